@@ -1,0 +1,33 @@
+import { InvalidArgumentError } from 'commander'
+import { parseSize } from '../report/format.js'
+
+/** Option value parsers: each rejects bad input with a message naming what was expected. */
+export function integer(min: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value.trim()) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min}`)
+    return n
+  }
+}
+
+/** Seconds (decimals allowed) into milliseconds. */
+export function seconds(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected seconds > 0')
+  return Math.max(1, Math.round(n * 1000))
+}
+
+export function size(value: string): number {
+  const n = parseSize(value)
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a size such as 500MB or 2GiB')
+  return n
+}
+
+/** `Name: value`, repeatable. */
+export function header(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf(':')
+  if (at <= 0) throw new InvalidArgumentError("expected 'Name: value'")
+  return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
+}

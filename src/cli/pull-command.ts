@@ -1,0 +1,146 @@
+import { createReadStream } from 'node:fs'
+import { join } from 'node:path'
+import pc from 'picocolors'
+import { FatalError, UsageError } from '../errors.js'
+import type { Options } from '../options.js'
+import { BUILTIN_FIELDS, templateFields } from '../plan/naming.js'
+import { pull } from '../pull.js'
+import { MANIFEST, manifestLine } from '../report/manifest.js'
+import { ProgressLine } from '../report/progress.js'
+import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
+import { argumentSource, checkInputs, isUrlArgument, readLines, type Source } from '../sources/lines.js'
+import type { Result } from '../types.js'
+
+export interface OutputFlags {
+  json?: boolean
+  quiet?: boolean
+  /** Seconds in-flight transfers get to finish after the first Ctrl-C. */
+  grace: number
+}
+
+/** Failure lines printed before the rest are left to the manifest. */
+const SHOWN_FAILURES = 20
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } as const
+
+/** Count the URLs in list files in the background, so progress can show a total and an ETA. */
+function countInputs(args: string[]): { total: () => number | undefined } {
+  if (args.includes('-')) return { total: () => undefined }
+  let counted = args.filter(isUrlArgument).length
+  let pending = 0
+  for (const arg of args) {
+    if (isUrlArgument(arg)) continue
+    pending++
+    ;(async () => {
+      for await (const _ of readLines(createReadStream(arg))) counted++
+      pending--
+    })().catch(() => {})
+  }
+  return { total: () => (pending === 0 ? counted : undefined) }
+}
+
+/** Check the name template against what a URL list can fill in. */
+export function checkTemplate(template: string, extra: readonly string[] = []): void {
+  const known = new Set<string>([...BUILTIN_FIELDS, ...extra])
+  for (const field of templateFields(template)) {
+    if (!known.has(field)) {
+      throw new UsageError(
+        `unknown placeholder {${field}} in --name; use ${[...known].map((f) => `{${f}}`).join(' ')}`,
+      )
+    }
+  }
+}
+
+/**
+ * Run a pull with terminal output: a progress line on a terminal, plain lines otherwise, JSON
+ * lines with --json; Ctrl-C once stops cleanly, twice at once. Returns the exit code.
+ */
+export async function runPull(source: Source, options: Options, flags: OutputFlags, inputs: string[] = []) {
+  const out = options.out ?? '.'
+  const drain = new AbortController()
+  const hard = new AbortController()
+  let interrupted = false
+  const onSignal = () => {
+    if (!interrupted) {
+      interrupted = true
+      drain.abort()
+      if (!flags.json) {
+        process.stderr.write(
+          `\nStopping: finishing transfers in flight (up to ${flags.grace} s); press Ctrl-C again to stop now.\n`,
+        )
+      }
+      setTimeout(() => hard.abort(), flags.grace * 1000).unref()
+    } else hard.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
+  const tally = newTally()
+  const tty = process.stderr.isTTY && !flags.json && !flags.quiet
+  const progress = tty ? new ProgressLine(tally, run.stats, countInputs(inputs).total) : undefined
+  const started = performance.now()
+  let shownFailures = 0
+  const say = (line: string) => {
+    if (progress) progress.stop()
+    process.stderr.write(`${line}\n`)
+  }
+  let fatal: unknown
+  try {
+    for await (const r of run) {
+      count(tally, r)
+      if (flags.json) process.stdout.write(`${manifestLine(r)}\n`)
+      else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
+        const line = `${pc.red('failed')} ${r.error}: ${r.message}`
+        if (progress) process.stderr.write(`\r\x1b[K${line}\n`)
+        else process.stderr.write(`${line}\n`)
+      }
+    }
+  } catch (error) {
+    fatal = error
+  } finally {
+    progress?.stop()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  tally.duplicates = run.stats.duplicates
+  tally.interrupted = run.stats.interrupted
+  const ms = performance.now() - started
+
+  if (fatal && !(fatal instanceof FatalError)) throw fatal
+  const code = fatal ? EXIT.fatal : interrupted ? EXIT.interrupted : tally.failed > 0 ? EXIT.failed : EXIT.ok
+  if (flags.json) {
+    const summary = { ...tally, errors: Object.fromEntries(tally.errors), ms: Math.round(ms), exitCode: code }
+    process.stdout.write(`${JSON.stringify({ summary })}\n`)
+  }
+  if (fatal) say(`imgpull: ${(fatal as Error).message}; stopped, files already saved are complete`)
+  if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
+    if (!flags.quiet) say(summaryLine(tally, ms))
+    if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
+    if (tally.failed) {
+      say(`Failures: ${errorBreakdown(tally)}. Details: ${join(out, MANIFEST)} or \`imgpull status ${out}\`.`)
+    }
+    if (interrupted || fatal) say('Run the same command again to continue where this run stopped.')
+  }
+  return code
+}
+
+function count(t: ReturnType<typeof newTally>, r: Result) {
+  if (r.status === 'ok') {
+    t.ok++
+    t.bytes += r.bytes ?? 0
+  } else if (r.status === 'skipped') t.skipped++
+  else {
+    t.failed++
+    if (r.error) t.errors.set(r.error, (t.errors.get(r.error) ?? 0) + 1)
+  }
+}
+
+/** The URL-list command: `imgpull [inputs...]`. */
+export async function pullCommand(inputs: string[], options: Options, flags: OutputFlags): Promise<number> {
+  if (inputs.length === 0)
+    throw new UsageError('no input: give image URLs, a file with one URL per line, or - for stdin')
+  await checkInputs(inputs)
+  checkTemplate(options.name ?? '{name}{ext}')
+  return runPull(argumentSource(inputs), options, flags, inputs)
+}

@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { UsageError } from '../errors.js'
+import { summarizeJournal } from '../journal/sqlite.js'
+import { formatBytes } from '../report/format.js'
+import { WORK_DIR } from '../sinks/files.js'
+
+/** `imgpull status DIR`: what the journal knows about a folder, for people. */
+export function statusCommand(
+  dir: string,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+) {
+  const path = join(dir, WORK_DIR, 'journal.db')
+  if (!existsSync(path)) throw new UsageError(`no imgpull journal in '${dir}' (looked for ${path})`)
+  const s = summarizeJournal(path)
+  const ok = s.counts.ok ?? 0
+  const failed = s.counts.failed ?? 0
+  const pending = s.counts.pending ?? 0
+  write(
+    `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} run(s)`,
+  )
+  if (s.errors.length) {
+    write('Most common errors:')
+    for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${e.message}`)
+  }
+  if (pending) write('Run the same command again to finish the rest.')
+  if (failed) write('Add --retry-failed to try the failures again.')
+}

@@ -1,0 +1,74 @@
+/**
+ * Typed errors. Every failure a download can meet becomes one of these, with a stable `code`
+ * that lands in results and the manifest, and a one-line message.
+ */
+export class ImgpullError extends Error {
+  override name = 'ImgpullError'
+  /** Machine-readable code, e.g. `http-404`, `timeout`, `not-an-image`. */
+  readonly code: string
+  /** Whether trying again may succeed. */
+  readonly retryable: boolean
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.code = code
+    this.retryable = options.retryable ?? false
+  }
+}
+
+/** Statuses worth another try: rate limits, overload and gateway trouble (Cloudflare's 52x too). */
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
+
+export class HTTPError extends ImgpullError {
+  override name = 'HTTPError'
+  readonly status: number
+  /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
+  readonly retryAfter: number | undefined
+  constructor(status: number, url: string, retryAfter?: number) {
+    super(`http-${status}`, `HTTP ${status} from ${url}`, { retryable: RETRYABLE_STATUS.has(status) })
+    this.status = status
+    this.retryAfter = retryAfter
+  }
+}
+
+export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
+
+export class TimeoutError extends ImgpullError {
+  override name = 'TimeoutError'
+  readonly phase: TimeoutPhase
+  constructor(phase: TimeoutPhase, ms: number, url: string) {
+    super('timeout', `${phase} timeout after ${ms} ms on ${url}`, { retryable: true })
+    this.phase = phase
+  }
+}
+
+export class NetworkError extends ImgpullError {
+  override name = 'NetworkError'
+  constructor(url: string, cause: unknown) {
+    const detail =
+      cause instanceof Error ? (cause as NodeJS.ErrnoException).code || cause.message : String(cause)
+    super('network', `network error on ${url}: ${detail}`, { retryable: true, cause })
+  }
+}
+
+/** Input the tool was given that it cannot use (bad option, unreadable file): exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** The run cannot go on (disk full, output folder unwritable): stop, keep what is done. */
+export class FatalError extends ImgpullError {
+  override name = 'FatalError'
+}
+
+/** Credentials never appear in messages, logs or the manifest. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (!u.username && !u.password) return url
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return url
+  }
+}

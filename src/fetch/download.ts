@@ -1,0 +1,324 @@
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { type FileHandle, open, unlink } from 'node:fs/promises'
+import { type Dispatcher, request } from 'undici'
+import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
+import type { ResolvedOptions } from '../options.js'
+import { dimensions, sniff } from '../verify/sniff.js'
+import { parseRetryAfter } from './retry-delay.js'
+
+/** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
+const HEAD_BYTES = 64 * 1024
+/** Body bytes gathered per write: small images take one write, large ones few. */
+const FLUSH_BYTES = 512 * 1024
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+
+/** Validators that make a partial file resumable, as the journal keeps them. */
+export interface Validators {
+  etag?: string
+  lastModified?: string
+  /** Full size of the file, when the server said. */
+  length?: number
+}
+
+export interface Downloaded {
+  bytes: number
+  sha256?: string
+  ext: string
+  width?: number
+  height?: number
+  httpStatus: number
+  /** ms from sending the request to its headers (last hop). */
+  ttfb: number
+}
+
+export interface DownloadContext {
+  dispatcher: Dispatcher
+  options: ResolvedOptions
+  /** Called when a response tells how to resume it (kept in the journal). */
+  onValidators?: (validators: Validators) => void
+  /** Called with each chunk's size, for live progress. */
+  onBytes?: (bytes: number) => void
+}
+
+/** An error that means the partial file is useless: start over from byte 0. */
+class Restart extends Error {}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+async function exists(path: string): Promise<number> {
+  try {
+    const fh = await open(path, 'r')
+    try {
+      return (await fh.stat()).size
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return 0
+  }
+}
+
+/** Hash the bytes already on disk and read back their head, so a resumed file is judged whole. */
+async function readPrefix(path: string, hash: Hash | undefined): Promise<Buffer> {
+  const head: Buffer[] = []
+  let headBytes = 0
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    hash?.update(chunk)
+    if (headBytes < HEAD_BYTES) {
+      head.push(chunk)
+      headBytes += chunk.length
+    }
+  }
+  return Buffer.concat(head).subarray(0, HEAD_BYTES)
+}
+
+// `bytes START-END/TOTAL` gives start and total; `bytes */TOTAL` (a 416) gives the total only.
+function contentRange(value: string | undefined): { start?: number; total?: number } {
+  const m = value && /^bytes\s+(?:(\d+)-\d+|\*)\/(\d+|\*)/.exec(value)
+  if (!m) return {}
+  return {
+    start: m[1] === undefined ? undefined : Number(m[1]),
+    total: m[2] === '*' ? undefined : Number(m[2]),
+  }
+}
+
+/**
+ * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
+ * redirect leaves the origin and never show up in a message.
+ */
+function splitCredentials(url: URL, headers: Record<string, string>): URL {
+  if (!url.username && !url.password) return url
+  const user = decodeURIComponent(url.username)
+  const pass = decodeURIComponent(url.password)
+  headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+  const clean = new URL(url)
+  clean.username = ''
+  clean.password = ''
+  return clean
+}
+
+/**
+ * One attempt at one file: follow redirects, resume the part file if it can, check status,
+ * length and format, and leave the verified bytes in `partPath`. Throws a typed error otherwise;
+ * bytes already on disk stay for the next attempt when they can be resumed.
+ */
+export async function download(
+  url: string,
+  partPath: string,
+  validators: Validators,
+  ctx: DownloadContext,
+  signal: AbortSignal,
+): Promise<Downloaded> {
+  try {
+    return await attempt(url, partPath, validators, ctx, signal, true)
+  } catch (error) {
+    if (!(error instanceof Restart)) throw error
+    await unlink(partPath).catch(() => {})
+    return attempt(url, partPath, {}, ctx, signal, false)
+  }
+}
+
+async function attempt(
+  rawUrl: string,
+  partPath: string,
+  validators: Validators,
+  ctx: DownloadContext,
+  signal: AbortSignal,
+  mayResume: boolean,
+): Promise<Downloaded> {
+  const { options } = ctx
+  const validator =
+    validators.etag && !validators.etag.startsWith('W/') ? validators.etag : validators.lastModified
+  let offset = mayResume && validator ? await exists(partPath) : 0
+
+  const base: Record<string, string> = { 'user-agent': options.userAgent, ...lower(options.headers) }
+  let url = splitCredentials(new URL(rawUrl), base)
+  const origin = url.origin
+  const visited = new Set([url.href])
+  let response: Dispatcher.ResponseData
+  let started = performance.now()
+  for (;;) {
+    const headers = { ...base }
+    if (url.origin !== origin) {
+      // Never hand our credentials to another origin.
+      delete headers.authorization
+      delete headers.cookie
+    }
+    if (offset > 0 && validator) {
+      headers.range = `bytes=${offset}-`
+      headers['if-range'] = validator
+    }
+    started = performance.now()
+    response = await request(url, {
+      dispatcher: ctx.dispatcher,
+      method: 'GET',
+      headers,
+      signal,
+      headersTimeout: options.headersTimeout,
+      bodyTimeout: options.idleTimeout,
+    })
+    const location = header(response.headers, 'location')
+    if (!REDIRECTS.has(response.statusCode) || !location) break
+    await response.body.dump()
+    const next = new URL(location, url)
+    const shown = redactUrl(rawUrl)
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${shown}`)
+    }
+    if (visited.has(next.href))
+      throw new ImgpullError('redirect-loop', `redirect loop at ${next.href} for ${shown}`)
+    if (visited.size > options.maxRedirects) {
+      throw new ImgpullError('too-many-redirects', `more than ${options.maxRedirects} redirects for ${shown}`)
+    }
+    visited.add(next.href)
+    url = next
+  }
+  const ttfb = performance.now() - started
+  const { statusCode, headers, body } = response
+  const shown = redactUrl(rawUrl)
+
+  if (statusCode === 416 && offset > 0) {
+    const { total } = contentRange(header(headers, 'content-range'))
+    await body.dump()
+    // Everything was already here: the previous run was cut after the last byte.
+    if (total === offset) return finishFromDisk(partPath, offset, ctx, shown)
+    throw new Restart()
+  }
+  if (statusCode < 200 || statusCode > 299) {
+    await body.dump().catch(() => {})
+    throw new HTTPError(statusCode, shown, parseRetryAfter(header(headers, 'retry-after')))
+  }
+
+  const etag = header(headers, 'etag')
+  const lastModified = header(headers, 'last-modified')
+  const declared = header(headers, 'content-length')
+  let expected: number | undefined
+  if (statusCode === 206 && offset > 0) {
+    const range = contentRange(header(headers, 'content-range'))
+    const changed = (validators.etag && etag && etag !== validators.etag) || range.start !== offset
+    if (changed) {
+      await body.dump().catch(() => {})
+      throw new Restart()
+    }
+    expected = range.total ?? (declared === undefined ? undefined : offset + Number(declared))
+  } else {
+    // A 200 to a range request is the whole file again: start over with this very answer.
+    offset = 0
+    expected = declared === undefined ? undefined : Number(declared)
+  }
+  if (expected !== undefined && expected > options.maxSize) {
+    body.destroy()
+    throw new ImgpullError('too-large', `${shown} is ${expected} bytes, over --max-size ${options.maxSize}`)
+  }
+  ctx.onValidators?.({ etag, lastModified, length: expected })
+
+  const hash = options.hash === 'sha256' ? createHash('sha256') : undefined
+  let head: Buffer | undefined
+  let format: { ext: string } | undefined
+  if (offset > 0) {
+    head = await readPrefix(partPath, hash)
+    format = await sniff(head)
+    if (!format) throw new Restart()
+  }
+
+  let fh: FileHandle | undefined
+  let position = offset
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  let received = offset
+  const flush = async () => {
+    if (pendingBytes === 0) return
+    fh ??= await open(partPath, offset > 0 ? 'r+' : 'w')
+    const chunks = pending
+    const size = pendingBytes
+    pending = []
+    pendingBytes = 0
+    await fh.writev(chunks, position)
+    position += size
+  }
+  const judge = async () => {
+    head = pending.length === 1 ? pending[0] : Buffer.concat(pending)
+    pending = [head]
+    format = await sniff(head)
+    if (!format) {
+      const type = header(headers, 'content-type') ?? 'no content type'
+      throw new ImgpullError('not-an-image', `not an image: ${shown} sent ${type}, ${received} bytes`)
+    }
+  }
+
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      received += chunk.length
+      ctx.onBytes?.(chunk.length)
+      if (received > options.maxSize) {
+        throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
+      }
+      hash?.update(chunk)
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      if (!format && pendingBytes >= HEAD_BYTES) await judge()
+      if (format && pendingBytes >= FLUSH_BYTES) await flush()
+    }
+    if (!format) await judge()
+    await flush()
+  } catch (error) {
+    body.destroy()
+    // Keep a verified prefix on disk for resume; anything else is worthless.
+    if (format && !(error instanceof ImgpullError && error.code === 'too-large'))
+      await flush().catch(() => {})
+    await fh?.close()
+    fh = undefined
+    if (!format || (error instanceof ImgpullError && error.code === 'too-large')) {
+      await unlink(partPath).catch(() => {})
+    }
+    if (expected !== undefined && received < expected && !(error instanceof ImgpullError)) {
+      if (signal.aborted) throw error
+      throw new ImgpullError(
+        'truncated',
+        `${shown}: connection closed after ${received} of ${expected} bytes`,
+        {
+          retryable: true,
+          cause: error,
+        },
+      )
+    }
+    throw error
+  } finally {
+    await fh?.close()
+  }
+  if (expected !== undefined && received !== expected) {
+    throw new ImgpullError('truncated', `${shown}: got ${received} of ${expected} bytes`, { retryable: true })
+  }
+  return {
+    bytes: received,
+    sha256: hash?.digest('hex'),
+    ext: format!.ext,
+    ...dimensions(head!),
+    httpStatus: statusCode,
+    ttfb,
+  }
+}
+
+/** The part file already holds the whole body (a 416 told us): hash and judge it from disk. */
+async function finishFromDisk(partPath: string, size: number, ctx: DownloadContext, shown: string) {
+  const hash = ctx.options.hash === 'sha256' ? createHash('sha256') : undefined
+  const head = await readPrefix(partPath, hash)
+  const format = await sniff(head)
+  if (!format) throw new ImgpullError('not-an-image', `not an image: ${shown} (resumed file)`)
+  return {
+    bytes: size,
+    sha256: hash?.digest('hex'),
+    ext: format.ext,
+    ...dimensions(head),
+    httpStatus: 206,
+    ttfb: 0,
+  }
+}
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
+}

@@ -1,0 +1,140 @@
+import { Fifo } from '../utils/fifo.js'
+import { type Aimd, aimdOnPressure, aimdOnSuccess, aimdStart } from './aimd.js'
+
+interface Host<T> {
+  queue: Fifo<T>
+  active: number
+  aimd: Aimd
+  pausedUntil: number
+  wake?: NodeJS.Timeout
+}
+
+/**
+ * Runs tasks under a global limit and a per-host limit. Hosts take turns, so while one host's
+ * slots are full (or it asked us to pause), work for the others keeps flowing.
+ * A host's limit adapts: halved under pressure (429/503/timeouts), grown back one at a time.
+ */
+export class Scheduler<T> {
+  readonly #hosts = new Map<string, Host<T>>()
+  /** Hosts with queued work, a free slot and no pause, in turn order. */
+  readonly #ready = new Set<string>()
+  readonly #concurrency: number
+  readonly #perHost: number
+  readonly #run: (task: T, host: string) => Promise<void>
+  #active = 0
+  #queued = 0
+  #stopped = false
+  #onChange: () => void
+
+  constructor(options: {
+    concurrency: number
+    perHost: number
+    run: (task: T, host: string) => Promise<void>
+    /** Called whenever a task ends or the backlog shrinks. */
+    onChange?: () => void
+  }) {
+    this.#concurrency = options.concurrency
+    this.#perHost = options.perHost
+    this.#run = options.run
+    this.#onChange = options.onChange ?? (() => {})
+  }
+
+  get active(): number {
+    return this.#active
+  }
+
+  get queued(): number {
+    return this.#queued
+  }
+
+  /** The current limit of `host` (for tests and progress). */
+  limit(host: string): number {
+    return this.#hosts.get(host)?.aimd.limit ?? this.#perHost
+  }
+
+  add(host: string, task: T, front = false): void {
+    let state = this.#hosts.get(host)
+    if (!state) {
+      state = { queue: new Fifo(), active: 0, aimd: aimdStart(this.#perHost), pausedUntil: 0 }
+      this.#hosts.set(host, state)
+    }
+    if (front) state.queue.unshift(task)
+    else state.queue.push(task)
+    this.#queued++
+    this.#refresh(host, state)
+    this.#pump()
+  }
+
+  /** The host answered cleanly: grow its limit back towards the maximum. */
+  success(host: string): void {
+    const state = this.#hosts.get(host)
+    if (state) state.aimd = aimdOnSuccess(state.aimd, this.#perHost)
+  }
+
+  /** The host is overloaded or rate-limiting: halve its limit. */
+  pressure(host: string): void {
+    const state = this.#hosts.get(host)
+    if (state) state.aimd = aimdOnPressure(state.aimd)
+  }
+
+  /** Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. */
+  pause(host: string, ms: number): void {
+    const state = this.#hosts.get(host)
+    if (!state || ms <= 0) return
+    const until = Date.now() + ms
+    if (until <= state.pausedUntil) return
+    state.pausedUntil = until
+    this.#ready.delete(host)
+    clearTimeout(state.wake)
+    state.wake = setTimeout(() => {
+      state.wake = undefined
+      this.#refresh(host, state)
+      this.#pump()
+    }, ms)
+  }
+
+  /** Start no more tasks; returns the ones that were waiting. */
+  stop(): T[] {
+    this.#stopped = true
+    const dropped: T[] = []
+    for (const state of this.#hosts.values()) {
+      clearTimeout(state.wake)
+      for (let t = state.queue.shift(); t !== undefined; t = state.queue.shift()) dropped.push(t)
+    }
+    this.#ready.clear()
+    this.#queued = 0
+    return dropped
+  }
+
+  #refresh(host: string, state: Host<T>): void {
+    const ready =
+      !this.#stopped &&
+      state.queue.size > 0 &&
+      state.active < state.aimd.limit &&
+      Date.now() >= state.pausedUntil
+    if (ready) this.#ready.add(host)
+    else this.#ready.delete(host)
+  }
+
+  #pump(): void {
+    while (this.#active < this.#concurrency && this.#ready.size > 0) {
+      const host = this.#ready.values().next().value as string
+      const state = this.#hosts.get(host)!
+      const task = state.queue.shift() as T
+      this.#queued--
+      state.active++
+      this.#active++
+      // Re-adding moves the host to the back of the line: hosts take turns.
+      this.#ready.delete(host)
+      this.#refresh(host, state)
+      this.#run(task, host).finally(() => {
+        state.active--
+        this.#active--
+        this.#refresh(host, state)
+        if (state.queue.size === 0 && state.active === 0 && !state.wake) this.#hosts.delete(host)
+        this.#pump()
+        this.#onChange()
+      })
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The journal remembers every job and its outcome, so a rerun does only what is left and a crash
+ * loses nothing. The engine talks to it only through this interface; SQLite (one machine) and a
+ * shared queue (many machines) are backends.
+ */
+export type JobState = 'pending' | 'ok' | 'failed'
+
+export interface JobRecord {
+  key: string
+  url: string
+  /** Planned relative name, with `EXT` where the extension goes. Unique per journal. */
+  planned: string
+  state: JobState
+  /** The run that last planned this job (dedupes within a run). */
+  run: number
+  path?: string
+  bytes?: number
+  sha256?: string
+  format?: string
+  width?: number
+  height?: number
+  httpStatus?: number
+  error?: string
+  message?: string
+  attempts: number
+  ttfb?: number
+  total?: number
+  etag?: string
+  lastModified?: string
+  length?: number
+  meta?: Record<string, unknown>
+}
+
+export type Outcome = Omit<JobRecord, 'url' | 'planned' | 'run' | 'etag' | 'lastModified' | 'length' | 'meta'>
+
+export interface Journal {
+  /** This run's number: 1 for a fresh folder. */
+  readonly run: number
+  get(key: string): JobRecord | undefined
+  /**
+   * Start (or restart) a job in this run under the name `planned`, or the first free variant
+   * `alternative(n)` gives. Returns the name it holds.
+   */
+  plan(
+    job: { key: string; url: string; meta?: Record<string, unknown> },
+    planned: string,
+    alternative: (attempt: number) => string,
+  ): string
+  /** Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats. */
+  touch(key: string): void
+  /** Remember how to resume a partial transfer. */
+  setValidators(key: string, validators: { etag?: string; lastModified?: string; length?: number }): void
+  /** Record an outcome. Resolves once it is durable. */
+  finish(outcome: Outcome): Promise<void>
+  /** Every record, in the order jobs were first planned. */
+  records(): Iterable<JobRecord>
+  /** Make everything durable and release the journal. */
+  close(): Promise<void>
+}
+
+/** A journal in memory, for library use without an output journal: dedupes within one run only. */
+export class MemoryJournal implements Journal {
+  readonly run = 1
+  #byKey = new Map<string, JobRecord>()
+  #names = new Set<string>()
+
+  get(key: string) {
+    return this.#byKey.get(key)
+  }
+
+  plan(
+    job: { key: string; url: string; meta?: Record<string, unknown> },
+    planned: string,
+    alt: (n: number) => string,
+  ) {
+    let name = planned
+    for (let n = 1; this.#names.has(name); n++) name = alt(n)
+    this.#names.add(name)
+    this.#byKey.set(job.key, { ...job, planned: name, state: 'pending', run: this.run, attempts: 0 })
+    return name
+  }
+
+  touch(key: string) {
+    const record = this.#byKey.get(key)
+    if (record) record.run = this.run
+  }
+
+  setValidators(key: string, validators: { etag?: string; lastModified?: string; length?: number }) {
+    const record = this.#byKey.get(key)
+    if (record) Object.assign(record, validators)
+  }
+
+  async finish(outcome: Outcome) {
+    const record = this.#byKey.get(outcome.key)
+    if (record) Object.assign(record, outcome)
+  }
+
+  records() {
+    return this.#byKey.values()
+  }
+
+  async close() {}
+}

@@ -1,0 +1,104 @@
+import { HOMEPAGE, VERSION } from './version.js'
+
+/** Options for `pull()`. Every field is optional; the defaults are below each. */
+export interface Options {
+  /** Output folder. @default '.' */
+  out?: string
+  /** Most transfers in flight at once, over all hosts. @default 64 */
+  concurrency?: number
+  /**
+   * Most transfers in flight to one host (origin). 16 lets the article's 15 photos run at once and
+   * keeps one CDN busy without hammering it; cut on 429/503 and grown back slowly.
+   * @default 16
+   */
+  perHost?: number
+  /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
+  name?: string
+  /** Retries after the first attempt, for network errors, timeouts, 408/425/429/5xx. @default 5 */
+  retries?: number
+  /** Longest `Retry-After` honoured, in ms; longer waits are cut to this. @default 60_000 */
+  maxRetryAfter?: number
+  /** Connect timeout in ms. @default 10_000 */
+  connectTimeout?: number
+  /** Time to the response headers in ms. @default 30_000 */
+  headersTimeout?: number
+  /** Longest gap between body bytes in ms: a stalled transfer is cut and retried. @default 15_000 */
+  idleTimeout?: number
+  /** Longest time for one file, all attempts included, in ms. @default 600_000 */
+  totalTimeout?: number
+  /** Largest body accepted, in bytes. @default 536_870_912 (512 MiB) */
+  maxSize?: number
+  /** Redirects followed per file. @default 10 */
+  maxRedirects?: number
+  /** Checksum kept for each file. @default 'sha256' */
+  hash?: 'sha256' | 'none'
+  /** Retry jobs that failed in an earlier run (by default a rerun skips them). @default false */
+  retryFailed?: boolean
+  /** Keep a journal in `OUT/.imgpull/journal.db` so reruns skip finished work. @default true */
+  journal?: boolean
+  /** `User-Agent` header. @default `imgpull/<version> (+<homepage>)` */
+  userAgent?: string
+  /** Extra request headers. @default {} */
+  headers?: Record<string, string>
+  /** Use HTTP/2 where the server offers it over TLS. @default true */
+  http2?: boolean
+  /** Stop everything at once. Partial files are kept for resume. */
+  signal?: AbortSignal
+  /** Stop taking new work and let transfers in flight finish (clean stop). */
+  drainSignal?: AbortSignal
+}
+
+export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal'>> &
+  Pick<Options, 'signal' | 'drainSignal'>
+
+export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
+
+export const defaults: ResolvedOptions = {
+  out: '.',
+  concurrency: 64,
+  perHost: 16,
+  name: '{name}{ext}',
+  retries: 5,
+  maxRetryAfter: 60_000,
+  connectTimeout: 10_000,
+  headersTimeout: 30_000,
+  idleTimeout: 15_000,
+  totalTimeout: 600_000,
+  maxSize: 512 * 1024 * 1024,
+  maxRedirects: 10,
+  hash: 'sha256',
+  retryFailed: false,
+  journal: true,
+  userAgent: DEFAULT_USER_AGENT,
+  headers: {},
+  http2: true,
+}
+
+function integer(name: string, value: number, min: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`)
+  }
+}
+
+/** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
+export function resolveOptions(options: Options = {}): ResolvedOptions {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  const o: ResolvedOptions = { ...defaults, ...given }
+  integer('concurrency', o.concurrency, 1)
+  integer('perHost', o.perHost, 1)
+  integer('retries', o.retries, 0)
+  integer('maxRetryAfter', o.maxRetryAfter, 0)
+  integer('connectTimeout', o.connectTimeout, 1)
+  integer('headersTimeout', o.headersTimeout, 1)
+  integer('idleTimeout', o.idleTimeout, 1)
+  integer('totalTimeout', o.totalTimeout, 1)
+  integer('maxSize', o.maxSize, 1)
+  integer('maxRedirects', o.maxRedirects, 0)
+  if (o.hash !== 'sha256' && o.hash !== 'none') {
+    throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
+  }
+  if (typeof o.name !== 'string' || o.name.length === 0) {
+    throw new TypeError('Expected `name` to be a non-empty template string')
+  }
+  return o
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * File naming: a template rendered per job, made safe for any file system, and kept unique.
+ * The extension is only known once the first bytes arrive, so names are planned with a
+ * placeholder for it (`EXT`) that `withExt()` fills in later.
+ */
+
+/** Stands in for `{ext}` until the format is known. A control character: never survives sanitizing. */
+export const EXT = '\u0001'
+
+/** Placeholders every job has; sources may add their own through `job.fields`. */
+export const BUILTIN_FIELDS = ['name', 'ext', 'host', 'path', 'index', 'hash'] as const
+
+/** Longest file name segment in UTF-8 bytes, leaving room for a suffix, an extension and `.part`. */
+const MAX_SEGMENT_BYTES = 200
+
+const PLACEHOLDER = /\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g
+
+export function templateFields(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1])
+}
+
+export function hashKey(key: string, length = 16): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, length)
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/** One value put into a name: separators, control and reserved characters become `_`. */
+export function sanitizeValue(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  return value.replace(/[\u0000-\u001f\u007f-\u009f/\\<>:"|?*]/g, '_')
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text
+  let out = ''
+  let bytes = 0
+  for (const ch of text) {
+    const b = Buffer.byteLength(ch)
+    if (bytes + b > maxBytes) break
+    out += ch
+    bytes += b
+  }
+  return out
+}
+
+/** A path segment that cannot escape, hide, or overflow: no `..`, no leading dot, bounded length. */
+export function safeSegment(segment: string): string {
+  let s = segment.trim()
+  if (s === '' || s === '.' || s === '..') return '_'
+  if (s.startsWith('.')) s = `_${s.slice(1)}`
+  const ext = s.endsWith(EXT) ? EXT : ''
+  const body = ext ? s.slice(0, -1) : s
+  return truncateUtf8(body, MAX_SEGMENT_BYTES) + ext
+}
+
+/** The URL's last path segment, decoded; the host when the path is empty. */
+export function urlName(url: URL): string {
+  const segments = url.pathname.split('/').filter(Boolean)
+  const last = segments.at(-1)
+  return last ? decode(last) : url.hostname
+}
+
+export interface NameInput {
+  url: URL
+  index: number
+  key: string
+  fields?: Record<string, string>
+}
+
+/**
+ * Render `template` for one job into a relative path with `EXT` where the extension goes.
+ * Template text may hold `/` for sub-folders; values never do.
+ */
+export function renderName(template: string, input: NameInput): string {
+  const { url } = input
+  const values: Record<string, string> = {
+    ...input.fields,
+    name: urlName(url),
+    host: url.hostname,
+    index: String(input.index),
+    hash: hashKey(input.key),
+  }
+  const rendered = template.replace(PLACEHOLDER, (_, field: string) => {
+    if (field === 'ext') return EXT
+    if (field === 'path') {
+      // The URL path keeps its folders; each one is made safe below.
+      return url.pathname
+        .split('/')
+        .filter(Boolean)
+        .map((s) => sanitizeValue(decode(s)))
+        .join('/')
+    }
+    return sanitizeValue(values[field] ?? '')
+  })
+  const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
+  return (segments.length ? segments : ['_']).map(safeSegment).join('/')
+}
+
+/** Deterministic variant for a name another job already holds: `-<hash>` before the extension. */
+export function withSuffix(planned: string, key: string): string {
+  const suffix = `-${hashKey(key, 8)}`
+  const at = planned.lastIndexOf(EXT)
+  return at === -1 ? planned + suffix : planned.slice(0, at) + suffix + planned.slice(at)
+}
+
+/** Fill in the detected extension (`jpg` → `.jpg`; none → empty). */
+export function withExt(planned: string, ext: string | undefined): string {
+  return planned.replaceAll(EXT, ext ? `.${ext}` : '')
+}

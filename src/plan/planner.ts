@@ -1,0 +1,125 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ImgpullError, redactUrl } from '../errors.js'
+import type { Validators } from '../fetch/download.js'
+import type { JobRecord, Journal } from '../journal/journal.js'
+import { partsDir } from '../sinks/files.js'
+import type { Job, Result } from '../types.js'
+import { hashKey, renderName, withSuffix } from './naming.js'
+
+/** A job that will be fetched, with everything the fetch and sink stages need. */
+export interface Task {
+  job: Job
+  key: string
+  url: string
+  /** Origin (`scheme://host:port`): the unit of per-host limits. */
+  host: string
+  /** Planned relative name with the extension still open. */
+  planned: string
+  /** Where the bytes go until they are verified. */
+  part: string
+  validators: Validators
+  /** The path an earlier run published for this job, which this run may replace. */
+  previousPath?: string
+  attempts: number
+  started: number
+}
+
+export type Plan = { kind: 'fetch'; task: Task } | { kind: 'done'; result: Result } | { kind: 'duplicate' }
+
+export interface PlanContext {
+  out: string
+  template: string
+  journal: Journal
+  retryFailed: boolean
+}
+
+function invalid(job: Job, why: string): Result {
+  const shown = job.url.length > 120 ? `${job.url.slice(0, 117)}...` : job.url
+  const error = new ImgpullError('invalid-url', `invalid URL "${redactUrl(shown)}": ${why}`)
+  return {
+    job,
+    status: 'failed',
+    attempts: 0,
+    error: error.code,
+    message: error.message,
+    timings: { total: 0 },
+  }
+}
+
+/** What an earlier run left: a result to report as it stands, from the journal. */
+function fromRecord(job: Job, r: JobRecord, status: Result['status']): Result {
+  return {
+    job,
+    status,
+    path: r.path,
+    httpStatus: r.httpStatus,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    format: r.format,
+    width: r.width,
+    height: r.height,
+    attempts: r.attempts,
+    error: r.error,
+    message: r.message === undefined ? undefined : `${r.message} (earlier run; --retry-failed tries again)`,
+    timings: { ttfb: r.ttfb, total: r.total ?? 0 },
+  }
+}
+
+async function stillThere(out: string, r: JobRecord): Promise<boolean> {
+  if (!r.path) return false
+  try {
+    return (await stat(join(out, r.path))).size === r.bytes
+  } catch {
+    return false
+  }
+}
+
+/** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
+export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
+  let url: URL
+  try {
+    url = new URL(job.url.trim())
+  } catch {
+    return { kind: 'done', result: invalid(job, 'not a URL') }
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { kind: 'done', result: invalid(job, `only http and https are fetched, not ${url.protocol}`) }
+  }
+  url.hash = ''
+  const key = job.key ?? url.href
+  const { journal } = ctx
+  const earlier = journal.get(key)
+  if (earlier) {
+    if (earlier.run === journal.run) return { kind: 'duplicate' }
+    if (earlier.state === 'ok' && (await stillThere(ctx.out, earlier))) {
+      journal.touch(key)
+      return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
+    }
+    if (earlier.state === 'failed' && !ctx.retryFailed) {
+      journal.touch(key)
+      return { kind: 'done', result: fromRecord(job, earlier, 'failed') }
+    }
+  }
+  const first = renderName(ctx.template, { url, index, key, fields: job.fields })
+  const planned = journal.plan({ key, url: url.href, meta: job.meta }, first, (n) =>
+    withSuffix(first, n === 1 ? key : `${key}#${n}`),
+  )
+  return {
+    kind: 'fetch',
+    task: {
+      job,
+      key,
+      url: url.href,
+      host: url.origin,
+      planned,
+      part: join(partsDir(ctx.out), `${hashKey(key, 32)}.part`),
+      validators: earlier
+        ? { etag: earlier.etag, lastModified: earlier.lastModified, length: earlier.length }
+        : {},
+      previousPath: earlier?.path,
+      attempts: 0,
+      started: 0,
+    },
+  }
+}

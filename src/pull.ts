@@ -1,0 +1,347 @@
+import { mkdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Dispatcher } from 'undici'
+import { FatalError, HTTPError, type ImgpullError, redactUrl, TimeoutError } from './errors.js'
+import { classify } from './fetch/classify.js'
+import { createAgent } from './fetch/client.js'
+import { type Downloaded, download } from './fetch/download.js'
+import { retryDelay } from './fetch/retry-delay.js'
+import { Scheduler } from './fetch/scheduler.js'
+import { type Journal, MemoryJournal } from './journal/journal.js'
+import { SqliteJournal } from './journal/sqlite.js'
+import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
+import { withExt, withSuffix } from './plan/naming.js'
+import { planJob, type Task } from './plan/planner.js'
+import { ManifestWriter } from './report/manifest.js'
+import { partsDir, publish, WORK_DIR } from './sinks/files.js'
+import type { Source } from './sources/lines.js'
+import type { Job, Result } from './types.js'
+import { Channel } from './utils/channel.js'
+
+/** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
+const READ_AHEAD = 10_000
+
+/** Live counters of a run, for progress displays. */
+export interface RunStats {
+  /** Jobs read from the source so far (duplicates included). */
+  read: number
+  /** Inputs seen before in this run, fetched once. */
+  duplicates: number
+  /** Transfers in flight. */
+  active: number
+  /** Body bytes received so far, partial transfers included. */
+  bytes: number
+  /** Jobs left for a later run by a stop. */
+  interrupted: number
+}
+
+/** A run in progress: iterate it for results; `stats` changes as it goes. */
+export interface PullRun extends AsyncIterable<Result> {
+  readonly stats: RunStats
+}
+
+/**
+ * Download every image of `source` into `options.out`: concurrently, verified, atomically, and
+ * journaled so a rerun does only what is left.
+ *
+ * ```ts
+ * for await (const result of pull(['https://…'], { out: 'photos' })) console.log(result.status, result.path)
+ * ```
+ */
+export function pull(source: Source, options: Options = {}): PullRun {
+  const resolved = resolveOptions(options)
+  const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0 }
+  return {
+    stats,
+    [Symbol.asyncIterator]: () => run(source, resolved, stats),
+  }
+}
+
+async function* run(source: Source, options: ResolvedOptions, stats: RunStats): AsyncGenerator<Result> {
+  const { out } = options
+  try {
+    await mkdir(partsDir(out), { recursive: true })
+  } catch (error) {
+    throw new FatalError(
+      'output',
+      `cannot create output folder ${out}: ${(error as NodeJS.ErrnoException).code}`,
+      {
+        cause: error,
+      },
+    )
+  }
+  const journal: Journal = options.journal
+    ? new SqliteJournal(join(out, WORK_DIR, 'journal.db'))
+    : new MemoryJournal()
+  const dispatcher = createAgent(options)
+  const manifest = new ManifestWriter(out)
+  const engine = new Engine(source, options, stats, journal, dispatcher, manifest)
+  try {
+    yield* engine.results()
+  } finally {
+    engine.abort()
+    await dispatcher.destroy().catch(() => {})
+    await journal.close()
+    await manifest.close()
+  }
+}
+
+class Engine {
+  readonly #channel = new Channel<Result>()
+  readonly #scheduler: Scheduler<Task>
+  readonly #hard = new AbortController()
+  readonly #sleeping = new Map<NodeJS.Timeout, Task>()
+  #outstanding = 0
+  #sourceDone = false
+  #stopping = false
+  #space: (() => void) | undefined
+
+  constructor(
+    readonly source: Source,
+    readonly options: ResolvedOptions,
+    readonly stats: RunStats,
+    readonly journal: Journal,
+    readonly dispatcher: Dispatcher,
+    readonly manifest: ManifestWriter,
+  ) {
+    this.#scheduler = new Scheduler<Task>({
+      concurrency: options.concurrency,
+      perHost: options.perHost,
+      run: (task, host) => this.#attempt(task, host),
+      onChange: () => this.#wakeReader(),
+    })
+    const { signal, drainSignal } = options
+    if (signal) {
+      if (signal.aborted) this.abort()
+      else signal.addEventListener('abort', () => this.abort(), { once: true })
+    }
+    if (drainSignal) {
+      if (drainSignal.aborted) this.drain()
+      else drainSignal.addEventListener('abort', () => this.drain(), { once: true })
+    }
+  }
+
+  results(): AsyncIterable<Result> {
+    this.#read().catch((error) => this.#fatal(error))
+    return this.#channel
+  }
+
+  /** Clean stop: take no new work, let transfers in flight finish. */
+  drain(): void {
+    if (this.#stopping) return
+    this.#stopping = true
+    const dropped = this.#scheduler.stop()
+    for (const [timer, task] of this.#sleeping) {
+      clearTimeout(timer)
+      dropped.push(task)
+    }
+    this.#sleeping.clear()
+    this.stats.interrupted += dropped.length
+    this.#outstanding -= dropped.length
+    this.#wakeReader()
+    this.#maybeDone()
+  }
+
+  /** Stop at once; partial files stay for the next run to resume. */
+  abort(): void {
+    if (this.#hard.signal.aborted) return
+    this.drain()
+    this.#hard.abort()
+  }
+
+  async #read(): Promise<void> {
+    let index = 0
+    for await (const item of this.source) {
+      if (this.#stopping) break
+      const job: Job = typeof item === 'string' ? { url: item } : item
+      this.stats.read++
+      const plan = await planJob(job, ++index, {
+        out: this.options.out,
+        template: this.options.name,
+        journal: this.journal,
+        retryFailed: this.options.retryFailed,
+      })
+      if (plan.kind === 'duplicate') this.stats.duplicates++
+      else if (plan.kind === 'done') this.#emit(plan.result, false)
+      else if (!this.#stopping) {
+        this.#outstanding++
+        this.#scheduler.add(plan.task.host, plan.task)
+      }
+      while (this.#scheduler.queued >= READ_AHEAD && !this.#stopping) {
+        await new Promise<void>((resolve) => {
+          this.#space = resolve
+        })
+      }
+    }
+    this.#sourceDone = true
+    this.#maybeDone()
+  }
+
+  #wakeReader(): void {
+    const wake = this.#space
+    this.#space = undefined
+    wake?.()
+  }
+
+  async #attempt(task: Task, host: string): Promise<void> {
+    task.attempts++
+    task.started ||= Date.now()
+    const remaining = task.started + this.options.totalTimeout - Date.now()
+    const deadline = AbortSignal.timeout(Math.max(1, remaining))
+    const signal = AbortSignal.any([this.#hard.signal, deadline])
+    this.stats.active++
+    let done: Downloaded
+    try {
+      done = await download(
+        task.url,
+        task.part,
+        task.validators,
+        {
+          dispatcher: this.dispatcher,
+          options: this.options,
+          onValidators: (v) => {
+            task.validators = v
+            this.journal.setValidators(task.key, v)
+          },
+          onBytes: (n) => {
+            this.stats.bytes += n
+          },
+        },
+        signal,
+      )
+    } catch (error) {
+      this.#failed(task, host, error, deadline.aborted)
+      return
+    } finally {
+      this.stats.active--
+    }
+    this.#scheduler.success(host)
+    // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
+    this.#publish(task, done).catch((error) => {
+      const e = classify(error, redactUrl(task.url), this.options)
+      this.#fail(task, e)
+      if (e instanceof FatalError) this.#fatal(e)
+    })
+  }
+
+  #failed(task: Task, host: string, error: unknown, pastDeadline: boolean): void {
+    if (this.#hard.signal.aborted) {
+      // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
+      this.stats.interrupted++
+      this.#outstanding--
+      this.#maybeDone()
+      return
+    }
+    const shown = redactUrl(task.url)
+    const e: ImgpullError = pastDeadline
+      ? new TimeoutError('total', this.options.totalTimeout, shown)
+      : classify(error, shown, this.options)
+    if (e instanceof FatalError) {
+      this.#fail(task, e)
+      this.#fatal(e)
+      return
+    }
+    const status = e instanceof HTTPError ? e.status : 0
+    if (status === 429 || status === 503 || (e instanceof TimeoutError && e.phase !== 'total')) {
+      this.#scheduler.pressure(host)
+    }
+    const total = e instanceof TimeoutError && e.phase === 'total'
+    if (!e.retryable || total || task.attempts > this.options.retries || this.#stopping) {
+      this.#fail(task, e)
+      return
+    }
+    const retryAfter = e instanceof HTTPError ? e.retryAfter : undefined
+    const delay = retryDelay({ retry: task.attempts, retryAfter, maxRetryAfter: this.options.maxRetryAfter })
+    if (retryAfter !== undefined) {
+      // The server named a time: the whole host waits, other hosts go on.
+      this.#scheduler.pause(host, delay)
+      this.#scheduler.add(host, task, true)
+      return
+    }
+    const timer = setTimeout(() => {
+      this.#sleeping.delete(timer)
+      this.#scheduler.add(host, task, true)
+    }, delay)
+    this.#sleeping.set(timer, task)
+  }
+
+  async #publish(task: Task, d: Downloaded): Promise<void> {
+    const result: Result = {
+      job: task.job,
+      status: 'ok',
+      path: withExt(task.planned, d.ext),
+      httpStatus: d.httpStatus,
+      bytes: d.bytes,
+      sha256: d.sha256,
+      format: d.ext,
+      width: d.width,
+      height: d.height,
+      attempts: task.attempts,
+      timings: { ttfb: Math.round(d.ttfb), total: Date.now() - task.started },
+    }
+    const record = () =>
+      this.journal.finish({
+        key: task.key,
+        state: 'ok',
+        path: result.path,
+        bytes: result.bytes,
+        sha256: result.sha256,
+        format: result.format,
+        width: result.width,
+        height: result.height,
+        httpStatus: result.httpStatus,
+        attempts: result.attempts,
+        ttfb: result.timings.ttfb,
+        total: result.timings.total,
+      })
+    // Journal first, then the name: a file under its final name is always known to the journal.
+    await record()
+    const overwrite = task.previousPath === result.path
+    if (!(await publish(task.part, this.options.out, result.path!, overwrite))) {
+      // Someone else's file holds the name: take the job's own variant instead.
+      result.path = withExt(withSuffix(task.planned, task.key), d.ext)
+      await record()
+      await publish(task.part, this.options.out, result.path, true)
+    }
+    this.#emit(result, true)
+  }
+
+  #fail(task: Task, e: ImgpullError): void {
+    const result: Result = {
+      job: task.job,
+      status: 'failed',
+      httpStatus: e instanceof HTTPError ? e.status : undefined,
+      attempts: task.attempts,
+      error: e.code,
+      message: e.message,
+      timings: { total: task.started ? Date.now() - task.started : 0 },
+    }
+    void this.journal.finish({
+      key: task.key,
+      state: 'failed',
+      httpStatus: result.httpStatus,
+      error: e.code,
+      message: e.message,
+      attempts: task.attempts,
+      total: result.timings.total,
+    })
+    unlink(task.part).catch(() => {})
+    this.#emit(result, true)
+  }
+
+  #emit(result: Result, planned: boolean): void {
+    this.manifest.write(result)
+    this.#channel.push(result)
+    if (planned) this.#outstanding--
+    this.#maybeDone()
+  }
+
+  #fatal(error: unknown): void {
+    this.abort()
+    this.#channel.close(error)
+  }
+
+  #maybeDone(): void {
+    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping)) this.#channel.close()
+  }
+}

@@ -1,0 +1,60 @@
+import { createLogUpdate } from 'log-update'
+import type { RunStats } from '../pull.js'
+import { formatBytes, formatDuration } from './format.js'
+import type { Tally } from './summary.js'
+
+/** Redraws per second: enough to feel live, few enough to cost nothing. */
+const FPS = 8
+
+/** One live line on a terminal: done/total, failed, bytes, rate, ETA. */
+export class ProgressLine {
+  readonly #draw = createLogUpdate(process.stderr)
+  readonly #timer: NodeJS.Timeout
+  readonly #started = performance.now()
+  #lastBytes = 0
+  #lastAt = performance.now()
+  #rate = 0
+
+  constructor(
+    readonly tally: Tally,
+    readonly stats: RunStats,
+    /** Total inputs, once known (counted in the background for list files). */
+    readonly total: () => number | undefined,
+  ) {
+    this.#timer = setInterval(() => this.render(), 1000 / FPS)
+    this.#timer.unref()
+  }
+
+  render(): void {
+    const now = performance.now()
+    const dt = now - this.#lastAt
+    if (dt > 0) {
+      // Smoothed rate, so the figure does not jump with every file.
+      const instant = ((this.stats.bytes - this.#lastBytes) * 1000) / dt
+      this.#rate = this.#rate === 0 ? instant : 0.8 * this.#rate + 0.2 * instant
+    }
+    this.#lastBytes = this.stats.bytes
+    this.#lastAt = now
+    const t = this.tally
+    const done = t.ok + t.skipped + t.failed
+    const total = this.total()
+    let count = `${done}`
+    let eta = ''
+    if (total !== undefined && total > 0) {
+      const left = Math.max(0, total - done - this.stats.duplicates)
+      count = `${done}/${total} (${Math.floor((100 * done) / total)}%)`
+      const elapsed = now - this.#started
+      if (done > 0 && left > 0) eta = ` · ETA ${formatDuration((elapsed / done) * left)}`
+    }
+    const failed = t.failed ? ` · ${t.failed} failed` : ''
+    this.#draw(
+      `${count}${failed} · ${this.stats.active} active · ${formatBytes(this.stats.bytes)} · ${formatBytes(this.#rate)}/s${eta}`,
+    )
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#draw.clear()
+    this.#draw.done()
+  }
+}

@@ -1,0 +1,36 @@
+import { formatBytes, formatDuration, formatRate } from './format.js'
+
+/** Counts a run keeps for its summary. */
+export interface Tally {
+  ok: number
+  skipped: number
+  failed: number
+  bytes: number
+  duplicates: number
+  interrupted: number
+  /** Failure counts by error code. */
+  errors: Map<string, number>
+}
+
+export function newTally(): Tally {
+  return { ok: 0, skipped: 0, failed: 0, bytes: 0, duplicates: 0, interrupted: 0, errors: new Map() }
+}
+
+/** The closing line, e.g. `15 images, 67.5 MB in 1.5 s (10 img/s, 45 MB/s), 0 failed`. */
+export function summaryLine(t: Tally, ms: number): string {
+  const parts = [
+    `${t.ok} images, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatRate(t.bytes / 1e6, ms, 'MB')}), ${t.failed} failed`,
+  ]
+  if (t.skipped) parts.push(`${t.skipped} already done`)
+  if (t.duplicates) parts.push(`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'} skipped`)
+  if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
+  return parts.join(', ')
+}
+
+/** Failure breakdown, commonest first: `http-404 ×3, timeout ×1`. */
+export function errorBreakdown(t: Tally): string {
+  return [...t.errors.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code} ×${n}`)
+    .join(', ')
+}

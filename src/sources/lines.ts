@@ -1,0 +1,55 @@
+import { createReadStream } from 'node:fs'
+import { access, constants } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import { UsageError } from '../errors.js'
+import type { Job } from '../types.js'
+
+/** What `pull()` accepts: URLs or jobs, from an array, a generator, or a stream of them. */
+export type Source = Iterable<string | Job> | AsyncIterable<string | Job>
+
+/** One line of a URL list, or `undefined` for blank lines and `#` comments. */
+export function parseLine(line: string): string | undefined {
+  const text = line.trim()
+  return text === '' || text.startsWith('#') ? undefined : text
+}
+
+/** The lines of a stream, one URL each, read as they arrive: constant memory whatever the size. */
+export async function* readLines(stream: Readable): AsyncGenerator<string> {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
+  for await (const line of lines) {
+    const url = parseLine(line)
+    if (url !== undefined) yield url
+  }
+}
+
+/** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
+export function isUrlArgument(arg: string): boolean {
+  return /^https?:\/\//i.test(arg) && URL.canParse(arg)
+}
+
+/** Fail early, with the culprit named, on a list file that cannot be read. */
+export async function checkInputs(args: string[]): Promise<void> {
+  for (const arg of args) {
+    if (arg === '-' || isUrlArgument(arg)) continue
+    try {
+      await access(arg, constants.R_OK)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code
+      throw new UsageError(`cannot read input '${arg}': ${why}`)
+    }
+  }
+}
+
+/** URLs from command-line arguments, list files and stdin, in order, streamed. */
+export async function* argumentSource(
+  args: string[],
+  stdin: Readable = process.stdin,
+): AsyncGenerator<string> {
+  for (const arg of args) {
+    if (arg === '-') yield* readLines(stdin)
+    else if (isUrlArgument(arg)) yield arg
+    else yield* readLines(createReadStream(arg))
+  }
+}

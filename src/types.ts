@@ -1,0 +1,44 @@
+/** One image to fetch. Sources produce these; every later stage passes them along untouched. */
+export interface Job {
+  /** The address to fetch (http or https). */
+  url: string
+  /**
+   * Identity of the job, for dedupe and the journal. Defaults to the URL.
+   * Sources whose URLs change between runs (signed links) set a stable key instead.
+   */
+  key?: string
+  /** Values for the naming template (`{id}`, `{slug}`, ...), e.g. from an API source. */
+  fields?: Record<string, string>
+  /** Free-form data carried to the result and the manifest (attribution, captions...). */
+  meta?: Record<string, unknown>
+}
+
+export type Status = 'ok' | 'skipped' | 'failed'
+
+export interface Timings {
+  /** Milliseconds from the first request to the first response headers (last attempt). */
+  ttfb?: number
+  /** Milliseconds from the job's first request to its outcome, retries included. */
+  total: number
+}
+
+/** What happened to one job. `ok` and `skipped` results have a verified file at `path`. */
+export interface Result {
+  job: Job
+  status: Status
+  /** Final file path, relative to the output folder. */
+  path?: string
+  httpStatus?: number
+  bytes?: number
+  sha256?: string
+  /** Detected format, e.g. `jpg`, `png`, `webp`. */
+  format?: string
+  width?: number
+  height?: number
+  attempts: number
+  /** Machine-readable failure code (`http-404`, `not-an-image`, `truncated`, ...). */
+  error?: string
+  /** One-line failure message. */
+  message?: string
+  timings: Timings
+}

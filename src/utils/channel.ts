@@ -1,0 +1,48 @@
+import { Fifo } from './fifo.js'
+
+/** Many producers, one async consumer: results flow out of the engine in completion order. */
+export class Channel<T> {
+  #items = new Fifo<T>()
+  #closed = false
+  #error: unknown
+  #wake: (() => void) | undefined
+
+  get size(): number {
+    return this.#items.size
+  }
+
+  push(item: T): void {
+    this.#items.push(item)
+    this.#notify()
+  }
+
+  /** No more items; `error`, if given, is thrown to the consumer after the last item. */
+  close(error?: unknown): void {
+    this.#closed = true
+    this.#error ??= error
+    this.#notify()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      const item = this.#items.shift()
+      if (item !== undefined) {
+        yield item
+        continue
+      }
+      if (this.#closed) {
+        if (this.#error) throw this.#error
+        return
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve
+      })
+    }
+  }
+
+  #notify(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}

@@ -1,0 +1,237 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Format, makeImage, sizeOf } from './images.js'
+
+/**
+ * A fault-injecting image server for tests and benchmarks, on 127.0.0.1. Every behaviour is
+ * chosen by the request's query string, so a URL list says exactly what each file will do:
+ *
+ * - `size=N`, `fmt=jpg|png|gif|webp`: the image (bytes fixed by the path's last segment)
+ * - `status=N&times=K`: answer N for the first K requests (all, without `times`); `ra=S` adds
+ *   `Retry-After: S`, `ra=date:S` the same as an HTTP date
+ * - `html=1`: a 200 HTML page instead of an image
+ * - `reset=B`, `short=B`, `stall=B` (+`times=K`): after B body bytes reset the connection,
+ *   end it early, or go silent
+ * - `drip=BPS`: send at BPS bytes per second
+ * - `redirect=N`: N redirects before the image; `loop=1`: redirects forever; `to=URL`: one
+ *   redirect to URL
+ * - `norange=1`: ignore Range; `rotate=1`: a new ETag (and new bytes) on every request;
+ *   `nolength=1`: no Content-Length (chunked)
+ */
+export interface ImageServerOptions {
+  /** Time to first byte, ms. */
+  ttfb?: number
+  /** Random extra time to first byte, up to this many ms (seeded). */
+  jitter?: number
+  /** Per-response bandwidth cap, bytes per second. */
+  bandwidth?: number
+  /** Answer 429 (Retry-After: 1) whenever more than this many requests are in flight. */
+  limit?: number
+  /** Size of images without `size=`: `[min, max]`, derived from the name. */
+  sizes?: [number, number]
+  /** Keep a log of requests (path and headers). @default true */
+  record?: boolean
+  seed?: number
+}
+
+export interface RequestLog {
+  url: string
+  headers: IncomingMessage['headers']
+}
+
+export interface ImageServer {
+  origin: string
+  url(path: string): string
+  /** Bytes the server sends for a path (without faults). */
+  bytes(path: string): Buffer
+  stats: { requests: number; inFlight: number; maxInFlight: number; status: Map<number, number> }
+  log: RequestLog[]
+  /** Requests seen per path+query. */
+  hits: Map<string, number>
+  close(): Promise<void>
+}
+
+const LAST_MODIFIED = new Date('2024-01-01T00:00:00Z').toUTCString()
+
+export async function startImageServer(options: ImageServerOptions = {}): Promise<ImageServer> {
+  const { ttfb = 0, jitter = 0, bandwidth, limit, sizes = [2_000, 60_000], record = true } = options
+  let seed = options.seed ?? 1
+  const random = () => {
+    // mulberry32: deterministic jitter per server
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = seed
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const cache = new Map<string, Buffer>()
+  const hits = new Map<string, number>()
+  const log: RequestLog[] = []
+  const stats = { requests: 0, inFlight: 0, maxInFlight: 0, status: new Map<number, number>() }
+  const sockets = new Set<Socket>()
+
+  const imageFor = (u: URL, variant = ''): Buffer => {
+    const name = u.pathname.split('/').filter(Boolean).at(-1) ?? 'index'
+    const size = Number(u.searchParams.get('size') ?? sizeOf(name, sizes[0], sizes[1]))
+    const fmt = (u.searchParams.get('fmt') ?? 'jpg') as Format
+    const id = `${name}|${size}|${fmt}|${variant}`
+    let body = cache.get(id)
+    if (!body) {
+      body = makeImage(name + variant, size, fmt)
+      if (cache.size < 20_000) cache.set(id, body)
+    }
+    return body
+  }
+
+  const count = (status: number) => stats.status.set(status, (stats.status.get(status) ?? 0) + 1)
+
+  async function send(req: IncomingMessage, res: ServerResponse, u: URL, attempt: number): Promise<void> {
+    const q = u.searchParams
+    const times = q.has('times') ? Number(q.get('times')) : Number.POSITIVE_INFINITY
+    const faulty = attempt <= times
+    if (ttfb || jitter) await sleep(ttfb + Math.floor(random() * jitter))
+
+    if (limit !== undefined && stats.inFlight > limit) {
+      count(429)
+      res.writeHead(429, { 'retry-after': '1', 'content-type': 'text/plain' }).end('slow down')
+      return
+    }
+    if (q.has('status') && faulty) {
+      const status = Number(q.get('status'))
+      const headers: Record<string, string> = { 'content-type': 'text/html' }
+      const ra = q.get('ra')
+      if (ra) {
+        headers['retry-after'] = ra.startsWith('date:')
+          ? new Date(Date.now() + Number(ra.slice(5)) * 1000).toUTCString()
+          : ra
+      }
+      count(status)
+      res.writeHead(status, headers).end(`<html><body>error ${status}</body></html>`)
+      return
+    }
+    const redirects = Number(q.get('redirect') ?? 0)
+    if (redirects > 0 || q.has('loop') || q.has('to')) {
+      const next = new URL(u)
+      if (q.has('to')) {
+        count(302)
+        res.writeHead(302, { location: q.get('to')! }).end()
+        return
+      }
+      if (q.has('loop')) next.searchParams.set('loop', String(Number(q.get('loop')) === 1 ? 2 : 1))
+      else next.searchParams.set('redirect', String(redirects - 1))
+      count(302)
+      res.writeHead(302, { location: next.pathname + next.search }).end()
+      return
+    }
+    if (q.has('html')) {
+      count(200)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res.end(
+        '<!doctype html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>',
+      )
+      return
+    }
+
+    const rotate = q.has('rotate')
+    const body = imageFor(u, rotate ? `#${attempt}` : '')
+    const etag = `"${rotate ? attempt : 'v1'}-${body.length}"`
+    const headers: Record<string, string | number> = {
+      'content-type': `image/${q.get('fmt') === 'png' ? 'png' : 'jpeg'}`,
+      etag,
+      'last-modified': LAST_MODIFIED,
+      'accept-ranges': q.has('norange') ? 'none' : 'bytes',
+    }
+    let start = 0
+    let status = 200
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+    const ifRange = req.headers['if-range']
+    if (range && !q.has('norange') && (!ifRange || ifRange === etag || ifRange === LAST_MODIFIED)) {
+      start = Number(range[1])
+      if (start >= body.length) {
+        count(416)
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end()
+        return
+      }
+      status = 206
+      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`
+    }
+    const payload = body.subarray(start)
+    if (!q.has('nolength')) headers['content-length'] = payload.length
+    count(status)
+    res.writeHead(status, headers)
+
+    // Faults cut the body at a byte count of the whole file.
+    const cut = (name: string) =>
+      faulty && q.has(name) ? Math.max(0, Number(q.get(name)) - start) : undefined
+    const reset = cut('reset')
+    const short = cut('short')
+    const stall = cut('stall')
+    const stop = Math.min(
+      reset ?? Number.POSITIVE_INFINITY,
+      short ?? Number.POSITIVE_INFINITY,
+      stall ?? Number.POSITIVE_INFINITY,
+    )
+    const rate = q.has('drip') ? Number(q.get('drip')) : bandwidth
+    const chunk = rate ? Math.max(1024, Math.min(65_536, Math.floor(rate / 20))) : 256 * 1024
+    const began = performance.now()
+    let sent = 0
+    const end = Math.min(stop, payload.length)
+    while (sent < end) {
+      const piece = payload.subarray(sent, Math.min(end, sent + chunk))
+      sent += piece.length
+      if (!res.write(piece)) await new Promise((r) => res.once('drain', r))
+      if (res.destroyed) return
+      if (rate) {
+        const due = (sent / rate) * 1000 - (performance.now() - began)
+        if (due > 0) await sleep(due)
+      }
+    }
+    if (sent >= payload.length) {
+      res.end()
+      return
+    }
+    if (reset !== undefined && stop === reset) req.socket.resetAndDestroy()
+    else if (short !== undefined && stop === short) req.socket.end()
+    // stall: keep the connection open and silent until the client gives up
+  }
+
+  const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x')
+    const key = u.pathname + u.search
+    const attempt = (hits.get(key) ?? 0) + 1
+    hits.set(key, attempt)
+    stats.requests++
+    stats.inFlight++
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    if (record) log.push({ url: key, headers: req.headers })
+    let done = false
+    const finish = () => {
+      if (!done) {
+        done = true
+        stats.inFlight--
+      }
+    }
+    res.on('close', finish)
+    send(req, res, u, attempt).catch(() => res.destroy())
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const origin = `http://127.0.0.1:${port}`
+  return {
+    origin,
+    url: (path) => origin + (path.startsWith('/') ? path : `/${path}`),
+    bytes: (path) => imageFor(new URL(path, origin)),
+    stats,
+    log,
+    hits,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
