@@ -18,6 +18,13 @@ export interface OutputFlags {
   grace: number
 }
 
+export interface RunHooks {
+  /** Called for every result, in order, before it is counted (sources use it for follow-up calls). */
+  onResult?: (result: Result) => void | Promise<void>
+  /** Count of inputs, when the source knows it. */
+  total?: () => number | undefined
+}
+
 /** Failure lines printed before the rest are left to the manifest. */
 const SHOWN_FAILURES = 20
 
@@ -55,7 +62,7 @@ export function checkTemplate(template: string, extra: readonly string[] = []): 
  * Run a pull with terminal output: a progress line on a terminal, plain lines otherwise, JSON
  * lines with --json; Ctrl-C once stops cleanly, twice at once. Returns the exit code.
  */
-export async function runPull(source: Source, options: Options, flags: OutputFlags, inputs: string[] = []) {
+export async function runPull(source: Source, options: Options, flags: OutputFlags, hooks: RunHooks = {}) {
   const out = options.out ?? '.'
   const drain = new AbortController()
   const hard = new AbortController()
@@ -78,7 +85,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
-  const progress = tty ? new ProgressLine(tally, run.stats, countInputs(inputs).total) : undefined
+  const progress = tty ? new ProgressLine(tally, run.stats, hooks.total ?? (() => undefined)) : undefined
   const started = performance.now()
   let shownFailures = 0
   const say = (line: string) => {
@@ -88,6 +95,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   let fatal: unknown
   try {
     for await (const r of run) {
+      await hooks.onResult?.(r)
       count(tally, r)
       if (flags.json) process.stdout.write(`${manifestLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
@@ -142,5 +150,5 @@ export async function pullCommand(inputs: string[], options: Options, flags: Out
     throw new UsageError('no input: give image URLs, a file with one URL per line, or - for stdin')
   await checkInputs(inputs)
   checkTemplate(options.name ?? '{name}{ext}')
-  return runPull(argumentSource(inputs), options, flags, inputs)
+  return runPull(argumentSource(inputs), options, flags, { total: countInputs(inputs).total })
 }
