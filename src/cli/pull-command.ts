@@ -148,8 +148,8 @@ function count(t: ReturnType<typeof newTally>, r: Result) {
 export async function pullCommand(inputs: string[], options: Options, flags: OutputFlags): Promise<number> {
   if (inputs.length === 0)
     throw new UsageError('no input: give image URLs, a file with one URL per line, or - for stdin')
-  await checkInputs(inputs)
   checkTemplate(options.name ?? '{name}{ext}')
+  await checkInputs(inputs)
     // Counting reads the lists a second time: only worth it when a progress line shows the total.
   const total = process.stderr.isTTY && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })

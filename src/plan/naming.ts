@@ -62,11 +62,18 @@ export function safeSegment(segment: string): string {
   return truncateUtf8(body, MAX_SEGMENT_BYTES) + ext
 }
 
-/** The URL's last path segment, decoded; the host when the path is empty. */
+/** Extensions an image URL may already end in: dropped from `{name}` so `{ext}` is not doubled. */
+const IMAGE_EXT = /\.(?:jpe?g|png|gif|webp|avif|svg|bmp|tiff?|heic|heif|ico|jxl)$/i
+
+/**
+ * The URL's last path segment, decoded, without an image extension it may end in (the detected
+ * format's `{ext}` replaces it); the host when the path is empty.
+ */
 export function urlName(url: URL): string {
   const segments = url.pathname.split('/').filter(Boolean)
   const last = segments.at(-1)
-  return last ? decode(last) : url.hostname
+  if (!last) return url.hostname
+  return decode(last).replace(IMAGE_EXT, '') || decode(last)
 }
 
 export interface NameInput {

@@ -33,6 +33,8 @@ export interface ImageServerOptions {
   /** Keep a log of requests (path and headers). @default true */
   record?: boolean
   seed?: number
+  /** A counter shared by several servers, to see the maxima over all hosts. */
+  shared?: { inFlight: number; maxInFlight: number }
 }
 
 export interface RequestLog {
@@ -204,12 +206,17 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     stats.requests++
     stats.inFlight++
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    if (options.shared) {
+      options.shared.inFlight++
+      options.shared.maxInFlight = Math.max(options.shared.maxInFlight, options.shared.inFlight)
+    }
     if (record) log.push({ url: key, headers: req.headers })
     let done = false
     const finish = () => {
       if (!done) {
         done = true
         stats.inFlight--
+        if (options.shared) options.shared.inFlight--
       }
     }
     res.on('close', finish)

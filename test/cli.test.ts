@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, listFiles, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+const ARTICLE = [
+  'photo-1516117172878-fd2c41f4a759',
+  'photo-1532009324734-20a7a5813719',
+  'photo-1524429656589-6633a470097c',
+  'photo-1530224264768-7ff8c1789d79',
+  'photo-1564135624576-c5c88640f235',
+  'photo-1541698444083-023c97d3f4b6',
+  'photo-1522364723953-452d3431c267',
+  'photo-1513938709626-033611b8cc03',
+  'photo-1507143550189-fed454f93097',
+  'photo-1493976040374-85c8e12f0c0e',
+  'photo-1504198453319-5ce911bafcde',
+  'photo-1530122037265-a5f1f91d3b99',
+  'photo-1516972810927-80185027ca84',
+  'photo-1550439062-609e1531270e',
+  'photo-1549692520-acc6669e2f0c',
+]
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer({ sizes: [20_000, 300_000] })
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function list(name: string, lines: string[]): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, `# a comment\n\n${lines.join('\n')}\n`)
+  return path
+}
+
+test("the article's 15 photos come out as photo-<id>.jpg with the exact bytes", async () => {
+  const out = join(dir, 'article')
+  const file = await list(
+    'article.txt',
+    ARTICLE.map((id) => server.url(`/${id}`)),
+  )
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ARTICLE.map((id) => `${id}.jpg`).sort())
+  for (const id of ARTICLE) {
+    assert.ok((await readFile(join(out, `${id}.jpg`))).equals(server.bytes(`/${id}`)), id)
+  }
+  assert.match(r.stderr, /^15 images, .* in .* \(.* img\/s, .* MB\/s\), 0 failed$/m)
+  assert.ok(!r.stderr.includes('\u001b['), 'no escape codes without a terminal')
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(manifest.length, 15)
+  for (const m of manifest) {
+    assert.equal(m.status, 'ok')
+    assert.equal(m.httpStatus, 200)
+    assert.equal(m.format, 'jpg')
+    assert.match(m.sha256, /^[0-9a-f]{64}$/)
+    assert.ok(m.width > 0 && m.height > 0)
+    assert.equal(m.attempts, 1)
+    assert.equal(typeof m.timings.total, 'number')
+  }
+})
+
+test("--name '{name}' gives the article's bare names", async () => {
+  const out = join(dir, 'bare')
+  const r = await runCli([
+    ...ARTICLE.slice(0, 3).map((id) => server.url(`/${id}`)),
+    '-o',
+    out,
+    '--name',
+    '{name}',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ARTICLE.slice(0, 3).sort())
+})
+
+test('HTML with 200, 404 and a short body: failures with codes, and no file left behind', async () => {
+  const out = join(dir, 'bad')
+  const urls = [
+    server.url('/page?html=1'),
+    server.url('/gone?status=404'),
+    server.url('/short?size=5000&short=1000'),
+  ]
+  const r = await runCli([...urls, '-o', out, '--json', '--retries', '1'])
+  assert.equal(r.code, 1)
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  const byUrl = new Map(lines.filter((l) => l.url).map((l) => [l.url, l]))
+  assert.equal(byUrl.get(urls[0])?.error, 'not-an-image')
+  assert.equal(byUrl.get(urls[1])?.error, 'http-404')
+  assert.equal(byUrl.get(urls[1])?.attempts, 1, '404 is not retried')
+  assert.equal(byUrl.get(urls[2])?.error, 'truncated')
+  assert.equal(byUrl.get(urls[2])?.attempts, 2, 'truncation is retried')
+  assert.deepEqual(await outputFiles(out), [])
+  assert.deepEqual(
+    (await listFiles(out)).filter((f) => f.includes('parts/')),
+    [],
+    'no temporary files left',
+  )
+  const summary = lines.at(-1).summary
+  assert.equal(summary.failed, 3)
+  assert.equal(summary.exitCode, 1)
+})
+
+test('invalid URLs in a list become failed results, not a crash', async () => {
+  const out = join(dir, 'invalid')
+  const file = await list('invalid.txt', ['not a url', 'ftp://example.com/x.jpg', server.url('/fine')])
+  const r = await runCli([file, '-o', out, '--json'])
+  assert.equal(r.code, 1)
+  const results = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.url)
+  assert.deepEqual(results.map((l) => l.error ?? 'ok').sort(), ['invalid-url', 'invalid-url', 'ok'])
+  assert.deepEqual(await outputFiles(out), ['fine.jpg'])
+})
+
+test('the same URL twice in one run is fetched once', async () => {
+  const out = join(dir, 'dupes')
+  const url = server.url('/twice-a')
+  const before = server.hits.get('/twice-a') ?? 0
+  const r = await runCli([url, url, url, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal((server.hits.get('/twice-a') ?? 0) - before, 1)
+  assert.match(r.stderr, /2 duplicates skipped/)
+  assert.deepEqual(await outputFiles(out), ['twice-a.jpg'])
+})
+
+test('standard input: - reads one URL per line', async () => {
+  const out = join(dir, 'stdin')
+  const input = `${server.url('/in-1')}\n# skip me\n\n${server.url('/in-2')}\n`
+  const r = await runCli(['-', '-o', out], { input })
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['in-1.jpg', 'in-2.jpg'])
+})
+
+test('two URLs with one name never overwrite each other', async () => {
+  const out = join(dir, 'clash')
+  const other = await startImageServer()
+  try {
+    const a = server.url('/same')
+    const b = other.url('/same')
+    const r = await runCli([a, b, '-o', out])
+    assert.equal(r.code, 0, r.stderr)
+    const files = await outputFiles(out)
+    assert.equal(files.length, 2)
+    assert.ok(files.includes('same.jpg'))
+    assert.match(files.find((f) => f !== 'same.jpg')!, /^same-[0-9a-f]{8}\.jpg$/)
+    assert.ok((await readFile(join(out, 'same.jpg'))).equals(server.bytes('/same')))
+  } finally {
+    await other.close()
+  }
+})
+
+test('usage errors exit 2 with one line naming the culprit', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+    [[], /no input/],
+    [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
+    [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
+    [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+    assert.match(lines[0], /--help/)
+  }
+})
+
+test('--help lists options with defaults; --version prints the version', async () => {
+  const help = await runCli(['--help'])
+  assert.equal(help.code, 0)
+  for (const option of [
+    '--concurrency',
+    '--per-host',
+    '--name',
+    '--retries',
+    '--idle-timeout',
+    '--json',
+    '--quiet',
+  ]) {
+    assert.ok(help.stdout.includes(option), option)
+  }
+  assert.match(help.stdout, /--per-host <n>.*\(default: 16\)/s)
+  const version = await runCli(['--version'])
+  assert.equal(version.code, 0)
+  assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/)
+})
+
+test('--quiet prints nothing on success; requests carry an honest User-Agent', async () => {
+  const out = join(dir, 'quiet')
+  const r = await runCli([server.url('/quiet-ua'), '-o', out, '--quiet', '-H', 'X-Team: design'])
+  assert.equal(r.code, 0)
+  assert.equal(r.stderr + r.stdout, '')
+  const seen = server.log.find((l) => l.url === '/quiet-ua')
+  assert.match(String(seen?.headers['user-agent']), /^imgpull\/\d+\.\d+\.\d+ \(\+https:\/\//)
+  assert.equal(seen?.headers['x-team'], 'design')
+})

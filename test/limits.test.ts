@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+let dir: string
+before(async () => {
+  dir = await tempDir()
+})
+after(() => cleanup(dir))
+
+async function drain(urls: string[], options: Parameters<typeof pull>[1]) {
+  const results = []
+  for await (const r of pull(urls, options)) results.push(r)
+  return results
+}
+
+test('global and per-host limits hold, and are used in full', async () => {
+  const shared = { inFlight: 0, maxInFlight: 0 }
+  const servers = await Promise.all([1, 2, 3, 4].map(() => startImageServer({ ttfb: 60, shared })))
+  try {
+    const urls = (tag: string) =>
+      servers.flatMap((s, h) => Array.from({ length: 30 }, (_, i) => s.url(`/${tag}${h}-${i}`)))
+    // Per-host limit binds: 4 hosts x 4 < 20.
+    let results = await drain(urls('a'), { out: join(dir, 'limits-a'), concurrency: 20, perHost: 4 })
+    assert.equal(results.filter((r) => r.status === 'ok').length, 120)
+    for (const s of servers) assert.equal(s.stats.maxInFlight, 4, 'per-host maximum')
+    assert.equal(shared.maxInFlight, 16)
+    // Global limit binds: 6 < 4 hosts x 4.
+    for (const s of servers) s.stats.maxInFlight = 0
+    shared.maxInFlight = 0
+    results = await drain(urls('b'), { out: join(dir, 'limits-b'), concurrency: 6, perHost: 4 })
+    assert.equal(results.filter((r) => r.status === 'ok').length, 120)
+    assert.equal(shared.maxInFlight, 6, 'global maximum')
+    for (const s of servers) assert.ok(s.stats.maxInFlight <= 4)
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
+  }
+})
+
+test('one slow host does not hold the fast ones back', async () => {
+  const slow = await startImageServer({ ttfb: 1500 })
+  const fast: ImageServer[] = await Promise.all([
+    startImageServer({ ttfb: 30 }),
+    startImageServer({ ttfb: 30 }),
+  ])
+  try {
+    const fastUrls = (tag: string) =>
+      fast.flatMap((s, h) => Array.from({ length: 60 }, (_, i) => s.url(`/${tag}${h}-${i}`)))
+    const options = { concurrency: 12, perHost: 4, journal: false }
+
+    let t0 = performance.now()
+    await drain(fastUrls('alone'), { ...options, out: join(dir, 'alone') })
+    const alone = performance.now() - t0
+
+    // The slow host's URLs come first and interleaved: a plain FIFO would fill every slot with them.
+    const mixed: string[] = []
+    const slowUrls = Array.from({ length: 40 }, (_, i) => slow.url(`/slow-${i}`))
+    const fastList = fastUrls('mixed')
+    for (let i = 0; i < Math.max(slowUrls.length, fastList.length); i++) {
+      if (slowUrls[i]) mixed.push(slowUrls[i], slowUrls[i + 40] ?? '')
+      if (fastList[i]) mixed.push(fastList[i])
+    }
+    t0 = performance.now()
+    let fastDone = 0
+    for await (const r of pull(mixed.filter(Boolean), { ...options, out: join(dir, 'mixed') })) {
+      if (!r.job.url.startsWith(slow.origin) && ++fastDone === fastList.length) break
+    }
+    const withSlow = performance.now() - t0
+    assert.equal(fastDone, fastList.length)
+    assert.ok(
+      withSlow < alone * 1.5 + 400,
+      `fast hosts took ${withSlow} ms beside a slow one, ${alone} ms alone`,
+    )
+  } finally {
+    await Promise.all([slow, ...fast].map((s) => s.close()))
+  }
+})

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { aimdOnPressure, aimdOnSuccess, aimdStart } from '../src/fetch/aimd.js'
+import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
+import { resolveOptions } from '../src/options.js'
+import { parseSize } from '../src/report/format.js'
+import { Fifo } from '../src/utils/fifo.js'
+
+test('retry delay: exponential window with full jitter, capped', () => {
+  const table: [number, number, number][] = [
+    // retry, random, expected ms (base 500, cap 30 s)
+    [1, 0, 0],
+    [1, 0.999, 499],
+    [2, 0.5, 500],
+    [3, 0.5, 1000],
+    [6, 0.999, 15984],
+    [7, 0.999, 29970],
+    [20, 0.999, 29970],
+  ]
+  for (const [retry, random, expected] of table) {
+    assert.equal(retryDelay({ retry, random, maxRetryAfter: 60_000 }), expected, `retry ${retry}`)
+  }
+})
+
+test("retry delay: the server's Retry-After wins, capped by maxRetryAfter", () => {
+  assert.equal(retryDelay({ retry: 1, retryAfter: 3000, maxRetryAfter: 60_000, random: 0.9 }), 3000)
+  assert.equal(retryDelay({ retry: 1, retryAfter: 600_000, maxRetryAfter: 60_000 }), 60_000)
+  assert.equal(retryDelay({ retry: 1, retryAfter: -5, maxRetryAfter: 60_000 }), 0)
+})
+
+test('Retry-After: delta seconds and HTTP dates', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z')
+  assert.equal(parseRetryAfter('120', now), 120_000)
+  assert.equal(parseRetryAfter(' 0 ', now), 0)
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now), 30_000)
+  assert.equal(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now), 0)
+  assert.equal(parseRetryAfter('soon', now), undefined)
+  assert.equal(parseRetryAfter(undefined, now), undefined)
+})
+
+test('AIMD: halves under pressure, grows by one per window of clean answers', () => {
+  let s = aimdStart(16)
+  assert.equal(s.limit, 16)
+  s = aimdOnPressure(s)
+  assert.equal(s.limit, 8)
+  s = aimdOnPressure(aimdOnPressure(aimdOnPressure(aimdOnPressure(s))))
+  assert.equal(s.limit, 1, 'never below one')
+  s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 2)
+  for (let i = 0; i < 2; i++) s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 3)
+  for (let i = 0; i < 1000; i++) s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 16, 'never above the maximum')
+})
+
+test('options: defaults, and a TypeError naming the bad option', () => {
+  const o = resolveOptions({ concurrency: undefined })
+  assert.equal(o.concurrency, 64)
+  assert.equal(o.perHost, 16)
+  assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
+  assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost`/)
+  assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
+})
+
+test('sizes parse with units', () => {
+  assert.equal(parseSize('512MiB'), 512 * 1024 * 1024)
+  assert.equal(parseSize('2GB'), 2e9)
+  assert.equal(parseSize('100'), 100)
+  assert.equal(parseSize('1.5k'), 1500)
+  assert.equal(parseSize('lots'), undefined)
+})
+
+test('fifo keeps order across push, shift and unshift at scale', () => {
+  const q = new Fifo<number>()
+  for (let i = 0; i < 200_000; i++) q.push(i)
+  assert.equal(q.shift(), 0)
+  q.unshift(-1)
+  assert.equal(q.size, 200_000)
+  assert.equal(q.shift(), -1)
+  let expected = 1
+  for (let v = q.shift(); v !== undefined; v = q.shift()) assert.equal(v, expected++)
+  assert.equal(expected, 200_000)
+})
