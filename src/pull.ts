@@ -186,6 +186,7 @@ class Engine {
   async #attempt(task: Task, host: string): Promise<void> {
     task.attempts++
     task.started ||= Date.now()
+    const sentAt = performance.now()
     const remaining = task.started + this.options.totalTimeout - Date.now()
     const deadline = AbortSignal.timeout(Math.max(1, remaining))
     const signal = AbortSignal.any([this.#hard.signal, deadline])
@@ -210,7 +211,7 @@ class Engine {
         signal,
       )
     } catch (error) {
-      this.#failed(task, host, error, deadline.aborted)
+      this.#failed(task, host, error, deadline.aborted, sentAt)
       return
     } finally {
       this.stats.active--
@@ -224,7 +225,7 @@ class Engine {
     })
   }
 
-  #failed(task: Task, host: string, error: unknown, pastDeadline: boolean): void {
+  #failed(task: Task, host: string, error: unknown, pastDeadline: boolean, sentAt: number): void {
     if (this.#hard.signal.aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
       this.stats.interrupted++
@@ -243,7 +244,7 @@ class Engine {
     }
     const status = e instanceof HTTPError ? e.status : 0
     if (status === 429 || status === 503 || (e instanceof TimeoutError && e.phase !== 'total')) {
-      this.#scheduler.pressure(host)
+      this.#scheduler.pressure(host, sentAt)
     }
     const total = e instanceof TimeoutError && e.phase === 'total'
     if (!e.retryable || total || task.attempts > this.options.retries || this.#stopping) {

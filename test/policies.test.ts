@@ -45,12 +45,26 @@ test('AIMD: halves under pressure, grows by one per window of clean answers', ()
   assert.equal(s.limit, 8)
   s = aimdOnPressure(aimdOnPressure(aimdOnPressure(aimdOnPressure(s))))
   assert.equal(s.limit, 1, 'never below one')
+  s = { limit: 1, credit: 0, ceiling: Number.POSITIVE_INFINITY }
   s = aimdOnSuccess(s, 16)
   assert.equal(s.limit, 2)
   for (let i = 0; i < 2; i++) s = aimdOnSuccess(s, 16)
   assert.equal(s.limit, 3)
   for (let i = 0; i < 1000; i++) s = aimdOnSuccess(s, 16)
   assert.equal(s.limit, 16, 'never above the maximum')
+})
+
+test('AIMD: growth slows near the level that last drew a complaint', () => {
+  let s = aimdOnPressure({ limit: 5, credit: 0, ceiling: Number.POSITIVE_INFINITY })
+  assert.deepEqual(s, { limit: 2, credit: 0, ceiling: 5 })
+  for (let i = 0; i < 2; i++) s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 3)
+  for (let i = 0; i < 3; i++) s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 4, 'fast while well below the ceiling')
+  for (let i = 0; i < 31; i++) s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 4, 'careful just under it')
+  s = aimdOnSuccess(s, 16)
+  assert.equal(s.limit, 5)
 })
 
 test('options: defaults, and a TypeError naming the bad option', () => {

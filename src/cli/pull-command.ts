@@ -150,7 +150,7 @@ export async function pullCommand(inputs: string[], options: Options, flags: Out
     throw new UsageError('no input: give image URLs, a file with one URL per line, or - for stdin')
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
-    // Counting reads the lists a second time: only worth it when a progress line shows the total.
+  // Counting reads the lists a second time: only worth it when a progress line shows the total.
   const total = process.stderr.isTTY && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })
 }

@@ -6,6 +6,8 @@ interface Host<T> {
   active: number
   aimd: Aimd
   pausedUntil: number
+  /** When the limit was last cut: complaints about requests sent before then are old news. */
+  cutAt: number
   wake?: NodeJS.Timeout
 }
 
@@ -55,7 +57,7 @@ export class Scheduler<T> {
   add(host: string, task: T, front = false): void {
     let state = this.#hosts.get(host)
     if (!state) {
-      state = { queue: new Fifo(), active: 0, aimd: aimdStart(this.#perHost), pausedUntil: 0 }
+      state = { queue: new Fifo(), active: 0, aimd: aimdStart(this.#perHost), pausedUntil: 0, cutAt: 0 }
       this.#hosts.set(host, state)
     }
     if (front) state.queue.unshift(task)
@@ -71,10 +73,15 @@ export class Scheduler<T> {
     if (state) state.aimd = aimdOnSuccess(state.aimd, this.#perHost)
   }
 
-  /** The host is overloaded or rate-limiting: halve its limit. */
-  pressure(host: string): void {
+  /**
+   * The host is overloaded or rate-limiting: halve its limit, once per round trip (as TCP does):
+   * a burst of 429s for requests `sentAt` before the last cut counts as one complaint.
+   */
+  pressure(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
-    if (state) state.aimd = aimdOnPressure(state.aimd)
+    if (!state || sentAt < state.cutAt) return
+    state.aimd = aimdOnPressure(state.aimd)
+    state.cutAt = performance.now()
   }
 
   /** Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. */

@@ -1,0 +1,54 @@
+import { ImgpullError } from '../../errors.js'
+
+/**
+ * Failures talking to the Unsplash API. Messages never carry the access key: it travels only in
+ * the Authorization header, and no message quotes request headers.
+ */
+export class UnsplashError extends ImgpullError {
+  override name = 'UnsplashError'
+  /** HTTP status of the API's answer, 0 for network trouble. */
+  readonly status: number
+  /** The caller's input was wrong (no key, bad key, unknown id): exit code 2, not 1. */
+  readonly usage: boolean
+  constructor(
+    code: string,
+    message: string,
+    options: { status?: number; usage?: boolean; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(code, message, { retryable: options.retryable, cause: options.cause })
+    this.status = options.status ?? 0
+    this.usage = options.usage ?? false
+  }
+}
+
+/** Out of API calls for this window (`X-Ratelimit-Remaining: 0`, or 403 "Rate Limit Exceeded"). */
+export class RateLimitError extends UnsplashError {
+  override name = 'RateLimitError'
+  constructor(limit: number | undefined) {
+    const of = limit === undefined ? '' : ` (${limit} calls an hour)`
+    super('unsplash-rate-limit', `Unsplash API rate limit reached${of}`, { status: 403, retryable: true })
+  }
+}
+
+/** The wait for a rate-limit reset or a retry was cut short (Ctrl-C). */
+export class StoppedError extends UnsplashError {
+  override name = 'StoppedError'
+  constructor() {
+    super('stopped', 'stopped')
+  }
+}
+
+export const KEY_HELP =
+  'set UNSPLASH_ACCESS_KEY or pass --access-key; get a free key by registering an application at https://unsplash.com/developers'
+
+export function noKeyError(): UnsplashError {
+  return new UnsplashError('unsplash-no-key', `no Unsplash access key: ${KEY_HELP}`, { usage: true })
+}
+
+export function badKeyError(): UnsplashError {
+  return new UnsplashError(
+    'unsplash-401',
+    'Unsplash rejected the access key (HTTP 401): check UNSPLASH_ACCESS_KEY or --access-key',
+    { status: 401, usage: true },
+  )
+}

@@ -1,0 +1,30 @@
+/** The parts of the Unsplash API's response shapes that imgpull reads (https://unsplash.com/documentation). */
+
+export const SIZES = ['raw', 'full', 'regular', 'small', 'thumb'] as const
+export type Size = (typeof SIZES)[number]
+
+export interface Photo {
+  id: string
+  slug?: string | null
+  description?: string | null
+  alt_description?: string | null
+  width?: number
+  height?: number
+  color?: string | null
+  blur_hash?: string | null
+  urls: Record<Size, string>
+  links: { html?: string; download?: string; download_location?: string }
+  user: { name?: string | null; username: string; links?: { html?: string } }
+}
+
+/** `GET /search/photos` */
+export interface SearchResponse {
+  total: number
+  total_pages: number
+  results: Photo[]
+}
+
+/** The API's error body: `{ "errors": ["..."] }`. */
+export interface ErrorBody {
+  errors?: string[]
+}

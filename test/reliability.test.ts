@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, outputFiles, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { makeImage } from './support/images.js'
+
+let server: ImageServer
+let dir: string
+let n = 0
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+/** Run a pull into a fresh folder; fast retries so the suite stays quick. */
+async function get(urls: string[], options: Options = {}) {
+  const out = join(dir, `run-${++n}`)
+  const results: Result[] = []
+  const t0 = performance.now()
+  for await (const r of pull(urls, { out, journal: false, ...options })) results.push(r)
+  return { out, results, ms: performance.now() - t0, one: results[0] }
+}
+
+function requestsFor(path: string) {
+  return server.log.filter((l) => l.url === path)
+}
+
+test('5xx answers are retried until the file comes', async () => {
+  const { one } = await get([server.url('/five?status=503&times=2')])
+  assert.equal(one.status, 'ok')
+  assert.equal(one.attempts, 3)
+})
+
+test('429 with Retry-After in seconds is honoured', async () => {
+  const { one, ms } = await get([server.url('/ra-s?status=429&times=1&ra=1')])
+  assert.equal(one.status, 'ok')
+  assert.equal(one.attempts, 2)
+  assert.ok(ms >= 950, `waited ${ms} ms`)
+})
+
+test('429 with Retry-After as an HTTP date is honoured', async () => {
+  const { one, ms } = await get([server.url('/ra-d?status=429&times=1&ra=date:2')])
+  assert.equal(one.status, 'ok')
+  // An HTTP date has whole seconds: the wait is between 1 and 2 s.
+  assert.ok(ms >= 900, `waited ${ms} ms`)
+})
+
+test('Retry-After is capped by maxRetryAfter', async () => {
+  const { one, ms } = await get([server.url('/ra-cap?status=503&times=1&ra=3600')], { maxRetryAfter: 200 })
+  assert.equal(one.status, 'ok')
+  assert.ok(ms < 2000, `waited ${ms} ms`)
+})
+
+test('a 429 with Retry-After pauses that host, not the run', async () => {
+  const other = await startImageServer()
+  try {
+    const urls = [
+      server.url('/pause-a?status=429&times=1&ra=2'),
+      ...Array.from({ length: 5 }, (_, i) => other.url(`/p-${i}`)),
+    ]
+    const { results } = await get(urls)
+    assert.equal(results.length, 6)
+    assert.equal(results.at(-1)?.job.url, urls[0], 'the paused host finishes last')
+    assert.ok(results.every((r) => r.status === 'ok'))
+  } finally {
+    await other.close()
+  }
+})
+
+test('never retried: other 4xx', async () => {
+  const { one } = await get([server.url('/forbidden?status=403')])
+  assert.equal(one.error, 'http-403')
+  assert.equal(one.attempts, 1)
+})
+
+test('a connection reset mid-body resumes with Range from the bytes on disk', async () => {
+  const path = '/reset?size=3000000&reset=1500000&times=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok')
+  assert.equal(one.attempts, 2)
+  const second = requestsFor(path)[1]
+  assert.match(String(second?.headers.range), /^bytes=\d+-$/)
+  // How far it got depends on what the reset threw away in socket buffers; it is never 0.
+  assert.ok(Number(/=(\d+)/.exec(String(second?.headers.range))?.[1]) > 0, 'resumed past the start')
+  assert.equal(second?.headers['if-range'], '"v1-3000000"')
+  assert.ok((await readFile(join(out, 'reset.jpg'))).equals(server.bytes(path)))
+})
+
+test('a body shorter than its Content-Length is retried and resumed', async () => {
+  const path = '/short-resume?size=2000000&short=1200000&times=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok')
+  assert.ok((await readFile(join(out, 'short-resume.jpg'))).equals(server.bytes(path)))
+  assert.match(String(requestsFor(path)[1]?.headers.range), /^bytes=/)
+})
+
+test('a stalled transfer is cut by the idle timeout and resumed', async () => {
+  const path = '/stall?size=1000000&stall=700000&times=1'
+  const { out, one, ms } = await get([server.url(path)], { idleTimeout: 400 })
+  assert.equal(one.status, 'ok')
+  assert.equal(one.attempts, 2)
+  assert.ok(ms < 5000, `took ${ms} ms`)
+  assert.ok((await readFile(join(out, 'stall.jpg'))).equals(server.bytes(path)))
+})
+
+test('a slow drip that keeps coming is not cut by the idle timeout', async () => {
+  const { one } = await get([server.url('/drip?size=40000&drip=40000')], { idleTimeout: 400 })
+  assert.equal(one.status, 'ok')
+  assert.equal(one.attempts, 1)
+})
+
+test('the total timeout bounds one file, retries included', async () => {
+  const { one, ms } = await get([server.url('/forever?size=100000&drip=5000')], { totalTimeout: 700 })
+  assert.equal(one.error, 'timeout')
+  assert.match(one.message ?? '', /total timeout/)
+  assert.ok(ms < 3000)
+})
+
+test('a slow server is cut by the headers timeout', async () => {
+  const slow = await startImageServer({ ttfb: 1500 })
+  try {
+    const { one } = await get([slow.url('/late')], { headersTimeout: 200, retries: 1 })
+    assert.equal(one.error, 'timeout')
+    assert.match(one.message ?? '', /headers timeout/)
+    assert.equal(one.attempts, 2)
+  } finally {
+    await slow.close()
+  }
+})
+
+test('redirect chains are followed; loops and long chains fail with a clear code', async () => {
+  const chain = await get([server.url('/chain?redirect=3')])
+  assert.equal(chain.one.status, 'ok')
+  assert.equal(chain.one.path, 'chain.jpg')
+  const loop = await get([server.url('/loop?loop=1')])
+  assert.equal(loop.one.error, 'redirect-loop')
+  assert.equal(loop.one.attempts, 1)
+  const long = await get([server.url('/long?redirect=6')], { maxRedirects: 5 })
+  assert.equal(long.one.error, 'too-many-redirects')
+})
+
+test('credentials never follow a redirect to another origin', async () => {
+  const other = await startImageServer()
+  try {
+    const target = other.url('/elsewhere')
+    const withHeader = server.url(`/hop?to=${encodeURIComponent(target)}`)
+    const { one } = await get([withHeader], { headers: { Authorization: 'Bearer secret' } })
+    assert.equal(one.status, 'ok')
+    assert.equal(
+      requestsFor(`/hop?to=${encodeURIComponent(target)}`)[0]?.headers.authorization,
+      'Bearer secret',
+    )
+    const { one: two } = await get([withHeader.replace('http://', 'http://user:pw@')])
+    assert.equal(two.status, 'ok')
+    const there = other.log.filter((l) => l.url === '/elsewhere')
+    assert.equal(there.length, 2)
+    for (const l of there) assert.equal(l.headers.authorization, undefined)
+    assert.ok(!`${two.message}`.includes('pw@'), 'no credentials in messages')
+  } finally {
+    await other.close()
+  }
+})
+
+test('a server that ignores Range: the file restarts from byte 0 and is still exact', async () => {
+  const path = '/norange?size=2000000&reset=1000000&times=1&norange=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok')
+  assert.ok((await readFile(join(out, 'norange.jpg'))).equals(server.bytes(path)))
+})
+
+test('an ETag that changes between attempts restarts the file: never a mix of two versions', async () => {
+  const path = '/rotate?size=2000000&reset=1000000&times=1&rotate=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok')
+  const file = await readFile(join(out, 'rotate.jpg'))
+  assert.ok(file.equals(makeImage('rotate#2', 2_000_000)), 'the second version, whole')
+})
+
+test('a body over maxSize is stopped and leaves nothing', async () => {
+  const declared = await get([server.url('/big?size=3000000')], { maxSize: 1_000_000 })
+  assert.equal(declared.one.error, 'too-large')
+  const chunked = await get([server.url('/big-chunked?size=3000000&nolength=1')], { maxSize: 1_000_000 })
+  assert.equal(chunked.one.error, 'too-large')
+  assert.equal(chunked.one.attempts, 1)
+  assert.deepEqual(await outputFiles(chunked.out), [])
+  assert.deepEqual(await readdir(join(chunked.out, '.imgpull', 'parts')), [])
+})
+
+test('a host that answers 429 above K in flight ends with few 429s', async () => {
+  const limited = await startImageServer({ limit: 4, ttfb: 20 })
+  try {
+    const urls = Array.from({ length: 150 }, (_, i) => limited.url(`/lim-${i}`))
+    const { results } = await get(urls, { perHost: 16 })
+    assert.equal(results.filter((r) => r.status === 'ok').length, 150)
+    const rejected = limited.stats.status.get(429) ?? 0
+    const share = rejected / limited.stats.requests
+    assert.ok(share < 0.15, `${rejected} of ${limited.stats.requests} requests got 429`)
+  } finally {
+    await limited.close()
+  }
+})
