@@ -2,7 +2,7 @@ import { mkdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
 import { FatalError, HTTPError, type ImgpullError, redactUrl, TimeoutError } from './errors.js'
-import { classify } from './fetch/classify.js'
+import { classify, isFatalLocal } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { retryDelay } from './fetch/retry-delay.js'
@@ -81,8 +81,10 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   } finally {
     engine.abort()
     await dispatcher.destroy().catch(() => {})
-    await journal.close()
-    await manifest.close()
+    // Close both even if one fails (a full disk): then report the first failure.
+    const closed = await Promise.allSettled([journal.close(), manifest.close()])
+    const failed = closed.find((c) => c.status === 'rejected')
+    if (failed) throw classify(failed.reason, out, options)
   }
 }
 
@@ -122,7 +124,9 @@ class Engine {
   }
 
   results(): AsyncIterable<Result> {
-    this.#read().catch((error) => this.#fatal(error))
+    this.#read().catch((error) =>
+      this.#fatal(isFatalLocal(error) ? classify(error, this.options.out, this.options) : error),
+    )
     return this.#channel
   }
 
@@ -220,17 +224,18 @@ class Engine {
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
       const e = classify(error, redactUrl(task.url), this.options)
-      this.#fail(task, e)
-      if (e instanceof FatalError) this.#fatal(e)
+      if (e instanceof FatalError) {
+        // Not the job's fault: it stays pending, and the next run picks it up.
+        this.#interrupted()
+        this.#fatal(e)
+      } else this.#fail(task, e)
     })
   }
 
   #failed(task: Task, host: string, error: unknown, pastDeadline: boolean, sentAt: number): void {
     if (this.#hard.signal.aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
-      this.stats.interrupted++
-      this.#outstanding--
-      this.#maybeDone()
+      this.#interrupted()
       return
     }
     const shown = redactUrl(task.url)
@@ -238,7 +243,7 @@ class Engine {
       ? new TimeoutError('total', this.options.totalTimeout, shown)
       : classify(error, shown, this.options)
     if (e instanceof FatalError) {
-      this.#fail(task, e)
+      this.#interrupted()
       this.#fatal(e)
       return
     }
@@ -317,15 +322,21 @@ class Engine {
       message: e.message,
       timings: { total: task.started ? Date.now() - task.started : 0 },
     }
-    void this.journal.finish({
-      key: task.key,
-      state: 'failed',
-      httpStatus: result.httpStatus,
-      error: e.code,
-      message: e.message,
-      attempts: task.attempts,
-      total: result.timings.total,
-    })
+    try {
+      this.journal
+        .finish({
+          key: task.key,
+          state: 'failed',
+          httpStatus: result.httpStatus,
+          error: e.code,
+          message: e.message,
+          attempts: task.attempts,
+          total: result.timings.total,
+        })
+        .catch((error) => this.#fatal(classify(error, task.url, this.options)))
+    } catch (error) {
+      this.#fatal(classify(error, task.url, this.options))
+    }
     unlink(task.part).catch(() => {})
     this.#emit(result, true)
   }
@@ -334,6 +345,13 @@ class Engine {
     this.manifest.write(result)
     this.#channel.push(result)
     if (planned) this.#outstanding--
+    this.#maybeDone()
+  }
+
+  /** A job left for the next run (stopped, or the run met a fatal error). */
+  #interrupted(): void {
+    this.stats.interrupted++
+    this.#outstanding--
     this.#maybeDone()
   }
 

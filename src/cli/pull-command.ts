@@ -125,7 +125,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     if (!flags.quiet) say(summaryLine(tally, ms))
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
-    if (tally.failed) {
+    if (tally.failed && !fatal) {
       say(`Failures: ${errorBreakdown(tally)}. Details: ${join(out, MANIFEST)} or \`imgpull status ${out}\`.`)
     }
     if (interrupted || fatal) say('Run the same command again to continue where this run stopped.')

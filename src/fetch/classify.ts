@@ -2,7 +2,30 @@ import { FatalError, ImgpullError, NetworkError, TimeoutError } from '../errors.
 import type { ResolvedOptions } from '../options.js'
 
 /** Errors from the file system that no retry will fix: the whole run must stop. */
-const FATAL_FS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'])
+const FATAL_FS = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+])
+const WHY: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  SQLITE_FULL: 'no space left on device (journal)',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+}
+
+/** True for a local disk or journal error (as opposed to a network one). */
+export function isFatalLocal(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code ?? ''
+  return FATAL_FS.has(code) || code.startsWith('SQLITE_IOERR')
+}
 /** Name lookups that fail for good; EAI_AGAIN (temporary) stays retryable. */
 const DNS_PERMANENT = new Set(['ENOTFOUND'])
 
@@ -18,9 +41,11 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, url)
   }
-  if (FATAL_FS.has(code) && (error as { syscall?: string }).syscall) {
+  if (isFatalLocal(error)) {
     const path = (error as { path?: string }).path
-    return new FatalError('disk', `cannot write ${path ?? 'to the output folder'}: ${code}`, { cause: error })
+    return new FatalError('disk', `cannot write ${path ?? 'to the output folder'}: ${WHY[code] ?? code}`, {
+      cause: error,
+    })
   }
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })

@@ -5,6 +5,7 @@ import { type Dispatcher, request } from 'undici'
 import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { dimensions, sniff } from '../verify/sniff.js'
+import { isFatalLocal } from './classify.js'
 import { parseRetryAfter } from './retry-delay.js'
 
 /** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
@@ -275,7 +276,8 @@ async function attempt(
     if (!format || (error instanceof ImgpullError && error.code === 'too-large')) {
       await unlink(partPath).catch(() => {})
     }
-    if (expected !== undefined && received < expected && !(error instanceof ImgpullError)) {
+    const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
+    if (expected !== undefined && received < expected && networkCut) {
       if (signal.aborted) throw error
       throw new ImgpullError(
         'truncated',

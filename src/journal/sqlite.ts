@@ -89,7 +89,9 @@ export class SqliteJournal implements Journal {
   #inTransaction = false
   #ops = 0
   #timer: NodeJS.Timeout | undefined
-  #waiters: (() => void)[] = []
+  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = []
+  /** A failed commit (disk full): every later write reports it. */
+  #error: unknown
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true })
@@ -174,7 +176,7 @@ export class SqliteJournal implements Journal {
       ttfb: o.ttfb ?? null,
       total: o.total ?? null,
     })
-    return new Promise((resolve) => this.#waiters.push(resolve))
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
 
   *records(): Iterable<JobRecord> {
@@ -185,10 +187,12 @@ export class SqliteJournal implements Journal {
   async close() {
     this.#commit()
     this.#db.close()
+    if (this.#error) throw this.#error
   }
 
   /** Open the batch transaction if needed and schedule its commit. */
   #write() {
+    if (this.#error) throw this.#error
     if (!this.#inTransaction) {
       this.#db.exec('BEGIN')
       this.#inTransaction = true
@@ -200,14 +204,22 @@ export class SqliteJournal implements Journal {
   #commit() {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (this.#inTransaction) {
-      this.#db.exec('COMMIT')
-      this.#inTransaction = false
-    }
     this.#ops = 0
     const waiters = this.#waiters
     this.#waiters = []
-    for (const resolve of waiters) resolve()
+    try {
+      if (this.#inTransaction) {
+        this.#inTransaction = false
+        this.#db.exec('COMMIT')
+      }
+    } catch (error) {
+      // Runs from a timer: report through the waiters and later writes, never as a crash.
+      this.#error = error
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
+      for (const w of waiters) w.reject(error)
+      return
+    }
+    for (const w of waiters) w.resolve()
   }
 }
 

@@ -35,11 +35,16 @@ export class ManifestWriter {
   readonly #stream: WriteStream
   readonly #tmp: string
   readonly #final: string
+  #error: Error | undefined
 
   constructor(out: string) {
     this.#tmp = join(out, WORK_DIR, `${MANIFEST}.tmp`)
     this.#final = join(out, MANIFEST)
     this.#stream = createWriteStream(this.#tmp)
+    // A full disk must not crash the run from an event handler: it is reported at close.
+    this.#stream.on('error', (e) => {
+      this.#error ??= e
+    })
   }
 
   write(result: Result): void {

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  // Slow enough that a run is still going when the test kills it.
+  server = await startImageServer({ ttfb: 30, bandwidth: 400_000, sizes: [20_000, 200_000] })
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function writeList(name: string, count: number): Promise<{ list: string; paths: string[] }> {
+  const paths = Array.from({ length: count }, (_, i) => `/${name}-${i}`)
+  const list = join(dir, `${name}.txt`)
+  await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
+  return { list, paths }
+}
+
+async function assertExact(out: string, paths: string[]) {
+  const files = await outputFiles(out)
+  assert.deepEqual(files, paths.map((p) => `${p.slice(1)}.jpg`).sort())
+  for (const p of paths) {
+    assert.ok((await readFile(join(out, `${p.slice(1)}.jpg`))).equals(server.bytes(p)), `${p} differs`)
+  }
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no temporary files remain')
+  const stray = (await listFiles(out)).filter((f) => !f.startsWith('.imgpull/') && f !== 'manifest.jsonl')
+  assert.equal(stray.length, paths.length)
+}
+
+test('kill -9 mid-run, then rerun: every file exact, nothing complete fetched twice', async () => {
+  const out = join(dir, 'crash')
+  const { list, paths } = await writeList('crash', 300)
+  const { child, done } = startCli([list, '-o', out, '--per-host', '24'])
+  await sleep(1500)
+  child.kill('SIGKILL')
+  const killed = await done
+  assert.equal(killed.signal, 'SIGKILL')
+
+  const survivors = await outputFiles(out)
+  assert.ok(survivors.length > 0 && survivors.length < paths.length, `${survivors.length} done at the kill`)
+  // Whatever carries a final name is already whole.
+  for (const f of survivors) {
+    assert.ok((await readFile(join(out, f))).equals(server.bytes(`/${f.replace(/\.jpg$/, '')}`)), f)
+  }
+  const before = new Map(paths.map((p) => [p, server.hits.get(p) ?? 0]))
+
+  const rerun = await runCli([list, '-o', out, '--per-host', '24'])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  for (const f of survivors) {
+    const p = `/${f.replace(/\.jpg$/, '')}`
+    assert.equal(server.hits.get(p), before.get(p), `${p} was complete but fetched again`)
+  }
+  await assertExact(out, paths)
+  assert.match(
+    rerun.stderr,
+    new RegExp(`${paths.length - survivors.length} images, .*${survivors.length} already done`),
+  )
+})
+
+test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops at once', async () => {
+  const out = join(dir, 'sigint')
+  const { list, paths } = await writeList('sigint', 200)
+  const first = startCli([list, '-o', out, '--per-host', '8'])
+  await sleep(1000)
+  first.child.kill('SIGINT')
+  const stopped = await first.done
+  assert.equal(stopped.code, 130, stopped.stderr)
+  assert.match(stopped.stderr, /Stopping: finishing transfers in flight/)
+  assert.match(stopped.stderr, /left for the next run/)
+  assert.match(stopped.stderr, /Run the same command again to continue/)
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'in-flight transfers were finished')
+
+  const second = startCli([list, '-o', out, '--per-host', '8', '--grace', '30'])
+  await sleep(700)
+  second.child.kill('SIGINT')
+  await sleep(100)
+  const t0 = performance.now()
+  second.child.kill('SIGINT')
+  const aborted = await second.done
+  assert.equal(aborted.code, 130)
+  assert.ok(performance.now() - t0 < 2000, 'the second Ctrl-C does not wait for the grace period')
+
+  const last = await runCli([list, '-o', out])
+  assert.equal(last.code, 0, last.stderr)
+  await assertExact(out, paths)
+})
+
+function canMountTmpfs(): boolean {
+  try {
+    execFileSync('mount', ['--version'], { stdio: 'ignore' })
+    return process.getuid?.() === 0
+  } catch {
+    return false
+  }
+}
+
+test('disk full: the run stops with one clear error and leaves nothing corrupt', async (t) => {
+  if (!canMountTmpfs()) {
+    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
+    t.skip('mounting a small tmpfs needs root')
+    return
+  }
+  const mnt = join(dir, 'small-disk')
+  await mkdir(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1500k', 'tmpfs', mnt])
+  try {
+    const out = join(mnt, 'out')
+    const { list } = await writeList('full', 60)
+    const r = await runCli([list, '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no space left on device/)
+    assert.match(r.stderr, /files already saved are complete/)
+    for (const f of await outputFiles(out)) {
+      assert.ok(
+        (await readFile(join(out, f))).equals(server.bytes(`/${f.replace(/\.jpg$/, '')}`)),
+        `${f} corrupt`,
+      )
+    }
+  } finally {
+    execFileSync('umount', ['-l', mnt])
+  }
+})

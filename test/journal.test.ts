@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+const hits = (path: string) => server.hits.get(path) ?? 0
+
+test('a rerun skips finished work, keeps earlier failures unless --retry-failed, refetches what vanished', async () => {
+  const out = join(dir, 'rerun')
+  const paths = Array.from({ length: 8 }, (_, i) => `/keep-${i}`)
+  const list = join(dir, 'rerun.txt')
+  await writeFile(list, [...paths, '/missing?status=404'].map((p) => server.url(p)).join('\n'))
+
+  const first = await runCli([list, '-o', out])
+  assert.equal(first.code, 1)
+  assert.equal(hits('/keep-0'), 1)
+
+  const second = await runCli([list, '-o', out, '--json'])
+  assert.equal(second.code, 1, 'the earlier failure still counts')
+  for (const p of paths) assert.equal(hits(p), 1, `${p} fetched again`)
+  assert.equal(hits('/missing?status=404'), 1, 'failure not retried without --retry-failed')
+  const lines = second.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(lines.filter((l) => l.status === 'skipped').length, 8)
+  assert.match(lines.find((l) => l.status === 'failed').message, /earlier run/)
+
+  await unlink(join(out, 'keep-3.jpg'))
+  const third = await runCli([list, '-o', out, '--retry-failed'])
+  assert.equal(third.code, 1)
+  assert.equal(hits('/keep-3'), 2, 'a vanished file is fetched again')
+  assert.equal(hits('/keep-4'), 1)
+  assert.equal(hits('/missing?status=404'), 2, '--retry-failed tries again')
+  assert.ok((await readFile(join(out, 'keep-3.jpg'))).equals(server.bytes('/keep-3')))
+
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0)
+  assert.match(status.stdout, /8 ok .*1 failed/)
+  assert.match(status.stdout, /http-404 ×1/)
+})
+
+test('a transfer stopped mid-body resumes in the next run from the bytes on disk', async () => {
+  const out = join(dir, 'resume')
+  const path = '/slowbig?size=600000&drip=300000'
+  const stop = new AbortController()
+  setTimeout(() => stop.abort(), 900)
+  const first: Result[] = []
+  for await (const r of pull([server.url(path)], { out, signal: stop.signal })) first.push(r)
+  assert.equal(first.length, 0, 'nothing finished')
+  const parts = await readdir(join(out, '.imgpull', 'parts'))
+  assert.equal(parts.length, 1, 'the partial file is kept')
+
+  const second: Result[] = []
+  for await (const r of pull([server.url(path)], { out })) second.push(r)
+  assert.equal(second[0]?.status, 'ok')
+  const resumed = server.log.filter((l) => l.url === path)[1]
+  assert.match(String(resumed?.headers.range), /^bytes=[1-9]\d*-$/)
+  assert.ok((await readFile(join(out, 'slowbig.jpg'))).equals(server.bytes(path)))
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
+  assert.deepEqual(await outputFiles(out), ['slowbig.jpg'])
+})
