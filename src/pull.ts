@@ -13,7 +13,7 @@ import { type Options, type ResolvedOptions, resolveOptions } from './options.js
 import { withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { ManifestWriter } from './report/manifest.js'
-import { partsDir, publish, WORK_DIR } from './sinks/files.js'
+import { existingParts, partsDir, publish, WORK_DIR } from './sinks/files.js'
 import type { Source } from './sources/lines.js'
 import type { Job, Result } from './types.js'
 import { Channel } from './utils/channel.js'
@@ -75,7 +75,8 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     : new MemoryJournal()
   const dispatcher = createAgent(options)
   const manifest = new ManifestWriter(out)
-  const engine = new Engine(source, options, stats, journal, dispatcher, manifest)
+  const leftovers = await existingParts(out)
+  const engine = new Engine(source, options, stats, journal, dispatcher, manifest, leftovers)
   try {
     yield* engine.results()
   } finally {
@@ -105,6 +106,7 @@ class Engine {
     readonly journal: Journal,
     readonly dispatcher: Dispatcher,
     readonly manifest: ManifestWriter,
+    readonly leftovers: Set<string>,
   ) {
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
@@ -164,6 +166,7 @@ class Engine {
         template: this.options.name,
         journal: this.journal,
         retryFailed: this.options.retryFailed,
+        leftovers: this.leftovers,
       })
       if (plan.kind === 'duplicate') this.stats.duplicates++
       else if (plan.kind === 'done') this.#emit(plan.result, false)

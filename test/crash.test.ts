@@ -19,6 +19,15 @@ after(async () => {
   await cleanup(dir)
 })
 
+/** Wait until the run has really started: its first file is there. */
+async function firstFile(out: string) {
+  for (let i = 0; i < 200; i++) {
+    if ((await outputFiles(out).catch(() => [])).length > 0) return
+    await sleep(25)
+  }
+  throw new Error(`no file appeared in ${out}`)
+}
+
 async function writeList(name: string, count: number): Promise<{ list: string; paths: string[] }> {
   const paths = Array.from({ length: count }, (_, i) => `/${name}-${i}`)
   const list = join(dir, `${name}.txt`)
@@ -41,7 +50,8 @@ test('kill -9 mid-run, then rerun: every file exact, nothing complete fetched tw
   const out = join(dir, 'crash')
   const { list, paths } = await writeList('crash', 300)
   const { child, done } = startCli([list, '-o', out, '--per-host', '24'])
-  await sleep(1500)
+  await firstFile(out)
+  await sleep(800)
   child.kill('SIGKILL')
   const killed = await done
   assert.equal(killed.signal, 'SIGKILL')
@@ -71,7 +81,8 @@ test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops 
   const out = join(dir, 'sigint')
   const { list, paths } = await writeList('sigint', 200)
   const first = startCli([list, '-o', out, '--per-host', '8'])
-  await sleep(1000)
+  await firstFile(out)
+  await sleep(300)
   first.child.kill('SIGINT')
   const stopped = await first.done
   assert.equal(stopped.code, 130, stopped.stderr)
@@ -81,7 +92,7 @@ test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops 
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'in-flight transfers were finished')
 
   const second = startCli([list, '-o', out, '--per-host', '8', '--grace', '30'])
-  await sleep(700)
+  await sleep(1000)
   second.child.kill('SIGINT')
   await sleep(100)
   const t0 = performance.now()

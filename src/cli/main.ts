@@ -4,8 +4,9 @@ import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults } from '../options.js'
 import { VERSION } from '../version.js'
 import { header, integer, seconds, size } from './parse.js'
-import { EXIT, pullCommand } from './pull-command.js'
+import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { statusCommand } from './status-command.js'
+import { addUnsplashCommand } from './unsplash-command.js'
 
 const s = (ms: number) => String(ms / 1000)
 
@@ -143,10 +144,12 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .description('show what the journal of an output folder knows: counts by status, commonest errors')
     .argument('<dir>', 'output folder of an earlier run')
     .action((dir: string) => statusCommand(dir))
+  addUnsplashCommand(program, { addPullOptions, pullOptionsFrom })
   return program
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  handleEarlySignals()
   const program = buildProgram()
   program.exitOverride()
   program.configureOutput({ writeErr: () => {} })

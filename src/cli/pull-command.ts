@@ -30,6 +30,14 @@ const SHOWN_FAILURES = 20
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } as const
 
+/** Until a run installs its own handlers, Ctrl-C simply ends the process as interrupted. */
+const early = () => process.exit(EXIT.interrupted)
+
+export function handleEarlySignals(): void {
+  process.on('SIGINT', early)
+  process.on('SIGTERM', early)
+}
+
 /** Count the URLs in list files in the background, so progress can show a total and an ETA. */
 function countInputs(args: string[]): { total: () => number | undefined } {
   if (args.includes('-')) return { total: () => undefined }
@@ -79,6 +87,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       setTimeout(() => hard.abort(), flags.grace * 1000).unref()
     } else hard.abort()
   }
+  process.off('SIGINT', early)
+  process.off('SIGTERM', early)
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ImgpullError, redactUrl } from '../errors.js'
 import type { Validators } from '../fetch/download.js'
@@ -32,6 +32,8 @@ export interface PlanContext {
   template: string
   journal: Journal
   retryFailed: boolean
+  /** Part files left by an earlier run (names only). */
+  leftovers: Set<string>
 }
 
 function invalid(job: Job, why: string): Result {
@@ -75,6 +77,8 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
   }
 }
 
+const partName = (key: string) => `${hashKey(key, 32)}.part`
+
 /** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
 export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
   let url: URL
@@ -94,6 +98,9 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     if (earlier.run === journal.run) return { kind: 'duplicate' }
     if (earlier.state === 'ok' && (await stillThere(ctx.out, earlier))) {
       journal.touch(key)
+      // A run cut between publishing and cleaning up leaves the part: it is not needed.
+      const part = partName(key)
+      if (ctx.leftovers.delete(part)) await unlink(join(partsDir(ctx.out), part)).catch(() => {})
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
     if (earlier.state === 'failed' && !ctx.retryFailed) {
@@ -113,7 +120,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       url: url.href,
       host: url.origin,
       planned,
-      part: join(partsDir(ctx.out), `${hashKey(key, 32)}.part`),
+      part: join(partsDir(ctx.out), partName(key)),
       validators: earlier
         ? { etag: earlier.etag, lastModified: earlier.lastModified, length: earlier.length }
         : {},

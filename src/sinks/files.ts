@@ -1,4 +1,4 @@
-import { link, mkdir, rename, unlink } from 'node:fs/promises'
+import { link, mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
 /** Work files live here, inside the output folder: same file system, so renames are atomic. */
@@ -6,6 +6,15 @@ export const WORK_DIR = '.imgpull'
 
 export function partsDir(out: string): string {
   return join(out, WORK_DIR, 'parts')
+}
+
+/** Part files present when a run starts: the leftovers of a run that was cut. */
+export async function existingParts(out: string): Promise<Set<string>> {
+  try {
+    return new Set(await readdir(partsDir(out)))
+  } catch {
+    return new Set()
+  }
 }
 
 const madeDirs = new Set<string>()
