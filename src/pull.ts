@@ -2,7 +2,7 @@ import { mkdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
 import { FatalError, HTTPError, type ImgpullError, redactUrl, TimeoutError } from './errors.js'
-import { classify, isFatalLocal } from './fetch/classify.js'
+import { classify, describeFsError, isFatalLocal } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { retryDelay } from './fetch/retry-delay.js'
@@ -62,13 +62,9 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   try {
     await mkdir(partsDir(out), { recursive: true })
   } catch (error) {
-    throw new FatalError(
-      'output',
-      `cannot create output folder ${out}: ${(error as NodeJS.ErrnoException).code}`,
-      {
-        cause: error,
-      },
-    )
+    throw new FatalError('output', `cannot create output folder ${out}: ${describeFsError(error)}`, {
+      cause: error,
+    })
   }
   const journal: Journal = options.journal
     ? new SqliteJournal(join(out, WORK_DIR, 'journal.db'))

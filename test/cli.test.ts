@@ -211,3 +211,13 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent', a
   assert.match(String(seen?.headers['user-agent']), /^imgpull\/\d+\.\d+\.\d+ \(\+https:\/\//)
   assert.equal(seen?.headers['x-team'], 'design')
 })
+
+test('an output folder that cannot be created: exit 3 and one line saying why', async () => {
+  const file = join(dir, 'a-file')
+  await writeFile(file, 'not a folder')
+  const r = await runCli([server.url('/never'), '-o', join(file, 'photos')])
+  assert.equal(r.code, 3)
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+  assert.match(r.stderr, /cannot create output folder .*a-file\/photos: part of the path is a file/)
+  assert.equal(server.hits.get('/never'), undefined)
+})

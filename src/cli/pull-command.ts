@@ -131,6 +131,11 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     const summary = { ...tally, errors: Object.fromEntries(tally.errors), ms: Math.round(ms), exitCode: code }
     process.stdout.write(`${JSON.stringify({ summary })}\n`)
   }
+  const nothingStarted = tally.ok + tally.skipped + tally.failed + tally.interrupted === 0
+  if (fatal && nothingStarted) {
+    say(`imgpull: ${(fatal as Error).message}`)
+    return code
+  }
   if (fatal) say(`imgpull: ${(fatal as Error).message}; stopped, files already saved are complete`)
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     if (!flags.quiet) say(summaryLine(tally, ms))

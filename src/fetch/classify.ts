@@ -13,12 +13,20 @@ const FATAL_FS = new Set([
   'SQLITE_READONLY',
 ])
 const WHY: Record<string, string> = {
+  ENOTDIR: 'part of the path is a file, not a folder',
+  EISDIR: 'is a folder',
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
   SQLITE_FULL: 'no space left on device (journal)',
   EROFS: 'read-only file system',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
+}
+
+/** A file system error code in words. */
+export function describeFsError(error: unknown): string {
+  const code = (error as { code?: string } | undefined)?.code ?? ''
+  return WHY[code] ?? (code || String(error))
 }
 
 /** True for a local disk or journal error (as opposed to a network one). */
@@ -43,9 +51,13 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   }
   if (isFatalLocal(error)) {
     const path = (error as { path?: string }).path
-    return new FatalError('disk', `cannot write ${path ?? 'to the output folder'}: ${WHY[code] ?? code}`, {
-      cause: error,
-    })
+    return new FatalError(
+      'disk',
+      `cannot write ${path ?? 'to the output folder'}: ${describeFsError(error)}`,
+      {
+        cause: error,
+      },
+    )
   }
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
