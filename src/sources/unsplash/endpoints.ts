@@ -1,0 +1,128 @@
+import { UsageError } from '../../errors.js'
+import type { Endpoint } from './listing.js'
+
+/**
+ * The listings imgpull reads, as the API documents them (https://unsplash.com/documentation).
+ * Arguments may be ids or the unsplash.com addresses people copy from a browser.
+ */
+export interface Filters {
+  orderBy?: string
+  color?: string
+  orientation?: string
+  contentFilter?: string
+  collections?: string
+  topics?: string
+  username?: string
+  query?: string
+}
+
+/** The path segment after `marker` in an unsplash.com address, or the argument itself. */
+function fromUrl(arg: string, marker: RegExp): string {
+  if (!/^https?:\/\//i.test(arg)) return arg.trim()
+  let u: URL
+  try {
+    u = new URL(arg)
+  } catch {
+    throw new UsageError(`not a valid address: ${arg}`)
+  }
+  const m = marker.exec(u.pathname)
+  if (!m) throw new UsageError(`cannot find what to list in ${u.origin}${u.pathname}`)
+  return decodeURIComponent(m[1])
+}
+
+function need(value: string, what: string): string {
+  if (!value) throw new UsageError(`expected ${what}`)
+  return value
+}
+
+export function collectionId(arg: string): string {
+  return need(fromUrl(arg, /\/collections\/([^/]+)/), 'a collection id')
+}
+
+export function username(arg: string): string {
+  return need(fromUrl(arg, /\/@([^/]+)/).replace(/^@/, ''), 'a username')
+}
+
+export function topicSlug(arg: string): string {
+  return need(fromUrl(arg, /\/(?:t|topics)\/([^/]+)/), 'a topic slug or id')
+}
+
+/** Photo ids are 11 characters; page addresses end in `<words>-<id>`. */
+export function photoId(arg: string): string {
+  const segment = fromUrl(arg, /\/photos\/([^/]+)/)
+  return need(segment.length > 11 && segment.includes('-') ? segment.slice(-11) : segment, 'a photo id')
+}
+
+export function searchEndpoint(query: string, f: Filters): Endpoint {
+  return {
+    kind: 'search',
+    path: '/search/photos',
+    params: {
+      query: need(query.trim(), 'search words'),
+      order_by: f.orderBy,
+      color: f.color,
+      orientation: f.orientation,
+      content_filter: f.contentFilter,
+      collections: f.collections,
+    },
+    label: `search "${query.trim()}"`,
+  }
+}
+
+export function collectionEndpoint(arg: string, f: Filters): Endpoint {
+  const id = collectionId(arg)
+  return {
+    kind: 'collection',
+    path: `/collections/${encodeURIComponent(id)}/photos`,
+    params: { orientation: f.orientation },
+    label: `collection ${id}`,
+  }
+}
+
+export function userEndpoint(arg: string, f: Filters): Endpoint {
+  const name = username(arg)
+  return {
+    kind: 'user',
+    path: `/users/${encodeURIComponent(name)}/photos`,
+    params: { order_by: f.orderBy, orientation: f.orientation },
+    label: `user ${name}`,
+  }
+}
+
+export function topicEndpoint(arg: string, f: Filters): Endpoint {
+  const slug = topicSlug(arg)
+  return {
+    kind: 'topic',
+    path: `/topics/${encodeURIComponent(slug)}/photos`,
+    params: { order_by: f.orderBy, orientation: f.orientation },
+    label: `topic ${slug}`,
+  }
+}
+
+export function randomEndpoint(f: Filters): Endpoint {
+  const about = [f.query && `"${f.query}"`, f.username && `by ${f.username}`].filter(Boolean).join(' ')
+  return {
+    kind: 'random',
+    path: '/photos/random',
+    params: {
+      query: f.query,
+      orientation: f.orientation,
+      content_filter: f.contentFilter,
+      collections: f.collections,
+      topics: f.topics,
+      username: f.username,
+    },
+    label: `random photos${about ? ` ${about}` : ''}`,
+  }
+}
+
+export function photoEndpoint(args: string[]): Endpoint {
+  const ids = [...new Set(args.map(photoId))]
+  return {
+    kind: 'photo',
+    path: '/photos',
+    params: {},
+    label: ids.length === 1 ? `photo ${ids[0]}` : `${ids.length} photos`,
+    ids,
+  }
+}

@@ -1,0 +1,228 @@
+import type { UnsplashClient } from './client.js'
+import { StoppedError, UnsplashError } from './errors.js'
+import { pageOf, parseLink } from './link-header.js'
+import type { UnsplashStore } from './state.js'
+import type { Photo, SearchResponse } from './types.js'
+
+/** The largest page the API serves: fewest calls per photo. */
+export const PER_PAGE = 30
+
+export type Kind = 'search' | 'collection' | 'user' | 'topic' | 'random' | 'photo'
+
+/** One thing to list: an endpoint and its filters. */
+export interface Endpoint {
+  kind: Kind
+  /** API path, e.g. `/collections/1580860/photos`. */
+  path: string
+  /** Filters sent with every call (`query`, `orientation`...); empty ones are left out. */
+  params: Record<string, string | undefined>
+  /** How messages name it: `search "mountain lake"`, `collection 1580860`. */
+  label: string
+  /** For `photo`: the ids, one call each. */
+  ids?: string[]
+}
+
+/** Identity of a listing in the state store: the path and its filters, not the limit. */
+export function endpointKey(e: Endpoint): string {
+  if (e.kind === 'photo') return `/photos/${(e.ids ?? []).join(',')}`
+  const params = Object.entries(e.params)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${encodeURIComponent(v!)}`)
+  return params.length ? `${e.path}?${params.join('&')}` : e.path
+}
+
+export interface Page {
+  photos: Photo[]
+  /** The page after this one; `undefined` at the end. */
+  next: number | undefined
+  /** How many photos the listing holds, when the API says. */
+  total: number | undefined
+  /** For `photo`: an id the API does not know. */
+  missing?: string
+}
+
+function notFound(e: Endpoint, error: unknown): unknown {
+  if (error instanceof UnsplashError && error.status === 404) {
+    const ids = e.ids ?? []
+    const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : e.label
+    return new UnsplashError('unsplash-404', `no such Unsplash ${what}`, { status: 404, usage: true })
+  }
+  return error
+}
+
+function headerNumber(value: string | string[] | undefined): number | undefined {
+  const n = Number(Array.isArray(value) ? value[0] : value)
+  return value !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined
+}
+
+/**
+ * Fetch page `page` of a listing. Search pages end at `total_pages`; list endpoints (collection,
+ * user, topic) by their `Link` header, or by a short page where there is none; `random` never
+ * ends and asks for just the photos still `wanted`.
+ */
+export async function fetchPage(
+  client: UnsplashClient,
+  e: Endpoint,
+  page: number,
+  wanted: number,
+): Promise<Page> {
+  try {
+    if (e.kind === 'photo') {
+      const ids = e.ids ?? []
+      const id = ids[page - 1]
+      const next = page < ids.length ? page + 1 : undefined
+      try {
+        const { body } = await client.get<Photo>(`/photos/${encodeURIComponent(id)}`)
+        return { photos: [body], next, total: ids.length }
+      } catch (error) {
+        if (error instanceof UnsplashError && error.status === 404) {
+          return { photos: [], next, total: ids.length, missing: id }
+        }
+        throw error
+      }
+    }
+    if (e.kind === 'random') {
+      const count = Math.max(1, Math.min(PER_PAGE, wanted))
+      const { body } = await client.get<Photo[] | Photo>(e.path, { ...e.params, count })
+      return { photos: Array.isArray(body) ? body : [body], next: page + 1, total: undefined }
+    }
+    const { body, headers } = await client.get<SearchResponse | Photo[]>(e.path, {
+      ...e.params,
+      page,
+      per_page: PER_PAGE,
+    })
+    const links = headers.link === undefined ? undefined : parseLink(headers.link)
+    if (e.kind === 'search') {
+      const s = body as SearchResponse
+      const results = Array.isArray(s.results) ? s.results : []
+      const more = results.length > 0 && page < (s.total_pages ?? 0)
+      return {
+        photos: results,
+        next: links?.next ? pageOf(links.next) : more ? page + 1 : undefined,
+        total: s.total,
+      }
+    }
+    const photos = Array.isArray(body) ? body : []
+    const total = headerNumber(headers['x-total'])
+    const full = photos.length === PER_PAGE && (total === undefined || page * PER_PAGE < total)
+    return { photos, next: links ? pageOf(links.next) : full ? page + 1 : undefined, total }
+  } catch (error) {
+    throw notFound(e, error)
+  }
+}
+
+/**
+ * A listing that survives reruns: pages go to the state store as they arrive, and a rerun starts
+ * from what is stored, fetching only pages it has not seen. `--limit` stops it early, without a
+ * call for a page it does not need.
+ */
+export class Listing {
+  readonly key: string
+  /** Why the listing ended before the limit: the rate limit in `stop` mode, or an API error. */
+  ended: UnsplashError | undefined
+  /** `photo` ids the API does not know. */
+  readonly missing: string[] = []
+  #queue: Photo[] = []
+  #nextPage: number | undefined = 1
+  #total: number | undefined
+  #stored = 0
+
+  constructor(
+    readonly client: UnsplashClient,
+    readonly store: UnsplashStore,
+    readonly endpoint: Endpoint,
+    /** Most photos to list; `Infinity` for all. */
+    readonly limit: number,
+  ) {
+    this.key = endpointKey(endpoint)
+  }
+
+  /**
+   * Load what an earlier run stored, or fetch the first page. Errors here (bad key, unknown
+   * collection) come out before any download starts. `fresh` forgets the stored listing.
+   */
+  async start(fresh = false): Promise<void> {
+    if (fresh) this.store.forget(this.key)
+    const state = this.store.listing(this.key)
+    if (state) {
+      this.#queue = this.store.photos(this.key)
+      this.#stored = this.#queue.length
+      this.#nextPage = state.nextPage
+      this.#total = state.total
+    } else {
+      await this.#fetch()
+    }
+    // Missing single photos are reported, but a call for nothing that exists is a usage error.
+    if (this.endpoint.kind === 'photo' && this.#nextPage === undefined && this.#queue.length === 0) {
+      throw notFound(this.endpoint, new UnsplashError('unsplash-404', '', { status: 404 }))
+    }
+  }
+
+  /** Photos an earlier run listed. */
+  get stored(): number {
+    return this.#stored
+  }
+
+  /** What the API says the listing holds (search, collection, user, topic, photo). */
+  get total(): number | undefined {
+    return this.#total
+  }
+
+  /** Photos this run will yield, when known. */
+  get wanted(): number | undefined {
+    if (this.#nextPage === undefined) return Math.min(this.limit, this.#queue.length)
+    if (this.#total !== undefined) return Math.min(this.limit, this.#total)
+    return Number.isFinite(this.limit) ? this.limit : undefined
+  }
+
+  get empty(): boolean {
+    return this.#queue.length === 0 && this.#nextPage === undefined
+  }
+
+  /** Listing calls still to make for `wanted` photos; `undefined` when that is unknown. */
+  callsLeft(): number | undefined {
+    if (this.#nextPage === undefined) return 0
+    const want = this.wanted
+    if (want === undefined) return undefined
+    const short = Math.max(0, want - this.#queue.length)
+    if (short === 0) return 0
+    if (this.endpoint.kind === 'photo') return (this.endpoint.ids?.length ?? 0) - (this.#nextPage - 1)
+    if (this.endpoint.kind === 'random') return Math.ceil(short / PER_PAGE)
+    return Math.max(0, Math.ceil(want / PER_PAGE) - (this.#nextPage - 1))
+  }
+
+  /** The photos, stored ones first, fetching further pages as they are needed. */
+  async *photos(): AsyncGenerator<Photo> {
+    let barren = 0
+    for (let given = 0; given < this.limit; given++) {
+      while (given >= this.#queue.length) {
+        if (this.#nextPage === undefined || barren >= 2) return
+        const before = this.#queue.length
+        try {
+          await this.#fetch(this.limit - given)
+        } catch (error) {
+          if (error instanceof StoppedError) return
+          if (error instanceof UnsplashError) {
+            this.ended = error
+            return
+          }
+          throw error
+        }
+        // Pages of photos already listed (a small random pool, a shifting search): give up after two.
+        barren = this.#queue.length === before ? barren + 1 : 0
+      }
+      yield this.#queue[given]
+    }
+  }
+
+  async #fetch(wanted = this.limit): Promise<void> {
+    const page = this.#nextPage ?? 1
+    const got = await fetchPage(this.client, this.endpoint, page, wanted)
+    if (got.missing) this.missing.push(got.missing)
+    const added = this.store.addPage(this.key, got.photos, got.next, got.total)
+    this.#queue.push(...added)
+    this.#nextPage = got.next
+    if (got.total !== undefined) this.#total = got.total
+  }
+}
