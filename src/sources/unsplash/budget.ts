@@ -1,0 +1,70 @@
+import type { OnRateLimit, RateLimit } from './rate-limit.js'
+
+/**
+ * The API calls a run needs, said up front: listing pages plus one download-tracking call per
+ * photo downloaded. Image files do not count against the limit.
+ */
+export interface Budget {
+  label: string
+  /** Photos this run will list, when known. */
+  wanted: number | undefined
+  /** Photos the API says the listing holds. */
+  total: number | undefined
+  /** The limit came from the default, not the user. */
+  defaultLimit: boolean
+  /** Photos an earlier run listed (no calls needed for those). */
+  stored: number
+  /** Listing calls still to make; `undefined` when unknown. */
+  listingCalls: number | undefined
+  /** Tracking calls at most: one per photo not yet tracked, plus those owed by earlier runs. */
+  trackingCalls: number
+  /** Calls made so far in this run. */
+  made: number
+  rate: RateLimit
+  onRateLimit: OnRateLimit
+}
+
+const n = (x: number) => x.toLocaleString('en-US')
+const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`
+
+export function callsNeeded(b: Budget): number | undefined {
+  return b.listingCalls === undefined ? undefined : b.listingCalls + b.trackingCalls
+}
+
+export function budgetLines(b: Budget): string[] {
+  let photos: string
+  if (b.wanted === undefined) photos = 'photos'
+  else if (b.total !== undefined && b.wanted < b.total) {
+    photos = `${n(b.wanted)} of ${plural(b.total, 'photo')}`
+    if (b.defaultLimit) photos += ' (--limit N or --limit all for more)'
+  } else
+    photos = b.total !== undefined && b.total > 1 ? `all ${n(b.wanted)} photos` : plural(b.wanted, 'photo')
+  if (b.stored > 0) {
+    photos +=
+      b.wanted !== undefined && b.stored >= b.wanted
+        ? ' (listed by an earlier run)'
+        : `, ${n(b.stored)} listed by an earlier run`
+  }
+
+  const left = callsNeeded(b)
+  const parts = [
+    b.listingCalls === undefined ? 'listing pages as needed' : plural(b.listingCalls, 'listing page'),
+    `up to ${plural(b.trackingCalls, 'download tracking call')}`,
+  ]
+  const calls = left === undefined ? 'API calls still needed' : `${plural(left, 'API call')} still needed`
+  const made = b.made > 0 ? `, ${n(b.made)} made` : ''
+  const rate =
+    b.rate.remaining === undefined
+      ? ''
+      : `; ${n(b.rate.remaining)}${b.rate.limit === undefined ? '' : ` of ${n(b.rate.limit)}`} left this hour`
+  const needs = left === 0 ? 'No API calls needed' : `${calls} (${parts.join(', ')})${made}`
+  const lines = [`Unsplash ${b.label}: ${photos}. ${needs}${rate}.`]
+  if (left !== undefined && b.rate.remaining !== undefined && left > b.rate.remaining) {
+    lines.push(
+      b.onRateLimit === 'wait'
+        ? 'That is more than is left this hour: the run will wait for the hourly reset when they run out.'
+        : 'That is more than is left this hour: the run will stop when they run out; run the same command after the reset to continue.',
+    )
+  }
+  return lines
+}

@@ -1,0 +1,132 @@
+import type { Job } from '../../types.js'
+import type { Photo, Size } from './types.js'
+
+/**
+ * A photo becomes a Job: the image URL from `photo.urls` (the API's hotlinking rule; never
+ * `links.download`), a stable key, name fields, and the attribution the manifest carries.
+ */
+
+/** imgix parameters Unsplash supports on a photo's `raw` URL. */
+export interface Imgix {
+  w?: number
+  h?: number
+  q?: number
+  fm?: string
+  fit?: string
+  dpr?: number
+}
+
+/** Which file to fetch: one of the ready-made sizes, or the raw URL with imgix parameters. */
+export type Variant = { size: Size } | { imgix: Imgix }
+
+export const UTM = { utm_source: 'imgpull', utm_medium: 'referral' } as const
+
+/** Placeholders this source fills in, besides the built-in ones. */
+export const FIELDS = ['id', 'slug', 'stem', 'user'] as const
+
+/** The default name: `{id}-{slug}`, or `{id}` alone for a photo without a description. */
+export const DEFAULT_NAME = '{id}-{slug}{ext}'
+export const DEFAULT_TEMPLATE = '{stem}{ext}'
+
+const IMGIX_ORDER: (keyof Imgix)[] = ['w', 'h', 'q', 'fm', 'fit', 'dpr']
+
+/** Short, stable text for a variant: part of the job key, so two sizes of a photo are two jobs. */
+export function variantName(v: Variant): string {
+  if ('size' in v) return v.size
+  const parts = IMGIX_ORDER.filter((k) => v.imgix[k] !== undefined).map((k) => `${k}=${v.imgix[k]}`)
+  return parts.length ? `raw?${parts.join('&')}` : 'raw'
+}
+
+/** The image address for a variant. imgix parameters go on top of the raw URL's own (ixid...). */
+export function imageUrl(photo: Photo, v: Variant): string {
+  if ('size' in v) return photo.urls[v.size]
+  const u = new URL(photo.urls.raw)
+  for (const k of IMGIX_ORDER) {
+    const value = v.imgix[k]
+    if (value !== undefined) u.searchParams.set(k, String(value))
+  }
+  return u.href
+}
+
+/** `key: unsplash:<id>:<variant>`: photo URLs carry query strings that change between listings. */
+export function jobKey(photo: Photo, v: Variant): string {
+  return `unsplash:${photo.id}:${variantName(v)}`
+}
+
+/** Lowercase words of any script joined by `-`, at most ~60 characters, cut between words. */
+export function slugify(text: string | null | undefined, max = 60): string {
+  if (!text) return ''
+  const words = text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+  let slug = ''
+  for (const word of words) {
+    const next = slug ? `${slug}-${word}` : word
+    if (next.length > max) return slug || word.slice(0, max)
+    slug = next
+  }
+  return slug
+}
+
+/** The photo's words: its description, else its alt text. */
+export function photoSlug(photo: Photo): string {
+  return slugify(photo.description) || slugify(photo.alt_description)
+}
+
+export function withUtm(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  try {
+    const u = new URL(url)
+    for (const [k, v] of Object.entries(UTM)) u.searchParams.set(k, v)
+    return u.href
+  } catch {
+    return undefined
+  }
+}
+
+export function profileUrl(photo: Photo): string | undefined {
+  return withUtm(photo.user.links?.html ?? `https://unsplash.com/@${encodeURIComponent(photo.user.username)}`)
+}
+
+export function photoPageUrl(photo: Photo): string | undefined {
+  return withUtm(photo.links.html ?? `https://unsplash.com/photos/${encodeURIComponent(photo.id)}`)
+}
+
+/** What the manifest's `meta` carries per photo: enough to credit it and show it well. */
+export function attributionMeta(photo: Photo): Record<string, unknown> {
+  const name = photo.user.name || photo.user.username
+  return {
+    source: 'unsplash',
+    id: photo.id,
+    description: photo.description ?? null,
+    altDescription: photo.alt_description ?? null,
+    width: photo.width ?? null,
+    height: photo.height ?? null,
+    color: photo.color ?? null,
+    blurHash: photo.blur_hash ?? null,
+    photographer: name,
+    username: photo.user.username,
+    photoUrl: photoPageUrl(photo) ?? null,
+    profileUrl: profileUrl(photo) ?? null,
+    attribution: `Photo by ${name} on Unsplash`,
+  }
+}
+
+export function photoJob(photo: Photo, v: Variant): Job {
+  const slug = photoSlug(photo)
+  return {
+    url: imageUrl(photo, v),
+    key: jobKey(photo, v),
+    fields: { id: photo.id, slug, stem: slug ? `${photo.id}-${slug}` : photo.id, user: photo.user.username },
+    meta: attributionMeta(photo),
+  }
+}
+
+/** The photo id a job was made from (`unsplash:<id>:<variant>`). */
+export function photoIdOf(job: Job): string | undefined {
+  const m = /^unsplash:([^:]+):/.exec(job.key ?? '')
+  return m?.[1]
+}

@@ -1,0 +1,119 @@
+import type { UnsplashClient } from './client.js'
+import { RateLimitError, StoppedError, UnsplashError } from './errors.js'
+import type { UnsplashStore } from './state.js'
+
+/**
+ * Download tracking, as the API guidelines ask: for each photo actually downloaded, one
+ * authorised request to its `links.download_location` (query kept: it carries the `ixid`).
+ *
+ * Each call is first written down as owed, then sent in the background so downloads never wait
+ * on it. A call the rate limit or Ctrl-C prevents stays owed, and the next run sends it. A call
+ * cut off in flight by a crash stays `sending` and is not sent again: "never twice" wins over
+ * "at least once".
+ */
+export interface TrackerReport {
+  /** Calls made and accepted in this run. */
+  sent: number
+  /** Calls still owed (the next run sends them). */
+  owed: number
+  /** Photos the API no longer knows (404): nothing to track. */
+  gone: number
+  /** The error that held calls back, if one did (rate limit, bad key, network). */
+  error?: UnsplashError
+}
+
+export class Tracker {
+  readonly #queue: { photo: string; location: string }[] = []
+  #next = 0
+  #active = 0
+  #sent = 0
+  #gone = 0
+  #error: UnsplashError | undefined
+  /** Set once calls cannot go on this run: the budget is gone (stop mode), the key is bad, Ctrl-C. */
+  #hold: UnsplashError | undefined
+  #idle: (() => void) | undefined
+
+  constructor(
+    readonly client: UnsplashClient,
+    readonly store: UnsplashStore,
+    /** Calls in flight at once: plenty for a few per second, gentle on the API. */
+    readonly concurrency = 4,
+  ) {}
+
+  /** A photo was just downloaded: track it, unless it ever was (or is owed) in this folder. */
+  downloaded(photo: string, location: string | undefined): void {
+    if (!location) return
+    if (this.store.owe(photo, location)) this.#push(photo, location)
+  }
+
+  /** Send the calls earlier runs owe. Returns how many. */
+  resumeOwed(): number {
+    const owed = this.store.owed()
+    for (const o of owed) this.#push(o.photo, o.location)
+    return owed.length
+  }
+
+  /** Wait for every queued call to be sent or left owed. */
+  async drain(): Promise<TrackerReport> {
+    if (this.#active > 0 || this.#next < this.#queue.length) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve
+      })
+    }
+    return {
+      sent: this.#sent,
+      owed: this.store.owed().length,
+      gone: this.#gone,
+      error: this.#hold ?? this.#error,
+    }
+  }
+
+  #push(photo: string, location: string): void {
+    this.#queue.push({ photo, location })
+    this.#pump()
+  }
+
+  #pump(): void {
+    // Once a call is held back for good (stop mode, bad key), the rest stay owed without trying.
+    while (this.#active < this.concurrency && this.#next < this.#queue.length && !this.#held()) {
+      const item = this.#queue[this.#next++]
+      this.#active++
+      this.#send(item.photo, item.location).finally(() => {
+        this.#active--
+        this.#pump()
+      })
+    }
+    if (this.#active === 0 && (this.#next >= this.#queue.length || this.#held())) {
+      const idle = this.#idle
+      this.#idle = undefined
+      idle?.()
+    }
+  }
+
+  #held(): boolean {
+    return this.#hold !== undefined
+  }
+
+  async #send(photo: string, location: string): Promise<void> {
+    this.store.setTracking(photo, 'sending')
+    try {
+      await this.client.get(location, {}, 'tracking')
+      this.store.setTracking(photo, 'done')
+      this.#sent++
+    } catch (error) {
+      if (error instanceof UnsplashError && error.status === 404) {
+        this.store.setTracking(photo, 'gone')
+        this.#gone++
+        return
+      }
+      // Not sent: owe it to the next run.
+      this.store.setTracking(photo, 'owed')
+      const e =
+        error instanceof UnsplashError
+          ? error
+          : new UnsplashError('unsplash-tracking', String(error), { cause: error })
+      this.#error ??= e
+      if (e instanceof RateLimitError || e instanceof StoppedError || e.usage) this.#hold ??= e
+    }
+  }
+}
