@@ -1,0 +1,281 @@
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { UsageError } from '../errors.js'
+import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
+import * as endpoints from '../sources/unsplash/endpoints.js'
+import type { Endpoint } from '../sources/unsplash/listing.js'
+import {
+  DEFAULT_NAME,
+  DEFAULT_TEMPLATE,
+  FIELDS,
+  type Imgix,
+  type Variant,
+} from '../sources/unsplash/photo-job.js'
+import { HOUR } from '../sources/unsplash/rate-limit.js'
+import { SIZES, type Size } from '../sources/unsplash/types.js'
+import type { addPullOptions, pullOptionsFrom } from './main.js'
+import { integer, seconds } from './parse.js'
+import { checkTemplate, EXIT } from './pull-command.js'
+import { runUnsplash } from './unsplash-run.js'
+
+/** `--limit N` or `--limit all`. */
+function limit(value: string): number {
+  if (value.trim().toLowerCase() === 'all') return Number.POSITIVE_INFINITY
+  return integer(1)(value)
+}
+
+function between(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}`)
+    return n
+  }
+}
+
+const ORIENTATIONS = ['landscape', 'portrait', 'squarish']
+const COLORS = [
+  'black_and_white',
+  'black',
+  'white',
+  'yellow',
+  'orange',
+  'red',
+  'purple',
+  'magenta',
+  'green',
+  'teal',
+  'blue',
+]
+const CONTENT_FILTERS = ['low', 'high']
+const FITS = ['clamp', 'clip', 'crop', 'facearea', 'fill', 'fillmax', 'max', 'min', 'scale']
+const FORMATS = ['jpg', 'png', 'webp', 'avif', 'gif']
+
+const orientation = () =>
+  new Option('--orientation <o>', 'only landscape, portrait or squarish photos').choices(ORIENTATIONS)
+const orderBy = (choices: string[]) => new Option('--order-by <order>', 'sort order').choices(choices)
+const contentFilter = () =>
+  new Option('--content-filter <level>', "the API's safety filter (default low)").choices(CONTENT_FILTERS)
+
+/**
+ * The download options come from main.ts, handed in by `buildProgram()`: importing main.ts here
+ * would make an import cycle with the module that runs the CLI.
+ */
+export interface PullOptionHelpers {
+  addPullOptions: typeof addPullOptions
+  pullOptionsFrom: typeof pullOptionsFrom
+}
+
+/** Options every Unsplash subcommand takes, besides the download options. */
+function addUnsplashOptions(command: Command, helpers: PullOptionHelpers): Command {
+  command
+    .addOption(
+      new Option('--size <size>', 'which ready-made size to fetch (default: regular)').choices([...SIZES]),
+    )
+    .option('--width <px>', 'width, as an imgix parameter on the raw image', integer(1))
+    .option('--height <px>', 'height, as an imgix parameter on the raw image', integer(1))
+    .option('--quality <q>', 'quality 1-100 (imgix)', between(1, 100))
+    .addOption(new Option('--format <fmt>', 'file format (imgix)').choices(FORMATS))
+    .addOption(new Option('--fit <fit>', 'how --width/--height fit (imgix)').choices(FITS))
+    .option('--dpr <n>', 'device pixel ratio 1-8 (imgix)', between(1, 8))
+    .option('--access-key <key>', 'API access key (better: the UNSPLASH_ACCESS_KEY environment variable)')
+    .option('--api-url <url>', `API address, or UNSPLASH_API_URL (default: ${DEFAULT_API_URL})`)
+    .addOption(
+      new Option('--on-rate-limit <what>', 'when the hourly API budget runs out: wait for the reset, or stop')
+        .choices(['wait', 'stop'])
+        .default('wait'),
+    )
+    .option('--rate-limit-window <s>', "the API's rate-limit window: how long a wait lasts", seconds, HOUR)
+    .option('--refresh', 'list again instead of continuing the listing an earlier run stored', false)
+  helpers.addPullOptions(command)
+  // The download options' name template gets this source's default and placeholders.
+  const name = command.options.find((opt) => opt.long === '--name')
+  if (name) {
+    name.defaultValue = DEFAULT_NAME
+    name.description = `file name template: {id} {slug} {user} {stem} {ext} {index} {hash} ({id}{ext} when a photo has no description)`
+  }
+  for (const opt of command.options) {
+    if (opt.attributeName() === 'rateLimitWindow') opt.defaultValueDescription = String(HOUR / 1000)
+  }
+  return command
+}
+
+function variantFrom(o: Record<string, unknown>, sizeGiven: boolean): Variant {
+  const imgix: Imgix = {
+    w: o.width as number | undefined,
+    h: o.height as number | undefined,
+    q: o.quality as number | undefined,
+    fm: o.format as string | undefined,
+    fit: o.fit as string | undefined,
+    dpr: o.dpr as number | undefined,
+  }
+  const size = (o.size as Size | undefined) ?? 'regular'
+  if (Object.values(imgix).every((v) => v === undefined)) return { size }
+  if (sizeGiven && size !== 'raw') {
+    throw new UsageError(`--size ${size} cannot be combined with imgix options: those apply to the raw image`)
+  }
+  return { imgix }
+}
+
+/**
+ * The subcommand's options, with those given to an ancestor: the program has the download
+ * options too, and commander gives `imgpull unsplash search x -o dir`'s `-o` to the program.
+ */
+function optionsOf(cmd: Command): { o: Record<string, unknown>; given: (name: string) => boolean } {
+  const o: Record<string, unknown> = { ...cmd.opts() }
+  const isGiven = (c: Command, name: string) => {
+    const source = c.getOptionValueSource(name)
+    return source !== undefined && source !== 'default' && source !== 'implied'
+  }
+  const given = new Set(Object.keys(o).filter((name) => isGiven(cmd, name)))
+  for (let parent = cmd.parent; parent; parent = parent.parent) {
+    for (const [name, value] of Object.entries(parent.opts())) {
+      if (!given.has(name) && isGiven(parent, name)) {
+        o[name] = value
+        given.add(name)
+      }
+    }
+  }
+  return { o, given: (name) => given.has(name) }
+}
+
+async function run(
+  helpers: PullOptionHelpers,
+  endpoint: Endpoint,
+  cmd: Command,
+  count?: number,
+): Promise<void> {
+  const { o, given } = optionsOf(cmd)
+  const { options, flags } = helpers.pullOptionsFrom(o)
+  const nameGiven = given('name')
+  options.name = nameGiven ? options.name : DEFAULT_TEMPLATE
+  checkTemplate(options.name, FIELDS)
+  const apiUrl = (o.apiUrl as string | undefined) ?? process.env.UNSPLASH_API_URL ?? DEFAULT_API_URL
+  if (!URL.canParse(apiUrl) || !/^https?:/i.test(apiUrl))
+    throw new UsageError(`--api-url: not an http(s) URL`)
+  const key = ((o.accessKey as string | undefined) ?? process.env.UNSPLASH_ACCESS_KEY ?? '').trim()
+  process.exitCode = await runUnsplash({
+    endpoint,
+    limit: count ?? (o.limit as number),
+    defaultLimit: count === undefined && !given('limit'),
+    variant: variantFrom(o, given('size')),
+    key: key || undefined,
+    apiUrl,
+    onRateLimit: o.onRateLimit as 'wait' | 'stop',
+    window: o.rateLimitWindow as number,
+    refresh: o.refresh as boolean,
+    options,
+    flags,
+  })
+}
+
+const limitOption = (fallback: number | 'all') =>
+  new Option('-l, --limit <n>', 'most photos to fetch, or "all"')
+    .argParser(limit)
+    .default(fallback === 'all' ? Number.POSITIVE_INFINITY : fallback, String(fallback))
+
+/** Add `imgpull unsplash search|collection|user|topic|random|photo`. */
+export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers): Command {
+  const add = (command: Command) => addUnsplashOptions(command, helpers)
+  const unsplash = program
+    .command('unsplash')
+    .description('download photos from Unsplash through its official API (needs a free access key)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  export UNSPLASH_ACCESS_KEY=...        # https://unsplash.com/developers
+  imgpull unsplash search "mountain lake" --limit 200 --orientation landscape -o lakes
+  imgpull unsplash collection 1580860 -o collection
+  imgpull unsplash user anniespratt --limit 50 -o annie
+  imgpull unsplash topic nature --limit 100 -o nature
+  imgpull unsplash random --count 30 --query forest -o random
+  imgpull unsplash photo Dwu85P9SOIk -o one
+
+The API is for applications, not bulk data mining or AI training: for datasets, see
+https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`,
+    )
+    .action(() => {
+      process.stderr.write(unsplash.helpInformation())
+      process.exitCode = EXIT.usage
+    })
+  // Subcommands take their parent's error handling and output settings at parse time, so the
+  // program's (set after this function runs) reach them.
+  unsplash.hook('preSubcommand', (parent, sub) => {
+    sub.copyInheritedSettings(parent)
+  })
+
+  add(
+    unsplash
+      .command('search')
+      .description('photos matching search words')
+      .argument('<words...>', 'what to search for')
+      .addOption(limitOption(30))
+      .addOption(orderBy(['relevant', 'latest']))
+      .addOption(new Option('--color <color>', 'dominant colour').choices(COLORS))
+      .addOption(orientation())
+      .addOption(contentFilter())
+      .option('--collections <ids>', 'only in these collections (comma-separated ids)'),
+  ).action((words: string[], o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.searchEndpoint(words.join(' '), o), cmd),
+  )
+
+  add(
+    unsplash
+      .command('collection')
+      .description("a collection's photos")
+      .argument('<id>', 'collection id or unsplash.com/collections/... address')
+      .addOption(limitOption('all'))
+      .addOption(orientation()),
+  ).action((id: string, o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.collectionEndpoint(id, o), cmd),
+  )
+
+  add(
+    unsplash
+      .command('user')
+      .description("a photographer's photos")
+      .argument('<username>', 'username, @username or unsplash.com/@... address')
+      .addOption(limitOption(30))
+      .addOption(orderBy(['latest', 'oldest', 'popular', 'views', 'downloads']))
+      .addOption(orientation()),
+  ).action((name: string, o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.userEndpoint(name, o), cmd),
+  )
+
+  add(
+    unsplash
+      .command('topic')
+      .description("a topic's photos")
+      .argument('<topic>', 'topic slug or id (nature, wallpapers...)')
+      .addOption(limitOption(30))
+      .addOption(orderBy(['latest', 'oldest', 'popular']))
+      .addOption(orientation()),
+  ).action((topic: string, o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.topicEndpoint(topic, o), cmd),
+  )
+
+  add(
+    unsplash
+      .command('random')
+      .description('random photos, optionally narrowed down')
+      .option('--count <n>', 'how many photos', integer(1), 1)
+      .option('--query <words>', 'only photos matching these words')
+      .option('--username <name>', "only this photographer's photos")
+      .option('--collections <ids>', 'only from these collections (comma-separated ids)')
+      .option('--topics <ids>', 'only from these topics (comma-separated ids)')
+      .addOption(orientation())
+      .addOption(contentFilter()),
+  ).action((o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.randomEndpoint(o), cmd, o.count as number),
+  )
+
+  add(
+    unsplash
+      .command('photo')
+      .description('single photos by id')
+      .argument('<ids...>', 'photo ids or unsplash.com/photos/... addresses'),
+  ).action((ids: string[], _o: Record<string, unknown>, cmd: Command) =>
+    run(helpers, endpoints.photoEndpoint(ids), cmd, Number.POSITIVE_INFINITY),
+  )
+  return unsplash
+}
