@@ -73,16 +73,17 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   const manifest = new ManifestWriter(out)
   const leftovers = await existingParts(out)
   const engine = new Engine(source, options, stats, journal, dispatcher, manifest, leftovers)
+  let closeError: unknown
   try {
     yield* engine.results()
   } finally {
     engine.abort()
     await dispatcher.destroy().catch(() => {})
-    // Close both even if one fails (a full disk): then report the first failure.
+    // Close both even if one fails (a full disk), then report the first failure.
     const closed = await Promise.allSettled([journal.close(), manifest.close()])
-    const failed = closed.find((c) => c.status === 'rejected')
-    if (failed) throw classify(failed.reason, out, options)
+    closeError = closed.find((c) => c.status === 'rejected')?.reason
   }
+  if (closeError) throw classify(closeError, out, options)
 }
 
 class Engine {
