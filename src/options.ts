@@ -4,14 +4,16 @@ import { HOMEPAGE, VERSION } from './version.js'
 export interface Options {
   /** Output folder. @default '.' */
   out?: string
-  /** Most transfers in flight at once, over all hosts. @default 64 */
+  /** Most transfers in flight at once, over all hosts. @default 128 */
   concurrency?: number
   /**
-   * Most transfers in flight to one host (origin). 16 lets the article's 15 photos run at once and
-   * keeps one CDN busy without hammering it; cut on 429/503 and grown back slowly.
-   * @default 16
+   * Transfers in flight to one host (origin). `auto` starts at 16 (the article's 15 photos all at
+   * once) and grows towards 96 while the host answers fast and clean, backing off at once on
+   * 429/503/timeouts or when its answers slow down. A number is a fixed ceiling (still cut under
+   * pressure and regrown slowly).
+   * @default 'auto'
    */
-  perHost?: number
+  perHost?: number | 'auto'
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
   name?: string
   /** Retries after the first attempt, for network errors, timeouts, 408/425/429/5xx. @default 5 */
@@ -55,8 +57,8 @@ export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
 export const defaults: ResolvedOptions = {
   out: '.',
-  concurrency: 64,
-  perHost: 16,
+  concurrency: 128,
+  perHost: 'auto',
   name: '{name}{ext}',
   retries: 5,
   maxRetryAfter: 60_000,
@@ -85,7 +87,9 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   const o: ResolvedOptions = { ...defaults, ...given }
   integer('concurrency', o.concurrency, 1)
-  integer('perHost', o.perHost, 1)
+  if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {
+    throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)
+  }
   integer('retries', o.retries, 0)
   integer('maxRetryAfter', o.maxRetryAfter, 0)
   integer('connectTimeout', o.connectTimeout, 1)

@@ -220,7 +220,7 @@ class Engine {
     } finally {
       this.stats.active--
     }
-    this.#scheduler.success(host)
+    this.#scheduler.success(host, done.ttfb)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
       const e = classify(error, redactUrl(task.url), this.options)

@@ -78,3 +78,16 @@ test('one slow host does not hold the fast ones back', async () => {
     await Promise.all([slow, ...fast].map((s) => s.close()))
   }
 })
+
+test('per-host auto: a healthy host is used harder than the starting 16, never past 96', async () => {
+  const server = await startImageServer({ ttfb: 40, sizes: [2_000, 5_000] })
+  try {
+    const urls = Array.from({ length: 600 }, (_, i) => server.url(`/auto-${i}`))
+    const results = await drain(urls, { out: join(dir, 'auto'), journal: false })
+    assert.equal(results.filter((r) => r.status === 'ok').length, 600)
+    assert.ok(server.stats.maxInFlight > 32, `max in flight ${server.stats.maxInFlight}`)
+    assert.ok(server.stats.maxInFlight <= 96, `max in flight ${server.stats.maxInFlight}`)
+  } finally {
+    await server.close()
+  }
+})

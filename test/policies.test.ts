@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { aimdOnPressure, aimdOnSuccess, aimdStart } from '../src/fetch/aimd.js'
+import { limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { resolveOptions } from '../src/options.js'
 import { parseSize } from '../src/report/format.js'
@@ -38,41 +38,64 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter(undefined, now), undefined)
 })
 
-test('AIMD: halves under pressure, grows by one per window of clean answers', () => {
-  let s = aimdStart(16)
-  assert.equal(s.limit, 16)
-  s = aimdOnPressure(s)
+const INF = Number.POSITIVE_INFINITY
+const fresh = (limit: number, ceiling = INF) => ({ ...limitStart(limit), ceiling })
+
+test('host limit: halves under pressure, never below one, grows by one per window of clean answers', () => {
+  let s = limitStart(16)
+  s = limitOnPressure(s)
   assert.equal(s.limit, 8)
-  s = aimdOnPressure(aimdOnPressure(aimdOnPressure(aimdOnPressure(s))))
+  assert.equal(s.ceiling, 16)
+  for (let i = 0; i < 4; i++) s = limitOnPressure(s)
   assert.equal(s.limit, 1, 'never below one')
-  s = { limit: 1, credit: 0, ceiling: Number.POSITIVE_INFINITY }
-  s = aimdOnSuccess(s, 16)
+  s = fresh(1, 100)
+  s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 2)
-  for (let i = 0; i < 2; i++) s = aimdOnSuccess(s, 16)
+  for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 3)
-  for (let i = 0; i < 1000; i++) s = aimdOnSuccess(s, 16)
+  for (let i = 0; i < 1000; i++) s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 16, 'never above the maximum')
 })
 
-test('AIMD: growth slows near the level that last drew a complaint', () => {
-  let s = aimdOnPressure({ limit: 5, credit: 0, ceiling: Number.POSITIVE_INFINITY })
-  assert.deepEqual(s, { limit: 2, credit: 0, ceiling: 5 })
-  for (let i = 0; i < 2; i++) s = aimdOnSuccess(s, 16)
+test('host limit: growth slows near the level that last drew a complaint', () => {
+  let s = limitOnPressure(fresh(5))
+  assert.equal(s.limit, 2)
+  assert.equal(s.ceiling, 5)
+  for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 3)
-  for (let i = 0; i < 3; i++) s = aimdOnSuccess(s, 16)
+  for (let i = 0; i < 3; i++) s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 4, 'fast while well below the ceiling')
-  for (let i = 0; i < 31; i++) s = aimdOnSuccess(s, 16)
+  for (let i = 0; i < 31; i++) s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 4, 'careful just under it')
-  s = aimdOnSuccess(s, 16)
+  s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 5)
+})
+
+test('host limit, adaptive: slow start while ttfb stays flat, stops where the host starts queueing', () => {
+  let s = limitStart(16)
+  for (let i = 0; i < 16; i++) s = limitOnSuccess(s, 96, 50, true)
+  assert.equal(s.limit, 32, 'one round of clean answers doubles the limit')
+  for (let i = 0; i < 100; i++) s = limitOnSuccess(s, 96, 52, true)
+  assert.equal(s.limit, 96, 'up to the maximum')
+
+  let q = limitStart(16)
+  for (let i = 0; i < 16; i++) q = limitOnSuccess(q, 96, 50, true)
+  const before = q.limit
+  for (let i = 0; i < 60; i++) q = limitOnSuccess(q, 96, 400, true)
+  assert.ok(q.ceiling <= before + 2, `queueing sets the ceiling near where the limit stood: ${q.ceiling}`)
+  assert.ok(q.limit <= before + 12, `stopped growing fast at ${q.limit}`)
+
+  let fixed = limitStart(16)
+  for (let i = 0; i < 100; i++) fixed = limitOnSuccess(fixed, 16, 50, false)
+  assert.equal(fixed.limit, 16, 'a fixed limit is a ceiling')
 })
 
 test('options: defaults, and a TypeError naming the bad option', () => {
   const o = resolveOptions({ concurrency: undefined })
-  assert.equal(o.concurrency, 64)
-  assert.equal(o.perHost, 16)
+  assert.equal(o.concurrency, 128)
+  assert.equal(o.perHost, 'auto')
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
-  assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost`/)
+  assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
 })
 

@@ -197,7 +197,7 @@ test('a host that answers 429 above K in flight ends with few 429s', async () =>
   const limited = await startImageServer({ limit: 4, ttfb: 20 })
   try {
     const urls = Array.from({ length: 150 }, (_, i) => limited.url(`/lim-${i}`))
-    const { results } = await get(urls, { perHost: 16 })
+    const { results } = await get(urls)
     assert.equal(results.filter((r) => r.status === 'ok').length, 150)
     const rejected = limited.stats.status.get(429) ?? 0
     const share = rejected / limited.stats.requests

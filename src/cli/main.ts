@@ -3,7 +3,8 @@ import { Command, CommanderError, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults } from '../options.js'
 import { VERSION } from '../version.js'
-import { header, integer, seconds, size } from './parse.js'
+import { benchCommand } from './bench-command.js'
+import { header, integer, perHost, seconds, size } from './parse.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { statusCommand } from './status-command.js'
 import { addUnsplashCommand } from './unsplash-command.js'
@@ -16,9 +17,9 @@ export function addPullOptions(command: Command): Command {
     .option('-o, --out <dir>', 'output folder', defaults.out)
     .option('-c, --concurrency <n>', 'transfers at once, over all hosts', integer(1), defaults.concurrency)
     .option(
-      '--per-host <n>',
-      'transfers at once per host (cut on 429/503, grown back slowly)',
-      integer(1),
+      '--per-host <n|auto>',
+      'transfers at once per host; auto: start at 16, grow to 96 while the host answers fast and clean',
+      perHost,
       defaults.perHost,
     )
     .option(
@@ -84,7 +85,7 @@ export function pullOptionsFrom(o: Record<string, unknown>) {
     options: {
       out: o.out as string,
       concurrency: o.concurrency as number,
-      perHost: o.perHost as number,
+      perHost: o.perHost as number | 'auto',
       name: o.name as string,
       retries: o.retries as number,
       retryFailed: o.retryFailed as boolean,
@@ -145,6 +146,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .argument('<dir>', 'output folder of an earlier run')
     .action((dir: string) => statusCommand(dir))
   addUnsplashCommand(program, { addPullOptions, pullOptionsFrom })
+  benchCommand(program)
   return program
 }
 

@@ -31,3 +31,12 @@ export function header(value: string, previous: Record<string, string> = {}): Re
   if (at <= 0) throw new InvalidArgumentError("expected 'Name: value'")
   return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
 }
+
+/** `auto`, or an integer >= 1. */
+export function perHost(value: string): number | 'auto' {
+  if (value.trim() === 'auto') return 'auto'
+  const n = Number(value)
+  if (!/^\d+$/.test(value.trim()) || n < 1)
+    throw new InvalidArgumentError("expected 'auto' or an integer >= 1")
+  return n
+}

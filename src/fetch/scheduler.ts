@@ -1,10 +1,10 @@
 import { Fifo } from '../utils/fifo.js'
-import { type Aimd, aimdOnPressure, aimdOnSuccess, aimdStart } from './aimd.js'
+import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
 
 interface Host<T> {
   queue: Fifo<T>
   active: number
-  aimd: Aimd
+  aimd: HostLimit
   pausedUntil: number
   /** When the limit was last cut: complaints about requests sent before then are old news. */
   cutAt: number
@@ -21,7 +21,10 @@ export class Scheduler<T> {
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
-  readonly #perHost: number
+  /** Per-host limit a host starts at, the most it may grow to, and whether it grows on its own. */
+  readonly #start: number
+  readonly #max: number
+  readonly #adaptive: boolean
   readonly #run: (task: T, host: string) => Promise<void>
   #active = 0
   #queued = 0
@@ -30,13 +33,18 @@ export class Scheduler<T> {
 
   constructor(options: {
     concurrency: number
-    perHost: number
+    /** A fixed per-host limit, or `auto`: start at `autoStart`, grow to `autoMax` while healthy. */
+    perHost: number | 'auto'
+    autoStart?: number
+    autoMax?: number
     run: (task: T, host: string) => Promise<void>
     /** Called whenever a task ends or the backlog shrinks. */
     onChange?: () => void
   }) {
     this.#concurrency = options.concurrency
-    this.#perHost = options.perHost
+    this.#adaptive = options.perHost === 'auto'
+    this.#start = options.perHost === 'auto' ? (options.autoStart ?? 16) : options.perHost
+    this.#max = options.perHost === 'auto' ? (options.autoMax ?? 96) : options.perHost
     this.#run = options.run
     this.#onChange = options.onChange ?? (() => {})
   }
@@ -51,13 +59,13 @@ export class Scheduler<T> {
 
   /** The current limit of `host` (for tests and progress). */
   limit(host: string): number {
-    return this.#hosts.get(host)?.aimd.limit ?? this.#perHost
+    return this.#hosts.get(host)?.aimd.limit ?? this.#start
   }
 
   add(host: string, task: T, front = false): void {
     let state = this.#hosts.get(host)
     if (!state) {
-      state = { queue: new Fifo(), active: 0, aimd: aimdStart(this.#perHost), pausedUntil: 0, cutAt: 0 }
+      state = { queue: new Fifo(), active: 0, aimd: limitStart(this.#start), pausedUntil: 0, cutAt: 0 }
       this.#hosts.set(host, state)
     }
     if (front) state.queue.unshift(task)
@@ -67,10 +75,10 @@ export class Scheduler<T> {
     this.#pump()
   }
 
-  /** The host answered cleanly: grow its limit back towards the maximum. */
-  success(host: string): void {
+  /** The host answered cleanly (its time to first byte, ms): grow its limit towards the maximum. */
+  success(host: string, ttfb?: number): void {
     const state = this.#hosts.get(host)
-    if (state) state.aimd = aimdOnSuccess(state.aimd, this.#perHost)
+    if (state) state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
   }
 
   /**
@@ -80,7 +88,7 @@ export class Scheduler<T> {
   pressure(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
     if (!state || sentAt < state.cutAt) return
-    state.aimd = aimdOnPressure(state.aimd)
+    state.aimd = limitOnPressure(state.aimd)
     state.cutAt = performance.now()
   }
 
