@@ -1,0 +1,314 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ImageServer, ImageServerOptions } from '../test/support/image-server.js'
+import { sizeOf } from '../test/support/images.js'
+import { aria2c, articleScript, curl, imgpull, ROOT, type Tool, wget2 } from './tools.js'
+import { type Expected, expectedFromTable, sha256 } from './verify.js'
+
+/** One image of a scenario's list. */
+export interface Item {
+  /** File name it maps to (the URL's last path segment, without query). */
+  name: string
+  /** Path and query on the image server. */
+  path: string
+  /** Can a client get the real bytes (false for 404s and HTML pages)? */
+  retrievable: boolean
+}
+
+export interface Bound {
+  /** Seconds, when the scenario has a physical lower bound. */
+  seconds?: number
+  /** How it was found. */
+  text: string
+}
+
+export interface Scenario {
+  id: string
+  title: string
+  server: ImageServerOptions
+  count: number
+  items(): Iterable<Item>
+  tools(): Tool[]
+  /** Seconds a tool gets per run before it is killed. */
+  cap: number
+  /** The fastest any client could be here; `measureWire` runs curl into /dev/null. */
+  bound(server: ImageServer, measureWire: () => Promise<number | undefined>): Promise<Bound>
+  expected(server: ImageServer): Expected
+  /** The fault an item has (`503`, `reset`, `html`...), for the corrupt/missing breakdown. */
+  faultOf?(name: string): string | undefined
+  /** Report time to first request and sustained images/s (million). */
+  throughput?: boolean
+  /** Arguments imgpull always gets here (e.g. --max-size). */
+  note?: string
+}
+
+export interface Config {
+  quick: boolean
+  /** URLs in the million scenario. */
+  million: number
+}
+
+const MB = 1e6
+const fmtMB = (n: number) => `${(n / MB).toFixed(1)} MB`
+
+function tableExpected(server: ImageServer, items: Iterable<Item>): Expected {
+  const table = new Map<string, { sha: string; retrievable: boolean }>()
+  for (const item of items) {
+    table.set(item.name, { sha: sha256(server.bytes(item.path)), retrievable: item.retrievable })
+  }
+  return expectedFromTable(table)
+}
+
+/** The photo names of the article (examples/article.txt). */
+function articleNames(): string[] {
+  return readFileSync(join(ROOT, 'examples', 'article.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('http'))
+    .map((l) => new URL(l.trim()).pathname.slice(1))
+}
+
+const pad = (i: number, width: number) => String(i).padStart(width, '0')
+
+/** Seeded shuffle, so a scenario's faults land on the same items every time. */
+function shuffle<T>(list: T[], seed: number): T[] {
+  let s = seed
+  const random = () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff
+    return s / 0x7fffffff
+  }
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[list[i], list[j]] = [list[j], list[i]]
+  }
+  return list
+}
+
+function defaultPeers(): Tool[] {
+  return [
+    articleScript('sequential'),
+    articleScript('threadpool'),
+    aria2c(),
+    curl({ max: 50 }),
+    curl({ max: 50, immediate: true }),
+    wget2(),
+  ]
+}
+
+function article(c: Config): Scenario {
+  const ttfb = 125
+  const jitter = 50
+  const bandwidth = 6 * MB
+  const names = articleNames()
+  const items = () => names.map((name) => ({ name, path: `/${name}`, retrievable: true }))
+  return {
+    id: 'article',
+    title: `the article's 15 photos, 1–8 MB, TTFB ${ttfb}–${ttfb + jitter} ms, ${bandwidth / MB} MB/s per connection`,
+    server: { ttfb, jitter, bandwidth, sizes: [1 * MB, 8 * MB] },
+    count: names.length,
+    items,
+    tools: () => [imgpull({ reference: true }), ...defaultPeers()],
+    cap: c.quick ? 60 : 90,
+    bound: async (server) => {
+      let worst = { name: '', size: 0, seconds: 0 }
+      for (const item of items()) {
+        const size = server.bytes(item.path).length
+        const seconds = ttfb / 1000 + size / bandwidth
+        if (seconds > worst.seconds) worst = { name: item.name, size, seconds }
+      }
+      return {
+        seconds: worst.seconds,
+        text: `slowest file (${worst.name}, ${fmtMB(worst.size)}): ${ttfb} ms to first byte + ${(worst.size / bandwidth).toFixed(2)} s at ${bandwidth / MB} MB/s`,
+      }
+    },
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+function manySmall(c: Config): Scenario {
+  const count = c.quick ? 1_000 : 5_000
+  const ttfb = 40
+  const jitter = 20
+  const items = function* () {
+    for (let i = 1; i <= count; i++)
+      yield { name: `s${pad(i, 5)}`, path: `/s${pad(i, 5)}`, retrievable: true }
+  }
+  return {
+    id: 'many-small',
+    title: `${count.toLocaleString('en')} images of 20–200 KB, TTFB ${ttfb}–${ttfb + jitter} ms, no bandwidth cap`,
+    server: { ttfb, jitter, sizes: [20_000, 200_000] },
+    count,
+    items,
+    tools: () => [
+      imgpull({ reference: true }),
+      imgpull({
+        args: ['-c', '50', '--per-host', '50'],
+        label: 'imgpull -c 50 --per-host 50',
+        id: 'imgpull-50',
+      }),
+      articleScript('sequential'),
+      articleScript('threadpool'),
+      aria2c(),
+      aria2c(50),
+      curl({ max: 50 }),
+      curl({ max: 50, immediate: true }),
+      wget2(),
+      wget2(50),
+    ],
+    cap: c.quick ? 30 : 150,
+    bound: async () => {
+      const at = (n: number) => (Math.ceil(count / n) * ttfb) / 1000
+      return {
+        seconds: at(64),
+        text: `time to first byte alone, ${count} × ${ttfb} ms over the transfers in flight: 16 → ${at(16).toFixed(2)} s, 50 → ${at(50).toFixed(2)} s, 64 → ${at(64).toFixed(2)} s (ratio below: at 64, imgpull's global limit)`,
+      }
+    },
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+function large(c: Config): Scenario {
+  const count = c.quick ? 2 : 4
+  const sizes: [number, number] = c.quick ? [60 * MB, 70 * MB] : [190 * MB, 210 * MB]
+  const items = function* () {
+    for (let i = 1; i <= count; i++) yield { name: `large${i}`, path: `/large${i}`, retrievable: true }
+  }
+  const big = ['--max-size', '1GiB']
+  return {
+    id: 'large',
+    title: `${count} files of ${sizes[0] / MB}–${sizes[1] / MB} MB, no latency, no bandwidth cap`,
+    server: { sizes },
+    count,
+    items,
+    tools: () => [
+      imgpull({ args: big, reference: true }),
+      imgpull({ args: ['--hash', 'none', ...big], label: 'imgpull --hash none', id: 'imgpull-nohash' }),
+      ...defaultPeers(),
+    ],
+    cap: c.quick ? 60 : 180,
+    bound: async (_server, measureWire) => {
+      const wire = await measureWire()
+      return wire === undefined
+        ? { text: 'no bound: curl is needed to measure the wire' }
+        : {
+            seconds: wire,
+            text: `the wire: curl -Z fetching all ${count} files at once into /dev/null (no disk, no hash), ${wire.toFixed(2)} s`,
+          }
+    },
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+/** Faults as query strings (see test/support/image-server.ts), with how many of each per 1,000. */
+const FAULTS: { per1000: number; query: (size: number) => string; retrievable: boolean }[] = [
+  { per1000: 40, query: () => 'status=503&times=1', retrievable: true },
+  { per1000: 20, query: () => 'status=500&times=2', retrievable: true },
+  { per1000: 20, query: () => 'status=429&times=1&ra=1', retrievable: true },
+  { per1000: 40, query: (size) => `reset=${Math.floor(size / 2)}&times=1`, retrievable: true },
+  { per1000: 40, query: (size) => `short=${Math.floor(size / 3)}&times=1`, retrievable: true },
+  { per1000: 5, query: () => 'stall=8192&times=1', retrievable: true },
+  { per1000: 40, query: () => 'status=404', retrievable: false },
+  { per1000: 45, query: () => 'html=1', retrievable: false },
+]
+
+function faults(c: Config): Scenario {
+  const count = c.quick ? 200 : 1_000
+  const ttfb = 20
+  const jitter = 20
+  const sizes: [number, number] = [20_000, 200_000]
+  // Which fault each item gets: fixed by a seeded shuffle.
+  const plan: (number | undefined)[] = []
+  FAULTS.forEach((f, kind) => {
+    const n = Math.max(c.quick ? 2 : 1, Math.round((f.per1000 * count) / 1000))
+    for (let i = 0; i < n; i++) plan.push(kind)
+  })
+  while (plan.length < count) plan.push(undefined)
+  shuffle(plan, 42)
+  const items = function* () {
+    for (let i = 1; i <= count; i++) {
+      const name = `f${pad(i, 4)}`
+      const kind = plan[i - 1]
+      if (kind === undefined) {
+        yield { name, path: `/${name}`, retrievable: true }
+        continue
+      }
+      const f = FAULTS[kind]
+      yield {
+        name,
+        path: `/${name}?${f.query(sizeOf(name, sizes[0], sizes[1]))}`,
+        retrievable: f.retrievable,
+      }
+    }
+  }
+  const faulty = plan.filter((k) => k !== undefined).length
+  const stalls = plan.filter((k) => k !== undefined && FAULTS[k].query(0).startsWith('stall')).length
+  return {
+    id: 'faults',
+    title: `${count.toLocaleString('en')} images, ${faulty} faulty (5xx then ok, 429 + Retry-After: 1, resets, truncations, ${stalls} stalls, 404s, HTML pages), TTFB ${ttfb}–${ttfb + jitter} ms`,
+    server: { ttfb, jitter, sizes },
+    count,
+    items,
+    tools: () => [imgpull({ reference: true }), ...defaultPeers()],
+    cap: c.quick ? 35 : 75,
+    bound: async () => ({
+      seconds: 15 + (2 * ttfb) / 1000,
+      text: 'a stalled file waits out a 15 s idle timeout (imgpull default; the peers get 15 s too), then one retry',
+    }),
+    expected: (server) => tableExpected(server, items()),
+    faultOf: (name) => {
+      const kind = plan[Number(name.slice(1)) - 1]
+      if (kind === undefined) return undefined
+      const q = new URLSearchParams(FAULTS[kind].query(0))
+      const times = Number(q.get('times') ?? 0)
+      if (!q.has('status')) return [...q.keys()][0]
+      return times ? `${q.get('status')}${times > 1 ? ` ×${times}` : ''} then ok` : q.get('status')!
+    },
+  }
+}
+
+function million(c: Config): Scenario {
+  const count = c.million
+  const width = String(count).length
+  const name = (i: number) => `m${pad(i, width)}`
+  const items = function* () {
+    for (let i = 1; i <= count; i++) yield { name: name(i), path: `/${name(i)}`, retrievable: true }
+  }
+  const pattern = new RegExp(`^m\\d{${width}}$`)
+  return {
+    id: 'million',
+    title: `${count.toLocaleString('en')} URLs, bodies of 100–400 bytes, no latency (imgpull only)`,
+    server: { sizes: [100, 400] },
+    count,
+    items,
+    tools: () => [imgpull({ reference: true })],
+    cap: c.quick ? 120 : 1_200,
+    throughput: true,
+    bound: async () => ({
+      text: 'no physical bound: targets are peak RSS < 200 MB, first request < 1 s, >= 3,000 images/s',
+    }),
+    expected: (server) => ({
+      total: count,
+      retrievable: count,
+      has: (n) => pattern.test(n) && Number(n.slice(1)) >= 1 && Number(n.slice(1)) <= count,
+      matches: (n, bytes) => bytes.equals(server.bytes(`/${n}`)),
+    }),
+  }
+}
+
+export const SCENARIOS = ['article', 'many-small', 'large', 'faults', 'million'] as const
+
+export function scenario(id: string, c: Config): Scenario {
+  switch (id) {
+    case 'article':
+      return article(c)
+    case 'many-small':
+      return manySmall(c)
+    case 'large':
+      return large(c)
+    case 'faults':
+      return faults(c)
+    case 'million':
+      return million(c)
+    default:
+      throw new Error(`unknown scenario ${id}; choose from ${SCENARIOS.join(', ')}`)
+  }
+}
