@@ -303,11 +303,11 @@ class Engine {
     // Journal first, then the name: a file under its final name is always known to the journal.
     await record()
     const overwrite = task.previousPath === result.path
-    if (!(await publish(task.part, this.options.out, result.path!, overwrite))) {
+    if (!publish(task.part, this.options.out, result.path!, overwrite)) {
       // Someone else's file holds the name: take the job's own variant instead.
       result.path = withExt(withSuffix(task.planned, task.key), d.ext)
       await record()
-      await publish(task.part, this.options.out, result.path, true)
+      publish(task.part, this.options.out, result.path, true)
     }
     this.#emit(result, true)
   }

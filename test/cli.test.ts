@@ -196,7 +196,7 @@ test('--help lists options with defaults; --version prints the version', async (
   ]) {
     assert.ok(help.stdout.includes(option), option)
   }
-  assert.match(help.stdout, /--per-host <n>.*\(default: 16\)/s)
+  assert.match(help.stdout, /--per-host <n|auto>.*\(default: "auto"\)/s)
   const version = await runCli(['--version'])
   assert.equal(version.code, 0)
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/)

@@ -206,3 +206,20 @@ test('a host that answers 429 above K in flight ends with few 429s', async () =>
     await limited.close()
   }
 })
+
+test('sha256 is right for large bodies (hashed off the event loop) and for resumed ones', async () => {
+  const { createHash } = await import('node:crypto')
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+  const big = '/hash-big?size=9000000'
+  const resumed = '/hash-resumed?size=6000000&reset=3000000&times=1'
+  const small = '/hash-small?size=30000'
+  const { results } = await get([server.url(big), server.url(resumed), server.url(small)])
+  const by = new Map(results.map((r) => [r.job.url, r]))
+  assert.equal(by.get(server.url(big))?.sha256, sha(server.bytes(big)))
+  assert.equal(by.get(server.url(resumed))?.sha256, sha(server.bytes(resumed)))
+  assert.equal(by.get(server.url(resumed))?.attempts, 2)
+  assert.equal(by.get(server.url(small))?.sha256, sha(server.bytes(small)))
+  const none = await get([server.url('/hash-none?size=5000000')], { hash: 'none' })
+  assert.equal(none.one.status, 'ok')
+  assert.equal(none.one.sha256, undefined)
+})
