@@ -171,6 +171,8 @@ class Engine {
         this.#outstanding++
         this.#scheduler.add(plan.task.host, plan.task)
       }
+      // Let sockets be served while a long list is read ahead: the first requests go out at once.
+      if (index % 256 === 0) await new Promise(setImmediate)
       while (this.#scheduler.queued >= READ_AHEAD && !this.#stopping) {
         await new Promise<void>((resolve) => {
           this.#space = resolve

@@ -169,6 +169,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
+    [[dir], /cannot read input '.*': it is a folder, not a list file/],
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
   ]

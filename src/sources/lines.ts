@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { access, constants } from 'node:fs/promises'
+import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { UsageError } from '../errors.js'
@@ -34,7 +34,10 @@ export async function checkInputs(args: string[]): Promise<void> {
     if (arg === '-' || isUrlArgument(arg)) continue
     try {
       await access(arg, constants.R_OK)
+      if ((await stat(arg)).isDirectory())
+        throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
     } catch (error) {
+      if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code
       throw new UsageError(`cannot read input '${arg}': ${why}`)
