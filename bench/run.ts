@@ -30,6 +30,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick           smaller lists and one run: the whole bench in a few minutes
   --million N       URLs in the million scenario (default 1000000, --quick 20000; 0 skips it)
   --tools IDS       only tools whose id starts with one of these (comma-separated), e.g. imgpull,curl
+  --dir PATH        where the output folders go (default: the system temp folder); e.g. /dev/shm
+                    to take the disk out of the comparison
   --profile         one more imgpull run per scenario under node --cpu-prof, summarized
   --variant ARGS    also run imgpull with these arguments (repeatable), e.g. --variant '--no-journal'
   -h, --help        this text`
@@ -48,6 +50,7 @@ function options() {
       tools: { type: 'string' },
       profile: { type: 'boolean', default: false },
       variant: { type: 'string', multiple: true },
+      dir: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -77,6 +80,7 @@ function options() {
     tools: list(values.tools ? [values.tools] : undefined),
     profile: values.profile!,
     variants: values.variant ?? [],
+    dir: values.dir ?? tmpdir(),
   }
 }
 
@@ -314,7 +318,7 @@ async function main() {
   if (!existsSync(IMGPULL)) throw new Error(`${IMGPULL} is missing: run npm run build (npm run bench does)`)
   const results = join(ROOT, 'bench', 'results')
   mkdirSync(results, { recursive: true })
-  const work = mkdtempSync(join(tmpdir(), 'imgpull-bench-'))
+  const work = mkdtempSync(join(o.dir, 'imgpull-bench-'))
   const cleanup = () => rmSync(work, { recursive: true, force: true })
   process.once('SIGINT', () => {
     cleanup()
@@ -322,7 +326,7 @@ async function main() {
   })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
   const git = spawnSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' })
-  const revision = git.status === 0 ? git.stdout.trim() : 'unknown revision'
+  const revision = git.status === 0 ? git.stdout.trim() : (process.env.BENCH_REVISION ?? 'unknown revision')
   const machine = `imgpull ${revision}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}`
   process.stderr.write(
     `imgpull bench: ${o.scenarios.join(', ')}; ${machine}; work in ${work}${gnuTime ? '' : '\n(no GNU time at /usr/bin/time: peak RSS and CPU are n/a; apt-get install -y time)'}\n`,
