@@ -55,7 +55,7 @@ export class Tracker {
 
   /** Wait for every queued call to be sent or left owed. */
   async drain(): Promise<TrackerReport> {
-    if (this.#active > 0 || this.#next < this.#queue.length) {
+    if (this.#active > 0 || (this.#next < this.#queue.length && !this.#held())) {
       await new Promise<void>((resolve) => {
         this.#idle = resolve
       })
