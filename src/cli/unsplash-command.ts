@@ -173,15 +173,7 @@ const limitOption = (fallback: number | 'all') =>
     .argParser(limit)
     .default(fallback === 'all' ? Number.POSITIVE_INFINITY : fallback, String(fallback))
 
-/** Add `imgpull unsplash search|collection|user|topic|random|photo`. */
-export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers): Command {
-  const add = (command: Command) => addUnsplashOptions(command, helpers)
-  const unsplash = program
-    .command('unsplash')
-    .description('download photos from Unsplash through its official API (needs a free access key)')
-    .addHelpText(
-      'after',
-      `
+const HELP_AFTER = `
 Examples:
   export UNSPLASH_ACCESS_KEY=...        # https://unsplash.com/developers
   imgpull unsplash search "mountain lake" --limit 200 --orientation landscape -o lakes
@@ -192,10 +184,17 @@ Examples:
   imgpull unsplash photo Dwu85P9SOIk -o one
 
 The API is for applications, not bulk data mining or AI training: for datasets, see
-https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`,
-    )
+https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`
+
+/** Add `imgpull unsplash search|collection|user|topic|random|photo`. */
+export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers): Command {
+  const add = (command: Command) => addUnsplashOptions(command, helpers)
+  const unsplash = program
+    .command('unsplash')
+    .description('download photos from Unsplash through its official API (needs a free access key)')
+    .addHelpText('after', HELP_AFTER)
     .action(() => {
-      process.stderr.write(unsplash.helpInformation())
+      process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
       process.exitCode = EXIT.usage
     })
   // Subcommands take their parent's error handling and output settings at parse time, so the

@@ -1,0 +1,353 @@
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+/**
+ * A stand-in for the Unsplash API on 127.0.0.1, built from the documented response shapes
+ * (https://unsplash.com/documentation): photo objects with `urls`, `links` and `user`; search
+ * answers `{ total, total_pages, results }`; list endpoints with `X-Total` and `Link`; the
+ * `X-Ratelimit-*` headers, 403 "Rate Limit Exceeded" past the limit, 401 for a bad key, 404 for
+ * unknown collections, users, topics and photos. Photo `urls` point at a separate image host
+ * (test/support/image-server.ts), as images.unsplash.com is separate from api.unsplash.com.
+ *
+ * Photos are deterministic: the n-th photo of a listing is always the same.
+ */
+export interface UnsplashMockOptions {
+  /** Origin of the image host the photos' `urls` point at. */
+  imageOrigin: string
+  /** The access key the mock accepts. @default 'test-access-key' */
+  key?: string
+  /** API calls allowed per window. @default 5000 */
+  limit?: number
+  /** Rate-limit window in ms, from the window's first call. @default 3_600_000 */
+  window?: number
+  /** Search words → number of matching photos; other words match nothing. */
+  searches?: Record<string, number>
+  collections?: Record<string, number>
+  users?: Record<string, number>
+  topics?: Record<string, number>
+  /** Photos `/photos/random` draws from. @default 500 */
+  randomPool?: number
+  /** Photo ids whose image files answer 404 on the image host. */
+  brokenImages?: Set<string>
+  /** Send `Link` headers on list endpoints. @default true */
+  linkHeaders?: boolean
+  /** Milliseconds before each answer. @default 0 */
+  latency?: number
+}
+
+export interface MockPhoto {
+  id: string
+  slug: string
+  description: string | null
+  alt_description: string | null
+  width: number
+  height: number
+  color: string
+  blur_hash: string
+  created_at: string
+  likes: number
+  urls: { raw: string; full: string; regular: string; small: string; thumb: string }
+  links: { self: string; html: string; download: string; download_location: string }
+  user: {
+    id: string
+    username: string
+    name: string
+    links: { self: string; html: string; photos: string }
+  }
+}
+
+export interface LoggedCall {
+  path: string
+  query: URLSearchParams
+  headers: IncomingMessage['headers']
+  status: number
+}
+
+export interface UnsplashMock {
+  origin: string
+  key: string
+  /** Every API request, answered or refused. */
+  log: LoggedCall[]
+  /** Tracking calls per photo id: the `ixid` each one carried. */
+  tracked: Map<string, string[]>
+  /** The n-th photo (0-based) of a listing such as `search:mountain lake` or `collection:42`. */
+  photoAt(listing: string, n: number): MockPhoto
+  /** Answered calls whose path starts with `prefix` (all answered calls without one). */
+  count(prefix?: string): number
+  /** Use up the rest of this window's calls. */
+  exhaust(): void
+  /** Start a new rate-limit window now, as if the hour had passed. */
+  reset(): void
+  /** Change the calls allowed per window. */
+  setLimit(calls: number): void
+  /** Answer the next `times` calls to `path` with `status`. */
+  fault(path: string, status: number, times: number): void
+  close(): Promise<void>
+}
+
+const PER_PAGE_MAX = 30
+const DESCRIPTIONS = [
+  'Mountain lake at sunrise',
+  'Café & croissant: a morning in Paris / France',
+  null,
+  'Über den Wolken — Alpen',
+  null,
+]
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('base64url')
+}
+
+export async function startUnsplashMock(options: UnsplashMockOptions): Promise<UnsplashMock> {
+  let limit = options.limit ?? 5000
+  const {
+    imageOrigin,
+    key = 'test-access-key',
+    window = 3_600_000,
+    searches = {},
+    collections = {},
+    users = {},
+    topics = {},
+    randomPool = 500,
+    brokenImages = new Set<string>(),
+    linkHeaders = true,
+    latency = 0,
+  } = options
+  const log: LoggedCall[] = []
+  const tracked = new Map<string, string[]>()
+  const byId = new Map<string, MockPhoto>()
+  const faults = new Map<string, { status: number; times: number }>()
+  let windowStart = 0
+  let used = 0
+  let randomSeed = 0
+  let origin = ''
+
+  function photoAt(listing: string, n: number): MockPhoto {
+    const id = hash(`${listing}#${n}`).slice(0, 11)
+    const known = byId.get(id)
+    if (known) return known
+    const i = Number.parseInt(hash(id).slice(0, 6), 36) || n
+    const description = DESCRIPTIONS[n % DESCRIPTIONS.length]
+    const alt = n % 5 === 4 ? null : `a photo numbered ${n} of ${listing.replace(/^[^:]*:/, '')}`
+    const ixid = hash(`ixid:${id}`).slice(0, 24)
+    const fault = brokenImages.has(id) ? '&status=404' : ''
+    const raw = `${imageOrigin}/photo-${id}?ixid=${ixid}&ixlib=rb-4.0.3${fault}`
+    const base = `${raw}&crop=entropy&cs=tinysrgb&fm=jpg`
+    const username = `shooter${i % 7}`
+    const photo: MockPhoto = {
+      id,
+      slug: `${(alt ?? 'photo').replace(/\W+/g, '-').toLowerCase()}-${id}`,
+      description,
+      alt_description: alt,
+      width: 4000 + (i % 1000),
+      height: 3000 - (i % 1000),
+      color: `#${hash(`c${id}`)
+        .replace(/[^0-9a-f]/gi, '0')
+        .slice(0, 6)}`,
+      blur_hash: `L${hash(`b${id}`).slice(0, 27)}`,
+      created_at: '2024-05-01T10:00:00Z',
+      likes: i % 500,
+      urls: {
+        raw,
+        full: `${base}&q=85`,
+        regular: `${base}&q=80&w=1080`,
+        small: `${base}&q=80&w=400`,
+        thumb: `${base}&q=80&w=200`,
+      },
+      links: {
+        self: `${origin}/photos/${id}`,
+        html: `https://unsplash.com/photos/${id}`,
+        download: `https://unsplash.com/photos/${id}/download`,
+        download_location: `${origin}/photos/${id}/download?ixid=${ixid}`,
+      },
+      user: {
+        id: hash(username).slice(0, 11),
+        username,
+        name: i % 7 === 3 ? 'Ann [the] *Lens*' : `Photographer ${i % 7}`,
+        links: {
+          self: `${origin}/users/${username}`,
+          html: `https://unsplash.com/@${username}`,
+          photos: `${origin}/users/${username}/photos`,
+        },
+      },
+    }
+    byId.set(id, photo)
+    return photo
+  }
+
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string | number> = {},
+  ): number {
+    const text = typeof body === 'string' ? body : JSON.stringify(body)
+    res.writeHead(status, {
+      'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
+      ...headers,
+    })
+    res.end(text)
+    return status
+  }
+
+  /** `Link` as the API sends it: first, prev, last, next. */
+  function link(req: URL, page: number, pages: number): string {
+    const at = (p: number) => {
+      const u = new URL(req.pathname + req.search, origin)
+      u.searchParams.set('page', String(p))
+      return `<${u.href}>`
+    }
+    const parts = [`${at(1)}; rel="first"`]
+    if (page > 1) parts.push(`${at(page - 1)}; rel="prev"`)
+    parts.push(`${at(Math.max(1, pages))}; rel="last"`)
+    if (page < pages) parts.push(`${at(page + 1)}; rel="next"`)
+    return parts.join(', ')
+  }
+
+  function paging(u: URL): { page: number; perPage: number } {
+    const page = Math.max(1, Number(u.searchParams.get('page') ?? 1) || 1)
+    const perPage = Math.min(PER_PAGE_MAX, Math.max(1, Number(u.searchParams.get('per_page') ?? 10) || 10))
+    return { page, perPage }
+  }
+
+  function slice(listing: string, total: number, page: number, perPage: number): MockPhoto[] {
+    const out: MockPhoto[] = []
+    for (let n = (page - 1) * perPage; n < Math.min(total, page * perPage); n++) out.push(photoAt(listing, n))
+    return out
+  }
+
+  function route(u: URL, res: ServerResponse, rate: Record<string, string | number>): number {
+    const path = u.pathname
+    const q = u.searchParams
+    if (path === '/search/photos') {
+      const query = q.get('query') ?? ''
+      if (!query) return send(res, 400, { errors: ['query is missing'] }, rate)
+      const total = searches[query] ?? 0
+      const { page, perPage } = paging(u)
+      const pages = Math.ceil(total / perPage)
+      return send(
+        res,
+        200,
+        { total, total_pages: pages, results: slice(`search:${query}`, total, page, perPage) },
+        { ...rate, ...(linkHeaders ? { link: link(u, page, pages) } : {}) },
+      )
+    }
+    const list = /^\/(collections|users|topics)\/([^/]+)\/photos$/.exec(path)
+    if (list) {
+      const [, kind, name] = list
+      const table = kind === 'collections' ? collections : kind === 'users' ? users : topics
+      const total = table[decodeURIComponent(name)]
+      if (total === undefined) {
+        const what = kind === 'collections' ? 'Collection' : kind === 'users' ? 'User' : 'Topic'
+        return send(res, 404, { errors: [`Couldn't find ${what}`] }, rate)
+      }
+      const { page, perPage } = paging(u)
+      const pages = Math.ceil(total / perPage)
+      return send(res, 200, slice(`${kind.slice(0, -1)}:${decodeURIComponent(name)}`, total, page, perPage), {
+        ...rate,
+        'x-total': total,
+        'x-per-page': perPage,
+        ...(linkHeaders ? { link: link(u, page, pages) } : {}),
+      })
+    }
+    if (path === '/photos/random') {
+      const count = q.has('count') ? Number(q.get('count')) : undefined
+      if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > PER_PAGE_MAX)) {
+        return send(res, 400, { errors: ['count must be between 1 and 30'] }, rate)
+      }
+      const pick = () => photoAt(`random:${q.get('query') ?? ''}`, randomSeed++ % randomPool)
+      if (count === undefined) return send(res, 200, pick(), rate)
+      return send(
+        res,
+        200,
+        Array.from({ length: count }, () => pick()),
+        rate,
+      )
+    }
+    const download = /^\/photos\/([^/]+)\/download$/.exec(path)
+    if (download) {
+      const photo = byId.get(download[1])
+      if (!photo) return send(res, 404, { errors: ["Couldn't find Photo"] }, rate)
+      const calls = tracked.get(photo.id) ?? []
+      calls.push(q.get('ixid') ?? '')
+      tracked.set(photo.id, calls)
+      return send(res, 200, { url: photo.urls.full }, rate)
+    }
+    const single = /^\/photos\/([^/]+)$/.exec(path)
+    if (single) {
+      const photo = byId.get(single[1])
+      if (!photo) return send(res, 404, { errors: ["Couldn't find Photo"] }, rate)
+      return send(res, 200, photo, rate)
+    }
+    return send(res, 404, { errors: ['Not found'] }, rate)
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    if (latency) await new Promise((r) => setTimeout(r, latency))
+    const u = new URL(req.url ?? '/', 'http://x')
+    if (req.headers.authorization !== `Client-ID ${key}`) {
+      return send(res, 401, { errors: ['OAuth error: The access token is invalid'] })
+    }
+    const now = Date.now()
+    if (now - windowStart >= window) {
+      windowStart = now
+      used = 0
+    }
+    if (used >= limit) {
+      return send(res, 403, 'Rate Limit Exceeded', { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': 0 })
+    }
+    used++
+    const rate = { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': limit - used }
+    const fault = faults.get(u.pathname)
+    if (fault && fault.times > 0) {
+      fault.times--
+      return send(res, fault.status, { errors: [`injected ${fault.status}`] }, rate)
+    }
+    return route(u, res, rate)
+  }
+
+  const sockets = new Set<Socket>()
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x')
+    const entry: LoggedCall = { path: u.pathname, query: u.searchParams, headers: req.headers, status: 0 }
+    log.push(entry)
+    handle(req, res).then(
+      (status) => {
+        entry.status = status
+      },
+      () => res.destroy(),
+    )
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  return {
+    origin,
+    key,
+    log,
+    tracked,
+    photoAt,
+    count: (prefix = '/') => log.filter((c) => c.status === 200 && c.path.startsWith(prefix)).length,
+    exhaust: () => {
+      if (Date.now() - windowStart >= window) windowStart = Date.now()
+      used = limit
+    },
+    setLimit: (calls) => {
+      limit = calls
+    },
+    reset: () => {
+      windowStart = Date.now()
+      used = 0
+    },
+    fault: (path, status, times) => faults.set(path, { status, times }),
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

@@ -1,0 +1,404 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
+
+const KEY = 'sk-UNSPLASH-SECRET-0123456789'
+
+let images: ImageServer
+let api: UnsplashMock
+let dir: string
+const outputs: string[] = []
+
+before(async () => {
+  images = await startImageServer({ sizes: [2_000, 8_000] })
+  api = await startUnsplashMock({
+    imageOrigin: images.origin,
+    key: KEY,
+    searches: { 'mountain lake': 1000, forest: 12 },
+    collections: { '1580860': 35, '77': 8 },
+    users: { anniespratt: 40 },
+    topics: { nature: 50 },
+  })
+  dir = await tempDir('imgpull-unsplash-')
+})
+after(async () => {
+  await api.close()
+  await images.close()
+  await cleanup(dir)
+})
+
+function unsplash(args: string[], mock = api, env: Record<string, string> = {}) {
+  const run = runCli(['unsplash', ...args], {
+    env: { UNSPLASH_ACCESS_KEY: mock.key, UNSPLASH_API_URL: mock.origin, ...env },
+  })
+  return run.then((r) => {
+    outputs.push(r.stdout, r.stderr)
+    return r
+  })
+}
+
+const manifest = async (out: string) =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+
+/** Every byte under `out`, the state database and journal included. */
+async function everything(out: string): Promise<string> {
+  const entries = await readdir(out, { recursive: true, withFileTypes: true })
+  const texts = await Promise.all(
+    entries.filter((e) => e.isFile()).map((e) => readFile(join(e.parentPath, e.name), 'latin1')),
+  )
+  return texts.join('\n')
+}
+
+function trackedOnce(mock: UnsplashMock, ids: string[]) {
+  for (const id of ids) assert.equal(mock.tracked.get(id)?.length, 1, `tracked once: ${id}`)
+}
+
+describe('imgpull unsplash', { concurrency: true }, () => {
+  test('search --limit 45: two pages of 30, 45 files, 45 tracking calls, attribution, no key anywhere', async () => {
+    const out = join(dir, 'search')
+    const from = api.log.length
+    const imageRequests = images.log.length
+    const r = await unsplash(['search', 'mountain', 'lake', '--limit', '45', '-o', out])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /Unsplash search "mountain lake": 45 of 1,000 photos\. 46 API calls still needed/)
+    assert.match(r.stderr, /^45 images, /m)
+    assert.match(r.stderr, /Unsplash: 47 API calls in this run \(2 listing, 45 download tracking\)/)
+
+    const pages = api.log
+      .slice(from)
+      .filter((c) => c.path === '/search/photos' && c.query.get('query') === 'mountain lake')
+    assert.deepEqual(
+      pages.map((c) => [c.query.get('query'), c.query.get('page'), c.query.get('per_page')]),
+      [
+        ['mountain lake', '1', '30'],
+        ['mountain lake', '2', '30'],
+      ],
+    )
+    const photos = Array.from({ length: 45 }, (_, n) => api.photoAt('search:mountain lake', n))
+    trackedOnce(
+      api,
+      photos.map((p) => p.id),
+    )
+    for (const p of photos) {
+      assert.deepEqual(api.tracked.get(p.id), [new URL(p.links.download_location).searchParams.get('ixid')])
+    }
+
+    // Names: {id}-{slug}, or {id} alone without a description or alt text (every 5th mock photo).
+    const files = await outputFiles(out)
+    assert.equal(files.filter((f) => f.endsWith('.jpg')).length, 45)
+    assert.ok(files.includes(`${photos[0].id}-mountain-lake-at-sunrise.jpg`), files.join(' '))
+    assert.ok(files.includes(`${photos[1].id}-cafe-croissant-a-morning-in-paris-france.jpg`))
+    assert.ok(files.includes(`${photos[4].id}.jpg`))
+
+    // Images come from photo.urls.regular, and the image host never sees the key.
+    const paths = new Set(photos.map((p) => `/photo-${p.id}`))
+    const mine = images.log.slice(imageRequests).filter((e) => paths.has(e.url.split('?')[0]))
+    assert.equal(mine.length, 45)
+    for (const entry of mine) assert.match(entry.url, /&w=1080/)
+    for (const entry of images.log) {
+      assert.equal(entry.headers.authorization, undefined)
+      assert.ok(!JSON.stringify(entry).includes(KEY))
+    }
+
+    const lines = await manifest(out)
+    const first = lines.find((l) => l.meta.id === photos[0].id)
+    assert.deepEqual(Object.keys(first.meta).sort(), [
+      'altDescription',
+      'attribution',
+      'blurHash',
+      'color',
+      'description',
+      'height',
+      'id',
+      'photoUrl',
+      'photographer',
+      'profileUrl',
+      'source',
+      'username',
+      'width',
+    ])
+    assert.equal(first.meta.description, 'Mountain lake at sunrise')
+    assert.equal(first.meta.blurHash, photos[0].blur_hash)
+    assert.equal(
+      first.meta.photoUrl,
+      `https://unsplash.com/photos/${photos[0].id}?utm_source=imgpull&utm_medium=referral`,
+    )
+
+    const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+    const entries = credits.split('\n').filter((l) => l.startsWith('- '))
+    assert.equal(entries.length, 45)
+    const p = photos[0]
+    assert.ok(
+      credits.includes(
+        `Photo by [${p.user.name}](https://unsplash.com/@${p.user.username}?utm_source=imgpull&utm_medium=referral) on [Unsplash](https://unsplash.com/photos/${p.id}?utm_source=imgpull&utm_medium=referral)`,
+      ),
+      credits,
+    )
+    assert.ok(!(await everything(out)).includes(KEY), 'the key is in no file of the output folder')
+
+    // A rerun: everything is done, so no API call at all and no second tracking call.
+    const again = await unsplash(['search', 'mountain', 'lake', '--limit', '45', '-o', out])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, /No API calls needed/)
+    assert.match(again.stderr, /45 already done/)
+    assert.match(again.stderr, /Unsplash: 0 API calls in this run/)
+    trackedOnce(
+      api,
+      photos.map((p) => p.id),
+    )
+  })
+
+  test('failed downloads are never tracked, not even on a rerun', async (t) => {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '5': 6 },
+      brokenImages: new Set(['x']),
+    })
+    const broken = mock.photoAt('collection:5', 2).id
+    await mock.close()
+    // Same photos, now with one image answering 404.
+    const faulty = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '5': 6 },
+      brokenImages: new Set([broken]),
+    })
+    t.after(() => faulty.close())
+    const out = join(dir, 'broken')
+    const r = await unsplash(['collection', '5', '-o', out, '--retries', '0'], faulty)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /5 images, .* 1 failed/)
+    assert.equal(faulty.tracked.get(broken), undefined)
+    assert.equal(faulty.tracked.size, 5)
+    const rerun = await unsplash(
+      ['collection', '5', '-o', out, '--retries-failed'.slice(0, 0) || '--retries', '0'],
+      faulty,
+    )
+    assert.equal(rerun.code, 1)
+    assert.equal(faulty.tracked.get(broken), undefined)
+    assert.equal(faulty.tracked.size, 5)
+    for (const calls of faulty.tracked.values()) assert.equal(calls.length, 1)
+    const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+    assert.equal(credits.split('\n').filter((l) => l.startsWith('- ')).length, 5)
+    assert.ok(!credits.includes(broken))
+  })
+
+  test('collection (whole, by Link), user and topic (30 by default) and their filters', async () => {
+    const [c, u, t] = await Promise.all([
+      unsplash([
+        'collection',
+        'https://unsplash.com/collections/1580860/lakes',
+        '-o',
+        join(dir, 'collection'),
+      ]),
+      unsplash(['user', '@anniespratt', '--order-by', 'popular', '-o', join(dir, 'user')]),
+      unsplash(['topic', 'nature', '--limit', '31', '--orientation', 'portrait', '-o', join(dir, 'topic')]),
+    ])
+    assert.equal(c.code, 0, c.stderr)
+    assert.equal(u.code, 0, u.stderr)
+    assert.equal(t.code, 0, t.stderr)
+    assert.match(c.stderr, /Unsplash collection 1580860: all 35 photos/)
+    assert.match(u.stderr, /Unsplash user anniespratt: 30 of 40 photos \(--limit N or --limit all for more\)/)
+    assert.equal((await outputFiles(join(dir, 'collection'))).filter((f) => f.endsWith('.jpg')).length, 35)
+    assert.equal((await outputFiles(join(dir, 'user'))).filter((f) => f.endsWith('.jpg')).length, 30)
+    assert.equal((await outputFiles(join(dir, 'topic'))).filter((f) => f.endsWith('.jpg')).length, 31)
+    const userCalls = api.log.filter((x) => x.path === '/users/anniespratt/photos')
+    assert.equal(userCalls.length, 1, 'the default 30 fit one page')
+    assert.equal(userCalls[0].query.get('order_by'), 'popular')
+    const topicCalls = api.log.filter((x) => x.path === '/topics/nature/photos')
+    assert.deepEqual(
+      topicCalls.map((x) => [x.query.get('page'), x.query.get('orientation')]),
+      [
+        ['1', 'portrait'],
+        ['2', 'portrait'],
+      ],
+    )
+  })
+
+  test('random --count (with --access-key and --api-url) and photo ids', async () => {
+    const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
+    const [random, photo] = await Promise.all([
+      // --access-key and --api-url stand in for the environment.
+      unsplash(
+        [
+          'random',
+          '--count',
+          '33',
+          '--query',
+          'forest',
+          '--access-key',
+          KEY,
+          '--api-url',
+          api.origin,
+          '-o',
+          join(dir, 'random'),
+        ],
+        api,
+        { UNSPLASH_ACCESS_KEY: '', UNSPLASH_API_URL: 'http://127.0.0.1:9' },
+      ),
+      unsplash([
+        'photo',
+        ids[0],
+        `https://unsplash.com/photos/some-words-${ids[1]}`,
+        '-o',
+        join(dir, 'photo'),
+      ]),
+    ])
+    assert.equal(random.code, 0, random.stderr)
+    assert.equal(photo.code, 0, photo.stderr)
+    assert.equal((await outputFiles(join(dir, 'random'))).filter((f) => f.endsWith('.jpg')).length, 33)
+    const counts = api.log.filter((x) => x.path === '/photos/random').map((x) => x.query.get('count'))
+    assert.deepEqual(counts, ['30', '3'])
+    const files = await outputFiles(join(dir, 'photo'))
+    for (const id of ids)
+      assert.ok(
+        files.some((f) => f.startsWith(id)),
+        `${id} in ${files}`,
+      )
+  })
+
+  test('--size and imgix options choose the image URL; --size with imgix is a usage error', async () => {
+    const from = images.log.length
+    const full = await unsplash(['collection', '77', '--size', 'full', '-o', join(dir, 'full')])
+    assert.equal(full.code, 0, full.stderr)
+    const imgix = await unsplash([
+      'collection',
+      '77',
+      '--width',
+      '640',
+      '--format',
+      'webp',
+      '--quality',
+      '60',
+      '-o',
+      join(dir, 'imgix'),
+    ])
+    assert.equal(imgix.code, 0, imgix.stderr)
+    const urls = images.log.slice(from).map((e) => new URL(e.url, images.origin))
+    assert.equal(urls.filter((u) => u.searchParams.get('q') === '85').length, 8, '--size full')
+    const resized = urls.filter((u) => u.searchParams.get('w') === '640')
+    assert.equal(resized.length, 8)
+    for (const u of resized) {
+      assert.equal(u.searchParams.get('fm'), 'webp')
+      assert.equal(u.searchParams.get('q'), '60')
+      assert.ok(u.searchParams.get('ixid'), 'the raw URL keeps its ixid')
+    }
+    const both = await unsplash([
+      'collection',
+      '77',
+      '--size',
+      'small',
+      '--width',
+      '100',
+      '-o',
+      join(dir, 'x'),
+    ])
+    assert.equal(both.code, 2)
+    assert.match(both.stderr, /--size small cannot be combined with imgix options/)
+  })
+
+  test('errors: no key, bad key, unknown collection are usage errors; an empty search is not', async () => {
+    const out = join(dir, 'errors')
+    const [noKey, badKey, collection, empty] = await Promise.all([
+      unsplash(['search', 'forest', '-o', out], api, { UNSPLASH_ACCESS_KEY: '' }),
+      unsplash(['search', 'forest', '-o', out], api, { UNSPLASH_ACCESS_KEY: 'not-the-key' }),
+      unsplash(['collection', '999', '-o', out]),
+      unsplash(['search', 'no', 'such', 'thing', '-o', join(dir, 'empty')]),
+    ])
+    assert.equal(noKey.code, 2)
+    assert.equal(
+      noKey.stderr.trim(),
+      'imgpull: no Unsplash access key: set UNSPLASH_ACCESS_KEY or pass --access-key; get a free key by registering an application at https://unsplash.com/developers',
+    )
+    assert.equal(badKey.code, 2)
+    assert.match(badKey.stderr, /^imgpull: Unsplash rejected the access key \(HTTP 401\)/)
+    assert.ok(!badKey.stderr.includes('not-the-key'))
+    assert.equal(collection.code, 2)
+    assert.equal(collection.stderr.trim(), 'imgpull: no such Unsplash collection 999')
+    assert.equal(empty.code, 0, empty.stderr)
+    assert.equal(empty.stderr.trim(), 'No Unsplash photos match "no such thing".')
+  })
+
+  test('wait: a visible countdown, then the run goes on; every photo tracked once', async () => {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      searches: { lake: 40 },
+      limit: 20,
+      window: 250,
+    })
+    const out = join(dir, 'wait')
+    const r = await unsplash(
+      ['search', 'lake', '--limit', '40', '--rate-limit-window', '0.25', '-o', out],
+      mock,
+    )
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(
+      r.stderr,
+      /Unsplash search "lake": all 40 photos\. 41 API calls still needed .* 19 of 20 left this hour\./,
+    )
+    assert.match(r.stderr, /That is more than is left this hour: the run will wait for the hourly reset/)
+    assert.match(r.stderr, /Unsplash rate limit reached: waiting 0:01 for the hourly reset/)
+    assert.match(r.stderr, /Unsplash rate limit: window reset, going on/)
+    assert.match(r.stderr, /Unsplash: 42 API calls in this run \(2 listing, 40 download tracking\)/)
+    trackedOnce(
+      mock,
+      Array.from({ length: 40 }, (_, n) => mock.photoAt('search:lake', n).id),
+    )
+    await mock.close()
+  })
+
+  test('stop: ends cleanly with exit 75; the rerun after the reset continues without repeating a call', async (t) => {
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 100 }, limit: 2 })
+    t.after(() => mock.close())
+    const out = join(dir, 'stop')
+    const args = ['search', 'lake', '--limit', '70', '--on-rate-limit', 'stop', '-o', out]
+    const ids = Array.from({ length: 70 }, (_, n) => mock.photoAt('search:lake', n).id)
+
+    // Window 1: pages 1 and 2, then out of calls: 60 photos listed and downloaded, none tracked.
+    const first = await unsplash(args, mock)
+    assert.equal(first.code, 75, first.stderr)
+    assert.match(first.stderr, /the run will stop when they run out/)
+    assert.match(first.stderr, /^60 images, /m)
+    assert.match(
+      first.stderr,
+      /Unsplash rate limit reached: stopped listing, 60 download tracking calls owed\. Run the same command after the hourly reset to continue\./,
+    )
+    assert.equal(mock.tracked.size, 0)
+
+    // Window 2: the calls owed go first: 2 of them.
+    mock.reset()
+    const second = await unsplash(args, mock)
+    assert.equal(second.code, 75, second.stderr)
+    assert.match(second.stderr, /70 of 100 photos, 60 listed by an earlier run/)
+    assert.match(second.stderr, /Unsplash: 2 API calls in this run \(0 listing, 2 download tracking\)/)
+    assert.match(second.stderr, /58 download tracking calls owed/)
+    assert.equal(mock.tracked.size, 2)
+
+    // Then enough calls for the rest: page 3 (not 1 or 2 again), the 58 owed and 10 new ones.
+    mock.setLimit(1000)
+    mock.reset()
+    const last = await unsplash(args, mock)
+    assert.equal(last.code, 0, last.stderr)
+    assert.match(last.stderr, /^10 images, .* 60 already done/m)
+    assert.match(last.stderr, /Unsplash: 69 API calls in this run \(1 listing, 68 download tracking\)/)
+    assert.equal(mock.tracked.size, 70)
+    trackedOnce(mock, ids)
+    const pages = mock.log.filter((c) => c.path === '/search/photos' && c.status === 200)
+    assert.deepEqual(
+      pages.map((c) => c.query.get('page')),
+      ['1', '2', '3'],
+      'no page fetched twice',
+    )
+    assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 70)
+  })
+})
+
+after(() => {
+  for (const text of outputs) assert.ok(!text.includes(KEY), 'the key is never printed')
+})

@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { UnsplashClient } from '../src/sources/unsplash/client.js'
+import {
+  collectionEndpoint,
+  photoEndpoint,
+  randomEndpoint,
+  searchEndpoint,
+  topicEndpoint,
+  userEndpoint,
+} from '../src/sources/unsplash/endpoints.js'
+import { RateLimitError, type UnsplashError } from '../src/sources/unsplash/errors.js'
+import { Listing } from '../src/sources/unsplash/listing.js'
+import { UnsplashStore } from '../src/sources/unsplash/state.js'
+import { Tracker } from '../src/sources/unsplash/tracker.js'
+import type { Photo } from '../src/sources/unsplash/types.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
+
+let images: ImageServer
+let api: UnsplashMock
+before(async () => {
+  images = await startImageServer()
+  api = await startUnsplashMock({
+    imageOrigin: images.origin,
+    searches: { lake: 100, small: 40 },
+    collections: { '42': 61 },
+  })
+})
+after(async () => {
+  await api.close()
+  await images.close()
+})
+
+const client = (over: Partial<ConstructorParameters<typeof UnsplashClient>[0]> = {}) =>
+  new UnsplashClient({ key: api.key, apiUrl: api.origin, retryBase: 10, ...over })
+
+async function collect(listing: Listing): Promise<Photo[]> {
+  const out: Photo[] = []
+  for await (const p of listing.photos()) out.push(p)
+  return out
+}
+
+function callsTo(path: string, from: number) {
+  return api.log.slice(from).filter((c) => c.path === path)
+}
+
+test('every call sends Client-ID and Accept-Version: v1; the rate limit is read from the answer', async () => {
+  const c = client()
+  const from = api.log.length
+  await c.get('/search/photos', { query: 'lake', per_page: 30 })
+  const call = api.log[from]
+  assert.equal(call.headers.authorization, `Client-ID ${api.key}`)
+  assert.equal(call.headers['accept-version'], 'v1')
+  assert.equal(c.rate.limit, 5000)
+  assert.equal(typeof c.rate.remaining, 'number')
+  assert.equal(c.calls.listing, 1)
+  await c.close()
+})
+
+test('--limit: 45 photos take 2 pages of 30, not more; a limit of 30 takes one', async () => {
+  const from = api.log.length
+  const c = client()
+  const listing = new Listing(c, new UnsplashStore(':memory:'), searchEndpoint('lake', {}), 45)
+  await listing.start()
+  assert.equal(listing.total, 100)
+  assert.equal(listing.callsLeft(), 1)
+  const photos = await collect(listing)
+  assert.equal(photos.length, 45)
+  assert.equal(new Set(photos.map((p) => p.id)).size, 45)
+  const pages = callsTo('/search/photos', from)
+  assert.deepEqual(
+    pages.map((p) => [p.query.get('page'), p.query.get('per_page')]),
+    [
+      ['1', '30'],
+      ['2', '30'],
+    ],
+  )
+  const one = new Listing(c, new UnsplashStore(':memory:'), searchEndpoint('lake', {}), 30)
+  await one.start()
+  assert.equal((await collect(one)).length, 30)
+  assert.equal(callsTo('/search/photos', from).length, 3)
+  await c.close()
+})
+
+test('search pages end at total_pages: 40 results, no limit, 2 calls', async () => {
+  const from = api.log.length
+  const c = client()
+  const listing = new Listing(
+    c,
+    new UnsplashStore(':memory:'),
+    searchEndpoint('small', {}),
+    Number.POSITIVE_INFINITY,
+  )
+  await listing.start()
+  assert.equal((await collect(listing)).length, 40)
+  assert.equal(callsTo('/search/photos', from).length, 2)
+  await c.close()
+})
+
+test('collections follow the Link header, and X-Total without one', async () => {
+  for (const linkHeaders of [true, false]) {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '42': 61 },
+      linkHeaders,
+    })
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin })
+    const listing = new Listing(
+      c,
+      new UnsplashStore(':memory:'),
+      collectionEndpoint('42', {}),
+      Number.POSITIVE_INFINITY,
+    )
+    await listing.start()
+    assert.equal(listing.total, 61)
+    assert.equal((await collect(listing)).length, 61, `link headers: ${linkHeaders}`)
+    assert.equal(mock.count('/collections/42/photos'), 3)
+    await c.close()
+    await mock.close()
+  }
+})
+
+test('a stored listing continues where it stopped, without paying for pages again', async () => {
+  const store = new UnsplashStore(':memory:')
+  const c = client()
+  const from = api.log.length
+  const first = new Listing(c, store, searchEndpoint('lake', {}), 30)
+  await first.start()
+  await collect(first)
+  const second = new Listing(c, store, searchEndpoint('lake', {}), 75)
+  await second.start()
+  assert.equal(second.stored, 30)
+  assert.equal(second.callsLeft(), 2)
+  const photos = await collect(second)
+  assert.equal(photos.length, 75)
+  assert.deepEqual(
+    callsTo('/search/photos', from).map((p) => p.query.get('page')),
+    ['1', '2', '3'],
+  )
+  // Same photos, same order, as a fresh listing would give.
+  assert.equal(photos[0].id, api.photoAt('search:lake', 0).id)
+  assert.equal(photos[74].id, api.photoAt('search:lake', 74).id)
+  await c.close()
+})
+
+test('random: count over 30 takes several calls of at most 30', async () => {
+  const from = api.log.length
+  const c = client()
+  const listing = new Listing(c, new UnsplashStore(':memory:'), randomEndpoint({ query: 'forest' }), 35)
+  await listing.start()
+  assert.equal((await collect(listing)).length, 35)
+  const calls = callsTo('/photos/random', from)
+  assert.deepEqual(
+    calls.map((p) => [p.query.get('count'), p.query.get('query')]),
+    [
+      ['30', 'forest'],
+      ['5', 'forest'],
+    ],
+  )
+  await c.close()
+})
+
+test('photo ids: one call each; an unknown id among known ones is reported, not fatal', async () => {
+  const known = api.photoAt('search:lake', 3).id
+  const c = client()
+  const listing = new Listing(
+    c,
+    new UnsplashStore(':memory:'),
+    photoEndpoint([known, 'nosuchphoto']),
+    Infinity,
+  )
+  await listing.start()
+  assert.deepEqual(
+    (await collect(listing)).map((p) => p.id),
+    [known],
+  )
+  assert.deepEqual(listing.missing, ['nosuchphoto'])
+  await c.close()
+})
+
+test('401 is a usage error naming the key; 404 names the collection; messages never hold the key', async () => {
+  const bad = client({ key: 'wrong-key' })
+  await assert.rejects(bad.get('/search/photos', { query: 'lake' }), (e: UnsplashError) => {
+    assert.equal(e.status, 401)
+    assert.equal(e.usage, true)
+    assert.ok(!e.message.includes('wrong-key'))
+    return true
+  })
+  const c = client()
+  const store = new UnsplashStore(':memory:')
+  await assert.rejects(
+    new Listing(c, store, collectionEndpoint('999', {}), 10).start(),
+    /^UnsplashError: no such Unsplash collection 999$/,
+  )
+  await assert.rejects(
+    new Listing(c, store, userEndpoint('@nobody', {}), 10).start(),
+    /^UnsplashError: no such Unsplash user nobody$/,
+  )
+  await assert.rejects(
+    new Listing(c, store, topicEndpoint('nothing', {}), 10).start(),
+    /^UnsplashError: no such Unsplash topic nothing$/,
+  )
+  await assert.rejects(
+    new Listing(c, store, photoEndpoint(['nope']), 10).start(),
+    /^UnsplashError: no such Unsplash photo nope$/,
+  )
+  await c.close()
+  await bad.close()
+})
+
+test('5xx and 429 are retried; then the answer counts', async () => {
+  api.fault('/collections/42/photos', 503, 2)
+  const c = client()
+  const { body } = await c.get<Photo[]>('/collections/42/photos', { per_page: 30 })
+  assert.equal(body.length, 30)
+  await c.close()
+  api.fault('/collections/42/photos', 500, 5)
+  const d = client({ retries: 1 })
+  await assert.rejects(d.get('/collections/42/photos'), /HTTP 500/)
+  api.fault('/collections/42/photos', 500, 0)
+  await d.close()
+})
+
+test('rate limit, wait: one shared wait for every caller, then on', async () => {
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    searches: { lake: 100 },
+    limit: 3,
+    window: 150,
+  })
+  const lines: string[] = []
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, window: 150, say: (l) => lines.push(l) })
+  const started = Date.now()
+  const answers = await Promise.all(
+    Array.from({ length: 7 }, (_, i) => c.get('/search/photos', { query: 'lake', page: i + 1 })),
+  )
+  assert.equal(answers.length, 7)
+  assert.ok(Date.now() - started >= 280, 'two windows waited')
+  assert.equal(
+    lines.filter((l) => l.startsWith('Unsplash rate limit reached: waiting')).length,
+    2,
+    lines.join('\n'),
+  )
+  assert.equal(c.calls.listing, 7)
+  await c.close()
+  await mock.close()
+})
+
+test('rate limit, stop: the call fails at once with RateLimitError, and so does every later one', async () => {
+  const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 100 }, limit: 1 })
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, onRateLimit: 'stop' })
+  await c.get('/search/photos', { query: 'lake' })
+  assert.equal(c.rate.remaining, 0)
+  await assert.rejects(c.get('/search/photos', { query: 'lake' }), RateLimitError)
+  mock.reset()
+  await assert.rejects(c.get('/search/photos', { query: 'lake' }), RateLimitError)
+  assert.ok(c.stopped)
+  await c.close()
+  await mock.close()
+})
+
+test('403 "Rate Limit Exceeded" without a warning first is handled the same way', async () => {
+  const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 100 }, limit: 5 })
+  mock.exhaust()
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, onRateLimit: 'stop' })
+  await assert.rejects(c.get('/search/photos', { query: 'lake' }), RateLimitError)
+  assert.equal(c.calls.listing, 0, 'refused calls are not counted')
+  await c.close()
+  await mock.close()
+})
+
+test('tracking: once per photo across runs, ixid kept, owed calls sent by the next run', async () => {
+  const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 10 }, limit: 4 })
+  const store = new UnsplashStore(':memory:')
+  const photos = Array.from({ length: 6 }, (_, i) => mock.photoAt('search:lake', i))
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, onRateLimit: 'stop' })
+  const t = new Tracker(c, store)
+  for (const p of photos) t.downloaded(p.id, p.links.download_location)
+  t.downloaded(photos[0].id, photos[0].links.download_location) // again: ignored
+  const first = await t.drain()
+  assert.equal(first.sent, 4)
+  assert.equal(first.owed, 2)
+  assert.ok(first.error instanceof RateLimitError)
+  mock.reset()
+  const c2 = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, onRateLimit: 'stop' })
+  const t2 = new Tracker(c2, store)
+  assert.equal(t2.resumeOwed(), 2)
+  for (const p of photos) t2.downloaded(p.id, p.links.download_location)
+  const second = await t2.drain()
+  assert.equal(second.sent, 2)
+  assert.equal(second.owed, 0)
+  for (const p of photos) {
+    assert.deepEqual(
+      mock.tracked.get(p.id),
+      [new URL(p.links.download_location).searchParams.get('ixid')],
+      p.id,
+    )
+  }
+  await c.close()
+  await c2.close()
+  await mock.close()
+})
+
+test('a download_location is sent to the configured API host only, path and query kept', () => {
+  const c = new UnsplashClient({ key: 'k', apiUrl: 'http://127.0.0.1:9/proxy/' })
+  assert.equal(
+    c.url('https://api.unsplash.com/photos/abc/download?ixid=XYZ').href,
+    'http://127.0.0.1:9/proxy/photos/abc/download?ixid=XYZ',
+  )
+  assert.equal(
+    c.url('/search/photos', { query: 'a b', page: 2, color: undefined }).href,
+    'http://127.0.0.1:9/proxy/search/photos?query=a+b&page=2',
+  )
+})

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { creditLine, escapeMarkdown, renderAttribution } from '../src/sources/unsplash/attribution.js'
+import { budgetLines } from '../src/sources/unsplash/budget.js'
+import {
+  collectionEndpoint,
+  photoEndpoint,
+  photoId,
+  randomEndpoint,
+  searchEndpoint,
+  topicSlug,
+  username,
+} from '../src/sources/unsplash/endpoints.js'
+import { pageOf, parseLink } from '../src/sources/unsplash/link-header.js'
+import { endpointKey } from '../src/sources/unsplash/listing.js'
+import {
+  imageUrl,
+  jobKey,
+  photoIdOf,
+  photoJob,
+  slugify,
+  variantName,
+} from '../src/sources/unsplash/photo-job.js'
+import { clock, nextTick, readRateHeaders } from '../src/sources/unsplash/rate-limit.js'
+import type { Photo } from '../src/sources/unsplash/types.js'
+
+const RAW = 'https://images.unsplash.com/photo-1?ixid=IX&ixlib=rb-4.0.3'
+function photo(over: Partial<Photo> = {}): Photo {
+  return {
+    id: 'Dwu85P9SOIk',
+    description: 'A Mountain Lake, at dawn!',
+    alt_description: 'blue lake',
+    width: 6000,
+    height: 4000,
+    color: '#0c2640',
+    blur_hash: 'LKO2?U%2Tw=w]~RBVZRi};RPxuwH',
+    urls: {
+      raw: RAW,
+      full: `${RAW}&q=85`,
+      regular: `${RAW}&w=1080`,
+      small: `${RAW}&w=400`,
+      thumb: `${RAW}&w=200`,
+    },
+    links: {
+      html: 'https://unsplash.com/photos/Dwu85P9SOIk',
+      download_location: 'https://api.unsplash.com/photos/Dwu85P9SOIk/download?ixid=IX',
+    },
+    user: {
+      name: 'Annie Spratt',
+      username: 'anniespratt',
+      links: { html: 'https://unsplash.com/@anniespratt' },
+    },
+    ...over,
+  }
+}
+
+test('slugs: lowercase words of any script, accents dropped, cut between words', () => {
+  assert.equal(slugify('A Mountain Lake, at dawn!'), 'a-mountain-lake-at-dawn')
+  assert.equal(slugify('Café & croissant / Paris'), 'cafe-croissant-paris')
+  assert.equal(slugify('東京の夜 — Tokyo'), '東京の夜-tokyo')
+  assert.equal(slugify('../../etc/passwd'), 'etc-passwd')
+  assert.equal(slugify(null), '')
+  assert.equal(slugify('!!!'), '')
+  const long = slugify('word '.repeat(40))
+  assert.ok(long.length <= 60 && !long.endsWith('-'), long)
+})
+
+test('a photo becomes a job: regular size by default, stable key, name fields, attribution meta', () => {
+  const job = photoJob(photo(), { size: 'regular' })
+  assert.equal(job.url, `${RAW}&w=1080`)
+  assert.equal(job.key, 'unsplash:Dwu85P9SOIk:regular')
+  assert.equal(photoIdOf(job), 'Dwu85P9SOIk')
+  assert.deepEqual(job.fields, {
+    id: 'Dwu85P9SOIk',
+    slug: 'a-mountain-lake-at-dawn',
+    stem: 'Dwu85P9SOIk-a-mountain-lake-at-dawn',
+    user: 'anniespratt',
+  })
+  const meta = job.meta as Record<string, unknown>
+  assert.equal(meta.photographer, 'Annie Spratt')
+  assert.equal(meta.username, 'anniespratt')
+  assert.equal(meta.blurHash, 'LKO2?U%2Tw=w]~RBVZRi};RPxuwH')
+  assert.equal(meta.color, '#0c2640')
+  assert.equal(meta.width, 6000)
+  assert.equal(
+    meta.photoUrl,
+    'https://unsplash.com/photos/Dwu85P9SOIk?utm_source=imgpull&utm_medium=referral',
+  )
+  assert.equal(meta.profileUrl, 'https://unsplash.com/@anniespratt?utm_source=imgpull&utm_medium=referral')
+  assert.ok(!JSON.stringify(job).includes('links.download"'), 'never links.download')
+})
+
+test('slug falls back to the alt text, then to none ({id} alone)', () => {
+  assert.equal(photoJob(photo({ description: null }), { size: 'small' }).fields?.slug, 'blue-lake')
+  const bare = photoJob(photo({ description: null, alt_description: null }), { size: 'small' })
+  assert.equal(bare.fields?.slug, '')
+  assert.equal(bare.fields?.stem, 'Dwu85P9SOIk')
+})
+
+test('imgix parameters go on the raw URL, keeping its own (ixid)', () => {
+  const v = { imgix: { w: 800, fm: 'webp', q: 70, fit: 'crop', h: 600, dpr: 2 } }
+  const u = new URL(imageUrl(photo(), v))
+  assert.equal(u.origin + u.pathname, 'https://images.unsplash.com/photo-1')
+  assert.equal(u.searchParams.get('ixid'), 'IX')
+  assert.equal(u.searchParams.get('w'), '800')
+  assert.equal(u.searchParams.get('h'), '600')
+  assert.equal(u.searchParams.get('fm'), 'webp')
+  assert.equal(u.searchParams.get('q'), '70')
+  assert.equal(u.searchParams.get('fit'), 'crop')
+  assert.equal(u.searchParams.get('dpr'), '2')
+  assert.equal(variantName(v), 'raw?w=800&h=600&q=70&fm=webp&fit=crop&dpr=2')
+  assert.equal(jobKey(photo(), v), 'unsplash:Dwu85P9SOIk:raw?w=800&h=600&q=70&fm=webp&fit=crop&dpr=2')
+  for (const size of ['raw', 'full', 'regular', 'small', 'thumb'] as const) {
+    assert.equal(imageUrl(photo(), { size }), photo().urls[size])
+  }
+})
+
+test('Link headers: next/last pages read, odd spacing tolerated', () => {
+  const links = parseLink(
+    '<https://api.unsplash.com/search/photos?page=1&query=office>; rel="first", <https://api.unsplash.com/search/photos?page=1&query=office>; rel="prev", <https://api.unsplash.com/search/photos?page=3408&query=office>; rel="last", <https://api.unsplash.com/search/photos?page=3&query=office>; rel="next"',
+  )
+  assert.equal(pageOf(links.next), 3)
+  assert.equal(pageOf(links.last), 3408)
+  assert.equal(pageOf(parseLink('<https://x/a?page=7>;rel=next').next), 7)
+  assert.deepEqual(parseLink(undefined), {})
+  assert.equal(pageOf(undefined), undefined)
+})
+
+test('endpoints: arguments may be unsplash.com addresses; listing keys leave the limit out', () => {
+  assert.equal(photoId('https://unsplash.com/photos/a-mountain-lake-Dwu85P9SOIk'), 'Dwu85P9SOIk')
+  assert.equal(photoId('Dwu85P9SOIk'), 'Dwu85P9SOIk')
+  assert.equal(photoId('-6NcIAY-vEv'), '-6NcIAY-vEv')
+  assert.equal(username('@anniespratt'), 'anniespratt')
+  assert.equal(username('https://unsplash.com/@anniespratt/likes'), 'anniespratt')
+  assert.equal(topicSlug('https://unsplash.com/t/nature'), 'nature')
+  assert.equal(
+    collectionEndpoint('https://unsplash.com/collections/1580860/lakes', {}).path,
+    '/collections/1580860/photos',
+  )
+  const search = searchEndpoint(' mountain lake ', { orientation: 'landscape', color: undefined })
+  assert.equal(endpointKey(search), '/search/photos?orientation=landscape&query=mountain%20lake')
+  assert.equal(endpointKey(randomEndpoint({})), '/photos/random')
+  assert.equal(endpointKey(photoEndpoint(['a', 'b', 'a'])), '/photos/a,b')
+  assert.throws(() => searchEndpoint('  ', {}), /search words/)
+})
+
+test('rate-limit headers, countdown text and its rhythm', () => {
+  const rate = {}
+  readRateHeaders(rate, { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '7' })
+  assert.deepEqual(rate, { limit: 50, remaining: 7 })
+  readRateHeaders(rate, {})
+  assert.deepEqual(rate, { limit: 50, remaining: 7 }, 'absent headers change nothing')
+  assert.equal(clock(3_600_000), '1:00:00')
+  assert.equal(clock(59 * 60_000 + 7_000), '59:07')
+  assert.equal(clock(9_500), '0:10')
+  assert.equal(nextTick(59 * 60_000 + 7_000), 4 * 60_000 + 7_000, 'to the next 5-minute mark')
+  assert.equal(nextTick(5 * 60_000 + 30_000), 30_000, 'to the next minute')
+  assert.equal(nextTick(45_000), 5_000, 'to the next 10 seconds')
+  assert.equal(nextTick(300), 300)
+})
+
+test('budget line: photos, calls needed, what is left, and a warning when it will not fit', () => {
+  const base = {
+    label: 'search "mountain lake"',
+    wanted: 200,
+    total: 10_000,
+    defaultLimit: false,
+    stored: 0,
+    listingCalls: 6,
+    trackingCalls: 200,
+    made: 1,
+    rate: { limit: 50, remaining: 49 },
+    onRateLimit: 'wait' as const,
+  }
+  const [line, warning] = budgetLines(base)
+  assert.equal(
+    line,
+    'Unsplash search "mountain lake": 200 of 10,000 photos. 206 API calls still needed (6 listing pages, up to 200 download tracking calls), 1 made; 49 of 50 left this hour.',
+  )
+  assert.match(warning, /wait for the hourly reset/)
+  assert.match(budgetLines({ ...base, onRateLimit: 'stop' })[1], /will stop/)
+  assert.equal(budgetLines({ ...base, rate: { limit: 5000, remaining: 4999 } }).length, 1)
+  assert.match(budgetLines({ ...base, defaultLimit: true })[0], /--limit N or --limit all/)
+  assert.match(
+    budgetLines({ ...base, stored: 200, listingCalls: 0, trackingCalls: 0, made: 0 })[0],
+    /\(listed by an earlier run\)\. No API calls needed/,
+  )
+})
+
+test('ATTRIBUTION.md: "Photo by NAME on Unsplash", both linked with UTM, Markdown escaped', () => {
+  const tricky = photo({ user: { name: 'Ann [the] *Lens*', username: 'ann_lens' } })
+  assert.equal(
+    creditLine(tricky),
+    'Photo by [Ann \\[the\\] \\*Lens\\*](https://unsplash.com/@ann_lens?utm_source=imgpull&utm_medium=referral) on [Unsplash](https://unsplash.com/photos/Dwu85P9SOIk?utm_source=imgpull&utm_medium=referral)',
+  )
+  const md = renderAttribution([{ path: 'sub dir/a_b.jpg', photo: photo() }])
+  assert.match(md, /^# Photo credits\n/)
+  assert.match(
+    md,
+    /\n- \[sub dir\/a\\_b\.jpg\]\(sub%20dir\/a_b\.jpg\): Photo by \[Annie Spratt\]\(https:\/\/unsplash\.com\/@anniespratt\?utm_source=imgpull&utm_medium=referral\)/,
+  )
+  assert.equal(escapeMarkdown('a\nb'), 'a b')
+})
