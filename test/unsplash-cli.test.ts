@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
@@ -396,6 +396,51 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       'no page fetched twice',
     )
     assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 70)
+  })
+  test('Ctrl-C during a rate-limit wait stops at once; the calls not made stay owed for the next run', async (t) => {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      key: KEY,
+      searches: { lake: 60 },
+      limit: 2,
+    })
+    t.after(() => mock.close())
+    const out = join(dir, 'interrupt')
+    const args = ['unsplash', 'search', 'lake', '--limit', '60', '-o', out]
+    const env = { UNSPLASH_ACCESS_KEY: KEY, UNSPLASH_API_URL: mock.origin }
+    const { child, done } = startCli(args, { env })
+    let stderr = ''
+    await new Promise<void>((resolve) => {
+      child.stderr?.on('data', (d) => {
+        stderr += d
+        if (stderr.includes('Unsplash rate limit reached: waiting 1:00:00')) resolve()
+      })
+    })
+    const asked = Date.now()
+    child.kill('SIGINT')
+    const r = await done
+    outputs.push(r.stdout, r.stderr)
+    assert.ok(Date.now() - asked < 5000, 'no waiting out the hour')
+    assert.equal(r.code, 130, r.stderr)
+    // Downloads in flight were let finish; each one owes its tracking call.
+    const downloaded = Number(/^(\d+) images, /m.exec(r.stderr)?.[1])
+    assert.ok(downloaded > 0, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(`${downloaded} download tracking calls owed: run the same command again`),
+    )
+    assert.equal(mock.tracked.size, 0)
+
+    mock.setLimit(1000)
+    mock.reset()
+    const again = await runCli(args, { env })
+    outputs.push(again.stdout, again.stderr)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, /Unsplash: 60 API calls in this run \(0 listing, 60 download tracking\)/)
+    trackedOnce(
+      mock,
+      Array.from({ length: 60 }, (_, n) => mock.photoAt('search:lake', n).id),
+    )
   })
 })
 
