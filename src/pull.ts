@@ -91,6 +91,8 @@ class Engine {
   readonly #scheduler: Scheduler<Task>
   readonly #hard = new AbortController()
   readonly #sleeping = new Map<NodeJS.Timeout, Task>()
+  /** Attempts in progress, to abort on a hard stop. */
+  readonly #inFlight = new Set<AbortController>()
   #outstanding = 0
   #sourceDone = false
   #stopping = false
@@ -150,6 +152,7 @@ class Engine {
     if (this.#hard.signal.aborted) return
     this.drain()
     this.#hard.abort()
+    for (const controller of this.#inFlight) controller.abort()
   }
 
   async #read(): Promise<void> {
@@ -194,8 +197,18 @@ class Engine {
     task.started ||= Date.now()
     const sentAt = performance.now()
     const remaining = task.started + this.options.totalTimeout - Date.now()
-    const deadline = AbortSignal.timeout(Math.max(1, remaining))
-    const signal = AbortSignal.any([this.#hard.signal, deadline])
+    // One controller and one timer per attempt: cheaper than AbortSignal.any/timeout per request.
+    const controller = new AbortController()
+    let pastDeadline = false
+    const timer = setTimeout(
+      () => {
+        pastDeadline = true
+        controller.abort()
+      },
+      Math.max(1, remaining),
+    )
+    this.#inFlight.add(controller)
+    const signal = controller.signal
     this.stats.active++
     let done: Downloaded
     try {
@@ -217,9 +230,11 @@ class Engine {
         signal,
       )
     } catch (error) {
-      this.#failed(task, host, error, deadline.aborted, sentAt)
+      this.#failed(task, host, error, pastDeadline, sentAt)
       return
     } finally {
+      clearTimeout(timer)
+      this.#inFlight.delete(controller)
       this.stats.active--
     }
     this.#scheduler.success(host, done.ttfb)

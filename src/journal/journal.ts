@@ -45,6 +45,8 @@ export interface Journal {
     job: { key: string; url: string; meta?: Record<string, unknown> },
     planned: string,
     alternative: (attempt: number) => string,
+    /** What `get(key)` returned, so the lookup is not made twice. */
+    earlier?: JobRecord,
   ): string
   /** Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats. */
   touch(key: string): void

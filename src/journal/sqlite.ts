@@ -131,9 +131,9 @@ export class SqliteJournal implements Journal {
     job: { key: string; url: string; meta?: Record<string, unknown> },
     planned: string,
     alt: (n: number) => string,
+    existing?: JobRecord,
   ) {
     this.#write()
-    const existing = this.#stmt.get.get(job.key)
     let name = existing?.planned ?? planned
     if (!existing) {
       for (let n = 1; this.#stmt.nameOwner.get(name); n++) name = alt(n)

@@ -109,8 +109,11 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     }
   }
   const first = renderName(ctx.template, { url, index, key, fields: job.fields })
-  const planned = journal.plan({ key, url: url.href, meta: job.meta }, first, (n) =>
-    withSuffix(first, n === 1 ? key : `${key}#${n}`),
+  const planned = journal.plan(
+    { key, url: url.href, meta: job.meta },
+    first,
+    (n) => withSuffix(first, n === 1 ? key : `${key}#${n}`),
+    earlier,
   )
   return {
     kind: 'fetch',

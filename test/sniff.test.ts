@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { fileTypeFromBuffer } from 'file-type'
+import { dimensions, sniff, sniffCommon } from '../src/verify/sniff.js'
+import { dimsOf, makeImage } from './support/images.js'
+
+test('common formats: the fast path agrees with file-type, and dimensions are read', async () => {
+  for (const format of ['jpg', 'png', 'gif', 'webp'] as const) {
+    const image = makeImage(`sniff-${format}`, 5000, format)
+    const fast = sniffCommon(image)
+    assert.equal(fast?.ext, format)
+    assert.equal((await fileTypeFromBuffer(image))?.ext, format)
+    assert.deepEqual(dimensions(image), dimsOf(`sniff-${format}`), format)
+  }
+})
+
+test('other images through file-type; SVG by its root element; HTML, JSON and empty bodies are not images', async () => {
+  const avifHeader = Buffer.from('000000206674797061766966000000006176696600000000', 'hex')
+  assert.equal((await sniff(Buffer.concat([avifHeader, Buffer.alloc(200)])))?.ext, 'avif')
+  assert.equal(
+    (await sniff(Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')))?.ext,
+    'svg',
+  )
+  assert.equal(await sniff(Buffer.from('<!doctype html><html><body>Access denied</body></html>')), undefined)
+  assert.equal(await sniff(Buffer.from('{"errors":["Rate Limit Exceeded"]}')), undefined)
+  assert.equal(await sniff(Buffer.alloc(0)), undefined)
+  assert.equal(await sniff(Buffer.from('%PDF-1.7\n')), undefined, 'a PDF is not an image')
+})
