@@ -36,8 +36,11 @@ export class Tracker {
   constructor(
     readonly client: UnsplashClient,
     readonly store: UnsplashStore,
-    /** Calls in flight at once: plenty for a few per second, gentle on the API. */
-    readonly concurrency = 4,
+    /**
+     * Calls in flight at once. Each is one small GET; at 4 a 200-photo run against an API 50 ms
+     * away spent 2.5 s on tracking after its downloads were done, at 8 it keeps up with them.
+     */
+    readonly concurrency = 8,
   ) {}
 
   /** A photo was just downloaded: track it, unless it ever was (or is owed) in this folder. */
