@@ -131,8 +131,9 @@ Examples:
   imgpull urls.txt -o photos
   cat urls.txt | imgpull - -o photos --json
   imgpull status photos
+  imgpull unsplash search "mountain lake" --limit 200 -o lakes
 
-Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 130 interrupted.`,
+Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
   addPullOptions(program)
   showDefaults(program)
