@@ -266,7 +266,7 @@ class Engine {
     }
     const status = e instanceof HTTPError ? e.status : 0
     if (status === 429 || status === 503 || (e instanceof TimeoutError && e.phase !== 'total')) {
-      this.#scheduler.pressure(host, sentAt)
+      this.#scheduler.pressure(host, sentAt, status === 429)
     }
     const total = e instanceof TimeoutError && e.phase === 'total'
     if (!e.retryable || total || task.attempts > this.options.retries || this.#stopping) {

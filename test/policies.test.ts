@@ -57,6 +57,22 @@ test('host limit: halves under pressure, never below one, grows by one per windo
   assert.equal(s.limit, 16, 'never above the maximum')
 })
 
+test('host limit: a lone 503 or timeout is a fault, two within a window are pressure', () => {
+  let s = fresh(16)
+  s = limitOnPressure(s, false)
+  assert.equal(s.limit, 16, 'one 503 alone changes nothing')
+  for (let i = 0; i < 17; i++) s = limitOnSuccess(s, 16)
+  s = limitOnPressure(s, false)
+  assert.equal(s.limit, 16, 'a window of clean answers forgot the first one')
+  s = limitOnSuccess(s, 16)
+  s = limitOnPressure(s, false)
+  assert.equal(s.limit, 8, 'two close together halve the limit')
+  assert.equal(s.ceiling, INF, 'and leave growth at full speed')
+  s = limitOnPressure(fresh(16), true)
+  assert.equal(s.limit, 8, 'a 429 halves at once')
+  assert.equal(s.ceiling, 16)
+})
+
 test('host limit: growth slows near the level that last drew a complaint', () => {
   let s = limitOnPressure(fresh(5))
   assert.equal(s.limit, 2)

@@ -1,10 +1,14 @@
 /**
  * A host's concurrency limit, adapted to how it answers.
  *
- * - Pressure (429, 503, a timeout) halves the limit at once (multiplicative decrease, as TCP).
- * - Clean answers add one slot per `limit` answers (additive increase); near the level that last
- *   drew a complaint (`ceiling`) eight times slower, so a host that rate-limits us settles just
- *   under its limit instead of being probed again and again.
+ * - Pressure halves the limit (multiplicative decrease, as TCP): a 429 at once (the host says
+ *   outright that we ask too much); a 503 or a timeout once a second one comes within one window
+ *   of `limit` answers of the first, since an overloaded host fails many requests, while a lone
+ *   503 among healthy answers is a fault to retry, not a reason to slow everything down.
+ * - Clean answers add one slot per `limit` answers (additive increase). After a 429 (the host
+ *   saying outright that we ask too much), growth near that level (`ceiling`) is eight times
+ *   slower, so a host that rate-limits us settles just under its limit instead of being probed
+ *   again and again.
  * - In adaptive mode a host that has never complained starts in "slow start": one slot per clean
  *   answer, doubling the limit each round trip, for as long as its time to first byte stays near
  *   the best it has shown. A host that starts queueing our requests (ttfb inflating) stops the
@@ -16,6 +20,9 @@ export interface HostLimit {
   credit: number
   /** The limit at which the host last complained (or started queueing). */
   ceiling: number
+  /** Complaints in the current window, and clean answers since the last one. */
+  strikes: number
+  sinceStrike: number
   /** Best time to first byte seen, ms. */
   minTtfb: number
   /** Smoothed recent time to first byte, ms. */
@@ -32,6 +39,8 @@ export function limitStart(start: number): HostLimit {
     limit: start,
     credit: 0,
     ceiling: Number.POSITIVE_INFINITY,
+    strikes: 0,
+    sinceStrike: 0,
     minTtfb: Number.POSITIVE_INFINITY,
     avgTtfb: 0,
   }
@@ -43,7 +52,9 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
     minTtfb = Math.min(minTtfb, ttfb)
     avgTtfb = avgTtfb === 0 ? ttfb : 0.9 * avgTtfb + 0.1 * ttfb
   }
-  const next = { ...s, minTtfb, avgTtfb }
+  const sinceStrike = s.sinceStrike + 1
+  // A window of clean answers closes the count of complaints.
+  const next = { ...s, minTtfb, avgTtfb, sinceStrike, strikes: sinceStrike > s.limit ? 0 : s.strikes }
   if (s.limit >= max) return { ...next, limit: max, credit: 0 }
   if (adaptive && ttfb !== undefined && avgTtfb > 2 * minTtfb + QUEUEING_SLACK) {
     // Answers slow down as we add requests: this is as far as this host goes gladly.
@@ -55,6 +66,16 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
   return credit >= needed ? { ...next, limit: s.limit + 1, credit: 0 } : { ...next, credit }
 }
 
-export function limitOnPressure(s: HostLimit): HostLimit {
-  return { ...s, limit: Math.max(1, Math.floor(s.limit / 2)), credit: 0, ceiling: s.limit }
+/** `rateLimited`: a 429, the host's own word that we ask too much (as opposed to 503 or a timeout). */
+export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
+  const strikes = s.strikes + 1
+  if (strikes < 2 && !rateLimited) return { ...s, strikes, sinceStrike: 0 }
+  return {
+    ...s,
+    limit: Math.max(1, Math.floor(s.limit / 2)),
+    credit: 0,
+    ceiling: rateLimited ? s.limit : s.ceiling,
+    strikes: 0,
+    sinceStrike: 0,
+  }
 }

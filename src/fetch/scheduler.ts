@@ -85,11 +85,12 @@ export class Scheduler<T> {
    * The host is overloaded or rate-limiting: halve its limit, once per round trip (as TCP does):
    * a burst of 429s for requests `sentAt` before the last cut counts as one complaint.
    */
-  pressure(host: string, sentAt: number): void {
+  pressure(host: string, sentAt: number, rateLimited: boolean): void {
     const state = this.#hosts.get(host)
     if (!state || sentAt < state.cutAt) return
-    state.aimd = limitOnPressure(state.aimd)
-    state.cutAt = performance.now()
+    const before = state.aimd.limit
+    state.aimd = limitOnPressure(state.aimd, rateLimited)
+    if (state.aimd.limit < before) state.cutAt = performance.now()
   }
 
   /** Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. */
