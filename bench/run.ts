@@ -33,7 +33,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --dir PATH        where the output folders go (default: the system temp folder); e.g. /dev/shm
                     to take the disk out of the comparison
   --profile         one more imgpull run per scenario under node --cpu-prof, summarized
-  --variant ARGS    also run imgpull with these arguments (repeatable), e.g. --variant '--no-journal'
+  --variant ARGS    also run imgpull with these arguments (repeatable), e.g. --variant='--no-journal' (with =)
   -h, --help        this text`
 
 /** A tool whose first run takes longer than this gets no more runs (its time is clear enough). */
@@ -118,12 +118,16 @@ function watch(server: ImageServer) {
   }
 }
 
-function resetServer(server: ImageServer) {
+/** Clear the server's counters for a run; returns responses still open from an earlier run. */
+async function resetServer(server: ImageServer): Promise<number> {
+  // A killed tool's connections take a moment to close on the server's side.
+  for (let i = 0; i < 40 && server.stats.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25))
   server.stats.requests = 0
   server.stats.maxInFlight = server.stats.inFlight
   server.stats.status.clear()
   // Faults like `status=503&times=1` count attempts per URL: every run starts from zero.
   server.hits.clear()
+  return server.stats.inFlight
 }
 
 async function runOnce(
@@ -139,7 +143,7 @@ async function runOnce(
   rmSync(ctx.out, { recursive: true, force: true })
   mkdirSync(ctx.out, { recursive: true })
   const argv = wrap(await tool.prepare(ctx))
-  resetServer(server)
+  const leftover = await resetServer(server)
   const w = watch(server)
   const m = await measure(argv, { cap: sc.cap * 1000, work, onSpawn: (at) => w.spawned(at) })
   const seen = w.stop()
@@ -169,7 +173,7 @@ async function runOnce(
     firstRequest: seen.first,
     sustained: sc.throughput ? seen.sustained : undefined,
     requests: server.stats.requests,
-    maxInFlight: server.stats.maxInFlight,
+    maxInFlight: Math.max(0, server.stats.maxInFlight - leftover),
     ok: v.ok,
     corrupt: v.corrupt,
     stray: v.stray,
