@@ -89,8 +89,8 @@ export function imgpull(o: { args?: string[]; label?: string; id?: string; refer
 function concurrencyOf(extra: string[]): string {
   const c = extra.indexOf('-c')
   const h = extra.indexOf('--per-host')
-  if (c === -1 && h === -1) return '64, 16 per host (defaults)'
-  return `${c === -1 ? 64 : extra[c + 1]}, ${h === -1 ? 16 : extra[h + 1]} per host`
+  if (c === -1 && h === -1) return 'the defaults'
+  return `${c === -1 ? 'default' : extra[c + 1]}, ${h === -1 ? 'default' : extra[h + 1]} per host`
 }
 
 let python: { path?: string; missing?: string } | undefined
