@@ -410,11 +410,13 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     const env = { UNSPLASH_ACCESS_KEY: KEY, UNSPLASH_API_URL: mock.origin }
     const { child, done } = startCli(args, { env })
     let stderr = ''
-    await new Promise<void>((resolve) => {
+    // The countdown may first show 0:59:59 on a busy machine; a run that ends first fails the test.
+    await new Promise<void>((resolve, reject) => {
       child.stderr?.on('data', (d) => {
         stderr += d
-        if (stderr.includes('Unsplash rate limit reached: waiting 1:00:00')) resolve()
+        if (/Unsplash rate limit reached: waiting (1:00:00|0:59:\d\d)/.test(stderr)) resolve()
       })
+      child.on('exit', () => reject(new Error(`the run ended before waiting: ${stderr}`)))
     })
     const asked = Date.now()
     child.kill('SIGINT')

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import type { Options } from '../options.js'
 import { WORK_DIR } from '../sinks/files.js'
@@ -62,6 +63,8 @@ export async function runUnsplash(o: UnsplashRunOptions): Promise<number> {
 
   // Ctrl-C ends rate-limit waits and API calls; runPull handles the downloads on its own.
   const stop = new AbortController()
+  // Every API call in flight (listing, up to 8 tracking calls) listens to this one signal.
+  setMaxListeners(64, stop.signal)
   const onSignal = () => stop.abort()
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

@@ -19,7 +19,7 @@ export interface UnsplashMockOptions {
   key?: string
   /** API calls allowed per window. @default 5000 */
   limit?: number
-  /** Rate-limit window in ms, from the window's first call. @default 3_600_000 */
+  /** Rate-limit window in ms, from the moment the window's calls ran out. @default 3_600_000 */
   window?: number
   /** Search words → number of matching photos; other words match nothing. */
   searches?: Record<string, number>
@@ -290,14 +290,13 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       return send(res, 401, { errors: ['OAuth error: The access token is invalid'] })
     }
     const now = Date.now()
-    if (now - windowStart >= window) {
-      windowStart = now
-      used = 0
-    }
+    // The window is timed from the moment the calls ran out, so a slow client still meets the limit.
+    if (used >= limit && now - windowStart >= window) used = 0
     if (used >= limit) {
       return send(res, 403, 'Rate Limit Exceeded', { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': 0 })
     }
     used++
+    if (used >= limit) windowStart = now
     const rate = { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': limit - used }
     const fault = faults.get(u.pathname)
     if (fault && fault.times > 0) {
@@ -334,7 +333,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     photoAt,
     count: (prefix = '/') => log.filter((c) => c.status === 200 && c.path.startsWith(prefix)).length,
     exhaust: () => {
-      if (Date.now() - windowStart >= window) windowStart = Date.now()
+      windowStart = Date.now()
       used = limit
     },
     setLimit: (calls) => {
