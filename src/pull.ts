@@ -265,8 +265,9 @@ class Engine {
       return
     }
     const status = e instanceof HTTPError ? e.status : 0
+    let underPressure = false
     if (status === 429 || status === 503 || (e instanceof TimeoutError && e.phase !== 'total')) {
-      this.#scheduler.pressure(host, sentAt, status === 429)
+      underPressure = this.#scheduler.pressure(host, sentAt, status === 429)
     }
     const total = e instanceof TimeoutError && e.phase === 'total'
     if (!e.retryable || total || task.attempts > this.options.retries || this.#stopping) {
@@ -275,8 +276,9 @@ class Engine {
     }
     const retryAfter = e instanceof HTTPError ? e.retryAfter : undefined
     const delay = retryDelay({ retry: task.attempts, retryAfter, maxRetryAfter: this.options.maxRetryAfter })
-    if (retryAfter !== undefined) {
-      // The server named a time: the whole host waits, other hosts go on.
+    if (retryAfter !== undefined && underPressure) {
+      // A host that keeps asking us to wait: all of it waits the time it named, other hosts go on.
+      // (A lone Retry-After delays only its own request, below.)
       this.#scheduler.pause(host, delay)
       this.#scheduler.add(host, task, true)
       return

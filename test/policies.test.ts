@@ -43,10 +43,10 @@ const fresh = (limit: number, ceiling = INF) => ({ ...limitStart(limit), ceiling
 
 test('host limit: halves under pressure, never below one, grows by one per window of clean answers', () => {
   let s = limitStart(16)
-  s = limitOnPressure(s)
+  s = limitOnPressure(limitOnPressure(s))
   assert.equal(s.limit, 8)
   assert.equal(s.ceiling, 16)
-  for (let i = 0; i < 4; i++) s = limitOnPressure(s)
+  for (let i = 0; i < 8; i++) s = limitOnPressure(s)
   assert.equal(s.limit, 1, 'never below one')
   s = fresh(1, 100)
   s = limitOnSuccess(s, 16)
@@ -57,7 +57,7 @@ test('host limit: halves under pressure, never below one, grows by one per windo
   assert.equal(s.limit, 16, 'never above the maximum')
 })
 
-test('host limit: a lone 503 or timeout is a fault, two within a window are pressure', () => {
+test('host limit: a lone 429, 503 or timeout is a fault, two within a window are pressure', () => {
   let s = fresh(16)
   s = limitOnPressure(s, false)
   assert.equal(s.limit, 16, 'one 503 alone changes nothing')
@@ -68,13 +68,13 @@ test('host limit: a lone 503 or timeout is a fault, two within a window are pres
   s = limitOnPressure(s, false)
   assert.equal(s.limit, 8, 'two close together halve the limit')
   assert.equal(s.ceiling, INF, 'and leave growth at full speed')
-  s = limitOnPressure(fresh(16), true)
-  assert.equal(s.limit, 8, 'a 429 halves at once')
-  assert.equal(s.ceiling, 16)
+  s = limitOnPressure(limitOnPressure(fresh(16), true), true)
+  assert.equal(s.limit, 8, 'two 429s halve it too')
+  assert.equal(s.ceiling, 16, 'and after 429s growth is careful near where they came')
 })
 
 test('host limit: growth slows near the level that last drew a complaint', () => {
-  let s = limitOnPressure(fresh(5))
+  let s = limitOnPressure(limitOnPressure(fresh(5)))
   assert.equal(s.limit, 2)
   assert.equal(s.ceiling, 5)
   for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)

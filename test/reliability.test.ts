@@ -58,7 +58,7 @@ test('Retry-After is capped by maxRetryAfter', async () => {
   assert.ok(ms < 2000, `waited ${ms} ms`)
 })
 
-test('a 429 with Retry-After pauses that host, not the run', async () => {
+test('a 429 with Retry-After delays that request, never the other hosts', async () => {
   const other = await startImageServer()
   try {
     const urls = [

@@ -1,10 +1,10 @@
 /**
  * A host's concurrency limit, adapted to how it answers.
  *
- * - Pressure halves the limit (multiplicative decrease, as TCP): a 429 at once (the host says
- *   outright that we ask too much); a 503 or a timeout once a second one comes within one window
- *   of `limit` answers of the first, since an overloaded host fails many requests, while a lone
- *   503 among healthy answers is a fault to retry, not a reason to slow everything down.
+ * - Pressure (429, 503, a timeout) halves the limit (multiplicative decrease, as TCP) once a
+ *   second complaint comes within one window of `limit` answers of the first: an overloaded or
+ *   rate-limiting host fails many requests, while a lone 429 or 503 among healthy answers is a
+ *   fault to retry, not a reason to slow everything down.
  * - Clean answers add one slot per `limit` answers (additive increase). After a 429 (the host
  *   saying outright that we ask too much), growth near that level (`ceiling`) is eight times
  *   slower, so a host that rate-limits us settles just under its limit instead of being probed
@@ -69,7 +69,7 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
 /** `rateLimited`: a 429, the host's own word that we ask too much (as opposed to 503 or a timeout). */
 export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
   const strikes = s.strikes + 1
-  if (strikes < 2 && !rateLimited) return { ...s, strikes, sinceStrike: 0 }
+  if (strikes < 2) return { ...s, strikes, sinceStrike: 0 }
   return {
     ...s,
     limit: Math.max(1, Math.floor(s.limit / 2)),

@@ -84,13 +84,16 @@ export class Scheduler<T> {
   /**
    * The host is overloaded or rate-limiting: halve its limit, once per round trip (as TCP does):
    * a burst of 429s for requests `sentAt` before the last cut counts as one complaint.
+   * Returns true when this complaint made the host count as under pressure.
    */
-  pressure(host: string, sentAt: number, rateLimited: boolean): void {
+  pressure(host: string, sentAt: number, rateLimited: boolean): boolean {
     const state = this.#hosts.get(host)
-    if (!state || sentAt < state.cutAt) return
+    if (!state || sentAt < state.cutAt) return false
     const before = state.aimd.limit
     state.aimd = limitOnPressure(state.aimd, rateLimited)
-    if (state.aimd.limit < before) state.cutAt = performance.now()
+    if (state.aimd.limit >= before && state.aimd.strikes > 0) return false
+    state.cutAt = performance.now()
+    return true
   }
 
   /** Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. */
