@@ -6,7 +6,7 @@ import type { Options } from '../options.js'
 import { BUILTIN_FIELDS, templateFields } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { MANIFEST, manifestLine } from '../report/manifest.js'
-import { ProgressLine } from '../report/progress.js'
+import { createProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines, type Source } from '../sources/lines.js'
 import type { Result } from '../types.js'
@@ -95,7 +95,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
-  const progress = tty ? new ProgressLine(tally, run.stats, hooks.total ?? (() => undefined)) : undefined
+  const progress = tty
+    ? await createProgressLine(tally, run.stats, hooks.total ?? (() => undefined))
+    : undefined
   const started = performance.now()
   let shownFailures = 0
   const say = (line: string) => {

@@ -1,4 +1,4 @@
-import { createLogUpdate } from 'log-update'
+import type { createLogUpdate } from 'log-update'
 import type { RunStats } from '../pull.js'
 import { formatBytes, formatDuration } from './format.js'
 import type { Tally } from './summary.js'
@@ -8,7 +8,7 @@ const FPS = 8
 
 /** One live line on a terminal: done/total, failed, bytes, rate, ETA. */
 export class ProgressLine {
-  readonly #draw = createLogUpdate(process.stderr)
+  readonly #draw: ReturnType<typeof createLogUpdate>
   readonly #timer: NodeJS.Timeout
   readonly #started = performance.now()
   #lastBytes = 0
@@ -16,11 +16,13 @@ export class ProgressLine {
   #rate = 0
 
   constructor(
+    draw: typeof createLogUpdate,
     readonly tally: Tally,
     readonly stats: RunStats,
     /** Total inputs, once known (counted in the background for list files). */
     readonly total: () => number | undefined,
   ) {
+    this.#draw = draw(process.stderr)
     this.#timer = setInterval(() => this.render(), 1000 / FPS)
     this.#timer.unref()
   }
@@ -57,4 +59,10 @@ export class ProgressLine {
     this.#draw.clear()
     this.#draw.done()
   }
+}
+
+/** A progress line; log-update is loaded only when one is drawn (it costs 50 ms of start-up). */
+export async function createProgressLine(tally: Tally, stats: RunStats, total: () => number | undefined) {
+  const { createLogUpdate } = await import('log-update')
+  return new ProgressLine(createLogUpdate, tally, stats, total)
 }
