@@ -1,7 +1,9 @@
 import type { Bound } from './scenarios.js'
+import type { Verdict } from './verify.js'
 
-/** One run of one tool. */
-export interface RunRecord {
+/** One run of one tool: its measurements and the verdict on the files it left. */
+export interface RunRecord
+  extends Pick<Verdict, 'ok' | 'corrupt' | 'stray' | 'bytes' | 'corruptNames' | 'strayNames'> {
   run: number
   /** Seconds, spawn to exit. */
   wall: number
@@ -17,12 +19,6 @@ export interface RunRecord {
   /** Requests the server saw (retries included), and most at once. */
   requests: number
   maxInFlight: number
-  ok: number
-  corrupt: number
-  stray: number
-  bytes: number
-  corruptNames: string[]
-  strayNames: string[]
   /** Faulty items by fault: with a corrupt file, with no correct file (faults). */
   corruptBy?: Record<string, number>
   missingBy?: Record<string, number>

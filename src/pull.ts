@@ -89,7 +89,8 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
 class Engine {
   readonly #channel = new Channel<Result>()
   readonly #scheduler: Scheduler<Task>
-  readonly #hard = new AbortController()
+  /** Stopped at once (not a clean stop): transfers were cut, not failed. */
+  #aborted = false
   readonly #sleeping = new Map<NodeJS.Timeout, Task>()
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<AbortController>()
@@ -149,9 +150,9 @@ class Engine {
 
   /** Stop at once; partial files stay for the next run to resume. */
   abort(): void {
-    if (this.#hard.signal.aborted) return
+    if (this.#aborted) return
     this.drain()
-    this.#hard.abort()
+    this.#aborted = true
     for (const controller of this.#inFlight) controller.abort()
   }
 
@@ -250,7 +251,7 @@ class Engine {
   }
 
   #failed(task: Task, host: string, error: unknown, pastDeadline: boolean, sentAt: number): void {
-    if (this.#hard.signal.aborted) {
+    if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
       this.#interrupted()
       return

@@ -42,3 +42,11 @@ export interface Result {
   message?: string
   timings: Timings
 }
+
+/** What makes a partial file resumable (`If-Range`), as the server sent it and the journal keeps it. */
+export interface Validators {
+  etag?: string
+  lastModified?: string
+  /** Full size of the file, when the server said. */
+  length?: number
+}

@@ -3,6 +3,7 @@ import { type FileHandle, open, unlink } from 'node:fs/promises'
 import { type Dispatcher, request } from 'undici'
 import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import type { Validators } from '../types.js'
 import { createHasher, type Hasher } from '../verify/hasher.js'
 import { dimensions, sniff } from '../verify/sniff.js'
 import { isFatalLocal } from './classify.js'
@@ -13,14 +14,6 @@ const HEAD_BYTES = 64 * 1024
 /** Body bytes gathered per write: small images take one write, large ones few. */
 const FLUSH_BYTES = 512 * 1024
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
-
-/** Validators that make a partial file resumable, as the journal keeps them. */
-export interface Validators {
-  etag?: string
-  lastModified?: string
-  /** Full size of the file, when the server said. */
-  length?: number
-}
 
 export interface Downloaded {
   bytes: number

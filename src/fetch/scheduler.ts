@@ -57,11 +57,6 @@ export class Scheduler<T> {
     return this.#queued
   }
 
-  /** The current limit of `host` (for tests and progress). */
-  limit(host: string): number {
-    return this.#hosts.get(host)?.aimd.limit ?? this.#start
-  }
-
   add(host: string, task: T, front = false): void {
     let state = this.#hosts.get(host)
     if (!state) {

@@ -1,3 +1,5 @@
+import type { Validators } from '../types.js'
+
 /**
  * The journal remembers every job and its outcome, so a rerun does only what is left and a crash
  * loses nothing. The engine talks to it only through this interface; SQLite (one machine) and a
@@ -51,7 +53,7 @@ export interface Journal {
   /** Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats. */
   touch(key: string): void
   /** Remember how to resume a partial transfer. */
-  setValidators(key: string, validators: { etag?: string; lastModified?: string; length?: number }): void
+  setValidators(key: string, validators: Validators): void
   /** Record an outcome. Resolves once it is durable. */
   finish(outcome: Outcome): Promise<void>
   /** Every record, in the order jobs were first planned. */
@@ -87,7 +89,7 @@ export class MemoryJournal implements Journal {
     if (record) record.run = this.run
   }
 
-  setValidators(key: string, validators: { etag?: string; lastModified?: string; length?: number }) {
+  setValidators(key: string, validators: Validators) {
     const record = this.#byKey.get(key)
     if (record) Object.assign(record, validators)
   }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import type { Validators } from '../types.js'
 import type { JobRecord, Journal, Outcome } from './journal.js'
 
 /** Commit at least this often; a crash loses at most this much bookkeeping, never a file. */
@@ -148,7 +149,7 @@ export class SqliteJournal implements Journal {
     this.#stmt.touch.run(this.run, key)
   }
 
-  setValidators(key: string, v: { etag?: string; lastModified?: string; length?: number }) {
+  setValidators(key: string, v: Validators) {
     this.#write()
     this.#stmt.validators.run({
       key,

@@ -1,10 +1,9 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ImgpullError, redactUrl } from '../errors.js'
-import type { Validators } from '../fetch/download.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { partsDir } from '../sinks/files.js'
-import type { Job, Result } from '../types.js'
+import type { Job, Result, Validators } from '../types.js'
 import { hashKey, renderName, withSuffix } from './naming.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */

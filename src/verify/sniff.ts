@@ -1,8 +1,5 @@
 import { imageSize } from 'image-size'
 
-/** Bytes needed to tell every supported format apart (file-type reads at most this many). */
-export const SNIFF_BYTES = 4100
-
 export interface Sniffed {
   /** Extension without the dot: `jpg`, `png`, `webp`, ... */
   ext: string
