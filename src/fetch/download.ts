@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, openSync, writevSync } from 'node:fs'
-import { type FileHandle, open, unlink } from 'node:fs/promises'
+import { type FileHandle, open, stat, unlink } from 'node:fs/promises'
 import { type Dispatcher, request } from 'undici'
 import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
@@ -43,17 +43,12 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v
 }
 
-async function exists(path: string): Promise<number> {
-  try {
-    const fh = await open(path, 'r')
-    try {
-      return (await fh.stat()).size
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    return 0
-  }
+/** Bytes of a part file already on disk (0 when there is none). */
+function sizeOnDisk(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  )
 }
 
 /** Hash the bytes already on disk and read back their head, so a resumed file is judged whole. */
@@ -127,7 +122,7 @@ async function attempt(
   const { options } = ctx
   const validator =
     validators.etag && !validators.etag.startsWith('W/') ? validators.etag : validators.lastModified
-  let offset = mayResume && validator ? await exists(partPath) : 0
+  let offset = mayResume && validator ? await sizeOnDisk(partPath) : 0
 
   const base: Record<string, string> = { 'user-agent': options.userAgent, ...lower(options.headers) }
   let url = splitCredentials(new URL(rawUrl), base)
