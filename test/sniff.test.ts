@@ -10,8 +10,14 @@ test('common formats: the fast path agrees with file-type, and dimensions are re
     const fast = sniffCommon(image)
     assert.equal(fast?.ext, format)
     assert.equal((await fileTypeFromBuffer(image))?.ext, format)
-    assert.deepEqual(dimensions(image), dimsOf(`sniff-${format}`), format)
+    assert.deepEqual(await dimensions(image, format), dimsOf(`sniff-${format}`), format)
   }
+})
+
+test('dimensions of other formats come from image-size in full; a header it cannot read gives none', async () => {
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"></svg>')
+  assert.deepEqual(await dimensions(svg, 'svg'), { width: 40, height: 30 })
+  assert.deepEqual(await dimensions(Buffer.from([0xff, 0xd8, 0xff, 0xe0]), 'jpg'), {})
 })
 
 test('other images through file-type; SVG by its root element; HTML, JSON and empty bodies are not images', async () => {

@@ -1,4 +1,13 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8'
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
+// compiler, then recompiles hot functions optimised in the background, and a process cannot exit
+// until that is done: ~100 ms added to every short run, and CPU taken from transfers in long
+// ones. The baseline code is fast enough for headers (measured: no loss on 5,000 small images,
+// less CPU overall). Set before undici compiles the module; the library leaves V8 alone.
+setFlagsFromString('--liftoff-only')
+
 import { Command, CommanderError, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults } from '../options.js'

@@ -1,5 +1,5 @@
-import { Agent, type Dispatcher } from 'undici'
 import type { ResolvedOptions } from '../options.js'
+import { Agent, type Dispatcher } from './undici.js'
 
 /**
  * One keep-alive connection pool for the run. Connections per origin are not capped here: the
@@ -14,5 +14,5 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     allowH2: options.http2,
     // We follow redirects ourselves, hop by hop, under our own policies.
     maxRedirections: 0,
-  } as Agent.Options)
+  } as ConstructorParameters<typeof Agent>[0])
 }

@@ -1,6 +1,5 @@
 import { closeSync, createReadStream, openSync, writevSync } from 'node:fs'
 import { type FileHandle, open, stat, unlink } from 'node:fs/promises'
-import { type Dispatcher, request } from 'undici'
 import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Validators } from '../types.js'
@@ -8,6 +7,7 @@ import { createHasher, type Hasher } from '../verify/hasher.js'
 import { dimensions, sniff } from '../verify/sniff.js'
 import { isFatalLocal } from './classify.js'
 import { parseRetryAfter } from './retry-delay.js'
+import { type Dispatcher, request } from './undici.js'
 
 /** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
 const HEAD_BYTES = 64 * 1024
@@ -313,7 +313,7 @@ async function attempt(
     bytes: received,
     sha256: await hash?.digest(),
     ext: format!.ext,
-    ...dimensions(head!),
+    ...(await dimensions(head!, format!.ext)),
     httpStatus: statusCode,
     ttfb,
   }
@@ -332,7 +332,7 @@ async function finishFromDisk(partPath: string, size: number, ctx: DownloadConte
     bytes: size,
     sha256: await hash?.digest(),
     ext: format.ext,
-    ...dimensions(head),
+    ...(await dimensions(head, format.ext)),
     httpStatus: 206,
     ttfb: 0,
   }

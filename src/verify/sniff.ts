@@ -1,4 +1,8 @@
-import { imageSize } from 'image-size'
+import { GIF } from 'image-size/types/gif'
+import type { IImage } from 'image-size/types/interface'
+import { JPG } from 'image-size/types/jpg'
+import { PNG } from 'image-size/types/png'
+import { WEBP } from 'image-size/types/webp'
 
 export interface Sniffed {
   /** Extension without the dot: `jpg`, `png`, `webp`, ... */
@@ -42,10 +46,18 @@ export function sniffCommon(head: Uint8Array): Sniffed | undefined {
   return undefined
 }
 
+// image-size's index loads some twenty format readers (16 ms at start-up); these four cover the
+// fast path, and the rest is loaded on first need.
+const COMMON: Record<string, IImage> = { jpg: JPG, png: PNG, gif: GIF, webp: WEBP }
+
 /** Width and height read from the file's header, if it is within `head`. */
-export function dimensions(head: Uint8Array): { width?: number; height?: number } {
+export async function dimensions(
+  head: Uint8Array,
+  ext: string,
+): Promise<{ width?: number; height?: number }> {
   try {
-    const { width, height } = imageSize(head)
+    const reader = COMMON[ext]
+    const { width, height } = reader ? reader.calculate(head) : (await import('image-size')).imageSize(head)
     return { width, height }
   } catch {
     return {}

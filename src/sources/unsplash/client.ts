@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Agent, type Dispatcher, request } from 'undici'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
+import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
 import { HOUR, type OnRateLimit, type RateLimit, readRateHeaders, waitForReset } from './rate-limit.js'
 import type { ErrorBody } from './types.js'
