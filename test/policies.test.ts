@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
+import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { resolveOptions } from '../src/options.js'
 import { parseSize } from '../src/report/format.js'
@@ -41,12 +41,16 @@ test('Retry-After: delta seconds and HTTP dates', () => {
 const INF = Number.POSITIVE_INFINITY
 const fresh = (limit: number, ceiling = INF) => ({ ...limitStart(limit), ceiling })
 
+const pressed = (s: HostLimit, n: number, rateLimited = true) => {
+  for (let i = 0; i < n; i++) s = limitOnPressure(s, rateLimited)
+  return s
+}
+
 test('host limit: halves under pressure, never below one, grows by one per window of clean answers', () => {
-  let s = limitStart(16)
-  s = limitOnPressure(limitOnPressure(s))
+  let s = pressed(limitStart(16), 4)
   assert.equal(s.limit, 8)
   assert.equal(s.ceiling, 16)
-  for (let i = 0; i < 8; i++) s = limitOnPressure(s)
+  for (let i = 0; i < 8; i++) s = pressed(s, 2)
   assert.equal(s.limit, 1, 'never below one')
   s = fresh(1, 100)
   s = limitOnSuccess(s, 16)
@@ -57,24 +61,33 @@ test('host limit: halves under pressure, never below one, grows by one per windo
   assert.equal(s.limit, 16, 'never above the maximum')
 })
 
-test('host limit: a lone 429, 503 or timeout is a fault, two within a window are pressure', () => {
-  let s = fresh(16)
+test('host limit: complaints are pressure when they are a quarter of a window of answers', () => {
+  let s = pressed(fresh(16), 3, false)
+  assert.equal(s.limit, 16, 'three 503s in 16 answers change nothing')
+  for (let i = 0; i < 13; i++) s = limitOnSuccess(s, 16)
+  s = pressed(s, 3, false)
+  assert.equal(s.limit, 16, 'a full window forgot the first three')
   s = limitOnPressure(s, false)
-  assert.equal(s.limit, 16, 'one 503 alone changes nothing')
-  for (let i = 0; i < 17; i++) s = limitOnSuccess(s, 16)
-  s = limitOnPressure(s, false)
-  assert.equal(s.limit, 16, 'a window of clean answers forgot the first one')
-  s = limitOnSuccess(s, 16)
-  s = limitOnPressure(s, false)
-  assert.equal(s.limit, 8, 'two close together halve the limit')
-  assert.equal(s.ceiling, INF, 'and leave growth at full speed')
-  s = limitOnPressure(limitOnPressure(fresh(16), true), true)
-  assert.equal(s.limit, 8, 'two 429s halve it too')
+  assert.equal(s.limit, 8, 'a fourth in the same window halves the limit')
+  assert.equal(s.ceiling, INF, 'and leaves growth at full speed')
+  s = pressed(fresh(16), 4, true)
+  assert.equal(s.limit, 8, '429s halve it too')
   assert.equal(s.ceiling, 16, 'and after 429s growth is careful near where they came')
+  assert.equal(
+    pressed(fresh(4), 2).limit,
+    2,
+    'a window is at least 8 answers, and two complaints in it are enough',
+  )
+
+  // A healthy host with 6% of answers faulty (the bench's faults scenario) keeps its limit.
+  let healthy = fresh(64)
+  for (let i = 0; i < 2000; i++)
+    healthy = i % 17 === 0 ? limitOnPressure(healthy, i % 2 === 0) : limitOnSuccess(healthy, 64)
+  assert.equal(healthy.limit, 64)
 })
 
 test('host limit: growth slows near the level that last drew a complaint', () => {
-  let s = limitOnPressure(limitOnPressure(fresh(5)))
+  let s = pressed(fresh(5), 2)
   assert.equal(s.limit, 2)
   assert.equal(s.ceiling, 5)
   for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)

@@ -1,10 +1,11 @@
 /**
  * A host's concurrency limit, adapted to how it answers.
  *
- * - Pressure (429, 503, a timeout) halves the limit (multiplicative decrease, as TCP) once a
- *   second complaint comes within one window of `limit` answers of the first: an overloaded or
- *   rate-limiting host fails many requests, while a lone 429 or 503 among healthy answers is a
- *   fault to retry, not a reason to slow everything down.
+ * - Pressure (429, 503, a timeout) halves the limit (multiplicative decrease, as TCP) once
+ *   complaints make up a quarter of a window of answers (`limit` answers, at least 8): an
+ *   overloaded or rate-limiting host fails a large share of requests, while scattered 429s and
+ *   503s among healthy answers (5% of them, say) are faults to retry, not a reason to slow
+ *   everything down.
  * - Clean answers add one slot per `limit` answers (additive increase). After a 429 (the host
  *   saying outright that we ask too much), growth near that level (`ceiling`) is eight times
  *   slower, so a host that rate-limits us settles just under its limit instead of being probed
@@ -20,14 +21,21 @@ export interface HostLimit {
   credit: number
   /** The limit at which the host last complained (or started queueing). */
   ceiling: number
-  /** Complaints in the current window, and clean answers since the last one. */
+  /** Complaints in the current window, and answers (complaints included). */
   strikes: number
-  sinceStrike: number
+  answers: number
   /** Best time to first byte seen, ms. */
   minTtfb: number
   /** Smoothed recent time to first byte, ms. */
   avgTtfb: number
 }
+
+/** Complaints are pressure once they are this share of a window of answers... */
+const PRESSURE_SHARE = 1 / 4
+/** ...a window being `limit` answers, but never fewer than this. */
+const MIN_WINDOW = 8
+
+const windowOf = (s: HostLimit) => Math.max(s.limit, MIN_WINDOW)
 
 /** How much slower the limit grows once it is back near the level that drew a complaint. */
 const CAREFUL = 8
@@ -40,7 +48,7 @@ export function limitStart(start: number): HostLimit {
     credit: 0,
     ceiling: Number.POSITIVE_INFINITY,
     strikes: 0,
-    sinceStrike: 0,
+    answers: 0,
     minTtfb: Number.POSITIVE_INFINITY,
     avgTtfb: 0,
   }
@@ -52,9 +60,9 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
     minTtfb = Math.min(minTtfb, ttfb)
     avgTtfb = avgTtfb === 0 ? ttfb : 0.9 * avgTtfb + 0.1 * ttfb
   }
-  const sinceStrike = s.sinceStrike + 1
-  // A window of clean answers closes the count of complaints.
-  const next = { ...s, minTtfb, avgTtfb, sinceStrike, strikes: sinceStrike > s.limit ? 0 : s.strikes }
+  // A full window closes the count of complaints.
+  const full = s.answers + 1 >= windowOf(s)
+  const next = { ...s, minTtfb, avgTtfb, answers: full ? 0 : s.answers + 1, strikes: full ? 0 : s.strikes }
   if (s.limit >= max) return { ...next, limit: max, credit: 0 }
   if (adaptive && ttfb !== undefined && avgTtfb > 2 * minTtfb + QUEUEING_SLACK) {
     // Answers slow down as we add requests: this is as far as this host goes gladly.
@@ -69,13 +77,18 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
 /** `rateLimited`: a 429, the host's own word that we ask too much (as opposed to 503 or a timeout). */
 export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
   const strikes = s.strikes + 1
-  if (strikes < 2) return { ...s, strikes, sinceStrike: 0 }
+  const answers = s.answers + 1
+  const window = windowOf(s)
+  if (strikes < Math.max(2, Math.ceil(window * PRESSURE_SHARE))) {
+    // A full window starts the next one with this complaint in it.
+    return answers >= window ? { ...s, strikes: 1, answers: 1 } : { ...s, strikes, answers }
+  }
   return {
     ...s,
     limit: Math.max(1, Math.floor(s.limit / 2)),
     credit: 0,
     ceiling: rateLimited ? s.limit : s.ceiling,
     strikes: 0,
-    sinceStrike: 0,
+    answers: 0,
   }
 }
