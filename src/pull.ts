@@ -19,7 +19,7 @@ import type { Job, Result } from './types.js'
 import { Channel } from './utils/channel.js'
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
-const READ_AHEAD = 10_000
+const READ_AHEAD = 2_000
 
 /** Live counters of a run, for progress displays. */
 export interface RunStats {
