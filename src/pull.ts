@@ -4,6 +4,7 @@ import { FatalError, HTTPError, type ImgpullError, redactUrl, TimeoutError } fro
 import { classify, describeFsError, isFatalLocal } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
+import { Cancel } from './fetch/exchange.js'
 import { retryDelay } from './fetch/retry-delay.js'
 import { Scheduler } from './fetch/scheduler.js'
 import type { Dispatcher } from './fetch/undici.js'
@@ -93,7 +94,7 @@ class Engine {
   #aborted = false
   readonly #sleeping = new Map<NodeJS.Timeout, Task>()
   /** Attempts in progress, to abort on a hard stop. */
-  readonly #inFlight = new Set<AbortController>()
+  readonly #inFlight = new Set<Cancel>()
   #outstanding = 0
   #sourceDone = false
   #stopping = false
@@ -153,7 +154,7 @@ class Engine {
     if (this.#aborted) return
     this.drain()
     this.#aborted = true
-    for (const controller of this.#inFlight) controller.abort()
+    for (const cancel of this.#inFlight) cancel.abort()
   }
 
   async #read(): Promise<void> {
@@ -198,18 +199,17 @@ class Engine {
     task.started ||= Date.now()
     const sentAt = performance.now()
     const remaining = task.started + this.options.totalTimeout - Date.now()
-    // One controller and one timer per attempt: cheaper than AbortSignal.any/timeout per request.
-    const controller = new AbortController()
+    // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
+    const cancel = new Cancel()
     let pastDeadline = false
     const timer = setTimeout(
       () => {
         pastDeadline = true
-        controller.abort()
+        cancel.abort()
       },
       Math.max(1, remaining),
     )
-    this.#inFlight.add(controller)
-    const signal = controller.signal
+    this.#inFlight.add(cancel)
     this.stats.active++
     let done: Downloaded
     try {
@@ -228,14 +228,14 @@ class Engine {
             this.stats.bytes += n
           },
         },
-        signal,
+        cancel,
       )
     } catch (error) {
       this.#failed(task, host, error, pastDeadline, sentAt)
       return
     } finally {
       clearTimeout(timer)
-      this.#inFlight.delete(controller)
+      this.#inFlight.delete(cancel)
       this.stats.active--
     }
     this.#scheduler.success(host, done.ttfb)

@@ -6,11 +6,14 @@ import type { Validators } from '../types.js'
 import { createHasher, type Hasher } from '../verify/hasher.js'
 import { dimensions, sniff } from '../verify/sniff.js'
 import { isFatalLocal } from './classify.js'
+import { type Cancel, Exchange } from './exchange.js'
 import { parseRetryAfter } from './retry-delay.js'
-import { type Dispatcher, request } from './undici.js'
+import type { Dispatcher } from './undici.js'
 
 /** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
 const HEAD_BYTES = 64 * 1024
+/** Bytes the magic numbers are looked for in (file-type reads at most 4,100). */
+const SNIFF_BYTES = 4100
 /** Body bytes gathered per write: small images take one write, large ones few. */
 const FLUSH_BYTES = 512 * 1024
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -100,14 +103,14 @@ export async function download(
   partPath: string,
   validators: Validators,
   ctx: DownloadContext,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<Downloaded> {
   try {
-    return await attempt(url, partPath, validators, ctx, signal, true)
+    return await attempt(url, partPath, validators, ctx, cancel, true)
   } catch (error) {
     if (!(error instanceof Restart)) throw error
     await unlink(partPath).catch(() => {})
-    return attempt(url, partPath, {}, ctx, signal, false)
+    return attempt(url, partPath, {}, ctx, cancel, false)
   }
 }
 
@@ -116,7 +119,7 @@ async function attempt(
   partPath: string,
   validators: Validators,
   ctx: DownloadContext,
-  signal: AbortSignal,
+  cancel: Cancel,
   mayResume: boolean,
 ): Promise<Downloaded> {
   const { options } = ctx
@@ -128,7 +131,8 @@ async function attempt(
   let url = splitCredentials(new URL(rawUrl), base)
   const origin = url.origin
   const visited = new Set([url.href])
-  let response: Dispatcher.ResponseData
+  let exchange: Exchange
+  let response: Awaited<Exchange['response']>
   let started = performance.now()
   for (;;) {
     const headers = { ...base }
@@ -142,17 +146,16 @@ async function attempt(
       headers['if-range'] = validator
     }
     started = performance.now()
-    response = await request(url, {
-      dispatcher: ctx.dispatcher,
-      method: 'GET',
-      headers,
-      signal,
-      headersTimeout: options.headersTimeout,
-      bodyTimeout: options.idleTimeout,
-    })
+    exchange = new Exchange(
+      ctx.dispatcher,
+      url,
+      { method: 'GET', headers, headersTimeout: options.headersTimeout, bodyTimeout: options.idleTimeout },
+      cancel,
+    )
+    response = await exchange.response
     const location = header(response.headers, 'location')
     if (!REDIRECTS.has(response.statusCode) || !location) break
-    await response.body.dump()
+    await exchange.dump()
     const next = new URL(location, url)
     const shown = redactUrl(rawUrl)
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
@@ -167,7 +170,8 @@ async function attempt(
     url = next
   }
   const ttfb = performance.now() - started
-  const { statusCode, headers, body } = response
+  const { statusCode, headers } = response
+  const body = exchange
   const shown = redactUrl(rawUrl)
 
   if (statusCode === 416 && offset > 0) {
@@ -178,7 +182,7 @@ async function attempt(
     throw new Restart()
   }
   if (statusCode < 200 || statusCode > 299) {
-    await body.dump().catch(() => {})
+    await body.dump()
     throw new HTTPError(statusCode, shown, parseRetryAfter(header(headers, 'retry-after')))
   }
 
@@ -190,7 +194,7 @@ async function attempt(
     const range = contentRange(header(headers, 'content-range'))
     const changed = (validators.etag && etag && etag !== validators.etag) || range.start !== offset
     if (changed) {
-      await body.dump().catch(() => {})
+      await body.dump()
       throw new Restart()
     }
     expected = range.total ?? (declared === undefined ? undefined : offset + Number(declared))
@@ -200,7 +204,7 @@ async function attempt(
     expected = declared === undefined ? undefined : Number(declared)
   }
   if (expected !== undefined && expected > options.maxSize) {
-    body.destroy()
+    body.abort(new Error('too large'))
     throw new ImgpullError('too-large', `${shown} is ${expected} bytes, over --max-size ${options.maxSize}`)
   }
   // Validators matter only once part of a body sits on disk: they are kept from the first partial write.
@@ -211,10 +215,12 @@ async function attempt(
   }
 
   const hash = options.hash === 'sha256' ? createHasher(expected) : undefined
-  let head: Buffer | undefined
+  /** The body's first chunks (about HEAD_BYTES), where its dimensions are read. */
+  let headParts: Buffer[] = []
   let format: { ext: string } | undefined
   if (offset > 0) {
-    head = await readPrefix(partPath, hash)
+    const head = await readPrefix(partPath, hash)
+    headParts = [head]
     format = await sniff(head)
     if (!format) {
       hash?.discard()
@@ -227,11 +233,19 @@ async function attempt(
   let pending: Buffer[] = []
   let pendingBytes = 0
   let received = offset
+  /** The write in progress: the body keeps flowing while it runs, the next write waits for it. */
+  let writing: Promise<void> | undefined
   /** Write what is buffered; `complete` when the body has ended (or will not go on). */
   const flush = async (complete: boolean) => {
+    if (writing) {
+      const previous = writing
+      writing = undefined
+      await previous
+    }
     if (pendingBytes === 0) return
     const chunks = pending
-    const size = pendingBytes
+    const at = position
+    position += pendingBytes
     pending = []
     pendingBytes = 0
     if (!complete) record()
@@ -240,50 +254,61 @@ async function attempt(
       // libuv's pool (and no lock contention between its threads in one folder).
       const fd = openSync(partPath, offset > 0 ? 'r+' : 'w')
       try {
-        writevSync(fd, chunks, position)
+        writevSync(fd, chunks, at)
       } finally {
         closeSync(fd)
       }
-    } else {
-      fh ??= await open(partPath, offset > 0 ? 'r+' : 'w')
-      await fh.writev(chunks, position)
+      return
     }
-    position += size
+    fh ??= await open(partPath, offset > 0 ? 'r+' : 'w')
+    const write = fh.writev(chunks, at).then(() => {})
+    if (complete) await write
+    else {
+      writing = write
+      write.catch(() => {}) // seen by the next flush
+    }
   }
   const judge = async () => {
-    head = pending.length === 1 ? pending[0] : Buffer.concat(pending)
-    pending = [head]
-    format = await sniff(head)
+    headParts = pending.slice()
+    // Magic numbers need a few bytes: the first chunk, unless it is very short.
+    const first = pending[0] ?? Buffer.alloc(0)
+    format = await sniff(first.length >= SNIFF_BYTES || pending.length === 1 ? first : Buffer.concat(pending))
     if (!format) {
       const type = header(headers, 'content-type') ?? 'no content type'
       throw new ImgpullError('not-an-image', `not an image: ${shown} sent ${type}, ${received} bytes`)
     }
   }
+  const settle = async (busy: void | Promise<void>) => {
+    if (busy) await busy
+    if (!format && pendingBytes >= HEAD_BYTES) await judge()
+    if (format && pendingBytes >= FLUSH_BYTES) await flush(false)
+  }
+  /** Each body chunk: counted, checked, hashed, gathered; a promise only when it must wait. */
+  const take = (chunk: Buffer): void | Promise<void> => {
+    received += chunk.length
+    ctx.onBytes?.(chunk.length)
+    if (received > options.maxSize) {
+      throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
+    }
+    const busy = hash?.update(chunk)
+    pending.push(chunk)
+    pendingBytes += chunk.length
+    if (busy || pendingBytes >= (format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
+  }
 
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      received += chunk.length
-      ctx.onBytes?.(chunk.length)
-      if (received > options.maxSize) {
-        throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
-      }
-      const busy = hash?.update(chunk)
-      if (busy) await busy
-      pending.push(chunk)
-      pendingBytes += chunk.length
-      if (!format && pendingBytes >= HEAD_BYTES) await judge()
-      if (format && pendingBytes >= FLUSH_BYTES) await flush(false)
-    }
+    await body.consume(take)
     if (!format) await judge()
     await flush(true)
   } catch (error) {
-    body.destroy()
+    body.abort(error)
     hash?.discard()
     // Keep a verified prefix on disk for resume; anything else is worthless.
     if (format && !(error instanceof ImgpullError && error.code === 'too-large')) {
       record()
       await flush(true).catch(() => {})
     }
+    await writing?.catch(() => {})
     await fh?.close()
     fh = undefined
     if (!format || (error instanceof ImgpullError && error.code === 'too-large')) {
@@ -291,7 +316,7 @@ async function attempt(
     }
     const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
     if (expected !== undefined && received < expected && networkCut) {
-      if (signal.aborted) throw error
+      if (cancel.aborted) throw error
       throw new ImgpullError(
         'truncated',
         `${shown}: connection closed after ${received} of ${expected} bytes`,
@@ -313,10 +338,17 @@ async function attempt(
     bytes: received,
     sha256: await hash?.digest(),
     ext: format!.ext,
-    ...(await dimensions(head!, format!.ext)),
+    ...(await headDimensions(headParts, format!.ext)),
     httpStatus: statusCode,
     ttfb,
   }
+}
+
+/** Width and height from the head's first chunk, or from the whole head when they lie beyond it. */
+async function headDimensions(parts: Buffer[], ext: string): Promise<{ width?: number; height?: number }> {
+  const first = await dimensions(parts[0], ext)
+  if (first.width !== undefined || parts.length === 1) return first
+  return dimensions(Buffer.concat(parts).subarray(0, HEAD_BYTES), ext)
 }
 
 /** The part file already holds the whole body (a 416 told us): hash and judge it from disk. */

@@ -1,0 +1,207 @@
+import { createRequire } from 'node:module'
+import type { Dispatcher } from './undici.js'
+
+const require = createRequire(import.meta.url)
+const { parseHeaders } = require('undici/lib/core/util.js') as {
+  parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined>
+}
+
+/** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
+export class Cancel {
+  aborted = false
+  reason: unknown
+  /** What aborting does right now: cut the exchange in progress. */
+  onAbort: ((reason: unknown) => void) | undefined
+  abort(reason: unknown = new Error('aborted')): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    this.onAbort?.(reason)
+  }
+}
+
+export interface ExchangeOptions {
+  method: 'GET'
+  headers: Record<string, string>
+  headersTimeout: number
+  bodyTimeout: number
+}
+
+/** Takes each body chunk; a returned promise pauses the socket until it settles. */
+export type Sink = (chunk: Buffer) => void | Promise<void>
+
+/** Bodies up to this size are read to the end when dumped, so their connection can be reused. */
+const DUMP_LIMIT = 128 * 1024
+
+/**
+ * One HTTP exchange through undici's dispatch handler: `response` once headers arrive, then the
+ * body pushed chunk by chunk into a sink. undici's `request()` builds a Readable stream, an
+ * AsyncResource and an abort listener per request, and `for await` adds promises per chunk: on
+ * 5,000 small images those were a tenth of the client's CPU. Backpressure is the handler's own:
+ * returning false from `onData` pauses the parser until `resume`.
+ */
+export class Exchange {
+  readonly response: Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>
+  #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
+  #abort: ((reason: unknown) => void) | undefined
+  #resume: (() => void) | undefined
+  /** Chunks that came before a sink was attached. */
+  #early: Buffer[] = []
+  #sink: Sink | undefined
+  #busy = false
+  #ended = false
+  #error: unknown
+  #finished: { resolve: () => void; reject: (e: unknown) => void } | undefined
+
+  constructor(dispatcher: Dispatcher, url: URL, options: ExchangeOptions, cancel: Cancel) {
+    this.response = new Promise((resolve, reject) => {
+      this.#settleResponse = { resolve, reject }
+    })
+    if (cancel.aborted) {
+      this.abort(cancel.reason)
+      return
+    }
+    cancel.onAbort = (reason) => this.abort(reason)
+    dispatcher.dispatch(
+      { ...options, origin: url.origin, path: url.pathname + url.search },
+      this as unknown as Dispatcher.DispatchHandler,
+    )
+  }
+
+  /** Cut the exchange: the response, or the body being consumed, rejects with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#error !== undefined) return
+    this.#error = reason
+    if (!this.#ended) {
+      this.#ended = true
+      this.#abort?.(reason)
+      this.#settleResponse.reject(reason)
+    }
+    this.#settle()
+  }
+
+  /**
+   * Feed the body to `sink`, in order, one chunk at a time; resolves when the body has ended and
+   * the sink has taken all of it. A sink that throws or rejects cuts the exchange.
+   */
+  consume(sink: Sink): Promise<void> {
+    this.#sink = sink
+    const done = new Promise<void>((resolve, reject) => {
+      this.#finished = { resolve, reject }
+    })
+    const early = this.#early
+    this.#early = []
+    if (early.length > 0) {
+      this.#busy = true
+      this.#drain(early, 0)
+    } else this.#settle()
+    return done
+  }
+
+  /** Throw the body away; small ones are read out so the connection stays open for the next request. */
+  async dump(): Promise<void> {
+    let seen = 0
+    await this.consume((chunk) => {
+      seen += chunk.length
+      if (seen > DUMP_LIMIT) throw new Error('body dumped')
+    }).catch(() => {})
+  }
+
+  // undici's handler interface (called by the connection).
+
+  onConnect(abort: (reason?: unknown) => void): void {
+    this.#abort = abort
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (this.#ended || statusCode < 200) return true // 1xx: informational, the real answer follows
+    this.#resume = resume
+    this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw) })
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#ended) return false
+    if (!this.#sink || this.#busy) {
+      this.#early.push(chunk)
+      // Without a sink yet, hold a few chunks, then make the parser wait for one.
+      return !this.#busy && this.#early.length < 4
+    }
+    return this.#feed(chunk)
+  }
+
+  onComplete(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#settle()
+  }
+
+  onError(error: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#error = error
+    this.#settleResponse.reject(error)
+    this.#settle()
+  }
+
+  // Internals.
+
+  /** Give one chunk to the sink; false (pause the parser) while its promise is pending. */
+  #feed(chunk: Buffer): boolean {
+    let pending: void | Promise<void>
+    try {
+      pending = this.#sink!(chunk)
+    } catch (error) {
+      this.abort(error)
+      return false
+    }
+    if (!pending) return true
+    this.#busy = true
+    pending.then(
+      () => this.#drain(this.#early.splice(0), 0),
+      (error) => this.#sinkFailed(error),
+    )
+    return false
+  }
+
+  /** Feed chunks that waited, then let the parser go on (or settle, if the body has ended). */
+  #drain(chunks: Buffer[], from: number): void {
+    for (let i = from; i < chunks.length && this.#error === undefined; i++) {
+      let pending: void | Promise<void>
+      try {
+        pending = this.#sink!(chunks[i])
+      } catch (error) {
+        this.#sinkFailed(error)
+        return
+      }
+      if (pending) {
+        pending.then(
+          () => this.#drain(chunks, i + 1),
+          (error) => this.#sinkFailed(error),
+        )
+        return
+      }
+    }
+    // More may have come while the sink was busy (the rest of a socket read).
+    if (this.#error === undefined && this.#early.length > 0) {
+      this.#drain(this.#early.splice(0), 0)
+      return
+    }
+    this.#busy = false
+    if (this.#ended) this.#settle()
+    else this.#resume?.()
+  }
+
+  #sinkFailed(error: unknown): void {
+    this.#busy = false
+    this.abort(error)
+  }
+
+  #settle(): void {
+    const finished = this.#finished
+    if (!finished || this.#busy || !this.#ended) return
+    this.#finished = undefined
+    if (this.#error !== undefined) finished.reject(this.#error)
+    else finished.resolve()
+  }
+}

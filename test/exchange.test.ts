@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Cancel, Exchange } from '../src/fetch/exchange.js'
+import { Agent } from '../src/fetch/undici.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+let images: ImageServer
+let plain: Server
+let plainOrigin: string
+let connections = 0
+const agent = new Agent({ keepAliveTimeout: 10_000 })
+const options = { method: 'GET' as const, headers: {}, headersTimeout: 5_000, bodyTimeout: 5_000 }
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+before(async () => {
+  images = await startImageServer()
+  // A plain server that counts connections, to see keep-alive survive a dumped body.
+  plain = createServer((req, res) => {
+    const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? 10)
+    res.writeHead(404, { 'content-length': size })
+    res.end(Buffer.alloc(size, 1))
+  })
+  plain.on('connection', () => connections++)
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r))
+  plainOrigin = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`
+})
+
+after(async () => {
+  await agent.close()
+  await images.close()
+  await new Promise((r) => plain.close(r))
+})
+
+test('a sink that makes the body wait still gets every byte, in order', async () => {
+  const path = '/exchange-slow?size=3000000'
+  const ex = new Exchange(agent, new URL(images.url(path)), options, new Cancel())
+  const { statusCode, headers } = await ex.response
+  assert.equal(statusCode, 200)
+  assert.equal(headers['content-length'], '3000000')
+  const chunks: Buffer[] = []
+  let waits = 0
+  await ex.consume((chunk) => {
+    chunks.push(chunk)
+    // Every other chunk, make the parser wait a little: the socket pauses and resumes.
+    if (chunks.length % 2 === 0) {
+      waits++
+      return sleep(2)
+    }
+  })
+  assert.ok(waits > 5, `the sink made the body wait ${waits} times`)
+  assert.equal(sha(Buffer.concat(chunks)), sha(images.bytes(path)))
+})
+
+test('a sink that throws cuts the exchange, and consume rejects with its error', async () => {
+  const ex = new Exchange(agent, new URL(images.url('/exchange-throw?size=2000000')), options, new Cancel())
+  await ex.response
+  let seen = 0
+  const stop = new Error('enough')
+  await assert.rejects(
+    ex.consume((chunk) => {
+      seen += chunk.length
+      if (seen > 100_000) throw stop
+    }),
+    (e) => e === stop,
+  )
+  assert.ok(seen < 2_000_000)
+})
+
+test('cancel before headers rejects the response; cancel mid-body rejects the body', async () => {
+  const early = new Cancel()
+  const stalled = new Exchange(
+    agent,
+    new URL(images.url('/exchange-cancel?size=1000&stall=0')),
+    options,
+    early,
+  )
+  setTimeout(() => early.abort(new Error('stop now')), 50)
+  await assert.rejects(stalled.response, /stop now|stop/)
+
+  const late = new Cancel()
+  const ex = new Exchange(
+    agent,
+    new URL(images.url('/exchange-late?size=1000000&stall=200000')),
+    options,
+    late,
+  )
+  await ex.response
+  setTimeout(() => late.abort(new Error('total timeout')), 50)
+  await assert.rejects(
+    ex.consume(() => {}),
+    /total timeout/,
+  )
+
+  const already = new Cancel()
+  already.abort(new Error('before it began'))
+  await assert.rejects(
+    new Exchange(agent, new URL(images.url('/x')), options, already).response,
+    /before it began/,
+  )
+})
+
+test('a small dumped body leaves the connection open for the next request; a big one closes it', async () => {
+  const small = async () => {
+    const ex = new Exchange(agent, new URL(`${plainOrigin}/small?size=2000`), options, new Cancel())
+    assert.equal((await ex.response).statusCode, 404)
+    await ex.dump()
+  }
+  // (undici opens a second connection for the second request of a new pool, as with request().)
+  await small()
+  await small()
+  const before = connections
+  for (let i = 0; i < 5; i++) await small()
+  assert.equal(connections - before, 0, 'five more requests, no new connection')
+  const big = new Exchange(agent, new URL(`${plainOrigin}/big?size=5000000`), options, new Cancel())
+  await big.response
+  await big.dump()
+  const next = new Exchange(agent, new URL(`${plainOrigin}/small?size=10`), options, new Cancel())
+  await next.response
+  await next.dump()
+  assert.equal(connections - before, 1, 'a dumped big body is not read out: its connection is dropped')
+})
