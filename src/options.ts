@@ -8,7 +8,7 @@ export interface Options {
   concurrency?: number
   /**
    * Transfers in flight to one host (origin). `auto` starts at 16 (the article's 15 photos all at
-   * once) and grows towards 96 while the host answers fast and clean, backing off at once on
+   * once) and grows towards 128 while the host answers fast and clean, backing off at once on
    * 429/503/timeouts or when its answers slow down. A number is a fixed ceiling (still cut under
    * pressure and regrown slowly).
    * @default 'auto'

@@ -27,7 +27,7 @@ export function addPullOptions(command: Command): Command {
     .option('-c, --concurrency <n>', 'transfers at once, over all hosts', integer(1), defaults.concurrency)
     .option(
       '--per-host <n|auto>',
-      'transfers at once per host; auto: start at 16, grow to 96 while the host answers fast and clean',
+      'transfers at once per host; auto: start at 16, grow to 128 while the host answers fast and clean',
       perHost,
       defaults.perHost,
     )

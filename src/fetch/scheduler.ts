@@ -44,7 +44,7 @@ export class Scheduler<T> {
     this.#concurrency = options.concurrency
     this.#adaptive = options.perHost === 'auto'
     this.#start = options.perHost === 'auto' ? (options.autoStart ?? 16) : options.perHost
-    this.#max = options.perHost === 'auto' ? (options.autoMax ?? 96) : options.perHost
+    this.#max = options.perHost === 'auto' ? (options.autoMax ?? 128) : options.perHost
     this.#run = options.run
     this.#onChange = options.onChange ?? (() => {})
   }
