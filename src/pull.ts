@@ -321,7 +321,10 @@ class Engine {
         total: result.timings.total,
       })
     // Journal first, then the name: a file under its final name is always known to the journal.
-    await record()
+    const durable = record()
+    // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
+    if (this.stats.active === 0) this.journal.flush()
+    await durable
     const overwrite = task.previousPath === result.path
     if (!publish(task.part, this.options.out, result.path!, overwrite)) {
       // Someone else's file holds the name: take the job's own variant instead.

@@ -74,3 +74,31 @@ test('a transfer stopped mid-body resumes in the next run from the bytes on disk
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
   assert.deepEqual(await outputFiles(out), ['slowbig.jpg'])
 })
+
+test('journal: outcomes commit in batches, and flush makes them durable at once', async () => {
+  const { default: Database } = await import('better-sqlite3')
+  const { SqliteJournal } = await import('../src/journal/sqlite.js')
+  const path = join(dir, 'flush', 'journal.db')
+  const journal = new SqliteJournal(path)
+  const reader = new Database(path, { readonly: true })
+  const state = (key: string) =>
+    (reader.prepare('SELECT state FROM jobs WHERE key = ?').get(key) as { state: string } | undefined)?.state
+  try {
+    for (const key of ['a', 'b']) journal.plan({ key, url: `http://x/${key}` }, key, (n) => `${key}-${n}`)
+    journal.flush()
+    let aDurable = false
+    const a = journal.finish({ key: 'a', state: 'ok', attempts: 1 }).then(() => {
+      aDurable = true
+    })
+    assert.equal(state('a'), 'pending', 'not yet committed: another reader still sees the old state')
+    journal.flush()
+    assert.equal(state('a'), 'ok', 'flush committed it')
+    await a
+    assert.ok(aDurable)
+    await journal.finish({ key: 'b', state: 'failed', attempts: 2 })
+    assert.equal(state('b'), 'failed', 'without flush, the batch commits on its own')
+  } finally {
+    reader.close()
+    await journal.close()
+  }
+})

@@ -56,6 +56,8 @@ export interface Journal {
   setValidators(key: string, validators: Validators): void
   /** Record an outcome. Resolves once it is durable. */
   finish(outcome: Outcome): Promise<void>
+  /** Make what was written durable now, not at the next batch (nothing else is coming soon). */
+  flush(): void
   /** Every record, in the order jobs were first planned. */
   records(): Iterable<JobRecord>
   /** Make everything durable and release the journal. */
@@ -103,5 +105,6 @@ export class MemoryJournal implements Journal {
     return this.#byKey.values()
   }
 
+  flush() {}
   async close() {}
 }

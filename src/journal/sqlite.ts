@@ -180,6 +180,10 @@ export class SqliteJournal implements Journal {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
 
+  flush() {
+    if (this.#inTransaction) this.#commit()
+  }
+
   *records(): Iterable<JobRecord> {
     this.#commit()
     for (const row of this.#stmt.all.iterate()) yield fromRow(row)
