@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createSecureServer, type Http2SecureServer } from 'node:http2'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// A TLS server that offers HTTP/2 by ALPN and still speaks HTTP/1.1, with a certificate made for
+// this run; the CLI trusts it through NODE_EXTRA_CA_CERTS, as a user with a private CA would.
+let dir: string
+let server: Http2SecureServer
+let origin: string
+let certPath: string
+const versions: string[] = []
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+before(async () => {
+  dir = await tempDir()
+  certPath = join(dir, 'cert.pem')
+  const keyPath = join(dir, 'key.pem')
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'ignore' },
+  )
+  server = createSecureServer({
+    key: await readFile(keyPath),
+    cert: await readFile(certPath),
+    allowHTTP1: true,
+  })
+  server.on('request', (req, res) => {
+    versions.push(req.httpVersion)
+    const name = req.url?.slice(1) ?? 'x'
+    const body = makeImage(name, 50_000 + name.length * 1000)
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+    res.end(body)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+after(async () => {
+  await new Promise((r) => server.close(r))
+  await cleanup(dir)
+})
+
+test('HTTP/2 where a TLS server offers it, every file byte-exact; --no-http2 keeps to HTTP/1.1', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `h2-${i}`)
+  const env = { NODE_EXTRA_CA_CERTS: certPath }
+  const out = join(dir, 'h2')
+  const run = await runCli([...names.map((n) => `${origin}/${n}`), '-o', out, '--json'], { env })
+  assert.equal(run.code, 0, run.stderr)
+  for (const n of names) {
+    assert.equal(sha(await readFile(join(out, `${n}.jpg`))), sha(makeImage(n, 50_000 + n.length * 1000)), n)
+  }
+  assert.deepEqual(new Set(versions), new Set(['2.0']), `versions seen: ${versions}`)
+
+  versions.length = 0
+  const plain = await runCli([`${origin}/h1-0`, '-o', join(dir, 'h1'), '--no-http2'], { env })
+  assert.equal(plain.code, 0, plain.stderr)
+  assert.deepEqual(versions, ['1.1'])
+})
