@@ -123,3 +123,25 @@ test('a small dumped body leaves the connection open for the next request; a big
   await next.dump()
   assert.equal(connections - before, 1, 'a dumped big body is not read out: its connection is dropped')
 })
+
+test('an exchange cut while it waits for a connection never sends its request', async () => {
+  const one = new Agent({ connections: 1 })
+  try {
+    const holder = new Cancel()
+    const busy = new Exchange(one, new URL(images.url('/exchange-hold?size=100000&stall=1000')), options, holder)
+    await busy.response
+    const waiting = new Cancel()
+    const queued = new Exchange(one, new URL(images.url('/exchange-queued')), options, waiting)
+    waiting.abort(new Error('not needed any more'))
+    await assert.rejects(queued.response, /not needed any more/)
+    holder.abort(new Error('done'))
+    await assert.rejects(
+      busy.consume(() => {}),
+      /done/,
+    )
+    await sleep(100)
+    assert.equal(images.hits.get('/exchange-queued') ?? 0, 0, 'the queued request was never sent')
+  } finally {
+    await one.destroy()
+  }
+})

@@ -219,12 +219,18 @@ async function attempt(
   let headParts: Buffer[] = []
   let format: { ext: string } | undefined
   if (offset > 0) {
-    const head = await readPrefix(partPath, hash)
+    // The body waits (paused) while the bytes on disk are read back; give its connection up on any failure.
+    const head = await readPrefix(partPath, hash).catch((error) => {
+      body.abort(error)
+      throw error
+    })
     headParts = [head]
     format = await sniff(head)
     if (!format) {
       hash?.discard()
-      throw new Restart()
+      const restart = new Restart()
+      body.abort(restart)
+      throw restart
     }
   }
 

@@ -111,6 +111,8 @@ export class Exchange {
 
   onConnect(abort: (reason?: unknown) => void): void {
     this.#abort = abort
+    // Cut while it waited for a connection: the request must not go out at all.
+    if (this.#error !== undefined) abort(this.#error)
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
