@@ -98,6 +98,18 @@ test('host limit: growth slows near the level that last drew a complaint', () =>
   assert.equal(s.limit, 4, 'careful just under it')
   s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 5)
+
+  // 429s again at that level: it is the host's limit, and the next probe of it waits twice as long.
+  s = pressed(s, 2)
+  assert.equal(s.limit, 2)
+  for (let i = 0; i < 5; i++) s = limitOnSuccess(s, 16)
+  assert.equal(s.limit, 4)
+  for (let i = 0; i < 63; i++) s = limitOnSuccess(s, 16)
+  assert.equal(s.limit, 4, 'sixteen times slower now')
+  s = limitOnSuccess(s, 16)
+  assert.equal(s.limit, 5)
+  for (let i = 0; i < 5; i++) s = limitOnSuccess(pressed(s, 2), 16)
+  assert.equal(s.careful, 64, 'never slower than 64 times')
 })
 
 test('host limit, adaptive: slow start while ttfb stays flat, stops where the host starts queueing', () => {

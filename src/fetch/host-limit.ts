@@ -8,8 +8,8 @@
  *   everything down.
  * - Clean answers add one slot per `limit` answers (additive increase). After a 429 (the host
  *   saying outright that we ask too much), growth near that level (`ceiling`) is eight times
- *   slower, so a host that rate-limits us settles just under its limit instead of being probed
- *   again and again.
+ *   slower, and twice slower again each time 429s return there, so a host that rate-limits us
+ *   settles just under its limit instead of being probed again and again.
  * - In adaptive mode a host that has never complained starts in "slow start": one slot per clean
  *   answer, doubling the limit each round trip, for as long as its time to first byte stays near
  *   the best it has shown. A host that starts queueing our requests (ttfb inflating) stops the
@@ -21,6 +21,8 @@ export interface HostLimit {
   credit: number
   /** The limit at which the host last complained (or started queueing). */
   ceiling: number
+  /** How many times slower than usual the limit grows just under the ceiling. */
+  careful: number
   /** Complaints in the current window, and answers (complaints included). */
   strikes: number
   answers: number
@@ -37,8 +39,10 @@ const MIN_WINDOW = 8
 
 const windowOf = (s: HostLimit) => Math.max(s.limit, MIN_WINDOW)
 
-/** How much slower the limit grows once it is back near the level that drew a complaint. */
+/** How much slower the limit grows once it is back near the level that drew a complaint... */
 const CAREFUL = 8
+/** ...doubled each time 429s come again at or under that level, up to this. */
+const MOST_CAREFUL = 64
 /** A host is queueing us once recent ttfb exceeds twice its best plus this slack, ms. */
 const QUEUEING_SLACK = 15
 
@@ -47,6 +51,7 @@ export function limitStart(start: number): HostLimit {
     limit: start,
     credit: 0,
     ceiling: Number.POSITIVE_INFINITY,
+    careful: CAREFUL,
     strikes: 0,
     answers: 0,
     minTtfb: Number.POSITIVE_INFINITY,
@@ -70,7 +75,7 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
   }
   if (adaptive && s.ceiling === Number.POSITIVE_INFINITY) return { ...next, limit: s.limit + 1, credit: 0 }
   const credit = s.credit + 1
-  const needed = s.limit >= s.ceiling - 1 ? s.limit * CAREFUL : s.limit
+  const needed = s.limit >= s.ceiling - 1 ? s.limit * s.careful : s.limit
   return credit >= needed ? { ...next, limit: s.limit + 1, credit: 0 } : { ...next, credit }
 }
 
@@ -83,11 +88,15 @@ export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
     // A full window starts the next one with this complaint in it.
     return answers >= window ? { ...s, strikes: 1, answers: 1 } : { ...s, strikes, answers }
   }
+  // 429s again at (or under) the level that drew them before: that level is the host's limit,
+  // so probing it again waits twice as long each time.
+  const confirmed = rateLimited && s.ceiling !== Number.POSITIVE_INFINITY && s.limit <= s.ceiling
   return {
     ...s,
     limit: Math.max(1, Math.floor(s.limit / 2)),
     credit: 0,
     ceiling: rateLimited ? s.limit : s.ceiling,
+    careful: confirmed ? Math.min(MOST_CAREFUL, s.careful * 2) : s.careful,
     strikes: 0,
     answers: 0,
   }
