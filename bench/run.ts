@@ -28,7 +28,16 @@ import {
   type ToolResult,
 } from './report.js'
 import { type Config, SCENARIOS, type Scenario, scenario } from './scenarios.js'
-import { type Entry, IMGPULL, imgpull, ROOT, type RunContext, type Tool, writeLines } from './tools.js'
+import {
+  type Entry,
+  IMGPULL,
+  IMGPULL_MODULES,
+  imgpull,
+  ROOT,
+  type RunContext,
+  type Tool,
+  writeLines,
+} from './tools.js'
 import { verifyDir } from './verify.js'
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -325,7 +334,9 @@ async function runScenario(
       mkdirSync(dir)
       log(`[${sc.id}] profiling ${ref.label}...`)
       await runOnce(sc, ref, server, ctxFor(ref), 0, expected, work, (argv) =>
-        argv[1] === IMGPULL ? [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, ...argv.slice(1)] : argv,
+        argv[1] === IMGPULL
+          ? [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, IMGPULL_MODULES, ...argv.slice(2)]
+          : argv,
       )
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
       if (file) {

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const ROOT = resolve(here, '..')
-export const IMGPULL = join(ROOT, 'dist', 'cli', 'main.js')
+/** The bin users run (bundled). */
+export const IMGPULL = join(ROOT, 'dist', 'imgpull.js')
+/** The same CLI unbundled, for profiles that tell imgpull's modules and undici apart. */
+export const IMGPULL_MODULES = join(ROOT, 'dist', 'cli', 'main.js')
 
 /** One item of a list: its URL and the file name a tool should give it. */
 export interface Entry {

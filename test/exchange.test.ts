@@ -128,7 +128,12 @@ test('an exchange cut while it waits for a connection never sends its request', 
   const one = new Agent({ connections: 1 })
   try {
     const holder = new Cancel()
-    const busy = new Exchange(one, new URL(images.url('/exchange-hold?size=100000&stall=1000')), options, holder)
+    const busy = new Exchange(
+      one,
+      new URL(images.url('/exchange-hold?size=100000&stall=1000')),
+      options,
+      holder,
+    )
     await busy.response
     const waiting = new Cancel()
     const queued = new Exchange(one, new URL(images.url('/exchange-queued')), options, waiting)

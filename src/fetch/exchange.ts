@@ -1,10 +1,7 @@
-import { createRequire } from 'node:module'
+import util from 'undici/lib/core/util.js'
 import type { Dispatcher } from './undici.js'
 
-const require = createRequire(import.meta.url)
-const { parseHeaders } = require('undici/lib/core/util.js') as {
-  parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined>
-}
+const { parseHeaders } = util
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
+/** The bin users run: the bundled CLI (scripts/bundle.mjs). */
+export const CLI = fileURLToPath(new URL('../../dist/imgpull.js', import.meta.url))
 
 export interface CliResult {
   code: number | null

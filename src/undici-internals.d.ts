@@ -1,0 +1,19 @@
+// Types for the few undici modules imgpull loads directly instead of undici's index (see
+// src/fetch/undici.ts). undici has no `exports` map, so these paths are public; the version is
+// pinned to a minor in package.json.
+declare module 'undici/lib/dispatcher/agent.js' {
+  const Agent: typeof import('undici').Agent
+  export default Agent
+}
+declare module 'undici/lib/api/index.js' {
+  import type { Dispatcher } from 'undici'
+
+  const api: {
+    request(this: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>
+  }
+  export default api
+}
+declare module 'undici/lib/core/util.js' {
+  const util: { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> }
+  export default util
+}
