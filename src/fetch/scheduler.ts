@@ -84,9 +84,9 @@ export class Scheduler<T> {
   pressure(host: string, sentAt: number, rateLimited: boolean): boolean {
     const state = this.#hosts.get(host)
     if (!state || sentAt < state.cutAt) return false
-    const before = state.aimd.limit
     state.aimd = limitOnPressure(state.aimd, rateLimited)
-    if (state.aimd.limit >= before && state.aimd.strikes > 0) return false
+    // A cut clears the count of complaints; any other complaint leaves at least itself counted.
+    if (state.aimd.strikes > 0) return false
     state.cutAt = performance.now()
     return true
   }
