@@ -4,7 +4,7 @@ import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Validators } from '../types.js'
 import { createHasher, type Hasher } from '../verify/hasher.js'
-import { dimensions, sniff } from '../verify/sniff.js'
+import { dimensions, SNIFF_BYTES, sniff } from '../verify/sniff.js'
 import { isFatalLocal } from './classify.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -12,8 +12,6 @@ import type { Dispatcher } from './undici.js'
 
 /** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
 const HEAD_BYTES = 64 * 1024
-/** Bytes the magic numbers are looked for in (file-type reads at most 4,100). */
-const SNIFF_BYTES = 4100
 /** Body bytes gathered per write: small images take one write, large ones few. */
 const FLUSH_BYTES = 512 * 1024
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -171,18 +169,17 @@ async function attempt(
   }
   const ttfb = performance.now() - started
   const { statusCode, headers } = response
-  const body = exchange
   const shown = redactUrl(rawUrl)
 
   if (statusCode === 416 && offset > 0) {
     const { total } = contentRange(header(headers, 'content-range'))
-    await body.dump()
+    await exchange.dump()
     // Everything was already here: the previous run was cut after the last byte.
     if (total === offset) return finishFromDisk(partPath, offset, ctx, shown)
     throw new Restart()
   }
   if (statusCode < 200 || statusCode > 299) {
-    await body.dump()
+    await exchange.dump()
     throw new HTTPError(statusCode, shown, parseRetryAfter(header(headers, 'retry-after')))
   }
 
@@ -194,7 +191,7 @@ async function attempt(
     const range = contentRange(header(headers, 'content-range'))
     const changed = (validators.etag && etag && etag !== validators.etag) || range.start !== offset
     if (changed) {
-      await body.dump()
+      await exchange.dump()
       throw new Restart()
     }
     expected = range.total ?? (declared === undefined ? undefined : offset + Number(declared))
@@ -204,7 +201,7 @@ async function attempt(
     expected = declared === undefined ? undefined : Number(declared)
   }
   if (expected !== undefined && expected > options.maxSize) {
-    body.abort(new Error('too large'))
+    exchange.abort(new Error('too large'))
     throw new ImgpullError('too-large', `${shown} is ${expected} bytes, over --max-size ${options.maxSize}`)
   }
   // Validators matter only once part of a body sits on disk: they are kept from the first partial write.
@@ -221,7 +218,7 @@ async function attempt(
   if (offset > 0) {
     // The body waits (paused) while the bytes on disk are read back; give its connection up on any failure.
     const head = await readPrefix(partPath, hash).catch((error) => {
-      body.abort(error)
+      exchange.abort(error)
       throw error
     })
     headParts = [head]
@@ -229,7 +226,7 @@ async function attempt(
     if (!format) {
       hash?.discard()
       const restart = new Restart()
-      body.abort(restart)
+      exchange.abort(restart)
       throw restart
     }
   }
@@ -303,11 +300,11 @@ async function attempt(
   }
 
   try {
-    await body.consume(take)
+    await exchange.consume(take)
     if (!format) await judge()
     await flush(true)
   } catch (error) {
-    body.abort(error)
+    exchange.abort(error)
     hash?.discard()
     // Keep a verified prefix on disk for resume; anything else is worthless.
     if (format && !(error instanceof ImgpullError && error.code === 'too-large')) {

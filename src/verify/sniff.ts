@@ -4,6 +4,9 @@ import { JPG } from 'image-size/types/jpg'
 import { PNG } from 'image-size/types/png'
 import { WEBP } from 'image-size/types/webp'
 
+/** Bytes that tell every format apart: file-type reads at most this many. */
+export const SNIFF_BYTES = 4100
+
 export interface Sniffed {
   /** Extension without the dot: `jpg`, `png`, `webp`, ... */
   ext: string
