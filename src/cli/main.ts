@@ -5,7 +5,8 @@ import { setFlagsFromString } from 'node:v8'
 // compiler, then recompiles hot functions optimised in the background, and a process cannot exit
 // until that is done: ~100 ms added to every short run, and CPU taken from transfers in long
 // ones. The baseline code is fast enough for headers (measured: no loss on 5,000 small images,
-// less CPU overall). Set before undici compiles the module; the library leaves V8 alone.
+// less CPU overall). The imports below still load before this line runs, but undici compiles
+// llhttp only on its first connection, which comes later. The library leaves V8 alone.
 setFlagsFromString('--liftoff-only')
 
 import { Command, CommanderError, Option } from 'commander'
