@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -303,14 +304,18 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(both.stderr, /--size small cannot be combined with imgix options/)
   })
 
-  test('errors: no key, bad key, unknown collection are usage errors; an empty search is not', async () => {
-    const out = join(dir, 'errors')
+  test('errors: no key, bad key, unknown collection are usage errors that leave no folder; an empty search is not', async () => {
+    const out = (name: string) => join(dir, 'errors', name)
     const [noKey, badKey, collection, empty] = await Promise.all([
-      unsplash(['search', 'forest', '-o', out], api, { UNSPLASH_ACCESS_KEY: '' }),
-      unsplash(['search', 'forest', '-o', out], api, { UNSPLASH_ACCESS_KEY: 'not-the-key' }),
-      unsplash(['collection', '999', '-o', out]),
-      unsplash(['search', 'no', 'such', 'thing', '-o', join(dir, 'empty')]),
+      unsplash(['search', 'forest', '-o', out('no-key')], api, { UNSPLASH_ACCESS_KEY: '' }),
+      unsplash(['search', 'forest', '-o', out('bad-key')], api, { UNSPLASH_ACCESS_KEY: 'not-the-key' }),
+      unsplash(['collection', '999', '-o', out('collection')]),
+      unsplash(['search', 'no', 'such', 'thing', '-o', out('empty')]),
     ])
+    // Nothing was stored: the runs take back the folders they made.
+    for (const name of ['no-key', 'bad-key', 'collection']) assert.ok(!existsSync(out(name)), name)
+    // An empty search is an answer: its listing stays stored.
+    assert.ok(existsSync(join(out('empty'), '.imgpull', 'unsplash.db')))
     assert.equal(noKey.code, 2)
     assert.equal(
       noKey.stderr.trim(),

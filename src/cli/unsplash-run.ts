@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { existsSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Options } from '../options.js'
 import { WORK_DIR } from '../sinks/files.js'
@@ -43,6 +44,18 @@ function emptyMessage(e: Endpoint): string {
     : `No photos in Unsplash ${e.label}.`
 }
 
+/** Remove an empty store this run made, then the folders it made, if nothing else went in them. */
+function removeCreated(created: string[], storePath: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(storePath + suffix, { force: true })
+  for (const dir of created.filter((p) => p !== storePath).reverse()) {
+    try {
+      rmdirSync(dir)
+    } catch {
+      return // not empty: something else lives there now
+    }
+  }
+}
+
 /**
  * One Unsplash command: list photos through the API, download them with the engine, send a
  * tracking call for each photo downloaded, and credit them in ATTRIBUTION.md. Returns the exit code.
@@ -68,7 +81,10 @@ export async function runUnsplash(o: UnsplashRunOptions): Promise<number> {
   const onSignal = () => stop.abort()
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const store = new UnsplashStore(join(out, WORK_DIR, 'unsplash.db'))
+  const storePath = join(out, WORK_DIR, 'unsplash.db')
+  // What this run creates, so a run that stored nothing (a rejected key, say) leaves no folder behind.
+  const created = [out, join(out, WORK_DIR), storePath].filter((p) => !existsSync(p))
+  const store = new UnsplashStore(storePath)
   const client = new UnsplashClient({
     key: o.key,
     apiUrl: o.apiUrl,
@@ -171,7 +187,9 @@ export async function runUnsplash(o: UnsplashRunOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    const empty = created.includes(storePath) && store.empty()
     store.close()
+    if (empty) removeCreated(created, storePath)
     await client.close()
   }
 }

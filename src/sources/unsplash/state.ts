@@ -199,6 +199,12 @@ export class UnsplashStore {
     return n
   }
 
+  /** Nothing stored: no listing, photo, file or tracking call. */
+  empty(): boolean {
+    const tables = ['listings', 'photos', 'files', 'tracking']
+    return tables.every((t) => this.#db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() === undefined)
+  }
+
   close(): void {
     this.#db.close()
   }
