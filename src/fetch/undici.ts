@@ -1,5 +1,4 @@
 import type { Dispatcher } from 'undici'
-import api from 'undici/lib/api/index.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -10,10 +9,14 @@ export type { Dispatcher }
 
 export type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }
 
-/** undici's `request(url, options)`, without its index. */
-export function request(
+/**
+ * undici's `request(url, options)`, without its index. Only the Unsplash API calls use it (images
+ * go through `Exchange`), so its modules (streams, pipeline, upgrade...) load on its first call.
+ */
+export async function request(
   url: URL,
   { dispatcher, ...options }: RequestOptions,
 ): Promise<Dispatcher.ResponseData> {
+  const { default: api } = await import('undici/lib/api/index.js')
   return api.request.call(dispatcher, { ...options, origin: url.origin, path: url.pathname + url.search })
 }
