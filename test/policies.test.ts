@@ -46,6 +46,12 @@ const pressed = (s: HostLimit, n: number, rateLimited = true) => {
   return s
 }
 
+/** `n` clean answers, the maximum 16. */
+const grown = (s: HostLimit, n: number) => {
+  for (let i = 0; i < n; i++) s = limitOnSuccess(s, 16)
+  return s
+}
+
 test('host limit: halves under pressure, never below one, grows by one per window of clean answers', () => {
   let s = pressed(limitStart(16), 4)
   assert.equal(s.limit, 8)
@@ -55,16 +61,16 @@ test('host limit: halves under pressure, never below one, grows by one per windo
   s = fresh(1, 100)
   s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 2)
-  for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 2)
   assert.equal(s.limit, 3)
-  for (let i = 0; i < 1000; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 1000)
   assert.equal(s.limit, 16, 'never above the maximum')
 })
 
 test('host limit: complaints are pressure when they are a quarter of a window of answers', () => {
   let s = pressed(fresh(16), 3, false)
   assert.equal(s.limit, 16, 'three 503s in 16 answers change nothing')
-  for (let i = 0; i < 13; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 13)
   s = pressed(s, 3, false)
   assert.equal(s.limit, 16, 'a full window forgot the first three')
   s = limitOnPressure(s, false)
@@ -90,11 +96,11 @@ test('host limit: growth slows near the level that last drew a complaint', () =>
   let s = pressed(fresh(5), 2)
   assert.equal(s.limit, 2)
   assert.equal(s.ceiling, 5)
-  for (let i = 0; i < 2; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 2)
   assert.equal(s.limit, 3)
-  for (let i = 0; i < 3; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 3)
   assert.equal(s.limit, 4, 'fast while well below the ceiling')
-  for (let i = 0; i < 31; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 31)
   assert.equal(s.limit, 4, 'careful just under it')
   s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 5)
@@ -102,9 +108,9 @@ test('host limit: growth slows near the level that last drew a complaint', () =>
   // 429s again at that level: it is the host's limit, and the next probe of it waits twice as long.
   s = pressed(s, 2)
   assert.equal(s.limit, 2)
-  for (let i = 0; i < 5; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 5)
   assert.equal(s.limit, 4)
-  for (let i = 0; i < 63; i++) s = limitOnSuccess(s, 16)
+  s = grown(s, 63)
   assert.equal(s.limit, 4, 'sixteen times slower now')
   s = limitOnSuccess(s, 16)
   assert.equal(s.limit, 5)
