@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Cancel, Exchange } from '../src/fetch/exchange.js'
-import { Agent } from '../src/fetch/undici.js'
+import { Agent, type Dispatcher } from '../src/fetch/undici.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
 let images: ImageServer
@@ -15,6 +15,9 @@ let connections = 0
 const agent = new Agent({ keepAliveTimeout: 10_000 })
 const options = { method: 'GET' as const, headers: {}, headersTimeout: 5_000, bodyTimeout: 5_000 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+/** An exchange for `url` with the test options, through `via` (the shared agent by default). */
+const exchange = (url: string, cancel = new Cancel(), via: Dispatcher = agent) =>
+  new Exchange(via, new URL(url), options, cancel)
 
 before(async () => {
   images = await startImageServer()
@@ -37,7 +40,7 @@ after(async () => {
 
 test('a sink that makes the body wait still gets every byte, in order', async () => {
   const path = '/exchange-slow?size=3000000'
-  const ex = new Exchange(agent, new URL(images.url(path)), options, new Cancel())
+  const ex = exchange(images.url(path))
   const { statusCode, headers } = await ex.response
   assert.equal(statusCode, 200)
   assert.equal(headers['content-length'], '3000000')
@@ -56,7 +59,7 @@ test('a sink that makes the body wait still gets every byte, in order', async ()
 })
 
 test('a sink that throws cuts the exchange, and consume rejects with its error', async () => {
-  const ex = new Exchange(agent, new URL(images.url('/exchange-throw?size=2000000')), options, new Cancel())
+  const ex = exchange(images.url('/exchange-throw?size=2000000'))
   await ex.response
   let seen = 0
   const stop = new Error('enough')
@@ -72,22 +75,12 @@ test('a sink that throws cuts the exchange, and consume rejects with its error',
 
 test('cancel before headers rejects the response; cancel mid-body rejects the body', async () => {
   const early = new Cancel()
-  const stalled = new Exchange(
-    agent,
-    new URL(images.url('/exchange-cancel?size=1000&stall=0')),
-    options,
-    early,
-  )
+  const stalled = exchange(images.url('/exchange-cancel?size=1000&stall=0'), early)
   setTimeout(() => early.abort(new Error('stop now')), 50)
   await assert.rejects(stalled.response, /stop now|stop/)
 
   const late = new Cancel()
-  const ex = new Exchange(
-    agent,
-    new URL(images.url('/exchange-late?size=1000000&stall=200000')),
-    options,
-    late,
-  )
+  const ex = exchange(images.url('/exchange-late?size=1000000&stall=200000'), late)
   await ex.response
   setTimeout(() => late.abort(new Error('total timeout')), 50)
   await assert.rejects(
@@ -97,15 +90,12 @@ test('cancel before headers rejects the response; cancel mid-body rejects the bo
 
   const already = new Cancel()
   already.abort(new Error('before it began'))
-  await assert.rejects(
-    new Exchange(agent, new URL(images.url('/x')), options, already).response,
-    /before it began/,
-  )
+  await assert.rejects(exchange(images.url('/x'), already).response, /before it began/)
 })
 
 test('a small dumped body leaves the connection open for the next request; a big one closes it', async () => {
   const small = async () => {
-    const ex = new Exchange(agent, new URL(`${plainOrigin}/small?size=2000`), options, new Cancel())
+    const ex = exchange(`${plainOrigin}/small?size=2000`)
     assert.equal((await ex.response).statusCode, 404)
     await ex.dump()
   }
@@ -115,10 +105,10 @@ test('a small dumped body leaves the connection open for the next request; a big
   const before = connections
   for (let i = 0; i < 5; i++) await small()
   assert.equal(connections - before, 0, 'five more requests, no new connection')
-  const big = new Exchange(agent, new URL(`${plainOrigin}/big?size=5000000`), options, new Cancel())
+  const big = exchange(`${plainOrigin}/big?size=5000000`)
   await big.response
   await big.dump()
-  const next = new Exchange(agent, new URL(`${plainOrigin}/small?size=10`), options, new Cancel())
+  const next = exchange(`${plainOrigin}/small?size=10`)
   await next.response
   await next.dump()
   assert.equal(connections - before, 1, 'a dumped big body is not read out: its connection is dropped')
@@ -128,15 +118,10 @@ test('an exchange cut while it waits for a connection never sends its request', 
   const one = new Agent({ connections: 1 })
   try {
     const holder = new Cancel()
-    const busy = new Exchange(
-      one,
-      new URL(images.url('/exchange-hold?size=100000&stall=1000')),
-      options,
-      holder,
-    )
+    const busy = exchange(images.url('/exchange-hold?size=100000&stall=1000'), holder, one)
     await busy.response
     const waiting = new Cancel()
-    const queued = new Exchange(one, new URL(images.url('/exchange-queued')), options, waiting)
+    const queued = exchange(images.url('/exchange-queued'), waiting, one)
     waiting.abort(new Error('not needed any more'))
     await assert.rejects(queued.response, /not needed any more/)
     holder.abort(new Error('done'))
