@@ -5,6 +5,7 @@ interface Host<T> {
   queue: Fifo<T>
   active: number
   aimd: HostLimit
+  /** `performance.now()` when the pause ends; 0 when not paused (cleared by the wake-up timer only). */
   pausedUntil: number
   /** When the limit was last cut: complaints about requests sent before then are old news. */
   cutAt: number
@@ -91,17 +92,23 @@ export class Scheduler<T> {
     return true
   }
 
-  /** Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. */
+  /**
+   * Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. The pause ends when its
+   * timer fires, not when a clock says so: a Node timer may fire a little before `Date.now()` (or
+   * even `performance.now()`) reaches the deadline it was set for, and a wake-up that re-checked a
+   * clock and found it early, with nothing re-armed, would stall the host (and the run) for good.
+   */
   pause(host: string, ms: number): void {
     const state = this.#hosts.get(host)
     if (!state || ms <= 0) return
-    const until = Date.now() + ms
+    const until = performance.now() + ms
     if (until <= state.pausedUntil) return
     state.pausedUntil = until
     this.#ready.delete(host)
     clearTimeout(state.wake)
     state.wake = setTimeout(() => {
       state.wake = undefined
+      state.pausedUntil = 0
       this.#refresh(host, state)
       this.#pump()
     }, ms)
@@ -122,10 +129,7 @@ export class Scheduler<T> {
 
   #refresh(host: string, state: Host<T>): void {
     const ready =
-      !this.#stopped &&
-      state.queue.size > 0 &&
-      state.active < state.aimd.limit &&
-      Date.now() >= state.pausedUntil
+      !this.#stopped && state.queue.size > 0 && state.active < state.aimd.limit && state.pausedUntil === 0
     if (ready) this.#ready.add(host)
     else this.#ready.delete(host)
   }
