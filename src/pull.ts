@@ -5,7 +5,7 @@ import { classify, describeFsError, isFatalLocal } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
-import { retryDelay } from './fetch/retry-delay.js'
+import { isPressure, onFailure } from './fetch/retry-policy.js'
 import { Scheduler } from './fetch/scheduler.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
@@ -265,29 +265,35 @@ class Engine {
       this.#fatal(e)
       return
     }
-    const status = e instanceof HTTPError ? e.status : 0
-    let underPressure = false
-    if (status === 429 || status === 503 || (e instanceof TimeoutError && e.phase !== 'total')) {
-      underPressure = this.#scheduler.pressure(host, sentAt, status === 429)
-    }
-    const total = e instanceof TimeoutError && e.phase === 'total'
-    if (!e.retryable || total || task.attempts > this.options.retries || this.#stopping) {
+    const status = e instanceof HTTPError ? e.status : undefined
+    const hostUnderPressure =
+      isPressure(e.code) && !pastDeadline && this.#scheduler.pressure(host, sentAt, status === 429)
+    const action = onFailure({
+      code: e.code,
+      retryable: e.retryable,
+      status,
+      retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
+      outOfTime: pastDeadline,
+      attempts: task.attempts,
+      retries: this.options.retries,
+      stopping: this.#stopping,
+      hostUnderPressure,
+      maxRetryAfter: this.options.maxRetryAfter,
+    })
+    if (action.do === 'fail') {
       this.#fail(task, e)
       return
     }
-    const retryAfter = e instanceof HTTPError ? e.retryAfter : undefined
-    const delay = retryDelay({ retry: task.attempts, retryAfter, maxRetryAfter: this.options.maxRetryAfter })
-    if (retryAfter !== undefined && underPressure) {
+    if (action.pauseHost) {
       // A host that keeps asking us to wait: all of it waits the time it named, other hosts go on.
-      // (A lone Retry-After delays only its own request, below.)
-      this.#scheduler.pause(host, delay)
+      this.#scheduler.pause(host, action.delay)
       this.#scheduler.add(host, task, true)
       return
     }
     const timer = setTimeout(() => {
       this.#sleeping.delete(timer)
       this.#scheduler.add(host, task, true)
-    }, delay)
+    }, action.delay)
     this.#sleeping.set(timer, task)
   }
 

@@ -40,6 +40,11 @@ export interface Result {
   error?: string
   /** One-line failure message. */
   message?: string
+  /**
+   * The outcome was recorded by an earlier run and stands: a file done before (`skipped`), or a
+   * permanent failure a plain rerun does not try again (`failed`; `retryFailed` does).
+   */
+  earlier?: boolean
   timings: Timings
 }
 

@@ -19,26 +19,33 @@ after(async () => {
 
 const hits = (path: string) => server.hits.get(path) ?? 0
 
-test('a rerun skips finished work, keeps earlier failures unless --retry-failed, refetches what vanished', async () => {
+test('a rerun skips finished work and permanent failures, retries passing ones, refetches what vanished', async () => {
   const out = join(dir, 'rerun')
   const paths = Array.from({ length: 8 }, (_, i) => `/keep-${i}`)
   const list = join(dir, 'rerun.txt')
-  await writeFile(list, [...paths, '/missing?status=404'].map((p) => server.url(p)).join('\n'))
+  // A server error is a passing failure; a 404 is permanent.
+  const flaky = '/flaky?status=500&times=1'
+  await writeFile(list, [...paths, '/missing?status=404', flaky].map((p) => server.url(p)).join('\n'))
 
-  const first = await runCli([list, '-o', out])
+  const first = await runCli([list, '-o', out, '--retries', '0'])
   assert.equal(first.code, 1)
   assert.equal(hits('/keep-0'), 1)
+  assert.equal(hits(flaky), 1)
 
-  const second = await runCli([list, '-o', out, '--json'])
+  const second = await runCli([list, '-o', out, '--json', '--retries', '0'])
   assert.equal(second.code, 1, 'the earlier failure still counts')
   for (const p of paths) assert.equal(hits(p), 1, `${p} fetched again`)
-  assert.equal(hits('/missing?status=404'), 1, 'failure not retried without --retry-failed')
+  assert.equal(hits('/missing?status=404'), 1, 'a permanent failure is not retried without --retry-failed')
+  assert.equal(hits(flaky), 2, 'a passing failure is tried again by a plain rerun')
   const lines = second.stdout
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l))
   assert.equal(lines.filter((l) => l.status === 'skipped').length, 8)
+  assert.equal(lines.find((l) => l.url === server.url(flaky)).status, 'ok')
   assert.match(lines.find((l) => l.status === 'failed').message, /earlier run/)
+  assert.equal(lines.at(-1).summary.failedBefore, 1)
+  assert.equal(lines.at(-1).summary.failed, 0)
 
   await unlink(join(out, 'keep-3.jpg'))
   const third = await runCli([list, '-o', out, '--retry-failed'])
@@ -50,7 +57,7 @@ test('a rerun skips finished work, keeps earlier failures unless --retry-failed,
 
   const status = await runCli(['status', out])
   assert.equal(status.code, 0)
-  assert.match(status.stdout, /8 ok .*1 failed/)
+  assert.match(status.stdout, /9 ok .*1 failed/)
   assert.match(status.stdout, /http-404 ×1/)
 })
 

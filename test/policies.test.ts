@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
+import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { resolveOptions } from '../src/options.js'
 import { parseSize } from '../src/report/format.js'
 import { Fifo } from '../src/utils/fifo.js'
@@ -164,4 +165,86 @@ test('fifo keeps order across push, shift and unshift at scale', () => {
   let expected = 1
   for (let v = q.shift(); v !== undefined; v = q.shift()) assert.equal(v, expected++)
   assert.equal(expected, 200_000)
+})
+
+test('after a failed attempt: fail, retry this job, or pause its host', () => {
+  const base: FailureFacts = {
+    code: 'http-503',
+    retryable: true,
+    status: 503,
+    outOfTime: false,
+    attempts: 1,
+    retries: 5,
+    stopping: false,
+    hostUnderPressure: false,
+    maxRetryAfter: 60_000,
+    random: 0.5,
+  }
+  const table: [string, Partial<FailureFacts>, ReturnType<typeof onFailure>][] = [
+    ['a 503: backoff for this job', {}, { do: 'retry', delay: 250, pauseHost: false }],
+    ['a second retry: a wider window', { attempts: 2 }, { do: 'retry', delay: 500, pauseHost: false }],
+    ['the last retry allowed', { attempts: 5 }, { do: 'retry', delay: 4000, pauseHost: false }],
+    ['retries used up', { attempts: 6 }, { do: 'fail' }],
+    ['--retries 0', { retries: 0 }, { do: 'fail' }],
+    ['not retryable (a 404)', { code: 'http-404', status: 404, retryable: false }, { do: 'fail' }],
+    ['the total timeout ran out', { code: 'timeout', outOfTime: true }, { do: 'fail' }],
+    ['the run is stopping', { stopping: true }, { do: 'fail' }],
+    [
+      'a lone Retry-After: this job waits',
+      { retryAfter: 2000 },
+      { do: 'retry', delay: 2000, pauseHost: false },
+    ],
+    [
+      'Retry-After from a host under pressure: the host waits',
+      { retryAfter: 2000, hostUnderPressure: true },
+      { do: 'retry', delay: 2000, pauseHost: true },
+    ],
+    [
+      'Retry-After past the cap',
+      { retryAfter: 600_000, hostUnderPressure: true },
+      { do: 'retry', delay: 60_000, pauseHost: true },
+    ],
+    [
+      'pressure without Retry-After: backoff only',
+      { hostUnderPressure: true },
+      { do: 'retry', delay: 250, pauseHost: false },
+    ],
+  ]
+  for (const [name, facts, expected] of table)
+    assert.deepEqual(onFailure({ ...base, ...facts }), expected, name)
+  assert.deepEqual(['http-429', 'http-503', 'timeout', 'http-500', 'network', 'http-404'].map(isPressure), [
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+  ])
+})
+
+test('a rerun tries again failures with a passing cause, never permanent ones', () => {
+  const table: [string, boolean][] = [
+    ['network', true],
+    ['dns', true],
+    ['timeout', true],
+    ['truncated', true],
+    ['bad-range', true],
+    ['http-500', true],
+    ['http-503', true],
+    ['http-522', true],
+    ['http-429', true],
+    ['http-408', true],
+    ['http-425', true],
+    ['http-404', false],
+    ['http-410', false],
+    ['http-403', false],
+    ['http-401', false],
+    ['not-an-image', false],
+    ['too-large', false],
+    ['invalid-url', false],
+    ['redirect-loop', false],
+    ['too-many-redirects', false],
+    ['bad-redirect', false],
+  ]
+  for (const [code, expected] of table) assert.equal(retriedOnRerun(code), expected, code)
 })

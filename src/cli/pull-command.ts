@@ -128,12 +128,19 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const ms = performance.now() - started
 
   if (fatal && !(fatal instanceof FatalError)) throw fatal
-  const code = fatal ? EXIT.fatal : interrupted ? EXIT.interrupted : tally.failed > 0 ? EXIT.failed : EXIT.ok
+  const code = fatal
+    ? EXIT.fatal
+    : interrupted
+      ? EXIT.interrupted
+      : tally.failed + tally.failedBefore > 0
+        ? EXIT.failed
+        : EXIT.ok
   if (flags.json) {
     const summary = { ...tally, errors: Object.fromEntries(tally.errors), ms: Math.round(ms), exitCode: code }
     process.stdout.write(`${JSON.stringify({ summary })}\n`)
   }
-  const nothingStarted = tally.ok + tally.skipped + tally.failed + tally.interrupted === 0
+  const nothingStarted =
+    tally.ok + tally.skipped + tally.failed + tally.failedBefore + tally.interrupted === 0
   if (fatal && nothingStarted) {
     say(`imgpull: ${(fatal as Error).message}`)
     return code
@@ -155,6 +162,7 @@ function count(t: ReturnType<typeof newTally>, r: Result) {
     t.ok++
     t.bytes += r.bytes ?? 0
   } else if (r.status === 'skipped') t.skipped++
+  else if (r.earlier) t.failedBefore++
   else {
     t.failed++
     if (r.error) t.errors.set(r.error, (t.errors.get(r.error) ?? 0) + 1)

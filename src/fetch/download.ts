@@ -1,20 +1,20 @@
-import { closeSync, createReadStream, openSync, writevSync } from 'node:fs'
-import { type FileHandle, open, stat, unlink } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { open, stat, unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Validators } from '../types.js'
-import { createHasher, type Hasher } from '../verify/hasher.js'
-import { dimensions, SNIFF_BYTES, sniff } from '../verify/sniff.js'
+import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { isFatalLocal } from './classify.js'
 import { type Cancel, Exchange } from './exchange.js'
+import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
+import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
 import type { Dispatcher } from './undici.js'
 
-/** Bytes gathered before the format is judged: enough for magic numbers and most headers' dimensions. */
-const HEAD_BYTES = 64 * 1024
-/** Body bytes gathered per write: small images take one write, large ones few. */
-const FLUSH_BYTES = 512 * 1024
-const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Starts over within one attempt (another version, an unusable range answer) before giving up. */
+const MAX_RESTARTS = 3
+/** Immediate replays of a request whose connection died before any byte of the answer. */
+const MAX_REPLAYS = 4
 
 export interface Downloaded {
   bytes: number
@@ -36,12 +36,389 @@ export interface DownloadContext {
   onBytes?: (bytes: number) => void
 }
 
-/** An error that means the partial file is useless: start over from byte 0. */
-class Restart extends Error {}
+type Head = Awaited<Exchange['response']>
+type Receive = Extract<Decision, { do: 'receive' }>
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name]
-  return Array.isArray(v) ? v[0] : v
+/** One attempt's state, carried from step to step. */
+class Transfer {
+  readonly shown: string
+  /** The file as the server last described it (validators and full size). */
+  known: Validators
+  /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
+  offset = 0
+  /** The checks over the file's bytes so far; created when its first bytes are taken. */
+  check: FileCheck | undefined
+  exchange: Exchange | undefined
+  head: Head | undefined
+  ttfb = 0
+  restarts = 0
+  replays = 0
+  /** Whether `known` is in the journal (it must be before a partial body is on disk). */
+  recorded = false
+  result: Downloaded | undefined
+
+  constructor(
+    readonly url: string,
+    readonly part: string,
+    validators: Validators,
+    readonly ctx: DownloadContext,
+    readonly cancel: Cancel,
+  ) {
+    this.shown = redactUrl(url)
+    this.known = validators
+  }
+
+  get options(): ResolvedOptions {
+    return this.ctx.options
+  }
+
+  record(): void {
+    if (!this.recorded) this.ctx.onValidators?.(this.known)
+    this.recorded = true
+  }
+
+  /** Forget the bytes on disk and what was known: the next request asks for the whole file. */
+  async restart(why: string): Promise<void> {
+    if (++this.restarts > MAX_RESTARTS) {
+      throw new ImgpullError(
+        'bad-range',
+        `${this.shown}: the server's answers cannot be put together (${why})`,
+        {
+          retryable: true,
+        },
+      )
+    }
+    this.check?.discard()
+    this.check = undefined
+    this.offset = 0
+    this.known = {}
+    this.recorded = false
+    await unlink(this.part).catch(() => {})
+  }
+}
+
+/** A step of a transfer: does one thing, then names the next (none: the file is verified). */
+type Step = (t: Transfer) => Promise<Step | undefined>
+
+/**
+ * One attempt at one file, as a sequence of steps (`measureDisk → send → decide → receive →
+ * verify`, with `send` again to continue a partial answer, and `restart` on an answer that does
+ * not fit the bytes on disk). Leaves the verified file in `partPath`, or throws a typed error;
+ * bytes already on disk stay for the next attempt when they can be resumed.
+ */
+export async function download(
+  url: string,
+  partPath: string,
+  validators: Validators,
+  ctx: DownloadContext,
+  cancel: Cancel,
+): Promise<Downloaded> {
+  const t = new Transfer(url, partPath, validators, ctx, cancel)
+  let step: Step | undefined = measureDisk
+  try {
+    while (step) step = await step(t)
+  } catch (error) {
+    t.check?.discard()
+    throw error
+  }
+  return t.result!
+}
+
+/** Resume only where a validator can prove the bytes on disk belong to the file the server has now. */
+const measureDisk: Step = async (t) => {
+  t.offset = ifRangeValue(t.known) ? await sizeOnDisk(t.part) : 0
+  return send
+}
+
+/** Ask for the file (or the rest of it), following redirects hop by hop. */
+const send: Step = async (t) => {
+  const base: Record<string, string> = { 'user-agent': t.options.userAgent, ...lower(t.options.headers) }
+  let url = splitCredentials(new URL(t.url), base)
+  const origin = url.origin
+  const visited = new Set([url.href])
+  for (;;) {
+    const headers = { ...base }
+    if (url.origin !== origin) {
+      // Never hand our credentials to another origin.
+      delete headers.authorization
+      delete headers.cookie
+    }
+    const validator = ifRangeValue(t.known)
+    if (t.offset > 0 && validator) {
+      headers.range = `bytes=${t.offset}-`
+      headers['if-range'] = validator
+    }
+    await exchangeOnce(t, url, headers)
+    const head = t.head!
+    if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
+    await t.exchange!.dump()
+    const next = new URL(header(head.headers, 'location')!, url)
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
+    }
+    if (visited.has(next.href)) {
+      throw new ImgpullError('redirect-loop', `redirect loop at ${next.href} for ${t.shown}`)
+    }
+    if (visited.size > t.options.maxRedirects) {
+      throw new ImgpullError(
+        'too-many-redirects',
+        `more than ${t.options.maxRedirects} redirects for ${t.shown}`,
+      )
+    }
+    visited.add(next.href)
+    url = next
+  }
+}
+
+/**
+ * One request, up to its response head. A request whose connection dies before any byte of the
+ * answer (a keep-alive connection the server closed as we reused it) is sent again at once, as
+ * browsers do: not a retry, no backoff.
+ */
+async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
+  for (;;) {
+    const started = performance.now()
+    t.exchange = new Exchange(
+      t.ctx.dispatcher,
+      url,
+      {
+        method: 'GET',
+        headers,
+        headersTimeout: t.options.headersTimeout,
+        bodyTimeout: t.options.idleTimeout,
+      },
+      t.cancel,
+    )
+    try {
+      t.head = await t.exchange.response
+      t.ttfb = performance.now() - started
+      return
+    } catch (error) {
+      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error)) throw error
+      t.replays++
+    }
+  }
+}
+
+/**
+ * The connection died before the answer began, in a way a reused keep-alive connection does: the
+ * other side closed it or reset it. undici's own socket errors say how much the socket had read:
+ * nothing means a fresh connection failed, which is a fault to retry with backoff instead.
+ */
+export function isStaleConnection(error: unknown): boolean {
+  const e = error as { code?: string; socket?: { bytesRead?: number } } | undefined
+  if (e?.code === 'UND_ERR_SOCKET') return (e.socket?.bytesRead ?? 0) > 0
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE'
+}
+
+/** Carry out what the judgement of the response head says. */
+const decide: Step = async (t) => {
+  const head = t.head!
+  const exchange = t.exchange!
+  const decision = judge(
+    { from: t.offset, known: t.known },
+    { status: head.statusCode, headers: head.headers },
+  )
+  switch (decision.do) {
+    case 'fail':
+      await exchange.dump()
+      throw new HTTPError(decision.status, t.shown, parseRetryAfter(header(head.headers, 'retry-after')))
+    case 'refuse':
+      await exchange.dump()
+      throw new ImgpullError('bad-range', `${t.shown}: unusable partial answer: ${decision.why}`, {
+        retryable: true,
+      })
+    case 'restart':
+      await exchange.dump()
+      await t.restart(decision.why)
+      return send
+    case 'complete':
+      await exchange.dump()
+      return fromDisk
+    case 'receive':
+      return accept(t, decision)
+  }
+}
+
+/** Take a body the judgement accepted: a whole file anew (byte 0) or the next part of the one on disk. */
+async function accept(t: Transfer, decision: Receive): Promise<Step> {
+  if (decision.at === 0) {
+    // The whole file again (a 200 to a range request, or the first answer): what was known is replaced.
+    t.check?.discard()
+    t.check = undefined
+    t.offset = 0
+    t.known = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    t.recorded = false
+  } else {
+    // A proven continuation: it may tell what the first answer did not (the full size, say).
+    const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    const known = t.known
+    t.known = {
+      etag: known.etag ?? got.etag,
+      lastModified: known.lastModified ?? got.lastModified,
+      length: known.length ?? got.length,
+    }
+    if (t.known.length !== known.length) t.recorded = false
+  }
+  const total = decision.total
+  if (total !== undefined && total > t.options.maxSize) {
+    t.exchange!.abort(new Error('too large'))
+    await unlink(t.part).catch(() => {})
+    throw new ImgpullError('too-large', `${t.shown} is ${total} bytes, over --max-size ${t.options.maxSize}`)
+  }
+  if (!t.check) {
+    t.check = new FileCheck(t.options.hash, total)
+    if (t.offset > 0 && !(await readBack(t, t.offset))) {
+      // What is on disk is not the start of an image: start over.
+      const restart = new Error('restart')
+      t.exchange!.abort(restart)
+      await t.restart('the bytes on disk are not an image')
+      return send
+    }
+  }
+  return (u) => receive(u, decision)
+}
+
+/**
+ * Feed the first `size` bytes of the part file to the file's checks (a resume: the file is
+ * judged whole, from byte 0). False when they are not the start of an image.
+ */
+async function readBack(t: Transfer, size: number): Promise<boolean> {
+  const check = t.check!
+  try {
+    const stream = createReadStream(t.part, { end: size - 1, highWaterMark: 1024 * 1024 })
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      await check.update(chunk)
+      if (!check.format && check.headBytes >= HEAD_BYTES && !(await check.identify())) return false
+    }
+  } catch (error) {
+    // The body waits (paused) while the bytes on disk are read back: give its connection up.
+    t.exchange?.abort(error)
+    throw error
+  }
+  return check.bytes === size && (check.format !== undefined || (await check.identify()) !== undefined)
+}
+
+/** The 416 said the bytes on disk are the whole file: check them all from disk. */
+const fromDisk: Step = async (t) => {
+  t.check?.discard()
+  t.check = new FileCheck(t.options.hash, t.offset)
+  if (!(await readBack(t, t.offset))) {
+    await t.restart('the bytes on disk are not an image')
+    return send
+  }
+  return verify
+}
+
+/** Stream the body into the part file at `decision.at`, checking every byte on the way. */
+async function receive(t: Transfer, decision: Receive): Promise<Step> {
+  const { options, shown } = t
+  const check = t.check!
+  const exchange = t.exchange!
+  const file = new PartFile(t.part, decision.at)
+  let received = 0
+  const identify = async () => {
+    if (await check.identify()) return
+    const type = header(t.head!.headers, 'content-type') ?? 'no content type'
+    throw new ImgpullError('not-an-image', `not an image: ${shown} sent ${type}, ${received} bytes`)
+  }
+  const settle = async (busy: void | Promise<void>) => {
+    if (busy) await busy
+    if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
+    if (check.format && file.pendingBytes >= FLUSH_BYTES) {
+      t.record()
+      await file.flush(false)
+    }
+  }
+  /** Each body chunk: counted, checked, gathered; a promise only when the body must wait. */
+  const take = (chunk: Buffer): void | Promise<void> => {
+    received += chunk.length
+    t.ctx.onBytes?.(chunk.length)
+    if (check.bytes + chunk.length > options.maxSize) {
+      throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
+    }
+    const busy = check.update(chunk)
+    file.push(chunk)
+    if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
+  }
+
+  try {
+    await exchange.consume(take)
+    if (!check.format) await identify()
+    await file.flush(true)
+  } catch (error) {
+    exchange.abort(error)
+    const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
+    // Keep a prefix that is known to be an image on disk for a resume; anything else is worthless.
+    if (check.format && !tooLarge) {
+      t.record()
+      await file.flush(true).catch(() => {})
+    }
+    await file.close()
+    if (!check.format || tooLarge) await unlink(t.part).catch(() => {})
+    const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
+    if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
+      throw new ImgpullError(
+        'truncated',
+        `${shown}: connection closed after ${decision.at + received} of ${decision.total ?? '?'} bytes`,
+        { retryable: true, cause: error },
+      )
+    }
+    throw error
+  }
+  await file.close()
+  t.offset = decision.at + received
+  if (decision.length !== undefined && received !== decision.length) {
+    // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
+    if (received < decision.length) t.record()
+    else await unlink(t.part).catch(() => {})
+    throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
+      retryable: true,
+    })
+  }
+  // A partial answer (206): ask for the rest, proven to be of the same version.
+  if (decision.total !== undefined && t.offset < decision.total) {
+    t.record()
+    return send
+  }
+  return verify
+}
+
+/** The whole file is on disk: is it a complete image? */
+const verify: Step = async (t) => {
+  const check = t.check!
+  const read = async (offset: number, length: number) => {
+    const fh = await open(t.part, 'r')
+    try {
+      const buffer = Buffer.alloc(length)
+      const { bytesRead } = await fh.read(buffer, 0, length, offset)
+      return buffer.subarray(0, bytesRead)
+    } finally {
+      await fh.close()
+    }
+  }
+  const outcome = await check.finish(read)
+  if (!outcome.ok) {
+    // A body that ended before its structure did. When the server had said how long the file is,
+    // it sent all it has: resuming is pointless, the next attempt starts over.
+    if (t.known.length !== undefined) await unlink(t.part).catch(() => {})
+    else t.record()
+    throw new ImgpullError('truncated', `${t.shown}: incomplete file (${outcome.reason})`, {
+      retryable: true,
+    })
+  }
+  const { checked } = outcome
+  t.result = {
+    bytes: check.bytes,
+    sha256: checked.sha256,
+    ext: checked.ext,
+    width: checked.width,
+    height: checked.height,
+    // A 416 to a resume said every byte was already here: report the partial answer it completes.
+    httpStatus: t.head!.statusCode === 416 ? 206 : t.head!.statusCode,
+    ttfb: t.ttfb,
+  }
+  return undefined
 }
 
 /** Bytes of a part file already on disk (0 when there is none). */
@@ -52,28 +429,9 @@ function sizeOnDisk(path: string): Promise<number> {
   )
 }
 
-/** Hash the bytes already on disk and read back their head, so a resumed file is judged whole. */
-async function readPrefix(path: string, hash: Hasher | undefined): Promise<Buffer> {
-  const head: Buffer[] = []
-  let headBytes = 0
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    await hash?.update(chunk)
-    if (headBytes < HEAD_BYTES) {
-      head.push(chunk)
-      headBytes += chunk.length
-    }
-  }
-  return Buffer.concat(head).subarray(0, HEAD_BYTES)
-}
-
-// `bytes START-END/TOTAL` gives start and total; `bytes */TOTAL` (a 416) gives the total only.
-function contentRange(value: string | undefined): { start?: number; total?: number } {
-  const m = value && /^bytes\s+(?:(\d+)-\d+|\*)\/(\d+|\*)/.exec(value)
-  if (!m) return {}
-  return {
-    start: m[1] === undefined ? undefined : Number(m[1]),
-    total: m[2] === '*' ? undefined : Number(m[2]),
-  }
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
 }
 
 /**
@@ -89,288 +447,6 @@ function splitCredentials(url: URL, headers: Record<string, string>): URL {
   clean.username = ''
   clean.password = ''
   return clean
-}
-
-/**
- * One attempt at one file: follow redirects, resume the part file if it can, check status,
- * length and format, and leave the verified bytes in `partPath`. Throws a typed error otherwise;
- * bytes already on disk stay for the next attempt when they can be resumed.
- */
-export async function download(
-  url: string,
-  partPath: string,
-  validators: Validators,
-  ctx: DownloadContext,
-  cancel: Cancel,
-): Promise<Downloaded> {
-  try {
-    return await attempt(url, partPath, validators, ctx, cancel, true)
-  } catch (error) {
-    if (!(error instanceof Restart)) throw error
-    await unlink(partPath).catch(() => {})
-    return attempt(url, partPath, {}, ctx, cancel, false)
-  }
-}
-
-async function attempt(
-  rawUrl: string,
-  partPath: string,
-  validators: Validators,
-  ctx: DownloadContext,
-  cancel: Cancel,
-  mayResume: boolean,
-): Promise<Downloaded> {
-  const { options } = ctx
-  const validator =
-    validators.etag && !validators.etag.startsWith('W/') ? validators.etag : validators.lastModified
-  let offset = mayResume && validator ? await sizeOnDisk(partPath) : 0
-
-  const base: Record<string, string> = { 'user-agent': options.userAgent, ...lower(options.headers) }
-  let url = splitCredentials(new URL(rawUrl), base)
-  const origin = url.origin
-  const visited = new Set([url.href])
-  let exchange: Exchange
-  let response: Awaited<Exchange['response']>
-  let started = performance.now()
-  for (;;) {
-    const headers = { ...base }
-    if (url.origin !== origin) {
-      // Never hand our credentials to another origin.
-      delete headers.authorization
-      delete headers.cookie
-    }
-    if (offset > 0 && validator) {
-      headers.range = `bytes=${offset}-`
-      headers['if-range'] = validator
-    }
-    started = performance.now()
-    exchange = new Exchange(
-      ctx.dispatcher,
-      url,
-      { method: 'GET', headers, headersTimeout: options.headersTimeout, bodyTimeout: options.idleTimeout },
-      cancel,
-    )
-    response = await exchange.response
-    const location = header(response.headers, 'location')
-    if (!REDIRECTS.has(response.statusCode) || !location) break
-    await exchange.dump()
-    const next = new URL(location, url)
-    const shown = redactUrl(rawUrl)
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${shown}`)
-    }
-    if (visited.has(next.href))
-      throw new ImgpullError('redirect-loop', `redirect loop at ${next.href} for ${shown}`)
-    if (visited.size > options.maxRedirects) {
-      throw new ImgpullError('too-many-redirects', `more than ${options.maxRedirects} redirects for ${shown}`)
-    }
-    visited.add(next.href)
-    url = next
-  }
-  const ttfb = performance.now() - started
-  const { statusCode, headers } = response
-  const shown = redactUrl(rawUrl)
-
-  if (statusCode === 416 && offset > 0) {
-    const { total } = contentRange(header(headers, 'content-range'))
-    await exchange.dump()
-    // Everything was already here: the previous run was cut after the last byte.
-    if (total === offset) return finishFromDisk(partPath, offset, ctx, shown)
-    throw new Restart()
-  }
-  if (statusCode < 200 || statusCode > 299) {
-    await exchange.dump()
-    throw new HTTPError(statusCode, shown, parseRetryAfter(header(headers, 'retry-after')))
-  }
-
-  const etag = header(headers, 'etag')
-  const lastModified = header(headers, 'last-modified')
-  const declared = header(headers, 'content-length')
-  let expected: number | undefined
-  if (statusCode === 206 && offset > 0) {
-    const range = contentRange(header(headers, 'content-range'))
-    const changed = (validators.etag && etag && etag !== validators.etag) || range.start !== offset
-    if (changed) {
-      await exchange.dump()
-      throw new Restart()
-    }
-    expected = range.total ?? (declared === undefined ? undefined : offset + Number(declared))
-  } else {
-    // A 200 to a range request is the whole file again: start over with this very answer.
-    offset = 0
-    expected = declared === undefined ? undefined : Number(declared)
-  }
-  if (expected !== undefined && expected > options.maxSize) {
-    exchange.abort(new Error('too large'))
-    throw new ImgpullError('too-large', `${shown} is ${expected} bytes, over --max-size ${options.maxSize}`)
-  }
-  // Validators matter only once part of a body sits on disk: they are kept from the first partial write.
-  let recorded = false
-  const record = () => {
-    if (!recorded) ctx.onValidators?.({ etag, lastModified, length: expected })
-    recorded = true
-  }
-
-  const hash = options.hash === 'sha256' ? createHasher(expected) : undefined
-  /** The body's first chunks (about HEAD_BYTES), where its dimensions are read. */
-  let headParts: Buffer[] = []
-  let format: { ext: string } | undefined
-  if (offset > 0) {
-    // The body waits (paused) while the bytes on disk are read back; give its connection up on any failure.
-    const head = await readPrefix(partPath, hash).catch((error) => {
-      exchange.abort(error)
-      throw error
-    })
-    headParts = [head]
-    format = await sniff(head)
-    if (!format) {
-      hash?.discard()
-      const restart = new Restart()
-      exchange.abort(restart)
-      throw restart
-    }
-  }
-
-  let fh: FileHandle | undefined
-  let position = offset
-  let pending: Buffer[] = []
-  let pendingBytes = 0
-  let received = offset
-  /** The write in progress: the body keeps flowing while it runs, the next write waits for it. */
-  let writing: Promise<void> | undefined
-  /** Write what is buffered; `complete` when the body has ended (or will not go on). */
-  const flush = async (complete: boolean) => {
-    if (writing) {
-      const previous = writing
-      writing = undefined
-      await previous
-    }
-    if (pendingBytes === 0) return
-    const chunks = pending
-    const at = position
-    position += pendingBytes
-    pending = []
-    pendingBytes = 0
-    if (!complete) record()
-    if (!fh && complete) {
-      // A whole small body: three plain syscalls on this thread cost less than a trip through
-      // libuv's pool (and no lock contention between its threads in one folder).
-      const fd = openSync(partPath, offset > 0 ? 'r+' : 'w')
-      try {
-        writevSync(fd, chunks, at)
-      } finally {
-        closeSync(fd)
-      }
-      return
-    }
-    fh ??= await open(partPath, offset > 0 ? 'r+' : 'w')
-    const write = fh.writev(chunks, at).then(() => {})
-    if (complete) await write
-    else {
-      writing = write
-      write.catch(() => {}) // seen by the next flush
-    }
-  }
-  const judge = async () => {
-    headParts = pending.slice()
-    // Magic numbers need a few bytes: the first chunk, unless it is very short.
-    const first = pending[0] ?? Buffer.alloc(0)
-    format = await sniff(first.length >= SNIFF_BYTES || pending.length === 1 ? first : Buffer.concat(pending))
-    if (!format) {
-      const type = header(headers, 'content-type') ?? 'no content type'
-      throw new ImgpullError('not-an-image', `not an image: ${shown} sent ${type}, ${received} bytes`)
-    }
-  }
-  const settle = async (busy: void | Promise<void>) => {
-    if (busy) await busy
-    if (!format && pendingBytes >= HEAD_BYTES) await judge()
-    if (format && pendingBytes >= FLUSH_BYTES) await flush(false)
-  }
-  /** Each body chunk: counted, checked, hashed, gathered; a promise only when it must wait. */
-  const take = (chunk: Buffer): void | Promise<void> => {
-    received += chunk.length
-    ctx.onBytes?.(chunk.length)
-    if (received > options.maxSize) {
-      throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
-    }
-    const busy = hash?.update(chunk)
-    pending.push(chunk)
-    pendingBytes += chunk.length
-    if (busy || pendingBytes >= (format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
-  }
-
-  try {
-    await exchange.consume(take)
-    if (!format) await judge()
-    await flush(true)
-  } catch (error) {
-    exchange.abort(error)
-    hash?.discard()
-    // Keep a verified prefix on disk for resume; anything else is worthless.
-    if (format && !(error instanceof ImgpullError && error.code === 'too-large')) {
-      record()
-      await flush(true).catch(() => {})
-    }
-    await writing?.catch(() => {})
-    await fh?.close()
-    fh = undefined
-    if (!format || (error instanceof ImgpullError && error.code === 'too-large')) {
-      await unlink(partPath).catch(() => {})
-    }
-    const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
-    if (expected !== undefined && received < expected && networkCut) {
-      if (cancel.aborted) throw error
-      throw new ImgpullError(
-        'truncated',
-        `${shown}: connection closed after ${received} of ${expected} bytes`,
-        {
-          retryable: true,
-          cause: error,
-        },
-      )
-    }
-    throw error
-  } finally {
-    await fh?.close()
-  }
-  if (expected !== undefined && received !== expected) {
-    hash?.discard()
-    throw new ImgpullError('truncated', `${shown}: got ${received} of ${expected} bytes`, { retryable: true })
-  }
-  return {
-    bytes: received,
-    sha256: await hash?.digest(),
-    ext: format!.ext,
-    ...(await headDimensions(headParts, format!.ext)),
-    httpStatus: statusCode,
-    ttfb,
-  }
-}
-
-/** Width and height from the head's first chunk, or from the whole head when they lie beyond it. */
-async function headDimensions(parts: Buffer[], ext: string): Promise<{ width?: number; height?: number }> {
-  const first = await dimensions(parts[0], ext)
-  if (first.width !== undefined || parts.length === 1) return first
-  return dimensions(Buffer.concat(parts).subarray(0, HEAD_BYTES), ext)
-}
-
-/** The part file already holds the whole body (a 416 told us): hash and judge it from disk. */
-async function finishFromDisk(partPath: string, size: number, ctx: DownloadContext, shown: string) {
-  const hash = ctx.options.hash === 'sha256' ? createHasher(size) : undefined
-  const head = await readPrefix(partPath, hash)
-  const format = await sniff(head)
-  if (!format) {
-    hash?.discard()
-    throw new ImgpullError('not-an-image', `not an image: ${shown} (resumed file)`)
-  }
-  return {
-    bytes: size,
-    sha256: await hash?.digest(),
-    ext: format.ext,
-    ...(await dimensions(head, format.ext)),
-    httpStatus: 206,
-    ttfb: 0,
-  }
 }
 
 function lower(headers: Record<string, string>): Record<string, string> {

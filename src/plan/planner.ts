@@ -1,6 +1,7 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ImgpullError, redactUrl } from '../errors.js'
+import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { partsDir } from '../sinks/files.js'
 import type { Job, Result, Validators } from '../types.js'
@@ -63,6 +64,7 @@ function fromRecord(job: Job, r: JobRecord, status: Result['status']): Result {
     attempts: r.attempts,
     error: r.error,
     message: r.message === undefined ? undefined : `${r.message} (earlier run; --retry-failed tries again)`,
+    earlier: true,
     timings: { ttfb: r.ttfb, total: r.total ?? 0 },
   }
 }
@@ -102,7 +104,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       if (ctx.leftovers.delete(part)) await unlink(join(partsDir(ctx.out), part)).catch(() => {})
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
-    if (earlier.state === 'failed' && !ctx.retryFailed) {
+    if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
       journal.touch(key)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed') }
     }

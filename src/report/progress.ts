@@ -38,7 +38,7 @@ export class ProgressLine {
     this.#lastBytes = this.stats.bytes
     this.#lastAt = now
     const t = this.tally
-    const done = t.ok + t.skipped + t.failed
+    const done = t.ok + t.skipped + t.failed + t.failedBefore
     const total = this.total()
     let count = `${done}`
     let eta = ''

@@ -4,7 +4,10 @@ import { formatBytes, formatDuration, formatRate } from './format.js'
 export interface Tally {
   ok: number
   skipped: number
+  /** Failures of this run. */
   failed: number
+  /** Permanent failures recorded by an earlier run, not tried again (see `retriedOnRerun`). */
+  failedBefore: number
   bytes: number
   duplicates: number
   interrupted: number
@@ -13,7 +16,16 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { ok: 0, skipped: 0, failed: 0, bytes: 0, duplicates: 0, interrupted: 0, errors: new Map() }
+  return {
+    ok: 0,
+    skipped: 0,
+    failed: 0,
+    failedBefore: 0,
+    bytes: 0,
+    duplicates: 0,
+    interrupted: 0,
+    errors: new Map(),
+  }
 }
 
 /** The closing line, e.g. `15 images, 67.5 MB in 1.5 s (10 img/s, 45 MB/s), 0 failed`. */
@@ -22,6 +34,9 @@ export function summaryLine(t: Tally, ms: number): string {
     `${t.ok} images, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatRate(t.bytes / 1e6, ms, 'MB')}), ${t.failed} failed`,
   ]
   if (t.skipped) parts.push(`${t.skipped} already done`)
+  if (t.failedBefore) {
+    parts.push(`${t.failedBefore} skipped as permanently failed before (--retry-failed tries them again)`)
+  }
   if (t.duplicates) parts.push(`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'} skipped`)
   if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
   return parts.join(', ')

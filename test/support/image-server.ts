@@ -16,8 +16,15 @@ import { type Format, makeImage, sizeOf } from './images.js'
  * - `drip=BPS`: send at BPS bytes per second
  * - `redirect=N`: N redirects before the image; `loop=1`: redirects forever; `to=URL`: one
  *   redirect to URL
- * - `norange=1`: ignore Range; `rotate=1`: a new ETag (and new bytes) on every request;
- *   `nolength=1`: no Content-Length (chunked)
+ * - `norange=1`: ignore Range; `rotate=1`: a new version on every request (new bytes, ETag and
+ *   Last-Modified); `nolength=1`: no Content-Length (chunked); `close=1`: no Content-Length and
+ *   no chunks (the body ends with the connection)
+ * - validators: `lmonly=1` no ETag; `nolm=1` no Last-Modified; `weaketag=1` a weak ETag;
+ *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
+ * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
+ *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off
+ * - `end=B` (+`times=K`): the body ends cleanly after byte B, with no length (chunked, or with
+ *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole
  */
 export interface ImageServerOptions {
   /** Time to first byte, ms. */
@@ -33,6 +40,11 @@ export interface ImageServerOptions {
   /** Keep a log of requests (path and headers). @default true */
   record?: boolean
   seed?: number
+  /**
+   * Close a keep-alive connection, without a byte of answer, when a second request comes on it: a
+   * server whose idle timeout closed the connection just as the client reused it.
+   */
+  dropReused?: boolean
   /** A counter shared by several servers, to see the maxima over all hosts. */
   shared?: { inFlight: number; maxInFlight: number }
 }
@@ -136,19 +148,32 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     }
 
     const rotate = q.has('rotate')
-    const body = imageFor(u, rotate ? `#${attempt}` : '')
-    const etag = `"${rotate ? attempt : 'v1'}-${body.length}"`
+    // Each request to a rotating file sees a new version: new bytes, ETag and Last-Modified.
+    const version = rotate ? attempt : 1
+    const whole = imageFor(u, rotate ? `#${attempt}` : '')
+    // `cut=B`: the server holds a truncated copy of the image (its first B bytes) and serves it whole.
+    const body = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
+    const etag = q.has('weaketag')
+      ? `W/"${version}-${body.length}"`
+      : `"${rotate ? attempt : 'v1'}-${body.length}"`
+    const lastModified = new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000).toUTCString()
     const headers: Record<string, string | number> = {
       'content-type': `image/${q.get('fmt') === 'png' ? 'png' : 'jpeg'}`,
-      etag,
-      'last-modified': LAST_MODIFIED,
       'accept-ranges': q.has('norange') ? 'none' : 'bytes',
     }
+    if (!q.has('lmonly')) headers.etag = etag
+    if (!q.has('nolm')) headers['last-modified'] = lastModified
     let start = 0
     let status = 200
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
     const ifRange = req.headers['if-range']
-    if (range && !q.has('norange') && (!ifRange || ifRange === etag || ifRange === LAST_MODIFIED)) {
+    // If-Range matches a strong ETag or the date (RFC 9110 §13.1.5); `ifrange=ignore` serves the range anyway.
+    const current =
+      !ifRange ||
+      q.get('ifrange') === 'ignore' ||
+      (ifRange === etag && !etag.startsWith('W/')) ||
+      ifRange === lastModified
+    if (range && !q.has('norange') && current) {
       start = Number(range[1])
       if (start >= body.length) {
         count(416)
@@ -156,10 +181,40 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         return
       }
       status = 206
-      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`
     }
-    const payload = body.subarray(start)
-    if (!q.has('nolength')) headers['content-length'] = payload.length
+    // `shift=N`: a range answer starts N bytes away from the byte asked for (a broken cache).
+    if (status === 206 && q.has('shift'))
+      start = Math.min(body.length - 1, Math.max(0, start + Number(q.get('shift'))))
+    // `partial=B`: every answer carries at most B bytes, as a 206, even to a plain GET.
+    let stopAt = body.length
+    if (q.has('partial')) {
+      if (status === 200 && q.has('shift')) {
+        // A plain GET answered with a range that does not start at byte 0.
+        status = 206
+        start = Math.min(body.length - 1, Number(q.get('shift')))
+      }
+      stopAt = Math.min(body.length, start + Number(q.get('partial')))
+      if (stopAt < body.length) status = 206
+    }
+    if (status === 206) {
+      // `lietotal=1`: the Content-Range of a partial answer states a total one byte off.
+      const total = body.length + (q.has('lietotal') ? 1 : 0)
+      headers['content-range'] = `bytes ${start}-${stopAt - 1}/${total}`
+      if (q.has('bare206')) {
+        delete headers.etag
+        delete headers['last-modified']
+      }
+    }
+    const payload = body.subarray(start, stopAt)
+    // `end=B`: the body ends cleanly after byte B of the file, with no length to tell it from the whole.
+    const ends = q.has('end')
+    if (!q.has('nolength') && !ends && !q.has('close')) headers['content-length'] = payload.length
+    if (q.has('close')) {
+      // No length and no chunks: the body ends when the connection closes (HTTP/1.0 framing).
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
+      headers.connection = 'close'
+    }
     count(status)
     res.writeHead(status, headers)
 
@@ -169,10 +224,12 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const reset = cut('reset')
     const short = cut('short')
     const stall = cut('stall')
+    const clean = cut('end')
     const stop = Math.min(
       reset ?? Number.POSITIVE_INFINITY,
       short ?? Number.POSITIVE_INFINITY,
       stall ?? Number.POSITIVE_INFINITY,
+      clean ?? Number.POSITIVE_INFINITY,
     )
     const rate = q.has('drip') ? Number(q.get('drip')) : bandwidth
     const chunk = rate ? Math.max(1024, Math.min(65_536, Math.floor(rate / 20))) : 256 * 1024
@@ -189,7 +246,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         if (due > 0) await sleep(due)
       }
     }
-    if (sent >= payload.length) {
+    if (sent >= payload.length || (clean !== undefined && stop === clean)) {
       res.end()
       return
     }
@@ -198,6 +255,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     // stall: keep the connection open and silent until the client gives up
   }
 
+  const served = new WeakMap<Socket, number>()
   const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     const u = new URL(req.url ?? '/', 'http://x')
     const key = u.pathname + u.search
@@ -220,6 +278,14 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       }
     }
     res.on('close', finish)
+    if (options.dropReused) {
+      const n = (served.get(req.socket) ?? 0) + 1
+      served.set(req.socket, n)
+      if (n > 1) {
+        req.socket.destroy()
+        return
+      }
+    }
     send(req, res, u, attempt).catch(() => res.destroy())
   })
   server.on('connection', (s) => {

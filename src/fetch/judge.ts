@@ -1,0 +1,180 @@
+import type { Validators } from '../types.js'
+
+/**
+ * What to do with a response's head, decided from the status, the headers and what was asked:
+ * the one place where "is this answer the file, part of it, or something else" is settled. Pure,
+ * table-tested (test/judge.test.ts); `download.ts` carries out what it says.
+ *
+ * Rules (RFC 9110 §14 range requests, §13.1.5 If-Range, §8.8 validators):
+ * - A 200 is the whole file from byte 0, whatever was asked.
+ * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
+ *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
+ *   starts at 0 but stops short is kept and continued with `Range` for the rest.
+ * - A resumed 206 must prove the file has not changed since the bytes on disk came: every
+ *   validator known from the first answer (ETag, Last-Modified, full length) is compared with the
+ *   answer's and any mismatch restarts from byte 0; and at least one strong validator (a strong
+ *   ETag, or Last-Modified when there is no strong ETag) must be present and equal. A weak ETag
+ *   alone proves nothing.
+ * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
+ *   it states equals them and no validator contradicts.
+ */
+export interface Asked {
+  /** First byte asked for with `Range: bytes=N-`; 0 for a plain GET. */
+  from: number
+  /** What was known of the file when asking: validators and full length from an earlier answer. */
+  known: Validators
+}
+
+export interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+}
+
+export type Decision =
+  /** Take this body: its first byte is byte `at` of the file; `total` is the file's full size if known. */
+  | {
+      do: 'receive'
+      at: number
+      total?: number /** Bytes this body must carry, if known. */
+      length?: number
+    }
+  /** The bytes on disk are useless (another version, or an answer that cannot be appended): start over. */
+  | { do: 'restart'; why: string }
+  /** The bytes on disk are already the whole file (a 416 said so). */
+  | { do: 'complete'; total: number }
+  /** An HTTP error status. */
+  | { do: 'fail'; status: number }
+  /** A range answer that can never be used for this request, even after a restart. */
+  | { do: 'refuse'; why: string }
+
+function header(headers: Answer['headers'], name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * `bytes A-B/T` → `{ start: A, end: B, total: T }`; a 416's form, with a star for the range, gives
+ * `{ total: T }`; `T` may be a star too (unknown). `undefined` when unreadable or inconsistent.
+ */
+export function parseContentRange(
+  value: string | undefined,
+): { start?: number; end?: number; total?: number } | undefined {
+  const m = value && /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
+  if (!m) return undefined
+  const range = {
+    start: m[1] === undefined ? undefined : Number(m[1]),
+    end: m[2] === undefined ? undefined : Number(m[2]),
+    total: m[3] === '*' ? undefined : Number(m[3]),
+  }
+  if (range.start !== undefined && range.end! < range.start) return undefined
+  if (range.total !== undefined && range.end !== undefined && range.end >= range.total) return undefined
+  return range
+}
+
+/** A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). */
+export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
+
+/** The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged. */
+export function ifRangeValue(known: Validators): string | undefined {
+  return isStrong(known.etag) ? known.etag : known.lastModified
+}
+
+/** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */
+export function mismatch(known: Validators, answer: Validators): string | undefined {
+  if (known.etag && answer.etag && known.etag !== answer.etag)
+    return `ETag ${known.etag} became ${answer.etag}`
+  if (known.lastModified && answer.lastModified && known.lastModified !== answer.lastModified) {
+    return `Last-Modified ${known.lastModified} became ${answer.lastModified}`
+  }
+  if (known.length !== undefined && answer.length !== undefined && known.length !== answer.length) {
+    return `the file's size ${known.length} became ${answer.length}`
+  }
+  return undefined
+}
+
+/** Whether `answer` carries a strong validator equal to one known: proof the file is the same. */
+function proven(known: Validators, answer: Validators): boolean {
+  if (isStrong(known.etag)) return known.etag === answer.etag
+  return !!known.lastModified && known.lastModified === answer.lastModified
+}
+
+const REDIRECT = new Set([301, 302, 303, 307, 308])
+
+/** True for a redirect this client follows (a 3xx with a `Location`). */
+export function isRedirect(answer: Answer): boolean {
+  return REDIRECT.has(answer.status) && header(answer.headers, 'location') !== undefined
+}
+
+/** The validators an answer carries (`length`: the full size of the file, when it says). */
+export function validatorsOf(answer: Answer): Validators {
+  const range = parseContentRange(header(answer.headers, 'content-range'))
+  const declared = header(answer.headers, 'content-length')
+  const length =
+    answer.status === 206 || answer.status === 416
+      ? range?.total
+      : declared !== undefined && /^\d+$/.test(declared.trim())
+        ? Number(declared)
+        : undefined
+  return {
+    etag: header(answer.headers, 'etag'),
+    lastModified: header(answer.headers, 'last-modified'),
+    length,
+  }
+}
+
+export function judge(asked: Asked, answer: Answer): Decision {
+  const { status } = answer
+  const resuming = asked.from > 0
+  const range = parseContentRange(header(answer.headers, 'content-range'))
+  const got = validatorsOf(answer)
+
+  if (status === 416 && resuming) {
+    const differs = mismatch(asked.known, got)
+    if (differs) return { do: 'restart', why: differs }
+    if (range?.total === asked.from) return { do: 'complete', total: asked.from }
+    return {
+      do: 'restart',
+      why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
+    }
+  }
+  if (status < 200 || status > 299) return { do: 'fail', status }
+  if (status !== 206) {
+    const declared = got.length
+    return { do: 'receive', at: 0, total: declared, length: declared }
+  }
+
+  // 206 Partial Content.
+  const type = header(answer.headers, 'content-type') ?? ''
+  if (!range || range.start === undefined || /multipart\/byteranges/i.test(type)) {
+    const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
+    return resuming ? { do: 'restart', why } : { do: 'refuse', why }
+  }
+  if (range.start !== asked.from) {
+    const why = `asked for bytes from ${asked.from}, got ${range.start}-${range.end}`
+    return resuming ? { do: 'restart', why } : { do: 'refuse', why }
+  }
+  const length = range.end! - range.start + 1
+  const declared = header(answer.headers, 'content-length')
+  if (declared !== undefined && Number(declared) !== length) {
+    const why = `Content-Length ${declared} disagrees with Content-Range ${range.start}-${range.end}`
+    return resuming ? { do: 'restart', why } : { do: 'refuse', why }
+  }
+  if (resuming || asked.known.length !== undefined) {
+    const differs = mismatch(asked.known, got)
+    if (differs) return { do: 'restart', why: differs }
+  }
+  if (resuming && !proven(asked.known, got)) {
+    return { do: 'restart', why: 'the answer carries no validator that proves the file unchanged' }
+  }
+  if (!resuming && range.total === undefined) {
+    return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
+  }
+  if (!resuming && range.end! + 1 < range.total! && !ifRangeValue(got)) {
+    // Part of a file, with nothing that would prove the rest (asked for next) belongs to the same version.
+    return {
+      do: 'refuse',
+      why: `only bytes ${range.start}-${range.end} of ${range.total}, and no validator to continue safely`,
+    }
+  }
+  return { do: 'receive', at: range.start, total: range.total ?? asked.known.length, length }
+}

@@ -1,0 +1,112 @@
+import { type CompletenessCheck, completenessCheck } from './complete.js'
+import { createHasher, type Hasher } from './hasher.js'
+import { dimensions, SNIFF_BYTES, type Sniffed, sniff } from './sniff.js'
+
+/** Bytes of a body's head kept for the format and its dimensions. */
+export const HEAD_BYTES = 64 * 1024
+
+/** What is known of a file once all of it has been checked. */
+export interface Checked {
+  sha256?: string
+  /** Detected format's extension, without the dot. */
+  ext: string
+  width?: number
+  height?: number
+}
+
+/**
+ * Everything checked about one file as its bytes pass, in order, from byte 0 (a resumed file's
+ * prefix is read back from disk and fed first): its sha256, its format and dimensions from the
+ * head, and its structural completeness. The checks see every byte once; none is read twice.
+ */
+export class FileCheck {
+  readonly #hash: Hasher | undefined
+  #head: Buffer[] = []
+  #headBytes = 0
+  #format: Sniffed | undefined
+  #complete: CompletenessCheck | undefined
+  /** Bytes fed so far: the file's size up to here. */
+  bytes = 0
+
+  /** `expected`: the file's announced size, when known (large files are hashed off the event loop). */
+  constructor(hash: 'sha256' | 'none', expected: number | undefined) {
+    this.#hash = hash === 'sha256' ? createHasher(expected) : undefined
+  }
+
+  get format(): Sniffed | undefined {
+    return this.#format
+  }
+
+  /** Bytes of the head gathered so far (all bytes, until the format is known). */
+  get headBytes(): number {
+    return this.#headBytes
+  }
+
+  /**
+   * The next bytes of the file. Until the format is known they are kept as the head (call
+   * `identify` once `headBytes` reaches `HEAD_BYTES`, or at the end); then they go through the
+   * completeness check. A promise when hashing makes the body wait.
+   */
+  update(chunk: Buffer): void | Promise<void> {
+    this.bytes += chunk.length
+    if (this.#format) this.#complete!.update(chunk)
+    else {
+      this.#head.push(chunk)
+      this.#headBytes += chunk.length
+    }
+    return this.#hash?.update(chunk)
+  }
+
+  /**
+   * Judge the format from the head; `undefined` when the bytes are not an image. Magic numbers
+   * need a few bytes: the first chunk does, unless it is very short or the fast path misses.
+   */
+  async identify(): Promise<Sniffed | undefined> {
+    if (this.#format) return this.#format
+    const first = this.#head[0] ?? Buffer.alloc(0)
+    const format = await sniff(
+      first.length >= SNIFF_BYTES || this.#head.length === 1 ? first : Buffer.concat(this.#head),
+    )
+    if (!format) return undefined
+    this.#format = format
+    // The head went by before the format was known: the completeness check starts with it.
+    this.#complete = completenessCheck(format.ext)
+    for (const part of this.#head) this.#complete.update(part)
+    return format
+  }
+
+  /**
+   * All bytes are in: the file's checksum, format and dimensions, or the reason it is not whole.
+   * `read(offset, length)` reads bytes of the whole file back (from disk) for formats that need it.
+   */
+  async finish(
+    read: (offset: number, length: number) => Promise<Uint8Array>,
+  ): Promise<{ ok: true; checked: Checked } | { ok: false; reason: string }> {
+    const format = this.#format!
+    const verdict = await this.#complete!.end(read)
+    if (!verdict.complete) {
+      this.discard()
+      return { ok: false, reason: verdict.reason }
+    }
+    return {
+      ok: true,
+      checked: {
+        sha256: await this.#hash?.digest(),
+        ext: format.ext,
+        ...(await headDimensions(this.#head, format.ext)),
+      },
+    }
+  }
+
+  /** The file was abandoned: free what the hash holds. */
+  discard(): void {
+    this.#hash?.discard()
+  }
+}
+
+/** Width and height from the head's first chunk, or from the whole head when they lie beyond it. */
+async function headDimensions(parts: Buffer[], ext: string): Promise<{ width?: number; height?: number }> {
+  const first = await dimensions(parts[0], ext)
+  if (first.width !== undefined || parts.length === 1) return first
+  return dimensions(Buffer.concat(parts).subarray(0, HEAD_BYTES), ext)
+}

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, outputFiles, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { makeImage } from './support/images.js'
+
+// A file under its final name is the complete, current image: answers that would make a wrong
+// file look right, modelled on public bug reports of curl, aria2, wget, gallery-dl, img2dataset.
+
+let server: ImageServer
+let dir: string
+let n = 0
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function get(urls: string[], options: Options = {}) {
+  const out = join(dir, `run-${++n}`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, journal: false, ...options })) results.push(r)
+  return { out, results, one: results[0] }
+}
+
+const requests = (path: string) => server.log.filter((l) => l.url === path)
+
+/** The one file in `out` is exactly `expected`. */
+async function holds(out: string, name: string, expected: Buffer) {
+  assert.deepEqual(await outputFiles(out), [name])
+  assert.ok((await readFile(join(out, name))).equals(expected), `${name} is not the expected bytes`)
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part file left')
+}
+
+/** Nothing kept: no file under a final name, no part file. */
+async function nothing(out: string) {
+  assert.deepEqual(await outputFiles(out), [])
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
+}
+
+test('a 206 to a plain GET is whole only when its Content-Range says so: the rest comes with Range', async () => {
+  const path = '/partial-get?size=33119&partial=11039'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.attempts, 1, 'continuing a partial answer is not a retry')
+  await holds(out, 'partial-get.jpg', server.bytes(path))
+  const sent = requests(path)
+  assert.deepEqual(
+    sent.map((r) => r.headers.range),
+    [undefined, 'bytes=11039-', 'bytes=22078-', 'bytes=33117-'],
+  )
+  assert.equal(sent[1]?.headers['if-range'], '"v1-33119"', 'each continuation proves the same version')
+})
+
+test('a 206 that covers the whole file, to a plain GET, is the file', async () => {
+  const path = '/partial-whole?size=20000&partial=20000'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'partial-whole.jpg', server.bytes(path))
+  assert.equal(requests(path).length, 1)
+})
+
+test('a 206 to a plain GET that does not start at byte 0 is never kept', async () => {
+  const path = '/partial-shifted?size=50000&partial=20000&shift=500'
+  const { out, one } = await get([server.url(path)], { retries: 0 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'bad-range')
+  assert.match(one.message ?? '', /asked for bytes from 0, got 500-20499/)
+  await nothing(out)
+})
+
+test('a resumed 206 that starts anywhere but the byte asked for is never appended: the file restarts', async () => {
+  const path = '/resume-shifted?size=2000000&reset=1000000&times=1&shift=100'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'resume-shifted.jpg', server.bytes(path))
+  const ranges = requests(path).map((r) => r.headers.range)
+  assert.equal(ranges.length, 3)
+  assert.match(String(ranges[1]), /^bytes=\d+-$/)
+  assert.equal(ranges[2], undefined, 'the restart asks for the whole file')
+})
+
+test('a Content-Range whose total disagrees with the first answer restarts the file', async () => {
+  const path = '/resume-total?size=2000000&reset=1000000&times=1&lietotal=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'resume-total.jpg', server.bytes(path))
+  assert.equal(requests(path).at(-1)?.headers.range, undefined)
+})
+
+test('a resume across versions is never spliced: Last-Modified only, If-Range ignored by the server', async () => {
+  // Version 1 is cut at 60%; the server then has version 2 and answers the resume with its tail.
+  const path = '/splice-lm?size=2000000&reset=1200000&times=1&rotate=1&lmonly=1&ifrange=ignore'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  const sent = requests(path)
+  assert.equal(sent.length, 3, 'cut, refused resume, whole file')
+  assert.match(String(sent[1]?.headers['if-range']), /GMT$/, 'the resume offered the date it had')
+  await holds(out, 'splice-lm.jpg', makeImage('splice-lm#3', 2_000_000))
+})
+
+test('every validator is compared, whatever the server does with If-Range', async (t) => {
+  const cases = {
+    // A strong ETag that changed, on a server that serves the range anyway.
+    'strong ETag changed': 'rotate=1&ifrange=ignore',
+    // A weak ETag and a date: the date changed.
+    'weak ETag, date changed': 'rotate=1&weaketag=1&ifrange=ignore',
+    // The file did not change, but the 206 carries nothing that proves it.
+    'no validator in the 206': 'bare206=1',
+  }
+  for (const [name, query] of Object.entries(cases)) {
+    await t.test(name, async () => {
+      const id = `v-${name.replace(/\W+/g, '-')}`
+      const path = `/${id}?size=1500000&reset=800000&times=1&${query}`
+      const { out, one } = await get([server.url(path)])
+      assert.equal(one.status, 'ok', one.message)
+      const sent = requests(path)
+      assert.equal(sent.at(-1)?.headers.range, undefined, 'restarted from byte 0')
+      const last = query.includes('rotate')
+        ? makeImage(`${id}#${sent.length}`, 1_500_000)
+        : server.bytes(path)
+      await holds(out, `${id}.jpg`, last)
+    })
+  }
+})
+
+test('a weak ETag alone proves nothing: a cut file restarts instead of resuming', async () => {
+  const path = '/weak-only?size=1500000&reset=800000&times=1&weaketag=1&nolm=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  assert.deepEqual(
+    requests(path).map((r) => r.headers.range),
+    [undefined, undefined],
+  )
+  await holds(out, 'weak-only.jpg', server.bytes(path))
+})
+
+test('a request that dies on a reused keep-alive connection is sent again at once, not retried', async () => {
+  const dropping = await startImageServer({ dropReused: true })
+  try {
+    const urls = Array.from({ length: 30 }, (_, i) => dropping.url(`/reused-${i}`))
+    const { results } = await get(urls, { retries: 0, perHost: 4 })
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.deepEqual(
+      failed.map((r) => r.message),
+      [],
+    )
+    assert.ok(results.every((r) => r.attempts === 1))
+    assert.ok(dropping.stats.requests > 30, 'some requests did meet a closed connection')
+  } finally {
+    await dropping.close()
+  }
+})

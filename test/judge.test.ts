@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { type Asked, type Decision, judge, parseContentRange } from '../src/fetch/judge.js'
+
+const ETAG = '"abc"'
+const LM = 'Mon, 01 Jan 2024 00:00:00 GMT'
+const LATER = 'Mon, 01 Jan 2024 00:00:09 GMT'
+const plain: Asked = { from: 0, known: {} }
+const resume = (known: Asked['known'], from = 600): Asked => ({ from, known })
+
+/** [case, asked, status, headers, decision (or its `do` alone)] */
+const table: [string, Asked, number, Record<string, string>, Decision | Decision['do']][] = [
+  // Plain GETs.
+  [
+    '200 with a length',
+    plain,
+    200,
+    { 'content-length': '1000' },
+    { do: 'receive', at: 0, total: 1000, length: 1000 },
+  ],
+  ['200 without a length', plain, 200, {}, { do: 'receive', at: 0, total: undefined, length: undefined }],
+  ['404', plain, 404, {}, { do: 'fail', status: 404 }],
+  ['503', plain, 503, {}, { do: 'fail', status: 503 }],
+  ['416 to a plain GET', plain, 416, { 'content-range': 'bytes */1000' }, { do: 'fail', status: 416 }],
+  [
+    '206 to a plain GET, whole',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-999/1000', etag: ETAG },
+    { do: 'receive', at: 0, total: 1000, length: 1000 },
+  ],
+  [
+    '206 to a plain GET, the start only: kept, the rest asked for',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-11038/33119', etag: ETAG },
+    { do: 'receive', at: 0, total: 33119, length: 11039 },
+  ],
+  [
+    '206 to a plain GET, the start only, no validator to continue with',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-11038/33119' },
+    'refuse',
+  ],
+  [
+    '206 to a plain GET, not from byte 0',
+    plain,
+    206,
+    { 'content-range': 'bytes 500-999/1000', etag: ETAG },
+    'refuse',
+  ],
+  [
+    '206 to a plain GET, unknown total',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-499/*', etag: ETAG },
+    'refuse',
+  ],
+  ['206 without Content-Range', plain, 206, { etag: ETAG }, 'refuse'],
+  [
+    '206 multipart/byteranges',
+    plain,
+    206,
+    { 'content-type': 'multipart/byteranges; boundary=x', 'content-range': 'bytes 0-9/10' },
+    'refuse',
+  ],
+  [
+    '206 whose Content-Length disagrees with its range',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-999/1000', 'content-length': '10', etag: ETAG },
+    'refuse',
+  ],
+  // Resumes.
+  [
+    'resume, strong ETag equal',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume, Last-Modified only, equal',
+    resume({ lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LM },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume, Last-Modified changed (a server that ignores If-Range)',
+    resume({ lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LATER },
+    'restart',
+  ],
+  [
+    'resume, ETag changed',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: '"new"' },
+    'restart',
+  ],
+  [
+    'resume, ETag equal but Last-Modified changed',
+    resume({ etag: ETAG, lastModified: LM }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG, 'last-modified': LATER },
+    'restart',
+  ],
+  [
+    'resume, the total disagrees with the first answer',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-1000/1001', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume, starts elsewhere than asked',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 700-999/1000', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume, a 206 with no validator: nothing proves the file unchanged',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000' },
+    'restart',
+  ],
+  [
+    'resume, weak ETag equal and no date: proves nothing',
+    resume({ etag: 'W/"abc"', length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: 'W/"abc"' },
+    'restart',
+  ],
+  [
+    'resume, weak ETag and date equal: the date proves it',
+    resume({ etag: 'W/"abc"', lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: 'W/"abc"', 'last-modified': LM },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume answered 200: the whole file again',
+    resume({ etag: ETAG, length: 1000 }),
+    200,
+    { 'content-length': '1200', etag: '"new"' },
+    { do: 'receive', at: 0, total: 1200, length: 1200 },
+  ],
+  [
+    'resume, 416 with the size on disk: already whole',
+    resume({ etag: ETAG, length: 1000 }, 1000),
+    416,
+    { 'content-range': 'bytes */1000' },
+    { do: 'complete', total: 1000 },
+  ],
+  [
+    'resume, 416 with another size',
+    resume({ etag: ETAG }, 1000),
+    416,
+    { 'content-range': 'bytes */900' },
+    'restart',
+  ],
+  [
+    'resume, 416 with another ETag',
+    resume({ etag: ETAG }, 1000),
+    416,
+    { 'content-range': 'bytes */1000', etag: '"new"' },
+    'restart',
+  ],
+  ['resume, 503', resume({ etag: ETAG }), 503, {}, { do: 'fail', status: 503 }],
+]
+
+test('judge: what to do with each answer, for every case of the integrity issue', () => {
+  for (const [name, asked, status, headers, expected] of table) {
+    const decision = judge(asked, { status, headers })
+    if (typeof expected === 'string') assert.equal(decision.do, expected, name)
+    else assert.deepEqual(decision, expected, name)
+  }
+})
+
+test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
+  assert.deepEqual(parseContentRange('bytes 0-99/100'), { start: 0, end: 99, total: 100 })
+  assert.deepEqual(parseContentRange('bytes 5-9/*'), { start: 5, end: 9, total: undefined })
+  assert.deepEqual(parseContentRange('bytes */100'), { start: undefined, end: undefined, total: 100 })
+  assert.equal(parseContentRange('bytes 9-5/100'), undefined)
+  assert.equal(parseContentRange('bytes 0-100/100'), undefined)
+  assert.equal(parseContentRange('items 0-1/2'), undefined)
+  assert.equal(parseContentRange(undefined), undefined)
+})
