@@ -55,20 +55,27 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/** Another run holds the output folder (see `FolderLock`): exit code 2, naming that run. */
+export class FolderBusyError extends UsageError {
+  override name = 'FolderBusyError'
+  constructor(
+    readonly holder: { pid: number; host: string; startedAt: number } | undefined,
+    out = 'the output folder',
+  ) {
+    const who = holder
+      ? `pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()}`
+      : 'its pid is not known yet'
+    super(`${out} is in use by another imgpull run (${who}); wait for it to end, or stop it`)
+  }
+}
+
 /** The run cannot go on (disk full, output folder unwritable): stop, keep what is done. */
 export class FatalError extends ImgpullError {
   override name = 'FatalError'
-}
-
-/** Credentials never appear in messages, logs or the manifest. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (!u.username && !u.password) return url
-    u.username = ''
-    u.password = ''
-    return u.toString()
-  } catch {
-    return url
+  /** What a person can do about it, e.g. `free some space, then run the same command again`. */
+  readonly hint: string | undefined
+  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(code, message, { cause: options.cause })
+    this.hint = options.hint
   }
 }

@@ -1,5 +1,6 @@
 export {
   FatalError,
+  FolderBusyError,
   HTTPError,
   ImgpullError,
   NetworkError,

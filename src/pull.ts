@@ -1,7 +1,8 @@
 import { mkdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FatalError, HTTPError, type ImgpullError, redactUrl, TimeoutError } from './errors.js'
-import { classify, describeFsError, isFatalLocal } from './fetch/classify.js'
+import type { ErrorCode } from './error-codes.js'
+import { FatalError, HTTPError, type ImgpullError, TimeoutError } from './errors.js'
+import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
@@ -9,15 +10,18 @@ import { isPressure, onFailure } from './fetch/retry-policy.js'
 import { Scheduler } from './fetch/scheduler.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
-import { SqliteJournal } from './journal/sqlite.js'
+import { FolderLock } from './journal/lock.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
+import { type Outcome, resultOf } from './outcome.js'
 import { withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
-import { ManifestWriter } from './report/manifest.js'
+import { writeManifest } from './report/manifest.js'
 import { existingParts, partsDir, publish, WORK_DIR } from './sinks/files.js'
+import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import type { Source } from './sources/lines.js'
 import type { Job, Result } from './types.js'
 import { Channel } from './utils/channel.js'
+import { shownUrl } from './utils/url.js'
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
@@ -63,28 +67,58 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   try {
     await mkdir(partsDir(out), { recursive: true })
   } catch (error) {
-    throw new FatalError('output', `cannot create output folder ${out}: ${describeFsError(error)}`, {
-      cause: error,
-    })
+    throw mkdirFault(error, out)
   }
-  const journal: Journal = options.journal
-    ? new SqliteJournal(join(out, WORK_DIR, 'journal.db'))
-    : new MemoryJournal()
+  const { journal, lock } = await openJournal(options)
   const dispatcher = createAgent(options)
-  const manifest = new ManifestWriter(out)
   const leftovers = await existingParts(out)
-  const engine = new Engine(source, options, stats, journal, dispatcher, manifest, leftovers)
+  const engine = new Engine(source, options, stats, journal, dispatcher, leftovers)
   let closeError: unknown
   try {
     yield* engine.results()
   } finally {
     engine.abort()
     await dispatcher.destroy().catch(() => {})
-    // Close both even if one fails (a full disk), then report the first failure.
-    const closed = await Promise.allSettled([journal.close(), manifest.close()])
-    closeError = closed.find((c) => c.status === 'rejected')?.reason
+    // The manifest is the folder's inventory, from the journal; both are closed even if one fails
+    // (a full disk), and the first failure is reported.
+    const written = await writeManifest(out, journal.records()).then(
+      () => undefined,
+      (error) => error,
+    )
+    const closed = await journal.close().then(
+      () => undefined,
+      (error) => error,
+    )
+    closeError = written ?? closed
+    lock?.release()
   }
-  if (closeError) throw classify(closeError, out, options)
+  if (closeError) throw fault(closeError, options)
+}
+
+/**
+ * The journal of the output folder, under its lock (one run at a time), or one in memory. SQLite
+ * (a native addon) is loaded only when a journal is kept.
+ */
+async function openJournal(options: ResolvedOptions): Promise<{ journal: Journal; lock?: FolderLock }> {
+  if (!options.journal) return { journal: new MemoryJournal() }
+  const [{ default: Sqlite }, { SqliteJournal }] = await Promise.all([
+    import('better-sqlite3'),
+    import('./journal/sqlite.js'),
+  ])
+  const work = join(options.out, WORK_DIR)
+  let lock: FolderLock | undefined
+  try {
+    lock = FolderLock.acquire(options.out, work, Sqlite)
+    return { journal: new SqliteJournal(join(work, 'journal.db')), lock }
+  } catch (error) {
+    lock?.release()
+    throw isFatalLocal(error) ? fault(error, options) : error
+  }
+}
+
+/** A local fault (disk, journal) met while running: the run stops with exit 3. */
+function fault(error: unknown, options: ResolvedOptions) {
+  return runFault(error, options.out, join(options.out, WORK_DIR, 'journal.db'))
 }
 
 class Engine {
@@ -106,7 +140,6 @@ class Engine {
     readonly stats: RunStats,
     readonly journal: Journal,
     readonly dispatcher: Dispatcher,
-    readonly manifest: ManifestWriter,
     readonly leftovers: Set<string>,
   ) {
     this.#scheduler = new Scheduler<Task>({
@@ -127,9 +160,7 @@ class Engine {
   }
 
   results(): AsyncIterable<Result> {
-    this.#read().catch((error) =>
-      this.#fatal(isFatalLocal(error) ? classify(error, this.options.out, this.options) : error),
-    )
+    this.#read().catch((error) => this.#fatal(isFatalLocal(error) ? fault(error, this.options) : error))
     return this.#channel
   }
 
@@ -241,7 +272,9 @@ class Engine {
     this.#scheduler.success(host, done.ttfb)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
-      const e = classify(error, redactUrl(task.url), this.options)
+      const e = isFatalLocal(error)
+        ? fault(error, this.options)
+        : classify(error, shownUrl(task.url), this.options)
       if (e instanceof FatalError) {
         // Not the job's fault: it stays pending, and the next run picks it up.
         this.#interrupted()
@@ -256,10 +289,12 @@ class Engine {
       this.#interrupted()
       return
     }
-    const shown = redactUrl(task.url)
+    const shown = shownUrl(task.url)
     const e: ImgpullError = pastDeadline
       ? new TimeoutError('total', this.options.totalTimeout, shown)
-      : classify(error, shown, this.options)
+      : isFatalLocal(error)
+        ? fault(error, this.options)
+        : classify(error, shown, this.options)
     if (e instanceof FatalError) {
       this.#interrupted()
       this.#fatal(e)
@@ -298,9 +333,7 @@ class Engine {
   }
 
   async #publish(task: Task, d: Downloaded): Promise<void> {
-    const result: Result = {
-      job: task.job,
-      status: 'ok',
+    const outcome: Outcome = {
       path: withExt(task.planned, d.ext),
       httpStatus: d.httpStatus,
       bytes: d.bytes,
@@ -309,69 +342,47 @@ class Engine {
       width: d.width,
       height: d.height,
       attempts: task.attempts,
-      timings: { ttfb: Math.round(d.ttfb), total: Date.now() - task.started },
+      ttfb: Math.round(d.ttfb),
+      total: Date.now() - task.started,
+      finishedAt: Date.now(),
     }
-    const record = () =>
-      this.journal.finish({
-        key: task.key,
-        state: 'ok',
-        path: result.path,
-        bytes: result.bytes,
-        sha256: result.sha256,
-        format: result.format,
-        width: result.width,
-        height: result.height,
-        httpStatus: result.httpStatus,
-        attempts: result.attempts,
-        ttfb: result.timings.ttfb,
-        total: result.timings.total,
-      })
+    const record = () => this.journal.finish({ key: task.key, state: 'ok', ...outcome })
     // Journal first, then the name: a file under its final name is always known to the journal.
     const durable = record()
     // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
     if (this.stats.active === 0) this.journal.flush()
     await durable
-    const overwrite = task.previousPath === result.path
-    if (!publish(task.part, this.options.out, result.path!, overwrite)) {
+    const overwrite = task.previousPath === outcome.path
+    if (!publish(task.part, this.options.out, outcome.path!, overwrite)) {
       // Someone else's file holds the name: take the job's own variant instead.
-      result.path = withExt(withSuffix(task.planned, task.key), d.ext)
+      outcome.path = withExt(withSuffix(task.planned, task.key), d.ext)
       await record()
-      publish(task.part, this.options.out, result.path, true)
+      publish(task.part, this.options.out, outcome.path, true)
     }
-    this.#emit(result, true)
+    this.#emit(resultOf(task.job, 'ok', outcome), true)
   }
 
   #fail(task: Task, e: ImgpullError): void {
-    const result: Result = {
-      job: task.job,
-      status: 'failed',
+    const outcome: Outcome = {
       httpStatus: e instanceof HTTPError ? e.status : undefined,
       attempts: task.attempts,
-      error: e.code,
+      error: e.code as ErrorCode,
       message: e.message,
-      timings: { total: task.started ? Date.now() - task.started : 0 },
+      total: task.started ? Date.now() - task.started : 0,
+      finishedAt: Date.now(),
     }
     try {
       this.journal
-        .finish({
-          key: task.key,
-          state: 'failed',
-          httpStatus: result.httpStatus,
-          error: e.code,
-          message: e.message,
-          attempts: task.attempts,
-          total: result.timings.total,
-        })
-        .catch((error) => this.#fatal(classify(error, task.url, this.options)))
+        .finish({ key: task.key, state: 'failed', ...outcome })
+        .catch((error) => this.#fatal(fault(error, this.options)))
     } catch (error) {
-      this.#fatal(classify(error, task.url, this.options))
+      this.#fatal(fault(error, this.options))
     }
     unlink(task.part).catch(() => {})
-    this.#emit(result, true)
+    this.#emit(resultOf(task.job, 'failed', outcome), true)
   }
 
   #emit(result: Result, planned: boolean): void {
-    this.manifest.write(result)
     this.#channel.push(result)
     if (planned) this.#outstanding--
     this.#maybeDone()

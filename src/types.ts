@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.js'
+
 /** One image to fetch. Sources produce these; every later stage passes them along untouched. */
 export interface Job {
   /** The address to fetch (http or https). */
@@ -36,8 +38,8 @@ export interface Result {
   width?: number
   height?: number
   attempts: number
-  /** Machine-readable failure code (`http-404`, `not-an-image`, `truncated`, ...). */
-  error?: string
+  /** Machine-readable failure code (`http-404`, `not-an-image`, `truncated`, ...): see `ErrorCode`. */
+  error?: ErrorCode
   /** One-line failure message. */
   message?: string
   /**

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8'
 setFlagsFromString('--liftoff-only')
 
 import { Command, CommanderError, Option } from 'commander'
-import { UsageError } from '../errors.js'
+import { FolderBusyError, UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults } from '../options.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
@@ -177,6 +177,10 @@ export async function main(argv = process.argv): Promise<number> {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok // --help, --version
       process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} (see imgpull --help)\n`)
+      return EXIT.usage
+    }
+    if (error instanceof FolderBusyError) {
+      process.stderr.write(`imgpull: ${error.message}\n`)
       return EXIT.usage
     }
     if (error instanceof UsageError || error instanceof TypeError) {

@@ -3,9 +3,10 @@ import { join } from 'node:path'
 import pc from 'picocolors'
 import { FatalError, UsageError } from '../errors.js'
 import type { Options } from '../options.js'
+import { resultLine } from '../outcome.js'
 import { BUILTIN_FIELDS, templateFields } from '../plan/naming.js'
 import { pull } from '../pull.js'
-import { MANIFEST, manifestLine } from '../report/manifest.js'
+import { MANIFEST } from '../report/manifest.js'
 import { createProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines, type Source } from '../sources/lines.js'
@@ -109,7 +110,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     for await (const r of run) {
       await hooks.onResult?.(r)
       count(tally, r)
-      if (flags.json) process.stdout.write(`${manifestLine(r)}\n`)
+      if (flags.json) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
         const line = `${pc.red('failed')} ${r.error}: ${r.message}`
         if (progress) process.stderr.write(`\r\x1b[K${line}\n`)
@@ -141,18 +142,19 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   }
   const nothingStarted =
     tally.ok + tally.skipped + tally.failed + tally.failedBefore + tally.interrupted === 0
-  if (fatal && nothingStarted) {
-    say(`imgpull: ${(fatal as Error).message}`)
-    return code
+  if (fatal) {
+    const { message, hint } = fatal as FatalError
+    const stopped = nothingStarted ? '' : '; stopped, files already saved are complete'
+    say(`imgpull: ${message}${stopped}${hint ? `; ${hint}` : ''}`)
+    if (nothingStarted) return code
   }
-  if (fatal) say(`imgpull: ${(fatal as Error).message}; stopped, files already saved are complete`)
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     if (!flags.quiet) say(summaryLine(tally, ms))
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
     if (tally.failed && !fatal) {
       say(`Failures: ${errorBreakdown(tally)}. Details: ${join(out, MANIFEST)} or \`imgpull status ${out}\`.`)
     }
-    if (interrupted || fatal) say('Run the same command again to continue where this run stopped.')
+    if (interrupted && !fatal) say('Run the same command again to continue where this run stopped.')
   }
   return code
 }

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs'
 import { open, stat, unlink } from 'node:fs/promises'
-import { HTTPError, ImgpullError, redactUrl } from '../errors.js'
+import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Validators } from '../types.js'
+import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
-import { isFatalLocal } from './classify.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
@@ -64,7 +65,7 @@ class Transfer {
     readonly ctx: DownloadContext,
     readonly cancel: Cancel,
   ) {
-    this.shown = redactUrl(url)
+    this.shown = shownUrl(url)
     this.known = validators
   }
 

@@ -1,3 +1,4 @@
+import { ERROR_CODES, httpRerun } from '../error-codes.js'
 import { retryDelay } from './retry-delay.js'
 
 /**
@@ -61,11 +62,7 @@ export function isPressure(code: string): boolean {
  */
 export function retriedOnRerun(code: string | undefined): boolean {
   if (code === undefined) return true
-  if (PASSING.has(code)) return true
   const status = /^http-(\d{3})$/.exec(code)
-  if (!status) return false
-  const n = Number(status[1])
-  return n >= 500 || n === 408 || n === 425 || n === 429
+  if (status) return httpRerun(Number(status[1]))
+  return (ERROR_CODES as Record<string, { rerun: boolean }>)[code]?.rerun ?? false
 }
-
-const PASSING = new Set(['network', 'dns', 'timeout', 'truncated', 'bad-range'])

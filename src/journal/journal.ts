@@ -1,3 +1,4 @@
+import { OUTCOME_FIELDS, type Outcome } from '../outcome.js'
 import type { Validators } from '../types.js'
 
 /**
@@ -7,7 +8,8 @@ import type { Validators } from '../types.js'
  */
 export type JobState = 'pending' | 'ok' | 'failed'
 
-export interface JobRecord {
+/** A job as the journal knows it: its identity and name, how to resume it, and its latest outcome. */
+export interface JobRecord extends Outcome {
   key: string
   url: string
   /** Planned relative name, with `EXT` where the extension goes. Unique per journal. */
@@ -15,25 +17,14 @@ export interface JobRecord {
   state: JobState
   /** The run that last planned this job (dedupes within a run). */
   run: number
-  path?: string
-  bytes?: number
-  sha256?: string
-  format?: string
-  width?: number
-  height?: number
-  httpStatus?: number
-  error?: string
-  message?: string
-  attempts: number
-  ttfb?: number
-  total?: number
   etag?: string
   lastModified?: string
   length?: number
   meta?: Record<string, unknown>
 }
 
-export type Outcome = Omit<JobRecord, 'url' | 'planned' | 'run' | 'etag' | 'lastModified' | 'length' | 'meta'>
+/** An outcome to record for the job `key`. */
+export type Finished = Outcome & { key: string; state: Exclude<JobState, 'pending'> }
 
 export interface Journal {
   /** This run's number: 1 for a fresh folder. */
@@ -55,7 +46,7 @@ export interface Journal {
   /** Remember how to resume a partial transfer. */
   setValidators(key: string, validators: Validators): void
   /** Record an outcome. Resolves once it is durable. */
-  finish(outcome: Outcome): Promise<void>
+  finish(outcome: Finished): Promise<void>
   /** Make what was written durable now, not at the next batch (nothing else is coming soon). */
   flush(): void
   /** Every record, in the order jobs were first planned. */
@@ -96,9 +87,12 @@ export class MemoryJournal implements Journal {
     if (record) Object.assign(record, validators)
   }
 
-  async finish(outcome: Outcome) {
+  async finish(outcome: Finished) {
     const record = this.#byKey.get(outcome.key)
-    if (record) Object.assign(record, outcome)
+    if (!record) return
+    // A new outcome replaces the last one whole (a success clears an earlier error).
+    for (const field of OUTCOME_FIELDS) delete record[field]
+    Object.assign(record, outcome)
   }
 
   records() {

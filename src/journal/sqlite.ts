@@ -1,13 +1,17 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { OUTCOME_COLUMNS, OUTCOME_FIELDS } from '../outcome.js'
 import type { Validators } from '../types.js'
-import type { JobRecord, Journal, Outcome } from './journal.js'
+import type { Finished, JobRecord, Journal } from './journal.js'
 
 /** Commit at least this often; a crash loses at most this much bookkeeping, never a file. */
 const COMMIT_MS = 25
 /** ...or once this many writes are waiting. */
 const COMMIT_OPS = 2000
+
+/** A field's column: `httpStatus` → `http_status`. */
+const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
@@ -18,64 +22,43 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned TEXT NOT NULL UNIQUE,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  path TEXT, bytes INTEGER, sha256 TEXT, format TEXT, width INTEGER, height INTEGER,
-  http_status INTEGER, error TEXT, message TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-  ttfb REAL, total REAL, etag TEXT, last_modified TEXT, length INTEGER, meta TEXT
+  etag TEXT, last_modified TEXT, length INTEGER, meta TEXT,
+  ${OUTCOME_FIELDS.map((f) => `${column(f)} ${OUTCOME_COLUMNS[f]}`).join(', ')}
 );`
 
-interface Row {
-  key: string
-  url: string
-  planned: string
-  state: JobRecord['state']
-  run: number
-  path: string | null
-  bytes: number | null
-  sha256: string | null
-  format: string | null
-  width: number | null
-  height: number | null
-  http_status: number | null
-  error: string | null
-  message: string | null
-  attempts: number
-  ttfb: number | null
-  total: number | null
-  etag: string | null
-  last_modified: string | null
-  length: number | null
-  meta: string | null
-}
+/** The columns of one job (SQLite gives `null` for a missing value). */
+type Row = Record<string, string | number | null>
+
+const SCALARS: [keyof JobRecord, string][] = [
+  ['etag', 'etag'],
+  ['lastModified', 'last_modified'],
+  ['length', 'length'],
+  ...OUTCOME_FIELDS.map((f): [keyof JobRecord, string] => [f, column(f)]),
+]
 
 function fromRow(row: Row): JobRecord {
-  const record: JobRecord = {
+  const record = {
     key: row.key,
     url: row.url,
     planned: row.planned,
     state: row.state,
     run: row.run,
     attempts: row.attempts,
+  } as JobRecord
+  for (const [field, name] of SCALARS) {
+    const v = row[name]
+    if (v !== null && v !== undefined) (record as unknown as Record<string, unknown>)[field] = v
   }
-  const optional = {
-    path: row.path,
-    bytes: row.bytes,
-    sha256: row.sha256,
-    format: row.format,
-    width: row.width,
-    height: row.height,
-    httpStatus: row.http_status,
-    error: row.error,
-    message: row.message,
-    ttfb: row.ttfb,
-    total: row.total,
-    etag: row.etag,
-    lastModified: row.last_modified,
-    length: row.length,
-  }
-  for (const [k, v] of Object.entries(optional))
-    if (v !== null) (record as unknown as Record<string, unknown>)[k] = v
-  if (row.meta) record.meta = JSON.parse(row.meta)
+  if (row.meta) record.meta = JSON.parse(row.meta as string)
   return record
+}
+
+/** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
+function migrate(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name))
+  for (const f of OUTCOME_FIELDS) {
+    if (!have.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${OUTCOME_COLUMNS[f]}`)
+  }
 }
 
 /**
@@ -100,9 +83,11 @@ export class SqliteJournal implements Journal {
     this.#db.pragma('journal_mode = WAL')
     this.#db.pragma('synchronous = NORMAL')
     this.#db.exec(SCHEMA)
+    migrate(this.#db)
     this.run = Number(
       this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(Date.now()).lastInsertRowid,
     )
+    const outcome = OUTCOME_FIELDS.map((f) => `${column(f)} = @${f}`).join(', ')
     this.#stmt = {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
       nameOwner: this.#db.prepare<[string], { key: string }>('SELECT key FROM jobs WHERE planned = ?'),
@@ -114,11 +99,7 @@ export class SqliteJournal implements Journal {
       validators: this.#db.prepare(
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length WHERE key = @key',
       ),
-      finish: this.#db.prepare(
-        `UPDATE jobs SET state = @state, path = @path, bytes = @bytes, sha256 = @sha256, format = @format,
-         width = @width, height = @height, http_status = @httpStatus, error = @error, message = @message,
-         attempts = @attempts, ttfb = @ttfb, total = @total WHERE key = @key`,
-      ),
+      finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
       all: this.#db.prepare<[], Row>('SELECT * FROM jobs ORDER BY id'),
     }
   }
@@ -159,24 +140,11 @@ export class SqliteJournal implements Journal {
     })
   }
 
-  finish(o: Outcome): Promise<void> {
+  finish(o: Finished): Promise<void> {
     this.#write()
-    this.#stmt.finish.run({
-      key: o.key,
-      state: o.state,
-      path: o.path ?? null,
-      bytes: o.bytes ?? null,
-      sha256: o.sha256 ?? null,
-      format: o.format ?? null,
-      width: o.width ?? null,
-      height: o.height ?? null,
-      httpStatus: o.httpStatus ?? null,
-      error: o.error ?? null,
-      message: o.message ?? null,
-      attempts: o.attempts,
-      ttfb: o.ttfb ?? null,
-      total: o.total ?? null,
-    })
+    const values: Record<string, unknown> = { key: o.key, state: o.state }
+    for (const f of OUTCOME_FIELDS) values[f] = o[f] ?? null
+    this.#stmt.finish.run(values)
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
 

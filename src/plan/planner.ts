@@ -1,10 +1,11 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ImgpullError, redactUrl } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
+import { resultOf } from '../outcome.js'
 import { partsDir } from '../sinks/files.js'
 import type { Job, Result, Validators } from '../types.js'
+import { shownUrl } from '../utils/url.js'
 import { hashKey, renderName, withSuffix } from './naming.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */
@@ -37,36 +38,21 @@ export interface PlanContext {
 }
 
 function invalid(job: Job, why: string): Result {
-  const shown = job.url.length > 120 ? `${job.url.slice(0, 117)}...` : job.url
-  const error = new ImgpullError('invalid-url', `invalid URL "${redactUrl(shown)}": ${why}`)
-  return {
-    job,
-    status: 'failed',
+  const message = `invalid URL "${shownUrl(job.url)}": ${why}`
+  return resultOf(job, 'failed', {
     attempts: 0,
-    error: error.code,
-    message: error.message,
-    timings: { total: 0 },
-  }
+    error: 'invalid-url',
+    message,
+    total: 0,
+    finishedAt: Date.now(),
+  })
 }
 
 /** What an earlier run left: a result to report as it stands, from the journal. */
 function fromRecord(job: Job, r: JobRecord, status: Result['status']): Result {
-  return {
-    job,
-    status,
-    path: r.path,
-    httpStatus: r.httpStatus,
-    bytes: r.bytes,
-    sha256: r.sha256,
-    format: r.format,
-    width: r.width,
-    height: r.height,
-    attempts: r.attempts,
-    error: r.error,
-    message: r.message === undefined ? undefined : `${r.message} (earlier run; --retry-failed tries again)`,
-    earlier: true,
-    timings: { ttfb: r.ttfb, total: r.total ?? 0 },
-  }
+  const message =
+    r.message === undefined ? undefined : `${r.message} (earlier run; --retry-failed tries again)`
+  return resultOf(job, status, { ...r, message }, true)
 }
 
 async function stillThere(out: string, r: JobRecord): Promise<boolean> {

@@ -1,60 +1,38 @@
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { rename } from 'node:fs/promises'
+import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { redactUrl } from '../errors.js'
+import type { JobRecord } from '../journal/journal.js'
+import { manifestLine } from '../outcome.js'
 import { WORK_DIR } from '../sinks/files.js'
-import type { Result } from '../types.js'
 
 export const MANIFEST = 'manifest.jsonl'
 
-/** One manifest line: what a machine needs to know about one input URL. */
-export function manifestLine(r: Result): string {
-  return JSON.stringify({
-    url: redactUrl(r.job.url),
-    path: r.path ?? null,
-    status: r.status,
-    httpStatus: r.httpStatus ?? null,
-    bytes: r.bytes ?? null,
-    sha256: r.sha256 ?? null,
-    format: r.format ?? null,
-    width: r.width ?? null,
-    height: r.height ?? null,
-    error: r.error ?? null,
-    message: r.message ?? null,
-    attempts: r.attempts,
-    timings: r.timings,
-    ...(r.job.meta ? { meta: r.job.meta } : {}),
-  })
-}
-
 /**
- * Writes `manifest.jsonl` for this run, one line per input URL, as results arrive; it takes its
- * final name only when the run ends, so a cut run leaves the previous manifest in place.
+ * Write `OUT/manifest.jsonl`: one line per job the journal knows, with its latest outcome (status
+ * `ok`, `failed` or `pending`), in the order jobs were first planned. It is the folder's inventory,
+ * whatever the last run was (one URL, an empty list, a stopped run), and agrees with
+ * `imgpull status`. Written under a temporary name and renamed, so a reader never sees half of it.
  */
-export class ManifestWriter {
-  readonly #stream: WriteStream
-  readonly #tmp: string
-  readonly #final: string
-  #error: Error | undefined
-
-  constructor(out: string) {
-    this.#tmp = join(out, WORK_DIR, `${MANIFEST}.tmp`)
-    this.#final = join(out, MANIFEST)
-    this.#stream = createWriteStream(this.#tmp)
-    // A full disk must not crash the run from an event handler: it is reported at close.
-    this.#stream.on('error', (e) => {
-      this.#error ??= e
-    })
-  }
-
-  write(result: Result): void {
-    this.#stream.write(`${manifestLine(result)}\n`)
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.#stream.end((e?: Error | null) => (e ? reject(e) : resolve())),
-    )
-    await rename(this.#tmp, this.#final)
+export async function writeManifest(out: string, records: Iterable<JobRecord>): Promise<void> {
+  const tmp = join(out, WORK_DIR, `${MANIFEST}.${process.pid}.tmp`)
+  const stream = createWriteStream(tmp)
+  const failed = once(stream, 'error').then(([error]) => {
+    throw error
+  })
+  failed.catch(() => {})
+  try {
+    for (const r of records) {
+      if (!stream.write(`${manifestLine(r.url, r.state, r, r.meta)}\n`)) {
+        await Promise.race([once(stream, 'drain'), failed])
+      }
+    }
+    stream.end()
+    await Promise.race([once(stream, 'finish'), failed])
+    await rename(tmp, join(out, MANIFEST))
+  } catch (error) {
+    stream.destroy()
+    await unlink(tmp).catch(() => {})
+    throw error
   }
 }

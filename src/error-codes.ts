@@ -1,0 +1,39 @@
+/**
+ * The failure codes of a job: a contract (results, the manifest, `--json`, dataset metadata),
+ * documented in the README's table, which a test keeps in step with this one. `rerun`: whether a
+ * plain rerun tries a job that failed so again (a passing cause) or skips it (a permanent one,
+ * until `--retry-failed`).
+ */
+export const ERROR_CODES = {
+  'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
+  dns: { rerun: true, meaning: 'the host name does not resolve' },
+  network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
+  timeout: { rerun: true, meaning: 'connect, headers, idle (a stalled body) or total timeout' },
+  truncated: {
+    rerun: true,
+    meaning: 'the body ended before the file did: short of its length, or structurally incomplete',
+  },
+  'bad-range': {
+    rerun: true,
+    meaning: "the server's partial answers cannot be put together into one version of the file",
+  },
+  'not-an-image': {
+    rerun: false,
+    meaning: 'the body is not an image of a known format (an HTML page served with 200...)',
+  },
+  'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
+  'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
+  'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
+  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s)' },
+} as const
+
+/** Failure codes of `http-NNN` form: any HTTP status that is not a success. */
+export type HttpErrorCode = `http-${number}`
+
+/** Every failure code a result may carry. */
+export type ErrorCode = keyof typeof ERROR_CODES | HttpErrorCode
+
+/** HTTP statuses whose failure a rerun tries again: the server's passing trouble, not a verdict on the URL. */
+export function httpRerun(status: number): boolean {
+  return status >= 500 || status === 408 || status === 425 || status === 429
+}

@@ -1,0 +1,77 @@
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import type Database from 'better-sqlite3'
+import { FolderBusyError } from '../errors.js'
+
+/** Who holds an output folder: what the second run's message names. */
+export interface LockHolder {
+  pid: number
+  host: string
+  /** ms since the epoch. */
+  startedAt: number
+}
+
+const LOCK_DB = 'lock.db'
+const HOLDER = 'lock.json'
+
+/**
+ * One run at a time per output folder. The lock is an exclusive SQLite transaction on
+ * `.imgpull/lock.db`: a lock the kernel holds for the process (POSIX advisory locks), so a run
+ * that is killed (`kill -9`, a crash, a lost machine's NFS client) releases it at once and the
+ * next run takes over, with no stale lock file to guess about. `lock.json` beside it says who
+ * holds it, for the message a second run prints.
+ */
+export class FolderLock {
+  readonly #db: Database.Database
+  readonly #holder: string
+  /** The holder a killed run left behind, when this run took its lock over. */
+  readonly tookOverFrom: LockHolder | undefined
+
+  private constructor(db: Database.Database, holder: string, tookOverFrom: LockHolder | undefined) {
+    this.#db = db
+    this.#holder = holder
+    this.tookOverFrom = tookOverFrom
+  }
+
+  /**
+   * Take the lock of the work folder `workDir` (it must exist) of the output folder `out`. Throws
+   * `FolderBusyError` (exit 2) naming the run that holds it.
+   */
+  static acquire(out: string, workDir: string, Sqlite: typeof Database, now = Date.now()): FolderLock {
+    const db = new Sqlite(join(workDir, LOCK_DB), { timeout: 0 })
+    const holderPath = join(workDir, HOLDER)
+    try {
+      db.pragma('locking_mode = EXCLUSIVE')
+      db.exec('BEGIN EXCLUSIVE')
+    } catch (error) {
+      db.close()
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
+      throw new FolderBusyError(readHolder(holderPath), out)
+    }
+    // Held: whatever lock.json says is a run that ended without cleaning up (killed).
+    const previous = readHolder(holderPath)
+    const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: now }
+    const tmp = `${holderPath}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify(me))
+    renameSync(tmp, holderPath)
+    return new FolderLock(db, holderPath, previous)
+  }
+
+  /** Let the next run in. */
+  release(): void {
+    try {
+      unlinkSync(this.#holder)
+    } catch {}
+    this.#db.close()
+  }
+}
+
+function readHolder(path: string): LockHolder | undefined {
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder
+    return typeof holder.pid === 'number' ? holder : undefined
+  } catch {
+    return undefined
+  }
+}

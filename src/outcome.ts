@@ -1,0 +1,95 @@
+import type { ErrorCode } from './error-codes.js'
+import type { Job, Result, Status } from './types.js'
+import { redactUrl } from './utils/url.js'
+
+/**
+ * What became of one job: the fields a `Result`, a journal row, a manifest line and a dataset row
+ * share. Defined once here, with the mappers between its forms: adding a field means adding it to
+ * `Outcome` and to `OUTCOME_COLUMNS` (the journal's column for it is made on the next run).
+ */
+export interface Outcome {
+  /** Final file path, relative to the output folder (a file that is there: `ok`, `skipped`). */
+  path?: string
+  /** The last HTTP status of the answer that decided it. */
+  httpStatus?: number
+  /** Size of the file, in bytes. */
+  bytes?: number
+  /** sha256 of the file, lowercase hex (unless `hash: 'none'`). */
+  sha256?: string
+  /** Detected format, as an extension without the dot: `jpg`, `png`, `webp`... */
+  format?: string
+  /** Pixel size read from the file's header, when it could be. */
+  width?: number
+  height?: number
+  /** Attempts made (0 when none could be: an invalid URL). */
+  attempts: number
+  /** Why it failed (see `ErrorCode`). */
+  error?: ErrorCode
+  /** One-line failure message. */
+  message?: string
+  /** ms from the last request to its response headers. */
+  ttfb?: number
+  /** ms from the job's first request to its outcome, retries included. */
+  total?: number
+  /** ms since the epoch when the outcome was reached. */
+  finishedAt?: number
+}
+
+/** Each outcome field once, with its SQLite type: the journal's columns come from this table. */
+export const OUTCOME_COLUMNS = {
+  path: 'TEXT',
+  httpStatus: 'INTEGER',
+  bytes: 'INTEGER',
+  sha256: 'TEXT',
+  format: 'TEXT',
+  width: 'INTEGER',
+  height: 'INTEGER',
+  attempts: 'INTEGER NOT NULL DEFAULT 0',
+  error: 'TEXT',
+  message: 'TEXT',
+  ttfb: 'REAL',
+  total: 'REAL',
+  finishedAt: 'INTEGER',
+} as const satisfies Record<keyof Outcome, string>
+
+export type OutcomeField = keyof typeof OUTCOME_COLUMNS
+export const OUTCOME_FIELDS = Object.keys(OUTCOME_COLUMNS) as OutcomeField[]
+
+/** The outcome carried by a result. */
+export function outcomeOf(result: Result): Outcome {
+  const { job: _job, status: _status, earlier: _earlier, timings, ...fields } = result
+  return { ...fields, ttfb: timings.ttfb, total: timings.total }
+}
+
+/** A result for `job` from an outcome (this run's, or an earlier run's from the journal). */
+export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = false): Result {
+  const { ttfb, total, finishedAt: _finishedAt, ...fields } = outcome
+  const result: Result = { job, status, ...fields, timings: { ttfb, total: total ?? 0 } }
+  if (earlier) result.earlier = true
+  return result
+}
+
+/**
+ * One manifest line (also a `--json` line): the URL (credentials removed), the status, every
+ * outcome field (null when unknown), `timings` as in a `Result`, and the job's `meta` if any.
+ * `status`: a result's (`ok`, `skipped`, `failed`), or a journal record's (`ok`, `failed`, `pending`).
+ */
+export function manifestLine(
+  url: string,
+  status: Status | 'pending',
+  outcome: Partial<Outcome>,
+  meta?: Record<string, unknown>,
+): string {
+  const line: Record<string, unknown> = { url: redactUrl(url), status }
+  for (const field of OUTCOME_FIELDS) {
+    if (field !== 'ttfb' && field !== 'total') line[field] = outcome[field] ?? null
+  }
+  line.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
+  if (meta) line.meta = meta
+  return JSON.stringify(line)
+}
+
+/** The manifest line of a result (the `--json` output). */
+export function resultLine(result: Result): string {
+  return manifestLine(result.job.url, result.status, outcomeOf(result), result.job.meta)
+}

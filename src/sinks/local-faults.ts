@@ -1,0 +1,111 @@
+import { accessSync, constants, existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { FatalError } from '../errors.js'
+
+/**
+ * Faults of the machine the run writes to (disk full, read-only, no permission, a journal that
+ * cannot be written), as opposed to the network's: no retry fixes them, so the whole run stops
+ * with exit 3 and one line that names the real cause and what to do.
+ */
+const FATAL = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+])
+
+const WHY: Record<string, string> = {
+  ENOTDIR: 'part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  ENOENT: 'no such folder',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  SQLITE_FULL: 'no space left on device',
+  SQLITE_READONLY: 'it is read-only',
+  SQLITE_CANTOPEN: 'it cannot be opened',
+  SQLITE_CORRUPT: 'it is damaged',
+  SQLITE_NOTADB: 'it is not an imgpull journal',
+}
+
+const codeOf = (error: unknown) => (error as { code?: string } | undefined)?.code ?? ''
+
+/** True for a local disk or journal error (as opposed to a network one). */
+export function isFatalLocal(error: unknown): boolean {
+  const code = codeOf(error)
+  return FATAL.has(code) || code.startsWith('SQLITE_IOERR')
+}
+
+/** A file system error code in words. */
+export function describeFsError(error: unknown): string {
+  const code = codeOf(error)
+  if (code.startsWith('SQLITE_IOERR')) return 'input/output error'
+  return WHY[code] ?? (code || String(error))
+}
+
+/** What a person can do about a local fault. */
+function remedy(code: string, what: 'journal' | 'output'): string {
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+    return 'free some space, then run the same command again to continue'
+  }
+  if (what === 'journal' && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
+    return 'move .imgpull/ away to start this folder afresh, or use another output folder'
+  }
+  if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
+  if (what === 'journal') return 'make it writable, or run with --no-journal'
+  return 'make it writable, or choose another output folder with -o'
+}
+
+/**
+ * A local fault as a `FatalError`: `what` is the journal (SQLite) or the output folder's files,
+ * `path` the file or folder concerned.
+ */
+export function localFault(error: unknown, what: 'journal' | 'output', path: string): FatalError {
+  const code = codeOf(error)
+  const where = what === 'journal' ? `the journal ${path}` : ((error as { path?: string }).path ?? path)
+  return new FatalError(
+    what === 'journal' ? 'journal' : 'disk',
+    `cannot write ${where}: ${describeFsError(error)}`,
+    {
+      cause: error,
+      hint: remedy(code, what),
+    },
+  )
+}
+
+/**
+ * Why `mkdir -p folder` failed. Node reports ENOENT for a recursive mkdir that a read-only or
+ * unwritable parent refused: the nearest folder that exists says what really happened.
+ */
+export function mkdirFault(error: unknown, folder: string): FatalError {
+  let cause = error
+  if (codeOf(error) === 'ENOENT') {
+    let parent = resolve(folder)
+    while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent)
+    try {
+      accessSync(parent, constants.W_OK)
+    } catch (denied) {
+      cause = denied
+    }
+  }
+  return new FatalError('output', `cannot create output folder ${folder}: ${describeFsError(cause)}`, {
+    cause,
+    hint: remedy(codeOf(cause), 'output'),
+  })
+}
+
+/** A local fault met while running into `out`: the journal's (SQLite) or the output files'. */
+export function runFault(error: unknown, out: string, journalPath: string): FatalError {
+  return codeOf(error).startsWith('SQLITE_')
+    ? localFault(error, 'journal', journalPath)
+    : localFault(error, 'output', out)
+}

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { FolderBusyError, pull } from '../src/index.js'
+import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// The output folder: one run at a time, an inventory that lists all of it, local faults named.
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer({ ttfb: 20, bandwidth: 300_000, sizes: [20_000, 60_000] })
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function list(name: string, count: number): Promise<string> {
+  const file = join(dir, `${name}.txt`)
+  await writeFile(file, Array.from({ length: count }, (_, i) => server.url(`/${name}-${i}`)).join('\n'))
+  return file
+}
+
+const manifest = async (out: string) =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+
+async function started(out: string) {
+  for (let i = 0; i < 400; i++) {
+    if ((await outputFiles(out).catch(() => [])).length > 0) return
+    await sleep(25)
+  }
+  throw new Error(`nothing appeared in ${out}`)
+}
+
+test('a second run on a folder in use stops at once with exit 2, naming the run that holds it', async () => {
+  const out = join(dir, 'busy')
+  const first = startCli([await list('busy', 60), '-o', out, '--per-host', '4'])
+  await started(out)
+  const second = await runCli([await list('busy-2', 5), '-o', out])
+  assert.equal(second.code, 2, second.stderr)
+  const pid = first.child.pid
+  assert.match(
+    second.stderr,
+    new RegExp(`in use by another imgpull run \\(pid ${pid} on .+, started 20\\d\\d-`),
+  )
+  assert.equal(second.stderr.trim().split('\n').length, 1, 'one line')
+  assert.match(second.stderr, /; wait for it to end, or stop it\n$/)
+  const done = await first.done
+  assert.equal(done.code, 0, done.stderr)
+  const lines = await manifest(out)
+  assert.equal(lines.length, 60, 'the manifest is whole and valid JSON')
+  assert.equal(server.hits.get('/busy-2-0'), undefined, 'the second run fetched nothing')
+})
+
+test('the library refuses a folder in use too, with a FolderBusyError', async () => {
+  const out = join(dir, 'busy-lib')
+  const urls = Array.from({ length: 30 }, (_, i) => server.url(`/busy-lib-${i}`))
+  const iterator = pull(urls, { out, perHost: 2 })[Symbol.asyncIterator]()
+  await iterator.next()
+  await assert.rejects(async () => {
+    for await (const _ of pull([server.url('/other')], { out })) {
+    }
+  }, FolderBusyError)
+  await iterator.return?.()
+})
+
+test('a lock left by a run that was killed is taken over', async () => {
+  const out = join(dir, 'killed')
+  const file = await list('killed', 60)
+  const first = startCli([file, '-o', out, '--per-host', '4'])
+  await started(out)
+  first.child.kill('SIGKILL')
+  await first.done
+  const second = await runCli([file, '-o', out])
+  assert.equal(second.code, 0, second.stderr)
+  assert.equal((await outputFiles(out)).length, 60)
+})
+
+test('the manifest lists every job the folder holds, whatever the last run was', async () => {
+  const out = join(dir, 'inventory')
+  assert.equal((await runCli([await list('inv', 5), '-o', out])).code, 0)
+  const one = await runCli([server.url('/inv-extra'), server.url('/inv-missing?status=404'), '-o', out])
+  assert.equal(one.code, 1)
+  let lines = await manifest(out)
+  assert.equal(lines.length, 7)
+  assert.deepEqual(
+    lines.map((l) => l.status),
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'failed'],
+  )
+  assert.equal(lines[6].error, 'http-404')
+  assert.equal(lines[0].path, 'inv-0.jpg')
+
+  // An empty list changes nothing the folder holds.
+  const empty = join(dir, 'empty.txt')
+  await writeFile(empty, '\n# nothing here\n')
+  assert.equal((await runCli([empty, '-o', out])).code, 0)
+  lines = await manifest(out)
+  assert.equal(lines.length, 7)
+  const status = await runCli(['status', out])
+  assert.match(status.stdout, /6 ok .*1 failed/)
+})
+
+test('a manifest line per job, also for a run stopped at once (second Ctrl-C)', async () => {
+  const out = join(dir, 'stopped')
+  const run = startCli([await list('stopped', 40), '-o', out, '--per-host', '2', '--grace', '30'])
+  await started(out)
+  run.child.kill('SIGINT')
+  await sleep(100)
+  run.child.kill('SIGINT')
+  const stopped = await run.done
+  assert.equal(stopped.code, 130, stopped.stderr)
+  const lines = await manifest(out)
+  assert.ok(lines.length > 1, `${lines.length} lines; ${stopped.stderr}`)
+  assert.ok(lines.some((l) => l.status === 'ok'))
+  assert.ok(lines.every((l) => ['ok', 'pending'].includes(l.status)))
+})
+
+function asRoot(): boolean {
+  return process.getuid?.() === 0
+}
+
+test('local faults: exit 3 and one line naming the real cause and what to do', async (t) => {
+  if (!asRoot()) {
+    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
+    t.skip('bind and tmpfs mounts need root')
+    return
+  }
+  // A journal that cannot be written (read-only), in a folder that can.
+  const out = join(dir, 'ro-journal')
+  assert.equal((await runCli([server.url('/ro-0'), '-o', out])).code, 0)
+  const journal = join(out, '.imgpull', 'journal.db')
+  execFileSync('mount', ['--bind', journal, journal])
+  try {
+    execFileSync('mount', ['-o', 'remount,ro,bind', journal])
+    const r = await runCli([server.url('/ro-1'), '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(
+      r.stderr,
+      /cannot write the journal .*journal\.db: it is read-only; make it writable, or run with --no-journal/,
+    )
+    assert.doesNotMatch(r.stderr, /Run the same command again/)
+  } finally {
+    execFileSync('umount', [journal])
+  }
+
+  // A read-only file system, where the output folder is to be made.
+  const mnt = join(dir, 'ro-fs')
+  await mkdir(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
+  try {
+    execFileSync('mount', ['-o', 'remount,ro', mnt])
+    const r = await runCli([server.url('/ro-2'), '-o', join(mnt, 'out')])
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      /cannot create output folder .*: read-only file system; choose an output folder on a writable disk/,
+    )
+  } finally {
+    execFileSync('umount', ['-l', mnt])
+  }
+})
