@@ -190,6 +190,29 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.ok(!credits.includes(broken))
   })
 
+  test('a photo whose image host failed for a passing reason is fetched and tracked on a plain rerun', async (t) => {
+    const probe = await startUnsplashMock({ imageOrigin: images.origin, collections: { '6': 4 } })
+    const flaky = probe.photoAt('collection:6', 1).id
+    await probe.close()
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      collections: { '6': 4 },
+      flakyImages: new Set([flaky]),
+    })
+    t.after(() => mock.close())
+    const out = join(dir, 'flaky')
+    const first = await unsplash(['collection', '6', '-o', out, '--retries', '0'], mock)
+    assert.equal(first.code, 1, first.stderr)
+    assert.match(first.stderr, /http-500/)
+    assert.equal(mock.tracked.get(flaky), undefined, 'a failed photo is not tracked')
+    const rerun = await unsplash(['collection', '6', '-o', out, '--retries', '0'], mock)
+    assert.equal(rerun.code, 0, rerun.stderr)
+    assert.match(rerun.stderr, /^1 images, .*3 already done/m)
+    trackedOnce(mock, [...mock.tracked.keys()])
+    assert.equal(mock.tracked.size, 4)
+    assert.equal(mock.tracked.get(flaky)?.length, 1)
+  })
+
   test('collection (whole, by Link), user and topic (30 by default) and their filters', async () => {
     const [c, u, t] = await Promise.all([
       unsplash([

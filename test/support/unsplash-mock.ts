@@ -30,6 +30,8 @@ export interface UnsplashMockOptions {
   randomPool?: number
   /** Photo ids whose image files answer 404 on the image host. */
   brokenImages?: Set<string>
+  /** Photo ids whose image files answer 500 to their first request, then the image. */
+  flakyImages?: Set<string>
   /** Send `Link` headers on list endpoints. @default true */
   linkHeaders?: boolean
   /** Milliseconds before each answer. @default 0 */
@@ -111,6 +113,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     topics = {},
     randomPool = 500,
     brokenImages = new Set<string>(),
+    flakyImages = new Set<string>(),
     linkHeaders = true,
     latency = 0,
   } = options
@@ -131,7 +134,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     const description = DESCRIPTIONS[n % DESCRIPTIONS.length]
     const alt = n % 5 === 4 ? null : `a photo numbered ${n} of ${listing.replace(/^[^:]*:/, '')}`
     const ixid = hash(`ixid:${id}`).slice(0, 24)
-    const fault = brokenImages.has(id) ? '&status=404' : ''
+    const fault = brokenImages.has(id) ? '&status=404' : flakyImages.has(id) ? '&status=500&times=1' : ''
     const raw = `${imageOrigin}/photo-${id}?ixid=${ixid}&ixlib=rb-4.0.3${fault}`
     const base = `${raw}&crop=entropy&cs=tinysrgb&fm=jpg`
     const username = `shooter${i % 7}`
