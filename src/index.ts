@@ -9,7 +9,6 @@ export {
   UsageError,
 } from './errors.js'
 export { DEFAULT_USER_AGENT, defaults, type Options, resolveOptions } from './options.js'
-export { type PullRun, pull, type RunStats } from './pull.js'
-export type { Source } from './sources/lines.js'
-export type { Job, Result, Status, Timings } from './types.js'
+export { type PullRun, pull } from './pull.js'
+export type { Job, Result, RunStats, Source, SourceContext, Status, Timings } from './types.js'
 export { VERSION } from './version.js'

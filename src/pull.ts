@@ -1,4 +1,5 @@
-import { mkdir, unlink } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError } from './errors.js'
@@ -11,34 +12,20 @@ import { Scheduler } from './fetch/scheduler.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
+import { type Layout, layout } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf } from './outcome.js'
 import { withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
-import { existingParts, partsDir, publish, WORK_DIR } from './sinks/files.js'
+import { existingParts, publish } from './sinks/files.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
-import type { Source } from './sources/lines.js'
-import type { Job, Result } from './types.js'
+import type { Job, Result, RunStats, Source } from './types.js'
 import { Channel } from './utils/channel.js'
 import { shownUrl } from './utils/url.js'
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
-
-/** Live counters of a run, for progress displays. */
-export interface RunStats {
-  /** Jobs read from the source so far (duplicates included). */
-  read: number
-  /** Inputs seen before in this run, fetched once. */
-  duplicates: number
-  /** Transfers in flight. */
-  active: number
-  /** Body bytes received so far, partial transfers included. */
-  bytes: number
-  /** Jobs left for a later run by a stop. */
-  interrupted: number
-}
 
 /** A run in progress: iterate it for results; `stats` changes as it goes. */
 export interface PullRun extends AsyncIterable<Result> {
@@ -63,62 +50,100 @@ export function pull(source: Source, options: Options = {}): PullRun {
 }
 
 async function* run(source: Source, options: ResolvedOptions, stats: RunStats): AsyncGenerator<Result> {
-  const { out } = options
-  try {
-    await mkdir(partsDir(out), { recursive: true })
-  } catch (error) {
-    throw mkdirFault(error, out)
+  const paths = layout(options.out)
+  const existed = {
+    out: existsSync(paths.out),
+    work: existsSync(paths.work),
+    journal: existsSync(paths.journal),
   }
-  const { journal, lock } = await openJournal(options)
+  try {
+    await mkdir(paths.parts, { recursive: true })
+  } catch (error) {
+    throw mkdirFault(error, options.out)
+  }
+  const { journal, lock } = await openJournal(paths, options)
+  try {
+    await source.open?.({
+      paths,
+      journal: options.journal,
+      userAgent: options.userAgent,
+      signal: options.signal,
+    })
+  } catch (error) {
+    // A run that could not start (a rejected API key, an unreadable table) leaves nothing behind.
+    await journal.close().catch(() => {})
+    lock?.release()
+    await takeBack(paths, existed)
+    throw error
+  }
   const dispatcher = createAgent(options)
-  const leftovers = await existingParts(out)
-  const engine = new Engine(source, options, stats, journal, dispatcher, leftovers)
+  const leftovers = await existingParts(paths.parts)
+  const engine = new Engine(source, options, stats, journal, dispatcher, leftovers, paths)
   let closeError: unknown
   try {
-    yield* engine.results()
+    for await (const result of engine.results()) {
+      await source.onResult?.(result)
+      yield result
+    }
   } finally {
     engine.abort()
     await dispatcher.destroy().catch(() => {})
-    // The manifest is the folder's inventory, from the journal; both are closed even if one fails
-    // (a full disk), and the first failure is reported.
-    const written = await writeManifest(out, journal.records()).then(
-      () => undefined,
-      (error) => error,
-    )
-    const closed = await journal.close().then(
-      () => undefined,
-      (error) => error,
-    )
-    closeError = written ?? closed
+    // The manifest is the folder's inventory, from the journal; all is closed even if one part
+    // fails (a full disk), and the first failure is reported.
+    const settle = (p: Promise<unknown> | undefined) =>
+      Promise.resolve(p).then(
+        () => undefined,
+        (error) => error,
+      )
+    const closedSource = await settle(source.close?.())
+    const written = await settle(writeManifest(paths, journal.records()))
+    const closed = await settle(journal.close())
     lock?.release()
+    closeError = written ?? closed ?? closedSource
   }
-  if (closeError) throw fault(closeError, options)
+  if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
+  // As fetch() does: a run stopped through its signal rejects with the signal's reason.
+  if (options.signal?.aborted) throw options.signal.reason
+}
+
+/** Remove what a run that could not start made: its work files, and folders it created if empty. */
+async function takeBack(
+  paths: Layout,
+  existed: { out: boolean; work: boolean; journal: boolean },
+): Promise<void> {
+  if (!existed.work) await rm(paths.work, { recursive: true, force: true })
+  else if (!existed.journal) {
+    for (const suffix of ['', '-wal', '-shm']) await rm(paths.journal + suffix, { force: true })
+  }
+  if (!existed.out) await rmdir(paths.out).catch(() => {})
 }
 
 /**
  * The journal of the output folder, under its lock (one run at a time), or one in memory. SQLite
  * (a native addon) is loaded only when a journal is kept.
  */
-async function openJournal(options: ResolvedOptions): Promise<{ journal: Journal; lock?: FolderLock }> {
+async function openJournal(
+  paths: Layout,
+  options: ResolvedOptions,
+): Promise<{ journal: Journal; lock?: FolderLock }> {
   if (!options.journal) return { journal: new MemoryJournal() }
   const [{ default: Sqlite }, { SqliteJournal }] = await Promise.all([
     import('better-sqlite3'),
     import('./journal/sqlite.js'),
   ])
-  const work = join(options.out, WORK_DIR)
   let lock: FolderLock | undefined
   try {
-    lock = FolderLock.acquire(options.out, work, Sqlite)
-    return { journal: new SqliteJournal(join(work, 'journal.db')), lock }
+    lock = FolderLock.acquire(paths, Sqlite)
+    return { journal: new SqliteJournal(paths.journal), lock }
   } catch (error) {
     lock?.release()
-    throw isFatalLocal(error) ? fault(error, options) : error
+    throw isFatalLocal(error) ? fault(error, paths) : error
   }
 }
 
 /** A local fault (disk, journal) met while running: the run stops with exit 3. */
-function fault(error: unknown, options: ResolvedOptions) {
-  return runFault(error, options.out, join(options.out, WORK_DIR, 'journal.db'))
+function fault(error: unknown, paths: Layout) {
+  return runFault(error, paths.out, paths.journal)
 }
 
 class Engine {
@@ -141,6 +166,7 @@ class Engine {
     readonly journal: Journal,
     readonly dispatcher: Dispatcher,
     readonly leftovers: Set<string>,
+    readonly paths: Layout,
   ) {
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
@@ -160,7 +186,7 @@ class Engine {
   }
 
   results(): AsyncIterable<Result> {
-    this.#read().catch((error) => this.#fatal(isFatalLocal(error) ? fault(error, this.options) : error))
+    this.#read().catch((error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error))
     return this.#channel
   }
 
@@ -196,6 +222,7 @@ class Engine {
       this.stats.read++
       const plan = await planJob(job, ++index, {
         out: this.options.out,
+        parts: this.paths.parts,
         template: this.options.name,
         journal: this.journal,
         retryFailed: this.options.retryFailed,
@@ -273,7 +300,7 @@ class Engine {
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
       const e = isFatalLocal(error)
-        ? fault(error, this.options)
+        ? fault(error, this.paths)
         : classify(error, shownUrl(task.url), this.options)
       if (e instanceof FatalError) {
         // Not the job's fault: it stays pending, and the next run picks it up.
@@ -293,7 +320,7 @@ class Engine {
     const e: ImgpullError = pastDeadline
       ? new TimeoutError('total', this.options.totalTimeout, shown)
       : isFatalLocal(error)
-        ? fault(error, this.options)
+        ? fault(error, this.paths)
         : classify(error, shown, this.options)
     if (e instanceof FatalError) {
       this.#interrupted()
@@ -374,9 +401,9 @@ class Engine {
     try {
       this.journal
         .finish({ key: task.key, state: 'failed', ...outcome })
-        .catch((error) => this.#fatal(fault(error, this.options)))
+        .catch((error) => this.#fatal(fault(error, this.paths)))
     } catch (error) {
-      this.#fatal(fault(error, this.options))
+      this.#fatal(fault(error, this.paths))
     }
     unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'failed', outcome), true)

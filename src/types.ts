@@ -1,4 +1,5 @@
 import type { ErrorCode } from './error-codes.js'
+import type { Layout } from './layout.js'
 
 /** One image to fetch. Sources produce these; every later stage passes them along untouched. */
 export interface Job {
@@ -56,4 +57,45 @@ export interface Validators {
   lastModified?: string
   /** Full size of the file, when the server said. */
   length?: number
+}
+
+/** Live counters of a run, for progress displays. */
+export interface RunStats {
+  /** Jobs read from the source so far (duplicates included). */
+  read: number
+  /** Inputs seen before in this run, fetched once. */
+  duplicates: number
+  /** Transfers in flight. */
+  active: number
+  /** Body bytes received so far, partial transfers included. */
+  bytes: number
+  /** Jobs left for a later run by a stop. */
+  interrupted: number
+}
+
+/** What a source is told when a run opens it. */
+export interface SourceContext {
+  /** Where everything lives in the output folder (its lock is held). */
+  paths: Layout
+  /** Whether the run keeps a journal (without one, a rerun starts over). */
+  journal: boolean
+  /** The run's `User-Agent`. */
+  userAgent: string
+  /** The run's hard-stop signal. */
+  signal?: AbortSignal
+}
+
+/**
+ * What `pull()` takes: URLs or jobs, from an array, a generator, or a stream of them. A source may
+ * also take part in the run (the Unsplash source does): `open` once the output folder is locked,
+ * before the first job is read (an error there ends the run before anything is fetched, and the
+ * folders the run made are taken back); `onResult` for every result, before the caller sees it;
+ * `close` at the end, however the run ended.
+ */
+export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
+  open?(context: SourceContext): Promise<void>
+  onResult?(result: Result): void | Promise<void>
+  close?(): Promise<void>
+  /** How many inputs there are in all, once known (for progress and its ETA). */
+  total?(): number | undefined
 }

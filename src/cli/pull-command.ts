@@ -2,15 +2,15 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import pc from 'picocolors'
 import { FatalError, UsageError } from '../errors.js'
+import { layout } from '../layout.js'
 import type { Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { BUILTIN_FIELDS, templateFields } from '../plan/naming.js'
 import { pull } from '../pull.js'
-import { MANIFEST } from '../report/manifest.js'
 import { createProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
-import { argumentSource, checkInputs, isUrlArgument, readLines, type Source } from '../sources/lines.js'
-import type { Result } from '../types.js'
+import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
+import type { Result, Source } from '../types.js'
 
 export interface OutputFlags {
   json?: boolean
@@ -118,7 +118,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       }
     }
   } catch (error) {
-    fatal = error
+    // The second Ctrl-C stops the run through its signal, which the run rejects with: a stop, not a fault.
+    if (!(hard.signal.aborted && error === hard.signal.reason)) fatal = error
   } finally {
     progress?.stop()
     process.off('SIGINT', onSignal)
@@ -152,7 +153,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (!flags.quiet) say(summaryLine(tally, ms))
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
     if (tally.failed && !fatal) {
-      say(`Failures: ${errorBreakdown(tally)}. Details: ${join(out, MANIFEST)} or \`imgpull status ${out}\`.`)
+      say(
+        `Failures: ${errorBreakdown(tally)}. Details: ${layout(out).manifest} or \`imgpull status ${out}\`.`,
+      )
     }
     if (interrupted && !fatal) say('Run the same command again to continue where this run stopped.')
   }

@@ -2,15 +2,15 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { summarizeJournal } from '../journal/sqlite.js'
+import { layout } from '../layout.js'
 import { formatBytes } from '../report/format.js'
-import { WORK_DIR } from '../sinks/files.js'
 
 /** `imgpull status DIR`: what the journal knows about a folder, for people. */
 export function statusCommand(
   dir: string,
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ) {
-  const path = join(dir, WORK_DIR, 'journal.db')
+  const path = layout(dir).journal
   if (!existsSync(path)) throw new UsageError(`no imgpull journal in '${dir}' (looked for ${path})`)
   const s = summarizeJournal(path)
   const ok = s.counts.ok ?? 0

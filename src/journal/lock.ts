@@ -1,8 +1,8 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { FolderBusyError } from '../errors.js'
+import type { Layout } from '../layout.js'
 
 /** Who holds an output folder: what the second run's message names. */
 export interface LockHolder {
@@ -11,9 +11,6 @@ export interface LockHolder {
   /** ms since the epoch. */
   startedAt: number
 }
-
-const LOCK_DB = 'lock.db'
-const HOLDER = 'lock.json'
 
 /**
  * One run at a time per output folder. The lock is an exclusive SQLite transaction on
@@ -35,24 +32,24 @@ export class FolderLock {
   }
 
   /**
-   * Take the lock of the work folder `workDir` (it must exist) of the output folder `out`. Throws
-   * `FolderBusyError` (exit 2) naming the run that holds it.
+   * Take the lock of an output folder (its work folder must exist). Throws `FolderBusyError`
+   * (exit 2) naming the run that holds it.
    */
-  static acquire(out: string, workDir: string, Sqlite: typeof Database, now = Date.now()): FolderLock {
-    const db = new Sqlite(join(workDir, LOCK_DB), { timeout: 0 })
-    const holderPath = join(workDir, HOLDER)
+  static acquire(paths: Layout, Sqlite: typeof Database, now = Date.now()): FolderLock {
+    const db = new Sqlite(paths.lock, { timeout: 0 })
+    const holderPath = paths.lockHolder
     try {
       db.pragma('locking_mode = EXCLUSIVE')
       db.exec('BEGIN EXCLUSIVE')
     } catch (error) {
       db.close()
       if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
-      throw new FolderBusyError(readHolder(holderPath), out)
+      throw new FolderBusyError(readHolder(holderPath), paths.out)
     }
     // Held: whatever lock.json says is a run that ended without cleaning up (killed).
     const previous = readHolder(holderPath)
     const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: now }
-    const tmp = `${holderPath}.${process.pid}.tmp`
+    const tmp = paths.tmp('lock.json')
     writeFileSync(tmp, JSON.stringify(me))
     renameSync(tmp, holderPath)
     return new FolderLock(db, holderPath, previous)

@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
-import { partsDir } from '../sinks/files.js'
 import type { Job, Result, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { hashKey, renderName, withSuffix } from './naming.js'
@@ -30,6 +29,8 @@ export type Plan = { kind: 'fetch'; task: Task } | { kind: 'done'; result: Resul
 
 export interface PlanContext {
   out: string
+  /** The folder part files go to. */
+  parts: string
   template: string
   journal: Journal
   retryFailed: boolean
@@ -87,7 +88,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       journal.touch(key)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
       const part = partName(key)
-      if (ctx.leftovers.delete(part)) await unlink(join(partsDir(ctx.out), part)).catch(() => {})
+      if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
     if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
@@ -110,7 +111,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       url: url.href,
       host: url.origin,
       planned,
-      part: join(partsDir(ctx.out), partName(key)),
+      part: join(ctx.parts, partName(key)),
       validators: earlier
         ? { etag: earlier.etag, lastModified: earlier.lastModified, length: earlier.length }
         : {},

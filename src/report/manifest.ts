@@ -1,12 +1,9 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { JobRecord } from '../journal/journal.js'
+import { type Layout, MANIFEST } from '../layout.js'
 import { manifestLine } from '../outcome.js'
-import { WORK_DIR } from '../sinks/files.js'
-
-export const MANIFEST = 'manifest.jsonl'
 
 /**
  * Write `OUT/manifest.jsonl`: one line per job the journal knows, with its latest outcome (status
@@ -14,8 +11,8 @@ export const MANIFEST = 'manifest.jsonl'
  * whatever the last run was (one URL, an empty list, a stopped run), and agrees with
  * `imgpull status`. Written under a temporary name and renamed, so a reader never sees half of it.
  */
-export async function writeManifest(out: string, records: Iterable<JobRecord>): Promise<void> {
-  const tmp = join(out, WORK_DIR, `${MANIFEST}.${process.pid}.tmp`)
+export async function writeManifest(paths: Layout, records: Iterable<JobRecord>): Promise<void> {
+  const tmp = paths.tmp(MANIFEST)
   const stream = createWriteStream(tmp)
   const failed = once(stream, 'error').then(([error]) => {
     throw error
@@ -29,7 +26,7 @@ export async function writeManifest(out: string, records: Iterable<JobRecord>): 
     }
     stream.end()
     await Promise.race([once(stream, 'finish'), failed])
-    await rename(tmp, join(out, MANIFEST))
+    await rename(tmp, paths.manifest)
   } catch (error) {
     stream.destroy()
     await unlink(tmp).catch(() => {})

@@ -1,5 +1,5 @@
 import type { createLogUpdate } from 'log-update'
-import type { RunStats } from '../pull.js'
+import type { RunStats } from '../types.js'
 import { formatBytes, formatDuration } from './format.js'
 import type { Tally } from './summary.js'
 

@@ -2,17 +2,10 @@ import { linkSync, mkdirSync, renameSync, unlinkSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
-/** Work files live here, inside the output folder: same file system, so renames are atomic. */
-export const WORK_DIR = '.imgpull'
-
-export function partsDir(out: string): string {
-  return join(out, WORK_DIR, 'parts')
-}
-
-/** Part files present when a run starts: the leftovers of a run that was cut. */
-export async function existingParts(out: string): Promise<Set<string>> {
+/** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
+export async function existingParts(parts: string): Promise<Set<string>> {
   try {
-    return new Set(await readdir(partsDir(out)))
+    return new Set(await readdir(parts))
   } catch {
     return new Set()
   }

@@ -3,10 +3,6 @@ import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { UsageError } from '../errors.js'
-import type { Job } from '../types.js'
-
-/** What `pull()` accepts: URLs or jobs, from an array, a generator, or a stream of them. */
-export type Source = Iterable<string | Job> | AsyncIterable<string | Job>
 
 /** One line of a URL list, or `undefined` for blank lines and `#` comments. */
 export function parseLine(line: string): string | undefined {

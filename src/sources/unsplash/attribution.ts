@@ -1,6 +1,6 @@
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { WORK_DIR } from '../../sinks/files.js'
+import { WORK_DIR } from '../../layout.js'
 import { photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
 
