@@ -73,10 +73,14 @@ im "$work/a.png" BMP2:"$out/os2.bmp"
 
 # ICO with three sizes (the 256x256 one stored as PNG), and a cursor.
 im -size 256x256 gradient:navy-orange -depth 8 -define icon:auto-resize=256,32,16 "$out/three-sizes.ico"
+# ImageMagick 6 writes a .cur as an icon (type 1): make it a cursor (type 2, hotspot 3,5).
 im "$work/a.png" -resize 32x32 "$out/cursor.cur"
+printf '\x02' | dd of="$out/cursor.cur" bs=1 seek=2 conv=notrunc status=none
+printf '\x03\x00\x05\x00' | dd of="$out/cursor.cur" bs=1 seek=10 conv=notrunc status=none
 
-# SVG written by a renderer (cairo through rsvg-convert); the editor-style SVGs beside it are
-# hand-written (see test/sniff.test.ts).
+# SVG written by a renderer (cairo through rsvg-convert). The editor-style SVGs beside it
+# (illustrator.svg, inkscape.svg, long-comment-bom.svg) are hand-written, after those editors' output,
+# and not made here; rsvg-convert renders each (a check that they are well-formed).
 cat >"$work/src.svg" <<'SVG'
 <svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#36c"/><circle cx="32" cy="24" r="16" fill="#fc3"/></svg>
 SVG
