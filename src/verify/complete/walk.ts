@@ -23,6 +23,8 @@ export abstract class Walk implements CompletenessCheck {
   #want = 0
   #have = 0
   #buffer = new Uint8Array(32)
+  /** The gathered bytes as handed to `next`: a view of `#buffer`, remade only when the length changes. */
+  #view = EMPTY
 
   /** Skip `skip` bytes, then gather `want` bytes (none: just the skip) and call `next` with them. */
   protected expect(want: number, skip = 0): Step {
@@ -30,7 +32,10 @@ export abstract class Walk implements CompletenessCheck {
     this.#skip = skip
     this.#want = want
     this.#have = 0
-    if (want > this.#buffer.length) this.#buffer = new Uint8Array(Math.max(want, this.#buffer.length * 2))
+    if (want > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.max(want, this.#buffer.length * 2))
+      this.#view = EMPTY
+    }
     return STEP
   }
 
@@ -67,18 +72,23 @@ export abstract class Walk implements CompletenessCheck {
         i += step
         continue
       }
-      if (this.#have < this.#want) {
+      const want = this.#want
+      if (this.#have < want) {
         if (i === n) break
-        const step = Math.min(this.#want - this.#have, n - i)
-        this.#buffer.set(chunk.subarray(i, i + step), this.#have)
-        this.#have += step
-        i += step
+        const step = Math.min(want - this.#have, n - i)
+        // Headers are a few bytes: a loop costs less than a subarray and a copy.
+        if (step < 16) for (let k = 0; k < step; k++) this.#buffer[this.#have++] = chunk[i++]
+        else {
+          this.#buffer.set(chunk.subarray(i, i + step), this.#have)
+          this.#have += step
+          i += step
+        }
         continue
       }
       this.#waiting = false
-      const header = this.#want === 0 ? EMPTY : this.#buffer.subarray(0, this.#want)
+      if (this.#view.length !== want) this.#view = this.#buffer.subarray(0, want)
       this.position += i
-      this.next(header)
+      this.next(this.#view)
       this.position -= i
     }
     this.position += n
