@@ -32,10 +32,6 @@ export abstract class Walk implements CompletenessCheck {
     this.#skip = skip
     this.#want = want
     this.#have = 0
-    if (want > this.#buffer.length) {
-      this.#buffer = new Uint8Array(Math.max(want, this.#buffer.length * 2))
-      this.#view = EMPTY
-    }
     return STEP
   }
 
@@ -76,6 +72,9 @@ export abstract class Walk implements CompletenessCheck {
       if (this.#have < want) {
         if (i === n) break
         const step = Math.min(want - this.#have, n - i)
+        // Grown as bytes arrive, not as declared: a box that claims 16 MB in a 1 KB body costs 1 KB.
+        if (this.#have + step > this.#buffer.length)
+          this.#grow(Math.min(want, Math.max(this.#have + step, this.#buffer.length * 2)))
         // Headers are a few bytes: a loop costs less than a subarray and a copy.
         if (step < 16) for (let k = 0; k < step; k++) this.#buffer[this.#have++] = chunk[i++]
         else {
@@ -92,6 +91,13 @@ export abstract class Walk implements CompletenessCheck {
       this.position -= i
     }
     this.position += n
+  }
+
+  #grow(size: number): void {
+    const buffer = new Uint8Array(size)
+    buffer.set(this.#buffer.subarray(0, this.#have))
+    this.#buffer = buffer
+    this.#view = EMPTY
   }
 
   async end(read: ReadBack): Promise<Verdict> {
