@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
+import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
 import { box, dimsOf, type Format, makeImage, truncatedCopy, u32 } from './support/images.js'
 
@@ -285,6 +288,30 @@ test('TIFF: strips, tiles and IFDs within the body, read back at the end; the fi
   // The second page's strips cut off.
   const pages = fixture('two-pages.tif')
   truncated(await judge('tif', pages.subarray(0, pages.length - 100)), 'two pages, the second cut')
+})
+
+test('a TIFF checked from a file on disk, as the download path reads it back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgpull-complete-'))
+  try {
+    for (const [name, cut] of [
+      ['tiled.tif', 0],
+      ['tiled.tif', 200],
+      ['bigtiff.tif', 0],
+    ] as const) {
+      const body = fixture(name).subarray(0, fixture(name).length - cut)
+      const path = join(dir, `${name}-${cut}`)
+      writeFileSync(path, body)
+      const check = completenessCheck('tif')
+      for (const chunk of every(4096)(body)) check.update(chunk)
+      const read = readBackFile(path)
+      const verdict = await check.end(read)
+      await read.close()
+      if (cut === 0) assert.deepEqual(verdict, { complete: true, width: 64, height: 48 }, name)
+      else truncated(verdict, `${name} less ${cut} bytes`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('BMP: pixel rows from the header, top-down too; ICO: every entry within the body', async () => {
