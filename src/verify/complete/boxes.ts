@@ -17,12 +17,13 @@ interface Seen {
   end: number
 }
 
-enum At {
-  Header,
-  LargeSize,
-  Meta,
-  PartIndex,
-}
+const At = {
+  Header: 0,
+  LargeSize: 1,
+  Meta: 2,
+  PartIndex: 3,
+} as const
+type At = (typeof At)[keyof typeof At]
 
 /**
  * Files made of ISO base media boxes (ISO/IEC 14496-12 §4.2): HEIF and AVIF, the JPEG XL container, JP2.
@@ -39,7 +40,7 @@ enum At {
 export class BoxCheck extends Walk {
   readonly #family: Family
   readonly #seen: Seen[] = []
-  #at = At.Header
+  #at: At = At.Header
   #box: Seen = { type: '', start: 0, end: 0 }
   /** The first `meta` box's payload, and the file offset it starts at. */
   #meta: { bytes: Uint8Array; origin: number } | undefined

@@ -2,14 +2,15 @@ import { ascii } from '../bytes.js'
 import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
-enum At {
-  Header,
-  Block,
-  Label,
-  Descriptor,
-  CodeSize,
-  SubBlock,
-}
+const At = {
+  Header: 0,
+  Block: 1,
+  Label: 2,
+  Descriptor: 3,
+  CodeSize: 4,
+  SubBlock: 5,
+} as const
+type At = (typeof At)[keyof typeof At]
 
 /**
  * GIF (GIF89a specification §17–27): header and logical screen descriptor, global colour table, then
@@ -18,7 +19,7 @@ enum At {
  * bytes after the trailer are allowed, as decoders stop there.
  */
 export class GifCheck extends Walk {
-  #at = At.Header
+  #at: At = At.Header
   #images = 0
 
   constructor() {

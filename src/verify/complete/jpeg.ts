@@ -1,12 +1,13 @@
 import { COMPLETE, type CompletenessCheck, corrupt, truncated, type Verdict } from './types.js'
 
-enum At {
-  Start,
-  Marker,
-  Length,
-  Skip,
-  Scan,
-}
+const At = {
+  Start: 0,
+  Marker: 1,
+  Length: 2,
+  Skip: 3,
+  Scan: 4,
+} as const
+type At = (typeof At)[keyof typeof At]
 
 const SOS = 0xda
 const EOI = 0xd9
@@ -24,7 +25,7 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
  * The verdict carries the frame header's width and height (stored, before any EXIF orientation).
  */
 export class JpegCheck implements CompletenessCheck {
-  #at = At.Start
+  #at: At = At.Start
   /** Bytes taken before the current chunk. */
   #base = 0
   #verdict: Verdict | undefined

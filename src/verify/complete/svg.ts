@@ -1,20 +1,21 @@
 import { isSpace } from '../svg.js'
 import { COMPLETE, type CompletenessCheck, corrupt, truncated, type Verdict } from './types.js'
 
-enum At {
+const At = {
   /** Between markup: before the root element, inside it, or after it (see `#depth`, `#closed`). */
-  Text,
+  Text: 0,
   /** Just past `<`. */
-  Open,
+  Open: 1,
   /** Past `<!`: gathering enough to tell a comment, CDATA or a doctype apart. */
-  Bang,
-  Comment,
-  Cdata,
-  Pi,
-  Doctype,
-  StartTag,
-  EndTag,
-}
+  Bang: 2,
+  Comment: 3,
+  Cdata: 4,
+  Pi: 5,
+  Doctype: 6,
+  StartTag: 7,
+  EndTag: 8,
+} as const
+type At = (typeof At)[keyof typeof At]
 
 const BOM = [0xef, 0xbb, 0xbf]
 const LT = 0x3c
@@ -29,7 +30,7 @@ const GT = 0x3e
  * entities or attribute syntax: a sniffed SVG whose markup nests is taken as whole.
  */
 export class SvgCheck implements CompletenessCheck {
-  #at = At.Text
+  #at: At = At.Text
   #base = 0
   #verdict: Verdict | undefined
   #depth = 0
