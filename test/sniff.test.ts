@@ -51,7 +51,8 @@ const FIXTURES: Record<string, [ext: string, mime: string, width: number, height
 }
 
 test('the fixture table lists every fixture, and every accepted format has one', () => {
-  assert.deepEqual(readdirSync(DIR).sort(), Object.keys(FIXTURES).sort())
+  const files = readdirSync(DIR).filter((name) => name !== 'biome.json')
+  assert.deepEqual(files.sort(), Object.keys(FIXTURES).sort())
   const covered = new Set(Object.values(FIXTURES).map(([ext]) => ext))
   assert.deepEqual(
     FORMATS.filter((ext) => !covered.has(ext)),
