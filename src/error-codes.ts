@@ -13,6 +13,10 @@ export const ERROR_CODES = {
     rerun: true,
     meaning: 'the body ended before the file did: short of its length, or structurally incomplete',
   },
+  corrupt: {
+    rerun: false,
+    meaning: "the file's structure contradicts itself (segments or boxes that do not fit)",
+  },
   'bad-range': {
     rerun: true,
     meaning: "the server's partial answers cannot be put together into one version of the file",

@@ -157,3 +157,27 @@ test('a request that dies on a reused keep-alive connection is sent again at onc
     await dropping.close()
   }
 })
+test('a body that ends early with no length is never kept: it is retried until whole', async (t) => {
+  for (const framing of ['chunked', 'close']) {
+    await t.test(framing, async () => {
+      const path = `/early-${framing}?size=50000&end=27500&times=1${framing === 'close' ? '&close=1' : ''}`
+      const { out, one } = await get([server.url(path)])
+      assert.equal(one.status, 'ok', one.message)
+      assert.equal(one.attempts, 2)
+      await holds(out, `early-${framing}.jpg`, server.bytes(path))
+      const cut = await get([server.url(`${path.replace('times=1', 'times=9')}&x=${framing}`)], {
+        retries: 0,
+      })
+      assert.equal(cut.one.status, 'failed')
+      assert.equal(cut.one.error, 'truncated')
+      assert.deepEqual(await outputFiles(cut.out), [])
+    })
+  }
+})
+
+test('a server that holds a truncated file: the complete-length body still fails as truncated', async () => {
+  const { out, one } = await get([server.url('/held-cut?size=50000&cut=27500')], { retries: 1 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'truncated')
+  await nothing(out)
+})

@@ -67,7 +67,10 @@ test('a transfer stopped mid-body resumes in the next run from the bytes on disk
   const stop = new AbortController()
   setTimeout(() => stop.abort(), 900)
   const first: Result[] = []
-  for await (const r of pull([server.url(path)], { out, signal: stop.signal })) first.push(r)
+  // As fetch() does, a run stopped through its signal rejects with the signal's reason.
+  await assert.rejects(async () => {
+    for await (const r of pull([server.url(path)], { out, signal: stop.signal })) first.push(r)
+  }, /aborted/)
   assert.equal(first.length, 0, 'nothing finished')
   const parts = await readdir(join(out, '.imgpull', 'parts'))
   assert.equal(parts.length, 1, 'the partial file is kept')

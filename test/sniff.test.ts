@@ -1,8 +1,99 @@
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileTypeFromBuffer } from 'file-type'
-import { dimensions, sniff, sniffCommon } from '../src/verify/sniff.js'
-import { dimsOf, makeImage } from './support/images.js'
+import { heifDimensions } from '../src/verify/heif.js'
+import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
+import { box, dimsOf, fullBox, makeImage, u16, u32 } from './support/images.js'
+
+const DIR = new URL('./fixtures/images/', import.meta.url)
+const fixture = (name: string): Buffer => readFileSync(new URL(name, DIR))
+
+/** Every fixture (made by real encoders: scripts/make-image-fixtures.sh): format, MIME type, stored size. */
+const FIXTURES: Record<string, [ext: string, mime: string, width: number, height: number]> = {
+  'baseline.jpg': ['jpg', 'image/jpeg', 64, 48],
+  'progressive.jpg': ['jpg', 'image/jpeg', 64, 48],
+  'restart.jpg': ['jpg', 'image/jpeg', 64, 48],
+  // EXIF orientation 6 (rotate 90° to show): the stored size is reported, not the shown one.
+  'exif-thumbnail.jpg': ['jpg', 'image/jpeg', 64, 48],
+  'rgba.png': ['png', 'image/png', 64, 48],
+  'palette-interlaced.png': ['png', 'image/png', 64, 48],
+  'animated.gif': ['gif', 'image/gif', 64, 48],
+  'lossy.webp': ['webp', 'image/webp', 64, 48],
+  'lossless.webp': ['webp', 'image/webp', 64, 48],
+  'alpha.webp': ['webp', 'image/webp', 64, 48],
+  'animated.webp': ['webp', 'image/webp', 64, 48],
+  'plain.avif': ['avif', 'image/avif', 64, 48],
+  'grid.avif': ['avif', 'image/avif', 128, 128],
+  'rotated.avif': ['avif', 'image/avif', 48, 64],
+  'cropped.avif': ['avif', 'image/avif', 60, 40],
+  'grid-64x48.heic': ['heic', 'image/heic', 64, 48],
+  'grid-300x40.heic': ['heic', 'image/heic', 300, 40],
+  'plain-64x64.heic': ['heic', 'image/heic', 64, 64],
+  'little-endian.tif': ['tif', 'image/tiff', 64, 48],
+  'big-endian-lzw.tif': ['tif', 'image/tiff', 64, 48],
+  'two-pages.tif': ['tif', 'image/tiff', 64, 48],
+  'tiled.tif': ['tif', 'image/tiff', 64, 48],
+  'bigtiff.tif': ['tif', 'image/tiff', 64, 48],
+  'v3.bmp': ['bmp', 'image/bmp', 64, 48],
+  'v5-alpha.bmp': ['bmp', 'image/bmp', 64, 48],
+  'os2.bmp': ['bmp', 'image/bmp', 64, 48],
+  'three-sizes.ico': ['ico', 'image/x-icon', 256, 256],
+  'cursor.cur': ['cur', 'image/x-icon', 32, 24],
+  'cairo.svg': ['svg', 'image/svg+xml', 64, 48],
+  'illustrator.svg': ['svg', 'image/svg+xml', 120, 80],
+  'inkscape.svg': ['svg', 'image/svg+xml', 794, 1123],
+  'long-comment-bom.svg': ['svg', 'image/svg+xml', 40, 30],
+  'bare.jxl': ['jxl', 'image/jxl', 64, 48],
+  'container.jxl': ['jxl', 'image/jxl', 64, 48],
+  'recompressed-jpeg.jxl': ['jxl', 'image/jxl', 64, 48],
+  'plain.jp2': ['jp2', 'image/jp2', 64, 48],
+}
+
+test('the fixture table lists every fixture, and every accepted format has one', () => {
+  const files = readdirSync(DIR).filter((name) => name !== 'biome.json')
+  assert.deepEqual(files.sort(), Object.keys(FIXTURES).sort())
+  const covered = new Set(Object.values(FIXTURES).map(([ext]) => ext))
+  assert.deepEqual(
+    FORMATS.filter((ext) => !covered.has(ext)),
+    ['heif', 'jpx'],
+    'only HEIF without HEVC and JPX lack a real file',
+  )
+})
+
+test('every format is recognised from the bytes the sniffer reads, and its stored size is read', async () => {
+  for (const [name, [ext, mime, width, height]] of Object.entries(FIXTURES)) {
+    const file = fixture(name)
+    const head = file.subarray(0, SNIFF_BYTES)
+    assert.deepEqual(await sniff(head), { ext, mime }, name)
+    // Binary formats are decided within their first 4 KB.
+    if (ext !== 'svg')
+      assert.deepEqual(await sniff(file.subarray(0, 4096)), { ext, mime }, `${name} from 4 KB`)
+    assert.deepEqual(await dimensions(head, ext), { width, height }, `${name} dimensions`)
+  }
+})
+
+test('a TIFF whose first IFD lies past the first 4 KB (as ImageMagick writes it) is a TIFF from its header', async () => {
+  for (const name of ['little-endian.tif', 'big-endian-lzw.tif', 'two-pages.tif', 'tiled.tif']) {
+    const file = fixture(name)
+    const ifd = name.startsWith('big-endian') ? file.readUInt32BE(4) : file.readUInt32LE(4)
+    assert.ok(ifd > 4100, `${name}: IFD at ${ifd}`)
+    // The cause of issue 12's refusal: file-type follows the IFD offset and gives up past its buffer.
+    assert.equal(await fileTypeFromBuffer(file.subarray(0, 4100)), undefined, name)
+    assert.equal((await sniff(file.subarray(0, 16)))?.ext, 'tif', name)
+  }
+  // Dimensions need the IFD: from a head that does not reach it, none (the completeness verdict has them).
+  assert.deepEqual(await dimensions(fixture('little-endian.tif').subarray(0, 4096), 'tif'), {})
+})
+
+test('where file-type knows a fixture, it agrees with the sniffer', async () => {
+  for (const [name, [ext]] of Object.entries(FIXTURES)) {
+    const type = await fileTypeFromBuffer(fixture(name))
+    if (!type?.mime.startsWith('image/')) continue
+    // file-type names a cursor written as an icon "ico", whatever its type field says.
+    assert.equal(type.ext === 'ico' && ext === 'cur' ? 'cur' : type.ext, ext, name)
+  }
+})
 
 test('common formats: the fast path agrees with file-type, and dimensions are read', async () => {
   for (const format of ['jpg', 'png', 'gif', 'webp'] as const) {
@@ -14,35 +105,345 @@ test('common formats: the fast path agrees with file-type, and dimensions are re
   }
 })
 
-test('dimensions of other formats come from image-size in full; a header it cannot read gives none', async () => {
-  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"></svg>')
-  assert.deepEqual(await dimensions(svg, 'svg'), { width: 40, height: 30 })
-  assert.deepEqual(await dimensions(Buffer.from([0xff, 0xd8, 0xff, 0xe0]), 'jpg'), {})
+test('SVG as editors export it: declarations, doctypes with entity subsets, long comments, a BOM', async () => {
+  const svg = (text: string) => sniff(Buffer.from(text))
+  const root = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="20"/>'
+  const accepted = {
+    bare: root,
+    whitespace: `\n\t  ${root}`,
+    declaration: `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n${root}`,
+    'processing instruction': `<?xml version="1.0"?><?xml-stylesheet href="a.css"?>${root}`,
+    'doctype with an internal subset': `<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd" [\n<!ENTITY a "]>">\n<!-- ] > -->\n]>${root}`,
+    'a 1.5 KB comment': `<?xml version="1.0"?><!--${'licence text '.repeat(130)}-->\n${root}`,
+    'a BOM': `\ufeff<?xml version="1.0"?>${root}`,
+    'a prefixed root': '<svg:svg xmlns:svg="http://www.w3.org/2000/svg"></svg:svg>',
+    'a root element 60 KB in': `<!--${'x'.repeat(60_000)}-->${root}`,
+  }
+  for (const [what, text] of Object.entries(accepted)) assert.equal((await svg(text))?.ext, 'svg', what)
+  const refused = {
+    'an HTML page': '<!DOCTYPE html><html><body><svg></svg></body></html>',
+    'an HTML page without a doctype': '<html><body>Access denied</body></html>',
+    'a commented-out svg before an HTML root': '<!-- <svg> --><html></html>',
+    'XML of another kind': '<?xml version="1.0"?><rss version="2.0"><channel/></rss>',
+    'an upper-case root': '<SVG width="10" height="10"></SVG>',
+    'an element merely starting with svg': '<svgx width="10"></svgx>',
+    'text before the root': `Error: ${root}`,
+    'a root element past the 64 KB window': `<!--${'x'.repeat(SNIFF_BYTES)}-->${root}`,
+    'an unclosed comment': `<!-- ${root}`,
+    'UTF-16': Buffer.from(`\ufeff${root}`, 'utf16le').toString('latin1'),
+  }
+  for (const [what, text] of Object.entries(refused)) {
+    assert.equal(await sniff(Buffer.from(text, 'latin1')), undefined, what)
+  }
 })
 
-test('a JPEG whose segment chain breaks gets no dimensions, not a byte-by-byte search for a frame', async () => {
-  // SOI, an APP0 marker, then no further segment: only filler, with a frame header (40x30) where
-  // image-size's search through broken bytes would land on it.
-  const corrupt = Buffer.alloc(8000, 7)
-  Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]).copy(corrupt, 0)
-  Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x1e, 0x00, 0x28]).copy(corrupt, 1805)
-  assert.deepEqual(await dimensions(corrupt, 'jpg'), {})
-  // The same frame header where the chain leads (the APP0 segment's end) is read.
-  const sound = Buffer.alloc(8000, 7)
-  Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]).copy(sound, 0)
-  Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x1e, 0x00, 0x28]).copy(sound, 20)
-  assert.deepEqual(await dimensions(sound, 'jpg'), { width: 40, height: 30 })
-})
-
-test('other images through file-type; SVG by its root element; HTML, JSON and empty bodies are not images', async () => {
-  const avifHeader = Buffer.from('000000206674797061766966000000006176696600000000', 'hex')
-  assert.equal((await sniff(Buffer.concat([avifHeader, Buffer.alloc(200)])))?.ext, 'avif')
-  assert.equal(
-    (await sniff(Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')))?.ext,
-    'svg',
+test('SVG dimensions: width and height in absolute units, else from the viewBox', async () => {
+  const size = (attributes: string) => dimensions(Buffer.from(`<svg ${attributes}></svg>`), 'svg')
+  assert.deepEqual(await size('width="40" height="30"'), { width: 40, height: 30 })
+  assert.deepEqual(await size("width='40px' height='30.4px'"), { width: 40, height: 30 })
+  assert.deepEqual(await size('width="1in" height="2.54cm"'), { width: 96, height: 96 })
+  assert.deepEqual(await size('width="72pt" height="6pc"'), { width: 96, height: 96 })
+  assert.deepEqual(await size('viewBox="0 0 300 150"'), { width: 300, height: 150 })
+  assert.deepEqual(await size('width="600" viewBox="0,0,300,150"'), { width: 600, height: 300 })
+  assert.deepEqual(await size('height="100%" width="30" viewBox="0 0 300 150"'), { width: 30, height: 15 })
+  assert.deepEqual(await size('width="50%" height="2em"'), {}, 'relative units and no viewBox: no size')
+  assert.deepEqual(await size('width="40"'), {}, 'one side and no viewBox: no size')
+  assert.deepEqual(await size('data-width="40" data-height="30"'), {}, 'not width and height')
+  // A width inside a comment before the root is not the root's.
+  assert.deepEqual(
+    await dimensions(Buffer.from('<!-- <svg width="9" height="9"> --><svg width="4" height="3"/>'), 'svg'),
+    {
+      width: 4,
+      height: 3,
+    },
   )
-  assert.equal(await sniff(Buffer.from('<!doctype html><html><body>Access denied</body></html>')), undefined)
-  assert.equal(await sniff(Buffer.from('{"errors":["Rate Limit Exceeded"]}')), undefined)
-  assert.equal(await sniff(Buffer.alloc(0)), undefined)
-  assert.equal(await sniff(Buffer.from('%PDF-1.7\n')), undefined, 'a PDF is not an image')
+})
+
+test('not images: HTML, JSON, text, PDF, video and documents that file-type calls images', async () => {
+  const refused: Record<string, Buffer> = {
+    html: Buffer.from('<!doctype html><html><body>Access denied</body></html>'),
+    json: Buffer.from('{"errors":["Rate Limit Exceeded"]}'),
+    empty: Buffer.alloc(0),
+    pdf: Buffer.from('%PDF-1.7\n'),
+    'text that starts with BM': Buffer.from('BMW and BMX bikes, a list of 300 models, see below........'),
+    'an MP4 video': Buffer.concat([
+      box('ftyp', Buffer.from('isom'), u32(512), Buffer.from('isomiso2mp41')),
+      Buffer.alloc(64),
+    ]),
+    'a Canon CR3 raw file': Buffer.concat([
+      box('ftyp', Buffer.from('crx '), u32(1), Buffer.from('crx isom')),
+      Buffer.alloc(64),
+    ]),
+    'a Photoshop document': Buffer.concat([Buffer.from('8BPS'), Buffer.from([0, 1]), Buffer.alloc(100)]),
+    'a zero-filled body': Buffer.alloc(4096),
+  }
+  for (const [what, bytes] of Object.entries(refused)) assert.equal(await sniff(bytes), undefined, what)
+  // Two that file-type does call images.
+  assert.equal((await fileTypeFromBuffer(refused['a Photoshop document']))?.mime, 'image/vnd.adobe.photoshop')
+  assert.equal((await fileTypeFromBuffer(refused['text that starts with BM']))?.ext, 'bmp')
+})
+
+test('HEIF brands: the major brand decides; a generic one defers to the compatible brands', async () => {
+  const ftyp = (...brands: string[]) =>
+    Buffer.concat([
+      box('ftyp', Buffer.from(brands[0]), u32(0), Buffer.from(brands.slice(1).join(''))),
+      Buffer.alloc(32),
+    ])
+  assert.deepEqual(await sniff(ftyp('avif', 'mif1', 'miaf')), { ext: 'avif', mime: 'image/avif' })
+  assert.deepEqual(await sniff(ftyp('avis', 'msf1')), { ext: 'avif', mime: 'image/avif' })
+  assert.deepEqual(await sniff(ftyp('heic', 'mif1')), { ext: 'heic', mime: 'image/heic' })
+  assert.deepEqual(await sniff(ftyp('hevc', 'msf1')), { ext: 'heic', mime: 'image/heic-sequence' })
+  assert.deepEqual(await sniff(ftyp('mif1', 'heic', 'miaf')), { ext: 'heic', mime: 'image/heic' })
+  assert.deepEqual(await sniff(ftyp('mif1', 'miaf', 'avif')), { ext: 'avif', mime: 'image/avif' })
+  assert.deepEqual(await sniff(ftyp('mif1', 'miaf')), { ext: 'heif', mime: 'image/heif' })
+  assert.deepEqual(await sniff(ftyp('msf1', 'iso8')), { ext: 'heif', mime: 'image/heif-sequence' })
+  assert.equal(await sniff(ftyp('mp42', 'isom', 'avif')), undefined, 'a video naming avif among its brands')
+})
+
+test('BMP dimensions: an OS/2 header, and a negative height (rows stored top-down)', async () => {
+  const topDown = Buffer.from(fixture('v3.bmp'))
+  topDown.writeInt32LE(-48, 22)
+  assert.deepEqual(await dimensions(topDown, 'bmp'), { width: 64, height: 48 })
+  assert.deepEqual(await dimensions(fixture('os2.bmp'), 'bmp'), { width: 64, height: 48 })
+})
+
+// ---- HEIF/AVIF: the primary item's size, from synthetic `meta` layouts ----
+
+const ispe = (w: number, h: number) => fullBox('ispe', 0, 0, u32(w), u32(h))
+const irot = (angle: number) => box('irot', [angle])
+const clap = (w: number, h: number, d = 1) =>
+  box('clap', u32(w * d), u32(d), u32(h * d), u32(d), u32(0), u32(1), u32(0), u32(1))
+
+interface Layout {
+  primary?: number
+  /** item id → type */
+  items: Record<number, string>
+  properties: Buffer[]
+  /** item id → property indices (from 1), in order */
+  associations: Record<number, number[]>
+  /** derived item → its sources */
+  dimg?: Record<number, number[]>
+  /** iloc entries in idat: item id → [offset, length] */
+  idat?: { bytes: number[]; items: Record<number, [number, number]> }
+  wide?: boolean
+}
+
+/** A HEIF file head (ftyp + meta) with the given items, properties and associations. */
+function heif(layout: Layout): Buffer {
+  const wide = layout.wide ?? false
+  const id = (n: number) => (wide ? u32(n) : u16(n))
+  const items = Object.entries(layout.items)
+  const parts = [fullBox('hdlr', 0, 0, u32(0), Buffer.from('pict'), new Array(13).fill(0))]
+  if (layout.primary !== undefined) parts.push(fullBox('pitm', wide ? 1 : 0, 0, id(layout.primary)))
+  parts.push(
+    fullBox(
+      'iinf',
+      wide ? 1 : 0,
+      0,
+      wide ? u32(items.length) : u16(items.length),
+      ...items.map(([n, type]) =>
+        fullBox('infe', wide ? 3 : 2, 0, id(Number(n)), u16(0), Buffer.from(type), [0]),
+      ),
+    ),
+  )
+  if (layout.idat) {
+    const entries = Object.entries(layout.idat.items)
+    parts.push(
+      fullBox(
+        'iloc',
+        1,
+        0,
+        [0x44, 0x00],
+        u16(entries.length),
+        ...entries.map(([n, [offset, length]]) => [
+          ...u16(Number(n)),
+          0,
+          1,
+          0,
+          0,
+          0,
+          1,
+          ...u32(offset),
+          ...u32(length),
+        ]),
+      ),
+      box('idat', layout.idat.bytes),
+    )
+  }
+  if (layout.dimg) {
+    const refs = Object.entries(layout.dimg).map(([from, to]) =>
+      box('dimg', id(Number(from)), u16(to.length), ...to.map((t) => id(t))),
+    )
+    parts.push(fullBox('iref', wide ? 1 : 0, 0, ...refs))
+  }
+  const associations = Object.entries(layout.associations)
+  const ipma = fullBox(
+    'ipma',
+    wide ? 1 : 0,
+    wide ? 1 : 0,
+    u32(associations.length),
+    ...associations.map(([n, indices]) => [
+      ...id(Number(n)),
+      indices.length,
+      ...indices.flatMap((i) => (wide ? u16(i) : [i])),
+    ]),
+  )
+  parts.push(box('iprp', box('ipco', ...layout.properties), ipma))
+  return Buffer.concat([
+    box('ftyp', Buffer.from('mif1'), u32(0), Buffer.from('mif1heic')),
+    fullBox('meta', 0, 0, ...parts),
+  ])
+}
+
+test('HEIF dimensions: the primary item, after its transformations in ipma order, never a tile', () => {
+  const table: [string, Layout, { width?: number; height?: number }][] = [
+    [
+      'a grid 300x40 of one 300x64 tile, the tile first everywhere',
+      {
+        primary: 2,
+        items: { 1: 'hvc1', 2: 'grid' },
+        properties: [ispe(300, 64), ispe(300, 40)],
+        associations: { 1: [1], 2: [2] },
+        dimg: { 2: [1] },
+      },
+      { width: 300, height: 40 },
+    ],
+    [
+      'rotated 90 degrees',
+      { primary: 1, items: { 1: 'av01' }, properties: [ispe(64, 48), irot(1)], associations: { 1: [1, 2] } },
+      { width: 48, height: 64 },
+    ],
+    [
+      'rotated 180 degrees',
+      { primary: 1, items: { 1: 'av01' }, properties: [ispe(64, 48), irot(2)], associations: { 1: [1, 2] } },
+      { width: 64, height: 48 },
+    ],
+    [
+      'cropped, then rotated',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), clap(64, 48), irot(3)],
+        associations: { 1: [1, 2, 3] },
+      },
+      { width: 48, height: 64 },
+    ],
+    [
+      'rotated, then cropped (the crop is in rotated coordinates)',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), irot(1), clap(48, 64)],
+        associations: { 1: [1, 2, 3] },
+      },
+      { width: 48, height: 64 },
+    ],
+    [
+      'a crop given as a fraction that is a whole number',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), clap(60, 40, 2)],
+        associations: { 1: [1, 2] },
+      },
+      { width: 60, height: 40 },
+    ],
+    [
+      '32-bit item ids, 16-bit property indices',
+      {
+        primary: 70000,
+        items: { 70000: 'av01' },
+        properties: [ispe(10, 20)],
+        associations: { 70000: [1] },
+        wide: true,
+      },
+      { width: 10, height: 20 },
+    ],
+    [
+      'a grid without ispe: its own output size from the grid descriptor in idat',
+      {
+        primary: 2,
+        items: { 1: 'hvc1', 2: 'grid' },
+        properties: [ispe(512, 512)],
+        associations: { 1: [1] },
+        dimg: { 2: [1, 1] },
+        idat: { bytes: [0, 0, 0, 1, ...u16(1000), ...u16(400)], items: { 2: [0, 8] } },
+      },
+      { width: 1000, height: 400 },
+    ],
+    [
+      'an identity-derived item without ispe: its source, then its own rotation',
+      {
+        primary: 3,
+        items: { 1: 'hvc1', 3: 'iden' },
+        properties: [ispe(64, 48), irot(1)],
+        associations: { 1: [1], 3: [2] },
+        dimg: { 3: [1] },
+      },
+      { width: 48, height: 64 },
+    ],
+    ['no primary item', { items: { 1: 'hvc1' }, properties: [ispe(64, 48)], associations: { 1: [1] } }, {}],
+    [
+      'a primary item without ispe',
+      { primary: 2, items: { 1: 'hvc1', 2: 'hvc1' }, properties: [ispe(64, 48)], associations: { 1: [1] } },
+      {},
+    ],
+    [
+      'two ispe on one item',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 48), ispe(32, 24)],
+        associations: { 1: [1, 2] },
+      },
+      {},
+    ],
+    [
+      'a crop of a fractional size',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), clap(60.5, 40, 2)],
+        associations: { 1: [1, 2] },
+      },
+      {},
+    ],
+    [
+      'a crop larger than the image',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), clap(80, 40)],
+        associations: { 1: [1, 2] },
+      },
+      {},
+    ],
+    [
+      'a scaling property (iscl)',
+      {
+        primary: 1,
+        items: { 1: 'hvc1' },
+        properties: [ispe(64, 64), fullBox('iscl', 0, 0, u16(1), u16(2), u16(1), u16(2))],
+        associations: { 1: [1, 2] },
+      },
+      {},
+    ],
+    [
+      'an association to a property that is not there',
+      { primary: 1, items: { 1: 'hvc1' }, properties: [ispe(64, 64)], associations: { 1: [1, 5] } },
+      {},
+    ],
+  ]
+  for (const [what, layout, expected] of table) assert.deepEqual(heifDimensions(heif(layout)), expected, what)
+})
+
+test('HEIF dimensions: a meta box that runs past the head, or breaks, gives none', async () => {
+  const file = fixture('grid-300x40.heic')
+  assert.deepEqual(heifDimensions(file.subarray(0, 300)), {}, 'meta cut by the head')
+  const broken = Buffer.from(file)
+  broken.writeUInt32BE(0xffff, 24 + 8 + 4 + 33) // pitm's size, far past meta's end
+  assert.deepEqual(heifDimensions(broken), {})
+  // Where image-size went wrong (issue 12): the largest ispe, a tile's, for both.
+  assert.deepEqual(await dimensions(file, 'heic'), { width: 300, height: 40 })
+  assert.deepEqual(await dimensions(fixture('grid-64x48.heic'), 'heic'), { width: 64, height: 48 })
 })

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs'
-import { open, stat, unlink } from 'node:fs/promises'
+import { stat, unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
+import { readBackFile } from '../verify/read-back.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
@@ -388,24 +389,15 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
 /** The whole file is on disk: is it a complete image? */
 const verify: Step = async (t) => {
   const check = t.check!
-  const read = async (offset: number, length: number) => {
-    const fh = await open(t.part, 'r')
-    try {
-      const buffer = Buffer.alloc(length)
-      const { bytesRead } = await fh.read(buffer, 0, length, offset)
-      return buffer.subarray(0, bytesRead)
-    } finally {
-      await fh.close()
-    }
-  }
-  const outcome = await check.finish(read)
+  const read = readBackFile(t.part)
+  const outcome = await check.finish(read).finally(() => read.close())
   if (!outcome.ok) {
-    // A body that ended before its structure did. When the server had said how long the file is,
-    // it sent all it has: resuming is pointless, the next attempt starts over.
-    if (t.known.length !== undefined) await unlink(t.part).catch(() => {})
+    // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
+    // When the server had said how long the file is, it sent all it has: resuming is pointless.
+    if (outcome.kind === 'corrupt' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
     else t.record()
-    throw new ImgpullError('truncated', `${t.shown}: incomplete file (${outcome.reason})`, {
-      retryable: true,
+    throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}`, {
+      retryable: outcome.kind === 'truncated',
     })
   }
   const { checked } = outcome

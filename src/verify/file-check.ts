@@ -1,6 +1,6 @@
-import { type CompletenessCheck, completenessCheck } from './complete.js'
+import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
-import { dimensions, SNIFF_BYTES, type Sniffed, sniff } from './sniff.js'
+import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
 export const HEAD_BYTES = 64 * 1024
@@ -58,15 +58,15 @@ export class FileCheck {
   }
 
   /**
-   * Judge the format from the head; `undefined` when the bytes are not an image. Magic numbers
-   * need a few bytes: the first chunk does, unless it is very short or the fast path misses.
+   * Judge the format from the head; `undefined` when the bytes are not an image. The four common
+   * formats are told from the first chunk's magic numbers; the others may need the whole head (an
+   * SVG's root element can follow kilobytes of declarations and comments).
    */
   async identify(): Promise<Sniffed | undefined> {
     if (this.#format) return this.#format
     const first = this.#head[0] ?? Buffer.alloc(0)
-    const format = await sniff(
-      first.length >= SNIFF_BYTES || this.#head.length === 1 ? first : Buffer.concat(this.#head),
-    )
+    const format =
+      sniffCommon(first) ?? (await sniff(this.#head.length === 1 ? first : Buffer.concat(this.#head)))
     if (!format) return undefined
     this.#format = format
     // The head went by before the format was known: the completeness check starts with it.
@@ -76,26 +76,26 @@ export class FileCheck {
   }
 
   /**
-   * All bytes are in: the file's checksum, format and dimensions, or the reason it is not whole.
-   * `read(offset, length)` reads bytes of the whole file back (from disk) for formats that need it.
+   * All bytes are in: the file's checksum, format and dimensions, or why it is not whole
+   * (`truncated`: its structure ends early; `corrupt`: it contradicts itself). `read(offset,
+   * length)` reads bytes of the whole file back (from disk) for formats that need it (TIFF).
    */
   async finish(
-    read: (offset: number, length: number) => Promise<Uint8Array>,
-  ): Promise<{ ok: true; checked: Checked } | { ok: false; reason: string }> {
+    read: ReadBack,
+  ): Promise<{ ok: true; checked: Checked } | { ok: false; kind: 'truncated' | 'corrupt'; reason: string }> {
     const format = this.#format!
     const verdict = await this.#complete!.end(read)
     if (!verdict.complete) {
       this.discard()
-      return { ok: false, reason: verdict.reason }
+      return { ok: false, kind: verdict.kind, reason: verdict.reason }
     }
-    return {
-      ok: true,
-      checked: {
-        sha256: await this.#hash?.digest(),
-        ext: format.ext,
-        ...(await headDimensions(this.#head, format.ext)),
-      },
-    }
+    // The completeness walk may have met the size where the head could not show it (a JPEG's
+    // frame header after a large EXIF block, a HEIF's primary item).
+    const size =
+      verdict.width !== undefined && verdict.height !== undefined
+        ? { width: verdict.width, height: verdict.height }
+        : await headDimensions(this.#head, format.ext)
+    return { ok: true, checked: { sha256: await this.#hash?.digest(), ext: format.ext, ...size } }
   }
 
   /** The file was abandoned: free what the hash holds. */

@@ -3,54 +3,62 @@ import type { IImage } from 'image-size/types/interface'
 import { JPG } from 'image-size/types/jpg'
 import { PNG } from 'image-size/types/png'
 import { WEBP } from 'image-size/types/webp'
+import { bmpDimensions, icoDimensions } from './header-dimensions.js'
+import { heifDimensions } from './heif.js'
+import { type Sniffed, sniffBinary, sniffCommon } from './magic.js'
+import { SVG_WINDOW, svgDimensions, svgRoot } from './svg.js'
+import { tiffDimensions } from './tiff.js'
 
-/** Bytes that tell every format apart: file-type reads at most this many. */
-export const SNIFF_BYTES = 4100
-
-export interface Sniffed {
-  /** Extension without the dot: `jpg`, `png`, `webp`, ... */
-  ext: string
-  mime: string
-}
-
-const SVG = /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i
+export type { Sniffed } from './magic.js'
+export { sniffCommon } from './magic.js'
 
 /**
- * What image format the first bytes are, from magic numbers; `undefined` when they are not an
- * image (an HTML error page served with 200, JSON, an empty body...).
+ * The most bytes sniff() looks at: SVG's window for its root element (declarations, doctypes and comments
+ * come first). Binary formats are decided within their first 4,096 bytes (an ISO-BMFF `ftyp` box; the
+ * common four within 12), so fewer bytes than this only matter for SVG.
+ */
+export const SNIFF_BYTES = SVG_WINDOW
+
+/**
+ * Every format imgpull keeps, by extension: JPEG, PNG (APNG too), GIF, WebP, AVIF, HEIC and other HEIF,
+ * TIFF (and camera raw files built on it), BMP, ICO and CUR, SVG, JPEG XL, JPEG 2000 (JP2, JPX). Each has a
+ * completeness check (`completenessCheck`). Other formats file-type calls images are refused: Photoshop
+ * and GIMP documents, CAD drawings (DWG), GPU textures (KTX), RAW formats not built on TIFF (CR3, ORF, RW2,
+ * RAF), JPEG-LS, JPEG XR, BPG and FLIF (no browser shows them, and each would need a check of its own).
+ */
+export const FORMATS: readonly string[] = Object.freeze([
+  'jpg',
+  'png',
+  'gif',
+  'webp',
+  'avif',
+  'heic',
+  'heif',
+  'tif',
+  'bmp',
+  'ico',
+  'cur',
+  'svg',
+  'jxl',
+  'jp2',
+  'jpx',
+])
+
+/**
+ * What image format a body is, from its first bytes (up to `SNIFF_BYTES`; pass all of a shorter body);
+ * `undefined` when it is not one of `FORMATS` (an HTML error page served with 200, JSON, XML other than SVG,
+ * text, an empty body, a PDF, a video...). Binary formats by magic numbers and the header fields after them;
+ * SVG by its root element after any byte order mark, XML declaration, processing instructions, comments
+ * and doctype (UTF-8 only: a UTF-16 SVG is refused).
  */
 export async function sniff(head: Uint8Array): Promise<Sniffed | undefined> {
-  const common = sniffCommon(head)
-  if (common) return common
-  // Loaded on first need: most runs never get past the fast path (and start 35 ms sooner).
-  const { fileTypeFromBuffer } = await import('file-type')
-  const type = await fileTypeFromBuffer(head)
-  if (type?.mime.startsWith('image/')) return { ext: type.ext, mime: type.mime }
-  // SVG is text (file-type calls it XML at best), so it is recognised by its root element.
-  if (type && type.ext !== 'xml') return undefined
-  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.byteLength, 1024)).toString('utf8')
-  return SVG.test(text) ? { ext: 'svg', mime: 'image/svg+xml' } : undefined
-}
-
-const ascii = (head: Uint8Array, at: number, text: string) => {
-  for (let i = 0; i < text.length; i++) if (head[at + i] !== text.charCodeAt(i)) return false
-  return true
-}
-
-/**
- * The four formats that make up nearly every image on the web, by their magic numbers: a check of
- * a few bytes, where file-type's full detection costs a tokenizer per file.
- */
-export function sniffCommon(head: Uint8Array): Sniffed | undefined {
-  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return { ext: 'jpg', mime: 'image/jpeg' }
-  if (head[0] === 0x89 && ascii(head, 1, 'PNG\r\n\u001a\n')) return { ext: 'png', mime: 'image/png' }
-  if (ascii(head, 0, 'GIF87a') || ascii(head, 0, 'GIF89a')) return { ext: 'gif', mime: 'image/gif' }
-  if (ascii(head, 0, 'RIFF') && ascii(head, 8, 'WEBP')) return { ext: 'webp', mime: 'image/webp' }
-  return undefined
+  const found = sniffCommon(head) ?? sniffBinary(head)
+  if (found) return found
+  return svgRoot(head) ? { ext: 'svg', mime: 'image/svg+xml' } : undefined
 }
 
 // image-size's index loads some twenty format readers (16 ms at start-up); these four cover the
-// fast path, and the rest is loaded on first need.
+// fast path, and JPEG XL's and JPEG 2000's readers are loaded on first need.
 const COMMON: Record<string, IImage> = { jpg: JPG, png: PNG, gif: GIF, webp: WEBP }
 
 /**
@@ -70,7 +78,14 @@ function jpegFrameWithin(head: Uint8Array): boolean {
   return false
 }
 
-/** Width and height read from the file's header, if it is within `head`. */
+/**
+ * Width and height from the file's header, when it lies within `head`; `{}` when it does not or when the
+ * header gives no certain answer. Stored sizes: a JPEG's or TIFF's EXIF orientation is not applied (a
+ * portrait photo stored landscape with orientation 6 is reported landscape). HEIF/AVIF: the primary item
+ * after its `clap`/`irot`. SVG: see `svgDimensions`. ICO/CUR: the largest image. BMP: the absolute height
+ * (negative means stored top-down). A completeness verdict carries JPEG's, TIFF's and HEIF's dimensions
+ * from anywhere in the body, for when they lie beyond the head.
+ */
 export async function dimensions(
   head: Uint8Array,
   ext: string,
@@ -78,8 +93,42 @@ export async function dimensions(
   try {
     if (ext === 'jpg' && !jpegFrameWithin(head)) return {}
     const reader = COMMON[ext]
-    const { width, height } = reader ? reader.calculate(head) : (await import('image-size')).imageSize(head)
-    return { width, height }
+    if (reader) {
+      const { width, height } = reader.calculate(head)
+      return { width, height }
+    }
+    switch (ext) {
+      case 'avif':
+      case 'heic':
+      case 'heif':
+        return heifDimensions(head)
+      case 'svg':
+        return svgDimensions(head)
+      case 'bmp':
+        return bmpDimensions(head)
+      case 'ico':
+      case 'cur':
+        return icoDimensions(head)
+      case 'tif':
+        return await tiffDimensions(head)
+      case 'jxl': {
+        // A bare codestream (FF 0A) or a container holding one.
+        const reader =
+          head[0] === 0xff
+            ? (await import('image-size/types/jxl-stream')).JXLStream
+            : (await import('image-size/types/jxl')).JXL
+        const { width, height } = reader.calculate(head)
+        return { width, height }
+      }
+      case 'jp2':
+      case 'jpx': {
+        const { JP2 } = await import('image-size/types/jp2')
+        const { width, height } = JP2.calculate(head)
+        return { width, height }
+      }
+      default:
+        return {}
+    }
   } catch {
     return {}
   }

@@ -1,8 +1,10 @@
 import { createCipheriv, createHash } from 'node:crypto'
 
 /**
- * Deterministic image bytes: a real header (so format sniffing and dimension reading work)
- * followed by seeded noise. Same name and size, same bytes, every time.
+ * Deterministic fake images: a real header (so sniffing and dimension reading work) and seeded noise as
+ * the compressed data, laid out so each is structurally complete for its format (what
+ * `completenessCheck` judges): same name and size, same bytes, every time, exactly `size` bytes (or the
+ * format's minimum when `size` is smaller). The noise does not decode to pixels.
  */
 export type Format = 'jpg' | 'png' | 'gif' | 'webp'
 
@@ -12,65 +14,121 @@ function noise(seed: string, length: number): Buffer {
   return cipher.update(Buffer.alloc(length))
 }
 
+/** A quantisation table (DQT payload part): id, then 64 entries. */
+const quantTable = (id: number) => [id, ...Array.from({ length: 64 }, (_, i) => 1 + (i % 16))]
+/** A Huffman table (DHT payload part) with one 1-bit code for symbol 0. */
+const huffmanTable = (tableClass: number) => [tableClass << 4, 1, ...new Array(15).fill(0), 0]
+
+/** SOI, APP0 (JFIF), DQT, SOF0, DHT, SOS: everything before the entropy-coded data. */
 function jpegHeader(w: number, h: number): Buffer {
-  const app0 = [
-    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
-    0x00,
-  ]
-  const sof = [
+  const segment = (marker: number, payload: number[]) => [
     0xff,
-    0xc0,
-    0x00,
-    0x11,
-    0x08,
-    h >> 8,
-    h & 255,
-    w >> 8,
-    w & 255,
-    0x03,
-    0x01,
-    0x22,
-    0x00,
-    0x02,
-    0x11,
-    0x01,
-    0x03,
-    0x11,
-    0x01,
+    marker,
+    (payload.length + 2) >> 8,
+    (payload.length + 2) & 255,
+    ...payload,
   ]
-  return Buffer.from([0xff, 0xd8, ...app0, ...sof])
+  return Buffer.from([
+    0xff,
+    0xd8,
+    ...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]),
+    ...segment(0xdb, [...quantTable(0), ...quantTable(1)]),
+    // 8-bit samples, height, width, 3 components: Y sampled 2x2 with table 0, Cb and Cr 1x1 with table 1.
+    ...segment(0xc0, [8, h >> 8, h & 255, w >> 8, w & 255, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]),
+    ...segment(0xc4, [...huffmanTable(0), ...huffmanTable(1)]),
+    // One scan over the 3 components, all with Huffman tables 0, spectral 0–63.
+    ...segment(0xda, [3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]),
+  ])
 }
 
-function pngHeader(w: number, h: number, rest: number): Buffer {
-  const b = Buffer.alloc(8 + 25 + 8)
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0)
-  b.writeUInt32BE(13, 8)
-  b.write('IHDR', 12, 'latin1')
-  b.writeUInt32BE(w, 16)
-  b.writeUInt32BE(h, 20)
-  b.set([8, 2, 0, 0, 0], 24)
-  b.writeUInt32BE(0, 29) // CRC: not checked by sniffers
-  b.writeUInt32BE(Math.max(0, rest), 33)
-  b.write('IDAT', 37, 'latin1')
-  return b
+/** Entropy-coded data from noise: every FF is followed by a stuffed 00, so no marker appears in it. */
+function stuff(data: Buffer): void {
+  for (let j = data.indexOf(0xff); j !== -1; j = data.indexOf(0xff, j + 2)) {
+    if (j + 1 < data.length) data[j + 1] = 0
+    else data[j] = 0xfe // an FF at the very end would run into the EOI marker
+  }
 }
 
-function gifHeader(w: number, h: number): Buffer {
-  const b = Buffer.from('GIF89a\0\0\0\0\0\0\0', 'latin1')
-  b.writeUInt16LE(w, 6)
-  b.writeUInt16LE(h, 8)
-  return b
+function makeJpeg(width: number, height: number, size: number, seed: string): Buffer {
+  const header = jpegHeader(width, height)
+  const body = Buffer.alloc(Math.max(size, header.length + 2))
+  header.copy(body, 0)
+  const data = body.subarray(header.length, body.length - 2)
+  noise(seed, data.length).copy(data)
+  stuff(data)
+  body.set([0xff, 0xd9], body.length - 2)
+  return body
 }
 
-function webpHeader(w: number, h: number, total: number): Buffer {
-  const b = Buffer.alloc(30)
-  b.write('RIFF', 0, 'latin1')
-  b.writeUInt32LE(total - 8, 4)
-  b.write('WEBPVP8X', 8, 'latin1')
-  b.writeUInt32LE(10, 16)
-  b.writeUIntLE(w - 1, 24, 3)
-  b.writeUIntLE(h - 1, 27, 3)
-  return b
+/** Signature, IHDR, one IDAT filling the rest but IEND. CRCs are left 0: no check here reads them. */
+function makePng(width: number, height: number, size: number, seed: string): Buffer {
+  const body = noise(seed, Math.max(size, 57))
+  const idat = body.length - 57
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(body, 0)
+  body.writeUInt32BE(13, 8)
+  body.write('IHDR', 12, 'latin1')
+  body.writeUInt32BE(width, 16)
+  body.writeUInt32BE(height, 20)
+  body.set([8, 2, 0, 0, 0], 24)
+  body.writeUInt32BE(0, 29)
+  body.writeUInt32BE(idat, 33)
+  body.write('IDAT', 37, 'latin1')
+  body.writeUInt32BE(0, 41 + idat)
+  body.writeUInt32BE(0, 45 + idat)
+  body.write('IEND', 49 + idat, 'latin1')
+  body.writeUInt32BE(0, 53 + idat)
+  return body
+}
+
+/**
+ * Header without a global colour table, one image (descriptor, LZW code size, noise in sub-blocks of up to
+ * 255 bytes, the empty sub-block), the trailer. One byte the sub-blocks cannot take (a single byte left
+ * over) goes after the trailer, where decoders never look.
+ */
+function makeGif(width: number, height: number, size: number, seed: string): Buffer {
+  const body = noise(seed, Math.max(size, 26))
+  body.write('GIF89a', 0, 'latin1')
+  body.writeUInt16LE(width, 6)
+  body.writeUInt16LE(height, 8)
+  body.set([0, 0, 0], 10) // no global colour table, background 0, no aspect ratio
+  body[13] = 0x2c
+  body.writeUInt16LE(0, 14)
+  body.writeUInt16LE(0, 16)
+  body.writeUInt16LE(width, 18)
+  body.writeUInt16LE(height, 20)
+  body[22] = 0 // no local colour table, not interlaced
+  body[23] = 8 // LZW minimum code size
+  let at = 24
+  let left = body.length - 26 // bytes for the sub-blocks (size byte + data each)
+  if (left === 1) left = 0
+  while (left > 0) {
+    let data = Math.min(255, left - 1)
+    if (left - (data + 1) === 1) data-- // never leave a lone byte for a block with no data
+    body[at] = data
+    at += data + 1
+    left -= data + 1
+  }
+  body[at] = 0
+  body[at + 1] = 0x3b
+  return body
+}
+
+/**
+ * RIFF header, VP8X chunk (canvas size), then a `VP8 ` chunk of noise to the end. For an odd size the last
+ * chunk's pad byte is left out and the RIFF size is odd: the form libwebp accepts.
+ */
+function makeWebp(width: number, height: number, size: number, seed: string): Buffer {
+  const body = noise(seed, Math.max(size, 38))
+  body.write('RIFF', 0, 'latin1')
+  body.writeUInt32LE(body.length - 8, 4)
+  body.write('WEBPVP8X', 8, 'latin1')
+  body.writeUInt32LE(10, 16)
+  body.writeUInt32LE(0, 20) // flags and reserved
+  body.writeUIntLE(width - 1, 24, 3)
+  body.writeUIntLE(height - 1, 27, 3)
+  body.write('VP8 ', 30, 'latin1')
+  body.writeUInt32LE(body.length - 38, 34)
+  return body
 }
 
 /** Width and height derived from the name, so tests can check dimensions. */
@@ -79,25 +137,40 @@ export function dimsOf(name: string): { width: number; height: number } {
   return { width: 100 + (d.readUInt16BE(0) % 4000), height: 100 + (d.readUInt16BE(2) % 3000) }
 }
 
+const MAKERS = { jpg: makeJpeg, png: makePng, gif: makeGif, webp: makeWebp }
+
 export function makeImage(name: string, size: number, format: Format = 'jpg'): Buffer {
   const { width, height } = dimsOf(name)
-  const header =
-    format === 'jpg'
-      ? jpegHeader(width, height)
-      : format === 'png'
-        ? pngHeader(width, height, size - 41)
-        : format === 'gif'
-          ? gifHeader(width, height)
-          : webpHeader(width, height, size)
-  const body = Buffer.alloc(Math.max(size, header.length + 2))
-  header.copy(body, 0)
-  noise(`${format}:${name}`, body.length - header.length).copy(body, header.length)
-  if (format === 'jpg') body.set([0xff, 0xd9], body.length - 2)
-  return body
+  return MAKERS[format](width, height, size, `${format}:${name}`)
+}
+
+/** The first `bytes` bytes of an image, as a copy: a body cut short. */
+export function truncatedCopy(image: Uint8Array, bytes: number): Buffer {
+  return Buffer.from(image.subarray(0, bytes))
 }
 
 /** A size in [min, max] derived from the name. */
 export function sizeOf(name: string, min: number, max: number): number {
   const d = createHash('sha256').update(`size:${name}`).digest()
   return min + (d.readUInt32BE(0) % (max - min + 1))
+}
+
+/** Big-endian bytes of a 16- or 32-bit value, for hand-built boxes. */
+export const u16 = (n: number): number[] => [(n >> 8) & 255, n & 255]
+export const u32 = (n: number): number[] => [(n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255]
+
+/** An ISO-BMFF box (ISO/IEC 14496-12 §4.2) of `type` around its parts, with a 32-bit size. */
+export function box(type: string, ...parts: (Uint8Array | number[])[]): Buffer {
+  const payload = Buffer.concat(parts.map((p) => Buffer.from(p)))
+  return Buffer.concat([Buffer.from(u32(8 + payload.length)), Buffer.from(type, 'latin1'), payload])
+}
+
+/** A FullBox: version and 24-bit flags before the parts. */
+export function fullBox(
+  type: string,
+  version: number,
+  flags: number,
+  ...parts: (Uint8Array | number[])[]
+): Buffer {
+  return box(type, [version, (flags >> 16) & 255, (flags >> 8) & 255, flags & 255], ...parts)
 }

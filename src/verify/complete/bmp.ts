@@ -1,0 +1,75 @@
+import { i32le, u16le, u32le } from '../bytes.js'
+import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
+import { type Step, Walk } from './walk.js'
+
+/**
+ * BMP (Microsoft's BITMAPFILEHEADER and BITMAPINFOHEADER family): whole when the pixel data arrived: from
+ * the offset the file header gives, `biSizeImage` bytes for compressed bitmaps, or rows padded to 4 bytes
+ * × |height| for uncompressed ones (whatever `biSizeImage` says, as readers compute it). The file size
+ * field is not trusted (writers get it wrong; readers ignore it), nor are bytes after the pixels looked at.
+ * A compressed bitmap that does not declare its size is kept unchecked past its headers.
+ */
+export class BmpCheck extends Walk {
+  /** Where the pixel data starts (from the file header), then where it ends. */
+  #pixels = 0
+  #end = -1
+  #unchecked: string | undefined
+
+  constructor() {
+    super()
+    this.expect(18) // file header and the info header's size
+  }
+
+  protected next(h: Uint8Array): Step {
+    if (this.#end !== -1)
+      return this.settle(this.#unchecked ? { ...COMPLETE, unchecked: this.#unchecked } : COMPLETE)
+    if (h.length === 18) {
+      const header = u32le(h, 14)
+      if (header < 12 || u32le(h, 10) < 14 + header)
+        return this.settle(corrupt('BMP headers overlap its pixels'))
+      this.#pixels = u32le(h, 10)
+      return this.expect(Math.min(header, 40) - 4)
+    }
+    return this.#info(h)
+  }
+
+  /** The info header past its size field: where the pixel data ends. */
+  #info(h: Uint8Array): Step {
+    let width: number
+    let height: number
+    let bits: number
+    let compression = 0
+    let declared = 0
+    if (h.length === 8) {
+      // OS/2 1.x core header: 16-bit width, height, planes, bit count.
+      width = u16le(h, 0)
+      height = u16le(h, 2)
+      bits = u16le(h, 6)
+    } else {
+      width = i32le(h, 0)
+      height = Math.abs(i32le(h, 4))
+      bits = u16le(h, 10)
+      if (h.length >= 20) {
+        compression = u32le(h, 12)
+        declared = u32le(h, 16)
+      }
+    }
+    if (width <= 0 || height === 0 || bits === 0) return this.settle(corrupt('BMP declares an empty image'))
+    let size: number
+    // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS: rows of pixels; the rest (RLE, JPEG, PNG) say their size.
+    if (compression === 0 || compression === 3 || compression === 6)
+      size = Math.ceil((width * bits) / 32) * 4 * height
+    else if (declared > 0) size = declared
+    else {
+      size = 0
+      this.#unchecked = 'BMP compressed without a declared size: pixel data not checked'
+    }
+    this.#end = this.#pixels + size
+    return this.expect(0, this.#end - this.position)
+  }
+
+  protected finish(): Verdict {
+    if (this.#end === -1) return truncated('BMP headers cut short')
+    return truncated(`BMP pixel data ends at byte ${this.#end}, past the end (${this.position} bytes)`)
+  }
+}

@@ -1,0 +1,177 @@
+import { fourcc, u32be, u64be } from '../bytes.js'
+import { parseMeta, primarySize } from '../heif.js'
+import { Malformed } from '../isobmff.js'
+import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
+import { type Step, Walk } from './walk.js'
+
+/** The `meta` box is kept for its item locations (and the primary item's size) up to this size. */
+const MAX_META = 16 * 1024 * 1024
+
+type Family = 'heif' | 'jxl' | 'jp2'
+const NAMES: Record<Family, string> = { heif: 'HEIF', jxl: 'JPEG XL', jp2: 'JPEG 2000' }
+
+interface Seen {
+  type: string
+  start: number
+  /** -1: runs to the end of the file (size 0). */
+  end: number
+}
+
+const At = {
+  Header: 0,
+  LargeSize: 1,
+  Meta: 2,
+  PartIndex: 3,
+} as const
+type At = (typeof At)[keyof typeof At]
+
+/**
+ * Files made of ISO base media boxes (ISO/IEC 14496-12 §4.2): HEIF and AVIF, the JPEG XL container, JP2.
+ * The top-level boxes must walk to exactly the end of the body (a 64-bit size where size is 1; size 0 runs
+ * to the end); a body that stops inside a box, or bytes after the last box that do not make a whole one,
+ * are truncated. Then per family:
+ * - HEIF/AVIF: the `meta` box parses, and every item's data (`iloc` extents: file offsets, or offsets into
+ *   `idat`) lies within the body, which also covers an `mdat` of size 0; the verdict carries the primary
+ *   item's size. An image sequence without items (`moov` only) needs an `mdat`; its sample tables are not
+ *   checked.
+ * - JPEG XL: a `jxlc` codestream box, or `jxlp` parts up to the one flagged last.
+ * - JPEG 2000: `jp2h` and a `jp2c` codestream box that ends with the end-of-codestream marker (FF D9).
+ */
+export class BoxCheck extends Walk {
+  readonly #family: Family
+  readonly #seen: Seen[] = []
+  #at: At = At.Header
+  #box: Seen = { type: '', start: 0, end: 0 }
+  /** The first `meta` box's payload, and the file offset it starts at. */
+  #meta: { bytes: Uint8Array; origin: number } | undefined
+  #metaTooLarge = false
+  #lastPart = false
+
+  constructor(family: Family) {
+    super()
+    this.#family = family
+    this.expect(8)
+  }
+
+  protected next(h: Uint8Array): Step {
+    switch (this.#at) {
+      case At.Header: {
+        const size = u32be(h, 0)
+        this.#box = { type: fourcc(h, 4), start: this.position - 8, end: -1 }
+        if (size === 1) {
+          this.#at = At.LargeSize
+          return this.expect(8)
+        }
+        if (size === 0) {
+          // Runs to the end of the file: nothing after it is walked.
+          this.#seen.push(this.#box)
+          return this.rest()
+        }
+        if (size < 8) return this.settle(corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`))
+        return this.#payload(this.#box.start + size)
+      }
+      case At.LargeSize: {
+        const size = u64be(h, 0)
+        if (size < 16)
+          return this.settle(corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`))
+        return this.#payload(this.#box.start + size)
+      }
+      case At.Meta:
+        this.#meta = { bytes: h.slice(), origin: this.position - h.length }
+        return this.#nextBox()
+      case At.PartIndex:
+        this.#lastPart = (h[0] & 0x80) !== 0
+        return this.#nextBox(this.#box.end - this.position)
+    }
+  }
+
+  #payload(end: number): Step {
+    this.#box.end = end
+    this.#seen.push(this.#box)
+    const left = end - this.position
+    if (this.#box.type === 'meta' && this.#family === 'heif' && !this.#meta) {
+      if (left <= MAX_META) {
+        this.#at = At.Meta
+        return this.expect(left)
+      }
+      this.#metaTooLarge = true
+    }
+    if (this.#box.type === 'jxlp' && left >= 4) {
+      this.#at = At.PartIndex
+      return this.expect(4)
+    }
+    return this.#nextBox(left)
+  }
+
+  #nextBox(skip = 0): Step {
+    this.#at = At.Header
+    return this.expect(8, skip)
+  }
+
+  get name(): string {
+    return NAMES[this.#family]
+  }
+
+  protected async finish(boundary: boolean, read: ReadBack): Promise<Verdict> {
+    const total = this.position
+    if (!boundary) {
+      const box = this.#box
+      return box.end > total
+        ? truncated(`${this.name} box ${box.type} ends at byte ${box.end}, past the end (${total} bytes)`)
+        : truncated(`${this.name} box header cut short at byte ${total}`)
+    }
+    const has = (type: string) => this.#seen.some((b) => b.type === type)
+    if (this.#family === 'jxl') {
+      if (has('jxlc') || (has('jxlp') && this.#lastPart)) return COMPLETE
+      return truncated(
+        has('jxlp')
+          ? 'JPEG XL container ends before its last codestream part'
+          : 'JPEG XL container ends before its codestream',
+      )
+    }
+    if (this.#family === 'jp2') {
+      const codestream = this.#seen.find((b) => b.type === 'jp2c')
+      if (!has('jp2h') || !codestream)
+        return truncated('JPEG 2000 file ends before its header or codestream box')
+      const end = codestream.end === -1 ? total : codestream.end
+      const eoc = end - codestream.start >= 10 ? await read(end - 2, 2) : undefined
+      if (eoc?.[0] !== 0xff || eoc[1] !== 0xd9) return truncated('JPEG 2000 codestream has no end marker')
+      return COMPLETE
+    }
+    return this.#heif(total, has)
+  }
+
+  #heif(total: number, has: (type: string) => boolean): Verdict {
+    if (this.#meta) {
+      const { bytes, origin } = this.#meta
+      try {
+        // The payload alone was kept: its first bytes are the FullBox version and flags.
+        const meta = parseMeta(bytes, { type: 'meta', start: 0, body: 0, end: bytes.length })
+        if (meta.primary === undefined || !meta.items.has(meta.primary))
+          return corrupt('HEIF has no primary item')
+        for (const item of meta.items.values()) {
+          for (const { offset, length } of item.extents) {
+            const end = offset + length
+            if (item.method === 1) {
+              const idat = meta.idat ? meta.idat.end - meta.idat.start : 0
+              if (end > idat) return corrupt(`HEIF item ${item.id}'s data lies outside its idat box`)
+            } else if (item.method === 0 && end > total) {
+              return truncated(
+                `HEIF item ${item.id}'s data ends at byte ${end}, past the end (${total} bytes)`,
+              )
+            }
+          }
+        }
+        return { ...COMPLETE, ...primarySize(bytes, meta, origin) }
+      } catch (error) {
+        if (error instanceof Malformed) return corrupt(`HEIF meta box is malformed: ${error.message}`)
+        throw error
+      }
+    }
+    if (!has('mdat')) return truncated('HEIF ends before its meta and mdat boxes')
+    if (this.#metaTooLarge)
+      return { ...COMPLETE, unchecked: 'HEIF meta box over 16 MB: item locations not checked' }
+    if (has('moov')) return { ...COMPLETE, unchecked: 'HEIF image sequence: sample tables not checked' }
+    return corrupt('HEIF has no meta box')
+  }
+}

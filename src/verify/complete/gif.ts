@@ -1,0 +1,78 @@
+import { ascii } from '../bytes.js'
+import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
+import { type Step, Walk } from './walk.js'
+
+const At = {
+  Header: 0,
+  Block: 1,
+  Label: 2,
+  Descriptor: 3,
+  CodeSize: 4,
+  SubBlock: 5,
+} as const
+type At = (typeof At)[keyof typeof At]
+
+/**
+ * GIF (GIF89a specification §17–27): header and logical screen descriptor, global colour table, then
+ * blocks: extensions and images (descriptor, local colour table, LZW code size) each followed by
+ * sub-blocks up to an empty one, then the trailer (0x3B). Whole at the trailer after at least one image;
+ * bytes after the trailer are allowed, as decoders stop there.
+ */
+export class GifCheck extends Walk {
+  #at: At = At.Header
+  #images = 0
+
+  constructor() {
+    super()
+    this.expect(13)
+  }
+
+  protected next(h: Uint8Array): Step {
+    switch (this.#at) {
+      case At.Header:
+        if (!ascii(h, 0, 'GIF87a') && !ascii(h, 0, 'GIF89a')) return this.settle(corrupt('not a GIF header'))
+        return this.#block(colourTable(h[10]))
+      case At.Block:
+        if (h[0] === 0x21) {
+          this.#at = At.Label
+          return this.expect(1)
+        }
+        if (h[0] === 0x2c) {
+          this.#at = At.Descriptor
+          return this.expect(9)
+        }
+        if (h[0] === 0x3b) return this.settle(this.#images > 0 ? COMPLETE : corrupt('GIF has no image'))
+        return this.settle(
+          corrupt(`GIF has a block of unknown kind 0x${h[0].toString(16)} at byte ${this.position - 1}`),
+        )
+      case At.Label:
+        return this.#subBlock(0)
+      case At.Descriptor:
+        this.#images++
+        this.#at = At.CodeSize
+        return this.expect(1, colourTable(h[8]))
+      case At.CodeSize:
+        return this.#subBlock(0)
+      case At.SubBlock:
+        return h[0] === 0 ? this.#block(0) : this.#subBlock(h[0])
+    }
+  }
+
+  #block(skip: number): Step {
+    this.#at = At.Block
+    return this.expect(1, skip)
+  }
+
+  /** Skip a sub-block's data, then read the next one's size. */
+  #subBlock(skip: number): Step {
+    this.#at = At.SubBlock
+    return this.expect(1, skip)
+  }
+
+  protected finish(): Verdict {
+    return truncated(this.#at === At.Header ? 'GIF header cut short' : 'GIF ends before its trailer')
+  }
+}
+
+/** Bytes of the colour table a packed-fields byte declares (3 × 2^(n+1), or none). */
+const colourTable = (flags: number): number => (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0)

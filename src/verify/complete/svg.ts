@@ -1,0 +1,252 @@
+import { isSpace } from '../svg.js'
+import { COMPLETE, type CompletenessCheck, corrupt, truncated, type Verdict } from './types.js'
+
+const At = {
+  /** Between markup: before the root element, inside it, or after it (see `#depth`, `#closed`). */
+  Text: 0,
+  /** Just past `<`. */
+  Open: 1,
+  /** Past `<!`: gathering enough to tell a comment, CDATA or a doctype apart. */
+  Bang: 2,
+  Comment: 3,
+  Cdata: 4,
+  Pi: 5,
+  Doctype: 6,
+  StartTag: 7,
+  EndTag: 8,
+} as const
+type At = (typeof At)[keyof typeof At]
+
+const BOM = [0xef, 0xbb, 0xbf]
+const LT = 0x3c
+const GT = 0x3e
+
+/**
+ * SVG as XML (XML 1.0 §2): a light tokenizer that tracks element depth through start, end and empty-element
+ * tags, comments, CDATA sections, processing instructions and the doctype (with its internal subset),
+ * honouring quoted attribute values, and scanning text with `indexOf`. Whole when the root element is closed
+ * (`</svg>`, or `<svg .../>`) and only whitespace, comments and processing instructions follow; anything
+ * else after the root is corrupt, as XML parsers (and so browsers) refuse it. It does not check names,
+ * entities or attribute syntax: a sniffed SVG whose markup nests is taken as whole.
+ */
+export class SvgCheck implements CompletenessCheck {
+  #at: At = At.Text
+  #base = 0
+  #verdict: Verdict | undefined
+  #depth = 0
+  #closed = false
+  #started = false
+  /** Bytes after `<!` seen so far (Bang). */
+  #bang = ''
+  /** Consecutive `-`, `]` or `?` just before the current position, for `-->`, `]]>` and `?>` across chunks. */
+  #run = 0
+  /** In a tag or the doctype: the quote being inside of (0: none); the byte before the current one. */
+  #quote = 0
+  #last = 0
+  /** Doctype: inside its internal subset; inside a comment there (then `#run` counts dashes). */
+  #subset = false
+  #subsetComment = false
+  #subsetOpen = ''
+  /** Bytes of a byte order mark seen at the start. */
+  #bom = 0
+
+  update(chunk: Uint8Array): void {
+    const n = chunk.length
+    let i = 0
+    while (i < n && !this.#verdict) {
+      switch (this.#at) {
+        case At.Text:
+          i = this.#text(chunk, i)
+          break
+        case At.Open:
+          i = this.#open(chunk[i], i)
+          break
+        case At.Bang:
+          i = this.#bangByte(chunk[i], i)
+          break
+        case At.Comment:
+          i = this.#until(chunk, i, 0x2d, 2)
+          break
+        case At.Cdata:
+          i = this.#until(chunk, i, 0x5d, 2)
+          break
+        case At.Pi:
+          i = this.#until(chunk, i, 0x3f, 1)
+          break
+        case At.Doctype:
+          i = this.#doctype(chunk, i)
+          break
+        case At.StartTag:
+          i = this.#startTag(chunk, i)
+          break
+        case At.EndTag: {
+          const j = chunk.indexOf(GT, i)
+          if (j === -1) i = n
+          else {
+            i = j + 1
+            this.#at = At.Text
+            if (--this.#depth === 0) this.#closed = true
+          }
+          break
+        }
+      }
+    }
+    this.#base += n
+  }
+
+  /** Text from `i`: inside the root anything up to `<`; outside it only whitespace. */
+  #text(chunk: Uint8Array, i: number): number {
+    if (this.#depth > 0) {
+      const j = chunk.indexOf(LT, i)
+      if (j === -1) return chunk.length
+      this.#at = At.Open
+      return j + 1
+    }
+    for (; i < chunk.length; i++) {
+      const c = chunk[i]
+      // A UTF-8 byte order mark may open the document.
+      if (this.#base + i < 3 && c === BOM[this.#base + i] && this.#bom === this.#base + i) {
+        this.#bom++
+        continue
+      }
+      if (c === LT) {
+        this.#at = At.Open
+        return i + 1
+      }
+      if (!isSpace(c)) {
+        this.#verdict = this.#closed
+          ? corrupt(`SVG has content after its root element, at byte ${this.#base + i}`)
+          : corrupt(`SVG has text before its root element, at byte ${this.#base + i}`)
+        return i
+      }
+    }
+    return i
+  }
+
+  /** The byte after `<`. */
+  #open(c: number, i: number): number {
+    if (c === 0x21) {
+      this.#at = At.Bang
+      this.#bang = ''
+    } else if (c === 0x3f) {
+      this.#enter(At.Pi)
+    } else if (c === 0x2f) {
+      if (this.#depth === 0)
+        this.#verdict = corrupt(`SVG has an end tag outside its root, at byte ${this.#base + i}`)
+      this.#at = At.EndTag
+    } else {
+      if (this.#closed) {
+        this.#verdict = corrupt(`SVG has content after its root element, at byte ${this.#base + i}`)
+        return i
+      }
+      this.#at = At.StartTag
+      this.#quote = 0
+      this.#last = c
+    }
+    return i + 1
+  }
+
+  #bangByte(c: number, i: number): number {
+    this.#bang += String.fromCharCode(c)
+    const b = this.#bang
+    if (b === '--') this.#enter(At.Comment)
+    else if (b === '[CDATA[' && this.#depth > 0) this.#enter(At.Cdata)
+    else if (b === 'DOCTYPE' && !this.#started && this.#depth === 0) {
+      this.#at = At.Doctype
+      this.#quote = 0
+      this.#subset = false
+      this.#subsetComment = false
+    } else if (!'--'.startsWith(b) && !'[CDATA['.startsWith(b) && !'DOCTYPE'.startsWith(b)) {
+      this.#verdict = corrupt(`SVG has a stray <!${b} at byte ${this.#base + i - b.length - 1}`)
+    }
+    return i + 1
+  }
+
+  #enter(at: At): void {
+    this.#at = at
+    this.#run = 0
+  }
+
+  /**
+   * Inside a comment, CDATA section or processing instruction: past the `>` that follows `count` bytes of
+   * `mark` (`-->`, `]]>`, `?>`), or the chunk's end.
+   */
+  #until(chunk: Uint8Array, i: number, mark: number, count: number): number {
+    const from = i
+    for (let j = chunk.indexOf(GT, i); j !== -1; j = chunk.indexOf(GT, j + 1)) {
+      let marks = 0
+      for (let k = j - 1; k >= from && chunk[k] === mark && marks < count; k--) marks++
+      if (marks === j - from) marks = Math.min(count, marks + this.#run)
+      if (marks >= count) {
+        this.#at = At.Text
+        return j + 1
+      }
+    }
+    // Keep how many marks end this chunk, for a `>` at the start of the next.
+    let trailing = 0
+    for (let k = chunk.length - 1; k >= from && chunk[k] === mark && trailing < count; k--) trailing++
+    this.#run = trailing === chunk.length - from ? Math.min(count, trailing + this.#run) : trailing
+    return chunk.length
+  }
+
+  /** A start tag: quoted values may hold `>`; `/>` closes an empty element. */
+  #startTag(chunk: Uint8Array, i: number): number {
+    for (; i < chunk.length; i++) {
+      const c = chunk[i]
+      if (this.#quote) {
+        const j = chunk.indexOf(this.#quote, i)
+        if (j === -1) return chunk.length
+        i = j
+        this.#last = this.#quote
+        this.#quote = 0
+        continue
+      }
+      if (c === 0x22 || c === 0x27) this.#quote = c
+      else if (c === GT) {
+        const empty = this.#last === 0x2f
+        this.#at = At.Text
+        this.#started = true
+        if (!empty) this.#depth++
+        else if (this.#depth === 0) this.#closed = true
+        return i + 1
+      }
+      this.#last = c
+    }
+    return i
+  }
+
+  /** The doctype up to its `>`, past quoted strings and the internal subset (with its comments). */
+  #doctype(chunk: Uint8Array, i: number): number {
+    for (; i < chunk.length; i++) {
+      const c = chunk[i]
+      if (this.#subsetComment) {
+        if (c === GT && this.#run >= 2) this.#subsetComment = false
+        this.#run = c === 0x2d ? this.#run + 1 : 0
+      } else if (this.#quote) {
+        if (c === this.#quote) this.#quote = 0
+      } else if (c === 0x22 || c === 0x27) this.#quote = c
+      else if (this.#subset) {
+        this.#subsetOpen = (this.#subsetOpen + String.fromCharCode(c)).slice(-4)
+        if (this.#subsetOpen === '<!--') {
+          this.#subsetComment = true
+          this.#run = 0
+          this.#subsetOpen = ''
+        } else if (c === 0x5d) this.#subset = false
+      } else if (c === 0x5b) this.#subset = true
+      else if (c === GT) {
+        this.#at = At.Text
+        return i + 1
+      }
+    }
+    return i
+  }
+
+  async end(): Promise<Verdict> {
+    if (this.#verdict) return this.#verdict
+    if (this.#closed && this.#at === At.Text) return COMPLETE
+    if (!this.#started) return truncated('SVG ends before its root element')
+    return truncated(
+      this.#closed ? 'SVG ends inside markup after its root' : 'SVG ends before its root element is closed',
+    )
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * SVG is XML text (SVG 1.1 §1.2, XML 1.0 §2.8): an optional byte order mark and XML declaration, then
+ * comments, processing instructions and a document type declaration (which may carry an internal subset
+ * of entity declarations, as Illustrator writes), then the root element `svg` (or `prefix:svg`).
+ */
+
+/**
+ * How far into a body the root element is looked for: editors put declarations, doctypes with entity
+ * subsets and licence comments of a few KB before it. Past this window a body is not taken for SVG.
+ */
+export const SVG_WINDOW = 64 * 1024
+
+const LT = 0x3c
+const GT = 0x3e
+
+export const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/** Where `text` (ASCII) next occurs in `b[from, to)`, or -1. */
+function indexOf(b: Uint8Array, text: string, from: number, to: number): number {
+  const first = text.charCodeAt(0)
+  for (let i = b.indexOf(first, from); i !== -1 && i + text.length <= to; i = b.indexOf(first, i + 1)) {
+    let k = 1
+    while (k < text.length && b[i + k] === text.charCodeAt(k)) k++
+    if (k === text.length) return i
+  }
+  return -1
+}
+
+const startsWith = (b: Uint8Array, at: number, text: string): boolean =>
+  indexOf(b, text, at, at + text.length) === at
+
+/** Past the `>` that ends a document type declaration opened before `from`, honouring its internal subset. */
+function doctypeEnd(b: Uint8Array, from: number, to: number): number {
+  let quote = 0
+  let subset = false
+  for (let i = from; i < to; i++) {
+    const c = b[i]
+    if (quote) {
+      if (c === quote) quote = 0
+    } else if (c === 0x22 || c === 0x27) quote = c
+    else if (subset && c === LT && startsWith(b, i, '<!--')) {
+      const end = indexOf(b, '-->', i + 4, to)
+      if (end === -1) return -1
+      i = end + 2
+    } else if (c === 0x5b) subset = true
+    else if (c === 0x5d) subset = false
+    else if (c === GT && !subset) return i + 1
+  }
+  return -1
+}
+
+/** Past the `>` that ends the start tag whose name ends at `from`, honouring quoted attribute values. */
+function tagEnd(b: Uint8Array, from: number, to: number): number {
+  let quote = 0
+  for (let i = from; i < to; i++) {
+    const c = b[i]
+    if (quote) {
+      if (c === quote) quote = 0
+    } else if (c === 0x22 || c === 0x27) quote = c
+    else if (c === GT) return i + 1
+  }
+  return -1
+}
+
+export interface SvgRoot {
+  /** Offset of the root element's `<`. */
+  start: number
+  /** Offset past its start tag's `>`, or -1 when the tag runs past the bytes given. */
+  end: number
+}
+
+/**
+ * The root element of an SVG document in its first bytes (UTF-8, with or without a byte order mark), or
+ * undefined when the bytes are not an SVG document: another root element (HTML, RSS, any other XML),
+ * text before the first `<`, or no root element within `SVG_WINDOW` bytes.
+ */
+export function svgRoot(b: Uint8Array): SvgRoot | undefined {
+  const n = Math.min(b.length, SVG_WINDOW)
+  let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
+  for (;;) {
+    while (i < n && isSpace(b[i])) i++
+    if (i >= n || b[i] !== LT) return undefined
+    let end: number
+    if (b[i + 1] === 0x3f) {
+      // An XML declaration or processing instruction: <? ... ?>
+      end = indexOf(b, '?>', i + 2, n)
+      if (end !== -1) end += 2
+    } else if (startsWith(b, i, '<!--')) {
+      end = indexOf(b, '-->', i + 4, n)
+      if (end !== -1) end += 3
+    } else if (startsWith(b, i, '<!DOCTYPE')) {
+      end = doctypeEnd(b, i + 9, n)
+    } else {
+      let k = i + 1
+      while (k < n && !isSpace(b[k]) && b[k] !== GT && b[k] !== 0x2f) k++
+      if (k >= n) return undefined
+      const name = Buffer.from(b.buffer, b.byteOffset + i + 1, k - i - 1).toString('latin1')
+      if (name !== 'svg' && !/^[A-Za-z_][\w.-]*:svg$/.test(name)) return undefined
+      return { start: i, end: tagEnd(b, k, b.length) }
+    }
+    if (end === -1) return undefined
+    i = end
+  }
+}
+
+/** CSS pixels per unit (CSS Values 4 §6.2): SVG lengths in absolute units become pixels at 96 per inch. */
+const UNITS: Record<string, number> = {
+  '': 1,
+  px: 1,
+  in: 96,
+  cm: 96 / 2.54,
+  mm: 96 / 25.4,
+  pt: 4 / 3,
+  pc: 16,
+}
+
+/** A length in pixels, or undefined for relative units (%, em, ex) and anything unparsable. */
+function length(value: string | undefined): number | undefined {
+  const m = value?.trim().match(/^([+]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(px|in|cm|mm|pt|pc)?$/i)
+  if (!m) return undefined
+  const px = Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]
+  return Number.isFinite(px) && px > 0 ? px : undefined
+}
+
+/**
+ * The root element's size in CSS pixels, rounded: `width` and `height` (px or absolute units); a missing
+ * or relative one (`100%`) taken from the `viewBox` aspect ratio, or both from the `viewBox` when neither
+ * is given. `{}` when the root's start tag is not within `head` or nothing gives a size.
+ */
+export function svgDimensions(head: Uint8Array): { width?: number; height?: number } {
+  const root = svgRoot(head)
+  if (!root || root.end === -1) return {}
+  const tag = Buffer.from(head.buffer, head.byteOffset + root.start, root.end - root.start).toString('utf8')
+  const attributes = new Map<string, string>()
+  for (const m of tag.matchAll(/\s([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
+    if (!attributes.has(m[1])) attributes.set(m[1], m[2] ?? m[3])
+  }
+  let width = length(attributes.get('width'))
+  let height = length(attributes.get('height'))
+  const box = attributes
+    .get('viewBox')
+    ?.trim()
+    .split(/[\s,]+/)
+    .map(Number)
+  const ratio = box?.length === 4 && box[2] > 0 && box[3] > 0 ? box[2] / box[3] : undefined
+  if (ratio !== undefined && box) {
+    if (width === undefined && height === undefined) [width, height] = [box[2], box[3]]
+    else if (width === undefined && height !== undefined) width = height * ratio
+    else if (height === undefined && width !== undefined) height = width / ratio
+  }
+  if (width === undefined || height === undefined) return {}
+  return { width: Math.max(1, Math.round(width)), height: Math.max(1, Math.round(height)) }
+}

@@ -1,0 +1,386 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
+import { readBackFile } from '../src/verify/read-back.js'
+import { sniff } from '../src/verify/sniff.js'
+import { box, dimsOf, type Format, makeImage, truncatedCopy, u32 } from './support/images.js'
+
+const DIR = new URL('./fixtures/images/', import.meta.url)
+const fixture = (name: string): Buffer => readFileSync(new URL(name, DIR))
+const NAMES = readdirSync(DIR)
+  .filter((name) => name !== 'biome.json')
+  .sort()
+
+/** Feeds `body` to a fresh check in the chunks `split` makes (whole by default), then ends it. */
+async function judge(ext: string, body: Uint8Array, split: (body: Uint8Array) => Uint8Array[] = (b) => [b]) {
+  const check = completenessCheck(ext)
+  for (const chunk of split(body)) check.update(chunk)
+  return check.end(async (offset, length) => body.subarray(offset, Math.min(offset + length, body.length)))
+}
+
+const every = (size: number) => (body: Uint8Array) => {
+  const chunks: Uint8Array[] = []
+  for (let at = 0; at < body.length; at += size) chunks.push(body.subarray(at, at + size))
+  return chunks
+}
+
+/** Seeded uneven splits: chunk sizes from 1 to 300 bytes. */
+const uneven = (seed: number) => (body: Uint8Array) => {
+  const chunks: Uint8Array[] = []
+  let s = seed
+  for (let at = 0; at < body.length; ) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff
+    const size = 1 + (s % 300)
+    chunks.push(body.subarray(at, at + size))
+    at += size
+  }
+  return chunks
+}
+
+const complete = (verdict: Verdict, what: string) =>
+  assert.equal(verdict.complete, true, `${what}: ${verdict.complete ? '' : verdict.reason}`)
+const truncated = (verdict: Verdict, what: string) => {
+  assert.equal(verdict.complete, false, `${what} judged whole`)
+  if (!verdict.complete) assert.equal(verdict.kind, 'truncated', `${what}: ${verdict.reason}`)
+}
+const corrupt = (verdict: Verdict, what: string) => {
+  assert.equal(verdict.complete, false, `${what} judged whole`)
+  if (!verdict.complete) assert.equal(verdict.kind, 'corrupt', `${what}: ${verdict.reason}`)
+}
+
+test('every real image is whole, however its bytes are split into chunks', async () => {
+  for (const name of NAMES) {
+    const file = fixture(name)
+    const ext = (await sniff(file))!.ext
+    const whole = await judge(ext, file)
+    complete(whole, name)
+    for (const split of [every(1), every(2), every(3), every(7), every(64), uneven(1), uneven(2)]) {
+      assert.deepEqual(await judge(ext, file, split), whole, name)
+    }
+  }
+})
+
+/** Whether an SVG cut after `text` is whole: the root closed and only whitespace or whole comments after it. */
+function svgWholeAt(text: string, rootEnd: number): boolean {
+  const t = text.trimEnd()
+  return t.length >= rootEnd && (t.endsWith('</svg>') || t.endsWith('-->'))
+}
+
+test('a real image cut anywhere before its structure ends is truncated, never whole, never called corrupt', async () => {
+  for (const name of NAMES) {
+    if (name === 'bare.jxl') continue // see 'a bare JPEG XL codestream'
+    const file = fixture(name)
+    const ext = (await sniff(file))!.ext
+    const text = file.toString('latin1')
+    const rootEnd = text.lastIndexOf('</svg>') + 6
+    for (let cut = 0; cut < file.length; cut++) {
+      const verdict = await judge(ext, file.subarray(0, cut))
+      if (ext === 'svg' && svgWholeAt(text.slice(0, cut), rootEnd)) complete(verdict, `${name} cut at ${cut}`)
+      else truncated(verdict, `${name} cut at ${cut}`)
+    }
+  }
+})
+
+test('issue 10, case 3: a JPEG that stops at 55 % with no length to check is truncated', async () => {
+  const image = makeImage('issue-10-case-3', 200_000)
+  const verdict = await judge('jpg', truncatedCopy(image, 110_000), every(16 * 1024))
+  assert.deepEqual(verdict, { complete: false, kind: 'truncated', reason: 'JPEG has no end-of-image marker' })
+})
+
+test("an EXIF thumbnail's end-of-image marker inside APP1 does not end the JPEG", async () => {
+  const file = fixture('exif-thumbnail.jpg')
+  const app1 = file.indexOf(Buffer.from([0xff, 0xe1]))
+  const thumbnailEnd = file.indexOf(Buffer.from([0xff, 0xd9])) + 2
+  assert.ok(app1 > 0 && thumbnailEnd <= app1 + 2 + file.readUInt16BE(app1 + 2), 'the first FFD9 lies in APP1')
+  truncated(await judge('jpg', file.subarray(0, thumbnailEnd)), 'cut after the thumbnail')
+  assert.deepEqual(await judge('jpg', file), { complete: true, width: 64, height: 48 })
+})
+
+test('bytes after a whole structure: allowed where the format is read to a marker or by offsets', async () => {
+  const junk = Buffer.from('trailing bytes: <html>not part of the image</html>')
+  const jpeg = fixture('baseline.jpg')
+  const motionVideo = Buffer.concat([
+    box('ftyp', Buffer.from('mp42'), u32(0), Buffer.from('isom')),
+    box('mdat', junk),
+  ])
+  const allowed: [string, string, Buffer][] = [
+    ['a second image (MPF) after a JPEG', 'jpg', Buffer.concat([jpeg, fixture('progressive.jpg')])],
+    ['a motion-photo video after a JPEG', 'jpg', Buffer.concat([jpeg, motionVideo])],
+    ['zero padding after a JPEG', 'jpg', Buffer.concat([jpeg, Buffer.alloc(4096)])],
+    ['bytes after PNG IEND', 'png', Buffer.concat([fixture('rgba.png'), junk])],
+    ['bytes after the GIF trailer', 'gif', Buffer.concat([fixture('animated.gif'), junk])],
+    ['bytes after the WebP RIFF size', 'webp', Buffer.concat([fixture('lossy.webp'), junk])],
+    ['bytes after a TIFF', 'tif', Buffer.concat([fixture('two-pages.tif'), junk])],
+    ['bytes after BMP pixels', 'bmp', Buffer.concat([fixture('v3.bmp'), junk])],
+    ['bytes after ICO images', 'ico', Buffer.concat([fixture('three-sizes.ico'), junk])],
+    ['whitespace and a comment after the SVG root', 'svg', Buffer.from('<svg></svg>\n<!-- x -->\n\n')],
+    ['a processing instruction after the SVG root', 'svg', Buffer.from('<svg></svg><?pi x?>')],
+    ['a whole free box after an AVIF', 'avif', Buffer.concat([fixture('plain.avif'), box('free', junk)])],
+    ['a whole free box after a JP2', 'jp2', Buffer.concat([fixture('plain.jp2'), box('free', junk)])],
+  ]
+  for (const [what, ext, body] of allowed) complete(await judge(ext, body), what)
+  // Boxes must walk to the end: what follows the last box is a box cut short.
+  for (const name of ['plain.avif', 'grid-300x40.heic', 'container.jxl', 'plain.jp2']) {
+    truncated(
+      await judge((await sniff(fixture(name)))!.ext, Buffer.concat([fixture(name), junk])),
+      `${name} + junk`,
+    )
+  }
+  // XML allows nothing but comments, processing instructions and whitespace after the root.
+  corrupt(await judge('svg', Buffer.from('<svg></svg>\ntext')), 'text after the SVG root')
+  corrupt(await judge('svg', Buffer.from('<svg></svg><svg></svg>')), 'a second root')
+})
+
+test('JPEG: fill bytes, restart markers and byte stuffing; a broken structure is corrupt', async () => {
+  const file = fixture('baseline.jpg')
+  // FF fill bytes may precede any marker (T.81 B.1.1.2).
+  const filled = Buffer.concat([file.subarray(0, 2), Buffer.from([0xff, 0xff, 0xff]), file.subarray(2)])
+  complete(await judge('jpg', filled, every(1)), 'fill before APP0')
+  const sos = file.indexOf(Buffer.from([0xff, 0xda]))
+  const eoi = file.length - 2
+  const scan = (data: number[]) =>
+    Buffer.concat([file.subarray(0, sos + 14), Buffer.from(data), file.subarray(eoi)])
+  complete(
+    await judge('jpg', scan([1, 0xff, 0, 2, 0xff, 0xd0, 3, 0xff, 0xff, 0xd7, 4]), every(1)),
+    'stuffing and RSTn',
+  )
+  const broken: [string, Buffer][] = [
+    ['no start-of-image', file.subarray(2)],
+    ['EOI before any scan', Buffer.concat([file.subarray(0, sos), Buffer.from([0xff, 0xd9])])],
+    [
+      'a scan before any frame header',
+      Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 1, 2, 0xff, 0xd9]),
+    ],
+    ['a segment length under 2', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 1, 0xff, 0xd9])],
+    [
+      'a stray byte between segments',
+      Buffer.concat([file.subarray(0, 2), Buffer.from([0x00]), file.subarray(2)]),
+    ],
+    ['a second start-of-image in the scan', scan([1, 2, 0xff, 0xd8, 3])],
+  ]
+  for (const [what, body] of broken) corrupt(await judge('jpg', body), what)
+})
+
+test('PNG, GIF: broken structures are corrupt', async () => {
+  const png = fixture('rgba.png')
+  const withoutIdat = Buffer.concat([
+    png.subarray(0, 33),
+    Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0, 0, 0, 0]),
+  ])
+  corrupt(await judge('png', withoutIdat), 'no IDAT')
+  const huge = Buffer.from(png)
+  huge.writeUInt32BE(0x80000000, 33)
+  corrupt(await judge('png', huge), 'a chunk length over 2^31-1')
+  corrupt(await judge('png', Buffer.concat([png.subarray(0, 8), png.subarray(33)])), 'IHDR not first')
+  const gif = fixture('animated.gif')
+  corrupt(
+    await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x3b])])),
+    'a trailer and no image',
+  )
+  corrupt(
+    await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x99, 0x3b])])),
+    'an unknown block',
+  )
+})
+
+test('WebP: RIFF size against what arrived, chunks walked to the RIFF end', async () => {
+  const odd = makeImage('odd', 10_001, 'webp')
+  assert.equal(odd.readUInt32LE(4) % 2, 1, 'an odd RIFF size: the last pad byte left out')
+  complete(await judge('webp', odd), 'odd size without its pad byte')
+  truncated(await judge('webp', odd.subarray(0, odd.length - 1)), 'odd size, one byte short')
+  const file = fixture('lossy.webp')
+  const longer = Buffer.from(file)
+  longer.writeUInt32LE(file.length, 4)
+  truncated(await judge('webp', longer), 'a RIFF size 8 bytes past the end')
+  const overrun = Buffer.from(file)
+  overrun.writeUInt32LE(file.length, 16)
+  corrupt(await judge('webp', overrun), 'a chunk running past the RIFF end')
+  const first = Buffer.from(file)
+  first.write('ICCP', 12, 'latin1')
+  corrupt(await judge('webp', first), 'a first chunk that is not VP8, VP8L or VP8X')
+})
+
+test('HEIF/AVIF: item data within the body, even behind an mdat of size 0; 64-bit box sizes', async () => {
+  for (const name of ['plain.avif', 'grid.avif', 'grid-300x40.heic']) {
+    const file = Buffer.from(fixture(name))
+    const mdat = file.lastIndexOf(Buffer.from('mdat')) - 4
+    file.writeUInt32BE(0, mdat) // runs to the end of the file
+    const ext = (await sniff(file))!.ext
+    complete(await judge(ext, file), `${name} with mdat size 0`)
+    for (const cut of [file.length - 1, mdat + 9, mdat + 8]) {
+      truncated(await judge(ext, file.subarray(0, cut)), `${name} with mdat size 0, cut at ${cut}`)
+    }
+  }
+  const large = Buffer.concat([
+    Buffer.from(u32(1)),
+    Buffer.from('free'),
+    Buffer.alloc(4),
+    Buffer.from(u32(40)),
+    Buffer.alloc(24),
+  ])
+  const avif = Buffer.concat([fixture('plain.avif'), large])
+  complete(await judge('avif', avif, every(5)), 'a box with a 64-bit size')
+  truncated(await judge('avif', avif.subarray(0, avif.length - 1)), 'a box with a 64-bit size, cut')
+})
+
+test('HEIF/AVIF: the verdict carries the primary item size; a broken meta box is corrupt', async () => {
+  const sizes: Record<string, [number, number]> = {
+    'grid-300x40.heic': [300, 40],
+    'grid-64x48.heic': [64, 48],
+    'grid.avif': [128, 128],
+    'rotated.avif': [48, 64],
+    'cropped.avif': [60, 40],
+  }
+  for (const [name, [width, height]] of Object.entries(sizes)) {
+    assert.deepEqual(await judge((await sniff(fixture(name)))!.ext, fixture(name)), {
+      complete: true,
+      width,
+      height,
+    })
+  }
+  const noPrimary = Buffer.from(fixture('plain.avif'))
+  noPrimary.write('pitx', noPrimary.indexOf(Buffer.from('pitm')), 'latin1')
+  corrupt(await judge('avif', noPrimary), 'no pitm')
+  const broken = Buffer.from(fixture('plain.avif'))
+  const iloc = broken.indexOf(Buffer.from('iloc')) - 4
+  broken.writeUInt32BE(1000, iloc)
+  corrupt(await judge('avif', broken), 'iloc larger than meta')
+})
+
+test('JPEG XL: a container to its last codestream part; a bare codestream is whole but unchecked', async () => {
+  const file = fixture('container.jxl')
+  const at = file.indexOf(Buffer.from('jxlc')) - 4
+  const codestream = file.subarray(at + 8, at + file.readUInt32BE(at))
+  const half = codestream.length >> 1
+  const part = (index: number, bytes: Uint8Array) => box('jxlp', u32(index), bytes)
+  const parts = (last: number) =>
+    Buffer.concat([
+      file.subarray(0, at),
+      part(0, codestream.subarray(0, half)),
+      part(last, codestream.subarray(half)),
+    ])
+  complete(await judge('jxl', parts(0x80000001)), 'jxlp parts, the last flagged')
+  truncated(await judge('jxl', parts(1)), 'jxlp parts without the last')
+  truncated(await judge('jxl', file.subarray(0, at)), 'no codestream box')
+  assert.deepEqual(await judge('jxl', fixture('bare.jxl')), {
+    complete: true,
+    unchecked: 'a bare JPEG XL codestream cannot be checked without decoding',
+  })
+  truncated(await judge('jxl', fixture('bare.jxl').subarray(0, 10)), 'a bare codestream of 10 bytes')
+})
+
+test('TIFF: strips, tiles and IFDs within the body, read back at the end; the first page size', async () => {
+  for (const name of [
+    'little-endian.tif',
+    'big-endian-lzw.tif',
+    'tiled.tif',
+    'bigtiff.tif',
+    'two-pages.tif',
+  ]) {
+    assert.deepEqual(await judge('tif', fixture(name)), { complete: true, width: 64, height: 48 }, name)
+  }
+  // A loop in the IFD chain: the first IFD's next pointer back to itself.
+  const loop = Buffer.from(fixture('little-endian.tif'))
+  const ifd = loop.readUInt32LE(4)
+  loop.writeUInt32LE(ifd, ifd + 2 + loop.readUInt16LE(ifd) * 12)
+  corrupt(await judge('tif', loop), 'an IFD chain that loops')
+  // The second page's strips cut off.
+  const pages = fixture('two-pages.tif')
+  truncated(await judge('tif', pages.subarray(0, pages.length - 100)), 'two pages, the second cut')
+})
+
+test('a TIFF checked from a file on disk, as the download path reads it back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgpull-complete-'))
+  try {
+    for (const [name, cut] of [
+      ['tiled.tif', 0],
+      ['tiled.tif', 200],
+      ['bigtiff.tif', 0],
+    ] as const) {
+      const body = fixture(name).subarray(0, fixture(name).length - cut)
+      const path = join(dir, `${name}-${cut}`)
+      writeFileSync(path, body)
+      const check = completenessCheck('tif')
+      for (const chunk of every(4096)(body)) check.update(chunk)
+      const read = readBackFile(path)
+      const verdict = await check.end(read)
+      await read.close()
+      if (cut === 0) assert.deepEqual(verdict, { complete: true, width: 64, height: 48 }, name)
+      else truncated(verdict, `${name} less ${cut} bytes`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('BMP: pixel rows from the header, top-down too; ICO: every entry within the body', async () => {
+  const topDown = Buffer.from(fixture('v3.bmp'))
+  topDown.writeInt32LE(-48, 22)
+  complete(await judge('bmp', topDown), 'top-down')
+  truncated(await judge('bmp', topDown.subarray(0, topDown.length - 1)), 'top-down, cut')
+  const rle = Buffer.from(fixture('v3.bmp'))
+  rle.writeUInt32LE(1, 30) // RLE8
+  rle.writeUInt32LE(0, 34) // without a declared size
+  assert.deepEqual(await judge('bmp', rle), {
+    complete: true,
+    unchecked: 'BMP compressed without a declared size: pixel data not checked',
+  })
+  const empty = Buffer.from(fixture('three-sizes.ico'))
+  empty.writeUInt32LE(0, 6 + 16 + 8)
+  corrupt(await judge('ico', empty), 'an ICO entry of 0 bytes')
+})
+
+test('SVG: the root closed, whatever its content; a truncation hidden in a comment or CDATA is caught', async () => {
+  complete(
+    await judge('svg', Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')),
+    'empty root',
+  )
+  complete(
+    await judge('svg', Buffer.from('<svg a="/>" b=\'>\'><g/><![CDATA[</svg>]]><!-- </svg> --></svg>')),
+    'quoted >',
+  )
+  const cases = [
+    '<svg><!-- </svg>',
+    '<svg><![CDATA[ </svg>',
+    '<svg><text>a </svg',
+    '<svg><g></g>',
+    '<svg width="10" height="10"',
+    '<svg a="</svg>">',
+    '<svg></svg><!-- unclosed',
+    '<svg/><?pi',
+  ]
+  for (const text of cases) truncated(await judge('svg', Buffer.from(text), every(1)), text)
+  corrupt(await judge('svg', Buffer.from('<svg></svg></svg>')), 'an end tag past the root')
+  corrupt(await judge('svg', Buffer.from('<svg><!ELEMENT x></svg>')), 'a declaration inside the root')
+})
+
+test('an extension sniff() never returns has no check', () => {
+  assert.throws(() => completenessCheck('psd'), TypeError)
+})
+
+test('makeImage: exact sizes, structurally whole, cut anywhere truncated, dimensions kept', async () => {
+  for (const format of ['jpg', 'png', 'gif', 'webp'] as Format[]) {
+    for (const size of [300, 301, 2_000, 60_000, 65_537]) {
+      const name = `whole-${size}`
+      const image = makeImage(name, size, format)
+      assert.equal(image.length, size, `${format} ${size}`)
+      assert.ok(makeImage(name, size, format).equals(image), 'deterministic')
+      complete(await judge(format, image, every(1000)), `${format} ${size}`)
+      assert.deepEqual((await sniff(image))?.ext, format)
+      const { dimensions } = await import('../src/verify/sniff.js')
+      assert.deepEqual(await dimensions(image, format), dimsOf(name), `${format} ${size} dimensions`)
+    }
+    const small = makeImage('cuts', 700, format)
+    for (let cut = 0; cut < small.length; cut++) {
+      // GIF's one leftover byte (a 27-byte remainder) is the only byte after a whole structure.
+      truncated(await judge(format, small.subarray(0, cut)), `${format} cut at ${cut}`)
+    }
+  }
+  const stuffed = makeImage('stuffing', 200_000)
+  const scan = stuffed.subarray(300, stuffed.length - 2)
+  for (let j = scan.indexOf(0xff); j !== -1; j = scan.indexOf(0xff, j + 2))
+    assert.equal(scan[j + 1], 0, 'FF is stuffed')
+})
