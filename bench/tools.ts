@@ -8,7 +8,7 @@ export const ROOT = resolve(here, '..')
 /** The bin users run (bundled). */
 export const IMGPULL = join(ROOT, 'dist', 'imgpull.js')
 /** The same CLI unbundled, for profiles that tell imgpull's modules and undici apart. */
-export const IMGPULL_MODULES = join(ROOT, 'dist', 'cli', 'main.js')
+export const IMGPULL_MODULES = join(ROOT, 'dist', 'cli', 'bin.js')
 
 /** One item of a list: its URL and the file name a tool should give it. */
 export interface Entry {

@@ -6,7 +6,7 @@
 import { build } from 'esbuild'
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  entryPoints: ['src/cli/bin.ts'],
   outfile: 'dist/imgpull.js',
   bundle: true,
   platform: 'node',

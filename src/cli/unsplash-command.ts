@@ -12,9 +12,9 @@ import {
 } from '../sources/unsplash/photo-job.js'
 import { HOUR } from '../sources/unsplash/rate-limit.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
-import type { addPullOptions, pullOptionsFrom } from './main.js'
 import { integer, seconds } from './parse.js'
 import { checkTemplate, EXIT } from './pull-command.js'
+import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { runUnsplash } from './unsplash-run.js'
 
 /** `--limit N` or `--limit all`. */
@@ -56,17 +56,8 @@ const orderBy = (choices: string[]) => new Option('--order-by <order>', 'sort or
 const contentFilter = () =>
   new Option('--content-filter <level>', "the API's safety filter (default low)").choices(CONTENT_FILTERS)
 
-/**
- * The download options come from main.ts, handed in by `buildProgram()`: importing main.ts here
- * would make an import cycle with the module that runs the CLI.
- */
-export interface PullOptionHelpers {
-  addPullOptions: typeof addPullOptions
-  pullOptionsFrom: typeof pullOptionsFrom
-}
-
 /** Options every Unsplash subcommand takes, besides the download options. */
-function addUnsplashOptions(command: Command, helpers: PullOptionHelpers): Command {
+function addUnsplashOptions(command: Command): Command {
   command
     .addOption(
       new Option('--size <size>', 'which ready-made size to fetch (default: regular)').choices([...SIZES]),
@@ -85,8 +76,8 @@ function addUnsplashOptions(command: Command, helpers: PullOptionHelpers): Comma
         .default('wait'),
     )
     .option('--rate-limit-window <s>', "the API's rate-limit window: how long a wait lasts", seconds, HOUR)
-    .option('--refresh', 'list again instead of continuing the listing an earlier run stored', false)
-  helpers.addPullOptions(command)
+    .option('--refresh', 'list again instead of continuing the listing an earlier run stored')
+  addPullOptions(command)
   // The download options' name template gets this source's default and placeholders.
   const name = command.options.find((opt) => opt.long === '--name')
   if (name) {
@@ -138,17 +129,13 @@ function optionsOf(cmd: Command): { o: Record<string, unknown>; given: (name: st
   return { o, given: (name) => given.has(name) }
 }
 
-async function run(
-  helpers: PullOptionHelpers,
-  endpoint: Endpoint,
-  cmd: Command,
-  count?: number,
-): Promise<void> {
+async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<void> {
   const { o, given } = optionsOf(cmd)
-  const { options, flags } = helpers.pullOptionsFrom(o)
+  const { options, flags } = pullOptionsFrom(o)
   const nameGiven = given('name')
-  options.name = nameGiven ? options.name : DEFAULT_TEMPLATE
-  checkTemplate(options.name, FIELDS)
+  const name = nameGiven && options.name ? options.name : DEFAULT_TEMPLATE
+  options.name = name
+  checkTemplate(name, FIELDS)
   const apiUrl = (o.apiUrl as string | undefined) ?? process.env.UNSPLASH_API_URL ?? DEFAULT_API_URL
   if (!URL.canParse(apiUrl) || !/^https?:/i.test(apiUrl))
     throw new UsageError(`--api-url: not an http(s) URL`)
@@ -162,7 +149,7 @@ async function run(
     apiUrl,
     onRateLimit: o.onRateLimit as 'wait' | 'stop',
     window: o.rateLimitWindow as number,
-    refresh: o.refresh as boolean,
+    refresh: o.refresh === true,
     options,
     flags,
   })
@@ -187,8 +174,8 @@ The API is for applications, not bulk data mining or AI training: for datasets, 
 https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`
 
 /** Add `imgpull unsplash search|collection|user|topic|random|photo`. */
-export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers): Command {
-  const add = (command: Command) => addUnsplashOptions(command, helpers)
+export function addUnsplashCommand(program: Command): Command {
+  const add = addUnsplashOptions
   const unsplash = program
     .command('unsplash')
     .description('download photos from Unsplash through its official API (needs a free access key)')
@@ -215,7 +202,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .addOption(contentFilter())
       .option('--collections <ids>', 'only in these collections (comma-separated ids)'),
   ).action((words: string[], o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.searchEndpoint(words.join(' '), o), cmd),
+    run(endpoints.searchEndpoint(words.join(' '), o), cmd),
   )
 
   add(
@@ -226,7 +213,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .addOption(limitOption('all'))
       .addOption(orientation()),
   ).action((id: string, o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.collectionEndpoint(id, o), cmd),
+    run(endpoints.collectionEndpoint(id, o), cmd),
   )
 
   add(
@@ -238,7 +225,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .addOption(orderBy(['latest', 'oldest', 'popular', 'views', 'downloads']))
       .addOption(orientation()),
   ).action((name: string, o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.userEndpoint(name, o), cmd),
+    run(endpoints.userEndpoint(name, o), cmd),
   )
 
   add(
@@ -250,7 +237,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .addOption(orderBy(['latest', 'oldest', 'popular']))
       .addOption(orientation()),
   ).action((topic: string, o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.topicEndpoint(topic, o), cmd),
+    run(endpoints.topicEndpoint(topic, o), cmd),
   )
 
   add(
@@ -265,7 +252,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .addOption(orientation())
       .addOption(contentFilter()),
   ).action((o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.randomEndpoint(o), cmd, o.count as number),
+    run(endpoints.randomEndpoint(o), cmd, o.count as number),
   )
 
   add(
@@ -274,7 +261,7 @@ export function addUnsplashCommand(program: Command, helpers: PullOptionHelpers)
       .description('single photos by id')
       .argument('<ids...>', 'photo ids or unsplash.com/photos/... addresses'),
   ).action((ids: string[], _o: Record<string, unknown>, cmd: Command) =>
-    run(helpers, endpoints.photoEndpoint(ids), cmd, Number.POSITIVE_INFINITY),
+    run(endpoints.photoEndpoint(ids), cmd, Number.POSITIVE_INFINITY),
   )
   return unsplash
 }

@@ -1,0 +1,77 @@
+import { Command, CommanderError } from 'commander'
+import { FolderBusyError, UsageError } from '../errors.js'
+import { VERSION } from '../version.js'
+import { benchCommand } from './bench-command.js'
+import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
+import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { statusCommand } from './status-command.js'
+import { addUnsplashCommand } from './unsplash-command.js'
+
+/**
+ * The command line, defined without side effects: building it parses nothing and runs nothing
+ * (the executable entry is bin.ts).
+ */
+export function buildProgram(): Command {
+  const program = new Command('imgpull')
+    .description('Pull images from the web in bulk: concurrent, verified, atomic, resumable.')
+    .version(VERSION)
+    .argument('[inputs...]', 'image URLs, files with one URL per line, or - for stdin')
+    .showHelpAfterError(false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  imgpull https://images.unsplash.com/photo-1516117172878-fd2c41f4a759 -o photos
+  imgpull urls.txt -o photos
+  cat urls.txt | imgpull - -o photos --json
+  imgpull status photos
+  imgpull unsplash search "mountain lake" --limit 200 -o lakes
+
+Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
+    )
+  addPullOptions(program)
+  program.action(async (inputs: string[], o: Record<string, unknown>) => {
+    const { options, flags } = pullOptionsFrom(o)
+    process.exitCode = await pullCommand(inputs, options, flags)
+  })
+  program
+    .command('status')
+    .description('show what the journal of an output folder knows: counts by status, commonest errors')
+    .argument('<dir>', 'output folder of an earlier run')
+    .action((dir: string) => statusCommand(dir))
+  addUnsplashCommand(program)
+  benchCommand(program)
+  return program
+}
+
+/** Parse `argv` and run the command it names; resolves to the exit code, never throws. */
+export async function main(argv = process.argv): Promise<number> {
+  handleEarlySignals()
+  const program = buildProgram()
+  program.exitOverride()
+  program.configureOutput({ writeErr: () => {} })
+  for (const sub of program.commands) {
+    sub.exitOverride()
+    sub.configureOutput({ writeErr: () => {} })
+  }
+  try {
+    await program.parseAsync(argv)
+    return Number(process.exitCode ?? EXIT.ok)
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok // --help, --version
+      process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} (see imgpull --help)\n`)
+      return EXIT.usage
+    }
+    if (error instanceof FolderBusyError) {
+      process.stderr.write(`imgpull: ${error.message}\n`)
+      return EXIT.usage
+    }
+    if (error instanceof UsageError || error instanceof TypeError) {
+      process.stderr.write(`imgpull: ${error.message} (see imgpull --help)\n`)
+      return EXIT.usage
+    }
+    process.stderr.write(`imgpull: ${(error as Error).message ?? error}\n`)
+    return EXIT.failed
+  }
+}

@@ -1,0 +1,119 @@
+import { type Command, Option } from 'commander'
+import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
+import { header, integer, perHost, seconds, size } from './parse.js'
+import type { OutputFlags } from './pull-command.js'
+
+const s = (ms: number) => String(ms / 1000)
+
+/** Options every pulling command shares (URL lists, and sources added later). */
+export function addPullOptions(command: Command): Command {
+  command
+    .option('-o, --out <dir>', 'output folder', defaults.out)
+    .option('-c, --concurrency <n>', 'transfers at once, over all hosts', integer(1), defaults.concurrency)
+    .option(
+      '--per-host <n|auto>',
+      'transfers at once per host; auto: start at 16, grow to 128 while the host answers fast and clean',
+      perHost,
+      defaults.perHost,
+    )
+    .option(
+      '-n, --name <template>',
+      'file name template: {name} {ext} {host} {path} {index} {hash}',
+      defaults.name,
+    )
+    .option(
+      '--retries <n>',
+      'retries after a network error, timeout, 408/425/429/5xx',
+      integer(0),
+      defaults.retries,
+    )
+    .option(
+      '--retry-failed',
+      'also retry jobs that failed for good in an earlier run (a rerun retries passing failures)',
+    )
+    .option(
+      '--max-retry-after <s>',
+      'longest Retry-After honoured, in seconds',
+      seconds,
+      defaults.maxRetryAfter,
+    )
+    .option('--connect-timeout <s>', 'connect timeout, in seconds', seconds, defaults.connectTimeout)
+    .option('--headers-timeout <s>', 'time to response headers, in seconds', seconds, defaults.headersTimeout)
+    .option('--idle-timeout <s>', 'longest gap between body bytes, in seconds', seconds, defaults.idleTimeout)
+    .option(
+      '--total-timeout <s>',
+      'longest time for one file, retries included, in seconds',
+      seconds,
+      defaults.totalTimeout,
+    )
+    .option('--max-size <size>', 'largest file accepted (e.g. 500MB, 2GiB)', size, defaults.maxSize)
+    .option('--max-redirects <n>', 'redirects followed per file', integer(0), defaults.maxRedirects)
+    .addOption(
+      new Option('--hash <algo>', 'checksum kept per file')
+        .choices(['sha256', 'none'])
+        .default(defaults.hash),
+    )
+    .option('-A, --user-agent <ua>', 'User-Agent header', DEFAULT_USER_AGENT)
+    .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
+    .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
+    .option('--no-journal', 'keep no journal (a rerun starts over)')
+    .option('--json', 'one JSON line per result on stdout, the summary last')
+    .option('-q, --quiet', 'print errors only')
+    .option(
+      '--grace <s>',
+      'seconds transfers get to finish after the first Ctrl-C',
+      (v) => seconds(v) / 1000,
+      10,
+    )
+  showDefaults(command)
+  return command
+}
+
+// Defaults shown in --help are in the units the options take.
+const SHOWN_DEFAULTS: Record<string, string> = {
+  maxRetryAfter: s(defaults.maxRetryAfter),
+  connectTimeout: s(defaults.connectTimeout),
+  headersTimeout: s(defaults.headersTimeout),
+  idleTimeout: s(defaults.idleTimeout),
+  totalTimeout: s(defaults.totalTimeout),
+  maxSize: '512MiB',
+}
+
+/** The engine's options and the output flags from parsed command-line options. */
+export function pullOptionsFrom(o: Record<string, unknown>): { options: Options; flags: OutputFlags } {
+  return {
+    options: {
+      out: o.out as string,
+      concurrency: o.concurrency as number,
+      perHost: o.perHost as number | 'auto',
+      name: o.name as string,
+      retries: o.retries as number,
+      retryFailed: o.retryFailed === true,
+      maxRetryAfter: o.maxRetryAfter as number,
+      connectTimeout: o.connectTimeout as number,
+      headersTimeout: o.headersTimeout as number,
+      idleTimeout: o.idleTimeout as number,
+      totalTimeout: o.totalTimeout as number,
+      maxSize: o.maxSize as number,
+      maxRedirects: o.maxRedirects as number,
+      hash: o.hash as 'sha256' | 'none',
+      userAgent: o.userAgent as string,
+      headers: (o.header as Record<string, string> | undefined) ?? {},
+      http2: o.http2 as boolean,
+      journal: o.journal as boolean,
+    },
+    flags: {
+      json: o.json as boolean | undefined,
+      quiet: o.quiet as boolean | undefined,
+      grace: o.grace as number,
+    },
+  }
+}
+
+/** Defaults in --help in the units the options take (seconds, sizes), not the library's. */
+export function showDefaults(command: Command) {
+  for (const option of command.options) {
+    const shown = SHOWN_DEFAULTS[option.attributeName()]
+    if (shown !== undefined) option.defaultValueDescription = shown
+  }
+}
