@@ -45,6 +45,7 @@ export function extensionOf(metadata: Pick<Metadata, 'format' | 'compression'>):
 
 // libvips' error text for "the header promises more pixels than allowed".
 const PIXEL_LIMIT = /exceeds pixel limit/i
+const MISSING = /^Input file is missing/
 
 function source(input: ImageInput): Buffer | string {
   if ('path' in input) return input.path
@@ -81,6 +82,8 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
 function undecodable(error: unknown): TransformError {
   const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
   if (PIXEL_LIMIT.test(detail)) return new TransformError('too-many-pixels', detail, { cause: error })
+  // A file that is not there is the caller's trouble, not the image's.
+  if (MISSING.test(detail)) return new TransformError('transform-failed', detail, { cause: error })
   return new TransformError('undecodable', `cannot decode: ${detail}`, { cause: error })
 }
 
