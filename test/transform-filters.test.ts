@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { TransformError } from '../src/transform/errors.ts'
-import { TransformPool } from '../src/transform/pool.ts'
-import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.ts'
-import { fixture, peakRssMb } from './fixtures/transform/index.ts'
+import { TransformError } from '../src/transform/errors.js'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
+import { fixture, peakRssMb } from './fixtures/transform/index.js'
 
 const pool = new TransformPool({ workers: 1 })
 after(() => pool.close())

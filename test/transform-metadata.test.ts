@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import exif from 'exif-reader'
 import sharp from 'sharp'
-import { TransformPool } from '../src/transform/pool.ts'
-import { resolveTransformSpec } from '../src/transform/spec.ts'
-import { fixture, metadataOf } from './fixtures/transform/index.ts'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, metadataOf } from './fixtures/transform/index.js'
 
 const pool = new TransformPool({ workers: 1 })
 after(() => pool.close())

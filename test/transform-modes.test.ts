@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { TransformPool } from '../src/transform/pool.ts'
-import { type ResizeMode, resolveTransformSpec } from '../src/transform/spec.ts'
-import { fixture, fixturePath, metadataOf, near, pixel } from './fixtures/transform/index.ts'
+import { TransformPool } from '../src/transform/pool.js'
+import { type ResizeMode, resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, fixturePath, metadataOf, near, pixel } from './fixtures/transform/index.js'
 
 const pool = new TransformPool({ workers: 2 })
 const dir = mkdtempSync(join(tmpdir(), 'imgpull-transform-'))

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { oriented, outputFormat, plan, refusal, resizeFor } from '../src/transform/plan.ts'
-import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.ts'
+import { oriented, outputFormat, plan, refusal, resizeFor } from '../src/transform/plan.js'
+import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
 

@@ -3,10 +3,10 @@ import { randomFillSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
-import { TransformError } from '../src/transform/errors.ts'
-import { TransformPool } from '../src/transform/pool.ts'
-import { resolveTransformSpec } from '../src/transform/spec.ts'
-import { fixture, metadataOf } from './fixtures/transform/index.ts'
+import { TransformError } from '../src/transform/errors.js'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, metadataOf } from './fixtures/transform/index.js'
 
 const small = fixture('photo.webp')
 const quick = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
