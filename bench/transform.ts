@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/transform.ts [--count 5000] [--dir /tmp/imgpull-transform-bench]
  *
- * Makes `count` JPEGs of 20–200 KB (varied sizes, made once with sharp and kept in `dir`), then,
+ * Makes `count` JPEGs of 20–200 KB (320–1280 px a side, made once with sharp and kept in `dir`), then,
  * with every body already in memory, resizes each with `keep-ratio` 256 + `encode jpg`:
  * 1. sharp alone in a plain loop, one image at a time (`sharp.concurrency(1)`, cache off, as in a
  *    worker): the reference CPU cost per image;
@@ -17,7 +17,7 @@
  * process's sampled RSS and each worker's VmHWM. Linux only (/proc).
  */
 import { lookup } from 'node:dns/promises'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -43,19 +43,30 @@ const TICK_MS = 10 // /proc/PID/stat counts in clock ticks of 10 ms (USER_HZ = 1
 sharp.concurrency(1)
 sharp.cache(false)
 
+const MIN_BYTES = 20 * 1024
+const MAX_BYTES = 200 * 1024
+
+/** `count` JPEGs of 20–200 KB from `dir`, made there first where there are not enough (off-range ones are made and skipped). */
 async function makeImages(): Promise<string[]> {
   mkdirSync(dir, { recursive: true })
-  const have = readdirSync(dir).filter((name) => name.endsWith('.jpg'))
-  if (have.length >= count) return have.slice(0, count).map((name) => join(dir, name))
-  console.error(`making ${count} JPEGs in ${dir} ...`)
-  let seed = 42
+  const inRange = (path: string) => {
+    const size = statSync(path).size
+    return size >= MIN_BYTES && size <= MAX_BYTES
+  }
+  const paths = readdirSync(dir)
+    .filter((name) => name.endsWith('.jpg'))
+    .sort()
+    .map((name) => join(dir, name))
+    .filter(inRange)
+  if (paths.length < count)
+    console.error(`making ${count - paths.length} more JPEGs of 20–200 KB in ${dir} ...`)
+  let seed = 42 + readdirSync(dir).length
   const random = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff
     return seed / 0x7fffffff
   }
-  const paths: string[] = []
-  for (let i = 0; i < count; i++) {
-    // 320–1280 px a side, smooth colour with some grain: 20–200 KB at quality 80.
+  for (let i = readdirSync(dir).length; paths.length < count; i++) {
+    // 320–1280 px a side, smooth colour with some grain.
     const width = 320 + Math.floor(random() * 960)
     const height = 320 + Math.floor(random() * 960)
     const grain = 4 + Math.floor(random() * 20)
@@ -76,9 +87,9 @@ async function makeImages(): Promise<string[]> {
         .jpeg({ quality: 80 })
         .toBuffer(),
     )
-    paths.push(path)
+    if (inRange(path)) paths.push(path)
   }
-  return paths
+  return paths.slice(0, count)
 }
 
 function procCpuMs(pid: number): number {
@@ -96,8 +107,9 @@ const cpuMs = () => {
 /** Sample this process's RSS every 20 ms while `work` runs. */
 async function measured<T>(
   work: () => Promise<T>,
-): Promise<{ value: T; wallMs: number; cpuMs: number; peakRssMb: number }> {
-  let peak = process.memoryUsage().rss
+): Promise<{ value: T; wallMs: number; cpuMs: number; peakRssMb: number; grewMb: number }> {
+  const start = process.memoryUsage().rss
+  let peak = start
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss)
   }, 20)
@@ -106,7 +118,7 @@ async function measured<T>(
   const value = await work()
   const wallMs = performance.now() - t0
   clearInterval(sampler)
-  return { value, wallMs, cpuMs: cpuMs() - cpu0, peakRssMb: peak / 2 ** 20 }
+  return { value, wallMs, cpuMs: cpuMs() - cpu0, peakRssMb: peak / 2 ** 20, grewMb: (peak - start) / 2 ** 20 }
 }
 
 /** Main-thread latencies while something else runs: fs.stat and dns.lookup (libuv's pool), event-loop delay. */
@@ -168,8 +180,8 @@ line(
 )
 
 // 3. The pool.
-async function throughPool(workers: number, input: 'bytes' | 'path', probed = false) {
-  const pool = new TransformPool({ workers })
+async function throughPool(workers: number, input: 'bytes' | 'path', probed = false, niceness = 10) {
+  const pool = new TransformPool({ workers, niceness })
   await Promise.all(Array.from({ length: workers }, () => pool.transform(bodies[0], spec))) // start the workers
   const pids = pool.stats.pids
   const workerCpu0 = pids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
@@ -187,10 +199,10 @@ async function throughPool(workers: number, input: 'bytes' | 'path', probed = fa
   const peaks = pids.map((pid) => procPeakMb(pid).toFixed(0)).join(', ')
   const total = run.cpuMs + workerCpu
   line(
-    `pool, ${workers} worker${workers > 1 ? 's' : ''}, ${input === 'path' ? '{ path } inputs' : 'bodies over IPC'}`,
+    `pool, ${workers} worker${workers > 1 ? 's' : ''}, ${input === 'path' ? '{ path } inputs' : 'bodies over IPC'}${niceness === 10 ? '' : `, nice ${niceness}`}`,
     run.wallMs,
     total,
-    `(+${((total / count / reference - 1) * 100).toFixed(0)}%; main ${(run.cpuMs / count).toFixed(2)}, workers ${(workerCpu / count).toFixed(2)}); peak RSS main ${run.peakRssMb.toFixed(0)} MB, workers ${peaks} MB`,
+    `(+${((total / count / reference - 1) * 100).toFixed(0)}%; main ${(run.cpuMs / count).toFixed(2)}, workers ${(workerCpu / count).toFixed(2)}); peak RSS main ${run.peakRssMb.toFixed(0)} MB (+${run.grewMb.toFixed(0)} in the run), workers ${peaks} MB`,
   )
   if (latencies) console.log(`  main thread meanwhile: ${latencies}`)
   await pool.close()
@@ -204,6 +216,7 @@ const idle = probe()
 await new Promise((resolve) => setTimeout(resolve, 2000))
 console.log(`idle main thread: ${await idle()}`)
 await throughPool(cores, 'bytes', true)
+await throughPool(cores, 'bytes', true, 0)
 
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads')

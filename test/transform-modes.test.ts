@@ -83,7 +83,7 @@ describe('each mode on each format keeps the format and makes the size asked', (
           resolveTransformSpec({ resize: resize as ResizeMode, size: 100 }),
         )
         assert.equal(result.kept, false)
-        assert.ok(result.bytes)
+        assert.ok(Buffer.isBuffer(result.bytes))
         const meta = await metadataOf(result.bytes)
         assert.equal(meta.format, format)
         assert.deepEqual([meta.width, meta.height], [width, height])
@@ -201,6 +201,12 @@ describe('files in, files out', () => {
     assert.equal(result.bytes, undefined)
     const meta = await metadataOf(readFileSync(output))
     assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 64, 96])
+  })
+  it('leaves no output file behind when the image fails', async () => {
+    const output = join(dir, 'failed.jpg')
+    const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
+    await assert.rejects(pool.transform(fixture('truncated.jpg'), spec, { output }), { code: 'undecodable' })
+    assert.equal(existsSync(output), false)
   })
   it('fails one image whose file is missing, as transform-failed', async () => {
     await assert.rejects(

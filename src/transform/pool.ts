@@ -287,6 +287,13 @@ export class TransformPool {
       }
     }
     if (!this.#refed) this.#unref(child)
+    // A worker that never gets ready (a loader hung on a broken install) counts as one that failed to start.
+    const starting = setTimeout(
+      () => worker.ready || child.kill('SIGKILL'),
+      Math.max(this.#timeoutMs, 30_000),
+    )
+    starting.unref()
+    child.once('exit', () => clearTimeout(starting))
     child.on('message', (reply: Reply) => this.#reply(worker, reply))
     child.on('error', () => {}) // a failed spawn also emits 'exit', where it is handled
     child.on('exit', (code, signal) => this.#exited(worker, code, signal))

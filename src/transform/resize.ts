@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { TransformError } from './errors.js'
 import { type ImageHeader, oriented, type Plan, plan } from './plan.js'
@@ -171,6 +172,7 @@ export async function transformImage(
     const { data, info } = await image.toBuffer({ resolveWithObject: true })
     return { kept: false, bytes: data, format: step.format, width: info.width, height: info.height, ...sizes }
   } catch (error) {
+    if (output) await rm(output, { force: true }) // no half-written file left behind
     // The decoder or the encoder? Decoding alone again tells: an image that decodes is not to blame.
     await decodeFully(from, maxPixels)
     throw failed(error)
