@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomFillSync } from 'node:crypto'
+import { getPriority } from 'node:os'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
@@ -69,6 +70,7 @@ describe('parallel workers', () => {
       await until(() => pool.stats.running === 2)
       assert.equal(new Set(pool.stats.pids).size, 2)
       assert.ok(!pool.stats.pids.includes(process.pid))
+      for (const pid of pool.stats.pids) assert.equal(getPriority(pid), Math.min(19, getPriority() + 10)) // nice 10
       controller.abort()
       assert.deepEqual(await Promise.all(jobs), ['transform-closed', 'transform-closed'])
     } finally {

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { availableParallelism, setPriority } from 'node:os'
+import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { FatalError } from '../errors.js'
 import { Fifo } from '../utils/fifo.js'
@@ -281,7 +281,7 @@ export class TransformPool {
     this.#workers.add(worker)
     if (child.pid !== undefined && this.#niceness > 0) {
       try {
-        setPriority(child.pid, Math.min(19, this.#niceness))
+        setPriority(child.pid, Math.min(19, getPriority() + this.#niceness))
       } catch {
         // Not allowed here (some containers): the workers share the CPU evenly instead.
       }
