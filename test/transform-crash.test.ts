@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TransformError } from '../src/transform/errors.js'
 import { TransformPool } from '../src/transform/pool.js'
@@ -33,27 +33,27 @@ const failsWith = (code: string, message?: RegExp) => (error: unknown) => {
   return true
 }
 
+// One pool for the crashes and the abort: each test leaves it with a fresh worker, as it must.
+const pool = new TransformPool({ workers: 1 })
+after(() => pool.close())
+
 describe('a worker that dies mid-image fails that image only', () => {
   for (const signal of ['SIGKILL', 'SIGSEGV'] as const) {
     it(`${signal}: the image fails, the one queued behind it and the next ones succeed`, async () => {
-      const pool = new TransformPool({ workers: 1 })
-      try {
-        await pool.transform(small, quick) // started and warm
-        const [pid] = pool.stats.pids
-        const doomed = pool.transform(small, slow)
-        const queued = pool.transform(small, quick)
-        await until(() => pool.stats.running === 1)
-        process.kill(pid, signal)
-        await assert.rejects(doomed, failsWith('transform-failed', new RegExp(`killed by ${signal}`)))
-        const after = await queued
-        assert.deepEqual([after.width, after.height], [64, 96])
-        assert.equal((await pool.transform(small, quick)).kept, false)
-        assert.equal(pool.stats.replaced, 1)
-        assert.notEqual(pool.stats.pids[0], pid)
-        assert.equal(alive(pid), false)
-      } finally {
-        await pool.close()
-      }
+      await pool.transform(small, quick) // started and warm
+      const [pid] = pool.stats.pids
+      const replaced = pool.stats.replaced
+      const doomed = pool.transform(small, slow)
+      const queued = pool.transform(small, quick)
+      await until(() => pool.stats.running === 1)
+      process.kill(pid, signal)
+      await assert.rejects(doomed, failsWith('transform-failed', new RegExp(`killed by ${signal}`)))
+      const next = await queued
+      assert.deepEqual([next.width, next.height], [64, 96])
+      assert.equal((await pool.transform(small, quick)).kept, false)
+      assert.equal(pool.stats.replaced, replaced + 1)
+      assert.notEqual(pool.stats.pids[0], pid)
+      assert.equal(alive(pid), false)
     })
   }
 })
@@ -77,19 +77,14 @@ describe('a hang', () => {
 
 describe('abort', () => {
   it('a running image: rejected at once, its worker killed and replaced', async () => {
-    const pool = new TransformPool({ workers: 1 })
-    try {
-      await pool.transform(small, quick)
-      const [pid] = pool.stats.pids
-      const controller = new AbortController()
-      const running = pool.transform(small, slow, { signal: controller.signal })
-      await until(() => pool.stats.running === 1)
-      controller.abort(new Error('stop'))
-      await assert.rejects(running, failsWith('transform-closed', /stop/))
-      await until(() => !alive(pid))
-      assert.equal((await pool.transform(small, quick)).width, 64)
-    } finally {
-      await pool.close()
-    }
+    await pool.transform(small, quick)
+    const [pid] = pool.stats.pids
+    const controller = new AbortController()
+    const running = pool.transform(small, slow, { signal: controller.signal })
+    await until(() => pool.stats.running === 1)
+    controller.abort(new Error('stop'))
+    await assert.rejects(running, failsWith('transform-closed', /stop/))
+    await until(() => !alive(pid))
+    assert.equal((await pool.transform(small, quick)).width, 64)
   })
 })
