@@ -1,0 +1,133 @@
+import type { EncodeFormat, TransformSpec } from './spec.js'
+
+/**
+ * What to do with one image, decided from its header alone (before any pixel is decoded): a pure
+ * function of the image's size, orientation and format and of the spec, table-tested.
+ */
+
+/** What the decoder's header says. */
+export interface ImageHeader {
+  /** Extension of the decoded format: `jpg`, `png`, `webp`, `gif`, `avif`, `tif`, `svg`, `heic`, ... */
+  format: string
+  /** Stored width and height, in pixels, before EXIF orientation. */
+  width: number
+  height: number
+  /** EXIF orientation 1–8 (TIFF tag 274); absent means 1. 5–8 swap width and height. */
+  orientation?: number
+  /** Whether the image has an alpha channel (JPEG output must flatten it). */
+  hasAlpha?: boolean
+}
+
+/** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
+export type Fit = 'fill' | 'cover' | 'contain'
+
+export interface Resize {
+  width: number
+  height: number
+  fit: Fit
+}
+
+export type Refusal = 'too-small' | 'bad-aspect-ratio' | 'too-many-pixels'
+
+export type Plan =
+  /** A filter excludes the image. */
+  | { action: 'refuse'; code: Refusal; message: string }
+  /** Nothing to change: the bytes stay as they are. `width`/`height` as displayed (after orientation). */
+  | { action: 'keep'; width: number; height: number }
+  /** Decode, orient, resize if `resize`, flatten onto the background if `flatten`, write as `format`. */
+  | { action: 'encode'; format: string; resize?: Resize; flatten: boolean; width: number; height: number }
+
+/** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
+export const WRITABLE_FORMATS: ReadonlySet<string> = new Set(['jpg', 'png', 'webp', 'avif', 'gif', 'tif'])
+
+/** Formats whose output keeps an alpha channel; JPEG does not. */
+const ALPHA_FORMATS: ReadonlySet<string> = new Set(['png', 'webp', 'avif', 'gif', 'tif'])
+
+/** Width and height as displayed: EXIF orientations 5–8 turn the image by a quarter. */
+export function oriented(header: ImageHeader): { width: number; height: number } {
+  const turned = header.orientation !== undefined && header.orientation >= 5 && header.orientation <= 8
+  return turned
+    ? { width: header.height, height: header.width }
+    : { width: header.width, height: header.height }
+}
+
+/**
+ * The format a changed image is written in: `encode` if given, else its own format where sharp
+ * can write it (JPEG, PNG, WebP, AVIF, GIF, TIFF), else PNG (lossless, keeps alpha): an SVG
+ * is rasterised to PNG.
+ */
+export function outputFormat(input: string, encode: EncodeFormat | undefined): string {
+  if (encode) return encode
+  return WRITABLE_FORMATS.has(input) ? input : 'png'
+}
+
+/**
+ * The resize a mode asks for on an image of `width`×`height` (as displayed), or `undefined` when
+ * it would change nothing (same size already, or `resizeOnlyIfBigger` and not bigger).
+ * img2dataset's geometry: `keep-ratio` and `center-crop` scale the shortest side to `size`,
+ * `keep-ratio-largest` and `border` the longest; the other side is rounded to the nearest pixel.
+ */
+export function resizeFor(width: number, height: number, spec: TransformSpec): Resize | undefined {
+  if (spec.resize === 'no' || spec.size === undefined) return undefined
+  const n = spec.size
+  const byShortest = spec.resize === 'keep-ratio' || spec.resize === 'center-crop'
+  const reference = byShortest ? Math.min(width, height) : Math.max(width, height)
+  if (spec.resizeOnlyIfBigger && reference <= n) return undefined
+  if (spec.resize === 'center-crop' || spec.resize === 'border') {
+    if (width === n && height === n) return undefined
+    return { width: n, height: n, fit: spec.resize === 'center-crop' ? 'cover' : 'contain' }
+  }
+  const scale = n / reference
+  const w = Math.max(1, Math.round(width * scale))
+  const h = Math.max(1, Math.round(height * scale))
+  return w === width && h === height ? undefined : { width: w, height: h, fit: 'fill' }
+}
+
+/** The filter an image of this size fails, if any: pixels first (a safety limit), then size, then shape. */
+export function refusal(
+  width: number,
+  height: number,
+  spec: Pick<TransformSpec, 'minSize' | 'maxAspectRatio'>,
+  maxPixels: number,
+): { code: Refusal; message: string } | undefined {
+  if (width * height > maxPixels) {
+    return { code: 'too-many-pixels', message: `${width}x${height} is more than ${maxPixels} pixels` }
+  }
+  if (spec.minSize !== undefined && Math.min(width, height) < spec.minSize) {
+    return { code: 'too-small', message: `${width}x${height} has a side under ${spec.minSize} px` }
+  }
+  if (spec.maxAspectRatio !== undefined) {
+    const ratio = Math.max(width, height) / Math.min(width, height)
+    if (ratio > spec.maxAspectRatio) {
+      return {
+        code: 'bad-aspect-ratio',
+        message: `${width}x${height} has an aspect ratio of ${ratio.toFixed(2)}, over ${spec.maxAspectRatio}`,
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Decide for one image. Filters first; then the resize (after EXIF orientation); the image is kept
+ * byte for byte when no resize is needed and its format is the one asked (or none is asked).
+ * Anything re-encoded is oriented upright, so no viewer has to apply a tag the output may have lost.
+ */
+export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number): Plan {
+  const { width, height } = oriented(header)
+  const refused = refusal(width, height, spec, maxPixels)
+  if (refused) return { action: 'refuse', ...refused }
+  const resize = resizeFor(width, height, spec)
+  if (!resize && (spec.encode === undefined || spec.encode === header.format)) {
+    return { action: 'keep', width, height }
+  }
+  const format = outputFormat(header.format, spec.encode)
+  return {
+    action: 'encode',
+    format,
+    resize,
+    flatten: header.hasAlpha === true && !ALPHA_FORMATS.has(format),
+    width: resize?.width ?? width,
+    height: resize?.height ?? height,
+  }
+}

@@ -1,0 +1,465 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { availableParallelism, getPriority, setPriority } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { FatalError } from '../errors.js'
+import { Fifo } from '../utils/fifo.js'
+import { TransformError } from './errors.js'
+import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
+import type { TransformSpec } from './spec.js'
+import type { Reply, Request } from './worker.js'
+
+/**
+ * Image work on a pool of child processes, beside the network. Processes, not worker threads:
+ * - sharp runs every image on libuv's thread pool, which is one per process: image work in threads
+ *   of the main process would queue the main thread's file writes and DNS look-ups behind it
+ *   (libuv's pool is 4 threads by default, and only settable before its first use). A child has a
+ *   pool of its own.
+ * - A segfault in libvips kills a process; in a thread it kills the whole run. A hung native
+ *   call cannot be stopped in a thread (`terminate()` waits for it); a process is killed.
+ * - Workers run at a lower CPU priority (`niceness`): when the cores are busy, the process that
+ *   moves bytes gets them first.
+ * The cost is one copy of each body through a pipe (none for `{ path }` inputs) and some 30 MB
+ * of memory per worker; measured in `bench/transform.ts`.
+ */
+
+/** Options of `TransformPool`. */
+export interface TransformPoolOptions {
+  /** Worker processes. @default os.availableParallelism() */
+  readonly workers?: number
+  /** Longest time for one image, in ms: past it the worker is killed and replaced, the image fails (`transform-failed`). @default 60_000 */
+  readonly timeoutMs?: number
+  /** Jobs waiting for a worker before `ready()` waits. @default 4 × workers */
+  readonly maxQueued?: number
+  /** Bytes of in-memory inputs waiting for a worker before `ready()` waits. @default 64 MiB */
+  readonly maxQueuedBytes?: number
+  /** How much lower the workers' CPU priority is than this process's (`nice` increment, 0–19). @default 10 */
+  readonly niceness?: number
+}
+
+/** What `stats` reports, for progress lines and measurements. */
+export interface TransformPoolStats {
+  /** Worker processes alive (started or starting). */
+  workers: number
+  /** Jobs running on a worker now. */
+  running: number
+  /** Jobs waiting for a worker. */
+  queued: number
+  /** Bytes of the in-memory inputs among them. */
+  queuedBytes: number
+  /** Workers lost to a crash, a timeout or an abort (a new one starts when there is work for it). */
+  replaced: number
+  /** Process ids of the workers. */
+  pids: number[]
+}
+
+interface Task {
+  request: Request
+  bytes: number
+  resolve: (value: never) => void
+  reject: (error: unknown) => void
+  signal?: AbortSignal
+  onAbort?: () => void
+  /** Settled (done, failed, aborted): a queued task that is skipped when its turn comes. */
+  settled: boolean
+}
+
+interface Worker {
+  child: ChildProcess
+  ready: boolean
+  task?: Task
+  timer?: NodeJS.Timeout
+  /** Being killed on purpose (timeout, abort): its exit is no news. */
+  killed: boolean
+}
+
+/** A worker that dies before it is ready this many times in a row means no worker can start. */
+const START_FAILURES = 3
+
+/**
+ * The worker's file beside this one: `worker.ts` when running from source (tests, tsx), else
+ * `worker.js` next to `pool.js` (dist/transform/), or under `transform/` when this code is bundled
+ * into one file at the top of dist/ (the CLI).
+ */
+function workerFile(): { path: string; typescript: boolean } {
+  const here = import.meta.url
+  const typescript = here.endsWith('.ts')
+  const candidates = typescript ? ['./worker.ts'] : ['./worker.js', './transform/worker.js']
+  for (const candidate of candidates) {
+    const path = fileURLToPath(new URL(candidate, here))
+    if (existsSync(path)) return { path, typescript }
+  }
+  throw new FatalError(
+    'transform-unavailable',
+    `the transform worker is missing: ${candidates.join(' or ')} beside ${here}`,
+  )
+}
+
+/** A loader (`--import tsx`) is all a worker needs of this process's flags; `--inspect` and the like would clash. */
+function loaderFlags(argv: string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    if (/^--(import|require|loader|experimental-loader)$/.test(flag)) kept.push(flag, argv[++i])
+    else if (/^(--(import|require|loader|experimental-loader)=|-r$)/.test(flag)) kept.push(flag)
+  }
+  return kept
+}
+
+/**
+ * A pool of worker processes for `transform` and `thumbnail`. Workers start on first use; idle
+ * ones do not keep the process alive. Each worker runs one image at a time.
+ *
+ * Back-pressure: calls are queued without limit, but `ready()` resolves only while fewer than
+ * `maxQueued` jobs and `maxQueuedBytes` bytes wait. A caller that awaits `ready()` before taking
+ * on more work (before starting the next download) bounds what waits to those limits plus what it
+ * has in flight.
+ */
+export class TransformPool {
+  readonly #size: number
+  readonly #timeoutMs: number
+  readonly #maxQueued: number
+  readonly #maxQueuedBytes: number
+  readonly #niceness: number
+  readonly #workers = new Set<Worker>()
+  readonly #queue = new Fifo<Task>()
+  #queued = 0
+  #queuedBytes = 0
+  #running = 0
+  #replaced = 0
+  #startFailures = 0
+  #nextId = 0
+  #file: { path: string; typescript: boolean } | undefined
+  #broken: FatalError | undefined
+  #closed = false
+  #refed = false
+  #roomWaiters: (() => void)[] = []
+  #idleWaiters: (() => void)[] = []
+
+  constructor(options: TransformPoolOptions = {}) {
+    const size = options.workers ?? availableParallelism()
+    const timeoutMs = options.timeoutMs ?? 60_000
+    const maxQueued = options.maxQueued ?? 4 * size
+    const maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024
+    const niceness = options.niceness ?? 10
+    for (const [name, value, min] of [
+      ['workers', size, 1],
+      ['timeoutMs', timeoutMs, 1],
+      ['maxQueued', maxQueued, 1],
+      ['maxQueuedBytes', maxQueuedBytes, 1],
+      ['niceness', niceness, 0],
+    ] as const) {
+      if (!Number.isInteger(value) || value < min) {
+        throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`)
+      }
+    }
+    if (niceness > 19) throw new TypeError(`Expected \`niceness\` to be at most 19, got ${niceness}`)
+    this.#size = size
+    this.#timeoutMs = timeoutMs
+    this.#maxQueued = maxQueued
+    this.#maxQueuedBytes = maxQueuedBytes
+    this.#niceness = niceness
+  }
+
+  /**
+   * Transform one image (see `transformImage` in `resize.ts`). With `output`, the worker writes the
+   * new image to that path and `bytes` is absent. Rejects with `TransformError` (a refusal,
+   * `undecodable`, `transform-failed` after a crash or a timeout, `transform-closed` after
+   * `close()` or the signal's abort) or `FatalError` `transform-unavailable` when no worker can start.
+   */
+  transform(
+    input: ImageInput,
+    spec: TransformSpec,
+    options: { output?: string; signal?: AbortSignal } = {},
+  ): Promise<Transformed> {
+    return this.#submit({ id: 0, op: 'transform', input, spec, output: options.output }, options.signal)
+  }
+
+  /** A small preview (see `thumbnailImage` in `resize.ts`): WebP or JPEG, longest side 160 px by default. */
+  thumbnail(input: ImageInput, options: ThumbnailOptions & { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const { signal, ...rest } = options
+    return this.#submit<Uint8Array>({ id: 0, op: 'thumbnail', input, options: rest }, signal).then((bytes) =>
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    )
+  }
+
+  /** Resolves when the queue has room (fewer than `maxQueued` jobs and `maxQueuedBytes` bytes waiting). */
+  ready(): Promise<void> {
+    if (this.#hasRoom()) return Promise.resolve()
+    return new Promise((resolve) => this.#roomWaiters.push(resolve))
+  }
+
+  get stats(): TransformPoolStats {
+    return {
+      workers: this.#workers.size,
+      running: this.#running,
+      queued: this.#queued,
+      queuedBytes: this.#queuedBytes,
+      replaced: this.#replaced,
+      pids: [...this.#workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid])),
+    }
+  }
+
+  /**
+   * Take no more work, let what is queued and running finish, then stop the workers. To stop at
+   * once, abort the calls' signals first.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#queued > 0 || this.#running > 0)
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve))
+    const exits = [...this.#workers].map(
+      (w) =>
+        new Promise<void>((resolve) =>
+          w.child.exitCode !== null ? resolve() : w.child.once('exit', () => resolve()),
+        ),
+    )
+    for (const w of this.#workers) {
+      w.child.ref() // idle workers are unreferenced: keep the process alive until they are gone
+      if (w.child.connected) w.child.disconnect()
+    }
+    await Promise.all(exits)
+    for (const wake of this.#roomWaiters.splice(0)) wake()
+  }
+
+  #submit<T>(request: Request, signal: AbortSignal | undefined): Promise<T> {
+    if (this.#broken) return Promise.reject(this.#broken)
+    if (this.#closed)
+      return Promise.reject(new TransformError('transform-closed', 'the transform pool is closed'))
+    if (signal?.aborted) return Promise.reject(closedBy(signal))
+    request.id = this.#nextId++
+    const input = request.input
+    const bytes = 'path' in input ? 0 : input.byteLength
+    return new Promise<T>((resolve, reject) => {
+      const task: Task = {
+        request,
+        bytes,
+        resolve: resolve as (value: never) => void,
+        reject,
+        signal,
+        settled: false,
+      }
+      if (signal) {
+        task.onAbort = () => this.#abort(task)
+        signal.addEventListener('abort', task.onAbort, { once: true })
+      }
+      this.#queue.push(task)
+      this.#queued++
+      this.#queuedBytes += bytes
+      this.#reference()
+      this.#grow()
+      this.#dispatch()
+    })
+  }
+
+  #hasRoom(): boolean {
+    return this.#queued < this.#maxQueued && this.#queuedBytes < this.#maxQueuedBytes
+  }
+
+  /** Start workers up to the pool's size, never more than there is work for. */
+  #grow(): void {
+    while (this.#workers.size < this.#size && this.#workers.size < this.#queued + this.#running) this.#spawn()
+  }
+
+  #spawn(): void {
+    if (!this.#file) {
+      try {
+        this.#file = workerFile()
+      } catch (error) {
+        this.#fail(error as FatalError)
+        return
+      }
+    }
+    const child = fork(this.#file.path, [], {
+      serialization: 'advanced', // Buffers cross as bytes, not as JSON arrays of numbers
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'], // libvips' warnings would break the progress line
+      execArgv: this.#file.typescript ? loaderFlags(process.execArgv) : [],
+      // glibc gives each thread an arena that libvips' allocations fragment; two bound the growth.
+      env: { MALLOC_ARENA_MAX: '2', ...process.env },
+    })
+    const worker: Worker = { child, ready: false, killed: false }
+    this.#workers.add(worker)
+    if (child.pid !== undefined && this.#niceness > 0) {
+      try {
+        setPriority(child.pid, Math.min(19, getPriority() + this.#niceness))
+      } catch {
+        // Not allowed here (some containers): the workers share the CPU evenly instead.
+      }
+    }
+    if (!this.#refed) this.#unref(child)
+    // A worker that never gets ready (a loader hung on a broken install) counts as one that failed to start.
+    const starting = setTimeout(
+      () => worker.ready || child.kill('SIGKILL'),
+      Math.max(this.#timeoutMs, 30_000),
+    )
+    starting.unref()
+    child.once('exit', () => clearTimeout(starting))
+    child.on('message', (reply: Reply) => this.#reply(worker, reply))
+    child.on('error', () => {}) // a failed spawn also emits 'exit', where it is handled
+    child.on('exit', (code, signal) => this.#exited(worker, code, signal))
+  }
+
+  #reply(worker: Worker, reply: Reply): void {
+    if ('op' in reply) {
+      if (reply.op === 'ready') {
+        worker.ready = true
+        this.#startFailures = 0
+        this.#dispatch()
+      } else {
+        this.#fail(new FatalError('transform-unavailable', `image worker cannot start: ${reply.message}`))
+      }
+      return
+    }
+    const task = worker.task
+    if (!task || task.request.id !== reply.id) return
+    this.#finish(worker)
+    if ('error' in reply) this.#settle(task, new TransformError(reply.error.code, reply.error.message))
+    else this.#settle(task, undefined, reply.result)
+    this.#dispatch()
+  }
+
+  #exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#workers.delete(worker)
+    const task = worker.task
+    if (task) {
+      this.#finish(worker)
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+      this.#settle(
+        task,
+        new TransformError('transform-failed', `the image worker ${how} while processing this image`),
+      )
+    }
+    if (!worker.ready && !worker.killed && !this.#broken) {
+      if (++this.#startFailures >= START_FAILURES) {
+        this.#fail(
+          new FatalError(
+            'transform-unavailable',
+            `image workers exit before they are ready (code ${code}, ${signal})`,
+          ),
+        )
+        return
+      }
+    }
+    if (task || worker.killed || !worker.ready) this.#replaced++
+    this.#grow()
+    this.#dispatch()
+    this.#settleIdle()
+  }
+
+  /** No worker can start: everything waiting fails, and so will every later call. */
+  #fail(error: FatalError): void {
+    this.#broken ??= error
+    for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
+      if (task.settled) continue
+      this.#dequeued(task)
+      this.#settle(task, this.#broken)
+    }
+    for (const w of this.#workers) {
+      const task = w.task
+      if (task) this.#finish(w)
+      this.#kill(w)
+      if (task) this.#settle(task, this.#broken)
+    }
+    this.#settleIdle()
+  }
+
+  #dispatch(): void {
+    for (const worker of this.#workers) {
+      if (!worker.ready || worker.task || worker.killed) continue
+      const task = this.#next()
+      if (!task) break
+      worker.task = task
+      this.#running++
+      worker.timer = setTimeout(() => this.#timedOut(worker), this.#timeoutMs)
+      worker.child.send(task.request)
+    }
+    if (this.#hasRoom()) for (const wake of this.#roomWaiters.splice(0)) wake()
+  }
+
+  #next(): Task | undefined {
+    for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
+      if (task.settled) continue // aborted while it waited: already taken off the counts
+      this.#dequeued(task)
+      return task
+    }
+    return undefined
+  }
+
+  #dequeued(task: Task): void {
+    this.#queued--
+    this.#queuedBytes -= task.bytes
+  }
+
+  #finish(worker: Worker): void {
+    clearTimeout(worker.timer)
+    worker.task = undefined
+    this.#running--
+  }
+
+  #timedOut(worker: Worker): void {
+    const task = worker.task
+    if (!task) return
+    this.#finish(worker)
+    this.#kill(worker)
+    this.#settle(
+      task,
+      new TransformError('transform-failed', `processing took longer than ${this.#timeoutMs} ms`),
+    )
+  }
+
+  #abort(task: Task): void {
+    if (task.settled) return
+    const worker = [...this.#workers].find((w) => w.task === task)
+    if (worker) {
+      this.#finish(worker)
+      this.#kill(worker)
+    } else {
+      this.#dequeued(task)
+    }
+    this.#settle(task, closedBy(task.signal!))
+    this.#dispatch()
+  }
+
+  #kill(worker: Worker): void {
+    worker.killed = true
+    worker.child.kill('SIGKILL')
+  }
+
+  #settle(task: Task, error: unknown, value?: unknown): void {
+    if (task.settled) return
+    task.settled = true
+    if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort)
+    if (error) task.reject(error)
+    else task.resolve(value as never)
+    this.#settleIdle()
+  }
+
+  /** With nothing queued or running: wake `close()`, and let idle workers not hold the process open. */
+  #settleIdle(): void {
+    if (this.#queued > 0 || this.#running > 0) return
+    if (this.#refed) {
+      this.#refed = false
+      for (const w of this.#workers) this.#unref(w.child)
+    }
+    for (const wake of this.#idleWaiters.splice(0)) wake()
+  }
+
+  #reference(): void {
+    if (this.#refed) return
+    this.#refed = true
+    for (const w of this.#workers) {
+      w.child.ref()
+      ;(w.child.channel as { ref?: () => void } | undefined)?.ref?.()
+    }
+  }
+
+  #unref(child: ChildProcess): void {
+    child.unref()
+    ;(child.channel as { unref?: () => void } | undefined)?.unref?.()
+  }
+}
+
+function closedBy(signal: AbortSignal): TransformError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason)
+  return new TransformError('transform-closed', `aborted: ${reason}`, { cause: signal.reason })
+}

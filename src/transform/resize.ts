@@ -1,0 +1,217 @@
+import { rm } from 'node:fs/promises'
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
+import { TransformError } from './errors.js'
+import { type ImageHeader, oriented, type Plan, plan } from './plan.js'
+import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
+
+/**
+ * The sharp (libvips) steps for one image: read its header, plan, then keep it or decode, orient,
+ * resize and encode it. Runs inside a pool worker (`worker.ts`); nothing here knows about the pool.
+ */
+
+/** Where an image is: its bytes, or a file the worker reads itself. */
+export type ImageInput = Buffer | Uint8Array | { path: string }
+
+/** What came out of the transform stage for one image. */
+export interface Transformed {
+  /** True when the image needed no change: `bytes` is absent and the input is the output, byte for byte. */
+  kept: boolean
+  /** The new image, unless kept or written to the `output` path. */
+  bytes?: Buffer
+  /** Where the new image was written, when an `output` path was given. */
+  path?: string
+  /** Extension of the output format: `jpg`, `png`, `webp`, `avif`, `gif`, `tif`, or the input's when kept. */
+  format: string
+  /** Output size in pixels, as displayed (after EXIF orientation). */
+  width: number
+  height: number
+  /** Input size in pixels, as displayed (after EXIF orientation). */
+  originalWidth: number
+  originalHeight: number
+}
+
+/** `jpeg` → `jpg`, `heif` → `avif` or `heic` (by codec), `tiff` → `tif`: the extensions the sniffer uses. */
+export function extensionOf(metadata: Pick<Metadata, 'format' | 'compression'>): string {
+  switch (metadata.format) {
+    case 'jpeg':
+      return 'jpg'
+    case 'heif':
+      return metadata.compression === 'av1' ? 'avif' : 'heic'
+    case 'tiff':
+      return 'tif'
+    default:
+      return metadata.format
+  }
+}
+
+// libvips' error text for "the header promises more pixels than allowed".
+const PIXEL_LIMIT = /exceeds pixel limit/i
+const MISSING = /^Input file is missing/
+
+function source(input: ImageInput): Buffer | string {
+  if ('path' in input) return input.path
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+}
+
+/**
+ * Options for every decode: `failOn: 'error'` refuses corrupt and truncated pixel data (a grey
+ * half-image is worse than none) but not libvips' warnings, which browsers also ignore; one page
+ * (the first frame of an animation); `limitInputPixels` as the safety net behind the header check.
+ */
+function decodeOptions(maxPixels: number): SharpOptions {
+  return { failOn: 'error', limitInputPixels: maxPixels, pages: 1 }
+}
+
+async function header(input: Buffer | string): Promise<ImageHeader> {
+  let metadata: Metadata
+  try {
+    // Header only: nothing is allocated for pixels, so the limit is checked by the plan instead,
+    // which can then say how large the image claims to be.
+    metadata = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata()
+  } catch (error) {
+    throw undecodable(error)
+  }
+  return {
+    format: extensionOf(metadata),
+    width: metadata.width,
+    height: metadata.pageHeight ?? metadata.height,
+    orientation: metadata.orientation,
+    hasAlpha: metadata.hasAlpha,
+  }
+}
+
+function undecodable(error: unknown): TransformError {
+  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  if (PIXEL_LIMIT.test(detail)) return new TransformError('too-many-pixels', detail, { cause: error })
+  // A file that is not there is the caller's trouble, not the image's.
+  if (MISSING.test(detail)) return new TransformError('transform-failed', detail, { cause: error })
+  return new TransformError('undecodable', `cannot decode: ${detail}`, { cause: error })
+}
+
+/** Decode every pixel and throw `undecodable` if that fails; statistics are the cheapest full read sharp offers. */
+async function decodeFully(input: Buffer | string, maxPixels: number): Promise<void> {
+  try {
+    await sharp(input, decodeOptions(maxPixels)).stats()
+  } catch (error) {
+    throw undecodable(error)
+  }
+}
+
+function encoder(image: Sharp, format: string, quality: number | undefined): Sharp {
+  switch (format) {
+    case 'jpg':
+      return image.jpeg({ quality })
+    case 'png':
+      return image.png()
+    case 'webp':
+      return image.webp({ quality })
+    case 'avif':
+      return image.avif({ quality })
+    case 'gif':
+      return image.gif()
+    case 'tif':
+      return image.tiff({ quality })
+    default:
+      throw new TypeError(`no encoder for ${format}`)
+  }
+}
+
+function pipeline(
+  input: Buffer | string,
+  step: Extract<Plan, { action: 'encode' }>,
+  spec: TransformSpec,
+  maxPixels: number,
+) {
+  let image = sharp(input, { ...decodeOptions(maxPixels), autoOrient: true })
+  if (step.resize) {
+    image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
+  }
+  if (step.flatten) image = image.flatten({ background: spec.background })
+  image = encoder(image, step.format, spec.quality)
+  // Without keepMetadata sharp writes no EXIF, XMP, IPTC nor ICC profile, and converts the pixels
+  // to sRGB first: the colours stay right, and nothing about the camera or the place goes out.
+  return spec.keepMetadata ? image.keepMetadata() : image
+}
+
+/**
+ * Transform one image as `spec` says. Resolves with what came out; with `output`, the new image
+ * is written to that path by the worker (never held in the caller's memory) instead of returned.
+ * Throws `TransformError`: a filter's code; `undecodable`; `too-many-pixels` from the decoder's own
+ * limit when a header lies; `transform-failed` when the input decodes but the output cannot be
+ * made or written.
+ */
+export async function transformImage(
+  input: ImageInput,
+  spec: TransformSpec,
+  output?: string,
+): Promise<Transformed> {
+  const from = source(input)
+  const maxPixels = spec.maxPixels ?? DEFAULT_MAX_PIXELS
+  const head = await header(from)
+  const original = oriented(head)
+  const step = plan(head, spec, maxPixels)
+  if (step.action === 'refuse') throw new TransformError(step.code, step.message)
+  const sizes = { originalWidth: original.width, originalHeight: original.height }
+  if (step.action === 'keep') {
+    if (spec.verifyDecode) await decodeFully(from, maxPixels)
+    return { kept: true, format: head.format, width: original.width, height: original.height, ...sizes }
+  }
+  const image = pipeline(from, step, spec, maxPixels)
+  try {
+    if (output) {
+      const info = await image.toFile(output)
+      return {
+        kept: false,
+        path: output,
+        format: step.format,
+        width: info.width,
+        height: info.height,
+        ...sizes,
+      }
+    }
+    const { data, info } = await image.toBuffer({ resolveWithObject: true })
+    return { kept: false, bytes: data, format: step.format, width: info.width, height: info.height, ...sizes }
+  } catch (error) {
+    if (output) await rm(output, { force: true }) // no half-written file left behind
+    // The decoder or the encoder? Decoding alone again tells: an image that decodes is not to blame.
+    await decodeFully(from, maxPixels)
+    throw failed(error)
+  }
+}
+
+function failed(error: unknown): TransformError {
+  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  return new TransformError('transform-failed', `cannot write the image: ${detail}`, { cause: error })
+}
+
+/** Options of `thumbnail`. */
+export interface ThumbnailOptions {
+  /** Longest side in pixels; a smaller image is not enlarged. @default 160 */
+  size?: number
+  /** @default 'webp' */
+  format?: 'webp' | 'jpg'
+  /** @default 70 */
+  quality?: number
+}
+
+/**
+ * A small preview: oriented upright, the longest side to `size` (never enlarged), no metadata,
+ * flattened onto white for JPEG. JPEGs are shrunk while they load (libvips' shrink-on-load), so
+ * even a large photo costs a few ms. Throws `TransformError` `undecodable` or `too-many-pixels`.
+ */
+export async function thumbnailImage(input: ImageInput, options: ThumbnailOptions = {}): Promise<Buffer> {
+  const { size = 160, format = 'webp', quality = 70 } = options
+  let image = sharp(source(input), { ...decodeOptions(DEFAULT_MAX_PIXELS), autoOrient: true }).resize({
+    width: size,
+    height: size,
+    fit: 'inside',
+    withoutEnlargement: true,
+  })
+  image =
+    format === 'jpg' ? image.flatten({ background: '#ffffff' }).jpeg({ quality }) : image.webp({ quality })
+  try {
+    return await image.toBuffer()
+  } catch (error) {
+    throw undecodable(error)
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * What the transform stage is asked to do with every image: one options type with documented
+ * defaults, then validation that throws a `TypeError` naming the option. The modes and filters
+ * are img2dataset's (`resize_mode`, `resize_only_if_bigger`, `min_image_size`,
+ * `max_aspect_ratio`, `max_image_area`), so dataset users find the names they know.
+ */
+
+/**
+ * - `no`: no resizing.
+ * - `keep-ratio`: the shortest side to `size`, the other in proportion.
+ * - `keep-ratio-largest`: the longest side to `size`, the other in proportion.
+ * - `center-crop`: the shortest side to `size`, then the centre `size`×`size` cut out.
+ * - `border`: the longest side to `size`, then padded to `size`×`size` with `background`.
+ */
+export type ResizeMode = 'no' | 'keep-ratio' | 'keep-ratio-largest' | 'center-crop' | 'border'
+
+export const RESIZE_MODES: readonly ResizeMode[] = [
+  'no',
+  'keep-ratio',
+  'keep-ratio-largest',
+  'center-crop',
+  'border',
+]
+
+/** Formats a re-encoded image can be written as (extensions). */
+export type EncodeFormat = 'jpg' | 'png' | 'webp' | 'avif'
+
+export const ENCODE_FORMATS: readonly EncodeFormat[] = ['jpg', 'png', 'webp', 'avif']
+
+export interface TransformSpec {
+  /** How to resize. @default 'no' */
+  readonly resize: ResizeMode
+  /** Target size in pixels for every mode but `no` (where it is required). */
+  readonly size?: number
+  /**
+   * Never enlarge: an image whose reference side (the shortest for `keep-ratio` and
+   * `center-crop`, the longest for `keep-ratio-largest` and `border`) is not larger than `size`
+   * is left as it is, unpadded and uncropped (img2dataset's rule). @default false
+   */
+  readonly resizeOnlyIfBigger: boolean
+  /** Colour of `border`'s padding, and under transparent pixels written as JPEG (CSS colour). @default '#ffffff' */
+  readonly background: string
+  /**
+   * Write every changed image in this format; an image already in it that needs no other change
+   * is kept byte for byte. Without it a resized image keeps its format (see `outputFormat`).
+   */
+  readonly encode?: EncodeFormat
+  /** Quality 1–100 for JPEG, WebP and AVIF output; PNG is lossless and ignores it. Default: sharp's (80, 80, 50). */
+  readonly quality?: number
+  /** Refuse (`too-small`) an image either of whose sides is smaller than this, in pixels. */
+  readonly minSize?: number
+  /** Refuse (`bad-aspect-ratio`) an image whose longest side over its shortest exceeds this (>= 1). */
+  readonly maxAspectRatio?: number
+  /**
+   * Refuse (`too-many-pixels`) an image of more pixels (width × height, from its header, before any
+   * pixel is decoded); also the decoder's `limitInputPixels`, against decompression bombs. Unset,
+   * the pool still refuses images over `DEFAULT_MAX_PIXELS` (sharp's own limit), but a run that
+   * asks for nothing else needs no pool.
+   */
+  readonly maxPixels?: number
+  /** Keep EXIF, XMP, IPTC and the ICC profile in re-encoded images. @default false */
+  readonly keepMetadata: boolean
+  /** Decode every image in full, even when nothing else is asked: one that cannot be is `undecodable`. @default false */
+  readonly verifyDecode: boolean
+}
+
+/** sharp's default `limitInputPixels`: 0x3FFF × 0x3FFF. */
+export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff
+
+export const defaultTransformSpec: TransformSpec = {
+  resize: 'no',
+  resizeOnlyIfBigger: false,
+  background: '#ffffff',
+  keepMetadata: false,
+  verifyDecode: false,
+}
+
+/** CSS colour names are accepted too; this only rules out what is plainly not a colour. */
+const COLOUR = /^(#[0-9a-f]{3,8}|[a-z]+|(rgb|hsl)a?\([0-9.,%\s/]+\))$/i
+
+function positiveInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${String(value)}`)
+  }
+}
+
+/**
+ * Fill in defaults and check every value. Throws a `TypeError` naming the bad option: an unknown
+ * mode or format, a resize mode without `size`, a quality outside 1–100, a `maxAspectRatio`
+ * under 1.
+ */
+export function resolveTransformSpec(options: Partial<TransformSpec> = {}): TransformSpec {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  const spec: TransformSpec = { ...defaultTransformSpec, ...given }
+  if (!RESIZE_MODES.includes(spec.resize)) {
+    throw new TypeError(
+      `Expected \`resize\` to be one of ${RESIZE_MODES.join(', ')}, got ${String(spec.resize)}`,
+    )
+  }
+  if (spec.resize !== 'no' || spec.size !== undefined) positiveInteger('size', spec.size)
+  if (spec.encode !== undefined && !ENCODE_FORMATS.includes(spec.encode)) {
+    throw new TypeError(
+      `Expected \`encode\` to be one of ${ENCODE_FORMATS.join(', ')}, got ${String(spec.encode)}`,
+    )
+  }
+  if (spec.quality !== undefined) {
+    positiveInteger('quality', spec.quality)
+    if (spec.quality > 100) throw new TypeError(`Expected \`quality\` to be at most 100, got ${spec.quality}`)
+  }
+  if (spec.minSize !== undefined) positiveInteger('minSize', spec.minSize)
+  if (spec.maxAspectRatio !== undefined) {
+    if (
+      typeof spec.maxAspectRatio !== 'number' ||
+      !(spec.maxAspectRatio >= 1) ||
+      spec.maxAspectRatio === Infinity
+    ) {
+      throw new TypeError(
+        `Expected \`maxAspectRatio\` to be a number >= 1, got ${String(spec.maxAspectRatio)}`,
+      )
+    }
+  }
+  if (spec.maxPixels !== undefined) positiveInteger('maxPixels', spec.maxPixels)
+  if (typeof spec.background !== 'string' || !COLOUR.test(spec.background.trim())) {
+    throw new TypeError(`Expected \`background\` to be a CSS colour, got ${String(spec.background)}`)
+  }
+  for (const name of ['resizeOnlyIfBigger', 'keepMetadata', 'verifyDecode'] as const) {
+    if (typeof spec[name] !== 'boolean')
+      throw new TypeError(`Expected \`${name}\` to be a boolean, got ${String(spec[name])}`)
+  }
+  return spec
+}
+
+/**
+ * Whether images need the pool at all. False for the defaults (no resize, no encode, no filter,
+ * no decode check): a plain run then starts no worker and loads no sharp.
+ */
+export function needsPool(spec: TransformSpec): boolean {
+  return (
+    spec.resize !== 'no' ||
+    spec.encode !== undefined ||
+    spec.minSize !== undefined ||
+    spec.maxAspectRatio !== undefined ||
+    spec.maxPixels !== undefined ||
+    spec.verifyDecode
+  )
+}

@@ -1,0 +1,56 @@
+/**
+ * A pool worker: a child process (see `pool.ts` for why not a thread) that runs one image at a
+ * time and answers over the IPC channel. Started by `TransformPool` only.
+ */
+import { TransformError, type TransformErrorCode } from './errors.js'
+import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
+import type { TransformSpec } from './spec.js'
+
+export type Request =
+  | { id: number; op: 'transform'; input: ImageInput; spec: TransformSpec; output?: string }
+  | { id: number; op: 'thumbnail'; input: ImageInput; options: ThumbnailOptions }
+
+export type Reply =
+  | { op: 'ready' }
+  | { op: 'unavailable'; message: string }
+  | { id: number; result: Transformed | Uint8Array }
+  | { id: number; error: { code: TransformErrorCode; message: string } }
+
+const send = (reply: Reply) => process.send?.(reply)
+
+if (!process.send) {
+  console.error('imgpull: the transform worker runs only under TransformPool')
+  process.exit(1)
+}
+// The parent went away (closed the pool, or died): nothing is left to do.
+process.on('disconnect', () => process.exit(0))
+
+try {
+  // Loaded here, not at the top, so a missing or broken native binary becomes one clear message.
+  const { default: sharp } = await import('sharp')
+  // Parallelism comes from the processes: one libvips thread per image keeps each worker to one
+  // core, and a cache is useless for a stream of distinct images (it only holds memory).
+  sharp.concurrency(1)
+  sharp.cache(false)
+  const { thumbnailImage, transformImage } = await import('./resize.js')
+  process.on('message', async (request: Request) => {
+    try {
+      const result =
+        request.op === 'transform'
+          ? await transformImage(request.input, request.spec, request.output)
+          : await thumbnailImage(request.input, request.options)
+      send({ id: request.id, result })
+    } catch (error) {
+      // Anything but a TransformError (a missing input file, a bug) fails this image, not the worker.
+      const code = error instanceof TransformError ? error.code : 'transform-failed'
+      send({
+        id: request.id,
+        error: { code, message: error instanceof Error ? error.message : String(error) },
+      })
+    }
+  })
+  send({ op: 'ready' })
+} catch (error) {
+  send({ op: 'unavailable', message: error instanceof Error ? error.message : String(error) })
+  process.disconnect()
+}

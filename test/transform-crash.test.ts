@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { TransformError } from '../src/transform/errors.js'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture } from './fixtures/transform/index.js'
+
+const small = fixture('photo.webp')
+const quick = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
+// 160x240 enlarged to 4000x6000 and written as AVIF: some ten seconds of CPU, a job that is
+// certainly still running when the test kills it.
+const slow = resolveTransformSpec({ resize: 'keep-ratio', size: 4000, encode: 'avif' })
+
+/** Wait until `condition` holds (checked every few ms); the test runner's timeout bounds it. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5)
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const failsWith = (code: string, message?: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof TransformError, String(error))
+  assert.equal(error.code, code)
+  if (message) assert.match(error.message, message)
+  return true
+}
+
+// One pool for the crashes and the abort: each test leaves it with a fresh worker, as it must.
+const pool = new TransformPool({ workers: 1 })
+after(() => pool.close())
+
+describe('a worker that dies mid-image fails that image only', () => {
+  for (const signal of ['SIGKILL', 'SIGSEGV'] as const) {
+    it(`${signal}: the image fails, the one queued behind it and the next ones succeed`, async () => {
+      await pool.transform(small, quick) // started and warm
+      const [pid] = pool.stats.pids
+      const replaced = pool.stats.replaced
+      const doomed = pool.transform(small, slow)
+      const queued = pool.transform(small, quick)
+      await until(() => pool.stats.running === 1)
+      process.kill(pid, signal)
+      await assert.rejects(doomed, failsWith('transform-failed', new RegExp(`killed by ${signal}`)))
+      const next = await queued
+      assert.deepEqual([next.width, next.height], [64, 96])
+      assert.equal((await pool.transform(small, quick)).kept, false)
+      assert.equal(pool.stats.replaced, replaced + 1)
+      assert.notEqual(pool.stats.pids[0], pid)
+      assert.equal(alive(pid), false)
+    })
+  }
+})
+
+describe('a hang', () => {
+  it('past timeoutMs fails the image, kills the worker, and the next image works', async () => {
+    const pool = new TransformPool({ workers: 1, timeoutMs: 500 })
+    try {
+      await pool.transform(small, quick)
+      const [pid] = pool.stats.pids
+      await assert.rejects(pool.transform(small, slow), failsWith('transform-failed', /longer than 500 ms/))
+      await until(() => !alive(pid))
+      const next = await pool.transform(small, quick)
+      assert.equal(next.width, 64)
+      assert.equal(pool.stats.replaced, 1)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('abort', () => {
+  it('a running image: rejected at once, its worker killed and replaced', async () => {
+    await pool.transform(small, quick)
+    const [pid] = pool.stats.pids
+    const controller = new AbortController()
+    const running = pool.transform(small, slow, { signal: controller.signal })
+    await until(() => pool.stats.running === 1)
+    controller.abort(new Error('stop'))
+    await assert.rejects(running, failsWith('transform-closed', /stop/))
+    await until(() => !alive(pid))
+    assert.equal((await pool.transform(small, quick)).width, 64)
+  })
+})

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { TransformError } from '../src/transform/errors.js'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
+import { fixture, peakRssMb } from './fixtures/transform/index.js'
+
+const pool = new TransformPool({ workers: 1 })
+after(() => pool.close())
+
+/** The code an image fails with, or 'ok'. */
+async function outcome(name: string | Buffer, options: Partial<TransformSpec>): Promise<string> {
+  try {
+    const result = await pool.transform(
+      typeof name === 'string' ? fixture(name) : name,
+      resolveTransformSpec(options),
+    )
+    return result.kept ? 'kept' : 'changed'
+  } catch (error) {
+    assert.ok(error instanceof TransformError, String(error))
+    assert.equal(error.retryable, false)
+    return error.code
+  }
+}
+
+describe('filters, on real images', () => {
+  // photo.webp is 160x240; wide.png 400x40 (aspect ratio 10); the JPEG 200x300 as displayed.
+  const table: [string, Partial<TransformSpec>, string][] = [
+    ['photo.webp', { minSize: 160 }, 'kept'],
+    ['photo.webp', { minSize: 161 }, 'too-small'],
+    ['photo.webp', { minSize: 161, resize: 'keep-ratio', size: 32 }, 'too-small'], // before any resize
+    ['wide.png', { maxAspectRatio: 10 }, 'kept'],
+    ['wide.png', { maxAspectRatio: 9.9 }, 'bad-aspect-ratio'],
+    ['photo.webp', { maxPixels: 160 * 240 }, 'kept'],
+    ['photo.webp', { maxPixels: 160 * 240 - 1 }, 'too-many-pixels'],
+    ['photo-orient6-gps.jpg', { minSize: 200, maxAspectRatio: 1.5, resize: 'border', size: 50 }, 'changed'],
+    ['photo-orient6-gps.jpg', { minSize: 201 }, 'too-small'],
+  ]
+  for (const [name, options, expected] of table) {
+    it(`${name} ${JSON.stringify(options)} → ${expected}`, async () => {
+      assert.equal(await outcome(name, options), expected)
+    })
+  }
+})
+
+describe('a decompression bomb', () => {
+  it('(a 274-byte PNG declaring 50000x50000) is refused from its header, nothing allocated', async () => {
+    const bomb = fixture('bomb.png')
+    assert.ok(bomb.length < 1000)
+    // Even with nothing but a resize asked, and with the filter at its default.
+    assert.equal(await outcome(bomb, { resize: 'keep-ratio', size: 64 }), 'too-many-pixels')
+    assert.equal(await outcome(bomb, { verifyDecode: true }), 'too-many-pixels')
+    assert.equal(await outcome(bomb, { maxPixels: 50_000 * 50_000 - 1 }), 'too-many-pixels')
+    // Decoded, it would take 2.5 GB: the worker never grew near that.
+    const [pid] = pool.stats.pids
+    const peak = peakRssMb(pid)
+    assert.ok(peak !== undefined || process.platform !== 'linux', 'reads /proc on Linux')
+    if (peak !== undefined) assert.ok(peak < 400, `worker peak RSS ${peak} MB`)
+  })
+  it('is read no further than its header when a larger maxPixels lets it through and only filters are asked', async () => {
+    assert.equal(await outcome('bomb.png', { maxPixels: 50_000 * 50_000, minSize: 1 }), 'kept')
+  })
+})
+
+describe('undecodable images', () => {
+  it('noise after a JPEG start is undecodable, whatever is asked', async () => {
+    assert.equal(await outcome('undecodable.jpg', { minSize: 1 }), 'undecodable')
+    assert.equal(await outcome('undecodable.jpg', { resize: 'keep-ratio', size: 64 }), 'undecodable')
+  })
+  it('text is undecodable', async () => {
+    assert.equal(
+      await outcome(Buffer.from('<!doctype html><p>not found</p>'), { encode: 'png' }),
+      'undecodable',
+    )
+  })
+  it('a truncated JPEG: its header passes, its pixels do not', async () => {
+    assert.equal(await outcome('truncated.jpg', { minSize: 1 }), 'kept') // header only: no decode asked
+    assert.equal(await outcome('truncated.jpg', { resize: 'keep-ratio', size: 64 }), 'undecodable')
+    assert.equal(await outcome('truncated.jpg', { encode: 'webp' }), 'undecodable')
+  })
+  it('verifyDecode decodes every pixel even when nothing else is asked', async () => {
+    assert.equal(await outcome('truncated.jpg', { verifyDecode: true }), 'undecodable')
+    for (const name of ['photo-orient6-gps.jpg', 'alpha.png', 'photo.webp', 'animated.gif', 'photo.avif']) {
+      assert.equal(await outcome(name, { verifyDecode: true }), 'kept', name)
+    }
+  })
+})

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import exif from 'exif-reader'
+import sharp from 'sharp'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, metadataOf } from './fixtures/transform/index.js'
+
+const pool = new TransformPool({ workers: 1 })
+after(() => pool.close())
+
+const photo = fixture('photo-orient6-gps.jpg')
+
+describe('metadata', () => {
+  it('the fixture carries EXIF with GPS coordinates, XMP and orientation 6', async () => {
+    const meta = await metadataOf(photo)
+    assert.equal(meta.orientation, 6)
+    assert.ok(meta.xmp)
+    assert.deepEqual(exif(meta.exif!).GPSInfo?.GPSLatitude, [48, 51, 30])
+  })
+
+  for (const encode of ['jpg', 'webp', 'png', 'avif'] as const) {
+    it(`is stripped by default from a re-encoded image (${encode})`, async () => {
+      const result = await pool.transform(
+        photo,
+        resolveTransformSpec({ resize: 'keep-ratio', size: 100, encode }),
+      )
+      const meta = await metadataOf(result.bytes!)
+      assert.equal(meta.exif, undefined) // no EXIF at all, so no GPS
+      assert.equal(meta.xmp, undefined)
+      assert.equal(meta.iptc, undefined)
+      assert.equal(meta.orientation, undefined)
+      assert.deepEqual([meta.width, meta.height], [100, 150]) // upright all the same
+    })
+  }
+
+  it('is kept with keepMetadata, the orientation reset to 1 as the pixels are upright', async () => {
+    const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 100, keepMetadata: true })
+    const result = await pool.transform(photo, spec)
+    const meta = await metadataOf(result.bytes!)
+    assert.deepEqual([meta.width, meta.height], [100, 150])
+    assert.equal(meta.orientation, 1)
+    assert.ok(meta.xmp)
+    const tags = exif(meta.exif!)
+    assert.deepEqual(tags.GPSInfo?.GPSLatitude, [48, 51, 30])
+    assert.equal(tags.Image?.Make, 'PhoneMaker')
+  })
+
+  it('an ICC profile is converted away by default (pixels in sRGB) and kept with keepMetadata', async () => {
+    const p3 = await sharp(fixture('photo.webp')).withIccProfile('p3').jpeg().toBuffer()
+    assert.ok((await metadataOf(p3)).icc)
+    const stripped = await pool.transform(p3, resolveTransformSpec({ resize: 'keep-ratio', size: 80 }))
+    const strippedMeta = await metadataOf(stripped.bytes!)
+    assert.equal(strippedMeta.icc, undefined)
+    assert.equal(strippedMeta.space, 'srgb')
+    const kept = await pool.transform(
+      p3,
+      resolveTransformSpec({ resize: 'keep-ratio', size: 80, keepMetadata: true }),
+    )
+    assert.deepEqual((await metadataOf(kept.bytes!)).icc, (await metadataOf(p3)).icc)
+  })
+
+  it('an image kept as is keeps everything: it is the input, untouched', async () => {
+    const result = await pool.transform(photo, resolveTransformSpec({ minSize: 10 }))
+    assert.equal(result.kept, true)
+  })
+})

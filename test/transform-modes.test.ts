@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { TransformPool } from '../src/transform/pool.js'
+import { type ResizeMode, resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, fixturePath, metadataOf, near, pixel } from './fixtures/transform/index.js'
+
+const pool = new TransformPool({ workers: 2 })
+const dir = mkdtempSync(join(tmpdir(), 'imgpull-transform-'))
+after(async () => {
+  await pool.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const RED = [220, 20, 20]
+const BLUE = [20, 20, 220]
+const WHITE = [255, 255, 255, 255]
+
+// Inputs as displayed (the JPEG is stored 300×200 with EXIF orientation 6), and what each mode
+// makes of them at size 100.
+const inputs: { name: string; format: string; sizes: Record<Exclude<ResizeMode, 'no'>, [number, number]> }[] =
+  [
+    {
+      name: 'photo-orient6-gps.jpg',
+      format: 'jpeg',
+      sizes: {
+        'keep-ratio': [100, 150],
+        'keep-ratio-largest': [67, 100],
+        'center-crop': [100, 100],
+        border: [100, 100],
+      },
+    },
+    {
+      name: 'alpha.png',
+      format: 'png',
+      sizes: {
+        'keep-ratio': [167, 100],
+        'keep-ratio-largest': [100, 60],
+        'center-crop': [100, 100],
+        border: [100, 100],
+      },
+    },
+    {
+      name: 'photo.webp',
+      format: 'webp',
+      sizes: {
+        'keep-ratio': [100, 150],
+        'keep-ratio-largest': [67, 100],
+        'center-crop': [100, 100],
+        border: [100, 100],
+      },
+    },
+    {
+      name: 'animated.gif',
+      format: 'gif',
+      sizes: {
+        'keep-ratio': [133, 100],
+        'keep-ratio-largest': [100, 75],
+        'center-crop': [100, 100],
+        border: [100, 100],
+      },
+    },
+    {
+      name: 'photo.avif',
+      format: 'heif',
+      sizes: {
+        'keep-ratio': [150, 100],
+        'keep-ratio-largest': [100, 67],
+        'center-crop': [100, 100],
+        border: [100, 100],
+      },
+    },
+  ]
+
+describe('each mode on each format keeps the format and makes the size asked', () => {
+  for (const { name, format, sizes } of inputs) {
+    for (const [resize, [width, height]] of Object.entries(sizes)) {
+      it(`${name} ${resize} 100 → ${width}x${height}`, async () => {
+        const result = await pool.transform(
+          fixture(name),
+          resolveTransformSpec({ resize: resize as ResizeMode, size: 100 }),
+        )
+        assert.equal(result.kept, false)
+        assert.ok(Buffer.isBuffer(result.bytes))
+        const meta = await metadataOf(result.bytes)
+        assert.equal(meta.format, format)
+        assert.deepEqual([meta.width, meta.height], [width, height])
+        assert.deepEqual([result.width, result.height], [width, height])
+        assert.equal(meta.pages ?? 1, 1) // an animation becomes its first frame
+      })
+    }
+  }
+})
+
+describe('orientation', () => {
+  const photo = fixture('photo-orient6-gps.jpg')
+  it('is applied before resizing: stored 300x200 red|blue, displayed 200x300 red over blue', async () => {
+    const result = await pool.transform(
+      photo,
+      resolveTransformSpec({ resize: 'keep-ratio-largest', size: 150 }),
+    )
+    assert.deepEqual([result.originalWidth, result.originalHeight], [200, 300])
+    assert.deepEqual([result.width, result.height], [100, 150])
+    const meta = await metadataOf(result.bytes!)
+    assert.equal(meta.orientation, undefined) // upright pixels, no tag left to apply
+    assert.ok(near(await pixel(result.bytes!, 50, 10), RED))
+    assert.ok(near(await pixel(result.bytes!, 50, 140), BLUE))
+  })
+  it('center-crop cuts the middle of the upright image', async () => {
+    const result = await pool.transform(photo, resolveTransformSpec({ resize: 'center-crop', size: 100 }))
+    assert.ok(near(await pixel(result.bytes!, 50, 10), RED))
+    assert.ok(near(await pixel(result.bytes!, 50, 90), BLUE))
+  })
+})
+
+describe('border pads with the background', () => {
+  it('white by default, around a 100x60 PNG', async () => {
+    const result = await pool.transform(
+      fixture('alpha.png'),
+      resolveTransformSpec({ resize: 'border', size: 100 }),
+    )
+    assert.ok(near(await pixel(result.bytes!, 75, 5), WHITE, 0)) // padding above
+    assert.ok(near(await pixel(result.bytes!, 75, 50), [20, 200, 20, 255])) // the image, green half
+    assert.equal((await pixel(result.bytes!, 25, 50))[3], 0) // its transparent half stays transparent
+  })
+  it('in the colour asked', async () => {
+    const spec = resolveTransformSpec({ resize: 'border', size: 100, background: '#000000' })
+    const result = await pool.transform(fixture('photo.webp'), spec)
+    assert.ok(near(await pixel(result.bytes!, 5, 50), [0, 0, 0, 255], 8)) // padding left of 67x100
+  })
+})
+
+describe('encode', () => {
+  for (const [encode, format] of [
+    ['jpg', 'jpeg'],
+    ['png', 'png'],
+    ['webp', 'webp'],
+    ['avif', 'heif'],
+  ] as const) {
+    it(`writes ${encode} without resizing`, async () => {
+      const source = encode === 'webp' ? 'photo.avif' : 'photo.webp'
+      const result = await pool.transform(fixture(source), resolveTransformSpec({ encode }))
+      assert.equal(result.format, encode)
+      const meta = await metadataOf(result.bytes!)
+      assert.equal(meta.format, format)
+      assert.deepEqual([meta.width, meta.height], [result.originalWidth, result.originalHeight])
+    })
+  }
+  it('flattens transparency onto the background for JPEG', async () => {
+    const result = await pool.transform(fixture('alpha.png'), resolveTransformSpec({ encode: 'jpg' }))
+    assert.ok(near(await pixel(result.bytes!, 20, 60), WHITE, 8)) // was transparent
+    assert.ok(near(await pixel(result.bytes!, 180, 60), [20, 200, 20, 255]))
+  })
+  it('uses the quality asked', async () => {
+    const input = fixture('alpha.png')
+    const low = await pool.transform(input, resolveTransformSpec({ encode: 'jpg', quality: 10 }))
+    const high = await pool.transform(input, resolveTransformSpec({ encode: 'jpg', quality: 95 }))
+    assert.ok(low.bytes!.length < high.bytes!.length, `${low.bytes!.length} < ${high.bytes!.length}`)
+  })
+  it('rasterises an SVG to PNG when it must change', async () => {
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect width="300" height="150" fill="red"/></svg>',
+    )
+    const result = await pool.transform(svg, resolveTransformSpec({ resize: 'keep-ratio', size: 50 }))
+    assert.equal(result.format, 'png')
+    const meta = await metadataOf(result.bytes!)
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 100, 50])
+  })
+})
+
+describe('an image that needs no change is kept byte for byte', () => {
+  const cases: [string, Parameters<typeof resolveTransformSpec>[0]][] = [
+    ['photo-orient6-gps.jpg', { minSize: 10 }],
+    ['photo-orient6-gps.jpg', { encode: 'jpg' }], // already JPEG
+    ['photo-orient6-gps.jpg', { resize: 'keep-ratio', size: 200 }], // shortest side (displayed) is 200
+    ['alpha.png', { resize: 'keep-ratio-largest', size: 400, resizeOnlyIfBigger: true }],
+    ['animated.gif', { resize: 'center-crop', size: 256, resizeOnlyIfBigger: true }], // animation kept too
+    ['photo.avif', { encode: 'avif', maxAspectRatio: 2 }],
+  ]
+  for (const [name, options] of cases) {
+    it(`${name} with ${JSON.stringify(options)}`, async () => {
+      const output = join(dir, `kept-${name}`)
+      const result = await pool.transform(fixture(name), resolveTransformSpec(options), { output })
+      assert.equal(result.kept, true)
+      assert.equal(result.bytes, undefined)
+      assert.equal(result.path, undefined)
+      assert.equal(existsSync(output), false) // nothing written: the input is the output
+      assert.deepEqual([result.width, result.height], [result.originalWidth, result.originalHeight])
+    })
+  }
+})
+
+describe('files in, files out', () => {
+  it('reads the input from a path and writes the output to a path', async () => {
+    const output = join(dir, 'out.webp')
+    const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 64, encode: 'webp' })
+    const result = await pool.transform({ path: fixturePath('photo-orient6-gps.jpg') }, spec, { output })
+    assert.equal(result.path, output)
+    assert.equal(result.bytes, undefined)
+    const meta = await metadataOf(readFileSync(output))
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 64, 96])
+  })
+  it('leaves no output file behind when the image fails', async () => {
+    const output = join(dir, 'failed.jpg')
+    const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
+    await assert.rejects(pool.transform(fixture('truncated.jpg'), spec, { output }), { code: 'undecodable' })
+    assert.equal(existsSync(output), false)
+  })
+  it('fails one image whose file is missing, as transform-failed', async () => {
+    await assert.rejects(
+      pool.transform({ path: join(dir, 'missing.jpg') }, resolveTransformSpec({ encode: 'png' })),
+      (error: Error & { code: string }) => error.code === 'transform-failed' && /missing/.test(error.message),
+    )
+  })
+})

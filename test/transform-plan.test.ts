@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { oriented, outputFormat, plan, refusal, resizeFor } from '../src/transform/plan.js'
+import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
+
+const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
+
+describe('resolveTransformSpec', () => {
+  it('fills in the defaults', () => {
+    assert.deepEqual(resolveTransformSpec({}), {
+      resize: 'no',
+      resizeOnlyIfBigger: false,
+      background: '#ffffff',
+      keepMetadata: false,
+      verifyDecode: false,
+    })
+  })
+
+  const bad: [Partial<TransformSpec>, RegExp][] = [
+    [{ resize: 'stretch' as never }, /`resize`/],
+    [{ resize: 'keep-ratio' }, /`size`/],
+    [{ resize: 'border', size: 0 }, /`size`/],
+    [{ resize: 'center-crop', size: 2.5 }, /`size`/],
+    [{ encode: 'gif' as never }, /`encode`/],
+    [{ quality: 0 }, /`quality`/],
+    [{ quality: 101 }, /`quality`/],
+    [{ minSize: -1 }, /`minSize`/],
+    [{ maxAspectRatio: 0.5 }, /`maxAspectRatio`/],
+    [{ maxAspectRatio: Number.NaN }, /`maxAspectRatio`/],
+    [{ maxPixels: 0 }, /`maxPixels`/],
+    [{ background: 'url(x)' }, /`background`/],
+    [{ keepMetadata: 'yes' as never }, /`keepMetadata`/],
+  ]
+  for (const [options, name] of bad) {
+    it(`rejects ${JSON.stringify(options)} naming the option`, () => {
+      assert.throws(
+        () => resolveTransformSpec(options),
+        (error: Error) => error instanceof TypeError && name.test(error.message),
+      )
+    })
+  }
+
+  it('accepts CSS colours for the background', () => {
+    for (const background of ['#000', '#11223344', 'black', 'rgb(0, 0, 0)', 'rgba(0,0,0,0.5)']) {
+      assert.equal(resolveTransformSpec({ background }).background, background)
+    }
+  })
+})
+
+describe('needsPool', () => {
+  const table: [Partial<TransformSpec>, boolean][] = [
+    [{}, false],
+    [{ background: 'black', keepMetadata: true, resizeOnlyIfBigger: true, quality: 90 }, false],
+    [{ resize: 'keep-ratio', size: 256 }, true],
+    [{ encode: 'webp' }, true],
+    [{ minSize: 10 }, true],
+    [{ maxAspectRatio: 3 }, true],
+    [{ maxPixels: 1_000_000 }, true],
+    [{ verifyDecode: true }, true],
+  ]
+  for (const [options, expected] of table) {
+    it(`${JSON.stringify(options)} → ${expected}`, () => assert.equal(needsPool(spec(options)), expected))
+  }
+})
+
+describe('resizeFor: img2dataset geometry', () => {
+  // [mode, onlyIfBigger, width, height, size, expected]
+  const table: [TransformSpec['resize'], boolean, number, number, number, ReturnType<typeof resizeFor>][] = [
+    ['no', false, 1000, 500, 256, undefined],
+    ['keep-ratio', false, 1000, 500, 256, { width: 512, height: 256, fit: 'fill' }],
+    ['keep-ratio', false, 500, 1000, 256, { width: 256, height: 512, fit: 'fill' }],
+    ['keep-ratio', false, 100, 50, 256, { width: 512, height: 256, fit: 'fill' }], // enlarges
+    ['keep-ratio', true, 100, 50, 256, undefined], // never enlarges
+    ['keep-ratio', true, 300, 256, 256, undefined], // shortest side not bigger
+    ['keep-ratio', true, 300, 257, 256, { width: 299, height: 256, fit: 'fill' }],
+    ['keep-ratio', false, 512, 256, 256, undefined], // already there
+    ['keep-ratio', false, 333, 200, 100, { width: 167, height: 100, fit: 'fill' }], // rounded
+    ['keep-ratio-largest', false, 1000, 500, 256, { width: 256, height: 128, fit: 'fill' }],
+    ['keep-ratio-largest', false, 500, 1000, 256, { width: 128, height: 256, fit: 'fill' }],
+    ['keep-ratio-largest', true, 256, 100, 256, undefined],
+    ['keep-ratio-largest', false, 10_000, 3, 256, { width: 256, height: 1, fit: 'fill' }], // never 0
+    ['center-crop', false, 1000, 500, 256, { width: 256, height: 256, fit: 'cover' }],
+    ['center-crop', false, 256, 256, 256, undefined],
+    ['center-crop', false, 256, 400, 256, { width: 256, height: 256, fit: 'cover' }], // crop only
+    ['center-crop', true, 300, 200, 256, undefined], // shortest side not bigger: left whole
+    ['border', false, 1000, 500, 256, { width: 256, height: 256, fit: 'contain' }],
+    ['border', false, 100, 50, 256, { width: 256, height: 256, fit: 'contain' }],
+    ['border', true, 200, 100, 256, undefined], // img2dataset: not enlarged, not padded
+    ['border', true, 300, 100, 256, { width: 256, height: 256, fit: 'contain' }],
+  ]
+  for (const [resize, resizeOnlyIfBigger, width, height, size, expected] of table) {
+    it(`${resize}${resizeOnlyIfBigger ? ' only-if-bigger' : ''} ${width}x${height} to ${size}`, () => {
+      const s = resize === 'no' ? spec({}) : spec({ resize, size, resizeOnlyIfBigger })
+      assert.deepEqual(resizeFor(width, height, s), expected)
+    })
+  }
+})
+
+describe('refusal: the filters', () => {
+  const table: [number, number, Partial<TransformSpec>, number, string | undefined][] = [
+    [100, 100, {}, 10_000, undefined],
+    [101, 100, {}, 10_000, 'too-many-pixels'],
+    [100, 49, { minSize: 50 }, 1e9, 'too-small'],
+    [49, 100, { minSize: 50 }, 1e9, 'too-small'],
+    [50, 50, { minSize: 50 }, 1e9, undefined],
+    [300, 100, { maxAspectRatio: 3 }, 1e9, undefined],
+    [301, 100, { maxAspectRatio: 3 }, 1e9, 'bad-aspect-ratio'],
+    [100, 301, { maxAspectRatio: 3 }, 1e9, 'bad-aspect-ratio'],
+    // Pixels first: the safety limit wins over the other filters.
+    [100_000, 1, { minSize: 50, maxAspectRatio: 2 }, 50_000, 'too-many-pixels'],
+    [1, 1000, { minSize: 50, maxAspectRatio: 2 }, 1e9, 'too-small'],
+  ]
+  for (const [width, height, options, maxPixels, code] of table) {
+    it(`${width}x${height} ${JSON.stringify(options)} max ${maxPixels} px → ${code ?? 'passes'}`, () => {
+      assert.equal(refusal(width, height, spec(options), maxPixels)?.code, code)
+    })
+  }
+})
+
+describe('outputFormat and oriented', () => {
+  it('keeps a writable format, asks PNG for the rest, obeys encode', () => {
+    assert.equal(outputFormat('jpg', undefined), 'jpg')
+    assert.equal(outputFormat('gif', undefined), 'gif')
+    assert.equal(outputFormat('tif', undefined), 'tif')
+    assert.equal(outputFormat('svg', undefined), 'png')
+    assert.equal(outputFormat('heic', undefined), 'png')
+    assert.equal(outputFormat('gif', 'webp'), 'webp')
+  })
+  it('orientations 5–8 swap width and height', () => {
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const swapped = orientation >= 5
+      assert.deepEqual(oriented({ format: 'jpg', width: 300, height: 200, orientation }), {
+        width: swapped ? 200 : 300,
+        height: swapped ? 300 : 200,
+      })
+    }
+  })
+})
+
+describe('plan', () => {
+  const jpeg = { format: 'jpg', width: 300, height: 200 }
+  const max = 1e9
+  it('keeps an image that needs no change', () => {
+    assert.deepEqual(plan(jpeg, spec({ minSize: 10 }), max), { action: 'keep', width: 300, height: 200 })
+    assert.deepEqual(plan(jpeg, spec({ encode: 'jpg' }), max), { action: 'keep', width: 300, height: 200 })
+    assert.deepEqual(plan(jpeg, spec({ resize: 'keep-ratio', size: 200 }), max), {
+      action: 'keep',
+      width: 300,
+      height: 200,
+    })
+  })
+  it('keeps an oriented image as displayed, its tag left for viewers', () => {
+    assert.deepEqual(plan({ ...jpeg, orientation: 6 }, spec({ minSize: 10 }), max), {
+      action: 'keep',
+      width: 200,
+      height: 300,
+    })
+  })
+  it('applies the orientation before the geometry', () => {
+    assert.deepEqual(
+      plan({ ...jpeg, orientation: 6 }, spec({ resize: 'keep-ratio-largest', size: 150 }), max),
+      {
+        action: 'encode',
+        format: 'jpg',
+        resize: { width: 100, height: 150, fit: 'fill' },
+        flatten: false,
+        width: 100,
+        height: 150,
+      },
+    )
+  })
+  it('re-encodes to another format even without a resize', () => {
+    assert.deepEqual(plan(jpeg, spec({ encode: 'webp' }), max), {
+      action: 'encode',
+      format: 'webp',
+      resize: undefined,
+      flatten: false,
+      width: 300,
+      height: 200,
+    })
+  })
+  it('flattens alpha only for JPEG output', () => {
+    const png = { format: 'png', width: 300, height: 200, hasAlpha: true }
+    const step = (encode?: 'jpg' | 'webp') => plan(png, spec({ resize: 'border', size: 100, encode }), max)
+    assert.equal((step('jpg') as { flatten: boolean }).flatten, true)
+    assert.equal((step('webp') as { flatten: boolean }).flatten, false)
+    assert.equal((step() as { flatten: boolean; format: string }).format, 'png')
+  })
+  it('writes a resized SVG as PNG', () => {
+    const step = plan(
+      { format: 'svg', width: 300, height: 200 },
+      spec({ resize: 'keep-ratio', size: 100 }),
+      max,
+    )
+    assert.equal(step.action === 'encode' && step.format, 'png')
+  })
+  it('refuses before anything else', () => {
+    const step = plan(jpeg, spec({ resize: 'keep-ratio', size: 100, minSize: 250 }), max)
+    assert.equal(step.action, 'refuse')
+    assert.equal(step.action === 'refuse' && step.code, 'too-small')
+  })
+})

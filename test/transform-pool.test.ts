@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { randomFillSync } from 'node:crypto'
+import { getPriority } from 'node:os'
+import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import sharp from 'sharp'
+import { TransformError } from '../src/transform/errors.js'
+import { TransformPool } from '../src/transform/pool.js'
+import { resolveTransformSpec } from '../src/transform/spec.js'
+import { fixture, metadataOf } from './fixtures/transform/index.js'
+
+const small = fixture('photo.webp')
+const quick = resolveTransformSpec({ resize: 'keep-ratio', size: 64 })
+// 160x240 enlarged to 4000x6000 and written as AVIF: some ten seconds of CPU, a job that is
+// certainly still running when the test kills it.
+const slow = resolveTransformSpec({ resize: 'keep-ratio', size: 4000, encode: 'avif' })
+
+/** Wait until `condition` holds (checked every few ms); the test runner's timeout bounds it. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5)
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const failsWith = (code: string, message?: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof TransformError, String(error))
+  assert.equal(error.code, code)
+  if (message) assert.match(error.message, message)
+  return true
+}
+
+describe('abort', () => {
+  it('a queued image: taken off the queue, never run', async () => {
+    const pool = new TransformPool({ workers: 1 })
+    try {
+      const controller = new AbortController()
+      const first = pool.transform(small, quick)
+      const second = pool.transform(small, quick, { signal: controller.signal })
+      assert.equal(pool.stats.queued, 2)
+      assert.equal(pool.stats.queuedBytes, 2 * small.length)
+      controller.abort()
+      await assert.rejects(second, failsWith('transform-closed'))
+      assert.equal(pool.stats.queued, 1)
+      assert.equal(pool.stats.queuedBytes, small.length)
+      await first
+      assert.equal(pool.stats.replaced, 0)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('parallel workers', () => {
+  it('run one image each, at once, in processes of their own', async () => {
+    const pool = new TransformPool({ workers: 2 })
+    try {
+      const controller = new AbortController()
+      const jobs = [1, 2].map(() =>
+        pool
+          .transform(small, slow, { signal: controller.signal })
+          .catch((error: TransformError) => error.code),
+      )
+      await until(() => pool.stats.running === 2)
+      assert.equal(new Set(pool.stats.pids).size, 2)
+      assert.ok(!pool.stats.pids.includes(process.pid))
+      for (const pid of pool.stats.pids) assert.equal(getPriority(pid), Math.min(19, getPriority() + 10)) // nice 10
+      controller.abort()
+      assert.deepEqual(await Promise.all(jobs), ['transform-closed', 'transform-closed'])
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('back-pressure', () => {
+  it('a producer that awaits ready() never has more than the bound waiting', async () => {
+    // A real 600x600 JPEG of noise, a few hundred KB: the "downloaded body".
+    const noise = randomFillSync(Buffer.alloc(600 * 600 * 3))
+    const body = await sharp(noise, { raw: { width: 600, height: 600, channels: 3 } })
+      .jpeg()
+      .toBuffer()
+    const maxQueuedBytes = 4 * body.length
+    const pool = new TransformPool({ workers: 1, maxQueued: 1000, maxQueuedBytes })
+    try {
+      let most = 0
+      let waits = 0
+      const results: Promise<unknown>[] = []
+      for (let i = 0; i < 40; i++) {
+        if (pool.stats.queuedBytes >= maxQueuedBytes) waits++
+        await pool.ready()
+        assert.ok(pool.stats.queuedBytes < maxQueuedBytes)
+        results.push(pool.transform(Buffer.from(body), quick)) // a fresh copy, as each download is
+        most = Math.max(most, pool.stats.queuedBytes)
+      }
+      await Promise.all(results)
+      assert.ok(waits > 0, 'the producer had to wait')
+      assert.ok(most <= maxQueuedBytes, `at most ${most} bytes waited (bound ${maxQueuedBytes})`)
+      assert.ok(most >= maxQueuedBytes - body.length, 'the queue filled up to its bound')
+    } finally {
+      await pool.close()
+    }
+  })
+  it('counts jobs too: maxQueued for inputs on disk', async () => {
+    const pool = new TransformPool({ workers: 1, maxQueued: 3 })
+    try {
+      let most = 0
+      const results: Promise<unknown>[] = []
+      for (let i = 0; i < 12; i++) {
+        await pool.ready()
+        results.push(
+          pool.transform(
+            { path: new URL('./fixtures/transform/photo.webp', import.meta.url).pathname },
+            quick,
+          ),
+        )
+        most = Math.max(most, pool.stats.queued)
+        assert.equal(pool.stats.queuedBytes, 0)
+      }
+      await Promise.all(results)
+      assert.equal(most, 3)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('close', () => {
+  it('lets queued work finish, stops the workers, then refuses new work', async () => {
+    const pool = new TransformPool({ workers: 1 })
+    const jobs = [1, 2, 3].map(() => pool.transform(small, quick))
+    await until(() => pool.stats.pids.length === 1)
+    const [pid] = pool.stats.pids
+    await pool.close()
+    assert.equal((await Promise.all(jobs)).length, 3)
+    assert.equal(alive(pid), false)
+    await assert.rejects(pool.transform(small, quick), failsWith('transform-closed'))
+  })
+  it('an idle pool does not keep the process alive; a busy one does', async () => {
+    const holds = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap' || r === 'PipeWrap').length
+    const before = holds()
+    const pool = new TransformPool({ workers: 1 })
+    const job = pool.transform(small, quick)
+    const busy = holds()
+    assert.ok(busy >= before + 2, `${busy} >= ${before} + 2`) // the worker (starting) and its channel
+    await job
+    assert.ok(holds() <= busy - 2, `${holds()} <= ${busy} - 2`) // both let go (the worker lives on)
+    assert.equal(pool.stats.workers, 1)
+    await pool.close()
+  })
+})
+
+describe('thumbnail', () => {
+  const pool = new TransformPool({ workers: 1 })
+  it('WebP, upright, longest side 160 by default', async () => {
+    const bytes = await pool.thumbnail(fixture('photo-orient6-gps.jpg'))
+    const meta = await metadataOf(bytes)
+    assert.deepEqual([meta.format, meta.width, meta.height, meta.exif], ['webp', 107, 160, undefined])
+  })
+  it('JPEG at the size asked, never enlarged', async () => {
+    const meta = await metadataOf(await pool.thumbnail(fixture('photo.avif'), { size: 120, format: 'jpg' }))
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 120, 80])
+    const gif = await metadataOf(await pool.thumbnail(fixture('animated.gif'), { size: 400 }))
+    assert.deepEqual([gif.width, gif.height], [120, 90])
+  })
+  it('fails an undecodable image', async () => {
+    await assert.rejects(pool.thumbnail(fixture('undecodable.jpg')), failsWith('undecodable'))
+    await pool.close()
+  })
+})
