@@ -438,6 +438,19 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
     creditLinks.join(' '),
   )
 
+  // Structure: one h1, the landmarks, tables whose headers say what they head.
+  assert.equal(await page.locator('h1').count(), 1)
+  for (const landmark of [
+    'body > header',
+    'header nav[aria-label="Sections"]',
+    'main#main',
+    'body > footer',
+  ]) {
+    assert.equal(await page.locator(landmark).count(), 1, landmark)
+  }
+  assert.equal(await page.locator('main h2').count(), 6)
+  assert.equal(await page.locator('th:not([scope])').count(), 0)
+
   // Keyboard: the skip link comes first, then Tab reaches the images; a focused tile shows its caption.
   await page.evaluate(() => window.scrollTo(0, 0))
   await page.keyboard.press('Tab')
@@ -473,7 +486,10 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
     'fits a phone',
   )
   await page.screenshot({ path: join(root, 'finished-phone.png') })
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+  const light = await background()
   await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' })
+  assert.notEqual(await background(), light, 'a dark scheme follows the system')
   await page.setViewportSize({ width: 1280, height: 900 })
   await page.screenshot({ path: join(root, 'finished-dark.png') })
   assertQuiet(log)
