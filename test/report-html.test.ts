@@ -414,6 +414,10 @@ test('the page: one document, its own two scripts only, data escaped, CSP hashes
   assert.ok(csp.includes(`script-src ${hash(script)}`), csp)
   assert.doesNotMatch(html, /https?:\/\/(?!a\.example)[^\s"<]*\.(js|css)/, 'nothing to fetch')
   assert.equal(renderReport(input()), html, 'deterministic')
+  assert.match(
+    renderReport(input({ items: [item({ host: '', status: 'failed', error: 'invalid-url' })] })),
+    /<th scope="row" class="host"><em>no host<\/em><\/th>/,
+  )
   // The embedded data comes back whole.
   const data = JSON.parse(
     /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1],

@@ -25,6 +25,8 @@ const utc = (ms: number) =>
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, ' UTC')
+/** A host as shown: jobs whose URL has none (`invalid-url`) are grouped under an empty host. */
+const hostLabel = (host: string) => (host ? esc(host) : '<em>no host</em>')
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
 
 /**
@@ -224,7 +226,7 @@ function failureGroup(g: ReportFigures['failures'][number], index: number): stri
   const rest = g.hosts.slice(FAILURE_HOSTS)
   const rows = shown.map(
     (h) =>
-      `<tr><th scope="row" class="host">${esc(h.host)}</th><td class="n">${n(h.count)}</td><td><ul class="examples">${h.examples
+      `<tr><th scope="row" class="host">${hostLabel(h.host)}</th><td class="n">${n(h.count)}</td><td><ul class="examples">${h.examples
         .map((e) => {
           const url = redactUrl(e.url)
           const href = httpHref(url)
@@ -281,7 +283,7 @@ function hostsSection(f: ReportFigures, limit: number): string {
   const shown = f.hosts.slice(0, limit)
   const rest = f.hosts.slice(limit)
   const rows = shown
-    .map((r) => `<tr><th scope="row" class="host">${esc(r.host)}</th>${cells(r)}</tr>`)
+    .map((r) => `<tr><th scope="row" class="host">${hostLabel(r.host)}</th>${cells(r)}</tr>`)
     .join('')
   const foot = rest.length
     ? `<tfoot><tr><th scope="row">${plural(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
@@ -307,7 +309,7 @@ function concurrencyBlock(f: ReportFigures): string {
   }
   const panels = c.series.map(
     (s, i) =>
-      `<figure class="panel"><figcaption><span class="host">${esc(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
+      `<figure class="panel"><figcaption><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
   )
   return `<h3 id="concurrency-h">Concurrency over time</h3>
 <p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for the ${plural(c.series.length, 'busiest host')}.</p>

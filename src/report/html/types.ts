@@ -8,7 +8,10 @@
 export interface ReportItem {
   /** The address fetched. Shown redacted (no credentials) wherever it appears. */
   url: string
-  /** The job's origin (`https://host:port`), the unit of per-host limits and of the host table. */
+  /**
+   * The job's origin (`https://host:port`), the unit of per-host limits and of the host table;
+   * `''` for a job whose URL has none (`invalid-url`): shown as "no host".
+   */
   host: string
   /**
    * `ok`: downloaded by the run the report describes; `skipped`: already there from an earlier run
