@@ -1,0 +1,169 @@
+import { esc } from './escape.js'
+import type { ConcurrencySeries, ThroughputBin } from './timeline.js'
+
+/**
+ * Charts as inline SVG, drawn here rather than by a charting library: two kinds of chart with a
+ * few dozen shapes each need no script, no library bytes, and work from file:// and in print.
+ * The plot is an SVG stretched to its box (`preserveAspectRatio="none"`, strokes that do not
+ * scale); the axis labels are HTML beside it, so text stays its normal size on a phone and on a
+ * wide screen. Colours come from the page's CSS classes, so they follow light and dark mode.
+ */
+
+/** Plot coordinates: x from 0 to W, y from 0 (top) to H. */
+const W = 1000
+const H = 100
+
+/** A round number at or above `value`: 1, 2, 2.5 or 5 times a power of ten (1 for nothing). */
+export function niceCeil(value: number): number {
+  if (!(value > 0)) return 1
+  const power = 10 ** Math.floor(Math.log10(value))
+  for (const m of [1, 2, 2.5, 5, 10]) if (value <= m * power * (1 + 1e-9)) return m * power
+  return 10 * power
+}
+
+/** `m:ss` or `h:mm:ss` after the start of the run. */
+export function clock(ms: number): string {
+  const s = Math.round(ms / 1000)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const ss = String(s % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
+}
+
+/** A bin's length as said aloud: `1 s`, `15 s`, `5 min`, `2 h`, `1 d`. */
+export function stepLabel(ms: number): string {
+  if (ms < 60_000) return `${short(ms / 1000)} s`
+  if (ms < 3_600_000) return `${short(ms / 60_000)} min`
+  if (ms < 86_400_000) return `${short(ms / 3_600_000)} h`
+  return `${short(ms / 86_400_000)} d`
+}
+
+/** A figure for people: whole from 100, else three significant digits at most (`12.5`, `0.25`). */
+export function short(value: number): string {
+  if (!Number.isFinite(value)) return '0'
+  if (Math.abs(value) >= 100) return String(Math.round(value))
+  return String(Number(value.toPrecision(3)))
+}
+
+/** The unit a byte rate reads best in: `{ unit: 'MB/s', scale: 1e6 }` for a peak of 3.2e6 B/s. */
+export function byteRateUnit(peakBytesPerSecond: number): { unit: string; scale: number } {
+  const units = [
+    ['GB/s', 1e9],
+    ['MB/s', 1e6],
+    ['kB/s', 1e3],
+  ] as const
+  for (const [unit, scale] of units) if (peakBytesPerSecond >= scale) return { unit, scale }
+  return { unit: 'B/s', scale: 1 }
+}
+
+const f = (n: number) => String(Math.round(n * 10) / 10)
+
+/** The HTML around a plot: y labels (top, middle, zero), the plot, x labels (start, end). */
+function frame(kind: string, max: number, spanMs: number, svg: string): string {
+  return (
+    `<div class="chart ${kind}"><div class="y" aria-hidden="true"><span>${esc(short(max))}</span><span>${esc(short(max / 2))}</span><span>0</span></div>` +
+    `${svg}<div class="x" aria-hidden="true"><span>0:00</span><span>${esc(clock(spanMs))}</span></div></div>`
+  )
+}
+
+function grid(): string {
+  return [0, H / 2, H]
+    .map(
+      (y) => `<line class="grid" x1="0" x2="${W}" y1="${y}" y2="${y}" vector-effect="non-scaling-stroke"/>`,
+    )
+    .join('')
+}
+
+/** `id` must be unique in the page: the title and description are named after it. */
+function svgOpen(id: string, name: string, title: string, desc: string, extra = ''): string {
+  return (
+    `<svg class="plot" data-chart="${esc(name)}" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-labelledby="${id}-title ${id}-desc"${extra}>` +
+    `<title id="${id}-title">${esc(title)}</title><desc id="${id}-desc">${esc(desc)}</desc>`
+  )
+}
+
+/**
+ * A bar per bin, `value(bin)` high, with the bin's figures as its tooltip. Every bin gets a
+ * `rect.bar`, empty ones zero high, so the count of bars is the count of bins.
+ */
+export function barChart(options: {
+  /** Unique in the page. */
+  id: string
+  name: string
+  title: string
+  /** Unit of `value`, for the description. */
+  unit: string
+  bins: readonly ThroughputBin[]
+  spanMs: number
+  value: (bin: ThroughputBin) => number
+  tooltip: (bin: ThroughputBin) => string
+}): string {
+  const { bins, value } = options
+  const span = Math.max(1, options.spanMs)
+  const peak = Math.max(0, ...bins.map(value))
+  const max = niceCeil(peak)
+  // A gap between bars when they are wide enough to spare one (in plot units).
+  const gap = W / bins.length > 8 ? Math.min(6, (W / bins.length) * 0.2) : 0
+  const bars = bins.map((bin) => {
+    const h = (value(bin) / max) * H
+    const x = (bin.start / span) * W
+    const w = Math.max(0.5, (bin.width / span) * W - gap)
+    return `<rect class="bar" x="${f(x + gap / 2)}" y="${f(H - h)}" width="${f(w)}" height="${f(h)}"><title>${esc(options.tooltip(bin))}</title></rect>`
+  })
+  const desc = `${bins.length} bars over ${clock(options.spanMs)}; the highest ${short(peak)} ${options.unit}.`
+  return frame(
+    'bars',
+    max,
+    options.spanMs,
+    `${svgOpen(options.id, options.name, options.title, desc)}${grid()}${bars.join('')}</svg>`,
+  )
+}
+
+/** Path of the non-null points, a new `M` after each gap. */
+function path(values: (number | null)[], x: (i: number) => number, y: (v: number) => number): string {
+  let d = ''
+  let pen = false
+  values.forEach((v, i) => {
+    if (v === null) {
+      pen = false
+      return
+    }
+    d += `${pen ? 'L' : 'M'}${f(x(i))} ${f(y(v))}`
+    pen = true
+  })
+  return d
+}
+
+/**
+ * One host's concurrency: the limit as a dashed line, transfers in flight as a solid one, one
+ * vertex per interval with samples (a gap where there were none). `id` must be unique in the page.
+ */
+export function concurrencyChart(
+  id: string,
+  series: ConcurrencySeries,
+  stepMs: number,
+  spanMs: number,
+): string {
+  const span = Math.max(1, spanMs)
+  const max = niceCeil(Math.max(series.peakLimit, series.peakInFlight, 1))
+  const x = (i: number) => (Math.min(span, (i + 0.5) * stepMs) / span) * W
+  const y = (v: number) => H * (1 - v / max)
+  const limit = path(
+    series.points.map((p) => p?.limit ?? null),
+    x,
+    y,
+  )
+  const inFlight = path(
+    series.points.map((p) => p?.inFlight ?? null),
+    x,
+    y,
+  )
+  const sampled = series.points.filter((p) => p !== null).length
+  const desc = `${sampled} of ${series.points.length} intervals sampled; in flight up to ${short(series.peakInFlight)}, limit up to ${series.peakLimit}.`
+  const svg =
+    svgOpen(id, 'concurrency', `Concurrency at ${series.host}`, desc, ` data-host="${esc(series.host)}"`) +
+    grid() +
+    `<path class="limit" d="${limit}" vector-effect="non-scaling-stroke"/>` +
+    `<path class="inflight" d="${inFlight}" vector-effect="non-scaling-stroke"/></svg>`
+  return frame('lines', max, spanMs, svg)
+}

@@ -1,0 +1,119 @@
+/**
+ * The page's only script, inline: it reads the embedded data once and draws the paged lists (the
+ * contact sheet, the credits), so a 100,000-image run puts one page of tiles in the document,
+ * never all of them. Text goes in through `textContent` and addresses through properties: nothing
+ * from the data is parsed as HTML. Plain ES2017, no modules, so it runs from file:// anywhere.
+ */
+export const CLIENT_SCRIPT = `(function () {
+  'use strict'
+  var data = JSON.parse(document.getElementById('report-data').textContent)
+  var UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
+  function bytes(n) {
+    var i = 0
+    while (n >= 1000 && i < UNITS.length - 1) { n /= 1000; i++ }
+    return (i === 0 ? n : n.toFixed(1)) + ' ' + UNITS[i]
+  }
+  function num(n) { return n.toLocaleString('en-US') }
+  function href(path) { return path.replace(/^\\/+/, '').split('/').map(encodeURIComponent).join('/') }
+  function base(path) { return path.slice(path.lastIndexOf('/') + 1) }
+  function el(tag, className, text) {
+    var e = document.createElement(tag)
+    if (className) e.className = className
+    if (text !== undefined) e.textContent = text
+    return e
+  }
+  function link(url, text, className) {
+    if (!url) return el('span', className, text)
+    var a = el('a', className, text)
+    a.href = url
+    return a
+  }
+
+  var times = document.querySelectorAll('time[data-local]')
+  for (var i = 0; i < times.length; i++) {
+    var at = new Date(times[i].getAttribute('datetime'))
+    if (!isNaN(at.getTime())) times[i].textContent = at.toLocaleString()
+  }
+
+  function pager(root, rows, render, pageSize, noun) {
+    var list = root.querySelector('[data-list]')
+    var nav = root.querySelector('[data-pager]')
+    var status = root.querySelector('[data-status]')
+    var prev = root.querySelector('[data-prev]')
+    var next = root.querySelector('[data-next]')
+    var filter = root.querySelector('input[type=search]')
+    var shown = rows
+    var page = 0
+    function draw() {
+      var pages = Math.max(1, Math.ceil(shown.length / pageSize))
+      page = Math.min(Math.max(0, page), pages - 1)
+      var from = page * pageSize
+      var to = Math.min(shown.length, from + pageSize)
+      var fragment = document.createDocumentFragment()
+      for (var i = from; i < to; i++) fragment.appendChild(render(shown[i]))
+      list.textContent = ''
+      list.appendChild(fragment)
+      status.textContent = shown.length === 0
+        ? 'No ' + noun + ' match.'
+        : num(from + 1) + '\\u2013' + num(to) + ' of ' + num(shown.length) + ' \\u00b7 page ' + num(page + 1) + ' of ' + num(pages)
+      prev.disabled = page === 0
+      next.disabled = page >= pages - 1
+      nav.hidden = rows.length <= pageSize
+    }
+    prev.addEventListener('click', function () { page--; draw() })
+    next.addEventListener('click', function () { page++; draw() })
+    if (filter) {
+      filter.addEventListener('input', function () {
+        var q = filter.value.trim().toLowerCase()
+        shown = q ? rows.filter(function (r) { return r[0].toLowerCase().indexOf(q) >= 0 }) : rows
+        page = 0
+        draw()
+      })
+    }
+    draw()
+  }
+
+  function tile(r) {
+    var li = el('li')
+    var a = el('a', 'tile')
+    a.href = href(r[0])
+    var img = el('img')
+    img.alt = ''
+    img.loading = 'lazy'
+    img.decoding = 'async'
+    img.addEventListener('error', function () {
+      a.classList.add('missing')
+      if (img.parentNode) img.parentNode.removeChild(img)
+    })
+    img.src = href(r[1] || r[0])
+    var cap = el('span', 'cap')
+    cap.appendChild(el('span', 'name', base(r[0])))
+    var meta = []
+    if (r[3] !== null && r[4] !== null) meta.push(r[3] + '\\u00d7' + r[4])
+    if (r[2] !== null) meta.push(bytes(r[2]))
+    if (r[5] !== null) meta.push(r[5])
+    if (meta.length) cap.appendChild(el('span', 'meta', meta.join(' \\u00b7 ')))
+    if (r[6] !== null) cap.appendChild(el('span', 'by', 'Photo by ' + data.credits[r[6]][1]))
+    a.appendChild(img)
+    a.appendChild(cap)
+    li.appendChild(a)
+    return li
+  }
+
+  function credit(r) {
+    var li = el('li')
+    li.appendChild(document.createTextNode('Photo by '))
+    li.appendChild(link(r[2], r[1]))
+    li.appendChild(document.createTextNode(' on '))
+    li.appendChild(link(r[3], 'Unsplash'))
+    li.appendChild(link(href(r[0]), r[0], 'file'))
+    return li
+  }
+
+  var sheet = document.getElementById('images')
+  if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images')
+  var credits = document.getElementById('attribution')
+  if (credits && data.credits) pager(credits, data.credits, credit, data.creditsPageSize, 'photos')
+  document.documentElement.setAttribute('data-ready', 'true')
+})()
+`

@@ -1,0 +1,57 @@
+/**
+ * Everything shown comes from the network or the file system (a URL can hold `<script>`, a file
+ * name a quote), so every value goes through one of these on its way into the page.
+ */
+
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Text for an element's content or a quoted attribute value. */
+export function esc(value: string | number): string {
+  return String(value).replace(/[&<>"']/g, (c) => HTML[c])
+}
+
+/**
+ * JSON to embed in `<script type="application/json">`: `<` is written `\u003c`, so no `</script>`
+ * or `<!--` can end or change the element; U+2028 and U+2029 (line breaks to older JavaScript) and
+ * `>` and `&` are escaped too. `JSON.parse` of the element's text gives the value back.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+/** An absolute http(s) address fit for a link, or `undefined` (`javascript:`, `data:`, relative...). */
+export function httpHref(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  try {
+    const u = new URL(url)
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A link to a file of the output folder from `report.html`, which sits at its top: each segment
+ * percent-encoded (`#`, `?`, `%` and spaces are legal in file names), so no path can become a
+ * scheme, a query or a fragment. Leading slashes are dropped: the path stays relative.
+ */
+export function fileHref(path: string): string {
+  return path
+    .replace(/^\/+/, '')
+    .split('/')
+    .map((segment) => encodeURIComponent(segment))
+    .join('/')
+}
+
+/**
+ * The command line as shown: the value of `--access-key` (the Unsplash key) becomes `***`, and
+ * credentials in URLs are removed. Other secrets belong in the environment, not the command line.
+ */
+export function redactCommand(command: string): string {
+  return command
+    .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
+    .replace(/\b(https?:\/\/)[^\s/@:]*(?::[^\s/@]*)?@/gi, '$1')
+}

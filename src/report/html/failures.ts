@@ -1,0 +1,168 @@
+import { redactUrl } from '../../errors.js'
+import type { ReportItem } from './types.js'
+
+/**
+ * Failure codes that are transient: another attempt may succeed. Mirrors the `retryable` flags the
+ * engine's errors carry (`src/errors.ts`, `src/fetch/download.ts`): timeouts, network errors, a
+ * body cut short, and HTTP 408, 425, 429, 500, 502, 503, 504 and Cloudflare's 520–524.
+ */
+const TRANSIENT_CODES = new Set(['timeout', 'network', 'truncated', 'unsplash-rate-limit'])
+const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
+
+/** Whether a failure with this code may succeed when tried again. */
+export function isTransient(code: string | undefined): boolean {
+  if (code === undefined) return false
+  if (TRANSIENT_CODES.has(code)) return true
+  const m = /^http-(\d{3})$/.exec(code)
+  return m !== null && TRANSIENT_STATUS.has(Number(m[1]))
+}
+
+/** An item's own flag when it has one, else what its code says. */
+export function itemTransient(item: ReportItem): boolean {
+  return item.retryable ?? isTransient(item.error)
+}
+
+/** The code a failure without one is grouped under. */
+export const UNKNOWN_CODE = 'unknown'
+
+export interface FailureExample {
+  /** Redacted: no user name or password. */
+  url: string
+  message?: string
+}
+
+export interface FailureHost {
+  host: string
+  count: number
+  /** The first few failures of this code at this host, in input order. */
+  examples: FailureExample[]
+}
+
+export interface FailureGroup {
+  code: string
+  count: number
+  /** How many of them are transient (a `--retry-failed` rerun may fetch them). */
+  transient: number
+  /** Hosts, most failures first (ties by name). */
+  hosts: FailureHost[]
+}
+
+/** What a rerun of the same command would do with what this run left. */
+export interface RerunPlan {
+  /** Jobs not finished: a plain rerun fetches them. */
+  pending: number
+  /** Failed jobs: a plain rerun skips them, `--retry-failed` tries them again. */
+  failed: number
+  /** Of the failed, how many are transient (timeouts, network, 429, 5xx): worth `--retry-failed`. */
+  transient: number
+  /** Of the failed, how many are permanent (404, not an image, ...): another try would fail again. */
+  permanent: number
+}
+
+/** Groups failures by code, then host, keeping `examples` examples per host. One pass. */
+export class FailureTally {
+  readonly #groups = new Map<string, { count: number; transient: number; hosts: Map<string, FailureHost> }>()
+  #pending = 0
+  #failed = 0
+  #transient = 0
+
+  constructor(readonly examples = 3) {}
+
+  add(item: ReportItem): void {
+    if (item.status === 'pending') this.#pending++
+    if (item.status !== 'failed') return
+    this.#failed++
+    const transient = itemTransient(item)
+    if (transient) this.#transient++
+    const code = item.error || UNKNOWN_CODE
+    let group = this.#groups.get(code)
+    if (!group) {
+      group = { count: 0, transient: 0, hosts: new Map() }
+      this.#groups.set(code, group)
+    }
+    group.count++
+    if (transient) group.transient++
+    let host = group.hosts.get(item.host)
+    if (!host) {
+      host = { host: item.host, count: 0, examples: [] }
+      group.hosts.set(item.host, host)
+    }
+    host.count++
+    if (host.examples.length < this.examples) {
+      host.examples.push({ url: redactUrl(item.url), ...(item.message ? { message: item.message } : {}) })
+    }
+  }
+
+  /** Groups, most failures first (ties by code). */
+  groups(): FailureGroup[] {
+    return [...this.#groups.entries()]
+      .map(([code, g]) => ({
+        code,
+        count: g.count,
+        transient: g.transient,
+        hosts: [...g.hosts.values()].sort(byCountThen((h) => h.host)),
+      }))
+      .sort(byCountThen((g) => g.code))
+  }
+
+  rerun(): RerunPlan {
+    return {
+      pending: this.#pending,
+      failed: this.#failed,
+      transient: this.#transient,
+      permanent: this.#failed - this.#transient,
+    }
+  }
+}
+
+function byCountThen<T extends { count: number }>(name: (x: T) => string) {
+  return (a: T, b: T) => b.count - a.count || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)
+}
+
+/** {@link FailureGroup}s of a list of items. */
+export function groupFailures(items: Iterable<ReportItem>, examples = 3): FailureGroup[] {
+  const tally = new FailureTally(examples)
+  for (const item of items) tally.add(item)
+  return tally.groups()
+}
+
+/** {@link RerunPlan} of a list of items. */
+export function rerunPlan(items: Iterable<ReportItem>): RerunPlan {
+  const tally = new FailureTally(0)
+  for (const item of items) tally.add(item)
+  return tally.rerun()
+}
+
+/** What a failure code means, in a sentence; `undefined` for codes without one. */
+export function describeError(code: string): string | undefined {
+  const fixed: Record<string, string> = {
+    timeout: 'No answer in time: the connect, headers, idle or total timeout ran out on every attempt.',
+    network: 'The connection failed (refused, reset or a TLS error) on every attempt.',
+    dns: 'The host name does not resolve.',
+    truncated: 'The body ended before the length the server announced.',
+    'not-an-image': 'The server answered with something that is not an image, often an HTML page.',
+    'too-large': 'The file is larger than --max-size.',
+    'invalid-url': 'The line is not a valid http(s) address.',
+    'too-many-redirects': 'More redirects than --max-redirects allows.',
+    'redirect-loop': 'The redirects lead back to an address already visited.',
+    'bad-redirect': 'A redirect to something other than http(s) was refused.',
+    'unsplash-rate-limit': "The Unsplash API's hourly budget ran out.",
+    unknown: 'The journal holds no code for these failures.',
+  }
+  if (fixed[code]) return fixed[code]
+  const status = /^http-(\d{3})$/.exec(code)
+  if (!status) return undefined
+  const n = Number(status[1])
+  const http: Record<number, string> = {
+    400: 'Bad request: the server rejected the address.',
+    401: 'Unauthorised: the server wants credentials.',
+    403: 'Forbidden: the server refuses to serve it (hotlink protection, an expired signed link).',
+    404: 'Not found: the server has no file at this address.',
+    410: 'Gone: the server says the file was removed for good.',
+    429: 'Too many requests: the server asked to slow down, and still did after every retry.',
+  }
+  if (http[n]) return http[n]
+  if (n >= 500) return `Server error ${n}, on every attempt.`
+  if (n >= 400) return `The server refused the request (HTTP ${n}).`
+  return undefined
+}

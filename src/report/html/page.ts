@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto'
+import { redactUrl } from '../../errors.js'
+import { VERSION } from '../../version.js'
+import { formatBytes, formatDuration } from '../format.js'
+import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
+import { CLIENT_SCRIPT } from './client.js'
+import { esc, httpHref, jsonForScript, redactCommand } from './escape.js'
+import { describeError } from './failures.js'
+import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
+import { sumRows } from './hosts.js'
+import { STYLE } from './style.js'
+import type { RenderOptions, ReportInput } from './types.js'
+
+/** Tiles per page of the contact sheet: 48 fills rows of 2, 3, 4, 6 and 8. */
+export const SHEET_PAGE_SIZE = 48
+/** Credits per page of the attribution list. */
+export const CREDITS_PAGE_SIZE = 60
+/** Hosts listed per failure code; the rest are summed in one line. */
+const FAILURE_HOSTS = 10
+
+const n = (value: number) => value.toLocaleString('en-US')
+const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`
+const utc = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
+/** A host as shown: jobs whose URL has none (`invalid-url`) are grouped under an empty host. */
+const hostLabel = (host: string) => (host ? esc(host) : '<em>no host</em>')
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+
+/**
+ * The report as one self-contained HTML document: style, data and script inline, no request to
+ * any network. Its Content-Security-Policy allows only its own style and script (by hash) and
+ * images from files, so not even a value that slipped past escaping could run or fetch anything.
+ * Deterministic: the same input gives the same bytes.
+ *
+ * @throws TypeError when an option is not a positive integer, `startedAt` or `endedAt` is not a
+ * number, or `samples` is a generator (it is read twice).
+ */
+export function renderReport(input: ReportInput, options: RenderOptions = {}): string {
+  const o = resolveRenderOptions(options)
+  return page(input, computeFigures(input, o), o.hostRows)
+}
+
+function page(input: ReportInput, f: ReportFigures, hostRows: number): string {
+  const credits = input.attribution ?? []
+  const creditOf = new Map(credits.map((c, i) => [c.path, i]))
+  const data = {
+    pageSize: SHEET_PAGE_SIZE,
+    creditsPageSize: CREDITS_PAGE_SIZE,
+    // Rows as arrays, not objects: a 10,000-image sample stays a few hundred kilobytes.
+    sheet: {
+      total: f.sheet.total,
+      rows: f.sheet.entries.map((e) => [
+        e.path,
+        e.thumb ?? null,
+        e.bytes ?? null,
+        e.width ?? null,
+        e.height ?? null,
+        e.format ?? null,
+        creditOf.get(e.path) ?? null,
+      ]),
+    },
+    credits: credits.map((c) => [
+      c.path,
+      c.photographer,
+      httpHref(c.profileUrl) ?? null,
+      httpHref(c.photoUrl) ?? null,
+    ]),
+  }
+  const csp = [
+    "default-src 'none'",
+    `style-src ${sha256(STYLE)}`,
+    `script-src ${sha256(CLIENT_SCRIPT)}`,
+    "img-src 'self' file: data: blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ')
+  const sections = [
+    ['images', 'Images'],
+    ['failures', 'Failures'],
+    ['hosts', 'Hosts'],
+    ['throughput', 'Throughput'],
+    ...(credits.length ? [['attribution', 'Attribution']] : []),
+  ]
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
+<meta name="color-scheme" content="light dark">
+<meta name="generator" content="imgpull ${esc(VERSION)}">
+<title>${esc(input.title)} · imgpull report</title>
+<link rel="icon" href="data:,">
+<style>${STYLE}</style>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top"><div class="wrap">
+<p class="eyebrow">imgpull report</p>
+<h1>${esc(input.title)}</h1>
+<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ran ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>
+${input.command ? `<pre class="command"><code>$ ${esc(redactCommand(input.command))}</code></pre>` : ''}
+<nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
+</div></header>
+<main id="main" tabindex="-1"><div class="wrap">
+${input.interrupted ? interruptedBanner(f) : ''}
+${summarySection(f)}
+${imagesSection(f)}
+${failuresSection(f)}
+${hostsSection(f, hostRows)}
+${throughputSection(f)}
+${credits.length ? creditsSection(credits.length) : ''}
+</div></main>
+<footer><div class="wrap">Made by imgpull ${esc(VERSION)}. Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file.</div></footer>
+<script type="application/json" id="report-data">${jsonForScript(data)}</script>
+<script>${CLIENT_SCRIPT}</script>
+</body>
+</html>
+`
+}
+
+function interruptedBanner(f: ReportFigures): string {
+  const left = f.rerun.pending
+    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'was' : 'were'} not finished.`
+    : ' The figures below are what it finished.'
+  return `<div class="banner" role="note" data-interrupted><strong>This run was interrupted</strong> before its end.${left} Run the same command again to continue where it stopped.</div>`
+}
+
+/** One card of the summary: `data-figure` marks the value, whose first text node is the figure alone. */
+function figure(
+  key: string,
+  label: string,
+  value: string,
+  more: { unit?: string; note?: string } = {},
+): string {
+  const unit = more.unit ? `<span class="unit"> ${esc(more.unit)}</span>` : ''
+  const note = more.note ? `<small>${esc(more.note)}</small>` : ''
+  return `<div class="${key}"><dt>${esc(label)}</dt><dd data-figure="${key}">${esc(value)}${unit}${note}</dd></div>`
+}
+
+function summarySection(f: ReportFigures): string {
+  const s = f.summary
+  const cards = [
+    figure('ok', 'Downloaded', n(s.ok), { note: formatBytes(s.bytes) }),
+    s.skipped ? figure('skipped', 'Already there', n(s.skipped), { note: 'from earlier runs' }) : '',
+    figure(
+      'failed',
+      'Failed',
+      n(s.failed),
+      s.failed ? { note: `${short((100 * s.failed) / s.total)} % of jobs` } : {},
+    ),
+    s.pending ? figure('pending', 'Not finished', n(s.pending)) : '',
+    figure('wall', 'Wall time', formatDuration(s.wallMs)),
+    figure('rate', 'Rate', short(s.imagesPerSecond), {
+      unit: 'img/s',
+      note: `${formatBytes(Math.round(s.bytesPerSecond))}/s`,
+    }),
+  ]
+  return `<section class="block" id="summary" aria-labelledby="summary-h">
+<h2 id="summary-h" class="visually-hidden">Summary</h2>
+<dl class="figures">${cards.join('')}</dl>
+</section>`
+}
+
+function imagesSection(f: ReportFigures): string {
+  const { total, entries } = f.sheet
+  const lead =
+    total === 0
+      ? 'No images in this folder yet.'
+      : entries.length < total
+        ? `A random sample of ${n(entries.length)} of the ${n(total)} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; Enter opens the file.`
+        : `${plural(total, 'image')}. Hover or focus an image for its name, size and dimensions; Enter opens the file.`
+  return `<section class="block" id="images" aria-labelledby="images-h">
+<h2 id="images-h">Images</h2>
+<p class="lead" data-figure="sheet">${esc(lead)}</p>
+${
+  total
+    ? `<div class="tools"><label>Filter by name <input type="search" autocomplete="off" spellcheck="false"></label></div>
+<ul class="sheet" data-list aria-label="Images"></ul>
+<nav class="pager" data-pager aria-label="Image pages"><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
+<noscript><p class="empty">The contact sheet is drawn by the page's script; with scripts off, open the files in the folder.</p></noscript>`
+    : ''
+}
+</section>`
+}
+
+function failuresSection(f: ReportFigures): string {
+  const r = f.rerun
+  const rerun: string[] = []
+  if (r.pending) {
+    rerun.push(
+      `A rerun of the same command fetches the ${plural(r.pending, 'job')} not finished yet${r.failed ? '' : '.'}${r.failed ? ',' : ''}`,
+    )
+  }
+  if (r.failed) {
+    const start = r.pending ? 'and skips' : 'A rerun of the same command skips'
+    rerun.push(
+      `${start} the ${plural(r.failed, 'failure')} unless you add <code>--retry-failed</code>: ${n(r.transient)} ${r.transient === 1 ? 'is' : 'are'} transient (timeouts, network errors, 429 and 5xx answers) and may succeed then; ${n(r.permanent)} ${r.permanent === 1 ? 'is' : 'are'} permanent and would fail again.`,
+    )
+  }
+  const body = f.failures.length
+    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i)).join('\n')}</div>`
+    : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`
+  return `<section class="block" id="failures" aria-labelledby="failures-h">
+<h2 id="failures-h">Failures</h2>
+${rerun.length ? `<div class="rerun" data-figure="rerun"><p>${rerun.join(' ')}</p></div>` : ''}
+${body}
+</section>`
+}
+
+/** Groups shown open; the others are one line each until opened. */
+const OPEN_GROUPS = 3
+
+function failureGroup(g: ReportFigures['failures'][number], index: number): string {
+  const kind =
+    g.transient === g.count
+      ? '<span class="tag">transient</span>'
+      : g.transient === 0
+        ? '<span class="tag permanent">permanent</span>'
+        : `<span class="tag">${n(g.transient)} transient</span>`
+  const description = describeError(g.code)
+  const shown = g.hosts.slice(0, FAILURE_HOSTS)
+  const rest = g.hosts.slice(FAILURE_HOSTS)
+  const rows = shown.map(
+    (h) =>
+      `<tr><th scope="row" class="host">${hostLabel(h.host)}</th><td class="n">${n(h.count)}</td><td><ul class="examples">${h.examples
+        .map((e) => {
+          const url = redactUrl(e.url)
+          const href = httpHref(url)
+          const text = `<code>${esc(url)}</code>`
+          return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${e.message ? `<span class="msg">${esc(e.message)}</span>` : ''}</li>`
+        })
+        .join('')}</ul></td></tr>`,
+  )
+  const more = rest.length
+    ? `<tfoot><tr><td>${plural(rest.length, 'more host')}</td><td class="n">${n(rest.reduce((a, h) => a + h.count, 0))}</td><td></td></tr></tfoot>`
+    : ''
+  const id = `failure-${index}`
+  return `<details class="failure" data-code="${esc(g.code)}"${index < OPEN_GROUPS ? ' open' : ''}>
+<summary><span class="code" id="${id}"><code>${esc(g.code)}</code></span><span class="count">${plural(g.count, 'failure')} at ${plural(g.hosts.length, 'host')}</span>${kind}</summary>
+${description ? `<p>${esc(description)}</p>` : ''}
+<div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0">
+<table><caption class="visually-hidden">${esc(g.code)} failures by host, with examples</caption>
+<thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Examples</th></tr></thead>
+<tbody>${rows.join('')}</tbody>${more}</table></div>
+</details>`
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? '–' : `${n(value)} ms`
+}
+
+function hostsSection(f: ReportFigures, limit: number): string {
+  const anySkipped = f.hosts.some((h) => h.skipped)
+  const anyPending = f.hosts.some((h) => h.pending)
+  const head = [
+    '<th scope="col" class="host">Host</th>',
+    '<th scope="col" class="n">Requests</th>',
+    '<th scope="col" class="n">OK</th>',
+    anySkipped ? '<th scope="col" class="n">Already there</th>' : '',
+    '<th scope="col" class="n">Failed</th>',
+    anyPending ? '<th scope="col" class="n">Not finished</th>' : '',
+    '<th scope="col" class="n"><abbr title="429 Too Many Requests answers">429</abbr></th>',
+    '<th scope="col" class="n"><abbr title="503 Service Unavailable answers">503</abbr></th>',
+    '<th scope="col" class="n">TTFB median</th>',
+    '<th scope="col" class="n">TTFB p95</th>',
+  ].join('')
+  const cells = (r: Omit<(typeof f.hosts)[number], 'host'>) =>
+    [
+      `<td class="n">${n(r.requests)}</td>`,
+      `<td class="n">${n(r.ok)}</td>`,
+      anySkipped ? `<td class="n">${n(r.skipped)}</td>` : '',
+      `<td class="n">${n(r.failed)}</td>`,
+      anyPending ? `<td class="n">${n(r.pending)}</td>` : '',
+      `<td class="n">${n(r.answers429)}</td>`,
+      `<td class="n">${n(r.answers503)}</td>`,
+      `<td class="n">${ms(r.ttfbMedian)}</td>`,
+      `<td class="n">${ms(r.ttfbP95)}</td>`,
+    ].join('')
+  const shown = f.hosts.slice(0, limit)
+  const rest = f.hosts.slice(limit)
+  const rows = shown
+    .map((r) => `<tr><th scope="row" class="host">${hostLabel(r.host)}</th>${cells(r)}</tr>`)
+    .join('')
+  const foot = rest.length
+    ? `<tfoot><tr><th scope="row">${plural(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
+    : ''
+  const table = f.hosts.length
+    ? `<div class="table-wrap" role="region" aria-labelledby="hosts-h" tabindex="0"><table id="host-table">
+<caption>Time to first byte (TTFB) is the median and 95th percentile of each job's last attempt.</caption>
+<thead><tr>${head}</tr></thead><tbody>${rows}</tbody>${foot}</table></div>`
+    : '<p class="lead">No hosts: the run had no jobs.</p>'
+  return `<section class="block" id="hosts" aria-labelledby="hosts-h">
+<h2 id="hosts-h">Hosts</h2>
+${table}
+${concurrencyBlock(f)}
+</section>`
+}
+
+function concurrencyBlock(f: ReportFigures): string {
+  const c = f.concurrency
+  const span = f.summary.wallMs
+  if (c.series.length === 0) {
+    return `<h3 id="concurrency-h">Concurrency over time</h3>
+<p class="lead">No concurrency samples were recorded for this run.</p>`
+  }
+  const panels = c.series.map(
+    (s, i) =>
+      `<figure class="panel"><figcaption><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
+  )
+  return `<h3 id="concurrency-h">Concurrency over time</h3>
+<p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for the ${plural(c.series.length, 'busiest host')}.</p>
+<p class="legend" aria-hidden="true"><span>in flight</span><span class="key-limit">limit</span></p>
+<div class="multiples">${panels.join('')}</div>`
+}
+
+function throughputSection(f: ReportFigures): string {
+  const t = f.throughput
+  const span = f.summary.wallMs
+  const outside = t.outside
+    ? ` ${plural(t.outside, 'image')} finished outside this run (by an earlier run, or without a time) and ${t.outside === 1 ? 'is' : 'are'} not shown.`
+    : ''
+  if (f.summary.ok - t.outside <= 0) {
+    return `<section class="block" id="throughput" aria-labelledby="throughput-h">
+<h2 id="throughput-h">Throughput</h2>
+<p class="lead">Nothing was downloaded during this run.${esc(outside)}</p>
+</section>`
+  }
+  const range = (b: (typeof t.bins)[number]) => `${clock(b.start)}–${clock(b.start + b.width)}`
+  const images = barChart({
+    id: 'tp-images',
+    name: 'images',
+    title: 'Images per second',
+    unit: 'images/s',
+    bins: t.bins,
+    spanMs: span,
+    value: (b) => b.imagesPerSecond,
+    tooltip: (b) => `${range(b)}: ${plural(b.images, 'image')}, ${short(b.imagesPerSecond)} images/s`,
+  })
+  const rate = byteRateUnit(Math.max(0, ...t.bins.map((b) => b.bytesPerSecond)))
+  const bytes = barChart({
+    id: 'tp-bytes',
+    name: 'bytes',
+    title: `Data per second (${rate.unit})`,
+    unit: rate.unit,
+    bins: t.bins,
+    spanMs: span,
+    value: (b) => b.bytesPerSecond / rate.scale,
+    tooltip: (b) =>
+      `${range(b)}: ${formatBytes(b.bytes)}, ${short(b.bytesPerSecond / rate.scale)} ${rate.unit}`,
+  })
+  const rows = t.bins
+    .map(
+      (b) =>
+        `<tr><th scope="row">${range(b)}</th><td class="n">${n(b.images)}</td><td class="n">${short(b.imagesPerSecond)}</td><td class="n">${short(b.bytesPerSecond / rate.scale)}</td></tr>`,
+    )
+    .join('')
+  return `<section class="block" id="throughput" aria-labelledby="throughput-h">
+<h2 id="throughput-h">Throughput</h2>
+<p class="lead">Images finished per ${esc(stepLabel(t.step))}, from the start of the run.${esc(outside)}</p>
+<figure class="panel"><figcaption>Images per second</figcaption>${images}</figure>
+<figure class="panel"><figcaption>Data per second, ${rate.unit}</figcaption>${bytes}</figure>
+<details><summary>The same figures as a table</summary>
+<div class="table-wrap" role="region" aria-label="Throughput table" tabindex="0"><table id="throughput-table">
+<thead><tr><th scope="col">Time</th><th scope="col" class="n">Images</th><th scope="col" class="n">Images/s</th><th scope="col" class="n">${rate.unit}</th></tr></thead>
+<tbody>${rows}</tbody></table></div></details>
+</section>`
+}
+
+function creditsSection(count: number): string {
+  return `<section class="block" id="attribution" aria-labelledby="attribution-h">
+<h2 id="attribution-h">Attribution</h2>
+<p class="lead">${plural(count, 'photo')} from Unsplash, credited to the photographers as the Unsplash API guidelines ask.</p>
+<ul class="credits" data-list aria-label="Photo credits"></ul>
+<nav class="pager" data-pager aria-label="Credit pages"><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
+</section>`
+}

@@ -1,0 +1,144 @@
+/**
+ * The page's style sheet. System fonts, one accent, thin rules, generous space; light and dark
+ * follow `prefers-color-scheme`. Layout is fluid from 320 px phones up; wide tables scroll inside
+ * their own box, never the page.
+ */
+export const STYLE = `
+:root{color-scheme:light dark;--bg:#f6f5f2;--surface:#fff;--ink:#1d2126;--muted:#5b626b;--line:#e3e0da;
+--accent:#2c6a8c;--accent-soft:rgba(44,106,140,.14);--ok:#2c7a57;--bad:#a8433a;--warn:#8a5d0c;--warn-bg:#fbf3e2;
+--focus:#1a66d9;--tile:#e9e6e0}
+@media (prefers-color-scheme:dark){:root{--bg:#15171a;--surface:#1d2024;--ink:#e6e4e0;--muted:#a1a7af;
+--line:#30343a;--accent:#7db4d2;--accent-soft:rgba(125,180,210,.18);--ok:#6cc29a;--bad:#eb8a7f;--warn:#e3b55e;
+--warn-bg:#2a2418;--focus:#8ab4f8;--tile:#262a2f}}
+*,*::before,*::after{box-sizing:border-box}
+[hidden]{display:none!important}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,
+"Helvetica Neue",Arial,sans-serif;overflow-wrap:anywhere}
+.wrap{max-width:1120px;margin:0 auto;padding:0 20px}
+a{color:var(--accent)}
+a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible,[tabindex]:focus-visible{
+outline:3px solid var(--focus);outline-offset:2px;border-radius:4px}
+.skip{position:absolute;left:12px;top:-48px;background:var(--surface);color:var(--ink);padding:8px 14px;
+border:1px solid var(--line);border-radius:6px;z-index:10}
+.skip:focus{top:12px}
+.visually-hidden{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}
+header.top{padding:40px 0 8px}
+.eyebrow{margin:0;color:var(--muted);font-size:.8rem;letter-spacing:.08em;text-transform:uppercase}
+h1{margin:4px 0 6px;font-size:clamp(1.6rem,4vw,2.3rem);font-weight:650;letter-spacing:-.01em;line-height:1.2}
+h2{font-size:1.35rem;font-weight:620;margin:0 0 12px;letter-spacing:-.005em}
+h3{font-size:1.05rem;font-weight:620;margin:24px 0 8px}
+.when{margin:0;color:var(--muted)}
+.command{margin:14px 0 0;padding:10px 14px;background:var(--surface);border:1px solid var(--line);
+border-radius:8px;font:13px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;
+overflow-wrap:anywhere}
+nav.sections ul{list-style:none;display:flex;flex-wrap:wrap;gap:6px 18px;margin:18px 0 0;padding:0}
+nav.sections a{text-decoration:none;color:var(--muted);font-size:.95rem}
+nav.sections a:hover{color:var(--accent)}
+main{padding-bottom:48px}
+main:focus{outline:none}
+section.block{margin-top:40px}
+.lead{color:var(--muted);margin:0 0 16px;max-width:72ch}
+.banner{margin-top:24px;padding:14px 18px;border-radius:8px;background:var(--warn-bg);border-left:4px solid var(--warn)}
+.banner strong{color:var(--warn)}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:24px 0 0;padding:0}
+.figures>div{background:var(--surface);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.figures dt{color:var(--muted);font-size:.85rem}
+.figures dd{margin:2px 0 0;font-size:1.7rem;font-weight:600;font-variant-numeric:tabular-nums;line-height:1.2}
+.figures dd .unit{font-size:.9rem;font-weight:500;color:var(--muted)}
+.figures dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}
+.figures .ok dd{color:var(--ok)}
+.figures .failed dd{color:var(--bad)}
+.figures .pending dd{color:var(--warn)}
+.tools{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;margin:0 0 14px}
+.tools label{color:var(--muted);font-size:.9rem;display:flex;align-items:center;gap:8px}
+input[type=search]{font:inherit;font-size:.95rem;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
+background:var(--surface);color:var(--ink);min-width:0;width:14rem;max-width:100%}
+.sheet{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(132px,1fr));gap:8px}
+.tile{position:relative;display:block;aspect-ratio:1;border-radius:8px;overflow:hidden;background:var(--tile);
+color:#fff;text-decoration:none}
+.tile img{width:100%;height:100%;object-fit:cover;display:block;transition:transform .25s ease}
+.tile:hover img,.tile:focus-visible img{transform:scale(1.03)}
+.tile:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
+.cap{position:absolute;inset:auto 0 0 0;padding:22px 8px 7px;font-size:.75rem;line-height:1.35;
+background:linear-gradient(transparent,rgba(0,0,0,.72));opacity:0;transition:opacity .15s ease}
+.cap span{display:block}
+.cap .name,.cap .by{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.cap .name{font-weight:600}
+.tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
+@media (hover:none){.cap{opacity:1;padding-top:14px}}
+.tile.missing::before{content:"file missing";position:absolute;inset:0;display:grid;place-items:center;
+color:var(--muted);font-size:.8rem}
+.pager{display:flex;align-items:center;justify-content:center;gap:14px;margin:16px 0 0;flex-wrap:wrap}
+.pager button{font:inherit;font-size:.9rem;padding:6px 14px;border-radius:6px;border:1px solid var(--line);
+background:var(--surface);color:var(--ink);cursor:pointer}
+.pager button:disabled{opacity:.45;cursor:default}
+.pager .status{color:var(--muted);font-size:.9rem;font-variant-numeric:tabular-nums}
+.empty{color:var(--muted);font-style:italic}
+.table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:10px;background:var(--surface)}
+table{border-collapse:collapse;width:100%;font-size:.92rem}
+caption{text-align:left;padding:10px 14px 0;color:var(--muted);font-size:.85rem}
+th,td{padding:8px 14px;text-align:left;vertical-align:top;border-bottom:1px solid var(--line)}
+tbody tr:last-child>*{border-bottom:0}
+thead th{font-weight:600;color:var(--muted);font-size:.8rem;white-space:nowrap}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.host,th.host{white-space:nowrap}
+tfoot td,tfoot th{border-top:1px solid var(--line);border-bottom:0;color:var(--muted)}
+.examples{margin:0;padding:0;list-style:none}
+.examples li+li{margin-top:6px}
+.examples code{font-size:.82rem}
+.examples .msg{display:block;color:var(--muted);font-size:.82rem}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+.groups{border:1px solid var(--line);border-radius:10px;background:var(--surface)}
+.failure{margin:0;padding:0 16px;border-bottom:1px solid var(--line)}
+.failure:last-child{border-bottom:0}
+.failure summary{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 12px;padding:12px 0;color:var(--ink);
+font-size:1rem;list-style:none}
+.failure summary::before{content:"▸";color:var(--muted);transition:transform .15s ease;display:inline-block}
+.failure[open] summary::before{transform:rotate(90deg)}
+.failure summary::-webkit-details-marker{display:none}
+.failure .code{font-weight:620}
+.failure .count{color:var(--muted);font-size:.92rem}
+.failure p{margin:0 0 10px;color:var(--muted)}
+.failure .table-wrap{margin-bottom:16px}
+.tag{display:inline-block;font-size:.72rem;font-weight:600;letter-spacing:.03em;padding:1px 8px;border-radius:99px;
+background:var(--accent-soft);color:var(--accent)}
+.tag.permanent{background:transparent;border:1px solid var(--line);color:var(--muted)}
+.rerun{background:var(--surface);border:1px solid var(--line);border-radius:10px;padding:12px 16px;margin:0 0 14px}
+.rerun p{margin:0}
+.rerun code{white-space:nowrap}
+.rerun p+p{margin-top:6px}
+figure{margin:0}
+.chart{display:grid;grid-template-columns:auto 1fr;column-gap:8px}
+.chart .y{display:flex;flex-direction:column;justify-content:space-between;text-align:right;margin:-.5em 0;
+font-size:.72rem;line-height:1;color:var(--muted);font-variant-numeric:tabular-nums}
+.chart .plot{display:block;width:100%;height:150px;overflow:visible}
+.chart.lines .plot{height:96px}
+.chart .x{grid-column:2;display:flex;justify-content:space-between;margin-top:6px;font-size:.72rem;color:var(--muted)}
+.plot .grid{stroke:var(--line);stroke-width:1}
+.plot .bar{fill:var(--accent)}
+.plot .bar:hover{fill:var(--ok)}
+.plot .limit{fill:none;stroke:var(--muted);stroke-width:1.5;stroke-dasharray:5 4}
+.plot .inflight{fill:none;stroke:var(--accent);stroke-width:2;stroke-linejoin:round}
+.panel{background:var(--surface);border:1px solid var(--line);border-radius:10px;padding:12px 14px 8px}
+.panel+.panel{margin-top:12px}
+.panel figcaption{font-size:.9rem;color:var(--muted);margin:0 0 12px}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px}
+.multiples .panel+.panel{margin-top:0}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.85rem;color:var(--muted);margin:0 0 10px}
+.legend span::before{content:"";display:inline-block;width:18px;height:0;margin-right:6px;vertical-align:middle;
+border-top:2px solid var(--accent)}
+.legend .key-limit::before{border-top:2px dashed var(--muted)}
+details{margin-top:10px}
+summary{cursor:pointer;color:var(--muted);font-size:.9rem}
+.credits{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:6px 20px}
+.credits li{font-size:.92rem}
+.credits .file{display:block;color:var(--muted);font-size:.8rem}
+footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);font-size:.85rem}
+@media (max-width:560px){.wrap{padding:0 14px}header.top{padding-top:28px}
+.sheet{grid-template-columns:repeat(auto-fill,minmax(100px,1fr));gap:6px}.figures{grid-template-columns:1fr 1fr}
+.figures dd{font-size:1.35rem}th,td{padding:7px 10px}}
+@media (prefers-reduced-motion:reduce){*{transition:none!important}}
+@media print{.pager,.tools,.skip,nav.sections{display:none}}
+`

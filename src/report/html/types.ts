@@ -1,0 +1,121 @@
+/**
+ * What `report.html` is made from. The engine, the journal and the manifest know these facts; the
+ * caller gathers them (after a run, or later from the folder) and the renderer turns them into
+ * one page. Nothing here reads files: the report is a pure function of this input.
+ */
+
+/** One job the journal knows, with its latest outcome. */
+export interface ReportItem {
+  /** The address fetched. Shown redacted (no credentials) wherever it appears. */
+  url: string
+  /**
+   * The job's origin (`https://host:port`), the unit of per-host limits and of the host table;
+   * `''` for a job whose URL has none (`invalid-url`): shown as "no host".
+   */
+  host: string
+  /**
+   * `ok`: downloaded by the run the report describes; `skipped`: already there from an earlier run
+   * (counted, shown, but not charted nor counted as requests); `failed`; `pending`: not finished
+   * (a stopped run, or not reached yet).
+   */
+  status: 'ok' | 'skipped' | 'failed' | 'pending'
+  /** The file, relative to the output folder (where `report.html` lives), `/`-separated. */
+  path?: string
+  /** File size in bytes. */
+  bytes?: number
+  /** Detected format, e.g. `jpg`. */
+  format?: string
+  width?: number
+  height?: number
+  /** HTTP status of the last answer. */
+  httpStatus?: number
+  /** Failure code (`http-404`, `timeout`, ...). */
+  error?: string
+  /** One-line failure message. */
+  message?: string
+  /**
+   * Whether the failure is transient: trying again may succeed (the `retryable` of the
+   * `ImgpullError` that ended the job). When absent it is derived from `error` ({@link isTransient}).
+   */
+  retryable?: boolean
+  /** Requests made for this job, retries included. */
+  attempts: number
+  /** Milliseconds from request to response headers (last attempt). */
+  ttfb?: number
+  /** When the outcome was reached, ms since the epoch: places the item on the throughput chart. */
+  finishedAt?: number
+  /**
+   * HTTP statuses seen over the attempts, with counts, e.g. `{ "429": 2, "200": 1 }`. When absent,
+   * the last `httpStatus` stands for one answer.
+   */
+  answers?: Record<string, number>
+  /** A small thumbnail, relative to the output folder, when one was made; else the file is shown scaled. */
+  thumb?: string
+}
+
+/** What the scheduler did for one host at one moment: taken about once a second while a run lasts. */
+export interface HostSample {
+  /** ms since the epoch. */
+  t: number
+  host: string
+  /** The host's concurrency limit at that moment. */
+  limit: number
+  /** Transfers to the host in flight at that moment. */
+  inFlight: number
+}
+
+/** Credit for one Unsplash photo (the API guidelines ask for the photographer and Unsplash, linked). */
+export interface Attribution {
+  /** The file, relative to the output folder. */
+  path: string
+  photographer: string
+  /** The photographer's Unsplash profile (with the referral query). Only http(s) addresses are linked. */
+  profileUrl: string
+  /** The photo's page on Unsplash (with the referral query). Only http(s) addresses are linked. */
+  photoUrl: string
+}
+
+export interface ReportInput {
+  /** Heading of the page, e.g. the output folder's name. */
+  title: string
+  /** The command line that produced the folder; an `--access-key` value in it is hidden. */
+  command?: string
+  /** When the run began and ended, ms since the epoch. Wall time, rates and the charts' span. */
+  startedAt: number
+  endedAt: number
+  /** The run stopped before its end (Ctrl-C, kill, crash): the page says so at the top. */
+  interrupted: boolean
+  /**
+   * Every job the journal knows, latest outcome. Read once, in one pass, keeping only bounded
+   * state: a generator over the journal serves 100 million rows in constant memory.
+   */
+  items: Iterable<ReportItem>
+  /**
+   * Per-host scheduler samples; empty for folders written before they were recorded. Read twice
+   * (first to find the busiest hosts, then for their charts): an array, or an object whose
+   * `[Symbol.iterator]()` starts afresh each time (a journal query), not a generator.
+   */
+  samples: Iterable<HostSample>
+  /** Unsplash runs: one entry per photo. */
+  attribution?: readonly Attribution[]
+}
+
+/** Knobs of the renderer. All optional; the defaults suit any run. */
+export interface RenderOptions {
+  /**
+   * Most images the contact sheet holds. A larger run shows a random sample of this many, in run
+   * order, and says so.
+   * @default 10000
+   */
+  sheetLimit?: number
+  /** Example URLs per failure group (code and host). @default 3 */
+  examples?: number
+  /** Rows of the host table; the rest are summed in one line. @default 100 */
+  hostRows?: number
+  /** Hosts given a concurrency chart, busiest first. @default 6 */
+  chartHosts?: number
+  /** Most bars of the throughput chart. @default 60 */
+  maxBars?: number
+  /** Most points of each concurrency chart. @default 120 */
+  maxPoints?: number
+}

@@ -1,0 +1,615 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The callbacks given to page.evaluate run in Chromium: they use the DOM's types.
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { crc32, deflateSync } from 'node:zlib'
+import type { Locator, Page } from 'playwright-core'
+import { formatBytes, formatDuration } from '../src/report/format.js'
+import {
+  busiestSampled,
+  concurrency,
+  groupFailures,
+  type HostSample,
+  hostTable,
+  type ReportInput,
+  type ReportItem,
+  renderReport,
+  SHEET_PAGE_SIZE,
+  short,
+  summarize,
+  throughput,
+  writeReport,
+} from '../src/report/html/index.js'
+import { type Browser, launchBrowser, type PageLog, watch } from './support/browser.js'
+
+/**
+ * The report in a real Chromium: a run with images on disk and every kind of failure, an
+ * interrupted run, and a 100,000-item run. One browser for the file; screenshots go to the temp
+ * folder (printed).
+ */
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8)
+  head.writeUInt32BE(data.length, 0)
+  head.write(type, 4, 'latin1')
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0)
+  return Buffer.concat([head, data, crc])
+}
+
+/** An HSL colour (h in degrees, s and l in 0..1) as RGB bytes. */
+function hsl(h: number, s: number, l: number): [number, number, number] {
+  const a = s * Math.min(l, 1 - l)
+  const c = (n: number) => {
+    const k = (n + h / 30) % 12
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))))
+  }
+  return [c(0), c(8), c(4)]
+}
+
+/** A real, decodable PNG: a small landscape (sky, sun, two hills) whose colours follow `seed`. */
+function scenePng(seed: number, width: number, height: number): Buffer {
+  const hue = (seed * 47) % 360
+  const near = hsl((hue + 140) % 360, 0.35, 0.28)
+  const far = hsl((hue + 170) % 360, 0.3, 0.42)
+  const sun = hsl((hue + 40) % 360, 0.9, 0.85)
+  const sunX = width * (0.25 + ((seed * 13) % 50) / 100)
+  const sunY = height * 0.35
+  const sunR = height * 0.11
+  const farTop = Array.from(
+    { length: width },
+    (_, x) => height * (0.62 + 0.06 * Math.sin(x / (width / 5) + seed)),
+  )
+  const nearTop = Array.from(
+    { length: width },
+    (_, x) => height * (0.78 + 0.07 * Math.sin(x / (width / 3) + seed * 2)),
+  )
+  const stride = width * 3 + 1
+  const raw = Buffer.alloc(stride * height)
+  for (let y = 0; y < height; y++) {
+    const sky = hsl(hue, 0.55, 0.55 + 0.3 * (y / height))
+    for (let x = 0; x < width; x++) {
+      const c =
+        y > nearTop[x] ? near : y > farTop[x] ? far : Math.hypot(x - sunX, y - sunY) < sunR ? sun : sky
+      raw.set(c, y * stride + 1 + x * 3)
+    }
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+const T0 = Date.parse('2026-03-14T09:26:53Z')
+const HOSTS = ['https://images.example.com', 'http://127.0.0.1:8080', 'https://cdn.example.org'] as const
+
+/** Every failure the engine can report, with a message; the script tags must stay text. */
+const FAILURES: [
+  code: string | undefined,
+  httpStatus: number | undefined,
+  message: string,
+  retryable?: boolean,
+][] = [
+  ['http-404', 404, 'HTTP 404 from the server'],
+  ['http-404', 404, 'HTTP 404 from the server'],
+  ['http-404', 404, 'HTTP 404 <script>window.__xss = 1</script>'],
+  ['http-403', 403, 'HTTP 403 from the server'],
+  ['http-410', 410, 'HTTP 410 from the server'],
+  ['http-429', 429, 'HTTP 429 from the server'],
+  ['http-503', 503, 'HTTP 503 from the server'],
+  ['http-500', 500, 'HTTP 500 from the server'],
+  ['timeout', undefined, 'idle timeout after 15000 ms'],
+  ['network', undefined, 'network error: ECONNRESET'],
+  ['dns', undefined, 'host not found'],
+  ['truncated', 200, 'got 1000 of 5000 bytes'],
+  ['not-an-image', 200, 'not an image: sent text/html, 512 bytes'],
+  ['too-large', 200, 'over --max-size 1000000 bytes'],
+  ['invalid-url', undefined, 'invalid URL "ftp://x": not http(s)'],
+  ['too-many-redirects', 302, 'more than 10 redirects'],
+  ['redirect-loop', 302, 'redirect loop'],
+  ['bad-redirect', 302, 'redirect to file: refused'],
+  [undefined, undefined, '<img src=x onerror="window.__xss = 2">'],
+]
+
+interface DataSet {
+  out: string
+  input: ReportInput
+  items: ReportItem[]
+  samples: HostSample[]
+}
+
+/** Image files on disk, a run over them, and that run's report input. */
+async function makeRun(out: string, options: { interrupted?: boolean } = {}): Promise<DataSet> {
+  const items: ReportItem[] = []
+  const names = [
+    'lake.png',
+    'ridge at dawn.png',
+    'a #1 100%.png',
+    '<b>bold<i> & "quoted".png',
+    'fjord.png',
+    'dunes.png',
+    'meadow.png',
+    'glacier.png',
+    'canyon.png',
+    'harbour.png',
+    'tundra.png',
+    'delta.png',
+    'estuary.png',
+    'plateau.png',
+    'lagoon.png',
+    'moor.png',
+    'steppe.png',
+    'atoll.png',
+    'cove.png',
+    'basin.png',
+    'crater.png',
+  ]
+  for (const [i, name] of names.entries()) {
+    const width = 240 + (i % 3) * 40
+    const height = 160 + (i % 2) * 40
+    const png = scenePng(i + 3, width, height)
+    const path = `photos/${name}`
+    await mkdir(join(out, 'photos'), { recursive: true })
+    await writeFile(join(out, path), png)
+    const host = HOSTS[i % 2]
+    const item: ReportItem = {
+      url: `${host}/img/${encodeURIComponent(name)}?w=${width}`,
+      host,
+      status: i < 18 ? 'ok' : 'skipped',
+      path,
+      bytes: png.length,
+      format: 'png',
+      width,
+      height,
+      httpStatus: 200,
+      attempts: i % 4 === 0 ? 2 : 1,
+      ttfb: 40 + i * 7,
+      finishedAt: T0 + 800 + i * 1_300 + (i % 3) * 200,
+      answers: i % 4 === 0 ? { '429': 1, '200': 1 } : { '200': 1 },
+    }
+    if (i === 5) {
+      // A thumbnail made by the CPU pool: the sheet shows it, the tile links to the file.
+      const thumb = 'thumbs/dunes.png'
+      await mkdir(join(out, 'thumbs'), { recursive: true })
+      await writeFile(join(out, thumb), scenePng(99, 96, 64))
+      item.thumb = thumb
+    }
+    items.push(item)
+  }
+  for (const [i, [error, httpStatus, message, retryable]] of FAILURES.entries()) {
+    const host = HOSTS[i % 3]
+    items.push({
+      url:
+        i === 0 ? `https://user:secret@images.example.com/private.jpg` : `${host}/broken/${i}.jpg?<script>`,
+      host,
+      status: 'failed',
+      httpStatus,
+      error,
+      message,
+      retryable,
+      attempts: error === 'http-429' || error === 'http-503' ? 6 : 1,
+      ttfb: httpStatus ? 30 + i : undefined,
+      finishedAt: T0 + 2_000 + i * 1_000,
+      answers: error === 'http-429' ? { '429': 6 } : error === 'http-503' ? { '503': 6 } : undefined,
+    })
+  }
+  if (options.interrupted) {
+    items.push({ url: `${HOSTS[0]}/later/1.jpg`, host: HOSTS[0], status: 'pending', attempts: 0 })
+    items.push({ url: `${HOSTS[1]}/later/2.jpg`, host: HOSTS[1], status: 'pending', attempts: 1 })
+  }
+  const endedAt = T0 + 31_400
+  const samples: HostSample[] = []
+  for (let t = T0; t <= endedAt; t += 1000) {
+    const s = (t - T0) / 1000
+    samples.push({
+      t,
+      host: HOSTS[0],
+      limit: s < 12 ? 16 : 8,
+      inFlight: Math.min(s < 12 ? 16 : 8, 3 + (s % 7)),
+    })
+    if (s > 4 && s < 25) samples.push({ t, host: HOSTS[1], limit: 16, inFlight: 2 + (s % 3) })
+  }
+  const input: ReportInput = {
+    title: 'photos',
+    command: 'imgpull urls.txt -o photos --access-key s3cr3t-key',
+    startedAt: T0,
+    endedAt,
+    interrupted: options.interrupted ?? false,
+    items,
+    samples,
+    attribution: [
+      {
+        path: 'photos/lake.png',
+        photographer: 'Ansel <Adams>',
+        profileUrl: 'https://unsplash.com/@ansel?utm_source=imgpull&utm_medium=referral',
+        photoUrl: 'https://unsplash.com/photos/lake?utm_source=imgpull&utm_medium=referral',
+      },
+      {
+        path: 'photos/fjord.png',
+        photographer: 'Mallory',
+        profileUrl: 'javascript:alert(1)',
+        photoUrl: 'https://unsplash.com/photos/fjord?utm_source=imgpull&utm_medium=referral',
+      },
+    ],
+  }
+  return { out, input, items, samples }
+}
+
+let browser: Browser
+let root: string
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'imgpull-report-'))
+  browser = await launchBrowser()
+  console.log(`# report screenshots and pages in ${root}`)
+})
+
+after(async () => {
+  await browser?.close()
+})
+
+/** Open a report from disk and wait for its script to have drawn the lists. */
+async function openReport(path: string, viewport?: { width: number; height: number }) {
+  const page = await browser.open(viewport)
+  await page.emulateMedia({ reducedMotion: 'reduce' })
+  const log = watch(page)
+  await page.goto(pathToFileURL(path).href)
+  await page.waitForSelector('html[data-ready]')
+  return { page, log }
+}
+
+function assertQuiet(log: PageLog) {
+  assert.deepEqual(log.errors, [], 'no console errors or warnings')
+  const remote = log.requests.filter((url) => !url.startsWith('file:') && !url.startsWith('data:'))
+  assert.deepEqual(remote, [], 'no requests other than files')
+}
+
+/** What a person sees (rendered text: Playwright's innerText, not the DOM's). */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is checked
+const text = (page: Page, selector: string) => page.locator(selector).first().innerText()
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is checked
+const shown = (locator: Locator) => locator.innerText()
+/** All the text, also inside closed `<details>`. */
+const allText = async (page: Page, selector: string) =>
+  (await page.locator(selector).first().textContent()) ?? ''
+
+test('a finished run: figures, contact sheet from disk, failures, hosts, charts, keyboard, no errors', async () => {
+  const out = join(root, 'finished')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  assert.equal(path, join(out, 'report.html'))
+  const { page, log } = await openReport(path)
+
+  // The summary against the input.
+  const s = summarize(run.items, run.input.startedAt, run.input.endedAt)
+  assert.equal(s.ok, 18)
+  assert.equal(s.skipped, 3)
+  assert.equal(s.failed, FAILURES.length)
+  const figure = (key: string) =>
+    page.locator(`[data-figure="${key}"]`).evaluate((e) => e.firstChild?.textContent)
+  assert.equal(await figure('ok'), '18')
+  assert.equal(await figure('rate'), short(s.imagesPerSecond))
+  assert.equal(
+    await text(page, '[data-figure="rate"] small'),
+    `${formatBytes(Math.round(s.bytesPerSecond))}/s`,
+  )
+  assert.equal(await figure('skipped'), '3')
+  assert.equal(await figure('failed'), String(FAILURES.length))
+  assert.equal(await figure('wall'), formatDuration(31_400))
+  assert.match(await text(page, '[data-figure="ok"] small'), new RegExp(`^${formatBytes(s.bytes)}$`))
+  assert.equal(await page.locator('[data-figure="pending"]').count(), 0)
+  assert.equal(await page.locator('[data-interrupted]').count(), 0)
+  assert.match(await text(page, '.command'), /--access-key \*\*\*$/, 'the key is hidden')
+  assert.doesNotMatch(await page.content(), /s3cr3t-key/)
+
+  // The contact sheet: every image, loaded from disk, each linking to its file.
+  const tiles = page.locator('.sheet .tile')
+  assert.equal(await tiles.count(), 21)
+  await page.locator('#images').scrollIntoViewIfNeeded()
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll<HTMLImageElement>('.sheet img')].every((i) => i.complete),
+  )
+  const loaded = await page.$$eval('.sheet img', (imgs) =>
+    imgs.map((i) => (i as HTMLImageElement).naturalWidth),
+  )
+  assert.equal(loaded.length, 21)
+  assert.ok(
+    loaded.every((w) => w > 0),
+    `every thumbnail decoded: ${loaded}`,
+  )
+  const links = await tiles.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))
+  assert.deepEqual(
+    links.map((href) => fileURLToPath(href)),
+    run.items.filter((i) => i.path).map((i) => join(out, i.path!)),
+    'links reach the files, odd names included',
+  )
+  const dunes = page.locator('.tile', { hasText: 'dunes.png' })
+  assert.equal(
+    await dunes.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth),
+    96,
+    'thumb shown',
+  )
+  const d = run.items[5]
+  assert.equal(await shown(dunes), `dunes.png\n${d.width}×${d.height} · ${formatBytes(d.bytes!)} · png`)
+  assert.match(await shown(page.locator('.tile', { hasText: 'lake.png' })), /Photo by Ansel <Adams>/)
+
+  // Failures: one group per code, counts, hosts, examples (redacted), the rerun advice.
+  const groups = groupFailures(run.items)
+  assert.equal(await page.locator('.failure').count(), groups.length)
+  for (const g of groups) {
+    const block = page.locator(`.failure[data-code="${g.code}"]`)
+    assert.equal(
+      await shown(block.locator('summary')),
+      `${g.code}\n${g.count} failure${g.count === 1 ? '' : 's'} at ${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}\n${g.transient ? 'transient' : 'permanent'}`,
+    )
+    const rows = await block
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td')?.textContent]),
+      )
+    assert.deepEqual(
+      rows,
+      g.hosts.map((h) => [h.host, String(h.count)]),
+      g.code,
+    )
+  }
+  assert.match(
+    await allText(page, '.failure[data-code="http-404"]'),
+    /https:\/\/images\.example\.com\/private\.jpg/,
+  )
+  assert.doesNotMatch(await page.content(), /secret@/)
+  assert.match(await allText(page, '.failure[data-code="http-404"]'), /<script>window.__xss = 1<\/script>/)
+  assert.match(await allText(page, '.failure[data-code="unknown"]'), /<img src=x onerror/)
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
+  assert.equal(await page.locator('script').count(), 2, 'only the page’s own scripts')
+  const transient = FAILURES.filter(([c]) =>
+    ['http-429', 'http-503', 'http-500', 'timeout', 'network', 'truncated'].includes(c ?? ''),
+  )
+  assert.match(
+    await text(page, '[data-figure="rerun"]'),
+    new RegExp(
+      `skips the ${FAILURES.length} failures .* ${transient.length} are transient .* ${FAILURES.length - transient.length} are permanent`,
+    ),
+  )
+
+  // Hosts.
+  const hosts = hostTable(run.items)
+  const hostRows = await page
+    .locator('#host-table tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)))
+  assert.deepEqual(
+    hostRows,
+    hosts.map((h) => [
+      h.host,
+      String(h.requests),
+      String(h.ok),
+      String(h.skipped),
+      String(h.failed),
+      String(h.answers429),
+      String(h.answers503),
+      `${h.ttfbMedian} ms`,
+      `${h.ttfbP95} ms`,
+    ]),
+  )
+  assert.ok(hosts[0].answers429 > 0 && hosts.some((h) => h.answers503 > 0), 'the data set has 429s and 503s')
+
+  // Charts: a bar per bin, a vertex per sampled interval.
+  const tp = throughput(run.items, run.input.startedAt, run.input.endedAt)
+  assert.equal(await page.locator('svg[data-chart="images"] rect.bar').count(), tp.bins.length)
+  assert.equal(await page.locator('svg[data-chart="bytes"] rect.bar').count(), tp.bins.length)
+  const heights = await page
+    .locator('svg[data-chart="images"] rect.bar')
+    .evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height'))))
+  assert.deepEqual(
+    heights.map((h) => h > 0),
+    tp.bins.map((b) => b.images > 0),
+    'bars stand where images finished',
+  )
+  const sampledHosts = busiestSampled(run.samples, 6)
+  assert.deepEqual(sampledHosts, [HOSTS[0], HOSTS[1]], 'the data set samples two hosts')
+  const conc = concurrency(run.samples, sampledHosts, run.input.startedAt, run.input.endedAt)
+  assert.equal(await page.locator('svg[data-chart="concurrency"]').count(), 2)
+  for (const series of conc.series) {
+    const d = await page
+      .locator(`svg[data-chart="concurrency"][data-host="${series.host}"] path.inflight`)
+      .getAttribute('d')
+    assert.equal(d?.match(/[ML]/g)?.length, series.points.filter((p) => p).length, series.host)
+  }
+
+  // Attribution: names as text, only http(s) links.
+  assert.equal(await page.locator('#attribution .credits li').count(), 2)
+  assert.match(await text(page, '#attribution .credits'), /Photo by Ansel <Adams> on Unsplash/)
+  const creditLinks = await page
+    .locator('#attribution .credits a')
+    .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))
+  assert.ok(
+    creditLinks.every((h) => h.startsWith('https:') || h.startsWith('file:')),
+    creditLinks.join(' '),
+  )
+
+  // Structure: one h1, the landmarks, tables whose headers say what they head.
+  assert.equal(await page.locator('h1').count(), 1)
+  for (const landmark of [
+    'body > header',
+    'header nav[aria-label="Sections"]',
+    'main#main',
+    'body > footer',
+  ]) {
+    assert.equal(await page.locator(landmark).count(), 1, landmark)
+  }
+  assert.equal(await page.locator('main h2').count(), 6)
+  assert.equal(await page.locator('th:not([scope])').count(), 0)
+
+  // Keyboard: the skip link comes first, then Tab reaches the images; a focused tile shows its caption.
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.keyboard.press('Tab')
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content')
+  await page.keyboard.press('Enter')
+  let reached = false
+  for (let i = 0; i < 20 && !reached; i++) {
+    await page.keyboard.press('Tab')
+    reached = await page.evaluate(() => document.activeElement?.classList.contains('tile') ?? false)
+  }
+  assert.ok(reached, 'Tab reaches the first image')
+  assert.equal(
+    await page.evaluate(() => getComputedStyle(document.activeElement!.querySelector('.cap')!).opacity),
+    '1',
+  )
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none')
+
+  const shot = join(root, 'finished.png')
+  await page.screenshot({ path: shot, fullPage: true })
+  console.log(`# screenshot: ${shot}`)
+  // The top of the page with the first image focused: the README's picture (docs/report.png).
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({
+    path: join(root, 'top.png'),
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1280, height: 1080 },
+  })
+
+  // A phone: no horizontal scroll.
+  await page.setViewportSize({ width: 375, height: 740 })
+  assert.ok(
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'fits a phone',
+  )
+  await page.screenshot({ path: join(root, 'finished-phone.png') })
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+  const light = await background()
+  await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' })
+  assert.notEqual(await background(), light, 'a dark scheme follows the system')
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.screenshot({ path: join(root, 'finished-dark.png') })
+  assertQuiet(log)
+  await page.close()
+})
+
+test('an interrupted run says so at the top, with what is left', async () => {
+  const out = join(root, 'interrupted')
+  const run = await makeRun(out, { interrupted: true })
+  const { page, log } = await openReport(await writeReport(out, run.input))
+  const banner = await text(page, '[data-interrupted]')
+  assert.match(banner, /This run was interrupted before its end\. 2 jobs were not finished\./)
+  assert.equal(await page.locator('[data-figure="pending"]').evaluate((e) => e.firstChild?.textContent), '2')
+  assert.match(
+    await text(page, '[data-figure="rerun"]'),
+    /^A rerun of the same command fetches the 2 jobs not finished yet, and skips/,
+  )
+  assert.match(await text(page, '.when'), /interrupted/)
+  await page.screenshot({ path: join(root, 'interrupted.png') })
+  assertQuiet(log)
+  await page.close()
+})
+
+test('100,000 items: rendered in bounded time, one page of tiles at a time, paging and filtering work', async () => {
+  const out = join(root, 'large')
+  const files: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const path = `img/${i}.png`
+    await mkdir(dirname(join(out, path)), { recursive: true })
+    await writeFile(join(out, path), scenePng(i, 64, 48))
+    files.push(path)
+  }
+  const N = 100_000
+  const hosts = Array.from({ length: 40 }, (_, i) => `https://h${i}.example`)
+  const items: ReportItem[] = []
+  for (let i = 0; i < N; i++) {
+    const host = hosts[i % hosts.length]
+    const failed = i % 50 === 7
+    items.push(
+      failed
+        ? {
+            url: `${host}/${i}.jpg`,
+            host,
+            status: 'failed',
+            error: i % 100 === 7 ? 'http-404' : 'timeout',
+            attempts: 1,
+          }
+        : {
+            url: `${host}/${i}.jpg`,
+            host,
+            status: 'ok',
+            // Every path exists (12 files, shared), so the page loads no missing file.
+            path: files[i % files.length],
+            bytes: 20_000 + (i % 997) * 100,
+            width: 64,
+            height: 48,
+            format: 'png',
+            attempts: 1,
+            ttfb: 20 + (i % 200),
+            finishedAt: T0 + Math.floor((i / N) * 600_000),
+          },
+    )
+  }
+  const samples: HostSample[] = []
+  for (let t = T0; t <= T0 + 600_000; t += 1000) {
+    for (const host of hosts.slice(0, 8))
+      samples.push({ t, host, limit: 16, inFlight: 4 + ((t / 1000) % 12) })
+  }
+  const input: ReportInput = {
+    title: 'large',
+    startedAt: T0,
+    endedAt: T0 + 600_000,
+    interrupted: false,
+    items,
+    samples,
+  }
+
+  const t0 = performance.now()
+  const html = renderReport(input)
+  const renderMs = performance.now() - t0
+  const path = join(out, 'report.html')
+  await writeFile(path, html)
+
+  const t1 = performance.now()
+  const { page, log } = await openReport(path)
+  const loadMs = performance.now() - t1
+  console.log(
+    `# 100,000 items: renderReport ${renderMs.toFixed(0)} ms, ${(html.length / 1e6).toFixed(2)} MB of HTML; ` +
+      `Chromium load to first page drawn ${loadMs.toFixed(0)} ms`,
+  )
+  assert.ok(renderMs + loadMs < 20_000, `render and load in ${renderMs + loadMs} ms: a pathology`)
+
+  const ok = N - N / 50
+  assert.equal(
+    await text(page, '[data-figure="sheet"]'),
+    `A random sample of 10,000 of the ${ok.toLocaleString('en-US')} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; Enter opens the file.`,
+  )
+  assert.equal(
+    await page.locator('[data-figure="ok"]').evaluate((e) => e.firstChild?.textContent),
+    ok.toLocaleString('en-US'),
+  )
+  assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
+  assert.ok(
+    (await page.evaluate(() => document.getElementsByTagName('*').length)) < 4000,
+    'a bounded document',
+  )
+  assert.match(await text(page, '#images [data-status]'), /^1–48 of 10,000 · page 1 of 209$/)
+  await page.locator('#images [data-next]').click()
+  assert.match(await text(page, '#images [data-status]'), /^49–96 of 10,000 · page 2 of 209$/)
+  assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
+  await page.locator('#images input[type=search]').fill('img/3.png')
+  const filtered = await text(page, '#images [data-status]')
+  assert.match(filtered, /^1–48 of [\d,]+ · page 1 of \d+$/)
+  const names = await page.locator('.sheet .tile .name').allInnerTexts()
+  assert.ok(
+    names.every((name) => name === '3.png'),
+    'the filter keeps matching names only',
+  )
+  assert.equal(await page.locator('#host-table tbody tr').count(), 40)
+  assert.equal(await page.locator('svg[data-chart="concurrency"]').count(), 6)
+  assertQuiet(log)
+  await page.close()
+})

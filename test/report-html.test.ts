@@ -1,0 +1,454 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import {
+  binCount,
+  binStep,
+  busiestSampled,
+  byteRateUnit,
+  clock,
+  concurrency,
+  describeError,
+  esc,
+  fileHref,
+  groupFailures,
+  type HostSample,
+  hostTable,
+  httpHref,
+  isTransient,
+  jsonForScript,
+  MsHistogram,
+  niceCeil,
+  type ReportInput,
+  type ReportItem,
+  redactCommand,
+  renderReport,
+  rerunPlan,
+  resolveRenderOptions,
+  sampleSheet,
+  short,
+  stepLabel,
+  summarize,
+  throughput,
+  writeReport,
+} from '../src/report/html/index.js'
+
+const item = (over: Partial<ReportItem>): ReportItem => ({
+  url: 'https://a.example/x.jpg',
+  host: 'https://a.example',
+  status: 'ok',
+  attempts: 1,
+  ...over,
+})
+
+test('summary: counts by status, bytes downloaded and on disk, rates over wall time', () => {
+  const items = [
+    item({ bytes: 1000 }),
+    item({ bytes: 3000 }),
+    item({ status: 'skipped', bytes: 500 }),
+    item({ status: 'failed', bytes: 99 }),
+    item({ status: 'pending' }),
+  ]
+  assert.deepEqual(summarize(items, 10_000, 12_000), {
+    total: 5,
+    ok: 2,
+    skipped: 1,
+    failed: 1,
+    pending: 1,
+    bytes: 4000,
+    bytesOnDisk: 4500,
+    wallMs: 2000,
+    imagesPerSecond: 1,
+    bytesPerSecond: 2000,
+  })
+  const instant = summarize([item({ bytes: 5 })], 5, 5)
+  assert.equal(instant.imagesPerSecond, 0, 'no division by a zero wall time')
+  assert.equal(summarize([], 9, 3).wallMs, 0, 'an end before the start is no time, not a negative one')
+})
+
+test('transient codes: what another attempt may cure', () => {
+  const table: [string | undefined, boolean][] = [
+    ['timeout', true],
+    ['network', true],
+    ['truncated', true],
+    ['http-429', true],
+    ['http-503', true],
+    ['http-522', true],
+    ['http-408', true],
+    ['http-404', false],
+    ['http-501', false],
+    ['http-5030', false],
+    ['dns', false],
+    ['not-an-image', false],
+    ['too-large', false],
+    ['invalid-url', false],
+    [undefined, false],
+  ]
+  for (const [code, expected] of table) assert.equal(isTransient(code), expected, String(code))
+})
+
+test('failures: grouped by code then host, most first, examples capped and redacted', () => {
+  const a = 'https://a.example'
+  const b = 'https://b.example'
+  const items = [
+    item({ status: 'failed', host: b, url: `${b}/1`, error: 'http-404', message: 'm1' }),
+    item({ status: 'failed', host: a, url: 'https://u:pw@a.example/2', error: 'http-404', message: 'm2' }),
+    item({ status: 'failed', host: a, url: `${a}/3`, error: 'http-404' }),
+    item({ status: 'failed', host: a, url: `${a}/4`, error: 'http-404' }),
+    item({ status: 'failed', host: a, url: `${a}/5`, error: 'http-404' }),
+    item({ status: 'failed', host: b, url: `${b}/6`, error: 'timeout' }),
+    item({ status: 'failed', host: b, url: `${b}/7`, error: 'timeout', retryable: false }),
+    item({ status: 'failed', host: a, url: `${a}/8` }),
+    item({ status: 'ok', host: a, error: 'ignored' }),
+  ]
+  assert.deepEqual(groupFailures(items, 2), [
+    {
+      code: 'http-404',
+      count: 5,
+      transient: 0,
+      hosts: [
+        {
+          host: a,
+          count: 4,
+          examples: [{ url: 'https://a.example/2', message: 'm2' }, { url: `${a}/3` }],
+        },
+        { host: b, count: 1, examples: [{ url: `${b}/1`, message: 'm1' }] },
+      ],
+    },
+    // The item's own flag wins over its code: one of the two timeouts is not transient.
+    {
+      code: 'timeout',
+      count: 2,
+      transient: 1,
+      hosts: [{ host: b, count: 2, examples: [{ url: `${b}/6` }, { url: `${b}/7` }] }],
+    },
+    {
+      code: 'unknown',
+      count: 1,
+      transient: 0,
+      hosts: [{ host: a, count: 1, examples: [{ url: `${a}/8` }] }],
+    },
+  ])
+  assert.deepEqual(rerunPlan([...items, item({ status: 'pending' }), item({ status: 'skipped' })]), {
+    pending: 1,
+    failed: 8,
+    transient: 1,
+    permanent: 7,
+  })
+})
+
+test('failure codes are explained; an unknown code is not made up', () => {
+  assert.match(describeError('http-404')!, /^Not found/)
+  assert.match(describeError('http-502')!, /^Server error 502/)
+  assert.match(describeError('http-418')!, /HTTP 418/)
+  assert.match(describeError('not-an-image')!, /HTML page/)
+  assert.equal(describeError('http-302'), undefined)
+  assert.equal(describeError('weird-thing'), undefined)
+})
+
+test('percentiles by nearest rank, at whole milliseconds', () => {
+  const table: [number[], number, number | undefined][] = [
+    [[], 0.5, undefined],
+    [[7], 0.5, 7],
+    [[7], 0.95, 7],
+    [[1, 2, 3, 4], 0.5, 2],
+    [[4, 3, 2, 1], 0.5, 2],
+    [[1, 2, 3, 4, 5], 0.5, 3],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 0.95, 95],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 0.5, 50],
+    [[10.4, 10.6, 10.6], 0.5, 11],
+    [[5, -1, Number.NaN, 6], 0.5, 5],
+  ]
+  for (const [values, p, expected] of table) {
+    const h = new MsHistogram()
+    for (const v of values) h.add(v)
+    assert.equal(h.percentile(p), expected, `${values.slice(0, 6)} p${p}`)
+  }
+})
+
+test('hosts: requests and answers of this run, TTFB median and p95', () => {
+  const a = 'https://a.example'
+  const b = 'https://b.example'
+  const rows = hostTable([
+    item({ host: a, attempts: 3, ttfb: 100, answers: { '429': 2, '200': 1 } }),
+    item({ host: a, attempts: 1, ttfb: 300, httpStatus: 200 }),
+    item({ host: a, status: 'failed', attempts: 6, httpStatus: 503, answers: { '503': 5, '429': 1 } }),
+    item({ host: a, status: 'skipped', attempts: 9, ttfb: 5000, answers: { '429': 9 } }),
+    item({ host: b, status: 'failed', attempts: 1, httpStatus: 429 }),
+    item({ host: b, status: 'pending', attempts: 0 }),
+  ])
+  assert.deepEqual(rows, [
+    {
+      host: a,
+      requests: 10,
+      ok: 2,
+      skipped: 1,
+      failed: 1,
+      pending: 0,
+      answers429: 3,
+      answers503: 5,
+      ttfbMedian: 100,
+      ttfbP95: 300,
+    },
+    // Without `answers`, the last status stands for one answer; no timings, no TTFB.
+    { host: b, requests: 1, ok: 0, skipped: 0, failed: 1, pending: 1, answers429: 1, answers503: 0 },
+  ])
+})
+
+test('bins: round lengths, at most the asked count, never under a second', () => {
+  const table: [number, number, number][] = [
+    // span ms, max bins, step ms
+    [0, 60, 1000],
+    [1500, 60, 1000],
+    [60_000, 60, 1000],
+    [60_001, 60, 2000],
+    [31_400, 60, 1000],
+    [600_000, 60, 10_000],
+    [3_600_000, 60, 60_000],
+    [36_000_000, 60, 600_000],
+    [36_000_001, 60, 900_000],
+    [86_400_000 * 100, 60, 86_400_000 * 2],
+  ]
+  for (const [span, max, step] of table) {
+    assert.equal(binStep(span, max), step, `${span} ms`)
+    assert.ok(binCount(span, step) <= Math.max(1, max))
+  }
+  assert.equal(binCount(0, 1000), 1)
+  assert.equal(binCount(31_400, 1000), 32)
+})
+
+test('throughput: ok items per bin by finishedAt; the last bin as long as the run left it', () => {
+  const t0 = 1_000_000
+  const items = [
+    item({ finishedAt: t0, bytes: 100 }),
+    item({ finishedAt: t0 + 999, bytes: 100 }),
+    item({ finishedAt: t0 + 1000, bytes: 400 }),
+    item({ finishedAt: t0 + 2500, bytes: 50 }), // the run's last instant: the last bin
+    item({ finishedAt: t0 - 1, bytes: 1 }), // an earlier run's
+    item({ bytes: 1 }), // no time
+    item({ status: 'failed', finishedAt: t0 }),
+    item({ status: 'skipped', finishedAt: t0 }),
+  ]
+  const tp = throughput(items, t0, t0 + 2500, 60)
+  assert.equal(tp.step, 1000)
+  assert.equal(tp.outside, 2)
+  assert.deepEqual(
+    tp.bins.map((b) => [b.start, b.width, b.images, b.bytes, b.imagesPerSecond, b.bytesPerSecond]),
+    [
+      [0, 1000, 2, 200, 2, 200],
+      [1000, 1000, 1, 400, 1, 400],
+      [2000, 500, 1, 50, 2, 100],
+    ],
+  )
+})
+
+test('concurrency: mean in flight and highest limit per interval, gaps where unsampled', () => {
+  const t0 = 0
+  const s = (t: number, host: string, limit: number, inFlight: number): HostSample => ({
+    t,
+    host,
+    limit,
+    inFlight,
+  })
+  const samples = [
+    s(0, 'a', 16, 4),
+    s(500, 'a', 8, 2),
+    s(2000, 'a', 8, 8),
+    s(2000, 'b', 4, 1),
+    s(4000, 'a', 8, 5), // the run's end: the last interval
+    s(9000, 'a', 8, 5), // after the run
+  ]
+  assert.deepEqual(busiestSampled(samples, 1), ['a'])
+  assert.deepEqual(busiestSampled(samples, 5), ['a', 'b'])
+  const c = concurrency(samples, ['a', 'b'], t0, 4000, 120)
+  assert.equal(c.step, 1000)
+  assert.deepEqual(c.series, [
+    {
+      host: 'a',
+      points: [{ inFlight: 3, limit: 16 }, null, { inFlight: 8, limit: 8 }, { inFlight: 5, limit: 8 }],
+      peakInFlight: 8,
+      peakLimit: 16,
+    },
+    { host: 'b', points: [null, null, { inFlight: 1, limit: 4 }, null], peakInFlight: 1, peakLimit: 4 },
+  ])
+})
+
+test('contact sheet: every image up to the limit, then a fair sample in run order, the same each time', () => {
+  const images = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      item({ path: `p/${i}.jpg`, bytes: i, width: 2, height: 1, format: 'jpg' }),
+    )
+  const small = sampleSheet([...images(5), item({ status: 'failed' }), item({ status: 'ok' })], 10)
+  assert.equal(small.total, 5, 'failures and items without a file are not images')
+  assert.deepEqual(small.entries[3], {
+    index: 3,
+    path: 'p/3.jpg',
+    bytes: 3,
+    width: 2,
+    height: 1,
+    format: 'jpg',
+  })
+
+  const big = sampleSheet(images(20_000), 1000)
+  assert.equal(big.total, 20_000)
+  assert.equal(big.entries.length, 1000)
+  const indexes = big.entries.map((e) => e.index)
+  assert.deepEqual(
+    indexes,
+    [...indexes].sort((x, y) => x - y),
+    'in run order',
+  )
+  assert.equal(new Set(indexes).size, 1000, 'no image twice')
+  // Fair: each tenth of the run holds about a tenth of the sample (not the first 1,000 images).
+  const tenths = new Array(10).fill(0)
+  for (const i of indexes) tenths[Math.floor(i / 2000)]++
+  assert.ok(
+    tenths.every((count) => count > 60 && count < 140),
+    `spread over the run: ${tenths}`,
+  )
+  assert.deepEqual(sampleSheet(images(20_000), 1000), big, 'deterministic')
+})
+
+test('escaping: text, script data, links to the web and to files, the command line', () => {
+  assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;')
+  const tricky = { s: '</script><script>alert(1)</script><!-- \u2028\u2029 & >' }
+  const json = jsonForScript(tricky)
+  assert.doesNotMatch(json, /[<>&\u2028\u2029]/)
+  assert.deepEqual(JSON.parse(json), tricky)
+
+  const hrefs: [string | undefined, string | undefined][] = [
+    ['https://unsplash.com/@a?utm_source=imgpull', 'https://unsplash.com/@a?utm_source=imgpull'],
+    ['http://x.example/a b', 'http://x.example/a%20b'],
+    ['javascript:alert(1)', undefined],
+    ['data:text/html,<script>', undefined],
+    ['/relative', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ]
+  for (const [url, expected] of hrefs) assert.equal(httpHref(url), expected, String(url))
+
+  const files: [string, string][] = [
+    ['photos/a.jpg', 'photos/a.jpg'],
+    ['photos/a #1 100%.png', 'photos/a%20%231%20100%25.png'],
+    ['photos/q?.jpg', 'photos/q%3F.jpg'],
+    ['javascript:alert(1)', 'javascript%3Aalert(1)'],
+    ['/etc/passwd', 'etc/passwd'],
+    ['<b>"x".jpg', '%3Cb%3E%22x%22.jpg'],
+  ]
+  for (const [path, expected] of files) assert.equal(fileHref(path), expected, path)
+
+  const commands: [string, string][] = [
+    [
+      'imgpull unsplash search cats --access-key abc123 -o cats',
+      'imgpull unsplash search cats --access-key *** -o cats',
+    ],
+    ['imgpull unsplash photo x --access-key=abc123', 'imgpull unsplash photo x --access-key=***'],
+    ["imgpull x --access-key 'a b'", 'imgpull x --access-key ***'],
+    ['imgpull https://user:pw@host.example/a.jpg -o o', 'imgpull https://host.example/a.jpg -o o'],
+    ['imgpull urls.txt -o photos', 'imgpull urls.txt -o photos'],
+  ]
+  for (const [command, expected] of commands) assert.equal(redactCommand(command), expected)
+})
+
+test('chart helpers: round axis tops, clock labels, figures and units for people', () => {
+  const tops: [number, number][] = [
+    [0, 1],
+    [0.7, 1],
+    [1, 1],
+    [1.2, 2],
+    [2.2, 2.5],
+    [16, 20],
+    [37, 50],
+    [120, 200],
+    [0.00048, 0.0005],
+  ]
+  for (const [value, top] of tops) assert.equal(niceCeil(value), top, String(value))
+  assert.equal(clock(0), '0:00')
+  assert.equal(clock(31_400), '0:31')
+  assert.equal(clock(3_725_000), '1:02:05')
+  assert.equal(short(0.35), '0.35')
+  assert.equal(short(12.345), '12.3')
+  assert.equal(short(1234.5), '1235')
+  assert.equal(stepLabel(1000), '1 s')
+  assert.equal(stepLabel(300_000), '5 min')
+  assert.equal(stepLabel(7_200_000), '2 h')
+  assert.deepEqual(byteRateUnit(3.2e6), { unit: 'MB/s', scale: 1e6 })
+  assert.deepEqual(byteRateUnit(500), { unit: 'B/s', scale: 1 })
+})
+
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const input = (over: Partial<ReportInput> = {}): ReportInput => ({
+  title: 'out <b>',
+  startedAt: T0,
+  endedAt: T0 + 5000,
+  interrupted: false,
+  items: [
+    item({ path: 'a.jpg', bytes: 10, finishedAt: T0 + 100 }),
+    item({
+      status: 'failed',
+      error: 'http-404',
+      url: 'https://a.example/<script>alert(1)</script>',
+      message: '</script>',
+    }),
+  ],
+  samples: [{ t: T0, host: 'https://a.example', limit: 16, inFlight: 1 }],
+  ...over,
+})
+
+test('the page: one document, its own two scripts only, data escaped, CSP hashes that match', () => {
+  const html = renderReport(input())
+  assert.equal(html.match(/<script/g)?.length, 2)
+  assert.equal(html.match(/<\/script>/g)?.length, 2)
+  assert.doesNotMatch(html, /<script>alert/)
+  assert.match(html, /<title>out &lt;b&gt; · imgpull report<\/title>/)
+  // The policy names the exact style and script of the page: anything else is refused.
+  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1].replaceAll('&#39;', "'")
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]
+  const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+  assert.match(csp, /^default-src 'none'; /)
+  assert.ok(csp.includes(`style-src ${hash(style)}`), csp)
+  assert.ok(csp.includes(`script-src ${hash(script)}`), csp)
+  assert.doesNotMatch(html, /https?:\/\/(?!a\.example)[^\s"<]*\.(js|css)/, 'nothing to fetch')
+  assert.equal(renderReport(input()), html, 'deterministic')
+  assert.match(
+    renderReport(input({ items: [item({ host: '', status: 'failed', error: 'invalid-url' })] })),
+    /<th scope="row" class="host"><em>no host<\/em><\/th>/,
+  )
+  // The embedded data comes back whole.
+  const data = JSON.parse(
+    /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1],
+  )
+  assert.deepEqual(data.sheet.rows, [['a.jpg', null, 10, null, null, null, null]])
+})
+
+test('the page: samples are read twice, so a generator is refused; bad options name themselves', () => {
+  function* once(): Generator<HostSample> {}
+  assert.throws(() => renderReport(input({ samples: once() })), /samples must be iterable twice/)
+  assert.throws(() => resolveRenderOptions({ sheetLimit: 0 }), { name: 'TypeError', message: /sheetLimit/ })
+  assert.throws(() => resolveRenderOptions({ maxBars: 1.5 }), { name: 'TypeError', message: /maxBars/ })
+  assert.equal(resolveRenderOptions({}).sheetLimit, 10_000)
+  assert.throws(() => renderReport(input({ endedAt: Number.NaN })), { name: 'TypeError', message: /endedAt/ })
+  // Items may be a generator: they are read once.
+  function* items(): Generator<ReportItem> {
+    yield item({ path: 'g.jpg' })
+  }
+  assert.match(renderReport(input({ items: items() })), /"g\.jpg"/)
+})
+
+test('writeReport: OUT/report.html replaced whole, nothing left behind', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'imgpull-report-write-'))
+  try {
+    await writeFile(join(out, 'report.html'), 'old')
+    const path = await writeReport(out, input())
+    assert.equal(path, join(out, 'report.html'))
+    assert.match(await readFile(path, 'utf8'), /^<!doctype html>/)
+    assert.deepEqual(await readdir(join(out, '.imgpull')), [], 'no temporary file left')
+    await assert.rejects(writeReport(join(out, 'report.html'), input()), { code: 'ENOTDIR' })
+  } finally {
+    await rm(out, { recursive: true, force: true })
+  }
+})
