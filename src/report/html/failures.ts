@@ -1,4 +1,4 @@
-import { redactUrl } from '../../errors.js'
+import { redactUrl } from '../../utils/url.js'
 import type { ReportItem } from './types.js'
 
 /**

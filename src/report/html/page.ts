@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { redactUrl } from '../../errors.js'
+import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration } from '../format.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'

@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { WORK_DIR } from '../../sinks/files.js'
+import { layout, REPORT } from '../../layout.js'
 import { renderReport } from './page.js'
 import type { RenderOptions, ReportInput } from './types.js'
 
 /** The report's name in the output folder. */
-export const REPORT_FILE = 'report.html'
+export const REPORT_FILE = REPORT
 
 /**
  * Render the report and write it to `OUT/report.html` atomically: the page is written to a
@@ -22,10 +20,10 @@ export async function writeReport(
   options: RenderOptions = {},
 ): Promise<string> {
   const html = renderReport(input, options)
-  const work = join(outDir, WORK_DIR)
-  await mkdir(work, { recursive: true })
-  const tmp = join(work, `${REPORT_FILE}.${randomBytes(6).toString('hex')}.tmp`)
-  const target = join(outDir, REPORT_FILE)
+  const paths = layout(outDir)
+  await mkdir(paths.work, { recursive: true })
+  const tmp = paths.tmp(REPORT)
+  const target = paths.report
   try {
     await writeFile(tmp, html)
     await rename(tmp, target)
