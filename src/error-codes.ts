@@ -29,6 +29,20 @@ export const ERROR_CODES = {
   'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
   'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s)' },
+  'too-small': { rerun: false, meaning: 'refused by --min-size: a side is smaller' },
+  'bad-aspect-ratio': { rerun: false, meaning: 'refused by --max-aspect-ratio' },
+  'too-many-pixels': {
+    rerun: false,
+    meaning: "refused by --max-pixels (also the decoder's guard against decompression bombs)",
+  },
+  undecodable: {
+    rerun: false,
+    meaning: 'the image cannot be decoded (damaged pixel data, or a format the decoder cannot read)',
+  },
+  'transform-failed': {
+    rerun: true,
+    meaning: 'resizing or re-encoding this image crashed, hung or could not be written',
+  },
 } as const
 
 /** Failure codes of `http-NNN` form: any HTTP status that is not a success. */

@@ -1,3 +1,4 @@
+import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
@@ -44,14 +45,21 @@ export interface Options {
   headers?: Record<string, string>
   /** Use HTTP/2 where the server offers it over TLS. @default true */
   http2?: boolean
+  /**
+   * Resize, re-encode and filter every image on a pool of worker processes (see `TransformSpec`:
+   * `resize`, `size`, `encode`, `quality`, `minSize`, `maxAspectRatio`, `maxPixels`,
+   * `keepMetadata`, `verifyDecode`...). Nothing asked: no pool, the bytes are kept as downloaded.
+   * @default {} (no transform)
+   */
+  transform?: Partial<TransformSpec>
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
   drainSignal?: AbortSignal
 }
 
-export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal'>> &
-  Pick<Options, 'signal' | 'drainSignal'>
+export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal' | 'transform'>> &
+  Pick<Options, 'signal' | 'drainSignal'> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
@@ -74,6 +82,7 @@ export const defaults: ResolvedOptions = {
   userAgent: DEFAULT_USER_AGENT,
   headers: {},
   http2: true,
+  transform: resolveTransformSpec(),
 }
 
 function integer(name: string, value: number, min: number): void {
@@ -85,7 +94,7 @@ function integer(name: string, value: number, min: number): void {
 /** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
 export function resolveOptions(options: Options = {}): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-  const o: ResolvedOptions = { ...defaults, ...given }
+  const o: ResolvedOptions = { ...defaults, ...given, transform: resolveTransformSpec(options.transform) }
   integer('concurrency', o.concurrency, 1)
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {
     throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)

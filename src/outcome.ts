@@ -18,9 +18,17 @@ export interface Outcome {
   sha256?: string
   /** Detected format, as an extension without the dot: `jpg`, `png`, `webp`... */
   format?: string
-  /** Pixel size read from the file's header, when it could be. */
+  /** Pixel size of the file kept, when it could be read. */
   width?: number
   height?: number
+  /** Pixel size of the image as downloaded (as displayed), when a transform was asked for. */
+  originalWidth?: number
+  originalHeight?: number
+  /**
+   * Whether the transform stage changed the image (resized or re-encoded it); `false` when it was
+   * asked for but the image needed no change and was kept byte for byte. Absent without a transform.
+   */
+  transformed?: boolean
   /** Attempts made (0 when none could be: an invalid URL). */
   attempts: number
   /** Why it failed (see `ErrorCode`). */
@@ -35,7 +43,10 @@ export interface Outcome {
   finishedAt?: number
 }
 
-/** Each outcome field once, with its SQLite type: the journal's columns come from this table. */
+/**
+ * Each outcome field once, with its SQLite type (`BOOLEAN`: an INTEGER 0/1 read back as a
+ * boolean): the journal's columns come from this table.
+ */
 export const OUTCOME_COLUMNS = {
   path: 'TEXT',
   httpStatus: 'INTEGER',
@@ -44,6 +55,9 @@ export const OUTCOME_COLUMNS = {
   format: 'TEXT',
   width: 'INTEGER',
   height: 'INTEGER',
+  originalWidth: 'INTEGER',
+  originalHeight: 'INTEGER',
+  transformed: 'BOOLEAN',
   attempts: 'INTEGER NOT NULL DEFAULT 0',
   error: 'TEXT',
   message: 'TEXT',

@@ -20,6 +20,8 @@ import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, publish } from './sinks/files.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import type { TransformPool } from './transform/pool.js'
+import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source } from './types.js'
 import { Channel } from './utils/channel.js'
 import { shownUrl } from './utils/url.js'
@@ -78,7 +80,11 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   }
   const dispatcher = createAgent(options)
   const leftovers = await existingParts(paths.parts)
-  const engine = new Engine(source, options, stats, journal, dispatcher, leftovers, paths)
+  // The transform stage's worker processes, only when a transform is asked for.
+  const pool = needsPool(options.transform)
+    ? new (await import('./transform/pool.js')).TransformPool()
+    : undefined
+  const engine = new Engine(source, options, stats, { journal, dispatcher, leftovers, paths, pool })
   let closeError: unknown
   try {
     for await (const result of engine.results()) {
@@ -96,6 +102,7 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
         (error) => error,
       )
     const closedSource = await settle(source.close?.())
+    await settle(pool?.close())
     const written = await settle(writeManifest(paths, journal.records()))
     const closed = await settle(journal.close())
     lock?.release()
@@ -146,6 +153,12 @@ function fault(error: unknown, paths: Layout) {
   return runFault(error, paths.out, paths.journal)
 }
 
+/** The file a job publishes (its part, or the transform stage's output) and what the outcome says of it. */
+type Made = { file: string; ext: string } & Pick<
+  Outcome,
+  'bytes' | 'sha256' | 'width' | 'height' | 'originalWidth' | 'originalHeight' | 'transformed'
+>
+
 class Engine {
   readonly #channel = new Channel<Result>()
   readonly #scheduler: Scheduler<Task>
@@ -159,15 +172,32 @@ class Engine {
   #stopping = false
   #space: (() => void) | undefined
 
+  readonly journal: Journal
+  readonly dispatcher: Dispatcher
+  readonly leftovers: Set<string>
+  readonly paths: Layout
+  readonly pool: TransformPool | undefined
+  /** Cuts the transform stage's work on a hard stop. */
+  readonly #hardStop = new AbortController()
+
   constructor(
     readonly source: Source,
     readonly options: ResolvedOptions,
     readonly stats: RunStats,
-    readonly journal: Journal,
-    readonly dispatcher: Dispatcher,
-    readonly leftovers: Set<string>,
-    readonly paths: Layout,
+    parts: {
+      journal: Journal
+      dispatcher: Dispatcher
+      /** Part files an earlier run left (names). */
+      leftovers: Set<string>
+      paths: Layout
+      pool?: TransformPool
+    },
   ) {
+    this.journal = parts.journal
+    this.dispatcher = parts.dispatcher
+    this.leftovers = parts.leftovers
+    this.paths = parts.paths
+    this.pool = parts.pool
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,
@@ -212,6 +242,7 @@ class Engine {
     this.drain()
     this.#aborted = true
     for (const cancel of this.#inFlight) cancel.abort()
+    this.#hardStop.abort()
   }
 
   async #read(): Promise<void> {
@@ -253,6 +284,14 @@ class Engine {
   }
 
   async #attempt(task: Task, host: string): Promise<void> {
+    // Back-pressure: while the transform stage has all the work it can queue, no transfer starts.
+    if (this.pool) {
+      await this.pool.ready()
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
     task.attempts++
     task.started ||= Date.now()
     const sentAt = performance.now()
@@ -299,6 +338,11 @@ class Engine {
     this.#scheduler.success(host, done.ttfb)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
+      if (this.#aborted) {
+        // A hard stop cut the transform stage: the job stays pending, its part file kept.
+        this.#interrupted()
+        return
+      }
       const e = isFatalLocal(error)
         ? fault(error, this.paths)
         : classify(error, shownUrl(task.url), this.options)
@@ -360,14 +404,18 @@ class Engine {
   }
 
   async #publish(task: Task, d: Downloaded): Promise<void> {
+    const made = await this.#transform(task, d)
     const outcome: Outcome = {
-      path: withExt(task.planned, d.ext),
+      path: withExt(task.planned, made.ext),
       httpStatus: d.httpStatus,
-      bytes: d.bytes,
-      sha256: d.sha256,
-      format: d.ext,
-      width: d.width,
-      height: d.height,
+      bytes: made.bytes,
+      sha256: made.sha256,
+      format: made.ext,
+      width: made.width,
+      height: made.height,
+      originalWidth: made.originalWidth,
+      originalHeight: made.originalHeight,
+      transformed: made.transformed,
       attempts: task.attempts,
       ttfb: Math.round(d.ttfb),
       total: Date.now() - task.started,
@@ -380,13 +428,47 @@ class Engine {
     if (this.stats.active === 0) this.journal.flush()
     await durable
     const overwrite = task.previousPath === outcome.path
-    if (!publish(task.part, this.options.out, outcome.path!, overwrite)) {
+    if (!publish(made.file, this.options.out, outcome.path!, overwrite)) {
       // Someone else's file holds the name: take the job's own variant instead.
-      outcome.path = withExt(withSuffix(task.planned, task.key), d.ext)
+      outcome.path = withExt(withSuffix(task.planned, task.key), made.ext)
       await record()
-      publish(task.part, this.options.out, outcome.path, true)
+      publish(made.file, this.options.out, outcome.path, true)
     }
+    if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome), true)
+  }
+
+  /**
+   * The transform stage (when asked for): the verified part goes to the pool, which keeps it as is
+   * or writes the new image beside it. What is published, and what the outcome says of it.
+   */
+  async #transform(task: Task, d: Downloaded): Promise<Made> {
+    const asDownloaded = {
+      file: task.part,
+      ext: d.ext,
+      bytes: d.bytes,
+      sha256: d.sha256,
+      width: d.width,
+      height: d.height,
+    }
+    if (!this.pool) return asDownloaded
+    const output = `${task.part}.out`
+    const t = await this.pool.transform({ path: task.part }, this.options.transform, {
+      output,
+      signal: this.#hardStop.signal,
+    })
+    const original = { originalWidth: t.originalWidth, originalHeight: t.originalHeight }
+    if (t.kept) return { ...asDownloaded, width: t.width, height: t.height, ...original, transformed: false }
+    return {
+      file: output,
+      ext: t.format,
+      bytes: t.size,
+      sha256: this.options.hash === 'sha256' ? t.sha256 : undefined,
+      width: t.width,
+      height: t.height,
+      ...original,
+      transformed: true,
+    }
   }
 
   #fail(task: Task, e: ImgpullError): void {
@@ -406,6 +488,7 @@ class Engine {
       this.#fatal(fault(error, this.paths))
     }
     unlink(task.part).catch(() => {})
+    if (this.pool) unlink(`${task.part}.out`).catch(() => {})
     this.#emit(resultOf(task.job, 'failed', outcome), true)
   }
 

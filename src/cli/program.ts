@@ -5,6 +5,7 @@ import { benchCommand } from './bench-command.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { statusCommand } from './status-command.js'
+import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand } from './unsplash-command.js'
 
 /**
@@ -17,6 +18,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .argument('[inputs...]', 'image URLs, files with one URL per line, or - for stdin')
     .showHelpAfterError(false)
+    // Program options before a subcommand only: subcommands have options of their own by the same
+    // names (unsplash's --size is a ready-made size, the transform stage's is pixels).
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       `
@@ -30,9 +34,10 @@ Examples:
 Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
   addPullOptions(program)
+  addTransformOptions(program)
   program.action(async (inputs: string[], o: Record<string, unknown>) => {
     const { options, flags } = pullOptionsFrom(o)
-    process.exitCode = await pullCommand(inputs, options, flags)
+    process.exitCode = await pullCommand(inputs, { ...options, transform: transformFrom(o) }, flags)
   })
   program
     .command('status')

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { OUTCOME_COLUMNS, OUTCOME_FIELDS } from '../outcome.js'
+import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { Validators } from '../types.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
 
@@ -12,6 +12,9 @@ const COMMIT_OPS = 2000
 
 /** A field's column: `httpStatus` → `http_status`. */
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+/** The SQL type of a field's column: SQLite keeps booleans as integers. */
+const sqlType = (f: OutcomeField) => OUTCOME_COLUMNS[f].replace('BOOLEAN', 'INTEGER')
+const BOOLEANS = new Set(OUTCOME_FIELDS.filter((f) => OUTCOME_COLUMNS[f] === 'BOOLEAN'))
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
@@ -23,7 +26,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
   etag TEXT, last_modified TEXT, length INTEGER, meta TEXT,
-  ${OUTCOME_FIELDS.map((f) => `${column(f)} ${OUTCOME_COLUMNS[f]}`).join(', ')}
+  ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
 /** The columns of one job (SQLite gives `null` for a missing value). */
@@ -47,7 +50,11 @@ function fromRow(row: Row): JobRecord {
   } as JobRecord
   for (const [field, name] of SCALARS) {
     const v = row[name]
-    if (v !== null && v !== undefined) (record as unknown as Record<string, unknown>)[field] = v
+    if (v !== null && v !== undefined) {
+      ;(record as unknown as Record<string, unknown>)[field] = BOOLEANS.has(field as OutcomeField)
+        ? v === 1
+        : v
+    }
   }
   if (row.meta) record.meta = JSON.parse(row.meta as string)
   return record
@@ -57,7 +64,7 @@ function fromRow(row: Row): JobRecord {
 function migrate(db: Database.Database): void {
   const have = new Set((db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name))
   for (const f of OUTCOME_FIELDS) {
-    if (!have.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${OUTCOME_COLUMNS[f]}`)
+    if (!have.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${sqlType(f)}`)
   }
 }
 
@@ -143,7 +150,10 @@ export class SqliteJournal implements Journal {
   finish(o: Finished): Promise<void> {
     this.#write()
     const values: Record<string, unknown> = { key: o.key, state: o.state }
-    for (const f of OUTCOME_FIELDS) values[f] = o[f] ?? null
+    for (const f of OUTCOME_FIELDS) {
+      const v = o[f]
+      values[f] = typeof v === 'boolean' ? Number(v) : (v ?? null)
+    }
     this.#stmt.finish.run(values)
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }

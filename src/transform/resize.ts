@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { TransformError } from './errors.js'
 import { type ImageHeader, oriented, type Plan, plan } from './plan.js'
@@ -20,6 +21,10 @@ export interface Transformed {
   bytes?: Buffer
   /** Where the new image was written, when an `output` path was given. */
   path?: string
+  /** Size of the new image in bytes (absent when kept). */
+  size?: number
+  /** sha256 of the new image, lowercase hex (absent when kept): hashed where it was made. */
+  sha256?: string
   /** Extension of the output format: `jpg`, `png`, `webp`, `avif`, `gif`, `tif`, or the input's when kept. */
   format: string
   /** Output size in pixels, as displayed (after EXIF orientation). */
@@ -158,19 +163,19 @@ export async function transformImage(
   }
   const image = pipeline(from, step, spec, maxPixels)
   try {
-    if (output) {
-      const info = await image.toFile(output)
-      return {
-        kept: false,
-        path: output,
-        format: step.format,
-        width: info.width,
-        height: info.height,
-        ...sizes,
-      }
-    }
     const { data, info } = await image.toBuffer({ resolveWithObject: true })
-    return { kept: false, bytes: data, format: step.format, width: info.width, height: info.height, ...sizes }
+    const made = {
+      kept: false,
+      format: step.format,
+      width: info.width,
+      height: info.height,
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      ...sizes,
+    }
+    if (!output) return { ...made, bytes: data }
+    await writeFile(output, data)
+    return { ...made, path: output }
   } catch (error) {
     if (output) await rm(output, { force: true }) // no half-written file left behind
     // The decoder or the encoder? Decoding alone again tells: an image that decodes is not to blame.

@@ -1,0 +1,76 @@
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { ENCODE_FORMATS, RESIZE_MODES, type TransformSpec } from '../transform/spec.js'
+import { integer } from './parse.js'
+
+/** A number greater than or equal to `min` (decimals allowed). */
+function atLeast(min: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min)
+      throw new InvalidArgumentError(`expected a number >= ${min}`)
+    return n
+  }
+}
+
+/**
+ * The transform stage's options (issue: resize and re-encode on a CPU pool): img2dataset's modes
+ * and filters under the names its users know. Nothing given: no pool, the bytes kept as downloaded.
+ */
+export function addTransformOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--resize <mode>',
+        'resize every image: keep-ratio (shortest side to --size), keep-ratio-largest, center-crop, border',
+      )
+        .choices([...RESIZE_MODES])
+        .default('no'),
+    )
+    .option('--size <px>', 'target size in pixels for --resize', integer(1))
+    .option('--resize-only-if-bigger', 'never enlarge an image')
+    .option(
+      '--background <colour>',
+      "colour of border's padding and under transparency in JPEG (default: #ffffff)",
+    )
+    .addOption(
+      new Option('--encode <format>', 're-encode changed images in this format').choices([...ENCODE_FORMATS]),
+    )
+    .option('--quality <1-100>', 'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF)', integer(1))
+    .option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)', integer(1))
+    .option(
+      '--max-aspect-ratio <r>',
+      'refuse an image whose long side over its short side is more (bad-aspect-ratio)',
+      atLeast(1),
+    )
+    .option(
+      '--max-pixels <n>',
+      'refuse an image of more pixels, from its header (too-many-pixels)',
+      integer(1),
+    )
+    .option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images')
+    .addOption(
+      new Option(
+        '--verify <level>',
+        'structure: each format checked whole; decode: every image fully decoded too',
+      )
+        .choices(['structure', 'decode'])
+        .default('structure'),
+    )
+}
+
+/** The transform spec from parsed command-line options (validated by `resolveTransformSpec`). */
+export function transformFrom(o: Record<string, unknown>): Partial<TransformSpec> {
+  return {
+    resize: o.resize as TransformSpec['resize'] | undefined,
+    size: o.size as number | undefined,
+    resizeOnlyIfBigger: o.resizeOnlyIfBigger === true,
+    background: o.background as string | undefined,
+    encode: o.encode as TransformSpec['encode'],
+    quality: o.quality as number | undefined,
+    minSize: o.minSize as number | undefined,
+    maxAspectRatio: o.maxAspectRatio as number | undefined,
+    maxPixels: o.maxPixels as number | undefined,
+    keepMetadata: o.keepMetadata === true,
+    verifyDecode: o.verify === 'decode',
+  }
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import sharp from 'sharp'
+import { fixturePath } from './fixtures/transform/index.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// The transform stage inside a run: what is published, what the manifest says, what a rerun does.
+
+let files: Server
+let origin: string
+const hits = new Map<string, number>()
+let fakes: ImageServer
+let dir: string
+before(async () => {
+  // Real images from the fixtures (the fault server's images are noise no decoder accepts).
+  files = createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1)
+    hits.set(name, (hits.get(name) ?? 0) + 1)
+    try {
+      const body = readFileSync(fixturePath(name))
+      res.writeHead(200, { 'content-length': body.length }).end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+  fakes = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await new Promise((resolve) => files.close(resolve))
+  await fakes.close()
+  await cleanup(dir)
+})
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const manifest = async (out: string) =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+
+async function list(name: string, urls: string[]) {
+  const file = join(dir, `${name}.txt`)
+  await writeFile(file, urls.join('\n'))
+  return file
+}
+
+test('resized and re-encoded on the pool: the file, its name, its size and the manifest agree', async () => {
+  const out = join(dir, 'resized')
+  const urls = ['photo-orient6-gps.jpg', 'alpha.png', 'photo.webp'].map((n) => `${origin}/${n}`)
+  const r = await runCli([
+    await list('resized', urls),
+    '-o',
+    out,
+    '--resize',
+    'keep-ratio',
+    '--size',
+    '64',
+    '--encode',
+    'webp',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['alpha.webp', 'photo-orient6-gps.webp', 'photo.webp'])
+  for (const line of await manifest(out)) {
+    const file = await readFile(join(out, line.path))
+    const meta = await sharp(file).metadata()
+    assert.equal(meta.format, 'webp', line.path)
+    assert.equal(Math.min(meta.width!, meta.height!), 64, `${line.path}: shortest side`)
+    assert.deepEqual([line.width, line.height], [meta.width, meta.height])
+    assert.equal(line.format, 'webp')
+    assert.equal(line.transformed, true)
+    assert.equal(line.bytes, file.length)
+    assert.equal(line.sha256, sha(file), 'the hash is of the file kept')
+    assert.ok(line.originalWidth > 64 && line.originalHeight > 64, 'the size as downloaded is kept too')
+    assert.equal(meta.exif, undefined, `${line.path}: no EXIF (no GPS) left`)
+  }
+})
+
+test('an image that needs no change is kept byte for byte, and the manifest says so', async () => {
+  const out = join(dir, 'kept')
+  const url = `${origin}/photo-orient6-gps.jpg`
+  const r = await runCli([
+    url,
+    '-o',
+    out,
+    '--resize',
+    'keep-ratio',
+    '--size',
+    '5000',
+    '--resize-only-if-bigger',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const [line] = await manifest(out)
+  assert.equal(line.transformed, false)
+  assert.ok((await readFile(join(out, line.path))).equals(readFileSync(fixturePath('photo-orient6-gps.jpg'))))
+})
+
+test('a refused image is a permanent failure with its own code; a rerun does not fetch it again', async () => {
+  const out = join(dir, 'refused')
+  const file = await list('refused', [`${origin}/alpha.png`, `${origin}/wide.png`])
+  const first = await runCli([file, '-o', out, '--max-aspect-ratio', '2'])
+  assert.equal(first.code, 1, first.stderr)
+  const lines = await manifest(out)
+  const refused = lines.find((l) => l.status === 'failed')
+  assert.equal(refused.error, 'bad-aspect-ratio')
+  assert.deepEqual(await outputFiles(out), ['alpha.png'])
+  const fetched = hits.get('wide.png')
+  const again = await runCli([file, '-o', out, '--max-aspect-ratio', '2'])
+  assert.equal(again.code, 1)
+  assert.match(again.stderr, /1 skipped as permanently failed before/)
+  assert.equal(hits.get('wide.png'), fetched, 'not fetched again')
+})
+
+test('--verify decode: a body whole in structure but not decodable fails as undecodable, nothing kept', async () => {
+  const out = join(dir, 'decode')
+  // The fault server's images are structurally whole JPEGs of noise: no decoder takes them.
+  const r = await runCli([fakes.url('/noise'), '-o', out, '--verify', 'decode', '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  const [line] = await manifest(out)
+  assert.equal(line.error, 'undecodable')
+  assert.deepEqual(await outputFiles(out), [])
+  const plain = await runCli([fakes.url('/noise'), '-o', join(dir, 'plain')])
+  assert.equal(plain.code, 0, 'without --verify decode the structural check is what counts')
+})
