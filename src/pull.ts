@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { mkdir, rm, rmdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError } from './errors.js'
 import { classify } from './fetch/classify.js'

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs'
-import { join } from 'node:path'
 import pc from 'picocolors'
 import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'

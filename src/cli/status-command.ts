@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { summarizeJournal } from '../journal/sqlite.js'
 import { layout } from '../layout.js'
