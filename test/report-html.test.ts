@@ -69,7 +69,7 @@ test('summary: counts by status, bytes downloaded and on disk, rates over wall t
   assert.equal(summarize([], 9, 3).wallMs, 0, 'an end before the start is no time, not a negative one')
 })
 
-test('transient codes: what another attempt may cure', () => {
+test('transient codes: what a plain rerun tries again (the same rule as the planner)', () => {
   const table: [string | undefined, boolean][] = [
     ['timeout', true],
     ['network', true],
@@ -79,9 +79,9 @@ test('transient codes: what another attempt may cure', () => {
     ['http-522', true],
     ['http-408', true],
     ['http-404', false],
-    ['http-501', false],
+    ['http-501', true],
     ['http-5030', false],
-    ['dns', false],
+    ['dns', true],
     ['not-an-image', false],
     ['too-large', false],
     ['invalid-url', false],

@@ -1,3 +1,5 @@
+import { ERROR_CODES } from '../../error-codes.js'
+import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { redactUrl } from '../../utils/url.js'
 import type { ReportItem } from './types.js'
 
@@ -6,15 +8,9 @@ import type { ReportItem } from './types.js'
  * engine's errors carry (`src/errors.ts`, `src/fetch/download.ts`): timeouts, network errors, a
  * body cut short, and HTTP 408, 425, 429, 500, 502, 503, 504 and Cloudflare's 520–524.
  */
-const TRANSIENT_CODES = new Set(['timeout', 'network', 'truncated', 'unsplash-rate-limit'])
-const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
-
-/** Whether a failure with this code may succeed when tried again. */
+/** Whether a failure with this code may succeed when tried again: what a plain rerun retries. */
 export function isTransient(code: string | undefined): boolean {
-  if (code === undefined) return false
-  if (TRANSIENT_CODES.has(code)) return true
-  const m = /^http-(\d{3})$/.exec(code)
-  return m !== null && TRANSIENT_STATUS.has(Number(m[1]))
+  return code !== undefined && retriedOnRerun(code)
 }
 
 /** An item's own flag when it has one, else what its code says. */
@@ -133,19 +129,14 @@ export function rerunPlan(items: Iterable<ReportItem>): RerunPlan {
   return tally.rerun()
 }
 
-/** What a failure code means, in a sentence; `undefined` for codes without one. */
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
+
+/** What a failure code means, in a sentence (from the table of codes); `undefined` for codes without one. */
 export function describeError(code: string): string | undefined {
   const fixed: Record<string, string> = {
-    timeout: 'No answer in time: the connect, headers, idle or total timeout ran out on every attempt.',
-    network: 'The connection failed (refused, reset or a TLS error) on every attempt.',
-    dns: 'The host name does not resolve.',
-    truncated: 'The body ended before the length the server announced.',
-    'not-an-image': 'The server answered with something that is not an image, often an HTML page.',
-    'too-large': 'The file is larger than --max-size.',
-    'invalid-url': 'The line is not a valid http(s) address.',
-    'too-many-redirects': 'More redirects than --max-redirects allows.',
-    'redirect-loop': 'The redirects lead back to an address already visited.',
-    'bad-redirect': 'A redirect to something other than http(s) was refused.',
+    ...Object.fromEntries(
+      Object.entries(ERROR_CODES).map(([c, { meaning }]) => [c, `${sentence(meaning)}.`]),
+    ),
     'unsplash-rate-limit': "The Unsplash API's hourly budget ran out.",
     unknown: 'The journal holds no code for these failures.',
   }

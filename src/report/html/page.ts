@@ -189,16 +189,21 @@ ${
 
 function failuresSection(f: ReportFigures): string {
   const r = f.rerun
+  // What a plain rerun does (see retriedOnRerun): the unfinished, and failures with a passing cause.
+  const again = r.pending + r.transient
   const rerun: string[] = []
-  if (r.pending) {
-    rerun.push(
-      `A rerun of the same command fetches the ${plural(r.pending, 'job')} not finished yet${r.failed ? '' : '.'}${r.failed ? ',' : ''}`,
-    )
+  if (again) {
+    const parts = [
+      r.pending ? `the ${plural(r.pending, 'job')} not finished yet` : '',
+      r.transient
+        ? `the ${plural(r.transient, 'failure')} with a passing cause (timeouts, network errors, cut bodies, 429 and 5xx answers)`
+        : '',
+    ].filter(Boolean)
+    rerun.push(`A rerun of the same command tries ${parts.join(' and ')} again.`)
   }
-  if (r.failed) {
-    const start = r.pending ? 'and skips' : 'A rerun of the same command skips'
+  if (r.permanent) {
     rerun.push(
-      `${start} the ${plural(r.failed, 'failure')} unless you add <code>--retry-failed</code>: ${n(r.transient)} ${r.transient === 1 ? 'is' : 'are'} transient (timeouts, network errors, 429 and 5xx answers) and may succeed then; ${n(r.permanent)} ${r.permanent === 1 ? 'is' : 'are'} permanent and would fail again.`,
+      `It skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless you add <code>--retry-failed</code>.`,
     )
   }
   const body = f.failures.length
