@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from 'playwright-core'
+import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { formatBytes, formatDuration } from '../src/report/format.js'
 import {
   busiestSampled,
@@ -373,13 +374,12 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.match(await allText(page, '.failure[data-code="unknown"]'), /<img src=x onerror/)
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
   assert.equal(await page.locator('script').count(), 2, 'only the page’s own scripts')
-  const transient = FAILURES.filter(([c]) =>
-    ['http-429', 'http-503', 'http-500', 'timeout', 'network', 'truncated'].includes(c ?? ''),
-  )
+  // What a plain rerun tries again: the same rule as the planner's (retriedOnRerun).
+  const transient = FAILURES.filter(([c]) => c !== undefined && retriedOnRerun(c))
   assert.match(
     await text(page, '[data-figure="rerun"]'),
     new RegExp(
-      `skips the ${FAILURES.length} failures .* ${transient.length} are transient .* ${FAILURES.length - transient.length} are permanent`,
+      `tries the ${transient.length} failures with a passing cause .* skips the ${FAILURES.length - transient.length} permanent failures .* --retry-failed`,
     ),
   )
 
@@ -505,7 +505,7 @@ test('an interrupted run says so at the top, with what is left', async () => {
   assert.equal(await page.locator('[data-figure="pending"]').evaluate((e) => e.firstChild?.textContent), '2')
   assert.match(
     await text(page, '[data-figure="rerun"]'),
-    /^A rerun of the same command fetches the 2 jobs not finished yet, and skips/,
+    /^A rerun of the same command tries the 2 jobs not finished yet and the \d+ failures with a passing cause/,
   )
   assert.match(await text(page, '.when'), /interrupted/)
   await page.screenshot({ path: join(root, 'interrupted.png') })
