@@ -16,7 +16,8 @@ const shown = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(
 /**
  * The expected hash in a table cell, normalised to lowercase hex. Accepted: hex (any case), base64
  * or base64url (padded or not), either optionally prefixed `sha256:`/`md5:` or in the Subresource
- * Integrity form `sha256-BASE64` (W3C SRI), and raw digest bytes (a Parquet binary cell).
+ * Integrity form `sha256-BASE64` (W3C SRI), and raw digest bytes (a Parquet binary cell of
+ * exactly the digest's length; other binary cells are read as UTF-8 text).
  * An empty or null cell gives `undefined` (no check for that row); anything else that is not a
  * digest of `type` gives `{ problem }`, a one-line reason, so the row can fail as `invalid-hash`.
  */
@@ -26,11 +27,10 @@ export function parseExpectedHash(
 ): ExpectedHash | { problem: string } | undefined {
   if (cell === null || cell === undefined) return undefined
   const bytes = DIGEST_BYTES[type]
-  if (cell instanceof Uint8Array) {
-    if (cell.length === bytes) return { type, value: Buffer.from(cell).toString('hex') }
-    return { problem: `${cell.length} bytes are not a ${type} digest (${bytes} bytes)` }
-  }
-  const text = String(cell).trim()
+  if (cell instanceof Uint8Array && cell.length === bytes)
+    return { type, value: Buffer.from(cell).toString('hex') }
+  // Other bytes are text stored as binary (a Parquet column without a string annotation).
+  const text = (cell instanceof Uint8Array ? Buffer.from(cell).toString('utf8') : String(cell)).trim()
   if (text === '') return undefined
   let digest = text
   const prefix = PREFIX.exec(text)

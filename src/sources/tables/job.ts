@@ -41,7 +41,7 @@ export function buildJob(
   plan: ColumnPlan,
   hashType: HashType,
   where: () => string,
-  convert?: (value: unknown) => unknown,
+  convert?: (value: unknown, column: string) => unknown,
 ): TableJob {
   const job: TableJob = { url: cellText(cell(plan.url)), row, meta: {} }
   if (plan.caption !== undefined) {
@@ -54,8 +54,13 @@ export function buildJob(
       job.invalid = { code: 'invalid-hash', message: `${where()}: ${hash.problem}` }
     else if (hash) job.expectedHash = hash
   }
-  // fromEntries defines own properties: a column named `__proto__` stays a column.
-  job.meta = Object.fromEntries(carried.map((name) => [name, convert ? convert(cell(name)) : cell(name)]))
+  for (const name of carried) {
+    const value = convert ? convert(cell(name), name) : cell(name)
+    // A column named `__proto__` stays a column, not the object's prototype.
+    if (name === '__proto__')
+      Object.defineProperty(job.meta, name, { value, enumerable: true, writable: true })
+    else job.meta[name] = value
+  }
   return job
 }
 
