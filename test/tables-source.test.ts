@@ -150,3 +150,29 @@ test('Parquet inputs give their row count before reading', async () => {
   }
   assert.equal((await openTables([dir, join(root, 'good.csv')])).rows, undefined)
 })
+
+test('the example tables (CSV, and Parquet written from it by DuckDB) give the same rows', async () => {
+  const examples = fileURLToPath(new URL('../examples/', import.meta.url))
+  const options = { captionCol: 'caption', hashCol: 'sha256' }
+  const fromCsv = await readAll([join(examples, 'photos.csv')], options)
+  const fromParquet = await readAll([join(examples, 'photos.parquet')], options)
+  assert.equal(fromCsv.length, 10)
+  // CSV cells are text; the Parquet id column is a BIGINT.
+  const textIds = fromParquet.map((j) => ({ ...j, meta: { ...j.meta, id: String(j.meta.id) } }))
+  assert.deepEqual(fromCsv, textIds)
+  assert.deepEqual(fromCsv[3], {
+    url: 'https://images.example/photos/103-old-barn.jpg',
+    row: 3,
+    caption: 'An "old" barn in a field of wheat',
+    expectedHash: {
+      type: 'sha256',
+      value: 'b488f6a2bac026a2c6d8c619e998604b2fa38e53520042981115d907bc255c50',
+    },
+    meta: {
+      caption: 'An "old" barn in a field of wheat',
+      license: 'cc-by-sa-4.0',
+      id: '103',
+      sha256: 'b488f6a2bac026a2c6d8c619e998604b2fa38e53520042981115d907bc255c50',
+    },
+  })
+})
