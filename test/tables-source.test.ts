@@ -103,6 +103,10 @@ test('every input is checked before the first row: files, formats, and every fil
       /cannot tell the table format of '.*make-duckdb-fixtures\.mjs' from its name: name it \.csv, \.tsv, \.jsonl, \.ndjson or \.parquet, optionally followed by \.gz$/,
     ],
     [[], /^no table to read$/],
+    [
+      ['/dev/null'],
+      /^cannot read input '\/dev\/null': a table must be a regular file or a folder, not a pipe or device$/,
+    ],
   ]
   for (const [inputs, message] of cases)
     await assert.rejects(openTables(inputs), { name: 'UsageError', message })

@@ -39,6 +39,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   const pending: CsvRecord[] = []
   // csv-parse counts a CRLF inside quotes as two lines: take them back off its count.
   let overcount = 0
+  let lastLine = 0
   const parser = parse({
     delimiter: file.format === 'tsv' ? '\t' : ',',
     bom: true,
@@ -47,17 +48,17 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     skip_empty_lines: true,
     on_record: (fields: string[], context) => {
       overcount += crlfsIn(fields)
-      pending.push({ fields, endLine: context.lines - overcount })
+      lastLine = context.lines - overcount
+      pending.push({ fields, endLine: lastLine })
       return null // nothing for the stream side: records leave through `pending`
     },
   })
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
   const bytes = openBytes(file)
   const failed = (error: unknown) => {
-    const line = pending.at(-1)?.endLine
     return error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_')
       ? new UsageError(`${file.path}: ${error.message}`, { cause: error })
-      : readFailure(file, error, line === undefined ? '' : `after line ${line}`)
+      : readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
   }
   try {
     try {

@@ -22,16 +22,22 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
 
 const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
 
+/** A readable file or folder. A pipe is refused: a table is opened twice (checked, then read). */
 async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
+  let info: Awaited<ReturnType<typeof stat>>
   try {
-    const info = await stat(path)
+    info = await stat(path)
     if (info.isFile()) await access(path, constants.R_OK)
-    return info
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code
     throw new UsageError(`cannot read input '${path}': ${why}`)
   }
+  if (!info.isFile() && !info.isDirectory())
+    throw new UsageError(
+      `cannot read input '${path}': a table must be a regular file or a folder, not a pipe or device`,
+    )
+  return info
 }
 
 /**
