@@ -1,0 +1,61 @@
+import { UsageError } from '../../errors.js'
+import type { ResolvedTableOptions } from './options.js'
+
+/** Which columns a table's rows are read from. */
+export interface ColumnPlan {
+  url: string
+  caption?: string
+  hash?: string
+  /** Columns carried in `meta`, in order; `undefined`: each row's own keys but the URL (JSON lines). */
+  carried?: readonly string[]
+  /** Every column a row needs, each once: what a Parquet reader decodes. */
+  needed: readonly string[]
+}
+
+const MAX_LISTED = 40
+
+function listed(columns: readonly string[]): string {
+  if (columns.length === 0) return 'it has none'
+  const shown = columns.slice(0, MAX_LISTED).map((c) => JSON.stringify(c))
+  const more = columns.length > MAX_LISTED ? `, ... (${columns.length} in all)` : ''
+  return `its columns: ${shown.join(', ')}${more}`
+}
+
+/**
+ * Match the options to the columns a file has (its header, its Parquet schema, or the keys of the
+ * first JSON line). A column named by an option that is not there, or a column name the file holds
+ * twice, is a `UsageError` naming the file and listing the columns there are.
+ * `perRow`: the file has no fixed columns (JSON lines), so by default each row carries its own keys.
+ */
+export function planColumns(
+  file: string,
+  available: readonly string[],
+  options: ResolvedTableOptions,
+  perRow = false,
+): ColumnPlan {
+  const seen = new Set<string>()
+  for (const name of available) {
+    if (seen.has(name)) throw new UsageError(`${file} has the column ${JSON.stringify(name)} twice`)
+    seen.add(name)
+  }
+  const need = (name: string, role: string) => {
+    if (!seen.has(name))
+      throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
+  }
+  need(options.urlCol, 'the URL column')
+  if (options.captionCol !== undefined) need(options.captionCol, 'the caption column')
+  if (options.hashCol !== undefined) need(options.hashCol, 'the hash column')
+  for (const name of options.columns ?? []) need(name, 'a carried column')
+  const carried = options.columns ?? (perRow ? undefined : available.filter((c) => c !== options.urlCol))
+  const needed = new Set([options.urlCol])
+  if (options.captionCol !== undefined) needed.add(options.captionCol)
+  if (options.hashCol !== undefined) needed.add(options.hashCol)
+  for (const name of carried ?? available) needed.add(name)
+  return {
+    url: options.urlCol,
+    caption: options.captionCol,
+    hash: options.hashCol,
+    carried,
+    needed: [...needed],
+  }
+}

@@ -1,0 +1,132 @@
+import { finished } from 'node:stream/promises'
+import { parse } from 'csv-parse'
+import { UsageError } from '../../errors.js'
+import { type ColumnPlan, planColumns } from './columns.js'
+import type { TableFile } from './format.js'
+import { openBytes, readFailure } from './input.js'
+import { buildJob, invalidRow, type TableJob } from './job.js'
+import type { ResolvedTableOptions } from './options.js'
+
+interface CsvRecord {
+  fields: string[]
+  /** The 1-based line the record ends on. */
+  endLine: number
+}
+
+/** How often `text` holds `part`. */
+function count(text: string, part: string): number {
+  let n = 0
+  for (let i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length)) n++
+  return n
+}
+
+/** CRLFs inside a record's quoted fields. */
+const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + count(field, '\r\n'), 0)
+
+/** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
+function startLine({ fields, endLine }: CsvRecord): number {
+  const breaks = fields.reduce((n, field) => n + count(field, '\n') + count(field, '\r'), 0)
+  return endLine - (breaks - crlfsIn(fields))
+}
+
+/**
+ * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
+ * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
+ * quote inside an unquoted field kept as it is. Records are taken from csv-parse's `on_record` as
+ * it parses, so every record before a syntax error is given before the error is thrown.
+ */
+async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
+  const pending: CsvRecord[] = []
+  // csv-parse counts a CRLF inside quotes as two lines: take them back off its count.
+  let overcount = 0
+  let lastLine = 0
+  const parser = parse({
+    delimiter: file.format === 'tsv' ? '\t' : ',',
+    bom: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    on_record: (fields: string[], context) => {
+      overcount += crlfsIn(fields)
+      lastLine = context.lines - overcount
+      pending.push({ fields, endLine: lastLine })
+      return null // nothing for the stream side: records leave through `pending`
+    },
+  })
+  parser.on('error', () => {}) // read from `parser.errored`, after the records before it
+  const bytes = openBytes(file)
+  const failed = (error: unknown) => {
+    return error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_')
+      ? new UsageError(`${file.path}: ${error.message}`, { cause: error })
+      : readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
+  }
+  try {
+    try {
+      for await (const chunk of bytes) {
+        parser.write(chunk)
+        yield* pending.splice(0)
+        if (parser.errored) throw failed(parser.errored)
+      }
+    } catch (error) {
+      throw failed(error)
+    }
+    parser.end()
+    let failure: unknown
+    await finished(parser, { readable: false }).catch((error) => {
+      failure = error
+    })
+    yield* pending.splice(0)
+    if (failure) throw failed(failure)
+  } finally {
+    bytes.destroy()
+    parser.destroy()
+  }
+}
+
+/** The column names of a CSV or TSV file: its first record. An empty file is a `UsageError`. */
+export async function csvHeader(file: TableFile): Promise<string[]> {
+  for await (const record of csvRecords(file)) return record.fields
+  throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
+}
+
+/**
+ * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
+ * an empty cell is `''`. A record whose field count differs from the header's is kept as an
+ * `invalid-row` job; a syntax error the parser cannot get past (a quote never closed) throws.
+ */
+export async function* csvRows(
+  file: TableFile,
+  options: ResolvedTableOptions,
+  counter: { next: number },
+): AsyncGenerator<TableJob> {
+  let header: string[] | undefined
+  let plan: ColumnPlan | undefined
+  let index = new Map<string, number>()
+  let carried: readonly string[] = []
+  for await (const record of csvRecords(file)) {
+    if (!header || !plan) {
+      header = record.fields
+      plan = planColumns(file.path, header, options)
+      index = new Map(header.map((name, i) => [name, i]))
+      carried = plan.carried ?? []
+      continue
+    }
+    const row = counter.next++
+    const { fields } = record
+    if (fields.length !== header.length) {
+      const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
+      yield invalidRow(row, `${file.path} line ${startLine(record)}: ${why}`)
+      continue
+    }
+    yield buildJob(
+      row,
+      (name) => fields[index.get(name)!],
+      carried,
+      plan,
+      options.hashType,
+      () => `${file.path} line ${startLine(record)}`,
+    )
+  }
+  if (!header)
+    throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
+}

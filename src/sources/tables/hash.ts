@@ -1,0 +1,49 @@
+import type { HashType } from './options.js'
+
+/** A hash the downloaded body must have; `value` is lowercase hex. */
+export interface ExpectedHash {
+  type: HashType
+  value: string
+}
+
+const DIGEST_BYTES: Record<HashType, number> = { sha256: 32, md5: 16 }
+const PREFIX = /^(sha256|md5)[:-]/i
+const HEX = /^[0-9a-f]+$/i
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+
+const shown = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)
+
+/**
+ * The expected hash in a table cell, normalised to lowercase hex. Accepted: hex (any case), base64
+ * or base64url (padded or not), either optionally prefixed `sha256:`/`md5:` or in the Subresource
+ * Integrity form `sha256-BASE64` (W3C SRI), and raw digest bytes (a Parquet binary cell of
+ * exactly the digest's length; other binary cells are read as UTF-8 text).
+ * An empty or null cell gives `undefined` (no check for that row); anything else that is not a
+ * digest of `type` gives `{ problem }`, a one-line reason, so the row can fail as `invalid-hash`.
+ */
+export function parseExpectedHash(
+  cell: unknown,
+  type: HashType,
+): ExpectedHash | { problem: string } | undefined {
+  if (cell === null || cell === undefined) return undefined
+  const bytes = DIGEST_BYTES[type]
+  if (cell instanceof Uint8Array && cell.length === bytes)
+    return { type, value: Buffer.from(cell).toString('hex') }
+  // Other bytes are text stored as binary (a Parquet column without a string annotation).
+  const text = (cell instanceof Uint8Array ? Buffer.from(cell).toString('utf8') : String(cell)).trim()
+  if (text === '') return undefined
+  let digest = text
+  const prefix = PREFIX.exec(text)
+  if (prefix) {
+    if (prefix[1].toLowerCase() !== type)
+      return { problem: `${shown(text)} is a ${prefix[1]} hash, not ${type}` }
+    digest = text.slice(prefix[0].length)
+  }
+  if (digest.length === bytes * 2 && HEX.test(digest)) return { type, value: digest.toLowerCase() }
+  const unpadded = digest.replace(/=+$/, '')
+  if (unpadded.length === Math.ceil((bytes * 4) / 3) && BASE64.test(digest)) {
+    const decoded = Buffer.from(unpadded, 'base64')
+    if (decoded.length === bytes) return { type, value: decoded.toString('hex') }
+  }
+  return { problem: `${shown(text)} is not a ${type} (${bytes * 2} hex digits or base64 of ${bytes} bytes)` }
+}

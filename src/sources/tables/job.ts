@@ -1,0 +1,70 @@
+import type { ColumnPlan } from './columns.js'
+import { type ExpectedHash, parseExpectedHash } from './hash.js'
+import type { HashType } from './options.js'
+import { cellText } from './values.js'
+
+/** Why a row cannot be fetched as it stands; the row still gets a (failed) result of its own. */
+export interface InvalidRow {
+  /** `invalid-row`: the row itself is malformed; `invalid-hash`: its hash cell is not a digest. */
+  code: 'invalid-row' | 'invalid-hash'
+  /** One line naming the file and line (or Parquet row), e.g. `a.jsonl line 12: not JSON (...)`. */
+  message: string
+}
+
+/** One row of a table, as a job for `pull()`. */
+export interface TableJob {
+  /** The URL cell as text, `''` when empty or null; checking it is the engine's (`invalid-url`). */
+  url: string
+  /** 0-based position over all rows of all inputs, in order: the dataset sample key derives from it. */
+  row: number
+  /** The caption cell as text; absent when the cell is empty or null, or no caption column is set. */
+  caption?: string
+  /** The hash the body must have, lowercase hex; absent when the cell is empty or null. */
+  expectedHash?: ExpectedHash
+  /** The carried columns by name, JSON-safe (see `jsonSafe`). */
+  meta: Record<string, unknown>
+  /** Set when the row cannot be fetched as it stands: the engine fails it with this code and message. */
+  invalid?: InvalidRow
+}
+
+/** A row's cells by column name. */
+export type Cells = (column: string) => unknown
+
+/**
+ * The job for one row. `where` names the row in messages (`a.csv line 12`), built only when
+ * needed; `convert` makes carried values JSON-safe where the reader does not give them so.
+ */
+export function buildJob(
+  row: number,
+  cell: Cells,
+  carried: readonly string[],
+  plan: ColumnPlan,
+  hashType: HashType,
+  where: () => string,
+  convert?: (value: unknown, column: string) => unknown,
+): TableJob {
+  const job: TableJob = { url: cellText(cell(plan.url)), row, meta: {} }
+  if (plan.caption !== undefined) {
+    const caption = cellText(cell(plan.caption))
+    if (caption !== '') job.caption = caption
+  }
+  if (plan.hash !== undefined) {
+    const hash = parseExpectedHash(cell(plan.hash), hashType)
+    if (hash && 'problem' in hash)
+      job.invalid = { code: 'invalid-hash', message: `${where()}: ${hash.problem}` }
+    else if (hash) job.expectedHash = hash
+  }
+  for (const name of carried) {
+    const value = convert ? convert(cell(name), name) : cell(name)
+    // A column named `__proto__` stays a column, not the object's prototype.
+    if (name === '__proto__')
+      Object.defineProperty(job.meta, name, { value, enumerable: true, writable: true })
+    else job.meta[name] = value
+  }
+  return job
+}
+
+/** The job for a row that could not be read: no URL, nothing carried, failed with `invalid-row`. */
+export function invalidRow(row: number, message: string): TableJob {
+  return { url: '', row, meta: {}, invalid: { code: 'invalid-row', message } }
+}

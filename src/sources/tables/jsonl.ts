@@ -1,0 +1,110 @@
+import { StringDecoder } from 'node:string_decoder'
+import { UsageError } from '../../errors.js'
+import { type ColumnPlan, planColumns } from './columns.js'
+import type { TableFile } from './format.js'
+import { openBytes, readFailure } from './input.js'
+import { buildJob, invalidRow, type TableJob } from './job.js'
+import type { ResolvedTableOptions } from './options.js'
+
+/** Longest line held while looking for its end: past it the file is not JSON lines. */
+const MAX_LINE = 64 * 1024 * 1024
+
+interface Line {
+  text: string
+  /** 1-based line number. */
+  number: number
+}
+
+/** The non-blank lines of a file, streamed; LF or CRLF, a leading byte order mark dropped. */
+async function* lines(file: TableFile): AsyncGenerator<Line> {
+  const bytes = openBytes(file)
+  const decoder = new StringDecoder('utf8')
+  let rest = ''
+  let number = 0
+  const line = (text: string): Line | undefined => {
+    number++
+    const trimmed = (number === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).trim()
+    return trimmed === '' ? undefined : { text: trimmed, number }
+  }
+  try {
+    for await (const chunk of bytes) {
+      const text = rest + decoder.write(chunk)
+      let start = 0
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        const found = line(text.slice(start, end))
+        start = end + 1
+        if (found) yield found
+      }
+      rest = text.slice(start)
+      if (rest.length > MAX_LINE)
+        throw new UsageError(
+          `${file.path} line ${number + 1} is longer than ${MAX_LINE} characters: not JSON lines`,
+        )
+    }
+    const found = line(rest + decoder.end())
+    if (found) yield found
+  } catch (error) {
+    throw readFailure(file, error, number > 0 ? `after line ${number}` : '')
+  } finally {
+    bytes.destroy()
+  }
+}
+
+type Parsed = { object: Record<string, unknown> } | { problem: string }
+
+function parseLine(text: string): Parsed {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return { problem: `not valid JSON (${(error as Error).message})` }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return {
+      problem: `a JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
+    }
+  return { object: value as Record<string, unknown> }
+}
+
+/** The keys of the first line that is a JSON object, or `undefined` when no line is. */
+export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> {
+  for await (const line of lines(file)) {
+    const parsed = parseLine(line.text)
+    if ('object' in parsed) return Object.keys(parsed.object)
+  }
+  return undefined
+}
+
+/**
+ * The rows of a JSON lines file as jobs, numbered from `counter.next`: one per non-blank line.
+ * The first object must hold every column the options name; after it, a missing key is an empty
+ * cell. A line that is not a JSON object is kept as an `invalid-row` job (its neighbours are
+ * whole lines, so nothing else is lost). Values are carried as the JSON holds them.
+ */
+export async function* jsonlRows(
+  file: TableFile,
+  options: ResolvedTableOptions,
+  counter: { next: number },
+): AsyncGenerator<TableJob> {
+  let plan: ColumnPlan | undefined
+  for await (const line of lines(file)) {
+    const row = counter.next++
+    const parsed = parseLine(line.text)
+    if ('problem' in parsed) {
+      yield invalidRow(row, `${file.path} line ${line.number}: ${parsed.problem}`)
+      continue
+    }
+    const { object } = parsed
+    plan ??= planColumns(file.path, Object.keys(object), options, true)
+    const url = plan.url
+    const carried = plan.carried ?? Object.keys(object).filter((key) => key !== url)
+    yield buildJob(
+      row,
+      (name) => (Object.hasOwn(object, name) ? object[name] : undefined),
+      carried,
+      plan,
+      options.hashType,
+      () => `${file.path} line ${line.number}`,
+    )
+  }
+}

@@ -1,0 +1,63 @@
+import { tmpdir } from 'node:os'
+import { TABLE_FORMATS, type TableFormat } from './format.js'
+
+export type HashType = 'sha256' | 'md5'
+
+/** How to read a table. Every field is optional; the defaults are below each. */
+export interface TableOptions {
+  /** Read every input as this format, whatever its name says (`.gz` still means gzip). @default from the name */
+  readonly format?: TableFormat
+  /** Column holding the image URL. @default 'url' */
+  readonly urlCol?: string
+  /** Column holding a caption, given as `caption` (an empty or null cell gives none). */
+  readonly captionCol?: string
+  /**
+   * Columns carried to the outputs in `meta`, in this order. By default every column of the row
+   * except the URL column (which `url` holds), in the file's order; the caption and hash columns
+   * are carried too. A column named here is carried even if it is the URL column.
+   */
+  readonly columns?: readonly string[]
+  /** Column holding the expected hash of each image (hex or base64); see `hashType`. */
+  readonly hashCol?: string
+  /** What `hashCol` holds. @default 'sha256' */
+  readonly hashType?: HashType
+  /** Where a gzip-compressed Parquet file is decompressed for reading (it needs random access). @default os.tmpdir() */
+  readonly tempDir?: string
+}
+
+export interface ResolvedTableOptions {
+  format: TableFormat | undefined
+  urlCol: string
+  captionCol: string | undefined
+  columns: readonly string[] | undefined
+  hashCol: string | undefined
+  hashType: HashType
+  tempDir: string
+}
+
+function columnName(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value === ''))
+    throw new TypeError(`Expected \`${name}\` to be a non-empty column name, got ${JSON.stringify(value)}`)
+}
+
+/** Defaults filled in and every option checked: a bad one throws a `TypeError` naming it. */
+export function resolveTableOptions(options: TableOptions = {}): ResolvedTableOptions {
+  const { format, urlCol = 'url', captionCol, columns, hashCol, hashType = 'sha256' } = options
+  if (format !== undefined && !TABLE_FORMATS.includes(format))
+    throw new TypeError(
+      `Expected \`format\` to be one of ${TABLE_FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+    )
+  columnName('urlCol', urlCol)
+  columnName('captionCol', captionCol)
+  columnName('hashCol', hashCol)
+  if (columns !== undefined) {
+    if (!Array.isArray(columns)) throw new TypeError('Expected `columns` to be an array of column names')
+    for (const [i, c] of columns.entries()) columnName(`columns[${i}]`, c)
+  }
+  if (hashType !== 'sha256' && hashType !== 'md5')
+    throw new TypeError(`Expected \`hashType\` to be 'sha256' or 'md5', got ${JSON.stringify(hashType)}`)
+  const tempDir = options.tempDir ?? tmpdir()
+  if (typeof tempDir !== 'string' || tempDir === '')
+    throw new TypeError('Expected `tempDir` to be a folder path')
+  return { format, urlCol, captionCol, columns, hashCol, hashType, tempDir }
+}

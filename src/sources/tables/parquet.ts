@@ -1,0 +1,216 @@
+import {
+  type ColumnMetaData,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetReadObjects,
+  parquetSchema,
+  type RowGroup,
+} from 'hyparquet'
+import { parquetHeader } from 'hyparquet/src/column.js'
+import { compressors } from 'hyparquet-compressors'
+import { UsageError } from '../../errors.js'
+import { planColumns } from './columns.js'
+import { type FileBuffer, openFileBuffer } from './file-buffer.js'
+import type { TableFile } from './format.js'
+import { gunzipToTemp } from './gunzip-temp.js'
+import { readFailure } from './input.js'
+import { buildJob, type TableJob } from './job.js'
+import type { ResolvedTableOptions } from './options.js'
+import { cellText, jsonSafe, PARSERS } from './values.js'
+
+/** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
+const RANGE_BYTES = 4 * 1024 * 1024
+const MIN_RANGE_ROWS = 1024
+/** Rows of a file's first range, when its pages allow: the first job goes out without waiting for a full range. */
+const FIRST_RANGE_ROWS = 4096
+
+async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMetaData> {
+  try {
+    return await parquetMetadataAsync(buffer)
+  } catch (error) {
+    throw new UsageError(`${file.path} is not a readable Parquet file: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+}
+
+async function withBuffer<T>(
+  file: TableFile,
+  path: string,
+  use: (buffer: FileBuffer) => Promise<T>,
+): Promise<T> {
+  let buffer: FileBuffer
+  try {
+    buffer = await openFileBuffer(path)
+  } catch (error) {
+    throw readFailure(file, error, '')
+  }
+  try {
+    return await use(buffer)
+  } finally {
+    await buffer.close()
+  }
+}
+
+/** The top-level column names and the row count of a Parquet file, from its footer alone. */
+export async function parquetInfo(file: TableFile): Promise<{ columns: string[]; rows: number }> {
+  return withBuffer(file, file.path, async (buffer) => {
+    const metadata = await readMetadata(buffer, file)
+    return {
+      columns: parquetSchema(metadata).children.map((c) => c.element.name),
+      rows: Number(metadata.num_rows),
+    }
+  })
+}
+
+/** Bytes read to find a page header: far more than a header with statistics takes. */
+const HEADER_BYTES = 64 * 1024
+
+/** The first data page of a column chunk: rows and uncompressed bytes; `undefined` when unreadable. */
+async function firstPage(
+  buffer: FileBuffer,
+  meta: ColumnMetaData,
+): Promise<{ rows: number; bytes: number } | undefined> {
+  const start = Number(meta.data_page_offset)
+  const end = Math.min(buffer.byteLength, start + HEADER_BYTES, start + Number(meta.total_compressed_size))
+  try {
+    const header = parquetHeader({ view: new DataView(await buffer.slice(start, end)), offset: 0 })
+    const rows = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_rows
+    return rows === undefined ? undefined : { rows, bytes: header.uncompressed_page_size }
+  } catch {
+    return undefined
+  }
+}
+
+/** How a row group is read: `rows` at a time, and never fewer than `least` (a large page's rows). */
+export interface RangePlan {
+  rows: number
+  least: number
+}
+
+/**
+ * Rows decoded at once in a row group: a small group whole; a large one in ranges of about
+ * `RANGE_BYTES` of its needed columns (uncompressed). hyparquet decodes whole pages, and some
+ * writers (DuckDB) put a whole row group in one page: a range never holds fewer rows than a large
+ * page (over a quarter of `RANGE_BYTES`), which would otherwise be decoded again for every range.
+ */
+export async function planRanges(
+  buffer: FileBuffer,
+  group: RowGroup,
+  needed: readonly string[],
+): Promise<RangePlan> {
+  const rows = Math.max(1, Number(group.num_rows))
+  const chunks = group.columns.flatMap((c) =>
+    c.meta_data && needed.includes(c.meta_data.path_in_schema[0]) ? [c.meta_data] : [],
+  )
+  const bytes = chunks.reduce((sum, meta) => sum + Number(meta.total_uncompressed_size), 0)
+  if (bytes <= RANGE_BYTES) return { rows, least: rows }
+  let least = MIN_RANGE_ROWS
+  for (const meta of chunks) {
+    const page = await firstPage(buffer, meta)
+    if (page && page.bytes > RANGE_BYTES / 4) least = Math.max(least, page.rows)
+  }
+  const target = Math.floor((rows * RANGE_BYTES) / bytes)
+  return { rows: Math.min(rows, Math.max(least, target)), least: Math.min(rows, least) }
+}
+
+/**
+ * The rows of a Parquet file as jobs, numbered from `counter.next`. Read through a file-backed
+ * buffer, row group by row group, a large group in bounded row ranges (hyparquet then decodes only
+ * the pages of the range for flat columns, and reads only them when the file has an offset index);
+ * only the needed columns are decoded. The file's first range is small, so its first row comes
+ * out at once. A gzip-compressed file is first decompressed to a temporary file under `tempDir`,
+ * removed when the reading ends. Carried values go through `jsonSafe`. A row group that fails to
+ * decode throws a `UsageError` naming it.
+ */
+export async function* parquetRows(
+  file: TableFile,
+  options: ResolvedTableOptions,
+  counter: { next: number },
+): AsyncGenerator<TableJob> {
+  const temp = file.gzip ? await gunzipToTemp(file, options.tempDir) : undefined
+  try {
+    let buffer: FileBuffer
+    try {
+      buffer = await openFileBuffer(temp?.path ?? file.path)
+    } catch (error) {
+      throw readFailure(file, error, '')
+    }
+    try {
+      const metadata = await readMetadata(buffer, file)
+      const schema = parquetSchema(metadata)
+      const plan = planColumns(
+        file.path,
+        schema.children.map((c) => c.element.name),
+        options,
+      )
+      const columns = [...plan.needed]
+      const carried = plan.carried ?? []
+      // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.
+      const enums = new Set(
+        schema.children
+          .filter((c) => c.element.converted_type === 'ENUM' || c.element.logical_type?.type === 'ENUM')
+          .map((c) => c.element.name),
+      )
+      const convert = (value: unknown, column: string) =>
+        enums.has(column) && value instanceof Uint8Array ? cellText(value) : jsonSafe(value)
+      // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
+      const nested = schema.children.some(
+        (c) =>
+          columns.includes(c.element.name) &&
+          (c.children.length > 0 || c.element.repetition_type === 'REPEATED'),
+      )
+      let groupStart = 0
+      let first = true
+      for (const [g, group] of metadata.row_groups.entries()) {
+        const groupEnd = groupStart + Number(group.num_rows)
+        const ranges = nested
+          ? { rows: groupEnd - groupStart, least: 0 }
+          : await planRanges(buffer, group, columns)
+        for (let start = groupStart; start < groupEnd; ) {
+          const size = first ? Math.max(ranges.least, Math.min(ranges.rows, FIRST_RANGE_ROWS)) : ranges.rows
+          const end = Math.min(groupEnd, start + size)
+          first = false
+          const where = `${file.path} row group ${g} (rows ${start} to ${end - 1})`
+          let rows: Record<string, unknown>[]
+          try {
+            rows = await parquetReadObjects({
+              file: buffer,
+              metadata,
+              columns,
+              rowStart: start,
+              rowEnd: end,
+              compressors,
+              parsers: PARSERS,
+              // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
+              utf8: false,
+              useOffsetIndex: true,
+            })
+          } catch (error) {
+            throw new UsageError(`cannot decode ${where}: ${(error as Error).message}`, { cause: error })
+          }
+          if (rows.length !== end - start)
+            throw new UsageError(`cannot decode ${where}: ${rows.length} rows came out of ${end - start}`)
+          for (const [i, values] of rows.entries()) {
+            yield buildJob(
+              counter.next++,
+              (name) => values[name],
+              carried,
+              plan,
+              options.hashType,
+              () => `${file.path} row ${start + i} (row group ${g})`,
+              convert,
+            )
+          }
+          start = end
+        }
+        groupStart = groupEnd
+        buffer.forget()
+      }
+    } finally {
+      await buffer.close()
+    }
+  } finally {
+    await temp?.remove()
+  }
+}

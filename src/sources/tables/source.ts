@@ -1,0 +1,168 @@
+import type { Dirent } from 'node:fs'
+import { access, constants, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
+import { planColumns } from './columns.js'
+import { csvHeader, csvRows } from './csv.js'
+import { detectTableFormat, isGzipName, type TableFile, type TableFormat } from './format.js'
+import type { TableJob } from './job.js'
+import { jsonlKeys, jsonlRows } from './jsonl.js'
+import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
+import { parquetInfo, parquetRows } from './parquet.js'
+
+/** Tables opened and checked, ready to stream: iterate it (more than once if need be) for the rows. */
+export interface OpenedTables extends AsyncIterable<TableJob> {
+  /** The files that are read, in order. */
+  readonly files: readonly TableFile[]
+  /** Entries of the given folders that are not read: hidden (`.`), `_`-prefixed, not tables, not files. */
+  readonly skipped: readonly string[]
+  /** Rows in all when known before reading (every file a Parquet file not gzip-compressed). */
+  readonly rows: number | undefined
+}
+
+const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
+
+/** A readable file or folder. A pipe is refused: a table is opened twice (checked, then read). */
+async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
+  let info: Awaited<ReturnType<typeof stat>>
+  try {
+    info = await stat(path)
+    if (info.isFile()) await access(path, constants.R_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code
+    throw new UsageError(`cannot read input '${path}': ${why}`)
+  }
+  if (!info.isFile() && !info.isDirectory())
+    throw new UsageError(
+      `cannot read input '${path}': a table must be a regular file or a folder, not a pipe or device`,
+    )
+  return info
+}
+
+/**
+ * Folder entries in name order (UTF-16 code units, so `part-00002` comes before `part-00010` and
+ * the order is the same on every machine), without hidden and `_`-prefixed names (`.DS_Store`,
+ * Spark's `_SUCCESS` and `.crc` files, `_metadata`) and without subfolders.
+ */
+async function folderFiles(
+  dir: string,
+  format: TableFormat | undefined,
+  skipped: string[],
+): Promise<TableFile[]> {
+  let entries: Dirent[]
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (error) {
+    throw new UsageError(`cannot read folder '${dir}': ${(error as NodeJS.ErrnoException).code}`)
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const files: TableFile[] = []
+  for (const entry of entries) {
+    const path = join(dir, entry.name)
+    if (entry.name.startsWith('.') || entry.name.startsWith('_')) {
+      skipped.push(path)
+      continue
+    }
+    const isFile =
+      entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())
+    const detected = format ? { format, gzip: isGzipName(entry.name) } : detectTableFormat(entry.name)
+    if (!isFile || !detected) skipped.push(path)
+    else files.push({ path, ...detected })
+  }
+  if (files.length === 0) throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})`)
+  return files
+}
+
+/** The files the inputs name: files as given, folders expanded; unreadable or unknown ones throw. */
+async function resolveFiles(inputs: readonly string[], format: TableFormat | undefined, skipped: string[]) {
+  const files: TableFile[] = []
+  for (const input of inputs) {
+    const info = await statInput(input)
+    if (info.isDirectory()) {
+      files.push(...(await folderFiles(input, format, skipped)))
+      continue
+    }
+    const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
+    if (!detected)
+      throw new UsageError(`cannot tell the table format of '${input}' from its name: name it ${EXTENSIONS}`)
+    files.push({ path: input, ...detected })
+  }
+  return files
+}
+
+/**
+ * Check one file's columns against the options before any row is read; gives its row count when
+ * the footer tells it. A gzip-compressed Parquet file is checked when it is reached instead, since
+ * its footer is at the end of the decompressed bytes.
+ */
+async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<number | undefined> {
+  if (file.format === 'parquet') {
+    if (file.gzip) return undefined
+    const { columns, rows } = await parquetInfo(file)
+    planColumns(file.path, columns, options)
+    return rows
+  }
+  if (file.format === 'jsonl') {
+    const keys = await jsonlKeys(file)
+    if (keys) planColumns(file.path, keys, options, true)
+    return undefined
+  }
+  planColumns(file.path, await csvHeader(file), options)
+  return undefined
+}
+
+/** Files checked at once: a folder of many small files opens in a fraction of the time. */
+const CHECKS_AT_ONCE = 8
+
+const readers = { csv: csvRows, tsv: csvRows, jsonl: jsonlRows, parquet: parquetRows }
+
+/**
+ * Open tables (files and folders of CSV, TSV, JSON lines and Parquet, each optionally gzip'd) and
+ * check them before any row is read: every input readable, every format known, every column the
+ * options name present in every file (a gzip'd Parquet file excepted: checked when reached).
+ * Throws `UsageError` naming the file (and listing its columns, for a missing one), or `TypeError`
+ * for a bad option.
+ *
+ * Iterating the result streams the rows of every file in order, in constant memory, as fast as
+ * the consumer pulls them. Data that cannot be read past (a CSV quote never closed, corrupt gzip,
+ * a Parquet row group that does not decode) throws a `UsageError` naming file and line or row
+ * group, after every row before it was given; a single malformed record (a JSON line that is not
+ * an object, a CSV record with the wrong number of fields) and a malformed hash cell are given as
+ * jobs with `invalid` set, keeping their row.
+ */
+export async function openTables(
+  inputs: readonly string[],
+  options: TableOptions = {},
+): Promise<OpenedTables> {
+  const resolved = resolveTableOptions(options)
+  if (inputs.length === 0) throw new UsageError('no table to read')
+  const skipped: string[] = []
+  const files = await resolveFiles(inputs, resolved.format, skipped)
+  const counts: (number | undefined)[] = []
+  for (let i = 0; i < files.length; i += CHECKS_AT_ONCE)
+    counts.push(...(await Promise.all(files.slice(i, i + CHECKS_AT_ONCE).map((f) => checkFile(f, resolved)))))
+  const rows = counts.every((n) => n !== undefined)
+    ? counts.reduce<number>((a, n) => a + (n ?? 0), 0)
+    : undefined
+  return {
+    files,
+    skipped,
+    rows,
+    async *[Symbol.asyncIterator]() {
+      const counter = { next: 0 }
+      for (const file of files) yield* readers[file.format](file, resolved, counter)
+    },
+  }
+}
+
+/**
+ * Rows of every input (files or folders), in order, streamed: `openTables` and its rows in one
+ * call. Its errors (see `openTables`) come from the first `next()`, before the first row.
+ */
+export async function* tableSource(
+  inputs: readonly string[],
+  options: TableOptions = {},
+): AsyncGenerator<TableJob> {
+  yield* await openTables(inputs, options)
+}

@@ -1,0 +1,94 @@
+/**
+ * Cell values as imgpull carries them: JSON-safe, so a `meta` object goes into a manifest line, a
+ * WebDataset `.json` or a Parquet row unchanged. Parquet is the source of the rich types; CSV cells
+ * are strings and JSON lines are JSON already.
+ */
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * One value made JSON-safe:
+ * - `null`/`undefined` → `null`; strings and booleans as they are;
+ * - numbers as they are, except NaN and ±Infinity (JSON has none) → `null`;
+ * - bigint (Parquet INT64, UINT64) → a number when it is a safe integer (|n| ≤ 2^53 − 1), else its
+ *   decimal digits as a string, so no digit is lost;
+ * - `Date` → ISO 8601 text (Parquet dates and timestamps already arrive as text, see `PARSERS`);
+ * - bytes (`Uint8Array`: Parquet binary without a text annotation) → base64 text;
+ * - other typed arrays, arrays (lists) → arrays; `Map` and plain objects (structs, maps, JSON) → objects.
+ */
+export function jsonSafe(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      return Number.isFinite(value) ? value : null
+    case 'bigint':
+      return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value.toString()
+    case 'undefined':
+      return null
+    case 'object':
+      if (value === null) return null
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
+      if (value instanceof Uint8Array)
+        return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')
+      if (Array.isArray(value)) return value.map(jsonSafe)
+      if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, jsonSafe)
+      if (value instanceof Map)
+        return Object.fromEntries(Array.from(value, ([k, v]) => [String(k), jsonSafe(v)]))
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]))
+    default:
+      return String(value)
+  }
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * A cell as text, for the URL and caption: `''` for null/undefined, strings as they are, bytes
+ * decoded as UTF-8, objects as JSON, anything else through `jsonSafe` and `String`.
+ */
+export function cellText(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value === null || value === undefined) return ''
+  if (value instanceof Uint8Array) return utf8.decode(value)
+  const safe = jsonSafe(value)
+  return typeof safe === 'object' && safe !== null ? JSON.stringify(safe) : String(safe)
+}
+
+const DAY_MS = 86_400_000
+
+function isoFromMillis(ms: bigint, fraction = ''): string {
+  const date = new Date(Number(ms))
+  if (Number.isNaN(date.getTime())) return ms.toString()
+  const iso = date.toISOString()
+  return fraction ? `${iso.slice(0, -1)}${fraction}Z` : iso
+}
+
+/** Floor division and its non-negative remainder, for timestamps before 1970. */
+function split(value: bigint, unit: bigint): [bigint, bigint] {
+  const rest = ((value % unit) + unit) % unit
+  return [(value - rest) / unit, rest]
+}
+
+/**
+ * hyparquet's parsers, replaced so dates and timestamps keep all their precision and arrive as
+ * text: a DATE is `YYYY-MM-DD`; a TIMESTAMP (and legacy INT96) is ISO 8601 in UTC with as many
+ * fraction digits as its unit (`…05.123Z`, `…05.123456Z`, `…05.123456789Z`). A value outside the
+ * range a JavaScript Date can show (±273,790 years) is kept as its raw number, as text.
+ */
+export const PARSERS = {
+  timestampFromMilliseconds: (ms: bigint | number): string => isoFromMillis(BigInt(ms)),
+  timestampFromMicroseconds(us: bigint | number): string {
+    const [ms, rest] = split(BigInt(us), 1000n)
+    return isoFromMillis(ms, rest.toString().padStart(3, '0'))
+  },
+  timestampFromNanoseconds(ns: bigint | number): string {
+    const [ms, rest] = split(BigInt(ns), 1_000_000n)
+    return isoFromMillis(ms, rest.toString().padStart(6, '0'))
+  },
+  dateFromDays(days: number): string {
+    const date = new Date(days * DAY_MS)
+    return Number.isNaN(date.getTime()) ? String(days) : date.toISOString().slice(0, 10)
+  },
+}

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict'
+import { copyFile, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { parquetMetadataAsync } from 'hyparquet'
+import { parquetWriteFile } from 'hyparquet-writer'
+import { UsageError } from '../src/errors.js'
+import { openFileBuffer } from '../src/sources/tables/file-buffer.js'
+import { tableSource } from '../src/sources/tables/index.js'
+import { planRanges } from '../src/sources/tables/parquet.js'
+import { readAll, readUntilError, tempFolder } from './support/tables.js'
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/tables/', import.meta.url))
+const dir = await tempFolder()
+
+async function rowGroups(path: string): Promise<number[]> {
+  const buffer = await openFileBuffer(path)
+  try {
+    return (await parquetMetadataAsync(buffer)).row_groups.map((g) => Number(g.num_rows))
+  } finally {
+    await buffer.close()
+  }
+}
+
+test('Parquet: row groups in order, INT64, timestamps, strings and nulls (hyparquet-writer)', async () => {
+  const path = join(dir, 'small.parquet')
+  parquetWriteFile({
+    filename: path,
+    rowGroupSize: 2,
+    columnData: [
+      {
+        name: 'url',
+        data: ['https://images.example/a.jpg', null, '', 'not a url', 'https://images.example/e.jpg'],
+        type: 'STRING',
+      },
+      { name: 'caption', data: ['a', 'b', null, '', 'e'], type: 'STRING' },
+      { name: 'id', data: [1n, 2n ** 62n, null, -5n, 0n], type: 'INT64' },
+      {
+        name: 'taken',
+        data: [new Date('2024-01-02T03:04:05.678Z'), null, new Date(0), null, null],
+        type: 'TIMESTAMP',
+      },
+      { name: 'ok', data: [true, false, null, true, false], type: 'BOOLEAN' },
+    ],
+  })
+  assert.deepEqual(await rowGroups(path), [2, 2, 1])
+  assert.deepEqual(await readAll([path], { captionCol: 'caption', columns: ['id', 'taken', 'ok'] }), [
+    {
+      url: 'https://images.example/a.jpg',
+      row: 0,
+      caption: 'a',
+      meta: { id: 1, taken: '2024-01-02T03:04:05.678Z', ok: true },
+    },
+    { url: '', row: 1, caption: 'b', meta: { id: '4611686018427387904', taken: null, ok: false } },
+    { url: '', row: 2, meta: { id: null, taken: '1970-01-01T00:00:00.000Z', ok: null } },
+    { url: 'not a url', row: 3, meta: { id: -5, taken: null, ok: true } },
+    { url: 'https://images.example/e.jpg', row: 4, caption: 'e', meta: { id: 0, taken: null, ok: false } },
+  ])
+})
+
+test('Parquet written by DuckDB, under every codec it has, three row groups each', async () => {
+  for (const codec of ['snappy', 'gzip', 'zstd', 'brotli', 'lz4-raw', 'uncompressed']) {
+    const path = join(FIXTURES, `duckdb-${codec}.parquet`)
+    assert.deepEqual(await rowGroups(path), [2048, 2048, 904], codec)
+    const jobs = await readAll([path], { captionCol: 'caption' })
+    assert.equal(jobs.length, 5000, codec)
+    for (const [i, job] of jobs.entries()) {
+      const expected = {
+        url: `https://images.example/${i}.jpg`,
+        row: i,
+        caption: `photo ${i}`,
+        meta: { caption: `photo ${i}`, id: i },
+      }
+      if (job.url !== expected.url || job.row !== i || job.meta.id !== i)
+        assert.deepEqual(job, expected, `${codec} row ${i}`)
+    }
+    assert.deepEqual(jobs[4999], {
+      url: 'https://images.example/4999.jpg',
+      row: 4999,
+      caption: 'photo 4999',
+      meta: { caption: 'photo 4999', id: 4999 },
+    })
+  }
+})
+
+test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, dates, decimals, lists, structs, blobs', async () => {
+  const jobs = await readAll([join(FIXTURES, 'duckdb-types.parquet')], {
+    captionCol: 'caption',
+    hashCol: 'sha256',
+  })
+  const hex = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+  assert.deepEqual(jobs[0], {
+    url: 'https://images.example/a.jpg',
+    row: 0,
+    caption: 'a red fox',
+    expectedHash: { type: 'sha256', value: hex },
+    meta: {
+      n: 0,
+      caption: 'a red fox',
+      big: '9007199254740993',
+      ts: '2024-01-02T03:04:05.123456Z',
+      ts_ns: '2024-01-02T03:04:05.123456789Z',
+      day: '2024-02-29',
+      price: 12.345,
+      tags: ['x', 'y'],
+      size: { w: 640, h: 480 },
+      raw: 'AP8=',
+      flag: true,
+      score: 1.5,
+      sha256: hex.toUpperCase(),
+    },
+  })
+  // Nulls: an empty URL, no caption, no hash; NaN (not JSON) is null.
+  assert.deepEqual(jobs[1], {
+    url: '',
+    row: 1,
+    meta: {
+      n: 1,
+      caption: null,
+      big: -1,
+      ts: null,
+      ts_ns: null,
+      day: null,
+      price: null,
+      tags: [],
+      size: null,
+      raw: null,
+      flag: null,
+      score: null,
+      sha256: null,
+    },
+  })
+  assert.equal(jobs[2].meta.ts, '1969-12-31T23:59:59.999999Z')
+  assert.deepEqual(jobs[2].meta.size, { w: null, h: 1 })
+  assert.equal(jobs[2].caption, undefined, 'an empty caption is no caption')
+  assert.equal(jobs[2].expectedHash, undefined, 'an empty hash is no hash')
+  assert.equal(jobs[3].url, 'not a url')
+  assert.equal(jobs[3].meta.score, null, 'Infinity is not JSON')
+  assert.equal(jobs[3].invalid?.code, 'invalid-hash')
+  assert.match(
+    jobs[3].invalid!.message,
+    /duckdb-types\.parquet row 3 \(row group 0\): "nothex" is not a sha256/,
+  )
+  assert.equal(jobs[4].caption, 'ünïcödé ✓')
+  assert.equal(jobs[4].meta.big, 9007199254740991)
+  assert.deepEqual(jobs[4].expectedHash, { type: 'sha256', value: hex }, 'base64 hash')
+  assert.equal(jobs.length, 6)
+  for (const job of jobs)
+    assert.deepEqual(JSON.parse(JSON.stringify(job.meta)), job.meta, 'meta is JSON-safe')
+})
+
+async function writeLargeGroup(path: string, offsetIndex: boolean, rows = 40_000): Promise<void> {
+  parquetWriteFile({
+    filename: path,
+    rowGroupSize: rows,
+    columnData: [
+      {
+        name: 'url',
+        data: Array.from({ length: rows }, (_, i) => `https://images.example/${'p'.repeat(80)}/${i}.jpg`),
+        type: 'STRING',
+        offsetIndex,
+      },
+      {
+        name: 'sha',
+        data: Array.from({ length: rows }, (_, i) => i.toString(16).padStart(8, '0').repeat(8)),
+        type: 'STRING',
+        offsetIndex,
+      },
+    ],
+  })
+}
+
+test('a large row group is read in bounded ranges, with or without an offset index, every row once', async () => {
+  for (const offsetIndex of [true, false]) {
+    const path = join(dir, `large-${offsetIndex}.parquet`)
+    await writeLargeGroup(path, offsetIndex)
+    const buffer = await openFileBuffer(path)
+    try {
+      const metadata = await parquetMetadataAsync(buffer)
+      const ranges = await planRanges(buffer, metadata.row_groups[0], ['url', 'sha'])
+      assert.ok(ranges.rows > 4096 && ranges.rows < 40_000 / 1.5, `ranges of ${ranges.rows} rows`)
+    } finally {
+      await buffer.close()
+    }
+    let row = 0
+    for await (const job of tableSource([path], { hashCol: 'sha' })) {
+      const sha = row.toString(16).padStart(8, '0').repeat(8)
+      if (
+        job.row !== row ||
+        job.url !== `https://images.example/${'p'.repeat(80)}/${row}.jpg` ||
+        job.expectedHash?.value !== sha
+      )
+        assert.fail(`row ${row}: ${JSON.stringify(job)}`)
+      row++
+    }
+    assert.equal(row, 40_000)
+  }
+})
+
+test('a row group in one page is decoded whole, not once per range', async () => {
+  const path = join(dir, 'one-page.parquet')
+  const rows = 30_000
+  parquetWriteFile({
+    filename: path,
+    rowGroupSize: rows,
+    pageSize: 64 * 1024 * 1024,
+    columnData: [
+      {
+        name: 'url',
+        data: Array.from({ length: rows }, (_, i) => `https://images.example/${'q'.repeat(150)}/${i}.jpg`),
+        type: 'STRING',
+      },
+    ],
+  })
+  const buffer = await openFileBuffer(path)
+  try {
+    const metadata = await parquetMetadataAsync(buffer)
+    assert.deepEqual(await planRanges(buffer, metadata.row_groups[0], ['url']), { rows, least: rows })
+  } finally {
+    await buffer.close()
+  }
+})
+
+test('columns not needed are not decoded: a broken one is harmless unless it is carried', async () => {
+  const path = join(dir, 'broken-column.parquet')
+  const rows = 100
+  parquetWriteFile({
+    filename: path,
+    columnData: [
+      {
+        name: 'url',
+        data: Array.from({ length: rows }, (_, i) => `https://images.example/${i}.jpg`),
+        type: 'STRING',
+      },
+      { name: 'junk', data: Array.from({ length: rows }, (_, i) => `junk ${i}`), type: 'STRING' },
+    ],
+  })
+  const buffer = await openFileBuffer(path)
+  const junk = (await parquetMetadataAsync(buffer)).row_groups[0].columns[1].meta_data!
+  await buffer.close()
+  // Overwrite the junk column's first page header: no reader can decode that chunk any more.
+  const handle = await open(path, 'r+')
+  await handle.write(Buffer.alloc(12, 0xff), 0, 12, Number(junk.data_page_offset))
+  await handle.close()
+
+  const picked = await readAll([path], { columns: [] })
+  assert.equal(picked.length, rows)
+  assert.deepEqual(picked[99], { url: 'https://images.example/99.jpg', row: 99, meta: {} })
+  const { jobs, error } = await readUntilError([path])
+  assert.equal(jobs.length, 0)
+  assert.ok(error instanceof UsageError)
+  assert.match(error.message, /^cannot decode .*broken-column\.parquet row group 0 \(rows 0 to 99\): /)
+})
+
+test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {
+  const temp = join(dir, 'temp')
+  await mkdir(temp)
+  const gz = join(dir, 'zstd.parquet.gz')
+  await writeFile(gz, gzipSync(await readFile(join(FIXTURES, 'duckdb-zstd.parquet'))))
+  const plain = await readAll([join(FIXTURES, 'duckdb-zstd.parquet')])
+  assert.deepEqual(await readAll([gz], { tempDir: temp }), plain)
+  assert.deepEqual(await readdir(temp), [])
+  // Also when the reader stops early (the engine was stopped).
+  for await (const job of tableSource([gz], { tempDir: temp })) {
+    assert.equal(job.row, 0)
+    assert.equal((await readdir(temp)).length, 1, 'the copy exists while rows are read')
+    break
+  }
+  assert.deepEqual(await readdir(temp), [])
+})
+
+test('a file that is not Parquet, and a missing column, are usage errors before the first row', async () => {
+  const fake = join(dir, 'fake.parquet')
+  await writeFile(fake, 'url\nhttps://images.example/a.jpg\n')
+  await assert.rejects(readAll([fake]), {
+    name: 'UsageError',
+    message: /fake\.parquet is not a readable Parquet file: /,
+  })
+  const copy = join(dir, 'types.parquet')
+  await copyFile(join(FIXTURES, 'duckdb-types.parquet'), copy)
+  await assert.rejects(readAll([copy], { urlCol: 'image_url' }), {
+    name: 'UsageError',
+    message:
+      /types\.parquet has no column "image_url" \(the URL column\); its columns: "n", "url", "caption", "big", "ts",/,
+  })
+})

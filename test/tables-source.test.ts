@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict'
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { openTables, tableSource } from '../src/sources/tables/index.js'
+import { readAll, tempFolder } from './support/tables.js'
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/tables/', import.meta.url))
+const root = await tempFolder()
+
+const csv = (from: number, to: number) =>
+  `url,n\n${Array.from({ length: to - from }, (_, i) => `https://images.example/${from + i}.jpg,${from + i}`).join('\n')}\n`
+
+test('a folder is read in name order, one numbering over all its files and formats', async () => {
+  const dir = join(root, 'shards')
+  await mkdir(join(dir, 'nested'), { recursive: true })
+  await writeFile(join(dir, 'part-00010.csv'), csv(4, 6))
+  await writeFile(
+    join(dir, 'part-00002.jsonl.gz'),
+    gzipSync(
+      '{"url":"https://images.example/2.jpg","n":"2"}\n{"url":"https://images.example/3.jpg","n":"3"}\n',
+    ),
+  )
+  await writeFile(
+    join(dir, 'part-00001.tsv'),
+    'url\tn\nhttps://images.example/0.jpg\t0\nhttps://images.example/1.jpg\t1\n',
+  )
+  // Not read: hidden, `_`-prefixed (Spark's markers), other extensions, subfolders.
+  await writeFile(join(dir, '.part-00003.csv.crc'), 'x')
+  await writeFile(join(dir, '.hidden.csv'), csv(100, 101))
+  await writeFile(join(dir, '_SUCCESS'), '')
+  await writeFile(join(dir, '_metadata.csv'), csv(200, 201))
+  await writeFile(join(dir, 'README.md'), '# data')
+  await writeFile(join(dir, 'urls.txt'), 'https://images.example/x.jpg\n')
+  await writeFile(join(dir, 'nested', 'part-00000.csv'), csv(300, 301))
+  await symlink(join(dir, 'part-00010.csv'), join(dir, 'part-00011.csv'))
+
+  const opened = await openTables([dir])
+  assert.deepEqual(
+    opened.files.map((f) => [f.path.slice(dir.length + 1), f.format, f.gzip]),
+    [
+      ['part-00001.tsv', 'tsv', false],
+      ['part-00002.jsonl.gz', 'jsonl', true],
+      ['part-00010.csv', 'csv', false],
+      ['part-00011.csv', 'csv', false],
+    ],
+  )
+  assert.deepEqual(
+    opened.skipped.map((p) => p.slice(dir.length + 1)),
+    ['.hidden.csv', '.part-00003.csv.crc', 'README.md', '_SUCCESS', '_metadata.csv', 'nested', 'urls.txt'],
+  )
+  assert.equal(opened.rows, undefined, 'text tables have no row count before reading')
+  const jobs = []
+  for await (const job of opened) jobs.push(job)
+  assert.deepEqual(
+    jobs.map((j) => [j.row, j.url, j.meta.n]),
+    [0, 1, 2, 3, 4, 5, 4, 5].map((n, row) => [row, `https://images.example/${n}.jpg`, String(n)]),
+  )
+  // Files and folders mix, in the order given.
+  const more = await readAll([join(dir, 'part-00010.csv'), dir])
+  assert.deepEqual(
+    more.map((j) => j.row),
+    Array.from({ length: 10 }, (_, i) => i),
+  )
+})
+
+test('an explicit format overrides the name, for files and for every file of a folder', async () => {
+  const dir = join(root, 'export')
+  await mkdir(dir)
+  await writeFile(join(dir, 'rows.txt'), csv(0, 2))
+  await writeFile(join(dir, 'more.dat.gz'), gzipSync(csv(2, 3)))
+  await writeFile(join(dir, '.DS_Store'), 'x')
+  assert.deepEqual(
+    (await readAll([dir], { format: 'csv' })).map((j) => j.url),
+    ['https://images.example/2.jpg', 'https://images.example/0.jpg', 'https://images.example/1.jpg'],
+  )
+  const jsonAsCsv = join(root, 'data.jsonl')
+  await writeFile(jsonAsCsv, 'url|n\n')
+  await assert.rejects(
+    readAll([jsonAsCsv], { format: 'csv' }),
+    /data\.jsonl has no column "url" \(the URL column\); its columns: "url\|n"/,
+  )
+})
+
+test('every input is checked before the first row: files, formats, and every file’s columns', async () => {
+  const good = join(root, 'good.csv')
+  await writeFile(good, csv(0, 3))
+  const noUrl = join(root, 'no-url.csv')
+  await writeFile(noUrl, 'image,n\nhttps://images.example/z.jpg,1\n')
+  const source = tableSource([good, noUrl])
+  // The second file's missing column stops everything before the first file's rows.
+  await assert.rejects(source.next(), {
+    name: 'UsageError',
+    message: `${noUrl} has no column "url" (the URL column); its columns: "image", "n"`,
+  })
+  const cases: [string[], RegExp][] = [
+    [[join(root, 'nope.csv')], /^cannot read input '.*nope\.csv': no such file or folder$/],
+    [[join(root, 'good.csv'), join(root, 'nope')], /nope': no such file or folder$/],
+    [
+      [join(FIXTURES, 'make-duckdb-fixtures.mjs')],
+      /cannot tell the table format of '.*make-duckdb-fixtures\.mjs' from its name: name it \.csv, \.tsv, \.jsonl, \.ndjson or \.parquet, optionally followed by \.gz$/,
+    ],
+    [[], /^no table to read$/],
+    [
+      ['/dev/null'],
+      /^cannot read input '\/dev\/null': a table must be a regular file or a folder, not a pipe or device$/,
+    ],
+  ]
+  for (const [inputs, message] of cases)
+    await assert.rejects(openTables(inputs), { name: 'UsageError', message })
+  const empty = join(root, 'empty-folder')
+  await mkdir(empty)
+  await writeFile(join(empty, 'notes.txt'), 'x')
+  await assert.rejects(openTables([empty]), {
+    name: 'UsageError',
+    message: /folder '.*empty-folder' holds no table files/,
+  })
+  // JSON lines are checked on their first object.
+  const jsonl = join(root, 'first.jsonl')
+  await writeFile(
+    jsonl,
+    'garbage\n{"link":"https://images.example/a.jpg"}\n{"url":"https://images.example/b.jpg"}\n',
+  )
+  await assert.rejects(
+    openTables([jsonl]),
+    /first\.jsonl has no column "url" \(the URL column\); its columns: "link"/,
+  )
+  await assert.rejects(
+    openTables([good], { captionCol: 'caption' }),
+    /good\.csv has no column "caption" \(the caption column\)/,
+  )
+  await assert.rejects(openTables([good], { format: 'xml' as 'csv' }), {
+    name: 'TypeError',
+    message: /`format`/,
+  })
+})
+
+test('Parquet inputs give their row count before reading', async () => {
+  const dir = join(root, 'pq')
+  await mkdir(dir)
+  await copyFile(join(FIXTURES, 'duckdb-snappy.parquet'), join(dir, 'a.parquet'))
+  await copyFile(join(FIXTURES, 'duckdb-types.parquet'), join(dir, 'b.parquet'))
+  const opened = await openTables([dir])
+  assert.equal(opened.rows, 5006)
+  let count = 0
+  for await (const job of opened) assert.equal(job.row, count++)
+  assert.equal(count, 5006)
+  // Iterating again reads again, from row 0.
+  for await (const job of opened) {
+    assert.equal(job.row, 0)
+    break
+  }
+  assert.equal((await openTables([dir, join(root, 'good.csv')])).rows, undefined)
+})
+
+test('the example tables (CSV, and Parquet written from it by DuckDB) give the same rows', async () => {
+  const examples = fileURLToPath(new URL('../examples/', import.meta.url))
+  const options = { captionCol: 'caption', hashCol: 'sha256' }
+  const fromCsv = await readAll([join(examples, 'photos.csv')], options)
+  const fromParquet = await readAll([join(examples, 'photos.parquet')], options)
+  assert.equal(fromCsv.length, 10)
+  // CSV cells are text; the Parquet id column is a BIGINT.
+  const textIds = fromParquet.map((j) => ({ ...j, meta: { ...j.meta, id: String(j.meta.id) } }))
+  assert.deepEqual(fromCsv, textIds)
+  assert.deepEqual(fromCsv[3], {
+    url: 'https://images.example/photos/103-old-barn.jpg',
+    row: 3,
+    caption: 'An "old" barn in a field of wheat',
+    expectedHash: {
+      type: 'sha256',
+      value: 'b488f6a2bac026a2c6d8c619e998604b2fa38e53520042981115d907bc255c50',
+    },
+    meta: {
+      caption: 'An "old" barn in a field of wheat',
+      license: 'cc-by-sa-4.0',
+      id: '103',
+      sha256: 'b488f6a2bac026a2c6d8c619e998604b2fa38e53520042981115d907bc255c50',
+    },
+  })
+})

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { UsageError } from '../src/errors.js'
+import { readAll, readUntilError, tempFolder } from './support/tables.js'
+
+const dir = await tempFolder()
+const file = async (name: string, content: string | Buffer) => {
+  const path = join(dir, name)
+  await writeFile(path, content)
+  return path
+}
+
+const SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+
+test('CSV: BOM, quoting, CRLF, embedded newlines, blank lines; cells are text as written', async () => {
+  const csv = await file(
+    'quoted.csv',
+    '\ufeffurl,caption,id\r\n' +
+      'https://images.example/1.jpg,"hello, ""world""",1\r\n' +
+      '\r\n' +
+      'https://images.example/2.jpg,"two\r\nlines",02\r\n' +
+      'https://images.example/3.jpg,say "hi" here,3\r\n' +
+      'https://images.example/4.jpg,,\r\n',
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  assert.deepEqual(jobs, [
+    {
+      url: 'https://images.example/1.jpg',
+      row: 0,
+      caption: 'hello, "world"',
+      meta: { caption: 'hello, "world"', id: '1' },
+    },
+    {
+      url: 'https://images.example/2.jpg',
+      row: 1,
+      caption: 'two\r\nlines',
+      meta: { caption: 'two\r\nlines', id: '02' },
+    },
+    {
+      url: 'https://images.example/3.jpg',
+      row: 2,
+      caption: 'say "hi" here',
+      meta: { caption: 'say "hi" here', id: '3' },
+    },
+    { url: 'https://images.example/4.jpg', row: 3, meta: { caption: '', id: '' } },
+  ])
+})
+
+test('TSV: tab-separated, quoted the way pandas writes it', async () => {
+  const tsv = await file(
+    't.tsv',
+    'url\tcaption\tw\nhttps://images.example/a.jpg\ta, b\t640\nhttps://images.example/b.jpg\t"tab\there"\t480\n',
+  )
+  const jobs = await readAll([tsv], { captionCol: 'caption', columns: ['w'] })
+  assert.deepEqual(jobs, [
+    { url: 'https://images.example/a.jpg', row: 0, caption: 'a, b', meta: { w: '640' } },
+    { url: 'https://images.example/b.jpg', row: 1, caption: 'tab\there', meta: { w: '480' } },
+  ])
+})
+
+test('JSON lines: blank lines skipped, values carried as they are, missing keys are empty cells', async () => {
+  const jsonl = await file(
+    'rows.jsonl',
+    '\ufeff{"url":"https://images.example/a.jpg","caption":"a","n":1,"tags":["x"],"size":{"w":2}}\r\n' +
+      '\n   \n' +
+      '{"caption":"no url here","n":2}\n' +
+      '{"url":null,"caption":null,"n":null}\n' +
+      '{"url":42,"extra":true}',
+  )
+  const jobs = await readAll([jsonl], { captionCol: 'caption' })
+  assert.deepEqual(jobs, [
+    {
+      url: 'https://images.example/a.jpg',
+      row: 0,
+      caption: 'a',
+      meta: { caption: 'a', n: 1, tags: ['x'], size: { w: 2 } },
+    },
+    { url: '', row: 1, caption: 'no url here', meta: { caption: 'no url here', n: 2 } },
+    { url: '', row: 2, meta: { caption: null, n: null } },
+    { url: '42', row: 3, meta: { extra: true } },
+  ])
+})
+
+test('a malformed JSON line or CSV record keeps its row as an invalid-row job naming file and line', async () => {
+  const jsonl = await file(
+    'bad.jsonl',
+    '{"url":"https://images.example/1.jpg"}\n\n{"url": "https://images.example/2.jpg"\n[1,2]\n"text"\nnull\n{"url":"https://images.example/3.jpg"}\n',
+  )
+  const jobs = await readAll([jsonl])
+  assert.deepEqual(
+    jobs.map((j) => [j.row, j.url, j.invalid?.code]),
+    [
+      [0, 'https://images.example/1.jpg', undefined],
+      [1, '', 'invalid-row'],
+      [2, '', 'invalid-row'],
+      [3, '', 'invalid-row'],
+      [4, '', 'invalid-row'],
+      [5, 'https://images.example/3.jpg', undefined],
+    ],
+  )
+  assert.match(jobs[1].invalid!.message, /bad\.jsonl line 3: not valid JSON \(/)
+  assert.match(jobs[2].invalid!.message, /bad\.jsonl line 4: a JSON array, not an object$/)
+  assert.match(jobs[3].invalid!.message, /line 5: a JSON string, not an object$/)
+  assert.match(jobs[4].invalid!.message, /line 6: a JSON null, not an object$/)
+
+  const csv = await file(
+    'bad.csv',
+    'url,caption\n"https://images.example/1.jpg","a\nb"\nhttps://images.example/2.jpg,x,extra\nonly-one\nhttps://images.example/3.jpg,ok\n',
+  )
+  const rows = await readAll([csv])
+  assert.deepEqual(
+    rows.map((j) => [j.row, j.url, j.invalid?.message]),
+    [
+      [0, 'https://images.example/1.jpg', undefined],
+      [1, '', `${csv} line 4: 3 fields where the header has 2`],
+      [2, '', `${csv} line 5: 1 field where the header has 2`],
+      [3, 'https://images.example/3.jpg', undefined],
+    ],
+  )
+})
+
+test('empty and invalid URL cells are rows like any other: checking them is the engine’s', async () => {
+  const csv = await file(
+    'urls.csv',
+    'url,n\n,1\n   ,2\nnot a url,3\nftp://x/y.jpg,4\nhttps://images.example/ok.jpg,5\n',
+  )
+  const jobs = await readAll([csv])
+  assert.deepEqual(
+    jobs.map((j) => [j.row, j.url, j.meta.n]),
+    [
+      [0, '', '1'],
+      [1, '   ', '2'],
+      [2, 'not a url', '3'],
+      [3, 'ftp://x/y.jpg', '4'],
+      [4, 'https://images.example/ok.jpg', '5'],
+    ],
+  )
+  assert.ok(jobs.every((j) => j.invalid === undefined))
+})
+
+test('urlCol, captionCol, hashCol with hashType, and columns pick what each row gives', async () => {
+  const md5 = 'd41d8cd98f00b204e9800998ecf8427e'
+  const csv = await file(
+    'cols.csv',
+    `image,text,license,checksum,width\nhttps://images.example/a.jpg,A,cc0,${md5.toUpperCase()},10\nhttps://images.example/b.jpg,,cc-by,,20\nhttps://images.example/c.jpg,C,cc0,${SHA},30\n`,
+  )
+  const jobs = await readAll([csv], {
+    urlCol: 'image',
+    captionCol: 'text',
+    hashCol: 'checksum',
+    hashType: 'md5',
+    columns: ['license', 'width'],
+  })
+  assert.deepEqual(jobs.slice(0, 2), [
+    {
+      url: 'https://images.example/a.jpg',
+      row: 0,
+      caption: 'A',
+      expectedHash: { type: 'md5', value: md5 },
+      meta: { license: 'cc0', width: '10' },
+    },
+    { url: 'https://images.example/b.jpg', row: 1, meta: { license: 'cc-by', width: '20' } },
+  ])
+  // A sha256 in an md5 column is not a digest of the right kind: the row fails, it is not dropped.
+  assert.equal(jobs[2].invalid?.code, 'invalid-hash')
+  assert.match(jobs[2].invalid!.message, /cols\.csv line 4: "e3b0.*" is not a md5 \(32 hex digits/)
+  assert.equal(jobs[2].expectedHash, undefined)
+
+  const all = await readAll([csv], { urlCol: 'image' })
+  assert.deepEqual(all[0].meta, { text: 'A', license: 'cc0', checksum: md5.toUpperCase(), width: '10' })
+})
+
+test('gzip: .csv.gz, .tsv.gz and .jsonl.gz read as their plain twins', async () => {
+  const csv = 'url,caption\nhttps://images.example/a.jpg,"x\ny"\nhttps://images.example/b.jpg,z\n'
+  const tsv = 'url\tcaption\nhttps://images.example/a.jpg\t"x\ny"\nhttps://images.example/b.jpg\tz\n'
+  const jsonl =
+    '{"url":"https://images.example/a.jpg","caption":"x\\ny"}\n{"url":"https://images.example/b.jpg","caption":"z"}\n'
+  const expected = [
+    { url: 'https://images.example/a.jpg', row: 0, caption: 'x\ny', meta: { caption: 'x\ny' } },
+    { url: 'https://images.example/b.jpg', row: 1, caption: 'z', meta: { caption: 'z' } },
+  ]
+  for (const [name, text] of [
+    ['g.csv', csv],
+    ['g.tsv', tsv],
+    ['g.jsonl', jsonl],
+  ]) {
+    const plain = await file(name, text)
+    const gz = await file(`${name}.gz`, gzipSync(text))
+    assert.deepEqual(await readAll([plain], { captionCol: 'caption' }), expected, name)
+    assert.deepEqual(await readAll([gz], { captionCol: 'caption' }), expected, `${name}.gz`)
+  }
+  // Concatenated gzip members (what `cat a.gz b.gz` and pigz give) are one stream.
+  const parts = await file(
+    'parts.jsonl.gz',
+    Buffer.concat([gzipSync(`${jsonl.split('\n')[0]}\n`), gzipSync(`${jsonl.split('\n')[1]}\n`)]),
+  )
+  assert.deepEqual(await readAll([parts], { captionCol: 'caption' }), expected)
+})
+
+test('rows stream: those before corrupt gzip data are given, then a UsageError names the file', async () => {
+  const lines = ['url,n']
+  for (let i = 0; i < 60_000; i++) lines.push(`https://images.example/${i}.jpg,${(i * 7919) % 100_003}`)
+  const whole = gzipSync(`${lines.join('\n')}\n`)
+  const cut = await file('cut.csv.gz', whole.subarray(0, whole.length - 2000))
+  const { jobs, error } = await readUntilError([cut])
+  // The first rows came out of a file that is broken near its end: it is read as it goes.
+  assert.ok(jobs.length > 1000 && jobs.length < 60_000, `${jobs.length} rows`)
+  assert.deepEqual(
+    jobs.map((j) => j.row),
+    jobs.map((_, i) => i),
+  )
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /^cannot read .*cut\.csv\.gz after line \d+: gzip data is corrupt or truncated \(unexpected end of file\)$/,
+  )
+
+  const garbage = await file('garbage.jsonl.gz', Buffer.from('this is not gzip at all'))
+  await assert.rejects(
+    readAll([garbage]),
+    /cannot read .*garbage\.jsonl\.gz: gzip data is corrupt or truncated \(incorrect header check\)/,
+  )
+})
+
+test('a CSV quote never closed stops the run after the rows before it, naming file and line', async () => {
+  const csv = await file(
+    'open-quote.csv',
+    'url,caption\nhttps://images.example/1.jpg,fine\nhttps://images.example/2.jpg,"never closed\nhttps://images.example/3.jpg,x\n',
+  )
+  const { jobs, error } = await readUntilError([csv])
+  assert.deepEqual(
+    jobs.map((j) => j.url),
+    ['https://images.example/1.jpg'],
+  )
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /open-quote\.csv: Quote Not Closed: the parsing is finished with an opening quote at line 4/,
+  )
+})
+
+test('a CSV with no header line is a usage error; a header alone is a table of no rows', async () => {
+  await assert.rejects(readAll([await file('empty.csv', '')]), {
+    name: 'UsageError',
+    message: /empty\.csv is empty: a CSV table needs a header line/,
+  })
+  assert.deepEqual(await readAll([await file('header.csv', 'url,caption\r\n')]), [])
+  assert.deepEqual(await readAll([await file('empty.jsonl', '\n\n')]), [])
+})

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { test } from 'node:test'
+import { UsageError } from '../src/errors.js'
+import { planColumns } from '../src/sources/tables/columns.js'
+import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
+import { resolveTableOptions } from '../src/sources/tables/options.js'
+import { cellText, PARSERS } from '../src/sources/tables/values.js'
+
+test('the format comes from the name: four tables, each optionally gzip-compressed', () => {
+  const cases: [string, ReturnType<typeof detectTableFormat>][] = [
+    ['a.csv', { format: 'csv', gzip: false }],
+    ['dir.v2/A.CSV.GZ', { format: 'csv', gzip: true }],
+    ['x.tsv', { format: 'tsv', gzip: false }],
+    ['x.tsv.gz', { format: 'tsv', gzip: true }],
+    ['x.jsonl', { format: 'jsonl', gzip: false }],
+    ['x.ndjson.gz', { format: 'jsonl', gzip: true }],
+    ['part-00000.snappy.parquet', { format: 'parquet', gzip: false }],
+    ['x.parquet.gz', { format: 'parquet', gzip: true }],
+    ['urls.txt', undefined],
+    ['urls.txt.gz', undefined],
+    ['x.json', undefined],
+    ['csv', undefined],
+    ['.csv', undefined],
+    ['x.gz', undefined],
+    ['x.constructor', undefined],
+    ['C:\\data\\x.csv', { format: 'csv', gzip: false }],
+  ]
+  for (const [name, expected] of cases) assert.deepEqual(detectTableFormat(name), expected, name)
+})
+
+test('expected hashes are normalised to lowercase hex from hex, base64, prefixes and raw bytes', () => {
+  const digest = createHash('sha256').update('x').digest()
+  const hex = digest.toString('hex')
+  const b64 = digest.toString('base64')
+  const md5 = createHash('md5').update('x').digest()
+  const ok = (value: string) => ({ type: 'sha256' as const, value })
+  const cases: [unknown, ReturnType<typeof parseExpectedHash>][] = [
+    [hex, ok(hex)],
+    [hex.toUpperCase(), ok(hex)],
+    [`  ${hex}\n`, ok(hex)],
+    [`sha256:${hex}`, ok(hex)],
+    [`SHA256:${hex}`, ok(hex)],
+    [b64, ok(hex)],
+    [b64.replace(/=+$/, ''), ok(hex)],
+    [digest.toString('base64url'), ok(hex)],
+    [`sha256-${b64}`, ok(hex)],
+    [new Uint8Array(digest), ok(hex)],
+    [new Uint8Array(Buffer.from(hex)), ok(hex)], // hex text stored as binary
+    [null, undefined],
+    [undefined, undefined],
+    ['', undefined],
+    ['   ', undefined],
+  ]
+  for (const [cell, expected] of cases)
+    assert.deepEqual(parseExpectedHash(cell, 'sha256'), expected, String(cell))
+  assert.deepEqual(parseExpectedHash(md5.toString('hex'), 'md5'), { type: 'md5', value: md5.toString('hex') })
+  assert.deepEqual(parseExpectedHash(md5.toString('base64'), 'md5'), {
+    type: 'md5',
+    value: md5.toString('hex'),
+  })
+  const problems: [unknown, string, RegExp][] = [
+    ['nothex', 'sha256', /"nothex" is not a sha256 \(64 hex digits or base64 of 32 bytes\)/],
+    [hex.slice(1), 'sha256', /is not a sha256/],
+    [`${hex}00`, 'sha256', /is not a sha256/],
+    [md5.toString('hex'), 'sha256', /is not a sha256/], // an md5 where a sha256 is expected
+    [hex, 'md5', /is not a md5 \(32 hex digits or base64 of 16 bytes\)/],
+    [`md5:${md5.toString('hex')}`, 'sha256', /is a md5 hash, not sha256/],
+    [`${'g'.repeat(64)}`, 'sha256', /is not a sha256/],
+    [12345, 'sha256', /"12345" is not a sha256/],
+    ['x'.repeat(500), 'sha256', /"x{77}\.\.\." is not/], // long cells are cut in the message
+  ]
+  for (const [cell, type, message] of problems) {
+    const got = parseExpectedHash(cell, type as 'sha256' | 'md5')
+    assert.ok(got && 'problem' in got, String(cell))
+    assert.match(got.problem, message)
+  }
+})
+
+test('carried values are JSON-safe: bigints, non-finite numbers, dates, bytes, nesting', () => {
+  const cases: [unknown, unknown][] = [
+    [null, null],
+    [undefined, null],
+    ['text', 'text'],
+    [true, true],
+    [1.5, 1.5],
+    [Number.NaN, null],
+    [Number.POSITIVE_INFINITY, null],
+    [42n, 42],
+    [-(2n ** 53n - 1n), -9007199254740991],
+    [2n ** 53n, '9007199254740992'],
+    [-(2n ** 63n), '-9223372036854775808'],
+    [new Date('2024-01-02T03:04:05.006Z'), '2024-01-02T03:04:05.006Z'],
+    [new Date(Number.NaN), null],
+    [new Uint8Array([0, 255, 1]), 'AP8B'],
+    [new Int32Array([1, 2]), [1, 2]],
+    [new BigInt64Array([1n, 2n ** 60n]), [1, '1152921504606846976']],
+    [
+      [1n, [Number.NaN, 'a']],
+      [1, [null, 'a']],
+    ],
+    [
+      { a: 1n, b: { c: undefined } },
+      { a: 1, b: { c: null } },
+    ],
+    [
+      new Map<unknown, unknown>([
+        ['k', 1n],
+        [2, 'v'],
+      ]),
+      { k: 1, 2: 'v' },
+    ],
+  ]
+  for (const [value, expected] of cases) {
+    const safe = jsonSafe(value)
+    assert.deepEqual(safe, expected, String(value))
+    assert.deepEqual(JSON.parse(JSON.stringify(safe)), expected, 'survives JSON')
+  }
+})
+
+test('URL and caption cells become text', () => {
+  assert.equal(cellText(null), '')
+  assert.equal(cellText(undefined), '')
+  assert.equal(cellText('a'), 'a')
+  assert.equal(cellText(12n), '12')
+  assert.equal(cellText(new Uint8Array(Buffer.from('https://ü.example/'))), 'https://ü.example/')
+  assert.equal(cellText({ a: [1] }), '{"a":[1]}')
+})
+
+test('Parquet dates and timestamps keep their full precision as ISO 8601 text', () => {
+  assert.equal(PARSERS.timestampFromMilliseconds(1704164645123n), '2024-01-02T03:04:05.123Z')
+  assert.equal(PARSERS.timestampFromMicroseconds(1704164645123456n), '2024-01-02T03:04:05.123456Z')
+  assert.equal(PARSERS.timestampFromNanoseconds(1704164645123456789n), '2024-01-02T03:04:05.123456789Z')
+  assert.equal(PARSERS.timestampFromMicroseconds(-1n), '1969-12-31T23:59:59.999999Z')
+  assert.equal(PARSERS.timestampFromNanoseconds(-1n), '1969-12-31T23:59:59.999999999Z')
+  assert.equal(PARSERS.dateFromDays(19782), '2024-02-29')
+  assert.equal(PARSERS.dateFromDays(-1), '1969-12-31')
+  // Beyond what a Date can show: the raw number, as text, rather than a wrong date.
+  assert.equal(PARSERS.timestampFromMilliseconds(9_000_000_000_000_000n), '9000000000000000')
+  assert.equal(PARSERS.dateFromDays(200_000_000), '200000000')
+})
+
+test('options: defaults, and a bad option is a TypeError naming it', () => {
+  const resolved = resolveTableOptions()
+  assert.equal(resolved.urlCol, 'url')
+  assert.equal(resolved.hashType, 'sha256')
+  assert.equal(resolved.format, undefined)
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ format: 'xlsx' }, /`format` to be one of csv, tsv, jsonl, parquet/],
+    [{ urlCol: '' }, /`urlCol`/],
+    [{ captionCol: 3 }, /`captionCol`/],
+    [{ hashCol: '' }, /`hashCol`/],
+    [{ hashType: 'sha1' }, /`hashType`/],
+    [{ columns: 'a,b' }, /`columns`/],
+    [{ columns: ['a', ''] }, /`columns\[1\]`/],
+    [{ tempDir: '' }, /`tempDir`/],
+  ]
+  for (const [options, message] of bad)
+    assert.throws(() => resolveTableOptions(options), { name: 'TypeError', message })
+})
+
+test('columns: every named one must be there; the URL column is not carried by default', () => {
+  const options = (o: Record<string, unknown> = {}) => resolveTableOptions(o)
+  const header = ['id', 'url', 'caption', 'sha']
+  assert.deepEqual(planColumns('t.csv', header, options()), {
+    url: 'url',
+    caption: undefined,
+    hash: undefined,
+    carried: ['id', 'caption', 'sha'],
+    needed: ['url', 'id', 'caption', 'sha'],
+  })
+  const picked = planColumns(
+    't.csv',
+    header,
+    options({ columns: ['url', 'id'], captionCol: 'caption', hashCol: 'sha' }),
+  )
+  assert.deepEqual(picked.carried, ['url', 'id'])
+  assert.deepEqual(picked.needed, ['url', 'caption', 'sha', 'id'])
+  assert.equal(planColumns('t.jsonl', header, options(), true).carried, undefined)
+  const missing: [Record<string, unknown>, string][] = [
+    [
+      { urlCol: 'URL' },
+      't.csv has no column "URL" (the URL column); its columns: "id", "url", "caption", "sha"',
+    ],
+    [{ captionCol: 'text' }, 't.csv has no column "text" (the caption column); its columns:'],
+    [{ hashCol: 'sha256' }, 't.csv has no column "sha256" (the hash column)'],
+    [{ columns: ['id', 'license'] }, 't.csv has no column "license" (a carried column)'],
+  ]
+  for (const [o, message] of missing) {
+    assert.throws(
+      () => planColumns('t.csv', header, options(o)),
+      (e: unknown) => e instanceof UsageError && e.message.startsWith(message),
+    )
+  }
+  assert.throws(() => planColumns('t.csv', ['url', 'a', 'a'], options()), /t\.csv has the column "a" twice/)
+  const wide = Array.from({ length: 100 }, (_, i) => `c${i}`)
+  assert.throws(() => planColumns('w.csv', wide, options()), /"c39", \.\.\. \(100 in all\)$/)
+})
