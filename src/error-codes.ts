@@ -6,6 +6,12 @@
  */
 export const ERROR_CODES = {
   'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
+  'invalid-row': {
+    rerun: false,
+    meaning: "a table's row is malformed (not JSON, the wrong number of fields)",
+  },
+  'invalid-hash': { rerun: false, meaning: "a table's hash cell is not a digest of the --hash-type" },
+  'hash-mismatch': { rerun: false, meaning: 'the body does not have the hash the table gives for it' },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
   timeout: { rerun: true, meaning: 'connect, headers, idle (a stalled body) or total timeout' },

@@ -14,7 +14,7 @@ import { FolderLock } from './journal/lock.js'
 import { type Layout, layout } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf } from './outcome.js'
-import { withExt, withSuffix } from './plan/naming.js'
+import { checkTemplate, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, publish } from './sinks/files.js'
@@ -51,6 +51,7 @@ export function pull(source: Source, options: Options = {}): PullRun {
 }
 
 async function* run(source: Source, options: ResolvedOptions, stats: RunStats): AsyncGenerator<Result> {
+  if (source.fields) checkTemplate(options.name, source.fields)
   const paths = layout(options.out)
   const existed = {
     out: existsSync(paths.out),
@@ -254,6 +255,7 @@ class Engine {
         out: this.options.out,
         parts: this.paths.parts,
         template: this.options.name,
+        checkFields: !this.source.fields,
         journal: this.journal,
         retryFailed: this.options.retryFailed,
         leftovers: this.leftovers,
@@ -323,6 +325,7 @@ class Engine {
           onBytes: (n) => {
             this.stats.bytes += n
           },
+          expectedHash: task.job.expectedHash,
         },
         cancel,
       )

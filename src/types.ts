@@ -12,8 +12,22 @@ export interface Job {
   key?: string
   /** Values for the naming template (`{id}`, `{slug}`, ...), e.g. from an API source. */
   fields?: Record<string, string>
-  /** Free-form data carried to the result and the manifest (attribution, captions...). */
+  /** Free-form data carried to the result and the manifest (attribution, a table row's columns...). */
   meta?: Record<string, unknown>
+  /** Position of the job's row in a dataset's input (0-based, over all inputs): its sample key derives from it. */
+  row?: number
+  /** The row's caption (`KEY.txt` in a WebDataset shard). */
+  caption?: string
+  /**
+   * The hash the downloaded body must have (from a table's hash column): a body whose hash differs
+   * fails as `hash-mismatch` and is not kept. `value` is lowercase hex.
+   */
+  expectedHash?: { type: 'sha256' | 'md5'; value: string }
+  /**
+   * Set when the job cannot be fetched as it stands (a malformed table row, a hash cell that is
+   * not a digest): it fails with this code and message without a request, and keeps its row.
+   */
+  invalid?: { code: ErrorCode; message: string }
 }
 
 export type Status = 'ok' | 'skipped' | 'failed'
@@ -98,4 +112,9 @@ export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
   close?(): Promise<void>
   /** How many inputs there are in all, once known (for progress and its ETA). */
   total?(): number | undefined
+  /**
+   * The name-template placeholders this source's jobs fill in, beyond the built-in ones: checked
+   * against `name` when the run starts. Without it, each job is checked against its own `fields`.
+   */
+  readonly fields?: readonly string[]
 }

@@ -169,7 +169,8 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
-    [[dir], /cannot read input '.*': it is a folder, not a list file/],
+    // A folder is read as a folder of tables; one that holds none says so.
+    [[dir], /folder '.*' holds no table files/],
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
   ]

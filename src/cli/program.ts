@@ -5,6 +5,7 @@ import { benchCommand } from './bench-command.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { statusCommand } from './status-command.js'
+import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand } from './unsplash-command.js'
 
@@ -16,7 +17,10 @@ export function buildProgram(): Command {
   const program = new Command('imgpull')
     .description('Pull images from the web in bulk: concurrent, verified, atomic, resumable.')
     .version(VERSION)
-    .argument('[inputs...]', 'image URLs, files with one URL per line, or - for stdin')
+    .argument(
+      '[inputs...]',
+      'image URLs, files with one URL per line, - for stdin, or tables (CSV, TSV, JSON lines, Parquet)',
+    )
     .showHelpAfterError(false)
     // Program options before a subcommand only: subcommands have options of their own by the same
     // names (unsplash's --size is a ready-made size, the transform stage's is pixels).
@@ -35,9 +39,15 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     )
   addPullOptions(program)
   addTransformOptions(program)
+  addTableOptions(program)
   program.action(async (inputs: string[], o: Record<string, unknown>) => {
     const { options, flags } = pullOptionsFrom(o)
-    process.exitCode = await pullCommand(inputs, { ...options, transform: transformFrom(o) }, flags)
+    process.exitCode = await pullCommand(
+      inputs,
+      { ...options, transform: transformFrom(o) },
+      flags,
+      tableFrom(o),
+    )
   })
   program
     .command('status')

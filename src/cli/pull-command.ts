@@ -1,14 +1,16 @@
 import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import pc from 'picocolors'
 import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
 import { resultLine } from '../outcome.js'
-import { BUILTIN_FIELDS, templateFields } from '../plan/naming.js'
+import { checkTemplate } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { createProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
+import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 
 export interface OutputFlags {
@@ -52,18 +54,6 @@ function countInputs(args: string[]): { total: () => number | undefined } {
     })().catch(() => {})
   }
   return { total: () => (pending === 0 ? counted : undefined) }
-}
-
-/** Check the name template against what a URL list can fill in. */
-export function checkTemplate(template: string, extra: readonly string[] = []): void {
-  const known = new Set<string>([...BUILTIN_FIELDS, ...extra])
-  for (const field of templateFields(template)) {
-    if (!known.has(field)) {
-      throw new UsageError(
-        `unknown placeholder {${field}} in --name; use ${[...known].map((f) => `{${f}}`).join(' ')}`,
-      )
-    }
-  }
 }
 
 /**
@@ -173,10 +163,46 @@ function count(t: ReturnType<typeof newTally>, r: Result) {
   }
 }
 
-/** The URL-list command: `imgpull [inputs...]`. */
-export async function pullCommand(inputs: string[], options: Options, flags: OutputFlags): Promise<number> {
+/** Where a table's rows come from, and what of them to carry (`--url-col`...). */
+export type TableFlags = TableOptions
+
+/**
+ * Which inputs are tables: a table's file name (`.csv`, `.parquet.gz`...), a folder, or any file
+ * with `--input-format`. The rest are URLs and URL lists.
+ */
+async function tableInputs(inputs: string[], format: string | undefined): Promise<boolean[]> {
+  const { detectTableFormat } = await import('../sources/tables/format.js')
+  return Promise.all(
+    inputs.map(async (arg) => {
+      if (arg === '-' || isUrlArgument(arg)) return false
+      if (format !== undefined || detectTableFormat(arg)) return true
+      return (await stat(arg).catch(() => undefined))?.isDirectory() === true
+    }),
+  )
+}
+
+/** The main command: `imgpull [inputs...]`, URLs and URL lists, or tables. */
+export async function pullCommand(
+  inputs: string[],
+  options: Options,
+  flags: OutputFlags,
+  tables: TableFlags = {},
+): Promise<number> {
   if (inputs.length === 0)
-    throw new UsageError('no input: give image URLs, a file with one URL per line, or - for stdin')
+    throw new UsageError('no input: give image URLs, a file with one URL per line, a table, or - for stdin')
+  const areTables = await tableInputs(inputs, tables.format)
+  if (areTables.some(Boolean)) {
+    const lists = inputs.filter((_, i) => !areTables[i])
+    if (lists.length > 0) {
+      throw new UsageError(
+        `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list): run them one after the other`,
+      )
+    }
+    // Loaded only for tables: their readers (csv-parse, hyparquet) cost start-up URL lists need not pay.
+    const { openTables, tablesSource } = await import('../sources/tables/index.js')
+    const opened = await openTables(inputs, tables)
+    return runPull(tablesSource(opened, tables.columns), options, flags)
+  }
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
   // Counting reads the lists a second time: only worth it when a progress line shows the total.

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
+import { checkTemplate } from '../plan/naming.js'
 import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
 import * as endpoints from '../sources/unsplash/endpoints.js'
 import type { Endpoint } from '../sources/unsplash/listing.js'
@@ -13,7 +14,7 @@ import {
 import { HOUR } from '../sources/unsplash/rate-limit.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
 import { integer, seconds } from './parse.js'
-import { checkTemplate, EXIT } from './pull-command.js'
+import { EXIT } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { runUnsplash } from './unsplash-run.js'
 

@@ -3,7 +3,7 @@ import { stat, unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
-import type { Validators } from '../types.js'
+import type { Job, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
@@ -36,6 +36,8 @@ export interface DownloadContext {
   onValidators?: (validators: Validators) => void
   /** Called with each chunk's size, for live progress. */
   onBytes?: (bytes: number) => void
+  /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
+  expectedHash?: Job['expectedHash']
 }
 
 type Head = Awaited<Exchange['response']>
@@ -269,7 +271,7 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
     throw new ImgpullError('too-large', `${t.shown} is ${total} bytes, over --max-size ${t.options.maxSize}`)
   }
   if (!t.check) {
-    t.check = new FileCheck(t.options.hash, total)
+    t.check = new FileCheck(t.options.hash, total, t.ctx.expectedHash)
     if (t.offset > 0 && !(await readBack(t, t.offset))) {
       // What is on disk is not the start of an image: start over.
       const restart = new Error('restart')
@@ -304,7 +306,7 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
 /** The 416 said the bytes on disk are the whole file: check them all from disk. */
 const fromDisk: Step = async (t) => {
   t.check?.discard()
-  t.check = new FileCheck(t.options.hash, t.offset)
+  t.check = new FileCheck(t.options.hash, t.offset, t.ctx.expectedHash)
   if (!(await readBack(t, t.offset))) {
     await t.restart('the bytes on disk are not an image')
     return send
@@ -394,7 +396,7 @@ const verify: Step = async (t) => {
   if (!outcome.ok) {
     // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
     // When the server had said how long the file is, it sent all it has: resuming is pointless.
-    if (outcome.kind === 'corrupt' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
+    if (outcome.kind !== 'truncated' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
     else t.record()
     throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}`, {
       retryable: outcome.kind === 'truncated',

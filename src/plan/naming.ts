@@ -21,6 +21,21 @@ export function templateFields(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1])
 }
 
+/**
+ * Check a name template against the placeholders there are: the built-in ones and `extra` (what a
+ * source's jobs fill in). Throws a `TypeError` naming the first unknown one and listing the rest.
+ */
+export function checkTemplate(template: string, extra: readonly string[] = []): void {
+  const known = new Set<string>([...BUILTIN_FIELDS, ...extra])
+  for (const field of templateFields(template)) {
+    if (!known.has(field)) {
+      throw new TypeError(
+        `unknown placeholder {${field}} in the name template; use ${[...known].map((f) => `{${f}}`).join(' ')}`,
+      )
+    }
+  }
+}
+
 export function hashKey(key: string, length = 16): string {
   return createHash('sha256').update(key).digest('hex').slice(0, length)
 }

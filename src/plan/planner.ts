@@ -1,11 +1,12 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { ErrorCode } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
 import type { Job, Result, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
-import { hashKey, renderName, withSuffix } from './naming.js'
+import { checkTemplate, hashKey, renderName, withSuffix } from './naming.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */
 export interface Task {
@@ -32,21 +33,31 @@ export interface PlanContext {
   /** The folder part files go to. */
   parts: string
   template: string
+  /** Check the template's placeholders against each job's own fields (the source declared none). */
+  checkFields: boolean
   journal: Journal
   retryFailed: boolean
   /** Part files left by an earlier run (names only). */
   leftovers: Set<string>
 }
 
-function invalid(job: Job, why: string): Result {
-  const message = `invalid URL "${shownUrl(job.url)}": ${why}`
-  return resultOf(job, 'failed', {
-    attempts: 0,
-    error: 'invalid-url',
-    message,
-    total: 0,
-    finishedAt: Date.now(),
-  })
+const invalidMessage = (job: Job, why: string) => `invalid URL "${shownUrl(job.url)}": ${why}`
+
+/**
+ * A job that fails before any request (an invalid URL, a malformed table row): journaled like any
+ * other, so the manifest lists it in its place and a rerun knows it; the same job twice in one run
+ * is a duplicate.
+ */
+function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): Plan {
+  const key = job.key ?? job.url.trim()
+  const { journal } = ctx
+  const earlier = journal.get(key)
+  if (earlier?.run === journal.run) return { kind: 'duplicate' }
+  const outcome = { attempts: 0, error: code, message, total: 0, finishedAt: Date.now() }
+  // Such a job has no file name; a NUL never survives sanitizing, so this one is no file's.
+  journal.plan({ key, url: job.url, meta: job.meta }, `\u0000${key}`, (n) => `\u0000${key}#${n}`, earlier)
+  journal.finish({ key, state: 'failed', ...outcome }).catch(() => {})
+  return { kind: 'done', result: resultOf(job, 'failed', outcome) }
 }
 
 /** What an earlier run left: a result to report as it stands, from the journal. */
@@ -67,16 +78,30 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
+/** Sets of field names already checked against the template: most jobs of a run share one. */
+const checked = new Map<string, Set<string>>()
+
+function checkJobFields(template: string, fields: Record<string, string> | undefined): void {
+  const names = fields ? Object.keys(fields).join('\u0000') : ''
+  let seen = checked.get(template)
+  if (!seen) checked.set(template, (seen = new Set()))
+  if (seen.has(names)) return
+  checkTemplate(template, fields ? Object.keys(fields) : [])
+  seen.add(names)
+}
+
 /** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
 export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
+  if (job.invalid) return refused(job, job.invalid.code, job.invalid.message, ctx)
   let url: URL
   try {
     url = new URL(job.url.trim())
   } catch {
-    return { kind: 'done', result: invalid(job, 'not a URL') }
+    return refused(job, 'invalid-url', invalidMessage(job, 'not a URL'), ctx)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { kind: 'done', result: invalid(job, `only http and https are fetched, not ${url.protocol}`) }
+    const why = `only http and https are fetched, not ${url.protocol}`
+    return refused(job, 'invalid-url', invalidMessage(job, why), ctx)
   }
   url.hash = ''
   const key = job.key ?? url.href
@@ -96,6 +121,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       return { kind: 'done', result: fromRecord(job, earlier, 'failed') }
     }
   }
+  if (ctx.checkFields) checkJobFields(ctx.template, job.fields)
   const first = renderName(ctx.template, { url, index, key, fields: job.fields })
   const planned = journal.plan(
     { key, url: url.href, meta: job.meta },

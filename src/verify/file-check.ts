@@ -1,9 +1,13 @@
+import { createHash, type Hash } from 'node:crypto'
+import type { Job } from '../types.js'
 import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
 export const HEAD_BYTES = 64 * 1024
+
+type ExpectedHash = NonNullable<Job['expectedHash']>
 
 /** What is known of a file once all of it has been checked. */
 export interface Checked {
@@ -21,6 +25,9 @@ export interface Checked {
  */
 export class FileCheck {
   readonly #hash: Hasher | undefined
+  /** md5, only when an expected md5 is to be checked (a table's hash column). */
+  readonly #md5: Hash | undefined
+  readonly #expected: ExpectedHash | undefined
   #head: Buffer[] = []
   #headBytes = 0
   #format: Sniffed | undefined
@@ -28,9 +35,15 @@ export class FileCheck {
   /** Bytes fed so far: the file's size up to here. */
   bytes = 0
 
-  /** `expected`: the file's announced size, when known (large files are hashed off the event loop). */
-  constructor(hash: 'sha256' | 'none', expected: number | undefined) {
-    this.#hash = hash === 'sha256' ? createHasher(expected) : undefined
+  /**
+   * `hash`: whether to keep the file's sha256; `size`: its announced size, when known (large files
+   * are hashed off the event loop); `expected`: a hash the file must have (sha256 or md5), checked
+   * by `finish` (a mismatch is `hash-mismatch`).
+   */
+  constructor(hash: 'sha256' | 'none', size: number | undefined, expected?: ExpectedHash) {
+    this.#expected = expected
+    this.#hash = hash === 'sha256' || expected?.type === 'sha256' ? createHasher(size) : undefined
+    this.#md5 = expected?.type === 'md5' ? createHash('md5') : undefined
   }
 
   get format(): Sniffed | undefined {
@@ -54,6 +67,7 @@ export class FileCheck {
       this.#head.push(chunk)
       this.#headBytes += chunk.length
     }
+    this.#md5?.update(chunk)
     return this.#hash?.update(chunk)
   }
 
@@ -82,7 +96,10 @@ export class FileCheck {
    */
   async finish(
     read: ReadBack,
-  ): Promise<{ ok: true; checked: Checked } | { ok: false; kind: 'truncated' | 'corrupt'; reason: string }> {
+  ): Promise<
+    | { ok: true; checked: Checked }
+    | { ok: false; kind: 'truncated' | 'corrupt' | 'hash-mismatch'; reason: string }
+  > {
     const format = this.#format!
     const verdict = await this.#complete!.end(read)
     if (!verdict.complete) {
@@ -95,7 +112,19 @@ export class FileCheck {
       verdict.width !== undefined && verdict.height !== undefined
         ? { width: verdict.width, height: verdict.height }
         : await headDimensions(this.#head, format.ext)
-    return { ok: true, checked: { sha256: await this.#hash?.digest(), ext: format.ext, ...size } }
+    const sha256 = await this.#hash?.digest()
+    const expected = this.#expected
+    if (expected) {
+      const got = expected.type === 'md5' ? this.#md5!.digest('hex') : sha256
+      if (got !== expected.value) {
+        return {
+          ok: false,
+          kind: 'hash-mismatch',
+          reason: `${expected.type} is ${got}, not ${expected.value} as the input says`,
+        }
+      }
+    }
+    return { ok: true, checked: { sha256, ext: format.ext, ...size } }
   }
 
   /** The file was abandoned: free what the hash holds. */

@@ -2,6 +2,7 @@ export { detectTableFormat, TABLE_FORMATS, type TableFile, type TableFormat } fr
 export type { ExpectedHash } from './hash.js'
 export { parseExpectedHash } from './hash.js'
 export type { InvalidRow, TableJob } from './job.js'
+export { rowJob, rowKey, tablesSource } from './jobs.js'
 export type { HashType, TableOptions } from './options.js'
 export { type OpenedTables, openTables, tableSource } from './source.js'
 export { jsonSafe } from './values.js'

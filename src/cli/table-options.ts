@@ -1,0 +1,39 @@
+import { type Command, Option } from 'commander'
+import type { TableOptions } from '../sources/tables/options.js'
+
+/** Options for tables as input (CSV, TSV, JSON lines, Parquet): the columns img2dataset users name. */
+export function addTableOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--input-format <format>',
+        'read every input as this kind of table (default: from the file name)',
+      ).choices(['csv', 'tsv', 'jsonl', 'parquet']),
+    )
+    .option('--url-col <name>', "tables: the column holding the image's URL (default: url)")
+    .option('--caption-col <name>', 'tables: the column holding a caption')
+    .option('--columns <names>', 'tables: the columns carried to the outputs, comma-separated (default: all)')
+    .option(
+      '--hash-col <name>',
+      "tables: a column holding each image's expected hash (a mismatch is not kept)",
+    )
+    .addOption(
+      new Option('--hash-type <type>', 'what --hash-col holds').choices(['sha256', 'md5']).default('sha256'),
+    )
+}
+
+/** The table options from parsed command-line options. */
+export function tableFrom(o: Record<string, unknown>): TableOptions {
+  const columns = (o.columns as string | undefined)
+    ?.split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+  return {
+    format: o.inputFormat as TableOptions['format'],
+    urlCol: o.urlCol as string | undefined,
+    captionCol: o.captionCol as string | undefined,
+    columns,
+    hashCol: o.hashCol as string | undefined,
+    hashType: o.hashType as TableOptions['hashType'],
+  }
+}

@@ -1,0 +1,36 @@
+import type { Job, Source } from '../../types.js'
+import type { TableJob } from './job.js'
+import type { OpenedTables } from './source.js'
+
+/** The journal key of a table row: rows are samples, so two rows with one URL are two jobs. */
+export const rowKey = (row: number) => `row:${row}`
+
+/** A table row as a job for `pull()`: keyed by its row, its scalar columns usable in `--name`. */
+export function rowJob(t: TableJob): Job {
+  const fields: Record<string, string> = { row: String(t.row) }
+  for (const [name, value] of Object.entries(t.meta)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      fields[name] = String(value)
+    }
+  }
+  const job: Job = { url: t.url, key: rowKey(t.row), row: t.row, fields, meta: t.meta }
+  if (t.caption !== undefined) job.caption = t.caption
+  if (t.expectedHash) job.expectedHash = t.expectedHash
+  if (t.invalid) job.invalid = t.invalid
+  return job
+}
+
+/**
+ * Opened tables as a source for `pull()`: their rows in order, with their count when known. With
+ * `columns` (the ones carried), the name template may use `{row}` and those; without, any column
+ * a row has (checked row by row).
+ */
+export function tablesSource(tables: OpenedTables, columns?: readonly string[]): Source {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const t of tables) yield rowJob(t)
+    },
+    total: () => tables.rows,
+    ...(columns ? { fields: ['row', ...columns] } : {}),
+  }
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { parquetWriteBuffer } from 'hyparquet-writer'
+import { pull, type Result } from '../src/index.js'
+import { openTables, tablesSource } from '../src/sources/tables/index.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// Tables as input, through a whole run: rows keep their place, hashes are checked, columns carried.
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+const digest = (type: 'sha256' | 'md5', path: string) =>
+  createHash(type).update(server.bytes(path)).digest('hex')
+const manifest = async (out: string) =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+
+test('a CSV: every row gets its outcome, bad cells fail in place, hashes are checked, columns carried', async () => {
+  const rows = [
+    ['url', 'caption', 'license', 'sha256'],
+    [server.url('/t-0'), 'a lake', 'cc0', digest('sha256', '/t-0')],
+    ['', 'no url', 'cc0', ''],
+    ['not a url', 'bad url', 'cc0', ''],
+    [server.url('/t-3'), 'wrong hash', 'cc0', '0'.repeat(64)],
+    [server.url('/t-0'), 'the first URL again', 'cc-by', ''],
+    [server.url('/t-5'), 'a fox', 'cc-by', 'zz'],
+  ]
+  const csv = join(dir, 'photos.csv')
+  await writeFile(csv, `${rows.map((r) => r.map((c) => `"${c}"`).join(',')).join('\n')}\n`)
+  const out = join(dir, 'csv')
+  const r = await runCli([csv, '-o', out, '--caption-col', 'caption', '--hash-col', 'sha256', '--json'])
+  assert.equal(r.code, 1, r.stderr)
+  const byRow = new Map((await manifest(out)).map((l) => [l.meta.caption, l]))
+  assert.equal(byRow.size, 6, 'one line per row, the duplicate URL included')
+  assert.equal(byRow.get('a lake').status, 'ok')
+  assert.equal(byRow.get('a lake').meta.license, 'cc0')
+  assert.equal(byRow.get('no url').error, 'invalid-url')
+  assert.equal(byRow.get('bad url').error, 'invalid-url')
+  assert.equal(byRow.get('wrong hash').error, 'hash-mismatch')
+  assert.equal(
+    byRow.get('the first URL again').status,
+    'ok',
+    'a row is a sample: the same URL twice is two jobs',
+  )
+  assert.equal(byRow.get('a fox').error, 'invalid-hash')
+  assert.match(byRow.get('a fox').message, /photos\.csv line 7/)
+  const files = await outputFiles(out)
+  assert.equal(files.length, 2, `files: ${files}`)
+  assert.ok(!files.some((f) => f.startsWith('t-3')), 'a body whose hash differs is not kept')
+})
+
+test('md5 hashes, and a Parquet table read by row groups through the library', async () => {
+  const paths = Array.from({ length: 25 }, (_, i) => `/pq-${i}`)
+  const buffer = parquetWriteBuffer({
+    columnData: [
+      { name: 'url', data: paths.map((p) => server.url(p)), type: 'STRING' },
+      {
+        name: 'md5',
+        data: paths.map((p, i) => (i === 7 ? 'f'.repeat(32) : digest('md5', p))),
+        type: 'STRING',
+      },
+      { name: 'id', data: paths.map((_, i) => BigInt(1000 + i)), type: 'INT64' },
+    ],
+    rowGroupSize: 10,
+  })
+  const file = join(dir, 'photos.parquet')
+  await writeFile(file, new Uint8Array(buffer))
+  const tables = await openTables([file], { hashCol: 'md5', hashType: 'md5' })
+  const results: Result[] = []
+  for await (const r of pull(tablesSource(tables), { out: join(dir, 'parquet'), name: '{id}{ext}' }))
+    results.push(r)
+  assert.equal(results.length, 25)
+  const failed = results.filter((r) => r.status === 'failed')
+  assert.deepEqual(
+    failed.map((r) => [r.job.row, r.error]),
+    [[7, 'hash-mismatch']],
+  )
+  assert.equal((await outputFiles(join(dir, 'parquet'))).length, 24)
+  assert.ok(
+    (await outputFiles(join(dir, 'parquet'))).includes('1000.jpg'),
+    'a column fills the name template',
+  )
+})
+
+test('a table and a URL list in one run is a usage error; so is a missing column', async () => {
+  const csv = join(dir, 'mixed.csv')
+  await writeFile(csv, `url\n${server.url('/m-0')}\n`)
+  const list = join(dir, 'mixed.txt')
+  await writeFile(list, `${server.url('/m-1')}\n`)
+  const mixed = await runCli([csv, list, '-o', join(dir, 'mixed')])
+  assert.equal(mixed.code, 2)
+  assert.match(mixed.stderr, /cannot mix tables and URL lists/)
+  const missing = await runCli([csv, '--url-col', 'URL', '-o', join(dir, 'missing')])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /mixed\.csv has no column "URL".*its columns: "url"/)
+})
