@@ -52,6 +52,10 @@ export interface Options {
    * @default {} (no transform)
    */
   transform?: Partial<TransformSpec>
+  /** Write `OUT/report.html` at the end of the run. @default true */
+  report?: boolean
+  /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
+  command?: string
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
@@ -82,6 +86,8 @@ export const defaults: ResolvedOptions = {
   userAgent: DEFAULT_USER_AGENT,
   headers: {},
   http2: true,
+  report: true,
+  command: '',
   transform: resolveTransformSpec(),
 }
 

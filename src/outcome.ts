@@ -41,11 +41,16 @@ export interface Outcome {
   total?: number
   /** ms since the epoch when the outcome was reached. */
   finishedAt?: number
+  /**
+   * HTTP statuses of the attempts' answers, with counts, e.g. `{ "429": 2, "200": 1 }` (the report's
+   * 429/503 counts per host).
+   */
+  answers?: Record<string, number>
 }
 
 /**
  * Each outcome field once, with its SQLite type (`BOOLEAN`: an INTEGER 0/1 read back as a
- * boolean): the journal's columns come from this table.
+ * boolean; `JSON`: TEXT holding JSON): the journal's columns come from this table.
  */
 export const OUTCOME_COLUMNS = {
   path: 'TEXT',
@@ -64,6 +69,7 @@ export const OUTCOME_COLUMNS = {
   ttfb: 'REAL',
   total: 'REAL',
   finishedAt: 'INTEGER',
+  answers: 'JSON',
 } as const satisfies Record<keyof Outcome, string>
 
 export type OutcomeField = keyof typeof OUTCOME_COLUMNS

@@ -25,6 +25,12 @@ import type { Job, Result, RunStats, Source } from './types.js'
 import { Channel } from './utils/channel.js'
 import { shownUrl } from './utils/url.js'
 
+/**
+ * How often the busy hosts' limits and transfers in flight are sampled for the report, ms: often
+ * at first (a short run still gets a chart), then once a second (a long one stays small).
+ */
+const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
+
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
 
@@ -64,6 +70,7 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     throw mkdirFault(error, options.out)
   }
   const { journal, lock } = await openJournal(paths, options)
+  if (options.command) journal.describeRun({ command: options.command })
   try {
     await source.open?.({
       paths,
@@ -92,7 +99,9 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
       yield result
     }
   } finally {
+    const interrupted = engine.interrupted
     engine.abort()
+    engine.stopSampling()
     await dispatcher.destroy().catch(() => {})
     // The manifest is the folder's inventory, from the journal; all is closed even if one part
     // fails (a full disk), and the first failure is reported.
@@ -103,10 +112,12 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
       )
     const closedSource = await settle(source.close?.())
     await settle(pool?.close())
+    journal.endRun({ interrupted })
     const written = await settle(writeManifest(paths, journal.records()))
+    const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()
-    closeError = written ?? closed ?? closedSource
+    closeError = written ?? closed ?? closedSource ?? reported
   }
   if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
@@ -148,6 +159,26 @@ async function openJournal(
   }
 }
 
+/** Count an answer's HTTP status on the job (the report's 429 and 503 per host). */
+function answered(task: Task, status: number): void {
+  task.answers ??= {}
+  task.answers[status] = (task.answers[status] ?? 0) + 1
+}
+
+/** `OUT/report.html` for the run that ends, from the journal (the renderer loads only now). */
+async function writeRunReport(paths: Layout, journal: Journal): Promise<void> {
+  const run = journal.runInfo()
+  if (!run) return
+  const [{ writeReport }, { reportInput }] = await Promise.all([
+    import('./report/html/write.js'),
+    import('./report/run-report.js'),
+  ])
+  await writeReport(
+    paths.out,
+    reportInput(paths, { records: () => journal.records(), run, samples: journal.samples(run.id) }),
+  )
+}
+
 /** A local fault (disk, journal) met while running: the run stops with exit 3. */
 function fault(error: unknown, paths: Layout) {
   return runFault(error, paths.out, paths.journal)
@@ -170,7 +201,10 @@ class Engine {
   #outstanding = 0
   #sourceDone = false
   #stopping = false
+  #failedFatally = false
   #space: (() => void) | undefined
+  /** Takes per-host samples for the report while transfers run. */
+  #sampler: NodeJS.Timeout | undefined
 
   readonly journal: Journal
   readonly dispatcher: Dispatcher
@@ -215,7 +249,13 @@ class Engine {
     }
   }
 
+  /** The run stops before its end: a stop took work back, a fatal error cut it, or the caller left early. */
+  get interrupted(): boolean {
+    return this.stats.interrupted > 0 || this.#aborted || this.#failedFatally || this.#outstanding > 0
+  }
+
   results(): AsyncIterable<Result> {
+    this.#scheduleSample(performance.now())
     this.#read().catch((error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error))
     return this.#channel
   }
@@ -234,6 +274,11 @@ class Engine {
     this.#outstanding -= dropped.length
     this.#wakeReader()
     this.#maybeDone()
+  }
+
+  stopSampling(): void {
+    clearTimeout(this.#sampler)
+    this.#sampler = undefined
   }
 
   /** Stop at once; partial files stay for the next run to resume. */
@@ -338,6 +383,7 @@ class Engine {
       this.stats.active--
     }
     this.#scheduler.success(host, done.ttfb)
+    answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     this.#publish(task, done).catch((error) => {
       if (this.#aborted) {
@@ -374,6 +420,7 @@ class Engine {
       return
     }
     const status = e instanceof HTTPError ? e.status : undefined
+    if (status !== undefined) answered(task, status)
     const hostUnderPressure =
       isPressure(e.code) && !pastDeadline && this.#scheduler.pressure(host, sentAt, status === 429)
     const action = onFailure({
@@ -422,6 +469,7 @@ class Engine {
       ttfb: Math.round(d.ttfb),
       total: Date.now() - task.started,
       finishedAt: Date.now(),
+      answers: task.answers,
     }
     const record = () => this.journal.finish({ key: task.key, state: 'ok', ...outcome })
     // Journal first, then the name: a file under its final name is always known to the journal.
@@ -481,6 +529,7 @@ class Engine {
       message: e.message,
       total: task.started ? Date.now() - task.started : 0,
       finishedAt: Date.now(),
+      answers: task.answers,
     }
     try {
       this.journal
@@ -508,11 +557,37 @@ class Engine {
   }
 
   #fatal(error: unknown): void {
+    this.#failedFatally = true
     this.abort()
     this.#channel.close(error)
   }
 
   #maybeDone(): void {
-    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping)) this.#channel.close()
+    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping)) {
+      this.stopSampling()
+      this.#channel.close()
+    }
+  }
+
+  #scheduleSample(started: number): void {
+    this.#sampler = setTimeout(
+      () => {
+        this.#sample()
+        if (this.#sampler) this.#scheduleSample(started)
+      },
+      sampleEvery(performance.now() - started),
+    )
+    this.#sampler.unref()
+  }
+
+  /** What each busy host's limit and transfers in flight are now (the report's concurrency charts). */
+  #sample(): void {
+    const t = Date.now()
+    const hosts = this.#scheduler.snapshot()
+    try {
+      this.journal.addSamples(hosts.map((h) => ({ t, host: h.host, limit: h.limit, inFlight: h.active })))
+    } catch (error) {
+      this.#fatal(fault(error, this.paths))
+    }
   }
 }

@@ -118,3 +118,28 @@ export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
    */
   readonly fields?: readonly string[]
 }
+
+/** What the scheduler did for one host at one moment: taken about once a second while a run lasts. */
+export interface HostSample {
+  /** ms since the epoch. */
+  t: number
+  /** The host's origin (`https://host:port`). */
+  host: string
+  /** The host's concurrency limit at that moment. */
+  limit: number
+  /** Transfers to the host in flight at that moment. */
+  inFlight: number
+}
+
+/** What the journal keeps of one run: when it started and ended, and the command that made it. */
+export interface RunInfo {
+  id: number
+  /** ms since the epoch. */
+  startedAt: number
+  /** ms since the epoch; absent while the run goes on, or when it was killed. */
+  endedAt?: number
+  /** The command line, when the CLI ran it (the library's runs have none). */
+  command?: string
+  /** The run stopped before its end (Ctrl-C, a fatal error); a killed run has no `endedAt` either. */
+  interrupted?: boolean
+}

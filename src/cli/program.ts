@@ -4,6 +4,7 @@ import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { reportCommand } from './report-command.js'
 import { statusCommand } from './status-command.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
@@ -33,6 +34,7 @@ Examples:
   imgpull urls.txt -o photos
   cat urls.txt | imgpull - -o photos --json
   imgpull status photos
+  imgpull report photos                 # rebuild photos/report.html
   imgpull unsplash search "mountain lake" --limit 200 -o lakes
 
 Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
@@ -54,6 +56,11 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .description('show what the journal of an output folder knows: counts by status, commonest errors')
     .argument('<dir>', 'output folder of an earlier run')
     .action((dir: string) => statusCommand(dir))
+  program
+    .command('report')
+    .description("(re)build DIR/report.html from the folder's journal, also after an interrupted run")
+    .argument('<dir>', 'output folder of an earlier run')
+    .action((dir: string) => reportCommand(dir))
   addUnsplashCommand(program)
   benchCommand(program)
   return program

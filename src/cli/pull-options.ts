@@ -57,6 +57,7 @@ export function addPullOptions(command: Command): Command {
     .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option('--no-journal', 'keep no journal (a rerun starts over)')
+    .option('--no-report', 'do not write OUT/report.html')
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -101,6 +102,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       headers: (o.header as Record<string, string> | undefined) ?? {},
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
+      report: o.report as boolean,
+      command: commandLine(),
     },
     flags: {
       json: o.json as boolean | undefined,
@@ -116,4 +119,14 @@ export function showDefaults(command: Command) {
     const shown = SHOWN_DEFAULTS[option.attributeName()]
     if (shown !== undefined) option.defaultValueDescription = shown
   }
+}
+
+/** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+/** This process's command line as typed (`imgpull ...`), for the report. */
+export function commandLine(argv: readonly string[] = process.argv): string {
+  return ['imgpull', ...argv.slice(2)].map(shellWord).join(' ')
 }

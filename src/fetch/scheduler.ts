@@ -114,6 +114,15 @@ export class Scheduler<T> {
     }, ms)
   }
 
+  /** Each host with transfers in flight: its limit now and how many are running. */
+  snapshot(): { host: string; limit: number; active: number }[] {
+    const hosts: { host: string; limit: number; active: number }[] = []
+    for (const [host, state] of this.#hosts) {
+      if (state.active > 0) hosts.push({ host, limit: state.aimd.limit, active: state.active })
+    }
+    return hosts
+  }
+
   /** Start no more tasks; returns the ones that were waiting. */
   stop(): T[] {
     this.#stopped = true

@@ -1,5 +1,5 @@
 import { OUTCOME_FIELDS, type Outcome } from '../outcome.js'
-import type { Validators } from '../types.js'
+import type { HostSample, RunInfo, Validators } from '../types.js'
 
 /**
  * The journal remembers every job and its outcome, so a rerun does only what is left and a crash
@@ -51,6 +51,16 @@ export interface Journal {
   flush(): void
   /** Every record, in the order jobs were first planned. */
   records(): Iterable<JobRecord>
+  /** Say what this run is (its command line, for the report). */
+  describeRun(info: { command?: string }): void
+  /** This run has ended; `interrupted`: before its end (a stop, a fatal error). */
+  endRun(info: { interrupted: boolean }): void
+  /** The facts of a run (this one by default). */
+  runInfo(id?: number): RunInfo | undefined
+  /** Keep per-host scheduler samples (the report's concurrency charts). */
+  addSamples(samples: readonly HostSample[]): void
+  /** The samples of a run, oldest first; iterable more than once. */
+  samples(run: number): Iterable<HostSample>
   /** Make everything durable and release the journal. */
   close(): Promise<void>
 }
@@ -97,6 +107,30 @@ export class MemoryJournal implements Journal {
 
   records() {
     return this.#byKey.values()
+  }
+
+  #run: RunInfo = { id: 1, startedAt: Date.now() }
+  #samples: HostSample[] = []
+
+  describeRun(info: { command?: string }) {
+    this.#run.command = info.command
+  }
+
+  endRun(info: { interrupted: boolean }) {
+    this.#run.endedAt = Date.now()
+    this.#run.interrupted = info.interrupted
+  }
+
+  runInfo(id = this.run) {
+    return id === this.run ? this.#run : undefined
+  }
+
+  addSamples(samples: readonly HostSample[]) {
+    this.#samples.push(...samples)
+  }
+
+  samples(run: number) {
+    return run === this.run ? this.#samples : []
   }
 
   flush() {}

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
-import type { Validators } from '../types.js'
+import type { HostSample, RunInfo, Validators } from '../types.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
 
 /** Commit at least this often; a crash loses at most this much bookkeeping, never a file. */
@@ -13,11 +13,17 @@ const COMMIT_OPS = 2000
 /** A field's column: `httpStatus` → `http_status`. */
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 /** The SQL type of a field's column: SQLite keeps booleans as integers. */
-const sqlType = (f: OutcomeField) => OUTCOME_COLUMNS[f].replace('BOOLEAN', 'INTEGER')
+const sqlType = (f: OutcomeField) => OUTCOME_COLUMNS[f].replace('BOOLEAN', 'INTEGER').replace('JSON', 'TEXT')
 const BOOLEANS = new Set(OUTCOME_FIELDS.filter((f) => OUTCOME_COLUMNS[f] === 'BOOLEAN'))
+const JSONS = new Set(OUTCOME_FIELDS.filter((f) => OUTCOME_COLUMNS[f] === 'JSON'))
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER, command TEXT, interrupted INTEGER
+);
+CREATE TABLE IF NOT EXISTS samples (
+  run INTEGER NOT NULL, t INTEGER NOT NULL, host TEXT NOT NULL, lim INTEGER NOT NULL, in_flight INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY,
   key TEXT NOT NULL UNIQUE,
@@ -51,9 +57,12 @@ function fromRow(row: Row): JobRecord {
   for (const [field, name] of SCALARS) {
     const v = row[name]
     if (v !== null && v !== undefined) {
-      ;(record as unknown as Record<string, unknown>)[field] = BOOLEANS.has(field as OutcomeField)
+      const f = field as OutcomeField
+      ;(record as unknown as Record<string, unknown>)[field] = BOOLEANS.has(f)
         ? v === 1
-        : v
+        : JSONS.has(f)
+          ? JSON.parse(v as string)
+          : v
     }
   }
   if (row.meta) record.meta = JSON.parse(row.meta as string)
@@ -62,9 +71,55 @@ function fromRow(row: Row): JobRecord {
 
 /** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
 function migrate(db: Database.Database): void {
-  const have = new Set((db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name))
+  const columns = (table: string) =>
+    new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
+  const jobs = columns('jobs')
   for (const f of OUTCOME_FIELDS) {
-    if (!have.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${sqlType(f)}`)
+    if (!jobs.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${sqlType(f)}`)
+  }
+  const runs = columns('runs')
+  for (const [name, type] of [
+    ['ended_at', 'INTEGER'],
+    ['command', 'TEXT'],
+    ['interrupted', 'INTEGER'],
+  ]) {
+    if (!runs.has(name)) db.exec(`ALTER TABLE runs ADD COLUMN ${name} ${type}`)
+  }
+}
+
+interface RunRow {
+  id: number
+  started_at: number
+  ended_at: number | null
+  command: string | null
+  interrupted: number | null
+}
+
+function runFromRow(r: RunRow): RunInfo {
+  const info: RunInfo = { id: r.id, startedAt: r.started_at }
+  // A journal of an earlier version has none of these columns (a reader cannot add them).
+  if (r.ended_at != null) info.endedAt = r.ended_at
+  if (r.command != null) info.command = r.command
+  if (r.interrupted != null) info.interrupted = r.interrupted === 1
+  return info
+}
+
+interface SampleRow {
+  t: number
+  host: string
+  lim: number
+  in_flight: number
+}
+
+/** A run's samples, read afresh each time they are iterated (the report reads them twice). */
+function samplesOf(db: Database.Database, run: number): Iterable<HostSample> {
+  const query = db.prepare<[number], SampleRow>(
+    'SELECT t, host, lim, in_flight FROM samples WHERE run = ? ORDER BY rowid',
+  )
+  return {
+    *[Symbol.iterator]() {
+      for (const r of query.iterate(run)) yield { t: r.t, host: r.host, limit: r.lim, inFlight: r.in_flight }
+    },
   }
 }
 
@@ -108,7 +163,38 @@ export class SqliteJournal implements Journal {
       ),
       finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
       all: this.#db.prepare<[], Row>('SELECT * FROM jobs ORDER BY id'),
+      describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
+      endRun: this.#db.prepare('UPDATE runs SET ended_at = ?, interrupted = ? WHERE id = ?'),
+      runInfo: this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
+      sample: this.#db.prepare('INSERT INTO samples (run, t, host, lim, in_flight) VALUES (?, ?, ?, ?, ?)'),
     }
+  }
+
+  describeRun(info: { command?: string }) {
+    this.#write()
+    this.#stmt.describeRun.run(info.command ?? null, this.run)
+  }
+
+  endRun(info: { interrupted: boolean }) {
+    this.#write()
+    this.#stmt.endRun.run(Date.now(), info.interrupted ? 1 : 0, this.run)
+  }
+
+  runInfo(id = this.run): RunInfo | undefined {
+    this.#commit()
+    const row = this.#stmt.runInfo.get(id)
+    return row && runFromRow(row)
+  }
+
+  addSamples(samples: readonly HostSample[]) {
+    if (samples.length === 0) return
+    this.#write()
+    for (const s of samples) this.#stmt.sample.run(this.run, s.t, s.host, s.limit, s.inFlight)
+  }
+
+  samples(run: number): Iterable<HostSample> {
+    this.#commit()
+    return samplesOf(this.#db, run)
   }
 
   get(key: string): JobRecord | undefined {
@@ -152,7 +238,7 @@ export class SqliteJournal implements Journal {
     const values: Record<string, unknown> = { key: o.key, state: o.state }
     for (const f of OUTCOME_FIELDS) {
       const v = o[f]
-      values[f] = typeof v === 'boolean' ? Number(v) : (v ?? null)
+      values[f] = typeof v === 'boolean' ? Number(v) : typeof v === 'object' ? JSON.stringify(v) : (v ?? null)
     }
     this.#stmt.finish.run(values)
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
@@ -227,5 +313,38 @@ export function summarizeJournal(path: string) {
     return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, bytes, runs }
   } finally {
     db.close()
+  }
+}
+
+/**
+ * A journal opened read-only, for `imgpull report` and `imgpull status`: it may be read while a run
+ * writes it (WAL), and reading never adds a run.
+ */
+export class JournalReader {
+  readonly #db: Database.Database
+  constructor(path: string) {
+    this.#db = new Database(path, { readonly: true, fileMustExist: true })
+  }
+
+  *records(): Iterable<JobRecord> {
+    for (const row of this.#db.prepare<[], Row>('SELECT * FROM jobs ORDER BY id').iterate())
+      yield fromRow(row)
+  }
+
+  /** The latest run, or `undefined` in a journal without one. */
+  lastRun(): RunInfo | undefined {
+    const row = this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get()
+    return row && runFromRow(row)
+  }
+
+  samples(run: number): Iterable<HostSample> {
+    const has = this.#db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples'")
+      .get()
+    return has ? samplesOf(this.#db, run) : []
+  }
+
+  close(): void {
+    this.#db.close()
   }
 }

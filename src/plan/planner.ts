@@ -24,6 +24,8 @@ export interface Task {
   previousPath?: string
   attempts: number
   started: number
+  /** HTTP statuses of the attempts' answers, with counts (the report's 429/503 per host). */
+  answers?: Record<string, number>
 }
 
 export type Plan = { kind: 'fetch'; task: Task } | { kind: 'done'; result: Result } | { kind: 'duplicate' }

@@ -58,7 +58,9 @@ export async function listFiles(dir: string): Promise<string[]> {
     .sort()
 }
 
-/** Output files only: the work folder and the manifest left out. */
+/** Output files only: the work folder, the manifest and the report left out. */
 export async function outputFiles(dir: string): Promise<string[]> {
-  return (await listFiles(dir)).filter((f) => !f.startsWith('.imgpull') && f !== 'manifest.jsonl')
+  return (await listFiles(dir)).filter(
+    (f) => !f.startsWith('.imgpull') && f !== 'manifest.jsonl' && f !== 'report.html',
+  )
 }

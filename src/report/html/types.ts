@@ -53,16 +53,10 @@ export interface ReportItem {
   thumb?: string
 }
 
-/** What the scheduler did for one host at one moment: taken about once a second while a run lasts. */
-export interface HostSample {
-  /** ms since the epoch. */
-  t: number
-  host: string
-  /** The host's concurrency limit at that moment. */
-  limit: number
-  /** Transfers to the host in flight at that moment. */
-  inFlight: number
-}
+/** What the scheduler did for one host at one moment (defined with the engine's types). */
+export type { HostSample } from '../../types.js'
+
+import type { HostSample } from '../../types.js'
 
 /** Credit for one Unsplash photo (the API guidelines ask for the photographer and Unsplash, linked). */
 export interface Attribution {

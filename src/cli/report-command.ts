@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs'
+import { UsageError } from '../errors.js'
+import { JournalReader } from '../journal/sqlite.js'
+import { layout } from '../layout.js'
+import { writeReport } from '../report/html/write.js'
+import { reportInput } from '../report/run-report.js'
+
+/**
+ * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
+ * run: at any time, also while a run goes on or after one was interrupted or killed.
+ */
+export async function reportCommand(
+  dir: string,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<void> {
+  const paths = layout(dir)
+  if (!existsSync(paths.journal)) {
+    throw new UsageError(
+      `no imgpull journal in '${dir}' (looked for ${paths.journal}); the report is made from it`,
+    )
+  }
+  const journal = new JournalReader(paths.journal)
+  try {
+    const run = journal.lastRun()
+    if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
+    const path = await writeReport(
+      dir,
+      reportInput(paths, { records: () => journal.records(), run, samples: journal.samples(run.id) }),
+    )
+    write(path)
+  } finally {
+    journal.close()
+  }
+}

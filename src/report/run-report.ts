@@ -1,0 +1,89 @@
+import { basename, resolve } from 'node:path'
+import { retriedOnRerun } from '../fetch/retry-policy.js'
+import type { JobRecord } from '../journal/journal.js'
+import type { Layout } from '../layout.js'
+import type { HostSample, RunInfo } from '../types.js'
+import type { Attribution, ReportInput, ReportItem } from './html/types.js'
+
+/** What a report is made from: the journal's records, the run it describes, that run's samples. */
+export interface ReportSource {
+  records(): Iterable<JobRecord>
+  run: RunInfo
+  samples: Iterable<HostSample>
+}
+
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * A journal record as the report shows it: `ok` when this run made it, `skipped` when an earlier
+ * one did (the file was already there), `failed`, or `pending` (not finished).
+ */
+export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
+  const status = r.state === 'ok' ? ((r.finishedAt ?? 0) >= run.startedAt ? 'ok' : 'skipped') : r.state
+  const item: ReportItem = { url: r.url, host: originOf(r.url), status, attempts: r.attempts }
+  for (const field of [
+    'path',
+    'bytes',
+    'format',
+    'width',
+    'height',
+    'httpStatus',
+    'message',
+    'ttfb',
+    'finishedAt',
+    'answers',
+  ] as const) {
+    if (r[field] !== undefined) (item as unknown as Record<string, unknown>)[field] = r[field]
+  }
+  if (r.error !== undefined) {
+    item.error = r.error
+    item.retryable = retriedOnRerun(r.error)
+  }
+  return item
+}
+
+/** Credits for the Unsplash photos among the records (their `meta` says who took them). */
+function attribution(records: Iterable<JobRecord>): Attribution[] {
+  const credits: Attribution[] = []
+  for (const r of records) {
+    const m = r.meta
+    if (r.state !== 'ok' || !r.path || m?.source !== 'unsplash') continue
+    credits.push({
+      path: r.path,
+      photographer: String(m.photographer ?? m.username ?? ''),
+      profileUrl: String(m.profileUrl ?? ''),
+      photoUrl: String(m.photoUrl ?? ''),
+    })
+  }
+  return credits
+}
+
+/**
+ * The report's input for the folder `paths.out`: every job the journal knows (read as it is
+ * rendered, in one pass), the run's times and command, its per-host samples, and Unsplash credits.
+ */
+export function reportInput(paths: Layout, from: ReportSource, now = Date.now()): ReportInput {
+  const { run } = from
+  const credits = attribution(from.records())
+  return {
+    title: basename(resolve(paths.out)),
+    command: run.command,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt ?? now,
+    // A run with no end recorded was killed, or is still going.
+    interrupted: run.interrupted === true || run.endedAt === undefined,
+    items: {
+      *[Symbol.iterator]() {
+        for (const r of from.records()) yield reportItem(r, run)
+      },
+    },
+    samples: from.samples,
+    ...(credits.length ? { attribution: credits } : {}),
+  }
+}

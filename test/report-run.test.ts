@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
+import { type Browser, launchBrowser, watch } from './support/browser.js'
+import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// report.html of real runs, opened in a real Chromium: its numbers are the manifest's.
+
+let browser: Browser
+let files: Server
+let origin: string
+let faults: ImageServer
+let dir: string
+before(async () => {
+  browser = await launchBrowser()
+  // Real images a browser can draw (the fault server's are noise no decoder accepts).
+  files = createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1).replace(/-\d+(?=\.)/, '')
+    try {
+      const body = readFileSync(new URL(`fixtures/transform/${name}`, import.meta.url))
+      res.writeHead(200, { 'content-length': body.length }).end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+  faults = await startImageServer({ ttfb: 20, bandwidth: 200_000 })
+  dir = await tempDir()
+})
+after(async () => {
+  await browser.close()
+  await new Promise((resolve) => files.close(resolve))
+  await faults.close()
+  await cleanup(dir)
+})
+
+const manifest = async (out: string) =>
+  (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+
+async function open(path: string) {
+  const page = await browser.open()
+  const log = watch(page)
+  await page.goto(pathToFileURL(path).href)
+  await page.waitForSelector('html[data-ready]')
+  const figure = (key: string) =>
+    page.locator(`[data-figure="${key}"]`).evaluate((e) => e.firstChild?.textContent)
+  return { page, log, figure }
+}
+
+test('the report of a run: figures as in the manifest, images from disk, failures by code, no errors', async () => {
+  const out = join(dir, 'run')
+  const images = ['alpha.png', 'photo.webp', 'photo-orient6-gps.jpg', 'wide.png'].flatMap((n) =>
+    [1, 2].map((i) => `${origin}/${n.replace('.', `-${i}.`)}`),
+  )
+  const failing = [
+    faults.url('/gone?status=404'),
+    faults.url('/page?html=1'),
+    faults.url('/busy?status=503'),
+    `${origin}/missing.png`,
+    'not a url',
+  ]
+  const list = join(dir, 'run.txt')
+  await writeFile(list, [...images, ...failing].join('\n'))
+  const r = await runCli([list, '-o', out, '--retries', '1', '--max-retry-after', '1'])
+  assert.equal(r.code, 1, r.stderr)
+  const lines = await manifest(out)
+  const ok = lines.filter((l) => l.status === 'ok')
+  const failed = lines.filter((l) => l.status === 'failed')
+  assert.equal(ok.length, images.length)
+
+  const { page, log, figure } = await open(join(out, 'report.html'))
+  assert.equal(await figure('ok'), String(ok.length))
+  assert.equal(await figure('failed'), String(failed.length))
+  assert.match(await page.locator('.command').first().innerText(), /^\$ imgpull .*run\.txt -o .* --retries 1/)
+  // Every image downloaded is on the contact sheet, drawn from its file on disk.
+  await page.locator('#images').scrollIntoViewIfNeeded()
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll<HTMLImageElement>('.sheet img')].every((i) => i.complete),
+  )
+  const widths = await page.$$eval('.sheet img', (imgs) =>
+    imgs.map((i) => (i as HTMLImageElement).naturalWidth),
+  )
+  assert.equal(widths.length, ok.length)
+  assert.ok(
+    widths.every((w) => w > 0),
+    `every image drawn: ${widths}`,
+  )
+  // Failures grouped by code, with the manifest's counts.
+  const codes = new Map<string, number>()
+  for (const l of failed) codes.set(l.error, (codes.get(l.error) ?? 0) + 1)
+  for (const [code, count] of codes) {
+    const group = page.locator(`.failure[data-code="${code}"]`)
+    assert.equal(await group.count(), 1, code)
+    assert.match((await group.textContent()) ?? '', new RegExp(`\\b${count}\\b`), code)
+  }
+  // The 503s the host answered are counted for it.
+  assert.match((await page.locator('#host-table').textContent()) ?? '', /503/)
+  assert.deepEqual(log.errors, [], 'no console errors')
+  assert.deepEqual(
+    log.requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
+    [],
+    'nothing but files',
+  )
+  await page.screenshot({
+    path: process.env.IMGPULL_SCREENSHOT ?? join(dir, 'report-run.png'),
+    fullPage: true,
+  })
+})
+
+test('a killed run: imgpull report rebuilds the report, which says the run was interrupted', async () => {
+  const out = join(dir, 'killed')
+  const list = join(dir, 'killed.txt')
+  await writeFile(list, Array.from({ length: 80 }, (_, i) => faults.url(`/k-${i}?size=60000`)).join('\n'))
+  const run = startCli([list, '-o', out, '--per-host', '2'])
+  for (let i = 0; i < 400 && (await outputFiles(out).catch(() => [])).length < 3; i++) await sleep(25)
+  run.child.kill('SIGKILL')
+  await run.done
+  const rebuilt = await runCli(['report', out])
+  assert.equal(rebuilt.code, 0, rebuilt.stderr)
+  assert.equal(rebuilt.stdout.trim(), join(out, 'report.html'))
+  const { page, figure } = await open(join(out, 'report.html'))
+  assert.equal(await page.locator('[data-interrupted]').count(), 1)
+  assert.ok(Number(await figure('pending')) > 0, 'what is left is counted')
+  assert.equal(Number(await figure('ok')), (await outputFiles(out)).length)
+})
+
+test('--no-report writes none; imgpull report on a folder without a journal is a usage error', async () => {
+  const out = join(dir, 'none')
+  const r = await runCli([faults.url('/one'), '-o', out, '--no-report'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual((await outputFiles(out)).length, 1)
+  await assert.rejects(readFile(join(out, 'report.html')))
+  const missing = await runCli(['report', join(dir, 'nowhere')])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /no imgpull journal in/)
+})
