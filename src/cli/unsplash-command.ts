@@ -26,6 +26,9 @@ import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 /** Exit code when the rate limit stopped the run (`--on-rate-limit stop`): run again after the reset. */
 export const EXIT_RATE_LIMITED = 75
 
+/** The subcommands, as `imgpull unsplash nonsense` lists them. */
+const COMMANDS = ['search', 'collection', 'user', 'topic', 'random', 'photo']
+
 /** `--limit N` or `--limit all`. */
 function limit(value: string): number {
   if (value.trim().toLowerCase() === 'all') return Number.POSITIVE_INFINITY
@@ -271,8 +274,18 @@ export function addUnsplashCommand(program: Command): Command {
     .command('unsplash')
     .description('download photos from Unsplash through its official API (needs a free access key)')
     .addHelpText('after', HELP_AFTER)
-    .action(() => {
-      process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+    // Taken here so that an unknown one is named, not refused as "too many arguments".
+    .argument('[command]')
+    .allowExcessArguments()
+    .usage('<command> [options]')
+    .action((command: string | undefined) => {
+      if (command === undefined) {
+        process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+      } else {
+        process.stderr.write(
+          `imgpull: ${command} is not an Unsplash command; the commands are ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
+        )
+      }
       process.exitCode = EXIT.usage
     })
   // Subcommands take their parent's error handling and output settings at parse time, so the
