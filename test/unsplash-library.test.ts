@@ -212,6 +212,36 @@ describe('unsplash sources for pull()', { concurrency: true }, () => {
     for (const calls of mock.tracked.values()) assert.equal(calls.length, 1)
   })
 
+  test("a signal ends a rate-limit wait: the options' own lets the downloads finish, pull()'s rejects the loop; calls not made stay owed", {
+    timeout: 30_000,
+  }, async (t) => {
+    // Two calls an hour: the first page, then one tracking call; the other 29 wait for the reset.
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { sea: 30 }, limit: 2 })
+    t.after(() => mock.close())
+    const waiting = (stop: AbortController) => (line: string) => {
+      if (line.startsWith('Unsplash rate limit reached: waiting 1:00:00')) stop.abort()
+    }
+
+    const own = new AbortController()
+    const first = unsplash.search('sea', { ...base(mock), onMessage: waiting(own), signal: own.signal })
+    const results = await all(pull(first, { out: join(dir, 'signal-own') }))
+    assert.ok(own.signal.aborted, 'the wait began')
+    assert.equal(results.filter((r) => r.status === 'ok').length, 30)
+    assert.equal(first.summary.tracked, 1)
+    assert.equal(first.summary.owed, 29)
+    assert.equal(first.summary.credited, 30)
+
+    mock.reset()
+    const hard = new AbortController()
+    const second = unsplash.search('sea', { ...base(mock), onMessage: waiting(hard), limit: 30 })
+    await assert.rejects(all(pull(second, { out: join(dir, 'signal-hard'), signal: hard.signal })), {
+      name: 'AbortError',
+    })
+    assert.ok(hard.signal.aborted, 'the wait began')
+    assert.ok(second.summary.owed > 0, `owed ${second.summary.owed}`)
+    assert.equal(second.summary.tracked + second.summary.owed, second.summary.credited)
+  })
+
   test('breaking out of the loop ends the run: the listing stops, downloads made are tracked and credited', async () => {
     const out = join(dir, 'break')
     const photos = unsplash.search('lake', { ...base(), limit: 40 })
