@@ -10,5 +10,17 @@ export {
 } from './errors.js'
 export { DEFAULT_USER_AGENT, defaults, type Options, resolveOptions } from './options.js'
 export { type PullRun, pull } from './pull.js'
+export { RateLimitError, StoppedError, UnsplashError } from './sources/unsplash/errors.js'
+export type {
+  CollectionOptions,
+  RandomOptions,
+  SearchOptions,
+  TopicOptions,
+  UnsplashOptions,
+  UnsplashSource,
+  UnsplashSummary,
+  UserOptions,
+} from './sources/unsplash/index.js'
+export * as unsplash from './sources/unsplash/index.js'
 export type { Job, Result, RunStats, Source, SourceContext, Status, Timings } from './types.js'
 export { VERSION } from './version.js'

@@ -48,7 +48,7 @@ export interface PullRun extends AsyncIterable<Result> {
  * ```
  */
 export function pull(source: Source, options: Options = {}): PullRun {
-  const resolved = resolveOptions(options)
+  const resolved = resolveOptions({ ...options, name: options.name ?? source.name })
   const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0 }
   return {
     stats,
@@ -103,6 +103,10 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     engine.abort()
     engine.stopSampling()
     await dispatcher.destroy().catch(() => {})
+    if (source.onResult) {
+      for (const result of await engine.unread())
+        await Promise.resolve(source.onResult(result)).catch(() => {})
+    }
     // The manifest is the folder's inventory, from the journal; all is closed even if one part
     // fails (a full disk), and the first failure is reported.
     const settle = (p: Promise<unknown> | undefined) =>
@@ -203,6 +207,8 @@ class Engine {
   #stopping = false
   #failedFatally = false
   #space: (() => void) | undefined
+  /** Files being published (the journal's commit, the transform stage): a stop lets them land. */
+  readonly #publishing = new Set<Promise<void>>()
   /** Takes per-host samples for the report while transfers run. */
   #sampler: NodeJS.Timeout | undefined
 
@@ -274,6 +280,15 @@ class Engine {
     this.#outstanding -= dropped.length
     this.#wakeReader()
     this.#maybeDone()
+  }
+
+  /**
+   * After a stop: wait for the files being published to land, then give the results the caller
+   * never read (it left the loop early), so the source still hears of every file it got.
+   */
+  async unread(): Promise<Result[]> {
+    while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing])
+    return this.#channel.drain()
   }
 
   stopSampling(): void {
@@ -385,7 +400,10 @@ class Engine {
     this.#scheduler.success(host, done.ttfb)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
-    this.#publish(task, done).catch((error) => {
+    const publishing = this.#publish(task, done)
+    this.#publishing.add(publishing)
+    publishing.finally(() => this.#publishing.delete(publishing)).catch(() => {})
+    publishing.catch((error) => {
       if (this.#aborted) {
         // A hard stop cut the transform stage: the job stays pending, its part file kept.
         this.#interrupted()

@@ -117,6 +117,8 @@ export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
    * against `name` when the run starts. Without it, each job is checked against its own `fields`.
    */
   readonly fields?: readonly string[]
+  /** The name template this source's files get when the caller gives none (`Options.name`). */
+  readonly name?: string
 }
 
 /** What the scheduler did for one host at one moment: taken about once a second while a run lasts. */

@@ -425,6 +425,18 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
     assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 70)
   })
+  test('an unknown command is named in one line, with the ones there are; no command shows the help', async () => {
+    const [nonsense, none] = await Promise.all([runCli(['unsplash', 'nonsense']), runCli(['unsplash'])])
+    assert.equal(nonsense.code, 2)
+    assert.equal(
+      nonsense.stderr,
+      'imgpull: nonsense is not an Unsplash command; the commands are search, collection, user, topic, random, photo (see imgpull unsplash --help)\n',
+    )
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /^Usage: imgpull unsplash <command> \[options\]/)
+    assert.match(none.stderr, /search \[options\] <words\.\.\.>/)
+  })
+
   test('Ctrl-C during a rate-limit wait stops at once; the calls not made stay owed for the next run', async (t) => {
     const mock = await startUnsplashMock({
       imageOrigin: images.origin,

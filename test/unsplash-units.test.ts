@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { conclude } from '../src/cli/unsplash-command.js'
 import { creditLine, escapeMarkdown, renderAttribution } from '../src/sources/unsplash/attribution.js'
 import { budgetLines } from '../src/sources/unsplash/budget.js'
 import {
@@ -11,6 +12,7 @@ import {
   topicSlug,
   username,
 } from '../src/sources/unsplash/endpoints.js'
+import { RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
 import { pageOf, parseLink } from '../src/sources/unsplash/link-header.js'
 import { endpointKey } from '../src/sources/unsplash/listing.js'
 import {
@@ -22,6 +24,7 @@ import {
   variantName,
 } from '../src/sources/unsplash/photo-job.js'
 import { clock, nextTick, readRateHeaders } from '../src/sources/unsplash/rate-limit.js'
+import type { UnsplashSummary } from '../src/sources/unsplash/source.js'
 import type { Photo } from '../src/sources/unsplash/types.js'
 
 const RAW = 'https://images.unsplash.com/photo-1?ixid=IX&ixlib=rb-4.0.3'
@@ -182,6 +185,10 @@ test('budget line: photos, calls needed, what is left, and a warning when it wil
   assert.equal(budgetLines({ ...base, rate: { limit: 5000, remaining: 4999 } }).length, 1)
   assert.match(budgetLines({ ...base, defaultLimit: true })[0], /--limit N or --limit all/)
   assert.match(
+    budgetLines({ ...base, defaultLimit: true, limitHint: 'limit: N or Infinity for more' })[0],
+    /200 of 10,000 photos \(limit: N or Infinity for more\)\./,
+  )
+  assert.match(
     budgetLines({ ...base, stored: 200, listingCalls: 0, trackingCalls: 0, made: 0 })[0],
     /\(listed by an earlier run\)\. No API calls needed/,
   )
@@ -200,4 +207,114 @@ test('ATTRIBUTION.md: "Photo by NAME on Unsplash", both linked with UTM, Markdow
     /\n- \[sub dir\/a\\_b\.jpg\]\(sub%20dir\/a_b\.jpg\): Photo by \[Annie Spratt\]\(https:\/\/unsplash\.com\/@anniespratt\?utm_source=imgpull&utm_medium=referral\)/,
   )
   assert.equal(escapeMarkdown('a\nb'), 'a b')
+})
+
+test("the command's end: lines and exit code from the source's summary and the download's code", () => {
+  const done: UnsplashSummary = {
+    label: 'collection 5',
+    total: 6,
+    wanted: 6,
+    listedBefore: 0,
+    empty: false,
+    missing: [],
+    calls: { listing: 1, tracking: 6 },
+    rate: { limit: 50, remaining: 43 },
+    tracked: 6,
+    owed: 0,
+    gone: 0,
+    credited: 6,
+    attribution: 'out/ATTRIBUTION.md',
+    listingEnded: undefined,
+    trackingError: undefined,
+    rateLimited: false,
+  }
+  const limit = new RateLimitError(50)
+  const calls =
+    'Unsplash: 7 API calls in this run (1 listing, 6 download tracking), 43 of 50 left this hour; credits for 6 photos in out/ATTRIBUTION.md.'
+  const cases: [
+    string,
+    Partial<UnsplashSummary>,
+    number,
+    { errors: string[]; lines: string[]; code: number },
+  ][] = [
+    ['all done', {}, 0, { errors: [], lines: [calls], code: 0 }],
+    ['some downloads failed', {}, 1, { errors: [], lines: [calls], code: 1 }],
+    ['interrupted', {}, 130, { errors: [], lines: [calls], code: 130 }],
+    ['an empty listing says nothing more', { empty: true }, 0, { errors: [], lines: [], code: 0 }],
+    [
+      'an unknown photo id among known ones',
+      { missing: ['nope'] },
+      0,
+      { errors: ['no such Unsplash photo nope'], lines: [calls], code: 1 },
+    ],
+    [
+      'the API failing mid-listing',
+      { listingEnded: new UnsplashError('unsplash-500', 'Unsplash API answered HTTP 500 for /x') },
+      0,
+      {
+        errors: [
+          'listing stopped early: Unsplash API answered HTTP 500 for /x; run the same command again to continue',
+        ],
+        lines: [calls],
+        code: 1,
+      },
+    ],
+    [
+      'rate limit, stop: listing',
+      { listingEnded: limit, rateLimited: true, owed: 4, tracked: 2 },
+      1,
+      {
+        errors: [],
+        lines: [
+          calls,
+          'Unsplash rate limit reached: stopped listing, 4 download tracking calls owed. Run the same command after the hourly reset to continue.',
+        ],
+        code: 75,
+      },
+    ],
+    [
+      'rate limit, stop: tracking only',
+      { trackingError: limit, rateLimited: true, owed: 3 },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          'Unsplash rate limit reached: stopped, 3 download tracking calls owed. Run the same command after the hourly reset to continue.',
+        ],
+        code: 75,
+      },
+    ],
+    [
+      'Ctrl-C left calls owed',
+      { trackingError: new StoppedError(), owed: 5 },
+      130,
+      {
+        errors: [],
+        lines: [calls, '5 download tracking calls owed: run the same command again to send them.'],
+        code: 130,
+      },
+    ],
+    [
+      'the key refused at tracking',
+      {
+        trackingError: new UnsplashError('unsplash-401', 'Unsplash rejected the access key', { usage: true }),
+      },
+      0,
+      { errors: ['Unsplash rejected the access key'], lines: [calls], code: 2 },
+    ],
+    [
+      'no credits written, no rate known',
+      { attribution: undefined, credited: 0, rate: {} },
+      0,
+      {
+        errors: [],
+        lines: ['Unsplash: 7 API calls in this run (1 listing, 6 download tracking).'],
+        code: 0,
+      },
+    ],
+  ]
+  for (const [name, over, code, expected] of cases) {
+    assert.deepEqual(conclude({ ...done, ...over }, code), expected, name)
+  }
 })

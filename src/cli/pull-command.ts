@@ -21,10 +21,10 @@ export interface OutputFlags {
 }
 
 export interface RunHooks {
-  /** Called for every result, in order, before it is counted (sources use it for follow-up calls). */
-  onResult?: (result: Result) => void | Promise<void>
-  /** Count of inputs, when the source knows it. */
+  /** Count of inputs, when the command knows it (URL lists, counted aside); else the source's `total()`. */
   total?: () => number | undefined
+  /** The source says why it gave nothing (Unsplash: "No Unsplash photos match …"): a run that read no input prints no summary line. */
+  emptyExplained?: boolean
 }
 
 /** Failure lines printed before the rest are left to the manifest. */
@@ -86,7 +86,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const tally = newTally()
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
   const progress = tty
-    ? await createProgressLine(tally, run.stats, hooks.total ?? (() => undefined))
+    ? await createProgressLine(tally, run.stats, hooks.total ?? (() => source.total?.()))
     : undefined
   const started = performance.now()
   let shownFailures = 0
@@ -97,7 +97,6 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   let fatal: unknown
   try {
     for await (const r of run) {
-      await hooks.onResult?.(r)
       count(tally, r)
       if (flags.json) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
@@ -139,7 +138,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (nothingStarted) return code
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
-    if (!flags.quiet) say(summaryLine(tally, ms))
+    if (!flags.quiet && !(hooks.emptyExplained && run.stats.read === 0)) say(summaryLine(tally, ms))
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
     if (tally.failed && !fatal) {
       say(

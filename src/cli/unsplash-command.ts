@@ -1,22 +1,33 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
-import { checkTemplate } from '../plan/naming.js'
 import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
 import * as endpoints from '../sources/unsplash/endpoints.js'
+import { KEY_HELP, RateLimitError, StoppedError, UnsplashError } from '../sources/unsplash/errors.js'
 import type { Endpoint } from '../sources/unsplash/listing.js'
 import {
-  DEFAULT_NAME,
-  DEFAULT_TEMPLATE,
-  FIELDS,
-  type Imgix,
-  type Variant,
-} from '../sources/unsplash/photo-job.js'
+  COLORS,
+  CONTENT_FILTERS,
+  FITS,
+  FORMATS,
+  ORIENTATIONS,
+  resolveUnsplashOptions,
+  SEARCH_ORDERS,
+  TOPIC_ORDERS,
+  USER_ORDERS,
+} from '../sources/unsplash/options.js'
+import { DEFAULT_NAME, type Imgix } from '../sources/unsplash/photo-job.js'
 import { HOUR } from '../sources/unsplash/rate-limit.js'
+import { UnsplashSource, type UnsplashSummary } from '../sources/unsplash/source.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
 import { integer, seconds } from './parse.js'
-import { EXIT } from './pull-command.js'
+import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
-import { runUnsplash } from './unsplash-run.js'
+
+/** Exit code when the rate limit stopped the run (`--on-rate-limit stop`): run again after the reset. */
+export const EXIT_RATE_LIMITED = 75
+
+/** The subcommands, as `imgpull unsplash nonsense` lists them. */
+const COMMANDS = ['search', 'collection', 'user', 'topic', 'random', 'photo']
 
 /** `--limit N` or `--limit all`. */
 function limit(value: string): number {
@@ -33,29 +44,14 @@ function between(min: number, max: number) {
   }
 }
 
-const ORIENTATIONS = ['landscape', 'portrait', 'squarish']
-const COLORS = [
-  'black_and_white',
-  'black',
-  'white',
-  'yellow',
-  'orange',
-  'red',
-  'purple',
-  'magenta',
-  'green',
-  'teal',
-  'blue',
-]
-const CONTENT_FILTERS = ['low', 'high']
-const FITS = ['clamp', 'clip', 'crop', 'facearea', 'fill', 'fillmax', 'max', 'min', 'scale']
-const FORMATS = ['jpg', 'png', 'webp', 'avif', 'gif']
-
 const orientation = () =>
-  new Option('--orientation <o>', 'only landscape, portrait or squarish photos').choices(ORIENTATIONS)
-const orderBy = (choices: string[]) => new Option('--order-by <order>', 'sort order').choices(choices)
+  new Option('--orientation <o>', 'only landscape, portrait or squarish photos').choices([...ORIENTATIONS])
+const orderBy = (choices: readonly string[]) =>
+  new Option('--order-by <order>', 'sort order').choices([...choices])
 const contentFilter = () =>
-  new Option('--content-filter <level>', "the API's safety filter (default low)").choices(CONTENT_FILTERS)
+  new Option('--content-filter <level>', "the API's safety filter (default low)").choices([
+    ...CONTENT_FILTERS,
+  ])
 
 /** Options every Unsplash subcommand takes, besides the download options. */
 function addUnsplashOptions(command: Command): Command {
@@ -66,8 +62,8 @@ function addUnsplashOptions(command: Command): Command {
     .option('--width <px>', 'width, as an imgix parameter on the raw image', integer(1))
     .option('--height <px>', 'height, as an imgix parameter on the raw image', integer(1))
     .option('--quality <q>', 'quality 1-100 (imgix)', between(1, 100))
-    .addOption(new Option('--format <fmt>', 'file format (imgix)').choices(FORMATS))
-    .addOption(new Option('--fit <fit>', 'how --width/--height fit (imgix)').choices(FITS))
+    .addOption(new Option('--format <fmt>', 'file format (imgix)').choices([...FORMATS]))
+    .addOption(new Option('--fit <fit>', 'how --width/--height fit (imgix)').choices([...FITS]))
     .option('--dpr <n>', 'device pixel ratio 1-8 (imgix)', between(1, 8))
     .option('--access-key <key>', 'API access key (better: the UNSPLASH_ACCESS_KEY environment variable)')
     .option('--api-url <url>', `API address, or UNSPLASH_API_URL (default: ${DEFAULT_API_URL})`)
@@ -91,7 +87,8 @@ function addUnsplashOptions(command: Command): Command {
   return command
 }
 
-function variantFrom(o: Record<string, unknown>, sizeGiven: boolean): Variant {
+/** The imgix options given, refusing a ready-made `--size` beside them (the library would too, in its words). */
+function imgixFrom(o: Record<string, unknown>, sizeGiven: boolean): Imgix | undefined {
   const imgix: Imgix = {
     w: o.width as number | undefined,
     h: o.height as number | undefined,
@@ -100,12 +97,12 @@ function variantFrom(o: Record<string, unknown>, sizeGiven: boolean): Variant {
     fit: o.fit as string | undefined,
     dpr: o.dpr as number | undefined,
   }
-  const size = (o.size as Size | undefined) ?? 'regular'
-  if (Object.values(imgix).every((v) => v === undefined)) return { size }
+  if (Object.values(imgix).every((v) => v === undefined)) return undefined
+  const size = o.size as Size | undefined
   if (sizeGiven && size !== 'raw') {
     throw new UsageError(`--size ${size} cannot be combined with imgix options: those apply to the raw image`)
   }
-  return { imgix }
+  return imgix
 }
 
 /**
@@ -130,30 +127,126 @@ function optionsOf(cmd: Command): { o: Record<string, unknown>; given: (name: st
   return { o, given: (name) => given.has(name) }
 }
 
+/** What the run's end says, and its exit code, from the source's summary and the download's code. */
+export function conclude(
+  s: UnsplashSummary,
+  code: number,
+): { errors: string[]; lines: string[]; code: number } {
+  const errors: string[] = []
+  const lines: string[] = []
+  if (s.empty) return { errors, lines, code }
+  for (const id of s.missing) errors.push(`no such Unsplash photo ${id}`)
+  if (s.missing.length && code === EXIT.ok) code = EXIT.failed
+  if (s.listingEnded && !(s.listingEnded instanceof RateLimitError)) {
+    errors.push(`listing stopped early: ${s.listingEnded.message}; run the same command again to continue`)
+    if (code === EXIT.ok) code = EXIT.failed
+  }
+  if (s.trackingError?.usage) {
+    errors.push(s.trackingError.message)
+    code = EXIT.usage
+  }
+  const n = (x: number) => x.toLocaleString('en-US')
+  const { calls, rate } = s
+  const left =
+    rate.remaining === undefined
+      ? ''
+      : `, ${n(rate.remaining)}${rate.limit === undefined ? '' : ` of ${n(rate.limit)}`} left this hour`
+  const credits = s.attribution ? `; credits for ${n(s.credited)} photos in ${s.attribution}` : ''
+  lines.push(
+    `Unsplash: ${n(calls.listing + calls.tracking)} API calls in this run (${n(calls.listing)} listing, ${n(calls.tracking)} download tracking)${left}${credits}.`,
+  )
+  if (s.rateLimited) {
+    const listing = s.listingEnded instanceof RateLimitError ? ' listing' : ''
+    const owed = s.owed ? `, ${s.owed} download tracking calls owed` : ''
+    lines.push(
+      `Unsplash rate limit reached: stopped${listing}${owed}. Run the same command after the hourly reset to continue.`,
+    )
+    if (code === EXIT.ok || code === EXIT.failed) code = EXIT_RATE_LIMITED
+  } else if (s.owed) {
+    lines.push(`${s.owed} download tracking calls owed: run the same command again to send them.`)
+  }
+  return { errors, lines, code }
+}
+
+/** An error that ended the run before it began (bad key, unknown collection, rate limit in stop mode). */
+function failure(error: unknown, fail: (line: string) => void, say: (line: string) => void): number {
+  if (error instanceof StoppedError) return EXIT.interrupted
+  if (!(error instanceof UnsplashError)) throw error
+  fail(error.message)
+  if (error instanceof RateLimitError) {
+    say('Run the same command after the hourly reset to continue.')
+    return EXIT_RATE_LIMITED
+  }
+  return error.usage ? EXIT.usage : EXIT.failed
+}
+
+/**
+ * One Unsplash command: build the source from the options, run it with the engine, and say how
+ * it went. The source does the listing, the download tracking and the credits.
+ */
 async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<void> {
   const { o, given } = optionsOf(cmd)
   const { options, flags } = pullOptionsFrom(o)
-  const nameGiven = given('name')
-  const name = nameGiven && options.name ? options.name : DEFAULT_TEMPLATE
-  options.name = name
-  checkTemplate(name, FIELDS)
+  // The source names its files unless --name says otherwise (pull() checks the template against it).
+  if (!given('name')) options.name = undefined
   const apiUrl = (o.apiUrl as string | undefined) ?? process.env.UNSPLASH_API_URL ?? DEFAULT_API_URL
   if (!URL.canParse(apiUrl) || !/^https?:/i.test(apiUrl))
     throw new UsageError(`--api-url: not an http(s) URL`)
-  const key = ((o.accessKey as string | undefined) ?? process.env.UNSPLASH_ACCESS_KEY ?? '').trim()
-  process.exitCode = await runUnsplash({
-    endpoint,
-    limit: count ?? (o.limit as number),
-    defaultLimit: count === undefined && !given('limit'),
-    variant: variantFrom(o, given('size')),
-    key: key || undefined,
-    apiUrl,
-    onRateLimit: o.onRateLimit as 'wait' | 'stop',
-    window: o.rateLimitWindow as number,
-    refresh: o.refresh === true,
-    options,
-    flags,
-  })
+  const imgix = imgixFrom(o, given('size'))
+
+  const tty = process.stderr.isTTY && !flags.json && !flags.quiet
+  // On a terminal, clear the progress line's row first, as runPull does for failure lines.
+  const say = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`)
+  }
+  const fail = (line: string) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}imgpull: ${line}\n`)
+  // Ctrl-C also ends rate-limit waits and API calls at once; runPull stops the downloads.
+  const stop = new AbortController()
+  let source: UnsplashSource
+  try {
+    const resolved = resolveUnsplashOptions(
+      {
+        accessKey: o.accessKey as string | undefined,
+        apiUrl,
+        size: o.size as Size | undefined,
+        imgix,
+        onRateLimit: o.onRateLimit as 'wait' | 'stop',
+        rateLimitWindow: o.rateLimitWindow as number,
+        refresh: o.refresh === true,
+        onMessage: say,
+        signal: stop.signal,
+      },
+      process.env,
+      KEY_HELP,
+    )
+    const extent = {
+      limit: count ?? (o.limit as number),
+      defaultLimit: count === undefined && !given('limit'),
+    }
+    source = new UnsplashSource(endpoint, extent, resolved, {
+      limitHint: '--limit N or --limit all for more',
+    })
+  } catch (error) {
+    process.exitCode = failure(error, fail, say)
+    return
+  }
+  const onSignal = () => stop.abort()
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let code: number
+  try {
+    code = await runPull(source, options, flags, { emptyExplained: true })
+  } catch (error) {
+    process.exitCode = failure(error, fail, say)
+    return
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  const end = conclude(source.summary, code)
+  for (const line of end.errors) fail(line)
+  for (const line of end.lines) say(line)
+  process.exitCode = end.code
 }
 
 const limitOption = (fallback: number | 'all') =>
@@ -181,8 +274,18 @@ export function addUnsplashCommand(program: Command): Command {
     .command('unsplash')
     .description('download photos from Unsplash through its official API (needs a free access key)')
     .addHelpText('after', HELP_AFTER)
-    .action(() => {
-      process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+    // Taken here so that an unknown one is named, not refused as "too many arguments".
+    .argument('[command]')
+    .allowExcessArguments()
+    .usage('<command> [options]')
+    .action((command: string | undefined) => {
+      if (command === undefined) {
+        process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+      } else {
+        process.stderr.write(
+          `imgpull: ${command} is not an Unsplash command; the commands are ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
+        )
+      }
       process.exitCode = EXIT.usage
     })
   // Subcommands take their parent's error handling and output settings at parse time, so the
@@ -197,8 +300,8 @@ export function addUnsplashCommand(program: Command): Command {
       .description('photos matching search words')
       .argument('<words...>', 'what to search for')
       .addOption(limitOption(30))
-      .addOption(orderBy(['relevant', 'latest']))
-      .addOption(new Option('--color <color>', 'dominant colour').choices(COLORS))
+      .addOption(orderBy(SEARCH_ORDERS))
+      .addOption(new Option('--color <color>', 'dominant colour').choices([...COLORS]))
       .addOption(orientation())
       .addOption(contentFilter())
       .option('--collections <ids>', 'only in these collections (comma-separated ids)'),
@@ -223,7 +326,7 @@ export function addUnsplashCommand(program: Command): Command {
       .description("a photographer's photos")
       .argument('<username>', 'username, @username or unsplash.com/@... address')
       .addOption(limitOption(30))
-      .addOption(orderBy(['latest', 'oldest', 'popular', 'views', 'downloads']))
+      .addOption(orderBy(USER_ORDERS))
       .addOption(orientation()),
   ).action((name: string, o: Record<string, unknown>, cmd: Command) =>
     run(endpoints.userEndpoint(name, o), cmd),
@@ -235,7 +338,7 @@ export function addUnsplashCommand(program: Command): Command {
       .description("a topic's photos")
       .argument('<topic>', 'topic slug or id (nature, wallpapers...)')
       .addOption(limitOption(30))
-      .addOption(orderBy(['latest', 'oldest', 'popular']))
+      .addOption(orderBy(TOPIC_ORDERS))
       .addOption(orientation()),
   ).action((topic: string, o: Record<string, unknown>, cmd: Command) =>
     run(endpoints.topicEndpoint(topic, o), cmd),

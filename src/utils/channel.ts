@@ -16,6 +16,13 @@ export class Channel<T> {
     this.#notify()
   }
 
+  /** Take every item not consumed yet (the consumer left). */
+  drain(): T[] {
+    const items: T[] = []
+    for (let item = this.#items.shift(); item !== undefined; item = this.#items.shift()) items.push(item)
+    return items
+  }
+
   /** No more items; `error`, if given, is thrown to the consumer after the last item. */
   close(error?: unknown): void {
     this.#closed = true

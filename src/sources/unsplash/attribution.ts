@@ -1,10 +1,8 @@
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { WORK_DIR } from '../../layout.js'
+import { ATTRIBUTION, type Layout } from '../../layout.js'
 import { photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
-
-export const ATTRIBUTION = 'ATTRIBUTION.md'
 
 /** Text safe inside Markdown link text: no emphasis, code or link syntax survives. */
 export function escapeMarkdown(text: string): string {
@@ -39,23 +37,24 @@ export function renderAttribution(files: { path: string; photo: Photo }[]): stri
 }
 
 /**
- * Write `ATTRIBUTION.md` for every photo file the source put in `out` that is still there.
- * Atomic: a reader never sees half a file. Returns how many photos it credits.
+ * Write `ATTRIBUTION.md` (at `paths.attribution`) for every photo file the source put in the
+ * output folder that is still there. Atomic: a reader never sees half a file. Returns how many
+ * photos it credits; with none, nothing is written.
  */
 export async function writeAttribution(
-  out: string,
+  paths: Pick<Layout, 'out' | 'attribution' | 'tmp'>,
   files: { path: string; photo: Photo }[],
 ): Promise<number> {
   const present: typeof files = []
   for (const f of files) {
     try {
-      await stat(join(out, f.path))
+      await stat(join(paths.out, f.path))
       present.push(f)
     } catch {}
   }
   if (present.length === 0) return 0
-  const tmp = join(out, WORK_DIR, `${ATTRIBUTION}.tmp`)
+  const tmp = paths.tmp(ATTRIBUTION)
   await writeFile(tmp, renderAttribution(present))
-  await rename(tmp, join(out, ATTRIBUTION))
+  await rename(tmp, paths.attribution)
   return present.length
 }

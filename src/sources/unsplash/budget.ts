@@ -12,6 +12,8 @@ export interface Budget {
   total: number | undefined
   /** The limit came from the default, not the user. */
   defaultLimit: boolean
+  /** How to ask for more than the default limit. @default '--limit N or --limit all for more' */
+  limitHint?: string
   /** Photos an earlier run listed (no calls needed for those). */
   stored: number
   /** Listing calls still to make; `undefined` when unknown. */
@@ -36,7 +38,7 @@ export function budgetLines(b: Budget): string[] {
   if (b.wanted === undefined) photos = 'photos'
   else if (b.total !== undefined && b.wanted < b.total) {
     photos = `${n(b.wanted)} of ${plural(b.total, 'photo')}`
-    if (b.defaultLimit) photos += ' (--limit N or --limit all for more)'
+    if (b.defaultLimit) photos += ` (${b.limitHint ?? '--limit N or --limit all for more'})`
   } else
     photos = b.total !== undefined && b.total > 1 ? `all ${n(b.wanted)} photos` : plural(b.wanted, 'photo')
   if (b.stored > 0) {

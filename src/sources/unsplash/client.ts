@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
@@ -32,6 +33,12 @@ export interface ClientOptions {
   signal?: AbortSignal
 }
 
+/** One caller's way out: its calls stop, waits shared with other callers go on for them. */
+export interface CallOptions {
+  /** Ends this call and its wait for a reset (the client's own signal ends every call). */
+  signal?: AbortSignal
+}
+
 type Resolved = Required<Omit<ClientOptions, 'signal' | 'userAgent'>> &
   Pick<ClientOptions, 'signal' | 'userAgent'>
 
@@ -51,6 +58,9 @@ export class UnsplashClient {
   readonly #o: Resolved
   readonly #base: URL
   readonly #agent: Dispatcher
+  /** The caller's signal, or `close()`: ends every wait and call. */
+  readonly #signal: AbortSignal
+  readonly #closed = new AbortController()
   #waiting: Promise<void> | undefined
   /** In `stop` mode, once the budget is gone every later call fails at once. */
   #stopped = false
@@ -73,6 +83,11 @@ export class UnsplashClient {
     if (this.#base.protocol !== 'https:' && this.#base.protocol !== 'http:') {
       throw new TypeError(`Expected \`apiUrl\` to be an http(s) URL, got ${this.#o.apiUrl}`)
     }
+    this.#signal = options.signal
+      ? AbortSignal.any([options.signal, this.#closed.signal])
+      : this.#closed.signal
+    // Up to 8 tracking calls and a listing call listen at once.
+    setMaxListeners(64, this.#signal)
     const t = this.#o.timeout
     this.#agent = new Agent({ connect: { timeout: t }, headersTimeout: t, bodyTimeout: t })
   }
@@ -101,11 +116,13 @@ export class UnsplashClient {
     path: string,
     query: Record<string, string | number | undefined> = {},
     kind: CallKind = 'listing',
+    call: CallOptions = {},
   ): Promise<Answer<T>> {
     const url = this.url(path, query)
     const shown = url.pathname + url.search
+    const signal = call.signal ? AbortSignal.any([this.#signal, call.signal]) : this.#signal
     for (let attempt = 1; ; attempt++) {
-      await this.#budget()
+      await this.#budget(signal)
       let status: number
       let headers: Answer<T>['headers']
       let text: string
@@ -113,7 +130,7 @@ export class UnsplashClient {
         const res = await request(url, {
           method: 'GET',
           dispatcher: this.#agent,
-          signal: this.#o.signal,
+          signal,
           headers: {
             authorization: `Client-ID ${this.#o.key}`,
             'accept-version': 'v1',
@@ -125,9 +142,12 @@ export class UnsplashClient {
         headers = res.headers
         text = await res.body.text()
       } catch (error) {
-        if (this.#o.signal?.aborted) throw new StoppedError()
+        if (signal.aborted) throw new StoppedError()
         if (attempt <= this.#o.retries) {
-          await this.#pause(retryDelay({ retry: attempt, maxRetryAfter: 60_000, base: this.#o.retryBase }))
+          await this.#pause(
+            retryDelay({ retry: attempt, maxRetryAfter: 60_000, base: this.#o.retryBase }),
+            signal,
+          )
           continue
         }
         const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
@@ -154,6 +174,7 @@ export class UnsplashClient {
         const retryAfter = parseRetryAfter(headers['retry-after'])
         await this.#pause(
           retryDelay({ retry: attempt, retryAfter, maxRetryAfter: 60_000, base: this.#o.retryBase }),
+          signal,
         )
         continue
       }
@@ -166,39 +187,56 @@ export class UnsplashClient {
     }
   }
 
-  /** Release connections. */
+  /** End every wait and call (they fail with `StoppedError`), and release connections. */
   async close(): Promise<void> {
+    this.#closed.abort()
     await this.#agent.close().catch(() => {})
   }
 
-  /** Before a call: if the budget is spent, wait for the reset (shared by all callers) or stop. */
-  async #budget(): Promise<void> {
+  /**
+   * Before a call: if the budget is spent, wait for the reset or stop. The wait is shared by all
+   * callers and ended only by the client's signal; `signal` lets one caller leave it early.
+   */
+  async #budget(signal: AbortSignal): Promise<void> {
     while (this.rate.remaining === 0 || this.#waiting) {
       if (this.#stopped) throw new RateLimitError(this.rate.limit)
+      if (signal.aborted) throw new StoppedError()
       if (this.#waiting) {
-        await this.#waiting
+        await abortable(this.#waiting, signal)
         continue
       }
       if (this.#o.onRateLimit === 'stop') {
         this.#stopped = true
         throw new RateLimitError(this.rate.limit)
       }
-      this.#waiting = waitForReset(this.#o.window, this.#o.say, this.#o.signal).finally(() => {
+      this.#waiting = waitForReset(this.#o.window, this.#o.say, this.#signal).finally(() => {
         this.#waiting = undefined
         // Unknown until the next answer says; a 403 then sends us back here.
         this.rate.remaining = undefined
       })
-      await this.#waiting
+      // The caller that started the wait may leave it: its end must not go unhandled.
+      this.#waiting.catch(() => {})
+      await abortable(this.#waiting, signal)
     }
   }
 
-  async #pause(ms: number): Promise<void> {
+  async #pause(ms: number, signal: AbortSignal): Promise<void> {
     try {
-      await sleep(ms, undefined, { signal: this.#o.signal })
+      await sleep(ms, undefined, { signal })
     } catch {
       throw new StoppedError()
     }
   }
+}
+
+/** `promise`, or a `StoppedError` as soon as `signal` aborts, whichever comes first. */
+function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new StoppedError())
+  return new Promise((resolve, reject) => {
+    const stop = () => reject(new StoppedError())
+    signal.addEventListener('abort', stop, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop))
+  })
 }
 
 function parse<T>(text: string, shown: string): T {

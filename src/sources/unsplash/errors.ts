@@ -38,11 +38,17 @@ export class StoppedError extends UnsplashError {
   }
 }
 
+/** Where a key goes, in the command line's terms. */
 export const KEY_HELP =
   'set UNSPLASH_ACCESS_KEY or pass --access-key; get a free key by registering an application at https://unsplash.com/developers'
 
-export function noKeyError(): UnsplashError {
-  return new UnsplashError('unsplash-no-key', `no Unsplash access key: ${KEY_HELP}`, { usage: true })
+/** Where a key goes, in the library's terms. */
+export const LIBRARY_KEY_HELP =
+  'pass accessKey or set UNSPLASH_ACCESS_KEY; get a free key by registering an application at https://unsplash.com/developers'
+
+/** No access key (code `unsplash-no-key`): `help` says where one goes, in the caller's terms. */
+export function noKeyError(help = LIBRARY_KEY_HELP): UnsplashError {
+  return new UnsplashError('unsplash-no-key', `no Unsplash access key: ${help}`, { usage: true })
 }
 
 export function badKeyError(): UnsplashError {

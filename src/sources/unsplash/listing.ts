@@ -1,4 +1,4 @@
-import type { UnsplashClient } from './client.js'
+import type { CallOptions, UnsplashClient } from './client.js'
 import { StoppedError, UnsplashError } from './errors.js'
 import { pageOf, parseLink } from './link-header.js'
 import type { UnsplashStore } from './state.js'
@@ -66,6 +66,7 @@ export async function fetchPage(
   e: Endpoint,
   page: number,
   wanted: number,
+  call: CallOptions = {},
 ): Promise<Page> {
   try {
     if (e.kind === 'photo') {
@@ -73,7 +74,7 @@ export async function fetchPage(
       const id = ids[page - 1]
       const next = page < ids.length ? page + 1 : undefined
       try {
-        const { body } = await client.get<Photo>(`/photos/${encodeURIComponent(id)}`)
+        const { body } = await client.get<Photo>(`/photos/${encodeURIComponent(id)}`, {}, 'listing', call)
         return { photos: [body], next, total: ids.length }
       } catch (error) {
         if (error instanceof UnsplashError && error.status === 404) {
@@ -84,14 +85,15 @@ export async function fetchPage(
     }
     if (e.kind === 'random') {
       const count = Math.max(1, Math.min(PER_PAGE, wanted))
-      const { body } = await client.get<Photo[] | Photo>(e.path, { ...e.params, count })
+      const { body } = await client.get<Photo[] | Photo>(e.path, { ...e.params, count }, 'listing', call)
       return { photos: Array.isArray(body) ? body : [body], next: page + 1, total: undefined }
     }
-    const { body, headers } = await client.get<SearchResponse | Photo[]>(e.path, {
-      ...e.params,
-      page,
-      per_page: PER_PAGE,
-    })
+    const { body, headers } = await client.get<SearchResponse | Photo[]>(
+      e.path,
+      { ...e.params, page, per_page: PER_PAGE },
+      'listing',
+      call,
+    )
     const links = headers.link === undefined ? undefined : parseLink(headers.link)
     if (e.kind === 'search') {
       const s = body as SearchResponse
@@ -127,6 +129,8 @@ export class Listing {
   #nextPage: number | undefined = 1
   #total: number | undefined
   #stored = 0
+  /** The page being fetched and stored, if one is. */
+  #pending: Promise<void> | undefined
 
   constructor(
     readonly client: UnsplashClient,
@@ -134,6 +138,8 @@ export class Listing {
     readonly endpoint: Endpoint,
     /** Most photos to list; `Infinity` for all. */
     readonly limit: number,
+    /** Ends the listing's calls (a page fetch then ends with `StoppedError`), not the client's others. */
+    readonly signal?: AbortSignal,
   ) {
     this.key = endpointKey(endpoint)
   }
@@ -216,9 +222,19 @@ export class Listing {
     }
   }
 
-  async #fetch(wanted = this.limit): Promise<void> {
+  /** Resolves once no page is being fetched or stored: after it, the listing leaves the store alone. */
+  async settled(): Promise<void> {
+    await this.#pending?.catch(() => {})
+  }
+
+  #fetch(wanted = this.limit): Promise<void> {
+    this.#pending = this.#fetchPage(wanted)
+    return this.#pending
+  }
+
+  async #fetchPage(wanted: number): Promise<void> {
     const page = this.#nextPage ?? 1
-    const got = await fetchPage(this.client, this.endpoint, page, wanted)
+    const got = await fetchPage(this.client, this.endpoint, page, wanted, { signal: this.signal })
     if (got.missing) this.missing.push(got.missing)
     const added = this.store.addPage(this.key, got.photos, got.next, got.total)
     this.#queue.push(...added)

@@ -63,6 +63,11 @@ export class Tracker {
         this.#idle = resolve
       })
     }
+    return this.report()
+  }
+
+  /** Where tracking stands now; after `drain()`, for good. */
+  report(): TrackerReport {
     return {
       sent: this.#sent,
       owed: this.store.owed().length,

@@ -1,0 +1,281 @@
+import { DEFAULT_API_URL } from './client.js'
+import { noKeyError } from './errors.js'
+import type { Imgix, Variant } from './photo-job.js'
+import { HOUR, type OnRateLimit } from './rate-limit.js'
+import { SIZES, type Size } from './types.js'
+
+/**
+ * The options of the Unsplash sources (`unsplash.search(...)` and the others), their defaults,
+ * and their validation: a bad value throws a `TypeError` naming the option, as `pull()` does.
+ * The choices are the API's own (https://unsplash.com/documentation).
+ */
+
+export const ORIENTATIONS = ['landscape', 'portrait', 'squarish'] as const
+export const COLORS = [
+  'black_and_white',
+  'black',
+  'white',
+  'yellow',
+  'orange',
+  'red',
+  'purple',
+  'magenta',
+  'green',
+  'teal',
+  'blue',
+] as const
+export const CONTENT_FILTERS = ['low', 'high'] as const
+/** imgix `fit` values (https://docs.imgix.com/apis/rendering/size/fit). */
+export const FITS = ['clamp', 'clip', 'crop', 'facearea', 'fill', 'fillmax', 'max', 'min', 'scale'] as const
+/** imgix `fm` values Unsplash serves. */
+export const FORMATS = ['jpg', 'png', 'webp', 'avif', 'gif'] as const
+export const SEARCH_ORDERS = ['relevant', 'latest'] as const
+export const USER_ORDERS = ['latest', 'oldest', 'popular', 'views', 'downloads'] as const
+export const TOPIC_ORDERS = ['latest', 'oldest', 'popular'] as const
+
+export type Orientation = (typeof ORIENTATIONS)[number]
+export type Color = (typeof COLORS)[number]
+export type ContentFilter = (typeof CONTENT_FILTERS)[number]
+
+/** Options every Unsplash source takes. Every field is optional; the defaults are below each. */
+export interface UnsplashOptions {
+  /**
+   * The application's Access Key (https://unsplash.com/developers), sent only to `apiUrl` as
+   * `Authorization: Client-ID <key>`; never to the image host, a message, the manifest,
+   * ATTRIBUTION.md or the state database. Without one the source throws an `UnsplashError`
+   * (code `unsplash-no-key`) saying how to get one.
+   * @default process.env.UNSPLASH_ACCESS_KEY
+   */
+  readonly accessKey?: string
+  /** Where the API is: a proxy or a test server. @default process.env.UNSPLASH_API_URL, else 'https://api.unsplash.com' */
+  readonly apiUrl?: string
+  /** Which ready-made size to fetch: `raw`, `full`, `regular` (1080 px wide), `small` (400), `thumb` (200). @default 'regular' */
+  readonly size?: Size
+  /**
+   * imgix parameters put on the photo's `raw` URL instead of a ready-made size
+   * (https://unsplash.com/documentation#dynamically-resizable-images): `w`, `h` (px, integers
+   * >= 1), `q` (1-100), `fm` (`jpg` `png` `webp` `avif` `gif`), `fit`, `dpr` (1-8). Not combined
+   * with a `size` other than `raw`.
+   */
+  readonly imgix?: Imgix
+  /**
+   * When the hourly budget of API calls runs out: `wait` for the reset (downloads of photos
+   * already listed go on meanwhile), or `stop` listing and leave the tracking calls not made as
+   * owed (`summary.rateLimited`). Image files do not count against the limit.
+   * @default 'wait'
+   */
+  readonly onRateLimit?: OnRateLimit
+  /** How long a rate-limit wait lasts, in ms: the API's window (it sends no reset time). @default 3_600_000 */
+  readonly rateLimitWindow?: number
+  /** List afresh instead of continuing the listing an earlier run into the same folder stored. @default false */
+  readonly refresh?: boolean
+  /**
+   * Lines a person should see, as they happen: the API calls the run will cost (before the
+   * first download), a listing that matched nothing, rate-limit waits and their countdown.
+   * @default none: nothing is said
+   */
+  readonly onMessage?: (line: string) => void
+  /**
+   * Ends rate-limit waits and API calls: the listing stops, tracking calls not made stay owed
+   * for the next run. Downloads are stopped by `pull()`'s own `signal` and `drainSignal`, which
+   * end the waits and calls too.
+   */
+  readonly signal?: AbortSignal
+}
+
+export interface SearchOptions extends UnsplashOptions {
+  /** Most photos to fetch; `Infinity` for all the search matches. @default 30 (one page) */
+  readonly limit?: number
+  /** @default 'relevant' (the API's) */
+  readonly orderBy?: (typeof SEARCH_ORDERS)[number]
+  readonly color?: Color
+  readonly orientation?: Orientation
+  /** The API's safety filter. @default 'low' (the API's) */
+  readonly contentFilter?: ContentFilter
+  /** Only photos in these collections (ids). */
+  readonly collections?: string | readonly string[]
+}
+
+export interface CollectionOptions extends UnsplashOptions {
+  /** Most photos to fetch. @default Infinity (the whole collection) */
+  readonly limit?: number
+  readonly orientation?: Orientation
+}
+
+export interface UserOptions extends UnsplashOptions {
+  /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
+  readonly limit?: number
+  /** @default 'latest' (the API's) */
+  readonly orderBy?: (typeof USER_ORDERS)[number]
+  readonly orientation?: Orientation
+}
+
+export interface TopicOptions extends UnsplashOptions {
+  /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
+  readonly limit?: number
+  /** @default 'latest' (the API's) */
+  readonly orderBy?: (typeof TOPIC_ORDERS)[number]
+  readonly orientation?: Orientation
+}
+
+export interface RandomOptions extends UnsplashOptions {
+  /** How many random photos (asked for 30 a call). @default 1 */
+  readonly count?: number
+  /** Only photos matching these words. */
+  readonly query?: string
+  /** Only this photographer's photos. */
+  readonly username?: string
+  /** Only from these collections (ids). */
+  readonly collections?: string | readonly string[]
+  /** Only from these topics (ids). */
+  readonly topics?: string | readonly string[]
+  readonly orientation?: Orientation
+  readonly contentFilter?: ContentFilter
+}
+
+/** What a source runs with, once checked. */
+export interface ResolvedUnsplashOptions {
+  key: string
+  apiUrl: string
+  variant: Variant
+  onRateLimit: OnRateLimit
+  /** ms */
+  window: number
+  refresh: boolean
+  say: (line: string) => void
+  signal: AbortSignal | undefined
+}
+
+function got(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value)
+}
+
+export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if (!choices.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${choices.join(', ')}, got ${got(value)}`)
+  }
+  return value as T
+}
+
+function number(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  integer: boolean,
+): number | undefined {
+  if (value === undefined) return undefined
+  const n = value as number
+  if (typeof n !== 'number' || !(n >= min && n <= max) || (integer && !Number.isInteger(n))) {
+    const what = integer ? 'an integer' : 'a number'
+    const range = max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`
+    throw new TypeError(`Expected \`${name}\` to be ${what} ${range}, got ${got(value)}`)
+  }
+  return n
+}
+
+/** `limit`: an integer >= 1, or `Infinity` for all. */
+export function checkLimit(name: string, value: unknown): number | undefined {
+  if (value === Number.POSITIVE_INFINITY) return value
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= 1 or Infinity, got ${got(value)}`)
+  }
+  return value
+}
+
+/** A non-empty string (search words, an id, an address). */
+export function text(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${got(value)}`)
+  }
+  return value
+}
+
+/** A non-empty string, or nothing. */
+export function optionalText(name: string, value: unknown): string | undefined {
+  return value === undefined ? undefined : text(name, value)
+}
+
+/** Ids as the API takes them: comma-separated. */
+export function ids(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (Array.isArray(value)) return value.map((v, i) => text(`${name}[${i}]`, v).trim()).join(',')
+  return text(name, value).trim()
+}
+
+const IMGIX_KEYS = ['w', 'h', 'q', 'fm', 'fit', 'dpr'] as const
+
+/** The file to fetch: a ready-made size, or the raw URL with imgix parameters. */
+export function variantOf(size: unknown, imgix: unknown): Variant {
+  const s = oneOf('size', size, SIZES)
+  if (imgix === undefined) return { size: s ?? 'regular' }
+  if (typeof imgix !== 'object' || imgix === null) {
+    throw new TypeError(
+      `Expected \`imgix\` to be an object such as { w: 640, fm: 'webp' }, got ${got(imgix)}`,
+    )
+  }
+  const given = imgix as Record<string, unknown>
+  const unknown = Object.keys(given).filter((k) => !(IMGIX_KEYS as readonly string[]).includes(k))
+  if (unknown.length) {
+    throw new TypeError(`Expected \`imgix\` to hold only ${IMGIX_KEYS.join(', ')}, got ${unknown.join(', ')}`)
+  }
+  const checked: Imgix = {
+    w: number('imgix.w', given.w, 1, Number.POSITIVE_INFINITY, true),
+    h: number('imgix.h', given.h, 1, Number.POSITIVE_INFINITY, true),
+    q: number('imgix.q', given.q, 1, 100, false),
+    fm: oneOf('imgix.fm', given.fm, FORMATS),
+    fit: oneOf('imgix.fit', given.fit, FITS),
+    dpr: number('imgix.dpr', given.dpr, 1, 8, false),
+  }
+  if (Object.values(checked).every((v) => v === undefined)) return { size: s ?? 'regular' }
+  if (s !== undefined && s !== 'raw') {
+    throw new TypeError(
+      `Expected \`size\` to be 'raw' or left out when \`imgix\` is given (imgix parameters apply to the raw image), got '${s}'`,
+    )
+  }
+  return { imgix: checked }
+}
+
+/**
+ * Fill in the defaults of the options every source takes and check them. `env` stands in for
+ * `process.env` (the key and the API address may come from there).
+ */
+export function resolveUnsplashOptions(
+  o: UnsplashOptions,
+  env: Record<string, string | undefined> = process.env,
+  keyHelp?: string,
+): ResolvedUnsplashOptions {
+  if (typeof o !== 'object' || o === null)
+    throw new TypeError(`Expected options to be an object, got ${got(o)}`)
+  if (o.accessKey !== undefined && typeof o.accessKey !== 'string') {
+    throw new TypeError('Expected `accessKey` to be a string')
+  }
+  const key = (o.accessKey ?? env.UNSPLASH_ACCESS_KEY ?? '').trim()
+  if (!key) throw noKeyError(keyHelp)
+  const apiUrl = o.apiUrl ?? env.UNSPLASH_API_URL ?? DEFAULT_API_URL
+  if (typeof apiUrl !== 'string' || !URL.canParse(apiUrl) || !/^https?:$/i.test(new URL(apiUrl).protocol)) {
+    // The address only: a URL may carry credentials.
+    throw new TypeError('Expected `apiUrl` to be an http(s) URL')
+  }
+  if (o.refresh !== undefined && typeof o.refresh !== 'boolean') {
+    throw new TypeError(`Expected \`refresh\` to be a boolean, got ${got(o.refresh)}`)
+  }
+  if (o.onMessage !== undefined && typeof o.onMessage !== 'function') {
+    throw new TypeError('Expected `onMessage` to be a function')
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError('Expected `signal` to be an AbortSignal')
+  }
+  return {
+    key,
+    apiUrl,
+    variant: variantOf(o.size, o.imgix),
+    onRateLimit: oneOf('onRateLimit', o.onRateLimit, ['wait', 'stop'] as const) ?? 'wait',
+    window: number('rateLimitWindow', o.rateLimitWindow, 1, Number.POSITIVE_INFINITY, true) ?? HOUR,
+    refresh: o.refresh ?? false,
+    say: o.onMessage ?? (() => {}),
+    signal: o.signal,
+  }
+}
