@@ -113,6 +113,18 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
   assert.equal(summary.exitCode, 1)
 })
 
+test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
+  const empty = join(dir, 'empty.txt')
+  await writeFile(empty, '\n# only a comment\n\n')
+  const r = await runCli([empty, '-o', join(dir, 'empty-out')])
+  assert.equal(r.code, 0)
+  assert.match(r.stderr, /No input found: the lists hold no URL/)
+  const named = await runCli([server.url('/escape'), '-o', join(dir, 'escape-out'), '--name', '../../x{ext}'])
+  assert.equal(named.code, 0, named.stderr)
+  assert.equal(named.stderr.match(/warning: names cannot leave the output folder/g)?.length, 1)
+  assert.deepEqual(await outputFiles(join(dir, 'escape-out')), ['_/_/x.jpg'])
+})
+
 test('invalid URLs in a list become failed results, not a crash', async () => {
   const out = join(dir, 'invalid')
   const file = await list('invalid.txt', ['not a url', 'ftp://example.com/x.jpg', server.url('/fine')])

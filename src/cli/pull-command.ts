@@ -5,9 +5,9 @@ import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
 import { resultLine } from '../outcome.js'
-import { checkTemplate } from '../plan/naming.js'
+import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
-import { createProgressLine } from '../report/progress.js'
+import { createProgressLine, type ProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
@@ -64,14 +64,17 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   const out = options.out ?? '.'
   const drain = new AbortController()
   const hard = new AbortController()
+  let progress: ProgressLine | undefined
+  // Messages during a run stay visible: printed above the progress line, which is drawn again below.
+  const print = (line: string) => (progress ? progress.print(line) : process.stderr.write(`${line}\n`))
   let interrupted = false
   const onSignal = () => {
     if (!interrupted) {
       interrupted = true
       drain.abort()
       if (!flags.json) {
-        process.stderr.write(
-          `\nStopping: finishing transfers in flight (up to ${flags.grace} s); press Ctrl-C again to stop now.\n`,
+        print(
+          `Stopping: finishing transfers in flight (up to ${flags.grace} s); press Ctrl-C again to stop now.`,
         )
       }
       setTimeout(() => hard.abort(), flags.grace * 1000).unref()
@@ -82,10 +85,12 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
+  const rewrites = options.name === undefined ? undefined : templateRewrites(options.name)
+  if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
-  const progress = tty
+  progress = tty
     ? await createProgressLine(tally, run.stats, hooks.total ?? (() => source.total?.()))
     : undefined
   const started = performance.now()
@@ -100,9 +105,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       count(tally, r)
       if (flags.json) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
-        const line = `${pc.red('failed')} ${r.error}: ${r.message}`
-        if (progress) process.stderr.write(`\r\x1b[K${line}\n`)
-        else process.stderr.write(`${line}\n`)
+        print(`${pc.red('failed')} ${r.error}: ${r.message}`)
       }
     }
   } catch (error) {
@@ -138,7 +141,13 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (nothingStarted) return code
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
-    if (!flags.quiet && !(hooks.emptyExplained && run.stats.read === 0)) say(summaryLine(tally, ms))
+    const empty = run.stats.read === 0 && !interrupted
+    if (!flags.quiet && !(hooks.emptyExplained && empty)) say(summaryLine(tally, ms))
+    if (!flags.quiet && empty && !hooks.emptyExplained) {
+      say(
+        'No input found: the lists hold no URL (blank lines and # comments are skipped), or the tables no row.',
+      )
+    }
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
     if (tally.failed && !fatal) {
       say(

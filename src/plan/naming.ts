@@ -9,6 +9,24 @@ import { createHash } from 'node:crypto'
 /** Stands in for `{ext}` until the format is known. A control character: never survives sanitizing. */
 export const EXT = '\u0001'
 
+/**
+ * What a template's own text asks for that names cannot do (they never leave the output folder,
+ * never hide): `..` or `.` segments, a leading `/`, a leading dot. Undefined when nothing is
+ * rewritten; else a sentence saying what happens instead (the CLI warns once).
+ */
+export function templateRewrites(template: string): string | undefined {
+  const literal = template.replace(PLACEHOLDER, 'x')
+  const segments = literal.split(/[/\\]/)
+  const why: string[] = []
+  if (/^[/\\]/.test(literal)) why.push('a leading / (names are relative to the output folder)')
+  if (segments.some((s) => s === '..' || s === '.')) why.push("'..' and '.' segments (they become _)")
+  if (segments.some((s) => s.length > 1 && s.startsWith('.') && s !== '..'))
+    why.push('a leading dot (it becomes _)')
+  return why.length
+    ? `names cannot leave the output folder or hide: --name '${template}' has ${why.join(', ')}`
+    : undefined
+}
+
 /** Placeholders every job has; sources may add their own through `job.fields`. */
 export const BUILTIN_FIELDS = ['name', 'ext', 'host', 'path', 'index', 'hash'] as const
 

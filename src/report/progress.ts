@@ -54,6 +54,13 @@ export class ProgressLine {
     )
   }
 
+  /** Print a message above the line: it stays on screen, and the line is drawn again below it. */
+  print(message: string): void {
+    this.#draw.clear()
+    process.stderr.write(`${message}\n`)
+    this.render()
+  }
+
   stop(): void {
     clearInterval(this.#timer)
     this.#draw.clear()

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CLI, cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { screen } from './support/terminal.js'
+
+// On a real terminal (a pty from util-linux's `script`), with the live progress line.
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer({ bandwidth: 150_000, sizes: [150_000, 200_000] })
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+test('on a terminal, Ctrl-C is acknowledged above the progress line and stays there', async () => {
+  const list = join(dir, 'tty.txt')
+  await writeFile(list, Array.from({ length: 40 }, (_, i) => server.url(`/tty-${i}`)).join('\n'))
+  const out = join(dir, 'tty-out')
+  // A terminal of 24 rows and 120 columns (a pty from `script` has no size: log-update draws nothing then).
+  const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}' --grace 1`
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let raw = ''
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    raw += d
+  })
+  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
+  for (let i = 0; i < 200 && !raw.includes('active'); i++) await sleep(25)
+  assert.ok(raw.includes('active'), 'the progress line is drawn')
+  await sleep(400)
+  // Ctrl-C goes to the CLI (the terminal's foreground process), not to `script`.
+  const pid = execFileSync('pgrep', ['-f', `${CLI} ${list}`], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0]
+  process.kill(Number(pid), 'SIGINT')
+  assert.equal(await ended, 130)
+  const shown = screen(raw)
+  const stopping = shown.findIndex((l) => l.startsWith('Stopping: finishing transfers in flight'))
+  assert.ok(stopping >= 0, `the acknowledgement is on the screen at the end:\n${shown.join('\n')}`)
+  assert.match(shown.at(-1) ?? '', /Run the same command again to continue/)
+})
