@@ -82,6 +82,7 @@ test('the report of a run: figures as in the manifest, images from disk, failure
   const { page, log, figure } = await open(join(out, 'report.html'))
   assert.equal(await figure('ok'), String(ok.length))
   assert.equal(await figure('failed'), String(failed.length))
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
   assert.match(await page.locator('.command').first().innerText(), /^\$ imgpull .*run\.txt -o .* --retries 1/)
   // Every image downloaded is on the contact sheet, drawn from its file on disk.
   await page.locator('#images').scrollIntoViewIfNeeded()

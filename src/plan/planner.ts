@@ -86,7 +86,10 @@ const checked = new Map<string, Set<string>>()
 function checkJobFields(template: string, fields: Record<string, string> | undefined): void {
   const names = fields ? Object.keys(fields).join('\u0000') : ''
   let seen = checked.get(template)
-  if (!seen) checked.set(template, (seen = new Set()))
+  if (!seen) {
+    seen = new Set()
+    checked.set(template, seen)
+  }
   if (seen.has(names)) return
   checkTemplate(template, fields ? Object.keys(fields) : [])
   seen.add(names)

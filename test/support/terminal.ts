@@ -16,6 +16,7 @@ export function screen(output: string): string[] {
   for (let i = 0; i < output.length; i++) {
     const ch = output[i]
     if (ch === '\x1b') {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what it reads
       const m = /^\x1b\[([?\d;]*)([A-Za-z])/.exec(output.slice(i))
       if (!m) continue
       i += m[0].length - 1
