@@ -23,6 +23,10 @@ export const ERROR_CODES = {
     rerun: false,
     meaning: "the file's structure contradicts itself (segments or boxes that do not fit)",
   },
+  'hash-failed': {
+    rerun: true,
+    meaning: 'the thread hashing large bodies stopped; the file is fetched again',
+  },
   'bad-range': {
     rerun: true,
     meaning: "the server's partial answers cannot be put together into one version of the file",

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
+import { ImgpullError } from '../errors.js'
 
 /**
  * sha256 of a body as it streams. Small bodies are hashed inline (a few µs each); large ones in
@@ -59,6 +60,9 @@ interface Pending {
   free: ArrayBuffer[]
   returned?: () => void
   digested?: (hex: string) => void
+  /** The worker died with this hash in it: the body's hash is lost (its transfer is retried). */
+  failed?: (error: Error) => void
+  error?: Error
 }
 
 let worker: Worker | undefined
@@ -66,9 +70,40 @@ let users = 0
 let nextId = 0
 const pending = new Map<number, Pending>()
 
+/** A crash of the hash worker, as the transfer whose body it was hashing sees it: retried. */
+export class HashWorkerError extends ImgpullError {
+  override name = 'HashWorkerError'
+  constructor(cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause)
+    super('hash-failed', `the thread hashing large bodies stopped (${why}); the file is fetched again`, {
+      retryable: true,
+      cause,
+    })
+  }
+}
+
+/**
+ * The worker died (an error, or exit): every hash in it fails (their transfers are retried), and
+ * the next large body starts a new worker. The run goes on.
+ */
+function lost(w: Worker, cause: unknown): void {
+  if (worker !== w) return
+  worker = undefined
+  users = 0
+  const error = new HashWorkerError(cause)
+  for (const p of pending.values()) {
+    p.error = error
+    p.failed?.(error)
+    p.returned?.()
+  }
+  pending.clear()
+}
+
 function shared(): Worker {
   if (worker) return worker
   const w = new Worker(WORKER_SOURCE, { eval: true })
+  w.on('error', (error) => lost(w, error))
+  w.on('exit', (code) => lost(w, `exit code ${code}`))
   w.on('message', (m: { id: number; batch?: ArrayBuffer; hex?: string }) => {
     const p = pending.get(m.id)
     if (!p) return
@@ -100,6 +135,7 @@ class WorkerHasher implements Hasher {
     pending.set(this.#id, this.#state)
   }
   update(chunk: Buffer): void | Promise<void> {
+    if (this.#state.error) throw this.#state.error
     if (!pending.has(this.#id)) return // discarded
     let at = 0
     while (at < chunk.byteLength) {
@@ -126,6 +162,7 @@ class WorkerHasher implements Hasher {
     await new Promise<void>((resolve) => {
       this.#state.returned = resolve
     })
+    if (this.#state.error) throw this.#state.error
     await this.update(rest)
   }
   #send(): void {
@@ -135,26 +172,36 @@ class WorkerHasher implements Hasher {
     this.#filled = 0
   }
   digest(): Promise<string> {
+    if (this.#state.error) return Promise.reject(this.#state.error)
     if (this.#filled > 0) this.#send()
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.#state.digested = (hex) => {
         release()
         resolve(hex)
       }
+      this.#state.failed = reject
       worker!.postMessage({ id: this.#id, op: 'digest' })
     })
   }
   discard() {
     if (!pending.delete(this.#id)) return
     this.#state.returned?.()
-    worker!.postMessage({ id: this.#id, op: 'digest' })
+    worker?.postMessage({ id: this.#id, op: 'digest' })
     release()
   }
 }
 
 /** The worker keeps the process alive only while some hash is in progress. */
 function release() {
-  if (--users === 0) worker?.unref()
+  if (users > 0 && --users === 0) worker?.unref()
+}
+
+/** Stop the hash worker as a crash would (tests: what a crash does to the transfers it serves). */
+export async function stopHashWorker(): Promise<boolean> {
+  const w = worker
+  if (!w) return false
+  await w.terminate()
+  return true
 }
 
 /** A hasher for a body of `expected` bytes (if announced). */
