@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { test } from 'node:test'
+import { ERROR_CODES } from '../src/error-codes.js'
+import { retriedOnRerun } from '../src/fetch/retry-policy.js'
+import { runCli } from './support/cli.js'
+
+// The README, --help and the code agree.
+
+const readme = readFile(new URL('../README.md', import.meta.url), 'utf8')
+
+test("the README's table of failure codes is the code's: every code, and what a rerun does", async () => {
+  const text = await readme
+  const table = text.slice(text.indexOf('### Failure codes'), text.indexOf('### Stopping'))
+  const rows = new Map(
+    [...table.matchAll(/^\| `([a-z0-9-]+)` \| (yes|no) \|/gm)].map((m) => [m[1], m[2] === 'yes'] as const),
+  )
+  assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CODES).sort())
+  for (const [code, rerun] of rows) assert.equal(rerun, retriedOnRerun(code), `${code}: rerun`)
+})
+
+test('every option --help lists is in the README', async () => {
+  const text = await readme
+  for (const args of [['--help'], ['unsplash', 'search', '--help']]) {
+    const help = await runCli(args)
+    const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1])
+    assert.ok(options.length > 20, args.join(' '))
+    for (const option of options) {
+      if (option === '--help' || option === '--version') continue
+      assert.match(text, new RegExp(`${option}(?![a-z0-9-])`), `${option} (${args.join(' ')}) is not in the README`)
+    }
+  }
+})
