@@ -27,7 +27,11 @@ test('every option --help lists is in the README', async () => {
     assert.ok(options.length > 20, args.join(' '))
     for (const option of options) {
       if (option === '--help' || option === '--version') continue
-      assert.match(text, new RegExp(`${option}(?![a-z0-9-])`), `${option} (${args.join(' ')}) is not in the README`)
+      assert.match(
+        text,
+        new RegExp(`${option}(?![a-z0-9-])`),
+        `${option} (${args.join(' ')}) is not in the README`,
+      )
     }
   }
 })
