@@ -42,7 +42,7 @@ export interface Tool {
   missing?: string
   /** Write the tool's input files; returns its argv. */
   prepare(ctx: RunContext): Promise<string[]>
-  /** Files of the tool's own that are not downloads (journal, manifest). */
+  /** Files of the tool's own that are not downloads (journal, manifest, report). */
   ignore?(rel: string): boolean
   /** Is this imgpull (the reference for ratios)? */
   reference?: boolean
@@ -85,7 +85,9 @@ export function imgpull(o: { args?: string[]; label?: string; id?: string; refer
     available: true,
     prepare: async (ctx) => [process.execPath, IMGPULL, ctx.list, '-o', ctx.out, '--quiet', ...extra],
     ignore: (rel) =>
-      rel === 'manifest.jsonl' || (rel.startsWith('.imgpull/') && !rel.startsWith('.imgpull/parts/')),
+      rel === 'manifest.jsonl' ||
+      rel === 'report.html' ||
+      (rel.startsWith('.imgpull/') && !rel.startsWith('.imgpull/parts/')),
   }
 }
 
