@@ -1,3 +1,4 @@
+export type { ErrorCode } from './error-codes.js'
 export {
   FatalError,
   FolderBusyError,
@@ -22,5 +23,16 @@ export type {
   UserOptions,
 } from './sources/unsplash/index.js'
 export * as unsplash from './sources/unsplash/index.js'
-export type { Job, Result, RunStats, Source, SourceContext, Status, Timings } from './types.js'
+export type {
+  HostSample,
+  Job,
+  Outcome,
+  Result,
+  RunInfo,
+  RunStats,
+  Source,
+  SourceContext,
+  Status,
+  Timings,
+} from './types.js'
 export { VERSION } from './version.js'

@@ -39,24 +39,59 @@ export interface Timings {
   total: number
 }
 
-/** What happened to one job. `ok` and `skipped` results have a verified file at `path`. */
-export interface Result {
-  job: Job
-  status: Status
-  /** Final file path, relative to the output folder. */
+/**
+ * What became of one job: the fields a `Result`, a journal row, a manifest line and a dataset row
+ * share, defined once. Its mappers and journal columns are in `outcome.ts`: adding a field means
+ * adding it here and to `OUTCOME_COLUMNS` (the journal's column for it is made on the next run).
+ */
+export interface Outcome {
+  /** Final file path, relative to the output folder (a file that is there: `ok`, `skipped`). */
   path?: string
+  /** The last HTTP status of the answer that decided it. */
   httpStatus?: number
+  /** Size of the file, in bytes. */
   bytes?: number
+  /** sha256 of the file, lowercase hex (unless `hash: 'none'`). */
   sha256?: string
-  /** Detected format, e.g. `jpg`, `png`, `webp`. */
+  /** Detected format, as an extension without the dot: `jpg`, `png`, `webp`... */
   format?: string
+  /** Pixel size of the file kept, when it could be read. */
   width?: number
   height?: number
+  /** Pixel size of the image as downloaded (as displayed), when a transform was asked for. */
+  originalWidth?: number
+  originalHeight?: number
+  /**
+   * Whether the transform stage changed the image (resized or re-encoded it); `false` when it was
+   * asked for but the image needed no change and was kept byte for byte. Absent without a transform.
+   */
+  transformed?: boolean
+  /** Attempts made (0 when none could be: an invalid URL). */
   attempts: number
-  /** Machine-readable failure code (`http-404`, `not-an-image`, `truncated`, ...): see `ErrorCode`. */
+  /** Why it failed (see `ErrorCode`). */
   error?: ErrorCode
   /** One-line failure message. */
   message?: string
+  /** ms from the last request to its response headers. */
+  ttfb?: number
+  /** ms from the job's first request to its outcome, retries included. */
+  total?: number
+  /** ms since the epoch when the outcome was reached. */
+  finishedAt?: number
+  /**
+   * HTTP statuses of the attempts' answers, with counts, e.g. `{ "429": 2, "200": 1 }` (the report's
+   * 429/503 counts per host).
+   */
+  answers?: Record<string, number>
+}
+
+/**
+ * What happened to one job: its outcome (see `Outcome`), with the job, its status and its timings.
+ * `ok` and `skipped` results have a verified file at `path`.
+ */
+export interface Result extends Omit<Outcome, 'ttfb' | 'total'> {
+  job: Job
+  status: Status
   /**
    * The outcome was recorded by an earlier run and stands: a file done before (`skipped`), or a
    * permanent failure a plain rerun does not try again (`failed`; `retryFailed` does).
