@@ -28,7 +28,11 @@ export const ERROR_CODES = {
   'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
   'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
-  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s)' },
+  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s), or to no valid URL' },
+  'robots-tag': {
+    rerun: false,
+    meaning: 'the server asks AI tools not to use the image (X-Robots-Tag: noai or noimageai)',
+  },
 } as const
 
 /** Failure codes of `http-NNN` form: any HTTP status that is not a success. */

@@ -44,14 +44,47 @@ export interface Options {
   headers?: Record<string, string>
   /** Use HTTP/2 where the server offers it over TLS. @default true */
   http2?: boolean
+  /**
+   * Download images whose `X-Robots-Tag` says `noai` or `noimageai` (for everyone, or scoped to
+   * `imgpull`). By default they fail with `robots-tag`, before any byte of the body is read.
+   * @default false
+   */
+  ignoreRobotsTag?: boolean
+  /**
+   * A PEM file of certificates to trust besides the system's (a private CA), as
+   * `NODE_EXTRA_CA_CERTS` does for the whole process. Read when the run starts; an unreadable
+   * file, or one without a certificate, is a `TypeError` naming it.
+   */
+  caCert?: string
+  /**
+   * Skip TLS certificate checks (expired, self-signed, wrong host name...): anyone on the path can
+   * then read and change what is downloaded. A warning is emitted once per run
+   * (`process.emitWarning`, code `IMGPULL_INSECURE`). Prefer `caCert`.
+   * @default false
+   */
+  insecure?: boolean
+  /**
+   * The proxy every request goes through (`http://[user:password@]host:port`; credentials are sent
+   * as `Proxy-Authorization` and never shown). `'env'`: from `HTTP_PROXY`/`HTTPS_PROXY` (or their
+   * lower-case forms), as curl and wget do; `false`: none, whatever the environment says.
+   * `NO_PROXY` is honoured either way.
+   * @default 'env'
+   */
+  proxy?: string | false
+  /**
+   * A Netscape cookies.txt file (as curl's `-b`, yt-dlp and gallery-dl read) whose cookies are sent
+   * where their domain, path, secure flag and expiry allow. Read when the run starts; a malformed
+   * line is a `TypeError` naming the file and the line.
+   */
+  cookies?: string
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
   drainSignal?: AbortSignal
 }
 
-export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal'>> &
-  Pick<Options, 'signal' | 'drainSignal'>
+export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies'>> &
+  Pick<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies'>
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
@@ -74,6 +107,9 @@ export const defaults: ResolvedOptions = {
   userAgent: DEFAULT_USER_AGENT,
   headers: {},
   http2: true,
+  ignoreRobotsTag: false,
+  insecure: false,
+  proxy: 'env',
 }
 
 function integer(name: string, value: number, min: number): void {

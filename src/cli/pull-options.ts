@@ -57,6 +57,7 @@ export function addPullOptions(command: Command): Command {
     .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option('--no-journal', 'keep no journal (a rerun starts over)')
+    .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -101,6 +102,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       headers: (o.header as Record<string, string> | undefined) ?? {},
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
+      ignoreRobotsTag: o.ignoreRobotsTag === true,
     },
     flags: {
       json: o.json as boolean | undefined,

@@ -11,6 +11,7 @@ import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
+import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -237,8 +238,20 @@ const decide: Step = async (t) => {
     case 'complete':
       await exchange.dump()
       return fromDisk
-    case 'receive':
+    case 'receive': {
+      const refusal = t.options.ignoreRobotsTag
+        ? undefined
+        : robotsRefusal(head.headers['x-robots-tag'], robotsAgents(t.options.userAgent))
+      if (refusal) {
+        // Not a byte of the body: the server said the image is not for tools like this one.
+        exchange.abort(new Error('refused by X-Robots-Tag'))
+        throw new ImgpullError(
+          'robots-tag',
+          `${t.shown}: X-Robots-Tag says ${refusal}, so it is not downloaded (--ignore-robots-tag to take it anyway)`,
+        )
+      }
       return accept(t, decision)
+    }
   }
 }
 
