@@ -17,3 +17,10 @@ declare module 'undici/lib/core/util.js' {
   const util: { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> }
   export default util
 }
+declare module 'undici/lib/core/symbols.js' {
+  const symbols: Record<
+    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kMaxConcurrentStreams',
+    symbol
+  >
+  export default symbols
+}

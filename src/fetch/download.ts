@@ -9,6 +9,7 @@ import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
+import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
@@ -155,7 +156,14 @@ const send: Step = async (t) => {
     const head = t.head!
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
     await t.exchange!.dump()
-    const next = new URL(header(head.headers, 'location')!, url)
+    const location = header(head.headers, 'location')!
+    const next = redirectTarget(location, url, head.http2)
+    if (!next) {
+      throw new ImgpullError(
+        'bad-redirect',
+        `redirect to no valid URL (${JSON.stringify(location)}) for ${t.shown}`,
+      )
+    }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
     }

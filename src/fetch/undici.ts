@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import symbols from 'undici/lib/core/symbols.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -19,4 +20,23 @@ export async function request(
 ): Promise<Dispatcher.ResponseData> {
   const { default: api } = await import('undici/lib/api/index.js')
   return api.request.call(dispatcher, { ...options, origin: url.origin, path: url.pathname + url.search })
+}
+
+/**
+ * Set on a dispatch handler by the dispatcher that gave its request to a connection (see
+ * origin-pool.ts): the undici `Client` carrying it, to tell an HTTP/2 answer from an HTTP/1.1 one.
+ */
+export const VIA: unique symbol = Symbol('imgpull.via')
+
+/** Whether the connection of a client speaks HTTP/2 (undici 7 keeps this in an internal symbol). */
+export function clientIsHttp2(client: object | undefined): boolean {
+  const context = (client as Record<symbol, { version?: string } | undefined> | undefined)?.[
+    symbols.kHTTPContext
+  ]
+  return context?.version === 'h2'
+}
+
+/** Whether the answer a handler got came over HTTP/2. */
+export function isHttp2(handler: object): boolean {
+  return clientIsHttp2((handler as { [VIA]?: object })[VIA])
 }
