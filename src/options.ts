@@ -1,3 +1,5 @@
+import { proxyUrl } from './fetch/proxy.js'
+import { readCaFile } from './fetch/trust.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
@@ -137,6 +139,8 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
+  if (o.caCert !== undefined) readCaFile(o.caCert)
+  if (o.proxy !== false && o.proxy !== 'env') proxyUrl(o.proxy)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

@@ -18,9 +18,18 @@ declare module 'undici/lib/core/util.js' {
   export default util
 }
 declare module 'undici/lib/core/symbols.js' {
-  const symbols: Record<
-    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kMaxConcurrentStreams',
-    symbol
-  >
+  const symbols: Record<'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch', symbol>
   export default symbols
+}
+declare module 'undici/lib/dispatcher/client.js' {
+  const Client: typeof import('undici').Client
+  export default Client
+}
+declare module 'undici/lib/dispatcher/pool.js' {
+  const Pool: typeof import('undici').Pool
+  export default Pool
+}
+declare module 'undici/lib/dispatcher/proxy-agent.js' {
+  const ProxyAgent: typeof import('undici').ProxyAgent
+  export default ProxyAgent
 }

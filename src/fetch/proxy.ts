@@ -1,0 +1,4 @@
+/** Placeholder replaced below. */
+export function proxyUrl(value: string): URL {
+  return new URL(value)
+}
