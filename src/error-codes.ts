@@ -8,6 +8,13 @@ export const ERROR_CODES = {
   'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
+  tls: {
+    // Not retried within a run (every attempt fails alike), but a rerun tries again: the cure is
+    // usually on this side (--ca-cert, NODE_EXTRA_CA_CERTS) or a renewed certificate.
+    rerun: true,
+    meaning:
+      "the server's certificate cannot be trusted (self-signed, unknown CA, expired, other host), or the TLS handshake failed",
+  },
   timeout: { rerun: true, meaning: 'connect, headers, idle (a stalled body) or total timeout' },
   truncated: {
     rerun: true,

@@ -58,6 +58,8 @@ export function addPullOptions(command: Command): Command {
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option('--no-journal', 'keep no journal (a rerun starts over)')
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
+    .option('--ca-cert <file>', 'also trust the CA certificates of this PEM file (a private CA)')
+    .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -103,6 +105,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
       ignoreRobotsTag: o.ignoreRobotsTag === true,
+      caCert: o.caCert as string | undefined,
+      insecure: o.insecure === true,
     },
     flags: {
       json: o.json as boolean | undefined,

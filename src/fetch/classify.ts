@@ -1,5 +1,6 @@
 import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** Name lookups that fail for good; EAI_AGAIN (temporary) stays retryable. */
 const DNS_PERMANENT = new Set(['ENOTFOUND'])
@@ -22,5 +23,8 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
   }
+  // The same certificate, or the same handshake, fails the same way on every attempt.
+  const tls = tlsProblem(error)
+  if (tls) return new ImgpullError('tls', tlsMessage(url, tls), { cause: error })
   return new NetworkError(url, error)
 }
