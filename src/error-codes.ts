@@ -32,6 +32,11 @@ export const ERROR_CODES = {
     rerun: false,
     meaning: 'the body is not an image of a known format (an HTML page served with 200...)',
   },
+  'unsupported-encoding': {
+    rerun: false,
+    meaning:
+      'the server applied a Content-Encoding imgpull cannot decode (zstd before Node 22.15, or an unknown one)',
+  },
   'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
   'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
