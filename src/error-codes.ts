@@ -8,6 +8,10 @@ export const ERROR_CODES = {
   'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
+  proxy: {
+    rerun: true,
+    meaning: 'the proxy could not be reached, asked for credentials (407), or would not open a tunnel',
+  },
   tls: {
     // Not retried within a run (every attempt fails alike), but a rerun tries again: the cure is
     // usually on this side (--ca-cert, NODE_EXTRA_CA_CERTS) or a renewed certificate.

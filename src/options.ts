@@ -1,4 +1,4 @@
-import { proxyUrl } from './fetch/proxy.js'
+import { proxyPlan } from './fetch/proxy.js'
 import { readCaFile } from './fetch/trust.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -140,7 +140,11 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
   if (o.caCert !== undefined) readCaFile(o.caCert)
-  if (o.proxy !== false && o.proxy !== 'env') proxyUrl(o.proxy)
+  if (o.proxy !== false && typeof o.proxy !== 'string') {
+    throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)
+  }
+  // The proxy option, or the proxy variables of the environment, must be usable.
+  proxyPlan(o.proxy)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

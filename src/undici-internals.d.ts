@@ -10,6 +10,7 @@ declare module 'undici/lib/api/index.js' {
 
   const api: {
     request(this: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>
+    connect: unknown
   }
   export default api
 }
@@ -32,4 +33,8 @@ declare module 'undici/lib/dispatcher/pool.js' {
 declare module 'undici/lib/dispatcher/proxy-agent.js' {
   const ProxyAgent: typeof import('undici').ProxyAgent
   export default ProxyAgent
+}
+declare module 'undici/lib/dispatcher/dispatcher.js' {
+  const Dispatcher: { prototype: object }
+  export default Dispatcher
 }

@@ -60,6 +60,8 @@ export function addPullOptions(command: Command): Command {
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
     .option('--ca-cert <file>', 'also trust the CA certificates of this PEM file (a private CA)')
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
+    .option('--proxy <url>', 'send every request through this proxy (default: HTTP_PROXY/HTTPS_PROXY)')
+    .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY say')
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -107,6 +109,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       ignoreRobotsTag: o.ignoreRobotsTag === true,
       caCert: o.caCert as string | undefined,
       insecure: o.insecure === true,
+      // Neither flag: undefined, the environment's proxies.
+      proxy: o.proxy as string | false | undefined,
     },
     flags: {
       json: o.json as boolean | undefined,

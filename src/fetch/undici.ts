@@ -32,7 +32,14 @@ export async function request(
 
 /** undici's proxy agent, loaded only when a proxy applies (its modules cost ~3 ms at start-up). */
 export async function loadProxyAgent(): Promise<typeof import('undici').ProxyAgent> {
-  const { default: ProxyAgent } = await import('undici/lib/dispatcher/proxy-agent.js')
+  const [{ default: ProxyAgent }, { default: api }, { default: Dispatcher }] = await Promise.all([
+    import('undici/lib/dispatcher/proxy-agent.js'),
+    import('undici/lib/api/index.js'),
+    import('undici/lib/dispatcher/dispatcher.js'),
+  ])
+  // It opens tunnels with `dispatcher.connect()`, which undici's index puts on every dispatcher.
+  const proto = Dispatcher.prototype as { connect?: unknown }
+  proto.connect ??= api.connect
   return ProxyAgent
 }
 
