@@ -1,3 +1,4 @@
+import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import { readCaFile } from './fetch/trust.js'
 import { HOMEPAGE, VERSION } from './version.js'
@@ -140,6 +141,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
   if (o.caCert !== undefined) readCaFile(o.caCert)
+  if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)
   }

@@ -62,6 +62,10 @@ export function addPullOptions(command: Command): Command {
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option('--proxy <url>', 'send every request through this proxy (default: HTTP_PROXY/HTTPS_PROXY)')
     .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY say')
+    .option(
+      '--cookies <file>',
+      'send the cookies of this Netscape cookies.txt where their domain and path allow',
+    )
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -111,6 +115,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       insecure: o.insecure === true,
       // Neither flag: undefined, the environment's proxies.
       proxy: o.proxy as string | false | undefined,
+      cookies: o.cookies as string | undefined,
     },
     flags: {
       json: o.json as boolean | undefined,

@@ -8,6 +8,7 @@ import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import type { BodyDecoder } from './content-encoding.js'
+import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
 import { redirectTarget } from './location.js'
@@ -58,6 +59,8 @@ class Transfer {
   ttfb = 0
   restarts = 0
   replays = 0
+  /** Cookies of this attempt's redirect chain (over the run's cookies file). */
+  cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
   recorded = false
   result: Downloaded | undefined
@@ -135,7 +138,12 @@ const measureDisk: Step = async (t) => {
   return send
 }
 
-/** Ask for the file (or the rest of it), following redirects hop by hop. */
+/**
+ * Ask for the file (or the rest of it), following redirects hop by hop. Cookies a hop sets are
+ * sent on the hops after it (see cookies.ts); a hop is a loop only when it would send the same
+ * request again: the same URL with the same cookies (a server that sets a cookie and redirects to
+ * the same URL is making progress).
+ */
 const send: Step = async (t) => {
   const base: Record<string, string> = {
     'user-agent': t.options.userAgent,
@@ -145,14 +153,27 @@ const send: Step = async (t) => {
   }
   let url = splitCredentials(new URL(t.url), base)
   const origin = url.origin
-  const visited = new Set([url.href])
+  if (!t.cookies) {
+    const jar = baseJar(t.options)
+    t.cookies = new ChainCookies(jar ? await jar : undefined)
+  }
+  const cookies = t.cookies
+  /** The `Cookie` header a request to `u` carries: the user's (own origin only), then the jar's. */
+  const cookieFor = (u: URL) => {
+    const own = u.origin === origin ? base.cookie : undefined
+    const jar = cookies.header(u)
+    return own && jar ? `${own}; ${jar}` : (own ?? jar)
+  }
+  const visited = new Set([`${url.href}\n${cookieFor(url) ?? ''}`])
   for (;;) {
     const headers = { ...base }
+    delete headers.cookie
     if (url.origin !== origin) {
       // Never hand our credentials to another origin.
       delete headers.authorization
-      delete headers.cookie
     }
+    const cookie = cookieFor(url)
+    if (cookie) headers.cookie = cookie
     const validator = ifRangeValue(t.known)
     if (t.offset > 0 && validator) {
       headers.range = `bytes=${t.offset}-`
@@ -160,6 +181,7 @@ const send: Step = async (t) => {
     }
     await exchangeOnce(t, url, headers)
     const head = t.head!
+    if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
     await t.exchange!.dump()
     const location = header(head.headers, 'location')!
@@ -173,8 +195,9 @@ const send: Step = async (t) => {
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
     }
-    if (visited.has(next.href)) {
-      throw new ImgpullError('redirect-loop', `redirect loop at ${next.href} for ${t.shown}`)
+    const request = `${next.href}\n${cookieFor(next) ?? ''}`
+    if (visited.has(request)) {
+      throw new ImgpullError('redirect-loop', `redirect loop at ${shownUrl(next.href)} for ${t.shown}`)
     }
     if (visited.size > t.options.maxRedirects) {
       throw new ImgpullError(
@@ -182,7 +205,7 @@ const send: Step = async (t) => {
         `more than ${t.options.maxRedirects} redirects for ${t.shown}`,
       )
     }
-    visited.add(next.href)
+    visited.add(request)
     url = next
   }
 }
