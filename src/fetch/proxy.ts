@@ -7,7 +7,7 @@ import { BlockList, isIP } from 'node:net'
  * - `--proxy URL` (option `proxy`): every request, whatever its scheme.
  * - Otherwise the environment, per scheme: `http_proxy`/`HTTP_PROXY` for http:// URLs,
  *   `https_proxy`/`HTTPS_PROXY` for https:// ones, `all_proxy`/`ALL_PROXY` for either when its
- *   own is unset; the lower-case form wins. An https:// URL does not fall back to `HTTP_PROXY`
+ *   own is unset; the lower-case form wins, and an empty variable counts as unset. An https:// URL does not fall back to `HTTP_PROXY`
  *   (curl's and requests' rule; undici's `EnvHttpProxyAgent` would). `HTTP_PROXY` is ignored when
  *   `REQUEST_METHOD` is set: in a CGI program it comes from a request's `Proxy:` header
  *   ("httpoxy", CVE-2016-5385), as Go and curl ignore it too.
@@ -31,16 +31,18 @@ type Env = Record<string, string | undefined>
 /** The proxies a run uses, or `undefined` when every request goes direct. */
 export function proxyPlan(option: string | false, env: Env = process.env): ProxyPlan | undefined {
   if (option === false) return undefined
-  const noProxy = env.no_proxy ?? env.NO_PROXY ?? ''
+  // The first variable set to something (an empty one counts as unset).
+  const get = (...names: string[]) => names.map((name) => env[name]).find((value) => value)
+  const noProxy = get('no_proxy', 'NO_PROXY') ?? ''
   if (option !== 'env') {
     const url = proxyUrl(option)
     return { http: url, https: url, noProxy }
   }
   const pick = (value: string | undefined, name: string) => (value ? proxyUrl(value, name) : undefined)
   const cgi = env.REQUEST_METHOD !== undefined
-  const all = pick(env.all_proxy ?? env.ALL_PROXY, 'ALL_PROXY')
-  const http = pick(env.http_proxy ?? (cgi ? undefined : env.HTTP_PROXY), 'HTTP_PROXY') ?? all
-  const https = pick(env.https_proxy ?? env.HTTPS_PROXY, 'HTTPS_PROXY') ?? all
+  const all = pick(get('all_proxy', 'ALL_PROXY'), 'ALL_PROXY')
+  const http = pick(cgi ? get('http_proxy') : get('http_proxy', 'HTTP_PROXY'), 'HTTP_PROXY') ?? all
+  const https = pick(get('https_proxy', 'HTTPS_PROXY'), 'HTTPS_PROXY') ?? all
   return http || https ? { http, https, noProxy } : undefined
 }
 
