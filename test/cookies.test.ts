@@ -109,22 +109,24 @@ before(async () => {
       else res.writeHead(403, { 'content-type': 'text/html' }).end('log in first')
     },
     // Always the same cookie and the same URL: a real loop.
-    '/loop.jpg': (req, res) =>
-      res.writeHead(302, { location: req.url, 'set-cookie': 'n=1', 'content-length': 0 }).end(),
+    '/loop.jpg': (req, res) => {
+      res.writeHead(302, { location: req.url, 'set-cookie': 'n=1', 'content-length': 0 }).end()
+    },
     // A new cookie every time: never the same request twice, ends at the redirect limit.
     '/counter.jpg': (req, res) => {
       const n = Number(/n=(\d+)/.exec(req.headers.cookie ?? '')?.[1] ?? 0) + 1
       res.writeHead(302, { location: req.url, 'set-cookie': `n=${n}`, 'content-length': 0 }).end()
     },
     // Sets a cookie, then sends the client to another host.
-    '/away.jpg': (_req, res) =>
+    '/away.jpg': (_req, res) => {
       res
         .writeHead(302, {
           location: b.url('/landing.jpg'),
           'set-cookie': 'mine=a; Path=/',
           'content-length': 0,
         })
-        .end(),
+        .end()
+    },
   })
 })
 
