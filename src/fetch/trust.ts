@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { rootCertificates } from 'node:tls'
+import { createRequire } from 'node:module'
 
 const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
 
@@ -46,5 +46,7 @@ export function trustedCas(caCert: string | undefined): string[] | undefined {
       // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
     }
   }
+  // node:tls is loaded here only with a CA file (undici loads it with the first https:// URL).
+  const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   return [...rootCertificates, ...fromEnv, ...readCaFile(caCert)]
 }
