@@ -196,6 +196,9 @@ before(async () => {
   if (zstd.zstdCompressSync)
     routes['/zstd'] = send(zstd.zstdCompressSync(image), { 'content-encoding': 'zstd' })
   else routes['/zstd'] = send(gz, { 'content-encoding': 'zstd' })
+  // A JPEG's head, then 64 MB of zeros, in 64 KB: decoded only up to --max-size.
+  const bomb = Buffer.concat([makeImage('bomb', 1000).subarray(0, 600), Buffer.alloc(64 * 1024 * 1024)])
+  routes['/bomb'] = send(zlib.gzipSync(bomb), { 'content-encoding': 'gzip' })
   server = await startRouteServer(routes)
 })
 
@@ -274,4 +277,10 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
     [],
     'no part left to resume',
   )
+})
+
+test('a decompression bomb is cut at --max-size of decoded bytes', async () => {
+  const r = (await run(['/bomb'], { out: join(dir, 'bomb'), maxSize: 1_000_000 })).get('/bomb')!
+  assert.equal(r.error, 'too-large', r.message)
+  assert.equal(r.attempts, 1)
 })

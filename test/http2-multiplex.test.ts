@@ -134,3 +134,36 @@ test('HTTP/2: a Location with raw UTF-8 bytes leads to the same file as over HTT
     await server.close()
   }
 })
+
+test('HTTP/2 pool: requests waiting on a first connection that fails are not left waiting', async () => {
+  // A port nothing listens on, then a server whose certificate is not trusted: every job fails, none hangs.
+  const closed = await serve(8)
+  const origin = closed.origin
+  await closed.close()
+  const refused = await run(
+    Array.from({ length: 8 }, (_, i) => `${origin}/r-${i}`),
+    { out: join(dir, 'refused'), retries: 1 },
+  )
+  assert.equal(refused.length, 8)
+  assert.ok(
+    refused.every((r) => r.error === 'network' && r.attempts === 2),
+    JSON.stringify(refused.map((r) => r.message)),
+  )
+
+  const server = await serve(8)
+  try {
+    const untrusted: Result[] = []
+    for await (const r of pull(
+      Array.from({ length: 8 }, (_, i) => server.url(`/t-${i}`)),
+      { out: join(dir, 'untrusted'), journal: false },
+    )) {
+      untrusted.push(r)
+    }
+    assert.ok(
+      untrusted.every((r) => r.error === 'tls' && r.attempts === 1),
+      JSON.stringify(untrusted.map((r) => r.message)),
+    )
+  } finally {
+    await server.close()
+  }
+})

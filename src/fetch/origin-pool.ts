@@ -199,8 +199,13 @@ class Tracked implements Dispatcher.DispatchHandler {
     readonly finish: () => void,
   ) {}
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.inner.onConnect?.(abort)
+  onConnect(abort: (err?: Error) => void, context?: object): void {
+    // undici's request API keeps the context it is handed.
+    ;(this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(
+      this.inner,
+      abort,
+      context,
+    )
   }
 
   onResponseStarted(): void {
@@ -234,7 +239,9 @@ class Tracked implements Dispatcher.DispatchHandler {
   #end(): void {
     if (this.#done) return
     this.#done = true
-    this.finish()
+    // Not from inside undici's callback: the next request must not reach a client mid-way through
+    // failing its queue (undici asserts its queue is empty right after).
+    queueMicrotask(this.finish)
   }
 }
 
