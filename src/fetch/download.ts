@@ -419,8 +419,15 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
 
   try {
     await exchange.consume(take)
-    // A cut encoded body is truncated, whatever the decoder makes of it.
-    if (decoder && (decision.length === undefined || received >= decision.length)) await decoder.end()
+    if (decoder) {
+      // An encoded body that ended short of its length is truncated, whatever its decoded part shows.
+      if (decision.length !== undefined && received < decision.length) {
+        throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
+          retryable: true,
+        })
+      }
+      await decoder.end()
+    }
     if (!check.format) await identify()
     await file.flush(true)
   } catch (error) {
