@@ -1,8 +1,14 @@
-import { Transform, type TransformCallback } from 'node:stream'
-import zlib from 'node:zlib'
+import { createRequire } from 'node:module'
+import type { TransformCallback, Transform as TransformStream } from 'node:stream'
 import { ImgpullError } from '../errors.js'
 
 export { codingsOf } from './judge.js'
+
+// Required, not imported: the CLI bundle would hoist an import of these to its start, loading
+// zlib in every run (~1.5 ms); this module itself loads with the first encoded body.
+const load = createRequire(import.meta.url)
+const zlib = load('node:zlib') as typeof import('node:zlib')
+const { Transform } = load('node:stream') as typeof import('node:stream')
 
 /**
  * Bodies a server sent with a `Content-Encoding` (RFC 9110 §8.4), decoded as they stream.
@@ -19,12 +25,12 @@ export { codingsOf } from './judge.js'
 /** Most codings stacked on one body (curl's and urllib3's limit against decompression chains). */
 const MAX_CODINGS = 5
 
-const DECODERS: Record<string, (() => Transform) | undefined> = {
+const DECODERS: Record<string, (() => TransformStream) | undefined> = {
   gzip: () => zlib.createGunzip(),
   'x-gzip': () => zlib.createGunzip(),
   deflate: () => new AnyInflate(),
   br: () => zlib.createBrotliDecompress(),
-  zstd: (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress,
+  zstd: (zlib as { createZstdDecompress?: () => TransformStream }).createZstdDecompress,
 }
 
 /** Why these codings cannot be decoded here, or `undefined` when they can. */
@@ -47,8 +53,8 @@ export function undecodable(codings: readonly string[]): string | undefined {
  * `ImgpullError`, or with what `sink` threw.
  */
 export class BodyDecoder {
-  readonly #first: Transform
-  readonly #stages: Transform[]
+  readonly #first: TransformStream
+  readonly #stages: TransformStream[]
   readonly #done: Promise<void>
   #failure: unknown
 
@@ -129,7 +135,7 @@ export class BodyDecoder {
  * byte names method 8 and whose first two bytes, read big-endian, are a multiple of 31.
  */
 class AnyInflate extends Transform {
-  #inner: Transform | undefined
+  #inner: TransformStream | undefined
   #head = Buffer.alloc(0)
   #flushed: TransformCallback | undefined
 
