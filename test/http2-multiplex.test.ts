@@ -4,8 +4,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createAgent } from '../src/fetch/client.js'
+import { Cancel, Exchange } from '../src/fetch/exchange.js'
 import { pull } from '../src/index.js'
-import type { Options } from '../src/options.js'
+import { type Options, resolveOptions } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -164,6 +166,34 @@ test('HTTP/2 pool: requests waiting on a first connection that fails are not lef
       JSON.stringify(untrusted.map((r) => r.message)),
     )
   } finally {
+    await server.close()
+  }
+})
+
+test('HTTP/2 pool: requests cut while they wait for the first connection are never sent', async () => {
+  const server = await serve(8)
+  const agent = createAgent(resolveOptions({ caCert: certs.ca }))
+  try {
+    const options = { method: 'GET' as const, headers: {}, headersTimeout: 5_000, bodyTimeout: 5_000 }
+    const exchanges = Array.from({ length: 5 }, (_, i) => {
+      const cancel = new Cancel()
+      return { cancel, exchange: new Exchange(agent, new URL(server.url(`/w-${i}`)), options, cancel) }
+    })
+    // The first goes out on the first connection; the other four wait for it, and are cut meanwhile.
+    for (const { cancel } of exchanges.slice(1)) cancel.abort(new Error('not needed'))
+    for (const { exchange } of exchanges.slice(1)) await assert.rejects(exchange.response, /not needed/)
+    const first = await exchanges[0].exchange.response
+    assert.equal(first.statusCode, 200)
+    assert.equal(first.http2, true)
+    await exchanges[0].exchange.consume(() => {})
+    await sleep(50)
+    assert.deepEqual(
+      server.perConnection().map((c) => c.requests),
+      [1],
+      'one connection, one request sent',
+    )
+  } finally {
+    await agent.destroy()
     await server.close()
   }
 })
