@@ -49,6 +49,10 @@ test('proxyPlan: the option, else the environment per scheme, as curl and reques
   assert.equal(plan(false, { HTTP_PROXY: 'http://p:1' }), undefined)
   assert.throws(() => proxyPlan('socks4://p:1', {}), /`proxy` to be an http:\/\/ or https:\/\/ proxy/)
   assert.throws(
+    () => proxyPlan('env', { ALL_PROXY: 'socks5://127.0.0.1:1080' }),
+    /`ALL_PROXY` .* got socks5:\/\/ .*--no-proxy/,
+  )
+  assert.throws(
     () => proxyPlan('env', { HTTPS_PROXY: 'http://u:secret@[bad' }),
     (e: Error) => {
       assert.match(e.message, /`HTTPS_PROXY`/)

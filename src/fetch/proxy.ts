@@ -108,7 +108,12 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
     )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`Expected \`${option}\` to be an http:// or https:// proxy, got ${url.protocol}//`)
+    // Refused rather than ignored: going direct would bypass a proxy the user relies on.
+    const way =
+      option === 'proxy' ? '' : ` (imgpull speaks to http(s) proxies only: unset it, or pass --no-proxy)`
+    throw new TypeError(
+      `Expected \`${option}\` to be an http:// or https:// proxy, got ${url.protocol}//${way}`,
+    )
   }
   return url
 }
