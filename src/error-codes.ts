@@ -14,6 +14,17 @@ export const ERROR_CODES = {
   'hash-mismatch': { rerun: false, meaning: 'the body does not have the hash the table gives for it' },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
+  proxy: {
+    rerun: true,
+    meaning: 'the proxy could not be reached, asked for credentials (407), or would not open a tunnel',
+  },
+  tls: {
+    // Not retried within a run (every attempt fails alike), but a rerun tries again: the cure is
+    // usually on this side (--ca-cert, NODE_EXTRA_CA_CERTS) or a renewed certificate.
+    rerun: true,
+    meaning:
+      "the server's certificate cannot be trusted (self-signed, unknown CA, expired, other host), or the TLS handshake failed",
+  },
   timeout: { rerun: true, meaning: 'connect, headers, idle (a stalled body) or total timeout' },
   truncated: {
     rerun: true,
@@ -35,10 +46,19 @@ export const ERROR_CODES = {
     rerun: false,
     meaning: 'the body is not an image of a known format (an HTML page served with 200...)',
   },
+  'unsupported-encoding': {
+    rerun: false,
+    meaning:
+      'the server applied a Content-Encoding imgpull cannot decode (zstd before Node 22.15, or an unknown one)',
+  },
   'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
   'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
-  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s)' },
+  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s), or to no valid URL' },
+  'robots-tag': {
+    rerun: false,
+    meaning: 'the server asks AI tools not to use the image (X-Robots-Tag: noai or noimageai)',
+  },
   'too-small': { rerun: false, meaning: 'refused by --min-size: a side is smaller' },
   'bad-aspect-ratio': { rerun: false, meaning: 'refused by --max-aspect-ratio' },
   'too-many-pixels': {

@@ -1,3 +1,6 @@
+import { attachCookies, readCookiesFile } from './fetch/cookies.js'
+import { proxyPlan } from './fetch/proxy.js'
+import { readCaFile } from './fetch/trust.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -56,14 +59,49 @@ export interface Options {
   report?: boolean
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
   command?: string
+  /**
+   * Download images whose `X-Robots-Tag` says `noai` or `noimageai` (for everyone, or scoped to
+   * `imgpull`). By default they fail with `robots-tag`, before any byte of the body is read.
+   * @default false
+   */
+  ignoreRobotsTag?: boolean
+  /**
+   * A PEM file of certificates to trust besides the system's (a private CA), as
+   * `NODE_EXTRA_CA_CERTS` does for the whole process. Read when the run starts; an unreadable
+   * file, or one without a certificate, is a `TypeError` naming it.
+   */
+  caCert?: string
+  /**
+   * Skip TLS certificate checks (expired, self-signed, wrong host name...): anyone on the path can
+   * then read and change what is downloaded. A warning is emitted once per run
+   * (`process.emitWarning`, code `IMGPULL_INSECURE`). Prefer `caCert`.
+   * @default false
+   */
+  insecure?: boolean
+  /**
+   * The proxy every request goes through (`http://[user:password@]host:port`; credentials are sent
+   * as `Proxy-Authorization` and never shown). `'env'`: from `HTTP_PROXY`/`HTTPS_PROXY` (or their
+   * lower-case forms), as curl and wget do; `false`: none, whatever the environment says.
+   * `NO_PROXY` is honoured either way.
+   * @default 'env'
+   */
+  proxy?: string | false
+  /**
+   * A Netscape cookies.txt file (as curl's `-b`, yt-dlp and gallery-dl read) whose cookies are sent
+   * where their domain, path, secure flag and expiry allow. Read when the run starts; a malformed
+   * line is a `TypeError` naming the file and the line.
+   */
+  cookies?: string
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
   drainSignal?: AbortSignal
 }
 
-export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal' | 'transform'>> &
-  Pick<Options, 'signal' | 'drainSignal'> & { transform: TransformSpec }
+export type ResolvedOptions = Required<
+  Omit<Options, 'signal' | 'drainSignal' | 'transform' | 'caCert' | 'cookies'>
+> &
+  Pick<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies'> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
@@ -89,6 +127,9 @@ export const defaults: ResolvedOptions = {
   report: true,
   command: '',
   transform: resolveTransformSpec(),
+  ignoreRobotsTag: false,
+  insecure: false,
+  proxy: 'env',
 }
 
 function integer(name: string, value: number, min: number): void {
@@ -116,6 +157,13 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
+  if (o.caCert !== undefined) readCaFile(o.caCert)
+  if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
+  if (o.proxy !== false && typeof o.proxy !== 'string') {
+    throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)
+  }
+  // The proxy option, or the proxy variables of the environment, must be usable.
+  proxyPlan(o.proxy)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

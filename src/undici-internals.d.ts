@@ -10,10 +10,31 @@ declare module 'undici/lib/api/index.js' {
 
   const api: {
     request(this: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>
+    connect: unknown
   }
   export default api
 }
 declare module 'undici/lib/core/util.js' {
   const util: { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> }
   export default util
+}
+declare module 'undici/lib/core/symbols.js' {
+  const symbols: Record<'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch', symbol>
+  export default symbols
+}
+declare module 'undici/lib/dispatcher/client.js' {
+  const Client: typeof import('undici').Client
+  export default Client
+}
+declare module 'undici/lib/dispatcher/pool.js' {
+  const Pool: typeof import('undici').Pool
+  export default Pool
+}
+declare module 'undici/lib/dispatcher/proxy-agent.js' {
+  const ProxyAgent: typeof import('undici').ProxyAgent
+  export default ProxyAgent
+}
+declare module 'undici/lib/dispatcher/dispatcher.js' {
+  const Dispatcher: { prototype: object }
+  export default Dispatcher
 }

@@ -58,6 +58,15 @@ export function addPullOptions(command: Command): Command {
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option('--no-journal', 'keep no journal (a rerun starts over)')
     .option('--no-report', 'do not write OUT/report.html')
+    .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
+    .option('--ca-cert <file>', 'also trust the CA certificates of this PEM file (a private CA)')
+    .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
+    .option('--proxy <url>', 'send every request through this proxy (default: HTTP_PROXY/HTTPS_PROXY)')
+    .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY say')
+    .option(
+      '--cookies <file>',
+      'send the cookies of this Netscape cookies.txt where their domain and path allow',
+    )
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -104,6 +113,12 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       journal: o.journal as boolean,
       report: o.report as boolean,
       command: commandLine(),
+      ignoreRobotsTag: o.ignoreRobotsTag === true,
+      caCert: o.caCert as string | undefined,
+      insecure: o.insecure === true,
+      // Neither flag: undefined, the environment's proxies.
+      proxy: o.proxy as string | false | undefined,
+      cookies: o.cookies as string | undefined,
     },
     flags: {
       json: o.json as boolean | undefined,

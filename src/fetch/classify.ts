@@ -1,5 +1,7 @@
 import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { proxyFor, proxyPlan, shownProxy } from './proxy.js'
+import { tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** Name lookups that fail for good; EAI_AGAIN (temporary) stays retryable. */
 const DNS_PERMANENT = new Set(['ENOTFOUND'])
@@ -19,8 +21,60 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, url)
   }
+  const proxied = proxyError(error, code, url, options)
+  if (proxied) return proxied
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
   }
+  // The same certificate, or the same handshake, fails the same way on every attempt.
+  const tls = tlsProblem(error)
+  if (tls) return new ImgpullError('tls', tlsMessage(url, tls), { cause: error })
   return new NetworkError(url, error)
+}
+
+/** Connecting failed: with a proxy in the way, it is the proxy that could not be reached. */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** A failure of the proxy `url` went through (refused, unreachable, or a tunnel it would not open). */
+function proxyError(
+  error: unknown,
+  code: string,
+  url: string,
+  options: ResolvedOptions,
+): ImgpullError | undefined {
+  let proxy: URL | undefined
+  let target: URL
+  try {
+    target = new URL(url)
+    proxy = proxyFor(target, proxyPlan(options.proxy))
+  } catch {
+    return undefined
+  }
+  if (!proxy) return undefined
+  const shown = shownProxy(proxy)
+  const message = (error as Error | undefined)?.message ?? ''
+  const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
+  if (status) {
+    const n = Number(status[1] ?? status[2])
+    const words =
+      n === 407
+        ? 'asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port'
+        : `would not open a tunnel to ${target.host} (HTTP ${n})`
+    return new ImgpullError('proxy', `proxy ${shown} ${words}`, { retryable: n >= 500, cause: error })
+  }
+  if (CONNECT_FAILURES.has(code)) {
+    return new ImgpullError('proxy', `cannot reach proxy ${shown} (${code}) for ${url}`, {
+      retryable: true,
+      cause: error,
+    })
+  }
+  return undefined
 }

@@ -1,18 +1,49 @@
 import type { ResolvedOptions } from '../options.js'
+import { originFactory } from './origin-pool.js'
+import { proxyPlan } from './proxy.js'
+import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
+import { trustedCas } from './trust.js'
 import { Agent, type Dispatcher } from './undici.js'
+
+/** The warning `insecure` emits, once per run. */
+export const INSECURE_WARNING =
+  'TLS certificate checks are off (--insecure): anyone on the network path can read and change what is downloaded'
 
 /**
  * One keep-alive connection pool for the run. Connections per origin are not capped here: the
- * scheduler's per-host limit decides how many requests run, and the pool keeps that many warm.
+ * scheduler's per-host limit decides how many requests run, and the pool keeps that many warm
+ * (over HTTP/2, as few connections as the server's stream limit allows). Requests go through a
+ * proxy where `proxy` (or the environment) says so (see proxy.ts).
  */
 export function createAgent(options: ResolvedOptions): Dispatcher {
-  return new Agent({
-    connect: { timeout: options.connectTimeout },
-    keepAliveTimeout: 10_000,
-    keepAliveMaxTimeout: 60_000,
-    pipelining: 1,
-    allowH2: options.http2,
-    // We follow redirects ourselves, hop by hop, under our own policies.
-    maxRedirections: 0,
+  if (options.insecure) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
+  const settings = connectionSettings(options)
+  const direct = new Agent({
+    ...settings.agent,
+    connect: settings.tls,
+    // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
+    factory: originFactory(options.http2),
   } as ConstructorParameters<typeof Agent>[0])
+  const plan = proxyPlan(options.proxy)
+  return plan ? (new ProxyRouter(direct, plan, settings) as unknown as Dispatcher) : direct
+}
+
+function connectionSettings(options: ResolvedOptions): ConnectionSettings {
+  const ca = trustedCas(options.caCert)
+  return {
+    agent: {
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      pipelining: 1,
+      allowH2: options.http2,
+      // We follow redirects ourselves, hop by hop, under our own policies.
+      maxRedirections: 0,
+    },
+    tls: {
+      timeout: options.connectTimeout,
+      ...(ca ? { ca } : {}),
+      ...(options.insecure ? { rejectUnauthorized: false } : {}),
+    },
+    http2: options.http2,
+  }
 }

@@ -7,10 +7,14 @@ import type { Job, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
+import type { BodyDecoder } from './content-encoding.js'
+import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
+import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
+import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -57,6 +61,8 @@ class Transfer {
   ttfb = 0
   restarts = 0
   replays = 0
+  /** Cookies of this attempt's redirect chain (over the run's cookies file). */
+  cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
   recorded = false
   result: Downloaded | undefined
@@ -134,19 +140,42 @@ const measureDisk: Step = async (t) => {
   return send
 }
 
-/** Ask for the file (or the rest of it), following redirects hop by hop. */
+/**
+ * Ask for the file (or the rest of it), following redirects hop by hop. Cookies a hop sets are
+ * sent on the hops after it (see cookies.ts); a hop is a loop only when it would send the same
+ * request again: the same URL with the same cookies (a server that sets a cookie and redirects to
+ * the same URL is making progress).
+ */
 const send: Step = async (t) => {
-  const base: Record<string, string> = { 'user-agent': t.options.userAgent, ...lower(t.options.headers) }
+  const base: Record<string, string> = {
+    'user-agent': t.options.userAgent,
+    // Images are compressed already, and only an unencoded body can be resumed (see judge.ts).
+    'accept-encoding': 'identity',
+    ...lower(t.options.headers),
+  }
   let url = splitCredentials(new URL(t.url), base)
   const origin = url.origin
-  const visited = new Set([url.href])
+  if (!t.cookies) {
+    const jar = baseJar(t.options)
+    t.cookies = new ChainCookies(jar ? await jar : undefined)
+  }
+  const cookies = t.cookies
+  /** The `Cookie` header a request to `u` carries: the user's (own origin only), then the jar's. */
+  const cookieFor = (u: URL) => {
+    const own = u.origin === origin ? base.cookie : undefined
+    const jar = cookies.header(u)
+    return own && jar ? `${own}; ${jar}` : (own ?? jar)
+  }
+  const visited = new Set([`${url.href}\n${cookieFor(url) ?? ''}`])
   for (;;) {
     const headers = { ...base }
+    delete headers.cookie
     if (url.origin !== origin) {
       // Never hand our credentials to another origin.
       delete headers.authorization
-      delete headers.cookie
     }
+    const cookie = cookieFor(url)
+    if (cookie) headers.cookie = cookie
     const validator = ifRangeValue(t.known)
     if (t.offset > 0 && validator) {
       headers.range = `bytes=${t.offset}-`
@@ -154,14 +183,23 @@ const send: Step = async (t) => {
     }
     await exchangeOnce(t, url, headers)
     const head = t.head!
+    if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
     await t.exchange!.dump()
-    const next = new URL(header(head.headers, 'location')!, url)
+    const location = header(head.headers, 'location')!
+    const next = redirectTarget(location, url, head.http2)
+    if (!next) {
+      throw new ImgpullError(
+        'bad-redirect',
+        `redirect to no valid URL (${JSON.stringify(location)}) for ${t.shown}`,
+      )
+    }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
     }
-    if (visited.has(next.href)) {
-      throw new ImgpullError('redirect-loop', `redirect loop at ${next.href} for ${t.shown}`)
+    const request = `${next.href}\n${cookieFor(next) ?? ''}`
+    if (visited.has(request)) {
+      throw new ImgpullError('redirect-loop', `redirect loop at ${shownUrl(next.href)} for ${t.shown}`)
     }
     if (visited.size > t.options.maxRedirects) {
       throw new ImgpullError(
@@ -169,7 +207,7 @@ const send: Step = async (t) => {
         `more than ${t.options.maxRedirects} redirects for ${t.shown}`,
       )
     }
-    visited.add(next.href)
+    visited.add(request)
     url = next
   }
 }
@@ -239,8 +277,20 @@ const decide: Step = async (t) => {
     case 'complete':
       await exchange.dump()
       return fromDisk
-    case 'receive':
+    case 'receive': {
+      const refusal = t.options.ignoreRobotsTag
+        ? undefined
+        : robotsRefusal(head.headers['x-robots-tag'], robotsAgents(t.options.userAgent))
+      if (refusal) {
+        // Not a byte of the body: the server said the image is not for tools like this one.
+        exchange.abort(new Error('refused by X-Robots-Tag'))
+        throw new ImgpullError(
+          'robots-tag',
+          `${t.shown}: X-Robots-Tag says ${refusal}, so it is not downloaded (--ignore-robots-tag to take it anyway)`,
+        )
+      }
       return accept(t, decision)
+    }
   }
 }
 
@@ -251,7 +301,8 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
     t.check?.discard()
     t.check = undefined
     t.offset = 0
-    t.known = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    // An encoded body's validators describe its encoded bytes: nothing on disk can resume from them.
+    t.known = decision.decode ? {} : validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
     t.recorded = false
   } else {
     // A proven continuation: it may tell what the first answer did not (the full size, say).
@@ -314,30 +365,37 @@ const fromDisk: Step = async (t) => {
   return verify
 }
 
-/** Stream the body into the part file at `decision.at`, checking every byte on the way. */
+/**
+ * Stream the body into the part file at `decision.at`, checking every byte on the way. An encoded
+ * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
+ * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts).
+ */
 async function receive(t: Transfer, decision: Receive): Promise<Step> {
   const { options, shown } = t
   const check = t.check!
   const exchange = t.exchange!
   const file = new PartFile(t.part, decision.at)
+  /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   const identify = async () => {
     if (await check.identify()) return
     const type = header(t.head!.headers, 'content-type') ?? 'no content type'
-    throw new ImgpullError('not-an-image', `not an image: ${shown} sent ${type}, ${received} bytes`)
+    const encoding = decision.decode ? `, ${decision.decode.join(', ')}-encoded` : ''
+    throw new ImgpullError(
+      'not-an-image',
+      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes`,
+    )
   }
   const settle = async (busy: void | Promise<void>) => {
     if (busy) await busy
     if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
     if (check.format && file.pendingBytes >= FLUSH_BYTES) {
-      t.record()
+      if (!decision.decode) t.record()
       await file.flush(false)
     }
   }
-  /** Each body chunk: counted, checked, gathered; a promise only when the body must wait. */
-  const take = (chunk: Buffer): void | Promise<void> => {
-    received += chunk.length
-    t.ctx.onBytes?.(chunk.length)
+  /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
+  const keep = (chunk: Buffer): void | Promise<void> => {
     if (check.bytes + chunk.length > options.maxSize) {
       throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
     }
@@ -345,36 +403,62 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     file.push(chunk)
     if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
   }
+  let decoder: BodyDecoder | undefined
+  try {
+    decoder = decision.decode ? await decoderFor(decision.decode, keep, shown) : undefined
+  } catch (error) {
+    exchange.abort(error)
+    await file.close()
+    await unlink(t.part).catch(() => {})
+    throw error
+  }
+  /** Each chunk of the body as it arrives: counted, then kept (or decoded first). */
+  const take = (chunk: Buffer): void | Promise<void> => {
+    received += chunk.length
+    t.ctx.onBytes?.(chunk.length)
+    return decoder ? decoder.write(chunk) : keep(chunk)
+  }
 
   try {
     await exchange.consume(take)
+    if (decoder) {
+      // An encoded body that ended short of its length is truncated, whatever its decoded part shows.
+      if (decision.length !== undefined && received < decision.length) {
+        throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
+          retryable: true,
+        })
+      }
+      await decoder.end()
+    }
     if (!check.format) await identify()
     await file.flush(true)
   } catch (error) {
     exchange.abort(error)
+    decoder?.destroy()
     const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
     // Keep a prefix that is known to be an image on disk for a resume; anything else is worthless.
-    if (check.format && !tooLarge) {
+    const resumable = check.format && !tooLarge && !decoder
+    if (resumable) {
       t.record()
       await file.flush(true).catch(() => {})
     }
     await file.close()
-    if (!check.format || tooLarge) await unlink(t.part).catch(() => {})
+    if (!resumable) await unlink(t.part).catch(() => {})
     const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
     if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
       throw new ImgpullError(
         'truncated',
-        `${shown}: connection closed after ${decision.at + received} of ${decision.total ?? '?'} bytes`,
+        `${shown}: connection closed after ${decision.at + received} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error },
       )
     }
     throw error
   }
   await file.close()
-  t.offset = decision.at + received
+  t.offset = decision.at + (decoder ? check.bytes : received)
   if (decision.length !== undefined && received !== decision.length) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
-    if (received < decision.length) t.record()
+    if (received < decision.length && !decoder) t.record()
     else await unlink(t.part).catch(() => {})
     throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
       retryable: true,
@@ -386,6 +470,19 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     return send
   }
   return verify
+}
+
+/** The decoder of an encoded body (its module, and zlib, load on the first one met). */
+async function decoderFor(
+  codings: string[],
+  keep: (chunk: Buffer) => void | Promise<void>,
+  shown: string,
+): Promise<BodyDecoder> {
+  const { BodyDecoder, undecodable } = await import('./content-encoding.js')
+  const why = undecodable(codings)
+  if (why)
+    throw new ImgpullError('unsupported-encoding', `${shown}: the server encoded the image with ${why}`)
+  return new BodyDecoder(codings, keep, shown)
 }
 
 /** The whole file is on disk: is it a complete image? */

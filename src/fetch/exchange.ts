@@ -1,5 +1,5 @@
 import util from 'undici/lib/core/util.js'
-import type { Dispatcher } from './undici.js'
+import { type Dispatcher, isHttp2 } from './undici.js'
 
 const { parseHeaders } = util
 
@@ -38,7 +38,12 @@ const DUMP_LIMIT = 128 * 1024
  * returning false from `onData` pauses the parser until `resume`.
  */
 export class Exchange {
-  readonly response: Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>
+  readonly response: Promise<{
+    statusCode: number
+    headers: Record<string, string | string[] | undefined>
+    /** The answer came over HTTP/2 (header values then need one more step back to their bytes). */
+    http2: boolean
+  }>
   #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
   #abort: ((reason: unknown) => void) | undefined
   #resume: (() => void) | undefined
@@ -115,7 +120,7 @@ export class Exchange {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (this.#ended || statusCode < 200) return true // 1xx: informational, the real answer follows
     this.#resume = resume
-    this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw) })
+    this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw), http2: isHttp2(this) })
     return true
   }
 

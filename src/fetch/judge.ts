@@ -17,6 +17,9 @@ import type { Validators } from '../types.js'
  *   alone proves nothing.
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
+ * - A body with a `Content-Encoding` (RFC 9110 §8.4) is decoded, whole, from byte 0: its length
+ *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
+ *   an encoded body is used only when it is all of it; a resume met with one starts over.
  */
 export interface Asked {
   /** First byte asked for with `Range: bytes=N-`; 0 for a plain GET. */
@@ -35,8 +38,14 @@ export type Decision =
   | {
       do: 'receive'
       at: number
-      total?: number /** Bytes this body must carry, if known. */
+      total?: number
+      /** Bytes this body must carry, if known (encoded bytes, for an encoded body). */
       length?: number
+      /**
+       * The body's content codings, in the order applied: it must be decoded, and its decoded size
+       * is not known (`total` undefined). Such a body always starts at byte 0 of the file.
+       */
+      decode?: string[]
     }
   /** The bytes on disk are useless (another version, or an answer that cannot be appended): start over. */
   | { do: 'restart'; why: string }
@@ -122,11 +131,24 @@ export function validatorsOf(answer: Answer): Validators {
   }
 }
 
+/**
+ * The codings a `Content-Encoding` header lists, in the order they were applied, lower-cased,
+ * `identity` left out (an empty list: nothing to decode).
+ */
+export function codingsOf(value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  return (typeof value === 'string' ? [value] : value)
+    .flatMap((v) => v.split(','))
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+}
+
 export function judge(asked: Asked, answer: Answer): Decision {
   const { status } = answer
   const resuming = asked.from > 0
   const range = parseContentRange(header(answer.headers, 'content-range'))
   const got = validatorsOf(answer)
+  const codings = codingsOf(answer.headers['content-encoding'])
 
   if (status === 416 && resuming) {
     const differs = mismatch(asked.known, got)
@@ -140,6 +162,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (status < 200 || status > 299) return { do: 'fail', status }
   if (status !== 206) {
     const declared = got.length
+    // An encoded body's length is that of its encoded bytes: the file's size is known once decoded.
+    if (codings.length > 0) return { do: 'receive', at: 0, length: declared, decode: codings }
     return { do: 'receive', at: 0, total: declared, length: declared }
   }
 
@@ -165,6 +189,14 @@ export function judge(asked: Asked, answer: Answer): Decision {
   }
   if (resuming && !proven(asked.known, got)) {
     return { do: 'restart', why: 'the answer carries no validator that proves the file unchanged' }
+  }
+  if (codings.length > 0) {
+    // The range counts encoded bytes: only a range that is the whole encoded body can be used.
+    if (!resuming && range.start === 0 && range.end! + 1 === range.total) {
+      return { do: 'receive', at: 0, length, decode: codings }
+    }
+    const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
+    return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   if (!resuming && range.total === undefined) {
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }

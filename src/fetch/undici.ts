@@ -1,11 +1,20 @@
 import type { Dispatcher } from 'undici'
+import symbols from 'undici/lib/core/symbols.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
+import UndiciClient from 'undici/lib/dispatcher/client.js'
+import UndiciPool from 'undici/lib/dispatcher/pool.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
-// copy of undici: ~45 ms and ~9 MB at start-up for parts imgpull never uses. The Agent and the
-// request API are all it needs (types for these paths: src/undici-internals.d.ts).
+// copy of undici: ~45 ms and ~9 MB at start-up for parts imgpull never uses. The Agent, its pools
+// and the request API are all it needs (types for these paths: src/undici-internals.d.ts). This
+// is the one file that knows undici's internals (pinned to a minor in package.json).
 export const Agent = UndiciAgent
+export const Client = UndiciClient
+export const Pool = UndiciPool
 export type { Dispatcher }
+
+/** The method undici's own wrappers call on a dispatcher instead of `dispatch` (a proxy's, say). */
+export const kDispatch = symbols.kDispatch
 
 export type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }
 
@@ -19,4 +28,62 @@ export async function request(
 ): Promise<Dispatcher.ResponseData> {
   const { default: api } = await import('undici/lib/api/index.js')
   return api.request.call(dispatcher, { ...options, origin: url.origin, path: url.pathname + url.search })
+}
+
+/** undici's proxy agent, loaded only when a proxy applies (its modules cost ~3 ms at start-up). */
+export async function loadProxyAgent(): Promise<typeof import('undici').ProxyAgent> {
+  const [{ default: ProxyAgent }, { default: api }, { default: Dispatcher }] = await Promise.all([
+    import('undici/lib/dispatcher/proxy-agent.js'),
+    import('undici/lib/api/index.js'),
+    import('undici/lib/dispatcher/dispatcher.js'),
+  ])
+  // It opens tunnels with `dispatcher.connect()`, which undici's index puts on every dispatcher.
+  const proto = Dispatcher.prototype as { connect?: unknown }
+  proto.connect ??= api.connect
+  return ProxyAgent
+}
+
+/**
+ * Set on a dispatch handler by the dispatcher that gave its request to a connection (see
+ * origin-pool.ts): the undici `Client` carrying it, to tell an HTTP/2 answer from an HTTP/1.1 one.
+ */
+export const VIA: unique symbol = Symbol('imgpull.via')
+
+type Internals = Record<symbol, unknown>
+
+/** The protocol a client's connection speaks, once connected (undici 7 keeps it internal). */
+export function clientProtocol(client: object | undefined): 'h1' | 'h2' | undefined {
+  const context = (client as Internals | undefined)?.[symbols.kHTTPContext] as { version?: string } | null
+  if (!context) return undefined
+  return context.version === 'h2' ? 'h2' : 'h1'
+}
+
+/** Whether the connection of a client speaks HTTP/2. */
+export function clientIsHttp2(client: object | undefined): boolean {
+  return clientProtocol(client) === 'h2'
+}
+
+/** Whether the answer a handler got came over HTTP/2. */
+export function isHttp2(handler: object): boolean {
+  return clientIsHttp2((handler as { [VIA]?: object })[VIA])
+}
+
+interface Settings {
+  maxConcurrentStreams?: number
+}
+interface Session {
+  remoteSettings: Settings
+  on(event: 'remoteSettings', listener: (settings: Settings) => void): void
+}
+
+/**
+ * Call `onLimit` with the most streams an HTTP/2 client's server allows at once: now if its
+ * SETTINGS have come, and again whenever it sends new ones. undici 7 reads them only to size
+ * nothing: its dispatch gate is `pipelining` (see origin-pool.ts).
+ */
+export function watchStreamLimit(client: object, onLimit: (streams: number | undefined) => void): void {
+  const session = (client as Internals)[symbols.kHTTP2Session] as (Session & Internals) | null | undefined
+  if (!session) return
+  session.on('remoteSettings', (settings) => onLimit(settings.maxConcurrentStreams))
+  if (session[symbols.kRemoteSettings] === true) onLimit(session.remoteSettings.maxConcurrentStreams)
 }

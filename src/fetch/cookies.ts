@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Cookie, CookieJar } from 'tough-cookie'
+
+/**
+ * Cookies: those of a `--cookies` file (a Netscape cookies.txt, for sites that need a session),
+ * and those a server sets during one job's redirect chain (a `302` back to the same URL with
+ * `Set-Cookie`, expecting the cookie on the next request). Which cookie goes to which URL is
+ * RFC 6265's rule (domain and host-only, path, secure, expiry), as browsers apply it, through
+ * tough-cookie (rejecting cookies for public suffixes such as `co.uk`); a cookie never goes to a
+ * host its domain does not match. Cookies set by a chain live as long as that chain (one attempt
+ * at one file); imgpull keeps no cookies between jobs or runs and never writes the file.
+ *
+ * tough-cookie (and the public-suffix list it uses, ~45 ms to load) is loaded only when a run has
+ * a cookies file, or when a server first sets a cookie.
+ */
+
+/** One line of a cookies.txt. */
+export interface CookieLine {
+  /** Host or domain, without a leading dot. */
+  domain: string
+  /** Sent to subdomains too (`TRUE`, or a domain with a leading dot); else to that host only. */
+  subdomains: boolean
+  path: string
+  secure: boolean
+  httpOnly: boolean
+  /** Unix seconds; 0 for a session cookie. */
+  expires: number
+  name: string
+  value: string
+}
+
+const BOOL: Record<string, boolean | undefined> = { TRUE: true, FALSE: false }
+
+/**
+ * The cookies of a Netscape cookies.txt (curl's `-c`, browser extensions' "cookies.txt", yt-dlp
+ * and gallery-dl read and write it): one cookie per line, 7 tab-separated fields (domain,
+ * subdomains, path, secure, expiry, name, value); `#` comments, except the `#HttpOnly_` prefix of
+ * a domain; blank lines. Expired cookies are dropped, as curl does. Throws a `TypeError` naming
+ * `source` and the line when one cannot be read.
+ */
+export function parseCookiesTxt(text: string, source: string, now = Date.now()): CookieLine[] {
+  const cookies: CookieLine[] = []
+  for (const [i, raw] of text.split('\n').entries()) {
+    let line = raw.replace(/\r$/, '')
+    if (line.trim() === '') continue
+    let httpOnly = false
+    if (line.startsWith('#HttpOnly_')) {
+      httpOnly = true
+      line = line.slice('#HttpOnly_'.length)
+    } else if (line.startsWith('#')) continue
+    const fail = (why: string) => {
+      throw new TypeError(
+        `${source}, line ${i + 1}: ${why} (a Netscape cookies.txt line has 7 tab-separated fields: domain, subdomains, path, secure, expiry, name, value)`,
+      )
+    }
+    const fields = line.split('\t')
+    if (fields.length === 6) fields.push('')
+    if (fields.length !== 7) fail(`${fields.length} tab-separated fields`)
+    const [domain, subdomains, path, secure, expires, name, value] = fields
+    if (!domain || /[\s/]/.test(domain)) fail(`no usable domain (${JSON.stringify(domain)})`)
+    if (BOOL[subdomains] === undefined) fail(`subdomains is ${JSON.stringify(subdomains)}, not TRUE or FALSE`)
+    if (BOOL[secure] === undefined) fail(`secure is ${JSON.stringify(secure)}, not TRUE or FALSE`)
+    if (!path.startsWith('/')) fail(`path ${JSON.stringify(path)} does not start with /`)
+    if (!/^\d+$/.test(expires)) fail(`expiry ${JSON.stringify(expires)} is not a number of seconds`)
+    if (!name) fail('no cookie name')
+    const seconds = Number(expires)
+    if (seconds !== 0 && seconds * 1000 <= now) continue
+    cookies.push({
+      domain: domain.replace(/^\./, '').toLowerCase(),
+      subdomains: BOOL[subdomains]! || domain.startsWith('.'),
+      path,
+      secure: BOOL[secure]!,
+      httpOnly,
+      expires: seconds,
+      name,
+      value,
+    })
+  }
+  return cookies
+}
+
+/** Read and parse a cookies file; a `TypeError` naming it when it cannot be read. */
+export function readCookiesFile(path: string): CookieLine[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new TypeError(
+      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${(error as Error).message}`,
+    )
+  }
+  return parseCookiesTxt(text, path)
+}
+
+type ToughCookie = typeof import('tough-cookie')
+let tough: Promise<ToughCookie> | undefined
+/**
+ * Loaded through `require`, which the CLI bundle leaves to run time (an `import()` would put it
+ * and its public-suffix list in the bundle: ~6 ms more start-up for every run, cookies or not).
+ */
+const loadTough = () =>
+  (tough ??= Promise.resolve().then(() => createRequire(import.meta.url)('tough-cookie') as ToughCookie))
+
+/** A jar holding these cookies, for `cookieHeader`. */
+export async function jarOf(lines: readonly CookieLine[]): Promise<CookieJar> {
+  const { Cookie, CookieJar } = await loadTough()
+  const jar = new CookieJar()
+  for (const line of lines) {
+    await jar.store.putCookie(
+      new Cookie({
+        key: line.name,
+        value: line.value,
+        domain: line.domain,
+        hostOnly: !line.subdomains,
+        path: line.path,
+        secure: line.secure,
+        httpOnly: line.httpOnly,
+        expires: line.expires === 0 ? 'Infinity' : new Date(line.expires * 1000),
+      }),
+    )
+  }
+  return jar
+}
+
+/**
+ * The cookies of one redirect chain, over the run's base jar (from the cookies file, if any):
+ * `header(url)` for each request, `store(setCookie, url)` for each answer. A chain cookie replaces
+ * a base one of the same name, domain and path, as a browser's jar would.
+ */
+export class ChainCookies {
+  #jar: CookieJar | undefined
+
+  constructor(readonly base: CookieJar | undefined) {}
+
+  /** Keep the cookies an answer from `url` sets (invalid ones, or ones for other domains, are ignored). */
+  async store(setCookie: string | string[] | undefined, url: URL): Promise<void> {
+    if (setCookie === undefined) return
+    if (!this.#jar) {
+      const { CookieJar } = await loadTough()
+      this.#jar = new CookieJar()
+    }
+    for (const value of typeof setCookie === 'string' ? [setCookie] : setCookie) {
+      this.#jar.setCookieSync(value, url, { ignoreError: true })
+    }
+  }
+
+  /** The `Cookie` header for `url`, or `undefined` when no cookie goes there. */
+  header(url: URL): string | undefined {
+    if (!this.base && !this.#jar) return undefined
+    const mine = this.#jar?.getCookiesSync(url) ?? []
+    const key = (c: Cookie) => `${c.key}\n${c.domain}\n${c.path}`
+    const replaced = new Set(mine.map(key))
+    const base = (this.base?.getCookiesSync(url) ?? []).filter((c) => !replaced.has(key(c)))
+    const all = [...base, ...mine]
+    return all.length > 0 ? all.map((c) => c.cookieString()).join('; ') : undefined
+  }
+}
+
+/** The base jar of a run's resolved options, built once from the file read when they were resolved. */
+const jars = new WeakMap<object, { lines: CookieLine[]; jar?: Promise<CookieJar> }>()
+
+/** Remember the cookies file's lines for these resolved options (read when they are resolved). */
+export function attachCookies(options: object, lines: CookieLine[]): void {
+  jars.set(options, { lines })
+}
+
+/** The base jar for these resolved options, or `undefined` without a cookies file. */
+export function baseJar(options: object): Promise<CookieJar> | undefined {
+  const entry = jars.get(options)
+  if (!entry) return undefined
+  entry.jar ??= jarOf(entry.lines)
+  return entry.jar
+}

@@ -1,0 +1,261 @@
+import { EventEmitter } from 'node:events'
+import { Fifo } from '../utils/fifo.js'
+import { Client, clientProtocol, type Dispatcher, kDispatch, Pool, VIA, watchStreamLimit } from './undici.js'
+
+/** Most streams given to one HTTP/2 connection, whatever larger limit its server sets (or none). */
+export const MAX_STREAMS = 100
+
+type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
+type ClientInstance = InstanceType<typeof Client>
+
+interface Pending {
+  opts: Dispatcher.DispatchOptions
+  handler: Handler
+}
+
+interface Connection {
+  client: ClientInstance
+  /** Requests given to it and not finished. */
+  load: number
+  /** What it speaks, while connected. */
+  protocol: 'h1' | 'h2' | undefined
+  /** Requests it may carry at once: 1 over HTTP/1.1; over HTTP/2, the server's stream limit. */
+  capacity: number
+}
+
+/**
+ * The connections to one HTTPS origin where HTTP/2 may be spoken: streams up to the server's limit
+ * on each connection, and a new connection only when every open one is full.
+ *
+ * undici 7's own pool cannot do this (nodejs/undici#4143, #5362): a connection carries as many
+ * requests as `pipelining` says, whatever it negotiated, and while the first connection is still
+ * in its TLS handshake every further request opens a connection of its own. Measured against an
+ * HTTP/2 server allowing 8 streams: 24 images over 20 connections. Here the first connection to
+ * an origin goes alone; once its ALPN says HTTP/2 and its SETTINGS say how many streams it takes,
+ * requests fill it up to that, and the next connection opens only when it is full (one opening at
+ * a time). An origin that answers HTTP/1.1 gets a connection per request in flight, as before.
+ *
+ * Speaks undici's dispatcher protocol (`dispatch`, `close`, `destroy`, and the `connect`,
+ * `disconnect` and `connectionError` events an `Agent` uses to drop pools of idle origins).
+ */
+export class OriginPool extends EventEmitter {
+  readonly #origin: string | URL
+  readonly #options: object
+  readonly #connections: Connection[] = []
+  readonly #queue = new Fifo<Pending>()
+  /** What the origin speaks, as its connections have shown (`h1` too after a failed first connect). */
+  #protocol: 'h1' | 'h2' | undefined
+  /** Streams the origin's server allows per connection, from its latest SETTINGS. */
+  #streams = 1
+  #closing = false
+  #destroyed = false
+  #idle: (() => void) | undefined
+
+  constructor(origin: string | URL, options: object) {
+    super()
+    this.#origin = origin
+    this.#options = options
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  get closed(): boolean {
+    return this.#closing
+  }
+
+  /** Connections open or opening, and what each carries: for tests and measurements. */
+  get connections(): { protocol: 'h1' | 'h2' | undefined; load: number; capacity: number }[] {
+    return this.#connections.map(({ protocol, load, capacity }) => ({ protocol, load, capacity }))
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    if (this.#destroyed) {
+      handler.onError?.(new Error('the connection pool is destroyed'))
+      return false
+    }
+    this.#queue.push({ opts, handler })
+    this.#pump()
+    return true
+  }
+
+  /** undici's wrappers (a proxy's) dispatch through this symbol. */
+  [kDispatch](opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    return this.dispatch(opts, handler)
+  }
+
+  /** Finish what is queued and running, then close every connection. */
+  async close(): Promise<void> {
+    this.#closing = true
+    if (!this.#isIdle()) await new Promise<void>((resolve) => (this.#idle = resolve))
+    await Promise.all(this.#connections.map((c) => c.client.close()))
+  }
+
+  /** Fail what is queued with `error` and cut every connection at once. */
+  async destroy(error?: Error): Promise<void> {
+    this.#destroyed = true
+    const reason = error ?? new Error('the connection pool is destroyed')
+    for (let p = this.#queue.shift(); p; p = this.#queue.shift()) p.handler.onError?.(reason)
+    await Promise.all(this.#connections.map((c) => c.client.destroy(error ?? null)))
+    this.#idle?.()
+  }
+
+  #pump(): void {
+    while (this.#queue.size > 0 && !this.#destroyed) {
+      const connection = this.#pick()
+      if (!connection) return
+      const { opts, handler } = this.#queue.shift()!
+      connection.load++
+      handler[VIA] = connection.client
+      connection.client.dispatch(opts, new Tracked(handler, () => this.#finished(connection)))
+    }
+  }
+
+  #finished(connection: Connection): void {
+    connection.load--
+    this.#pump()
+    if (this.#idle && this.#isIdle()) {
+      const idle = this.#idle
+      this.#idle = undefined
+      idle()
+    }
+  }
+
+  #isIdle(): boolean {
+    return this.#queue.size === 0 && this.#connections.every((c) => c.load === 0)
+  }
+
+  /** The connection for the next request: one with room, else a new one, else none yet (wait). */
+  #pick(): Connection | undefined {
+    let opening = false
+    for (const c of this.#connections) {
+      if (c.load < c.capacity) return c
+      if (c.protocol === undefined) opening = true
+    }
+    // HTTP/1.1: a connection per request in flight, as undici's pool does.
+    if (this.#protocol === 'h1') return this.#open()
+    // Not known yet, or HTTP/2: see how many streams the opening connection takes first.
+    return opening ? undefined : this.#open()
+  }
+
+  #open(): Connection {
+    const client = new Client(this.#origin, this.#options as ConstructorParameters<typeof Client>[1])
+    // A connection to a server known to speak HTTP/2 takes its stream limit at once (sent when it is up).
+    const connection: Connection = {
+      client,
+      load: 0,
+      protocol: undefined,
+      capacity: this.#protocol === 'h2' ? this.#streams : 1,
+    }
+    this.#connections.push(connection)
+    client.on('connect', (origin: URL, targets: readonly Dispatcher[]) => {
+      this.#connected(connection)
+      this.emit('connect', origin, [this, ...targets])
+    })
+    client.on('disconnect', (origin: URL, targets: readonly Dispatcher[], error: Error) => {
+      connection.protocol = undefined
+      connection.capacity = this.#protocol === 'h2' ? this.#streams : 1
+      this.emit('disconnect', origin, [this, ...targets], error)
+    })
+    client.on('connectionError', (origin: URL, targets: readonly Dispatcher[], error: Error) => {
+      // No connection has shown what the origin speaks: stop waiting for one (each request tries its own).
+      this.#protocol ??= 'h1'
+      this.emit('connectionError', origin, [this, ...targets], error)
+      queueMicrotask(() => this.#pump())
+    })
+    return connection
+  }
+
+  #connected(connection: Connection): void {
+    const { client } = connection
+    connection.protocol = clientProtocol(client)
+    if (connection.protocol !== 'h2') {
+      this.#protocol ??= 'h1'
+      connection.capacity = 1
+      return
+    }
+    this.#protocol = 'h2'
+    const fill = (streams: number) => {
+      connection.capacity = streams
+      // undici 7 sends as many requests at once on a connection as `pipelining` says, HTTP/2 too.
+      client.pipelining = streams
+      this.#pump()
+    }
+    watchStreamLimit(client, (limit) => {
+      this.#streams = Math.max(1, Math.min(MAX_STREAMS, limit ?? MAX_STREAMS))
+      fill(this.#streams)
+    })
+    // Until its SETTINGS come, what the origin's earlier connections allowed (1 for the first).
+    if (connection.capacity < this.#streams) fill(this.#streams)
+  }
+}
+
+/** A handler that tells its pool when its request ends, passing everything else through. */
+class Tracked implements Dispatcher.DispatchHandler {
+  #done = false
+  constructor(
+    readonly inner: Handler,
+    readonly finish: () => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void, context?: object): void {
+    // undici's request API keeps the context it is handed.
+    ;(this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(
+      this.inner,
+      abort,
+      context,
+    )
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.()
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    return this.inner.onHeaders?.(status, headers, resume, statusText) ?? true
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData?.(chunk) ?? true
+  }
+
+  onComplete(trailers: string[] | null): void {
+    try {
+      this.inner.onComplete?.(trailers)
+    } finally {
+      this.#end()
+    }
+  }
+
+  onError(error: Error): void {
+    try {
+      this.inner.onError?.(error)
+    } finally {
+      this.#end()
+    }
+  }
+
+  #end(): void {
+    if (this.#done) return
+    this.#done = true
+    // Not from inside undici's callback: the next request must not reach a client mid-way through
+    // failing its queue (undici asserts its queue is empty right after).
+    queueMicrotask(this.finish)
+  }
+}
+
+/**
+ * The `factory` for undici's `Agent`: HTTPS origins where HTTP/2 is allowed get an `OriginPool`,
+ * the others undici's own `Pool` (HTTP/1.1 only: nothing to multiplex).
+ */
+export function originFactory(http2: boolean) {
+  return (origin: string | URL, options: object): Dispatcher => {
+    const https = String(origin).startsWith('https:')
+    const pool =
+      http2 && https
+        ? new OriginPool(origin, options)
+        : new Pool(origin, options as ConstructorParameters<typeof Pool>[1])
+    return pool as unknown as Dispatcher
+  }
+}

@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events'
+import { originFactory } from './origin-pool.js'
+import { type ProxyPlan, proxyFor } from './proxy.js'
+import { type Dispatcher, loadProxyAgent } from './undici.js'
+
+/** What every connection needs, direct or through a proxy. */
+export interface ConnectionSettings {
+  /** undici `Agent` options shared by every pool (keep-alive, HTTP/2...). */
+  agent: Record<string, unknown>
+  /** TLS settings towards image hosts (and towards an https:// proxy). */
+  tls: Record<string, unknown>
+  http2: boolean
+}
+
+interface Waiting {
+  opts: Dispatcher.DispatchOptions
+  handler: Dispatcher.DispatchHandler
+}
+
+/**
+ * Sends each request direct or through its proxy, as `proxy.ts` decides from its URL. Proxies
+ * use undici's `ProxyAgent`: http:// URLs as absolute-form requests to the proxy (as curl does;
+ * CONNECT to port 80 is refused by many proxies), https:// URLs through a CONNECT tunnel, with the
+ * proxy URL's credentials sent as `Proxy-Authorization`. The proxy agent's modules load with the
+ * first request that needs one; requests wait for them meanwhile.
+ */
+export class ProxyRouter extends EventEmitter {
+  readonly #agents = new Map<string, Dispatcher>()
+  readonly #waiting: Waiting[] = []
+  #ProxyAgent: typeof import('undici').ProxyAgent | undefined
+  #loading: Promise<void> | undefined
+  #destroyed = false
+
+  constructor(
+    readonly direct: Dispatcher,
+    readonly plan: ProxyPlan,
+    readonly settings: ConnectionSettings,
+  ) {
+    super()
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const proxy = proxyFor(new URL(String(opts.origin)), this.plan)
+    if (!proxy) return this.direct.dispatch(opts, handler)
+    if (!this.#ProxyAgent) {
+      this.#waiting.push({ opts, handler })
+      this.#load()
+      return true
+    }
+    return this.#agentFor(proxy).dispatch(opts, handler)
+  }
+
+  async close(): Promise<void> {
+    await this.#loading
+    await Promise.all([this.direct.close(), ...[...this.#agents.values()].map((a) => a.close())])
+  }
+
+  async destroy(error?: Error): Promise<void> {
+    this.#destroyed = true
+    for (const { handler } of this.#waiting.splice(0)) handler.onError?.(error ?? new Error('destroyed'))
+    await Promise.all([
+      this.direct.destroy(error ?? null),
+      ...[...this.#agents.values()].map((a) => a.destroy(error ?? null)),
+    ])
+  }
+
+  #load(): void {
+    this.#loading ??= loadProxyAgent().then(
+      (ProxyAgent) => {
+        this.#ProxyAgent = ProxyAgent
+        for (const { opts, handler } of this.#waiting.splice(0)) {
+          if (this.#destroyed) handler.onError?.(new Error('destroyed'))
+          else this.dispatch(opts, handler)
+        }
+      },
+      (error) => {
+        for (const { handler } of this.#waiting.splice(0)) handler.onError?.(error)
+      },
+    )
+  }
+
+  #agentFor(proxy: URL): Dispatcher {
+    let agent = this.#agents.get(proxy.href)
+    if (!agent) {
+      const { tls, http2 } = this.settings
+      agent = new this.#ProxyAgent!({
+        ...this.settings.agent,
+        uri: proxy.href,
+        // http:// URLs as absolute-form requests; https:// ones always tunnel.
+        proxyTunnel: false,
+        // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
+        requestTls: { ...tls, allowH2: http2 },
+        proxyTls: tls,
+        factory: originFactory(http2),
+      } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
+      this.#agents.set(proxy.href, agent)
+    }
+    return agent
+  }
+}

@@ -1,0 +1,125 @@
+import { BlockList, isIP } from 'node:net'
+
+/**
+ * Which proxy a request goes through: the rules curl, wget and Python's requests follow. Pure,
+ * table-tested (test/proxy.test.ts); `proxy-router.ts` carries them out.
+ *
+ * - `--proxy URL` (option `proxy`): every request, whatever its scheme.
+ * - Otherwise the environment, per scheme: `http_proxy`/`HTTP_PROXY` for http:// URLs,
+ *   `https_proxy`/`HTTPS_PROXY` for https:// ones, `all_proxy`/`ALL_PROXY` for either when its
+ *   own is unset; the lower-case form wins, and an empty variable counts as unset. An https:// URL does not fall back to `HTTP_PROXY`
+ *   (curl's and requests' rule; undici's `EnvHttpProxyAgent` would). `HTTP_PROXY` is ignored when
+ *   `REQUEST_METHOD` is set: in a CGI program it comes from a request's `Proxy:` header
+ *   ("httpoxy", CVE-2016-5385), as Go and curl ignore it too.
+ * - `no_proxy`/`NO_PROXY` names hosts reached directly, with either: comma-separated host names
+ *   (each also covering its subdomains; a leading `.` or `*.` is the same), IP addresses, CIDR
+ *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host.
+ * - `--no-proxy` (option `proxy: false`): no proxy at all.
+ * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it.
+ */
+export interface ProxyPlan {
+  /** Proxy for http:// URLs, if any. */
+  http?: URL
+  /** Proxy for https:// URLs, if any. */
+  https?: URL
+  /** The `NO_PROXY` list. */
+  noProxy: string
+}
+
+type Env = Record<string, string | undefined>
+
+/** The proxies a run uses, or `undefined` when every request goes direct. */
+export function proxyPlan(option: string | false, env: Env = process.env): ProxyPlan | undefined {
+  if (option === false) return undefined
+  // The first variable set to something (an empty one counts as unset).
+  const get = (...names: string[]) => names.map((name) => env[name]).find((value) => value)
+  const noProxy = get('no_proxy', 'NO_PROXY') ?? ''
+  if (option !== 'env') {
+    const url = proxyUrl(option)
+    return { http: url, https: url, noProxy }
+  }
+  const pick = (value: string | undefined, name: string) => (value ? proxyUrl(value, name) : undefined)
+  const cgi = env.REQUEST_METHOD !== undefined
+  const all = pick(get('all_proxy', 'ALL_PROXY'), 'ALL_PROXY')
+  const http = pick(cgi ? get('http_proxy') : get('http_proxy', 'HTTP_PROXY'), 'HTTP_PROXY') ?? all
+  const https = pick(get('https_proxy', 'HTTPS_PROXY'), 'HTTPS_PROXY') ?? all
+  return http || https ? { http, https, noProxy } : undefined
+}
+
+/** The proxy for `url` under `plan`, or `undefined` to go direct. */
+export function proxyFor(url: URL, plan: ProxyPlan | undefined): URL | undefined {
+  if (!plan) return undefined
+  const proxy = url.protocol === 'https:' ? plan.https : plan.http
+  if (!proxy || bypassed(url, plan.noProxy)) return undefined
+  return proxy
+}
+
+/** Whether `NO_PROXY` sends `url` direct. */
+export function bypassed(url: URL, noProxy: string): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
+  for (let entry of noProxy.split(/[\s,]+/)) {
+    entry = entry.trim().toLowerCase()
+    if (!entry) continue
+    if (entry === '*') return true
+    let entryPort: number | undefined
+    const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry)
+    if (withPort) {
+      entry = withPort[1]
+      entryPort = Number(withPort[2])
+    }
+    if (entryPort !== undefined && entryPort !== port) continue
+    entry = entry.replace(/^\[|\]$/g, '')
+    if (entry.includes('/')) {
+      if (inRange(host, entry)) return true
+      continue
+    }
+    const name = entry.replace(/^\*?\./, '')
+    if (host === name || (!isIP(host) && host.endsWith(`.${name}`))) return true
+  }
+  return false
+}
+
+function inRange(host: string, cidr: string): boolean {
+  const [address, bits] = cidr.split('/')
+  const family = isIP(address)
+  if (!family || isIP(host) !== family) return false
+  const list = new BlockList()
+  try {
+    list.addSubnet(address, Number(bits), family === 4 ? 'ipv4' : 'ipv6')
+  } catch {
+    return false
+  }
+  return list.check(host, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/**
+ * A proxy address as a URL (`http://` assumed without a scheme). Throws a `TypeError` naming
+ * `option` (credentials never shown) when it is not an http(s) proxy URL.
+ */
+export function proxyUrl(value: string, option = 'proxy'): URL {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new TypeError(
+      `Expected \`${option}\` to be a proxy URL such as http://proxy:3128, got ${shownProxy(value)}`,
+    )
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    // Refused rather than ignored: going direct would bypass a proxy the user relies on.
+    const way =
+      option === 'proxy' ? '' : ` (imgpull speaks to http(s) proxies only: unset it, or pass --no-proxy)`
+    throw new TypeError(
+      `Expected \`${option}\` to be an http:// or https:// proxy, got ${url.protocol}//${way}`,
+    )
+  }
+  return url
+}
+
+/** A proxy address for messages: never its credentials. */
+export function shownProxy(proxy: URL | string): string {
+  if (typeof proxy === 'string') return proxy.replace(/\/\/[^/@]*@/, '//')
+  return `${proxy.protocol}//${proxy.host}`
+}

@@ -1,0 +1,113 @@
+/**
+ * TLS failures, in words a person can act on. A certificate the client cannot trust, or a
+ * handshake the two sides cannot complete, fails the same way on every attempt: these are not
+ * passing faults, so they fail at once (code `tls`), and a rerun tries again (after the user has
+ * trusted the CA, say). Pure, table-tested (test/tls.test.ts).
+ */
+
+/** How to trust a private CA, and the opt-out that exists: appended to certificate failures. */
+export const TRUST_ADVICE =
+  'to trust a private CA, pass --ca-cert ca.pem or set NODE_EXTRA_CA_CERTS=ca.pem; ' +
+  '--insecure skips certificate checks altogether (unsafe)'
+
+/** OpenSSL's verification codes (as Node names them), in words. */
+const CERTIFICATE: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a self-signed root that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificates)',
+  UNABLE_TO_GET_ISSUER_CERT: 'its certificate was issued by an unknown authority',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificates)',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  CERT_NOT_YET_VALID: "its certificate is not valid yet (check this machine's clock)",
+  CERT_REVOKED: 'its certificate has been revoked',
+  CERT_SIGNATURE_FAILURE: "its certificate's signature does not verify",
+  CERT_UNTRUSTED: 'its certificate is not trusted',
+  CERT_REJECTED: 'its certificate is rejected',
+  INVALID_CA: 'a certificate in its chain is not a valid CA',
+  INVALID_PURPOSE: 'its certificate is not meant for a TLS server',
+  PATH_LENGTH_EXCEEDED: 'its certificate chain is longer than its CA allows',
+  CERT_CHAIN_TOO_LONG: 'its certificate chain is too long',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: "its certificate's dates cannot be read",
+  ERROR_IN_CERT_NOT_AFTER_FIELD: "its certificate's dates cannot be read",
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: "its certificate's signature cannot be read",
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "its issuer's public key cannot be read",
+  HOSTNAME_MISMATCH: 'its certificate is for another host name',
+}
+
+/** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
+const HANDSHAKE: Record<string, string> = {
+  ERR_SSL_WRONG_VERSION_NUMBER:
+    'the server does not speak TLS on this port (is the URL meant to be http://?)',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG:
+    'the server does not speak TLS on this port (is the URL meant to be http://?)',
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION:
+    'the server and imgpull share no TLS version (the server may offer only old ones)',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'the server offers only a TLS version too old to be safe',
+  ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'the server and imgpull share no TLS version',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    'the server refused the TLS handshake (no cipher in common, or it wants a client certificate, which imgpull does not send)',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    'the server asks for a client certificate, which imgpull does not send',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE:
+    'the server asks for a client certificate, which imgpull does not send',
+  ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR: 'the TLS handshake failed on the server side (internal error alert)',
+  ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
+  ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
+}
+
+interface TlsLike {
+  code?: string
+  message?: string
+  reason?: string
+  host?: string
+  cert?: { subjectaltname?: string; subject?: { CN?: string } }
+  cause?: unknown
+}
+
+/**
+ * What went wrong with TLS, as one phrase about the server (`its certificate is self-signed`), and
+ * whether it is about the certificate (then `TRUST_ADVICE` applies). `undefined` when the error is
+ * not a TLS failure. Looks through undici's wrappers (a proxy's `cause`).
+ */
+export function tlsProblem(error: unknown): { words: string; certificate: boolean } | undefined {
+  for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
+    const code = e.code ?? ''
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      const names = e.cert?.subjectaltname?.replace(/\b(DNS|IP Address):/g, '') ?? e.cert?.subject?.CN
+      const words = names
+        ? `its certificate is for ${names}, not ${e.host ?? 'this host'}`
+        : `its certificate is for another host name than ${e.host ?? 'this one'}`
+      return { words, certificate: true }
+    }
+    if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true }
+    if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
+    if (code.startsWith('ERR_SSL_')) {
+      return {
+        words: `the TLS handshake failed (${code.slice(8).toLowerCase().replaceAll('_', ' ')})`,
+        certificate: false,
+      }
+    }
+    if (code === 'EPROTO' && /SSL|TLS/i.test(e.message ?? '')) {
+      return { words: `the TLS handshake failed (${e.message})`, certificate: false }
+    }
+  }
+  return undefined
+}
+
+/** The one-line message of a TLS failure on `url`. */
+export function tlsMessage(url: string, problem: { words: string; certificate: boolean }): string {
+  const host = hostOf(url)
+  return problem.certificate
+    ? `TLS: cannot verify ${host}: ${problem.words}; ${TRUST_ADVICE}`
+    : `TLS: cannot talk to ${host} securely: ${problem.words}`
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
+}

@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import zlib from 'node:zlib'
+import { BodyDecoder, undecodable } from '../src/fetch/content-encoding.js'
+import { codingsOf, judge } from '../src/fetch/judge.js'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const zstd = zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer }
+
+test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and never spliced', () => {
+  assert.deepEqual(codingsOf(undefined), [])
+  assert.deepEqual(codingsOf('identity'), [])
+  assert.deepEqual(codingsOf(' GZIP '), ['gzip'])
+  assert.deepEqual(codingsOf('gzip, br'), ['gzip', 'br'])
+  assert.deepEqual(codingsOf(['deflate', 'identity, br']), ['deflate', 'br'])
+
+  const known = { etag: '"v1"', length: 1000 }
+  const cases: [string, { from: number }, number, Record<string, string>, object][] = [
+    [
+      'a 200 with gzip',
+      { from: 0 },
+      200,
+      { 'content-encoding': 'gzip', 'content-length': '600' },
+      {
+        do: 'receive',
+        at: 0,
+        length: 600,
+        decode: ['gzip'],
+      },
+    ],
+    [
+      'a 200 with gzip, chunked',
+      { from: 0 },
+      200,
+      { 'content-encoding': 'gzip' },
+      { do: 'receive', at: 0, decode: ['gzip'] },
+    ],
+    [
+      'identity is no coding',
+      { from: 0 },
+      200,
+      { 'content-encoding': 'identity', 'content-length': '9' },
+      {
+        do: 'receive',
+        at: 0,
+        total: 9,
+        length: 9,
+      },
+    ],
+    [
+      'a resume answered with a whole encoded 200',
+      { from: 400 },
+      200,
+      { 'content-encoding': 'br', etag: '"v1"' },
+      {
+        do: 'receive',
+        at: 0,
+        decode: ['br'],
+      },
+    ],
+    [
+      'a resume answered with a range of the encoded body',
+      { from: 400 },
+      206,
+      {
+        'content-encoding': 'gzip',
+        'content-range': 'bytes 400-599/600',
+        etag: '"v1"',
+      },
+      { do: 'restart' },
+    ],
+    [
+      'a 206 to a plain GET that is all of the encoded body',
+      { from: 0 },
+      206,
+      {
+        'content-encoding': 'gzip',
+        'content-range': 'bytes 0-599/600',
+      },
+      { do: 'receive', at: 0, length: 600, decode: ['gzip'] },
+    ],
+    [
+      'a 206 to a plain GET with part of an encoded body',
+      { from: 0 },
+      206,
+      {
+        'content-encoding': 'gzip',
+        'content-range': 'bytes 0-299/600',
+        etag: '"v1"',
+      },
+      { do: 'refuse' },
+    ],
+  ]
+  for (const [name, asked, status, headers, expected] of cases) {
+    const decision = judge({ from: asked.from, known: asked.from > 0 ? known : {} }, { status, headers })
+    // The fields a case names (`why` is words; undefined fields are absent).
+    const picked = Object.fromEntries(
+      Object.entries(decision).filter(([k, v]) => k !== 'why' && v !== undefined),
+    )
+    assert.deepEqual(picked, expected, name)
+  }
+  assert.equal(undecodable(['gzip', 'x-gzip', 'deflate', 'br']), undefined)
+  assert.match(undecodable(['compress'])!, /compress, an encoding imgpull does not decode/)
+  assert.match(undecodable(['gzip', 'gzip', 'gzip', 'gzip', 'gzip', 'gzip'])!, /6 content codings/)
+  if (!zstd.zstdCompressSync) assert.match(undecodable(['zstd'])!, /zstd, which this Node .* cannot decode/)
+})
+
+test('BodyDecoder: a slow consumer makes the encoded body wait, and every byte arrives in order', async () => {
+  const plain = Buffer.concat(Array.from({ length: 40 }, (_, i) => makeImage(`part-${i}`, 500_000)))
+  const encoded = zlib.gzipSync(plain, { level: 1 })
+  const out: Buffer[] = []
+  let waits = 0
+  const decoder = new BodyDecoder(
+    ['gzip'],
+    async (chunk) => {
+      out.push(chunk)
+      if (out.length % 8 === 0) await sleep(1)
+    },
+    'test',
+  )
+  for (let at = 0; at < encoded.length; at += 256 * 1024) {
+    const busy = decoder.write(encoded.subarray(at, at + 256 * 1024))
+    if (busy) {
+      waits++
+      await busy
+    }
+  }
+  await decoder.end()
+  assert.ok(waits > 5, `the encoded body waited ${waits} times`)
+  assert.equal(sha(Buffer.concat(out)), sha(plain))
+})
+
+let dir: string
+let server: RouteServer
+const image = makeImage('encoded', 300_000)
+const big = makeImage('big-encoded', 24_000_000)
+
+/** Send `body` with these headers, as is: the route does the encoding. */
+const send =
+  (body: Buffer, headers: Record<string, string>, chunked = false): Route =>
+  (_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'image/jpeg',
+      ...(chunked ? {} : { 'content-length': String(body.length) }),
+      ...headers,
+    })
+    res.end(body)
+  }
+
+before(async () => {
+  dir = await tempDir()
+  const gz = zlib.gzipSync(image)
+  const routes: Record<string, Route> = {
+    '/gzip': send(gz, { 'content-encoding': 'gzip' }),
+    '/x-gzip': send(gz, { 'content-encoding': 'x-gzip' }),
+    '/gzip-chunked': send(gz, { 'content-encoding': 'gzip' }, true),
+    '/deflate-zlib': send(zlib.deflateSync(image), { 'content-encoding': 'deflate' }),
+    '/deflate-raw': send(zlib.deflateRawSync(image), { 'content-encoding': 'deflate' }),
+    '/br': send(zlib.brotliCompressSync(image), { 'content-encoding': 'br' }),
+    // Applied in the order listed: gzip first, then br.
+    '/gzip-br': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'gzip, br' }),
+    '/identity': send(image, { 'content-encoding': 'identity' }),
+    '/big-gzip': send(zlib.gzipSync(big, { level: 1 }), { 'content-encoding': 'gzip' }),
+    '/compress': send(gz, { 'content-encoding': 'compress' }),
+    // A gzip header, then bytes that are no deflate data.
+    '/corrupt': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(5000, 0xff)]), {
+      'content-encoding': 'gzip',
+    }),
+    // The whole encoded length declared, the body ends cleanly and short: gzip data stops mid-way.
+    '/cut-chunked': send(gz.subarray(0, gz.length >> 1), { 'content-encoding': 'gzip' }, true),
+    // Length declared, connection cut half-way.
+    '/cut': (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-encoding': 'gzip',
+        'content-length': gz.length,
+      })
+      res.write(gz.subarray(0, gz.length >> 1), () => res.destroy())
+    },
+    // Identity would have been a 5 KB HTML page: gzip of it is still no image.
+    '/html': send(zlib.gzipSync(Buffer.from('<html>'.padEnd(5000, ' '))), {
+      'content-encoding': 'gzip',
+      'content-type': 'text/html',
+    }),
+  }
+  if (zstd.zstdCompressSync)
+    routes['/zstd'] = send(zstd.zstdCompressSync(image), { 'content-encoding': 'zstd' })
+  else routes['/zstd'] = send(gz, { 'content-encoding': 'zstd' })
+  // A JPEG's head, then 64 MB of zeros, in 64 KB: decoded only up to --max-size.
+  const bomb = Buffer.concat([makeImage('bomb', 1000).subarray(0, 600), Buffer.alloc(64 * 1024 * 1024)])
+  routes['/bomb'] = send(zlib.gzipSync(bomb), { 'content-encoding': 'gzip' })
+  server = await startRouteServer(routes)
+})
+
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function run(paths: string[], options: Options = {}): Promise<Map<string, Result>> {
+  const results = new Map<string, Result>()
+  const urls = paths.map((p) => server.url(p))
+  for await (const r of pull(urls, { journal: false, name: '{index}{ext}', retries: 1, ...options })) {
+    results.set(new URL(r.job.url).pathname, r)
+  }
+  return results
+}
+
+test('bodies in every standard Content-Encoding are decoded, verified and saved as the image', async () => {
+  const out = join(dir, 'decoded')
+  const paths = [
+    '/gzip',
+    '/x-gzip',
+    '/gzip-chunked',
+    '/deflate-zlib',
+    '/deflate-raw',
+    '/br',
+    '/gzip-br',
+    '/identity',
+  ]
+  if (zstd.zstdCompressSync) paths.push('/zstd')
+  const results = await run(paths, { out })
+  for (const [i, path] of paths.entries()) {
+    const r = results.get(path)!
+    assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
+    assert.equal(r.bytes, image.length, path)
+    assert.equal(r.sha256, sha(image), path)
+    assert.equal(r.format, 'jpg', path)
+    assert.equal(sha(await readFile(join(out, `${i + 1}.jpg`))), sha(image), path)
+  }
+  for (const entry of server.log) assert.equal(entry.headers['accept-encoding'], 'identity', entry.url)
+})
+
+test('a large gzip body streams through (24 MB decoded), byte-exact', async () => {
+  const out = join(dir, 'big')
+  const r = (await run(['/big-gzip'], { out })).get('/big-gzip')!
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.bytes, big.length)
+  assert.equal(r.sha256, sha(big))
+})
+
+test('bodies that do not decode are truncated or corrupt and never saved; unknown codings say so', async () => {
+  const out = join(dir, 'bad')
+  const results = await run(['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd'], { out })
+  const expect = (path: string, code: string, message: RegExp) => {
+    const r = results.get(path)!
+    assert.equal(r.status, 'failed', path)
+    assert.equal(r.error, code, `${path}: ${r.message}`)
+    assert.match(r.message!, message, path)
+  }
+  expect('/corrupt', 'corrupt', /does not decode as its Content-Encoding says/)
+  assert.equal(results.get('/corrupt')!.attempts, 1)
+  expect('/cut-chunked', 'truncated', /encoded body ends early/)
+  expect('/cut', 'truncated', /connection closed after/)
+  assert.equal(results.get('/cut')!.attempts, 2, 'a cut body is retried, from byte 0')
+  expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
+  expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
+  if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')
+  else expect('/zstd', 'unsupported-encoding', /zstd, which this Node/)
+  assert.deepEqual(
+    (await readdir(out)).filter((f) => f !== '.imgpull' && f !== 'manifest.jsonl' && f !== 'report.html'),
+    [],
+    'nothing saved',
+  )
+  assert.deepEqual(
+    await readdir(join(out, '.imgpull', 'parts')).catch(() => []),
+    [],
+    'no part left to resume',
+  )
+})
+
+test('a decompression bomb is cut at --max-size of decoded bytes', async () => {
+  const r = (await run(['/bomb'], { out: join(dir, 'bomb'), maxSize: 1_000_000 })).get('/bomb')!
+  assert.equal(r.error, 'too-large', r.message)
+  assert.equal(r.attempts, 1)
+})

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { ChainCookies, jarOf, parseCookiesTxt } from '../src/fetch/cookies.js'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
+
+const NOW = Date.parse('2026-01-01T00:00:00Z')
+const FUTURE = String(NOW / 1000 + 86_400 * 3650)
+
+const COOKIES_TXT = [
+  '# Netscape HTTP Cookie File',
+  '# https://curl.se/docs/http-cookies.html',
+  '',
+  `.example.org\tTRUE\t/\tFALSE\t${FUTURE}\tdomainwide\t1`,
+  `example.org\tFALSE\t/\tFALSE\t0\thostonly\t2`,
+  `#HttpOnly_.example.org\tTRUE\t/\tTRUE\t${FUTURE}\tsecure\t3`,
+  `example.org\tFALSE\t/albums\tFALSE\t0\tpathed\t4`,
+  `example.org\tFALSE\t/\tFALSE\t1000\texpired\t5`,
+  `other.net\tFALSE\t/\tFALSE\t0\telsewhere\t6\r`,
+  `example.org\tFALSE\t/\tFALSE\t0\tempty`,
+].join('\n')
+
+test('parseCookiesTxt: the Netscape format as curl writes it, expired cookies dropped', () => {
+  const lines = parseCookiesTxt(COOKIES_TXT, 'cookies.txt', NOW)
+  assert.deepEqual(
+    lines.map((c) => [c.domain, c.subdomains, c.path, c.secure, c.httpOnly, c.name, c.value]),
+    [
+      ['example.org', true, '/', false, false, 'domainwide', '1'],
+      ['example.org', false, '/', false, false, 'hostonly', '2'],
+      ['example.org', true, '/', true, true, 'secure', '3'],
+      ['example.org', false, '/albums', false, false, 'pathed', '4'],
+      ['other.net', false, '/', false, false, 'elsewhere', '6'],
+      ['example.org', false, '/', false, false, 'empty', ''],
+    ],
+  )
+  const bad: [string, RegExp][] = [
+    ['example.org FALSE / FALSE 0 name value', /line 1: 1 tab-separated fields/],
+    ['\n\nexample.org\tMAYBE\t/\tFALSE\t0\tn\tv', /line 3: subdomains is "MAYBE"/],
+    ['example.org\tFALSE\t/\tyes\t0\tn\tv', /line 1: secure is "yes"/],
+    ['example.org\tFALSE\tnoslash\tFALSE\t0\tn\tv', /path "noslash"/],
+    ['example.org\tFALSE\t/\tFALSE\tsoon\tn\tv', /expiry "soon"/],
+    ['example.org\tFALSE\t/\tFALSE\t0\t\tv', /no cookie name/],
+    ['a\tb\tc\td\te\tf\tg\th', /8 tab-separated fields/],
+  ]
+  for (const [text, message] of bad) {
+    assert.throws(
+      () => parseCookiesTxt(text, 'my.txt', NOW),
+      (e: Error) => {
+        assert.ok(e instanceof TypeError)
+        assert.match(e.message, /^my\.txt, line \d+: /)
+        assert.match(e.message, message)
+        return true
+      },
+    )
+  }
+})
+
+test('file cookies go only where domain, host-only, path, secure and expiry allow', async () => {
+  const chain = new ChainCookies(await jarOf(parseCookiesTxt(COOKIES_TXT, 'cookies.txt', NOW)))
+  const sent = (url: string) => chain.header(new URL(url))
+  assert.equal(sent('http://example.org/a.jpg'), 'domainwide=1; hostonly=2; empty=')
+  // Longer paths first (RFC 6265 §5.4).
+  assert.equal(
+    sent('https://example.org/albums/a.jpg'),
+    'pathed=4; domainwide=1; hostonly=2; secure=3; empty=',
+  )
+  assert.equal(sent('http://img.example.org/a.jpg'), 'domainwide=1', 'host-only cookies stay on their host')
+  assert.equal(sent('https://img.example.org/a.jpg'), 'domainwide=1; secure=3')
+  assert.equal(sent('http://example.org/albumsx'), 'domainwide=1; hostonly=2; empty=')
+  assert.equal(sent('http://notexample.org/'), undefined)
+  assert.equal(sent('http://other.net/x'), 'elsewhere=6')
+  // A cookie set by the chain replaces the file's of the same name, domain and path.
+  await chain.store('hostonly=new; Path=/', new URL('http://example.org/x'))
+  assert.equal(sent('http://example.org/a.jpg'), 'domainwide=1; empty=; hostonly=new')
+  // A chain cannot set a cookie for another domain, or for a public suffix.
+  await chain.store(['evil=1; Domain=other.net', 'tld=1; Domain=org'], new URL('http://example.org/'))
+  assert.equal(sent('http://other.net/x'), 'elsewhere=6')
+})
+
+let dir: string
+let a: RouteServer
+let b: RouteServer
+const body = makeImage('session', 20_000)
+
+/** A 302 back to the same URL with a cookie, then the image once the cookie comes back. */
+const gate: Route = (req, res) => {
+  if (/(^|; )session=ok(;|$)/.test(req.headers.cookie ?? '')) {
+    image(body)(req, res, new URL('http://x'))
+    return
+  }
+  res
+    .writeHead(302, { location: req.url, 'set-cookie': 'session=ok; Path=/; HttpOnly', 'content-length': 0 })
+    .end()
+}
+
+before(async () => {
+  dir = await tempDir()
+  b = await startRouteServer({ '/landing.jpg': image(body) }, { host: 'localhost' })
+  a = await startRouteServer({
+    '/gate.jpg': gate,
+    '/login-wall.jpg': (req, res) => {
+      if (req.headers.cookie === 'sid=from-file') image(body)(req, res, new URL('http://x'))
+      else res.writeHead(403, { 'content-type': 'text/html' }).end('log in first')
+    },
+    // Always the same cookie and the same URL: a real loop.
+    '/loop.jpg': (req, res) => {
+      res.writeHead(302, { location: req.url, 'set-cookie': 'n=1', 'content-length': 0 }).end()
+    },
+    // A new cookie every time: never the same request twice, ends at the redirect limit.
+    '/counter.jpg': (req, res) => {
+      const n = Number(/n=(\d+)/.exec(req.headers.cookie ?? '')?.[1] ?? 0) + 1
+      res.writeHead(302, { location: req.url, 'set-cookie': `n=${n}`, 'content-length': 0 }).end()
+    },
+    // Sets a cookie, then sends the client to another host.
+    '/away.jpg': (_req, res) => {
+      res
+        .writeHead(302, {
+          location: b.url('/landing.jpg'),
+          'set-cookie': 'mine=a; Path=/',
+          'content-length': 0,
+        })
+        .end()
+    },
+  })
+})
+
+after(async () => {
+  await Promise.all([a.close(), b.close()])
+  await cleanup(dir)
+})
+
+async function run(urls: string[], options: Options = {}): Promise<Map<string, Result>> {
+  const results = new Map<string, Result>()
+  for await (const r of pull(urls, { journal: false, name: '{index}{ext}', ...options })) {
+    results.set(new URL(r.job.url).pathname, r)
+  }
+  return results
+}
+
+test('a 302 back to the same URL with Set-Cookie is followed with the cookie; real loops still end', async () => {
+  a.log.length = 0
+  const results = await run(
+    ['/gate.jpg', '/loop.jpg', '/counter.jpg'].map((p) => a.url(p)),
+    { out: join(dir, 'chain'), maxRedirects: 5 },
+  )
+  const gated = results.get('/gate.jpg')!
+  assert.equal(gated.status, 'ok', gated.message)
+  assert.equal(gated.bytes, body.length)
+  assert.deepEqual(
+    a.log.filter((l) => l.url === '/gate.jpg').map((l) => l.headers.cookie),
+    [undefined, 'session=ok'],
+  )
+  assert.equal(results.get('/loop.jpg')!.error, 'redirect-loop')
+  assert.equal(
+    a.log.filter((l) => l.url === '/loop.jpg').length,
+    2,
+    'the loop ends at the first repeated request',
+  )
+  assert.equal(results.get('/counter.jpg')!.error, 'too-many-redirects')
+})
+
+test('cookies set in a chain never go to another host, and do not outlive the job', async () => {
+  b.log.length = 0
+  a.log.length = 0
+  const results = await run([a.url('/away.jpg'), a.url('/gate.jpg')], {
+    out: join(dir, 'away'),
+    concurrency: 1,
+  })
+  assert.equal(results.get('/away.jpg')!.status, 'ok')
+  assert.deepEqual(
+    b.log.map((l) => l.headers.cookie),
+    [undefined],
+    'the cookie from 127.0.0.1 is not sent to localhost',
+  )
+  // The gate asked again for its cookie: nothing carried over from the other job.
+  assert.equal(a.log.filter((l) => l.url === '/gate.jpg')[0].headers.cookie, undefined)
+})
+
+test('--cookies FILE: sent where its rules allow, never to another host; a bad file names its line', async () => {
+  const file = join(dir, 'cookies.txt')
+  await writeFile(
+    file,
+    // (A Secure cookie would go to http://127.0.0.1 too: loopback counts as secure, as in browsers.)
+    `# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tfrom-file\n#HttpOnly_127.0.0.1\tFALSE\t/other\tFALSE\t0\telsewhere\tnope\n`,
+  )
+  a.log.length = 0
+  b.log.length = 0
+  const results = await run([a.url('/login-wall.jpg'), b.url('/landing.jpg')], {
+    out: join(dir, 'file'),
+    cookies: file,
+  })
+  assert.equal(results.get('/login-wall.jpg')!.status, 'ok', results.get('/login-wall.jpg')!.message)
+  assert.equal(a.log[0].headers.cookie, 'sid=from-file', 'not the cookie of another path')
+  assert.equal(b.log[0].headers.cookie, undefined, 'not to another host')
+
+  const bad = join(dir, 'bad.txt')
+  await writeFile(bad, '# fine\n127.0.0.1 FALSE / FALSE 0 sid x\n')
+  assert.throws(() => pull([], { cookies: bad }), /bad\.txt, line 2: 1 tab-separated fields/)
+  assert.throws(() => pull([], { cookies: join(dir, 'none.txt') }), /`cookies`.*none\.txt/)
+})

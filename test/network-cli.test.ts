@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:https'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
+import { makeImage } from './support/images.js'
+import { image, type RouteServer, startRouteServer } from './support/route-server.js'
+
+// The network options as a user types them: the built CLI, its flags, its messages and exit codes.
+let dir: string
+let certs: TestCerts
+let web: RouteServer
+let tls: RouteServer
+let selfSigned: RouteServer
+let proxy: ForwardProxy
+const body = makeImage('cli-net', 20_000)
+/** No proxy variables from the machine running the tests. */
+const noProxyEnv = {
+  HTTP_PROXY: '',
+  HTTPS_PROXY: '',
+  http_proxy: '',
+  https_proxy: '',
+  ALL_PROXY: '',
+  all_proxy: '',
+}
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+  const routes = {
+    '/a.jpg': image(body),
+    '/noai.jpg': image(body, { 'x-robots-tag': 'imgpull: noai' }),
+    '/session.jpg': image(body),
+  }
+  web = await startRouteServer(routes)
+  tls = await startRouteServer(routes, { server: createServer(tlsPair(certs.good)), https: true })
+  selfSigned = await startRouteServer(routes, {
+    server: createServer(tlsPair(certs.selfSigned)),
+    https: true,
+  })
+  proxy = await startForwardProxy({ auth: `Basic ${Buffer.from('me:s3cret').toString('base64')}` })
+})
+
+after(async () => {
+  await Promise.all([web.close(), tls.close(), selfSigned.close(), proxy.close()])
+  await cleanup(dir)
+})
+
+test('--help lists the network options', async () => {
+  const help = await runCli(['--help'])
+  for (const flag of [
+    '--ca-cert <file>',
+    '--insecure',
+    '--proxy <url>',
+    '--no-proxy',
+    '--cookies <file>',
+    '--ignore-robots-tag',
+  ]) {
+    assert.ok(help.stdout.includes(flag), flag)
+  }
+})
+
+test('a private CA: refused in one line saying how to trust it; --ca-cert trusts it; --insecure warns once', async () => {
+  const refused = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ca-no')], { env: noProxyEnv })
+  assert.equal(refused.code, 1)
+  assert.match(
+    refused.stderr,
+    /failed tls: TLS: cannot verify 127\.0\.0\.1:\d+: its certificate .* --ca-cert ca\.pem or set NODE_EXTRA_CA_CERTS=ca\.pem; --insecure/,
+  )
+  assert.match(refused.stderr, /1 failed/)
+
+  const trusted = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ca-yes'), '--ca-cert', certs.ca], {
+    env: noProxyEnv,
+  })
+  assert.equal(trusted.code, 0, trusted.stderr)
+
+  const insecure = await runCli(
+    [selfSigned.url('/a.jpg'), selfSigned.url('/session.jpg'), '-o', join(dir, 'insecure'), '--insecure'],
+    { env: noProxyEnv },
+  )
+  assert.equal(insecure.code, 0, insecure.stderr)
+  assert.equal(
+    insecure.stderr.match(/TLS certificate checks are off \(--insecure\)/g)?.length,
+    1,
+    insecure.stderr,
+  )
+
+  const missing = await runCli([
+    tls.url('/a.jpg'),
+    '-o',
+    join(dir, 'ca-bad'),
+    '--ca-cert',
+    join(dir, 'nope.pem'),
+  ])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /nope\.pem/)
+})
+
+test('HTTP_PROXY from the environment, --proxy with credentials never printed, --no-proxy', async () => {
+  const withCreds = proxy.url.replace('//', '//me:s3cret@')
+  proxy.log.length = 0
+  const viaEnv = await runCli([web.url('/a.jpg'), '-o', join(dir, 'env'), '--json'], {
+    env: { ...noProxyEnv, HTTP_PROXY: withCreds },
+  })
+  assert.equal(viaEnv.code, 0, viaEnv.stderr)
+  assert.deepEqual(
+    proxy.log.map((l) => l.target),
+    [web.url('/a.jpg')],
+  )
+
+  proxy.log.length = 0
+  const explicit = await runCli(
+    [tls.url('/a.jpg'), '-o', join(dir, 'explicit'), '--ca-cert', certs.ca, '--proxy', withCreds],
+    {
+      env: noProxyEnv,
+    },
+  )
+  assert.equal(explicit.code, 0, explicit.stderr)
+  assert.equal(proxy.log[0].method, 'CONNECT')
+
+  const wrong = proxy.url.replace('//', '//me:WRONGpass@')
+  const refused = await runCli([web.url('/a.jpg'), '-o', join(dir, 'wrong'), '--proxy', wrong, '--json'], {
+    env: noProxyEnv,
+  })
+  assert.equal(refused.code, 1)
+  assert.match(refused.stdout, /"error":"proxy"/)
+  assert.ok(!`${refused.stdout}${refused.stderr}`.includes('WRONGpass'), 'the password is never printed')
+
+  proxy.log.length = 0
+  const direct = await runCli([web.url('/a.jpg'), '-o', join(dir, 'direct'), '--no-proxy'], {
+    env: { ...noProxyEnv, HTTP_PROXY: withCreds },
+  })
+  assert.equal(direct.code, 0, direct.stderr)
+  assert.deepEqual(proxy.log, [])
+
+  const bad = await runCli([
+    web.url('/a.jpg'),
+    '-o',
+    join(dir, 'bad-proxy'),
+    '--proxy',
+    'ftp://me:s3cret@host',
+  ])
+  assert.equal(bad.code, 2)
+  assert.ok(!bad.stderr.includes('s3cret'), bad.stderr)
+})
+
+test('--cookies FILE sends its cookies; a malformed file is a usage error naming the line', async () => {
+  const file = join(dir, 'cookies.txt')
+  await writeFile(file, '# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc\n')
+  web.log.length = 0
+  const run = await runCli([web.url('/session.jpg'), '-o', join(dir, 'cookies'), '--cookies', file], {
+    env: noProxyEnv,
+  })
+  assert.equal(run.code, 0, run.stderr)
+  assert.equal(web.log[0].headers.cookie, 'sid=abc')
+
+  const bad = join(dir, 'bad-cookies.txt')
+  await writeFile(bad, '# Netscape HTTP Cookie File\n\n127.0.0.1 FALSE / FALSE 0 sid abc\n')
+  const refused = await runCli([web.url('/session.jpg'), '-o', join(dir, 'cookies-bad'), '--cookies', bad])
+  assert.equal(refused.code, 2)
+  assert.match(refused.stderr, /bad-cookies\.txt, line 3: 1 tab-separated fields/)
+})
+
+test('X-Robots-Tag: counted in the summary as robots-tag; --ignore-robots-tag takes the image', async () => {
+  const refused = await runCli([web.url('/noai.jpg'), web.url('/a.jpg'), '-o', join(dir, 'robots')], {
+    env: noProxyEnv,
+  })
+  assert.equal(refused.code, 1)
+  assert.match(refused.stderr, /failed robots-tag: .*X-Robots-Tag says noai/)
+  assert.match(refused.stderr, /Failures: .*robots-tag/)
+  const taken = await runCli(
+    [web.url('/noai.jpg'), '-o', join(dir, 'robots-ignored'), '--ignore-robots-tag'],
+    {
+      env: noProxyEnv,
+    },
+  )
+  assert.equal(taken.code, 0, taken.stderr)
+})

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
+import { type H2Server, startH2Server } from './support/h2-server.js'
+import { makeImage } from './support/images.js'
+import { image, type RouteServer, startRouteServer } from './support/route-server.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+test('proxyPlan: the option, else the environment per scheme, as curl and requests read it', () => {
+  const plan = (option: string | false, env: Record<string, string>) => {
+    const p = proxyPlan(option, env)
+    return p && { http: p.http?.href, https: p.https?.href, noProxy: p.noProxy }
+  }
+  assert.equal(plan('env', {}), undefined)
+  assert.deepEqual(plan('env', { HTTP_PROXY: 'http://p:1' }), {
+    http: 'http://p:1/',
+    https: undefined,
+    noProxy: '',
+  })
+  assert.deepEqual(plan('env', { https_proxy: 'p:2', HTTPS_PROXY: 'http://ignored:9' }), {
+    http: undefined,
+    https: 'http://p:2/',
+    noProxy: '',
+  })
+  assert.deepEqual(
+    plan('env', { ALL_PROXY: 'http://all:3', http_proxy: 'http://h:4', NO_PROXY: 'a.example' }),
+    {
+      http: 'http://h:4/',
+      https: 'http://all:3/',
+      noProxy: 'a.example',
+    },
+  )
+  // A CGI program's HTTP_PROXY comes from a request header: not trusted (httpoxy).
+  assert.equal(plan('env', { HTTP_PROXY: 'http://evil:1', REQUEST_METHOD: 'GET' }), undefined)
+  assert.deepEqual(plan('http://u:pw@p:5', { no_proxy: 'x' }), {
+    http: 'http://u:pw@p:5/',
+    https: 'http://u:pw@p:5/',
+    noProxy: 'x',
+  })
+  assert.equal(plan(false, { HTTP_PROXY: 'http://p:1' }), undefined)
+  assert.throws(() => proxyPlan('socks4://p:1', {}), /`proxy` to be an http:\/\/ or https:\/\/ proxy/)
+  assert.throws(
+    () => proxyPlan('env', { ALL_PROXY: 'socks5://127.0.0.1:1080' }),
+    /`ALL_PROXY` .* got socks5:\/\/ .*--no-proxy/,
+  )
+  assert.throws(
+    () => proxyPlan('env', { HTTPS_PROXY: 'http://u:secret@[bad' }),
+    (e: Error) => {
+      assert.match(e.message, /`HTTPS_PROXY`/)
+      assert.ok(!e.message.includes('secret'), 'credentials never shown')
+      return true
+    },
+  )
+})
+
+test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
+  const cases: [string, string, boolean][] = [
+    ['http://example.org/', '', false],
+    ['http://example.org/', '*', true],
+    ['http://example.org/', 'example.org', true],
+    ['http://img.example.org/', 'example.org', true],
+    ['http://img.example.org/', '.example.org', true],
+    ['http://img.example.org/', '*.example.org', true],
+    ['http://badexample.org/', 'example.org', false],
+    ['http://EXAMPLE.org/', 'example.ORG', true],
+    ['http://example.org:8080/', 'example.org:8080', true],
+    ['http://example.org/', 'example.org:8080', false],
+    ['https://example.org/', 'example.org:443', true],
+    ['http://10.1.2.3/', '10.0.0.0/8', true],
+    ['http://11.1.2.3/', '10.0.0.0/8', false],
+    ['http://127.0.0.1:9/', 'localhost, 127.0.0.1', true],
+    ['http://[::1]:9/', '::1', true],
+    ['http://[::1]:9/', '[::1]:9', true],
+    ['http://[fd00::5]/', 'fd00::/8', true],
+    ['http://1.2.3.4/', '2.3.4', false],
+  ]
+  for (const [url, noProxy, expected] of cases)
+    assert.equal(bypassed(new URL(url), noProxy), expected, `${url} ${noProxy}`)
+})
+
+let dir: string
+let certs: TestCerts
+let plain: RouteServer
+let secure: H2Server
+let proxy: ForwardProxy
+let guarded: ForwardProxy
+const body = makeImage('proxied', 50_000)
+const env = process.env
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+  plain = await startRouteServer({ '/p.jpg': image(body) })
+  secure = await startH2Server(tlsPair(certs.good), (req, res) => {
+    const b = makeImage(req.url.slice(1), 30_000)
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': b.length })
+    res.end(b)
+  })
+  proxy = await startForwardProxy()
+  guarded = await startForwardProxy({ auth: `Basic ${Buffer.from('user:p@ss w').toString('base64')}` })
+})
+
+after(async () => {
+  process.env = env
+  await Promise.all([plain.close(), secure.close(), proxy.close(), guarded.close()])
+  await cleanup(dir)
+})
+
+async function run(urls: string[], options: Options): Promise<Result[]> {
+  const results: Result[] = []
+  for await (const r of pull(urls, {
+    journal: false,
+    caCert: certs.ca,
+    retries: 1,
+    name: '{index}{ext}',
+    ...options,
+  }))
+    results.push(r)
+  return results.sort((a, b) => a.job.url.localeCompare(b.job.url))
+}
+
+/** Run with these environment variables (and none of the proxy ones the machine may have). */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !/^(https?|all|no)_proxy$/i.test(k)))
+  process.env = { ...clean, ...vars }
+  try {
+    return await fn()
+  } finally {
+    process.env = env
+  }
+}
+
+test('--proxy: http:// URLs as absolute-form requests, https:// ones through CONNECT (HTTP/2 inside)', async () => {
+  proxy.log.length = 0
+  const names = Array.from({ length: 6 }, (_, i) => `s-${i}`)
+  const results = await withEnv({}, () =>
+    run([plain.url('/p.jpg'), ...names.map((n) => secure.url(`/${n}`))], {
+      out: join(dir, 'explicit'),
+      proxy: proxy.url,
+    }),
+  )
+  assert.ok(
+    results.every((r) => r.status === 'ok'),
+    JSON.stringify(results.map((r) => r.message)),
+  )
+  const plainResult = results.find((r) => r.job.url.endsWith('/p.jpg'))!
+  assert.equal(plainResult.sha256, sha(body))
+  assert.deepEqual(
+    proxy.log.filter((l) => l.method === 'GET').map((l) => l.target),
+    [plain.url('/p.jpg')],
+  )
+  const tunnels = proxy.log.filter((l) => l.method === 'CONNECT')
+  assert.ok(
+    tunnels.length >= 1 && tunnels.every((l) => l.target === new URL(secure.origin).host),
+    JSON.stringify(tunnels),
+  )
+  assert.ok(
+    secure.perConnection().some((c) => c.protocol === 'h2'),
+    'HTTP/2 through the tunnel',
+  )
+})
+
+test('HTTP_PROXY/HTTPS_PROXY are used by default; NO_PROXY and --no-proxy go direct', async () => {
+  proxy.log.length = 0
+  const urls = [plain.url('/p.jpg'), secure.url('/e-1')]
+  const viaEnv = await withEnv({ HTTP_PROXY: proxy.url, https_proxy: proxy.url }, () =>
+    run(urls, { out: join(dir, 'env') }),
+  )
+  assert.ok(viaEnv.every((r) => r.status === 'ok'))
+  assert.deepEqual(proxy.log.map((l) => l.method).sort(), ['CONNECT', 'GET'])
+
+  proxy.log.length = 0
+  const onlyHttp = await withEnv({ HTTP_PROXY: proxy.url }, () => run(urls, { out: join(dir, 'env-http') }))
+  assert.ok(onlyHttp.every((r) => r.status === 'ok'))
+  assert.deepEqual(
+    proxy.log.map((l) => l.method),
+    ['GET'],
+    'https:// goes direct without HTTPS_PROXY',
+  )
+
+  proxy.log.length = 0
+  const bypass = await withEnv({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }, () =>
+    run(urls, { out: join(dir, 'no-proxy') }),
+  )
+  assert.ok(bypass.every((r) => r.status === 'ok'))
+  const off = await withEnv({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url }, () =>
+    run(urls, { out: join(dir, 'off'), proxy: false }),
+  )
+  assert.ok(off.every((r) => r.status === 'ok'))
+  assert.deepEqual(proxy.log, [], 'NO_PROXY and proxy: false: nothing through the proxy')
+})
+
+test('proxy credentials in the URL go as Proxy-Authorization, and are never shown', async () => {
+  guarded.log.length = 0
+  const secret = 'p%40ss%20w'
+  const urls = [plain.url('/p.jpg'), secure.url('/c-1')]
+  const ok = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'auth'), proxy: guarded.url.replace('//', `//user:${secret}@`) }),
+  )
+  assert.ok(
+    ok.every((r) => r.status === 'ok'),
+    JSON.stringify(ok.map((r) => r.message)),
+  )
+  const expected = `Basic ${Buffer.from('user:p@ss w').toString('base64')}`
+  assert.ok(
+    guarded.log.length >= 2 && guarded.log.every((l) => l.authorization === expected),
+    JSON.stringify(guarded.log),
+  )
+
+  const refused = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'auth-wrong'), proxy: guarded.url.replace('//', '//user:wrong@') }),
+  )
+  for (const r of refused) {
+    assert.equal(r.error, 'proxy', r.message)
+    assert.equal(r.attempts, 1)
+    assert.match(r.message!, /proxy http:\/\/127\.0\.0\.1:\d+ asks for credentials \(HTTP 407\)/)
+    assert.ok(!r.message!.includes('wrong'), r.message)
+  }
+})
+
+test('a proxy that cannot be reached fails as proxy, naming it', async () => {
+  const [r] = await withEnv({}, () =>
+    run([plain.url('/p.jpg')], { out: join(dir, 'down'), proxy: 'http://127.0.0.1:9' }),
+  )
+  assert.equal(r.error, 'proxy')
+  assert.match(r.message!, /cannot reach proxy http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
+})

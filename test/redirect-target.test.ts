@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { redirectTarget, wireBytes } from '../src/fetch/location.js'
+import { pull } from '../src/index.js'
+import type { Result } from '../src/types.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
+
+const base = new URL('http://example.org/dir/page?q=1')
+/** A header value as undici hands it over: one Latin-1 character per byte on the wire. */
+const latin1 = (bytes: number[] | string) =>
+  Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString('latin1')
+
+test('redirectTarget: the bytes of a Location, read as UTF-8 when they are, else byte for byte', () => {
+  const cases: [string, string | undefined][] = [
+    [latin1('/café.jpg'), 'http://example.org/caf%C3%A9.jpg'],
+    [latin1('/写真/猫.png'), 'http://example.org/%E5%86%99%E7%9C%9F/%E7%8C%AB.png'],
+    // Not UTF-8 (a Latin-1 é alone): the byte stays that byte.
+    [latin1([0x2f, 0x63, 0x61, 0x66, 0xe9, 0x2e, 0x6a, 0x70, 0x67]), 'http://example.org/caf%E9.jpg'],
+    // Already encoded: left alone, never encoded twice.
+    ['/caf%C3%A9.jpg', 'http://example.org/caf%C3%A9.jpg'],
+    // What a browser encodes: spaces, quotes, angle brackets; in the query too.
+    ['/a b/"c"<d>.jpg?x=1 2', 'http://example.org/a%20b/%22c%22%3Cd%3E.jpg?x=1%202'],
+    ['img.jpg', 'http://example.org/dir/img.jpg'],
+    ['../up.jpg', 'http://example.org/up.jpg'],
+    ['//cdn.example.net/x.jpg', 'http://cdn.example.net/x.jpg'],
+    ['https://cdn.example.net/x.jpg', 'https://cdn.example.net/x.jpg'],
+    ['/x.jpg#frag ment', 'http://example.org/x.jpg#frag%20ment'],
+    ['\\\\cdn.example.net\\x.jpg', 'http://cdn.example.net/x.jpg'],
+    ['  /trimmed.jpg  ', 'http://example.org/trimmed.jpg'],
+    ['?only=query', 'http://example.org/dir/page?only=query'],
+    ['http://[::1', undefined],
+    ['http://exa mple.org/', undefined],
+  ]
+  for (const [value, expected] of cases) {
+    assert.equal(redirectTarget(value, base)?.href, expected, JSON.stringify(value))
+  }
+})
+
+test('wireBytes: over HTTP/2 undici re-encodes the Latin-1 string as UTF-8; one step back reaches the bytes', () => {
+  const onWire = Buffer.from('/café.jpg', 'utf8')
+  // What undici 7 hands over for these bytes on HTTP/2: UTF-8 of their Latin-1 reading, read as Latin-1.
+  const h2Value = Buffer.from(onWire.toString('latin1'), 'utf8').toString('latin1')
+  assert.deepEqual(wireBytes(h2Value, true), onWire)
+  assert.deepEqual(wireBytes(onWire.toString('latin1')), onWire)
+  assert.equal(redirectTarget(h2Value, base, true)?.href, 'http://example.org/caf%C3%A9.jpg')
+})
+
+let dir: string
+let server: RouteServer
+const body = makeImage('target', 20_000)
+
+const redirect =
+  (location: string): Route =>
+  (_req, res) => {
+    res.writeHead(302, { location, 'content-length': 0 })
+    res.end()
+  }
+
+before(async () => {
+  dir = await tempDir()
+  const routes: Record<string, Route> = {
+    '/utf8': redirect('/caf\xc3\xa9.jpg'),
+    '/caf%C3%A9.jpg': image(body),
+    '/latin1': redirect('/na\xefve.jpg'),
+    '/na%EFve.jpg': image(body),
+    '/space': redirect('/with space.jpg'),
+    '/with%20space.jpg': image(body),
+    '/fragment': redirect('/frag.jpg#part'),
+    '/frag.jpg': image(body),
+    '/nowhere': redirect('http://[::1'),
+  }
+  server = await startRouteServer(routes)
+  routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
+  routes['/pr.jpg'] = image(body)
+})
+
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment targets reach the image', async () => {
+  const paths = ['/utf8', '/latin1', '/space', '/relative', '/fragment', '/nowhere']
+  const results = new Map<string, Result>()
+  for await (const r of pull(
+    paths.map((p) => server.url(p)),
+    { out: join(dir, 'out'), journal: false, name: '{index}{ext}' },
+  )) {
+    results.set(new URL(r.job.url).pathname, r)
+  }
+  for (const path of paths.slice(0, -1)) {
+    const r = results.get(path)!
+    assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
+    assert.equal(r.bytes, body.length)
+  }
+  const requested = server.log.map((l) => l.url)
+  for (const path of ['/caf%C3%A9.jpg', '/na%EFve.jpg', '/with%20space.jpg', '/pr.jpg', '/frag.jpg']) {
+    assert.ok(requested.includes(path), `${path} requested (got ${requested.join(' ')})`)
+  }
+  const bad = results.get('/nowhere')!
+  assert.equal(bad.error, 'bad-redirect')
+  assert.equal(bad.attempts, 1)
+})

@@ -1,0 +1,136 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/**
+ * Certificates made with openssl for one test run, in `dir`: a private CA and what real servers get
+ * wrong with TLS. Paths to PEM files; each `key` beside its certificate.
+ */
+export interface TestCerts {
+  /** The private CA's certificate (what `--ca-cert` and `NODE_EXTRA_CA_CERTS` take). */
+  ca: string
+  /** Signed by the CA, for localhost and 127.0.0.1. */
+  good: { cert: string; key: string }
+  /** Signed by the CA, for another host name only. */
+  otherHost: { cert: string; key: string }
+  /** Signed by the CA, valid for one day in 2020. */
+  expired: { cert: string; key: string }
+  /** Self-signed, for localhost and 127.0.0.1. */
+  selfSigned: { cert: string; key: string }
+}
+
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+const LOCAL = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
+
+export function makeCerts(dir: string): TestCerts {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
+  const path = (name: string) => join(dir, name)
+  run([
+    'req',
+    '-x509',
+    ...EC,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=imgpull test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  ])
+  run([
+    'req',
+    '-x509',
+    ...EC,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    LOCAL,
+    '-keyout',
+    'self.key',
+    '-out',
+    'self.pem',
+  ])
+  const leaf = (name: string, san: string) => {
+    run(['req', '-new', ...EC, '-subj', '/CN=leaf', '-keyout', `${name}.key`, '-out', `${name}.csr`])
+    writeFileSync(path(`${name}.ext`), `${san}\n`)
+    run([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ])
+    return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
+  }
+  const good = leaf('good', LOCAL)
+  const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
+  // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
+  run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', 'expired.key', '-out', 'expired.csr'])
+  writeFileSync(path('index.txt'), '')
+  writeFileSync(path('serial'), '1000\n')
+  writeFileSync(
+    path('ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      'database = index.txt',
+      'new_certs_dir = .',
+      'serial = serial',
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+      '[leaf]',
+      LOCAL,
+      '',
+    ].join('\n'),
+  )
+  run([
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    'ca.pem',
+    '-keyfile',
+    'ca.key',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+    '-notext',
+    '-extensions',
+    'leaf',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+  ])
+  return {
+    ca: path('ca.pem'),
+    good,
+    otherHost,
+    expired: { cert: path('expired.pem'), key: path('expired.key') },
+    selfSigned: { cert: path('self.pem'), key: path('self.key') },
+  }
+}
+
+/** `{ key, cert }` buffers for a TLS server. */
+export function tlsPair(pair: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(pair.cert), key: readFileSync(pair.key) }
+}

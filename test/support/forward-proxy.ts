@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, request, type Server } from 'node:http'
+import { type AddressInfo, connect, type Socket } from 'node:net'
+
+/**
+ * A forward proxy on 127.0.0.1, as squid is to a client: absolute-form requests (`GET
+ * http://host/path`) for http:// URLs, CONNECT tunnels for https:// ones. `auth`: the
+ * `Proxy-Authorization` it requires (else 407). It logs what clients ask of it.
+ */
+export interface ForwardProxy {
+  url: string
+  log: { method: string; target: string; authorization?: string }[]
+  close(): Promise<void>
+}
+
+export async function startForwardProxy({ auth }: { auth?: string } = {}): Promise<ForwardProxy> {
+  const log: ForwardProxy['log'] = []
+  const sockets = new Set<Socket>()
+  const allowed = (req: IncomingMessage) => !auth || req.headers['proxy-authorization'] === auth
+  const server: Server = createServer((req, res) => {
+    log.push({ method: req.method!, target: req.url!, authorization: req.headers['proxy-authorization'] })
+    if (!allowed(req)) {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': 0 }).end()
+      return
+    }
+    let target: URL
+    try {
+      target = new URL(req.url!)
+    } catch {
+      res.writeHead(400).end('absolute-form only')
+      return
+    }
+    const headers = { ...req.headers }
+    delete headers['proxy-authorization']
+    delete headers['proxy-connection']
+    const upstream = request(target, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.rawHeaders)
+      answer.pipe(res)
+    })
+    upstream.on('error', () => res.writeHead(502).end('bad gateway'))
+    req.pipe(upstream)
+  })
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    log.push({ method: 'CONNECT', target: req.url!, authorization: req.headers['proxy-authorization'] })
+    if (!allowed(req)) {
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n',
+      )
+      return
+    }
+    const [host, port] = req.url!.split(':')
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    const drop = () => {
+      upstream.destroy()
+      client.destroy()
+    }
+    upstream.on('error', () => {
+      if (!client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
+    })
+    client.on('error', drop)
+    sockets.add(upstream)
+    upstream.on('close', () => sockets.delete(upstream))
+  })
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    log,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { INSECURE_WARNING } from '../src/fetch/client.js'
+import { retriedOnRerun } from '../src/fetch/retry-policy.js'
+import { tlsProblem } from '../src/fetch/tls-errors.js'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+let dir: string
+let certs: TestCerts
+const servers: Server[] = []
+const body = makeImage('tls', 20_000)
+const origins: Record<string, string> = {}
+
+function listen(server: Server): Promise<string> {
+  servers.push(server)
+  server.on('request', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+    res.end(body)
+  })
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(String((server.address() as AddressInfo).port))),
+  )
+}
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+  for (const [name, pair] of Object.entries({
+    selfSigned: certs.selfSigned,
+    expired: certs.expired,
+    otherHost: certs.otherHost,
+    privateCa: certs.good,
+  })) {
+    origins[name] = `https://127.0.0.1:${await listen(createServer(tlsPair(pair)))}`
+  }
+  // Asks for a client certificate and will not go on without one (TLS 1.2: during the handshake).
+  const mtls = createServer({
+    ...tlsPair(certs.good),
+    maxVersion: 'TLSv1.2',
+    requestCert: true,
+    rejectUnauthorized: true,
+    ca: readFileSync(certs.ca),
+  })
+  origins.clientCert = `https://127.0.0.1:${await listen(mtls)}`
+  // Offers only TLS 1.0 and 1.1, which Node no longer speaks.
+  const old = createServer({
+    ...tlsPair(certs.good),
+    minVersion: 'TLSv1',
+    maxVersion: 'TLSv1.1',
+    ciphers: 'DEFAULT:@SECLEVEL=0',
+  })
+  origins.oldTls = `https://127.0.0.1:${await listen(old)}`
+  // Plain HTTP on the port an https:// URL names.
+  origins.plain = `https://127.0.0.1:${await listen(createHttpServer())}`
+})
+
+after(async () => {
+  for (const s of servers) s.closeAllConnections?.()
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  await cleanup(dir)
+})
+
+async function fetchOne(origin: string, options: Options = {}): Promise<Result> {
+  const results: Result[] = []
+  for await (const r of pull([`${origin}/x.jpg`], { out: join(dir, 'out'), journal: false, ...options }))
+    results.push(r)
+  return results[0]
+}
+
+test('tlsProblem: certificate and handshake failures, in words; other errors are not TLS', () => {
+  const cases: [object, RegExp | undefined, boolean?][] = [
+    [{ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, /self-signed/, true],
+    [{ code: 'SELF_SIGNED_CERT_IN_CHAIN' }, /self-signed root/, true],
+    [{ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, /unknown authority/, true],
+    [{ code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }, /unknown authority/, true],
+    [{ code: 'CERT_HAS_EXPIRED' }, /expired/, true],
+    [{ code: 'CERT_NOT_YET_VALID' }, /clock/, true],
+    [
+      {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        host: '127.0.0.1',
+        cert: { subjectaltname: 'DNS:a.example, DNS:b.example' },
+      },
+      /is for a\.example, b\.example, not 127\.0\.0\.1/,
+      true,
+    ],
+    [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, /does not speak TLS/, false],
+    [{ code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }, /refused the TLS handshake/, false],
+    [{ code: 'ERR_SSL_SOMETHING_NEW' }, /handshake failed \(something new\)/, false],
+    // A proxy's tunnel wraps the origin's certificate error.
+    [{ code: 'UND_ERR_PRX_TLS', cause: { code: 'CERT_HAS_EXPIRED' } }, /expired/, true],
+    [{ code: 'ECONNRESET' }, undefined],
+    [{ code: 'ECONNREFUSED' }, undefined],
+    [{ code: 'UND_ERR_SOCKET' }, undefined],
+    [new Error('plain'), undefined],
+  ]
+  for (const [error, words, certificate] of cases) {
+    const problem = tlsProblem(error)
+    if (!words) assert.equal(problem, undefined, JSON.stringify(error))
+    else {
+      assert.match(problem?.words ?? '', words, JSON.stringify(error))
+      assert.equal(problem?.certificate, certificate, JSON.stringify(error))
+    }
+  }
+})
+
+test('a TLS failure fails at once with code tls, in words, and a rerun tries it again', async () => {
+  const expected: Record<string, RegExp> = {
+    selfSigned:
+      /cannot verify 127\.0\.0\.1:\d+: its certificate is self-signed; to trust a private CA, pass --ca-cert ca\.pem or set NODE_EXTRA_CA_CERTS=ca\.pem; --insecure/,
+    expired: /cannot verify .*: its certificate has expired/,
+    otherHost: /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1/,
+    privateCa: /cannot verify .*: its certificate was issued by an unknown authority/,
+    clientCert: /cannot talk to .* securely: the server refused the TLS handshake .*client certificate/,
+    oldTls: /cannot talk to .* securely: the server and imgpull share no TLS version/,
+    plain: /cannot talk to .* securely: the server does not speak TLS on this port/,
+  }
+  for (const [name, message] of Object.entries(expected)) {
+    // With the CA trusted, what is wrong besides it shows.
+    const trusted = name !== 'selfSigned' && name !== 'privateCa'
+    const r = await fetchOne(origins[name], trusted ? { caCert: certs.ca } : {})
+    assert.equal(r.status, 'failed', name)
+    assert.equal(r.error, 'tls', `${name}: ${r.error} ${r.message}`)
+    assert.equal(r.attempts, 1, `${name}: not retried`)
+    assert.match(r.message!, message, name)
+    assert.ok(!r.message!.includes('\n'), 'one line')
+  }
+  assert.equal(retriedOnRerun('tls'), true)
+})
+
+test('caCert trusts a private CA; an unreadable or empty file is a TypeError naming it', async () => {
+  const ok = await fetchOne(origins.privateCa, { caCert: certs.ca })
+  assert.equal(ok.status, 'ok', ok.message)
+  assert.equal(ok.bytes, body.length)
+  assert.throws(() => pull([], { caCert: join(dir, 'missing.pem') }), /caCert.*missing\.pem/)
+  assert.throws(() => pull([], { caCert: certs.good.key }), /caCert.*has none/)
+})
+
+test('insecure takes what any certificate serves, with one warning per run', async () => {
+  const warnings: Error[] = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    const r = await fetchOne(origins.selfSigned, { insecure: true })
+    assert.equal(r.status, 'ok', r.message)
+    await new Promise((resolve) => setImmediate(resolve))
+    const ours = warnings.filter((w) => (w as { code?: string }).code === 'IMGPULL_INSECURE')
+    assert.equal(ours.length, 1)
+    assert.equal(ours[0].message, INSECURE_WARNING)
+  } finally {
+    process.off('warning', onWarning)
+  }
+})
