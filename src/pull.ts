@@ -71,21 +71,23 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   }
   const { journal, lock } = await openJournal(paths, options)
   if (options.command) journal.describeRun({ command: options.command })
+  const dispatcher = createAgent(options)
   try {
     await source.open?.({
       paths,
       journal: options.journal,
       userAgent: options.userAgent,
       signal: options.signal,
+      dispatcher,
     })
   } catch (error) {
     // A run that could not start (a rejected API key, an unreadable table) leaves nothing behind.
+    await dispatcher.destroy().catch(() => {})
     await journal.close().catch(() => {})
     lock?.release()
     await takeBack(paths, existed)
     throw error
   }
-  const dispatcher = createAgent(options)
   const leftovers = await existingParts(paths.parts)
   // The transform stage's worker processes, only when a transform is asked for.
   const pool = needsPool(options.transform)
@@ -102,7 +104,6 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     const interrupted = engine.interrupted
     engine.abort()
     engine.stopSampling()
-    await dispatcher.destroy().catch(() => {})
     if (source.onResult) {
       for (const result of await engine.unread())
         await Promise.resolve(source.onResult(result)).catch(() => {})
@@ -115,6 +116,8 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
         (error) => error,
       )
     const closedSource = await settle(source.close?.())
+    // After the source: its last calls (Unsplash's tracking) go through the run's connections.
+    await dispatcher.destroy().catch(() => {})
     await settle(pool?.close())
     journal.endRun({ interrupted })
     const written = await settle(writeManifest(paths, journal.records()))

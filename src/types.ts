@@ -1,4 +1,5 @@
 import type { ErrorCode } from './error-codes.js'
+import type { Dispatcher } from './fetch/undici.js'
 import type { Layout } from './layout.js'
 
 /** One image to fetch. Sources produce these; every later stage passes them along untouched. */
@@ -132,6 +133,11 @@ export interface SourceContext {
   userAgent: string
   /** The run's hard-stop signal. */
   signal?: AbortSignal
+  /**
+   * The run's connection pool (undici `Dispatcher`), with its proxies, trusted CAs and HTTP/2: for
+   * a source's own requests (an API). Closed by the run, never by the source.
+   */
+  dispatcher?: Dispatcher
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { pull, RateLimitError, type Result, UnsplashError, unsplash } from '../src/index.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
+import { startForwardProxy } from './support/forward-proxy.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
@@ -267,6 +268,26 @@ describe('unsplash sources for pull()', { concurrency: true }, () => {
     assert.ok(files.length > 1, `${files.length} files`)
     assert.equal(s.tracked + s.owed, files.length, 'each file on disk is tracked (or owed), none forgotten')
     assert.equal(s.credited, files.length)
+  })
+
+  test("the API calls and the downloads go through the run's proxy alike", async (t) => {
+    const proxy = await startForwardProxy()
+    t.after(() => proxy.close())
+    const out = join(dir, 'proxied')
+    await all(pull(unsplash.collection('3', base()), { out, proxy: proxy.url, journal: false }))
+    const targets = proxy.log.map((l) => new URL(l.target))
+    assert.ok(
+      targets.some((u) => u.origin === api.origin && u.pathname.startsWith('/collections/3')),
+      'the listing went through the proxy',
+    )
+    assert.ok(
+      targets.some((u) => u.origin === api.origin && u.pathname.endsWith('/download')),
+      'the tracking calls too',
+    )
+    assert.ok(
+      targets.some((u) => u.origin === images.origin),
+      'and the images',
+    )
   })
 
   test('imgix parameters and a size choose the image URL', async () => {

@@ -31,6 +31,11 @@ export interface ClientOptions {
   say?: (line: string) => void
   /** Ends waits and calls in flight (Ctrl-C). */
   signal?: AbortSignal
+  /**
+   * The connection pool to call through: a run's own (with its proxies, trusted CAs, HTTP/2).
+   * The client does not close it. Without one the client makes its own, direct.
+   */
+  dispatcher?: Dispatcher
 }
 
 /** One caller's way out: its calls stop, waits shared with other callers go on for them. */
@@ -39,7 +44,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-type Resolved = Required<Omit<ClientOptions, 'signal' | 'userAgent'>> &
+type Resolved = Required<Omit<ClientOptions, 'signal' | 'userAgent' | 'dispatcher'>> &
   Pick<ClientOptions, 'signal' | 'userAgent'>
 
 export interface Answer<T> {
@@ -58,6 +63,8 @@ export class UnsplashClient {
   readonly #o: Resolved
   readonly #base: URL
   readonly #agent: Dispatcher
+  /** Whether the pool is the client's own, to close with it. */
+  readonly #ownAgent: boolean
   /** The caller's signal, or `close()`: ends every wait and call. */
   readonly #signal: AbortSignal
   readonly #closed = new AbortController()
@@ -89,7 +96,9 @@ export class UnsplashClient {
     // Up to 8 tracking calls and a listing call listen at once.
     setMaxListeners(64, this.#signal)
     const t = this.#o.timeout
-    this.#agent = new Agent({ connect: { timeout: t }, headersTimeout: t, bodyTimeout: t })
+    this.#ownAgent = !options.dispatcher
+    this.#agent =
+      options.dispatcher ?? new Agent({ connect: { timeout: t }, headersTimeout: t, bodyTimeout: t })
   }
 
   /** Whether this run ran out of calls and, in `stop` mode, stopped. */
@@ -130,6 +139,9 @@ export class UnsplashClient {
         const res = await request(url, {
           method: 'GET',
           dispatcher: this.#agent,
+          // Per request: a run's shared pool has the download timeouts, not the API's.
+          headersTimeout: this.#o.timeout,
+          bodyTimeout: this.#o.timeout,
           signal,
           headers: {
             authorization: `Client-ID ${this.#o.key}`,
@@ -190,7 +202,7 @@ export class UnsplashClient {
   /** End every wait and call (they fail with `StoppedError`), and release connections. */
   async close(): Promise<void> {
     this.#closed.abort()
-    await this.#agent.close().catch(() => {})
+    if (this.#ownAgent) await this.#agent.close().catch(() => {})
   }
 
   /**

@@ -181,6 +181,8 @@ export class UnsplashSource implements AsyncIterable<Job> {
       userAgent: context.userAgent,
       say: o.say,
       signal: anySignal(o.signal, context.signal),
+      // The run's connections: its proxies, trusted CAs and HTTP/2 reach the API calls too.
+      dispatcher: context.dispatcher,
     })
     const listingStop = new AbortController()
     const run: Run = {

@@ -1,0 +1,8 @@
+// Loaded before every test file (npm test's --import): the tests talk to servers on 127.0.0.1, and
+// imgpull honours HTTP_PROXY/HTTPS_PROXY/ALL_PROXY as curl does. A machine whose environment names
+// a proxy (a CI runner behind one) would send the tests' requests to it; the tests that are about
+// proxies set the variables they need themselves.
+for (const name of ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy']) {
+  delete process.env[name]
+  delete process.env[name.toUpperCase()]
+}
