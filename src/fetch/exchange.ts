@@ -1,7 +1,4 @@
-import util from 'undici/lib/core/util.js'
-import { type Dispatcher, isHttp2 } from './undici.js'
-
-const { parseHeaders } = util
+import { type Dispatcher, isHttp2, parseHeaders } from './undici.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import symbols from 'undici/lib/core/symbols.js'
+import util from 'undici/lib/core/util.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
@@ -12,6 +13,13 @@ export const Agent = UndiciAgent
 export const Client = UndiciClient
 export const Pool = UndiciPool
 export type { Dispatcher }
+
+/**
+ * Raw header lines (`[name, value, name, value...]` as Buffers) to an object of lower-case names,
+ * the way undici's own `request()` does: what a dispatch handler receives in `onHeaders`.
+ */
+export const parseHeaders: (raw: Buffer[]) => Record<string, string | string[] | undefined> =
+  util.parseHeaders
 
 /** The method undici's own wrappers call on a dispatcher instead of `dispatch` (a proxy's, say). */
 export const kDispatch = symbols.kDispatch
