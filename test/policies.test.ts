@@ -4,8 +4,8 @@ import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { resolveOptions } from '../src/options.js'
-import { parseSize } from '../src/report/format.js'
 import { Fifo } from '../src/utils/fifo.js'
+import { parseSize } from '../src/utils/size.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [

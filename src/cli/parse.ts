@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import { parseSize } from '../report/format.js'
+import { parseSize } from '../utils/size.js'
 
 /** Option value parsers: each rejects bad input with a message naming what was expected. */
 export function integer(min: number) {

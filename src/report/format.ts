@@ -23,23 +23,3 @@ export function formatRate(count: number, ms: number, unit: string): string {
   const perSecond = ms > 0 ? (count * 1000) / ms : 0
   return `${perSecond >= 100 ? Math.round(perSecond) : perSecond.toFixed(1)} ${unit}/s`
 }
-
-/** Parse `512MB`, `1.5GiB`, `2000` (bytes) into bytes; `undefined` if unreadable. */
-export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$/i.exec(text)
-  if (!m) return undefined
-  const unit = (m[2] ?? '').toLowerCase().replace(/b$/, '')
-  const powers: Record<string, number> = {
-    '': 1,
-    k: 1e3,
-    m: 1e6,
-    g: 1e9,
-    t: 1e12,
-    ki: 1024,
-    mi: 1024 ** 2,
-    gi: 1024 ** 3,
-    ti: 1024 ** 4,
-  }
-  const scale = powers[unit]
-  return scale === undefined ? undefined : Math.round(Number(m[1]) * scale)
-}
