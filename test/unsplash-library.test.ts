@@ -21,7 +21,7 @@ before(async () => {
     imageOrigin: images.origin,
     key: KEY,
     searches: { lake: 40 },
-    collections: { '12': 12, '7': 7, '3': 3 },
+    collections: { '12': 12, '7': 7, '3': 3, '4': 4 },
   })
   dir = await tempDir('imgpull-unsplash-lib-')
 })
@@ -274,10 +274,10 @@ describe('unsplash sources for pull()', { concurrency: true }, () => {
     const proxy = await startForwardProxy()
     t.after(() => proxy.close())
     const out = join(dir, 'proxied')
-    await all(pull(unsplash.collection('3', base()), { out, proxy: proxy.url, journal: false }))
+    await all(pull(unsplash.collection('4', base()), { out, proxy: proxy.url, journal: false }))
     const targets = proxy.log.map((l) => new URL(l.target))
     assert.ok(
-      targets.some((u) => u.origin === api.origin && u.pathname.startsWith('/collections/3')),
+      targets.some((u) => u.origin === api.origin && u.pathname.startsWith('/collections/4')),
       'the listing went through the proxy',
     )
     assert.ok(
