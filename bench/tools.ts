@@ -48,6 +48,11 @@ export interface Tool {
   reference?: boolean
   /** imgpull's extra arguments. */
   args?: string[]
+  /**
+   * Where this tool's output folder goes, when not in the bench's folder (the real disk): e.g.
+   * `/dev/shm`, for a row that shows what the file system costs.
+   */
+  outRoot?: string
 }
 
 function which(command: string): string | undefined {
@@ -73,9 +78,12 @@ export async function writeLines(path: string, lines: Iterable<string>): Promise
 }
 
 /** imgpull through its CLI. `reference` marks the run the other rows are compared with. */
-export function imgpull(o: { args?: string[]; label?: string; id?: string; reference?: boolean } = {}): Tool {
+export function imgpull(
+  o: { args?: string[]; label?: string; id?: string; reference?: boolean; outRoot?: string } = {},
+): Tool {
   const extra = o.args ?? []
   return {
+    outRoot: o.outRoot,
     id: o.id ?? 'imgpull',
     label: o.label ?? 'imgpull',
     reference: o.reference ?? false,
