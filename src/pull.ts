@@ -70,7 +70,6 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     throw mkdirFault(error, options.out)
   }
   const { journal, lock } = await openJournal(paths, options)
-  if (options.command) journal.describeRun({ command: options.command })
   const dispatcher = createAgent(options)
   try {
     await source.open?.({
@@ -119,12 +118,17 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     // After the source: its last calls (Unsplash's tracking) go through the run's connections.
     await dispatcher.destroy().catch(() => {})
     await settle(pool?.close())
-    journal.endRun({ interrupted })
+    let ended: unknown
+    try {
+      journal.endRun({ interrupted })
+    } catch (error) {
+      ended = error // a full disk, say: reported with the rest below
+    }
     const written = await settle(writeManifest(paths, journal.records()))
     const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()
-    closeError = written ?? closed ?? closedSource ?? reported
+    closeError = ended ?? written ?? closed ?? closedSource ?? reported
   }
   if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
@@ -151,7 +155,11 @@ async function openJournal(
   paths: Layout,
   options: ResolvedOptions,
 ): Promise<{ journal: Journal; lock?: FolderLock }> {
-  if (!options.journal) return { journal: new MemoryJournal() }
+  if (!options.journal) {
+    const journal = new MemoryJournal()
+    if (options.command) journal.describeRun({ command: options.command })
+    return { journal }
+  }
   const [{ default: Sqlite }, { SqliteJournal }] = await Promise.all([
     import('better-sqlite3'),
     import('./journal/sqlite.js'),
@@ -159,7 +167,9 @@ async function openJournal(
   let lock: FolderLock | undefined
   try {
     lock = FolderLock.acquire(paths, Sqlite)
-    return { journal: new SqliteJournal(paths.journal), lock }
+    const journal = new SqliteJournal(paths.journal)
+    if (options.command) journal.describeRun({ command: options.command })
+    return { journal, lock }
   } catch (error) {
     lock?.release()
     throw isFatalLocal(error) ? fault(error, paths) : error
@@ -499,11 +509,11 @@ class Engine {
     if (this.stats.active === 0) this.journal.flush()
     await durable
     const overwrite = task.previousPath === outcome.path
-    if (!publish(made.file, this.options.out, outcome.path!, overwrite)) {
+    if (!(await publish(made.file, this.options.out, outcome.path!, overwrite))) {
       // Someone else's file holds the name: take the job's own variant instead.
       outcome.path = withExt(withSuffix(task.planned, task.key), made.ext)
       await record()
-      publish(made.file, this.options.out, outcome.path, true)
+      await publish(made.file, this.options.out, outcome.path, true)
     }
     if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome), true)

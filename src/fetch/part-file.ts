@@ -1,4 +1,4 @@
-import { closeSync, openSync, writevSync } from 'node:fs'
+import { close, open as openFile, writev } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
@@ -6,9 +6,9 @@ export const FLUSH_BYTES = 512 * 1024
 
 /**
  * Writes a body into its part file at the right offset, gathering chunks into few large writes;
- * the next chunks keep arriving while a write runs. A body that ends before its first write (a
- * small image) is written with three plain syscalls on this thread, which cost less than a trip
- * through libuv's pool.
+ * the next chunks keep arriving while a write runs. Every write happens on libuv's pool, never on
+ * the thread that moves bytes: a body that ends before its first write (a small image) is opened,
+ * written and closed there in one go.
  */
 export class PartFile {
   #fh: FileHandle | undefined
@@ -49,15 +49,7 @@ export class PartFile {
     this.#pending = []
     this.#pendingBytes = 0
     const mode = this.at > 0 ? 'r+' : 'w'
-    if (!this.#fh && last) {
-      const fd = openSync(this.path, mode)
-      try {
-        writevSync(fd, chunks, at)
-      } finally {
-        closeSync(fd)
-      }
-      return
-    }
+    if (!this.#fh && last) return writeWhole(this.path, mode, chunks, at)
     this.#fh ??= await open(this.path, mode)
     const write = this.#fh.writev(chunks, at).then(() => {})
     if (last) await write
@@ -76,4 +68,24 @@ export class PartFile {
     await this.#fh?.close().catch(() => {})
     this.#fh = undefined
   }
+}
+
+/**
+ * A whole body in one go, off this thread: open, write, close on libuv's pool, with callbacks
+ * (lighter than FileHandle promises). Creating a file on a real disk takes a few hundred µs of
+ * kernel time: on this thread it would stall every transfer.
+ */
+function writeWhole(path: string, mode: string, chunks: Buffer[], at: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    openFile(path, mode, (error, fd) => {
+      if (error) return reject(error)
+      writev(fd, chunks, at, (writeError) => {
+        close(fd, (closeError) => {
+          const failed = writeError ?? closeError
+          if (failed) reject(failed)
+          else resolve()
+        })
+      })
+    })
+  })
 }

@@ -1,5 +1,4 @@
-import { linkSync, mkdirSync, renameSync, unlinkSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { link, mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
@@ -11,31 +10,40 @@ export async function existingParts(parts: string): Promise<Set<string>> {
   }
 }
 
-const madeDirs = new Set<string>()
+/** Folders made (or being made) in this process: each is made once. */
+const madeDirs = new Map<string, Promise<unknown>>()
 
 /**
  * Give a verified part file its final name. `link` fails rather than replace a file someone else
- * put there; `overwrite` is for our own earlier copy of the same job. Returns false if the name
- * is taken. Plain syscalls on this thread: a directory entry costs microseconds, less than a
- * round trip through libuv's pool, and one thread never contends with itself for the folder.
+ * put there; `overwrite` is for our own earlier copy of the same job. Resolves false if the name
+ * is taken. On libuv's pool, never on the thread that moves bytes: a directory entry on a real
+ * disk can cost a millisecond of kernel time.
  */
-export function publish(part: string, out: string, relative: string, overwrite: boolean): boolean {
+export async function publish(
+  part: string,
+  out: string,
+  relative: string,
+  overwrite: boolean,
+): Promise<boolean> {
   const target = join(out, relative)
   const dir = dirname(target)
-  if (!madeDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true })
-    madeDirs.add(dir)
+  let made = madeDirs.get(dir)
+  if (!made) {
+    made = mkdir(dir, { recursive: true })
+    madeDirs.set(dir, made)
+    made.catch(() => madeDirs.delete(dir))
   }
+  await made
   if (overwrite) {
-    renameSync(part, target)
+    await rename(part, target)
     return true
   }
   try {
-    linkSync(part, target)
+    await link(part, target)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw error
   }
-  unlinkSync(part)
+  await unlink(part)
   return true
 }
