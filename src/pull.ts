@@ -124,7 +124,7 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     } catch (error) {
       ended = error // a full disk, say: reported with the rest below
     }
-    const written = await settle(writeManifest(paths, journal.records()))
+    const written = await settle(writeManifest(paths, journal.manifestLines()))
     const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()

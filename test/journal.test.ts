@@ -112,3 +112,70 @@ test('journal: outcomes commit in batches, and flush makes them durable at once'
     await journal.close()
   }
 })
+
+test('journal: the manifest lines SQLite makes are the ones manifestLine() makes, field for field', async () => {
+  const { SqliteJournal } = await import('../src/journal/sqlite.js')
+  const { MemoryJournal } = await import('../src/journal/journal.js')
+  const path = join(dir, 'lines', 'journal.db')
+  const sqlite = new SqliteJournal(path)
+  const memory = new MemoryJournal()
+  const jobs = [
+    {
+      key: 'a',
+      url: 'https://user:secret@a.example/x.jpg',
+      meta: { caption: 'a "quoted" café', n: 1, list: [1, 2] },
+    },
+    { key: 'b', url: 'https://b.example/y.png' },
+    { key: 'c', url: 'https://c.example/z' },
+    { key: 'd', url: 'https://d.example/w.webp', meta: { source: 'unsplash' } },
+  ]
+  for (const j of [sqlite, memory]) {
+    for (const job of jobs) j.plan(job, `${job.key}\u0001`, (n) => `${job.key}-${n}`)
+    await Promise.all([
+      j.finish({
+        key: 'a',
+        state: 'ok',
+        path: 'x.jpg',
+        bytes: 10,
+        sha256: 'ab',
+        format: 'jpg',
+        width: 3,
+        height: 4,
+        attempts: 2,
+        ttfb: 12.5,
+        total: 30,
+        finishedAt: 1700000000000,
+        answers: { '503': 1, '200': 1 },
+        originalWidth: 30,
+        originalHeight: 40,
+        transformed: true,
+      }),
+      j.finish({
+        key: 'b',
+        state: 'failed',
+        httpStatus: 404,
+        error: 'http-404',
+        message: 'HTTP 404 from https://b.example/y.png',
+        attempts: 1,
+        total: 5,
+      }),
+      j.finish({
+        key: 'd',
+        state: 'ok',
+        path: 'w.webp',
+        bytes: 1,
+        attempts: 1,
+        total: 1,
+        transformed: false,
+      }),
+    ])
+  }
+  sqlite.flush()
+  const parsed = (lines: Iterable<string>) => [...lines].map((l) => JSON.parse(l))
+  const fromSql = parsed(sqlite.manifestLines())
+  assert.deepEqual(fromSql, parsed(memory.manifestLines()))
+  assert.equal(fromSql[0].url, 'https://a.example/x.jpg', 'credentials never reach the manifest')
+  assert.equal(fromSql[2].status, 'pending')
+  assert.equal(fromSql[3].transformed, false)
+  await sqlite.close()
+})

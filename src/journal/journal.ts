@@ -1,4 +1,4 @@
-import { OUTCOME_FIELDS, type Outcome } from '../outcome.js'
+import { manifestLine, OUTCOME_FIELDS, type Outcome } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 
 /**
@@ -51,6 +51,8 @@ export interface Journal {
   flush(): void
   /** Every record, in the order jobs were first planned. */
   records(): Iterable<JobRecord>
+  /** Every record as its manifest line (see `manifestLine`), in the same order. */
+  manifestLines(): Iterable<string>
   /** Say what this run is (its command line, for the report). */
   describeRun(info: { command?: string }): void
   /** This run has ended; `interrupted`: before its end (a stop, a fatal error). */
@@ -107,6 +109,10 @@ export class MemoryJournal implements Journal {
 
   records() {
     return this.#byKey.values()
+  }
+
+  *manifestLines() {
+    for (const r of this.#byKey.values()) yield manifestLine(r.url, r.state, r, r.meta)
   }
 
   #run: RunInfo = { id: 1, startedAt: Date.now() }

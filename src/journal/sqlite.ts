@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
+import { redactUrl } from '../utils/url.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
 
 /** Commit at least this often; a crash loses at most this much bookkeeping, never a file. */
@@ -38,35 +39,89 @@ CREATE TABLE IF NOT EXISTS jobs (
 /** The columns of one job (SQLite gives `null` for a missing value). */
 type Row = Record<string, string | number | null>
 
-const SCALARS: [keyof JobRecord, string][] = [
+/** Every field of a record and its column, in one order: rows are read as arrays in this order. */
+const FIELDS: [keyof JobRecord, string][] = [
+  ['key', 'key'],
+  ['url', 'url'],
+  ['planned', 'planned'],
+  ['state', 'state'],
+  ['run', 'run'],
   ['etag', 'etag'],
   ['lastModified', 'last_modified'],
   ['length', 'length'],
+  ['meta', 'meta'],
   ...OUTCOME_FIELDS.map((f): [keyof JobRecord, string] => [f, column(f)]),
 ]
+const COLUMNS = FIELDS.map(([, c]) => c).join(', ')
+
+/** A field's value from its column: SQLite has no booleans nor JSON, and gives null for none. */
+function decode(field: keyof JobRecord, v: string | number | null): unknown {
+  if (v === null) return undefined
+  if (field === 'meta' || JSONS.has(field as OutcomeField)) return JSON.parse(v as string)
+  if (BOOLEANS.has(field as OutcomeField)) return v === 1
+  return v
+}
+
+function fromValues(values: (string | number | null)[]): JobRecord {
+  const record = {} as Record<string, unknown>
+  for (let i = 0; i < FIELDS.length; i++) {
+    const v = decode(FIELDS[i][0], values[i])
+    if (v !== undefined) record[FIELDS[i][0]] = v
+  }
+  return record as unknown as JobRecord
+}
 
 function fromRow(row: Row): JobRecord {
-  const record = {
-    key: row.key,
-    url: row.url,
-    planned: row.planned,
-    state: row.state,
-    run: row.run,
-    attempts: row.attempts,
-  } as JobRecord
-  for (const [field, name] of SCALARS) {
-    const v = row[name]
-    if (v !== null && v !== undefined) {
-      const f = field as OutcomeField
-      ;(record as unknown as Record<string, unknown>)[field] = BOOLEANS.has(f)
-        ? v === 1
-        : JSONS.has(f)
-          ? JSON.parse(v as string)
-          : v
-    }
+  return fromValues(FIELDS.map(([, c]) => row[c] ?? null))
+}
+
+/** Rows read per page: keyset pages of raw arrays are read ~5x faster than row objects one by one. */
+const PAGE = 2000
+
+/** Every record, in the order jobs were first planned, a page at a time. */
+function* recordsOf(db: Database.Database): Iterable<JobRecord> {
+  const page = db
+    .prepare<[number, number], unknown[]>(`SELECT id, ${COLUMNS} FROM jobs WHERE id > ? ORDER BY id LIMIT ?`)
+    .raw(true)
+  for (let last = 0; ; ) {
+    const rows = page.all(last, PAGE) as (string | number | null)[][]
+    for (const row of rows) yield fromValues(row.slice(1))
+    if (rows.length < PAGE) return
+    last = rows[rows.length - 1][0] as number
   }
-  if (row.meta) record.meta = JSON.parse(row.meta as string)
-  return record
+}
+
+/**
+ * Manifest lines made by SQLite itself (`json_object`), as `manifestLine` makes them: a
+ * million a second, where building each line in JavaScript costs ten times that.
+ */
+function manifestLinesOf(db: Database.Database): Iterable<string> {
+  db.function('imgpull_redact', { deterministic: true }, (url: unknown) => redactUrl(String(url)))
+  const value = (f: OutcomeField) =>
+    OUTCOME_COLUMNS[f] === 'BOOLEAN'
+      ? `CASE ${column(f)} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END`
+      : OUTCOME_COLUMNS[f] === 'JSON'
+        ? `json(${column(f)})`
+        : column(f)
+  const fields = OUTCOME_FIELDS.filter((f) => f !== 'ttfb' && f !== 'total')
+    .map((f) => `'${f}', ${value(f)}`)
+    .join(', ')
+  const line = `json_object('url', imgpull_redact(url), 'status', state, ${fields}, 'timings', CASE WHEN ttfb IS NULL THEN json_object('total', coalesce(total, 0)) ELSE json_object('ttfb', ttfb, 'total', coalesce(total, 0)) END)`
+  const page = db
+    .prepare<[number, number], [number, string]>(
+      `SELECT id, CASE WHEN meta IS NULL THEN ${line} ELSE json_set(${line}, '$.meta', json(meta)) END FROM jobs WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+    .raw(true)
+  return {
+    *[Symbol.iterator]() {
+      for (let last = 0; ; ) {
+        const rows = page.all(last, PAGE * 5) as [number, string][]
+        for (const row of rows) yield row[1]
+        if (rows.length < PAGE * 5) return
+        last = rows[rows.length - 1][0]
+      }
+    },
+  }
 }
 
 /** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
@@ -162,7 +217,6 @@ export class SqliteJournal implements Journal {
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length WHERE key = @key',
       ),
       finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
-      all: this.#db.prepare<[], Row>('SELECT * FROM jobs ORDER BY id'),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
       endRun: this.#db.prepare('UPDATE runs SET ended_at = ?, interrupted = ? WHERE id = ?'),
       runInfo: this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
@@ -250,7 +304,12 @@ export class SqliteJournal implements Journal {
 
   *records(): Iterable<JobRecord> {
     this.#commit()
-    for (const row of this.#stmt.all.iterate()) yield fromRow(row)
+    yield* recordsOf(this.#db)
+  }
+
+  manifestLines(): Iterable<string> {
+    this.#commit()
+    return manifestLinesOf(this.#db)
   }
 
   async close() {

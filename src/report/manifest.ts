@@ -1,9 +1,7 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
-import type { JobRecord } from '../journal/journal.js'
 import { type Layout, MANIFEST } from '../layout.js'
-import { manifestLine } from '../outcome.js'
 
 /**
  * Write `OUT/manifest.jsonl`: one line per job the journal knows, with its latest outcome (status
@@ -11,7 +9,7 @@ import { manifestLine } from '../outcome.js'
  * whatever the last run was (one URL, an empty list, a stopped run), and agrees with
  * `imgpull status`. Written under a temporary name and renamed, so a reader never sees half of it.
  */
-export async function writeManifest(paths: Layout, records: Iterable<JobRecord>): Promise<void> {
+export async function writeManifest(paths: Layout, lines: Iterable<string>): Promise<void> {
   const tmp = paths.tmp(MANIFEST)
   const stream = createWriteStream(tmp)
   const failed = once(stream, 'error').then(([error]) => {
@@ -19,11 +17,17 @@ export async function writeManifest(paths: Layout, records: Iterable<JobRecord>)
   })
   failed.catch(() => {})
   try {
-    for (const r of records) {
-      if (!stream.write(`${manifestLine(r.url, r.state, r, r.meta)}\n`)) {
-        await Promise.race([once(stream, 'drain'), failed])
-      }
+    // Lines go out a thousand at a time: one write per line would cost more than making them.
+    let batch: string[] = []
+    const write = async () => {
+      if (!stream.write(`${batch.join('\n')}\n`)) await Promise.race([once(stream, 'drain'), failed])
+      batch = []
     }
+    for (const line of lines) {
+      batch.push(line)
+      if (batch.length === 1000) await write()
+    }
+    if (batch.length > 0) await write()
     stream.end()
     await Promise.race([once(stream, 'finish'), failed])
     await rename(tmp, paths.manifest)
