@@ -35,9 +35,12 @@ export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 export class TimeoutError extends ImgpullError {
   override name = 'TimeoutError'
   readonly phase: TimeoutPhase
+  /** The timeout that ran out, ms. */
+  readonly ms: number
   constructor(phase: TimeoutPhase, ms: number, url: string) {
     super('timeout', `${phase} timeout after ${ms} ms on ${url}`, { retryable: true })
     this.phase = phase
+    this.ms = ms
   }
 }
 

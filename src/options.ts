@@ -55,6 +55,13 @@ export interface Options {
    * @default {} (no transform)
    */
   transform?: Partial<TransformSpec>
+  /**
+   * Transfer threads: worker threads that carry transfers (requests, bodies, checks, hashes, part
+   * files) beside the main thread, which keeps the plan, the limits, the journal and publishing.
+   * 0: every transfer on the main thread.
+   * @default 0
+   */
+  threads?: number
   /** Write `OUT/report.html` at the end of the run. @default true */
   report?: boolean
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
@@ -124,6 +131,7 @@ export const defaults: ResolvedOptions = {
   userAgent: DEFAULT_USER_AGENT,
   headers: {},
   http2: true,
+  threads: 0,
   report: true,
   command: '',
   transform: resolveTransformSpec(),
@@ -154,6 +162,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   integer('totalTimeout', o.totalTimeout, 1)
   integer('maxSize', o.maxSize, 1)
   integer('maxRedirects', o.maxRedirects, 0)
+  integer('threads', o.threads, 0)
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }

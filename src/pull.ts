@@ -8,6 +8,7 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { isPressure, onFailure } from './fetch/retry-policy.js'
 import { Scheduler } from './fetch/scheduler.js'
+import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
@@ -21,7 +22,7 @@ import { existingParts, publish } from './sinks/files.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
-import type { Job, Result, RunStats, Source } from './types.js'
+import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
 import { shownUrl } from './utils/url.js'
 
@@ -52,11 +53,17 @@ export function pull(source: Source, options: Options = {}): PullRun {
   const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0 }
   return {
     stats,
-    [Symbol.asyncIterator]: () => run(source, resolved, stats),
+    [Symbol.asyncIterator]: () => run(source, resolved, stats, options),
   }
 }
 
-async function* run(source: Source, options: ResolvedOptions, stats: RunStats): AsyncGenerator<Result> {
+async function* run(
+  source: Source,
+  options: ResolvedOptions,
+  stats: RunStats,
+  /** The options as given: what transfer threads resolve again on their side. */
+  given: Options,
+): AsyncGenerator<Result> {
   if (source.fields) checkTemplate(options.name, source.fields)
   const paths = layout(options.out)
   const existed = {
@@ -92,7 +99,13 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
   const pool = needsPool(options.transform)
     ? new (await import('./transform/pool.js')).TransformPool()
     : undefined
-  const engine = new Engine(source, options, stats, { journal, dispatcher, leftovers, paths, pool })
+  const threads =
+    options.threads > 0
+      ? new TransferThreads(options.threads, given, (n) => {
+          stats.bytes += n
+        })
+      : undefined
+  const engine = new Engine(source, options, stats, { journal, dispatcher, leftovers, paths, pool, threads })
   let closeError: unknown
   try {
     for await (const result of engine.results()) {
@@ -117,6 +130,7 @@ async function* run(source: Source, options: ResolvedOptions, stats: RunStats): 
     const closedSource = await settle(source.close?.())
     // After the source: its last calls (Unsplash's tracking) go through the run's connections.
     await dispatcher.destroy().catch(() => {})
+    await threads?.close()
     await settle(pool?.close())
     let ended: unknown
     try {
@@ -230,6 +244,7 @@ class Engine {
   readonly leftovers: Set<string>
   readonly paths: Layout
   readonly pool: TransformPool | undefined
+  readonly threads: TransferThreads | undefined
   /** Cuts the transform stage's work on a hard stop. */
   readonly #hardStop = new AbortController()
 
@@ -244,6 +259,7 @@ class Engine {
       leftovers: Set<string>
       paths: Layout
       pool?: TransformPool
+      threads?: TransferThreads
     },
   ) {
     this.journal = parts.journal
@@ -251,6 +267,7 @@ class Engine {
     this.leftovers = parts.leftovers
     this.paths = parts.paths
     this.pool = parts.pool
+    this.threads = parts.threads
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,
@@ -366,6 +383,7 @@ class Engine {
         return
       }
     }
+    if (this.threads) await this.threads.ready()
     task.attempts++
     task.started ||= Date.now()
     const sentAt = performance.now()
@@ -382,26 +400,33 @@ class Engine {
     )
     this.#inFlight.add(cancel)
     this.stats.active++
+    const onValidators = (v: Validators) => {
+      task.validators = v
+      this.journal.setValidators(task.key, v)
+    }
+    const expectedHash = task.job.expectedHash
     let done: Downloaded
     try {
-      done = await download(
-        task.url,
-        task.part,
-        task.validators,
-        {
-          dispatcher: this.dispatcher,
-          options: this.options,
-          onValidators: (v) => {
-            task.validators = v
-            this.journal.setValidators(task.key, v)
-          },
-          onBytes: (n) => {
-            this.stats.bytes += n
-          },
-          expectedHash: task.job.expectedHash,
-        },
-        cancel,
-      )
+      done = this.threads
+        ? await this.threads.download(
+            { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators },
+            cancel,
+          )
+        : await download(
+            task.url,
+            task.part,
+            task.validators,
+            {
+              dispatcher: this.dispatcher,
+              options: this.options,
+              onValidators,
+              onBytes: (n) => {
+                this.stats.bytes += n
+              },
+              expectedHash,
+            },
+            cancel,
+          )
     } catch (error) {
       this.#failed(task, host, error, pastDeadline, sentAt)
       return

@@ -56,6 +56,12 @@ export function addPullOptions(command: Command): Command {
     .option('-A, --user-agent <ua>', 'User-Agent header', DEFAULT_USER_AGENT)
     .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
+    .option(
+      '--threads <n>',
+      'transfer threads beside the main thread (requests, bodies, checks, hashes); 0: all on the main thread',
+      integer(0),
+      defaults.threads,
+    )
     .option('--no-journal', 'keep no journal (a rerun starts over)')
     .option('--no-report', 'do not write OUT/report.html')
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
@@ -111,6 +117,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       headers: (o.header as Record<string, string> | undefined) ?? {},
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
+      threads: o.threads as number,
       report: o.report as boolean,
       command: commandLine(),
       ignoreRobotsTag: o.ignoreRobotsTag === true,

@@ -1,0 +1,58 @@
+import { HTTPError, ImgpullError, TimeoutError, type TimeoutPhase } from '../errors.js'
+import type { Job, Validators } from '../types.js'
+import type { Downloaded } from './download.js'
+
+/** What the main thread asks of a transfer thread. */
+export type ToThread =
+  | {
+      op: 'start'
+      id: number
+      url: string
+      part: string
+      validators: Validators
+      expectedHash?: Job['expectedHash']
+    }
+  | { op: 'cancel'; id: number }
+  | { op: 'close' }
+
+/** What a transfer thread tells the main thread. */
+export type FromThread =
+  | { op: 'ready' }
+  | { op: 'validators'; id: number; validators: Validators }
+  | { op: 'bytes'; n: number }
+  | { op: 'done'; id: number; done: Downloaded }
+  | { op: 'error'; id: number; error: SerializedError }
+
+/**
+ * An error as it crosses between threads (structured clone keeps no class): enough to make the
+ * same typed error again, so the retry policy sees what it would have seen in one thread.
+ */
+export type SerializedError =
+  | { kind: 'http'; status: number; retryAfter?: number; message: string }
+  | { kind: 'timeout'; phase: TimeoutPhase; ms: number; message: string }
+  | { kind: 'imgpull'; code: string; retryable: boolean; message: string }
+  | { kind: 'local'; code: string; path?: string; message: string }
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof HTTPError) {
+    return { kind: 'http', status: error.status, retryAfter: error.retryAfter, message: error.message }
+  }
+  if (error instanceof TimeoutError) {
+    return { kind: 'timeout', phase: error.phase, ms: error.ms, message: error.message }
+  }
+  if (error instanceof ImgpullError) {
+    return { kind: 'imgpull', code: error.code, retryable: error.retryable, message: error.message }
+  }
+  const e = error as { code?: string; path?: string; message?: string }
+  return { kind: 'local', code: e.code ?? '', path: e.path, message: e.message ?? String(error) }
+}
+
+export function deserializeError(s: SerializedError): Error {
+  let error: Error
+  if (s.kind === 'http') error = new HTTPError(s.status, '', s.retryAfter)
+  else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '')
+  else if (s.kind === 'imgpull') error = new ImgpullError(s.code, s.message, { retryable: s.retryable })
+  else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
+  error.message = s.message
+  return error
+}

@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { ImgpullError } from '../errors.js'
+import type { Options } from '../options.js'
+import type { Job, Validators } from '../types.js'
+import type { Downloaded } from './download.js'
+import type { Cancel } from './exchange.js'
+import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
+
+/** What a transfer needs from the engine besides its file: where its news goes. */
+export interface ThreadTask {
+  url: string
+  part: string
+  validators: Validators
+  expectedHash?: Job['expectedHash']
+  onValidators: (validators: Validators) => void
+}
+
+interface Pending {
+  thread: Thread
+  resolve: (done: Downloaded) => void
+  reject: (error: unknown) => void
+  onValidators: (validators: Validators) => void
+}
+
+interface Thread {
+  worker: Worker
+  ready: boolean
+  /** Transfers it carries now. */
+  active: number
+}
+
+/**
+ * The worker's file: `transfer-worker.ts` from source (tests, tsx), `transfer-worker.js` beside
+ * this file in dist/fetch/, or under `fetch/` when this code is bundled into dist/imgpull.js.
+ */
+function workerFile(): string {
+  const here = import.meta.url
+  const candidates = here.endsWith('.ts')
+    ? ['./transfer-worker.ts']
+    : ['./transfer-worker.js', './fetch/transfer-worker.js']
+  for (const candidate of candidates) {
+    const path = fileURLToPath(new URL(candidate, here))
+    if (existsSync(path)) return path
+  }
+  throw new Error(`the transfer thread's code is missing: ${candidates.join(' or ')} beside ${here}`)
+}
+
+/**
+ * Transfer threads: `download()` run on worker threads, each with its own connection pool, so a
+ * machine's cores share the parsing, checking, hashing and writing of bodies while the main thread
+ * plans, schedules, journals and publishes. The engine's limits stay in the main thread: a
+ * transfer goes to the thread carrying the fewest. A thread that dies fails its transfers with a
+ * passing error (they are retried) and is replaced.
+ */
+export class TransferThreads {
+  readonly #size: number
+  readonly #options: Options
+  readonly #onBytes: (n: number) => void
+  readonly #threads = new Set<Thread>()
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 0
+  #closed = false
+
+  /**
+   * `options`: the run's options as given (cloned to each thread, which resolves them again:
+   * signals and other functions left out); `onBytes`: body bytes received, told in batches.
+   */
+  constructor(size: number, options: Options, onBytes: (n: number) => void) {
+    this.#size = size
+    this.#options = options
+    this.#onBytes = onBytes
+    for (let i = 0; i < size; i++) this.#spawn()
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  #isReady!: () => void
+  readonly #firstReady = new Promise<void>((resolve) => {
+    this.#isReady = resolve
+  })
+
+  /** Resolves once a thread can take transfers (a thread starts in ~50 ms). */
+  ready(): Promise<void> {
+    return this.#firstReady
+  }
+
+  /** One attempt at one file on a thread: as `download()`, whose steps run there. */
+  download(task: ThreadTask, cancel: Cancel): Promise<Downloaded> {
+    let thread: Thread | undefined
+    for (const t of this.#threads) if (t.ready && (!thread || t.active < thread.active)) thread = t
+    if (!thread)
+      return Promise.reject(new ImgpullError('network', 'no transfer thread is ready', { retryable: true }))
+    const id = this.#nextId++
+    const chosen = thread
+    chosen.active++
+    return new Promise<Downloaded>((resolve, reject) => {
+      this.#pending.set(id, { thread: chosen, resolve, reject, onValidators: task.onValidators })
+      const start: ToThread = {
+        op: 'start',
+        id,
+        url: task.url,
+        part: task.part,
+        validators: task.validators,
+        expectedHash: task.expectedHash,
+      }
+      chosen.worker.postMessage(start)
+      if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
+      else cancel.onAbort = () => chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
+    })
+  }
+
+  /** Stop the threads once their transfers have ended. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const exits = [...this.#threads].map(
+      (t) =>
+        new Promise<void>((resolve) => {
+          t.worker.once('exit', () => resolve())
+          t.worker.postMessage({ op: 'close' } satisfies ToThread)
+        }),
+    )
+    await Promise.all(exits)
+  }
+
+  #spawn(): void {
+    const { signal: _s, drainSignal: _d, ...cloneable } = this.#options as Options & Record<string, unknown>
+    delete cloneable.hostGate
+    const file = workerFile()
+    const workerData = { options: cloneable }
+    // From source (tests, tsx), the thread registers tsx itself before loading its TypeScript:
+    // a `--import tsx` flag is not ready in time in a worker thread on Node 20.
+    const worker = file.endsWith('.ts')
+      ? new Worker(
+          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(file).href)}) })`,
+          { eval: true, workerData, execArgv: [] },
+        )
+      : new Worker(file, { workerData, execArgv: [] })
+    const thread: Thread = { worker, ready: false, active: 0 }
+    this.#threads.add(thread)
+    worker.on('message', (m: FromThread) => this.#message(thread, m))
+    worker.on('error', () => {})
+    worker.on('exit', (code) => this.#lost(thread, code))
+  }
+
+  #message(thread: Thread, m: FromThread): void {
+    if (m.op === 'ready') {
+      thread.ready = true
+      this.#isReady()
+    } else if (m.op === 'bytes') this.#onBytes(m.n)
+    else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
+    else {
+      const p = this.#pending.get(m.id)
+      if (!p) return
+      this.#pending.delete(m.id)
+      thread.active--
+      if (m.op === 'done') p.resolve(m.done)
+      else p.reject(deserializeError(m.error))
+    }
+  }
+
+  /** A thread ended: closed on purpose, or died (its transfers fail and are retried). */
+  #lost(thread: Thread, code: number): void {
+    this.#threads.delete(thread)
+    for (const [id, p] of this.#pending) {
+      if (p.thread !== thread) continue
+      this.#pending.delete(id)
+      p.reject(
+        new ImgpullError(
+          'network',
+          `a transfer thread stopped (exit code ${code}); the file is fetched again`,
+          {
+            retryable: true,
+          },
+        ),
+      )
+    }
+    if (!this.#closed) this.#spawn()
+  }
+}

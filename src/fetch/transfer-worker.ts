@@ -1,0 +1,74 @@
+/**
+ * A transfer thread: runs `download()` (request, judgement, body, checks, part file) for the jobs
+ * the main thread hands it, with a connection pool of its own, so the parsing, checking and
+ * hashing of bodies use another core. The main thread keeps the plan, the limits, the journal and
+ * the publishing. Messages: see `transfer-threads.ts`.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { type Options, resolveOptions } from '../options.js'
+import { isFatalLocal } from '../sinks/local-faults.js'
+import { shownUrl } from '../utils/url.js'
+import { classify } from './classify.js'
+import { createAgent } from './client.js'
+import { download } from './download.js'
+import { Cancel } from './exchange.js'
+import { type FromThread, serializeError, type ToThread } from './transfer-messages.js'
+
+/** Bytes received are told at most this often (the progress line's figures). */
+const BYTES_MS = 100
+
+const port = parentPort!
+const options = resolveOptions(workerData.options as Options)
+const dispatcher = createAgent(options)
+const running = new Map<number, Cancel>()
+let bytes = 0
+let bytesTimer: NodeJS.Timeout | undefined
+
+const send = (message: FromThread) => port.postMessage(message)
+
+function countBytes(n: number): void {
+  bytes += n
+  bytesTimer ??= setTimeout(() => {
+    bytesTimer = undefined
+    send({ op: 'bytes', n: bytes })
+    bytes = 0
+  }, BYTES_MS)
+}
+
+async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
+  const cancel = new Cancel()
+  running.set(m.id, cancel)
+  try {
+    const done = await download(
+      m.url,
+      m.part,
+      m.validators,
+      {
+        dispatcher,
+        options,
+        onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
+        onBytes: countBytes,
+        expectedHash: m.expectedHash,
+      },
+      cancel,
+    )
+    send({ op: 'done', id: m.id, done })
+  } catch (error) {
+    // Typed here, where the error's class is known; a local fault stays raw (its code and path).
+    const typed = isFatalLocal(error) ? error : classify(error, shownUrl(m.url), options)
+    send({ op: 'error', id: m.id, error: serializeError(typed) })
+  } finally {
+    running.delete(m.id)
+  }
+}
+
+port.on('message', (m: ToThread) => {
+  if (m.op === 'start') void start(m)
+  else if (m.op === 'cancel') running.get(m.id)?.abort()
+  else if (m.op === 'close') {
+    clearTimeout(bytesTimer)
+    if (bytes > 0) send({ op: 'bytes', n: bytes })
+    dispatcher.destroy().finally(() => port.close())
+  }
+})
+send({ op: 'ready' })

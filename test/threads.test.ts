@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { makeImage } from './support/images.js'
+
+// Transfers on worker threads (--threads): the same promises as on the main thread.
+
+let server: ImageServer
+let dir: string
+let n = 0
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function get(urls: string[], options: Options = {}) {
+  const out = join(dir, `run-${++n}`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, journal: false, threads: 2, ...options })) results.push(r)
+  const by = (path: string) => results.find((r) => r.job.url === server.url(path))!
+  return { out, results, by }
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+test('on threads: files exact and hashed, faults retried, resumes proven, bodies judged whole', async () => {
+  const ok = Array.from({ length: 40 }, (_, i) => `/th-${i}?size=${20_000 + i * 1000}`)
+  const cases = {
+    resumed: '/th-reset?size=3000000&reset=1500000&times=1',
+    partial: '/th-partial?size=33119&partial=11039',
+    spliced: '/th-splice?size=2000000&reset=1200000&times=1&rotate=1&lmonly=1&ifrange=ignore',
+    early: '/th-early?size=50000&end=27500&times=1',
+    big: '/th-big?size=9000000',
+    flaky: '/th-flaky?status=503&times=2',
+    missing: '/th-missing?status=404',
+    html: '/th-html?html=1',
+  }
+  const { out, results, by } = await get([...ok, ...Object.values(cases)].map((p) => server.url(p)))
+  assert.equal(results.length, ok.length + 8)
+  for (const p of [...ok, cases.resumed, cases.partial, cases.early, cases.big]) {
+    const r = by(p)
+    assert.equal(r.status, 'ok', `${p}: ${r.message}`)
+    assert.equal(r.sha256, sha(server.bytes(p)), p)
+    assert.ok((await readFile(join(out, r.path!))).equals(server.bytes(p)), p)
+  }
+  assert.equal(by(cases.resumed).attempts, 2)
+  assert.equal(by(cases.early).attempts, 2, 'a body cut short with no length is retried')
+  assert.ok((await readFile(join(out, by(cases.spliced).path!))).equals(makeImage('th-splice#3', 2_000_000)))
+  assert.equal(by(cases.flaky).attempts, 3)
+  assert.equal(by(cases.missing).error, 'http-404')
+  assert.equal(by(cases.html).error, 'not-an-image')
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
+})
+
+test('on threads: a stalled body is cut by the idle timeout, a slow one by the total timeout', async () => {
+  const { by } = await get(
+    [
+      server.url('/th-stall?size=1000000&stall=700000&times=1'),
+      server.url('/th-forever?size=100000&drip=5000'),
+    ],
+    { idleTimeout: 400, totalTimeout: 3000 },
+  )
+  assert.equal(by('/th-stall?size=1000000&stall=700000&times=1').status, 'ok')
+  const forever = by('/th-forever?size=100000&drip=5000')
+  assert.equal(forever.error, 'timeout')
+  assert.match(forever.message ?? '', /total timeout/)
+})
+
+test('on threads: a hard stop keeps the partial file for the next run, which resumes it', async () => {
+  const out = join(dir, 'stop')
+  const path = '/th-slow?size=600000&drip=300000'
+  const stop = new AbortController()
+  setTimeout(() => stop.abort(), 900)
+  await assert.rejects(async () => {
+    for await (const _ of pull([server.url(path)], { out, threads: 1, signal: stop.signal })) {
+    }
+  }, /aborted/)
+  assert.equal((await readdir(join(out, '.imgpull', 'parts'))).length, 1, 'the partial file is kept')
+  const again: Result[] = []
+  for await (const r of pull([server.url(path)], { out, threads: 1 })) again.push(r)
+  assert.equal(again[0]?.status, 'ok')
+  assert.match(String(server.log.filter((l) => l.url === path)[1]?.headers.range), /^bytes=[1-9]\d*-$/)
+  assert.ok((await readFile(join(out, 'th-slow.jpg'))).equals(server.bytes(path)))
+})
+
+test('--threads through the CLI: the same files, and a usage error for a bad count', async () => {
+  const out = join(dir, 'cli')
+  const urls = Array.from({ length: 20 }, (_, i) => server.url(`/th-cli-${i}`))
+  const r = await runCli([...urls, '-o', out, '--threads', '2'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal((await outputFiles(out)).length, 20)
+  const bad = await runCli([urls[0], '--threads', 'two'])
+  assert.equal(bad.code, 2)
+})
