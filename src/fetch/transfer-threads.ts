@@ -33,13 +33,14 @@ interface Thread {
 
 /**
  * The worker's file: `transfer-worker.ts` from source (tests, tsx), `transfer-worker.js` beside
- * this file in dist/fetch/, or under `fetch/` when this code is bundled into dist/imgpull.js.
+ * this file in dist/fetch/, or dist/fetch/ seen from the CLI's bundle (dist/imgpull.js) or one of
+ * its chunks (dist/chunks/).
  */
 function workerFile(): string {
   const here = import.meta.url
   const candidates = here.endsWith('.ts')
     ? ['./transfer-worker.ts']
-    : ['./transfer-worker.js', './fetch/transfer-worker.js']
+    : ['./transfer-worker.js', './fetch/transfer-worker.js', '../fetch/transfer-worker.js']
   for (const candidate of candidates) {
     const path = fileURLToPath(new URL(candidate, here))
     if (existsSync(path)) return path
