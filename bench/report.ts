@@ -19,6 +19,8 @@ export interface RunRecord
   /** Requests the server saw (retries included), and most at once. */
   requests: number
   maxInFlight: number
+  /** Of those, answered 429 (Too Many Requests). */
+  refused?: number
   /** Faulty items by fault: with a corrupt file, with no correct file (faults). */
   corruptBy?: Record<string, number>
   missingBy?: Record<string, number>
@@ -43,6 +45,7 @@ export interface Summary {
   bytes: number
   requests: number
   maxInFlight: number
+  refused?: number
   killed: boolean
   exitCodes: (number | null)[]
 }
@@ -98,6 +101,7 @@ export function summarize(runs: RunRecord[]): Summary {
     bytes: medianOf(runs, (r) => r.bytes)!,
     requests: medianOf(runs, (r) => r.requests)!,
     maxInFlight: Math.max(...runs.map((r) => r.maxInFlight)),
+    refused: medianOf(runs, (r) => r.refused),
     killed: runs.some((r) => r.killed),
     exitCodes: [...new Set(runs.map((r) => r.exitCode))],
   }
@@ -142,6 +146,7 @@ const COLUMNS: Column[] = [
         s.runs > 1 ? '' : 'one run',
         s.exitCodes.some((c) => c !== 0) ? `exit ${s.exitCodes.join('/')}` : '',
         s.sustained === undefined ? '' : `${int(s.sustained)} img/s sustained`,
+        s.refused ? `${int(s.refused)} answered 429 (${((100 * s.refused) / s.requests).toFixed(1)}%)` : '',
       ]
         .filter(Boolean)
         .join(', '),

@@ -219,6 +219,7 @@ async function runOnce(
     firstRequest: seen.first,
     sustained: sc.throughput ? seen.sustained : undefined,
     requests: server.stats.requests,
+    refused: server.stats.status.get(429),
     maxInFlight: Math.max(0, server.stats.maxInFlight - leftover),
     ok: v.ok,
     corrupt: v.corrupt,

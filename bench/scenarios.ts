@@ -288,6 +288,34 @@ function faults(c: Config): Scenario {
   }
 }
 
+/**
+ * A host that rate-limits: 429 with `Retry-After: 1` to anything beyond 6 requests in flight.
+ * The ideal is 6 at once the whole time: count × ttfb / 6.
+ */
+function rateLimited(c: Config): Scenario {
+  const count = c.quick ? 300 : 1000
+  const ttfb = 50
+  const limit = 6
+  const items = function* () {
+    for (let i = 1; i <= count; i++)
+      yield { name: `r${pad(i, 4)}`, path: `/r${pad(i, 4)}`, retrievable: true }
+  }
+  return {
+    id: 'rate-limited',
+    title: `${count.toLocaleString('en')} images from a host that answers 429 (Retry-After: 1) beyond ${limit} requests in flight, TTFB ${ttfb} ms`,
+    server: { ttfb, limit, sizes: [5_000, 30_000] },
+    count,
+    items,
+    tools: () => [imgpull({ reference: true }), ...defaultPeers().filter((t) => !t.id.startsWith('article'))],
+    cap: c.quick ? 60 : 120,
+    bound: async () => ({
+      seconds: (count * ttfb) / 1000 / limit,
+      text: `${limit} requests in flight the whole time, none refused: ${count} × ${ttfb} ms / ${limit}`,
+    }),
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
 function million(c: Config): Scenario {
   const count = c.million
   const width = String(count).length
@@ -318,7 +346,7 @@ function million(c: Config): Scenario {
   }
 }
 
-export const SCENARIOS = ['article', 'many-small', 'large', 'faults', 'million'] as const
+export const SCENARIOS = ['article', 'many-small', 'large', 'faults', 'rate-limited', 'million'] as const
 
 export function scenario(id: string, c: Config): Scenario {
   switch (id) {
@@ -332,6 +360,8 @@ export function scenario(id: string, c: Config): Scenario {
       return faults(c)
     case 'million':
       return million(c)
+    case 'rate-limited':
+      return rateLimited(c)
     default:
       throw new Error(`unknown scenario ${id}; choose from ${SCENARIOS.join(', ')}`)
   }

@@ -477,8 +477,8 @@ class Engine {
     }
     const status = e instanceof HTTPError ? e.status : undefined
     if (status !== undefined) answered(task, status)
-    const hostUnderPressure =
-      isPressure(e.code) && !pastDeadline && this.#scheduler.pressure(host, sentAt, status === 429)
+    const hostPressure =
+      isPressure(e.code) && !pastDeadline ? this.#scheduler.pressure(host, sentAt, status === 429) : undefined
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -488,7 +488,7 @@ class Engine {
       attempts: task.attempts,
       retries: this.options.retries,
       stopping: this.#stopping,
-      hostUnderPressure,
+      hostPressure,
       maxRetryAfter: this.options.maxRetryAfter,
     })
     if (action.do === 'fail') {
@@ -496,7 +496,8 @@ class Engine {
       return
     }
     if (action.pauseHost) {
-      // A host that keeps asking us to wait: all of it waits the time it named, other hosts go on.
+      // A host that asks us to wait even at one transfer at a time: all of it waits the time it
+      // named, other hosts go on.
       this.#scheduler.pause(host, action.delay)
       this.#scheduler.add(host, task, true)
       return

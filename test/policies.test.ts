@@ -176,7 +176,6 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     attempts: 1,
     retries: 5,
     stopping: false,
-    hostUnderPressure: false,
     maxRetryAfter: 60_000,
     random: 0.5,
   }
@@ -195,18 +194,28 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { do: 'retry', delay: 2000, pauseHost: false },
     ],
     [
-      'Retry-After from a host under pressure: the host waits',
-      { retryAfter: 2000, hostUnderPressure: true },
+      'Retry-After that cut the host: this job waits, the host goes on with fewer at once',
+      { retryAfter: 2000, hostPressure: 'cut' },
+      { do: 'retry', delay: 2000, pauseHost: false },
+    ],
+    [
+      "Retry-After with a host's first complaint: the host waits",
+      { retryAfter: 2000, hostPressure: 'first' },
+      { do: 'retry', delay: 2000, pauseHost: true },
+    ],
+    [
+      'Retry-After from a host at one transfer at a time: the host waits',
+      { retryAfter: 2000, hostPressure: 'floor' },
       { do: 'retry', delay: 2000, pauseHost: true },
     ],
     [
       'Retry-After past the cap',
-      { retryAfter: 600_000, hostUnderPressure: true },
+      { retryAfter: 600_000, hostPressure: 'floor' },
       { do: 'retry', delay: 60_000, pauseHost: true },
     ],
     [
       'pressure without Retry-After: backoff only',
-      { hostUnderPressure: true },
+      { hostPressure: 'floor' },
       { do: 'retry', delay: 250, pauseHost: false },
     ],
   ]

@@ -1,5 +1,6 @@
 import { ERROR_CODES, httpRerun } from '../error-codes.js'
 import { retryDelay } from './retry-delay.js'
+import type { Pressure } from './scheduler.js'
 
 /**
  * What to do after an attempt failed, and which failures a later run tries again. Pure and
@@ -22,8 +23,11 @@ export interface FailureFacts {
   retries: number
   /** The run is stopping: nothing new starts. */
   stopping: boolean
-  /** This failure made its host count as under pressure (see `Scheduler.pressure`). */
-  hostUnderPressure: boolean
+  /**
+   * What this failure did to its host's limit (see `Scheduler.pressure`): its `first` cut, a later
+   * `cut`, or found it at its `floor` (one transfer at a time and the host still complains).
+   */
+  hostPressure?: Pressure
   /** Longest `Retry-After` honoured, in ms. */
   maxRetryAfter: number
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
@@ -33,8 +37,11 @@ export interface FailureFacts {
 export type FailureAction =
   | { do: 'fail' }
   /**
-   * Try again after `delay` ms. `pauseHost`: the whole host waits that long (a host that keeps
-   * asking us to wait); otherwise only this job does (a lone `Retry-After`, or a backoff).
+   * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
+   * job does. A `Retry-After` always delays its own request. The whole host waits when its first
+   * complaint comes (we were sending it far more than it takes), and when it asks to even at one
+   * transfer at a time; in between, fewer transfers at once is the remedy: a host that limits how
+   * many requests it serves at once gets exactly that, where pausing it would leave it idle.
    */
   | { do: 'retry'; delay: number; pauseHost: boolean }
 
@@ -46,7 +53,8 @@ export function onFailure(f: FailureFacts): FailureAction {
     maxRetryAfter: f.maxRetryAfter,
     random: f.random,
   })
-  return { do: 'retry', delay, pauseHost: f.retryAfter !== undefined && f.hostUnderPressure }
+  const pauseHost = f.retryAfter !== undefined && (f.hostPressure === 'first' || f.hostPressure === 'floor')
+  return { do: 'retry', delay, pauseHost }
 }
 
 /** Answers that say the host is overloaded or limiting us: they count towards cutting its limit. */

@@ -1,6 +1,9 @@
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
 
+/** What a complaint did to a host's limit: see `Scheduler.pressure`. */
+export type Pressure = 'first' | 'cut' | 'floor'
+
 interface Host<T> {
   queue: Fifo<T>
   active: number
@@ -79,17 +82,20 @@ export class Scheduler<T> {
 
   /**
    * The host is overloaded or rate-limiting: halve its limit, once per round trip (as TCP does):
-   * a burst of 429s for requests `sentAt` before the last cut counts as one complaint.
-   * Returns true when this complaint made the host count as under pressure.
+   * a burst of 429s for requests `sentAt` before the last cut counts as one complaint. Returns
+   * what this complaint did: the `first` cut of a host that had never complained (we were
+   * sending it far too much), a later `cut` (fewer transfers at once is the remedy), or found the
+   * limit at its `floor` already (one at a time and still too much: only time helps), or nothing.
    */
-  pressure(host: string, sentAt: number, rateLimited: boolean): boolean {
+  pressure(host: string, sentAt: number, rateLimited: boolean): Pressure | undefined {
     const state = this.#hosts.get(host)
-    if (!state || sentAt < state.cutAt) return false
+    if (!state || sentAt < state.cutAt) return undefined
+    const before = state.aimd
     state.aimd = limitOnPressure(state.aimd, rateLimited)
     // A cut clears the count of complaints; any other complaint leaves at least itself counted.
-    if (state.aimd.strikes > 0) return false
+    if (state.aimd.strikes > 0) return undefined
     state.cutAt = performance.now()
-    return true
+    return before.limit <= 1 ? 'floor' : before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 
   /**
