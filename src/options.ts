@@ -52,6 +52,19 @@ export interface Options {
    * @default {} (no transform)
    */
   transform?: Partial<TransformSpec>
+  /**
+   * What the run writes in `out`. `files`: each image under its own name. `webdataset`: tar shards
+   * of `shardSize` samples (`00000.tar`, `00001.tar`...), each with a `00000.parquet` (one row per
+   * input row, failures included) and a `00000_stats.json` beside it, img2dataset's layout. A job
+   * is the sample at its `row` (tables set it; otherwise its position in the source, from 0), with
+   * the key `SHARD` + `INDEX` zero-padded (`000030042`), and `Result.path` is `SHARD.tar/KEY.EXT`;
+   * `name` does not apply. A folder keeps the format and shard size of its first run (another is a
+   * `UsageError`).
+   * @default 'files'
+   */
+  outputFormat?: 'files' | 'webdataset'
+  /** Samples per WebDataset shard (the last shard may have fewer). @default 10_000 */
+  shardSize?: number
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
@@ -83,6 +96,8 @@ export const defaults: ResolvedOptions = {
   headers: {},
   http2: true,
   transform: resolveTransformSpec(),
+  outputFormat: 'files',
+  shardSize: 10_000,
 }
 
 function integer(name: string, value: number, min: number): void {
@@ -110,6 +125,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
+  if (o.outputFormat !== 'files' && o.outputFormat !== 'webdataset') {
+    throw new TypeError(
+      `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,
+    )
+  }
+  integer('shardSize', o.shardSize, 1)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

@@ -57,6 +57,15 @@ export function addPullOptions(command: Command): Command {
     .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option('--no-journal', 'keep no journal (a rerun starts over)')
+    .addOption(
+      new Option(
+        '--output-format <format>',
+        'files: each image under its own name; webdataset: tar shards, each with a .parquet and a _stats.json',
+      )
+        .choices(['files', 'webdataset'])
+        .default(defaults.outputFormat),
+    )
+    .option('--shard-size <n>', 'samples per WebDataset shard', integer(1), defaults.shardSize)
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -101,6 +110,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       headers: (o.header as Record<string, string> | undefined) ?? {},
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
+      outputFormat: o.outputFormat as Options['outputFormat'],
+      shardSize: o.shardSize as number,
     },
     flags: {
       json: o.json as boolean | undefined,
