@@ -264,6 +264,7 @@ export class Shard {
 
   /** Write the rows that are next in order into the tar, as far as they go. */
   #pump(): void {
+    if (!this.#tar) return
     if (this.#pumping) {
       this.#pumpAgain = true
       return
