@@ -1,49 +1,73 @@
 import { renameSync } from 'node:fs'
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import type { Job, Result } from '../../types.js'
-import { memberName, parseSamplePath, samplePath, samplePlace } from './keys.js'
+import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
-import { Shard, type ShardContext } from './shard.js'
+import { shardWork } from './shard.js'
+import { ShardWriter } from './writer.js'
 
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
 
+const GIVEN = 1
+const SETTLED = 2
+
+/** What the engine's thread knows of an open shard: which rows it was given and which are settled. */
+interface OpenShard {
+  readonly number: number
+  /** Per row: GIVEN in this run, SETTLED (has its outcome). */
+  readonly flags: Uint8Array
+  given: number
+  settled: number
+  /** No more rows will come (it is full, or the source ended). */
+  complete: boolean
+  /** Its tar was in the folder when the shard opened (sealed by an earlier run). */
+  readonly sealed: boolean
+  /** Samples staged by earlier runs (names), read when the shard opened. */
+  readonly stagedBefore: ReadonlySet<string>
+  /** Handed to the writer to seal or to drop. */
+  closing: boolean
+}
+
 /**
- * The WebDataset output: every job is a sample at its input position (`job.row`, else its place in
- * the source), in shard `row / shardSize`; see `Shard` for how shards are written and sealed. The
- * engine calls, in order: `admit` for each job read (before planning it), `kept` when the planner
- * asks whether an earlier `ok` is still there, `stage` to put a verified file in place, `settle`
- * with every result, and `close` at the end. Memory: per open shard, about 13 bytes per row of the
- * shard size, plus at most `WINDOW_ROWS` rows over all shards.
+ * The WebDataset output on the engine's side. Every job is the sample at its input position
+ * (`job.row`, else its place in the source), in shard `row / shardSize`. The engine calls, in
+ * order: `admit` for each job read (before planning it), `kept` when the planner asks whether an
+ * earlier `ok` is still there, `stage` to put a verified file in place, `settle` with every
+ * result, `close` at the end. The file work is the shard writer's (writer.ts), on a thread of its
+ * own; this side keeps, per open shard, a byte per row of the shard size and the names of the
+ * samples earlier runs staged.
  *
- * A worker of a shared queue runs the rows of one shard and closes with `completed`: that shard is
- * sealed whole (tar, Parquet and stats renamed into place, each atomically) or not at all.
+ * A worker of a shared queue runs the rows of one shard and closes with `completed`: that shard
+ * is sealed whole (its tar, Parquet and stats each renamed into place) or not at all.
  */
 export class WebDatasetSink {
-  readonly #ctx: ShardContext
+  readonly #paths: Layout
+  readonly #shardSize: number
   readonly #journal: Journal
-  readonly #shards = new Map<number, Shard>()
-  /** Sealing shards, in order: one at a time, so a run's end never encodes many Parquet files at once. */
-  #sealed: Promise<void> = Promise.resolve()
-  readonly #sealing = new Set<Promise<void>>()
-  readonly #queued = new Set<Shard>()
+  readonly #writer: ShardWriter
+  readonly #shards = new Map<number, OpenShard>()
+  readonly #closing = new Set<Promise<void>>()
   #error: unknown
-  /** Told of a failure while writing a shard (a full disk): the run stops. */
+  /** Told of a failure while writing shards (a full disk): the run stops. */
   onError: (error: unknown) => void = () => {}
 
   private constructor(paths: Layout, shardSize: number, journal: Journal) {
-    this.#ctx = { paths, shardSize, window: { used: 0, max: WINDOW_ROWS } }
+    this.#paths = paths
+    this.#shardSize = shardSize
     this.#journal = journal
+    this.#writer = new ShardWriter({ out: paths.out, shardSize, windowRows: WINDOW_ROWS })
+    this.#writer.onError = (error) => this.#fail(error)
   }
 
   /**
    * Start the output in `paths.out`: the work folder made, what a run that was cut left being
-   * written removed (its tars and rows files are made again; its staged samples are kept).
+   * written removed (tars and rows files are made again; staged samples are kept).
    */
   static async open(paths: Layout, shardSize: number, journal: Journal): Promise<WebDatasetSink> {
     await mkdir(paths.shards, { recursive: true })
@@ -51,10 +75,6 @@ export class WebDatasetSink {
       if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
     }
     return new WebDatasetSink(paths, shardSize, journal)
-  }
-
-  get shardSize(): number {
-    return this.#ctx.shardSize
   }
 
   /**
@@ -66,21 +86,51 @@ export class WebDatasetSink {
     const row = job.row ?? position
     if (!Number.isSafeInteger(row) || row < 0)
       throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${String(row)}`)
-    const { shard, index } = samplePlace(row, this.#ctx.shardSize)
-    let open = this.#shards.get(shard)
-    if (!open) {
-      open = await Shard.open(shard, this.#ctx, (error) => this.#fail(error))
-      this.#shards.set(shard, open)
-    }
-    if (!open.read(index)) throw new TypeError(`the source gave row ${row} twice`)
+    const { shard, index } = samplePlace(row, this.#shardSize)
+    const open = this.#shards.get(shard) ?? (await this.#open(shard))
+    if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
+    open.flags[index] = GIVEN
+    if (++open.given === this.#shardSize) open.complete = true
     const key = job.key ?? rowKey(row)
     return job.row === row && job.key === key ? job : { ...job, row, key }
+  }
+
+  /** What earlier runs left of shard `number`; its work begins on the writer. */
+  async #open(number: number): Promise<OpenShard> {
+    const stem = shardStem(number)
+    const work = shardWork(this.#paths, stem)
+    const sealed = await stat(this.#paths.shard(stem, 'tar')).then(
+      () => true,
+      () => false,
+    )
+    const signature = sealed
+      ? await readFile(work.seal, 'utf8').then(
+          (text) => String(JSON.parse(text).signature),
+          () => null,
+        )
+      : undefined
+    const stagedBefore = new Set(await readdir(work.staging).catch(() => [] as string[]))
+    await mkdir(work.staging, { recursive: true })
+    const open: OpenShard = {
+      number,
+      flags: new Uint8Array(this.#shardSize),
+      given: 0,
+      settled: 0,
+      complete: false,
+      sealed,
+      stagedBefore,
+      closing: false,
+    }
+    this.#shards.set(number, open)
+    this.#writer.open(number, signature)
+    return open
   }
 
   /** Whether the sample of an earlier `ok` is still there (staged, or in its sealed shard). For the planner. */
   readonly kept = async (record: JobRecord): Promise<boolean> => {
     const at = record.path === undefined ? undefined : parseSamplePath(record.path)
-    return at !== undefined && (this.#shards.get(Number(at.stem))?.has(at.member) ?? false)
+    const open = at && this.#shards.get(Number(at.stem))
+    return open !== undefined && (open.sealed || open.stagedBefore.has(at!.member))
   }
 
   /**
@@ -89,10 +139,9 @@ export class WebDatasetSink {
    * A rename on this thread, as the files output's link: microseconds, and never a copy.
    */
   stage(job: Job, file: string, ext: string): string {
-    const place = samplePlace(job.row!, this.#ctx.shardSize)
-    const shard = this.#shards.get(place.shard)!
+    const place = samplePlace(job.row!, this.#shardSize)
     const member = memberName(place.key, ext)
-    renameSync(file, shard.stagedPath(member))
+    renameSync(file, join(shardWork(this.#paths, place.stem).staging, member))
     return samplePath(place.stem, member)
   }
 
@@ -108,47 +157,54 @@ export class WebDatasetSink {
     }
   }
 
-  /** Every result, for its row. An earlier outcome is taken from the journal as it was recorded. */
+  /** Every result, for its row. An earlier outcome is taken from the journal, as it was recorded. */
   settle(result: Result): void {
     const { job } = result
     if (job.row === undefined) return
-    const place = samplePlace(job.row, this.#ctx.shardSize)
-    const shard = this.#shards.get(place.shard)
-    if (!shard) return
+    const place = samplePlace(job.row, this.#shardSize)
+    const open = this.#shards.get(place.shard)
+    if (!open || open.flags[place.index] !== GIVEN) return
+    open.flags[place.index] |= SETTLED
+    open.settled++
     const outcome = (result.earlier && job.key && this.#journal.get(job.key)) || outcomeOf(result)
-    if (shard.settle(sampleRow(place.index, place.key, job, result.status, outcome))) this.#seal(shard)
+    const row = sampleRow(place.index, place.key, job, result.status, outcome)
+    this.#writer.add(open.number, JSON.stringify(row))
+    if (open.complete && open.settled === open.given) this.#seal(open)
   }
 
   /**
    * The run is over. `completed`: every job of the source has its outcome, so shards not full
    * (the last one) are sealed with the rows they have; otherwise shards not complete are left for
-   * the next run (their staged samples kept). Resolves when every shard being sealed is; rejects
-   * with the first failure.
+   * the next run (their staged samples kept). Resolves when every shard is sealed or dropped;
+   * rejects with the first failure.
    */
   async close(completed: boolean): Promise<void> {
-    for (const shard of this.#shards.values()) {
-      if (this.#queued.has(shard)) continue
-      if (completed && this.#error === undefined && shard.complete()) this.#seal(shard)
-      else await shard.abandon()
+    for (const open of this.#shards.values()) {
+      if (open.closing) continue
+      if (completed && this.#error === undefined && open.settled === open.given) this.#seal(open)
+      else {
+        open.closing = true
+        this.#track(this.#writer.abandon(open.number))
+      }
     }
-    await Promise.all(this.#sealing)
+    await Promise.all(this.#closing)
+    await this.#writer.close()
     if (this.#error !== undefined) throw this.#error
   }
 
-  /** Seal shards one after the other (the tar of each is mostly written already). */
-  #seal(shard: Shard): void {
-    if (this.#queued.has(shard)) return
-    this.#queued.add(shard)
-    const sealed = this.#sealed.then(() => shard.seal())
-    this.#sealed = sealed.catch(() => {})
-    const tracked = sealed.then(
-      () => {
-        this.#shards.delete(shard.number)
-      },
+  #seal(open: OpenShard): void {
+    open.closing = true
+    const given = open.flags.map((f) => f & GIVEN)
+    this.#track(this.#writer.seal(open.number, given).then(() => this.#shards.delete(open.number)))
+  }
+
+  #track(step: Promise<unknown>): void {
+    const tracked = step.then(
+      () => {},
       (error) => this.#fail(error),
     )
-    this.#sealing.add(tracked)
-    tracked.finally(() => this.#sealing.delete(tracked))
+    this.#closing.add(tracked)
+    tracked.finally(() => this.#closing.delete(tracked))
   }
 
   #fail(error: unknown): void {
