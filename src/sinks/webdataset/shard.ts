@@ -14,9 +14,9 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
 import { memberName, shardStem } from './keys.js'
-import { shardParquet } from './parquet.js'
+import { ShardTable } from './parquet.js'
 import { type SampleRow, sampleJson } from './row.js'
-import { shardStats } from './stats.js'
+import { StatsTally } from './stats.js'
 import { TarFile, TarScan } from './tar.js'
 
 /** The work files of one shard, in `OUT/.imgpull/shards/`. */
@@ -147,7 +147,7 @@ export class Shard {
     this.#appendReady()
     if (this.#tar && this.#next < this.ctx.shardSize)
       throw new Error(`shard ${this.stem}: row ${this.#next} was given but has no outcome`)
-    const rows = this.#allRows()
+    this.#flushLines()
     closeSync(this.#rowsFd)
     const signature = this.#signature.toString('hex')
     const outputs = ['tar', 'parquet', 'stats'] as const
@@ -156,10 +156,18 @@ export class Shard {
       outputs.every((kind) => existsSync(this.ctx.paths.shard(this.stem, kind)))
     )
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
+    // One shard's rows, read whole; each row is parsed where it is used and let go.
+    const lines = readFileSync(this.work.rows)
     if (this.#tar) this.#tar.finish()
-    else this.#rebuildTar(rows)
-    writeDurably(this.work.tmp('parquet'), shardParquet(rows))
-    const stats = shardStats(rows, this.startedAt, Date.now())
+    else this.#rebuildTar(lines)
+    const table = new ShardTable()
+    const tally = new StatsTally()
+    for (const row of this.#inOrder(lines)) {
+      table.add(row)
+      tally.add(row)
+    }
+    writeDurably(this.work.tmp('parquet'), table.parquet())
+    const stats = tally.stats(this.startedAt, Date.now())
     writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
     // The tar first: a tar in the folder means the shard is sealed (see the class comment).
     for (const kind of outputs) renameSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind))
@@ -220,16 +228,13 @@ export class Shard {
     return JSON.parse(buffer.toString('utf8')) as SampleRow
   }
 
-  /** Every row of this run, in sample order (one shard's worth). */
-  #allRows(): SampleRow[] {
-    this.#flushLines()
-    const byIndex: (SampleRow | undefined)[] = new Array(this.ctx.shardSize)
-    for (const line of readFileSync(this.work.rows, 'utf8').split('\n')) {
-      if (line === '') continue
-      const row = JSON.parse(line) as SampleRow
-      byIndex[row.index] = row
+  /** The rows of this run in sample order, parsed one by one from the rows file's bytes. */
+  *#inOrder(lines: Buffer): Generator<SampleRow> {
+    for (let i = 0; i < this.ctx.shardSize; i++) {
+      if (this.#lengths[i] === 0) continue
+      const at = this.#offsets[i]
+      yield JSON.parse(lines.toString('utf8', at, at + this.#lengths[i])) as SampleRow
     }
-    return byIndex.filter((row): row is SampleRow => row !== undefined)
   }
 
   /** Write the rows that are next in order into the tar, as far as they go. */
@@ -272,11 +277,12 @@ export class Shard {
   }
 
   /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */
-  #rebuildTar(rows: readonly SampleRow[]): void {
+  #rebuildTar(lines: Buffer): void {
     const tar = TarFile.create(this.work.tmp('tar'))
     let old: TarScan | undefined
     try {
-      for (const row of rows) this.#append(row, tar, () => (old ??= new TarScan(this.tarPath)))
+      for (const row of this.#inOrder(lines))
+        this.#append(row, tar, () => (old ??= new TarScan(this.tarPath)))
       tar.finish()
     } catch (error) {
       tar.discard()

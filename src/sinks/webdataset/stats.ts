@@ -37,36 +37,55 @@ export interface ShardStats {
 
 const seconds = (ms: number) => Math.round(ms) / 1000
 
-/** The stats of a shard's rows; `startedAt` and `endedAt` in ms since the epoch. */
-export function shardStats(rows: readonly SampleRow[], startedAt: number, endedAt: number): ShardStats {
-  const stats: ShardStats = {
-    count: rows.length,
-    successes: 0,
-    failed: 0,
-    failed_to_download: 0,
-    failed_to_resize: 0,
-    status_dict: {},
-    error_dict: {},
-    bytes: 0,
-    start_time: seconds(startedAt),
-    end_time: seconds(endedAt),
-    duration: seconds(endedAt - startedAt),
-  }
-  const errors = new Map<string, number>()
-  for (const row of rows) {
-    const status = row.columns.status as string
-    stats.status_dict[status] = (stats.status_dict[status] ?? 0) + 1
-    if (status === 'success') {
-      stats.successes++
-      stats.bytes += row.bytes ?? 0
-      continue
+/** A shard's counts, row by row. */
+export class StatsTally {
+  count = 0
+  successes = 0
+  failedToDownload = 0
+  failedToResize = 0
+  bytes = 0
+  readonly #errors = new Map<string, number>()
+
+  add(row: SampleRow): void {
+    this.count++
+    if (row.columns.status === 'success') {
+      this.successes++
+      this.bytes += row.bytes ?? 0
+      return
     }
-    stats.failed++
     const code = (row.columns.error_code as string | null) ?? 'unknown'
-    if (TRANSFORM_CODES.has(code)) stats.failed_to_resize++
-    else stats.failed_to_download++
-    errors.set(code, (errors.get(code) ?? 0) + 1)
+    if (TRANSFORM_CODES.has(code)) this.failedToResize++
+    else this.failedToDownload++
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1)
   }
-  for (const code of [...errors.keys()].sort()) stats.error_dict[code] = errors.get(code)!
-  return stats
+
+  /** The stats, `startedAt` and `endedAt` in ms since the epoch. */
+  stats(startedAt: number, endedAt: number): ShardStats {
+    const failed = this.failedToDownload + this.failedToResize
+    const status_dict: Record<string, number> = {}
+    if (this.successes) status_dict.success = this.successes
+    if (failed) status_dict.failed = failed
+    const error_dict: Record<string, number> = {}
+    for (const code of [...this.#errors.keys()].sort()) error_dict[code] = this.#errors.get(code)!
+    return {
+      count: this.count,
+      successes: this.successes,
+      failed,
+      failed_to_download: this.failedToDownload,
+      failed_to_resize: this.failedToResize,
+      status_dict,
+      error_dict,
+      bytes: this.bytes,
+      start_time: seconds(startedAt),
+      end_time: seconds(endedAt),
+      duration: seconds(endedAt - startedAt),
+    }
+  }
+}
+
+/** The stats of a shard's rows; `startedAt` and `endedAt` in ms since the epoch. */
+export function shardStats(rows: Iterable<SampleRow>, startedAt: number, endedAt: number): ShardStats {
+  const tally = new StatsTally()
+  for (const row of rows) tally.add(row)
+  return tally.stats(startedAt, endedAt)
 }

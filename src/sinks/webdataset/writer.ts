@@ -41,6 +41,14 @@ function revive(plain: PlainError): Error {
 }
 
 /**
+ * The writer's heap: a young generation of 6 MB instead of V8's up to 48. Its garbage is short-lived
+ * (a JSON line, a header per sample; a row group's arrays per seal), and left to itself V8 grows the
+ * young generation to its maximum at the first seal and keeps it: some 40 MB of peak RSS (measured
+ * on a 20,000-row run: 200 MB peak, 175 with this limit).
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 6 }
+
+/**
  * The worker's file: `shard-worker.ts` from source (tests, tsx: started through tsx's loader, which
  * a worker does not inherit), else `shard-worker.js` beside this file (dist/sinks/webdataset/) or
  * under `sinks/webdataset/` when this code is bundled into one file at the top of dist/ (the CLI).
@@ -51,11 +59,11 @@ function startWorker(data: WriterData): Worker {
     const file = new URL('./shard-worker.ts', here).href
     const tsx = import.meta.resolve('tsx/esm/api')
     const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(file)}) })`
-    return new Worker(code, { eval: true, workerData: data })
+    return new Worker(code, { eval: true, workerData: data, resourceLimits: LIMITS })
   }
   for (const candidate of ['./shard-worker.js', './sinks/webdataset/shard-worker.js']) {
     const path = fileURLToPath(new URL(candidate, here))
-    if (existsSync(path)) return new Worker(pathToFileURL(path), { workerData: data })
+    if (existsSync(path)) return new Worker(pathToFileURL(path), { workerData: data, resourceLimits: LIMITS })
   }
   throw new Error(`the shard writer is missing: shard-worker.js beside ${here}`)
 }
