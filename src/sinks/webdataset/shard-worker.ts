@@ -42,7 +42,7 @@ const send = (message: FromWriter) => port.postMessage(message)
 function handle(m: ToWriter): void {
   switch (m.op) {
     case 'open':
-      shards.set(m.shard, new Shard(m.shard, ctx, m.sealed))
+      shards.set(m.shard, new Shard(m.shard, ctx, m.sealed, m.startedAt))
       return
     case 'add':
       if (!failed.has(m.shard)) shards.get(m.shard)!.add(m.line)

@@ -78,7 +78,6 @@ export class Shard {
   readonly stem: string
   readonly work: ReturnType<typeof shardWork>
   readonly tarPath: string
-  readonly startedAt = Date.now()
 
   readonly #rowsFd: number
   readonly #offsets: Float64Array
@@ -100,11 +99,13 @@ export class Shard {
   /**
    * Open shard `number` for this run. `sealed`: the signature in the seal record of a shard sealed
    * before (its tar is in the folder), `null` when it has no record; `undefined`: not sealed.
+   * `startedAt`: when the run began on it (ms since the epoch), for its stats.
    */
   constructor(
     readonly number: number,
     readonly ctx: ShardContext,
     readonly sealed: string | null | undefined,
+    readonly startedAt = Date.now(),
   ) {
     this.stem = shardStem(number)
     this.work = shardWork(ctx.paths, this.stem)

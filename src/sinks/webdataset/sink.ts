@@ -30,6 +30,11 @@ interface OpenShard {
   readonly sealed: boolean
   /** Samples staged by earlier runs (names), read when the shard opened. */
   readonly stagedBefore: ReadonlySet<string>
+  /** What the writer is told when the shard's first row comes (see `Shard`). */
+  readonly signature: string | null | undefined
+  readonly startedAt: number
+  /** The writer has it (its first row came). */
+  started: boolean
   /** Handed to the writer to seal or to drop. */
   closing: boolean
 }
@@ -50,7 +55,7 @@ export class WebDatasetSink {
   readonly #paths: Layout
   readonly #shardSize: number
   readonly #journal: Journal
-  readonly #writer: ShardWriter
+  #writer: ShardWriter | undefined
   readonly #shards = new Map<number, OpenShard>()
   readonly #closing = new Set<Promise<void>>()
   #error: unknown
@@ -61,8 +66,23 @@ export class WebDatasetSink {
     this.#paths = paths
     this.#shardSize = shardSize
     this.#journal = journal
-    this.#writer = new ShardWriter({ out: paths.out, shardSize, windowRows: WINDOW_ROWS })
-    this.#writer.onError = (error) => this.#fail(error)
+  }
+
+  /**
+   * The writer's thread, started with the first result rather than with the run: its start-up
+   * (an isolate, its modules, a Parquet warm-up) then overlaps the first transfers instead of
+   * delaying the first request.
+   */
+  get #shardWriter(): ShardWriter {
+    if (!this.#writer) {
+      this.#writer = new ShardWriter({
+        out: this.#paths.out,
+        shardSize: this.#shardSize,
+        windowRows: WINDOW_ROWS,
+      })
+      this.#writer.onError = (error) => this.#fail(error)
+    }
+    return this.#writer
   }
 
   /**
@@ -119,10 +139,12 @@ export class WebDatasetSink {
       complete: false,
       sealed,
       stagedBefore,
+      signature,
+      startedAt: Date.now(),
+      started: false,
       closing: false,
     }
     this.#shards.set(number, open)
-    this.#writer.open(number, signature)
     return open
   }
 
@@ -168,7 +190,12 @@ export class WebDatasetSink {
     open.settled++
     const outcome = (result.earlier && job.key && this.#journal.get(job.key)) || outcomeOf(result)
     const row = sampleRow(place.index, place.key, job, result.status, outcome)
-    this.#writer.add(open.number, JSON.stringify(row))
+    const writer = this.#shardWriter
+    if (!open.started) {
+      writer.open(open.number, open.signature, open.startedAt)
+      open.started = true
+    }
+    writer.add(open.number, JSON.stringify(row))
     if (open.complete && open.settled === open.given) this.#seal(open)
   }
 
@@ -181,21 +208,22 @@ export class WebDatasetSink {
   async close(completed: boolean): Promise<void> {
     for (const open of this.#shards.values()) {
       if (open.closing) continue
-      if (completed && this.#error === undefined && open.settled === open.given) this.#seal(open)
+      if (completed && this.#error === undefined && open.settled === open.given && open.started)
+        this.#seal(open)
       else {
         open.closing = true
-        this.#track(this.#writer.abandon(open.number))
+        if (open.started) this.#track(this.#shardWriter.abandon(open.number))
       }
     }
     await Promise.all(this.#closing)
-    await this.#writer.close()
+    await this.#writer?.close()
     if (this.#error !== undefined) throw this.#error
   }
 
   #seal(open: OpenShard): void {
     open.closing = true
     const given = open.flags.map((f) => f & GIVEN)
-    this.#track(this.#writer.seal(open.number, given).then(() => this.#shards.delete(open.number)))
+    this.#track(this.#shardWriter.seal(open.number, given).then(() => this.#shards.delete(open.number)))
   }
 
   #track(step: Promise<unknown>): void {

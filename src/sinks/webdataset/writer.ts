@@ -12,7 +12,7 @@ export interface WriterData {
 
 /** Messages to the shard writer. `sealed`: see `Shard`'s constructor. */
 export type ToWriter =
-  | { op: 'open'; shard: number; sealed: string | null | undefined }
+  | { op: 'open'; shard: number; sealed: string | null | undefined; startedAt: number }
   | { op: 'add'; shard: number; line: string }
   | { op: 'seal'; id: number; shard: number; given: Uint8Array }
   | { op: 'abandon'; id: number; shard: number }
@@ -102,8 +102,9 @@ export class ShardWriter {
     this.#worker.on('exit', (code) => die(new Error(`the shard writer stopped (exit code ${code})`)))
   }
 
-  open(shard: number, sealed: string | null | undefined): void {
-    this.#post({ op: 'open', shard, sealed })
+  /** Begin a shard: `sealed` as `Shard` takes it; `startedAt` (ms since the epoch) for its stats. */
+  open(shard: number, sealed: string | null | undefined, startedAt: number): void {
+    this.#post({ op: 'open', shard, sealed, startedAt })
   }
 
   add(shard: number, line: string): void {
