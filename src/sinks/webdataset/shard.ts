@@ -86,8 +86,6 @@ export class Shard {
   #rowsWritten = 0
   #pending: string[] = []
   #pendingBytes = 0
-  /** XOR of the sha256 of every row's line: the same rows, in any order, give the same signature. */
-  readonly #signature = Buffer.alloc(32)
 
   /** The tar being written in row order (a shard not sealed before), and the next row it needs. */
   readonly #tar: TarFile | undefined
@@ -127,8 +125,6 @@ export class Shard {
     const row = JSON.parse(line) as SampleRow
     const i = row.index
     this.#keepLine(i, line)
-    const digest = createHash('sha256').update(line).digest()
-    for (let b = 0; b < 32; b++) this.#signature[b] ^= digest[b]
     if (!this.#tar) return
     const { window } = this.ctx
     if (i === this.#next || window.used < window.max) {
@@ -150,15 +146,15 @@ export class Shard {
       throw new Error(`shard ${this.stem}: row ${this.#next} was given but has no outcome`)
     this.#flushLines()
     closeSync(this.#rowsFd)
-    const signature = this.#signature.toString('hex')
+    // One shard's rows, read whole; each row is parsed where it is used and let go.
+    const lines = readFileSync(this.work.rows)
+    const signature = this.#signatureOf(lines)
     const outputs = ['tar', 'parquet', 'stats'] as const
     if (
       this.sealed === signature &&
       outputs.every((kind) => existsSync(this.ctx.paths.shard(this.stem, kind)))
     )
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
-    // One shard's rows, read whole; each row is parsed where it is used and let go.
-    const lines = readFileSync(this.work.rows)
     if (this.#tar) this.#tar.finish()
     else this.#rebuildTar(lines)
     const table = new ShardTable()
@@ -227,6 +223,17 @@ export class Shard {
     const buffer = Buffer.alloc(this.#lengths[index])
     readSync(this.#rowsFd, buffer, 0, buffer.length, this.#offsets[index])
     return JSON.parse(buffer.toString('utf8')) as SampleRow
+  }
+
+  /** The sha256 of the rows' lines in sample order: what the seal record keeps of a shard. */
+  #signatureOf(lines: Buffer): string {
+    const hash = createHash('sha256')
+    for (let i = 0; i < this.ctx.shardSize; i++) {
+      if (this.#lengths[i] === 0) continue
+      const at = this.#offsets[i]
+      hash.update(lines.subarray(at, at + this.#lengths[i] + 1)) // with its newline
+    }
+    return hash.digest('hex')
   }
 
   /** The rows of this run in sample order, parsed one by one from the rows file's bytes. */
