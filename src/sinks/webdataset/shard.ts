@@ -279,9 +279,9 @@ export class Shard {
         )
       tar.addRange(member, scan.fd, entry.offset, entry.size)
     }
-    tar.add(`${key}.json`, Buffer.from(sampleJson(row)))
+    tar.add(`${key}.json`, sampleJson(row))
     const caption = row.columns.caption
-    if (typeof caption === 'string') tar.add(`${key}.txt`, Buffer.from(caption))
+    if (typeof caption === 'string') tar.add(`${key}.txt`, caption)
   }
 
   /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */

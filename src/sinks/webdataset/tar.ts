@@ -42,27 +42,36 @@ const TEMPLATE = (() => {
 })()
 const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0)
 
+const NAME = /^[\x20-\x7e]{1,100}$/
+
 /**
- * The 512-byte ustar header of a regular file. `name`: printable ASCII, at most 100 bytes (sample
- * names are `KEY.ext`). A size past the 11 octal digits of its field (8 GiB) is written base-256,
- * as GNU tar and tar-stream do.
+ * Write the 512-byte ustar header of a regular file into `block` at `at`. `name`: printable ASCII,
+ * at most 100 bytes (sample names are `KEY.ext`). A size past the 11 octal digits of its field
+ * (8 GiB) is written base-256, as GNU tar and tar-stream do.
  */
-export function tarHeader(name: string, size: number): Buffer {
-  if (name.length > 100 || !/^[\x20-\x7e]+$/.test(name))
-    throw new Error(`not a short ASCII tar name: ${name}`)
-  const header = Buffer.from(TEMPLATE)
-  header.write(name, 0, 'latin1')
-  if (size < 8 ** 11) octal(header, 124, 11, size)
+function writeHeader(block: Buffer, at: number, name: string, size: number): void {
+  if (!NAME.test(name)) throw new Error(`not a short ASCII tar name: ${name}`)
+  TEMPLATE.copy(block, at)
+  block.write(name, at, 'latin1')
+  if (size < 8 ** 11) octal(block, at + 124, 11, size)
   else {
-    header[124] = 0x80
-    for (let i = 135, n = size; i > 124; i--, n = Math.floor(n / 256)) header[i] = n % 256
+    block[at + 124] = 0x80
+    for (let i = at + 135, n = size; i > at + 124; i--, n = Math.floor(n / 256)) block[i] = n % 256
   }
   let sum = TEMPLATE_SUM
-  for (let i = 0; i < 100; i++) sum += header[i]
-  for (let i = 124; i < 136; i++) sum += header[i]
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1')
+  for (let i = at; i < at + 100; i++) sum += block[i]
+  for (let i = at + 124; i < at + 136; i++) sum += block[i]
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1')
+}
+
+/** The 512-byte ustar header of a regular file (see `writeHeader`). */
+export function tarHeader(name: string, size: number): Buffer {
+  const header = Buffer.alloc(BLOCK)
+  writeHeader(header, 0, name, size)
   return header
 }
+
+const ZEROS = Buffer.alloc(2 * BLOCK)
 
 /** A tar file written entry by entry, through a buffer; `finish` makes it durable. */
 export class TarFile {
@@ -81,11 +90,17 @@ export class TarFile {
     return new TarFile(openSync(path, 'w'))
   }
 
-  /** Add a file whose bytes are in memory. */
-  add(name: string, data: Uint8Array): void {
-    this.#put(tarHeader(name, data.length))
-    this.#put(data)
-    this.#pad(data.length)
+  /** Add a file whose bytes are in memory, or a text (written as UTF-8). */
+  add(name: string, data: Uint8Array | string): void {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    this.#header(name, size)
+    if (typeof data !== 'string') this.#put(data)
+    else if (size <= BUFFER - this.#used) {
+      this.#buffer.write(data, this.#used)
+      this.#used += size
+      this.size += size
+    } else this.#put(Buffer.from(data))
+    this.#pad(size)
   }
 
   /** Add the file at `path`, copied in pieces; it must be `size` bytes long when a size is given. */
@@ -95,7 +110,7 @@ export class TarFile {
       const actual = fstatSync(fd).size
       if (size !== undefined && actual !== size)
         throw new Error(`${path} is ${actual} bytes, not ${size} as recorded`)
-      this.#put(tarHeader(name, actual))
+      this.#header(name, actual)
       this.#copy(fd, 0, actual, path)
       this.#pad(actual)
     } finally {
@@ -105,14 +120,14 @@ export class TarFile {
 
   /** Add `size` bytes at `offset` of the open file `fd` (an entry of another tar). */
   addRange(name: string, fd: number, offset: number, size: number): void {
-    this.#put(tarHeader(name, size))
+    this.#header(name, size)
     this.#copy(fd, offset, size, name)
     this.#pad(size)
   }
 
   /** End the archive (two zero blocks), write it out, flush it to the disk and close it. */
   finish(): void {
-    this.#put(Buffer.alloc(2 * BLOCK))
+    this.#put(ZEROS)
     this.#flush()
     fsyncSync(this.#fd)
     closeSync(this.#fd)
@@ -136,9 +151,17 @@ export class TarFile {
     }
   }
 
+  /** An entry's header, written in the buffer itself. */
+  #header(name: string, size: number): void {
+    if (BUFFER - this.#used < BLOCK) this.#flush()
+    writeHeader(this.#buffer, this.#used, name, size)
+    this.#used += BLOCK
+    this.size += BLOCK
+  }
+
   #pad(size: number): void {
     const rest = size % BLOCK
-    if (rest) this.#put(Buffer.alloc(BLOCK - rest))
+    if (rest) this.#put(ZEROS.subarray(0, BLOCK - rest))
   }
 
   #put(data: Uint8Array): void {
