@@ -57,7 +57,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [0, 'ok'],
     [2, 'failed'],
   ] as const)
-    shard.add(row(ctx, index, status))
+    shard.add(index, row(ctx, index, status))
   assert.equal(shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
   await shard.cleanUp()
   assert.equal(ctx.window.used, 0, 'the window is given back')
@@ -94,7 +94,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [4, 'skipped'],
     [3, 'skipped'],
   ] as const)
-    same.add(row(ctx, index, status))
+    same.add(index, row(ctx, index, status))
   assert.equal(same.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), false)
   await same.cleanUp()
   assert.equal(statSync(join(out, '00000.tar')).ino, before.ino)
@@ -109,7 +109,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
     [1, 'skipped'],
     [3, 'skipped'],
   ] as const)
-    again.add(row(ctx, index, status))
+    again.add(index, row(ctx, index, status))
   assert.equal(again.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
   await again.cleanUp()
   const resealed = await readTar(join(out, '00000.tar'))
@@ -130,13 +130,13 @@ test('a sample neither staged nor in the old tar: sealing fails and says what to
   t.after(() => cleanup(out))
   const ctx = setUp(out)
   const first = new Shard(0, ctx, undefined)
-  first.add(row(ctx, 0, 'failed'))
+  first.add(0, row(ctx, 0, 'failed'))
   first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
   await first.cleanUp()
   mkdirSync(shardWork(ctx.paths, '00000').staging)
   const broken = new Shard(0, ctx, null)
   const line = JSON.parse(row(ctx, 0, 'skipped')) as SampleRow // "done before", but nowhere
-  broken.add(JSON.stringify(line))
+  broken.add(0, JSON.stringify(line))
   assert.throws(
     () => broken.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
     /000000\.jpg is neither staged nor in 00000\.tar: remove 00000\.tar/,

@@ -120,15 +120,13 @@ export class Shard {
     }
   }
 
-  /** A row has its outcome: `line` is its `SampleRow` as JSON. */
-  add(line: string): void {
-    const row = JSON.parse(line) as SampleRow
-    const i = row.index
-    this.#keepLine(i, line)
+  /** Row `index` has its outcome: `line` is its `SampleRow` as JSON. */
+  add(index: number, line: string): void {
+    this.#keepLine(index, line)
     if (!this.#tar) return
     const { window } = this.ctx
-    if (i === this.#next || window.used < window.max) {
-      this.#window.set(i, row)
+    if (index === this.#next || window.used < window.max) {
+      this.#window.set(index, JSON.parse(line) as SampleRow)
       window.used++
     }
     this.#appendReady()

@@ -195,7 +195,7 @@ export class WebDatasetSink {
       writer.open(open.number, open.signature, open.startedAt)
       open.started = true
     }
-    writer.add(open.number, JSON.stringify(row))
+    writer.add(open.number, place.index, JSON.stringify(row))
     if (open.complete && open.settled === open.given) this.#seal(open)
   }
 

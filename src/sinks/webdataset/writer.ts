@@ -13,7 +13,7 @@ export interface WriterData {
 /** Messages to the shard writer. `sealed`: see `Shard`'s constructor. */
 export type ToWriter =
   | { op: 'open'; shard: number; sealed: string | null | undefined; startedAt: number }
-  | { op: 'add'; shard: number; line: string }
+  | { op: 'add'; shard: number; index: number; line: string }
   | { op: 'seal'; id: number; shard: number; given: Uint8Array }
   | { op: 'abandon'; id: number; shard: number }
   | { op: 'close'; id: number }
@@ -107,8 +107,9 @@ export class ShardWriter {
     this.#post({ op: 'open', shard, sealed, startedAt })
   }
 
-  add(shard: number, line: string): void {
-    this.#post({ op: 'add', shard, line })
+  /** Row `index` of a shard has its outcome: `line` is its `SampleRow` as JSON. */
+  add(shard: number, index: number, line: string): void {
+    this.#post({ op: 'add', shard, index, line })
   }
 
   /** Seal a shard whose rows have all been added; `given` marks the rows given in this run. Resolves with whether it wrote anything. */
