@@ -477,7 +477,7 @@ class Engine {
    * always has its sample on disk (staged, or in its sealed shard).
    */
   async #stage(task: Task, made: Made, outcome: Outcome): Promise<void> {
-    outcome.path = this.dataset!.stage(task.job, made.file, made.ext)
+    outcome.path = await this.dataset!.stage(task.job, made.file, made.ext)
     const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
     if (this.stats.active === 0) this.journal.flush()
     await durable

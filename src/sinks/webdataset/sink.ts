@@ -1,5 +1,4 @@
-import { renameSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
@@ -157,13 +156,13 @@ export class WebDatasetSink {
 
   /**
    * Put the verified file of `job` (its part, or what the transform stage made) where its sample is
-   * staged until the shard is sealed, as `KEY.ext`; returns the sample's `path` (`SHARD.tar/KEY.ext`).
-   * A rename on this thread, as the files output's link: microseconds, and never a copy.
+   * staged until the shard is sealed, as `KEY.ext`; resolves to the sample's `path`
+   * (`SHARD.tar/KEY.ext`). A rename (never a copy), on libuv's pool as the files output's link.
    */
-  stage(job: Job, file: string, ext: string): string {
+  async stage(job: Job, file: string, ext: string): Promise<string> {
     const place = samplePlace(job.row!, this.#shardSize)
     const member = memberName(place.key, ext)
-    renameSync(file, join(shardWork(this.#paths, place.stem).staging, member))
+    await rename(file, join(shardWork(this.#paths, place.stem).staging, member))
     return samplePath(place.stem, member)
   }
 

@@ -50,8 +50,8 @@ const LIMITS = { maxYoungGenerationSizeMb: 6 }
 
 /**
  * The worker's file: `shard-worker.ts` from source (tests, tsx: started through tsx's loader, which
- * a worker does not inherit), else `shard-worker.js` beside this file (dist/sinks/webdataset/) or
- * under `sinks/webdataset/` when this code is bundled into one file at the top of dist/ (the CLI).
+ * a worker does not inherit), else `shard-worker.js` beside this file (dist/sinks/webdataset/), or
+ * dist/sinks/webdataset/ seen from the CLI's bundle (dist/imgpull.js, or a chunk in dist/chunks/).
  */
 function startWorker(data: WriterData): Worker {
   const here = import.meta.url
@@ -61,7 +61,11 @@ function startWorker(data: WriterData): Worker {
     const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(file)}) })`
     return new Worker(code, { eval: true, workerData: data, resourceLimits: LIMITS })
   }
-  for (const candidate of ['./shard-worker.js', './sinks/webdataset/shard-worker.js']) {
+  for (const candidate of [
+    './shard-worker.js',
+    './sinks/webdataset/shard-worker.js',
+    '../sinks/webdataset/shard-worker.js',
+  ]) {
     const path = fileURLToPath(new URL(candidate, here))
     if (existsSync(path)) return new Worker(pathToFileURL(path), { workerData: data, resourceLimits: LIMITS })
   }
