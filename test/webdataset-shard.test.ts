@@ -59,7 +59,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
   ] as const)
     shard.add(index, row(ctx, index, status))
   assert.equal(shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
-  await shard.cleanUp()
+  shard.cleanUp()
   assert.equal(ctx.window.used, 0, 'the window is given back')
   const members = await readTar(join(out, '00000.tar'))
   assert.deepEqual(
@@ -96,7 +96,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
   ] as const)
     same.add(index, row(ctx, index, status))
   assert.equal(same.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), false)
-  await same.cleanUp()
+  same.cleanUp()
   assert.equal(statSync(join(out, '00000.tar')).ino, before.ino)
 
   // Row 2 comes now: sealed again, the other samples taken from the old tar.
@@ -111,7 +111,7 @@ test('rows finishing out of order, past the window, come out in order; the shard
   ] as const)
     again.add(index, row(ctx, index, status))
   assert.equal(again.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
-  await again.cleanUp()
+  again.cleanUp()
   const resealed = await readTar(join(out, '00000.tar'))
   assert.deepEqual(
     resealed.filter((m) => m.name.endsWith('.jpg')).map((m) => m.name),
@@ -132,7 +132,7 @@ test('a sample neither staged nor in the old tar: sealing fails and says what to
   const first = new Shard(0, ctx, undefined)
   first.add(0, row(ctx, 0, 'failed'))
   first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
-  await first.cleanUp()
+  first.cleanUp()
   mkdirSync(shardWork(ctx.paths, '00000').staging)
   const broken = new Shard(0, ctx, null)
   const line = JSON.parse(row(ctx, 0, 'skipped')) as SampleRow // "done before", but nowhere

@@ -17,8 +17,6 @@ const ctx: ShardContext = {
   window: { used: 0, max: data.windowRows },
 }
 const shards = new Map<number, Shard>()
-/** Staged samples being removed after their shard was sealed: `close` waits for them. */
-const cleaning = new Set<Promise<void>>()
 /** Shards whose file work failed: their later rows are dropped (the run is stopping). */
 const failed = new Set<number>()
 const port = parentPort!
@@ -50,14 +48,17 @@ function handle(m: ToWriter): void {
     case 'seal': {
       const shard = shards.get(m.shard)!
       shards.delete(m.shard)
+      // Answered before the staged samples are removed: the run goes on meanwhile.
       send({ op: 'done', id: m.id, written: shard.seal(m.given) })
-      const cleaned = shard.cleanUp().catch((error) => send({ op: 'error', error: plain(error) }))
-      cleaning.add(cleaned)
-      cleaned.finally(() => cleaning.delete(cleaned))
+      try {
+        shard.cleanUp()
+      } catch (error) {
+        send({ op: 'error', error: plain(error) })
+      }
       return
     }
-    case 'close':
-      Promise.all(cleaning).then(() => send({ op: 'done', id: m.id }))
+    case 'close': // after everything before it, the removals included
+      send({ op: 'done', id: m.id })
       return
     case 'abandon': {
       const shard = shards.get(m.shard)

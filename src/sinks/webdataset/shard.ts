@@ -4,13 +4,13 @@ import {
   existsSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
   rmSync,
   writeSync,
 } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
 import { memberName, shardStem } from './keys.js'
@@ -172,13 +172,18 @@ export class Shard {
   }
 
   /**
-   * After `seal`: the staged samples and the rows file go. Asynchronous (libuv's pool unlinks the
-   * samples while this thread goes on): a sealed shard has every sample in its tar already.
+   * After `seal` (and its answer): the staged samples and the rows file go, a plain unlink each
+   * (a sealed shard has every sample in its tar already).
    */
-  async cleanUp(): Promise<void> {
+  cleanUp(): void {
     this.#releaseWindow()
-    await rm(this.work.staging, { recursive: true, force: true })
-    await rm(this.work.rows, { force: true })
+    let names: string[] = []
+    try {
+      names = readdirSync(this.work.staging)
+    } catch {}
+    for (const name of names) rmSync(join(this.work.staging, name), { force: true })
+    rmSync(this.work.staging, { recursive: true, force: true })
+    rmSync(this.work.rows, { force: true })
   }
 
   /** The run stops before the shard is complete: its work files go, its staged samples stay. */
