@@ -48,6 +48,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --runs N          runs per tool; the table shows medians (default 3, --quick 1)
   --quick           smaller lists and one run: the whole bench in a few minutes
   --million N       URLs in the million scenario (default 1000000, --quick 20000; 0 skips it)
+  --table-rows N    rows of the million-table scenario's Parquet (default 1000000, --quick 20000; 0 skips it)
   --tools IDS       only tools whose id starts with one of these (comma-separated), e.g. imgpull,curl
   --dir PATH        where the output folders go (default: /var/tmp, a real disk as users have;
                     rows marked "output in /dev/shm" write to memory beside it)
@@ -66,6 +67,7 @@ function options() {
       runs: { type: 'string' },
       quick: { type: 'boolean', default: false },
       million: { type: 'string' },
+      'table-rows': { type: 'string' },
       tools: { type: 'string' },
       profile: { type: 'boolean', default: false },
       variant: { type: 'string', multiple: true },
@@ -85,9 +87,14 @@ function options() {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a whole number, got ${v}`)
     return n
   }
-  const config: Config = { quick, million: number('million', values.million, quick ? 20_000 : 1_000_000) }
+  const config: Config = {
+    quick,
+    million: number('million', values.million, quick ? 20_000 : 1_000_000),
+    tableRows: number('table-rows', values['table-rows'], quick ? 20_000 : 1_000_000),
+  }
   const skip = new Set(list(values.skip))
   if (config.million === 0) skip.add('million')
+  if (config.tableRows === 0) skip.add('million-table')
   const chosen = list(values.scenario)
   for (const id of [...chosen, ...skip]) {
     if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario ${id}\n\n${USAGE}`)
@@ -195,7 +202,9 @@ async function runOnce(
   const seen = w.stop()
   // Let connections the tool left behind (a killed tool's) close before the next run counts.
   await new Promise((r) => setTimeout(r, 50))
-  const v = verifyDir(ctx.out, expected, tool.ignore, Boolean(sc.faultOf))
+  const v = tool.verify
+    ? await tool.verify(ctx.out, expected, Boolean(sc.faultOf))
+    : verifyDir(ctx.out, expected, tool.ignore, Boolean(sc.faultOf))
   const count = (names: Iterable<string>) => {
     const counts: Record<string, number> = {}
     for (const name of names) {
@@ -273,13 +282,16 @@ async function runScenario(
     const started = performance.now()
     const expected = sc.expected(server)
     log(`[${sc.id}] expected bytes ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-    const list = join(work, `${sc.id}-list.txt`)
     const entries = (): Iterable<Entry> =>
       mapIter(sc.items(), (item) => ({ url: server.origin + item.path, name: item.name }))
-    await writeLines(
-      list,
-      mapIter(entries(), (e) => e.url),
-    )
+    // A scenario with an input of its own (a table) gives it to the tools in place of a URL list.
+    const list = sc.input ? await sc.input(server, work) : join(work, `${sc.id}-list.txt`)
+    if (!sc.input)
+      await writeLines(
+        list,
+        mapIter(entries(), (e) => e.url),
+      )
+    else log(`[${sc.id}] input ${list} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
     const ctxFor = (tool: Tool): RunContext => ({
       list,
       entries,
@@ -434,7 +446,11 @@ async function main() {
       const result = await runScenario(scenario(id, o.config), o, work, results, stamp)
       await emptyTrash(work, n < o.scenarios.length - 1)
       done.push(result)
-      const lines = ['', ...formatTable(result, id === 'million' ? 1 : o.runs), ...(result.profile ?? [])]
+      const lines = [
+        '',
+        ...formatTable(result, id.startsWith('million') ? 1 : o.runs),
+        ...(result.profile ?? []),
+      ]
       printed.push(...lines)
       // Tables go to stdout as each scenario ends; progress went to stderr.
       console.log(lines.join('\n'))

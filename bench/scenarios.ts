@@ -2,6 +2,7 @@ import { readFileSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ImageServer, ImageServerOptions } from '../test/support/image-server.js'
 import { sizeOf } from '../test/support/images.js'
+import { makeTable } from './make-table.js'
 import { aria2c, articleScript, curl, imgpull, ROOT, type Tool, wget2 } from './tools.js'
 import { type Expected, expectedFromTable, sha256 } from './verify.js'
 
@@ -40,12 +41,16 @@ export interface Scenario {
   throughput?: boolean
   /** Arguments imgpull always gets here (e.g. --max-size). */
   note?: string
+  /** Write the scenario's own input (a table) in `work`, given to the tools in place of a URL list. */
+  input?(server: ImageServer, work: string): Promise<string>
 }
 
 export interface Config {
   quick: boolean
   /** URLs in the million scenario. */
   million: number
+  /** Rows of the million-table scenario's Parquet input. */
+  tableRows: number
 }
 
 const MB = 1e6
@@ -162,6 +167,12 @@ function manySmall(c: Config): Scenario {
       }),
       // What the file system costs: the same run, writing to memory.
       ...shm(imgpull({ label: 'imgpull, output in /dev/shm', id: 'imgpull-shm' })),
+      // The same images as WebDataset shards (one tar, its Parquet and stats): target within 1.1x.
+      imgpull({
+        args: ['--output-format', 'webdataset'],
+        label: 'imgpull --output-format webdataset',
+        id: 'imgpull-webdataset',
+      }),
       articleScript('sequential'),
       articleScript('threadpool'),
       aria2c(),
@@ -346,7 +357,58 @@ function million(c: Config): Scenario {
   }
 }
 
-export const SCENARIOS = ['article', 'many-small', 'large', 'faults', 'rate-limited', 'million'] as const
+/**
+ * A dataset job: a Parquet table of `tableRows` rows as an ML team's would be (url, caption, license,
+ * id, sha256: bench/make-table.ts), pulled into WebDataset shards of 10,000. Tiny bodies, no
+ * latency: what is measured is the table source, the engine and the shard writer.
+ */
+function millionTable(c: Config): Scenario {
+  const count = c.tableRows
+  const items = function* () {
+    for (let i = 0; i < count; i++) yield { name: `q${i}`, path: `/q${i}.jpg`, retrievable: true }
+  }
+  return {
+    id: 'million-table',
+    title: `a Parquet table of ${count.toLocaleString('en')} rows into WebDataset shards, bodies of 100–400 bytes, no latency (imgpull only)`,
+    server: { sizes: [100, 400] },
+    count,
+    items,
+    input: async (server, work) => {
+      const file = join(work, 'million-table.parquet')
+      await makeTable(file, count, { base: `${server.origin}/q` })
+      return file
+    },
+    tools: () => [
+      imgpull({
+        args: ['--output-format', 'webdataset', '--caption-col', 'caption'],
+        label: 'imgpull TABLE.parquet --output-format webdataset',
+        id: 'imgpull-table',
+        reference: true,
+      }),
+    ],
+    cap: c.quick ? 120 : 1_200,
+    throughput: true,
+    bound: async () => ({
+      text: 'no physical bound: targets are first request < 1 s and peak RSS < 200 MB, as for a URL list',
+    }),
+    expected: (server) => ({
+      total: count,
+      retrievable: count,
+      has: (n) => /^q\d+$/.test(n) && Number(n.slice(1)) < count,
+      matches: (n, bytes) => bytes.equals(server.bytes(`/${n}.jpg`)),
+    }),
+  }
+}
+
+export const SCENARIOS = [
+  'article',
+  'many-small',
+  'large',
+  'faults',
+  'rate-limited',
+  'million',
+  'million-table',
+] as const
 
 export function scenario(id: string, c: Config): Scenario {
   switch (id) {
@@ -362,6 +424,8 @@ export function scenario(id: string, c: Config): Scenario {
       return million(c)
     case 'rate-limited':
       return rateLimited(c)
+    case 'million-table':
+      return millionTable(c)
     default:
       throw new Error(`unknown scenario ${id}; choose from ${SCENARIOS.join(', ')}`)
   }

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { verifyShards } from './shards.js'
+import type { Expected, Verdict } from './verify.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const ROOT = resolve(here, '..')
@@ -53,6 +55,8 @@ export interface Tool {
    * `/dev/shm`, for a row that shows what the file system costs.
    */
   outRoot?: string
+  /** Check the output folder, when it is not a folder of files (WebDataset shards). */
+  verify?(dir: string, expected: Expected, detail: boolean): Promise<Verdict>
 }
 
 function which(command: string): string | undefined {
@@ -82,6 +86,11 @@ export function imgpull(
   o: { args?: string[]; label?: string; id?: string; reference?: boolean; outRoot?: string } = {},
 ): Tool {
   const extra = o.args ?? []
+  const ignore = (rel: string) =>
+    rel === 'manifest.jsonl' ||
+    rel === 'report.html' ||
+    (rel.startsWith('.imgpull/') && !rel.startsWith('.imgpull/parts/'))
+  const shards = extra.join(' ').includes('--output-format webdataset')
   return {
     outRoot: o.outRoot,
     id: o.id ?? 'imgpull',
@@ -92,10 +101,17 @@ export function imgpull(
     command: ['imgpull LIST -o DIR --quiet', ...extra].join(' '),
     available: true,
     prepare: async (ctx) => [process.execPath, IMGPULL, ctx.list, '-o', ctx.out, '--quiet', ...extra],
-    ignore: (rel) =>
-      rel === 'manifest.jsonl' ||
-      rel === 'report.html' ||
-      (rel.startsWith('.imgpull/') && !rel.startsWith('.imgpull/parts/')),
+    ignore,
+    // Staged samples and shards being written that a run left behind count as stray, as part files do.
+    ...(shards && {
+      verify: (dir, expected, detail) =>
+        verifyShards(
+          dir,
+          expected,
+          (rel) => ignore(rel) && !/^\.imgpull\/shards\/(\d+\/|.*\.(tmp|rows)$)/.test(rel),
+          detail,
+        ),
+    }),
   }
 }
 

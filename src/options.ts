@@ -99,6 +99,19 @@ export interface Options {
    * line is a `TypeError` naming the file and the line.
    */
   cookies?: string
+  /**
+   * What the run writes in `out`. `files`: each image under its own name. `webdataset`: tar shards
+   * of `shardSize` samples (`00000.tar`, `00001.tar`...), each with a `00000.parquet` (one row per
+   * input row, failures included) and a `00000_stats.json` beside it, img2dataset's layout. A job
+   * is the sample at its `row` (tables set it; otherwise its position in the source, from 0), with
+   * the key `SHARD` + `INDEX` zero-padded (`000030042`), and `Result.path` is `SHARD.tar/KEY.EXT`;
+   * `name` does not apply. A folder keeps the format and shard size of its first run (another is a
+   * `UsageError`).
+   * @default 'files'
+   */
+  outputFormat?: 'files' | 'webdataset'
+  /** Samples per WebDataset shard (the last shard may have fewer). @default 10_000 */
+  shardSize?: number
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
@@ -138,6 +151,8 @@ export const defaults: ResolvedOptions = {
   ignoreRobotsTag: false,
   insecure: false,
   proxy: 'env',
+  outputFormat: 'files',
+  shardSize: 10_000,
 }
 
 function integer(name: string, value: number, min: number): void {
@@ -173,6 +188,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   }
   // The proxy option, or the proxy variables of the environment, must be usable.
   proxyPlan(o.proxy)
+  if (o.outputFormat !== 'files' && o.outputFormat !== 'webdataset') {
+    throw new TypeError(
+      `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,
+    )
+  }
+  integer('shardSize', o.shardSize, 1)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

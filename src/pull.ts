@@ -19,7 +19,9 @@ import { checkTemplate, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, publish } from './sinks/files.js'
+import { claimFolder } from './sinks/folder-format.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
@@ -34,6 +36,8 @@ const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
+/** The name template of webdataset runs: names are the journal's only (samples are named by key). */
+const DATASET_NAMES = '{hash}{ext}'
 
 /** A run in progress: iterate it for results; `stats` changes as it goes. */
 export interface PullRun extends AsyncIterable<Result> {
@@ -78,7 +82,13 @@ async function* run(
   }
   const { journal, lock } = await openJournal(paths, options)
   const dispatcher = createAgent(options)
+  let dataset: WebDatasetSink | undefined
   try {
+    await claimFolder(paths, options.outputFormat, options.shardSize, journal)
+    if (options.outputFormat === 'webdataset') {
+      const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')
+      dataset = await WebDatasetSink.open(paths, options.shardSize, journal)
+    }
     await source.open?.({
       paths,
       journal: options.journal,
@@ -105,7 +115,15 @@ async function* run(
           stats.bytes += n
         })
       : undefined
-  const engine = new Engine(source, options, stats, { journal, dispatcher, leftovers, paths, pool, threads })
+  const engine = new Engine(source, options, stats, {
+    journal,
+    dispatcher,
+    leftovers,
+    paths,
+    pool,
+    threads,
+    dataset,
+  })
   let closeError: unknown
   try {
     for await (const result of engine.results()) {
@@ -114,6 +132,7 @@ async function* run(
     }
   } finally {
     const interrupted = engine.interrupted
+    const completed = engine.completed
     engine.abort()
     engine.stopSampling()
     if (source.onResult) {
@@ -132,6 +151,8 @@ async function* run(
     await dispatcher.destroy().catch(() => {})
     await threads?.close()
     await settle(pool?.close())
+    // Shards complete with this run are sealed; the others keep their samples staged for the next.
+    const sealed = await settle(dataset?.close(completed))
     let ended: unknown
     try {
       journal.endRun({ interrupted })
@@ -142,7 +163,7 @@ async function* run(
     const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()
-    closeError = ended ?? written ?? closed ?? closedSource ?? reported
+    closeError = sealed ?? ended ?? written ?? closed ?? closedSource ?? reported
   }
   if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
@@ -245,6 +266,8 @@ class Engine {
   readonly paths: Layout
   readonly pool: TransformPool | undefined
   readonly threads: TransferThreads | undefined
+  /** The WebDataset output, when asked for (else files). */
+  readonly dataset: WebDatasetSink | undefined
   /** Cuts the transform stage's work on a hard stop. */
   readonly #hardStop = new AbortController()
 
@@ -260,6 +283,7 @@ class Engine {
       paths: Layout
       pool?: TransformPool
       threads?: TransferThreads
+      dataset?: WebDatasetSink
     },
   ) {
     this.journal = parts.journal
@@ -268,6 +292,10 @@ class Engine {
     this.paths = parts.paths
     this.pool = parts.pool
     this.threads = parts.threads
+    this.dataset = parts.dataset
+    if (this.dataset) {
+      this.dataset.onError = (error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
+    }
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,
@@ -326,6 +354,11 @@ class Engine {
     this.#sampler = undefined
   }
 
+  /** Every job of the source has its outcome (the source was read to its end, and nothing stopped the run). */
+  get completed(): boolean {
+    return this.#sourceDone && this.#outstanding === 0 && !this.#stopping
+  }
+
   /** Stop at once; partial files stay for the next run to resume. */
   abort(): void {
     if (this.#aborted) return
@@ -339,19 +372,25 @@ class Engine {
     let index = 0
     for await (const item of this.source) {
       if (this.#stopping) break
-      const job: Job = typeof item === 'string' ? { url: item } : item
+      const given: Job = typeof item === 'string' ? { url: item } : item
+      // A dataset's job is the sample at its row: it gets its row and key before it is planned.
+      const job = this.dataset ? await this.dataset.admit(given, index) : given
       this.stats.read++
       const plan = await planJob(job, ++index, {
         out: this.options.out,
         parts: this.paths.parts,
-        template: this.options.name,
+        template: this.dataset ? DATASET_NAMES : this.options.name,
         checkFields: !this.source.fields,
         journal: this.journal,
         retryFailed: this.options.retryFailed,
         leftovers: this.leftovers,
+        kept: this.dataset?.kept,
       })
-      if (plan.kind === 'duplicate') this.stats.duplicates++
-      else if (plan.kind === 'done') this.#emit(plan.result, false)
+      if (plan.kind === 'duplicate') {
+        // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
+        if (this.dataset) this.#emit(this.dataset.duplicate(job), false)
+        else this.stats.duplicates++
+      } else if (plan.kind === 'done') this.#emit(plan.result, false)
       else if (!this.#stopping) {
         this.#outstanding++
         this.#scheduler.add(plan.task.host, plan.task)
@@ -512,7 +551,7 @@ class Engine {
   async #publish(task: Task, d: Downloaded): Promise<void> {
     const made = await this.#transform(task, d)
     const outcome: Outcome = {
-      path: withExt(task.planned, made.ext),
+      path: this.dataset ? undefined : withExt(task.planned, made.ext),
       httpStatus: d.httpStatus,
       bytes: made.bytes,
       sha256: made.sha256,
@@ -528,6 +567,7 @@ class Engine {
       finishedAt: Date.now(),
       answers: task.answers,
     }
+    if (this.dataset) return this.#stage(task, made, outcome)
     const record = () => this.journal.finish({ key: task.key, state: 'ok', ...outcome })
     // Journal first, then the name: a file under its final name is always known to the journal.
     const durable = record()
@@ -541,6 +581,19 @@ class Engine {
       await record()
       await publish(made.file, this.options.out, outcome.path, true)
     }
+    if (made.file !== task.part) await unlink(task.part).catch(() => {})
+    this.#emit(resultOf(task.job, 'ok', outcome), true)
+  }
+
+  /**
+   * A sample for the WebDataset output: the file staged first, then journaled, so a journal `ok`
+   * always has its sample on disk (staged, or in its sealed shard).
+   */
+  async #stage(task: Task, made: Made, outcome: Outcome): Promise<void> {
+    outcome.path = await this.dataset!.stage(task.job, made.file, made.ext)
+    const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
+    if (this.stats.active === 0) this.journal.flush()
+    await durable
     if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome), true)
   }
@@ -601,6 +654,7 @@ class Engine {
   }
 
   #emit(result: Result, planned: boolean): void {
+    this.dataset?.settle(result)
     this.#channel.push(result)
     if (planned) this.#outstanding--
     this.#maybeDone()

@@ -73,6 +73,15 @@ export function addPullOptions(command: Command): Command {
       '--cookies <file>',
       'send the cookies of this Netscape cookies.txt where their domain and path allow',
     )
+    .addOption(
+      new Option(
+        '--output-format <format>',
+        'files: each image under its own name; webdataset: tar shards, each with a .parquet and a _stats.json',
+      )
+        .choices(['files', 'webdataset'])
+        .default(defaults.outputFormat),
+    )
+    .option('--shard-size <n>', 'samples per WebDataset shard', integer(1), defaults.shardSize)
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -126,6 +135,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       // Neither flag: undefined, the environment's proxies.
       proxy: o.proxy as string | false | undefined,
       cookies: o.cookies as string | undefined,
+      outputFormat: o.outputFormat as Options['outputFormat'],
+      shardSize: o.shardSize as number,
     },
     flags: {
       json: o.json as boolean | undefined,

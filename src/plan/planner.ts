@@ -41,6 +41,8 @@ export interface PlanContext {
   retryFailed: boolean
   /** Part files left by an earlier run (names only). */
   leftovers: Set<string>
+  /** Whether the output of an earlier `ok` is still there. @default its file, at its size */
+  kept?: (record: JobRecord) => Promise<boolean>
 }
 
 const invalidMessage = (job: Job, why: string) => `invalid URL "${shownUrl(job.url)}": ${why}`
@@ -114,7 +116,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   const earlier = journal.get(key)
   if (earlier) {
     if (earlier.run === journal.run) return { kind: 'duplicate' }
-    if (earlier.state === 'ok' && (await stillThere(ctx.out, earlier))) {
+    if (earlier.state === 'ok' && (await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier)))) {
       journal.touch(key)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
       const part = partName(key)

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord } from '../journal/journal.js'
@@ -85,5 +86,6 @@ export function reportInput(paths: Layout, from: ReportSource, now = Date.now())
     },
     samples: from.samples,
     ...(credits.length ? { attribution: credits } : {}),
+    shards: existsSync(paths.dataset),
   }
 }

@@ -22,6 +22,8 @@ export interface ReportFigures {
   /** The hosts that kept the most transfers in flight, at most `chartHosts`. */
   concurrency: Concurrency
   sheet: Sheet
+  /** The images are inside WebDataset shards (no contact sheet). */
+  shards: boolean
 }
 
 export const RENDER_DEFAULTS: Required<RenderOptions> = {
@@ -68,7 +70,7 @@ export function computeFigures(input: ReportInput, options: RenderOptions = {}):
     failures.add(item)
     hosts.add(item)
     throughput.add(item)
-    sheet.add(item)
+    if (!input.shards) sheet.add(item)
   }
   const hostRows = hosts.rows()
   // Two passes over the samples: which hosts were busiest, then their series.
@@ -85,5 +87,6 @@ export function computeFigures(input: ReportInput, options: RenderOptions = {}):
     throughput: throughput.result(),
     concurrency: chart,
     sheet: sheet.result(),
+    shards: input.shards === true,
   }
 }

@@ -167,8 +167,9 @@ function summarySection(f: ReportFigures): string {
 
 function imagesSection(f: ReportFigures): string {
   const { total, entries } = f.sheet
-  const lead =
-    total === 0
+  const lead = f.shards
+    ? 'The images are inside the WebDataset shards (00000.tar, 00001.tar…), which a browser cannot open; the Parquet file beside each shard lists its samples, failures included.'
+    : total === 0
       ? 'No images in this folder yet.'
       : entries.length < total
         ? `A random sample of ${n(entries.length)} of the ${n(total)} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; Enter opens the file.`

@@ -92,6 +92,12 @@ export interface ReportInput {
   samples: Iterable<HostSample>
   /** Unsplash runs: one entry per photo. */
   attribution?: readonly Attribution[]
+  /**
+   * The images are inside WebDataset tar shards, which a browser cannot open: the page draws no
+   * contact sheet and says where the images are instead.
+   * @default false
+   */
+  shards?: boolean
 }
 
 /** Knobs of the renderer. All optional; the defaults suit any run. */

@@ -1,0 +1,87 @@
+import type { Outcome } from '../../outcome.js'
+import { jsonSafe } from '../../sources/tables/values.js'
+import type { Job, Status } from '../../types.js'
+import { redactUrl } from '../../utils/url.js'
+
+/**
+ * imgpull's own columns of a dataset row, in the order they are written, under img2dataset's
+ * names where it has one (`key`, `url`, `caption`, `status`, `error_message`, `width`, `height`,
+ * `original_width`, `original_height`, `sha256`); `error_code` and `http_status` are imgpull's.
+ */
+export const OWN_COLUMNS = [
+  'key',
+  'url',
+  'caption',
+  'status',
+  'error_code',
+  'error_message',
+  'http_status',
+  'width',
+  'height',
+  'original_width',
+  'original_height',
+  'sha256',
+] as const
+
+export type OwnColumn = (typeof OWN_COLUMNS)[number]
+const OWN = new Set<string>(OWN_COLUMNS)
+
+/** One input row of a shard: its sample's place, its columns, and what its files are. */
+export interface SampleRow {
+  /** Position in the shard, from 0. */
+  index: number
+  /**
+   * The row as the Parquet holds it: imgpull's own columns (`OWN_COLUMNS`, null when unknown), then
+   * the carried ones in the job's order. A carried column named like an own column is left out
+   * (img2dataset does the same: its own fields win); the manifest's `meta` still has it.
+   */
+  columns: Record<string, unknown>
+  /** The image's extension (its detected or transformed format): the row has a sample in the tar. */
+  ext?: string
+  /** Bytes of the image. */
+  bytes?: number
+}
+
+/**
+ * The row of `job` with its outcome. `status` `ok` and `skipped` are img2dataset's `success`:
+ * the image is in the shard; `failed` rows have no files in the tar. `original_width` and
+ * `original_height` are the size as downloaded: the transform stage's input when it ran, else the
+ * image's own size (`width`, `height`).
+ */
+export function sampleRow(index: number, key: string, job: Job, status: Status, outcome: Outcome): SampleRow {
+  const ok = status !== 'failed'
+  const columns: Record<string, unknown> = {
+    key,
+    url: redactUrl(job.url),
+    caption: job.caption ?? null,
+    status: ok ? 'success' : 'failed',
+    error_code: ok ? null : (outcome.error ?? null),
+    error_message: ok ? null : (outcome.message ?? null),
+    http_status: outcome.httpStatus ?? null,
+    width: ok ? (outcome.width ?? null) : null,
+    height: ok ? (outcome.height ?? null) : null,
+    original_width: ok ? (outcome.originalWidth ?? outcome.width ?? null) : null,
+    original_height: ok ? (outcome.originalHeight ?? outcome.height ?? null) : null,
+    sha256: ok ? (outcome.sha256 ?? null) : null,
+  } satisfies Record<OwnColumn, unknown>
+  for (const [name, value] of Object.entries(job.meta ?? {})) {
+    if (OWN.has(name)) continue
+    // A column named `__proto__` stays a column, not the object's prototype.
+    Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })
+  }
+  const row: SampleRow = { index, columns }
+  if (ok && outcome.format) {
+    row.ext = outcome.format
+    row.bytes = outcome.bytes
+  }
+  return row
+}
+
+/**
+ * The sample's `KEY.json`: the row's columns but `http_status` (a resumed transfer ends with a 206
+ * where an uninterrupted one has a 200; the tar must not depend on how the bytes came).
+ */
+export function sampleJson(row: SampleRow): string {
+  const { http_status: _status, ...rest } = row.columns
+  return JSON.stringify(rest)
+}

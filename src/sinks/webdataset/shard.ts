@@ -1,0 +1,305 @@
+import { createHash } from 'node:crypto'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
+import { memberName, shardStem } from './keys.js'
+import { ShardTable } from './parquet.js'
+import { type SampleRow, sampleJson } from './row.js'
+import { StatsTally } from './stats.js'
+import { TarFile, TarScan } from './tar.js'
+
+/** The work files of one shard, in `OUT/.imgpull/shards/`. */
+export function shardWork(paths: Layout, stem: string) {
+  return {
+    /** Its downloaded samples, `KEY.ext`, until the shard is sealed. */
+    staging: join(paths.shards, stem),
+    /** This run's rows of it, one JSON line each, in the order they finished. */
+    rows: join(paths.shards, `${stem}.rows`),
+    /** What the sealed shard holds: `{ signature }` of its rows. */
+    seal: join(paths.shards, `${stem}.seal.json`),
+    /** An output being written, before it takes its name in the output folder. */
+    tmp: (kind: ShardFile) => join(paths.shards, `${stem}${SHARD_FILES[kind]}.tmp`),
+  }
+}
+
+/** What the shards of a run share, on the shard writer's thread. */
+export interface ShardContext {
+  readonly paths: Layout
+  readonly shardSize: number
+  /**
+   * Rows waiting in memory for their turn in a tar being written, over all shards. Past `max`, a
+   * row waits in its shard's rows file only and is read back when its turn comes: a slow row holds
+   * its shard's tar back, and memory must not grow with the rows that finish behind it.
+   */
+  readonly window: { used: number; readonly max: number }
+}
+
+/** Rows' lines gathered before one write to the rows file. */
+const LINES_BYTES = 64 * 1024
+
+/** Write `data` to `path` and flush it to the disk (the caller renames it into place). */
+function writeDurably(path: string, data: Uint8Array | string): void {
+  const fd = openSync(path, 'w')
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * One shard, on the shard writer's thread, while a run has rows of it: its rows file, its tar
+ * written in row order as rows finish, and its sealing. Synchronous throughout: this thread does
+ * nothing else, and a plain call is far cheaper than a promise per entry. Memory: 12 bytes of
+ * offsets per row of the shard size, and a share of the global window; the rows themselves are
+ * in the rows file, read whole (one shard's worth) only to seal.
+ *
+ * Sealing writes the tar, Parquet and stats under temporary names, flushes them to the disk,
+ * renames them into the output folder (the tar first: a tar in the folder is the mark of a sealed
+ * shard), writes the seal record, and removes the staged samples. A journal `ok` for a sample so
+ * always means: staged, or in its shard's tar. A shard sealed by an earlier run is sealed again
+ * only if its rows differ from its seal record's (a failure retried and now fetched, a row with a
+ * new error); its samples then come from the old tar, and the new ones from staging.
+ */
+export class Shard {
+  readonly stem: string
+  readonly work: ReturnType<typeof shardWork>
+  readonly tarPath: string
+
+  readonly #rowsFd: number
+  readonly #offsets: Float64Array
+  readonly #lengths: Uint32Array
+  #rowsSize = 0
+  #rowsWritten = 0
+  #pending: string[] = []
+  #pendingBytes = 0
+
+  /** The tar being written in row order (a shard not sealed before), and the next row it needs. */
+  readonly #tar: TarFile | undefined
+  #next = 0
+  readonly #window = new Map<number, SampleRow>()
+  /** Rows that will never come (not given in this run), once the shard is complete. */
+  #given: Uint8Array | undefined
+
+  /**
+   * Open shard `number` for this run. `sealed`: the signature in the seal record of a shard sealed
+   * before (its tar is in the folder), `null` when it has no record; `undefined`: not sealed.
+   * `startedAt`: when the run began on it (ms since the epoch), for its stats.
+   */
+  constructor(
+    readonly number: number,
+    readonly ctx: ShardContext,
+    readonly sealed: string | null | undefined,
+    readonly startedAt = Date.now(),
+  ) {
+    this.stem = shardStem(number)
+    this.work = shardWork(ctx.paths, this.stem)
+    this.tarPath = ctx.paths.shard(this.stem, 'tar')
+    this.#offsets = new Float64Array(ctx.shardSize)
+    this.#lengths = new Uint32Array(ctx.shardSize)
+    // Read and write: rows past the window are read back when their turn in the tar comes.
+    this.#rowsFd = openSync(this.work.rows, 'w+')
+    try {
+      this.#tar = sealed === undefined ? TarFile.create(this.work.tmp('tar')) : undefined
+    } catch (error) {
+      closeSync(this.#rowsFd)
+      throw error
+    }
+  }
+
+  /** Row `index` has its outcome: `line` is its `SampleRow` as JSON. */
+  add(index: number, line: string): void {
+    this.#keepLine(index, line)
+    if (!this.#tar) return
+    const { window } = this.ctx
+    if (index === this.#next || window.used < window.max) {
+      this.#window.set(index, JSON.parse(line) as SampleRow)
+      window.used++
+    }
+    this.#appendReady()
+  }
+
+  /**
+   * Seal the shard: `given` marks (non-zero) the rows given in this run, every one of which has
+   * been added. Returns whether the outputs were written (`false`: sealed before with these very
+   * rows, left untouched). Then `cleanUp()` removes what is no longer needed.
+   */
+  seal(given: Uint8Array): boolean {
+    this.#given = given
+    this.#appendReady()
+    if (this.#tar && this.#next < this.ctx.shardSize)
+      throw new Error(`shard ${this.stem}: row ${this.#next} was given but has no outcome`)
+    this.#flushLines()
+    closeSync(this.#rowsFd)
+    // One shard's rows, read whole; each row is parsed where it is used and let go.
+    const lines = readFileSync(this.work.rows)
+    const signature = this.#signatureOf(lines)
+    const outputs = ['tar', 'parquet', 'stats'] as const
+    if (
+      this.sealed === signature &&
+      outputs.every((kind) => existsSync(this.ctx.paths.shard(this.stem, kind)))
+    )
+      return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
+    if (this.#tar) this.#tar.finish()
+    else this.#rebuildTar(lines)
+    const table = new ShardTable()
+    const tally = new StatsTally()
+    for (const row of this.#inOrder(lines)) {
+      table.add(row)
+      tally.add(row)
+    }
+    writeDurably(this.work.tmp('parquet'), table.parquet())
+    const stats = tally.stats(this.startedAt, Date.now())
+    writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
+    // The tar first: a tar in the folder means the shard is sealed (see the class comment).
+    for (const kind of outputs) renameSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind))
+    writeDurably(`${this.work.seal}.tmp`, `${JSON.stringify({ signature })}\n`)
+    renameSync(`${this.work.seal}.tmp`, this.work.seal)
+    return true
+  }
+
+  /**
+   * After `seal` (and its answer): the staged samples and the rows file go, a plain unlink each
+   * (a sealed shard has every sample in its tar already).
+   */
+  cleanUp(): void {
+    this.#releaseWindow()
+    let names: string[] = []
+    try {
+      names = readdirSync(this.work.staging)
+    } catch {}
+    for (const name of names) rmSync(join(this.work.staging, name), { force: true })
+    rmSync(this.work.staging, { recursive: true, force: true })
+    rmSync(this.work.rows, { force: true })
+  }
+
+  /** The run stops before the shard is complete: its work files go, its staged samples stay. */
+  abandon(): void {
+    this.#tar?.discard()
+    closeSync(this.#rowsFd)
+    rmSync(this.work.tmp('tar'), { force: true })
+    rmSync(this.work.rows, { force: true })
+    this.#releaseWindow()
+  }
+
+  #releaseWindow(): void {
+    this.ctx.window.used -= this.#window.size
+    this.#window.clear()
+  }
+
+  #keepLine(index: number, line: string): void {
+    const length = Buffer.byteLength(line)
+    this.#offsets[index] = this.#rowsSize
+    this.#lengths[index] = length
+    this.#rowsSize += length + 1
+    this.#pending.push(line)
+    this.#pendingBytes += length + 1
+    if (this.#pendingBytes >= LINES_BYTES) this.#flushLines()
+  }
+
+  #flushLines(): void {
+    if (this.#pending.length === 0) return
+    const bytes = Buffer.from(`${this.#pending.join('\n')}\n`)
+    for (let done = 0; done < bytes.length; )
+      done += writeSync(this.#rowsFd, bytes, done, bytes.length - done, this.#rowsWritten + done)
+    this.#rowsWritten += bytes.length
+    this.#pending = []
+    this.#pendingBytes = 0
+  }
+
+  /** Row `index` from the rows file. */
+  #readBack(index: number): SampleRow {
+    this.#flushLines()
+    const buffer = Buffer.alloc(this.#lengths[index])
+    readSync(this.#rowsFd, buffer, 0, buffer.length, this.#offsets[index])
+    return JSON.parse(buffer.toString('utf8')) as SampleRow
+  }
+
+  /** The sha256 of the rows' lines in sample order: what the seal record keeps of a shard. */
+  #signatureOf(lines: Buffer): string {
+    const hash = createHash('sha256')
+    for (let i = 0; i < this.ctx.shardSize; i++) {
+      if (this.#lengths[i] === 0) continue
+      const at = this.#offsets[i]
+      hash.update(lines.subarray(at, at + this.#lengths[i] + 1)) // with its newline
+    }
+    return hash.digest('hex')
+  }
+
+  /** The rows of this run in sample order, parsed one by one from the rows file's bytes. */
+  *#inOrder(lines: Buffer): Generator<SampleRow> {
+    for (let i = 0; i < this.ctx.shardSize; i++) {
+      if (this.#lengths[i] === 0) continue
+      const at = this.#offsets[i]
+      yield JSON.parse(lines.toString('utf8', at, at + this.#lengths[i])) as SampleRow
+    }
+  }
+
+  /** Write the rows that are next in order into the tar, as far as they go. */
+  #appendReady(): void {
+    const tar = this.#tar
+    if (!tar) return
+    while (this.#next < this.ctx.shardSize) {
+      const i = this.#next
+      if (this.#lengths[i] > 0) {
+        let row = this.#window.get(i)
+        if (row) {
+          this.#window.delete(i)
+          this.ctx.window.used--
+        } else row = this.#readBack(i)
+        this.#append(row, tar)
+      } else if (!this.#given || this.#given[i]) return // its outcome is still to come
+      this.#next++
+    }
+  }
+
+  /** A row's files in the tar: the image (staged, or from the old tar), `KEY.json`, `KEY.txt`. */
+  #append(row: SampleRow, tar: TarFile, old?: () => TarScan): void {
+    if (!row.ext) return // a failed row has no files
+    const key = row.columns.key as string
+    const member = memberName(key, row.ext)
+    const staged = join(this.work.staging, member)
+    if (!old || existsSync(staged)) tar.addFile(member, staged, row.bytes)
+    else {
+      const scan = old()
+      const entry = scan.find(member)
+      if (!entry || (row.bytes !== undefined && entry.size !== row.bytes))
+        throw new Error(
+          `sample ${member} is neither staged nor in ${this.stem}.tar: remove ${this.stem}.tar and run again to fetch its samples anew`,
+        )
+      tar.addRange(member, scan.fd, entry.offset, entry.size)
+    }
+    tar.add(`${key}.json`, sampleJson(row))
+    const caption = row.columns.caption
+    if (typeof caption === 'string') tar.add(`${key}.txt`, caption)
+  }
+
+  /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */
+  #rebuildTar(lines: Buffer): void {
+    const tar = TarFile.create(this.work.tmp('tar'))
+    let old: TarScan | undefined
+    try {
+      for (const row of this.#inOrder(lines))
+        this.#append(row, tar, () => (old ??= new TarScan(this.tarPath)))
+      tar.finish()
+    } catch (error) {
+      tar.discard()
+      throw error
+    } finally {
+      old?.close()
+    }
+  }
+}

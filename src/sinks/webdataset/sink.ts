@@ -1,0 +1,242 @@
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { JobRecord, Journal } from '../../journal/journal.js'
+import type { Layout } from '../../layout.js'
+import { outcomeOf } from '../../outcome.js'
+import { rowKey } from '../../sources/tables/jobs.js'
+import type { Job, Result } from '../../types.js'
+import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
+import { sampleRow } from './row.js'
+import { shardWork } from './shard.js'
+import { ShardWriter } from './writer.js'
+
+/** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
+const WINDOW_ROWS = 4096
+
+const GIVEN = 1
+const SETTLED = 2
+
+/** What the engine's thread knows of an open shard: which rows it was given and which are settled. */
+interface OpenShard {
+  readonly number: number
+  /** Per row: GIVEN in this run, SETTLED (has its outcome). */
+  readonly flags: Uint8Array
+  given: number
+  settled: number
+  /** No more rows will come (it is full, or the source ended). */
+  complete: boolean
+  /** Its tar was in the folder when the shard opened (sealed by an earlier run). */
+  readonly sealed: boolean
+  /** Samples staged by earlier runs (names), read when the shard opened. */
+  readonly stagedBefore: ReadonlySet<string>
+  /** What the writer is told when the shard's first row comes (see `Shard`). */
+  readonly signature: string | null | undefined
+  readonly startedAt: number
+  /** The writer has it (its first row came). */
+  started: boolean
+  /** Handed to the writer to seal or to drop. */
+  closing: boolean
+}
+
+/**
+ * The WebDataset output on the engine's side. Every job is the sample at its input position
+ * (`job.row`, else its place in the source), in shard `row / shardSize`. The engine calls, in
+ * order: `admit` for each job read (before planning it), `kept` when the planner asks whether an
+ * earlier `ok` is still there, `stage` to put a verified file in place, `settle` with every
+ * result, `close` at the end. The file work is the shard writer's (writer.ts), on a thread of its
+ * own; this side keeps, per open shard, a byte per row of the shard size and the names of the
+ * samples earlier runs staged.
+ *
+ * A worker of a shared queue runs the rows of one shard and closes with `completed`: that shard
+ * is sealed whole (its tar, Parquet and stats each renamed into place) or not at all.
+ */
+export class WebDatasetSink {
+  readonly #paths: Layout
+  readonly #shardSize: number
+  readonly #journal: Journal
+  #writer: ShardWriter | undefined
+  readonly #shards = new Map<number, OpenShard>()
+  readonly #closing = new Set<Promise<void>>()
+  #error: unknown
+  /** Told of a failure while writing shards (a full disk): the run stops. */
+  onError: (error: unknown) => void = () => {}
+
+  private constructor(paths: Layout, shardSize: number, journal: Journal) {
+    this.#paths = paths
+    this.#shardSize = shardSize
+    this.#journal = journal
+  }
+
+  /**
+   * The writer's thread, started with the first result rather than with the run: its start-up
+   * (an isolate, its modules, a Parquet warm-up) then overlaps the first transfers instead of
+   * delaying the first request.
+   */
+  get #shardWriter(): ShardWriter {
+    if (!this.#writer) {
+      this.#writer = new ShardWriter({
+        out: this.#paths.out,
+        shardSize: this.#shardSize,
+        windowRows: WINDOW_ROWS,
+      })
+      this.#writer.onError = (error) => this.#fail(error)
+    }
+    return this.#writer
+  }
+
+  /**
+   * Start the output in `paths.out`: the work folder made, what a run that was cut left being
+   * written removed (tars and rows files are made again; staged samples are kept).
+   */
+  static async open(paths: Layout, shardSize: number, journal: Journal): Promise<WebDatasetSink> {
+    await mkdir(paths.shards, { recursive: true })
+    for (const name of await readdir(paths.shards)) {
+      if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
+    }
+    return new WebDatasetSink(paths, shardSize, journal)
+  }
+
+  /**
+   * A job read from the source, as a sample: `row` set (its position, from 0, unless the source
+   * set it) and `key` (`row:N`, unless the source set one). Opens the row's shard when it is the
+   * first of it. A row given twice in one run is a `TypeError` (a source's fault).
+   */
+  async admit(job: Job, position: number): Promise<Job> {
+    const row = job.row ?? position
+    if (!Number.isSafeInteger(row) || row < 0)
+      throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${String(row)}`)
+    const { shard, index } = samplePlace(row, this.#shardSize)
+    const open = this.#shards.get(shard) ?? (await this.#open(shard))
+    if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
+    open.flags[index] = GIVEN
+    if (++open.given === this.#shardSize) open.complete = true
+    const key = job.key ?? rowKey(row)
+    return job.row === row && job.key === key ? job : { ...job, row, key }
+  }
+
+  /** What earlier runs left of shard `number`; its work begins on the writer. */
+  async #open(number: number): Promise<OpenShard> {
+    const stem = shardStem(number)
+    const work = shardWork(this.#paths, stem)
+    const sealed = await stat(this.#paths.shard(stem, 'tar')).then(
+      () => true,
+      () => false,
+    )
+    const signature = sealed
+      ? await readFile(work.seal, 'utf8').then(
+          (text) => String(JSON.parse(text).signature),
+          () => null,
+        )
+      : undefined
+    const stagedBefore = new Set(await readdir(work.staging).catch(() => [] as string[]))
+    await mkdir(work.staging, { recursive: true })
+    const open: OpenShard = {
+      number,
+      flags: new Uint8Array(this.#shardSize),
+      given: 0,
+      settled: 0,
+      complete: false,
+      sealed,
+      stagedBefore,
+      signature,
+      startedAt: Date.now(),
+      started: false,
+      closing: false,
+    }
+    this.#shards.set(number, open)
+    return open
+  }
+
+  /** Whether the sample of an earlier `ok` is still there (staged, or in its sealed shard). For the planner. */
+  readonly kept = async (record: JobRecord): Promise<boolean> => {
+    const at = record.path === undefined ? undefined : parseSamplePath(record.path)
+    const open = at && this.#shards.get(Number(at.stem))
+    return open !== undefined && (open.sealed || open.stagedBefore.has(at!.member))
+  }
+
+  /**
+   * Put the verified file of `job` (its part, or what the transform stage made) where its sample is
+   * staged until the shard is sealed, as `KEY.ext`; resolves to the sample's `path`
+   * (`SHARD.tar/KEY.ext`). A rename (never a copy), on libuv's pool as the files output's link.
+   */
+  async stage(job: Job, file: string, ext: string): Promise<string> {
+    const place = samplePlace(job.row!, this.#shardSize)
+    const member = memberName(place.key, ext)
+    await rename(file, join(shardWork(this.#paths, place.stem).staging, member))
+    return samplePath(place.stem, member)
+  }
+
+  /** A job whose key an earlier row of this run has: a failed row of its own (`invalid-row`). */
+  duplicate(job: Job): Result {
+    return {
+      job,
+      status: 'failed',
+      error: 'invalid-row',
+      message: `row ${job.row}: the same job key as an earlier row (${job.key})`,
+      attempts: 0,
+      timings: { total: 0 },
+    }
+  }
+
+  /** Every result, for its row. An earlier outcome is taken from the journal, as it was recorded. */
+  settle(result: Result): void {
+    const { job } = result
+    if (job.row === undefined) return
+    const place = samplePlace(job.row, this.#shardSize)
+    const open = this.#shards.get(place.shard)
+    if (!open || open.flags[place.index] !== GIVEN) return
+    open.flags[place.index] |= SETTLED
+    open.settled++
+    const outcome = (result.earlier && job.key && this.#journal.get(job.key)) || outcomeOf(result)
+    const row = sampleRow(place.index, place.key, job, result.status, outcome)
+    const writer = this.#shardWriter
+    if (!open.started) {
+      writer.open(open.number, open.signature, open.startedAt)
+      open.started = true
+    }
+    writer.add(open.number, place.index, JSON.stringify(row))
+    if (open.complete && open.settled === open.given) this.#seal(open)
+  }
+
+  /**
+   * The run is over. `completed`: every job of the source has its outcome, so shards not full
+   * (the last one) are sealed with the rows they have; otherwise shards not complete are left for
+   * the next run (their staged samples kept). Resolves when every shard is sealed or dropped;
+   * rejects with the first failure.
+   */
+  async close(completed: boolean): Promise<void> {
+    for (const open of this.#shards.values()) {
+      if (open.closing) continue
+      if (completed && this.#error === undefined && open.settled === open.given && open.started)
+        this.#seal(open)
+      else {
+        open.closing = true
+        if (open.started) this.#track(this.#shardWriter.abandon(open.number))
+      }
+    }
+    await Promise.all(this.#closing)
+    await this.#writer?.close()
+    if (this.#error !== undefined) throw this.#error
+  }
+
+  #seal(open: OpenShard): void {
+    open.closing = true
+    const given = open.flags.map((f) => f & GIVEN)
+    this.#track(this.#shardWriter.seal(open.number, given).then(() => this.#shards.delete(open.number)))
+  }
+
+  #track(step: Promise<unknown>): void {
+    const tracked = step.then(
+      () => {},
+      (error) => this.#fail(error),
+    )
+    this.#closing.add(tracked)
+    tracked.finally(() => this.#closing.delete(tracked))
+  }
+
+  #fail(error: unknown): void {
+    if (this.#error !== undefined) return
+    this.#error = error
+    this.onError(error)
+  }
+}

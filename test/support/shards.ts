@@ -1,0 +1,98 @@
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { parquetReadObjects } from 'hyparquet'
+import tar from 'tar-stream'
+
+/** One file of a tar as a reader sees it. */
+export interface Member {
+  name: string
+  size: number
+  mode: number
+  mtime: number
+  uid: number
+  gid: number
+  data: Buffer
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+
+/** A tar's members in order, through tar-stream's extractor. */
+export async function readTar(path: string): Promise<Member[]> {
+  const extract = tar.extract()
+  createReadStream(path).pipe(extract)
+  const members: Member[] = []
+  for await (const entry of extract) {
+    const chunks: Buffer[] = []
+    for await (const chunk of entry) chunks.push(chunk as Buffer)
+    const h = entry.header
+    members.push({
+      name: h.name,
+      size: h.size,
+      mode: h.mode,
+      mtime: h.mtime.getTime(),
+      uid: h.uid,
+      gid: h.gid,
+      data: Buffer.concat(chunks),
+    })
+  }
+  return members
+}
+
+const PYTHON_LIST = `
+import hashlib, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    print(json.dumps([[m.name, m.size, m.mode, m.mtime, m.uid, m.gid, m.uname, m.gname, m.isfile(),
+                       hashlib.sha256(t.extractfile(m).read()).hexdigest()] for m in t.getmembers()]))
+`
+
+/** A tar's members through Python's `tarfile`: name, size, mode, mtime, uid, gid, uname, gname, isfile, sha256. */
+export function pythonTar(
+  path: string,
+): [string, number, number, number, number, number, string, string, boolean, string][] {
+  return JSON.parse(execFileSync('python3', ['-c', PYTHON_LIST, path], { encoding: 'utf8' }))
+}
+
+/** A tar's member names through GNU tar (`tar -tf`). */
+export function gnuTarNames(path: string): string[] {
+  return execFileSync('tar', ['-tf', path], { encoding: 'utf8' }).trim().split('\n')
+}
+
+/** The members' sha256 by name, for comparing with what the server sent. */
+export const memberHashes = (members: Member[]) => new Map(members.map((m) => [m.name, sha256(m.data)]))
+
+/** A Parquet file's rows through hyparquet (the writer's own family). */
+export async function hyparquetRows(path: string): Promise<Record<string, unknown>[]> {
+  const bytes = await readFile(path)
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer
+  return parquetReadObjects({ file })
+}
+
+/** A Parquet file's column types and rows through DuckDB, a reader of another family (C++). */
+export async function duckdbRead(
+  path: string,
+): Promise<{ types: Record<string, string>; rows: Record<string, unknown>[] }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const db = await DuckDBInstance.create(':memory:')
+  const sql = await db.connect()
+  try {
+    const quoted = `'${path.replaceAll("'", "''")}'`
+    const described = await sql.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoted})`)
+    const types = Object.fromEntries(
+      described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
+    )
+    const rows = (await sql.runAndReadAll(`SELECT * FROM read_parquet(${quoted})`)).getRowObjectsJson()
+    return { types, rows: rows as Record<string, unknown>[] }
+  } finally {
+    sql.closeSync()
+    db.closeSync()
+  }
+}
+
+/** The output files of a webdataset folder (no work folder, manifest or report), sorted. */
+export async function shardFiles(out: string): Promise<string[]> {
+  return (await readdir(out))
+    .filter((f) => f !== '.imgpull' && f !== 'manifest.jsonl' && f !== 'report.html')
+    .sort()
+}

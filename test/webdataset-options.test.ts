@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { fixturePath, metadataOf } from './fixtures/transform/index.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { hyparquetRows, readTar, shardFiles } from './support/shards.js'
+
+// The WebDataset output beyond tables: URL lists, the transform stage, library jobs, and the rules
+// that keep an output folder to one kind of output.
+
+let server: ImageServer
+let files: Server
+let origin: string
+let dir: string
+before(async () => {
+  server = await startImageServer()
+  // Real images (the fault server's are noise no decoder takes), for the transform stage.
+  files = createServer((req, res) => {
+    const body = readFileSync(fixturePath(new URL(req.url ?? '/', 'http://x').pathname.slice(1)))
+    res.writeHead(200, { 'content-length': body.length }).end(body)
+  })
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await new Promise((resolve) => files.close(resolve))
+  await cleanup(dir)
+})
+
+const dataset = ['--output-format', 'webdataset']
+
+test('a URL list: each line a sample at its position, the same URL twice two samples', async () => {
+  const list = join(dir, 'list.txt')
+  await writeFile(list, [server.url('/l-0'), server.url('/l-1'), server.url('/l-0')].join('\n'))
+  const out = join(dir, 'list')
+  const r = await runCli([list, '-o', out, ...dataset])
+  assert.equal(r.code, 0, r.stderr)
+  const members = await readTar(join(out, '00000.tar'))
+  assert.deepEqual(
+    members.map((m) => m.name),
+    ['000000000.jpg', '000000000.json', '000000001.jpg', '000000001.json', '000000002.jpg', '000000002.json'],
+    'keys for the default 10,000 samples a shard; no caption, no .txt',
+  )
+  assert.ok(members[4].data.equals(server.bytes('/l-0')))
+})
+
+test('the transform stage: the shard holds what it made, and the size as downloaded', async () => {
+  const list = join(dir, 'resize.txt')
+  await writeFile(list, ['photo-orient6-gps.jpg', 'alpha.png'].map((n) => `${origin}/${n}`).join('\n'))
+  const out = join(dir, 'resize')
+  const r = await runCli([
+    list,
+    '-o',
+    out,
+    ...dataset,
+    '--resize',
+    'keep-ratio',
+    '--size',
+    '32',
+    '--encode',
+    'webp',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const members = await readTar(join(out, '00000.tar'))
+  assert.deepEqual(
+    members.map((m) => m.name),
+    ['000000000.webp', '000000000.json', '000000001.webp', '000000001.json'],
+  )
+  for (const i of [0, 2]) {
+    const meta = await metadataOf(members[i].data)
+    const json = JSON.parse(members[i + 1].data.toString())
+    assert.equal(meta.format, 'webp')
+    assert.equal(Math.min(meta.width!, meta.height!), 32)
+    assert.deepEqual([json.width, json.height], [meta.width, meta.height])
+    assert.ok(
+      json.original_width > json.width && json.original_height > json.height,
+      'the size as downloaded',
+    )
+  }
+  const jsons = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((row) => [row.width, row.original_width]),
+    jsons.map((json) => [json.width, json.original_width]),
+  )
+})
+
+test('library jobs: their own rows and keys; a key given twice is a failed row, a row given twice a TypeError', async () => {
+  const out = join(dir, 'library')
+  const jobs = [
+    { url: server.url('/j-a'), row: 2, key: 'photo-a', meta: { id: 'a' } },
+    { url: server.url('/j-b'), row: 0, key: 'photo-b', meta: { id: 'b' } },
+    { url: server.url('/j-c'), row: 1, key: 'photo-a', meta: { id: 'c' } },
+  ]
+  const results: Result[] = []
+  for await (const r of pull(jobs, { out, outputFormat: 'webdataset', shardSize: 2 })) results.push(r)
+  const dup = results.find((r) => r.job.key === 'photo-a' && r.job.row === 1)!
+  assert.deepEqual([dup.status, dup.error], ['failed', 'invalid-row'])
+  assert.deepEqual(
+    await shardFiles(out),
+    ['00000.parquet', '00000.tar', '00000_stats.json', '00001.parquet'].concat([
+      '00001.tar',
+      '00001_stats.json',
+    ]),
+  )
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((row) => [row.key, row.id, row.status]),
+    [
+      ['000000', 'b', 'success'],
+      ['000001', 'c', 'failed'],
+    ],
+  )
+  const twice = pull(
+    [
+      { url: server.url('/t-0'), row: 0 },
+      { url: server.url('/t-1'), row: 0 },
+    ],
+    { out: join(dir, 'twice'), outputFormat: 'webdataset' },
+  )
+  await assert.rejects(async () => {
+    for await (const _ of twice);
+  }, /the source gave row 0 twice/)
+})
+
+test('one folder, one kind of output: another format or shard size is a usage error before any fetch', async () => {
+  const list = join(dir, 'guard.txt')
+  await writeFile(list, server.url('/g-0'))
+  const files = join(dir, 'guard-files')
+  assert.equal((await runCli([list, '-o', files])).code, 0)
+  const requests = server.stats.requests
+  const intoFiles = await runCli([list, '-o', files, ...dataset])
+  assert.equal(intoFiles.code, 2)
+  assert.match(intoFiles.stderr, /holds the files of an earlier run \(--output-format files\)/)
+
+  const shards = join(dir, 'guard-shards')
+  assert.equal((await runCli([list, '-o', shards, ...dataset, '--shard-size', '100'])).code, 0)
+  const asFiles = await runCli([list, '-o', shards])
+  assert.equal(asFiles.code, 2)
+  assert.match(
+    asFiles.stderr,
+    /holds WebDataset shards of 100 samples: run with --output-format webdataset --shard-size 100/,
+  )
+  const resized = await runCli([list, '-o', shards, ...dataset, '--shard-size', '50'])
+  assert.equal(resized.code, 2)
+  assert.match(resized.stderr, /shards of 100 samples, not 50: run with --shard-size 100/)
+  assert.equal(server.stats.requests, requests + 1, 'only the webdataset run into a new folder fetched')
+
+  const bad = await runCli([list, '-o', join(dir, 'bad'), '--output-format', 'zip'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--output-format.*zip/)
+  assert.throws(
+    () => pull([], { outputFormat: 'webdataset', shardSize: 0 }),
+    /`shardSize` to be an integer >= 1/,
+  )
+})

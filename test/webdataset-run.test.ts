@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { parquetWriteBuffer } from 'hyparquet-writer'
+import { pull } from '../src/index.js'
+import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import {
+  duckdbRead,
+  gnuTarNames,
+  hyparquetRows,
+  memberHashes,
+  pythonTar,
+  readTar,
+  shardFiles,
+} from './support/shards.js'
+
+// Tables through to WebDataset shards: every input format, the key and grouping rules, failed rows,
+// hash mismatches, three readers for the tars and two for the Parquet, determinism, reruns.
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+
+interface Row {
+  url: string
+  caption: string
+  license: string
+  id: number
+  sha256: string
+}
+
+/** 12 rows, 3 shards of 5: successes, a row without caption, a 404, a hash mismatch, a bad URL. */
+function rows(prefix: string): Row[] {
+  return Array.from({ length: 12 }, (_, i) => {
+    const path = `/${prefix}-${i}`
+    const url = i === 2 ? server.url(`${path}?status=404`) : i === 5 ? 'not a url' : server.url(path)
+    const hash = i === 3 ? '0'.repeat(64) : i === 2 || i === 5 ? '' : sha256(server.bytes(path))
+    return {
+      url,
+      caption: i === 1 ? '' : `caption ${i}, "quoted"`,
+      license: `cc-${i % 2}`,
+      id: 100 + i,
+      sha256: hash,
+    }
+  })
+}
+const FAILED = new Map([
+  [2, 'http-404'],
+  [3, 'hash-mismatch'],
+  [5, 'invalid-url'],
+])
+const COLUMNS = ['url', 'caption', 'license', 'id', 'sha256'] as const
+
+const quoted = (v: string | number) => `"${String(v).replaceAll('"', '""')}"`
+const textTable = (data: Row[], sep: string, quote: (v: string | number) => string) =>
+  `${COLUMNS.join(sep)}\n${data.map((r) => COLUMNS.map((c) => quote(r[c])).join(sep)).join('\n')}\n`
+const parquetTable = (data: Row[]) =>
+  Buffer.from(
+    parquetWriteBuffer({
+      columnData: [
+        { name: 'url', data: data.map((r) => r.url), type: 'STRING' },
+        { name: 'caption', data: data.map((r) => r.caption || null), type: 'STRING' },
+        { name: 'license', data: data.map((r) => r.license), type: 'STRING' },
+        { name: 'id', data: data.map((r) => BigInt(r.id)), type: 'INT64' },
+        { name: 'sha256', data: data.map((r) => r.sha256 || null), type: 'STRING' },
+      ],
+      rowGroupSize: 4,
+    }),
+  )
+
+const FORMATS: Record<string, (data: Row[]) => Buffer> = {
+  csv: (d) => Buffer.from(textTable(d, ',', quoted)),
+  tsv: (d) => Buffer.from(textTable(d, '\t', (v) => String(v).replaceAll('"', "'"))),
+  jsonl: (d) =>
+    Buffer.from(`${d.map((r) => JSON.stringify({ ...r, caption: r.caption || null })).join('\n')}\n`),
+  parquet: parquetTable,
+  'csv.gz': (d) => gzipSync(textTable(d, ',', quoted)),
+  'parquet.gz': (d) => gzipSync(parquetTable(d)),
+}
+
+const TABLE: TableOptions = { captionCol: 'caption', hashCol: 'sha256' }
+
+/** A table of `rows(prefix)` in `format`, pulled into a fresh folder as shards of 5 through the library. */
+async function pullTable(prefix: string, format: string, out: string, concurrency?: number) {
+  const file = join(dir, `${prefix}.${format}`)
+  await writeFile(file, FORMATS[format](rows(prefix)))
+  const results = []
+  const tables = await openTables([file], TABLE)
+  for await (const r of pull(tablesSource(tables), {
+    out,
+    outputFormat: 'webdataset',
+    shardSize: 5,
+    concurrency,
+  }))
+    results.push(r)
+  return results
+}
+
+const expectedKeys = ['000000', '000001', '000002', '000003', '000004', '000010', '000011', '000012'].concat([
+  '000013',
+  '000014',
+  '000020',
+  '000021',
+])
+
+/** Image members (name → sha256) of every shard in a folder. */
+async function images(out: string) {
+  const all = new Map<string, string>()
+  for (const f of (await shardFiles(out)).filter((f) => f.endsWith('.tar')))
+    for (const [name, hash] of memberHashes(await readTar(join(out, f))))
+      if (name.endsWith('.jpg')) all.set(name, hash)
+  return all
+}
+
+test('every input format gives the same samples: CSV, TSV, JSON lines, Parquet, gzip-compressed', async () => {
+  const byFormat = new Map<string, Map<string, string>>()
+  for (const format of Object.keys(FORMATS)) {
+    const out = join(dir, `formats-${format.replace('.', '-')}`)
+    const results = await pullTable('fmt', format, out)
+    assert.equal(results.length, 12, format)
+    assert.deepEqual(
+      results
+        .filter((r) => r.status === 'failed')
+        .map((r) => [r.job.row, r.error])
+        .sort(),
+      [...FAILED].sort(),
+      format,
+    )
+    assert.deepEqual(
+      await shardFiles(out),
+      ['00000', '00001', '00002'].flatMap((s) => [`${s}.parquet`, `${s}.tar`, `${s}_stats.json`]),
+      format,
+    )
+    const keys = (
+      await Promise.all(['00000', '00001', '00002'].map((s) => hyparquetRows(join(out, `${s}.parquet`))))
+    )
+      .flat()
+      .map((r) => [r.key, r.status])
+    assert.deepEqual(
+      keys,
+      expectedKeys.map((k, i) => [k, FAILED.has(i) ? 'failed' : 'success']),
+      `${format}: one Parquet row per input row, failures included, in key order`,
+    )
+    byFormat.set(format, await images(out))
+  }
+  const csv = byFormat.get('csv')!
+  assert.equal(csv.size, 9)
+  for (const [i, key] of expectedKeys.entries()) {
+    if (!FAILED.has(i)) assert.equal(csv.get(`${key}.jpg`), sha256(server.bytes(`/fmt-${i}`)), key)
+  }
+  for (const [format, members] of byFormat) assert.deepEqual(members, csv, format)
+})
+
+test('a shard through the CLI, read by tar-stream, Python tarfile, GNU tar, hyparquet and DuckDB', async () => {
+  const file = join(dir, 'cli.csv')
+  await writeFile(file, FORMATS.csv(rows('cli')))
+  const out = join(dir, 'cli')
+  const r = await runCli([
+    file,
+    '-o',
+    out,
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '5',
+    '--caption-col',
+    'caption',
+    '--hash-col',
+    'sha256',
+  ])
+  assert.equal(r.code, 1, r.stderr) // three rows failed
+  const tarPath = join(out, '00000.tar')
+  const members = await readTar(tarPath)
+  // Rows 0-4: 0 and 1 ok (1 has no caption), 2 a 404, 3 a hash mismatch, 4 ok.
+  assert.deepEqual(
+    members.map((m) => m.name),
+    [
+      '000000.jpg',
+      '000000.json',
+      '000000.txt',
+      '000001.jpg',
+      '000001.json',
+      '000004.jpg',
+      '000004.json',
+    ].concat(['000004.txt']),
+    "a sample's files are adjacent, in key order; a failed row puts nothing in the tar",
+  )
+  for (const m of members) {
+    assert.deepEqual([m.mode, m.mtime, m.uid, m.gid], [0o644, 0, 0, 0], `${m.name}: fixed header fields`)
+  }
+  const byName = new Map(members.map((m) => [m.name, m]))
+  assert.ok(byName.get('000000.jpg')!.data.equals(server.bytes('/cli-0')))
+  assert.equal(byName.get('000000.txt')!.data.toString(), 'caption 0, "quoted"')
+  const json = JSON.parse(byName.get('000004.json')!.data.toString())
+  assert.deepEqual(json, {
+    key: '000004',
+    url: server.url('/cli-4'),
+    caption: 'caption 4, "quoted"',
+    status: 'success',
+    error_code: null,
+    error_message: null,
+    width: json.width,
+    height: json.height,
+    original_width: json.width,
+    original_height: json.height,
+    sha256: sha256(server.bytes('/cli-4')),
+    license: 'cc-0',
+    id: '104',
+  })
+  assert.ok(json.width > 0 && json.height > 0)
+
+  // Python's tarfile: the same members, files with the fixed header, the same bytes.
+  const python = pythonTar(tarPath)
+  assert.deepEqual(
+    python.map(([name, size, mode, mtime, uid, gid, uname, gname, isFile, hash]) => [
+      name,
+      size,
+      mode,
+      mtime,
+      uid,
+      gid,
+      uname,
+      gname,
+      isFile,
+      hash,
+    ]),
+    members.map((m) => [m.name, m.size, 0o644, 0, 0, 0, '', '', true, sha256(m.data)]),
+  )
+  assert.deepEqual(
+    gnuTarNames(tarPath),
+    members.map((m) => m.name),
+    'GNU tar lists the same members',
+  )
+
+  // The Parquet: hyparquet and DuckDB agree, rows in key order, failures with code, message, status.
+  const parquet = join(out, '00000.parquet')
+  const hy = await hyparquetRows(parquet)
+  const duck = await duckdbRead(parquet)
+  assert.deepEqual(
+    Object.entries(duck.types),
+    [
+      ['key', 'VARCHAR'],
+      ['url', 'VARCHAR'],
+      ['caption', 'VARCHAR'],
+      ['status', 'VARCHAR'],
+      ['error_code', 'VARCHAR'],
+      ['error_message', 'VARCHAR'],
+      ['http_status', 'INTEGER'],
+      ['width', 'INTEGER'],
+      ['height', 'INTEGER'],
+      ['original_width', 'INTEGER'],
+      ['original_height', 'INTEGER'],
+      ['sha256', 'VARCHAR'],
+      ['license', 'VARCHAR'],
+      ['id', 'VARCHAR'],
+    ],
+    'CSV cells are carried as text; a carried column named like an own one (caption, sha256) is left out',
+  )
+  assert.equal(hy.length, 5)
+  assert.deepEqual(
+    duck.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v ?? null]))),
+    hy,
+    'two readers, one content',
+  )
+  assert.deepEqual(
+    hy.map((row) => [row.key, row.status, row.error_code, row.http_status]),
+    [
+      ['000000', 'success', null, 200],
+      ['000001', 'success', null, 200],
+      ['000002', 'failed', 'http-404', 404],
+      ['000003', 'failed', 'hash-mismatch', null],
+      ['000004', 'success', null, 200],
+    ],
+  )
+  assert.match(String(hy[3].error_message), /sha256 is [0-9a-f]{64}, not 0{64}/)
+  assert.equal(hy[1].caption, null, 'an empty caption cell is no caption')
+  assert.equal(hy[3].sha256, null, 'a body not kept has no hash here')
+
+  const stats = JSON.parse(await readFile(join(out, '00000_stats.json'), 'utf8'))
+  assert.deepEqual(
+    { ...stats, start_time: 0, end_time: 0, duration: 0 },
+    {
+      count: 5,
+      successes: 3,
+      failed: 2,
+      failed_to_download: 2,
+      failed_to_resize: 0,
+      status_dict: { success: 3, failed: 2 },
+      error_dict: { 'hash-mismatch': 1, 'http-404': 1 },
+      bytes: [0, 1, 4].reduce((n, i) => n + server.bytes(`/cli-${i}`).length, 0),
+      start_time: 0,
+      end_time: 0,
+      duration: 0,
+    },
+  )
+  assert.ok(stats.end_time >= stats.start_time && stats.start_time > 1.7e9)
+  const last = await hyparquetRows(join(out, '00002.parquet'))
+  assert.deepEqual(
+    last.map((row) => row.key),
+    ['000020', '000021'],
+    'the last shard holds what is left',
+  )
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(
+    manifest.find((l) => l.meta.id === '100').path,
+    '00000.tar/000000.jpg',
+    'the manifest names the member',
+  )
+  // The report has no contact sheet of paths a browser cannot open: it says where the images are.
+  const report = await readFile(join(out, 'report.html'), 'utf8')
+  assert.match(report, /The images are inside the WebDataset shards/)
+  assert.doesNotMatch(report, /00000\.tar\/000000\.jpg/)
+})
+
+test('the same input gives byte-identical shards, whatever order the downloads finish in', async () => {
+  const a = join(dir, 'same-a')
+  const b = join(dir, 'same-b')
+  await pullTable('same', 'csv', a)
+  await pullTable('same', 'csv', b, 1) // one at a time: rows finish in order
+  for (const f of await shardFiles(a)) {
+    if (f.endsWith('_stats.json')) continue // start and end times
+    assert.ok((await readFile(join(a, f))).equals(await readFile(join(b, f))), `${f} differs`)
+  }
+})
+
+test('reruns: sealed shards untouched, a passing failure tried again, its shard resealed as a clean run makes it', async () => {
+  // Row 6 answers 503 twice, then the image: with --retries 0, two runs fail it, the third gets it.
+  const file = join(dir, 'rerun.csv')
+  const data = rows('rerun')
+  data[6].url = server.url('/rerun-6?status=503&times=2')
+  data[6].sha256 = ''
+  await writeFile(file, FORMATS.csv(data))
+  const out = join(dir, 'rerun')
+  const args = [file, '--output-format', 'webdataset', '--shard-size', '5', '--caption-col', 'caption']
+  const run = () => runCli([...args, '-o', out, '--retries', '0', '--hash-col', 'sha256'])
+  const first = await run()
+  assert.equal(first.code, 1, first.stderr)
+  const shard1 = (await hyparquetRows(join(out, '00001.parquet'))).map((row) => [row.key, row.error_code])
+  assert.deepEqual(shard1[1], ['000011', 'http-503'])
+  const before = new Map<string, { ino: number; mtimeMs: number }>()
+  for (const f of await shardFiles(out)) before.set(f, await stat(join(out, f)))
+  const requests = server.stats.requests
+
+  // The same failure again: nothing else is fetched, and no shard is written again.
+  const second = await run()
+  assert.equal(second.code, 1, second.stderr)
+  assert.equal(server.stats.requests, requests + 1, 'only the passing failure is tried again')
+  for (const [f, s] of before) {
+    const now = await stat(join(out, f))
+    assert.deepEqual([now.ino, now.mtimeMs], [s.ino, s.mtimeMs], `${f} was written again`)
+  }
+
+  // Now it comes: its shard (and only it) is sealed again, with the new sample in its place.
+  const third = await run()
+  assert.equal(third.code, 1, 'the permanent failures stand')
+  assert.equal(server.stats.requests, requests + 2)
+  for (const [f, s] of before) {
+    const now = await stat(join(out, f))
+    if (f.startsWith('00001')) assert.notEqual(now.ino, s.ino, `${f} was not resealed`)
+    else assert.deepEqual([now.ino, now.mtimeMs], [s.ino, s.mtimeMs], `${f} was written again`)
+  }
+  const members = (await readTar(join(out, '00001.tar'))).map((m) => m.name)
+  assert.deepEqual(members.slice(0, 3), ['000011.jpg', '000011.json', '000011.txt'])
+
+  // A clean run of the same table (the URL answers at once now) gives the same bytes.
+  const clean = join(dir, 'rerun-clean')
+  const fresh = await runCli([...args, '-o', clean, '--retries', '0', '--hash-col', 'sha256'])
+  assert.equal(fresh.code, 1, fresh.stderr)
+  for (const f of await shardFiles(out)) {
+    if (f.endsWith('_stats.json')) continue
+    assert.ok(
+      (await readFile(join(out, f))).equals(await readFile(join(clean, f))),
+      `${f} differs from a clean run's`,
+    )
+  }
+})

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { layout } from '../src/layout.js'
+import { samplePlace } from '../src/sinks/webdataset/keys.js'
+import { type SampleRow, sampleRow } from '../src/sinks/webdataset/row.js'
+import { Shard, type ShardContext, shardWork } from '../src/sinks/webdataset/shard.js'
+import { tarHeader } from '../src/sinks/webdataset/tar.js'
+import type { Status } from '../src/types.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { hyparquetRows, pythonTar, readTar } from './support/shards.js'
+
+// The shard writer's side, without a run: rows out of order past the memory window, sealing,
+// sealing again from the old tar, and the tar header the other readers must take.
+
+const SIZE = 6
+
+function setUp(out: string): ShardContext {
+  const paths = layout(out)
+  mkdirSync(shardWork(paths, '00000').staging, { recursive: true })
+  // A window of one row: every row that finishes ahead of its turn is read back from the rows file.
+  return { paths, shardSize: SIZE, window: { used: 0, max: 1 } }
+}
+
+const image = (index: number) => Buffer.from(`image ${index} `.repeat(50 + index * 37))
+
+/** Row `index` of shard 0, staged when `ok`. */
+function row(ctx: ShardContext, index: number, status: Status): string {
+  const { key } = samplePlace(index, SIZE)
+  const outcome =
+    status === 'failed'
+      ? { attempts: 1, error: 'http-503' as const }
+      : { attempts: 1, format: 'jpg', bytes: image(index).length }
+  if (status === 'ok') writeFileSync(join(shardWork(ctx.paths, '00000').staging, `${key}.jpg`), image(index))
+  const r: SampleRow = sampleRow(
+    index,
+    key,
+    { url: `https://images.example/${index}.jpg`, caption: `c${index}` },
+    status,
+    outcome,
+  )
+  return JSON.stringify(r)
+}
+
+test('rows finishing out of order, past the window, come out in order; the shard seals whole', async (t) => {
+  const out = await tempDir()
+  t.after(() => cleanup(out))
+  const ctx = setUp(out)
+  const shard = new Shard(0, ctx, undefined)
+  // Row 5 is never given (the source ended before it); row 2 failed.
+  for (const [index, status] of [
+    [3, 'ok'],
+    [1, 'ok'],
+    [4, 'ok'],
+    [0, 'ok'],
+    [2, 'failed'],
+  ] as const)
+    shard.add(index, row(ctx, index, status))
+  assert.equal(shard.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
+  shard.cleanUp()
+  assert.equal(ctx.window.used, 0, 'the window is given back')
+  const members = await readTar(join(out, '00000.tar'))
+  assert.deepEqual(
+    members.map((m) => m.name),
+    ['000000', '000001', '000003', '000004'].flatMap((k) => [`${k}.jpg`, `${k}.json`, `${k}.txt`]),
+  )
+  for (const i of [0, 1, 3, 4])
+    assert.ok(members[[0, 1, 3, 4].indexOf(i) * 3].data.equals(image(i)), `sample ${i}`)
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.key, r.status]),
+    [
+      ['000000', 'success'],
+      ['000001', 'success'],
+      ['000002', 'failed'],
+      ['000003', 'success'],
+      ['000004', 'success'],
+    ],
+  )
+  const work = shardWork(ctx.paths, '00000')
+  assert.equal(existsSync(work.staging), false, 'staged samples are gone once sealed')
+  assert.equal(existsSync(work.rows), false)
+  const { signature } = JSON.parse(readFileSync(work.seal, 'utf8'))
+
+  // The same rows again: nothing is written.
+  const before = statSync(join(out, '00000.tar'))
+  mkdirSync(work.staging)
+  const same = new Shard(0, ctx, signature)
+  for (const [index, status] of [
+    [0, 'skipped'],
+    [2, 'failed'],
+    [1, 'skipped'],
+    [4, 'skipped'],
+    [3, 'skipped'],
+  ] as const)
+    same.add(index, row(ctx, index, status))
+  assert.equal(same.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), false)
+  same.cleanUp()
+  assert.equal(statSync(join(out, '00000.tar')).ino, before.ino)
+
+  // Row 2 comes now: sealed again, the other samples taken from the old tar.
+  mkdirSync(work.staging)
+  const again = new Shard(0, ctx, signature)
+  for (const [index, status] of [
+    [4, 'skipped'],
+    [2, 'ok'],
+    [0, 'skipped'],
+    [1, 'skipped'],
+    [3, 'skipped'],
+  ] as const)
+    again.add(index, row(ctx, index, status))
+  assert.equal(again.seal(Uint8Array.from([1, 1, 1, 1, 1, 0])), true)
+  again.cleanUp()
+  const resealed = await readTar(join(out, '00000.tar'))
+  assert.deepEqual(
+    resealed.filter((m) => m.name.endsWith('.jpg')).map((m) => m.name),
+    ['000000.jpg', '000001.jpg', '000002.jpg', '000003.jpg', '000004.jpg'],
+  )
+  for (const [i, m] of resealed.filter((m) => m.name.endsWith('.jpg')).entries())
+    assert.ok(m.data.equals(image(i)), `sample ${i}`)
+  assert.deepEqual(
+    pythonTar(join(out, '00000.tar')).map(([name, size]) => [name, size]),
+    resealed.map((m) => [m.name, m.size]),
+  )
+})
+
+test('a sample neither staged nor in the old tar: sealing fails and says what to do', async (t) => {
+  const out = await tempDir()
+  t.after(() => cleanup(out))
+  const ctx = setUp(out)
+  const first = new Shard(0, ctx, undefined)
+  first.add(0, row(ctx, 0, 'failed'))
+  first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
+  first.cleanUp()
+  mkdirSync(shardWork(ctx.paths, '00000').staging)
+  const broken = new Shard(0, ctx, null)
+  const line = JSON.parse(row(ctx, 0, 'skipped')) as SampleRow // "done before", but nowhere
+  broken.add(0, JSON.stringify(line))
+  assert.throws(
+    () => broken.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
+    /000000\.jpg is neither staged nor in 00000\.tar: remove 00000\.tar/,
+  )
+})
+
+test('tar headers: what Python reads from them, base-256 sizes past 8 GiB included', () => {
+  const script =
+    'import sys, tarfile\nfor hexbuf in sys.argv[1:]:\n    i = tarfile.TarInfo.frombuf(bytes.fromhex(hexbuf), "utf-8", "surrogateescape")\n    print(i.name, i.size, oct(i.mode), i.mtime, i.uid, i.gid, repr(i.uname), i.type == tarfile.REGTYPE)'
+  const cases: [string, number][] = [
+    ['000000042.jpg', 12_345],
+    ['x.json', 0],
+    ['a'.repeat(100), 8 ** 11 - 1],
+    ['big.tif', 8 ** 11 + 5],
+    ['huge.tif', 2 ** 40 + 3],
+  ]
+  const lines = execFileSync(
+    'python3',
+    ['-c', script, ...cases.map(([n, s]) => tarHeader(n, s).toString('hex'))],
+    {
+      encoding: 'utf8',
+    },
+  )
+    .trim()
+    .split('\n')
+  assert.deepEqual(
+    lines,
+    cases.map(([name, size]) => `${name} ${size} 0o644 0 0 0 '' True`),
+  )
+  assert.throws(() => tarHeader('é.jpg', 1), /not a short ASCII tar name/)
+  assert.throws(() => tarHeader('a'.repeat(101), 1), /not a short ASCII tar name/)
+})

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { shardFiles } from './support/shards.js'
+
+// Stops that are not crashes: a Ctrl-C mid-shard, and a disk that fills up while shards are written.
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  // Slow enough that a run is still going when the test stops it.
+  server = await startImageServer({ ttfb: 30, bandwidth: 400_000, sizes: [20_000, 120_000] })
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+async function until(what: string, ready: () => Promise<boolean>) {
+  for (let i = 0; i < 1_000; i++) {
+    if (await ready()) return
+    await sleep(10)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  )
+const staged = (out: string, shard: string) =>
+  readdir(join(out, '.imgpull', 'shards', shard)).catch(() => [] as string[])
+
+test('Ctrl-C mid-shard: a clean stop keeps the staged samples, the rerun finishes the shard', async () => {
+  const table = join(dir, 'sigint.csv')
+  await writeFile(table, `url\n${Array.from({ length: 30 }, (_, i) => server.url(`/i-${i}`)).join('\n')}\n`)
+  const out = join(dir, 'sigint')
+  const args = [table, '-o', out, '--output-format', 'webdataset', '--shard-size', '20', '--per-host', '4']
+  const run = startCli(args)
+  await until('a few staged samples', async () => (await staged(out, '00000')).length >= 4)
+  run.child.kill('SIGINT')
+  const stopped = await run.done
+  assert.equal(stopped.code, 130, stopped.stderr)
+  assert.equal(await exists(join(out, '00000.tar')), false, 'the shard is not complete')
+  const kept = await staged(out, '00000')
+  assert.ok(kept.length >= 4, 'its samples stay staged')
+  assert.deepEqual(
+    (await readdir(join(out, '.imgpull', 'shards'))).filter((f) => f.includes('.')),
+    [],
+    'no tar or rows file is left half-written',
+  )
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  const clean = join(dir, 'sigint-clean')
+  assert.equal((await runCli([...args.slice(0, 1), '-o', clean, ...args.slice(3)])).code, 0)
+  for (const f of ['00000.tar', '00001.tar'])
+    assert.ok((await readFile(join(out, f))).equals(await readFile(join(clean, f))), `${f} differs`)
+})
+
+function canMountTmpfs(): boolean {
+  try {
+    execFileSync('mount', ['--version'], { stdio: 'ignore' })
+    return process.getuid?.() === 0
+  } catch {
+    return false
+  }
+}
+
+test('disk full while shards are written: one clear error (exit 3), no shard under its name but whole', async (t) => {
+  if (!canMountTmpfs()) {
+    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
+    t.skip('mounting a small tmpfs needs root')
+    return
+  }
+  const mnt = join(dir, 'small-disk')
+  await mkdir(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2000k', 'tmpfs', mnt])
+  try {
+    const table = join(dir, 'full.csv')
+    await writeFile(table, `url\n${Array.from({ length: 60 }, (_, i) => server.url(`/f-${i}`)).join('\n')}\n`)
+    const out = join(mnt, 'out')
+    const r = await runCli([table, '-o', out, '--output-format', 'webdataset', '--shard-size', '10'])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no space left on device/)
+    for (const f of (await shardFiles(out)).filter((f) => f.endsWith('.tar'))) {
+      // A tar under its name is sealed: whole, with all ten samples.
+      const names = execFileSync('tar', ['-tf', join(out, f)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+      assert.equal(names.filter((n) => n.endsWith('.jpg')).length, 10, `${f} is not whole`)
+    }
+  } finally {
+    execFileSync('umount', ['-l', mnt])
+  }
+})
