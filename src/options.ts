@@ -1,3 +1,4 @@
+import type { HostGate } from './fetch/scheduler.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -56,14 +57,20 @@ export interface Options {
   report?: boolean
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
   command?: string
+  /**
+   * A per-host limit and pauses shared with other processes: the workers of a queue (`imgpull
+   * worker`) pass one backed by Redis, so that together they hold each host to one run's limit.
+   * Consulted before every transfer starts. @default none (the limits are this run's alone)
+   */
+  hostGate?: HostGate
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
   drainSignal?: AbortSignal
 }
 
-export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal' | 'transform'>> &
-  Pick<Options, 'signal' | 'drainSignal'> & { transform: TransformSpec }
+export type ResolvedOptions = Required<Omit<Options, 'signal' | 'drainSignal' | 'transform' | 'hostGate'>> &
+  Pick<Options, 'signal' | 'drainSignal' | 'hostGate'> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
