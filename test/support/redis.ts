@@ -60,7 +60,11 @@ export async function startRedis(options: { maxmemoryPolicy?: string } = {}): Pr
     client,
     async restart(downMs = 500) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
-      await client.call('SHUTDOWN', 'SAVE').catch(() => {})
+      // A client of its own that never resends: the shared one would send SHUTDOWN again on reconnecting.
+      const once = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 })
+      once.on('error', () => {})
+      await once.call('SHUTDOWN', 'SAVE').catch(() => {})
+      once.disconnect()
       await exited
       await new Promise((resolve) => setTimeout(resolve, downMs))
       child = await launch(args)
@@ -94,4 +98,21 @@ async function launch(args: string[]): Promise<ChildProcess> {
   child.stderr!.removeAllListeners('data').resume()
   child.removeAllListeners('exit')
   return child
+}
+
+/** Every line of every shard's manifest under a worker's output folder (files output): `[shard, line]`. */
+export async function shardManifests(
+  out: string,
+): Promise<{ shard: string; url: string; status: string; error?: string }[]> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const lines: { shard: string; url: string; status: string; error?: string }[] = []
+  for (const entry of await readdir(out)) {
+    if (!/^\d{5}$/.test(entry)) continue
+    const text = await readFile(join(out, entry, 'manifest.jsonl'), 'utf8')
+    for (const line of text.split('\n').filter(Boolean)) {
+      const { url, status, error } = JSON.parse(line) as { url: string; status: string; error?: string }
+      lines.push({ shard: entry, url, status, error })
+    }
+  }
+  return lines
 }
