@@ -210,13 +210,23 @@ export class Scheduler<T> {
   }
 
   /**
+   * What a host may take over all the processes sharing the gate: with `auto`, while the host has
+   * never complained nor slowed down, the most one run would ever give it (`autoMax`), each process
+   * keeping to its own limit within that; once it has, this process's adapted limit, so the host is
+   * held to it over all of them. A fixed `perHost` is a total over all of them.
+   */
+  #gateLimit(state: Host<T>): number {
+    return this.#adaptive && state.aimd.ceiling === Number.POSITIVE_INFINITY ? this.#max : state.aimd.limit
+  }
+
+  /**
    * The task holds its slots here while the gate answers. Refused (the host is full or paused
    * elsewhere): the task goes back to the front of its host's line and the host waits `retryIn`.
    * An answer that comes after `stop()` starts nothing: the task is dropped.
    */
   #gated(task: T, host: string, state: Host<T>, gate: HostGate): void {
     gate
-      .acquire(host, state.aimd.limit)
+      .acquire(host, this.#gateLimit(state))
       .catch(() => ({ retryIn: GATE_RETRY_MS }))
       .then((grant) => {
         if (this.#stopped) {
