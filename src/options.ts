@@ -1,5 +1,6 @@
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
+import type { HostGate } from './fetch/scheduler.js'
 import { readCaFile } from './fetch/trust.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
@@ -112,6 +113,12 @@ export interface Options {
   outputFormat?: 'files' | 'webdataset'
   /** Samples per WebDataset shard (the last shard may have fewer). @default 10_000 */
   shardSize?: number
+  /**
+   * A per-host limit and pauses shared with other processes: the workers of a queue (`imgpull
+   * worker`) pass one backed by Redis, so that together they hold each host to one run's limit.
+   * Consulted before every transfer starts. @default none (the limits are this run's alone)
+   */
+  hostGate?: HostGate
   /** Stop everything at once. Partial files are kept for resume. */
   signal?: AbortSignal
   /** Stop taking new work and let transfers in flight finish (clean stop). */
@@ -119,9 +126,9 @@ export interface Options {
 }
 
 export type ResolvedOptions = Required<
-  Omit<Options, 'signal' | 'drainSignal' | 'transform' | 'caCert' | 'cookies'>
+  Omit<Options, 'signal' | 'drainSignal' | 'transform' | 'caCert' | 'cookies' | 'hostGate'>
 > &
-  Pick<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies'> & { transform: TransformSpec }
+  Pick<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies' | 'hostGate'> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 

@@ -301,6 +301,9 @@ class Engine {
       perHost: options.perHost,
       run: (task, host) => this.#attempt(task, host),
       onChange: () => this.#wakeReader(),
+      gate: options.hostGate,
+      // The gate answered after a stop: the task never started, and stays for the next run.
+      onDrop: () => this.#interrupted(),
     })
     const { signal, drainSignal } = options
     if (signal) {

@@ -2,13 +2,16 @@ import { Command, CommanderError } from 'commander'
 import { FolderBusyError, UsageError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
+import { addEnqueueCommand } from './enqueue-command.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { addQueueOptions, redisFrom } from './queue-options.js'
 import { reportCommand } from './report-command.js'
-import { statusCommand } from './status-command.js'
+import { queueStatusCommand, statusCommand } from './status-command.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand } from './unsplash-command.js'
+import { addWorkerCommand } from './worker-command.js'
 
 /**
  * The command line, defined without side effects: building it parses nothing and runs nothing
@@ -34,8 +37,13 @@ Examples:
   imgpull urls.txt -o photos
   cat urls.txt | imgpull - -o photos --json
   imgpull status photos
+  imgpull enqueue urls.parquet --redis redis://host:6379 --queue laion-part1 --shard-size 10000
+  imgpull worker --redis redis://host:6379 --queue laion-part1 -o /mnt/shared/out
+  imgpull status --redis redis://host:6379 --queue laion-part1
   imgpull report photos                 # rebuild photos/report.html
   imgpull unsplash search "mountain lake" --limit 200 -o lakes
+
+Many machines: see imgpull enqueue --help and imgpull worker --help.
 
 Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error (disk full...), 75 Unsplash rate limit reached with --on-rate-limit stop, 130 interrupted.`,
     )
@@ -51,17 +59,30 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
       tableFrom(o),
     )
   })
-  program
+  const status = program
     .command('status')
-    .description('show what the journal of an output folder knows: counts by status, commonest errors')
-    .argument('<dir>', 'output folder of an earlier run')
-    .action((dir: string) => statusCommand(dir))
+    .description(
+      "show what the journal of an output folder knows (counts by status, commonest errors), or a queue's progress (--queue)",
+    )
+    .argument('[dir]', 'output folder of an earlier run')
+  addQueueOptions(status, false)
+    .option('--json', 'with --queue: the status as one JSON object')
+    .action(async (dir: string | undefined, o: Record<string, unknown>) => {
+      if (o.queue !== undefined) {
+        if (dir !== undefined) throw new UsageError('give an output folder or --queue, not both')
+        process.exitCode = await queueStatusCommand(redisFrom(o), o.queue as string, o.json === true)
+      } else if (dir === undefined)
+        throw new UsageError('give an output folder, or --queue NAME (with --redis URL)')
+      else statusCommand(dir)
+    })
   program
     .command('report')
     .description("(re)build DIR/report.html from the folder's journal, also after an interrupted run")
     .argument('<dir>', 'output folder of an earlier run')
     .action((dir: string) => reportCommand(dir))
   addUnsplashCommand(program)
+  addEnqueueCommand(program)
+  addWorkerCommand(program)
   benchCommand(program)
   return program
 }

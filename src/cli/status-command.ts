@@ -25,3 +25,26 @@ export function statusCommand(
   if (pending) write('Run the same command again to finish the rest.')
   if (failed) write('Add --retry-failed to try the failures again.')
 }
+
+/** `imgpull status --redis URL --queue NAME [--json]`: a queue's progress over all its workers. */
+export async function queueStatusCommand(
+  redis: string,
+  queue: string,
+  json: boolean,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
+  const [{ queueStatus, formatStatus }, { QueueError }] = await Promise.all([
+    import('../queue/status.js'),
+    import('../queue/errors.js'),
+  ])
+  try {
+    const status = await queueStatus(redis, queue)
+    if (json) write(JSON.stringify(status))
+    else for (const line of formatStatus(status)) write(line)
+    return 0
+  } catch (error) {
+    if (!(error instanceof QueueError)) throw error
+    process.stderr.write(`imgpull: ${error.message}\n`)
+    return 2
+  }
+}

@@ -4,6 +4,26 @@ import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './h
 /** What a complaint did to a host's limit: see `Scheduler.pressure`. */
 export type Pressure = 'first' | 'cut' | 'floor'
 
+/**
+ * A per-host limit shared with other processes (the workers of one queue, on any machine): the
+ * scheduler asks it before starting a task on a host, and tells it of pauses a host asked for.
+ * Without one (a single-machine run) the limits are this process's alone.
+ */
+export interface HostGate {
+  /**
+   * Take a slot on `host` (an origin) if fewer than `limit` transfers to it are in flight over all
+   * processes and no process was told to pause it. Resolves to `release` (call it once the task
+   * ends), or to `retryIn`: ms after which to ask again (the rest of a shared pause, or a short
+   * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`.
+   */
+  acquire(host: string, limit: number): Promise<{ release: () => void } | { retryIn: number }>
+  /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
+  pause(host: string, ms: number): void
+}
+
+/** Wait before asking a gate again after it failed (its store unreachable), ms. */
+export const GATE_RETRY_MS = 1000
+
 interface Host<T> {
   queue: Fifo<T>
   active: number
@@ -34,6 +54,8 @@ export class Scheduler<T> {
   #queued = 0
   #stopped = false
   #onChange: () => void
+  readonly #gate: HostGate | undefined
+  readonly #onDrop: (task: T) => void
 
   constructor(options: {
     concurrency: number
@@ -44,6 +66,10 @@ export class Scheduler<T> {
     run: (task: T, host: string) => Promise<void>
     /** Called whenever a task ends or the backlog shrinks. */
     onChange?: () => void
+    /** A limit shared with other processes, consulted before each task starts (see `HostGate`). */
+    gate?: HostGate
+    /** A task the gate answered for only after `stop()`: it never ran and `stop()` did not return it. */
+    onDrop?: (task: T) => void
   }) {
     this.#concurrency = options.concurrency
     this.#adaptive = options.perHost === 'auto'
@@ -51,6 +77,8 @@ export class Scheduler<T> {
     this.#max = options.perHost === 'auto' ? (options.autoMax ?? 128) : options.perHost
     this.#run = options.run
     this.#onChange = options.onChange ?? (() => {})
+    this.#gate = options.gate
+    this.#onDrop = options.onDrop ?? (() => {})
   }
 
   get active(): number {
@@ -99,14 +127,20 @@ export class Scheduler<T> {
   }
 
   /**
-   * Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on. The pause ends when its
+   * Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on, and the gate (when
+   * there is one) pauses the host for every process that shares it. The pause ends when its
    * timer fires, not when a clock says so: a Node timer may fire a little before `Date.now()` (or
    * even `performance.now()`) reaches the deadline it was set for, and a wake-up that re-checked a
    * clock and found it early, with nothing re-armed, would stall the host (and the run) for good.
    */
   pause(host: string, ms: number): void {
+    if (ms <= 0) return
+    this.#gate?.pause(host, ms)
     const state = this.#hosts.get(host)
-    if (!state || ms <= 0) return
+    if (state) this.#hold(host, state, ms)
+  }
+
+  #hold(host: string, state: Host<T>, ms: number): void {
     const until = performance.now() + ms
     if (until <= state.pausedUntil) return
     state.pausedUntil = until
@@ -160,14 +194,61 @@ export class Scheduler<T> {
       // Re-adding moves the host to the back of the line: hosts take turns.
       this.#ready.delete(host)
       this.#refresh(host, state)
-      this.#run(task, host).finally(() => {
-        state.active--
-        this.#active--
-        this.#refresh(host, state)
-        if (state.queue.size === 0 && state.active === 0 && !state.wake) this.#hosts.delete(host)
-        this.#pump()
-        this.#onChange()
-      })
+      if (this.#gate) this.#gated(task, host, state, this.#gate)
+      else this.#launch(task, host, state)
     }
+  }
+
+  #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
+    this.#run(task, host).finally(() => {
+      release?.()
+      this.#ended(host, state)
+    })
+  }
+
+  #ended(host: string, state: Host<T>): void {
+    state.active--
+    this.#active--
+    this.#refresh(host, state)
+    if (state.queue.size === 0 && state.active === 0 && !state.wake) this.#hosts.delete(host)
+    this.#pump()
+    this.#onChange()
+  }
+
+  /**
+   * What a host may take over all the processes sharing the gate: with `auto`, while the host has
+   * never complained nor slowed down, the most one run would ever give it (`autoMax`), each process
+   * keeping to its own limit within that; once it has, this process's adapted limit, so the host is
+   * held to it over all of them. A fixed `perHost` is a total over all of them.
+   */
+  #gateLimit(state: Host<T>): number {
+    return this.#adaptive && state.aimd.ceiling === Number.POSITIVE_INFINITY ? this.#max : state.aimd.limit
+  }
+
+  /**
+   * The task holds its slots here while the gate answers. Refused (the host is full or paused
+   * elsewhere): the task goes back to the front of its host's line and the host waits `retryIn`.
+   * An answer that comes after `stop()` starts nothing: the task is dropped.
+   */
+  #gated(task: T, host: string, state: Host<T>, gate: HostGate): void {
+    gate
+      .acquire(host, this.#gateLimit(state))
+      .catch(() => ({ retryIn: GATE_RETRY_MS }))
+      .then((grant) => {
+        if (this.#stopped) {
+          if ('release' in grant) grant.release()
+          this.#onDrop(task)
+          this.#ended(host, state)
+          return
+        }
+        if ('release' in grant) {
+          this.#launch(task, host, state, grant.release)
+          return
+        }
+        state.queue.unshift(task)
+        this.#queued++
+        this.#hold(host, state, Math.max(1, grant.retryIn))
+        this.#ended(host, state)
+      })
   }
 }

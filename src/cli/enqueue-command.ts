@@ -1,0 +1,93 @@
+import type { Command } from 'commander'
+import { integer, seconds } from './parse.js'
+import { EXIT } from './pull-command.js'
+import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { addQueueOptions, redisFrom } from './queue-options.js'
+import { addTableOptions, tableFrom } from './table-options.js'
+import { addTransformOptions, transformFrom } from './transform-options.js'
+
+/** Pull options that are the worker's, not the queue's: refused on enqueue, with where they go. */
+const WORKER_ONLY = ['out', 'grace', 'journal', 'report', 'quiet'] as const
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+/**
+ * `imgpull enqueue INPUTS --redis URL --queue NAME`: one BullMQ job per shard of the input, with
+ * the run's options (the pull, transform and table options of `imgpull`) for every shard.
+ */
+export function addEnqueueCommand(program: Command): Command {
+  const command = program
+    .command('enqueue')
+    .description('add a URL list or table to a Redis queue, one job per shard, for `imgpull worker`s to pull')
+    .argument(
+      '<inputs...>',
+      'URL list files, tables (CSV, TSV, JSON lines, Parquet) or a folder of them, or - for stdin',
+    )
+  addQueueOptions(command)
+  addPullOptions(command)
+  addTransformOptions(command)
+  addTableOptions(command)
+  // The WebDataset output's --shard-size is also the queue's: one job per shard, whatever the format.
+  const shardSize = command.options.find((o) => o.long === '--shard-size')
+  if (shardSize)
+    shardSize.description = 'rows a shard: one job, and one folder or one WebDataset tar of outputs'
+  command
+    .option('--inline', "carry each shard's rows in its job (when workers cannot read the input where it is)")
+    .option('--attempts <n>', 'attempts a shard gets before it is failed', integer(1), 5)
+    .option('--backoff <s>', 'wait before a failed shard is tried again, doubled each time', seconds, 30_000)
+  for (const option of command.options)
+    if ((WORKER_ONLY as readonly string[]).includes(option.attributeName())) option.hideHelp()
+  command.action(async (inputs: string[], o: Record<string, unknown>) => {
+    process.exitCode = await enqueueCommand(inputs, o, command)
+  })
+  return command
+}
+
+async function enqueueCommand(
+  inputs: string[],
+  o: Record<string, unknown>,
+  command: Command,
+): Promise<number> {
+  const given = WORKER_ONLY.find((name) => command.getOptionValueSource(name) === 'cli')
+  if (given) {
+    const flag = command.options.find((x) => x.attributeName() === given)?.long
+    process.stderr.write(`imgpull: ${flag} is a worker's option: give it to imgpull worker\n`)
+    return EXIT.usage
+  }
+  const { options } = pullOptionsFrom(o)
+  const { out: _o, journal: _j, report: _r, command: _c, ...run } = options
+  const [{ enqueue }, { QueueError }] = await Promise.all([
+    import('../queue/enqueue.js'),
+    import('../queue/errors.js'),
+  ])
+  const shardSize = o.shardSize as number
+  try {
+    const result = await enqueue(inputs, {
+      redis: redisFrom(o),
+      queue: o.queue as string,
+      shardSize,
+      table: tableFrom(o),
+      inline: o.inline === true,
+      attempts: o.attempts as number,
+      backoff: o.backoff as number,
+      options: { ...run, transform: transformFrom(o) },
+    })
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+    else {
+      const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
+      process.stderr.write(
+        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+      )
+      process.stderr.write(
+        result.mode === 'pointer'
+          ? `Workers read the rows from ${result.files.join(', ')}: that path must reach them (a shared folder), or enqueue with --inline.\n`
+          : `Rows are carried in the jobs (${result.inlineReason}).\n`,
+      )
+    }
+    return EXIT.ok
+  } catch (error) {
+    if (!(error instanceof QueueError)) throw error
+    process.stderr.write(`imgpull: ${error.message}\n`)
+    return EXIT.usage
+  }
+}

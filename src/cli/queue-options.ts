@@ -1,0 +1,18 @@
+import type { Command } from 'commander'
+
+/** The Redis a queue lives on: `--redis`, else `IMGPULL_REDIS`, else a local one. */
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
+
+/** `--redis` and `--queue`, which every queue command takes. */
+export function addQueueOptions(command: Command, queueRequired = true): Command {
+  command.option(
+    '--redis <url>',
+    'Redis holding the queue, e.g. redis://host:6379 (default: $IMGPULL_REDIS, else redis://127.0.0.1:6379)',
+  )
+  return queueRequired
+    ? command.requiredOption('--queue <name>', 'queue name: letters, digits, . _ - (no :)')
+    : command.option('--queue <name>', 'queue name')
+}
+
+export const redisFrom = (o: Record<string, unknown>): string =>
+  (o.redis as string | undefined) ?? process.env.IMGPULL_REDIS ?? DEFAULT_REDIS

@@ -1,0 +1,127 @@
+import type { Command } from 'commander'
+import { formatBytes } from '../report/format.js'
+import { integer, seconds } from './parse.js'
+import { EXIT } from './pull-command.js'
+import { addQueueOptions, redisFrom } from './queue-options.js'
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+/** `imgpull worker --redis URL --queue NAME -o DIR`: take shards from the queue until stopped. */
+export function addWorkerCommand(program: Command): Command {
+  const command = program
+    .command('worker')
+    .description(
+      'take shards from a Redis queue and pull them into an output folder (any number, on any machine)',
+    )
+  addQueueOptions(command)
+  command
+    .option('-o, --out <dir>', 'output folder (may be shared by workers)', '.')
+    .option(
+      '-c, --concurrency <n>',
+      "transfers at once in a shard's run (default: the enqueued one)",
+      integer(1),
+    )
+    .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)
+    .option(
+      '--lock-duration <s>',
+      "how long a shard stays this worker's without renewal: a dead worker's shard goes back after it",
+      seconds,
+      30_000,
+    )
+    .option('--exit-when-done', 'stop once no shard is left waiting, retrying or running')
+    .option(
+      '--grace <s>',
+      'seconds transfers get to finish after the first Ctrl-C',
+      (v) => seconds(v) / 1000,
+      10,
+    )
+    .option('--json', 'one JSON line per event on stdout')
+    .option('-q, --quiet', 'print errors only')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await workerCommand(o)
+    })
+  return command
+}
+
+async function workerCommand(o: Record<string, unknown>): Promise<number> {
+  const [{ runWorker }, { QueueError }, { shardStem }] = await Promise.all([
+    import('../queue/worker.js'),
+    import('../queue/errors.js'),
+    import('../queue/keys.js'),
+  ])
+  const drain = new AbortController()
+  const hard = new AbortController()
+  const grace = o.grace as number
+  const print = (line: string) => process.stderr.write(`${line}\n`)
+  let interrupted = false
+  const onSignal = () => {
+    if (!interrupted) {
+      interrupted = true
+      if (!o.json && !o.quiet)
+        print(
+          `Stopping: finishing transfers in flight (up to ${grace} s), then giving unfinished shards back; press Ctrl-C again to stop now.`,
+        )
+      drain.abort()
+      setTimeout(() => hard.abort(), grace * 1000).unref()
+    } else hard.abort()
+  }
+  // The program's early handlers end the process at once: from here a stop gives shards back.
+  process.removeAllListeners('SIGINT')
+  process.removeAllListeners('SIGTERM')
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const summary = await runWorker({
+      redis: redisFrom(o),
+      queue: o.queue as string,
+      out: o.out as string,
+      concurrency: o.concurrency as number | undefined,
+      shards: o.shards as number,
+      lockDuration: o.lockDuration as number,
+      exitWhenDone: o.exitWhenDone === true,
+      signal: hard.signal,
+      drainSignal: drain.signal,
+      onEvent: (e) => {
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(e)}\n`)
+          return
+        }
+        if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${e.message}`)
+        else if (e.type === 'redis') print(`imgpull: ${e.message}`)
+        else if (o.quiet) return
+        else if (e.type === 'started')
+          print(`worker ${e.worker} on queue ${o.queue}: taking shards (Ctrl-C to stop)`)
+        else if (e.type === 'shard')
+          print(
+            `shard ${shardStem(e.shard)}: ${n(e.rows)} rows${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+          )
+        else if (e.type === 'done') {
+          const c = e.counts
+          print(
+            c.alreadyPublished
+              ? `shard ${shardStem(e.shard)}: already published`
+              : `shard ${shardStem(e.shard)}: ${n(c.ok + c.skipped)} ok (${formatBytes(c.bytes)}), ${n(c.failed)} failed in ${(c.ms / 1000).toFixed(1)} s`,
+          )
+        } else if (e.type === 'released')
+          print(`shard ${shardStem(e.shard)}: given back to the queue (${e.why})`)
+      },
+    })
+    if (o.json) process.stdout.write(`${JSON.stringify({ summary })}\n`)
+    else if (!o.quiet || summary.fatal)
+      print(
+        `worker ${summary.worker}: ${n(summary.shards)} shards done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempts; ${n(summary.ok + summary.skipped)} images ok (${formatBytes(summary.bytes)}), ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
+      )
+    if (summary.fatal) {
+      print(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`)
+      return EXIT.fatal
+    }
+    return interrupted ? EXIT.interrupted : EXIT.ok
+  } catch (error) {
+    if (!(error instanceof QueueError)) throw error
+    print(`imgpull: ${error.message}`)
+    return EXIT.usage
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}

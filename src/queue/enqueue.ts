@@ -1,0 +1,202 @@
+import type { Readable } from 'node:stream'
+import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { UsageError } from '../errors.js'
+import type { TableOptions } from '../sources/tables/options.js'
+import { QueueError } from './errors.js'
+import { metaKey, queueNameProblem, shardJobId } from './keys.js'
+import { type PlannedShard, planShards } from './plan-shards.js'
+import { openRedis } from './redis.js'
+import { DATA_VERSION, type RunOptions, type ShardJobData } from './shard-data.js'
+
+/** Options of `enqueue()`. */
+export interface EnqueueOptions {
+  /** Redis URL, `redis://host:6379` (`rediss://` for TLS; a password as `redis://:pw@host`). */
+  redis: string
+  /** Queue name: letters, digits, `.`, `_`, `-`. */
+  queue: string
+  /** Rows a shard (and, with WebDataset output, samples a tar). @default 10_000 */
+  shardSize?: number
+  /** Tables: how to read them (`urlCol`, `captionCol`, `columns`, `hashCol`, `hashType`, `format`). */
+  table?: TableOptions
+  /** Carry every shard's rows in its job, even when workers could read the input files. @default false */
+  inline?: boolean
+  /** The run's options, the same for every shard (`pull()`'s, but `out` and the like: the worker's). */
+  options?: RunOptions
+  /** Attempts a shard gets before it is failed (a worker's fault, not an image's). @default 5 */
+  attempts?: number
+  /** First wait before a failed shard is tried again, ms; doubled each time. @default 30_000 */
+  backoff?: number
+  /** Where `-` reads from. @default process.stdin */
+  stdin?: Readable
+  /** Told after each batch of shards is added. */
+  onProgress?: (progress: { shards: number; rows: number }) => void
+}
+
+/** What `enqueue()` did. */
+export interface EnqueueResult {
+  queue: string
+  inputId: string
+  /** `pointer`: jobs point into the input files (workers read them there); `inline`: jobs carry their rows. */
+  mode: 'pointer' | 'inline'
+  inlineReason?: string
+  files: readonly string[]
+  rows: number
+  shards: number
+  /** Shards added now, and shards BullMQ already held (waiting, active, done or failed). */
+  added: number
+  existing: number
+  ms: number
+}
+
+/** Shards added to Redis at once. */
+const BATCH = 200
+
+/** What the queue's meta hash holds: one input per queue, since shard numbers name the outputs. */
+interface QueueMeta {
+  inputId: string
+  kind: string
+  files: string
+  shardSize: string
+  rows?: string
+  shards?: string
+  complete?: string
+  enqueuedAt: string
+  options: string
+}
+
+/**
+ * Add one BullMQ job per shard of `inputs` (URL lists or tables, as `imgpull` reads them) to a
+ * queue. Job ids come from the input's identity and the shard number, so enqueuing the same input
+ * again adds nothing already there, queued or done; a queue holds one input (another one is a
+ * `QueueError`: shard numbers name the outputs). Streams the input: workers may start on the first
+ * shards while the rest are still being added. Throws `UsageError` for bad inputs (before Redis is
+ * contacted) and `QueueError` for Redis trouble or a queue holding another input.
+ */
+export async function enqueue(inputs: readonly string[], options: EnqueueOptions): Promise<EnqueueResult> {
+  const started = performance.now()
+  const problem = queueNameProblem(options.queue)
+  if (problem) throw new UsageError(problem)
+  const shardSize = options.shardSize ?? 10_000
+  if (!Number.isInteger(shardSize) || shardSize < 1)
+    throw new TypeError(`Expected \`shardSize\` to be an integer >= 1, got ${String(shardSize)}`)
+  const plan = await planShards(inputs, {
+    shardSize,
+    table: options.table,
+    inline: options.inline,
+    stdin: options.stdin,
+  })
+  const redis = await openRedis(options.redis)
+  const queue = new Queue(options.queue, { connection: redis })
+  queue.on('error', () => {})
+  const runOptions: RunOptions = { ...options.options, shardSize }
+  const jobOptions = {
+    attempts: options.attempts ?? 5,
+    backoff: { type: 'exponential', delay: options.backoff ?? 30_000 },
+    // Kept, done or failed: a kept id is what makes enqueuing again add nothing.
+    removeOnComplete: false,
+    removeOnFail: false,
+  }
+  let added = 0
+  let existing = 0
+  let shards = 0
+  let claimed = false
+  try {
+    let batch: PlannedShard[] = []
+    const flush = async () => {
+      if (batch.length === 0) return
+      const inputId = plan.inputId()!
+      if (!claimed) {
+        await claimQueue(redis, options.queue, inputId, plan, shardSize, runOptions)
+        claimed = true
+      }
+      const ids = batch.map((s) => shardJobId(inputId, s.shard))
+      // A job is a hash at bull:<queue>:<id> for as long as BullMQ holds it, in any state.
+      const check = redis.pipeline()
+      for (const id of ids) check.exists(queue.toKey(id))
+      const exists = (await check.exec()) ?? []
+      const fresh = batch.filter((_, i) => exists[i]?.[1] === 0)
+      existing += batch.length - fresh.length
+      added += fresh.length
+      await queue.addBulk(
+        fresh.map((s) => ({
+          name: 'shard',
+          data: {
+            v: DATA_VERSION,
+            inputId,
+            shard: s.shard,
+            shardSize,
+            firstRow: s.firstRow,
+            rows: s.rows,
+            options: runOptions,
+          } satisfies ShardJobData,
+          opts: { ...jobOptions, jobId: shardJobId(inputId, s.shard) },
+        })),
+      )
+      shards += batch.length
+      batch = []
+      options.onProgress?.({ shards, rows: plan.rows() })
+    }
+    for await (const shard of plan) {
+      batch.push(shard)
+      if (batch.length >= BATCH) await flush()
+    }
+    await flush()
+    if (claimed)
+      await redis.hset(metaKey(options.queue), {
+        rows: String(plan.rows()),
+        shards: String(shards),
+        complete: '1',
+      } satisfies Partial<QueueMeta>)
+  } finally {
+    await queue.close().catch(() => {})
+    redis.disconnect()
+  }
+  return {
+    queue: options.queue,
+    inputId: plan.inputId() ?? '',
+    mode: plan.mode,
+    inlineReason: plan.inlineReason,
+    files: plan.files,
+    rows: plan.rows(),
+    shards,
+    added,
+    existing,
+    ms: Math.round(performance.now() - started),
+  }
+}
+
+/** Take an empty queue for this input, or check that it already holds this one. */
+async function claimQueue(
+  redis: Redis,
+  queue: string,
+  inputId: string,
+  plan: { kind: string; files: readonly string[] },
+  shardSize: number,
+  options: RunOptions,
+): Promise<void> {
+  const meta: QueueMeta = {
+    inputId,
+    kind: plan.kind,
+    files: JSON.stringify(plan.files),
+    shardSize: String(shardSize),
+    enqueuedAt: String(Date.now()),
+    options: JSON.stringify(options),
+  }
+  // HSETNX on the id: two enqueues racing agree on one input.
+  await redis.hsetnx(metaKey(queue), 'inputId', inputId)
+  const held = await redis.hget(metaKey(queue), 'inputId')
+  if (held !== inputId) {
+    const files = (await redis.hget(metaKey(queue), 'files')) ?? '[]'
+    const named = (JSON.parse(files) as string[]).join(', ') || 'standard input'
+    throw new QueueError(
+      'queue-input',
+      `queue ${queue} holds another input (${named}, id ${held}): enqueue this one into a queue of its own`,
+    )
+  }
+  const { inputId: _, ...rest } = meta
+  // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
+  const pipeline = redis.pipeline()
+  for (const [field, value] of Object.entries(rest)) pipeline.hsetnx(metaKey(queue), field, value)
+  await pipeline.exec()
+}

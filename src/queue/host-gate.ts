@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { HostGate } from '../fetch/scheduler.js'
+import { hostLeasesKey, hostPauseKey } from './keys.js'
+
+/**
+ * The scripts behind `RedisHostGate`, each one atomic in Redis. Times are Redis's own clock
+ * (`TIME`), so machines whose clocks disagree still agree on when a lease or a pause ends.
+ *
+ * A host's slots are a sorted set of leases, each scored by when it expires: a worker that dies
+ * (kill -9, a lost machine) stops renewing its leases, and they lapse on their own. The set and
+ * the pause key expire when a host goes quiet, so a 100-million-URL run over a million hosts leaves
+ * nothing behind.
+ */
+export const SCRIPTS = {
+  /** KEYS: leases, pause. ARGV: member, limit, lease ms. → {1, 0} taken; {0, ms} paused for ms more; {0, -1} full. */
+  acquire: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then return {0, paused - now} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, -1} end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+return {1, 0}`,
+  /** KEYS: pause. ARGV: ms. Pause the host until now + ms, unless it is paused longer already. */
+  pause: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now + ms > current then redis.call('SET', KEYS[1], now + ms, 'PX', ms) end
+return 0`,
+  /** KEYS: leases sets. ARGV: lease ms, then one member per key. Extends the leases still held; → how many. */
+  renew: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local renewed = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('ZSCORE', key, ARGV[i + 1]) then
+    redis.call('ZADD', key, now + ms, ARGV[i + 1])
+    redis.call('PEXPIRE', key, 2 * ms)
+    renewed = renewed + 1
+  end
+end
+return renewed`,
+} as const
+
+type Scripted = Redis & {
+  imgpullAcquire(
+    leases: string,
+    pause: string,
+    member: string,
+    limit: number,
+    ms: number,
+  ): Promise<[number, number]>
+  imgpullPause(pause: string, ms: number): Promise<number>
+  imgpullRenew(keys: number, ...args: (string | number)[]): Promise<number>
+}
+
+export interface RedisHostGateOptions {
+  /** How long a lease lasts unless renewed, ms: a dead worker's slots are free after this. @default 30_000 */
+  leaseMs?: number
+  /** Wait before asking again for a host whose slots are all taken, ms (a random part is added). @default 25 */
+  pollMs?: number
+}
+
+/**
+ * A `HostGate` in Redis, shared by every worker that uses the same Redis: at most `limit`
+ * transfers to a host in flight over all of them (`limit` being the asking worker's own limit for
+ * the host, which adapts as on one machine), and a pause one worker is asked for (429/503 with
+ * `Retry-After`) holds for all. Leases are renewed every third of `leaseMs` while held; a worker
+ * that dies stops renewing and its slots come free when they lapse. While Redis cannot be reached,
+ * `acquire` rejects (the scheduler waits and asks again), and nothing starts.
+ */
+export class RedisHostGate implements HostGate {
+  readonly #redis: Scripted
+  readonly #leaseMs: number
+  readonly #pollMs: number
+  /** Leases held: member → key. */
+  readonly #held = new Map<string, string>()
+  readonly #id = randomBytes(6).toString('hex')
+  #seq = 0
+  readonly #renewer: NodeJS.Timeout
+
+  constructor(redis: Redis, options: RedisHostGateOptions = {}) {
+    this.#leaseMs = options.leaseMs ?? 30_000
+    this.#pollMs = options.pollMs ?? 25
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      const command = `imgpull${name[0].toUpperCase()}${name.slice(1)}`
+      if (!(command in redis))
+        redis.defineCommand(command, {
+          lua,
+          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 2 : 1,
+        })
+    }
+    this.#redis = redis as Scripted
+    this.#renewer = setInterval(() => this.renew().catch(() => {}), Math.max(10, this.#leaseMs / 3))
+    this.#renewer.unref()
+  }
+
+  async acquire(host: string, limit: number): Promise<{ release: () => void } | { retryIn: number }> {
+    const key = hostLeasesKey(host)
+    const member = `${this.#id}-${++this.#seq}`
+    const [taken, wait] = await this.#redis.imgpullAcquire(
+      key,
+      hostPauseKey(host),
+      member,
+      limit,
+      this.#leaseMs,
+    )
+    if (taken !== 1)
+      return { retryIn: wait > 0 ? wait : this.#pollMs + Math.floor(Math.random() * this.#pollMs) }
+    this.#held.set(member, key)
+    return { release: () => this.#release(member) }
+  }
+
+  pause(host: string, ms: number): void {
+    this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
+  }
+
+  /** Extend every lease held (done on a timer; exposed for tests). Resolves to how many were. */
+  async renew(): Promise<number> {
+    if (this.#held.size === 0) return 0
+    const members = [...this.#held.keys()]
+    const keys = members.map((m) => this.#held.get(m)!)
+    return this.#redis.imgpullRenew(keys.length, ...keys, this.#leaseMs, ...members)
+  }
+
+  /** Leases held now. */
+  get held(): number {
+    return this.#held.size
+  }
+
+  /** Stop renewing and give every lease back. */
+  async close(): Promise<void> {
+    clearInterval(this.#renewer)
+    const held = [...this.#held]
+    this.#held.clear()
+    if (held.length === 0) return
+    const pipeline = this.#redis.pipeline()
+    for (const [member, key] of held) pipeline.zrem(key, member)
+    await pipeline.exec().catch(() => {})
+  }
+
+  #release(member: string): void {
+    const key = this.#held.get(member)
+    if (key === undefined) return
+    this.#held.delete(member)
+    this.#redis.zrem(key, member).catch(() => {})
+  }
+}

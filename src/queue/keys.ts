@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * Names in Redis: the queue's (BullMQ's own keys, under its `bull:` prefix) and imgpull's beside
+ * them. Pure functions, table-tested.
+ */
+
+/** BullMQ's key prefix (its default): every key of a queue starts `bull:<queue>:`. */
+export const BULL_PREFIX = 'bull'
+/** imgpull's own keys start with this: `imgpull:<queue>:...` and `imgpull:host:...`. */
+export const PREFIX = 'imgpull'
+
+/**
+ * Check a queue name: 1 to 100 characters of letters, digits, `.`, `_` and `-`. BullMQ builds its
+ * keys as `bull:<queue>:<id>`, so a `:` would make two queues' keys collide; spaces and the like
+ * only make commands harder to type. Returns the problem, or `undefined` when the name is fine.
+ */
+export function queueNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'a queue name cannot be empty'
+  if (name.length > 100) return 'a queue name is at most 100 characters'
+  if (!/^[A-Za-z0-9._-]+$/.test(name))
+    return `'${name}' is not a queue name: use letters, digits, '.', '_' and '-' (no ':')`
+  return undefined
+}
+
+/** Digits of a shard's number in names: `00012`, as WebDataset shards (img2dataset's layout). */
+export const SHARD_DIGITS = 5
+
+/** A shard's name: its number zero-padded to five digits; more digits past 99,999 (in order still). */
+export const shardStem = (shard: number): string => String(shard).padStart(SHARD_DIGITS, '0')
+
+/**
+ * The BullMQ job id of one shard: the input's id and the shard's number. Deterministic, so adding
+ * the same input again adds nothing BullMQ already holds (waiting, active, done or failed); without
+ * `:` (BullMQ refuses custom ids with one, they would read as its own key separators).
+ */
+export const shardJobId = (inputId: string, shard: number): string => `${inputId}-${shardStem(shard)}`
+
+/** What the queue holds: the input, its shard size, the run's options (a hash). */
+export const metaKey = (queue: string) => `${PREFIX}:${queue}:meta`
+/** Counts of each finished shard, by shard number (a hash: a shard done twice counts once). */
+export const shardsKey = (queue: string) => `${PREFIX}:${queue}:shards`
+/** The workers seen: a hash of worker id to its last heartbeat (JSON). */
+export const workersKey = (queue: string) => `${PREFIX}:${queue}:workers`
+/**
+ * Transfers in flight to one host over all workers of all queues on this Redis (a sorted set of
+ * leases, scored by expiry), and the host's shared pause (ms since the epoch, Redis's clock).
+ */
+export const hostLeasesKey = (origin: string) => `${PREFIX}:host:${origin}`
+export const hostPauseKey = (origin: string) => `${PREFIX}:host:${origin}:pause`
+
+/** Hex digits of a SHA-256 over `parts` (joined by NUL), the first `length` of them. */
+export function digest(parts: readonly string[], length = 16): string {
+  const hash = createHash('sha256')
+  for (const part of parts) hash.update(part).update('\u0000')
+  return hash.digest('hex').slice(0, length)
+}

@@ -1,0 +1,280 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Readable } from 'node:stream'
+import { deflateRawSync } from 'node:zlib'
+import { UsageError } from '../errors.js'
+import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
+import type { TableOptions } from '../sources/tables/options.js'
+import { csvSpans, delimiterBefore } from './csv-range.js'
+import { fingerprint } from './fingerprint.js'
+import { digest } from './keys.js'
+import type { InputFile, InputRef, ShardRows } from './shard-data.js'
+import { lineSpans } from './spans.js'
+
+/** One shard of the input, as a job will carry it. */
+export interface PlannedShard {
+  shard: number
+  /** Position of its first row over the whole input. */
+  firstRow: number
+  rows: ShardRows
+}
+
+/** An input cut into shards: iterate it once (it streams the input). */
+export interface ShardPlan extends AsyncIterable<PlannedShard> {
+  readonly kind: 'lines' | 'table'
+  /** `pointer`: jobs point into the input files; `inline`: jobs carry their rows. */
+  readonly mode: 'pointer' | 'inline'
+  /** Why rows are carried in the jobs, when they are. */
+  readonly inlineReason?: string
+  /** The input's files (absolute paths), in reading order; none for standard input. */
+  readonly files: readonly string[]
+  /**
+   * The input's id: from the files' fingerprints, the reading options and the shard size; for
+   * standard input, from its first shard's rows (so known once the first shard is read).
+   */
+  inputId(): string | undefined
+  /** Rows seen so far (all of them once iterated). */
+  rows(): number
+}
+
+export interface PlanOptions {
+  /** Rows a shard. */
+  shardSize: number
+  /** Tables: the reading options; inputs are tables when their names say so or `format` is set. */
+  table?: TableOptions
+  /** Carry the rows in the jobs even when workers could read the files. */
+  inline?: boolean
+  /** Where `-` reads from. @default process.stdin */
+  stdin?: Readable
+}
+
+/** What of the table options makes rows differ (and so belongs to the input's identity). */
+function tableIdentity(t: TableOptions | undefined) {
+  return {
+    format: t?.format ?? null,
+    urlCol: t?.urlCol ?? 'url',
+    captionCol: t?.captionCol ?? null,
+    columns: t?.columns ?? null,
+    hashCol: t?.hashCol ?? null,
+    hashType: t?.hashType ?? 'sha256',
+  }
+}
+
+/** Table reading options as a job carries them (JSON, without the local temp folder). */
+function carriedTable(t: TableOptions | undefined): Omit<TableOptions, 'tempDir'> {
+  const { tempDir: _, ...rest } = t ?? {}
+  return rest
+}
+
+const inputIdOf = (kind: string, table: TableOptions | undefined, shardSize: number, files: InputFile[]) =>
+  digest([
+    'imgpull-input-1',
+    kind,
+    JSON.stringify(tableIdentity(table)),
+    String(shardSize),
+    ...files.map((f) => `${f.format}:${f.fingerprint}`),
+  ])
+
+/** Whether the inputs are tables (as `imgpull` itself decides: a table's name, a folder, `--input-format`). */
+async function areTables(inputs: readonly string[], format: string | undefined): Promise<boolean> {
+  const { detectTableFormat } = await import('../sources/tables/format.js')
+  const kinds = await Promise.all(
+    inputs.map(async (arg) => {
+      if (arg === '-' || isUrlArgument(arg)) return false
+      if (format !== undefined || detectTableFormat(arg)) return true
+      return (await stat(arg).catch(() => undefined))?.isDirectory() === true
+    }),
+  )
+  if (kinds.some(Boolean) && !kinds.every(Boolean))
+    throw new UsageError('cannot mix tables and URL lists in one queue: enqueue them into two queues')
+  return kinds.every(Boolean)
+}
+
+/**
+ * Cut inputs into shards of `shardSize` rows, checking them first (readable, columns present) as
+ * `imgpull` does. URL lists and plain tables (CSV, TSV, JSON lines, Parquet) become pointers: the
+ * files' paths and where each shard starts (a byte offset for text, found by scanning the input
+ * once; a row index for Parquet, from its footers alone). Standard input, gzip-compressed tables
+ * (a worker could only find a row by decompressing all before it) and `inline: true` carry their
+ * rows in the job, deflated. URLs given as arguments are refused: put them in a list file.
+ */
+export async function planShards(inputs: readonly string[], options: PlanOptions): Promise<ShardPlan> {
+  const { shardSize } = options
+  if (inputs.length === 0) throw new UsageError('no input: give a URL list file, a table, or - for stdin')
+  const url = inputs.find(isUrlArgument)
+  if (url) throw new UsageError(`enqueue takes files, not URLs ('${url}'): put the URLs in a list file`)
+  if (inputs.includes('-') && inputs.length > 1)
+    throw new UsageError('standard input (-) cannot be enqueued together with files: enqueue it alone')
+  if (await areTables(inputs, options.table?.format)) return planTables(inputs, options)
+  if (inputs[0] === '-') {
+    return inlinePlan('lines', [], argumentSource(['-'], options.stdin ?? process.stdin), shardSize, {
+      reason: 'standard input',
+    })
+  }
+  await checkInputs([...inputs])
+  const files = await Promise.all(inputs.map((p) => inputFile(p, 'lines')))
+  if (options.inline)
+    return inlinePlan('lines', files, argumentSource([...inputs]), shardSize, {
+      reason: '--inline',
+      inputId: inputIdOf('lines', undefined, shardSize, files),
+    })
+  return pointerPlan('lines', files, undefined, shardSize)
+}
+
+async function inputFile(path: string, format: InputFile['format']): Promise<InputFile> {
+  const absolute = resolve(path)
+  return { path: absolute, format, ...(await fingerprint(absolute)) }
+}
+
+async function planTables(inputs: readonly string[], options: PlanOptions): Promise<ShardPlan> {
+  const { openTables } = await import('../sources/tables/source.js')
+  const opened = await openTables(inputs, options.table)
+  const files = await Promise.all(opened.files.map((f) => inputFile(f.path, f.format)))
+  const gzip = opened.files.find((f) => f.gzip)
+  const inputId = inputIdOf('table', options.table, options.shardSize, files)
+  if (gzip || options.inline) {
+    const reason = options.inline
+      ? '--inline'
+      : `${gzip!.path} is gzip-compressed: a worker could not find a row without decompressing all before it`
+    return inlinePlan('table', files, opened, options.shardSize, {
+      reason,
+      inputId,
+      columns: options.table?.columns ? [...options.table.columns] : undefined,
+    })
+  }
+  return pointerPlan('table', files, options.table, options.shardSize)
+}
+
+/** Where each row starts in a text file: its byte offset, and the lines before it. */
+async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; line: number }> {
+  if (file.format === 'lines') {
+    for await (const span of lineSpans(createReadStream(file.path), true)) {
+      if (parseLine(span.text) !== undefined) yield { offset: span.start, line: 0 }
+    }
+    return
+  }
+  if (file.format === 'jsonl') {
+    let line = 0
+    for await (const span of lineSpans(createReadStream(file.path), false)) {
+      if (span.text.trim() !== '') yield { offset: span.start, line }
+      line++
+    }
+    return
+  }
+  // CSV, TSV: the header first (where data starts, and its record delimiter), then each record.
+  let at: { offset: number; line: number } | undefined
+  for await (const record of csvSpans(file.path, file.format as 'csv' | 'tsv', { start: 0, lineBase: 0 })) {
+    if (at) yield at
+    else {
+      file.dataStart = record.end
+      file.dataLine = record.endLine
+      file.recordDelimiter = await delimiterBefore(file.path, record.end)
+    }
+    at = { offset: record.end, line: record.endLine }
+  }
+}
+
+function pointerPlan(
+  kind: 'lines' | 'table',
+  files: InputFile[],
+  table: TableOptions | undefined,
+  shardSize: number,
+): ShardPlan {
+  let rows = 0
+  const inputId = inputIdOf(kind, table, shardSize, files)
+  const carried = kind === 'table' ? carriedTable(table) : undefined
+  async function* shards(): AsyncGenerator<PlannedShard> {
+    let open: { shard: number; file: number; offset: number; line: number } | undefined
+    let lastFile = 0
+    const close = (count: number): PlannedShard => {
+      const o = open!
+      const input: InputRef = { kind, files: files.slice(o.file, lastFile + 1) }
+      if (carried) input.table = carried
+      return {
+        shard: o.shard,
+        firstRow: o.shard * shardSize,
+        rows: { kind: 'pointer', input, start: { file: 0, offset: o.offset, line: o.line }, count },
+      }
+    }
+    for (const [f, file] of files.entries()) {
+      if (file.format === 'parquet') {
+        const { parquetInfo } = await import('../sources/tables/parquet.js')
+        const { rows: n } = await parquetInfo({ path: file.path, format: 'parquet', gzip: false })
+        // Parquet rows are found by index: a shard's start is arithmetic, no row is read.
+        for (let first = Math.ceil(rows / shardSize) * shardSize; first < rows + n; first += shardSize) {
+          // The shard before ends at row first - 1: in this file unless this one starts at first.
+          if (first > rows) lastFile = f
+          if (open) yield close(shardSize)
+          open = { shard: first / shardSize, file: f, offset: first - rows, line: 0 }
+        }
+        rows += n
+        if (n > 0) lastFile = f
+        continue
+      }
+      for await (const start of rowStarts(file)) {
+        if (rows % shardSize === 0) {
+          if (open) yield close(shardSize)
+          open = { shard: rows / shardSize, file: f, ...start }
+        }
+        rows++
+        lastFile = f
+      }
+    }
+    if (open) yield close(rows - open.shard * shardSize)
+  }
+  return {
+    kind,
+    mode: 'pointer',
+    files: files.map((f) => f.path),
+    inputId: () => inputId,
+    rows: () => rows,
+    [Symbol.asyncIterator]: shards,
+  }
+}
+
+/** Rows carried in a job: JSON lines, deflated, base64 (BullMQ stores job data as JSON text). */
+export function packRows(rows: readonly unknown[]): string {
+  return deflateRawSync(rows.map((r) => JSON.stringify(r)).join('\n')).toString('base64')
+}
+
+function inlinePlan(
+  kind: 'lines' | 'table',
+  files: InputFile[],
+  source: AsyncIterable<unknown>,
+  shardSize: number,
+  how: { reason: string; inputId?: string; columns?: string[] },
+): ShardPlan {
+  let rows = 0
+  let inputId = how.inputId
+  async function* shards(): AsyncGenerator<PlannedShard> {
+    let batch: unknown[] = []
+    let shard = 0
+    const close = (): PlannedShard => {
+      const packed = packRows(batch)
+      // Standard input has no identity but its rows: the first shard's stand for it.
+      inputId ??= digest(['imgpull-stdin-1', kind, String(shardSize), packed])
+      const rows: ShardRows = { kind: 'inline', input: kind, count: batch.length, rows: packed }
+      if (how.columns) rows.columns = how.columns
+      const planned = { shard, firstRow: shard * shardSize, rows }
+      shard++
+      batch = []
+      return planned
+    }
+    for await (const row of source) {
+      batch.push(row)
+      rows++
+      if (batch.length === shardSize) yield close()
+    }
+    if (batch.length > 0) yield close()
+  }
+  return {
+    kind,
+    mode: 'inline',
+    inlineReason: how.reason,
+    files: files.map((f) => f.path),
+    inputId: () => inputId,
+    rows: () => rows,
+    [Symbol.asyncIterator]: shards,
+  }
+}

@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs'
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { WORK_DIR } from '../layout.js'
+import { shardStem } from './keys.js'
+import type { ShardCounts } from './shard-data.js'
+
+/**
+ * Where a shard job works and what it publishes, in the worker's output folder:
+ *
+ * ```
+ * OUT/
+ *   00012/                        files output: the shard's images (and its manifest.jsonl, and
+ *                                 its .imgpull/ journal), one folder a shard
+ *   00012.tar 00012.parquet       webdataset output: the shard's files, img2dataset's names
+ *   00012_stats.json
+ *   .imgpull/queue/
+ *     00012/                      the shard's run: pull()'s output folder, with its own journal
+ *                                 and lock, until published
+ *     00012.json                  the shard's counts, written before it is published
+ * ```
+ *
+ * Each shard has its own journal and lock, so workers can share an output folder (a network file
+ * system) or each have their own; a shard taken over after a worker died resumes from its journal
+ * when the folder is shared, and starts over when it is not.
+ */
+export interface ShardPaths {
+  readonly stem: string
+  /** The shard's run: `pull()`'s `out`. */
+  readonly staging: string
+  /** Its counts, kept beside the published outputs' mark. */
+  readonly counts: string
+  /** Files output: the shard's folder once published. */
+  readonly folder: string
+  /** WebDataset output: the shard's files once published, the tar last. */
+  readonly dataset: readonly { from: string; to: string }[]
+}
+
+export type OutputFormat = 'files' | 'webdataset'
+
+/** The suffixes of a WebDataset shard's files, published in this order: the tar is the mark of a whole shard. */
+const DATASET_SUFFIXES = ['.parquet', '_stats.json', '.tar'] as const
+
+export function shardPaths(out: string, shard: number): ShardPaths {
+  const stem = shardStem(shard)
+  const work = join(out, WORK_DIR, 'queue')
+  const staging = join(work, stem)
+  return {
+    stem,
+    staging,
+    counts: join(work, `${stem}.json`),
+    folder: join(out, stem),
+    dataset: DATASET_SUFFIXES.map((suffix) => ({
+      from: join(staging, stem + suffix),
+      to: join(out, stem + suffix),
+    })),
+  }
+}
+
+/** Whether the shard's outputs are in the output folder (a worker published them). */
+export function isPublished(paths: ShardPaths, format: OutputFormat): boolean {
+  return format === 'files' ? existsSync(paths.folder) : existsSync(paths.dataset.at(-1)!.to)
+}
+
+/** The counts a worker wrote before publishing the shard, if it did. */
+export async function readCounts(paths: ShardPaths): Promise<ShardCounts | undefined> {
+  try {
+    return JSON.parse(await readFile(paths.counts, 'utf8')) as ShardCounts
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Put a finished shard's outputs in the output folder, atomically: files output renames the
+ * shard's whole folder into place (one rename: the folder is there whole or not at all; if another
+ * worker published it first, this copy is removed and `false` returned); WebDataset output links
+ * each file of the shard under a temporary name and renames it into place, the tar last, then
+ * removes the shard's work folder. The counts are written first, so a worker that dies between
+ * publishing and telling the queue leaves a shard the next one completes without fetching.
+ */
+export async function publish(
+  paths: ShardPaths,
+  format: OutputFormat,
+  counts: ShardCounts,
+): Promise<boolean> {
+  const tmp = `${paths.counts}.${process.pid}.tmp`
+  await writeFile(tmp, `${JSON.stringify(counts)}\n`)
+  await rename(tmp, paths.counts)
+  if (format === 'files') {
+    try {
+      await rename(paths.staging, paths.folder)
+      return true
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
+      await rm(paths.staging, { recursive: true, force: true })
+      return false
+    }
+  }
+  for (const { from, to } of paths.dataset) {
+    if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
+    const temporary = `${to}.${process.pid}.tmp`
+    await rm(temporary, { force: true })
+    await link(from, temporary)
+    await rename(temporary, to)
+  }
+  await rm(paths.staging, { recursive: true, force: true })
+  return true
+}
+
+/** Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir). */
+export async function prepare(paths: ShardPaths): Promise<void> {
+  await mkdir(paths.staging, { recursive: true })
+}

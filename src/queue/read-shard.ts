@@ -1,0 +1,211 @@
+import { createReadStream } from 'node:fs'
+import { promisify } from 'node:util'
+import { inflateRaw } from 'node:zlib'
+import { ImgpullError, UsageError } from '../errors.js'
+import { parseLine } from '../sources/lines.js'
+import { planColumns } from '../sources/tables/columns.js'
+import type { TableFile } from '../sources/tables/format.js'
+import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
+import { rowJob } from '../sources/tables/jobs.js'
+import { jsonlKeys } from '../sources/tables/jsonl.js'
+import { type ResolvedTableOptions, resolveTableOptions } from '../sources/tables/options.js'
+import type { Job, Source } from '../types.js'
+import { csvSpans, csvStartLine } from './csv-range.js'
+import { fingerprint } from './fingerprint.js'
+import { parquetRange } from './parquet-range.js'
+import type { InputFile, InputRef, ShardJobData } from './shard-data.js'
+import { lineSpans } from './spans.js'
+
+const inflate = promisify(inflateRaw)
+
+/** The rows of a shard job as a source for `pull()`: the same jobs a local run of its rows would get. */
+export function shardSource(data: ShardJobData): Source {
+  const { rows } = data
+  const columns = rows.kind === 'inline' ? rows.columns : rows.input.table?.columns
+  const table = rows.kind === 'inline' ? rows.input === 'table' : rows.input.kind === 'table'
+  return {
+    [Symbol.asyncIterator]: () => shardJobs(data),
+    total: () => rows.count,
+    ...(table && columns ? { fields: ['row', ...columns] } : {}),
+  }
+}
+
+async function* shardJobs(data: ShardJobData): AsyncGenerator<Job> {
+  const { rows, firstRow } = data
+  if (rows.kind === 'inline') {
+    const text = (await inflate(Buffer.from(rows.rows, 'base64'))).toString('utf8')
+    let i = 0
+    for (const line of text.split('\n')) {
+      if (line === '') continue
+      if (rows.input === 'lines') yield { url: JSON.parse(line) as string, row: firstRow + i++ }
+      else yield rowJob(JSON.parse(line) as TableJob)
+    }
+    return
+  }
+  const { input, start, count } = rows
+  let row = firstRow
+  const end = firstRow + count
+  for (let f = start.file; f < input.files.length && row < end; f++) {
+    const file = input.files[f]
+    await checkSame(file)
+    const from = f === start.file ? { offset: start.offset, line: start.line } : undefined
+    for await (const job of fileJobs(input, file, from, row, end - row)) {
+      yield job
+      row++
+    }
+  }
+  if (row < end)
+    throw new UsageError(
+      `the input ended after ${row - firstRow} of the shard's ${count} rows: it is not the input enqueued`,
+    )
+}
+
+/** A worker reads the file enqueue read: the same size and fingerprint at the same path. */
+async function checkSame(file: InputFile): Promise<void> {
+  let seen: { size: number; fingerprint: string }
+  try {
+    seen = await fingerprint(file.path)
+  } catch (error) {
+    throw new ImgpullError(
+      'queue-input',
+      `cannot read input ${file.path} on this worker (${(error as NodeJS.ErrnoException).code ?? error}): workers read the input where enqueue did; share that folder, or enqueue with --inline`,
+      { retryable: true, cause: error },
+    )
+  }
+  if (seen.size !== file.size || seen.fingerprint !== file.fingerprint)
+    throw new ImgpullError(
+      'queue-input',
+      `input ${file.path} is not the file that was enqueued (${seen.size} bytes, enqueued ${file.size}, or other contents): enqueue it again into a new queue`,
+    )
+}
+
+/** Up to `count` jobs of one file, from `from` (a shard's start) or from its first row. */
+function fileJobs(
+  input: InputRef,
+  file: InputFile,
+  from: { offset: number; line: number } | undefined,
+  firstRow: number,
+  count: number,
+): AsyncGenerator<Job> {
+  if (file.format === 'lines') return listJobs(file, from?.offset ?? 0, firstRow, count)
+  const options = resolveTableOptions({ ...input.table, format: file.format })
+  const tableFile: TableFile = { path: file.path, format: file.format, gzip: false }
+  const rows =
+    file.format === 'parquet'
+      ? parquetRange(tableFile, options, from?.offset ?? 0, firstRow, count)
+      : file.format === 'jsonl'
+        ? jsonlRange(tableFile, options, from ?? { offset: 0, line: 0 }, firstRow, count)
+        : csvRange(tableFile, file, options, from, firstRow, count)
+  return asJobs(rows)
+}
+
+async function* asJobs(rows: AsyncIterable<TableJob>): AsyncGenerator<Job> {
+  for await (const t of rows) yield rowJob(t)
+}
+
+/** URLs of a list from byte `offset`, split as Node's readline splits them (see `argumentSource`). */
+async function* listJobs(file: InputFile, offset: number, firstRow: number, count: number) {
+  let n = 0
+  if (count <= 0) return
+  for await (const span of lineSpans(createReadStream(file.path, { start: offset }), true, offset)) {
+    const url = parseLine(span.text)
+    if (url === undefined) continue
+    yield { url, row: firstRow + n } satisfies Job
+    if (++n >= count) return
+  }
+}
+
+/** Rows of a JSON lines file from a line's start, as `jsonlRows` reads them (its first object gives the columns). */
+async function* jsonlRange(
+  file: TableFile,
+  options: ResolvedTableOptions,
+  from: { offset: number; line: number },
+  firstRow: number,
+  count: number,
+): AsyncGenerator<TableJob> {
+  if (count <= 0) return
+  const keys = await jsonlKeys(file)
+  const plan = keys ? planColumns(file.path, keys, options, true) : undefined
+  let line = from.line
+  let n = 0
+  for await (const span of lineSpans(
+    createReadStream(file.path, { start: from.offset }),
+    false,
+    from.offset,
+  )) {
+    line++
+    const text = span.text.trim()
+    if (text === '') continue
+    const row = firstRow + n
+    let value: unknown
+    let problem: string | undefined
+    try {
+      value = JSON.parse(text)
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        problem = `a JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`
+    } catch (error) {
+      problem = `not valid JSON (${(error as Error).message})`
+    }
+    if (problem || !plan) yield invalidRow(row, `${file.path} line ${line}: ${problem}`)
+    else {
+      const object = value as Record<string, unknown>
+      const carried = plan.carried ?? Object.keys(object).filter((key) => key !== plan.url)
+      const at = line
+      yield buildJob(
+        row,
+        (name) => (Object.hasOwn(object, name) ? object[name] : undefined),
+        carried,
+        plan,
+        options.hashType,
+        () => `${file.path} line ${at}`,
+      )
+    }
+    if (++n >= count) return
+  }
+}
+
+/** Rows of a CSV or TSV file from a record's start (its header read first), as `csvRows` reads them. */
+async function* csvRange(
+  file: TableFile,
+  input: InputFile,
+  options: ResolvedTableOptions,
+  from: { offset: number; line: number } | undefined,
+  firstRow: number,
+  count: number,
+): AsyncGenerator<TableJob> {
+  if (count <= 0) return
+  const format = file.format as 'csv' | 'tsv'
+  let header: string[] | undefined
+  for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 })) {
+    header = record.fields
+    break
+  }
+  if (!header)
+    throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
+  const plan = planColumns(file.path, header, options)
+  const index = new Map(header.map((name, i) => [name, i]))
+  const carried = plan.carried ?? []
+  const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
+  let n = 0
+  const spans = csvSpans(file.path, format, {
+    start: start.offset,
+    lineBase: start.line,
+    recordDelimiter: input.recordDelimiter,
+  })
+  try {
+    for await (const record of spans) {
+      const row = firstRow + n
+      const { fields } = record
+      const where = () => `${file.path} line ${csvStartLine(record)}`
+      if (fields.length !== header.length) {
+        const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
+        yield invalidRow(row, `${where()}: ${why}`)
+      } else yield buildJob(row, (name) => fields[index.get(name)!], carried, plan, options.hashType, where)
+      if (++n >= count) return
+    }
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))
+      throw new UsageError(`${file.path}: ${error.message}`, { cause: error })
+    throw error
+  }
+}

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis'
+import { QueueError, shownRedis } from './errors.js'
+
+/** How long the first connection may take before a command gives up, ms. */
+const CONNECT_TIMEOUT = 5000
+
+/** Waits between reconnection attempts once connected: 100 ms growing to 2 s, for ever. */
+export const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000)
+
+/**
+ * Connect to Redis and check it can hold a queue: reachable, and `maxmemory-policy noeviction`
+ * (BullMQ's requirement: under any other policy Redis may evict queued jobs or their locks when
+ * memory runs short, and shards would vanish or run twice). Throws `QueueError` naming the
+ * problem and its fix. Once connected, the client reconnects by itself after a loss (every
+ * `reconnectDelay`), and commands issued meanwhile wait for it (`maxRetriesPerRequest: null`, as
+ * BullMQ's workers require).
+ */
+export async function openRedis(url: string): Promise<Redis> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new QueueError('redis-url', `'${url}' is not a Redis URL: give one like redis://host:6379`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new QueueError(
+      'redis-url',
+      `'${shownRedis(url)}' is not a Redis URL: give one like redis://host:6379`,
+    )
+  let first = true
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT,
+    maxRetriesPerRequest: null,
+    // Until the first connection, a failure is an answer (the command says so and stops).
+    retryStrategy: (attempt) => (first ? null : reconnectDelay(attempt)),
+  })
+  // Errors surface through commands; without a listener ioredis would print each reconnection.
+  let lastError: unknown
+  client.on('error', (error) => {
+    lastError = error
+  })
+  try {
+    await client.connect()
+    first = false
+    await checkRedis(client, url)
+    return client
+  } catch (error) {
+    client.disconnect()
+    if (error instanceof QueueError) throw error
+    const cause = (lastError ?? error) as NodeJS.ErrnoException
+    const why = cause.code ?? cause.message
+    throw new QueueError(
+      'redis-unreachable',
+      `cannot reach Redis at ${shownRedis(url)} (${why}): is redis-server running there, and the address right?`,
+      { cause: error },
+    )
+  }
+}
+
+/** `INFO memory`'s `maxmemory_policy`, or `undefined` when the server does not say. */
+export function evictionPolicy(info: string): string | undefined {
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+}
+
+async function checkRedis(client: Redis, url: string): Promise<void> {
+  const policy = evictionPolicy(await client.info('memory'))
+  if (policy !== undefined && policy !== 'noeviction')
+    throw new QueueError(
+      'redis-eviction',
+      `Redis at ${shownRedis(url)} evicts keys when memory runs short (maxmemory-policy ${policy}): queued shards could vanish; set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)`,
+    )
+}

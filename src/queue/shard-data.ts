@@ -1,0 +1,90 @@
+import type { Options } from '../options.js'
+import type { TableFormat } from '../sources/tables/format.js'
+import type { TableOptions } from '../sources/tables/options.js'
+
+/** The kind of an input file: a URL list (one URL per line) or a table. */
+export type InputFormat = 'lines' | TableFormat
+
+/** One file of an input, as enqueue saw it. */
+export interface InputFile {
+  /** Absolute path: workers read it at the same path (a shared file system). */
+  path: string
+  format: InputFormat
+  /** Bytes. */
+  size: number
+  /** `fingerprint()` of the file: a worker checks it before reading, to read the same file. */
+  fingerprint: string
+  /** Text tables: the byte offset of the first data row (after the header), and lines before it. */
+  dataStart?: number
+  dataLine?: number
+  /** CSV and TSV: the record delimiter of the header line (`\n`, `\r\n` or `\r`), as csv-parse detects it. */
+  recordDelimiter?: string
+}
+
+/** The input of a queue: its files in reading order, and how to read tables. */
+export interface InputRef {
+  kind: 'lines' | 'table'
+  files: InputFile[]
+  /** Tables: the reading options (`urlCol`, `captionCol`, `columns`, `hashCol`, `hashType`, `format`). */
+  table?: Omit<TableOptions, 'tempDir'>
+}
+
+/**
+ * Where a shard's rows are. `pointer`: in the input files, from `start` (a byte offset for text
+ * files, a row index for Parquet) in file `start.file`, `count` rows, continuing into the next
+ * files: the job stays a few hundred bytes whatever the shard size. `inline`: the rows themselves,
+ * deflated and base64-encoded (JSON lines: URLs for lists, table rows as `TableJob`s), for inputs
+ * workers cannot read where enqueue read them (standard input, gzip-compressed files, `--inline`).
+ */
+export type ShardRows =
+  | {
+      kind: 'pointer'
+      input: InputRef
+      start: { file: number; offset: number; line: number }
+      count: number
+    }
+  | { kind: 'inline'; input: 'lines' | 'table'; count: number; rows: string; columns?: string[] }
+
+/** Options of the run that every shard gets: `pull()`'s, less what is the worker's own. */
+export type RunOptions = Omit<
+  Options,
+  'out' | 'signal' | 'drainSignal' | 'hostGate' | 'journal' | 'report' | 'command'
+> & {
+  /** WebDataset output (once the engine has it): the shard size, equal to the queue's. */
+  outputFormat?: 'files' | 'webdataset'
+  shardSize?: number
+}
+
+/** The data of one shard job in BullMQ (JSON). */
+export interface ShardJobData {
+  /** Format of this object, for workers of another version. */
+  v: 1
+  /** The input's id (`inputId()`), the job id's first part. */
+  inputId: string
+  /** The shard's number, from 0: its rows are `shard * shardSize` to `shard * shardSize + rows.count - 1`. */
+  shard: number
+  shardSize: number
+  /** Position of the shard's first row over the whole input (`shard * shardSize`). */
+  firstRow: number
+  rows: ShardRows
+  options: RunOptions
+}
+
+/** What a finished shard returns (the job's return value) and `status` adds up. */
+export interface ShardCounts {
+  rows: number
+  ok: number
+  skipped: number
+  failed: number
+  bytes: number
+  /** Failures by code. */
+  errors: Record<string, number>
+  /** ms the shard took on the worker that finished it. */
+  ms: number
+  /** The worker that finished it. */
+  worker: string
+  /** Finished with outputs another worker had already published: nothing was fetched again. */
+  alreadyPublished?: boolean
+}
+
+export const DATA_VERSION = 1

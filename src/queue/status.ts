@@ -1,0 +1,197 @@
+import { Queue } from 'bullmq'
+import { formatBytes } from '../report/format.js'
+import { QueueError, shownRedis } from './errors.js'
+import { metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
+import { openRedis } from './redis.js'
+import type { ShardCounts } from './shard-data.js'
+import type { Heartbeat, ShardProgress } from './worker.js'
+
+/** A worker is counted as alive while its heartbeat is younger than this, ms. */
+export const ALIVE_MS = 15_000
+
+/** What `queueStatus()` tells: `imgpull status --redis … --queue … --json` prints it as is. */
+export interface QueueStatus {
+  queue: string
+  redis: string
+  input?: {
+    id: string
+    kind: string
+    files: string[]
+    shardSize: number
+    /** Known once enqueue has read the whole input. */
+    rows?: number
+    shards?: number
+    complete: boolean
+    enqueuedAt: number
+  }
+  shards: {
+    /** Waiting to be taken, `retrying` of them after a failed attempt (BullMQ's delayed). */
+    waiting: number
+    retrying: number
+    active: number
+    done: number
+    failed: number
+  }
+  images: {
+    /** Downloaded now or before (`skipped` included), over done and active shards. */
+    ok: number
+    failed: number
+    bytes: number
+    /** Failures by code, over done shards. */
+    errors: Record<string, number>
+  }
+  /** Images a second over all live workers. */
+  rate: number
+  /** Shards running now, with their progress. */
+  active: { shard: number; worker?: string; rows: number; done: number; since?: number }[]
+  /** Failed shards (the first 10), with why. */
+  failures: { shard: number; reason: string; attempts: number }[]
+  workers: (Heartbeat & { id: string; alive: boolean })[]
+}
+
+/**
+ * Progress of a queue over all its workers, from Redis alone: shard counts from BullMQ, image
+ * counts from the finished shards' counts and the running shards' progress, rate and workers from
+ * the workers' heartbeats. Throws `QueueError` when Redis cannot be used or the queue is unknown.
+ */
+export async function queueStatus(url: string, name: string, now = Date.now()): Promise<QueueStatus> {
+  const problem = queueNameProblem(name)
+  if (problem) throw new TypeError(problem)
+  const redis = await openRedis(url)
+  const queue = new Queue(name, { connection: redis })
+  queue.on('error', () => {})
+  try {
+    const [meta, finished, beats, counts] = await Promise.all([
+      redis.hgetall(metaKey(name)),
+      redis.hgetall(shardsKey(name)),
+      redis.hgetall(workersKey(name)),
+      queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+    ])
+    if (!meta.inputId && Object.values(counts).every((n) => n === 0))
+      throw new QueueError(
+        'queue-unknown',
+        `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
+      )
+    const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
+    for (const text of Object.values(finished)) {
+      const c = JSON.parse(text) as ShardCounts
+      images.ok += c.ok + c.skipped
+      images.failed += c.failed
+      images.bytes += c.bytes
+      for (const [code, n] of Object.entries(c.errors)) images.errors[code] = (images.errors[code] ?? 0) + n
+    }
+    const activeJobs = await queue.getJobs(['active'], 0, 99)
+    const active = activeJobs.map((job) => {
+      const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ShardProgress>
+      images.ok += p.ok ?? 0
+      images.failed += p.failed ?? 0
+      images.bytes += p.bytes ?? 0
+      return {
+        shard: job.data.shard as number,
+        worker: job.processedBy,
+        rows: (job.data.rows?.count as number) ?? p.rows ?? 0,
+        done: p.done ?? 0,
+        since: job.processedOn,
+      }
+    })
+    const failedJobs = await queue.getJobs(['failed'], 0, 9)
+    const workers = Object.entries(beats)
+      .map(([id, text]) => {
+        const beat = JSON.parse(text) as Heartbeat
+        return { id, ...beat, alive: beat.stoppedAt === undefined && now - beat.seenAt < ALIVE_MS }
+      })
+      .sort((a, b) => Number(b.alive) - Number(a.alive) || b.seenAt - a.seenAt)
+    return {
+      queue: name,
+      redis: shownRedis(url),
+      input: meta.inputId
+        ? {
+            id: meta.inputId,
+            kind: meta.kind,
+            files: JSON.parse(meta.files ?? '[]'),
+            shardSize: Number(meta.shardSize),
+            rows: meta.rows === undefined ? undefined : Number(meta.rows),
+            shards: meta.shards === undefined ? undefined : Number(meta.shards),
+            complete: meta.complete === '1',
+            enqueuedAt: Number(meta.enqueuedAt),
+          }
+        : undefined,
+      shards: {
+        waiting: counts.waiting + counts.prioritized + counts.delayed,
+        retrying: counts.delayed,
+        active: counts.active,
+        done: counts.completed,
+        failed: counts.failed,
+      },
+      images,
+      rate: workers.filter((w) => w.alive).reduce((n, w) => n + w.rate, 0),
+      active: active.sort((a, b) => a.shard - b.shard),
+      failures: failedJobs.map((job) => ({
+        shard: job.data.shard as number,
+        reason: job.failedReason,
+        attempts: job.attemptsMade,
+      })),
+      workers,
+    }
+  } finally {
+    await queue.close().catch(() => {})
+    redis.disconnect()
+  }
+}
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+const ago = (ms: number) =>
+  ms < 1000
+    ? 'just now'
+    : ms < 120_000
+      ? `${Math.round(ms / 1000)} s ago`
+      : `${Math.round(ms / 60_000)} min ago`
+
+/** The status as lines for a person. */
+export function formatStatus(s: QueueStatus, now = Date.now()): string[] {
+  const lines: string[] = []
+  const input = s.input
+  if (input) {
+    const what = input.files.length ? input.files.join(', ') : 'standard input'
+    const rows = input.rows === undefined ? 'rows still being enqueued' : `${n(input.rows)} rows`
+    lines.push(`queue ${s.queue} on ${s.redis}: ${what}, ${rows}, ${n(input.shardSize)} a shard`)
+  } else lines.push(`queue ${s.queue} on ${s.redis}`)
+  const { shards } = s
+  const total = shards.waiting + shards.active + shards.done + shards.failed
+  const retrying = shards.retrying ? ` (${n(shards.retrying)} to retry)` : ''
+  lines.push(
+    `shards: ${n(shards.done)} done, ${n(shards.active)} active, ${n(shards.waiting)} waiting${retrying}, ${n(shards.failed)} failed, of ${n(total)}`,
+  )
+  const alive = s.workers.filter((w) => w.alive)
+  lines.push(
+    `images: ${n(s.images.ok)} ok (${formatBytes(s.images.bytes)}), ${n(s.images.failed)} failed; ${n(s.rate)} images/s over ${alive.length} live worker${alive.length === 1 ? '' : 's'}`,
+  )
+  const errors = Object.entries(s.images.errors).sort((a, b) => b[1] - a[1])
+  if (errors.length)
+    lines.push(
+      `errors: ${errors
+        .slice(0, 6)
+        .map(([code, k]) => `${code} ×${n(k)}`)
+        .join(', ')}`,
+    )
+  for (const a of s.active)
+    lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}`)
+  if (s.workers.length) lines.push('workers:')
+  for (const w of s.workers) {
+    const state = w.stoppedAt
+      ? `stopped ${ago(now - w.stoppedAt)}`
+      : w.alive
+        ? `seen ${ago(now - w.seenAt)}`
+        : `not seen for ${ago(now - w.seenAt).replace(' ago', '')} (gone?)`
+    const doing = w.running.length ? `shard ${w.running.map(shardStem).join(', ')}, ` : ''
+    lines.push(
+      `  ${w.id}: ${doing}${n(w.shards)} shards done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}`,
+    )
+  }
+  for (const f of s.failures)
+    lines.push(
+      `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
+    )
+  return lines
+}

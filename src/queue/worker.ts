@@ -1,0 +1,412 @@
+import { hostname } from 'node:os'
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
+import { FatalError, FolderBusyError } from '../errors.js'
+import { pull } from '../pull.js'
+import { isFatalLocal } from '../sinks/local-faults.js'
+import type { Result } from '../types.js'
+import { shownRedis } from './errors.js'
+import { RedisHostGate } from './host-gate.js'
+import { metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
+import { isPublished, type OutputFormat, prepare, publish, readCounts, shardPaths } from './publish.js'
+import { shardSource } from './read-shard.js'
+import { openRedis } from './redis.js'
+import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
+
+/** Options of `runWorker()`. */
+export interface WorkerOptions {
+  /** Redis URL, as given to `enqueue()`. */
+  redis: string
+  queue: string
+  /** Output folder: shards are published here (see `shardPaths`). May be shared by workers. */
+  out: string
+  /** Transfers at once in each shard's run. @default the enqueued `concurrency` (128) */
+  concurrency?: number
+  /** Shards this worker runs at once. @default 1 */
+  shards?: number
+  /**
+   * How long a shard stays this worker's without a renewal, ms. Renewed every half of it while the
+   * worker lives; a worker that dies gives its shard back this long after. @default 30_000
+   */
+  lockDuration?: number
+  /** How often this worker looks for shards whose worker died, ms. @default `lockDuration` */
+  stalledInterval?: number
+  /** Times a shard may be taken back from a dead worker before it is failed. @default 3 */
+  maxStalledCount?: number
+  /** How long a host slot lasts unless renewed, ms (see `RedisHostGate`). @default 30_000 */
+  leaseMs?: number
+  /** Stop once no shard is waiting, delayed or active and enqueue has finished. @default false */
+  exitWhenDone?: boolean
+  /** Stop at once: transfers are cut, unfinished shards go back to the queue. */
+  signal?: AbortSignal
+  /** Stop cleanly: take no new shard, finish the transfers in flight; a shard then complete is published, an unfinished one goes back to the queue. */
+  drainSignal?: AbortSignal
+  /** Told what happens, for a person or a log. */
+  onEvent?: (event: WorkerEvent) => void
+  /** How often the worker's heartbeat and shard progress go to Redis, ms. @default 2000 */
+  heartbeatMs?: number
+}
+
+export type WorkerEvent =
+  | { type: 'started'; worker: string }
+  | { type: 'shard'; shard: number; rows: number; attempt: number }
+  | { type: 'done'; shard: number; counts: ShardCounts }
+  | { type: 'released'; shard: number; why: string }
+  | { type: 'failed'; shard: number; message: string }
+  | { type: 'redis'; state: 'lost' | 'back'; message: string }
+
+/** What a worker did, when it stops. */
+export interface WorkerSummary {
+  worker: string
+  /** Shards it finished (published, or found published). */
+  shards: number
+  /** Shards it gave back to the queue (stopped, or its lock lost). */
+  released: number
+  /** Shard attempts that failed (BullMQ tries them again with backoff, up to their attempts). */
+  failed: number
+  ok: number
+  skipped: number
+  failedImages: number
+  bytes: number
+  ms: number
+  stoppedBy: 'done' | 'signal' | 'fatal'
+  /** The local fault that stopped it (`stoppedBy: 'fatal'`): a full disk, an unwritable folder. */
+  fatal?: FatalError
+}
+
+/** A worker's heartbeat in `imgpull:<queue>:workers` (JSON): what `status` shows of it. */
+export interface Heartbeat {
+  host: string
+  pid: number
+  startedAt: number
+  /** ms since the epoch, the worker's clock. */
+  seenAt: number
+  stoppedAt?: number
+  /** Shards it is running. */
+  running: number[]
+  shards: number
+  ok: number
+  failed: number
+  bytes: number
+  /** Images a second over the last heartbeats. */
+  rate: number
+}
+
+/** A shard in progress, for `status` (the job's BullMQ progress). */
+export interface ShardProgress {
+  rows: number
+  done: number
+  ok: number
+  failed: number
+  bytes: number
+}
+
+interface Running {
+  shard: number
+  hard: AbortController
+  drain: AbortController
+  lockLost: boolean
+  progress: ShardProgress
+}
+
+const emptyCounts = (rows: number, worker: string): ShardCounts => ({
+  rows,
+  ok: 0,
+  skipped: 0,
+  failed: 0,
+  bytes: 0,
+  errors: {},
+  ms: 0,
+  worker,
+})
+
+/**
+ * Take shard jobs from a queue and run each as a local run of its rows (`pull()` with the run's
+ * enqueued options: limits, retries, verification, transforms, outputs), in the shard's own work
+ * folder under `out`, then publish its outputs atomically and complete the job with its counts.
+ * Hosts are shared with every other worker through Redis (`RedisHostGate`). BullMQ's locks do the
+ * rest: a worker that dies stops renewing its shard's lock, and after `lockDuration` another worker
+ * takes the shard over (resuming from its journal when the output folder is shared).
+ *
+ * Resolves when the worker stops: a signal, `exitWhenDone`, or a local fault (a full disk: its
+ * shard goes back to the queue for another machine). Throws `QueueError` when Redis cannot be
+ * used, `UsageError` for bad options.
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
+  const problem = queueNameProblem(options.queue)
+  if (problem) throw new TypeError(problem)
+  const started = performance.now()
+  const say = options.onEvent ?? (() => {})
+  const redis = await openRedis(options.redis)
+  const gateRedis = redis.duplicate()
+  gateRedis.on('error', () => {})
+  const gate = new RedisHostGate(gateRedis, { leaseMs: options.leaseMs })
+  const id = `${hostname()}-${process.pid}`
+  const summary: WorkerSummary = {
+    worker: id,
+    shards: 0,
+    released: 0,
+    failed: 0,
+    ok: 0,
+    skipped: 0,
+    failedImages: 0,
+    bytes: 0,
+    ms: 0,
+    stoppedBy: 'done',
+  }
+  const running = new Map<string, Running>()
+  let stopping: 'drain' | 'hard' | undefined
+  let fatal: FatalError | undefined
+  let stop: (() => void) | undefined
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve
+  })
+
+  const process_ = async (
+    job: Job<ShardJobData>,
+    token?: string,
+    cancel?: AbortSignal,
+  ): Promise<ShardCounts> => {
+    const data = job.data
+    if (data.v !== DATA_VERSION)
+      throw new UnrecoverableError(
+        `shard data of version ${data.v}: this worker reads version ${DATA_VERSION}`,
+      )
+    const format: OutputFormat = data.options.outputFormat ?? 'files'
+    const paths = shardPaths(options.out, data.shard)
+    const rows = data.rows.count
+    say({ type: 'shard', shard: data.shard, rows, attempt: job.attemptsMade + 1 })
+    if (isPublished(paths, format)) {
+      // Published by a worker that died before telling the queue: done, nothing to fetch.
+      const counts = { ...((await readCounts(paths)) ?? emptyCounts(rows, id)), alreadyPublished: true }
+      await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
+      summary.shards++
+      say({ type: 'done', shard: data.shard, counts })
+      return counts
+    }
+    await prepare(paths)
+    const me: Running = {
+      shard: data.shard,
+      hard: new AbortController(),
+      drain: new AbortController(),
+      lockLost: false,
+      progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0 },
+    }
+    running.set(job.id!, me)
+    if (stopping === 'hard') me.hard.abort()
+    else if (stopping === 'drain') me.drain.abort()
+    cancel?.addEventListener('abort', () => me.hard.abort(), { once: true })
+    const t0 = performance.now()
+    const counts = emptyCounts(rows, id)
+    const run = pull(shardSource(data), {
+      ...data.options,
+      out: paths.staging,
+      concurrency: options.concurrency ?? data.options.concurrency,
+      hostGate: gate,
+      journal: true,
+      report: false,
+      command: `imgpull worker --queue ${options.queue} (shard ${paths.stem})`,
+      signal: me.hard.signal,
+      drainSignal: me.drain.signal,
+    })
+    let error: unknown
+    let results = 0
+    const progress = setInterval(() => {
+      job.updateProgress({ ...me.progress }).catch(() => {})
+    }, options.heartbeatMs ?? 2000)
+    try {
+      await job.updateProgress({ ...me.progress }).catch(() => {})
+      for await (const r of run) {
+        results++
+        tally(counts, r)
+        me.progress = {
+          rows,
+          done: results,
+          ok: counts.ok + counts.skipped,
+          failed: counts.failed,
+          bytes: counts.bytes,
+        }
+      }
+    } catch (e) {
+      error = e
+    } finally {
+      clearInterval(progress)
+      running.delete(job.id!)
+    }
+    summary.ok += counts.ok
+    summary.skipped += counts.skipped
+    summary.failedImages += counts.failed
+    summary.bytes += counts.bytes
+    const complete = !error && run.stats.interrupted === 0 && results + run.stats.duplicates === rows
+    if (me.lockLost) {
+      // Another worker may have the shard now: its journal (when shared) keeps what this one did.
+      summary.released++
+      say({ type: 'released', shard: data.shard, why: 'its lock was lost (Redis unreachable for too long?)' })
+      throw error instanceof Error ? error : new Error('lock lost')
+    }
+    const local = error instanceof FatalError || isFatalLocal(error)
+    if (!complete && (stopping || local)) {
+      if (local) {
+        fatal ??=
+          error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
+        summary.stoppedBy = 'fatal'
+        stop?.()
+      }
+      // Back to the queue now, not after the lock expires: another worker continues it.
+      await job.moveToWait(token)
+      summary.released++
+      say({
+        type: 'released',
+        shard: data.shard,
+        why: local ? (fatal?.message ?? 'a local fault') : 'stopped',
+      })
+      throw new WaitingError()
+    }
+    if (error) {
+      summary.failed++
+      const message =
+        error instanceof FolderBusyError
+          ? `${error.message} (a worker that lost its lock may still run it)`
+          : ((error as Error).message ?? String(error))
+      say({ type: 'failed', shard: data.shard, message })
+      throw error instanceof Error ? error : new Error(message)
+    }
+    if (!complete) {
+      summary.failed++
+      const message = `the shard's run ended with ${results} of its ${rows} rows done`
+      say({ type: 'failed', shard: data.shard, message })
+      throw new Error(message)
+    }
+    counts.ms = Math.round(performance.now() - t0)
+    const fresh = await publish(paths, format, counts)
+    if (!fresh) counts.alreadyPublished = true
+    await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
+    summary.shards++
+    say({ type: 'done', shard: data.shard, counts })
+    return counts
+  }
+
+  const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
+    connection: redis,
+    name: id,
+    concurrency: options.shards ?? 1,
+    lockDuration: options.lockDuration ?? 30_000,
+    stalledInterval: options.stalledInterval ?? options.lockDuration ?? 30_000,
+    maxStalledCount: options.maxStalledCount ?? 3,
+    drainDelay: 1,
+    autorun: false,
+  })
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const jobId of ids) {
+      const r = running.get(jobId)
+      if (r) {
+        r.lockLost = true
+        r.hard.abort(new Error('lock lost'))
+      }
+    }
+  })
+  // Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves.
+  let lost = false
+  worker.on('error', (error) => {
+    if (lost || !/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT|EPIPE|LOADING/.test(error.message))
+      return
+    lost = true
+    say({
+      type: 'redis',
+      state: 'lost',
+      message: `lost Redis at ${shownRedis(options.redis)} (${error.message}): reconnecting`,
+    })
+  })
+  redis.on('ready', () => {
+    if (!lost) return
+    lost = false
+    say({ type: 'redis', state: 'back', message: `Redis at ${shownRedis(options.redis)} is back: going on` })
+  })
+
+  // Heartbeat: what status shows of this worker (and its images a second).
+  const startedAt = Date.now()
+  const rates: { t: number; n: number }[] = []
+  const beat = (final = false) => {
+    const done =
+      summary.ok +
+      summary.skipped +
+      summary.failedImages +
+      [...running.values()].reduce((n, r) => n + r.progress.done, 0)
+    const now = Date.now()
+    rates.push({ t: now, n: done })
+    while (rates.length > 2 && now - rates[0].t > 15_000) rates.shift()
+    const first = rates[0]
+    const heartbeat: Heartbeat = {
+      host: hostname(),
+      pid: process.pid,
+      startedAt,
+      seenAt: now,
+      ...(final ? { stoppedAt: now } : {}),
+      running: [...running.values()].map((r) => r.shard),
+      shards: summary.shards,
+      ok: summary.ok + summary.skipped + [...running.values()].reduce((n, r) => n + r.progress.ok, 0),
+      failed: summary.failedImages + [...running.values()].reduce((n, r) => n + r.progress.failed, 0),
+      bytes: summary.bytes + [...running.values()].reduce((n, r) => n + r.progress.bytes, 0),
+      rate: now > first.t ? Math.round(((done - first.n) * 1000) / (now - first.t)) : 0,
+    }
+    return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch(() => {})
+  }
+  const heartbeat = setInterval(() => beat(), options.heartbeatMs ?? 2000)
+
+  const queue = new Queue(options.queue, { connection: redis })
+  queue.on('error', () => {})
+  let watcher: NodeJS.Timeout | undefined
+  if (options.exitWhenDone) {
+    const check = async () => {
+      const meta = await redis.hget(metaKey(options.queue), 'complete')
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')
+      const left = Object.values(counts).reduce((a, b) => a + b, 0)
+      if (meta === '1' && left === 0 && running.size === 0) stop?.()
+    }
+    watcher = setInterval(() => check().catch(() => {}), 250)
+  }
+  const onHard = () => {
+    stopping = 'hard'
+    summary.stoppedBy = 'signal'
+    for (const r of running.values()) r.hard.abort()
+    stop?.()
+  }
+  const onDrain = () => {
+    stopping ??= 'drain'
+    summary.stoppedBy = 'signal'
+    for (const r of running.values()) r.drain.abort()
+    stop?.()
+  }
+  if (options.signal?.aborted) onHard()
+  else options.signal?.addEventListener('abort', onHard, { once: true })
+  if (options.drainSignal?.aborted) onDrain()
+  else options.drainSignal?.addEventListener('abort', onDrain, { once: true })
+
+  await beat()
+  say({ type: 'started', worker: id })
+  worker.run().catch(() => {})
+  await stopped
+  clearInterval(watcher)
+  // Whatever stopped it, the shards running wind down: finished ones published, others given back.
+  if (summary.stoppedBy === 'fatal') for (const r of running.values()) r.drain.abort()
+  await worker.close()
+  clearInterval(heartbeat)
+  await gate.close()
+  await beat(true)
+  await queue.close().catch(() => {})
+  gateRedis.disconnect()
+  redis.disconnect()
+  summary.ms = Math.round(performance.now() - started)
+  if (fatal) summary.fatal = fatal
+  return summary
+}
+
+function tally(c: ShardCounts, r: Result): void {
+  if (r.status === 'ok') {
+    c.ok++
+    c.bytes += r.bytes ?? 0
+  } else if (r.status === 'skipped') c.skipped++
+  else {
+    c.failed++
+    if (r.error) c.errors[r.error] = (c.errors[r.error] ?? 0) + 1
+  }
+}

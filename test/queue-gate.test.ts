@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { RedisHostGate } from '../src/queue/host-gate.js'
+import { hostLeasesKey } from '../src/queue/keys.js'
+import { evictionPolicy, openRedis } from '../src/queue/redis.js'
+import { type RedisServer, startRedis } from './support/redis.js'
+
+let redis: RedisServer
+const clients: Redis[] = []
+const client = () => {
+  const c = new Redis(redis.url, { maxRetriesPerRequest: null })
+  clients.push(c)
+  return c
+}
+
+before(async () => {
+  redis = await startRedis()
+})
+after(async () => {
+  for (const c of clients) c.disconnect()
+  await redis.stop()
+})
+
+type Step =
+  | { do: 'acquire'; gate: 'a' | 'b'; limit: number; want: 'taken' | 'full' | 'paused' }
+  | { do: 'release'; gate: 'a' | 'b'; which: number }
+  | { do: 'pause'; gate: 'a' | 'b'; ms: number }
+  | { do: 'wait'; ms: number }
+  | { do: 'renew'; gate: 'a' | 'b'; want: number }
+  | { do: 'close'; gate: 'a' | 'b' }
+  /** The worker's machine is lost: its connection gone, nothing renewed or released. */
+  | { do: 'die'; gate: 'a' | 'b' }
+
+/** Two gates (two workers) on one Redis, one host: what each step must answer. */
+const CASES: { name: string; leaseMs?: number; steps: Step[] }[] = [
+  {
+    name: 'the limit holds over two workers, and a release frees a slot for the other',
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 2, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'full' },
+      { do: 'acquire', gate: 'a', limit: 2, want: 'full' },
+      { do: 'release', gate: 'a', which: 0 },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'taken' },
+    ],
+  },
+  {
+    name: 'each asks with its own limit: a worker whose limit was cut takes nothing while the total is at or over it',
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 4, want: 'taken' },
+      { do: 'acquire', gate: 'a', limit: 4, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'full' },
+      { do: 'acquire', gate: 'b', limit: 3, want: 'taken' },
+    ],
+  },
+  {
+    name: 'a pause one worker is asked for holds for the other, then ends',
+    steps: [
+      { do: 'pause', gate: 'a', ms: 150 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
+      { do: 'wait', ms: 200 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+    ],
+  },
+  {
+    name: 'a shorter pause does not cut a longer one',
+    steps: [
+      { do: 'pause', gate: 'a', ms: 400 },
+      { do: 'pause', gate: 'b', ms: 10 },
+      { do: 'wait', ms: 60 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
+    ],
+  },
+  {
+    name: "a dead worker's leases lapse: its slots come free without it",
+    leaseMs: 150,
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 1, want: 'taken' },
+      { do: 'die', gate: 'a' },
+      { do: 'acquire', gate: 'b', limit: 1, want: 'full' },
+      { do: 'wait', ms: 250 },
+      { do: 'acquire', gate: 'b', limit: 1, want: 'taken' },
+    ],
+  },
+  {
+    name: 'a live worker renews its leases: they outlast the lease time',
+    leaseMs: 300,
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 1, want: 'taken' },
+      { do: 'wait', ms: 150 },
+      { do: 'renew', gate: 'a', want: 1 },
+      { do: 'wait', ms: 200 },
+      { do: 'acquire', gate: 'b', limit: 1, want: 'full' },
+    ],
+  },
+  {
+    name: 'close gives every lease back',
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 2, want: 'taken' },
+      { do: 'acquire', gate: 'a', limit: 2, want: 'taken' },
+      { do: 'close', gate: 'a' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'taken' },
+    ],
+  },
+]
+
+describe('the shared host gate (Lua in a real Redis)', () => {
+  for (const [n, c] of CASES.entries()) {
+    test(c.name, async () => {
+      const host = `http://127.0.0.1:${10_000 + n}`
+      const connections = { a: client(), b: client() }
+      const gates = {
+        a: new RedisHostGate(connections.a, { leaseMs: c.leaseMs ?? 10_000, pollMs: 5 }),
+        b: new RedisHostGate(connections.b, { leaseMs: c.leaseMs ?? 10_000, pollMs: 5 }),
+      }
+      const releases = { a: [] as (() => void)[], b: [] as (() => void)[] }
+      for (const [i, step] of c.steps.entries()) {
+        const at = `step ${i} (${JSON.stringify(step)})`
+        if (step.do === 'acquire') {
+          const grant = await gates[step.gate].acquire(host, step.limit)
+          const got = 'release' in grant ? 'taken' : grant.retryIn > 20 ? 'paused' : 'full'
+          assert.equal(got, step.want, at)
+          if ('release' in grant) releases[step.gate].push(grant.release)
+        } else if (step.do === 'release') {
+          releases[step.gate][step.which]()
+          await sleep(20)
+        } else if (step.do === 'pause') {
+          gates[step.gate].pause(host, step.ms)
+          await sleep(20)
+        } else if (step.do === 'wait') await sleep(step.ms)
+        else if (step.do === 'renew') assert.equal(await gates[step.gate].renew(), step.want, at)
+        else if (step.do === 'die') connections[step.gate].disconnect()
+        else await gates[step.gate].close()
+      }
+      await gates.a.close()
+      await gates.b.close()
+    })
+  }
+
+  test('a quiet host leaves no key behind', async () => {
+    const host = 'http://127.0.0.1:9999'
+    const gate = new RedisHostGate(client(), { leaseMs: 100 })
+    const grant = await gate.acquire(host, 1)
+    assert.ok('release' in grant)
+    grant.release()
+    await sleep(300)
+    assert.equal(await redis.client.exists(hostLeasesKey(host)), 0)
+    await gate.close()
+  })
+})
+
+describe('Redis checks', () => {
+  test('evictionPolicy reads INFO memory', () => {
+    assert.equal(
+      evictionPolicy('# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n'),
+      'allkeys-lru',
+    )
+    assert.equal(evictionPolicy('# Memory\r\nmaxmemory_policy:noeviction\r\n'), 'noeviction')
+    assert.equal(evictionPolicy('used_memory:1'), undefined)
+  })
+
+  test('a Redis that evicts keys is refused with the fix named', async () => {
+    const lru = await startRedis({ maxmemoryPolicy: 'allkeys-lru' })
+    try {
+      await assert.rejects(openRedis(lru.url), (e: Error) => {
+        assert.match(e.message, /maxmemory-policy allkeys-lru/)
+        assert.match(e.message, /CONFIG SET maxmemory-policy noeviction/)
+        return true
+      })
+    } finally {
+      await lru.stop()
+    }
+  })
+
+  test('an unreachable Redis is named, at once', async () => {
+    await assert.rejects(
+      openRedis('redis://127.0.0.1:1'),
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+    )
+    await assert.rejects(openRedis('http://x'), /not a Redis URL/)
+  })
+
+  test('a good Redis opens', async () => {
+    const c = await openRedis(redis.url)
+    assert.equal(await c.ping(), 'PONG')
+    c.disconnect()
+  })
+})

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Database from 'better-sqlite3'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+
+let redis: RedisServer
+let server: ImageServer
+let dir: string
+
+before(async () => {
+  ;[redis, server, dir] = await Promise.all([
+    startRedis(),
+    startImageServer({ ttfb: 100 }),
+    tempDir('imgpull-queue-'),
+  ])
+})
+after(async () => {
+  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
+})
+
+const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+
+async function enqueue(queue: string, urls: string[], shardSize: number, ...extra: string[]) {
+  const path = join(dir, `${queue}.txt`)
+  await writeFile(path, `${urls.join('\n')}\n`)
+  const r = await runCli(['enqueue', path, ...q(queue), '--shard-size', String(shardSize), ...extra])
+  assert.equal(r.code, 0, r.stderr)
+}
+
+/** Requests the server has seen for paths under `prefix`. */
+const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** Images the journal at `path` holds as downloaded (0 before it exists). */
+function journaledOk(path: string): number {
+  if (!existsSync(path)) return 0
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    db.pragma('busy_timeout = 1000')
+    return (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+async function status(queue: string) {
+  return JSON.parse((await runCli(['status', ...q(queue), '--json'])).stdout)
+}
+
+test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard over when its lock lapses', async () => {
+  const urls = Array.from({ length: 40 }, (_, i) => server.url(`/kill/${i}.jpg`))
+  await enqueue('kill', urls, 40, '-c', '4')
+  const out = join(dir, 'kill-out')
+  const first = startCli(['worker', ...q('kill'), '-o', out, '--lock-duration', '1'])
+  const journal = join(out, '.imgpull', 'queue', '00000', '.imgpull', 'journal.db')
+  await until('the first worker to have journaled 6 images', () => journaledOk(journal) >= 6)
+  first.child.kill('SIGKILL')
+  assert.equal((await first.done).signal, 'SIGKILL')
+  const byFirst = requested('/kill/')
+  const kept = journaledOk(journal)
+  const second = await runCli(['worker', ...q('kill'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  assert.equal(second.code, 0, second.stderr)
+  assert.match(second.stderr, /shard 00000: 40 ok/)
+  const lines = await shardManifests(out)
+  assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort(), "every URL's outcome once: no duplicate")
+  assert.ok(lines.every((l) => l.status === 'ok'))
+  // The shared folder's journal kept what the first did: none of it is fetched again.
+  assert.ok(
+    requested('/kill/') - byFirst <= urls.length - kept,
+    `${requested('/kill/') - byFirst} requests by the second for ${urls.length} URLs, ${kept} of them journaled by the first`,
+  )
+  assert.deepEqual(
+    await readdir(join(out, '.imgpull', 'queue')),
+    ['00000.json'],
+    'no partial file or work folder left',
+  )
+  const s = await status('kill')
+  assert.deepEqual(s.shards, { waiting: 0, retrying: 0, active: 0, done: 1, failed: 0 })
+})
+
+test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, exits 130; another finishes it', async () => {
+  const urls = Array.from({ length: 40 }, (_, i) => server.url(`/int/${i}.jpg`))
+  await enqueue('int', urls, 40, '-c', '4')
+  const out = join(dir, 'int-out')
+  // A long lock: the shard can only be back in the queue this fast if the worker gave it back.
+  const first = startCli(['worker', ...q('int'), '-o', out, '--lock-duration', '60'])
+  await until('the worker to be mid-shard', () => requested('/int/') >= 8)
+  first.child.kill('SIGINT')
+  const stopped = await first.done
+  assert.equal(stopped.code, 130, stopped.stderr)
+  assert.match(stopped.stderr, /shard 00000: given back to the queue \(stopped\)/)
+  const s = await status('int')
+  assert.equal(s.shards.waiting, 1)
+  assert.equal(s.shards.active, 0)
+  const second = await runCli(['worker', ...q('int'), '-o', out, '--exit-when-done'])
+  assert.equal(second.code, 0, second.stderr)
+  const lines = await shardManifests(out)
+  assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort())
+  assert.ok(requested('/int/') <= urls.length, 'what the first finished was not fetched again')
+})
+
+test('Redis restarting mid-run: workers reconnect and go on', async () => {
+  const urls = Array.from({ length: 60 }, (_, i) => server.url(`/restart/${i}.jpg`))
+  await enqueue('restart', urls, 10, '-c', '4')
+  const out = join(dir, 'restart-out')
+  const workers = [0, 1].map(() => startCli(['worker', ...q('restart'), '-o', out, '--exit-when-done']))
+  await until('the workers to be busy', () => requested('/restart/') >= 15)
+  await redis.restart(800)
+  const results = await Promise.all(workers.map((w) => w.done))
+  for (const r of results) assert.equal(r.code, 0, r.stderr)
+  assert.ok(
+    results.some((r) => /lost Redis at redis:\/\/127\.0\.0\.1:\d+ .*reconnecting/.test(r.stderr)),
+    'the outage is reported',
+  )
+  assert.ok(results.some((r) => /Redis at .* is back: going on/.test(r.stderr)))
+  const lines = await shardManifests(out)
+  assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort(), 'every URL once')
+  const s = await status('restart')
+  assert.equal(s.shards.done, 6)
+})

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { parquetWriteFile } from 'hyparquet-writer'
+import { planShards } from '../src/queue/plan-shards.js'
+import { shardSource } from '../src/queue/read-shard.js'
+import type { ShardJobData } from '../src/queue/shard-data.js'
+import { lineSpans } from '../src/queue/spans.js'
+import { argumentSource } from '../src/sources/lines.js'
+import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
+import type { Job } from '../src/types.js'
+import { tempFolder } from './support/tables.js'
+
+const dir = await tempFolder('imgpull-queue-shards-')
+
+/** Every job of every shard, in shard order, through the job data a worker gets (JSON and back). */
+async function viaShards(inputs: string[], shardSize: number, table?: TableOptions, stdin?: Readable) {
+  const plan = await planShards(inputs, { shardSize, table, stdin })
+  const jobs: Job[] = []
+  const shards: { shard: number; count: number; mode: string; bytes: number }[] = []
+  for await (const s of plan) {
+    const data: ShardJobData = JSON.parse(
+      JSON.stringify({
+        v: 1,
+        inputId: 'x',
+        shard: s.shard,
+        shardSize,
+        firstRow: s.firstRow,
+        rows: s.rows,
+        options: {},
+      }),
+    )
+    const before = jobs.length
+    for await (const job of shardSource(data)) jobs.push(typeof job === 'string' ? { url: job } : job)
+    assert.equal(jobs.length - before, s.rows.count, `shard ${s.shard} gives the rows it counts`)
+    shards.push({
+      shard: s.shard,
+      count: s.rows.count,
+      mode: s.rows.kind,
+      bytes: JSON.stringify(data).length,
+    })
+  }
+  assert.deepEqual(
+    shards.map((s) => s.shard),
+    shards.map((_, i) => i),
+    'shards are numbered in order from 0',
+  )
+  return { plan, jobs, shards }
+}
+
+async function locally(inputs: string[], table?: TableOptions): Promise<Job[]> {
+  const jobs: Job[] = []
+  for await (const job of tablesSource(await openTables(inputs, table))) jobs.push(job as Job)
+  return jobs
+}
+
+test('lines are split as readline splits them: LF, CRLF, a lone CR, blank lines and comments', async () => {
+  const list = join(dir, 'urls.txt')
+  const urls = Array.from({ length: 23 }, (_, i) => `https://img.example/${i}.jpg`)
+  const text = `\ufeff# a comment\r\n${urls.slice(0, 5).join('\r\n')}\n\n   \n${urls.slice(5, 9).join('\r')}\r${urls.slice(9).join('\n')}`
+  await writeFile(list, text)
+  const local: string[] = []
+  for await (const url of argumentSource([list])) local.push(url)
+  for (const size of [1, 4, 7, 23, 100]) {
+    const { jobs, shards } = await viaShards([list], size)
+    assert.deepEqual(
+      jobs.map((j) => j.url),
+      local,
+      `shard size ${size}`,
+    )
+    assert.deepEqual(
+      jobs.map((j) => j.row),
+      local.map((_, i) => i),
+      'each URL keeps its position in the list as its row',
+    )
+    assert.ok(shards.every((s) => s.mode === 'pointer'))
+  }
+})
+
+test('lineSpans gives offsets where each line starts, across chunk boundaries', async () => {
+  const text = 'a\r\nbb\rccc\n\ndd'
+  for (const size of [1, 2, 3, 64]) {
+    const chunks = Buffer.from(text).reduce<Buffer[]>((acc, _, i, all) => {
+      if (i % size === 0) acc.push(Buffer.from(all.subarray(i, i + size)))
+      return acc
+    }, [])
+    const spans: [number, string][] = []
+    for await (const s of lineSpans(Readable.from(chunks), true)) spans.push([s.start, s.text])
+    assert.deepEqual(
+      spans.filter(([, t]) => t !== ''),
+      [
+        [0, 'a'],
+        [3, 'bb'],
+        [6, 'ccc'],
+        [11, 'dd'],
+      ],
+      `chunks of ${size}`,
+    )
+  }
+})
+
+test('CSV: quoted line breaks, CRLF, a byte order mark, blank lines and malformed records, over two files', async () => {
+  const folder = join(dir, 'csvs')
+  await mkdir(folder)
+  const rows = Array.from({ length: 11 }, (_, i) =>
+    i === 3
+      ? `https://img.example/${i}.jpg,"two\r\nlines, and a ""quote""",x`
+      : i === 6
+        ? `https://img.example/${i}.jpg,too,many,fields`
+        : `https://img.example/${i}.jpg,caption ${i},${i}`,
+  )
+  await writeFile(join(folder, 'a.csv'), `\ufeffurl,caption,n\r\n${rows.slice(0, 7).join('\r\n')}\r\n\r\n`)
+  await writeFile(join(folder, 'b.csv'), `url,caption,n\n${rows.slice(7).join('\n')}`)
+  const table = { captionCol: 'caption' }
+  const local = await locally([folder], table)
+  assert.equal(local.length, 11)
+  for (const size of [1, 2, 3, 5, 11]) {
+    const { jobs } = await viaShards([folder], size, table)
+    assert.deepEqual(jobs, local, `shard size ${size}`)
+  }
+})
+
+test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
+  const tsv = join(dir, 'rows.tsv')
+  await writeFile(
+    tsv,
+    `url\tcaption\n${Array.from({ length: 7 }, (_, i) => `https://img.example/${i}.png\tc${i}`).join('\n')}\n`,
+  )
+  const jsonl = join(dir, 'rows.jsonl')
+  const lines = Array.from({ length: 9 }, (_, i) =>
+    i === 4
+      ? '{not json'
+      : JSON.stringify({ url: `https://img.example/${i}.png`, k: i, [`only${i % 2}`]: true }),
+  )
+  await writeFile(jsonl, `\ufeff${lines.slice(0, 3).join('\n')}\n\n  \n${lines.slice(3).join('\r\n')}\n`)
+  for (const [input, table] of [
+    [tsv, { captionCol: 'caption' }],
+    [jsonl, {}],
+    [jsonl, { columns: ['k'] }],
+  ] as const) {
+    const local = await locally([input], table)
+    for (const size of [1, 2, 4, 50])
+      assert.deepEqual((await viaShards([input], size, table)).jobs, local, `${input} by ${size}`)
+  }
+})
+
+test('Parquet: shards start inside row groups and span files, reading only their own rows', async () => {
+  const folder = join(dir, 'parquet')
+  await mkdir(folder)
+  for (const [name, from, n] of [
+    ['part-0.parquet', 0, 7],
+    ['part-1.parquet', 7, 0],
+    ['part-2.parquet', 7, 12],
+  ] as const) {
+    parquetWriteFile({
+      filename: join(folder, name),
+      rowGroupSize: 3,
+      columnData: [
+        {
+          name: 'url',
+          data: Array.from({ length: n }, (_, i) => `https://img.example/${from + i}.webp`),
+          type: 'STRING',
+        },
+        {
+          name: 'id',
+          data: Array.from({ length: n }, (_, i) => BigInt(from + i) * 2n ** 40n),
+          type: 'INT64',
+        },
+      ],
+    })
+  }
+  const local = await locally([folder])
+  assert.equal(local.length, 19)
+  for (const size of [1, 2, 3, 4, 7, 19, 40]) {
+    const { jobs, shards } = await viaShards([folder], size)
+    assert.deepEqual(jobs, local, `shard size ${size}`)
+    assert.ok(
+      shards.every((s) => s.mode === 'pointer' && s.bytes < 1000),
+      'a pointer is small',
+    )
+  }
+})
+
+test('gzip-compressed tables and standard input carry their rows in the job', async () => {
+  const gz = join(dir, 'rows.csv.gz')
+  await writeFile(
+    gz,
+    gzipSync(
+      `url,n\n${Array.from({ length: 9 }, (_, i) => `https://img.example/${i}.gif,${i}`).join('\n')}\n`,
+    ),
+  )
+  const local = await locally([gz])
+  const { jobs, shards, plan } = await viaShards([gz], 4)
+  assert.deepEqual(jobs, local)
+  assert.deepEqual(
+    shards.map((s) => [s.mode, s.count]),
+    [
+      ['inline', 4],
+      ['inline', 4],
+      ['inline', 1],
+    ],
+  )
+  assert.match(plan.inlineReason ?? '', /gzip-compressed/)
+
+  const urls = Array.from({ length: 5 }, (_, i) => `https://img.example/s${i}.jpg`)
+  const piped = await viaShards(['-'], 2, undefined, Readable.from([`${urls.join('\n')}\n`]))
+  assert.deepEqual(
+    piped.jobs.map((j) => j.url),
+    urls,
+  )
+  assert.equal(piped.plan.mode, 'inline')
+  const again = await viaShards(['-'], 2, undefined, Readable.from([`${urls.join('\n')}\n`]))
+  assert.equal(again.plan.inputId(), piped.plan.inputId(), 'the same stream has the same id')
+})
+
+test('the input id follows the content, the reading options and the shard size, not the path', async () => {
+  const a = join(dir, 'id-a.txt')
+  const b = join(dir, 'id-b.txt')
+  await writeFile(a, 'https://img.example/1.jpg\n')
+  await writeFile(b, 'https://img.example/1.jpg\n')
+  const id = async (p: string, size: number) => (await planShards([p], { shardSize: size })).inputId()
+  assert.equal(await id(a, 10), await id(b, 10))
+  assert.notEqual(await id(a, 10), await id(a, 11))
+  await writeFile(b, 'https://img.example/2.jpg\n')
+  assert.notEqual(await id(a, 10), await id(b, 10))
+})
+
+test('what enqueue refuses', async () => {
+  await assert.rejects(planShards(['https://img.example/a.jpg'], { shardSize: 2 }), /not URLs/)
+  await assert.rejects(planShards(['-', join(dir, 'id-a.txt')], { shardSize: 2 }), /enqueue it alone/)
+  await assert.rejects(planShards([join(dir, 'nope.txt')], { shardSize: 2 }), /no such file/)
+  await assert.rejects(
+    planShards([join(dir, 'id-a.txt'), join(dir, 'rows.tsv')], { shardSize: 2 }),
+    /cannot mix/,
+  )
+})

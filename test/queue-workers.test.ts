@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+import { hyparquetRows, readTar, shardFiles } from './support/shards.js'
+
+let redis: RedisServer
+let server: ImageServer
+let dir: string
+
+before(async () => {
+  ;[redis, server, dir] = await Promise.all([
+    startRedis(),
+    startImageServer({ ttfb: 30 }),
+    tempDir('imgpull-queue-'),
+  ])
+})
+after(async () => {
+  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
+})
+
+const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+
+async function list(name: string, urls: string[]): Promise<string> {
+  const path = join(dir, name)
+  await writeFile(path, `${urls.join('\n')}\n`)
+  return path
+}
+
+test('enqueue twice adds nothing the second time; another input into the same queue is refused', async () => {
+  const urls = Array.from({ length: 25 }, (_, i) => server.url(`/twice/${i}.jpg`))
+  const input = await list('twice.txt', urls)
+  const first = await runCli(['enqueue', input, ...q('twice'), '--shard-size', '10', '--json'])
+  assert.equal(first.code, 0, first.stderr)
+  assert.deepEqual(
+    (({ shards, added, existing, rows, mode }) => ({ shards, added, existing, rows, mode }))(
+      JSON.parse(first.stdout),
+    ),
+    { shards: 3, added: 3, existing: 0, rows: 25, mode: 'pointer' },
+  )
+  const again = await runCli(['enqueue', input, ...q('twice'), '--shard-size', '10', '--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(JSON.parse(again.stdout).added, 0)
+  assert.equal(JSON.parse(again.stdout).existing, 3)
+  const status = JSON.parse((await runCli(['status', ...q('twice'), '--json'])).stdout)
+  assert.equal(status.shards.waiting, 3, 'three shards, each once')
+
+  const other = await runCli([
+    'enqueue',
+    await list('other.txt', urls.slice(1)),
+    ...q('twice'),
+    '--shard-size',
+    '10',
+  ])
+  assert.equal(other.code, 2)
+  assert.match(other.stderr, /queue twice holds another input \(.*twice\.txt/)
+  const bad = await runCli(['enqueue', input, ...q('a:b')])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /not a queue name.*no ':'/)
+  const out = await runCli(['enqueue', input, ...q('twice'), '-o', dir])
+  assert.equal(out.code, 2)
+  assert.match(out.stderr, /--out is a worker's option/)
+})
+
+test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {
+  const urls = [
+    ...Array.from({ length: 58 }, (_, i) => server.url(`/two/${i}.jpg`)),
+    server.url('/two/gone.jpg?status=404'),
+    server.url('/two/page.jpg?html=1'),
+  ]
+  const input = await list('two.txt', urls)
+  const out = join(dir, 'two-out')
+  assert.equal((await runCli(['enqueue', input, ...q('two'), '--shard-size', '8', '-c', '4'])).code, 0)
+  const before = server.stats.requests
+  const workers = [0, 1].map(() => startCli(['worker', ...q('two'), '-o', out, '--exit-when-done', '--json']))
+  const results = await Promise.all(workers.map((w) => w.done))
+  for (const r of results) assert.equal(r.code, 0, r.stderr)
+  const done = results.map((r) => r.stdout.split('\n').filter((l) => l.includes('"type":"done"')).length)
+  assert.equal(done[0] + done[1], 8, `shards done by each worker: ${done}`)
+
+  const lines = await shardManifests(out)
+  assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort(), 'every URL once, in one shard')
+  assert.equal(lines.filter((l) => l.status === 'ok').length, 58)
+  assert.deepEqual(
+    lines
+      .filter((l) => l.status === 'failed')
+      .map((l) => l.error)
+      .sort(),
+    ['http-404', 'not-an-image'],
+  )
+  assert.equal(server.stats.requests - before, urls.length, 'no URL was fetched twice')
+  assert.deepEqual(
+    await readdir(join(out, '.imgpull', 'queue')),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((n) => `0000${n}.json`),
+    'no work folder left behind',
+  )
+
+  const text = await runCli(['status', ...q('two')])
+  assert.equal(text.code, 0, text.stderr)
+  assert.match(text.stdout, /shards: 8 done, 0 active, 0 waiting, 0 failed, of 8/)
+  assert.match(text.stdout, /images: 58 ok \([\d.]+ [kM]B\), 2 failed/)
+  assert.match(text.stdout, /errors: (http-404 ×1, not-an-image ×1|not-an-image ×1, http-404 ×1)/)
+  assert.equal(text.stdout.match(/shards done, .* stopped/g)?.length, 2, 'both workers are listed')
+  const json = JSON.parse((await runCli(['status', ...q('two'), '--json'])).stdout)
+  assert.deepEqual(json.shards, { waiting: 0, retrying: 0, active: 0, done: 8, failed: 0 })
+  assert.equal(json.images.ok, 58)
+  assert.equal(json.images.failed, 2)
+  assert.equal(json.input.rows, 60)
+  assert.equal(json.workers.length, 2)
+  assert.ok(json.workers.every((w: { alive: boolean; stoppedAt?: number }) => !w.alive && w.stoppedAt))
+
+  const unknown = await runCli(['status', ...q('nothing-here')])
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /queue nothing-here .* holds nothing/)
+})
+
+test('the per-host limit holds across two workers', async () => {
+  const slow = await startImageServer({ ttfb: 150 })
+  try {
+    const urls = Array.from({ length: 48 }, (_, i) => slow.url(`/host/${i}.jpg`))
+    const input = await list('host.txt', urls)
+    const out = join(dir, 'host-out')
+    assert.equal(
+      (await runCli(['enqueue', input, ...q('host'), '--shard-size', '12', '--per-host', '3'])).code,
+      0,
+    )
+    const workers = [0, 1].map(() =>
+      startCli(['worker', ...q('host'), '-o', out, '--exit-when-done', '--json']),
+    )
+    const results = await Promise.all(workers.map((w) => w.done))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    const done = results.map((r) => r.stdout.split('\n').filter((l) => l.includes('"type":"done"')).length)
+    assert.ok(done[0] > 0 && done[1] > 0, `both workers ran shards (${done}), each allowed 3 on its own`)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 48)
+    assert.equal(slow.stats.maxInFlight, 3, 'at most 3 in flight over both workers, and the limit was used')
+  } finally {
+    await slow.close()
+  }
+})
+
+test('WebDataset output through two workers: the same shards, byte for byte, as one local run', async () => {
+  const header = 'url,caption'
+  const rows = Array.from({ length: 25 }, (_, i) =>
+    i === 13
+      ? `${server.url('/wds/gone.jpg?status=404')},missing`
+      : `${server.url(`/wds/${i}.jpg`)},photo ${i}`,
+  )
+  const input = join(dir, 'wds.csv')
+  await writeFile(input, `${header}\n${rows.join('\n')}\n`)
+  const shards = ['--output-format', 'webdataset', '--shard-size', '10', '--caption-col', 'caption']
+  assert.equal((await runCli(['enqueue', input, ...q('wds'), ...shards, '-c', '4'])).code, 0)
+  const out = join(dir, 'wds-out')
+  const workers = [0, 1].map(() => startCli(['worker', ...q('wds'), '-o', out, '--exit-when-done']))
+  for (const r of await Promise.all(workers.map((w) => w.done))) assert.equal(r.code, 0, r.stderr)
+
+  const local = join(dir, 'wds-local')
+  const alone = await runCli([input, ...shards, '-o', local])
+  assert.equal(alone.code, 1, 'the 404 fails')
+  const published = (await readdir(out)).filter((f) => f !== '.imgpull').sort()
+  assert.deepEqual(published, await shardFiles(local), 'three shards, each with its Parquet and stats')
+  for (const f of published.filter((f) => f.endsWith('.tar'))) {
+    assert.ok((await readFile(join(out, f))).equals(await readFile(join(local, f))), `${f} differs`)
+  }
+  const second = await hyparquetRows(join(out, '00001.parquet'))
+  assert.deepEqual(
+    second.map((r) => [r.key, r.status]),
+    Array.from({ length: 10 }, (_, i) => [`0000${10 + i}`, i === 3 ? 'failed' : 'success']),
+    'keys follow the rows of the whole table, failures included',
+  )
+  assert.equal(
+    (await readTar(join(out, '00002.tar'))).length,
+    15,
+    'the last shard: 5 samples, each an image, a caption and a JSON',
+  )
+})

@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+/** A real `redis-server` for one test file, on a free loopback port. */
+export interface RedisServer {
+  readonly url: string
+  readonly port: number
+  /** A client for the test's own looks (closed by `stop`). */
+  readonly client: Redis
+  /**
+   * Stop Redis as a restart would (saving its data first: `SHUTDOWN SAVE`), wait `downMs`, and start
+   * it again on the same port with the same data.
+   */
+  restart(downMs?: number): Promise<void>
+  stop(): Promise<void>
+}
+
+/** A port the kernel says is free now (another process could take it before Redis does: unlikely). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/**
+ * Start `redis-server` (Debian's package; `.ci/run` installs it) on 127.0.0.1 and a free port, with
+ * no persistence of its own (`--save '' --appendonly no`: nothing written while it runs), its files
+ * in a fresh temporary folder, `maxmemory-policy` as given (BullMQ's `noeviction` by default).
+ */
+export async function startRedis(options: { maxmemoryPolicy?: string } = {}): Promise<RedisServer> {
+  const port = await freePort()
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-redis-'))
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--maxmemory-policy',
+    options.maxmemoryPolicy ?? 'noeviction',
+  ]
+  let child = await launch(args)
+  const url = `redis://127.0.0.1:${port}`
+  const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 })
+  client.on('error', () => {})
+  return {
+    url,
+    port,
+    client,
+    async restart(downMs = 500) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      // A client of its own that never resends: the shared one would send SHUTDOWN again on reconnecting.
+      const once = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 })
+      once.on('error', () => {})
+      await once.call('SHUTDOWN', 'SAVE').catch(() => {})
+      once.disconnect()
+      await exited
+      await new Promise((resolve) => setTimeout(resolve, downMs))
+      child = await launch(args)
+    },
+    async stop() {
+      client.disconnect()
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGKILL')
+        await exited
+      }
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function launch(args: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const onData = (data: Buffer) => {
+      output += data.toString()
+      if (output.includes('Ready to accept connections')) resolve()
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output.slice(-500)}`)))
+  })
+  child.stdout!.removeAllListeners('data').resume()
+  child.stderr!.removeAllListeners('data').resume()
+  child.removeAllListeners('exit')
+  return child
+}
+
+/** Every line of every shard's manifest under a worker's output folder (files output): `[shard, line]`. */
+export async function shardManifests(
+  out: string,
+): Promise<{ shard: string; url: string; status: string; error?: string }[]> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const lines: { shard: string; url: string; status: string; error?: string }[] = []
+  for (const entry of await readdir(out)) {
+    if (!/^\d{5}$/.test(entry)) continue
+    const text = await readFile(join(out, entry, 'manifest.jsonl'), 'utf8')
+    for (const line of text.split('\n').filter(Boolean)) {
+      const { url, status, error } = JSON.parse(line) as { url: string; status: string; error?: string }
+      lines.push({ shard: entry, url, status, error })
+    }
+  }
+  return lines
+}
