@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
+import { crlfsIn } from '../sources/tables/csv.js'
 
 /** One CSV record with where it ends: the byte after its record delimiter, and its last line. */
 export interface CsvSpan {
@@ -10,21 +11,6 @@ export interface CsvSpan {
   end: number
   /** 1-based line the record ends on. */
   endLine: number
-}
-
-/** How often `text` holds `part`. */
-function count(text: string, part: string): number {
-  let n = 0
-  for (let i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length)) n++
-  return n
-}
-
-const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + count(field, '\r\n'), 0)
-
-/** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
-export function csvStartLine({ fields, endLine }: Pick<CsvSpan, 'fields' | 'endLine'>): number {
-  const breaks = fields.reduce((n, field) => n + count(field, '\n') + count(field, '\r'), 0)
-  return endLine - (breaks - crlfsIn(fields))
 }
 
 /**

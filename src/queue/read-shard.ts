@@ -4,15 +4,16 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns } from '../sources/tables/columns.js'
+import { csvStartLine } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
-import { jsonlKeys } from '../sources/tables/jsonl.js'
+import { jsonlJob, jsonlKeys, parseJsonlLine } from '../sources/tables/jsonl.js'
 import { type ResolvedTableOptions, resolveTableOptions } from '../sources/tables/options.js'
+import { parquetRange } from '../sources/tables/parquet.js'
 import type { Job, Source } from '../types.js'
-import { csvSpans, csvStartLine } from './csv-range.js'
+import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
-import { parquetRange } from './parquet-range.js'
 import type { InputFile, InputRef, ShardJobData } from './shard-data.js'
 import { lineSpans } from './spans.js'
 
@@ -125,7 +126,7 @@ async function* jsonlRange(
 ): AsyncGenerator<TableJob> {
   if (count <= 0) return
   const keys = await jsonlKeys(file)
-  const plan = keys ? planColumns(file.path, keys, options, true) : undefined
+  let plan = keys ? planColumns(file.path, keys, options, true) : undefined
   let line = from.line
   let n = 0
   for await (const span of lineSpans(
@@ -137,28 +138,11 @@ async function* jsonlRange(
     const text = span.text.trim()
     if (text === '') continue
     const row = firstRow + n
-    let value: unknown
-    let problem: string | undefined
-    try {
-      value = JSON.parse(text)
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        problem = `a JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`
-    } catch (error) {
-      problem = `not valid JSON (${(error as Error).message})`
-    }
-    if (problem || !plan) yield invalidRow(row, `${file.path} line ${line}: ${problem}`)
+    const parsed = parseJsonlLine(text)
+    if ('problem' in parsed) yield invalidRow(row, `${file.path} line ${line}: ${parsed.problem}`)
     else {
-      const object = value as Record<string, unknown>
-      const carried = plan.carried ?? Object.keys(object).filter((key) => key !== plan.url)
-      const at = line
-      yield buildJob(
-        row,
-        (name) => (Object.hasOwn(object, name) ? object[name] : undefined),
-        carried,
-        plan,
-        options.hashType,
-        () => `${file.path} line ${at}`,
-      )
+      plan ??= planColumns(file.path, Object.keys(parsed.object), options, true)
+      yield jsonlJob(row, parsed.object, plan, options, `${file.path} line ${line}`)
     }
     if (++n >= count) return
   }

@@ -21,10 +21,10 @@ function count(text: string, part: string): number {
 }
 
 /** CRLFs inside a record's quoted fields. */
-const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + count(field, '\r\n'), 0)
+export const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + count(field, '\r\n'), 0)
 
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
-function startLine({ fields, endLine }: CsvRecord): number {
+export function csvStartLine({ fields, endLine }: CsvRecord): number {
   const breaks = fields.reduce((n, field) => n + count(field, '\n') + count(field, '\r'), 0)
   return endLine - (breaks - crlfsIn(fields))
 }
@@ -115,7 +115,7 @@ export async function* csvRows(
     const { fields } = record
     if (fields.length !== header.length) {
       const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
-      yield invalidRow(row, `${file.path} line ${startLine(record)}: ${why}`)
+      yield invalidRow(row, `${file.path} line ${csvStartLine(record)}: ${why}`)
       continue
     }
     yield buildJob(
@@ -124,7 +124,7 @@ export async function* csvRows(
       carried,
       plan,
       options.hashType,
-      () => `${file.path} line ${startLine(record)}`,
+      () => `${file.path} line ${csvStartLine(record)}`,
     )
   }
   if (!header)

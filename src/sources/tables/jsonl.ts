@@ -52,7 +52,8 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
 
 type Parsed = { object: Record<string, unknown> } | { problem: string }
 
-function parseLine(text: string): Parsed {
+/** One line of a JSON lines file: its object, or why it is not one. */
+export function parseJsonlLine(text: string): Parsed {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -69,7 +70,7 @@ function parseLine(text: string): Parsed {
 /** The keys of the first line that is a JSON object, or `undefined` when no line is. */
 export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> {
   for await (const line of lines(file)) {
-    const parsed = parseLine(line.text)
+    const parsed = parseJsonlLine(line.text)
     if ('object' in parsed) return Object.keys(parsed.object)
   }
   return undefined
@@ -89,22 +90,35 @@ export async function* jsonlRows(
   let plan: ColumnPlan | undefined
   for await (const line of lines(file)) {
     const row = counter.next++
-    const parsed = parseLine(line.text)
+    const parsed = parseJsonlLine(line.text)
     if ('problem' in parsed) {
       yield invalidRow(row, `${file.path} line ${line.number}: ${parsed.problem}`)
       continue
     }
     const { object } = parsed
     plan ??= planColumns(file.path, Object.keys(object), options, true)
-    const url = plan.url
-    const carried = plan.carried ?? Object.keys(object).filter((key) => key !== url)
-    yield buildJob(
-      row,
-      (name) => (Object.hasOwn(object, name) ? object[name] : undefined),
-      carried,
-      plan,
-      options.hashType,
-      () => `${file.path} line ${line.number}`,
-    )
+    yield jsonlJob(row, object, plan, options, `${file.path} line ${line.number}`)
   }
+}
+
+/**
+ * The job of a JSON lines row: values as the JSON holds them; without `--columns`, every key but
+ * the URL's is carried. `where` names the line in messages.
+ */
+export function jsonlJob(
+  row: number,
+  object: Record<string, unknown>,
+  plan: ColumnPlan,
+  options: ResolvedTableOptions,
+  where: string,
+): TableJob {
+  const carried = plan.carried ?? Object.keys(object).filter((key) => key !== plan.url)
+  return buildJob(
+    row,
+    (name) => (Object.hasOwn(object, name) ? object[name] : undefined),
+    carried,
+    plan,
+    options.hashType,
+    () => where,
+  )
 }

@@ -34,17 +34,21 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
   }
 }
 
+/** The file at `path` (`file`'s, or its decompressed copy); a failure names `file`. */
+async function openBuffer(file: TableFile, path: string): Promise<FileBuffer> {
+  try {
+    return await openFileBuffer(path)
+  } catch (error) {
+    throw readFailure(file, error, '')
+  }
+}
+
 async function withBuffer<T>(
   file: TableFile,
   path: string,
   use: (buffer: FileBuffer) => Promise<T>,
 ): Promise<T> {
-  let buffer: FileBuffer
-  try {
-    buffer = await openFileBuffer(path)
-  } catch (error) {
-    throw readFailure(file, error, '')
-  }
+  const buffer = await openBuffer(file, path)
   try {
     return await use(buffer)
   } finally {
@@ -130,87 +134,126 @@ export async function* parquetRows(
 ): AsyncGenerator<TableJob> {
   const temp = file.gzip ? await gunzipToTemp(file, options.tempDir) : undefined
   try {
-    let buffer: FileBuffer
-    try {
-      buffer = await openFileBuffer(temp?.path ?? file.path)
-    } catch (error) {
-      throw readFailure(file, error, '')
-    }
-    try {
-      const metadata = await readMetadata(buffer, file)
-      const schema = parquetSchema(metadata)
-      const plan = planColumns(
-        file.path,
-        schema.children.map((c) => c.element.name),
-        options,
-      )
-      const columns = [...plan.needed]
-      const carried = plan.carried ?? []
-      // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.
-      const enums = new Set(
-        schema.children
-          .filter((c) => c.element.converted_type === 'ENUM' || c.element.logical_type?.type === 'ENUM')
-          .map((c) => c.element.name),
-      )
-      const convert = (value: unknown, column: string) =>
-        enums.has(column) && value instanceof Uint8Array ? cellText(value) : jsonSafe(value)
-      // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
-      const nested = schema.children.some(
-        (c) =>
-          columns.includes(c.element.name) &&
-          (c.children.length > 0 || c.element.repetition_type === 'REPEATED'),
-      )
-      let groupStart = 0
-      let first = true
-      for (const [g, group] of metadata.row_groups.entries()) {
-        const groupEnd = groupStart + Number(group.num_rows)
-        const ranges = nested
-          ? { rows: groupEnd - groupStart, least: 0 }
-          : await planRanges(buffer, group, columns)
-        for (let start = groupStart; start < groupEnd; ) {
-          const size = first ? Math.max(ranges.least, Math.min(ranges.rows, FIRST_RANGE_ROWS)) : ranges.rows
-          const end = Math.min(groupEnd, start + size)
-          first = false
-          const where = `${file.path} row group ${g} (rows ${start} to ${end - 1})`
-          let rows: Record<string, unknown>[]
-          try {
-            rows = await parquetReadObjects({
-              file: buffer,
-              metadata,
-              columns,
-              rowStart: start,
-              rowEnd: end,
-              compressors,
-              parsers: PARSERS,
-              // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
-              utf8: false,
-              useOffsetIndex: true,
-            })
-          } catch (error) {
-            throw new UsageError(`cannot decode ${where}: ${(error as Error).message}`, { cause: error })
-          }
-          if (rows.length !== end - start)
-            throw new UsageError(`cannot decode ${where}: ${rows.length} rows came out of ${end - start}`)
-          for (const [i, values] of rows.entries()) {
-            yield buildJob(
-              counter.next++,
-              (name) => values[name],
-              carried,
-              plan,
-              options.hashType,
-              () => `${file.path} row ${start + i} (row group ${g})`,
-              convert,
-            )
-          }
-          start = end
-        }
-        groupStart = groupEnd
-        buffer.forget()
-      }
-    } finally {
-      await buffer.close()
+    for await (const job of rowRange(
+      file,
+      temp?.path ?? file.path,
+      options,
+      0,
+      Number.POSITIVE_INFINITY,
+      counter.next,
+    )) {
+      counter.next++
+      yield job
     }
   } finally {
     await temp?.remove()
+  }
+}
+
+/**
+ * Rows `from` to `from + count - 1` of a Parquet file (not gzip-compressed) as jobs numbered from
+ * `firstRow`, read as `parquetRows` reads them (the same columns, conversions and messages), but
+ * only the row groups that hold them, found from the footer: a shard in the middle of a
+ * 100-million-row file costs its own rows, not the ones before it.
+ */
+export async function* parquetRange(
+  file: TableFile,
+  options: ResolvedTableOptions,
+  from: number,
+  firstRow: number,
+  count: number,
+): AsyncGenerator<TableJob> {
+  if (count > 0) yield* rowRange(file, file.path, options, from, from + count, firstRow)
+}
+
+/** Rows [`from`, `until`) of the Parquet file at `path` (`file`'s, or its decompressed copy), numbered from `firstRow`. */
+async function* rowRange(
+  file: TableFile,
+  path: string,
+  options: ResolvedTableOptions,
+  from: number,
+  until: number,
+  firstRow: number,
+): AsyncGenerator<TableJob> {
+  const buffer = await openBuffer(file, path)
+  try {
+    const metadata = await readMetadata(buffer, file)
+    const schema = parquetSchema(metadata)
+    const plan = planColumns(
+      file.path,
+      schema.children.map((c) => c.element.name),
+      options,
+    )
+    const columns = [...plan.needed]
+    const carried = plan.carried ?? []
+    // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.
+    const enums = new Set(
+      schema.children
+        .filter((c) => c.element.converted_type === 'ENUM' || c.element.logical_type?.type === 'ENUM')
+        .map((c) => c.element.name),
+    )
+    const convert = (value: unknown, column: string) =>
+      enums.has(column) && value instanceof Uint8Array ? cellText(value) : jsonSafe(value)
+    // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
+    const nested = schema.children.some(
+      (c) =>
+        columns.includes(c.element.name) &&
+        (c.children.length > 0 || c.element.repetition_type === 'REPEATED'),
+    )
+    let row = firstRow
+    let groupStart = 0
+    let first = true
+    for (const [g, group] of metadata.row_groups.entries()) {
+      const groupEnd = groupStart + Number(group.num_rows)
+      if (groupEnd <= from || groupStart >= until) {
+        groupStart = groupEnd
+        continue
+      }
+      const ranges = nested
+        ? { rows: groupEnd - groupStart, least: 0 }
+        : await planRanges(buffer, group, columns)
+      const last = Math.min(until, groupEnd)
+      for (let start = Math.max(from, groupStart); start < last; ) {
+        const size = first ? Math.max(ranges.least, Math.min(ranges.rows, FIRST_RANGE_ROWS)) : ranges.rows
+        const end = Math.min(last, start + Math.max(1, size))
+        first = false
+        const where = `${file.path} row group ${g} (rows ${start} to ${end - 1})`
+        let rows: Record<string, unknown>[]
+        try {
+          rows = await parquetReadObjects({
+            file: buffer,
+            metadata,
+            columns,
+            rowStart: start,
+            rowEnd: end,
+            compressors,
+            parsers: PARSERS,
+            // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
+            utf8: false,
+            useOffsetIndex: true,
+          })
+        } catch (error) {
+          throw new UsageError(`cannot decode ${where}: ${(error as Error).message}`, { cause: error })
+        }
+        if (rows.length !== end - start)
+          throw new UsageError(`cannot decode ${where}: ${rows.length} rows came out of ${end - start}`)
+        for (const [i, values] of rows.entries()) {
+          yield buildJob(
+            row++,
+            (name) => values[name],
+            carried,
+            plan,
+            options.hashType,
+            () => `${file.path} row ${start + i} (row group ${g})`,
+            convert,
+          )
+        }
+        start = end
+      }
+      groupStart = groupEnd
+      buffer.forget()
+    }
+  } finally {
+    await buffer.close()
   }
 }
