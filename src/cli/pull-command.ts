@@ -36,6 +36,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } a
 const early = () => process.exit(EXIT.interrupted)
 
 export function handleEarlySignals(): void {
+  process.off('SIGINT', early)
+  process.off('SIGTERM', early)
   process.on('SIGINT', early)
   process.on('SIGTERM', early)
 }
@@ -115,6 +117,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     progress?.stop()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // A Ctrl-C while the summary is written still ends as interrupted (130), never by the signal.
+    handleEarlySignals()
   }
   tally.duplicates = run.stats.duplicates
   tally.interrupted = run.stats.interrupted

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { formatBytes } from '../report/format.js'
 import { integer, seconds } from './parse.js'
-import { EXIT } from './pull-command.js'
+import { EXIT, handleEarlySignals } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 
 const n = (x: number) => x.toLocaleString('en-US')
@@ -123,5 +123,6 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    handleEarlySignals()
   }
 }
