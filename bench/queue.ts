@@ -1,6 +1,6 @@
 /**
- * Many machines: what the queue costs and gives. Not part of `npm test` nor the side-by-side
- * `npm run bench` (no peer has a queue to compare with).
+ * Many machines: what the queue costs and gives. Not part of `npm test`; `npm run bench` runs it
+ * last, as its `queue` scenario (imgpull alone: no peer has a queue to compare with).
  *
  *   npm run build && node --import tsx bench/queue.ts [--count 4000] [--shard-size 250] [--rows 1000000] [--dir /var/tmp]
  *

@@ -41,9 +41,14 @@ import {
 } from './tools.js'
 import { verifyDir } from './verify.js'
 
+/** Not a side-by-side scenario (no peer has a queue): bench/queue.ts, run as a child. */
+const QUEUE = 'queue'
+const ALL = [...SCENARIOS, QUEUE]
+
 const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario NAME   run only these (repeatable or comma-separated): ${SCENARIOS.join(', ')}
+  --scenario NAME   run only these (repeatable or comma-separated): ${ALL.join(', ')}
+                    (queue: bench/queue.ts, one and two workers on Redis, when redis-server is installed)
   --skip NAME       leave these out (e.g. --skip million)
   --runs N          runs per tool; the table shows medians (default 3, --quick 1)
   --quick           smaller lists and one run: the whole bench in a few minutes
@@ -97,11 +102,13 @@ function options() {
   if (config.tableRows === 0) skip.add('million-table')
   const chosen = list(values.scenario)
   for (const id of [...chosen, ...skip]) {
-    if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario ${id}\n\n${USAGE}`)
+    if (!ALL.includes(id)) throw new Error(`unknown scenario ${id}\n\n${USAGE}`)
   }
+  const scenarios = (chosen.length ? chosen : ALL).filter((id) => !skip.has(id))
   return {
     config,
-    scenarios: (chosen.length ? chosen : [...SCENARIOS]).filter((id) => !skip.has(id)),
+    scenarios: scenarios.filter((id) => id !== QUEUE),
+    queue: scenarios.includes(QUEUE),
     runs: Math.max(1, number('runs', values.runs, quick ? 1 : 3)),
     tools: list(values.tools ? [values.tools] : undefined),
     profile: values.profile!,
@@ -456,10 +463,37 @@ async function main() {
       console.log(lines.join('\n'))
       save()
     }
+    if (o.queue) {
+      const lines = ['', ...queueBench(o.dir, o.config.quick)]
+      printed.push(...lines)
+      console.log(lines.join('\n'))
+      save()
+    }
   } finally {
     cleanup()
   }
   console.log(`\nresults: ${join(results, `bench-${stamp}.json`)} and .svg (also latest.json, latest.svg)`)
+}
+
+/**
+ * bench/queue.ts in a child process (it starts its own redis-server and image server): its lines,
+ * or why it did not run.
+ */
+function queueBench(dir: string, quick: boolean): string[] {
+  const title = 'queue: one and two `imgpull worker`s on a real redis-server (imgpull only)'
+  if (spawnSync('redis-server', ['--version']).status !== 0)
+    return [title, '  not run: redis-server is not installed (apt-get install redis-server)']
+  const args = ['--import', 'tsx', join(ROOT, 'bench', 'queue.ts'), '--dir', dir]
+  if (quick) args.push('--count', '1000', '--rows', '100000')
+  const child = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' })
+  if (child.status !== 0) return [title, `  failed: ${child.stderr.trim().split('\n').at(-1) ?? ''}`]
+  return [
+    title,
+    ...child.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`),
+  ]
 }
 
 main().catch((error) => {
