@@ -14,7 +14,7 @@ import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
 import { type Layout, layout } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
-import { type Outcome, resultOf } from './outcome.js'
+import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
@@ -213,8 +213,7 @@ async function openJournal(
 
 /** Count an answer's HTTP status on the job (the report's 429 and 503 per host). */
 function answered(task: Task, status: number): void {
-  task.answers ??= {}
-  task.answers[status] = (task.answers[status] ?? 0) + 1
+  task.answers = withAnswer(task.answers, status)
 }
 
 /** `OUT/report.html` for the run that ends, from the journal (the renderer loads only now). */

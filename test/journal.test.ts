@@ -179,3 +179,17 @@ test('journal: the manifest lines SQLite makes are the ones manifestLine() makes
   assert.equal(fromSql[3].transformed, false)
   await sqlite.close()
 })
+
+test('withAnswer: one more answer of a status, in a new object, the counts as before', async () => {
+  const { withAnswer } = await import('../src/outcome.js')
+  const cases: [Record<string, number> | undefined, number, Record<string, number>][] = [
+    [undefined, 200, { '200': 1 }],
+    [{ '429': 1 }, 429, { '429': 2 }],
+    [{ '503': 2 }, 200, { '503': 2, '200': 1 }],
+  ]
+  for (const [counts, status, expected] of cases) {
+    const before = JSON.stringify(counts)
+    assert.deepEqual(withAnswer(counts, status), expected)
+    assert.equal(JSON.stringify(counts), before, 'the counts given are not changed')
+  }
+})
