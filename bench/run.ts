@@ -284,6 +284,7 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const log = (s: string) => process.stderr.write(`${s}\n`)
   log(`\n[${sc.id}] ${sc.title}`)
+  await sc.prepare?.()
   const server = await startImageServer({ ...sc.server, record: false })
   try {
     const started = performance.now()

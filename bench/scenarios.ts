@@ -2,9 +2,10 @@ import { readFileSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ImageServer, ImageServerOptions } from '../test/support/image-server.js'
 import { sizeOf } from '../test/support/images.js'
+import { makeJpegs } from './jpegs.js'
 import { makeTable } from './make-table.js'
 import { aria2c, articleScript, curl, imgpull, ROOT, type Tool, wget2 } from './tools.js'
-import { type Expected, expectedFromTable, sha256 } from './verify.js'
+import { type Expected, expectedFromTable, sha256, verifyDir } from './verify.js'
 
 /** One image of a scenario's list. */
 export interface Item {
@@ -41,6 +42,8 @@ export interface Scenario {
   throughput?: boolean
   /** Arguments imgpull always gets here (e.g. --max-size). */
   note?: string
+  /** Make what the server needs before it starts (the resize scenario's JPEGs). */
+  prepare?(): Promise<void>
   /** Write the scenario's own input (a table) in `work`, given to the tools in place of a URL list. */
   input?(server: ImageServer, work: string): Promise<string>
 }
@@ -198,6 +201,101 @@ function manySmall(c: Config): Scenario {
     },
     expected: (server) => tableExpected(server, items()),
   }
+}
+
+/** The resize scenario's arguments: dataset users' training size. */
+const RESIZE = ['--resize', 'keep-ratio', '--size', '256', '--encode', 'jpg']
+
+/**
+ * many-small with real JPEGs (bench/jpegs.ts, 320–1280 px a side, 20–200 KB), fetched as they are
+ * and resized on the transform pool, beside sharp alone on the same bodies in this process: what
+ * the pool costs over sharp's own work, and whether the network and the CPU work overlap.
+ */
+function resize(c: Config): Scenario {
+  const count = c.quick ? 200 : 1_000
+  const ttfb = 40
+  const jitter = 20
+  let bodies: Buffer[] = []
+  const index = (name: string) => (/^z\d{5}$/.test(name) ? Number(name.slice(1)) - 1 : -1)
+  const items = function* () {
+    for (let i = 1; i <= count; i++)
+      yield { name: `z${pad(i, 5)}`, path: `/z${pad(i, 5)}`, retrievable: true }
+  }
+  return {
+    id: 'resize',
+    title: `${count.toLocaleString('en')} real JPEGs of 20–200 KB (320–1280 px), TTFB ${ttfb}–${ttfb + jitter} ms: as they are, and resized on the pool (${RESIZE.join(' ')})`,
+    server: { ttfb, jitter, body: (name) => bodies[index(name)] },
+    prepare: async () => {
+      const paths = await makeJpegs(count, undefined, (line) => process.stderr.write(`${line}\n`))
+      bodies = paths.map((path) => readFileSync(path))
+    },
+    count,
+    items,
+    // The resized run is the reference (the bound is its); the plain run shows what resizing adds.
+    tools: () => [
+      {
+        ...imgpull({
+          args: RESIZE,
+          label: `imgpull ${RESIZE.join(' ')}`,
+          id: 'imgpull-resize',
+          reference: true,
+        }),
+        verify: async (dir, expected, detail) => verifyResized(dir, expected, detail),
+      },
+      imgpull({ label: 'imgpull (no resize)' }),
+    ],
+    cap: c.quick ? 60 : 150,
+    bound: async () => {
+      const { availableParallelism } = await import('node:os')
+      const cores = availableParallelism()
+      const perImage = await sharpAlone(bodies)
+      const cpu = (count * perImage) / 1000 / cores
+      const wire = (Math.ceil(count / 128) * ttfb) / 1000
+      return {
+        seconds: Math.max(cpu, wire),
+        text: `the larger of: sharp alone, ${perImage.toFixed(2)} ms of CPU per image (in this process, one image at a time, bodies in memory) × ${count} over ${cores} cores = ${cpu.toFixed(2)} s; time to first byte alone at 128 in flight, ${wire.toFixed(2)} s. Targets: the resize row's CPU ms/img minus imgpull's within 1.2x of sharp's, its wall within 1.2x of the larger of imgpull's wall and ${cpu.toFixed(2)} s`,
+      }
+    },
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+/** CPU ms per image of sharp alone on `bodies` (keep-ratio 256, JPEG out), as a worker runs it. */
+async function sharpAlone(bodies: Buffer[]): Promise<number> {
+  const { default: sharp } = await import('sharp')
+  const concurrency = sharp.concurrency()
+  // As in a pool worker: one libvips thread, no operation cache (the bench uses sharp for nothing else).
+  sharp.concurrency(1)
+  sharp.cache(false)
+  try {
+    const start = process.cpuUsage()
+    for (const body of bodies) {
+      await sharp(body, { autoOrient: true }).resize(256, 256, { fit: 'outside' }).jpeg().toBuffer()
+    }
+    const used = process.cpuUsage(start)
+    return (used.user + used.system) / 1000 / bodies.length
+  } finally {
+    sharp.concurrency(concurrency)
+  }
+}
+
+/**
+ * A resized folder: each item's file is a JPEG whose sha256 is the manifest's, its shortest side
+ * 256 (all inputs are larger) and marked transformed; anything else is corrupt or stray as usual.
+ */
+function verifyResized(dir: string, expected: Expected, detail: boolean) {
+  const made = new Map<string, string>()
+  for (const line of readFileSync(join(dir, 'manifest.jsonl'), 'utf8').split('\n')) {
+    if (!line) continue
+    const m = JSON.parse(line)
+    const name = new URL(m.url).pathname.split('/').at(-1)!
+    if (m.status === 'ok' && m.transformed && Math.min(m.width, m.height) === 256) made.set(name, m.sha256)
+  }
+  const resized: Expected = {
+    ...expected,
+    matches: (name, bytes) => bytes[0] === 0xff && bytes[1] === 0xd8 && made.get(name) === sha256(bytes),
+  }
+  return verifyDir(dir, resized, imgpull().ignore, detail)
 }
 
 function large(c: Config): Scenario {
@@ -403,6 +501,7 @@ function millionTable(c: Config): Scenario {
 export const SCENARIOS = [
   'article',
   'many-small',
+  'resize',
   'large',
   'faults',
   'rate-limited',
@@ -416,6 +515,8 @@ export function scenario(id: string, c: Config): Scenario {
       return article(c)
     case 'many-small':
       return manySmall(c)
+    case 'resize':
+      return resize(c)
     case 'large':
       return large(c)
     case 'faults':

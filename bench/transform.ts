@@ -1,9 +1,10 @@
 /**
- * What the transform pool costs, against sharp alone: not part of `npm test` nor `npm run bench`.
+ * What the transform pool costs, against sharp alone, in detail: not part of `npm test` (`npm run
+ * bench` has the end-to-end view, its resize scenario).
  *
- *   node --import tsx bench/transform.ts [--count 5000] [--dir /tmp/imgpull-transform-bench]
+ *   node --import tsx bench/transform.ts [--count 5000] [--dir $TMPDIR/imgpull-bench-jpegs]
  *
- * Makes `count` JPEGs of 20–200 KB (320–1280 px a side, made once with sharp and kept in `dir`), then,
+ * Takes `count` JPEGs of 20–200 KB (bench/jpegs.ts: made once, kept in `dir`), then,
  * with every body already in memory, resizes each with `keep-ratio` 256 + `encode jpg`:
  * 1. sharp alone in a plain loop, one image at a time (`sharp.concurrency(1)`, cache off, as in a
  *    worker): the reference CPU cost per image;
@@ -17,10 +18,9 @@
  * process's sampled RSS and each worker's VmHWM. Linux only (/proc).
  */
 import { lookup } from 'node:dns/promises'
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
@@ -28,11 +28,12 @@ import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { transformImage } from '../src/transform/resize.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
+import { JPEG_DIR, makeJpegs } from './jpegs.js'
 
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '5000' },
-    dir: { type: 'string', default: '/tmp/imgpull-transform-bench' },
+    dir: { type: 'string', default: JPEG_DIR },
   },
 })
 const count = Number(values.count)
@@ -42,55 +43,6 @@ const TICK_MS = 10 // /proc/PID/stat counts in clock ticks of 10 ms (USER_HZ = 1
 
 sharp.concurrency(1)
 sharp.cache(false)
-
-const MIN_BYTES = 20 * 1024
-const MAX_BYTES = 200 * 1024
-
-/** `count` JPEGs of 20–200 KB from `dir`, made there first where there are not enough (off-range ones are made and skipped). */
-async function makeImages(): Promise<string[]> {
-  mkdirSync(dir, { recursive: true })
-  const inRange = (path: string) => {
-    const size = statSync(path).size
-    return size >= MIN_BYTES && size <= MAX_BYTES
-  }
-  const paths = readdirSync(dir)
-    .filter((name) => name.endsWith('.jpg'))
-    .sort()
-    .map((name) => join(dir, name))
-    .filter(inRange)
-  if (paths.length < count)
-    console.error(`making ${count - paths.length} more JPEGs of 20–200 KB in ${dir} ...`)
-  let seed = 42 + readdirSync(dir).length
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
-  for (let i = readdirSync(dir).length; paths.length < count; i++) {
-    // 320–1280 px a side, smooth colour with some grain.
-    const width = 320 + Math.floor(random() * 960)
-    const height = 320 + Math.floor(random() * 960)
-    const grain = 4 + Math.floor(random() * 20)
-    const pixels = Buffer.alloc(width * height * 3)
-    const [r, g, b] = [random() * 255, random() * 255, random() * 255]
-    for (let y = 0, at = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const n = random() * grain
-        pixels[at++] = (r + (x * 128) / width + n) & 255
-        pixels[at++] = (g + (y * 128) / height + n) & 255
-        pixels[at++] = (b + n) & 255
-      }
-    }
-    const path = join(dir, `${String(i).padStart(5, '0')}.jpg`)
-    writeFileSync(
-      path,
-      await sharp(pixels, { raw: { width, height, channels: 3 } })
-        .jpeg({ quality: 80 })
-        .toBuffer(),
-    )
-    if (inRange(path)) paths.push(path)
-  }
-  return paths.slice(0, count)
-}
 
 function procCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -149,7 +101,7 @@ function probe() {
 }
 
 const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 256, encode: 'jpg' })
-const paths = await makeImages()
+const paths = await makeJpegs(count, dir, (line) => console.error(line))
 const bodies = paths.map((path) => readFileSync(path))
 const kb = bodies.map((b) => b.length / 1024)
 console.log(

@@ -36,7 +36,10 @@ export const OUTCOME_FIELDS = Object.keys(OUTCOME_COLUMNS) as OutcomeField[]
  * assignment gets a 200-slot elements array (2.6 kB where parsed JSON takes 0.2 kB), which a
  * journal in memory would keep for every job of the run.
  */
-export function withAnswer(counts: Record<string, number> | undefined, status: number): Record<string, number> {
+export function withAnswer(
+  counts: Record<string, number> | undefined,
+  status: number,
+): Record<string, number> {
   const entries = Object.entries(counts ?? {}).filter(([code]) => code !== String(status))
   entries.push([String(status), (counts?.[status] ?? 0) + 1])
   return JSON.parse(`{${entries.map(([code, n]) => `"${code}":${n}`).join(',')}}`)

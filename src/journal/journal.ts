@@ -1,4 +1,4 @@
-import { manifestLine, OUTCOME_FIELDS, type Outcome } from '../outcome.js'
+import { manifestLine, type Outcome } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 
 /**

@@ -45,6 +45,11 @@ export interface ImageServerOptions {
    * server whose idle timeout closed the connection just as the client reused it.
    */
   dropReused?: boolean
+  /**
+   * The bytes of an image by name (the path's last segment), in place of made-up ones: real
+   * images for a benchmark that decodes them. `undefined`: the made-up image.
+   */
+  body?: (name: string) => Buffer | undefined
   /** A counter shared by several servers, to see the maxima over all hosts. */
   shared?: { inFlight: number; maxInFlight: number }
 }
@@ -89,6 +94,8 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const name = u.pathname.split('/').filter(Boolean).at(-1) ?? 'index'
     const size = Number(u.searchParams.get('size') ?? sizeOf(name, sizes[0], sizes[1]))
     const fmt = (u.searchParams.get('fmt') ?? 'jpg') as Format
+    const given = variant ? undefined : options.body?.(name)
+    if (given) return given
     const id = `${name}|${size}|${fmt}|${variant}`
     let body = cache.get(id)
     if (!body) {
