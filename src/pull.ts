@@ -15,7 +15,7 @@ import { FolderLock } from './journal/lock.js'
 import { type Layout, layout } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
-import { checkTemplate, withExt, withSuffix } from './plan/naming.js'
+import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, publish } from './sinks/files.js'
@@ -577,11 +577,16 @@ class Engine {
     if (this.stats.active === 0) this.journal.flush()
     await durable
     const overwrite = task.previousPath === outcome.path
-    if (!(await publish(made.file, this.options.out, outcome.path!, overwrite))) {
-      // Someone else's file holds the name: take the job's own variant instead.
-      outcome.path = withExt(withSuffix(task.planned, task.key), made.ext)
+    const published = await publish(made.file, this.options.out, outcome.path!, overwrite)
+    if (published !== true) {
+      // Someone else's file holds the name, or a folder on its way: take the job's own variant.
+      const variant = published === 'taken' ? withSuffix : flatVariant
+      outcome.path = withExt(variant(task.planned, task.key), made.ext)
       await record()
-      await publish(made.file, this.options.out, outcome.path, true)
+      // The variant is the job's own, in folders that exist (taken) or in none (flat).
+      if ((await publish(made.file, this.options.out, outcome.path, true)) !== true) {
+        throw new Error(`cannot save ${outcome.path}: a folder on its way is a file`)
+      }
     }
     if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome), true)

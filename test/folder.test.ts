@@ -125,6 +125,34 @@ test('a manifest line per job, also for a run stopped at once (second Ctrl-C)', 
   assert.ok(lines.every((l) => ['ok', 'pending'].includes(l.status)))
 })
 
+test("an image never takes the name of imgpull's own files, nor fails when a folder on its way is a file", async () => {
+  const out = join(dir, 'names')
+  const reserved = [server.url('/export/manifest.jsonl'), server.url('/export/REPORT.html')]
+  const first = await runCli([...reserved, '-o', out, '-n', '{name}'])
+  assert.equal(first.code, 0, first.stderr)
+  const lines = await manifest(out)
+  assert.equal(lines.length, 2)
+  for (const line of lines) {
+    assert.equal(line.status, 'ok')
+    assert.match(line.path, /^(manifest\.jsonl|REPORT\.html)-[0-9a-f]{8}$/)
+    assert.deepEqual(await readFile(join(out, line.path)), server.bytes(new URL(line.url).pathname))
+  }
+  assert.match(await readFile(join(out, 'report.html'), 'utf8'), /<html/i)
+
+  // `a.jpg` is saved first; `a.jpg/b` then needs a folder of that name.
+  const clash = join(dir, 'clash.txt')
+  await writeFile(clash, `${server.url('/a')}\n${server.url('/a.jpg/b')}\n`)
+  const args = [clash, '-o', join(dir, 'clash'), '-n', '{path}{ext}', '-c', '1']
+  const saved = await runCli(args)
+  assert.equal(saved.code, 0, saved.stderr)
+  const files = (await manifest(join(dir, 'clash'))).map((l) => l.path)
+  assert.equal(files[0], 'a.jpg')
+  assert.match(files[1], /^a\.jpg_b-[0-9a-f]{8}\.jpg$/)
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.match(rerun.stderr, /2 already done/)
+})
+
 function asRoot(): boolean {
   return process.getuid?.() === 0
 }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { EXT, renderName, safeSegment, templateFields, withExt, withSuffix } from '../src/plan/naming.js'
+import {
+  EXT,
+  flatVariant,
+  isReserved,
+  MAX_NAME_BYTES,
+  renderName,
+  safeSegment,
+  templateFields,
+  withExt,
+  withSuffix,
+} from '../src/plan/naming.js'
 
 const name = (template: string, url: string, index = 1) =>
   renderName(template, { url: new URL(url), index, key: url })
@@ -74,4 +84,31 @@ test('a taken name gets a deterministic suffix before the extension', () => {
   assert.notEqual(a, withSuffix(planned, 'https://b/cat'))
   assert.match(withExt(a, 'jpg'), /^cat-[0-9a-f]{8}\.jpg$/)
   assert.equal(safeSegment('..'), '_')
+})
+
+test('a whole name too long for a file system keeps its last segment after a hash of it', () => {
+  const deep = `https://h/${Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(150, 'd')).join('/')}/x.png`
+  const out = withExt(name('{path}', deep), 'png')
+  assert.ok(Buffer.byteLength(out) <= MAX_NAME_BYTES, `${Buffer.byteLength(out)} bytes`)
+  assert.match(out, /^[0-9a-f]{16}-x\.png$/)
+  assert.notEqual(out, withExt(name('{path}', deep.replace('/0d', '/1d')), 'png'))
+  // Names within the limit keep their folders.
+  assert.equal(name('{path}', 'https://h/a/b/c.png'), 'a/b/c.png')
+})
+
+test("imgpull's own files are never an image's name, whatever the case", () => {
+  const cases: [string, string, boolean][] = [
+    ['{name}', 'https://h/export/manifest.jsonl', true],
+    ['{name}', 'https://h/REPORT.HTML', true],
+    ['{name}', 'https://h/Attribution.md', true],
+    ['{name}{ext}', 'https://h/manifest', false],
+    ['{path}', 'https://h/sub/report.html', false],
+  ]
+  for (const [template, url, reserved] of cases) assert.equal(isReserved(name(template, url)), reserved, url)
+})
+
+test('a folder on the way that is a file: the variant joins the folders into the name', () => {
+  const planned = name('{path}{ext}', 'https://h/a.png/b')
+  assert.equal(planned, `a.png/b${EXT}`)
+  assert.match(withExt(flatVariant(planned, 'k'), 'png'), /^a\.png_b-[0-9a-f]{8}\.png$/)
 })

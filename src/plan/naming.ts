@@ -142,7 +142,43 @@ export function renderName(template: string, input: NameInput): string {
     return sanitizeValue(values[field] ?? '')
   })
   const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
-  return (segments.length ? segments : ['_']).map(safeSegment).join('/')
+  const name = (segments.length ? segments : ['_']).map(safeSegment).join('/')
+  return withinPathLimit(name)
+}
+
+/**
+ * Most bytes of a relative name: well under Linux's PATH_MAX (4,096) with the output folder in
+ * front, and Windows' long-path limit. Each segment is also bounded (`MAX_SEGMENT_BYTES`).
+ */
+export const MAX_NAME_BYTES = 1024
+
+/**
+ * A name too long for a file system (a URL path of dozens of long folders) keeps its last
+ * segment, at the top of the folder, after a hash of the whole name: still unique, still telling.
+ */
+function withinPathLimit(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name
+  return `${hashKey(name)}-${name.slice(name.lastIndexOf('/') + 1)}`
+}
+
+/**
+ * Names imgpull itself writes at the top of an output folder (the manifest, the report, the
+ * Unsplash credits), compared as a case-insensitive file system would: an image never takes one,
+ * or the run's own file would replace it.
+ */
+const RESERVED = new Set(['manifest.jsonl', 'report.html', 'attribution.md'])
+
+/** Whether the planned name (extension not yet known) could be one of imgpull's own files. */
+export function isReserved(planned: string): boolean {
+  return RESERVED.has(planned.replaceAll(EXT, '').toLowerCase())
+}
+
+/**
+ * The variant a job takes when a folder on its name's way is a file (`a.png` saved, then
+ * `a.png/b` asked for): the folders joined into the file name, with the job's suffix.
+ */
+export function flatVariant(planned: string, key: string): string {
+  return withSuffix(planned.replaceAll('/', '_'), key)
 }
 
 /** Deterministic variant for a name another job already holds: `-<hash>` before the extension. */

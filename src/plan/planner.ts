@@ -6,7 +6,7 @@ import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
 import type { Job, Result, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
-import { checkTemplate, hashKey, renderName, withSuffix } from './naming.js'
+import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */
 export interface Task {
@@ -130,10 +130,12 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   }
   if (ctx.checkFields) checkJobFields(ctx.template, job.fields)
   const first = renderName(ctx.template, { url, index, key, fields: job.fields })
+  const variant = (n: number) => withSuffix(first, n === 1 ? key : `${key}#${n}`)
   const planned = journal.plan(
     { key, url: url.href, meta: job.meta },
-    first,
-    (n) => withSuffix(first, n === 1 ? key : `${key}#${n}`),
+    // `-n '{name}'` on a URL ending in /report.html: the run's own report would replace the image.
+    isReserved(first) ? variant(1) : first,
+    variant,
     earlier,
   )
   return {

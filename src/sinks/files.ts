@@ -15,16 +15,17 @@ const madeDirs = new Map<string, Promise<unknown>>()
 
 /**
  * Give a verified part file its final name. `link` fails rather than replace a file someone else
- * put there; `overwrite` is for our own earlier copy of the same job. Resolves false if the name
- * is taken. On libuv's pool, never on the thread that moves bytes: a directory entry on a real
- * disk can cost a millisecond of kernel time.
+ * put there; `overwrite` is for our own earlier copy of the same job. Resolves `true` when
+ * published, `'taken'` if the name is taken, `'folder-taken'` if a folder on its way is a file
+ * (`a.png` saved, then `a.png/b` asked for). On libuv's pool, never on the thread that moves
+ * bytes: a directory entry on a real disk can cost a millisecond of kernel time.
  */
 export async function publish(
   part: string,
   out: string,
   relative: string,
   overwrite: boolean,
-): Promise<boolean> {
+): Promise<true | 'taken' | 'folder-taken'> {
   const target = join(out, relative)
   const dir = dirname(target)
   let made = madeDirs.get(dir)
@@ -33,7 +34,13 @@ export async function publish(
     madeDirs.set(dir, made)
     made.catch(() => madeDirs.delete(dir))
   }
-  await made
+  try {
+    await made
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') return 'folder-taken'
+    throw error
+  }
   if (overwrite) {
     await rename(part, target)
     return true
@@ -41,7 +48,9 @@ export async function publish(
   try {
     await link(part, target)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return 'taken'
+    if (code === 'ENOTDIR') return 'folder-taken'
     throw error
   }
   await unlink(part)
