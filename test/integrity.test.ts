@@ -94,6 +94,22 @@ test('a Content-Range whose total disagrees with the first answer restarts the f
   assert.equal(requests(path).at(-1)?.headers.range, undefined)
 })
 
+test('a resume answered 200 with only the tail is never kept as the file: the whole is asked for again', async (t) => {
+  // Buggy range handlers: the tail under a 200, with its Content-Range, with its length alone,
+  // or with neither (no length, no range: only the body shows it is not the file).
+  for (const tail of ['cr', '1', '1&nolength=1', '1&nolength=1&lmonly=1']) {
+    await t.test(`tail200=${tail}`, async () => {
+      const path = `/tail200-${tail.length}?size=300000&reset=150000&times=1&tail200=${tail}`
+      const { out, one } = await get([server.url(path)])
+      assert.equal(one.status, 'ok', one.message)
+      await holds(out, `tail200-${tail.length}.jpg`, server.bytes(path))
+      const ranges = requests(path).map((r) => r.headers.range)
+      assert.match(String(ranges[1]), /^bytes=\d+-$/, 'the cut file was resumed')
+      assert.equal(ranges.at(-1), undefined, 'then the whole file asked for without Range')
+    })
+  }
+})
+
 test('a resume across versions is never spliced: Last-Modified only, If-Range ignored by the server', async () => {
   // Version 1 is cut at 60%; the server then has version 2 and answers the resume with its tail.
   const path = '/splice-lm?size=2000000&reset=1200000&times=1&rotate=1&lmonly=1&ifrange=ignore'

@@ -61,6 +61,8 @@ class Transfer {
   ttfb = 0
   restarts = 0
   replays = 0
+  /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
+  wholeToRange = false
   /** Cookies of this attempt's redirect chain (over the run's cookies file). */
   cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
@@ -107,6 +109,12 @@ class Transfer {
   }
 }
 
+/** What a part passed off as the whole file fails with: not an image from its first byte. */
+function isPartShown(error: unknown): boolean {
+  const code = (error as ImgpullError | undefined)?.code
+  return code === 'not-an-image' || code === 'corrupt'
+}
+
 /** A step of a transfer: does one thing, then names the next (none: the file is verified). */
 type Step = (t: Transfer) => Promise<Step | undefined>
 
@@ -125,13 +133,24 @@ export async function download(
 ): Promise<Downloaded> {
   const t = new Transfer(url, partPath, validators, ctx, cancel)
   let step: Step | undefined = measureDisk
-  try {
-    while (step) step = await step(t)
-  } catch (error) {
-    t.check?.discard()
-    throw error
+  for (;;) {
+    try {
+      while (step) step = await step(t)
+      return t.result!
+    } catch (error) {
+      if (t.wholeToRange && isPartShown(error) && !cancel.aborted) {
+        // A 200 to a range request whose body is not a whole image was a part under the wrong
+        // status (no length or range to tell): ask once more for the whole file, without Range.
+        t.wholeToRange = false
+        t.exchange?.abort(error)
+        await t.restart(`a 200 to a range request was not the whole file (${(error as Error).message})`)
+        step = send
+        continue
+      }
+      t.check?.discard()
+      throw error
+    }
   }
-  return t.result!
 }
 
 /** Resume only where a validator can prove the bytes on disk belong to the file the server has now. */
@@ -296,6 +315,7 @@ const decide: Step = async (t) => {
 
 /** Take a body the judgement accepted: a whole file anew (byte 0) or the next part of the one on disk. */
 async function accept(t: Transfer, decision: Receive): Promise<Step> {
+  t.wholeToRange = decision.at === 0 && t.offset > 0
   if (decision.at === 0) {
     // The whole file again (a 200 to a range request, or the first answer): what was known is replaced.
     t.check?.discard()

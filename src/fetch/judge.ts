@@ -6,7 +6,9 @@ import type { Validators } from '../types.js'
  * table-tested (test/judge.test.ts); `download.ts` carries out what it says.
  *
  * Rules (RFC 9110 §14 range requests, §13.1.5 If-Range, §8.8 validators):
- * - A 200 is the whole file from byte 0, whatever was asked.
+ * - A 200 is the whole file from byte 0, whatever was asked, unless it answers a range request
+ *   and shows itself a part: a `Content-Range` past byte 0, or the same version (a strong
+ *   validator equal) at another size. Then the whole file is asked for again, without `Range`.
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
  *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
  *   starts at 0 but stops short is kept and continued with `Range` for the rest.
@@ -160,6 +162,22 @@ export function judge(asked: Asked, answer: Answer): Decision {
     }
   }
   if (status < 200 || status > 299) return { do: 'fail', status }
+  if (status !== 206 && resuming) {
+    // A 200 to a range request is the whole file, unless it shows itself a mislabelled part
+    // (buggy range handlers in PHP and CGI scripts): a Content-Range past byte 0, or the very
+    // version on disk (a strong validator equal) at another size. Ask again for the whole file.
+    if (range?.start !== undefined && range.start > 0) {
+      return { do: 'restart', why: `a ${status} carrying Content-Range bytes ${range.start}-${range.end}` }
+    }
+    const sizeDiffers =
+      asked.known.length !== undefined && got.length !== undefined && asked.known.length !== got.length
+    if (codings.length === 0 && sizeDiffers && proven(asked.known, got)) {
+      return {
+        do: 'restart',
+        why: `a ${status} of ${got.length} bytes for the same version of a ${asked.known.length}-byte file`,
+      }
+    }
+  }
   if (status !== 206) {
     const declared = got.length
     // An encoded body's length is that of its encoded bytes: the file's size is known once decoded.

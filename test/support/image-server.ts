@@ -22,7 +22,9 @@ import { type Format, makeImage, sizeOf } from './images.js'
  * - validators: `lmonly=1` no ETag; `nolm=1` no Last-Modified; `weaketag=1` a weak ETag;
  *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
- *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off
+ *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
+ *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
+ *   Content-Range), as buggy range handlers in scripts do
  * - `end=B` (+`times=K`): the body ends cleanly after byte B, with no length (chunked, or with
  *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole
  */
@@ -202,6 +204,12 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       }
       stopAt = Math.min(body.length, start + Number(q.get('partial')))
       if (stopAt < body.length) status = 206
+    }
+    // `tail200`: the tail a range asks for, under a 200 (with its Content-Range for `tail200=cr`).
+    const tail200 = status === 206 && q.has('tail200')
+    if (tail200) {
+      status = 200
+      if (q.get('tail200') === 'cr') headers['content-range'] = `bytes ${start}-${stopAt - 1}/${body.length}`
     }
     if (status === 206) {
       // `lietotal=1`: the Content-Range of a partial answer states a total one byte off.
