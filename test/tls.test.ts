@@ -138,6 +138,21 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
   assert.equal(retriedOnRerun('tls'), true)
 })
 
+test('a TLS failure after a redirect names the host whose certificate failed', async () => {
+  const redirecting = createHttpServer((_req, res) => {
+    res.writeHead(302, { location: `${origins.selfSigned}/target.jpg` }).end()
+  })
+  servers.push(redirecting)
+  const port = await new Promise<number>((resolve) =>
+    redirecting.listen(0, '127.0.0.1', () => resolve((redirecting.address() as AddressInfo).port)),
+  )
+  const r = await fetchOne(`http://127.0.0.1:${port}`)
+  assert.equal(r.error, 'tls', r.message)
+  const target = new URL(origins.selfSigned).host
+  assert.ok(r.message!.startsWith(`TLS: cannot verify ${target}: its certificate is self-signed`), r.message)
+  assert.match(r.message!, new RegExp(`\\(redirected from http://127\\.0\\.0\\.1:${port}/x\\.jpg\\)$`))
+})
+
 test('caCert trusts a private CA; an unreadable or empty file is a TypeError naming it', async () => {
   const ok = await fetchOne(origins.privateCa, { caCert: certs.ca })
   assert.equal(ok.status, 'ok', ok.message)

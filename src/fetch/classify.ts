@@ -1,5 +1,6 @@
 import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { shownUrl } from '../utils/url.js'
 import { proxyFor, proxyPlan, shownProxy } from './proxy.js'
 import { tlsMessage, tlsProblem } from './tls-errors.js'
 
@@ -13,6 +14,9 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
   const code = (error as { code?: string } | undefined)?.code ?? ''
+  // After a redirect, the certificate or the proxy that failed is the hop's, not the job URL's.
+  const hop = hopOf(error)
+  const at = hop ? shownUrl(hop) : url
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new TimeoutError('connect', options.connectTimeout, url)
@@ -21,15 +25,35 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, url)
   }
-  const proxied = proxyError(error, code, url, options)
+  const proxied = proxyError(error, code, at, options)
   if (proxied) return proxied
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
   }
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)
-  if (tls) return new ImgpullError('tls', tlsMessage(url, tls), { cause: error })
+  if (tls) {
+    const message = tlsMessage(at, tls) + (hop ? ` (redirected from ${url})` : '')
+    return new ImgpullError('tls', message, { cause: error })
+  }
   return new NetworkError(url, error)
+}
+
+const HOP = Symbol('hop')
+
+/**
+ * Mark `error` with the URL of the redirect hop it happened on (when that is not the job's own),
+ * so that its message names the host whose certificate or proxy failed. Returns `error`.
+ */
+export function atHop(error: unknown, hop: string): unknown {
+  if (error && typeof error === 'object' && !(HOP in error)) {
+    Object.defineProperty(error, HOP, { value: hop, enumerable: false })
+  }
+  return error
+}
+
+function hopOf(error: unknown): string | undefined {
+  return error && typeof error === 'object' ? (error as { [HOP]?: string })[HOP] : undefined
 }
 
 /** Connecting failed: with a proxy in the way, it is the proxy that could not be reached. */

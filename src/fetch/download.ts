@@ -7,6 +7,7 @@ import type { Job, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
+import { atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
@@ -255,7 +256,9 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.ttfb = performance.now() - started
       return
     } catch (error) {
-      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error)) throw error
+      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error)) {
+        throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
+      }
       t.replays++
     }
   }
