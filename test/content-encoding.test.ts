@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
+import type { ImgpullError } from '../src/errors.js'
 import { BodyDecoder, undecodable } from '../src/fetch/content-encoding.js'
 import { codingsOf, judge } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
@@ -22,6 +23,8 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
   assert.deepEqual(codingsOf('identity'), [])
   assert.deepEqual(codingsOf(' GZIP '), ['gzip'])
   assert.deepEqual(codingsOf('gzip, br'), ['gzip', 'br'])
+  assert.deepEqual(codingsOf(['none', 'UTF-8', 'binary', 'identity']), [])
+  assert.deepEqual(codingsOf('x-compress'), ['x-compress'])
   assert.deepEqual(codingsOf(['deflate', 'identity, br']), ['deflate', 'br'])
 
   const known = { etag: '"v1"', length: 1000 }
@@ -170,6 +173,18 @@ before(async () => {
     // Applied in the order listed: gzip first, then br.
     '/gzip-br': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'gzip, br' }),
     '/identity': send(image, { 'content-encoding': 'identity' }),
+    // Tokens that name no coding, on the raw image: taken as it came.
+    '/none': send(image, { 'content-encoding': 'none' }),
+    '/binary': send(image, { 'content-encoding': 'binary' }),
+    // What a cache or proxy appended after the gzip data is ignored (urllib3, browsers).
+    '/gzip-trailing': send(Buffer.concat([gz, Buffer.from('\n\n<!-- cache -->')]), {
+      'content-encoding': 'gzip',
+    }),
+    // Two gzip members, one after the other (RFC 1952): one body.
+    '/gzip-members': send(
+      Buffer.concat([zlib.gzipSync(image.subarray(0, 100)), zlib.gzipSync(image.subarray(100))]),
+      { 'content-encoding': 'gzip' },
+    ),
     '/big-gzip': send(zlib.gzipSync(big, { level: 1 }), { 'content-encoding': 'gzip' }),
     '/compress': send(gz, { 'content-encoding': 'compress' }),
     // A gzip header, then bytes that are no deflate data.
@@ -227,6 +242,10 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/br',
     '/gzip-br',
     '/identity',
+    '/none',
+    '/binary',
+    '/gzip-trailing',
+    '/gzip-members',
   ]
   if (zstd.zstdCompressSync) paths.push('/zstd')
   const results = await run(paths, { out })
@@ -283,4 +302,49 @@ test('a decompression bomb is cut at --max-size of decoded bytes', async () => {
   const r = (await run(['/bomb'], { out: join(dir, 'bomb'), maxSize: 1_000_000 })).get('/bomb')!
   assert.equal(r.error, 'too-large', r.message)
   assert.equal(r.attempts, 1)
+})
+
+test('gzip member by member: header fields, several members, trailing bytes, cuts and lying sizes', async () => {
+  const data = Buffer.alloc(300_000)
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251
+  const gz = zlib.gzipSync(data)
+  // FHCRC, FEXTRA, FNAME and FCOMMENT all set: the header is read to its end.
+  const header = Buffer.from([0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3, 3, 0, 1, 2, 3])
+  const fields = Buffer.concat([header, Buffer.from('ab\0cd\0'), Buffer.from([0xaa, 0xbb])])
+  const flagged = Buffer.concat([fields, zlib.deflateRawSync(data), gz.subarray(gz.length - 8)])
+  const cases: [string, Buffer, 'ok' | 'truncated' | 'corrupt'][] = [
+    ['one member', gz, 'ok'],
+    ['header fields', flagged, 'ok'],
+    [
+      'two members',
+      Buffer.concat([zlib.gzipSync(data.subarray(0, 999)), zlib.gzipSync(data.subarray(999))]),
+      'ok',
+    ],
+    ['an HTML comment after it', Buffer.concat([gz, Buffer.from('\n<!-- cache -->')]), 'ok'],
+    ['zeros after it', Buffer.concat([gz, Buffer.alloc(16)]), 'ok'],
+    ['cut in the deflate data', gz.subarray(0, gz.length >> 1), 'truncated'],
+    ['cut in the trailer', gz.subarray(0, gz.length - 3), 'truncated'],
+    ['empty', Buffer.alloc(0), 'truncated'],
+    ['not gzip', Buffer.from('<html>not gzip</html>'), 'corrupt'],
+    [
+      'a trailer with another size',
+      Buffer.concat([gz.subarray(0, gz.length - 4), Buffer.from([1, 2, 3, 4])]),
+      'corrupt',
+    ],
+  ]
+  for (const size of [1, 777, 65_536]) {
+    for (const [name, body, expected] of cases) {
+      const out: Buffer[] = []
+      const decoder = new BodyDecoder(['gzip'], (chunk) => void out.push(chunk), 'u')
+      let got: string
+      try {
+        for (let at = 0; at < body.length; at += size) await decoder.write(body.subarray(at, at + size))
+        await decoder.end()
+        got = Buffer.concat(out).equals(data) ? 'ok' : `${Buffer.concat(out).length} bytes, not the data`
+      } catch (error) {
+        got = (error as ImgpullError).code
+      }
+      assert.equal(got, expected, `${name}, in chunks of ${size}`)
+    }
+  }
 })

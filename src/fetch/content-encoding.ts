@@ -15,7 +15,7 @@ const { Transform } = load('node:stream') as typeof import('node:stream')
  *
  * imgpull asks for `Accept-Encoding: identity` (images are compressed already; an encoded body
  * cannot be resumed, since ranges count its encoded bytes), but servers encode anyway. Decoded:
- * `gzip` and `x-gzip`, `deflate` (zlib-wrapped as the RFC says, or raw, as some servers send it:
+ * `gzip` and `x-gzip` (member by member, bytes after the last one ignored), `deflate` (zlib-wrapped as the RFC says, or raw, as some servers send it:
  * told from the first two bytes), `br`, and `zstd` where the running Node has it (22.15+); several
  * stacked (`gzip, br`: decoded in reverse order), up to 5, as curl allows. Decoding runs on
  * libuv's thread pool (zlib's streams), never on the event loop, and with back-pressure: the body
@@ -26,8 +26,8 @@ const { Transform } = load('node:stream') as typeof import('node:stream')
 const MAX_CODINGS = 5
 
 const DECODERS: Record<string, (() => TransformStream) | undefined> = {
-  gzip: () => zlib.createGunzip(),
-  'x-gzip': () => zlib.createGunzip(),
+  gzip: () => new GzipMembers(),
+  'x-gzip': () => new GzipMembers(),
   deflate: () => new AnyInflate(),
   br: () => zlib.createBrotliDecompress(),
   zstd: (zlib as { createZstdDecompress?: () => TransformStream }).createZstdDecompress,
@@ -183,4 +183,176 @@ class AnyInflate extends Transform {
 
 function isZlibHeader(head: Buffer): boolean {
   return (head[0] & 0x0f) === 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 === 0
+}
+
+/** An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong). */
+function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR', message: string): Error {
+  return Object.assign(new Error(message), { code })
+}
+
+/**
+ * The length of the gzip member header at the start of `b` (RFC 1952 §2.3), `undefined` while
+ * more bytes are needed. Throws when it names a method other than deflate.
+ */
+function gzipHeaderLength(b: Buffer): number | undefined {
+  if (b.length < 10) return undefined
+  if (b[2] !== 8) throw zlibError('Z_DATA_ERROR', `unknown compression method ${b[2]}`)
+  const flags = b[3]
+  let at = 10
+  if (flags & 4) {
+    // FEXTRA: a length, then that many bytes.
+    if (b.length < at + 2) return undefined
+    at += 2 + b.readUInt16LE(at)
+  }
+  // FNAME, FCOMMENT: zero-terminated.
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue
+    const zero = b.indexOf(0, at)
+    if (zero === -1) return undefined
+    at = zero + 1
+  }
+  if (flags & 2) at += 2 // FHCRC
+  return b.length >= at ? at : undefined
+}
+
+const GZIP_TRAILER = 8
+
+/**
+ * `gzip` as browsers and urllib3 read it (RFC 1952): member after member, each inflated raw,
+ * its decoded size checked against its trailer's ISIZE; bytes after a member that do not start
+ * another (a cache's trailing newline or HTML comment) are ignored. Node's own gunzip takes any
+ * non-zero byte there for a new member, fails, and loses the output it had. Not checked: each
+ * member's CRC-32 (the decoded file's structure is checked instead).
+ */
+class GzipMembers extends Transform {
+  /** Input not given to an inflater: a header, a trailer, what follows. */
+  #pending: Buffer = Buffer.alloc(0)
+  #stage: 'header' | 'trailer' = 'header'
+  #members = 0
+  #inner: TransformStream | undefined
+  /** Input given to `#inner` from byte `#sentFrom` of its member's deflate data on. */
+  #sent: Buffer[] = []
+  #sentFrom = 0
+  /** Decoded bytes of the current member. */
+  #size = 0
+  #ignoring = false
+  #waiting: TransformCallback | undefined
+  #flushed: TransformCallback | undefined
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#ignoring) {
+      done()
+      return
+    }
+    if (this.#inner) {
+      this.#sent.push(chunk)
+      if (this.#inner.write(chunk)) done()
+      else {
+        this.#waiting = done
+        this.#inner.once('drain', () => this.#resume())
+      }
+      return
+    }
+    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk
+    this.#step()
+    done()
+  }
+
+  override _read(size: number): void {
+    this.#inner?.resume()
+    super._read(size)
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.#flushed = done
+    if (this.#inner) this.#inner.end()
+    else this.#finish()
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#inner?.destroy()
+    done(error)
+  }
+
+  #resume(): void {
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    waiting?.()
+  }
+
+  /** Read headers and trailers from `#pending` while no member is being inflated. */
+  #step(): void {
+    try {
+      while (!this.#inner && !this.#ignoring) {
+        if (this.#stage === 'trailer') {
+          if (this.#pending.length < GZIP_TRAILER) return
+          if (this.#pending.readUInt32LE(4) !== this.#size % 2 ** 32) {
+            throw zlibError(
+              'Z_DATA_ERROR',
+              `a gzip member decodes to ${this.#size} bytes, not the ${this.#pending.readUInt32LE(4)} its trailer says`,
+            )
+          }
+          this.#pending = this.#pending.subarray(GZIP_TRAILER)
+          this.#stage = 'header'
+        }
+        if (this.#pending.length < 2) return
+        if (this.#pending[0] !== 0x1f || this.#pending[1] !== 0x8b) {
+          if (this.#members === 0) throw zlibError('Z_DATA_ERROR', 'incorrect header check')
+          // Not another member: what a server appended after the body.
+          this.#ignoring = true
+          this.#pending = Buffer.alloc(0)
+          return
+        }
+        const header = gzipHeaderLength(this.#pending)
+        if (header === undefined) return
+        this.#start(this.#pending.subarray(header))
+        this.#pending = Buffer.alloc(0)
+      }
+    } catch (error) {
+      this.destroy(error as Error)
+    }
+  }
+
+  /** Inflate a member, `data` its first bytes (and maybe what follows it). */
+  #start(data: Buffer): void {
+    const inner = zlib.createInflateRaw()
+    this.#inner = inner
+    this.#members++
+    this.#size = 0
+    this.#sent = [data]
+    this.#sentFrom = 0
+    inner.on('data', (out: Buffer) => {
+      this.#size += out.length
+      // Forget input the inflater has consumed: what is left may be the member's trailer.
+      while (this.#sent.length && this.#sentFrom + this.#sent[0].length <= inner.bytesWritten) {
+        this.#sentFrom += this.#sent.shift()!.length
+      }
+      if (!this.push(out)) inner.pause()
+    })
+    inner.on('error', (error) => this.destroy(error))
+    inner.on('end', () => {
+      // The deflate data ended: its trailer and what follows are the input it did not consume.
+      const rest = Buffer.concat(this.#sent).subarray(inner.bytesWritten - this.#sentFrom)
+      this.#inner = undefined
+      this.#sent = []
+      this.#stage = 'trailer'
+      this.#pending = rest
+      this.#step()
+      this.#resume()
+      if (this.#flushed && !this.#inner) this.#finish()
+    })
+    inner.write(data)
+  }
+
+  /** The body ended with no member being inflated: it must have ended on a whole member. */
+  #finish(): void {
+    const done = this.#flushed!
+    this.#flushed = undefined
+    if (this.destroyed) return
+    if (this.#members === 0 || (this.#stage === 'trailer' && !this.#ignoring)) {
+      done(zlibError('Z_BUF_ERROR', 'unexpected end of file'))
+      return
+    }
+    done()
+  }
 }

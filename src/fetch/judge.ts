@@ -133,16 +133,21 @@ export function validatorsOf(answer: Answer): Validators {
   }
 }
 
+/** Content codings with a meaning (the IANA registry's compressions, and their `x-` aliases). */
+const CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd', 'compress', 'x-compress'])
+
 /**
- * The codings a `Content-Encoding` header lists, in the order they were applied, lower-cased,
- * `identity` left out (an empty list: nothing to decode).
+ * The codings a `Content-Encoding` header lists, in the order they were applied, lower-cased (an
+ * empty list: nothing to decode). `identity`, and tokens that name no coding (`none`, `binary`,
+ * `UTF-8`, as misconfigured servers send), are left out: the body is taken as it came, as
+ * browsers and urllib3 take it, and its bytes are checked like any other.
  */
 export function codingsOf(value: string | string[] | undefined): string[] {
   if (value === undefined) return []
   return (typeof value === 'string' ? [value] : value)
     .flatMap((v) => v.split(','))
     .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity')
+    .filter((coding) => CODINGS.has(coding))
 }
 
 export function judge(asked: Asked, answer: Answer): Decision {
