@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -132,6 +133,33 @@ test('a slow server is cut by the headers timeout', async () => {
     assert.equal(one.attempts, 2)
   } finally {
     await slow.close()
+  }
+})
+
+test('interim 1xx answers do not hold off the headers timeout', async () => {
+  // `102 Processing` every 100 ms, never an answer: undici alone would wait for the total timeout.
+  const interim = createServer()
+  const sockets = new Set<Socket>()
+  interim.on('connection', (socket) => {
+    sockets.add(socket)
+    const timer = setInterval(() => socket.write('HTTP/1.1 102 Processing\r\n\r\n'), 100)
+    socket.on('close', () => clearInterval(timer))
+    socket.on('error', () => clearInterval(timer))
+  })
+  await new Promise<void>((resolve) => interim.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (interim.address() as AddressInfo).port
+    const { one, ms } = await get([`http://127.0.0.1:${port}/x.jpg`], {
+      headersTimeout: 400,
+      totalTimeout: 20_000,
+      retries: 0,
+    })
+    assert.equal(one.error, 'timeout', one.message)
+    assert.match(one.message ?? '', /headers timeout/)
+    assert.ok(ms < 10_000, `${ms} ms: cut by the headers timeout, not the total one`)
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => interim.close(resolve))
   }
 })
 

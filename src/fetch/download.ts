@@ -251,8 +251,15 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       },
       t.cancel,
     )
+    // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
+    // would hold the slot until the total timeout. This one runs from the request to the answer.
+    const exchange = t.exchange
+    const timer = setTimeout(() => {
+      const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+      exchange.abort(error)
+    }, t.options.headersTimeout)
     try {
-      t.head = await t.exchange.response
+      t.head = await exchange.response
       t.ttfb = performance.now() - started
       return
     } catch (error) {
@@ -260,6 +267,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++
+    } finally {
+      clearTimeout(timer)
     }
   }
 }
