@@ -47,10 +47,36 @@ export class TimeoutError extends ImgpullError {
 export class NetworkError extends ImgpullError {
   override name = 'NetworkError'
   constructor(url: string, cause: unknown) {
-    const detail =
-      cause instanceof Error ? (cause as NodeJS.ErrnoException).code || cause.message : String(cause)
-    super('network', `network error on ${url}: ${detail}`, { retryable: true, cause })
+    super('network', `network error on ${url}: ${networkWords(cause)}`, { retryable: true, cause })
   }
+}
+
+/** What a connection or framing failure means, in words, its code after them to search for. */
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the server reset the connection',
+  EPIPE: 'the server closed the connection as the request was sent',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  EAI_AGAIN: 'the name lookup failed for now',
+  UND_ERR_SOCKET: 'the server closed the connection',
+  UND_ERR_CLOSED: 'the connection was closed',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH:
+    'the body does not match its Content-Length, or the answer has several Content-Length headers',
+  UND_ERR_HEADERS_OVERFLOW: "the answer's headers are larger than a client accepts",
+}
+
+function networkWords(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause)
+  const code = (cause as NodeJS.ErrnoException).code
+  if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
+  // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
+  if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
+    const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
+    return `the answer is not well-formed HTTP: ${why}${code ? ` (${code})` : ''}`
+  }
+  return code || cause.message
 }
 
 /** Input the tool was given that it cannot use (bad option, unreadable file): exit code 2. */

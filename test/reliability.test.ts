@@ -136,6 +136,37 @@ test('a slow server is cut by the headers timeout', async () => {
   }
 })
 
+test('answers that are not well-formed HTTP fail as network errors, in words', async () => {
+  const answers: Record<string, string> = {
+    '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+    '/bad-status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello',
+  }
+  const raw = createServer((socket) => {
+    socket.once('data', (request) => {
+      const path = request.toString('latin1').split(' ')[1]
+      socket.end(answers[path])
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    const { results } = await get(urls, { retries: 0 })
+    const message = (path: string) => results.find((r) => r.job.url.endsWith(path))?.message ?? ''
+    assert.match(
+      message('/two-lengths'),
+      /network error on .*: the body does not match its Content-Length, or the answer has several Content-Length headers \(UND_ERR_RES_CONTENT_LENGTH_MISMATCH\)$/,
+    )
+    assert.match(
+      message('/bad-status'),
+      /network error on .*: the answer is not well-formed HTTP: Invalid status code/,
+    )
+  } finally {
+    await new Promise((resolve) => raw.close(resolve))
+  }
+})
+
 test('interim 1xx answers do not hold off the headers timeout', async () => {
   // `102 Processing` every 100 ms, never an answer: undici alone would wait for the total timeout.
   const interim = createServer()
