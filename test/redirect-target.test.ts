@@ -71,6 +71,7 @@ before(async () => {
     '/fragment': redirect('/frag.jpg#part'),
     '/frag.jpg': image(body),
     '/nowhere': redirect('http://[::1'),
+    '/empty': redirect(''),
   }
   server = await startRouteServer(routes)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
@@ -83,7 +84,7 @@ after(async () => {
 })
 
 test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment targets reach the image', async () => {
-  const paths = ['/utf8', '/latin1', '/space', '/relative', '/fragment', '/nowhere']
+  const paths = ['/utf8', '/latin1', '/space', '/relative', '/fragment', '/nowhere', '/empty']
   const results = new Map<string, Result>()
   for await (const r of pull(
     paths.map((p) => server.url(p)),
@@ -91,7 +92,7 @@ test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment ta
   )) {
     results.set(new URL(r.job.url).pathname, r)
   }
-  for (const path of paths.slice(0, -1)) {
+  for (const path of paths.slice(0, -2)) {
     const r = results.get(path)!
     assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
     assert.equal(r.bytes, body.length)
@@ -100,7 +101,9 @@ test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment ta
   for (const path of ['/caf%C3%A9.jpg', '/na%EFve.jpg', '/with%20space.jpg', '/pr.jpg', '/frag.jpg']) {
     assert.ok(requested.includes(path), `${path} requested (got ${requested.join(' ')})`)
   }
-  const bad = results.get('/nowhere')!
-  assert.equal(bad.error, 'bad-redirect')
-  assert.equal(bad.attempts, 1)
+  for (const path of ['/nowhere', '/empty']) {
+    const bad = results.get(path)!
+    assert.equal(bad.error, 'bad-redirect', `${path}: ${bad.message}`)
+    assert.equal(bad.attempts, 1)
+  }
 })

@@ -207,7 +207,8 @@ const send: Step = async (t) => {
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
     await t.exchange!.dump()
     const location = header(head.headers, 'location')!
-    const next = redirectTarget(location, url, head.http2)
+    // An empty Location names no target (as a relative reference it would be this URL again).
+    const next = location.trim() === '' ? undefined : redirectTarget(location, url, head.http2)
     if (!next) {
       throw new ImgpullError(
         'bad-redirect',
