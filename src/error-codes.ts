@@ -69,6 +69,11 @@ export const ERROR_CODES = {
     rerun: false,
     meaning: 'the image cannot be decoded (damaged pixel data, or a format the decoder cannot read)',
   },
+  'bad-name': {
+    rerun: true,
+    meaning:
+      'the file system refuses the file name (too long for it, characters it does not take); a rerun with another --name saves it',
+  },
   'transform-failed': {
     rerun: true,
     meaning: 'resizing or re-encoding this image crashed, hung or could not be written',

@@ -257,3 +257,26 @@ test('a rerun tries again failures with a passing cause, never permanent ones', 
   ]
   for (const [code, expected] of table) assert.equal(retriedOnRerun(code), expected, code)
 })
+
+test('classify: a file system refusing a name is bad-name (its path said), not a network error', async () => {
+  const { classify } = await import('../src/fetch/classify.js')
+  const options = resolveOptions({})
+  const fsError = (code: string) =>
+    Object.assign(new Error(`${code}: refused, link 'a' -> '/out/x.jpg'`), { code, path: '/out/x.jpg' })
+  const cases: [unknown, string][] = [
+    [fsError('ENAMETOOLONG'), 'bad-name'],
+    [fsError('ENOTDIR'), 'bad-name'],
+    [fsError('EISDIR'), 'bad-name'],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'network'],
+    [Object.assign(new Error('x'), { code: 'EINVAL' }), 'network'],
+  ]
+  for (const [error, code] of cases) {
+    const typed = classify(error, 'http://h/x', options)
+    assert.equal(typed.code, code, (error as Error).message)
+  }
+  assert.equal(retriedOnRerun('bad-name'), true)
+  assert.match(
+    classify(fsError('ENAMETOOLONG'), 'http://h/x', options).message,
+    /^cannot save http:\/\/h\/x as \/out\/x\.jpg: /,
+  )
+})

@@ -4,6 +4,9 @@ import { shownUrl } from '../utils/url.js'
 import { proxyFor, proxyPlan, shownProxy } from './proxy.js'
 import { tlsMessage, tlsProblem } from './tls-errors.js'
 
+/** A file system refusing a name (a file-system call's error, with its path). */
+const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EINVAL', 'EILSEQ'])
+
 /** Name lookups that fail for good; EAI_AGAIN (temporary) stays retryable. */
 const DNS_PERMANENT = new Set(['ENOTFOUND'])
 
@@ -14,6 +17,13 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
   const code = (error as { code?: string } | undefined)?.code ?? ''
+  const path = (error as { path?: string } | undefined)?.path
+  if (path !== undefined && NAME_REFUSED.has(code)) {
+    // The file system, not the network: the same name fails the same way until it changes.
+    return new ImgpullError('bad-name', `cannot save ${url} as ${path}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
   // After a redirect, the certificate or the proxy that failed is the hop's, not the job URL's.
   const hop = hopOf(error)
   const at = hop ? shownUrl(hop) : url
