@@ -59,6 +59,14 @@ test('a rerun skips finished work and permanent failures, retries passing ones, 
   assert.equal(status.code, 0)
   assert.match(status.stdout, /9 ok .*1 failed/)
   assert.match(status.stdout, /http-404 ×1/)
+  assert.match(status.stdout, /Add --retry-failed to try the 1 permanent failures too\./)
+  assert.doesNotMatch(status.stdout, /passing cause/)
+  // At rest the journal is no WAL database (file format bytes 18-19: 1, not 2), so a user who can
+  // read the folder but not write it can still open it for `status` and `report`.
+  assert.deepEqual([...(await readFile(join(out, '.imgpull', 'journal.db'))).subarray(18, 20)], [1, 1])
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.deepEqual(json.counts, { ok: 9, failed: 1 })
+  assert.deepEqual(json.failures, [{ error: 'http-404', n: 1 }])
 })
 
 test('a transfer stopped mid-body resumes in the next run from the bytes on disk', async () => {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { integer, seconds } from './parse.js'
 import { EXIT } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
@@ -31,10 +31,16 @@ export function addEnqueueCommand(program: Command): Command {
   const shardSize = command.options.find((o) => o.long === '--shard-size')
   if (shardSize)
     shardSize.description = 'rows a shard: one job, and one folder or one WebDataset tar of outputs'
+  const json = command.options.find((o) => o.long === '--json')
+  if (json) json.description = 'print what was enqueued as one JSON object on stdout'
   command
     .option('--inline', "carry each shard's rows in its job (when workers cannot read the input where it is)")
     .option('--attempts <n>', 'attempts a shard gets before it is failed', integer(1), 5)
-    .option('--backoff <s>', 'wait before a failed shard is tried again, doubled each time', seconds, 30_000)
+    .addOption(
+      new Option('--backoff <s>', 'wait before a failed shard is tried again, doubled each time')
+        .argParser(seconds)
+        .default(30_000, '30'),
+    )
   for (const option of command.options)
     if ((WORKER_ONLY as readonly string[]).includes(option.attributeName())) option.hideHelp()
   command.action(async (inputs: string[], o: Record<string, unknown>) => {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { FolderBusyError, UsageError } from '../errors.js'
+import { FatalError, FolderBusyError, UsageError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
@@ -66,14 +66,14 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     )
     .argument('[dir]', 'output folder of an earlier run')
   addQueueOptions(status, false)
-    .option('--json', 'with --queue: the status as one JSON object')
+    .option('--json', 'the status as one JSON object')
     .action(async (dir: string | undefined, o: Record<string, unknown>) => {
       if (o.queue !== undefined) {
         if (dir !== undefined) throw new UsageError('give an output folder or --queue, not both')
         process.exitCode = await queueStatusCommand(redisFrom(o), o.queue as string, o.json === true)
       } else if (dir === undefined)
         throw new UsageError('give an output folder, or --queue NAME (with --redis URL)')
-      else statusCommand(dir)
+      else statusCommand(dir, o.json === true)
     })
   program
     .command('report')
@@ -105,6 +105,11 @@ export async function main(argv = process.argv): Promise<number> {
       if (error.exitCode === 0) return EXIT.ok // --help, --version
       process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} (see imgpull --help)\n`)
       return EXIT.usage
+    }
+    if (error instanceof FatalError) {
+      // A local fault (a folder that cannot be written): one line, what to do, exit 3.
+      process.stderr.write(`imgpull: ${error.message}${error.hint ? `; ${error.hint}` : ''}\n`)
+      return EXIT.fatal
     }
     if (error instanceof FolderBusyError) {
       process.stderr.write(`imgpull: ${error.message}\n`)

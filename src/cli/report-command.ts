@@ -4,6 +4,7 @@ import { JournalReader } from '../journal/sqlite.js'
 import { layout } from '../layout.js'
 import { writeReport } from '../report/html/write.js'
 import { reportInput } from '../report/run-report.js'
+import { localFault } from '../sinks/local-faults.js'
 
 /**
  * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
@@ -23,10 +24,14 @@ export async function reportCommand(
   try {
     const run = journal.lastRun()
     if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
-    const path = await writeReport(
-      dir,
-      reportInput(paths, { records: () => journal.records(), run, samples: journal.samples(run.id) }),
-    )
+    const input = reportInput(paths, {
+      records: () => journal.records(),
+      run,
+      samples: journal.samples(run.id),
+    })
+    const path = await writeReport(dir, input).catch((error) => {
+      throw (error as NodeJS.ErrnoException).syscall ? localFault(error, 'output', paths.report) : error
+    })
     write(path)
   } finally {
     journal.close()

@@ -1,17 +1,27 @@
 import { existsSync } from 'node:fs'
 import { UsageError } from '../errors.js'
+import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { summarizeJournal } from '../journal/sqlite.js'
 import { layout } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 
-/** `imgpull status DIR`: what the journal knows about a folder, for people. */
+/**
+ * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
+ * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
+ * an example each, `failures` by code).
+ */
 export function statusCommand(
   dir: string,
+  json = false,
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ) {
   const path = layout(dir).journal
   if (!existsSync(path)) throw new UsageError(`no imgpull journal in '${dir}' (looked for ${path})`)
   const s = summarizeJournal(path)
+  if (json) {
+    write(JSON.stringify(s))
+    return
+  }
   const ok = s.counts.ok ?? 0
   const failed = s.counts.failed ?? 0
   const pending = s.counts.pending ?? 0
@@ -23,7 +33,9 @@ export function statusCommand(
     for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${e.message}`)
   }
   if (pending) write('Run the same command again to finish the rest.')
-  if (failed) write('Add --retry-failed to try the failures again.')
+  const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
+  if (passing) write(`Run the same command again to retry the ${passing} failures with a passing cause.`)
+  if (failed - passing > 0) write(`Add --retry-failed to try the ${failed - passing} permanent failures too.`)
 }
 
 /** `imgpull status --redis URL --queue NAME [--json]`: a queue's progress over all its workers. */

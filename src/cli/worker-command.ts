@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { formatBytes } from '../report/format.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals } from './pull-command.js'
@@ -22,11 +22,13 @@ export function addWorkerCommand(program: Command): Command {
       integer(1),
     )
     .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)
-    .option(
-      '--lock-duration <s>',
-      "how long a shard stays this worker's without renewal: a dead worker's shard goes back after it",
-      seconds,
-      30_000,
+    .addOption(
+      new Option(
+        '--lock-duration <s>',
+        "how long a shard stays this worker's without renewal: a dead worker's shard goes back after it",
+      )
+        .argParser(seconds)
+        .default(30_000, '30'),
     )
     .option('--exit-when-done', 'stop once no shard is left waiting, retrying or running')
     .option(

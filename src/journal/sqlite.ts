@@ -314,6 +314,12 @@ export class SqliteJournal implements Journal {
 
   async close() {
     this.#commit()
+    // At rest, a rollback journal: a WAL database cannot be opened, even read-only, by a user who
+    // cannot write its folder (SQLite must make the -shm file there), and `imgpull status` and
+    // `imgpull report` should read any folder they can read. Best effort: a reader may hold it.
+    try {
+      this.#db.pragma('journal_mode = DELETE')
+    } catch {}
     this.#db.close()
     if (this.#error) throw this.#error
   }
@@ -369,7 +375,10 @@ export function summarizeJournal(path: string) {
       db.prepare("SELECT coalesce(sum(bytes), 0) AS b FROM jobs WHERE state = 'ok'").get() as { b: number }
     ).b
     const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n
-    return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, bytes, runs }
+    const failures = db
+      .prepare("SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC")
+      .all() as { error: string; n: number }[]
+    return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, failures, bytes, runs }
   } finally {
     db.close()
   }
