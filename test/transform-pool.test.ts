@@ -57,6 +57,26 @@ describe('abort', () => {
   })
 })
 
+describe('one signal for many images', () => {
+  it('holds a listener per waiting image without a MaxListenersExceededWarning, and none after', async () => {
+    const pool = new TransformPool({ workers: 1 })
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', onWarning)
+    try {
+      const controller = new AbortController()
+      await Promise.all(
+        Array.from({ length: 30 }, () => pool.transform(small, quick, { signal: controller.signal })),
+      )
+      await sleep(10) // warnings are emitted on the next tick
+      assert.deepEqual(warnings, [])
+    } finally {
+      process.off('warning', onWarning)
+      await pool.close()
+    }
+  })
+})
+
 describe('parallel workers', () => {
   it('run one image each, at once, in processes of their own', async () => {
     const pool = new TransformPool({ workers: 2 })

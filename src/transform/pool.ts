@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { getMaxListeners, setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +9,9 @@ import { TransformError } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
 import type { TransformSpec } from './spec.js'
 import type { Reply, Request } from './worker.js'
+
+/** Listeners a run's signal may hold before Node warns: tasks waiting and running at once. */
+const SIGNAL_LISTENERS = 100_000
 
 /**
  * Image work on a pool of child processes, beside the network. Processes, not worker threads:
@@ -243,6 +247,9 @@ export class TransformPool {
       }
       if (signal) {
         task.onAbort = () => this.#abort(task)
+        // One listener per task waiting or running, all on the run's one signal, each removed when
+        // its task settles: many at once is the design, not a leak (Node warns past 10).
+        if (getMaxListeners(signal) < SIGNAL_LISTENERS) setMaxListeners(SIGNAL_LISTENERS, signal)
         signal.addEventListener('abort', task.onAbort, { once: true })
       }
       this.#queue.push(task)
