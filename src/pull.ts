@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { rm, rmdir, unlink } from 'node:fs/promises'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError } from './errors.js'
 import { classify } from './fetch/classify.js'
@@ -26,6 +26,7 @@ import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
+import { makeFolders } from './utils/folders.js'
 import { shownUrl } from './utils/url.js'
 
 /**
@@ -76,7 +77,7 @@ async function* run(
     journal: existsSync(paths.journal),
   }
   try {
-    await mkdir(paths.parts, { recursive: true })
+    await makeFolders(paths.parts)
   } catch (error) {
     throw mkdirFault(error, options.out)
   }

@@ -153,6 +153,14 @@ test("an image never takes the name of imgpull's own files, nor fails when a fol
   assert.match(rerun.stderr, /2 already done/)
 })
 
+test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {
+  // Node's recursive mkdir makes /proc again and again, forever, when /proc/x is refused with ENOENT.
+  const r = await runCli([server.url('/proc-0'), '-o', '/proc/imgpull-cannot-be-here/out'])
+  assert.equal(r.code, 3, r.stderr)
+  assert.match(r.stderr, /^imgpull: cannot create output folder \/proc\/imgpull-cannot-be-here\/out: /)
+  assert.equal(r.stderr.trim().split('\n').length, 1)
+})
+
 function asRoot(): boolean {
   return process.getuid?.() === 0
 }
