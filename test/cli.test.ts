@@ -185,6 +185,14 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [[dir], /folder '.*' holds no table files/],
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
+    // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
+    [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],
+    [
+      ['examples/photos.parquet', '--input-format', 'csv'],
+      /does not read as a text table: its first line holds binary data/,
+    ],
+    [['x', '--size', '256'], /--size is the target of --resize/],
+    [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
   ]
   for (const [args, message] of cases) {
     const r = await runCli(args)

@@ -205,6 +205,8 @@ export async function pullCommand(
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {
     const lists = inputs.filter((_, i) => !areTables[i])
+    // A list that cannot be read says so first: a mistyped command is no URL list.
+    await checkInputs(lists)
     if (lists.length > 0) {
       throw new UsageError(
         `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list): run them one after the other`,

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { UsageError } from '../errors.js'
 import { ENCODE_FORMATS, RESIZE_MODES, type TransformSpec } from '../transform/spec.js'
 import { integer } from './parse.js'
 
@@ -60,6 +61,14 @@ export function addTransformOptions(command: Command): Command {
 
 /** The transform spec from parsed command-line options (validated by `resolveTransformSpec`). */
 export function transformFrom(o: Record<string, unknown>): Partial<TransformSpec> {
+  // Said in the options' own words: the library's messages name its fields.
+  const resizing = o.resize !== undefined && o.resize !== 'no'
+  if (resizing && o.size === undefined) throw new UsageError(`--resize ${o.resize} needs --size <px>`)
+  if (!resizing && o.size !== undefined)
+    throw new UsageError('--size is the target of --resize: give a --resize mode')
+  if (!resizing && o.resizeOnlyIfBigger === true) {
+    throw new UsageError('--resize-only-if-bigger goes with a --resize mode')
+  }
   return {
     resize: o.resize as TransformSpec['resize'] | undefined,
     size: o.size as number | undefined,

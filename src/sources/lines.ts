@@ -36,7 +36,9 @@ export async function checkInputs(args: string[]): Promise<void> {
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code
-      throw new UsageError(`cannot read input '${arg}': ${why}`)
+      // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`).
+      const command = code === 'ENOENT' && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
+      throw new UsageError(`cannot read input '${arg}': ${why}${command}`)
     }
   }
 }

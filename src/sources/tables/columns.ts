@@ -39,8 +39,15 @@ export function planColumns(
     seen.add(name)
   }
   const need = (name: string, role: string) => {
-    if (!seen.has(name))
-      throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
+    if (seen.has(name)) return
+    // A header of control bytes is a binary file read as text (a Parquet file given --input-format csv).
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+    if (available.some((c) => /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(c))) {
+      throw new UsageError(
+        `${file} does not read as a text table: its first line holds binary data (a wrong --input-format?)`,
+      )
+    }
+    throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
   }
   need(options.urlCol, 'the URL column')
   if (options.captionCol !== undefined) need(options.captionCol, 'the caption column')
