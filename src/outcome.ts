@@ -53,7 +53,7 @@ export function outcomeOf(result: Result): Outcome {
 
 /** A result for `job` from an outcome (this run's, or an earlier run's from the journal). */
 export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = false): Result {
-  const { ttfb, total, finishedAt: _finishedAt, ...fields } = outcome
+  const { ttfb, total, ...fields } = outcome
   const result: Result = { job, status, ...fields, timings: { ttfb, total: total ?? 0 } }
   if (earlier) result.earlier = true
   return result

@@ -102,6 +102,17 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
   assert.equal(byUrl.get(urls[1])?.attempts, 1, '404 is not retried')
   assert.equal(byUrl.get(urls[2])?.error, 'truncated')
   assert.equal(byUrl.get(urls[2])?.attempts, 2, 'truncation is retried')
+  // A --json line is the result's manifest line, field for field.
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  for (const line of manifest) {
+    const printed = byUrl.get(line.url)
+    assert.ok(typeof printed.finishedAt === 'number', 'finishedAt is given')
+    assert.deepEqual(Object.keys(printed), Object.keys(line))
+    assert.equal(printed.finishedAt, line.finishedAt)
+  }
   assert.deepEqual(await outputFiles(out), [])
   assert.deepEqual(
     (await listFiles(out)).filter((f) => f.includes('parts/')),
