@@ -147,6 +147,8 @@ test('invalid URLs in a list become failed results, not a crash', async () => {
     .map((l) => JSON.parse(l))
     .filter((l) => l.url)
   assert.deepEqual(results.map((l) => l.error ?? 'ok').sort(), ['invalid-url', 'invalid-url', 'ok'])
+  const ftp = results.find((l) => l.url.startsWith('ftp:'))
+  assert.match(ftp.message, /: only http and https are fetched, not ftp$/)
   assert.deepEqual(await outputFiles(out), ['fine.jpg'])
 })
 

@@ -107,7 +107,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     return refused(job, 'invalid-url', invalidMessage(job, 'not a URL'), ctx)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    const why = `only http and https are fetched, not ${url.protocol}`
+    const why = `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}`
     return refused(job, 'invalid-url', invalidMessage(job, why), ctx)
   }
   url.hash = ''
