@@ -68,7 +68,7 @@ background:linear-gradient(transparent,rgba(0,0,0,.72));opacity:0;transition:opa
 .cap .name{font-weight:600}
 .tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
 @media (hover:none){.cap{opacity:1;padding-top:14px}}
-.tile.missing::before{content:"file missing";position:absolute;inset:0;display:grid;place-items:center;
+.tile.missing::before{content:"not viewable here";position:absolute;inset:0;display:grid;place-items:center;
 color:var(--muted);font-size:.8rem}
 .pager{display:flex;align-items:center;justify-content:center;gap:14px;margin:16px 0 0;flex-wrap:wrap}
 .pager button{font:inherit;font-size:.9rem;padding:6px 14px;border-radius:6px;border:1px solid var(--line);
