@@ -169,7 +169,51 @@ function integer(name: string, value: number, min: number): void {
 }
 
 /** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
+/** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
+const OPTION_NAMES = [
+  'out',
+  'concurrency',
+  'perHost',
+  'name',
+  'retries',
+  'maxRetryAfter',
+  'connectTimeout',
+  'headersTimeout',
+  'idleTimeout',
+  'totalTimeout',
+  'maxSize',
+  'maxRedirects',
+  'hash',
+  'retryFailed',
+  'journal',
+  'userAgent',
+  'headers',
+  'transform',
+  'threads',
+  'report',
+  'command',
+  'ignoreRobotsTag',
+  'caCert',
+  'insecure',
+  'proxy',
+  'cookies',
+  'outputFormat',
+  'shardSize',
+  'hostGate',
+  'signal',
+  'drainSignal',
+  'http2',
+] as const satisfies readonly (keyof Options)[]
+// Compiles only while the list names every option.
+const _everyOption: [Exclude<keyof Options, (typeof OPTION_NAMES)[number]>] extends [never] ? true : never =
+  true
+const KNOWN = new Set<string>(OPTION_NAMES)
+
 export function resolveOptions(options: Options = {}): ResolvedOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key))
+      throw new TypeError(`Unknown option \`${key}\`; the options are: ${OPTION_NAMES.join(', ')}`)
+  }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   const o: ResolvedOptions = { ...defaults, ...given, transform: resolveTransformSpec(options.transform) }
   integer('concurrency', o.concurrency, 1)

@@ -145,6 +145,11 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
+  // A typo is refused, not ignored.
+  assert.throws(
+    () => resolveOptions({ concurency: 4 } as never),
+    /^TypeError: Unknown option `concurency`; the options are: out, concurrency, /,
+  )
 })
 
 test('sizes parse with units', () => {
