@@ -115,6 +115,18 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   const unknown = await runCli(['status', ...q('nothing-here')])
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /queue nothing-here .* holds nothing/)
+
+  // A worker may start before the enqueue: it waits, and says why once.
+  const early = startCli(['worker', ...q('nothing-yet'), '-o', join(dir, 'early'), '--exit-when-done'])
+  let said = ''
+  await new Promise<void>((resolve) => {
+    early.child.stderr?.on('data', (d) => {
+      said += d
+      if (/queue nothing-yet holds nothing yet: waiting for imgpull enqueue/.test(said)) resolve()
+    })
+  })
+  early.child.kill('SIGINT')
+  assert.equal((await early.done).code, 130)
 })
 
 test('the per-host limit holds across two workers', async () => {

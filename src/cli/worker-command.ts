@@ -91,6 +91,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
         if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${e.message}`)
         else if (e.type === 'redis') print(`imgpull: ${e.message}`)
         else if (o.quiet) return
+        else if (e.type === 'empty') print(e.message)
         else if (e.type === 'started')
           print(`worker ${e.worker} on queue ${o.queue}: taking shards (Ctrl-C to stop)`)
         else if (e.type === 'shard')

@@ -53,6 +53,8 @@ export type WorkerEvent =
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
   | { type: 'redis'; state: 'lost' | 'back'; message: string }
+  /** The queue has never been given an input: the worker waits for one (workers may start first). */
+  | { type: 'empty'; message: string }
 
 /** What a worker did, when it stops. */
 export interface WorkerSummary {
@@ -383,6 +385,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 
   await beat()
   say({ type: 'started', worker: id })
+  if (!(await redis.exists(metaKey(options.queue)).catch(() => 1))) {
+    say({ type: 'empty', message: `queue ${options.queue} holds nothing yet: waiting for imgpull enqueue` })
+  }
   worker.run().catch(() => {})
   await stopped
   clearInterval(watcher)
