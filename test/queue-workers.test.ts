@@ -103,7 +103,7 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   assert.match(text.stdout, /shards: 8 done, 0 active, 0 waiting, 0 failed, of 8/)
   assert.match(text.stdout, /images: 58 ok \([\d.]+ [kM]B\), 2 failed/)
   assert.match(text.stdout, /errors: (http-404 ×1, not-an-image ×1|not-an-image ×1, http-404 ×1)/)
-  assert.equal(text.stdout.match(/shards done, .* stopped/g)?.length, 2, 'both workers are listed')
+  assert.equal(text.stdout.match(/shards? done, .* stopped/g)?.length, 2, 'both workers are listed')
   const json = JSON.parse((await runCli(['status', ...q('two'), '--json'])).stdout)
   assert.deepEqual(json.shards, { waiting: 0, retrying: 0, active: 0, done: 8, failed: 0 })
   assert.equal(json.images.ok, 58)
@@ -127,6 +127,11 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   })
   early.child.kill('SIGINT')
   assert.equal((await early.done).code, 130)
+  // Once the queue has an input, that worker (stopped, having done nothing) is counted, not listed.
+  const later = await list('nothing-yet.txt', [server.url('/nothing-yet/0.jpg')])
+  assert.equal((await runCli(['enqueue', later, ...q('nothing-yet')])).code, 0)
+  const afterwards = await runCli(['status', ...q('nothing-yet')])
+  assert.match(afterwards.stdout, /^workers \(and 1 stopped that did nothing\):$/m)
 })
 
 test('the per-host limit holds across two workers', async () => {

@@ -177,8 +177,13 @@ export function formatStatus(s: QueueStatus, now = Date.now()): string[] {
     )
   for (const a of s.active)
     lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}`)
-  if (s.workers.length) lines.push('workers:')
-  for (const w of s.workers) {
+  // Workers that stopped without doing anything (started before the enqueue, say) are counted, not listed.
+  const idle = (w: QueueStatus['workers'][number]) =>
+    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0
+  const listed = s.workers.filter((w) => !idle(w))
+  const quiet = s.workers.length - listed.length
+  if (s.workers.length) lines.push(quiet ? `workers (and ${n(quiet)} stopped that did nothing):` : 'workers:')
+  for (const w of listed) {
     const state = w.stoppedAt
       ? `stopped ${ago(now - w.stoppedAt)}`
       : w.alive
@@ -186,7 +191,7 @@ export function formatStatus(s: QueueStatus, now = Date.now()): string[] {
         : `not seen for ${ago(now - w.seenAt).replace(' ago', '')} (gone?)`
     const doing = w.running.length ? `shard ${w.running.map(shardStem).join(', ')}, ` : ''
     lines.push(
-      `  ${w.id}: ${doing}${n(w.shards)} shards done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}`,
+      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}`,
     )
   }
   for (const f of s.failures)
