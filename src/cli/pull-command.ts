@@ -146,7 +146,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     const empty = run.stats.read === 0 && !interrupted
-    if (!flags.quiet && !(hooks.emptyExplained && empty)) say(summaryLine(tally, ms))
+    // An empty input is said in words, not as a line of zeros.
+    if (!flags.quiet && !empty) say(summaryLine(tally, ms))
     if (!flags.quiet && empty && !hooks.emptyExplained) {
       say(
         'No input found: the lists hold no URL (blank lines and # comments are skipped), or the tables no row.',
