@@ -49,6 +49,33 @@ test('CSV: BOM, quoting, CRLF, embedded newlines, blank lines; cells are text as
   ])
 })
 
+test('CSV and TSV: line endings in any mix (a CRLF header over LF rows) are read as Python reads them', async () => {
+  for (const [name, sep] of [
+    ['mixed.csv', ','],
+    ['mixed.tsv', '\t'],
+  ]) {
+    const path = await file(
+      name,
+      `url${sep}n\r\n` +
+        `https://images.example/1.jpg${sep}1\n` +
+        `https://images.example/2.jpg${sep}2\r\n` +
+        `https://images.example/3.jpg${sep}"three\nlines"\r` +
+        `https://images.example/4.jpg${sep}4\n`,
+    )
+    const jobs = await readAll([path])
+    assert.deepEqual(
+      jobs.map((j) => [j.url, j.row, j.meta?.n]),
+      [
+        ['https://images.example/1.jpg', 0, '1'],
+        ['https://images.example/2.jpg', 1, '2'],
+        ['https://images.example/3.jpg', 2, 'three\nlines'],
+        ['https://images.example/4.jpg', 3, '4'],
+      ],
+      name,
+    )
+  }
+})
+
 test('TSV: tab-separated, quoted the way pandas writes it', async () => {
   const tsv = await file(
     't.tsv',

@@ -6,7 +6,7 @@ import { deflateRawSync } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
-import { csvSpans, delimiterBefore } from './csv-range.js'
+import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
 import { digest } from './keys.js'
 import type { InputFile, InputRef, ShardRows } from './shard-data.js'
@@ -162,14 +162,13 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
     }
     return
   }
-  // CSV, TSV: the header first (where data starts, and its record delimiter), then each record.
+  // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
   for await (const record of csvSpans(file.path, file.format as 'csv' | 'tsv', { start: 0, lineBase: 0 })) {
     if (at) yield at
     else {
       file.dataStart = record.end
       file.dataLine = record.endLine
-      file.recordDelimiter = await delimiterBefore(file.path, record.end)
     }
     at = { offset: record.end, line: record.endLine }
   }

@@ -171,11 +171,7 @@ async function* csvRange(
   const carried = plan.carried ?? []
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
-  const spans = csvSpans(file.path, format, {
-    start: start.offset,
-    lineBase: start.line,
-    recordDelimiter: input.recordDelimiter,
-  })
+  const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line })
   try {
     for await (const record of spans) {
       const row = firstRow + n

@@ -17,8 +17,6 @@ export interface InputFile {
   /** Text tables: the byte offset of the first data row (after the header), and lines before it. */
   dataStart?: number
   dataLine?: number
-  /** CSV and TSV: the record delimiter of the header line (`\n`, `\r\n` or `\r`), as csv-parse detects it. */
-  recordDelimiter?: string
 }
 
 /** The input of a queue: its files in reading order, and how to read tables. */

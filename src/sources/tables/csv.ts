@@ -23,6 +23,12 @@ function count(text: string, part: string): number {
 /** CRLFs inside a record's quoted fields. */
 export const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + count(field, '\r\n'), 0)
 
+/**
+ * Every line ending, in any mix, as Python's csv module reads them: csv-parse otherwise takes the
+ * first line's for the whole file, and a CRLF header over LF rows would join the rows into one.
+ */
+export const RECORD_DELIMITERS = ['\r\n', '\n', '\r']
+
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
 export function csvStartLine({ fields, endLine }: CsvRecord): number {
   const breaks = fields.reduce((n, field) => n + count(field, '\n') + count(field, '\r'), 0)
@@ -42,6 +48,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   let lastLine = 0
   const parser = parse({
     delimiter: file.format === 'tsv' ? '\t' : ',',
+    record_delimiter: RECORD_DELIMITERS,
     bom: true,
     relax_quotes: true,
     relax_column_count: true,
