@@ -205,6 +205,12 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /does not read as a text table: its first line holds binary data/,
     ],
     [['x', '--size', '256'], /--size is the target of --resize/],
+    // Table options on URL lists or standard input would be dropped: a hash never checked.
+    [
+      [join(dir, 'urls.txt'), '--hash-col', 'sha256'],
+      /--hash-col is for tables .*'.*urls\.txt' is a URL list/,
+    ],
+    [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
   ]
   for (const [args, message] of cases) {

@@ -218,6 +218,22 @@ export async function pullCommand(
     const opened = await openTables(inputs, tables)
     return runPull(tablesSource(opened, tables.columns), options, flags)
   }
+  // Table options given for URL lists would be dropped without a word (a hash never checked).
+  const given = (
+    [
+      ['--input-format', tables.format],
+      ['--url-col', tables.urlCol],
+      ['--caption-col', tables.captionCol],
+      ['--hash-col', tables.hashCol],
+      ['--columns', tables.columns],
+    ] as const
+  ).find(([, value]) => value !== undefined)
+  if (given) {
+    const what = inputs.includes('-')
+      ? 'standard input is read as a URL list (tables are read from files)'
+      : `'${inputs[0]}' is a URL list`
+    throw new UsageError(`${given[0]} is for tables (CSV, TSV, JSON lines, Parquet): ${what}`)
+  }
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
   // Counting reads the lists a second time: only worth it when a progress line shows the total.
