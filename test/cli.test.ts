@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { cleanup, listFiles, outputFiles, runCli, tempDir } from './support/cli.js'
+import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
 const ARTICLE = [
@@ -134,6 +134,20 @@ test('an empty list says that no URL was found; a --name that would leave the fo
   assert.equal(named.code, 0, named.stderr)
   assert.equal(named.stderr.match(/warning: names cannot leave the output folder/g)?.length, 1)
   assert.deepEqual(await outputFiles(join(dir, 'escape-out')), ['_/_/x.jpg'])
+})
+
+test('--json into a reader that goes away (| head -1): a clean stop, no stack trace, the manifest whole', async () => {
+  const out = join(dir, 'piped')
+  const urls = Array.from({ length: 300 }, (_, i) => server.url(`/piped-${i}`))
+  const file = await list('piped.txt', urls)
+  const run = startCli([file, '-o', out, '--json', '-c', '4'])
+  await new Promise<void>((resolve) => run.child.stdout?.once('data', () => resolve()))
+  run.child.stdout?.destroy()
+  const r = await run.done
+  assert.equal(r.code, 130, r.stderr)
+  assert.doesNotMatch(r.stderr, /EPIPE|Error|at /)
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.equal(manifest.length, urls.length, 'every job has its manifest line')
 })
 
 test('invalid URLs in a list become failed results, not a crash', async () => {

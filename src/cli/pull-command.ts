@@ -86,6 +86,16 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   process.off('SIGTERM', early)
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // `imgpull --json | head -1`: once the reader is gone, stop as on a Ctrl-C (files in flight are
+  // finished, the manifest written), printing nothing more.
+  let reader = true
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    if (!reader) return
+    reader = false
+    onSignal()
+  }
+  process.stdout.on('error', onStdoutError)
 
   const rewrites = options.name === undefined ? undefined : templateRewrites(options.name)
   if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
@@ -105,7 +115,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   try {
     for await (const r of run) {
       count(tally, r)
-      if (flags.json) process.stdout.write(`${resultLine(r)}\n`)
+      if (flags.json && reader) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
         print(`${pc.red('failed')} ${r.error}: ${r.message}`)
       }
@@ -134,7 +144,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
         : EXIT.ok
   if (flags.json) {
     const summary = { ...tally, errors: Object.fromEntries(tally.errors), ms: Math.round(ms), exitCode: code }
-    process.stdout.write(`${JSON.stringify({ summary })}\n`)
+    if (reader) process.stdout.write(`${JSON.stringify({ summary })}\n`)
   }
   const nothingStarted =
     tally.ok + tally.skipped + tally.failed + tally.failedBefore + tally.interrupted === 0
