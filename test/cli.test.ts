@@ -226,6 +226,15 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
+    // Refused with the options, in their names, not on every image after its download.
+    [
+      ['http://127.0.0.1:9/x.jpg', '--resize', 'border', '--size', '8', '--background', 'whte'],
+      /Expected --background to be a CSS colour, got whte/,
+    ],
+    [
+      ['http://127.0.0.1:9/x.jpg', '--encode', 'jpg', '--quality', '101'],
+      /Expected --quality to be at most 100/,
+    ],
   ]
   for (const [args, message] of cases) {
     const r = await runCli(args)

@@ -29,6 +29,8 @@ describe('resolveTransformSpec', () => {
     [{ maxAspectRatio: Number.NaN }, /`maxAspectRatio`/],
     [{ maxPixels: 0 }, /`maxPixels`/],
     [{ background: 'url(x)' }, /`background`/],
+    [{ background: 'whte' }, /`background`/],
+    [{ background: '#12345' }, /`background`/],
     [{ keepMetadata: 'yes' as never }, /`keepMetadata`/],
   ]
   for (const [options, name] of bad) {

@@ -116,10 +116,20 @@ export async function main(argv = process.argv): Promise<number> {
       return EXIT.usage
     }
     if (error instanceof UsageError || error instanceof TypeError) {
-      process.stderr.write(`imgpull: ${error.message} (see imgpull --help)\n`)
+      // The library names its fields (`background`); the command line, its options (--background).
+      const message =
+        error instanceof TypeError
+          ? error.message.replace(/^Expected `(\w+)`/, (_, field: string) => `Expected --${kebab(field)}`)
+          : error.message
+      process.stderr.write(`imgpull: ${message} (see imgpull --help)\n`)
       return EXIT.usage
     }
     process.stderr.write(`imgpull: ${(error as Error).message ?? error}\n`)
     return EXIT.failed
   }
+}
+
+/** `maxAspectRatio` → `max-aspect-ratio`: a library field as its command-line option. */
+function kebab(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 /**
  * What the transform stage is asked to do with every image: one options type with documented
  * defaults, then validation that throws a `TypeError` naming the option. The modes and filters
@@ -76,7 +77,21 @@ export const defaultTransformSpec: TransformSpec = {
 }
 
 /** CSS colour names are accepted too; this only rules out what is plainly not a colour. */
-const COLOUR = /^(#[0-9a-f]{3,8}|[a-z]+|(rgb|hsl)a?\([0-9.,%\s/]+\))$/i
+/**
+ * Whether sharp will take `value` as a colour, asked of its own parser (@img/colour): a misspelt
+ * name (`whte`) or a 5-digit hex is refused with the options, not on every image after download.
+ * Loaded only when a colour other than the default is given.
+ */
+function isColour(value: string): boolean {
+  if (value === defaultTransformSpec.background) return true
+  const parse = createRequire(import.meta.url)('@img/colour') as (colour: string) => unknown
+  try {
+    parse(value)
+    return true
+  } catch {
+    return false
+  }
+}
 
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -120,7 +135,7 @@ export function resolveTransformSpec(options: Partial<TransformSpec> = {}): Tran
     }
   }
   if (spec.maxPixels !== undefined) positiveInteger('maxPixels', spec.maxPixels)
-  if (typeof spec.background !== 'string' || !COLOUR.test(spec.background.trim())) {
+  if (typeof spec.background !== 'string' || !isColour(spec.background.trim())) {
     throw new TypeError(`Expected \`background\` to be a CSS colour, got ${String(spec.background)}`)
   }
   for (const name of ['resizeOnlyIfBigger', 'keepMetadata', 'verifyDecode'] as const) {
