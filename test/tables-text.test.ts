@@ -263,10 +263,8 @@ test('a CSV quote never closed stops the run after the rows before it, naming fi
     ['https://images.example/1.jpg'],
   )
   assert.ok(error instanceof UsageError)
-  assert.match(
-    error.message,
-    /open-quote\.csv: Quote Not Closed: the parsing is finished with an opening quote at line 4/,
-  )
+  // The quote opened on line 3 (csv-parse would name line 4, where the file ends).
+  assert.match(error.message, /open-quote\.csv line 3: a quote opened in this record is never closed$/)
 })
 
 test('a CSV with no header line is a usage error; a header alone is a table of no rows', async () => {

@@ -63,9 +63,20 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
   const bytes = openBytes(file)
   const failed = (error: unknown) => {
-    return error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_')
-      ? new UsageError(`${file.path}: ${error.message}`, { cause: error })
-      : readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
+    if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) {
+      return readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
+    }
+    // csv-parse names the line where it gave up (the file's end); the quote opened in the record
+    // after the last whole one.
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      return new UsageError(
+        `${file.path} line ${lastLine + 1}: a quote opened in this record is never closed`,
+        {
+          cause: error,
+        },
+      )
+    }
+    return new UsageError(`${file.path}: ${error.message}`, { cause: error })
   }
   try {
     try {
