@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm, rmdir, unlink } from 'node:fs/promises'
 import type { ErrorCode } from './error-codes.js'
-import { FatalError, HTTPError, type ImgpullError, TimeoutError } from './errors.js'
+import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -252,6 +252,8 @@ class Engine {
   readonly #inFlight = new Set<Cancel>()
   #outstanding = 0
   #sourceDone = false
+  /** The source stopped with this input error: what was read is finished, then the run ends with it. */
+  #sourceError: UsageError | undefined
   #stopping = false
   #failedFatally = false
   #space: (() => void) | undefined
@@ -318,12 +320,25 @@ class Engine {
 
   /** The run stops before its end: a stop took work back, a fatal error cut it, or the caller left early. */
   get interrupted(): boolean {
-    return this.stats.interrupted > 0 || this.#aborted || this.#failedFatally || this.#outstanding > 0
+    return (
+      this.stats.interrupted > 0 ||
+      this.#aborted ||
+      this.#failedFatally ||
+      this.#outstanding > 0 ||
+      this.#sourceError !== undefined
+    )
   }
 
   results(): AsyncIterable<Result> {
     this.#scheduleSample(performance.now())
-    this.#read().catch((error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error))
+    this.#read().catch((error) => {
+      if (error instanceof UsageError) {
+        // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file): the rows
+        // read before it are fetched, then the run ends with the error.
+        this.#sourceError = error
+        this.#maybeDone()
+      } else this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
+    })
     return this.#channel
   }
 
@@ -682,9 +697,9 @@ class Engine {
   }
 
   #maybeDone(): void {
-    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping)) {
+    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping || this.#sourceError)) {
       this.stopSampling()
-      this.#channel.close()
+      this.#channel.close(this.#sourceError)
     }
   }
 

@@ -109,3 +109,21 @@ test('a table and a URL list in one run is a usage error; so is a missing column
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /mixed\.csv has no column "URL".*its columns: "url"/)
 })
+
+test('input that cannot be read past: the rows before it are fetched, then one line naming file and line (exit 2)', async () => {
+  const csv = join(dir, 'unclosed.csv')
+  await writeFile(
+    csv,
+    `url\n${server.url('/uc-0')}\n${server.url('/uc-1')}\n"${server.url('/uc-2')}\n${server.url('/uc-3')}\n`,
+  )
+  const out = join(dir, 'unclosed')
+  const r = await runCli([csv, '-o', out])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /^imgpull: .*unclosed\.csv line 4: a quote opened in this record is never closed/)
+  assert.deepEqual(await outputFiles(out), ['uc-0.jpg', 'uc-1.jpg'])
+  const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).status),
+    ['ok', 'ok'],
+  )
+})
