@@ -43,7 +43,8 @@ export function buildJob(
   where: () => string,
   convert?: (value: unknown, column: string) => unknown,
 ): TableJob {
-  const job: TableJob = { url: cellText(cell(plan.url)), row, meta: {} }
+  // Spaces around a URL cell are not part of it (it is fetched trimmed): the outputs show it so too.
+  const job: TableJob = { url: cellText(cell(plan.url)).trim(), row, meta: {} }
   if (plan.caption !== undefined) {
     const caption = cellText(cell(plan.caption))
     if (caption !== '') job.caption = caption
