@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { canMount } from './support/wait.js'
 
 let server: ImageServer
 let dir: string
@@ -104,17 +105,8 @@ test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops 
   await assertExact(out, paths)
 })
 
-function canMountTmpfs(): boolean {
-  try {
-    execFileSync('mount', ['--version'], { stdio: 'ignore' })
-    return process.getuid?.() === 0
-  } catch {
-    return false
-  }
-}
-
 test('disk full: the run stops with one clear error and leaves nothing corrupt', async (t) => {
-  if (!canMountTmpfs()) {
+  if (!canMount()) {
     // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
     t.skip('mounting a small tmpfs needs root')
     return

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull } from '../src/index.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { canMount } from './support/wait.js'
 
 // The output folder: one run at a time, an inventory that lists all of it, local faults named.
 
@@ -161,12 +162,8 @@ test('an output folder a file system refuses to make (procfs) fails at once with
   assert.equal(r.stderr.trim().split('\n').length, 1)
 })
 
-function asRoot(): boolean {
-  return process.getuid?.() === 0
-}
-
 test('local faults: exit 3 and one line naming the real cause and what to do', async (t) => {
-  if (!asRoot()) {
+  if (!canMount()) {
     // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
     t.skip('bind and tmpfs mounts need root')
     return

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+import { until } from './support/wait.js'
 
 let redis: RedisServer
 let server: ImageServer
@@ -35,14 +35,6 @@ async function enqueue(queue: string, urls: string[], shardSize: number, ...extr
 
 /** Requests the server has seen for paths under `prefix`. */
 const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** Images the journal at `path` holds as downloaded (0 before it exists). */
 function journaledOk(path: string): number {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { hyparquetRows, shardFiles } from './support/shards.js'
+import { hyparquetRows, shardFiles, staged } from './support/shards.js'
+import { exists, until } from './support/wait.js'
 
 // kill -9 in the middle of shards, then reruns: the shards come out byte for byte as an uninterrupted
 // run makes them, sealed shards are left alone, and no sample downloaded before is fetched again.
@@ -25,23 +25,6 @@ after(async () => {
 
 const ROWS = 60
 const path = (row: number) => (row === 33 ? `/k-${row}?status=404` : `/k-${row}`)
-
-/** Wait until `ready()` holds, checking every 10 ms. */
-async function until(what: string, ready: () => Promise<boolean>) {
-  for (let i = 0; i < 1_000; i++) {
-    if (await ready()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const exists = (file: string) =>
-  stat(file).then(
-    () => true,
-    () => false,
-  )
-const staged = (out: string, shard: string) =>
-  readdir(join(out, '.imgpull', 'shards', shard)).catch(() => [] as string[])
 
 /** Rows the journal has as done: their samples are on disk, staged or in a sealed tar. */
 function okRows(out: string): number[] {

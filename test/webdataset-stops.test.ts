@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { shardFiles } from './support/shards.js'
+import { shardFiles, staged } from './support/shards.js'
+import { canMount, exists, until } from './support/wait.js'
 
 // Stops that are not crashes: a Ctrl-C mid-shard, and a disk that fills up while shards are written.
 
@@ -21,22 +21,6 @@ after(async () => {
   await server.close()
   await cleanup(dir)
 })
-
-async function until(what: string, ready: () => Promise<boolean>) {
-  for (let i = 0; i < 1_000; i++) {
-    if (await ready()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const exists = (file: string) =>
-  stat(file).then(
-    () => true,
-    () => false,
-  )
-const staged = (out: string, shard: string) =>
-  readdir(join(out, '.imgpull', 'shards', shard)).catch(() => [] as string[])
 
 test('Ctrl-C mid-shard: a clean stop keeps the staged samples, the rerun finishes the shard', async () => {
   const table = join(dir, 'sigint.csv')
@@ -64,17 +48,8 @@ test('Ctrl-C mid-shard: a clean stop keeps the staged samples, the rerun finishe
     assert.ok((await readFile(join(out, f))).equals(await readFile(join(clean, f))), `${f} differs`)
 })
 
-function canMountTmpfs(): boolean {
-  try {
-    execFileSync('mount', ['--version'], { stdio: 'ignore' })
-    return process.getuid?.() === 0
-  } catch {
-    return false
-  }
-}
-
 test('disk full while shards are written: one clear error (exit 3), no shard under its name but whole', async (t) => {
-  if (!canMountTmpfs()) {
+  if (!canMount()) {
     // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
     t.skip('mounting a small tmpfs needs root')
     return

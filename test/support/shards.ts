@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parquetReadObjects } from 'hyparquet'
 import tar from 'tar-stream'
 
@@ -96,3 +97,7 @@ export async function shardFiles(out: string): Promise<string[]> {
     .filter((f) => f !== '.imgpull' && f !== 'manifest.jsonl' && f !== 'report.html')
     .sort()
 }
+
+/** The samples staged for shard `stem` (`00000`) in the output folder `out`: none when there is no such folder. */
+export const staged = (out: string, stem: string): Promise<string[]> =>
+  readdir(join(out, '.imgpull', 'shards', stem)).catch(() => [] as string[])
