@@ -1,9 +1,7 @@
-import { createReadStream, type Dirent, readdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { createReadStream } from 'node:fs'
 import tar from 'tar-stream'
-import type { Expected, Verdict } from './verify.js'
+import { type Expected, filesUnder, IMAGE_EXT, type Verdict, verdictOf } from './verify.js'
 
-const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|svg)$/i
 /** The outputs of a WebDataset run beside the tars; checked by the tests, not here. */
 const SIDE_FILES = /^\d+(\.parquet|_stats\.json)$/
 
@@ -26,46 +24,8 @@ export async function verifyShards(
   ignore: (rel: string) => boolean = () => false,
   detail = false,
 ): Promise<Verdict> {
-  const v: Verdict = { ok: 0, corrupt: 0, stray: 0, bytes: 0, corruptNames: [], strayNames: [] }
-  if (detail) {
-    v.okItems = new Set()
-    v.corruptItems = []
-  }
-  const stray = (rel: string) => {
-    v.stray++
-    if (v.strayNames.length < 5) v.strayNames.push(rel)
-  }
-  const seen = new Set<string>()
-  const check = (rel: string, image: Buffer, url: string) => {
-    const name = itemName(url)
-    if (!expected.has(name) || seen.has(name)) return stray(rel)
-    seen.add(name)
-    if (expected.matches(name, image)) {
-      v.ok++
-      v.bytes += image.length
-      v.okItems?.add(name)
-    } else {
-      v.corrupt++
-      v.corruptItems?.push(name)
-      if (v.corruptNames.length < 5) v.corruptNames.push(rel)
-    }
-  }
-  const walk = async (folder: string) => {
-    let entries: Dirent[]
-    try {
-      entries = readdirSync(folder, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const entry of entries) {
-      const path = join(folder, entry.name)
-      const rel = relative(dir, path)
-      if (entry.isDirectory()) await walk(path)
-      else if (ignore(rel) || SIDE_FILES.test(rel)) continue
-      else if (/^\d+\.tar$/.test(rel)) await checkTar(path, rel)
-      else stray(rel)
-    }
-  }
+  const { verdict, stray, check: checkItem } = verdictOf(expected, detail)
+  const check = (rel: string, image: Buffer, url: string) => checkItem(itemName(url), rel, () => image)
   const checkTar = async (path: string, rel: string) => {
     const extract = tar.extract()
     createReadStream(path).pipe(extract)
@@ -86,6 +46,10 @@ export async function verifyShards(
     }
     if (image) stray(`${rel}:${image.name}`)
   }
-  await walk(dir)
-  return v
+  for (const { path, rel } of filesUnder(dir)) {
+    if (ignore(rel) || SIDE_FILES.test(rel)) continue
+    if (/^\d+\.tar$/.test(rel)) await checkTar(path, rel)
+    else stray(rel)
+  }
+  return verdict
 }

@@ -47,7 +47,55 @@ export interface Verdict {
   corruptItems?: string[]
 }
 
-const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|svg)$/i
+export const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|svg)$/i
+
+/** Files under `dir`, depth first, as paths and paths relative to `dir`; an unreadable folder is skipped. */
+export function* filesUnder(dir: string, folder = dir): Generator<{ path: string; rel: string }> {
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(folder, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const path = join(folder, entry.name)
+    if (entry.isDirectory()) yield* filesUnder(dir, path)
+    else yield { path, rel: relative(dir, path) }
+  }
+}
+
+/**
+ * A verdict being made: `stray(rel)` counts a file that is no item's; `check(name, rel, bytes)`
+ * counts the file `rel` for the item `name` (stray when no such item, or a second copy; else
+ * right or corrupt by its bytes).
+ */
+export function verdictOf(expected: Expected, detail: boolean) {
+  const v: Verdict = { ok: 0, corrupt: 0, stray: 0, bytes: 0, corruptNames: [], strayNames: [] }
+  if (detail) {
+    v.okItems = new Set()
+    v.corruptItems = []
+  }
+  const seen = new Set<string>()
+  const stray = (rel: string) => {
+    v.stray++
+    if (v.strayNames.length < 5) v.strayNames.push(rel)
+  }
+  const check = (name: string, rel: string, bytes: () => Buffer) => {
+    if (!expected.has(name) || seen.has(name)) return stray(rel)
+    seen.add(name)
+    const data = bytes()
+    if (expected.matches(name, data)) {
+      v.ok++
+      v.bytes += data.length
+      v.okItems?.add(name)
+    } else {
+      v.corrupt++
+      v.corruptItems?.push(name)
+      if (v.corruptNames.length < 5) v.corruptNames.push(rel)
+    }
+  }
+  return { verdict: v, stray, check }
+}
 
 /**
  * Check every file under `dir` against the server's bytes. Tools name files differently: the
@@ -61,50 +109,12 @@ export function verifyDir(
   ignore: (rel: string) => boolean = () => false,
   detail = false,
 ) {
-  const v: Verdict = { ok: 0, corrupt: 0, stray: 0, bytes: 0, corruptNames: [], strayNames: [] }
-  if (detail) {
-    v.okItems = new Set()
-    v.corruptItems = []
+  const { verdict, check } = verdictOf(expected, detail)
+  for (const { path, rel } of filesUnder(dir)) {
+    if (ignore(rel)) continue
+    let name = rel.split('?')[0]
+    if (!expected.has(name)) name = name.replace(IMAGE_EXT, '')
+    check(name, rel, () => readFileSync(path))
   }
-  const seen = new Set<string>()
-  const stray = (rel: string) => {
-    v.stray++
-    if (v.strayNames.length < 5) v.strayNames.push(rel)
-  }
-  const walk = (folder: string) => {
-    let entries: Dirent[]
-    try {
-      entries = readdirSync(folder, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const entry of entries) {
-      const path = join(folder, entry.name)
-      const rel = relative(dir, path)
-      if (entry.isDirectory()) {
-        walk(path)
-        continue
-      }
-      if (ignore(rel)) continue
-      let name = rel.split('?')[0]
-      if (!expected.has(name)) name = name.replace(IMAGE_EXT, '')
-      if (!expected.has(name) || seen.has(name)) {
-        stray(rel)
-        continue
-      }
-      seen.add(name)
-      const bytes = readFileSync(path)
-      if (expected.matches(name, bytes)) {
-        v.ok++
-        v.bytes += bytes.length
-        v.okItems?.add(name)
-      } else {
-        v.corrupt++
-        v.corruptItems?.push(name)
-        if (v.corruptNames.length < 5) v.corruptNames.push(rel)
-      }
-    }
-  }
-  walk(dir)
-  return v
+  return verdict
 }
