@@ -142,7 +142,8 @@ async function* jsonlRange(
     if ('problem' in parsed) yield invalidRow(row, `${file.path} line ${line}: ${parsed.problem}`)
     else {
       plan ??= planColumns(file.path, Object.keys(parsed.object), options, true)
-      yield jsonlJob(row, parsed.object, plan, options, `${file.path} line ${line}`)
+      const at = line
+      yield jsonlJob(row, parsed.object, plan, options, () => `${file.path} line ${at}`)
     }
     if (++n >= count) return
   }

@@ -97,20 +97,20 @@ export async function* jsonlRows(
     }
     const { object } = parsed
     plan ??= planColumns(file.path, Object.keys(object), options, true)
-    yield jsonlJob(row, object, plan, options, `${file.path} line ${line.number}`)
+    yield jsonlJob(row, object, plan, options, () => `${file.path} line ${line.number}`)
   }
 }
 
 /**
  * The job of a JSON lines row: values as the JSON holds them; without `--columns`, every key but
- * the URL's is carried. `where` names the line in messages.
+ * the URL's is carried. `where` names the line in messages (made only when one is needed).
  */
 export function jsonlJob(
   row: number,
   object: Record<string, unknown>,
   plan: ColumnPlan,
   options: ResolvedTableOptions,
-  where: string,
+  where: () => string,
 ): TableJob {
   const carried = plan.carried ?? Object.keys(object).filter((key) => key !== plan.url)
   return buildJob(
@@ -119,6 +119,6 @@ export function jsonlJob(
     carried,
     plan,
     options.hashType,
-    () => where,
+    where,
   )
 }
