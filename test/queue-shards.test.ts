@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { parquetWriteFile } from 'hyparquet-writer'
+import { UsageError } from '../src/errors.js'
 import { planShards } from '../src/queue/plan-shards.js'
 import { shardSource } from '../src/queue/read-shard.js'
 import type { ShardJobData } from '../src/queue/shard-data.js'
@@ -236,5 +237,19 @@ test('what enqueue refuses', async () => {
   await assert.rejects(
     planShards([join(dir, 'id-a.txt'), join(dir, 'rows.tsv')], { shardSize: 2 }),
     /cannot mix/,
+  )
+  // Data that cannot be read past: a usage error naming file and line, as a local run says it.
+  await writeFile(
+    join(dir, 'open-quote.csv'),
+    'url\nhttps://img.example/1.jpg\n"https://img.example/2.jpg\nx\n',
+  )
+  const plan = await planShards([join(dir, 'open-quote.csv')], { shardSize: 2 })
+  await assert.rejects(
+    (async () => {
+      for await (const _ of plan);
+    })(),
+    (error: Error) =>
+      error instanceof UsageError &&
+      /open-quote\.csv line 3: a quote opened in this record is never closed$/.test(error.message),
   )
 })

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import { deflateRawSync } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
+import { csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
@@ -164,13 +165,18 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   }
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
-  for await (const record of csvSpans(file.path, file.format as 'csv' | 'tsv', { start: 0, lineBase: 0 })) {
-    if (at) yield at
-    else {
-      file.dataStart = record.end
-      file.dataLine = record.endLine
+  try {
+    for await (const record of csvSpans(file.path, file.format as 'csv' | 'tsv', { start: 0, lineBase: 0 })) {
+      if (at) yield at
+      else {
+        file.dataStart = record.end
+        file.dataLine = record.endLine
+      }
+      at = { offset: record.end, line: record.endLine }
     }
-    at = { offset: record.end, line: record.endLine }
+  } catch (error) {
+    // As a local run says it: a usage error naming the file and the line.
+    throw csvSyntaxError(file.path, error, at?.line ?? 0) ?? error
   }
 }
 

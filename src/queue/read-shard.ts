@@ -4,7 +4,7 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns } from '../sources/tables/columns.js'
-import { csvStartLine } from '../sources/tables/csv.js'
+import { csvStartLine, csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -172,11 +172,13 @@ async function* csvRange(
   const carried = plan.carried ?? []
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
+  let lastLine = start.line
   const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line })
   try {
     for await (const record of spans) {
       const row = firstRow + n
       const { fields } = record
+      lastLine = record.endLine
       const where = () => `${file.path} line ${csvStartLine(record)}`
       if (fields.length !== header.length) {
         const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
@@ -185,8 +187,6 @@ async function* csvRange(
       if (++n >= count) return
     }
   } catch (error) {
-    if (error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))
-      throw new UsageError(`${file.path}: ${error.message}`, { cause: error })
-    throw error
+    throw csvSyntaxError(file.path, error, lastLine) ?? error
   }
 }

@@ -36,6 +36,22 @@ export function csvStartLine({ fields, endLine }: CsvRecord): number {
 }
 
 /**
+ * A csv-parse syntax error as a `UsageError` naming the file and, where csv-parse's own line would
+ * mislead, the line: a quote never closed is named where it opened, in the record after the last
+ * whole one (`lastLine`), not at the file's end where csv-parse gave up. `undefined` for any other
+ * error.
+ */
+export function csvSyntaxError(path: string, error: unknown, lastLine: number): UsageError | undefined {
+  if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) return undefined
+  if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+    return new UsageError(`${path} line ${lastLine + 1}: a quote opened in this record is never closed`, {
+      cause: error,
+    })
+  }
+  return new UsageError(`${path}: ${error.message}`, { cause: error })
+}
+
+/**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
  * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
  * quote inside an unquoted field kept as it is. Records are taken from csv-parse's `on_record` as
@@ -63,20 +79,10 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
   const bytes = openBytes(file)
   const failed = (error: unknown) => {
-    if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) {
-      return readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
-    }
-    // csv-parse names the line where it gave up (the file's end); the quote opened in the record
-    // after the last whole one.
-    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
-      return new UsageError(
-        `${file.path} line ${lastLine + 1}: a quote opened in this record is never closed`,
-        {
-          cause: error,
-        },
-      )
-    }
-    return new UsageError(`${file.path}: ${error.message}`, { cause: error })
+    return (
+      csvSyntaxError(file.path, error, lastLine) ??
+      readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
+    )
   }
   try {
     try {
