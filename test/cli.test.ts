@@ -124,6 +124,18 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
   assert.equal(summary.exitCode, 1)
 })
 
+test('failure lines carry colour only when asked: a CI runner or a log gets plain words', async () => {
+  const url = server.url('/colour?status=404')
+  const plain = await runCli([url, '-o', join(dir, 'colour-ci')], {
+    env: { CI: 'true', TERM: 'xterm-256color' },
+  })
+  assert.equal(plain.code, 1)
+  assert.match(plain.stderr, /^failed http-404: /m)
+  assert.ok(!plain.stderr.includes('\u001b['), 'no escape codes')
+  const forced = await runCli([url, '-o', join(dir, 'colour-forced')], { env: { FORCE_COLOR: '1' } })
+  assert.ok(forced.stderr.includes('\u001b[31mfailed\u001b[39m http-404: '), forced.stderr)
+})
+
 test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
   const empty = join(dir, 'empty.txt')
   await writeFile(empty, '\n# only a comment\n\n')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { wantsColor } from '../src/cli/color.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
@@ -284,4 +285,23 @@ test('classify: a file system refusing a name is bad-name (its path said), not a
     classify(fsError('ENAMETOOLONG'), 'http://h/x', options).message,
     /^cannot save http:\/\/h\/x as \/out\/x\.jpg: /,
   )
+})
+
+test('colour on stderr: NO_COLOR wins, FORCE_COLOR forces, else a terminal that is not dumb; CI alone never', () => {
+  const table: [NodeJS.ProcessEnv, boolean | undefined, boolean][] = [
+    [{}, true, true],
+    [{}, false, false],
+    [{}, undefined, false],
+    [{ CI: 'true' }, false, false],
+    [{ TERM: 'dumb' }, true, false],
+    [{ NO_COLOR: '' }, true, false],
+    [{ NO_COLOR: '1', FORCE_COLOR: '1' }, true, false],
+    [{ FORCE_COLOR: '1' }, false, true],
+    [{ FORCE_COLOR: '' }, false, true],
+    [{ FORCE_COLOR: '0' }, true, false],
+    [{ FORCE_COLOR: 'false' }, true, false],
+  ]
+  for (const [env, tty, expected] of table) {
+    assert.equal(wantsColor(env, tty), expected, `${JSON.stringify(env)} tty=${tty}`)
+  }
 })

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import pc from 'picocolors'
 import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
@@ -12,6 +11,7 @@ import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
+import { stderrColors } from './color.js'
 
 export interface OutputFlags {
   json?: boolean
@@ -117,7 +117,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       count(tally, r)
       if (flags.json && reader) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
-        print(`${pc.red('failed')} ${r.error}: ${r.message}`)
+        print(`${stderrColors.red('failed')} ${r.error}: ${r.message}`)
       }
     }
   } catch (error) {

@@ -6,3 +6,8 @@ for (const name of ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy']) {
   delete process.env[name]
   delete process.env[name.toUpperCase()]
 }
+
+// Colour is asked for by the environment (NO_COLOR, FORCE_COLOR): the tests read the CLI's plain
+// words, and the one test about colour sets these itself.
+delete process.env.NO_COLOR
+delete process.env.FORCE_COLOR

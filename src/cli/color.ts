@@ -1,0 +1,17 @@
+import pc from 'picocolors'
+
+/**
+ * Whether to colour what goes to one stream. NO_COLOR (any value, https://no-color.org) wins;
+ * then FORCE_COLOR (any value but `0` or `false`) turns colour on; else only a terminal whose
+ * TERM is not `dumb` gets it. picocolors alone decides from stdout and from `CI` being set, so a
+ * log of stderr (`2> err.log`, a CI runner) would collect escape codes.
+ */
+export function wantsColor(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): boolean {
+  if (env.NO_COLOR !== undefined) return false
+  const force = env.FORCE_COLOR
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false'
+  return isTTY === true && env.TERM !== 'dumb'
+}
+
+/** Colours for stderr, where imgpull writes everything meant for people. */
+export const stderrColors = pc.createColors(wantsColor(process.env, process.stderr.isTTY))
