@@ -16,7 +16,8 @@ export const ERROR_CODES = {
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
   proxy: {
     rerun: true,
-    meaning: 'the proxy could not be reached, asked for credentials (407), or would not open a tunnel',
+    meaning:
+      'the proxy could not be reached, asked for credentials (407), or would not open a tunnel (a SOCKS5 proxy: refused the credentials, or could not reach the host)',
   },
   tls: {
     // Not retried within a run (every attempt fails alike), but a rerun tries again: the cure is

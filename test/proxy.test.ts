@@ -47,10 +47,13 @@ test('proxyPlan: the option, else the environment per scheme, as curl and reques
     noProxy: 'x',
   })
   assert.equal(plan(false, { HTTP_PROXY: 'http://p:1' }), undefined)
-  assert.throws(() => proxyPlan('socks4://p:1', {}), /`proxy` to be an http:\/\/ or https:\/\/ proxy/)
   assert.throws(
-    () => proxyPlan('env', { ALL_PROXY: 'socks5://127.0.0.1:1080' }),
-    /`ALL_PROXY` .* got socks5:\/\/ .*--no-proxy/,
+    () => proxyPlan('ftp://p:1', {}),
+    /`proxy` to be an http:\/\/, https:\/\/, socks5:\/\/ or socks5h:\/\/ proxy/,
+  )
+  assert.throws(
+    () => proxyPlan('env', { ALL_PROXY: 'gopher://127.0.0.1:1080' }),
+    /`ALL_PROXY` .* got gopher:\/\/ .*--no-proxy/,
   )
   assert.throws(
     () => proxyPlan('env', { HTTPS_PROXY: 'http://u:secret@[bad' }),

@@ -117,9 +117,13 @@ export async function main(argv = process.argv): Promise<number> {
     }
     if (error instanceof UsageError || error instanceof TypeError) {
       // The library names its fields (`background`); the command line, its options (--background).
+      // An environment variable (`ALL_PROXY`) keeps its name.
       const message =
         error instanceof TypeError
-          ? error.message.replace(/^Expected `(\w+)`/, (_, field: string) => `Expected --${kebab(field)}`)
+          ? error.message.replace(
+              /^Expected `([a-z][a-zA-Z0-9]*)`/,
+              (_, field: string) => `Expected --${kebab(field)}`,
+            )
           : error.message
       process.stderr.write(`imgpull: ${message} (see imgpull --help)\n`)
       return EXIT.usage

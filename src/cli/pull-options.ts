@@ -67,7 +67,10 @@ export function addPullOptions(command: Command): Command {
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
     .option('--ca-cert <file>', 'also trust the CA certificates of this PEM file (a private CA)')
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
-    .option('--proxy <url>', 'send every request through this proxy (default: HTTP_PROXY/HTTPS_PROXY)')
+    .option(
+      '--proxy <url>',
+      'send every request through this proxy: http://, https://, socks5:// or socks5h:// (default: HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)',
+    )
     .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY say')
     .option(
       '--cookies <file>',

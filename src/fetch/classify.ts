@@ -1,7 +1,7 @@
 import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
-import { proxyFor, proxyPlan, shownProxy } from './proxy.js'
+import { isSocks, proxyFor, proxyPlan, shownProxy } from './proxy.js'
 import { tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
@@ -95,6 +95,10 @@ function proxyError(
   if (!proxy) return undefined
   const shown = shownProxy(proxy)
   const message = (error as Error | undefined)?.message ?? ''
+  if (isSocks(proxy)) {
+    const socks = socksError(code, message, `proxy ${shown}`, target)
+    if (socks) return new ImgpullError('proxy', socks.message, { retryable: socks.retryable, cause: error })
+  }
   const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
   if (status) {
     const n = Number(status[1] ?? status[2])
@@ -110,5 +114,43 @@ function proxyError(
       cause: error,
     })
   }
+  return undefined
+}
+
+/** SOCKS5 replies (RFC 1928 §6) after which the same request may work later. */
+const SOCKS_TRANSIENT = new Set([1, 3, 4, 5, 6])
+
+/**
+ * What a SOCKS5 proxy's failure means (undici's `UND_ERR_SOCKS5_*` codes and messages): the proxy
+ * refused the credentials or wants some, could not reach the host (its reply code, RFC 1928 §6),
+ * does not speak SOCKS5, or did not answer in time. Pure; `undefined` for anything else.
+ */
+export function socksError(
+  code: string,
+  message: string,
+  proxy: string,
+  target: URL,
+): { message: string; retryable: boolean } | undefined {
+  const credentials = 'give them in the proxy URL, socks5://user:password@host:port'
+  if (code === 'UND_ERR_SOCKS5_AUTH_FAILED')
+    return {
+      message: `${proxy} refused the credentials (RFC 1929): check those in the proxy URL`,
+      retryable: false,
+    }
+  if (code === 'UND_ERR_SOCKS5_AUTH_REJECTED' || /Username and password required/.test(message))
+    return { message: `${proxy} asks for credentials: ${credentials}`, retryable: false }
+  const reply = /^UND_ERR_SOCKS5_REPLY_(\d+)$/.exec(code)
+  if (reply) {
+    const n = Number(reply[1])
+    const why = message.replace(/^SOCKS5 connection failed: /, '')
+    return {
+      message: `${proxy} could not connect to ${target.host} (SOCKS5 reply ${n}: ${why})`,
+      retryable: SOCKS_TRANSIENT.has(n),
+    }
+  }
+  if (code.startsWith('UND_ERR_SOCKS5'))
+    return { message: `${proxy} does not answer as a SOCKS5 proxy (${message})`, retryable: false }
+  if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
+    return { message: `${proxy} did not answer in time (${message})`, retryable: true }
   return undefined
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { originFactory } from './origin-pool.js'
-import { type ProxyPlan, proxyFor } from './proxy.js'
-import { type Dispatcher, loadProxyAgent } from './undici.js'
+import { isSocks, type ProxyPlan, proxyFor } from './proxy.js'
+import { type Dispatcher, loadProxyAgents, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
 export interface ConnectionSettings {
@@ -19,15 +19,17 @@ interface Waiting {
 
 /**
  * Sends each request direct or through its proxy, as `proxy.ts` decides from its URL. Proxies
- * use undici's `ProxyAgent`: http:// URLs as absolute-form requests to the proxy (as curl does;
- * CONNECT to port 80 is refused by many proxies), https:// URLs through a CONNECT tunnel, with the
- * proxy URL's credentials sent as `Proxy-Authorization`. The proxy agent's modules load with the
+ * use undici's `ProxyAgent`. An HTTP(S) proxy gets http:// URLs as absolute-form requests (as curl
+ * does; CONNECT to port 80 is refused by many proxies) and https:// URLs through a CONNECT tunnel,
+ * with the proxy URL's credentials sent as `Proxy-Authorization`. A SOCKS5 proxy tunnels every
+ * URL (RFC 1928 CONNECT with the host name, so the proxy resolves it; RFC 1929 user/password from
+ * the URL), TLS inside for https://, over HTTP/1.1 (undici's SOCKS5 pools do not offer HTTP/2). The proxy agent's modules load with the
  * first request that needs one; requests wait for them meanwhile.
  */
 export class ProxyRouter extends EventEmitter {
   readonly #agents = new Map<string, Dispatcher>()
   readonly #waiting: Waiting[] = []
-  #ProxyAgent: typeof import('undici').ProxyAgent | undefined
+  #agentsOf: ProxyAgents | undefined
   #loading: Promise<void> | undefined
   #destroyed = false
 
@@ -42,7 +44,7 @@ export class ProxyRouter extends EventEmitter {
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const proxy = proxyFor(new URL(String(opts.origin)), this.plan)
     if (!proxy) return this.direct.dispatch(opts, handler)
-    if (!this.#ProxyAgent) {
+    if (!this.#agentsOf) {
       this.#waiting.push({ opts, handler })
       this.#load()
       return true
@@ -65,9 +67,9 @@ export class ProxyRouter extends EventEmitter {
   }
 
   #load(): void {
-    this.#loading ??= loadProxyAgent().then(
-      (ProxyAgent) => {
-        this.#ProxyAgent = ProxyAgent
+    this.#loading ??= loadProxyAgents().then(
+      (agents) => {
+        this.#agentsOf = agents
         for (const { opts, handler } of this.#waiting.splice(0)) {
           if (this.#destroyed) handler.onError?.(new Error('destroyed'))
           else this.dispatch(opts, handler)
@@ -82,19 +84,34 @@ export class ProxyRouter extends EventEmitter {
   #agentFor(proxy: URL): Dispatcher {
     let agent = this.#agents.get(proxy.href)
     if (!agent) {
-      const { tls, http2 } = this.settings
-      agent = new this.#ProxyAgent!({
-        ...this.settings.agent,
-        uri: proxy.href,
-        // http:// URLs as absolute-form requests; https:// ones always tunnel.
-        proxyTunnel: false,
-        // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
-        requestTls: { ...tls, allowH2: http2 },
-        proxyTls: tls,
-        factory: originFactory(http2),
-      } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
+      agent = isSocks(proxy) ? this.#socksAgent(proxy) : this.#httpAgent(proxy)
       this.#agents.set(proxy.href, agent)
     }
     return agent
+  }
+
+  #httpAgent(proxy: URL): Dispatcher {
+    const { tls, http2 } = this.settings
+    return new this.#agentsOf!.ProxyAgent({
+      ...this.settings.agent,
+      uri: proxy.href,
+      // http:// URLs as absolute-form requests; https:// ones always tunnel.
+      proxyTunnel: false,
+      // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
+      requestTls: { ...tls, allowH2: http2 },
+      proxyTls: tls,
+      factory: originFactory(http2),
+    } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
+  }
+
+  #socksAgent(proxy: URL): Dispatcher {
+    const { Socks5ProxyAgent, buildConnector } = this.#agentsOf!
+    const { timeout, ...tls } = this.settings.tls as { timeout?: number }
+    // undici knows socks5:// alone, and passes host names to the proxy, as socks5h:// asks. Its
+    // `proxyTls` would mean TLS to the proxy itself: the plain connector carries the timeout.
+    return new Socks5ProxyAgent(proxy.href.replace(/^socks5h:/, 'socks5:'), {
+      connect: buildConnector({ timeout }),
+      requestTls: tls,
+    } as ConstructorParameters<typeof Socks5ProxyAgent>[1]) as unknown as Dispatcher
   }
 }

@@ -15,7 +15,10 @@ import { BlockList, isIP } from 'node:net'
  *   (each also covering its subdomains; a leading `.` or `*.` is the same), IP addresses, CIDR
  *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host.
  * - `--no-proxy` (option `proxy: false`): no proxy at all.
- * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it.
+ * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it. A proxy
+ * is `http://`, `https://` or SOCKS5 (`socks5://`, `socks5h://`: RFC 1928, with RFC 1929
+ * user/password; the proxy resolves host names for both). SOCKS4 and a bare `socks://` (SOCKS4 to
+ * curl) are refused.
  */
 export interface ProxyPlan {
   /** Proxy for http:// URLs, if any. */
@@ -93,9 +96,15 @@ function inRange(host: string, cidr: string): boolean {
   return list.check(host, family === 4 ? 'ipv4' : 'ipv6')
 }
 
+/** Proxy schemes imgpull speaks: HTTP(S) proxies and SOCKS5. */
+const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:', 'socks5h:'])
+
+/** Whether `proxy` is a SOCKS5 proxy (it tunnels every URL, http:// ones too). */
+export const isSocks = (proxy: URL): boolean => proxy.protocol.startsWith('socks')
+
 /**
  * A proxy address as a URL (`http://` assumed without a scheme). Throws a `TypeError` naming
- * `option` (credentials never shown) when it is not an http(s) proxy URL.
+ * `option` (credentials never shown) when it is not a proxy URL imgpull speaks (see `ProxyPlan`).
  */
 export function proxyUrl(value: string, option = 'proxy'): URL {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
@@ -107,14 +116,16 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
       `Expected \`${option}\` to be a proxy URL such as http://proxy:3128, got ${shownProxy(value)}`,
     )
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+  if (!PROXY_SCHEMES.has(url.protocol)) {
     // Refused rather than ignored: going direct would bypass a proxy the user relies on.
-    const way =
-      option === 'proxy' ? '' : ` (imgpull speaks to http(s) proxies only: unset it, or pass --no-proxy)`
+    const way = option === 'proxy' ? '' : ' (unset it, or pass --no-proxy)'
+    const socks4 = /^socks4?a?:$/.test(url.protocol) ? '; SOCKS4 is not supported, SOCKS5 is' : ''
     throw new TypeError(
-      `Expected \`${option}\` to be an http:// or https:// proxy, got ${url.protocol}//${way}`,
+      `Expected \`${option}\` to be an http://, https://, socks5:// or socks5h:// proxy, got ${url.protocol}//${socks4}${way}`,
     )
   }
+  if (isSocks(url) && !url.hostname)
+    throw new TypeError(`Expected \`${option}\` to name the SOCKS5 proxy's host, got ${shownProxy(value)}`)
   return url
 }
 

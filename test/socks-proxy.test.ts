@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { socksError } from '../src/fetch/classify.js'
+import { proxyPlan } from '../src/fetch/proxy.js'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { type H2Server, startH2Server } from './support/h2-server.js'
+import { makeImage } from './support/images.js'
+import { image, type RouteServer, startRouteServer } from './support/route-server.js'
+import { type Socks5Proxy, startSocks5Proxy } from './support/socks5-proxy.js'
+
+// SOCKS5 proxies (ssh -D, Tor, corporate SOCKS gateways): every URL through the proxy, the host
+// name resolved by it, TLS inside for https://, RFC 1929 credentials from the URL.
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const body = makeImage('socks', 40_000)
+
+let dir: string
+let certs: TestCerts
+let plain: RouteServer
+let secure: H2Server
+let socks: Socks5Proxy
+let guarded: Socks5Proxy
+let refusing: Socks5Proxy
+const env = process.env
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+  plain = await startRouteServer({ '/s.jpg': image(body) })
+  secure = await startH2Server(tlsPair(certs.good), (req, res) => {
+    const b = makeImage(req.url.slice(1), 30_000)
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': b.length })
+    res.end(b)
+  })
+  socks = await startSocks5Proxy()
+  guarded = await startSocks5Proxy({ auth: 'user:p@ss w' })
+  refusing = await startSocks5Proxy({ refuse: { 'ruled.example': 2, 'down.example': 5 } })
+})
+
+after(async () => {
+  process.env = env
+  await Promise.all([plain.close(), secure.close(), socks.close(), guarded.close(), refusing.close()])
+  await cleanup(dir)
+})
+
+async function run(urls: string[], options: Options): Promise<Result[]> {
+  const results: Result[] = []
+  for await (const r of pull(urls, {
+    journal: false,
+    caCert: certs.ca,
+    retries: 1,
+    name: '{index}{ext}',
+    ...options,
+  }))
+    results.push(r)
+  return results.sort((a, b) => a.job.url.localeCompare(b.job.url))
+}
+
+/** Run with these environment variables (and none of the proxy ones the machine may have). */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !/^(https?|all|no)_proxy$/i.test(k)))
+  process.env = { ...clean, ...vars }
+  try {
+    return await fn()
+  } finally {
+    process.env = env
+  }
+}
+
+test('proxy URLs: socks5:// and socks5h:// are SOCKS5 proxies; SOCKS4 and a bare socks:// are refused by name', () => {
+  assert.equal(proxyPlan('socks5://127.0.0.1:1080', {})?.http?.protocol, 'socks5:')
+  assert.equal(proxyPlan('env', { ALL_PROXY: 'socks5h://u:pw@gw:1080' })?.https?.protocol, 'socks5h:')
+  for (const value of ['socks4://p:1080', 'socks4a://p:1080', 'socks://p:1080'])
+    assert.throws(
+      () => proxyPlan(value, {}),
+      /`proxy` to be an http:\/\/, https:\/\/, socks5:\/\/ or socks5h:\/\/ proxy, got socks[4a]*:\/\/; SOCKS4 is not supported/,
+      value,
+    )
+  assert.throws(
+    () => proxyPlan('env', { all_proxy: 'ftp://p:21' }),
+    /`ALL_PROXY` .* got ftp:\/\/ \(unset it, or pass --no-proxy\)/,
+  )
+})
+
+test('socksError: credentials, reply codes (RFC 1928 §6), not a SOCKS5 server, timeouts', () => {
+  const target = new URL('https://img.example:8443/a.jpg')
+  const table: [string, string, RegExp, boolean][] = [
+    ['UND_ERR_SOCKS5_AUTH_FAILED', 'Authentication failed', /refused the credentials/, false],
+    [
+      'UND_ERR_SOCKS5_AUTH_REJECTED',
+      'No acceptable authentication method',
+      /asks for credentials: give them/,
+      false,
+    ],
+    [
+      'UND_ERR_INVALID_ARG',
+      'Username and password required for authentication',
+      /asks for credentials/,
+      false,
+    ],
+    [
+      'UND_ERR_SOCKS5_REPLY_5',
+      'SOCKS5 connection failed: Connection refused',
+      /could not connect to img\.example:8443 \(SOCKS5 reply 5: Connection refused\)/,
+      true,
+    ],
+    [
+      'UND_ERR_SOCKS5_REPLY_4',
+      'SOCKS5 connection failed: Host unreachable',
+      /reply 4: Host unreachable/,
+      true,
+    ],
+    [
+      'UND_ERR_SOCKS5_REPLY_2',
+      'SOCKS5 connection failed: Connection not allowed by ruleset',
+      /reply 2/,
+      false,
+    ],
+    ['UND_ERR_SOCKS5_REPLY_7', 'SOCKS5 connection failed: Command not supported', /reply 7/, false],
+    [
+      'UND_ERR_SOCKS5_VERSION',
+      'Invalid SOCKS version: 72',
+      /does not answer as a SOCKS5 proxy \(Invalid SOCKS version: 72\)/,
+      false,
+    ],
+    ['', 'SOCKS5 connection timeout', /did not answer in time/, true],
+  ]
+  for (const [code, message, expected, retryable] of table) {
+    const got = socksError(code, message, 'proxy socks5://gw:1080', target)
+    assert.ok(got, code)
+    assert.match(got.message, expected, code)
+    assert.equal(got.retryable, retryable, code)
+  }
+  assert.equal(socksError('ECONNRESET', 'socket hang up', 'proxy socks5://gw:1080', target), undefined)
+})
+
+test('--proxy socks5://: http:// and https:// URLs through the proxy, host names resolved by it', async () => {
+  socks.log.length = 0
+  const byName = plain.url('/s.jpg').replace('127.0.0.1', 'localhost')
+  const names = ['t-1', 't-2', 't-3']
+  const results = await withEnv({}, () =>
+    run([byName, ...names.map((n) => secure.url(`/${n}`))], { out: join(dir, 'socks'), proxy: socks.url }),
+  )
+  assert.ok(
+    results.every((r) => r.status === 'ok'),
+    JSON.stringify(results.map((r) => r.message)),
+  )
+  assert.equal(results.find((r) => r.job.url === byName)?.sha256, sha(body))
+  const port = Number(new URL(plain.origin).port)
+  assert.ok(
+    socks.log.some((l) => l.host === 'localhost' && l.addressType === 'domain' && l.port === port),
+    `the name goes to the proxy: ${JSON.stringify(socks.log)}`,
+  )
+  assert.ok(
+    socks.log.some((l) => l.port === Number(new URL(secure.origin).port)),
+    'https:// through the proxy too, TLS inside the tunnel',
+  )
+})
+
+test('ALL_PROXY=socks5h:// from the environment; NO_PROXY goes direct', async () => {
+  socks.log.length = 0
+  const urls = [plain.url('/s.jpg'), secure.url('/e-1')]
+  const viaEnv = await withEnv({ ALL_PROXY: socks.url.replace('socks5:', 'socks5h:') }, () =>
+    run(urls, { out: join(dir, 'socks-env') }),
+  )
+  assert.ok(
+    viaEnv.every((r) => r.status === 'ok'),
+    JSON.stringify(viaEnv.map((r) => r.message)),
+  )
+  assert.equal(socks.log.length, 2, JSON.stringify(socks.log))
+  socks.log.length = 0
+  const bypass = await withEnv({ all_proxy: socks.url, no_proxy: '127.0.0.1' }, () =>
+    run(urls, { out: join(dir, 'socks-bypass') }),
+  )
+  assert.ok(bypass.every((r) => r.status === 'ok'))
+  assert.deepEqual(socks.log, [], 'NO_PROXY: nothing through the proxy')
+})
+
+test('SOCKS5 credentials (RFC 1929) from the URL; wrong or missing ones fail as proxy, once, never shown', async () => {
+  guarded.log.length = 0
+  const urls = [plain.url('/s.jpg')]
+  const ok = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'socks-auth'), proxy: guarded.url.replace('//', '//user:p%40ss%20w@') }),
+  )
+  assert.equal(ok[0].status, 'ok', ok[0].message)
+  assert.equal(guarded.log[0]?.user, 'user')
+  const wrong = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'socks-wrong'), proxy: guarded.url.replace('//', '//user:secret-wrong@') }),
+  )
+  assert.equal(wrong[0].error, 'proxy', wrong[0].message)
+  assert.equal(wrong[0].attempts, 1, 'credentials refused are not retried')
+  assert.match(wrong[0].message!, /^proxy socks5:\/\/127\.0\.0\.1:\d+ refused the credentials/)
+  assert.ok(!wrong[0].message!.includes('secret-wrong'), wrong[0].message)
+  const none = await withEnv({}, () => run(urls, { out: join(dir, 'socks-none'), proxy: guarded.url }))
+  assert.equal(none[0].error, 'proxy', none[0].message)
+  assert.match(none[0].message!, /asks for credentials/)
+})
+
+test('the proxy cannot reach the host: its reply code decides a retry; a proxy down or not SOCKS5 is named', async () => {
+  const [down, ruled] = await withEnv({}, () =>
+    run(['http://ruled.example/a.jpg', 'http://down.example/b.jpg'], {
+      out: join(dir, 'socks-refused'),
+      proxy: refusing.url,
+      retries: 1,
+    }),
+  )
+  assert.equal(ruled.error, 'proxy')
+  assert.match(
+    ruled.message!,
+    /could not connect to ruled\.example \(SOCKS5 reply 2: Connection not allowed by ruleset\)/,
+  )
+  assert.equal(ruled.attempts, 1, 'a ruleset refusal is not retried')
+  assert.equal(down.error, 'proxy')
+  assert.equal(down.attempts, 2, 'a refused connection is retried')
+
+  const [gone] = await withEnv({}, () =>
+    run([plain.url('/s.jpg')], { out: join(dir, 'socks-gone'), proxy: 'socks5://127.0.0.1:9' }),
+  )
+  assert.equal(gone.error, 'proxy')
+  assert.match(gone.message!, /cannot reach proxy socks5:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
+
+  // An HTTP server given as a SOCKS5 proxy answers the greeting with "HTTP/1.1 400 ...".
+  const [http] = await withEnv({}, () =>
+    run([plain.url('/s.jpg')], {
+      out: join(dir, 'socks-http'),
+      proxy: plain.origin.replace('http:', 'socks5:'),
+    }),
+  )
+  assert.equal(http.error, 'proxy')
+  assert.match(http.message!, /does not answer as a SOCKS5 proxy/)
+})
+
+test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {
+  const out = join(dir, 'socks-cli')
+  const r = await runCli([plain.url('/s.jpg'), '-o', out], { env: { ALL_PROXY: socks.url } })
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(!/warning/i.test(r.stderr), r.stderr)
+  assert.equal((await outputFiles(out)).length, 1)
+  const four = await runCli([plain.url('/s.jpg'), '-o', join(dir, 'socks4')], {
+    env: { ALL_PROXY: 'socks4://127.0.0.1:1080' },
+  })
+  assert.equal(four.code, 2)
+  assert.match(
+    four.stderr,
+    /^imgpull: Expected `ALL_PROXY` to be an http:\/\/, https:\/\/, socks5:\/\/ or socks5h:\/\/ proxy, got socks4:\/\/; SOCKS4 is not supported, SOCKS5 is \(unset it, or pass --no-proxy\)/,
+  )
+})
