@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 
 /**
@@ -17,6 +19,7 @@ import { join } from 'node:path'
  *     journal.db            the journal (SQLite, WAL)
  *     lock.db, lock.json    one run at a time (see journal/lock.ts)
  *     parts/                bodies until they are verified and take their final names
+ *       nojournal-HOST-PID-R/ a --no-journal run's own parts (it holds no lock), removed as it ends
  *     unsplash.db           the Unsplash listing and download tracking
  *     dataset.json          what the folder holds: shards of how many samples (webdataset only)
  *     shards/               webdataset work, per shard:
@@ -34,6 +37,7 @@ export interface Layout {
   readonly out: string
   /** The work folder, `OUT/.imgpull`. */
   readonly work: string
+  /** Part files: `OUT/.imgpull/parts`, or a run's own folder in it (see `privateParts`). */
   readonly parts: string
   readonly journal: string
   readonly lock: string
@@ -78,5 +82,32 @@ export function layout(out: string): Layout {
     shards: join(work, 'shards'),
     shard: (stem, kind) => join(out, stem + SHARD_FILES[kind]),
     tmp: (name) => join(work, `${name}.${process.pid}.tmp`),
+  }
+}
+
+const PRIVATE_PARTS = /^nojournal-(.+)-(\d+)-[0-9a-f]+$/
+
+/**
+ * The layout for a run that keeps no journal: it holds no lock, so another run may be on the
+ * folder and fetch the same URL; its parts go to a folder of its own in `parts`
+ * (`nojournal-HOST-PID-RANDOM`), never to a part file another run writes.
+ */
+export function privateParts(paths: Layout): Layout {
+  const name = `nojournal-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+  return { ...paths, parts: join(paths.parts, name) }
+}
+
+/**
+ * Whether `name` (an entry of `parts`) is the folder of a journal-less run of this host that is
+ * no longer running (it was killed): what it left can go.
+ */
+export function isStalePrivateParts(name: string): boolean {
+  const match = PRIVATE_PARTS.exec(name)
+  if (!match || match[1] !== hostname()) return false
+  try {
+    process.kill(Number(match[2]), 0)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }

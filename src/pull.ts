@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { rm, rmdir, unlink } from 'node:fs/promises'
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
 import { classify } from './fetch/classify.js'
@@ -12,7 +13,7 @@ import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
-import { type Layout, layout } from './layout.js'
+import { isStalePrivateParts, type Layout, layout, privateParts } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
@@ -70,7 +71,9 @@ async function* run(
   given: Options,
 ): AsyncGenerator<Result> {
   if (source.fields) checkTemplate(options.name, source.fields)
-  const paths = layout(options.out)
+  const shared = layout(options.out)
+  // Without a journal there is no lock: another run may write the folder's shared part files.
+  const paths = options.journal ? shared : privateParts(shared)
   const existed = {
     out: existsSync(paths.out),
     work: existsSync(paths.work),
@@ -81,6 +84,7 @@ async function* run(
   } catch (error) {
     throw mkdirFault(error, options.out)
   }
+  await removeStaleParts(shared.parts)
   const { journal, lock } = await openJournal(paths, options)
   const dispatcher = createAgent(options)
   let dataset: WebDatasetSink | undefined
@@ -103,6 +107,7 @@ async function* run(
     await journal.close().catch(() => {})
     lock?.release()
     await takeBack(paths, existed)
+    if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
     throw error
   }
   const leftovers = await existingParts(paths.parts)
@@ -164,11 +169,21 @@ async function* run(
     const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()
+    // A run without a journal cannot resume: its parts go with it.
+    if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
     closeError = sealed ?? ended ?? written ?? closed ?? closedSource ?? reported
   }
   if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
   if (options.signal?.aborted) throw options.signal.reason
+}
+
+/** The part folders of journal-less runs of this host that were killed (see `privateParts`). */
+async function removeStaleParts(parts: string): Promise<void> {
+  const names = await readdir(parts).catch(() => [] as string[])
+  for (const name of names)
+    if (isStalePrivateParts(name))
+      await rm(join(parts, name), { recursive: true, force: true }).catch(() => {})
 }
 
 /** Remove what a run that could not start made: its work files, and folders it created if empty. */

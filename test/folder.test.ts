@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -85,6 +87,55 @@ test('a lock left by a run that was killed is taken over', async () => {
   const second = await runCli([file, '-o', out])
   assert.equal(second.code, 0, second.stderr)
   assert.equal((await outputFiles(out)).length, 60)
+})
+
+test('--no-journal runs share no part file: one stopped while another of the same URL ends leaves it whole', async () => {
+  const fast = await startImageServer({ bandwidth: 1_000_000 })
+  try {
+    const out = join(dir, 'no-journal-race')
+    const url = fast.url('/race.png?size=2500000&fmt=png')
+    const expected = createHash('sha256').update(fast.bytes('/race.png?size=2500000&fmt=png')).digest('hex')
+    const first = (async () => {
+      const results = []
+      for await (const r of pull([url], { out, journal: false, report: false })) results.push(r)
+      return results
+    })()
+    await sleep(1600)
+    // A second run on the same URL, started mid-transfer and stopped just after the first ends.
+    const stop = new AbortController()
+    const second = (async () => {
+      for await (const _ of pull([url], { out, journal: false, report: false, signal: stop.signal })) {
+      }
+    })().catch(() => {})
+    const [a] = await first
+    stop.abort()
+    await second
+    assert.equal(a.status, 'ok', a.message)
+    assert.equal(a.sha256, expected)
+    const kept = createHash('sha256')
+      .update(await readFile(join(out, a.path!)))
+      .digest('hex')
+    assert.equal(kept, expected, 'the file under its final name is the whole image')
+    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'each run removed its own parts')
+  } finally {
+    await fast.close()
+  }
+})
+
+test('the parts of a journal-less run that was killed are removed by the next run; a live one keeps them', async () => {
+  const out = join(dir, 'stale-parts')
+  const parts = join(out, '.imgpull', 'parts')
+  const dead = execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim()
+  const stale = `nojournal-${hostname()}-${dead}-0a1b2c3d`
+  const live = `nojournal-${hostname()}-${process.pid}-0a1b2c3d`
+  const otherHost = `nojournal-${hostname()}x-${dead}-0a1b2c3d`
+  for (const name of [stale, live, otherHost]) {
+    await mkdir(join(parts, name), { recursive: true })
+    await writeFile(join(parts, name, 'a.part'), 'x')
+  }
+  for await (const _ of pull([server.url('/stale-0')], { out, report: false })) {
+  }
+  assert.deepEqual((await readdir(parts)).sort(), [live, otherHost].sort())
 })
 
 test('the manifest lists every job the folder holds, whatever the last run was', async () => {
