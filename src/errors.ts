@@ -70,6 +70,10 @@ const NETWORK_WORDS: Record<string, string> = {
 function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
+  // undici's HTTP/1.1 parser drops the connection on a `100 Continue` it did not ask for (RFC 9110
+  // §15.2 says a client must read past it), and on bytes that come with no request waiting.
+  if (code === 'UND_ERR_SOCKET' && cause.message === 'bad response')
+    return `the server sent an answer that was not asked for: an interim 100 Continue, which imgpull's HTTP client (undici) cannot read past, or bytes after the answer (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

@@ -104,6 +104,10 @@ export interface Result extends Omit<Outcome, 'ttfb' | 'total'> {
 /** What makes a partial file resumable (`If-Range`), as the server sent it and the journal keeps it. */
 export interface Validators {
   etag?: string
+  /**
+   * `Last-Modified` as sent; prefixed `W/` when it is weak (RFC 9110 §8.8.2.2: the answer's `Date`
+   * is less than a second after it, or missing), as a weak ETag is. Only a strong one goes in `If-Range`.
+   */
   lastModified?: string
   /** Full size of the file, when the server said. */
   length?: number

@@ -294,6 +294,13 @@ test('an output folder that cannot be created: exit 3 and one line saying why', 
   const r = await runCli([server.url('/never'), '-o', join(file, 'photos')])
   assert.equal(r.code, 3)
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
-  assert.match(r.stderr, /cannot create output folder .*a-file\/photos: part of the path is a file/)
+  assert.match(
+    r.stderr,
+    /cannot create output folder .*a-file\/photos: part of the path is a file, not a folder; move that file away, or choose another output folder with -o/,
+  )
+  // -o naming the file itself.
+  const itself = await runCli([server.url('/never'), '-o', file])
+  assert.equal(itself.code, 3)
+  assert.match(itself.stderr, /a-file: .*; move that file away, or choose another output folder with -o\n$/)
   assert.equal(server.hits.get('/never'), undefined)
 })

@@ -121,6 +121,23 @@ test('a resume across versions is never spliced: Last-Modified only, If-Range ig
   await holds(out, 'splice-lm.jpg', makeImage('splice-lm#3', 2_000_000))
 })
 
+test('a Last-Modified in the second of its answer is weak (RFC 9110 §8.8.2.2): no If-Range, a restart', async () => {
+  // Two versions written within one second carry one date: a resume "proven" by it would splice.
+  const path = '/fresh-lm?size=1500000&reset=800000&times=1&rotate=1&lmonly=1&lmfresh=1&ifrange=ignore'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  const sent = requests(path)
+  assert.deepEqual(
+    sent.map((r) => [r.headers.range, r.headers['if-range']]),
+    [
+      [undefined, undefined],
+      [undefined, undefined],
+    ],
+    'restarted from byte 0, no date offered as proof',
+  )
+  await holds(out, 'fresh-lm.jpg', makeImage('fresh-lm#2', 1_500_000))
+})
+
 test('every validator is compared, whatever the server does with If-Range', async (t) => {
   const cases = {
     // A strong ETag that changed, on a server that serves the range anyway.

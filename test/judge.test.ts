@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Asked, type Decision, judge, parseContentRange } from '../src/fetch/judge.js'
+import {
+  type Asked,
+  type Decision,
+  ifRangeValue,
+  judge,
+  lastModifiedValidator,
+  mismatch,
+  parseContentRange,
+} from '../src/fetch/judge.js'
 
 const ETAG = '"abc"'
 const LM = 'Mon, 01 Jan 2024 00:00:00 GMT'
@@ -232,4 +240,29 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.equal(parseContentRange('bytes 0-100/100'), undefined)
   assert.equal(parseContentRange('items 0-1/2'), undefined)
   assert.equal(parseContentRange(undefined), undefined)
+})
+
+test("Last-Modified as a validator: strong only a second or more before the answer's Date (RFC 9110 §8.8.2.2)", () => {
+  const lm = 'Tue, 03 Nov 2026 10:00:00 GMT'
+  const table: [string | undefined, string | undefined, string | undefined][] = [
+    [lm, 'Tue, 03 Nov 2026 10:00:01 GMT', lm],
+    [lm, 'Wed, 04 Nov 2026 08:00:00 GMT', lm],
+    [lm, lm, `W/${lm}`],
+    [lm, 'Tue, 03 Nov 2026 09:59:00 GMT', `W/${lm}`],
+    [lm, undefined, `W/${lm}`],
+    [lm, 'not a date', `W/${lm}`],
+    ['not a date', 'Tue, 03 Nov 2026 10:00:01 GMT', 'W/not a date'],
+    [undefined, 'Tue, 03 Nov 2026 10:00:01 GMT', undefined],
+  ]
+  for (const [lastModified, date, expected] of table)
+    assert.equal(lastModifiedValidator(lastModified, date), expected, `${lastModified} / ${date}`)
+  assert.equal(ifRangeValue({ lastModified: lm }), lm)
+  assert.equal(ifRangeValue({ lastModified: `W/${lm}` }), undefined, 'a weak date proves nothing')
+  assert.equal(ifRangeValue({ etag: 'W/"a"', lastModified: lm }), lm)
+  assert.equal(ifRangeValue({ etag: '"a"', lastModified: lm }), '"a"')
+  assert.equal(
+    mismatch({ lastModified: `W/${lm}` }, { lastModified: lm }),
+    undefined,
+    'the same date, weak or not',
+  )
 })

@@ -194,6 +194,29 @@ test('interim 1xx answers do not hold off the headers timeout', async () => {
   }
 })
 
+test('an unrequested 100 Continue: a network failure that says so (undici cannot read past it)', async () => {
+  const continuing = createServer((socket) => {
+    socket.once('data', () => {
+      const body = Buffer.from('fake')
+      socket.write(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`)
+      socket.end(body)
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => continuing.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (continuing.address() as AddressInfo).port
+    const { one } = await get([`http://127.0.0.1:${port}/c.jpg`], { retries: 0 })
+    assert.equal(one.error, 'network', one.message)
+    assert.match(
+      one.message ?? '',
+      /an interim 100 Continue, which imgpull's HTTP client \(undici\) cannot read past/,
+    )
+  } finally {
+    await new Promise((resolve) => continuing.close(resolve))
+  }
+})
+
 test('redirect chains are followed; loops and long chains fail with a clear code', async () => {
   const chain = await get([server.url('/chain?redirect=3')])
   assert.equal(chain.one.status, 'ok')

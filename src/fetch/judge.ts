@@ -85,17 +85,36 @@ export function parseContentRange(
 /** A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). */
 export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
 
+/**
+ * `Last-Modified` as a validator: as sent when it is strong, else marked `W/`. RFC 9110 §8.8.2.2:
+ * a date is strong only when the answer's `Date` is at least a second after it (a file changed
+ * twice within that second would show one date for two versions); without a `Date` (or with a date
+ * that does not parse) it is weak.
+ */
+export function lastModifiedValidator(
+  lastModified: string | undefined,
+  date: string | undefined,
+): string | undefined {
+  if (lastModified === undefined || lastModified.startsWith('W/')) return lastModified
+  const modified = Date.parse(lastModified)
+  const sent = date === undefined ? Number.NaN : Date.parse(date)
+  return sent - modified >= 1000 ? lastModified : `W/${lastModified}`
+}
+
+const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
+
 /** The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged. */
 export function ifRangeValue(known: Validators): string | undefined {
-  return isStrong(known.etag) ? known.etag : known.lastModified
+  if (isStrong(known.etag)) return known.etag
+  return isStrong(known.lastModified) ? known.lastModified : undefined
 }
 
 /** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */
 export function mismatch(known: Validators, answer: Validators): string | undefined {
   if (known.etag && answer.etag && known.etag !== answer.etag)
     return `ETag ${known.etag} became ${answer.etag}`
-  if (known.lastModified && answer.lastModified && known.lastModified !== answer.lastModified) {
-    return `Last-Modified ${known.lastModified} became ${answer.lastModified}`
+  if (known.lastModified && answer.lastModified && bare(known.lastModified) !== bare(answer.lastModified)) {
+    return `Last-Modified ${bare(known.lastModified)} became ${bare(answer.lastModified)}`
   }
   if (known.length !== undefined && answer.length !== undefined && known.length !== answer.length) {
     return `the file's size ${known.length} became ${answer.length}`
@@ -106,7 +125,9 @@ export function mismatch(known: Validators, answer: Validators): string | undefi
 /** Whether `answer` carries a strong validator equal to one known: proof the file is the same. */
 function proven(known: Validators, answer: Validators): boolean {
   if (isStrong(known.etag)) return known.etag === answer.etag
-  return !!known.lastModified && known.lastModified === answer.lastModified
+  return (
+    isStrong(known.lastModified) && !!answer.lastModified && known.lastModified === bare(answer.lastModified)
+  )
 }
 
 const REDIRECT = new Set([301, 302, 303, 307, 308])
@@ -128,7 +149,10 @@ export function validatorsOf(answer: Answer): Validators {
         : undefined
   return {
     etag: header(answer.headers, 'etag'),
-    lastModified: header(answer.headers, 'last-modified'),
+    lastModified: lastModifiedValidator(
+      header(answer.headers, 'last-modified'),
+      header(answer.headers, 'date'),
+    ),
     length,
   }
 }

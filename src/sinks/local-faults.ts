@@ -61,6 +61,9 @@ function remedy(code: string, what: 'journal' | 'output'): string {
     return 'move .imgpull/ away to start this folder afresh, or use another output folder'
   }
   if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
+  // Not a permission: a file stands where a folder must be.
+  if (code === 'ENOTDIR' || code === 'EEXIST')
+    return 'move that file away, or choose another output folder with -o'
   if (what === 'journal') return 'make it writable, or run with --no-journal'
   return 'make it writable, or choose another output folder with -o'
 }

@@ -20,6 +20,8 @@ import { type Format, makeImage, sizeOf } from './images.js'
  *   Last-Modified); `nolength=1`: no Content-Length (chunked); `close=1`: no Content-Length and
  *   no chunks (the body ends with the connection)
  * - validators: `lmonly=1` no ETag; `nolm=1` no Last-Modified; `weaketag=1` a weak ETag;
+ *   `lmfresh=1` a file written in the second of the answer: `Date` equals `Last-Modified`, the same
+ *   for every version (a weak date, RFC 9110 §8.8.2.2);
  *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
  *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
@@ -165,13 +167,16 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const etag = q.has('weaketag')
       ? `W/"${version}-${body.length}"`
       : `"${rotate ? attempt : 'v1'}-${body.length}"`
-    const lastModified = new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000).toUTCString()
+    const lastModified = q.has('lmfresh')
+      ? new Date(LAST_MODIFIED).toUTCString()
+      : new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000).toUTCString()
     const headers: Record<string, string | number> = {
       'content-type': `image/${q.get('fmt') === 'png' ? 'png' : 'jpeg'}`,
       'accept-ranges': q.has('norange') ? 'none' : 'bytes',
     }
     if (!q.has('lmonly')) headers.etag = etag
     if (!q.has('nolm')) headers['last-modified'] = lastModified
+    if (q.has('lmfresh')) headers.date = lastModified
     let start = 0
     let status = 200
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
