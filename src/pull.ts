@@ -200,13 +200,16 @@ async function takeBack(
 
 /**
  * The journal of the output folder, under its lock (one run at a time), or one in memory. SQLite
- * (a native addon) is loaded only when a journal is kept.
+ * (a native addon) is loaded only when a journal is kept, or a lock taken: a journal-less run of
+ * files takes none (its parts are its own, see `privateParts`), but WebDataset shards are the
+ * folder's, staged and sealed in place, so a journal-less webdataset run holds the lock too.
  */
 async function openJournal(
   paths: Layout,
   options: ResolvedOptions,
 ): Promise<{ journal: Journal; lock?: FolderLock }> {
-  if (!options.journal) {
+  const locked = options.journal || options.outputFormat === 'webdataset'
+  if (!locked) {
     const journal = new MemoryJournal()
     if (options.command) journal.describeRun({ command: options.command })
     return { journal }
@@ -218,7 +221,7 @@ async function openJournal(
   let lock: FolderLock | undefined
   try {
     lock = FolderLock.acquire(paths, Sqlite)
-    const journal = new SqliteJournal(paths.journal)
+    const journal = options.journal ? new SqliteJournal(paths.journal) : new MemoryJournal()
     if (options.command) journal.describeRun({ command: options.command })
     return { journal, lock }
   } catch (error) {

@@ -74,6 +74,16 @@ test('the library refuses a folder in use too, with a FolderBusyError', async ()
     for await (const _ of pull([server.url('/other')], { out })) {
     }
   }, FolderBusyError)
+  // Without a journal too when shards are written: they are the folder's, not the run's.
+  await assert.rejects(async () => {
+    for await (const _ of pull([server.url('/other')], { out, journal: false, outputFormat: 'webdataset' })) {
+    }
+  }, FolderBusyError)
+  // A journal-less run of files takes no lock: its parts are its own.
+  const side: string[] = []
+  for await (const r of pull([server.url('/side')], { out, journal: false, report: false }))
+    side.push(r.status)
+  assert.deepEqual(side, ['ok'])
   await iterator.return?.()
 })
 
