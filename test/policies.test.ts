@@ -5,6 +5,7 @@ import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { resolveOptions } from '../src/options.js'
+import { grouped } from '../src/report/format.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
 
@@ -304,4 +305,14 @@ test('colour on stderr: NO_COLOR wins, FORCE_COLOR forces, else a terminal that 
   for (const [env, tty, expected] of table) {
     assert.equal(wantsColor(env, tty), expected, `${JSON.stringify(env)} tty=${tty}`)
   }
+})
+
+test('grouped: en-US digit grouping, exactly as toLocaleString writes it', () => {
+  const values = [
+    0, -0, 7, 999, 1000, 12_345, 1_234_567, 1e9, -1234.5, 1234.5678, 0.1234, 999.9995, 1.0005, 52.0005,
+  ]
+  const extremes = [2 ** 53 + 2, 1e20, 1e21, Number.NaN, Number.POSITIVE_INFINITY, 0.5, -2.5]
+  for (const value of [...values, ...extremes])
+    assert.equal(grouped(value), value.toLocaleString('en-US'), String(value))
+  assert.equal(grouped(1_234_567), '1,234,567')
 })

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander'
+import { grouped as n } from '../report/format.js'
 import { integer, seconds } from './parse.js'
 import { EXIT } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
@@ -8,8 +9,6 @@ import { addTransformOptions, transformFrom } from './transform-options.js'
 
 /** Pull options that are the worker's, not the queue's: refused on enqueue, with where they go. */
 const WORKER_ONLY = ['out', 'grace', 'journal', 'report', 'quiet'] as const
-
-const n = (x: number) => x.toLocaleString('en-US')
 
 /**
  * `imgpull enqueue INPUTS --redis URL --queue NAME`: one BullMQ job per shard of the input, with

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
+import { grouped as n } from '../report/format.js'
 import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
 import * as endpoints from '../sources/unsplash/endpoints.js'
 import { KEY_HELP, RateLimitError, StoppedError, UnsplashError } from '../sources/unsplash/errors.js'
@@ -145,7 +146,6 @@ export function conclude(
     errors.push(s.trackingError.message)
     code = EXIT.usage
   }
-  const n = (x: number) => x.toLocaleString('en-US')
   const { calls, rate } = s
   const left =
     rate.remaining === undefined

@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander'
-import { formatBytes } from '../report/format.js'
+import { formatBytes, grouped } from '../report/format.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 
-const n = (x: number) => x.toLocaleString('en-US')
+const n = grouped
 
 /** `imgpull worker --redis URL --queue NAME -o DIR`: take shards from the queue until stopped. */
 export function addWorkerCommand(program: Command): Command {

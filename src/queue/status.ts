@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq'
-import { formatBytes } from '../report/format.js'
+import { formatBytes, grouped } from '../report/format.js'
 import { QueueError, shownRedis } from './errors.js'
 import { metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
 import { openRedis } from './redis.js'
@@ -139,7 +139,7 @@ export async function queueStatus(url: string, name: string, now = Date.now()): 
   }
 }
 
-const n = (x: number) => x.toLocaleString('en-US')
+const n = grouped
 
 const ago = (ms: number) =>
   ms < 1000

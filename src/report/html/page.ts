@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
-import { formatBytes, formatDuration } from '../format.js'
+import { formatBytes, formatDuration, grouped } from '../format.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { esc, httpHref, jsonForScript, redactCommand } from './escape.js'
@@ -18,7 +18,7 @@ export const CREDITS_PAGE_SIZE = 60
 /** Hosts listed per failure code; the rest are summed in one line. */
 const FAILURE_HOSTS = 10
 
-const n = (value: number) => value.toLocaleString('en-US')
+const n = grouped
 const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`
 const utc = (ms: number) =>
   new Date(ms)

@@ -1,3 +1,4 @@
+import { grouped } from '../../report/format.js'
 import type { OnRateLimit, RateLimit } from './rate-limit.js'
 
 /**
@@ -26,7 +27,7 @@ export interface Budget {
   onRateLimit: OnRateLimit
 }
 
-const n = (x: number) => x.toLocaleString('en-US')
+const n = grouped
 const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`
 
 export function callsNeeded(b: Budget): number | undefined {
