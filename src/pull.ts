@@ -19,7 +19,7 @@ import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
-import { existingParts, publish } from './sinks/files.js'
+import { existingParts, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
@@ -604,22 +604,39 @@ class Engine {
       answers: task.answers,
     }
     if (this.dataset) return this.#stage(task, made, outcome)
-    const record = () => this.journal.finish({ key: task.key, state: 'ok', ...outcome })
-    // Journal first, then the name: a file under its final name is always known to the journal.
-    const durable = record()
-    // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
-    if (this.stats.active === 0) this.journal.flush()
-    await durable
-    const overwrite = task.previousPath === outcome.path
-    const published = await publish(made.file, this.options.out, outcome.path!, overwrite)
-    if (published !== true) {
-      // Someone else's file holds the name, or a folder on its way: take the job's own variant.
-      const variant = published === 'taken' ? withSuffix : flatVariant
-      outcome.path = withExt(variant(task.planned, task.key), made.ext)
-      await record()
-      // The variant is the job's own, in folders that exist (taken) or in none (flat).
-      if ((await publish(made.file, this.options.out, outcome.path, true)) !== true) {
-        throw new Error(`cannot save ${outcome.path}: a folder on its way is a file`)
+    // Without a hash (--hash none) a file of the same size proves nothing.
+    const same =
+      made.bytes !== undefined && made.sha256 !== undefined
+        ? { bytes: made.bytes, sha256: made.sha256 }
+        : undefined
+    // The name is settled before the journal records it, and the journal before the name is taken:
+    // a file under its final name is always known to the journal, and the journal never names a
+    // file that is not the job's (else a stop between the two, then a rerun, could take someone
+    // else's file for the job's). A file at the name is never replaced: one an earlier run wrote
+    // reaches here only when its size is no longer the recorded one, so it is not provably ours.
+    const state = await nameState(this.options.out, outcome.path!, same)
+    const variantOf = (taken: 'taken' | 'folder-taken') =>
+      // Someone else's file holds the name, or a folder on its way: the job's own variant, in
+      // folders that exist (taken) or in none (flat).
+      withExt((taken === 'taken' ? withSuffix : flatVariant)(task.planned, task.key), made.ext)
+    if (state === 'taken' || state === 'folder-taken') outcome.path = variantOf(state)
+    const record = async () => {
+      const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
+      // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
+      if (this.stats.active === 0) this.journal.flush()
+      await durable
+    }
+    await record()
+    if (state === 'same')
+      await unlink(made.file) // the name holds these very bytes already
+    else {
+      const published = await publish(made.file, this.options.out, outcome.path!, state !== 'free', same)
+      if (published !== true) {
+        // Taken since it was read (a run without a journal holds no lock): the variant, then.
+        outcome.path = variantOf(published)
+        await record()
+        if ((await publish(made.file, this.options.out, outcome.path, true)) !== true)
+          throw new Error(`cannot save ${outcome.path}: a folder on its way is a file`)
       }
     }
     if (made.file !== task.part) await unlink(task.part).catch(() => {})

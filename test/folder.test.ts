@@ -6,7 +6,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { FolderBusyError, pull } from '../src/index.js'
+import { FolderBusyError, pull, type Result } from '../src/index.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { canMount } from './support/wait.js'
@@ -146,6 +146,48 @@ test('the parts of a journal-less run that was killed are removed by the next ru
   for await (const _ of pull([server.url('/stale-0')], { out, report: false })) {
   }
   assert.deepEqual((await readdir(parts)).sort(), [live, otherHost].sort())
+})
+
+test("a file at an image's name is never replaced: not a stranger's, nor one the journal calls the job's", async () => {
+  const out = join(dir, 'never-replaced')
+  const url = server.url('/keep-me')
+  const first: Result[] = []
+  for await (const r of pull([url], { out, report: false })) first.push(r)
+  assert.equal(first[0].path, 'keep-me.jpg')
+  // Changed since (or, as a run stopped between journal and name once left it: a stranger's file
+  // under a name the journal gave the job): its size is not the recorded one, so it is fetched again.
+  await writeFile(join(out, 'keep-me.jpg'), 'USER FILE\n')
+  const again: Result[] = []
+  for await (const r of pull([url], { out, report: false })) again.push(r)
+  assert.equal(again[0].status, 'ok', again[0].message)
+  assert.match(again[0].path!, /^keep-me-[0-9a-f]+\.jpg$/, 'the job takes its variant')
+  assert.equal(await readFile(join(out, 'keep-me.jpg'), 'utf8'), 'USER FILE\n')
+  const listed = (await manifest(out)).map((l) => l.path)
+  assert.deepEqual(listed, [again[0].path])
+
+  // A stranger's file of the image's very size, other bytes: not taken for the image either.
+  const out2 = join(dir, 'same-size-stranger')
+  const bytes = server.bytes('/twin')
+  await mkdir(out2, { recursive: true })
+  await writeFile(join(out2, 'twin.jpg'), Buffer.alloc(bytes.length, 7))
+  const twin: Result[] = []
+  for await (const r of pull([server.url('/twin')], { out: out2, report: false })) twin.push(r)
+  assert.match(twin[0].path!, /^twin-[0-9a-f]+\.jpg$/)
+  assert.deepEqual(await readFile(join(out2, 'twin.jpg')), Buffer.alloc(bytes.length, 7))
+})
+
+test("a name that already holds the image's very bytes is the job's: reruns without a journal make no copies", async () => {
+  const out = join(dir, 'no-journal-rerun')
+  const urls = [server.url('/again-0'), server.url('/again-1')]
+  for (let run = 0; run < 2; run++) {
+    const results: Result[] = []
+    for await (const r of pull(urls, { out, journal: false, report: false })) results.push(r)
+    assert.deepEqual(results.map((r) => [r.status, r.path]).sort(), [
+      ['ok', 'again-0.jpg'],
+      ['ok', 'again-1.jpg'],
+    ])
+  }
+  assert.deepEqual(await outputFiles(out), ['again-0.jpg', 'again-1.jpg'])
 })
 
 test('the manifest lists every job the folder holds, whatever the last run was', async () => {

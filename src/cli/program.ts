@@ -6,8 +6,6 @@ import { addEnqueueCommand } from './enqueue-command.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
-import { reportCommand } from './report-command.js'
-import { queueStatusCommand, statusCommand } from './status-command.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand } from './unsplash-command.js'
@@ -68,6 +66,8 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
   addQueueOptions(status, false)
     .option('--json', 'the status as one JSON object')
     .action(async (dir: string | undefined, o: Record<string, unknown>) => {
+      // Loaded with the command that needs it: every start-up would parse it (and SQLite's addon).
+      const { queueStatusCommand, statusCommand } = await import('./status-command.js')
       if (o.queue !== undefined) {
         if (dir !== undefined) throw new UsageError('give an output folder or --queue, not both')
         process.exitCode = await queueStatusCommand(redisFrom(o), o.queue as string, o.json === true)
@@ -79,7 +79,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .command('report')
     .description("(re)build DIR/report.html from the folder's journal, also after an interrupted run")
     .argument('<dir>', 'output folder of an earlier run')
-    .action((dir: string) => reportCommand(dir))
+    .action(async (dir: string) => (await import('./report-command.js')).reportCommand(dir))
   addUnsplashCommand(program)
   addEnqueueCommand(program)
   addWorkerCommand(program)

@@ -20,8 +20,6 @@ export interface Task {
   /** Where the bytes go until they are verified. */
   part: string
   validators: Validators
-  /** The path an earlier run published for this job, which this run may replace. */
-  previousPath?: string
   attempts: number
   started: number
   /** HTTP statuses of the attempts' answers, with counts (the report's 429/503 per host). */
@@ -150,7 +148,6 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       validators: earlier
         ? { etag: earlier.etag, lastModified: earlier.lastModified, length: earlier.length }
         : {},
-      previousPath: earlier?.path,
       attempts: 0,
       started: 0,
     },

@@ -1,4 +1,6 @@
-import { link, mkdir, readdir, rename, unlink } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
@@ -15,16 +17,20 @@ const madeDirs = new Map<string, Promise<unknown>>()
 
 /**
  * Give a verified part file its final name. `link` fails rather than replace a file someone else
- * put there; `overwrite` is for our own earlier copy of the same job. Resolves `true` when
- * published, `'taken'` if the name is taken, `'folder-taken'` if a folder on its way is a file
- * (`a.png` saved, then `a.png/b` asked for). On libuv's pool, never on the thread that moves
- * bytes: a directory entry on a real disk can cost a millisecond of kernel time.
+ * put there; `overwrite` is for our own earlier copy of the same job. A name taken by a file with
+ * exactly the bytes of `same` (its size, then its sha256) is the job's already (an earlier run
+ * put it there and was stopped before its journal said so, or ran without one): the part goes,
+ * the name is kept, nothing is duplicated. Resolves `true` when published, `'taken'` if the name
+ * is taken, `'folder-taken'` if a folder on its way is a file (`a.png` saved, then `a.png/b` asked
+ * for). On libuv's pool, never on the thread that moves bytes: a directory entry on a real disk
+ * can cost a millisecond of kernel time.
  */
 export async function publish(
   part: string,
   out: string,
   relative: string,
   overwrite: boolean,
+  same?: { bytes: number; sha256: string },
 ): Promise<true | 'taken' | 'folder-taken'> {
   const target = join(out, relative)
   const dir = dirname(target)
@@ -49,10 +55,46 @@ export async function publish(
     await link(part, target)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') return 'taken'
     if (code === 'ENOTDIR') return 'folder-taken'
-    throw error
+    if (code !== 'EEXIST') throw error
+    if (!same || !(await holds(target, same))) return 'taken'
   }
   await unlink(part)
   return true
+}
+
+/**
+ * What holds the name `relative` in `out` before a job takes it: nothing (`'free'`), a file of
+ * exactly the bytes of `same` (`'same'`: the job's already), another file (`'taken'`), or a file
+ * where a folder on its way must be (`'folder-taken'`). Read before the journal names the file,
+ * so that it never names one that is not the job's.
+ */
+export async function nameState(
+  out: string,
+  relative: string,
+  same?: { bytes: number; sha256: string },
+): Promise<'free' | 'same' | 'taken' | 'folder-taken'> {
+  const target = join(out, relative)
+  try {
+    await lstat(target)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return 'free'
+    if (code === 'ENOTDIR') return 'folder-taken'
+    throw error
+  }
+  return same && (await holds(target, same)) ? 'same' : 'taken'
+}
+
+/** Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match). */
+async function holds(path: string, same: { bytes: number; sha256: string }): Promise<boolean> {
+  const info = await lstat(path).catch(() => undefined)
+  if (!info?.isFile() || info.size !== same.bytes) return false
+  const hash = createHash('sha256')
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  } catch {
+    return false
+  }
+  return hash.digest('hex') === same.sha256
 }
