@@ -85,6 +85,10 @@ async function* run(
     throw mkdirFault(error, options.out)
   }
   await removeStaleParts(shared.parts)
+  if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
+    throw new UsageError(
+      `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
+    )
   const { journal, lock } = await openJournal(paths, options)
   const dispatcher = createAgent(options)
   let dataset: WebDatasetSink | undefined
@@ -165,8 +169,11 @@ async function* run(
     } catch (error) {
       ended = error // a full disk, say: reported with the rest below
     }
-    const written = await settle(writeManifest(paths, journal.manifestLines()))
-    const reported = options.report ? await settle(writeRunReport(paths, journal)) : undefined
+    // The folder's inventory is its journal's: a run without one, in a folder that has one, leaves
+    // the manifest and the report to it (its own results went to its caller).
+    const inventory = options.journal || !existed.journal
+    const written = inventory ? await settle(writeManifest(paths, journal.manifestLines())) : undefined
+    const reported = inventory && options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())
     lock?.release()
     // A run without a journal cannot resume: its parts go with it.

@@ -190,6 +190,28 @@ test("a name that already holds the image's very bytes is the job's: reruns with
   assert.deepEqual(await outputFiles(out), ['again-0.jpg', 'again-1.jpg'])
 })
 
+test("a run without a journal in a folder that has one leaves the folder's manifest and report to it", async () => {
+  const out = join(dir, 'journal-and-not')
+  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/inventory-${i}`))
+  for await (const _ of pull(urls, { out })) {
+  }
+  const manifestBefore = await readFile(join(out, 'manifest.jsonl'), 'utf8')
+  const reportBefore = await readFile(join(out, 'report.html'), 'utf8')
+  const side: Result[] = []
+  for await (const r of pull([urls[0], server.url('/inventory-new')], { out, journal: false })) side.push(r)
+  assert.deepEqual(
+    side.map((r) => r.status),
+    ['ok', 'ok'],
+  )
+  assert.equal(await readFile(join(out, 'manifest.jsonl'), 'utf8'), manifestBefore)
+  assert.equal(await readFile(join(out, 'report.html'), 'utf8'), reportBefore)
+  // Shards are sealed in place: a WebDataset run without the journal is refused at once.
+  await assert.rejects(async () => {
+    for await (const _ of pull(urls, { out, journal: false, outputFormat: 'webdataset' })) {
+    }
+  }, /has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal/)
+})
+
 test('the manifest lists every job the folder holds, whatever the last run was', async () => {
   const out = join(dir, 'inventory')
   assert.equal((await runCli([await list('inv', 5), '-o', out])).code, 0)
