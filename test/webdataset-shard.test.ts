@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -25,6 +26,7 @@ function setUp(out: string): ShardContext {
 }
 
 const image = (index: number) => Buffer.from(`image ${index} `.repeat(50 + index * 37))
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
 
 /** Row `index` of shard 0, staged when `ok`. */
 function row(ctx: ShardContext, index: number, status: Status): string {
@@ -32,7 +34,7 @@ function row(ctx: ShardContext, index: number, status: Status): string {
   const outcome =
     status === 'failed'
       ? { attempts: 1, error: 'http-503' as const }
-      : { attempts: 1, format: 'jpg', bytes: image(index).length }
+      : { attempts: 1, format: 'jpg', bytes: image(index).length, sha256: sha256(image(index)) }
   if (status === 'ok') writeFileSync(join(shardWork(ctx.paths, '00000').staging, `${key}.jpg`), image(index))
   const r: SampleRow = sampleRow(
     index,
@@ -139,7 +141,29 @@ test('a sample neither staged nor in the old tar: sealing fails and says what to
   broken.add(0, JSON.stringify(line))
   assert.throws(
     () => broken.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
-    /000000\.jpg is neither staged nor in 00000\.tar: remove 00000\.tar/,
+    /000000\.jpg is neither staged nor in 00000\.tar as its row describes it: remove 00000\.tar/,
+  )
+})
+
+test('a sample in the old tar is copied only if it is the image its row describes: the same size is not enough', async (t) => {
+  const out = await tempDir()
+  t.after(() => cleanup(out))
+  const ctx = setUp(out)
+  const first = new Shard(0, ctx, undefined)
+  first.add(0, row(ctx, 0, 'ok'))
+  assert.equal(first.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])), true)
+  first.cleanUp()
+  mkdirSync(shardWork(ctx.paths, '00000').staging)
+  // The journal says row 0 is an image of the same size, other bytes (the tar was sealed by a run
+  // that did not keep the journal): resealing must not pair that row with the tar's bytes.
+  const line = JSON.parse(row(ctx, 0, 'skipped')) as SampleRow
+  line.columns.sha256 = sha256(Buffer.alloc(image(0).length, 1))
+  line.columns.caption = 'changed, so the shard is sealed again'
+  const again = new Shard(0, ctx, null)
+  again.add(0, JSON.stringify(line))
+  assert.throws(
+    () => again.seal(Uint8Array.from([1, 0, 0, 0, 0, 0])),
+    /000000\.jpg is neither staged nor in 00000\.tar as its row describes it/,
   )
 })
 

@@ -276,9 +276,16 @@ export class Shard {
     else {
       const scan = old()
       const entry = scan.find(member)
-      if (!entry || (row.bytes !== undefined && entry.size !== row.bytes))
+      // Its size and its sha256 (when known) both: a sample is copied only if it is the image the
+      // row describes, not one a run without the journal left in the tar.
+      const sha256 = row.columns.sha256
+      if (
+        !entry ||
+        (row.bytes !== undefined && entry.size !== row.bytes) ||
+        (typeof sha256 === 'string' && scan.sha256(entry) !== sha256)
+      )
         throw new Error(
-          `sample ${member} is neither staged nor in ${this.stem}.tar: remove ${this.stem}.tar and run again to fetch its samples anew`,
+          `sample ${member} is neither staged nor in ${this.stem}.tar as its row describes it: remove ${this.stem}.tar and run again to fetch its samples anew`,
         )
       tar.addRange(member, scan.fd, entry.offset, entry.size)
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
 
 /**
@@ -250,6 +251,19 @@ export class TarScan {
       if (entry.name === name) return entry
     }
     return undefined
+  }
+
+  /** The sha256 (hex) of `entry`'s bytes, read in pieces. */
+  sha256(entry: TarEntry): string {
+    const hash = createHash('sha256')
+    const piece = Buffer.alloc(Math.min(entry.size, 1 << 20))
+    for (let done = 0; done < entry.size; ) {
+      const got = readSync(this.fd, piece, 0, Math.min(piece.length, entry.size - done), entry.offset + done)
+      if (got === 0) break
+      hash.update(piece.subarray(0, got))
+      done += got
+    }
+    return hash.digest('hex')
   }
 
   close(): void {
