@@ -75,8 +75,8 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
     `${requested('/kill/') - byFirst} requests by the second for ${urls.length} URLs, ${kept} of them journaled by the first`,
   )
   assert.deepEqual(
-    await readdir(join(out, '.imgpull', 'queue')),
-    ['00000.json'],
+    (await readdir(join(out, '.imgpull', 'queue'))).sort(),
+    ['00000.json', 'input.json'],
     'no partial file or work folder left',
   )
   const s = await status('kill')

@@ -93,8 +93,8 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   )
   assert.equal(server.stats.requests - before, urls.length, 'no URL was fetched twice')
   assert.deepEqual(
-    await readdir(join(out, '.imgpull', 'queue')),
-    [0, 1, 2, 3, 4, 5, 6, 7].map((n) => `0000${n}.json`),
+    (await readdir(join(out, '.imgpull', 'queue'))).sort(),
+    [...[0, 1, 2, 3, 4, 5, 6, 7].map((n) => `0000${n}.json`), 'input.json'],
     'no work folder left behind',
   )
 
@@ -192,4 +192,45 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
     15,
     'the last shard: 5 samples, each an image, a caption and a JSON',
   )
+})
+
+test("a worker never takes another input's shards, nor a local run's outputs, for its own: it stops, the shard waits", async () => {
+  const out = join(dir, 'one-input')
+  const first = await list('first.txt', [server.url('/first/0.jpg'), server.url('/first/1.jpg')])
+  assert.equal((await runCli(['enqueue', first, ...q('first'), '--shard-size', '5'])).code, 0)
+  const done = await runCli(['worker', ...q('first'), '-o', out, '--exit-when-done', '--quiet'])
+  assert.equal(done.code, 0, done.stderr)
+
+  // Another input, its own queue, the same folder: its shard 0 is not the folder's 00000.
+  const second = await list('second.txt', [server.url('/second/0.jpg')])
+  assert.equal((await runCli(['enqueue', second, ...q('second'), '--shard-size', '5'])).code, 0)
+  const refused = await runCli(['worker', ...q('second'), '-o', out, '--exit-when-done'])
+  assert.equal(refused.code, 3, refused.stderr)
+  assert.match(
+    refused.stderr,
+    /holds the shards of another input .*not queue second's.*; give each queue \(each input\) its own output folder with -o/,
+  )
+  assert.equal(server.hits.get('/second/0.jpg'), undefined, 'nothing fetched')
+  const status = JSON.parse((await runCli(['status', ...q('second'), '--json'])).stdout)
+  assert.equal(status.shards.done, 0)
+  assert.equal(status.shards.waiting, 1, 'the shard went back to the queue')
+
+  // A folder a local run wrote.
+  const local = join(dir, 'local-run')
+  assert.equal((await runCli([server.url('/local/0.jpg'), '-o', local, '--quiet'])).code, 0)
+  const mixed = await runCli(['worker', ...q('second'), '-o', local, '--exit-when-done'])
+  assert.equal(mixed.code, 3, mixed.stderr)
+  assert.match(mixed.stderr, /holds the outputs of a local run/)
+
+  // Its own folder: done.
+  const own = await runCli([
+    'worker',
+    ...q('second'),
+    '-o',
+    join(dir, 'second-out'),
+    '--exit-when-done',
+    '--quiet',
+  ])
+  assert.equal(own.code, 0, own.stderr)
+  assert.equal(server.hits.get('/second/0.jpg'), 1)
 })

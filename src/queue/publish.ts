@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { WORK_DIR } from '../layout.js'
+import { FatalError } from '../errors.js'
+import { layout, WORK_DIR } from '../layout.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
 
@@ -18,6 +19,7 @@ import type { ShardCounts } from './shard-data.js'
  *     00012/                      the shard's run: pull()'s output folder, with its own journal
  *                                 and lock, until published
  *     00012.json                  the shard's counts, written before it is published
+ *     input.json                  the input whose shards the folder holds (`inputId`)
  * ```
  *
  * Each shard has its own journal and lock, so workers can share an output folder (a network file
@@ -112,4 +114,41 @@ export async function publish(
 /** Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir). */
 export async function prepare(paths: ShardPaths): Promise<void> {
   await mkdir(paths.staging, { recursive: true })
+}
+
+/**
+ * Bind the output folder `out` to the input `inputId` (a queue's, see `ShardJobData`), or check it
+ * is bound to it: shard numbers name the outputs, so a folder holds the shards of one input only,
+ * and a local run's folder none. Throws `FatalError` (`queue-folder`) naming what the folder holds:
+ * a worker must never take another input's `00012.tar` for its own shard 12.
+ */
+export async function claimFolder(out: string, inputId: string, queue: string): Promise<void> {
+  const work = join(out, WORK_DIR, 'queue')
+  const file = join(work, 'input.json')
+  const hint = 'give each queue (each input) its own output folder with -o'
+  const held = await readFile(file, 'utf8').then(
+    (text) => String((JSON.parse(text) as { inputId?: unknown }).inputId),
+    () => undefined,
+  )
+  if (held === inputId) return
+  if (held !== undefined)
+    throw new FatalError(
+      'queue-folder',
+      `${out} holds the shards of another input (${held.slice(0, 12)}…), not queue ${queue}'s (${inputId.slice(0, 12)}…)`,
+      { hint },
+    )
+  const local = layout(out)
+  if (existsSync(local.journal) || existsSync(local.dataset))
+    throw new FatalError(
+      'queue-folder',
+      `${out} holds the outputs of a local run (${local.journal}), not queue ${queue}'s shards`,
+      { hint },
+    )
+  await mkdir(work, { recursive: true })
+  try {
+    await writeFile(file, `${JSON.stringify({ inputId, queue })}\n`, { flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return claimFolder(out, inputId, queue) // another worker bound it first: the same check
+  }
 }

@@ -7,7 +7,15 @@ import type { Result } from '../types.js'
 import { shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import { metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
-import { isPublished, type OutputFormat, prepare, publish, readCounts, shardPaths } from './publish.js'
+import {
+  claimFolder,
+  isPublished,
+  type OutputFormat,
+  prepare,
+  publish,
+  readCounts,
+  shardPaths,
+} from './publish.js'
 import { shardSource } from './read-shard.js'
 import { openRedis } from './redis.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
@@ -156,6 +164,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     stoppedBy: 'done',
   }
   const running = new Map<string, Running>()
+  /** The input the output folder was checked to hold (see `claimFolder`). */
+  let claimed: string | undefined
   let stopping: 'drain' | 'hard' | undefined
   let fatal: FatalError | undefined
   let stop: (() => void) | undefined
@@ -175,6 +185,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       )
     const format: OutputFormat = data.options.outputFormat ?? 'files'
     const paths = shardPaths(options.out, data.shard)
+    if (claimed !== data.inputId) {
+      try {
+        await claimFolder(options.out, data.inputId, options.queue)
+        claimed = data.inputId
+      } catch (error) {
+        // The folder is not this queue's: the worker stops, the shard goes back for another.
+        fatal ??=
+          error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
+        summary.stoppedBy = 'fatal'
+        stop?.()
+        await job.moveToWait(token)
+        summary.released++
+        say({ type: 'released', shard: data.shard, why: fatal.message })
+        throw new WaitingError()
+      }
+    }
     const rows = data.rows.count
     say({ type: 'shard', shard: data.shard, rows, attempt: job.attemptsMade + 1 })
     if (isPublished(paths, format)) {
