@@ -47,7 +47,7 @@ async function started(out: string) {
 
 test('a second run on a folder in use stops at once with exit 2, naming the run that holds it', async () => {
   const out = join(dir, 'busy')
-  const first = startCli([await list('busy', 60), '-o', out, '--per-host', '4'])
+  const first = startCli([await list('busy', 120), '-o', out, '--per-host', '4'])
   await started(out)
   const second = await runCli([await list('busy-2', 5), '-o', out])
   assert.equal(second.code, 2, second.stderr)
@@ -58,11 +58,18 @@ test('a second run on a folder in use stops at once with exit 2, naming the run 
   )
   assert.equal(second.stderr.trim().split('\n').length, 1, 'one line')
   assert.match(second.stderr, /; wait for it to end, or stop it\n$/)
+  // status while it runs: says a run is going on, and never to run the command again.
+  const during = await runCli(['status', out])
+  assert.equal(during.code, 0, during.stderr)
+  assert.match(during.stdout, new RegExp(`A run is going on in this folder \\(pid ${pid} on `))
+  assert.doesNotMatch(during.stdout, /Run the same command again/)
+  assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).running.pid, pid)
   const done = await first.done
   assert.equal(done.code, 0, done.stderr)
   const lines = await manifest(out)
-  assert.equal(lines.length, 60, 'the manifest is whole and valid JSON')
+  assert.equal(lines.length, 120, 'the manifest is whole and valid JSON')
   assert.equal(server.hits.get('/busy-2-0'), undefined, 'the second run fetched nothing')
+  assert.equal(JSON.parse((await runCli(['status', out, '--json'])).stdout).running, null)
 })
 
 test('the library refuses a folder in use too, with a FolderBusyError', async () => {

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
+import { FolderLock } from '../journal/lock.js'
 import { summarizeJournal } from '../journal/sqlite.js'
 import { layout } from '../layout.js'
 import { formatBytes } from '../report/format.js'
@@ -8,18 +10,22 @@ import { formatBytes } from '../report/format.js'
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
  * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
- * an example each, `failures` by code).
+ * an example each, `failures` by code, and `running`: the run going on now, `{ pid, host,
+ * startedAt }`, or `null`).
  */
 export function statusCommand(
   dir: string,
   json = false,
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ) {
-  const path = layout(dir).journal
+  const paths = layout(dir)
+  const path = paths.journal
   if (!existsSync(path)) throw new UsageError(`no imgpull journal in '${dir}' (looked for ${path})`)
   const s = summarizeJournal(path)
+  const holder = FolderLock.holder(paths, Database)
+  const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
   if (json) {
-    write(JSON.stringify(s))
+    write(JSON.stringify({ ...s, running }))
     return
   }
   const ok = s.counts.ok ?? 0
@@ -31,6 +37,15 @@ export function statusCommand(
   if (s.errors.length) {
     write('Most common errors:')
     for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${e.message}`)
+  }
+  if (holder) {
+    // What to run again is for when it has ended: a second run now would be refused.
+    const who =
+      holder === 'unknown'
+        ? ''
+        : ` (pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()})`
+    write(`A run is going on in this folder${who}: these figures move until it ends.`)
+    return
   }
   if (pending) write('Run the same command again to finish the rest.')
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)

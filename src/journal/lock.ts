@@ -55,6 +55,29 @@ export class FolderLock {
     return new FolderLock(db, holderPath, previous)
   }
 
+  /**
+   * Whether a run holds the folder now, without taking the lock (so a reader that cannot write
+   * the folder can ask): its holder, `'unknown'` when held by a run that left no `lock.json`, or
+   * `undefined` when no run holds it. A held lock is an exclusive one: even a read is refused.
+   */
+  static holder(paths: Layout, Sqlite: typeof Database): LockHolder | 'unknown' | undefined {
+    let db: Database.Database
+    try {
+      db = new Sqlite(paths.lock, { readonly: true, fileMustExist: true, timeout: 0 })
+    } catch {
+      return undefined // never locked here
+    }
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_master').get()
+      return undefined
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') return undefined
+      return readHolder(paths.lockHolder) ?? 'unknown'
+    } finally {
+      db.close()
+    }
+  }
+
   /** Let the next run in. */
   release(): void {
     try {
