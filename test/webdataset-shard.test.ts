@@ -193,3 +193,28 @@ test('tar headers: what Python reads from them, base-256 sizes past 8 GiB includ
   assert.throws(() => tarHeader('é.jpg', 1), /not a short ASCII tar name/)
   assert.throws(() => tarHeader('a'.repeat(101), 1), /not a short ASCII tar name/)
 })
+
+test('a staged sample that is not the recorded size, longer or shorter, never goes into a tar', async (t) => {
+  for (const [what, change, expected] of [
+    ['longer', (b: Buffer) => Buffer.concat([b, Buffer.from('x')]), /is longer than \d+ bytes as recorded/],
+    ['shorter', (b: Buffer) => b.subarray(0, b.length - 1), /ended at byte \d+ of \d+/],
+  ] as const) {
+    const out = await tempDir()
+    t.after(() => cleanup(out))
+    const ctx = setUp(out)
+    const shard = new Shard(0, ctx, undefined)
+    const line = row(ctx, 0, 'ok')
+    const staged = join(shardWork(ctx.paths, '00000').staging, '000000.jpg')
+    writeFileSync(staged, change(image(0)))
+    // Written to the tar as soon as its turn comes (here at once), or when the shard is sealed.
+    assert.throws(
+      () => {
+        shard.add(0, line)
+        shard.seal(Uint8Array.from([1, 0, 0, 0, 0, 0]))
+      },
+      expected,
+      what,
+    )
+    assert.equal(existsSync(join(out, '00000.tar')), false, `${what}: no tar under its name`)
+  }
+})

@@ -73,6 +73,8 @@ export function tarHeader(name: string, size: number): Buffer {
 }
 
 const ZEROS = Buffer.alloc(2 * BLOCK)
+/** One byte read past a file's recorded end: there must be none. */
+const ONE = Buffer.alloc(1)
 
 /** A tar file written entry by entry, through a buffer; `finish` makes it durable. */
 export class TarFile {
@@ -104,16 +106,20 @@ export class TarFile {
     this.#pad(size)
   }
 
-  /** Add the file at `path`, copied in pieces; it must be `size` bytes long when a size is given. */
+  /**
+   * Add the file at `path`, copied in pieces; it must be `size` bytes long when a size is given
+   * (then no stat: the copy finds a file that is shorter, one more read one that is longer).
+   */
   addFile(name: string, path: string, size?: number): void {
     const fd = openSync(path, 'r')
     try {
-      const actual = fstatSync(fd).size
-      if (size !== undefined && actual !== size)
-        throw new Error(`${path} is ${actual} bytes, not ${size} as recorded`)
-      this.#header(name, actual)
-      this.#copy(fd, 0, actual, path)
-      this.#pad(actual)
+      const length = size ?? fstatSync(fd).size
+      this.#header(name, length)
+      this.#copy(fd, 0, length, path)
+      // A failure leaves the tar half-written: the shard's sealing discards it.
+      if (size !== undefined && readSync(fd, ONE, 0, 1, size) !== 0)
+        throw new Error(`${path} is longer than ${size} bytes as recorded`)
+      this.#pad(length)
     } finally {
       closeSync(fd)
     }
