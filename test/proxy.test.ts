@@ -3,14 +3,13 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
-import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
-import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
+import { runSorted, withEnv } from './support/proxied.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -118,29 +117,7 @@ after(async () => {
   await cleanup(dir)
 })
 
-async function run(urls: string[], options: Options): Promise<Result[]> {
-  const results: Result[] = []
-  for await (const r of pull(urls, {
-    journal: false,
-    caCert: certs.ca,
-    retries: 1,
-    name: '{index}{ext}',
-    ...options,
-  }))
-    results.push(r)
-  return results.sort((a, b) => a.job.url.localeCompare(b.job.url))
-}
-
-/** Run with these environment variables (and none of the proxy ones the machine may have). */
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !/^(https?|all|no)_proxy$/i.test(k)))
-  process.env = { ...clean, ...vars }
-  try {
-    return await fn()
-  } finally {
-    process.env = env
-  }
-}
+const run = (urls: string[], options: Options) => runSorted(urls, { caCert: certs.ca, ...options })
 
 test('--proxy: http:// URLs as absolute-form requests, https:// ones through CONNECT (HTTP/2 inside)', async () => {
   proxy.log.length = 0

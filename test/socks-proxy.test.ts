@@ -4,13 +4,12 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
 import { proxyPlan } from '../src/fetch/proxy.js'
-import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
-import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
+import { runSorted, withEnv } from './support/proxied.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 import { type Socks5Proxy, startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -49,29 +48,7 @@ after(async () => {
   await cleanup(dir)
 })
 
-async function run(urls: string[], options: Options): Promise<Result[]> {
-  const results: Result[] = []
-  for await (const r of pull(urls, {
-    journal: false,
-    caCert: certs.ca,
-    retries: 1,
-    name: '{index}{ext}',
-    ...options,
-  }))
-    results.push(r)
-  return results.sort((a, b) => a.job.url.localeCompare(b.job.url))
-}
-
-/** Run with these environment variables (and none of the proxy ones the machine may have). */
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !/^(https?|all|no)_proxy$/i.test(k)))
-  process.env = { ...clean, ...vars }
-  try {
-    return await fn()
-  } finally {
-    process.env = env
-  }
-}
+const run = (urls: string[], options: Options) => runSorted(urls, { caCert: certs.ca, ...options })
 
 test('proxy URLs: socks5:// and socks5h:// are SOCKS5 proxies; SOCKS4 and a bare socks:// are refused by name', () => {
   assert.equal(proxyPlan('socks5://127.0.0.1:1080', {})?.http?.protocol, 'socks5:')

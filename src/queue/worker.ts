@@ -173,6 +173,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     stop = resolve
   })
 
+  /** A local fault (a full disk, a folder that is not this queue's): the worker stops. */
+  const stopFor = (error: unknown) => {
+    fatal ??= error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
+    summary.stoppedBy = 'fatal'
+    stop?.()
+  }
+  /** Give the shard back to the queue now, not after its lock expires: another worker takes it. */
+  const release = async (job: Job<ShardJobData>, token: string | undefined, shard: number, why: string) => {
+    await job.moveToWait(token)
+    summary.released++
+    say({ type: 'released', shard, why })
+    throw new WaitingError()
+  }
+
   const process_ = async (
     job: Job<ShardJobData>,
     token?: string,
@@ -191,14 +205,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         claimed = data.inputId
       } catch (error) {
         // The folder is not this queue's: the worker stops, the shard goes back for another.
-        fatal ??=
-          error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
-        summary.stoppedBy = 'fatal'
-        stop?.()
-        await job.moveToWait(token)
-        summary.released++
-        say({ type: 'released', shard: data.shard, why: fatal.message })
-        throw new WaitingError()
+        stopFor(error)
+        return release(job, token, data.shard, fatal!.message)
       }
     }
     const rows = data.rows.count
@@ -273,21 +281,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
     const local = error instanceof FatalError || isFatalLocal(error)
     if (!complete && (stopping || local)) {
-      if (local) {
-        fatal ??=
-          error instanceof FatalError ? error : new FatalError('local', String(error), { cause: error })
-        summary.stoppedBy = 'fatal'
-        stop?.()
-      }
-      // Back to the queue now, not after the lock expires: another worker continues it.
-      await job.moveToWait(token)
-      summary.released++
-      say({
-        type: 'released',
-        shard: data.shard,
-        why: local ? (fatal?.message ?? 'a local fault') : 'stopped',
-      })
-      throw new WaitingError()
+      if (local) stopFor(error)
+      return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
     }
     if (error) {
       summary.failed++
