@@ -82,10 +82,20 @@ test('the library refuses a folder in use too, with a FolderBusyError', async ()
     }
   }, FolderBusyError)
   // Without a journal too when shards are written: they are the folder's, not the run's.
+  const shards = join(dir, 'busy-lib-shards')
+  const wds = pull(urls, { out: shards, perHost: 2, journal: false, outputFormat: 'webdataset' })[
+    Symbol.asyncIterator
+  ]()
+  await wds.next()
   await assert.rejects(async () => {
-    for await (const _ of pull([server.url('/other')], { out, journal: false, outputFormat: 'webdataset' })) {
+    for await (const _ of pull([server.url('/other')], {
+      out: shards,
+      journal: false,
+      outputFormat: 'webdataset',
+    })) {
     }
   }, FolderBusyError)
+  await wds.return?.()
   // A journal-less run of files takes no lock: its parts are its own.
   const side: string[] = []
   for await (const r of pull([server.url('/side')], { out, journal: false, report: false }))
