@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -126,10 +127,15 @@ export async function claimFolder(out: string, inputId: string, queue: string): 
   const work = join(out, WORK_DIR, 'queue')
   const file = join(work, 'input.json')
   const hint = 'give each queue (each input) its own output folder with -o'
-  const held = await readFile(file, 'utf8').then(
-    (text) => String((JSON.parse(text) as { inputId?: unknown }).inputId),
-    () => undefined,
-  )
+  const text = await readFile(file, 'utf8').catch(() => undefined)
+  let held: string | undefined
+  try {
+    held = text === undefined ? undefined : String((JSON.parse(text) as { inputId?: unknown }).inputId)
+  } catch {
+    throw new FatalError('queue-folder', `${file} is not what a worker writes (it does not read as JSON)`, {
+      hint: "remove it if this folder holds only this queue's shards",
+    })
+  }
   if (held === inputId) return
   if (held !== undefined)
     throw new FatalError(
@@ -145,10 +151,16 @@ export async function claimFolder(out: string, inputId: string, queue: string): 
       { hint },
     )
   await mkdir(work, { recursive: true })
+  // Written whole under a name of its own, then linked into place: a link never replaces a file,
+  // and no worker ever reads a half-written one.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  await writeFile(tmp, `${JSON.stringify({ inputId, queue })}\n`)
   try {
-    await writeFile(file, `${JSON.stringify({ inputId, queue })}\n`, { flag: 'wx' })
+    await link(tmp, file)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     return claimFolder(out, inputId, queue) // another worker bound it first: the same check
+  } finally {
+    await rm(tmp, { force: true })
   }
 }
