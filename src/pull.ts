@@ -284,6 +284,8 @@ class Engine {
   #space: (() => void) | undefined
   /** Files being published (the journal's commit, the transform stage): a stop lets them land. */
   readonly #publishing = new Set<Promise<void>>()
+  /** Transfers in flight (see `unread`). */
+  readonly #transfers = new Set<Promise<unknown>>()
   /** Takes per-host samples for the report while transfers run. */
   #sampler: NodeJS.Timeout | undefined
 
@@ -388,7 +390,9 @@ class Engine {
    * never read (it left the loop early), so the source still hears of every file it got.
    */
   async unread(): Promise<Result[]> {
-    while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing])
+    // A transfer that ended just as the stop came publishes its file after it: wait for those too.
+    while (this.#transfers.size > 0 || this.#publishing.size > 0)
+      await Promise.allSettled([...this.#transfers, ...this.#publishing])
     return this.#channel.drain()
   }
 
@@ -488,33 +492,38 @@ class Engine {
     }
     const expectedHash = task.job.expectedHash
     let done: Downloaded
-    try {
-      done = this.threads
-        ? await this.threads.download(
-            { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators },
-            cancel,
-          )
-        : await download(
-            task.url,
-            task.part,
-            task.validators,
-            {
-              dispatcher: this.dispatcher,
-              options: this.options,
-              onValidators,
-              onBytes: (n) => {
-                this.stats.bytes += n
-              },
-              expectedHash,
+    const transfer = this.threads
+      ? this.threads.download(
+          { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators },
+          cancel,
+        )
+      : download(
+          task.url,
+          task.part,
+          task.validators,
+          {
+            dispatcher: this.dispatcher,
+            options: this.options,
+            onValidators,
+            onBytes: (n) => {
+              this.stats.bytes += n
             },
-            cancel,
-          )
+            expectedHash,
+          },
+          cancel,
+        )
+    // This function's own await (below) comes before `unread`'s: its file is in `#publishing` by
+    // the time `unread` sees the transfer settled.
+    this.#transfers.add(transfer)
+    try {
+      done = await transfer
     } catch (error) {
       this.#failed(task, host, error, pastDeadline, sentAt)
       return
     } finally {
       clearTimeout(timer)
       this.#inFlight.delete(cancel)
+      this.#transfers.delete(transfer)
       this.stats.active--
     }
     this.#scheduler.success(host, done.ttfb)
