@@ -214,3 +214,29 @@ test('a proxy that cannot be reached fails as proxy, naming it', async () => {
   assert.equal(r.error, 'proxy')
   assert.match(r.message!, /cannot reach proxy http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
 })
+
+test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
+  const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
+  try {
+    const urls = [plain.url('/p.jpg'), secure.url('/tls-proxy-1')]
+    const results = await withEnv({}, () => run(urls, { out: join(dir, 'https-proxy'), proxy: secured.url }))
+    assert.ok(
+      results.every((r) => r.status === 'ok'),
+      JSON.stringify(results.map((r) => r.message)),
+    )
+    // Both went through it (undici tunnels http:// URLs too when the proxy itself is https://).
+    assert.equal(secured.log.length, 2, JSON.stringify(secured.log))
+    // Without the CA the proxy's own certificate is refused, and said so.
+    const [refused] = await withEnv({}, () =>
+      runSorted([plain.url('/p.jpg')], { out: join(dir, 'https-proxy-untrusted'), proxy: secured.url }),
+    )
+    assert.equal(refused.status, 'failed')
+    assert.equal(refused.error, 'tls', refused.message)
+    assert.match(
+      refused.message!,
+      new RegExp(`cannot verify the proxy ${new URL(secured.url).host}: its certificate .* --ca-cert`),
+    )
+  } finally {
+    await secured.close()
+  }
+})

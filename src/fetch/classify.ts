@@ -43,7 +43,8 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)
   if (tls) {
-    const message = tlsMessage(at, tls) + (hop ? ` (redirected from ${url})` : '')
+    const peer = tlsProxy(at, options)
+    const message = tlsMessage(peer ?? at, tls, !!peer) + (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
   return new NetworkError(url, error)
@@ -152,5 +153,18 @@ export function socksError(
     return { message: `${proxy} does not answer as a SOCKS5 proxy (${message})`, retryable: false }
   if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
     return { message: `${proxy} did not answer in time (${message})`, retryable: true }
+  return undefined
+}
+
+/**
+ * The proxy whose certificate a TLS failure on `url` is about: an http:// URL through an https://
+ * proxy speaks TLS to the proxy alone. `undefined` when it is the URL's host's.
+ */
+function tlsProxy(url: string, options: ResolvedOptions): string | undefined {
+  try {
+    const target = new URL(url)
+    const proxy = proxyFor(target, proxyPlan(options.proxy))
+    if (target.protocol === 'http:' && proxy?.protocol === 'https:') return `${proxy.protocol}//${proxy.host}`
+  } catch {}
   return undefined
 }

@@ -97,8 +97,13 @@ export function tlsProblem(error: unknown): { words: string; certificate: boolea
 }
 
 /** The one-line message of a TLS failure on `url`. */
-export function tlsMessage(url: string, problem: { words: string; certificate: boolean }): string {
-  const host = hostOf(url)
+export function tlsMessage(
+  url: string,
+  problem: { words: string; certificate: boolean },
+  /** The certificate is a proxy's (`url` is the proxy's then). */
+  proxy = false,
+): string {
+  const host = proxy ? `the proxy ${hostOf(url)}` : hostOf(url)
   return problem.certificate
     ? `TLS: cannot verify ${host}: ${problem.words}; ${TRUST_ADVICE}`
     : `TLS: cannot talk to ${host} securely: ${problem.words}`

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, request, type Server } from 'node:http'
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http'
+import { createServer as createSecureServer } from 'node:https'
 import { type AddressInfo, connect, type Socket } from 'node:net'
 
 /**
@@ -12,11 +13,18 @@ export interface ForwardProxy {
   close(): Promise<void>
 }
 
-export async function startForwardProxy({ auth }: { auth?: string } = {}): Promise<ForwardProxy> {
+export async function startForwardProxy({
+  auth,
+  tls,
+}: {
+  auth?: string
+  /** Served over TLS (an https:// proxy, as `curl -x https://…` speaks to), with this key pair. */
+  tls?: { cert: Buffer; key: Buffer }
+} = {}): Promise<ForwardProxy> {
   const log: ForwardProxy['log'] = []
   const sockets = new Set<Socket>()
   const allowed = (req: IncomingMessage) => !auth || req.headers['proxy-authorization'] === auth
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     log.push({ method: req.method!, target: req.url!, authorization: req.headers['proxy-authorization'] })
     if (!allowed(req)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': 0 }).end()
@@ -38,7 +46,8 @@ export async function startForwardProxy({ auth }: { auth?: string } = {}): Promi
     })
     upstream.on('error', () => res.writeHead(502).end('bad gateway'))
     req.pipe(upstream)
-  })
+  }
+  const server: Server = tls ? createSecureServer(tls, handle) : createServer(handle)
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     log.push({ method: 'CONNECT', target: req.url!, authorization: req.headers['proxy-authorization'] })
     if (!allowed(req)) {
@@ -71,7 +80,7 @@ export async function startForwardProxy({ auth }: { auth?: string } = {}): Promi
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
     close: async () => {
       for (const s of sockets) s.destroy()
