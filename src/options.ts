@@ -1,7 +1,7 @@
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
-import { readCaFile } from './fetch/trust.js'
+import { extraCas } from './fetch/trust.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -232,7 +232,8 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
-  if (o.caCert !== undefined) readCaFile(o.caCert)
+  // The certificates to trust beyond Node's own, read now: a file that cannot be used is said at once.
+  extraCas(o.caCert)
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)

@@ -99,6 +99,29 @@ test('a private CA: refused in one line saying how to trust it; --ca-cert trusts
   assert.match(missing.stderr, /nope\.pem/)
 })
 
+test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot be read is warned about once', async () => {
+  const viaEnv = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-file')], {
+    env: { ...noProxyEnv, SSL_CERT_FILE: certs.ca },
+  })
+  assert.equal(viaEnv.code, 0, viaEnv.stderr)
+  // With --ca-cert too: both add trust (the file's CA is the one needed here).
+  const both = await runCli(
+    [tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-file-both'), '--ca-cert', certs.ca],
+    { env: { ...noProxyEnv, SSL_CERT_FILE: certs.ca } },
+  )
+  assert.equal(both.code, 0, both.stderr)
+  const stale = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-file-stale')], {
+    env: { ...noProxyEnv, SSL_CERT_FILE: join(dir, 'gone.pem') },
+  })
+  assert.equal(stale.code, 1, 'the private CA is not trusted then')
+  assert.equal(
+    stale.stderr.match(/SSL_CERT_FILE.*gone\.pem.*its certificates are not trusted/g)?.length,
+    1,
+    stale.stderr,
+  )
+  assert.match(stale.stderr, /failed tls: /)
+})
+
 test('HTTP_PROXY from the environment, --proxy with credentials never printed, --no-proxy', async () => {
   const withCreds = proxy.url.replace('//', '//me:s3cret@')
   proxy.log.length = 0

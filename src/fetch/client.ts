@@ -2,7 +2,7 @@ import type { ResolvedOptions } from '../options.js'
 import { originFactory } from './origin-pool.js'
 import { proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
-import { trustedCas } from './trust.js'
+import { trustedContext } from './trust.js'
 import { Agent, type Dispatcher } from './undici.js'
 
 /** The warning `insecure` emits, once per run. */
@@ -29,7 +29,7 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
 }
 
 function connectionSettings(options: ResolvedOptions): ConnectionSettings {
-  const ca = trustedCas(options.caCert)
+  const context = trustedContext(options.caCert)
   return {
     agent: {
       keepAliveTimeout: 10_000,
@@ -41,7 +41,7 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
     },
     tls: {
       timeout: options.connectTimeout,
-      ...(ca ? { ca } : {}),
+      ...(context ? { secureContext: context } : {}),
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     },
     http2: options.http2,

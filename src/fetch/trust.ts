@@ -30,23 +30,54 @@ export function readCaFile(path: string, option = 'caCert'): string[] {
   return pems
 }
 
+/** `SSL_CERT_FILE` values already warned about (once a process). */
+const warned = new Set<string>()
+
 /**
- * What undici's connector needs to trust: `undefined` for Node's own store (the system's roots plus
- * `NODE_EXTRA_CA_CERTS`); with `caCert`, that store spelt out plus the file's certificates (giving
- * TLS a `ca` list replaces Node's store, extra certificates included, so they are added back).
+ * Certificates added to Node's own store (its bundled Mozilla roots plus `NODE_EXTRA_CA_CERTS`):
+ * those of `SSL_CERT_FILE`, the variable OpenSSL-based tools (curl, wget, git) read and Node does
+ * not (often the system's bundle, with a company's CA in it), then those of `caCert`. Both add
+ * trust, never take any away. Throws a `TypeError` naming `caCert` when its file cannot be read or
+ * holds no certificate; an unusable `SSL_CERT_FILE` is warned about once (`IMGPULL_SSL_CERT_FILE`)
+ * and left out, as Node does with `NODE_EXTRA_CA_CERTS`: other programs read it too.
  */
-export function trustedCas(caCert: string | undefined): string[] | undefined {
-  if (caCert === undefined) return undefined
-  const extra = process.env.NODE_EXTRA_CA_CERTS
+export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   let fromEnv: string[] = []
-  if (extra) {
+  const file = env.SSL_CERT_FILE
+  if (file) {
     try {
-      fromEnv = readCaFile(extra, 'NODE_EXTRA_CA_CERTS')
+      fromEnv = readCaFile(file, 'SSL_CERT_FILE')
+    } catch (error) {
+      if (!warned.has(file)) {
+        warned.add(file)
+        process.emitWarning(`${(error as Error).message}; its certificates are not trusted`, {
+          code: 'IMGPULL_SSL_CERT_FILE',
+        })
+      }
+    }
+  }
+  return [...fromEnv, ...(caCert === undefined ? [] : readCaFile(caCert))]
+}
+
+/**
+ * What undici's connector trusts: `undefined` for Node's own store; with extra certificates (see
+ * `extraCas`), one TLS context made once for the run, holding that store spelt out plus them
+ * (giving TLS a `ca` list replaces Node's store, `NODE_EXTRA_CA_CERTS` included, so it is added
+ * back; and a context built per connection would parse every root certificate each time).
+ */
+export function trustedContext(caCert: string | undefined): import('node:tls').SecureContext | undefined {
+  const extra = extraCas(caCert)
+  if (extra.length === 0) return undefined
+  const env = process.env.NODE_EXTRA_CA_CERTS
+  let fromEnv: string[] = []
+  if (env) {
+    try {
+      fromEnv = readCaFile(env, 'NODE_EXTRA_CA_CERTS')
     } catch {
       // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
     }
   }
-  // node:tls is loaded here only with a CA file (undici loads it with the first https:// URL).
-  const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
-  return [...rootCertificates, ...fromEnv, ...readCaFile(caCert)]
+  // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
+  const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...fromEnv, ...extra] })
 }
