@@ -136,6 +136,18 @@ test('failure lines carry colour only when asked: a CI runner or a log gets plai
   assert.ok(forced.stderr.includes('\u001b[31mfailed\u001b[39m http-404: '), forced.stderr)
 })
 
+test('the failures line points where the details are: the manifest and status, or without a journal the manifest alone', async () => {
+  const url = server.url('/details?status=404')
+  const out = join(dir, 'details')
+  const kept = await runCli([url, '-o', out])
+  assert.match(kept.stderr, /Details: .*manifest\.jsonl or `imgpull status .*details`\.\n$/)
+  const none = await runCli([url, '-o', join(dir, 'details-none'), '--no-journal'])
+  assert.match(none.stderr, /Details: .*details-none\/manifest\.jsonl\.\n$/)
+  // In a folder whose manifest is its journal's, the run's own details are its lines.
+  const beside = await runCli([url, '-o', out, '--no-journal'])
+  assert.match(beside.stderr, /Details: the lines above, or every result with --json\.\n$/)
+})
+
 test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
   const empty = join(dir, 'empty.txt')
   await writeFile(empty, '\n# only a comment\n\n')

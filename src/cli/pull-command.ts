@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
@@ -164,11 +164,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       )
     }
     if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
-    if (tally.failed && !fatal) {
-      say(
-        `Failures: ${errorBreakdown(tally)}. Details: ${layout(out).manifest} or \`imgpull status ${out}\`.`,
-      )
-    }
+    if (tally.failed && !fatal)
+      say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
     if (interrupted && !fatal) say('Run the same command again to continue where this run stopped.')
   }
   return code
@@ -249,4 +246,13 @@ export async function pullCommand(
   // Counting reads the lists a second time: only worth it when a progress line shows the total.
   const total = process.stderr.isTTY && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })
+}
+
+/** Where the failures of a run are told in full: a run without a journal has no `status`. */
+function whereDetails(out: string, options: Options): string {
+  const paths = layout(out)
+  if (options.journal !== false) return `${paths.manifest} or \`imgpull status ${out}\``
+  // Such a run leaves the manifest of a folder that has a journal to it (see pull()).
+  if (existsSync(paths.journal)) return 'the lines above, or every result with --json'
+  return paths.manifest
 }
