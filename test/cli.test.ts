@@ -148,6 +148,35 @@ test('the failures line points where the details are: the manifest and status, o
   assert.match(beside.stderr, /Details: the lines above, or every result with --json\.\n$/)
 })
 
+test('secrets on the command line never reach the report or the journal: -H Authorization, Cookie, URL credentials', async () => {
+  const out = join(dir, 'secrets')
+  const r = await runCli([
+    server.url('/secret-0').replace('http://', 'http://user:PASSWORD1@'),
+    '-o',
+    out,
+    '-H',
+    'Authorization: Bearer SUPERSECRET2',
+    '--header=Cookie: sid=COOKIE3',
+    '-H',
+    'Accept: image/*',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  const report = await readFile(join(out, 'report.html'), 'utf8')
+  assert.match(report, /Authorization: \*\*\*/)
+  assert.match(report, /Accept: image\/\*/, 'other headers are shown as given')
+  // The journal keeps the job's URL as the list gives it (a rerun matches it): its credentials stay
+  // as private as the list's own; the command line's secrets are nowhere.
+  const everywhere = ['PASSWORD1', 'SUPERSECRET2', 'COOKIE3']
+  for (const [file, secrets] of [
+    ['report.html', everywhere],
+    ['manifest.jsonl', everywhere],
+    ['.imgpull/journal.db', ['SUPERSECRET2', 'COOKIE3']],
+  ] as const) {
+    const bytes = await readFile(join(out, file), 'latin1')
+    for (const secret of secrets) assert.ok(!bytes.includes(secret), `${secret} in ${file}`)
+  }
+})
+
 test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
   const empty = join(dir, 'empty.txt')
   await writeFile(empty, '\n# only a comment\n\n')

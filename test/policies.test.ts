@@ -6,6 +6,7 @@ import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
+import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
 
@@ -315,4 +316,28 @@ test('grouped: en-US digit grouping, exactly as toLocaleString writes it', () =>
   for (const value of [...values, ...extremes])
     assert.equal(grouped(value), value.toLocaleString('en-US'), String(value))
   assert.equal(grouped(1_234_567), '1,234,567')
+})
+
+test('the command line kept for the report and the journal: keys, secret headers and URL credentials taken out', () => {
+  const argv = (...args: string[]) => ['node', 'imgpull', ...args]
+  const table: [string[], string][] = [
+    [argv('https://u:pw@h/a.jpg', '-o', 'out'), 'imgpull https://h/a.jpg -o out'],
+    [
+      argv('-H', 'Authorization: Bearer S1', '-H', 'Accept: image/*'),
+      "imgpull -H 'Authorization: ***' -H 'Accept: image/*'",
+    ],
+    [argv('-HCookie: sid=1', '--header=X-Api-Key: K'), "imgpull '-HCookie: ***' '--header=X-Api-Key: ***'"],
+    [argv('--header', 'x-auth-token: t'), "imgpull --header 'x-auth-token: ***'"],
+    [
+      argv('unsplash', 'search', 'lake', '--access-key', 'AK'),
+      "imgpull unsplash search lake --access-key '***'",
+    ],
+    [argv('--access-key=AK'), "imgpull '--access-key=***'"],
+    [
+      argv('--proxy', 'socks5://me:pw@p:1080', '--redis', 'redis://:pw@r:6379'),
+      'imgpull --proxy socks5://p:1080 --redis redis://r:6379',
+    ],
+    [argv('it is', "o'k"), `imgpull 'it is' 'o'\\''k'`],
+  ]
+  for (const [args, expected] of table) assert.equal(commandLine(args), expected, args.join(' '))
 })

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
+import { commandLine } from '../utils/command-line.js'
 import { header, integer, perHost, seconds, size } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
@@ -155,14 +156,4 @@ export function showDefaults(command: Command) {
     const shown = SHOWN_DEFAULTS[option.attributeName()]
     if (shown !== undefined) option.defaultValueDescription = shown
   }
-}
-
-/** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
-}
-
-/** This process's command line as typed (`imgpull ...`), for the report. */
-export function commandLine(argv: readonly string[] = process.argv): string {
-  return ['imgpull', ...argv.slice(2)].map(shellWord).join(' ')
 }

@@ -1,3 +1,5 @@
+import { SECRET_HEADER, withoutUserInfo } from '../../utils/command-line.js'
+
 /**
  * Everything shown comes from the network or the file system (a URL can hold `<script>`, a file
  * name a quote), so every value goes through one of these on its way into the page.
@@ -47,11 +49,25 @@ export function fileHref(path: string): string {
 }
 
 /**
- * The command line as shown: the value of `--access-key` (the Unsplash key) becomes `***`, and
- * credentials in URLs are removed. Other secrets belong in the environment, not the command line.
+ * The command line as shown: what `commandLine` takes out is taken out again here, for commands a
+ * journal kept before it did (`--access-key`, secret `-H` headers, credentials in URLs).
  */
 export function redactCommand(command: string): string {
-  return command
-    .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
-    .replace(/\b(https?:\/\/)[^\s/@:]*(?::[^\s/@]*)?@/gi, '$1')
+  return withoutUserInfo(
+    command
+      .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
+      // `'-HName: v'` and `'--header=Name: v'`, quoted whole, as commandLine writes them.
+      .replace(/'(-H|--header=)([^']*)'/g, (all, option: string, header: string) => {
+        const colon = header.indexOf(':')
+        if (colon < 0 || !SECRET_HEADER.test(header.slice(0, colon))) return all
+        return `'${option}${header.slice(0, colon)}: ***'`
+      })
+      .replace(/((?:-H|--header)(?:=|\s+)?)('[^']*'|"[^"]*"|\S+)/g, (all, option: string, word: string) => {
+        const quote = /^['"]/.test(word) ? word[0] : ''
+        const header = quote ? word.slice(1, -1) : word
+        const colon = header.indexOf(':')
+        if (colon < 0 || !SECRET_HEADER.test(header.slice(0, colon))) return all
+        return `${option}${quote}${header.slice(0, colon)}: ***${quote}`
+      }),
+  )
 }

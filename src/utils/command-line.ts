@@ -1,0 +1,65 @@
+/**
+ * The command line as the report and the journal keep it: `imgpull ...`, each word quoted as a
+ * POSIX shell would read it back, with secrets taken out first. The report is meant to be shared
+ * and the journal outlives the run, so neither may hold a key.
+ */
+export function commandLine(argv: readonly string[] = process.argv): string {
+  return ['imgpull', ...redactArgs(argv.slice(2))].map(shellWord).join(' ')
+}
+
+/** Header names whose values are secrets: credentials, cookies, keys and tokens of any kind. */
+export const SECRET_HEADER =
+  /authorization|cookie|token|secret|key|session|password|passwd|credential|signature/i
+
+/** Options whose value is a secret as a whole. */
+const SECRET_OPTIONS = new Set(['--access-key'])
+const HEADER_OPTIONS = new Set(['-H', '--header'])
+
+/**
+ * Arguments with their secrets as `***`: the value of `--access-key`; the value of a `-H`/`--header`
+ * whose name says it is a secret (`Authorization`, `Cookie`, `X-Api-Key`, ...); the user and
+ * password of any URL (`https://user:pw@host`, `socks5://u:p@proxy`, `redis://:pw@host`).
+ */
+export function redactArgs(args: readonly string[]): string[] {
+  const out: string[] = []
+  let next: 'secret' | 'header' | undefined
+  for (const arg of args) {
+    if (next === 'secret') out.push('***')
+    else if (next === 'header') out.push(redactHeader(arg))
+    else out.push(redactOption(arg))
+    next = SECRET_OPTIONS.has(arg) ? 'secret' : HEADER_OPTIONS.has(arg) ? 'header' : undefined
+  }
+  return out
+}
+
+function redactOption(arg: string): string {
+  const eq = arg.indexOf('=')
+  if (arg.startsWith('--') && eq > 0) {
+    const name = arg.slice(0, eq)
+    const value = arg.slice(eq + 1)
+    if (SECRET_OPTIONS.has(name)) return `${name}=***`
+    if (HEADER_OPTIONS.has(name)) return `${name}=${redactHeader(value)}`
+  }
+  // `-HAuthorization: ...`, as getopt reads it.
+  if (arg.startsWith('-H') && arg.length > 2 && !arg.startsWith('--'))
+    return `-H${redactHeader(arg.slice(2))}`
+  return withoutUserInfo(arg)
+}
+
+function redactHeader(header: string): string {
+  const colon = header.indexOf(':')
+  if (colon < 0) return withoutUserInfo(header)
+  return SECRET_HEADER.test(header.slice(0, colon))
+    ? `${header.slice(0, colon)}: ***`
+    : withoutUserInfo(header)
+}
+
+/** Any URL in `text` without its user and password. */
+export function withoutUserInfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1')
+}
+
+/** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+}
