@@ -37,6 +37,8 @@ export const CLIENT_SCRIPT = `(function () {
 
   function pager(root, rows, render, pageSize, noun) {
     var list = root.querySelector('[data-list]')
+    // A section with nothing to list (no image in the folder) has no list and no pager.
+    if (!list) return
     var nav = root.querySelector('[data-pager]')
     var status = root.querySelector('[data-status]')
     var prev = root.querySelector('[data-prev]')
