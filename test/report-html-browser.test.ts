@@ -516,7 +516,7 @@ test('an interrupted run says so at the top, with what is left', async () => {
 test('no image to show (all failed, or only shards): no error, and the credits are still listed', async () => {
   const out = join(root, 'nothing-shown')
   const run = await makeRun(out)
-  const input = { ...run.input, items: run.input.items.filter((item) => item.status === 'failed') }
+  const input = { ...run.input, items: [...run.input.items].filter((item) => item.status === 'failed') }
   // openReport waits for the script to have finished: a script that threw never gets there.
   const { page, log } = await openReport(await writeReport(out, input))
   assert.match(await text(page, '[data-figure="sheet"]'), /No images in this folder yet\./)

@@ -156,6 +156,27 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
   })
 
+  test('into WebDataset shards: every photo credited in ATTRIBUTION.md, linked to its shard', async () => {
+    const out = join(dir, 'shards')
+    const r = await unsplash([
+      'collection',
+      '77',
+      '-o',
+      out,
+      '--output-format',
+      'webdataset',
+      '--shard-size',
+      '5',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /credits for 8 photos in /)
+    const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+    const lines = credits.split('\n').filter((l) => l.startsWith('- '))
+    assert.equal(lines.length, 8)
+    for (const line of lines)
+      assert.match(line, /^- \[0000[01]\.tar\/\d+\.jpg\]\(0000[01]\.tar\): Photo by \[/)
+  })
+
   test('failed downloads are never tracked, not even on a rerun', async (t) => {
     const mock = await startUnsplashMock({
       imageOrigin: images.origin,

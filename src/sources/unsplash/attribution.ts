@@ -1,6 +1,7 @@
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ATTRIBUTION, type Layout } from '../../layout.js'
+import { ATTRIBUTION, type Layout, layout } from '../../layout.js'
+import { parseSamplePath } from '../../sinks/webdataset/keys.js'
 import { photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
 
@@ -9,12 +10,36 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&').replace(/\s+/g, ' ')
 }
 
-/** A relative file link: spaces and other specials escaped, folders kept. */
+/**
+ * A relative file link: spaces and other specials escaped, folders kept. A WebDataset sample
+ * (`00000.tar/KEY.jpg`) links to its shard, the file a reader can open.
+ */
 function fileLink(path: string): string {
-  return path
+  const sample = parseSamplePath(path)
+  return (sample ? `${sample.stem}.tar` : path)
     .split('/')
     .map((s) => encodeURIComponent(s))
     .join('/')
+}
+
+/**
+ * Whether the photo's file is in the folder: the file itself, or for a WebDataset sample its
+ * sealed shard or (before the shard is sealed, as when credits are written) its staged file.
+ */
+async function present(out: string, path: string): Promise<boolean> {
+  const sample = parseSamplePath(path)
+  const places = sample
+    ? [join(out, `${sample.stem}.tar`), join(layout(out).shards, sample.stem, sample.member)]
+    : [join(out, path)]
+  for (const place of places)
+    if (
+      await stat(place).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true
+  return false
 }
 
 /** "Photo by NAME on Unsplash", both linked (profile and photo page, with the API's UTM tags). */
@@ -45,16 +70,11 @@ export async function writeAttribution(
   paths: Pick<Layout, 'out' | 'attribution' | 'tmp'>,
   files: { path: string; photo: Photo }[],
 ): Promise<number> {
-  const present: typeof files = []
-  for (const f of files) {
-    try {
-      await stat(join(paths.out, f.path))
-      present.push(f)
-    } catch {}
-  }
-  if (present.length === 0) return 0
+  const kept: typeof files = []
+  for (const f of files) if (await present(paths.out, f.path)) kept.push(f)
+  if (kept.length === 0) return 0
   const tmp = paths.tmp(ATTRIBUTION)
-  await writeFile(tmp, renderAttribution(present))
+  await writeFile(tmp, renderAttribution(kept))
   await rename(tmp, paths.attribution)
-  return present.length
+  return kept.length
 }
