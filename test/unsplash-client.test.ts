@@ -205,6 +205,11 @@ test('401 is a usage error naming the key; 404 names the collection; messages ne
     new Listing(c, store, photoEndpoint(['nope']), 10).start(),
     /^UnsplashError: no such Unsplash photo nope$/,
   )
+  // None of several ids: known before anything is fetched, as for one.
+  await assert.rejects(
+    new Listing(c, store, photoEndpoint(['nope', 'nada', 'zilch']), 10).start(),
+    /^UnsplashError: no such Unsplash photos: nope, nada, zilch$/,
+  )
   await c.close()
   await bad.close()
 })

@@ -158,6 +158,10 @@ export class Listing {
       this.#total = state.total
     } else {
       await this.#fetch()
+      // Photo ids: on to the first that exists (each is one call, made anyway), so that none
+      // existing is known before anything is fetched.
+      while (this.endpoint.kind === 'photo' && this.#queue.length === 0 && this.#nextPage !== undefined)
+        await this.#fetch()
     }
     // Missing single photos are reported, but a call for nothing that exists is a usage error.
     if (this.endpoint.kind === 'photo' && this.#nextPage === undefined && this.#queue.length === 0) {
