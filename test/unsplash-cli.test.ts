@@ -453,6 +453,17 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       nonsense.stderr,
       'imgpull: nonsense is not an Unsplash command; the commands are search, collection, user, topic, random, photo (see imgpull unsplash --help)\n',
     )
+    // Followed by options, as a mistyped command nearly always is: still the command is named.
+    const typo = await runCli(['unsplash', 'serch', 'lake', '--limit', '5', '-o', join(dir, 'typo')])
+    assert.equal(typo.code, 2)
+    assert.match(typo.stderr, /^imgpull: serch is not an Unsplash command; the commands are search, /)
+    assert.equal(existsSync(join(dir, 'typo')), false)
+    // A bad API address from the environment is named as such, not as an option never given.
+    const badUrl = await unsplash(['collection', '77', '-o', join(dir, 'bad-url')], api, {
+      UNSPLASH_API_URL: 'api.unsplash.com',
+    })
+    assert.equal(badUrl.code, 2)
+    assert.match(badUrl.stderr, /^imgpull: UNSPLASH_API_URL: not an http\(s\) URL: "api\.unsplash\.com"/)
     assert.equal(none.code, 2)
     assert.match(none.stderr, /^Usage: imgpull unsplash <command> \[options\]/)
     assert.match(none.stderr, /search \[options\] <words\.\.\.>/)

@@ -189,9 +189,13 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
   const { options, flags } = pullOptionsFrom(o)
   // The source names its files unless --name says otherwise (pull() checks the template against it).
   if (!given('name')) options.name = undefined
-  const apiUrl = (o.apiUrl as string | undefined) ?? process.env.UNSPLASH_API_URL ?? DEFAULT_API_URL
-  if (!URL.canParse(apiUrl) || !/^https?:/i.test(apiUrl))
-    throw new UsageError(`--api-url: not an http(s) URL`)
+  const fromOption = o.apiUrl as string | undefined
+  const apiUrl = fromOption ?? process.env.UNSPLASH_API_URL ?? DEFAULT_API_URL
+  if (!URL.canParse(apiUrl) || !/^https?:/i.test(apiUrl)) {
+    // Named as it was given: the option, or the variable the user may have forgotten about.
+    const where = fromOption === undefined ? 'UNSPLASH_API_URL' : '--api-url'
+    throw new UsageError(`${where}: not an http(s) URL: ${JSON.stringify(apiUrl)}`)
+  }
   const imgix = imgixFrom(o, given('size'))
 
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
@@ -274,9 +278,11 @@ export function addUnsplashCommand(program: Command): Command {
     .command('unsplash')
     .description('download photos from Unsplash through its official API (needs a free access key)')
     .addHelpText('after', HELP_AFTER)
-    // Taken here so that an unknown one is named, not refused as "too many arguments".
+    // Taken here so that an unknown one is named, not refused as "too many arguments", nor as an
+    // "unknown option" for the options that follow it (`unsplash serch lake --limit 5`).
     .argument('[command]')
     .allowExcessArguments()
+    .allowUnknownOption()
     .usage('<command> [options]')
     .action((command: string | undefined) => {
       if (command === undefined) {
