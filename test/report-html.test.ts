@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import type { JobRecord } from '../src/journal/journal.js'
 import {
   binCount,
   binStep,
@@ -35,6 +36,8 @@ import {
   throughput,
   writeReport,
 } from '../src/report/html/index.js'
+import { reportItem } from '../src/report/run-report.js'
+import type { RunInfo } from '../src/types.js'
 
 const item = (over: Partial<ReportItem>): ReportItem => ({
   url: 'https://a.example/x.jpg',
@@ -451,4 +454,13 @@ test('writeReport: OUT/report.html replaced whole, nothing left behind', async (
   } finally {
     await rm(out, { recursive: true, force: true })
   }
+})
+
+test('a URL without a host (javascript:, not a URL at all) is counted under no host, never under "null"', () => {
+  const run = { id: 1, startedAt: 0 } as RunInfo
+  const record = (url: string) =>
+    ({ key: url, url, planned: 'x', state: 'failed', run: 1, attempts: 0, error: 'invalid-url' }) as JobRecord
+  for (const url of ['javascript:alert(7)', 'data:image/png;base64,AA', 'not a url'])
+    assert.equal(reportItem(record(url), run).host, '', url)
+  assert.equal(reportItem(record('https://img.example/a.jpg'), run).host, 'https://img.example')
 })

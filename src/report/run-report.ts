@@ -13,9 +13,11 @@ export interface ReportSource {
   samples: Iterable<HostSample>
 }
 
+/** The URL's origin; none (`''`) for what has none: not a URL, or a scheme without a host (`javascript:`, whose origin is the string "null"). */
 const originOf = (url: string) => {
   try {
-    return new URL(url).origin
+    const { origin } = new URL(url)
+    return origin === 'null' ? '' : origin
   } catch {
     return ''
   }
