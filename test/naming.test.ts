@@ -51,6 +51,8 @@ test('names never escape the output folder', () => {
     'https://h/a%00b%0Ac%1B',
     'https://h/.hidden',
     'https://h/.imgpull',
+    'https://h/-rf',
+    'https://h/--help/-x.png',
   ]
   for (const url of cases) {
     for (const template of ['{name}{ext}', '{path}', '{host}/{name}']) {
@@ -59,6 +61,7 @@ test('names never escape the output folder', () => {
         assert.notEqual(segment, '..', `${url} with ${template} gave ${out}`)
         assert.notEqual(segment, '.', `${url} with ${template} gave ${out}`)
         assert.ok(!segment.startsWith('.'), `${url} with ${template} gave hidden ${out}`)
+        assert.ok(!segment.startsWith('-'), `${url} with ${template} gave an option-like ${out}`)
         // biome-ignore lint/suspicious/noControlCharactersInRegex: checking for them
         assert.doesNotMatch(segment, /[\u0000-\u001f\\]/, `${url} gave ${JSON.stringify(out)}`)
       }

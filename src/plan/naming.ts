@@ -85,11 +85,15 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return out
 }
 
-/** A path segment that cannot escape, hide, or overflow: no `..`, no leading dot, bounded length. */
+/**
+ * A path segment that cannot escape, hide, pass for an option, or overflow: no `..`, no leading
+ * dot, no leading `-` (`rm *` would read `-rf.jpg` as options; Unsplash ids may start with one),
+ * bounded length.
+ */
 export function safeSegment(segment: string): string {
   let s = segment.trim()
   if (s === '' || s === '.' || s === '..') return '_'
-  if (s.startsWith('.')) s = `_${s.slice(1)}`
+  if (s.startsWith('.') || s.startsWith('-')) s = `_${s.slice(1)}`
   const ext = s.endsWith(EXT) ? EXT : ''
   const body = ext ? s.slice(0, -1) : s
   return truncateUtf8(body, MAX_SEGMENT_BYTES) + ext
