@@ -228,7 +228,7 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.equal(mock.tracked.get(flaky), undefined, 'a failed photo is not tracked')
     const rerun = await unsplash(['collection', '6', '-o', out, '--retries', '0'], mock)
     assert.equal(rerun.code, 0, rerun.stderr)
-    assert.match(rerun.stderr, /^1 images, .*3 already done/m)
+    assert.match(rerun.stderr, /^1 image, .*3 already done/m)
     trackedOnce(mock, [...mock.tracked.keys()])
     assert.equal(mock.tracked.size, 4)
     assert.equal(mock.tracked.get(flaky)?.length, 1)

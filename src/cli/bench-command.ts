@@ -97,7 +97,7 @@ function describe(p: BenchPass): string {
     .map(([code, n]) => `${code} ×${n}`)
     .join(', ')
   const failures = p.failed ? `, ${p.failed} failed (${failed})` : ''
-  return `${p.ok} images, ${formatBytes(p.bytes)} in ${seconds(p.ms)}${failures}`
+  return `${p.ok} image${p.ok === 1 ? '' : 's'}, ${formatBytes(p.bytes)} in ${seconds(p.ms)}${failures}`
 }
 
 /** The report as printed. */

@@ -151,9 +151,9 @@ export function conclude(
     rate.remaining === undefined
       ? ''
       : `, ${n(rate.remaining)}${rate.limit === undefined ? '' : ` of ${n(rate.limit)}`} left this hour`
-  const credits = s.attribution ? `; credits for ${n(s.credited)} photos in ${s.attribution}` : ''
+  const credits = s.attribution ? `; credits for ${counted(s.credited, 'photo')} in ${s.attribution}` : ''
   lines.push(
-    `Unsplash: ${n(calls.listing + calls.tracking)} API calls in this run (${n(calls.listing)} listing, ${n(calls.tracking)} download tracking)${left}${credits}.`,
+    `Unsplash: ${counted(calls.listing + calls.tracking, 'API call')} in this run (${n(calls.listing)} listing, ${n(calls.tracking)} download tracking)${left}${credits}.`,
   )
   if (s.rateLimited) {
     const listing = s.listingEnded instanceof RateLimitError ? ' listing' : ''
@@ -375,3 +375,6 @@ export function addUnsplashCommand(program: Command): Command {
   )
   return unsplash
 }
+
+/** `1 photo`, `2 photos`, `1,234 API calls`. */
+const counted = (count: number, noun: string) => `${n(count)} ${noun}${count === 1 ? '' : 's'}`

@@ -31,7 +31,7 @@ export function newTally(): Tally {
 /** The closing line, e.g. `15 images, 67.5 MB in 1.5 s (10 img/s, 45 MB/s), 0 failed`. */
 export function summaryLine(t: Tally, ms: number): string {
   const parts = [
-    `${t.ok} images, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatRate(t.bytes / 1e6, ms, 'MB')}), ${t.failed} failed`,
+    `${t.ok} image${t.ok === 1 ? '' : 's'}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatRate(t.bytes / 1e6, ms, 'MB')}), ${t.failed} failed`,
   ]
   if (t.skipped) parts.push(`${t.skipped} already done`)
   if (t.failedBefore) {
