@@ -79,11 +79,18 @@ test('on threads: a hard stop keeps the partial file for the next run, which res
   const out = join(dir, 'stop')
   const path = '/th-slow?size=600000&drip=300000'
   const stop = new AbortController()
-  setTimeout(() => stop.abort(), 900)
-  await assert.rejects(async () => {
-    for await (const _ of pull([server.url(path)], { out, threads: 1, signal: stop.signal })) {
-    }
-  }, /aborted/)
+  const run = pull([server.url(path)], { out, threads: 1, signal: stop.signal })
+  // Stopped once a part of the body came, however long the thread took to start (a fixed delay
+  // could fall before the first byte on a loaded machine).
+  const watch = setInterval(() => {
+    if (run.stats.bytes >= 100_000) stop.abort()
+  }, 10)
+  await assert
+    .rejects(async () => {
+      for await (const _ of run) {
+      }
+    }, /aborted/)
+    .finally(() => clearInterval(watch))
   assert.equal((await readdir(join(out, '.imgpull', 'parts'))).length, 1, 'the partial file is kept')
   const again: Result[] = []
   for await (const r of pull([server.url(path)], { out, threads: 1 })) again.push(r)
