@@ -338,6 +338,11 @@ test('the command line kept for the report and the journal: keys, secret headers
       'imgpull --proxy socks5://p:1080 --redis redis://r:6379',
     ],
     [argv('it is', "o'k"), `imgpull 'it is' 'o'\\''k'`],
+    [
+      argv('--proxy', 'bob:s3cret@10.0.0.1:3128', '--proxy=SOCKS5://u:p@w@h:1'),
+      'imgpull --proxy 10.0.0.1:3128 --proxy=SOCKS5://h:1',
+    ],
+    [argv('http://u:p@ss@h/a@b.jpg'), 'imgpull http://h/a@b.jpg'],
   ]
   for (const [args, expected] of table) assert.equal(commandLine(args), expected, args.join(' '))
 })

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
-import { proxyPlan } from '../src/fetch/proxy.js'
+import { proxyPlan, shownProxy } from '../src/fetch/proxy.js'
 import type { Options } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
@@ -63,6 +63,30 @@ test('proxy URLs: socks5:// and socks5h:// are SOCKS5 proxies; SOCKS4 and a bare
     () => proxyPlan('env', { all_proxy: 'ftp://p:21' }),
     /`ALL_PROXY` .* got ftp:\/\/ \(unset it, or pass --no-proxy\)/,
   )
+})
+
+test('proxy credentials: a bare % is refused before the run, and a password is never shown, even one with / or @', () => {
+  for (const value of ['http://user:p@ss:w%rd@127.0.0.1:3128', 'socks5://u:100%@127.0.0.1:1'])
+    assert.throws(
+      () => proxyPlan(value, {}),
+      (e: Error) =>
+        /percent-encoded \(write % as %25\)/.test(e.message) &&
+        !e.message.includes('w%rd') &&
+        !e.message.includes('100%'),
+      value,
+    )
+  // Not a URL at all (a / in the password ends the host): named without its credentials.
+  for (const value of ['http://bob:s3cr/et@proxy.corp:3128', 'socks5://bob:s3cr/et@gw:1080'])
+    assert.throws(
+      () => proxyPlan('env', { HTTPS_PROXY: value }),
+      (e: Error) =>
+        e.message.includes('proxy.corp:3128') || e.message.includes('gw:1080')
+          ? !e.message.includes('s3cr')
+          : false,
+      value,
+    )
+  assert.equal(shownProxy('http://bob:p@ss/w@proxy:3128'), 'http://proxy:3128')
+  assert.equal(shownProxy('bob:pw@proxy:3128'), 'proxy:3128')
 })
 
 test('socksError: credentials, reply codes (RFC 1928 §6), not a SOCKS5 server, timeouts', () => {

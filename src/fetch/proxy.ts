@@ -126,11 +126,24 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
   }
   if (isSocks(url) && !url.hostname)
     throw new TypeError(`Expected \`${option}\` to name the SOCKS5 proxy's host, got ${shownProxy(value)}`)
+  // Credentials are percent-decoded when sent: a bare `%` would fail mid-run, in every request.
+  try {
+    decodeURIComponent(url.username)
+    decodeURIComponent(url.password)
+  } catch {
+    throw new TypeError(
+      `Expected \`${option}\`'s user and password to be percent-encoded (write % as %25), in ${shownProxy(value)}`,
+    )
+  }
   return url
 }
 
 /** A proxy address for messages: never its credentials. */
 export function shownProxy(proxy: URL | string): string {
-  if (typeof proxy === 'string') return proxy.replace(/\/\/[^/@]*@/, '//')
-  return `${proxy.protocol}//${proxy.host}`
+  if (typeof proxy !== 'string') return `${proxy.protocol}//${proxy.host}`
+  // Up to the last `@`: a password may hold `/` or `@` (a generated one, a base64 token).
+  const at = proxy.lastIndexOf('@')
+  if (at < 0) return proxy
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(proxy)?.[0] ?? ''
+  return scheme + proxy.slice(at + 1)
 }

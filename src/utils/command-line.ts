@@ -13,6 +13,8 @@ export const SECRET_HEADER =
 
 /** Options whose value is a secret as a whole. */
 const SECRET_OPTIONS = new Set(['--access-key'])
+/** Options whose value is an address that may carry a user and password, with or without a scheme. */
+const ADDRESS_OPTIONS = new Set(['--proxy', '--redis'])
 const HEADER_OPTIONS = new Set(['-H', '--header'])
 
 /**
@@ -22,12 +24,19 @@ const HEADER_OPTIONS = new Set(['-H', '--header'])
  */
 export function redactArgs(args: readonly string[]): string[] {
   const out: string[] = []
-  let next: 'secret' | 'header' | undefined
+  let next: 'secret' | 'header' | 'address' | undefined
   for (const arg of args) {
     if (next === 'secret') out.push('***')
     else if (next === 'header') out.push(redactHeader(arg))
+    else if (next === 'address') out.push(withoutCredentials(arg))
     else out.push(redactOption(arg))
-    next = SECRET_OPTIONS.has(arg) ? 'secret' : HEADER_OPTIONS.has(arg) ? 'header' : undefined
+    next = SECRET_OPTIONS.has(arg)
+      ? 'secret'
+      : HEADER_OPTIONS.has(arg)
+        ? 'header'
+        : ADDRESS_OPTIONS.has(arg)
+          ? 'address'
+          : undefined
   }
   return out
 }
@@ -39,6 +48,7 @@ function redactOption(arg: string): string {
     const value = arg.slice(eq + 1)
     if (SECRET_OPTIONS.has(name)) return `${name}=***`
     if (HEADER_OPTIONS.has(name)) return `${name}=${redactHeader(value)}`
+    if (ADDRESS_OPTIONS.has(name)) return `${name}=${withoutCredentials(value)}`
   }
   // `-HAuthorization: ...`, as getopt reads it.
   if (arg.startsWith('-H') && arg.length > 2 && !arg.startsWith('--'))
@@ -54,9 +64,17 @@ function redactHeader(header: string): string {
     : withoutUserInfo(header)
 }
 
-/** Any URL in `text` without its user and password. */
+/** Any URL in `text` without its user and password (up to the last `@` before the path: a password may hold `@`). */
 export function withoutUserInfo(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1')
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi, '$1')
+}
+
+/** An address (`user:pw@host:port`, with or without a scheme) without its user and password. */
+function withoutCredentials(address: string): string {
+  const at = address.lastIndexOf('@')
+  if (at < 0) return address
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(address)?.[0] ?? ''
+  return scheme + address.slice(at + 1)
 }
 
 /** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
