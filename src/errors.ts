@@ -37,8 +37,11 @@ export class TimeoutError extends ImgpullError {
   readonly phase: TimeoutPhase
   /** The timeout that ran out, ms. */
   readonly ms: number
-  constructor(phase: TimeoutPhase, ms: number, url: string) {
-    super('timeout', `${phase} timeout after ${ms} ms on ${url}`, { retryable: true })
+  /** `via`: the proxy the request went through (it may be the one that kept silent). */
+  constructor(phase: TimeoutPhase, ms: number, url: string, via?: string) {
+    super('timeout', `${phase} timeout after ${ms} ms on ${url}${via ? ` (through the proxy ${via})` : ''}`, {
+      retryable: true,
+    })
     this.phase = phase
     this.ms = ms
   }
@@ -80,7 +83,10 @@ function networkWords(cause: unknown): string {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
     return `the answer is not well-formed HTTP: ${why}${code ? ` (${code})` : ''}`
   }
-  return code || cause.message
+  // A bare code (`UNSPECIFIED`) says less than the message it came with.
+  return code && cause.message && cause.message !== code
+    ? `${cause.message} (${code})`
+    : code || cause.message
 }
 
 /** Input the tool was given that it cannot use (bad option, unreadable file): exit code 2. */

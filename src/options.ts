@@ -240,6 +240,11 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   }
   // The proxy option, or the proxy variables of the environment, must be usable.
   proxyPlan(o.proxy)
+  // Proxy credentials go with the proxy, never as a header every server would see.
+  if (Object.keys(o.headers ?? {}).some((name) => name.toLowerCase() === 'proxy-authorization'))
+    throw new TypeError(
+      'Expected `headers` to hold no Proxy-Authorization: give the proxy credentials in its URL, http://user:password@proxy:3128',
+    )
   if (o.outputFormat !== 'files' && o.outputFormat !== 'webdataset') {
     throw new TypeError(
       `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
 import type { Options } from '../src/options.js'
+import { resolveOptions } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
@@ -202,9 +203,37 @@ test('proxy credentials in the URL go as Proxy-Authorization, and are never show
   for (const r of refused) {
     assert.equal(r.error, 'proxy', r.message)
     assert.equal(r.attempts, 1)
-    assert.match(r.message!, /proxy http:\/\/127\.0\.0\.1:\d+ asks for credentials \(HTTP 407\)/)
+    assert.match(
+      r.message!,
+      /proxy http:\/\/127\.0\.0\.1:\d+ refused the credentials of its URL \(HTTP 407\): check them \(imgpull sends Basic credentials only/,
+    )
     assert.ok(!r.message!.includes('wrong'), r.message)
   }
+  const none = await withEnv({}, () =>
+    run(urls.slice(0, 1), { out: join(dir, 'auth-none'), proxy: guarded.url }),
+  )
+  assert.match(none[0].message!, /asks for credentials \(HTTP 407\): give them in the proxy URL/)
+
+  // A user with an empty password (an API key as the user, as commercial proxies take it) is sent
+  // too: `user:` in Basic.
+  const keyed = await startForwardProxy({ auth: `Basic ${Buffer.from('APIKEY123:').toString('base64')}` })
+  try {
+    const [withKey] = await withEnv({}, () =>
+      run([plain.url('/p.jpg')], {
+        out: join(dir, 'auth-key'),
+        proxy: keyed.url.replace('//', '//APIKEY123:@'),
+      }),
+    )
+    assert.equal(withKey.status, 'ok', withKey.message)
+  } finally {
+    await keyed.close()
+  }
+
+  // Proxy credentials as a header would go to every server: refused, with where they belong.
+  assert.throws(
+    () => resolveOptions({ headers: { 'proxy-authorization': 'Basic dTpw' } }),
+    /no Proxy-Authorization: give the proxy credentials in its URL/,
+  )
 })
 
 test('a proxy that cannot be reached fails as proxy, naming it', async () => {

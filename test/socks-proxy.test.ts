@@ -239,10 +239,13 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
 
 test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {
   const out = join(dir, 'socks-cli')
-  const r = await runCli([plain.url('/s.jpg'), '-o', out], { env: { ALL_PROXY: socks.url } })
+  // An https:// URL by IP address too: undici names the IP as TLS server name (Node's DEP0123).
+  const r = await runCli([plain.url('/s.jpg'), secure.url('/cli-tls'), '-o', out, '--ca-cert', certs.ca], {
+    env: { ALL_PROXY: socks.url },
+  })
   assert.equal(r.code, 0, r.stderr)
   assert.ok(!/warning/i.test(r.stderr), r.stderr)
-  assert.equal((await outputFiles(out)).length, 1)
+  assert.equal((await outputFiles(out)).length, 2)
   const four = await runCli([plain.url('/s.jpg'), '-o', join(dir, 'socks4')], {
     env: { ALL_PROXY: 'socks4://127.0.0.1:1080' },
   })

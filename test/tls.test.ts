@@ -40,6 +40,7 @@ before(async () => {
     expired: certs.expired,
     otherHost: certs.otherHost,
     privateCa: certs.good,
+    viaIntermediate: certs.viaIntermediate,
   })) {
     origins[name] = `https://127.0.0.1:${await listen(createServer(tlsPair(pair)))}`
   }
@@ -97,6 +98,14 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
     [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, /does not speak TLS/, false],
     [{ code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }, /refused the TLS handshake/, false],
     [{ code: 'ERR_SSL_SOMETHING_NEW' }, /handshake failed \(something new\)/, false],
+    // Node gives a weak digest or key no code of its own.
+    [
+      { code: 'UNSPECIFIED', message: 'CA signature digest algorithm too weak' },
+      /digest too weak .*SHA-1/,
+      true,
+    ],
+    [{ code: 'UNSPECIFIED', message: 'EE certificate key too weak' }, /key is too small/, true],
+    [{ code: 'UNSPECIFIED', message: 'something else' }, undefined],
     // A proxy's tunnel wraps the origin's certificate error.
     [{ code: 'UND_ERR_PRX_TLS', cause: { code: 'CERT_HAS_EXPIRED' } }, /expired/, true],
     [{ code: 'ECONNRESET' }, undefined],
@@ -157,6 +166,9 @@ test('caCert trusts a private CA; an unreadable or empty file is a TypeError nam
   const ok = await fetchOne(origins.privateCa, { caCert: certs.ca })
   assert.equal(ok.status, 'ok', ok.message)
   assert.equal(ok.bytes, body.length)
+  // The issuing CA alone (its root not given) is trusted, as curl and wget trust it.
+  const viaInt = await fetchOne(origins.viaIntermediate, { caCert: certs.intermediate })
+  assert.equal(viaInt.status, 'ok', viaInt.message)
   assert.throws(() => pull([], { caCert: join(dir, 'missing.pem') }), /caCert.*missing\.pem/)
   assert.throws(() => pull([], { caCert: certs.good.key }), /caCert.*has none/)
 })

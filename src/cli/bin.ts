@@ -10,6 +10,16 @@ import { setFlagsFromString } from 'node:v8'
 // llhttp only on its first connection, which comes later. The library leaves V8 alone.
 setFlagsFromString('--liftoff-only')
 
+// undici gives an IP address as the TLS server name when it talks TLS to an https:// proxy, or
+// through a SOCKS5 one, to a host given by address; Node then warns (DEP0123, RFC 6066) in the
+// middle of the run, which reads as a fault of it. Nothing is wrong: the name is not sent. Only
+// that warning is dropped, and only by the command (the library leaves the process alone).
+const emitWarning = process.emitWarning
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
+  if (code !== 'DEP0123') (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
+}) as typeof process.emitWarning
+
 import { main } from './program.js'
 
 const code = await main()

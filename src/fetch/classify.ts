@@ -29,11 +29,11 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const at = hop ? shownUrl(hop) : url
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new TimeoutError('connect', options.connectTimeout, url)
+      return new TimeoutError('connect', options.connectTimeout, url, proxyOn(at, options))
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('headers', options.headersTimeout, url)
+      return new TimeoutError('headers', options.headersTimeout, url, proxyOn(at, options))
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TimeoutError('idle', options.idleTimeout, url)
+      return new TimeoutError('idle', options.idleTimeout, url, proxyOn(at, options))
   }
   const proxied = proxyError(error, code, at, options)
   if (proxied) return proxied
@@ -44,7 +44,11 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const tls = tlsProblem(error)
   if (tls) {
     const peer = tlsProxy(at, options)
-    const message = tlsMessage(peer ?? at, tls, !!peer) + (hop ? ` (redirected from ${url})` : '')
+    const message =
+      (peer?.only ? tlsMessage(peer.proxy, tls, true) : tlsMessage(at, tls)) +
+      // An https:// URL through an https:// proxy: two certificates are checked, and the error does not say whose failed.
+      (peer && !peer.only ? ` (or the proxy ${hostOf(peer.proxy)}'s: it is checked too)` : '') +
+      (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
   return new NetworkError(url, error)
@@ -103,10 +107,13 @@ function proxyError(
   const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
   if (status) {
     const n = Number(status[1] ?? status[2])
+    const basic = 'imgpull sends Basic credentials only, not Digest, NTLM or Negotiate'
     const words =
-      n === 407
-        ? 'asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port'
-        : `would not open a tunnel to ${target.host} (HTTP ${n})`
+      n !== 407
+        ? `would not open a tunnel to ${target.host} (HTTP ${n})`
+        : proxy.username || proxy.password
+          ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
+          : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, { retryable: n >= 500, cause: error })
   }
   if (CONNECT_FAILURES.has(code)) {
@@ -157,14 +164,27 @@ export function socksError(
 }
 
 /**
- * The proxy whose certificate a TLS failure on `url` is about: an http:// URL through an https://
- * proxy speaks TLS to the proxy alone. `undefined` when it is the URL's host's.
+ * The https:// proxy on the way of `url`, whose certificate a TLS failure may be about: `only` for
+ * an http:// URL (TLS is spoken to the proxy alone), else it is the proxy's or the host's.
  */
-function tlsProxy(url: string, options: ResolvedOptions): string | undefined {
+function tlsProxy(url: string, options: ResolvedOptions): { proxy: string; only: boolean } | undefined {
   try {
     const target = new URL(url)
     const proxy = proxyFor(target, proxyPlan(options.proxy))
-    if (target.protocol === 'http:' && proxy?.protocol === 'https:') return `${proxy.protocol}//${proxy.host}`
+    if (proxy?.protocol === 'https:')
+      return { proxy: `${proxy.protocol}//${proxy.host}`, only: target.protocol === 'http:' }
   } catch {}
   return undefined
+}
+
+const hostOf = (url: string) => new URL(url).host
+
+/** The proxy `url` goes through, as messages show it (no credentials), if any. */
+function proxyOn(url: string, options: ResolvedOptions): string | undefined {
+  try {
+    const proxy = proxyFor(new URL(url), proxyPlan(options.proxy))
+    return proxy && shownProxy(proxy)
+  } catch {
+    return undefined
+  }
 }

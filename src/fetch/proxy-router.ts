@@ -92,9 +92,16 @@ export class ProxyRouter extends EventEmitter {
 
   #httpAgent(proxy: URL): Dispatcher {
     const { tls, http2 } = this.settings
+    // Basic credentials whenever the URL has a user or a password (`http://APIKEY:@proxy`, as
+    // curl sends them); undici sends them only when it has both.
+    const user = decodeURIComponent(proxy.username)
+    const password = decodeURIComponent(proxy.password)
+    const token =
+      user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined
     return new this.#agentsOf!.ProxyAgent({
       ...this.settings.agent,
       uri: proxy.href,
+      ...(token ? { token } : {}),
       // http:// URLs as absolute-form requests; https:// ones always tunnel.
       proxyTunnel: false,
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.

@@ -34,7 +34,19 @@ const CERTIFICATE: Record<string, string> = {
   UNABLE_TO_DECRYPT_CERT_SIGNATURE: "its certificate's signature cannot be read",
   UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "its issuer's public key cannot be read",
   HOSTNAME_MISMATCH: 'its certificate is for another host name',
+  CA_MD_TOO_WEAK: 'its certificate chain is signed with a digest too weak to trust (such as SHA-1)',
+  EE_KEY_TOO_SMALL: "its certificate's key is too small to trust",
+  CA_KEY_TOO_SMALL: "its CA's key is too small to trust",
 }
+
+/**
+ * OpenSSL verify failures Node gives no code of their own (`UNSPECIFIED`), by their message:
+ * a weak digest or key in the chain.
+ */
+const UNSPECIFIED: [RegExp, string][] = [
+  [/digest algorithm too weak|md too weak/i, CERTIFICATE.CA_MD_TOO_WEAK],
+  [/key too small|key too weak/i, CERTIFICATE.EE_KEY_TOO_SMALL],
+]
 
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
@@ -82,6 +94,10 @@ export function tlsProblem(error: unknown): { words: string; certificate: boolea
       return { words, certificate: true }
     }
     if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true }
+    if (code === 'UNSPECIFIED') {
+      const weak = UNSPECIFIED.find(([pattern]) => pattern.test(e?.message ?? ''))
+      if (weak) return { words: weak[1], certificate: true }
+    }
     if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
     if (code.startsWith('ERR_SSL_')) {
       return {

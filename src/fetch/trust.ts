@@ -61,14 +61,15 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
 
 /**
  * What undici's connector trusts: `undefined` for Node's own store; with extra certificates (see
- * `extraCas`), one TLS context made once for the run, holding that store spelt out plus them
+ * `extraCas`, and `NODE_EXTRA_CA_CERTS`), one TLS context made once for the run, holding that store
+ * spelt out plus them, each trusted on its own (a partial chain)
  * (giving TLS a `ca` list replaces Node's store, `NODE_EXTRA_CA_CERTS` included, so it is added
  * back; and a context built per connection would parse every root certificate each time).
  */
 export function trustedContext(caCert: string | undefined): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
-  if (extra.length === 0) return undefined
   const env = process.env.NODE_EXTRA_CA_CERTS
+  if (extra.length === 0 && !env) return undefined
   let fromEnv: string[] = []
   if (env) {
     try {
@@ -79,5 +80,10 @@ export function trustedContext(caCert: string | undefined): import('node:tls').S
   }
   // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
   const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
-  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...fromEnv, ...extra] })
+  // A CA given is trusted even when it is an intermediate whose root is not (a company's issuing
+  // CA, handed out without its offline root), as curl and wget trust it (OpenSSL's partial chains).
+  return tls.createSecureContext({
+    ca: [...tls.rootCertificates, ...fromEnv, ...extra],
+    allowPartialTrustChain: true,
+  } as import('node:tls').SecureContextOptions)
 }

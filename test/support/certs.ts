@@ -17,6 +17,10 @@ export interface TestCerts {
   expired: { cert: string; key: string }
   /** Self-signed, for localhost and 127.0.0.1. */
   selfSigned: { cert: string; key: string }
+  /** An intermediate CA the CA signed (a company's issuing CA). */
+  intermediate: string
+  /** Signed by the intermediate, for localhost and 127.0.0.1; `cert` holds the leaf then the intermediate. */
+  viaIntermediate: { cert: string; key: string }
 }
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
@@ -76,6 +80,49 @@ export function makeCerts(dir: string): TestCerts {
     return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
   }
   const good = leaf('good', LOCAL)
+  // An issuing CA under the root, and a leaf it signs, served with it (leaf, then intermediate).
+  run(['req', '-new', ...EC, '-subj', '/CN=imgpull test issuing CA', '-keyout', 'int.key', '-out', 'int.csr'])
+  writeFileSync(path('int.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n')
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'int.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'int.ext',
+    '-out',
+    'int.pem',
+  ])
+  run(['req', '-new', ...EC, '-subj', '/CN=leaf', '-keyout', 'via-int.key', '-out', 'via-int.csr'])
+  writeFileSync(path('via-int.ext'), `${LOCAL}\n`)
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'via-int.csr',
+    '-CA',
+    'int.pem',
+    '-CAkey',
+    'int.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'via-int.ext',
+    '-out',
+    'via-int-leaf.pem',
+  ])
+  writeFileSync(
+    path('via-int.pem'),
+    readFileSync(path('via-int-leaf.pem'), 'utf8') + readFileSync(path('int.pem'), 'utf8'),
+  )
   const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
   // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
   run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', 'expired.key', '-out', 'expired.csr'])
@@ -127,6 +174,8 @@ export function makeCerts(dir: string): TestCerts {
     otherHost,
     expired: { cert: path('expired.pem'), key: path('expired.key') },
     selfSigned: { cert: path('self.pem'), key: path('self.key') },
+    intermediate: path('int.pem'),
+    viaIntermediate: { cert: path('via-int.pem'), key: path('via-int.key') },
   }
 }
 
