@@ -139,6 +139,21 @@ test('socksError: credentials, reply codes (RFC 1928 §6), not a SOCKS5 server, 
     assert.equal(got.retryable, retryable, code)
   }
   assert.equal(socksError('ECONNRESET', 'socket hang up', 'proxy socks5://gw:1080', target), undefined)
+  assert.match(
+    socksError('UND_ERR_SOCKS5_AUTH_METHOD', 'Unsupported authentication method: 1', 'proxy p', target)!
+      .message,
+    /wants a way to log in imgpull does not speak \(Unsupported authentication method: 1; only none and user\/password are\)/,
+  )
+  assert.match(
+    socksError(
+      'UND_ERR_SOCKS5_AUTH_REJECTED',
+      'No acceptable authentication method',
+      'proxy p',
+      target,
+      true,
+    )!.message,
+    /accepts none of the ways to log in imgpull offers/,
+  )
 })
 
 test('--proxy socks5://: http:// and https:// URLs through the proxy, host names resolved by it', async () => {

@@ -101,7 +101,7 @@ function proxyError(
   const shown = shownProxy(proxy)
   const message = (error as Error | undefined)?.message ?? ''
   if (isSocks(proxy)) {
-    const socks = socksError(code, message, `proxy ${shown}`, target)
+    const socks = socksError(code, message, `proxy ${shown}`, target, !!(proxy.username || proxy.password))
     if (socks) return new ImgpullError('proxy', socks.message, { retryable: socks.retryable, cause: error })
   }
   const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
@@ -138,8 +138,20 @@ export function socksError(
   message: string,
   proxy: string,
   target: URL,
+  /** Whether the proxy URL carries credentials. */
+  withCredentials = false,
 ): { message: string; retryable: boolean } | undefined {
   const credentials = 'give them in the proxy URL, socks5://user:password@host:port'
+  if (code === 'UND_ERR_SOCKS5_AUTH_METHOD')
+    return {
+      message: `${proxy} wants a way to log in imgpull does not speak (${message}; only none and user/password are)`,
+      retryable: false,
+    }
+  if (code === 'UND_ERR_SOCKS5_AUTH_REJECTED' && withCredentials)
+    return {
+      message: `${proxy} accepts none of the ways to log in imgpull offers (none, user/password)`,
+      retryable: false,
+    }
   if (code === 'UND_ERR_SOCKS5_AUTH_FAILED')
     return {
       message: `${proxy} refused the credentials (RFC 1929): check those in the proxy URL`,
