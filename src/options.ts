@@ -243,7 +243,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   // Proxy credentials go with the proxy, never as a header every server would see.
   if (Object.keys(o.headers ?? {}).some((name) => name.toLowerCase() === 'proxy-authorization'))
     throw new TypeError(
-      'Expected `headers` to hold no Proxy-Authorization: give the proxy credentials in its URL, http://user:password@proxy:3128',
+      'Proxy-Authorization is not a header to send to every server (-H, headers): give the proxy credentials in its URL, http://user:password@proxy:3128',
     )
   if (o.outputFormat !== 'files' && o.outputFormat !== 'webdataset') {
     throw new TypeError(

@@ -152,6 +152,7 @@ test('secrets on the command line never reach the report or the journal: -H Auth
   const out = join(dir, 'secrets')
   const r = await runCli([
     server.url('/secret-0').replace('http://', 'http://user:PASSWORD1@'),
+    server.url('/secret-1?status=404').replace('http://', 'http://user:PASSWORD1@'),
     '-o',
     out,
     '-H',
@@ -160,7 +161,16 @@ test('secrets on the command line never reach the report or the journal: -H Auth
     '-H',
     'Accept: image/*',
   ])
-  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.code, 1, r.stderr)
+  assert.ok(!r.stderr.includes('PASSWORD1'), r.stderr)
+  for (const args of [
+    ['status', out],
+    ['status', out, '--json'],
+  ]) {
+    const status = await runCli(args)
+    assert.match(status.stdout, /secret-1/)
+    assert.ok(!status.stdout.includes('PASSWORD1'), status.stdout)
+  }
   const report = await readFile(join(out, 'report.html'), 'utf8')
   assert.match(report, /Authorization: \*\*\*/)
   assert.match(report, /Accept: image\/\*/, 'other headers are shown as given')

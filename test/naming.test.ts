@@ -8,6 +8,7 @@ import {
   renderName,
   safeSegment,
   templateFields,
+  templateRewrites,
   withExt,
   withSuffix,
 } from '../src/plan/naming.js'
@@ -114,4 +115,15 @@ test('a folder on the way that is a file: the variant joins the folders into the
   const planned = name('{path}{ext}', 'https://h/a.png/b')
   assert.equal(planned, `a.png/b${EXT}`)
   assert.match(withExt(flatVariant(planned, 'k'), 'png'), /^a\.png_b-[0-9a-f]{8}\.png$/)
+})
+
+test('a --name that would leave the folder, hide, or pass for an option is said once, with each reason', () => {
+  assert.equal(templateRewrites('{name}{ext}'), undefined)
+  assert.match(
+    templateRewrites('-{name}{ext}') ?? '',
+    /a leading - \(it becomes _: rm \* would take it for an option\)/,
+  )
+  assert.match(templateRewrites('.{name}{ext}') ?? '', /a leading dot/)
+  assert.match(templateRewrites('/{name}') ?? '', /a leading \//)
+  assert.match(templateRewrites('../{name}') ?? '', /'\.\.' and '\.' segments/)
 })

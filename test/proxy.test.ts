@@ -232,7 +232,7 @@ test('proxy credentials in the URL go as Proxy-Authorization, and are never show
   // Proxy credentials as a header would go to every server: refused, with where they belong.
   assert.throws(
     () => resolveOptions({ headers: { 'proxy-authorization': 'Basic dTpw' } }),
-    /no Proxy-Authorization: give the proxy credentials in its URL/,
+    /Proxy-Authorization is not a header to send to every server \(-H, headers\): give the proxy credentials in its URL/,
   )
 })
 

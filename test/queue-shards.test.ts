@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { UsageError } from '../src/errors.js'
+import { enqueue } from '../src/queue/enqueue.js'
 import { planShards } from '../src/queue/plan-shards.js'
 import { shardSource } from '../src/queue/read-shard.js'
 import type { ShardJobData } from '../src/queue/shard-data.js'
@@ -252,4 +253,12 @@ test('what enqueue refuses', async () => {
       error instanceof UsageError &&
       /open-quote\.csv line 3: a quote opened in this record is never closed$/.test(error.message),
   )
+  // Run options every worker would refuse, refused once, before Redis is asked anything.
+  const list = join(dir, 'id-a.txt')
+  const redis = 'redis://127.0.0.1:9'
+  for (const [options, expected] of [
+    [{ headers: { 'Proxy-Authorization': 'Basic x' } }, /Proxy-Authorization/],
+    [{ proxy: 'http://u:100%@proxy:3128' }, /percent-encoded/],
+  ] as const)
+    await assert.rejects(enqueue([list], { redis, queue: 'refused', options }), expected)
 })

@@ -61,8 +61,10 @@ test('proxy URLs: socks5:// and socks5h:// are SOCKS5 proxies; SOCKS4 and a bare
     )
   assert.throws(
     () => proxyPlan('env', { all_proxy: 'ftp://p:21' }),
-    /`ALL_PROXY` .* got ftp:\/\/ \(unset it, or pass --no-proxy\)/,
+    /`all_proxy` .* got ftp:\/\/ \(unset it, or pass --no-proxy\)/,
+    'named as it is spelt: the one to unset',
   )
+  assert.throws(() => proxyPlan('env', { HTTPS_PROXY: 'ftp://p:21' }), /`HTTPS_PROXY` /)
 })
 
 test('proxy credentials: a bare % is refused before the run, and a password is never shown, even one with / or @', () => {

@@ -24,7 +24,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--retries <n>',
-      'retries after a network error, timeout, 408/425/429/5xx',
+      'retries after a network error, timeout, 408/425/429/500/502/503/504/520-524, a body cut short',
       integer(0),
       defaults.retries,
     )
@@ -72,7 +72,7 @@ export function addPullOptions(command: Command): Command {
       '--proxy <url>',
       'send every request through this proxy: http://, https://, socks5:// or socks5h:// (default: HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)',
     )
-    .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY say')
+    .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY/ALL_PROXY say')
     .option(
       '--cookies <file>',
       'send the cookies of this Netscape cookies.txt where their domain and path allow',

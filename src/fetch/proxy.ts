@@ -41,11 +41,15 @@ export function proxyPlan(option: string | false, env: Env = process.env): Proxy
     const url = proxyUrl(option)
     return { http: url, https: url, noProxy }
   }
-  const pick = (value: string | undefined, name: string) => (value ? proxyUrl(value, name) : undefined)
+  // The first variable set, read as a proxy URL; a bad one is named as it is spelt (`https_proxy`).
+  const pick = (...names: string[]) => {
+    const name = names.find((n) => env[n])
+    return name === undefined ? undefined : proxyUrl(env[name]!, name)
+  }
   const cgi = env.REQUEST_METHOD !== undefined
-  const all = pick(get('all_proxy', 'ALL_PROXY'), 'ALL_PROXY')
-  const http = pick(cgi ? get('http_proxy') : get('http_proxy', 'HTTP_PROXY'), 'HTTP_PROXY') ?? all
-  const https = pick(get('https_proxy', 'HTTPS_PROXY'), 'HTTPS_PROXY') ?? all
+  const all = pick('all_proxy', 'ALL_PROXY')
+  const http = (cgi ? pick('http_proxy') : pick('http_proxy', 'HTTP_PROXY')) ?? all
+  const https = pick('https_proxy', 'HTTPS_PROXY') ?? all
   return http || https ? { http, https, noProxy } : undefined
 }
 

@@ -378,6 +378,8 @@ export function summarizeJournal(path: string) {
     const failures = db
       .prepare("SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC")
       .all() as { error: string; n: number }[]
+    // The journal keeps URLs as given (credentials too: a rerun matches them); what is shown never does.
+    for (const e of errors) e.example = redactUrl(e.example)
     return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, failures, bytes, runs }
   } finally {
     db.close()

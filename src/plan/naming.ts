@@ -22,8 +22,10 @@ export function templateRewrites(template: string): string | undefined {
   if (segments.some((s) => s === '..' || s === '.')) why.push("'..' and '.' segments (they become _)")
   if (segments.some((s) => s.length > 1 && s.startsWith('.') && s !== '..'))
     why.push('a leading dot (it becomes _)')
+  if (segments.some((s) => s.startsWith('-')))
+    why.push('a leading - (it becomes _: rm * would take it for an option)')
   return why.length
-    ? `names cannot leave the output folder or hide: --name '${template}' has ${why.join(', ')}`
+    ? `names cannot leave the output folder, hide or pass for options: --name '${template}' has ${why.join(', ')}`
     : undefined
 }
 

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
+import { resolveOptions } from '../options.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
 import { metaKey, queueNameProblem, shardJobId } from './keys.js'
@@ -80,6 +81,11 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   const shardSize = options.shardSize ?? 10_000
   if (!Number.isInteger(shardSize) || shardSize < 1)
     throw new TypeError(`Expected \`shardSize\` to be an integer >= 1, got ${String(shardSize)}`)
+  // The run's options as every worker will resolve them (a bad header, a proxy URL that does not
+  // parse), checked once here rather than failing each shard's every attempt; the proxies of the
+  // environment are the workers' own, not this machine's.
+  const run = options.options ?? {}
+  resolveOptions({ ...run, proxy: typeof run.proxy === 'string' ? run.proxy : false })
   const plan = await planShards(inputs, {
     shardSize,
     table: options.table,
