@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { resolve } from 'node:path'
 
 const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
 
@@ -8,7 +9,7 @@ const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
  * The certificates of a PEM file (one or more, as `NODE_EXTRA_CA_CERTS` takes). Throws a
  * `TypeError` naming the option and the file when it cannot be read or holds no valid certificate.
  */
-export function readCaFile(path: string, option = 'caCert'): string[] {
+export function readCaFile(path: string, option = 'caCert', check = true): string[] {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -20,7 +21,9 @@ export function readCaFile(path: string, option = 'caCert'): string[] {
   const pems = text.match(PEM) ?? []
   if (pems.length === 0)
     throw new TypeError(`Expected \`${option}\` to hold PEM certificates: ${path} has none`)
-  for (const [i, pem] of pems.entries()) {
+  // Each certificate parsed here (`check`) is named when it cannot be read; a system bundle of
+  // ~150 is left to TLS to parse (checking them all costs ~50 ms of every run's start).
+  for (const [i, pem] of check ? pems.entries() : []) {
     try {
       new X509Certificate(pem)
     } catch (error) {
@@ -44,9 +47,10 @@ const warned = new Set<string>()
 export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   let fromEnv: string[] = []
   const file = env.SSL_CERT_FILE
-  if (file) {
+  // The same file as NODE_EXTRA_CA_CERTS (a common setup) is in Node's store already.
+  if (file && resolve(file) !== resolve(env.NODE_EXTRA_CA_CERTS || '.')) {
     try {
-      fromEnv = readCaFile(file, 'SSL_CERT_FILE')
+      fromEnv = readCaFile(file, 'SSL_CERT_FILE', false)
     } catch (error) {
       if (!warned.has(file)) {
         warned.add(file)
@@ -61,19 +65,19 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
 
 /**
  * What undici's connector trusts: `undefined` for Node's own store; with extra certificates (see
- * `extraCas`, and `NODE_EXTRA_CA_CERTS`), one TLS context made once for the run, holding that store
- * spelt out plus them, each trusted on its own (a partial chain)
+ * `extraCas`), one TLS context made once for the run, holding that store spelt out
+ * (`NODE_EXTRA_CA_CERTS` included) plus them, each trusted on its own (a partial chain)
  * (giving TLS a `ca` list replaces Node's store, `NODE_EXTRA_CA_CERTS` included, so it is added
  * back; and a context built per connection would parse every root certificate each time).
  */
 export function trustedContext(caCert: string | undefined): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
-  const env = process.env.NODE_EXTRA_CA_CERTS
-  if (extra.length === 0 && !env) return undefined
+  if (extra.length === 0) return undefined
   let fromEnv: string[] = []
+  const env = process.env.NODE_EXTRA_CA_CERTS
   if (env) {
     try {
-      fromEnv = readCaFile(env, 'NODE_EXTRA_CA_CERTS')
+      fromEnv = readCaFile(env, 'NODE_EXTRA_CA_CERTS', false)
     } catch {
       // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
     }
