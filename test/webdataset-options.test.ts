@@ -152,6 +152,15 @@ test('one folder, one kind of output: another format or shard size is a usage er
   assert.match(resized.stderr, /shards of 100 samples, not 50: run with --shard-size 100/)
   assert.equal(server.stats.requests, requests + 1, 'only the webdataset run into a new folder fetched')
 
+  // --shard-size without the WebDataset output would be dropped without a word: refused.
+  const forgotten = await runCli([list, '-o', join(dir, 'forgotten'), '--shard-size', '5'])
+  assert.equal(forgotten.code, 2)
+  assert.match(
+    forgotten.stderr,
+    /^imgpull: --shard-size is for --output-format webdataset: add it, or leave --shard-size out/,
+  )
+  assert.equal(server.stats.requests, requests + 1, 'nothing fetched')
+
   const bad = await runCli([list, '-o', join(dir, 'bad'), '--output-format', 'zip'])
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /--output-format.*zip/)

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander'
+import { defaults } from '../options.js'
 import { grouped as n } from '../report/format.js'
 import { integer, seconds } from './parse.js'
 import { EXIT } from './pull-command.js'
@@ -59,13 +60,14 @@ async function enqueueCommand(
     process.stderr.write(`imgpull: ${flag} is a worker's option: give it to imgpull worker\n`)
     return EXIT.usage
   }
-  const { options } = pullOptionsFrom(o)
+  // Here --shard-size is the queue's too (any output format): taken apart from the run's options.
+  const { options } = pullOptionsFrom({ ...o, shardSize: undefined })
   const { out: _o, journal: _j, report: _r, command: _c, ...run } = options
   const [{ enqueue }, { QueueError }] = await Promise.all([
     import('../queue/enqueue.js'),
     import('../queue/errors.js'),
   ])
-  const shardSize = o.shardSize as number
+  const shardSize = (o.shardSize as number | undefined) ?? defaults.shardSize
   try {
     const result = await enqueue(inputs, {
       redis: redisFrom(o),

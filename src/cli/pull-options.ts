@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander'
+import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
 import { header, integer, perHost, seconds, size } from './parse.js'
@@ -85,7 +86,8 @@ export function addPullOptions(command: Command): Command {
         .choices(['files', 'webdataset'])
         .default(defaults.outputFormat),
     )
-    .option('--shard-size <n>', 'samples per WebDataset shard', integer(1), defaults.shardSize)
+    // No default here: given without --output-format webdataset, it is refused, not dropped.
+    .option('--shard-size <n>', `samples per WebDataset shard (default: ${defaults.shardSize})`, integer(1))
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
@@ -140,7 +142,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       proxy: o.proxy as string | false | undefined,
       cookies: o.cookies as string | undefined,
       outputFormat: o.outputFormat as Options['outputFormat'],
-      shardSize: o.shardSize as number,
+      shardSize: shardSizeOf(o),
     },
     flags: {
       json: o.json as boolean | undefined,
@@ -156,4 +158,11 @@ export function showDefaults(command: Command) {
     const shown = SHOWN_DEFAULTS[option.attributeName()]
     if (shown !== undefined) option.defaultValueDescription = shown
   }
+}
+
+/** `--shard-size`, which only a WebDataset output has: given for files, a usage error. */
+function shardSizeOf(o: Record<string, unknown>): number {
+  if (o.shardSize !== undefined && o.outputFormat !== 'webdataset')
+    throw new UsageError('--shard-size is for --output-format webdataset: add it, or leave --shard-size out')
+  return (o.shardSize as number | undefined) ?? defaults.shardSize
 }
