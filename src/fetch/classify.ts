@@ -27,15 +27,17 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   // After a redirect, the certificate or the proxy that failed is the hop's, not the job URL's.
   const hop = hopOf(error)
   const at = hop ? shownUrl(hop) : url
+  const route = routeOf(at, options)
+  const via = route?.proxy && shownProxy(route.proxy)
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new TimeoutError('connect', options.connectTimeout, url, proxyOn(at, options))
+      return new TimeoutError('connect', options.connectTimeout, url, via)
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('headers', options.headersTimeout, url, proxyOn(at, options))
+      return new TimeoutError('headers', options.headersTimeout, url, via)
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TimeoutError('idle', options.idleTimeout, url, proxyOn(at, options))
+      return new TimeoutError('idle', options.idleTimeout, url, via)
   }
-  const proxied = proxyError(error, code, at, options)
+  const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
   if (proxied) return proxied
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
@@ -43,11 +45,13 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)
   if (tls) {
-    const peer = tlsProxy(at, options)
+    // Through an https:// proxy, TLS is spoken to the proxy too: for an http:// URL to it alone;
+    // for an https:// URL, the error does not say which of the two certificates failed.
+    const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
+    const proxyOnly = proxy && route?.target.protocol === 'http:'
     const message =
-      (peer?.only ? tlsMessage(peer.proxy, tls, true) : tlsMessage(at, tls)) +
-      // An https:// URL through an https:// proxy: two certificates are checked, and the error does not say whose failed.
-      (peer && !peer.only ? ` (or the proxy ${hostOf(peer.proxy)}'s: it is checked too)` : '') +
+      (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
+      (proxy && !proxyOnly ? ` (or the proxy ${proxy.host}'s: it is checked too)` : '') +
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
@@ -82,22 +86,24 @@ const CONNECT_FAILURES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ])
 
-/** A failure of the proxy `url` went through (refused, unreachable, or a tunnel it would not open). */
+/** The URL a request went to, and the proxy it went through (if any), under the run's proxy plan. */
+function routeOf(url: string, options: ResolvedOptions): { target: URL; proxy: URL | undefined } | undefined {
+  try {
+    const target = new URL(url)
+    return { target, proxy: proxyFor(target, proxyPlan(options.proxy)) }
+  } catch {
+    return undefined
+  }
+}
+
+/** A failure of `proxy`, on the way to `url` (refused, unreachable, or a tunnel it would not open). */
 function proxyError(
   error: unknown,
   code: string,
   url: string,
-  options: ResolvedOptions,
+  target: URL,
+  proxy: URL,
 ): ImgpullError | undefined {
-  let proxy: URL | undefined
-  let target: URL
-  try {
-    target = new URL(url)
-    proxy = proxyFor(target, proxyPlan(options.proxy))
-  } catch {
-    return undefined
-  }
-  if (!proxy) return undefined
   const shown = shownProxy(proxy)
   const message = (error as Error | undefined)?.message ?? ''
   if (isSocks(proxy)) {
@@ -173,30 +179,4 @@ export function socksError(
   if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
     return { message: `${proxy} did not answer in time (${message})`, retryable: true }
   return undefined
-}
-
-/**
- * The https:// proxy on the way of `url`, whose certificate a TLS failure may be about: `only` for
- * an http:// URL (TLS is spoken to the proxy alone), else it is the proxy's or the host's.
- */
-function tlsProxy(url: string, options: ResolvedOptions): { proxy: string; only: boolean } | undefined {
-  try {
-    const target = new URL(url)
-    const proxy = proxyFor(target, proxyPlan(options.proxy))
-    if (proxy?.protocol === 'https:')
-      return { proxy: `${proxy.protocol}//${proxy.host}`, only: target.protocol === 'http:' }
-  } catch {}
-  return undefined
-}
-
-const hostOf = (url: string) => new URL(url).host
-
-/** The proxy `url` goes through, as messages show it (no credentials), if any. */
-function proxyOn(url: string, options: ResolvedOptions): string | undefined {
-  try {
-    const proxy = proxyFor(new URL(url), proxyPlan(options.proxy))
-    return proxy && shownProxy(proxy)
-  } catch {
-    return undefined
-  }
 }
