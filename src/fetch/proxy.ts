@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { withoutCredentials } from '../utils/url.js'
 
 /**
  * Which proxy a request goes through: the rules curl, wget and Python's requests follow. Pure,
@@ -144,10 +145,5 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
 
 /** A proxy address for messages: never its credentials. */
 export function shownProxy(proxy: URL | string): string {
-  if (typeof proxy !== 'string') return `${proxy.protocol}//${proxy.host}`
-  // Up to the last `@`: a password may hold `/` or `@` (a generated one, a base64 token).
-  const at = proxy.lastIndexOf('@')
-  if (at < 0) return proxy
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(proxy)?.[0] ?? ''
-  return scheme + proxy.slice(at + 1)
+  return typeof proxy === 'string' ? withoutCredentials(proxy) : `${proxy.protocol}//${proxy.host}`
 }

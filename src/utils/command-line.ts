@@ -1,3 +1,5 @@
+import { withoutCredentials, withoutUserInfo } from './url.js'
+
 /**
  * The command line as the report and the journal keep it: `imgpull ...`, each word quoted as a
  * POSIX shell would read it back, with secrets taken out first. The report is meant to be shared
@@ -8,8 +10,7 @@ export function commandLine(argv: readonly string[] = process.argv): string {
 }
 
 /** Header names whose values are secrets: credentials, cookies, keys and tokens of any kind. */
-export const SECRET_HEADER =
-  /authorization|cookie|token|secret|key|session|password|passwd|credential|signature/i
+const SECRET_HEADER = /authorization|cookie|token|secret|key|session|password|passwd|credential|signature/i
 
 /** Options whose value is a secret as a whole. */
 const SECRET_OPTIONS = new Set(['--access-key'])
@@ -56,25 +57,13 @@ function redactOption(arg: string): string {
   return withoutUserInfo(arg)
 }
 
-function redactHeader(header: string): string {
+/** `Name: value` with the value as `***` when the name says it is a secret. */
+export function redactHeader(header: string): string {
   const colon = header.indexOf(':')
   if (colon < 0) return withoutUserInfo(header)
   return SECRET_HEADER.test(header.slice(0, colon))
     ? `${header.slice(0, colon)}: ***`
     : withoutUserInfo(header)
-}
-
-/** Any URL in `text` without its user and password (up to the last `@` before the path: a password may hold `@`). */
-export function withoutUserInfo(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi, '$1')
-}
-
-/** An address (`user:pw@host:port`, with or without a scheme) without its user and password. */
-function withoutCredentials(address: string): string {
-  const at = address.lastIndexOf('@')
-  if (at < 0) return address
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(address)?.[0] ?? ''
-  return scheme + address.slice(at + 1)
 }
 
 /** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */

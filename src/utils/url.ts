@@ -13,6 +13,22 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Any URL in `text` without its user and password (up to the last `@` before the path: a password may hold `@`). */
+export function withoutUserInfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi, '$1')
+}
+
+/**
+ * An address (`user:pw@host:port`, with or without a scheme, not always a URL that parses) without
+ * its user and password: up to the last `@`, since a password may hold `/` or `@`.
+ */
+export function withoutCredentials(address: string): string {
+  const at = address.lastIndexOf('@')
+  if (at < 0) return address
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(address)?.[0] ?? ''
+  return scheme + address.slice(at + 1)
+}
+
 /** Longest URL shown in a one-line message; the manifest keeps URLs whole. */
 export const SHOWN_URL_CHARS = 160
 

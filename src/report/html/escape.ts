@@ -1,4 +1,5 @@
-import { SECRET_HEADER, withoutUserInfo } from '../../utils/command-line.js'
+import { redactHeader } from '../../utils/command-line.js'
+import { withoutUserInfo } from '../../utils/url.js'
 
 /**
  * Everything shown comes from the network or the file system (a URL can hold `<script>`, a file
@@ -57,17 +58,13 @@ export function redactCommand(command: string): string {
     command
       .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
       // `'-HName: v'` and `'--header=Name: v'`, quoted whole, as commandLine writes them.
-      .replace(/'(-H|--header=)([^']*)'/g, (all, option: string, header: string) => {
-        const colon = header.indexOf(':')
-        if (colon < 0 || !SECRET_HEADER.test(header.slice(0, colon))) return all
-        return `'${option}${header.slice(0, colon)}: ***'`
-      })
-      .replace(/((?:-H|--header)(?:=|\s+)?)('[^']*'|"[^"]*"|\S+)/g, (all, option: string, word: string) => {
+      .replace(
+        /'(-H|--header=)([^']*)'/g,
+        (_, option: string, header: string) => `'${option}${redactHeader(header)}'`,
+      )
+      .replace(/((?:-H|--header)(?:=|\s+)?)('[^']*'|"[^"]*"|\S+)/g, (_, option: string, word: string) => {
         const quote = /^['"]/.test(word) ? word[0] : ''
-        const header = quote ? word.slice(1, -1) : word
-        const colon = header.indexOf(':')
-        if (colon < 0 || !SECRET_HEADER.test(header.slice(0, colon))) return all
-        return `${option}${quote}${header.slice(0, colon)}: ***${quote}`
+        return `${option}${quote}${redactHeader(quote ? word.slice(1, -1) : word)}${quote}`
       }),
   )
 }
