@@ -84,7 +84,9 @@ async function* run(
   } catch (error) {
     throw mkdirFault(error, options.out)
   }
-  await removeStaleParts(shared.parts)
+  // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
+  const present = await existingParts(shared.parts)
+  await removeStaleParts(shared.parts, present)
   if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
     throw new UsageError(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
@@ -114,7 +116,8 @@ async function* run(
     if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
     throw error
   }
-  const leftovers = await existingParts(paths.parts)
+  // A journal-less run's own folder is new: nothing in it to resume.
+  const leftovers = paths === shared ? present : new Set<string>()
   // The transform stage's worker processes, only when a transform is asked for.
   const pool = needsPool(options.transform)
     ? new (await import('./transform/pool.js')).TransformPool()
@@ -186,8 +189,7 @@ async function* run(
 }
 
 /** The part folders of journal-less runs of this host that were killed (see `privateParts`). */
-async function removeStaleParts(parts: string): Promise<void> {
-  const names = await readdir(parts).catch(() => [] as string[])
+async function removeStaleParts(parts: string, names: Iterable<string>): Promise<void> {
   for (const name of names)
     if (isStalePrivateParts(name))
       await rm(join(parts, name), { recursive: true, force: true }).catch(() => {})
