@@ -57,18 +57,19 @@ export function makeCerts(dir: string): TestCerts {
     '-out',
     'self.pem',
   ])
-  const leaf = (name: string, san: string) => {
-    run(['req', '-new', ...EC, '-subj', '/CN=leaf', '-keyout', `${name}.key`, '-out', `${name}.csr`])
-    writeFileSync(path(`${name}.ext`), `${san}\n`)
+  /** A key and a certificate `issuer` (its `.pem` and `.key`) signs, with the extensions `ext`. */
+  const signed = (name: string, subject: string, ext: string, issuer = 'ca') => {
+    run(['req', '-new', ...EC, '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`])
+    writeFileSync(path(`${name}.ext`), `${ext}\n`)
     run([
       'x509',
       '-req',
       '-in',
       `${name}.csr`,
       '-CA',
-      'ca.pem',
+      `${issuer}.pem`,
       '-CAkey',
-      'ca.key',
+      `${issuer}.key`,
       '-CAcreateserial',
       '-days',
       '2',
@@ -79,50 +80,16 @@ export function makeCerts(dir: string): TestCerts {
     ])
     return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
   }
+  const leaf = (name: string, san: string) => signed(name, '/CN=leaf', san)
   const good = leaf('good', LOCAL)
   // An issuing CA under the root, and a leaf it signs, served with it (leaf, then intermediate).
-  run(['req', '-new', ...EC, '-subj', '/CN=imgpull test issuing CA', '-keyout', 'int.key', '-out', 'int.csr'])
-  writeFileSync(path('int.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n')
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'int.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'int.ext',
-    '-out',
-    'int.pem',
-  ])
-  run(['req', '-new', ...EC, '-subj', '/CN=leaf', '-keyout', 'via-int.key', '-out', 'via-int.csr'])
-  writeFileSync(path('via-int.ext'), `${LOCAL}\n`)
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'via-int.csr',
-    '-CA',
-    'int.pem',
-    '-CAkey',
-    'int.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'via-int.ext',
-    '-out',
-    'via-int-leaf.pem',
-  ])
-  writeFileSync(
-    path('via-int.pem'),
-    readFileSync(path('via-int-leaf.pem'), 'utf8') + readFileSync(path('int.pem'), 'utf8'),
+  const int = signed(
+    'int',
+    '/CN=imgpull test issuing CA',
+    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign',
   )
+  const viaInt = signed('via-int', '/CN=leaf', LOCAL, 'int')
+  writeFileSync(path('via-int-chain.pem'), readFileSync(viaInt.cert, 'utf8') + readFileSync(int.cert, 'utf8'))
   const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
   // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
   run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', 'expired.key', '-out', 'expired.csr'])
@@ -174,8 +141,8 @@ export function makeCerts(dir: string): TestCerts {
     otherHost,
     expired: { cert: path('expired.pem'), key: path('expired.key') },
     selfSigned: { cert: path('self.pem'), key: path('self.key') },
-    intermediate: path('int.pem'),
-    viaIntermediate: { cert: path('via-int.pem'), key: path('via-int.key') },
+    intermediate: int.cert,
+    viaIntermediate: { cert: path('via-int-chain.pem'), key: viaInt.key },
   }
 }
 
