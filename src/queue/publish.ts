@@ -123,7 +123,7 @@ export async function prepare(paths: ShardPaths): Promise<void> {
  * and a local run's folder none. Throws `FatalError` (`queue-folder`) naming what the folder holds:
  * a worker must never take another input's `00012.tar` for its own shard 12.
  */
-export async function claimFolder(out: string, inputId: string, queue: string): Promise<void> {
+export async function bindFolder(out: string, inputId: string, queue: string): Promise<void> {
   const work = join(out, WORK_DIR, 'queue')
   const file = join(work, 'input.json')
   const hint = 'give each queue (each input) its own output folder with -o'
@@ -159,7 +159,7 @@ export async function claimFolder(out: string, inputId: string, queue: string): 
     await link(tmp, file)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    return claimFolder(out, inputId, queue) // another worker bound it first: the same check
+    return bindFolder(out, inputId, queue) // another worker bound it first: the same check
   } finally {
     await rm(tmp, { force: true })
   }

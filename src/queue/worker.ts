@@ -8,7 +8,7 @@ import { shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import { metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
 import {
-  claimFolder,
+  bindFolder,
   isPublished,
   type OutputFormat,
   prepare,
@@ -164,7 +164,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     stoppedBy: 'done',
   }
   const running = new Map<string, Running>()
-  /** The input the output folder was checked to hold (see `claimFolder`). */
+  /** The input the output folder was checked to hold (see `bindFolder`). */
   let claimed: string | undefined
   let stopping: 'drain' | 'hard' | undefined
   let fatal: FatalError | undefined
@@ -201,7 +201,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const paths = shardPaths(options.out, data.shard)
     if (claimed !== data.inputId) {
       try {
-        await claimFolder(options.out, data.inputId, options.queue)
+        await bindFolder(options.out, data.inputId, options.queue)
         claimed = data.inputId
       } catch (error) {
         // The folder is not this queue's: the worker stops, the shard goes back for another.
