@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
