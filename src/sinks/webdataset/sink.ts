@@ -29,6 +29,8 @@ interface OpenShard {
   readonly sealed: boolean
   /** Samples staged by earlier runs (names), read when the shard opened. */
   readonly stagedBefore: ReadonlySet<string>
+  /** Where its samples are staged (`shardWork().staging`), kept: `stage` needs it for every sample. */
+  readonly staging: string
   /** What the writer is told when the shard's first row comes (see `Shard`). */
   readonly signature: string | null | undefined
   readonly startedAt: number
@@ -138,6 +140,7 @@ export class WebDatasetSink {
       complete: false,
       sealed,
       stagedBefore,
+      staging: work.staging,
       signature,
       startedAt: Date.now(),
       started: false,
@@ -162,7 +165,8 @@ export class WebDatasetSink {
   async stage(job: Job, file: string, ext: string): Promise<string> {
     const place = samplePlace(job.row!, this.#shardSize)
     const member = memberName(place.key, ext)
-    await rename(file, join(shardWork(this.#paths, place.stem).staging, member))
+    const staging = this.#shards.get(place.shard)?.staging ?? shardWork(this.#paths, place.stem).staging
+    await rename(file, join(staging, member))
     return samplePath(place.stem, member)
   }
 
