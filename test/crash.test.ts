@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { canMount } from './support/wait.js'
 
@@ -129,5 +129,34 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
     }
   } finally {
     execFileSync('umount', ['-l', mnt])
+  }
+})
+
+test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut file is kept or called ok', async () => {
+  // RLIMIT_FSIZE makes a write that crosses it return a short count, with no error (Node ignores
+  // SIGXFSZ); only the next write fails (EFBIG). A body written in one go is the silent case.
+  const out = join(dir, 'fsize')
+  const paths = ['/fs-small?size=60000', '/fs-big?size=300000', '/fs-other?size=90000']
+  const list = join(dir, 'fsize.txt')
+  await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
+  const child = spawn(
+    'bash',
+    ['-c', 'ulimit -f 200; exec "$0" "$@"', process.execPath, CLI, list, '-o', out],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  assert.equal(code, 3, stderr)
+  assert.match(stderr, /file too large .*ulimit -f/)
+  const files = await outputFiles(out)
+  assert.ok(!files.includes('fs-big.jpg'), `the cut image was kept: ${files.join(', ')}`)
+  for (const f of files) {
+    const path = paths.find((p) => p.startsWith(`/${f.replace(/\.jpg$/, '')}?`))!
+    assert.ok((await readFile(join(out, f))).equals(server.bytes(path)), `${f} differs from the server's`)
   }
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { wantsColor } from '../src/cli/color.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
+import { writeAll } from '../src/fetch/part-file.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { resolveOptions } from '../src/options.js'
@@ -345,4 +346,29 @@ test('the command line kept for the report and the journal: keys, secret headers
     [argv('http://u:p@ss@h/a@b.jpg'), 'imgpull http://h/a@b.jpg'],
   ]
   for (const [args, expected] of table) assert.equal(commandLine(args), expected, args.join(' '))
+})
+
+test('writeAll: short writes are written again from where they stopped; a write of nothing fails', async () => {
+  const chunks = [Buffer.from('abc'), Buffer.from(''), Buffer.from('defg'), Buffer.from('hi')]
+  for (const takes of [[9], [1, 8], [3, 4, 2], [2, 2, 2, 2, 1], [5, 1, 3], [1, 1, 1, 1, 1, 1, 1, 1, 1]]) {
+    const disk = Buffer.alloc(20, '.')
+    const calls: number[] = []
+    let call = 0
+    await writeAll(
+      async (rest, position) => {
+        calls.push(position)
+        const bytes = Buffer.concat(rest).subarray(0, takes[call++])
+        bytes.copy(disk, position)
+        return bytes.length
+      },
+      chunks,
+      5,
+    )
+    assert.equal(disk.toString(), '.....abcdefghi......', `takes ${takes}`)
+    assert.equal(calls.length, takes.length, `takes ${takes}`)
+  }
+  await assert.rejects(
+    writeAll(async () => 0, [Buffer.from('x')], 0),
+    (e: NodeJS.ErrnoException) => e.code === 'EIO',
+  )
 })

@@ -51,7 +51,12 @@ export class PartFile {
     const mode = this.at > 0 ? 'r+' : 'w'
     if (!this.#fh && last) return writeWhole(this.path, mode, chunks, at)
     this.#fh ??= await open(this.path, mode)
-    const write = this.#fh.writev(chunks, at).then(() => {})
+    const fh = this.#fh
+    const write = writeAll(
+      (rest, position) => fh.writev(rest, position).then((r) => r.bytesWritten),
+      chunks,
+      at,
+    )
     if (last) await write
     else {
       this.#writing = write
@@ -70,6 +75,35 @@ export class PartFile {
   }
 }
 
+/** One `writev` at a position: resolves with the bytes written, which may be fewer than given. */
+type WriteV = (chunks: Buffer[], position: number) => Promise<number>
+
+/**
+ * Write every byte of `chunks` from `at`. A write may take fewer bytes than it was given with no
+ * error (POSIX): the disk filled up part-way, a file-size limit (`ulimit -f`, with SIGXFSZ
+ * ignored as Node does) was reached. The rest is written again, and that write fails with the
+ * cause (ENOSPC, EFBIG): a file cut short is never taken for a whole one.
+ */
+export async function writeAll(write: WriteV, chunks: Buffer[], at: number): Promise<void> {
+  let rest = chunks
+  let position = at
+  let left = chunks.reduce((n, chunk) => n + chunk.length, 0)
+  while (left > 0) {
+    const written = await write(rest, position)
+    if (written <= 0) throw Object.assign(new Error(`EIO: nothing written at ${position}`), { code: 'EIO' })
+    left -= written
+    position += written
+    if (left > 0) rest = afterBytes(rest, written)
+  }
+}
+
+/** `chunks` without their first `n` bytes (views, no copy). */
+function afterBytes(chunks: Buffer[], n: number): Buffer[] {
+  let i = 0
+  while (n >= chunks[i].length) n -= chunks[i++].length
+  return [chunks[i].subarray(n), ...chunks.slice(i + 1)]
+}
+
 /**
  * A whole body in one go, off this thread: open, write, close on libuv's pool, with callbacks
  * (lighter than FileHandle promises). Creating a file on a real disk takes a few hundred µs of
@@ -79,13 +113,12 @@ function writeWhole(path: string, mode: string, chunks: Buffer[], at: number): P
   return new Promise((resolve, reject) => {
     openFile(path, mode, (error, fd) => {
       if (error) return reject(error)
-      writev(fd, chunks, at, (writeError) => {
-        close(fd, (closeError) => {
-          const failed = writeError ?? closeError
-          if (failed) reject(failed)
-          else resolve()
-        })
-      })
+      const once: WriteV = (rest, position) =>
+        new Promise((done, fail) => writev(fd, rest, position, (e, written) => (e ? fail(e) : done(written))))
+      writeAll(once, chunks, at).then(
+        () => close(fd, (closeError) => (closeError ? reject(closeError) : resolve())),
+        (writeError) => close(fd, () => reject(writeError)),
+      )
     })
   })
 }

@@ -10,6 +10,8 @@ import { FatalError } from '../errors.js'
 const FATAL = new Set([
   'ENOSPC',
   'EDQUOT',
+  'EFBIG',
+  'EIO',
   'EROFS',
   'EACCES',
   'EPERM',
@@ -27,6 +29,8 @@ const WHY: Record<string, string> = {
   ENOENT: 'no such folder',
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for this file system or for the limit on file sizes (ulimit -f)',
+  EIO: 'input/output error',
   EROFS: 'read-only file system',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
@@ -60,6 +64,8 @@ function remedy(code: string, what: 'journal' | 'output'): string {
   if (what === 'journal' && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
     return 'move .imgpull/ away to start this folder afresh, or use another output folder'
   }
+  if (code === 'EFBIG')
+    return 'raise the limit on file sizes (ulimit -f), or choose an output folder with -o on another disk'
   if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
   // Not a permission: a file stands where a folder must be.
   if (code === 'ENOTDIR' || code === 'EEXIST')
