@@ -10,6 +10,7 @@ import { grouped } from '../src/report/format.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
+import { decodeLeniently } from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -371,4 +372,18 @@ test('writeAll: short writes are written again from where they stopped; a write 
     writeAll(async () => 0, [Buffer.from('x')], 0),
     (e: NodeJS.ErrnoException) => e.code === 'EIO',
   )
+})
+
+test('decodeLeniently: valid escapes decoded, the rest kept as written', () => {
+  for (const [given, expected] of [
+    ['plain', 'plain'],
+    ['a%40b', 'a@b'],
+    ['p%zz', 'p%zz'],
+    ['100%', '100%'],
+    ['%E2%82%AC%zz%41', '€%zzA'],
+    ['%FF%41', '%FFA'],
+    ['%e2%82%ac', '€'],
+  ]) {
+    assert.equal(decodeLeniently(given), expected, given)
+  }
 })

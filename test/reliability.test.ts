@@ -250,6 +250,14 @@ test('credentials never follow a redirect to another origin', async () => {
   }
 })
 
+test("credentials in a URL: valid escapes decoded, a bare % kept as written (curl's way), not a failed run", async () => {
+  const url = server.url('/creds-pct').replace('http://', 'http://us%40er:p%zz%41@')
+  const { one } = await get([url])
+  assert.equal(one.status, 'ok', one.message)
+  const sent = requestsFor('/creds-pct')[0]?.headers.authorization
+  assert.equal(sent, `Basic ${Buffer.from('us@er:p%zzA').toString('base64')}`)
+})
+
 test('a server that ignores Range: the file restarts from byte 0 and is still exact', async () => {
   const path = '/norange?size=2000000&reset=1000000&times=1&norange=1'
   const { out, one } = await get([server.url(path)])

@@ -4,7 +4,7 @@ import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
-import { shownUrl } from '../utils/url.js'
+import { decodeLeniently, shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { atHop } from './classify.js'
@@ -565,8 +565,8 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
  */
 function splitCredentials(url: URL, headers: Record<string, string>): URL {
   if (!url.username && !url.password) return url
-  const user = decodeURIComponent(url.username)
-  const pass = decodeURIComponent(url.password)
+  const user = decodeLeniently(url.username)
+  const pass = decodeLeniently(url.password)
   headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
   const clean = new URL(url)
   clean.username = ''

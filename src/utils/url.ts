@@ -42,3 +42,36 @@ export function shownUrl(url: string, max = SHOWN_URL_CHARS): string {
   const tail = Math.floor((max - 1) / 3)
   return `${clean.slice(0, max - 1 - tail)}…${clean.slice(-tail)}`
 }
+
+/**
+ * Percent-decode what is a valid escape (RFC 3986 §2.1) and keep the rest as written, as curl
+ * does with a URL's user and password: `p%zz` stays `p%zz`, `a%40b` is `a@b`. `decodeURIComponent`
+ * would throw on the first bad escape, refusing a URL a server accepts.
+ */
+export function decodeLeniently(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, decodeRun)
+  }
+}
+
+/** A run of escapes: each UTF-8 character whole (1 to 4 escapes) decoded, any other byte kept as `%XX`. */
+function decodeRun(run: string): string {
+  let out = ''
+  for (let i = 0; i < run.length; ) {
+    let taken = 0
+    for (let n = 4; n >= 1 && !taken; n--) {
+      try {
+        out += decodeURIComponent(run.slice(i, i + 3 * n))
+        taken = 3 * n
+      } catch {}
+    }
+    if (!taken) {
+      out += run.slice(i, i + 3)
+      taken = 3
+    }
+    i += taken
+  }
+  return out
+}
