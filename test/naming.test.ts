@@ -127,3 +127,21 @@ test('a --name that would leave the folder, hide, or pass for an option is said 
   assert.match(templateRewrites('/{name}') ?? '', /a leading \//)
   assert.match(templateRewrites('../{name}') ?? '', /'\.\.' and '\.' segments/)
 })
+
+test('a name that is nothing but its extension, or blank, never becomes hidden or option-like', () => {
+  const cases: [string, string, string][] = [
+    ['{name}{ext}', 'https://h/any/%20.jpg', '_.jpg'],
+    ['{name}{ext}', 'https://h/any/%20%20.png', '_.jpg'],
+    ['{name}{ext}', 'https://h/any/%C2%A0.png', '_.jpg'],
+    ['{ext}', 'https://h/a.jpg', '_.jpg'],
+    ['{name}{ext}', 'https://h/..jpg', '_.jpg'],
+    ['{name}{ext}', 'https://h/-x.jpg', '_x.jpg'],
+    ['{name}{ext}', 'https://h/.x.jpg', '_x.jpg'],
+    ['pics/{name}{ext}', 'https://h/%20.jpg', 'pics/_.jpg'],
+  ]
+  for (const [template, url, expected] of cases) {
+    const planned = name(template, url)
+    assert.equal(withExt(planned, 'jpg'), expected, `${template} ${url}`)
+    assert.match(withExt(withSuffix(planned, url), 'jpg'), /^(pics\/)?_/, `${template} ${url}: its variant`)
+  }
+})

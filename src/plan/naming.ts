@@ -93,11 +93,12 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * bounded length.
  */
 export function safeSegment(segment: string): string {
-  let s = segment.trim()
-  if (s === '' || s === '.' || s === '..') return '_'
-  if (s.startsWith('.') || s.startsWith('-')) s = `_${s.slice(1)}`
-  const ext = s.endsWith(EXT) ? EXT : ''
-  const body = ext ? s.slice(0, -1) : s
+  // The rules apply to the name before its extension: a name of nothing but `{ext}` (a URL's
+  // ` .jpg`, an empty column) would otherwise be `.jpg`, hidden, and its variants `-abc.jpg`.
+  const ext = segment.endsWith(EXT) ? EXT : ''
+  let body = (ext ? segment.slice(0, -1) : segment).trim()
+  if (body === '' || body === '.' || body === '..') body = '_'
+  if (body.startsWith('.') || body.startsWith('-')) body = `_${body.slice(1)}`
   return truncateUtf8(body, MAX_SEGMENT_BYTES) + ext
 }
 
