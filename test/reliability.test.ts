@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -256,6 +257,31 @@ test("credentials in a URL: valid escapes decoded, a bare % kept as written (cur
   assert.equal(one.status, 'ok', one.message)
   const sent = requestsFor('/creds-pct')[0]?.headers.authorization
   assert.equal(sent, `Basic ${Buffer.from('us@er:p%zzA').toString('base64')}`)
+})
+
+test('a redirect whose body trickles in is followed without waiting for that body to end', async () => {
+  const target = server.url('/after-drip')
+  const sockets = new Set<Socket>()
+  const dripping = createHttpServer((_, res) => {
+    res.writeHead(301, { location: target, 'content-type': 'text/html' })
+    const timer = setInterval(() => res.write('.'), 200) // never ends: each byte resets the idle timer
+    res.on('close', () => clearInterval(timer))
+  })
+  dripping.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => dripping.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = dripping.address() as AddressInfo
+    // Before, the transfer waited for the body until its total timeout.
+    const { one, out } = await get([`http://127.0.0.1:${port}/moved.jpg`], { totalTimeout: 10_000 })
+    assert.equal(one.status, 'ok', one.message)
+    assert.ok((await readFile(join(out, one.path!))).equals(server.bytes('/after-drip')))
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => dripping.close(resolve))
+  }
 })
 
 test('a server that ignores Range: the file restarts from byte 0 and is still exact', async () => {

@@ -26,6 +26,12 @@ export type Sink = (chunk: Buffer) => void | Promise<void>
 
 /** Bodies up to this size are read to the end when dumped, so their connection can be reused. */
 const DUMP_LIMIT = 128 * 1024
+/**
+ * Longest wait for a dumped body to end, in ms: past it the connection is dropped instead. A
+ * redirect's body trickling in would otherwise hold the transfer until its total timeout, where a
+ * browser follows on the headers.
+ */
+const DUMP_MS = 1000
 
 /**
  * One HTTP exchange through undici's dispatch handler: `response` once headers arrive, then the
@@ -100,10 +106,13 @@ export class Exchange {
   /** Throw the body away; small ones are read out so the connection stays open for the next request. */
   async dump(): Promise<void> {
     let seen = 0
+    const late = setTimeout(() => this.abort(new Error('body dumped')), DUMP_MS)
     await this.consume((chunk) => {
       seen += chunk.length
       if (seen > DUMP_LIMIT) throw new Error('body dumped')
-    }).catch(() => {})
+    })
+      .catch(() => {})
+      .finally(() => clearTimeout(late))
   }
 
   // undici's handler interface (called by the connection).
