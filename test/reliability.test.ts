@@ -259,6 +259,22 @@ test("credentials in a URL: valid escapes decoded, a bare % kept as written (cur
   assert.equal(sent, `Basic ${Buffer.from('us@er:p%zzA').toString('base64')}`)
 })
 
+test('a failure after redirects names the URL that answered: a login page, a CDN error page', async () => {
+  const login = server.url('/login?html=1')
+  const { one } = await get([server.url(`/walled.jpg?to=${encodeURIComponent(login)}`)])
+  assert.equal(one.error, 'not-an-image')
+  assert.match(
+    one.message!,
+    /walled\.jpg\S* \(redirected to http:\/\/127\.0\.0\.1:\d+\/login\?html=1\) sent text\/html/,
+  )
+  const gone = server.url('/gone?status=404')
+  const { one: two } = await get([server.url(`/moved.jpg?to=${encodeURIComponent(gone)}`)])
+  assert.equal(two.error, 'http-404')
+  assert.match(two.message!, /HTTP 404 from \S*moved\.jpg\S* \(redirected to \S*\/gone\?status=404\)/)
+  const direct = await get([server.url('/plain-page?html=1')])
+  assert.doesNotMatch(direct.one.message!, /redirected/)
+})
+
 test('a redirect whose body trickles in is followed without waiting for that body to end', async () => {
   const target = server.url('/after-drip')
   const sockets = new Set<Socket>()

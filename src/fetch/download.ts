@@ -51,6 +51,11 @@ type Receive = Extract<Decision, { do: 'receive' }>
 /** One attempt's state, carried from step to step. */
 class Transfer {
   readonly shown: string
+  /**
+   * Where the answer came from, when redirects led away from the URL asked for: ` (redirected to
+   * URL)`, put after `shown` in messages about the answer (a login page, a CDN's error page).
+   */
+  via = ''
   /** The file as the server last described it (validators and full size). */
   known: Validators
   /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
@@ -174,6 +179,7 @@ const send: Step = async (t) => {
     ...lower(t.options.headers),
   }
   let url = splitCredentials(new URL(t.url), base)
+  const asked = url.href
   const origin = url.origin
   if (!t.cookies) {
     const jar = baseJar(t.options)
@@ -204,7 +210,10 @@ const send: Step = async (t) => {
     await exchangeOnce(t, url, headers)
     const head = t.head!
     if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
-    if (!isRedirect({ status: head.statusCode, headers: head.headers })) return decide
+    if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
+      t.via = url.href === asked ? '' : ` (redirected to ${shownUrl(url.href)})`
+      return decide
+    }
     await t.exchange!.dump()
     const location = header(head.headers, 'location')!
     // An empty Location names no target (as a relative reference it would be this URL again).
@@ -296,7 +305,11 @@ const decide: Step = async (t) => {
   switch (decision.do) {
     case 'fail':
       await exchange.dump()
-      throw new HTTPError(decision.status, t.shown, parseRetryAfter(header(head.headers, 'retry-after')))
+      throw new HTTPError(
+        decision.status,
+        t.shown + t.via,
+        parseRetryAfter(header(head.headers, 'retry-after')),
+      )
     case 'refuse':
       await exchange.dump()
       throw new ImgpullError('bad-range', `${t.shown}: unusable partial answer: ${decision.why}`, {
@@ -404,7 +417,8 @@ const fromDisk: Step = async (t) => {
  * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts).
  */
 async function receive(t: Transfer, decision: Receive): Promise<Step> {
-  const { options, shown } = t
+  const { options } = t
+  const shown = t.shown + t.via
   const check = t.check!
   const exchange = t.exchange!
   const file = new PartFile(t.part, decision.at)
