@@ -391,3 +391,51 @@ test('reruns: sealed shards untouched, a passing failure tried again, its shard 
     )
   }
 })
+
+test('a row whose URL changed between runs is another image: fetched, never the old one under the new URL', async () => {
+  // img2dataset users run a table's parts one after another into one folder; tables get edited.
+  const table = (urls: string[]) => `url,caption\n${urls.map((u, i) => `${u},cap ${i}`).join('\n')}\n`
+  const one = join(dir, 'part-1.csv')
+  const two = join(dir, 'part-2.csv')
+  await writeFile(one, table(['/p1-a', '/p1-b', '/p1-c'].map((p) => server.url(p))))
+  await writeFile(two, table(['/p2-a', '/p2-b?status=404', '/p2-c'].map((p) => server.url(p))))
+  for (const format of ['webdataset', 'files']) {
+    const out = join(dir, `parts-${format}`)
+    const args = ['-o', out, '--output-format', format, '--caption-col', 'caption']
+    assert.equal((await runCli([one, ...args])).code, 0)
+    const second = await runCli([two, ...args])
+    assert.equal(second.code, 1, second.stderr) // p2-b's 404, not part 1's success
+    assert.doesNotMatch(second.stderr, /already done/)
+    const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      manifest.map((m) => [new URL(m.url).pathname, m.status]),
+      [
+        ['/p2-a', 'ok'],
+        ['/p2-b', 'failed'],
+        ['/p2-c', 'ok'],
+      ],
+    )
+    if (format === 'files') {
+      for (const m of manifest.filter((m) => m.status === 'ok'))
+        assert.ok((await readFile(join(out, m.path))).equals(server.bytes(new URL(m.url).pathname)), m.path)
+      continue
+    }
+    const tar = await readTar(join(out, '00000.tar'))
+    const image = (key: string) => tar.find((m) => m.name === `${key}.jpg`)?.data
+    assert.ok(image('000000000')?.equals(server.bytes('/p2-a')), 'sample 0 is p2-a')
+    assert.equal(image('000000001'), undefined, 'the failed row has no image, not p1-b')
+    assert.ok(image('000000002')?.equals(server.bytes('/p2-c')), 'sample 2 is p2-c')
+    const json = JSON.parse(tar.find((m) => m.name === '000000000.json')!.data.toString())
+    assert.equal(json.caption, 'cap 0')
+    assert.equal(json.sha256, sha256(server.bytes('/p2-a')))
+  }
+  // An unchanged table on rerun is still all "already done": nothing fetched again.
+  const out = join(dir, 'parts-webdataset')
+  const requests = server.stats.requests
+  const again = await runCli([two, '-o', out, '--output-format', 'webdataset', '--caption-col', 'caption'])
+  assert.match(again.stderr, /2 already done/)
+  assert.equal(server.stats.requests, requests, 'nothing fetched again (the 404 is permanent)')
+})

@@ -209,8 +209,12 @@ export class SqliteJournal implements Journal {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
       nameOwner: this.#db.prepare<[string], { key: string }>('SELECT key FROM jobs WHERE planned = ?'),
       insert: this.#db.prepare(
+        // A key planned again with another URL (a table row edited: see planJob) takes its new
+        // name and forgets the old URL's validators; the right side reads the row as it was.
         `INSERT INTO jobs (key, url, planned, state, run, meta) VALUES (@key, @url, @planned, 'pending', @run, @meta)
-         ON CONFLICT(key) DO UPDATE SET url = @url, state = 'pending', run = @run, meta = coalesce(@meta, meta)`,
+         ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, state = 'pending', run = @run,
+           meta = coalesce(@meta, meta), etag = CASE WHEN url = @url THEN etag END,
+           last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END`,
       ),
       touch: this.#db.prepare('UPDATE jobs SET run = ? WHERE key = ?'),
       validators: this.#db.prepare(
@@ -265,7 +269,13 @@ export class SqliteJournal implements Journal {
     this.#write()
     let name = existing?.planned ?? planned
     if (!existing) {
-      for (let n = 1; this.#stmt.nameOwner.get(name); n++) name = alt(n)
+      // A key planned before under another URL may keep its own old name (publishing never
+      // replaces the file there: it takes the variant then).
+      for (let n = 1; ; n++) {
+        const owner = this.#stmt.nameOwner.get(name)
+        if (!owner || owner.key === job.key) break
+        name = alt(n)
+      }
     }
     const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
     this.#stmt.insert.run({ key: job.key, url: job.url, planned: name, run: this.run, meta })

@@ -4,6 +4,7 @@ import type { ErrorCode } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
+import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
@@ -80,6 +81,13 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
+/**
+ * Whether a job's key is its row's position (`row:N`: table rows, WebDataset samples), not an
+ * identity of its own: such a key with another URL than the journal's is another job. A key a
+ * source chose (a photo's id beside a signed URL that changes every run) stays the job's.
+ */
+const isPosition = (job: Job, key: string) => job.row !== undefined && key === rowKey(job.row)
+
 /** Sets of field names already checked against the template: most jobs of a run share one. */
 const checked = new Map<string, Set<string>>()
 
@@ -111,7 +119,16 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   url.hash = ''
   const key = job.key ?? url.href
   const { journal } = ctx
-  const earlier = journal.get(key)
+  let earlier = journal.get(key)
+  if (earlier && earlier.run !== journal.run && earlier.url !== url.href && isPosition(job, key)) {
+    // A key that is the row's place in its input names no image: the row now holds another URL
+    // (the table was edited, another part was run into the folder, a file that sorts first was
+    // added). What the journal has of the old URL (its file, its outcome, its partial bytes) is
+    // not this row's: it is fetched as new.
+    earlier = undefined
+    const part = partName(key)
+    if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
+  }
   if (earlier) {
     if (earlier.run === journal.run) return { kind: 'duplicate' }
     if (earlier.state === 'ok' && (await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier)))) {
