@@ -2,6 +2,7 @@ import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
 import { extraCas } from './fetch/trust.js'
+import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -111,7 +112,7 @@ export interface Options {
    * @default 'files'
    */
   outputFormat?: 'files' | 'webdataset'
-  /** Samples per WebDataset shard (the last shard may have fewer). @default 10_000 */
+  /** Samples per WebDataset shard (the last shard may have fewer), at most 1,000,000. @default 10_000 */
   shardSize?: number
   /**
    * A per-host limit and pauses shared with other processes: the workers of a queue (`imgpull
@@ -162,11 +163,19 @@ export const defaults: ResolvedOptions = {
   shardSize: 10_000,
 }
 
-function integer(name: string, value: number, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`)
+function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${grouped(max)}`
+    throw new TypeError(`Expected \`${name}\` to be an integer ${range}, got ${String(value)}`)
   }
 }
+
+/**
+ * Most samples a WebDataset shard may hold: far above img2dataset's 10,000, and each open shard
+ * keeps 13 bytes per sample of its size in memory (13 MB here); a larger size would allocate
+ * gigabytes for a handful of rows.
+ */
+export const MAX_SHARD_SIZE = 1_000_000
 
 /** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
 /** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
@@ -250,7 +259,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
       `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,
     )
   }
-  integer('shardSize', o.shardSize, 1)
+  integer('shardSize', o.shardSize, 1, MAX_SHARD_SIZE)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -166,6 +166,16 @@ test('one folder, one kind of output: another format or shard size is a usage er
   assert.match(bad.stderr, /--output-format.*zip/)
   assert.throws(
     () => pull([], { outputFormat: 'webdataset', shardSize: 0 }),
-    /`shardSize` to be an integer >= 1/,
+    /`shardSize` to be an integer from 1 to 1,000,000/,
   )
+  // A size that would allocate gigabytes for a few rows is refused before the folder is made or
+  // bound to it (it was bound first, and every later run told to use that size again).
+  const huge = join(dir, 'huge')
+  const tooBig = await runCli([list, '-o', huge, ...dataset, '--shard-size', '99999999999'])
+  assert.equal(tooBig.code, 2, tooBig.stderr)
+  assert.match(
+    tooBig.stderr,
+    /^imgpull: Expected --shard-size to be an integer from 1 to 1,000,000, got 99999999999/,
+  )
+  assert.ok(!existsSync(huge), 'no folder made')
 })
