@@ -439,3 +439,35 @@ test('a row whose URL changed between runs is another image: fetched, never the 
   assert.match(again.stderr, /2 already done/)
   assert.equal(server.stats.requests, requests, 'nothing fetched again (the 404 is permanent)')
 })
+
+test('a hash column given on a rerun is checked against the images kept before: a mismatch is no longer ok', async () => {
+  const good = server.url('/late-hash-good')
+  const bad = server.url('/late-hash-bad')
+  const file = join(dir, 'late-hash.csv')
+  await writeFile(
+    file,
+    `url,sha256\n${good},${sha256(server.bytes('/late-hash-good'))}\n${bad},${'0'.repeat(64)}\n`,
+  )
+  for (const format of ['files', 'webdataset']) {
+    const out = join(dir, `late-hash-${format}`)
+    const args = [file, '-o', out, '--output-format', format]
+    assert.equal((await runCli(args)).code, 0, 'without --hash-col both are kept')
+    const requests = server.stats.requests
+    const checked = await runCli([...args, '--hash-col', 'sha256'])
+    assert.equal(checked.code, 1, checked.stderr)
+    assert.match(checked.stderr, /hash-mismatch/)
+    assert.match(checked.stderr, /1 already done/)
+    assert.equal(server.stats.requests, requests + 1, 'only the image whose hash differs is fetched again')
+    const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      manifest.map((m) => [m.status, m.error ?? null]),
+      [
+        ['ok', null],
+        ['failed', 'hash-mismatch'],
+      ],
+    )
+  }
+})

@@ -82,6 +82,17 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
 /**
+ * Whether the job now names a sha256 its kept image does not have (a hash column given on a rerun,
+ * or corrected): the image is fetched again and checked, never reported as done. md5 digests are
+ * not journaled, nor the downloaded bytes' sha256 of a resized image: those are not checked again.
+ */
+const hashDiffers = (job: Job, earlier: JobRecord) =>
+  job.expectedHash?.type === 'sha256' &&
+  !earlier.transformed && // its sha256 is the new image's, not the downloaded one's
+  earlier.sha256 !== undefined &&
+  earlier.sha256 !== job.expectedHash.value
+
+/**
  * Whether a job's key is its row's position (`row:N`: table rows, WebDataset samples), not an
  * identity of its own: such a key with another URL than the journal's is another job. A key a
  * source chose (a photo's id beside a signed URL that changes every run) stays the job's.
@@ -131,7 +142,11 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   }
   if (earlier) {
     if (earlier.run === journal.run) return { kind: 'duplicate' }
-    if (earlier.state === 'ok' && (await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier)))) {
+    if (
+      earlier.state === 'ok' &&
+      !hashDiffers(job, earlier) &&
+      (await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier)))
+    ) {
       journal.touch(key)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
       const part = partName(key)
