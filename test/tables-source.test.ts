@@ -117,11 +117,11 @@ test('every input is checked before the first row: files, formats, and every fil
     name: 'UsageError',
     message: /folder '.*empty-folder' holds no table files/,
   })
-  // JSON lines are checked on their first object.
+  // JSON lines are checked on the keys of their first objects.
   const jsonl = join(root, 'first.jsonl')
   await writeFile(
     jsonl,
-    'garbage\n{"link":"https://images.example/a.jpg"}\n{"url":"https://images.example/b.jpg"}\n',
+    'garbage\n{"link":"https://images.example/a.jpg"}\n{"link":"https://images.example/b.jpg"}\n',
   )
   await assert.rejects(
     openTables([jsonl]),

@@ -201,6 +201,26 @@ test('urlCol, captionCol, hashCol with hashType, and columns pick what each row 
   assert.deepEqual(all[0].meta, { text: 'A', license: 'cc0', checksum: md5.toUpperCase(), width: '10' })
 })
 
+test('JSON lines: the columns are the keys of its first lines, not of its first line alone (Spark drops null fields)', async () => {
+  const sparse = await file(
+    'sparse.jsonl',
+    '{"caption":"no url yet"}\n' +
+      '{"url":"https://images.example/a.jpg"}\n' +
+      '{"url":"https://images.example/b.jpg","caption":"two","lic":"cc"}\n',
+  )
+  const jobs = await readAll([sparse], { captionCol: 'caption', columns: ['lic'] })
+  assert.deepEqual(jobs, [
+    { url: '', row: 0, caption: 'no url yet', meta: { lic: undefined } },
+    { url: 'https://images.example/a.jpg', row: 1, meta: { lic: undefined } },
+    { url: 'https://images.example/b.jpg', row: 2, caption: 'two', meta: { lic: 'cc' } },
+  ])
+  // A column no line has is still a mistyped option, named with the columns there are.
+  await assert.rejects(
+    readAll([sparse], { captionCol: 'captoin' }),
+    /sparse\.jsonl has no column "captoin" \(the caption column\); its columns: "caption", "url", "lic"/,
+  )
+})
+
 test('gzip: .csv.gz, .tsv.gz and .jsonl.gz read as their plain twins', async () => {
   const csv = 'url,caption\nhttps://images.example/a.jpg,"x\ny"\nhttps://images.example/b.jpg,z\n'
   const tsv = 'url\tcaption\nhttps://images.example/a.jpg\t"x\ny"\nhttps://images.example/b.jpg\tz\n'

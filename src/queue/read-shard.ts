@@ -116,7 +116,7 @@ async function* listJobs(file: InputFile, offset: number, firstRow: number, coun
   }
 }
 
-/** Rows of a JSON lines file from a line's start, as `jsonlRows` reads them (its first object gives the columns). */
+/** Rows of a JSON lines file from a line's start, as `jsonlRows` reads them (its first lines give the columns). */
 async function* jsonlRange(
   file: TableFile,
   options: ResolvedTableOptions,

@@ -67,19 +67,33 @@ export function parseJsonlLine(text: string): Parsed {
   return { object: value as Record<string, unknown> }
 }
 
-/** The keys of the first line that is a JSON object, or `undefined` when no line is. */
+/**
+ * Lines whose keys make a JSON lines file's columns. Not the first line alone: writers drop a
+ * null field's key (Spark's `df.write.json`, `jq -c` of sparse objects), so a first row without a
+ * caption would hide the caption column from an option naming it.
+ */
+const KEY_LINES = 1000
+
+/**
+ * The keys of a JSON lines file, in order of first appearance, over its first `KEY_LINES` lines
+ * that are JSON objects; `undefined` when no line is one.
+ */
 export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> {
+  const keys = new Set<string>()
+  let objects = 0
   for await (const line of lines(file)) {
     const parsed = parseJsonlLine(line.text)
-    if ('object' in parsed) return Object.keys(parsed.object)
+    if (!('object' in parsed)) continue
+    for (const key of Object.keys(parsed.object)) keys.add(key)
+    if (++objects === KEY_LINES) break
   }
-  return undefined
+  return objects > 0 ? [...keys] : undefined
 }
 
 /**
  * The rows of a JSON lines file as jobs, numbered from `counter.next`: one per non-blank line.
- * The first object must hold every column the options name; after it, a missing key is an empty
- * cell. A line that is not a JSON object is kept as an `invalid-row` job (its neighbours are
+ * Every column the options name must be among the keys of its first lines (`jsonlKeys`); a row
+ * without one has an empty cell there (without the URL's: an `invalid-url` row). A line that is not a JSON object is kept as an `invalid-row` job (its neighbours are
  * whole lines, so nothing else is lost). Values are carried as the JSON holds them.
  */
 export async function* jsonlRows(
@@ -96,7 +110,7 @@ export async function* jsonlRows(
       continue
     }
     const { object } = parsed
-    plan ??= planColumns(file.path, Object.keys(object), options, true)
+    plan ??= planColumns(file.path, (await jsonlKeys(file)) ?? Object.keys(object), options, true)
     yield jsonlJob(row, object, plan, options, () => `${file.path} line ${line.number}`)
   }
 }
