@@ -129,7 +129,11 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
     }
     // Transfers that ended while the run stopped are saved: the closing line counts them too.
     const saved = (await outputFiles(out)).length
-    assert.match(r.stderr, new RegExp(`\\b${saved} images?, `), `${saved} files saved; the closing line: ${r.stderr}`)
+    assert.match(
+      r.stderr,
+      new RegExp(`\\b${saved} images?, `),
+      `${saved} files saved; the closing line: ${r.stderr}`,
+    )
   } finally {
     execFileSync('umount', ['-l', mnt])
   }

@@ -87,7 +87,11 @@ export function addPullOptions(command: Command): Command {
         .default(defaults.outputFormat),
     )
     // No default here: given without --output-format webdataset, it is refused, not dropped.
-    .option('--shard-size <n>', `samples per WebDataset shard, at most 1,000,000 (default: ${defaults.shardSize})`, integer(1))
+    .option(
+      '--shard-size <n>',
+      `samples per WebDataset shard, at most 1,000,000 (default: ${defaults.shardSize})`,
+      integer(1),
+    )
     .option('--json', 'one JSON line per result on stdout, the summary last')
     .option('-q, --quiet', 'print errors only')
     .option(
