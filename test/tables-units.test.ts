@@ -193,6 +193,9 @@ test('columns: every named one must be there; the URL column is not carried by d
     )
   }
   assert.throws(() => planColumns('t.csv', ['url', 'a', 'a'], options()), /t\.csv has the column "a" twice/)
+  // Columns without a name (trailing commas of a spreadsheet export) are left out, not duplicates.
+  const trailing = planColumns('t.csv', ['url', 'caption', '', ''], options({ captionCol: 'caption' }))
+  assert.deepEqual([trailing.carried, trailing.needed], [['caption'], ['url', 'caption']])
   const wide = Array.from({ length: 100 }, (_, i) => `c${i}`)
   assert.throws(() => planColumns('w.csv', wide, options()), /"c39", \.\.\. \(100 in all\)$/)
 })

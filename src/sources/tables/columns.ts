@@ -35,9 +35,13 @@ export function planColumns(
 ): ColumnPlan {
   const seen = new Set<string>()
   for (const name of available) {
+    // Columns without a name (`url,caption,,`: a spreadsheet's export, trailing commas) are left
+    // out, however many: there is nothing to call them by, and usually nothing in them.
+    if (name === '') continue
     if (seen.has(name)) throw new UsageError(`${file} has the column ${JSON.stringify(name)} twice`)
     seen.add(name)
   }
+  available = available.filter((name) => name !== '')
   const need = (name: string, role: string) => {
     if (seen.has(name)) return
     // A header of control bytes is a binary file read as text (a Parquet file given --input-format csv).
