@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { UsageError } from '../src/errors.js'
+import { utf8Scan } from '../src/sources/tables/utf8.js'
 import { readAll, readUntilError, tempFolder } from './support/tables.js'
 
 const dir = await tempFolder()
@@ -219,6 +220,56 @@ test('JSON lines: the columns are the keys of its first lines, not of its first 
     readAll([sparse], { captionCol: 'captoin' }),
     /sparse\.jsonl has no column "captoin" \(the caption column\); its columns: "caption", "url", "lic"/,
   )
+})
+
+test('a table that is not UTF-8 (a Latin-1 export) stops with the file, line and byte, not U+FFFD in its captions and URLs', async () => {
+  const latin1 = await file(
+    'latin1.csv',
+    Buffer.from(
+      'url,caption\nhttps://images.example/a.jpg,ok\nhttps://images.example/b.jpg,caf\xe9 cr\xe8me\n',
+      'latin1',
+    ),
+  )
+  await assert.rejects(readAll([latin1]), {
+    name: 'UsageError',
+    message:
+      /latin1\.csv is not UTF-8 text \(byte 0xE9 on line 3\): convert it first, e\.g\. iconv -f latin1 -t utf-8$/,
+  })
+  const jsonl = await file(
+    'latin1.jsonl',
+    Buffer.concat([
+      Buffer.from('{"url":"https://images.example/a.jpg","c":"'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}\n'),
+    ]),
+  )
+  await assert.rejects(readAll([jsonl]), {
+    message: /latin1\.jsonl is not UTF-8 text \(byte 0xE9 on line 1\)/,
+  })
+  // Characters cut across read chunks, and the whole range of valid ones, pass.
+  const wide = await file(
+    'wide.csv',
+    `url,caption\n${Array.from({ length: 40_000 }, (_, i) => `https://images.example/${i}.jpg,é€😀 ${i}`).join('\n')}\n`,
+  )
+  assert.equal((await readAll([wide])).length, 40_000)
+})
+
+test('utf8Scan: the first byte that is not UTF-8 (RFC 3629), and a character cut at the end', () => {
+  const cases: [number[], { bad: number; incomplete: number }][] = [
+    [[0x61, 0x62], { bad: -1, incomplete: 0 }],
+    [[0xc3, 0xa9], { bad: -1, incomplete: 0 }],
+    [[0x61, 0xc3], { bad: -1, incomplete: 1 }],
+    [[0xe2, 0x82], { bad: -1, incomplete: 2 }],
+    [[0xf0, 0x9f, 0x98], { bad: -1, incomplete: 3 }],
+    [[0x61, 0xe9, 0x20], { bad: 1, incomplete: 0 }],
+    [[0xc0, 0xaf], { bad: 0, incomplete: 0 }], // overlong
+    [[0xe0, 0x80, 0xaf], { bad: 0, incomplete: 0 }], // overlong
+    [[0xed, 0xa0, 0x80], { bad: 0, incomplete: 0 }], // a surrogate
+    [[0xf4, 0x90, 0x80, 0x80], { bad: 0, incomplete: 0 }], // past U+10FFFF
+    [[0x80], { bad: 0, incomplete: 0 }],
+  ]
+  for (const [bytes, expected] of cases)
+    assert.deepEqual(utf8Scan(Uint8Array.from(bytes)), expected, `${bytes}`)
 })
 
 test('gzip: .csv.gz, .tsv.gz and .jsonl.gz read as their plain twins', async () => {

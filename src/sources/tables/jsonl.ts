@@ -5,6 +5,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
+import { Utf8Check } from './utf8.js'
 
 /** Longest line held while looking for its end: past it the file is not JSON lines. */
 const MAX_LINE = 64 * 1024 * 1024
@@ -19,6 +20,7 @@ interface Line {
 async function* lines(file: TableFile): AsyncGenerator<Line> {
   const bytes = openBytes(file)
   const decoder = new StringDecoder('utf8')
+  const utf8 = new Utf8Check(file.path)
   let rest = ''
   let number = 0
   const line = (text: string): Line | undefined => {
@@ -28,6 +30,7 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
   }
   try {
     for await (const chunk of bytes) {
+      utf8.push(chunk)
       const text = rest + decoder.write(chunk)
       let start = 0
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
@@ -41,6 +44,7 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
           `${file.path} line ${number + 1} is longer than ${MAX_LINE} characters: not JSON lines`,
         )
     }
+    utf8.end()
     const found = line(rest + decoder.end())
     if (found) yield found
   } catch (error) {
@@ -83,6 +87,14 @@ export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> 
   let objects = 0
   for await (const line of lines(file)) {
     const parsed = parseJsonlLine(line.text)
+    // A first line of control bytes is a binary file read as text (a Parquet file given
+    // --input-format jsonl): one clear error, not a failed row for each of its "lines".
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+    if (objects === 0 && 'problem' in parsed && /[\u0000-\u0008\u000e-\u001f]/.test(line.text)) {
+      throw new UsageError(
+        `${file.path} does not read as JSON lines: its first line holds binary data (a wrong --input-format?)`,
+      )
+    }
     if (!('object' in parsed)) continue
     for (const key of Object.keys(parsed.object)) keys.add(key)
     if (++objects === KEY_LINES) break

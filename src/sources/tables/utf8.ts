@@ -1,0 +1,90 @@
+import { isUtf8 } from 'node:buffer'
+import { UsageError } from '../../errors.js'
+
+/**
+ * Where UTF-8 goes wrong in `bytes`: the index of the first byte that cannot start or continue a
+ * character (-1: none), and how many bytes at the end begin a character the next chunk finishes.
+ * Overlong forms, surrogates and code points past U+10FFFF are wrong (RFC 3629 §4).
+ */
+export function utf8Scan(bytes: Uint8Array): { bad: number; incomplete: number } {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]
+    if (b < 0x80) {
+      i++
+      continue
+    }
+    const n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
+    if (n === 0) return { bad: i, incomplete: 0 }
+    // The second byte's narrower range for these leads (RFC 3629's UTF8-3 and UTF8-4 rules).
+    const [low, high] =
+      b === 0xe0
+        ? [0xa0, 0xbf]
+        : b === 0xed
+          ? [0x80, 0x9f]
+          : b === 0xf0
+            ? [0x90, 0xbf]
+            : b === 0xf4
+              ? [0x80, 0x8f]
+              : [0x80, 0xbf]
+    for (let k = 1; k < n; k++) {
+      if (i + k >= bytes.length) return { bad: -1, incomplete: bytes.length - i }
+      const c = bytes[i + k]
+      if (k === 1 ? c < low || c > high : c < 0x80 || c > 0xbf) return { bad: i, incomplete: 0 }
+    }
+    i += n
+  }
+  return { bad: -1, incomplete: 0 }
+}
+
+/**
+ * Checks that a table's bytes are UTF-8 as they stream by, chunk by chunk. A Latin-1 or
+ * Windows-1252 export would otherwise be decoded with U+FFFD in place of its accented letters:
+ * captions silently changed, and URLs that are not the file's (Python's csv module and pandas stop
+ * there too). Throws a `UsageError` naming the file, the line and the byte.
+ */
+export class Utf8Check {
+  /** Bytes of a character cut by the chunk's end. */
+  #carry: Buffer = Buffer.alloc(0)
+  /** Line feeds before the current chunk. */
+  #lines = 0
+
+  constructor(readonly path: string) {}
+
+  push(chunk: Buffer): void {
+    const bytes = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : chunk
+    const carried = this.#carry.length
+    this.#carry = Buffer.alloc(0)
+    if (!isUtf8(bytes)) {
+      const { bad, incomplete } = utf8Scan(bytes)
+      if (bad >= 0) this.#fail(bytes, bad)
+      this.#carry = Buffer.from(bytes.subarray(bytes.length - incomplete))
+    }
+    this.#lines += countLines(bytes, carried, bytes.length - this.#carry.length)
+  }
+
+  /** The end of the bytes: a character still cut is not UTF-8. */
+  end(): void {
+    if (this.#carry.length > 0) this.#fail(this.#carry, 0)
+  }
+
+  #fail(bytes: Buffer, at: number): never {
+    // Control bytes (not tab, CR, LF) near the start: a binary file (Parquet) read as text.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+    if (this.#lines === 0 && /[\u0000-\u0008\u000e-\u001f]/.test(bytes.toString('latin1', 0, 1024))) {
+      throw new UsageError(
+        `${this.path} does not read as a text table: its first line holds binary data (a wrong --input-format?)`,
+      )
+    }
+    const line = this.#lines + countLines(bytes, 0, at) + 1
+    const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0')
+    throw new UsageError(
+      `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`,
+    )
+  }
+}
+
+function countLines(bytes: Buffer, from: number, to: number): number {
+  let n = 0
+  for (let i = bytes.indexOf(10, from); i >= 0 && i < to; i = bytes.indexOf(10, i + 1)) n++
+  return n
+}
