@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
 import { gzipSync } from 'node:zlib'
 import { UsageError } from '../src/errors.js'
 import { utf8Scan } from '../src/sources/tables/utf8.js'
@@ -346,4 +347,19 @@ test('a CSV with no header line is a usage error; a header alone is a table of n
   })
   assert.deepEqual(await readAll([await file('header.csv', 'url,caption\r\n')]), [])
   assert.deepEqual(await readAll([await file('empty.jsonl', '\n\n')]), [])
+})
+
+test('JSON lines: integers beyond 2^53 keep every digit (as text, as a Parquet INT64 that large)', async () => {
+  // As the CLI does: JSON.parse's source text is behind this flag on Node 20 (on from Node 21).
+  setFlagsFromString('--harmony-json-parse-with-source')
+  const ids = await file(
+    'ids.jsonl',
+    '{"url":"https://images.example/a.jpg","id":1234567890123456789,"n":12,"f":1.5e300,"neg":-9007199254740993}\n' +
+      '{"url":"https://images.example/b.jpg","id":42}\n',
+  )
+  const jobs = await readAll([ids])
+  assert.deepEqual(
+    jobs.map((j) => j.meta),
+    [{ id: '1234567890123456789', n: 12, f: 1.5e300, neg: '-9007199254740993' }, { id: 42 }],
+  )
 })

@@ -56,11 +56,29 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
 
 type Parsed = { object: Record<string, unknown> } | { problem: string }
 
+/** Sixteen digits in a row: a number in the line may be an integer a double cannot hold. */
+const LONG_NUMBER = /\d{16}/
+
+/**
+ * An integer beyond 2^53 as its decimal digits (ids: LAION's, a tweet's), as `jsonSafe` carries a
+ * Parquet INT64 that large; a double would round 1234567890123456789 to ...800. Needs JSON.parse's
+ * source text (ES2025; Node 21+, or Node 20 with `--harmony-json-parse-with-source`, which the CLI
+ * sets); without it the number stays the double.
+ */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== 'number' || Number.isSafeInteger(value)) return value
+  const source = context?.source
+  return source !== undefined && /^-?\d+$/.test(source) ? source : value
+}
+
 /** One line of a JSON lines file: its object, or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
   let value: unknown
   try {
-    value = JSON.parse(text)
+    // The reviver costs a call per value: only lines that may need it pay.
+    value = LONG_NUMBER.test(text)
+      ? JSON.parse(text, exactIntegers as (key: string, value: unknown) => unknown)
+      : JSON.parse(text)
   } catch (error) {
     return { problem: `not valid JSON (${(error as Error).message})` }
   }
