@@ -38,6 +38,9 @@ const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
+/** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
+const UNREAD_WAIT_MS = 30_000
+
 /** The name template of webdataset runs: names are the journal's only (samples are named by key). */
 const DATASET_NAMES = '{hash}{ext}'
 
@@ -138,19 +141,26 @@ async function* run(
     dataset,
   })
   let closeError: unknown
+  /** The run's own failure (a full disk), as opposed to the caller leaving the loop early. */
+  let failed: unknown
+  /** Results that came after the loop ended: transfers that finished while the run stopped. */
+  let late: Result[] = []
   try {
     for await (const result of engine.results()) {
       await source.onResult?.(result)
       yield result
     }
+  } catch (error) {
+    failed = error
+    throw error
   } finally {
     const interrupted = engine.interrupted
     const completed = engine.completed
     engine.abort()
     engine.stopSampling()
+    late = await engine.unread()
     if (source.onResult) {
-      for (const result of await engine.unread())
-        await Promise.resolve(source.onResult(result)).catch(() => {})
+      for (const result of late) await Promise.resolve(source.onResult(result)).catch(() => {})
     }
     // The manifest is the folder's inventory, from the journal; all is closed even if one part
     // fails (a full disk), and the first failure is reported.
@@ -182,6 +192,9 @@ async function* run(
     // A run without a journal cannot resume: its parts go with it.
     if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
     closeError = sealed ?? ended ?? written ?? closed ?? closedSource ?? reported
+    // A run that fails still tells its caller of every file it saved before the error is thrown:
+    // the files are in the folder and the journal, and a count that leaves them out is wrong.
+    if (failed !== undefined) yield* late
   }
   if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
@@ -392,9 +405,19 @@ class Engine {
    * never read (it left the loop early), so the source still hears of every file it got.
    */
   async unread(): Promise<Result[]> {
-    // A transfer that ended just as the stop came publishes its file after it: wait for those too.
-    while (this.#transfers.size > 0 || this.#publishing.size > 0)
-      await Promise.allSettled([...this.#transfers, ...this.#publishing])
+    // A transfer that ended just as the stop came publishes its file after it: wait for those too,
+    // but not forever (the run's end must not hang on one that never settles).
+    const until = performance.now() + UNREAD_WAIT_MS
+    while ((this.#transfers.size > 0 || this.#publishing.size > 0) && performance.now() < until) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.#transfers, ...this.#publishing]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, until - performance.now())
+        }),
+      ])
+      clearTimeout(timer)
+    }
     return this.#channel.drain()
   }
 
