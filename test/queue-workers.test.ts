@@ -63,6 +63,10 @@ test('enqueue twice adds nothing the second time; another input into the same qu
   const out = await runCli(['enqueue', input, ...q('twice'), '-o', dir])
   assert.equal(out.code, 2)
   assert.match(out.stderr, /--out is a worker's option/)
+  // The workers' shards are this size: bounded as a run's --shard-size is.
+  const huge = await runCli(['enqueue', input, ...q('huge'), '--shard-size', '99999999999'])
+  assert.equal(huge.code, 2, huge.stderr)
+  assert.match(huge.stderr, /--shard-size to be an integer from 1 to 1,000,000, got 99999999999/)
 })
 
 test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {
