@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import type { ResolvedTableOptions } from './options.js'
+import { binaryInput, holdsControl } from './utf8.js'
 
 /** Which columns a table's rows are read from. */
 export interface ColumnPlan {
@@ -44,13 +45,10 @@ export function planColumns(
   available = available.filter((name) => name !== '')
   const need = (name: string, role: string) => {
     if (seen.has(name)) return
-    // A header of control bytes is a binary file read as text (a Parquet file given --input-format csv).
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
-    if (available.some((c) => /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(c))) {
-      throw new UsageError(
-        `${file} does not read as a text table: its first line holds binary data (a wrong --input-format?)`,
-      )
-    }
+    // A header of control bytes (or of U+FFFD, bytes that were not text) is a binary file read as
+    // text (a Parquet file given --input-format csv).
+    if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
+      throw binaryInput(file, 'a text table')
     throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
   }
   need(options.urlCol, 'the URL column')

@@ -5,7 +5,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { Utf8Check } from './utf8.js'
+import { binaryInput, holdsControl, Utf8Check } from './utf8.js'
 
 /** Longest line held while looking for its end: past it the file is not JSON lines. */
 const MAX_LINE = 64 * 1024 * 1024
@@ -107,12 +107,8 @@ export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> 
     const parsed = parseJsonlLine(line.text)
     // A first line of control bytes is a binary file read as text (a Parquet file given
     // --input-format jsonl): one clear error, not a failed row for each of its "lines".
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
-    if (objects === 0 && 'problem' in parsed && /[\u0000-\u0008\u000e-\u001f]/.test(line.text)) {
-      throw new UsageError(
-        `${file.path} does not read as JSON lines: its first line holds binary data (a wrong --input-format?)`,
-      )
-    }
+    if (objects === 0 && 'problem' in parsed && holdsControl(line.text))
+      throw binaryInput(file.path, 'JSON lines')
     if (!('object' in parsed)) continue
     for (const key of Object.keys(parsed.object)) keys.add(key)
     if (++objects === KEY_LINES) break

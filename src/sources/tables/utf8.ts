@@ -1,6 +1,20 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
 
+/** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const CONTROL = /[\u0000-\u0008\u000e-\u001f]/
+
+/** Whether `text` holds control characters: read as a table, it is binary data (a Parquet file). */
+export const holdsControl = (text: string) => CONTROL.test(text)
+
+/** The error for a binary file read as text, `as` what it was read (`a text table`, `JSON lines`). */
+export function binaryInput(path: string, as: string): UsageError {
+  return new UsageError(
+    `${path} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
+  )
+}
+
 /**
  * Where UTF-8 goes wrong in `bytes`: the index of the first byte that cannot start or continue a
  * character (-1: none), and how many bytes at the end begin a character the next chunk finishes.
@@ -68,13 +82,9 @@ export class Utf8Check {
   }
 
   #fail(bytes: Buffer, at: number): never {
-    // Control bytes (not tab, CR, LF) near the start: a binary file (Parquet) read as text.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
-    if (this.#lines === 0 && /[\u0000-\u0008\u000e-\u001f]/.test(bytes.toString('latin1', 0, 1024))) {
-      throw new UsageError(
-        `${this.path} does not read as a text table: its first line holds binary data (a wrong --input-format?)`,
-      )
-    }
+    // Control bytes near the start: a binary file (Parquet) read as text.
+    if (this.#lines === 0 && holdsControl(bytes.toString('latin1', 0, 1024)))
+      throw binaryInput(this.path, 'a text table')
     const line = this.#lines + countLines(bytes, 0, at) + 1
     const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0')
     throw new UsageError(
