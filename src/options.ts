@@ -175,7 +175,12 @@ function integer(name: string, value: number, min: number, max = Number.MAX_SAFE
  * keeps 13 bytes per sample of its size in memory (13 MB here); a larger size would allocate
  * gigabytes for a handful of rows.
  */
-export const MAX_SHARD_SIZE = 1_000_000
+const MAX_SHARD_SIZE = 1_000_000
+
+/** Check a shard size (a run's, or a queue's, whose workers' shards it sizes); throws a `TypeError`. */
+export function checkShardSize(value: number): void {
+  integer('shardSize', value, 1, MAX_SHARD_SIZE)
+}
 
 /** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
 /** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
@@ -259,7 +264,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
       `Expected \`outputFormat\` to be 'files' or 'webdataset', got ${String(o.outputFormat)}`,
     )
   }
-  integer('shardSize', o.shardSize, 1, MAX_SHARD_SIZE)
+  checkShardSize(o.shardSize)
   if (typeof o.name !== 'string' || o.name.length === 0) {
     throw new TypeError('Expected `name` to be a non-empty template string')
   }

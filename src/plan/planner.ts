@@ -81,6 +81,12 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
+/** Remove the part file an earlier run left for `key`, if any: its bytes are not to be resumed. */
+async function dropLeftover(key: string, ctx: PlanContext): Promise<void> {
+  const part = partName(key)
+  if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
+}
+
 /**
  * Whether the job now names a sha256 its kept image does not have (a hash column given on a rerun,
  * or corrected): the image is fetched again and checked, never reported as done. md5 digests are
@@ -137,8 +143,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // added). What the journal has of the old URL (its file, its outcome, its partial bytes) is
     // not this row's: it is fetched as new.
     earlier = undefined
-    const part = partName(key)
-    if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
+    await dropLeftover(key, ctx)
   }
   if (earlier) {
     if (earlier.run === journal.run) return { kind: 'duplicate' }
@@ -149,8 +154,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     ) {
       journal.touch(key)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
-      const part = partName(key)
-      if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
+      await dropLeftover(key, ctx)
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
     if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {

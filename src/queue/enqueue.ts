@@ -2,8 +2,7 @@ import type { Readable } from 'node:stream'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
-import { MAX_SHARD_SIZE, resolveOptions } from '../options.js'
-import { grouped } from '../report/format.js'
+import { checkShardSize, resolveOptions } from '../options.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
 import { metaKey, queueNameProblem, shardJobId } from './keys.js'
@@ -81,10 +80,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   if (problem) throw new UsageError(problem)
   const shardSize = options.shardSize ?? 10_000
   // The workers' WebDataset shards hold this many rows: the same bound as a run's `shardSize`.
-  if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > MAX_SHARD_SIZE)
-    throw new TypeError(
-      `Expected \`shardSize\` to be an integer from 1 to ${grouped(MAX_SHARD_SIZE)}, got ${String(shardSize)}`,
-    )
+  checkShardSize(shardSize)
   // The run's options as every worker will resolve them (a bad header, a proxy URL that does not
   // parse), checked once here rather than failing each shard's every attempt; the proxies of the
   // environment are the workers' own, not this machine's.
