@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -469,5 +469,9 @@ test('a hash column given on a rerun is checked against the images kept before: 
         ['failed', 'hash-mismatch'],
       ],
     )
+    if (format === 'files') {
+      const kept = (await readdir(out)).filter((f) => !f.startsWith('.') && f.endsWith('.jpg'))
+      assert.deepEqual(kept, ['late-hash-good.jpg'], 'the file whose hash differs left the folder')
+    }
   }
 })

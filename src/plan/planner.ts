@@ -147,6 +147,11 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   }
   if (earlier) {
     if (earlier.run === journal.run) return { kind: 'duplicate' }
+    if (earlier.state === 'ok' && hashDiffers(job, earlier) && !ctx.kept && earlier.path) {
+      // The file an earlier run kept is not the image the table now names: it leaves the folder
+      // (a body whose hash differs is never kept), whatever the new attempt gives.
+      await unlink(join(ctx.out, earlier.path)).catch(() => {})
+    }
     if (
       earlier.state === 'ok' &&
       !hashDiffers(job, earlier) &&
