@@ -475,3 +475,30 @@ test('a hash column given on a rerun is checked against the images kept before: 
     }
   }
 })
+
+test('a table that shrank between runs: its resealed shard and the manifest list the same rows', async () => {
+  const file = join(dir, 'shrink.csv')
+  const table = (n: number) =>
+    `url\n${Array.from({ length: n }, (_, i) => server.url(`/shrink-${i}`)).join('\n')}\n`
+  const out = join(dir, 'shrink')
+  const args = [file, '-o', out, '--output-format', 'webdataset', '--shard-size', '4']
+  await writeFile(file, table(7))
+  assert.equal((await runCli(args)).code, 0)
+  await writeFile(file, table(5))
+  const again = await runCli(args)
+  assert.equal(again.code, 0, again.stderr)
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(
+    manifest.map((m) => m.path),
+    ['000000', '000001', '000002', '000003', '000010'].map(
+      (k) => `${k.startsWith('00001') ? '00001' : '00000'}.tar/${k}.jpg`,
+    ),
+  )
+  const members = (await readTar(join(out, '00001.tar'))).map((m) => m.name)
+  assert.deepEqual(members, ['000010.jpg', '000010.json'])
+  const status = await runCli(['status', out])
+  assert.match(status.stdout, /\b5 ok\b/)
+})

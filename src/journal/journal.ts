@@ -43,6 +43,11 @@ export interface Journal {
   ): string
   /** Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats. */
   touch(key: string): void
+  /**
+   * Drop the records of these jobs if no job of this run has touched them: rows an input no
+   * longer has (a table that shrank), once the shard they were in is sealed without them.
+   */
+  forget(keys: Iterable<string>): void
   /** Remember how to resume a partial transfer. */
   setValidators(key: string, validators: Validators): void
   /** Record an outcome. Resolves once it is durable. */
@@ -92,6 +97,10 @@ export class MemoryJournal implements Journal {
   touch(key: string) {
     const record = this.#byKey.get(key)
     if (record) record.run = this.run
+  }
+
+  forget(keys: Iterable<string>) {
+    for (const key of keys) if (this.#byKey.get(key)?.run !== this.run) this.#byKey.delete(key)
   }
 
   setValidators(key: string, validators: Validators) {

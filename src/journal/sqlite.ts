@@ -217,6 +217,7 @@ export class SqliteJournal implements Journal {
            last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END`,
       ),
       touch: this.#db.prepare('UPDATE jobs SET run = ? WHERE key = ?'),
+      forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length WHERE key = @key',
       ),
@@ -285,6 +286,11 @@ export class SqliteJournal implements Journal {
   touch(key: string) {
     this.#write()
     this.#stmt.touch.run(this.run, key)
+  }
+
+  forget(keys: Iterable<string>) {
+    this.#write()
+    for (const key of keys) this.#stmt.forget.run(key, this.run)
   }
 
   setValidators(key: string, v: Validators) {

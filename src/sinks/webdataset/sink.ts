@@ -226,7 +226,23 @@ export class WebDatasetSink {
   #seal(open: OpenShard): void {
     open.closing = true
     const given = open.flags.map((f) => f & GIVEN)
-    this.#track(this.#shardWriter.seal(open.number, given).then(() => this.#shards.delete(open.number)))
+    this.#track(
+      this.#shardWriter.seal(open.number, given).then(() => {
+        this.#shards.delete(open.number)
+        // Only a rerun's journal can hold such records.
+        if (open.given < this.#shardSize && this.#journal.run > 1)
+          this.#journal.forget(this.#missing(open.number, given))
+      }),
+    )
+  }
+
+  /**
+   * The positional keys of the rows a sealed shard holds no sample for: an earlier run's records
+   * of them (the table had more rows then) would list members the tar no longer has.
+   */
+  *#missing(number: number, given: Uint8Array): Iterable<string> {
+    const first = number * this.#shardSize
+    for (let index = 0; index < given.length; index++) if (!given[index]) yield rowKey(first + index)
   }
 
   #track(step: Promise<unknown>): void {
