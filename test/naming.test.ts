@@ -98,6 +98,16 @@ test('a whole name too long for a file system keeps its last segment after a has
   assert.notEqual(out, withExt(name('{path}', deep.replace('/0d', '/1d')), 'png'))
   // Names within the limit keep their folders.
   assert.equal(name('{path}', 'https://h/a/b/c.png'), 'a/b/c.png')
+  // Followed by {ext}, the URL's own image extension gives way to the detected one, as for {name}.
+  for (const [url, ext, expected] of [
+    ['https://h/a/b/c.png', 'png', 'a/b/c.png'],
+    ['https://h/a/b/c.PNG', 'webp', 'a/b/c.webp'],
+    ['https://h/a/b/c', 'jpg', 'a/b/c.jpg'],
+    ['https://h/a/b/c.tar', 'jpg', 'a/b/c.tar.jpg'],
+    ['https://h/a.png/b.png', 'png', 'a.png/b.png'],
+    ['https://h/.png', 'png', '_png.png'],
+  ])
+    assert.equal(withExt(name('{path}{ext}', url), ext), expected, url)
 })
 
 test("imgpull's own files are never an image's name, whatever the case", () => {

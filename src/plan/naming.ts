@@ -136,15 +136,16 @@ export function renderName(template: string, input: NameInput): string {
     index: String(input.index),
     hash: hashKey(input.key),
   }
-  const rendered = template.replace(PLACEHOLDER, (_, field: string) => {
+  const rendered = template.replace(PLACEHOLDER, (match: string, field: string, at: number) => {
     if (field === 'ext') return EXT
     if (field === 'path') {
-      // The URL path keeps its folders; each one is made safe below.
-      return url.pathname
-        .split('/')
-        .filter(Boolean)
-        .map((s) => sanitizeValue(decode(s)))
-        .join('/')
+      // The URL path keeps its folders; each one is made safe below. Followed by `{ext}`, its last
+      // segment drops an image extension as `{name}` does (`a/cat.png`, not `a/cat.png.png`).
+      const segments = url.pathname.split('/').filter(Boolean).map(decode)
+      const last = segments.length - 1
+      if (last >= 0 && template.startsWith('{ext}', at + match.length))
+        segments[last] = segments[last]!.replace(IMAGE_EXT, '') || segments[last]!
+      return segments.map(sanitizeValue).join('/')
     }
     return sanitizeValue(values[field] ?? '')
   })
