@@ -253,6 +253,32 @@ test('what enqueue refuses', async () => {
       error instanceof UsageError &&
       /open-quote\.csv line 3: a quote opened in this record is never closed$/.test(error.message),
   )
+  // A table that is not UTF-8 past what opening it reads: refused by enqueue's pass over every
+  // byte, as a local run refuses it (the workers read only their rows).
+  const rows = Array.from({ length: 50_000 }, (_, i) => `https://img.example/${i}.jpg`)
+  const latin1 = (text: string) => Buffer.from(text, 'latin1')
+  await writeFile(join(dir, 'latin1.csv'), latin1(`url,caption\n${rows.join(',x\n')},caf\u00e9\n`))
+  await writeFile(
+    join(dir, 'latin1.jsonl'),
+    latin1(
+      `${rows.map((u, i) => JSON.stringify(i === 49_999 ? { url: u, c: 'caf\u00e9' } : { url: u })).join('\n')}\n`,
+    ),
+  )
+  for (const [name, line] of [
+    ['latin1.csv', 50_001],
+    ['latin1.jsonl', 50_000],
+  ] as const) {
+    const latin = await planShards([join(dir, name)], { shardSize: 100 })
+    await assert.rejects(
+      (async () => {
+        for await (const _ of latin);
+      })(),
+      (error: Error) =>
+        error instanceof UsageError &&
+        error.message ===
+          `${join(dir, name)} is not UTF-8 text (byte 0xE9 on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`,
+    )
+  }
   // Run options every worker would refuse, refused once, before Redis is asked anything.
   const list = join(dir, 'id-a.txt')
   const redis = 'redis://127.0.0.1:9'

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
 import { crlfsIn, RECORD_DELIMITERS } from '../sources/tables/csv.js'
+import type { Utf8Check } from '../sources/tables/utf8.js'
 
 /** One CSV record with where it ends: the byte after its record delimiter, and its last line. */
 export interface CsvSpan {
@@ -22,6 +23,8 @@ export async function* csvSpans(
   path: string,
   format: 'csv' | 'tsv',
   from: { start: number; lineBase: number },
+  /** Sees every byte read (enqueue's pass over the whole file: not UTF-8 is a `UsageError`). */
+  utf8?: Utf8Check,
 ): AsyncGenerator<CsvSpan> {
   const pending: CsvSpan[] = []
   let overcount = 0
@@ -47,10 +50,12 @@ export async function* csvSpans(
   const bytes = createReadStream(path, { start: from.start, highWaterMark: 256 * 1024 })
   try {
     for await (const chunk of bytes) {
+      utf8?.push(chunk)
       parser.write(chunk)
       yield* pending.splice(0)
       if (parser.errored) throw parser.errored
     }
+    utf8?.end()
     parser.end()
     let failure: unknown
     await finished(parser, { readable: false }).catch((error) => {

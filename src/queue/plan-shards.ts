@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js'
 import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
 import { csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
+import { Utf8Check } from '../sources/tables/utf8.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
 import { digest } from './keys.js'
@@ -147,7 +148,10 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
   return pointerPlan('table', files, options.table, options.shardSize)
 }
 
-/** Where each row starts in a text file: its byte offset, and the lines before it. */
+/**
+ * Where each row starts in a text file: its byte offset, and the lines before it. A table that is
+ * not UTF-8 is refused here, as a local run refuses it: the workers read only their rows.
+ */
 async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; line: number }> {
   if (file.format === 'lines') {
     for await (const span of lineSpans(createReadStream(file.path), true)) {
@@ -157,7 +161,7 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   }
   if (file.format === 'jsonl') {
     let line = 0
-    for await (const span of lineSpans(createReadStream(file.path), false)) {
+    for await (const span of lineSpans(utf8Checked(file.path), false)) {
       if (span.text.trim() !== '') yield { offset: span.start, line }
       line++
     }
@@ -166,7 +170,13 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
   try {
-    for await (const record of csvSpans(file.path, file.format as 'csv' | 'tsv', { start: 0, lineBase: 0 })) {
+    const utf8 = new Utf8Check(file.path)
+    for await (const record of csvSpans(
+      file.path,
+      file.format as 'csv' | 'tsv',
+      { start: 0, lineBase: 0 },
+      utf8,
+    )) {
       if (at) yield at
       else {
         file.dataStart = record.end
@@ -178,6 +188,16 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
     // As a local run says it: a usage error naming the file and the line.
     throw csvSyntaxError(file.path, error, at?.line ?? 0) ?? error
   }
+}
+
+/** The bytes of a text table, each checked as UTF-8 before it is given (see `Utf8Check`). */
+async function* utf8Checked(path: string): AsyncGenerator<Buffer> {
+  const utf8 = new Utf8Check(path)
+  for await (const chunk of createReadStream(path)) {
+    utf8.push(chunk as Buffer)
+    yield chunk as Buffer
+  }
+  utf8.end()
 }
 
 function pointerPlan(

@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream'
-
 /** One line of a text file: where it starts, where the next one starts (bytes), and its text. */
 export interface LineSpan {
   start: number
@@ -16,13 +14,17 @@ const CR = 0x0d
  * which reads URL lists). `base` is the offset of the stream's first byte in its file. Text is
  * decoded as UTF-8 line by line (a line break is ASCII, so no character is split), break excluded.
  */
-export async function* lineSpans(stream: Readable, crToo: boolean, base = 0): AsyncGenerator<LineSpan> {
+export async function* lineSpans(
+  stream: AsyncIterable<Buffer>,
+  crToo: boolean,
+  base = 0,
+): AsyncGenerator<LineSpan> {
   let pos = base
   let partial: Buffer[] = []
   let partialStart = base
   /** The previous chunk ended with `\r`: a `\n` opening this one belongs to that break. */
   let pendingCr = false
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     let lineStart = 0
     if (pendingCr) {
       pendingCr = false
