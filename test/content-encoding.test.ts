@@ -176,6 +176,20 @@ before(async () => {
     // Tokens that name no coding, on the raw image: taken as it came.
     '/none': send(image, { 'content-encoding': 'none' }),
     '/binary': send(image, { 'content-encoding': 'binary' }),
+    // Stored bytes labelled with a coding never applied (an S3 object uploaded with the wrong
+    // Content-Encoding): they start as an image does, so they are taken as they are, as curl does.
+    '/labelled-gzip': send(image, { 'content-encoding': 'gzip' }),
+    // ... and checked as any image: cut short with no length, it is no image to keep.
+    '/labelled-cut': send(image.subarray(0, image.length - 1000), { 'content-encoding': 'gzip' }, true),
+    '/labelled-deflate': send(image, { 'content-encoding': 'deflate' }),
+    '/labelled-br': send(image, { 'content-encoding': 'br' }),
+    '/labelled-gzip-br': send(image, { 'content-encoding': 'gzip, br' }),
+    // Its head in 5-byte chunks: held until it shows what it is.
+    '/labelled-trickle': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-encoding': 'gzip' })
+      for (let at = 0; at < 40; at += 5) res.write(image.subarray(at, at + 5))
+      res.end(image.subarray(40))
+    },
     // What a cache or proxy appended after the gzip data is ignored (urllib3, browsers).
     '/gzip-trailing': send(Buffer.concat([gz, Buffer.from('\n\n<!-- cache -->')]), {
       'content-encoding': 'gzip',
@@ -246,6 +260,11 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/binary',
     '/gzip-trailing',
     '/gzip-members',
+    '/labelled-gzip',
+    '/labelled-deflate',
+    '/labelled-br',
+    '/labelled-gzip-br',
+    '/labelled-trickle',
   ]
   if (zstd.zstdCompressSync) paths.push('/zstd')
   const results = await run(paths, { out })
@@ -270,7 +289,12 @@ test('a large gzip body streams through (24 MB decoded), byte-exact', async () =
 
 test('bodies that do not decode are truncated or corrupt and never saved; unknown codings say so', async () => {
   const out = join(dir, 'bad')
-  const results = await run(['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd'], { out })
+  const results = await run(
+    ['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd', '/labelled-cut'],
+    {
+      out,
+    },
+  )
   const expect = (path: string, code: string, message: RegExp) => {
     const r = results.get(path)!
     assert.equal(r.status, 'failed', path)
@@ -284,6 +308,7 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   assert.equal(results.get('/cut')!.attempts, 2, 'a cut body is retried, from byte 0')
   expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
+  expect('/labelled-cut', 'truncated', /labelled-cut/)
   if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')
   else expect('/zstd', 'unsupported-encoding', /zstd, which this Node/)
   assert.deepEqual(

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { TransformCallback, Transform as TransformStream } from 'node:stream'
 import { ImgpullError } from '../errors.js'
+import { sniffBinary, sniffCommon } from '../verify/magic.js'
 
 export { codingsOf } from './judge.js'
 
@@ -21,6 +22,9 @@ const { Transform } = load('node:stream') as typeof import('node:stream')
  * libuv's thread pool (zlib's streams), never on the event loop, and with back-pressure: the body
  * waits while decoded bytes wait to be checked and written.
  */
+
+/** Bytes of an encoded body looked at before decoding it: enough for every image signature sniffed. */
+const HEAD_BYTES = 32
 
 /** Most codings stacked on one body (curl's and urllib3's limit against decompression chains). */
 const MAX_CODINGS = 5
@@ -56,7 +60,19 @@ export class BodyDecoder {
   readonly #first: TransformStream
   readonly #stages: TransformStream[]
   readonly #done: Promise<void>
+  readonly #sink: (chunk: Buffer) => void | Promise<void>
   #failure: unknown
+  /** The body's first bytes, held until they show whether it is encoded at all. */
+  #head: Buffer[] | undefined = []
+  #headBytes = 0
+  /**
+   * The body turned out not to be encoded: it starts as an image does (a JPEG's `FF D8 FF`, a
+   * PNG's signature), which no gzip, zlib, zstd or Brotli stream of an image can. Such a server
+   * labels stored bytes with a coding it never applied (an S3 object uploaded with the wrong
+   * `Content-Encoding`, an `AddEncoding` rule): curl and wget save those bytes as they come, and
+   * so does imgpull, which then checks them as any image. Decoding them would refuse a good image.
+   */
+  identity = false
 
   /** `codings`: as `codingsOf` lists them (checked with `undecodable`); `shown`: the URL for messages. */
   constructor(
@@ -64,6 +80,7 @@ export class BodyDecoder {
     sink: (chunk: Buffer) => void | Promise<void>,
     readonly shown: string,
   ) {
+    this.#sink = sink
     this.#stages = [...codings].reverse().map((coding) => DECODERS[coding]!())
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
@@ -91,18 +108,46 @@ export class BodyDecoder {
 
   /** One chunk of the encoded body; a promise while the decoder's input is full. */
   write(chunk: Buffer): void | Promise<void> {
+    // First: destroying the decoder (`identity`) ends its output with an error nobody reads.
+    if (this.identity) return this.#sink(chunk)
     if (this.#failure !== undefined) throw this.#failure
+    if (this.#head) {
+      this.#head.push(chunk)
+      this.#headBytes += chunk.length
+      return this.#headBytes < HEAD_BYTES ? undefined : this.#release()
+    }
+    return this.#feed(chunk)
+  }
+
+  /** The encoded body has ended: resolves once every decoded byte has gone to the sink. */
+  async end(): Promise<void> {
+    if (this.#head) {
+      const busy = this.#release()
+      if (busy) await busy
+    }
+    if (this.identity) return
+    this.#first.end()
+    return this.#done
+  }
+
+  /** The head is complete (or the body ended): decode it, or give it as it is (`identity`). */
+  #release(): void | Promise<void> {
+    const head = Buffer.concat(this.#head!)
+    this.#head = undefined
+    if (sniffCommon(head) ?? sniffBinary(head)) {
+      this.identity = true
+      this.destroy()
+      return this.#sink(head)
+    }
+    return this.#feed(head)
+  }
+
+  #feed(chunk: Buffer): void | Promise<void> {
     if (this.#first.write(chunk)) return
     return new Promise<void>((resolve, reject) => {
       this.#first.once('drain', resolve)
       this.#done.then(resolve, reject)
     })
-  }
-
-  /** The encoded body has ended: resolves once every decoded byte has gone to the sink. */
-  end(): Promise<void> {
-    this.#first.end()
-    return this.#done
   }
 
   /** Abandon decoding (the transfer failed). */

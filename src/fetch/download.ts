@@ -427,7 +427,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   const identify = async () => {
     if (await check.identify()) return
     const type = header(t.head!.headers, 'content-type') ?? 'no content type'
-    const encoding = decision.decode ? `, ${decision.decode.join(', ')}-encoded` : ''
+    const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     throw new ImgpullError(
       'not-an-image',
       `not an image: ${shown} sent ${type}${encoding}, ${received} bytes`,
