@@ -29,6 +29,10 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ['200 without a length', plain, 200, {}, { do: 'receive', at: 0, total: undefined, length: undefined }],
   ['404', plain, 404, {}, { do: 'fail', status: 404 }],
   ['503', plain, 503, {}, { do: 'fail', status: 503 }],
+  // No body whatever its Content-Length says (RFC 9110 §15.3.5): not a cut to retry.
+  ['204 with a Content-Length', plain, 204, { 'content-length': '7416' }, { do: 'fail', status: 204 }],
+  ['205', plain, 205, {}, { do: 'fail', status: 205 }],
+  ['204 to a resume', resume({ etag: ETAG }), 204, { 'content-length': '10' }, { do: 'fail', status: 204 }],
   ['416 to a plain GET', plain, 416, { 'content-range': 'bytes */1000' }, { do: 'fail', status: 416 }],
   [
     '206 to a plain GET, whole',

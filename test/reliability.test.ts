@@ -112,6 +112,15 @@ test('a stalled transfer is cut by the idle timeout and resumed', async () => {
   assert.ok((await readFile(join(out, 'stall.jpg'))).equals(server.bytes(path)))
 })
 
+test('a body that stalls short of its Content-Length fails as the idle timeout, not as a closed connection', async () => {
+  const { one } = await get([server.url('/stall-for-good?size=1000000&stall=300000&times=9')], {
+    idleTimeout: 300,
+    retries: 0,
+  })
+  assert.equal(one.error, 'timeout')
+  assert.match(one.message ?? '', /idle timeout after 300 ms/)
+})
+
 test('a slow drip that keeps coming is not cut by the idle timeout', async () => {
   const { one } = await get([server.url('/drip?size=40000&drip=40000')], { idleTimeout: 400 })
   assert.equal(one.status, 'ok')

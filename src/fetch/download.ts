@@ -491,7 +491,12 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     }
     await file.close()
     if (!resumable) await unlink(t.part).catch(() => {})
-    const networkCut = !(error instanceof ImgpullError) && !isFatalLocal(error)
+    // The connection ended (reset, closed) short of the length; a body that stalled until the idle
+    // timeout was not cut, and is told as the timeout it is.
+    const networkCut =
+      !(error instanceof ImgpullError) &&
+      !isFatalLocal(error) &&
+      (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
     if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
       throw new ImgpullError(
         'truncated',

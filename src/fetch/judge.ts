@@ -19,6 +19,7 @@ import type { Validators } from '../types.js'
  *   alone proves nothing.
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
+ * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6): a failure of its status, like a 4xx.
  * - A body with a `Content-Encoding` (RFC 9110 §8.4) is decoded, whole, from byte 0: its length
  *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
  *   an encoded body is used only when it is all of it; a resume met with one starts over.
@@ -190,7 +191,9 @@ export function judge(asked: Asked, answer: Answer): Decision {
       why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
     }
   }
-  if (status < 200 || status > 299) return { do: 'fail', status }
+  // A 204 or 205 has no body whatever its Content-Length says (RFC 9110 §15.3.5, §15.3.6; RFC 9112
+  // §6.3): there is no image in it, and no cut to resume.
+  if (status < 200 || status > 299 || status === 204 || status === 205) return { do: 'fail', status }
   if (status !== 206 && resuming) {
     // A 200 to a range request is the whole file, unless it shows itself a mislabelled part
     // (buggy range handlers in PHP and CGI scripts): a Content-Range past byte 0, or the very
