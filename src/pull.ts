@@ -23,6 +23,7 @@ import { existingParts, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
+import { TransformError } from './transform/errors.js'
 import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
@@ -712,10 +713,14 @@ class Engine {
     }
     if (!this.pool) return asDownloaded
     const output = `${task.part}.out`
-    const t = await this.pool.transform({ path: task.part }, this.options.transform, {
-      output,
-      signal: this.#hardStop.signal,
-    })
+    const t = await this.pool
+      .transform({ path: task.part }, this.options.transform, { output, signal: this.#hardStop.signal })
+      .catch((error: unknown) => {
+        // The pool knows files, not URLs: a failure line names the image it is about.
+        if (error instanceof TransformError && error.code !== 'transform-unavailable')
+          throw new TransformError(error.code, `${shownUrl(task.url)}: ${error.message}`, { cause: error })
+        throw error
+      })
     const original = { originalWidth: t.originalWidth, originalHeight: t.originalHeight }
     if (t.kept) return { ...asDownloaded, width: t.width, height: t.height, ...original, transformed: false }
     return {
