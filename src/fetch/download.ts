@@ -537,11 +537,23 @@ async function decoderFor(
   return new BodyDecoder(codings, keep, shown)
 }
 
+/**
+ * Whether the protocol marked where the body ended (RFC 9112 §6.3): a Content-Length (met, or the
+ * body would have failed as truncated), a chunked body's last chunk, HTTP/2's end of stream, or a
+ * 416's total. Otherwise the body ran until the connection closed, where a cut looks like the end.
+ */
+function framed(t: Transfer): boolean {
+  const { statusCode, headers, http2 } = t.head!
+  if (http2 || statusCode === 416) return true
+  if (headers['content-length'] !== undefined || headers['content-range'] !== undefined) return true
+  return /\bchunked\b/i.test(String(headers['transfer-encoding'] ?? ''))
+}
+
 /** The whole file is on disk: is it a complete image? */
 const verify: Step = async (t) => {
   const check = t.check!
   const read = readBackFile(t.part)
-  const outcome = await check.finish(read).finally(() => read.close())
+  const outcome = await check.finish(read, framed(t)).finally(() => read.close())
   if (!outcome.ok) {
     // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
     // When the server had said how long the file is, it sent all it has: resuming is pointless.

@@ -96,6 +96,13 @@ export class FileCheck {
    */
   async finish(
     read: ReadBack,
+    /**
+     * Whether the protocol marked the body's end (a length met, a chunked body's last chunk,
+     * HTTP/2's end of stream). When it did not (the body ran until the connection closed), a
+     * format whose end cannot be checked (a verdict's `unchecked`) is not taken as whole: a cut
+     * there looks like an end. @default true
+     */
+    framed = true,
   ): Promise<
     | { ok: true; checked: Checked }
     | { ok: false; kind: 'truncated' | 'corrupt' | 'hash-mismatch'; reason: string }
@@ -105,6 +112,11 @@ export class FileCheck {
     if (!verdict.complete) {
       this.discard()
       return { ok: false, kind: verdict.kind, reason: verdict.reason }
+    }
+    if (verdict.unchecked && !framed) {
+      this.discard()
+      const reason = `${verdict.unchecked}, and the connection gave no length: a cut cannot be told from the end`
+      return { ok: false, kind: 'truncated', reason }
     }
     // The completeness walk may have met the size where the head could not show it (a JPEG's
     // frame header after a large EXIF block, a HEIF's primary item).

@@ -16,7 +16,8 @@ type At = (typeof At)[keyof typeof At]
  * GIF (GIF89a specification §17–27): header and logical screen descriptor, global colour table, then
  * blocks: extensions and images (descriptor, local colour table, LZW code size) each followed by
  * sub-blocks up to an empty one, then the trailer (0x3B). Whole at the trailer after at least one image;
- * bytes after the trailer are allowed, as decoders stop there.
+ * bytes after the trailer are allowed, as decoders stop there. A NUL in the trailer's place ends it too,
+ * and a GIF that ends between blocks is whole but `unchecked` (see `finish`).
  */
 export class GifCheck extends Walk {
   #at: At = At.Header
@@ -42,6 +43,9 @@ export class GifCheck extends Walk {
           return this.expect(9)
         }
         if (h[0] === 0x3b) return this.settle(this.#images > 0 ? COMPLETE : corrupt('GIF has no image'))
+        // A NUL where a block belongs, after an image, ends the GIF as its trailer would: Chromium,
+        // Firefox, Go's image/gif and libvips read it so.
+        if (h[0] === 0x00 && this.#images > 0) return this.settle(COMPLETE)
         return this.settle(
           corrupt(`GIF has a block of unknown kind 0x${h[0].toString(16)} at byte ${this.position - 1}`),
         )
@@ -69,8 +73,14 @@ export class GifCheck extends Walk {
     return this.expect(1, skip)
   }
 
-  protected finish(): Verdict {
-    return truncated(this.#at === At.Header ? 'GIF header cut short' : 'GIF ends before its trailer')
+  protected finish(boundary: boolean): Verdict {
+    if (this.#at === At.Header) return truncated('GIF header cut short')
+    // Many GIFs on the web lack their trailer, and browsers, libvips and ImageMagick show them
+    // (WebKit, image-rs/image-gif): ending between blocks after an image, the GIF is whole when
+    // the transfer says the body ended there (a length met), not when a connection just closed.
+    if (boundary && this.#at === At.Block && this.#images > 0)
+      return { ...COMPLETE, unchecked: 'GIF ends without its trailer' }
+    return truncated('GIF ends before its trailer')
   }
 }
 

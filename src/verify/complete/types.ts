@@ -7,7 +7,8 @@ export type ReadBack = (offset: number, length: number) => Promise<Uint8Array>
 /**
  * What a completeness check found.
  * - complete: the body holds the whole structure of its format. `unchecked` says what could not be checked
- *   without decoding (a bare JPEG XL codestream); `width`/`height` are the stored dimensions the walk read on
+ *   without decoding (a bare JPEG XL codestream), or that the structure could end where the body did
+ *   (a GIF without its trailer): whole only if the transfer's framing says the body ended there; `width`/`height` are the stored dimensions the walk read on
  *   its way (JPEG's frame header, TIFF's first page, HEIF/AVIF's primary item): exact, and found wherever in
  *   the body they lie, where `dimensions()` reads only the head.
  * - not complete: `truncated` when the body ends before its structure does (a later transfer may get it

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Options, pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+
+// Formats whose end the bytes cannot always show (a GIF without its trailer, a bare JPEG XL
+// codestream): whole when the protocol marked the body's end, never when a connection just closed.
+
+const fixture = (name: string) => readFile(new URL(`./fixtures/images/${name}`, import.meta.url))
+let gif: Buffer
+let jxl: Buffer
+let dir: string
+let server: Server
+let port: number
+const requests: { path: string; range?: string }[] = []
+
+type Answer = (range: string | undefined) => string | Buffer
+
+const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
+/** A body that runs until the connection closes (RFC 9112 §6.3, rule 8): no length, not chunked. */
+const closeDelimited = (type: string, body: Buffer, extra: string[] = []) =>
+  Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, 'Connection: close', ...extra]), body])
+const withLength = (type: string, body: Buffer) =>
+  Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, `Content-Length: ${body.length}`]), body])
+const chunked = (type: string, body: Buffer) =>
+  Buffer.concat([
+    head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, 'Transfer-Encoding: chunked']),
+    Buffer.from(`${body.length.toString(16)}\r\n`),
+    body,
+    Buffer.from('\r\n0\r\n\r\n'),
+  ])
+
+/** A server that answers ranges as RFC 9110 §14 says, for a file whose first answer was cut at `cut`. */
+const rangedJxl =
+  (cut: number): Answer =>
+  (range) => {
+    const etag = 'ETag: "jxl-v1"'
+    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, cut), [etag])
+    const from = Number(/bytes=(\d+)-/.exec(range)![1])
+    if (from >= jxl.length)
+      return head([
+        'HTTP/1.1 416 Range Not Satisfiable',
+        `Content-Range: bytes */${jxl.length}`,
+        etag,
+        'Content-Length: 0',
+      ])
+    const rest = jxl.subarray(from)
+    return Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/jxl',
+        etag,
+        `Content-Range: bytes ${from}-${jxl.length - 1}/${jxl.length}`,
+        `Content-Length: ${rest.length}`,
+      ]),
+      rest,
+    ])
+  }
+
+const answers: Record<string, Answer> = {
+  '/gif-length': () => withLength('image/gif', gif.subarray(0, -1)),
+  '/gif-chunked': () => chunked('image/gif', gif.subarray(0, -1)),
+  '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
+  '/gif-close': () => closeDelimited('image/gif', gif.subarray(0, -1)),
+  '/gif-close-whole': () => closeDelimited('image/gif', gif),
+  '/jxl-length': () => withLength('image/jxl', jxl),
+  '/jxl-close': () => closeDelimited('image/jxl', jxl),
+  '/jxl-close-ranges': rangedJxl(Number.POSITIVE_INFINITY),
+  '/jxl-cut-ranges': (range) => rangedJxl(Math.floor(jxl.length * 0.6))(range),
+}
+
+before(async () => {
+  gif = await fixture('animated.gif')
+  jxl = await fixture('bare.jxl')
+  dir = await tempDir()
+  server = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (data) => {
+      const text = data.toString('latin1')
+      const path = text.split(' ')[1]
+      const range = /^range: *(.*)$/im.exec(text)?.[1]?.trim()
+      requests.push({ path, range })
+      socket.end(answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  port = (server.address() as AddressInfo).port
+})
+
+after(async () => {
+  await new Promise((resolve) => server.close(resolve))
+  await cleanup(dir)
+})
+
+async function get(path: string, options: Options = {}): Promise<{ r: Result; out: string }> {
+  const out = join(dir, path.slice(1))
+  const results: Result[] = []
+  for await (const r of pull([`http://127.0.0.1:${port}${path}`], { out, retries: 1, ...options }))
+    results.push(r)
+  return { r: results[0], out }
+}
+
+test('a GIF without its trailer is whole when its length was met, its last chunk came, or a NUL ends it', async () => {
+  for (const path of ['/gif-length', '/gif-chunked', '/gif-nul']) {
+    const { r, out } = await get(path)
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.format, 'gif')
+    const sent = path === '/gif-nul' ? gif.length : gif.length - 1
+    assert.equal((await readFile(join(out, r.path!))).length, sent, path)
+  }
+})
+
+test('on a connection that gave no length, a GIF without its trailer is truncated; with it, whole', async () => {
+  const { r } = await get('/gif-close')
+  assert.equal(r.status, 'failed')
+  assert.equal(r.error, 'truncated')
+  assert.match(r.message!, /gif-close: GIF ends without its trailer, and the connection gave no length/)
+  assert.equal((await get('/gif-close-whole')).r.status, 'ok')
+})
+
+test('a bare JPEG XL codestream: whole with a length; on a closed connection, only once the server says there is no more', async () => {
+  assert.equal((await get('/jxl-length')).r.status, 'ok')
+  // No length, no ranges: a cut cannot be told from the end.
+  const closed = (await get('/jxl-close')).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  // The server answers the resume with 416 and its total: the bytes held are the whole file.
+  const whole = await get('/jxl-close-ranges')
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(jxl))
+  assert.deepEqual(
+    requests.filter((q) => q.path === '/jxl-close-ranges').map((q) => q.range),
+    [undefined, `bytes=${jxl.length}-`],
+  )
+  // Cut at 60 %: the resume brings the rest, and the file is exact.
+  const cut = await get('/jxl-cut-ranges')
+  assert.equal(cut.r.status, 'ok', cut.r.message)
+  assert.ok((await readFile(join(cut.out, cut.r.path!))).equals(jxl))
+})
