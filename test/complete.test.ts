@@ -40,9 +40,12 @@ const uneven = (seed: number) => (body: Uint8Array) => {
   return chunks
 }
 
+const NO_TRAILER = 'GIF ends without its trailer'
 const complete = (verdict: Verdict, what: string) =>
   assert.equal(verdict.complete, true, `${what}: ${verdict.complete ? '' : verdict.reason}`)
+/** Truncated; or a GIF cut between blocks, whole only when the transfer's framing says it ended there. */
 const truncated = (verdict: Verdict, what: string) => {
+  if (verdict.complete && verdict.unchecked === NO_TRAILER) return
   assert.equal(verdict.complete, false, `${what} judged whole`)
   if (!verdict.complete) assert.equal(verdict.kind, 'truncated', `${what}: ${verdict.reason}`)
 }
@@ -184,6 +187,56 @@ test('PNG, GIF: broken structures are corrupt', async () => {
     await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x99, 0x3b])])),
     'an unknown block',
   )
+})
+
+test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its place ends it', async () => {
+  const gif = fixture('animated.gif')
+  assert.equal(gif.at(-1), 0x3b)
+  const bare = gif.subarray(0, gif.length - 1)
+  assert.deepEqual(await judge('gif', bare), { complete: true, unchecked: NO_TRAILER })
+  for (const split of [every(1), every(7), uneven(3)])
+    assert.deepEqual(await judge('gif', bare, split), { complete: true, unchecked: NO_TRAILER })
+  // Cut inside the last image's data: truncated, framing or not.
+  assert.deepEqual(await judge('gif', gif.subarray(0, gif.length - 3)), {
+    complete: false,
+    kind: 'truncated',
+    reason: 'GIF ends before its trailer',
+  })
+  // Browsers and Go's image/gif take a NUL where the trailer belongs as the end (golang/go#38854).
+  assert.deepEqual(await judge('gif', Buffer.concat([bare, Buffer.from([0x00])])), { complete: true })
+  assert.deepEqual(await judge('gif', Buffer.concat([bare, Buffer.from([0x00, 0x3b, 0x00])])), {
+    complete: true,
+  })
+  corrupt(
+    await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x00, 0x3b])])),
+    'a NUL before any image',
+  )
+})
+
+test("PNG: a critical or APNG chunk whose CRC fails is corrupt; another chunk's is let go, as libpng lets it", async () => {
+  const png = fixture('rgba.png')
+  const idat = png.indexOf(Buffer.from('IDAT'))
+  const flipped = Buffer.from(png)
+  flipped[idat + 10] ^= 0x01 // one bit of the compressed data
+  assert.deepEqual(await judge('png', flipped, every(7)), {
+    complete: false,
+    kind: 'corrupt',
+    reason: `PNG chunk IDAT fails its CRC (at byte ${idat + 4 + png.readUInt32BE(idat - 4)})`,
+  })
+  const iend = Buffer.from(png)
+  iend[iend.length - 1] ^= 0xff
+  corrupt(await judge('png', iend), 'a wrong IEND CRC')
+  // A text chunk with a wrong CRC after IHDR: dropped by libpng with a warning, the image shown.
+  /** A chunk with a CRC of 0, which none of these has. */
+  const chunk = (type: string, data: string) => {
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    out.write(type + data, 4, 'latin1')
+    return out
+  }
+  const after = (c: Buffer) => Buffer.concat([png.subarray(0, 33), c, png.subarray(33)])
+  complete(await judge('png', after(chunk('tEXt', 'a\u0000bc')), every(3)), 'a bad CRC in tEXt')
+  corrupt(await judge('png', after(chunk('fdAT', '\u0000\u0000\u0000\u0001'))), 'a bad fdAT CRC')
 })
 
 test('WebP: RIFF size against what arrived, chunks walked to the RIFF end', async () => {

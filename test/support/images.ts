@@ -1,4 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 
 /**
  * Deterministic fake images: a real header (so sniffing and dimension reading work) and seeded noise as
@@ -70,13 +71,13 @@ function makePng(width: number, height: number, size: number, seed: string): Buf
   body.writeUInt32BE(width, 16)
   body.writeUInt32BE(height, 20)
   body.set([8, 2, 0, 0, 0], 24)
-  body.writeUInt32BE(0, 29)
+  body.writeUInt32BE(crc32(body.subarray(12, 29)), 29)
   body.writeUInt32BE(idat, 33)
   body.write('IDAT', 37, 'latin1')
-  body.writeUInt32BE(0, 41 + idat)
+  body.writeUInt32BE(crc32(body.subarray(37, 41 + idat)), 41 + idat)
   body.writeUInt32BE(0, 45 + idat)
   body.write('IEND', 49 + idat, 'latin1')
-  body.writeUInt32BE(0, 53 + idat)
+  body.writeUInt32BE(crc32(body.subarray(49 + idat, 53 + idat)), 53 + idat)
   return body
 }
 

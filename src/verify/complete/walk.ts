@@ -52,6 +52,12 @@ export abstract class Walk implements CompletenessCheck {
   protected abstract next(header: Uint8Array): Step
 
   /**
+   * Called with each run of payload bytes `expect` skips, when a format checks them (PNG's CRCs);
+   * left undefined, skipping costs nothing but arithmetic.
+   */
+  protected skipped?(bytes: Uint8Array): void
+
+  /**
    * The verdict when the body ended before anything settled it. `boundary`: the body ended between two
    * records (no payload left to skip, no byte of the next header gathered); otherwise it ended inside one.
    */
@@ -64,6 +70,7 @@ export abstract class Walk implements CompletenessCheck {
       if (this.#skip > 0) {
         if (i === n) break
         const step = Math.min(this.#skip, n - i)
+        this.skipped?.(chunk.subarray(i, i + step))
         this.#skip -= step
         i += step
         continue
