@@ -243,6 +243,10 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.equal(parseContentRange('bytes 9-5/100'), undefined)
   assert.equal(parseContentRange('bytes 0-100/100'), undefined)
   assert.equal(parseContentRange('items 0-1/2'), undefined)
+  // The Range header's syntax, echoed by some servers: the same numbers.
+  assert.deepEqual(parseContentRange('bytes=0-7415/7416'), { start: 0, end: 7415, total: 7416 })
+  assert.equal(parseContentRange('bytes=0-7416/7416'), undefined)
+  assert.equal(parseContentRange('bytes0-99/100'), undefined)
   assert.equal(parseContentRange(undefined), undefined)
 })
 

@@ -67,11 +67,13 @@ function header(headers: Answer['headers'], name: string): string | undefined {
 /**
  * `bytes A-B/T` → `{ start: A, end: B, total: T }`; a 416's form, with a star for the range, gives
  * `{ total: T }`; `T` may be a star too (unknown). `undefined` when unreadable or inconsistent.
+ * `bytes=A-B/T` (the request's `Range` syntax, which some servers echo) is read as the same: its
+ * numbers are checked against what was asked like any others, as curl reads it.
  */
 export function parseContentRange(
   value: string | undefined,
 ): { start?: number; end?: number; total?: number } | undefined {
-  const m = value && /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
+  const m = value && /^\s*bytes(?:\s+|\s*=\s*)(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
   if (!m) return undefined
   const range = {
     start: m[1] === undefined ? undefined : Number(m[1]),
