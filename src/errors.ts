@@ -70,6 +70,14 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_HEADERS_OVERFLOW: "the answer's headers are larger than a client accepts",
 }
 
+/** llhttp's reasons that say little to a person, in words. */
+const PARSER_WORDS: Record<string, string> = {
+  'Invalid EOF state':
+    'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
+  'Invalid character in chunk size':
+    "a chunk-size line imgpull's HTTP client (undici) does not read: a space after the size, which curl reads (undici issue 2678)",
+}
+
 function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
@@ -81,7 +89,7 @@ function networkWords(cause: unknown): string {
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
-    return `the answer is not well-formed HTTP: ${why}${code ? ` (${code})` : ''}`
+    return `the answer is not well-formed HTTP: ${PARSER_WORDS[why] ?? why}${code ? ` (${code})` : ''}`
   }
   // A bare code (`UNSPECIFIED`) says less than the message it came with.
   return code && cause.message && cause.message !== code

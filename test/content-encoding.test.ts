@@ -179,6 +179,10 @@ before(async () => {
     // Stored bytes labelled with a coding never applied (an S3 object uploaded with the wrong
     // Content-Encoding): they start as an image does, so they are taken as they are, as curl does.
     '/labelled-gzip': send(image, { 'content-encoding': 'gzip' }),
+    // An .svgz served without its Content-Encoding: gzip data, and the message says so.
+    '/svgz': send(zlib.gzipSync(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')), {
+      'content-type': 'image/svg+xml',
+    }),
     // ... and checked as any image: cut short with no length, it is no image to keep.
     '/labelled-cut': send(image.subarray(0, image.length - 1000), { 'content-encoding': 'gzip' }, true),
     '/labelled-deflate': send(image, { 'content-encoding': 'deflate' }),
@@ -290,7 +294,7 @@ test('a large gzip body streams through (24 MB decoded), byte-exact', async () =
 test('bodies that do not decode are truncated or corrupt and never saved; unknown codings say so', async () => {
   const out = join(dir, 'bad')
   const results = await run(
-    ['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd', '/labelled-cut'],
+    ['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd', '/labelled-cut', '/svgz'],
     {
       out,
     },
@@ -309,6 +313,7 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
   expect('/labelled-cut', 'truncated', /labelled-cut/)
+  expect('/svgz', 'not-an-image', /image\/svg\+xml, \d+ bytes \(gzip data no Content-Encoding names/)
   if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')
   else expect('/zstd', 'unsupported-encoding', /zstd, which this Node/)
   assert.deepEqual(

@@ -150,6 +150,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
   const answers: Record<string, string> = {
     '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
     '/bad-status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello',
+    '/chunk-space': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n',
   }
   const raw = createServer((socket) => {
     socket.once('data', (request) => {
@@ -172,6 +173,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       message('/bad-status'),
       /network error on .*: the answer is not well-formed HTTP: Invalid status code/,
     )
+    assert.match(message('/chunk-space'), /a chunk-size line .* does not read: a space after the size/)
   } finally {
     await new Promise((resolve) => raw.close(resolve))
   }

@@ -44,7 +44,7 @@ export function undecodable(codings: readonly string[]): string | undefined {
   for (const coding of codings) {
     if (DECODERS[coding]) continue
     return coding === 'zstd'
-      ? `zstd, which this Node (${process.version}) cannot decode (Node 22.15 or later can)`
+      ? `zstd, which this Node (${process.version}) cannot decode (Node 22.15 or later can; run again there with --retry-failed)`
       : `${coding}, an encoding imgpull does not decode`
   }
   return undefined

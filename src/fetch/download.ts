@@ -428,9 +428,13 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     if (await check.identify()) return
     const type = header(t.head!.headers, 'content-type') ?? 'no content type'
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
+    // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
+    const gzip = check.gzipped
+      ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
+      : ''
     throw new ImgpullError(
       'not-an-image',
-      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes`,
+      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${gzip}`,
     )
   }
   const settle = async (busy: void | Promise<void>) => {

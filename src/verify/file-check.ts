@@ -50,6 +50,12 @@ export class FileCheck {
     return this.#format
   }
 
+  /** Whether the head (gathered until the format is known) starts with gzip's magic (RFC 1952). */
+  get gzipped(): boolean {
+    const first = this.#head[0]
+    return first !== undefined && first[0] === 0x1f && (first.length < 2 || first[1] === 0x8b)
+  }
+
   /** Bytes of the head gathered so far (all bytes, until the format is known). */
   get headBytes(): number {
     return this.#headBytes
