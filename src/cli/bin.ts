@@ -10,8 +10,10 @@ import { setFlagsFromString } from 'node:v8'
 // llhttp only on its first connection, which comes later. The library leaves V8 alone.
 setFlagsFromString('--liftoff-only')
 // JSON.parse's source text for revivers (ES2025, on by default from Node 21): a JSON lines table's
-// integers beyond 2^53 are then read exactly (see sources/tables/jsonl.ts).
-setFlagsFromString('--harmony-json-parse-with-source')
+// integers beyond 2^53 are then read exactly (see sources/tables/jsonl.ts). Only where it is off:
+// a V8 that has shipped it no longer knows the flag, and says so on stderr (Node 24).
+const withSource = JSON.parse('0', (_key, value, context?: { source?: string }) => context?.source ?? value)
+if (withSource !== '0') setFlagsFromString('--harmony-json-parse-with-source')
 
 // undici gives an IP address as the TLS server name when it talks TLS to an https:// proxy, or
 // through a SOCKS5 one, to a host given by address; Node then warns (DEP0123, RFC 6066) in the
