@@ -97,6 +97,9 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
     ],
     [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, /does not speak TLS/, false],
     [{ code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }, /refused the TLS handshake/, false],
+    // The same alerts under OpenSSL 3.2's names (Node 24).
+    [{ code: 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' }, /refused the TLS handshake/, false],
+    [{ code: 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE' }, /asks for a client certificate/, false],
     [{ code: 'ERR_SSL_SOMETHING_NEW' }, /handshake failed \(something new\)/, false],
     // Node gives a weak digest or key no code of its own.
     [

@@ -85,7 +85,8 @@ interface TlsLike {
  */
 export function tlsProblem(error: unknown): { words: string; certificate: boolean } | undefined {
   for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
-    const code = e.code ?? ''
+    // OpenSSL 3.2 renamed "sslv3 alert …" reasons "SSL/TLS alert …" (Node 22's and 24's codes).
+    const code = (e.code ?? '').replace('ERR_SSL_SSL/TLS_ALERT_', 'ERR_SSL_SSLV3_ALERT_')
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       const names = e.cert?.subjectaltname?.replace(/\b(DNS|IP Address):/g, '') ?? e.cert?.subject?.CN
       const words = names
