@@ -19,7 +19,7 @@ import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
-import { existingParts, nameState, publish } from './sinks/files.js'
+import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
@@ -88,6 +88,8 @@ async function* run(
   } catch (error) {
     throw mkdirFault(error, options.out)
   }
+  // A folder this run made, under its lock: no file in it is anyone else's (see markFresh).
+  if (!existed.out && options.journal) markFresh(options.out)
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
   const present = await existingParts(shared.parts)
   await removeStaleParts(shared.parts, present)

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -9,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull, type Result } from '../src/index.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { makeImage } from './support/images.js'
 import { canMount } from './support/wait.js'
 
 // The output folder: one run at a time, an inventory that lists all of it, local faults named.
@@ -191,6 +195,33 @@ test("a file at an image's name is never replaced: not a stranger's, nor one the
   for await (const r of pull([server.url('/twin')], { out: out2, report: false })) twin.push(r)
   assert.match(twin[0].path!, /^twin-[0-9a-f]+\.jpg$/)
   assert.deepEqual(await readFile(join(out2, 'twin.jpg')), Buffer.alloc(bytes.length, 7))
+})
+
+test('a folder the run made is taken for free of strangers, yet a file put in it meanwhile is never replaced', async () => {
+  // The run made the folder and holds its lock, so it names files there without looking at the
+  // disk first; a stranger writing into it during the run still keeps their file.
+  const out = join(dir, 'made-by-the-run')
+  const image = makeImage('late', 5_000)
+  const http = createServer((req, res) => {
+    writeFileSync(join(out, `${req.url!.slice(1)}.jpg`), 'STRANGER\n')
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+  })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  try {
+    const results: Result[] = []
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/late`
+    for await (const r of pull([url], { out, report: false, retries: 0 })) results.push(r)
+    assert.equal(results[0].status, 'ok', results[0].message)
+    assert.match(results[0].path!, /^late-[0-9a-f]+\.jpg$/, 'the job takes its variant')
+    assert.equal(await readFile(join(out, 'late.jpg'), 'utf8'), 'STRANGER\n')
+    assert.ok((await readFile(join(out, results[0].path!))).equals(image))
+    assert.deepEqual(
+      (await manifest(out)).map((l) => l.path),
+      [results[0].path],
+    )
+  } finally {
+    await new Promise((resolve) => http.close(resolve))
+  }
 })
 
 test("a name that already holds the image's very bytes is the job's: reruns without a journal make no copies", async () => {
