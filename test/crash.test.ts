@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { hashKey } from '../src/plan/naming.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { canMount } from './support/wait.js'
@@ -74,6 +75,28 @@ test('kill -9 mid-run, then rerun: every file exact, nothing complete fetched tw
     rerun.stderr,
     new RegExp(`${paths.length - survivors.length} images, .*${survivors.length} already done`),
   )
+})
+
+test('killed between the journal and the name: the verified part takes its name on rerun, with no request', async () => {
+  // What a kill -9 leaves when it lands after the journal said ok and before the file took its
+  // name: the record, and the verified part under .imgpull/parts.
+  const { list, paths } = await writeList('window', 3)
+  const out = join(dir, 'window')
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  const partOf = (path: string) => join(out, '.imgpull', 'parts', `${hashKey(server.url(path), 32)}.part`)
+  await rename(join(out, 'window-0.jpg'), partOf('/window-0'))
+  // Another whose part does not hold the recorded bytes: fetched again, never published as it is.
+  await rm(join(out, 'window-1.jpg'))
+  await writeFile(partOf('/window-1'), Buffer.alloc(server.bytes('/window-1').length, 1))
+  const before = server.log.length
+  const again = await runCli([list, '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual(
+    server.log.slice(before).map((r) => r.url),
+    ['/window-1'],
+    'only the image whose part was not its bytes is asked for',
+  )
+  await assertExact(out, paths)
 })
 
 test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops at once', async () => {

@@ -4,6 +4,7 @@ import type { ErrorCode } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
+import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { shownUrl } from '../utils/url.js'
@@ -81,6 +82,24 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
+/**
+ * A run cut between the journal's `ok` and the file taking its name (a `kill -9` there) leaves the
+ * verified part: when it holds exactly the recorded bytes (size, then sha256), it takes its name
+ * now, with no request. Files only; never over a file already at the name (see `publish`).
+ */
+async function adoptPart(key: string, earlier: JobRecord, ctx: PlanContext): Promise<boolean> {
+  const part = partName(key)
+  const { path, bytes, sha256 } = earlier
+  if (ctx.kept || earlier.transformed || !ctx.leftovers.has(part) || !path || bytes === undefined || !sha256)
+    return false
+  const same = { bytes, sha256 }
+  const file = join(ctx.parts, part)
+  if (!(await holds(file, same))) return false
+  if ((await publish(file, ctx.out, path, false, same).catch(() => false)) !== true) return false
+  ctx.leftovers.delete(part)
+  return true
+}
+
 /** Remove the part file an earlier run left for `key`, if any: its bytes are not to be resumed. */
 async function dropLeftover(key: string, ctx: PlanContext): Promise<void> {
   const part = partName(key)
@@ -155,7 +174,8 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     if (
       earlier.state === 'ok' &&
       !hashDiffers(job, earlier) &&
-      (await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier)))
+      ((await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier))) ||
+        (await adoptPart(key, earlier, ctx)))
     ) {
       journal.touch(key)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.

@@ -106,7 +106,7 @@ export async function nameState(
 }
 
 /** Whether `path` is a regular file of exactly these bytes (size first: hashing only on a match). */
-async function holds(path: string, same: { bytes: number; sha256: string }): Promise<boolean> {
+export async function holds(path: string, same: { bytes: number; sha256: string }): Promise<boolean> {
   const info = await lstat(path).catch(() => undefined)
   if (!info?.isFile() || info.size !== same.bytes) return false
   const hash = createHash('sha256')
