@@ -474,6 +474,12 @@ test('a hash column given on a rerun is checked against the images kept before: 
       assert.deepEqual(kept, ['late-hash-good.jpg'], 'the file whose hash differs left the folder')
     }
   }
+  // A file the user put in its place since is theirs: it stays.
+  const out = join(dir, 'late-hash-user')
+  assert.equal((await runCli([file, '-o', out])).code, 0)
+  await writeFile(join(out, 'late-hash-bad.jpg'), 'MY OWN FILE\n')
+  assert.equal((await runCli([file, '-o', out, '--hash-col', 'sha256'])).code, 1)
+  assert.equal(await readFile(join(out, 'late-hash-bad.jpg'), 'utf8'), 'MY OWN FILE\n')
 })
 
 test('a table that shrank between runs: its resealed shard and the manifest list the same rows', async () => {

@@ -168,8 +168,11 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     if (earlier.run === journal.run) return { kind: 'duplicate' }
     if (earlier.state === 'ok' && hashDiffers(job, earlier) && !ctx.kept && earlier.path) {
       // The file an earlier run kept is not the image the table now names: it leaves the folder
-      // (a body whose hash differs is never kept), whatever the new attempt gives.
-      await unlink(join(ctx.out, earlier.path)).catch(() => {})
+      // (a body whose hash differs is never kept), whatever the new attempt gives; only while it
+      // still holds the recorded bytes (one put in its place since is not the run's to remove).
+      const file = join(ctx.out, earlier.path)
+      if (earlier.bytes !== undefined && (await holds(file, { bytes: earlier.bytes, sha256: earlier.sha256! })))
+        await unlink(file).catch(() => {})
     }
     if (
       earlier.state === 'ok' &&
