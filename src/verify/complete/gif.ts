@@ -9,6 +9,8 @@ const At = {
   Descriptor: 3,
   CodeSize: 4,
   SubBlock: 5,
+  /** A NUL where a block belongs: the end, if nothing but a trailer follows. */
+  Nul: 6,
 } as const
 type At = (typeof At)[keyof typeof At]
 
@@ -16,8 +18,8 @@ type At = (typeof At)[keyof typeof At]
  * GIF (GIF89a specification §17–27): header and logical screen descriptor, global colour table, then
  * blocks: extensions and images (descriptor, local colour table, LZW code size) each followed by
  * sub-blocks up to an empty one, then the trailer (0x3B). Whole at the trailer after at least one image;
- * bytes after the trailer are allowed, as decoders stop there. A NUL in the trailer's place ends it too,
- * and a GIF that ends between blocks is whole but `unchecked` (see `finish`).
+ * bytes after the trailer are allowed, as decoders stop there. A NUL in the trailer's place, as the body's
+ * last byte, ends it too, and a GIF that ends between blocks is whole but `unchecked` (see `finish`).
  */
 export class GifCheck extends Walk {
   #at: At = At.Header
@@ -43,9 +45,13 @@ export class GifCheck extends Walk {
           return this.expect(9)
         }
         if (h[0] === 0x3b) return this.settle(this.#images > 0 ? COMPLETE : corrupt('GIF has no image'))
-        // A NUL where a block belongs, after an image, ends the GIF as its trailer would: Chromium,
-        // Firefox, Go's image/gif and libvips read it so.
-        if (h[0] === 0x00 && this.#images > 0) return this.settle(COMPLETE)
+        // A NUL where a block belongs, after an image, ends the GIF as its trailer would (Chromium,
+        // Firefox, Go's image/gif read it so), when it is the body's last byte or a trailer follows
+        // it: more bytes after it are no end (a GIF zero-filled from there is corrupt).
+        if (h[0] === 0x00 && this.#images > 0) {
+          this.#at = At.Nul
+          return this.expect(1)
+        }
         return this.settle(
           corrupt(`GIF has a block of unknown kind 0x${h[0].toString(16)} at byte ${this.position - 1}`),
         )
@@ -59,6 +65,9 @@ export class GifCheck extends Walk {
         return this.#subBlock(0)
       case At.SubBlock:
         return h[0] === 0 ? this.#block(0) : this.#subBlock(h[0])
+      case At.Nul:
+        if (h[0] === 0x3b) return this.settle(COMPLETE)
+        return this.settle(corrupt(`GIF has a block of unknown kind 0x0 at byte ${this.position - 2}`))
     }
   }
 
@@ -75,6 +84,7 @@ export class GifCheck extends Walk {
 
   protected finish(boundary: boolean): Verdict {
     if (this.#at === At.Header) return truncated('GIF header cut short')
+    if (this.#at === At.Nul && boundary) return COMPLETE
     // Many GIFs on the web lack their trailer, and browsers, libvips and ImageMagick show them
     // (WebKit, image-rs/image-gif): ending between blocks after an image, the GIF is whole when
     // the transfer says the body ended there (a length met), not when a connection just closed.

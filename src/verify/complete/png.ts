@@ -14,11 +14,13 @@ const loadCrc32 = () => {
 const ANIMATION = new Set(['acTL', 'fcTL', 'fdAT'])
 
 /**
- * Chunks whose CRC is checked: the critical ones (a capital first letter: IHDR, PLTE, IDAT, IEND)
- * and APNG's. libpng stops on a bad CRC in those; in other ancillary chunks (text, colour profile)
- * it warns and drops the chunk, and the image still shows, so those are not checked.
+ * Chunks whose CRC is checked: the critical ones (a capital first letter: IHDR, PLTE, IDAT) and
+ * APNG's; libpng stops on a bad CRC in those. In other ancillary chunks (text, colour profile) it
+ * warns and drops the chunk, and the image still shows, so those are not checked; nor is IEND's,
+ * which covers no data (libvips reads such a file).
  */
-const checked = (type: string) => (type.charCodeAt(0) & 0x20) === 0 || ANIMATION.has(type)
+const checked = (type: string) =>
+  type !== 'IEND' && ((type.charCodeAt(0) & 0x20) === 0 || ANIMATION.has(type))
 
 /**
  * PNG (ISO/IEC 15948 §5): the signature, then chunks (length, type, data, CRC) from IHDR to IEND,
