@@ -171,7 +171,10 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       // (a body whose hash differs is never kept), whatever the new attempt gives; only while it
       // still holds the recorded bytes (one put in its place since is not the run's to remove).
       const file = join(ctx.out, earlier.path)
-      if (earlier.bytes !== undefined && (await holds(file, { bytes: earlier.bytes, sha256: earlier.sha256! })))
+      if (
+        earlier.bytes !== undefined &&
+        (await holds(file, { bytes: earlier.bytes, sha256: earlier.sha256! }))
+      )
         await unlink(file).catch(() => {})
     }
     if (
