@@ -111,6 +111,12 @@ export interface Validators {
   lastModified?: string
   /** Full size of the file, when the server said. */
   length?: number
+  /**
+   * An earlier attempt's body that ran until its connection closed, in a format whose end its
+   * bytes cannot show (see `FileCheck.finish`): its size and sha256. The same again settles it.
+   * Kept for the run, not in the journal.
+   */
+  seen?: { bytes: number; sha256: string }
 }
 
 /** Live counters of a run, for progress displays. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -15,6 +16,7 @@ let jxl: Buffer
 let dir: string
 let server: Server
 let port: number
+let cuts = 0
 const requests: { path: string; range?: string }[] = []
 
 type Answer = (range: string | undefined) => string | Buffer
@@ -68,6 +70,8 @@ const answers: Record<string, Answer> = {
   '/gif-close-whole': () => closeDelimited('image/gif', gif),
   '/jxl-length': () => withLength('image/jxl', jxl),
   '/jxl-close': () => closeDelimited('image/jxl', jxl),
+  // Cut at a byte that moves on every answer: never the same bytes twice.
+  '/jxl-close-cut': () => closeDelimited('image/jxl', jxl.subarray(0, 400 + (cuts++ % 5) * 37)),
   '/jxl-close-ranges': rangedJxl(Number.POSITIVE_INFINITY),
   '/jxl-cut-ranges': (range) => rangedJxl(Math.floor(jxl.length * 0.6))(range),
 }
@@ -113,19 +117,41 @@ test('a GIF without its trailer is whole when its length was met, its last chunk
   }
 })
 
-test('on a connection that gave no length, a GIF without its trailer is truncated; with it, whole', async () => {
-  const { r } = await get('/gif-close')
+test('on a connection that gave no length, a GIF without its trailer is truncated until a second answer brings the same bytes', async () => {
+  const { r } = await get('/gif-close', { retries: 0 })
   assert.equal(r.status, 'failed')
   assert.equal(r.error, 'truncated')
   assert.match(r.message!, /gif-close: GIF ends without its trailer, and the connection gave no length/)
   assert.equal((await get('/gif-close-whole')).r.status, 'ok')
+  // Sent the same way again, to the same bytes: whole (the same cut twice is no cut).
+  const again = (await get('/gif-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
 })
 
 test('a bare JPEG XL codestream: whole with a length; on a closed connection, only once the server says there is no more', async () => {
   assert.equal((await get('/jxl-length')).r.status, 'ok')
-  // No length, no ranges: a cut cannot be told from the end.
-  const closed = (await get('/jxl-close')).r
+  // No length, no ranges, one attempt: a cut cannot be told from the end.
+  const closed = (await get('/jxl-close', { retries: 0 })).r
   assert.equal(closed.error, 'truncated', closed.message)
+  // Two attempts that bring the very same bytes: no cut, whole.
+  const twice = await get('/jxl-close')
+  assert.equal(twice.r.status, 'ok', twice.r.message)
+  assert.equal(twice.r.attempts, 2)
+  assert.ok((await readFile(join(twice.out, twice.r.path!))).equals(jxl))
+  // Cut at another byte each time: never settled, never kept.
+  const moving = (await get('/jxl-close-cut', { retries: 3 })).r
+  assert.equal(moving.error, 'truncated', moving.message)
+  // The input's hash proves the bytes at once.
+  const sha256 = createHash('sha256').update(jxl).digest('hex')
+  const proven: Result[] = []
+  const url = `http://127.0.0.1:${port}/jxl-close`
+  for await (const r of pull([{ url, expectedHash: { type: 'sha256', value: sha256 } }], {
+    out: join(dir, 'jxl-proven'),
+    retries: 0,
+  }))
+    proven.push(r)
+  assert.equal(proven[0].status, 'ok', proven[0].message)
   // The server answers the resume with 416 and its total: the bytes held are the whole file.
   const whole = await get('/jxl-close-ranges')
   assert.equal(whole.r.status, 'ok', whole.r.message)

@@ -84,7 +84,11 @@ class Transfer {
   ) {
     this.shown = shownUrl(url)
     this.known = validators
+    this.seen = validators.seen
   }
+
+  /** An earlier attempt's unframed body (see `Validators.seen`): this attempt's answers do not change it. */
+  readonly seen: Validators['seen']
 
   get options(): ResolvedOptions {
     return this.ctx.options
@@ -557,7 +561,12 @@ function framed(t: Transfer): boolean {
 const verify: Step = async (t) => {
   const check = t.check!
   const read = readBackFile(t.part)
-  const outcome = await check.finish(read, framed(t)).finally(() => read.close())
+  const outcome = await check.finish(read, framed(t), t.seen).finally(() => read.close())
+  if (!outcome.ok && 'unframed' in outcome && outcome.unframed) {
+    // Seen whole once: the next attempt that brings the very same bytes settles it.
+    t.known = { ...t.known, seen: outcome.unframed }
+    t.recorded = false
+  }
   if (!outcome.ok) {
     // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
     // When the server had said how long the file is, it sent all it has: resuming is pointless.

@@ -23,6 +23,12 @@ export interface Checked {
  * prefix is read back from disk and fed first): its sha256, its format and dimensions from the
  * head, and its structural completeness. The checks see every byte once; none is read twice.
  */
+/** A body that ran until its connection closed, whole as far as its format shows: its size and sha256. */
+export interface Unframed {
+  bytes: number
+  sha256: string
+}
+
 export class FileCheck {
   readonly #hash: Hasher | undefined
   /** md5, only when an expected md5 is to be checked (a table's hash column). */
@@ -106,12 +112,15 @@ export class FileCheck {
      * Whether the protocol marked the body's end (a length met, a chunked body's last chunk,
      * HTTP/2's end of stream). When it did not (the body ran until the connection closed), a
      * format whose end cannot be checked (a verdict's `unchecked`) is not taken as whole: a cut
-     * there looks like an end. @default true
+     * there looks like an end. Unless the input's hash proves the bytes, or `seen` (an earlier
+     * attempt's whole unframed body) holds the same size and sha256: the same cut twice, to the
+     * same bytes, is no cut. @default true
      */
     framed = true,
+    seen?: Unframed,
   ): Promise<
     | { ok: true; checked: Checked }
-    | { ok: false; kind: 'truncated' | 'corrupt' | 'hash-mismatch'; reason: string }
+    | { ok: false; kind: 'truncated' | 'corrupt' | 'hash-mismatch'; reason: string; unframed?: Unframed }
   > {
     const format = this.#format!
     const verdict = await this.#complete!.end(read)
@@ -119,10 +128,25 @@ export class FileCheck {
       this.discard()
       return { ok: false, kind: verdict.kind, reason: verdict.reason }
     }
+    const sha256 = await this.#hash?.digest()
+    const expected = this.#expected
+    const got = expected && (expected.type === 'md5' ? this.#md5!.digest('hex') : sha256)
     if (verdict.unchecked && !framed) {
-      this.discard()
-      const reason = `${verdict.unchecked}, and the connection gave no length: a cut cannot be told from the end`
-      return { ok: false, kind: 'truncated', reason }
+      const proven =
+        (expected !== undefined && got === expected.value) ||
+        (seen !== undefined && seen.bytes === this.bytes && seen.sha256 === sha256)
+      if (!proven) {
+        const reason = `${verdict.unchecked}, and the connection gave no length: a cut cannot be told from the end`
+        const unframed = sha256 === undefined ? undefined : { bytes: this.bytes, sha256 }
+        return { ok: false, kind: 'truncated', reason, unframed }
+      }
+    }
+    if (expected && got !== expected.value) {
+      return {
+        ok: false,
+        kind: 'hash-mismatch',
+        reason: `${expected.type} is ${got}, not ${expected.value} as the input says`,
+      }
     }
     // The completeness walk may have met the size where the head could not show it (a JPEG's
     // frame header after a large EXIF block, a HEIF's primary item).
@@ -130,18 +154,6 @@ export class FileCheck {
       verdict.width !== undefined && verdict.height !== undefined
         ? { width: verdict.width, height: verdict.height }
         : await headDimensions(this.#head, format.ext)
-    const sha256 = await this.#hash?.digest()
-    const expected = this.#expected
-    if (expected) {
-      const got = expected.type === 'md5' ? this.#md5!.digest('hex') : sha256
-      if (got !== expected.value) {
-        return {
-          ok: false,
-          kind: 'hash-mismatch',
-          reason: `${expected.type} is ${got}, not ${expected.value} as the input says`,
-        }
-      }
-    }
     return { ok: true, checked: { sha256, ext: format.ext, ...size } }
   }
 
