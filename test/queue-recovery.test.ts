@@ -56,13 +56,17 @@ function journaledOkUrls(path: string): Set<string> {
   }
 }
 
-/** Images the journal at `path` holds as downloaded (0 before it exists). */
+/** Images the journal at `path` holds as downloaded (0 before it exists, or before its tables do). */
 function journaledOk(path: string): number {
   if (!existsSync(path)) return 0
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
     db.pragma('busy_timeout = 1000')
     return (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+  } catch (error) {
+    // Polled while the worker is still making the file: its tables come a moment later.
+    if (/no such table/.test((error as Error).message)) return 0
+    throw error
   } finally {
     db.close()
   }
