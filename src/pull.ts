@@ -89,7 +89,7 @@ async function* run(
     throw mkdirFault(error, options.out)
   }
   // A folder this run made, under its lock: no file in it is anyone else's (see markFresh).
-  if (!existed.out && options.journal) markFresh(options.out)
+  markFresh(options.out, !existed.out && options.journal)
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
   const present = await existingParts(shared.parts)
   await removeStaleParts(shared.parts, present)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull, type Result } from '../src/index.js'
+import { markFresh, nameState } from '../src/sinks/files.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -222,6 +223,16 @@ test('a folder the run made is taken for free of strangers, yet a file put in it
   } finally {
     await new Promise((resolve) => http.close(resolve))
   }
+})
+
+test('a folder is fresh only for the run that made it: a later run in the same process looks at the disk', async () => {
+  const out = join(dir, 'fresh-then-not')
+  await mkdir(out)
+  markFresh(out, true)
+  await writeFile(join(out, 'x.jpg'), 'STRANGER\n')
+  assert.equal(await nameState(out, 'x.jpg'), 'free', 'taken on trust in a folder the run made')
+  markFresh(out, false)
+  assert.equal(await nameState(out, 'x.jpg'), 'taken')
 })
 
 test("a name that already holds the image's very bytes is the job's: reruns without a journal make no copies", async () => {

@@ -24,9 +24,14 @@ const madeDirs = new Map<string, Promise<unknown>>()
  */
 const freshDirs = new Set<string>()
 
-/** The run made `out` and holds it: see `freshDirs`. */
-export function markFresh(out: string): void {
-  freshDirs.add(join(out))
+/**
+ * At a run's start: whether it made `out` and holds it (see `freshDirs`). A folder that was there
+ * already is not fresh, whatever an earlier run in this process made of it.
+ */
+export function markFresh(out: string, fresh: boolean): void {
+  const root = join(out)
+  if (fresh) freshDirs.add(root)
+  else for (const dir of freshDirs) if (dir === root || dir.startsWith(join(root, '/'))) freshDirs.delete(dir)
 }
 
 /**
