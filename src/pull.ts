@@ -279,6 +279,9 @@ function fault(error: unknown, paths: Layout) {
   return runFault(error, paths.out, paths.journal)
 }
 
+/** Variants a job tries when its name is taken, before it fails: each is its own hash of the key. */
+const MAX_VARIANTS = 5
+
 /** The file a job publishes (its part, or the transform stage's output) and what the outcome says of it. */
 type Made = { file: string; ext: string } & Pick<
   Outcome,
@@ -658,30 +661,39 @@ class Engine {
     // file that is not the job's (else a stop between the two, then a rerun, could take someone
     // else's file for the job's). A file at the name is never replaced: one an earlier run wrote
     // reaches here only when its size is no longer the recorded one, so it is not provably ours.
-    const state = await nameState(this.options.out, outcome.path!, same)
-    const variantOf = (taken: 'taken' | 'folder-taken') =>
-      // Someone else's file holds the name, or a folder on its way: the job's own variant, in
-      // folders that exist (taken) or in none (flat).
-      withExt((taken === 'taken' ? withSuffix : flatVariant)(task.planned, task.key), made.ext)
-    if (state === 'taken' || state === 'folder-taken') outcome.path = variantOf(state)
+    // Someone else's file holds the name, or a folder on its way: the job's own variant, in
+    // folders that exist (taken) or in none (flat); the next one if that is taken too. None is
+    // ever written over: a file at a variant may be a stranger's as well.
+    const variantOf = (taken: 'taken' | 'folder-taken', n: number) =>
+      withExt(
+        (taken === 'taken' ? withSuffix : flatVariant)(task.planned, n === 1 ? task.key : `${task.key}#${n}`),
+        made.ext,
+      )
+    let state = await nameState(this.options.out, outcome.path!, same)
     const record = async () => {
       const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
       // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
       if (this.stats.active === 0) this.journal.flush()
       await durable
     }
-    await record()
-    if (state === 'same')
-      await unlink(made.file) // the name holds these very bytes already
-    else {
-      const published = await publish(made.file, this.options.out, outcome.path!, state !== 'free', same)
-      if (published !== true) {
-        // Taken since it was read (a run without a journal holds no lock): the variant, then.
-        outcome.path = variantOf(published)
-        await record()
-        if ((await publish(made.file, this.options.out, outcome.path, true)) !== true)
-          throw new Error(`cannot save ${outcome.path}: a folder on its way is a file`)
+    for (let n = 0; ; ) {
+      if (state === 'taken' || state === 'folder-taken') {
+        if (++n > MAX_VARIANTS)
+          throw new Error(`cannot save ${task.planned}: its name and ${MAX_VARIANTS} variants are taken`)
+        outcome.path = variantOf(state, n)
+        state = await nameState(this.options.out, outcome.path, same)
+        continue
       }
+      await record()
+      if (state === 'same') {
+        await unlink(made.file) // the name holds these very bytes already
+        break
+      }
+      // Taken since it was read (a run without a journal holds no lock, a stranger wrote into the
+      // run's folder): the next variant, journaled again before it takes its name.
+      const published = await publish(made.file, this.options.out, outcome.path!, false, same)
+      if (published === true) break
+      state = published
     }
     if (made.file !== task.part) await unlink(task.part).catch(() => {})
     this.#emit(resultOf(task.job, 'ok', outcome), true)

@@ -225,6 +225,30 @@ test('a folder the run made is taken for free of strangers, yet a file put in it
   }
 })
 
+test("a stranger's file at the job's variant name is never replaced either: the next variant is taken", async () => {
+  const url = server.url('/variant-taken')
+  const probe = join(dir, 'variant-probe')
+  await mkdir(probe, { recursive: true })
+  await writeFile(join(probe, 'variant-taken.jpg'), 'STRANGER\n')
+  const first: Result[] = []
+  for await (const r of pull([url], { out: probe, report: false })) first.push(r)
+  const variant = first[0].path!
+  assert.match(variant, /^variant-taken-[0-9a-f]+\.jpg$/)
+  // Strangers at the name and at its first variant.
+  const out = join(dir, 'variant-taken')
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, 'variant-taken.jpg'), 'STRANGER\n')
+  await writeFile(join(out, variant), 'STRANGER AT THE VARIANT\n')
+  const results: Result[] = []
+  for await (const r of pull([url], { out, report: false })) results.push(r)
+  assert.equal(results[0].status, 'ok', results[0].message)
+  assert.match(results[0].path!, /^variant-taken-[0-9a-f]+\.jpg$/)
+  assert.notEqual(results[0].path, variant)
+  assert.equal(await readFile(join(out, variant), 'utf8'), 'STRANGER AT THE VARIANT\n')
+  assert.equal(await readFile(join(out, 'variant-taken.jpg'), 'utf8'), 'STRANGER\n')
+  assert.ok((await readFile(join(out, results[0].path!))).equals(server.bytes('/variant-taken')))
+})
+
 test('a folder is fresh only for the run that made it: a later run in the same process looks at the disk', async () => {
   const out = join(dir, 'fresh-then-not')
   await mkdir(out)
