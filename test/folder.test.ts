@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
@@ -247,6 +247,18 @@ test("a stranger's file at the job's variant name is never replaced either: the 
   assert.equal(await readFile(join(out, variant), 'utf8'), 'STRANGER AT THE VARIANT\n')
   assert.equal(await readFile(join(out, 'variant-taken.jpg'), 'utf8'), 'STRANGER\n')
   assert.ok((await readFile(join(out, results[0].path!))).equals(server.bytes('/variant-taken')))
+})
+
+test('a folder deleted between two runs in one process is made again, sub-folders too', async () => {
+  const out = join(dir, 'deleted-between')
+  for (let run = 0; run < 2; run++) {
+    const results: Result[] = []
+    for await (const r of pull([server.url('/deleted/a')], { out, report: false, name: '{path}{ext}' }))
+      results.push(r)
+    assert.equal(results[0].status, 'ok', `run ${run}: ${results[0].message}`)
+    assert.equal(results[0].path, 'deleted/a.jpg')
+    await rm(out, { recursive: true })
+  }
 })
 
 test('a folder is fresh only for the run that made it: a later run in the same process looks at the disk', async () => {

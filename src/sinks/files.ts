@@ -26,12 +26,16 @@ const freshDirs = new Set<string>()
 
 /**
  * At a run's start: whether it made `out` and holds it (see `freshDirs`). A folder that was there
- * already is not fresh, whatever an earlier run in this process made of it.
+ * already is not fresh, whatever an earlier run in this process made of it; and no folder in it is
+ * taken as made, since an earlier run made it.
  */
 export function markFresh(out: string, fresh: boolean): void {
   const root = join(out)
+  const under = (dir: string) => dir === root || dir.startsWith(join(root, '/'))
+  // What an earlier run in this process made there may be gone (the folder deleted since).
+  for (const dir of madeDirs.keys()) if (under(dir)) madeDirs.delete(dir)
   if (fresh) freshDirs.add(root)
-  else for (const dir of freshDirs) if (dir === root || dir.startsWith(join(root, '/'))) freshDirs.delete(dir)
+  else for (const dir of freshDirs) if (under(dir)) freshDirs.delete(dir)
 }
 
 /**
