@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
 import { crlfsIn, RECORD_DELIMITERS } from '../sources/tables/csv.js'
-import type { Utf8Check } from '../sources/tables/utf8.js'
+import { utf8Checked } from '../sources/tables/utf8.js'
 
 /** One CSV record with where it ends: the byte after its record delimiter, and its last line. */
 export interface CsvSpan {
@@ -23,8 +23,8 @@ export async function* csvSpans(
   path: string,
   format: 'csv' | 'tsv',
   from: { start: number; lineBase: number },
-  /** Sees every byte read (enqueue's pass over the whole file: not UTF-8 is a `UsageError`). */
-  utf8?: Utf8Check,
+  /** Check every byte read as UTF-8 (enqueue's pass over the whole file: not UTF-8 is a `UsageError`). */
+  checkUtf8 = false,
 ): AsyncGenerator<CsvSpan> {
   const pending: CsvSpan[] = []
   let overcount = 0
@@ -47,15 +47,14 @@ export async function* csvSpans(
   options.record_delimiter = RECORD_DELIMITERS
   const parser = parse(options)
   parser.on('error', () => {})
-  const bytes = createReadStream(path, { start: from.start, highWaterMark: 256 * 1024 })
+  const stream = createReadStream(path, { start: from.start, highWaterMark: 256 * 1024 })
+  const bytes: AsyncIterable<Buffer> = checkUtf8 ? utf8Checked(stream, path) : stream
   try {
     for await (const chunk of bytes) {
-      utf8?.push(chunk)
       parser.write(chunk)
       yield* pending.splice(0)
       if (parser.errored) throw parser.errored
     }
-    utf8?.end()
     parser.end()
     let failure: unknown
     await finished(parser, { readable: false }).catch((error) => {
@@ -64,7 +63,7 @@ export async function* csvSpans(
     yield* pending.splice(0)
     if (failure) throw failure
   } finally {
-    bytes.destroy()
+    stream.destroy()
     parser.destroy()
   }
 }

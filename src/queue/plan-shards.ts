@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js'
 import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
 import { csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
-import { Utf8Check } from '../sources/tables/utf8.js'
+import { utf8Checked } from '../sources/tables/utf8.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
 import { digest } from './keys.js'
@@ -161,7 +161,7 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   }
   if (file.format === 'jsonl') {
     let line = 0
-    for await (const span of lineSpans(utf8Checked(file.path), false)) {
+    for await (const span of lineSpans(utf8Checked(createReadStream(file.path), file.path), false)) {
       if (span.text.trim() !== '') yield { offset: span.start, line }
       line++
     }
@@ -170,12 +170,11 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
   try {
-    const utf8 = new Utf8Check(file.path)
     for await (const record of csvSpans(
       file.path,
       file.format as 'csv' | 'tsv',
       { start: 0, lineBase: 0 },
-      utf8,
+      true,
     )) {
       if (at) yield at
       else {
@@ -188,16 +187,6 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
     // As a local run says it: a usage error naming the file and the line.
     throw csvSyntaxError(file.path, error, at?.line ?? 0) ?? error
   }
-}
-
-/** The bytes of a text table, each checked as UTF-8 before it is given (see `Utf8Check`). */
-async function* utf8Checked(path: string): AsyncGenerator<Buffer> {
-  const utf8 = new Utf8Check(path)
-  for await (const chunk of createReadStream(path)) {
-    utf8.push(chunk as Buffer)
-    yield chunk as Buffer
-  }
-  utf8.end()
 }
 
 function pointerPlan(

@@ -6,7 +6,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { Utf8Check } from './utf8.js'
+import { utf8Checked } from './utf8.js'
 
 interface CsvRecord {
   fields: string[]
@@ -78,8 +78,8 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     },
   })
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
-  const bytes = openBytes(file)
-  const utf8 = new Utf8Check(file.path)
+  const stream = openBytes(file)
+  const bytes = utf8Checked(stream, file.path)
   const failed = (error: unknown) => {
     return (
       csvSyntaxError(file.path, error, lastLine) ??
@@ -89,12 +89,10 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   try {
     try {
       for await (const chunk of bytes) {
-        utf8.push(chunk)
         parser.write(chunk)
         yield* pending.splice(0)
         if (parser.errored) throw failed(parser.errored)
       }
-      utf8.end()
     } catch (error) {
       throw failed(error)
     }
@@ -106,7 +104,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     yield* pending.splice(0)
     if (failure) throw failed(failure)
   } finally {
-    bytes.destroy()
+    stream.destroy()
     parser.destroy()
   }
 }

@@ -5,7 +5,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { binaryInput, holdsControl, Utf8Check } from './utf8.js'
+import { binaryInput, holdsControl, utf8Checked } from './utf8.js'
 
 /** Longest line held while looking for its end: past it the file is not JSON lines. */
 const MAX_LINE = 64 * 1024 * 1024
@@ -18,9 +18,9 @@ interface Line {
 
 /** The non-blank lines of a file, streamed; LF or CRLF, a leading byte order mark dropped. */
 async function* lines(file: TableFile): AsyncGenerator<Line> {
-  const bytes = openBytes(file)
+  const stream = openBytes(file)
+  const bytes = utf8Checked(stream, file.path)
   const decoder = new StringDecoder('utf8')
-  const utf8 = new Utf8Check(file.path)
   let rest = ''
   let number = 0
   const line = (text: string): Line | undefined => {
@@ -30,7 +30,6 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
   }
   try {
     for await (const chunk of bytes) {
-      utf8.push(chunk)
       const text = rest + decoder.write(chunk)
       let start = 0
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
@@ -44,13 +43,12 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
           `${file.path} line ${number + 1} is longer than ${MAX_LINE} characters: not JSON lines`,
         )
     }
-    utf8.end()
     const found = line(rest + decoder.end())
     if (found) yield found
   } catch (error) {
     throw readFailure(file, error, number > 0 ? `after line ${number}` : '')
   } finally {
-    bytes.destroy()
+    stream.destroy()
   }
 }
 

@@ -98,3 +98,16 @@ function countLines(bytes: Buffer, from: number, to: number): number {
   for (let i = bytes.indexOf(10, from); i >= 0 && i < to; i = bytes.indexOf(10, i + 1)) n++
   return n
 }
+
+/**
+ * The chunks of a text table, each checked as UTF-8 (`Utf8Check`) before it is given, and the end
+ * checked after the last: what every reader of a text table reads through.
+ */
+export async function* utf8Checked(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
+  const utf8 = new Utf8Check(path)
+  for await (const chunk of chunks) {
+    utf8.push(chunk)
+    yield chunk
+  }
+  utf8.end()
+}
