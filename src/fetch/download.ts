@@ -562,12 +562,12 @@ const verify: Step = async (t) => {
   const check = t.check!
   const read = readBackFile(t.part)
   const outcome = await check.finish(read, framed(t), t.seen).finally(() => read.close())
-  if (!outcome.ok && 'unframed' in outcome && outcome.unframed) {
-    // Seen whole once: the next attempt that brings the very same bytes settles it.
-    t.known = { ...t.known, seen: outcome.unframed }
-    t.recorded = false
-  }
   if (!outcome.ok) {
+    if (outcome.unframed) {
+      // Seen whole once: the next attempt that brings the very same bytes settles it.
+      t.known = { ...t.known, seen: outcome.unframed }
+      t.recorded = false
+    }
     // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
     // When the server had said how long the file is, it sent all it has: resuming is pointless.
     if (outcome.kind !== 'truncated' || t.known.length !== undefined) await unlink(t.part).catch(() => {})

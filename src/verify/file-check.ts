@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import type { Job } from '../types.js'
+import type { Job, Validators } from '../types.js'
 import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
@@ -24,10 +24,7 @@ export interface Checked {
  * head, and its structural completeness. The checks see every byte once; none is read twice.
  */
 /** A body that ran until its connection closed, whole as far as its format shows: its size and sha256. */
-export interface Unframed {
-  bytes: number
-  sha256: string
-}
+export type Unframed = NonNullable<Validators['seen']>
 
 export class FileCheck {
   readonly #hash: Hasher | undefined
