@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
-import { box, dimsOf, type Format, makeImage, truncatedCopy, u32 } from './support/images.js'
+import { box, dimsOf, type Format, makeImage, truncatedCopy, u32, withMpf } from './support/images.js'
 
 const DIR = new URL('./fixtures/images/', import.meta.url)
 const fixture = (name: string): Buffer => readFileSync(new URL(name, DIR))
@@ -135,6 +135,38 @@ test('bytes after a whole structure: allowed where the format is read to a marke
   // XML allows nothing but comments, processing instructions and whitespace after the root.
   corrupt(await judge('svg', Buffer.from('<svg></svg>\ntext')), 'text after the SVG root')
   corrupt(await judge('svg', Buffer.from('<svg></svg><svg></svg>')), 'a second root')
+})
+
+test("a JPEG whose MPF index lists an image after EOI: whole, but unchecked while the body stops short of that image's end", async () => {
+  const primary = fixture('baseline.jpg')
+  const secondary = fixture('progressive.jpg')
+  const file = withMpf(primary, secondary)
+  const primaryEnd = file.length - secondary.length
+  for (const split of [(b: Uint8Array) => [b], every(1), every(3), every(7), uneven(5)]) {
+    assert.deepEqual(await judge('jpg', file, split), { complete: true, width: 64, height: 48 })
+    for (const cut of [primaryEnd, primaryEnd + 1, file.length - 1]) {
+      assert.deepEqual(await judge('jpg', file.subarray(0, cut), split), {
+        complete: true,
+        width: 64,
+        height: 48,
+        unchecked: `JPEG's MPF index lists images to byte ${file.length}, past the body's ${cut}`,
+      })
+    }
+    truncated(await judge('jpg', file.subarray(0, primaryEnd - 1), split), 'cut before the primary EOI')
+  }
+  // An index it cannot read (no byte order) says nothing: the JPEG is whole at its EOI, as before.
+  const unreadable = Buffer.from(file)
+  unreadable.write('XX', 10, 'latin1')
+  complete(await judge('jpg', unreadable.subarray(0, primaryEnd)), 'an unreadable MPF index')
+  // Another APP2 (an ICC profile) before it is passed over.
+  const icc = Buffer.concat([Buffer.from([0xff, 0xe2, 0, 20]), Buffer.from('ICC_PROFILE\0'), Buffer.alloc(6)])
+  const withIcc = Buffer.concat([primary.subarray(0, 2), icc, withMpf(primary, secondary).subarray(2)])
+  const cut = withIcc.length - 100
+  const verdict = await judge('jpg', withIcc.subarray(0, cut), every(5))
+  assert.equal(
+    verdict.complete && verdict.unchecked,
+    `JPEG's MPF index lists images to byte ${withIcc.length}, past the body's ${cut}`,
+  )
 })
 
 test('JPEG: fill bytes, restart markers and byte stuffing; a broken structure is corrupt', async () => {

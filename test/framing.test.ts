@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
+import { withMpf } from './support/images.js'
 
 // Formats whose end the bytes cannot always show (a GIF without its trailer, a bare JPEG XL
 // codestream): whole when the protocol marked the body's end, never when a connection just closed.
@@ -13,6 +14,7 @@ import { cleanup, tempDir } from './support/cli.js'
 const fixture = (name: string) => readFile(new URL(`./fixtures/images/${name}`, import.meta.url))
 let gif: Buffer
 let jxl: Buffer
+let mpf: Buffer
 let dir: string
 let server: Server
 let port: number
@@ -74,11 +76,16 @@ const answers: Record<string, Answer> = {
   '/jxl-close-cut': () => closeDelimited('image/jxl', jxl.subarray(0, 400 + (cuts++ % 5) * 37)),
   '/jxl-close-ranges': rangedJxl(Number.POSITIVE_INFINITY),
   '/jxl-cut-ranges': (range) => rangedJxl(Math.floor(jxl.length * 0.6))(range),
+  // A camera's JPEG with a second image after EOI, listed in its MPF index.
+  '/mpf-close': () => closeDelimited('image/jpeg', mpf),
+  '/mpf-close-cut': () => closeDelimited('image/jpeg', mpf.subarray(0, mpf.length - 200 - (cuts++ % 5) * 37)),
+  '/mpf-length-short': () => withLength('image/jpeg', mpf.subarray(0, mpf.length - 200)),
 }
 
 before(async () => {
   gif = await fixture('animated.gif')
   jxl = await fixture('bare.jxl')
+  mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   dir = await tempDir()
   server = createServer((socket) => {
     socket.on('error', () => {})
@@ -164,4 +171,21 @@ test('a bare JPEG XL codestream: whole with a length; on a closed connection, on
   const cut = await get('/jxl-cut-ranges')
   assert.equal(cut.r.status, 'ok', cut.r.message)
   assert.ok((await readFile(join(cut.out, cut.r.path!))).equals(jxl))
+})
+
+test('a JPEG cut after its first image, inside the second one its MPF index lists, is truncated on a closed connection', async () => {
+  const cut = (await get('/mpf-close-cut', { retries: 3 })).r
+  assert.equal(cut.error, 'truncated', cut.message)
+  assert.match(
+    cut.message!,
+    /JPEG's MPF index lists images to byte \d+, past the body's \d+, and the connection gave no length/,
+  )
+  const whole = await get('/mpf-close')
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.equal(whole.r.attempts, 1)
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(mpf))
+  // A length met is the server's word: a file whose index lists more than it holds is kept as sent.
+  const short = await get('/mpf-length-short')
+  assert.equal(short.r.status, 'ok', short.r.message)
+  assert.equal(short.r.bytes, mpf.length - 200)
 })

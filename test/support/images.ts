@@ -175,3 +175,37 @@ export function fullBox(
 ): Buffer {
   return box(type, [version, (flags >> 16) & 255, (flags >> 8) & 255, flags & 255], ...parts)
 }
+
+/**
+ * A Multi-Picture Format file (CIPA DC-007), as cameras write one: `primary` with an APP2 MPF
+ * index put after its SOI, listing itself and `secondary`, which follows its EOI. Big-endian.
+ */
+export function withMpf(primary: Buffer, secondary: Buffer): Buffer {
+  const dataLength = 4 + 8 + 2 + 12 + 4 + 32 // MPF\0, TIFF header, one-entry IFD, next IFD, 2 entries
+  const size = primary.length + 4 + dataLength
+  const tiffAt = 2 + 4 + 4 // SOI, FFE2 and length, MPF\0
+  const data = Buffer.from([
+    ...Buffer.from('MPF\0', 'latin1'),
+    ...Buffer.from('MM'),
+    ...u16(42),
+    ...u32(8), // the IFD follows the header
+    ...u16(1),
+    ...u16(0xb002), // MPEntry: UNDEFINED × 32, at 26 from the header
+    ...u16(7),
+    ...u32(32),
+    ...u32(26),
+    ...u32(0), // no next IFD
+    ...u32(0x20030000), // the primary image: baseline MP primary
+    ...u32(size),
+    ...u32(0),
+    ...u16(0),
+    ...u16(0),
+    ...u32(0x00010001), // a large thumbnail (VGA)
+    ...u32(secondary.length),
+    ...u32(size - tiffAt),
+    ...u16(0),
+    ...u16(0),
+  ])
+  const app2 = Buffer.concat([Buffer.from([0xff, 0xe2, ...u16(2 + dataLength)]), data])
+  return Buffer.concat([primary.subarray(0, 2), app2, primary.subarray(2), secondary])
+}

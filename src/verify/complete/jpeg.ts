@@ -11,6 +11,45 @@ type At = (typeof At)[keyof typeof At]
 
 const SOS = 0xda
 const EOI = 0xd9
+const APP2 = 0xe2
+/** `MPF\0`: an APP2 segment holding a Multi-Picture Format index (CIPA DC-007). */
+const MPF = Buffer.from('MPF\0', 'latin1')
+
+/**
+ * Where the last image an MPF index lists ends, as a byte offset in the file, or `undefined` when
+ * the segment is not one it can read. `data`: the APP2 segment after its length; `at`: the file
+ * offset of `data[0]`. CIPA DC-007 §5.2: after `MPF\0` comes a TIFF header (byte order, IFD offset);
+ * the MP Index IFD's tag B002 (MPEntry) points at 16-byte entries: attributes, size, offset (from
+ * that TIFF header; 0 for the first image, which is this one), two dependent-image numbers.
+ */
+export function mpfEnd(data: Uint8Array, at: number): number | undefined {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (b.length < 16 || !b.subarray(0, 4).equals(MPF)) return undefined
+  const tiff = 4
+  const order = b.toString('latin1', tiff, tiff + 2)
+  if (order !== 'II' && order !== 'MM') return undefined
+  const little = order === 'II'
+  const u16 = (o: number) => (o + 2 <= b.length ? (little ? b.readUInt16LE(o) : b.readUInt16BE(o)) : -1)
+  const u32 = (o: number) => (o + 4 <= b.length ? (little ? b.readUInt32LE(o) : b.readUInt32BE(o)) : -1)
+  const ifd = tiff + u32(tiff + 4)
+  const count = u16(ifd)
+  if (count <= 0) return undefined
+  for (let k = 0; k < count; k++) {
+    const entry = ifd + 2 + 12 * k
+    if (u16(entry) !== 0xb002) continue
+    const length = u32(entry + 4)
+    const first = tiff + u32(entry + 8)
+    if (length < 16 || length % 16 !== 0 || first + length > b.length) return undefined
+    let end = 0
+    for (let e = first; e < first + length; e += 16) {
+      const size = u32(e + 4)
+      const offset = u32(e + 8)
+      if (offset > 0) end = Math.max(end, at + tiff + offset + size)
+    }
+    return end > 0 ? end : undefined
+  }
+  return undefined
+}
 
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
 const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc
@@ -22,6 +61,9 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
  * marker, FFFF fill, any other FFxx the marker that ends the scan (DHT, DQT, DRI, the next SOS of a
  * progressive file, or EOI). Whole when EOI follows at least one scan. Bytes after EOI are allowed: cameras
  * and phones append a second image (MPF), a motion-photo video or padding there, and decoders stop at EOI.
+ * Where an MPF index (APP2) says where the images after EOI end, a body that stops before that is
+ * whole but `unchecked`: its primary image decodes, but the file is not all there unless the
+ * transfer's framing says it ended there (an index can be stale after an edit).
  * The verdict carries the frame header's width and height (stored, before any EXIF orientation).
  */
 export class JpegCheck implements CompletenessCheck {
@@ -40,6 +82,12 @@ export class JpegCheck implements CompletenessCheck {
   #scans = 0
   #width = 0
   #height = 0
+  /** The APP2 segment being read, while it may be an MPF index; where its data began. */
+  #app2: Uint8Array | undefined
+  #app2At = 0
+  #app2Have = 0
+  /** Where the MPF index says the last image ends (0: no index read). */
+  #mpfEnd = 0
 
   update(bytes: Uint8Array): void {
     // Buffer's indexOf (memchr) is 2–3 times faster than Uint8Array's on scan data.
@@ -75,14 +123,18 @@ export class JpegCheck implements CompletenessCheck {
           this.#header.set(chunk.subarray(i, i + step), this.#have)
           this.#have += step
           i += step
-          if (this.#have === this.#want) this.#onLength()
+          if (this.#have === this.#want) this.#onLength(this.#base + i)
           break
         }
         case At.Skip: {
           const step = Math.min(this.#skip, n - i)
+          if (this.#app2) this.#readApp2(chunk.subarray(i, i + step))
           this.#skip -= step
           i += step
-          if (this.#skip === 0) this.#at = this.#marker === SOS ? At.Scan : At.Marker
+          if (this.#skip === 0) {
+            this.#at = this.#marker === SOS ? At.Scan : At.Marker
+            if (this.#app2) this.#endApp2()
+          }
           break
         }
         case At.Scan:
@@ -157,7 +209,8 @@ export class JpegCheck implements CompletenessCheck {
     this.#want = isFrame(m) && !this.#frame ? 7 : 2
   }
 
-  #onLength(): void {
+  /** `at`: the file offset just past the bytes read for the segment's length (and frame header). */
+  #onLength(at: number): void {
     const length = (this.#header[0] << 8) | this.#header[1]
     if (length < this.#want) {
       this.#verdict = corrupt(`JPEG segment FF${this.#marker.toString(16)} declares ${length} bytes`)
@@ -169,10 +222,32 @@ export class JpegCheck implements CompletenessCheck {
       this.#width = (this.#header[5] << 8) | this.#header[6]
     }
     this.#skip = length - this.#want
+    // The first MPF index is the primary image's (later ones belong to the images after EOI).
+    if (this.#marker === APP2 && this.#mpfEnd === 0 && this.#skip >= 16) {
+      this.#app2 = new Uint8Array(this.#skip)
+      this.#app2At = at
+      this.#app2Have = 0
+    }
     this.#at = this.#skip > 0 ? At.Skip : this.#marker === SOS ? At.Scan : At.Marker
   }
 
+  #readApp2(bytes: Uint8Array): void {
+    this.#app2!.set(bytes, this.#app2Have)
+    this.#app2Have += bytes.length
+    // An ICC profile or other APP2 data: no need to hold it.
+    if (this.#app2Have >= 4 && !MPF.equals(this.#app2!.subarray(0, 4))) this.#app2 = undefined
+  }
+
+  #endApp2(): void {
+    this.#mpfEnd = mpfEnd(this.#app2!, this.#app2At) ?? 0
+    this.#app2 = undefined
+  }
+
   async end(): Promise<Verdict> {
+    if (this.#verdict?.complete && this.#base < this.#mpfEnd) {
+      const unchecked = `JPEG's MPF index lists images to byte ${this.#mpfEnd}, past the body's ${this.#base}`
+      return { ...this.#verdict, unchecked }
+    }
     if (this.#verdict) return this.#verdict
     if (this.#at === At.Start) return truncated('JPEG start-of-image marker cut short')
     return truncated(
