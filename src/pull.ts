@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { rm, rmdir, unlink } from 'node:fs/promises'
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
@@ -83,13 +83,15 @@ async function* run(
     work: existsSync(paths.work),
     journal: existsSync(paths.journal),
   }
+  // A folder made for the run beforehand (`mkdir photos`, a bench) holds nothing to look out for either.
+  const empty = existed.out && (await readdir(paths.out).catch(() => [null])).length === 0
   try {
     await makeFolders(paths.parts)
   } catch (error) {
     throw mkdirFault(error, options.out)
   }
-  // A folder this run made, under its lock: no file in it is anyone else's (see markFresh).
-  markFresh(options.out, !existed.out && options.journal)
+  // A folder this run made or found empty, under its lock: no file in it is anyone else's (see markFresh).
+  markFresh(options.out, (!existed.out || empty) && options.journal)
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
   const present = await existingParts(shared.parts)
   await removeStaleParts(shared.parts, present)

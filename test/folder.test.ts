@@ -198,30 +198,33 @@ test("a file at an image's name is never replaced: not a stranger's, nor one the
   assert.deepEqual(await readFile(join(out2, 'twin.jpg')), Buffer.alloc(bytes.length, 7))
 })
 
-test('a folder the run made is taken for free of strangers, yet a file put in it meanwhile is never replaced', async () => {
-  // The run made the folder and holds its lock, so it names files there without looking at the
-  // disk first; a stranger writing into it during the run still keeps their file.
-  const out = join(dir, 'made-by-the-run')
-  const image = makeImage('late', 5_000)
-  const http = createServer((req, res) => {
-    writeFileSync(join(out, `${req.url!.slice(1)}.jpg`), 'STRANGER\n')
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
-  })
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  try {
-    const results: Result[] = []
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/late`
-    for await (const r of pull([url], { out, report: false, retries: 0 })) results.push(r)
-    assert.equal(results[0].status, 'ok', results[0].message)
-    assert.match(results[0].path!, /^late-[0-9a-f]+\.jpg$/, 'the job takes its variant')
-    assert.equal(await readFile(join(out, 'late.jpg'), 'utf8'), 'STRANGER\n')
-    assert.ok((await readFile(join(out, results[0].path!))).equals(image))
-    assert.deepEqual(
-      (await manifest(out)).map((l) => l.path),
-      [results[0].path],
-    )
-  } finally {
-    await new Promise((resolve) => http.close(resolve))
+test('a folder the run made or found empty is taken for free of strangers, yet a file put in it meanwhile is never replaced', async () => {
+  // The run made the folder (or found it empty) and holds its lock, so it names files there
+  // without looking at the disk first; a stranger writing into it during the run still keeps their file.
+  for (const premade of [false, true]) {
+    const out = join(dir, premade ? 'found-empty-by-the-run' : 'made-by-the-run')
+    if (premade) await mkdir(out)
+    const image = makeImage('late', 5_000)
+    const http = createServer((req, res) => {
+      writeFileSync(join(out, `${req.url!.slice(1)}.jpg`), 'STRANGER\n')
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    try {
+      const results: Result[] = []
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/late`
+      for await (const r of pull([url], { out, report: false, retries: 0 })) results.push(r)
+      assert.equal(results[0].status, 'ok', results[0].message)
+      assert.match(results[0].path!, /^late-[0-9a-f]+\.jpg$/, 'the job takes its variant')
+      assert.equal(await readFile(join(out, 'late.jpg'), 'utf8'), 'STRANGER\n')
+      assert.ok((await readFile(join(out, results[0].path!))).equals(image))
+      assert.deepEqual(
+        (await manifest(out)).map((l) => l.path),
+        [results[0].path],
+      )
+    } finally {
+      await new Promise((resolve) => http.close(resolve))
+    }
   }
 })
 
@@ -258,6 +261,22 @@ test('a folder deleted between two runs in one process is made again, sub-folder
     assert.equal(results[0].status, 'ok', `run ${run}: ${results[0].message}`)
     assert.equal(results[0].path, 'deleted/a.jpg')
     await rm(out, { recursive: true })
+  }
+})
+
+test('a folder found empty is as fresh as one the run made; one that holds anything is not', async () => {
+  for (const [name, held] of [
+    ['found-empty', []],
+    ['found-holding', ['notes.txt']],
+  ] as const) {
+    const out = join(dir, name)
+    await mkdir(out)
+    for (const file of held) await writeFile(join(out, file), 'MINE\n')
+    for await (const r of pull([server.url(`/${name}`)], { out, report: false }))
+      assert.equal(r.status, 'ok', r.message)
+    // Still this process's view of the folder after the run (as the next test shows).
+    await writeFile(join(out, 'x.jpg'), 'STRANGER\n')
+    assert.equal(await nameState(out, 'x.jpg'), held.length ? 'taken' : 'free', name)
   }
 })
 

@@ -16,8 +16,8 @@ export async function existingParts(parts: string): Promise<Set<string>> {
 const madeDirs = new Map<string, Promise<unknown>>()
 
 /**
- * Folders a run made and holds (its output folder did not exist, and its lock keeps other runs
- * out), and the ones made in them: no name in them is taken but by this run's own jobs, which the
+ * Folders a run made or found empty and holds (its lock keeps other runs out), and the ones made
+ * in them: no name in them is taken but by this run's own jobs, which the
  * journal keeps apart. `nameState` needs no look at the disk there: on two busy cores that
  * `lstat` cost a sixth of a run's main thread (1,000,000 tiny images), in handing it to libuv's
  * pool more than in the call itself.
@@ -25,8 +25,8 @@ const madeDirs = new Map<string, Promise<unknown>>()
 const freshDirs = new Set<string>()
 
 /**
- * At a run's start: whether it made `out` and holds it (see `freshDirs`). A folder that was there
- * already is not fresh, whatever an earlier run in this process made of it; and no folder in it is
+ * At a run's start: whether it made `out` (or found it empty) and holds it (see `freshDirs`). A
+ * folder that held anything is not fresh, whatever an earlier run in this process made of it; and no folder in it is
  * taken as made, since an earlier run made it.
  */
 export function markFresh(out: string, fresh: boolean): void {
