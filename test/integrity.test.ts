@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -190,6 +191,33 @@ test('a request that dies on a reused keep-alive connection is sent again at onc
     await dropping.close()
   }
 })
+test('a fresh connection reset before the answer is a failed attempt, retried with backoff, never replayed at once', async () => {
+  // One connection per attempt, whether the reset comes before any byte of the answer or in its
+  // status line: only a reused keep-alive connection may have been closed as we sent.
+  for (const mode of ['reset', 'half']) {
+    let connections = 0
+    const tcp = createTcpServer((socket) => {
+      connections++
+      socket.on('error', () => {})
+      socket.once('data', () => {
+        if (mode === 'half') socket.write('HTTP/1.1 200 OK\r\nContent-Len')
+        setTimeout(() => socket.resetAndDestroy(), 5)
+      })
+    })
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/${mode}.jpg`
+      const { one } = await get([url], { retries: 2 })
+      assert.equal(one.status, 'failed')
+      assert.equal(one.error, 'network', one.message)
+      assert.equal(one.attempts, 3)
+      assert.equal(connections, 3, `${mode}: one connection per attempt`)
+    } finally {
+      await new Promise((resolve) => tcp.close(resolve))
+    }
+  }
+})
+
 test('a body that ends early with no length is never kept: it is retried until whole', async (t) => {
   for (const framing of ['chunked', 'close']) {
     await t.test(framing, async () => {

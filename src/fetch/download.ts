@@ -277,7 +277,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.ttfb = performance.now() - started
       return
     } catch (error) {
-      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error)) {
+      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error, exchange.reused)) {
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++
@@ -289,13 +289,18 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
 
 /**
  * The connection died before the answer began, in a way a reused keep-alive connection does: the
- * other side closed it or reset it. undici's own socket errors say how much the socket had read:
- * nothing means a fresh connection failed, which is a fault to retry with backoff instead.
+ * other side closed it or reset it. Only a reused connection (`reused`, see `Exchange.reused`)
+ * can have been closed by the server as we sent: a fresh one that fails so is a fault of the
+ * server, to retry with backoff (each replay would be one more request it never asked for, as
+ * Chromium's rule also has it). When reuse is unknown, undici's own socket errors say how much
+ * the socket had read: nothing means a fresh connection.
  */
-export function isStaleConnection(error: unknown): boolean {
+export function isStaleConnection(error: unknown, reused?: boolean): boolean {
   const e = error as { code?: string; socket?: { bytesRead?: number } } | undefined
-  if (e?.code === 'UND_ERR_SOCKET') return (e.socket?.bytesRead ?? 0) > 0
-  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE'
+  const dropped = e?.code === 'UND_ERR_SOCKET' || e?.code === 'ECONNRESET' || e?.code === 'EPIPE'
+  if (!dropped || reused === false) return false
+  if (e?.code === 'UND_ERR_SOCKET' && reused === undefined) return (e.socket?.bytesRead ?? 0) > 0
+  return true
 }
 
 /** Carry out what the judgement of the response head says. */

@@ -1,4 +1,4 @@
-import { type Dispatcher, isHttp2, parseHeaders } from './undici.js'
+import { type Dispatcher, isHttp2, noteReuse, parseHeaders } from './undici.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {
@@ -47,6 +47,11 @@ export class Exchange {
     /** The answer came over HTTP/2 (header values then need one more step back to their bytes). */
     http2: boolean
   }>
+  /**
+   * Whether the request went out on a connection that had carried an earlier one (a keep-alive
+   * connection reused); undefined until it went out, or when undici did not say.
+   */
+  reused: boolean | undefined
   #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
   #abort: ((reason: unknown) => void) | undefined
   #resume: (() => void) | undefined
@@ -119,6 +124,7 @@ export class Exchange {
 
   onConnect(abort: (reason?: unknown) => void): void {
     this.#abort = abort
+    noteReuse(this)
     // Cut while it waited for a connection: the request must not go out at all.
     if (this.#error !== undefined) abort(this.#error)
   }

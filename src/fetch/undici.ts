@@ -1,3 +1,4 @@
+import { subscribe } from 'node:diagnostics_channel'
 import type { Dispatcher } from 'undici'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
@@ -125,4 +126,37 @@ export function watchStreamLimit(client: object, onLimit: (streams: number | und
   if (!session) return
   session.on('remoteSettings', (settings) => onLimit(settings.maxConcurrentStreams))
   if (session[symbols.kRemoteSettings] === true) onLimit(session.remoteSettings.maxConcurrentStreams)
+}
+
+/** Requests sent on each socket so far, from undici's `undici:client:sendHeaders` channel. */
+const sentOn = new WeakMap<object, number>()
+/** The handler whose `onConnect` ran last, until its request's head is published. */
+let connecting: { reused?: boolean } | undefined
+let watching = false
+
+function onSendHeaders(message: unknown): void {
+  const socket = (message as { socket?: object }).socket
+  if (!socket) return
+  const before = sentOn.get(socket) ?? 0
+  sentOn.set(socket, before + 1)
+  if (connecting) connecting.reused = before > 0
+  connecting = undefined
+}
+
+/**
+ * Learn whether `target`'s request goes out on a connection that carried an earlier request
+ * (`target.reused`; left undefined when undici never says). Call it from the handler's
+ * `onConnect`: undici calls that just before it writes the request's head and publishes it on
+ * `undici:client:sendHeaders` (client-h1.js `writeH1`, client-h2.js `writeH2`), in the same tick.
+ */
+export function noteReuse(target: { reused?: boolean }): void {
+  if (!watching) {
+    watching = true
+    subscribe('undici:client:sendHeaders', onSendHeaders)
+  }
+  connecting = target
+  // A request aborted in `onConnect` is never published: the note must not pass to the next one.
+  queueMicrotask(() => {
+    if (connecting === target) connecting = undefined
+  })
 }
