@@ -24,7 +24,11 @@ export interface Options {
   name?: string
   /** Retries after the first attempt, for network errors, timeouts, 408/425/429/5xx. @default 5 */
   retries?: number
-  /** Longest `Retry-After` honoured, in ms; longer waits are cut to this. @default 60_000 */
+  /**
+   * Longest `Retry-After` honoured, in ms; longer waits are cut to this. 0: `Retry-After` is
+   * ignored and the own backoff applies. Durations here and below are cut to about 24.8 days
+   * (2^31 - 1 ms, the longest a Node timer waits). @default 60_000
+   */
   maxRetryAfter?: number
   /** Connect timeout in ms. @default 10_000 */
   connectTimeout?: number
@@ -163,6 +167,17 @@ export const defaults: ResolvedOptions = {
   shardSize: 10_000,
 }
 
+/** The longest wait a Node timer allows, ms (about 24.8 days). */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1
+/** The options that are durations in ms, each cut to `LONGEST_TIMER_MS`. */
+const DURATIONS = [
+  'maxRetryAfter',
+  'connectTimeout',
+  'headersTimeout',
+  'idleTimeout',
+  'totalTimeout',
+] as const
+
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${grouped(max)}`
@@ -240,6 +255,9 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   integer('headersTimeout', o.headersTimeout, 1)
   integer('idleTimeout', o.idleTimeout, 1)
   integer('totalTimeout', o.totalTimeout, 1)
+  // Node's timers hold at most 2^31 - 1 ms: a longer one fires at once (TimeoutOverflowWarning).
+  // A month-long timeout means none: it becomes the longest a timer can wait.
+  for (const key of DURATIONS) o[key] = Math.min(o[key], LONGEST_TIMER_MS)
   integer('maxSize', o.maxSize, 1)
   integer('maxRedirects', o.maxRedirects, 0)
   integer('threads', o.threads, 0)

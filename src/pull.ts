@@ -609,6 +609,7 @@ class Engine {
       status,
       retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
       outOfTime: pastDeadline,
+      timeLeft: task.started + this.options.totalTimeout - Date.now(),
       attempts: task.attempts,
       retries: this.options.retries,
       stopping: this.#stopping,

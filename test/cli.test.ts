@@ -274,6 +274,8 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     // A folder is read as a folder of tables; one that holds none says so.
     [[dir], /folder '.*' holds no table files/],
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
+    [['x', '--idle-timeout', '0'], /--idle-timeout.*expected seconds > 0/],
+    [['x', '--max-retry-after', '-1'], /--max-retry-after.*expected seconds >= 0/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
     // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
     [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],

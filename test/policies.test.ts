@@ -5,6 +5,7 @@ import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../
 import { writeAll } from '../src/fetch/part-file.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
+import { Scheduler } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -32,15 +33,27 @@ test("retry delay: the server's Retry-After wins, capped by maxRetryAfter", () =
   assert.equal(retryDelay({ retry: 1, retryAfter: 3000, maxRetryAfter: 60_000, random: 0.9 }), 3000)
   assert.equal(retryDelay({ retry: 1, retryAfter: 600_000, maxRetryAfter: 60_000 }), 60_000)
   assert.equal(retryDelay({ retry: 1, retryAfter: -5, maxRetryAfter: 60_000 }), 0)
+  // maxRetryAfter 0: the server's word is ignored, the own backoff applies.
+  assert.equal(retryDelay({ retry: 3, retryAfter: 3000, maxRetryAfter: 0, random: 0.5 }), 1000)
 })
 
 test('Retry-After: delta seconds and HTTP dates', () => {
   const now = Date.parse('2026-01-01T00:00:00Z')
   assert.equal(parseRetryAfter('120', now), 120_000)
-  assert.equal(parseRetryAfter(' 0 ', now), 0)
+  assert.equal(parseRetryAfter(' 7 ', now), 7000)
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now), 30_000)
-  assert.equal(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now), 0)
-  assert.equal(parseRetryAfter('soon', now), undefined)
+  assert.equal(parseRetryAfter('thu, 1 jan 2026 00:00:30 gmt', now), 30_000)
+  assert.equal(parseRetryAfter('Thursday, 01-Jan-26 00:01:00 GMT', now), 60_000)
+  assert.equal(parseRetryAfter('Thu Jan  1 00:00:05 2026', now), 5000, 'asctime is GMT')
+  assert.equal(parseRetryAfter(['3', '9'], now), 3000)
+  // No wait named: the caller's own backoff applies.
+  for (const none of [' 0 ', 'Wed, 31 Dec 2025 00:00:00 GMT', 'Thu, 01 Jan 2026 00:00:00 GMT']) {
+    assert.equal(parseRetryAfter(none, now), undefined, none)
+  }
+  // Not delta-seconds nor an HTTP-date (V8's Date.parse takes several for dates in 2001).
+  for (const bad of ['soon', '1.5', '-1', '+5', '5, 10', 'garbage 1', '2026-01-01T00:01:00Z', '1e3', '']) {
+    assert.equal(parseRetryAfter(bad, now), undefined, bad)
+  }
   assert.equal(parseRetryAfter(undefined, now), undefined)
 })
 
@@ -157,6 +170,19 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   )
 })
 
+test("options: durations beyond a Node timer's longest wait are cut to it, not left to fire at once", () => {
+  const month = 30 * 24 * 3600 * 1000
+  const o = resolveOptions({
+    totalTimeout: month,
+    headersTimeout: month,
+    maxRetryAfter: month,
+    idleTimeout: 5000,
+  })
+  for (const key of ['totalTimeout', 'headersTimeout', 'maxRetryAfter'] as const)
+    assert.equal(o[key], 2 ** 31 - 1, key)
+  assert.equal(o.idleTimeout, 5000)
+})
+
 test('sizes parse with units', () => {
   assert.equal(parseSize('512MiB'), 512 * 1024 * 1024)
   assert.equal(parseSize('2GB'), 2e9)
@@ -224,9 +250,34 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { do: 'retry', delay: 60_000, pauseHost: true },
     ],
     [
-      'pressure without Retry-After: backoff only',
-      { hostPressure: 'floor' },
+      "a host's first 503 without Retry-After: the host waits the backoff's whole window",
+      { hostPressure: 'first' },
+      { do: 'retry', delay: 500, pauseHost: true },
+    ],
+    [
+      'a 429 without Retry-After at one transfer at a time: the host waits the whole window',
+      { code: 'http-429', status: 429, hostPressure: 'floor', attempts: 3 },
+      { do: 'retry', delay: 2000, pauseHost: true },
+    ],
+    [
+      'a later cut without Retry-After: backoff for this job only',
+      { hostPressure: 'cut' },
       { do: 'retry', delay: 250, pauseHost: false },
+    ],
+    [
+      'a timeout names no refusal: backoff for this job only',
+      { code: 'timeout', status: undefined, hostPressure: 'floor' },
+      { do: 'retry', delay: 250, pauseHost: false },
+    ],
+    [
+      'a wait that outlasts the total timeout: fail now, with the real cause',
+      { retryAfter: 8000, timeLeft: 2000 },
+      { do: 'fail' },
+    ],
+    [
+      'a wait within the total timeout',
+      { retryAfter: 8000, timeLeft: 8001 },
+      { do: 'retry', delay: 8000, pauseHost: false },
     ],
   ]
   for (const [name, facts, expected] of table)
@@ -386,4 +437,25 @@ test('decodeLeniently: valid escapes decoded, the rest kept as written', () => {
   ]) {
     assert.equal(decodeLeniently(given), expected, given)
   }
+})
+
+test('scheduler: what each complaint does to its host (first, cut, floor, or nothing)', () => {
+  const scheduler = new Scheduler<number>({
+    concurrency: 64,
+    perHost: 4,
+    run: () => new Promise<void>(() => {}),
+  })
+  for (let i = 0; i < 8; i++) scheduler.add('h', i)
+  const complain = () => scheduler.pressure('h', performance.now(), true)
+  // The first complaint ever: the host waits. Then complaints count until a quarter of a window
+  // of 8 (2 of them) cuts 4 to 2: the first cut, which waits too; complaints about requests sent
+  // before a cut are old news.
+  assert.equal(complain(), 'first')
+  assert.equal(complain(), 'first')
+  assert.equal(scheduler.pressure('h', 0, true), undefined, 'sent before the cut')
+  assert.equal(complain(), undefined)
+  assert.equal(complain(), 'cut')
+  // At one transfer at a time, every complaint is one to wait for.
+  assert.equal(complain(), 'floor')
+  assert.equal(complain(), 'floor')
 })

@@ -76,6 +76,47 @@ test('a 429 with Retry-After delays that request, never the other hosts', async 
   }
 })
 
+test("a host's first refusal pauses the whole host: for its Retry-After, or the backoff's window when it names none", async () => {
+  // 100 ms to answer, two at a time: without the pause, the next URLs would go out while the
+  // refused one waits. Retry-After '1.5' and '0' name no wait (RFC 9110 §10.2.3): backoff, 500 ms.
+  for (const [ra, quiet] of [
+    ['1', 950],
+    ['', 450],
+    ['1.5', 450],
+    ['0', 450],
+  ] as const) {
+    const slow = await startImageServer({ ttfb: 100 })
+    try {
+      const urls = [
+        slow.url(`/refused?status=429&times=1${ra ? `&ra=${ra}` : ''}`),
+        ...Array.from({ length: 5 }, (_, i) => slow.url(`/fine-${i}`)),
+      ]
+      const { results } = await get(urls, { perHost: 2 })
+      assert.ok(
+        results.every((r) => r.status === 'ok'),
+        results.map((r) => r.message).join(),
+      )
+      const refusedAt = slow.log.find((l) => l.url.startsWith('/refused'))!.at + 100
+      const early = slow.log.filter((l) => l.at > refusedAt + 50 && l.at < refusedAt + quiet)
+      assert.deepEqual(
+        early.map((l) => l.url),
+        [],
+        `Retry-After '${ra}': requests while the host was paused`,
+      )
+    } finally {
+      await slow.close()
+    }
+  }
+})
+
+test('a Retry-After that outlasts the total timeout fails the file at once, as what the server said', async () => {
+  const { one, ms } = await get([server.url('/ra-late?status=503&ra=8')], { totalTimeout: 2000 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'http-503', one.message)
+  assert.equal(one.attempts, 1)
+  assert.ok(ms < 1500, `took ${ms} ms`)
+})
+
 test('never retried: other 4xx', async () => {
   const { one } = await get([server.url('/forbidden?status=403')])
   assert.equal(one.error, 'http-403')

@@ -19,6 +19,14 @@ export function seconds(value: string): number {
   return Math.max(1, Math.round(n * 1000))
 }
 
+/** Seconds as `seconds` does, or 0. */
+export function secondsOrZero(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected seconds >= 0')
+  return n === 0 ? 0 : seconds(value)
+}
+
 export function size(value: string): number {
   const n = parseSize(value)
   if (n === undefined || n < 1) throw new InvalidArgumentError('expected a size such as 500MB or 2GiB')

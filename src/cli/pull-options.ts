@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
-import { header, integer, perHost, seconds, size } from './parse.js'
+import { header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
 const s = (ms: number) => String(ms / 1000)
@@ -35,8 +35,8 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--max-retry-after <s>',
-      'longest Retry-After honoured, in seconds',
-      seconds,
+      'longest Retry-After honoured, in seconds; 0: ignore Retry-After',
+      secondsOrZero,
       defaults.maxRetryAfter,
     )
     .option('--connect-timeout <s>', 'connect timeout, in seconds', seconds, defaults.connectTimeout)

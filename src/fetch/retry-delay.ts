@@ -4,7 +4,7 @@ export interface RetryDelayInput {
   retry: number
   /** The server's `Retry-After`, in ms, if it sent one. */
   retryAfter?: number
-  /** Cap for `Retry-After`. */
+  /** Cap for `Retry-After`, ms; 0 ignores it. */
   maxRetryAfter: number
   /** Delay scale for the first retry, in ms. @default 500 */
   base?: number
@@ -12,26 +12,48 @@ export interface RetryDelayInput {
   cap?: number
   /** A number in [0, 1); injectable so tests are exact. */
   random?: number
+  /**
+   * Spread the wait over its whole window (full jitter) or wait the window out. Jitter spreads
+   * the retries of many jobs; one wait for a whole host needs none. @default true
+   */
+  jitter?: boolean
 }
 
 export function retryDelay(input: RetryDelayInput): number {
-  const { retry, retryAfter, maxRetryAfter, base = 500, cap = 30_000, random = Math.random() } = input
-  if (retryAfter !== undefined) return Math.min(Math.max(0, retryAfter), maxRetryAfter)
+  const { retry, retryAfter, maxRetryAfter, base = 500, cap = 30_000, jitter = true } = input
+  // maxRetryAfter 0: Retry-After is not honoured at all.
+  if (retryAfter !== undefined && maxRetryAfter > 0) return Math.min(Math.max(0, retryAfter), maxRetryAfter)
   // "Full jitter" (AWS architecture blog): spreads retries of many clients evenly over the window.
   const window = Math.min(cap, base * 2 ** (retry - 1))
-  return Math.floor(random * window)
+  if (!jitter) return window
+  return Math.floor((input.random ?? Math.random()) * window)
 }
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
+const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)'
+const TIME = '\\d{2}:\\d{2}:\\d{2}'
+/** The three forms of an HTTP-date (RFC 9110 §5.6.7), case aside ("recipients ... be robust"). */
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{1,2} ${MONTH} \\d{4} ${TIME} GMT$`, 'i')
+const RFC850_DATE = new RegExp(`^${LONG_DAY}, \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`, 'i')
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i')
+
 /**
- * `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * `undefined` when absent or unreadable.
+ * `Retry-After` as milliseconds from `now`: delta-seconds (`1*DIGIT`) or an HTTP-date in one of
+ * its three forms (RFC 9110 §10.2.3, §5.6.7). `undefined` when absent, unreadable (`1.5`, `-1`,
+ * `soon`: V8's `Date.parse` would read some of those as dates in 2001), or not in the future
+ * (`0`, a past date): those name no wait, and the caller's own backoff applies, as curl does.
+ * Of two values, the first.
  */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined) return undefined
   const trimmed = text.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  const date = Date.parse(trimmed)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - now)
+  let ms: number
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000
+  else if (IMF_FIXDATE.test(trimmed) || RFC850_DATE.test(trimmed)) ms = Date.parse(trimmed) - now
+  // asctime has no zone: it is GMT (Date.parse would take it for local time).
+  else if (ASCTIME_DATE.test(trimmed)) ms = Date.parse(`${trimmed} GMT`) - now
+  else return undefined
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined
 }

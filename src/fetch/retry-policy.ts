@@ -17,6 +17,8 @@ export interface FailureFacts {
   retryAfter?: number
   /** The job's total timeout ran out: no attempt is left, whatever the count says. */
   outOfTime: boolean
+  /** Ms left before the job's total timeout: a wait that reaches it would only end in a timeout. */
+  timeLeft?: number
   /** Attempts made so far, this one included. */
   attempts: number
   /** Retries allowed after the first attempt (`--retries`). */
@@ -38,22 +40,30 @@ export type FailureAction =
   | { do: 'fail' }
   /**
    * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
-   * job does. A `Retry-After` always delays its own request. The whole host waits when its first
-   * complaint comes (we were sending it far more than it takes), and when it asks to even at one
-   * transfer at a time; in between, fewer transfers at once is the remedy: a host that limits how
-   * many requests it serves at once gets exactly that, where pausing it would leave it idle.
+   * job does. A `Retry-After` always delays its own request. The whole host waits when it refuses
+   * (429, 503) for the first time (RFC 6585 §4: wait before making a new request; we were likely
+   * sending it far more than it takes), at its first cut, and when it refuses even at one transfer
+   * at a time; in between, fewer transfers at once is the remedy: a host that limits how many
+   * requests it serves at once gets exactly that, where pausing it would leave it idle. A host
+   * that names no wait (no `Retry-After`, or one that is not in the future) waits the backoff's
+   * whole window: without it, each refused job would give its slot to the next one at once.
    */
   | { do: 'retry'; delay: number; pauseHost: boolean }
 
 export function onFailure(f: FailureFacts): FailureAction {
   if (!f.retryable || f.outOfTime || f.attempts > f.retries || f.stopping) return { do: 'fail' }
+  const refused = f.status === 429 || f.status === 503
+  const pauseHost =
+    (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)
   const delay = retryDelay({
     retry: f.attempts,
     retryAfter: f.retryAfter,
     maxRetryAfter: f.maxRetryAfter,
     random: f.random,
+    jitter: !pauseHost,
   })
-  const pauseHost = f.retryAfter !== undefined && (f.hostPressure === 'first' || f.hostPressure === 'floor')
+  // A wait that outlasts the job's time would end in a timeout that hides the real cause.
+  if (f.timeLeft !== undefined && delay >= f.timeLeft) return { do: 'fail' }
   return { do: 'retry', delay, pauseHost }
 }
 

@@ -32,6 +32,8 @@ interface Host<T> {
   pausedUntil: number
   /** When the limit was last cut: complaints about requests sent before then are old news. */
   cutAt: number
+  /** The host has complained before (429, 503, a timeout). */
+  complained: boolean
   wake?: NodeJS.Timeout
 }
 
@@ -92,7 +94,14 @@ export class Scheduler<T> {
   add(host: string, task: T, front = false): void {
     let state = this.#hosts.get(host)
     if (!state) {
-      state = { queue: new Fifo(), active: 0, aimd: limitStart(this.#start), pausedUntil: 0, cutAt: 0 }
+      state = {
+        queue: new Fifo(),
+        active: 0,
+        aimd: limitStart(this.#start),
+        pausedUntil: 0,
+        cutAt: 0,
+        complained: false,
+      }
       this.#hosts.set(host, state)
     }
     if (front) state.queue.unshift(task)
@@ -111,19 +120,26 @@ export class Scheduler<T> {
   /**
    * The host is overloaded or rate-limiting: halve its limit, once per round trip (as TCP does):
    * a burst of 429s for requests `sentAt` before the last cut counts as one complaint. Returns
-   * what this complaint did: the `first` cut of a host that had never complained (we were
+   * what this complaint did: `first` for the host's first complaint, or its first cut (we were
    * sending it far too much), a later `cut` (fewer transfers at once is the remedy), or found the
    * limit at its `floor` already (one at a time and still too much: only time helps), or nothing.
    */
   pressure(host: string, sentAt: number, rateLimited: boolean): Pressure | undefined {
     const state = this.#hosts.get(host)
     if (!state || sentAt < state.cutAt) return undefined
+    const first = !state.complained
+    state.complained = true
     const before = state.aimd
     state.aimd = limitOnPressure(state.aimd, rateLimited)
+    // One at a time and still a complaint: each one is, with no share of a window to wait for.
+    if (before.limit <= 1 && !first) {
+      state.cutAt = performance.now()
+      return 'floor'
+    }
     // A cut clears the count of complaints; any other complaint leaves at least itself counted.
-    if (state.aimd.strikes > 0) return undefined
+    if (state.aimd.strikes > 0) return first ? 'first' : undefined
     state.cutAt = performance.now()
-    return before.limit <= 1 ? 'floor' : before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
+    return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 
   /**

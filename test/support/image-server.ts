@@ -61,6 +61,8 @@ export interface ImageServerOptions {
 export interface RequestLog {
   url: string
   headers: IncomingMessage['headers']
+  /** When the request arrived, `performance.now()`. */
+  at: number
 }
 
 export interface ImageServer {
@@ -288,7 +290,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       options.shared.inFlight++
       options.shared.maxInFlight = Math.max(options.shared.maxInFlight, options.shared.inFlight)
     }
-    if (record) log.push({ url: key, headers: req.headers })
+    if (record) log.push({ url: key, headers: req.headers, at: performance.now() })
     let done = false
     const finish = () => {
       if (!done) {
