@@ -8,7 +8,7 @@ import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { isPressure, onFailure } from './fetch/retry-policy.js'
-import { Scheduler } from './fetch/scheduler.js'
+import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
@@ -351,7 +351,7 @@ class Engine {
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,
-      run: (task, host) => this.#attempt(task, host),
+      run: (task, host, slot) => this.#attempt(task, host, slot),
       onChange: () => this.#wakeReader(),
       gate: options.hostGate,
       // The gate answered after a stop: the task never started, and stays for the next run.
@@ -493,7 +493,8 @@ class Engine {
     wake?.()
   }
 
-  async #attempt(task: Task, host: string): Promise<void> {
+  /** One attempt at `task`, listed under `host`; `slot` follows its redirects to other origins. */
+  async #attempt(task: Task, host: string, slot: Slot): Promise<void> {
     // Back-pressure: while the transform stage has all the work it can queue, no transfer starts.
     if (this.pool) {
       await this.pool.ready()
@@ -525,9 +526,11 @@ class Engine {
     }
     const expectedHash = task.job.expectedHash
     let done: Downloaded
+    // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
+    const onHop = (origin: string) => slot.move(origin, cancel)
     const transfer = this.threads
       ? this.threads.download(
-          { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators },
+          { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators, onHop },
           cancel,
         )
       : download(
@@ -541,6 +544,7 @@ class Engine {
             onBytes: (n) => {
               this.stats.bytes += n
             },
+            onHop,
             expectedHash,
           },
           cancel,
@@ -551,7 +555,7 @@ class Engine {
     try {
       done = await transfer
     } catch (error) {
-      this.#failed(task, host, error, pastDeadline, sentAt)
+      this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
       return
     } finally {
       clearTimeout(timer)
@@ -559,7 +563,7 @@ class Engine {
       this.#transfers.delete(transfer)
       this.stats.active--
     }
-    this.#scheduler.success(host, done.ttfb)
+    this.#scheduler.success(slot.host, done.ttfb)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     const publishing = this.#publish(task, done)
@@ -582,7 +586,15 @@ class Engine {
     })
   }
 
-  #failed(task: Task, host: string, error: unknown, pastDeadline: boolean, sentAt: number): void {
+  /** `host`: the task's own; `answeredBy`: the origin that answered last (a redirect's target). */
+  #failed(
+    task: Task,
+    host: string,
+    answeredBy: string,
+    error: unknown,
+    pastDeadline: boolean,
+    sentAt: number,
+  ): void {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
       this.#interrupted()
@@ -602,7 +614,9 @@ class Engine {
     const status = e instanceof HTTPError ? e.status : undefined
     if (status !== undefined) answered(task, status)
     const hostPressure =
-      isPressure(e.code) && !pastDeadline ? this.#scheduler.pressure(host, sentAt, status === 429) : undefined
+      isPressure(e.code) && !pastDeadline
+        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429)
+        : undefined
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -623,7 +637,7 @@ class Engine {
     if (action.pauseHost) {
       // A host that asks us to wait even at one transfer at a time: all of it waits the time it
       // named, other hosts go on.
-      this.#scheduler.pause(host, action.delay)
+      this.#scheduler.pause(answeredBy, action.delay)
       this.#scheduler.add(host, task, true)
       return
     }

@@ -94,3 +94,42 @@ test('per-host auto: a healthy host is used harder than the starting 16, never p
     await server.close()
   }
 })
+
+test('a redirect target is held to its own limit and pauses, whatever origins lead to it', async () => {
+  const target = await startImageServer({ ttfb: 60 })
+  const leads = await Promise.all([1, 2, 3].map(() => startImageServer()))
+  try {
+    for (const threads of [0, 1]) {
+      target.stats.maxInFlight = 0
+      // Three short-link origins, ten URLs each, all redirecting to one CDN: two at once there.
+      const urls = leads.flatMap((lead, h) =>
+        Array.from({ length: 10 }, (_, i) =>
+          lead.url(`/s${threads}-${h}-${i}?to=${encodeURIComponent(target.url(`/cdn${threads}-${h}-${i}`))}`),
+        ),
+      )
+      const results = await drain(urls, { out: join(dir, `hops-${threads}`), perHost: 2, threads })
+      assert.equal(results.filter((r) => r.status === 'ok').length, 30, results.map((r) => r.message).join())
+      assert.equal(target.stats.maxInFlight, 2, `threads ${threads}: at most 2 at the target`)
+    }
+    // The target refuses once with Retry-After: 1: it is paused, not the origins that lead to it.
+    const refused = leads.flatMap((lead, h) =>
+      Array.from({ length: 3 }, (_, i) => {
+        const to = target.url(`/busy-${h}-${i}?status=429&times=1&ra=1`)
+        return lead.url(`/r-${h}-${i}?to=${encodeURIComponent(to)}`)
+      }),
+    )
+    const before = target.log.length
+    const results = await drain(refused, { out: join(dir, 'hops-paused'), perHost: 2 })
+    assert.ok(results.every((r) => r.status === 'ok'))
+    const seen = target.log.slice(before)
+    const firstRefusal = seen[0].at + 60
+    const early = seen.filter((l) => l.at > firstRefusal + 50 && l.at < firstRefusal + 950)
+    assert.deepEqual(
+      early.map((l) => l.url),
+      [],
+      'requests at the target while it was paused',
+    )
+  } finally {
+    await Promise.all([target, ...leads].map((s) => s.close()))
+  }
+})

@@ -43,6 +43,11 @@ export interface DownloadContext {
   onBytes?: (bytes: number) => void
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
+  /**
+   * Called before a request to another origin than the last one (a redirect): resolves when the
+   * transfer may talk to it (the engine's per-host limit and pauses, see `Slot.move`).
+   */
+  onHop?: (origin: string) => Promise<void>
 }
 
 type Head = Awaited<Exchange['response']>
@@ -197,7 +202,14 @@ const send: Step = async (t) => {
     return own && jar ? `${own}; ${jar}` : (own ?? jar)
   }
   const visited = new Set([`${url.href}\n${cookieFor(url) ?? ''}`])
+  // The origin the transfer holds its slot on. (After a restart that began at the listed URL
+  // again, the slot may still be on the redirect's target: moving there again is then free.)
+  let talking = origin
   for (;;) {
+    if (url.origin !== talking) {
+      talking = url.origin
+      await t.ctx.onHop?.(talking)
+    }
     const headers = { ...base }
     delete headers.cookie
     if (url.origin !== origin) {

@@ -34,7 +34,46 @@ interface Host<T> {
   cutAt: number
   /** The host has complained before (429, 503, a timeout). */
   complained: boolean
+  /** Running tasks redirected here, waiting for a slot: served before the queue. */
+  hops: HopWaiter[]
   wake?: NodeJS.Timeout
+}
+
+/** A running task waiting for a slot on the host a redirect led it to. */
+interface HopWaiter {
+  /** `true`: the slot is its own (counted in the host's active); `false`: the run stopped. */
+  grant: (granted: boolean) => void
+}
+
+/**
+ * Where a running task holds its per-host slot: first its listed URL's origin, then each origin a
+ * redirect leads it to. The limits, pauses and complaints of a host count the transfers talking to
+ * it, not the ones listed under it: many short-link origins redirecting to one CDN hold that CDN to
+ * its limit.
+ */
+export interface Slot {
+  /** The origin whose slot the task holds (or last held). */
+  readonly host: string
+  /**
+   * Move to `origin` (the next request goes there): the slot held is freed at once, and this
+   * resolves once the task holds one on `origin` (its limit and pause, and the gate's, allow it),
+   * or without one when `cancel` fires or the run stops. Never rejects.
+   */
+  move(origin: string, cancel?: Cancel): Promise<void>
+}
+
+/** What a slot needs of a transfer's cancel: see `Cancel` in exchange.ts. */
+interface Cancel {
+  aborted: boolean
+  onAbort: ((reason: unknown) => void) | undefined
+}
+
+interface Held {
+  host: string
+  /** The host's state while the task counts in its `active`; undefined when it holds no slot. */
+  state: Host<unknown> | undefined
+  /** The gate's slot on that host, when there is a gate. */
+  release: (() => void) | undefined
 }
 
 /**
@@ -51,7 +90,7 @@ export class Scheduler<T> {
   readonly #start: number
   readonly #max: number
   readonly #adaptive: boolean
-  readonly #run: (task: T, host: string) => Promise<void>
+  readonly #run: (task: T, host: string, slot: Slot) => Promise<void>
   #active = 0
   #queued = 0
   #stopped = false
@@ -65,7 +104,8 @@ export class Scheduler<T> {
     perHost: number | 'auto'
     autoStart?: number
     autoMax?: number
-    run: (task: T, host: string) => Promise<void>
+    /** Runs a task; `host` is its own (listed) host, `slot` where it holds its slot (see `Slot`). */
+    run: (task: T, host: string, slot: Slot) => Promise<void>
     /** Called whenever a task ends or the backlog shrinks. */
     onChange?: () => void
     /** A limit shared with other processes, consulted before each task starts (see `HostGate`). */
@@ -91,7 +131,7 @@ export class Scheduler<T> {
     return this.#queued
   }
 
-  add(host: string, task: T, front = false): void {
+  #host(host: string): Host<T> {
     let state = this.#hosts.get(host)
     if (!state) {
       state = {
@@ -101,9 +141,15 @@ export class Scheduler<T> {
         pausedUntil: 0,
         cutAt: 0,
         complained: false,
+        hops: [],
       }
       this.#hosts.set(host, state)
     }
+    return state
+  }
+
+  add(host: string, task: T, front = false): void {
+    const state = this.#host(host)
     if (front) state.queue.unshift(task)
     else state.queue.push(task)
     this.#queued++
@@ -165,6 +211,7 @@ export class Scheduler<T> {
     state.wake = setTimeout(() => {
       state.wake = undefined
       state.pausedUntil = 0
+      this.#serveHops(state)
       this.#refresh(host, state)
       this.#pump()
     }, ms)
@@ -186,15 +233,28 @@ export class Scheduler<T> {
     for (const state of this.#hosts.values()) {
       clearTimeout(state.wake)
       for (let t = state.queue.shift(); t !== undefined; t = state.queue.shift()) dropped.push(t)
+      for (const waiter of state.hops.splice(0)) waiter.grant(false)
     }
     this.#ready.clear()
     this.#queued = 0
     return dropped
   }
 
+  /** Whether `state` may take one more transfer now. */
+  #open(state: Host<T>): boolean {
+    return !this.#stopped && state.active < state.aimd.limit && state.pausedUntil === 0
+  }
+
+  /** Give free slots to the tasks redirected here first: they hold a global slot already. */
+  #serveHops(state: Host<T>): void {
+    while (state.hops.length > 0 && this.#open(state)) {
+      state.active++
+      state.hops.shift()!.grant(true)
+    }
+  }
+
   #refresh(host: string, state: Host<T>): void {
-    const ready =
-      !this.#stopped && state.queue.size > 0 && state.active < state.aimd.limit && state.pausedUntil === 0
+    const ready = state.queue.size > 0 && state.hops.length === 0 && this.#open(state)
     if (ready) this.#ready.add(host)
     else this.#ready.delete(host)
   }
@@ -216,19 +276,92 @@ export class Scheduler<T> {
   }
 
   #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
-    this.#run(task, host).finally(() => {
-      release?.()
-      this.#ended(host, state)
+    const held: Held = { host, state: state as Host<unknown>, release }
+    const slot: Slot = {
+      get host() {
+        return held.host
+      },
+      move: (origin, cancel) => this.#move(held, origin, cancel),
+    }
+    this.#run(task, host, slot).finally(() => {
+      this.#leave(held)
+      this.#ended()
     })
   }
 
-  #ended(host: string, state: Host<T>): void {
+  /** The task lets go of the host slot it holds (it ended, or a redirect took it elsewhere). */
+  #leave(held: Held): void {
+    held.release?.()
+    held.release = undefined
+    const state = held.state as Host<T> | undefined
+    held.state = undefined
+    if (!state) return
     state.active--
+    this.#serveHops(state)
+    this.#refresh(held.host, state)
+    this.#forgetIdle(held.host, state)
+  }
+
+  #forgetIdle(host: string, state: Host<T>): void {
+    if (state.queue.size === 0 && state.active === 0 && state.hops.length === 0 && !state.wake)
+      this.#hosts.delete(host)
+  }
+
+  /** A task ended (or never started): its global slot is free. */
+  #ended(): void {
     this.#active--
-    this.#refresh(host, state)
-    if (state.queue.size === 0 && state.active === 0 && !state.wake) this.#hosts.delete(host)
     this.#pump()
     this.#onChange()
+  }
+
+  async #move(held: Held, origin: string, cancel?: Cancel): Promise<void> {
+    if (origin === held.host && held.state) return
+    this.#leave(held)
+    this.#pump()
+    held.host = origin
+    for (;;) {
+      if (this.#stopped || cancel?.aborted) return
+      const state = this.#host(origin)
+      const granted = await new Promise<boolean>((resolve) => {
+        const waiter: HopWaiter = { grant: resolve }
+        state.hops.push(waiter)
+        this.#serveHops(state)
+        this.#refresh(origin, state)
+        if (!cancel || state.hops.indexOf(waiter) === -1) return
+        // Cancelled while waiting: out of the line, and on with the transfer (which then ends).
+        const before = cancel.onAbort
+        cancel.onAbort = (reason) => {
+          cancel.onAbort = before
+          const at = state.hops.indexOf(waiter)
+          if (at !== -1) {
+            state.hops.splice(at, 1)
+            this.#refresh(origin, state)
+            this.#forgetIdle(origin, state)
+            resolve(false)
+          }
+          before?.(reason)
+        }
+        const settle = waiter.grant
+        waiter.grant = (ok) => {
+          cancel.onAbort = before
+          settle(ok)
+        }
+      })
+      if (!granted) return
+      held.state = state as Host<unknown>
+      if (!this.#gate) return
+      const grant = await this.#gate
+        .acquire(origin, this.#gateLimit(state))
+        .catch(() => ({ retryIn: GATE_RETRY_MS }))
+      if ('release' in grant) {
+        held.release = grant.release
+        if (!this.#stopped) return
+      }
+      // The host is full or paused elsewhere: let the slot go, wait, and ask again.
+      this.#leave(held)
+      held.host = origin
+      if ('retryIn' in grant) await new Promise((resolve) => setTimeout(resolve, Math.max(1, grant.retryIn)))
+    }
   }
 
   /**
@@ -254,7 +387,8 @@ export class Scheduler<T> {
         if (this.#stopped) {
           if ('release' in grant) grant.release()
           this.#onDrop(task)
-          this.#ended(host, state)
+          this.#leave({ host, state: state as Host<unknown>, release: undefined })
+          this.#ended()
           return
         }
         if ('release' in grant) {
@@ -264,7 +398,8 @@ export class Scheduler<T> {
         state.queue.unshift(task)
         this.#queued++
         this.#hold(host, state, Math.max(1, grant.retryIn))
-        this.#ended(host, state)
+        this.#leave({ host, state: state as Host<unknown>, release: undefined })
+        this.#ended()
       })
   }
 }

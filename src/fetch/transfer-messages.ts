@@ -13,12 +13,16 @@ export type ToThread =
       expectedHash?: Job['expectedHash']
     }
   | { op: 'cancel'; id: number }
+  /** The transfer may go on to the origin it asked for (see `hop` below). */
+  | { op: 'hopped'; id: number }
   | { op: 'close' }
 
 /** What a transfer thread tells the main thread. */
 export type FromThread =
   | { op: 'ready' }
   | { op: 'validators'; id: number; validators: Validators }
+  /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
+  | { op: 'hop'; id: number; origin: string }
   | { op: 'bytes'; n: number }
   | { op: 'done'; id: number; done: Downloaded }
   | { op: 'error'; id: number; error: SerializedError }

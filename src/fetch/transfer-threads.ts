@@ -15,6 +15,8 @@ export interface ThreadTask {
   validators: Validators
   expectedHash?: Job['expectedHash']
   onValidators: (validators: Validators) => void
+  /** See `DownloadContext.onHop`. */
+  onHop?: (origin: string) => Promise<void>
 }
 
 interface Pending {
@@ -22,6 +24,7 @@ interface Pending {
   resolve: (done: Downloaded) => void
   reject: (error: unknown) => void
   onValidators: (validators: Validators) => void
+  onHop?: (origin: string) => Promise<void>
 }
 
 interface Thread {
@@ -99,7 +102,13 @@ export class TransferThreads {
     const chosen = thread
     chosen.active++
     return new Promise<Downloaded>((resolve, reject) => {
-      this.#pending.set(id, { thread: chosen, resolve, reject, onValidators: task.onValidators })
+      this.#pending.set(id, {
+        thread: chosen,
+        resolve,
+        reject,
+        onValidators: task.onValidators,
+        onHop: task.onHop,
+      })
       const start: ToThread = {
         op: 'start',
         id,
@@ -153,7 +162,11 @@ export class TransferThreads {
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
     else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
-    else {
+    else if (m.op === 'hop') {
+      const hop = this.#pending.get(m.id)?.onHop?.(m.origin) ?? Promise.resolve()
+      // Answered even when the wait ended without a slot (cancelled): the transfer then ends there.
+      void hop.finally(() => thread.worker.postMessage({ op: 'hopped', id: m.id } satisfies ToThread))
+    } else {
       const p = this.#pending.get(m.id)
       if (!p) return
       this.#pending.delete(m.id)

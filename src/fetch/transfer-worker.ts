@@ -21,6 +21,8 @@ const port = parentPort!
 const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
 const running = new Map<number, Cancel>()
+/** Transfers waiting for the main thread's word that they may go on to another origin. */
+const hops = new Map<number, () => void>()
 let bytes = 0
 let bytesTimer: NodeJS.Timeout | undefined
 
@@ -48,6 +50,11 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBytes: countBytes,
+        onHop: (origin) =>
+          new Promise<void>((resolve) => {
+            hops.set(m.id, resolve)
+            send({ op: 'hop', id: m.id, origin })
+          }),
         expectedHash: m.expectedHash,
       },
       cancel,
@@ -65,7 +72,10 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
 port.on('message', (m: ToThread) => {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
-  else if (m.op === 'close') {
+  else if (m.op === 'hopped') {
+    hops.get(m.id)?.()
+    hops.delete(m.id)
+  } else if (m.op === 'close') {
     clearTimeout(bytesTimer)
     if (bytes > 0) send({ op: 'bytes', n: bytes })
     dispatcher.destroy().finally(() => port.close())
