@@ -135,6 +135,14 @@ test('host limit: growth slows near the level that last drew a complaint', () =>
   assert.equal(s.limit, 5)
   for (let i = 0; i < 5; i++) s = limitOnSuccess(pressed(s, 2), 16)
   assert.equal(s.careful, 64, 'never slower than 64 times')
+
+  // Past the level that drew them (the host takes more now), one slot per window again: a short
+  // episode of 429s does not slow growth for the rest of the run.
+  let past = { ...fresh(5, 4), careful: 64 }
+  past = grown(past, 5)
+  assert.equal(past.limit, 6)
+  past = grown(past, 6 + 7 + 8)
+  assert.equal(past.limit, 9)
 })
 
 test('host limit, adaptive: slow start while ttfb stays flat, stops where the host starts queueing', () => {

@@ -7,9 +7,10 @@
  *   503s among healthy answers (5% of them, say) are faults to retry, not a reason to slow
  *   everything down.
  * - Clean answers add one slot per `limit` answers (additive increase). After a 429 (the host
- *   saying outright that we ask too much), growth near that level (`ceiling`) is eight times
- *   slower, and twice slower again each time 429s return there, so a host that rate-limits us
- *   settles just under its limit instead of being probed again and again.
+ *   saying outright that we ask too much), growth near that level (`ceiling`: from one under it
+ *   to it) is eight times slower, and twice slower again each time 429s return there, so a host
+ *   that rate-limits us settles just under its limit instead of being probed again and again.
+ *   Past that level (the host now takes more), growth is additive again.
  * - In adaptive mode a host that has never complained starts in "slow start": one slot per clean
  *   answer, doubling the limit each round trip, for as long as its time to first byte stays near
  *   the best it has shown. A host that starts queueing our requests (ttfb inflating) stops the
@@ -75,7 +76,10 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
   }
   if (adaptive && s.ceiling === Number.POSITIVE_INFINITY) return { ...next, limit: s.limit + 1, credit: 0 }
   const credit = s.credit + 1
-  const needed = s.limit >= s.ceiling - 1 ? s.limit * s.careful : s.limit
+  // Careful just under and at the level that drew 429s; past it (the host took that level without
+  // complaint: its limit rose), one slot per window again.
+  const near = s.limit >= s.ceiling - 1 && s.limit <= s.ceiling
+  const needed = near ? s.limit * s.careful : s.limit
   return credit >= needed ? { ...next, limit: s.limit + 1, credit: 0 } : { ...next, credit }
 }
 
