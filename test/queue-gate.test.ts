@@ -27,6 +27,7 @@ type Step =
   | { do: 'acquire'; gate: 'a' | 'b'; limit: number; want: 'taken' | 'full' | 'paused' }
   | { do: 'release'; gate: 'a' | 'b'; which: number }
   | { do: 'pause'; gate: 'a' | 'b'; ms: number }
+  | { do: 'learn'; gate: 'a' | 'b'; limit: number }
   | { do: 'wait'; ms: number }
   | { do: 'renew'; gate: 'a' | 'b'; want: number }
   | { do: 'close'; gate: 'a' | 'b' }
@@ -63,6 +64,18 @@ const CASES: { name: string; leaseMs?: number; steps: Step[] }[] = [
       { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
       { do: 'wait', ms: 200 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+    ],
+  },
+  {
+    name: 'a limit one worker learned under pressure holds for the other, however much that one asks for, until it is learned again',
+    steps: [
+      { do: 'learn', gate: 'a', limit: 1 },
+      { do: 'acquire', gate: 'b', limit: 128, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 128, want: 'full' },
+      { do: 'acquire', gate: 'a', limit: 16, want: 'full' },
+      { do: 'learn', gate: 'b', limit: 3 },
+      { do: 'acquire', gate: 'a', limit: 16, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 2, want: 'full' },
     ],
   },
   {
@@ -130,6 +143,9 @@ describe('the shared host gate (Lua in a real Redis)', () => {
           await sleep(20)
         } else if (step.do === 'pause') {
           gates[step.gate].pause(host, step.ms)
+          await sleep(20)
+        } else if (step.do === 'learn') {
+          gates[step.gate].learn(host, step.limit)
           await sleep(20)
         } else if (step.do === 'wait') await sleep(step.ms)
         else if (step.do === 'renew') assert.equal(await gates[step.gate].renew(), step.want, at)

@@ -19,6 +19,11 @@ export interface HostGate {
   acquire(host: string, limit: number): Promise<{ release: () => void } | { retryIn: number }>
   /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
   pause(host: string, ms: number): void
+  /**
+   * This process's limit for `host` changed after the host complained (cut, or regrown since): every
+   * process holds the host to it, a new run (the next shard) included, which has learnt nothing.
+   */
+  learn?(host: string, limit: number): void
 }
 
 /** Wait before asking a gate again after it failed (its store unreachable), ms. */
@@ -160,7 +165,10 @@ export class Scheduler<T> {
   /** The host answered cleanly (its time to first byte, ms): grow its limit towards the maximum. */
   success(host: string, ttfb?: number): void {
     const state = this.#hosts.get(host)
-    if (state) state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
+    if (!state) return
+    const before = state.aimd.limit
+    state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
+    if (state.complained && state.aimd.limit !== before) this.#gate?.learn?.(host, state.aimd.limit)
   }
 
   /**
@@ -185,6 +193,7 @@ export class Scheduler<T> {
     // A cut clears the count of complaints; any other complaint leaves at least itself counted.
     if (state.aimd.strikes > 0) return first ? 'first' : undefined
     state.cutAt = performance.now()
+    this.#gate?.learn?.(host, state.aimd.limit)
     return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 

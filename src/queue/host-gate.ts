@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { HostGate } from '../fetch/scheduler.js'
-import { hostLeasesKey, hostPauseKey } from './keys.js'
+import { hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
 
 /**
  * The scripts behind `RedisHostGate`, each one atomic in Redis. Times are Redis's own clock
@@ -13,14 +13,20 @@ import { hostLeasesKey, hostPauseKey } from './keys.js'
  * nothing behind.
  */
 export const SCRIPTS = {
-  /** KEYS: leases, pause. ARGV: member, limit, lease ms. → {1, 0} taken; {0, ms} paused for ms more; {0, -1} full. */
+  /**
+   * KEYS: leases, pause, learned limit. ARGV: member, limit, lease ms. The smaller of `limit` and
+   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1} full.
+   */
   acquire: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then return {0, paused - now} end
+local limit = tonumber(ARGV[2])
+local learned = tonumber(redis.call('GET', KEYS[3]) or '0')
+if learned > 0 and learned < limit then limit = learned end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, -1} end
+if redis.call('ZCARD', KEYS[1]) >= limit then return {0, -1} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {1, 0}`,
@@ -48,10 +54,17 @@ end
 return renewed`,
 } as const
 
+/**
+ * How long a learned limit holds after the last worker told it, ms: long enough to span the
+ * shards of a run, so a worker starting a new one does not probe a host the others hold down.
+ */
+const LEARNED_MS = 10 * 60_000
+
 type Scripted = Redis & {
   imgpullAcquire(
     leases: string,
     pause: string,
+    learned: string,
     member: string,
     limit: number,
     ms: number,
@@ -70,8 +83,8 @@ export interface RedisHostGateOptions {
 /**
  * A `HostGate` in Redis, shared by every worker that uses the same Redis: at most `limit`
  * transfers to a host in flight over all of them (`limit` being the asking worker's own limit for
- * the host, which adapts as on one machine), and a pause one worker is asked for (429/503 with
- * `Retry-After`) holds for all. Leases are renewed every third of `leaseMs` while held; a worker
+ * the host, which adapts as on one machine, or the limit a worker last learned for it under
+ * pressure, whichever is smaller), and a pause one worker is asked for (429/503) holds for all. Leases are renewed every third of `leaseMs` while held; a worker
  * that dies stops renewing and its slots come free when they lapse. While Redis cannot be reached,
  * `acquire` rejects (the scheduler waits and asks again), and nothing starts.
  */
@@ -93,7 +106,7 @@ export class RedisHostGate implements HostGate {
       if (!(command in redis))
         redis.defineCommand(command, {
           lua,
-          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 2 : 1,
+          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 3 : 1,
         })
     }
     this.#redis = redis as Scripted
@@ -107,6 +120,7 @@ export class RedisHostGate implements HostGate {
     const [taken, wait] = await this.#redis.imgpullAcquire(
       key,
       hostPauseKey(host),
+      hostLimitKey(host),
       member,
       limit,
       this.#leaseMs,
@@ -119,6 +133,10 @@ export class RedisHostGate implements HostGate {
 
   pause(host: string, ms: number): void {
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
+  }
+
+  learn(host: string, limit: number): void {
+    this.#redis.set(hostLimitKey(host), limit, 'PX', LEARNED_MS).catch(() => {})
   }
 
   /** Extend every lease held (done on a timer; exposed for tests). Resolves to how many were. */

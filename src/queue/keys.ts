@@ -48,6 +48,8 @@ export const workersKey = (queue: string) => `${PREFIX}:${queue}:workers`
  */
 export const hostLeasesKey = (origin: string) => `${PREFIX}:host:${origin}`
 export const hostPauseKey = (origin: string) => `${PREFIX}:host:${origin}:pause`
+/** The limit the workers last learned for a host under pressure (see `HostGate.learn`). */
+export const hostLimitKey = (origin: string) => `${PREFIX}:host:${origin}:limit`
 
 /** Hex digits of a SHA-256 over `parts` (joined by NUL), the first `length` of them. */
 export function digest(parts: readonly string[], length = 16): string {
