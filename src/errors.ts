@@ -32,6 +32,9 @@ export class HTTPError extends ImgpullError {
 
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
+/** A timeout in the unit its option is given in: seconds from one second up (`15 s`, `2.5 s`), else ms. */
+const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`)
+
 export class TimeoutError extends ImgpullError {
   override name = 'TimeoutError'
   readonly phase: TimeoutPhase
@@ -39,9 +42,13 @@ export class TimeoutError extends ImgpullError {
   readonly ms: number
   /** `via`: the proxy the request went through (it may be the one that kept silent). */
   constructor(phase: TimeoutPhase, ms: number, url: string, via?: string) {
-    super('timeout', `${phase} timeout after ${ms} ms on ${url}${via ? ` (through the proxy ${via})` : ''}`, {
-      retryable: true,
-    })
+    super(
+      'timeout',
+      `${phase} timeout after ${duration(ms)} on ${url}${via ? ` (through the proxy ${via})` : ''}`,
+      {
+        retryable: true,
+      },
+    )
     this.phase = phase
     this.ms = ms
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { wantsColor } from '../src/cli/color.js'
+import { TimeoutError } from '../src/errors.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
@@ -466,4 +467,13 @@ test('scheduler: what each complaint does to its host (first, cut, floor, or not
   // At one transfer at a time, every complaint is one to wait for.
   assert.equal(complain(), 'floor')
   assert.equal(complain(), 'floor')
+})
+
+test('a timeout is told in the unit its option takes: seconds, or ms below one second', () => {
+  assert.equal(
+    new TimeoutError('idle', 15_000, 'http://x/a.jpg').message,
+    'idle timeout after 15 s on http://x/a.jpg',
+  )
+  assert.equal(new TimeoutError('total', 2500, 'u').message, 'total timeout after 2.5 s on u')
+  assert.equal(new TimeoutError('headers', 300, 'u').message, 'headers timeout after 300 ms on u')
 })

@@ -110,7 +110,7 @@ const FAILURES: [
   ['http-429', 429, 'HTTP 429 from the server'],
   ['http-503', 503, 'HTTP 503 from the server'],
   ['http-500', 500, 'HTTP 500 from the server'],
-  ['timeout', undefined, 'idle timeout after 15000 ms'],
+  ['timeout', undefined, 'idle timeout after 15 s'],
   ['network', undefined, 'network error: ECONNRESET'],
   ['dns', undefined, 'host not found'],
   ['truncated', 200, 'got 1000 of 5000 bytes'],
