@@ -527,7 +527,13 @@ class Engine {
     const expectedHash = task.job.expectedHash
     let done: Downloaded
     // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
-    const onHop = (origin: string) => slot.move(origin, cancel)
+    // Stopped while it waited: nothing more is sent, and the job is left for the next run.
+    let stoppedAtHop = false
+    const onHop = async (origin: string) => {
+      if ((await slot.move(origin, cancel)) || cancel.aborted) return
+      stoppedAtHop = true
+      throw new Error(`stopped before the request to ${origin}`)
+    }
     const transfer = this.threads
       ? this.threads.download(
           { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators, onHop },
@@ -555,7 +561,8 @@ class Engine {
     try {
       done = await transfer
     } catch (error) {
-      this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
+      if (stoppedAtHop) this.#interrupted()
+      else this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
       return
     } finally {
       clearTimeout(timer)
@@ -631,6 +638,7 @@ class Engine {
       maxRetryAfter: this.options.maxRetryAfter,
     })
     if (action.do === 'fail') {
+      if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       this.#fail(task, e)
       return
     }

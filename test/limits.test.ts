@@ -133,3 +133,40 @@ test('a redirect target is held to its own limit and pauses, whatever origins le
     await Promise.all([target, ...leads].map((s) => s.close()))
   }
 })
+
+test('transfers waiting for a full or paused redirect target hold no place in the global limit, and a stop sends them nowhere', async () => {
+  const slow = await startImageServer({ ttfb: 1000 })
+  const lead = await startImageServer()
+  const other = await startImageServer()
+  try {
+    const toSlow = Array.from({ length: 6 }, (_, i) =>
+      lead.url(`/s-${i}?to=${encodeURIComponent(slow.url(`/slow-${i}`))}`),
+    )
+    const others = Array.from({ length: 8 }, (_, i) => other.url(`/o-${i}`))
+    // Four at once, one per host: the slow target's line must not take the other host's turns.
+    const stop = new AbortController()
+    const t0 = performance.now()
+    setTimeout(() => stop.abort(), 600)
+    const results = await drain([...toSlow, ...others], {
+      out: join(dir, 'hop-waiters'),
+      concurrency: 4,
+      perHost: 1,
+      drainSignal: stop.signal,
+    })
+    const late = other.log.filter((l) => l.at - t0 > 500)
+    assert.deepEqual(
+      late.map((l) => l.url),
+      [],
+      'the other host was held back',
+    )
+    assert.equal(results.filter((r) => r.job.url.includes('/o-') && r.status === 'ok').length, 8)
+    // Stopped while waiting for the target: nothing more went there, and those jobs are left.
+    assert.equal(slow.log.length, 1, slow.log.map((l) => l.url).join())
+    assert.deepEqual(
+      results.filter((r) => r.job.url.includes('/s-')).map((r) => r.status),
+      ['ok'],
+    )
+  } finally {
+    await Promise.all([slow, lead, other].map((s) => s.close()))
+  }
+})

@@ -46,7 +46,10 @@ interface Host<T> {
 
 /** A running task waiting for a slot on the host a redirect led it to. */
 interface HopWaiter {
-  /** `true`: the slot is its own (counted in the host's active); `false`: the run stopped. */
+  /**
+   * `true`: the host slot and a global slot are its own (counted in the host's and the run's
+   * active); `false`: the run stopped, or the transfer was cancelled.
+   */
   grant: (granted: boolean) => void
 }
 
@@ -60,11 +63,13 @@ export interface Slot {
   /** The origin whose slot the task holds (or last held). */
   readonly host: string
   /**
-   * Move to `origin` (the next request goes there): the slot held is freed at once, and this
-   * resolves once the task holds one on `origin` (its limit and pause, and the gate's, allow it),
-   * or without one when `cancel` fires or the run stops. Never rejects.
+   * Move to `origin` (the next request goes there): the slots held (the host's, and the task's
+   * place in the global limit, so a full or paused target never holds other hosts back) are freed
+   * at once, and this resolves to `true` once the task holds both again, on `origin` (its limit
+   * and pause, and the gate's, allow it); to `false`, holding none, when `cancel` fires or the run
+   * stops: the transfer must then send nothing more. Never rejects.
    */
-  move(origin: string, cancel?: Cancel): Promise<void>
+  move(origin: string, cancel?: Cancel): Promise<boolean>
 }
 
 /** What a slot needs of a transfer's cancel: see `Cancel` in exchange.ts. */
@@ -79,6 +84,8 @@ interface Held {
   state: Host<unknown> | undefined
   /** The gate's slot on that host, when there is a gate. */
   release: (() => void) | undefined
+  /** The task counts in the run's `active` (the global limit). */
+  global: boolean
 }
 
 /**
@@ -244,6 +251,7 @@ export class Scheduler<T> {
       for (let t = state.queue.shift(); t !== undefined; t = state.queue.shift()) dropped.push(t)
       for (const waiter of state.hops.splice(0)) waiter.grant(false)
     }
+    this.#hopping.clear()
     this.#ready.clear()
     this.#queued = 0
     return dropped
@@ -254,12 +262,17 @@ export class Scheduler<T> {
     return !this.#stopped && state.active < state.aimd.limit && state.pausedUntil === 0
   }
 
-  /** Give free slots to the tasks redirected here first: they hold a global slot already. */
+  /** Hosts with redirected tasks waiting for a slot. */
+  readonly #hopping = new Set<Host<T>>()
+
+  /** Give free slots to the tasks redirected here first: they are under way already. */
   #serveHops(state: Host<T>): void {
-    while (state.hops.length > 0 && this.#open(state)) {
+    while (state.hops.length > 0 && this.#open(state) && this.#active < this.#concurrency) {
       state.active++
+      this.#active++
       state.hops.shift()!.grant(true)
     }
+    if (state.hops.length === 0) this.#hopping.delete(state)
   }
 
   #refresh(host: string, state: Host<T>): void {
@@ -269,6 +282,7 @@ export class Scheduler<T> {
   }
 
   #pump(): void {
+    for (const state of this.#hopping) this.#serveHops(state)
     while (this.#active < this.#concurrency && this.#ready.size > 0) {
       const host = this.#ready.values().next().value as string
       const state = this.#hosts.get(host)!
@@ -285,7 +299,7 @@ export class Scheduler<T> {
   }
 
   #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
-    const held: Held = { host, state: state as Host<unknown>, release }
+    const held: Held = { host, state: state as Host<unknown>, release, global: true }
     const slot: Slot = {
       get host() {
         return held.host
@@ -294,7 +308,7 @@ export class Scheduler<T> {
     }
     this.#run(task, host, slot).finally(() => {
       this.#leave(held)
-      this.#ended()
+      if (held.global) this.#ended()
     })
   }
 
@@ -323,27 +337,33 @@ export class Scheduler<T> {
     this.#onChange()
   }
 
-  async #move(held: Held, origin: string, cancel?: Cancel): Promise<void> {
-    if (origin === held.host && held.state) return
-    this.#leave(held)
-    this.#pump()
-    held.host = origin
+  async #move(held: Held, origin: string, cancel?: Cancel): Promise<boolean> {
+    if (origin === held.host && held.state) return true
     for (;;) {
-      if (this.#stopped || cancel?.aborted) return
+      // Nothing held while waiting: the slots go to other tasks meanwhile.
+      this.#leave(held)
+      held.host = origin
+      if (held.global) {
+        held.global = false
+        this.#ended()
+      }
+      if (this.#stopped || cancel?.aborted) return false
       const state = this.#host(origin)
       const granted = await new Promise<boolean>((resolve) => {
         const waiter: HopWaiter = { grant: resolve }
         state.hops.push(waiter)
+        this.#hopping.add(state)
         this.#serveHops(state)
         this.#refresh(origin, state)
         if (!cancel || state.hops.indexOf(waiter) === -1) return
-        // Cancelled while waiting: out of the line, and on with the transfer (which then ends).
+        // Cancelled while waiting: out of the line, holding nothing.
         const before = cancel.onAbort
         cancel.onAbort = (reason) => {
           cancel.onAbort = before
           const at = state.hops.indexOf(waiter)
           if (at !== -1) {
             state.hops.splice(at, 1)
+            if (state.hops.length === 0) this.#hopping.delete(state)
             this.#refresh(origin, state)
             this.#forgetIdle(origin, state)
             resolve(false)
@@ -356,20 +376,23 @@ export class Scheduler<T> {
           settle(ok)
         }
       })
-      if (!granted) return
+      if (!granted) return false
       held.state = state as Host<unknown>
-      if (!this.#gate) return
+      held.global = true
+      if (!this.#gate) return true
       const grant = await this.#gate
         .acquire(origin, this.#gateLimit(state))
         .catch(() => ({ retryIn: GATE_RETRY_MS }))
       if ('release' in grant) {
         held.release = grant.release
-        if (!this.#stopped) return
+        if (!this.#stopped) return true
+        continue // stopped meanwhile: let it all go, and say so
       }
-      // The host is full or paused elsewhere: let the slot go, wait, and ask again.
+      // The host is full or paused elsewhere: let the slots go, wait, and ask again.
       this.#leave(held)
-      held.host = origin
-      if ('retryIn' in grant) await new Promise((resolve) => setTimeout(resolve, Math.max(1, grant.retryIn)))
+      held.global = false
+      this.#ended()
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, grant.retryIn)))
     }
   }
 
@@ -396,7 +419,7 @@ export class Scheduler<T> {
         if (this.#stopped) {
           if ('release' in grant) grant.release()
           this.#onDrop(task)
-          this.#leave({ host, state: state as Host<unknown>, release: undefined })
+          this.#leave({ host, state: state as Host<unknown>, release: undefined, global: true })
           this.#ended()
           return
         }
@@ -407,7 +430,7 @@ export class Scheduler<T> {
         state.queue.unshift(task)
         this.#queued++
         this.#hold(host, state, Math.max(1, grant.retryIn))
-        this.#leave({ host, state: state as Host<unknown>, release: undefined })
+        this.#leave({ host, state: state as Host<unknown>, release: undefined, global: true })
         this.#ended()
       })
   }

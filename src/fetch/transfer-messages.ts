@@ -13,8 +13,8 @@ export type ToThread =
       expectedHash?: Job['expectedHash']
     }
   | { op: 'cancel'; id: number }
-  /** The transfer may go on to the origin it asked for (see `hop` below). */
-  | { op: 'hopped'; id: number }
+  /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */
+  | { op: 'hopped'; id: number; go: boolean }
   | { op: 'close' }
 
 /** What a transfer thread tells the main thread. */

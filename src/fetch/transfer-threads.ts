@@ -164,8 +164,11 @@ export class TransferThreads {
     else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
     else if (m.op === 'hop') {
       const hop = this.#pending.get(m.id)?.onHop?.(m.origin) ?? Promise.resolve()
-      // Answered even when the wait ended without a slot (cancelled): the transfer then ends there.
-      void hop.finally(() => thread.worker.postMessage({ op: 'hopped', id: m.id } satisfies ToThread))
+      // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.
+      void hop.then(
+        () => thread.worker.postMessage({ op: 'hopped', id: m.id, go: true } satisfies ToThread),
+        () => thread.worker.postMessage({ op: 'hopped', id: m.id, go: false } satisfies ToThread),
+      )
     } else {
       const p = this.#pending.get(m.id)
       if (!p) return

@@ -22,7 +22,7 @@ const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
 const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
-const hops = new Map<number, () => void>()
+const hops = new Map<number, (go: boolean) => void>()
 let bytes = 0
 let bytesTimer: NodeJS.Timeout | undefined
 
@@ -51,8 +51,10 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBytes: countBytes,
         onHop: (origin) =>
-          new Promise<void>((resolve) => {
-            hops.set(m.id, resolve)
+          new Promise<void>((resolve, reject) => {
+            hops.set(m.id, (go) =>
+              go ? resolve() : reject(new Error(`stopped before the request to ${origin}`)),
+            )
             send({ op: 'hop', id: m.id, origin })
           }),
         expectedHash: m.expectedHash,
@@ -73,7 +75,7 @@ port.on('message', (m: ToThread) => {
   if (m.op === 'start') void start(m)
   else if (m.op === 'cancel') running.get(m.id)?.abort()
   else if (m.op === 'hopped') {
-    hops.get(m.id)?.()
+    hops.get(m.id)?.(m.go)
     hops.delete(m.id)
   } else if (m.op === 'close') {
     clearTimeout(bytesTimer)
