@@ -301,18 +301,15 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
 
 /**
  * The connection died before the answer began, in a way a reused keep-alive connection does: the
- * other side closed it or reset it. Only a reused connection (`reused`, see `Exchange.reused`)
- * can have been closed by the server as we sent: a fresh one that fails so is a fault of the
- * server, to retry with backoff (each replay would be one more request it never asked for, as
- * Chromium's rule also has it). When reuse is unknown, undici's own socket errors say how much
- * the socket had read: nothing means a fresh connection.
+ * other side closed it or reset it. Only a connection that had carried an exchange to its answer
+ * (`reused`, see `Exchange.reused`) can have been closed by the server as we sent: a new one that
+ * fails so (or fails before the request went out at all: a connect or TLS handshake reset) is a
+ * fault of the server, to retry with backoff; each replay would be one more request it never
+ * asked for, as Chromium's rule also has it.
  */
 export function isStaleConnection(error: unknown, reused?: boolean): boolean {
-  const e = error as { code?: string; socket?: { bytesRead?: number } } | undefined
-  const dropped = e?.code === 'UND_ERR_SOCKET' || e?.code === 'ECONNRESET' || e?.code === 'EPIPE'
-  if (!dropped || reused === false) return false
-  if (e?.code === 'UND_ERR_SOCKET' && reused === undefined) return (e.socket?.bytesRead ?? 0) > 0
-  return true
+  const code = (error as { code?: string } | undefined)?.code
+  return reused === true && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
 }
 
 /** Carry out what the judgement of the response head says. */

@@ -1,4 +1,4 @@
-import { type Dispatcher, isHttp2, noteReuse, parseHeaders } from './undici.js'
+import { type Dispatcher, isHttp2, noteAnswer, noteReuse, parseHeaders } from './undici.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {
@@ -48,10 +48,12 @@ export class Exchange {
     http2: boolean
   }>
   /**
-   * Whether the request went out on a connection that had carried an earlier one (a keep-alive
-   * connection reused); undefined until it went out, or when undici did not say.
+   * Whether the request went out on a connection that had carried an earlier exchange to its
+   * answer (a keep-alive connection reused); undefined until it went out, or when it never did.
    */
   reused: boolean | undefined
+  /** The connection it went out on (see `noteReuse`). */
+  socket: object | undefined
   #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
   #abort: ((reason: unknown) => void) | undefined
   #resume: (() => void) | undefined
@@ -131,6 +133,7 @@ export class Exchange {
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (this.#ended || statusCode < 200) return true // 1xx: informational, the real answer follows
+    noteAnswer(this)
     this.#resume = resume
     this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw), http2: isHttp2(this) })
     return true

@@ -128,28 +128,38 @@ export function watchStreamLimit(client: object, onLimit: (streams: number | und
   if (session[symbols.kRemoteSettings] === true) onLimit(session.remoteSettings.maxConcurrentStreams)
 }
 
-/** Requests sent on each socket so far, from undici's `undici:client:sendHeaders` channel. */
-const sentOn = new WeakMap<object, number>()
+/** Answers received on each socket so far (final statuses, told by `noteAnswer`). */
+const answeredOn = new WeakMap<object, number>()
 /** The handler whose `onConnect` ran last, until its request's head is published. */
-let connecting: { reused?: boolean } | undefined
+let connecting: ReuseNote | undefined
 let watching = false
+
+/** What `noteReuse` learns of a request's connection. */
+export interface ReuseNote {
+  /** Whether the connection had carried an earlier exchange to its answer; undefined when unknown. */
+  reused?: boolean
+  /** The connection (its socket), for `noteAnswer`. */
+  socket?: object
+}
 
 function onSendHeaders(message: unknown): void {
   const socket = (message as { socket?: object }).socket
-  if (!socket) return
-  const before = sentOn.get(socket) ?? 0
-  sentOn.set(socket, before + 1)
-  if (connecting) connecting.reused = before > 0
+  if (connecting && socket) {
+    connecting.reused = (answeredOn.get(socket) ?? 0) > 0
+    connecting.socket = socket
+  }
   connecting = undefined
 }
 
 /**
- * Learn whether `target`'s request goes out on a connection that carried an earlier request
- * (`target.reused`; left undefined when undici never says). Call it from the handler's
- * `onConnect`: undici calls that just before it writes the request's head and publishes it on
- * `undici:client:sendHeaders` (client-h1.js `writeH1`, client-h2.js `writeH2`), in the same tick.
+ * Learn whether `target`'s request goes out on a connection that already carried an exchange to
+ * its answer (a kept-alive connection reused; the streams of a new HTTP/2 connection sent
+ * together are not). Call it from the handler's `onConnect`: undici calls that just before it
+ * writes the request's head and publishes it on `undici:client:sendHeaders` (client-h1.js
+ * `writeH1`, client-h2.js `writeH2`), in the same tick. A request whose connection failed before
+ * that (a refused or reset connect, a TLS handshake cut) is never noted: `reused` stays undefined.
  */
-export function noteReuse(target: { reused?: boolean }): void {
+export function noteReuse(target: ReuseNote): void {
   if (!watching) {
     watching = true
     subscribe('undici:client:sendHeaders', onSendHeaders)
@@ -159,4 +169,9 @@ export function noteReuse(target: { reused?: boolean }): void {
   queueMicrotask(() => {
     if (connecting === target) connecting = undefined
   })
+}
+
+/** `target`'s request got its answer (a final status) on the connection `noteReuse` saw. */
+export function noteAnswer(target: ReuseNote): void {
+  if (target.socket) answeredOn.set(target.socket, (answeredOn.get(target.socket) ?? 0) + 1)
 }
