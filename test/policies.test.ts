@@ -284,6 +284,11 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { do: 'fail' },
     ],
     [
+      'the same at a first refusal: the host still waits what it asked for',
+      { retryAfter: 8000, timeLeft: 2000, hostPressure: 'first' },
+      { do: 'fail', pauseHost: 8000 },
+    ],
+    [
       'a wait within the total timeout',
       { retryAfter: 8000, timeLeft: 8001 },
       { do: 'retry', delay: 8000, pauseHost: false },

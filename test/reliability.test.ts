@@ -117,6 +117,23 @@ test('a Retry-After that outlasts the total timeout fails the file at once, as w
   assert.ok(ms < 1500, `took ${ms} ms`)
 })
 
+test('a wait past the total timeout still holds the host: the next jobs wait it out, not each one refused', async () => {
+  const refusing = await startImageServer()
+  try {
+    const urls = Array.from({ length: 8 }, (_, i) => refusing.url(`/late-${i}?status=429&ra=3`))
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 1500)
+    const { results } = await get(urls, { perHost: 2, totalTimeout: 1000, drainSignal: stop.signal })
+    assert.deepEqual(
+      results.map((r) => r.error),
+      ['http-429', 'http-429'],
+    )
+    assert.equal(refusing.log.length, 2, 'asked to wait 3 s, the host got no more requests meanwhile')
+  } finally {
+    await refusing.close()
+  }
+})
+
 test('never retried: other 4xx', async () => {
   const { one } = await get([server.url('/forbidden?status=403')])
   assert.equal(one.error, 'http-403')

@@ -37,7 +37,8 @@ export interface FailureFacts {
 }
 
 export type FailureAction =
-  | { do: 'fail' }
+  /** `pauseHost`: the host still waits this many ms (it named a wait past the job's time). */
+  | { do: 'fail'; pauseHost?: number }
   /**
    * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
    * job does. A `Retry-After` always delays its own request. The whole host waits when it refuses
@@ -62,8 +63,10 @@ export function onFailure(f: FailureFacts): FailureAction {
     random: f.random,
     jitter: !pauseHost,
   })
-  // A wait that outlasts the job's time would end in a timeout that hides the real cause.
-  if (f.timeLeft !== undefined && delay >= f.timeLeft) return { do: 'fail' }
+  // A wait that outlasts the job's time would end in a timeout that hides the real cause; the
+  // host still gets the wait it asked for, from the jobs still to come.
+  if (f.timeLeft !== undefined && delay >= f.timeLeft)
+    return pauseHost ? { do: 'fail', pauseHost: delay } : { do: 'fail' }
   return { do: 'retry', delay, pauseHost }
 }
 
