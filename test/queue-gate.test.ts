@@ -35,7 +35,7 @@ type Step =
   | { do: 'die'; gate: 'a' | 'b' }
 
 /** Two gates (two workers) on one Redis, one host: what each step must answer. */
-const CASES: { name: string; leaseMs?: number; steps: Step[] }[] = [
+const CASES: { name: string; leaseMs?: number; learnedMs?: number; steps: Step[] }[] = [
   {
     name: 'the limit holds over two workers, and a release frees a slot for the other',
     steps: [
@@ -76,6 +76,17 @@ const CASES: { name: string; leaseMs?: number; steps: Step[] }[] = [
       { do: 'learn', gate: 'b', limit: 3 },
       { do: 'acquire', gate: 'a', limit: 16, want: 'taken' },
       { do: 'acquire', gate: 'b', limit: 2, want: 'full' },
+    ],
+  },
+  {
+    name: 'a learned limit lapses when no worker tells it again (the host may have recovered)',
+    learnedMs: 150,
+    steps: [
+      { do: 'learn', gate: 'a', limit: 1 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'full' },
+      { do: 'wait', ms: 250 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
   },
   {
@@ -127,8 +138,16 @@ describe('the shared host gate (Lua in a real Redis)', () => {
       const host = `http://127.0.0.1:${10_000 + n}`
       const connections = { a: client(), b: client() }
       const gates = {
-        a: new RedisHostGate(connections.a, { leaseMs: c.leaseMs ?? 10_000, pollMs: 5 }),
-        b: new RedisHostGate(connections.b, { leaseMs: c.leaseMs ?? 10_000, pollMs: 5 }),
+        a: new RedisHostGate(connections.a, {
+          leaseMs: c.leaseMs ?? 10_000,
+          pollMs: 5,
+          learnedMs: c.learnedMs,
+        }),
+        b: new RedisHostGate(connections.b, {
+          leaseMs: c.leaseMs ?? 10_000,
+          pollMs: 5,
+          learnedMs: c.learnedMs,
+        }),
       }
       const releases = { a: [] as (() => void)[], b: [] as (() => void)[] }
       for (const [i, step] of c.steps.entries()) {

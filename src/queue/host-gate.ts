@@ -54,12 +54,6 @@ end
 return renewed`,
 } as const
 
-/**
- * How long a learned limit holds after the last worker told it, ms: long enough to span the
- * shards of a run, so a worker starting a new one does not probe a host the others hold down.
- */
-const LEARNED_MS = 10 * 60_000
-
 type Scripted = Redis & {
   imgpullAcquire(
     leases: string,
@@ -78,6 +72,12 @@ export interface RedisHostGateOptions {
   leaseMs?: number
   /** Wait before asking again for a host whose slots are all taken, ms (a random part is added). @default 25 */
   pollMs?: number
+  /**
+   * How long a learned limit holds after a worker last told it, ms: a worker starting a shard does
+   * not probe a host the others hold down, and a host that recovered is held back no longer than
+   * this (workers whose runs never complained cannot raise it). @default 60_000
+   */
+  learnedMs?: number
 }
 
 /**
@@ -92,6 +92,7 @@ export class RedisHostGate implements HostGate {
   readonly #redis: Scripted
   readonly #leaseMs: number
   readonly #pollMs: number
+  readonly #learnedMs: number
   /** Leases held: member → key. */
   readonly #held = new Map<string, string>()
   readonly #id = randomBytes(6).toString('hex')
@@ -101,6 +102,7 @@ export class RedisHostGate implements HostGate {
   constructor(redis: Redis, options: RedisHostGateOptions = {}) {
     this.#leaseMs = options.leaseMs ?? 30_000
     this.#pollMs = options.pollMs ?? 25
+    this.#learnedMs = options.learnedMs ?? 60_000
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       const command = `imgpull${name[0].toUpperCase()}${name.slice(1)}`
       if (!(command in redis))
@@ -136,7 +138,7 @@ export class RedisHostGate implements HostGate {
   }
 
   learn(host: string, limit: number): void {
-    this.#redis.set(hostLimitKey(host), limit, 'PX', LEARNED_MS).catch(() => {})
+    this.#redis.set(hostLimitKey(host), limit, 'PX', this.#learnedMs).catch(() => {})
   }
 
   /** Extend every lease held (done on a timer; exposed for tests). Resolves to how many were. */
