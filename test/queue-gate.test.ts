@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { evictionPolicy, openRedis } from '../src/queue/redis.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 
 let redis: RedisServer
@@ -185,6 +189,38 @@ describe('the shared host gate (Lua in a real Redis)', () => {
     await sleep(300)
     assert.equal(await redis.client.exists(hostLeasesKey(host)), 0)
     await gate.close()
+  })
+})
+
+describe('the gate with redirects', () => {
+  test('two runs sharing a gate hold a redirect target to the limit over both, and both finish', async () => {
+    const target = await startImageServer({ ttfb: 40 })
+    const leads = await Promise.all([1, 2].map(() => startImageServer()))
+    const dir = await tempDir()
+    try {
+      const runs = leads.map(async (lead, r) => {
+        const gate = new RedisHostGate(client(), { pollMs: 5 })
+        const urls = Array.from({ length: 8 }, (_, i) =>
+          lead.url(`/g${r}-${i}?to=${encodeURIComponent(target.url(`/t${r}-${i}`))}`),
+        )
+        const results: Result[] = []
+        for await (const x of pull(urls, {
+          out: join(dir, `gate-${r}`),
+          journal: false,
+          perHost: 2,
+          hostGate: gate,
+        }))
+          results.push(x)
+        await gate.close()
+        return results
+      })
+      const results = (await Promise.all(runs)).flat()
+      assert.equal(results.filter((x) => x.status === 'ok').length, 16, results.map((x) => x.message).join())
+      assert.equal(target.stats.maxInFlight, 2)
+    } finally {
+      await Promise.all([target, ...leads].map((s) => s.close()))
+      await cleanup(dir)
+    }
   })
 })
 
