@@ -170,3 +170,57 @@ test('transfers waiting for a full or paused redirect target hold no place in th
     await Promise.all([slow, lead, other].map((s) => s.close()))
   }
 })
+
+test('a redirect target that keeps refusing is paused at each refusal, as if listed itself', async () => {
+  const target = await startImageServer()
+  const lead = await startImageServer()
+  try {
+    // One at a time at the target, every answer a 503 asking for a second: each one pauses it,
+    // however long the request waited for its slot there before it went out.
+    const urls = Array.from({ length: 3 }, (_, i) =>
+      lead.url(`/p-${i}?to=${encodeURIComponent(target.url(`/busy-${i}?status=503&ra=1`))}`),
+    )
+    const results = await drain(urls, {
+      out: join(dir, 'hops-refused'),
+      perHost: 1,
+      retries: 1,
+      journal: false,
+    })
+    assert.deepEqual(
+      results.map((r) => r.error),
+      ['http-503', 'http-503', 'http-503'],
+    )
+    const at = target.log.map((l) => l.at)
+    const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]))
+    assert.ok(
+      gaps.every((g) => g >= 900),
+      `requests at the target ${gaps.join(', ')} ms apart`,
+    )
+  } finally {
+    await Promise.all([target, lead].map((s) => s.close()))
+  }
+})
+
+test('while transfers wait at a redirect target, the hosts leading there start no more', async () => {
+  const target = await startImageServer({ ttfb: 300 })
+  const lead = await startImageServer()
+  try {
+    const urls = Array.from({ length: 30 }, (_, i) =>
+      lead.url(`/w-${i}?to=${encodeURIComponent(target.url(`/w-${i}`))}`),
+    )
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 1000)
+    const results = await drain(urls, {
+      out: join(dir, 'hops-bounded'),
+      concurrency: 4,
+      perHost: 1,
+      journal: false,
+      drainSignal: stop.signal,
+    })
+    // About one a 300 ms at the target; the lead host sees little more than that, not all 30.
+    assert.ok(lead.log.length <= results.length + 3, `${lead.log.length} requests to the lead host`)
+    assert.ok(results.every((r) => r.status === 'ok'))
+  } finally {
+    await Promise.all([target, lead].map((s) => s.close()))
+  }
+})

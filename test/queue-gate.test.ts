@@ -224,6 +224,38 @@ describe('the gate with redirects', () => {
   })
 })
 
+test('a redirected transfer the gate holds back (its target paused by another worker) stops at once when the run stops', async () => {
+  const target = await startImageServer()
+  const lead = await startImageServer()
+  const dir = await tempDir()
+  try {
+    const other = new RedisHostGate(client())
+    other.pause(target.origin, 5000)
+    await sleep(20)
+    const gate = new RedisHostGate(client(), { pollMs: 5 })
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 300)
+    const t0 = performance.now()
+    const results: Result[] = []
+    const url = lead.url(`/held?to=${encodeURIComponent(target.url('/held'))}`)
+    for await (const x of pull([url], {
+      out: join(dir, 'held'),
+      journal: false,
+      hostGate: gate,
+      drainSignal: stop.signal,
+    }))
+      results.push(x)
+    assert.ok(performance.now() - t0 < 2000, `stopped after ${Math.round(performance.now() - t0)} ms`)
+    assert.deepEqual(results, [], 'left for the next run')
+    assert.equal(target.log.length, 0)
+    await gate.close()
+    await other.close()
+  } finally {
+    await Promise.all([target, lead].map((s) => s.close()))
+    await cleanup(dir)
+  }
+})
+
 describe('Redis checks', () => {
   test('evictionPolicy reads INFO memory', () => {
     assert.equal(

@@ -41,6 +41,10 @@ interface Host<T> {
   complained: boolean
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
+  /** The origin this host's tasks were last redirected to: none of them starts while tasks wait there. */
+  leadsTo?: string
+  /** Hosts whose tasks were redirected here (their `leadsTo`). */
+  ledFrom: Set<string>
   wake?: NodeJS.Timeout
 }
 
@@ -78,7 +82,24 @@ interface Cancel {
   onAbort: ((reason: unknown) => void) | undefined
 }
 
+/** Call `fn` (once) when `cancel` fires, besides what it already does; returns the undo. */
+function whenCancelled(cancel: Cancel | undefined, fn: () => void): () => void {
+  if (!cancel) return () => {}
+  const before = cancel.onAbort
+  const hook = (reason: unknown) => {
+    cancel.onAbort = before
+    fn()
+    before?.(reason)
+  }
+  cancel.onAbort = hook
+  return () => {
+    if (cancel.onAbort === hook) cancel.onAbort = before
+  }
+}
+
 interface Held {
+  /** The task's own (listed) host. */
+  readonly listed: string
   host: string
   /** The host's state while the task counts in its `active`; undefined when it holds no slot. */
   state: Host<unknown> | undefined
@@ -154,6 +175,7 @@ export class Scheduler<T> {
         cutAt: 0,
         complained: false,
         hops: [],
+        ledFrom: new Set(),
       }
       this.#hosts.set(host, state)
     }
@@ -252,6 +274,7 @@ export class Scheduler<T> {
       for (const waiter of state.hops.splice(0)) waiter.grant(false)
     }
     this.#hopping.clear()
+    for (const wake of [...this.#sleepers]) wake()
     this.#ready.clear()
     this.#queued = 0
     return dropped
@@ -267,16 +290,40 @@ export class Scheduler<T> {
 
   /** Give free slots to the tasks redirected here first: they are under way already. */
   #serveHops(state: Host<T>): void {
+    if (state.hops.length === 0) return
     while (state.hops.length > 0 && this.#open(state) && this.#active < this.#concurrency) {
       state.active++
       this.#active++
       state.hops.shift()!.grant(true)
     }
-    if (state.hops.length === 0) this.#hopping.delete(state)
+    if (state.hops.length === 0) {
+      this.#hopping.delete(state)
+      this.#hopsChanged(state)
+    }
+  }
+
+  /**
+   * Whether the tasks of `state` are held back because the host they were last redirected to has
+   * transfers waiting for a slot already: started, they would only wait there too, their clocks
+   * running, where the run's slots can serve other hosts.
+   */
+  #heldBack(state: Host<T>): boolean {
+    const target = state.leadsTo === undefined ? undefined : this.#hosts.get(state.leadsTo)
+    return target !== undefined && target !== state && target.hops.length > 0
+  }
+
+  /** A host's line of redirected tasks started or ended: the hosts leading there are held back or not. */
+  #hopsChanged(target: Host<T>): void {
+    for (const from of target.ledFrom) {
+      const state = this.#hosts.get(from)
+      if (state) this.#refresh(from, state)
+      else target.ledFrom.delete(from)
+    }
   }
 
   #refresh(host: string, state: Host<T>): void {
-    const ready = state.queue.size > 0 && state.hops.length === 0 && this.#open(state)
+    const ready =
+      state.queue.size > 0 && state.hops.length === 0 && this.#open(state) && !this.#heldBack(state)
     if (ready) this.#ready.add(host)
     else this.#ready.delete(host)
   }
@@ -299,7 +346,7 @@ export class Scheduler<T> {
   }
 
   #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
-    const held: Held = { host, state: state as Host<unknown>, release, global: true }
+    const held: Held = { listed: host, host, state: state as Host<unknown>, release, global: true }
     const slot: Slot = {
       get host() {
         return held.host
@@ -339,6 +386,11 @@ export class Scheduler<T> {
 
   async #move(held: Held, origin: string, cancel?: Cancel): Promise<boolean> {
     if (origin === held.host && held.state) return true
+    if (origin !== held.listed) {
+      // Where this host's tasks go: while tasks wait there, none of its own starts (see #heldBack).
+      this.#host(held.listed).leadsTo = origin
+      this.#host(origin).ledFrom.add(held.listed)
+    }
     for (;;) {
       // Nothing held while waiting: the slots go to other tasks meanwhile.
       this.#leave(held)
@@ -350,31 +402,33 @@ export class Scheduler<T> {
       if (this.#stopped || cancel?.aborted) return false
       const state = this.#host(origin)
       const granted = await new Promise<boolean>((resolve) => {
-        const waiter: HopWaiter = { grant: resolve }
+        let undo = () => {}
+        const waiter: HopWaiter = {
+          grant: (ok) => {
+            undo()
+            resolve(ok)
+          },
+        }
         state.hops.push(waiter)
         this.#hopping.add(state)
+        if (state.hops.length === 1) this.#hopsChanged(state)
         this.#serveHops(state)
         this.#refresh(origin, state)
-        if (!cancel || state.hops.indexOf(waiter) === -1) return
+        if (state.hops.indexOf(waiter) === -1) return
         // Cancelled while waiting: out of the line, holding nothing.
-        const before = cancel.onAbort
-        cancel.onAbort = (reason) => {
-          cancel.onAbort = before
+        undo = whenCancelled(cancel, () => {
           const at = state.hops.indexOf(waiter)
-          if (at !== -1) {
-            state.hops.splice(at, 1)
-            if (state.hops.length === 0) this.#hopping.delete(state)
-            this.#refresh(origin, state)
-            this.#forgetIdle(origin, state)
-            resolve(false)
+          if (at === -1) return
+          state.hops.splice(at, 1)
+          if (state.hops.length === 0) {
+            this.#hopping.delete(state)
+            this.#hopsChanged(state)
           }
-          before?.(reason)
-        }
-        const settle = waiter.grant
-        waiter.grant = (ok) => {
-          cancel.onAbort = before
-          settle(ok)
-        }
+          this.#refresh(origin, state)
+          this.#forgetIdle(origin, state)
+          resolve(false)
+          this.#pump()
+        })
       })
       if (!granted) return false
       held.state = state as Host<unknown>
@@ -392,8 +446,27 @@ export class Scheduler<T> {
       this.#leave(held)
       held.global = false
       this.#ended()
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, grant.retryIn)))
+      if (cancel?.aborted || !(await this.#sleep(Math.max(1, grant.retryIn), cancel))) return false
     }
+  }
+
+  /** Wakes of the sleeps under way (see #sleep): a stop ends them all. */
+  readonly #sleepers = new Set<() => void>()
+
+  /** Wait `ms`: `true` when waited out, `false` at once when `cancel` fires or the run stops. */
+  #sleep(ms: number, cancel?: Cancel): Promise<boolean> {
+    return new Promise((resolve) => {
+      const end = (waited: boolean) => {
+        clearTimeout(timer)
+        this.#sleepers.delete(stop)
+        undo()
+        resolve(waited)
+      }
+      const stop = () => end(false)
+      const timer = setTimeout(() => end(true), ms)
+      this.#sleepers.add(stop)
+      const undo = whenCancelled(cancel, stop)
+    })
   }
 
   /**
@@ -419,7 +492,7 @@ export class Scheduler<T> {
         if (this.#stopped) {
           if ('release' in grant) grant.release()
           this.#onDrop(task)
-          this.#leave({ host, state: state as Host<unknown>, release: undefined, global: true })
+          this.#leave({ listed: host, host, state: state as Host<unknown>, release: undefined, global: true })
           this.#ended()
           return
         }
@@ -430,7 +503,7 @@ export class Scheduler<T> {
         state.queue.unshift(task)
         this.#queued++
         this.#hold(host, state, Math.max(1, grant.retryIn))
-        this.#leave({ host, state: state as Host<unknown>, release: undefined, global: true })
+        this.#leave({ listed: host, host, state: state as Host<unknown>, release: undefined, global: true })
         this.#ended()
       })
   }
