@@ -506,7 +506,9 @@ class Engine {
     if (this.threads) await this.threads.ready()
     task.attempts++
     task.started ||= Date.now()
-    const sentAt = performance.now()
+    // When the request now under way went out: a complaint about one sent before the host's last
+    // cut is old news (see Scheduler.pressure). A redirect's wait moves it on.
+    let sentAt = performance.now()
     const remaining = task.started + this.options.totalTimeout - Date.now()
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
@@ -530,7 +532,9 @@ class Engine {
     // Stopped while it waited: nothing more is sent, and the job is left for the next run.
     let stoppedAtHop = false
     const onHop = async (origin: string) => {
-      if ((await slot.move(origin, cancel)) || cancel.aborted) return
+      const moved = await slot.move(origin, cancel)
+      sentAt = performance.now()
+      if (moved || cancel.aborted) return
       stoppedAtHop = true
       throw new Error(`stopped before the request to ${origin}`)
     }

@@ -229,6 +229,11 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     ['a second retry: a wider window', { attempts: 2 }, { do: 'retry', delay: 500, pauseHost: false }],
     ['the last retry allowed', { attempts: 5 }, { do: 'retry', delay: 4000, pauseHost: false }],
     ['retries used up', { attempts: 6 }, { do: 'fail' }],
+    [
+      'retries used up at a host that refuses at one transfer at a time: it still waits',
+      { attempts: 6, retryAfter: 2000, hostPressure: 'floor' },
+      { do: 'fail', pauseHost: 2000 },
+    ],
     ['--retries 0', { retries: 0 }, { do: 'fail' }],
     ['not retryable (a 404)', { code: 'http-404', status: 404, retryable: false }, { do: 'fail' }],
     ['the total timeout ran out', { code: 'timeout', outOfTime: true }, { do: 'fail' }],

@@ -52,7 +52,7 @@ export type FailureAction =
   | { do: 'retry'; delay: number; pauseHost: boolean }
 
 export function onFailure(f: FailureFacts): FailureAction {
-  if (!f.retryable || f.outOfTime || f.attempts > f.retries || f.stopping) return { do: 'fail' }
+  if (!f.retryable || f.outOfTime || f.stopping) return { do: 'fail' }
   const refused = f.status === 429 || f.status === 503
   const pauseHost =
     (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)
@@ -63,9 +63,10 @@ export function onFailure(f: FailureFacts): FailureAction {
     random: f.random,
     jitter: !pauseHost,
   })
-  // A wait that outlasts the job's time would end in a timeout that hides the real cause; the
-  // host still gets the wait it asked for, from the jobs still to come.
-  if (f.timeLeft !== undefined && delay >= f.timeLeft)
+  // Out of retries, or a wait that outlasts the job's time (it would end in a timeout that hides
+  // the real cause): the job fails, and the host still gets the wait it asked for, from the jobs
+  // still to come.
+  if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft))
     return pauseHost ? { do: 'fail', pauseHost: delay } : { do: 'fail' }
   return { do: 'retry', delay, pauseHost }
 }
