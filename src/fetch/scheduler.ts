@@ -26,6 +26,9 @@ export interface HostGate {
   learn?(host: string, limit: number): void
 }
 
+/** A host's tasks may wait at redirect targets up to this many times its limit (see `waitingAway`). */
+const AWAY = 4
+
 /** Wait before asking a gate again after it failed (its store unreachable), ms. */
 export const GATE_RETRY_MS = 1000
 
@@ -41,10 +44,12 @@ interface Host<T> {
   complained: boolean
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
-  /** The origin this host's tasks were last redirected to: none of them starts while tasks wait there. */
-  leadsTo?: string
-  /** Hosts whose tasks were redirected here (their `leadsTo`). */
-  ledFrom: Set<string>
+  /**
+   * This host's tasks waiting for a slot where a redirect led them: no more than `AWAY` times its
+   * limit, so a full or paused target does not draw the host's whole list into its line (their
+   * clocks running), while the host's other URLs, which may not redirect at all, still go.
+   */
+  waitingAway: number
   wake?: NodeJS.Timeout
 }
 
@@ -175,7 +180,7 @@ export class Scheduler<T> {
         cutAt: 0,
         complained: false,
         hops: [],
-        ledFrom: new Set(),
+        waitingAway: 0,
       }
       this.#hosts.set(host, state)
     }
@@ -296,34 +301,15 @@ export class Scheduler<T> {
       this.#active++
       state.hops.shift()!.grant(true)
     }
-    if (state.hops.length === 0) {
-      this.#hopping.delete(state)
-      this.#hopsChanged(state)
-    }
-  }
-
-  /**
-   * Whether the tasks of `state` are held back because the host they were last redirected to has
-   * transfers waiting for a slot already: started, they would only wait there too, their clocks
-   * running, where the run's slots can serve other hosts.
-   */
-  #heldBack(state: Host<T>): boolean {
-    const target = state.leadsTo === undefined ? undefined : this.#hosts.get(state.leadsTo)
-    return target !== undefined && target !== state && target.hops.length > 0
-  }
-
-  /** A host's line of redirected tasks started or ended: the hosts leading there are held back or not. */
-  #hopsChanged(target: Host<T>): void {
-    for (const from of target.ledFrom) {
-      const state = this.#hosts.get(from)
-      if (state) this.#refresh(from, state)
-      else target.ledFrom.delete(from)
-    }
+    if (state.hops.length === 0) this.#hopping.delete(state)
   }
 
   #refresh(host: string, state: Host<T>): void {
     const ready =
-      state.queue.size > 0 && state.hops.length === 0 && this.#open(state) && !this.#heldBack(state)
+      state.queue.size > 0 &&
+      state.hops.length === 0 &&
+      this.#open(state) &&
+      state.waitingAway < AWAY * state.aimd.limit
     if (ready) this.#ready.add(host)
     else this.#ready.delete(host)
   }
@@ -373,8 +359,38 @@ export class Scheduler<T> {
   }
 
   #forgetIdle(host: string, state: Host<T>): void {
-    if (state.queue.size === 0 && state.active === 0 && state.hops.length === 0 && !state.wake)
+    if (
+      state.queue.size === 0 &&
+      state.active === 0 &&
+      state.hops.length === 0 &&
+      state.waitingAway === 0 &&
+      !state.wake
+    )
       this.#hosts.delete(host)
+  }
+
+  /** One more (`+1`) or one fewer (`-1`) of `listed`'s tasks waits at a redirect's target. */
+  #waitingAway(listed: string, change: 1 | -1): void {
+    const state = change > 0 ? this.#host(listed) : this.#hosts.get(listed)
+    if (!state) return
+    state.waitingAway = Math.max(0, state.waitingAway + change)
+    this.#refresh(listed, state)
+    if (change > 0) return
+    this.#forgetIdle(listed, state)
+    // The host may start again: after what is under way now (this runs inside #serveHops).
+    this.#pumpSoon()
+  }
+
+  #pumpQueued = false
+
+  /** Pump once the current call stack is done. */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return
+    this.#pumpQueued = true
+    queueMicrotask(() => {
+      this.#pumpQueued = false
+      this.#pump()
+    })
   }
 
   /** A task ended (or never started): its global slot is free. */
@@ -386,11 +402,6 @@ export class Scheduler<T> {
 
   async #move(held: Held, origin: string, cancel?: Cancel): Promise<boolean> {
     if (origin === held.host && held.state) return true
-    if (origin !== held.listed) {
-      // Where this host's tasks go: while tasks wait there, none of its own starts (see #heldBack).
-      this.#host(held.listed).leadsTo = origin
-      this.#host(origin).ledFrom.add(held.listed)
-    }
     for (;;) {
       // Nothing held while waiting: the slots go to other tasks meanwhile.
       this.#leave(held)
@@ -406,12 +417,13 @@ export class Scheduler<T> {
         const waiter: HopWaiter = {
           grant: (ok) => {
             undo()
+            this.#waitingAway(held.listed, -1)
             resolve(ok)
           },
         }
+        this.#waitingAway(held.listed, 1)
         state.hops.push(waiter)
         this.#hopping.add(state)
-        if (state.hops.length === 1) this.#hopsChanged(state)
         this.#serveHops(state)
         this.#refresh(origin, state)
         if (state.hops.indexOf(waiter) === -1) return
@@ -420,10 +432,8 @@ export class Scheduler<T> {
           const at = state.hops.indexOf(waiter)
           if (at === -1) return
           state.hops.splice(at, 1)
-          if (state.hops.length === 0) {
-            this.#hopping.delete(state)
-            this.#hopsChanged(state)
-          }
+          if (state.hops.length === 0) this.#hopping.delete(state)
+          this.#waitingAway(held.listed, -1)
           this.#refresh(origin, state)
           this.#forgetIdle(origin, state)
           resolve(false)
