@@ -234,6 +234,11 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { attempts: 6, retryAfter: 2000, hostPressure: 'floor' },
       { do: 'fail', pauseHost: 2000 },
     ],
+    [
+      "the same with no wait named: the first window, not the failed job's sixth",
+      { attempts: 6, hostPressure: 'floor' },
+      { do: 'fail', pauseHost: 500 },
+    ],
     ['--retries 0', { retries: 0 }, { do: 'fail' }],
     ['not retryable (a 404)', { code: 'http-404', status: 404, retryable: false }, { do: 'fail' }],
     ['the total timeout ran out', { code: 'timeout', outOfTime: true }, { do: 'fail' }],

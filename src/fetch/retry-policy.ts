@@ -64,10 +64,14 @@ export function onFailure(f: FailureFacts): FailureAction {
     jitter: !pauseHost,
   })
   // Out of retries, or a wait that outlasts the job's time (it would end in a timeout that hides
-  // the real cause): the job fails, and the host still gets the wait it asked for, from the jobs
-  // still to come.
-  if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft))
-    return pauseHost ? { do: 'fail', pauseHost: delay } : { do: 'fail' }
+  // the real cause): the job fails, and the host still waits, for the jobs still to come: what it
+  // named, or else the first retry's window (the failed job's own backoff is no longer anyone's).
+  if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft)) {
+    if (!pauseHost) return { do: 'fail' }
+    const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
+    const wait = named ? delay : retryDelay({ retry: 1, maxRetryAfter: 0, jitter: false })
+    return { do: 'fail', pauseHost: wait }
+  }
   return { do: 'retry', delay, pauseHost }
 }
 
