@@ -339,10 +339,15 @@ export class Scheduler<T> {
       },
       move: (origin, cancel) => this.#move(held, origin, cancel),
     }
-    this.#run(task, host, slot).finally(() => {
-      this.#leave(held)
-      if (held.global) this.#ended()
-    })
+    this.#run(task, host, slot).finally(() => this.#letGo(held))
+  }
+
+  /** The task gives up all it holds: its host slot, and its place in the global limit. */
+  #letGo(held: Held): void {
+    this.#leave(held)
+    if (!held.global) return
+    held.global = false
+    this.#ended()
   }
 
   /** The task lets go of the host slot it holds (it ended, or a redirect took it elsewhere). */
@@ -404,12 +409,8 @@ export class Scheduler<T> {
     if (origin === held.host && held.state) return true
     for (;;) {
       // Nothing held while waiting: the slots go to other tasks meanwhile.
-      this.#leave(held)
+      this.#letGo(held)
       held.host = origin
-      if (held.global) {
-        held.global = false
-        this.#ended()
-      }
       if (this.#stopped || cancel?.aborted) return false
       const state = this.#host(origin)
       const granted = await new Promise<boolean>((resolve) => {
@@ -453,9 +454,7 @@ export class Scheduler<T> {
         continue // stopped meanwhile: let it all go, and say so
       }
       // The host is full or paused elsewhere: let the slots go, wait, and ask again.
-      this.#leave(held)
-      held.global = false
-      this.#ended()
+      this.#letGo(held)
       if (cancel?.aborted || !(await this.#sleep(Math.max(1, grant.retryIn), cancel))) return false
     }
   }
