@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { copyFile, link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
 export async function existingParts(parts: string): Promise<Set<string>> {
@@ -75,7 +75,7 @@ export async function publish(
     throw error
   }
   if (overwrite) {
-    await rename(part, target)
+    await rename(part, target).catch((error) => copyOver(error, part, target))
     return true
   }
   try {
@@ -83,11 +83,63 @@ export async function publish(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOTDIR') return 'folder-taken'
+    if (NO_LINK.has(code ?? '')) return moveTo(part, target, same)
     if (code !== 'EEXIST') throw error
     if (!same || !(await holds(target, same))) return 'taken'
   }
   await unlink(part)
   return true
+}
+
+/**
+ * What `link` says where it cannot make a hard link: a file system without them (FAT and exFAT
+ * give EPERM; FUSE and some network mounts EOPNOTSUPP or ENOSYS), or a name on another device
+ * than the part (EXDEV: a folder in the output folder that is a mount point, or a link to another disk).
+ */
+const NO_LINK = new Set(['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EXDEV'])
+
+/**
+ * `publish` where no hard link can be made: the name is looked at, then taken by a rename, atomic
+ * but not exclusive (the output folder's lock keeps other imgpull runs out, not other programs).
+ * A rename that fails as EPERM again is the permission fault it says.
+ */
+async function moveTo(
+  part: string,
+  target: string,
+  same?: { bytes: number; sha256: string },
+): Promise<true | 'taken'> {
+  const there = await lstat(target).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false
+      throw error
+    },
+  )
+  if (there) {
+    if (!same || !(await holds(target, same))) return 'taken'
+    await unlink(part)
+    return true
+  }
+  await rename(part, target).catch((error) => copyOver(error, part, target))
+  return true
+}
+
+/**
+ * After `rename(part, target)` failed with `error`: across devices (EXDEV), the part is copied
+ * beside the target under a hidden name, which is then renamed to the target (a copy cut by a
+ * crash never bears the final name); anything else is thrown.
+ */
+async function copyOver(error: NodeJS.ErrnoException, part: string, target: string): Promise<void> {
+  if (error.code !== 'EXDEV') throw error
+  const copy = join(dirname(target), `.${basename(target)}.imgpull-copy`)
+  try {
+    await copyFile(part, copy)
+    await rename(copy, target)
+  } catch (failure) {
+    await unlink(copy).catch(() => {})
+    throw failure
+  }
+  await unlink(part)
 }
 
 /**

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// A finished file takes its name by a hard link (it never replaces a file someone put there).
+// Where none can be made (a file system without them, a folder on another disk), it is moved.
+
+let server: ImageServer
+let out: string
+let other: string
+
+before(async () => {
+  server = await startImageServer()
+  out = await tempDir()
+  // A folder on another device than the output folder: memory, or the working folder.
+  const dev = (await stat(out)).dev
+  for (const base of ['/dev/shm', process.cwd(), '/var/tmp', '/tmp']) {
+    const info = await stat(base).catch(() => undefined)
+    if (info?.isDirectory() && info.dev !== dev) {
+      other = await mkdtemp(join(base, 'imgpull-other-'))
+      break
+    }
+  }
+  assert.ok(other, 'no folder on another device than the temporary folder to test with')
+})
+
+after(async () => {
+  await server.close()
+  await cleanup(out, other)
+})
+
+test('a name in a folder on another disk (EXDEV): the file is copied there and renamed, never half a file under its name', async () => {
+  await symlink(other, join(out, 'big'))
+  // A file already there keeps its name and bytes: the job's file takes another.
+  await writeFile(join(other, 'taken.jpg'), 'not ours')
+  const urls = ['/one.jpg', '/two.jpg', '/taken.jpg'].map((p) => server.url(p))
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, name: 'big/{name}{ext}', report: false, retries: 0 }))
+    results.push(r)
+  for (const r of results) {
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok(
+      (await readFile(join(out, r.path!))).equals(server.bytes(new URL(r.job.url).pathname)),
+      r.job.url,
+    )
+  }
+  assert.equal(await readFile(join(other, 'taken.jpg'), 'utf8'), 'not ours')
+  assert.notEqual(results[2].path, 'big/taken.jpg')
+  const left = await readdir(other)
+  assert.deepEqual(
+    left.filter((f) => f.includes('imgpull')),
+    [],
+    'no copy left under a hidden name',
+  )
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')).catch(() => []), [], 'no part left')
+})
