@@ -112,6 +112,11 @@ export interface Validators {
   /** Full size of the file, when the server said. */
   length?: number
   /**
+   * The URL that answered with them, after redirects: a resume whose redirects now end at another
+   * URL asks another resource, which these prove nothing about (RFC 9110 §13.1.5).
+   */
+  from?: string
+  /**
    * An earlier attempt's body that ran until its connection closed, in a format whose end its
    * bytes cannot show (see `FileCheck.finish`): its size and sha256. The same again settles it.
    * Kept for the run, not in the journal.

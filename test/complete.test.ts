@@ -475,3 +475,27 @@ test('makeImage: exact sizes, structurally whole, cut anywhere truncated, dimens
   for (let j = scan.indexOf(0xff); j !== -1; j = scan.indexOf(0xff, j + 2))
     assert.equal(scan[j + 1], 0, 'FF is stuffed')
 })
+
+test('HEIF/AVIF: item data whose extent runs to the end of the file (length 0) is whole but unchecked', async () => {
+  // ISO/IEC 14496-12 §8.11.3: the first item's first extent, its length set to 0.
+  const avif = Buffer.from(fixture('plain.avif'))
+  let at = avif.indexOf(Buffer.from('iloc')) + 4
+  const version = avif[at]
+  const offsetSize = avif[at + 4] >> 4
+  const lengthSize = avif[at + 4] & 15
+  const baseSize = avif[at + 5] >> 4
+  const indexSize = version > 0 ? avif[at + 5] & 15 : 0
+  at += 6 + (version < 2 ? 2 : 4) // item count
+  at += (version < 2 ? 2 : 4) + (version > 0 ? 2 : 0) + 2 + baseSize + 2 // item id, method, data ref, base, extent count
+  at += indexSize + offsetSize
+  assert.ok(lengthSize > 0 && avif.readUIntBE(at, lengthSize) > 0)
+  avif.fill(0, at, at + lengthSize)
+  const verdict = await judge('avif', avif)
+  assert.equal(verdict.complete, true, JSON.stringify(verdict))
+  assert.match(
+    (verdict as { unchecked?: string }).unchecked ?? '',
+    /HEIF item data runs to the end of the file/,
+  )
+  const whole = await judge('avif', fixture('plain.avif'))
+  assert.equal((whole as { unchecked?: string }).unchecked, undefined)
+})

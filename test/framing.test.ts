@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { constants } from 'node:http2'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
+import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
-import { withMpf } from './support/images.js'
+import { startH2Server } from './support/h2-server.js'
+import { makeImage, withMpf } from './support/images.js'
 
 // Formats whose end the bytes cannot always show (a GIF without its trailer, a bare JPEG XL
 // codestream): whole when the protocol marked the body's end, never when a connection just closed.
@@ -19,6 +23,7 @@ let dir: string
 let server: Server
 let port: number
 let cuts = 0
+let certs: TestCerts
 const requests: { path: string; range?: string }[] = []
 
 type Answer = (range: string | undefined) => string | Buffer
@@ -64,7 +69,130 @@ const rangedJxl =
     ])
   }
 
+/**
+ * A resume answered with parts of a file of unknown size (`bytes A-B/*`, RFC 9110 §14.4), fewer
+ * bytes than asked each time, and a 416 with the size once past the end.
+ */
+const starJxl: Answer = (range) => {
+  const etag = 'ETag: "jxl-star"'
+  if (!range) return closeDelimited('image/jxl', jxl.subarray(0, 300), [etag])
+  const from = Number(/bytes=(\d+)-/.exec(range)![1])
+  if (from >= jxl.length)
+    return head([
+      'HTTP/1.1 416 Range Not Satisfiable',
+      `Content-Range: bytes */${jxl.length}`,
+      etag,
+      'Content-Length: 0',
+    ])
+  const part = jxl.subarray(from, Math.min(jxl.length, from + 300))
+  return Buffer.concat([
+    head([
+      'HTTP/1.1 206 Partial Content',
+      'Content-Type: image/jxl',
+      etag,
+      `Content-Range: bytes ${from}-${from + part.length - 1}/*`,
+      `Content-Length: ${part.length}`,
+    ]),
+    part,
+  ])
+}
+
+/** A JPEG XL container whose codestream box has size 0: it runs to the end of the file (ISO/IEC 14496-12 §4.2). */
+const jxlContainer = () =>
+  Buffer.concat([
+    Buffer.from([0, 0, 0, 12, ...Buffer.from('JXL \r\n\u0087\n', 'latin1')]),
+    Buffer.from([
+      0,
+      0,
+      0,
+      20,
+      ...Buffer.from('ftypjxl ', 'latin1'),
+      0,
+      0,
+      0,
+      0,
+      ...Buffer.from('jxl ', 'latin1'),
+    ]),
+    Buffer.from([0, 0, 0, 0, ...Buffer.from('jxlc', 'latin1')]),
+    jxl,
+  ])
+
+let misreads = 0
+/** A server that answers If-Range as if it were If-None-Match: 304 to the resume of a cut body. */
+const misreadIfRange: Answer = (range) => {
+  const etag = 'ETag: "gif-v1"'
+  if (range) return head(['HTTP/1.1 304 Not Modified', etag, 'Content-Length: 0'])
+  const body = misreads++ === 0 ? gif.subarray(0, 6000) : gif
+  return Buffer.concat([
+    head([
+      'HTTP/1.1 200 OK',
+      'Content-Type: image/gif',
+      etag,
+      `Content-Length: ${gif.length}`,
+      'Connection: close',
+    ]),
+    body,
+  ])
+}
+
+/** Two files of one deploy: the same Last-Modified, no ETag, ranges by date (If-Range). */
+const deployed =
+  (body: () => Buffer, first: { cut?: number }): Answer =>
+  (range) => {
+    const validators = ['Last-Modified: Thu, 01 Jan 1970 00:00:01 GMT', `Date: ${new Date().toUTCString()}`]
+    const file = body()
+    if (!range) {
+      const cut = first.cut ?? file.length
+      first.cut = undefined
+      return closeDelimited('image/jpeg', file.subarray(0, cut), validators)
+    }
+    const from = Number(/bytes=(\d+)-/.exec(range)![1])
+    return Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/jpeg',
+        ...validators,
+        `Content-Range: bytes ${from}-${file.length - 1}/${file.length}`,
+        `Content-Length: ${file.length - from}`,
+      ]),
+      file.subarray(from),
+    ])
+  }
+let latest = 0
+const one = () => makeImage('one', 20_000)
+const two = () => makeImage('two', 24_000)
+
 const answers: Record<string, Answer> = {
+  // A "latest image" redirect: to one file the first time, to another after.
+  '/latest': () =>
+    head(['HTTP/1.1 302 Found', `Location: /deploy-${latest++ === 0 ? 'one' : 'two'}`, 'Content-Length: 0']),
+  '/deploy-one': deployed(one, { cut: 10_000 }),
+  '/deploy-two': deployed(two, {}),
+  '/if-range-304': misreadIfRange,
+  // A 206 to a request that asked for no range, naming none: the whole file.
+  '/206-no-range': () =>
+    Buffer.concat([
+      head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/gif', `Content-Length: ${gif.length}`]),
+      gif,
+    ]),
+  // Transfer codings that name chunked without ending with it: read to the close (RFC 9112 §6.3).
+  '/gif-te-chunked-identity': () =>
+    closeDelimited('image/gif', gif.subarray(0, 4119), ['Transfer-Encoding: chunked, identity']),
+  '/gif-te-x-chunked': () =>
+    closeDelimited('image/gif', gif.subarray(0, 4119), ['Transfer-Encoding: x-chunked']),
+  // A 200 that carries a Content-Range, no length: nothing checks the range.
+  '/gif-200-range': () =>
+    closeDelimited('image/gif', gif.subarray(0, 4119), [
+      `Content-Range: bytes 0-${gif.length - 1}/${gif.length}`,
+    ]),
+  '/jxl-star': starJxl,
+  '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
+  '/jxlc-to-end-length': () => withLength('image/jxl', jxlContainer()),
+  // A server that died after its headers, or after a JPEG's first two bytes; and bodies that are no image.
+  '/empty-close': () => closeDelimited('image/jpeg', Buffer.alloc(0)),
+  '/two-close': () => closeDelimited('image/jpeg', Buffer.from([0xff, 0xd8])),
+  '/html-close': () => closeDelimited('image/jpeg', Buffer.from('<html>')),
+  '/empty-length': () => withLength('image/jpeg', Buffer.alloc(0)),
   '/gif-length': () => withLength('image/gif', gif.subarray(0, -1)),
   '/gif-chunked': () => chunked('image/gif', gif.subarray(0, -1)),
   '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
@@ -87,6 +215,7 @@ before(async () => {
   jxl = await fixture('bare.jxl')
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   dir = await tempDir()
+  certs = makeCerts(dir)
   server = createServer((socket) => {
     socket.on('error', () => {})
     socket.once('data', (data) => {
@@ -106,11 +235,13 @@ after(async () => {
   await cleanup(dir)
 })
 
-async function get(path: string, options: Options = {}): Promise<{ r: Result; out: string }> {
+async function get(
+  path: string,
+  { origin = `http://127.0.0.1:${port}`, ...options }: Options & { origin?: string } = {},
+): Promise<{ r: Result; out: string }> {
   const out = join(dir, path.slice(1))
   const results: Result[] = []
-  for await (const r of pull([`http://127.0.0.1:${port}${path}`], { out, retries: 1, ...options }))
-    results.push(r)
+  for await (const r of pull([`${origin}${path}`], { out, retries: 1, ...options })) results.push(r)
   return { r: results[0], out }
 }
 
@@ -188,4 +319,90 @@ test('a JPEG cut after its first image, inside the second one its MPF index list
   const short = await get('/mpf-length-short')
   assert.equal(short.r.status, 'ok', short.r.message)
   assert.equal(short.r.bytes, mpf.length - 200)
+})
+
+test('a body read to the close is not marked at its end by a Transfer-Encoding that only names chunked, nor by a 200 with a Content-Range', async () => {
+  for (const path of ['/gif-te-chunked-identity', '/gif-te-x-chunked', '/gif-200-range']) {
+    const { r } = await get(path, { retries: 0 })
+    assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
+  }
+})
+
+test('a 206 of a file of unknown size marks where its part ends, not the file: the rest is asked for until a 416', async () => {
+  const { r, out } = await get('/jxl-star', { retries: 3 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(jxl))
+  const asked = requests.filter((q) => q.path === '/jxl-star').map((q) => q.range)
+  assert.equal(asked.at(-1), `bytes=${jxl.length}-`)
+})
+
+test('a JPEG XL codestream box that runs to the end of the file: whole with a length, truncated on a closed connection', async () => {
+  const cut = (await get('/jxlc-to-end-close', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated', cut.message)
+  assert.match(cut.message!, /codestream box runs to the end of the file/)
+  const whole = await get('/jxlc-to-end-length')
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.equal(whole.r.format, 'jxl')
+})
+
+test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image', async () => {
+  for (const path of ['/empty-close', '/two-close']) {
+    const { r } = await get(path, { retries: 0 })
+    assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+    assert.match(r.message!, /the connection ended after \d bytes, before the image could be told/)
+  }
+  for (const path of ['/html-close', '/empty-length']) {
+    const { r } = await get(path, { retries: 0 })
+    assert.equal(r.error, 'not-an-image', `${path}: ${r.message}`)
+  }
+})
+
+test('over HTTP/2, a body without a length is not marked at its end: a stream ended early keeps nothing', async () => {
+  const server = await startH2Server(
+    { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
+    (req, res) => {
+      if (req.url === '/length.gif') {
+        res.writeHead(200, { 'content-type': 'image/gif', 'content-length': gif.length - 1 })
+        res.end(gif.subarray(0, -1))
+        return
+      }
+      // A server that gives up in the middle: the stream ends (or is reset) without a length.
+      res.writeHead(200, { 'content-type': 'image/gif' })
+      res.write(gif.subarray(0, 4119), () => req.stream.close(constants.NGHTTP2_CANCEL))
+    },
+  )
+  try {
+    const cut = (await get('/cut.gif', { retries: 0, caCert: certs.ca, origin: server.origin })).r
+    assert.equal(cut.status, 'failed', cut.message)
+    const whole = (await get('/length.gif', { retries: 0, caCert: certs.ca, origin: server.origin })).r
+    assert.equal(whole.status, 'ok', whole.message)
+  } finally {
+    await server.close()
+  }
+})
+
+test('a resume answered 304 (If-Range read as If-None-Match) asks again without Range; a 206 naming no range to a plain GET is the file', async () => {
+  const { r, out } = await get('/if-range-304', { retries: 2 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(gif))
+  assert.deepEqual(
+    requests.filter((q) => q.path === '/if-range-304').map((q) => q.range),
+    [undefined, 'bytes=6000-', undefined],
+  )
+  const plain = await get('/206-no-range', { retries: 0 })
+  assert.equal(plain.r.status, 'ok', plain.r.message)
+  assert.ok((await readFile(join(plain.out, plain.r.path!))).equals(gif))
+})
+
+test('a resume whose redirect now leads to another file is not joined to it: the file is asked for again', async () => {
+  const { r, out } = await get('/latest', { retries: 2 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok(
+    (await readFile(join(out, r.path!))).equals(two()),
+    'the second file, whole, not a splice of both',
+  )
+  assert.deepEqual(
+    requests.filter((q) => q.path.startsWith('/deploy-')).map((q) => `${q.path} ${q.range ?? ''}`.trim()),
+    ['/deploy-one', '/deploy-two bytes=10000-', '/deploy-two'],
+  )
 })

@@ -201,3 +201,25 @@ test('withAnswer: one more answer of a status, in a new object, the counts as be
     assert.equal(JSON.stringify(counts), before, 'the counts given are not changed')
   }
 })
+
+test('journal: the validators of a part, with the URL that answered, last until the next run', async () => {
+  const { SqliteJournal } = await import('../src/journal/sqlite.js')
+  const path = join(dir, 'validators', 'journal.db')
+  const validators = {
+    etag: '"v1"',
+    lastModified: 'Thu, 01 Jan 1970 00:00:01 GMT',
+    length: 1000,
+    from: 'http://cdn/img/1.jpg',
+  }
+  const first = new SqliteJournal(path)
+  first.plan({ key: 'k', url: 'http://x/latest' }, 'k', (n) => `k-${n}`)
+  first.setValidators('k', validators)
+  await first.close()
+  const next = new SqliteJournal(path)
+  try {
+    const { etag, lastModified, length, validatorsFrom } = next.get('k')!
+    assert.deepEqual({ etag, lastModified, length, from: validatorsFrom }, validators)
+  } finally {
+    await next.close()
+  }
+})

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import {
   type Asked,
   type Decision,
+  endMarked,
   ifRangeValue,
   judge,
   lastModifiedValidator,
@@ -69,7 +70,53 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 0-499/*', etag: ETAG },
     'refuse',
   ],
-  ['206 without Content-Range', plain, 206, { etag: ETAG }, 'refuse'],
+  // No range asked for, none named (broken caches and cameras): the whole file from byte 0, as curl takes it.
+  [
+    '206 without Content-Range to a plain GET',
+    plain,
+    206,
+    { etag: ETAG, 'content-length': '7416' },
+    { do: 'receive', at: 0, total: 7416, length: 7416 },
+  ],
+  ['206 with an unreadable Content-Range', plain, 206, { 'content-range': 'bytes 0-?/10' }, 'refuse'],
+  ['206 without Content-Range to a resume', resume({ etag: ETAG }), 206, { etag: ETAG }, 'restart'],
+  // The redirects now end elsewhere: another resource, whatever its validators (RFC 9110 §13.1.5).
+  [
+    'resume answered by another URL',
+    { ...resume({ etag: ETAG, from: 'https://h/img/1.jpg' }), at: 'https://h/img/2.jpg' },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume answered by the same path with a new signature',
+    { ...resume({ etag: ETAG, length: 1000, from: 'https://s3/b/k?X-Sig=1' }), at: 'https://s3/b/k?X-Sig=2' },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  // If-Range never yields 304 or 412 (RFC 9110 §13.1.5): a server that misread it, or rejects Range.
+  ['resume, 304', resume({ etag: ETAG }), 304, {}, 'restart'],
+  ['resume, 412', resume({ etag: ETAG }), 412, {}, 'restart'],
+  ['resume, 400', resume({ etag: ETAG }), 400, {}, 'restart'],
+  ['resume, 501', resume({ etag: ETAG }), 501, {}, 'restart'],
+  ['resume, 404', resume({ etag: ETAG }), 404, {}, { do: 'fail', status: 404 }],
+  ['plain GET, 412', plain, 412, {}, { do: 'fail', status: 412 }],
+  // A part of a file of unknown size: the rest is asked for after it, until a 416 says the size.
+  [
+    'resume, 206 of unknown size',
+    resume({ etag: ETAG }),
+    206,
+    { 'content-range': 'bytes 600-899/*', etag: ETAG },
+    { do: 'receive', at: 600, total: undefined, length: 300, more: true },
+  ],
+  [
+    'resume, 206 of unknown size, the size known before',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-899/*', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 300 },
+  ],
   [
     '206 multipart/byteranges',
     plain,
@@ -273,4 +320,42 @@ test("Last-Modified as a validator: strong only a second or more before the answ
     undefined,
     'the same date, weak or not',
   )
+})
+
+test('endMarked: only a length, a last chunk, a 416 or a known file size mark where the file ends', () => {
+  const rows: [string, number, Record<string, string>, boolean, number | undefined, boolean][] = [
+    ['Content-Length', 200, { 'content-length': '10' }, false, undefined, true],
+    ['Content-Length over HTTP/2', 200, { 'content-length': '10' }, true, undefined, true],
+    ['a Content-Length that is no number', 200, { 'content-length': 'ten' }, false, undefined, false],
+    ['chunked', 200, { 'transfer-encoding': 'chunked' }, false, undefined, true],
+    ['gzip, then chunked', 200, { 'transfer-encoding': 'gzip, Chunked ' }, false, undefined, true],
+    // RFC 9112 §6.3: chunked not the last coding means read to the close.
+    ['chunked, then identity', 200, { 'transfer-encoding': 'chunked, identity' }, false, undefined, false],
+    ['x-chunked', 200, { 'transfer-encoding': 'x-chunked' }, false, undefined, false],
+    ['chunked with a parameter', 200, { 'transfer-encoding': 'chunked;q=1' }, false, undefined, false],
+    ['nothing: read to the close', 200, {}, false, undefined, false],
+    // A stream reset with NO_ERROR or CANCEL reaches us as the stream's end.
+    ['HTTP/2 without a length', 200, {}, true, undefined, false],
+    [
+      'a 200 with a Content-Range and no length',
+      200,
+      { 'content-range': 'bytes 0-9/10' },
+      false,
+      undefined,
+      false,
+    ],
+    ['a 206 of a known size', 206, { 'content-range': 'bytes 5-9/10' }, false, undefined, true],
+    ['a 206 of an unknown size', 206, { 'content-range': 'bytes 5-9/*' }, false, undefined, false],
+    [
+      'a 206 of an unknown size, the size known before',
+      206,
+      { 'content-range': 'bytes 5-9/*' },
+      false,
+      10,
+      true,
+    ],
+    ['a 416', 416, { 'content-range': 'bytes */10' }, false, undefined, true],
+  ]
+  for (const [name, status, headers, http2, total, expected] of rows)
+    assert.equal(endMarked({ status, headers }, http2, total), expected, name)
 })

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileTypeFromBuffer } from 'file-type'
 import { heifDimensions } from '../src/verify/heif.js'
+import { mayBeginImage } from '../src/verify/magic.js'
 import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
 import { box, dimsOf, fullBox, makeImage, u16, u32 } from './support/images.js'
 
@@ -446,4 +447,27 @@ test('HEIF dimensions: a meta box that runs past the head, or breaks, gives none
   // Where image-size went wrong (issue 12): the largest ispe, a tile's, for both.
   assert.deepEqual(await dimensions(file, 'heic'), { width: 300, height: 40 })
   assert.deepEqual(await dimensions(fixture('grid-64x48.heic'), 'heic'), { width: 64, height: 48 })
+})
+
+test('mayBeginImage: an empty body, or fewer bytes than a format needs that agree with its signature', () => {
+  const rows: [string, number[] | string, boolean][] = [
+    ['empty', [], true],
+    ['JPEG SOI', [0xff, 0xd8], true],
+    ['JPEG SOI and a marker byte: sniffed already, so not a beginning', [0xff, 0xd8, 0xff], false],
+    ['PNG cut in its signature', [0x89, 0x50, 0x4e], true],
+    ['GIF8', 'GIF8', true],
+    ['RIFF and a size', [0x52, 0x49, 0x46, 0x46, 1, 2, 3], true],
+    ['RIFF with another form', 'RIFF1234WAVE', false],
+    ['BM and a few bytes', 'BM\u0000\u0000', true],
+    ['an ftyp box cut before its end', [0, 0, 0, 24, ...Buffer.from('ftypavif')], true],
+    ['an ftyp box that is all there', [0, 0, 0, 16, ...Buffer.from('ftypmp42'), 0, 0, 0, 0], false],
+    ['HTML', '<html>', false],
+    ['a letter', 'x', false],
+  ]
+  for (const [name, bytes, expected] of rows)
+    assert.equal(
+      mayBeginImage(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Uint8Array.from(bytes)),
+      expected,
+      name,
+    )
 })

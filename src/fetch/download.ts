@@ -11,7 +11,7 @@ import { atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
-import { type Decision, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
+import { type Decision, endMarked, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -61,6 +61,8 @@ class Transfer {
    * URL)`, put after `shown` in messages about the answer (a login page, a CDN's error page).
    */
   via = ''
+  /** The URL that gave the last answer, after redirects (see `Validators.from`). */
+  answeredAt: string | undefined
   /** The file as the server last described it (validators and full size). */
   known: Validators
   /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
@@ -228,6 +230,7 @@ const send: Step = async (t) => {
     if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
       t.via = url.href === asked ? '' : ` (redirected to ${shownUrl(url.href)})`
+      t.answeredAt = url.href
       return decide
     }
     await t.exchange!.dump()
@@ -317,7 +320,7 @@ const decide: Step = async (t) => {
   const head = t.head!
   const exchange = t.exchange!
   const decision = judge(
-    { from: t.offset, known: t.known },
+    { from: t.offset, known: t.known, at: t.answeredAt },
     { status: head.statusCode, headers: head.headers },
   )
   switch (decision.do) {
@@ -366,7 +369,9 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
     t.check = undefined
     t.offset = 0
     // An encoded body's validators describe its encoded bytes: nothing on disk can resume from them.
-    t.known = decision.decode ? {} : validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    t.known = decision.decode
+      ? {}
+      : { ...validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers }), from: t.answeredAt }
     t.recorded = false
   } else {
     // A proven continuation: it may tell what the first answer did not (the full size, say).
@@ -376,6 +381,7 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
       etag: known.etag ?? got.etag,
       lastModified: known.lastModified ?? got.lastModified,
       length: known.length ?? got.length,
+      from: known.from ?? t.answeredAt,
     }
     if (t.known.length !== known.length) t.recorded = false
   }
@@ -442,8 +448,17 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   const file = new PartFile(t.part, decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
-  const identify = async () => {
+  /** `ended`: the body is all in. */
+  const identify = async (ended = false) => {
     if (await check.identify()) return
+    if (ended && !framed(t) && check.mayBeginImage()) {
+      // Nothing marked the end (a close, a stream reset): the start of an image, cut, not another thing.
+      throw new ImgpullError(
+        'truncated',
+        `${shown}: the connection ended after ${received} bytes, before the image could be told`,
+        { retryable: true },
+      )
+    }
     const type = header(t.head!.headers, 'content-type') ?? 'no content type'
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
@@ -499,14 +514,16 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       }
       await decoder.end()
     }
-    if (!check.format) await identify()
+    if (!check.format) await identify(true)
     await file.flush(true)
   } catch (error) {
     exchange.abort(error)
     decoder?.destroy()
     const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
     // Keep a prefix that is known to be an image on disk for a resume; anything else is worthless.
-    const resumable = check.format && !tooLarge && !decoder
+    // A body cut before its head was sniffed (under HEAD_BYTES) may still show what it is.
+    const resumable =
+      !tooLarge && !decoder && (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
     if (resumable) {
       t.record()
       await file.flush(true).catch(() => {})
@@ -543,6 +560,12 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     t.record()
     return send
   }
+  // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
+  // says (a 416 with the size, more bytes, or the whole file again).
+  if (decision.more) {
+    t.record()
+    return send
+  }
   return verify
 }
 
@@ -559,17 +582,9 @@ async function decoderFor(
   return new BodyDecoder(codings, keep, shown)
 }
 
-/**
- * Whether the protocol marked where the body ended (RFC 9112 §6.3): a Content-Length (met, or the
- * body would have failed as truncated), a chunked body's last chunk, HTTP/2's end of stream, or a
- * 416's total. Otherwise the body ran until the connection closed, where a cut looks like the end.
- */
-function framed(t: Transfer): boolean {
-  const { statusCode, headers, http2 } = t.head!
-  if (http2 || statusCode === 416) return true
-  if (headers['content-length'] !== undefined || headers['content-range'] !== undefined) return true
-  return /\bchunked\b/i.test(String(headers['transfer-encoding'] ?? ''))
-}
+/** Whether the protocol marked where the file ends (see `endMarked`). */
+const framed = (t: Transfer): boolean =>
+  endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length)
 
 /** The whole file is on disk: is it a complete image? */
 const verify: Step = async (t) => {

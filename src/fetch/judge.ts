@@ -11,7 +11,15 @@ import type { Validators } from '../types.js'
  *   validator equal) at another size. Then the whole file is asked for again, without `Range`.
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
  *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
- *   starts at 0 but stops short is kept and continued with `Range` for the rest.
+ *   starts at 0 but stops short is kept and continued with `Range` for the rest. A resumed 206 of
+ *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size. A 206
+ *   with no `Content-Range` at all, to a GET that asked for no range, is the whole file from byte 0
+ *   (as curl and wget take it).
+ * - A 304 or 412 to a resume (If-Range never yields them: a server that misreads it as
+ *   If-None-Match or If-Match), or a 400 or 501 (one that rejects Range), restarts without Range.
+ * - A resumed 206 or 416 must come from the URL the bytes on disk came from, after redirects (its
+ *   origin and path: a redirect that now leads elsewhere leads to another resource), else the
+ *   file is asked for again.
  * - A resumed 206 must prove the file has not changed since the bytes on disk came: every
  *   validator known from the first answer (ETag, Last-Modified, full length) is compared with the
  *   answer's and any mismatch restarts from byte 0; and at least one strong validator (a strong
@@ -29,6 +37,8 @@ export interface Asked {
   from: number
   /** What was known of the file when asking: validators and full length from an earlier answer. */
   known: Validators
+  /** The URL that answered, after redirects (compared with `known.from`). */
+  at?: string
 }
 
 export interface Answer {
@@ -49,6 +59,8 @@ export type Decision =
        * is not known (`total` undefined). Such a body always starts at byte 0 of the file.
        */
       decode?: string[]
+      /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
+      more?: true
     }
   /** The bytes on disk are useless (another version, or an answer that cannot be appended): start over. */
   | { do: 'restart'; why: string }
@@ -144,12 +156,13 @@ export function isRedirect(answer: Answer): boolean {
 export function validatorsOf(answer: Answer): Validators {
   const range = parseContentRange(header(answer.headers, 'content-range'))
   const declared = header(answer.headers, 'content-length')
-  const length =
-    answer.status === 206 || answer.status === 416
-      ? range?.total
-      : declared !== undefined && /^\d+$/.test(declared.trim())
-        ? Number(declared)
-        : undefined
+  const ranged =
+    answer.status === 416 || (answer.status === 206 && header(answer.headers, 'content-range') !== undefined)
+  const length = ranged
+    ? range?.total
+    : declared !== undefined && /^\d+$/.test(declared.trim())
+      ? Number(declared)
+      : undefined
   return {
     etag: header(answer.headers, 'etag'),
     lastModified: lastModifiedValidator(
@@ -158,6 +171,30 @@ export function validatorsOf(answer: Answer): Validators {
     ),
     length,
   }
+}
+
+/**
+ * Whether the protocol marked where the file ends, so that a body which stopped there was not cut
+ * (RFC 9112 §6.3; RFC 9113 §8.1): `fileTotal` is the file's size when known otherwise (an earlier
+ * answer's length). Marked: a 416 (its total is compared with the bytes held); a 206 whose file
+ * size is known (its range, then the rest, is checked against it); a valid `Content-Length`; an
+ * HTTP/1.1 body whose last transfer coding is exactly `chunked` (its last chunk). Not marked: a
+ * body that ran until the connection closed, also when its `Transfer-Encoding` names `chunked`
+ * only among other codings or parameters (read to the close, as llhttp does), or a 200 carries a
+ * `Content-Range` (nothing checks it); a 206 of a file of unknown size (`bytes A-B/*`: it marks
+ * where the part ends, not the file); and an HTTP/2 body without a length, since undici reports a
+ * stream reset with NO_ERROR or CANCEL in the middle of the body as its end.
+ */
+export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): boolean {
+  const { status, headers } = answer
+  if (status === 416) return true
+  if (status === 206 && header(headers, 'content-range') !== undefined)
+    return parseContentRange(header(headers, 'content-range'))?.total !== undefined || fileTotal !== undefined
+  const declared = header(headers, 'content-length')
+  if (declared !== undefined && /^\s*\d+\s*$/.test(declared)) return true
+  if (http2) return false
+  const codings = String(header(headers, 'transfer-encoding') ?? '').split(',')
+  return codings[codings.length - 1].trim().toLowerCase() === 'chunked'
 }
 
 /** Content codings with a meaning (the IANA registry's compressions, and their `x-` aliases). */
@@ -184,6 +221,16 @@ export function judge(asked: Asked, answer: Answer): Decision {
   const got = validatorsOf(answer)
   const codings = codingsOf(answer.headers['content-encoding'])
 
+  // The redirects now end at another URL than the one the bytes on disk came from: another
+  // resource, whatever its validators say (RFC 9110 §13.1.5).
+  const moved =
+    asked.known.from !== undefined && asked.at !== undefined && !sameResource(asked.known.from, asked.at)
+  if (resuming && moved && (status === 206 || status === 416)) {
+    return {
+      do: 'restart',
+      why: `the bytes on disk came from ${asked.known.from}, this answer from ${asked.at}`,
+    }
+  }
   if (status === 416 && resuming) {
     const differs = mismatch(asked.known, got)
     if (differs) return { do: 'restart', why: differs }
@@ -192,6 +239,11 @@ export function judge(asked: Asked, answer: Answer): Decision {
       do: 'restart',
       why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
     }
+  }
+  // If-Range never yields 304 or 412 (RFC 9110 §13.1.5): a server that misreads it, or one that
+  // rejects Range (400, 501), answers so. The same request without Range settles what the file is.
+  if (resuming && RANGE_REFUSALS.has(status)) {
+    return { do: 'restart', why: `a ${status} to a request with Range and If-Range` }
   }
   // A 204 or 205 has no body whatever its Content-Length says (RFC 9110 §15.3.5, §15.3.6; RFC 9112
   // §6.3): there is no image in it, and no cut to resume.
@@ -212,15 +264,14 @@ export function judge(asked: Asked, answer: Answer): Decision {
       }
     }
   }
-  if (status !== 206) {
-    const declared = got.length
-    // An encoded body's length is that of its encoded bytes: the file's size is known once decoded.
-    if (codings.length > 0) return { do: 'receive', at: 0, length: declared, decode: codings }
-    return { do: 'receive', at: 0, total: declared, length: declared }
-  }
+  if (status !== 206) return whole(answer, codings)
 
   // 206 Partial Content.
   const type = header(answer.headers, 'content-type') ?? ''
+  if (!resuming && answer.headers['content-range'] === undefined && !/multipart\/byteranges/i.test(type)) {
+    // No range asked for and none named (some caches and cameras): it can only start at byte 0.
+    return whole(answer, codings)
+  }
   if (!range || range.start === undefined || /multipart\/byteranges/i.test(type)) {
     const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
@@ -260,5 +311,36 @@ export function judge(asked: Asked, answer: Answer): Decision {
       why: `only bytes ${range.start}-${range.end} of ${range.total}, and no validator to continue safely`,
     }
   }
-  return { do: 'receive', at: range.start, total: range.total ?? asked.known.length, length }
+  const total = range.total ?? asked.known.length
+  return {
+    do: 'receive',
+    at: range.start,
+    total,
+    length,
+    ...(total === undefined ? { more: true as const } : {}),
+  }
 }
+
+/** The body as the whole file from byte 0, its length (encoded bytes, for an encoded body) as declared. */
+function whole(answer: Answer, codings: string[]): Decision {
+  const declared = validatorsOf(answer).length
+  // An encoded body's length is that of its encoded bytes: the file's size is known once decoded.
+  if (codings.length > 0) return { do: 'receive', at: 0, length: declared, decode: codings }
+  return { do: 'receive', at: 0, total: declared, length: declared }
+}
+
+/**
+ * Whether two URLs that answered name one resource: the same origin and path. The query is left
+ * aside: a redirect to signed storage URLs (S3, GCS, GitHub's release assets) carries a new
+ * signature each time, and the validators still prove the bytes.
+ */
+export function sameResource(a: string, b: string): boolean {
+  const strip = (href: string) => {
+    const u = new URL(href)
+    return u.origin + u.pathname
+  }
+  return a === b || strip(a) === strip(b)
+}
+
+/** Answers to a resume that say nothing of the file: see `judge`. */
+const RANGE_REFUSALS = new Set([304, 400, 412, 501])

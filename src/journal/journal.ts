@@ -20,6 +20,8 @@ export interface JobRecord extends Outcome {
   etag?: string
   lastModified?: string
   length?: number
+  /** See `Validators.from`. */
+  validatorsFrom?: string
   meta?: Record<string, unknown>
 }
 
@@ -105,7 +107,11 @@ export class MemoryJournal implements Journal {
 
   setValidators(key: string, validators: Validators) {
     const record = this.#byKey.get(key)
-    if (record) Object.assign(record, validators)
+    if (!record) return
+    record.etag = validators.etag
+    record.lastModified = validators.lastModified
+    record.length = validators.length
+    record.validatorsFrom = validators.from
   }
 
   async finish(outcome: Finished) {
@@ -114,8 +120,18 @@ export class MemoryJournal implements Journal {
     // A new outcome replaces the last one whole (a success clears an earlier error), in a new
     // object of one shape: deleting fields, or adding them one by one, would put the record in
     // V8's dictionary mode (0.8 kB more per record, kept for the whole run).
-    const { url, planned, run, etag, lastModified, length, meta } = record
-    this.#byKey.set(outcome.key, { url, planned, run, etag, lastModified, length, meta, ...outcome })
+    const { url, planned, run, etag, lastModified, length, validatorsFrom, meta } = record
+    this.#byKey.set(outcome.key, {
+      url,
+      planned,
+      run,
+      etag,
+      lastModified,
+      length,
+      validatorsFrom,
+      meta,
+      ...outcome,
+    })
   }
 
   records() {

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned TEXT NOT NULL UNIQUE,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  etag TEXT, last_modified TEXT, length INTEGER, meta TEXT,
+  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, meta TEXT,
   ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
@@ -49,6 +49,7 @@ const FIELDS: [keyof JobRecord, string][] = [
   ['etag', 'etag'],
   ['lastModified', 'last_modified'],
   ['length', 'length'],
+  ['validatorsFrom', 'validators_from'],
   ['meta', 'meta'],
   ...OUTCOME_FIELDS.map((f): [keyof JobRecord, string] => [f, column(f)]),
 ]
@@ -129,6 +130,7 @@ function migrate(db: Database.Database): void {
   const columns = (table: string) =>
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
   const jobs = columns('jobs')
+  if (!jobs.has('validators_from')) db.exec('ALTER TABLE jobs ADD COLUMN validators_from TEXT')
   for (const f of OUTCOME_FIELDS) {
     if (!jobs.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${sqlType(f)}`)
   }
@@ -214,12 +216,13 @@ export class SqliteJournal implements Journal {
         `INSERT INTO jobs (key, url, planned, state, run, meta) VALUES (@key, @url, @planned, 'pending', @run, @meta)
          ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, state = 'pending', run = @run,
            meta = coalesce(@meta, meta), etag = CASE WHEN url = @url THEN etag END,
-           last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END`,
+           last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END,
+           validators_from = CASE WHEN url = @url THEN validators_from END`,
       ),
       touch: this.#db.prepare('UPDATE jobs SET run = ? WHERE key = ?'),
       forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
-        'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length WHERE key = @key',
+        'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from WHERE key = @key',
       ),
       finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
@@ -300,6 +303,7 @@ export class SqliteJournal implements Journal {
       etag: v.etag ?? null,
       lastModified: v.lastModified ?? null,
       length: v.length ?? null,
+      from: v.from ?? null,
     })
   }
 

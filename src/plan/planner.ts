@@ -213,7 +213,12 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       planned,
       part: join(ctx.parts, partName(key)),
       validators: earlier
-        ? { etag: earlier.etag, lastModified: earlier.lastModified, length: earlier.length }
+        ? {
+            etag: earlier.etag,
+            lastModified: earlier.lastModified,
+            length: earlier.length,
+            from: earlier.validatorsFrom,
+          }
         : {},
       attempts: 0,
       started: 0,

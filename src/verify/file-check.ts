@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto'
 import type { Job, Validators } from '../types.js'
 import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
+import { mayBeginImage } from './magic.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
@@ -85,6 +86,11 @@ export class FileCheck {
    * formats are told from the first chunk's magic numbers; the others may need the whole head (an
    * SVG's root element can follow kilobytes of declarations and comments).
    */
+  /** Whether the bytes so far, not identified, may be the start of an image cut short (see `mayBeginImage`). */
+  mayBeginImage(): boolean {
+    return !this.#format && mayBeginImage(Buffer.concat(this.#head))
+  }
+
   async identify(): Promise<Sniffed | undefined> {
     if (this.#format) return this.#format
     const first = this.#head[0] ?? Buffer.alloc(0)

@@ -119,3 +119,42 @@ function ico(h: Uint8Array): Sniffed | undefined {
   if (u32le(h, 6 + 8) === 0 || u32le(h, 6 + 12) < 6 + 16 * count) return undefined
   return type === 1 ? { ext: 'ico', mime: 'image/x-icon' } : { ext: 'cur', mime: 'image/x-icon' }
 }
+
+/**
+ * Signatures, with `undefined` for a byte any value may take, and the length of head `sniff` needs
+ * to decide on each: fewer bytes than that, agreeing with the signature as far as they go, may be
+ * the start of an image of that format.
+ */
+const _ = undefined
+const BEGINNINGS: { bytes: (number | undefined)[]; decides: number }[] = [
+  { bytes: [0xff, 0xd8, 0xff], decides: 3 },
+  { bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], decides: 8 },
+  ...['GIF87a', 'GIF89a'].map((s) => ({ bytes: [...Buffer.from(s, 'latin1')], decides: 6 })),
+  { bytes: [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50], decides: 12 },
+  { bytes: [0x49, 0x49, 0x2a, 0x00], decides: 8 },
+  { bytes: [0x4d, 0x4d, 0x00, 0x2a], decides: 8 },
+  { bytes: [0x49, 0x49, 0x2b, 0x00], decides: 16 },
+  { bytes: [0x4d, 0x4d, 0x00, 0x2b], decides: 16 },
+  { bytes: [0x42, 0x4d], decides: 26 },
+  { bytes: [0x00, 0x00, 0x01, 0x00], decides: 22 },
+  { bytes: [0x00, 0x00, 0x02, 0x00], decides: 22 },
+  { bytes: [0xff, 0x0a], decides: 2 },
+  { bytes: [0, 0, 0, 12, ...Buffer.from('JXL \r\n\u0087\n', 'latin1')], decides: 12 },
+  { bytes: [0, 0, 0, 12, ...Buffer.from('jP  \r\n\u0087\n', 'latin1')], decides: 12 + 16 },
+  // A box's size first: an ftyp box is under 4,096 bytes.
+  { bytes: [0, 0, _, _, ...Buffer.from('ftyp', 'latin1')], decides: 16 },
+]
+
+/**
+ * Whether `head`, the whole of a body that `sniff` did not take for an image, may be the start of
+ * one cut short: empty, or fewer bytes than its format needs to be told, agreeing with that
+ * format's signature (an ISO-BMFF `ftyp` box counts until the size it declares). For a body whose
+ * end the protocol did not mark: such a body was cut, not an answer that is no image.
+ */
+export function mayBeginImage(head: Uint8Array): boolean {
+  if (head.length === 0) return true
+  const agrees = (bytes: (number | undefined)[]) =>
+    bytes.every((b, i) => i >= head.length || b === undefined || head[i] === b)
+  if (head.length >= 8 && ascii(head, 4, 'ftyp')) return head.length < Math.min(u32be(head, 0), FTYP_BYTES)
+  return BEGINNINGS.some(({ bytes, decides }) => head.length < decides && agrees(bytes))
+}

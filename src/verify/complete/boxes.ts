@@ -122,7 +122,13 @@ export class BoxCheck extends Walk {
     }
     const has = (type: string) => this.#seen.some((b) => b.type === type)
     if (this.#family === 'jxl') {
-      if (has('jxlc') || (has('jxlp') && this.#lastPart)) return COMPLETE
+      if (has('jxlc') || (has('jxlp') && this.#lastPart)) {
+        // A codestream box of size 0 runs to the end of the file: where it ends, its bytes do not say.
+        const last = this.#seen[this.#seen.length - 1]
+        if (last.end === -1 && (last.type === 'jxlc' || last.type === 'jxlp'))
+          return { ...COMPLETE, unchecked: 'JPEG XL codestream box runs to the end of the file' }
+        return COMPLETE
+      }
       return truncated(
         has('jxlp')
           ? 'JPEG XL container ends before its last codestream part'
@@ -149,8 +155,11 @@ export class BoxCheck extends Walk {
         const meta = parseMeta(bytes, { type: 'meta', start: 0, body: 0, end: bytes.length })
         if (meta.primary === undefined || !meta.items.has(meta.primary))
           return corrupt('HEIF has no primary item')
+        let toTheEnd = false
         for (const item of meta.items.values()) {
           for (const { offset, length } of item.extents) {
+            // Length 0: the extent runs to the end of the file (ISO/IEC 14496-12 §8.11.3).
+            if (length === 0 && item.method === 0) toTheEnd = true
             const end = offset + length
             if (item.method === 1) {
               const idat = meta.idat ? meta.idat.end - meta.idat.start : 0
@@ -162,7 +171,10 @@ export class BoxCheck extends Walk {
             }
           }
         }
-        return { ...COMPLETE, ...primarySize(bytes, meta, origin) }
+        const size = primarySize(bytes, meta, origin)
+        return toTheEnd
+          ? { ...COMPLETE, ...size, unchecked: 'HEIF item data runs to the end of the file' }
+          : { ...COMPLETE, ...size }
       } catch (error) {
         if (error instanceof Malformed) return corrupt(`HEIF meta box is malformed: ${error.message}`)
         throw error
