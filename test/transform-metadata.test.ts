@@ -34,6 +34,21 @@ describe('metadata', () => {
     })
   }
 
+  it("is stripped when the format asked is the image's own: encode means written anew, without EXIF or XMP", async () => {
+    const result = await pool.transform(photo, resolveTransformSpec({ encode: 'jpg' }))
+    assert.equal(result.kept, false)
+    const meta = await metadataOf(result.bytes!)
+    assert.equal(meta.exif, undefined)
+    assert.equal(meta.xmp, undefined)
+    // Kept byte for byte when asked to keep the metadata, or when there is none to strip.
+    const kept = await pool.transform(photo, resolveTransformSpec({ encode: 'jpg', keepMetadata: true }))
+    assert.equal(kept.kept, true)
+    const bare = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer()
+    assert.equal((await pool.transform(bare, resolveTransformSpec({ encode: 'jpg' }))).kept, true)
+  })
+
   it('is kept with keepMetadata, the orientation reset to 1 as the pixels are upright', async () => {
     const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 100, keepMetadata: true })
     const result = await pool.transform(photo, spec)

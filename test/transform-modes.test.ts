@@ -173,7 +173,7 @@ describe('encode', () => {
 describe('an image that needs no change is kept byte for byte', () => {
   const cases: [string, Parameters<typeof resolveTransformSpec>[0]][] = [
     ['photo-orient6-gps.jpg', { minSize: 10 }],
-    ['photo-orient6-gps.jpg', { encode: 'jpg' }], // already JPEG
+    ['photo-orient6-gps.jpg', { encode: 'jpg', keepMetadata: true }], // already JPEG, its metadata kept
     ['photo-orient6-gps.jpg', { resize: 'keep-ratio', size: 200 }], // shortest side (displayed) is 200
     ['alpha.png', { resize: 'keep-ratio-largest', size: 400, resizeOnlyIfBigger: true }],
     ['animated.gif', { resize: 'center-crop', size: 256, resizeOnlyIfBigger: true }], // animation kept too

@@ -196,6 +196,37 @@ describe('plan', () => {
     )
     assert.equal(step.action === 'encode' && step.format, 'png')
   })
+  it('refuses an output over the pixel limit or wider than its format holds, before decoding', () => {
+    // A 20000x1 spacer scaled by its short side: 5,120,000x256.
+    const strip = plan(
+      { format: 'png', width: 20_000, height: 1 },
+      spec({ resize: 'keep-ratio', size: 256 }),
+      0x3fff * 0x3fff,
+    )
+    assert.equal(strip.action === 'refuse' && strip.code, 'too-many-pixels')
+    assert.match(strip.action === 'refuse' ? strip.message : '', /20000x1 resized to 5120000x256/)
+    const wide = plan({ format: 'png', width: 20_000, height: 100 }, spec({ encode: 'webp' }), max)
+    assert.equal(wide.action === 'refuse' && wide.code, 'too-many-pixels')
+    assert.match(wide.action === 'refuse' ? wide.message : '', /wider than webp can hold \(16383 px a side\)/)
+    assert.equal(
+      plan({ format: 'png', width: 20_000, height: 100 }, spec({ encode: 'png' }), max).action,
+      'keep',
+    )
+    assert.equal(
+      plan({ format: 'png', width: 16_383, height: 100 }, spec({ encode: 'webp' }), max).action,
+      'encode',
+    )
+  })
+  it('re-encodes an image in the format asked when it carries metadata to strip, unless asked to keep it', () => {
+    const tagged = { ...jpeg, hasMetadata: true }
+    assert.equal(plan(tagged, spec({ encode: 'jpg' }), max).action, 'encode')
+    assert.equal(plan(tagged, spec({ encode: 'jpg', keepMetadata: true }), max).action, 'keep')
+    assert.equal(
+      plan(tagged, spec({ minSize: 10 }), max).action,
+      'keep',
+      'no format asked: nothing is written anew',
+    )
+  })
   it('refuses before anything else', () => {
     const step = plan(jpeg, spec({ resize: 'keep-ratio', size: 100, minSize: 250 }), max)
     assert.equal(step.action, 'refuse')

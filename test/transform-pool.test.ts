@@ -195,3 +195,22 @@ describe('thumbnail', () => {
     await pool.close()
   })
 })
+
+describe('a fault of the disk', () => {
+  it('is not the image’s: a write the system refuses comes back as its file system error, not transform-failed', async () => {
+    const pool = new TransformPool({ workers: 1 })
+    try {
+      // /sys takes no new files (EACCES, or EROFS where it is mounted read-only): a disk that will not be written.
+      const error = await pool.transform(small, quick, { output: '/sys/imgpull-test.out' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      assert.ok(error instanceof Error && !(error instanceof TransformError), String(error))
+      assert.ok(['EACCES', 'EROFS', 'EPERM'].includes((error as { code?: string }).code ?? ''), String(error))
+      // The worker is still there for the next image.
+      assert.equal((await pool.transform(small, quick)).kept, false)
+    } finally {
+      await pool.close()
+    }
+  })
+})

@@ -2,11 +2,12 @@ import { InvalidArgumentError } from 'commander'
 import { parseSize } from '../utils/size.js'
 
 /** Option value parsers: each rejects bad input with a message naming what was expected. */
-export function integer(min: number) {
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value)
     if (!/^\d+$/.test(value.trim()) || n < min)
       throw new InvalidArgumentError(`expected an integer >= ${min}`)
+    if (n > max) throw new InvalidArgumentError(`expected an integer <= ${max}`)
     return n
   }
 }

@@ -27,7 +27,7 @@ export function addTransformOptions(command: Command): Command {
         .choices([...RESIZE_MODES])
         .default('no'),
     )
-    .option('--size <px>', 'target size in pixels for --resize', integer(1))
+    .option('--size <px>', 'target size in pixels for --resize (at most 65535)', integer(1, 65_535))
     .option('--resize-only-if-bigger', 'never enlarge an image')
     .option(
       '--background <colour>',

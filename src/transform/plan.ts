@@ -16,6 +16,8 @@ export interface ImageHeader {
   orientation?: number
   /** Whether the image has an alpha channel (JPEG output must flatten it). */
   hasAlpha?: boolean
+  /** Whether it carries EXIF, XMP or IPTC (a camera, a place, a name). */
+  hasMetadata?: boolean
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -110,7 +112,8 @@ export function refusal(
 
 /**
  * Decide for one image. Filters first; then the resize (after EXIF orientation); the image is kept
- * byte for byte when no resize is needed and its format is the one asked (or none is asked).
+ * byte for byte when no resize is needed and its format is the one asked (or none is asked), and,
+ * when a format is asked without `keepMetadata`, it carries no EXIF, XMP or IPTC.
  * Anything re-encoded is oriented upright, so no viewer has to apply a tag the output may have lost.
  */
 export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number): Plan {
@@ -118,16 +121,33 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
   const refused = refusal(width, height, spec, maxPixels)
   if (refused) return { action: 'refuse', ...refused }
   const resize = resizeFor(width, height, spec)
-  if (!resize && (spec.encode === undefined || spec.encode === header.format)) {
+  // `encode` asks for an image written anew, which carries no metadata unless kept: one already
+  // in that format is kept as it is only when it has none to leak (a GPS position, say).
+  const strip = spec.encode !== undefined && !spec.keepMetadata && header.hasMetadata === true
+  if (!resize && !strip && (spec.encode === undefined || spec.encode === header.format)) {
     return { action: 'keep', width, height }
   }
   const format = outputFormat(header.format, spec.encode)
+  const out = { width: resize?.width ?? width, height: resize?.height ?? height }
+  // The output is bounded as the input is: a thin strip (a 20000x1 spacer) scaled by its short
+  // side would be millions of pixels wide, gigabytes for the encoder.
+  if (out.width * out.height > maxPixels) {
+    const message = `${width}x${height} resized to ${out.width}x${out.height} is more than ${maxPixels} pixels`
+    return { action: 'refuse', code: 'too-many-pixels', message }
+  }
+  const side = MAX_SIDE[format]
+  if (side !== undefined && Math.max(out.width, out.height) > side) {
+    const message = `${out.width}x${out.height} is wider than ${format} can hold (${side} px a side)`
+    return { action: 'refuse', code: 'too-many-pixels', message }
+  }
   return {
     action: 'encode',
     format,
     resize,
     flatten: header.hasAlpha === true && !ALPHA_FORMATS.has(format),
-    width: resize?.width ?? width,
-    height: resize?.height ?? height,
+    ...out,
   }
 }
+
+/** The longest side each writable format holds (JPEG and GIF: 16-bit sizes; WebP: 14-bit; AVIF: AV1's 65,536). */
+const MAX_SIDE: Readonly<Record<string, number>> = { jpg: 65_535, gif: 65_535, webp: 16_383, avif: 65_536 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { FatalError } from '../errors.js'
+import { isFatalLocal } from '../sinks/local-faults.js'
 import { Fifo } from '../utils/fifo.js'
 import { TransformError } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
@@ -322,8 +323,15 @@ export class TransformPool {
     const task = worker.task
     if (!task || task.request.id !== reply.id) return
     this.#finish(worker)
-    if ('error' in reply) this.#settle(task, new TransformError(reply.error.code, reply.error.message))
-    else this.#settle(task, undefined, reply.result)
+    if ('error' in reply) {
+      const { code, message, errno } = reply.error
+      // A full or read-only disk under the worker's output is the run's fault to stop on, as in this process.
+      const local = errno !== undefined && isFatalLocal({ code: errno })
+      this.#settle(
+        task,
+        local ? Object.assign(new Error(message), { code: errno }) : new TransformError(code, message),
+      )
+    } else this.#settle(task, undefined, reply.result)
     this.#dispatch()
   }
 

@@ -82,6 +82,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     height: metadata.pageHeight ?? metadata.height,
     orientation: metadata.orientation,
     hasAlpha: metadata.hasAlpha,
+    hasMetadata: metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined,
   }
 }
 
@@ -174,13 +175,25 @@ export async function transformImage(
       ...sizes,
     }
     if (!output) return { ...made, bytes: data }
-    await writeFile(output, data)
+    await writeFile(output, data).catch(async (error) => {
+      await rm(output, { force: true })
+      throw new LocalWriteError(error)
+    })
     return { ...made, path: output }
   } catch (error) {
+    // The disk's fault (full, read-only), not the image's: thrown as it is, for the run to stop on.
+    if (error instanceof LocalWriteError) throw error.cause
     if (output) await rm(output, { force: true }) // no half-written file left behind
     // The decoder or the encoder? Decoding alone again tells: an image that decodes is not to blame.
     await decodeFully(from, maxPixels)
     throw failed(error)
+  }
+}
+
+/** A failure to write the output file, carried past the image's own failures. */
+class LocalWriteError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('write failed')
   }
 }
 

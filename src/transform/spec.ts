@@ -65,6 +65,9 @@ export interface TransformSpec {
   readonly verifyDecode: boolean
 }
 
+/** The largest `size`: the widest image JPEG and GIF can hold (65,535 px a side). */
+export const MAX_SIZE = 65_535
+
 /** sharp's default `limitInputPixels`: 0x3FFF × 0x3FFF. */
 export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff
 
@@ -112,7 +115,11 @@ export function resolveTransformSpec(options: Partial<TransformSpec> = {}): Tran
       `Expected \`resize\` to be one of ${RESIZE_MODES.join(', ')}, got ${String(spec.resize)}`,
     )
   }
-  if (spec.resize !== 'no' || spec.size !== undefined) positiveInteger('size', spec.size)
+  if (spec.resize !== 'no' || spec.size !== undefined) {
+    positiveInteger('size', spec.size)
+    if (spec.size! > MAX_SIZE)
+      throw new TypeError(`Expected \`size\` to be at most ${MAX_SIZE}, got ${spec.size}`)
+  }
   if (spec.encode !== undefined && !ENCODE_FORMATS.includes(spec.encode)) {
     throw new TypeError(
       `Expected \`encode\` to be one of ${ENCODE_FORMATS.join(', ')}, got ${String(spec.encode)}`,

@@ -14,7 +14,8 @@ export type Reply =
   | { op: 'ready' }
   | { op: 'unavailable'; message: string }
   | { id: number; result: Transformed | Uint8Array }
-  | { id: number; error: { code: TransformErrorCode; message: string } }
+  /** `errno`: a file system error's code (ENOSPC, EROFS...): the disk's fault, not the image's. */
+  | { id: number; error: { code: TransformErrorCode; message: string; errno?: string } }
 
 const send = (reply: Reply) => process.send?.(reply)
 
@@ -43,9 +44,14 @@ try {
     } catch (error) {
       // Anything but a TransformError (a missing input file, a bug) fails this image, not the worker.
       const code = error instanceof TransformError ? error.code : 'transform-failed'
+      const errno = error instanceof TransformError ? undefined : (error as { code?: unknown } | null)?.code
       send({
         id: request.id,
-        error: { code, message: error instanceof Error ? error.message : String(error) },
+        error: {
+          code,
+          message: error instanceof Error ? error.message : String(error),
+          ...(typeof errno === 'string' ? { errno } : {}),
+        },
       })
     }
   })
