@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
@@ -225,6 +225,15 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   const mixed = await runCli(['worker', ...q('second'), '-o', local, '--exit-when-done'])
   assert.equal(mixed.code, 3, mixed.stderr)
   assert.match(mixed.stderr, /holds the outputs of a local run/)
+
+  // Another tool's shards, in a folder no worker bound: not taken for shard 0.
+  const foreign = join(dir, 'foreign-shards')
+  await mkdir(foreign)
+  await writeFile(join(foreign, '00000.tar'), 'not ours')
+  const taken = await runCli(['worker', ...q('second'), '-o', foreign, '--exit-when-done'])
+  assert.equal(taken.code, 3, taken.stderr)
+  assert.match(taken.stderr, /holds 00000\.tar, which no worker of queue second wrote/)
+  assert.equal(await readFile(join(foreign, '00000.tar'), 'utf8'), 'not ours')
 
   // Its own folder: done.
   const own = await runCli([

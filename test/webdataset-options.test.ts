@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -150,6 +150,22 @@ test('one folder, one kind of output: another format or shard size is a usage er
   const resized = await runCli([list, '-o', shards, ...dataset, '--shard-size', '50'])
   assert.equal(resized.code, 2)
   assert.match(resized.stderr, /shards of 100 samples, not 50: run with --shard-size 100/)
+
+  // Shards no imgpull run here wrote (another tool's; or ours, .imgpull/ removed): never written over.
+  const foreign = join(dir, 'guard-foreign')
+  await mkdir(foreign)
+  await writeFile(join(foreign, '00000.tar'), 'not ours')
+  const over = await runCli([list, '-o', foreign, ...dataset])
+  assert.equal(over.code, 2)
+  assert.match(over.stderr, /holds 00000\.tar, which no imgpull run here wrote: use another output folder/)
+  assert.equal(await readFile(join(foreign, '00000.tar'), 'utf8'), 'not ours')
+  // A queue's folder (its worker bound it).
+  const queued = join(dir, 'guard-queue')
+  await mkdir(join(queued, '.imgpull', 'queue'), { recursive: true })
+  await writeFile(join(queued, '.imgpull', 'queue', 'input.json'), '{"inputId":"x","queue":"q"}\n')
+  const intoQueue = await runCli([list, '-o', queued, ...dataset])
+  assert.equal(intoQueue.code, 2)
+  assert.match(intoQueue.stderr, /holds the shards of a queue \(imgpull worker\)/)
   assert.equal(server.stats.requests, requests + 1, 'only the webdataset run into a new folder fetched')
 
   // --shard-size without the WebDataset output would be dropped without a word: refused.

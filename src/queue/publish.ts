@@ -4,6 +4,7 @@ import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
+import { foreignShard } from '../sinks/folder-format.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
 
@@ -150,6 +151,11 @@ export async function bindFolder(out: string, inputId: string, queue: string): P
       `${out} holds the outputs of a local run (${local.journal}), not queue ${queue}'s shards`,
       { hint },
     )
+  const shard = await foreignShard(out)
+  if (shard)
+    throw new FatalError('queue-folder', `${out} holds ${shard}, which no worker of queue ${queue} wrote`, {
+      hint: 'use another output folder, or move the shards away',
+    })
   await mkdir(work, { recursive: true })
   // Written whole under a name of its own, then linked into place: a link never replaces a file,
   // and no worker ever reads a half-written one.

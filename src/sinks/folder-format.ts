@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
@@ -19,12 +20,26 @@ async function readInfo(path: string): Promise<DatasetInfo | undefined> {
   throw new UsageError(`${path} is not what imgpull wrote there: remove it, or use another output folder`)
 }
 
+/** A shard's files by name (`00000.tar`, `00000.parquet`, `00000_stats.json`), as imgpull and img2dataset write them. */
+const SHARD_FILE = /^\d+(?:\.tar|\.parquet|_stats\.json)$/
+
+/**
+ * The first shard file in `out` (a name like `00000.tar`), or `undefined`: in a folder no imgpull
+ * run or queue has claimed, such files are another tool's (or a claimed folder's, its `.imgpull/`
+ * removed), and a run would take them for its own or write over them.
+ */
+export async function foreignShard(out: string): Promise<string | undefined> {
+  const names = await readdir(out).catch(() => [] as string[])
+  return names.sort().find((name) => SHARD_FILE.test(name))
+}
+
 /**
  * Keep one output folder to one kind of output: a sample's shard and key follow from the shard
  * size, and a folder of files and a folder of shards resume differently. A webdataset run records
  * its shard size in `OUT/.imgpull/dataset.json`; a later run with another output format or shard
  * size, or a webdataset run into a folder an earlier files run used, is a `UsageError` before
- * anything is fetched. `hasRecords`: whether the journal knows jobs of earlier runs.
+ * anything is fetched, and so is a first webdataset run into a folder that holds shards it did not
+ * write (a queue's, another tool's). `hasRecords`: whether the journal knows jobs of earlier runs.
  */
 export async function claimFolder(
   paths: Layout,
@@ -48,6 +63,15 @@ export async function claimFolder(
       )
     return
   }
+  if (existsSync(join(paths.work, 'queue', 'input.json')))
+    throw new UsageError(
+      `${paths.out} holds the shards of a queue (imgpull worker): use another output folder for this run`,
+    )
+  const shard = await foreignShard(paths.out)
+  if (shard)
+    throw new UsageError(
+      `${paths.out} holds ${shard}, which no imgpull run here wrote: use another output folder, or move the shards away`,
+    )
   const records = journal.records()[Symbol.iterator]()
   const earlier = !records.next().done
   records.return?.()
