@@ -254,6 +254,33 @@ test('columns not needed are not decoded: a broken one is harmless unless it is 
   assert.match(error.message, /^cannot decode .*broken-column\.parquet row group 0 \(rows 0 to 99\): /)
 })
 
+test('a text cell that is not UTF-8 stops the reading, naming the row group: never replaced by U+FFFD', async () => {
+  const path = join(dir, 'latin1.parquet')
+  const latin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'))
+  parquetWriteFile({
+    filename: path,
+    columnData: [
+      {
+        name: 'url',
+        data: [latin1('https://images.example/a.jpg'), latin1('https://images.example/caf\xe9.jpg')],
+      },
+      { name: 'caption', data: [latin1('plain'), latin1('caf\xe9 cr\xe8me')] },
+    ],
+    schema: [
+      { name: 'root', num_children: 2 },
+      { name: 'url', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      { name: 'caption', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+    ],
+  })
+  const { jobs, error } = await readUntilError([path], { captionCol: 'caption' })
+  assert.equal(jobs.length, 0)
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /latin1\.parquet row group 0 .*a text cell is not UTF-8 \(bytes [0-9a-f]+\): convert/,
+  )
+})
+
 test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {
   const temp = join(dir, 'temp')
   await mkdir(temp)

@@ -77,7 +77,22 @@ function split(value: bigint, unit: bigint): [bigint, bigint] {
  * fraction digits as its unit (`…05.123Z`, `…05.123456Z`, `…05.123456789Z`). A value outside the
  * range a JavaScript Date can show (±273,790 years) is kept as its raw number, as text.
  */
+/** UTF-8 that refuses bad bytes: a cell is never changed into U+FFFD replacements (a URL fetched that is not the table's). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+function text(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    throw new Error(
+      `a text cell is not UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 40)).toString('hex')}${bytes.length > 40 ? '…' : ''}): convert the file's text to UTF-8`,
+    )
+  }
+}
+
 export const PARSERS = {
+  stringFromBytes: (bytes: Uint8Array | undefined): string | undefined => bytes && text(bytes),
+  jsonFromBytes: (bytes: Uint8Array | undefined): unknown => bytes && JSON.parse(text(bytes)),
   timestampFromMilliseconds: (ms: bigint | number): string => isoFromMillis(BigInt(ms)),
   timestampFromMicroseconds(us: bigint | number): string {
     const [ms, rest] = split(BigInt(us), 1000n)
