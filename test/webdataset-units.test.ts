@@ -58,7 +58,10 @@ test('a row: own columns first under img2dataset names, carried ones after; clas
   const ok = sampleRow(
     42,
     '000000042',
-    job({ license: 'cc0', caption: 'carried caption', width: 1, __proto__x: 1 }, { caption: 'a lake' }),
+    job(
+      { license: 'cc0', caption: 'carried caption', width: 1, WIDTH: 640, Sha256: 'x', __proto__x: 1 },
+      { caption: 'a lake' },
+    ),
     'ok',
     { attempts: 1, httpStatus: 206, bytes: 123, sha256: 'ab', format: 'webp', width: 64, height: 48 },
   )

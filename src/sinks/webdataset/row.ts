@@ -32,8 +32,8 @@ export interface SampleRow {
   index: number
   /**
    * The row as the Parquet holds it: imgpull's own columns (`OWN_COLUMNS`, null when unknown), then
-   * the carried ones in the job's order. A carried column named like an own column is left out
-   * (img2dataset does the same: its own fields win); the manifest's `meta` still has it.
+   * the carried ones in the job's order. A carried column named like an own column, case aside,
+   * is left out (img2dataset does the same: its own fields win); the manifest's `meta` still has it.
    */
   columns: Record<string, unknown>
   /** The image's extension (its detected or transformed format): the row has a sample in the tar. */
@@ -65,7 +65,8 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
     sha256: ok ? (outcome.sha256 ?? null) : null,
   } satisfies Record<OwnColumn, unknown>
   for (const [name, value] of Object.entries(job.meta ?? {})) {
-    if (OWN.has(name)) continue
+    // Case aside: DuckDB and Spark read `WIDTH` and `width` as one column.
+    if (OWN.has(name.toLowerCase())) continue
     // A column named `__proto__` stays a column, not the object's prototype.
     Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })
   }
