@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
+import { cannotLink } from '../sinks/files.js'
 import { foreignShard } from '../sinks/folder-format.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
@@ -106,7 +107,11 @@ export async function publish(
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
     const temporary = `${to}.${process.pid}.tmp`
     await rm(temporary, { force: true })
-    await link(from, temporary)
+    // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
+    await link(from, temporary).catch((error) => {
+      if (!cannotLink(error)) throw error
+      return copyFile(from, temporary)
+    })
     await rename(temporary, to)
   }
   await rm(paths.staging, { recursive: true, force: true })
@@ -162,7 +167,11 @@ export async function bindFolder(out: string, inputId: string, queue: string): P
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   await writeFile(tmp, `${JSON.stringify({ inputId, queue })}\n`)
   try {
-    await link(tmp, file)
+    await link(tmp, file).catch((error) => {
+      if (!cannotLink(error)) throw error
+      // No hard links here: an exclusive create, written whole at once (the file is a line).
+      return readFile(tmp).then((bytes) => writeFile(file, bytes, { flag: 'wx' }))
+    })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     return bindFolder(out, inputId, queue) // another worker bound it first: the same check

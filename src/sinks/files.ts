@@ -98,6 +98,10 @@ export async function publish(
  */
 const NO_LINK = new Set(['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EXDEV'])
 
+/** Whether `error` (from `link`) says no hard link can be made there (see `NO_LINK`). */
+export const cannotLink = (error: unknown): boolean =>
+  NO_LINK.has((error as NodeJS.ErrnoException | null)?.code ?? '')
+
 /**
  * `publish` where no hard link can be made: the name is looked at, then taken by a rename, atomic
  * but not exclusive (the output folder's lock keeps other imgpull runs out, not other programs).
