@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { copyFile, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -296,6 +298,13 @@ test('a gzip-compressed Parquet file is read through a temporary copy, removed a
     break
   }
   assert.deepEqual(await readdir(temp), [])
+  // The copy a killed run left (its process gone) goes with the next run's; a live one's stays.
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!
+  const stale = `imgpull-table-${hostname()}-${gone}-abc123`
+  const live = `imgpull-table-${hostname()}-${process.pid}-def456`
+  for (const name of [stale, live]) await mkdir(join(temp, name, 'copy'), { recursive: true })
+  assert.deepEqual(await readAll([gz], { tempDir: temp }), plain)
+  assert.deepEqual(await readdir(temp), [live])
 })
 
 test('a file that is not Parquet, and a missing column, are usage errors before the first row', async () => {

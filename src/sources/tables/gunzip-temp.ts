@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
@@ -13,13 +14,15 @@ export interface TempCopy {
 }
 
 /**
- * Decompress a gzip file into a fresh folder under `tempDir`, streamed (constant memory), for
+ * Decompress a gzip file into a fresh folder under `tempDir` (named for this host and process: the
+ * copies of a process that was killed are removed by the next one to decompress there), streamed (constant memory), for
  * readers that need random access (Parquet reads its footer first). The copy takes the disk space
  * of the decompressed file until `remove()`; a failure removes what was written and throws a
  * `UsageError` naming the file.
  */
 export async function gunzipToTemp(file: TableFile, tempDir: string): Promise<TempCopy> {
-  const dir = await mkdtemp(join(tempDir, 'imgpull-table-'))
+  await removeStale(tempDir)
+  const dir = await mkdtemp(join(tempDir, `imgpull-table-${hostname()}-${process.pid}-`))
   const path = join(dir, basename(file.path).replace(/\.gz$/i, ''))
   const remove = () => rm(dir, { recursive: true, force: true })
   try {
@@ -29,4 +32,21 @@ export async function gunzipToTemp(file: TableFile, tempDir: string): Promise<Te
     throw readFailure(file, error, '')
   }
   return { path, remove }
+}
+
+const COPY = /^imgpull-table-(.+)-(\d+)-[^-]+$/
+
+/** Remove the copies of processes of this host that no longer run (a run killed with -9 leaves its copy). */
+async function removeStale(tempDir: string): Promise<void> {
+  const names = await readdir(tempDir).catch(() => [] as string[])
+  for (const name of names) {
+    const match = COPY.exec(name)
+    if (!match || match[1] !== hostname()) continue
+    try {
+      process.kill(Number(match[2]), 0)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
+        await rm(join(tempDir, name), { recursive: true, force: true }).catch(() => {})
+    }
+  }
 }
