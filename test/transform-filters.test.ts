@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
@@ -80,8 +81,44 @@ describe('undecodable images', () => {
   })
   it('verifyDecode decodes every pixel even when nothing else is asked', async () => {
     assert.equal(await outcome('truncated.jpg', { verifyDecode: true }), 'undecodable')
+    // Every frame of an animation: one whose last frame's data is garbage (its blocks intact).
+    const frames = Buffer.alloc(30 * 60 * 4)
+    for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256
+    const gif = await sharp(frames, { raw: { width: 30, height: 60, channels: 4, pageHeight: 20 } })
+      .gif()
+      .toBuffer()
+    assert.equal(await outcome(gif, { verifyDecode: true }), 'kept')
+    assert.equal(await outcome(spoilLastFrame(gif), { verifyDecode: true }), 'undecodable')
     for (const name of ['photo-orient6-gps.jpg', 'alpha.png', 'photo.webp', 'animated.gif', 'photo.avif']) {
       assert.equal(await outcome(name, { verifyDecode: true }), 'kept', name)
     }
   })
 })
+
+/** A GIF (GIF89a spec) whose last frame's LZW data is replaced by 0xFF bytes, its sub-block sizes kept. */
+function spoilLastFrame(gif: Buffer): Buffer {
+  const d = Buffer.from(gif)
+  let i = 13
+  if (d[10] & 0x80) i += 3 * 2 ** ((d[10] & 7) + 1)
+  let last: [number, number][] = []
+  while (d[i] !== 0x3b) {
+    if (d[i] === 0x21) {
+      i += 2
+      while (d[i]) i += d[i] + 1
+      i += 1
+      continue
+    }
+    const flags = d[i + 9]
+    i += 10
+    if (flags & 0x80) i += 3 * 2 ** ((flags & 7) + 1)
+    i += 1 // LZW minimum code size
+    last = []
+    while (d[i]) {
+      last.push([i + 1, d[i]])
+      i += d[i] + 1
+    }
+    i += 1
+  }
+  for (const [at, n] of last) d.fill(0xff, at, at + n)
+  return d
+}

@@ -94,10 +94,14 @@ function undecodable(error: unknown): TransformError {
   return new TransformError('undecodable', `cannot decode: ${detail}`, { cause: error })
 }
 
-/** Decode every pixel and throw `undecodable` if that fails; statistics are the cheapest full read sharp offers. */
+/**
+ * Decode every pixel, every frame of an animation too, and throw `undecodable` if that fails;
+ * statistics are the cheapest full read sharp offers.
+ */
 async function decodeFully(input: Buffer | string, maxPixels: number): Promise<void> {
   try {
-    await sharp(input, decodeOptions(maxPixels)).stats()
+    // Each frame's size was held to the limit by the plan; the limit is not on the frames' sum.
+    await sharp(input, { ...decodeOptions(maxPixels), pages: -1, limitInputPixels: false }).stats()
   } catch (error) {
     throw undecodable(error)
   }
