@@ -301,6 +301,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://127.0.0.1:9/x.jpg', '--encode', 'jpg', '--quality', '101'],
       /Expected --quality to be at most 100/,
     ],
+    [['x', '--resize', 'keep-ratio', '--size', '70000'], /--size.*integer <= 65535/],
+    // Options that would do nothing as given: refused, not silently dropped.
+    [['x', '--quality', '80'], /--quality is for images written anew: give --encode or a --resize mode/],
+    [['x', '--keep-metadata'], /--keep-metadata is for images written anew/],
+    [['x', '--encode', 'webp', '--background', 'red'], /--background fills the padding of --resize border/],
+    [['x', '--hash-type', 'md5'], /--hash-type says what --hash-col holds: give --hash-col/],
+    [
+      ['x', '--output-format', 'webdataset', '--name', '{index}{ext}'],
+      /--name names the files of --output-format files/,
+    ],
   ]
   for (const [args, message] of cases) {
     const r = await runCli(args)

@@ -20,8 +20,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '-n, --name <template>',
-      'file name template: {name} {ext} {host} {path} {index} {hash}',
-      defaults.name,
+      `file name template: {name} {ext} {host} {path} {index} {hash} (default: "${defaults.name}")`,
     )
     .option(
       '--retries <n>',
@@ -121,7 +120,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       out: o.out as string,
       concurrency: o.concurrency as number,
       perHost: o.perHost as number | 'auto',
-      name: o.name as string,
+      name: nameOf(o),
       retries: o.retries as number,
       retryFailed: o.retryFailed === true,
       maxRetryAfter: o.maxRetryAfter as number,
@@ -162,6 +161,15 @@ export function showDefaults(command: Command) {
     const shown = SHOWN_DEFAULTS[option.attributeName()]
     if (shown !== undefined) option.defaultValueDescription = shown
   }
+}
+
+/** `--name`, which only files output has: given for WebDataset shards (named by their keys), a usage error. */
+function nameOf(o: Record<string, unknown>): string {
+  if (o.name !== undefined && o.outputFormat === 'webdataset')
+    throw new UsageError(
+      '--name names the files of --output-format files: WebDataset samples are named by their keys; leave --name out',
+    )
+  return (o.name as string | undefined) ?? defaults.name
 }
 
 /** `--shard-size`, which only a WebDataset output has: given for files, a usage error. */

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander'
+import { UsageError } from '../errors.js'
 import type { TableOptions } from '../sources/tables/options.js'
 
 /** Options for tables as input (CSV, TSV, JSON lines, Parquet): the columns img2dataset users name. */
@@ -18,12 +19,14 @@ export function addTableOptions(command: Command): Command {
       "tables: a column holding each image's expected hash (a mismatch is not kept)",
     )
     .addOption(
-      new Option('--hash-type <type>', 'what --hash-col holds').choices(['sha256', 'md5']).default('sha256'),
+      new Option('--hash-type <type>', 'what --hash-col holds (default: sha256)').choices(['sha256', 'md5']),
     )
 }
 
 /** The table options from parsed command-line options. */
 export function tableFrom(o: Record<string, unknown>): TableOptions {
+  if (o.hashType !== undefined && o.hashCol === undefined)
+    throw new UsageError('--hash-type says what --hash-col holds: give --hash-col, or leave --hash-type out')
   const columns = (o.columns as string | undefined)
     ?.split(',')
     .map((c) => c.trim())

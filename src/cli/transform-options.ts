@@ -69,6 +69,21 @@ export function transformFrom(o: Record<string, unknown>): Partial<TransformSpec
   if (!resizing && o.resizeOnlyIfBigger === true) {
     throw new UsageError('--resize-only-if-bigger goes with a --resize mode')
   }
+  // Options of images written anew: with neither --encode nor a resize, none is, and they would do nothing.
+  const writing = resizing || o.encode !== undefined
+  for (const [given, flag] of [
+    [o.quality !== undefined, '--quality'],
+    [o.keepMetadata === true, '--keep-metadata'],
+  ] as const) {
+    if (given && !writing)
+      throw new UsageError(
+        `${flag} is for images written anew: give --encode or a --resize mode, or leave ${flag} out`,
+      )
+  }
+  if (o.background !== undefined && o.resize !== 'border' && o.encode !== 'jpg')
+    throw new UsageError(
+      '--background fills the padding of --resize border and the transparency under --encode jpg: give one, or leave --background out',
+    )
   return {
     resize: o.resize as TransformSpec['resize'] | undefined,
     size: o.size as number | undefined,
