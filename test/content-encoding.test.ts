@@ -220,6 +220,9 @@ before(async () => {
       })
       res.write(gz.subarray(0, gz.length >> 1), () => res.destroy())
     },
+    // An empty body (its length, 0, met) labelled gzip or br: nothing cut, no image.
+    '/empty-gzip': send(Buffer.alloc(0), { 'content-encoding': 'gzip' }),
+    '/empty-br': send(Buffer.alloc(0), { 'content-encoding': 'br' }),
     // Identity would have been a 5 KB HTML page: gzip of it is still no image.
     '/html': send(zlib.gzipSync(Buffer.from('<html>'.padEnd(5000, ' '))), {
       'content-encoding': 'gzip',
@@ -294,7 +297,18 @@ test('a large gzip body streams through (24 MB decoded), byte-exact', async () =
 test('bodies that do not decode are truncated or corrupt and never saved; unknown codings say so', async () => {
   const out = join(dir, 'bad')
   const results = await run(
-    ['/corrupt', '/cut-chunked', '/cut', '/compress', '/html', '/zstd', '/labelled-cut', '/svgz'],
+    [
+      '/corrupt',
+      '/cut-chunked',
+      '/cut',
+      '/compress',
+      '/html',
+      '/zstd',
+      '/labelled-cut',
+      '/svgz',
+      '/empty-gzip',
+      '/empty-br',
+    ],
     {
       out,
     },
@@ -312,6 +326,9 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   assert.equal(results.get('/cut')!.attempts, 2, 'a cut body is retried, from byte 0')
   expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
+  expect('/empty-gzip', 'not-an-image', /image\/jpeg, gzip-encoded, 0 bytes/)
+  expect('/empty-br', 'not-an-image', /image\/jpeg, br-encoded, 0 bytes/)
+  assert.equal(results.get('/empty-gzip')!.attempts, 1, 'not retried: nothing was cut')
   expect('/labelled-cut', 'truncated', /labelled-cut/)
   expect('/svgz', 'not-an-image', /image\/svg\+xml, \d+ bytes \(gzip data no Content-Encoding names/)
   if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')

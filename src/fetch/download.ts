@@ -512,7 +512,8 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
           retryable: true,
         })
       }
-      await decoder.end()
+      // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
+      if (received > 0) await decoder.end()
     }
     if (!check.format) await identify(true)
     await file.flush(true)
