@@ -85,6 +85,11 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
     ['http://[::1]:9/', '[::1]:9', true],
     ['http://[fd00::5]/', 'fd00::/8', true],
     ['http://1.2.3.4/', '2.3.4', false],
+    // A fully qualified name's trailing dot names the same host, in the URL or in NO_PROXY.
+    ['http://img.example.org./', 'example.org', true],
+    ['http://example.org./', 'example.org', true],
+    ['http://example.org/', 'example.org.', true],
+    ['http://badexample.org./', 'example.org', false],
   ]
   for (const [url, noProxy, expected] of cases)
     assert.equal(bypassed(new URL(url), noProxy), expected, `${url} ${noProxy}`)

@@ -64,7 +64,11 @@ export function proxyFor(url: URL, plan: ProxyPlan | undefined): URL | undefined
 
 /** Whether `NO_PROXY` sends `url` direct. */
 export function bypassed(url: URL, noProxy: string): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  // A fully qualified name's trailing dot (`cdn.example.com.`) names the same host, as curl reads it.
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '')
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
   for (let entry of noProxy.split(/[\s,]+/)) {
     entry = entry.trim().toLowerCase()
@@ -82,7 +86,7 @@ export function bypassed(url: URL, noProxy: string): boolean {
       if (inRange(host, entry)) return true
       continue
     }
-    const name = entry.replace(/^\*?\./, '')
+    const name = entry.replace(/^\*?\./, '').replace(/\.$/, '')
     if (host === name || (!isIP(host) && host.endsWith(`.${name}`))) return true
   }
   return false
