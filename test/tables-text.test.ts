@@ -253,6 +253,17 @@ test('a table that is not UTF-8 (a Latin-1 export) stops with the file, line and
     `url,caption\n${Array.from({ length: 40_000 }, (_, i) => `https://images.example/${i}.jpg,é€😀 ${i}`).join('\n')}\n`,
   )
   assert.equal((await readAll([wide])).length, 40_000)
+  // UTF-16 (Excel's "Unicode Text"), with its byte order mark or without: named as such.
+  const text = 'url\tcaption\nhttps://images.example/a.jpg\tcaf\u00e9\n'
+  for (const [name, bytes] of [
+    ['bom.tsv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+    ['bare.tsv', Buffer.from(text, 'utf16le')],
+    ['bare.jsonl', Buffer.from('{"url":"https://images.example/a.jpg"}\n', 'utf16le')],
+  ] as const) {
+    await assert.rejects(readAll([await file(name, bytes)]), {
+      message: new RegExp(`${name.replace('.', '\\.')} is UTF-16 text .*iconv -f utf-16 -t utf-8`),
+    })
+  }
 })
 
 test('utf8Scan: the first byte that is not UTF-8 (RFC 3629), and a character cut at the end', () => {

@@ -48,7 +48,7 @@ export function planColumns(
     // A header of control bytes (or of U+FFFD, bytes that were not text) is a binary file read as
     // text (a Parquet file given --input-format csv).
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
-      throw binaryInput(file, 'a text table')
+      throw binaryInput(file, 'a text table', available.join(','))
     throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
   }
   need(options.urlCol, 'the URL column')

@@ -106,7 +106,7 @@ export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> 
     // A first line of control bytes is a binary file read as text (a Parquet file given
     // --input-format jsonl): one clear error, not a failed row for each of its "lines".
     if (objects === 0 && 'problem' in parsed && holdsControl(line.text))
-      throw binaryInput(file.path, 'JSON lines')
+      throw binaryInput(file.path, 'JSON lines', line.text)
     if (!('object' in parsed)) continue
     for (const key of Object.keys(parsed.object)) keys.add(key)
     if (++objects === KEY_LINES) break

@@ -9,10 +9,27 @@ const CONTROL = /[\u0000-\u0008\u000e-\u001f]/
 export const holdsControl = (text: string) => CONTROL.test(text)
 
 /** The error for a binary file read as text, `as` what it was read (`a text table`, `JSON lines`). */
-export function binaryInput(path: string, as: string): UsageError {
+export function binaryInput(path: string, as: string, sample = ''): UsageError {
+  if (looksUtf16(sample))
+    return new UsageError(
+      `${path} is UTF-16 text (as Excel's "Unicode Text" saves it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
+    )
   return new UsageError(
     `${path} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
   )
+}
+
+/**
+ * Whether text read byte for byte (latin1, or UTF-8 that let NULs through) is UTF-16: its byte
+ * order mark, or a NUL beside every other character, as ASCII in UTF-16 has.
+ */
+function looksUtf16(sample: string): boolean {
+  if (sample.startsWith('\xff\xfe') || sample.startsWith('\xfe\xff') || sample.startsWith('\ufffd\ufffd'))
+    return true
+  const head = sample.slice(0, 200)
+  let nuls = 0
+  for (const c of head) if (c === '\0') nuls++
+  return head.length >= 8 && nuls * 3 >= head.length
 }
 
 /**
@@ -84,7 +101,7 @@ export class Utf8Check {
   #fail(bytes: Buffer, at: number): never {
     // Control bytes near the start: a binary file (Parquet) read as text.
     if (this.#lines === 0 && holdsControl(bytes.toString('latin1', 0, 1024)))
-      throw binaryInput(this.path, 'a text table')
+      throw binaryInput(this.path, 'a text table', bytes.toString('latin1', 0, 1024))
     const line = this.#lines + countLines(bytes, 0, at) + 1
     const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0')
     throw new UsageError(
