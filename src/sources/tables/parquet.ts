@@ -237,7 +237,13 @@ async function* rowRange(
         }
         if (rows.length !== end - start)
           throw new UsageError(`cannot decode ${where}: ${rows.length} rows came out of ${end - start}`)
-        for (const [i, values] of rows.entries()) {
+        // Each row is let go once it is a job, and the range with it: a generator keeps its locals
+        // (and V8 its stale registers) alive while suspended, which held two whole ranges.
+        const decoded: (Record<string, unknown> | undefined)[] = rows
+        rows = []
+        for (let i = 0; i < decoded.length; i++) {
+          const values = decoded[i] as Record<string, unknown>
+          decoded[i] = undefined
           yield buildJob(
             row++,
             (name) => values[name],
@@ -248,6 +254,7 @@ async function* rowRange(
             convert,
           )
         }
+        decoded.length = 0
         start = end
       }
       groupStart = groupEnd
