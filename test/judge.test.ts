@@ -95,6 +95,30 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     { do: 'receive', at: 600, total: 1000, length: 400 },
   ],
+  [
+    'resume answered by another query, its date the same, no ETag',
+    { ...resume({ lastModified: LM, length: 1000, from: 'https://h/img?f=1' }), at: 'https://h/img?f=2' },
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LM },
+    'restart',
+  ],
+  [
+    'resume answered by another edge host, the same strong ETag and size',
+    {
+      ...resume({ etag: ETAG, length: 1000, from: 'https://edge1.cdn/a.jpg' }),
+      at: 'https://edge2.cdn/a.jpg',
+    },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume answered by another URL, the same ETag, the size unknown before',
+    { ...resume({ etag: ETAG, from: 'https://h/1.jpg' }), at: 'https://h/2.jpg' },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    'restart',
+  ],
   // If-Range never yields 304 or 412 (RFC 9110 §13.1.5): a server that misread it, or rejects Range.
   ['resume, 304', resume({ etag: ETAG }), 304, {}, 'restart'],
   ['resume, 412', resume({ etag: ETAG }), 412, {}, 'restart'],

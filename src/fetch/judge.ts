@@ -17,9 +17,9 @@ import type { Validators } from '../types.js'
  *   (as curl and wget take it).
  * - A 304 or 412 to a resume (If-Range never yields them: a server that misreads it as
  *   If-None-Match or If-Match), or a 400 or 501 (one that rejects Range), restarts without Range.
- * - A resumed 206 or 416 must come from the URL the bytes on disk came from, after redirects (its
- *   origin and path: a redirect that now leads elsewhere leads to another resource), else the
- *   file is asked for again.
+ * - A resumed 206 or 416 must come from the URL the bytes on disk came from, after redirects (a
+ *   redirect that now leads elsewhere leads to another resource), or show the same file by a strong
+ *   ETag and full size (`sameFile`), else the file is asked for again.
  * - A resumed 206 must prove the file has not changed since the bytes on disk came: every
  *   validator known from the first answer (ETag, Last-Modified, full length) is compared with the
  *   answer's and any mismatch restarts from byte 0; and at least one strong validator (a strong
@@ -222,10 +222,9 @@ export function judge(asked: Asked, answer: Answer): Decision {
   const codings = codingsOf(answer.headers['content-encoding'])
 
   // The redirects now end at another URL than the one the bytes on disk came from: another
-  // resource, whatever its validators say (RFC 9110 §13.1.5).
-  const moved =
-    asked.known.from !== undefined && asked.at !== undefined && !sameResource(asked.known.from, asked.at)
-  if (resuming && moved && (status === 206 || status === 416)) {
+  // resource (RFC 9110 §13.1.5), unless it shows the very same representation (see `sameFile`).
+  const moved = asked.known.from !== undefined && asked.at !== undefined && asked.known.from !== asked.at
+  if (resuming && moved && (status === 206 || status === 416) && !sameFile(asked.known, got)) {
     return {
       do: 'restart',
       why: `the bytes on disk came from ${asked.known.from}, this answer from ${asked.at}`,
@@ -330,16 +329,20 @@ function whole(answer: Answer, codings: string[]): Decision {
 }
 
 /**
- * Whether two URLs that answered name one resource: the same origin and path. The query is left
- * aside: a redirect to signed storage URLs (S3, GCS, GitHub's release assets) carries a new
- * signature each time, and the validators still prove the bytes.
+ * Whether an answer from another URL than the bytes on disk came from shows the same file: a
+ * strong ETag equal and the full size equal. So a redirect to signed storage URLs (S3, GCS: a new
+ * signature each time) or to another edge host of one CDN still resumes, while two files of one
+ * deploy behind a redirector are not joined on a shared Last-Modified: a date alone proves nothing
+ * across URLs. (Two files of the very same size and date under an ETag made of the two, as nginx
+ * makes it, would still pass: the one case this accepts.)
  */
-export function sameResource(a: string, b: string): boolean {
-  const strip = (href: string) => {
-    const u = new URL(href)
-    return u.origin + u.pathname
-  }
-  return a === b || strip(a) === strip(b)
+export function sameFile(known: Validators, got: Validators): boolean {
+  return (
+    isStrong(known.etag) &&
+    known.etag === got.etag &&
+    known.length !== undefined &&
+    known.length === got.length
+  )
 }
 
 /** Answers to a resume that say nothing of the file: see `judge`. */
