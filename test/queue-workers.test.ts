@@ -234,6 +234,12 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.equal(taken.code, 3, taken.stderr)
   assert.match(taken.stderr, /holds 00000\.tar, which no worker of queue second wrote/)
   assert.equal(await readFile(join(foreign, '00000.tar'), 'utf8'), 'not ours')
+  // A shard folder of files output (00000/) that no worker of this queue wrote: the same.
+  const folder = join(dir, 'foreign-folder')
+  await mkdir(join(folder, '00000'), { recursive: true })
+  const inFolder = await runCli(['worker', ...q('second'), '-o', folder, '--exit-when-done'])
+  assert.equal(inFolder.code, 3, inFolder.stderr)
+  assert.match(inFolder.stderr, /holds 00000, which no worker of queue second wrote/)
 
   // Its own folder: done.
   const own = await runCli([

@@ -156,7 +156,7 @@ export async function bindFolder(out: string, inputId: string, queue: string): P
       `${out} holds the outputs of a local run (${local.journal}), not queue ${queue}'s shards`,
       { hint },
     )
-  const shard = await foreignShard(out)
+  const shard = await foreignShard(out, { folders: true })
   if (shard)
     throw new FatalError('queue-folder', `${out} holds ${shard}, which no worker of queue ${queue} wrote`, {
       hint: 'use another output folder, or move the shards away',

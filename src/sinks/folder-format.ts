@@ -24,14 +24,18 @@ async function readInfo(path: string): Promise<DatasetInfo | undefined> {
 const SHARD_FILE = /^\d+(?:\.tar|\.parquet|_stats\.json)$/
 
 /**
- * The first shard file in `out` (a name like `00000.tar`), or `undefined`: in a folder no imgpull
+ * The first shard file in `out` (a name like `00000.tar`; with `folders`, also a queue's shard
+ * folder in files output, `00000`), or `undefined`: in a folder no imgpull
  * run or queue has claimed, such files are another tool's (or a claimed folder's, its `.imgpull/`
  * removed), and a run would take them for its own or write over them.
  */
-export async function foreignShard(out: string): Promise<string | undefined> {
+export async function foreignShard(out: string, { folders = false } = {}): Promise<string | undefined> {
   const names = await readdir(out).catch(() => [] as string[])
-  return names.sort().find((name) => SHARD_FILE.test(name))
+  return names.sort().find((name) => SHARD_FILE.test(name) || (folders && SHARD_FOLDER.test(name)))
 }
+
+/** A queue's shard folder in files output (`00000/`): `folders` in `foreignShard`. */
+const SHARD_FOLDER = /^\d{5,}$/
 
 /**
  * Keep one output folder to one kind of output: a sample's shard and key follow from the shard
