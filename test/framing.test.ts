@@ -170,6 +170,12 @@ const answers: Record<string, Answer> = {
   '/deploy-two': deployed(two, {}),
   '/if-range-304': misreadIfRange,
   // A 206 to a request that asked for no range, naming none: the whole file.
+  // The same, but a first chunk of a file whose end its bytes do not show: never taken for the file.
+  '/206-no-range-chunk': () =>
+    Buffer.concat([
+      head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/jxl', 'Content-Length: 600']),
+      jxl.subarray(0, 600),
+    ]),
   '/206-no-range': () =>
     Buffer.concat([
       head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/gif', `Content-Length: ${gif.length}`]),
@@ -391,6 +397,9 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   )
   const plain = await get('/206-no-range', { retries: 0 })
   assert.equal(plain.r.status, 'ok', plain.r.message)
+  const chunk = await get('/206-no-range-chunk', { retries: 2 })
+  assert.equal(chunk.r.error, 'truncated', chunk.r.message)
+  assert.equal(chunk.r.attempts, 3, 'the same bytes each time prove nothing after a 206')
   assert.ok((await readFile(join(plain.out, plain.r.path!))).equals(gif))
 })
 

@@ -182,14 +182,17 @@ export function validatorsOf(answer: Answer): Validators {
  * body that ran until the connection closed, also when its `Transfer-Encoding` names `chunked`
  * only among other codings or parameters (read to the close, as llhttp does), or a 200 carries a
  * `Content-Range` (nothing checks it); a 206 of a file of unknown size (`bytes A-B/*`: it marks
- * where the part ends, not the file); and an HTTP/2 body without a length, since undici reports a
+ * where the part ends, not the file) or that names no range at all; and an HTTP/2 body without a length, since undici reports a
  * stream reset with NO_ERROR or CANCEL in the middle of the body as its end.
  */
 export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): boolean {
   const { status, headers } = answer
   if (status === 416) return true
-  if (status === 206 && header(headers, 'content-range') !== undefined)
+  if (status === 206) {
+    // A 206 that names no range (taken as the file from byte 0) still says it is partial.
+    if (header(headers, 'content-range') === undefined) return false
     return parseContentRange(header(headers, 'content-range'))?.total !== undefined || fileTotal !== undefined
+  }
   const declared = header(headers, 'content-length')
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared)) return true
   if (http2) return false
