@@ -49,6 +49,22 @@ describe('metadata', () => {
     assert.equal((await pool.transform(bare, resolveTransformSpec({ encode: 'jpg' }))).kept, true)
   })
 
+  it('is stripped from an animation in its own format with every frame kept', async () => {
+    const frames = Buffer.alloc(30 * 60 * 4)
+    for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256
+    const animated = await sharp(frames, { raw: { width: 30, height: 60, channels: 4, pageHeight: 20 } })
+      .withExif({ IFD0: { Copyright: 'someone' } })
+      .webp()
+      .toBuffer()
+    const before = await metadataOf(animated)
+    assert.deepEqual([before.pages, before.exif !== undefined], [3, true])
+    const result = await pool.transform(animated, resolveTransformSpec({ encode: 'webp' }))
+    assert.equal(result.kept, false)
+    assert.deepEqual([result.width, result.height], [30, 20])
+    const after = await metadataOf(result.bytes!)
+    assert.deepEqual([after.pages, after.height, after.exif], [3, 20, undefined])
+  })
+
   it('is kept with keepMetadata, the orientation reset to 1 as the pixels are upright', async () => {
     const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 100, keepMetadata: true })
     const result = await pool.transform(photo, spec)

@@ -18,6 +18,8 @@ export interface ImageHeader {
   hasAlpha?: boolean
   /** Whether it carries EXIF, XMP or IPTC (a camera, a place, a name). */
   hasMetadata?: boolean
+  /** Frames of an animation (GIF, WebP); absent or 1 for a still image. */
+  pages?: number
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -36,8 +38,20 @@ export type Plan =
   | { action: 'refuse'; code: Refusal; message: string }
   /** Nothing to change: the bytes stay as they are. `width`/`height` as displayed (after orientation). */
   | { action: 'keep'; width: number; height: number }
-  /** Decode, orient, resize if `resize`, flatten onto the background if `flatten`, write as `format`. */
-  | { action: 'encode'; format: string; resize?: Resize; flatten: boolean; width: number; height: number }
+  /**
+   * Decode, orient, resize if `resize`, flatten onto the background if `flatten`, write as `format`.
+   * `frames`: the animation's frame count when every frame is written again (an animation only
+   * stripped of its metadata, in its own format); absent, the first frame only.
+   */
+  | {
+      action: 'encode'
+      format: string
+      resize?: Resize
+      flatten: boolean
+      width: number
+      height: number
+      frames?: number
+    }
 
 /** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
 export const WRITABLE_FORMATS: ReadonlySet<string> = new Set(['jpg', 'png', 'webp', 'avif', 'gif', 'tif'])
@@ -140,12 +154,15 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     const message = `${out.width}x${out.height} is wider than ${format} can hold (${side} px a side)`
     return { action: 'refuse', code: 'too-many-pixels', message }
   }
+  // Only stripped of its metadata, an animation stays one: every frame is written again.
+  const animated = header.pages !== undefined && header.pages > 1
   return {
     action: 'encode',
     format,
     resize,
     flatten: header.hasAlpha === true && !ALPHA_FORMATS.has(format),
     ...out,
+    ...(animated && !resize && format === header.format ? { frames: header.pages } : {}),
   }
 }
 

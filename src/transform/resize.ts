@@ -83,6 +83,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     orientation: metadata.orientation,
     hasAlpha: metadata.hasAlpha,
     hasMetadata: metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined,
+    pages: metadata.pages,
   }
 }
 
@@ -132,7 +133,9 @@ function pipeline(
   spec: TransformSpec,
   maxPixels: number,
 ) {
-  let image = sharp(input, { ...decodeOptions(maxPixels), autoOrient: true })
+  // Every frame of an animation written again (see `Plan`): the limit holds for each frame, as the plan checked.
+  const frames = step.frames ? { pages: -1, limitInputPixels: maxPixels * step.frames } : {}
+  let image = sharp(input, { ...decodeOptions(maxPixels), ...frames, autoOrient: true })
   if (step.resize) {
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
   }
@@ -173,7 +176,8 @@ export async function transformImage(
       kept: false,
       format: step.format,
       width: info.width,
-      height: info.height,
+      // An animation comes out as its frames stacked: its height is a frame's.
+      height: step.frames ? step.height : info.height,
       size: data.length,
       sha256: createHash('sha256').update(data).digest('hex'),
       ...sizes,
