@@ -89,6 +89,9 @@ describe('undecodable images', () => {
       .toBuffer()
     assert.equal(await outcome(gif, { verifyDecode: true }), 'kept')
     assert.equal(await outcome(spoilLastFrame(gif), { verifyDecode: true }), 'undecodable')
+    // --max-pixels holds for all the frames decoded (3 of 30x20: 1,800): refused, not minutes of a worker.
+    assert.equal(await outcome(gif, { verifyDecode: true, maxPixels: 1000 }), 'too-many-pixels')
+    assert.equal(await outcome(gif, { verifyDecode: true, maxPixels: 2000 }), 'kept')
     for (const name of ['photo-orient6-gps.jpg', 'alpha.png', 'photo.webp', 'animated.gif', 'photo.avif']) {
       assert.equal(await outcome(name, { verifyDecode: true }), 'kept', name)
     }

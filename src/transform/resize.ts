@@ -99,10 +99,19 @@ function undecodable(error: unknown): TransformError {
  * Decode every pixel, every frame of an animation too, and throw `undecodable` if that fails;
  * statistics are the cheapest full read sharp offers.
  */
-async function decodeFully(input: Buffer | string, maxPixels: number): Promise<void> {
+async function decodeFully(input: Buffer | string, maxPixels: number, head?: ImageHeader): Promise<void> {
+  // The limit holds for all the frames decoded: a long animation at a large size would otherwise
+  // take minutes of a worker, on every run.
+  const frames = head?.pages ?? 1
+  if (head && frames > 1 && head.width * head.height * frames > maxPixels) {
+    const total = head.width * head.height * frames
+    throw new TransformError(
+      'too-many-pixels',
+      `${frames} frames of ${head.width}x${head.height} are ${total} pixels to decode, more than ${maxPixels}`,
+    )
+  }
   try {
-    // Each frame's size was held to the limit by the plan; the limit is not on the frames' sum.
-    await sharp(input, { ...decodeOptions(maxPixels), pages: -1, limitInputPixels: false }).stats()
+    await sharp(input, { ...decodeOptions(maxPixels), pages: -1 }).stats()
   } catch (error) {
     throw undecodable(error)
   }
@@ -166,7 +175,7 @@ export async function transformImage(
   if (step.action === 'refuse') throw new TransformError(step.code, step.message)
   const sizes = { originalWidth: original.width, originalHeight: original.height }
   if (step.action === 'keep') {
-    if (spec.verifyDecode) await decodeFully(from, maxPixels)
+    if (spec.verifyDecode) await decodeFully(from, maxPixels, head)
     return { kept: true, format: head.format, width: original.width, height: original.height, ...sizes }
   }
   const image = pipeline(from, step, spec, maxPixels)
