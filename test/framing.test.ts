@@ -192,6 +192,22 @@ const answers: Record<string, Answer> = {
       `Content-Range: bytes 0-${gif.length - 1}/${gif.length}`,
     ]),
   '/jxl-star': starJxl,
+  // One byte a part, never the end: given up after a bounded number of parts.
+  '/jxl-star-bytes': (range) => {
+    const etag = 'ETag: "jxl-bytes"'
+    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, 300), [etag])
+    const from = Number(/bytes=(\d+)-/.exec(range)![1])
+    const part = jxl.subarray(from, from + 1)
+    return Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        etag,
+        `Content-Range: bytes ${from}-${from}/*`,
+        'Content-Length: 1',
+      ]),
+      part,
+    ])
+  },
   '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
   '/jxlc-to-end-length': () => withLength('image/jxl', jxlContainer()),
   // A server that died after its headers, or after a JPEG's first two bytes; and bodies that are no image.
@@ -340,6 +356,13 @@ test('a 206 of a file of unknown size marks where its part ends, not the file: t
   assert.ok((await readFile(join(out, r.path!))).equals(jxl))
   const asked = requests.filter((q) => q.path === '/jxl-star').map((q) => q.range)
   assert.equal(asked.at(-1), `bytes=${jxl.length}-`)
+})
+
+test('parts of a file of unknown size, one byte each: given up after 100 parts in an attempt', async () => {
+  const { r } = await get('/jxl-star-bytes', { retries: 1 })
+  assert.equal(r.error, 'truncated', r.message)
+  assert.match(r.message!, /sent 100 parts of a file of unknown size without its end/)
+  assert.equal(requests.filter((q) => q.path === '/jxl-star-bytes').length, 102)
 })
 
 test('a JPEG XL codestream box that runs to the end of the file: whole with a length, truncated on a closed connection', async () => {

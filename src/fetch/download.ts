@@ -20,6 +20,8 @@ import type { Dispatcher } from './undici.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
 const MAX_RESTARTS = 3
+/** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
+const MAX_PARTS = 100
 /** Immediate replays of a request whose connection died before any byte of the answer. */
 const MAX_REPLAYS = 4
 
@@ -73,6 +75,8 @@ class Transfer {
   head: Head | undefined
   ttfb = 0
   restarts = 0
+  /** Parts of a file of unknown size asked for in this attempt (see `MAX_PARTS`). */
+  parts = 0
   replays = 0
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
@@ -564,6 +568,14 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
   // says (a 416 with the size, more bytes, or the whole file again).
   if (decision.more) {
+    // Each part brings at least a byte, but a server could dole out one byte per request.
+    if (++t.parts > MAX_PARTS) {
+      throw new ImgpullError(
+        'truncated',
+        `${shown}: the server sent ${MAX_PARTS} parts of a file of unknown size without its end`,
+        { retryable: true },
+      )
+    }
     t.record()
     return send
   }
