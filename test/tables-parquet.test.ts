@@ -281,6 +281,22 @@ test('a text cell that is not UTF-8 stops the reading, naming the row group: nev
     error.message,
     /latin1\.parquet row group 0 .*a text cell is not UTF-8 \(bytes [0-9a-f]+\): convert/,
   )
+  // ENUM columns are text stored as binary: held to UTF-8 the same way.
+  const enumPath = join(dir, 'latin1-enum.parquet')
+  parquetWriteFile({
+    filename: enumPath,
+    columnData: [{ name: 'url', data: [latin1('https://images.example/caf\xe9.jpg')] }],
+    schema: [
+      { name: 'root', num_children: 1 },
+      { name: 'url', type: 'BYTE_ARRAY', converted_type: 'ENUM', repetition_type: 'OPTIONAL' },
+    ],
+  })
+  const enumRead = await readUntilError([enumPath])
+  assert.ok(enumRead.error instanceof UsageError, String(enumRead.error))
+  assert.match(
+    enumRead.error.message,
+    /latin1-enum\.parquet row 0 \(row group 0\), column "url": a text cell is not UTF-8/,
+  )
 })
 
 test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {

@@ -16,7 +16,7 @@ import { gunzipToTemp } from './gunzip-temp.js'
 import { readFailure } from './input.js'
 import { buildJob, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { cellText, jsonSafe, PARSERS } from './values.js'
+import { jsonSafe, PARSERS } from './values.js'
 
 /** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
 const RANGE_BYTES = 4 * 1024 * 1024
@@ -192,8 +192,17 @@ async function* rowRange(
         .filter((c) => c.element.converted_type === 'ENUM' || c.element.logical_type?.type === 'ENUM')
         .map((c) => c.element.name),
     )
-    const convert = (value: unknown, column: string) =>
-      enums.has(column) && value instanceof Uint8Array ? cellText(value) : jsonSafe(value)
+    const convert = (value: unknown) => jsonSafe(value)
+    /** A cell, an ENUM's bytes as the UTF-8 text they must be (`where` names the row when they are not). */
+    const cellOf = (values: Record<string, unknown>, name: string, where: () => string) => {
+      const value = values[name]
+      if (!enums.has(name) || !(value instanceof Uint8Array)) return value
+      try {
+        return PARSERS.stringFromBytes(value)
+      } catch (error) {
+        throw new UsageError(`${where()}, column ${JSON.stringify(name)}: ${(error as Error).message}`)
+      }
+    }
     // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
     const nested = schema.children.some(
       (c) =>
@@ -246,7 +255,7 @@ async function* rowRange(
           decoded[i] = undefined
           yield buildJob(
             row++,
-            (name) => values[name],
+            (name) => cellOf(values, name, () => `${file.path} row ${start + i} (row group ${g})`),
             carried,
             plan,
             options.hashType,
