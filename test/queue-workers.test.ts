@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
@@ -174,6 +176,10 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
   const shards = ['--output-format', 'webdataset', '--shard-size', '10', '--caption-col', 'caption']
   assert.equal((await runCli(['enqueue', input, ...q('wds'), ...shards, '-c', '4'])).code, 0)
   const out = join(dir, 'wds-out')
+  // What a worker of this host killed while publishing left (its process is gone): removed.
+  await mkdir(out)
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!
+  await writeFile(join(out, `00001.tar.${hostname()}.${gone}.tmp`), 'half a tar')
   const workers = [0, 1].map(() => startCli(['worker', ...q('wds'), '-o', out, '--exit-when-done']))
   for (const r of await Promise.all(workers.map((w) => w.done))) assert.equal(r.code, 0, r.stderr)
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { basename, dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
@@ -105,7 +106,8 @@ export async function publish(
   }
   for (const { from, to } of paths.dataset) {
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
-    const temporary = `${to}.${process.pid}.tmp`
+    await removeStaleTemporaries(to)
+    const temporary = `${to}.${hostname()}.${process.pid}.tmp`
     await rm(temporary, { force: true })
     // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
     await link(from, temporary).catch((error) => {
@@ -116,6 +118,27 @@ export async function publish(
   }
   await rm(paths.staging, { recursive: true, force: true })
   return true
+}
+
+/**
+ * The temporary copies of `to` that workers of this host left when killed while publishing (a
+ * copy, where no hard link could be made, can be a whole tar): removed. Another host's, or a
+ * running worker's, are left alone.
+ */
+async function removeStaleTemporaries(to: string): Promise<void> {
+  const prefix = `${basename(to)}.${hostname()}.`
+  const names = await readdir(dirname(to)).catch(() => [] as string[])
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
+    const pid = Number(name.slice(prefix.length, -'.tmp'.length))
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      process.kill(pid, 0)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
+        await rm(join(dirname(to), name), { force: true })
+    }
+  }
 }
 
 /** Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir). */
