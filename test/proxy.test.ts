@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
@@ -247,6 +248,30 @@ test('a proxy that cannot be reached fails as proxy, naming it', async () => {
   )
   assert.equal(r.error, 'proxy')
   assert.match(r.message!, /cannot reach proxy http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
+})
+
+test('a proxy that opens the tunnel, then answers in it itself (a block page): named as the proxy, not the image host', async () => {
+  const blocking = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<p>no</p>')
+    })
+  })
+  await new Promise<void>((resolve) => blocking.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(blocking.address() as AddressInfo).port}`
+    const [r] = await withEnv({}, () =>
+      run(['https://images.example.org/a.jpg'], { out: join(dir, 'blocked'), proxy, retries: 0 }),
+    )
+    assert.equal(r.error, 'tls', r.message)
+    assert.match(
+      r.message!,
+      /cannot talk to images\.example\.org securely through the proxy http:\/\/127\.0\.0\.1:\d+: what came back through the proxy's tunnel is not TLS/,
+    )
+  } finally {
+    await new Promise((resolve) => blocking.close(resolve))
+  }
 })
 
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {

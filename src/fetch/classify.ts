@@ -2,7 +2,7 @@ import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
 import { isSocks, proxyFor, proxyPlan, shownProxy } from './proxy.js'
-import { tlsMessage, tlsProblem } from './tls-errors.js'
+import { NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
 const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EINVAL', 'EILSEQ'])
@@ -49,6 +49,14 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     // for an https:// URL, the error does not say which of the two certificates failed.
     const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
     const proxyOnly = proxy && route?.target.protocol === 'http:'
+    if (route?.proxy && route.target.protocol === 'https:' && tls.words === NOT_TLS && !proxy) {
+      // The tunnel carried something else than the image host's TLS: the proxy answered itself.
+      const message =
+        `TLS: cannot talk to ${route.target.host} securely through the proxy ${shownProxy(route.proxy)}: ` +
+        "what came back through the proxy's tunnel is not TLS (the proxy may answer by itself, with a block or login page)" +
+        (hop ? ` (redirected from ${url})` : '')
+      return new ImgpullError('tls', message, { cause: error })
+    }
     const message =
       (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
       (proxy && !proxyOnly ? ` (or the proxy ${proxy.host}'s: it is checked too)` : '') +

@@ -48,12 +48,13 @@ const UNSPECIFIED: [RegExp, string][] = [
   [/key too small|key too weak/i, CERTIFICATE.EE_KEY_TOO_SMALL],
 ]
 
+/** What came back is not TLS at all (plain HTTP on a TLS port, say). */
+export const NOT_TLS = 'the server does not speak TLS on this port (is the URL meant to be http://?)'
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
-  ERR_SSL_WRONG_VERSION_NUMBER:
-    'the server does not speak TLS on this port (is the URL meant to be http://?)',
-  ERR_SSL_PACKET_LENGTH_TOO_LONG:
-    'the server does not speak TLS on this port (is the URL meant to be http://?)',
+  ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: NOT_TLS,
   ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION:
     'the server and imgpull share no TLS version (the server may offer only old ones)',
   ERR_SSL_UNSUPPORTED_PROTOCOL: 'the server offers only a TLS version too old to be safe',
