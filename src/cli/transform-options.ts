@@ -34,7 +34,10 @@ export function addTransformOptions(command: Command): Command {
       "colour of border's padding and under transparency in JPEG (default: #ffffff)",
     )
     .addOption(
-      new Option('--encode <format>', 're-encode changed images in this format').choices([...ENCODE_FORMATS]),
+      new Option(
+        '--encode <format>',
+        'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP and IPTC',
+      ).choices([...ENCODE_FORMATS]),
     )
     .option('--quality <1-100>', 'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF)', integer(1))
     .option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)', integer(1))
@@ -45,7 +48,7 @@ export function addTransformOptions(command: Command): Command {
     )
     .option(
       '--max-pixels <n>',
-      'refuse an image of more pixels, from its header (too-many-pixels)',
+      'refuse an image (or the resized output) of more pixels, from its header (too-many-pixels)',
       integer(1),
     )
     .option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images')
