@@ -227,6 +227,22 @@ describe('plan', () => {
       'no format asked: nothing is written anew',
     )
   })
+  it('rewrites every frame of an animation stripped of its metadata, all held to the limit together', () => {
+    const animated = { format: 'webp', width: 30, height: 20, pages: 3, hasMetadata: true }
+    const all = plan(animated, spec({ encode: 'webp' }), max)
+    assert.equal(all.action === 'encode' && all.frames, 3)
+    // Resized or converted: the first frame, as before.
+    assert.equal((plan(animated, spec({ encode: 'png' }), max) as { frames?: number }).frames, undefined)
+    // An EXIF orientation: libvips would turn the stacked frames as one image.
+    const turned = plan({ ...animated, orientation: 6 }, spec({ encode: 'webp' }), max)
+    assert.equal(turned.action === 'encode' && turned.frames, undefined)
+    const big = plan(animated, spec({ encode: 'webp' }), 1_000)
+    assert.equal(big.action === 'refuse' && big.code, 'too-many-pixels')
+    assert.match(
+      big.action === 'refuse' ? big.message : '',
+      /3 frames of 30x20 are 1800 pixels to write, more than 1000/,
+    )
+  })
   it('refuses before anything else', () => {
     const step = plan(jpeg, spec({ resize: 'keep-ratio', size: 100, minSize: 250 }), max)
     assert.equal(step.action, 'refuse')

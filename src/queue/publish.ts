@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
@@ -120,23 +120,30 @@ export async function publish(
   return true
 }
 
+/** Folders whose stale temporaries this process has removed (see `removeStaleTemporaries`). */
+const swept = new Set<string>()
+
 /**
- * The temporary copies of `to` that workers of this host left when killed while publishing (a
- * copy, where no hard link could be made, can be a whole tar): removed. Another host's, or a
- * running worker's, are left alone.
+ * The temporary copies in `to`'s folder that workers of this host left when killed while
+ * publishing (a copy, where no hard link could be made, can be a whole tar): removed, once per
+ * folder and process (an output folder can hold tens of thousands of shard files). Another host's,
+ * or a running worker's, are left alone: a shard whose lease ran out may still be published by it.
  */
 async function removeStaleTemporaries(to: string): Promise<void> {
-  const prefix = `${basename(to)}.${hostname()}.`
-  const names = await readdir(dirname(to)).catch(() => [] as string[])
+  const dir = dirname(to)
+  if (swept.has(dir)) return
+  swept.add(dir)
+  const host = `.${hostname()}.`
+  const names = await readdir(dir).catch(() => [] as string[])
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
-    const pid = Number(name.slice(prefix.length, -'.tmp'.length))
+    const at = name.indexOf(host)
+    if (at < 0 || !name.endsWith('.tmp')) continue
+    const pid = Number(name.slice(at + host.length, -'.tmp'.length))
     if (!Number.isInteger(pid) || pid === process.pid) continue
     try {
       process.kill(pid, 0)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
-        await rm(join(dirname(to), name), { force: true })
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(dir, name), { force: true })
     }
   }
 }
@@ -152,7 +159,12 @@ export async function prepare(paths: ShardPaths): Promise<void> {
  * and a local run's folder none. Throws `FatalError` (`queue-folder`) naming what the folder holds:
  * a worker must never take another input's `00012.tar` for its own shard 12.
  */
-export async function bindFolder(out: string, inputId: string, queue: string): Promise<void> {
+export async function bindFolder(
+  out: string,
+  inputId: string,
+  queue: string,
+  format: OutputFormat = 'files',
+): Promise<void> {
   const work = join(out, WORK_DIR, 'queue')
   const file = join(work, 'input.json')
   const hint = 'give each queue (each input) its own output folder with -o'
@@ -179,7 +191,8 @@ export async function bindFolder(out: string, inputId: string, queue: string): P
       `${out} holds the outputs of a local run (${local.journal}), not queue ${queue}'s shards`,
       { hint },
     )
-  const shard = await foreignShard(out, { folders: true })
+  // Shard folders (00000/) are files output's: in WebDataset output a numbered folder is the user's.
+  const shard = await foreignShard(out, { folders: format === 'files' })
   if (shard)
     throw new FatalError('queue-folder', `${out} holds ${shard}, which no worker of queue ${queue} wrote`, {
       hint: 'use another output folder, or move the shards away',
@@ -197,7 +210,7 @@ export async function bindFolder(out: string, inputId: string, queue: string): P
     })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    return bindFolder(out, inputId, queue) // another worker bound it first: the same check
+    return bindFolder(out, inputId, queue, format) // another worker bound it first: the same check
   } finally {
     await rm(tmp, { force: true })
   }

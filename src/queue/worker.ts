@@ -201,7 +201,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const paths = shardPaths(options.out, data.shard)
     if (claimed !== data.inputId) {
       try {
-        await bindFolder(options.out, data.inputId, options.queue)
+        await bindFolder(options.out, data.inputId, options.queue, format)
         claimed = data.inputId
       } catch (error) {
         // The folder is not this queue's: the worker stops, the shard goes back for another.

@@ -154,15 +154,27 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     const message = `${out.width}x${out.height} is wider than ${format} can hold (${side} px a side)`
     return { action: 'refuse', code: 'too-many-pixels', message }
   }
-  // Only stripped of its metadata, an animation stays one: every frame is written again.
-  const animated = header.pages !== undefined && header.pages > 1
+  // Only stripped of its metadata, an animation stays one: every frame is written again, all of
+  // them held to the limit together. (Not one with an EXIF orientation: libvips turns the frames
+  // stacked as one image, which reverses or refuses them; that one keeps its first frame, upright.)
+  const frames =
+    header.pages !== undefined && header.pages > 1 && !resize && format === header.format
+      ? (header.orientation ?? 1) === 1
+        ? header.pages
+        : undefined
+      : undefined
+  if (frames !== undefined && out.width * out.height * frames > maxPixels) {
+    const total = out.width * out.height * frames
+    const message = `${frames} frames of ${out.width}x${out.height} are ${total} pixels to write, more than ${maxPixels}`
+    return { action: 'refuse', code: 'too-many-pixels', message }
+  }
   return {
     action: 'encode',
     format,
     resize,
     flatten: header.hasAlpha === true && !ALPHA_FORMATS.has(format),
     ...out,
-    ...(animated && !resize && format === header.format ? { frames: header.pages } : {}),
+    ...(frames !== undefined ? { frames } : {}),
   }
 }
 

@@ -142,8 +142,8 @@ function pipeline(
   spec: TransformSpec,
   maxPixels: number,
 ) {
-  // Every frame of an animation written again (see `Plan`): the limit holds for each frame, as the plan checked.
-  const frames = step.frames ? { pages: -1, limitInputPixels: maxPixels * step.frames } : {}
+  // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
+  const frames = step.frames ? { pages: -1 } : {}
   let image = sharp(input, { ...decodeOptions(maxPixels), ...frames, autoOrient: true })
   if (step.resize) {
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
