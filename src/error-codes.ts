@@ -29,7 +29,8 @@ export const ERROR_CODES = {
   timeout: { rerun: true, meaning: 'connect, headers, idle (a stalled body) or total timeout' },
   truncated: {
     rerun: true,
-    meaning: 'the body ended before the file did: short of its length, or structurally incomplete',
+    meaning:
+      'the body ended before the file did: short of its length, structurally incomplete, ended unmarked before it could be identified, or a format whose end its bytes do not show on a body nothing marked the end of',
   },
   corrupt: {
     rerun: false,
@@ -64,7 +65,8 @@ export const ERROR_CODES = {
   'bad-aspect-ratio': { rerun: false, meaning: 'refused by --max-aspect-ratio' },
   'too-many-pixels': {
     rerun: false,
-    meaning: "refused by --max-pixels (also the decoder's guard against decompression bombs)",
+    meaning:
+      "refused by --max-pixels, the image or the output it would make (also the decoder's guard against decompression bombs), or an output wider than its format holds",
   },
   undecodable: {
     rerun: false,
