@@ -422,6 +422,7 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.equal(plain.r.status, 'ok', plain.r.message)
   const chunk = await get('/206-no-range-chunk', { retries: 2 })
   assert.equal(chunk.r.error, 'truncated', chunk.r.message)
+  assert.match(chunk.r.message!, /the server called its answer partial \(a 206 naming no range\)/)
   assert.equal(chunk.r.attempts, 3, 'the same bytes each time prove nothing after a 206')
   assert.ok((await readFile(join(plain.out, plain.r.path!))).equals(gif))
 })

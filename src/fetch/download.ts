@@ -606,7 +606,12 @@ const verify: Step = async (t) => {
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
   const partial = t.head!.statusCode === 206 && t.head!.headers['content-range'] === undefined
   const outcome = await check
-    .finish(read, framed(t), partial ? undefined : t.seen)
+    .finish(
+      read,
+      framed(t),
+      partial ? undefined : t.seen,
+      partial ? 'the server called its answer partial (a 206 naming no range)' : undefined,
+    )
     .finally(() => read.close())
   if (!outcome.ok) {
     if (outcome.unframed) {

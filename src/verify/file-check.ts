@@ -121,6 +121,8 @@ export class FileCheck {
      */
     framed = true,
     seen?: Unframed,
+    /** Why nothing marked the end, for the message. @default 'the connection gave no length' */
+    unmarked = 'the connection gave no length',
   ): Promise<
     | { ok: true; checked: Checked }
     | { ok: false; kind: 'truncated' | 'corrupt' | 'hash-mismatch'; reason: string; unframed?: Unframed }
@@ -139,7 +141,7 @@ export class FileCheck {
         (expected !== undefined && got === expected.value) ||
         (seen !== undefined && seen.bytes === this.bytes && seen.sha256 === sha256)
       if (!proven) {
-        const reason = `${verdict.unchecked}, and the connection gave no length: a cut cannot be told from the end`
+        const reason = `${verdict.unchecked}, and ${unmarked}: a cut cannot be told from the end`
         const unframed = sha256 === undefined ? undefined : { bytes: this.bytes, sha256 }
         return { ok: false, kind: 'truncated', reason, unframed }
       }
