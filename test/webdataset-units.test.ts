@@ -65,7 +65,7 @@ test('a row: own columns first under img2dataset names, carried ones after; clas
     'ok',
     { attempts: 1, httpStatus: 206, bytes: 123, sha256: 'ab', format: 'webp', width: 64, height: 48 },
   )
-  assert.deepEqual(Object.keys(ok.columns), [...OWN_COLUMNS, 'license', '__proto__x'])
+  assert.deepEqual(Object.keys(ok.columns), [...OWN_COLUMNS, 'license', 'WIDTH', 'Sha256', '__proto__x'])
   assert.equal(ok.columns.url, 'https://images.example/a.jpg', 'credentials never reach the outputs')
   assert.equal(ok.columns.caption, 'a lake', "the caption is the row's caption, not a carried column")
   assert.equal(ok.columns.width, 64, 'the measured size wins over a carried column of the same name')
@@ -152,7 +152,7 @@ test('stats: counts by status and by code, download and resize failures apart, b
 
 test('a shard Parquet: the same rows give the same bytes; values and nulls read back', async (t) => {
   const rows = [
-    sampleRow(0, 'k0', job({ id: 7, score: 0.5, tags: ['a'], note: null }), 'ok', {
+    sampleRow(0, 'k0', job({ id: 7, score: 0.5, tags: ['a'], note: null, WIDTH: 1024 }), 'ok', {
       attempts: 1,
       format: 'jpg',
       bytes: 1,
@@ -181,4 +181,7 @@ test('a shard Parquet: the same rows give the same bytes; values and nulls read 
   assert.equal(back[0].extra, null, 'a column some rows lack is null there')
   assert.equal(back[1].extra, 'only here')
   assert.deepEqual([back[1].status, back[1].error_code, back[1].width], ['failed', 'timeout', null])
+  // Named like an own column but for case: out of the Parquet (DuckDB would read it as `width`), in the .json.
+  assert.equal('WIDTH' in back[0], false)
+  assert.equal(JSON.parse(sampleJson(rows[0])).WIDTH, 1024)
 })

@@ -1,5 +1,5 @@
 import { parquetWriteBuffer } from 'hyparquet-writer'
-import { OWN_COLUMNS, type OwnColumn, type SampleRow } from './row.js'
+import { OWN_COLUMNS, type OwnColumn, ownButForCase, type SampleRow } from './row.js'
 
 /** The Parquet types a shard's columns take (hyparquet-writer's basic types). */
 export type ColumnType = 'STRING' | 'INT32' | 'INT64' | 'DOUBLE' | 'BOOLEAN' | 'JSON'
@@ -72,7 +72,7 @@ const ROW_GROUP = 2_000
 /**
  * A shard's table, built row by row in sample order: one array per column, imgpull's own columns
  * (`OWN_COLUMNS`, types fixed) then the carried ones in first-seen order, null where a row lacks a
- * column. Only the values are kept, not the rows (a shard's worth; the rows file holds the rest).
+ * column; a carried one named like an own column but for case (LAION's `WIDTH`) is left out. Only the values are kept, not the rows (a shard's worth; the rows file holds the rest).
  */
 export class ShardTable {
   readonly #columns = new Map<string, unknown[]>(OWN_COLUMNS.map((name) => [name, []]))
@@ -87,7 +87,8 @@ export class ShardTable {
     for (const [name, values] of this.#columns)
       values.push(Object.hasOwn(columns, name) ? (columns[name] ?? null) : null)
     for (const name of Object.keys(columns)) {
-      if (this.#columns.has(name)) continue
+      // DuckDB and Spark read column names without case: `WIDTH` beside `width` would be read as it.
+      if (this.#columns.has(name) || ownButForCase(name)) continue
       const values: unknown[] = new Array(this.#rows).fill(null)
       values.push(columns[name] ?? null)
       this.#columns.set(name, values)

@@ -26,14 +26,18 @@ export const OWN_COLUMNS = [
 export type OwnColumn = (typeof OWN_COLUMNS)[number]
 const OWN = new Set<string>(OWN_COLUMNS)
 
+/** Whether `name` is an own column's but for case (`WIDTH`): one column to DuckDB and Spark. */
+export const ownButForCase = (name: string): boolean => !OWN.has(name) && OWN.has(name.toLowerCase())
+
 /** One input row of a shard: its sample's place, its columns, and what its files are. */
 export interface SampleRow {
   /** Position in the shard, from 0. */
   index: number
   /**
    * The row as the Parquet holds it: imgpull's own columns (`OWN_COLUMNS`, null when unknown), then
-   * the carried ones in the job's order. A carried column named like an own column, case aside,
-   * is left out (img2dataset does the same: its own fields win); the manifest's `meta` still has it.
+   * the carried ones in the job's order. A carried column named like an own column is left out
+   * (img2dataset does the same: its own fields win); the manifest's `meta` still has it. (One
+   * named so but for case stays here, for the sample's `.json`; see `ShardTable`.)
    */
   columns: Record<string, unknown>
   /** The image's extension (its detected or transformed format): the row has a sample in the tar. */
@@ -65,8 +69,7 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
     sha256: ok ? (outcome.sha256 ?? null) : null,
   } satisfies Record<OwnColumn, unknown>
   for (const [name, value] of Object.entries(job.meta ?? {})) {
-    // Case aside: DuckDB and Spark read `WIDTH` and `width` as one column.
-    if (OWN.has(name.toLowerCase())) continue
+    if (OWN.has(name)) continue
     // A column named `__proto__` stays a column, not the object's prototype.
     Object.defineProperty(columns, name, { value: jsonSafe(value), enumerable: true, writable: true })
   }
