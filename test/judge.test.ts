@@ -82,10 +82,10 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ['206 without Content-Range to a resume', resume({ etag: ETAG }), 206, { etag: ETAG }, 'restart'],
   // The redirects now end elsewhere: another resource, whatever its validators (RFC 9110 §13.1.5).
   [
-    'resume answered by another URL',
-    { ...resume({ etag: ETAG, from: 'https://h/img/1.jpg' }), at: 'https://h/img/2.jpg' },
+    'resume answered by another URL, Last-Modified its only validator',
+    { ...resume({ lastModified: LM, length: 1000, from: 'https://h/img/1.jpg' }), at: 'https://h/img/2.jpg' },
     206,
-    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LM },
     'restart',
   ],
   [
@@ -113,8 +113,15 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { do: 'receive', at: 600, total: 1000, length: 400 },
   ],
   [
-    'resume answered by another URL, the same ETag, the size unknown before',
+    'resume answered by another URL, the same ETag, the size unknown before (a chunked first answer)',
     { ...resume({ etag: ETAG, from: 'https://h/1.jpg' }), at: 'https://h/2.jpg' },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume answered by another URL, the same ETag, another size',
+    { ...resume({ etag: ETAG, length: 900, from: 'https://h/1.jpg' }), at: 'https://h/2.jpg' },
     206,
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     'restart',

@@ -333,18 +333,18 @@ function whole(answer: Answer, codings: string[]): Decision {
 
 /**
  * Whether an answer from another URL than the bytes on disk came from shows the same file: a
- * strong ETag equal and the full size equal. So a redirect to signed storage URLs (S3, GCS: a new
+ * strong ETag equal, and the full size equal where both answers state it. So a redirect to signed storage URLs (S3, GCS: a new
  * signature each time) or to another edge host of one CDN still resumes, while two files of one
  * deploy behind a redirector are not joined on a shared Last-Modified: a date alone proves nothing
  * across URLs. (Two files of the very same size and date under an ETag made of the two, as nginx
  * makes it, would still pass: the one case this accepts.)
  */
 export function sameFile(known: Validators, got: Validators): boolean {
+  // The size, where both answers said it, must agree too (a first answer without a length gives none).
   return (
     isStrong(known.etag) &&
     known.etag === got.etag &&
-    known.length !== undefined &&
-    known.length === got.length
+    (known.length === undefined || got.length === undefined || known.length === got.length)
   )
 }
 
