@@ -375,12 +375,13 @@ test('a JPEG XL codestream box that runs to the end of the file: whole with a le
 })
 
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image', async () => {
-  for (const path of ['/empty-close', '/two-close']) {
+  for (const path of ['/two-close']) {
     const { r } = await get(path, { retries: 0 })
     assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
     assert.match(r.message!, /the connection ended after \d bytes, before the image could be told/)
   }
-  for (const path of ['/html-close', '/empty-length']) {
+  // An empty answer shows nothing on its way, marked or not: no image, on every attempt alike.
+  for (const path of ['/html-close', '/empty-length', '/empty-close']) {
     const { r } = await get(path, { retries: 0 })
     assert.equal(r.error, 'not-an-image', `${path}: ${r.message}`)
   }

@@ -147,12 +147,13 @@ const BEGINNINGS: { bytes: (number | undefined)[]; decides: number }[] = [
 
 /**
  * Whether `head`, the whole of a body that `sniff` did not take for an image, may be the start of
- * one cut short: empty, or fewer bytes than its format needs to be told, agreeing with that
+ * one cut short: fewer bytes than its format needs to be told, agreeing with that
  * format's signature (an ISO-BMFF `ftyp` box counts until the size it declares). For a body whose
  * end the protocol did not mark: such a body was cut, not an answer that is no image.
  */
 export function mayBeginImage(head: Uint8Array): boolean {
-  if (head.length === 0) return true
+  // Nothing at all shows nothing on its way: an empty answer is no image, on every attempt alike.
+  if (head.length === 0) return false
   const agrees = (bytes: (number | undefined)[]) =>
     bytes.every((b, i) => i >= head.length || b === undefined || head[i] === b)
   if (head.length >= 8 && ascii(head, 4, 'ftyp')) return head.length < Math.min(u32be(head, 0), FTYP_BYTES)
