@@ -391,6 +391,15 @@ test('over HTTP/2, a body without a length is not marked at its end: a stream en
   const server = await startH2Server(
     { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
     (req, res) => {
+      if (req.url === '/short.svg') {
+        // A length stated, then the stream ends short, before the root element: cut, not text.
+        const svg = Buffer.from(
+          `<?xml version="1.0"?>\n<!-- ${'x'.repeat(400)} -->\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>`,
+        )
+        res.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': svg.length })
+        res.write(svg.subarray(0, 100), () => req.stream.close(constants.NGHTTP2_CANCEL))
+        return
+      }
       if (req.url === '/length.gif') {
         res.writeHead(200, { 'content-type': 'image/gif', 'content-length': gif.length - 1 })
         res.end(gif.subarray(0, -1))
@@ -404,6 +413,8 @@ test('over HTTP/2, a body without a length is not marked at its end: a stream en
   try {
     const cut = (await get('/cut.gif', { retries: 0, caCert: certs.ca, origin: server.origin })).r
     assert.equal(cut.status, 'failed', cut.message)
+    const short = (await get('/short.svg', { retries: 0, caCert: certs.ca, origin: server.origin })).r
+    assert.equal(short.error, 'truncated', short.message)
     const whole = (await get('/length.gif', { retries: 0, caCert: certs.ca, origin: server.origin })).r
     assert.equal(whole.status, 'ok', whole.message)
   } finally {

@@ -249,7 +249,8 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.equal(inFolder.code, 3, inFolder.stderr)
   assert.match(inFolder.stderr, /holds 00000, which no worker of queue second wrote/)
 
-  // Its own folder: done.
+  // Its own folder: done (a dated folder of the user's in it is no shard).
+  await mkdir(join(dir, 'second-out', '20240101'), { recursive: true })
   const own = await runCli([
     'worker',
     ...q('second'),

@@ -134,7 +134,7 @@ test('one folder, one kind of output: another format or shard size is a usage er
   await writeFile(list, server.url('/g-0'))
   const files = join(dir, 'guard-files')
   assert.equal((await runCli([list, '-o', files])).code, 0)
-  const requests = server.stats.requests
+  let requests = server.stats.requests
   const intoFiles = await runCli([list, '-o', files, ...dataset])
   assert.equal(intoFiles.code, 2)
   assert.match(intoFiles.stderr, /holds the files of an earlier run \(--output-format files\)/)
@@ -159,6 +159,13 @@ test('one folder, one kind of output: another format or shard size is a usage er
   assert.equal(over.code, 2)
   assert.match(over.stderr, /holds 00000\.tar, which no imgpull run here wrote: use another output folder/)
   assert.equal(await readFile(join(foreign, '00000.tar'), 'utf8'), 'not ours')
+  // A Hugging Face input beside the outputs (0000.parquet: four digits) is no shard.
+  const beside = join(dir, 'guard-hf')
+  await mkdir(beside)
+  await writeFile(join(beside, '0000.parquet'), 'an input table')
+  const besideRun = await runCli([list, '-o', beside, ...dataset])
+  assert.equal(besideRun.code, 0, besideRun.stderr)
+  requests++
   // A queue's folder (its worker bound it).
   const queued = join(dir, 'guard-queue')
   await mkdir(join(queued, '.imgpull', 'queue'), { recursive: true })

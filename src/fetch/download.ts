@@ -519,7 +519,9 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
       if (received > 0) await decoder.end()
     }
-    if (!check.format) await identify(true)
+    // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
+    const short = !decoder && decision.length !== undefined && received < decision.length
+    if (!check.format && !short) await identify(true)
     await file.flush(true)
   } catch (error) {
     exchange.abort(error)

@@ -20,8 +20,11 @@ async function readInfo(path: string): Promise<DatasetInfo | undefined> {
   throw new UsageError(`${path} is not what imgpull wrote there: remove it, or use another output folder`)
 }
 
-/** A shard's files by name (`00000.tar`, `00000.parquet`, `00000_stats.json`), as imgpull and img2dataset write them. */
-const SHARD_FILE = /^\d+(?:\.tar|\.parquet|_stats\.json)$/
+/**
+ * A shard's files by name (`00000.tar`, `00000.parquet`, `00000_stats.json`: five digits or more,
+ * as imgpull and img2dataset write them; Hugging Face's `0000.parquet` inputs are not).
+ */
+const SHARD_FILE = /^\d{5,}(?:\.tar|\.parquet|_stats\.json)$/
 
 /**
  * The first shard file in `out` (a name like `00000.tar`; with `folders`, also a queue's shard
@@ -34,8 +37,11 @@ export async function foreignShard(out: string, { folders = false } = {}): Promi
   return names.sort().find((name) => SHARD_FILE.test(name) || (folders && SHARD_FOLDER.test(name)))
 }
 
-/** A queue's shard folder in files output (`00000/`): `folders` in `foreignShard`. */
-const SHARD_FOLDER = /^\d{5,}$/
+/**
+ * A queue's shard folder in files output (`00000/`; a queue of over 99,999 shards names more
+ * digits, but a folder of eight is more likely a date of the user's): `folders` in `foreignShard`.
+ */
+const SHARD_FOLDER = /^\d{5}$/
 
 /**
  * Keep one output folder to one kind of output: a sample's shard and key follow from the shard
