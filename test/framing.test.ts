@@ -162,7 +162,32 @@ let latest = 0
 const one = () => makeImage('one', 20_000)
 const two = () => makeImage('two', 24_000)
 
+/** A close-delimited server (HTTP/1.0 framing) that resumes: its 206 has no length either. */
+const closeFramed = (file: () => Buffer, cut: number): Answer => {
+  let first = true
+  return (range) => {
+    const headers = ['Content-Type: image/jpeg', 'ETag: "cf-v1"', 'Connection: close']
+    if (!range) {
+      const body = first ? file().subarray(0, cut) : file()
+      first = false
+      return Buffer.concat([head(['HTTP/1.1 200 OK', ...headers]), body])
+    }
+    const from = Number(/bytes=(\d+)-/.exec(range)![1])
+    const whole = file()
+    return Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        ...headers,
+        `Content-Range: bytes ${from}-${whole.length - 1}/${whole.length}`,
+      ]),
+      whole.subarray(from),
+    ])
+  }
+}
+const large = () => makeImage('close-framed', 300_000)
+
 const answers: Record<string, Answer> = {
+  '/close-framed': closeFramed(large, 100_000),
   // A "latest image" redirect: to one file the first time, to another after.
   '/latest': () =>
     head(['HTTP/1.1 302 Found', `Location: /deploy-${latest++ === 0 ? 'one' : 'two'}`, 'Content-Length: 0']),
@@ -449,5 +474,15 @@ test('a resume whose redirect now leads to another file is not joined to it: the
   assert.deepEqual(
     requests.filter((q) => q.path.startsWith('/deploy-')).map((q) => `${q.path} ${q.range ?? ''}`.trim()),
     ['/deploy-one', '/deploy-two bytes=10000-', '/deploy-two'],
+  )
+})
+
+test('a close-delimited 206 resuming a cut body: the rest joins the bytes on disk (undici 7.30 once died on it)', async () => {
+  const { r, out } = await get('/close-framed', { retries: 1 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(large()))
+  assert.deepEqual(
+    requests.filter((q) => q.path === '/close-framed').map((q) => q.range),
+    [undefined, 'bytes=100000-'],
   )
 })

@@ -174,9 +174,18 @@ export async function download(
   }
 }
 
-/** Resume only where a validator can prove the bytes on disk belong to the file the server has now. */
+/**
+ * Resume only where a validator can prove the bytes on disk belong to the file the server has now.
+ * The bytes on disk are read back into the checks before the request goes out, not while its
+ * answer waits unread: undici 7.30 asserts, and the process dies, when a close-delimited answer
+ * ends while its body is paused (nodejs/undici#5360).
+ */
 const measureDisk: Step = async (t) => {
   t.offset = ifRangeValue(t.known) ? await sizeOnDisk(t.part) : 0
+  if (t.offset > 0) {
+    t.check = new FileCheck(t.options.hash, t.known.length ?? t.offset, t.ctx.expectedHash)
+    if (!(await readBack(t, t.offset))) await t.restart('the bytes on disk are not an image')
+  }
   return send
 }
 
