@@ -11,7 +11,15 @@ import { atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
-import { type Decision, endMarked, ifRangeValue, isRedirect, judge, validatorsOf } from './judge.js'
+import {
+  type Decision,
+  endMarked,
+  ifRangeValue,
+  isRedirect,
+  judge,
+  namesNoRange,
+  validatorsOf,
+} from './judge.js'
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -354,8 +362,9 @@ const decide: Step = async (t) => {
       await t.restart(decision.why)
       return send
     case 'complete':
+      // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
       await exchange.dump()
-      return fromDisk
+      return verify
     case 'receive': {
       const refusal = t.options.ignoreRobotsTag
         ? undefined
@@ -404,16 +413,9 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
     await unlink(t.part).catch(() => {})
     throw new ImgpullError('too-large', `${t.shown} is ${total} bytes, over --max-size ${t.options.maxSize}`)
   }
-  if (!t.check) {
-    t.check = new FileCheck(t.options.hash, total, t.ctx.expectedHash)
-    if (t.offset > 0 && !(await readBack(t, t.offset))) {
-      // What is on disk is not the start of an image: start over.
-      const restart = new Error('restart')
-      t.exchange!.abort(restart)
-      await t.restart('the bytes on disk are not an image')
-      return send
-    }
-  }
+  // A resume's checks already hold the bytes on disk (`measureDisk` read them back, or they came
+  // in this attempt): only a body from byte 0 needs new ones.
+  t.check ??= new FileCheck(t.options.hash, total, t.ctx.expectedHash)
   return (u) => receive(u, decision)
 }
 
@@ -435,17 +437,6 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
     throw error
   }
   return check.bytes === size && (check.format !== undefined || (await check.identify()) !== undefined)
-}
-
-/** The 416 said the bytes on disk are the whole file: check them all from disk. */
-const fromDisk: Step = async (t) => {
-  t.check?.discard()
-  t.check = new FileCheck(t.options.hash, t.offset, t.ctx.expectedHash)
-  if (!(await readBack(t, t.offset))) {
-    await t.restart('the bytes on disk are not an image')
-    return send
-  }
-  return verify
 }
 
 /**
@@ -615,7 +606,7 @@ const verify: Step = async (t) => {
   const check = t.check!
   const read = readBackFile(t.part)
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
-  const partial = t.head!.statusCode === 206 && t.head!.headers['content-range'] === undefined
+  const partial = namesNoRange({ status: t.head!.statusCode, headers: t.head!.headers })
   const outcome = await check
     .finish(
       read,

@@ -152,12 +152,18 @@ export function isRedirect(answer: Answer): boolean {
   return REDIRECT.has(answer.status) && header(answer.headers, 'location') !== undefined
 }
 
+/**
+ * A 206 that names no range at all (some caches and cameras): taken as the file from byte 0 when
+ * no range was asked for, its `Content-Length` its length, but still a partial answer by its word.
+ */
+export const namesNoRange = (answer: Answer): boolean =>
+  answer.status === 206 && header(answer.headers, 'content-range') === undefined
+
 /** The validators an answer carries (`length`: the full size of the file, when it says). */
 export function validatorsOf(answer: Answer): Validators {
   const range = parseContentRange(header(answer.headers, 'content-range'))
   const declared = header(answer.headers, 'content-length')
-  const ranged =
-    answer.status === 416 || (answer.status === 206 && header(answer.headers, 'content-range') !== undefined)
+  const ranged = answer.status === 416 || (answer.status === 206 && !namesNoRange(answer))
   const length = ranged
     ? range?.total
     : declared !== undefined && /^\d+$/.test(declared.trim())
@@ -189,8 +195,7 @@ export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): b
   const { status, headers } = answer
   if (status === 416) return true
   if (status === 206) {
-    // A 206 that names no range (taken as the file from byte 0) still says it is partial.
-    if (header(headers, 'content-range') === undefined) return false
+    if (namesNoRange(answer)) return false
     return parseContentRange(header(headers, 'content-range'))?.total !== undefined || fileTotal !== undefined
   }
   const declared = header(headers, 'content-length')
@@ -269,12 +274,10 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (status !== 206) return whole(answer, codings)
 
   // 206 Partial Content.
-  const type = header(answer.headers, 'content-type') ?? ''
-  if (!resuming && answer.headers['content-range'] === undefined && !/multipart\/byteranges/i.test(type)) {
-    // No range asked for and none named (some caches and cameras): it can only start at byte 0.
-    return whole(answer, codings)
-  }
-  if (!range || range.start === undefined || /multipart\/byteranges/i.test(type)) {
+  const multipart = /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
+  // No range asked for and none named: it can only start at byte 0.
+  if (!resuming && namesNoRange(answer) && !multipart) return whole(answer, codings)
+  if (!range || range.start === undefined || multipart) {
     const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
