@@ -42,59 +42,41 @@ const chunked = (type: string, body: Buffer) =>
     Buffer.from('\r\n0\r\n\r\n'),
   ])
 
-/** A server that answers ranges as RFC 9110 §14 says, for a file whose first answer was cut at `cut`. */
+/**
+ * A server that answers ranges as RFC 9110 §14 says, for a file whose first answer was cut at
+ * `cut`: the rest at once, or `part` bytes at a time; of a known size, or `bytes A-B/*`
+ * (§14.4) when `sized` is false; a 416 with the size once past the end.
+ */
 const rangedJxl =
-  (cut: number): Answer =>
+  ({ cut, part = Number.POSITIVE_INFINITY, sized = true, etag = 'jxl-v1' }: RangedJxl): Answer =>
   (range) => {
-    const etag = 'ETag: "jxl-v1"'
-    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, cut), [etag])
+    const tag = `ETag: "${etag}"`
+    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, cut), [tag])
     const from = Number(/bytes=(\d+)-/.exec(range)![1])
     if (from >= jxl.length)
       return head([
         'HTTP/1.1 416 Range Not Satisfiable',
         `Content-Range: bytes */${jxl.length}`,
-        etag,
+        tag,
         'Content-Length: 0',
       ])
-    const rest = jxl.subarray(from)
+    const body = jxl.subarray(from, Math.min(jxl.length, from + part))
     return Buffer.concat([
       head([
         'HTTP/1.1 206 Partial Content',
         'Content-Type: image/jxl',
-        etag,
-        `Content-Range: bytes ${from}-${jxl.length - 1}/${jxl.length}`,
-        `Content-Length: ${rest.length}`,
+        tag,
+        `Content-Range: bytes ${from}-${from + body.length - 1}/${sized ? jxl.length : '*'}`,
+        `Content-Length: ${body.length}`,
       ]),
-      rest,
+      body,
     ])
   }
-
-/**
- * A resume answered with parts of a file of unknown size (`bytes A-B/*`, RFC 9110 §14.4), fewer
- * bytes than asked each time, and a 416 with the size once past the end.
- */
-const starJxl: Answer = (range) => {
-  const etag = 'ETag: "jxl-star"'
-  if (!range) return closeDelimited('image/jxl', jxl.subarray(0, 300), [etag])
-  const from = Number(/bytes=(\d+)-/.exec(range)![1])
-  if (from >= jxl.length)
-    return head([
-      'HTTP/1.1 416 Range Not Satisfiable',
-      `Content-Range: bytes */${jxl.length}`,
-      etag,
-      'Content-Length: 0',
-    ])
-  const part = jxl.subarray(from, Math.min(jxl.length, from + 300))
-  return Buffer.concat([
-    head([
-      'HTTP/1.1 206 Partial Content',
-      'Content-Type: image/jxl',
-      etag,
-      `Content-Range: bytes ${from}-${from + part.length - 1}/*`,
-      `Content-Length: ${part.length}`,
-    ]),
-    part,
-  ])
+interface RangedJxl {
+  cut: number
+  part?: number
+  sized?: boolean
+  etag?: string
 }
 
 /** A JPEG XL container whose codestream box has size 0: it runs to the end of the file (ISO/IEC 14496-12 §4.2). */
@@ -216,23 +198,10 @@ const answers: Record<string, Answer> = {
     closeDelimited('image/gif', gif.subarray(0, 4119), [
       `Content-Range: bytes 0-${gif.length - 1}/${gif.length}`,
     ]),
-  '/jxl-star': starJxl,
+  // Parts of a file of unknown size, fewer bytes than asked each time.
+  '/jxl-star': rangedJxl({ cut: 300, part: 300, sized: false, etag: 'jxl-star' }),
   // One byte a part, never the end: given up after a bounded number of parts.
-  '/jxl-star-bytes': (range) => {
-    const etag = 'ETag: "jxl-bytes"'
-    if (!range) return closeDelimited('image/jxl', jxl.subarray(0, 300), [etag])
-    const from = Number(/bytes=(\d+)-/.exec(range)![1])
-    const part = jxl.subarray(from, from + 1)
-    return Buffer.concat([
-      head([
-        'HTTP/1.1 206 Partial Content',
-        etag,
-        `Content-Range: bytes ${from}-${from}/*`,
-        'Content-Length: 1',
-      ]),
-      part,
-    ])
-  },
+  '/jxl-star-bytes': rangedJxl({ cut: 300, part: 1, sized: false, etag: 'jxl-bytes' }),
   '/jxlc-to-end-close': () => closeDelimited('image/jxl', jxlContainer().subarray(0, 500)),
   '/jxlc-to-end-length': () => withLength('image/jxl', jxlContainer()),
   // A server that died after its headers, or after a JPEG's first two bytes; and bodies that are no image.
@@ -249,8 +218,8 @@ const answers: Record<string, Answer> = {
   '/jxl-close': () => closeDelimited('image/jxl', jxl),
   // Cut at a byte that moves on every answer: never the same bytes twice.
   '/jxl-close-cut': () => closeDelimited('image/jxl', jxl.subarray(0, 400 + (cuts++ % 5) * 37)),
-  '/jxl-close-ranges': rangedJxl(Number.POSITIVE_INFINITY),
-  '/jxl-cut-ranges': (range) => rangedJxl(Math.floor(jxl.length * 0.6))(range),
+  '/jxl-close-ranges': rangedJxl({ cut: Number.POSITIVE_INFINITY }),
+  '/jxl-cut-ranges': (range) => rangedJxl({ cut: Math.floor(jxl.length * 0.6) })(range),
   // A camera's JPEG with a second image after EOI, listed in its MPF index.
   '/mpf-close': () => closeDelimited('image/jpeg', mpf),
   '/mpf-close-cut': () => closeDelimited('image/jpeg', mpf.subarray(0, mpf.length - 200 - (cuts++ % 5) * 37)),
