@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { processEnded } from './utils/processes.js'
 
 /**
  * Where everything lives in an output folder. Every path imgpull reads or writes there comes
@@ -103,11 +104,5 @@ export function privateParts(paths: Layout): Layout {
  */
 export function isStalePrivateParts(name: string): boolean {
   const match = PRIVATE_PARTS.exec(name)
-  if (!match || match[1] !== hostname()) return false
-  try {
-    process.kill(Number(match[2]), 0)
-    return false
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH'
-  }
+  return match !== null && processEnded(match[1], Number(match[2]))
 }

@@ -7,6 +7,7 @@ import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
 import { foreignShard } from '../sinks/folder-format.js'
+import { processEnded } from '../utils/processes.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
 
@@ -139,12 +140,7 @@ async function removeStaleTemporaries(to: string): Promise<void> {
     const at = name.indexOf(host)
     if (at < 0 || !name.endsWith('.tmp')) continue
     const pid = Number(name.slice(at + host.length, -'.tmp'.length))
-    if (!Number.isInteger(pid) || pid === process.pid) continue
-    try {
-      process.kill(pid, 0)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(dir, name), { force: true })
-    }
+    if (processEnded(hostname(), pid)) await rm(join(dir, name), { force: true })
   }
 }
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
+import { processEnded } from '../../utils/processes.js'
 import type { TableFile } from './format.js'
 import { readFailure } from './input.js'
 
@@ -41,12 +42,7 @@ async function removeStale(tempDir: string): Promise<void> {
   const names = await readdir(tempDir).catch(() => [] as string[])
   for (const name of names) {
     const match = COPY.exec(name)
-    if (!match || match[1] !== hostname()) continue
-    try {
-      process.kill(Number(match[2]), 0)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
-        await rm(join(tempDir, name), { recursive: true, force: true }).catch(() => {})
-    }
+    if (match && processEnded(match[1], Number(match[2])))
+      await rm(join(tempDir, name), { recursive: true, force: true }).catch(() => {})
   }
 }
