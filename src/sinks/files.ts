@@ -83,7 +83,7 @@ export async function publish(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOTDIR') return 'folder-taken'
-    if (NO_LINK.has(code ?? '')) return moveTo(part, target, same)
+    if (NO_LINK.has(code ?? '')) return moveTo(part, out, relative, same)
     if (code !== 'EEXIST') throw error
     if (!same || !(await holds(target, same))) return 'taken'
   }
@@ -103,27 +103,23 @@ export const cannotLink = (error: unknown): boolean =>
   NO_LINK.has((error as NodeJS.ErrnoException | null)?.code ?? '')
 
 /**
- * `publish` where no hard link can be made: the name is looked at, then taken by a rename, atomic
+ * `publish` where no hard link can be made: the name is looked at (`nameState`), then taken by a rename, atomic
  * but not exclusive (the output folder's lock keeps other imgpull runs out, not other programs).
  * A rename that fails as EPERM again is the permission fault it says.
  */
 async function moveTo(
   part: string,
-  target: string,
+  out: string,
+  relative: string,
   same?: { bytes: number; sha256: string },
-): Promise<true | 'taken'> {
-  const there = await lstat(target).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false
-      throw error
-    },
-  )
-  if (there) {
-    if (!same || !(await holds(target, same))) return 'taken'
+): Promise<true | 'taken' | 'folder-taken'> {
+  const state = await nameState(out, relative, same)
+  if (state === 'same') {
     await unlink(part)
     return true
   }
+  if (state !== 'free') return state
+  const target = join(out, relative)
   await rename(part, target).catch((error) => copyOver(error, part, target))
   return true
 }
