@@ -163,11 +163,8 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
         ? header.pages
         : undefined
       : undefined
-  if (frames !== undefined && out.width * out.height * frames > maxPixels) {
-    const total = out.width * out.height * frames
-    const message = `${frames} frames of ${out.width}x${out.height} are ${total} pixels to write, more than ${maxPixels}`
-    return { action: 'refuse', code: 'too-many-pixels', message }
-  }
+  const over = frames === undefined ? undefined : framesOver(out, frames, maxPixels, 'write')
+  if (over) return { action: 'refuse', ...over }
   return {
     action: 'encode',
     format,
@@ -176,6 +173,23 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     ...out,
     ...(frames !== undefined ? { frames } : {}),
   }
+}
+
+/**
+ * The refusal of an animation's `frames` of `size` that are more than `maxPixels` together, to
+ * `decode` or `write` all of them (`verifyDecode`, a metadata strip): the limit holds for the work
+ * done, which grows with the frames. `undefined` when within it.
+ */
+export function framesOver(
+  size: { width: number; height: number },
+  frames: number,
+  maxPixels: number,
+  what: 'decode' | 'write',
+): { code: 'too-many-pixels'; message: string } | undefined {
+  const total = size.width * size.height * frames
+  if (total <= maxPixels) return undefined
+  const message = `${frames} frames of ${size.width}x${size.height} are ${total} pixels to ${what}, more than ${maxPixels}`
+  return { code: 'too-many-pixels', message }
 }
 
 /** The longest side each writable format holds (JPEG and GIF: 16-bit sizes; WebP: 14-bit; AVIF: AV1's 65,536). */

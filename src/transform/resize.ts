@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { TransformError } from './errors.js'
-import { type ImageHeader, oriented, type Plan, plan } from './plan.js'
+import { framesOver, type ImageHeader, oriented, type Plan, plan } from './plan.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
 
 /**
@@ -102,14 +102,8 @@ function undecodable(error: unknown): TransformError {
 async function decodeFully(input: Buffer | string, maxPixels: number, head?: ImageHeader): Promise<void> {
   // The limit holds for all the frames decoded: a long animation at a large size would otherwise
   // take minutes of a worker, on every run.
-  const frames = head?.pages ?? 1
-  if (head && frames > 1 && head.width * head.height * frames > maxPixels) {
-    const total = head.width * head.height * frames
-    throw new TransformError(
-      'too-many-pixels',
-      `${frames} frames of ${head.width}x${head.height} are ${total} pixels to decode, more than ${maxPixels}`,
-    )
-  }
+  const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
+  if (over) throw new TransformError(over.code, over.message)
   try {
     await sharp(input, { ...decodeOptions(maxPixels), pages: -1 }).stats()
   } catch (error) {
