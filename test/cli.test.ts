@@ -342,7 +342,7 @@ test('--help lists options with defaults; --version prints the version', async (
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/)
 })
 
-test('--quiet prints nothing on success; requests carry an honest User-Agent', async () => {
+test('--quiet prints nothing on success; requests carry an honest User-Agent, Accept and no-transform', async () => {
   const out = join(dir, 'quiet')
   const r = await runCli([server.url('/quiet-ua'), '-o', out, '--quiet', '-H', 'X-Team: design'])
   assert.equal(r.code, 0)
@@ -350,6 +350,13 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent', a
   const seen = server.log.find((l) => l.url === '/quiet-ua')
   assert.match(String(seen?.headers['user-agent']), /^imgpull\/\d+\.\d+\.\d+ \(\+https:\/\//)
   assert.equal(seen?.headers['x-team'], 'design')
+  // ModSecurity's Core Rule Set refuses a request without Accept (403); carrier and office proxies
+  // recompress images unless asked not to.
+  assert.equal(seen?.headers.accept, '*/*')
+  assert.equal(seen?.headers['cache-control'], 'no-transform')
+  // The user's own headers win.
+  await runCli([server.url('/own-accept'), '-o', out, '--quiet', '-H', 'Accept: image/webp'])
+  assert.equal(server.log.find((l) => l.url === '/own-accept')?.headers.accept, 'image/webp')
 })
 
 test('an output folder that cannot be created: exit 3 and one line saying why', async () => {

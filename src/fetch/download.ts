@@ -206,8 +206,15 @@ const measureDisk: Step = async (t) => {
 const send: Step = async (t) => {
   const base: Record<string, string> = {
     'user-agent': t.options.userAgent,
+    // What curl, wget and requests send: ModSecurity's Core Rule Set answers 403 to a request
+    // without Accept. No image types named, so a server that negotiates formats sends the bytes
+    // the URL gives everyone else.
+    accept: '*/*',
     // Images are compressed already, and only an unencoded body can be resumed (see judge.ts).
     'accept-encoding': 'identity',
+    // Proxies that recompress images for a mobile carrier or an office must leave them as the
+    // origin made them (RFC 9111 §5.2.1.6).
+    'cache-control': 'no-transform',
     ...lower(t.options.headers),
   }
   let url = splitCredentials(new URL(t.url), base)
