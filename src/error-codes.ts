@@ -91,5 +91,5 @@ export type ErrorCode = keyof typeof ERROR_CODES | HttpErrorCode
 
 /** HTTP statuses whose failure a rerun tries again: the server's passing trouble, not a verdict on the URL. */
 export function httpRerun(status: number): boolean {
-  return status >= 500 || status === 408 || status === 425 || status === 429
+  return status >= 500 || status === 202 || status === 408 || status === 425 || status === 429
 }

@@ -15,8 +15,11 @@ export class ImgpullError extends Error {
   }
 }
 
-/** Statuses worth another try: rate limits, overload and gateway trouble (Cloudflare's 52x too). */
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
+/**
+ * Statuses worth another try: rate limits, overload and gateway trouble (Cloudflare's 52x too),
+ * and 202, an image not made yet (RFC 9110 §15.3.3: a thumbnail queued for generation).
+ */
+const RETRYABLE_STATUS = new Set([202, 408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
 
 export class HTTPError extends ImgpullError {
   override name = 'HTTPError'

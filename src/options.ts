@@ -22,7 +22,7 @@ export interface Options {
   perHost?: number | 'auto'
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
   name?: string
-  /** Retries after the first attempt, for network errors, timeouts, 408/425/429/5xx. @default 5 */
+  /** Retries after the first attempt, for network errors, timeouts, 202/408/425/429/5xx. @default 5 */
   retries?: number
   /**
    * Longest `Retry-After` honoured, in ms; longer waits are cut to this. 0: `Retry-After` is

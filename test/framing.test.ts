@@ -99,22 +99,27 @@ const jxlContainer = () =>
     jxl,
   ])
 
-let misreads = 0
-/** A server that answers If-Range as if it were If-None-Match: 304 to the resume of a cut body. */
-const misreadIfRange: Answer = (range) => {
-  const etag = 'ETag: "gif-v1"'
-  if (range) return head(['HTTP/1.1 304 Not Modified', etag, 'Content-Length: 0'])
-  const body = misreads++ === 0 ? gif.subarray(0, 6000) : gif
-  return Buffer.concat([
-    head([
-      'HTTP/1.1 200 OK',
-      'Content-Type: image/gif',
-      etag,
-      `Content-Length: ${gif.length}`,
-      'Connection: close',
-    ]),
-    body,
-  ])
+/**
+ * A server whose first answer is cut, and which answers a resume with `status` (a 304: If-Range
+ * read as If-None-Match; a 403 or 404: a CDN that refuses Range; a 500).
+ */
+const refusesRange = (status: string): Answer => {
+  let answers = 0
+  return (range) => {
+    const etag = 'ETag: "gif-v1"'
+    if (range) return head([`HTTP/1.1 ${status}`, etag, 'Content-Type: text/html', 'Content-Length: 0'])
+    const body = answers++ === 0 ? gif.subarray(0, 6000) : gif
+    return Buffer.concat([
+      head([
+        'HTTP/1.1 200 OK',
+        'Content-Type: image/gif',
+        etag,
+        `Content-Length: ${gif.length}`,
+        'Connection: close',
+      ]),
+      body,
+    ])
+  }
 }
 
 /** Two files of one deploy: the same Last-Modified, no ETag, ranges by date (If-Range). */
@@ -175,7 +180,18 @@ const answers: Record<string, Answer> = {
     head(['HTTP/1.1 302 Found', `Location: /deploy-${latest++ === 0 ? 'one' : 'two'}`, 'Content-Length: 0']),
   '/deploy-one': deployed(one, { cut: 10_000 }),
   '/deploy-two': deployed(two, {}),
-  '/if-range-304': misreadIfRange,
+  '/if-range-304': refusesRange('304 Not Modified'),
+  '/range-403': refusesRange('403 Forbidden'),
+  '/range-404': refusesRange('404 Not Found'),
+  '/range-500': refusesRange('500 Internal Server Error'),
+  // A thumbnail queued for generation (RFC 9110 §15.3.3), there on the next request.
+  '/queued-202': (() => {
+    let answers = 0
+    return () =>
+      answers++ === 0
+        ? head(['HTTP/1.1 202 Accepted', 'Retry-After: 0', 'Content-Length: 0'])
+        : withLength('image/gif', gif)
+  })(),
   // A 206 to a request that asked for no range, naming none: the whole file.
   // The same, but a first chunk of a file whose end its bytes do not show: never taken for the file.
   '/206-no-range-chunk': () =>
@@ -431,6 +447,24 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.match(chunk.r.message!, /the server called its answer partial \(a 206 naming no range\)/)
   assert.equal(chunk.r.attempts, 3, 'the same bytes each time prove nothing after a 206')
   assert.ok((await readFile(join(plain.out, plain.r.path!))).equals(gif))
+})
+
+test('a resume answered 403, 404 or 500 (a server or CDN that refuses Range) asks again without Range; a 202 is retried', async () => {
+  for (const path of ['/range-403', '/range-404', '/range-500']) {
+    const { r, out } = await get(path, { retries: 2 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+    assert.deepEqual(
+      requests.filter((q) => q.path === path).map((q) => q.range),
+      [undefined, 'bytes=6000-', undefined],
+      path,
+    )
+  }
+  // Accepted, not made yet (RFC 9110 §15.3.3): not the image, and not a verdict on the URL.
+  const { r, out } = await get('/queued-202', { retries: 2 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.attempts, 2)
+  assert.ok((await readFile(join(out, r.path!))).equals(gif))
 })
 
 test('a resume whose redirect now leads to another file is not joined to it: the file is asked for again', async () => {

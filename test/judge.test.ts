@@ -33,7 +33,8 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   // No body whatever its Content-Length says (RFC 9110 §15.3.5): not a cut to retry.
   ['204 with a Content-Length', plain, 204, { 'content-length': '7416' }, { do: 'fail', status: 204 }],
   ['205', plain, 205, {}, { do: 'fail', status: 205 }],
-  ['204 to a resume', resume({ etag: ETAG }), 204, { 'content-length': '10' }, { do: 'fail', status: 204 }],
+  // Not made yet (RFC 9110 §15.3.3): not the image, and retried (errors.ts).
+  ['202', plain, 202, { 'content-length': '20' }, { do: 'fail', status: 202 }],
   ['416 to a plain GET', plain, 416, { 'content-range': 'bytes */1000' }, { do: 'fail', status: 416 }],
   [
     '206 to a plain GET, whole',
@@ -131,7 +132,17 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ['resume, 412', resume({ etag: ETAG }), 412, {}, 'restart'],
   ['resume, 400', resume({ etag: ETAG }), 400, {}, 'restart'],
   ['resume, 501', resume({ etag: ETAG }), 501, {}, 'restart'],
-  ['resume, 404', resume({ etag: ETAG }), 404, {}, { do: 'fail', status: 404 }],
+  // Servers and CDNs that refuse Range (bezzad/Downloader#220, darkhttpd's 404 at the end): the
+  // plain GET settles what the file is.
+  ['resume, 403', resume({ etag: ETAG }), 403, {}, 'restart'],
+  ['resume, 404', resume({ etag: ETAG }), 404, {}, 'restart'],
+  ['resume, 405', resume({ etag: ETAG }), 405, {}, 'restart'],
+  ['resume, 500', resume({ etag: ETAG }), 500, {}, 'restart'],
+  ['204 to a resume', resume({ etag: ETAG }), 204, { 'content-length': '10' }, 'restart'],
+  ['202 to a resume', resume({ etag: ETAG }), 202, {}, 'restart'],
+  // Come back later: the next attempt resumes.
+  ['resume, 429', resume({ etag: ETAG }), 429, {}, { do: 'fail', status: 429 }],
+  ['resume, 503', resume({ etag: ETAG }), 503, {}, { do: 'fail', status: 503 }],
   ['plain GET, 412', plain, 412, {}, { do: 'fail', status: 412 }],
   // A part of a file of unknown size: the rest is asked for after it, until a 416 says the size.
   [

@@ -24,7 +24,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--retries <n>',
-      'retries after a network error, timeout, 408/425/429/500/502/503/504/520-524, a body cut short',
+      'retries after a network error, timeout, 202/408/425/429/500/502/503/504/520-524, a body cut short',
       integer(0),
       defaults.retries,
     )

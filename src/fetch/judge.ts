@@ -15,8 +15,10 @@ import type { Validators } from '../types.js'
  *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size. A 206
  *   with no `Content-Range` at all, to a GET that asked for no range, is the whole file from byte 0
  *   (as curl and wget take it).
- * - A 304 or 412 to a resume (If-Range never yields them: a server that misreads it as
- *   If-None-Match or If-Match), or a 400 or 501 (one that rejects Range), restarts without Range.
+ * - Any answer to a resume but the file, a part of it, a 416, a 429 or a 503 restarts without
+ *   Range: a 304 or 412 (If-Range never yields them: a server that misreads it as If-None-Match or
+ *   If-Match), a 400, 403, 404, 405, 501 or 500 (servers and CDNs that refuse Range) say nothing
+ *   of the file a plain GET gave a moment before. A 429 or 503 is retried as it is, with Range.
  * - A resumed 206 or 416 must come from the URL the bytes on disk came from, after redirects (a
  *   redirect that now leads elsewhere leads to another resource), or show the same file by a strong
  *   ETag and full size (`sameFile`), else the file is asked for again.
@@ -27,7 +29,8 @@ import type { Validators } from '../types.js'
  *   alone proves nothing.
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
- * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6): a failure of its status, like a 4xx.
+ * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6), a 202 an image not made yet (§15.3.3): a
+ *   failure of its status, like a 4xx (a 202's passing: a later attempt may find the image).
  * - A body with a `Content-Encoding` (RFC 9110 §8.4) is decoded, whole, from byte 0: its length
  *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
  *   an encoded body is used only when it is all of it; a resume met with one starts over.
@@ -247,14 +250,18 @@ export function judge(asked: Asked, answer: Answer): Decision {
       why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
     }
   }
-  // If-Range never yields 304 or 412 (RFC 9110 §13.1.5): a server that misreads it, or one that
-  // rejects Range (400, 501), answers so. The same request without Range settles what the file is.
-  if (resuming && RANGE_REFUSALS.has(status)) {
+  // Any other answer to a resume that is neither the file nor a part of it says nothing about the
+  // file, which a plain GET gave a moment before: If-Range never yields 304 or 412 (RFC 9110
+  // §13.1.5: a server that misreads it), and servers and CDNs that refuse Range answer 400, 403,
+  // 404, 405, 501 or a 500. The same request without Range settles what the file is. Only a 429 or
+  // 503 says to come back later, which the next attempt does, with its Range.
+  if (resuming && !mayBeFile(status) && status !== 429 && status !== 503) {
     return { do: 'restart', why: `a ${status} to a request with Range and If-Range` }
   }
   // A 204 or 205 has no body whatever its Content-Length says (RFC 9110 §15.3.5, §15.3.6; RFC 9112
-  // §6.3): there is no image in it, and no cut to resume.
-  if (status < 200 || status > 299 || status === 204 || status === 205) return { do: 'fail', status }
+  // §6.3): there is no image in it, and no cut to resume. A 202 says the image is not made yet
+  // (§15.3.3: a thumbnail queued, say): its body is not the image either.
+  if (!mayBeFile(status)) return { do: 'fail', status }
   if (status !== 206 && resuming) {
     // A 200 to a range request is the whole file, unless it shows itself a mislabelled part
     // (buggy range handlers in PHP and CGI scripts): a Content-Range past byte 0, or the very
@@ -351,5 +358,8 @@ export function sameFile(known: Validators, got: Validators): boolean {
   )
 }
 
-/** Answers to a resume that say nothing of the file: see `judge`. */
-const RANGE_REFUSALS = new Set([304, 400, 412, 501])
+/** 2xx answers that carry no image: not made yet (202), no body (204, 205). */
+const NO_IMAGE = new Set([202, 204, 205])
+
+/** Whether the body of an answer of this status may be the file or a part of it (a 416 is judged before). */
+const mayBeFile = (status: number) => status >= 200 && status <= 299 && !NO_IMAGE.has(status)
