@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
@@ -7,7 +7,8 @@ import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
-import { isPressure, onFailure } from './fetch/retry-policy.js'
+import { ifRangeValue } from './fetch/judge.js'
+import { isPressure, keepsPart, onFailure, progressFree } from './fetch/retry-policy.js'
 import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
@@ -205,6 +206,13 @@ async function* run(
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
   if (options.signal?.aborted) throw options.signal.reason
 }
+
+/** Bytes in a file; 0 when there is none. */
+const sizeOf = (path: string) =>
+  stat(path).then(
+    (s) => s.size,
+    () => 0,
+  )
 
 /** The part folders of journal-less runs of this host that were killed (see `privateParts`). */
 async function removeStaleParts(parts: string, names: Iterable<string>): Promise<void> {
@@ -566,7 +574,7 @@ class Engine {
       done = await transfer
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
-      else this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
+      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
       return
     } finally {
       clearTimeout(timer)
@@ -598,14 +606,14 @@ class Engine {
   }
 
   /** `host`: the task's own; `answeredBy`: the origin that answered last (a redirect's target). */
-  #failed(
+  async #failed(
     task: Task,
     host: string,
     answeredBy: string,
     error: unknown,
     pastDeadline: boolean,
     sentAt: number,
-  ): void {
+  ): Promise<void> {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
       this.#interrupted()
@@ -624,6 +632,19 @@ class Engine {
     }
     const status = e instanceof HTTPError ? e.status : undefined
     if (status !== undefined) answered(task, status)
+    // An attempt cut after it moved a resumable file forward is not held against the retries.
+    const resumable = ifRangeValue(task.validators) !== undefined
+    if (keepsPart(e.code, resumable)) {
+      const after = await sizeOf(task.part)
+      const before = task.partBytes ?? 0
+      if (progressFree({ code: e.code, resumable, before, after, free: task.freeAttempts ?? 0 }))
+        task.freeAttempts = (task.freeAttempts ?? 0) + 1
+      task.partBytes = after
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
     const hostPressure =
       isPressure(e.code) && !pastDeadline
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429)
@@ -635,7 +656,7 @@ class Engine {
       retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
       outOfTime: pastDeadline,
       timeLeft: task.started + this.options.totalTimeout - Date.now(),
-      attempts: task.attempts,
+      attempts: task.attempts - (task.freeAttempts ?? 0),
       retries: this.options.retries,
       stopping: this.#stopping,
       hostPressure,
@@ -795,7 +816,8 @@ class Engine {
     } catch (error) {
       this.#fatal(fault(error, this.paths))
     }
-    unlink(task.part).catch(() => {})
+    // A cut file that can be resumed stays for the next run, which goes on from its last byte.
+    if (!keepsPart(e.code, ifRangeValue(task.validators) !== undefined)) unlink(task.part).catch(() => {})
     if (this.pool) unlink(`${task.part}.out`).catch(() => {})
     this.#emit(resultOf(task.job, 'failed', outcome), true)
   }

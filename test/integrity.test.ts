@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
+import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -24,7 +26,7 @@ after(async () => {
 })
 
 async function get(urls: string[], options: Options = {}) {
-  const out = join(dir, `run-${++n}`)
+  const out = options.out ?? join(dir, `run-${++n}`)
   const results: Result[] = []
   for await (const r of pull(urls, { out, journal: false, ...options })) results.push(r)
   return { out, results, one: results[0] }
@@ -241,4 +243,65 @@ test('a server that holds a truncated file: the complete-length body still fails
   assert.equal(one.status, 'failed')
   assert.equal(one.error, 'truncated')
   await nothing(out)
+})
+
+test('a server that cuts every answer: each resume moves the file on, and such attempts do not use up the retries', async () => {
+  const path = '/every-cut?size=200000&every=30000'
+  const { out, one } = await get([server.url(path)], { retries: 1 })
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.attempts, 7)
+  assert.deepEqual(
+    requests(path).map((r) => r.headers.range),
+    [undefined, ...[1, 2, 3, 4, 5, 6].map((i) => `bytes=${i * 30_000}-`)],
+  )
+  await holds(out, 'every-cut.jpg', server.bytes(path))
+  // Cut before any byte: nothing moves, and the retries bound it as before.
+  const stuck = await get([server.url('/every-stuck?size=200000&every=0')], { retries: 1 })
+  assert.equal(stuck.one.status, 'failed')
+  assert.equal(stuck.one.attempts, 2)
+})
+
+test('a cut file whose job fails stays for the next run, which resumes from its last byte', async () => {
+  const file = makeImage('kept-part', 100_000)
+  let up = false
+  let answers = 0
+  const ranges: (string | undefined)[] = []
+  const origin = createHttpServer((req, res) => {
+    ranges.push(req.headers.range)
+    const etag = '"kept-v1"'
+    if (answers++ > 0 && !up) {
+      res.writeHead(503, { 'content-length': '0' }).end()
+      return
+    }
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    if (from > 0) {
+      res.writeHead(206, {
+        etag,
+        'content-type': 'image/jpeg',
+        'content-length': file.length - from,
+        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+      })
+      res.end(file.subarray(from))
+      return
+    }
+    res.writeHead(200, { etag, 'content-type': 'image/jpeg', 'content-length': file.length })
+    // The first answer is cut after 40,000 bytes.
+    res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/kept.jpg`
+    const out = join(dir, 'kept-part')
+    const first = await get([url], { out, journal: true, retries: 1 })
+    assert.equal(first.one.error, 'http-503', first.one.message)
+    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [`${hashKey(url, 32)}.part`])
+    up = true
+    ranges.length = 0
+    const again = await get([url], { out, journal: true })
+    assert.equal(again.one.status, 'ok', again.one.message)
+    assert.deepEqual(ranges, ['bytes=40000-'], 'the next run goes on from the bytes kept')
+    assert.ok((await readFile(join(out, 'kept.jpg'))).equals(file))
+  } finally {
+    origin.close()
+  }
 })

@@ -5,7 +5,16 @@ import { TimeoutError } from '../src/errors.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
-import { type FailureFacts, isPressure, onFailure, retriedOnRerun } from '../src/fetch/retry-policy.js'
+import {
+  type FailureFacts,
+  isPressure,
+  keepsPart,
+  MAX_PROGRESS_ATTEMPTS,
+  MIN_PROGRESS_BYTES,
+  onFailure,
+  progressFree,
+  retriedOnRerun,
+} from '../src/fetch/retry-policy.js'
 import { Scheduler } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
@@ -329,6 +338,7 @@ test('a rerun tries again failures with a passing cause, never permanent ones', 
     ['http-429', true],
     ['http-408', true],
     ['http-425', true],
+    ['http-202', true],
     ['http-404', false],
     ['http-410', false],
     ['http-403', false],
@@ -491,4 +501,41 @@ test('a timeout is told in the unit its option takes: seconds, or ms below one s
   )
   assert.equal(new TimeoutError('total', 2500, 'u').message, 'total timeout after 2.5 s on u')
   assert.equal(new TimeoutError('headers', 300, 'u').message, 'headers timeout after 300 ms on u')
+})
+
+test('a failed job keeps its part only when it can be resumed and the failure was not the bytes', () => {
+  const table: [string, boolean, boolean][] = [
+    ['truncated', true, true],
+    ['network', true, true],
+    ['timeout', true, true],
+    ['dns', true, true],
+    ['http-503', true, true],
+    ['http-500', true, true],
+    ['truncated', false, false], // no validator: nothing could prove later bytes belong to it
+    ['corrupt', true, false],
+    ['bad-range', true, false],
+    ['hash-failed', true, false],
+    ['not-an-image', true, false],
+    ['http-404', true, false],
+    ['too-large', true, false],
+  ]
+  for (const [code, resumable, expected] of table) assert.equal(keepsPart(code, resumable), expected, code)
+})
+
+test('an attempt cut after it moved a resumable file on is not held against the retries, up to a bound', () => {
+  const base = { code: 'truncated', resumable: true, before: 30_000, after: 60_000, free: 0 }
+  const table: [string, Partial<typeof base>, boolean][] = [
+    ['moved on', {}, true],
+    ['no byte more', { after: 30_000 }, false],
+    ['less than the least', { after: 30_000 + MIN_PROGRESS_BYTES - 1 }, false],
+    ['the least', { after: 30_000 + MIN_PROGRESS_BYTES }, true],
+    ['restarted, fewer bytes', { after: 10_000 }, false],
+    ['not resumable', { resumable: false }, false],
+    ['a status, not a cut', { code: 'http-503' }, false],
+    ['the bytes are at fault', { code: 'corrupt' }, false],
+    ['the bound reached', { free: MAX_PROGRESS_ATTEMPTS }, false],
+    ['below the bound', { free: MAX_PROGRESS_ATTEMPTS - 1 }, true],
+  ]
+  for (const [name, facts, expected] of table)
+    assert.equal(progressFree({ ...base, ...facts }), expected, name)
 })

@@ -92,3 +92,50 @@ export function retriedOnRerun(code: string | undefined): boolean {
   if (status) return httpRerun(Number(status[1]))
   return (ERROR_CODES as Record<string, { rerun: boolean }>)[code]?.rerun ?? false
 }
+
+/** Failures that say nothing against the bytes already on disk: the connection's, or a passing status. */
+const CUTS = new Set(['network', 'timeout', 'truncated', 'dns', 'proxy', 'tls'])
+
+/**
+ * Whether a failed job's part file is worth keeping for a later attempt or run: it can be resumed
+ * (`resumable`: a validator proves later bytes belong to it, see `ifRangeValue`), and the failure
+ * was the connection's or a passing status, not a fault of the bytes (corrupt, bad-range...). A
+ * server that cuts every answer then finishes over several runs instead of starting each from
+ * byte 0 (mikf/gallery-dl#2938).
+ */
+export function keepsPart(code: string, resumable: boolean): boolean {
+  if (!resumable) return false
+  return CUTS.has(code) || (/^http-\d{3}$/.test(code) && retriedOnRerun(code))
+}
+
+/** Attempts a run gives one job for free when each moves its file forward (see `progressFree`). */
+export const MAX_PROGRESS_ATTEMPTS = 100
+
+/**
+ * The least an attempt must move a file forward to be free: a server that doles out a few bytes
+ * an answer (see `MAX_PARTS` in download.ts) must not turn a file into thousands of requests.
+ */
+export const MIN_PROGRESS_BYTES = 8 * 1024
+
+/**
+ * Whether a failed attempt is left out of the count `--retries` bounds: it was cut (see
+ * `keepsPart`) after moving a resumable file forward (`before` → `after` bytes on disk) by at
+ * least `MIN_PROGRESS_BYTES`, and the job has had fewer than `MAX_PROGRESS_ATTEMPTS` such
+ * attempts (`free`). A server that cuts every
+ * answer after a few megabytes then still delivers the file, as it would to a browser that
+ * resumes; one that makes no progress uses up the retries as before.
+ */
+export function progressFree(f: {
+  code: string
+  resumable: boolean
+  before: number
+  after: number
+  free: number
+}): boolean {
+  return (
+    keepsPart(f.code, f.resumable) &&
+    CUTS.has(f.code) &&
+    f.after - f.before >= MIN_PROGRESS_BYTES &&
+    f.free < MAX_PROGRESS_ATTEMPTS
+  )
+}

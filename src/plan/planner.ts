@@ -23,6 +23,10 @@ export interface Task {
   part: string
   validators: Validators
   attempts: number
+  /** Attempts cut after they moved a resumable file forward: not held against `--retries` (see `progressFree`). */
+  freeAttempts?: number
+  /** Bytes of the part file after the last failed attempt. */
+  partBytes?: number
   started: number
   /** HTTP statuses of the attempts' answers, with counts (the report's 429/503 per host). */
   answers?: Record<string, number>
