@@ -168,6 +168,19 @@ before(async () => {
     '/x-gzip': send(gz, { 'content-encoding': 'x-gzip' }),
     '/gzip-chunked': send(gz, { 'content-encoding': 'gzip' }, true),
     '/deflate-zlib': send(zlib.deflateSync(image), { 'content-encoding': 'deflate' }),
+    // Streams that end without their end, their length met (nodejs/node#5761, http4s#1167): the
+    // image they decode to is whole by its structure, as browsers and curl take it.
+    '/gzip-sync-flush': send(
+      Buffer.concat([
+        gz.subarray(0, 10),
+        zlib.deflateRawSync(image, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+      ]),
+      { 'content-encoding': 'gzip' },
+    ),
+    '/gzip-no-trailer': send(gz.subarray(0, gz.length - 8), { 'content-encoding': 'gzip' }),
+    '/deflate-sync-flush': send(zlib.deflateSync(image, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), {
+      'content-encoding': 'deflate',
+    }),
     '/deflate-raw': send(zlib.deflateRawSync(image), { 'content-encoding': 'deflate' }),
     '/br': send(zlib.brotliCompressSync(image), { 'content-encoding': 'br' }),
     // Applied in the order listed: gzip first, then br.
@@ -259,6 +272,9 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/x-gzip',
     '/gzip-chunked',
     '/deflate-zlib',
+    '/gzip-sync-flush',
+    '/gzip-no-trailer',
+    '/deflate-sync-flush',
     '/deflate-raw',
     '/br',
     '/gzip-br',
@@ -321,7 +337,8 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   }
   expect('/corrupt', 'corrupt', /does not decode as its Content-Encoding says/)
   assert.equal(results.get('/corrupt')!.attempts, 1)
-  expect('/cut-chunked', 'truncated', /encoded body ends early/)
+  // Its gzip stream without its end: what it decodes to is judged as an image, here cut.
+  expect('/cut-chunked', 'truncated', /no end-of-image marker; its encoded body ends early too/)
   expect('/cut', 'truncated', /connection closed after/)
   assert.equal(results.get('/cut')!.attempts, 2, 'a cut body is retried, from byte 0')
   expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
@@ -360,7 +377,13 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   const header = Buffer.from([0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3, 3, 0, 1, 2, 3])
   const fields = Buffer.concat([header, Buffer.from('ab\0cd\0'), Buffer.from([0xaa, 0xbb])])
   const flagged = Buffer.concat([fields, zlib.deflateRawSync(data), gz.subarray(gz.length - 8)])
-  const cases: [string, Buffer, 'ok' | 'truncated' | 'corrupt'][] = [
+  // Ended without their end: what they decode to comes out, a prefix of the data, and the missing
+  // end is noted for the caller (the image's structure then decides, see download.ts).
+  const syncFlushed = Buffer.concat([
+    gz.subarray(0, 10),
+    zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  ])
+  const cases: [string, Buffer, 'ok' | 'truncated' | 'corrupt' | 'unterminated' | 'unterminated, whole'][] = [
     ['one member', gz, 'ok'],
     ['header fields', flagged, 'ok'],
     [
@@ -370,8 +393,10 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ],
     ['an HTML comment after it', Buffer.concat([gz, Buffer.from('\n<!-- cache -->')]), 'ok'],
     ['zeros after it', Buffer.concat([gz, Buffer.alloc(16)]), 'ok'],
-    ['cut in the deflate data', gz.subarray(0, gz.length >> 1), 'truncated'],
-    ['cut in the trailer', gz.subarray(0, gz.length - 3), 'truncated'],
+    ['cut in the deflate data', gz.subarray(0, gz.length >> 1), 'unterminated'],
+    ['cut in the trailer', gz.subarray(0, gz.length - 3), 'unterminated, whole'],
+    ['no trailer', gz.subarray(0, gz.length - 8), 'unterminated, whole'],
+    ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
     ['empty', Buffer.alloc(0), 'truncated'],
     ['not gzip', Buffer.from('<html>not gzip</html>'), 'corrupt'],
     [
@@ -388,11 +413,36 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
       try {
         for (let at = 0; at < body.length; at += size) await decoder.write(body.subarray(at, at + size))
         await decoder.end()
-        got = Buffer.concat(out).equals(data) ? 'ok' : `${Buffer.concat(out).length} bytes, not the data`
+        const decoded = Buffer.concat(out)
+        if (decoder.unterminated) {
+          assert.ok(decoded.equals(data.subarray(0, decoded.length)), `${name}: a prefix of the data`)
+          got = decoded.length === data.length ? 'unterminated, whole' : 'unterminated'
+        } else got = decoded.equals(data) ? 'ok' : `${decoded.length} bytes, not the data`
       } catch (error) {
         got = (error as ImgpullError).code
       }
       assert.equal(got, expected, `${name}, in chunks of ${size}`)
     }
+  }
+})
+
+test('deflate, zlib-wrapped or raw, that ends without its end: all it decodes to, and the missing end noted', async () => {
+  const data = Buffer.alloc(300_000)
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 253
+  const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH }
+  const cases: [string, Buffer, boolean][] = [
+    ['zlib, whole', zlib.deflateSync(data), false],
+    ['raw, whole', zlib.deflateRawSync(data), false],
+    ['zlib, a sync flush', zlib.deflateSync(data, sync), true],
+    ['raw, a sync flush', zlib.deflateRawSync(data, sync), true],
+    ['zlib, no checksum', zlib.deflateSync(data).subarray(0, -4), true],
+  ]
+  for (const [name, body, unterminated] of cases) {
+    const out: Buffer[] = []
+    const decoder = new BodyDecoder(['deflate'], (chunk) => void out.push(chunk), 'u')
+    for (let at = 0; at < body.length; at += 4096) await decoder.write(body.subarray(at, at + 4096))
+    await decoder.end()
+    assert.ok(Buffer.concat(out).equals(data), name)
+    assert.equal(decoder.unterminated, unterminated, name)
   }
 })

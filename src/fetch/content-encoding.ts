@@ -150,6 +150,16 @@ export class BodyDecoder {
     })
   }
 
+  /**
+   * After `end`: a gzip or deflate stream ended without its own end (no final block, or no
+   * trailer), as servers that end a stream with a sync flush send it (nodejs/node#5761; browsers
+   * and curl take such bodies). What it decoded to came out whole; only the image's own structure
+   * can then show where the file ends, as for a body whose end the protocol did not mark.
+   */
+  get unterminated(): boolean {
+    return this.#stages.some((stage) => (stage as Partial<Unterminated>).unterminated === true)
+  }
+
   /** Abandon decoding (the transfer failed). */
   destroy(): void {
     for (const stage of this.#stages) stage.destroy()
@@ -179,8 +189,15 @@ export class BodyDecoder {
  * raw deflate (RFC 1951), as browsers also accept. A zlib stream starts with a header whose first
  * byte names method 8 and whose first two bytes, read big-endian, are a multiple of 31.
  */
-class AnyInflate extends Transform {
+class AnyInflate extends Transform implements Unterminated {
+  unterminated = false
   #inner: TransformStream | undefined
+  /**
+   * The same input, inflated to nowhere with Z_FINISH, only to learn whether the stream has its
+   * end: `#inner` flushes what it has at the body's end instead (Z_FINISH would fail and drop
+   * output it still holds), which cannot tell.
+   */
+  #probe: TransformStream | undefined
   #head = Buffer.alloc(0)
   #flushed: TransformCallback | undefined
 
@@ -192,15 +209,46 @@ class AnyInflate extends Transform {
         return
       }
       chunk = this.#head
-      this.#inner = isZlibHeader(chunk) ? zlib.createInflate() : zlib.createInflateRaw()
+      const zlibWrapped = isZlibHeader(chunk)
+      const make = (options?: object) =>
+        zlibWrapped ? zlib.createInflate(options) : zlib.createInflateRaw(options)
+      this.#inner = make({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
       this.#inner.on('data', (data: Buffer) => {
         if (!this.push(data)) this.#inner!.pause()
       })
       this.#inner.on('error', (error) => this.destroy(error))
-      this.#inner.on('end', () => this.#flushed?.())
+      this.#inner.on('end', () => {
+        this.#innerDone = true
+        this.#ended()
+      })
+      const probe = make()
+      this.#probe = probe
+      probe.on('data', () => {})
+      // Any failure of the probe but a missing end is the output's too, and `#inner` reports it.
+      probe.on('error', (error: { code?: string }) => {
+        if (this.#probeDone) return
+        this.#probeDone = true
+        if (error.code === 'Z_BUF_ERROR') this.unterminated = true
+        this.#ended()
+      })
+      probe.on('end', () => {
+        this.#probeDone = true
+        this.#ended()
+      })
     }
+    if (!this.#probeDone && !this.#probe!.writableEnded) this.#probe!.write(chunk)
     if (this.#inner.write(chunk)) done()
     else this.#inner.once('drain', () => done())
+  }
+
+  #innerDone = false
+  #probeDone = false
+  /** Both the output and the probe are done: the body has been decoded. */
+  #ended(): void {
+    if (!this.#innerDone || !this.#probeDone) return
+    const flushed = this.#flushed
+    this.#flushed = undefined
+    flushed?.()
   }
 
   override _read(size: number): void {
@@ -218,12 +266,20 @@ class AnyInflate extends Transform {
     }
     this.#flushed = done
     this.#inner.end()
+    if (!this.#probe!.writableEnded) this.#probe!.end()
+    this.#ended()
   }
 
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     this.#inner?.destroy()
+    this.#probe?.destroy()
     done(error)
   }
+}
+
+/** A decoding stage that can tell a stream which ended without its own end (see `BodyDecoder.unterminated`). */
+interface Unterminated {
+  unterminated: boolean
 }
 
 function isZlibHeader(head: Buffer): boolean {
@@ -269,7 +325,8 @@ const GZIP_TRAILER = 8
  * non-zero byte there for a new member, fails, and loses the output it had. Not checked: each
  * member's CRC-32 (the decoded file's structure is checked instead).
  */
-class GzipMembers extends Transform {
+class GzipMembers extends Transform implements Unterminated {
+  unterminated = false
   /** Input not given to an inflater: a header, a trailer, what follows. */
   #pending: Buffer = Buffer.alloc(0)
   #stage: 'header' | 'trailer' = 'header'
@@ -360,7 +417,9 @@ class GzipMembers extends Transform {
 
   /** Inflate a member, `data` its first bytes (and maybe what follows it). */
   #start(data: Buffer): void {
-    const inner = zlib.createInflateRaw()
+    // At the body's end, what the member decodes to so far comes out whole, and its missing end
+    // is noted (`unterminated`) instead of failing: Z_FINISH would fail and drop output still held.
+    const inner = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
     this.#inner = inner
     this.#members++
     this.#size = 0
@@ -389,15 +448,20 @@ class GzipMembers extends Transform {
     inner.write(data)
   }
 
-  /** The body ended with no member being inflated: it must have ended on a whole member. */
+  /**
+   * The body ended with no member being inflated. No member at all: nothing was encoded. A last
+   * member without its trailer (its deflate data ended, or was cut, with no final block: a sync
+   * flush, as some servers end a stream): `unterminated`, for the caller to judge.
+   */
   #finish(): void {
     const done = this.#flushed!
     this.#flushed = undefined
     if (this.destroyed) return
-    if (this.#members === 0 || (this.#stage === 'trailer' && !this.#ignoring)) {
+    if (this.#members === 0) {
       done(zlibError('Z_BUF_ERROR', 'unexpected end of file'))
       return
     }
+    if (this.#stage === 'trailer' && !this.#ignoring) this.unterminated = true
     done()
   }
 }

@@ -86,6 +86,8 @@ class Transfer {
   /** Parts of a file of unknown size asked for in this attempt (see `MAX_PARTS`). */
   parts = 0
   replays = 0
+  /** The body's gzip or deflate stream ended without its own end (see `BodyDecoder.unterminated`). */
+  unterminated = false
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /** Cookies of this attempt's redirect chain (over the run's cookies file). */
@@ -457,6 +459,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   const check = t.check!
   const exchange = t.exchange!
   const file = new PartFile(t.part, decision.at)
+  t.unterminated = false
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /** `ended`: the body is all in. */
@@ -525,6 +528,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       }
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
       if (received > 0) await decoder.end()
+      t.unterminated = decoder.unterminated
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
@@ -604,8 +608,12 @@ async function decoderFor(
   return new BodyDecoder(codings, keep, shown)
 }
 
-/** Whether the protocol marked where the file ends (see `endMarked`). */
+/**
+ * Whether the protocol marked where the file ends (see `endMarked`), and the body's coding did
+ * too: a gzip or deflate stream without its end leaves only the image to show it.
+ */
 const framed = (t: Transfer): boolean =>
+  !t.unterminated &&
   endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length)
 
 /** The whole file is on disk: is it a complete image? */
@@ -632,7 +640,9 @@ const verify: Step = async (t) => {
     // When the server had said how long the file is, it sent all it has: resuming is pointless.
     if (outcome.kind !== 'truncated' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
     else t.record()
-    throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}`, {
+    // A coding that lacked its end too: say so, it is likely where the cut is.
+    const coding = t.unterminated ? '; its encoded body ends early too' : ''
+    throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
     })
   }
