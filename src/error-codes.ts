@@ -34,7 +34,8 @@ export const ERROR_CODES = {
   },
   corrupt: {
     rerun: false,
-    meaning: "the file's structure contradicts itself (segments or boxes that do not fit)",
+    meaning:
+      "the file's structure contradicts itself (segments or boxes that do not fit), or its checksum is not the one its server states (Repr-Digest, Content-MD5, x-goog-hash)",
   },
   'hash-failed': {
     rerun: true,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
@@ -301,6 +302,61 @@ test('a cut file whose job fails stays for the next run, which resumes from its 
     assert.equal(again.one.status, 'ok', again.one.message)
     assert.deepEqual(ranges, ['bytes=40000-'], 'the next run goes on from the bytes kept')
     assert.ok((await readFile(join(out, 'kept.jpg'))).equals(file))
+  } finally {
+    origin.close()
+  }
+})
+
+test('a checksum the server states is checked: a body changed on the way is corrupt, never kept', async () => {
+  const file = makeImage('stated', 100_000)
+  // One byte changed inside the scan data: the JPEG's structure cannot show it.
+  let at = 50_000
+  while (file[at] === 0xff || file[at - 1] === 0xff || file[at] === 0xfe) at++
+  const changed = Buffer.from(file)
+  changed[at] ^= 0x01
+  const md5 = createHash('md5').update(file).digest('base64')
+  const sha = createHash('sha256').update(file).digest('base64')
+  const answers = new Map<string, number>()
+  const origin = createHttpServer((req, res) => {
+    const path = req.url ?? ''
+    const n = (answers.get(path) ?? 0) + 1
+    answers.set(path, n)
+    const headers: Record<string, string | number> = { 'content-type': 'image/jpeg', etag: '"stated-v1"' }
+    // Google Cloud Storage's header; the body changed on every answer, or on the first only.
+    if (path.startsWith('/goog')) headers['x-goog-hash'] = `crc32c=AAAAAA==,md5=${md5}`
+    if (path.startsWith('/repr')) headers['repr-digest'] = `sha-256=:${sha}:`
+    const body = path.endsWith('always') || n === 1 ? changed : file
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    if (from > 0) {
+      res.writeHead(206, {
+        ...headers,
+        'content-length': body.length - from,
+        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+      })
+      res.end(body.subarray(from))
+      return
+    }
+    res.writeHead(200, { ...headers, 'content-length': body.length })
+    // The Repr-Digest files are cut once, then resumed: the digest covers the whole file.
+    if (path === '/repr-resumed') res.write(body.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+    else res.end(body)
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+    const always = await get([`${base}/goog-always`], { retries: 1 })
+    assert.equal(always.one.error, 'corrupt', always.one.message)
+    assert.match(always.one.message!, /its md5 is [0-9a-f]{32}, not the [0-9a-f]{32} its x-goog-hash states/)
+    assert.equal(always.one.attempts, 2, 'retried: the next answer may come whole')
+    await nothing(always.out)
+    for (const path of ['/goog-once', '/repr-once', '/repr-resumed']) {
+      const { out, one } = await get([`${base}${path}`], { retries: 1 })
+      assert.equal(one.status, 'ok', `${path}: ${one.message}`)
+      await holds(out, `${path.slice(1)}.jpg`, file)
+    }
+    // With --hash none, sha-256 is computed for the check alone.
+    const unhashed = await get([`${base}/repr-always`], { retries: 0, hash: 'none' })
+    assert.equal(unhashed.one.error, 'corrupt', unhashed.one.message)
   } finally {
     origin.close()
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat, unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
@@ -7,6 +8,7 @@ import type { Job, Validators } from '../types.js'
 import { decodeLeniently, shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
+import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
@@ -88,6 +90,8 @@ class Transfer {
   replays = 0
   /** The body's gzip or deflate stream ended without its own end (see `BodyDecoder.unterminated`). */
   unterminated = false
+  /** The last body taken: where in the file it began, and whether it had a content coding. */
+  body: { at: number; encoded: boolean } | undefined
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /** Cookies of this attempt's redirect chain (over the run's cookies file). */
@@ -373,6 +377,7 @@ const decide: Step = async (t) => {
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
       await exchange.dump()
+      t.body = undefined
       return verify
     case 'receive': {
       const refusal = t.options.ignoreRobotsTag
@@ -460,6 +465,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   const exchange = t.exchange!
   const file = new PartFile(t.part, decision.at)
   t.unterminated = false
+  t.body = { at: decision.at, encoded: decision.decode !== undefined }
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /** `ended`: the body is all in. */
@@ -647,6 +653,11 @@ const verify: Step = async (t) => {
     })
   }
   const { checked } = outcome
+  const head = t.head!
+  // One answer carried all of the file: a 200, or a 206 from byte 0 (a continued one starts later).
+  const whole = t.body?.at === 0 && (head.statusCode === 200 || head.statusCode === 206)
+  const [stated] = statedDigests(head.headers, whole, t.body?.encoded ?? false)
+  if (stated) await compareStated(t, stated, checked.sha256)
   t.result = {
     bytes: check.bytes,
     sha256: checked.sha256,
@@ -658,6 +669,28 @@ const verify: Step = async (t) => {
     ttfb: t.ttfb,
   }
   return undefined
+}
+
+/**
+ * The file against a checksum its server states (see stated-digest.ts): sha-256 from the checks
+ * when they kept it, else the part read back. A mismatch is `corrupt` (bytes changed on the way:
+ * a proxy, a bad link), retried, and the part is dropped.
+ */
+async function compareStated(t: Transfer, stated: StatedDigest, sha256: string | undefined): Promise<void> {
+  let got = stated.algorithm === 'sha256' ? sha256 : undefined
+  if (got === undefined) {
+    const hash = createHash(stated.algorithm)
+    for await (const chunk of createReadStream(t.part, { highWaterMark: 1024 * 1024 }))
+      hash.update(chunk as Buffer)
+    got = hash.digest('hex')
+  }
+  if (got === stated.hex) return
+  await unlink(t.part).catch(() => {})
+  throw new ImgpullError(
+    'corrupt',
+    `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
+    { retryable: true },
+  )
 }
 
 /** Bytes of a part file already on disk (0 when there is none). */

@@ -1,0 +1,102 @@
+/**
+ * Checksums a server states of the file it sends, read from the answer's headers: the one place
+ * that knows which header covers what. Pure, table-tested (test/stated-digest.test.ts);
+ * `download.ts` compares the file with what this returns.
+ *
+ * Headers, and what each digest covers:
+ * - `Repr-Digest` (RFC 9530 §3: `sha-256=:BASE64:`, a structured dictionary) and `Digest` (RFC
+ *   3230 §4.3.2: `SHA-256=BASE64`), of the selected representation: the whole file, whatever
+ *   part a 206 carries, as long as no content coding was applied.
+ * - `Content-Digest` (RFC 9530 §2) and `Content-MD5` (RFC 1864), of the message content: the file
+ *   only when one 200 carried all of it.
+ * - `x-goog-hash: crc32c=…, md5=…` (Google Cloud Storage), of the stored object: the file unless
+ *   the object is stored compressed (`x-goog-stored-content-encoding`), which GCS then either
+ *   sends encoded or decompresses on the way ("decompressive transcoding"), so the hash is not of
+ *   the bytes that arrive. crc32c is not checked (Node has no CRC-32C).
+ * An encoded answer (any `Content-Encoding` imgpull decoded) is never checked: its digests are of
+ * the encoded bytes. A malformed value is ignored, not held against the file.
+ */
+
+/** A digest algorithm as Node's `crypto.createHash` names it. */
+export type DigestAlgorithm = 'sha256' | 'sha512' | 'sha1' | 'md5'
+
+export interface StatedDigest {
+  algorithm: DigestAlgorithm
+  /** The digest's bytes, lowercase hex. */
+  hex: string
+  /** The header that stated it, for messages. */
+  header: string
+}
+
+/** Algorithm names of the headers (RFC 9530 §7.2 registry, RFC 3230 §4.1), lower-cased. */
+const ALGORITHMS: Record<string, DigestAlgorithm> = {
+  'sha-256': 'sha256',
+  'sha-512': 'sha512',
+  sha: 'sha1',
+  md5: 'md5',
+}
+
+/** Preferred first: sha-256 is the one imgpull already computes; then the stronger, then the rest. */
+const PREFERENCE: DigestAlgorithm[] = ['sha256', 'sha512', 'md5', 'sha1']
+
+const BYTES: Record<DigestAlgorithm, number> = { sha256: 32, sha512: 64, sha1: 20, md5: 16 }
+
+type Headers = Record<string, string | string[] | undefined>
+
+/**
+ * The digests in `headers` that cover the whole file, best first (see the module's comment).
+ * `whole`: this one answer carried the whole file (a 200, or a 206 from byte 0 to its end);
+ * `encoded`: the body had a content coding that was decoded.
+ */
+export function statedDigests(headers: Headers, whole: boolean, encoded: boolean): StatedDigest[] {
+  if (encoded) return []
+  const found: StatedDigest[] = []
+  const add = (header: string, name: string, base64: string) => {
+    const algorithm = ALGORITHMS[name.trim().toLowerCase()]
+    const hex = algorithm && fromBase64(base64.trim(), BYTES[algorithm])
+    if (algorithm && hex) found.push({ algorithm, hex, header })
+  }
+  for (const [name, value] of dictionary(headers['repr-digest']))
+    add('Repr-Digest', name, byteSequence(value))
+  for (const [name, value] of dictionary(headers.digest)) add('Digest', name, value)
+  const storedEncoding = joined(headers['x-goog-stored-content-encoding'])?.trim().toLowerCase()
+  if (storedEncoding === undefined || storedEncoding === 'identity') {
+    for (const [name, value] of dictionary(headers['x-goog-hash'])) add('x-goog-hash', name, value)
+  }
+  if (whole) {
+    for (const [name, value] of dictionary(headers['content-digest'])) {
+      add('Content-Digest', name, byteSequence(value))
+    }
+    const md5 = joined(headers['content-md5'])
+    if (md5 !== undefined) add('Content-MD5', 'md5', md5)
+  }
+  return found.sort((a, b) => PREFERENCE.indexOf(a.algorithm) - PREFERENCE.indexOf(b.algorithm))
+}
+
+function joined(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value
+}
+
+/** `a=1, b=2` (also over several header lines) as [name, value] pairs; a member without `=` is skipped. */
+function dictionary(value: string | string[] | undefined): [string, string][] {
+  const text = joined(value)
+  if (text === undefined) return []
+  return text.split(',').flatMap((member): [string, string][] => {
+    // Parameters (`;k=v`) of a structured field member are not part of the value.
+    const at = member.indexOf('=')
+    return at > 0 ? [[member.slice(0, at), member.slice(at + 1).split(';')[0]]] : []
+  })
+}
+
+/** A structured-field byte sequence `:BASE64:` (RFC 8941 §3.3.5) as its base64; '' when it is not one. */
+function byteSequence(value: string): string {
+  const v = value.trim()
+  return v.length >= 2 && v.startsWith(':') && v.endsWith(':') ? v.slice(1, -1) : ''
+}
+
+/** Strict base64 of exactly `bytes` bytes, as hex; `undefined` when it is not that. */
+function fromBase64(text: string, bytes: number): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return undefined
+  const decoded = Buffer.from(text, 'base64')
+  return decoded.length === bytes ? decoded.toString('hex') : undefined
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { test } from 'node:test'
+import { type StatedDigest, statedDigests } from '../src/verify/stated-digest.js'
+
+const file = Buffer.from('the bytes of an image')
+const b64 = (algorithm: string) => createHash(algorithm).update(file).digest('base64')
+const hex = (algorithm: string) => createHash(algorithm).update(file).digest('hex')
+const sha256 = { algorithm: 'sha256' as const, hex: hex('sha256') }
+const md5 = { algorithm: 'md5' as const, hex: hex('md5') }
+
+test('stated digests: which header covers the whole file, and when', () => {
+  type Case = [string, Record<string, string | string[]>, boolean, boolean, Partial<StatedDigest>[]]
+  const table: Case[] = [
+    ['none', {}, true, false, []],
+    // RFC 9530: of the representation, whatever part a 206 carries.
+    [
+      'Repr-Digest sha-256',
+      { 'repr-digest': `sha-256=:${b64('sha256')}:` },
+      false,
+      false,
+      [{ ...sha256, header: 'Repr-Digest' }],
+    ],
+    [
+      'Repr-Digest, two, best first',
+      { 'repr-digest': `sha-512=:${b64('sha512')}:, sha-256=:${b64('sha256')}:` },
+      true,
+      false,
+      [{ algorithm: 'sha256' }, { algorithm: 'sha512' }],
+    ],
+    [
+      'Repr-Digest without colons is not a byte sequence',
+      { 'repr-digest': `sha-256=${b64('sha256')}` },
+      true,
+      false,
+      [],
+    ],
+    [
+      'RFC 3230 Digest',
+      { digest: `SHA-256=${b64('sha256')},MD5=${b64('md5')}` },
+      false,
+      false,
+      [sha256, md5],
+    ],
+    // Of the message content: only an answer that carried all of the file.
+    ['Content-MD5, whole', { 'content-md5': b64('md5') }, true, false, [{ ...md5, header: 'Content-MD5' }]],
+    ['Content-MD5 of a part', { 'content-md5': b64('md5') }, false, false, []],
+    ['Content-Digest of a part', { 'content-digest': `sha-256=:${b64('sha256')}:` }, false, false, []],
+    ['Content-Digest, whole', { 'content-digest': `sha-256=:${b64('sha256')}:` }, true, false, [sha256]],
+    // Google Cloud Storage: the stored object; crc32c not checked.
+    [
+      'x-goog-hash, two header lines',
+      { 'x-goog-hash': ['crc32c=n03x6A==', `md5=${b64('md5')}`] },
+      false,
+      false,
+      [{ ...md5, header: 'x-goog-hash' }],
+    ],
+    [
+      'x-goog-hash of an object stored gzipped (decompressive transcoding)',
+      { 'x-goog-hash': `crc32c=n03x6A==,md5=${b64('md5')}`, 'x-goog-stored-content-encoding': 'gzip' },
+      true,
+      false,
+      [],
+    ],
+    [
+      'x-goog-hash, stored as it is',
+      { 'x-goog-hash': `md5=${b64('md5')}`, 'x-goog-stored-content-encoding': 'identity' },
+      true,
+      false,
+      [md5],
+    ],
+    // Of the encoded bytes: nothing to compare the decoded file with.
+    [
+      'an encoded answer',
+      { 'repr-digest': `sha-256=:${b64('sha256')}:`, 'content-md5': b64('md5') },
+      true,
+      true,
+      [],
+    ],
+    // Malformed: ignored, never held against the file.
+    ['wrong length', { 'content-md5': b64('sha256') }, true, false, []],
+    ['not base64', { 'content-md5': 'not-base64!' }, true, false, []],
+    ['unknown algorithm', { 'repr-digest': `crc32=:AAAAAA==:` }, true, false, []],
+    [
+      'sha (SHA-1) in Digest',
+      { digest: `SHA=${b64('sha1')}` },
+      true,
+      false,
+      [{ algorithm: 'sha1', hex: hex('sha1') }],
+    ],
+  ]
+  for (const [name, headers, whole, encoded, expected] of table) {
+    const got = statedDigests(headers, whole, encoded)
+    assert.equal(got.length, expected.length, name)
+    expected.forEach((e, i) => {
+      for (const [k, v] of Object.entries(e))
+        assert.equal(got[i][k as keyof StatedDigest], v, `${name}: ${k}`)
+    })
+  }
+})
