@@ -227,6 +227,11 @@ const answers: Record<string, Answer> = {
   '/empty-length': () => withLength('image/jpeg', Buffer.alloc(0)),
   '/gif-length': () => withLength('image/gif', gif.subarray(0, -1)),
   '/gif-chunked': () => chunked('image/gif', gif.subarray(0, -1)),
+  // Chunked, and the connection closed before the last chunk (node-fetch#1055): a body whose end
+  // nothing marked. Whole by its structure (the GIF's trailer), cut, and without a trailer.
+  '/gif-chunked-closed': () => chunked('image/gif', gif).subarray(0, -5),
+  '/gif-chunked-closed-cut': () => chunked('image/gif', gif.subarray(0, 4119)).subarray(0, -7),
+  '/gif-chunked-closed-no-trailer': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -5),
   '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
   '/gif-close': () => closeDelimited('image/gif', gif.subarray(0, -1)),
   '/gif-close-whole': () => closeDelimited('image/gif', gif),
@@ -382,6 +387,19 @@ test('a JPEG XL codestream box that runs to the end of the file: whole with a le
   const whole = await get('/jxlc-to-end-length')
   assert.equal(whole.r.status, 'ok', whole.r.message)
   assert.equal(whole.r.format, 'jxl')
+})
+
+test('a chunked body the connection closed before its last chunk is judged as one read to the close', async () => {
+  const whole = await get('/gif-chunked-closed', { retries: 0 })
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(gif))
+  const cut = await get('/gif-chunked-closed-cut', { retries: 0 })
+  assert.equal(cut.r.error, 'truncated', cut.r.message)
+  assert.match(cut.r.message!, /the connection closed before the last chunk of the body/)
+  // A GIF without its trailer, unmarked: the same bytes a second time settle it, as for a close.
+  const noTrailer = await get('/gif-chunked-closed-no-trailer', { retries: 1 })
+  assert.equal(noTrailer.r.status, 'ok', noTrailer.r.message)
+  assert.equal(noTrailer.r.attempts, 2)
 })
 
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image', async () => {
