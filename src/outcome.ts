@@ -10,6 +10,7 @@ export type { Outcome } from './types.js'
 export const OUTCOME_COLUMNS = {
   path: 'TEXT',
   httpStatus: 'INTEGER',
+  finalUrl: 'TEXT',
   bytes: 'INTEGER',
   sha256: 'TEXT',
   format: 'TEXT',

@@ -686,6 +686,7 @@ class Engine {
     const outcome: Outcome = {
       path: this.dataset ? undefined : withExt(task.planned, made.ext),
       httpStatus: d.httpStatus,
+      finalUrl: d.finalUrl,
       bytes: made.bytes,
       sha256: made.sha256,
       format: made.ext,

@@ -50,6 +50,11 @@ export interface Outcome {
   path?: string
   /** The last HTTP status of the answer that decided it. */
   httpStatus?: number
+  /**
+   * The URL that gave the file, when redirects led away from the one asked for (credentials
+   * removed): many URLs with one `finalUrl` are often one placeholder ("image removed").
+   */
+  finalUrl?: string
   /** Size of the file, in bytes. */
   bytes?: number
   /** sha256 of the file, lowercase hex (unless `hash: 'none'`). */

@@ -294,6 +294,10 @@ test('redirect chains are followed; loops and long chains fail with a clear code
   const chain = await get([server.url('/chain?redirect=3')])
   assert.equal(chain.one.status, 'ok')
   assert.equal(chain.one.path, 'chain.jpg')
+  // The URL that gave the file is in the outcome (many URLs led to one: a placeholder, often).
+  assert.equal(chain.one.finalUrl, server.url('/chain?redirect=0'))
+  const direct = await get([server.url('/direct')])
+  assert.equal(direct.one.finalUrl, undefined, 'no redirect, no finalUrl')
   const loop = await get([server.url('/loop?loop=1')])
   assert.equal(loop.one.error, 'redirect-loop')
   assert.equal(loop.one.attempts, 1)

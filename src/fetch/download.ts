@@ -5,7 +5,7 @@ import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
-import { decodeLeniently, shownUrl } from '../utils/url.js'
+import { decodeLeniently, redactUrl, shownUrl } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
@@ -42,6 +42,8 @@ export interface Downloaded {
   width?: number
   height?: number
   httpStatus: number
+  /** The URL that answered, when redirects led away from the one asked for (see `Outcome.finalUrl`). */
+  finalUrl?: string
   /** ms from sending the request to its headers (last hop). */
   ttfb: number
 }
@@ -702,6 +704,7 @@ const verify: Step = async (t) => {
     height: checked.height,
     // A 416 to a resume said every byte was already here: report the partial answer it completes.
     httpStatus: t.head!.statusCode === 416 ? 206 : t.head!.statusCode,
+    ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: redactUrl(t.answeredAt) } : {}),
     ttfb: t.ttfb,
   }
   return undefined
