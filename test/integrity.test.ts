@@ -361,3 +361,31 @@ test('a checksum the server states is checked: a body changed on the way is corr
     origin.close()
   }
 })
+
+test('an endless answer that no image begins with is refused at its first bytes, not at the total timeout', async () => {
+  const frame = makeImage('frame', 20_000)
+  const timers = new Set<NodeJS.Timeout>()
+  const origin = createHttpServer((req, res) => {
+    // An MJPEG camera: one JPEG after another in a multipart body, for as long as anyone reads.
+    res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' })
+    const send = () =>
+      res.write(Buffer.concat([Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), frame]))
+    send()
+    const timer = setInterval(send, 100)
+    timers.add(timer)
+    req.socket.on('close', () => clearInterval(timer))
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/camera.jpg`
+    const { one } = await get([url], { totalTimeout: 20_000 })
+    assert.equal(one.error, 'not-an-image', one.message)
+    // Told from its first bytes, not after the 64 KB head every other answer may need.
+    const bytes = Number(/boundary=frame, (\d+) bytes/.exec(one.message!)?.[1])
+    assert.ok(bytes < 65_536, one.message)
+  } finally {
+    for (const timer of timers) clearInterval(timer)
+    origin.closeAllConnections()
+    origin.close()
+  }
+})

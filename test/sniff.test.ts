@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileTypeFromBuffer } from 'file-type'
+import { FileCheck } from '../src/verify/file-check.js'
 import { heifDimensions } from '../src/verify/heif.js'
 import { mayBeginImage } from '../src/verify/magic.js'
 import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
@@ -470,4 +471,31 @@ test('mayBeginImage: fewer bytes than a format needs that agree with its signatu
       expected,
       name,
     )
+})
+
+test('a head no image begins with is ruled out at 32 bytes; one that may open an SVG or a binary format is not', () => {
+  const pad = (head: Buffer | string) => Buffer.concat([Buffer.from(head), Buffer.alloc(40, 0x61)])
+  const fixtureHead = (name: string) => fixture(name).subarray(0, 40)
+  const table: [string, Buffer, boolean][] = [
+    ['an MJPEG multipart stream', pad('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), true],
+    ['JSON', pad('{"error": "not found", "code": 404}'), true],
+    ['PDF', pad('%PDF-1.7\n'), true],
+    ['HTML: may be an SVG until its root shows', pad('<!DOCTYPE html><html>'), false],
+    ['an SVG after a byte order mark and white space', pad('\ufeff \r\n\t<?xml version="1.0"?>'), false],
+    ['white space only, so far', Buffer.alloc(40, 0x20), false],
+    ['fewer than 32 bytes', Buffer.from('--frame\r\n'), false],
+    ['JPEG', fixtureHead('baseline.jpg'), false],
+    ['PNG', fixtureHead('rgba.png'), false],
+    ['AVIF', fixtureHead('plain.avif'), false],
+    ['TIFF', fixtureHead('little-endian.tif'), false],
+    ['BMP', fixtureHead('v3.bmp'), false],
+    ['ICO', fixtureHead('three-sizes.ico'), false],
+    ['JPEG XL', fixtureHead('bare.jxl'), false],
+    ['JPEG 2000', fixtureHead('plain.jp2'), false],
+  ]
+  for (const [name, head, expected] of table) {
+    const check = new FileCheck('none', undefined)
+    check.update(head)
+    assert.equal(check.ruledOut(), expected, name)
+  }
 })

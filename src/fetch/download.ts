@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
 import { decodeLeniently, redactUrl, shownUrl } from '../utils/url.js'
-import { FileCheck, HEAD_BYTES } from '../verify/file-check.js'
+import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { atHop } from './classify.js'
@@ -503,6 +503,8 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       await file.flush(false)
     }
   }
+  /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
+  let lookedAt = check.format !== undefined
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
   const keep = (chunk: Buffer): void | Promise<void> => {
     if (check.bytes + chunk.length > options.maxSize) {
@@ -510,6 +512,11 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     }
     const busy = check.update(chunk)
     file.push(chunk)
+    if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
+      lookedAt = true
+      // Bytes no image begins with: said now, not after 64 KB (or never, from an endless stream).
+      if (check.ruledOut()) return Promise.resolve(busy).then(() => identify())
+    }
     if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
   }
   let decoder: BodyDecoder | undefined

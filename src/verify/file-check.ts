@@ -2,11 +2,25 @@ import { createHash, type Hash } from 'node:crypto'
 import type { Job, Validators } from '../types.js'
 import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
-import { mayBeginImage } from './magic.js'
+import { mayBeginImage, sniffBinary } from './magic.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
 export const HEAD_BYTES = 64 * 1024
+
+/** Bytes of a head enough to tell every binary format's signature apart (see `FileCheck.ruledOut`). */
+export const RULE_OUT_BYTES = 32
+
+/** Whether `head` may open an SVG: after a UTF-8 byte order mark and white space, `<` or nothing yet. */
+function mayOpenSvg(head: Uint8Array): boolean {
+  let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+  while (
+    at < head.length &&
+    (head[at] === 0x20 || head[at] === 0x09 || head[at] === 0x0a || head[at] === 0x0d)
+  )
+    at++
+  return at === head.length || head[at] === 0x3c
+}
 
 type ExpectedHash = NonNullable<Job['expectedHash']>
 
@@ -89,6 +103,19 @@ export class FileCheck {
   /** Whether the bytes so far, not identified, may be the start of an image cut short (see `mayBeginImage`). */
   mayBeginImage(): boolean {
     return !this.#format && mayBeginImage(Buffer.concat(this.#head))
+  }
+
+  /**
+   * Whether the head so far (`RULE_OUT_BYTES` or more, not identified) can begin no image: no
+   * binary format's signature agrees with it, and it cannot open an SVG (only a byte order mark
+   * and white space come before an SVG's first `<`). Waiting for `HEAD_BYTES` would tell nothing
+   * more, and an answer that never ends (an MJPEG camera stream, a video) would hold its transfer
+   * until the total timeout.
+   */
+  ruledOut(): boolean {
+    if (this.#format || this.#headBytes < RULE_OUT_BYTES) return false
+    const head = this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head)
+    return !mayBeginImage(head) && !sniffCommon(head) && !sniffBinary(head) && !mayOpenSvg(head)
   }
 
   async identify(): Promise<Sniffed | undefined> {
