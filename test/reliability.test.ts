@@ -5,6 +5,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
+import { isFatalLocal } from '../src/sinks/local-faults.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -455,4 +456,18 @@ test('a host that never completes the handshake is cut by the connect timeout', 
   } finally {
     py.kill()
   }
+})
+
+test("a stop without a reason (AbortController.abort()) rejects with the signal's AbortError, nothing else", async () => {
+  // An abort's DOMException carries a number as its `code` (20): once taken for a system error's.
+  assert.equal(isFatalLocal(new DOMException('stopped', 'AbortError')), false)
+  const stop = new AbortController()
+  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/no-reason-${i}?size=200000&drip=50000`))
+  setTimeout(() => stop.abort(), 500)
+  await assert.rejects(
+    async () => {
+      for await (const _ of pull(urls, { out: join(dir, 'no-reason'), signal: stop.signal }));
+    },
+    (error: Error) => error.name === 'AbortError',
+  )
 })

@@ -16,7 +16,9 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
  */
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
-  const code = (error as { code?: string } | undefined)?.code ?? ''
+  // A string (`ECONNRESET`, `UND_ERR_SOCKET`), else '': an abort's DOMException has a number there.
+  const raw = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  const code = typeof raw === 'string' ? raw : ''
   const path = (error as { path?: string } | undefined)?.path
   if (path !== undefined && NAME_REFUSED.has(code)) {
     // The file system, not the network: the same name fails the same way until it changes.

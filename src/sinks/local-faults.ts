@@ -41,7 +41,14 @@ const WHY: Record<string, string> = {
   SQLITE_NOTADB: 'it is not an imgpull journal',
 }
 
-const codeOf = (error: unknown) => (error as { code?: string } | undefined)?.code ?? ''
+/**
+ * A system error's code (`ENOSPC`, `SQLITE_FULL`...), '' for anything else: an abort's
+ * DOMException carries a number there (20), and any thrown value may be `null` or a string.
+ */
+const codeOf = (error: unknown): string => {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : ''
+}
 
 /** True for a local disk or journal error (as opposed to a network one). */
 export function isFatalLocal(error: unknown): boolean {
