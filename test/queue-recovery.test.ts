@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -112,6 +112,12 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
   )
   const s = await status('kill')
   assert.deepEqual(s.shards, { waiting: 0, retrying: 0, active: 0, done: 1, failed: 0 })
+  // The shard's counts hold all its images' bytes, those the first worker saved too.
+  const counts = JSON.parse(await readFile(join(out, '.imgpull', 'queue', '00000.json'), 'utf8'))
+  assert.equal(
+    counts.bytes,
+    lines.reduce((sum, l) => sum + (l.bytes ?? 0), 0),
+  )
 })
 
 test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, exits 130; another finishes it', async () => {

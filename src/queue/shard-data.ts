@@ -74,6 +74,7 @@ export interface ShardCounts {
   ok: number
   skipped: number
   failed: number
+  /** Bytes of the shard's images, those an earlier attempt at it saved included. */
   bytes: number
   /** Failures by code. */
   errors: Record<string, number>

@@ -430,8 +430,11 @@ function tally(c: ShardCounts, r: Result): void {
   if (r.status === 'ok') {
     c.ok++
     c.bytes += r.bytes ?? 0
-  } else if (r.status === 'skipped') c.skipped++
-  else {
+  } else if (r.status === 'skipped') {
+    // Saved by an earlier attempt at the shard (its journal is shared): still the shard's bytes.
+    c.skipped++
+    c.bytes += r.bytes ?? 0
+  } else {
     c.failed++
     if (r.error) c.errors[r.error] = (c.errors[r.error] ?? 0) + 1
   }

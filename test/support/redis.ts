@@ -103,15 +103,20 @@ async function launch(args: string[]): Promise<ChildProcess> {
 /** Every line of every shard's manifest under a worker's output folder (files output): `[shard, line]`. */
 export async function shardManifests(
   out: string,
-): Promise<{ shard: string; url: string; status: string; error?: string }[]> {
+): Promise<{ shard: string; url: string; status: string; error?: string; bytes: number | null }[]> {
   const { readdir, readFile } = await import('node:fs/promises')
-  const lines: { shard: string; url: string; status: string; error?: string }[] = []
+  const lines: { shard: string; url: string; status: string; error?: string; bytes: number | null }[] = []
   for (const entry of await readdir(out)) {
     if (!/^\d{5}$/.test(entry)) continue
     const text = await readFile(join(out, entry, 'manifest.jsonl'), 'utf8')
     for (const line of text.split('\n').filter(Boolean)) {
-      const { url, status, error } = JSON.parse(line) as { url: string; status: string; error?: string }
-      lines.push({ shard: entry, url, status, error })
+      const { url, status, error, bytes } = JSON.parse(line) as {
+        url: string
+        status: string
+        error?: string
+        bytes: number | null
+      }
+      lines.push({ shard: entry, url, status, error, bytes })
     }
   }
   return lines
