@@ -1,3 +1,5 @@
+import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
+
 /**
  * Typed errors. Every failure a download can meet becomes one of these, with a stable `code`
  * that lands in results and the manifest, and a one-line message.
@@ -60,9 +62,20 @@ export class TimeoutError extends ImgpullError {
 export class NetworkError extends ImgpullError {
   override name = 'NetworkError'
   constructor(url: string, cause: unknown) {
-    super('network', `network error on ${url}: ${networkWords(cause)}`, { retryable: true, cause })
+    const code = (cause as { code?: string } | undefined)?.code
+    super('network', `network error on ${url}: ${networkWords(cause)}`, {
+      retryable: !(code && SAME_EVERY_TIME.has(code)),
+      cause,
+    })
   }
 }
+
+/**
+ * Network failures another attempt within the run would meet again: not retried (a rerun still
+ * tries once, as for any `network` failure). A header section over `MAX_HEADER_BYTES`: the same
+ * server sends the same headers to the same request; retrying would only fetch them 5 more times.
+ */
+const SAME_EVERY_TIME = new Set(['UND_ERR_HEADERS_OVERFLOW'])
 
 /** What a connection or framing failure means, in words, its code after them to search for. */
 const NETWORK_WORDS: Record<string, string> = {
@@ -77,7 +90,7 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_CLOSED: 'the connection was closed',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH:
     'the body does not match its Content-Length, or the answer has several Content-Length headers',
-  UND_ERR_HEADERS_OVERFLOW: "the answer's headers are larger than a client accepts",
+  UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
 
 /** llhttp's reasons that say little to a person, in words. */

@@ -19,7 +19,10 @@ declare module 'undici/lib/core/util.js' {
   export default util
 }
 declare module 'undici/lib/core/symbols.js' {
-  const symbols: Record<'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch', symbol>
+  const symbols: Record<
+    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch' | 'kConnector',
+    symbol
+  >
   export default symbols
 }
 declare module 'undici/lib/dispatcher/client.js' {

@@ -1,6 +1,16 @@
 import { EventEmitter } from 'node:events'
 import { Fifo } from '../utils/fifo.js'
-import { Client, clientProtocol, type Dispatcher, kDispatch, Pool, VIA, watchStreamLimit } from './undici.js'
+import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
+import {
+  Client,
+  clientProtocol,
+  type Dispatcher,
+  kDispatch,
+  Pool,
+  VIA,
+  watchStreamLimit,
+  withHttp2Options,
+} from './undici.js'
 
 /** Most streams given to one HTTP/2 connection, whatever larger limit its server sets (or none). */
 export const MAX_STREAMS = 100
@@ -141,6 +151,8 @@ export class OriginPool extends EventEmitter {
 
   #open(): Connection {
     const client = new Client(this.#origin, this.#options as ConstructorParameters<typeof Client>[1])
+    // As large a header section over HTTP/2 as over HTTP/1.1 (see header-limits.ts).
+    withHttp2Options(client, HTTP2_HEADER_OPTIONS)
     // A connection to a server known to speak HTTP/2 takes its stream limit at once (sent when it is up).
     const connection: Connection = {
       client,
@@ -247,10 +259,13 @@ class Tracked implements Dispatcher.DispatchHandler {
 
 /**
  * The `factory` for undici's `Agent`: HTTPS origins where HTTP/2 is allowed get an `OriginPool`,
- * the others undici's own `Pool` (HTTP/1.1 only: nothing to multiplex).
+ * the others undici's own `Pool` (HTTP/1.1 only: nothing to multiplex). Every pool reads header
+ * sections up to `MAX_HEADER_BYTES`, also those a proxy agent makes with options of its own
+ * (undici's `Http1ProxyWrapper` passes only `connect`).
  */
 export function originFactory(http2: boolean) {
-  return (origin: string | URL, options: object): Dispatcher => {
+  return (origin: string | URL, given: object): Dispatcher => {
+    const options = { maxHeaderSize: MAX_HEADER_BYTES, ...given }
     const https = String(origin).startsWith('https:')
     const pool =
       http2 && https

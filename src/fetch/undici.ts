@@ -1,4 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel'
+import http2 from 'node:http2'
 import type { Dispatcher } from 'undici'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
@@ -106,6 +107,51 @@ export function clientIsHttp2(client: object | undefined): boolean {
 /** Whether the answer a handler got came over HTTP/2. */
 export function isHttp2(handler: object): boolean {
   return clientIsHttp2((handler as { [VIA]?: object })[VIA])
+}
+
+type Connector = (options: object, callback: (error: Error | null, socket: unknown) => void) => void
+
+/**
+ * Give the HTTP/2 session a client opens options of ours (`http2.connect` options: `settings`
+ * are merged). undici 7 has no way to pass them: client-h2.js `connectH2` (lines 100-107 in
+ * undici 7.30.2) calls `http2.connect(url, { createConnection, peerMaxConcurrentStreams,
+ * settings: { enablePush, initialWindowSize } })` and nothing else, so Node's defaults apply
+ * (`maxHeaderListPairs` 128: an answer with more header fields is reset, ENHANCE_YOUR_CALM).
+ * undici calls it synchronously from its connector's callback (client.js `connect`): for that
+ * call alone, `http2.connect` adds ours. Nothing else runs meanwhile, so no other session of the
+ * process (the application's, when imgpull is a library) ever sees them. Works whatever
+ * connector the client has (direct, or a proxy's tunnel).
+ */
+export function withHttp2Options(
+  client: object,
+  options: { settings?: object } & Record<string, unknown>,
+): void {
+  const internals = client as Internals
+  const connector = internals[symbols.kConnector] as Connector | undefined
+  if (typeof connector !== 'function') return
+  internals[symbols.kConnector] = ((connectOptions, callback) =>
+    connector(connectOptions, (error, socket) => {
+      const connect = http2.connect
+      http2.connect = ((
+        authority: string | URL,
+        sessionOptions: http2.SecureClientSessionOptions = {},
+        ...rest: unknown[]
+      ) =>
+        (connect as (...a: unknown[]) => http2.ClientHttp2Session)(
+          authority,
+          {
+            ...sessionOptions,
+            ...options,
+            settings: { ...sessionOptions.settings, ...options.settings },
+          },
+          ...rest,
+        )) as typeof http2.connect
+      try {
+        callback(error, socket)
+      } finally {
+        http2.connect = connect
+      }
+    })) as Connector
 }
 
 interface Settings {
