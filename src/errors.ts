@@ -1,4 +1,5 @@
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
+import { asksForHttp1, http2ErrorCode } from './fetch/http2-errors.js'
 
 /**
  * Typed errors. Every failure a download can meet becomes one of these, with a stable `code`
@@ -108,6 +109,13 @@ function networkWords(cause: unknown): string {
   // §15.2 says a client must read past it), and on bytes that come with no request waiting.
   if (code === 'UND_ERR_SOCKET' && cause.message === 'bad response')
     return `the server sent an answer that was not asked for: an interim 100 Continue, which imgpull's HTTP client (undici) cannot read past, or bytes after the answer (${code})`
+  // Reaches here only when the answer had begun (see http1-fallback.ts): before that, the request
+  // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
+  if (asksForHttp1(cause))
+    return `the server asks for HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED, RFC 9113 §7); later requests to it use HTTP/1.1 (${code})`
+  const h2 = http2ErrorCode(cause)
+  if (code === 'UND_ERR_SOCKET' && h2 !== undefined)
+    return `the server ended the HTTP/2 connection (GOAWAY, error code ${h2}) (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

@@ -1,0 +1,43 @@
+import { constants } from 'node:http2'
+
+/** HTTP_1_1_REQUIRED (0xd, RFC 9113 §7): "the endpoint requires that HTTP/1.1 be used instead of HTTP/2". */
+export const HTTP_1_1_REQUIRED = constants.NGHTTP2_HTTP_1_1_REQUIRED
+
+/** nghttp2's names of HTTP/2 error codes (`NGHTTP2_HTTP_1_1_REQUIRED`) to their numbers. */
+const CODES = new Map(
+  Object.entries(constants)
+    .filter(([name]) => /^NGHTTP2_[A-Z_0-9]+$/.test(name))
+    .map(([name, value]) => [name, value as number]),
+)
+
+/**
+ * The HTTP/2 error code (RFC 9113 §7) an error of undici's HTTP/2 client carries, or `undefined`
+ * when it carries none. Pure, table-tested (test/h2-fallback.test.ts). The code is only in the
+ * words, in three forms:
+ * - a stream reset by the server (RST_STREAM): Node's `ERR_HTTP2_STREAM_ERROR`, "Stream closed
+ *   with error code NGHTTP2_HTTP_1_1_REQUIRED" (Node names the code);
+ * - the connection ended by the server (GOAWAY): undici's `SocketError` (`UND_ERR_SOCKET`),
+ *   'HTTP/2: "GOAWAY" frame received with code 13' (client-h2.js `onHttp2SessionGoAway`), for
+ *   the request at the head of its queue;
+ * - the same, for the requests that were waiting on that connection: Node's
+ *   `ERR_HTTP2_SESSION_ERROR`, "Session closed with error code 13".
+ */
+export function http2ErrorCode(error: unknown): number | undefined {
+  if (!(error instanceof Error)) return undefined
+  const code = (error as { code?: string }).code
+  const { message } = error
+  if (code === 'ERR_HTTP2_STREAM_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR') {
+    const named = /error code (NGHTTP2_[A-Z_0-9]+)$/.exec(message)
+    if (named) return CODES.get(named[1])
+    const bare = /error code (\d+)$/.exec(message)
+    return bare ? Number(bare[1]) : undefined
+  }
+  if (code === 'UND_ERR_SOCKET') {
+    const goaway = /^HTTP\/2: "GOAWAY" frame received with code (\d+)$/.exec(message)
+    return goaway ? Number(goaway[1]) : undefined
+  }
+  return undefined
+}
+
+/** Whether `error` is an HTTP/2 server's word that it wants the request over HTTP/1.1 instead. */
+export const asksForHttp1 = (error: unknown): boolean => http2ErrorCode(error) === HTTP_1_1_REQUIRED
