@@ -1,4 +1,5 @@
 import type { ResolvedOptions } from '../options.js'
+import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
@@ -13,19 +14,25 @@ export const INSECURE_WARNING =
  * One keep-alive connection pool for the run. Connections per origin are not capped here: the
  * scheduler's per-host limit decides how many requests run, and the pool keeps that many warm
  * (over HTTP/2, as few connections as the server's stream limit allows). Requests go through a
- * proxy where `proxy` (or the environment) says so (see proxy.ts).
+ * proxy where `proxy` (or the environment) says so (see proxy.ts). With HTTP/2 allowed, an origin
+ * that asks for HTTP/1.1 gets it, through a second pool made then (see http1-fallback.ts).
  */
 export function createAgent(options: ResolvedOptions): Dispatcher {
   if (options.insecure) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
   const settings = connectionSettings(options)
-  const direct = new Agent({
-    ...settings.agent,
-    connect: settings.tls,
-    // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
-    factory: originFactory(options.http2),
-  } as ConstructorParameters<typeof Agent>[0])
   const plan = proxyPlan(options.proxy)
-  return plan ? (new ProxyRouter(direct, plan, settings) as unknown as Dispatcher) : direct
+  const pool = (http2: boolean): Dispatcher => {
+    const those = { ...settings, agent: { ...settings.agent, allowH2: http2 }, http2 }
+    const direct = new Agent({
+      ...those.agent,
+      connect: those.tls,
+      // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
+      factory: originFactory(http2),
+    } as ConstructorParameters<typeof Agent>[0])
+    return plan ? (new ProxyRouter(direct, plan, those) as unknown as Dispatcher) : direct
+  }
+  if (!options.http2) return pool(false)
+  return new Http1Fallback(pool(true), () => pool(false)) as unknown as Dispatcher
 }
 
 function connectionSettings(options: ResolvedOptions): ConnectionSettings {

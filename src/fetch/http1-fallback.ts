@@ -1,0 +1,137 @@
+import { EventEmitter } from 'node:events'
+import { debuglog } from 'node:util'
+import { asksForHttp1 } from './http2-errors.js'
+import { type Dispatcher, VIA } from './undici.js'
+
+const debug = debuglog('imgpull')
+
+type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
+
+/**
+ * Sends over HTTP/1.1 what an HTTP/2 server asks to have over HTTP/1.1, and from then on every
+ * request to that origin. A server answers a stream with RST_STREAM(HTTP_1_1_REQUIRED), or ends
+ * the connection with GOAWAY(HTTP_1_1_REQUIRED) (RFC 9113 §7; IIS/http.sys for endpoints that need
+ * Windows authentication or TLS renegotiation, reverse proxies with HTTP/1.1-only backends), and
+ * the client is to repeat the request over HTTP/1.1, as curl does (curl/curl#6862).
+ *
+ * The refused request is sent again at once through a second dispatcher that offers HTTP/1.1
+ * alone by ALPN (made on the first refusal), without its handler ever seeing the refusal: no
+ * failed attempt, no backoff. The refusal came before any answer, so nothing was received that
+ * could be delivered twice; one refused after its answer began fails as it is (a later attempt
+ * goes over HTTP/1.1). The origin is remembered for the dispatcher's life (the run, or one transfer
+ * thread's: each learns it on its own), and shared by every transfer to it; requests already on
+ * their way over HTTP/2 when it is learnt are each refused and sent again the same way, once.
+ * `NODE_DEBUG=imgpull` tells each origin that asked.
+ *
+ * Speaks undici's dispatcher protocol (`dispatch`, `close`, `destroy`) over `http2` (the run's
+ * dispatcher, which may speak HTTP/2) and `http1`, which makes the other when first needed.
+ */
+export class Http1Fallback extends EventEmitter {
+  readonly #http2: Dispatcher
+  readonly #makeHttp1: () => Dispatcher
+  #http1: Dispatcher | undefined
+  /** Origins (`https://host:port`) that asked for HTTP/1.1. */
+  readonly #origins = new Set<string>()
+
+  constructor(http2: Dispatcher, http1: () => Dispatcher) {
+    super()
+    this.#http2 = http2
+    this.#makeHttp1 = http1
+  }
+
+  /** Whether `origin` asked for HTTP/1.1 (and gets it from now on). */
+  downgraded(origin: string): boolean {
+    return this.#origins.has(origin)
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    const origin = originOf(opts)
+    if (this.#origins.has(origin)) return this.#over1().dispatch(opts, handler)
+    return this.#http2.dispatch(
+      opts,
+      new Watched(handler, (answered) => this.#refused(origin, opts, handler, answered)),
+    )
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#http2.close(), this.#http1?.close()])
+  }
+
+  async destroy(error?: Error): Promise<void> {
+    await Promise.all([this.#http2.destroy(error ?? null), this.#http1?.destroy(error ?? null)])
+  }
+
+  /** The server asked for HTTP/1.1: remember it, and send the request again unless its answer had begun. */
+  #refused(origin: string, opts: Dispatcher.DispatchOptions, handler: Handler, answered: boolean): boolean {
+    if (!this.#origins.has(origin)) {
+      this.#origins.add(origin)
+      debug('%s asks for HTTP/1.1 (HTTP_1_1_REQUIRED): its requests go over HTTP/1.1 from now on', origin)
+    }
+    if (answered) return false
+    this.#over1().dispatch(opts, handler)
+    return true
+  }
+
+  #over1(): Dispatcher {
+    this.#http1 ??= this.#makeHttp1()
+    return this.#http1
+  }
+}
+
+function originOf(opts: Dispatcher.DispatchOptions): string {
+  const { origin } = opts
+  return typeof origin === 'string' ? new URL(origin).origin : (origin?.origin ?? '')
+}
+
+/**
+ * Passes everything through to its handler, but a refusal asking for HTTP/1.1, which goes to
+ * `onHttp1` first (`answered`: whether a final answer had come); `onHttp1` returns true when it
+ * took the request over, and the handler never hears of the refusal.
+ */
+class Watched implements Dispatcher.DispatchHandler {
+  #answered = false
+  constructor(
+    readonly inner: Handler,
+    readonly onHttp1: (answered: boolean) => boolean,
+  ) {}
+
+  /** The connection carrying the request (set by origin-pool.ts): the handler's to know. */
+  set [VIA](client: object | undefined) {
+    this.inner[VIA] = client
+  }
+
+  get [VIA](): object | undefined {
+    return this.inner[VIA]
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: object): void {
+    // undici's request API keeps the context it is handed.
+    ;(this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(
+      this.inner,
+      abort,
+      context,
+    )
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.()
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status >= 200) this.#answered = true
+    return this.inner.onHeaders?.(status, headers, resume, statusText) ?? true
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData?.(chunk) ?? true
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.inner.onComplete?.(trailers)
+  }
+
+  onError(error: Error): void {
+    if (asksForHttp1(error) && this.onHttp1(this.#answered)) return
+    this.inner.onError?.(error)
+  }
+}
