@@ -32,16 +32,12 @@ export class Http1Fallback extends EventEmitter {
   #http1: Dispatcher | undefined
   /** Origins (`https://host:port`) that asked for HTTP/1.1. */
   readonly #origins = new Set<string>()
+  #destroyed = false
 
   constructor(http2: Dispatcher, http1: () => Dispatcher) {
     super()
     this.#http2 = http2
     this.#makeHttp1 = http1
-  }
-
-  /** Whether `origin` asked for HTTP/1.1 (and gets it from now on). */
-  downgraded(origin: string): boolean {
-    return this.#origins.has(origin)
   }
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
@@ -53,11 +49,14 @@ export class Http1Fallback extends EventEmitter {
     )
   }
 
+  /** Finish what runs, then close. In turn: a request refused while HTTP/2 closes goes over HTTP/1.1 first. */
   async close(): Promise<void> {
-    await Promise.all([this.#http2.close(), this.#http1?.close()])
+    await this.#http2.close()
+    await this.#http1?.close()
   }
 
   async destroy(error?: Error): Promise<void> {
+    this.#destroyed = true
     await Promise.all([this.#http2.destroy(error ?? null), this.#http1?.destroy(error ?? null)])
   }
 
@@ -67,7 +66,8 @@ export class Http1Fallback extends EventEmitter {
       this.#origins.add(origin)
       debug('%s asks for HTTP/1.1 (HTTP_1_1_REQUIRED): its requests go over HTTP/1.1 from now on', origin)
     }
-    if (answered) return false
+    // Destroyed: nothing new may open (its refusal is the handler's to hear).
+    if (answered || this.#destroyed) return false
     this.#over1().dispatch(opts, handler)
     return true
   }
@@ -78,9 +78,10 @@ export class Http1Fallback extends EventEmitter {
   }
 }
 
+/** The request's origin as its callers give it (`URL.origin`, already in its one form). */
 function originOf(opts: Dispatcher.DispatchOptions): string {
   const { origin } = opts
-  return typeof origin === 'string' ? new URL(origin).origin : (origin?.origin ?? '')
+  return typeof origin === 'string' ? origin : (origin?.origin ?? '')
 }
 
 /**

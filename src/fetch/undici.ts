@@ -118,9 +118,11 @@ type Connector = (options: object, callback: (error: Error | null, socket: unkno
  * settings: { enablePush, initialWindowSize } })` and nothing else, so Node's defaults apply
  * (`maxHeaderListPairs` 128: an answer with more header fields is reset, ENHANCE_YOUR_CALM).
  * undici calls it synchronously from its connector's callback (client.js `connect`): for that
- * call alone, `http2.connect` adds ours. Nothing else runs meanwhile, so no other session of the
- * process (the application's, when imgpull is a library) ever sees them. Works whatever
- * connector the client has (direct, or a proxy's tunnel).
+ * callback alone, `http2.connect` adds ours. Only undici's own code and the pool's listeners run
+ * in it, so no other session of the process (the application's, when imgpull is a library) ever
+ * sees them. Works whatever connector the client has (direct, or a proxy's tunnel). Should a
+ * later undici open its session elsewhere, this does nothing: test/headers-limit.test.ts (200
+ * fields over HTTP/2) notices.
  */
 export function withHttp2Options(
   client: object,
