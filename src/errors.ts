@@ -89,8 +89,10 @@ const NETWORK_WORDS: Record<string, string> = {
   EAI_AGAIN: 'the name lookup failed for now',
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
+  // undici also reports so a head whose Content-Length its parser dropped: a folded header line, a
+  // header name with a space, white space after the length, a list of lengths (hunt22 D3).
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH:
-    'the body does not match its Content-Length, or the answer has several Content-Length headers',
+    "the body does not match its Content-Length, or the answer's head is one imgpull's HTTP parser refuses (several Content-Length values, a folded header line, a header name with a space)",
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
 
