@@ -12,7 +12,7 @@ import { type Format, makeImage, sizeOf } from './images.js'
  *   `Retry-After: S`, `ra=date:S` the same as an HTTP date
  * - `html=1`: a 200 HTML page instead of an image
  * - `reset=B`, `short=B`, `stall=B` (+`times=K`): after B body bytes reset the connection,
- *   end it early, or go silent; `every=B`: reset every answer after B bytes of its own body
+ *   end it early, or go silent; `every=B`: end every answer early after B bytes of its own body
  * - `drip=BPS`: send at BPS bytes per second
  * - `redirect=N`: N redirects before the image; `loop=1`: redirects forever; `to=URL`: one
  *   redirect to URL
@@ -243,9 +243,10 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     // Faults cut the body at a byte count of the whole file.
     const cut = (name: string) =>
       faulty && q.has(name) ? Math.max(0, Number(q.get(name)) - start) : undefined
-    // `every=B`: every answer is reset after B bytes of its own body (each resume moves on by B).
-    const reset = faulty && q.has('every') ? Number(q.get('every')) : cut('reset')
-    const short = cut('short')
+    const reset = cut('reset')
+    // `every=B`: every answer ends early after B bytes of its own body (each resume moves on by B).
+    // Ended, not reset: a reset may drop bytes the client had not read yet, and the test would count them.
+    const short = faulty && q.has('every') ? Number(q.get('every')) : cut('short')
     const stall = cut('stall')
     const clean = cut('end')
     const stop = Math.min(
