@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
+import { ForwardingHandler } from './forwarding-handler.js'
 import { asksForHttp1 } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
 
@@ -89,12 +90,14 @@ function originOf(opts: Dispatcher.DispatchOptions): string {
  * `onHttp1` first (`answered`: whether a final answer had come); `onHttp1` returns true when it
  * took the request over, and the handler never hears of the refusal.
  */
-class Watched implements Dispatcher.DispatchHandler {
+class Watched extends ForwardingHandler {
   #answered = false
   constructor(
-    readonly inner: Handler,
+    override readonly inner: Handler,
     readonly onHttp1: (answered: boolean) => boolean,
-  ) {}
+  ) {
+    super(inner)
+  }
 
   /** The connection carrying the request (set by origin-pool.ts): the handler's to know. */
   set [VIA](client: object | undefined) {
@@ -105,34 +108,13 @@ class Watched implements Dispatcher.DispatchHandler {
     return this.inner[VIA]
   }
 
-  onConnect(abort: (err?: Error) => void, context?: object): void {
-    // undici's request API keeps the context it is handed.
-    ;(this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(
-      this.inner,
-      abort,
-      context,
-    )
-  }
-
-  onResponseStarted(): void {
-    this.inner.onResponseStarted?.()
-  }
-
-  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+  override onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
     if (status >= 200) this.#answered = true
-    return this.inner.onHeaders?.(status, headers, resume, statusText) ?? true
+    return super.onHeaders(status, headers, resume, statusText)
   }
 
-  onData(chunk: Buffer): boolean {
-    return this.inner.onData?.(chunk) ?? true
-  }
-
-  onComplete(trailers: string[] | null): void {
-    this.inner.onComplete?.(trailers)
-  }
-
-  onError(error: Error): void {
+  override onError(error: Error): void {
     if (asksForHttp1(error) && this.onHttp1(this.#answered)) return
-    this.inner.onError?.(error)
+    super.onError(error)
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Fifo } from '../utils/fifo.js'
+import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
 import {
   Client,
@@ -204,45 +205,26 @@ export class OriginPool extends EventEmitter {
 }
 
 /** A handler that tells its pool when its request ends, passing everything else through. */
-class Tracked implements Dispatcher.DispatchHandler {
+class Tracked extends ForwardingHandler {
   #done = false
   constructor(
-    readonly inner: Handler,
+    inner: Handler,
     readonly finish: () => void,
-  ) {}
-
-  onConnect(abort: (err?: Error) => void, context?: object): void {
-    // undici's request API keeps the context it is handed.
-    ;(this.inner.onConnect as ((abort: (err?: Error) => void, context?: object) => void) | undefined)?.call(
-      this.inner,
-      abort,
-      context,
-    )
+  ) {
+    super(inner)
   }
 
-  onResponseStarted(): void {
-    this.inner.onResponseStarted?.()
-  }
-
-  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
-    return this.inner.onHeaders?.(status, headers, resume, statusText) ?? true
-  }
-
-  onData(chunk: Buffer): boolean {
-    return this.inner.onData?.(chunk) ?? true
-  }
-
-  onComplete(trailers: string[] | null): void {
+  override onComplete(trailers: string[] | null): void {
     try {
-      this.inner.onComplete?.(trailers)
+      super.onComplete(trailers)
     } finally {
       this.#end()
     }
   }
 
-  onError(error: Error): void {
+  override onError(error: Error): void {
     try {
-      this.inner.onError?.(error)
+      super.onError(error)
     } finally {
       this.#end()
     }
