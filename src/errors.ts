@@ -29,10 +29,15 @@ export class HTTPError extends ImgpullError {
   readonly status: number
   /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
   readonly retryAfter: number | undefined
-  constructor(status: number, url: string, retryAfter?: number) {
-    super(`http-${status}`, `HTTP ${status} from ${url}`, { retryable: RETRYABLE_STATUS.has(status) })
+  /** The answer was to a resume (a request with Range): a 5xx there may be the server refusing Range. */
+  readonly resumed: boolean
+  constructor(status: number, url: string, retryAfter?: number, resumed = false) {
+    super(`http-${status}`, `HTTP ${status} from ${url}${resumed ? ' (to a request with Range)' : ''}`, {
+      retryable: RETRYABLE_STATUS.has(status),
+    })
     this.status = status
     this.retryAfter = retryAfter
+    this.resumed = resumed
   }
 }
 

@@ -632,6 +632,13 @@ class Engine {
     }
     const status = e instanceof HTTPError ? e.status : undefined
     if (status !== undefined) answered(task, status)
+    // A second 5xx in a row to a resume: the server may be refusing Range (a CDN that answers it with 500),
+    // so the next attempt asks for the whole file. The first one was the benefit of the doubt; a
+    // 503 says to come back later, and the part stays.
+    if (e instanceof HTTPError && e.resumed && e.status >= 500 && e.status !== 503) {
+      task.rangeFailures = (task.rangeFailures ?? 0) + 1
+      if (task.rangeFailures >= 2) await unlink(task.part).catch(() => {})
+    } else task.rangeFailures = 0
     // An attempt cut after it moved a resumable file forward is not held against the retries.
     const resumable = ifRangeValue(task.validators) !== undefined
     if (keepsPart(e.code, resumable)) {

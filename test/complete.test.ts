@@ -125,6 +125,22 @@ test('bytes after a whole structure: allowed where the format is read to a marke
     ['a whole free box after a JP2', 'jp2', Buffer.concat([fixture('plain.jp2'), box('free', junk)])],
   ]
   for (const [what, ext, body] of allowed) complete(await judge(ext, body), what)
+  // A JPEG's bytes after EOI are whole, but where they end nothing in the file says: `unchecked`,
+  // for a body whose end the transfer did not mark (see FileCheck.finish).
+  assert.deepEqual(await judge('jpg', Buffer.concat([jpeg, motionVideo])), {
+    complete: true,
+    width: 64,
+    height: 48,
+    unchecked: `${motionVideo.length} bytes follow the JPEG's end-of-image marker`,
+  })
+  const mpf = withMpf(jpeg, fixture('progressive.jpg'))
+  assert.deepEqual(await judge('jpg', Buffer.concat([mpf, junk])), {
+    complete: true,
+    width: 64,
+    height: 48,
+    unchecked: `${junk.length} bytes follow the images the JPEG's MPF index lists`,
+  })
+  assert.deepEqual(await judge('jpg', jpeg), { complete: true, width: 64, height: 48 })
   // Boxes must walk to the end: what follows the last box is a box cut short.
   for (const name of ['plain.avif', 'grid-300x40.heic', 'container.jxl', 'plain.jp2']) {
     truncated(

@@ -368,6 +368,7 @@ const decide: Step = async (t) => {
         decision.status,
         t.shown + t.via,
         parseRetryAfter(header(head.headers, 'retry-after')),
+        t.offset > 0,
       )
     case 'refuse':
       await exchange.dump()
@@ -669,17 +670,17 @@ const verify: Step = async (t) => {
   const read = readBackFile(t.part)
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
   const partial = namesNoRange({ status: t.head!.statusCode, headers: t.head!.headers })
+  // Where the protocol or the coding said the body is incomplete, the same bytes twice prove nothing
+  // either: only the image's structure can show its end.
+  const incomplete = partial
+    ? 'the server called its answer partial (a 206 naming no range)'
+    : t.closedEarly
+      ? 'the connection closed before the last chunk of the body'
+      : t.unterminated
+        ? 'its encoded body ends without its own end'
+        : undefined
   const outcome = await check
-    .finish(
-      read,
-      framed(t),
-      partial ? undefined : t.seen,
-      partial
-        ? 'the server called its answer partial (a 206 naming no range)'
-        : t.closedEarly
-          ? 'the connection closed before the last chunk of the body'
-          : undefined,
-    )
+    .finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
     .finally(() => read.close())
   if (!outcome.ok) {
     if (outcome.unframed) {
@@ -692,7 +693,8 @@ const verify: Step = async (t) => {
     if (outcome.kind !== 'truncated' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
     else t.record()
     // A coding that lacked its end too: say so, it is likely where the cut is.
-    const coding = t.unterminated ? '; its encoded body ends early too' : ''
+    const coding =
+      t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
     throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
     })

@@ -15,10 +15,11 @@ import type { Validators } from '../types.js'
  *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size. A 206
  *   with no `Content-Range` at all, to a GET that asked for no range, is the whole file from byte 0
  *   (as curl and wget take it).
- * - Any answer to a resume but the file, a part of it, a 416, a 429 or a 503 restarts without
- *   Range: a 304 or 412 (If-Range never yields them: a server that misreads it as If-None-Match or
- *   If-Match), a 400, 403, 404, 405, 501 or 500 (servers and CDNs that refuse Range) say nothing
- *   of the file a plain GET gave a moment before. A 429 or 503 is retried as it is, with Range.
+ * - Any answer to a resume but the file, a part of it, a 416, a 5xx, a 408 or a 429 restarts
+ *   without Range: a 304 or 412 (If-Range never yields them: a server that misreads it as
+ *   If-None-Match or If-Match), a 400, 403, 404, 405 or 501 (servers and CDNs that refuse Range)
+ *   say nothing of the file a plain GET gave a moment before. A 5xx, 408 or 429 fails the attempt
+ *   as it is (passing trouble: the bytes on disk stay for the next one).
  * - A resumed 206 or 416 must come from the URL the bytes on disk came from, after redirects (a
  *   redirect that now leads elsewhere leads to another resource), or show the same file by a strong
  *   ETag and full size (`sameFile`), else the file is asked for again.
@@ -253,9 +254,10 @@ export function judge(asked: Asked, answer: Answer): Decision {
   // Any other answer to a resume that is neither the file nor a part of it says nothing about the
   // file, which a plain GET gave a moment before: If-Range never yields 304 or 412 (RFC 9110
   // §13.1.5: a server that misreads it), and servers and CDNs that refuse Range answer 400, 403,
-  // 404, 405, 501 or a 500. The same request without Range settles what the file is. Only a 429 or
-  // 503 says to come back later, which the next attempt does, with its Range.
-  if (resuming && !mayBeFile(status) && status !== 429 && status !== 503) {
+  // 404, 405 or 501. The same request without Range settles what the file is. A 5xx, a 408 or a
+  // 429 may be passing: the next attempt asks with its Range again (and, after a second 5xx to a
+  // resume, without it: see `HTTPError.resumed`).
+  if (resuming && !mayBeFile(status) && !COME_BACK_LATER(status)) {
     return { do: 'restart', why: `a ${status} to a request with Range and If-Range` }
   }
   // A 204 or 205 has no body whatever its Content-Length says (RFC 9110 §15.3.5, §15.3.6; RFC 9112
@@ -357,6 +359,10 @@ export function sameFile(known: Validators, got: Validators): boolean {
     (known.length === undefined || got.length === undefined || known.length === got.length)
   )
 }
+
+/** Answers to a resume that may be passing trouble: tried again with the same Range (a 501 is not). */
+const COME_BACK_LATER = (status: number) =>
+  (status >= 500 && status !== 501) || status === 408 || status === 429
 
 /** 2xx answers that carry no image: not made yet (202), no body (204, 205). */
 const NO_IMAGE = new Set([202, 204, 205])

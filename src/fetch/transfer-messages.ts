@@ -32,14 +32,20 @@ export type FromThread =
  * same typed error again, so the retry policy sees what it would have seen in one thread.
  */
 export type SerializedError =
-  | { kind: 'http'; status: number; retryAfter?: number; message: string }
+  | { kind: 'http'; status: number; retryAfter?: number; resumed: boolean; message: string }
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; message: string }
   | { kind: 'imgpull'; code: string; retryable: boolean; message: string }
   | { kind: 'local'; code: string; path?: string; message: string }
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof HTTPError) {
-    return { kind: 'http', status: error.status, retryAfter: error.retryAfter, message: error.message }
+    return {
+      kind: 'http',
+      status: error.status,
+      retryAfter: error.retryAfter,
+      resumed: error.resumed,
+      message: error.message,
+    }
   }
   if (error instanceof TimeoutError) {
     return { kind: 'timeout', phase: error.phase, ms: error.ms, message: error.message }
@@ -53,7 +59,7 @@ export function serializeError(error: unknown): SerializedError {
 
 export function deserializeError(s: SerializedError): Error {
   let error: Error
-  if (s.kind === 'http') error = new HTTPError(s.status, '', s.retryAfter)
+  if (s.kind === 'http') error = new HTTPError(s.status, '', s.retryAfter, s.resumed)
   else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '')
   else if (s.kind === 'imgpull') error = new ImgpullError(s.code, s.message, { retryable: s.retryable })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })

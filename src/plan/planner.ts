@@ -27,6 +27,8 @@ export interface Task {
   freeAttempts?: number
   /** Bytes of the part file after the last failed attempt. */
   partBytes?: number
+  /** 5xx answers in a row to this job's resumes (see `HTTPError.resumed`). */
+  rangeFailures?: number
   started: number
   /** HTTP statuses of the attempts' answers, with counts (the report's 429/503 per host). */
   answers?: Record<string, number>

@@ -63,13 +63,17 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
  * and phones append a second image (MPF), a motion-photo video or padding there, and decoders stop at EOI.
  * Where an MPF index (APP2) says where the images after EOI end, a body that stops before that is
  * whole but `unchecked`: its primary image decodes, but the file is not all there unless the
- * transfer's framing says it ended there (an index can be stale after an edit).
+ * transfer's framing says it ended there (an index can be stale after an edit). So is a body with
+ * bytes after EOI (or after the images the index lists) that nothing accounts for: where a video
+ * or trailer appended there ends, only the transfer's framing can say.
  * The verdict carries the frame header's width and height (stored, before any EXIF orientation).
  */
 export class JpegCheck implements CompletenessCheck {
   #at: At = At.Start
   /** Bytes taken before the current chunk. */
   #base = 0
+  /** Where the bytes after the primary image's end-of-image marker begin. */
+  #eoiEnd = 0
   #verdict: Verdict | undefined
   /** The previous chunk ended on an FF (in a scan, or before a marker). */
   #ff = false
@@ -175,6 +179,7 @@ export class JpegCheck implements CompletenessCheck {
   /** A marker whose code byte ends just before `at`. */
   #onMarker(m: number, at: number): void {
     if (m === EOI) {
+      this.#eoiEnd = at
       this.#verdict =
         this.#scans > 0
           ? {
@@ -247,6 +252,16 @@ export class JpegCheck implements CompletenessCheck {
     if (this.#verdict?.complete && this.#base < this.#mpfEnd) {
       const unchecked = `JPEG's MPF index lists images to byte ${this.#mpfEnd}, past the body's ${this.#base}`
       return { ...this.#verdict, unchecked }
+    }
+    // Bytes after the end-of-image marker that no MPF index accounts for (a motion-photo video,
+    // a trailer): where they end, nothing in the file says.
+    const listed = Math.max(this.#eoiEnd, this.#mpfEnd)
+    if (this.#verdict?.complete && this.#base > listed) {
+      const after =
+        this.#mpfEnd > this.#eoiEnd
+          ? "the images the JPEG's MPF index lists"
+          : "the JPEG's end-of-image marker"
+      return { ...this.#verdict, unchecked: `${this.#base - listed} bytes follow ${after}` }
     }
     if (this.#verdict) return this.#verdict
     if (this.#at === At.Start) return truncated('JPEG start-of-image marker cut short')
