@@ -12,6 +12,11 @@ export const ERROR_CODES = {
   },
   'invalid-hash': { rerun: false, meaning: "a table's hash cell is not a digest of the --hash-type" },
   'hash-mismatch': { rerun: false, meaning: 'the body does not have the hash the table gives for it' },
+  'digest-mismatch': {
+    rerun: true,
+    meaning:
+      'the body does not have the checksum its server states (Repr-Digest, Content-MD5, x-goog-hash): changed on the way',
+  },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
   proxy: {

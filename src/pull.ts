@@ -534,6 +534,11 @@ class Engine {
       task.validators = v
       this.journal.setValidators(task.key, v)
     }
+    // What this attempt's bodies did to the file: where the first began, and whether any began anew.
+    task.bodies = undefined
+    const onBody = (at: number) => {
+      task.bodies = { from: task.bodies?.from ?? at, anew: (task.bodies?.anew ?? false) || at === 0 }
+    }
     const expectedHash = task.job.expectedHash
     let done: Downloaded
     // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
@@ -548,7 +553,15 @@ class Engine {
     }
     const transfer = this.threads
       ? this.threads.download(
-          { url: task.url, part: task.part, validators: task.validators, expectedHash, onValidators, onHop },
+          {
+            url: task.url,
+            part: task.part,
+            validators: task.validators,
+            expectedHash,
+            onValidators,
+            onBody,
+            onHop,
+          },
           cancel,
         )
       : download(
@@ -559,6 +572,7 @@ class Engine {
             dispatcher: this.dispatcher,
             options: this.options,
             onValidators,
+            onBody,
             onBytes: (n) => {
               this.stats.bytes += n
             },
@@ -641,12 +655,21 @@ class Engine {
     } else task.rangeFailures = 0
     // An attempt cut after it moved a resumable file forward is not held against the retries.
     const resumable = ifRangeValue(task.validators) !== undefined
-    if (keepsPart(e.code, resumable)) {
+    // With --retries 0 one attempt is all the user allows, progress or not.
+    if (this.options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
       const after = await sizeOf(task.part)
-      const before = task.partBytes ?? 0
-      if (progressFree({ code: e.code, resumable, before, after, free: task.freeAttempts ?? 0 }))
+      const { from: before, anew } = task.bodies
+      if (
+        progressFree({
+          code: e.code,
+          resumable,
+          continued: !anew,
+          before,
+          after,
+          free: task.freeAttempts ?? 0,
+        })
+      )
         task.freeAttempts = (task.freeAttempts ?? 0) + 1
-      task.partBytes = after
       if (this.#aborted) {
         this.#interrupted()
         return

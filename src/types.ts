@@ -51,8 +51,9 @@ export interface Outcome {
   /** The last HTTP status of the answer that decided it. */
   httpStatus?: number
   /**
-   * The URL that gave the file, when redirects led away from the one asked for (credentials
-   * removed): many URLs with one `finalUrl` are often one placeholder ("image removed").
+   * The URL that gave the file, when redirects led away from the one asked for (without
+   * credentials, nor a signed URL's signing parameters): many URLs with one `finalUrl` are often one
+   * placeholder ("image removed").
    */
   finalUrl?: string
   /** Size of the file, in bytes. */
@@ -127,6 +128,13 @@ export interface Validators {
    * Kept for the run, not in the journal.
    */
   seen?: { bytes: number; sha256: string }
+  /**
+   * An earlier attempt's body whose checksum was not the one its server stated: the checksum it
+   * had (hex). The same again is what the URL serves (an image-optimising edge that passes the
+   * origin's digest on with the bytes it made), not bytes changed on the way. Kept for the run,
+   * not in the journal.
+   */
+  mismatched?: string
 }
 
 /** Live counters of a run, for progress displays. */

@@ -21,7 +21,7 @@ import { grouped } from '../src/report/format.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
-import { decodeLeniently } from '../src/utils/url.js'
+import { decodeLeniently, withoutSigning } from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -509,8 +509,9 @@ test('a failed job keeps its part only when it can be resumed and the failure wa
     ['network', true, true],
     ['timeout', true, true],
     ['dns', true, true],
-    ['http-503', true, true],
-    ['http-500', true, true],
+    // A status may be the server refusing Range: the next run asks for the whole file.
+    ['http-503', true, false],
+    ['http-500', true, false],
     ['truncated', false, false], // no validator: nothing could prove later bytes belong to it
     ['corrupt', true, false],
     ['bad-range', true, false],
@@ -523,10 +524,12 @@ test('a failed job keeps its part only when it can be resumed and the failure wa
 })
 
 test('an attempt cut after it moved a resumable file on is not held against the retries, up to a bound', () => {
-  const base = { code: 'truncated', resumable: true, before: 30_000, after: 60_000, free: 0 }
+  const base = { code: 'truncated', resumable: true, continued: true, before: 30_000, after: 60_000, free: 0 }
   const table: [string, Partial<typeof base>, boolean][] = [
     ['moved on', {}, true],
     ['no byte more', { after: 30_000 }, false],
+    // A server that ignores Range: each answer the whole file anew, cut a little later each time.
+    ['a restart that got further', { continued: false, after: 90_000 }, false],
     ['less than the least', { after: 30_000 + MIN_PROGRESS_BYTES - 1 }, false],
     ['the least', { after: 30_000 + MIN_PROGRESS_BYTES }, true],
     ['restarted, fewer bytes', { after: 10_000 }, false],
@@ -538,4 +541,26 @@ test('an attempt cut after it moved a resumable file on is not held against the 
   ]
   for (const [name, facts, expected] of table)
     assert.equal(progressFree({ ...base, ...facts }), expected, name)
+})
+
+test('withoutSigning: a redirect target fit for the manifest, without credentials or signing parameters', () => {
+  const table: [string, string][] = [
+    ['https://cdn.example/a.jpg', 'https://cdn.example/a.jpg'],
+    ['https://cdn.example/img?id=42&w=800', 'https://cdn.example/img?id=42&w=800'],
+    [
+      'https://bucket.s3.amazonaws.com/a.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIA%2F&X-Amz-Security-Token=SECRET&X-Amz-Signature=abc&v=2',
+      'https://bucket.s3.amazonaws.com/a.png?v=2',
+    ],
+    [
+      'https://storage.googleapis.com/b/a.png?GoogleAccessId=x&Expires=1&Signature=s',
+      'https://storage.googleapis.com/b/a.png?Expires=1',
+    ],
+    ['https://d1.cloudfront.net/a.jpg?Policy=p&Key-Pair-Id=k&Signature=s', 'https://d1.cloudfront.net/a.jpg'],
+    [
+      'https://acct.blob.core.windows.net/c/a.jpg?sv=2021&sig=SECRET',
+      'https://acct.blob.core.windows.net/c/a.jpg?sv=2021',
+    ],
+    ['https://alice:pw@cdn.example/a.jpg?token=t', 'https://cdn.example/a.jpg'],
+  ]
+  for (const [url, expected] of table) assert.equal(withoutSigning(url), expected, url)
 })

@@ -77,6 +77,29 @@ test('stated digests: which header covers the whole file, and when', () => {
       true,
       [],
     ],
+    // An edge that made the bytes anew, passing the origin's digests on.
+    ['cf-polished', { 'content-md5': b64('md5'), 'cf-polished': 'origSize=1234' }, true, false, []],
+    [
+      'Warning: 214',
+      { 'repr-digest': `sha-256=:${b64('sha256')}:`, warning: '214 - "Transformation Applied"' },
+      true,
+      false,
+      [],
+    ],
+    [
+      'x-goog-hash of an object of another size than the body',
+      { 'x-goog-hash': `md5=${b64('md5')}`, 'x-goog-stored-content-length': String(file.length + 1) },
+      true,
+      false,
+      [],
+    ],
+    [
+      "x-goog-hash of an object of the body's size",
+      { 'x-goog-hash': `md5=${b64('md5')}`, 'x-goog-stored-content-length': String(file.length) },
+      true,
+      false,
+      [md5],
+    ],
     // Malformed: ignored, never held against the file.
     ['wrong length', { 'content-md5': b64('sha256') }, true, false, []],
     ['not base64', { 'content-md5': 'not-base64!' }, true, false, []],
@@ -90,7 +113,7 @@ test('stated digests: which header covers the whole file, and when', () => {
     ],
   ]
   for (const [name, headers, whole, encoded, expected] of table) {
-    const got = statedDigests(headers, whole, encoded)
+    const got = statedDigests(headers, whole, encoded, file.length)
     assert.equal(got.length, expected.length, name)
     expected.forEach((e, i) => {
       for (const [k, v] of Object.entries(e))

@@ -5,7 +5,7 @@ import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
-import { decodeLeniently, redactUrl, shownUrl } from '../utils/url.js'
+import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
@@ -55,6 +55,11 @@ export interface DownloadContext {
   onValidators?: (validators: Validators) => void
   /** Called with each chunk's size, for live progress. */
   onBytes?: (bytes: number) => void
+  /**
+   * Called when a body is taken, with where in the file it begins: 0 for the whole file anew, more
+   * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`).
+   */
+  onBody?: (at: number) => void
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
   /**
@@ -114,10 +119,13 @@ class Transfer {
     this.shown = shownUrl(url)
     this.known = validators
     this.seen = validators.seen
+    this.mismatched = validators.mismatched
   }
 
   /** An earlier attempt's unframed body (see `Validators.seen`): this attempt's answers do not change it. */
   readonly seen: Validators['seen']
+  /** An earlier attempt's body that missed its stated checksum (see `Validators.mismatched`). */
+  readonly mismatched: Validators['mismatched']
 
   get options(): ResolvedOptions {
     return this.ctx.options
@@ -472,6 +480,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   t.unterminated = false
   t.closedEarly = false
   t.body = { at: decision.at, encoded: decision.decode !== undefined }
+  t.ctx.onBody?.(decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /** `ended`: the body is all in. */
@@ -703,7 +712,9 @@ const verify: Step = async (t) => {
   const head = t.head!
   // One answer carried all of the file: a 200, or a 206 from byte 0 (a continued one starts later).
   const whole = t.body?.at === 0 && (head.statusCode === 200 || head.statusCode === 206)
-  const [stated] = statedDigests(head.headers, whole, t.body?.encoded ?? false)
+  // Only an answer that carried the file states its checksum (a 416's digests are of its own body).
+  const carried = head.statusCode === 200 || head.statusCode === 206
+  const [stated] = carried ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes) : []
   if (stated) await compareStated(t, stated, checked.sha256)
   t.result = {
     bytes: check.bytes,
@@ -713,7 +724,7 @@ const verify: Step = async (t) => {
     height: checked.height,
     // A 416 to a resume said every byte was already here: report the partial answer it completes.
     httpStatus: t.head!.statusCode === 416 ? 206 : t.head!.statusCode,
-    ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: redactUrl(t.answeredAt) } : {}),
+    ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
   }
   return undefined
@@ -721,8 +732,9 @@ const verify: Step = async (t) => {
 
 /**
  * The file against a checksum its server states (see stated-digest.ts): sha-256 from the checks
- * when they kept it, else the part read back. A mismatch is `corrupt` (bytes changed on the way:
- * a proxy, a bad link), retried, and the part is dropped.
+ * when they kept it, else the part read back. A mismatch is `digest-mismatch` (bytes changed on
+ * the way: a proxy, a bad link), retried, and the part is dropped; unless an earlier attempt had
+ * the very same bytes (`Validators.mismatched`): then they are what the URL serves, and kept.
  */
 async function compareStated(t: Transfer, stated: StatedDigest, sha256: string | undefined): Promise<void> {
   let got = stated.algorithm === 'sha256' ? sha256 : undefined
@@ -732,10 +744,13 @@ async function compareStated(t: Transfer, stated: StatedDigest, sha256: string |
       hash.update(chunk as Buffer)
     got = hash.digest('hex')
   }
-  if (got === stated.hex) return
+  if (got === stated.hex || got === t.mismatched) return
   await unlink(t.part).catch(() => {})
+  t.known = { ...t.known, mismatched: got }
+  t.recorded = false
+  t.record()
   throw new ImgpullError(
-    'corrupt',
+    'digest-mismatch',
     `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
   )

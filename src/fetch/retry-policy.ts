@@ -93,19 +93,19 @@ export function retriedOnRerun(code: string | undefined): boolean {
   return (ERROR_CODES as Record<string, { rerun: boolean }>)[code]?.rerun ?? false
 }
 
-/** Failures that say nothing against the bytes already on disk: the connection's, or a passing status. */
+/** Failures of the connection, which say nothing against the bytes already on disk. */
 const CUTS = new Set(['network', 'timeout', 'truncated', 'dns', 'proxy', 'tls'])
 
 /**
- * Whether a failed job's part file is worth keeping for a later attempt or run: it can be resumed
- * (`resumable`: a validator proves later bytes belong to it, see `ifRangeValue`), and the failure
- * was the connection's or a passing status, not a fault of the bytes (corrupt, bad-range...). A
- * server that cuts every answer then finishes over several runs instead of starting each from
- * byte 0 (mikf/gallery-dl#2938).
+ * Whether a failed job's part file is worth keeping for the next run: it can be resumed
+ * (`resumable`: a validator proves later bytes belong to it, see `ifRangeValue`), and the job
+ * ended on a cut connection, not on a fault of the bytes (corrupt, bad-range...) nor on a status:
+ * a server that answers every Range with 503 while plain GETs get the file would meet the next
+ * run's resume the same way. A server that cuts every answer then finishes over several runs
+ * instead of starting each from byte 0 (mikf/gallery-dl#2938).
  */
 export function keepsPart(code: string, resumable: boolean): boolean {
-  if (!resumable) return false
-  return CUTS.has(code) || (/^http-\d{3}$/.test(code) && retriedOnRerun(code))
+  return resumable && CUTS.has(code)
 }
 
 /** Attempts a run gives one job for free when each moves its file forward (see `progressFree`). */
@@ -119,7 +119,8 @@ export const MIN_PROGRESS_BYTES = 8 * 1024
 
 /**
  * Whether a failed attempt is left out of the count `--retries` bounds: it was cut (see
- * `keepsPart`) after moving a resumable file forward (`before` → `after` bytes on disk) by at
+ * `keepsPart`) while continuing the bytes on disk (`continued`: a restart from byte 0 moves
+ * nothing forward, however far it gets) and moved the file (`before` → `after` bytes on disk) by at
  * least `MIN_PROGRESS_BYTES`, and the job has had fewer than `MAX_PROGRESS_ATTEMPTS` such
  * attempts (`free`). A server that cuts every
  * answer after a few megabytes then still delivers the file, as it would to a browser that
@@ -128,13 +129,15 @@ export const MIN_PROGRESS_BYTES = 8 * 1024
 export function progressFree(f: {
   code: string
   resumable: boolean
+  /** The attempt's last body continued the bytes on disk (a 206 from them), not the file anew. */
+  continued: boolean
   before: number
   after: number
   free: number
 }): boolean {
   return (
+    f.continued &&
     keepsPart(f.code, f.resumable) &&
-    CUTS.has(f.code) &&
     f.after - f.before >= MIN_PROGRESS_BYTES &&
     f.free < MAX_PROGRESS_ATTEMPTS
   )

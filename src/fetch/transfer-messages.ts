@@ -21,6 +21,8 @@ export type ToThread =
 export type FromThread =
   | { op: 'ready' }
   | { op: 'validators'; id: number; validators: Validators }
+  /** A body is taken from byte `at` (see `DownloadContext.onBody`). */
+  | { op: 'body'; id: number; at: number }
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
   | { op: 'bytes'; n: number }

@@ -15,6 +15,8 @@ export interface ThreadTask {
   validators: Validators
   expectedHash?: Job['expectedHash']
   onValidators: (validators: Validators) => void
+  /** See `DownloadContext.onBody`. */
+  onBody?: (at: number) => void
   /** See `DownloadContext.onHop`. */
   onHop?: (origin: string) => Promise<void>
 }
@@ -24,6 +26,7 @@ interface Pending {
   resolve: (done: Downloaded) => void
   reject: (error: unknown) => void
   onValidators: (validators: Validators) => void
+  onBody?: (at: number) => void
   onHop?: (origin: string) => Promise<void>
 }
 
@@ -107,6 +110,7 @@ export class TransferThreads {
         resolve,
         reject,
         onValidators: task.onValidators,
+        onBody: task.onBody,
         onHop: task.onHop,
       })
       const start: ToThread = {
@@ -162,6 +166,7 @@ export class TransferThreads {
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
     else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
+    else if (m.op === 'body') this.#pending.get(m.id)?.onBody?.(m.at)
     else if (m.op === 'hop') {
       const hop = this.#pending.get(m.id)?.onHop?.(m.origin) ?? Promise.resolve()
       // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.

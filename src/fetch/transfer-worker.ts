@@ -49,6 +49,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         dispatcher,
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
+        onBody: (at) => send({ op: 'body', id: m.id, at }),
         onBytes: countBytes,
         onHop: (origin) =>
           new Promise<void>((resolve, reject) => {

@@ -25,8 +25,11 @@ export interface Task {
   attempts: number
   /** Attempts cut after they moved a resumable file forward: not held against `--retries` (see `progressFree`). */
   freeAttempts?: number
-  /** Bytes of the part file after the last failed attempt. */
-  partBytes?: number
+  /**
+   * The current attempt's bodies (see `DownloadContext.onBody`): where in the file the first began,
+   * and whether any began at byte 0 (the file anew, not a continuation).
+   */
+  bodies?: { from: number; anew: boolean }
   /** 5xx answers in a row to this job's resumes (see `HTTPError.resumed`). */
   rangeFailures?: number
   started: number

@@ -13,6 +13,30 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Query parameters that carry a credential a server minted: signed storage URLs (AWS SigV2/V4
+ * `X-Amz-*`, `AWSAccessKeyId`, `Signature`; Google Cloud `X-Goog-*`, `GoogleAccessId`; CloudFront
+ * `Policy`, `Key-Pair-Id`; Azure SAS `sig`) and bearer tokens. Lower-cased.
+ */
+const SIGNING =
+  /^(x-amz-|x-goog-)|^(signature|sig|policy|key-pair-id|awsaccesskeyid|googleaccessid|token|access_token|auth|jwt)$/
+
+/**
+ * A URL a server redirected to, fit for a file users share (the manifest): without credentials,
+ * nor the query parameters of a signed URL (see `SIGNING`), which would hand its access on.
+ */
+export function withoutSigning(url: string): string {
+  try {
+    const u = new URL(redactUrl(url))
+    const signed = [...u.searchParams.keys()].filter((name) => SIGNING.test(name.toLowerCase()))
+    if (signed.length === 0) return u.toString()
+    for (const name of signed) u.searchParams.delete(name)
+    return u.toString()
+  } catch {
+    return redactUrl(url)
+  }
+}
+
 /** Any URL in `text` without its user and password (up to the last `@` before the path: a password may hold `@`). */
 export function withoutUserInfo(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi, '$1')

@@ -14,7 +14,9 @@
  *   sends encoded or decompresses on the way ("decompressive transcoding"), so the hash is not of
  *   the bytes that arrive. crc32c is not checked (Node has no CRC-32C).
  * An encoded answer (any `Content-Encoding` imgpull decoded) is never checked: its digests are of
- * the encoded bytes. A malformed value is ignored, not held against the file.
+ * the encoded bytes; nor one an edge says it made anew (`cf-polished`, `Warning: 214`), nor GCS's
+ * hash of an object whose stored size (`x-goog-stored-content-length`) is not the body's. A
+ * malformed value is ignored, not held against the file.
  */
 
 /** A digest algorithm as Node's `crypto.createHash` names it. */
@@ -46,10 +48,18 @@ type Headers = Record<string, string | string[] | undefined>
 /**
  * The digests in `headers` that cover the whole file, best first (see the module's comment).
  * `whole`: this one answer carried the whole file (a 200, or a 206 from byte 0 to its end);
- * `encoded`: the body had a content coding that was decoded.
+ * `encoded`: the body had a content coding that was decoded; `bytes`: the file's size, when known.
  */
-export function statedDigests(headers: Headers, whole: boolean, encoded: boolean): StatedDigest[] {
-  if (encoded) return []
+export function statedDigests(
+  headers: Headers,
+  whole: boolean,
+  encoded: boolean,
+  bytes?: number,
+): StatedDigest[] {
+  // The body is not the one the digests were made of: an encoded one, or one an edge says it made
+  // anew (Cloudflare Polish's `cf-polished`; `Warning: 214 Transformation Applied`, RFC 7234).
+  if (encoded || headers['cf-polished'] !== undefined || /\b214\b/.test(joined(headers.warning) ?? ''))
+    return []
   const found: StatedDigest[] = []
   const add = (header: string, name: string, base64: string) => {
     const algorithm = ALGORITHMS[name.trim().toLowerCase()]
@@ -60,7 +70,9 @@ export function statedDigests(headers: Headers, whole: boolean, encoded: boolean
     add('Repr-Digest', name, byteSequence(value))
   for (const [name, value] of dictionary(headers.digest)) add('Digest', name, value)
   const storedEncoding = joined(headers['x-goog-stored-content-encoding'])?.trim().toLowerCase()
-  if (storedEncoding === undefined || storedEncoding === 'identity') {
+  const storedLength = Number(joined(headers['x-goog-stored-content-length']) ?? Number.NaN)
+  const asStored = !(bytes !== undefined && Number.isInteger(storedLength) && storedLength !== bytes)
+  if ((storedEncoding === undefined || storedEncoding === 'identity') && asStored) {
     for (const [name, value] of dictionary(headers['x-goog-hash'])) add('x-goog-hash', name, value)
   }
   if (whole) {
