@@ -20,7 +20,7 @@ declare module 'undici/lib/core/util.js' {
 }
 declare module 'undici/lib/core/symbols.js' {
   const symbols: Record<
-    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch' | 'kConnector',
+    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch' | 'kConnector' | 'kParser',
     symbol
   >
   export default symbols

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -444,5 +445,34 @@ test('deflate, zlib-wrapped or raw, that ends without its end: all it decodes to
     await decoder.end()
     assert.ok(Buffer.concat(out).equals(data), name)
     assert.equal(decoder.unterminated, unterminated, name)
+  }
+})
+
+test('gzip bodies on answers the server closes after (Connection: close), many at once: every one saved, the process alive', async () => {
+  // The decoder's back-pressure pauses undici's parser; the server's FIN then met undici 7's
+  // assert(!this.paused) in its socket 'end' handler, which no code can catch (nodejs/undici#5360).
+  const gz = zlib.gzipSync(image)
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\nConnection: close\r\n\r\n`,
+          ),
+          gz,
+        ]),
+      )
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const urls = Array.from({ length: 40 }, (_, i) => `http://127.0.0.1:${port}/closing-${i}.jpg`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'closing'), journal: false })) results.push(r)
+    assert.equal(results.filter((r) => r.status === 'ok' && r.sha256 === sha(image)).length, urls.length)
+  } finally {
+    raw.close()
   }
 })

@@ -645,7 +645,13 @@ function endedByClose(
   decoder: BodyDecoder | undefined,
 ): boolean {
   const code = (error as { code?: string } | null)?.code
-  if (code !== 'UND_ERR_SOCKET' || t.cancel.aborted || decoder || received === 0) return false
+  // The close itself, or, on an answer that said `Connection: close`, llhttp's end of input where
+  // a chunk was due (an HTTPParserError, "Invalid EOF state", without a code).
+  const closed =
+    code === 'UND_ERR_SOCKET' ||
+    ((error as Error | null)?.name === 'HTTPParserError' &&
+      /Invalid EOF state/.test((error as Error).message))
+  if (!closed || t.cancel.aborted || decoder || received === 0) return false
   if (decision.length !== undefined || t.head!.http2) return false
   const te = t.head!.headers['transfer-encoding']
   return /chunked\s*$/i.test(Array.isArray(te) ? te.join(',') : (te ?? ''))

@@ -192,11 +192,45 @@ export interface ReuseNote {
 
 function onSendHeaders(message: unknown): void {
   const socket = (message as { socket?: object }).socket
+  const parser = socket && (socket as Record<symbol, unknown>)[symbols.kParser]
+  if (parser) drainBeforeFinish(parser as object)
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket
   }
   connecting = undefined
+}
+
+const DRAINS = Symbol('imgpull.drainsBeforeFinish')
+
+interface H1Parser {
+  paused: boolean
+  socket: { destroyed: boolean }
+  resume(): void
+  finish(): unknown
+}
+
+/**
+ * undici 7's HTTP/1.1 parser asserts it is not paused when its socket ends (client-h1.js
+ * `finish`), and the process dies of an AssertionError no code can catch (nodejs/undici#5360;
+ * fixed in undici 8 by #5474, which needs Node 22.19). A body paused by back-pressure (its
+ * decoder, the disk behind it) on an answer the server closes after (`Connection: close`) meets
+ * it. Until undici 7 has the fix, `finish` first does what undici 8's does: it resumes the paused
+ * parser (which reads what the socket still holds, the handler keeping what comes) until it stays
+ * running, then finishes. Patched once, on the prototype of the first parser met.
+ */
+function drainBeforeFinish(parser: object): void {
+  const proto = Object.getPrototypeOf(parser) as H1Parser & { [DRAINS]?: true }
+  if (proto[DRAINS] || typeof proto.finish !== 'function' || typeof proto.resume !== 'function') return
+  const finish = proto.finish
+  proto.finish = function (this: H1Parser) {
+    // Each resume parses at least what one read of the socket gives; the socket has ended, so it
+    // holds only what came before its end.
+    for (let i = 0; this.paused && !this.socket.destroyed && i < 100_000; i++) this.resume()
+    if (this.paused) return null
+    return finish.call(this)
+  }
+  proto[DRAINS] = true
 }
 
 /**
