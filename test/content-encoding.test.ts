@@ -476,3 +476,28 @@ test('gzip bodies on answers the server closes after (Connection: close), many a
     raw.close()
   }
 })
+
+test('a gzip body read to the close that ends after its header alone is cut, retried, not a permanent not-an-image', async () => {
+  const gz = zlib.gzipSync(image)
+  let answers = 0
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      const head =
+        'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n'
+      socket.end(Buffer.concat([Buffer.from(head), answers++ === 0 ? gz.subarray(0, 10) : gz]))
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/cut-head.jpg`
+    const results: Result[] = []
+    for await (const r of pull([url], { out: join(dir, 'cut-head'), journal: false, retries: 1 }))
+      results.push(r)
+    assert.equal(results[0].status, 'ok', results[0].message)
+    assert.equal(results[0].attempts, 2)
+    assert.equal(results[0].sha256, sha(image))
+  } finally {
+    raw.close()
+  }
+})

@@ -486,8 +486,10 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   /** `ended`: the body is all in. */
   const identify = async (ended = false) => {
     if (await check.identify()) return
-    if (ended && !framed(t) && check.mayBeginImage()) {
-      // Nothing marked the end (a close, a stream reset): the start of an image, cut, not another thing.
+    // Nothing marked the end (a close, a stream reset): the start of an image, cut, not another
+    // thing; so is nothing at all out of a gzip stream that ended without its end.
+    const cutShort = check.mayBeginImage() || (t.unterminated && check.bytes === 0)
+    if (ended && !framed(t) && cutShort) {
       throw new ImgpullError(
         'truncated',
         `${shown}: the connection ended after ${received} bytes, before the image could be told`,

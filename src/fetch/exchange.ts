@@ -1,4 +1,4 @@
-import { type Dispatcher, isHttp2, noteAnswer, noteReuse, parseHeaders } from './undici.js'
+import { closesAfter, type Dispatcher, isHttp2, noteAnswer, noteReuse, parseHeaders } from './undici.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {
@@ -33,6 +33,9 @@ const DUMP_LIMIT = 128 * 1024
  */
 const DUMP_MS = 1000
 
+/** Most bytes of an answer that ends its connection held while the sink is busy (see `onData`). */
+const CLOSING_HOLD = 8 * 1024 * 1024
+
 /**
  * One HTTP exchange through undici's dispatch handler: `response` once headers arrive, then the
  * body pushed chunk by chunk into a sink. undici's `request()` builds a Readable stream, an
@@ -57,8 +60,11 @@ export class Exchange {
   #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
   #abort: ((reason: unknown) => void) | undefined
   #resume: (() => void) | undefined
-  /** Chunks that came before a sink was attached. */
+  /** Chunks that came before a sink was attached, or while it was busy. */
   #early: Buffer[] = []
+  #earlyBytes = 0
+  /** The answer ends its connection (see `closesAfter`): the parser is not paused for it. */
+  #closing = false
   #sink: Sink | undefined
   #busy = false
   #ended = false
@@ -101,8 +107,7 @@ export class Exchange {
     const done = new Promise<void>((resolve, reject) => {
       this.#finished = { resolve, reject }
     })
-    const early = this.#early
-    this.#early = []
+    const early = this.#takeEarly()
     if (early.length > 0) {
       this.#busy = true
       this.#drain(early, 0)
@@ -134,6 +139,7 @@ export class Exchange {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (this.#ended || statusCode < 200) return true // 1xx: informational, the real answer follows
     noteAnswer(this)
+    this.#closing = closesAfter(this.socket)
     this.#resume = resume
     this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw), http2: isHttp2(this) })
     return true
@@ -143,6 +149,10 @@ export class Exchange {
     if (this.#ended) return false
     if (!this.#sink || this.#busy) {
       this.#early.push(chunk)
+      this.#earlyBytes += chunk.length
+      // undici 7 dies when a paused parser's socket ends (see `drainBeforeFinish`): an answer that
+      // ends its connection is taken as it comes, up to CLOSING_HOLD bytes waiting.
+      if (this.#closing) return this.#earlyBytes < CLOSING_HOLD
       // Without a sink yet, hold a few chunks, then make the parser wait for one.
       return !this.#busy && this.#early.length < 4
     }
@@ -177,10 +187,10 @@ export class Exchange {
     if (!pending) return true
     this.#busy = true
     pending.then(
-      () => this.#drain(this.#early.splice(0), 0),
+      () => this.#drain(this.#takeEarly(), 0),
       (error) => this.#sinkFailed(error),
     )
-    return false
+    return this.#closing
   }
 
   /** Feed chunks that waited, then let the parser go on (or settle, if the body has ended). */
@@ -203,12 +213,17 @@ export class Exchange {
     }
     // More may have come while the sink was busy (the rest of a socket read).
     if (this.#error === undefined && this.#early.length > 0) {
-      this.#drain(this.#early.splice(0), 0)
+      this.#drain(this.#takeEarly(), 0)
       return
     }
     this.#busy = false
     if (this.#ended) this.#settle()
     else this.#resume?.()
+  }
+
+  #takeEarly(): Buffer[] {
+    this.#earlyBytes = 0
+    return this.#early.splice(0)
   }
 
   #sinkFailed(error: unknown): void {

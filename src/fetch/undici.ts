@@ -203,6 +203,16 @@ function onSendHeaders(message: unknown): void {
 
 const DRAINS = Symbol('imgpull.drainsBeforeFinish')
 
+/**
+ * Whether the HTTP/1.1 answer now being read on `socket` ends its connection (`Connection: close`,
+ * HTTP/1.0, a body read to the close): its parser must then not be left paused when the socket
+ * ends (see `drainBeforeFinish`). False over HTTP/2, or before the answer's head.
+ */
+export function closesAfter(socket: object | undefined): boolean {
+  const parser = socket && (socket as Record<symbol, unknown>)[symbols.kParser]
+  return (parser as { shouldKeepAlive?: boolean } | undefined)?.shouldKeepAlive === false
+}
+
 interface H1Parser {
   paused: boolean
   socket: { destroyed: boolean }
@@ -226,7 +236,7 @@ function drainBeforeFinish(parser: object): void {
   proto.finish = function (this: H1Parser) {
     // Each resume parses at least what one read of the socket gives; the socket has ended, so it
     // holds only what came before its end.
-    for (let i = 0; this.paused && !this.socket.destroyed && i < 100_000; i++) this.resume()
+    for (let i = 0; this.paused && !this.socket.destroyed && i < 1000; i++) this.resume()
     if (this.paused) return null
     return finish.call(this)
   }
