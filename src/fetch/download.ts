@@ -443,6 +443,12 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
   // A resume's checks already hold the bytes on disk (`measureDisk` read them back, or they came
   // in this attempt): only a body from byte 0 needs new ones.
   t.check ??= new FileCheck(t.options.hash, total, t.ctx.expectedHash)
+  // A checksum the server states other than sha-256: taken as the bytes come, not read back after.
+  const head = t.head!
+  if (decision.at === 0 && (head.statusCode === 200 || head.statusCode === 206)) {
+    const [stated] = statedDigests(head.headers, true, decision.decode !== undefined)
+    if (stated && stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
+  }
   return (u) => receive(u, decision)
 }
 
@@ -723,7 +729,12 @@ const verify: Step = async (t) => {
   // Only an answer that carried the file states its checksum (a 416's digests are of its own body).
   const carried = head.statusCode === 200 || head.statusCode === 206
   const [stated] = carried ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes) : []
-  if (stated) await compareStated(t, stated, checked.sha256)
+  if (stated)
+    await compareStated(
+      t,
+      stated,
+      stated.algorithm === 'sha256' ? checked.sha256 : check.statedHex(stated.algorithm),
+    )
   t.result = {
     bytes: check.bytes,
     sha256: checked.sha256,
@@ -739,13 +750,13 @@ const verify: Step = async (t) => {
 }
 
 /**
- * The file against a checksum its server states (see stated-digest.ts): sha-256 from the checks
- * when they kept it, else the part read back. A mismatch is `digest-mismatch` (bytes changed on
+ * The file against a checksum its server states (see stated-digest.ts): `known` when the checks
+ * took it as the bytes came (sha-256, or the one `alsoHash` was given), else the part read back. A mismatch is `digest-mismatch` (bytes changed on
  * the way: a proxy, a bad link), retried, and the part is dropped; unless an earlier attempt had
  * the very same bytes (`Validators.mismatched`): then they are what the URL serves, and kept.
  */
-async function compareStated(t: Transfer, stated: StatedDigest, sha256: string | undefined): Promise<void> {
-  let got = stated.algorithm === 'sha256' ? sha256 : undefined
+async function compareStated(t: Transfer, stated: StatedDigest, known: string | undefined): Promise<void> {
+  let got = known
   if (got === undefined) {
     const hash = createHash(stated.algorithm)
     for await (const chunk of createReadStream(t.part, { highWaterMark: 1024 * 1024 }))

@@ -45,6 +45,8 @@ export class FileCheck {
   readonly #hash: Hasher | undefined
   /** md5, only when an expected md5 is to be checked (a table's hash column). */
   readonly #md5: Hash | undefined
+  /** A checksum the server states, taken as the bytes come (see `alsoHash`). */
+  #stated: { algorithm: string; hash: Hash; hex?: string } | undefined
   readonly #expected: ExpectedHash | undefined
   #head: Buffer[] = []
   #headBytes = 0
@@ -92,6 +94,7 @@ export class FileCheck {
       this.#headBytes += chunk.length
     }
     this.#md5?.update(chunk)
+    this.#stated?.hash.update(chunk)
     return this.#hash?.update(chunk)
   }
 
@@ -100,6 +103,23 @@ export class FileCheck {
    * formats are told from the first chunk's magic numbers; the others may need the whole head (an
    * SVG's root element can follow kilobytes of declarations and comments).
    */
+  /**
+   * Also hash the file with `algorithm` (a checksum its server states: md5, sha512...), from its
+   * first byte: only before any byte came, else the caller reads the file back (see `statedHex`).
+   */
+  alsoHash(algorithm: string): void {
+    if (this.bytes === 0 && this.#stated === undefined)
+      this.#stated = { algorithm, hash: createHash(algorithm) }
+  }
+
+  /** The file's `algorithm` checksum, lowercase hex, if `alsoHash` took it from the first byte. */
+  statedHex(algorithm: string): string | undefined {
+    const stated = this.#stated
+    if (stated?.algorithm !== algorithm) return undefined
+    stated.hex ??= stated.hash.digest('hex')
+    return stated.hex
+  }
+
   /** Whether the bytes so far, not identified, may be the start of an image cut short (see `mayBeginImage`). */
   mayBeginImage(): boolean {
     return !this.#format && mayBeginImage(Buffer.concat(this.#head))
