@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { wantsColor } from '../src/cli/color.js'
 import { TimeoutError } from '../src/errors.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
@@ -15,7 +16,7 @@ import {
   progressFree,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
-import { Scheduler } from '../src/fetch/scheduler.js'
+import { type HostGate, Scheduler } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -492,6 +493,51 @@ test('scheduler: what each complaint does to its host (first, cut, floor, or not
   // At one transfer at a time, every complaint is one to wait for.
   assert.equal(complain(), 'floor')
   assert.equal(complain(), 'floor')
+})
+
+test('scheduler behind a gate that holds a host to 3: its limit is not grown past what runs, nor told to the others', async () => {
+  // Other workers learned the host takes 3 (hunt23 D10: a new shard's run, limit 16 and gated to
+  // 3, met one 429 and then told Redis 17, 18, 19...).
+  let held = 0
+  let most = 0
+  const learned: number[] = []
+  const gate: HostGate = {
+    acquire: async () => {
+      if (held >= 3) return { retryIn: 2 }
+      held++
+      most = Math.max(most, held)
+      return { release: () => held-- }
+    },
+    pause: () => {},
+    learn: (_host, limit) => learned.push(limit),
+  }
+  let done = 0
+  const scheduler: Scheduler<number> = new Scheduler<number>({
+    concurrency: 64,
+    perHost: 'auto',
+    gate,
+    run: async (_task, host) => {
+      await sleep(2)
+      scheduler.success(host, 5)
+      done++
+    },
+  })
+  for (let i = 0; i < 120; i++) scheduler.add('h', i)
+  // One complaint that does not cut (complaints count first): from then on changes are learned.
+  scheduler.pressure('h', performance.now(), true)
+  while (done < 120) await sleep(10)
+  assert.equal(most, 3)
+  assert.deepEqual(
+    learned.filter((limit) => limit > 3),
+    [],
+    `told: ${learned.join(', ')}`,
+  )
+  // A cut tells what ran, not the halved limit of 16.
+  for (let i = 0; i < 40; i++) scheduler.add('h', 1000 + i)
+  await sleep(5)
+  for (let i = 0; i < 4; i++) scheduler.pressure('h', performance.now(), true)
+  assert.ok(learned.length > 0 && learned.at(-1)! <= 3, `told: ${learned.join(', ')}`)
+  while (done < 160) await sleep(10)
 })
 
 test('a timeout is told in the unit its option takes: seconds, or ms below one second', () => {

@@ -34,7 +34,10 @@ export const GATE_RETRY_MS = 1000
 
 interface Host<T> {
   queue: Fifo<T>
+  /** Tasks holding a slot here, those waiting for the gate's answer included. */
   active: number
+  /** Tasks running here: their slot held and granted by the gate, if any. */
+  running: number
   aimd: HostLimit
   /** `performance.now()` when the pause ends; 0 when not paused (cleared by the wake-up timer only). */
   pausedUntil: number
@@ -112,6 +115,8 @@ interface Held {
   release: (() => void) | undefined
   /** The task counts in the run's `active` (the global limit). */
   global: boolean
+  /** The task counts in its host's `running`. */
+  running?: boolean
 }
 
 /**
@@ -175,6 +180,7 @@ export class Scheduler<T> {
       state = {
         queue: new Fifo(),
         active: 0,
+        running: 0,
         aimd: limitStart(this.#start),
         pausedUntil: 0,
         cutAt: 0,
@@ -196,11 +202,18 @@ export class Scheduler<T> {
     this.#pump()
   }
 
-  /** The host answered cleanly (its time to first byte, ms): grow its limit towards the maximum. */
+  /**
+   * The host answered cleanly (its time to first byte, ms): grow its limit towards the maximum,
+   * when the limit was what held it: with fewer transfers running than it allows (too little work
+   * left, the global limit, or other processes' share held by the gate), a clean answer shows
+   * nothing about more (RFC 7661: a window is grown only while it is used). Called while the
+   * answering task still runs.
+   */
   success(host: string, ttfb?: number): void {
     const state = this.#hosts.get(host)
     if (!state) return
     const before = state.aimd.limit
+    if (state.running < before) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
     if (state.complained && state.aimd.limit !== before) this.#gate?.learn?.(host, state.aimd.limit)
   }
@@ -227,7 +240,9 @@ export class Scheduler<T> {
     // A cut clears the count of complaints; any other complaint leaves at least itself counted.
     if (state.aimd.strikes > 0) return first ? 'first' : undefined
     state.cutAt = performance.now()
-    this.#gate?.learn?.(host, state.aimd.limit)
+    // Told to every process: no more than this one had running (a gate may have held it below its
+    // own limit, and the halved limit would then be more than the host took).
+    this.#gate?.learn?.(host, Math.max(1, Math.min(state.aimd.limit, state.running)))
     return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 
@@ -332,7 +347,15 @@ export class Scheduler<T> {
   }
 
   #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
-    const held: Held = { listed: host, host, state: state as Host<unknown>, release, global: true }
+    const held: Held = {
+      listed: host,
+      host,
+      state: state as Host<unknown>,
+      release,
+      global: true,
+      running: true,
+    }
+    state.running++
     const slot: Slot = {
       get host() {
         return held.host
@@ -358,6 +381,8 @@ export class Scheduler<T> {
     held.state = undefined
     if (!state) return
     state.active--
+    if (held.running) state.running--
+    held.running = false
     this.#serveHops(state)
     this.#refresh(held.host, state)
     this.#forgetIdle(held.host, state)
@@ -444,13 +469,18 @@ export class Scheduler<T> {
       if (!granted) return false
       held.state = state as Host<unknown>
       held.global = true
-      if (!this.#gate) return true
+      const run = () => {
+        held.running = true
+        state.running++
+        return true
+      }
+      if (!this.#gate) return run()
       const grant = await this.#gate
         .acquire(origin, this.#gateLimit(state))
         .catch(() => ({ retryIn: GATE_RETRY_MS }))
       if ('release' in grant) {
         held.release = grant.release
-        if (!this.#stopped) return true
+        if (!this.#stopped) return run()
         continue // stopped meanwhile: let it all go, and say so
       }
       // The host is full or paused elsewhere: let the slots go, wait, and ask again.
