@@ -81,6 +81,15 @@ test('very long segments are cut to a bounded length, keeping the extension', ()
   assert.ok(!multibyte.includes('\uFFFD'))
 })
 
+test('marks that reorder or hide text never reach a name (a right-to-left override shows a fake extension)', () => {
+  assert.equal(withExt(name('{name}{ext}', 'https://h/i/%E2%80%AEgnp.exe1.png'), 'png'), '_gnp.exe1.png')
+  for (const mark of ['%E2%80%8B', '%E2%80%8F', '%E2%80%AA', '%E2%81%A6', '%E2%81%A9', '%EF%BB%BF']) {
+    assert.equal(withExt(name('{name}{ext}', `https://h/a${mark}b.png`), 'png'), 'a_b.png', mark)
+  }
+  // Letters of right-to-left scripts are names like any other.
+  assert.equal(withExt(name('{name}{ext}', 'https://h/%D7%A9%D7%9C%D7%95%D7%9D.png'), 'png'), 'שלום.png')
+})
+
 test('a taken name gets a deterministic suffix before the extension', () => {
   const planned = name('{name}{ext}', 'https://a/cat')
   const a = withSuffix(planned, 'https://a/cat')
