@@ -163,3 +163,29 @@ test('Redis restarting mid-run: workers reconnect and go on', async () => {
   const s = await status('restart')
   assert.equal(s.shards.done, 6)
 })
+
+test('a worker stops when told to though Redis stays down: it leaves after a while, saying where its shards go', {
+  timeout: 60_000,
+}, async () => {
+  const own = await startRedis()
+  const worker = startCli(['worker', '--redis', own.url, '--queue', 'down', '-o', join(dir, 'down-out')])
+  let stderr = ''
+  worker.child.stderr?.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the worker to wait for shards', () => /taking shards/.test(stderr))
+    await own.stop()
+    await until('the worker to lose Redis', () => /lost Redis/.test(stderr))
+    worker.child.kill('SIGTERM')
+    worker.child.kill('SIGINT')
+    const stopped = await worker.done
+    assert.equal(stopped.code, 130, stopped.stderr)
+    assert.match(
+      stopped.stderr,
+      /stopped without reaching Redis; the shards this worker held go back to the queue when their locks lapse/,
+    )
+  } finally {
+    worker.child.kill('SIGKILL')
+  }
+})

@@ -6,6 +6,9 @@ import { addQueueOptions, redisFrom } from './queue-options.js'
 
 const n = grouped
 
+/** After a hard stop, how long the worker may take to give its shards back and close, ms. */
+const LEAVE_MS = 10_000
+
 /** `imgpull worker --redis URL --queue NAME -o DIR`: take shards from the queue until stopped. */
 export function addWorkerCommand(program: Command): Command {
   const command = program
@@ -56,6 +59,18 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   const grace = o.grace as number
   const print = (line: string) => process.stderr.write(`${line}\n`)
   let interrupted = false
+  // Giving shards back and closing need Redis: one that stays unreachable would hold the stop
+  // for good. After a hard stop the worker gets this long, then leaves; the shards it held go
+  // back when their locks lapse.
+  const stopHard = () => {
+    hard.abort(new Error('stopped'))
+    setTimeout(() => {
+      print(
+        `imgpull: stopped without reaching Redis; the shards this worker held go back to the queue when their locks lapse (--lock-duration)`,
+      )
+      process.exit(EXIT.interrupted)
+    }, LEAVE_MS).unref()
+  }
   const onSignal = () => {
     if (!interrupted) {
       interrupted = true
@@ -64,8 +79,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           `Stopping: finishing transfers in flight (up to ${grace} s), then giving unfinished shards back; press Ctrl-C again to stop now.`,
         )
       drain.abort()
-      setTimeout(() => hard.abort(), grace * 1000).unref()
-    } else hard.abort()
+      setTimeout(stopHard, grace * 1000).unref()
+    } else stopHard()
   }
   // The program's early handlers end the process at once: from here a stop gives shards back.
   process.removeAllListeners('SIGINT')
