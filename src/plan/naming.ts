@@ -68,6 +68,9 @@ function decode(segment: string): string {
   }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f/\\<>:"|?*\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g
+
 /**
  * One value put into a name: separators, control and reserved characters become `_`, and so do
  * the invisible marks that reorder or hide text (bidirectional controls U+202A–U+202E,
@@ -75,11 +78,7 @@ function decode(segment: string): string {
  * override would show `\u202Egnp.exe` as `exe.png` (Unicode TR #36, §2.1).
  */
 export function sanitizeValue(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  return value.replace(
-    /[\u0000-\u001f\u007f-\u009f/\\<>:"|?*\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g,
-    '_',
-  )
+  return value.replace(UNSAFE, '_')
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {
