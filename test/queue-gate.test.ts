@@ -287,6 +287,29 @@ describe('Redis checks', () => {
     await assert.rejects(openRedis('http://x'), /not a Redis URL/)
   })
 
+  test('a database the URL names must be a number the server has; a password refused is said as such', async () => {
+    await assert.rejects(
+      openRedis(`${redis.url}/abc`),
+      /names database 'abc': a Redis database is a number \(redis:\/\/host:6379\/0\)/,
+    )
+    await assert.rejects(openRedis(`${redis.url}/99`), /has no database 99 \(ERR DB index is out of range\)/)
+    const other = await openRedis(`${redis.url}/3`)
+    assert.equal(await other.ping(), 'PONG')
+    other.disconnect()
+    const locked = await startRedis()
+    try {
+      await locked.client.config('SET', 'requirepass', 'right')
+      const base = locked.url.replace('redis://', '')
+      await assert.rejects(openRedis(`redis://${base}`), /refused the credentials \(NOAUTH/)
+      await assert.rejects(openRedis(`redis://:wrong@${base}`), /refused the credentials \(WRONGPASS/)
+      const c = await openRedis(`redis://:right@${base}`)
+      assert.equal(await c.ping(), 'PONG')
+      c.disconnect()
+    } finally {
+      await locked.stop()
+    }
+  })
+
   test('a good Redis opens', async () => {
     const c = await openRedis(redis.url)
     assert.equal(await c.ping(), 'PONG')

@@ -27,6 +27,14 @@ export async function openRedis(url: string): Promise<Redis> {
       'redis-url',
       `'${shownRedis(url)}' is not a Redis URL: give one like redis://host:6379`,
     )
+  // The path names the database (a number; ioredis would send SELECT NaN, and its refusal came
+  // later, as a stack trace).
+  const db = parsed.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d+$/.test(db))
+    throw new QueueError(
+      'redis-url',
+      `'${shownRedis(url)}' names database '${decodeURIComponent(db)}': a Redis database is a number (redis://host:6379/0)`,
+    )
   let first = true
   const client = new Redis(url, {
     lazyConnect: true,
@@ -43,6 +51,9 @@ export async function openRedis(url: string): Promise<Redis> {
   try {
     await client.connect()
     first = false
+    // ioredis selects the URL's database after `connect` resolves, and a refusal (an index out of
+    // range) only reaches the error listener: selected again here, it is this command's answer.
+    if (db !== '') await client.select(Number(db))
     await checkRedis(client, url)
     return client
   } catch (error) {
@@ -50,6 +61,21 @@ export async function openRedis(url: string): Promise<Redis> {
     if (error instanceof QueueError) throw error
     const cause = (lastError ?? error) as NodeJS.ErrnoException
     const why = cause.code ?? cause.message
+    if (/DB index is out of range/i.test(String((error as Error).message ?? ''))) {
+      throw new QueueError(
+        'redis-url',
+        `Redis at ${shownRedis(url)} has no database ${db} (${(error as Error).message}): give one it has (0 to 15 by default)`,
+        { cause: error },
+      )
+    }
+    // Reached, but refused: a password is wanted, or the one given is wrong.
+    if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(String(why))) {
+      throw new QueueError(
+        'redis-auth',
+        `Redis at ${shownRedis(url)} refused the credentials (${why}): give them as redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379)`,
+        { cause: error },
+      )
+    }
     throw new QueueError(
       'redis-unreachable',
       `cannot reach Redis at ${shownRedis(url)} (${why}): is redis-server running there, and the address right?`,
