@@ -13,6 +13,7 @@ import {
   clock,
   concurrency,
   describeError,
+  EXAMPLE_CHARS,
   esc,
   fileHref,
   groupFailures,
@@ -135,6 +136,15 @@ test('failures: grouped by code then host, most first, examples capped and redac
       hosts: [{ host: a, count: 1, examples: [{ url: `${a}/8` }] }],
     },
   ])
+  // A signed or data: URL of kilobytes, and its message: cut, the whole line being in the manifest.
+  const long = `${a}/${'x'.repeat(4000)}`
+  const [cut] = groupFailures([
+    item({ status: 'failed', host: a, url: long, error: 'http-404', message: `HTTP 404 from ${long}` }),
+  ])
+  const example = cut.hosts[0].examples[0]
+  assert.equal(example.url.length, EXAMPLE_CHARS)
+  assert.ok(example.url.endsWith('…') && long.startsWith(example.url.slice(0, -1)))
+  assert.equal(example.message?.length, EXAMPLE_CHARS)
   assert.deepEqual(rerunPlan([...items, item({ status: 'pending' }), item({ status: 'skipped' })]), {
     pending: 1,
     failed: 8,

@@ -55,6 +55,14 @@ export interface RerunPlan {
   permanent: number
 }
 
+/** Longest URL or message an example keeps, in characters: the whole line is in manifest.jsonl. */
+export const EXAMPLE_CHARS = 300
+
+/** `text` cut to `EXAMPLE_CHARS`, with an ellipsis: signed URLs and `data:` URLs run to kilobytes. */
+function cut(text: string): string {
+  return text.length <= EXAMPLE_CHARS ? text : `${text.slice(0, EXAMPLE_CHARS - 1)}…`
+}
+
 /** Groups failures by code, then host, keeping `examples` examples per host. One pass. */
 export class FailureTally {
   readonly #groups = new Map<string, { count: number; transient: number; hosts: Map<string, FailureHost> }>()
@@ -85,7 +93,10 @@ export class FailureTally {
     }
     host.count++
     if (host.examples.length < this.examples) {
-      host.examples.push({ url: redactUrl(item.url), ...(item.message ? { message: item.message } : {}) })
+      host.examples.push({
+        url: cut(redactUrl(item.url)),
+        ...(item.message ? { message: cut(item.message) } : {}),
+      })
     }
   }
 

@@ -7,6 +7,7 @@ export { barChart, byteRateUnit, clock, concurrencyChart, niceCeil, short, stepL
 export { esc, fileHref, httpHref, jsonForScript, redactCommand } from './escape.js'
 export {
   describeError,
+  EXAMPLE_CHARS,
   type FailureExample,
   type FailureGroup,
   type FailureHost,
