@@ -262,3 +262,15 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.equal(own.code, 0, own.stderr)
   assert.equal(server.hits.get('/second/0.jpg'), 1)
 })
+
+test('a worker whose shards failed for good exits 1 and says so (a script that chains it must see it)', async () => {
+  const urls = Array.from({ length: 10 }, (_, i) => server.url(`/gone/${i}.jpg`))
+  const input = await list('gone.txt', urls)
+  const enqueued = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  // The input changes after it was enqueued (same size, other bytes): each shard's run refuses it.
+  await writeFile(input, (await readFile(input, 'utf8')).replace('/gone/9.jpg', '/gone/8.jpg'))
+  const worker = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
+  assert.equal(worker.code, 1, worker.stderr)
+  assert.match(worker.stderr, /failed attempts? \(\d+ failed for good: see imgpull status\)/)
+})

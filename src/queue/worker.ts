@@ -73,6 +73,8 @@ export interface WorkerSummary {
   released: number
   /** Shard attempts that failed (BullMQ tries them again with backoff, up to their attempts). */
   failed: number
+  /** Of those, the shards' last attempts: failed for good (`status` shows why). */
+  failedForGood: number
   ok: number
   skipped: number
   failedImages: number
@@ -156,6 +158,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     shards: 0,
     released: 0,
     failed: 0,
+    failedForGood: 0,
     ok: 0,
     skipped: 0,
     failedImages: 0,
@@ -284,8 +287,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       if (local) stopFor(error)
       return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
     }
+    // BullMQ counts an attempt once it has failed: this one is the shard's last when it fails now.
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
     if (error) {
       summary.failed++
+      if (last) summary.failedForGood++
       const message =
         error instanceof FolderBusyError
           ? `${error.message} (a worker that lost its lock may still run it)`
@@ -295,6 +301,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
     if (!complete) {
       summary.failed++
+      if (last) summary.failedForGood++
       const message = `the shard's run ended with ${results} of its ${rows} rows done`
       say({ type: 'failed', shard: data.shard, message })
       throw new Error(message)
