@@ -135,6 +135,12 @@ export interface Validators {
    * not in the journal.
    */
   mismatched?: string
+  /**
+   * A checksum of the whole file that an answer of this version stated (`Content-MD5` of a 200,
+   * say): a file resumed from it is checked against it, though the resume's 206 does not say it
+   * again. Kept for the run, not in the journal.
+   */
+  stated?: { algorithm: 'sha256' | 'sha512' | 'sha1' | 'md5'; hex: string; header: string }
 }
 
 /** Live counters of a run, for progress displays. */

@@ -431,6 +431,7 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
       lastModified: known.lastModified ?? got.lastModified,
       length: known.length ?? got.length,
       from: known.from ?? t.answeredAt,
+      stated: known.stated,
     }
     if (t.known.length !== known.length) t.recorded = false
   }
@@ -443,11 +444,17 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
   // A resume's checks already hold the bytes on disk (`measureDisk` read them back, or they came
   // in this attempt): only a body from byte 0 needs new ones.
   t.check ??= new FileCheck(t.options.hash, total, t.ctx.expectedHash)
-  // A checksum the server states other than sha-256: taken as the bytes come, not read back after.
+  // A checksum this answer states of the whole file: remembered for the file, however many answers
+  // bring the rest (a resume's 206 need not say it again), and, when not sha-256, taken as the
+  // bytes come rather than read back after.
   const head = t.head!
-  if (decision.at === 0 && (head.statusCode === 200 || head.statusCode === 206)) {
+  const all = head.statusCode === 200 || (decision.total !== undefined && decision.length === decision.total)
+  if (decision.at === 0 && all) {
     const [stated] = statedDigests(head.headers, true, decision.decode !== undefined)
-    if (stated && stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
+    if (stated) {
+      t.known = { ...t.known, stated }
+      if (stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
+    }
   }
   return (u) => receive(u, decision)
 }
@@ -728,7 +735,10 @@ const verify: Step = async (t) => {
   const whole = t.body?.at === 0 && (head.statusCode === 200 || head.statusCode === 206)
   // Only an answer that carried the file states its checksum (a 416's digests are of its own body).
   const carried = head.statusCode === 200 || head.statusCode === 206
-  const [stated] = carried ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes) : []
+  // The last answer's, else one an earlier answer of this version stated of the whole file.
+  const stated =
+    (carried ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes)[0] : undefined) ??
+    t.known.stated
   if (stated)
     await compareStated(
       t,
