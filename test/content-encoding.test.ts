@@ -501,3 +501,43 @@ test('a gzip body read to the close that ends after its header alone is cut, ret
     raw.close()
   }
 })
+
+test('a kept-alive gzip answer the server closes right after its last byte: whole, though undici saw the close first', async () => {
+  // A large, compressible BMP: its decoder is behind when the last encoded byte comes, so the
+  // parser is paused, and undici reports the close (UND_ERR_SOCKET) before the answer's end.
+  const w = 4096
+  const h = 2048
+  const header = Buffer.alloc(54)
+  header.write('BM')
+  header.writeUInt32LE(54 + w * h * 3, 2)
+  header.writeUInt32LE(54, 10)
+  header.writeUInt32LE(40, 14)
+  header.writeInt32LE(w, 18)
+  header.writeInt32LE(h, 22)
+  header.writeUInt16LE(1, 26)
+  header.writeUInt16LE(24, 28)
+  header.writeUInt32LE(w * h * 3, 34)
+  const pixels = Buffer.alloc(w * h * 3)
+  for (let i = 0; i < pixels.length; i += 4096) pixels[i] = i & 255
+  const bmp = Buffer.concat([header, pixels])
+  const gz = zlib.gzipSync(bmp, { level: 1 })
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/bmp\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`
+      socket.end(Buffer.concat([Buffer.from(head), gz]))
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:${port}/kept-alive-${i}.bmp`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'kept-alive'), journal: false, retries: 0 }))
+      results.push(r)
+    for (const r of results) assert.equal(r.status, 'ok', r.message)
+    assert.ok(results.every((r) => r.sha256 === sha(bmp) && r.attempts === 1))
+  } finally {
+    raw.close()
+  }
+})

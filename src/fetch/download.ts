@@ -564,12 +564,18 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     try {
       await exchange.consume(take)
     } catch (error) {
-      if (!endedByClose(t, error, decision, received, decoder)) throw error
-      // A chunked body the connection closed before its last chunk is incomplete (RFC 9112 §7.1),
-      // as far as the protocol goes: a body whose end nothing marked, judged as one read to the
-      // close is (browsers show it; curl refuses it). Refusing it would refuse whole images from a
-      // server that cannot end a body otherwise, on every run.
-      t.closedEarly = true
+      // Every byte its length promised came, then the connection closed before undici saw the
+      // answer end (its parser paused by back-pressure at the last byte): the body is whole.
+      const code = (error as { code?: string } | null)?.code
+      const whole = decision.length !== undefined && received === decision.length && code === 'UND_ERR_SOCKET'
+      if (!whole || t.cancel.aborted) {
+        if (!endedByClose(t, error, decision, received, decoder)) throw error
+        // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
+        // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
+        // to the close is (browsers show it; curl refuses it). Refusing it would refuse whole
+        // images from a server that cannot end a body otherwise, on every run.
+        t.closedEarly = true
+      }
     }
     if (decoder) {
       // An encoded body that ended short of its length is truncated, whatever its decoded part shows.

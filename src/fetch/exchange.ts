@@ -33,8 +33,14 @@ const DUMP_LIMIT = 128 * 1024
  */
 const DUMP_MS = 1000
 
-/** Most bytes of an answer that ends its connection held while the sink is busy (see `onData`). */
-const CLOSING_HOLD = 8 * 1024 * 1024
+/**
+ * Most bytes held, over all exchanges of the process, of answers that end their connection while
+ * their sinks are busy (see `onData`): past it they are paused as others are.
+ */
+const CLOSING_HOLD = 64 * 1024 * 1024
+
+/** Bytes of such answers held now, over the process. */
+let closingHeld = 0
 
 /**
  * One HTTP exchange through undici's dispatch handler: `response` once headers arrive, then the
@@ -69,6 +75,12 @@ export class Exchange {
   #busy = false
   #ended = false
   #error: unknown
+  /**
+   * How the connection ended the answer early (undici's `onError`): the chunks already taken are
+   * still given to the sink before `consume` rejects with it (a server that closes right after the
+   * last byte of a body whose length was met has sent all of it).
+   */
+  #remote: unknown
   #finished: { resolve: () => void; reject: (e: unknown) => void } | undefined
 
   constructor(dispatcher: Dispatcher, url: URL, options: ExchangeOptions, cancel: Cancel) {
@@ -149,10 +161,13 @@ export class Exchange {
     if (this.#ended) return false
     if (!this.#sink || this.#busy) {
       this.#early.push(chunk)
-      this.#earlyBytes += chunk.length
       // undici 7 dies when a paused parser's socket ends (see `drainBeforeFinish`): an answer that
-      // ends its connection is taken as it comes, up to CLOSING_HOLD bytes waiting.
-      if (this.#closing) return this.#earlyBytes < CLOSING_HOLD
+      // ends its connection is taken as it comes, while the process holds under CLOSING_HOLD.
+      if (this.#closing) {
+        this.#earlyBytes += chunk.length
+        closingHeld += chunk.length
+        return closingHeld < CLOSING_HOLD
+      }
       // Without a sink yet, hold a few chunks, then make the parser wait for one.
       return !this.#busy && this.#early.length < 4
     }
@@ -168,7 +183,7 @@ export class Exchange {
   onError(error: unknown): void {
     if (this.#ended) return
     this.#ended = true
-    this.#error = error
+    this.#remote = error
     this.#settleResponse.reject(error)
     this.#settle()
   }
@@ -222,6 +237,7 @@ export class Exchange {
   }
 
   #takeEarly(): Buffer[] {
+    closingHeld -= this.#earlyBytes
     this.#earlyBytes = 0
     return this.#early.splice(0)
   }
@@ -232,10 +248,13 @@ export class Exchange {
   }
 
   #settle(): void {
+    // Cut: what waited for the sink goes (and out of the process's count of held bytes).
+    if (this.#error !== undefined && !this.#busy) this.#takeEarly()
     const finished = this.#finished
     if (!finished || this.#busy || !this.#ended) return
     this.#finished = undefined
     if (this.#error !== undefined) finished.reject(this.#error)
+    else if (this.#remote !== undefined) finished.reject(this.#remote)
     else finished.resolve()
   }
 }
