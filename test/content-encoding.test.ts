@@ -541,3 +541,32 @@ test('a kept-alive gzip answer the server closes right after its last byte: whol
     raw.close()
   }
 })
+
+test('a chunked gzip body closed before its last chunk: whole when its gzip stream reached its own end, truncated when not', async () => {
+  const gz = zlib.gzipSync(image)
+  const chunkedBody = (body: Buffer) =>
+    Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')])
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (data) => {
+      const whole = data.toString('latin1').includes('/whole-')
+      const head =
+        'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n'
+      // No `0\r\n\r\n`: the connection closes where the last chunk was due.
+      socket.end(Buffer.concat([Buffer.from(head), chunkedBody(whole ? gz : gz.subarray(0, gz.length >> 1))]))
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const results = new Map<string, Result>()
+    const urls = ['whole', 'cut'].map((n) => `http://127.0.0.1:${port}/${n}-gz.jpg`)
+    for await (const r of pull(urls, { out: join(dir, 'chunked-gz'), journal: false, retries: 0 }))
+      results.set(r.job.url.includes('whole') ? 'whole' : 'cut', r)
+    assert.equal(results.get('whole')?.status, 'ok', results.get('whole')?.message)
+    assert.equal(results.get('whole')?.sha256, sha(image))
+    assert.equal(results.get('cut')?.error, 'truncated', results.get('cut')?.message)
+  } finally {
+    raw.close()
+  }
+})

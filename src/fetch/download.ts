@@ -569,7 +569,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       const code = (error as { code?: string } | null)?.code
       const whole = decision.length !== undefined && received === decision.length && code === 'UND_ERR_SOCKET'
       if (!whole || t.cancel.aborted) {
-        if (!endedByClose(t, error, decision, received, decoder)) throw error
+        if (!endedByClose(t, error, decision, received)) throw error
         // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
         // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
         // to the close is (browsers show it; curl refuses it). Refusing it would refuse whole
@@ -587,6 +587,9 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
       if (received > 0) await decoder.end()
       t.unterminated = decoder.unterminated
+      // A gzip or deflate stream that reached its own end (its trailer's size checked) marks where
+      // the body ends, whatever the connection did after it.
+      if (t.closedEarly && received > 0 && !decoder.identity && !decoder.unterminated) t.closedEarly = false
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
@@ -655,16 +658,11 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
 
 /**
  * Whether `error` is an HTTP/1.1 chunked body's connection closing before the last chunk, with
- * bytes of an unencoded body in: then the body is judged as one read to the close (see `receive`).
- * Not a stop of ours, and not a body of known length (that one is `truncated`).
+ * bytes in: then the body is judged as one read to the close (see `receive`), or, encoded, by
+ * whether its coding reached its own end. Not a stop of ours, and not a body of known length
+ * (that one is `truncated`).
  */
-function endedByClose(
-  t: Transfer,
-  error: unknown,
-  decision: Receive,
-  received: number,
-  decoder: BodyDecoder | undefined,
-): boolean {
+function endedByClose(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   const code = (error as { code?: string } | null)?.code
   // The close itself, or, on an answer that said `Connection: close`, llhttp's end of input where
   // a chunk was due (an HTTPParserError, "Invalid EOF state", without a code).
@@ -672,7 +670,7 @@ function endedByClose(
     code === 'UND_ERR_SOCKET' ||
     ((error as Error | null)?.name === 'HTTPParserError' &&
       /Invalid EOF state/.test((error as Error).message))
-  if (!closed || t.cancel.aborted || decoder || received === 0) return false
+  if (!closed || t.cancel.aborted || received === 0) return false
   if (decision.length !== undefined || t.head!.http2) return false
   const te = t.head!.headers['transfer-encoding']
   return /chunked\s*$/i.test(Array.isArray(te) ? te.join(',') : (te ?? ''))
