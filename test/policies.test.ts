@@ -540,6 +540,43 @@ test('scheduler behind a gate that holds a host to 3: its limit is not grown pas
   while (done < 160) await sleep(10)
 })
 
+test('scheduler sharing a host with other workers at its own limit: full there, its limit is in use and grows', async () => {
+  // The other workers hold half of whatever limit this one asks with (hunt25 D4: after a cut,
+  // each of W workers ran limit / W, none saw its limit used, and the host never got more).
+  let held = 0
+  const learned: number[] = []
+  const gate: HostGate = {
+    acquire: async (_host, limit) => {
+      if (held + Math.floor(limit / 2) >= limit) return { retryIn: 2, ownLimit: true }
+      held++
+      return { release: () => held-- }
+    },
+    pause: () => {},
+    learn: (_host, limit) => learned.push(limit),
+  }
+  let done = 0
+  const scheduler: Scheduler<number> = new Scheduler<number>({
+    concurrency: 256,
+    perHost: 'auto',
+    autoStart: 8,
+    gate,
+    run: async (_task, host) => {
+      await sleep(2)
+      scheduler.success(host, 5)
+      done++
+    },
+  })
+  for (let i = 0; i < 800; i++) scheduler.add('h', i)
+  // The host complained enough to cut: from then on the gate holds all workers to the limit.
+  await sleep(5)
+  for (let i = 0; i < 40 && learned.length === 0; i++) scheduler.pressure('h', performance.now(), true)
+  const cutTo = learned[0]
+  assert.ok(cutTo !== undefined && cutTo <= 16, `told: ${learned.join(', ')}`)
+  while (done < 800) await sleep(10)
+  // Grown steadily, as one process alone would (without it: once at most, at the cut).
+  assert.ok(Math.max(...learned) >= cutTo + 5, `told: ${learned.join(', ')}`)
+})
+
 test('a timeout is told in the unit its option takes: seconds, or ms below one second', () => {
   assert.equal(
     new TimeoutError('idle', 15_000, 'http://x/a.jpg').message,

@@ -14,9 +14,13 @@ export interface HostGate {
    * Take a slot on `host` (an origin) if fewer than `limit` transfers to it are in flight over all
    * processes and no process was told to pause it. Resolves to `release` (call it once the task
    * ends), or to `retryIn`: ms after which to ask again (the rest of a shared pause, or a short
-   * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`.
+   * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`. `ownLimit`:
+   * the host is full at `limit` itself (over all processes), not at a smaller limit others learned.
    */
-  acquire(host: string, limit: number): Promise<{ release: () => void } | { retryIn: number }>
+  acquire(
+    host: string,
+    limit: number,
+  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean }>
   /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
   pause(host: string, ms: number): void
   /**
@@ -29,6 +33,9 @@ export interface HostGate {
 /** A host's tasks may wait at redirect targets up to this many times its limit (see `waitingAway`). */
 const AWAY = 4
 
+/** How long a gate's "full at your own limit" counts as the limit being in use, ms. */
+const OWN_FULL_MS = 1000
+
 /** Wait before asking a gate again after it failed (its store unreachable), ms. */
 export const GATE_RETRY_MS = 1000
 
@@ -38,6 +45,8 @@ interface Host<T> {
   active: number
   /** Tasks running here: their slot held and granted by the gate, if any. */
   running: number
+  /** `performance.now()` when the gate last found the host full at this process's own limit. */
+  ownFullAt?: number
   aimd: HostLimit
   /** `performance.now()` when the pause ends; 0 when not paused (cleared by the wake-up timer only). */
   pausedUntil: number
@@ -213,7 +222,7 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     const before = state.aimd.limit
-    if (state.running < before) return
+    if (state.running < before && !this.#ownFull(state)) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
     if (state.complained && state.aimd.limit !== before) this.#gate?.learn?.(host, state.aimd.limit)
   }
@@ -242,7 +251,8 @@ export class Scheduler<T> {
     state.cutAt = performance.now()
     // Told to every process: no more than this one had running (a gate may have held it below its
     // own limit, and the halved limit would then be more than the host took).
-    this.#gate?.learn?.(host, Math.max(1, Math.min(state.aimd.limit, state.running)))
+    const ran = this.#ownFull(state) ? state.aimd.limit : Math.min(state.aimd.limit, state.running)
+    this.#gate?.learn?.(host, Math.max(1, ran))
     return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 
@@ -509,6 +519,14 @@ export class Scheduler<T> {
   }
 
   /**
+   * Whether the gate found the host full at this process's own limit within the last second: the
+   * limit is in use over all processes, each running its share (see `success`).
+   */
+  #ownFull(state: Host<T>): boolean {
+    return state.ownFullAt !== undefined && performance.now() - state.ownFullAt < OWN_FULL_MS
+  }
+
+  /**
    * What a host may take over all the processes sharing the gate: with `auto`, while the host has
    * never complained nor slowed down, the most one run would ever give it (`autoMax`), each process
    * keeping to its own limit within that; once it has, this process's adapted limit, so the host is
@@ -539,6 +557,7 @@ export class Scheduler<T> {
           this.#launch(task, host, state, grant.release)
           return
         }
+        if ('ownLimit' in grant && grant.ownLimit) state.ownFullAt = performance.now()
         state.queue.unshift(task)
         this.#queued++
         this.#hold(host, state, Math.max(1, grant.retryIn))

@@ -15,7 +15,8 @@ import { hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
 export const SCRIPTS = {
   /**
    * KEYS: leases, pause, learned limit. ARGV: member, limit, lease ms. The smaller of `limit` and
-   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1} full.
+   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own} full, `own` 1
+   * when the asker's own limit was the one that held (not a smaller learned one).
    */
   acquire: `
 local t = redis.call('TIME')
@@ -24,9 +25,13 @@ local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then return {0, paused - now} end
 local limit = tonumber(ARGV[2])
 local learned = tonumber(redis.call('GET', KEYS[3]) or '0')
-if learned > 0 and learned < limit then limit = learned end
+local own = 1
+if learned > 0 and learned < limit then
+  limit = learned
+  own = 0
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= limit then return {0, -1} end
+if redis.call('ZCARD', KEYS[1]) >= limit then return {0, -1, own} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {1, 0}`,
@@ -62,7 +67,7 @@ type Scripted = Redis & {
     member: string,
     limit: number,
     ms: number,
-  ): Promise<[number, number]>
+  ): Promise<[number, number, number?]>
   imgpullPause(pause: string, ms: number): Promise<number>
   imgpullRenew(keys: number, ...args: (string | number)[]): Promise<number>
 }
@@ -116,10 +121,13 @@ export class RedisHostGate implements HostGate {
     this.#renewer.unref()
   }
 
-  async acquire(host: string, limit: number): Promise<{ release: () => void } | { retryIn: number }> {
+  async acquire(
+    host: string,
+    limit: number,
+  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean }> {
     const key = hostLeasesKey(host)
     const member = `${this.#id}-${++this.#seq}`
-    const [taken, wait] = await this.#redis.imgpullAcquire(
+    const [taken, wait, own] = await this.#redis.imgpullAcquire(
       key,
       hostPauseKey(host),
       hostLimitKey(host),
@@ -127,8 +135,10 @@ export class RedisHostGate implements HostGate {
       limit,
       this.#leaseMs,
     )
-    if (taken !== 1)
-      return { retryIn: wait > 0 ? wait : this.#pollMs + Math.floor(Math.random() * this.#pollMs) }
+    if (taken !== 1) {
+      if (wait > 0) return { retryIn: wait }
+      return { retryIn: this.#pollMs + Math.floor(Math.random() * this.#pollMs), ownLimit: own === 1 }
+    }
     this.#held.set(member, key)
     return { release: () => this.#release(member) }
   }
