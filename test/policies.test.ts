@@ -495,37 +495,47 @@ test('scheduler: what each complaint does to its host (first, cut, floor, or not
   assert.equal(complain(), 'floor')
 })
 
-test('scheduler behind a gate that holds a host to 3: its limit is not grown past what runs, nor told to the others', async () => {
-  // Other workers learned the host takes 3 (hunt23 D10: a new shard's run, limit 16 and gated to
-  // 3, met one 429 and then told Redis 17, 18, 19...).
-  let held = 0
-  let most = 0
+/**
+ * A scheduler whose tasks take 2 ms and answer cleanly, behind a gate whose `acquire` a test
+ * writes; the limits it learns are kept in `learned`, and `done()` counts ended tasks.
+ */
+function gated(acquire: HostGate['acquire'], options: { concurrency: number; autoStart?: number }) {
   const learned: number[] = []
-  const gate: HostGate = {
-    acquire: async () => {
-      if (held >= 3) return { retryIn: 2 }
-      held++
-      most = Math.max(most, held)
-      return { release: () => held-- }
-    },
-    pause: () => {},
-    learn: (_host, limit) => learned.push(limit),
-  }
   let done = 0
   const scheduler: Scheduler<number> = new Scheduler<number>({
-    concurrency: 64,
+    ...options,
     perHost: 'auto',
-    gate,
+    gate: { acquire, pause: () => {}, learn: (_host, limit) => learned.push(limit) },
     run: async (_task, host) => {
       await sleep(2)
       scheduler.success(host, 5)
       done++
     },
   })
+  const until = async (count: number) => {
+    while (done < count) await sleep(10)
+  }
+  return { scheduler, learned, until }
+}
+
+test('scheduler behind a gate that holds a host to 3: its limit is not grown past what runs, nor told to the others', async () => {
+  // Other workers learned the host takes 3 (hunt23 D10: a new shard's run, limit 16 and gated to
+  // 3, met one 429 and then told Redis 17, 18, 19...).
+  let held = 0
+  let most = 0
+  const { scheduler, learned, until } = gated(
+    async () => {
+      if (held >= 3) return { retryIn: 2 }
+      held++
+      most = Math.max(most, held)
+      return { release: () => held-- }
+    },
+    { concurrency: 64 },
+  )
   for (let i = 0; i < 120; i++) scheduler.add('h', i)
   // One complaint that does not cut (complaints count first): from then on changes are learned.
   scheduler.pressure('h', performance.now(), true)
-  while (done < 120) await sleep(10)
+  await until(120)
   assert.equal(most, 3)
   assert.deepEqual(
     learned.filter((limit) => limit > 3),
@@ -537,42 +547,28 @@ test('scheduler behind a gate that holds a host to 3: its limit is not grown pas
   await sleep(5)
   for (let i = 0; i < 4; i++) scheduler.pressure('h', performance.now(), true)
   assert.ok(learned.length > 0 && learned.at(-1)! <= 3, `told: ${learned.join(', ')}`)
-  while (done < 160) await sleep(10)
+  await until(160)
 })
 
 test('scheduler sharing a host with other workers at its own limit: full there, its limit is in use and grows', async () => {
   // The other workers hold half of whatever limit this one asks with (hunt25 D4: after a cut,
   // each of W workers ran limit / W, none saw its limit used, and the host never got more).
   let held = 0
-  const learned: number[] = []
-  const gate: HostGate = {
-    acquire: async (_host, limit) => {
+  const { scheduler, learned, until } = gated(
+    async (_host, limit) => {
       if (held + Math.floor(limit / 2) >= limit) return { retryIn: 2, ownLimit: true }
       held++
       return { release: () => held-- }
     },
-    pause: () => {},
-    learn: (_host, limit) => learned.push(limit),
-  }
-  let done = 0
-  const scheduler: Scheduler<number> = new Scheduler<number>({
-    concurrency: 256,
-    perHost: 'auto',
-    autoStart: 8,
-    gate,
-    run: async (_task, host) => {
-      await sleep(2)
-      scheduler.success(host, 5)
-      done++
-    },
-  })
+    { concurrency: 256, autoStart: 8 },
+  )
   for (let i = 0; i < 800; i++) scheduler.add('h', i)
   // The host complained enough to cut: from then on the gate holds all workers to the limit.
   await sleep(5)
   for (let i = 0; i < 40 && learned.length === 0; i++) scheduler.pressure('h', performance.now(), true)
   const cutTo = learned[0]
   assert.ok(cutTo !== undefined && cutTo <= 16, `told: ${learned.join(', ')}`)
-  while (done < 800) await sleep(10)
+  await until(800)
   // Grown steadily, as one process alone would (without it: once at most, at the cut).
   assert.ok(Math.max(...learned) >= cutTo + 5, `told: ${learned.join(', ')}`)
 })
