@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { UsageError } from './errors.js'
 import { processEnded } from './utils/processes.js'
 
 /**
@@ -105,4 +107,16 @@ export function privateParts(paths: Layout): Layout {
 export function isStalePrivateParts(name: string): boolean {
   const match = PRIVATE_PARTS.exec(name)
   return match !== null && processEnded(match[1], Number(match[2]))
+}
+
+/**
+ * The usage error for a folder without a journal, for `status` and `report`: a queue's output
+ * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where to look.
+ */
+export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
+  const queue = existsSync(join(paths.work, 'queue'))
+  const hint = queue
+    ? `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or a shard's own folder (${join(dir, '00000')}) for files output`
+    : ''
+  return new UsageError(`no imgpull journal in '${dir}' (looked for ${paths.journal})${why}${hint}`)
 }

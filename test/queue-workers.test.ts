@@ -273,4 +273,13 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
   const worker = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
   assert.equal(worker.code, 1, worker.stderr)
   assert.match(worker.stderr, /failed attempts? \(\d+ failed for good: see imgpull status\)/)
+  // A queue's output folder has no journal of its own: report and status say where to look.
+  for (const command of ['report', 'status']) {
+    const looked = await runCli([command, join(dir, 'gone-out')])
+    assert.equal(looked.code, 2, looked.stderr)
+    assert.match(
+      looked.stderr,
+      /no imgpull journal in .*: it holds a queue's shards; see imgpull status --redis URL --queue NAME/,
+    )
+  }
 })

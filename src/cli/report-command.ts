@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { UsageError } from '../errors.js'
 import { JournalReader } from '../journal/sqlite.js'
-import { layout } from '../layout.js'
+import { layout, noJournal } from '../layout.js'
 import { writeReport } from '../report/html/write.js'
 import { reportInput } from '../report/run-report.js'
 import { localFault } from '../sinks/local-faults.js'
@@ -16,9 +16,7 @@ export async function reportCommand(
 ): Promise<void> {
   const paths = layout(dir)
   if (!existsSync(paths.journal)) {
-    throw new UsageError(
-      `no imgpull journal in '${dir}' (looked for ${paths.journal}); the report is made from it`,
-    )
+    throw noJournal(dir, paths, '; the report is made from it')
   }
   const journal = new JournalReader(paths.journal)
   try {

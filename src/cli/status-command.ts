@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { FolderLock } from '../journal/lock.js'
 import { summarizeJournal } from '../journal/sqlite.js'
-import { layout } from '../layout.js'
+import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 
 /**
@@ -20,7 +19,7 @@ export function statusCommand(
 ) {
   const paths = layout(dir)
   const path = paths.journal
-  if (!existsSync(path)) throw new UsageError(`no imgpull journal in '${dir}' (looked for ${path})`)
+  if (!existsSync(path)) throw noJournal(dir, paths)
   const s = summarizeJournal(path)
   const holder = FolderLock.holder(paths, Database)
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
