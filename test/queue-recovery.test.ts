@@ -189,3 +189,31 @@ test('a worker stops when told to though Redis stays down: it leaves after a whi
     worker.child.kill('SIGKILL')
   }
 })
+
+test('Redis back without its data: the worker says the queue is gone and how to put it back', {
+  timeout: 60_000,
+}, async () => {
+  const own = await startRedis()
+  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/lost-data/${i}.jpg`))
+  const input = join(dir, 'lost-data.txt')
+  await writeFile(input, `${urls.join('\n')}\n`)
+  const enqueued = await runCli(['enqueue', input, '--redis', own.url, '--queue', 'lost'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const worker = startCli(['worker', '--redis', own.url, '--queue', 'lost', '-o', join(dir, 'lost-out')])
+  let stderr = ''
+  worker.child.stderr?.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the worker to finish the queue', () => /shard 00000: 4 ok/.test(stderr))
+    // As a restart of a Redis that keeps nothing: its data gone, its clients cut.
+    await own.client.flushall()
+    await own.client.client('KILL', 'TYPE', 'normal')
+    await until('the worker to say the queue is gone', () => /queue lost is gone from Redis/.test(stderr))
+    assert.match(stderr, /run imgpull enqueue again/)
+  } finally {
+    worker.child.kill('SIGKILL')
+    await worker.done
+    await own.stop()
+  }
+})

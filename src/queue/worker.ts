@@ -60,7 +60,7 @@ export type WorkerEvent =
   | { type: 'done'; shard: number; counts: ShardCounts }
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
-  | { type: 'redis'; state: 'lost' | 'back'; message: string }
+  | { type: 'redis'; state: 'lost' | 'back' | 'gone'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -346,10 +346,34 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       message: `lost Redis at ${shownRedis(options.redis)} (${error.message}): reconnecting`,
     })
   })
+  let dropped = false
+  redis.on('close', () => {
+    dropped = true
+  })
   redis.on('ready', () => {
-    if (!lost) return
-    lost = false
-    say({ type: 'redis', state: 'back', message: `Redis at ${shownRedis(options.redis)} is back: going on` })
+    if (lost) {
+      lost = false
+      say({
+        type: 'redis',
+        state: 'back',
+        message: `Redis at ${shownRedis(options.redis)} is back: going on`,
+      })
+    }
+    if (!dropped) return
+    dropped = false
+    // A Redis that came back without its data (no persistence) holds no queue any more: the
+    // worker would wait for shards that will never come, saying nothing.
+    redis
+      .exists(metaKey(options.queue))
+      .then((held) => {
+        if (held) return
+        say({
+          type: 'redis',
+          state: 'gone',
+          message: `queue ${options.queue} is gone from Redis (it came back without its data): run imgpull enqueue again; waiting for it`,
+        })
+      })
+      .catch(() => {})
   })
 
   // Heartbeat: what status shows of this worker (and its images a second).
