@@ -59,6 +59,13 @@ test('enqueue twice adds nothing the second time; another input into the same qu
   ])
   assert.equal(other.code, 2)
   assert.match(other.stderr, /queue twice holds another input \(.*twice\.txt/)
+  // The same file in shards of another size: said as such (its shards would hold rows twice).
+  const resized = await runCli(['enqueue', input, ...q('twice'), '--shard-size', '5'])
+  assert.equal(resized.code, 2)
+  assert.match(
+    resized.stderr,
+    /queue twice holds the same input in shards of 10 rows, not 5: enqueue with --shard-size 10, or into a queue of its own/,
+  )
   const bad = await runCli(['enqueue', input, ...q('a:b')])
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /not a queue name.*no ':'/)

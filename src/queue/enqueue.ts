@@ -193,12 +193,18 @@ async function claimQueue(
   await redis.hsetnx(metaKey(queue), 'inputId', inputId)
   const held = await redis.hget(metaKey(queue), 'inputId')
   if (held !== inputId) {
-    const files = (await redis.hget(metaKey(queue), 'files')) ?? '[]'
-    const named = (JSON.parse(files) as string[]).join(', ') || 'standard input'
-    throw new QueueError(
-      'queue-input',
-      `queue ${queue} holds another input (${named}, id ${held}): enqueue this one into a queue of its own`,
-    )
+    const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')
+    const named = (JSON.parse(files ?? '[]') as string[]).join(', ') || 'standard input'
+    // The same files under another id: the shards were cut otherwise (another --shard-size, or
+    // other table options), which would put rows twice.
+    const same = files === meta.files && plan.files.length > 0
+    const why =
+      same && size !== meta.shardSize
+        ? `the same input in shards of ${size} rows, not ${meta.shardSize}: enqueue with --shard-size ${size}, or into a queue of its own`
+        : same
+          ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
+          : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
+    throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
   const { inputId: _, ...rest } = meta
   // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
