@@ -450,7 +450,7 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
   const head = t.head!
   const all = head.statusCode === 200 || (decision.total !== undefined && decision.length === decision.total)
   if (decision.at === 0 && all) {
-    const [stated] = statedDigests(head.headers, true, decision.decode !== undefined)
+    const [stated] = statedDigests(head.headers, true, decision.decode !== undefined, total)
     if (stated) {
       t.known = { ...t.known, stated }
       if (stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
@@ -735,14 +735,15 @@ const verify: Step = async (t) => {
   }
   const { checked } = outcome
   const head = t.head!
-  // One answer carried all of the file: a 200, or a 206 from byte 0 (a continued one starts later).
-  const whole = t.body?.at === 0 && (head.statusCode === 200 || head.statusCode === 206)
-  // Only an answer that carried the file states its checksum (a 416's digests are of its own body).
+  // Only an answer that carried the file states its checksum (a 416's digests are of its own body);
+  // it carried all of it when its body began at byte 0 (a continued one begins later).
   const carried = head.statusCode === 200 || head.statusCode === 206
-  // The last answer's, else one an earlier answer of this version stated of the whole file.
-  const stated =
-    (carried ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes)[0] : undefined) ??
-    t.known.stated
+  const whole = carried && t.body?.at === 0
+  const said = carried
+    ? statedDigests(head.headers, whole, t.body?.encoded ?? false, check.bytes)[0]
+    : undefined
+  // A file this answer only completed: a checksum an earlier answer of this version stated of it.
+  const stated = whole ? said : (said ?? t.known.stated)
   if (stated)
     await compareStated(
       t,
