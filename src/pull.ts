@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises'
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
@@ -8,6 +8,7 @@ import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue } from './fetch/judge.js'
+import { sizeOnDisk } from './fetch/part-file.js'
 import { isPressure, keepsPart, onFailure, progressFree } from './fetch/retry-policy.js'
 import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
@@ -206,13 +207,6 @@ async function* run(
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
   if (options.signal?.aborted) throw options.signal.reason
 }
-
-/** Bytes in a file; 0 when there is none. */
-const sizeOf = (path: string) =>
-  stat(path).then(
-    (s) => s.size,
-    () => 0,
-  )
 
 /** The part folders of journal-less runs of this host that were killed (see `privateParts`). */
 async function removeStaleParts(parts: string, names: Iterable<string>): Promise<void> {
@@ -657,7 +651,7 @@ class Engine {
     const resumable = ifRangeValue(task.validators) !== undefined
     // With --retries 0 one attempt is all the user allows, progress or not.
     if (this.options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
-      const after = await sizeOf(task.part)
+      const after = await sizeOnDisk(task.part)
       const { from: before, anew } = task.bodies
       if (
         progressFree({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { stat, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
@@ -23,7 +23,7 @@ import {
   validatorsOf,
 } from './judge.js'
 import { redirectTarget } from './location.js'
-import { FLUSH_BYTES, PartFile } from './part-file.js'
+import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
@@ -787,14 +787,6 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
     'digest-mismatch',
     `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
-  )
-}
-
-/** Bytes of a part file already on disk (0 when there is none). */
-function sizeOnDisk(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.size,
-    () => 0,
   )
 }
 

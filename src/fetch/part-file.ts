@@ -1,8 +1,16 @@
 import { close, open as openFile, writev } from 'node:fs'
-import { type FileHandle, open } from 'node:fs/promises'
+import { type FileHandle, open, stat } from 'node:fs/promises'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
 export const FLUSH_BYTES = 512 * 1024
+
+/** Bytes of a part file already on disk (0 when there is none). */
+export function sizeOnDisk(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  )
+}
 
 /**
  * Writes a body into its part file at the right offset, gathering chunks into few large writes;

@@ -122,9 +122,9 @@ export const MIN_PROGRESS_BYTES = 8 * 1024
  * `keepsPart`) while continuing the bytes on disk (`continued`: a restart from byte 0 moves
  * nothing forward, however far it gets) and moved the file (`before` → `after` bytes on disk) by at
  * least `MIN_PROGRESS_BYTES`, and the job has had fewer than `MAX_PROGRESS_ATTEMPTS` such
- * attempts (`free`). A server that cuts every
- * answer after a few megabytes then still delivers the file, as it would to a browser that
- * resumes; one that makes no progress uses up the retries as before.
+ * attempts (`free`). A server that cuts every answer after a few megabytes then still delivers the
+ * file, as it would to a browser that resumes; one that makes no progress uses up the retries as
+ * before.
  */
 export function progressFree(f: {
   code: string
