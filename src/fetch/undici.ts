@@ -192,8 +192,10 @@ export interface ReuseNote {
 
 function onSendHeaders(message: unknown): void {
   const socket = (message as { socket?: object }).socket
-  const parser = socket && (socket as Record<symbol, unknown>)[symbols.kParser]
-  if (parser) drainBeforeFinish(parser as object)
+  if (!drains) {
+    const parser = parserOf(socket)
+    if (parser) drainBeforeFinish(parser)
+  }
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket
@@ -209,9 +211,16 @@ const DRAINS = Symbol('imgpull.drainsBeforeFinish')
  * ends (see `drainBeforeFinish`). False over HTTP/2, or before the answer's head.
  */
 export function closesAfter(socket: object | undefined): boolean {
-  const parser = socket && (socket as Record<symbol, unknown>)[symbols.kParser]
-  return (parser as { shouldKeepAlive?: boolean } | undefined)?.shouldKeepAlive === false
+  return (parserOf(socket) as { shouldKeepAlive?: boolean } | undefined)?.shouldKeepAlive === false
 }
+
+/** The HTTP/1.1 parser undici keeps on a socket (none on an HTTP/2 one). */
+function parserOf(socket: object | undefined): object | undefined {
+  return socket ? ((socket as Record<symbol, unknown>)[symbols.kParser] as object | undefined) : undefined
+}
+
+/** undici's parser prototype is patched (see `drainBeforeFinish`): once, not looked at again. */
+let drains = false
 
 interface H1Parser {
   paused: boolean
@@ -230,6 +239,7 @@ interface H1Parser {
  * running, then finishes. Patched once, on the prototype of the first parser met.
  */
 function drainBeforeFinish(parser: object): void {
+  drains = true
   const proto = Object.getPrototypeOf(parser) as H1Parser & { [DRAINS]?: true }
   if (proto[DRAINS] || typeof proto.finish !== 'function' || typeof proto.resume !== 'function') return
   const finish = proto.finish
