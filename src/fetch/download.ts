@@ -14,6 +14,7 @@ import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
 import {
+  chunkedLast,
   type Decision,
   endMarked,
   ifRangeValue,
@@ -671,9 +672,7 @@ function endedByClose(t: Transfer, error: unknown, decision: Receive, received: 
     ((error as Error | null)?.name === 'HTTPParserError' &&
       /Invalid EOF state/.test((error as Error).message))
   if (!closed || t.cancel.aborted || received === 0) return false
-  if (decision.length !== undefined || t.head!.http2) return false
-  const te = t.head!.headers['transfer-encoding']
-  return /chunked\s*$/i.test(Array.isArray(te) ? te.join(',') : (te ?? ''))
+  return decision.length === undefined && !t.head!.http2 && chunkedLast(t.head!.headers)
 }
 
 /** The decoder of an encoded body (its module, and zlib, load on the first one met). */

@@ -157,6 +157,15 @@ export function isRedirect(answer: Answer): boolean {
 }
 
 /**
+ * Whether an HTTP/1.1 answer's last transfer coding is exactly `chunked`: its body then ends with
+ * its last chunk (RFC 9112 §6.3); any other list is read to the close.
+ */
+export function chunkedLast(headers: Answer['headers']): boolean {
+  const codings = String(header(headers, 'transfer-encoding') ?? '').split(',')
+  return codings[codings.length - 1].trim().toLowerCase() === 'chunked'
+}
+
+/**
  * A 206 that names no range at all (some caches and cameras): taken as the file from byte 0 when
  * no range was asked for, its `Content-Length` its length, but still a partial answer by its word.
  */
@@ -204,9 +213,7 @@ export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): b
   }
   const declared = header(headers, 'content-length')
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared)) return true
-  if (http2) return false
-  const codings = String(header(headers, 'transfer-encoding') ?? '').split(',')
-  return codings[codings.length - 1].trim().toLowerCase() === 'chunked'
+  return !http2 && chunkedLast(headers)
 }
 
 /** Content codings with a meaning (the IANA registry's compressions, and their `x-` aliases). */
