@@ -5,6 +5,15 @@ import { asksForHttp1, http2ErrorCode } from './fetch/http2-errors.js'
  * Typed errors. Every failure a download can meet becomes one of these, with a stable `code`
  * that lands in results and the manifest, and a one-line message.
  */
+/**
+ * A thrown value's string code (`ENOSPC`, `UND_ERR_SOCKET`, `SQLITE_FULL`...), '' for anything
+ * else: an abort's DOMException carries a number there (20), and any value may be thrown.
+ */
+export function errorCode(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : ''
+}
+
 export class ImgpullError extends Error {
   override name = 'ImgpullError'
   /** Machine-readable code, e.g. `http-404`, `timeout`, `not-an-image`. */

@@ -1,4 +1,4 @@
-import { ImgpullError, NetworkError, TimeoutError } from '../errors.js'
+import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
 import { isSocks, proxyFor, proxyPlan, shownProxy } from './proxy.js'
@@ -16,9 +16,7 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
  */
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
-  // A string (`ECONNRESET`, `UND_ERR_SOCKET`), else '': an abort's DOMException has a number there.
-  const raw = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
-  const code = typeof raw === 'string' ? raw : ''
+  const code = errorCode(error)
   const path = (error as { path?: string } | undefined)?.path
   if (path !== undefined && NAME_REFUSED.has(code)) {
     // The file system, not the network: the same name fails the same way until it changes.

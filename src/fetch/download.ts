@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import { HTTPError, ImgpullError } from '../errors.js'
+import { errorCode, HTTPError, ImgpullError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
@@ -567,8 +567,8 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     } catch (error) {
       // Every byte its length promised came, then the connection closed before undici saw the
       // answer end (its parser paused by back-pressure at the last byte): the body is whole.
-      const code = (error as { code?: string } | null)?.code
-      const whole = decision.length !== undefined && received === decision.length && code === 'UND_ERR_SOCKET'
+      const whole =
+        decision.length !== undefined && received === decision.length && errorCode(error) === 'UND_ERR_SOCKET'
       if (!whole || t.cancel.aborted) {
         if (!endedByClose(t, error, decision, received)) throw error
         // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
@@ -664,7 +664,7 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
  * (that one is `truncated`).
  */
 function endedByClose(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
-  const code = (error as { code?: string } | null)?.code
+  const code = errorCode(error)
   // The close itself, or, on an answer that said `Connection: close`, llhttp's end of input where
   // a chunk was due (an HTTPParserError, "Invalid EOF state", without a code).
   const closed =

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { FatalError } from '../errors.js'
+import { errorCode as codeOf, FatalError } from '../errors.js'
 
 /**
  * Faults of the machine the run writes to (disk full, read-only, no permission, a journal that
@@ -39,15 +39,6 @@ const WHY: Record<string, string> = {
   SQLITE_CANTOPEN: 'it cannot be opened',
   SQLITE_CORRUPT: 'it is damaged',
   SQLITE_NOTADB: 'it is not an imgpull journal',
-}
-
-/**
- * A system error's code (`ENOSPC`, `SQLITE_FULL`...), '' for anything else: an abort's
- * DOMException carries a number there (20), and any thrown value may be `null` or a string.
- */
-const codeOf = (error: unknown): string => {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
-  return typeof code === 'string' ? code : ''
 }
 
 /** True for a local disk or journal error (as opposed to a network one). */
