@@ -5,11 +5,13 @@ import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { resumeRange } from './support/resume.js'
 
 // A file under its final name is the complete, current image: answers that would make a wrong
 // file look right, modelled on public bug reports of curl, aria2, wget, gallery-dl, img2dataset.
@@ -250,10 +252,14 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   const path = '/every-cut?size=200000&every=30000'
   const { out, one } = await get([server.url(path)], { retries: 1 })
   assert.equal(one.status, 'ok', one.message)
-  assert.equal(one.attempts, 7)
+  // Each resume asks again for the last RESUME_OVERLAP bytes on disk, and moves the file on by the rest.
+  const onDisk = [30_000]
+  while (onDisk.at(-1)! - RESUME_OVERLAP + 30_000 < 200_000)
+    onDisk.push(onDisk.at(-1)! - RESUME_OVERLAP + 30_000)
+  assert.equal(one.attempts, onDisk.length + 1)
   assert.deepEqual(
     requests(path).map((r) => r.headers.range),
-    [undefined, ...[1, 2, 3, 4, 5, 6].map((i) => `bytes=${i * 30_000}-`)],
+    [undefined, ...onDisk.map(resumeRange)],
   )
   await holds(out, 'every-cut.jpg', server.bytes(path))
   // Cut before any byte: nothing moves, and the retries bound it as before.
@@ -308,8 +314,61 @@ test('a cut file whose job fails stays for the next run, which resumes from its 
     ranges.length = 0
     const again = await get([url], { out, journal: true })
     assert.equal(again.one.status, 'ok', again.one.message)
-    assert.deepEqual(ranges, ['bytes=40000-'], 'the next run goes on from the bytes kept')
+    assert.deepEqual(ranges, [resumeRange(40_000)], 'the next run goes on from the bytes kept')
     assert.ok((await readFile(join(out, 'kept.jpg'))).equals(file))
+  } finally {
+    origin.close()
+  }
+})
+
+test('a part kept from an earlier run is not joined to a file that changed under the same ETag and size', async () => {
+  // A content-blind ETag (a record id, a deploy version, an mtime and size under reproducible
+  // builds): the photo behind the URL is replaced by another of exactly the same size.
+  const v1 = makeImage('changed-v1', 100_000)
+  const v2 = makeImage('changed-v2', 100_000)
+  assert.equal(v1.length, v2.length)
+  let file = v1
+  let cutFirst = true
+  const ranges: (string | undefined)[] = []
+  const origin = createHttpServer((req, res) => {
+    ranges.push(req.headers.range)
+    const headers = { etag: '"same"', 'content-type': 'image/jpeg' }
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    if (from > 0) {
+      res.writeHead(206, {
+        ...headers,
+        'content-length': file.length - from,
+        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+      })
+      res.end(file.subarray(from))
+      return
+    }
+    res.writeHead(200, { ...headers, 'content-length': file.length })
+    if (!cutFirst) return void res.end(file)
+    cutFirst = false
+    res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/changed.jpg`
+    const out = join(dir, 'changed-part')
+    const first = await get([url], { out, journal: true, retries: 0 })
+    assert.equal(first.one.error, 'truncated', first.one.message)
+    assert.equal((await readdir(join(out, '.imgpull', 'parts'))).length, 1, 'the cut part is kept')
+    file = v2
+    ranges.length = 0
+    const again = await get([url], { out, journal: true, retries: 0 })
+    assert.equal(again.one.status, 'ok', again.one.message)
+    assert.ok(
+      (await readFile(join(out, 'changed.jpg'))).equals(v2),
+      'the new file whole, not v1 joined to v2',
+    )
+    assert.deepEqual(
+      ranges,
+      [resumeRange(40_000), undefined],
+      'the resume, its overlap differing, then the whole file',
+    )
+    assert.equal(again.one.attempts, 1, 'starting over on a changed file is not a retry')
   } finally {
     origin.close()
   }

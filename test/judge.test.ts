@@ -318,6 +318,42 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   ['resume, 503', resume({ etag: ETAG }), 503, {}, { do: 'fail', status: 503 }],
+  // A resume that asks again for the last bytes on disk (`overlap`), to compare them.
+  [
+    'resume with an overlap, 206 from the overlap: the rest, its first bytes compared',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 500-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, overlap: 100, total: 1000, length: 500 },
+  ],
+  [
+    'resume with an overlap, 206 from the byte after the bytes on disk: nothing to compare',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume with an overlap of a whole file on disk: the overlap alone, to compare',
+    { ...resume({ etag: ETAG, length: 1000 }, 1000), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 900-999/1000', etag: ETAG },
+    { do: 'receive', at: 1000, overlap: 100, total: 1000, length: 100 },
+  ],
+  [
+    'resume with an overlap, 416 stating the size on disk: contradicts the range asked, nothing compared',
+    { ...resume({ etag: ETAG, length: 1000 }, 1000), overlap: 100 },
+    416,
+    { 'content-range': 'bytes */1000' },
+    'restart',
+  ],
+  [
+    'resume with an overlap, 200: the whole file anew',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    200,
+    { 'content-length': '1000', etag: ETAG },
+    { do: 'receive', at: 0, total: 1000, length: 1000 },
+  ],
 ]
 
 test('judge: what to do with each answer, for every case of the integrity issue', () => {

@@ -21,6 +21,7 @@ import {
   isRedirect,
   judge,
   namesNoRange,
+  RESUME_OVERLAP,
   validatorsOf,
 } from './judge.js'
 import { redirectTarget } from './location.js'
@@ -87,6 +88,11 @@ class Transfer {
   known: Validators
   /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
   offset = 0
+  /**
+   * The last bytes on disk before `offset` (up to `RESUME_OVERLAP`), read back when the attempt
+   * began: its resume asks for them again, and the answer's must be the same (see `receive`).
+   */
+  tail: Buffer | undefined
   /** The checks over the file's bytes so far; created when its first bytes are taken. */
   check: FileCheck | undefined
   exchange: Exchange | undefined
@@ -151,9 +157,24 @@ class Transfer {
     this.check?.discard()
     this.check = undefined
     this.offset = 0
+    this.tail = undefined
     this.known = {}
     this.recorded = false
     await unlink(this.part).catch(() => {})
+  }
+}
+
+/**
+ * A resume's answer began with other bytes than those on disk before the resume point: the file
+ * changed while its validators did not. The attempt starts over from byte 0.
+ */
+class FileChanged extends ImgpullError {
+  constructor(shown: string, at: number) {
+    super(
+      'bad-range',
+      `${shown}: the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
+      { retryable: true },
+    )
   }
 }
 
@@ -186,6 +207,12 @@ export async function download(
       while (step) step = await step(t)
       return t.result!
     } catch (error) {
+      if (error instanceof FileChanged && !cancel.aborted) {
+        t.exchange?.abort(error)
+        await t.restart(error.message)
+        step = send
+        continue
+      }
       if (t.wholeToRange && isPartShown(error) && !cancel.aborted) {
         // A 200 to a range request whose body is not a whole image was a part under the wrong
         // status (no length or range to tell): ask once more for the whole file, without Range.
@@ -269,7 +296,7 @@ const send: Step = async (t) => {
     if (cookie) headers.cookie = cookie
     const validator = ifRangeValue(t.known)
     if (t.offset > 0 && validator) {
-      headers.range = `bytes=${t.offset}-`
+      headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
       headers['if-range'] = validator
     }
     await exchangeOnce(t, url, headers)
@@ -367,9 +394,12 @@ const decide: Step = async (t) => {
   const head = t.head!
   const exchange = t.exchange!
   const decision = judge(
-    { from: t.offset, known: t.known, at: t.answeredAt },
+    { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt },
     { status: head.statusCode, headers: head.headers },
   )
+  // Compared once, by this answer: continuations within the attempt ask from `offset` itself.
+  const tail = t.tail
+  t.tail = undefined
   switch (decision.do) {
     case 'fail':
       await exchange.dump()
@@ -405,13 +435,13 @@ const decide: Step = async (t) => {
           `${t.shown}: X-Robots-Tag says ${refusal}, so it is not downloaded (--ignore-robots-tag to take it anyway)`,
         )
       }
-      return accept(t, decision)
+      return accept(t, decision, tail)
     }
   }
 }
 
 /** Take a body the judgement accepted: a whole file anew (byte 0) or the next part of the one on disk. */
-async function accept(t: Transfer, decision: Receive): Promise<Step> {
+async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
   t.wholeToRange = decision.at === 0 && t.offset > 0
   if (decision.at === 0) {
     // The whole file again (a 200 to a range request, or the first answer): what was known is replaced.
@@ -457,21 +487,28 @@ async function accept(t: Transfer, decision: Receive): Promise<Step> {
       if (stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
     }
   }
-  return (u) => receive(u, decision)
+  return (u) => receive(u, decision, tail)
 }
 
 /**
  * Feed the first `size` bytes of the part file to the file's checks (a resume: the file is
- * judged whole, from byte 0). False when they are not the start of an image.
+ * judged whole, from byte 0), and keep their last `RESUME_OVERLAP` in `t.tail`. False when they
+ * are not the start of an image.
  */
 async function readBack(t: Transfer, size: number): Promise<boolean> {
   const check = t.check!
+  let before: Buffer | undefined
+  let last: Buffer | undefined
   try {
     const stream = createReadStream(t.part, { end: size - 1, highWaterMark: 1024 * 1024 })
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       await check.update(chunk)
       if (!check.format && check.headBytes >= HEAD_BYTES && !(await check.identify())) return false
+      before = last
+      last = chunk
     }
+    const tail = before && last!.length < RESUME_OVERLAP ? Buffer.concat([before, last!]) : last
+    t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - RESUME_OVERLAP)))
   } catch (error) {
     // The body waits (paused) while the bytes on disk are read back: give its connection up.
     t.exchange?.abort(error)
@@ -485,7 +522,7 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
  * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
  * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts).
  */
-async function receive(t: Transfer, decision: Receive): Promise<Step> {
+async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
   const { options } = t
   const shown = t.shown + t.via
   const check = t.check!
@@ -497,6 +534,10 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   t.ctx.onBody?.(decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
+  /** The body's first bytes, before `decision.at`: compared with `tail`, the bytes on disk there. */
+  const overlap = tail ? (decision.overlap ?? 0) : 0
+  /** Bytes of the body past the overlap: the file's next ones. */
+  const beyond = () => Math.max(0, received - overlap)
   /** `ended`: the body is all in. */
   const identify = async (ended = false) => {
     if (await check.identify()) return
@@ -556,8 +597,16 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
   }
   /** Each chunk of the body as it arrives: counted, then kept (or decoded first). */
   const take = (chunk: Buffer): void | Promise<void> => {
+    const from = received
     received += chunk.length
     t.ctx.onBytes?.(chunk.length)
+    if (from < overlap) {
+      const n = Math.min(chunk.length, overlap - from)
+      const onDisk = tail!.subarray(tail!.length - overlap + from, tail!.length - overlap + from + n)
+      if (!chunk.subarray(0, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
+      if (n === chunk.length) return
+      chunk = chunk.subarray(n)
+    }
     return decoder ? decoder.write(chunk) : keep(chunk)
   }
 
@@ -619,14 +668,14 @@ async function receive(t: Transfer, decision: Receive): Promise<Step> {
     if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
       throw new ImgpullError(
         'truncated',
-        `${shown}: connection closed after ${decision.at + received} of ${decision.total ?? decision.length} bytes`,
+        `${shown}: connection closed after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error },
       )
     }
     throw error
   }
   await file.close()
-  t.offset = decision.at + (decoder ? check.bytes : received)
+  t.offset = decision.at + (decoder ? check.bytes : beyond())
   if (decision.length !== undefined && received !== decision.length) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
     if (received < decision.length && !decoder) t.record()

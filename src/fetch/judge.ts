@@ -9,6 +9,10 @@ import type { Validators } from '../types.js'
  * - A 200 is the whole file from byte 0, whatever was asked, unless it answers a range request
  *   and shows itself a part: a `Content-Range` past byte 0, or the same version (a strong
  *   validator equal) at another size. Then the whole file is asked for again, without `Range`.
+ * - A resume asks again for the last bytes it has (`overlap`, see `RESUME_OVERLAP`), and its 206
+ *   must start exactly there: those bytes are compared with the ones on disk (download.ts), so a
+ *   file that changed under validators that did not (an ETag made from a record id or a deploy
+ *   version, or an mtime and size) is not spliced from two versions.
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
  *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
  *   starts at 0 but stops short is kept and continued with `Range` for the rest. A resumed 206 of
@@ -37,8 +41,13 @@ import type { Validators } from '../types.js'
  *   an encoded body is used only when it is all of it; a resume met with one starts over.
  */
 export interface Asked {
-  /** First byte asked for with `Range: bytes=N-`; 0 for a plain GET. */
+  /** Where the bytes on disk end, the file's next byte: a resume; 0 for a plain GET. */
   from: number
+  /**
+   * Bytes before `from` asked for again, to be compared with those on disk (`Range: bytes=F-`, F
+   * = `from - overlap`). 0 or absent: none (a continuation within one attempt).
+   */
+  overlap?: number
   /** What was known of the file when asking: validators and full length from an earlier answer. */
   known: Validators
   /** The URL that answered, after redirects (compared with `known.from`). */
@@ -55,6 +64,11 @@ export type Decision =
   | {
       do: 'receive'
       at: number
+      /**
+       * The body begins this many bytes before `at` (a resume's `overlap`): they must equal the
+       * bytes on disk there, and are not the file's again.
+       */
+      overlap?: number
       total?: number
       /** Bytes this body must carry, if known (encoded bytes, for an encoded body). */
       length?: number
@@ -100,6 +114,15 @@ export function parseContentRange(
   if (range.total !== undefined && range.end !== undefined && range.end >= range.total) return undefined
   return range
 }
+
+/**
+ * Bytes a resume asks for again before the end of those on disk, to compare with them: 4 KiB of
+ * compressed image data two versions of a file do not share by chance, and few enough that a
+ * server which cuts every answer after more still moves the file on. Validators equal across a
+ * change are common enough (an ETag from a record id or a deploy version; nginx's mtime and size
+ * under reproducible builds) that a resume hours later trusts them no further.
+ */
+export const RESUME_OVERLAP = 4096
 
 /** A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). */
 export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
@@ -252,7 +275,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (status === 416 && resuming) {
     const differs = mismatch(asked.known, got)
     if (differs) return { do: 'restart', why: differs }
-    if (range?.total === asked.from) return { do: 'complete', total: asked.from }
+    // With an overlap asked for, a 416 says the file is now shorter than the bytes on disk.
+    if (range?.total === asked.from && !asked.overlap) return { do: 'complete', total: asked.from }
     return {
       do: 'restart',
       why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
@@ -297,8 +321,9 @@ export function judge(asked: Asked, answer: Answer): Decision {
     const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
-  if (range.start !== asked.from) {
-    const why = `asked for bytes from ${asked.from}, got ${range.start}-${range.end}`
+  const first = asked.from - (asked.overlap ?? 0)
+  if (range.start !== first) {
+    const why = `asked for bytes from ${first}, got ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   const length = range.end! - range.start + 1
@@ -333,11 +358,13 @@ export function judge(asked: Asked, answer: Answer): Decision {
     }
   }
   const total = range.total ?? asked.known.length
+  const overlap = asked.from - range.start
   return {
     do: 'receive',
-    at: range.start,
+    at: asked.from,
     total,
     length,
+    ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
   }
 }
