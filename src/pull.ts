@@ -532,8 +532,14 @@ class Engine {
     task.bodies = undefined
     const onBody = (at: number) => {
       task.bodies = { from: task.bodies?.from ?? at, anew: (task.bodies?.anew ?? false) || at === 0 }
+      // A part anew: its first resume compares its tail again.
+      if (at === 0) task.tailChecked = false
     }
     const expectedHash = task.job.expectedHash
+    const tailChecked = task.tailChecked
+    const onTailChecked = () => {
+      task.tailChecked = true
+    }
     let done: Downloaded
     // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
     // Stopped while it waited: nothing more is sent, and the job is left for the next run.
@@ -555,6 +561,8 @@ class Engine {
             onValidators,
             onBody,
             onHop,
+            tailChecked,
+            onTailChecked,
           },
           cancel,
         )
@@ -572,6 +580,8 @@ class Engine {
             },
             onHop,
             expectedHash,
+            tailChecked,
+            onTailChecked,
           },
           cancel,
         )

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
@@ -252,14 +252,22 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   const path = '/every-cut?size=200000&every=30000'
   const { out, one } = await get([server.url(path)], { retries: 1 })
   assert.equal(one.status, 'ok', one.message)
-  // Each resume asks again for the last RESUME_OVERLAP bytes on disk, and moves the file on by the rest.
-  const onDisk = [30_000]
-  while (onDisk.at(-1)! - RESUME_OVERLAP + 30_000 < 200_000)
-    onDisk.push(onDisk.at(-1)! - RESUME_OVERLAP + 30_000)
+  // The first resume asks again for the last RESUME_OVERLAP bytes on disk, to compare them (once a
+  // run); the next ones ask from the byte after the part.
+  const onDisk = [30_000, 30_000 - RESUME_OVERLAP + 30_000]
+  while (onDisk.at(-1)! + 30_000 < 200_000) onDisk.push(onDisk.at(-1)! + 30_000)
   assert.equal(one.attempts, onDisk.length + 1)
   assert.deepEqual(
     requests(path).map((r) => r.headers.range),
-    [undefined, ...onDisk.map(resumeRange)],
+    [undefined, resumeRange(30_000), ...onDisk.slice(1).map((n) => `bytes=${n}-`)],
+  )
+  // Cut every 3,000 bytes, under the overlap: the first resume compares all 3,000, the next go on.
+  const small = '/every-small?size=20000&every=3000'
+  const cut = await get([server.url(small)], { retries: 8 })
+  assert.equal(cut.one.status, 'ok', cut.one.message)
+  assert.deepEqual(
+    requests(small).map((r) => r.headers.range),
+    [undefined, 'bytes=0-', ...[3, 6, 9, 12, 15, 18].map((k) => `bytes=${k * 1000}-`)],
   )
   await holds(out, 'every-cut.jpg', server.bytes(path))
   // Cut before any byte: nothing moves, and the retries bound it as before.
@@ -369,6 +377,21 @@ test('a part kept from an earlier run is not joined to a file that changed under
       'the resume, its overlap differing, then the whole file',
     )
     assert.equal(again.one.attempts, 1, 'starting over on a changed file is not a retry')
+
+    // A part longer than the file (bytes past its end, from whatever wrote them): not a part of it.
+    const longer = join(dir, 'longer-part')
+    cutFirst = true
+    assert.equal((await get([url], { out: longer, journal: true, retries: 0 })).one.error, 'truncated')
+    const [part] = await readdir(join(longer, '.imgpull', 'parts'))
+    await writeFile(join(longer, '.imgpull', 'parts', part), Buffer.concat([v2, Buffer.alloc(1000, 0xff)]))
+    ranges.length = 0
+    const fixed = await get([url], { out: longer, journal: true, retries: 0 })
+    assert.equal(fixed.one.status, 'ok', fixed.one.message)
+    assert.ok(
+      (await readFile(join(longer, 'changed.jpg'))).equals(v2),
+      'the file, without the bytes past its end',
+    )
+    assert.deepEqual(ranges, [undefined])
   } finally {
     origin.close()
   }

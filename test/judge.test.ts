@@ -348,6 +348,13 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   [
+    'resume, 206 stating a total below the bytes on disk: they are not a part of this file',
+    { ...resume({ etag: ETAG }, 1000), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 900-949/950', etag: ETAG },
+    'restart',
+  ],
+  [
     'resume with an overlap, 200: the whole file anew',
     { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
     200,

@@ -65,6 +65,15 @@ export interface DownloadContext {
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
   /**
+   * This run already compared the last bytes of this part with the server's (see
+   * `RESUME_OVERLAP`): its resumes ask from the next byte. Once per part per run is what the
+   * check is for (a part kept from an earlier run, or a change between attempts), and a server
+   * that cuts every answer short must still move the file on.
+   */
+  tailChecked?: boolean
+  /** Called when a resume's overlap was compared whole and found the same. */
+  onTailChecked?: () => void
+  /**
    * Called before a request to another origin than the last one (a redirect): resolves when the
    * transfer may talk to it (the engine's per-host limit and pauses, see `Slot.move`).
    */
@@ -236,6 +245,9 @@ export async function download(
  */
 const measureDisk: Step = async (t) => {
   t.offset = ifRangeValue(t.known) ? await sizeOnDisk(t.part) : 0
+  // More bytes than the file has: not a part of it.
+  if (t.known.length !== undefined && t.offset > t.known.length)
+    await t.restart(`the ${t.offset} bytes on disk are more than the file's ${t.known.length}`)
   if (t.offset > 0) {
     t.check = new FileCheck(t.options.hash, t.known.length ?? t.offset, t.ctx.expectedHash)
     if (!(await readBack(t, t.offset))) await t.restart('the bytes on disk are not an image')
@@ -508,7 +520,8 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
       last = chunk
     }
     const tail = before && last!.length < RESUME_OVERLAP ? Buffer.concat([before, last!]) : last
-    t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - RESUME_OVERLAP)))
+    if (!t.ctx.tailChecked)
+      t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - RESUME_OVERLAP)))
   } catch (error) {
     // The body waits (paused) while the bytes on disk are read back: give its connection up.
     t.exchange?.abort(error)
@@ -604,6 +617,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       const n = Math.min(chunk.length, overlap - from)
       const onDisk = tail!.subarray(tail!.length - overlap + from, tail!.length - overlap + from + n)
       if (!chunk.subarray(0, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
+      if (from + n === overlap) t.ctx.onTailChecked?.()
       if (n === chunk.length) return
       chunk = chunk.subarray(n)
     }

@@ -277,9 +277,12 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (differs) return { do: 'restart', why: differs }
     // With an overlap asked for, a 416 says the file is now shorter than the bytes on disk.
     if (range?.total === asked.from && !asked.overlap) return { do: 'complete', total: asked.from }
+    const first = asked.from - (asked.overlap ?? 0)
     return {
       do: 'restart',
-      why: `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
+      why: asked.overlap
+        ? `a 416 (${range?.total ?? 'an unknown number of'} bytes) to a range from byte ${first}, within the ${asked.from} on disk`
+        : `the server has ${range?.total ?? 'an unknown number of'} bytes, not ${asked.from}`,
     }
   }
   // Any other answer to a resume that is neither the file nor a part of it says nothing about the
@@ -325,6 +328,9 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (range.start !== first) {
     const why = `asked for bytes from ${first}, got ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
+  }
+  if (resuming && range.total !== undefined && range.total < asked.from) {
+    return { do: 'restart', why: `the file has ${range.total} bytes, fewer than the ${asked.from} on disk` }
   }
   const length = range.end! - range.start + 1
   const declared = header(answer.headers, 'content-length')

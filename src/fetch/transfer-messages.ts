@@ -11,6 +11,7 @@ export type ToThread =
       part: string
       validators: Validators
       expectedHash?: Job['expectedHash']
+      tailChecked?: boolean
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */
@@ -23,6 +24,8 @@ export type FromThread =
   | { op: 'validators'; id: number; validators: Validators }
   /** A body is taken from byte `at` (see `DownloadContext.onBody`). */
   | { op: 'body'; id: number; at: number }
+  /** A resume's overlap was compared and found the same (see `DownloadContext.onTailChecked`). */
+  | { op: 'tail'; id: number }
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
   | { op: 'bytes'; n: number }

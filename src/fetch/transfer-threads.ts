@@ -19,6 +19,9 @@ export interface ThreadTask {
   onBody?: (at: number) => void
   /** See `DownloadContext.onHop`. */
   onHop?: (origin: string) => Promise<void>
+  /** See `DownloadContext.tailChecked`. */
+  tailChecked?: boolean
+  onTailChecked?: () => void
 }
 
 interface Pending {
@@ -28,6 +31,7 @@ interface Pending {
   onValidators: (validators: Validators) => void
   onBody?: (at: number) => void
   onHop?: (origin: string) => Promise<void>
+  onTailChecked?: () => void
 }
 
 interface Thread {
@@ -112,6 +116,7 @@ export class TransferThreads {
         onValidators: task.onValidators,
         onBody: task.onBody,
         onHop: task.onHop,
+        onTailChecked: task.onTailChecked,
       })
       const start: ToThread = {
         op: 'start',
@@ -120,6 +125,7 @@ export class TransferThreads {
         part: task.part,
         validators: task.validators,
         expectedHash: task.expectedHash,
+        tailChecked: task.tailChecked,
       }
       chosen.worker.postMessage(start)
       if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
@@ -167,6 +173,7 @@ export class TransferThreads {
     } else if (m.op === 'bytes') this.#onBytes(m.n)
     else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
     else if (m.op === 'body') this.#pending.get(m.id)?.onBody?.(m.at)
+    else if (m.op === 'tail') this.#pending.get(m.id)?.onTailChecked?.()
     else if (m.op === 'hop') {
       const hop = this.#pending.get(m.id)?.onHop?.(m.origin) ?? Promise.resolve()
       // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.

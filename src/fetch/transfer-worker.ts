@@ -50,6 +50,8 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBody: (at) => send({ op: 'body', id: m.id, at }),
+        tailChecked: m.tailChecked,
+        onTailChecked: () => send({ op: 'tail', id: m.id }),
         onBytes: countBytes,
         onHop: (origin) =>
           new Promise<void>((resolve, reject) => {

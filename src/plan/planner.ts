@@ -30,6 +30,11 @@ export interface Task {
    * and whether any began at byte 0 (the file anew, not a continuation).
    */
   bodies?: { from: number; anew: boolean }
+  /**
+   * This run compared the last bytes of the part on disk with the server's, and they were the same
+   * (see `DownloadContext.tailChecked`): later resumes in the run ask from the next byte.
+   */
+  tailChecked?: boolean
   /** 5xx answers in a row to this job's resumes (see `HTTPError.resumed`). */
   rangeFailures?: number
   started: number
