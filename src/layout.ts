@@ -26,7 +26,9 @@ import { processEnded } from './utils/processes.js'
  *     unsplash.db           the Unsplash listing and download tracking
  *     dataset.json          what the folder holds: shards of how many samples (webdataset only)
  *     shards/               webdataset work, per shard:
- *       00000/                its downloaded samples (KEY.jpg...), staged until the shard is sealed
+ *       00000.spool           its samples that came whole in memory (most), one ustar entry each
+ *       00000/                its larger or transformed samples (KEY.jpg...), staged as files
+ *                             (spool and folder until the shard is sealed)
  *       00000.rows            this run's rows of it (JSON lines), for its Parquet and stats
  *       00000.tar.tmp ...     its outputs being written, renamed into OUT when whole
  *       00000.seal.json       what the sealed shard holds, to tell whether a rerun changed it

@@ -287,7 +287,7 @@ function fault(error: unknown, paths: Layout) {
 const MAX_VARIANTS = 5
 
 /** The file a job publishes (its part, or the transform stage's output) and what the outcome says of it. */
-type Made = { file: string; ext: string } & Pick<
+type Made = { file: string; ext: string; held?: Buffer[] } & Pick<
   Outcome,
   'bytes' | 'sha256' | 'width' | 'height' | 'originalWidth' | 'originalHeight' | 'transformed'
 >
@@ -582,6 +582,8 @@ class Engine {
             expectedHash,
             tailChecked,
             onTailChecked,
+            // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
+            hold: this.dataset !== undefined && !this.pool,
           },
           cancel,
         )
@@ -789,7 +791,9 @@ class Engine {
    * always has its sample on disk (staged, or in its sealed shard).
    */
   async #stage(task: Task, made: Made, outcome: Outcome): Promise<void> {
-    outcome.path = await this.dataset!.stage(task.job, made.file, made.ext)
+    outcome.path = made.held
+      ? await this.dataset!.stageBytes(task.job, made.held, made.ext)
+      : await this.dataset!.stage(task.job, made.file, made.ext)
     const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
     if (this.stats.active === 0) this.journal.flush()
     await durable
@@ -810,7 +814,7 @@ class Engine {
       width: d.width,
       height: d.height,
     }
-    if (!this.pool) return asDownloaded
+    if (!this.pool) return d.held ? { ...asDownloaded, held: d.held } : asDownloaded
     const output = `${task.part}.out`
     const t = await this.pool
       .transform({ path: task.part }, this.options.transform, { output, signal: this.#hardStop.signal })

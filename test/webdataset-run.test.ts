@@ -508,3 +508,35 @@ test('a table that shrank between runs: its resealed shard and the manifest list
   const status = await runCli(['status', out])
   assert.match(status.stdout, /\b5 ok\b/)
 })
+
+test('samples held in memory (the spool) and large ones staged as files make the same shards, in key order', async () => {
+  // Bodies under 512 KB come whole in memory and go to their shard's spool; larger ones are written
+  // to a part file as they come, and staged. One shard holds both kinds.
+  const paths = ['/mix-0', '/mix-1?size=700000', '/mix-2', '/mix-3', '/mix-4?size=600000', '/mix-5']
+  const out = join(dir, 'mixed')
+  const results = []
+  for await (const r of pull(
+    paths.map((p) => server.url(p)),
+    { out, outputFormat: 'webdataset', shardSize: 3 },
+  ))
+    results.push(r)
+  assert.deepEqual(
+    results.map((r) => r.status),
+    paths.map(() => 'ok'),
+  )
+  const members = [
+    ...(await readTar(join(out, '00000.tar'))),
+    ...(await readTar(join(out, '00001.tar'))),
+  ].filter((m) => m.name.endsWith('.jpg'))
+  assert.deepEqual(
+    members.map((m) => m.name),
+    ['000000.jpg', '000001.jpg', '000002.jpg', '000010.jpg', '000011.jpg', '000012.jpg'],
+  )
+  for (const [i, m] of members.entries())
+    assert.ok(m.data.equals(server.bytes(paths[i])), `${m.name} differs`)
+  assert.deepEqual(
+    (await readdir(join(out, '.imgpull', 'shards'))).sort(),
+    ['00000.seal.json', '00001.seal.json'],
+    'no spool or staged sample is left once the shards are sealed',
+  )
+})

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { indexDigits, parseSamplePath, samplePath, samplePlace } from '../src/sinks/webdataset/keys.js'
 import { carriedType, shardParquet } from '../src/sinks/webdataset/parquet.js'
 import { OWN_COLUMNS, sampleJson, sampleRow } from '../src/sinks/webdataset/row.js'
+import { Spool } from '../src/sinks/webdataset/spool.js'
 import { shardStats } from '../src/sinks/webdataset/stats.js'
+import { tarHeader } from '../src/sinks/webdataset/tar.js'
 import type { Job } from '../src/types.js'
 import { cleanup, tempDir } from './support/cli.js'
-import { hyparquetRows } from './support/shards.js'
+import { hyparquetRows, readTar } from './support/shards.js'
 
 // The pure rules of the WebDataset output: keys, rows, column types, stats.
 
@@ -184,4 +186,72 @@ test('a shard Parquet: the same rows give the same bytes; values and nulls read 
   // Named like an own column but for case: out of the Parquet (DuckDB would read it as `width`), in the .json.
   assert.equal('WIDTH' in back[0], false)
   assert.equal(JSON.parse(sampleJson(rows[0])).WIDTH, 1024)
+})
+
+test('the spool: entries appended at once read back after a reopen; a torn end, a hole or garbage ends it and is cut off', async (t) => {
+  const dir = await tempDir()
+  t.after(() => cleanup(dir))
+  const path = join(dir, '00000.spool')
+  const spool = await Spool.open(path)
+  assert.equal(spool.entries.size, 0, 'no spool yet: nothing in it, and no file made')
+  const bodies = [Buffer.alloc(1000, 1), Buffer.alloc(512, 2), Buffer.alloc(70_000, 3)]
+  // Appended concurrently, each at its own reserved offset.
+  const entries = await Promise.all(
+    bodies.map((body, i) => spool.append(`00000000${i}.jpg`, [body.subarray(0, 10), body.subarray(10)])),
+  )
+  await spool.close()
+  assert.deepEqual(
+    entries.map((e) => e.size),
+    bodies.map((b) => b.length),
+  )
+  const whole = await readFile(path)
+  for (const [i, e] of entries.entries()) assert.ok(whole.subarray(e.at, e.at + e.size).equals(bodies[i]))
+  // A tar without its end: tar tools list it.
+  await writeFile(join(dir, 'listed.tar'), Buffer.concat([whole, Buffer.alloc(1024)]))
+  assert.deepEqual(
+    (await readTar(join(dir, 'listed.tar'))).map((m) => m.name),
+    ['000000000.jpg', '000000001.jpg', '000000002.jpg'],
+  )
+
+  const reopened = await Spool.open(path)
+  assert.deepEqual(
+    [...reopened.entries.entries()],
+    entries.map((e, i) => [`00000000${i}.jpg`, e]),
+  )
+  // Appends go on after the entries of earlier runs.
+  const more = await reopened.append('000000003.jpg', [Buffer.alloc(5, 4)])
+  await reopened.close()
+  assert.equal(more.at, whole.length + 512)
+
+  const end = whole.length
+  const cases: [string, Buffer][] = [
+    [
+      'an entry cut in its bytes',
+      Buffer.concat([whole, tarHeader('000000009.jpg', 9000), Buffer.alloc(100, 9)]),
+    ],
+    ['a header cut short', Buffer.concat([whole, tarHeader('000000009.jpg', 10).subarray(0, 300)])],
+    [
+      'a hole where a write never ran, then a whole entry',
+      Buffer.concat([whole, Buffer.alloc(1024), tarHeader('000000009.jpg', 1), Buffer.alloc(512)]),
+    ],
+    [
+      'a header with a wrong checksum',
+      Buffer.concat([
+        whole,
+        (() => {
+          const h = tarHeader('000000009.jpg', 1)
+          h[0] ^= 1
+          return h
+        })(),
+        Buffer.alloc(512),
+      ]),
+    ],
+  ]
+  for (const [what, bytes] of cases) {
+    await writeFile(path, bytes)
+    const s = await Spool.open(path)
+    assert.deepEqual([...s.entries.keys()], ['000000000.jpg', '000000001.jpg', '000000002.jpg'], what)
+    assert.equal((await stat(path)).size, end, `${what}: the spool is cut after its whole entries`)
+    await s.close()
+  }
 })

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
 import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
+import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
@@ -48,6 +49,11 @@ export interface Downloaded {
   finalUrl?: string
   /** ms from sending the request to its headers (last hop). */
   ttfb: number
+  /**
+   * The verified file's bytes, when they were kept in memory rather than written to the part file
+   * (see `DownloadContext.hold`): the part file then does not exist.
+   */
+  held?: Buffer[]
 }
 
 export interface DownloadContext {
@@ -73,6 +79,13 @@ export interface DownloadContext {
   tailChecked?: boolean
   /** Called when a resume's overlap was compared whole and found the same. */
   onTailChecked?: () => void
+  /**
+   * Keep a file that came whole in one body smaller than `FLUSH_BYTES` (most images) in memory
+   * instead of writing its part file: `Downloaded.held`. For an output that copies the bytes
+   * elsewhere anyway (the WebDataset spool), where the part file would be written, renamed and
+   * removed for nothing. A file that stays for a resume is written as always.
+   */
+  hold?: boolean
   /**
    * Called before a request to another origin than the last one (a redirect): resolves when the
    * transfer may talk to it (the engine's per-host limit and pauses, see `Slot.move`).
@@ -123,6 +136,8 @@ class Transfer {
   cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
   recorded = false
+  /** The file's bytes, whole, kept in memory instead of the part file (see `DownloadContext.hold`). */
+  held: Buffer[] | undefined
   result: Downloaded | undefined
 
   constructor(
@@ -169,7 +184,36 @@ class Transfer {
     this.tail = undefined
     this.known = {}
     this.recorded = false
-    await unlink(this.part).catch(() => {})
+    await this.dropPart()
+  }
+
+  /** The part is worthless: removed (or its held bytes let go). */
+  async dropPart(): Promise<void> {
+    if (this.held) this.held = undefined
+    else await unlink(this.part).catch(() => {})
+  }
+
+  /** The part stays for a resume, or is continued: held bytes are written to the part file. */
+  async keepPart(): Promise<void> {
+    const held = this.held
+    if (!held) return
+    this.held = undefined
+    const file = new PartFile(this.part, 0)
+    for (const chunk of held) file.push(chunk)
+    await file.flush(true)
+  }
+
+  /** The part's bytes, read back (for the checks that look at the file again). */
+  partReader(): ReadBack & { close(): Promise<void> } {
+    const held = this.held
+    if (!held) return readBackFile(this.part)
+    // Joined on the first read only: most formats never read back.
+    let bytes: Buffer | undefined
+    const read = async (offset: number, length: number) => {
+      bytes ??= held.length === 1 ? held[0] : Buffer.concat(held)
+      return bytes.subarray(offset, offset + length)
+    }
+    return Object.assign(read, { close: async () => {} })
   }
 }
 
@@ -232,6 +276,8 @@ export async function download(
         continue
       }
       t.check?.discard()
+      // Bytes held in memory that no step kept for a resume go with the attempt.
+      t.held = undefined
       throw error
     }
   }
@@ -658,7 +704,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
     if (!check.format && !short) await identify(true)
-    await file.flush(true)
+    if (t.ctx.hold && decision.at === 0 && !decision.more) t.held = file.take()
+    if (!t.held) await file.flush(true)
   } catch (error) {
     exchange.abort(error)
     decoder?.destroy()
@@ -692,14 +739,17 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.offset = decision.at + (decoder ? check.bytes : beyond())
   if (decision.length !== undefined && received !== decision.length) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
-    if (received < decision.length && !decoder) t.record()
-    else await unlink(t.part).catch(() => {})
+    if (received < decision.length && !decoder) {
+      await t.keepPart()
+      t.record()
+    } else await t.dropPart()
     throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
       retryable: true,
     })
   }
   // A partial answer (206): ask for the rest, proven to be of the same version.
   if (decision.total !== undefined && t.offset < decision.total) {
+    await t.keepPart()
     t.record()
     return send
   }
@@ -714,6 +764,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         { retryable: true },
       )
     }
+    await t.keepPart()
     t.record()
     return send
   }
@@ -763,7 +814,7 @@ const framed = (t: Transfer): boolean =>
 /** The whole file is on disk: is it a complete image? */
 const verify: Step = async (t) => {
   const check = t.check!
-  const read = readBackFile(t.part)
+  const read = t.partReader()
   // A 206 naming no range says it is partial: the same bytes twice prove nothing then.
   const partial = namesNoRange({ status: t.head!.statusCode, headers: t.head!.headers })
   // Where the protocol or the coding said the body is incomplete, the same bytes twice prove nothing
@@ -786,8 +837,11 @@ const verify: Step = async (t) => {
     }
     // A body that ended before its structure did (truncated), or contradicts itself (corrupt).
     // When the server had said how long the file is, it sent all it has: resuming is pointless.
-    if (outcome.kind !== 'truncated' || t.known.length !== undefined) await unlink(t.part).catch(() => {})
-    else t.record()
+    if (outcome.kind !== 'truncated' || t.known.length !== undefined) await t.dropPart()
+    else {
+      await t.keepPart()
+      t.record()
+    }
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
       t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
@@ -822,6 +876,7 @@ const verify: Step = async (t) => {
     httpStatus: t.head!.statusCode === 416 ? 206 : t.head!.statusCode,
     ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
+    ...(t.held ? { held: t.held } : {}),
   }
   return undefined
 }
@@ -836,12 +891,12 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
   let got = known
   if (got === undefined) {
     const hash = createHash(stated.algorithm)
-    for await (const chunk of createReadStream(t.part, { highWaterMark: 1024 * 1024 }))
+    for await (const chunk of t.held ?? createReadStream(t.part, { highWaterMark: 1024 * 1024 }))
       hash.update(chunk as Buffer)
     got = hash.digest('hex')
   }
   if (got === stated.hex || got === t.mismatched) return
-  await unlink(t.part).catch(() => {})
+  await t.dropPart()
   t.known = { ...t.known, mismatched: got }
   t.recorded = false
   t.record()

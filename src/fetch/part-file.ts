@@ -72,6 +72,18 @@ export class PartFile {
     }
   }
 
+  /**
+   * The whole body, when nothing of it was written yet (it began at byte 0 and ended before its
+   * first write): taken from this file, which then writes nothing. `undefined` when some is on disk.
+   */
+  take(): Buffer[] | undefined {
+    if (this.#fh || this.#writing || this.at > 0) return undefined
+    const chunks = this.#pending
+    this.#pending = []
+    this.#pendingBytes = 0
+    return chunks
+  }
+
   /** Drop what was not written yet and release the file; never throws. */
   async close(): Promise<void> {
     this.#pending = []

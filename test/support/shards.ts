@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parquetReadObjects } from 'hyparquet'
 import tar from 'tar-stream'
+import { readHeader } from '../../src/sinks/webdataset/tar.js'
 
 /** One file of a tar as a reader sees it. */
 export interface Member {
@@ -98,6 +99,21 @@ export async function shardFiles(out: string): Promise<string[]> {
     .sort()
 }
 
-/** The samples staged for shard `stem` (`00000`) in the output folder `out`: none when there is no such folder. */
-export const staged = (out: string, stem: string): Promise<string[]> =>
-  readdir(join(out, '.imgpull', 'shards', stem)).catch(() => [] as string[])
+/**
+ * The samples staged for shard `stem` (`00000`) in the output folder `out`, sorted: the files in its
+ * staging folder and the whole entries of its spool (see spool.ts). None when there are neither.
+ */
+export async function staged(out: string, stem: string): Promise<string[]> {
+  const shards = join(out, '.imgpull', 'shards')
+  const files = await readdir(join(shards, stem)).catch(() => [] as string[])
+  const spool = await readFile(join(shards, `${stem}.spool`)).catch(() => Buffer.alloc(0))
+  const entries: string[] = []
+  for (let at = 0; at + 512 <= spool.length; ) {
+    const header = readHeader(spool.subarray(at, at + 512))
+    const next = header && at + 512 + Math.ceil(header.size / 512) * 512
+    if (!header || next! > spool.length) break
+    entries.push(header.name)
+    at = next!
+  }
+  return [...files, ...entries].sort()
+}

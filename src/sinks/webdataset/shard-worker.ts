@@ -43,7 +43,7 @@ function handle(m: ToWriter): void {
       shards.set(m.shard, new Shard(m.shard, ctx, m.sealed, m.startedAt))
       return
     case 'add':
-      if (!failed.has(m.shard)) shards.get(m.shard)!.add(m.index, m.line)
+      if (!failed.has(m.shard)) shards.get(m.shard)!.add(m.index, m.line, m.at)
       return
     case 'seal': {
       const shard = shards.get(m.shard)!

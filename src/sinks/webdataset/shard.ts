@@ -25,6 +25,8 @@ export function shardWork(paths: Layout, stem: string) {
   return {
     /** Its downloaded samples, `KEY.ext`, until the shard is sealed. */
     staging: join(paths.shards, stem),
+    /** Its samples that came whole in memory, one after the other (see spool.ts). */
+    spool: join(paths.shards, `${stem}.spool`),
     /** This run's rows of it, one JSON line each, in the order they finished. */
     rows: join(paths.shards, `${stem}.rows`),
     /** What the sealed shard holds: `{ signature }` of its rows. */
@@ -83,6 +85,9 @@ export class Shard {
   readonly #rowsFd: number
   readonly #offsets: Float64Array
   readonly #lengths: Uint32Array
+  /** Per row, where its sample's bytes begin in the spool (-1: not there: staged as a file). */
+  readonly #spoolAt: Float64Array
+  #spoolFd: number | undefined
   #rowsSize = 0
   #rowsWritten = 0
   #pending: string[] = []
@@ -111,6 +116,7 @@ export class Shard {
     this.tarPath = ctx.paths.shard(this.stem, 'tar')
     this.#offsets = new Float64Array(ctx.shardSize)
     this.#lengths = new Uint32Array(ctx.shardSize)
+    this.#spoolAt = new Float64Array(ctx.shardSize).fill(-1)
     // Read and write: rows past the window are read back when their turn in the tar comes.
     this.#rowsFd = openSync(this.work.rows, 'w+')
     try {
@@ -121,8 +127,9 @@ export class Shard {
     }
   }
 
-  /** Row `index` has its outcome: `line` is its `SampleRow` as JSON. */
-  add(index: number, line: string): void {
+  /** Row `index` has its outcome: `line` is its `SampleRow` as JSON; `at`: see `ShardWriter.add`. */
+  add(index: number, line: string, at?: number): void {
+    if (at !== undefined) this.#spoolAt[index] = at
     this.#keepLine(index, line)
     if (!this.#tar) return
     const { window } = this.ctx
@@ -158,7 +165,7 @@ export class Shard {
     else this.#rebuildTar(lines)
     const table = new ShardTable()
     const tally = new StatsTally()
-    for (const row of this.#inOrder(lines)) {
+    for (const [, row] of this.#inOrder(lines)) {
       table.add(row)
       tally.add(row)
     }
@@ -178,6 +185,8 @@ export class Shard {
    */
   cleanUp(): void {
     this.#releaseWindow()
+    this.#closeSpool()
+    rmSync(this.work.spool, { force: true })
     let names: string[] = []
     try {
       names = readdirSync(this.work.staging)
@@ -194,11 +203,17 @@ export class Shard {
 
   /** The run stops before the shard is complete: its work files go, its staged samples stay. */
   abandon(): void {
+    this.#closeSpool()
     this.#tar?.discard()
     closeSync(this.#rowsFd)
     rmSync(this.work.tmp('tar'), { force: true })
     rmSync(this.work.rows, { force: true })
     this.#releaseWindow()
+  }
+
+  #closeSpool(): void {
+    if (this.#spoolFd !== undefined) closeSync(this.#spoolFd)
+    this.#spoolFd = undefined
   }
 
   #releaseWindow(): void {
@@ -245,12 +260,12 @@ export class Shard {
     return hash.digest('hex')
   }
 
-  /** The rows of this run in sample order, parsed one by one from the rows file's bytes. */
-  *#inOrder(lines: Buffer): Generator<SampleRow> {
+  /** The rows of this run in sample order, each with its index, parsed one by one from the rows file's bytes. */
+  *#inOrder(lines: Buffer): Generator<[number, SampleRow]> {
     for (let i = 0; i < this.ctx.shardSize; i++) {
       if (this.#lengths[i] === 0) continue
       const at = this.#offsets[i]
-      yield JSON.parse(lines.toString('utf8', at, at + this.#lengths[i])) as SampleRow
+      yield [i, JSON.parse(lines.toString('utf8', at, at + this.#lengths[i])) as SampleRow]
     }
   }
 
@@ -266,19 +281,26 @@ export class Shard {
           this.#window.delete(i)
           this.ctx.window.used--
         } else row = this.#readBack(i)
-        this.#append(row, tar)
+        this.#append(i, row, tar)
       } else if (!this.#given || this.#given[i]) return // its outcome is still to come
       this.#next++
     }
   }
 
-  /** A row's files in the tar: the image (staged, or from the old tar), `KEY.json`, `KEY.txt`. */
-  #append(row: SampleRow, tar: TarFile, old?: () => TarScan): void {
+  /**
+   * Row `index`'s files in the tar: the image (from the spool, staged, or from the old tar),
+   * `KEY.json`, `KEY.txt`.
+   */
+  #append(index: number, row: SampleRow, tar: TarFile, old?: () => TarScan): void {
     if (!row.ext) return // a failed row has no files
     const key = row.columns.key as string
     const member = memberName(key, row.ext)
     const staged = join(this.work.staging, member)
-    if (!old || existsSync(staged)) tar.addFile(member, staged, row.bytes)
+    const spooled = this.#spoolAt[index]
+    if (spooled >= 0 && row.bytes !== undefined) {
+      this.#spoolFd ??= openSync(this.work.spool, 'r')
+      tar.addRange(member, this.#spoolFd, spooled, row.bytes)
+    } else if (!old || existsSync(staged)) tar.addFile(member, staged, row.bytes)
     else {
       const scan = old()
       const entry = scan.find(member)
@@ -305,8 +327,8 @@ export class Shard {
     const tar = TarFile.create(this.work.tmp('tar'))
     let old: TarScan | undefined
     try {
-      for (const row of this.#inOrder(lines))
-        this.#append(row, tar, () => (old ??= new TarScan(this.tarPath)))
+      for (const [index, row] of this.#inOrder(lines))
+        this.#append(index, row, tar, () => (old ??= new TarScan(this.tarPath)))
       tar.finish()
     } catch (error) {
       tar.discard()

@@ -8,6 +8,7 @@ import type { Job, Result } from '../../types.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
 import { shardWork } from './shard.js'
+import { Spool } from './spool.js'
 import { ShardWriter } from './writer.js'
 
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
@@ -27,10 +28,12 @@ interface OpenShard {
   complete: boolean
   /** Its tar was in the folder when the shard opened (sealed by an earlier run). */
   readonly sealed: boolean
-  /** Samples staged by earlier runs (names), read when the shard opened. */
+  /** Samples staged by earlier runs as files (names), read when the shard opened. */
   readonly stagedBefore: ReadonlySet<string>
   /** Where its samples are staged (`shardWork().staging`), kept: `stage` needs it for every sample. */
   readonly staging: string
+  /** Its samples that came whole in memory (see `stageBytes`). */
+  readonly spool: Spool
   /** What the writer is told when the shard's first row comes (see `Shard`). */
   readonly signature: string | null | undefined
   readonly startedAt: number
@@ -130,6 +133,7 @@ export class WebDatasetSink {
           () => null,
         )
       : undefined
+    const spool = await Spool.open(work.spool)
     const stagedBefore = new Set(await readdir(work.staging).catch(() => [] as string[]))
     await mkdir(work.staging, { recursive: true })
     const open: OpenShard = {
@@ -141,6 +145,7 @@ export class WebDatasetSink {
       sealed,
       stagedBefore,
       staging: work.staging,
+      spool,
       signature,
       startedAt: Date.now(),
       started: false,
@@ -154,7 +159,9 @@ export class WebDatasetSink {
   readonly kept = async (record: JobRecord): Promise<boolean> => {
     const at = record.path === undefined ? undefined : parseSamplePath(record.path)
     const open = at && this.#shards.get(Number(at.stem))
-    return open !== undefined && (open.sealed || open.stagedBefore.has(at!.member))
+    if (open === undefined) return false
+    const spooled = open.spool.entries.get(at!.member)
+    return open.sealed || open.stagedBefore.has(at!.member) || spooled?.size === record.bytes
   }
 
   /**
@@ -167,6 +174,19 @@ export class WebDatasetSink {
     const member = memberName(place.key, ext)
     const staging = this.#shards.get(place.shard)?.staging ?? shardWork(this.#paths, place.stem).staging
     await rename(file, join(staging, member))
+    return samplePath(place.stem, member)
+  }
+
+  /**
+   * Put the verified bytes of `job` (held in memory, see `DownloadContext.hold`) in its shard's
+   * spool as `KEY.ext`; resolves to the sample's `path` (`SHARD.tar/KEY.ext`) once they are written.
+   */
+  async stageBytes(job: Job, chunks: Buffer[], ext: string): Promise<string> {
+    const place = samplePlace(job.row!, this.#shardSize)
+    const open = this.#shards.get(place.shard)
+    if (!open || open.closing) throw new Error(`shard ${place.stem} is not open for row ${job.row}`)
+    const member = memberName(place.key, ext)
+    await open.spool.append(member, chunks)
     return samplePath(place.stem, member)
   }
 
@@ -198,7 +218,17 @@ export class WebDatasetSink {
       writer.open(open.number, open.signature, open.startedAt)
       open.started = true
     }
-    writer.add(open.number, place.index, JSON.stringify(row))
+    // The sample's bytes in the spool, when it has them at the size the row gives (a spool entry of
+    // another size is an older download of the URL: the row's file is staged as a file).
+    const member = row.ext === undefined ? undefined : memberName(place.key, row.ext)
+    const entry = member === undefined ? undefined : open.spool.entries.get(member)
+    if (entry) open.spool.entries.delete(member!)
+    writer.add(
+      open.number,
+      place.index,
+      JSON.stringify(row),
+      entry?.size === row.bytes ? entry?.at : undefined,
+    )
     if (open.complete && open.settled === open.given) this.#seal(open)
   }
 
@@ -215,6 +245,7 @@ export class WebDatasetSink {
         this.#seal(open)
       else {
         open.closing = true
+        this.#track(open.spool.close())
         if (open.started) this.#track(this.#shardWriter.abandon(open.number))
       }
     }
@@ -227,12 +258,16 @@ export class WebDatasetSink {
     open.closing = true
     const given = open.flags.map((f) => f & GIVEN)
     this.#track(
-      this.#shardWriter.seal(open.number, given).then(() => {
-        this.#shards.delete(open.number)
-        // Only a rerun's journal can hold such records.
-        if (open.given < this.#shardSize && this.#journal.run > 1)
-          this.#journal.forget(this.#missing(open.number, given))
-      }),
+      // Every sample of it is written: the spool is closed before the writer reads it to the end.
+      open.spool
+        .close()
+        .then(() => this.#shardWriter.seal(open.number, given))
+        .then(() => {
+          this.#shards.delete(open.number)
+          // Only a rerun's journal can hold such records.
+          if (open.given < this.#shardSize && this.#journal.run > 1)
+            this.#journal.forget(this.#missing(open.number, given))
+        }),
     )
   }
 

@@ -215,6 +215,21 @@ function text(header: Buffer, offset: number, length: number): string {
   return header.toString('latin1', offset, end === -1 || end > offset + length ? offset + length : end)
 }
 
+/**
+ * The name and size of a regular file's ustar header as `writeHeader` writes it, when `block`
+ * (512 bytes) is one: its checksum right, its magic `ustar`. `undefined` for anything else (zeros,
+ * a torn write, another kind of entry).
+ */
+export function readHeader(block: Uint8Array): { name: string; size: number } | undefined {
+  const header = Buffer.from(block.buffer, block.byteOffset, BLOCK)
+  if (header.toString('latin1', 257, 262) !== 'ustar' || header[156] !== 0x30) return undefined
+  let sum = 0
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]
+  if (number(header, 148, 8) !== sum) return undefined
+  const name = text(header, 0, 100)
+  return NAME.test(name) ? { name, size: number(header, 124, 12) } : undefined
+}
+
 /** An entry found in a tar: where its bytes are. */
 export interface TarEntry {
   name: string

@@ -13,7 +13,7 @@ export interface WriterData {
 /** Messages to the shard writer. `sealed`: see `Shard`'s constructor. */
 export type ToWriter =
   | { op: 'open'; shard: number; sealed: string | null | undefined; startedAt: number }
-  | { op: 'add'; shard: number; index: number; line: string }
+  | { op: 'add'; shard: number; index: number; line: string; at?: number }
   | { op: 'seal'; id: number; shard: number; given: Uint8Array }
   | { op: 'abandon'; id: number; shard: number }
   | { op: 'close'; id: number }
@@ -111,9 +111,12 @@ export class ShardWriter {
     this.#post({ op: 'open', shard, sealed, startedAt })
   }
 
-  /** Row `index` of a shard has its outcome: `line` is its `SampleRow` as JSON. */
-  add(shard: number, index: number, line: string): void {
-    this.#post({ op: 'add', shard, index, line })
+  /**
+   * Row `index` of a shard has its outcome: `line` is its `SampleRow` as JSON; `at`, where its
+   * sample's bytes begin in the shard's spool, when they are there (see spool.ts).
+   */
+  add(shard: number, index: number, line: string, at?: number): void {
+    this.#post(at === undefined ? { op: 'add', shard, index, line } : { op: 'add', shard, index, line, at })
   }
 
   /** Seal a shard whose rows have all been added; `given` marks the rows given in this run. Resolves with whether it wrote anything. */

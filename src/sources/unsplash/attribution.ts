@@ -2,6 +2,7 @@ import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ATTRIBUTION, type Layout, layout } from '../../layout.js'
 import { parseSamplePath } from '../../sinks/webdataset/keys.js'
+import { Spool } from '../../sinks/webdataset/spool.js'
 import { photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
 
@@ -26,7 +27,11 @@ function fileLink(path: string): string {
  * Whether the photo's file is in the folder: the file itself, or for a WebDataset sample its
  * sealed shard or (before the shard is sealed, as when credits are written) its staged file.
  */
-async function present(out: string, path: string): Promise<boolean> {
+async function present(
+  out: string,
+  path: string,
+  spools: Map<string, Promise<Map<string, unknown>>>,
+): Promise<boolean> {
   const sample = parseSamplePath(path)
   const places = sample
     ? [join(out, `${sample.stem}.tar`), join(layout(out).shards, sample.stem, sample.member)]
@@ -39,7 +44,11 @@ async function present(out: string, path: string): Promise<boolean> {
       )
     )
       return true
-  return false
+  if (!sample) return false
+  // A sample that came whole in memory waits in its shard's spool until the shard is sealed.
+  const spool = join(layout(out).shards, `${sample.stem}.spool`)
+  if (!spools.has(spool)) spools.set(spool, Spool.list(spool))
+  return (await spools.get(spool)!).has(sample.member)
 }
 
 /** "Photo by NAME on Unsplash", both linked (profile and photo page, with the API's UTM tags). */
@@ -71,7 +80,8 @@ export async function writeAttribution(
   files: { path: string; photo: Photo }[],
 ): Promise<number> {
   const kept: typeof files = []
-  for (const f of files) if (await present(paths.out, f.path)) kept.push(f)
+  const spools = new Map<string, Promise<Map<string, unknown>>>()
+  for (const f of files) if (await present(paths.out, f.path, spools)) kept.push(f)
   if (kept.length === 0) return 0
   const tmp = paths.tmp(ATTRIBUTION)
   await writeFile(tmp, renderAttribution(kept))

@@ -1,0 +1,136 @@
+import { close, constants, open as openFd, writev } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
+import { writeAll } from '../../fetch/part-file.js'
+import { readHeader, tarHeader } from './tar.js'
+
+const BLOCK = 512
+const ZEROS = Buffer.alloc(BLOCK)
+
+/** The entries of a spool, up to the first that is not whole; `end`: where that one begins. */
+async function readEntries(fh: FileHandle) {
+  const entries = new Map<string, SpoolEntry>()
+  const { size } = await fh.stat()
+  const block = Buffer.alloc(BLOCK)
+  let end = 0
+  while (end + BLOCK <= size) {
+    const { bytesRead } = await fh.read(block, 0, BLOCK, end)
+    const header = bytesRead === BLOCK ? readHeader(block) : undefined
+    const next = header && end + BLOCK + Math.ceil(header.size / BLOCK) * BLOCK
+    if (!header || next! > size) break
+    entries.set(header.name, { at: end + BLOCK, size: header.size })
+    end = next!
+  }
+  return { entries, end, size }
+}
+
+/** Where a sample's bytes are in a spool. */
+export interface SpoolEntry {
+  /** Offset of its first byte (after its header). */
+  at: number
+  size: number
+}
+
+/**
+ * A shard's spool, `OUT/.imgpull/shards/STEM.spool`: the samples downloaded whole in memory (most
+ * images, see `DownloadContext.hold`), appended as they are verified, until the shard is sealed
+ * and the spool removed. One file for the shard's samples instead of one each: creating, renaming
+ * and removing a file a sample costs the thread that moves bytes four trips to libuv's pool, and
+ * the file system an inode (on ext4 without a journal, a removed inode slows every file created
+ * in the next minutes). Each sample is a ustar entry (`KEY.ext`, see tar.ts), so the spool is a
+ * tar without its end: `tar tf` lists it.
+ *
+ * Appends run concurrently, each at an offset reserved beforehand, one positional write each; an
+ * append resolves once its bytes are written (the journal records the sample after). A run that
+ * was cut may leave a spool whose last entries are missing or torn, or a hole where a write never
+ * ran: reopening keeps the entries before the first one that is not whole, and cuts the file
+ * there (samples after it are fetched again: the journal's `ok` for them is not taken, see
+ * `WebDatasetSink.kept`).
+ */
+export class Spool {
+  /** Entries by member name: those of earlier runs (read when opened) and this run's appends. */
+  readonly entries: Map<string, SpoolEntry>
+  #end: number
+  /** The file descriptor appends write through (plain callbacks: lighter than a FileHandle's promises). */
+  #fd: Promise<number> | undefined
+  #writes = new Set<Promise<unknown>>()
+
+  private constructor(
+    readonly path: string,
+    entries: Map<string, SpoolEntry>,
+    end: number,
+  ) {
+    this.entries = entries
+    this.#end = end
+  }
+
+  /** Open the spool at `path` for a run: its whole entries read, anything after them cut off. */
+  static async open(path: string): Promise<Spool> {
+    let fh: FileHandle
+    try {
+      fh = await open(path, 'r+')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Spool(path, new Map(), 0)
+      throw error
+    }
+    try {
+      const { entries, end, size } = await readEntries(fh)
+      if (end < size) await fh.truncate(end)
+      return new Spool(path, entries, end)
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /** The whole entries of the spool at `path`, read only (none when there is no spool). */
+  static async list(path: string): Promise<Map<string, SpoolEntry>> {
+    const fh = await open(path, 'r').catch(() => undefined)
+    if (!fh) return new Map()
+    try {
+      return (await readEntries(fh)).entries
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /**
+   * Append `member` (`KEY.ext`) with the bytes `chunks`; resolves with its entry once written.
+   * Rejects with the file system's error (ENOSPC...): the entry is then not listed.
+   */
+  async append(member: string, chunks: Buffer[]): Promise<SpoolEntry> {
+    const size = chunks.reduce((n, chunk) => n + chunk.length, 0)
+    const start = this.#end
+    const entry = { at: start + BLOCK, size }
+    this.#end = entry.at + Math.ceil(size / BLOCK) * BLOCK
+    const pad = ZEROS.subarray(0, (BLOCK - (size % BLOCK)) % BLOCK)
+    // Created on the first append, never truncated: entries of earlier runs stay.
+    this.#fd ??= new Promise((resolve, reject) =>
+      openFd(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644, (error, fd) =>
+        error ? reject(error) : resolve(fd),
+      ),
+    )
+    const write = this.#fd.then((fd) =>
+      writeAll(
+        (rest, position) =>
+          new Promise((done, fail) => writev(fd, rest, position, (e, n) => (e ? fail(e) : done(n)))),
+        [tarHeader(member, size), ...chunks, pad],
+        start,
+      ),
+    )
+    this.#writes.add(write)
+    try {
+      await write
+    } finally {
+      this.#writes.delete(write)
+    }
+    this.entries.set(member, entry)
+    return entry
+  }
+
+  /** Wait for the appends under way, then release the file; never throws. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#writes])
+    const fd = this.#fd
+    this.#fd = undefined
+    await fd?.then((n) => new Promise<void>((resolve) => close(n, () => resolve()))).catch(() => {})
+  }
+}
