@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { constants } from 'node:http2'
-import { type AddressInfo, createServer, type Server } from 'node:net'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -27,7 +27,9 @@ let cuts = 0
 let certs: TestCerts
 const requests: { path: string; range?: string }[] = []
 
-type Answer = (range: string | undefined) => string | Buffer
+/** What the server writes; `{ open }`: written, and the connection left open (never ended). */
+type Answer = (range: string | undefined) => string | Buffer | { open: Buffer }
+const opened = new Set<Socket>()
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
 /** A body that runs until the connection closes (RFC 9112 §6.3, rule 8): no length, not chunked. */
@@ -173,8 +175,32 @@ const closeFramed = (file: () => Buffer, cut: number): Answer => {
   }
 }
 const large = () => makeImage('close-framed', 300_000)
+const openJpeg = () => makeImage('kept-open', 20_000)
 
 const answers: Record<string, Answer> = {
+  // The whole image, no length, and the connection kept open (an HTTP/1.0 keep-alive without
+  // Content-Length; HTTP/1.1 without length or chunking): only the idle timeout ends the body.
+  '/open-h10': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.0 200 OK', 'Connection: keep-alive', 'Content-Type: image/jpeg']),
+      openJpeg(),
+    ]),
+  }),
+  '/open-h11': () => ({
+    open: Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg']), openJpeg()]),
+  }),
+  '/open-half': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg']),
+      openJpeg().subarray(0, 9000),
+    ]),
+  }),
+  '/open-html': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: text/html']),
+      Buffer.from('<html><body>login'),
+    ]),
+  }),
   '/close-framed': closeFramed(large, 100_000),
   // A "latest image" redirect: to one file the first time, to another after.
   '/latest': () =>
@@ -291,7 +317,11 @@ before(async () => {
       const path = text.split(' ')[1]
       const range = /^range: *(.*)$/im.exec(text)?.[1]?.trim()
       requests.push({ path, range })
-      socket.end(answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+      const answer = answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
+      if (typeof answer === 'object' && 'open' in answer) {
+        opened.add(socket)
+        socket.write(answer.open)
+      } else socket.end(answer)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -299,6 +329,7 @@ before(async () => {
 })
 
 after(async () => {
+  for (const socket of opened) socket.destroy()
   await new Promise((resolve) => server.close(resolve))
   await cleanup(dir)
 })
@@ -565,4 +596,18 @@ test('a close-delimited 206 resuming a cut body: the rest joins the bytes on dis
     requests.filter((q) => q.path === '/close-framed').map((q) => q.range),
     [undefined, resumeRange(100_000)],
   )
+})
+
+test('a body with no length on a connection the server keeps open: judged at the idle timeout as at a close', async () => {
+  for (const path of ['/open-h10', '/open-h11']) {
+    const { r, out } = await get(path, { idleTimeout: 300 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.attempts, 1)
+    assert.ok((await readFile(join(out, r.path!))).equals(openJpeg()), path)
+  }
+  // Not whole when the server went quiet: the stall is the failure, as before; not an image: said so.
+  const half = await get('/open-half', { idleTimeout: 300, retries: 0 })
+  assert.equal(half.r.error, 'timeout', half.r.message)
+  const html = await get('/open-html', { idleTimeout: 300, retries: 0 })
+  assert.equal(html.r.error, 'not-an-image', html.r.message)
 })

@@ -128,6 +128,12 @@ class Transfer {
   unterminated = false
   /** The body was chunked, and the connection closed before its last chunk (see `endedByClose`). */
   closedEarly = false
+  /**
+   * The idle timeout that ended a body read to the close, on a connection the server kept open
+   * (see `stalledUnframed`): the body is judged as if it had closed there, and this error is the
+   * failure when the image is not whole.
+   */
+  stalled: unknown
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
@@ -589,6 +595,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   const file = new PartFile(t.part, decision.at)
   t.unterminated = false
   t.closedEarly = false
+  t.stalled = undefined
   t.body = { at: decision.at, encoded: decision.decode !== undefined }
   t.ctx.onBody?.(decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
@@ -679,12 +686,13 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       const whole =
         decision.length !== undefined && received === decision.length && errorCode(error) === 'UND_ERR_SOCKET'
       if (!whole || t.cancel.aborted) {
-        if (!endedByClose(t, error, decision, received)) throw error
+        if (stalledUnframed(t, error, decision, received)) t.stalled = error
+        else if (!endedByClose(t, error, decision, received)) throw error
         // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
         // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
         // to the close is (browsers show it; curl refuses it). Refusing it would refuse whole
         // images from a server that cannot end a body otherwise, on every run.
-        t.closedEarly = true
+        else t.closedEarly = true
       }
     }
     if (decoder) {
@@ -703,7 +711,11 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
-    if (!check.format && !short) await identify(true)
+    if (!check.format && !short) {
+      // Stalled before its first bytes could be told apart: the stall is the failure.
+      if (t.stalled !== undefined && !(await check.identify()) && check.mayBeginImage()) throw t.stalled
+      await identify(true)
+    }
     if (t.ctx.hold && decision.at === 0 && !decision.more) t.held = file.take()
     if (!t.held) await file.flush(true)
   } catch (error) {
@@ -789,6 +801,18 @@ function endedByClose(t: Transfer, error: unknown, decision: Receive, received: 
   return decision.length === undefined && !t.head!.http2 && chunkedLast(t.head!.headers)
 }
 
+/**
+ * Whether `error` is the idle timeout of a body that only a close could end (HTTP/1.x, no
+ * `Content-Length`, not chunked: RFC 9112 §6.3) on a connection the server kept open after it
+ * (an HTTP/1.0 server answering `Connection: keep-alive` without a length, as old wget met it).
+ * Such a body is judged as one read to a close there: kept when the image's structure shows its
+ * end, else the timeout stands.
+ */
+function stalledUnframed(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
+  if (errorCode(error) !== 'UND_ERR_BODY_TIMEOUT' || t.cancel.aborted || received === 0) return false
+  return decision.length === undefined && !t.head!.http2 && !chunkedLast(t.head!.headers)
+}
+
 /** The decoder of an encoded body (its module, and zlib, load on the first one met). */
 async function decoderFor(
   codings: string[],
@@ -842,6 +866,8 @@ const verify: Step = async (t) => {
       await t.keepPart()
       t.record()
     }
+    // A body the server stopped sending without ending it: the stall is the failure.
+    if (t.stalled !== undefined && outcome.kind === 'truncated') throw t.stalled
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
       t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
