@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Cancel, Exchange } from '../src/fetch/exchange.js'
+import { Cancel, closingBytesHeld, Exchange } from '../src/fetch/exchange.js'
 import { Agent, type Dispatcher } from '../src/fetch/undici.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -133,5 +133,43 @@ test('an exchange cut while it waits for a connection never sends its request', 
     assert.equal(images.hits.get('/exchange-queued') ?? 0, 0, 'the queued request was never sent')
   } finally {
     await one.destroy()
+  }
+})
+
+test('bytes of an answer that ends its connection count as held until its sink takes them, not when drained', async () => {
+  const body = Buffer.alloc(4_000_000, 7)
+  const closing = createServer((_, res) => {
+    res.writeHead(200, { 'content-length': body.length, connection: 'close' })
+    res.end(body)
+  })
+  await new Promise<void>((r) => closing.listen(0, '127.0.0.1', r))
+  try {
+    const ex = exchange(`http://127.0.0.1:${(closing.address() as AddressInfo).port}/`)
+    await ex.response
+    // The sink stays busy on its first chunk while the rest of the body comes: all of it is held.
+    let release!: () => void
+    const first = new Promise<void>((r) => {
+      release = r
+    })
+    let taken = 0
+    let heldAfterFirst = -1
+    const done = ex.consume((chunk) => {
+      taken += chunk.length
+      if (taken === chunk.length) return first
+      if (heldAfterFirst < 0) heldAfterFirst = closingBytesHeld()
+      return sleep(1) // each later chunk takes a while too
+    })
+    const deadline = Date.now() + 5_000
+    while (closingBytesHeld() < body.length / 2 && Date.now() < deadline) await sleep(5)
+    const held = closingBytesHeld()
+    assert.ok(held >= body.length / 2, `${held} bytes held while the sink was busy`)
+    release()
+    await done
+    assert.equal(taken, body.length)
+    // Fed one by one: the bytes not fed yet were still counted (before, the count dropped to 0 at once).
+    assert.ok(heldAfterFirst > 0, `${heldAfterFirst} bytes counted while the drain went on`)
+    assert.equal(closingBytesHeld(), 0, 'nothing counted once the body is in')
+  } finally {
+    closing.close()
   }
 })
