@@ -155,9 +155,16 @@ class Transfer {
   ) {
     this.shown = shownUrl(url)
     this.known = validators
+    this.partMayExist = Object.values(validators).some((v) => v !== undefined)
     this.seen = validators.seen
     this.mismatched = validators.mismatched
   }
+
+  /**
+   * Something of this file was recorded before (a part file is written only once its validators
+   * are): a part of an earlier attempt or run may be on disk, even where this one does not resume it.
+   */
+  readonly partMayExist: boolean
 
   /** An earlier attempt's unframed body (see `Validators.seen`): this attempt's answers do not change it. */
   readonly seen: Validators['seen']
@@ -717,6 +724,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       await identify(true)
     }
     if (t.ctx.hold && decision.at === 0 && !decision.more) t.held = file.take()
+    // Held, never written: an older part would stay behind (a written one truncates it).
+    if (t.held && t.partMayExist) await unlink(t.part).catch(() => {})
     if (!t.held) await file.flush(true)
   } catch (error) {
     exchange.abort(error)

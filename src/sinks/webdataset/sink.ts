@@ -28,8 +28,8 @@ interface OpenShard {
   complete: boolean
   /** Its tar was in the folder when the shard opened (sealed by an earlier run). */
   readonly sealed: boolean
-  /** Samples staged by earlier runs as files (names), read when the shard opened. */
-  readonly stagedBefore: ReadonlySet<string>
+  /** Samples staged by earlier runs as files: name → size, read when the shard opened. */
+  readonly stagedBefore: Map<string, number>
   /** Where its samples are staged (`shardWork().staging`), kept: `stage` needs it for every sample. */
   readonly staging: string
   /** Its samples that came whole in memory (see `stageBytes`). */
@@ -134,7 +134,9 @@ export class WebDatasetSink {
         )
       : undefined
     const spool = await Spool.open(work.spool)
-    const stagedBefore = new Set(await readdir(work.staging).catch(() => [] as string[]))
+    const stagedBefore = new Map<string, number>()
+    for (const name of await readdir(work.staging).catch(() => [] as string[]))
+      stagedBefore.set(name, (await stat(join(work.staging, name))).size)
     await mkdir(work.staging, { recursive: true })
     const open: OpenShard = {
       number,
@@ -160,8 +162,12 @@ export class WebDatasetSink {
     const at = record.path === undefined ? undefined : parseSamplePath(record.path)
     const open = at && this.#shards.get(Number(at.stem))
     if (open === undefined) return false
-    const spooled = open.spool.entries.get(at!.member)
-    return open.sealed || open.stagedBefore.has(at!.member) || spooled?.size === record.bytes
+    const { member } = at!
+    return (
+      open.sealed ||
+      open.stagedBefore.get(member) === record.bytes ||
+      open.spool.entries.get(member)?.size === record.bytes
+    )
   }
 
   /**
@@ -172,8 +178,11 @@ export class WebDatasetSink {
   async stage(job: Job, file: string, ext: string): Promise<string> {
     const place = samplePlace(job.row!, this.#shardSize)
     const member = memberName(place.key, ext)
-    const staging = this.#shards.get(place.shard)?.staging ?? shardWork(this.#paths, place.stem).staging
+    const open = this.#shards.get(place.shard)
+    const staging = open?.staging ?? shardWork(this.#paths, place.stem).staging
     await rename(file, join(staging, member))
+    // A member is in one place: an entry an earlier run spooled for it is an older download.
+    open?.spool.entries.delete(member)
     return samplePath(place.stem, member)
   }
 
@@ -186,6 +195,9 @@ export class WebDatasetSink {
     const open = this.#shards.get(place.shard)
     if (!open || open.closing) throw new Error(`shard ${place.stem} is not open for row ${job.row}`)
     const member = memberName(place.key, ext)
+    // A member is in one place: a file an earlier run staged for it is an older download (and,
+    // removed first, never left beside this entry to be taken for it after a crash).
+    if (open.stagedBefore.delete(member)) await rm(join(open.staging, member), { force: true })
     await open.spool.append(member, chunks)
     return samplePath(place.stem, member)
   }
@@ -218,17 +230,13 @@ export class WebDatasetSink {
       writer.open(open.number, open.signature, open.startedAt)
       open.started = true
     }
-    // The sample's bytes in the spool, when it has them at the size the row gives (a spool entry of
-    // another size is an older download of the URL: the row's file is staged as a file).
+    // The sample's bytes in the spool, unless it is staged as a file (a file staged beside a spool
+    // entry is the newer: spooling removes the file first), and at the size the row gives.
     const member = row.ext === undefined ? undefined : memberName(place.key, row.ext)
     const entry = member === undefined ? undefined : open.spool.entries.get(member)
     if (entry) open.spool.entries.delete(member!)
-    writer.add(
-      open.number,
-      place.index,
-      JSON.stringify(row),
-      entry?.size === row.bytes ? entry?.at : undefined,
-    )
+    const spooled = entry?.size === row.bytes && open.stagedBefore.get(member!) !== row.bytes
+    writer.add(open.number, place.index, JSON.stringify(row), spooled ? entry?.at : undefined)
     if (open.complete && open.settled === open.given) this.#seal(open)
   }
 

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict'
+import { readdir, truncate, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import Database from 'better-sqlite3'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { readTar, staged } from './support/shards.js'
+import { until } from './support/wait.js'
+
+// A sample lives in one place until its shard is sealed: its shard's spool (bodies that came whole
+// in memory) or a staged file (larger ones, and resumed ones). After crashes between staging and
+// the journal, an older copy in the other place is never taken for the one the journal records.
+
+/** An origin whose images change between runs: `/NAME` serves `files[NAME]`; `stall` never answers. */
+interface Served {
+  body: Buffer
+  /** Cut the next 200 after this many bytes (once): the retry resumes into a part file. */
+  cutOnce?: number
+}
+const files = new Map<string, Served>()
+/** `/stall` never answers while this holds (the shard stays open), then it is a 404. */
+let stalling = true
+let origin: Server
+let base: string
+let dir: string
+
+before(async () => {
+  dir = await tempDir()
+  origin = createServer((req, res) => {
+    const name = req.url!.slice(1)
+    if (name === 'stall' && stalling) return // the run is killed before its shard seals
+    const served = files.get(name)
+    if (!served) return void res.writeHead(404).end()
+    const { body } = served
+    const headers = {
+      etag: `"${name}-${body.length}-${body[body.length - 3]}"`,
+      'content-type': 'image/jpeg',
+    }
+    // Ranges honoured only for the version they continue (If-Range, RFC 9110 §13.1.5).
+    const same = req.headers['if-range'] === headers.etag
+    const from = req.headers.range && same ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    if (from > 0) {
+      res.writeHead(206, {
+        ...headers,
+        'content-length': body.length - from,
+        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+      })
+      return void res.end(body.subarray(from))
+    }
+    res.writeHead(200, { ...headers, 'content-length': body.length })
+    if (served.cutOnce === undefined) return void res.end(body)
+    const cut = served.cutOnce
+    served.cutOnce = undefined
+    res.write(body.subarray(0, cut), () => req.socket.resetAndDestroy())
+  })
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
+  base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+})
+after(async () => {
+  origin.closeAllConnections()
+  await new Promise((r) => origin.close(r))
+  await cleanup(dir)
+})
+
+/** A list of `names` then the stalling URL, and the CLI's arguments for it into `out`. */
+async function setUp(test: string, names: string[]) {
+  const list = join(dir, `${test}.txt`)
+  await writeFile(list, `${[...names, 'stall'].map((n) => `${base}/${n}`).join('\n')}\n`)
+  const out = join(dir, test)
+  return { out, args: [list, '-o', out, '--output-format', 'webdataset', '--shard-size', '10', '-q'] }
+}
+
+/** Files staged in shard 00000's folder (not its spool). */
+const stagedFiles = (out: string) =>
+  readdir(join(out, '.imgpull', 'shards', '00000')).catch(() => [] as string[])
+
+/** Rows the journal has as `ok` (none before it exists). */
+function okCount(out: string): number {
+  let db: Database.Database
+  try {
+    db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true, fileMustExist: true })
+  } catch {
+    return 0
+  }
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+/** Run until `ready`, then kill -9. */
+async function killWhen(args: string[], what: string, ready: () => Promise<boolean>) {
+  const run = startCli(args)
+  await until(what, ready)
+  run.child.kill('SIGKILL')
+  assert.equal((await run.done).signal, 'SIGKILL')
+}
+
+/** As if the kill had come after the sample was staged and before the journal recorded it. */
+function unrecord(out: string, name: string) {
+  const db = new Database(join(out, '.imgpull', 'journal.db'))
+  try {
+    const changed = db
+      .prepare("UPDATE jobs SET state = 'pending', path = NULL, bytes = NULL, sha256 = NULL WHERE url = ?")
+      .run(`${base}/${name}`).changes
+    assert.equal(changed, 1)
+  } finally {
+    db.close()
+  }
+}
+
+/** The image member `member` of `out`'s shard 00000, once the rerun sealed it. */
+async function sample(out: string, member: string): Promise<Buffer | undefined> {
+  return (await readTar(join(out, '00000.tar'))).find((m) => m.name === member)?.data
+}
+
+test('a file staged after a spool entry of the same size is the newer: the tar takes it', async () => {
+  const { out, args } = await setUp('newer-file', ['a', 'b'])
+  stalling = true
+  files.set('a', { body: makeImage('spool-a-v1', 20_000) })
+  files.set('b', { body: makeImage('spool-b', 20_000) })
+  await killWhen(args, 'a and b spooled', async () => okCount(out) === 2)
+  unrecord(out, 'a')
+  // A new version of the same size, whose first answer is cut: resumed, so staged as a file.
+  const v2 = makeImage('spool-a-v2', 20_000)
+  files.set('a', { body: v2, cutOnce: 8_000 })
+  await killWhen(
+    args,
+    'a staged as a file, and recorded',
+    async () => (await stagedFiles(out)).includes('000000.jpg') && okCount(out) === 2,
+  )
+  assert.ok(
+    (await staged(out, '00000')).filter((m) => m === '000000.jpg').length === 2,
+    'in the spool and as a file',
+  )
+  stalling = false
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 1, rerun.stderr) // the stalling URL is a 404 now
+  assert.ok((await sample(out, '000000.jpg'))?.equals(v2), 'the tar holds the version the journal records')
+  assert.ok((await sample(out, '000001.jpg'))?.equals(files.get('b')!.body))
+})
+
+test('a spool entry lost after a file of another size was staged: the row is fetched again, the stale file never taken', async () => {
+  const { out, args } = await setUp('stale-file', ['c'])
+  stalling = true
+  // Run 1: a large image, staged as a file; killed before the journal recorded it.
+  files.set('c', { body: makeImage('spool-c-large', 700_000) })
+  await killWhen(args, 'c staged as a file', async () => (await stagedFiles(out)).includes('000000.jpg'))
+  unrecord(out, 'c')
+  // Run 2: now a small one, spooled and recorded; the spool's entry is then lost.
+  const small = makeImage('spool-c-small', 20_000)
+  files.set('c', { body: small })
+  await killWhen(args, 'c spooled', async () => okCount(out) === 1)
+  assert.deepEqual(await stagedFiles(out), [], 'spooling it removed the older file')
+  await truncate(join(out, '.imgpull', 'shards', '00000.spool'), 0)
+  stalling = false
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 1, rerun.stderr) // the stalling URL is a 404 now
+  assert.ok((await sample(out, '000000.jpg'))?.equals(small))
+})
+
+test('a part kept for a resume, then the file anew in memory: the part does not stay behind', async () => {
+  const { out, args } = await setUp('old-part', ['d'])
+  stalling = false
+  files.set('d', { body: makeImage('spool-d-v1', 30_000), cutOnce: 5_000 })
+  const first = await runCli([...args, '--retries', '0'])
+  assert.equal(first.code, 1, first.stderr)
+  assert.equal((await readdir(join(out, '.imgpull', 'parts'))).length, 1, 'the cut part is kept')
+  // Changed meanwhile: the resume is answered with the whole new file, which comes in memory.
+  const v2 = makeImage('spool-d-v2', 25_000)
+  files.set('d', { body: v2 })
+  assert.equal((await runCli(args)).code, 1) // the stalling URL is a 404
+  assert.ok((await sample(out, '000000.jpg'))?.equals(v2))
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part left')
+})
