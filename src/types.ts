@@ -48,7 +48,10 @@ export interface Timings {
 export interface Outcome {
   /** Final file path, relative to the output folder (a file that is there: `ok`, `skipped`). */
   path?: string
-  /** The last HTTP status of the answer that decided it. */
+  /**
+   * The HTTP status of the answer that decided it; for a file put together from a cut answer and
+   * the rest (resumes answered 206, or 416), 200, as a whole answer gives it.
+   */
   httpStatus?: number
   /**
    * The URL that gave the file, when redirects led away from the one asked for (without

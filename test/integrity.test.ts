@@ -323,6 +323,7 @@ test('a cut file whose job fails stays for the next run, which resumes from its 
     const again = await get([url], { out, journal: true })
     assert.equal(again.one.status, 'ok', again.one.message)
     assert.deepEqual(ranges, [resumeRange(40_000)], 'the next run goes on from the bytes kept')
+    assert.equal(again.one.httpStatus, 200, 'the whole file, as an uninterrupted run reports it')
     assert.ok((await readFile(join(out, 'kept.jpg'))).equals(file))
   } finally {
     origin.close()

@@ -907,8 +907,10 @@ const verify: Step = async (t) => {
     ext: checked.ext,
     width: checked.width,
     height: checked.height,
-    // A 416 to a resume said every byte was already here: report the partial answer it completes.
-    httpStatus: t.head!.statusCode === 416 ? 206 : t.head!.statusCode,
+    // A file put together from a cut answer and the rest (a resume's 206, or a 416 saying every
+    // byte was here) is the file a whole answer gives: its status is 200, as an uninterrupted run
+    // reports it, so a dataset's rows do not depend on where a run was cut.
+    httpStatus: t.head!.statusCode === 416 || (t.body?.at ?? 0) > 0 ? 200 : t.head!.statusCode,
     ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
     ...(t.held ? { held: t.held } : {}),
