@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, truncate, writeFile } from 'node:fs/promises'
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -21,6 +21,8 @@ interface Served {
   cutOnce?: number
 }
 const files = new Map<string, Served>()
+/** Answers given, by name. */
+const served = new Map<string, number>()
 /** `/stall` never answers while this holds (the shard stays open), then it is a 404. */
 let stalling = true
 let origin: Server
@@ -32,9 +34,10 @@ before(async () => {
   origin = createServer((req, res) => {
     const name = req.url!.slice(1)
     if (name === 'stall' && stalling) return // the run is killed before its shard seals
-    const served = files.get(name)
-    if (!served) return void res.writeHead(404).end()
-    const { body } = served
+    const image = files.get(name)
+    if (!image) return void res.writeHead(404).end()
+    served.set(name, (served.get(name) ?? 0) + 1)
+    const { body } = image
     const headers = {
       etag: `"${name}-${body.length}-${body[body.length - 3]}"`,
       'content-type': 'image/jpeg',
@@ -51,9 +54,9 @@ before(async () => {
       return void res.end(body.subarray(from))
     }
     res.writeHead(200, { ...headers, 'content-length': body.length })
-    if (served.cutOnce === undefined) return void res.end(body)
-    const cut = served.cutOnce
-    served.cutOnce = undefined
+    if (image.cutOnce === undefined) return void res.end(body)
+    const cut = image.cutOnce
+    image.cutOnce = undefined
     res.write(body.subarray(0, cut), () => req.socket.resetAndDestroy())
   })
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
@@ -77,18 +80,17 @@ async function setUp(test: string, names: string[]) {
 const stagedFiles = (out: string) =>
   readdir(join(out, '.imgpull', 'shards', '00000')).catch(() => [] as string[])
 
-/** Rows the journal has as `ok` (none before it exists). */
+/** Rows the journal has as `ok` (none before it is made). */
 function okCount(out: string): number {
-  let db: Database.Database
   try {
-    db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true, fileMustExist: true })
+    const db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true, fileMustExist: true })
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+    } finally {
+      db.close()
+    }
   } catch {
-    return 0
-  }
-  try {
-    return (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
-  } finally {
-    db.close()
+    return 0 // not made yet, or its tables not yet
   }
 }
 
@@ -176,4 +178,25 @@ test('a part kept for a resume, then the file anew in memory: the part does not 
   assert.equal((await runCli(args)).code, 1) // the stalling URL is a 404
   assert.ok((await sample(out, '000000.jpg'))?.equals(v2))
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part left')
+})
+
+test('a staged sample whose bytes changed on disk between runs is fetched again, never put in the tar', async () => {
+  const { out, args } = await setUp('flipped', ['e', 'f'])
+  stalling = true
+  files.set('e', { body: makeImage('spool-e', 20_000) })
+  files.set('f', { body: makeImage('spool-f', 20_000) })
+  await killWhen(args, 'e and f spooled', async () => okCount(out) === 2)
+  // One byte of e's image, in the middle of its entry, flipped (a bad sector, a stray write).
+  const spool = join(out, '.imgpull', 'shards', '00000.spool')
+  const bytes = await readFile(spool)
+  const e = bytes.indexOf(files.get('e')!.body.subarray(5_000, 5_064))
+  assert.ok(e > 0, "e's bytes are in the spool")
+  bytes[e] ^= 0xff
+  await writeFile(spool, bytes)
+  stalling = false
+  const hits = served.get('e')
+  assert.equal((await runCli(args)).code, 1) // the stalling URL is a 404 now
+  assert.equal(served.get('e'), hits! + 1, 'e is fetched again')
+  assert.ok((await sample(out, '000000.jpg'))?.equals(files.get('e')!.body))
+  assert.ok((await sample(out, '000001.jpg'))?.equals(files.get('f')!.body))
 })

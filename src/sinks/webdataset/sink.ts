@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobRecord, Journal } from '../../journal/journal.js'
@@ -10,6 +12,17 @@ import { sampleRow } from './row.js'
 import { shardWork } from './shard.js'
 import { Spool } from './spool.js'
 import { ShardWriter } from './writer.js'
+
+/** The sha256 (hex) of the file at `path` ('' when it cannot be read). */
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
+  } catch {
+    return ''
+  }
+  return hash.digest('hex')
+}
 
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
@@ -157,17 +170,23 @@ export class WebDatasetSink {
     return open
   }
 
-  /** Whether the sample of an earlier `ok` is still there (staged, or in its sealed shard). For the planner. */
+  /**
+   * Whether the sample of an earlier `ok` is still there, as the journal records it: in its sealed
+   * shard (checked when a reseal copies it), or staged (a file first, as `settle` takes it, then
+   * the spool) at its size and, read back, its sha256. For the planner: else it is fetched again.
+   */
   readonly kept = async (record: JobRecord): Promise<boolean> => {
     const at = record.path === undefined ? undefined : parseSamplePath(record.path)
     const open = at && this.#shards.get(Number(at.stem))
     if (open === undefined) return false
+    if (open.sealed) return true
     const { member } = at!
-    return (
-      open.sealed ||
-      open.stagedBefore.get(member) === record.bytes ||
-      open.spool.entries.get(member)?.size === record.bytes
-    )
+    const { bytes, sha256 } = record
+    if (open.stagedBefore.get(member) === bytes)
+      return sha256 === undefined || (await fileSha256(join(open.staging, member))) === sha256
+    const entry = open.spool.entries.get(member)
+    if (!entry || entry.size !== bytes) return false
+    return sha256 === undefined || (await open.spool.sha256(entry)) === sha256
   }
 
   /**

@@ -1,4 +1,5 @@
-import { close, constants, open as openFd, writev } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { close, constants, createReadStream, open as openFd, writev } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { writeAll } from '../../fetch/part-file.js'
 import { readHeader, tarHeader } from './tar.js'
@@ -124,6 +125,15 @@ export class Spool {
     }
     this.entries.set(member, entry)
     return entry
+  }
+
+  /** The sha256 (hex) of `entry`'s bytes, read back. */
+  async sha256(entry: SpoolEntry): Promise<string> {
+    const hash = createHash('sha256')
+    const end = entry.at + entry.size - 1
+    for await (const chunk of createReadStream(this.path, { start: entry.at, end, highWaterMark: 1 << 20 }))
+      hash.update(chunk as Buffer)
+    return hash.digest('hex')
   }
 
   /** Wait for the appends under way, then release the file; never throws. */
