@@ -195,6 +195,10 @@ const answers: Record<string, Answer> = {
       openJpeg().subarray(0, 9000),
     ]),
   }),
+  // A GIF without its trailer, then the server goes quiet for good: the same stall every time.
+  '/open-gif-stall': () => ({
+    open: Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/gif']), gif.subarray(0, -1)]),
+  }),
   '/open-html': () => ({
     open: Buffer.concat([
       head(['HTTP/1.1 200 OK', 'Content-Type: text/html']),
@@ -610,4 +614,9 @@ test('a body with no length on a connection the server keeps open: judged at the
   assert.equal(half.r.error, 'timeout', half.r.message)
   const html = await get('/open-html', { idleTimeout: 300, retries: 0 })
   assert.equal(html.r.error, 'not-an-image', html.r.message)
+  // A format whose end its bytes may not show, stalled at the same byte on every attempt: a stall
+  // is not an end, so the same bytes twice settle nothing (a hung origin behind a proxy).
+  const stalled = await get('/open-gif-stall', { idleTimeout: 300, retries: 2 })
+  assert.equal(stalled.r.error, 'timeout', stalled.r.message)
+  assert.equal(stalled.r.attempts, 3)
 })

@@ -858,7 +858,9 @@ const verify: Step = async (t) => {
       ? 'the connection closed before the last chunk of the body'
       : t.unterminated
         ? 'its encoded body ends without its own end'
-        : undefined
+        : t.stalled !== undefined
+          ? 'the server stopped sending it without ending it'
+          : undefined
   const outcome = await check
     .finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
     .finally(() => read.close())

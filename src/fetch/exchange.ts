@@ -172,7 +172,9 @@ export class Exchange {
       if (this.#closing) {
         this.#earlyBytes += chunk.length
         closingHeld += chunk.length
-        return closingHeld < CLOSING_HOLD
+        // Once its socket has ended, what is left is in memory already (the parser's last read):
+        // taken at once, so that the parser finishes instead of pausing chunk after chunk.
+        return closingHeld < CLOSING_HOLD || (this.socket as { readableEnded?: boolean }).readableEnded === true
       }
       // Without a sink yet, hold a few chunks, then make the parser wait for one.
       return !this.#busy && this.#early.length < 4
