@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Cancel, closingBytesHeld, Exchange } from '../src/fetch/exchange.js'
 import { Agent, type Dispatcher } from '../src/fetch/undici.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { until } from './support/wait.js'
 
 let images: ImageServer
 let plain: Server
@@ -172,4 +173,23 @@ test('bytes of an answer that ends its connection count as held until its sink t
   } finally {
     closing.close()
   }
+})
+
+test('cut while its sink is busy, the sink then failing: consume still settles, with the cut', {
+  timeout: 10_000,
+}, async () => {
+  const ex = exchange(images.url('/exchange-busy-cut?size=400000'))
+  await ex.response
+  let fail!: (error: Error) => void
+  const consumed = ex.consume(
+    () =>
+      new Promise<void>((_, reject) => {
+        fail = reject
+      }),
+  )
+  await until('the sink has its first chunk', async () => fail !== undefined)
+  const cut = new Error('cut')
+  ex.abort(cut)
+  fail(new Error('the sink failed too'))
+  await assert.rejects(consumed, (e) => e === cut)
 })

@@ -174,7 +174,9 @@ export class Exchange {
         closingHeld += chunk.length
         // Once its socket has ended, what is left is in memory already (the parser's last read):
         // taken at once, so that the parser finishes instead of pausing chunk after chunk.
-        return closingHeld < CLOSING_HOLD || (this.socket as { readableEnded?: boolean }).readableEnded === true
+        return (
+          closingHeld < CLOSING_HOLD || (this.socket as { readableEnded?: boolean }).readableEnded === true
+        )
       }
       // Without a sink yet, hold a few chunks, then make the parser wait for one.
       return !this.#busy && this.#early.length < 4
@@ -261,6 +263,8 @@ export class Exchange {
   #sinkFailed(error: unknown): void {
     this.#busy = false
     this.abort(error)
+    // Already cut while the sink was busy (abort then returned at once): settle now.
+    this.#settle()
   }
 
   #settle(): void {
