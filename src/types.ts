@@ -49,8 +49,8 @@ export interface Outcome {
   /** Final file path, relative to the output folder (a file that is there: `ok`, `skipped`). */
   path?: string
   /**
-   * The HTTP status of the answer that decided it; for a file put together from a cut answer and
-   * the rest (resumes answered 206, or 416), 200, as a whole answer gives it.
+   * The HTTP status of the answer that decided it; for a file verified whole from partial answers
+   * (206, one or a cut one and its resumes, or 416), 200, as a whole answer gives it.
    */
   httpStatus?: number
   /**

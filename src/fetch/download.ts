@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import { errorCode, HTTPError, ImgpullError } from '../errors.js'
+import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
@@ -877,8 +877,12 @@ const verify: Step = async (t) => {
       await t.keepPart()
       t.record()
     }
-    // A body the server stopped sending without ending it: the stall is the failure.
-    if (t.stalled !== undefined && outcome.kind === 'truncated') throw t.stalled
+    // A body the server stopped sending without ending it: the stall is the failure, said as one.
+    if (t.stalled !== undefined && outcome.kind === 'truncated') {
+      const stalled = new TimeoutError('idle', t.options.idleTimeout, t.shown + t.via)
+      stalled.message += `, after ${check.bytes} bytes: ${outcome.reason}`
+      throw stalled
+    }
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
       t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
@@ -909,10 +913,10 @@ const verify: Step = async (t) => {
     ext: checked.ext,
     width: checked.width,
     height: checked.height,
-    // A file put together from a cut answer and the rest (a resume's 206, or a 416 saying every
-    // byte was here) is the file a whole answer gives: its status is 200, as an uninterrupted run
-    // reports it, so a dataset's rows do not depend on where a run was cut.
-    httpStatus: t.head!.statusCode === 416 || (t.body?.at ?? 0) > 0 ? 200 : t.head!.statusCode,
+    // A file verified whole from partial answers (206, or a 416 saying every byte was here) is the
+    // file a whole answer gives: its status is 200, whether one answer or a cut one and its
+    // resumes brought it, so a dataset's rows do not depend on where a run was cut.
+    httpStatus: t.head!.statusCode === 416 || t.head!.statusCode === 206 ? 200 : t.head!.statusCode,
     ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
     ...(t.held ? { held: t.held } : {}),
