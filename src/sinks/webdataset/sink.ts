@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobRecord, Journal } from '../../journal/journal.js'
@@ -7,22 +5,12 @@ import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import type { Job, Result } from '../../types.js'
+import { holds } from '../files.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
 import { shardWork } from './shard.js'
 import { Spool } from './spool.js'
 import { ShardWriter } from './writer.js'
-
-/** The sha256 (hex) of the file at `path` ('' when it cannot be read). */
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
-  } catch {
-    return ''
-  }
-  return hash.digest('hex')
-}
 
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
@@ -182,8 +170,9 @@ export class WebDatasetSink {
     if (open.sealed) return true
     const { member } = at!
     const { bytes, sha256 } = record
+    if (bytes === undefined) return false
     if (open.stagedBefore.get(member) === bytes)
-      return sha256 === undefined || (await fileSha256(join(open.staging, member))) === sha256
+      return sha256 === undefined || (await holds(join(open.staging, member), { bytes, sha256 }))
     const entry = open.spool.entries.get(member)
     if (!entry || entry.size !== bytes) return false
     return sha256 === undefined || (await open.spool.sha256(entry)) === sha256

@@ -2,10 +2,7 @@ import { createHash } from 'node:crypto'
 import { close, constants, createReadStream, open as openFd, writev } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { writeAll } from '../../fetch/part-file.js'
-import { readHeader, tarHeader } from './tar.js'
-
-const BLOCK = 512
-const ZEROS = Buffer.alloc(BLOCK)
+import { BLOCK, paddedSize, paddingOf, readHeader, tarHeader } from './tar.js'
 
 /** The entries of a spool, up to the first that is not whole; `end`: where that one begins. */
 async function readEntries(fh: FileHandle) {
@@ -16,7 +13,7 @@ async function readEntries(fh: FileHandle) {
   while (end + BLOCK <= size) {
     const { bytesRead } = await fh.read(block, 0, BLOCK, end)
     const header = bytesRead === BLOCK ? readHeader(block) : undefined
-    const next = header && end + BLOCK + Math.ceil(header.size / BLOCK) * BLOCK
+    const next = header && end + BLOCK + paddedSize(header.size)
     if (!header || next! > size) break
     entries.set(header.name, { at: end + BLOCK, size: header.size })
     end = next!
@@ -101,8 +98,7 @@ export class Spool {
     const size = chunks.reduce((n, chunk) => n + chunk.length, 0)
     const start = this.#end
     const entry = { at: start + BLOCK, size }
-    this.#end = entry.at + Math.ceil(size / BLOCK) * BLOCK
-    const pad = ZEROS.subarray(0, (BLOCK - (size % BLOCK)) % BLOCK)
+    this.#end = entry.at + paddedSize(size)
     // Created on the first append, never truncated: entries of earlier runs stay.
     this.#fd ??= new Promise((resolve, reject) =>
       openFd(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644, (error, fd) =>
@@ -113,7 +109,7 @@ export class Spool {
       writeAll(
         (rest, position) =>
           new Promise((done, fail) => writev(fd, rest, position, (e, n) => (e ? fail(e) : done(n)))),
-        [tarHeader(member, size), ...chunks, pad],
+        [tarHeader(member, size), ...chunks, paddingOf(size)],
         start,
       ),
     )

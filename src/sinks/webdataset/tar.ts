@@ -11,7 +11,8 @@ import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from '
  * with tar-stream, Python's tarfile and GNU tar.
  */
 
-const BLOCK = 512
+/** A ustar block: every header is one, every entry's data is padded to whole ones. */
+export const BLOCK = 512
 /** Output gathered before a write: one system call per this many bytes of small entries. */
 const BUFFER = 1 << 20
 
@@ -73,6 +74,12 @@ export function tarHeader(name: string, size: number): Buffer {
 }
 
 const ZEROS = Buffer.alloc(2 * BLOCK)
+
+/** The bytes an entry's `size` bytes of data take in a tar: padded to whole blocks. */
+export const paddedSize = (size: number): number => Math.ceil(size / BLOCK) * BLOCK
+
+/** The zeros that pad `size` bytes of data to whole blocks. */
+export const paddingOf = (size: number): Buffer => ZEROS.subarray(0, paddedSize(size) - size)
 /** One byte read past a file's recorded end: there must be none. */
 const ONE = Buffer.alloc(1)
 
@@ -167,8 +174,8 @@ export class TarFile {
   }
 
   #pad(size: number): void {
-    const rest = size % BLOCK
-    if (rest) this.#put(ZEROS.subarray(0, BLOCK - rest))
+    const padding = paddingOf(size)
+    if (padding.length > 0) this.#put(padding)
   }
 
   #put(data: Uint8Array): void {
@@ -268,7 +275,7 @@ export class TarScan {
         offset: this.#at + BLOCK,
         size: number(header, 124, 12),
       }
-      this.#at = entry.offset + Math.ceil(entry.size / BLOCK) * BLOCK
+      this.#at = entry.offset + paddedSize(entry.size)
       if (entry.name === name) return entry
     }
     return undefined
