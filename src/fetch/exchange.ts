@@ -125,7 +125,7 @@ export class Exchange {
     const done = new Promise<void>((resolve, reject) => {
       this.#finished = { resolve, reject }
     })
-    const early = this.#takeEarly()
+    const early = this.#early.splice(0)
     if (early.length > 0) {
       this.#busy = true
       this.#drain(early, 0)
@@ -212,7 +212,7 @@ export class Exchange {
     if (!pending) return true
     this.#busy = true
     pending.then(
-      () => this.#drain(this.#takeEarly(), 0),
+      () => this.#drain(this.#early.splice(0), 0),
       (error) => this.#sinkFailed(error),
     )
     return this.#closing
@@ -240,16 +240,12 @@ export class Exchange {
     }
     // More may have come while the sink was busy (the rest of a socket read).
     if (this.#error === undefined && this.#early.length > 0) {
-      this.#drain(this.#takeEarly(), 0)
+      this.#drain(this.#early.splice(0), 0)
       return
     }
     this.#busy = false
     if (this.#ended) this.#settle()
     else this.#resume?.()
-  }
-
-  #takeEarly(): Buffer[] {
-    return this.#early.splice(0)
   }
 
   /** `bytes` of an answer that ends its connection are no longer held (see `CLOSING_HOLD`). */
@@ -270,7 +266,7 @@ export class Exchange {
   #settle(): void {
     // Cut: what waited for the sink goes (and out of the process's count of held bytes).
     if (this.#error !== undefined && !this.#busy) {
-      this.#takeEarly()
+      this.#early.splice(0)
       this.#release(this.#earlyBytes)
     }
     const finished = this.#finished
