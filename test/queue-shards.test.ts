@@ -128,9 +128,11 @@ test('CSV: quoted line breaks, CRLF, a byte order mark, blank lines and malforme
 
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
   const tsv = join(dir, 'rows.tsv')
+  // Row 2's caption opens with a quote that is text (closed inside row 4's): each line is a row.
+  const caption = (i: number) => (i === 2 ? '"c2' : i === 4 ? 'c4 is 12" long' : `c${i}`)
   await writeFile(
     tsv,
-    `url\tcaption\n${Array.from({ length: 7 }, (_, i) => `https://img.example/${i}.png\tc${i}`).join('\n')}\n`,
+    `url\tcaption\r\n${Array.from({ length: 7 }, (_, i) => `https://img.example/${i}.png\t${caption(i)}`).join('\r\n')}\r\n`,
   )
   const jsonl = join(dir, 'rows.jsonl')
   const lines = Array.from({ length: 9 }, (_, i) =>
@@ -145,6 +147,11 @@ test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', 
     [jsonl, { columns: ['k'] }],
   ] as const) {
     const local = await locally([input], table)
+    if (input === tsv)
+      assert.deepEqual(
+        local.map((job) => job.url),
+        Array.from({ length: 7 }, (_, i) => `https://img.example/${i}.png`),
+      )
     for (const size of [1, 2, 4, 50])
       assert.deepEqual((await viaShards([input], size, table)).jobs, local, `${input} by ${size}`)
   }

@@ -90,6 +90,52 @@ test('TSV: tab-separated, quoted the way pandas writes it', async () => {
   ])
 })
 
+test('TSV: a caption opening with a quote that closes lines later inside a field is text, its lines rows of their own', async () => {
+  // A TSV file written without quoting (IANA's TSV, Google Sheets): read as quoting, the first
+  // caption took the next row into its cell, and 1.jpg was lost.
+  const tsv = await file(
+    'stray.tsv',
+    'caption\turl\r\n' +
+      '"Sunset" over the bay, then\thttps://images.example/0.jpg\r\n' +
+      '"Best photo\thttps://images.example/1.jpg\r\n' +
+      '\r\n' +
+      'A 12" record\thttps://images.example/2.jpg\r\n' +
+      '"two\nlines"\thttps://images.example/3.jpg\n' +
+      '"""Hi"", he said\nthen left"\thttps://images.example/4.jpg\n' +
+      'last\thttps://images.example/5.jpg',
+  )
+  const jobs = await readAll([tsv], { captionCol: 'caption', columns: [] })
+  assert.deepEqual(
+    jobs.map((job) => [job.row, job.url, job.caption]),
+    [
+      [0, 'https://images.example/0.jpg', '"Sunset" over the bay, then'],
+      [1, 'https://images.example/1.jpg', '"Best photo'],
+      [2, 'https://images.example/2.jpg', 'A 12" record'],
+      [3, 'https://images.example/3.jpg', 'two\nlines'],
+      [4, 'https://images.example/4.jpg', '"Hi", he said\nthen left'],
+      [5, 'https://images.example/5.jpg', 'last'],
+    ],
+  )
+  // Rows keep their lines in messages.
+  const ragged = await file('stray-ragged.tsv', 'url\tcaption\nhttps://a.example/1.jpg\t"x\ny\tz\tw\n"q" r\n')
+  const [, second] = await readAll([ragged], { captionCol: 'caption' })
+  assert.equal(second.invalid?.message, `${ragged} line 3: 3 fields where the header has 2`)
+})
+
+test('CSV: a quote that closes lines later inside a field stops the reading, naming the lines, not joining them', async () => {
+  const csv = await file(
+    'stray.csv',
+    'url,caption\nhttps://images.example/1.jpg,"Best photo\nhttps://images.example/2.jpg,a 12" record\nhttps://images.example/3.jpg,x\n',
+  )
+  const { jobs, error } = await readUntilError([csv], { captionCol: 'caption' })
+  assert.deepEqual(jobs, [])
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /stray\.csv line 2: a quote opens field 2 and closes on line 3 inside the field/,
+  )
+})
+
 test('JSON lines: blank lines skipped, values carried as they are, missing keys are empty cells', async () => {
   const jsonl = await file(
     'rows.jsonl',

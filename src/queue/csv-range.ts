@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
 import { crlfsIn, RECORD_DELIMITERS } from '../sources/tables/csv.js'
+import { type RawRecord, strayQuoteLines } from '../sources/tables/stray-quote.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 
 /** One CSV record with where it ends: the byte after its record delimiter, and its last line. */
@@ -16,7 +17,7 @@ export interface CsvSpan {
 /**
  * The records of a CSV or TSV file from byte `start` (a record's first byte), with their end
  * offsets, parsed as the tables reader parses them (`src/sources/tables/csv.ts`: RFC 4180 quotes,
- * relaxed quotes and column counts, any mix of line endings, blank lines skipped, a byte order
+ * relaxed quotes and column counts, a stray quote's lines read one by one, any mix of line endings, blank lines skipped, a byte order
  * mark dropped). `lineBase`: lines before `start`. A syntax error throws after the records before it.
  */
 export async function* csvSpans(
@@ -34,13 +35,22 @@ export async function* csvSpans(
     relax_quotes: true,
     relax_column_count: true,
     skip_empty_lines: true,
-    on_record: (fields: string[], context) => {
+    raw: true,
+    on_record: (value: string[], context) => {
+      // With `raw`, csv-parse gives the record beside its text, whatever its types say.
+      const { record: fields, raw } = value as unknown as RawRecord
       overcount += crlfsIn(fields)
-      pending.push({
-        fields,
-        end: from.start + context.bytes,
-        endLine: from.lineBase + context.lines - overcount,
-      })
+      const end = from.start + context.bytes
+      const endLine = from.lineBase + context.lines - overcount
+      const lines = strayQuoteLines(fields, raw, format, path, endLine)
+      if (!lines) pending.push({ fields, end, endLine })
+      else
+        for (const line of lines)
+          pending.push({
+            fields: line.fields,
+            end: end - line.bytesAfter,
+            endLine: endLine - line.linesAfter,
+          })
       return null
     },
   }

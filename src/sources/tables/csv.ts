@@ -6,6 +6,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
+import { type RawRecord, strayQuoteLines } from './stray-quote.js'
 import { utf8Checked } from './utf8.js'
 
 interface CsvRecord {
@@ -55,7 +56,9 @@ export function csvSyntaxError(path: string, error: unknown, lastLine: number): 
 /**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
  * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
- * quote inside an unquoted field kept as it is. Records are taken from csv-parse's `on_record` as
+ * quote inside an unquoted field kept as it is; a quote that opens a field but does not close at
+ * its end, lines later, is text in a TSV file (its lines read one by one) and an error in a CSV
+ * file (`strayQuoteLines`). Records are taken from csv-parse's `on_record` as
  * it parses, so every record before a syntax error is given before the error is thrown.
  */
 async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
@@ -70,10 +73,16 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     relax_quotes: true,
     relax_column_count: true,
     skip_empty_lines: true,
-    on_record: (fields: string[], context) => {
+    raw: true,
+    on_record: (value: string[], context) => {
+      // With `raw`, csv-parse gives the record beside its text, whatever its types say.
+      const { record: fields, raw } = value as unknown as RawRecord
       overcount += crlfsIn(fields)
       lastLine = context.lines - overcount
-      pending.push({ fields, endLine: lastLine })
+      const lines = strayQuoteLines(fields, raw, file.format as 'csv' | 'tsv', file.path, lastLine)
+      if (lines)
+        for (const line of lines) pending.push({ fields: line.fields, endLine: lastLine - line.linesAfter })
+      else pending.push({ fields, endLine: lastLine })
       return null // nothing for the stream side: records leave through `pending`
     },
   })

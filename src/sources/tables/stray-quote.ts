@@ -1,0 +1,91 @@
+import { parse } from 'csv-parse/sync'
+import { UsageError } from '../../errors.js'
+
+/** A record as csv-parse gives it with `raw: true`: its fields and the text they were read from. */
+export interface RawRecord {
+  record: string[]
+  raw: string
+}
+
+/** One line of a record read again on its own (see `strayQuoteLines`). */
+export interface RecordLine {
+  fields: string[]
+  /** Line breaks between this line's end and the record's last line. */
+  linesAfter: number
+  /** Bytes from this line's end (after its line break) to the record's end (after its delimiter). */
+  bytesAfter: number
+}
+
+const QUOTE = 0x22
+const LINE_BREAK = /\r\n|\n|\r/
+
+/**
+ * The field of a record that a stray quote ran over lines: it starts with a quote that did not
+ * close at the field's end (csv-parse, relaxing quotes, kept it and went on), and holds a line
+ * break. A field quoted as RFC 4180 quotes it (`"""Hi"", she said"`) is in the raw text as written.
+ */
+function strayField(fields: readonly string[], raw: string): number {
+  return fields.findIndex(
+    (field) =>
+      field.charCodeAt(0) === QUOTE &&
+      (field.includes('\n') || field.includes('\r')) &&
+      !raw.includes(`"${field.replaceAll('"', '""')}"`),
+  )
+}
+
+/** One line as its own record: parsed as the file is, or split at every tab when its quotes do not parse. */
+function lineFields(line: string): string[] {
+  try {
+    const records: string[][] = parse(line, { delimiter: '\t', relax_quotes: true, relax_column_count: true })
+    if (records.length === 1) return records[0]
+  } catch {}
+  return line.split('\t')
+}
+
+/**
+ * A record that a quote ran over lines where the quote was no quoting: a field opening with a
+ * quote whose closing quote, lines later, is not at the field's end. Python's csv module and
+ * pandas read such lines as one record too, so a caption that starts with a quote, in a TSV file
+ * written without quoting (IANA's TSV, Google Sheets, the files torchtext and pytext read), joins
+ * the rows after it into its cell: rows lost and those after shifted. A TSV record so is read line
+ * by line instead, each line as its own record, its stray quote as text (`undefined`: the record
+ * is read as parsed). A CSV file is written with RFC 4180 quoting, so there it stops the reading
+ * (`UsageError`), naming the lines. `raw` is the record as csv-parse read it (`raw: true`);
+ * `endLine` its last line.
+ */
+export function strayQuoteLines(
+  fields: string[],
+  raw: string,
+  format: 'csv' | 'tsv',
+  path: string,
+  endLine: number,
+): RecordLine[] | undefined {
+  const stray = strayField(fields, raw)
+  if (stray < 0) return undefined
+  // Blank lines before the record are in its raw text; its end is the first byte of its delimiter.
+  const text = raw.replace(/^[\r\n]+/, '')
+  const body = text.replace(/[\r\n]$/, '')
+  const lines = body.split(LINE_BREAK)
+  if (format === 'csv') {
+    const first = endLine - (lines.length - 1)
+    throw new UsageError(
+      `${path} line ${first}: a quote opens field ${stray + 1} and closes on line ${endLine} inside the field, not at its end, which would read lines ${first} to ${endLine} as one record: quote the field as RFC 4180 does ("" for a quote inside it), or remove the stray quote`,
+    )
+  }
+  // The record's last delimiter may be CRLF, of which the raw text holds the CR: counting a byte
+  // more puts a line's end on its delimiter's last byte at worst, a blank line to a reader.
+  let delimiter = Buffer.byteLength(text) - Buffer.byteLength(body) + (text.endsWith('\r') ? 1 : 0)
+  let bytesAfter = 0
+  let rest = body
+  const out: RecordLine[] = []
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]
+    if (line !== '') out.push({ fields: lineFields(line), linesAfter: lines.length - 1 - i, bytesAfter })
+    bytesAfter += Buffer.byteLength(line) + delimiter
+    // The line break before this line, from what is left of the record: CRLF or one character.
+    rest = rest.slice(0, rest.length - line.length)
+    delimiter = rest.endsWith('\r\n') ? 2 : rest.length > 0 ? 1 : 0
+    rest = rest.slice(0, rest.length - delimiter)
+  }
+  return out.reverse()
+}
