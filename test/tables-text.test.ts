@@ -382,6 +382,28 @@ test('rows stream: those before corrupt gzip data are given, then a UsageError n
   )
 })
 
+test('a CSV record past 64 MiB stops the reading: a quote that closes only at the end of the file does not take it into one cell', async () => {
+  const row = 'https://images.example/x.jpg,an ordinary caption\n'
+  const csv = await file(
+    'runaway.csv',
+    Buffer.concat([
+      Buffer.from('url,caption\nhttps://images.example/1.jpg,fine\nhttps://images.example/2.jpg,"runs on\n'),
+      Buffer.from(row.repeat(Math.ceil((65 * 1024 * 1024) / row.length))),
+      Buffer.from('https://images.example/3.jpg,"closed"\n'),
+    ]),
+  )
+  const { jobs, error } = await readUntilError([csv])
+  assert.deepEqual(
+    jobs.map((job) => job.url),
+    ['https://images.example/1.jpg'],
+  )
+  assert.ok(error instanceof UsageError)
+  assert.match(
+    error.message,
+    /runaway\.csv line 3: a record runs past 64 MiB: a quote opened in it is not closed/,
+  )
+})
+
 test('a CSV quote never closed stops the run after the rows before it, naming file and line', async () => {
   const csv = await file(
     'open-quote.csv',

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
-import { crlfsIn, RECORD_DELIMITERS } from '../sources/tables/csv.js'
+import { crlfsIn, MAX_RECORD, RECORD_DELIMITERS } from '../sources/tables/csv.js'
 import { type RawRecord, strayQuoteLines } from '../sources/tables/stray-quote.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 
@@ -35,6 +35,7 @@ export async function* csvSpans(
     relax_quotes: true,
     relax_column_count: true,
     skip_empty_lines: true,
+    max_record_size: MAX_RECORD,
     raw: true,
     on_record: (value: string[], context) => {
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.

@@ -31,6 +31,13 @@ export const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + cou
  */
 export const RECORD_DELIMITERS = ['\r\n', '\n', '\r']
 
+/**
+ * The longest record held while looking for its end (64 MiB, as a JSON line): past it a quote
+ * opened in the record is taken to be unclosed where it should be, and the reading stops. Without
+ * it such a quote held the rest of the file in one cell (4.3 GB of memory for a 1 GB file).
+ */
+export const MAX_RECORD = 64 * 1024 * 1024
+
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
 export function csvStartLine({ fields, endLine }: CsvRecord): number {
   const breaks = fields.reduce((n, field) => n + count(field, '\n') + count(field, '\r'), 0)
@@ -49,6 +56,12 @@ export function csvSyntaxError(path: string, error: unknown, lastLine: number): 
     return new UsageError(`${path} line ${lastLine + 1}: a quote opened in this record is never closed`, {
       cause: error,
     })
+  }
+  if (error.code === 'CSV_MAX_RECORD_SIZE') {
+    return new UsageError(
+      `${path} line ${lastLine + 1}: a record runs past ${MAX_RECORD / 1024 / 1024} MiB: a quote opened in it is not closed where it should be`,
+      { cause: error },
+    )
   }
   return new UsageError(`${path}: ${error.message}`, { cause: error })
 }
@@ -73,6 +86,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     relax_quotes: true,
     relax_column_count: true,
     skip_empty_lines: true,
+    max_record_size: MAX_RECORD,
     raw: true,
     on_record: (value: string[], context) => {
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
