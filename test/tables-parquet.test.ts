@@ -299,6 +299,63 @@ test('a text cell that is not UTF-8 stops the reading, naming the row group: nev
   )
 })
 
+test('URL and caption columns stored as bytes (BINARY, no text annotation) are held to UTF-8 too; carried bytes stay base64', async () => {
+  const latin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'))
+  const binary = (names: string[]) => [
+    { name: 'root', num_children: names.length },
+    ...names.map((name) => ({ name, type: 'BYTE_ARRAY' as const, repetition_type: 'OPTIONAL' as const })),
+  ]
+  const good = join(dir, 'binary-utf8.parquet')
+  parquetWriteFile({
+    filename: good,
+    columnData: [
+      { name: 'url', data: [latin1('https://images.example/a.jpg')] },
+      { name: 'caption', data: [new Uint8Array(Buffer.from('café'))] },
+      { name: 'blob', data: [latin1('\xff\x00')] },
+    ],
+    schema: binary(['url', 'caption', 'blob']),
+  })
+  assert.deepEqual(await readAll([good], { captionCol: 'caption' }), [
+    {
+      url: 'https://images.example/a.jpg',
+      row: 0,
+      caption: 'café',
+      meta: { caption: Buffer.from('café').toString('base64'), blob: '/wA=' },
+    },
+  ])
+  for (const [column, options] of [
+    ['url', {}],
+    ['caption', { captionCol: 'caption' }],
+  ] as const) {
+    const path = join(dir, `binary-latin1-${column}.parquet`)
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        {
+          name: 'url',
+          data: [latin1('https://images.example/a.jpg'), latin1('https://images.example/b.jpg')],
+        },
+        { name: 'caption', data: [latin1('plain'), latin1('plain')] },
+      ].map((c) =>
+        c.name === column
+          ? { ...c, data: [c.data[0], latin1(`${Buffer.from(c.data[1]).toString('latin1')}\xe9`)] }
+          : c,
+      ),
+      schema: binary(['url', 'caption']),
+    })
+    // The U+FFFD decoding fetched https://images.example/b.jpg\uFFFD and changed the caption.
+    const { jobs, error } = await readUntilError([path], options)
+    assert.equal(jobs.length, 1)
+    assert.ok(error instanceof UsageError, String(error))
+    assert.match(
+      error.message,
+      new RegExp(
+        `binary-latin1-${column}\\.parquet row 1 \\(row group 0\\), column "${column}": a text cell is not UTF-8`,
+      ),
+    )
+  }
+})
+
 test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {
   const temp = join(dir, 'temp')
   await mkdir(temp)

@@ -193,15 +193,24 @@ async function* rowRange(
         .map((c) => c.element.name),
     )
     const convert = (value: unknown) => jsonSafe(value)
-    /** A cell, an ENUM's bytes as the UTF-8 text they must be (`where` names the row when they are not). */
+    // The URL and caption are read as text whatever their type: bytes (BINARY without a text
+    // annotation, as Hive and Impala write strings) are held to UTF-8 as a STRING cell is, so no
+    // U+FFFD takes a byte's place in the URL fetched. Carried, such a column stays bytes (base64).
+    const texts = new Set([plan.url, ...(plan.caption === undefined ? [] : [plan.caption])])
+    /**
+     * A cell, an ENUM's bytes as the UTF-8 text they must be, the URL's and caption's checked to be
+     * UTF-8 (`where` names the row when they are not).
+     */
     const cellOf = (values: Record<string, unknown>, name: string, where: () => string) => {
       const value = values[name]
-      if (!enums.has(name) || !(value instanceof Uint8Array)) return value
+      if (!(value instanceof Uint8Array) || !(enums.has(name) || texts.has(name))) return value
+      let text: string | undefined
       try {
-        return PARSERS.stringFromBytes(value)
+        text = PARSERS.stringFromBytes(value)
       } catch (error) {
         throw new UsageError(`${where()}, column ${JSON.stringify(name)}: ${(error as Error).message}`)
       }
+      return enums.has(name) ? text : value
     }
     // hyparquet decodes a nested column's whole chunk for any range: read such groups whole.
     const nested = schema.children.some(
