@@ -97,6 +97,29 @@ test('md5 hashes, and a Parquet table read by row groups through the library', a
   )
 })
 
+test('a rerun after the table was edited but for its URLs: the manifest carries the row as the table has it now', async () => {
+  const csv = join(dir, 'edited.csv')
+  const table = (tag: string) =>
+    `url,caption,license\n${server.url('/e-0')},a lake ${tag},cc0-${tag}\n${server.url('/e-1?status=404')},gone ${tag},cc0-${tag}\n`
+  await writeFile(csv, table('before'))
+  const out = join(dir, 'edited')
+  assert.equal((await runCli([csv, '-o', out, '--caption-col', 'caption'])).code, 1)
+  await writeFile(csv, table('after'))
+  const requests = server.stats.requests
+  const rerun = await runCli([csv, '-o', out, '--caption-col', 'caption', '--json'])
+  assert.equal(rerun.code, 1, rerun.stderr)
+  assert.equal(server.stats.requests, requests, 'nothing is fetched again')
+  const lines = await manifest(out)
+  // The journal kept the first run's cells: the manifest said 'before' where the run said 'after'.
+  assert.deepEqual(
+    lines.map((l) => [l.status, l.meta]),
+    [
+      ['ok', { caption: 'a lake after', license: 'cc0-after' }],
+      ['failed', { caption: 'gone after', license: 'cc0-after' }],
+    ],
+  )
+})
+
 test('a table and a URL list in one run is a usage error; so is a missing column', async () => {
   const csv = join(dir, 'mixed.csv')
   await writeFile(csv, `url\n${server.url('/m-0')}\n`)

@@ -43,8 +43,11 @@ export interface Journal {
     /** What `get(key)` returned, so the lookup is not made twice. */
     earlier?: JobRecord,
   ): string
-  /** Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats. */
-  touch(key: string): void
+  /**
+   * Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats.
+   * `meta`, when given, replaces what the record carries (a table row edited but for its URL).
+   */
+  touch(key: string, meta?: Record<string, unknown>): void
   /**
    * Drop the records of these jobs if no job of this run has touched them: rows an input no
    * longer has (a table that shrank), once the shard they were in is sealed without them.
@@ -96,9 +99,11 @@ export class MemoryJournal implements Journal {
     return name
   }
 
-  touch(key: string) {
+  touch(key: string, meta?: Record<string, unknown>) {
     const record = this.#byKey.get(key)
-    if (record) record.run = this.run
+    if (!record) return
+    record.run = this.run
+    if (meta !== undefined) record.meta = meta
   }
 
   forget(keys: Iterable<string>) {

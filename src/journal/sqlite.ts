@@ -219,7 +219,7 @@ export class SqliteJournal implements Journal {
            last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END,
            validators_from = CASE WHEN url = @url THEN validators_from END`,
       ),
-      touch: this.#db.prepare('UPDATE jobs SET run = ? WHERE key = ?'),
+      touch: this.#db.prepare('UPDATE jobs SET run = ?, meta = coalesce(?, meta) WHERE key = ?'),
       forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from WHERE key = @key',
@@ -286,9 +286,9 @@ export class SqliteJournal implements Journal {
     return name
   }
 
-  touch(key: string) {
+  touch(key: string, meta?: Record<string, unknown>) {
     this.#write()
-    this.#stmt.touch.run(this.run, key)
+    this.#stmt.touch.run(this.run, meta === undefined ? null : JSON.stringify(meta), key)
   }
 
   forget(keys: Iterable<string>) {

@@ -197,13 +197,15 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       ((await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier))) ||
         (await adoptPart(key, earlier, ctx)))
     ) {
-      journal.touch(key)
+      // The row's other cells may have changed since (a caption corrected): the manifest says
+      // what the table says now, as the shard's Parquet does.
+      journal.touch(key, job.meta)
       // A run cut between publishing and cleaning up leaves the part: it is not needed.
       await dropLeftover(key, ctx)
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
     if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
-      journal.touch(key)
+      journal.touch(key, job.meta)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed') }
     }
   }
