@@ -159,6 +159,35 @@ test('JSON lines: blank lines skipped, values carried as they are, missing keys 
   ])
 })
 
+test('a JSON array given as JSON lines (one line or pretty-printed), or lines without an object, is a usage error before any row', async () => {
+  const rows = [{ url: 'https://images.example/1.jpg' }, { url: 'https://images.example/2.jpg' }]
+  for (const [name, text] of [
+    ['one-line.jsonl', JSON.stringify(rows)],
+    ['pretty.jsonl', JSON.stringify(rows, null, 2)],
+    // The last object, without its comma, parsed on its own: one row of three fetched.
+    ['per-line.jsonl', `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`],
+  ]) {
+    const path = await file(name, text)
+    await assert.rejects(
+      readAll([path], { format: 'jsonl' }),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message ===
+          `${path} is one JSON array (its line 1 opens it), not JSON lines, one object a line: jq -c '.[]' converts it`,
+      name,
+    )
+  }
+  const strings = await file(
+    'strings.jsonl',
+    '\n"https://images.example/1.jpg"\n"https://images.example/2.jpg"\n',
+  )
+  await assert.rejects(readAll([strings]), {
+    name: 'UsageError',
+    message: `${strings} holds no JSON object on a line of its own (line 2: a JSON string, not an object)`,
+  })
+  assert.deepEqual(await readAll([await file('blank.jsonl', '\n\n')]), [])
+})
+
 test('a malformed JSON line or CSV record keeps its row as an invalid-row job naming file and line', async () => {
   const jsonl = await file(
     'bad.jsonl',

@@ -96,22 +96,38 @@ const KEY_LINES = 1000
 
 /**
  * The keys of a JSON lines file, in order of first appearance, over its first `KEY_LINES` lines
- * that are JSON objects; `undefined` when no line is one.
+ * that are JSON objects; `undefined` when the file has no line. A file whose first line opens a
+ * JSON array (one JSON document, as `json.dump` and `.json` exports write it, pretty-printed or
+ * not), or with lines but no object on any, is a `UsageError` naming its first line: its rows
+ * would each fail as `invalid-row` (a last object without its comma fetched alone), and no column
+ * the options name would be checked.
  */
 export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> {
   const keys = new Set<string>()
   let objects = 0
+  let first: (Line & { problem: string }) | undefined
   for await (const line of lines(file)) {
     const parsed = parseJsonlLine(line.text)
     // A first line of control bytes is a binary file read as text (a Parquet file given
     // --input-format jsonl): one clear error, not a failed row for each of its "lines".
     if (objects === 0 && 'problem' in parsed && holdsControl(line.text))
       throw binaryInput(file.path, 'JSON lines', line.text)
-    if (!('object' in parsed)) continue
+    if (objects === 0 && first === undefined && line.text.startsWith('['))
+      throw new UsageError(
+        `${file.path} is one JSON array (its line ${line.number} opens it), not JSON lines, one object a line: jq -c '.[]' converts it`,
+      )
+    if (!('object' in parsed)) {
+      first ??= { ...line, problem: parsed.problem }
+      continue
+    }
     for (const key of Object.keys(parsed.object)) keys.add(key)
     if (++objects === KEY_LINES) break
   }
-  return objects > 0 ? [...keys] : undefined
+  if (objects > 0) return [...keys]
+  if (first === undefined) return undefined
+  throw new UsageError(
+    `${file.path} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
+  )
 }
 
 /**
