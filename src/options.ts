@@ -250,14 +250,17 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)
   }
   integer('retries', o.retries, 0)
+  // Node's timers hold at most 2^31 - 1 ms: a longer one fires at once (TimeoutOverflowWarning).
+  // A month-long timeout means none: it becomes the longest a timer can wait, however huge it was
+  // (`--total-timeout 1e99`, `Infinity`), before the checks, which hold it to a safe integer.
+  for (const key of DURATIONS) {
+    if (typeof o[key] === 'number' && o[key] > LONGEST_TIMER_MS) o[key] = LONGEST_TIMER_MS
+  }
   integer('maxRetryAfter', o.maxRetryAfter, 0)
   integer('connectTimeout', o.connectTimeout, 1)
   integer('headersTimeout', o.headersTimeout, 1)
   integer('idleTimeout', o.idleTimeout, 1)
   integer('totalTimeout', o.totalTimeout, 1)
-  // Node's timers hold at most 2^31 - 1 ms: a longer one fires at once (TimeoutOverflowWarning).
-  // A month-long timeout means none: it becomes the longest a timer can wait.
-  for (const key of DURATIONS) o[key] = Math.min(o[key], LONGEST_TIMER_MS)
   integer('maxSize', o.maxSize, 1)
   integer('maxRedirects', o.maxRedirects, 0)
   integer('threads', o.threads, 0)

@@ -200,6 +200,14 @@ test("options: durations beyond a Node timer's longest wait are cut to it, not l
   for (const key of ['totalTimeout', 'headersTimeout', 'maxRetryAfter'] as const)
     assert.equal(o[key], 2 ** 31 - 1, key)
   assert.equal(o.idleTimeout, 5000)
+  // However huge: `--total-timeout 1e99` is 1e102 ms, past a safe integer, and still no limit.
+  const huge = resolveOptions({ totalTimeout: 1e102, maxRetryAfter: 1e33, connectTimeout: Infinity })
+  for (const key of ['totalTimeout', 'maxRetryAfter', 'connectTimeout'] as const)
+    assert.equal(huge[key], 2 ** 31 - 1, key)
+  assert.throws(
+    () => resolveOptions({ idleTimeout: Number.NaN }),
+    /`idleTimeout` to be an integer >= 1, got NaN/,
+  )
 })
 
 test('sizes parse with units', () => {
