@@ -322,6 +322,24 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   }
 })
 
+test('a usage error points at the help of its own command, which lists the culprit', async () => {
+  const cases: [string[], string][] = [
+    [['--frobnicate'], 'imgpull'],
+    [['unsplash', 'search', 'lake', '--dpr', '9'], 'imgpull unsplash search'],
+    [['unsplash', 'search'], 'imgpull unsplash search'],
+    [['enqueue', 'x', '--queue', 'q', '--attempts', '0'], 'imgpull enqueue'],
+    [['worker', '--shards', '0'], 'imgpull worker'],
+    [['status', '--frobnicate'], 'imgpull status'],
+    // A word that names no command is an input: the main command's help.
+    [['stauts', '--dpr', '2'], 'imgpull'],
+  ]
+  for (const [args, command] of cases) {
+    const r = await runCli(args, { env: { UNSPLASH_ACCESS_KEY: '' } })
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.ok(r.stderr.endsWith(` (see ${command} --help)\n`), `${args.join(' ')}: ${r.stderr}`)
+  }
+})
+
 test('--help lists options with defaults; --version prints the version', async () => {
   const help = await runCli(['--help'])
   assert.equal(help.code, 0)

@@ -97,13 +97,16 @@ export async function main(argv = process.argv): Promise<number> {
     sub.exitOverride()
     sub.configureOutput({ writeErr: () => {} })
   }
+  // A usage error points at the help of the command it is about: `--dpr` is in `imgpull unsplash
+  // search --help`, not in `imgpull --help`.
+  const help = `(see ${commandPath(program, argv)} --help)`
   try {
     await program.parseAsync(argv)
     return Number(process.exitCode ?? EXIT.ok)
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok // --help, --version
-      process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} (see imgpull --help)\n`)
+      process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} ${help}\n`)
       return EXIT.usage
     }
     if (error instanceof FatalError) {
@@ -125,12 +128,28 @@ export async function main(argv = process.argv): Promise<number> {
               (_, field: string) => `Expected --${kebab(field)}`,
             )
           : error.message
-      process.stderr.write(`imgpull: ${message} (see imgpull --help)\n`)
+      process.stderr.write(`imgpull: ${message} ${help}\n`)
       return EXIT.usage
     }
     process.stderr.write(`imgpull: ${(error as Error).message ?? error}\n`)
     return EXIT.failed
   }
+}
+
+/**
+ * The command `argv` runs, as typed: `imgpull unsplash search` for `imgpull unsplash search lake
+ * --dpr 9`. Words are read up to the first that names no subcommand (an input, an option).
+ */
+function commandPath(program: Command, argv: readonly string[]): string {
+  const path = [program.name()]
+  let command = program
+  for (const word of argv.slice(2)) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word))
+    if (!sub) break
+    path.push(sub.name())
+    command = sub
+  }
+  return path.join(' ')
 }
 
 /** `maxAspectRatio` → `max-aspect-ratio`: a library field as its command-line option. */
