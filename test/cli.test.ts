@@ -280,6 +280,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
     // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
     [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],
+    // A mistyped URL is no file either: said so, not only "no such file".
+    [
+      ['htp://example.com/a.jpg'],
+      /cannot read input 'htp:\/\/example\.com\/a\.jpg': no such file, nor an http\(s\) URL/,
+    ],
+    [
+      ['http//example.com/a.jpg'],
+      /cannot read input 'http\/\/example\.com\/a\.jpg': no such file, nor an http\(s\) URL/,
+    ],
+    [['http://[::1/a.jpg'], /cannot read input 'http:\/\/\[::1\/a\.jpg': no such file, nor a valid URL/],
     [
       ['examples/photos.parquet', '--input-format', 'csv'],
       /does not read as a text table: its first line holds binary data/,

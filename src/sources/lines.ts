@@ -38,9 +38,18 @@ export async function checkInputs(args: string[]): Promise<void> {
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code
       // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`).
       const command = code === 'ENOENT' && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
-      throw new UsageError(`cannot read input '${arg}': ${why}${command}`)
+      // One that looks like an address is most likely a mistyped URL (`htp://`, `http//`, `http://[::1`).
+      const url = code === 'ENOENT' ? notUrl(arg) : ''
+      throw new UsageError(`cannot read input '${arg}': ${why}${command}${url}`)
     }
   }
+}
+
+/** Why an argument that looks like an address is no URL, as the end of a message; '' for others. */
+function notUrl(arg: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]
+  if (scheme) return /^https?$/i.test(scheme) ? ', nor a valid URL' : ', nor an http(s) URL'
+  return /^https?:?\/\/?[^/]/i.test(arg) ? ', nor an http(s) URL' : ''
 }
 
 /** URLs from command-line arguments, list files and stdin, in order, streamed. */
