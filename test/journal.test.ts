@@ -59,7 +59,7 @@ test('a rerun skips finished work and permanent failures, retries passing ones, 
   assert.equal(status.code, 0)
   assert.match(status.stdout, /9 ok .*1 failed/)
   assert.match(status.stdout, /http-404 ×1/)
-  assert.match(status.stdout, /Add --retry-failed to try the 1 permanent failures too\./)
+  assert.match(status.stdout, /Add --retry-failed to try the 1 permanent failure too\./)
   assert.doesNotMatch(status.stdout, /passing cause/)
   // At rest the journal is no WAL database (file format bytes 18-19: 1, not 2), so a user who can
   // read the folder but not write it can still open it for `status` and `report`.

@@ -48,8 +48,14 @@ export function statusCommand(
   }
   if (pending) write('Run the same command again to finish the rest.')
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
-  if (passing) write(`Run the same command again to retry the ${passing} failures with a passing cause.`)
-  if (failed - passing > 0) write(`Add --retry-failed to try the ${failed - passing} permanent failures too.`)
+  const plural = (count: number) => (count === 1 ? '' : 's')
+  const permanent = failed - passing
+  if (passing)
+    write(
+      `Run the same command again to retry the ${passing} failure${plural(passing)} with a passing cause.`,
+    )
+  if (permanent > 0)
+    write(`Add --retry-failed to try the ${permanent} permanent failure${plural(permanent)} too.`)
 }
 
 /** `imgpull status --redis URL --queue NAME [--json]`: a queue's progress over all its workers. */

@@ -111,7 +111,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           print(`worker ${e.worker} on queue ${o.queue}: taking shards (Ctrl-C to stop)`)
         else if (e.type === 'shard')
           print(
-            `shard ${shardStem(e.shard)}: ${n(e.rows)} rows${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+            `shard ${shardStem(e.shard)}: ${n(e.rows)} row${e.rows === 1 ? '' : 's'}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
           )
         else if (e.type === 'done') {
           const c = e.counts
