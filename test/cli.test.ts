@@ -302,6 +302,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
+    [
+      ['unsplash', 'search', 'lake', '--limit', '0'],
+      /'-l, --limit <n>' argument '0' is invalid\. expected an integer >= 1, or 'all'/,
+    ],
     // Refused with the options, in their names, not on every image after its download.
     [
       ['http://127.0.0.1:9/x.jpg', '--resize', 'border', '--size', '8', '--background', 'whte'],

@@ -33,6 +33,9 @@ const COMMANDS = ['search', 'collection', 'user', 'topic', 'random', 'photo']
 /** `--limit N` or `--limit all`. */
 function limit(value: string): number {
   if (value.trim().toLowerCase() === 'all') return Number.POSITIVE_INFINITY
+  // The message names both forms: `--limit 0` is refused, `--limit all` is not.
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new InvalidArgumentError("expected an integer >= 1, or 'all'")
   return integer(1)(value)
 }
 
