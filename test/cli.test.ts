@@ -302,6 +302,12 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],
+    // `-o "$OUT"` with OUT unset: not the current folder, unasked.
+    [
+      ['x', '-o', ''],
+      /'-o, --out <dir>' argument '' is invalid\. expected a folder \(\. for the current one\)/,
+    ],
+    [['worker', '--queue', 'q', '-o', ' '], /'-o, --out <dir>' argument ' ' is invalid\. expected a folder/],
     [
       ['unsplash', 'search', 'lake', '--limit', '0'],
       /'-l, --limit <n>' argument '0' is invalid\. expected an integer >= 1, or 'all'/,

@@ -28,6 +28,12 @@ export function secondsOrZero(value: string): number {
   return n === 0 ? 0 : seconds(value)
 }
 
+/** A folder: an empty one (`-o "$OUT"` with OUT unset) would be the current folder, unasked. */
+export function folder(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a folder (. for the current one)')
+  return value
+}
+
 export function size(value: string): number {
   const n = parseSize(value)
   if (n === undefined || n < 1) throw new InvalidArgumentError('expected a size such as 500MB or 2GiB')

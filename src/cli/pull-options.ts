@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
-import { header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
+import { folder, header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
 const s = (ms: number) => String(ms / 1000)
@@ -10,7 +10,7 @@ const s = (ms: number) => String(ms / 1000)
 /** Options every pulling command shares (URL lists, and sources added later). */
 export function addPullOptions(command: Command): Command {
   command
-    .option('-o, --out <dir>', 'output folder', defaults.out)
+    .option('-o, --out <dir>', 'output folder', folder, defaults.out)
     .option('-c, --concurrency <n>', 'transfers at once, over all hosts', integer(1), defaults.concurrency)
     .option(
       '--per-host <n|auto>',

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { formatBytes, grouped } from '../report/format.js'
-import { integer, seconds } from './parse.js'
+import { folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 
@@ -18,7 +18,7 @@ export function addWorkerCommand(program: Command): Command {
     )
   addQueueOptions(command)
   command
-    .option('-o, --out <dir>', 'output folder (may be shared by workers)', '.')
+    .option('-o, --out <dir>', 'output folder (may be shared by workers)', folder, '.')
     .option(
       '-c, --concurrency <n>',
       "transfers at once in a shard's run (default: the enqueued one)",
