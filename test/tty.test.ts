@@ -25,7 +25,7 @@ test('on a terminal, Ctrl-C is acknowledged above the progress line and stays th
   const list = join(dir, 'tty.txt')
   await writeFile(list, Array.from({ length: 40 }, (_, i) => server.url(`/tty-${i}`)).join('\n'))
   const out = join(dir, 'tty-out')
-  // A terminal of 24 rows and 120 columns (a pty from `script` has no size: log-update draws nothing then).
+  // A terminal of 24 rows and 120 columns (one that reports no size is drawn as 80×24: see below).
   const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}' --grace 1`
   const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
   let raw = ''
@@ -46,4 +46,21 @@ test('on a terminal, Ctrl-C is acknowledged above the progress line and stays th
   const stopping = shown.findIndex((l) => l.startsWith('Stopping: finishing transfers in flight'))
   assert.ok(stopping >= 0, `the acknowledgement is on the screen at the end:\n${shown.join('\n')}`)
   assert.match(shown.at(-1) ?? '', /Run the same command again to continue/)
+})
+
+test('a terminal that reports no size (0×0) still shows the progress line', async () => {
+  const list = join(dir, 'tty-unsized.txt')
+  await writeFile(list, Array.from({ length: 3 }, (_, i) => server.url(`/unsized-${i}`)).join('\n'))
+  const out = join(dir, 'tty-unsized-out')
+  // `script` under a pipe makes a pty of 0 rows and 0 columns, as `docker exec -t` can before a resize.
+  const command = `stty rows 0 cols 0; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}'`
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let raw = ''
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    raw += d
+  })
+  const code = await new Promise<number | null>((resolve) => pty.on('close', resolve))
+  assert.equal(code, 0, raw)
+  assert.match(raw, /\d+\/3 \(\d+%\) · \d+ active · /, 'the progress line is drawn')
+  assert.match(screen(raw).join('\n'), /3 images, .* 0 failed/)
 })

@@ -22,7 +22,7 @@ export class ProgressLine {
     /** Total inputs, once known (counted in the background for list files). */
     readonly total: () => number | undefined,
   ) {
-    this.#draw = draw(process.stderr)
+    this.#draw = draw(sized(process.stderr))
     this.#timer = setInterval(() => this.render(), 1000 / FPS)
     this.#timer.unref()
   }
@@ -66,6 +66,22 @@ export class ProgressLine {
     this.#draw.clear()
     this.#draw.done()
   }
+}
+
+/**
+ * A terminal as log-update sees it: one that reports no size (a pty of 0×0, as `script` with no
+ * terminal above it or `docker exec -t` before its first resize make) is 80×24, not room for
+ * nothing, where log-update would draw an empty line on every frame.
+ */
+function sized(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return new Proxy(stream, {
+    get(target, key) {
+      if (key === 'columns') return target.columns || 80
+      if (key === 'rows') return target.rows || 24
+      const value = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 /** A progress line; log-update is loaded only when one is drawn (it costs 50 ms of start-up). */
