@@ -214,6 +214,19 @@ test('--json into a reader that goes away (| head -1): a clean stop, no stack tr
   assert.equal(manifest.length, urls.length, 'every job has its manifest line')
 })
 
+test('past the first 20 failures, how many more follows them, before the summary', async () => {
+  for (const n of [21, 23]) {
+    const urls = Array.from({ length: n }, (_, i) => server.url(`/gone-${n}-${i}?status=404`))
+    const r = await runCli([await list(`gone-${n}.txt`, urls), '-o', join(dir, `gone-${n}`)])
+    assert.equal(r.code, 1, r.stderr)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.filter((l) => l.startsWith('failed http-404')).length, 20)
+    assert.equal(lines[20], `(${n - 20} more failure${n === 21 ? '' : 's'} not shown)`)
+    assert.match(lines[21], new RegExp(`^0 images, .*, ${n} failed$`))
+    assert.match(lines[22], new RegExp(`^Failures: http-404 ×${n}\\. Details: `))
+  }
+})
+
 test('invalid URLs in a list become failed results, not a crash', async () => {
   const out = join(dir, 'invalid')
   const file = await list('invalid.txt', ['not a url', 'ftp://example.com/x.jpg', server.url('/fine')])

@@ -156,6 +156,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
     const empty = run.stats.read === 0 && !interrupted
+    // Right below the failures it is about, before the summary.
+    const hidden = shownFailures - SHOWN_FAILURES
+    if (hidden > 0) say(`(${hidden} more failure${hidden === 1 ? '' : 's'} not shown)`)
     // An empty input is said in words, not as a line of zeros.
     if (!flags.quiet && !empty) say(summaryLine(tally, ms))
     if (!flags.quiet && empty && !hooks.emptyExplained) {
@@ -163,7 +166,6 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
         'No input found: the lists hold no URL (blank lines and # comments are skipped), or the tables no row.',
       )
     }
-    if (shownFailures > SHOWN_FAILURES) say(`(${shownFailures - SHOWN_FAILURES} more failures not shown)`)
     if (tally.failed && !fatal)
       say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
     if (interrupted && !fatal) say('Run the same command again to continue where this run stopped.')
