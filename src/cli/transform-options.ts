@@ -48,7 +48,7 @@ export function addTransformOptions(command: Command): Command {
     )
     .option(
       '--max-pixels <n>',
-      "refuse an image (or the resized output; an animation's frames together where all are decoded) of more pixels, from its header (too-many-pixels)",
+      "refuse an image (or the resized output; an animation's frames together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
       integer(1),
     )
     .option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images')
