@@ -311,7 +311,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     // Table options on URL lists or standard input would be dropped: a hash never checked.
     [
       [join(dir, 'urls.txt'), '--hash-col', 'sha256'],
-      /--hash-col is for tables .*'.*urls\.txt' is a URL list/,
+      /--hash-col is for tables .*'.*urls\.txt' is read as a URL list \(its name is no table's: give --input-format if it is one\)/,
     ],
     [['-', '--input-format', 'csv'], /--input-format is for tables .*standard input is read as a URL list/],
     [['x', '--resize', 'keep-ratio'], /--resize keep-ratio needs --size/],

@@ -240,7 +240,7 @@ export async function pullCommand(
   if (given) {
     const what = inputs.includes('-')
       ? 'standard input is read as a URL list (tables are read from files)'
-      : `'${inputs[0]}' is a URL list`
+      : `'${inputs[0]}' is read as a URL list (its name is no table's: give --input-format if it is one)`
     throw new UsageError(`${given[0]} is for tables (CSV, TSV, JSON lines, Parquet): ${what}`)
   }
   checkTemplate(options.name ?? '{name}{ext}')
