@@ -206,13 +206,31 @@ test('JPEG: fill bytes, restart markers and byte stuffing; a broken structure is
       Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 1, 2, 0xff, 0xd9]),
     ],
     ['a segment length under 2', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 1, 0xff, 0xd9])],
-    [
-      'a stray byte between segments',
-      Buffer.concat([file.subarray(0, 2), Buffer.from([0x00]), file.subarray(2)]),
-    ],
     ['a second start-of-image in the scan', scan([1, 2, 0xff, 0xd8, 3])],
   ]
   for (const [what, body] of broken) corrupt(await judge('jpg', body), what)
+})
+
+test('JPEG: bytes between segments are passed over to the next marker, as libjpeg passes them', async () => {
+  // libjpeg warns "Corrupt JPEG data: N extraneous bytes before marker 0xdb" and decodes the whole
+  // image; browsers, Pillow and libvips (failOn 'error') show it. Writers and webcams leave them.
+  const file = fixture('baseline.jpg')
+  const dqt = file.indexOf(Buffer.from([0xff, 0xdb]))
+  const between = (junk: number[]) =>
+    Buffer.concat([file.subarray(0, dqt), Buffer.from(junk), file.subarray(dqt)])
+  const cases: [string, Buffer][] = [
+    ['a stray byte before DQT', between([0x00])],
+    ['18 bytes before DQT', between([...Buffer.from('not a marker here')])],
+    ['a stuffed zero (FF 00) before DQT', between([0xff, 0x00])],
+    ['a stray byte after SOI', Buffer.concat([file.subarray(0, 2), Buffer.from([0x0a]), file.subarray(2)])],
+  ]
+  for (const [what, body] of cases) {
+    for (const split of [(b: Uint8Array) => [b], every(1), every(3), uneven(4)]) {
+      assert.deepEqual(await judge('jpg', body, split), { complete: true, width: 64, height: 48 }, what)
+    }
+  }
+  // Zeros where the rest of the file belongs are still no end.
+  truncated(await judge('jpg', Buffer.concat([file.subarray(0, dqt), Buffer.alloc(4096)])), 'zero-filled')
 })
 
 test('PNG, GIF: broken structures are corrupt', async () => {

@@ -56,7 +56,8 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
 
 /**
  * JPEG (ITU-T T.81 Annex B, with JFIF/EXIF application segments): SOI, marker segments walked by their
- * lengths (so an EXIF thumbnail's own FFD9 inside APP1 is skipped), a frame header, and after each SOS
+ * lengths (so an EXIF thumbnail's own FFD9 inside APP1 is skipped; bytes between a segment's end and the
+ * next marker are passed over, as libjpeg passes them), a frame header, and after each SOS
  * the entropy-coded data, scanned for FF with `indexOf`: FF00 is a stuffed byte, FFD0–FFD7 a restart
  * marker, FFFF fill, any other FFxx the marker that ends the scan (DHT, DQT, DRI, the next SOS of a
  * progressive file, or EOI). Whole when EOI follows at least one scan. Bytes after EOI are allowed: cameras
@@ -111,12 +112,19 @@ export class JpegCheck implements CompletenessCheck {
           if (++this.#have === 2) this.#at = At.Marker
           break
         case At.Marker: {
-          const b = chunk[i++]
           if (!this.#ff) {
-            if (b !== 0xff)
-              this.#verdict = corrupt(`JPEG has no marker where one belongs, at byte ${this.#base + i - 1}`)
-            this.#ff = true
-          } else if (b !== 0xff) {
+            // Bytes where a marker belongs are skipped up to the next FF, as libjpeg's next_marker
+            // skips them (a warning, "extraneous bytes before marker": browsers, Pillow and libvips
+            // show the image); writers and webcams that get a segment's length wrong leave them.
+            const j = chunk.indexOf(0xff, i)
+            i = j === -1 ? n : j + 1
+            this.#ff = j !== -1
+            break
+          }
+          const b = chunk[i++]
+          // FF 00 is a stuffed zero, no marker: skipped with the bytes above.
+          if (b === 0) this.#ff = false
+          else if (b !== 0xff) {
             this.#ff = false
             this.#onMarker(b, this.#base + i)
           }
@@ -189,7 +197,7 @@ export class JpegCheck implements CompletenessCheck {
           : corrupt('JPEG ends before any image data')
       return
     }
-    if (m === 0 || m === 0xd8) {
+    if (m === 0xd8) {
       this.#verdict = corrupt(
         `JPEG has a misplaced marker FF${m.toString(16).padStart(2, '0')} at byte ${at - 2}`,
       )
