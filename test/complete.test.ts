@@ -482,6 +482,43 @@ test('SVG: the root closed, whatever its content; a truncation hidden in a comme
   corrupt(await judge('svg', Buffer.from('<svg><!ELEMENT x></svg>')), 'a declaration inside the root')
 })
 
+test('SVG: an XML declaration anywhere but at the first bytes is corrupt, as XML parsers and browsers refuse it', async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+  const decl = '<?xml version="1.0" encoding="UTF-8"?>'
+  const bom = '\ufeff'
+  for (const text of [
+    `${decl}\n${svg}`,
+    `${bom}${decl}${svg}`,
+    `<?xml-stylesheet href="a.css"?>${svg}`,
+    `${decl}<?xml-stylesheet href="a.css"?><svg><?xmlfoo x?></svg>`,
+  ]) {
+    for (const split of [(b: Uint8Array) => [b], every(1), every(3)])
+      complete(await judge('svg', Buffer.from(text), split), JSON.stringify(text))
+  }
+  // A template or script that prints a newline first: "XML declaration allowed only at the start
+  // of the document" (libxml2, Chromium; resvg#1057).
+  for (const text of [
+    `\n${decl}\n${svg}`,
+    `  ${decl}${svg}`,
+    `${bom}\r\n${decl}${svg}`,
+    `<!-- generator -->${decl}${svg}`,
+    `${svg.slice(0, -6)}${decl}</svg>`,
+    `${svg}${decl}`,
+  ]) {
+    for (const split of [(b: Uint8Array) => [b], every(1), every(3)]) {
+      const verdict = await judge('svg', Buffer.from(text), split)
+      corrupt(verdict, JSON.stringify(text))
+      assert.match(verdict.complete ? '' : verdict.reason, /^SVG has an XML declaration at byte \d+/)
+    }
+  }
+  // The name is reserved in any case (libxml2: XML_ERR_RESERVED_XML_NAME).
+  assert.deepEqual(await judge('svg', Buffer.from(`<?XML version="1.0"?>${svg}`)), {
+    complete: false,
+    kind: 'corrupt',
+    reason: 'SVG has a processing instruction named XML at byte 0',
+  })
+})
+
 test('an extension sniff() never returns has no check', () => {
   assert.throws(() => completenessCheck('psd'), TypeError)
 })

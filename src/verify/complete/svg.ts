@@ -49,6 +49,10 @@ export class SvgCheck implements CompletenessCheck {
   #subsetOpen = ''
   /** Bytes of a byte order mark seen at the start. */
   #bom = 0
+  /** A processing instruction's target while it is read (its first 4 bytes at most); undefined once read. */
+  #target: string | undefined
+  /** Where the processing instruction being read starts (its `<`). */
+  #piAt = 0
 
   update(chunk: Uint8Array): void {
     const n = chunk.length
@@ -71,7 +75,7 @@ export class SvgCheck implements CompletenessCheck {
           i = this.#until(chunk, i, 0x5d, 2)
           break
         case At.Pi:
-          i = this.#until(chunk, i, 0x3f, 1)
+          i = this.#target === undefined ? this.#until(chunk, i, 0x3f, 1) : this.#piTarget(chunk, i)
           break
         case At.Doctype:
           i = this.#doctype(chunk, i)
@@ -130,6 +134,8 @@ export class SvgCheck implements CompletenessCheck {
       this.#bang = ''
     } else if (c === 0x3f) {
       this.#enter(At.Pi)
+      this.#target = ''
+      this.#piAt = this.#base + i - 1
     } else if (c === 0x2f) {
       if (this.#depth === 0)
         this.#verdict = corrupt(`SVG has an end tag outside its root, at byte ${this.#base + i}`)
@@ -187,6 +193,32 @@ export class SvgCheck implements CompletenessCheck {
     for (let k = chunk.length - 1; k >= from && chunk[k] === mark && trailing < count; k--) trailing++
     this.#run = trailing === chunk.length - from ? Math.min(count, trailing + this.#run) : trailing
     return chunk.length
+  }
+
+  /**
+   * A processing instruction's target, up to the white space or `?` after it (left for `#until`). The
+   * target `xml`, in any case, is the XML declaration, allowed only as the document's first bytes
+   * (XML 1.0 §2.8, after a byte order mark): elsewhere, white space or a comment before it, XML
+   * parsers stop ("XML declaration allowed only at the start of the document") and browsers show
+   * no image.
+   */
+  #piTarget(chunk: Uint8Array, i: number): number {
+    for (; i < chunk.length; i++) {
+      const c = chunk[i]
+      if (isSpace(c) || c === 0x3f || this.#target!.length > 3) {
+        const target = this.#target!
+        this.#target = undefined
+        if (target !== 'xml' && target.toLowerCase() === 'xml')
+          this.#verdict = corrupt(`SVG has a processing instruction named ${target} at byte ${this.#piAt}`)
+        else if (target === 'xml' && this.#piAt !== this.#bom)
+          this.#verdict = corrupt(
+            `SVG has an XML declaration at byte ${this.#piAt}: XML allows one only as the first bytes`,
+          )
+        return i
+      }
+      this.#target += String.fromCharCode(c)
+    }
+    return i
   }
 
   /** A start tag: quoted values may hold `>`; `/>` closes an empty element. */
