@@ -499,3 +499,25 @@ test('a head no image begins with is ruled out at 32 bytes; one that may open an
     assert.equal(check.ruledOut(), expected, name)
   }
 })
+
+test('the size of a file whose first chunk is a few bytes comes from the whole head, not from that chunk', async () => {
+  // A server that flushes its first bytes alone (a chunked answer's first chunk): image-size's
+  // readers took the fields past that chunk's end for zeros (a lossless WebP of 22 bytes: 64x1) or
+  // read on into the memory it shares (a socket's buffer: 120x852048).
+  for (const [name, [, , width, height]] of Object.entries(FIXTURES)) {
+    const file = fixture(name)
+    for (let n = 1; n <= 40; n++) {
+      // The chunk as a socket's would be: a view into a larger buffer whose next bytes are not the file's.
+      const first = Buffer.concat([file.subarray(0, n), Buffer.alloc(64, 0xa5)]).subarray(0, n)
+      const check = new FileCheck('none', undefined)
+      check.update(first)
+      check.update(file.subarray(n))
+      assert.ok(await check.identify(), name)
+      const read = async (offset: number, length: number) => file.subarray(offset, offset + length)
+      const result = await check.finish(read)
+      assert.ok(result.ok, name)
+      const { width: w, height: h } = result.checked
+      assert.deepEqual({ width: w, height: h }, { width, height }, `${name}, first chunk of ${n} bytes`)
+    }
+  }
+})

@@ -215,9 +215,23 @@ export class FileCheck {
   }
 }
 
-/** Width and height from the head's first chunk, or from the whole head when they lie beyond it. */
+/**
+ * A first chunk this long holds every size field that sits at a fixed place near a file's start (the
+ * furthest, a VP8X WebP's canvas, ends at byte 30); sizes further in are read by readers that check
+ * their bounds, and give nothing when the chunk stops short of them.
+ */
+const FIRST_CHUNK_ENOUGH = 4096
+
+/**
+ * Width and height from the head's first chunk, or from the whole head when they lie beyond it. A
+ * shorter first chunk (a server that flushes the first bytes alone) is not read alone: image-size's
+ * readers take the fields past its end for zeros, or read on into whatever shares its memory.
+ */
 async function headDimensions(parts: Buffer[], ext: string): Promise<{ width?: number; height?: number }> {
-  const first = await dimensions(parts[0], ext)
-  if (first.width !== undefined || parts.length === 1) return first
+  const whole = parts.length === 1
+  if (whole || parts[0].length >= FIRST_CHUNK_ENOUGH) {
+    const first = await dimensions(parts[0], ext)
+    if (first.width !== undefined || whole) return first
+  }
   return dimensions(Buffer.concat(parts).subarray(0, HEAD_BYTES), ext)
 }
