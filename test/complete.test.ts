@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
+import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
 import { box, dimsOf, type Format, makeImage, truncatedCopy, u32, withMpf } from './support/images.js'
@@ -259,9 +260,10 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
   const gif = fixture('animated.gif')
   assert.equal(gif.at(-1), 0x3b)
   const bare = gif.subarray(0, gif.length - 1)
-  assert.deepEqual(await judge('gif', bare), { complete: true, unchecked: NO_TRAILER })
+  const size = { width: 64, height: 48 }
+  assert.deepEqual(await judge('gif', bare), { complete: true, ...size, unchecked: NO_TRAILER })
   for (const split of [every(1), every(7), uneven(3)])
-    assert.deepEqual(await judge('gif', bare, split), { complete: true, unchecked: NO_TRAILER })
+    assert.deepEqual(await judge('gif', bare, split), { complete: true, ...size, unchecked: NO_TRAILER })
   // Cut inside the last image's data: truncated, framing or not.
   assert.deepEqual(await judge('gif', gif.subarray(0, gif.length - 3)), {
     complete: false,
@@ -269,9 +271,13 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
     reason: 'GIF ends before its trailer',
   })
   // Browsers and Go's image/gif take a NUL where the trailer belongs as the end (golang/go#38854).
-  assert.deepEqual(await judge('gif', Buffer.concat([bare, Buffer.from([0x00])])), { complete: true })
+  assert.deepEqual(await judge('gif', Buffer.concat([bare, Buffer.from([0x00])])), {
+    complete: true,
+    ...size,
+  })
   assert.deepEqual(await judge('gif', Buffer.concat([bare, Buffer.from([0x00, 0x3b, 0x00])])), {
     complete: true,
+    ...size,
   })
   // Zero-filled from a block on (a file preallocated and never written): no end, corrupt.
   corrupt(
@@ -282,6 +288,40 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
     await judge('gif', Buffer.concat([gif.subarray(0, 13 + 768), Buffer.from([0x00, 0x3b])])),
     'a NUL before any image',
   )
+})
+
+test('GIF: the size is the logical screen, grown to hold the first image, as browsers show it', async () => {
+  const gif = fixture('animated.gif') // a 64x48 screen, the first image 64x48 at 0,0
+  const descriptor = gif.indexOf(0x2c, 13 + 768)
+  assert.equal(gif.readUInt16LE(descriptor + 5), 64)
+  /** The GIF with its logical screen and its first image's place changed. */
+  const variant = (screen: [number, number], at: [number, number]) => {
+    const b = Buffer.from(gif)
+    b.writeUInt16LE(screen[0], 6)
+    b.writeUInt16LE(screen[1], 8)
+    b.writeUInt16LE(at[0], descriptor + 1)
+    b.writeUInt16LE(at[1], descriptor + 3)
+    return b
+  }
+  // What Chromium's img.naturalWidth x naturalHeight gives for each.
+  const table: [string, Buffer, number, number][] = [
+    ['as written', gif, 64, 48],
+    ['a screen of 0x0 (writers that leave it out)', variant([0, 0], [0, 0]), 64, 48],
+    ['a 1x1 screen', variant([1, 1], [0, 0]), 64, 48],
+    ['a screen wider than the image, not as tall', variant([100, 10], [0, 0]), 100, 48],
+    ['the first image placed at 5,7 on its screen', variant([64, 48], [5, 7]), 69, 55],
+    ['a larger screen holds the image', variant([200, 100], [5, 7]), 200, 100],
+  ]
+  for (const [what, body, width, height] of table) {
+    for (const split of [(b: Uint8Array) => [b], every(1), uneven(6)])
+      assert.deepEqual(await judge('gif', body, split), { complete: true, width, height }, what)
+    const check = new FileCheck('none', undefined)
+    check.update(body)
+    await check.identify()
+    const result = await check.finish(async () => new Uint8Array(0))
+    assert.ok(result.ok)
+    assert.deepEqual([result.checked.width, result.checked.height], [width, height], what)
+  }
 })
 
 test("PNG: a critical or APNG chunk whose CRC fails is corrupt; another chunk's is let go, as libpng lets it", async () => {

@@ -1,4 +1,4 @@
-import { ascii } from '../bytes.js'
+import { ascii, u16le } from '../bytes.js'
 import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
@@ -20,10 +20,14 @@ type At = (typeof At)[keyof typeof At]
  * sub-blocks up to an empty one, then the trailer (0x3B). Whole at the trailer after at least one image;
  * bytes after the trailer are allowed, as decoders stop there. A NUL in the trailer's place, as the body's
  * last byte, ends it too, and a GIF that ends between blocks is whole but `unchecked` (see `finish`).
+ * The verdict carries the size browsers show: the logical screen, grown to hold the first image.
  */
 export class GifCheck extends Walk {
   #at: At = At.Header
   #images = 0
+  /** The logical screen's size, grown to hold the first image (see `#whole`). */
+  #width = 0
+  #height = 0
 
   constructor() {
     super()
@@ -34,6 +38,8 @@ export class GifCheck extends Walk {
     switch (this.#at) {
       case At.Header:
         if (!ascii(h, 0, 'GIF87a') && !ascii(h, 0, 'GIF89a')) return this.settle(corrupt('not a GIF header'))
+        this.#width = u16le(h, 6)
+        this.#height = u16le(h, 8)
         return this.#block(colourTable(h[10]))
       case At.Block:
         if (h[0] === 0x21) {
@@ -44,7 +50,7 @@ export class GifCheck extends Walk {
           this.#at = At.Descriptor
           return this.expect(9)
         }
-        if (h[0] === 0x3b) return this.settle(this.#images > 0 ? COMPLETE : corrupt('GIF has no image'))
+        if (h[0] === 0x3b) return this.settle(this.#images > 0 ? this.#whole() : corrupt('GIF has no image'))
         // A NUL where a block belongs, after an image, ends the GIF as its trailer would (Chromium,
         // Firefox, Go's image/gif read it so), when it is the body's last byte or a trailer follows
         // it: more bytes after it are no end (a GIF zero-filled from there is corrupt).
@@ -58,6 +64,12 @@ export class GifCheck extends Walk {
       case At.Label:
         return this.#subBlock(0)
       case At.Descriptor:
+        // Browsers (Chromium's Wuffs, Firefox) grow a logical screen too small for the first image,
+        // or of size 0, to hold it: that is the size they show.
+        if (this.#images === 0) {
+          this.#width = Math.max(this.#width, u16le(h, 0) + u16le(h, 4))
+          this.#height = Math.max(this.#height, u16le(h, 2) + u16le(h, 6))
+        }
         this.#images++
         this.#at = At.CodeSize
         return this.expect(1, colourTable(h[8]))
@@ -66,7 +78,7 @@ export class GifCheck extends Walk {
       case At.SubBlock:
         return h[0] === 0 ? this.#block(0) : this.#subBlock(h[0])
       case At.Nul:
-        if (h[0] === 0x3b) return this.settle(COMPLETE)
+        if (h[0] === 0x3b) return this.settle(this.#whole())
         return this.settle(corrupt(`GIF has a block of unknown kind 0x0 at byte ${this.position - 2}`))
     }
   }
@@ -84,13 +96,20 @@ export class GifCheck extends Walk {
 
   protected finish(boundary: boolean): Verdict {
     if (this.#at === At.Header) return truncated('GIF header cut short')
-    if (this.#at === At.Nul && boundary) return COMPLETE
+    if (this.#at === At.Nul && boundary) return this.#whole()
     // Many GIFs on the web lack their trailer, and browsers, libvips and ImageMagick show them
     // (WebKit, image-rs/image-gif): ending between blocks after an image, the GIF is whole when
     // the transfer says the body ended there (a length met), not when a connection just closed.
     if (boundary && this.#at === At.Block && this.#images > 0)
-      return { ...COMPLETE, unchecked: 'GIF ends without its trailer' }
+      return { ...this.#whole(), unchecked: 'GIF ends without its trailer' }
     return truncated('GIF ends before its trailer')
+  }
+
+  /** Whole, with the size browsers show: the logical screen, grown to hold the first image. */
+  #whole(): Verdict & { complete: true } {
+    return this.#width > 0 && this.#height > 0
+      ? { ...COMPLETE, width: this.#width, height: this.#height }
+      : COMPLETE
   }
 }
 
