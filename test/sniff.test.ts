@@ -521,3 +521,38 @@ test('the size of a file whose first chunk is a few bytes comes from the whole h
     }
   }
 })
+
+test('JPEG XL dimensions: a container whose codestream runs past the head, in one jxlc box or in jxlp parts', async () => {
+  // A photo's container (EXIF, a JPEG reconstruction) is larger than the 64 KB head: image-size's
+  // reader wants the whole jxlc box there and gave no size.
+  const file = fixture('container.jxl')
+  const jxlc = file.indexOf(Buffer.from('jxlc')) - 4
+  const prefix = file.subarray(0, jxlc)
+  const codestream = file.subarray(jxlc + 8, jxlc + file.readUInt32BE(jxlc))
+  const padding = Buffer.alloc(100_000, 0x55)
+  const part = (index: number, bytes: Uint8Array) => box('jxlp', u32(index), bytes)
+  const cases: [string, Buffer][] = [
+    ['one jxlc box of 100 KB', Buffer.concat([prefix, box('jxlc', codestream, padding)])],
+    [
+      'jxlp parts of 5 bytes, another box between them',
+      Buffer.concat([
+        prefix,
+        part(0, codestream.subarray(0, 5)),
+        box('jbrd', Buffer.alloc(300)),
+        part(1, codestream.subarray(5, 10)),
+        part(0x80000002, Buffer.concat([codestream.subarray(10), padding])),
+      ]),
+    ],
+    ['a jxlc box of size 0, to the end', Buffer.concat([prefix, u32Box0('jxlc', codestream, padding)])],
+  ]
+  for (const [what, body] of cases) {
+    assert.deepEqual(await dimensions(body.subarray(0, 65536), 'jxl'), { width: 64, height: 48 }, what)
+  }
+  // A head that stops inside the size header gives none, never a guess.
+  const short = Buffer.concat([prefix, box('jxlc', codestream)]).subarray(0, jxlc + 8 + 3)
+  assert.deepEqual(await dimensions(short, 'jxl'), {})
+})
+
+/** A box whose size field is 0: it runs to the end of the file. */
+const u32Box0 = (type: string, ...parts: Uint8Array[]) =>
+  Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from(type, 'latin1'), ...parts])

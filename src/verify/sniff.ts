@@ -3,6 +3,7 @@ import type { IImage } from 'image-size/types/interface'
 import { JPG } from 'image-size/types/jpg'
 import { PNG } from 'image-size/types/png'
 import { WEBP } from 'image-size/types/webp'
+import { fourcc, u32be, u64be } from './bytes.js'
 import { bmpDimensions, icoDimensions } from './header-dimensions.js'
 import { heifDimensions } from './heif.js'
 import { type Sniffed, sniffBinary, sniffCommon } from './magic.js'
@@ -78,6 +79,39 @@ function jpegFrameWithin(head: Uint8Array): boolean {
   return false
 }
 
+/** Bytes of a JPEG XL codestream that hold its size header (ISO/IEC 18181-1 D.2: at most 11). */
+const JXL_SIZE_BYTES = 16
+
+/**
+ * The first bytes of the codestream a JPEG XL container holds (ISO/IEC 18181-2 §3: a `jxlc` box, or
+ * `jxlp` parts after their 4-byte index), as far as they lie within `head`: a reader of its size
+ * header throws where they stop short. A `jxlc` box of 160 KB is not within a 64 KB head; its first
+ * bytes are.
+ */
+function jxlCodestreamStart(head: Uint8Array): Uint8Array {
+  const start = new Uint8Array(JXL_SIZE_BYTES)
+  let have = 0
+  for (let at = 0; at + 8 <= head.length && have < JXL_SIZE_BYTES; ) {
+    let size = u32be(head, at)
+    const type = fourcc(head, at + 4)
+    let header = 8
+    if (size === 1) {
+      if (at + 16 > head.length) break
+      size = u64be(head, at + 8)
+      header = 16
+    } else if (size === 0) size = Number.POSITIVE_INFINITY
+    if (size < header) break
+    if (type === 'jxlc' || type === 'jxlp') {
+      const from = at + header + (type === 'jxlp' ? 4 : 0)
+      const n = Math.max(0, Math.min(JXL_SIZE_BYTES - have, at + size - from, head.length - from))
+      start.set(head.subarray(from, from + n), have)
+      have += n
+    }
+    at += size
+  }
+  return start.subarray(0, have)
+}
+
 /**
  * Width and height from the file's header, when it lies within `head`; `{}` when it does not or when the
  * header gives no certain answer. Stored sizes: a JPEG's or TIFF's EXIF orientation is not applied (a
@@ -112,12 +146,10 @@ export async function dimensions(
       case 'tif':
         return await tiffDimensions(head)
       case 'jxl': {
-        // A bare codestream (FF 0A) or a container holding one.
-        const reader =
-          head[0] === 0xff
-            ? (await import('image-size/types/jxl-stream')).JXLStream
-            : (await import('image-size/types/jxl')).JXL
-        const { width, height } = reader.calculate(head)
+        // A bare codestream (FF 0A), or a container holding one: its first bytes, read from the
+        // codestream boxes in the head (image-size's container reader wants the whole jxlc box there).
+        const { JXLStream } = await import('image-size/types/jxl-stream')
+        const { width, height } = JXLStream.calculate(head[0] === 0xff ? head : jxlCodestreamStart(head))
         return { width, height }
       }
       case 'jp2':
