@@ -556,3 +556,20 @@ test('JPEG XL dimensions: a container whose codestream runs past the head, in on
 /** A box whose size field is 0: it runs to the end of the file. */
 const u32Box0 = (type: string, ...parts: Uint8Array[]) =>
   Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from(type, 'latin1'), ...parts])
+
+test('a side of 0 is no size: a JPEG whose height comes in a DNL segment, a GIF with a screen of 0x0', async () => {
+  const jpeg = fixture('baseline.jpg')
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]))
+  const dnl = Buffer.from(jpeg)
+  dnl.writeUInt16BE(0, sof + 5) // the frame header's height; a DNL segment would give it
+  assert.deepEqual(await dimensions(dnl, 'jpg'), {})
+  const check = new FileCheck('none', undefined)
+  check.update(dnl)
+  await check.identify()
+  const result = await check.finish(async () => new Uint8Array(0))
+  assert.ok(result.ok)
+  assert.deepEqual([result.checked.width, result.checked.height], [undefined, undefined])
+  const gif = Buffer.from(fixture('animated.gif'))
+  gif.writeUInt32LE(0, 6)
+  assert.deepEqual(await dimensions(gif, 'gif'), {})
+})

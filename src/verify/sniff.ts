@@ -124,6 +124,15 @@ export async function dimensions(
   head: Uint8Array,
   ext: string,
 ): Promise<{ width?: number; height?: number }> {
+  const { width, height } = await stated(head, ext)
+  // A side of 0 is no size: a JPEG whose height a DNL segment gives after its first scan (T.81
+  // B.2.5) states 0 in its frame header, as does a GIF whose writer left its logical screen out.
+  const side = (n: number | undefined) => n !== undefined && Number.isInteger(n) && n > 0
+  return side(width) && side(height) ? { width, height } : {}
+}
+
+/** The width and height `head` states for its format, as its reader reads them (see `dimensions`). */
+async function stated(head: Uint8Array, ext: string): Promise<{ width?: number; height?: number }> {
   try {
     if (ext === 'jpg' && !jpegFrameWithin(head)) return {}
     const reader = COMMON[ext]
