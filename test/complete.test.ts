@@ -149,6 +149,35 @@ test('bytes after a whole structure: allowed where the format is read to a marke
       `${name} + junk`,
     )
   }
+  // Fewer bytes than a box header (a newline a script printed after the file) are no box's content:
+  // whole, as libheif and browsers read the file, but unchecked, as bytes after a JPEG's EOI are.
+  for (const name of [
+    'plain.avif',
+    'grid-300x40.heic',
+    'container.jxl',
+    'recompressed-jpeg.jxl',
+    'plain.jp2',
+  ]) {
+    const file = fixture(name)
+    const ext = (await sniff(file))!.ext
+    const whole = await judge(ext, file)
+    assert.equal(whole.complete && whole.unchecked, undefined, name)
+    for (const tail of ['\n', '\r\n', '\0\0\0\0\0\0\0']) {
+      for (const split of [(b: Uint8Array) => [b], every(1), uneven(7)]) {
+        assert.deepEqual(
+          await judge(ext, Buffer.concat([file, Buffer.from(tail, 'latin1')]), split),
+          { ...whole, unchecked: `${tail.length} bytes follow the last box` },
+          `${name} + ${JSON.stringify(tail)}`,
+        )
+      }
+    }
+  }
+  // A box cut inside its header after an image that is not all there is still cut.
+  const heic = fixture('grid-64x48.heic')
+  const mdat = heic.indexOf(Buffer.from('mdat')) - 4
+  assert.ok(mdat > 0)
+  for (const n of [1, 4, 7])
+    truncated(await judge('heic', heic.subarray(0, mdat + n)), `mdat header cut at ${n}`)
   // XML allows nothing but comments, processing instructions and whitespace after the root.
   corrupt(await judge('svg', Buffer.from('<svg></svg>\ntext')), 'text after the SVG root')
   corrupt(await judge('svg', Buffer.from('<svg></svg><svg></svg>')), 'a second root')

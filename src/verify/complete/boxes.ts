@@ -29,7 +29,8 @@ type At = (typeof At)[keyof typeof At]
  * Files made of ISO base media boxes (ISO/IEC 14496-12 §4.2): HEIF and AVIF, the JPEG XL container, JP2.
  * The top-level boxes must walk to exactly the end of the body (a 64-bit size where size is 1; size 0 runs
  * to the end); a body that stops inside a box, or bytes after the last box that do not make a whole one,
- * are truncated. Then per family:
+ * are truncated, save fewer bytes than a box header after an image whose own boxes are all there (whole
+ * but `unchecked`). Then per family:
  * - HEIF/AVIF: the `meta` box parses, and every item's data (`iloc` extents: file offsets, or offsets into
  *   `idat`) lies within the body, which also covers an `mdat` of size 0; the verdict carries the primary
  *   item's size. An image sequence without items (`moov` only) needs an `mdat`; its sample tables are not
@@ -114,12 +115,24 @@ export class BoxCheck extends Walk {
 
   protected async finish(boundary: boolean, read: ReadBack): Promise<Verdict> {
     const total = this.position
-    if (!boundary) {
-      const box = this.#box
-      return box.end > total
-        ? truncated(`${this.name} box ${box.type} ends at byte ${box.end}, past the end (${total} bytes)`)
-        : truncated(`${this.name} box header cut short at byte ${total}`)
-    }
+    if (boundary) return this.#whole(total, read)
+    const box = this.#box
+    if (box.end > total)
+      return truncated(`${this.name} box ${box.type} ends at byte ${box.end}, past the end (${total} bytes)`)
+    const cut = truncated(`${this.name} box header cut short at byte ${total}`)
+    // Fewer bytes than a box header after the last whole box: no box's content, and where the
+    // image's own boxes are all there (a server or script that printed a newline after the file),
+    // let go as libheif, libavif and libjxl let them go, and as bytes after a JPEG's end-of-image
+    // marker are: whole, but where the body ends only the transfer's framing can say.
+    const last = this.#seen[this.#seen.length - 1]
+    if (this.#at !== At.Header || !last || last.end === -1 || last.end > total) return cut
+    const verdict = await this.#whole(last.end, read)
+    if (!verdict.complete) return cut
+    return { ...verdict, unchecked: verdict.unchecked ?? `${total - last.end} bytes follow the last box` }
+  }
+
+  /** The verdict on a body whose boxes walked to exactly `total`. */
+  async #whole(total: number, read: ReadBack): Promise<Verdict> {
     const has = (type: string) => this.#seen.some((b) => b.type === type)
     if (this.#family === 'jxl') {
       if (has('jxlc') || (has('jxlp') && this.#lastPart)) {
