@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import sharp from 'sharp'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
@@ -520,4 +523,106 @@ describe('imgpull unsplash', { concurrency: true }, () => {
 
 after(() => {
   for (const text of outputs) assert.ok(!text.includes(KEY), 'the key is never printed')
+})
+
+describe('imgpull unsplash with --resize', () => {
+  /** An image CDN as imgix is: the original is 600×400, and `w` or `h` scales it (never up). */
+  let cdn: Server
+  let cdnOrigin = ''
+  const asked: URL[] = []
+  let mock: UnsplashMock
+  before(async () => {
+    cdn = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x')
+      asked.push(url)
+      const w = Number(url.searchParams.get('w') ?? 0)
+      const h = Number(url.searchParams.get('h') ?? 0)
+      const scale = Math.min(1, w ? w / 600 : 1, h ? h / 400 : 1)
+      const body = await sharp({
+        create: {
+          width: Math.round(600 * scale),
+          height: Math.round(400 * scale),
+          channels: 3,
+          background: '#3a6',
+        },
+      })
+        .jpeg()
+        .toBuffer()
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    })
+    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve))
+    cdnOrigin = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`
+    mock = await startUnsplashMock({ imageOrigin: cdnOrigin, key: KEY, collections: { '5': 3 } })
+  })
+  after(async () => {
+    await mock.close()
+    await new Promise<void>((resolve) => cdn.close(() => resolve()))
+  })
+
+  test("--resize with --size in pixels asks Unsplash's CDN for that size; the local stage crops or pads what is left", async () => {
+    // The mock lists landscape photos: their shortest side is the height, their longest the width.
+    for (const [mode, param, width, height] of [
+      ['keep-ratio', 'h', 96, 64],
+      ['center-crop', 'h', 64, 64],
+      ['keep-ratio-largest', 'w', 64, 43],
+      ['border', 'w', 64, 64],
+    ] as const) {
+      const from = asked.length
+      const out = join(dir, `resize-${mode}`)
+      const r = await unsplash(['collection', '5', '--resize', mode, '--size', '64', '-o', out], mock)
+      assert.equal(r.code, 0, r.stderr)
+      const urls = asked.slice(from)
+      assert.equal(urls.length, 3, mode)
+      for (const u of urls) {
+        assert.equal(u.searchParams.get(param), '64', `${mode}: ${u}`)
+        assert.equal(u.searchParams.get(param === 'w' ? 'h' : 'w'), null, `${mode}: one side only`)
+        assert.ok(u.searchParams.get('ixid'), 'the raw URL')
+      }
+      const rows = await manifest(out)
+      assert.equal(rows.length, 3)
+      for (const row of rows) {
+        assert.equal(row.status, 'ok', JSON.stringify(row))
+        assert.deepEqual([row.width, row.height], [width, height], `${mode}: ${row.path}`)
+        const meta = await sharp(join(out, row.path)).metadata()
+        assert.deepEqual([meta.width, meta.height], [width, height])
+      }
+      // What the CDN sent at the size asked for needs no local change: kept as it came.
+      if (mode === 'keep-ratio' || mode === 'keep-ratio-largest')
+        for (const row of rows) assert.equal(row.transformed, false, `${mode}: ${row.path}`)
+    }
+  })
+
+  test('--quality goes to the encoder with --encode, to imgix without; a named --size stays a ready-made size', async () => {
+    const from = asked.length
+    const encoded = join(dir, 'resize-encode')
+    const r = await unsplash(
+      ['collection', '5', '--size', 'small', '--encode', 'webp', '--quality', '40', '-o', encoded],
+      mock,
+    )
+    assert.equal(r.code, 0, r.stderr)
+    for (const u of asked.slice(from)) {
+      assert.equal(u.searchParams.get('w'), '400', 'the ready-made small size')
+      assert.equal(u.searchParams.get('q'), '80', "small's own quality, not --quality")
+    }
+    for (const row of await manifest(encoded)) {
+      assert.equal(row.format, 'webp')
+      assert.match(row.path, /\.webp$/)
+    }
+    const at = asked.length
+    const imgix = await unsplash(
+      ['collection', '5', '--width', '120', '--quality', '40', '-o', join(dir, 'q-imgix')],
+      mock,
+    )
+    assert.equal(imgix.code, 0, imgix.stderr)
+    for (const u of asked.slice(at)) assert.equal(u.searchParams.get('q'), '40')
+    const bad = await unsplash(['collection', '5', '--size', 'huge', '-o', join(dir, 'bad')], mock)
+    assert.equal(bad.code, 2)
+    assert.match(
+      bad.stderr,
+      /--size.*expected one of raw, full, regular, small, thumb, or pixels for --resize/,
+    )
+    const noMode = await unsplash(['collection', '5', '--size', '64', '-o', join(dir, 'bad')], mock)
+    assert.equal(noMode.code, 2)
+    assert.match(noMode.stderr, /--size is the target of --resize/)
+  })
 })

@@ -15,11 +15,13 @@ import {
 import { RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
 import { pageOf, parseLink } from '../src/sources/unsplash/link-header.js'
 import { endpointKey } from '../src/sources/unsplash/listing.js'
+import { variantOf } from '../src/sources/unsplash/options.js'
 import {
   imageUrl,
   jobKey,
   photoIdOf,
   photoJob,
+  sideImgix,
   slugify,
   variantName,
 } from '../src/sources/unsplash/photo-job.js'
@@ -116,6 +118,41 @@ test('imgix parameters go on the raw URL, keeping its own (ixid)', () => {
   for (const size of ['raw', 'full', 'regular', 'small', 'thumb'] as const) {
     assert.equal(imageUrl(photo(), { size }), photo().urls[size])
   }
+})
+
+test('resizeTo: imgix w or h for the side asked, per photo; the original where that side is not larger', () => {
+  const cases: [
+    string,
+    number | undefined,
+    number | undefined,
+    'shortest' | 'longest',
+    number,
+    Record<string, number>,
+  ][] = [
+    ['wide, shortest', 6000, 4000, 'shortest', 256, { h: 256 }],
+    ['wide, longest', 6000, 4000, 'longest', 256, { w: 256 }],
+    ['tall, shortest', 3000, 5000, 'shortest', 256, { w: 256 }],
+    ['tall, longest', 3000, 5000, 'longest', 256, { h: 256 }],
+    ['square', 1000, 1000, 'shortest', 999, { h: 999 }],
+    ['that side already the size', 6000, 256, 'shortest', 256, {}],
+    ['smaller than asked: the original, never enlarged', 300, 200, 'longest', 1024, {}],
+    ['no size listed: the original', undefined, undefined, 'shortest', 256, {}],
+  ]
+  for (const [name, width, height, side, px, want] of cases) {
+    assert.deepEqual(sideImgix(photo({ width, height }), { side, px }), want, name)
+  }
+  const v = { resizeTo: { side: 'shortest' as const, px: 256 } }
+  const u = new URL(imageUrl(photo({ width: 6000, height: 4000 }), v))
+  assert.equal(u.searchParams.get('h'), '256')
+  assert.equal(u.searchParams.get('ixid'), 'IX')
+  assert.equal(jobKey(photo(), v), 'unsplash:Dwu85P9SOIk:raw?shortest=256')
+  assert.deepEqual(variantOf(undefined, undefined, { side: 'longest', px: 64 }), {
+    resizeTo: { side: 'longest', px: 64 },
+  })
+  assert.throws(() => variantOf('small', undefined, { side: 'longest', px: 64 }), /`size` to be 'raw'/)
+  assert.throws(() => variantOf(undefined, { w: 5 }, { side: 'longest', px: 64 }), /`imgix` or `resizeTo`/)
+  assert.throws(() => variantOf(undefined, undefined, { side: 'widest', px: 64 }), /resizeTo.side/)
+  assert.throws(() => variantOf(undefined, undefined, { side: 'longest', px: 0 }), /resizeTo.px/)
 })
 
 test('Link headers: next/last pages read, odd spacing tolerated', () => {

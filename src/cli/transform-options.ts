@@ -17,49 +17,55 @@ function atLeast(min: number) {
  * The transform stage's options (issue: resize and re-encode on a CPU pool): img2dataset's modes
  * and filters under the names its users know. Nothing given: no pool, the bytes kept as downloaded.
  */
-export function addTransformOptions(command: Command): Command {
+export function addTransformOptions(command: Command, except: readonly string[] = []): Command {
+  for (const option of transformOptions()) if (!except.includes(option.long ?? '')) command.addOption(option)
   return command
-    .addOption(
-      new Option(
-        '--resize <mode>',
-        'resize every image: keep-ratio (shortest side to --size), keep-ratio-largest, center-crop, border',
-      )
-        .choices([...RESIZE_MODES])
-        .default('no'),
+}
+
+/** The options `addTransformOptions` adds, each made anew (an Option belongs to one command). */
+function transformOptions(): Option[] {
+  return [
+    new Option(
+      '--resize <mode>',
+      'resize every image: keep-ratio (shortest side to --size), keep-ratio-largest, center-crop, border',
     )
-    .option('--size <px>', 'target size in pixels for --resize (at most 65535)', integer(1, 65_535))
-    .option('--resize-only-if-bigger', 'never enlarge an image')
-    .option(
+      .choices([...RESIZE_MODES])
+      .default('no'),
+    new Option('--size <px>', 'target size in pixels for --resize (at most 65535)').argParser(
+      integer(1, 65_535),
+    ),
+    new Option('--resize-only-if-bigger', 'never enlarge an image'),
+    new Option(
       '--background <colour>',
       "colour of border's padding and under transparency in JPEG (default: #ffffff)",
-    )
-    .addOption(
-      new Option(
-        '--encode <format>',
-        'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP and IPTC',
-      ).choices([...ENCODE_FORMATS]),
-    )
-    .option('--quality <1-100>', 'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF)', integer(1))
-    .option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)', integer(1))
-    .option(
+    ),
+    new Option(
+      '--encode <format>',
+      'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP and IPTC',
+    ).choices([...ENCODE_FORMATS]),
+    new Option(
+      '--quality <1-100>',
+      'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF)',
+    ).argParser(integer(1)),
+    new Option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)').argParser(
+      integer(1),
+    ),
+    new Option(
       '--max-aspect-ratio <r>',
       'refuse an image whose long side over its short side is more (bad-aspect-ratio)',
-      atLeast(1),
-    )
-    .option(
+    ).argParser(atLeast(1)),
+    new Option(
       '--max-pixels <n>',
       "refuse an image (or the resized output; an animation's frames together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
-      integer(1),
+    ).argParser(integer(1)),
+    new Option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images'),
+    new Option(
+      '--verify <level>',
+      'structure: each format checked whole; decode: every image fully decoded too',
     )
-    .option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images')
-    .addOption(
-      new Option(
-        '--verify <level>',
-        'structure: each format checked whole; decode: every image fully decoded too',
-      )
-        .choices(['structure', 'decode'])
-        .default('structure'),
-    )
+      .choices(['structure', 'decode'])
+      .default('structure'),
+  ]
 }
 
 /** The transform spec from parsed command-line options (validated by `resolveTransformSpec`). */

@@ -16,13 +16,14 @@ import {
   TOPIC_ORDERS,
   USER_ORDERS,
 } from '../sources/unsplash/options.js'
-import { DEFAULT_NAME, type Imgix } from '../sources/unsplash/photo-job.js'
+import { DEFAULT_NAME, type Imgix, type SideSize } from '../sources/unsplash/photo-job.js'
 import { HOUR } from '../sources/unsplash/rate-limit.js'
 import { UnsplashSource, type UnsplashSummary } from '../sources/unsplash/source.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { addTransformOptions, transformFrom } from './transform-options.js'
 
 /** Exit code when the rate limit stopped the run (`--on-rate-limit stop`): run again after the reset. */
 export const EXIT_RATE_LIMITED = 75
@@ -37,6 +38,21 @@ function limit(value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
     throw new InvalidArgumentError("expected an integer >= 1, or 'all'")
   return integer(1)(value)
+}
+
+/** The side a resize mode sets: its size is what imgix is asked for on that side (see `SideSize`). */
+const SIDE_OF = {
+  'keep-ratio': 'shortest',
+  'center-crop': 'shortest',
+  'keep-ratio-largest': 'longest',
+  border: 'longest',
+} as const
+
+/** `--size regular` (a ready-made size) or `--size 256` (pixels, the target of `--resize`). */
+function sizeOrPixels(value: string): Size | number {
+  if ((SIZES as readonly string[]).includes(value)) return value as Size
+  if (/^\d+$/.test(value.trim())) return integer(1, 65_535)(value)
+  throw new InvalidArgumentError(`expected one of ${SIZES.join(', ')}, or pixels for --resize`)
 }
 
 function between(min: number, max: number) {
@@ -60,12 +76,18 @@ const contentFilter = () =>
 /** Options every Unsplash subcommand takes, besides the download options. */
 function addUnsplashOptions(command: Command): Command {
   command
-    .addOption(
-      new Option('--size <size>', 'which ready-made size to fetch (default: regular)').choices([...SIZES]),
+    .option(
+      '--size <size|px>',
+      `which ready-made size to fetch (${SIZES.join(', ')}; default: regular), or pixels: the target of --resize, fetched at that size from Unsplash's CDN`,
+      sizeOrPixels,
     )
     .option('--width <px>', 'width, as an imgix parameter on the raw image', integer(1))
     .option('--height <px>', 'height, as an imgix parameter on the raw image', integer(1))
-    .option('--quality <q>', 'quality 1-100 (imgix)', between(1, 100))
+    .option(
+      '--quality <q>',
+      'quality 1-100: of the images --resize or --encode write, else imgix',
+      between(1, 100),
+    )
     .addOption(new Option('--format <fmt>', 'file format (imgix)').choices([...FORMATS]))
     .addOption(new Option('--fit <fit>', 'how --width/--height fit (imgix)').choices([...FITS]))
     .option('--dpr <n>', 'device pixel ratio 1-8 (imgix)', between(1, 8))
@@ -79,6 +101,8 @@ function addUnsplashOptions(command: Command): Command {
     .option('--rate-limit-window <s>', "the API's rate-limit window: how long a wait lasts", seconds, HOUR)
     .option('--refresh', 'list again instead of continuing the listing an earlier run stored')
   addPullOptions(command)
+  // Resizing and re-encoding as for any source; --size and --quality are the ones above.
+  addTransformOptions(command, ['--size', '--quality'])
   // The download options' name template gets this source's default and placeholders.
   const name = command.options.find((opt) => opt.long === '--name')
   if (name) {
@@ -199,7 +223,23 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     const where = fromOption === undefined ? 'UNSPLASH_API_URL' : '--api-url'
     throw new UsageError(`${where}: not an http(s) URL: ${JSON.stringify(apiUrl)}`)
   }
-  const imgix = imgixFrom(o, given('size'))
+  // --size in pixels and --quality of images written anew are the transform stage's; the rest of
+  // --size (a ready-made size) and --quality (imgix) are Unsplash's.
+  const pixels = typeof o.size === 'number' ? o.size : undefined
+  const writing = (o.resize !== undefined && o.resize !== 'no') || o.encode !== undefined
+  const transform = transformFrom({ ...o, size: pixels, quality: writing ? o.quality : undefined })
+  options.transform = transform
+  const imgix = imgixFrom(
+    { ...o, quality: writing ? undefined : o.quality },
+    given('size') && pixels === undefined,
+  )
+  // A resize asked of Unsplash's CDN (imgix), unless imgix options say what to fetch: the local
+  // stage then has a crop or a border at most to do, and the transfer is that much smaller.
+  const mode = transform.resize
+  const resizeTo: SideSize | undefined =
+    pixels !== undefined && imgix === undefined && mode !== undefined && mode !== 'no'
+      ? { side: SIDE_OF[mode], px: pixels }
+      : undefined
 
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
   // On a terminal, clear the progress line's row first, as runPull does for failure lines.
@@ -215,8 +255,9 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
       {
         accessKey: o.accessKey as string | undefined,
         apiUrl,
-        size: o.size as Size | undefined,
+        size: pixels === undefined ? (o.size as Size | undefined) : undefined,
         imgix,
+        resizeTo,
         onRateLimit: o.onRateLimit as 'wait' | 'stop',
         rateLimitWindow: o.rateLimitWindow as number,
         refresh: o.refresh === true,

@@ -1,6 +1,6 @@
 import { DEFAULT_API_URL } from './client.js'
 import { noKeyError } from './errors.js'
-import type { Imgix, Variant } from './photo-job.js'
+import type { Imgix, SideSize, Variant } from './photo-job.js'
 import { HOUR, type OnRateLimit } from './rate-limit.js'
 import { SIZES, type Size } from './types.js'
 
@@ -58,6 +58,15 @@ export interface UnsplashOptions {
    * with a `size` other than `raw`.
    */
   readonly imgix?: Imgix
+  /**
+   * The photo at `px` pixels on its `shortest` or `longest` side, asked of Unsplash's image CDN
+   * (imgix's `w` or `h` on the `raw` URL, chosen per photo from the size the API lists; the
+   * original where that side is not larger): what a local resize to that size would make, fetched
+   * that size instead, so that `pull()`'s `transform` (keep-ratio and center-crop: `shortest`;
+   * keep-ratio-largest and border: `longest`) has at most a crop or a border left to do. Not
+   * combined with `imgix` or a `size` other than `raw`.
+   */
+  readonly resizeTo?: SideSize
   /**
    * When the hourly budget of API calls runs out: `wait` for the reset (downloads of photos
    * already listed go on meanwhile), or `stop` listing and leave the tracking calls not made as
@@ -207,9 +216,24 @@ export function ids(name: string, value: unknown): string | undefined {
 
 const IMGIX_KEYS = ['w', 'h', 'q', 'fm', 'fit', 'dpr'] as const
 
-/** The file to fetch: a ready-made size, or the raw URL with imgix parameters. */
-export function variantOf(size: unknown, imgix: unknown): Variant {
+/** The file to fetch: a ready-made size, the raw URL with imgix parameters, or at a size on one side. */
+export function variantOf(size: unknown, imgix: unknown, resizeTo?: unknown): Variant {
   const s = oneOf('size', size, SIZES)
+  if (resizeTo !== undefined) {
+    const r = resizeTo as Partial<SideSize> | null
+    const side = oneOf('resizeTo.side', r?.side, ['shortest', 'longest'] as const)
+    const px = number('resizeTo.px', r?.px, 1, Number.POSITIVE_INFINITY, true)
+    if (side === undefined || px === undefined)
+      throw new TypeError(
+        `Expected \`resizeTo\` to be an object such as { side: 'shortest', px: 256 }, got ${got(resizeTo)}`,
+      )
+    if (imgix !== undefined) throw new TypeError('Expected `imgix` or `resizeTo`, not both')
+    if (s !== undefined && s !== 'raw')
+      throw new TypeError(
+        `Expected \`size\` to be 'raw' or left out when \`resizeTo\` is given (it applies to the raw image), got '${s}'`,
+      )
+    return { resizeTo: { side, px } }
+  }
   if (imgix === undefined) return { size: s ?? 'regular' }
   if (typeof imgix !== 'object' || imgix === null) {
     throw new TypeError(
@@ -271,7 +295,7 @@ export function resolveUnsplashOptions(
   return {
     key,
     apiUrl,
-    variant: variantOf(o.size, o.imgix),
+    variant: variantOf(o.size, o.imgix, o.resizeTo),
     onRateLimit: oneOf('onRateLimit', o.onRateLimit, ['wait', 'stop'] as const) ?? 'wait',
     window: number('rateLimitWindow', o.rateLimitWindow, 1, Number.POSITIVE_INFINITY, true) ?? HOUR,
     refresh: o.refresh ?? false,

@@ -16,8 +16,21 @@ export interface Imgix {
   dpr?: number
 }
 
-/** Which file to fetch: one of the ready-made sizes, or the raw URL with imgix parameters. */
-export type Variant = { size: Size } | { imgix: Imgix }
+/**
+ * The photo at `px` pixels on its shortest or its longest side: the raw URL with imgix's `w` or
+ * `h` (the other side follows the aspect ratio), chosen per photo from the width and height the
+ * API lists. What a local `--resize` would make of the photo, fetched at that size instead.
+ */
+export interface SideSize {
+  side: 'shortest' | 'longest'
+  px: number
+}
+
+/**
+ * Which file to fetch: one of the ready-made sizes, the raw URL with imgix parameters, or the raw
+ * URL at a size on one side.
+ */
+export type Variant = { size: Size } | { imgix: Imgix } | { resizeTo: SideSize }
 
 export const UTM = { utm_source: 'imgpull', utm_medium: 'referral' } as const
 
@@ -33,6 +46,7 @@ const IMGIX_ORDER: (keyof Imgix)[] = ['w', 'h', 'q', 'fm', 'fit', 'dpr']
 /** Short, stable text for a variant: part of the job key, so two sizes of a photo are two jobs. */
 export function variantName(v: Variant): string {
   if ('size' in v) return v.size
+  if ('resizeTo' in v) return `raw?${v.resizeTo.side}=${v.resizeTo.px}`
   const parts = IMGIX_ORDER.filter((k) => v.imgix[k] !== undefined).map((k) => `${k}=${v.imgix[k]}`)
   return parts.length ? `raw?${parts.join('&')}` : 'raw'
 }
@@ -40,12 +54,29 @@ export function variantName(v: Variant): string {
 /** The image address for a variant. imgix parameters go on top of the raw URL's own (ixid...). */
 export function imageUrl(photo: Photo, v: Variant): string {
   if ('size' in v) return photo.urls[v.size]
+  const imgix = 'imgix' in v ? v.imgix : sideImgix(photo, v.resizeTo)
   const u = new URL(photo.urls.raw)
   for (const k of IMGIX_ORDER) {
-    const value = v.imgix[k]
+    const value = imgix[k]
     if (value !== undefined) u.searchParams.set(k, String(value))
   }
   return u.href
+}
+
+/**
+ * imgix's `w` or `h` that gives the photo `px` pixels on the side asked for, from the size the API
+ * lists: none (the original) when that side is not larger than `px`, as imgix never enlarges a
+ * photo anyway, or when the API listed no size.
+ */
+export function sideImgix(photo: Photo, { side, px }: SideSize): Imgix {
+  const { width, height } = photo
+  if (!width || !height) return {}
+  const wide = width >= height
+  // The side to set: the shortest is the height of a wide photo, the longest its width.
+  const setWidth = side === 'longest' ? wide : !wide
+  const current = setWidth ? width : height
+  if (current <= px) return {}
+  return setWidth ? { w: px } : { h: px }
 }
 
 /** `key: unsplash:<id>:<variant>`: photo URLs carry query strings that change between listings. */
