@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wantsColor } from '../src/cli/color.js'
+import { threadsWarning } from '../src/cli/pull-command.js'
 import { TimeoutError } from '../src/errors.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -650,4 +651,14 @@ test('withoutSigning: a redirect target fit for the manifest, without credential
     ['https://alice:pw@cdn.example/a.jpg?token=t', 'https://cdn.example/a.jpg'],
   ]
   for (const [url, expected] of table) assert.equal(withoutSigning(url), expected, url)
+})
+
+test('threadsWarning: --threads past the cores is said, up to them nothing', () => {
+  assert.equal(threadsWarning(0, 2), undefined)
+  assert.equal(threadsWarning(2, 2), undefined)
+  assert.match(
+    threadsWarning(3, 2) ?? '',
+    /^--threads 3 is more than this machine's 2 cores: .*use at most 2$/,
+  )
+  assert.match(threadsWarning(64, 1) ?? '', /this machine's 1 core:/)
 })

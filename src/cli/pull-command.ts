@@ -1,5 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
@@ -99,6 +100,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
 
   const rewrites = options.name === undefined ? undefined : templateRewrites(options.name)
   if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
+  const threads = threadsWarning(options.threads ?? 0, availableParallelism())
+  if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
   const tty = process.stderr.isTTY && !flags.json && !flags.quiet
@@ -257,4 +260,14 @@ function whereDetails(out: string, options: Options): string {
   // Such a run leaves the manifest of a folder that has a journal to it (see pull()).
   if (existsSync(paths.journal)) return 'the lines above, or every result with --json'
   return paths.manifest
+}
+
+/**
+ * Why `--threads` is more than this machine can use, or `undefined`: each thread is an isolate of its
+ * own (some 15 MB, and its start-up) that only pays on a free core; past the cores they take turns
+ * with the main thread (`--threads 64` on 2 cores: 16 tiny images in 28 s and 1 GB).
+ */
+export function threadsWarning(threads: number, cores: number): string | undefined {
+  if (threads <= cores) return undefined
+  return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
 }
