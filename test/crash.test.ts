@@ -171,6 +171,30 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
   }
 })
 
+test("disk full: the message says what imgpull's own part files hold of the space", async (t) => {
+  if (!canMount()) {
+    t.skip('mounting a small tmpfs needs root')
+    return
+  }
+  const mnt = join(dir, 'parts-disk')
+  await mkdir(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1000k', 'tmpfs', mnt])
+  try {
+    const out = join(mnt, 'out')
+    const list = join(dir, 'parts-full.txt')
+    await writeFile(list, `${server.url('/parts-huge?size=1400000')}\n`)
+    const r = await runCli([list, '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no space left on device/)
+    // Its part stays for the rerun to resume: the message says so, and how much it holds.
+    const m = /partial downloads in (\S+) hold ([\d.]+ [kM]B): a rerun resumes them/.exec(r.stderr)
+    assert.ok(m, r.stderr)
+    assert.equal(m[1], join(out, '.imgpull', 'parts'))
+  } finally {
+    execFileSync('umount', ['-l', mnt])
+  }
+})
+
 test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut file is kept or called ok', async () => {
   // RLIMIT_FSIZE makes a write that crosses it return a short count, with no error (Node ignores
   // SIGXFSZ); only the next write fails (EFBIG). A body written in one go is the silent case.

@@ -1,12 +1,14 @@
-import { createReadStream, existsSync } from 'node:fs'
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { FatalError, UsageError } from '../errors.js'
+import { join } from 'node:path'
+import { errorCode, FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
+import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
@@ -154,7 +156,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (fatal) {
     const { message, hint } = fatal as FatalError
     const stopped = nothingStarted ? '' : '; stopped, files already saved are complete'
-    say(`imgpull: ${message}${stopped}${hint ? `; ${hint}` : ''}`)
+    say(`imgpull: ${message}${stopped}${hint ? `; ${hint}` : ''}${partsHeld(fatal, layout(out).parts)}`)
     if (nothingStarted) return code
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
@@ -270,4 +272,23 @@ function whereDetails(out: string, options: Options): string {
 export function threadsWarning(threads: number, cores: number): string | undefined {
   if (threads <= cores) return undefined
   return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
+}
+
+/**
+ * For a full disk, what imgpull's own part files hold, when they hold anything: the space a user
+ * may not know is imgpull's (a rerun without the large image still meets the full disk).
+ */
+function partsHeld(fatal: unknown, parts: string): string {
+  const code = errorCode((fatal as FatalError).cause)
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'SQLITE_FULL') return ''
+  let bytes = 0
+  try {
+    for (const entry of readdirSync(parts, { recursive: true, withFileTypes: true }))
+      if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).size
+  } catch {
+    return ''
+  }
+  return bytes > 0
+    ? ` (partial downloads in ${parts} hold ${formatBytes(bytes)}: a rerun resumes them, deleting them frees that space)`
+    : ''
 }
