@@ -551,6 +551,30 @@ test('SVG: the root closed, whatever its content; a truncation hidden in a comme
   corrupt(await judge('svg', Buffer.from('<svg><!ELEMENT x></svg>')), 'a declaration inside the root')
 })
 
+test('SVG: an end tag must name the element it closes, as XML parsers and browsers require; in any chunking', async () => {
+  const good = [
+    '<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><svg:rect/><text >x</text ></g></svg>',
+    '<svg:svg xmlns:svg="http://www.w3.org/2000/svg"><svg:g></svg:g></svg:svg>',
+    `<svg>${'<g>'.repeat(5000)}${'</g>'.repeat(5000)}</svg>`,
+  ]
+  for (const text of good) {
+    complete(await judge('svg', Buffer.from(text)), text.slice(0, 60))
+    complete(await judge('svg', Buffer.from(text), every(1)), `${text.slice(0, 60)}, a byte a chunk`)
+  }
+  for (const [text, message] of [
+    ['<svg><g></h></svg>', /end tag <\/h> at byte 8 where <\/g> belongs/],
+    ['<svg><g><text>a</g></text></svg>', /end tag <\/g> at byte 15 where <\/text> belongs/],
+    ['<SVG></svg>', /end tag <\/svg> at byte 5 where <\/SVG> belongs/],
+    ['<svg><gg></g></svg>', /where <\/gg> belongs/],
+  ] as const) {
+    for (const chunks of [undefined, every(1), every(3)]) {
+      const verdict = await judge('svg', Buffer.from(text), chunks)
+      corrupt(verdict, text)
+      if (!verdict.complete) assert.match(verdict.reason, message)
+    }
+  }
+})
+
 test('SVG: an XML declaration anywhere but at the first bytes is corrupt, as XML parsers and browsers refuse it', async () => {
   const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
   const decl = '<?xml version="1.0" encoding="UTF-8"?>'

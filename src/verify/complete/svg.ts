@@ -18,6 +18,10 @@ const At = {
 type At = (typeof At)[keyof typeof At]
 
 const BOM = [0xef, 0xbb, 0xbf]
+/** Depth up to which element names are kept to match end tags against (see `#names`). */
+const NAMES = 4096
+/** Bytes of a name kept: names that long are compared by them alone. */
+const NAME_BYTES = 256
 const LT = 0x3c
 const GT = 0x3e
 
@@ -26,8 +30,9 @@ const GT = 0x3e
  * tags, comments, CDATA sections, processing instructions and the doctype (with its internal subset),
  * honouring quoted attribute values, and scanning text with `indexOf`. Whole when the root element is closed
  * (`</svg>`, or `<svg .../>`) and only whitespace, comments and processing instructions follow; anything
- * else after the root is corrupt, as XML parsers (and so browsers) refuse it. It does not check names,
- * entities or attribute syntax: a sniffed SVG whose markup nests is taken as whole.
+ * else after the root is corrupt, as XML parsers (and so browsers) refuse it, and so is an end tag that
+ * does not name the element it closes (`<g></h>`). It does not check entities or attribute syntax: a
+ * sniffed SVG whose markup nests is taken as whole.
  */
 export class SvgCheck implements CompletenessCheck {
   #at: At = At.Text
@@ -53,6 +58,17 @@ export class SvgCheck implements CompletenessCheck {
   #target: string | undefined
   /** Where the processing instruction being read starts (its `<`). */
   #piAt = 0
+  /**
+   * The names of the elements open, outermost first (up to `NAMES` deep; deeper ones are counted by
+   * `#depth` alone), each end tag checked against the last: XML parsers stop at a mismatched end tag
+   * (`<g></h>`), and browsers show no image.
+   */
+  readonly #names: string[] = []
+  /** The name of the tag being read (its first `NAME_BYTES` bytes), while it is read. */
+  #name = ''
+  #naming = false
+  /** Where the end tag being read starts (its `<`). */
+  #tagAt = 0
 
   update(chunk: Uint8Array): void {
     const n = chunk.length
@@ -85,10 +101,12 @@ export class SvgCheck implements CompletenessCheck {
           break
         case At.EndTag: {
           const j = chunk.indexOf(GT, i)
+          if (this.#name.length < NAME_BYTES) this.#name += latin1(chunk, i, j === -1 ? n : j)
           if (j === -1) i = n
           else {
             i = j + 1
             this.#at = At.Text
+            this.#endTag()
             if (--this.#depth === 0) this.#closed = true
           }
           break
@@ -140,6 +158,8 @@ export class SvgCheck implements CompletenessCheck {
       if (this.#depth === 0)
         this.#verdict = corrupt(`SVG has an end tag outside its root, at byte ${this.#base + i}`)
       this.#at = At.EndTag
+      this.#name = ''
+      this.#tagAt = this.#base + i - 1
     } else {
       if (this.#closed) {
         this.#verdict = corrupt(`SVG has content after its root element, at byte ${this.#base + i}`)
@@ -148,8 +168,22 @@ export class SvgCheck implements CompletenessCheck {
       this.#at = At.StartTag
       this.#quote = 0
       this.#last = c
+      this.#name = String.fromCharCode(c)
+      this.#naming = true
     }
     return i + 1
+  }
+
+  /** An end tag's name (read into `#name`) against the element it closes. */
+  #endTag(): void {
+    const name = this.#name.slice(0, NAME_BYTES).trimEnd()
+    this.#name = ''
+    if (this.#depth > this.#names.length) return
+    const open = this.#names.pop()
+    if (open !== undefined && open !== name)
+      this.#verdict = corrupt(
+        `SVG has the end tag </${name}> at byte ${this.#tagAt} where </${open}> belongs`,
+      )
   }
 
   #bangByte(c: number, i: number): number {
@@ -225,6 +259,10 @@ export class SvgCheck implements CompletenessCheck {
   #startTag(chunk: Uint8Array, i: number): number {
     for (; i < chunk.length; i++) {
       const c = chunk[i]
+      if (this.#naming) {
+        if (isSpace(c) || c === 0x2f || c === GT) this.#naming = false
+        else if (this.#name.length < NAME_BYTES) this.#name += String.fromCharCode(c)
+      }
       if (this.#quote) {
         const j = chunk.indexOf(this.#quote, i)
         if (j === -1) return chunk.length
@@ -238,8 +276,10 @@ export class SvgCheck implements CompletenessCheck {
         const empty = this.#last === 0x2f
         this.#at = At.Text
         this.#started = true
-        if (!empty) this.#depth++
-        else if (this.#depth === 0) this.#closed = true
+        if (!empty) {
+          if (this.#depth === this.#names.length && this.#depth < NAMES) this.#names.push(this.#name)
+          this.#depth++
+        } else if (this.#depth === 0) this.#closed = true
         return i + 1
       }
       this.#last = c
@@ -281,4 +321,11 @@ export class SvgCheck implements CompletenessCheck {
       this.#closed ? 'SVG ends inside markup after its root' : 'SVG ends before its root element is closed',
     )
   }
+}
+
+/** Bytes `from` to `to` of a chunk as one character each (names compare byte for byte). */
+function latin1(chunk: Uint8Array, from: number, to: number): string {
+  return Buffer.from(chunk.buffer, chunk.byteOffset + from, Math.min(to - from, NAME_BYTES)).toString(
+    'latin1',
+  )
 }
