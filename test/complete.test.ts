@@ -575,6 +575,37 @@ test('SVG: an end tag must name the element it closes, as XML parsers and browse
   }
 })
 
+test('SVG: a bare & or an entity no doctype declares is corrupt; references XML defines, and any a doctype may declare, are whole', async () => {
+  const good = [
+    '<svg><text>a &amp; b &lt; &gt; &apos; &quot; &#169; &#xA9;</text><a href="x?a=1&amp;b=2"/></svg>',
+    '<!DOCTYPE svg [<!ENTITY ns_svg "http://www.w3.org/2000/svg">]><svg xmlns="&ns_svg;">&nbsp;</svg>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg>&nbsp;&été;</svg>',
+    '<svg><!-- a & b --><![CDATA[ a & b &nbsp; ]]><?pi a & b?><text>R&amp;D</text></svg>',
+  ]
+  for (const text of good) {
+    complete(await judge('svg', Buffer.from(text)), text.slice(0, 60))
+    complete(await judge('svg', Buffer.from(text), every(1)), `${text.slice(0, 60)}, a byte a chunk`)
+  }
+  for (const [text, message] of [
+    ['<svg><a href="x?a=1&b=2"/></svg>', /bare & at byte 19 \(&b\)/],
+    ['<svg><text>a & b</text></svg>', /bare & at byte 13/],
+    [
+      '<svg><text>&nbsp;</text></svg>',
+      /entity &nbsp; at byte 11, which XML does not define and no doctype declares/,
+    ],
+    ['<svg><text>&amp</text></svg>', /bare & at byte 11 \(&amp\)/],
+    ['<svg a="&amp"/>', /bare & at byte 8/],
+    ['<svg>&#xZZ;</svg>', /bare & at byte 5/],
+    ['<svg>&;</svg>', /bare & at byte 5/],
+  ] as const) {
+    for (const chunks of [undefined, every(1), every(4)]) {
+      const verdict = await judge('svg', Buffer.from(text), chunks)
+      corrupt(verdict, text)
+      if (!verdict.complete) assert.match(verdict.reason, message)
+    }
+  }
+})
+
 test('SVG: an XML declaration anywhere but at the first bytes is corrupt, as XML parsers and browsers refuse it', async () => {
   const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
   const decl = '<?xml version="1.0" encoding="UTF-8"?>'

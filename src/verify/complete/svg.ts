@@ -22,6 +22,12 @@ const BOM = [0xef, 0xbb, 0xbf]
 const NAMES = 4096
 /** Bytes of a name kept: names that long are compared by them alone. */
 const NAME_BYTES = 256
+const AMP = 0x26
+const SEMICOLON = 0x3b
+/** The entities XML defines itself (XML 1.0 §4.6): any other must be declared in a doctype. */
+const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'apos', 'quot'])
+/** Longest reference between `&` and `;` read: longer is no reference any parser takes. */
+const REF_BYTES = 64
 const LT = 0x3c
 const GT = 0x3e
 
@@ -31,8 +37,8 @@ const GT = 0x3e
  * honouring quoted attribute values, and scanning text with `indexOf`. Whole when the root element is closed
  * (`</svg>`, or `<svg .../>`) and only whitespace, comments and processing instructions follow; anything
  * else after the root is corrupt, as XML parsers (and so browsers) refuse it, and so is an end tag that
- * does not name the element it closes (`<g></h>`). It does not check entities or attribute syntax: a
- * sniffed SVG whose markup nests is taken as whole.
+ * does not name the element it closes (`<g></h>`), a bare `&`, or an entity no doctype declares
+ * (`&nbsp;`). It does not check attribute syntax: a sniffed SVG whose markup nests is taken as whole.
  */
 export class SvgCheck implements CompletenessCheck {
   #at: At = At.Text
@@ -69,6 +75,11 @@ export class SvgCheck implements CompletenessCheck {
   #naming = false
   /** Where the end tag being read starts (its `<`). */
   #tagAt = 0
+  /** The reference being read, after its `&` (undefined: none), and where its `&` is. */
+  #ref: string | undefined
+  #refAt = 0
+  /** A doctype was seen: entities may be declared there (or in its external subset), so any name goes. */
+  #doctyped = false
 
   update(chunk: Uint8Array): void {
     const n = chunk.length
@@ -120,6 +131,7 @@ export class SvgCheck implements CompletenessCheck {
   #text(chunk: Uint8Array, i: number): number {
     if (this.#depth > 0) {
       const j = chunk.indexOf(LT, i)
+      this.#refs(chunk, i, j === -1 ? chunk.length : j, j !== -1)
       if (j === -1) return chunk.length
       this.#at = At.Open
       return j + 1
@@ -174,6 +186,47 @@ export class SvgCheck implements CompletenessCheck {
     return i + 1
   }
 
+  /**
+   * Entity and character references in text or an attribute value, bytes `from` to `to` (XML 1.0
+   * §4.1): `&name;`, `&#n;`, `&#xh;`. A bare `&`, a reference cut by markup or the value's quote
+   * (`ended`), or, with no doctype, a name XML does not define (`&nbsp;`, HTML's) is corrupt: XML
+   * parsers stop there, and browsers show no image.
+   */
+  #refs(chunk: Uint8Array, from: number, to: number, ended: boolean): void {
+    for (let k = from; k < to && !this.#verdict; ) {
+      if (this.#ref === undefined) {
+        const a = chunk.indexOf(AMP, k)
+        if (a === -1 || a >= to) break
+        this.#ref = ''
+        this.#refAt = this.#base + a
+        k = a + 1
+        continue
+      }
+      const c = chunk[k++]
+      if (c === SEMICOLON) this.#reference()
+      else if (this.#ref.length >= REF_BYTES || !isNameByte(c)) this.#badRef()
+      else this.#ref += String.fromCharCode(c)
+    }
+    if (ended && this.#ref !== undefined && !this.#verdict) this.#badRef()
+  }
+
+  /** A reference read to its `;`. */
+  #reference(): void {
+    const ref = this.#ref!
+    this.#ref = undefined
+    if (ref.startsWith('#')) {
+      if (!/^#(?:[0-9]+|x[0-9a-fA-F]+)$/.test(ref)) this.#badRef(ref)
+    } else if (!/^[^0-9.\-#][^#]*$/.test(ref)) this.#badRef(ref)
+    else if (!this.#doctyped && !XML_ENTITIES.has(ref))
+      this.#verdict = corrupt(
+        `SVG uses the entity &${ref}; at byte ${this.#refAt}, which XML does not define and no doctype declares`,
+      )
+  }
+
+  #badRef(ref = this.#ref): void {
+    this.#verdict = corrupt(`SVG has a bare & at byte ${this.#refAt}${ref ? ` (&${ref.slice(0, 16)})` : ''}`)
+  }
+
   /** An end tag's name (read into `#name`) against the element it closes. */
   #endTag(): void {
     const name = this.#name.slice(0, NAME_BYTES).trimEnd()
@@ -193,6 +246,7 @@ export class SvgCheck implements CompletenessCheck {
     else if (b === '[CDATA[' && this.#depth > 0) this.#enter(At.Cdata)
     else if (b === 'DOCTYPE' && !this.#started && this.#depth === 0) {
       this.#at = At.Doctype
+      this.#doctyped = true
       this.#quote = 0
       this.#subset = false
       this.#subsetComment = false
@@ -265,6 +319,7 @@ export class SvgCheck implements CompletenessCheck {
       }
       if (this.#quote) {
         const j = chunk.indexOf(this.#quote, i)
+        this.#refs(chunk, i, j === -1 ? chunk.length : j, j !== -1)
         if (j === -1) return chunk.length
         i = j
         this.#last = this.#quote
@@ -327,5 +382,20 @@ export class SvgCheck implements CompletenessCheck {
 function latin1(chunk: Uint8Array, from: number, to: number): string {
   return Buffer.from(chunk.buffer, chunk.byteOffset + from, Math.min(to - from, NAME_BYTES)).toString(
     'latin1',
+  )
+}
+
+/** A byte of a name (XML 1.0 §2.3; any byte of a multi-byte UTF-8 character) or of a character reference. */
+function isNameByte(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x5f ||
+    c === 0x3a ||
+    c === 0x2d ||
+    c === 0x2e ||
+    c === 0x23 ||
+    c >= 0x80
   )
 }
