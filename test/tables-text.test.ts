@@ -471,3 +471,12 @@ test('JSON lines: integers beyond 2^53 keep every digit (as text, as a Parquet I
     [{ id: '1234567890123456789', n: 12, f: 1.5e300, neg: '-9007199254740993' }, { id: 42 }],
   )
 })
+
+test('CSV and TSV: a header name twice is read as pandas reads it, the later ones named note.1, note.2', async () => {
+  const csv = await file('dup.csv', 'url,note,note,note.1,note\nhttps://images.example/a.jpg,x,y,z,w\n')
+  const [job] = await readAll([csv])
+  assert.deepEqual(job.meta, { note: 'x', 'note.2': 'y', 'note.1': 'z', 'note.3': 'w' })
+  const tsv = await file('dup.tsv', 'url\tcaption\tcaption\nhttps://images.example/b.jpg\tA\tB\n')
+  const [row] = await readAll([tsv], { captionCol: 'caption', columns: ['caption.1'] })
+  assert.deepEqual([row.caption, row.meta], ['A', { 'caption.1': 'B' }])
+})

@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
-import { planColumns } from '../sources/tables/columns.js'
+import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
 import { csvStartLine, csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
@@ -162,7 +162,7 @@ async function* csvRange(
   const format = file.format as 'csv' | 'tsv'
   let header: string[] | undefined
   for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 })) {
-    header = record.fields
+    header = uniqueHeader(record.fields)
     break
   }
   if (!header)

@@ -23,6 +23,28 @@ function listed(columns: readonly string[]): string {
 }
 
 /**
+ * A CSV or TSV header with each name made unique as pandas makes it: a name seen before gets `.1`,
+ * `.2`... (the first free), so that a spreadsheet with two `note` columns is read, both carried
+ * (`note`, `note.1`), rather than refused. Unnamed columns (`''`) are left as they are.
+ */
+export function uniqueHeader(names: readonly string[]): string[] {
+  const taken = new Set(names)
+  const seen = new Set<string>()
+  return names.map((name) => {
+    if (name === '' || !seen.has(name)) {
+      seen.add(name)
+      return name
+    }
+    let k = 1
+    while (taken.has(`${name}.${k}`)) k++
+    const unique = `${name}.${k}`
+    taken.add(unique)
+    seen.add(unique)
+    return unique
+  })
+}
+
+/**
  * Match the options to the columns a file has (its header, its Parquet schema, or the keys of the
  * first JSON line). A column named by an option that is not there, or a column name the file holds
  * twice, is a `UsageError` naming the file and listing the columns there are.

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
-import { type ColumnPlan, planColumns } from './columns.js'
+import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
@@ -134,7 +134,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
 
 /** The column names of a CSV or TSV file: its first record. An empty file is a `UsageError`. */
 export async function csvHeader(file: TableFile): Promise<string[]> {
-  for await (const record of csvRecords(file)) return record.fields
+  for await (const record of csvRecords(file)) return uniqueHeader(record.fields)
   throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
 }
 
@@ -154,7 +154,7 @@ export async function* csvRows(
   let carried: readonly string[] = []
   for await (const record of csvRecords(file)) {
     if (!header || !plan) {
-      header = record.fields
+      header = uniqueHeader(record.fields)
       plan = planColumns(file.path, header, options)
       index = new Map(header.map((name, i) => [name, i]))
       carried = plan.carried ?? []
