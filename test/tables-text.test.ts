@@ -377,6 +377,12 @@ test('gzip: .csv.gz, .tsv.gz and .jsonl.gz read as their plain twins', async () 
     const gz = await file(`${name}.gz`, gzipSync(text))
     assert.deepEqual(await readAll([plain], { captionCol: 'caption' }), expected, name)
     assert.deepEqual(await readAll([gz], { captionCol: 'caption' }), expected, `${name}.gz`)
+    // The bytes decide, not the name: a download left compressed under the plain name, and a
+    // .gz a browser decompressed but kept the name of.
+    const packed = await file(`packed-${name}`, gzipSync(text))
+    const unpacked = await file(`unpacked-${name}.gz`, text)
+    assert.deepEqual(await readAll([packed], { captionCol: 'caption' }), expected, `gzip in ${name}`)
+    assert.deepEqual(await readAll([unpacked], { captionCol: 'caption' }), expected, `plain in ${name}.gz`)
   }
   // Concatenated gzip members (what `cat a.gz b.gz` and pigz give) are one stream.
   const parts = await file(
@@ -404,10 +410,11 @@ test('rows stream: those before corrupt gzip data are given, then a UsageError n
     /^cannot read .*cut\.csv\.gz after line \d+: gzip data is corrupt or truncated \(unexpected end of file\)$/,
   )
 
+  // No gzip magic: read as the plain text it is (a browser's decompressed download), and judged so.
   const garbage = await file('garbage.jsonl.gz', Buffer.from('this is not gzip at all'))
   await assert.rejects(
     readAll([garbage]),
-    /cannot read .*garbage\.jsonl\.gz: gzip data is corrupt or truncated \(incorrect header check\)/,
+    /garbage\.jsonl\.gz holds no JSON object on a line of its own \(line 1:/,
   )
 })
 

@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs'
-import { access, constants, readdir, stat } from 'node:fs/promises'
+import { access, constants, type FileHandle, open, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { planColumns } from './columns.js'
@@ -97,6 +97,7 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
  * its footer is at the end of the decompressed bytes.
  */
 async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<number | undefined> {
+  file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
   if (file.format === 'parquet') {
     if (file.gzip) return undefined
     const { columns, rows } = await parquetInfo(file)
@@ -110,6 +111,24 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
   }
   planColumns(file.path, await csvHeader(file), options)
   return undefined
+}
+
+/**
+ * Whether a file's bytes are gzip (RFC 1952's magic, 1F 8B), whatever its name says: a `.csv` a
+ * download left compressed, or a `.csv.gz` a browser decompressed and kept the name of, is read
+ * as what it is. `undefined` when it cannot be read (the reader names the error).
+ */
+async function startsAsGzip(path: string): Promise<boolean | undefined> {
+  let handle: FileHandle | undefined
+  try {
+    handle = await open(path, 'r')
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0)
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+  } catch {
+    return undefined
+  } finally {
+    await handle?.close()
+  }
 }
 
 /** Files checked at once: a folder of many small files opens in a fraction of the time. */
