@@ -126,6 +126,22 @@ test('CSV: quoted line breaks, CRLF, a byte order mark, blank lines and malforme
   }
 })
 
+test('CSV: a ;-separated export and a header name twice are read by workers as a local run reads them', async () => {
+  const csv = join(dir, 'excel.csv')
+  const rows = Array.from(
+    { length: 7 },
+    (_, i) => `https://img.example/${i}.jpg;"caption, ${i}";${i},5;x${i}`,
+  )
+  await writeFile(csv, `url;caption;score;score\r\n${rows.join('\r\n')}\r\n`)
+  const table = { captionCol: 'caption' }
+  const local = await locally([csv], table)
+  assert.deepEqual(local[1].meta, { caption: 'caption, 1', score: '1,5', 'score.1': 'x1' })
+  for (const size of [1, 3, 7]) {
+    const { jobs } = await viaShards([csv], size, table)
+    assert.deepEqual(jobs, local, `shard size ${size}`)
+  }
+})
+
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
   const tsv = join(dir, 'rows.tsv')
   // Row 2's caption opens with a quote that is text (closed inside row 4's): each line is a row.

@@ -487,3 +487,24 @@ test('CSV and TSV: a header name twice is read as pandas reads it, the later one
   const [row] = await readAll([tsv], { captionCol: 'caption', columns: ['caption.1'] })
   assert.deepEqual([row.caption, row.meta], ['A', { 'caption.1': 'B' }])
 })
+
+test("CSV: a header with ; and no , is Excel's ;-separated export (a decimal comma's locale), its rows read so", async () => {
+  const csv = await file(
+    'excel.csv',
+    'url;caption;score\r\nhttps://images.example/a.jpg;"un, deux";0,5\r\nhttps://images.example/b.jpg;trois;1,25\r\n',
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.url, j.caption, j.meta]),
+    [
+      ['https://images.example/a.jpg', 'un, deux', { caption: 'un, deux', score: '0,5' }],
+      ['https://images.example/b.jpg', 'trois', { caption: 'trois', score: '1,25' }],
+    ],
+  )
+  // A header that holds a , somewhere stays ,-separated: its ; are text.
+  const plain = await file('plain.csv', 'url,note\nhttps://images.example/c.jpg,a;b\n')
+  assert.deepEqual(
+    (await readAll([plain])).map((j) => j.meta),
+    [{ note: 'a;b' }],
+  )
+})

@@ -26,11 +26,13 @@ export async function* csvSpans(
   from: { start: number; lineBase: number },
   /** Check every byte read as UTF-8 (enqueue's pass over the whole file: not UTF-8 is a `UsageError`). */
   checkUtf8 = false,
+  /** A CSV file's field separator (see `csvDelimiter`). */
+  delimiter: ',' | ';' = ',',
 ): AsyncGenerator<CsvSpan> {
   const pending: CsvSpan[] = []
   let overcount = 0
   const options: Options = {
-    delimiter: format === 'tsv' ? '\t' : ',',
+    delimiter: format === 'tsv' ? '\t' : delimiter,
     bom: from.start === 0,
     relax_quotes: true,
     relax_column_count: true,

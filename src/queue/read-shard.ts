@@ -4,7 +4,7 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
-import { csvStartLine, csvSyntaxError } from '../sources/tables/csv.js'
+import { csvDelimiter, csvStartLine, csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -160,20 +160,25 @@ async function* csvRange(
 ): AsyncGenerator<TableJob> {
   if (count <= 0) return
   const format = file.format as 'csv' | 'tsv'
-  let header: string[] | undefined
-  for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 })) {
-    header = uniqueHeader(record.fields)
-    break
+  const firstRecord = async (delimiter: ',' | ';') => {
+    for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 }, false, delimiter))
+      return record.fields
+    return undefined
   }
-  if (!header)
+  // As csvHeader reads it: a header that shows `;` as its separator is read again with it.
+  let fields = await firstRecord(',')
+  const delimiter = format === 'csv' && fields && csvDelimiter(fields) === ';' ? ';' : ','
+  if (delimiter === ';') fields = await firstRecord(';')
+  if (!fields)
     throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
+  const header = uniqueHeader(fields)
   const plan = planColumns(file.path, header, options)
   const index = new Map(header.map((name, i) => [name, i]))
   const carried = plan.carried ?? []
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
   let lastLine = start.line
-  const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line })
+  const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line }, false, delimiter)
   try {
     for await (const record of spans) {
       const row = firstRow + n

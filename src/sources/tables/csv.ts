@@ -80,7 +80,7 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   let overcount = 0
   let lastLine = 0
   const parser = parse({
-    delimiter: file.format === 'tsv' ? '\t' : ',',
+    delimiter: file.format === 'tsv' ? '\t' : (file.delimiter ?? ','),
     record_delimiter: RECORD_DELIMITERS,
     bom: true,
     relax_quotes: true,
@@ -132,9 +132,26 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   }
 }
 
-/** The column names of a CSV or TSV file: its first record. An empty file is a `UsageError`. */
+/**
+ * The field separator a CSV header shows: `;` for a header read as one field that holds a `;` and
+ * no `,` (Excel's CSV where the decimal separator is a comma: most of Europe), else `,`.
+ */
+export function csvDelimiter(header: readonly string[]): ',' | ';' {
+  return header.length === 1 && header[0].includes(';') ? ';' : ','
+}
+
+/**
+ * The column names of a CSV or TSV file: its first record. A CSV header that shows `;` as its
+ * separator (`csvDelimiter`) sets `file.delimiter`, for its rows. An empty file is a `UsageError`.
+ */
 export async function csvHeader(file: TableFile): Promise<string[]> {
-  for await (const record of csvRecords(file)) return uniqueHeader(record.fields)
+  for await (const record of csvRecords(file)) {
+    if (file.format === 'csv' && file.delimiter === undefined && csvDelimiter(record.fields) === ';') {
+      file.delimiter = ';'
+      return csvHeader(file)
+    }
+    return uniqueHeader(record.fields)
+  }
   throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
 }
 
@@ -154,6 +171,12 @@ export async function* csvRows(
   let carried: readonly string[] = []
   for await (const record of csvRecords(file)) {
     if (!header || !plan) {
+      // A `;`-separated header not seen by `csvHeader` first: read the file again with `;`.
+      if (file.format === 'csv' && file.delimiter === undefined && csvDelimiter(record.fields) === ';') {
+        file.delimiter = ';'
+        yield* csvRows(file, options, counter)
+        return
+      }
       header = uniqueHeader(record.fields)
       plan = planColumns(file.path, header, options)
       index = new Map(header.map((name, i) => [name, i]))

@@ -8,6 +8,8 @@ export interface TableFile {
   path: string
   format: TableFormat
   gzip: boolean
+  /** A CSV file's field separator, once its header showed it (see `csvDelimiter`). @default ',' */
+  delimiter?: ',' | ';'
 }
 
 const BY_EXTENSION = new Map<string, TableFormat>([
