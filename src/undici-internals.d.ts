@@ -20,7 +20,13 @@ declare module 'undici/lib/core/util.js' {
 }
 declare module 'undici/lib/core/symbols.js' {
   const symbols: Record<
-    'kHTTPContext' | 'kHTTP2Session' | 'kRemoteSettings' | 'kDispatch' | 'kConnector' | 'kParser',
+    | 'kHTTPContext'
+    | 'kHTTP2Session'
+    | 'kRemoteSettings'
+    | 'kDispatch'
+    | 'kConnector'
+    | 'kParser'
+    | 'kMaxConcurrentStreams',
     symbol
   >
   export default symbols

@@ -152,8 +152,6 @@ export class OriginPool extends EventEmitter {
 
   #open(): Connection {
     const client = new Client(this.#origin, this.#options as ConstructorParameters<typeof Client>[1])
-    // As large a header section over HTTP/2 as over HTTP/1.1 (see header-limits.ts).
-    withHttp2Options(client, HTTP2_HEADER_OPTIONS)
     // A connection to a server known to speak HTTP/2 takes its stream limit at once (sent when it is up).
     const connection: Connection = {
       client,
@@ -161,6 +159,13 @@ export class OriginPool extends EventEmitter {
       protocol: undefined,
       capacity: this.#protocol === 'h2' ? this.#streams : 1,
     }
+    // As large a header section over HTTP/2 as over HTTP/1.1 (see header-limits.ts). After a
+    // graceful GOAWAY the connection takes no new request while its streams finish: the next
+    // ones open another (see undici.ts `drainOnGoaway`); it is given requests again once closed.
+    withHttp2Options(client, HTTP2_HEADER_OPTIONS, () => {
+      connection.capacity = 0
+      queueMicrotask(() => this.#pump())
+    })
     this.#connections.push(connection)
     client.on('connect', (origin: URL, targets: readonly Dispatcher[]) => {
       this.#connected(connection)

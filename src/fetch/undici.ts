@@ -122,11 +122,13 @@ type Connector = (options: object, callback: (error: Error | null, socket: unkno
  * in it, so no other session of the process (the application's, when imgpull is a library) ever
  * sees them. Works whatever connector the client has (direct, or a proxy's tunnel). Should a
  * later undici open its session elsewhere, this does nothing: test/headers-limit.test.ts (200
- * fields over HTTP/2) notices.
+ * fields over HTTP/2) notices. Each session it opens also drains on a graceful GOAWAY (see
+ * `drainOnGoaway`), `onDrain` told.
  */
 export function withHttp2Options(
   client: object,
   options: { settings?: object } & Record<string, unknown>,
+  onDrain?: () => void,
 ): void {
   const internals = client as Internals
   const connector = internals[symbols.kConnector] as Connector | undefined
@@ -134,12 +136,13 @@ export function withHttp2Options(
   internals[symbols.kConnector] = ((connectOptions, callback) =>
     connector(connectOptions, (error, socket) => {
       const connect = http2.connect
+      let session: http2.ClientHttp2Session | undefined
       http2.connect = ((
         authority: string | URL,
         sessionOptions: http2.SecureClientSessionOptions = {},
         ...rest: unknown[]
-      ) =>
-        (connect as (...a: unknown[]) => http2.ClientHttp2Session)(
+      ) => {
+        session = (connect as (...a: unknown[]) => http2.ClientHttp2Session)(
           authority,
           {
             ...sessionOptions,
@@ -147,13 +150,49 @@ export function withHttp2Options(
             settings: { ...sessionOptions.settings, ...options.settings },
           },
           ...rest,
-        )) as typeof http2.connect
+        )
+        return session
+      }) as typeof http2.connect
       try {
         callback(error, socket)
       } finally {
         http2.connect = connect
       }
+      // undici has added its listeners by now (client-h2.js `connectH2` runs in the callback).
+      if (session) drainOnGoaway(client, session, onDrain)
     })) as Connector
+}
+
+/**
+ * A graceful GOAWAY (NO_ERROR: nginx at `keepalive_requests` or `keepalive_timeout`, a reload, a
+ * server going down) ends a session as RFC 9113 §6.8 means it: no new stream on it, while the
+ * streams the server took (up to its last-stream-id) finish. undici 7 instead destroys the socket
+ * at once (client-h2.js `onHttp2SessionGoAway`; nodejs/undici#5089, fixed in undici 8), cutting
+ * every answer in flight: each a failed attempt, its bytes to fetch again. Here undici's listener
+ * hears only the other codes (an error: the connection is cut, as before). On NO_ERROR, Node
+ * closes the session gracefully by itself (nghttp2 resets streams above the last-stream-id with
+ * REFUSED_STREAM: never processed, see download.ts `isStaleConnection`); the client's stream
+ * limit is set to 0 so undici writes no new request on it, and `onDrain` tells its pool to give
+ * it none. When the last stream ends, the session and its socket close; undici then opens a new
+ * connection for what comes next, with the limit given back.
+ */
+function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrain?: () => void): void {
+  const internals = client as Internals
+  const theirs = session.listeners('goaway') as ((...args: unknown[]) => void)[]
+  if (theirs.length === 0) return
+  session.removeAllListeners('goaway')
+  session.on('goaway', (code: number, ...rest: unknown[]) => {
+    if (code !== http2.constants.NGHTTP2_NO_ERROR || session.destroyed) {
+      for (const listener of theirs) listener.call(session, code, ...rest)
+      return
+    }
+    const limit = internals[symbols.kMaxConcurrentStreams]
+    internals[symbols.kMaxConcurrentStreams] = 0
+    session.once('close', () => {
+      if (internals[symbols.kMaxConcurrentStreams] === 0) internals[symbols.kMaxConcurrentStreams] = limit
+    })
+    onDrain?.()
+  })
 }
 
 interface Settings {

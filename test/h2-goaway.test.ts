@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { constants, createSecureServer, type ServerHttp2Session } from 'node:http2'
+import type { AddressInfo, Socket } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { pull } from '../src/index.js'
+import type { Options } from '../src/options.js'
+import type { Result } from '../src/types.js'
+import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// hunt34 F1: a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
+// cut every answer in flight on the connection (undici 7 destroyed its socket): each a failed
+// attempt, with --retries 0 a failed file.
+
+let dir: string
+let certs: TestCerts
+const bodyOf = (name: string) => makeImage(name, 300_000 + name.length * 100)
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+before(async () => {
+  dir = await tempDir()
+  certs = makeCerts(dir)
+})
+
+after(() => cleanup(dir))
+
+interface Server {
+  origin: string
+  /** Streams each connection carried, in order. */
+  streams: number[]
+  close(): Promise<void>
+}
+
+/**
+ * An HTTP/2 server allowing `limit` streams that sends its bodies in 8 pieces 40 ms apart. Once
+ * its first connection carries `limit` streams, `onFull` runs on that session.
+ */
+async function slowServer(limit: number, onFull: (session: ServerHttp2Session) => void): Promise<Server> {
+  const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: limit } })
+  const streams: number[] = []
+  const sockets = new Set<Socket>()
+  server.on('secureConnection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  server.on('session', (session) => {
+    const index = streams.push(0) - 1
+    session.on('stream', () => {
+      streams[index]++
+      if (index === 0 && streams[index] === limit) setTimeout(() => onFull(session), 60)
+    })
+  })
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    const body = bodyOf(String(headers[':path']).slice(1))
+    stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+    const piece = Math.ceil(body.length / 8)
+    const send = (at: number) => {
+      if (stream.destroyed) return
+      if (at >= body.length) return void stream.end()
+      stream.write(body.subarray(at, at + piece))
+      setTimeout(() => send(at + piece), 40)
+    }
+    send(0)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    streams,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+async function run(urls: string[], options: Options): Promise<Result[]> {
+  const results: Result[] = []
+  for await (const r of pull(urls, { journal: false, caCert: certs.ca, retries: 0, ...options }))
+    results.push(r)
+  return results
+}
+
+test('a graceful GOAWAY mid-body: the answers in flight finish, the next requests take a new connection', async () => {
+  // Last stream id 7: the four streams the connection carries (1, 3, 5, 7) are the server's to finish.
+  const server = await slowServer(4, (session) => session.goaway(constants.NGHTTP2_NO_ERROR, 7))
+  try {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+    const out = join(dir, 'graceful')
+    const results = await run(
+      names.map((n) => `${server.origin}/${n}.jpg`),
+      { out },
+    )
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts, r.message]),
+      names.map(() => ['ok', 1, undefined]),
+      'no answer cut, no attempt failed',
+    )
+    for (const n of names)
+      assert.equal(sha(await readFile(join(out, `${n}.jpg`))), sha(bodyOf(`${n}.jpg`)), n)
+    assert.equal(server.streams[0], 4, 'no request went on the connection after its GOAWAY')
+    assert.equal(
+      server.streams.reduce((a, b) => a + b),
+      8,
+      'each file asked once',
+    )
+  } finally {
+    await server.close()
+  }
+})
+
+test('a GOAWAY with an error code still ends the answers in flight: each a failed attempt', async () => {
+  const server = await slowServer(2, (session) => session.goaway(constants.NGHTTP2_INTERNAL_ERROR, 3))
+  try {
+    const results = await run([`${server.origin}/a.jpg`, `${server.origin}/b.jpg`], {
+      out: join(dir, 'error'),
+    })
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['failed', 'failed'],
+    )
+  } finally {
+    await server.close()
+  }
+})
