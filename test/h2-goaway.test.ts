@@ -5,6 +5,7 @@ import { constants, createSecureServer, type ServerHttp2Session } from 'node:htt
 import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { isRefusedStream } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -37,9 +38,14 @@ interface Server {
 
 /**
  * An HTTP/2 server allowing `limit` streams that sends its bodies in 8 pieces 40 ms apart. Once
- * its first connection carries `limit` streams, `onFull` runs on that session.
+ * its first connection carries `limit` streams, `onFull` runs on that session. `answers`: whether
+ * a stream gets an answer at all (else it waits, unanswered).
  */
-async function slowServer(limit: number, onFull: (session: ServerHttp2Session) => void): Promise<Server> {
+async function slowServer(
+  limit: number,
+  onFull: (session: ServerHttp2Session) => void,
+  answers: (session: ServerHttp2Session, id: number) => boolean = () => true,
+): Promise<Server> {
   const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: limit } })
   const streams: number[] = []
   const sockets = new Set<Socket>()
@@ -56,6 +62,7 @@ async function slowServer(limit: number, onFull: (session: ServerHttp2Session) =
   })
   server.on('stream', (stream, headers) => {
     stream.on('error', () => {})
+    if (!answers(stream.session as ServerHttp2Session, stream.id!)) return
     const body = bodyOf(String(headers[':path']).slice(1))
     stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
     const piece = Math.ceil(body.length / 8)
@@ -125,5 +132,74 @@ test('a GOAWAY with an error code still ends the answers in flight: each a faile
     )
   } finally {
     await server.close()
+  }
+})
+
+// hunt34 F2: a stream the server refused unprocessed (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7)
+// was a failed attempt, retried after a backoff: with --retries 0, a failed file.
+
+test('isRefusedStream: a stream reset with REFUSED_STREAM, not a connection ended with that code', () => {
+  const error = (code: string, message: string) => Object.assign(new Error(message), { code })
+  assert.equal(
+    isRefusedStream(error('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM')),
+    true,
+  )
+  assert.equal(
+    isRefusedStream(error('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_CANCEL')),
+    false,
+  )
+  assert.equal(isRefusedStream(error('UND_ERR_SOCKET', 'HTTP/2: "GOAWAY" frame received with code 7')), false)
+  assert.equal(isRefusedStream(error('ERR_HTTP2_SESSION_ERROR', 'Session closed with error code 7')), false)
+})
+
+test('streams above a graceful GOAWAY’s last-stream-id, refused unprocessed, are sent again at once', async () => {
+  // The first connection answers its first stream only; the others wait for the GOAWAY, which
+  // says stream 1 is the last the server processes.
+  let first: ServerHttp2Session | undefined
+  const server = await slowServer(
+    4,
+    (session) => session.goaway(constants.NGHTTP2_NO_ERROR, 1),
+    (session, id) => {
+      first ??= session
+      return session !== first || id === 1
+    },
+  )
+  try {
+    const names = ['a', 'b', 'c', 'd']
+    const out = join(dir, 'refused')
+    const results = await run(
+      names.map((n) => `${server.origin}/${n}.jpg`),
+      { out },
+    )
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts, r.message]),
+      names.map(() => ['ok', 1, undefined]),
+    )
+    assert.deepEqual(server.streams, [4, 3], 'the three refused went again on a new connection')
+  } finally {
+    await server.close()
+  }
+})
+
+test('a stream refused before the server’s SETTINGS came (a limit of 0, raised later) is sent again at once', async () => {
+  const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: 0 } })
+  server.on('session', (session) =>
+    setTimeout(() => session.destroyed || session.settings({ maxConcurrentStreams: 8 }), 300),
+  )
+  server.on('stream', (stream, headers) => {
+    const body = bodyOf(String(headers[':path']).slice(1))
+    stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+    stream.end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    const results = await run([`${origin}/a.jpg`], { out: join(dir, 'limit-0') })
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts, r.message]),
+      [['ok', 1, undefined]],
+    )
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
   }
 })

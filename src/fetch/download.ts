@@ -14,6 +14,7 @@ import { atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
+import { isRefusedStream } from './http2-errors.js'
 import {
   chunkedLast,
   type Decision,
@@ -35,7 +36,7 @@ import type { Dispatcher } from './undici.js'
 const MAX_RESTARTS = 3
 /** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
 const MAX_PARTS = 100
-/** Immediate replays of a request whose connection died before any byte of the answer. */
+/** Immediate replays of a request whose connection died, or stream was refused, before any byte of the answer. */
 const MAX_REPLAYS = 4
 
 export interface Downloaded {
@@ -408,8 +409,9 @@ const send: Step = async (t) => {
 
 /**
  * One request, up to its response head. A request whose connection dies before any byte of the
- * answer (a keep-alive connection the server closed as we reused it) is sent again at once, as
- * browsers do: not a retry, no backoff.
+ * answer (a keep-alive connection the server closed as we reused it), or whose HTTP/2 stream the
+ * server refused unprocessed (see `isRefusedStream`), is sent again at once, as browsers do: not a
+ * retry, no backoff.
  */
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   for (;;) {
@@ -437,7 +439,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.ttfb = performance.now() - started
       return
     } catch (error) {
-      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !isStaleConnection(error, exchange.reused)) {
+      const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
+      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++

@@ -41,3 +41,16 @@ export function http2ErrorCode(error: unknown): number | undefined {
 
 /** Whether `error` is an HTTP/2 server's word that it wants the request over HTTP/1.1 instead. */
 export const asksForHttp1 = (error: unknown): boolean => http2ErrorCode(error) === HTTP_1_1_REQUIRED
+
+/** REFUSED_STREAM (0x7, RFC 9113 §8.7): "the stream was closed prior to any application processing". */
+export const REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM
+
+/**
+ * Whether `error` is an HTTP/2 stream the server reset with REFUSED_STREAM: RFC 9113 §8.7 says it
+ * did not process the request, which may be sent again. A server refuses so the streams above a
+ * graceful GOAWAY's last-stream-id, and those a client opened before its SETTINGS said how many it
+ * takes. Only a stream's reset counts: a connection's GOAWAY code says nothing of its streams.
+ */
+export const isRefusedStream = (error: unknown): boolean =>
+  (error as { code?: string } | undefined)?.code === 'ERR_HTTP2_STREAM_ERROR' &&
+  http2ErrorCode(error) === REFUSED_STREAM

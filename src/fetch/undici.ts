@@ -171,9 +171,9 @@ export function withHttp2Options(
  * every answer in flight: each a failed attempt, its bytes to fetch again. Here undici's listener
  * hears only the other codes (an error: the connection is cut, as before). On NO_ERROR, Node
  * closes the session gracefully by itself (nghttp2 resets streams above the last-stream-id with
- * REFUSED_STREAM: never processed, see download.ts `isStaleConnection`); the client's stream
- * limit is set to 0 so undici writes no new request on it, and `onDrain` tells its pool to give
- * it none. When the last stream ends, the session and its socket close; undici then opens a new
+ * REFUSED_STREAM: never processed, sent again at once, see http2-errors.ts `isRefusedStream`);
+ * the client's stream limit is set to 0 so undici writes no new request on it, and `onDrain`
+ * tells its pool to give it none. When the last stream ends, the session and its socket close; undici then opens a new
  * connection for what comes next, with the limit given back.
  */
 function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrain?: () => void): void {
