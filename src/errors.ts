@@ -76,9 +76,11 @@ export class TimeoutError extends ImgpullError {
 
 export class NetworkError extends ImgpullError {
   override name = 'NetworkError'
-  constructor(url: string, cause: unknown) {
+  /** `via`: the proxy the request went through (it may be the one that closed or reset it). */
+  constructor(url: string, cause: unknown, via?: string) {
     const code = (cause as { code?: string } | undefined)?.code
-    super('network', `network error on ${url}: ${networkWords(cause)}`, {
+    const through = via ? ` (through the proxy ${via})` : ''
+    super('network', `network error on ${url}${through}: ${networkWords(cause)}`, {
       retryable: !(code && SAME_EVERY_TIME.has(code)),
       cause,
     })
@@ -132,6 +134,11 @@ function networkWords(cause: unknown): string {
   const h2 = http2ErrorCode(cause)
   if (code === 'UND_ERR_SOCKET' && h2 !== undefined)
     return `the server ended the HTTP/2 connection (GOAWAY, error code ${h2}) (${code})`
+  // Node's words for a TLS socket that closed before its handshake was done: no reset need have
+  // come (a FIN does it too), and it is the handshake that was cut (a server or middlebox that
+  // drops the connection at the ClientHello; a proxy's tunnel closed at once).
+  if (code === 'ECONNRESET' && /before secure TLS connection was established/.test(cause.message))
+    return `the connection closed during the TLS handshake, before any answer (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

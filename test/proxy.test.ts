@@ -274,6 +274,29 @@ test('a proxy that opens the tunnel, then answers in it itself (a block page): n
   }
 })
 
+// hunt34 F3: a tunnel closed right after the proxy's 200 failed as "the server reset the
+// connection (ECONNRESET)": the proxy, which may be the one that closed it, went unnamed.
+test('a proxy that opens the tunnel, then closes it before TLS: the failure names the proxy and the cut handshake', async () => {
+  const closing = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => socket.end('HTTP/1.1 200 Connection established\r\n\r\n'))
+  })
+  await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(closing.address() as AddressInfo).port}`
+    const [r] = await withEnv({}, () =>
+      run(['https://images.example.org/a.jpg'], { out: join(dir, 'tunnel-closed'), proxy, retries: 0 }),
+    )
+    assert.equal(r.error, 'network', r.message)
+    assert.equal(
+      r.message,
+      `network error on https://images.example.org/a.jpg (through the proxy ${proxy}): the connection closed during the TLS handshake, before any answer (ECONNRESET)`,
+    )
+  } finally {
+    await new Promise((resolve) => closing.close(resolve))
+  }
+})
+
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
   try {

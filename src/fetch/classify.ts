@@ -63,7 +63,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
-  return new NetworkError(url, error)
+  return new NetworkError(url, error, via)
 }
 
 const HOP = Symbol('hop')
