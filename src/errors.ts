@@ -139,6 +139,10 @@ function networkWords(cause: unknown): string {
   // drops the connection at the ClientHello; a proxy's tunnel closed at once).
   if (code === 'ECONNRESET' && /before secure TLS connection was established/.test(cause.message))
     return `the connection closed during the TLS handshake, before any answer (${code})`
+  // nghttp2's words for bytes that are not HTTP/2 on a connection that agreed to speak it (ALPN
+  // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1.
+  if (code === 'ERR_HTTP2_ERROR' && cause.message === 'Protocol error')
+    return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

@@ -6,6 +6,7 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { createServer as createTlsServer } from 'node:tls'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 
@@ -81,4 +82,47 @@ test('HTTP/2 where a TLS server offers it, every file byte-exact; --no-http2 kee
   const plain = await runCli([`${origin}/h1-0`, '-o', join(dir, 'h1'), '--no-http2'], { env })
   assert.equal(plain.code, 0, plain.stderr)
   assert.deepEqual(versions, ['1.1'])
+})
+
+// hunt34 F4: a server whose TLS handshake picks h2 by ALPN, then answers in HTTP/1.1 (a
+// misconfigured TLS front end), failed as "Protocol error (ERR_HTTP2_ERROR)", nothing said of why.
+test('a server that agrees to HTTP/2 and answers in HTTP/1.1: the failure says so and names --no-http2, which reads it', async () => {
+  const body = makeImage('h1.jpg', 20_000)
+  const liar = createTlsServer(
+    {
+      key: await readFile(join(dir, 'key.pem')),
+      cert: await readFile(certPath),
+      ALPNProtocols: ['h2', 'http/1.1'],
+    },
+    (socket) => {
+      socket.on('error', () => {})
+      socket.once('data', () =>
+        socket.end(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`,
+            ),
+            body,
+          ]),
+        ),
+      )
+    },
+  )
+  await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r))
+  const url = `https://127.0.0.1:${(liar.address() as AddressInfo).port}/h1.jpg`
+  const env = { NODE_EXTRA_CA_CERTS: certPath }
+  try {
+    const failed = await runCli([url, '-o', join(dir, 'liar'), '--retries', '0', '--json'], { env })
+    const result = JSON.parse(failed.stdout.split('\n')[0])
+    assert.equal(result.error, 'network')
+    assert.match(
+      result.message,
+      /what the server sent is not HTTP\/2, though its TLS handshake agreed to HTTP\/2 .*--no-http2 keeps to HTTP\/1\.1 \(ERR_HTTP2_ERROR\)$/,
+    )
+    const saved = await runCli([url, '-o', join(dir, 'liar-h1'), '--retries', '0', '--no-http2'], { env })
+    assert.equal(saved.code, 0, saved.stderr)
+    assert.equal(sha(await readFile(join(dir, 'liar-h1', 'h1.jpg'))), sha(body))
+  } finally {
+    await new Promise((r) => liar.close(r))
+  }
 })
