@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hashKey } from '../src/plan/naming.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { canMount } from './support/wait.js'
+import { onSmallDisk } from './support/wait.js'
 
 let server: ImageServer
 let dir: string
@@ -137,16 +137,8 @@ test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops 
   await assertExact(out, paths)
 })
 
-test('disk full: the run stops with one clear error and leaves nothing corrupt', async (t) => {
-  if (!canMount()) {
-    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
-    t.skip('mounting a small tmpfs needs root')
-    return
-  }
-  const mnt = join(dir, 'small-disk')
-  await mkdir(mnt)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1500k', 'tmpfs', mnt])
-  try {
+test('disk full: the run stops with one clear error and leaves nothing corrupt', (t) =>
+  onSmallDisk(t, join(dir, 'small-disk'), '1500k', async (mnt) => {
     const out = join(mnt, 'out')
     const { list } = await writeList('full', 60)
     const r = await runCli([list, '-o', out])
@@ -166,20 +158,10 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
       new RegExp(`\\b${saved} images?, `),
       `${saved} files saved; the closing line: ${r.stderr}`,
     )
-  } finally {
-    execFileSync('umount', ['-l', mnt])
-  }
-})
+  }))
 
-test("disk full: the message says what imgpull's own part files hold of the space", async (t) => {
-  if (!canMount()) {
-    t.skip('mounting a small tmpfs needs root')
-    return
-  }
-  const mnt = join(dir, 'parts-disk')
-  await mkdir(mnt)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1000k', 'tmpfs', mnt])
-  try {
+test("disk full: the message says what imgpull's own part files hold of the space", (t) =>
+  onSmallDisk(t, join(dir, 'parts-disk'), '1000k', async (mnt) => {
     const out = join(mnt, 'out')
     const list = join(dir, 'parts-full.txt')
     await writeFile(list, `${server.url('/parts-huge?size=1400000')}\n`)
@@ -190,10 +172,7 @@ test("disk full: the message says what imgpull's own part files hold of the spac
     const m = /partial downloads in (\S+) hold ([\d.]+ [kM]B): a rerun resumes them/.exec(r.stderr)
     assert.ok(m, r.stderr)
     assert.equal(m[1], join(out, '.imgpull', 'parts'))
-  } finally {
-    execFileSync('umount', ['-l', mnt])
-  }
-})
+  }))
 
 test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut file is kept or called ok', async () => {
   // RLIMIT_FSIZE makes a write that crosses it return a short count, with no error (Node ignores

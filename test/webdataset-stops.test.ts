@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { shardFiles, staged } from './support/shards.js'
-import { canMount, exists, until } from './support/wait.js'
+import { exists, onSmallDisk, until } from './support/wait.js'
 
 // Stops that are not crashes: a Ctrl-C mid-shard, and a disk that fills up while shards are written.
 
@@ -48,16 +48,8 @@ test('Ctrl-C mid-shard: a clean stop keeps the staged samples, the rerun finishe
     assert.ok((await readFile(join(out, f))).equals(await readFile(join(clean, f))), `${f} differs`)
 })
 
-test('disk full while shards are written: one clear error (exit 3), no shard under its name but whole', async (t) => {
-  if (!canMount()) {
-    // CI and the dev machines run as root, where this never skips; elsewhere mounting needs root.
-    t.skip('mounting a small tmpfs needs root')
-    return
-  }
-  const mnt = join(dir, 'small-disk')
-  await mkdir(mnt)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2000k', 'tmpfs', mnt])
-  try {
+test('disk full while shards are written: one clear error (exit 3), no shard under its name but whole', (t) =>
+  onSmallDisk(t, join(dir, 'small-disk'), '2000k', async (mnt) => {
     const table = join(dir, 'full.csv')
     await writeFile(table, `url\n${Array.from({ length: 60 }, (_, i) => server.url(`/f-${i}`)).join('\n')}\n`)
     const out = join(mnt, 'out')
@@ -71,7 +63,4 @@ test('disk full while shards are written: one clear error (exit 3), no shard und
         .split('\n')
       assert.equal(names.filter((n) => n.endsWith('.jpg')).length, 10, `${f} is not whole`)
     }
-  } finally {
-    execFileSync('umount', ['-l', mnt])
-  }
-})
+  }))

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** Wait until `ready()` holds, checking every 10 ms; after `ms`, throw naming `what`. */
@@ -29,5 +29,29 @@ export function canMount(): boolean {
     return process.getuid?.() === 0
   } catch {
     return false
+  }
+}
+
+/**
+ * Run `body` on a small tmpfs of `size` (`'1500k'`) mounted at `folder` (made here), unmounted
+ * after, to fill a disk for real; skips `t` where mounting is not allowed (CI and the dev
+ * machines run as root, where it never skips).
+ */
+export async function onSmallDisk(
+  t: { skip(message: string): void },
+  folder: string,
+  size: string,
+  body: (mnt: string) => Promise<void>,
+): Promise<void> {
+  if (!canMount()) {
+    t.skip('mounting a small tmpfs needs root')
+    return
+  }
+  await mkdir(folder)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', folder])
+  try {
+    await body(folder)
+  } finally {
+    execFileSync('umount', ['-l', folder])
   }
 }
