@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wantsColor } from '../src/cli/color.js'
-import { threadsWarning } from '../src/cli/pull-command.js'
+import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { TimeoutError } from '../src/errors.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -661,4 +661,41 @@ test('threadsWarning: --threads past the cores is said, up to them nothing', () 
     /^--threads 3 is more than this machine's 2 cores: .*use at most 2$/,
   )
   assert.match(threadsWarning(64, 1) ?? '', /this machine's 1 core:/)
+})
+
+test('swapSignalHandler: the new handler is there before the old one goes, so a signal never meets none', () => {
+  const signals = ['SIGINT', 'SIGTERM'] as const
+  const saved = signals.map((s) => [s, process.listeners(s)] as const)
+  for (const [s] of saved) process.removeAllListeners(s)
+  const realOff = process.off
+  const seen: number[] = []
+  process.off = function (
+    this: NodeJS.Process,
+    event: string | symbol,
+    listener: (...args: unknown[]) => void,
+  ) {
+    const result = realOff.call(this, event, listener)
+    if (event === 'SIGINT' || event === 'SIGTERM') seen.push(process.listenerCount(event))
+    return result
+  } as typeof process.off
+  const a = () => {}
+  const b = () => {}
+  try {
+    swapSignalHandler(undefined, a)
+    swapSignalHandler(a, b)
+    for (const s of signals) assert.deepEqual(process.listeners(s), [b])
+    swapSignalHandler(b, a)
+    for (const s of signals) assert.deepEqual(process.listeners(s), [a])
+  } finally {
+    process.off = realOff
+    for (const [s, listeners] of saved) {
+      process.removeAllListeners(s)
+      for (const l of listeners) process.on(s, l as () => void)
+    }
+  }
+  assert.equal(seen.length, 4)
+  assert.ok(
+    seen.every((n) => n > 0),
+    `listeners left after each removal: ${seen}`,
+  )
 })

@@ -137,9 +137,11 @@ export function benchCommand(program: Command): Command {
       // Ctrl-C stops the pass and still removes the temporary folders: ours is the only handler
       // while the bench runs (an exit-at-once handler would leave them behind).
       const saved = (['SIGINT', 'SIGTERM'] as const).map((name) => [name, process.listeners(name)] as const)
-      for (const [name] of saved) {
-        process.removeAllListeners(name)
-        process.once(name, onSignal)
+      // Added before the others go, and taken away after they are back: a signal never meets a
+      // moment without a handler (see swapSignalHandler).
+      for (const [name, listeners] of saved) {
+        process.on(name, onSignal)
+        for (const listener of listeners) process.off(name, listener)
       }
       const say = (line: string) => process.stderr.write(`${line}\n`)
       try {
@@ -157,8 +159,8 @@ export function benchCommand(program: Command): Command {
         process.exitCode = 130
       } finally {
         for (const [name, listeners] of saved) {
-          process.off(name, onSignal)
           for (const listener of listeners) process.on(name, listener)
+          process.off(name, onSignal)
         }
       }
     })

@@ -38,11 +38,20 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3, interrupted: 130 } a
 /** Until a run installs its own handlers, Ctrl-C simply ends the process as interrupted. */
 const early = () => process.exit(EXIT.interrupted)
 
-export function handleEarlySignals(): void {
-  process.off('SIGINT', early)
-  process.off('SIGTERM', early)
-  process.on('SIGINT', early)
-  process.on('SIGTERM', early)
+export function handleEarlySignals(replacing?: () => void): void {
+  swapSignalHandler(replacing, early)
+}
+
+/**
+ * `to` handles SIGINT and SIGTERM instead of `from`: added before `from` is removed, since a signal
+ * that came while neither was there would meet Node's default, ending the process by the signal
+ * with no exit code (a second Ctrl-C as a run ended).
+ */
+export function swapSignalHandler(from: (() => void) | undefined, to: () => void): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (!process.listeners(signal).includes(to)) process.on(signal, to)
+    if (from && from !== to) process.off(signal, from)
+  }
 }
 
 /** Count the URLs in list files in the background, so progress can show a total and an ETA. */
@@ -85,10 +94,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       setTimeout(() => hard.abort(), flags.grace * 1000).unref()
     } else hard.abort()
   }
-  process.off('SIGINT', early)
-  process.off('SIGTERM', early)
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  swapSignalHandler(early, onSignal)
   // `imgpull --json | head -1`: once the reader is gone, stop as on a Ctrl-C (files in flight are
   // finished, the manifest written), printing nothing more.
   let reader = true
@@ -130,10 +136,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (!(hard.signal.aborted && error === hard.signal.reason)) fatal = error
   } finally {
     progress?.stop()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
     // A Ctrl-C while the summary is written still ends as interrupted (130), never by the signal.
-    handleEarlySignals()
+    handleEarlySignals(onSignal)
   }
   tally.duplicates = run.stats.duplicates
   tally.interrupted = run.stats.interrupted

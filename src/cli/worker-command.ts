@@ -82,11 +82,12 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       setTimeout(stopHard, grace * 1000).unref()
     } else stopHard()
   }
-  // The program's early handlers end the process at once: from here a stop gives shards back.
-  process.removeAllListeners('SIGINT')
-  process.removeAllListeners('SIGTERM')
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  // The program's early handlers end the process at once: from here a stop gives shards back. The
+  // handler is added before the others go (see swapSignalHandler).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, onSignal)
+    for (const other of process.listeners(signal)) if (other !== onSignal) process.off(signal, other)
+  }
   try {
     const summary = await runWorker({
       redis: redisFrom(o),
@@ -140,8 +141,6 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
     print(`imgpull: ${error.message}`)
     return EXIT.usage
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    handleEarlySignals()
+    handleEarlySignals(onSignal)
   }
 }
