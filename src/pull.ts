@@ -105,7 +105,7 @@ async function* run(
   const dispatcher = createAgent(options)
   let dataset: WebDatasetSink | undefined
   try {
-    await claimFolder(paths, options.outputFormat, options.shardSize, journal)
+    await claimFolder(paths, options.outputFormat, options.shardSize, journal, options.transform)
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')
       dataset = await WebDatasetSink.open(paths, options.shardSize, journal)

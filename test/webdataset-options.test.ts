@@ -150,6 +150,37 @@ test('one folder, one kind of output: another format or shard size is a usage er
   const resized = await runCli([list, '-o', shards, ...dataset, '--shard-size', '50'])
   assert.equal(resized.code, 2)
   assert.match(resized.stderr, /shards of 100 samples, not 50: run with --shard-size 100/)
+  // Samples already there are not made again: other transform options would mix two kinds of image.
+  const cropped = await runCli([
+    list,
+    '-o',
+    shards,
+    ...dataset,
+    '--shard-size',
+    '100',
+    '--resize',
+    'center-crop',
+    '--size',
+    '64',
+  ])
+  assert.equal(cropped.code, 2)
+  assert.match(
+    cropped.stderr,
+    /holds WebDataset shards of images as downloaded \(no --resize, --encode or --quality\), where this run asks for images made with --resize center-crop --size 64: samples already there are not made again/,
+  )
+  const photo = join(dir, 'guard-photo.txt')
+  await writeFile(photo, `${origin}/alpha.png`)
+  const small = join(dir, 'guard-small')
+  const made = ['--resize', 'keep-ratio', '--size', '32', '--encode', 'png']
+  const first = await runCli([photo, '-o', small, ...dataset, ...made])
+  assert.equal(first.code, 0, first.stderr)
+  assert.equal((await runCli([photo, '-o', small, ...dataset, ...made])).code, 0, 'the same options again')
+  const plain = await runCli([photo, '-o', small, ...dataset])
+  assert.equal(plain.code, 2)
+  assert.match(
+    plain.stderr,
+    /images made with --resize keep-ratio --size 32 --encode png, where this run asks for images as downloaded/,
+  )
 
   // Shards no imgpull run here wrote (another tool's; or ours, .imgpull/ removed): never written over.
   const foreign = join(dir, 'guard-foreign')

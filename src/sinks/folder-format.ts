@@ -4,12 +4,35 @@ import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
+import type { TransformSpec } from '../transform/spec.js'
 
 /** What an output folder holds, as `OUT/.imgpull/dataset.json` says (written by webdataset runs). */
 interface DatasetInfo {
   format: 'webdataset'
   shardSize: number
+  /**
+   * How its images were written (absent in folders of runs before it was recorded): the transform
+   * options that shape an image, as their command-line flags (`--resize center-crop --size 224`),
+   * `''` for images as downloaded.
+   */
+  images?: string
 }
+
+/**
+ * The flags of `spec` that shape the image written (mode, size, format, quality), as a command
+ * line would give them: shards made with others hold images of other sizes and formats.
+ */
+export function imageFlags(spec: Partial<TransformSpec> = {}): string {
+  const flags: string[] = []
+  if (spec.resize && spec.resize !== 'no') flags.push(`--resize ${spec.resize} --size ${spec.size}`)
+  if (spec.resize && spec.resize !== 'no' && spec.resizeOnlyIfBigger) flags.push('--resize-only-if-bigger')
+  if (spec.encode) flags.push(`--encode ${spec.encode}`)
+  if (spec.quality !== undefined) flags.push(`--quality ${spec.quality}`)
+  return flags.join(' ')
+}
+
+const described = (flags: string) =>
+  flags ? `made with ${flags}` : 'as downloaded (no --resize, --encode or --quality)'
 
 async function readInfo(path: string): Promise<DatasetInfo | undefined> {
   if (!existsSync(path)) return undefined
@@ -49,13 +72,15 @@ const SHARD_FOLDER = /^\d{5}$/
  * its shard size in `OUT/.imgpull/dataset.json`; a later run with another output format or shard
  * size, or a webdataset run into a folder an earlier files run used, is a `UsageError` before
  * anything is fetched, and so is a first webdataset run into a folder that holds shards it did not
- * write (a queue's, another tool's). `hasRecords`: whether the journal knows jobs of earlier runs.
+ * write (a queue's, another tool's). It records the options that shape the images too
+ * (`imageFlags`): a rerun with others would add samples unlike those it keeps, and is refused.
  */
 export async function claimFolder(
   paths: Layout,
   format: 'files' | 'webdataset',
   shardSize: number,
   journal: Journal,
+  transform?: Partial<TransformSpec>,
 ): Promise<void> {
   const info = await readInfo(paths.dataset)
   const again = (n: number) => `--output-format webdataset --shard-size ${n}`
@@ -70,6 +95,13 @@ export async function claimFolder(
     if (info.shardSize !== shardSize)
       throw new UsageError(
         `${paths.out} holds WebDataset shards of ${info.shardSize} samples, not ${shardSize}: run with --shard-size ${info.shardSize}, or use another output folder`,
+      )
+    // Samples already there are not made again: a rerun with other transform options would
+    // leave images of two sizes or formats in one dataset, saying nothing.
+    const images = imageFlags(transform)
+    if (info.images !== undefined && info.images !== images)
+      throw new UsageError(
+        `${paths.out} holds WebDataset shards of images ${described(info.images)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
       )
     return
   }
@@ -89,7 +121,8 @@ export async function claimFolder(
     throw new UsageError(
       `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
-  const text = `${JSON.stringify({ format: 'webdataset', shardSize } satisfies DatasetInfo)}\n`
+  const claimed: DatasetInfo = { format: 'webdataset', shardSize, images: imageFlags(transform) }
+  const text = `${JSON.stringify(claimed)}\n`
   await writeFile(`${paths.dataset}.tmp`, text)
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }
