@@ -17,7 +17,7 @@ export interface Job {
   meta?: Record<string, unknown>
   /** Position of the job's row in a dataset's input (0-based, over all inputs): its sample key derives from it. */
   row?: number
-  /** The row's caption (`KEY.txt` in a WebDataset shard). */
+  /** The row's caption (`KEY.txt` in a WebDataset shard; `''` an empty `KEY.txt`, the Parquet's caption null). */
   caption?: string
   /**
    * The hash the downloaded body must have (from a table's hash column): a body whose hash differs

@@ -56,8 +56,8 @@ test('Parquet: row groups in order, INT64, timestamps, strings and nulls (hyparq
       meta: { id: 1, taken: '2024-01-02T03:04:05.678Z', ok: true },
     },
     { url: '', row: 1, caption: 'b', meta: { id: '4611686018427387904', taken: null, ok: false } },
-    { url: '', row: 2, meta: { id: null, taken: '1970-01-01T00:00:00.000Z', ok: null } },
-    { url: 'not a url', row: 3, meta: { id: -5, taken: null, ok: true } },
+    { url: '', row: 2, caption: '', meta: { id: null, taken: '1970-01-01T00:00:00.000Z', ok: null } },
+    { url: 'not a url', row: 3, caption: '', meta: { id: -5, taken: null, ok: true } },
     { url: 'https://images.example/e.jpg', row: 4, caption: 'e', meta: { id: 0, taken: null, ok: false } },
   ])
 })
@@ -114,10 +114,11 @@ test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, 
       sha256: hex.toUpperCase(),
     },
   })
-  // Nulls: an empty URL, no caption, no hash; NaN (not JSON) is null.
+  // Nulls: an empty URL, an empty caption, no hash; NaN (not JSON) is null.
   assert.deepEqual(jobs[1], {
     url: '',
     row: 1,
+    caption: '',
     meta: {
       n: 1,
       caption: null,
@@ -136,7 +137,7 @@ test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, 
   })
   assert.equal(jobs[2].meta.ts, '1969-12-31T23:59:59.999999Z')
   assert.deepEqual(jobs[2].meta.size, { w: null, h: 1 })
-  assert.equal(jobs[2].caption, undefined, 'an empty caption is no caption')
+  assert.equal(jobs[2].caption, '', 'an empty caption is empty text (an empty KEY.txt)')
   assert.equal(jobs[2].expectedHash, undefined, 'an empty hash is no hash')
   assert.equal(jobs[3].url, 'not a url')
   assert.equal(jobs[3].meta.score, null, 'Infinity is not JSON')

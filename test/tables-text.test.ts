@@ -47,7 +47,7 @@ test('CSV: BOM, quoting, CRLF, embedded newlines, blank lines; cells are text as
       caption: 'say "hi" here',
       meta: { caption: 'say "hi" here', id: '3' },
     },
-    { url: 'https://images.example/4.jpg', row: 3, meta: { caption: '', id: '' } },
+    { url: 'https://images.example/4.jpg', row: 3, caption: '', meta: { caption: '', id: '' } },
   ])
 })
 
@@ -154,8 +154,8 @@ test('JSON lines: blank lines skipped, values carried as they are, missing keys 
       meta: { caption: 'a', n: 1, tags: ['x'], size: { w: 2 } },
     },
     { url: '', row: 1, caption: 'no url here', meta: { caption: 'no url here', n: 2 } },
-    { url: '', row: 2, meta: { caption: null, n: null } },
-    { url: '42', row: 3, meta: { extra: true } },
+    { url: '', row: 2, caption: '', meta: { caption: null, n: null } },
+    { url: '42', row: 3, caption: '', meta: { extra: true } },
   ])
 })
 
@@ -267,7 +267,7 @@ test('urlCol, captionCol, hashCol with hashType, and columns pick what each row 
       expectedHash: { type: 'md5', value: md5 },
       meta: { license: 'cc0', width: '10' },
     },
-    { url: 'https://images.example/b.jpg', row: 1, meta: { license: 'cc-by', width: '20' } },
+    { url: 'https://images.example/b.jpg', row: 1, caption: '', meta: { license: 'cc-by', width: '20' } },
   ])
   // A sha256 in an md5 column is not a digest of the right kind: the row fails, it is not dropped.
   assert.equal(jobs[2].invalid?.code, 'invalid-hash')
@@ -288,7 +288,7 @@ test('JSON lines: the columns are the keys of its first lines, not of its first 
   const jobs = await readAll([sparse], { captionCol: 'caption', columns: ['lic'] })
   assert.deepEqual(jobs, [
     { url: '', row: 0, caption: 'no url yet', meta: { lic: undefined } },
-    { url: 'https://images.example/a.jpg', row: 1, meta: { lic: undefined } },
+    { url: 'https://images.example/a.jpg', row: 1, caption: '', meta: { lic: undefined } },
     { url: 'https://images.example/b.jpg', row: 2, caption: 'two', meta: { lic: 'cc' } },
   ])
   // A column no line has is still a mistyped option, named with the columns there are.

@@ -185,7 +185,7 @@ test('a shard through the CLI, read by tar-stream, Python tarfile, GNU tar, hypa
   assert.equal(r.code, 1, r.stderr) // three rows failed
   const tarPath = join(out, '00000.tar')
   const members = await readTar(tarPath)
-  // Rows 0-4: 0 and 1 ok (1 has no caption), 2 a 404, 3 a hash mismatch, 4 ok.
+  // Rows 0-4: 0 and 1 ok (1 has an empty caption cell), 2 a 404, 3 a hash mismatch, 4 ok.
   assert.deepEqual(
     members.map((m) => m.name),
     [
@@ -194,6 +194,7 @@ test('a shard through the CLI, read by tar-stream, Python tarfile, GNU tar, hypa
       '000000.txt',
       '000001.jpg',
       '000001.json',
+      '000001.txt',
       '000004.jpg',
       '000004.json',
     ].concat(['000004.txt']),
@@ -205,6 +206,9 @@ test('a shard through the CLI, read by tar-stream, Python tarfile, GNU tar, hypa
   const byName = new Map(members.map((m) => [m.name, m]))
   assert.ok(byName.get('000000.jpg')!.data.equals(server.bytes('/cli-0')))
   assert.equal(byName.get('000000.txt')!.data.toString(), 'caption 0, "quoted"')
+  // Every sample of a table with a caption column has its KEY.txt, as img2dataset writes them: a
+  // reader's to_tuple('jpg', 'txt') stopped at a sample whose caption cell was empty.
+  assert.equal(byName.get('000001.txt')!.data.length, 0, 'an empty caption cell: an empty KEY.txt')
   const json = JSON.parse(byName.get('000004.json')!.data.toString())
   assert.deepEqual(json, {
     key: '000004',

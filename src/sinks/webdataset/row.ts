@@ -44,6 +44,11 @@ export interface SampleRow {
   ext?: string
   /** Bytes of the image. */
   bytes?: number
+  /**
+   * The row's caption cell is empty or null: `caption` is null, and its sample's `KEY.txt` is
+   * empty (every sample of a table with a caption column has one, as img2dataset writes them).
+   */
+  blankCaption?: true
 }
 
 /**
@@ -57,7 +62,7 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
   const columns: Record<string, unknown> = {
     key,
     url: redactUrl(job.url),
-    caption: job.caption ?? null,
+    caption: job.caption || null,
     status: ok ? 'success' : 'failed',
     error_code: ok ? null : (outcome.error ?? null),
     error_message: ok ? null : (outcome.message ?? null),
@@ -77,6 +82,7 @@ export function sampleRow(index: number, key: string, job: Job, status: Status, 
   if (ok && outcome.format) {
     row.ext = outcome.format
     row.bytes = outcome.bytes
+    if (job.caption === '') row.blankCaption = true
   }
   return row
 }

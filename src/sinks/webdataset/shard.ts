@@ -320,6 +320,7 @@ export class Shard {
     tar.add(`${key}.json`, sampleJson(row))
     const caption = row.columns.caption
     if (typeof caption === 'string') tar.add(`${key}.txt`, caption)
+    else if (row.blankCaption) tar.add(`${key}.txt`, '')
   }
 
   /** A shard sealed before, sealed again: every sample written anew, from staging or the old tar. */

@@ -17,7 +17,10 @@ export interface TableJob {
   url: string
   /** 0-based position over all rows of all inputs, in order: the dataset sample key derives from it. */
   row: number
-  /** The caption cell as text; absent when the cell is empty or null, or no caption column is set. */
+  /**
+   * The caption cell as text, `''` when it is empty or null (the sample still gets its `KEY.txt`,
+   * empty, as img2dataset writes it); absent when no caption column is set.
+   */
   caption?: string
   /** The hash the body must have, lowercase hex; absent when the cell is empty or null. */
   expectedHash?: ExpectedHash
@@ -45,10 +48,7 @@ export function buildJob(
 ): TableJob {
   // Spaces around a URL cell are not part of it (it is fetched trimmed): the outputs show it so too.
   const job: TableJob = { url: cellText(cell(plan.url)).trim(), row, meta: {} }
-  if (plan.caption !== undefined) {
-    const caption = cellText(cell(plan.caption))
-    if (caption !== '') job.caption = caption
-  }
+  if (plan.caption !== undefined) job.caption = cellText(cell(plan.caption))
   if (plan.hash !== undefined) {
     const hash = parseExpectedHash(cell(plan.hash), hashType)
     if (hash && 'problem' in hash)
