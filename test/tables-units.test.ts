@@ -192,6 +192,18 @@ test('columns: every named one must be there; the URL column is not carried by d
       (e: unknown) => e instanceof UsageError && e.message.startsWith(message),
     )
   }
+  // A header of one column holding the other separator: a TSV file named .csv, a CSV named .tsv.
+  assert.throws(
+    () => planColumns('t.csv', ['url\tcaption'], options()),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.message ===
+        't.csv has no column "url" (the URL column); its columns: "url\\tcaption": the file looks tab-separated (name it .tsv, or give --input-format tsv)',
+  )
+  assert.throws(
+    () => planColumns('t.tsv', ['url,caption'], options()),
+    /its columns: "url,caption": the file looks comma-separated \(name it \.csv, or give --input-format csv\)$/,
+  )
   assert.throws(() => planColumns('t.csv', ['url', 'a', 'a'], options()), /t\.csv has the column "a" twice/)
   // Columns without a name (trailing commas of a spreadsheet export) are left out, not duplicates.
   const trailing = planColumns('t.csv', ['url', 'caption', '', ''], options({ captionCol: 'caption' }))

@@ -23,6 +23,19 @@ function listed(columns: readonly string[]): string {
 }
 
 /**
+ * A header read as one column holding the other separator: a TSV file named `.csv` (its header
+ * `url\tcaption` one column) or a CSV file named `.tsv`. What to do about it, or `''`.
+ */
+function separatorHint(available: readonly string[]): string {
+  if (available.length !== 1) return ''
+  if (available[0].includes('\t'))
+    return ': the file looks tab-separated (name it .tsv, or give --input-format tsv)'
+  if (available[0].includes(','))
+    return ': the file looks comma-separated (name it .csv, or give --input-format csv)'
+  return ''
+}
+
+/**
  * A CSV or TSV header with each name made unique as pandas makes it: a name seen before gets `.1`,
  * `.2`... (the first free), so that a spreadsheet with two `note` columns is read, both carried
  * (`note`, `note.1`), rather than refused. Unnamed columns (`''`) are left as they are.
@@ -71,7 +84,9 @@ export function planColumns(
     // text (a Parquet file given --input-format csv).
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
       throw binaryInput(file, 'a text table', available.join(','))
-    throw new UsageError(`${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}`)
+    throw new UsageError(
+      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${perRow ? '' : separatorHint(available)}`,
+    )
   }
   need(options.urlCol, 'the URL column')
   if (options.captionCol !== undefined) need(options.captionCol, 'the caption column')
