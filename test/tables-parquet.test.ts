@@ -388,6 +388,19 @@ test('a file that is not Parquet, and a missing column, are usage errors before 
     name: 'UsageError',
     message: /fake\.parquet is not a readable Parquet file: /,
   })
+  // An empty file (a download that failed) says so, not 'Offset is outside the bounds of the DataView'.
+  const empty = join(dir, 'empty.parquet')
+  await writeFile(empty, '')
+  await assert.rejects(readAll([empty]), {
+    name: 'UsageError',
+    message: `${empty} is not a readable Parquet file: it is empty`,
+  })
+  const short = join(dir, 'short.parquet')
+  await writeFile(short, 'PAR1')
+  await assert.rejects(readAll([short]), {
+    name: 'UsageError',
+    message: `${short} is not a readable Parquet file: it holds only 4 bytes`,
+  })
   const copy = join(dir, 'types.parquet')
   await copyFile(join(FIXTURES, 'duckdb-types.parquet'), copy)
   await assert.rejects(readAll([copy], { urlCol: 'image_url' }), {

@@ -25,6 +25,12 @@ const MIN_RANGE_ROWS = 1024
 const FIRST_RANGE_ROWS = 4096
 
 async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMetaData> {
+  // Shorter than its magic bytes and footer length ('PAR1', 4 bytes, 'PAR1'): a download that
+  // failed, or a file still being written. hyparquet would say 'Offset is outside the bounds of the DataView'.
+  if (buffer.byteLength < 12)
+    throw new UsageError(
+      `${file.path} is not a readable Parquet file: ${buffer.byteLength ? `it holds only ${buffer.byteLength} bytes` : 'it is empty'}`,
+    )
   try {
     return await parquetMetadataAsync(buffer)
   } catch (error) {
