@@ -168,6 +168,18 @@ test('one folder, one kind of output: another format or shard size is a usage er
     cropped.stderr,
     /holds WebDataset shards of images as downloaded \(no --resize, --encode or --quality\), where this run asks for images made with --resize center-crop --size 64: samples already there are not made again/,
   )
+  // A folder that kept no image yet (its one row failed) takes the new options.
+  const gone = join(dir, 'guard-gone.txt')
+  await writeFile(gone, server.url('/g-gone?status=404'))
+  const empty = join(dir, 'guard-empty')
+  assert.equal((await runCli([gone, '-o', empty, ...dataset])).code, 1)
+  const later = await runCli([gone, '-o', empty, ...dataset, '--resize', 'border', '--size', '8'])
+  assert.equal(later.code, 1, later.stderr)
+  assert.match(
+    await readFile(join(empty, '.imgpull', 'dataset.json'), 'utf8'),
+    /"images":"--resize border --size 8"/,
+  )
+  requests += 1
   const photo = join(dir, 'guard-photo.txt')
   await writeFile(photo, `${origin}/alpha.png`)
   const small = join(dir, 'guard-small')

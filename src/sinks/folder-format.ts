@@ -99,11 +99,12 @@ export async function claimFolder(
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
     const images = imageFlags(transform)
-    if (info.images !== undefined && info.images !== images)
-      throw new UsageError(
-        `${paths.out} holds WebDataset shards of images ${described(info.images)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
-      )
-    return
+    if (info.images === undefined || info.images === images) return
+    // Nothing kept yet (a first run stopped early, or every row failed): the folder takes the new ones.
+    if (!keptAny(journal)) return writeInfo(paths, shardSize, images)
+    throw new UsageError(
+      `${paths.out} holds WebDataset shards of images ${described(info.images)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
+    )
   }
   if (existsSync(join(paths.work, 'queue', 'input.json')))
     throw new UsageError(
@@ -121,8 +122,17 @@ export async function claimFolder(
     throw new UsageError(
       `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
-  const claimed: DatasetInfo = { format: 'webdataset', shardSize, images: imageFlags(transform) }
-  const text = `${JSON.stringify(claimed)}\n`
+  await writeInfo(paths, shardSize, imageFlags(transform))
+}
+
+/** Whether the journal holds an image kept by an earlier run (stops at the first). */
+function keptAny(journal: Journal): boolean {
+  for (const record of journal.records()) if (record.state === 'ok') return true
+  return false
+}
+
+async function writeInfo(paths: Layout, shardSize: number, images: string): Promise<void> {
+  const text = `${JSON.stringify({ format: 'webdataset', shardSize, images } satisfies DatasetInfo)}\n`
   await writeFile(`${paths.dataset}.tmp`, text)
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }
