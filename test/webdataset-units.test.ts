@@ -125,6 +125,14 @@ test('carried column types: one per column per shard, JSON when kinds mix', () =
     [[['x'], null], 'JSON'],
     [[{ w: 1 }], 'JSON'],
     [['a', true], 'JSON'],
+    // Integers past 2^53 come as text (a Parquet INT64, a JSON line): beside whole numbers, INT64.
+    [['-5012345678901234567', 12345, '9007199254740993', null], 'INT64'],
+    [['4611686018427387904'], 'STRING'],
+    [['9007199254740993', 'a'], 'STRING'],
+    [['a', '9007199254740993'], 'STRING'],
+    [['99999999999999999999', 1], 'JSON'],
+    [['0009007199254740993', 1], 'JSON'],
+    [['12345', 1], 'JSON'],
   ]
   for (const [values, type] of cases) assert.equal(carriedType(values), type, JSON.stringify(values))
 })
@@ -178,6 +186,16 @@ test('a shard Parquet: the same rows give the same bytes; values and nulls read 
   const back = await hyparquetRows(file)
   assert.equal(back.length, 2)
   assert.equal(back[0].id, 7n, 'whole numbers are INT64')
+  const hashes = shardParquet([
+    sampleRow(0, 'k0', job({ hash: '-5012345678901234567' }), 'failed', { attempts: 1, error: 'timeout' }),
+    sampleRow(1, 'k1', job({ hash: 12345 }), 'failed', { attempts: 1, error: 'timeout' }),
+  ])
+  await writeFile(file, hashes)
+  assert.deepEqual(
+    (await hyparquetRows(file)).map((row) => row.hash),
+    [-5012345678901234567n, 12345n],
+    'an INT64 column with values past 2^53 (carried as text) is INT64, every digit kept',
+  )
   assert.equal(back[1].score, 1, 'a column with a fraction is DOUBLE')
   assert.deepEqual(back[0].tags, ['a'], 'lists are JSON')
   assert.equal(back[0].extra, null, 'a column some rows lack is null there')

@@ -19,12 +19,23 @@ const OWN_TYPES: Record<OwnColumn, ColumnType> = {
   sha256: 'STRING',
 }
 
-type Kind = 'string' | 'boolean' | 'int' | 'double' | 'json'
+type Kind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
+
+/** The 64-bit integers past 2^53 that tables carry as text (`"-5012345678901234567"`), exactly so written. */
+const BIG_INT = /^-?[1-9]\d{15,18}$/
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+function isBigInt64Text(value: string): boolean {
+  if (!BIG_INT.test(value)) return false
+  const n = BigInt(value)
+  return n >= INT64_MIN && n <= INT64_MAX && !Number.isSafeInteger(Number(value))
+}
 
 function kindOf(value: unknown): Kind {
   switch (typeof value) {
     case 'string':
-      return 'string'
+      return isBigInt64Text(value) ? 'bigint' : 'string'
     case 'boolean':
       return 'boolean'
     case 'number':
@@ -40,12 +51,16 @@ const TYPE_OF_KIND: Record<Kind, ColumnType> = {
   int: 'INT64',
   double: 'DOUBLE',
   json: 'JSON',
+  // Alone, digits past 2^53 are text still (a CSV column of long ids); beside whole numbers, an
+  // INT64 column's large values (see `carriedType`).
+  bigint: 'STRING',
 }
 
 /**
  * The type of a carried column, from its values (JSON-safe: tables carry them so). Strings are
- * STRING, booleans BOOLEAN, whole numbers INT64, numbers with a fraction DOUBLE (a column of both:
- * DOUBLE), a column of nulls STRING; lists, objects and columns of mixed kinds are JSON text
+ * STRING, booleans BOOLEAN, whole numbers INT64 (with the ones past 2^53 that tables carry as
+ * text: a Parquet INT64 column such as LAION's `hash`, whose values mix both, stays INT64 and
+ * exact), numbers with a fraction DOUBLE (a column of both: DOUBLE), a column of nulls STRING; lists, objects and columns of mixed kinds are JSON text
  * (Parquet's JSON type). Inferred per shard, so one column may take two types in two shards (whole
  * numbers in one, fractions in another): readers that merge schemas (DuckDB's `union_by_name`,
  * pyarrow's `unify_schemas`) read them together.
@@ -57,6 +72,9 @@ export function carriedType(values: Iterable<unknown>): ColumnType {
     const k = kindOf(value)
     if (kind === undefined || kind === k) kind = k
     else if ((kind === 'int' && k === 'double') || (kind === 'double' && k === 'int')) kind = 'double'
+    else if ((kind === 'int' && k === 'bigint') || (kind === 'bigint' && k === 'int')) kind = 'int'
+    else if (kind === 'bigint' && k === 'string') kind = 'string'
+    else if (kind === 'string' && k === 'bigint') continue
     else return 'JSON'
   }
   return kind === undefined ? 'STRING' : TYPE_OF_KIND[kind]
@@ -107,7 +125,7 @@ export class ShardTable {
       const type = carriedType(data)
       return {
         name,
-        data: type === 'INT64' ? data.map((v) => (v === null ? null : BigInt(v as number))) : data,
+        data: type === 'INT64' ? data.map((v) => (v === null ? null : BigInt(v as number | string))) : data,
         type,
       }
     })
