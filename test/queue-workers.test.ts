@@ -78,6 +78,32 @@ test('enqueue twice adds nothing the second time; another input into the same qu
   assert.match(huge.stderr, /--shard-size to be an integer from 1 to 1,000,000, got 99999999999/)
 })
 
+test('standard input: the same stream again adds nothing; another that begins with the same rows is refused, not merged', async () => {
+  const urls = (name: string, n: number) =>
+    Array.from({ length: n }, (_, i) => server.url(`/${name}/${i}.jpg`)).join('\n')
+  const a = `${urls('piped-a', 15)}\n`
+  // Its first shard is a's (the id of standard input), its second and third are not.
+  const b = `${urls('piped-a', 10)}\n${urls('piped-b', 15)}\n`
+  const enqueue = (input: string) =>
+    runCli(['enqueue', '-', ...q('piped'), '--shard-size', '10', '--json'], { input })
+  const first = await enqueue(a)
+  assert.equal(first.code, 0, first.stderr)
+  const again = await enqueue(a)
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual((({ added, existing }) => ({ added, existing }))(JSON.parse(again.stdout)), {
+    added: 0,
+    existing: 2,
+  })
+  const other = await enqueue(b)
+  assert.equal(other.code, 2, other.stdout)
+  assert.match(
+    other.stderr,
+    /queue piped holds another input: its shard 00001 has other rows than this input's/,
+  )
+  const status = JSON.parse((await runCli(['status', ...q('piped'), '--json'])).stdout)
+  assert.deepEqual([status.input.rows, status.shards.waiting], [15, 2], "a's rows only, in its two shards")
+})
+
 test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {
   const urls = [
     ...Array.from({ length: 58 }, (_, i) => server.url(`/two/${i}.jpg`)),

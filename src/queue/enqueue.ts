@@ -1,14 +1,15 @@
 import type { Readable } from 'node:stream'
+import { inflateRawSync } from 'node:zlib'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
 import { checkShardSize, resolveOptions } from '../options.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
-import { metaKey, queueNameProblem, shardJobId } from './keys.js'
+import { metaKey, queueNameProblem, shardJobId, shardStem } from './keys.js'
 import { type PlannedShard, planShards } from './plan-shards.js'
 import { openRedis } from './redis.js'
-import { DATA_VERSION, type RunOptions, type ShardJobData } from './shard-data.js'
+import { DATA_VERSION, type RunOptions, type ShardJobData, type ShardRows } from './shard-data.js'
 
 /** Options of `enqueue()`. */
 export interface EnqueueOptions {
@@ -122,6 +123,14 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       for (const id of ids) check.exists(queue.toKey(id))
       const exists = (await check.exec()) ?? []
       const fresh = batch.filter((_, i) => exists[i]?.[1] === 0)
+      if (plan.mode === 'inline')
+        await checkSameRows(
+          redis,
+          queue,
+          options.queue,
+          batch.filter((_, i) => exists[i]?.[1] !== 0),
+          (s) => shardJobId(inputId, s.shard),
+        )
       existing += batch.length - fresh.length
       added += fresh.length
       await queue.addBulk(
@@ -169,6 +178,38 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     added,
     existing,
     ms: Math.round(performance.now() - started),
+  }
+}
+
+/**
+ * Check that the shards a queue already holds carry the rows this enqueue read for them. Standard
+ * input has no identity but its first shard's rows (so a stopped enqueue can be run again): another
+ * stream that begins with the same rows would otherwise be taken for it, its later shards
+ * skipped as already there and the rest added, one queue holding two inputs' rows.
+ */
+async function checkSameRows(
+  redis: Redis,
+  queue: Queue,
+  name: string,
+  held: readonly PlannedShard[],
+  jobId: (shard: PlannedShard) => string,
+): Promise<void> {
+  if (held.length === 0) return
+  const pipeline = redis.pipeline()
+  for (const s of held) pipeline.hget(queue.toKey(jobId(s)), 'data')
+  const answers = (await pipeline.exec()) ?? []
+  const rowsOf = (rows: ShardRows) =>
+    rows.kind === 'inline' ? `${rows.count}\n${inflateRawSync(Buffer.from(rows.rows, 'base64'))}` : undefined
+  for (const [i, s] of held.entries()) {
+    const text = answers[i]?.[1]
+    // A job removed meanwhile (by hand) holds nothing to compare: the id stands.
+    if (typeof text !== 'string') continue
+    const data = JSON.parse(text) as ShardJobData
+    if (rowsOf(data.rows) === rowsOf(s.rows)) continue
+    throw new QueueError(
+      'queue-input',
+      `queue ${name} holds another input: its shard ${shardStem(s.shard)} has other rows than this input's (they begin alike): enqueue this one into a queue of its own`,
+    )
   }
 }
 
