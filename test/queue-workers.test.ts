@@ -8,6 +8,7 @@ import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
 import { hyparquetRows, readTar, shardFiles } from './support/shards.js'
+import { until } from './support/wait.js'
 
 let redis: RedisServer
 let server: ImageServer
@@ -314,5 +315,34 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
       looked.stderr,
       /no imgpull journal in .*: it holds a queue's shards; see imgpull status --redis URL --queue NAME/,
     )
+  }
+})
+
+test("status reads the workers' heartbeats on Redis's clock: a worker whose clock is 10 minutes behind is live", async () => {
+  const input = await list('skewed.txt', [server.url('/skewed/0.jpg')])
+  const enqueued = await runCli(['enqueue', input, ...q('skewed')])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  // The worker's machine keeps its own time: Date.now() 10 minutes behind everyone's.
+  const behind = `data:text/javascript,${encodeURIComponent('const n = Date.now; Date.now = () => n() - 600_000')}`
+  const worker = startCli(['worker', ...q('skewed'), '-o', join(dir, 'skewed-out'), '--quiet'], {
+    env: { NODE_OPTIONS: `--import=${behind}` },
+  })
+  try {
+    let seen: { alive: boolean; seenAt: number } | undefined
+    let at = 0
+    await until('the worker has done its shard', async () => {
+      const status = JSON.parse((await runCli(['status', ...q('skewed'), '--json'])).stdout)
+      seen = status.workers.find((w: { shards: number }) => w.shards === 1)
+      at = status.at
+      return seen !== undefined
+    })
+    assert.equal(seen?.alive, true, 'beating now, so live')
+    assert.ok(Math.abs(at - seen!.seenAt) < 5000, `seen ${at - seen!.seenAt} ms ago`)
+    const text = await runCli(['status', ...q('skewed')])
+    assert.match(text.stdout, /images: 1 ok .* over 1 live worker\b/)
+    assert.match(text.stdout, /seen (just now|\d s ago)/)
+  } finally {
+    worker.child.kill('SIGKILL')
+    await worker.done
   }
 })

@@ -13,6 +13,8 @@ export const ALIVE_MS = 15_000
 export interface QueueStatus {
   queue: string
   redis: string
+  /** When it was read: ms since the epoch on Redis's clock, the one the workers' heartbeats are stamped in. */
+  at: number
   input?: {
     id: string
     kind: string
@@ -54,19 +56,22 @@ export interface QueueStatus {
  * counts from the finished shards' counts and the running shards' progress, rate and workers from
  * the workers' heartbeats. Throws `QueueError` when Redis cannot be used or the queue is unknown.
  */
-export async function queueStatus(url: string, name: string, now = Date.now()): Promise<QueueStatus> {
+export async function queueStatus(url: string, name: string, at?: number): Promise<QueueStatus> {
   const problem = queueNameProblem(name)
   if (problem) throw new TypeError(problem)
   const redis = await openRedis(url)
   const queue = new Queue(name, { connection: redis })
   queue.on('error', () => {})
   try {
-    const [meta, finished, beats, counts] = await Promise.all([
+    const [meta, finished, beats, counts, time] = await Promise.all([
       redis.hgetall(metaKey(name)),
       redis.hgetall(shardsKey(name)),
       redis.hgetall(workersKey(name)),
       queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+      redis.time(),
     ])
+    // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
+    const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
     if (!meta.inputId && Object.values(counts).every((n) => n === 0))
       throw new QueueError(
         'queue-unknown',
@@ -104,6 +109,7 @@ export async function queueStatus(url: string, name: string, now = Date.now()): 
     return {
       queue: name,
       redis: shownRedis(url),
+      at: now,
       input: meta.inputId
         ? {
             id: meta.inputId,
@@ -149,7 +155,7 @@ const ago = (ms: number) =>
       : `${Math.round(ms / 60_000)} min ago`
 
 /** The status as lines for a person. */
-export function formatStatus(s: QueueStatus, now = Date.now()): string[] {
+export function formatStatus(s: QueueStatus, now = s.at): string[] {
   const lines: string[] = []
   const input = s.input
   if (input) {

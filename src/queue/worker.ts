@@ -90,7 +90,10 @@ export interface Heartbeat {
   host: string
   pid: number
   startedAt: number
-  /** ms since the epoch, the worker's clock. */
+  /**
+   * ms since the epoch on Redis's clock (as `startedAt` and `stoppedAt`), which `status` reads
+   * too: a worker whose own clock is off is neither shown gone while it beats nor alive once dead.
+   */
   seenAt: number
   stoppedAt?: number
   /** Shards it is running. */
@@ -379,7 +382,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // Heartbeat: what status shows of this worker (and its images a second).
   const startedAt = Date.now()
   const rates: { t: number; n: number }[] = []
-  const beat = (final = false) => {
+  /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
+  let skew = 0
+  const beat = async (final = false) => {
+    const time = await redis.time().catch(() => undefined)
+    if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - Date.now()
     const done =
       summary.ok +
       summary.skipped +
@@ -392,9 +399,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const heartbeat: Heartbeat = {
       host: hostname(),
       pid: process.pid,
-      startedAt,
-      seenAt: now,
-      ...(final ? { stoppedAt: now } : {}),
+      startedAt: startedAt + skew,
+      seenAt: now + skew,
+      ...(final ? { stoppedAt: now + skew } : {}),
       running: [...running.values()].map((r) => r.shard),
       shards: summary.shards,
       ok: summary.ok + summary.skipped + [...running.values()].reduce((n, r) => n + r.progress.ok, 0),
