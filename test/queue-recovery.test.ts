@@ -144,6 +144,27 @@ test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, e
   assert.ok(requested('/int/') <= urls.length, 'what the first finished was not fetched again')
 })
 
+test('a worker that Redis stops answering stops its shard once its lock has lapsed, not when Redis answers again', async () => {
+  // Two slow transfers (10 s each): in flight all through Redis's silence.
+  const urls = [0, 1].map((i) => server.url(`/silent/${i}.jpg?size=60000&drip=6000`))
+  await enqueue('silent', urls, 2)
+  const worker = startCli(['worker', ...q('silent'), '-o', join(dir, 'silent-out'), '--lock-duration', '2'])
+  try {
+    await until('both transfers to be under way', () => server.stats.inFlight === 2)
+    // Every client's commands wait (as behind a network path gone dead): the lock's renewal too.
+    await redis.client.call('CLIENT', 'PAUSE', '9000', 'ALL')
+    const silent = performance.now()
+    // BullMQ hears of a lapsed lock from Redis alone: the worker ran on, its transfers past their
+    // host slots' leases (another worker, taking the shard over, over the per-host limit with it).
+    await until('the transfers to be stopped', () => server.stats.inFlight === 0, 7000)
+    assert.ok(performance.now() - silent < 7000)
+  } finally {
+    await redis.client.call('CLIENT', 'UNPAUSE')
+    worker.child.kill('SIGKILL')
+    await worker.done
+  }
+})
+
 test('Redis restarting mid-run: workers reconnect and go on', async () => {
   const urls = Array.from({ length: 60 }, (_, i) => server.url(`/restart/${i}.jpg`))
   await enqueue('restart', urls, 10, '-c', '4')

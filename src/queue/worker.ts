@@ -120,6 +120,8 @@ interface Running {
   hard: AbortController
   drain: AbortController
   lockLost: boolean
+  /** `performance.now()` when its lock was taken or last renewed. */
+  renewedAt: number
   progress: ShardProgress
 }
 
@@ -231,6 +233,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       hard: new AbortController(),
       drain: new AbortController(),
       lockLost: false,
+      renewedAt: performance.now(),
       progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0 },
     }
     running.set(job.id!, me)
@@ -318,25 +321,45 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     return counts
   }
 
+  const lockDuration = options.lockDuration ?? 30_000
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
     connection: redis,
     name: id,
     concurrency: options.shards ?? 1,
-    lockDuration: options.lockDuration ?? 30_000,
+    lockDuration,
     stalledInterval: options.stalledInterval ?? options.lockDuration ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 3,
     drainDelay: 1,
     autorun: false,
   })
+  const loseLock = (r: Running) => {
+    r.lockLost = true
+    r.hard.abort(new Error('lock lost'))
+  }
   worker.on('lockRenewalFailed', (ids) => {
     for (const jobId of ids) {
       const r = running.get(jobId)
-      if (r) {
-        r.lockLost = true
-        r.hard.abort(new Error('lock lost'))
-      }
+      if (r) loseLock(r)
     }
   })
+  worker.on('locksRenewed', ({ jobIds }) => {
+    const now = performance.now()
+    for (const jobId of jobIds) {
+      const r = running.get(jobId)
+      if (r) r.renewedAt = now
+    }
+  })
+  // BullMQ learns that a lock lapsed only from Redis: cut off from it (a network path gone, a
+  // Redis that hangs), the renewal waits as long, and the shard ran on past its lock while another
+  // worker took it over, and its transfers past their host slots' leases, over the per-host limit
+  // with the other workers'. A lock not renewed for its whole duration has lapsed: stop the shard.
+  const watchdog = setInterval(
+    () => {
+      const now = performance.now()
+      for (const r of running.values()) if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r)
+    },
+    Math.min(1000, lockDuration / 4),
+  )
   // Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves.
   let lost = false
   worker.on('error', (error) => {
@@ -453,6 +476,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // Whatever stopped it, the shards running wind down: finished ones published, others given back.
   if (summary.stoppedBy === 'fatal') for (const r of running.values()) r.drain.abort()
   await worker.close()
+  clearInterval(watchdog)
   clearInterval(heartbeat)
   await gate.close()
   await beat(true)
