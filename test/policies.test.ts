@@ -67,6 +67,12 @@ test('Retry-After: delta seconds and HTTP dates', () => {
     assert.equal(parseRetryAfter(bad, now), undefined, bad)
   }
   assert.equal(parseRetryAfter(undefined, now), undefined)
+  // A date is read against the answer's Date, not this machine's clock (a worker's, 2 minutes ahead).
+  const served = 'Thu, 01 Jan 2026 00:00:00 GMT'
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now + 120_000, served), 30_000)
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now - 600_000, [served]), 30_000)
+  assert.equal(parseRetryAfter('120', now + 120_000, served), 120_000, 'seconds are seconds')
+  assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now, 'yesterday'), 30_000, 'no Date read')
 })
 
 const INF = Number.POSITIVE_INFINITY

@@ -480,7 +480,7 @@ const decide: Step = async (t) => {
       throw new HTTPError(
         decision.status,
         t.shown + t.via,
-        parseRetryAfter(header(head.headers, 'retry-after')),
+        parseRetryAfter(header(head.headers, 'retry-after'), Date.now(), header(head.headers, 'date')),
         t.offset > 0,
       )
     case 'refuse':

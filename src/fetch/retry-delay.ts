@@ -45,10 +45,18 @@ const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i
  * (`0`, a past date): those name no wait, and the caller's own backoff applies, as curl does.
  * Of two values, the first.
  */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now = Date.now(),
+  served?: string | string[],
+): number | undefined {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined) return undefined
   const trimmed = text.trim()
+  // A date is on the server's clock: read against its `Date` (RFC 9110 §6.6.1), the wait is the
+  // same whatever this machine's clock says (a worker whose clock is ahead would see none at all).
+  const date = (Array.isArray(served) ? served[0] : served)?.trim()
+  if (date !== undefined && IMF_FIXDATE.test(date)) now = Date.parse(date)
   let ms: number
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000
   else if (IMF_FIXDATE.test(trimmed) || RFC850_DATE.test(trimmed)) ms = Date.parse(trimmed) - now
