@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
-import { crlfsIn, MAX_RECORD, RECORD_DELIMITERS } from '../sources/tables/csv.js'
+import { crlfsIn, csvParseOptions } from '../sources/tables/csv.js'
 import { type RawRecord, strayQuoteLines } from '../sources/tables/stray-quote.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 
@@ -32,13 +32,8 @@ export async function* csvSpans(
   const pending: CsvSpan[] = []
   let overcount = 0
   const options: Options = {
-    delimiter: format === 'tsv' ? '\t' : delimiter,
+    ...csvParseOptions(format, delimiter),
     bom: from.start === 0,
-    relax_quotes: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD,
-    raw: true,
     on_record: (value: string[], context) => {
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
       const { record: fields, raw } = value as unknown as RawRecord
@@ -57,7 +52,6 @@ export async function* csvSpans(
       return null
     },
   }
-  options.record_delimiter = RECORD_DELIMITERS
   const parser = parse(options)
   parser.on('error', () => {})
   const stream = createReadStream(path, { start: from.start, highWaterMark: 256 * 1024 })

@@ -29,14 +29,31 @@ export const crlfsIn = (fields: string[]) => fields.reduce((n, field) => n + cou
  * Every line ending, in any mix, as Python's csv module reads them: csv-parse otherwise takes the
  * first line's for the whole file, and a CRLF header over LF rows would join the rows into one.
  */
-export const RECORD_DELIMITERS = ['\r\n', '\n', '\r']
+const RECORD_DELIMITERS = ['\r\n', '\n', '\r']
 
 /**
  * The longest record held while looking for its end (64 MiB, as a JSON line): past it a quote
  * opened in the record is taken to be unclosed where it should be, and the reading stops. Without
  * it such a quote held the rest of the file in one cell (4.3 GB of memory for a 1 GB file).
  */
-export const MAX_RECORD = 64 * 1024 * 1024
+const MAX_RECORD = 64 * 1024 * 1024
+
+/**
+ * csv-parse's options for a table, beside its `on_record` and `bom`: what `csvRecords` and the
+ * queue's `csvSpans` read alike, so a worker finds the rows a local run finds. `delimiter`: a CSV
+ * file's separator (see `csvDelimiter`); a TSV file's is a tab.
+ */
+export function csvParseOptions(format: 'csv' | 'tsv', delimiter: ',' | ';' = ',') {
+  return {
+    delimiter: format === 'tsv' ? '\t' : delimiter,
+    record_delimiter: RECORD_DELIMITERS,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_RECORD,
+    raw: true,
+  }
+}
 
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
 export function csvStartLine({ fields, endLine }: CsvRecord): number {
@@ -80,14 +97,8 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
   let overcount = 0
   let lastLine = 0
   const parser = parse({
-    delimiter: file.format === 'tsv' ? '\t' : (file.delimiter ?? ','),
-    record_delimiter: RECORD_DELIMITERS,
+    ...csvParseOptions(file.format as 'csv' | 'tsv', file.delimiter),
     bom: true,
-    relax_quotes: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD,
-    raw: true,
     on_record: (value: string[], context) => {
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
       const { record: fields, raw } = value as unknown as RawRecord
@@ -157,7 +168,8 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
 
 /**
  * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
- * an empty cell is `''`. A record whose field count differs from the header's is kept as an
+ * an empty cell is `''`. A CSV file's `;` separator is the one `csvHeader` found (`openTables`
+ * reads every header first). A record whose field count differs from the header's is kept as an
  * `invalid-row` job; a syntax error the parser cannot get past (a quote never closed) throws.
  */
 export async function* csvRows(
@@ -171,12 +183,6 @@ export async function* csvRows(
   let carried: readonly string[] = []
   for await (const record of csvRecords(file)) {
     if (!header || !plan) {
-      // A `;`-separated header not seen by `csvHeader` first: read the file again with `;`.
-      if (file.format === 'csv' && file.delimiter === undefined && csvDelimiter(record.fields) === ';') {
-        file.delimiter = ';'
-        yield* csvRows(file, options, counter)
-        return
-      }
       header = uniqueHeader(record.fields)
       plan = planColumns(file.path, header, options)
       index = new Map(header.map((name, i) => [name, i]))
