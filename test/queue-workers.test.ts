@@ -297,16 +297,36 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.equal(server.hits.get('/second/0.jpg'), 1)
 })
 
-test('a worker whose shards failed for good exits 1 and says so (a script that chains it must see it)', async () => {
+test('a worker whose shards failed for good exits 1 and says so (a script that chains it must see it); enqueuing again once mended tries them again', async () => {
   const urls = Array.from({ length: 10 }, (_, i) => server.url(`/gone/${i}.jpg`))
   const input = await list('gone.txt', urls)
   const enqueued = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   // The input changes after it was enqueued (same size, other bytes): each shard's run refuses it.
-  await writeFile(input, (await readFile(input, 'utf8')).replace('/gone/9.jpg', '/gone/8.jpg'))
+  const original = await readFile(input, 'utf8')
+  await writeFile(input, original.replace('/gone/9.jpg', '/gone/8.jpg'))
   const worker = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
   assert.equal(worker.code, 1, worker.stderr)
   assert.match(worker.stderr, /failed attempts? \(\d+ failed for good: see imgpull status\)/)
+  const failed = await runCli(['status', ...q('gone')])
+  assert.match(failed.stdout, /shards: 0 done, 0 active, 0 waiting, 2 failed, of 2/)
+  assert.match(failed.stdout, /enqueue the same input again: failed shards are tried again/)
+  // Mended: the same enqueue puts both back, their attempts counted afresh, and a worker does them.
+  await writeFile(input, original)
+  const again = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /0 added, 2 already queued or done \(2 of them failed, put back to try again\)/)
+  const second = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
+  assert.equal(second.code, 0, second.stderr)
+  const status = JSON.parse((await runCli(['status', ...q('gone'), '--json'])).stdout)
+  assert.deepEqual([status.shards.done, status.shards.failed], [2, 0])
+  assert.equal(status.images.ok, 10)
+  // Done shards are not put back.
+  const third = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--json'])
+  assert.deepEqual(
+    (({ added, existing, retried }) => ({ added, existing, retried }))(JSON.parse(third.stdout)),
+    { added: 0, existing: 2, retried: 0 },
+  )
   // A queue's output folder has no journal of its own: report and status say where to look.
   for (const command of ['report', 'status']) {
     const looked = await runCli([command, join(dir, 'gone-out')])

@@ -83,7 +83,7 @@ async function enqueueCommand(
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
-        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${result.retried ? ` (${n(result.retried)} of them failed, put back to try again)` : ''}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
       )
       process.stderr.write(
         result.mode === 'pointer'

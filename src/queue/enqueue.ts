@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import { inflateRawSync } from 'node:zlib'
-import { Queue } from 'bullmq'
+import { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
 import { checkShardSize, resolveOptions } from '../options.js'
@@ -48,6 +48,12 @@ export interface EnqueueResult {
   /** Shards added now, and shards BullMQ already held (waiting, active, done or failed). */
   added: number
   existing: number
+  /**
+   * Of `existing`, the shards that had failed for good (out of `attempts`): put back to wait, their
+   * attempts counted from 0 again, so that enqueuing the same input after the cause is mended (an
+   * input a worker could not read, a full disk) tries them again. Done shards stay done.
+   */
+  retried: number
   ms: number
 }
 
@@ -70,7 +76,8 @@ interface QueueMeta {
 /**
  * Add one BullMQ job per shard of `inputs` (URL lists or tables, as `imgpull` reads them) to a
  * queue. Job ids come from the input's identity and the shard number, so enqueuing the same input
- * again adds nothing already there, queued or done; a queue holds one input (another one is a
+ * again adds nothing already there, queued or done, and puts shards that failed for good back to
+ * wait (`retried`); a queue holds one input (another one is a
  * `QueueError`: shard numbers name the outputs). Streams the input: workers may start on the first
  * shards while the rest are still being added. Throws `UsageError` for bad inputs (before Redis is
  * contacted) and `QueueError` for Redis trouble or a queue holding another input.
@@ -106,6 +113,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   }
   let added = 0
   let existing = 0
+  let retried = 0
   let shards = 0
   let claimed = false
   try {
@@ -133,6 +141,11 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
         )
       existing += batch.length - fresh.length
       added += fresh.length
+      retried += await retryFailed(
+        redis,
+        queue,
+        ids.filter((_, i) => exists[i]?.[1] !== 0),
+      )
       await queue.addBulk(
         fresh.map((s) => ({
           name: 'shard',
@@ -177,8 +190,33 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     shards,
     added,
     existing,
+    retried,
     ms: Math.round(performance.now() - started),
   }
+}
+
+/**
+ * Put the shards of `ids` that failed for good back to wait, with no attempt counted (BullMQ's
+ * `Job.retry`); returns how many. A shard another enqueue put back meanwhile (no longer failed
+ * when retried) is left to it.
+ */
+async function retryFailed(redis: Redis, queue: Queue, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const check = redis.pipeline()
+  for (const id of ids) check.zscore(queue.toKey('failed'), id)
+  const scores = (await check.exec()) ?? []
+  let retried = 0
+  for (const [i, id] of ids.entries()) {
+    if (scores[i]?.[1] === null || scores[i]?.[1] === undefined) continue
+    const job = await Job.fromId(queue, id)
+    try {
+      await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+      if (job) retried++
+    } catch {
+      // Not failed any more: another enqueue put it back first.
+    }
+  }
+  return retried
 }
 
 /**

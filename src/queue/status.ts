@@ -204,5 +204,9 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
     lines.push(
       `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
     )
+  if (shards.failed > 0)
+    lines.push(
+      `Once the cause is mended, enqueue the same input again: failed shards are tried again (done ones are not).`,
+    )
   return lines
 }
