@@ -338,6 +338,44 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
   }
 })
 
+test('--name with a table column: null and missing cells name files without it on workers too; a typo is refused at enqueue', async () => {
+  const table = join(dir, 'named.jsonl')
+  await writeFile(
+    table,
+    [
+      { url: server.url('/named/0.jpg'), caption: 'lake' },
+      { url: server.url('/named/1.jpg'), caption: null },
+      { url: server.url('/named/2.jpg') },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  )
+  const typo = await runCli(['enqueue', table, ...q('named'), '--name', '{row}-{captoin}{ext}'])
+  assert.equal(typo.code, 2, typo.stderr)
+  assert.match(typo.stderr, /unknown placeholder \{captoin\} in the name template; use .*\{row\} \{caption\}/)
+  for (const inline of [[], ['--inline']]) {
+    const queue = `named${inline.length}`
+    const enqueued = await runCli([
+      'enqueue',
+      table,
+      ...q(queue),
+      '--name',
+      '{row}-{caption}{ext}',
+      ...inline,
+    ])
+    assert.equal(enqueued.code, 0, enqueued.stderr)
+    const out = join(dir, `${queue}-out`)
+    const worker = await runCli(['worker', ...q(queue), '-o', out, '--exit-when-done', '--quiet'])
+    assert.equal(worker.code, 0, worker.stderr)
+    assert.deepEqual(
+      (await shardManifests(out)).map((l) => l.status),
+      ['ok', 'ok', 'ok'],
+    )
+    const files = (await readdir(join(out, '00000'))).filter((f) => f.endsWith('.jpg'))
+    assert.deepEqual(files.sort(), ['0-lake.jpg', '1-.jpg', '2-.jpg'])
+  }
+})
+
 test("status reads the workers' heartbeats on Redis's clock: a worker whose clock is 10 minutes behind is live", async () => {
   const input = await list('skewed.txt', [server.url('/skewed/0.jpg')])
   const enqueued = await runCli(['enqueue', input, ...q('skewed')])

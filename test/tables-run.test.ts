@@ -150,3 +150,53 @@ test('input that cannot be read past: the rows before it are fetched, then one l
     ['ok', 'ok'],
   )
 })
+
+test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
+  const jsonl = join(dir, 'named.jsonl')
+  await writeFile(
+    jsonl,
+    [
+      { url: server.url('/named-0'), caption: 'lake' },
+      { url: server.url('/named-1'), caption: null },
+      { url: server.url('/named-2') },
+      { url: server.url('/named-3'), caption: { nested: true } },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  )
+  const parquet = join(dir, 'named.parquet')
+  const urls = [0, 1].map((i) => server.url(`/named-pq-${i}`))
+  await writeFile(
+    parquet,
+    new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'url', data: urls, type: 'STRING' },
+          { name: 'caption', data: ['fox', null], type: 'STRING' },
+        ],
+      }),
+    ),
+  )
+  for (const [table, expected] of [
+    [jsonl, ['0-lake.jpg', '1-.jpg', '2-.jpg', '3-.jpg']],
+    [parquet, ['0-fox.jpg', '1-.jpg']],
+  ] as const) {
+    const out = join(dir, `named-${expected.length}`)
+    const r = await runCli([table, '-o', out, '--name', '{row}-{caption}{ext}', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual((await outputFiles(out)).sort(), [...expected])
+  }
+  const csv = join(dir, 'named.csv')
+  await writeFile(csv, `url,caption\n${server.url('/named-csv')},owl\n`)
+  for (const table of [jsonl, parquet, csv]) {
+    const out = join(dir, 'named-typo')
+    const r = await runCli([table, '-o', out, '--name', '{row}-{captoin}{ext}'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /unknown placeholder \{captoin\} in the name template; use .*\{row\} \{caption\}/)
+    await assert.rejects(
+      readFile(join(out, 'manifest.jsonl')),
+      { code: 'ENOENT' },
+      'no folder, journal or report',
+    )
+  }
+})

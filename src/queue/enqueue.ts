@@ -4,6 +4,7 @@ import { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
 import { checkShardSize, resolveOptions } from '../options.js'
+import { checkTemplate } from '../plan/naming.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
 import { metaKey, queueNameProblem, shardJobId, shardStem } from './keys.js'
@@ -100,6 +101,9 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     inline: options.inline,
     stdin: options.stdin,
   })
+  // A name template's typo fails here, once, not every shard's every attempt on the workers.
+  if (run.name !== undefined && (plan.kind === 'lines' || plan.columns))
+    checkTemplateOrUsage(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
   const redis = await openRedis(options.redis)
   const queue = new Queue(options.queue, { connection: redis })
   queue.on('error', () => {})
@@ -192,6 +196,15 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     existing,
     retried,
     ms: Math.round(performance.now() - started),
+  }
+}
+
+/** `checkTemplate`, its complaint a `UsageError` as a local run's is. */
+function checkTemplateOrUsage(template: string, fields: readonly string[]): void {
+  try {
+    checkTemplate(template, fields)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
   }
 }
 

@@ -38,6 +38,12 @@ export interface ShardPlan extends AsyncIterable<PlannedShard> {
   inputId(): string | undefined
   /** Rows seen so far (all of them once iterated). */
   rows(): number
+  /**
+   * Tables: the columns rows carry (the carried ones, else every column the tables show before
+   * they are read), which `--name` may use besides the built-in placeholders and `{row}`;
+   * `undefined` for URL lists, and where they are not known ahead (see `OpenedTables.columns`).
+   */
+  readonly columns?: readonly string[]
 }
 
 export interface PlanOptions {
@@ -135,6 +141,7 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
   const files = await Promise.all(opened.files.map((f) => inputFile(f.path, f.format)))
   const gzip = opened.files.find((f) => f.gzip)
   const inputId = inputIdOf('table', options.table, options.shardSize, files)
+  const columns = options.table?.columns ?? opened.columns
   if (gzip || options.inline) {
     const reason = options.inline
       ? '--inline'
@@ -142,10 +149,10 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
     return inlinePlan('table', files, opened, options.shardSize, {
       reason,
       inputId,
-      columns: options.table?.columns ? [...options.table.columns] : undefined,
+      columns: columns ? [...columns] : undefined,
     })
   }
-  return pointerPlan('table', files, options.table, options.shardSize)
+  return pointerPlan('table', files, options.table, options.shardSize, columns)
 }
 
 /**
@@ -194,6 +201,7 @@ function pointerPlan(
   files: InputFile[],
   table: TableOptions | undefined,
   shardSize: number,
+  columns?: readonly string[],
 ): ShardPlan {
   let rows = 0
   const inputId = inputIdOf(kind, table, shardSize, files)
@@ -205,6 +213,7 @@ function pointerPlan(
       const o = open!
       const input: InputRef = { kind, files: files.slice(o.file, lastFile + 1) }
       if (carried) input.table = carried
+      if (columns && !table?.columns) input.columns = [...columns]
       return {
         shard: o.shard,
         firstRow: o.shard * shardSize,
@@ -240,6 +249,7 @@ function pointerPlan(
   return {
     kind,
     mode: 'pointer',
+    columns,
     files: files.map((f) => f.path),
     inputId: () => inputId,
     rows: () => rows,
@@ -285,6 +295,7 @@ function inlinePlan(
   return {
     kind,
     mode: 'inline',
+    columns: how.columns,
     inlineReason: how.reason,
     files: files.map((f) => f.path),
     inputId: () => inputId,

@@ -22,7 +22,7 @@ const inflate = promisify(inflateRaw)
 /** The rows of a shard job as a source for `pull()`: the same jobs a local run of its rows would get. */
 export function shardSource(data: ShardJobData): Source {
   const { rows } = data
-  const columns = rows.kind === 'inline' ? rows.columns : rows.input.table?.columns
+  const columns = rows.kind === 'inline' ? rows.columns : (rows.input.table?.columns ?? rows.input.columns)
   const table = rows.kind === 'inline' ? rows.input === 'table' : rows.input.kind === 'table'
   return {
     [Symbol.asyncIterator]: () => shardJobs(data),

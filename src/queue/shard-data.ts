@@ -25,6 +25,11 @@ export interface InputRef {
   files: InputFile[]
   /** Tables: the reading options (`urlCol`, `captionCol`, `columns`, `hashCol`, `hashType`, `format`). */
   table?: Omit<TableOptions, 'tempDir'>
+  /**
+   * Tables read without `columns`: every column their rows carry, as enqueue saw them (what the
+   * name template may use; see `OpenedTables.columns`). Absent in jobs of earlier versions.
+   */
+  columns?: string[]
 }
 
 /**

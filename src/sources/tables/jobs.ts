@@ -21,16 +21,20 @@ export function rowJob(t: TableJob): Job {
 }
 
 /**
- * Opened tables as a source for `pull()`: their rows in order, with their count when known. With
- * `columns` (the ones carried), the name template may use `{row}` and those; without, any column
- * a row has (checked row by row).
+ * Opened tables as a source for `pull()`: their rows in order, with their count when known. The
+ * name template may use `{row}` and the carried columns (`columns`, else every column the tables
+ * show before they are read: `OpenedTables.columns`), checked before the run makes its folder; a
+ * row whose cell is null, missing or not a scalar gets an empty value there, as any other row
+ * would. Where the columns are not known ahead (a gzip-compressed Parquet file), each row is
+ * checked against its own.
  */
 export function tablesSource(tables: OpenedTables, columns?: readonly string[]): Source {
+  const names = columns ?? tables.columns
   return {
     async *[Symbol.asyncIterator]() {
       for await (const t of tables) yield rowJob(t)
     },
     total: () => tables.rows,
-    ...(columns ? { fields: ['row', ...columns] } : {}),
+    ...(names ? { fields: ['row', ...names] } : {}),
   }
 }

@@ -18,6 +18,13 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
   readonly skipped: readonly string[]
   /** Rows in all when known before reading (every file a Parquet file not gzip-compressed). */
   readonly rows: number | undefined
+  /**
+   * The columns rows carry (`TableJob.meta`), all files' together, when every file shows them
+   * before it is read: a header, a Parquet schema, the keys of a JSON lines file's first 1,000
+   * lines. `undefined` when one does not (a gzip-compressed Parquet file, a JSON lines file of no
+   * object). What `--name` may use besides the built-in placeholders and `{row}`.
+   */
+  readonly columns: readonly string[] | undefined
 }
 
 const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
@@ -96,21 +103,27 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
  * the footer tells it. A gzip-compressed Parquet file is checked when it is reached instead, since
  * its footer is at the end of the decompressed bytes.
  */
-async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<number | undefined> {
+/** A file's rows when known before reading, and the columns its rows carry when known. */
+interface Checked {
+  rows?: number
+  carried?: readonly string[]
+}
+
+async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<Checked> {
   file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
   if (file.format === 'parquet') {
-    if (file.gzip) return undefined
+    if (file.gzip) return {}
     const { columns, rows } = await parquetInfo(file)
-    planColumns(file.path, columns, options)
-    return rows
+    return { rows, carried: planColumns(file.path, columns, options).carried }
   }
   if (file.format === 'jsonl') {
     const keys = await jsonlKeys(file)
-    if (keys) planColumns(file.path, keys, options, true)
-    return undefined
+    if (!keys) return {}
+    // Each row carries its own keys: those of the first lines are what the rows may have.
+    const plan = planColumns(file.path, keys, options, true)
+    return { carried: plan.carried ?? keys.filter((key) => key !== plan.url) }
   }
-  planColumns(file.path, await csvHeader(file), options)
-  return undefined
+  return { carried: planColumns(file.path, await csvHeader(file), options).carried }
 }
 
 /**
@@ -158,16 +171,22 @@ export async function openTables(
   if (inputs.length === 0) throw new UsageError('no table to read')
   const skipped: string[] = []
   const files = await resolveFiles(inputs, resolved.format, skipped)
-  const counts: (number | undefined)[] = []
+  const checked: Checked[] = []
   for (let i = 0; i < files.length; i += CHECKS_AT_ONCE)
-    counts.push(...(await Promise.all(files.slice(i, i + CHECKS_AT_ONCE).map((f) => checkFile(f, resolved)))))
-  const rows = counts.every((n) => n !== undefined)
-    ? counts.reduce<number>((a, n) => a + (n ?? 0), 0)
+    checked.push(
+      ...(await Promise.all(files.slice(i, i + CHECKS_AT_ONCE).map((f) => checkFile(f, resolved)))),
+    )
+  const rows = checked.every((c) => c.rows !== undefined)
+    ? checked.reduce<number>((a, c) => a + (c.rows ?? 0), 0)
+    : undefined
+  const columns = checked.every((c) => c.carried !== undefined)
+    ? [...new Set(checked.flatMap((c) => c.carried ?? []))]
     : undefined
   return {
     files,
     skipped,
     rows,
+    columns,
     async *[Symbol.asyncIterator]() {
       const counter = { next: 0 }
       for (const file of files) yield* readers[file.format](file, resolved, counter)
