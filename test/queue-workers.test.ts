@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { hostLeasesKey } from '../src/queue/keys.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
@@ -373,6 +374,37 @@ test('--name with a table column: null and missing cells name files without it o
     )
     const files = (await readdir(join(out, '00000'))).filter((f) => f.endsWith('.jpg'))
     assert.deepEqual(files.sort(), ['0-lake.jpg', '1-.jpg', '2-.jpg'])
+  }
+})
+
+test("a worker's host slots last as long as its shard's lock: cut off from Redis, its transfers go on until then, and no other worker may take their slots meanwhile", async () => {
+  const input = await list('leases.txt', [server.url('/leases/0.jpg?size=40000&drip=4000')])
+  const enqueued = await runCli(['enqueue', input, ...q('leases')])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const worker = startCli([
+    'worker',
+    ...q('leases'),
+    '-o',
+    join(dir, 'leases-out'),
+    '--lock-duration',
+    '90',
+    '--quiet',
+  ])
+  try {
+    let left: number | undefined
+    await until('the transfer holds a host slot', async () => {
+      const key = hostLeasesKey(new URL(server.url('/')).origin)
+      if ((await redis.client.type(key)) !== 'zset') return false
+      const [, score] = await redis.client.zrange(key, 0, 0, 'WITHSCORES')
+      const [seconds, micros] = await redis.client.time()
+      if (score === undefined) return false
+      left = Number(score) - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000))
+      return true
+    })
+    assert.ok(left! > 80_000 && left! <= 90_000, `the slot lapses in ${left} ms, the lock in 90 s`)
+  } finally {
+    worker.child.kill('SIGKILL')
+    await worker.done
   }
 })
 

@@ -40,7 +40,10 @@ export interface WorkerOptions {
   stalledInterval?: number
   /** Times a shard may be taken back from a dead worker before it is failed. @default 3 */
   maxStalledCount?: number
-  /** How long a host slot lasts unless renewed, ms (see `RedisHostGate`). @default 30_000 */
+  /**
+   * How long a host slot lasts unless renewed, ms (see `RedisHostGate`). @default `hostLeaseMs`:
+   * the larger of 30_000 and `lockDuration`
+   */
   leaseMs?: number
   /** Stop once no shard is waiting, delayed or active and enqueue has finished. @default false */
   exitWhenDone?: boolean
@@ -148,6 +151,17 @@ const emptyCounts = (rows: number, worker: string): ShardCounts => ({
  * shard goes back to the queue for another machine). Throws `QueueError` when Redis cannot be
  * used, `UsageError` for bad options.
  */
+/**
+ * How long a worker's host slots last without renewal, ms: never less than its shard's lock. A
+ * worker cut off from Redis goes on with its transfers until its lock lapses (then it stops the
+ * shard, see `locksRenewed`); slots that lapsed sooner would let other workers take them meanwhile,
+ * past the host's limit (a 30 s slot under `--lock-duration 120`: 90 s over it). A dead worker's
+ * slots come free when its shard goes back to the queue.
+ */
+export function hostLeaseMs(lockDuration: number): number {
+  return Math.max(30_000, lockDuration)
+}
+
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const problem = queueNameProblem(options.queue)
   if (problem) throw new TypeError(problem)
@@ -156,7 +170,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const redis = await openRedis(options.redis)
   const gateRedis = redis.duplicate()
   gateRedis.on('error', () => {})
-  const gate = new RedisHostGate(gateRedis, { leaseMs: options.leaseMs })
+  const gate = new RedisHostGate(gateRedis, {
+    leaseMs: options.leaseMs ?? hostLeaseMs(options.lockDuration ?? 30_000),
+  })
   const id = `${hostname()}-${process.pid}`
   const summary: WorkerSummary = {
     worker: id,
