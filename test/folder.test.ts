@@ -393,6 +393,58 @@ test("an image never takes the name of imgpull's own files, nor fails when a fol
   assert.match(rerun.stderr, /2 already done/)
 })
 
+test('names one case-insensitive disk holds as one file (case, é composed or not) each get their own', async () => {
+  // On exFAT (a camera's card, no hard links) Cat.jpg, cat.jpg and CAT.jpg were one file, the last
+  // one's bytes, with all three journaled ok; on APFS and NTFS the same, and a folder made on Linux
+  // lost all but one when copied there.
+  const out = join(dir, 'folds')
+  const urls = ['/case/Cat.jpg', '/case/cat.jpg', '/case/caf%C3%A9.jpg', '/case/cafe%CC%81.jpg']
+  const first = await runCli([...urls.map((u) => server.url(u)), '-o', out])
+  assert.equal(first.code, 0, first.stderr)
+  const folds = new Set<string>()
+  for (const line of await manifest(out)) {
+    const fold = line.path.normalize('NFC').toLowerCase()
+    assert.ok(!folds.has(fold), `${line.path}: another job's name on a case-insensitive disk`)
+    folds.add(fold)
+    assert.deepEqual(await readFile(join(out, line.path)), server.bytes(new URL(line.url).pathname))
+  }
+  assert.deepEqual(
+    (await manifest(out)).map((l) => l.path.replace(/-[0-9a-f]{8}\./, '-H.')),
+    ['Cat.jpg', 'cat-H.jpg', 'caf\u00e9.jpg', 'cafe\u0301-H.jpg'],
+  )
+  // A later run's name is kept apart from the earlier runs' too; the earlier ones stay as they are.
+  const rerun = await runCli([...urls, '/case/CAT.JPG'].map((u) => server.url(u)).concat('-o', out))
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.match((await manifest(out)).at(-1)!.path, /^CAT-[0-9a-f]{8}\.jpg$/)
+  assert.match(rerun.stderr, /4 already done/)
+})
+
+test('a journal of an earlier version learns the folds of its names, and keeps the names that share one', async () => {
+  const { default: Database } = await import('better-sqlite3')
+  const { SqliteJournal } = await import('../src/journal/sqlite.js')
+  const path = join(dir, 'fold-journal', 'journal.db')
+  let journal = new SqliteJournal(path)
+  for (const key of ['Cat', 'cat']) journal.plan({ key, url: `http://x/${key}` }, key, (n) => `${key}-${n}`)
+  await journal.close()
+  const db = new Database(path) // as an earlier version made it: Cat and cat, and no folds
+  db.exec('DROP INDEX jobs_planned_fold; ALTER TABLE jobs DROP COLUMN planned_fold')
+  db.prepare('UPDATE jobs SET planned = ? WHERE key = ?').run('cat', 'cat')
+  db.close()
+  journal = new SqliteJournal(path)
+  try {
+    assert.equal(
+      journal.plan({ key: 'cat', url: 'http://x/cat' }, 'cat', (n) => `cat-${n}`, journal.get('cat')),
+      'cat',
+    )
+    assert.equal(
+      journal.plan({ key: 'CAT', url: 'http://x/CAT' }, 'CAT', (n) => `CAT-${n}`),
+      'CAT-1',
+    )
+  } finally {
+    await journal.close()
+  }
+})
+
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {
   // Node's recursive mkdir makes /proc again and again, forever, when /proc/x is refused with ENOENT.
   const r = await runCli([server.url('/proc-0'), '-o', '/proc/imgpull-cannot-be-here/out'])

@@ -164,3 +164,16 @@ test('a name that is nothing but its extension, or blank, never becomes hidden o
     assert.match(withExt(withSuffix(planned, url), 'jpg'), /^(pics\/)?_/, `${template} ${url}: its variant`)
   }
 })
+
+test('names fold as case-insensitive disks fold them: case, composed or decomposed accents', async () => {
+  const { nameFold } = await import('../src/utils/name-fold.js')
+  for (const [a, b] of [
+    ['Cat.jpg', 'cAT.JPG'],
+    ['caf\u00e9.jpg', 'cafe\u0301.jpg'],
+    ['CAF\u00c9.jpg', 'cafe\u0301.jpg'],
+    ['\u017fun.jpg', 'sun.jpg'], // long s: its upper case is S (exFAT's and NTFS's upper-case tables)
+    ['\u212a.jpg', 'k.jpg'], // Kelvin sign
+  ])
+    assert.equal(nameFold(a!), nameFold(b!), `${a} and ${b}`)
+  assert.notEqual(nameFold('cat.jpg'), nameFold('cat.png'))
+})

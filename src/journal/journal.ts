@@ -1,5 +1,6 @@
 import { manifestLine, type Outcome } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
+import { nameFold } from '../utils/name-fold.js'
 
 /**
  * The journal remembers every job and its outcome, so a rerun does only what is left and a crash
@@ -81,6 +82,7 @@ export interface Journal {
 export class MemoryJournal implements Journal {
   readonly run = 1
   #byKey = new Map<string, JobRecord>()
+  /** The names planned, as `nameFold` gives them. */
   #names = new Set<string>()
 
   get(key: string) {
@@ -93,8 +95,8 @@ export class MemoryJournal implements Journal {
     alt: (n: number) => string,
   ) {
     let name = planned
-    for (let n = 1; this.#names.has(name); n++) name = alt(n)
-    this.#names.add(name)
+    for (let n = 1; this.#names.has(nameFold(name)); n++) name = alt(n)
+    this.#names.add(nameFold(name))
     this.#byKey.set(job.key, { ...job, planned: name, state: 'pending', run: this.run, attempts: 0 })
     return name
   }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
+import { nameFold } from '../utils/name-fold.js'
 import { redactUrl } from '../utils/url.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
 
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   key TEXT NOT NULL UNIQUE,
   url TEXT NOT NULL,
   planned TEXT NOT NULL UNIQUE,
+  planned_fold TEXT,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
   etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, meta TEXT,
@@ -131,6 +133,14 @@ function migrate(db: Database.Database): void {
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
   const jobs = columns('jobs')
   if (!jobs.has('validators_from')) db.exec('ALTER TABLE jobs ADD COLUMN validators_from TEXT')
+  if (!jobs.has('planned_fold')) {
+    // Names planned by an earlier version get their fold once; those that already share one (its
+    // Cat.jpg beside cat.jpg) keep their names, so the index cannot be unique.
+    db.function('imgpull_fold', { deterministic: true }, (name: unknown) => nameFold(String(name)))
+    db.exec('ALTER TABLE jobs ADD COLUMN planned_fold TEXT')
+    db.exec('UPDATE jobs SET planned_fold = imgpull_fold(planned)')
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS jobs_planned_fold ON jobs (planned_fold)')
   for (const f of OUTCOME_FIELDS) {
     if (!jobs.has(column(f))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column(f)} ${sqlType(f)}`)
   }
@@ -209,12 +219,15 @@ export class SqliteJournal implements Journal {
     const outcome = OUTCOME_FIELDS.map((f) => `${column(f)} = @${f}`).join(', ')
     this.#stmt = {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
-      nameOwner: this.#db.prepare<[string], { key: string }>('SELECT key FROM jobs WHERE planned = ?'),
+      // Another job's name that is the same file on a case-insensitive disk (see `nameFold`).
+      nameTaken: this.#db.prepare<[string, string], { key: string }>(
+        'SELECT key FROM jobs WHERE planned_fold = ? AND key <> ? LIMIT 1',
+      ),
       insert: this.#db.prepare(
         // A key planned again with another URL (a table row edited: see planJob) takes its new
         // name and forgets the old URL's validators; the right side reads the row as it was.
-        `INSERT INTO jobs (key, url, planned, state, run, meta) VALUES (@key, @url, @planned, 'pending', @run, @meta)
-         ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, state = 'pending', run = @run,
+        `INSERT INTO jobs (key, url, planned, planned_fold, state, run, meta) VALUES (@key, @url, @planned, @fold, 'pending', @run, @meta)
+         ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, planned_fold = @fold, state = 'pending', run = @run,
            meta = coalesce(@meta, meta), etag = CASE WHEN url = @url THEN etag END,
            last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END,
            validators_from = CASE WHEN url = @url THEN validators_from END`,
@@ -275,14 +288,17 @@ export class SqliteJournal implements Journal {
     if (!existing) {
       // A key planned before under another URL may keep its own old name (publishing never
       // replaces the file there: it takes the variant then).
-      for (let n = 1; ; n++) {
-        const owner = this.#stmt.nameOwner.get(name)
-        if (!owner || owner.key === job.key) break
-        name = alt(n)
-      }
+      for (let n = 1; this.#stmt.nameTaken.get(nameFold(name), job.key); n++) name = alt(n)
     }
     const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
-    this.#stmt.insert.run({ key: job.key, url: job.url, planned: name, run: this.run, meta })
+    this.#stmt.insert.run({
+      key: job.key,
+      url: job.url,
+      planned: name,
+      fold: nameFold(name),
+      run: this.run,
+      meta,
+    })
     return name
   }
 

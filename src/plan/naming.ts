@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { nameFold } from '../utils/name-fold.js'
 
 /**
  * File naming: a template rendered per job, made safe for any file system, and kept unique.
@@ -178,14 +179,14 @@ function withinPathLimit(name: string): string {
 
 /**
  * Names imgpull itself writes at the top of an output folder (the manifest, the report, the
- * Unsplash credits), compared as a case-insensitive file system would: an image never takes one,
- * or the run's own file would replace it.
+ * Unsplash credits), compared as a case-insensitive file system would (`nameFold`): an image never
+ * takes one, or the run's own file would replace it.
  */
 const RESERVED = new Set(['manifest.jsonl', 'report.html', 'attribution.md'])
 
 /** Whether the planned name (extension not yet known) could be one of imgpull's own files. */
 export function isReserved(planned: string): boolean {
-  return RESERVED.has(planned.replaceAll(EXT, '').toLowerCase())
+  return RESERVED.has(nameFold(planned.replaceAll(EXT, '')))
 }
 
 /**
