@@ -419,26 +419,41 @@ test('names one case-insensitive disk holds as one file (case, é composed or no
   assert.match(rerun.stderr, /4 already done/)
 })
 
-test('a journal of an earlier version learns the folds of its names, and keeps the names that share one', async () => {
+test('a rerun with another --name names what is not saved yet by it; what is saved keeps its name', async () => {
+  // The job that failed kept the first run's name: the rerun saved it as late.jpg, not as asked,
+  // and a name the file system refused (bad-name) was refused again on every rerun.
+  const out = join(dir, 'renamed')
+  const urls = [server.url('/renamed/early.jpg'), server.url('/renamed/late.jpg?status=500&times=1')]
+  const first = await runCli([...urls, '-o', out, '--retries', '0'])
+  assert.equal(first.code, 1, first.stderr)
+  const second = await runCli([...urls, '-o', out, '--retries', '0', '-n', 'new/{index}-{name}{ext}'])
+  assert.equal(second.code, 0, second.stderr)
+  assert.deepEqual(
+    (await manifest(out)).map((l) => l.path),
+    ['early.jpg', 'new/2-late.jpg'],
+  )
+  assert.deepEqual(await outputFiles(out), ['early.jpg', 'new/2-late.jpg'])
+})
+
+test('a journal of an earlier version learns the folds of its names', async () => {
   const { default: Database } = await import('better-sqlite3')
   const { SqliteJournal } = await import('../src/journal/sqlite.js')
   const path = join(dir, 'fold-journal', 'journal.db')
   let journal = new SqliteJournal(path)
-  for (const key of ['Cat', 'cat']) journal.plan({ key, url: `http://x/${key}` }, key, (n) => `${key}-${n}`)
+  for (const key of ['Cat', 'dog']) journal.plan({ key, url: `http://x/${key}` }, key, (n) => `${key}-${n}`)
   await journal.close()
-  const db = new Database(path) // as an earlier version made it: Cat and cat, and no folds
+  const db = new Database(path) // as an earlier version made it: no folds
   db.exec('DROP INDEX jobs_planned_fold; ALTER TABLE jobs DROP COLUMN planned_fold')
-  db.prepare('UPDATE jobs SET planned = ? WHERE key = ?').run('cat', 'cat')
   db.close()
   journal = new SqliteJournal(path)
   try {
     assert.equal(
-      journal.plan({ key: 'cat', url: 'http://x/cat' }, 'cat', (n) => `cat-${n}`, journal.get('cat')),
-      'cat',
-    )
-    assert.equal(
       journal.plan({ key: 'CAT', url: 'http://x/CAT' }, 'CAT', (n) => `CAT-${n}`),
       'CAT-1',
+    )
+    assert.equal(
+      journal.plan({ key: 'Dog', url: 'http://x/Dog' }, 'Dog', (n) => `Dog-${n}`),
+      'Dog-1',
     )
   } finally {
     await journal.close()

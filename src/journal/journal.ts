@@ -35,14 +35,13 @@ export interface Journal {
   get(key: string): JobRecord | undefined
   /**
    * Start (or restart) a job in this run under the name `planned`, or the first free variant
-   * `alternative(n)` gives. Returns the name it holds.
+   * `alternative(n)` gives (a name another job holds is not free; one its own key holds is), whatever
+   * name an earlier run planned for it. Returns the name it holds.
    */
   plan(
     job: { key: string; url: string; meta?: Record<string, unknown> },
     planned: string,
     alternative: (attempt: number) => string,
-    /** What `get(key)` returned, so the lookup is not made twice. */
-    earlier?: JobRecord,
   ): string
   /**
    * Mark a job seen in this run without fetching it (finished or failed earlier): dedupes repeats.

@@ -281,15 +281,13 @@ export class SqliteJournal implements Journal {
     job: { key: string; url: string; meta?: Record<string, unknown> },
     planned: string,
     alt: (n: number) => string,
-    existing?: JobRecord,
   ) {
     this.#write()
-    let name = existing?.planned ?? planned
-    if (!existing) {
-      // A key planned before under another URL may keep its own old name (publishing never
-      // replaces the file there: it takes the variant then).
-      for (let n = 1; this.#stmt.nameTaken.get(nameFold(name), job.key); n++) name = alt(n)
-    }
+    // The name this run's template gives, also to a job an earlier run planned and did not save:
+    // a rerun with another --name names it anew, and the same template gives it the same name
+    // again (a name the key holds already is its own).
+    let name = planned
+    for (let n = 1; this.#stmt.nameTaken.get(nameFold(name), job.key); n++) name = alt(n)
     const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
     this.#stmt.insert.run({
       key: job.key,

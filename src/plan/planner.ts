@@ -73,7 +73,7 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
   if (earlier?.run === journal.run) return { kind: 'duplicate' }
   const outcome = { attempts: 0, error: code, message, total: 0, finishedAt: Date.now() }
   // Such a job has no file name; a NUL never survives sanitizing, so this one is no file's.
-  journal.plan({ key, url: job.url, meta: job.meta }, `\u0000${key}`, (n) => `\u0000${key}#${n}`, earlier)
+  journal.plan({ key, url: job.url, meta: job.meta }, `\u0000${key}`, (n) => `\u0000${key}#${n}`)
   journal.finish({ key, state: 'failed', ...outcome }).catch(() => {})
   return { kind: 'done', result: resultOf(job, 'failed', outcome) }
 }
@@ -217,7 +217,6 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // `-n '{name}'` on a URL ending in /report.html: the run's own report would replace the image.
     isReserved(first) ? variant(1) : first,
     variant,
-    earlier,
   )
   return {
     kind: 'fetch',
