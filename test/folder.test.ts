@@ -460,6 +460,22 @@ test('a journal of an earlier version learns the folds of its names', async () =
   }
 })
 
+test('a folder on the way that is a file, under long folders: the joined name is cut to a length a file system takes', async () => {
+  // 150 + 150 bytes of folders joined into one 310-byte name: ENAMETOOLONG, bad-name on every
+  // rerun, and the message named the part file, not the name refused.
+  const [a, b] = ['a'.repeat(150), 'b'.repeat(150)]
+  const out = join(dir, 'long-clash')
+  const clash = join(dir, 'long-clash.txt')
+  await writeFile(clash, `${server.url(`/${a}`)}\n${server.url(`/${a}/${b}`)}\n`)
+  const r = await runCli([clash, '-o', out, '-n', '{path}', '-c', '1'])
+  assert.equal(r.code, 0, r.stderr)
+  const files = (await manifest(out)).map((l) => l.path)
+  assert.equal(files[0], a)
+  assert.match(files[1], new RegExp(`^${a}_b+-[0-9a-f]{8}$`))
+  assert.ok(Buffer.byteLength(files[1]) <= 255, `${Buffer.byteLength(files[1])} bytes`)
+  assert.deepEqual(await readFile(join(out, files[1])), server.bytes(`/${a}/${b}`))
+})
+
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {
   // Node's recursive mkdir makes /proc again and again, forever, when /proc/x is refused with ENOENT.
   const r = await runCli([server.url('/proc-0'), '-o', '/proc/imgpull-cannot-be-here/out'])

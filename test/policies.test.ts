@@ -390,6 +390,16 @@ test('classify: a file system refusing a name is bad-name (its path said), not a
     classify(fsError('ENAMETOOLONG'), 'http://h/x', options).message,
     /^cannot save http:\/\/h\/x as \/out\/x\.jpg: /,
   )
+  // A link's or rename's error names the part it starts from first: the name refused is its dest.
+  const link = Object.assign(
+    new Error("ENAMETOOLONG: name too long, link '/out/.imgpull/parts/1.part' -> '/out/y.jpg'"),
+    {
+      code: 'ENAMETOOLONG',
+      path: '/out/.imgpull/parts/1.part',
+      dest: '/out/y.jpg',
+    },
+  )
+  assert.match(classify(link, 'http://h/y', options).message, /^cannot save http:\/\/h\/y as \/out\/y\.jpg: /)
 })
 
 test('colour on stderr: NO_COLOR wins, FORCE_COLOR forces, else a terminal that is not dumb; CI alone never', () => {

@@ -17,12 +17,17 @@ const DNS_PERMANENT = new Set(['ENOTFOUND'])
 export function classify(error: unknown, url: string, options: ResolvedOptions): ImgpullError {
   if (error instanceof ImgpullError) return error
   const code = errorCode(error)
-  const path = (error as { path?: string } | undefined)?.path
+  // The name refused: a link's or a rename's is its destination, not the part file it starts from.
+  const { path, dest } = (error ?? {}) as { path?: string; dest?: string }
   if (path !== undefined && NAME_REFUSED.has(code)) {
     // The file system, not the network: the same name fails the same way until it changes.
-    return new ImgpullError('bad-name', `cannot save ${url} as ${path}: ${(error as Error).message}`, {
-      cause: error,
-    })
+    return new ImgpullError(
+      'bad-name',
+      `cannot save ${url} as ${dest ?? path}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
   }
   // After a redirect, the certificate or the proxy that failed is the hop's, not the job URL's.
   const hop = hopOf(error)

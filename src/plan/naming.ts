@@ -191,10 +191,12 @@ export function isReserved(planned: string): boolean {
 
 /**
  * The variant a job takes when a folder on its name's way is a file (`a.png` saved, then
- * `a.png/b` asked for): the folders joined into the file name, with the job's suffix.
+ * `a.png/b` asked for): the folders joined into the file name, with the job's suffix. Joined, the
+ * segments are one, cut to a segment's length as any (their 200 bytes each made a name no file
+ * system takes).
  */
 export function flatVariant(planned: string, key: string): string {
-  return withSuffix(planned.replaceAll('/', '_'), key)
+  return withSuffix(safeSegment(planned.replaceAll('/', '_')), key)
 }
 
 /** Deterministic variant for a name another job already holds: `-<hash>` before the extension. */
