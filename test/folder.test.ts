@@ -476,6 +476,20 @@ test('a folder on the way that is a file, under long folders: the joined name is
   assert.deepEqual(await readFile(join(out, files[1])), server.bytes(`/${a}/${b}`))
 })
 
+test('an output folder whose path is too long for SQLite says so, not that the journal is unwritable', async () => {
+  // It said "it cannot be opened; make it writable", for a folder anyone could write to.
+  const out = join(dir, ...Array.from({ length: 5 }, (_, i) => `${i}`.repeat(100)))
+  await mkdir(out, { recursive: true })
+  const r = await runCli([server.url('/deep-0'), '-o', out])
+  assert.equal(r.code, 3, r.stderr)
+  assert.match(
+    r.stderr,
+    /its path is \d+ bytes, longer than SQLite opens \(504\); choose an output folder with a shorter path/,
+  )
+  const without = await runCli([server.url('/deep-0'), '-o', out, '--no-journal'])
+  assert.equal(without.code, 0, without.stderr)
+})
+
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {
   // Node's recursive mkdir makes /proc again and again, forever, when /proc/x is refused with ENOENT.
   const r = await runCli([server.url('/proc-0'), '-o', '/proc/imgpull-cannot-be-here/out'])

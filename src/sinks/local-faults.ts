@@ -41,6 +41,9 @@ const WHY: Record<string, string> = {
   SQLITE_NOTADB: 'it is not an imgpull journal',
 }
 
+/** The longest path of a database file SQLite opens, in bytes (measured: 505 fails). */
+const SQLITE_MAX_PATH = 504
+
 /** True for a local disk or journal error (as opposed to a network one). */
 export function isFatalLocal(error: unknown): boolean {
   const code = codeOf(error)
@@ -78,6 +81,16 @@ function remedy(code: string, what: 'journal' | 'output'): string {
  */
 export function localFault(error: unknown, what: 'journal' | 'output', path: string): FatalError {
   const code = codeOf(error)
+  const bytes = Buffer.byteLength(resolve(path))
+  if (what === 'journal' && code === 'SQLITE_CANTOPEN' && bytes > SQLITE_MAX_PATH) {
+    // Not a permission: SQLite opens no file whose whole path is longer (its unix VFS's
+    // MAX_PATHNAME, 512, less room for the `-journal` beside it), whatever links lead there.
+    return new FatalError(
+      'journal',
+      `cannot write the journal ${path}: its path is ${bytes} bytes, longer than SQLite opens (${SQLITE_MAX_PATH})`,
+      { cause: error, hint: 'choose an output folder with a shorter path with -o, or run with --no-journal' },
+    )
+  }
   const where = what === 'journal' ? `the journal ${path}` : ((error as { path?: string }).path ?? path)
   return new FatalError(
     what === 'journal' ? 'journal' : 'disk',
