@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
@@ -488,6 +488,29 @@ test('an output folder whose path is too long for SQLite says so, not that the j
   )
   const without = await runCli([server.url('/deep-0'), '-o', out, '--no-journal'])
   assert.equal(without.code, 0, without.stderr)
+})
+
+test("a link planted at a part file's name is never written through: nothing outside the folder changes", async () => {
+  // Part names are a hash of the URL: a link there (a shared folder, one unpacked from an archive
+  // with its .imgpull/) had the body written over the file it pointed to, and the image's name
+  // made a link to it.
+  const out = join(dir, 'planted')
+  const victim = join(dir, 'planted-victim.txt')
+  await writeFile(victim, 'precious')
+  const urls = [server.url('/planted/small.jpg'), server.url('/planted/large.jpg?size=700000')]
+  await mkdir(join(out, '.imgpull', 'parts'), { recursive: true })
+  const partOf = (url: string) => `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.part`
+  for (const url of urls) await symlink(victim, join(out, '.imgpull', 'parts', partOf(url)))
+  const r = await runCli([...urls, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(await readFile(victim, 'utf8'), 'precious')
+  for (const line of await manifest(out)) {
+    assert.ok((await lstat(join(out, line.path))).isFile(), `${line.path} is a file, not a link`)
+    assert.deepEqual(
+      await readFile(join(out, line.path)),
+      server.bytes(new URL(line.url).pathname + new URL(line.url).search),
+    )
+  }
 })
 
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {

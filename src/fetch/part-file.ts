@@ -1,15 +1,49 @@
-import { close, open as openFile, writev } from 'node:fs'
-import { type FileHandle, open, stat } from 'node:fs/promises'
+import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
+import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
 export const FLUSH_BYTES = 512 * 1024
 
-/** Bytes of a part file already on disk (0 when there is none). */
+/** Bytes of a part file already on disk (0 when there is none, or a link stands there: see `FRESH`). */
 export function sizeOnDisk(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.size,
+  return lstat(path).then(
+    (s) => (s.isFile() ? s.size : 0),
     () => 0,
   )
+}
+
+/**
+ * Part files are opened without following a link at their name (`O_NOFOLLOW`): one planted there
+ * (a shared folder, or an output folder copied or unpacked from elsewhere with its `.imgpull/`;
+ * part names are a hash of the URL) had the body written into the file it pointed to, outside the
+ * output folder, and the image's final name linked to it. Such a link is removed and a file made
+ * in its place (`openPart`); bytes to go on from are only ever a regular file's (`sizeOnDisk`).
+ */
+const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = constants
+const FRESH = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW
+const GO_ON = O_RDWR | O_NOFOLLOW
+
+/** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */
+function openPart(
+  path: string,
+  fresh: boolean,
+  done: (error: NodeJS.ErrnoException | null, fd: number) => void,
+) {
+  openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
+    if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
+    unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
+  })
+}
+
+/** `openPart` as a FileHandle. */
+async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle> {
+  try {
+    return await open(path, fresh ? FRESH : GO_ON)
+  } catch (error) {
+    if (!fresh || (error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
+    await unlink(path)
+    return open(path, FRESH | O_EXCL)
+  }
 }
 
 /**
@@ -56,9 +90,9 @@ export class PartFile {
     this.#position += this.#pendingBytes
     this.#pending = []
     this.#pendingBytes = 0
-    const mode = this.at > 0 ? 'r+' : 'w'
-    if (!this.#fh && last) return writeWhole(this.path, mode, chunks, at)
-    this.#fh ??= await open(this.path, mode)
+    const fresh = this.at === 0
+    if (!this.#fh && last) return writeWhole(this.path, fresh, chunks, at)
+    this.#fh ??= await openPartHandle(this.path, fresh)
     const fh = this.#fh
     const write = writeAll(
       (rest, position) => fh.writev(rest, position).then((r) => r.bytesWritten),
@@ -129,9 +163,9 @@ function afterBytes(chunks: Buffer[], n: number): Buffer[] {
  * (lighter than FileHandle promises). Creating a file on a real disk takes a few hundred µs of
  * kernel time: on this thread it would stall every transfer.
  */
-function writeWhole(path: string, mode: string, chunks: Buffer[], at: number): Promise<void> {
+function writeWhole(path: string, fresh: boolean, chunks: Buffer[], at: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    openFile(path, mode, (error, fd) => {
+    openPart(path, fresh, (error, fd) => {
       if (error) return reject(error)
       const once: WriteV = (rest, position) =>
         new Promise((done, fail) => writev(fd, rest, position, (e, written) => (e ? fail(e) : done(written))))

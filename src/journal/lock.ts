@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type Database from 'better-sqlite3'
 import { FolderBusyError } from '../errors.js'
@@ -50,7 +50,8 @@ export class FolderLock {
     const previous = readHolder(holderPath)
     const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: now }
     const tmp = paths.tmp('lock.json')
-    writeFileSync(tmp, JSON.stringify(me))
+    rmSync(tmp, { force: true }) // a file of its own ('wx'): never one a link left there points to
+    writeFileSync(tmp, JSON.stringify(me), { flag: 'wx' })
     renameSync(tmp, holderPath)
     return new FolderLock(db, holderPath, previous)
   }

@@ -11,7 +11,9 @@ import { type Layout, MANIFEST } from '../layout.js'
  */
 export async function writeManifest(paths: Layout, lines: Iterable<string>): Promise<void> {
   const tmp = paths.tmp(MANIFEST)
-  const stream = createWriteStream(tmp)
+  // A file of its own ('wx'): never one a link left at the name points to.
+  await unlink(tmp).catch(() => {})
+  const stream = createWriteStream(tmp, { flags: 'wx' })
   const failed = once(stream, 'error').then(([error]) => {
     throw error
   })

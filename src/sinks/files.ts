@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { copyFile, link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
+import { constants, copyFile, link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
@@ -133,7 +133,9 @@ async function copyOver(error: NodeJS.ErrnoException, part: string, target: stri
   if (error.code !== 'EXDEV') throw error
   const copy = join(dirname(target), `.${basename(target)}.imgpull-copy`)
   try {
-    await copyFile(part, copy)
+    // Made anew: a file or link left at that name is not written through.
+    await unlink(copy).catch(() => {})
+    await copyFile(part, copy, constants.COPYFILE_EXCL)
     await rename(copy, target)
   } catch (failure) {
     await unlink(copy).catch(() => {})

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
@@ -133,6 +133,7 @@ function keptAny(journal: Journal): boolean {
 
 async function writeInfo(paths: Layout, shardSize: number, images: string): Promise<void> {
   const text = `${JSON.stringify({ format: 'webdataset', shardSize, images } satisfies DatasetInfo)}\n`
-  await writeFile(`${paths.dataset}.tmp`, text)
+  await rm(`${paths.dataset}.tmp`, { force: true }) // a file of its own ('wx'), not a link's
+  await writeFile(`${paths.dataset}.tmp`, text, { flag: 'wx' })
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }

@@ -186,7 +186,9 @@ export async function transformImage(
       ...sizes,
     }
     if (!output) return { ...made, bytes: data }
-    await writeFile(output, data).catch(async (error) => {
+    // A file of its own: never one a link planted at the name points to (see part-file.ts `FRESH`).
+    await rm(output, { force: true })
+    await writeFile(output, data, { flag: 'wx' }).catch(async (error) => {
       await rm(output, { force: true })
       throw new LocalWriteError(error)
     })

@@ -25,7 +25,9 @@ export async function writeReport(
   const tmp = paths.tmp(REPORT)
   const target = paths.report
   try {
-    await writeFile(tmp, html)
+    // A file of its own ('wx'): never one a link left at the name points to.
+    await rm(tmp, { force: true })
+    await writeFile(tmp, html, { flag: 'wx' })
     await rename(tmp, target)
   } catch (error) {
     await rm(tmp, { force: true })
