@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import type { ImgpullError } from '../src/errors.js'
-import { BodyDecoder, undecodable } from '../src/fetch/content-encoding.js'
+import { BodyDecoder, opensAsMarkup, undecodable } from '../src/fetch/content-encoding.js'
 import { codingsOf, judge } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -17,6 +17,9 @@ import { makeImage } from './support/images.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const svg = Buffer.from(
+  '\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"><rect width="4" height="3"/></svg>\n',
+)
 const zstd = zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer }
 
 test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and never spliced', () => {
@@ -202,6 +205,18 @@ before(async () => {
     '/labelled-deflate': send(image, { 'content-encoding': 'deflate' }),
     '/labelled-br': send(image, { 'content-encoding': 'br' }),
     '/labelled-gzip-br': send(image, { 'content-encoding': 'gzip, br' }),
+    // The same for an SVG, whose head is text no encoded stream begins with, and for codings
+    // imgpull cannot decode (compress; zstd before Node 22.15): curl, wget2 and aria2 save them.
+    '/labelled-svg-gzip': send(svg, { 'content-type': 'image/svg+xml', 'content-encoding': 'gzip' }),
+    '/labelled-svg-br': send(svg, { 'content-type': 'image/svg+xml', 'content-encoding': 'br' }),
+    '/labelled-svg-deflate': send(svg, { 'content-type': 'image/svg+xml', 'content-encoding': 'deflate' }),
+    '/labelled-compress': send(image, { 'content-encoding': 'compress' }),
+    '/labelled-zstd': send(image, { 'content-encoding': 'zstd' }),
+    // An error page so labelled is no image, and said to be one.
+    '/labelled-html': send(Buffer.from('<!DOCTYPE html><html><body>Not found</body></html>'), {
+      'content-type': 'text/html',
+      'content-encoding': 'gzip',
+    }),
     // Its head in 5-byte chunks: held until it shows what it is.
     '/labelled-trickle': (_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-encoding': 'gzip' })
@@ -303,6 +318,38 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
   for (const entry of server.log) assert.equal(entry.headers['accept-encoding'], 'identity', entry.url)
 })
 
+test('stored bytes labelled with a coding never applied are taken as they came: an SVG, and codings imgpull cannot decode', async () => {
+  const out = join(dir, 'labelled')
+  const paths = [
+    '/labelled-svg-gzip',
+    '/labelled-svg-br',
+    '/labelled-svg-deflate',
+    '/labelled-compress',
+    '/labelled-zstd',
+  ]
+  const results = await run([...paths, '/labelled-html'], { out })
+  for (const path of paths) {
+    const r = results.get(path)!
+    const expected = path.includes('svg') ? svg : image
+    assert.equal(r.status, 'ok', `${path}: ${r.error} ${r.message}`)
+    assert.equal(r.sha256, sha(expected), path)
+    assert.equal(sha(await readFile(join(out, r.path!))), sha(expected), path)
+  }
+  const html = results.get('/labelled-html')!
+  assert.equal(html.error, 'not-an-image', html.message)
+  assert.match(html.message!, /sent text\/html, 50 bytes$/)
+  // Encoded data never reads as markup: what decides it is the head, and text opens no stream.
+  for (const [name, encoded] of [
+    ['gzip', zlib.gzipSync(svg)],
+    ['deflate', zlib.deflateSync(svg)],
+    ['raw deflate', zlib.deflateRawSync(svg)],
+    ['br', zlib.brotliCompressSync(svg)],
+  ] as const)
+    assert.equal(opensAsMarkup(encoded.subarray(0, 32)), false, name)
+  assert.equal(opensAsMarkup(Buffer.from(' \r\n<svg xmlns="http://www.w3.org/2000/svg"')), true)
+  assert.equal(opensAsMarkup(Buffer.from('<svg\u0000')), false)
+})
+
 test('a large gzip body streams through (24 MB decoded), byte-exact', async () => {
   const out = join(dir, 'big')
   const r = (await run(['/big-gzip'], { out })).get('/big-gzip')!
@@ -384,7 +431,11 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     gz.subarray(0, 10),
     zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
   ])
-  const cases: [string, Buffer, 'ok' | 'truncated' | 'corrupt' | 'unterminated' | 'unterminated, whole'][] = [
+  const cases: [
+    string,
+    Buffer,
+    'ok' | 'truncated' | 'corrupt' | 'unterminated' | 'unterminated, whole' | 'identity',
+  ][] = [
     ['one member', gz, 'ok'],
     ['header fields', flagged, 'ok'],
     [
@@ -399,7 +450,9 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['no trailer', gz.subarray(0, gz.length - 8), 'unterminated, whole'],
     ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
     ['empty', Buffer.alloc(0), 'truncated'],
-    ['not gzip', Buffer.from('<html>not gzip</html>'), 'corrupt'],
+    ['not gzip', Buffer.from('plain text, not gzip data'), 'corrupt'],
+    // Markup opens no gzip stream: bytes stored as they are, under a label never applied.
+    ['markup, not gzip', Buffer.from('<html>not gzip</html>'), 'identity'],
     [
       'a trailer with another size',
       Buffer.concat([gz.subarray(0, gz.length - 4), Buffer.from([1, 2, 3, 4])]),
@@ -415,7 +468,8 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
         for (let at = 0; at < body.length; at += size) await decoder.write(body.subarray(at, at + size))
         await decoder.end()
         const decoded = Buffer.concat(out)
-        if (decoder.unterminated) {
+        if (decoder.identity) got = decoded.equals(body) ? 'identity' : 'identity, other bytes'
+        else if (decoder.unterminated) {
           assert.ok(decoded.equals(data.subarray(0, decoded.length)), `${name}: a prefix of the data`)
           got = decoded.length === data.length ? 'unterminated, whole' : 'unterminated'
         } else got = decoded.equals(data) ? 'ok' : `${decoded.length} bytes, not the data`

@@ -37,6 +37,24 @@ const DECODERS: Record<string, (() => TransformStream) | undefined> = {
   zstd: (zlib as { createZstdDecompress?: () => TransformStream }).createZstdDecompress,
 }
 
+/**
+ * Whether a body's head reads as markup, as an SVG (or an HTML page) is written: after a UTF-8
+ * byte order mark and white space, `<` and then printable ASCII only. No encoded stream begins so:
+ * gzip and zstd open with binary magic numbers, `<` names no zlib method, and Brotli or raw
+ * deflate data is printable ASCII about one byte in three, never 32 in a row but by a chance
+ * of 1 in 10^13.
+ */
+export function opensAsMarkup(head: Uint8Array): boolean {
+  let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+  while (at < head.length && (head[at] === 0x20 || (head[at] >= 0x09 && head[at] <= 0x0d))) at++
+  if (head[at] !== 0x3c) return false
+  for (; at < head.length; at++) {
+    const c = head[at]
+    if ((c < 0x20 || c > 0x7e) && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false
+  }
+  return true
+}
+
 /** Why these codings cannot be decoded here, or `undefined` when they can. */
 export function undecodable(codings: readonly string[]): string | undefined {
   if (codings.length > MAX_CODINGS)
@@ -57,34 +75,47 @@ export function undecodable(codings: readonly string[]): string | undefined {
  * `ImgpullError`, or with what `sink` threw.
  */
 export class BodyDecoder {
-  readonly #first: TransformStream
+  readonly #first: TransformStream | undefined
   readonly #stages: TransformStream[]
   readonly #done: Promise<void>
   readonly #sink: (chunk: Buffer) => void | Promise<void>
+  /** Why the codings cannot be decoded here (see `undecodable`): said once the head shows them applied. */
+  readonly #undecodable: string | undefined
   #failure: unknown
   /** The body's first bytes, held until they show whether it is encoded at all. */
   #head: Buffer[] | undefined = []
   #headBytes = 0
   /**
    * The body turned out not to be encoded: it starts as an image does (a JPEG's `FF D8 FF`, a
-   * PNG's signature), which no gzip, zlib, zstd or Brotli stream of an image can. Such a server
-   * labels stored bytes with a coding it never applied (an S3 object uploaded with the wrong
-   * `Content-Encoding`, an `AddEncoding` rule): curl and wget save those bytes as they come, and
-   * so does imgpull, which then checks them as any image. Decoding them would refuse a good image.
+   * PNG's signature) or as markup does (an SVG's `<?xml` or `<svg`, see `opensAsMarkup`), which no
+   * gzip, zlib, zstd or Brotli stream can. Such a server labels stored bytes with a coding it
+   * never applied (an S3 object uploaded with the wrong `Content-Encoding`, an `AddEncoding`
+   * rule), also one imgpull cannot decode (`zstd` on an older Node, `compress`): curl, wget2 and
+   * aria2 save those bytes as they come, and so does imgpull, which then checks them as any image.
+   * Decoding them would refuse a good image.
    */
   identity = false
 
-  /** `codings`: as `codingsOf` lists them (checked with `undecodable`); `shown`: the URL for messages. */
+  /**
+   * `codings`: as `codingsOf` lists them; `shown`: the URL for messages. Codings `undecodable`
+   * says cannot be decoded fail as `unsupported-encoding` once the head shows the body is not as
+   * it came.
+   */
   constructor(
     codings: readonly string[],
     sink: (chunk: Buffer) => void | Promise<void>,
     readonly shown: string,
   ) {
     this.#sink = sink
-    this.#stages = [...codings].reverse().map((coding) => DECODERS[coding]!())
+    this.#undecodable = undecodable(codings)
+    this.#stages = this.#undecodable ? [] : [...codings].reverse().map((coding) => DECODERS[coding]!())
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
-    const last = this.#stages.at(-1)!
+    const last = this.#stages.at(-1)
+    if (!last) {
+      this.#done = Promise.resolve()
+      return
+    }
     // An error in any stage ends the output with it.
     for (const stage of this.#stages) {
       stage.on('error', (error) => {
@@ -126,7 +157,7 @@ export class BodyDecoder {
       if (busy) await busy
     }
     if (this.identity) return
-    this.#first.end()
+    this.#first!.end()
     return this.#done
   }
 
@@ -134,18 +165,26 @@ export class BodyDecoder {
   #release(): void | Promise<void> {
     const head = Buffer.concat(this.#head!)
     this.#head = undefined
-    if (sniffCommon(head) ?? sniffBinary(head)) {
+    if (sniffCommon(head) ?? sniffBinary(head) ?? opensAsMarkup(head)) {
       this.identity = true
       this.destroy()
       return this.#sink(head)
+    }
+    if (this.#undecodable) {
+      this.#failure = new ImgpullError(
+        'unsupported-encoding',
+        `${this.shown}: the server encoded the image with ${this.#undecodable}`,
+      )
+      throw this.#failure
     }
     return this.#feed(head)
   }
 
   #feed(chunk: Buffer): void | Promise<void> {
-    if (this.#first.write(chunk)) return
+    const first = this.#first!
+    if (first.write(chunk)) return
     return new Promise<void>((resolve, reject) => {
-      this.#first.once('drain', resolve)
+      first.once('drain', resolve)
       this.#done.then(resolve, reject)
     })
   }

@@ -831,10 +831,7 @@ async function decoderFor(
   keep: (chunk: Buffer) => void | Promise<void>,
   shown: string,
 ): Promise<BodyDecoder> {
-  const { BodyDecoder, undecodable } = await import('./content-encoding.js')
-  const why = undecodable(codings)
-  if (why)
-    throw new ImgpullError('unsupported-encoding', `${shown}: the server encoded the image with ${why}`)
+  const { BodyDecoder } = await import('./content-encoding.js')
   return new BodyDecoder(codings, keep, shown)
 }
 
