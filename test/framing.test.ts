@@ -18,6 +18,7 @@ import { resumeRange } from './support/resume.js'
 
 const fixture = (name: string) => readFile(new URL(`./fixtures/images/${name}`, import.meta.url))
 let gif: Buffer
+let svg: Buffer
 let jxl: Buffer
 let mpf: Buffer
 let dir: string
@@ -273,6 +274,11 @@ const answers: Record<string, Answer> = {
   '/empty-close': () => closeDelimited('image/jpeg', Buffer.alloc(0)),
   '/two-close': () => closeDelimited('image/jpeg', Buffer.from([0xff, 0xd8])),
   '/html-close': () => closeDelimited('image/jpeg', Buffer.from('<html>')),
+  // An SVG cut in the declarations, comments and doctype before its root element (Illustrator
+  // writes 600 bytes of them): cut, not some other XML; with its length met, all the server has.
+  '/svg-prolog-close': () => closeDelimited('image/svg+xml', svg.subarray(0, 300)),
+  '/svg-root-name-close': () => closeDelimited('image/svg+xml', svg.subarray(0, svg.indexOf('<svg') + 3)),
+  '/svg-prolog-length': () => withLength('image/svg+xml', svg.subarray(0, 300)),
   '/empty-length': () => withLength('image/jpeg', Buffer.alloc(0)),
   '/gif-length': () => withLength('image/gif', gif.subarray(0, -1)),
   '/gif-chunked': () => chunked('image/gif', gif.subarray(0, -1)),
@@ -310,6 +316,7 @@ const answers: Record<string, Answer> = {
 
 before(async () => {
   gif = await fixture('animated.gif')
+  svg = await fixture('illustrator.svg')
   jxl = await fixture('bare.jxl')
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   dir = await tempDir()
@@ -486,13 +493,13 @@ test('a chunked body the connection closed before its last chunk is judged as on
 })
 
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image', async () => {
-  for (const path of ['/two-close']) {
+  for (const path of ['/two-close', '/svg-prolog-close', '/svg-root-name-close']) {
     const { r } = await get(path, { retries: 0 })
     assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
-    assert.match(r.message!, /the connection ended after \d bytes, before the image could be told/)
+    assert.match(r.message!, /the connection ended after \d+ bytes, before the image could be told/)
   }
   // An empty answer shows nothing on its way, marked or not: no image, on every attempt alike.
-  for (const path of ['/html-close', '/empty-length', '/empty-close']) {
+  for (const path of ['/html-close', '/empty-length', '/empty-close', '/svg-prolog-length']) {
     const { r } = await get(path, { retries: 0 })
     assert.equal(r.error, 'not-an-image', `${path}: ${r.message}`)
   }

@@ -6,6 +6,7 @@ import { FileCheck } from '../src/verify/file-check.js'
 import { heifDimensions } from '../src/verify/heif.js'
 import { mayBeginImage } from '../src/verify/magic.js'
 import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
+import { SVG_WINDOW, svgMayBegin } from '../src/verify/svg.js'
 import { box, dimsOf, fullBox, makeImage, u16, u32 } from './support/images.js'
 
 const DIR = new URL('./fixtures/images/', import.meta.url)
@@ -471,6 +472,30 @@ test('mayBeginImage: fewer bytes than a format needs that agree with its signatu
       expected,
       name,
     )
+})
+
+test('svgMayBegin: every cut of an SVG before its root element is named may begin one; other markup does not', () => {
+  for (const name of ['illustrator.svg', 'inkscape.svg', 'cairo.svg', 'long-comment-bom.svg']) {
+    const svg = fixture(name)
+    const root = svg.indexOf('<svg')
+    for (let cut = 1; cut <= root + 4; cut++)
+      assert.equal(svgMayBegin(svg.subarray(0, cut)), true, `${name} cut at ${cut}`)
+  }
+  const rows: [string, boolean][] = [
+    ['', false],
+    ['  \n', false],
+    ['<html>', false],
+    ['<!DOCTYPE html><html><body>', false],
+    ['<rss version="2.0">', false],
+    ['text', false],
+    ['<?xml version="1.0"?>\n<!-- a comment', true],
+    ['<!DOCTYPE svg [ <!ENTITY ns "x"> ', true],
+    ['<x:sv', true],
+    ['<x:a', false],
+  ]
+  for (const [text, expected] of rows) assert.equal(svgMayBegin(Buffer.from(text)), expected, text)
+  // Past the window, a prolog without its root is too long to be an SVG's.
+  assert.equal(svgMayBegin(Buffer.from(`<!--${'x'.repeat(SVG_WINDOW)}`)), false)
 })
 
 test('a head no image begins with is ruled out at 32 bytes; one that may open an SVG or a binary format is not', () => {

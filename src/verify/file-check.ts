@@ -4,6 +4,7 @@ import { type CompletenessCheck, completenessCheck, type ReadBack } from './comp
 import { createHasher, type Hasher } from './hasher.js'
 import { mayBeginImage, sniffBinary } from './magic.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
+import { svgMayBegin } from './svg.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
 export const HEAD_BYTES = 64 * 1024
@@ -122,7 +123,9 @@ export class FileCheck {
 
   /** Whether the bytes so far, not identified, may be the start of an image cut short (see `mayBeginImage`). */
   mayBeginImage(): boolean {
-    return !this.#format && mayBeginImage(Buffer.concat(this.#head))
+    if (this.#format) return false
+    const head = Buffer.concat(this.#head)
+    return mayBeginImage(head) || svgMayBegin(head)
   }
 
   /**

@@ -75,11 +75,39 @@ export interface SvgRoot {
  * text before the first `<`, or no root element within `SVG_WINDOW` bytes.
  */
 export function svgRoot(b: Uint8Array): SvgRoot | undefined {
+  const root = scanProlog(b)
+  return root === 'cut' ? undefined : root
+}
+
+/**
+ * Whether `b`, all of a body that is no SVG by `svgRoot`, may be the start of one cut short: its
+ * markup before the root element (an XML declaration, comments, a doctype with its internal
+ * subset: Illustrator writes kilobytes of them) runs to its last byte, or its last bytes begin the
+ * root's name. A body whose end nothing marked was then cut, as an image signature cut short is.
+ */
+export function svgMayBegin(b: Uint8Array): boolean {
+  // A byte order mark, or its first bytes, and nothing after it.
+  if (b.length > 0 && b.length <= 3 && BOM.subarray(0, b.length).equals(b)) return true
+  return scanProlog(b) === 'cut'
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+/** Markup that opens a declaration, comment or doctype: fewer bytes than one of these may be cut. */
+const OPENERS = ['<?', '<!--', '<!DOCTYPE']
+
+/** The root element (see `svgRoot`), undefined, or `cut`: the bytes end before the root's name does. */
+function scanProlog(b: Uint8Array): SvgRoot | 'cut' | undefined {
   const n = Math.min(b.length, SVG_WINDOW)
+  // Within the window, bytes that end before the markup does were cut there; past it, too long a prolog.
+  const cut = n === b.length ? 'cut' : undefined
   let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
-  for (;;) {
+  for (let markup = false; ; markup = true) {
     while (i < n && isSpace(b[i])) i++
-    if (i >= n || b[i] !== LT) return undefined
+    if (i >= n) return markup ? cut : undefined
+    if (b[i] !== LT) return undefined
+    const rest = latin1(b, i, Math.min(n, i + 9))
+    if (OPENERS.some((opener) => opener.length > rest.length && opener.startsWith(rest))) return cut
     let end: number
     if (b[i + 1] === 0x3f) {
       // An XML declaration or processing instruction: <? ... ?>
@@ -93,15 +121,24 @@ export function svgRoot(b: Uint8Array): SvgRoot | undefined {
     } else {
       let k = i + 1
       while (k < n && !isSpace(b[k]) && b[k] !== GT && b[k] !== 0x2f) k++
-      if (k >= n) return undefined
-      const name = Buffer.from(b.buffer, b.byteOffset + i + 1, k - i - 1).toString('latin1')
+      const name = latin1(b, i + 1, k)
+      if (k >= n) return /^[A-Za-z_][\w.-]*(?::[\w.-]*)?$/.test(name) && rootNameBegun(name) ? cut : undefined
       if (name !== 'svg' && !/^[A-Za-z_][\w.-]*:svg$/.test(name)) return undefined
       return { start: i, end: tagEnd(b, k, b.length) }
     }
-    if (end === -1) return undefined
+    if (end === -1) return cut
     i = end
   }
 }
+
+/** A root element name cut at the body's end may still become `svg` or `prefix:svg`. */
+function rootNameBegun(name: string): boolean {
+  const colon = name.indexOf(':')
+  return colon === -1 ? true : 'svg'.startsWith(name.slice(colon + 1))
+}
+
+const latin1 = (b: Uint8Array, from: number, to: number): string =>
+  Buffer.from(b.buffer, b.byteOffset + from, Math.max(0, to - from)).toString('latin1')
 
 /** CSS pixels per unit (CSS Values 4 §6.2): SVG lengths in absolute units become pixels at 96 per inch. */
 const UNITS: Record<string, number> = {
