@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
-import { type AddressInfo, createServer as createNetServer } from 'node:net'
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -552,6 +552,49 @@ test('a gzip body read to the close that ends after its header alone is cut, ret
     assert.equal(results[0].attempts, 2)
     assert.equal(results[0].sha256, sha(image))
   } finally {
+    raw.close()
+  }
+})
+
+test('a coded stream that reached its own end marks where the body ends: a GIF without its trailer, read to a close or a stall, is whole', async () => {
+  // A GIF whose end its bytes do not show: only a marked end makes it whole (README, Where the body ends).
+  const gif = (await readFile(new URL('./fixtures/images/animated.gif', import.meta.url))).subarray(0, -1)
+  const gz = zlib.gzipSync(gif)
+  const opened = new Set<Socket>()
+  const raw = createNetServer((socket) => {
+    opened.add(socket)
+    socket.on('error', () => {})
+    socket.once('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      const body = path.startsWith('/no-trailer') ? gz.subarray(0, -8) : gz
+      // HTTP/1.0 answers without a length: read to the close, or to the idle timeout when kept open.
+      const head = `HTTP/1.0 200 OK\r\nContent-Type: image/gif\r\nContent-Encoding: ${path.includes('br') ? 'br' : 'gzip'}\r\n`
+      const coded = path.includes('br') ? zlib.brotliCompressSync(gif) : body
+      if (path.endsWith('open'))
+        socket.write(Buffer.concat([Buffer.from(`${head}Connection: keep-alive\r\n\r\n`), coded]))
+      else socket.end(Buffer.concat([Buffer.from(`${head}\r\n`), coded]))
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`
+    const paths = ['/close', '/open', '/br-close', '/no-trailer-close', '/no-trailer-open']
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      paths.map((p) => origin + p),
+      { out: join(dir, 'coding-ended'), journal: false, retries: 0, idleTimeout: 500, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    for (const path of ['/close', '/open', '/br-close']) {
+      const r = results.get(path)!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.equal(r.sha256, sha(gif), path)
+    }
+    // Without its trailer, the gzip stream did not end: nothing marks the GIF's end.
+    assert.match(results.get('/no-trailer-close')!.message!, /GIF ends without its trailer/)
+    assert.equal(results.get('/no-trailer-open')!.error, 'timeout')
+  } finally {
+    for (const socket of opened) socket.destroy()
     raw.close()
   }
 })

@@ -130,6 +130,11 @@ class Transfer {
   /** The body was chunked, and the connection closed before its last chunk (see `endedByClose`). */
   closedEarly = false
   /**
+   * The body's coded stream reached its own end (gzip's trailer, its size checked; the last block
+   * of deflate or Brotli data): that marks where the body ends, as a length would.
+   */
+  codingEnded = false
+  /**
    * The idle timeout that ended a body read to the close, on a connection the server kept open
    * (see `stalledUnframed`): the body is judged as if it had closed there, and this error is the
    * failure when the image is not whole.
@@ -605,6 +610,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   const file = new PartFile(t.part, decision.at)
   t.unterminated = false
   t.closedEarly = false
+  t.codingEnded = false
   t.stalled = undefined
   t.body = { at: decision.at, encoded: decision.decode !== undefined }
   t.ctx.onBody?.(decision.at)
@@ -715,9 +721,14 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
       if (received > 0) await decoder.end()
       t.unterminated = decoder.unterminated
-      // A gzip or deflate stream that reached its own end (its trailer's size checked) marks where
-      // the body ends, whatever the connection did after it.
-      if (t.closedEarly && received > 0 && !decoder.identity && !decoder.unterminated) t.closedEarly = false
+      // A coded stream that reached its own end marks where the body ends, whatever the connection
+      // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
+      // HTTP/2 stream without a length.
+      t.codingEnded = received > 0 && !decoder.identity && !decoder.unterminated
+      if (t.codingEnded) {
+        t.closedEarly = false
+        t.stalled = undefined
+      }
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
@@ -836,13 +847,14 @@ async function decoderFor(
 }
 
 /**
- * Whether the protocol marked where the file ends (see `endMarked`), and the body's coding did
- * too: a gzip or deflate stream without its end leaves only the image to show it.
+ * Whether the protocol marked where the file ends (see `endMarked`), or the body's coded stream
+ * reached its own end: a gzip or deflate stream without its end leaves only the image to show it.
  */
 const framed = (t: Transfer): boolean =>
   !t.unterminated &&
   !t.closedEarly &&
-  endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length)
+  (t.codingEnded ||
+    endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length))
 
 /** The whole file is on disk: is it a complete image? */
 const verify: Step = async (t) => {
