@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -542,5 +542,29 @@ test('samples held in memory (the spool) and large ones staged as files make the
     (await readdir(join(out, '.imgpull', 'shards'))).sort(),
     ['00000.seal.json', '00001.seal.json'],
     'no spool or staged sample is left once the shards are sealed',
+  )
+})
+
+test("links planted at a shard's work files (spool, rows, tar being written) are never written through: nothing outside the folder changes", async () => {
+  // A shared folder, or one unpacked from an archive with its .imgpull/: the spool was opened
+  // through the link, read as a cut spool and truncated, the victim's bytes gone.
+  const out = join(dir, 'planted')
+  const victim = join(dir, 'planted-victim.txt')
+  await writeFile(victim, 'precious '.repeat(200))
+  const shards = join(out, '.imgpull', 'shards')
+  await mkdir(shards, { recursive: true })
+  for (const name of ['00000.spool', '00000.rows', '00000.tar.tmp', '00000.parquet.tmp'])
+    await symlink(victim, join(shards, name))
+  const urls = [0, 1, 2].map((i) => server.url(`/planted-wds/${i}.jpg`))
+  const list = join(dir, 'planted.txt')
+  await writeFile(list, `${urls.join('\n')}\n`)
+  const r = await runCli([list, '-o', out, '--output-format', 'webdataset'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(await readFile(victim, 'utf8'), 'precious '.repeat(200))
+  const tar = await readTar(join(out, '00000.tar'))
+  const images = tar.filter((m) => m.name.endsWith('.jpg'))
+  assert.deepEqual(
+    images.map((m) => sha256(m.data)).sort(),
+    urls.map((u) => sha256(server.bytes(new URL(u).pathname))).sort(),
   )
 })

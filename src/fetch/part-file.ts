@@ -1,5 +1,6 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
+import { NO_FOLLOW } from '../utils/own-file.js'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
 export const FLUSH_BYTES = 512 * 1024
@@ -13,15 +14,14 @@ export function sizeOnDisk(path: string): Promise<number> {
 }
 
 /**
- * Part files are opened without following a link at their name (`O_NOFOLLOW`): one planted there
- * (a shared folder, or an output folder copied or unpacked from elsewhere with its `.imgpull/`;
- * part names are a hash of the URL) had the body written into the file it pointed to, outside the
- * output folder, and the image's final name linked to it. Such a link is removed and a file made
- * in its place (`openPart`); bytes to go on from are only ever a regular file's (`sizeOnDisk`).
+ * Part files are opened without following a link at their name (`NO_FOLLOW`; part names are a
+ * hash of the URL): the body went into the file a planted link pointed to, outside the output
+ * folder, and the image's final name linked to it. Such a link is removed and a file made in its
+ * place (`openPart`); bytes to go on from are only ever a regular file's (`sizeOnDisk`).
  */
-const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = constants
-const FRESH = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW
-const GO_ON = O_RDWR | O_NOFOLLOW
+const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = constants
+const FRESH = O_WRONLY | O_CREAT | O_TRUNC | NO_FOLLOW
+const GO_ON = O_RDWR | NO_FOLLOW
 
 /** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */
 function openPart(

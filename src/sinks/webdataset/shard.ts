@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import {
   closeSync,
+  constants,
   existsSync,
   fsyncSync,
   openSync,
@@ -14,6 +15,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
+import { NO_FOLLOW, openOwnSync } from '../../utils/own-file.js'
 import { memberName, shardStem } from './keys.js'
 import { ShardTable } from './parquet.js'
 import { type SampleRow, sampleJson } from './row.js'
@@ -53,7 +55,7 @@ const LINES_BYTES = 64 * 1024
 
 /** Write `data` to `path` and flush it to the disk (the caller renames it into place). */
 function writeDurably(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'w')
+  const fd = openOwnSync(path, constants.O_WRONLY | constants.O_TRUNC)
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done)
@@ -118,7 +120,7 @@ export class Shard {
     this.#lengths = new Uint32Array(ctx.shardSize)
     this.#spoolAt = new Float64Array(ctx.shardSize).fill(-1)
     // Read and write: rows past the window are read back when their turn in the tar comes.
-    this.#rowsFd = openSync(this.work.rows, 'w+')
+    this.#rowsFd = openOwnSync(this.work.rows, constants.O_RDWR | constants.O_TRUNC)
     try {
       this.#tar = sealed === undefined ? TarFile.create(this.work.tmp('tar')) : undefined
     } catch (error) {
@@ -298,7 +300,7 @@ export class Shard {
     const staged = join(this.work.staging, member)
     const spooled = this.#spoolAt[index]
     if (spooled >= 0 && row.bytes !== undefined) {
-      this.#spoolFd ??= openSync(this.work.spool, 'r')
+      this.#spoolFd ??= openSync(this.work.spool, constants.O_RDONLY | NO_FOLLOW)
       tar.addRange(member, this.#spoolFd, spooled, row.bytes)
     } else if (!old || existsSync(staged)) tar.addFile(member, staged, row.bytes)
     else {

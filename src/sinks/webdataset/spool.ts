@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { close, constants, createReadStream, open as openFd, writev } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { writeAll } from '../../fetch/part-file.js'
+import { NO_FOLLOW, removedLink } from '../../utils/own-file.js'
 import { BLOCK, paddedSize, paddingOf, readHeader, tarHeader } from './tar.js'
 
 /** The entries of a spool, up to the first that is not whole; `end`: where that one begins. */
@@ -65,9 +66,11 @@ export class Spool {
   static async open(path: string): Promise<Spool> {
     let fh: FileHandle
     try {
-      fh = await open(path, 'r+')
+      fh = await open(path, constants.O_RDWR | NO_FOLLOW)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Spool(path, new Map(), 0)
+      // No spool yet; or a link planted at its name, gone now: nothing of ours was there.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (await removedLink(error, path)))
+        return new Spool(path, new Map(), 0)
       throw error
     }
     try {
@@ -81,7 +84,7 @@ export class Spool {
 
   /** The whole entries of the spool at `path`, read only (none when there is no spool). */
   static async list(path: string): Promise<Map<string, SpoolEntry>> {
-    const fh = await open(path, 'r').catch(() => undefined)
+    const fh = await open(path, constants.O_RDONLY | NO_FOLLOW).catch(() => undefined)
     if (!fh) return new Map()
     try {
       return (await readEntries(fh)).entries
@@ -101,7 +104,7 @@ export class Spool {
     this.#end = entry.at + paddedSize(size)
     // Created on the first append, never truncated: entries of earlier runs stay.
     this.#fd ??= new Promise((resolve, reject) =>
-      openFd(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644, (error, fd) =>
+      openFd(this.path, constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW, 0o644, (error, fd) =>
         error ? reject(error) : resolve(fd),
       ),
     )

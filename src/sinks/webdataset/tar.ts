@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { openOwnSync } from '../../utils/own-file.js'
 
 /**
  * Tar files as WebDataset shards need them, written and read with plain synchronous calls on the
@@ -97,7 +98,7 @@ export class TarFile {
 
   /** Create (or truncate) the tar at `path`. */
   static create(path: string): TarFile {
-    return new TarFile(openSync(path, 'w'))
+    return new TarFile(openOwnSync(path, constants.O_WRONLY | constants.O_TRUNC))
   }
 
   /** Add a file whose bytes are in memory, or a text (written as UTF-8). */
