@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import exif from 'exif-reader'
 import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
-import { fixture, metadataOf } from './fixtures/transform/index.js'
+import { cmykProfile, fixture, metadataOf, near, pixel } from './fixtures/transform/index.js'
 
 const pool = new TransformPool({ workers: 1 })
 after(() => pool.close())
@@ -89,6 +92,30 @@ describe('metadata', () => {
       resolveTransformSpec({ resize: 'keep-ratio', size: 80, keepMetadata: true }),
     )
     assert.deepEqual((await metadataOf(kept.bytes!)).icc, (await metadataOf(p3)).icc)
+  })
+
+  it("a CMYK photo's profile converts its colours with keepMetadata as without it; sRGB is attached", async () => {
+    // A Photoshop print file: CMYK pixels and the CMYK profile they are in. The RGB output cannot
+    // carry that profile; sharp's keepMetadata converted without it (lovell/sharp#3906).
+    const profile = join(tmpdir(), `imgpull-cmyk-${process.pid}.icc`)
+    writeFileSync(profile, cmykProfile())
+    const rgb = Buffer.alloc(48 * 32 * 3)
+    for (let i = 0; i < rgb.length; i += 3) rgb.set([40, 180, 140], i)
+    const cmyk = await sharp(rgb, { raw: { width: 48, height: 32, channels: 3 } })
+      .withIccProfile(profile)
+      .jpeg()
+      .toBuffer()
+    assert.equal((await metadataOf(cmyk)).space, 'cmyk')
+    for (const encode of ['png', 'webp', 'jpg'] as const) {
+      const spec = { resize: 'keep-ratio', size: 24, encode } as const
+      const plain = await pool.transform(cmyk, resolveTransformSpec(spec))
+      const kept = await pool.transform(cmyk, resolveTransformSpec({ ...spec, keepMetadata: true }))
+      const [expected, actual] = [await pixel(plain.bytes!, 10, 10), await pixel(kept.bytes!, 10, 10)]
+      assert.ok(near(actual, expected, 4), `${encode}: ${actual} where ${expected}`)
+      const meta = await metadataOf(kept.bytes!)
+      assert.equal(meta.space, 'srgb')
+      assert.equal(meta.icc?.toString('latin1', 16, 20), 'RGB ')
+    }
   })
 
   it('an image kept as is keeps everything: it is the input, untouched', async () => {

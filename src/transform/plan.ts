@@ -20,6 +20,8 @@ export interface ImageHeader {
   hasMetadata?: boolean
   /** Frames of an animation (GIF, WebP); absent or 1 for a still image. */
   pages?: number
+  /** Colour space of its embedded ICC profile (`RGB`, `GRAY`, `CMYK`, ...); absent without one. */
+  profile?: string
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */

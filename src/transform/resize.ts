@@ -84,8 +84,15 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     hasAlpha: metadata.hasAlpha,
     hasMetadata: metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined,
     pages: metadata.pages,
+    // The ICC header's colour space signature (bytes 16–19, ICC.1:2022 7.2.6).
+    ...(metadata.icc && metadata.icc.length >= 20
+      ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
+      : {}),
   }
 }
+
+/** Colour spaces of a profile that the output's pixels can stay in: RGB and grey are written as they are. */
+const KEPT_PROFILES: ReadonlySet<string> = new Set(['RGB', 'GRAY'])
 
 function undecodable(error: unknown): TransformError {
   const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
@@ -132,6 +139,7 @@ function encoder(image: Sharp, format: string, quality: number | undefined): Sha
 
 function pipeline(
   input: Buffer | string,
+  head: ImageHeader,
   step: Extract<Plan, { action: 'encode' }>,
   spec: TransformSpec,
   maxPixels: number,
@@ -146,7 +154,13 @@ function pipeline(
   image = encoder(image, step.format, spec.quality)
   // Without keepMetadata sharp writes no EXIF, XMP, IPTC nor ICC profile, and converts the pixels
   // to sRGB first: the colours stay right, and nothing about the camera or the place goes out.
-  return spec.keepMetadata ? image.keepMetadata() : image
+  if (!spec.keepMetadata) return image
+  // A CMYK (or Lab...) profile cannot describe the RGB pixels written: sharp's keepMetadata then
+  // converts without it (a Photoshop print file's colours visibly off, lovell/sharp#3906). Such an
+  // image is converted by its profile to sRGB, which is attached; EXIF, XMP and IPTC are kept.
+  return head.profile === undefined || KEPT_PROFILES.has(head.profile)
+    ? image.keepMetadata()
+    : image.withMetadata()
 }
 
 /**
@@ -172,7 +186,7 @@ export async function transformImage(
     if (spec.verifyDecode) await decodeFully(from, maxPixels, head)
     return { kept: true, format: head.format, width: original.width, height: original.height, ...sizes }
   }
-  const image = pipeline(from, step, spec, maxPixels)
+  const image = pipeline(from, head, step, spec, maxPixels)
   try {
     const { data, info } = await image.toBuffer({ resolveWithObject: true })
     const made = {
