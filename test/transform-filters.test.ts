@@ -79,6 +79,36 @@ describe('undecodable images', () => {
     assert.equal(await outcome('truncated.jpg', { resize: 'keep-ratio', size: 64 }), 'undecodable')
     assert.equal(await outcome('truncated.jpg', { encode: 'webp' }), 'undecodable')
   })
+  it('a JPEG cut short and closed with an end marker is undecodable: its lower half would be grey', async () => {
+    // The structure check passes it (an end marker after a scan); libjpeg only warns, "premature
+    // end of data segment", and fills the rest with grey (libvips#2309).
+    const noise = Buffer.alloc(256 * 256 * 3)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+    const raw = { width: 256, height: 256, channels: 3 } as const
+    for (const progressive of [false, true]) {
+      const whole = await sharp(noise, { raw }).jpeg({ quality: 90, progressive }).toBuffer()
+      const cut = Buffer.concat([whole.subarray(0, whole.length / 2), Buffer.from([0xff, 0xd9])])
+      for (const options of [
+        { resize: 'keep-ratio', size: 64 },
+        { encode: 'webp' },
+        { verifyDecode: true },
+      ] as const) {
+        assert.equal(await outcome(cut, options), 'undecodable', `${progressive} ${JSON.stringify(options)}`)
+      }
+      assert.equal(await outcome(whole, { verifyDecode: true }), 'kept')
+    }
+    // A warning that loses nothing still passes: a sequential scan whose header says it ends at
+    // coefficient 62 (as some Samsung phones write it), which libjpeg reads whole, as browsers do.
+    const photo = fixture('photo-orient6-gps.jpg')
+    const sos = photo.indexOf(Buffer.from([0xff, 0xda]))
+    const samsung = Buffer.from(photo)
+    samsung[sos + 2 + samsung.readUInt16BE(sos + 2) - 2] = 62
+    assert.equal(await outcome(samsung, { verifyDecode: true }), 'kept')
+    const resized = await pool.transform(samsung, resolveTransformSpec({ resize: 'keep-ratio', size: 100 }))
+    const reference = await pool.transform(photo, resolveTransformSpec({ resize: 'keep-ratio', size: 100 }))
+    assert.equal(resized.sha256, reference.sha256)
+  })
+
   it('verifyDecode decodes every pixel even when nothing else is asked', async () => {
     assert.equal(await outcome('truncated.jpg', { verifyDecode: true }), 'undecodable')
     // Every frame of an animation: one whose last frame's data is garbage (its blocks intact).

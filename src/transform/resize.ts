@@ -60,11 +60,37 @@ function source(input: ImageInput): Buffer | string {
 
 /**
  * Options for every decode: `failOn: 'error'` refuses corrupt and truncated pixel data (a grey
- * half-image is worse than none) but not libvips' warnings, which browsers also ignore; one page
+ * half-image is worse than none) but not libvips' warnings, which browsers also ignore (a JPEG is
+ * first read at `warning`, see `whole`); one page
  * (the first frame of an animation); `limitInputPixels` as the safety net behind the header check.
  */
-function decodeOptions(maxPixels: number): SharpOptions {
-  return { failOn: 'error', limitInputPixels: maxPixels, pages: 1 }
+function decodeOptions(maxPixels: number, failOn: FailOn = 'error'): SharpOptions {
+  return { failOn, limitInputPixels: maxPixels, pages: 1 }
+}
+
+type FailOn = 'error' | 'warning'
+
+/**
+ * libjpeg's warnings that mean scan data is missing or cannot be read, so the rest of the image is
+ * grey or garbage: a JPEG cut short and closed with an end marker (which passes the structure check),
+ * or corrupt entropy-coded data. libvips raises them only at `failOn: 'warning'` (libvips#2309).
+ */
+const LOST_PIXELS =
+  /premature end of data segment|premature end of JPEG file|bad Huffman code|instead of RST|huffman data overrun/i
+
+/**
+ * Run `work` (a decode) so that a JPEG whose pixels are partly lost fails: strictly first, and again
+ * at libvips' `error` level when the strict run failed only on a warning that loses nothing (a
+ * Samsung phone's SOS parameters, say), as browsers show such files. Other formats: `error` only.
+ */
+async function whole<T>(format: string, work: (failOn: FailOn) => Promise<T>): Promise<T> {
+  if (format !== 'jpg') return work('error')
+  try {
+    return await work('warning')
+  } catch (error) {
+    if (error instanceof Error && LOST_PIXELS.test(error.message)) throw error
+    return work('error')
+  }
 }
 
 async function header(input: Buffer | string): Promise<ImageHeader> {
@@ -106,13 +132,18 @@ function undecodable(error: unknown): TransformError {
  * Decode every pixel, every frame of an animation too, and throw `undecodable` if that fails;
  * statistics are the cheapest full read sharp offers.
  */
-async function decodeFully(input: Buffer | string, maxPixels: number, head?: ImageHeader): Promise<void> {
+async function decodeFully(
+  input: Buffer | string,
+  maxPixels: number,
+  format: string,
+  head?: ImageHeader,
+): Promise<void> {
   // The limit holds for all the frames decoded: a long animation at a large size would otherwise
   // take minutes of a worker, on every run.
   const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
   if (over) throw new TransformError(over.code, over.message)
   try {
-    await sharp(input, { ...decodeOptions(maxPixels), pages: -1 }).stats()
+    await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
   } catch (error) {
     throw undecodable(error)
   }
@@ -143,10 +174,11 @@ function pipeline(
   step: Extract<Plan, { action: 'encode' }>,
   spec: TransformSpec,
   maxPixels: number,
+  failOn: FailOn,
 ) {
   // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
   const frames = step.frames ? { pages: -1 } : {}
-  let image = sharp(input, { ...decodeOptions(maxPixels), ...frames, autoOrient: true })
+  let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
   if (step.resize) {
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
   }
@@ -183,12 +215,13 @@ export async function transformImage(
   if (step.action === 'refuse') throw new TransformError(step.code, step.message)
   const sizes = { originalWidth: original.width, originalHeight: original.height }
   if (step.action === 'keep') {
-    if (spec.verifyDecode) await decodeFully(from, maxPixels, head)
+    if (spec.verifyDecode) await decodeFully(from, maxPixels, head.format, head)
     return { kept: true, format: head.format, width: original.width, height: original.height, ...sizes }
   }
-  const image = pipeline(from, head, step, spec, maxPixels)
   try {
-    const { data, info } = await image.toBuffer({ resolveWithObject: true })
+    const { data, info } = await whole(head.format, (failOn) =>
+      pipeline(from, head, step, spec, maxPixels, failOn).toBuffer({ resolveWithObject: true }),
+    )
     const made = {
       kept: false,
       format: step.format,
@@ -212,7 +245,7 @@ export async function transformImage(
     if (error instanceof LocalWriteError) throw error.cause
     if (output) await rm(output, { force: true }) // no half-written file left behind
     // The decoder or the encoder? Decoding alone again tells: an image that decodes is not to blame.
-    await decodeFully(from, maxPixels)
+    await decodeFully(from, maxPixels, head.format)
     throw failed(error)
   }
 }
