@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
@@ -107,6 +108,22 @@ describe('undecodable images', () => {
     const resized = await pool.transform(samsung, resolveTransformSpec({ resize: 'keep-ratio', size: 100 }))
     const reference = await pool.transform(photo, resolveTransformSpec({ resize: 'keep-ratio', size: 100 }))
     assert.equal(resized.sha256, reference.sha256)
+  })
+
+  it('a HEIC says the libvips sharp ships does not decode HEVC, not what libheif says of a cut file', async () => {
+    const heic = readFileSync(new URL('./fixtures/images/plain-64x64.heic', import.meta.url))
+    for (const options of [
+      { encode: 'jpg' },
+      { verifyDecode: true },
+      { resize: 'border', size: 32 },
+    ] as const) {
+      await assert.rejects(pool.transform(heic, resolveTransformSpec(options)), (error: TransformError) => {
+        assert.equal(error.code, 'undecodable')
+        assert.match(error.message, /^cannot decode: HEIC \(HEVC\) is not decoded by the libvips sharp ships/)
+        return true
+      })
+    }
+    assert.equal(await outcome(heic, { minSize: 8 }), 'kept') // its header is read: filters alone keep it
   })
 
   it('verifyDecode decodes every pixel even when nothing else is asked', async () => {

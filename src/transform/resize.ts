@@ -120,11 +120,23 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
 /** Colour spaces of a profile that the output's pixels can stay in: RGB and grey are written as they are. */
 const KEPT_PROFILES: ReadonlySet<string> = new Set(['RGB', 'GRAY'])
 
-function undecodable(error: unknown): TransformError {
+/**
+ * Whether this libvips decodes HEIC: the one sharp ships from npm leaves HEVC out (patents) and
+ * lists only `.avif` for its HEIF loader; a libvips built with libde265 lists `.heic` too.
+ */
+const DECODES_HEIC = sharp.format.heif?.input.fileSuffix?.includes('.heic') === true
+
+/** `format`: the image's, when its header was read (what to blame when its pixels are not). */
+function undecodable(error: unknown, format?: string): TransformError {
   const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
   if (PIXEL_LIMIT.test(detail)) return new TransformError('too-many-pixels', detail, { cause: error })
   // A file that is not there is the caller's trouble, not the image's.
   if (MISSING.test(detail)) return new TransformError('transform-failed', detail, { cause: error })
+  // libheif's own words ("source: bad seek to 13035") read as a cut file; every iPhone photo says them.
+  if (format === 'heic' && !DECODES_HEIC) {
+    const message = `cannot decode: HEIC (HEVC) is not decoded by the libvips sharp ships from npm (${detail})`
+    return new TransformError('undecodable', message, { cause: error })
+  }
   return new TransformError('undecodable', `cannot decode: ${detail}`, { cause: error })
 }
 
@@ -145,7 +157,7 @@ async function decodeFully(
   try {
     await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
   } catch (error) {
-    throw undecodable(error)
+    throw undecodable(error, format)
   }
 }
 
