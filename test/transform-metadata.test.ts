@@ -118,6 +118,23 @@ describe('metadata', () => {
     }
   })
 
+  it('a CMYK JPEG asked for as JPEG is written anew in sRGB, not kept as it came (readers that cannot load CMYK meet none)', async () => {
+    const profile = join(tmpdir(), `imgpull-cmyk-jpg-${process.pid}.icc`)
+    writeFileSync(profile, cmykProfile())
+    const rgb = Buffer.alloc(40 * 30 * 3, 200)
+    const cmyk = await sharp(rgb, { raw: { width: 40, height: 30, channels: 3 } })
+      .withIccProfile(profile)
+      .jpeg()
+      .toBuffer()
+    assert.equal((await metadataOf(cmyk)).space, 'cmyk')
+    const encoded = await pool.transform(cmyk, resolveTransformSpec({ encode: 'jpg' }))
+    assert.equal(encoded.kept, false)
+    const meta = await metadataOf(encoded.bytes!)
+    assert.deepEqual([meta.format, meta.space, meta.width, meta.height], ['jpeg', 'srgb', 40, 30])
+    // Without a format asked (a filter only), it is kept as it came.
+    assert.equal((await pool.transform(cmyk, resolveTransformSpec({ minSize: 10 }))).kept, true)
+  })
+
   it('an image kept as is keeps everything: it is the input, untouched', async () => {
     const result = await pool.transform(photo, resolveTransformSpec({ minSize: 10 }))
     assert.equal(result.kept, true)

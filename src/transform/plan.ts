@@ -22,6 +22,8 @@ export interface ImageHeader {
   pages?: number
   /** Colour space of its embedded ICC profile (`RGB`, `GRAY`, `CMYK`, ...); absent without one. */
   profile?: string
+  /** Colour space of its pixels as libvips reads them (`srgb`, `b-w`, `cmyk`, ...). */
+  space?: string
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -140,7 +142,11 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
   // `encode` asks for an image written anew, which carries no metadata unless kept: one already
   // in that format is kept as it is only when it has none to leak (a GPS position, say).
   const strip = spec.encode !== undefined && !spec.keepMetadata && header.hasMetadata === true
-  if (!resize && !strip && (spec.encode === undefined || spec.encode === header.format)) {
+  // A CMYK JPEG (Photoshop's print files) is a JPEG many readers cannot load (torchvision's
+  // decode_jpeg, OpenCV's imread: pytorch/vision#6538): asked for a format, it is written anew
+  // in sRGB, as img2dataset writes every image.
+  const recolour = spec.encode !== undefined && header.space === 'cmyk'
+  if (!resize && !strip && !recolour && (spec.encode === undefined || spec.encode === header.format)) {
     return { action: 'keep', width, height }
   }
   const format = outputFormat(header.format, spec.encode)

@@ -110,6 +110,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     hasAlpha: metadata.hasAlpha,
     hasMetadata: metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined,
     pages: metadata.pages,
+    space: metadata.space,
     // The ICC header's colour space signature (bytes 16–19, ICC.1:2022 7.2.6).
     ...(metadata.icc && metadata.icc.length >= 20
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
