@@ -20,10 +20,20 @@ export class ImgpullError extends Error {
   readonly code: string
   /** Whether trying again may succeed. */
   readonly retryable: boolean
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /**
+   * The failure says the host is overloaded or limiting us, beyond what its code says (see
+   * `isPressure`): a connection it turned away before any answer.
+   */
+  readonly pressure: boolean
+  constructor(
+    code: string,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; pressure?: boolean } = {},
+  ) {
     super(message, { cause: options.cause })
     this.code = code
     this.retryable = options.retryable ?? false
+    this.pressure = options.pressure ?? false
   }
 }
 
@@ -76,13 +86,18 @@ export class TimeoutError extends ImgpullError {
 
 export class NetworkError extends ImgpullError {
   override name = 'NetworkError'
-  /** `via`: the proxy the request went through (it may be the one that closed or reset it). */
-  constructor(url: string, cause: unknown, via?: string) {
+  /**
+   * `via`: the proxy the request went through (it may be the one that closed or reset it).
+   * `turnedAway`: a new connection closed or reset before any answer (a host at its limit of
+   * connections), a complaint of the host.
+   */
+  constructor(url: string, cause: unknown, via?: string, turnedAway = false) {
     const code = (cause as { code?: string } | undefined)?.code
     const through = via ? ` (through the proxy ${via})` : ''
     super('network', `network error on ${url}${through}: ${networkWords(cause)}`, {
       retryable: !(code && SAME_EVERY_TIME.has(code)),
       cause,
+      pressure: turnedAway,
     })
   }
 }

@@ -682,8 +682,8 @@ class Engine {
       }
     }
     const hostPressure =
-      isPressure(e.code) && !pastDeadline
-        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429)
+      isPressure(e.code, e.pressure) && !pastDeadline
+        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
         : undefined
     const action = onFailure({
       code: e.code,

@@ -10,6 +10,7 @@ import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   type FailureFacts,
   isPressure,
+  isTurnedAway,
   keepsPart,
   MAX_PROGRESS_ATTEMPTS,
   MIN_PROGRESS_BYTES,
@@ -331,14 +332,36 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
   ]
   for (const [name, facts, expected] of table)
     assert.deepEqual(onFailure({ ...base, ...facts }), expected, name)
-  assert.deepEqual(['http-429', 'http-503', 'timeout', 'http-500', 'network', 'http-404'].map(isPressure), [
-    true,
-    true,
-    true,
-    false,
-    false,
-    false,
-  ])
+  assert.deepEqual(
+    ['http-429', 'http-503', 'timeout', 'http-500', 'network', 'http-404'].map((code) => isPressure(code)),
+    [true, true, true, false, false, false],
+  )
+  // A network failure that was a new connection turned away at the door is a complaint too.
+  assert.equal(isPressure('network', true), true)
+})
+
+test('a connection turned away: a new one closed or reset before any answer, not a reused one', () => {
+  const error = (code: string, message = 'x') => Object.assign(new Error(message), { code })
+  const table: [string, unknown, boolean | undefined, boolean][] = [
+    ['reset as it opens (before the request went out)', error('ECONNRESET'), undefined, true],
+    [
+      'closed after the request, before the answer',
+      error('UND_ERR_SOCKET', 'other side closed'),
+      false,
+      true,
+    ],
+    ['closed as the request was written', error('EPIPE'), false, true],
+    ['a kept-alive connection closed as it was reused', error('ECONNRESET'), true, false],
+    ['refused: nothing listens (the host is down, not full)', error('ECONNREFUSED'), undefined, false],
+    [
+      'an answer undici cannot read (the same on every connection)',
+      error('UND_ERR_SOCKET', 'bad response'),
+      false,
+      false,
+    ],
+    ['a timeout', error('UND_ERR_CONNECT_TIMEOUT'), undefined, false],
+  ]
+  for (const [name, e, reused, expected] of table) assert.equal(isTurnedAway(e, reused), expected, name)
 })
 
 test('a rerun tries again failures with a passing cause, never permanent ones', () => {

@@ -416,6 +416,26 @@ test('a host that answers 429 above K in flight ends with few 429s', async () =>
   }
 })
 
+test('a host that resets connections beyond its limit is given fewer at once, not hundreds of failed files', async () => {
+  // A per-client connection limit (an iptables connlimit rule): a fifth connection is reset as
+  // it comes. Each reset of a new connection is a complaint, as a timeout is: the host's limit
+  // comes down to what it takes. (Counted as a plain network error, 16 and more connections at
+  // once met resets round after round: 18% of 1,000 files failed, 4,080 connections reset.)
+  const limited = await startImageServer({ maxConnections: 4, ttfb: 20 })
+  try {
+    const urls = Array.from({ length: 300 }, (_, i) => limited.url(`/conn-${i}`))
+    const { results } = await get(urls)
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.deepEqual(
+      failed.map((r) => r.message),
+      [],
+    )
+    assert.ok(limited.stats.dropped < 150, `${limited.stats.dropped} connections reset for 300 files`)
+  } finally {
+    await limited.close()
+  }
+})
+
 test('sha256 is right for large bodies (hashed off the event loop) and for resumed ones', async () => {
   const { createHash } = await import('node:crypto')
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')

@@ -68,10 +68,25 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
-  return new NetworkError(url, error, via)
+  return new NetworkError(url, error, via, turnedAway(error))
 }
 
 const HOP = Symbol('hop')
+const DOOR = Symbol('door')
+
+/**
+ * Mark `error` as a connection the server turned away before any answer (see `isTurnedAway` in
+ * download.ts): a complaint of the host, as a timeout is. Returns `error`.
+ */
+export function atDoor(error: unknown): unknown {
+  if (error && typeof error === 'object' && !(DOOR in error)) {
+    Object.defineProperty(error, DOOR, { value: true, enumerable: false })
+  }
+  return error
+}
+
+const turnedAway = (error: unknown) =>
+  !!error && typeof error === 'object' && (error as { [DOOR]?: boolean })[DOOR] === true
 
 /**
  * Mark `error` with the URL of the redirect hop it happened on (when that is not the job's own),

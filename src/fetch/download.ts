@@ -10,7 +10,7 @@ import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { atHop } from './classify.js'
+import { atDoor, atHop } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
@@ -29,6 +29,7 @@ import {
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { parseRetryAfter } from './retry-delay.js'
+import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
 
@@ -446,6 +447,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     } catch (error) {
       const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
       if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
+        if (!t.cancel.aborted && isTurnedAway(error, exchange.reused)) atDoor(error)
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++
@@ -464,8 +466,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
  * asked for, as Chromium's rule also has it.
  */
 export function isStaleConnection(error: unknown, reused?: boolean): boolean {
-  const code = (error as { code?: string } | undefined)?.code
-  return reused === true && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
+  return reused === true && closedOrReset(error)
 }
 
 /** Carry out what the judgement of the response head says. */

@@ -1,7 +1,7 @@
 /**
  * A host's concurrency limit, adapted to how it answers.
  *
- * - Pressure (429, 503, a timeout) halves the limit (multiplicative decrease, as TCP) once
+ * - Pressure (429, 503, a timeout, a new connection turned away) halves the limit (multiplicative decrease, as TCP) once
  *   complaints make up a quarter of a window of answers (`limit` answers, at least 8): an
  *   overloaded or rate-limiting host fails a large share of requests, while scattered 429s and
  *   503s among healthy answers (5% of them, say) are faults to retry, not a reason to slow
@@ -83,7 +83,10 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
   return credit >= needed ? { ...next, limit: s.limit + 1, credit: 0 } : { ...next, credit }
 }
 
-/** `rateLimited`: a 429, the host's own word that we ask too much (as opposed to 503 or a timeout). */
+/**
+ * `rateLimited`: a 429, the host's own word that we ask too much, or a new connection it turned
+ * away (a limit of connections per client, as firm as a rate limit); as opposed to 503 or a timeout.
+ */
 export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
   const strikes = s.strikes + 1
   const answers = s.answers + 1

@@ -1,4 +1,5 @@
 import { ERROR_CODES, httpRerun } from '../error-codes.js'
+import { errorCode } from '../errors.js'
 import { retryDelay } from './retry-delay.js'
 import type { Pressure } from './scheduler.js'
 
@@ -75,9 +76,33 @@ export function onFailure(f: FailureFacts): FailureAction {
   return { do: 'retry', delay, pauseHost }
 }
 
-/** Answers that say the host is overloaded or limiting us: they count towards cutting its limit. */
-export function isPressure(code: string): boolean {
-  return code === 'http-429' || code === 'http-503' || code === 'timeout'
+/**
+ * Answers that say the host is overloaded or limiting us: they count towards cutting its limit.
+ * `turnedAway`: a `network` failure that was a new connection closed or reset before any answer
+ * (see `isTurnedAway`), as a host at its limit of connections refuses the next.
+ */
+export function isPressure(code: string, turnedAway = false): boolean {
+  return (
+    code === 'http-429' || code === 'http-503' || code === 'timeout' || (code === 'network' && turnedAway)
+  )
+}
+
+/**
+ * The server turned the connection away at the door: a new one (`reused` false, or undefined: it
+ * failed before the request went out, in the TCP or TLS handshake) closed or reset before any byte
+ * of the answer. A host does that at its limit of connections (an iptables `connlimit` rule, a
+ * server whose workers are all busy): it counts as a complaint, as a 429 does, so the host's
+ * limit comes down to what it takes instead of hundreds of connections refused and files failed.
+ * Not undici's `bad response` (an answer it cannot read, the same on every connection).
+ */
+export function isTurnedAway(error: unknown, reused?: boolean): boolean {
+  return reused !== true && closedOrReset(error) && (error as Error).message !== 'bad response'
+}
+
+/** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
+export const closedOrReset = (error: unknown): boolean => {
+  const code = errorCode(error)
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE'
 }
 
 /**

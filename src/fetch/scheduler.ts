@@ -52,7 +52,7 @@ interface Host<T> {
   pausedUntil: number
   /** When the limit was last cut: complaints about requests sent before then are old news. */
   cutAt: number
-  /** The host has complained before (429, 503, a timeout). */
+  /** The host has complained before (429, 503, a timeout, a connection turned away). */
   complained: boolean
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]

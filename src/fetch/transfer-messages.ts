@@ -39,7 +39,7 @@ export type FromThread =
 export type SerializedError =
   | { kind: 'http'; status: number; retryAfter?: number; resumed: boolean; message: string }
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; message: string }
-  | { kind: 'imgpull'; code: string; retryable: boolean; message: string }
+  | { kind: 'imgpull'; code: string; retryable: boolean; pressure: boolean; message: string }
   | { kind: 'local'; code: string; path?: string; message: string }
 
 export function serializeError(error: unknown): SerializedError {
@@ -56,7 +56,13 @@ export function serializeError(error: unknown): SerializedError {
     return { kind: 'timeout', phase: error.phase, ms: error.ms, message: error.message }
   }
   if (error instanceof ImgpullError) {
-    return { kind: 'imgpull', code: error.code, retryable: error.retryable, message: error.message }
+    return {
+      kind: 'imgpull',
+      code: error.code,
+      retryable: error.retryable,
+      pressure: error.pressure,
+      message: error.message,
+    }
   }
   const e = error as { code?: string; path?: string; message?: string }
   return { kind: 'local', code: e.code ?? '', path: e.path, message: e.message ?? String(error) }
@@ -66,7 +72,8 @@ export function deserializeError(s: SerializedError): Error {
   let error: Error
   if (s.kind === 'http') error = new HTTPError(s.status, '', s.retryAfter, s.resumed)
   else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '')
-  else if (s.kind === 'imgpull') error = new ImgpullError(s.code, s.message, { retryable: s.retryable })
+  else if (s.kind === 'imgpull')
+    error = new ImgpullError(s.code, s.message, { retryable: s.retryable, pressure: s.pressure })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
   return error

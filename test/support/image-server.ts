@@ -50,6 +50,11 @@ export interface ImageServerOptions {
    */
   dropReused?: boolean
   /**
+   * Take at most this many connections at once and reset the others as they come (counted in
+   * `stats.dropped`): a host with a per-client connection limit (an iptables `connlimit` rule).
+   */
+  maxConnections?: number
+  /**
    * The bytes of an image by name (the path's last segment), in place of made-up ones: real
    * images for a benchmark that decodes them. `undefined`: the made-up image.
    */
@@ -70,7 +75,14 @@ export interface ImageServer {
   url(path: string): string
   /** Bytes the server sends for a path (without faults). */
   bytes(path: string): Buffer
-  stats: { requests: number; inFlight: number; maxInFlight: number; status: Map<number, number> }
+  stats: {
+    requests: number
+    inFlight: number
+    maxInFlight: number
+    status: Map<number, number>
+    /** Connections reset at once, over `maxConnections`. */
+    dropped: number
+  }
   log: RequestLog[]
   /** Requests seen per path+query. */
   hits: Map<string, number>
@@ -93,7 +105,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
   const cache = new Map<string, Buffer>()
   const hits = new Map<string, number>()
   const log: RequestLog[] = []
-  const stats = { requests: 0, inFlight: 0, maxInFlight: 0, status: new Map<number, number>() }
+  const stats = { requests: 0, inFlight: 0, maxInFlight: 0, status: new Map<number, number>(), dropped: 0 }
   const sockets = new Set<Socket>()
 
   const imageFor = (u: URL, variant = ''): Buffer => {
@@ -316,6 +328,11 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
+  if (options.maxConnections !== undefined) {
+    // Node destroys a connection over the limit as soon as it is accepted.
+    server.maxConnections = options.maxConnections
+    server.on('drop', () => stats.dropped++)
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const origin = `http://127.0.0.1:${port}`
