@@ -306,6 +306,31 @@ test('redirect chains are followed; loops and long chains fail with a clear code
   assert.equal(long.one.error, 'too-many-redirects')
 })
 
+test('a 300 Multiple Choices with a Location is followed to its preferred choice, as curl and wget follow it', async () => {
+  const image = makeImage('choice', 3000)
+  const host = createHttpServer((req, res) => {
+    if (req.url === '/photo.jpg')
+      res.writeHead(300, { location: '/photo-large.jpg', 'content-length': 0 }).end()
+    else if (req.url === '/none.jpg')
+      res.writeHead(300, { 'content-type': 'text/html' }).end('<a href=/x>x</a>')
+    else res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+  })
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`
+  try {
+    const { out, one } = await get([`${origin}/photo.jpg`])
+    assert.equal(one.status, 'ok', one.message)
+    assert.equal(one.finalUrl, `${origin}/photo-large.jpg`)
+    assert.deepEqual(await readFile(join(out, one.path!)), image)
+    // No Location: no choice made for us.
+    const none = await get([`${origin}/none.jpg`])
+    assert.equal(none.one.error, 'http-300')
+  } finally {
+    host.closeAllConnections()
+    await new Promise((resolve) => host.close(resolve))
+  }
+})
+
 test('credentials never follow a redirect to another origin', async () => {
   const other = await startImageServer()
   try {

@@ -172,7 +172,12 @@ function proven(known: Validators, answer: Validators): boolean {
   )
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308])
+/**
+ * 300 included: RFC 9110 §15.4.1 lets a client follow the `Location` of a 300 Multiple Choices
+ * (the server's preferred choice), and curl, wget and browsers do; one without a `Location` has
+ * no choice made for us and stays a failure.
+ */
+const REDIRECT = new Set([300, 301, 302, 303, 307, 308])
 
 /** True for a redirect this client follows (a 3xx with a `Location`). */
 export function isRedirect(answer: Answer): boolean {
