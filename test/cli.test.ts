@@ -281,7 +281,20 @@ test('two URLs with one name never overwrite each other', async () => {
 })
 
 test('usage errors exit 2 with one line naming the culprit', async () => {
+  // A list saved as UTF-16 (PowerShell 5's >), with and without its byte order mark.
+  const utf16 = join(dir, 'utf16.txt')
+  await writeFile(
+    utf16,
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('http://127.0.0.1:9/a.jpg\r\n', 'utf16le')]),
+  )
+  const utf16le = join(dir, 'utf16le.txt')
+  await writeFile(utf16le, Buffer.from('http://127.0.0.1:9/a.jpg\n', 'utf16le'))
   const cases: [string[], RegExp][] = [
+    [
+      [utf16, '-o', join(dir, 'utf16-out')],
+      /'.*utf16\.txt' is UTF-16 text .*not UTF-8: convert it first, e\.g\. iconv -f utf-16 -t utf-8/,
+    ],
+    [[utf16le, '-o', join(dir, 'utf16-out')], /'.*utf16le\.txt' is UTF-16 text/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],

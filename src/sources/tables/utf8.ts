@@ -23,7 +23,7 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
  * Whether text read byte for byte (latin1, or UTF-8 that let NULs through) is UTF-16: its byte
  * order mark, or a NUL beside every other character, as ASCII in UTF-16 has.
  */
-function looksUtf16(sample: string): boolean {
+export function looksUtf16(sample: string): boolean {
   if (sample.startsWith('\xff\xfe') || sample.startsWith('\xfe\xff') || sample.startsWith('\ufffd\ufffd'))
     return true
   const head = sample.slice(0, 200)
