@@ -43,6 +43,14 @@ export class ImgpullError extends Error {
  */
 const RETRYABLE_STATUS = new Set([202, 408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
 
+/**
+ * Statuses followed as redirects when they name a `Location` (see `isRedirect` in fetch/judge.ts).
+ * 300 included: RFC 9110 §15.4.1 lets a client follow the `Location` of a 300 Multiple Choices
+ * (the server's preferred choice), and curl, wget and browsers do; one without a `Location` has
+ * no choice made for us and stays a failure.
+ */
+export const REDIRECT_STATUS: ReadonlySet<number> = new Set([300, 301, 302, 303, 307, 308])
+
 export class HTTPError extends ImgpullError {
   override name = 'HTTPError'
   readonly status: number
@@ -51,9 +59,13 @@ export class HTTPError extends ImgpullError {
   /** The answer was to a resume (a request with Range): a 5xx there may be the server refusing Range. */
   readonly resumed: boolean
   constructor(status: number, url: string, retryAfter?: number, resumed = false) {
-    super(`http-${status}`, `HTTP ${status} from ${url}${resumed ? ' (to a request with Range)' : ''}`, {
-      retryable: RETRYABLE_STATUS.has(status),
-    })
+    // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
+    const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
+    super(
+      `http-${status}`,
+      `HTTP ${status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}`,
+      { retryable: RETRYABLE_STATUS.has(status) },
+    )
     this.status = status
     this.retryAfter = retryAfter
     this.resumed = resumed

@@ -325,6 +325,7 @@ test('a 300 Multiple Choices with a Location is followed to its preferred choice
     // No Location: no choice made for us.
     const none = await get([`${origin}/none.jpg`])
     assert.equal(none.one.error, 'http-300')
+    assert.match(none.one.message!, /HTTP 300 from .*none\.jpg: a redirect with no Location to follow$/)
   } finally {
     host.closeAllConnections()
     await new Promise((resolve) => host.close(resolve))

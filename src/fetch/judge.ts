@@ -1,3 +1,4 @@
+import { REDIRECT_STATUS } from '../errors.js'
 import type { Validators } from '../types.js'
 
 /**
@@ -172,16 +173,9 @@ function proven(known: Validators, answer: Validators): boolean {
   )
 }
 
-/**
- * 300 included: RFC 9110 §15.4.1 lets a client follow the `Location` of a 300 Multiple Choices
- * (the server's preferred choice), and curl, wget and browsers do; one without a `Location` has
- * no choice made for us and stays a failure.
- */
-const REDIRECT = new Set([300, 301, 302, 303, 307, 308])
-
-/** True for a redirect this client follows (a 3xx with a `Location`). */
+/** True for a redirect this client follows (a 3xx with a `Location`: see `REDIRECT_STATUS`). */
 export function isRedirect(answer: Answer): boolean {
-  return REDIRECT.has(answer.status) && header(answer.headers, 'location') !== undefined
+  return REDIRECT_STATUS.has(answer.status) && header(answer.headers, 'location') !== undefined
 }
 
 /**
