@@ -1,8 +1,9 @@
-import { readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, unlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type Database from 'better-sqlite3'
 import { FolderBusyError } from '../errors.js'
 import type { Layout } from '../layout.js'
+import { writeOwnFileSync } from '../utils/own-file.js'
 
 /** Who holds an output folder: what the second run's message names. */
 export interface LockHolder {
@@ -50,8 +51,7 @@ export class FolderLock {
     const previous = readHolder(holderPath)
     const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: now }
     const tmp = paths.tmp('lock.json')
-    rmSync(tmp, { force: true }) // a file of its own ('wx'): never one a link left there points to
-    writeFileSync(tmp, JSON.stringify(me), { flag: 'wx' })
+    writeOwnFileSync(tmp, JSON.stringify(me))
     renameSync(tmp, holderPath)
     return new FolderLock(db, holderPath, previous)
   }

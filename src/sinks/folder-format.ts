@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import type { TransformSpec } from '../transform/spec.js'
+import { writeOwnFile } from '../utils/own-file.js'
 
 /** What an output folder holds, as `OUT/.imgpull/dataset.json` says (written by webdataset runs). */
 interface DatasetInfo {
@@ -133,7 +134,6 @@ function keptAny(journal: Journal): boolean {
 
 async function writeInfo(paths: Layout, shardSize: number, images: string): Promise<void> {
   const text = `${JSON.stringify({ format: 'webdataset', shardSize, images } satisfies DatasetInfo)}\n`
-  await rm(`${paths.dataset}.tmp`, { force: true }) // a file of its own ('wx'), not a link's
-  await writeFile(`${paths.dataset}.tmp`, text, { flag: 'wx' })
+  await writeOwnFile(`${paths.dataset}.tmp`, text)
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }

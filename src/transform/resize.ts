@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
+import { writeOwnFile } from '../utils/own-file.js'
 import { TransformError } from './errors.js'
 import { framesOver, type ImageHeader, oriented, type Plan, plan } from './plan.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
@@ -246,9 +247,7 @@ export async function transformImage(
       ...sizes,
     }
     if (!output) return { ...made, bytes: data }
-    // A file of its own: never one a link planted at the name points to (see part-file.ts `FRESH`).
-    await rm(output, { force: true })
-    await writeFile(output, data, { flag: 'wx' }).catch(async (error) => {
+    await writeOwnFile(output, data).catch(async (error) => {
       await rm(output, { force: true })
       throw new LocalWriteError(error)
     })

@@ -1,5 +1,5 @@
-import { constants, openSync, unlinkSync } from 'node:fs'
-import { unlink } from 'node:fs/promises'
+import { constants, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { rm, unlink, writeFile } from 'node:fs/promises'
 
 /**
  * Opening imgpull's own work files (part files, shard spools, tars and rows being written) never
@@ -23,6 +23,21 @@ export function openOwnSync(path: string, flags: number, mode = 0o644): number {
     unlinkSync(path)
     return openSync(path, flags | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, mode)
   }
+}
+
+/**
+ * Write `data` to `path` as a file made anew (`wx`), whatever stood at the name (a file, or a link
+ * planted there) removed first: a work file's temporary copy is never written through a link.
+ */
+export async function writeOwnFile(path: string, data: string | Uint8Array): Promise<void> {
+  await rm(path, { force: true })
+  await writeFile(path, data, { flag: 'wx' })
+}
+
+/** `writeOwnFile`, synchronously. */
+export function writeOwnFileSync(path: string, data: string | Uint8Array): void {
+  rmSync(path, { force: true })
+  writeFileSync(path, data, { flag: 'wx' })
 }
 
 /** Whether `error` says a link stood at the name (`open` with `NO_FOLLOW`); if so, the link is removed. */

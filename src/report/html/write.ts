@@ -1,5 +1,6 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm } from 'node:fs/promises'
 import { layout, REPORT } from '../../layout.js'
+import { writeOwnFile } from '../../utils/own-file.js'
 import { renderReport } from './page.js'
 import type { RenderOptions, ReportInput } from './types.js'
 
@@ -25,9 +26,7 @@ export async function writeReport(
   const tmp = paths.tmp(REPORT)
   const target = paths.report
   try {
-    // A file of its own ('wx'): never one a link left at the name points to.
-    await rm(tmp, { force: true })
-    await writeFile(tmp, html, { flag: 'wx' })
+    await writeOwnFile(tmp, html)
     await rename(tmp, target)
   } catch (error) {
     await rm(tmp, { force: true })
