@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs'
-import { access, constants, open, stat } from 'node:fs/promises'
+import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { UsageError } from '../errors.js'
+import { fileHead } from '../utils/file-head.js'
 import { looksUtf16 } from './tables/utf8.js'
 
 /** One line of a URL list, or `undefined` for blank lines and `#` comments. */
@@ -35,7 +36,7 @@ export async function checkInputs(args: string[]): Promise<void> {
         throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
       // Read as UTF-8, a UTF-16 list (PowerShell 5's `>`, Notepad's "Unicode") is every line an
       // invalid URL with NULs in it: said once, before anything is made.
-      if (looksUtf16(await headOf(arg)))
+      if (looksUtf16((await fileHead(arg, 200)).toString('latin1')))
         throw new UsageError(
           `'${arg}' is UTF-16 text (as PowerShell's > and Notepad's "Unicode" save it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
         )
@@ -49,17 +50,6 @@ export async function checkInputs(args: string[]): Promise<void> {
       const url = code === 'ENOENT' ? notUrl(arg) : ''
       throw new UsageError(`cannot read input '${arg}': ${why}${command}${url}`)
     }
-  }
-}
-
-/** The first 200 bytes of a file, byte for byte (latin1). */
-async function headOf(path: string): Promise<string> {
-  const file = await open(path, 'r')
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(200), 0, 200, 0)
-    return buffer.toString('latin1', 0, bytesRead)
-  } finally {
-    await file.close()
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs'
-import { access, constants, type FileHandle, open, readdir, stat } from 'node:fs/promises'
+import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
+import { fileHead } from '../../utils/file-head.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
 import { detectTableFormat, isGzipName, type TableFile, type TableFormat } from './format.js'
@@ -98,17 +99,17 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
   return files
 }
 
-/**
- * Check one file's columns against the options before any row is read; gives its row count when
- * the footer tells it. A gzip-compressed Parquet file is checked when it is reached instead, since
- * its footer is at the end of the decompressed bytes.
- */
 /** A file's rows when known before reading, and the columns its rows carry when known. */
 interface Checked {
   rows?: number
   carried?: readonly string[]
 }
 
+/**
+ * Check one file's columns against the options before any row is read; gives its row count when
+ * the footer tells it, and the columns its rows carry. A gzip-compressed Parquet file is checked
+ * when it is reached instead, since its footer is at the end of the decompressed bytes.
+ */
 async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<Checked> {
   file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
   if (file.format === 'parquet') {
@@ -132,15 +133,11 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
  * as what it is. `undefined` when it cannot be read (the reader names the error).
  */
 async function startsAsGzip(path: string): Promise<boolean | undefined> {
-  let handle: FileHandle | undefined
   try {
-    handle = await open(path, 'r')
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0)
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+    const head = await fileHead(path, 2)
+    return head.length === 2 && head[0] === 0x1f && head[1] === 0x8b
   } catch {
     return undefined
-  } finally {
-    await handle?.close()
   }
 }
 

@@ -1,0 +1,15 @@
+import { open } from 'node:fs/promises'
+
+/**
+ * The first `bytes` bytes of the file at `path` (fewer when it is shorter), to tell what it holds
+ * before it is read as text (gzip's magic, a UTF-16 byte order mark). Throws the file system's error.
+ */
+export async function fileHead(path: string, bytes: number): Promise<Buffer> {
+  const file = await open(path, 'r')
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(bytes), 0, bytes, 0)
+    return buffer.subarray(0, bytesRead)
+  } finally {
+    await file.close()
+  }
+}
