@@ -140,6 +140,17 @@ const emptyCounts = (rows: number, worker: string): ShardCounts => ({
 })
 
 /**
+ * How long a worker's host slots last without renewal, ms: never less than its shard's lock. A
+ * worker cut off from Redis goes on with its transfers until its lock lapses (then it stops the
+ * shard, see `locksRenewed`); slots that lapsed sooner would let other workers take them meanwhile,
+ * past the host's limit (a 30 s slot under `--lock-duration 120`: 90 s over it). A dead worker's
+ * slots come free when its shard goes back to the queue.
+ */
+export function hostLeaseMs(lockDuration: number): number {
+  return Math.max(30_000, lockDuration)
+}
+
+/**
  * Take shard jobs from a queue and run each as a local run of its rows (`pull()` with the run's
  * enqueued options: limits, retries, verification, transforms, outputs), in the shard's own work
  * folder under `out`, then publish its outputs atomically and complete the job with its counts.
@@ -151,17 +162,6 @@ const emptyCounts = (rows: number, worker: string): ShardCounts => ({
  * shard goes back to the queue for another machine). Throws `QueueError` when Redis cannot be
  * used, `UsageError` for bad options.
  */
-/**
- * How long a worker's host slots last without renewal, ms: never less than its shard's lock. A
- * worker cut off from Redis goes on with its transfers until its lock lapses (then it stops the
- * shard, see `locksRenewed`); slots that lapsed sooner would let other workers take them meanwhile,
- * past the host's limit (a 30 s slot under `--lock-duration 120`: 90 s over it). A dead worker's
- * slots come free when its shard goes back to the queue.
- */
-export function hostLeaseMs(lockDuration: number): number {
-  return Math.max(30_000, lockDuration)
-}
-
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const problem = queueNameProblem(options.queue)
   if (problem) throw new TypeError(problem)
@@ -170,9 +170,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const redis = await openRedis(options.redis)
   const gateRedis = redis.duplicate()
   gateRedis.on('error', () => {})
-  const gate = new RedisHostGate(gateRedis, {
-    leaseMs: options.leaseMs ?? hostLeaseMs(options.lockDuration ?? 30_000),
-  })
+  const lockDuration = options.lockDuration ?? 30_000
+  const gate = new RedisHostGate(gateRedis, { leaseMs: options.leaseMs ?? hostLeaseMs(lockDuration) })
   const id = `${hostname()}-${process.pid}`
   const summary: WorkerSummary = {
     worker: id,
@@ -337,13 +336,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     return counts
   }
 
-  const lockDuration = options.lockDuration ?? 30_000
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
     connection: redis,
     name: id,
     concurrency: options.shards ?? 1,
     lockDuration,
-    stalledInterval: options.stalledInterval ?? options.lockDuration ?? 30_000,
+    stalledInterval: options.stalledInterval ?? lockDuration,
     maxStalledCount: options.maxStalledCount ?? 3,
     drainDelay: 1,
     autorun: false,
