@@ -80,8 +80,9 @@ interface QueueMeta {
  * again adds nothing already there, queued or done, and puts shards that failed for good back to
  * wait (`retried`); a queue holds one input (another one is a
  * `QueueError`: shard numbers name the outputs). Streams the input: workers may start on the first
- * shards while the rest are still being added. Throws `UsageError` for bad inputs (before Redis is
- * contacted) and `QueueError` for Redis trouble or a queue holding another input.
+ * shards while the rest are still being added. Throws `UsageError` for bad inputs and `TypeError`
+ * for bad options (a name template naming no column: both before Redis is contacted), and
+ * `QueueError` for Redis trouble or a queue holding another input.
  */
 export async function enqueue(inputs: readonly string[], options: EnqueueOptions): Promise<EnqueueResult> {
   const started = performance.now()
@@ -101,9 +102,10 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     inline: options.inline,
     stdin: options.stdin,
   })
-  // A name template's typo fails here, once, not every shard's every attempt on the workers.
+  // A name template's typo fails here, once (a TypeError, as resolveOptions' are), not every
+  // shard's every attempt on the workers.
   if (run.name !== undefined && (plan.kind === 'lines' || plan.columns))
-    checkTemplateOrUsage(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
+    checkTemplate(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
   const redis = await openRedis(options.redis)
   const queue = new Queue(options.queue, { connection: redis })
   queue.on('error', () => {})
@@ -196,15 +198,6 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     existing,
     retried,
     ms: Math.round(performance.now() - started),
-  }
-}
-
-/** `checkTemplate`, its complaint a `UsageError` as a local run's is. */
-function checkTemplateOrUsage(template: string, fields: readonly string[]): void {
-  try {
-    checkTemplate(template, fields)
-  } catch (error) {
-    throw new UsageError((error as Error).message)
   }
 }
 
