@@ -132,10 +132,10 @@ const NETWORK_WORDS: Record<string, string> = {
   EAI_AGAIN: 'the name lookup failed for now',
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
-  // undici also reports so a head whose Content-Length its parser dropped: a folded header line, a
-  // header name with a space, white space after the length, a list of lengths (hunt22 D3).
+  // undici also reports so a head its parser refused after a Content-Length: a second length
+  // (even an equal one), a list of lengths, a header name with a space (hunt22 D3).
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH:
-    "the body does not match its Content-Length, or the answer's head is one imgpull's HTTP parser refuses (several Content-Length values, a folded header line, a header name with a space)",
+    "the body does not match its Content-Length, or the answer's head is one imgpull's HTTP parser refuses (several Content-Length values, a header name with a space)",
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
 
@@ -143,17 +143,16 @@ const NETWORK_WORDS: Record<string, string> = {
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
     'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
-  'Invalid character in chunk size':
-    "a chunk-size line imgpull's HTTP client (undici) does not read: a space after the size, which curl reads (undici issue 2678)",
+  'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
 }
 
 function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
-  // undici's HTTP/1.1 parser drops the connection on a `100 Continue` it did not ask for (RFC 9110
-  // §15.2 says a client must read past it), and on bytes that come with no request waiting.
+  // undici's HTTP/1.1 parser drops the connection on bytes that come with no request waiting (an
+  // unasked-for `100 Continue` is read past: see undici.ts `readAsCurlDoes`).
   if (code === 'UND_ERR_SOCKET' && cause.message === 'bad response')
-    return `the server sent an answer that was not asked for: an interim 100 Continue, which imgpull's HTTP client (undici) cannot read past, or bytes after the answer (${code})`
+    return `the server sent an answer that was not asked for: bytes after the end of the answer before (${code})`
   // Reaches here only when the answer had begun (see http1-fallback.ts): before that, the request
   // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
   if (asksForHttp1(cause))

@@ -26,6 +26,7 @@ declare module 'undici/lib/core/symbols.js' {
     | 'kDispatch'
     | 'kConnector'
     | 'kParser'
+    | 'kReset'
     | 'kMaxConcurrentStreams',
     symbol
   >

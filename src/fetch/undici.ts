@@ -233,7 +233,10 @@ function onSendHeaders(message: unknown): void {
   const socket = (message as { socket?: object }).socket
   if (!drains) {
     const parser = parserOf(socket)
-    if (parser) drainBeforeFinish(parser)
+    if (parser) {
+      drainBeforeFinish(parser)
+      readAsCurlDoes(parser)
+    }
   }
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
@@ -290,6 +293,87 @@ function drainBeforeFinish(parser: object): void {
     return finish.call(this)
   }
   proto[DRAINS] = true
+}
+
+/**
+ * llhttp's leniencies imgpull turns on for every HTTP/1.1 answer (llhttp.h `llhttp_set_lenient_*`;
+ * undici's WebAssembly build exports them but never calls them). Each reads an answer curl,
+ * wget2 and Python's requests read, from embedded servers, cameras and hand-written scripts, and
+ * none changes where an answer ends but as RFC 9112 says it must:
+ * - `optional_cr_before_lf`: lines ended by a bare LF (RFC 9112 §2.2 lets a recipient take LF alone);
+ * - `headers`: control characters in a header's value, a space before a header's colon, a
+ *   folded header line (obs-fold, RFC 9112 §5.2 lets a user agent replace it by a space);
+ * - `spaces_after_chunk_size`: `5 \r\n` (bad white space, RFC 9112 §7.1.1);
+ * - `chunked_length`: `Transfer-Encoding: chunked` beside a `Content-Length`, the first ruling
+ *   (RFC 9112 §6.3: it overrides the length). The connection is closed after such an answer
+ *   (see `readAsCurlDoes`): the server's framing is in doubt, so nothing else is read on it.
+ */
+const LENIENCIES = [
+  'llhttp_set_lenient_optional_cr_before_lf',
+  'llhttp_set_lenient_headers',
+  'llhttp_set_lenient_spaces_after_chunk_size',
+  'llhttp_set_lenient_chunked_length',
+] as const
+
+const LENIENT = Symbol('imgpull.lenient')
+
+interface LlhttpParser {
+  llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>>
+  ptr: number
+  statusCode: number
+  contentLength: string
+  headers: Buffer[]
+  headersSize: number
+  socket: { destroyed: boolean } & Record<symbol, unknown>
+  execute(data: Buffer): unknown
+  onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
+  [LENIENT]?: true
+}
+
+const lowerName = (raw: Buffer | undefined) => raw?.toString('latin1').toLowerCase()
+
+/**
+ * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
+ * - the `LENIENCIES` above, set on each parser before it reads its first byte;
+ * - an interim `100 Continue` no request asked for (imgpull never sends `Expect`), which undici
+ *   takes for a broken connection (client-h1.js `onHeadersComplete`): read past, as any other
+ *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
+ * - an answer with both `Transfer-Encoding` and `Content-Length`: its transfer coding gives its
+ *   end and its `Content-Length` is dropped, never seen by the handler (RFC 9112 §6.3: it is
+ *   overridden, and a sender must not send both); the connection is closed after it, so an
+ *   attempt at response splitting reaches no other request.
+ * Patched once, on the prototype of the first parser met, as `drainBeforeFinish` is.
+ */
+function readAsCurlDoes(parser: object): void {
+  const proto = Object.getPrototypeOf(parser) as LlhttpParser
+  if (Object.hasOwn(proto, LENIENT) || typeof proto.execute !== 'function') return
+  proto[LENIENT] = true
+  const execute = proto.execute
+  proto.execute = function (this: LlhttpParser, data: Buffer) {
+    if (!Object.hasOwn(this, LENIENT)) {
+      this[LENIENT] = true
+      for (const lenient of LENIENCIES) this.llhttp[lenient]?.(this.ptr, 1)
+    }
+    return execute.call(this, data)
+  }
+  const onHeadersComplete = proto.onHeadersComplete
+  proto.onHeadersComplete = function (this: LlhttpParser, statusCode, upgrade, shouldKeepAlive) {
+    if (statusCode === 100 && !this.socket.destroyed) {
+      // Read as a 1xx with no body: onMessageComplete clears it and the next head is read.
+      this.statusCode = 100
+      this.headers = []
+      this.headersSize = 0
+      return 1
+    }
+    const names: (string | undefined)[] = []
+    for (let i = 0; i < this.headers.length; i += 2) names.push(lowerName(this.headers[i]))
+    if (names.includes('transfer-encoding') && names.includes('content-length')) {
+      this.headers = this.headers.filter((_, i) => names[i >> 1] !== 'content-length')
+      this.contentLength = ''
+      this.socket[symbols.kReset] = true
+    }
+    return onHeadersComplete.call(this, statusCode, upgrade, shouldKeepAlive)
+  }
 }
 
 /**
