@@ -556,6 +556,53 @@ test('a gzip body read to the close that ends after its header alone is cut, ret
   }
 })
 
+test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or chunked, and under a content coding: decoded, as curl does', async () => {
+  // RFC 9112 §7: gzip and deflate are transfer codings too; a server that applies one unasked
+  // (no TE in the request) still sends the image, only coded for the hop.
+  const answers: Record<string, Buffer> = {
+    '/te-gzip': Buffer.concat([
+      Buffer.from(
+        'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n',
+      ),
+      zlib.gzipSync(image),
+    ]),
+    '/te-gzip-chunked': chunkedAnswer('Transfer-Encoding: gzip, chunked', zlib.gzipSync(image)),
+    '/te-deflate-under-br': chunkedAnswer(
+      'Content-Encoding: br\r\nTransfer-Encoding: deflate, chunked',
+      zlib.deflateSync(zlib.brotliCompressSync(image)),
+    ),
+  }
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]]))
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const results: Result[] = []
+    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    for await (const r of pull(urls, { out: join(dir, 'te-gzip'), journal: false, retries: 0 }))
+      results.push(r)
+    for (const r of results) {
+      assert.equal(r.status, 'ok', `${r.job.url}: ${r.message}`)
+      assert.equal(r.sha256, sha(image), r.job.url)
+    }
+  } finally {
+    raw.close()
+  }
+})
+
+/** An answer with `headers`, its body sent as one chunk then the last chunk. */
+function chunkedAnswer(headers: string, body: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${headers}\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n`,
+    ),
+    body,
+    Buffer.from('\r\n0\r\n\r\n'),
+  ])
+}
+
 test('a coded stream that reached its own end marks where the body ends: a GIF without its trailer, read to a close or a stall, is whole', async () => {
   // A GIF whose end its bytes do not show: only a marked end makes it whole (README, Where the body ends).
   const gif = (await readFile(new URL('./fixtures/images/animated.gif', import.meta.url))).subarray(0, -1)

@@ -255,12 +255,23 @@ export function codingsOf(value: string | string[] | undefined): string[] {
     .filter((coding) => CODINGS.has(coding))
 }
 
+/**
+ * The codings to undo to get the representation, in the order they were applied: its content
+ * codings, then its transfer codings other than `chunked` (RFC 9112 §7: `gzip`, `deflate` and
+ * `compress` are transfer codings too; the message is the transfer-coded representation). A
+ * server is to apply those only when the request's `TE` asks (§7.4), and imgpull's never does,
+ * but some send them anyway (a hop-by-hop compressing proxy); curl decodes them, as imgpull does.
+ */
+export function appliedCodings(headers: Answer['headers']): string[] {
+  return [...codingsOf(headers['content-encoding']), ...codingsOf(headers['transfer-encoding'])]
+}
+
 export function judge(asked: Asked, answer: Answer): Decision {
   const { status } = answer
   const resuming = asked.from > 0
   const range = parseContentRange(header(answer.headers, 'content-range'))
   const got = validatorsOf(answer)
-  const codings = codingsOf(answer.headers['content-encoding'])
+  const codings = appliedCodings(answer.headers)
 
   // The redirects now end at another URL than the one the bytes on disk came from: another
   // resource (RFC 9110 §13.1.5), unless it shows the very same representation (see `sameFile`).
