@@ -132,10 +132,9 @@ const NETWORK_WORDS: Record<string, string> = {
   EAI_AGAIN: 'the name lookup failed for now',
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
-  // undici also reports so a head its parser refused after a Content-Length: a second length
-  // (even an equal one), a list of lengths, a header name with a space (hunt22 D3).
-  UND_ERR_RES_CONTENT_LENGTH_MISMATCH:
-    "the body does not match its Content-Length, or the answer's head is one imgpull's HTTP parser refuses (several Content-Length values, a header name with a space)",
+  // A head refused after its Content-Length is reported with the parser's reason (undici.ts
+  // `readAsCurlDoes`; undici blamed the length, hunt22 D3).
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body does not match its Content-Length',
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
 
@@ -143,6 +142,11 @@ const NETWORK_WORDS: Record<string, string> = {
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
     'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
+  'Duplicate Content-Length':
+    "two Content-Length headers, which imgpull's HTTP parser (llhttp) refuses even when they agree",
+  'Invalid character in Content-Length':
+    'a Content-Length that is not one number (a list, such as `7416, 7416`?)',
+  'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
 }
 

@@ -326,6 +326,7 @@ interface LlhttpParser {
   headersSize: number
   socket: { destroyed: boolean } & Record<symbol, unknown>
   execute(data: Buffer): unknown
+  createError(code: number, data: Buffer): Error
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
   [LENIENT]?: true
 }
@@ -335,6 +336,7 @@ const lowerName = (raw: Buffer | undefined) => raw?.toString('latin1').toLowerCa
 /**
  * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
  * - the `LENIENCIES` above, set on each parser before it reads its first byte;
+ * - a head it still refuses is reported with llhttp's reason (see `createError` below);
  * - an interim `100 Continue` no request asked for (imgpull never sends `Expect`), which undici
  *   takes for a broken connection (client-h1.js `onHeadersComplete`): read past, as any other
  *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
@@ -355,6 +357,14 @@ function readAsCurlDoes(parser: object): void {
       for (const lenient of LENIENCIES) this.llhttp[lenient]?.(this.ptr, 1)
     }
     return execute.call(this, data)
+  }
+  // undici blames a Content-Length for any parse error once one was read (client-h1.js
+  // `createError`), also in a head no body has followed: llhttp's own reason is then the true one
+  // ("Duplicate Content-Length", "Invalid header token"), not "does not match its Content-Length".
+  const createError = proto.createError
+  proto.createError = function (this: LlhttpParser, code: number, data: Buffer) {
+    if (!this.statusCode) this.contentLength = ''
+    return createError.call(this, code, data)
   }
   const onHeadersComplete = proto.onHeadersComplete
   proto.onHeadersComplete = function (this: LlhttpParser, statusCode, upgrade, shouldKeepAlive) {
