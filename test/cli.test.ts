@@ -188,6 +188,34 @@ test('secrets on the command line never reach the report or the journal: -H Auth
   }
 })
 
+test('credentials of a URL that does not parse never reach a message, --json, the manifest, the report or status', async () => {
+  const out = join(dir, 'secrets-invalid')
+  const file = await list('secrets-invalid.txt', [
+    server
+      .url('/typo')
+      .replace('http://', 'http://alice:PASSWORD4@')
+      .replace(/:(\d+)\//, ':9$1/'),
+    'http://bob:PASSWORD5@exa mple.com/x.jpg',
+    'http://dave:PASS/WORD7@127.0.0.1/x.jpg',
+    `"${server.url('/quoted').replace('http://', 'http://carol:PASSWORD6@')}"`,
+  ])
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /invalid URL "http:\/\/127\.0\.0\.1:9\d+\/typo": not a URL/)
+  assert.match(r.stderr, /invalid URL "http:\/\/exa mple\.com\/x\.jpg": not a URL/)
+  const json = await runCli([file, '-o', join(dir, 'secrets-invalid-json'), '--json'])
+  const status = await runCli(['status', out])
+  const secrets = ['PASSWORD4', 'PASSWORD5', 'PASSWORD6', 'PASS/WORD7', 'WORD7']
+  for (const [where, text] of [
+    ['stderr', r.stderr],
+    ['--json', json.stdout],
+    ['status', status.stdout],
+    ['manifest.jsonl', await readFile(join(out, 'manifest.jsonl'), 'utf8')],
+    ['report.html', await readFile(join(out, 'report.html'), 'utf8')],
+  ])
+    for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} in ${where}: ${text}`)
+})
+
 test('an empty list says that no URL was found; a --name that would leave the folder warns once', async () => {
   const empty = join(dir, 'empty.txt')
   await writeFile(empty, '\n# only a comment\n\n')

@@ -1,6 +1,9 @@
 /** URLs as they appear in messages: never with credentials, never kilobytes long. */
 
-/** Credentials never appear in messages, logs or the manifest. */
+/**
+ * Credentials never appear in messages, logs or the manifest: also not those of a URL that does
+ * not parse (a mistyped port, a quote or a space around it), which a list gives as often as any.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
@@ -9,7 +12,9 @@ export function redactUrl(url: string): string {
     u.password = ''
     return u.toString()
   } catch {
-    return url
+    // Up to the last `@` before a space: a password that does not parse may hold a `/`
+    // (`http://user:pa/ss@host/`, read as host `user` and port `pa`).
+    return url.replace(/\b([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, '$1')
   }
 }
 
