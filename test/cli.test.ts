@@ -308,6 +308,20 @@ test('two URLs with one name never overwrite each other', async () => {
   }
 })
 
+test('a list copied from a spreadsheet: the URL ends at the first tab, the other columns are left alone', async () => {
+  const out = join(dir, 'tabbed')
+  const file = await list('tabbed.txt', [
+    `${server.url('/tabbed-0')}\tA caption\t640`,
+    `\t${server.url('/tabbed-1')}\t\r`,
+  ])
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['tabbed-0.jpg', 'tabbed-1.jpg'])
+  assert.ok((await readFile(join(out, 'tabbed-0.jpg'))).equals(server.bytes('/tabbed-0')))
+  // Not the URL parser's gluing of the columns (tab dropped): /tabbed-0A%20caption640.
+  assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
+})
+
 test('usage errors exit 2 with one line naming the culprit', async () => {
   // A list saved as UTF-16 (PowerShell 5's >), with and without its byte order mark.
   const utf16 = join(dir, 'utf16.txt')

@@ -6,9 +6,15 @@ import { UsageError } from '../errors.js'
 import { fileHead } from '../utils/file-head.js'
 import { looksUtf16 } from './tables/utf8.js'
 
-/** One line of a URL list, or `undefined` for blank lines and `#` comments. */
+/**
+ * One line of a URL list, or `undefined` for blank lines and `#` comments. A tab ends the URL: no
+ * URL holds one (the URL parser drops it, gluing `a.jpg<TAB>caption` into `a.jpgcaption`), and a
+ * list copied from a spreadsheet has its other columns after one; aria2c's `-i` reads it so.
+ */
 export function parseLine(line: string): string | undefined {
-  const text = line.trim()
+  const whole = line.trim()
+  const tab = whole.indexOf('\t')
+  const text = tab < 0 ? whole : whole.slice(0, tab).trimEnd()
   return text === '' || text.startsWith('#') ? undefined : text
 }
 
