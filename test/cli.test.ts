@@ -322,6 +322,24 @@ test('a list copied from a spreadsheet: the URL ends at the first tab, the other
   assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
 })
 
+test('a list saved as Windows-1252: its bytes are sent as they are (%E9), as curl, wget and aria2c send them', async () => {
+  const out = join(dir, 'latin1')
+  const file = join(dir, 'latin1.txt')
+  // The third line in UTF-8, as it should be: still read as UTF-8.
+  await writeFile(
+    file,
+    Buffer.concat([
+      Buffer.from(`${server.url('/caf\xe9')}\r\n${server.url('/caf\xe8')}\r\n`, 'latin1'),
+      Buffer.from(`${server.url('/caf\u00e9-utf8')}\r\n`),
+    ]),
+  )
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  const asked = server.log.map((l) => l.url).filter((u) => u.startsWith('/caf'))
+  assert.deepEqual(asked.sort(), ['/caf%C3%A9-utf8', '/caf%E8', '/caf%E9'], 'two jobs, not one %EF%BF%BD')
+  assert.deepEqual(await outputFiles(out), ['caf%E8.jpg', 'caf%E9.jpg', 'café-utf8.jpg'])
+})
+
 test('usage errors exit 2 with one line naming the culprit', async () => {
   // A list saved as UTF-16 (PowerShell 5's >), with and without its byte order mark.
   const utf16 = join(dir, 'utf16.txt')

@@ -63,9 +63,15 @@ test('lines are split as readline splits them: LF, CRLF, a lone CR, blank lines 
   const list = join(dir, 'urls.txt')
   const urls = Array.from({ length: 23 }, (_, i) => `https://img.example/${i}.jpg`)
   const text = `\ufeff# a comment\r\n${urls.slice(0, 5).join('\r\n')}\n\n   \n${urls.slice(5, 9).join('\r')}\r${urls.slice(9).join('\n')}`
-  await writeFile(list, text)
+  // A line saved as Windows-1252 (not UTF-8), and one with a spreadsheet's second column.
+  const latin1 = Buffer.from(
+    '\nhttps://img.example/caf\xe9 na\xefve.jpg\nhttps://img.example/tab.jpg\tcaption',
+    'latin1',
+  )
+  await writeFile(list, Buffer.concat([Buffer.from(text), latin1]))
   const local: string[] = []
   for await (const url of argumentSource([list])) local.push(url)
+  assert.deepEqual(local.slice(-2), ['https://img.example/caf%E9 na%EFve.jpg', 'https://img.example/tab.jpg'])
   for (const size of [1, 4, 7, 23, 100]) {
     const { jobs, shards } = await viaShards([list], size)
     assert.deepEqual(

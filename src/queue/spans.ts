@@ -1,3 +1,5 @@
+import { lineText } from '../sources/lines.js'
+
 /** One line of a text file: where it starts, where the next one starts (bytes), and its text. */
 export interface LineSpan {
   start: number
@@ -12,7 +14,8 @@ const CR = 0x0d
  * The lines of a byte stream with their byte offsets, as readers split them: on `\n` only (the
  * JSON lines reader), or also on a lone `\r` with `\r\n` as one break (`crToo`: Node's readline,
  * which reads URL lists). `base` is the offset of the stream's first byte in its file. Text is
- * decoded as UTF-8 line by line (a line break is ASCII, so no character is split), break excluded.
+ * decoded as UTF-8 line by line (a line break is ASCII, so no character is split; see `lineText` for
+ * bytes that are not UTF-8), break excluded.
  */
 export async function* lineSpans(
   stream: AsyncIterable<Buffer>,
@@ -43,8 +46,7 @@ export async function* lineSpans(
         } else pendingCr = true
       }
       const bytes = chunk.subarray(lineStart, i)
-      const text =
-        partial.length === 0 ? bytes.toString('utf8') : Buffer.concat([...partial, bytes]).toString('utf8')
+      const text = lineText(partial.length === 0 ? bytes : Buffer.concat([...partial, bytes]))
       partial = []
       yield { start: partialStart, end: pos + next, text }
       lineStart = next
@@ -54,6 +56,5 @@ export async function* lineSpans(
     if (lineStart < chunk.length) partial.push(chunk.subarray(lineStart))
     pos += chunk.length
   }
-  if (partial.length > 0)
-    yield { start: partialStart, end: pos, text: Buffer.concat(partial).toString('utf8') }
+  if (partial.length > 0) yield { start: partialStart, end: pos, text: lineText(Buffer.concat(partial)) }
 }

@@ -1,10 +1,11 @@
+import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { UsageError } from '../errors.js'
 import { fileHead } from '../utils/file-head.js'
-import { looksUtf16 } from './tables/utf8.js'
+import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
  * One line of a URL list, or `undefined` for blank lines and `#` comments. A tab ends the URL: no
@@ -18,11 +19,36 @@ export function parseLine(line: string): string | undefined {
   return text === '' || text.startsWith('#') ? undefined : text
 }
 
+/**
+ * A list line's bytes as text: UTF-8 where they are UTF-8, any other byte kept as its `%XX` escape,
+ * so the request carries the list's own bytes, as curl, wget, wget2 and aria2c send them. Decoded
+ * with U+FFFD in their place (a list saved as Windows-1252: `caf\xE9.jpg`), each such byte became
+ * `%EF%BF%BD`, a URL no one wrote, and `café.jpg` and `cafè.jpg` one job.
+ */
+export function lineText(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString('utf8')
+  let text = ''
+  for (let rest = bytes; ; ) {
+    const { bad, incomplete } = utf8Scan(rest)
+    const end = bad >= 0 ? bad : rest.length - incomplete
+    text += rest.toString('utf8', 0, end)
+    if (end >= rest.length) return text
+    text += `%${rest[end].toString(16).toUpperCase().padStart(2, '0')}`
+    rest = rest.subarray(end + 1)
+  }
+}
+
+/** Bytes above ASCII: a line read as latin1 (byte for byte) that may not be UTF-8 as it stands. */
+const NOT_ASCII = /[^\x00-\x7f]/
+
 /** The lines of a stream, one URL each, read as they arrive: constant memory whatever the size. */
 export async function* readLines(stream: Readable): AsyncGenerator<string> {
+  // Byte for byte, so that `lineText` sees each line's bytes (readline's own UTF-8 decoding would
+  // have put U+FFFD in place of those that are not UTF-8).
+  stream.setEncoding('latin1')
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
   for await (const line of lines) {
-    const url = parseLine(line)
+    const url = parseLine(NOT_ASCII.test(line) ? lineText(Buffer.from(line, 'latin1')) : line)
     if (url !== undefined) yield url
   }
 }
