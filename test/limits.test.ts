@@ -40,6 +40,37 @@ test('global and per-host limits hold, and are used in full', async () => {
   }
 })
 
+test('a rate-limited host keeps the limit it taught us while its last jobs sleep out Retry-After', async () => {
+  // Takes 2 at once and refuses the rest (429, Retry-After: 1), as an nginx limit_conn does.
+  const server = await startImageServer({ ttfb: 50, limit: 2 })
+  try {
+    const urls = Array.from({ length: 40 }, (_, i) => server.url(`/taught-${i}`))
+    const last = new URL(urls.at(-1)!).pathname
+    // From the first request for the last file on, only retries are left: the host is idle while
+    // they sleep, and they must come back to the limit it was cut to, not to the starting 16.
+    let lastAsked = false
+    const watch = setInterval(() => {
+      if (lastAsked || !server.log.some((l) => l.url === last)) return
+      lastAsked = true
+      server.stats.maxInFlight = server.stats.inFlight
+    }, 2)
+    const results = await drain(urls, { out: join(dir, 'taught') })
+    clearInterval(watch)
+    assert.ok(lastAsked)
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => r.message),
+      [],
+      'every file, none refused for good',
+    )
+    assert.ok(
+      server.stats.maxInFlight <= 3,
+      `at most 3 at once after the cut, saw ${server.stats.maxInFlight}`,
+    )
+  } finally {
+    await server.close()
+  }
+})
+
 test('one slow host does not hold the fast ones back', async () => {
   const slow = await startImageServer({ ttfb: 1500 })
   const fast: ImageServer[] = await Promise.all([

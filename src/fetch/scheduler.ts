@@ -39,6 +39,9 @@ const OWN_FULL_MS = 1000
 /** Wait before asking a gate again after it failed (its store unreachable), ms. */
 export const GATE_RETRY_MS = 1000
 
+/** Idle hosts whose complaints are remembered (see `#forgetIdle`), the latest first kept. */
+const REMEMBERED = 10_000
+
 interface Host<T> {
   queue: Fifo<T>
   /** Tasks holding a slot here, those waiting for the gate's answer included. */
@@ -135,6 +138,8 @@ interface Held {
  */
 export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
+  /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
+  readonly #learned = new Map<string, Pick<Host<T>, 'aimd' | 'cutAt' | 'complained'>>()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
@@ -186,14 +191,16 @@ export class Scheduler<T> {
   #host(host: string): Host<T> {
     let state = this.#hosts.get(host)
     if (!state) {
+      const learned = this.#learned.get(host)
+      this.#learned.delete(host)
       state = {
         queue: new Fifo(),
         active: 0,
         running: 0,
-        aimd: limitStart(this.#start),
+        aimd: learned?.aimd ?? limitStart(this.#start),
         pausedUntil: 0,
-        cutAt: 0,
-        complained: false,
+        cutAt: learned?.cutAt ?? 0,
+        complained: learned?.complained ?? false,
         hops: [],
         waitingAway: 0,
       }
@@ -398,6 +405,13 @@ export class Scheduler<T> {
     this.#forgetIdle(held.host, state)
   }
 
+  /**
+   * A host with nothing queued, running or waiting leaves the map (a list of millions of hosts
+   * holds no state for those done). One that complained leaves what it taught us behind, in a
+   * bounded map: its last jobs sleeping out a backoff or a `Retry-After` (the host is idle
+   * meanwhile) would otherwise come back to a host at the starting limit, all at once, and draw
+   * the same refusals again, round after round, until some failed for good.
+   */
   #forgetIdle(host: string, state: Host<T>): void {
     if (
       state.queue.size === 0 &&
@@ -405,8 +419,12 @@ export class Scheduler<T> {
       state.hops.length === 0 &&
       state.waitingAway === 0 &&
       !state.wake
-    )
+    ) {
       this.#hosts.delete(host)
+      if (!state.complained) return
+      this.#learned.set(host, { aimd: state.aimd, cutAt: state.cutAt, complained: true })
+      if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
+    }
   }
 
   /** One more (`+1`) or one fewer (`-1`) of `listed`'s tasks waits at a redirect's target. */
