@@ -390,6 +390,37 @@ test('a 300 Multiple Choices with a Location is followed to its preferred choice
   }
 })
 
+test('a redirect target that does not resolve, connect or answer is named, not the short link that led there', async () => {
+  const silent = createServer(() => {}).listen(0, '127.0.0.1')
+  await new Promise((resolve) => silent.once('listening', resolve))
+  try {
+    const port = (silent.address() as AddressInfo).port
+    const targets = [
+      'http://127.0.0.1:1/gone.jpg',
+      `http://127.0.0.1:${port}/mute.jpg`,
+      'http://nohost.invalid/x.jpg',
+    ]
+    const short = targets.map((t, i) => server.url(`/short-${i}?to=${encodeURIComponent(t)}`))
+    const { results } = await get(short, { retries: 0, headersTimeout: 300 })
+    const message = (i: number) => results.find((r) => r.job.url === short[i])!.message ?? ''
+    const from = (i: number) => ` \\(redirected from ${short[i].replace(/[.?]/g, '\\$&')}\\)`
+    assert.match(
+      message(0),
+      new RegExp(
+        `^network error on http://127\\.0\\.0\\.1:1/gone\\.jpg${from(0)}: the connection was refused`,
+      ),
+    )
+    assert.match(
+      message(1),
+      new RegExp(`^headers timeout after 300 ms on http://127\\.0\\.0\\.1:${port}/mute\\.jpg${from(1)}$`),
+    )
+    // ENOTFOUND (dns), or EAI_AGAIN (network) where no resolver answers at all.
+    assert.match(message(2), new RegExp(` http://nohost\\.invalid/x\\.jpg${from(2)}`))
+  } finally {
+    silent.close()
+  }
+})
+
 test('credentials never follow a redirect to another origin', async () => {
   const other = await startImageServer()
   try {

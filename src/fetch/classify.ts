@@ -34,18 +34,20 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const at = hop ? shownUrl(hop) : url
   const route = routeOf(at, options)
   const via = route?.proxy && shownProxy(route.proxy)
+  // The host that did not resolve, answer or connect is the hop's: a short link's own host works.
+  const where = hop ? `${at} (redirected from ${url})` : url
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new TimeoutError('connect', options.connectTimeout, url, via)
+      return new TimeoutError('connect', options.connectTimeout, where, via)
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('headers', options.headersTimeout, url, via)
+      return new TimeoutError('headers', options.headersTimeout, where, via)
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TimeoutError('idle', options.idleTimeout, url, via)
+      return new TimeoutError('idle', options.idleTimeout, where, via)
   }
   const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
   if (proxied) return proxied
   if (DNS_PERMANENT.has(code)) {
-    return new ImgpullError('dns', `host not found for ${url}`, { cause: error })
+    return new ImgpullError('dns', `host not found for ${where}`, { cause: error })
   }
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)
@@ -68,7 +70,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
-  return new NetworkError(url, error, via, turnedAway(error))
+  return new NetworkError(where, error, via, turnedAway(error))
 }
 
 const HOP = Symbol('hop')
