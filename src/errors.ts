@@ -75,7 +75,7 @@ export class HTTPError extends ImgpullError {
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total'
 
 /** A timeout in the unit its option is given in: seconds from one second up (`15 s`, `2.5 s`), else ms. */
-const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`)
+export const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`)
 
 export class TimeoutError extends ImgpullError {
   override name = 'TimeoutError'

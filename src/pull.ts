@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
-import { FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
+import { duration, FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -700,6 +700,13 @@ class Engine {
     })
     if (action.do === 'fail') {
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
+      if (action.tooLate) {
+        const { ms, named } = action.tooLate
+        const wait = named
+          ? `the wait it asked for (Retry-After: ${duration(ms)})`
+          : `the next wait (${duration(ms)})`
+        e.message += `: not retried, ${wait} would run past --total-timeout`
+      }
       this.#fail(task, e)
       return
     }

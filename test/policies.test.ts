@@ -317,12 +317,22 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     [
       'a wait that outlasts the total timeout: fail now, with the real cause',
       { retryAfter: 8000, timeLeft: 2000 },
-      { do: 'fail' },
+      { do: 'fail', tooLate: { ms: 8000, named: true } },
     ],
     [
       'the same at a first refusal: the host still waits what it asked for',
       { retryAfter: 8000, timeLeft: 2000, hostPressure: 'first' },
-      { do: 'fail', pauseHost: 8000 },
+      { do: 'fail', pauseHost: 8000, tooLate: { ms: 8000, named: true } },
+    ],
+    [
+      'a Retry-After past the cap: the wait as the server said it',
+      { retryAfter: 120_000, timeLeft: 10_000 },
+      { do: 'fail', tooLate: { ms: 120_000, named: true } },
+    ],
+    [
+      'our own backoff past the total timeout',
+      { attempts: 5, timeLeft: 3000 },
+      { do: 'fail', tooLate: { ms: 4000, named: false } },
     ],
     [
       'a wait within the total timeout',

@@ -61,6 +61,21 @@ test('Retry-After is capped by maxRetryAfter', async () => {
   assert.ok(ms < 2000, `waited ${ms} ms`)
 })
 
+test('a Retry-After past the total timeout fails at once, and the message says why it was not retried', async () => {
+  const { one, ms } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'http-429')
+  assert.equal(one.attempts, 1)
+  assert.ok(ms < 2000, `waited ${ms} ms`)
+  assert.match(
+    one.message!,
+    /^HTTP 429 from http:\/\/\S+\/ra-late\?status=429&ra=120: not retried, the wait it asked for \(Retry-After: 120 s\) would run past --total-timeout$/,
+  )
+  // Retries used up: the status alone, as before.
+  const { one: spent } = await get([server.url('/ra-spent?status=503')], { retries: 0 })
+  assert.match(spent.message!, /^HTTP 503 from \S+\/ra-spent\?status=503$/)
+})
+
 test('a 429 with Retry-After delays that request, never the other hosts', async () => {
   const other = await startImageServer()
   try {

@@ -38,8 +38,12 @@ export interface FailureFacts {
 }
 
 export type FailureAction =
-  /** `pauseHost`: the host still waits this many ms (it named a wait past the job's time). */
-  | { do: 'fail'; pauseHost?: number }
+  /**
+   * `pauseHost`: the host still waits this many ms (it named a wait past the job's time).
+   * `tooLate`: retries were left, not the time: the next wait (`ms`; `named`: the server's
+   * `Retry-After`, as it said it) would run past the job's total timeout.
+   */
+  | { do: 'fail'; pauseHost?: number; tooLate?: { ms: number; named: boolean } }
   /**
    * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
    * job does. A `Retry-After` always delays its own request. The whole host waits when it refuses
@@ -68,10 +72,12 @@ export function onFailure(f: FailureFacts): FailureAction {
   // the real cause): the job fails, and the host still waits, for the jobs still to come: what it
   // named, or else the first retry's window (the failed job's own backoff is no longer anyone's).
   if (f.attempts > f.retries || (f.timeLeft !== undefined && delay >= f.timeLeft)) {
-    if (!pauseHost) return { do: 'fail' }
     const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
+    // Said so: with retries left, the bare status would read as retries used up.
+    const late = f.attempts <= f.retries ? { tooLate: { ms: named ? f.retryAfter! : delay, named } } : {}
+    if (!pauseHost) return { do: 'fail', ...late }
     const wait = named ? delay : retryDelay({ retry: 1, maxRetryAfter: 0, jitter: false })
-    return { do: 'fail', pauseHost: wait }
+    return { do: 'fail', pauseHost: wait, ...late }
   }
   return { do: 'retry', delay, pauseHost }
 }
