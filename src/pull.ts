@@ -506,6 +506,15 @@ class Engine {
       }
     }
     if (this.threads) await this.threads.ready()
+    const late = task.retriedFor
+    if (late && task.started + this.options.totalTimeout <= Date.now()) {
+      // A retry whose time ran out while it waited for its turn (its host paused for another
+      // job's Retry-After, or one transfer at a time behind the others) sends nothing: an attempt
+      // with no time left could only end as "total timeout", hiding the cause it was retried for.
+      late.message += ': not retried, --total-timeout ran out while it waited for its turn'
+      this.#fail(task, late)
+      return
+    }
     task.attempts++
     task.started ||= Date.now()
     // When the request now under way went out: a complaint about one sent before the host's last
@@ -710,6 +719,7 @@ class Engine {
       this.#fail(task, e)
       return
     }
+    task.retriedFor = e
     if (action.pauseHost) {
       // A host that asks us to wait even at one transfer at a time: all of it waits the time it
       // named, other hosts go on.

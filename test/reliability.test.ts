@@ -76,6 +76,28 @@ test('a Retry-After past the total timeout fails at once, and the message says w
   assert.match(spent.message!, /^HTTP 503 from \S+\/ra-spent\?status=503$/)
 })
 
+test('a retry whose total timeout ran out while its host was paused fails with the cause it was retried for, sending nothing', async () => {
+  const silent = createServer(() => {}).listen(0, '127.0.0.1')
+  await new Promise((resolve) => silent.once('listening', resolve))
+  try {
+    const mute = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mute.jpg`
+    const a = server.url(`/late-a?to=${encodeURIComponent(mute)}`)
+    // The host's first 429, with a wait past the total timeout: the whole host waits 3 s.
+    const b = server.url('/late-b?status=429&ra=3')
+    const { results } = await get([a, b], { totalTimeout: 1500, headersTimeout: 300, retries: 3 })
+    const one = results.find((r) => r.job.url === a)!
+    assert.equal(one.error, 'timeout')
+    assert.equal(one.attempts, 1, 'no attempt made with no time left')
+    assert.equal(requestsFor(`/late-a?to=${encodeURIComponent(mute)}`).length, 1)
+    assert.match(
+      one.message!,
+      /^headers timeout after 300 ms on http:\/\/127\.0\.0\.1:\d+\/mute\.jpg \(redirected from \S+\): not retried, --total-timeout ran out while it waited for its turn$/,
+    )
+  } finally {
+    silent.close()
+  }
+})
+
 test('a 429 with Retry-After delays that request, never the other hosts', async () => {
   const other = await startImageServer()
   try {

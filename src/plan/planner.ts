@@ -1,6 +1,7 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from '../error-codes.js'
+import type { ImgpullError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
 import { resultOf } from '../outcome.js'
@@ -37,6 +38,8 @@ export interface Task {
   tailChecked?: boolean
   /** 5xx answers in a row to this job's resumes (see `HTTPError.resumed`). */
   rangeFailures?: number
+  /** The failure the job is being retried for: its outcome if its time runs out before the retry. */
+  retriedFor?: ImgpullError
   started: number
   /** HTTP statuses of the attempts' answers, with counts (the report's 429/503 per host). */
   answers?: Record<string, number>
