@@ -39,7 +39,7 @@ export function lineText(bytes: Buffer): string {
 }
 
 /** Bytes above ASCII: a line read as latin1 (byte for byte) that may not be UTF-8 as it stands. */
-const NOT_ASCII = /[^\x00-\x7f]/
+const NOT_ASCII = /[^\p{ASCII}]/u
 
 /** The lines of a stream, one URL each, read as they arrive: constant memory whatever the size. */
 export async function* readLines(stream: Readable): AsyncGenerator<string> {
