@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
-import { duration, FatalError, HTTPError, type ImgpullError, TimeoutError, UsageError } from './errors.js'
+import { duration, FatalError, HTTPError, ImgpullError, TimeoutError, UsageError } from './errors.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -515,6 +515,17 @@ class Engine {
       this.#fail(task, late)
       return
     }
+    const unheard = this.#scheduler.silent(host)
+    if (unheard !== undefined) {
+      // A black hole: another request would only be cut by the same timeout (see SILENT_AFTER).
+      const why = `${host} answered none of the ${unheard} requests this run sent it (each cut by the connect or headers timeout); a rerun tries it again`
+      const e =
+        task.retriedFor ??
+        new ImgpullError('timeout', `not tried: ${shownUrl(task.url)}`, { retryable: true })
+      e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
+      this.#fail(task, e)
+      return
+    }
     task.attempts++
     task.started ||= Date.now()
     // When the request now under way went out: a complaint about one sent before the host's last
@@ -660,7 +671,11 @@ class Engine {
       return
     }
     const status = e instanceof HTTPError ? e.status : undefined
-    if (status !== undefined) answered(task, status)
+    if (status !== undefined) {
+      answered(task, status)
+      this.#scheduler.heardFrom(answeredBy)
+    } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers'))
+      this.#scheduler.unanswered(answeredBy)
     // A second 5xx in a row to a resume: the server may be refusing Range (a CDN that answers it with 500),
     // so the next attempt asks for the whole file. The first one was the benefit of the doubt; a
     // 503 says to come back later, and the part stays.

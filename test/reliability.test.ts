@@ -233,6 +233,53 @@ test('the total timeout bounds one file, retries included', async () => {
   assert.ok(ms < 3000)
 })
 
+test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
+  // A black hole accepts connections and never answers; the cold one leaves its first 6 hanging.
+  let holeRequests = 0
+  let coldRequests = 0
+  const sockets = new Set<Socket>()
+  const hole = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('data', () => holeRequests++)
+    socket.on('error', () => {})
+  })
+  const cold = createHttpServer((request, response) => {
+    if (++coldRequests <= 6) return
+    const body = makeImage(`cold${request.url}`, 2000)
+    response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+  })
+  cold.on('connection', (socket) => sockets.add(socket))
+  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => cold.listen(0, '127.0.0.1', resolve))
+  try {
+    const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+    const coldUrl = `http://127.0.0.1:${(cold.address() as AddressInfo).port}`
+    const urls = Array.from({ length: 40 }, (_, i) => [`${holeUrl}/h${i}.jpg`, `${coldUrl}/c${i}.jpg`]).flat()
+    const { results } = await get(urls, { headersTimeout: 300, retries: 3 })
+    const fromHole = results.filter((r) => r.job.url.startsWith(holeUrl))
+    const fromCold = results.filter((r) => r.job.url.startsWith(coldUrl))
+    assert.deepEqual(
+      fromCold.map((r) => r.status),
+      fromCold.map(() => 'ok'),
+    )
+    assert.equal(fromHole.length, 40)
+    for (const r of fromHole) {
+      assert.equal(r.error, 'timeout', r.message)
+      assert.match(
+        r.message ?? '',
+        /answered none of the \d+ requests this run sent it .*; a rerun tries it again$/,
+      )
+    }
+    // Without giving up, 40 files of 4 attempts each: 160 requests, one or two at a time. With it,
+    // 16 and the retries already under way when the 16th timed out.
+    assert.ok(holeRequests >= 16 && holeRequests <= 32, `${holeRequests} requests to the black hole`)
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => hole.close(resolve))
+    await new Promise((resolve) => cold.close(resolve))
+  }
+})
+
 test('a slow server is cut by the headers timeout', async () => {
   const slow = await startImageServer({ ttfb: 1500 })
   try {

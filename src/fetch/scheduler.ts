@@ -42,6 +42,17 @@ export const GATE_RETRY_MS = 1000
 /** Idle hosts whose complaints are remembered (see `#forgetIdle`), the latest first kept. */
 const REMEMBERED = 10_000
 
+/**
+ * A host that has answered nothing in this run is given up after this many requests in a row cut
+ * by the connect or headers timeout (see `Scheduler.unanswered`): a black hole (a firewall that
+ * drops the packets, a server that accepts and never answers). Its limit falls to one at a time
+ * under those timeouts, so each of its files would otherwise cost its attempts times the timeout
+ * in turn: about 4 hours for 100 files with the defaults, the run's end waiting for it. The
+ * starting per-host limit's first round is 16 at once, so a host whose first few requests time
+ * out (a cold start) is not given up on them; one that has answered once never is.
+ */
+export const SILENT_AFTER = 16
+
 interface Host<T> {
   queue: Fifo<T>
   /** Tasks holding a slot here, those waiting for the gate's answer included. */
@@ -57,6 +68,10 @@ interface Host<T> {
   cutAt: number
   /** The host has complained before (429, 503, a timeout, a connection turned away). */
   complained: boolean
+  /** The host has answered a request of this run (any status). */
+  heard: boolean
+  /** Requests in a row it never answered, each cut by the connect or headers timeout. */
+  unheard: number
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
   /**
@@ -139,7 +154,7 @@ interface Held {
 export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
-  readonly #learned = new Map<string, Pick<Host<T>, 'aimd' | 'cutAt' | 'complained'>>()
+  readonly #learned = new Map<string, Pick<Host<T>, 'aimd' | 'cutAt' | 'complained' | 'heard' | 'unheard'>>()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
@@ -201,6 +216,8 @@ export class Scheduler<T> {
         pausedUntil: 0,
         cutAt: learned?.cutAt ?? 0,
         complained: learned?.complained ?? false,
+        heard: learned?.heard ?? false,
+        unheard: learned?.unheard ?? 0,
         hops: [],
         waitingAway: 0,
       }
@@ -228,10 +245,39 @@ export class Scheduler<T> {
   success(host: string, ttfb?: number): void {
     const state = this.#hosts.get(host)
     if (!state) return
+    state.heard = true
+    state.unheard = 0
     const before = state.aimd.limit
     if (state.running < before && !this.#ownFull(state)) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
     if (state.complained && state.aimd.limit !== before) this.#gate?.learn?.(host, state.aimd.limit)
+  }
+
+  /** The host answered, with an error status: it is no black hole (see `unanswered`). */
+  heardFrom(host: string): void {
+    const state = this.#hosts.get(host)
+    if (!state) return
+    state.heard = true
+    state.unheard = 0
+  }
+
+  /**
+   * A request to `host` was cut by the connect or headers timeout, no answer at all. Counted only
+   * while the host has answered nothing in this run: `SILENT_AFTER` in a row and it is `silent`.
+   */
+  unanswered(host: string): void {
+    const state = this.#hosts.get(host)
+    if (state && !state.heard) state.unheard++
+  }
+
+  /**
+   * How many requests in a row `host` left unanswered, when that gives it up for this run (see
+   * `SILENT_AFTER`): its files then fail without a request, a rerun tries them again. `undefined`
+   * while it may still answer.
+   */
+  silent(host: string): number | undefined {
+    const state = this.#hosts.get(host) ?? this.#learned.get(host)
+    return state && !state.heard && state.unheard >= SILENT_AFTER ? state.unheard : undefined
   }
 
   /**
@@ -422,7 +468,8 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
-      this.#learned.set(host, { aimd: state.aimd, cutAt: state.cutAt, complained: true })
+      const { aimd, cutAt, heard, unheard } = state
+      this.#learned.set(host, { aimd, cutAt, complained: true, heard, unheard })
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
   }
