@@ -25,15 +25,22 @@ export class ImgpullError extends Error {
    * `isPressure`): a connection it turned away before any answer.
    */
   readonly pressure: boolean
+  /**
+   * The failure met a resume (a request with `Range`): its answer (an `HTTPError`), or none at
+   * all (a `NetworkError` or headers `TimeoutError`: see `unansweredResume`). Either may be the
+   * server refusing Range (see `refusesRange`).
+   */
+  readonly resumed: boolean
   constructor(
     code: string,
     message: string,
-    options: { retryable?: boolean; cause?: unknown; pressure?: boolean } = {},
+    options: { retryable?: boolean; cause?: unknown; pressure?: boolean; resumed?: boolean } = {},
   ) {
     super(message, { cause: options.cause })
     this.code = code
     this.retryable = options.retryable ?? false
     this.pressure = options.pressure ?? false
+    this.resumed = options.resumed ?? false
   }
 }
 
@@ -56,19 +63,16 @@ export class HTTPError extends ImgpullError {
   readonly status: number
   /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
   readonly retryAfter: number | undefined
-  /** The answer was to a resume (a request with Range): a 5xx there may be the server refusing Range. */
-  readonly resumed: boolean
   constructor(status: number, url: string, retryAfter?: number, resumed = false) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
     const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
     super(
       `http-${status}`,
       `HTTP ${status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}`,
-      { retryable: RETRYABLE_STATUS.has(status) },
+      { retryable: RETRYABLE_STATUS.has(status), resumed },
     )
     this.status = status
     this.retryAfter = retryAfter
-    this.resumed = resumed
   }
 }
 
@@ -82,13 +86,17 @@ export class TimeoutError extends ImgpullError {
   readonly phase: TimeoutPhase
   /** The timeout that ran out, ms. */
   readonly ms: number
-  /** `via`: the proxy the request went through (it may be the one that kept silent). */
-  constructor(phase: TimeoutPhase, ms: number, url: string, via?: string) {
+  /**
+   * `via`: the proxy the request went through (it may be the one that kept silent). `resumed`: a
+   * resume that no answer came to (see `ImgpullError.resumed`).
+   */
+  constructor(phase: TimeoutPhase, ms: number, url: string, via?: string, resumed = false) {
     super(
       'timeout',
       `${phase} timeout after ${duration(ms)} on ${url}${via ? ` (through the proxy ${via})` : ''}`,
       {
         retryable: true,
+        resumed,
       },
     )
     this.phase = phase
@@ -101,15 +109,17 @@ export class NetworkError extends ImgpullError {
   /**
    * `via`: the proxy the request went through (it may be the one that closed or reset it).
    * `turnedAway`: a new connection closed or reset before any answer (a host at its limit of
-   * connections), a complaint of the host.
+   * connections), a complaint of the host. `resumed`: a resume that no answer came to (see
+   * `ImgpullError.resumed`).
    */
-  constructor(url: string, cause: unknown, via?: string, turnedAway = false) {
+  constructor(url: string, cause: unknown, via?: string, turnedAway = false, resumed = false) {
     const code = (cause as { code?: string } | undefined)?.code
     const through = via ? ` (through the proxy ${via})` : ''
     super('network', `network error on ${url}${through}: ${networkWords(cause)}`, {
       retryable: !(code && SAME_EVERY_TIME.has(code)),
       cause,
       pressure: turnedAway,
+      resumed,
     })
   }
 }

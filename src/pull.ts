@@ -9,7 +9,7 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
-import { isPressure, keepsPart, onFailure, progressFree } from './fetch/retry-policy.js'
+import { isPressure, keepsPart, onFailure, progressFree, refusesRange } from './fetch/retry-policy.js'
 import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
@@ -676,10 +676,11 @@ class Engine {
       this.#scheduler.heardFrom(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers'))
       this.#scheduler.unanswered(answeredBy)
-    // A second 5xx in a row to a resume: the server may be refusing Range (a CDN that answers it with 500),
-    // so the next attempt asks for the whole file. The first one was the benefit of the doubt; a
-    // 503 says to come back later, and the part stays.
-    if (e instanceof HTTPError && e.resumed && e.status >= 500 && e.status !== 503) {
+    // A second 5xx in a row to a resume, or a second resume with no answer at all: the server may
+    // be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
+    // attempt asks for the whole file. The first one was the benefit of the doubt; a 503 says to
+    // come back later, and the part stays.
+    if (refusesRange({ code: e.code, status, resumed: e.resumed })) {
       task.rangeFailures = (task.rangeFailures ?? 0) + 1
       if (task.rangeFailures >= 2) await unlink(task.part).catch(() => {})
     } else task.rangeFailures = 0

@@ -126,6 +126,12 @@ const refusesRange = (status: string): Answer => {
   }
 }
 
+/** `refusesRange`, but a request with Range gets `dropped` (no answer) in place of a status. */
+const dropsRange = (dropped: () => string | { open: Buffer }): Answer => {
+  const plain = refusesRange('')
+  return (range) => (range ? dropped() : plain(undefined))
+}
+
 /** Two files of one deploy: the same Last-Modified, no ETag, ranges by date (If-Range). */
 const deployed =
   (body: () => Buffer, first: { cut?: number }): Answer =>
@@ -216,6 +222,9 @@ const answers: Record<string, Answer> = {
   '/range-403': refusesRange('403 Forbidden'),
   '/range-404': refusesRange('404 Not Found'),
   '/range-500': refusesRange('500 Internal Server Error'),
+  // A firewall or proxy that drops any request with Range: closed unanswered, or never answered.
+  '/range-dropped': dropsRange(() => ''),
+  '/range-silent': dropsRange(() => ({ open: Buffer.alloc(0) })),
   '/range-502-once': (() => {
     let refused = 0
     const refusing = refusesRange('502 Bad Gateway')
@@ -584,6 +593,20 @@ test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks aga
   assert.equal(r.status, 'ok', r.message)
   assert.equal(r.attempts, 2)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
+})
+
+test('resumes the server drops (closed unanswered, or silent) ask without Range after the second: the file comes, in this run', async () => {
+  for (const path of ['/range-dropped', '/range-silent']) {
+    const { r, out } = await get(path, { retries: 3, headersTimeout: 300 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+    assert.deepEqual(
+      requests.filter((q) => q.path === path).map((q) => q.range),
+      // Once may be passing trouble: the Range is asked for once more before it is given up.
+      [undefined, resumeRange(6_000), resumeRange(6_000), undefined],
+      path,
+    )
+  }
 })
 
 test('a resume whose redirect now leads to another file is not joined to it: the file is asked for again', async () => {

@@ -16,6 +16,7 @@ import {
   MIN_PROGRESS_BYTES,
   onFailure,
   progressFree,
+  refusesRange,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, Scheduler } from '../src/fetch/scheduler.js'
@@ -658,6 +659,23 @@ test('a failed job keeps its part only when it can be resumed and the failure wa
     ['too-large', true, false],
   ]
   for (const [code, resumable, expected] of table) assert.equal(keepsPart(code, resumable), expected, code)
+})
+
+test('a failed resume that may be the server refusing Range: a 5xx but 503, or no answer at all', () => {
+  const table: [string, { code: string; status?: number; resumed: boolean }, boolean][] = [
+    ['a 500 to a resume', { code: 'http-500', status: 500, resumed: true }, true],
+    ['a 502 to a resume', { code: 'http-502', status: 502, resumed: true }, true],
+    ['a 503 says to come back later', { code: 'http-503', status: 503, resumed: true }, false],
+    ['a 429', { code: 'http-429', status: 429, resumed: true }, false],
+    ['a 500 to a plain GET', { code: 'http-500', status: 500, resumed: false }, false],
+    // A firewall or proxy that drops requests with Range (hunt41 D1).
+    ['closed or reset before any answer', { code: 'network', resumed: true }, true],
+    ['silent past the headers timeout', { code: 'timeout', resumed: true }, true],
+    ['a network failure of a plain GET', { code: 'network', resumed: false }, false],
+    // Marked only where the server took the request (see noAnswer in download.ts).
+    ['a cut body', { code: 'truncated', resumed: false }, false],
+  ]
+  for (const [name, facts, expected] of table) assert.equal(refusesRange(facts), expected, name)
 })
 
 test('an attempt cut after it moved a resumable file on is not held against the retries, up to a bound', () => {

@@ -40,7 +40,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new TimeoutError('connect', options.connectTimeout, where, via)
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('headers', options.headersTimeout, where, via)
+      return new TimeoutError('headers', options.headersTimeout, where, via, unanswered(error))
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, where, via)
   }
@@ -70,11 +70,29 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
-  return new NetworkError(where, error, via, turnedAway(error))
+  return new NetworkError(where, error, via, turnedAway(error), unanswered(error))
 }
 
 const HOP = Symbol('hop')
 const DOOR = Symbol('door')
+const RESUME = Symbol('resume')
+
+/**
+ * Mark `error` as a resume (a request with `Range`) the server took and never answered, or
+ * answered with a head no one can read: the connection closed or reset, or silence past
+ * `--headers-timeout` (see `noAnswer` in download.ts). A firewall or proxy that drops requests
+ * with Range does that to every resume, as a CDN that answers Range with 500 does: see
+ * `refusesRange`. Returns `error`.
+ */
+export function unansweredResume(error: unknown): unknown {
+  if (error && typeof error === 'object' && !(RESUME in error)) {
+    Object.defineProperty(error, RESUME, { value: true, enumerable: false })
+  }
+  return error
+}
+
+const unanswered = (error: unknown) =>
+  !!error && typeof error === 'object' && (error as { [RESUME]?: boolean })[RESUME] === true
 
 /**
  * Mark `error` as a connection the server turned away before any answer (see `isTurnedAway` in

@@ -10,7 +10,7 @@ import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { atDoor, atHop } from './classify.js'
+import { atDoor, atHop, unansweredResume } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
@@ -448,6 +448,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
       if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
         if (!t.cancel.aborted && isTurnedAway(error, exchange.reused)) atDoor(error)
+        if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) unansweredResume(error)
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++
@@ -455,6 +456,21 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       clearTimeout(timer)
     }
   }
+}
+
+/**
+ * The server took the request and gave no answer that can be read: it closed or reset the
+ * connection, kept silent past `--headers-timeout`, or sent a head undici refuses. Not a connect,
+ * name or TLS failure: those never reached the server, and say nothing of the request's `Range`.
+ */
+function noAnswer(error: unknown): boolean {
+  const code = errorCode(error)
+  return (
+    closedOrReset(error) ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+    (error as Error | null)?.name === 'HTTPParserError'
+  )
 }
 
 /**

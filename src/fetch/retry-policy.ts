@@ -105,6 +105,20 @@ export function isTurnedAway(error: unknown, reused?: boolean): boolean {
   return reused !== true && closedOrReset(error) && (error as Error).message !== 'bad response'
 }
 
+/**
+ * Whether a failed resume (a request with `Range`, see `ImgpullError.resumed`) may be the server
+ * refusing Range: a 5xx to it (a CDN that answers Range with 500), not a 503, which says to come
+ * back later; or no answer at all, a `network` or headers `timeout` failure (a firewall or proxy
+ * that closes, resets or never answers a request with Range, while it serves the same URL
+ * without). The first may be passing trouble: after a second in a row the part is dropped, so the
+ * next attempt asks for the whole file (pull.ts), as it would without the bytes on disk.
+ */
+export function refusesRange(f: { code: string; status?: number; resumed: boolean }): boolean {
+  if (!f.resumed) return false
+  if (f.status !== undefined) return f.status >= 500 && f.status !== 503
+  return f.code === 'network' || f.code === 'timeout'
+}
+
 /** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
 export const closedOrReset = (error: unknown): boolean => {
   const code = errorCode(error)

@@ -38,8 +38,15 @@ export type FromThread =
  */
 export type SerializedError =
   | { kind: 'http'; status: number; retryAfter?: number; resumed: boolean; message: string }
-  | { kind: 'timeout'; phase: TimeoutPhase; ms: number; message: string }
-  | { kind: 'imgpull'; code: string; retryable: boolean; pressure: boolean; message: string }
+  | { kind: 'timeout'; phase: TimeoutPhase; ms: number; resumed: boolean; message: string }
+  | {
+      kind: 'imgpull'
+      code: string
+      retryable: boolean
+      pressure: boolean
+      resumed: boolean
+      message: string
+    }
   | { kind: 'local'; code: string; path?: string; message: string }
 
 export function serializeError(error: unknown): SerializedError {
@@ -53,7 +60,13 @@ export function serializeError(error: unknown): SerializedError {
     }
   }
   if (error instanceof TimeoutError) {
-    return { kind: 'timeout', phase: error.phase, ms: error.ms, message: error.message }
+    return {
+      kind: 'timeout',
+      phase: error.phase,
+      ms: error.ms,
+      resumed: error.resumed,
+      message: error.message,
+    }
   }
   if (error instanceof ImgpullError) {
     return {
@@ -61,6 +74,7 @@ export function serializeError(error: unknown): SerializedError {
       code: error.code,
       retryable: error.retryable,
       pressure: error.pressure,
+      resumed: error.resumed,
       message: error.message,
     }
   }
@@ -71,9 +85,13 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(s: SerializedError): Error {
   let error: Error
   if (s.kind === 'http') error = new HTTPError(s.status, '', s.retryAfter, s.resumed)
-  else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '')
+  else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '', undefined, s.resumed)
   else if (s.kind === 'imgpull')
-    error = new ImgpullError(s.code, s.message, { retryable: s.retryable, pressure: s.pressure })
+    error = new ImgpullError(s.code, s.message, {
+      retryable: s.retryable,
+      pressure: s.pressure,
+      resumed: s.resumed,
+    })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
   return error

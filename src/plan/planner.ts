@@ -36,7 +36,7 @@ export interface Task {
    * (see `DownloadContext.tailChecked`): later resumes in the run ask from the next byte.
    */
   tailChecked?: boolean
-  /** 5xx answers in a row to this job's resumes (see `HTTPError.resumed`). */
+  /** Resumes in a row that met a 5xx or no answer at all (see `refusesRange`). */
   rangeFailures?: number
   /** The failure the job is being retried for: its outcome if its time runs out before the retry. */
   retriedFor?: ImgpullError
