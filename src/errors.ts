@@ -26,9 +26,9 @@ export class ImgpullError extends Error {
    */
   readonly pressure: boolean
   /**
-   * The failure met a resume (a request with `Range`): its answer (an `HTTPError`), or none at
-   * all (a `NetworkError` or headers `TimeoutError`: see `unansweredResume`). Either may be the
-   * server refusing Range (see `refusesRange`).
+   * The failure met a resume (a request with `Range`): its answer's status (an `HTTPError`), or
+   * not a byte of the file from it (a `NetworkError`, `TimeoutError` or `truncated`: see
+   * `nothingResumed`). Either may be the server refusing Range (see `refusesRange`).
    */
   readonly resumed: boolean
   constructor(
@@ -88,7 +88,7 @@ export class TimeoutError extends ImgpullError {
   readonly ms: number
   /**
    * `via`: the proxy the request went through (it may be the one that kept silent). `resumed`: a
-   * resume that no answer came to (see `ImgpullError.resumed`).
+   * resume that brought not a byte of the file (see `ImgpullError.resumed`).
    */
   constructor(phase: TimeoutPhase, ms: number, url: string, via?: string, resumed = false) {
     super(
@@ -109,8 +109,8 @@ export class NetworkError extends ImgpullError {
   /**
    * `via`: the proxy the request went through (it may be the one that closed or reset it).
    * `turnedAway`: a new connection closed or reset before any answer (a host at its limit of
-   * connections), a complaint of the host. `resumed`: a resume that no answer came to (see
-   * `ImgpullError.resumed`).
+   * connections), a complaint of the host. `resumed`: a resume that brought not a byte of the
+   * file (see `ImgpullError.resumed`).
    */
   constructor(url: string, cause: unknown, via?: string, turnedAway = false, resumed = false) {
     const code = (cause as { code?: string } | undefined)?.code

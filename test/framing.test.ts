@@ -6,6 +6,7 @@ import { constants } from 'node:http2'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
@@ -127,9 +128,22 @@ const refusesRange = (status: string): Answer => {
 }
 
 /** `refusesRange`, but a request with Range gets `dropped` (no answer) in place of a status. */
-const dropsRange = (dropped: () => string | { open: Buffer }): Answer => {
+const dropsRange = (dropped: () => string | Buffer | { open: Buffer }): Answer => {
   const plain = refusesRange('')
   return (range) => (range ? dropped() : plain(undefined))
+}
+
+/** The head of the 206 that `refusesRange`'s file's resume asks for (from 6,000 less the overlap). */
+const rangeHead = () => {
+  const from = 6_000 - RESUME_OVERLAP
+  return [
+    'HTTP/1.1 206 Partial Content',
+    'Content-Type: image/gif',
+    'ETag: "gif-v1"',
+    `Content-Range: bytes ${from}-${gif.length - 1}/${gif.length}`,
+    `Content-Length: ${gif.length - from}`,
+    'Connection: close',
+  ]
 }
 
 /** Two files of one deploy: the same Last-Modified, no ETag, ranges by date (If-Range). */
@@ -225,6 +239,9 @@ const answers: Record<string, Answer> = {
   // A firewall or proxy that drops any request with Range: closed unanswered, or never answered.
   '/range-dropped': dropsRange(() => ''),
   '/range-silent': dropsRange(() => ({ open: Buffer.alloc(0) })),
+  // A range handler that fails after its head (a download script whose seek fails): not a byte.
+  '/range-head-only': dropsRange(() => head(rangeHead())),
+  '/range-head-stalls': dropsRange(() => ({ open: head(rangeHead()) })),
   '/range-502-once': (() => {
     let refused = 0
     const refusing = refusesRange('502 Bad Gateway')
@@ -603,6 +620,19 @@ test('resumes the server drops (closed unanswered, or silent) ask without Range 
     assert.deepEqual(
       requests.filter((q) => q.path === path).map((q) => q.range),
       // Once may be passing trouble: the Range is asked for once more before it is given up.
+      [undefined, resumeRange(6_000), resumeRange(6_000), undefined],
+      path,
+    )
+  }
+})
+
+test('resumes answered with a 206 head and not a byte (closed, or silent) ask without Range after the second', async () => {
+  for (const path of ['/range-head-only', '/range-head-stalls']) {
+    const { r, out } = await get(path, { retries: 3, idleTimeout: 300 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+    assert.deepEqual(
+      requests.filter((q) => q.path === path).map((q) => q.range),
       [undefined, resumeRange(6_000), resumeRange(6_000), undefined],
       path,
     )

@@ -661,7 +661,7 @@ test('a failed job keeps its part only when it can be resumed and the failure wa
   for (const [code, resumable, expected] of table) assert.equal(keepsPart(code, resumable), expected, code)
 })
 
-test('a failed resume that may be the server refusing Range: a 5xx but 503, or no answer at all', () => {
+test('a failed resume that may be the server refusing Range: a 5xx but 503, or not a byte of the file', () => {
   const table: [string, { code: string; status?: number; resumed: boolean }, boolean][] = [
     ['a 500 to a resume', { code: 'http-500', status: 500, resumed: true }, true],
     ['a 502 to a resume', { code: 'http-502', status: 502, resumed: true }, true],
@@ -672,8 +672,12 @@ test('a failed resume that may be the server refusing Range: a 5xx but 503, or n
     ['closed or reset before any answer', { code: 'network', resumed: true }, true],
     ['silent past the headers timeout', { code: 'timeout', resumed: true }, true],
     ['a network failure of a plain GET', { code: 'network', resumed: false }, false],
-    // Marked only where the server took the request (see noAnswer in download.ts).
+    // A 206 head, then not a byte past those on disk (hunt41 D2).
+    ['a resume closed before a new byte', { code: 'truncated', resumed: true }, true],
+    // Marked only where the server took the request (see noAnswer in download.ts), and a body
+    // only where it brought nothing new.
     ['a cut body', { code: 'truncated', resumed: false }, false],
+    ['the bytes at fault', { code: 'corrupt', resumed: true }, false],
   ]
   for (const [name, facts, expected] of table) assert.equal(refusesRange(facts), expected, name)
 })

@@ -42,7 +42,7 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_HEADERS_TIMEOUT':
       return new TimeoutError('headers', options.headersTimeout, where, via, unanswered(error))
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TimeoutError('idle', options.idleTimeout, where, via)
+      return new TimeoutError('idle', options.idleTimeout, where, via, unanswered(error))
   }
   const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
   if (proxied) return proxied
@@ -78,13 +78,14 @@ const DOOR = Symbol('door')
 const RESUME = Symbol('resume')
 
 /**
- * Mark `error` as a resume (a request with `Range`) the server took and never answered, or
- * answered with a head no one can read: the connection closed or reset, or silence past
- * `--headers-timeout` (see `noAnswer` in download.ts). A firewall or proxy that drops requests
- * with Range does that to every resume, as a CDN that answers Range with 500 does: see
- * `refusesRange`. Returns `error`.
+ * Mark `error` as a resume (a request with `Range`) that brought not a byte of the file: the
+ * server took the request and gave no answer that can be read (the connection closed or reset,
+ * silence past `--headers-timeout`, a head undici refuses: see `noAnswer` in download.ts), or a
+ * head and then no byte past those on disk (closed, or silent past `--idle-timeout`). A firewall
+ * or proxy that drops requests with Range, or a range handler that fails after its head, does that
+ * to every resume, as a CDN that answers Range with 500 does: see `refusesRange`. Returns `error`.
  */
-export function unansweredResume(error: unknown): unknown {
+export function nothingResumed(error: unknown): unknown {
   if (error && typeof error === 'object' && !(RESUME in error)) {
     Object.defineProperty(error, RESUME, { value: true, enumerable: false })
   }

@@ -10,7 +10,7 @@ import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { atDoor, atHop, unansweredResume } from './classify.js'
+import { atDoor, atHop, nothingResumed } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
@@ -448,7 +448,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
       if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
         if (!t.cancel.aborted && isTurnedAway(error, exchange.reused)) atDoor(error)
-        if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) unansweredResume(error)
+        if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) nothingResumed(error)
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
       t.replays++
@@ -778,13 +778,16 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       !(error instanceof ImgpullError) &&
       !isFatalLocal(error) &&
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
+    // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
+    const nothing = decision.at > 0 && beyond() === 0 && !t.cancel.aborted && !isFatalLocal(error)
     if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
       throw new ImgpullError(
         'truncated',
         `${shown}: connection closed after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
-        { retryable: true, cause: error },
+        { retryable: true, cause: error, resumed: nothing },
       )
     }
+    if (nothing && errorCode(error) === 'UND_ERR_BODY_TIMEOUT') nothingResumed(error)
     throw error
   }
   await file.close()
@@ -797,6 +800,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     } else await t.dropPart()
     throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
       retryable: true,
+      // Not a byte past those on disk (see `nothingResumed`).
+      resumed: decision.at > 0 && beyond() === 0,
     })
   }
   // A partial answer (206): ask for the rest, proven to be of the same version.

@@ -108,15 +108,16 @@ export function isTurnedAway(error: unknown, reused?: boolean): boolean {
 /**
  * Whether a failed resume (a request with `Range`, see `ImgpullError.resumed`) may be the server
  * refusing Range: a 5xx to it (a CDN that answers Range with 500), not a 503, which says to come
- * back later; or no answer at all, a `network` or headers `timeout` failure (a firewall or proxy
- * that closes, resets or never answers a request with Range, while it serves the same URL
- * without). The first may be passing trouble: after a second in a row the part is dropped, so the
- * next attempt asks for the whole file (pull.ts), as it would without the bytes on disk.
+ * back later; or not a byte of the file from it, a `network`, `timeout` or `truncated` failure (a
+ * firewall or proxy that closes, resets or never answers a request with Range, a range handler
+ * that fails after its head, while the same URL is served without). The first may be passing
+ * trouble: after a second in a row the part is dropped, so the next attempt asks for the whole
+ * file (pull.ts), as it would without the bytes on disk.
  */
 export function refusesRange(f: { code: string; status?: number; resumed: boolean }): boolean {
   if (!f.resumed) return false
   if (f.status !== undefined) return f.status >= 500 && f.status !== 503
-  return f.code === 'network' || f.code === 'timeout'
+  return f.code === 'network' || f.code === 'timeout' || f.code === 'truncated'
 }
 
 /** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
