@@ -556,6 +556,10 @@ class Engine {
       if (at === 0) task.tailChecked = false
     }
     const expectedHash = task.job.expectedHash
+    // The server refused the last two resumes (see #failed): this attempt asks without Range. The
+    // bytes on disk stay until a body replaces them: a plain request met with no answer either
+    // leaves them for the next attempt, which resumes again.
+    const plain = (task.rangeFailures ?? 0) >= 2
     const tailChecked = task.tailChecked
     const onTailChecked = () => {
       task.tailChecked = true
@@ -583,6 +587,7 @@ class Engine {
             onHop,
             tailChecked,
             onTailChecked,
+            plain,
           },
           cancel,
         )
@@ -602,6 +607,7 @@ class Engine {
             expectedHash,
             tailChecked,
             onTailChecked,
+            plain,
             // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
             hold: this.dataset !== undefined && !this.pool,
           },
@@ -676,14 +682,13 @@ class Engine {
       this.#scheduler.heardFrom(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers'))
       this.#scheduler.unanswered(answeredBy)
-    // A second 5xx in a row to a resume, or a second resume with no answer at all: the server may
-    // be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
-    // attempt asks for the whole file. The first one was the benefit of the doubt; a 503 says to
-    // come back later, and the part stays.
-    if (refusesRange({ code: e.code, status, resumed: e.resumed })) {
+    // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
+    // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
+    // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of
+    // the doubt; a 503 says to come back later.
+    if (refusesRange({ code: e.code, status, resumed: e.resumed }))
       task.rangeFailures = (task.rangeFailures ?? 0) + 1
-      if (task.rangeFailures >= 2) await unlink(task.part).catch(() => {})
-    } else task.rangeFailures = 0
+    else task.rangeFailures = 0
     // An attempt cut after it moved a resumable file forward is not held against the retries.
     const resumable = ifRangeValue(task.validators) !== undefined
     // With --retries 0 one attempt is all the user allows, progress or not.

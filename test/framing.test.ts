@@ -133,6 +133,21 @@ const dropsRange = (dropped: () => string | Buffer | { open: Buffer }): Answer =
   return (range) => (range ? dropped() : plain(undefined))
 }
 
+/** The 206 a resume of `refusesRange`'s file asks for (`Range: bytes=N-`). */
+const gifFrom = (range: string) => {
+  const from = Number(/bytes=(\d+)-/.exec(range)![1])
+  return Buffer.concat([
+    head([
+      'HTTP/1.1 206 Partial Content',
+      'Content-Type: image/gif',
+      'ETag: "gif-v1"',
+      `Content-Range: bytes ${from}-${gif.length - 1}/${gif.length}`,
+      `Content-Length: ${gif.length - from}`,
+    ]),
+    gif.subarray(from),
+  ])
+}
+
 /** The head of the 206 that `refusesRange`'s file's resume asks for (from 6,000 less the overlap). */
 const rangeHead = () => {
   const from = 6_000 - RESUME_OVERLAP
@@ -245,19 +260,15 @@ const answers: Record<string, Answer> = {
   '/range-502-once': (() => {
     let refused = 0
     const refusing = refusesRange('502 Bad Gateway')
+    return (range: string | undefined) => (!range || refused++ === 0 ? refusing(range) : gifFrom(range))
+  })(),
+  // A gateway down for a moment: 502 to two resumes and to the plain request after them, then up.
+  '/down-502': (() => {
+    let answers = 0
+    const refusing = refusesRange('502 Bad Gateway')
     return (range: string | undefined) => {
-      if (!range || refused++ === 0) return refusing(range)
-      const from = Number(/bytes=(\d+)-/.exec(range)![1])
-      return Buffer.concat([
-        head([
-          'HTTP/1.1 206 Partial Content',
-          'Content-Type: image/gif',
-          'ETag: "gif-v1"',
-          `Content-Range: bytes ${from}-${gif.length - 1}/${gif.length}`,
-          `Content-Length: ${gif.length - from}`,
-        ]),
-        gif.subarray(from),
-      ])
+      if (++answers >= 2 && answers <= 4) return refusing('down')
+      return range ? gifFrom(range) : refusing(undefined)
     }
   })(),
   // A thumbnail queued for generation (RFC 9110 §15.3.3), there on the next request.
@@ -624,6 +635,18 @@ test('resumes the server drops (closed unanswered, or silent) ask without Range 
       path,
     )
   }
+})
+
+test('giving Range up keeps the bytes on disk until a body replaces them: a gateway down for a moment costs nothing', async () => {
+  const { r, out } = await get('/down-502', { retries: 4 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(gif))
+  assert.deepEqual(
+    requests.filter((q) => q.path === '/down-502').map((q) => q.range),
+    // Two 502s to resumes, a 502 to the plain request too: the gateway was down, not refusing
+    // Range, and the bytes kept are resumed once it is up.
+    [undefined, resumeRange(6_000), resumeRange(6_000), undefined, resumeRange(6_000)],
+  )
 })
 
 test('resumes answered with a 206 head and not a byte (closed, or silent) ask without Range after the second', async () => {

@@ -82,6 +82,11 @@ export interface DownloadContext {
   /** Called when a resume's overlap was compared whole and found the same. */
   onTailChecked?: () => void
   /**
+   * Ask for the whole file, without `Range`, though bytes on disk could be resumed: the server
+   * refused the last resumes (see `refusesRange`). Those bytes stay until a body replaces them.
+   */
+  plain?: boolean
+  /**
    * Keep a file that came whole in one body smaller than `FLUSH_BYTES` (most images) in memory
    * instead of writing its part file: `Downloaded.held`. For an output that copies the bytes
    * elsewhere anyway (the WebDataset spool), where the part file would be written, renamed and
@@ -310,7 +315,7 @@ export async function download(
  * ends while its body is paused (nodejs/undici#5360).
  */
 const measureDisk: Step = async (t) => {
-  t.offset = ifRangeValue(t.known) ? await sizeOnDisk(t.part) : 0
+  t.offset = ifRangeValue(t.known) && !t.ctx.plain ? await sizeOnDisk(t.part) : 0
   // More bytes than the file has: not a part of it.
   if (t.known.length !== undefined && t.offset > t.known.length)
     await t.restart(`the ${t.offset} bytes on disk are more than the file's ${t.known.length}`)

@@ -12,6 +12,7 @@ export type ToThread =
       validators: Validators
       expectedHash?: Job['expectedHash']
       tailChecked?: boolean
+      plain?: boolean
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */

@@ -22,6 +22,8 @@ export interface ThreadTask {
   /** See `DownloadContext.tailChecked`. */
   tailChecked?: boolean
   onTailChecked?: () => void
+  /** See `DownloadContext.plain`. */
+  plain?: boolean
 }
 
 interface Pending {
@@ -126,6 +128,7 @@ export class TransferThreads {
         validators: task.validators,
         expectedHash: task.expectedHash,
         tailChecked: task.tailChecked,
+        plain: task.plain,
       }
       chosen.worker.postMessage(start)
       if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)

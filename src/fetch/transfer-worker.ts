@@ -52,6 +52,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         onBody: (at) => send({ op: 'body', id: m.id, at }),
         tailChecked: m.tailChecked,
         onTailChecked: () => send({ op: 'tail', id: m.id }),
+        plain: m.plain,
         onBytes: countBytes,
         onHop: (origin) =>
           new Promise<void>((resolve, reject) => {
