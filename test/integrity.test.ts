@@ -146,6 +146,53 @@ test('a Last-Modified in the second of its answer is weak (RFC 9110 §8.8.2.2): 
   await holds(out, 'fresh-lm.jpg', makeImage('fresh-lm#2', 1_500_000))
 })
 
+test('a Last-Modified less than a minute before its Date is weak: the two may come from two clocks (RFC 9110 §8.8.2.2)', async () => {
+  // Files written by a host whose clock is 30 s behind the server's: the photo is written again
+  // within the second of its Last-Modified, after the first answer. A resume "proven" by that date
+  // joins the two once the overlap was compared (later resumes in a run ask from the next byte).
+  const v1 = makeImage('skewed-v1', 100_000)
+  const v2 = makeImage('skewed-v2', 100_000)
+  const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000 - 30_000).toUTCString()
+  const sent: (string | undefined)[] = []
+  let answers = 0
+  const origin = createHttpServer((req, res) => {
+    sent.push(req.headers.range)
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    const headers = { 'content-type': 'image/jpeg', 'last-modified': lastModified }
+    if (answers++ === 0) {
+      // The first answer is cut after 40,000 bytes.
+      res.writeHead(200, { ...headers, 'content-length': v1.length })
+      res.write(v1.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+      return
+    }
+    if (!req.headers.range) {
+      res.writeHead(200, { ...headers, 'content-length': v2.length })
+      res.end(v2)
+      return
+    }
+    // The resume that compares the overlap gets the first version up to byte 60,000, then a cut;
+    // the next, from byte 60,000, the second version's rest under the same date.
+    const file = from < 40_000 ? v1 : v2
+    res.writeHead(206, {
+      ...headers,
+      'content-length': file.length - from,
+      'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+    })
+    if (file === v2) res.end(file.subarray(from))
+    else res.write(file.subarray(from, 60_000), () => req.socket.resetAndDestroy())
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/skewed.jpg`
+    const { out, one } = await get([url], { retries: 3 })
+    assert.equal(one.status, 'ok', one.message)
+    assert.deepEqual(sent, [undefined, undefined], 'restarted from byte 0, no date offered as proof')
+    await holds(out, 'skewed.jpg', v2)
+  } finally {
+    origin.close()
+  }
+})
+
 test('every validator is compared, whatever the server does with If-Range', async (t) => {
   const cases = {
     // A strong ETag that changed, on a server that serves the range anyway.

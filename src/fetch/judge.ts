@@ -129,10 +129,18 @@ export const RESUME_OVERLAP = 4096
 export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
 
 /**
- * `Last-Modified` as a validator: as sent when it is strong, else marked `W/`. RFC 9110 §8.8.2.2:
- * a date is strong only when the answer's `Date` is at least a second after it (a file changed
- * twice within that second would show one date for two versions); without a `Date` (or with a date
- * that does not parse) it is weak.
+ * How long before the answer's `Date` a `Last-Modified` must be to be strong. RFC 9110 §8.8.2.2
+ * asks a client for a `Date` at least a second after it (a file changed twice within that second
+ * shows one date for two versions) and a reason to believe both came from one clock, or enough
+ * time between them that clocks out of step cannot matter: a client knows nothing of the clocks
+ * (a file written on another host, an edge's `Date` over an origin's date), so a minute, RFC
+ * 7232 §2.2.2's figure, and Chromium's for resuming downloads (`HasStrongValidators`).
+ */
+export const STRONG_DATE_MS = 60_000
+
+/**
+ * `Last-Modified` as a validator: as sent when it is strong (see `STRONG_DATE_MS`), else marked
+ * `W/`; without a `Date` (or with a date that does not parse) it is weak.
  */
 export function lastModifiedValidator(
   lastModified: string | undefined,
@@ -141,7 +149,7 @@ export function lastModifiedValidator(
   if (lastModified === undefined || lastModified.startsWith('W/')) return lastModified
   const modified = Date.parse(lastModified)
   const sent = date === undefined ? Number.NaN : Date.parse(date)
-  return sent - modified >= 1000 ? lastModified : `W/${lastModified}`
+  return sent - modified >= STRONG_DATE_MS ? lastModified : `W/${lastModified}`
 }
 
 const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
