@@ -542,6 +542,30 @@ test('a body that ended with nothing marking its end, before it could be told, i
   }
 })
 
+test('over HTTP/2, resumes whose streams the server resets before their head ask without Range after the second', async () => {
+  const ranges: (string | undefined)[] = []
+  const server = await startH2Server(
+    { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
+    (req, res) => {
+      const range = req.headers.range as string | undefined
+      ranges.push(range)
+      // A front that resets every stream carrying Range; the first plain answer is cut at 6,000.
+      if (range) return req.stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+      res.writeHead(200, { 'content-type': 'image/gif', etag: '"gif-v1"', 'content-length': gif.length })
+      if (ranges.length > 1) res.end(gif)
+      else res.write(gif.subarray(0, 6000), () => req.stream.close(constants.NGHTTP2_INTERNAL_ERROR))
+    },
+  )
+  try {
+    const { r, out } = await get('/reset.gif', { origin: server.origin, caCert: certs.ca, retries: 3 })
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif))
+    assert.deepEqual(ranges, [undefined, resumeRange(6_000), resumeRange(6_000), undefined])
+  } finally {
+    await server.close()
+  }
+})
+
 test('over HTTP/2, a body without a length is not marked at its end: a stream ended early keeps nothing', async () => {
   const server = await startH2Server(
     { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },

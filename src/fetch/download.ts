@@ -465,13 +465,16 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
 
 /**
  * The server took the request and gave no answer that can be read: it closed or reset the
- * connection, kept silent past `--headers-timeout`, or sent a head undici refuses. Not a connect,
- * name or TLS failure: those never reached the server, and say nothing of the request's `Range`.
+ * connection (over HTTP/2, reset the stream or ended the session with an error), kept silent past
+ * `--headers-timeout`, or sent a head undici refuses. Not a connect, name or TLS failure: those
+ * never reached the server, and say nothing of the request's `Range`.
  */
 function noAnswer(error: unknown): boolean {
   const code = errorCode(error)
   return (
     closedOrReset(error) ||
+    code === 'ERR_HTTP2_STREAM_ERROR' ||
+    code === 'ERR_HTTP2_SESSION_ERROR' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
     code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
     (error as Error | null)?.name === 'HTTPParserError'
