@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test'
 import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage, withMpf } from './support/images.js'
 import { resumeRange } from './support/resume.js'
@@ -301,6 +301,17 @@ const answers: Record<string, Answer> = {
     closeDelimited('image/gif', gif.subarray(0, 4119), [
       `Content-Range: bytes 0-${gif.length - 1}/${gif.length}`,
     ]),
+  // A front that caps every answer at 600 bytes and labels the part 200 (hunt41 D6).
+  '/jxl-200-part': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 200 OK',
+        'Content-Type: image/jxl',
+        'Content-Length: 600',
+        `Content-Range: bytes 0-599/${jxl.length}`,
+      ]),
+      jxl.subarray(0, 600),
+    ]),
   // Parts of a file of unknown size, fewer bytes than asked each time.
   '/jxl-star': rangedJxl({ cut: 300, part: 300, sized: false, etag: 'jxl-star' }),
   // One byte a part, never the end: given up after a bounded number of parts.
@@ -473,6 +484,13 @@ test('a body read to the close is not marked at its end by a Transfer-Encoding t
     const { r } = await get(path, { retries: 0 })
     assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
   }
+})
+
+test('a 200 whose Content-Range and Content-Length say it is a part is not kept as the file, where its bytes cannot show their end', async () => {
+  const { r, out } = await get('/jxl-200-part', { retries: 0 })
+  assert.equal(r.error, 'bad-range', `${r.status} ${r.message}`)
+  assert.match(r.message!, /a 200 of bytes 0-599 of 1123 \(its Content-Range\), not the whole file/)
+  assert.deepEqual(await outputFiles(out), [])
 })
 
 test('a 206 of a file of unknown size marks where its part ends, not the file: the rest is asked for until a 416', async () => {

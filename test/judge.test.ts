@@ -36,6 +36,36 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   // Not made yet (RFC 9110 §15.3.3): not the image, and retried (errors.ts).
   ['202', plain, 202, { 'content-length': '20' }, { do: 'fail', status: 202 }],
   ['416 to a plain GET', plain, 416, { 'content-range': 'bytes */1000' }, { do: 'fail', status: 416 }],
+  // A part labelled 200 (a front that caps every answer): its length marks an end that is not the file's (hunt41 D6).
+  [
+    '200 whose Content-Range and length say it is a part',
+    plain,
+    200,
+    { 'content-length': '600', 'content-range': 'bytes 0-599/1000' },
+    'refuse',
+  ],
+  [
+    '200 of a part, to a resume',
+    resume({ etag: ETAG, length: 1000 }),
+    200,
+    { 'content-length': '600', 'content-range': 'bytes 0-599/1000' },
+    'restart',
+  ],
+  // RFC 9110 §14.4: a 200's Content-Range means nothing; a stale one over the whole body is let be.
+  [
+    '200 of the whole file under a stale Content-Range',
+    plain,
+    200,
+    { 'content-length': '1000', 'content-range': 'bytes 0-599/1000' },
+    { do: 'receive', at: 0, total: 1000, length: 1000 },
+  ],
+  [
+    '200 whose Content-Range names the whole file',
+    plain,
+    200,
+    { 'content-length': '1000', 'content-range': 'bytes 0-999/1000' },
+    { do: 'receive', at: 0, total: 1000, length: 1000 },
+  ],
   [
     '206 to a plain GET, whole',
     plain,

@@ -10,6 +10,8 @@ import type { Validators } from '../types.js'
  * - A 200 is the whole file from byte 0, whatever was asked, unless it answers a range request
  *   and shows itself a part: a `Content-Range` past byte 0, or the same version (a strong
  *   validator equal) at another size. Then the whole file is asked for again, without `Range`.
+ *   Nor is a 200 whose `Content-Range` and `Content-Length` both say it is a part
+ *   (`partLabelledWhole`): to a plain GET it is refused.
  * - A resume asks again for the last bytes it has (`overlap`, see `RESUME_OVERLAP`), and its 206
  *   must start exactly there: those bytes are compared with the ones on disk (download.ts), so a
  *   file that changed under validators that did not (an ETag made from a record id or a deploy
@@ -332,7 +334,11 @@ export function judge(asked: Asked, answer: Answer): Decision {
       }
     }
   }
-  if (status !== 206) return whole(answer, codings)
+  if (status !== 206) {
+    const part = partLabelledWhole(answer, range)
+    if (part) return resuming ? { do: 'restart', why: part } : { do: 'refuse', why: part }
+    return whole(answer, codings)
+  }
 
   // 206 Partial Content.
   const multipart = /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
@@ -391,6 +397,22 @@ export function judge(asked: Asked, answer: Answer): Decision {
     ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
   }
+}
+
+/**
+ * Why a 2xx other than 206 is a part of the file under the wrong status, or `undefined`: its
+ * `Content-Range` names part of a file of known size, and its `Content-Length` is that part's
+ * (a front that caps every answer and labels it 200). Its length marks where its body ends, so
+ * a format whose bytes cannot show their own end (a bare JPEG XL, a GIF without its trailer)
+ * would be kept cut. RFC 9110 §14.4 gives a 200's Content-Range no meaning: one whose length is
+ * the whole file's (a cache that kept a 206's header over the whole body) is let be.
+ */
+function partLabelledWhole(answer: Answer, range: ReturnType<typeof parseContentRange>): string | undefined {
+  if (range?.start === undefined || range.total === undefined) return undefined
+  const length = range.end! - range.start + 1
+  const declared = header(answer.headers, 'content-length')
+  if (declared === undefined || Number(declared) !== length || length === range.total) return undefined
+  return `a ${answer.status} of bytes ${range.start}-${range.end} of ${range.total} (its Content-Range), not the whole file`
 }
 
 /** The body as the whole file from byte 0, its length (encoded bytes, for an encoded body) as declared. */
