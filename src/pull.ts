@@ -893,8 +893,12 @@ class Engine {
     } catch (error) {
       this.#fatal(fault(error, this.paths))
     }
-    // A cut file that can be resumed stays for the next run, which goes on from its last byte.
-    if (!keepsPart(e.code, ifRangeValue(task.validators) !== undefined)) unlink(task.part).catch(() => {})
+    // A cut file that can be resumed stays for the next run, which goes on from its last byte;
+    // unless the server refused its last two resumes: the next run asks for the whole file (its
+    // count is this run's alone: with --retries 1 it would meet the same two refusals again).
+    const refused = (task.rangeFailures ?? 0) >= 2
+    if (refused || !keepsPart(e.code, ifRangeValue(task.validators) !== undefined))
+      unlink(task.part).catch(() => {})
     if (this.pool) unlink(`${task.part}.out`).catch(() => {})
     this.#emit(resultOf(task.job, 'failed', outcome), true)
   }

@@ -254,6 +254,7 @@ const answers: Record<string, Answer> = {
   // A firewall or proxy that drops any request with Range: closed unanswered, or never answered.
   '/range-dropped': dropsRange(() => ''),
   '/range-silent': dropsRange(() => ({ open: Buffer.alloc(0) })),
+  '/range-dropped-rerun': dropsRange(() => ''),
   // A range handler that fails after its head (a download script whose seek fails): not a byte.
   '/range-head-only': dropsRange(() => head(rangeHead())),
   '/range-head-stalls': dropsRange(() => ({ open: head(rangeHead()) })),
@@ -677,6 +678,20 @@ test('resumes the server drops (closed unanswered, or silent) ask without Range 
       path,
     )
   }
+})
+
+test('a run that ends on the second refused resume leaves no part: the next run asks for the whole file', async () => {
+  const path = '/range-dropped-rerun'
+  // A cut, then two resumes dropped: out of retries on the second refusal.
+  const first = await get(path, { retries: 2 })
+  assert.equal(first.r.error, 'network', first.r.message)
+  const again = await get(path, { retries: 1 })
+  assert.equal(again.r.status, 'ok', again.r.message)
+  assert.ok((await readFile(join(again.out, again.r.path!))).equals(gif))
+  assert.deepEqual(
+    requests.filter((q) => q.path === path).map((q) => q.range),
+    [undefined, resumeRange(6_000), resumeRange(6_000), undefined],
+  )
 })
 
 test('giving Range up keeps the bytes on disk until a body replaces them: a gateway down for a moment costs nothing', async () => {
