@@ -9,7 +9,14 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
-import { isPressure, keepsPart, onFailure, progressFree, refusesRange } from './fetch/retry-policy.js'
+import {
+  isPressure,
+  keepsPart,
+  onFailure,
+  outlasts,
+  progressFree,
+  refusesRange,
+} from './fetch/retry-policy.js'
 import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
@@ -515,13 +522,13 @@ class Engine {
       this.#fail(task, late)
       return
     }
-    const unheard = this.#scheduler.silent(host)
-    if (unheard !== undefined) {
-      // A black hole: another request would only be cut by the same timeout (see SILENT_AFTER).
-      const why = `${host} answered none of the ${unheard} requests this run sent it (each cut by the connect or headers timeout); a rerun tries it again`
+    const givenUp = this.#scheduler.givenUp(host)
+    if (givenUp !== undefined) {
+      // Another request would only meet the same silence or refusal (see Scheduler.givenUp).
+      const why = `${givenUp.why}; a rerun tries it again`
       const e =
         task.retriedFor ??
-        new ImgpullError('timeout', `not tried: ${shownUrl(task.url)}`, { retryable: true })
+        new ImgpullError(givenUp.code, `not tried: ${shownUrl(task.url)}`, { retryable: true })
       e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
       this.#fail(task, e)
       return
@@ -727,9 +734,18 @@ class Engine {
       stopping: this.#stopping,
       hostPressure,
       maxRetryAfter: this.options.maxRetryAfter,
+      askedTooLongBefore:
+        e instanceof HTTPError &&
+        outlasts(e.retryAfter, this.options.maxRetryAfter) &&
+        this.#scheduler.overlong(answeredBy, sentAt),
     })
     if (action.do === 'fail') {
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
+      if (action.giveUpHost) {
+        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)})`
+        this.#scheduler.giveUp(answeredBy, { code: e.code, why: `${answeredBy} ${asked}` })
+        e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
+      }
       if (action.tooLate) {
         const { ms, named } = action.tooLate
         const wait = named

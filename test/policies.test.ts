@@ -15,6 +15,7 @@ import {
   MAX_PROGRESS_ATTEMPTS,
   MIN_PROGRESS_BYTES,
   onFailure,
+  outlasts,
   progressFree,
   refusesRange,
   retriedOnRerun,
@@ -340,9 +341,35 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
       { retryAfter: 8000, timeLeft: 8001 },
       { do: 'retry', delay: 8000, pauseHost: false },
     ],
+    [
+      'a wait past the cap asked again after the capped one: the host meant it, give it up',
+      { retryAfter: 3_600_000, askedTooLongBefore: true },
+      { do: 'fail', giveUpHost: { ms: 3_600_000 } },
+    ],
+    [
+      'asked again, but within the cap now: a plain retry',
+      { retryAfter: 30_000, askedTooLongBefore: true },
+      { do: 'retry', delay: 30_000, pauseHost: false },
+    ],
+    [
+      'not retryable comes first',
+      { retryAfter: 3_600_000, askedTooLongBefore: true, stopping: true },
+      { do: 'fail' },
+    ],
   ]
   for (const [name, facts, expected] of table)
     assert.deepEqual(onFailure({ ...base, ...facts }), expected, name)
+  // A Retry-After longer than --max-retry-after (0: none is honoured, so none is too long).
+  assert.deepEqual(
+    [
+      [3_600_000, 60_000],
+      [60_000, 60_000],
+      [60_001, 60_000],
+      [undefined, 60_000],
+      [3_600_000, 0],
+    ].map(([after, max]) => outlasts(after, max as number)),
+    [true, false, true, false, false],
+  )
   assert.deepEqual(
     ['http-429', 'http-503', 'timeout', 'http-500', 'network', 'http-404'].map((code) => isPressure(code)),
     [true, true, true, false, false, false],

@@ -61,6 +61,30 @@ test('Retry-After is capped by maxRetryAfter', async () => {
   assert.ok(ms < 2000, `waited ${ms} ms`)
 })
 
+test('a host that asks again for a wait past maxRetryAfter after the capped one is given up for the run', async () => {
+  // A maintenance window or a daily quota: Retry-After: 3600 on every answer.
+  const paths = Array.from({ length: 12 }, (_, i) => `/quota${i}?status=429&ra=3600`)
+  const before = server.stats.requests
+  const { results } = await get(
+    paths.map((p) => server.url(p)),
+    { maxRetryAfter: 200, retries: 5 },
+  )
+  const sent = server.stats.requests - before
+  for (const r of results) {
+    assert.equal(r.error, 'http-429', r.message)
+    assert.match(r.message ?? '', /asked again for a wait of 1 h|asked again for a wait of 3600 s/)
+  }
+  assert.ok(
+    results.some((r) =>
+      /: not retried, the server asked again .*; its other files are not tried in this run$/.test(
+        r.message ?? '',
+      ),
+    ),
+  )
+  // Each file retried five times after 200 ms: 72 requests the host said it would refuse.
+  assert.ok(sent <= 12 + 16, `${sent} requests`)
+})
+
 test('a Retry-After past the total timeout fails at once, and the message says why it was not retried', async () => {
   const { one, ms } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
   assert.equal(one.status, 'failed')

@@ -33,6 +33,11 @@ export interface FailureFacts {
   hostPressure?: Pressure
   /** Longest `Retry-After` honoured, in ms. */
   maxRetryAfter: number
+  /**
+   * The host named a wait longer than `maxRetryAfter` before, was asked again after the shorter
+   * wait taken instead, and has served nothing since (see `Scheduler.overlong`).
+   */
+  askedTooLongBefore?: boolean
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
   random?: number
 }
@@ -43,7 +48,16 @@ export type FailureAction =
    * `tooLate`: retries were left, not the time: the next wait (`ms`; `named`: the server's
    * `Retry-After`, as it said it) would run past the job's total timeout.
    */
-  | { do: 'fail'; pauseHost?: number; tooLate?: { ms: number; named: boolean } }
+  | {
+      do: 'fail'
+      pauseHost?: number
+      tooLate?: { ms: number; named: boolean }
+      /**
+       * The host asked again for a wait longer than `--max-retry-after` (`ms`): it meant it. Its
+       * other files are not tried in this run (see `outlasts`).
+       */
+      giveUpHost?: { ms: number }
+    }
   /**
    * Try again after `delay` ms. `pauseHost`: the whole host waits that long; otherwise only this
    * job does. A `Retry-After` always delays its own request. The whole host waits when it refuses
@@ -58,6 +72,8 @@ export type FailureAction =
 
 export function onFailure(f: FailureFacts): FailureAction {
   if (!f.retryable || f.outOfTime || f.stopping) return { do: 'fail' }
+  if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter))
+    return { do: 'fail', giveUpHost: { ms: f.retryAfter! } }
   const refused = f.status === 429 || f.status === 503
   const pauseHost =
     (f.hostPressure === 'first' || f.hostPressure === 'floor') && (f.retryAfter !== undefined || refused)
@@ -80,6 +96,17 @@ export function onFailure(f: FailureFacts): FailureAction {
     return { do: 'fail', pauseHost: wait, ...late }
   }
   return { do: 'retry', delay, pauseHost }
+}
+
+/**
+ * Whether a `Retry-After` (ms) names a longer wait than imgpull takes (`--max-retry-after`, ms; 0:
+ * none is honoured). The shorter wait is taken once a host: a server that asks again for as long
+ * after it (a maintenance window, a daily quota: `Retry-After: 3600`) means it, and every file of
+ * it retried each `--max-retry-after` would be a request it said it would refuse, one host's
+ * thousand files days of them. curl gives up on such a wait (`--retry-max-time`, its test 366).
+ */
+export function outlasts(retryAfter: number | undefined, maxRetryAfter: number): boolean {
+  return retryAfter !== undefined && maxRetryAfter > 0 && retryAfter > maxRetryAfter
 }
 
 /**

@@ -72,6 +72,10 @@ interface Host<T> {
   heard: boolean
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
   unheard: number
+  /** `performance.now()` when it last named a wait longer than imgpull takes, with no file served since. */
+  overlongAt?: number
+  /** Why the host is given up for the run, and the code its files fail with, without a request. */
+  givenUp?: GivenUp
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
   /**
@@ -81,6 +85,12 @@ interface Host<T> {
    */
   waitingAway: number
   wake?: NodeJS.Timeout
+}
+
+/** Why a host is given up for the run (see `Scheduler.givenUp`), and the code its files fail with. */
+export interface GivenUp {
+  code: string
+  why: string
 }
 
 /** A running task waiting for a slot on the host a redirect led it to. */
@@ -154,7 +164,10 @@ interface Held {
 export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
-  readonly #learned = new Map<string, Pick<Host<T>, 'aimd' | 'cutAt' | 'complained' | 'heard' | 'unheard'>>()
+  readonly #learned = new Map<
+    string,
+    Pick<Host<T>, 'aimd' | 'cutAt' | 'complained' | 'heard' | 'unheard' | 'overlongAt' | 'givenUp'>
+  >()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
@@ -218,6 +231,8 @@ export class Scheduler<T> {
         complained: learned?.complained ?? false,
         heard: learned?.heard ?? false,
         unheard: learned?.unheard ?? 0,
+        overlongAt: learned?.overlongAt,
+        givenUp: learned?.givenUp,
         hops: [],
         waitingAway: 0,
       }
@@ -247,6 +262,7 @@ export class Scheduler<T> {
     if (!state) return
     state.heard = true
     state.unheard = 0
+    state.overlongAt = undefined
     const before = state.aimd.limit
     if (state.running < before && !this.#ownFull(state)) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
@@ -267,17 +283,39 @@ export class Scheduler<T> {
    */
   unanswered(host: string): void {
     const state = this.#hosts.get(host)
-    if (state && !state.heard) state.unheard++
+    if (!state || state.heard || ++state.unheard < SILENT_AFTER) return
+    state.givenUp ??= {
+      code: 'timeout',
+      why: `${host} answered none of the ${state.unheard} requests this run sent it (each cut by the connect or headers timeout)`,
+    }
   }
 
   /**
-   * How many requests in a row `host` left unanswered, when that gives it up for this run (see
-   * `SILENT_AFTER`): its files then fail without a request, a rerun tries them again. `undefined`
-   * while it may still answer.
+   * `host` named a wait longer than imgpull takes (see `outlasts` in retry-policy.ts) to a
+   * request sent at `sentAt`: whether it had done so before, to a request sent after that (so
+   * after the shorter wait taken instead), with no file served between. Notes this one.
    */
-  silent(host: string): number | undefined {
-    const state = this.#hosts.get(host) ?? this.#learned.get(host)
-    return state && !state.heard && state.unheard >= SILENT_AFTER ? state.unheard : undefined
+  overlong(host: string, sentAt: number): boolean {
+    const state = this.#hosts.get(host)
+    if (!state) return false
+    const again = state.overlongAt !== undefined && sentAt > state.overlongAt
+    state.overlongAt ??= performance.now()
+    return again
+  }
+
+  /** Fail `host`'s files without a request for the rest of the run, saying why. */
+  giveUp(host: string, givenUp: GivenUp): void {
+    const state = this.#hosts.get(host)
+    if (state) state.givenUp ??= givenUp
+  }
+
+  /**
+   * Why `host` is given up for the run (`SILENT_AFTER` requests unanswered, or a wait it named
+   * again that is longer than imgpull takes): its files then fail without a request, and a rerun
+   * tries them again. `undefined` while it is not.
+   */
+  givenUp(host: string): GivenUp | undefined {
+    return (this.#hosts.get(host) ?? this.#learned.get(host))?.givenUp
   }
 
   /**
@@ -468,8 +506,8 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
-      const { aimd, cutAt, heard, unheard } = state
-      this.#learned.set(host, { aimd, cutAt, complained: true, heard, unheard })
+      const { aimd, cutAt, heard, unheard, overlongAt, givenUp } = state
+      this.#learned.set(host, { aimd, cutAt, complained: true, heard, unheard, overlongAt, givenUp })
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
   }
