@@ -106,3 +106,41 @@ test('kill -9 mid-shard, three times, then a rerun: shards identical to an unint
       )
   }
 })
+
+test('a seal record damaged on disk: the rerun seals its shard again from its tar, identical, fetching nothing', async () => {
+  const table = join(dir, 'seal.csv')
+  await writeFile(
+    table,
+    `url,caption\n${Array.from({ length: 6 }, (_, i) => `${server.url(`/s-${i}`)},c ${i}`).join('\n')}\n`,
+  )
+  const out = join(dir, 'seal')
+  const args = [
+    table,
+    '-o',
+    out,
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '4',
+    '--caption-col',
+    'caption',
+  ]
+  const first = await runCli(args)
+  assert.equal(first.code, 0, first.stderr)
+  const tars = await Promise.all(['00000.tar', '00001.tar'].map((f) => readFile(join(out, f))))
+  const seal = join(out, '.imgpull', 'shards', '00000.seal.json')
+  await writeFile(seal, '{"signature": "0a1b') // cut short: not JSON
+  const requests = server.stats.requests
+
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.doesNotMatch(rerun.stderr, /JSON/)
+  assert.equal(server.stats.requests, requests, 'nothing fetched again')
+  assert.ok((await readFile(join(out, '00000.tar'))).equals(tars[0]), '00000.tar differs')
+  assert.ok((await readFile(join(out, '00001.tar'))).equals(tars[1]), '00001.tar differs')
+  assert.equal(
+    typeof JSON.parse(await readFile(seal, 'utf8')).signature,
+    'string',
+    'the record is written anew',
+  )
+})

@@ -12,6 +12,21 @@ import { shardWork } from './shard.js'
 import { Spool } from './spool.js'
 import { ShardWriter } from './writer.js'
 
+/**
+ * What a sealed shard's record (`NNNNN.seal.json`) says it holds, or `null` when it says nothing:
+ * missing (a crash between the tar's rename and the record's) or unreadable (damaged on disk, or by
+ * hand). Either way the shard is sealed again from its tar, as one whose rows changed: nothing is
+ * fetched, and the record is written anew.
+ */
+async function readSignature(path: string): Promise<string | null> {
+  try {
+    const { signature } = JSON.parse(await readFile(path, 'utf8')) as { signature?: unknown }
+    return typeof signature === 'string' ? signature : null
+  } catch {
+    return null
+  }
+}
+
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
 
@@ -128,12 +143,7 @@ export class WebDatasetSink {
       () => true,
       () => false,
     )
-    const signature = sealed
-      ? await readFile(work.seal, 'utf8').then(
-          (text) => String(JSON.parse(text).signature),
-          () => null,
-        )
-      : undefined
+    const signature = sealed ? await readSignature(work.seal) : undefined
     const spool = await Spool.open(work.spool)
     const stagedBefore = new Map<string, number>()
     for (const name of await readdir(work.staging).catch(() => [] as string[]))
