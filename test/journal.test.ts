@@ -223,3 +223,30 @@ test('journal: the validators of a part, with the URL that answered, last until 
     await next.close()
   }
 })
+
+test('status and report of a damaged or empty journal: one line naming it and what to do, exit 3', async () => {
+  const out = join(dir, 'damaged')
+  const first = await runCli([server.url('/d-1.jpg'), server.url('/d-2.jpg'), '-o', out])
+  assert.equal(first.code, 0, first.stderr)
+  const journal = join(out, '.imgpull', 'journal.db')
+  const bytes = await readFile(journal)
+  const cases: [string, Buffer, RegExp][] = [
+    ['cut in half', bytes.subarray(0, bytes.length / 2), /it is damaged; move \.imgpull\/ away/],
+    ['overwritten', Buffer.from('not a database at all, not even close'), /it is not an imgpull journal/],
+    ['empty', Buffer.alloc(0), /it holds no journal yet .*; run the pull again/],
+  ]
+  for (const [what, content, says] of cases) {
+    await writeFile(journal, content)
+    for (const command of ['status', 'report']) {
+      const r = await runCli([command, out])
+      assert.equal(r.code, 3, `${command}, journal ${what}: ${r.stderr}`)
+      const lines = r.stderr.trim().split('\n')
+      assert.equal(lines.length, 1, r.stderr)
+      assert.match(
+        lines[0],
+        new RegExp(`^imgpull: cannot read the journal ${journal.replaceAll('.', '\\.')}: `),
+      )
+      assert.match(lines[0], says, `${command}, journal ${what}`)
+    }
+  }
+})

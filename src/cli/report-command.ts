@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { UsageError } from '../errors.js'
 import { JournalReader } from '../journal/sqlite.js'
-import { layout, noJournal } from '../layout.js'
+import { type Layout, layout, noJournal } from '../layout.js'
 import { writeReport } from '../report/html/write.js'
 import { reportInput } from '../report/run-report.js'
-import { localFault } from '../sinks/local-faults.js'
+import { journalReadFault, localFault } from '../sinks/local-faults.js'
 
 /**
  * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
@@ -20,18 +20,30 @@ export async function reportCommand(
   }
   const journal = new JournalReader(paths.journal)
   try {
-    const run = journal.lastRun()
-    if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
-    const input = reportInput(paths, {
-      records: () => journal.records(),
-      run,
-      samples: journal.samples(run.id),
-    })
-    const path = await writeReport(dir, input).catch((error) => {
-      throw (error as NodeJS.ErrnoException).syscall ? localFault(error, 'output', paths.report) : error
-    })
-    write(path)
+    await report(dir, paths, journal, write)
+  } catch (error) {
+    throw journalReadFault(error, paths.journal)
   } finally {
     journal.close()
   }
+}
+
+/** The report of `journal`'s latest run, written to `DIR/report.html`. */
+async function report(
+  dir: string,
+  paths: Layout,
+  journal: JournalReader,
+  write: (line: string) => void,
+): Promise<void> {
+  const run = journal.lastRun()
+  if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
+  const input = reportInput(paths, {
+    records: () => journal.records(),
+    run,
+    samples: journal.samples(run.id),
+  })
+  const path = await writeReport(dir, input).catch((error) => {
+    throw (error as NodeJS.ErrnoException).syscall ? localFault(error, 'output', paths.report) : error
+  })
+  write(path)
 }

@@ -5,6 +5,7 @@ import { FolderLock } from '../journal/lock.js'
 import { summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
+import { journalReadFault } from '../sinks/local-faults.js'
 
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
@@ -20,7 +21,12 @@ export function statusCommand(
   const paths = layout(dir)
   const path = paths.journal
   if (!existsSync(path)) throw noJournal(dir, paths)
-  const s = summarizeJournal(path)
+  let s: ReturnType<typeof summarizeJournal>
+  try {
+    s = summarizeJournal(path)
+  } catch (error) {
+    throw journalReadFault(error, path)
+  }
   const holder = FolderLock.holder(paths, Database)
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
   if (json) {

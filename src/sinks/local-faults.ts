@@ -123,6 +123,27 @@ export function mkdirFault(error: unknown, folder: string): FatalError {
   })
 }
 
+/**
+ * A journal that `imgpull status` or `imgpull report` cannot read, as one line naming it: damaged,
+ * not a journal, or without a table yet (a run killed as it made it). SQLite's own words
+ * (`database disk image is malformed`, `no such table: jobs`) name no file. Anything else is
+ * returned as it is.
+ */
+export function journalReadFault(error: unknown, path: string): unknown {
+  const code = codeOf(error)
+  if (!code.startsWith('SQLITE_')) return error
+  const noTable = /^no such table/.test((error as Error).message)
+  const why = noTable ? 'it holds no journal yet (a run stopped as it made it?)' : describeFsError(error)
+  return new FatalError('journal', `cannot read the journal ${path}: ${why}`, {
+    cause: error,
+    hint: noTable
+      ? 'run the pull again: it makes the journal anew'
+      : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB'
+        ? remedy(code, 'journal')
+        : undefined,
+  })
+}
+
 /** A local fault met while running into `out`: the journal's (SQLite) or the output files'. */
 export function runFault(error: unknown, out: string, journalPath: string): FatalError {
   return codeOf(error).startsWith('SQLITE_')
