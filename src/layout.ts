@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { UsageError } from './errors.js'
-import { processEnded } from './utils/processes.js'
+import { processEnded, temporaryName } from './utils/processes.js'
 
 /**
  * Where everything lives in an output folder. Every path imgpull reads or writes there comes
@@ -32,7 +32,8 @@ import { processEnded } from './utils/processes.js'
  *       00000.rows            this run's rows of it (JSON lines), for its Parquet and stats
  *       00000.tar.tmp ...     its outputs being written, renamed into OUT when whole
  *       00000.seal.json       what the sealed shard holds, to tell whether a rerun changed it
- *     *.tmp                 files being written, renamed into place when whole
+ *     *.HOST.PID.tmp        files being written, renamed into place when whole (a killed
+ *                           run's are removed by the next run on this host)
  * ```
  */
 export const WORK_DIR = '.imgpull'
@@ -57,7 +58,7 @@ export interface Layout {
   readonly shards: string
   /** A shard's output in the folder: `OUT/00000.tar`, `OUT/00000.parquet`, `OUT/00000_stats.json`. */
   shard(stem: string, kind: ShardFile): string
-  /** A temporary file in the work folder for `name`, unique to this process. */
+  /** A temporary file in the work folder for `name`, unique to this process (see `temporaryName`). */
   tmp(name: string): string
 }
 
@@ -86,7 +87,7 @@ export function layout(out: string): Layout {
     dataset: join(work, 'dataset.json'),
     shards: join(work, 'shards'),
     shard: (stem, kind) => join(out, stem + SHARD_FILES[kind]),
-    tmp: (name) => join(work, `${name}.${process.pid}.tmp`),
+    tmp: (name) => join(work, temporaryName(name)),
   }
 }
 

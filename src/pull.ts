@@ -38,6 +38,7 @@ import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
 import { makeFolders } from './utils/folders.js'
+import { staleTemporary } from './utils/processes.js'
 import { shownUrl } from './utils/url.js'
 
 /**
@@ -104,6 +105,7 @@ async function* run(
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
   const present = await existingParts(shared.parts)
   await removeStaleParts(shared.parts, present)
+  await removeStaleTemporaries(shared.work)
   if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
     throw new UsageError(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
@@ -220,6 +222,16 @@ async function removeStaleParts(parts: string, names: Iterable<string>): Promise
   for (const name of names)
     if (isStalePrivateParts(name))
       await rm(join(parts, name), { recursive: true, force: true }).catch(() => {})
+}
+
+/**
+ * The temporary files of the work folder (the manifest, the report, the lock's holder) that runs
+ * of this host left when they were killed while writing them: a manifest of millions of lines
+ * is gigabytes, and nothing else would ever remove it.
+ */
+async function removeStaleTemporaries(work: string): Promise<void> {
+  for (const name of await readdir(work).catch(() => [] as string[]))
+    if (staleTemporary(name)) await rm(join(work, name), { force: true }).catch(() => {})
 }
 
 /** Remove what a run that could not start made: its work files, and folders it created if empty. */

@@ -202,3 +202,28 @@ test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut f
     assert.ok((await readFile(join(out, f))).equals(server.bytes(path)), `${f} differs from the server's`)
   }
 })
+
+test('a run killed while it wrote its manifest: the next run removes the half-written copy', async () => {
+  const { list } = await writeList('tmpleft', 2)
+  const out = join(dir, 'tmpleft')
+  const first = await runCli([list, '-o', out])
+  assert.equal(first.code, 0, first.stderr)
+  // A process that writes the manifest's temporary file where a run does, then dies as a kill -9
+  // would leave it (a manifest of millions of lines takes seconds to write).
+  const layoutModule = new URL('../src/layout.ts', import.meta.url).href
+  const script = `const { layout } = await import(${JSON.stringify(layoutModule)}); const { writeFileSync } = await import('node:fs'); writeFileSync(layout(${JSON.stringify(out)}).tmp('manifest.jsonl'), '{"url":"half a line')`
+  const killed = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: 'inherit',
+  })
+  assert.equal(await new Promise((resolve) => killed.on('exit', resolve)), 0)
+  const left = (await readdir(join(out, '.imgpull'))).filter((n) => n.endsWith('.tmp'))
+  assert.equal(left.length, 1, 'the dead process left its temporary manifest')
+
+  const rerun = await runCli([list, '-o', out])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.deepEqual(
+    (await readdir(join(out, '.imgpull'))).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temporary file is left',
+  )
+})

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
 import { foreignShard } from '../sinks/folder-format.js'
-import { processEnded } from '../utils/processes.js'
+import { staleTemporary, temporaryName } from '../utils/processes.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
 
@@ -108,7 +107,7 @@ export async function publish(
   for (const { from, to } of paths.dataset) {
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
     await removeStaleTemporaries(to)
-    const temporary = `${to}.${hostname()}.${process.pid}.tmp`
+    const temporary = temporaryName(to)
     await rm(temporary, { force: true })
     // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
     await link(from, temporary).catch((error) => {
@@ -134,14 +133,8 @@ async function removeStaleTemporaries(to: string): Promise<void> {
   const dir = dirname(to)
   if (swept.has(dir)) return
   swept.add(dir)
-  const host = `.${hostname()}.`
   const names = await readdir(dir).catch(() => [] as string[])
-  for (const name of names) {
-    const at = name.indexOf(host)
-    if (at < 0 || !name.endsWith('.tmp')) continue
-    const pid = Number(name.slice(at + host.length, -'.tmp'.length))
-    if (processEnded(hostname(), pid)) await rm(join(dir, name), { force: true })
-  }
+  for (const name of names) if (staleTemporary(name)) await rm(join(dir, name), { force: true })
 }
 
 /** Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir). */
