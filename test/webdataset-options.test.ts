@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -244,4 +244,46 @@ test('one folder, one kind of output: another format or shard size is a usage er
     /^imgpull: Expected --shard-size to be an integer from 1 to 1,000,000, got 99999999999/,
   )
   assert.ok(!existsSync(huge), 'no folder made')
+})
+
+test("a dataset.json damaged or gone: no run takes the shards for files or for no run's, and the message says how to write it again", async () => {
+  const list = join(dir, 'record.txt')
+  await writeFile(list, [server.url('/r-0'), server.url('/r-1')].join('\n'))
+  const out = join(dir, 'record')
+  const args = [list, '-o', out, ...dataset, '--shard-size', '2']
+  assert.equal((await runCli(args)).code, 0)
+  const record = join(out, '.imgpull', 'dataset.json')
+  const tar = await readFile(join(out, '00000.tar'))
+  const requests = server.stats.requests
+
+  await writeFile(record, '{"format":"webd') // cut short
+  const damaged = await runCli(args)
+  assert.equal(damaged.code, 2)
+  assert.match(
+    damaged.stderr,
+    /dataset\.json is damaged: .*write it again as \{"format":"webdataset","shardSize":N\}/,
+  )
+  assert.doesNotMatch(damaged.stderr, /remove it/)
+
+  await unlink(record)
+  for (const run of [args, [list, '-o', out]]) {
+    const refused = await runCli(run)
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(
+      refused.stderr,
+      /holds WebDataset shards whose record, .*dataset\.json, is gone: write it again/,
+    )
+  }
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
+  assert.deepEqual(
+    await shardFiles(out),
+    ['00000.parquet', '00000.tar', '00000_stats.json'],
+    'no file written beside the shards',
+  )
+
+  await writeFile(record, '{"format":"webdataset","shardSize":2}')
+  const mended = await runCli(args)
+  assert.equal(mended.code, 0, mended.stderr)
+  assert.ok((await readFile(join(out, '00000.tar'))).equals(tar))
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
 })

@@ -6,6 +6,7 @@ import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import type { TransformSpec } from '../transform/spec.js'
 import { writeOwnFile } from '../utils/own-file.js'
+import { parseSamplePath } from './webdataset/keys.js'
 
 /** What an output folder holds, as `OUT/.imgpull/dataset.json` says (written by webdataset runs). */
 interface DatasetInfo {
@@ -35,13 +36,37 @@ export function imageFlags(spec: Partial<TransformSpec> = {}): string {
 const described = (flags: string) =>
   flags ? `made with ${flags}` : 'as downloaded (no --resize, --encode or --quality)'
 
-async function readInfo(path: string): Promise<DatasetInfo | undefined> {
+/**
+ * What `OUT/.imgpull/dataset.json` says, or `undefined` where there is none. One that cannot be
+ * read is a `UsageError`: where the folder holds shards, removing it would leave them unclaimed
+ * (the folder then reads as one of files), so the message says how to write it again instead.
+ */
+async function readInfo(paths: Layout, journal: Journal): Promise<DatasetInfo | undefined> {
+  const path = paths.dataset
   if (!existsSync(path)) return undefined
   try {
     const info = JSON.parse(await readFile(path, 'utf8')) as DatasetInfo
     if (info.format === 'webdataset' && Number.isInteger(info.shardSize)) return info
   } catch {}
+  if (holdsSamples(journal) || (await foreignShard(paths.out)))
+    throw new UsageError(
+      `${path} is damaged: it records the shard size of the WebDataset shards in ${paths.out}; ${REWRITE}`,
+    )
   throw new UsageError(`${path} is not what imgpull wrote there: remove it, or use another output folder`)
+}
+
+/** How to write a lost or damaged `dataset.json` again (its `images` left out: not checked then). */
+const REWRITE =
+  'write it again as {"format":"webdataset","shardSize":N}, N the --shard-size they were made with (the count in 00000_stats.json), or use another output folder'
+
+/**
+ * Whether the journal's first record with a path names a WebDataset sample (`00000.tar/KEY.ext`): a
+ * folder of shards. (Read only where `dataset.json` is gone or damaged.)
+ */
+function holdsSamples(journal: Journal): boolean {
+  for (const record of journal.records())
+    if (record.path !== undefined) return parseSamplePath(record.path) !== undefined
+  return false
 }
 
 /**
@@ -83,7 +108,12 @@ export async function claimFolder(
   journal: Journal,
   transform?: Partial<TransformSpec>,
 ): Promise<void> {
-  const info = await readInfo(paths.dataset)
+  const info = await readInfo(paths, journal)
+  // Its shards are still the journal's: a run of either format would take the folder for another's.
+  if (!info && holdsSamples(journal))
+    throw new UsageError(
+      `${paths.out} holds WebDataset shards whose record, ${paths.dataset}, is gone: ${REWRITE}`,
+    )
   const again = (n: number) => `--output-format webdataset --shard-size ${n}`
   if (format === 'files') {
     if (info)
