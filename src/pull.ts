@@ -133,7 +133,7 @@ async function* run(
     lock?.release()
     await takeBack(paths, existed)
     if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
-    throw error
+    throw isFatalLocal(error) ? fault(error, paths) : error
   }
   // A journal-less run's own folder is new: nothing in it to resume.
   const leftovers = paths === shared ? present : new Set<string>()

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import Database from 'better-sqlite3'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -248,5 +249,34 @@ test('status and report of a damaged or empty journal: one line naming it and wh
       )
       assert.match(lines[0], says, `${command}, journal ${what}`)
     }
+  }
+})
+
+test('a journal damaged inside its rows (a JSON cell cut, a name fold at odds with its name): one line naming it, exit 3', async () => {
+  const gone = server.url('/j-1.jpg?status=404')
+  const list = join(dir, 'rows.txt')
+  await writeFile(list, [gone, server.url('/j-2.jpg')].join('\n'))
+  const damages: [string, string][] = [
+    ['json', `UPDATE jobs SET answers = '{"200":' WHERE url LIKE '%j-2.jpg'`],
+    // As a byte changed on disk leaves it: j-2's name is the one j-1 is about to take, its fold not.
+    ['fold', `UPDATE jobs SET planned = 'j-1-x' || char(1), planned_fold = 'zzz' WHERE url LIKE '%j-2.jpg'`],
+  ]
+  for (const [what, damage] of damages) {
+    const out = join(dir, `rows-${what}`)
+    const first = await runCli([list, '-o', out])
+    assert.equal(first.code, 1, first.stderr)
+    const journal = join(out, '.imgpull', 'journal.db')
+    const db = new Database(journal)
+    db.exec(damage)
+    db.close()
+    const rerun = await runCli([list, '-o', out, '--retry-failed', '--name', '{name}-x{ext}'])
+    assert.equal(rerun.code, 3, `${what}: ${rerun.stderr}`)
+    const lines = rerun.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, rerun.stderr)
+    assert.match(
+      lines[0],
+      new RegExp(`^imgpull: cannot use the journal ${journal.replaceAll('.', '\\.')}: it is damaged;`),
+      what,
+    )
   }
 })

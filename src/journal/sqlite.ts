@@ -57,10 +57,28 @@ const FIELDS: [keyof JobRecord, string][] = [
 ]
 const COLUMNS = FIELDS.map(([, c]) => c).join(', ')
 
+/**
+ * A journal whose content contradicts itself: SQLite checks its pages, not what imgpull keeps in
+ * them, so a byte changed on disk (or by hand) can leave a JSON cell that does not parse, or a
+ * name the unique index holds for another row. Coded as SQLite codes a damaged page, so the run
+ * stops on it as on any damaged journal: one line naming the file (see `localFault`).
+ */
+function damaged(what: string, cause: unknown): Error {
+  return Object.assign(new Error(`database disk image is malformed: ${what}`, { cause }), {
+    code: 'SQLITE_CORRUPT',
+  })
+}
+
 /** A field's value from its column: SQLite has no booleans nor JSON, and gives null for none. */
 function decode(field: keyof JobRecord, v: string | number | null): unknown {
   if (v === null) return undefined
-  if (field === 'meta' || JSONS.has(field as OutcomeField)) return JSON.parse(v as string)
+  if (field === 'meta' || JSONS.has(field as OutcomeField)) {
+    try {
+      return JSON.parse(v as string)
+    } catch (error) {
+      throw damaged(`the ${field} of a job is not JSON`, error)
+    }
+  }
   if (BOOLEANS.has(field as OutcomeField)) return v === 1
   return v
 }
@@ -289,14 +307,21 @@ export class SqliteJournal implements Journal {
     let name = planned
     for (let n = 1; this.#stmt.nameTaken.get(nameFold(name), job.key); n++) name = alt(n)
     const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
-    this.#stmt.insert.run({
-      key: job.key,
-      url: job.url,
-      planned: name,
-      fold: nameFold(name),
-      run: this.run,
-      meta,
-    })
+    try {
+      this.#stmt.insert.run({
+        key: job.key,
+        url: job.url,
+        planned: name,
+        fold: nameFold(name),
+        run: this.run,
+        meta,
+      })
+    } catch (error) {
+      // The name was just found free in the table: an index that says otherwise is damaged.
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw damaged('its index of names disagrees with its jobs', error)
+      throw error
+    }
     return name
   }
 

@@ -64,10 +64,17 @@ const REWRITE =
  * folder of shards. (Read only where `dataset.json` is gone or damaged.)
  */
 function holdsSamples(journal: Journal): boolean {
-  for (const record of journal.records())
+  let read = 0
+  for (const record of journal.records()) {
     if (record.path !== undefined) return parseSamplePath(record.path) !== undefined
+    // A journal that starts with many failures: its first rows say enough (no sample, no loss).
+    if (++read === SAMPLES_LOOKED_AT) return false
+  }
   return false
 }
+
+/** Records `holdsSamples` reads at most: every files run without a `dataset.json` asks it. */
+const SAMPLES_LOOKED_AT = 1000
 
 /**
  * A shard's files by name (`00000.tar`, `00000.parquet`, `00000_stats.json`: five digits or more,

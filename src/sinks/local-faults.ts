@@ -92,9 +92,11 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     )
   }
   const where = what === 'journal' ? `the journal ${path}` : ((error as { path?: string }).path ?? path)
+  // A damaged journal is not a write that failed: it cannot be used at all.
+  const verb = code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'use' : 'write'
   return new FatalError(
     what === 'journal' ? 'journal' : 'disk',
-    `cannot write ${where}: ${describeFsError(error)}`,
+    `cannot ${verb} ${where}: ${describeFsError(error)}`,
     {
       cause: error,
       hint: remedy(code, what),
