@@ -14,6 +14,7 @@ import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
+import { printable } from '../utils/printable.js'
 import { stderrColors } from './color.js'
 
 export interface OutputFlags {
@@ -128,7 +129,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
       count(tally, r)
       if (flags.json && reader) process.stdout.write(`${resultLine(r)}\n`)
       else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
-        print(`${stderrColors.red('failed')} ${r.error}: ${r.message}`)
+        print(`${stderrColors.red('failed')} ${r.error}: ${printable(`${r.message}`)}`)
       }
     }
   } catch (error) {

@@ -6,6 +6,7 @@ import { summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 import { journalReadFault } from '../sinks/local-faults.js'
+import { printable } from '../utils/printable.js'
 
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
@@ -41,7 +42,7 @@ export function statusCommand(
   )
   if (s.errors.length) {
     write('Most common errors:')
-    for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${e.message}`)
+    for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${printable(`${e.message}`)}`)
   }
   if (holder) {
     // What to run again is for when it has ended: a second run now would be refused.

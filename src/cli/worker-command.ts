@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander'
 import { formatBytes, grouped } from '../report/format.js'
+import { printable } from '../utils/printable.js'
 import { folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
@@ -104,7 +105,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           process.stdout.write(`${JSON.stringify(e)}\n`)
           return
         }
-        if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${e.message}`)
+        if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(e.message)}`)
         else if (e.type === 'redis') print(`imgpull: ${e.message}`)
         else if (o.quiet) return
         else if (e.type === 'empty') print(e.message)

@@ -5,6 +5,7 @@ import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
+import { printable } from '../utils/printable.js'
 import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
@@ -658,7 +659,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         { retryable: true },
       )
     }
-    const type = header(t.head!.headers, 'content-type') ?? 'no content type'
+    // The server's words, shown: a control character in them would act on the terminal that prints the message.
+    const type = printable(header(t.head!.headers, 'content-type') ?? 'no content type')
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     const gzip = check.gzipped

@@ -8,6 +8,7 @@ import { resultOf } from '../outcome.js'
 import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
+import { printable } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 
@@ -62,7 +63,8 @@ export interface PlanContext {
   kept?: (record: JobRecord) => Promise<boolean>
 }
 
-const invalidMessage = (job: Job, why: string) => `invalid URL "${shownUrl(job.url)}": ${why}`
+/** The line as written, its control characters shown as escapes: a list is often scraped, and it reaches terminals. */
+const invalidMessage = (job: Job, why: string) => `invalid URL "${printable(shownUrl(job.url))}": ${why}`
 
 /**
  * A job that fails before any request (an invalid URL, a malformed table row): journaled like any

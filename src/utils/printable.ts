@@ -1,0 +1,31 @@
+/**
+ * Text from outside (a line of a list, a server's `Content-Type`) made fit to print to a terminal.
+ *
+ * A terminal acts on control characters instead of showing them: ESC starts the sequences that
+ * move the cursor, clear the screen, set the window title or make a link (OSC 8), and the C1
+ * controls U+0080–U+009F do the same alone (U+009B is CSI, U+009D OSC: xterm and VTE act on
+ * them in UTF-8); `\r` and `\b` overwrite what was printed. The invisible marks that reorder or
+ * hide text (bidirectional overrides and isolates, zero-width characters) show `‮gnp.exe` as
+ * `exe.png` (Unicode TR #36, §2.1). A lone UTF-16 surrogate has no UTF-8 form at all.
+ */
+
+/** The invisible marks that reorder or hide text, as a character class body: also kept out of file names. */
+export const INVISIBLE_MARKS = '\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff'
+
+const HIDDEN = new RegExp(
+  `[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_MARKS}]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]`,
+  'g',
+)
+
+/**
+ * `text` with every control character, invisible mark and lone surrogate written as its escape
+ * (`\x1b`, `\u202e`), as JavaScript and Python write them: seen, never acted on.
+ */
+export function printable(text: string): string {
+  return text.replace(HIDDEN, (c) => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { printable } from '../src/utils/printable.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { type RouteServer, startRouteServer } from './support/route-server.js'
+
+// Text from outside (list lines, servers' headers) on its way to what imgpull writes for people:
+// the terminal, the manifest, `imgpull status`.
+
+let dir: string
+let web: RouteServer
+
+/** What a terminal would act on or hide: C0 (but the line ends imgpull writes), DEL, C1, bidi marks. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const ACTS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/
+
+before(async () => {
+  dir = await tempDir()
+  web = await startRouteServer({
+    // C1 controls (CSI: clear the screen, colour; OSC 8: a link) in a header: bytes 0x80-0x9f
+    // pass HTTP parsers as obs-text, and arrive as U+0080-U+009F (Latin-1).
+    '/page.jpg': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html\x9b2J\x9b31m\x9d8;;http://evil.example/\x9cclick' })
+      res.end('<html><body>a page, not an image</body></html>\n')
+    },
+  })
+})
+
+after(async () => {
+  await web.close()
+  await cleanup(dir)
+})
+
+test('printable writes control characters, invisible marks and lone surrogates as escapes', () => {
+  assert.equal(printable('a\x1b]0;T\x07b'), 'a\\x1b]0;T\\x07b')
+  assert.equal(printable('\r\b\n\t\x7f\x9b'), '\\x0d\\x08\\x0a\\x09\\x7f\\x9b')
+  assert.equal(printable('\u202egnp.exe'), '\\u202egnp.exe')
+  assert.equal(printable('x\ud800y\udc00'), 'x\\ud800y\\udc00')
+  assert.equal(printable('café 日本 😀 \\x1b'), 'café 日本 😀 \\x1b', 'text, pairs and backslashes unchanged')
+})
+
+test('control characters from a list line or a server header never reach the terminal as they are', async () => {
+  const out = join(dir, 'out')
+  const list = join(dir, 'urls.txt')
+  await writeFile(
+    list,
+    `not a url \x1b]0;TITLE\x07\x1b[2J\x1b[31mred\n\u202egnp.exe\n${web.url('/page.jpg')}\n`,
+  )
+  const r = await runCli([list, '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  assert.doesNotMatch(r.stderr, ACTS, JSON.stringify(r.stderr))
+  assert.match(r.stderr, /invalid URL "not a url \\x1b\]0;TITLE\\x07\\x1b\[2J\\x1b\[31mred": not a URL/)
+  assert.match(r.stderr, /invalid URL "\\u202egnp\.exe"/)
+  assert.match(
+    r.stderr,
+    /sent text\/html\\x9b2J\\x9b31m\\x9d8;;http:\/\/evil\.example\/\\x9cclick, \d+ bytes/,
+  )
+
+  // The manifest keeps each line as it was given, and the same messages as the terminal.
+  const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(lines.length, 3)
+  assert.ok(lines.some((l) => l.url === '\u202egnp.exe'))
+  for (const l of lines) assert.doesNotMatch(l.message, ACTS, l.message)
+
+  const status = await runCli(['status', out])
+  assert.doesNotMatch(status.stdout, ACTS, status.stdout)
+  assert.match(status.stdout, /invalid-url ×2 {2}e\.g\. invalid URL "/)
+})
