@@ -3,8 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { printable } from '../src/utils/printable.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
-import { type RouteServer, startRouteServer } from './support/route-server.js'
+import { cleanup, listFiles, runCli, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 
 // Text from outside (list lines, servers' headers) on its way to what imgpull writes for people:
 // the terminal, the manifest, `imgpull status`.
@@ -25,6 +26,8 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/html\x9b2J\x9b31m\x9d8;;http://evil.example/\x9cclick' })
       res.end('<html><body>a page, not an image</body></html>\n')
     },
+    '/a.jpg': image(makeImage('hostile-a', 3_000)),
+    '/b.jpg': image(makeImage('hostile-b', 3_000)),
   })
 })
 
@@ -70,4 +73,31 @@ test('control characters from a list line or a server header never reach the ter
   const status = await runCli(['status', out])
   assert.doesNotMatch(status.stdout, ACTS, status.stdout)
   assert.match(status.stdout, /invalid-url ×2 {2}e\.g\. invalid URL "/)
+})
+
+test('a lone surrogate in a column (JSON lines\' "\\ud83d", an emoji cut in half) names a file the journal finds again', async () => {
+  const out = join(dir, 'surrogates')
+  const table = join(dir, 'captions.jsonl')
+  // Escapes as JSON.stringify writes a string sliced through an emoji: no UTF-8 encodes them.
+  await writeFile(
+    table,
+    `{"url": "${web.url('/a.jpg')}", "caption": "sunset \\ud83d"}\n{"url": "${web.url('/b.jpg')}", "caption": "\\ude00 dawn"}\n`,
+  )
+  const args = [table, '-o', out, '--name', '{caption}{ext}', '--json']
+  const first = await runCli(args)
+  assert.equal(first.code, 0, first.stderr)
+  const files = (await listFiles(out)).filter((f) => f.endsWith('.jpg'))
+  assert.deepEqual(files, ['_ dawn.jpg', 'sunset _.jpg'])
+  const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(lines.map((l) => l.path).sort(), files, 'the manifest names the files on disk')
+
+  // The journal's names are the files': a rerun has nothing left to do.
+  const again = await runCli(args)
+  assert.equal(again.code, 0, again.stderr)
+  const summary = JSON.parse(again.stdout.trim().split('\n').at(-1)!).summary
+  assert.equal(summary.skipped, 2, again.stdout)
+  assert.equal(summary.ok, 0, 'nothing fetched again')
 })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { nameFold } from '../utils/name-fold.js'
+import { INVISIBLE_MARKS, LONE_SURROGATE } from '../utils/printable.js'
 
 /**
  * File naming: a template rendered per job, made safe for any file system, and kept unique.
@@ -69,14 +70,18 @@ function decode(segment: string): string {
   }
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f/\\<>:"|?*\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g
+const UNSAFE = new RegExp(
+  `[\\u0000-\\u001f\\u007f-\\u009f/\\\\<>:"|?*${INVISIBLE_MARKS}]|${LONE_SURROGATE}`,
+  'g',
+)
 
 /**
  * One value put into a name: separators, control and reserved characters become `_`, and so do
  * the invisible marks that reorder or hide text (bidirectional controls U+202A–U+202E,
  * U+2066–U+2069, U+200E, U+200F; zero-width U+200B–U+200D, U+2060, U+FEFF): a right-to-left
- * override would show `\u202Egnp.exe` as `exe.png` (Unicode TR #36, §2.1).
+ * override would show `\u202Egnp.exe` as `exe.png` (Unicode TR #36, §2.1). So does a lone surrogate
+ * (a JSON lines cell's `"\ud83d"`, an emoji cut in half): the file system would write it as U+FFFD
+ * and the journal keep another name, so the file would never be found again.
  */
 export function sanitizeValue(value: string): string {
   return value.replace(UNSAFE, '_')

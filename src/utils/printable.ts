@@ -12,10 +12,10 @@
 /** The invisible marks that reorder or hide text, as a character class body: also kept out of file names. */
 export const INVISIBLE_MARKS = '\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff'
 
-const HIDDEN = new RegExp(
-  `[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_MARKS}]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]`,
-  'g',
-)
+/** A UTF-16 surrogate without its other half (JSON's `"\ud800"` makes one): no UTF-8 encodes it. */
+export const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]'
+
+const HIDDEN = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_MARKS}]|${LONE_SURROGATE}`, 'g')
 
 /**
  * `text` with every control character, invisible mark and lone surrogate written as its escape
