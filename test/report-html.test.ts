@@ -150,6 +150,20 @@ test('failures: grouped by code then host, most first, examples capped and redac
     failed: 8,
     transient: 1,
     permanent: 7,
+    otherInput: 0,
+  })
+  // Jobs another input left in the folder are listed with the failures, not in what a rerun does.
+  const other = [
+    item({ status: 'failed', error: 'http-503', otherInput: true }),
+    item({ status: 'failed', error: 'http-404', otherInput: true }),
+    item({ status: 'pending', otherInput: true }),
+  ]
+  assert.deepEqual(rerunPlan([...items, ...other]), {
+    pending: 0,
+    failed: 10,
+    transient: 1,
+    permanent: 7,
+    otherInput: 3,
   })
 })
 

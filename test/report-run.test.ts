@@ -136,6 +136,40 @@ test('a killed run: imgpull report rebuilds the report, which says the run was i
   assert.equal(Number(await figure('ok')), (await outputFiles(out)).length)
 })
 
+test("a second list run into the folder: the report does not promise that its rerun retries the first list's failures", async () => {
+  const out = join(dir, 'two-lists')
+  const first = join(dir, 'first.txt')
+  const second = join(dir, 'second.txt')
+  await writeFile(
+    first,
+    [faults.url('/f-ok'), faults.url('/f-busy?status=503'), faults.url('/f-gone?status=404')].join('\n'),
+  )
+  await writeFile(second, [faults.url('/s-1'), faults.url('/s-2?status=503')].join('\n'))
+  assert.equal((await runCli([first, '-o', out, '--retries', '0'])).code, 1)
+  const r = await runCli([second, '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /1 image, .*1 failed/)
+  const { page } = await open(join(out, 'report.html'))
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+  const rerun = await page.locator('[data-figure="rerun"]').innerText()
+  // A rerun of `imgpull second.txt` tries its own 503 again; the first list's jobs it never reads.
+  assert.match(rerun, /^A rerun of the same command tries the 1 failure with a passing cause .* again\./)
+  assert.doesNotMatch(rerun, /It skips/, "the 404 is not in this command's input")
+  assert.match(
+    rerun,
+    /The other 2 failed or unfinished jobs are from an earlier run of another input into this folder: a rerun of this command leaves them/,
+  )
+  // Run again, the first list's report speaks of its own failures again.
+  assert.equal((await runCli([first, '-o', out, '--retries', '0'])).code, 1)
+  const again = await open(join(out, 'report.html'))
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+  const text = await again.page.locator('[data-figure="rerun"]').innerText()
+  assert.match(
+    text,
+    /tries the 1 failure with a passing cause .* It skips the 1 permanent failure .* The other 1 failed or unfinished job is from an earlier run of another input/,
+  )
+})
+
 test('--no-report writes none; imgpull report on a folder without a journal is a usage error', async () => {
   const out = join(dir, 'none')
   const r = await runCli([faults.url('/one'), '-o', out, '--no-report'])

@@ -48,6 +48,10 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
     item.error = r.error
     item.retryable = retriedOnRerun(r.error)
   }
+  // Every job of a run's input is seen by it (planned, or touched when skipped), unless it stopped
+  // early: a record it never saw came from another input, which its rerun will not read.
+  const whole = run.endedAt !== undefined && run.interrupted !== true
+  if (r.state !== 'ok' && r.run !== run.id && whole) item.otherInput = true
   return item
 }
 

@@ -45,14 +45,19 @@ export interface FailureGroup {
 
 /** What a rerun of the same command would do with what this run left. */
 export interface RerunPlan {
-  /** Jobs not finished: a plain rerun fetches them. */
+  /** Jobs of this run's input not finished: a plain rerun fetches them. */
   pending: number
-  /** Failed jobs: a plain rerun skips them, `--retry-failed` tries them again. */
+  /** Failed jobs, of every input the folder was filled from. */
   failed: number
-  /** Of the failed, how many are transient (timeouts, network, 429, 5xx): worth `--retry-failed`. */
+  /** Of this run's input's failed, how many are transient (timeouts, network, 429, 5xx): a plain rerun tries them again. */
   transient: number
-  /** Of the failed, how many are permanent (404, not an image, ...): another try would fail again. */
+  /** Of this run's input's failed, how many are permanent (404, not an image, ...): skipped until `--retry-failed`. */
   permanent: number
+  /**
+   * Failed or unfinished jobs another input left in the folder ({@link ReportItem.otherInput}): a
+   * rerun of this command does not read them. Not in `pending`, `transient` nor `permanent`.
+   */
+  otherInput: number
 }
 
 /** Longest URL or message an example keeps, in characters: the whole line is in manifest.jsonl. */
@@ -69,15 +74,23 @@ export class FailureTally {
   #pending = 0
   #failed = 0
   #transient = 0
+  /** Failed and unfinished jobs another input left (see `RerunPlan.otherInput`). */
+  #otherFailed = 0
+  #otherPending = 0
 
   constructor(readonly examples = 3) {}
 
   add(item: ReportItem): void {
-    if (item.status === 'pending') this.#pending++
+    const other = item.otherInput === true
+    if (item.status === 'pending') {
+      if (other) this.#otherPending++
+      else this.#pending++
+    }
     if (item.status !== 'failed') return
     this.#failed++
+    if (other) this.#otherFailed++
     const transient = itemTransient(item)
-    if (transient) this.#transient++
+    if (transient && !other) this.#transient++
     const code = item.error || UNKNOWN_CODE
     let group = this.#groups.get(code)
     if (!group) {
@@ -117,7 +130,8 @@ export class FailureTally {
       pending: this.#pending,
       failed: this.#failed,
       transient: this.#transient,
-      permanent: this.#failed - this.#transient,
+      permanent: this.#failed - this.#otherFailed - this.#transient,
+      otherInput: this.#otherFailed + this.#otherPending,
     }
   }
 }

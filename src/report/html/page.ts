@@ -207,6 +207,12 @@ function failuresSection(f: ReportFigures): string {
       `It skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless you add <code>--retry-failed</code>.`,
     )
   }
+  if (r.otherInput) {
+    // Another list run into this folder earlier: this command's rerun never reads those jobs.
+    rerun.push(
+      `${rerun.length ? 'The other' : 'The'} ${plural(r.otherInput, 'failed or unfinished job')} ${r.otherInput === 1 ? 'is' : 'are'} from an earlier run of another input into this folder: a rerun of this command leaves ${r.otherInput === 1 ? 'it' : 'them'}; the command that listed ${r.otherInput === 1 ? 'it' : 'them'} takes ${r.otherInput === 1 ? 'it' : 'them'} up again.`,
+    )
+  }
   const body = f.failures.length
     ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`

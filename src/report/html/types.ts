@@ -51,6 +51,11 @@ export interface ReportItem {
   answers?: Record<string, number>
   /** A small thumbnail, relative to the output folder, when one was made; else the file is shown scaled. */
   thumb?: string
+  /**
+   * Failed or not finished in an earlier run, and not seen by this one, which read its input to
+   * the end: another input was run into the folder, so a rerun of this command leaves the job.
+   */
+  otherInput?: boolean
 }
 
 /** What the scheduler did for one host at one moment (defined with the engine's types). */
