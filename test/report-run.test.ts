@@ -170,6 +170,27 @@ test("a second list run into the folder: the report does not promise that its re
   )
 })
 
+test("the report, meant to be shared, shows no signed URL's signature: not in the command, the examples nor the messages", async () => {
+  const out = join(dir, 'signed')
+  const signed = faults.url(
+    '/private.jpg?status=403&X-Amz-Credential=AKIAEXAMPLE%2F20260101&X-Amz-Signature=5ec7e7&access_token=t0ken',
+  )
+  const r = await runCli([signed, '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  const html = await readFile(join(out, 'report.html'), 'utf8')
+  for (const secret of ['AKIAEXAMPLE', '5ec7e7', 't0ken']) assert.ok(!html.includes(secret), secret)
+  const { page } = await open(join(out, 'report.html'))
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+  assert.match(await page.locator('.command').innerText(), /X-Amz-Signature=\*\*\*&access_token=\*\*\*/)
+  const example = page.locator('.failure[data-code="http-403"] .examples li').first()
+  assert.match(
+    (await example.textContent()) ?? '',
+    /private\.jpg\?status=403&X-Amz-Credential=\*\*\*&X-Amz-Signature=\*\*\*/,
+  )
+  // The manifest keeps the URL as it was given: it is the job.
+  assert.equal((await manifest(out))[0].url, signed)
+})
+
 test('--no-report writes none; imgpull report on a folder without a journal is a usage error', async () => {
   const out = join(dir, 'none')
   const r = await runCli([faults.url('/one'), '-o', out, '--no-report'])

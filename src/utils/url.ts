@@ -42,6 +42,17 @@ export function withoutSigning(url: string): string {
   }
 }
 
+/**
+ * `text` with the value of every signing parameter (see `SIGNING`) of the URLs in it written `***`:
+ * for what people share (the report), where `?X-Amz-Signature=…` or `?access_token=…` would hand
+ * the access on. The URL stays recognisable; the manifest keeps it whole, as it was given.
+ */
+export function maskSigning(text: string): string {
+  return text.replace(/([?&])([^=&#\s'"]+)=([^&#\s'"]+)/g, (match, sep: string, name: string) =>
+    SIGNING.test(decodeLeniently(name).toLowerCase()) ? `${sep}${name}=***` : match,
+  )
+}
+
 /** Any URL in `text` without its user and password (up to the last `@` before the path: a password may hold `@`). */
 export function withoutUserInfo(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi, '$1')

@@ -1,5 +1,5 @@
 import { redactHeader } from '../../utils/command-line.js'
-import { withoutUserInfo } from '../../utils/url.js'
+import { maskSigning, withoutUserInfo } from '../../utils/url.js'
 
 /**
  * Everything shown comes from the network or the file system (a URL can hold `<script>`, a file
@@ -51,20 +51,23 @@ export function fileHref(path: string): string {
 
 /**
  * The command line as shown: what `commandLine` takes out is taken out again here, for commands a
- * journal kept before it did (`--access-key`, secret `-H` headers, credentials in URLs).
+ * journal kept before it did (`--access-key`, secret `-H` headers, credentials in URLs), and the
+ * values of a signed URL's signing parameters given as arguments (the journal keeps those).
  */
 export function redactCommand(command: string): string {
-  return withoutUserInfo(
-    command
-      .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
-      // `'-HName: v'` and `'--header=Name: v'`, quoted whole, as commandLine writes them.
-      .replace(
-        /'(-H|--header=)([^']*)'/g,
-        (_, option: string, header: string) => `'${option}${redactHeader(header)}'`,
-      )
-      .replace(/((?:-H|--header)(?:=|\s+)?)('[^']*'|"[^"]*"|\S+)/g, (_, option: string, word: string) => {
-        const quote = /^['"]/.test(word) ? word[0] : ''
-        return `${option}${quote}${redactHeader(quote ? word.slice(1, -1) : word)}${quote}`
-      }),
+  return maskSigning(
+    withoutUserInfo(
+      command
+        .replace(/(--access-key(?:=|\s+))("[^"]*"|'[^']*'|\S+)/g, '$1***')
+        // `'-HName: v'` and `'--header=Name: v'`, quoted whole, as commandLine writes them.
+        .replace(
+          /'(-H|--header=)([^']*)'/g,
+          (_, option: string, header: string) => `'${option}${redactHeader(header)}'`,
+        )
+        .replace(/((?:-H|--header)(?:=|\s+)?)('[^']*'|"[^"]*"|\S+)/g, (_, option: string, word: string) => {
+          const quote = /^['"]/.test(word) ? word[0] : ''
+          return `${option}${quote}${redactHeader(quote ? word.slice(1, -1) : word)}${quote}`
+        }),
+    ),
   )
 }

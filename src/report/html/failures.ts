@@ -1,6 +1,6 @@
 import { ERROR_CODES } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
-import { redactUrl } from '../../utils/url.js'
+import { maskSigning, redactUrl } from '../../utils/url.js'
 import type { ReportItem } from './types.js'
 
 /**
@@ -22,8 +22,9 @@ export function itemTransient(item: ReportItem): boolean {
 export const UNKNOWN_CODE = 'unknown'
 
 export interface FailureExample {
-  /** Redacted: no user name or password. */
+  /** Redacted: no user name or password, no signing parameter's value (`maskSigning`). */
   url: string
+  /** Signing parameters' values masked, as in `url`. */
   message?: string
 }
 
@@ -106,9 +107,10 @@ export class FailureTally {
     }
     host.count++
     if (host.examples.length < this.examples) {
+      // Shared with the report: no credentials, no signatures (the manifest has the URL whole).
       host.examples.push({
-        url: cut(redactUrl(item.url)),
-        ...(item.message ? { message: cut(item.message) } : {}),
+        url: cut(maskSigning(redactUrl(item.url))),
+        ...(item.message ? { message: cut(maskSigning(item.message)) } : {}),
       })
     }
   }
