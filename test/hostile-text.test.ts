@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { printable } from '../src/utils/printable.js'
+import { printable, quoted } from '../src/utils/printable.js'
 import { cleanup, listFiles, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
@@ -26,6 +26,15 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/html\x9b2J\x9b31m\x9d8;;http://evil.example/\x9cclick' })
       res.end('<html><body>a page, not an image</body></html>\n')
     },
+    // Kilobytes of header (within the parser's limit) quoted by a message.
+    '/long-type.jpg': (_req, res) => {
+      res.writeHead(200, { 'content-type': `text/html; ${'x'.repeat(12_000)}` })
+      res.end('<html><body>a page</body></html>\n')
+    },
+    '/long-location.jpg': (_req, res) => {
+      res.writeHead(302, { location: `http://[${'y'.repeat(12_000)}`, 'content-length': 0 })
+      res.end()
+    },
     '/a.jpg': image(makeImage('hostile-a', 3_000)),
     '/b.jpg': image(makeImage('hostile-b', 3_000)),
   })
@@ -42,6 +51,10 @@ test('printable writes control characters, invisible marks and lone surrogates a
   assert.equal(printable('\u202egnp.exe'), '\\u202egnp.exe')
   assert.equal(printable('x\ud800y\udc00'), 'x\\ud800y\\udc00')
   assert.equal(printable('café 日本 😀 \\x1b'), 'café 日本 😀 \\x1b', 'text, pairs and backslashes unchanged')
+  assert.equal(quoted('abc', 3), 'abc')
+  assert.equal(quoted('abcd', 3), 'ab…')
+  assert.equal(quoted('a😀bc', 3), 'a…', 'never half an emoji')
+  assert.equal(quoted('\x1bxyz', 3), '\\x1bx…')
 })
 
 test('control characters from a list line or a server header never reach the terminal as they are', async () => {
@@ -73,6 +86,29 @@ test('control characters from a list line or a server header never reach the ter
   const status = await runCli(['status', out])
   assert.doesNotMatch(status.stdout, ACTS, status.stdout)
   assert.match(status.stdout, /invalid-url ×2 {2}e\.g\. invalid URL "/)
+})
+
+test('a header of kilobytes quoted in a message is cut: one line stays one line', async () => {
+  const out = join(dir, 'long')
+  const r = await runCli([
+    web.url('/long-type.jpg'),
+    web.url('/long-location.jpg'),
+    '-o',
+    out,
+    '--retries',
+    '0',
+  ])
+  assert.equal(r.code, 1, r.stderr)
+  const failed = r.stderr.split('\n').filter((l) => l.startsWith('failed'))
+  assert.equal(failed.length, 2, r.stderr)
+  for (const line of failed) assert.ok(line.length < 400, `${line.length} characters: ${line.slice(0, 300)}`)
+  assert.match(r.stderr, /not-an-image: not an image: .* sent text\/html; x+…, \d+ bytes/)
+  assert.match(r.stderr, /bad-redirect: redirect to no valid URL \("http:\/\/\[y+…\) for /)
+  const lines = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  for (const l of lines) assert.ok(l.message.length < 400, l.message.slice(0, 300))
 })
 
 test('a lone surrogate in a column (JSON lines\' "\\ud83d", an emoji cut in half) names a file the journal finds again', async () => {

@@ -5,7 +5,7 @@ import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
-import { printable } from '../utils/printable.js'
+import { quoted } from '../utils/printable.js'
 import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
@@ -398,7 +398,7 @@ const send: Step = async (t) => {
     if (!next) {
       throw new ImgpullError(
         'bad-redirect',
-        `redirect to no valid URL (${JSON.stringify(location)}) for ${t.shown}`,
+        `redirect to no valid URL (${quoted(JSON.stringify(location))}) for ${t.shown}`,
       )
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
@@ -659,8 +659,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         { retryable: true },
       )
     }
-    // The server's words, shown: a control character in them would act on the terminal that prints the message.
-    const type = printable(header(t.head!.headers, 'content-type') ?? 'no content type')
+    // The server's words, bounded and shown: a control character in them would act on the terminal.
+    const type = quoted(header(t.head!.headers, 'content-type') ?? 'no content type')
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     const gzip = check.gzipped

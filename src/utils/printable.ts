@@ -29,3 +29,14 @@ export function printable(text: string): string {
       : `\\u${code.toString(16).padStart(4, '0')}`
   })
 }
+
+/** Longest text from a server (a `Content-Type`, a `Location`) a message quotes: a header may run to kilobytes. */
+export const QUOTED_CHARS = 160
+
+/** A server's words as a one-line message quotes them: cut to `max` characters (with `…`), then printable. */
+export function quoted(text: string, max = QUOTED_CHARS): string {
+  if (text.length <= max) return printable(text)
+  // Not between the two halves of a pair (an emoji), which would leave one alone.
+  const end = /[\ud800-\udbff]/.test(text[max - 2] ?? '') ? max - 2 : max - 1
+  return printable(`${text.slice(0, end)}…`)
+}
