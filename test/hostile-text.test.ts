@@ -137,3 +137,22 @@ test('a lone surrogate in a column (JSON lines\' "\\ud83d", an emoji cut in half
   assert.equal(summary.skipped, 2, again.stdout)
   assert.equal(summary.ok, 0, 'nothing fetched again')
 })
+
+test('names a Windows disk or a memory card would not keep: device names take a _, folders no trailing dot', async () => {
+  const out = join(dir, 'devices')
+  const table = join(dir, 'labels.jsonl')
+  const rows = [
+    ['/a.jpg', 'con', 'nul'],
+    ['/b.jpg', 'sunset...', 'Aux'],
+    ['/a.jpg?2', 'sunset', 'com1.draft'],
+  ]
+  await writeFile(
+    table,
+    rows.map(([path, label, caption]) => JSON.stringify({ url: web.url(path), label, caption })).join('\n'),
+  )
+  const r = await runCli([table, '-o', out, '--name', '{label}/{caption}{ext}'])
+  assert.equal(r.code, 0, r.stderr)
+  const files = (await listFiles(out)).filter((f) => f.endsWith('.jpg'))
+  // Copied onto Windows (or exFAT), `sunset.` and `sunset` would be one folder, and `nul.jpg` no file.
+  assert.deepEqual(files, ['con_/nul_.jpg', 'sunset/com1_.draft.jpg', 'sunset_/Aux_.jpg'])
+})

@@ -99,6 +99,25 @@ test('a taken name gets a deterministic suffix before the extension', () => {
   assert.equal(safeSegment('..'), '_')
 })
 
+test('names Windows and memory cards keep: no device name, no trailing dot or space', () => {
+  for (const [segment, safe] of [
+    ['con', 'con_'],
+    ['NUL', 'NUL_'],
+    ['aux.tar', 'aux_.tar'],
+    ['com1', 'com1_'],
+    ['LPT\u00b9', 'LPT\u00b9_'],
+    ['console', 'console'],
+    ['connect', 'connect'],
+    ['sunset.', 'sunset_'],
+    ['wait...', 'wait_'],
+    ['a. .', 'a_'],
+  ])
+    assert.equal(safeSegment(segment), safe, segment)
+  // Before the extension, a dot ends no name.
+  assert.equal(withExt(name('{name}{ext}', 'https://h/wait....png'), 'png'), 'wait....png')
+  assert.equal(withExt(name('{name}{ext}', 'https://h/prn.jpg'), 'jpg'), 'prn_.jpg')
+})
+
 test('a whole name too long for a file system keeps its last segment after a hash of it', () => {
   const deep = `https://h/${Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(150, 'd')).join('/')}/x.png`
   const out = withExt(name('{path}', deep), 'png')

@@ -101,9 +101,17 @@ function truncateUtf8(text: string, maxBytes: number): string {
 }
 
 /**
+ * Names Windows keeps for devices, whatever extension follows (`nul.png` is the null device up to
+ * Windows 10, and `CON` still is on 11): a file so named cannot be copied there.
+ */
+const DEVICE = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(?= *(?:\.|$))/i
+
+/**
  * A path segment that cannot escape, hide, pass for an option, or overflow: no `..`, no leading
  * dot, no leading `-` (`rm *` would read `-rf.jpg` as options; Unsplash ids may start with one),
- * bounded length.
+ * bounded length; and one Windows and memory cards keep as it is: no device name (`con`, `nul.png`
+ * take a `_`: `con_`, `nul_.png`), no trailing dot or space, which they drop (a folder `sunset.`
+ * would be `sunset` there, joined with another, and Explorer can neither open nor delete it).
  */
 export function safeSegment(segment: string): string {
   // The rules apply to the name before its extension: a name of nothing but `{ext}` (a URL's
@@ -112,7 +120,10 @@ export function safeSegment(segment: string): string {
   let body = (ext ? segment.slice(0, -1) : segment).trim()
   if (body === '' || body === '.' || body === '..') body = '_'
   if (body.startsWith('.') || body.startsWith('-')) body = `_${body.slice(1)}`
-  return truncateUtf8(body, MAX_SEGMENT_BYTES) + ext
+  body = truncateUtf8(body.replace(DEVICE, '$1_'), MAX_SEGMENT_BYTES)
+  // Before an extension a dot is no name's end (`sunset..jpg`); cut to length, a name may end anew.
+  if (!ext) body = body.replace(/[. ]+$/, '_')
+  return body + ext
 }
 
 /** Extensions an image URL may already end in: dropped from `{name}` so `{ext}` is not doubled. */
