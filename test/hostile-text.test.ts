@@ -156,3 +156,26 @@ test('names a Windows disk or a memory card would not keep: device names take a 
   // Copied onto Windows (or exFAT), `sunset.` and `sunset` would be one folder, and `nul.jpg` no file.
   assert.deepEqual(files, ['con_/nul_.jpg', 'sunset/com1_.draft.jpg', 'sunset_/Aux_.jpg'])
 })
+
+test('columns named __proto__ or constructor name files like any other, also on a row without them', async () => {
+  for (const [format, content] of [
+    ['csv', `url,__proto__,constructor\n${web.url('/a.jpg')},evil,ferrari\n${web.url('/b.jpg')},,\n`],
+    [
+      'jsonl',
+      // Written out: in an object literal, `__proto__:` would set the prototype, not a key.
+      `{"url": "${web.url('/a.jpg')}", "__proto__": "evil", "constructor": "ferrari"}\n{"url": "${web.url('/b.jpg')}"}\n`,
+    ],
+  ]) {
+    const out = join(dir, `proto-${format}`)
+    const table = join(dir, `proto.${format}`)
+    await writeFile(table, content)
+    // Was: "imgpull: value.replace is not a function", exit 2, nothing fetched.
+    const r = await runCli([table, '-o', out, '--name', '{__proto__}-{constructor}{ext}'])
+    assert.equal(r.code, 0, `${format}: ${r.stderr}`)
+    assert.deepEqual(
+      (await listFiles(out)).filter((f) => f.endsWith('.jpg')),
+      ['_.jpg', 'evil-ferrari.jpg'],
+      format,
+    )
+  }
+})

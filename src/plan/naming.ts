@@ -171,7 +171,9 @@ export function renderName(template: string, input: NameInput): string {
         segments[last] = segments[last]!.replace(IMAGE_EXT, '') || segments[last]!
       return segments.map(sanitizeValue).join('/')
     }
-    return sanitizeValue(values[field] ?? '')
+    // Own values only: a row without its `constructor` or `toString` column names nothing there,
+    // where `values[field]` would be Object's.
+    return sanitizeValue(Object.hasOwn(values, field) ? (values[field] ?? '') : '')
   })
   const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
   const name = (segments.length ? segments : ['_']).map(safeSegment).join('/')

@@ -10,7 +10,10 @@ export function rowJob(t: TableJob): Job {
   const fields: Record<string, string> = { row: String(t.row) }
   for (const [name, value] of Object.entries(t.meta)) {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      fields[name] = String(value)
+      // A column named `__proto__` is a field like any other, not the object's prototype.
+      if (name === '__proto__')
+        Object.defineProperty(fields, name, { value: String(value), enumerable: true, writable: true })
+      else fields[name] = String(value)
     }
   }
   const job: Job = { url: t.url, key: rowKey(t.row), row: t.row, fields, meta: t.meta }
