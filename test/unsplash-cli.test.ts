@@ -626,3 +626,36 @@ describe('imgpull unsplash with --resize', () => {
     assert.match(noMode.stderr, /--size is the target of --resize/)
   })
 })
+
+test("a hostile API's links never make a script link or an extra link in ATTRIBUTION.md", async (t) => {
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    collections: { '9': 2 },
+    photo: (p, n) =>
+      n === 0
+        ? {
+            ...p,
+            user: { ...p.user, links: { ...p.user.links, html: 'javascript:alert(document.cookie)//' } },
+          }
+        : {
+            ...p,
+            links: { ...p.links, html: 'https://unsplash.com/x)[Claim your prize](https://evil.example/' },
+          },
+  })
+  t.after(() => mock.close())
+  const out = join(dir, 'hostile-links')
+  const r = await unsplash(['collection', '9', '-o', out], mock)
+  assert.equal(r.code, 0, r.stderr)
+  const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+  assert.doesNotMatch(credits, /javascript:/i)
+  assert.doesNotMatch(credits, /\]\(https:\/\/evil\.example/, 'no link of its own')
+  const [first, second] = (await manifest(out)).map((l) => l.meta)
+  // The photographer's page where the API named none fit: Unsplash's own address for the username.
+  assert.equal(
+    first.profileUrl,
+    `https://unsplash.com/@${first.username}?utm_source=imgpull&utm_medium=referral`,
+  )
+  // The photo page's link ends where its parenthesis would have ended it: escaped.
+  const escaped = second.photoUrl.replaceAll('(', '%28').replaceAll(')', '%29')
+  assert.ok(credits.includes(`on [Unsplash](${escaped})`), credits)
+})

@@ -36,6 +36,8 @@ export interface UnsplashMockOptions {
   linkHeaders?: boolean
   /** Milliseconds before each answer. @default 0 */
   latency?: number
+  /** The n-th photo as the API sends it: a hostile or broken API's fields. */
+  photo?: (photo: MockPhoto, n: number) => MockPhoto
 }
 
 export interface MockPhoto {
@@ -175,8 +177,9 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
         },
       },
     }
-    byId.set(id, photo)
-    return photo
+    const sent = options.photo ? options.photo(photo, n) : photo
+    byId.set(id, sent)
+    return sent
   }
 
   function send(

@@ -51,10 +51,18 @@ async function present(
   return (await spools.get(spool)!).has(sample.member)
 }
 
+/**
+ * A URL as a Markdown link's destination: its parentheses escaped (`%28`, `%29`), which a URL may
+ * hold as they are and which would end the destination there, the rest taken for text and links.
+ */
+function linkTarget(url: string | undefined): string {
+  return (url ?? '').replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))
+}
+
 /** "Photo by NAME on Unsplash", both linked (profile and photo page, with the API's UTM tags). */
 export function creditLine(photo: Photo): string {
   const name = escapeMarkdown(photo.user.name || photo.user.username)
-  return `Photo by [${name}](${profileUrl(photo)}) on [Unsplash](${photoPageUrl(photo)})`
+  return `Photo by [${name}](${linkTarget(profileUrl(photo))}) on [Unsplash](${linkTarget(photoPageUrl(photo))})`
 }
 
 export function renderAttribution(files: { path: string; photo: Photo }[]): string {

@@ -107,10 +107,12 @@ export function photoSlug(photo: Photo): string {
   return slugify(photo.description) || slugify(photo.alt_description)
 }
 
+/** `url` with the API guidelines' UTM tags; `undefined` for what is not an http(s) address (`javascript:`, `data:`). */
 export function withUtm(url: string | undefined): string | undefined {
   if (!url) return undefined
   try {
     const u = new URL(url)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined
     for (const [k, v] of Object.entries(UTM)) u.searchParams.set(k, v)
     return u.href
   } catch {
@@ -118,12 +120,16 @@ export function withUtm(url: string | undefined): string | undefined {
   }
 }
 
+/** The API's link when it is a web page's, else the one Unsplash's pages have: a credit links somewhere. */
 export function profileUrl(photo: Photo): string | undefined {
-  return withUtm(photo.user.links?.html ?? `https://unsplash.com/@${encodeURIComponent(photo.user.username)}`)
+  return (
+    withUtm(photo.user.links?.html) ??
+    withUtm(`https://unsplash.com/@${encodeURIComponent(photo.user.username)}`)
+  )
 }
 
 export function photoPageUrl(photo: Photo): string | undefined {
-  return withUtm(photo.links.html ?? `https://unsplash.com/photos/${encodeURIComponent(photo.id)}`)
+  return withUtm(photo.links.html) ?? withUtm(`https://unsplash.com/photos/${encodeURIComponent(photo.id)}`)
 }
 
 /** What the manifest's `meta` carries per photo: enough to credit it and show it well. */
