@@ -1,4 +1,5 @@
 import type { Job, Outcome, Result, Status } from './types.js'
+import { jsonLineForTerminal } from './utils/printable.js'
 import { redactUrl } from './utils/url.js'
 
 export type { Outcome } from './types.js'
@@ -77,7 +78,7 @@ export function manifestLine(
   }
   line.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
   if (meta) line.meta = meta
-  return JSON.stringify(line)
+  return jsonLineForTerminal(JSON.stringify(line))
 }
 
 /** The manifest line of a result (the `--json` output). */

@@ -179,3 +179,39 @@ test('columns named __proto__ or constructor name files like any other, also on 
     )
   }
 })
+
+test("JSON lines (the manifest, --json, status --json) show a caption's C1 controls and bidi marks as escapes, same values parsed", async () => {
+  const out = join(dir, 'captions')
+  const table = join(dir, 'web-captions.jsonl')
+  // Scraped captions carry anything: CSI (U+009B), OSC, DEL, a right-to-left override, a line separator.
+  const caption = 'a cat\u009b2J\u009d0;TITLE\u009c\u007f \u202egnp.exe\u2028end'
+  await writeFile(
+    table,
+    `${JSON.stringify({ url: web.url('/a.jpg'), caption })}\n${JSON.stringify({ url: `x\u009b31m`, caption })}\n`,
+  )
+  const r = await runCli([table, '-o', out, '--caption-col', 'caption', '--json'])
+  assert.equal(r.code, 1, r.stderr)
+  const manifest = await readFile(join(out, 'manifest.jsonl'), 'utf8')
+  const status = await runCli(['status', out, '--json'])
+  for (const [what, text] of [
+    ['manifest', manifest],
+    ['--json', r.stdout],
+    ['status --json', status.stdout],
+  ]) {
+    assert.doesNotMatch(text, /[\u007f-\u009f\u202a-\u202e\u2028]/, what)
+  }
+  assert.match(manifest, /a cat\\u009b2J\\u009d0;TITLE\\u009c\\u007f \\u202egnp\.exe\\u2028end/)
+  const lines = manifest
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.deepEqual(
+    lines.map((l) => [l.url, l.meta.caption]),
+    [
+      [web.url('/a.jpg'), caption],
+      ['x\u009b31m', caption],
+    ],
+    'the same values, parsed',
+  )
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n')[0]).meta.caption, caption)
+})

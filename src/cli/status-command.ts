@@ -6,7 +6,7 @@ import { summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 import { journalReadFault } from '../sinks/local-faults.js'
-import { printable } from '../utils/printable.js'
+import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
@@ -31,7 +31,7 @@ export function statusCommand(
   const holder = FolderLock.holder(paths, Database)
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
   if (json) {
-    write(JSON.stringify({ ...s, running }))
+    write(jsonLineForTerminal(JSON.stringify({ ...s, running })))
     return
   }
   const ok = s.counts.ok ?? 0

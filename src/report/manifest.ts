@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import { type Layout, MANIFEST } from '../layout.js'
+import { jsonLineForTerminal } from '../utils/printable.js'
 
 /**
  * Write `OUT/manifest.jsonl`: one line per job the journal knows, with its latest outcome (status
@@ -26,7 +27,8 @@ export async function writeManifest(paths: Layout, lines: Iterable<string>): Pro
       batch = []
     }
     for (const line of lines) {
-      batch.push(line)
+      // Lines come from SQLite's json_object as well as from manifestLine: both leave C1 controls.
+      batch.push(jsonLineForTerminal(line))
       if (batch.length === 1000) await write()
     }
     if (batch.length > 0) await write()

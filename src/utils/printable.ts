@@ -40,3 +40,16 @@ export function quoted(text: string, max = QUOTED_CHARS): string {
   const end = /[\ud800-\udbff]/.test(text[max - 2] ?? '') ? max - 2 : max - 1
   return printable(`${text.slice(0, end)}…`)
 }
+
+/** What JSON.stringify and SQLite's json_object leave in strings that a terminal acts on or hides. */
+const JSON_HIDDEN = new RegExp(`[\\u007f-\\u009f\\u2028\\u2029${INVISIBLE_MARKS}]`, 'g')
+
+/**
+ * A line of JSON with the characters a terminal acts on or hides written as `\u009b` escapes: both
+ * serialisers escape C0 controls but leave DEL, C1 and the invisible marks as they are. In valid
+ * JSON they occur only inside strings, where the escape parses to the same value: `cat` or
+ * `tail -f` of a manifest whose captions came from the web shows them, acts on none.
+ */
+export function jsonLineForTerminal(line: string): string {
+  return line.replace(JSON_HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
