@@ -14,7 +14,9 @@ import {
   concurrency,
   describeError,
   EXAMPLE_CHARS,
+  EXAMPLE_HOSTS,
   esc,
+  FailureTally,
   fileHref,
   groupFailures,
   type HostSample,
@@ -165,6 +167,67 @@ test('failures: grouped by code then host, most first, examples capped and redac
     permanent: 7,
     otherInput: 3,
   })
+})
+
+test('failures at many hosts: examples only for the first hosts of a code, in bounded memory', () => {
+  // A scraped list's dead domains: most hosts fail once, a few often, in an order no one chose.
+  let seed = 7
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed / 2147483648
+  }
+  const hosts = Array.from({ length: 500 }, (_, i) => `https://h${String(i).padStart(3, '0')}.example`)
+  const stream = Array.from({ length: 3000 }, () => hosts[Math.floor(random() ** 3 * hosts.length)]!)
+  const tally = new FailureTally(3)
+  for (const [i, host] of stream.entries())
+    tally.add(item({ status: 'failed', error: 'dns', host, url: `${host}/${i}.jpg`, message: `failed ${i}` }))
+  const [group] = tally.groups()
+  // Counts and order are exact, whatever kept examples.
+  const counts = new Map<string, number>()
+  for (const host of stream) counts.set(host, (counts.get(host) ?? 0) + 1)
+  const order = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+  assert.deepEqual(
+    group.hosts.map((h) => [h.host, h.count]),
+    order,
+  )
+  // The first EXAMPLE_HOSTS hosts have examples (failures at that host, in input order); no other does.
+  assert.ok(group.hosts.length > EXAMPLE_HOSTS)
+  for (const [rank, h] of group.hosts.entries()) {
+    if (rank >= EXAMPLE_HOSTS) {
+      assert.deepEqual(h.examples, [], `${h.host} keeps nothing`)
+      continue
+    }
+    assert.ok(h.examples.length >= 1 && h.examples.length <= 3, h.host)
+    const at = h.examples.map((e) => Number(/failed (\d+)/.exec(e.message!)![1]))
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+      'in input order',
+    )
+    for (const i of at) assert.equal(stream[i], h.host)
+  }
+
+  // 200,000 hosts failing once each: counts, not 2 KB of examples each.
+  const many = new FailureTally(3)
+  const long = 'p'.repeat(250)
+  globalThis.gc?.()
+  const start = process.memoryUsage().heapUsed
+  for (let i = 0; i < 200_000; i++) {
+    const host = `https://dead-${i}.example`
+    many.add(
+      item({
+        status: 'failed',
+        error: 'dns',
+        host,
+        url: `${host}/${long}/${i}.jpg`,
+        message: `host not found for ${host}/${long}/${i}.jpg`,
+      }),
+    )
+  }
+  globalThis.gc?.()
+  const grown = (process.memoryUsage().heapUsed - start) / 1e6
+  assert.equal(many.groups()[0].hosts.length, 200_000)
+  assert.ok(grown < 150, `${grown.toFixed(0)} MB for 200,000 hosts`)
 })
 
 test('failure codes are explained; an unknown code is not made up', () => {

@@ -31,7 +31,10 @@ export interface FailureExample {
 export interface FailureHost {
   host: string
   count: number
-  /** The first few failures of this code at this host, in input order. */
+  /**
+   * A few failures of this code at this host, in input order: its first ones, for a host that was
+   * among the code's first `EXAMPLE_HOSTS` all along; none for a host that is not among them.
+   */
   examples: FailureExample[]
 }
 
@@ -69,9 +72,33 @@ function cut(text: string): string {
   return text.length <= EXAMPLE_CHARS ? text : `${text.slice(0, EXAMPLE_CHARS - 1)}…`
 }
 
-/** Groups failures by code, then host, keeping `examples` examples per host. One pass. */
+/**
+ * Hosts of one failure code that keep examples: the page shows the first 10. The others are
+ * counted only, so a run failing at a million hosts (dead domains of a scraped list) holds counts,
+ * not three URLs and messages for each (2 KB a host: 2 GB, past Node's heap, at the run's end).
+ */
+export const EXAMPLE_HOSTS = 32
+
+interface Group {
+  count: number
+  transient: number
+  hosts: Map<string, FailureHost>
+  /** The hosts keeping examples: at every moment the first `EXAMPLE_HOSTS` in the groups' order. */
+  kept: Set<FailureHost>
+  /** The last of `kept` in that order, once looked for (undefined: look again). */
+  weakest?: FailureHost
+}
+
+/** Whether `a` comes before `b` in a group's hosts: more failures, then by name. */
+const before = (a: FailureHost, b: FailureHost) =>
+  a.count > b.count || (a.count === b.count && a.host < b.host)
+
+/**
+ * Groups failures by code, then host, keeping up to `examples` examples for each of the
+ * `EXAMPLE_HOSTS` first hosts of a code (the others none). One pass, bounded examples.
+ */
 export class FailureTally {
-  readonly #groups = new Map<string, { count: number; transient: number; hosts: Map<string, FailureHost> }>()
+  readonly #groups = new Map<string, Group>()
   #pending = 0
   #failed = 0
   #transient = 0
@@ -95,7 +122,7 @@ export class FailureTally {
     const code = item.error || UNKNOWN_CODE
     let group = this.#groups.get(code)
     if (!group) {
-      group = { count: 0, transient: 0, hosts: new Map() }
+      group = { count: 0, transient: 0, hosts: new Map(), kept: new Set() }
       this.#groups.set(code, group)
     }
     group.count++
@@ -106,13 +133,43 @@ export class FailureTally {
       group.hosts.set(item.host, host)
     }
     host.count++
-    if (host.examples.length < this.examples) {
+    if (this.examples > 0 && this.#keeps(group, host) && host.examples.length < this.examples) {
       // Shared with the report: no credentials, no signatures (the manifest has the URL whole).
       host.examples.push({
         url: cut(maskSigning(redactUrl(item.url))),
         ...(item.message ? { message: cut(maskSigning(item.message)) } : {}),
       })
     }
+  }
+
+  /**
+   * Whether `host`, whose count just grew, keeps examples: it is among the first `EXAMPLE_HOSTS`
+   * of its group, taking the place (and dropping the examples) of the last one if it now comes
+   * before it. Counts only grow, so the kept ones stay the first: a host that comes in late keeps
+   * examples from then on (at least this failure).
+   */
+  #keeps(group: Group, host: FailureHost): boolean {
+    const { kept } = group
+    if (kept.has(host)) {
+      if (host === group.weakest) group.weakest = undefined
+      return true
+    }
+    if (kept.size < EXAMPLE_HOSTS) {
+      kept.add(host)
+      group.weakest = undefined
+      return true
+    }
+    let weakest = group.weakest
+    if (!weakest) {
+      for (const h of kept) if (!weakest || before(weakest, h)) weakest = h
+      group.weakest = weakest
+    }
+    if (!weakest || !before(host, weakest)) return false
+    kept.delete(weakest)
+    weakest.examples = []
+    kept.add(host)
+    group.weakest = undefined
+    return true
   }
 
   /** Groups, most failures first (ties by code). */

@@ -48,7 +48,8 @@ export function resolveRenderOptions(options: RenderOptions = {}): Required<Rend
 
 /**
  * The report's figures. Reads `input.items` once and `input.samples` twice, holding only bounded
- * state (counts, a few examples, the sheet's sample, per-host timing histograms and totals).
+ * state but for per-host counts (a few hundred bytes a host): examples for a code's first hosts,
+ * the sheet's sample, timing histograms of the hosts that answered, totals.
  *
  * @throws TypeError for a bad option, a start or end that is not a number, or samples that cannot
  * be read twice (a generator).

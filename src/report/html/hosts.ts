@@ -23,7 +23,8 @@ export interface HostRow {
 
 interface HostState {
   row: HostRow
-  ttfb: MsHistogram
+  /** Made at the host's first time to first byte: a host that never answered (a dead domain) has none. */
+  ttfb?: MsHistogram
 }
 
 /**
@@ -47,7 +48,6 @@ export class HostTally {
           answers429: 0,
           answers503: 0,
         },
-        ttfb: new MsHistogram(),
       }
       this.#hosts.set(item.host, state)
     }
@@ -60,15 +60,18 @@ export class HostTally {
       row.answers503 += item.answers['503'] ?? 0
     } else if (item.httpStatus === 429) row.answers429++
     else if (item.httpStatus === 503) row.answers503++
-    if (item.ttfb !== undefined) state.ttfb.add(item.ttfb)
+    if (item.ttfb !== undefined) {
+      state.ttfb ??= new MsHistogram()
+      state.ttfb.add(item.ttfb)
+    }
   }
 
   /** Rows, most requests first (ties: most items, then name). */
   rows(): HostRow[] {
     const rows: HostRow[] = []
     for (const { row, ttfb } of this.#hosts.values()) {
-      const median = ttfb.percentile(0.5)
-      const p95 = ttfb.percentile(0.95)
+      const median = ttfb?.percentile(0.5)
+      const p95 = ttfb?.percentile(0.95)
       rows.push({ ...row, ...(median === undefined ? {} : { ttfbMedian: median, ttfbP95: p95 }) })
     }
     const items = (r: HostRow) => r.ok + r.skipped + r.failed + r.pending

@@ -8,6 +8,7 @@ export { esc, fileHref, httpHref, jsonForScript, redactCommand } from './escape.
 export {
   describeError,
   EXAMPLE_CHARS,
+  EXAMPLE_HOSTS,
   type FailureExample,
   type FailureGroup,
   type FailureHost,

@@ -15,7 +15,7 @@ import type { RenderOptions, ReportInput } from './types.js'
 export const SHEET_PAGE_SIZE = 48
 /** Credits per page of the attribution list. */
 export const CREDITS_PAGE_SIZE = 60
-/** Hosts listed per failure code; the rest are summed in one line. */
+/** Hosts listed per failure code; the rest are summed in one line. At most `EXAMPLE_HOSTS`: those have examples. */
 const FAILURE_HOSTS = 10
 
 const n = grouped
