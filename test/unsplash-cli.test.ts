@@ -659,3 +659,23 @@ test("a hostile API's links never make a script link or an extra link in ATTRIBU
   const escaped = second.photoUrl.replaceAll('(', '%28').replaceAll(')', '%29')
   assert.ok(credits.includes(`on [Unsplash](${escaped})`), credits)
 })
+
+test("the API's words in an error reach the terminal without their control characters", async (t) => {
+  // An API (or a proxy in front of it) answering an error whose text holds terminal sequences.
+  const api = createServer((_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ errors: ['bad query \u001b]0;TITLE\u0007\u001b[2J \u009b31m\u202eevil'] }))
+  })
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => api.close(resolve)))
+  const r = await runCli(['unsplash', 'search', 'lake', '-o', join(dir, 'api-words')], {
+    env: {
+      UNSPLASH_ACCESS_KEY: 'k',
+      UNSPLASH_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    },
+  })
+  assert.notEqual(r.code, 0)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, JSON.stringify(r.stderr))
+  assert.match(r.stderr, /bad query \\x1b\]0;TITLE\\x07\\x1b\[2J \\x9b31m\\u202eevil/)
+})

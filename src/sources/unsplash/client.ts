@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
+import { quoted } from '../../utils/printable.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
 import { HOUR, type OnRateLimit, type RateLimit, readRateHeaders, waitForReset } from './rate-limit.js'
 import type { ErrorBody } from './types.js'
@@ -261,11 +262,11 @@ function parse<T>(text: string, shown: string): T {
   }
 }
 
-/** The API's own words from an error answer, kept short. */
+/** The API's own words from an error answer, kept short and printable (they reach the terminal). */
 function errorText(text: string): string {
   try {
     const body = JSON.parse(text) as ErrorBody
-    if (Array.isArray(body.errors)) return body.errors.join('; ').slice(0, 200)
+    if (Array.isArray(body.errors)) return quoted(body.errors.join('; '), 200)
   } catch {}
-  return text.replace(/\s+/g, ' ').trim().slice(0, 200)
+  return quoted(text.replace(/\s+/g, ' ').trim(), 200)
 }
