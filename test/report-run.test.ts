@@ -191,6 +191,23 @@ test("the report, meant to be shared, shows no signed URL's signature: not in th
   assert.equal((await manifest(out))[0].url, signed)
 })
 
+test('a list line with a right-to-left override shows in the report as written, not reversed', async () => {
+  const out = join(dir, 'bidi')
+  const list = join(dir, 'bidi.txt')
+  // Shown as it is, U+202E makes `gnp.exe` read `exe.png`.
+  await writeFile(list, `\u202egnp.exe\n${faults.url('/b-ok')}\n`)
+  const r = await runCli([list, '-o', out])
+  assert.equal(r.code, 1, r.stderr)
+  const { page } = await open(join(out, 'report.html'))
+  const example = page.locator('.failure[data-code="invalid-url"] .examples li').first()
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+  const shown = await example.innerText()
+  assert.doesNotMatch(shown, /\u202e/)
+  assert.match(shown, /^\\u202egnp\.exe\n/)
+  // The manifest keeps the line as it was given.
+  assert.ok((await manifest(out)).some((l) => l.url === '\u202egnp.exe'))
+})
+
 test('--no-report writes none; imgpull report on a folder without a journal is a usage error', async () => {
   const out = join(dir, 'none')
   const r = await runCli([faults.url('/one'), '-o', out, '--no-report'])

@@ -1,5 +1,6 @@
 import { ERROR_CODES } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
+import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl } from '../../utils/url.js'
 import type { ReportItem } from './types.js'
 
@@ -22,7 +23,7 @@ export function itemTransient(item: ReportItem): boolean {
 export const UNKNOWN_CODE = 'unknown'
 
 export interface FailureExample {
-  /** Redacted: no user name or password, no signing parameter's value (`maskSigning`). */
+  /** Redacted: no user name or password, no signing parameter's value (`maskSigning`); `printable`. */
   url: string
   /** Signing parameters' values masked, as in `url`. */
   message?: string
@@ -134,10 +135,11 @@ export class FailureTally {
     }
     host.count++
     if (this.examples > 0 && this.#keeps(group, host) && host.examples.length < this.examples) {
-      // Shared with the report: no credentials, no signatures (the manifest has the URL whole).
+      // Shared with the report: no credentials, no signatures (the manifest has the URL whole);
+      // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
       host.examples.push({
-        url: cut(maskSigning(redactUrl(item.url))),
-        ...(item.message ? { message: cut(maskSigning(item.message)) } : {}),
+        url: printable(cut(maskSigning(redactUrl(item.url)))),
+        ...(item.message ? { message: printable(cut(maskSigning(item.message))) } : {}),
       })
     }
   }
