@@ -25,9 +25,10 @@ export interface Options {
   /** Retries after the first attempt, for network errors, timeouts, 202/408/425/429/5xx. @default 5 */
   retries?: number
   /**
-   * Longest `Retry-After` honoured, in ms; longer waits are cut to this, once a host: one that
-   * asks again for a longer wait after it is given up for the run (its files fail as `http-429`,
-   * retried by a rerun; see `outlasts` in fetch/retry-policy.ts). 0: `Retry-After` is
+   * Longest `Retry-After` honoured, in ms; longer waits are cut to this. One longer than the
+   * file's `totalTimeout` too is cut once a host: a host that asks again for it after the shorter
+   * wait is given up for the run (its files fail as `http-429`, retried by a rerun; see
+   * `outlasts` in fetch/retry-policy.ts). 0: `Retry-After` is
    * ignored and the own backoff applies. Durations here and below are cut to about 24.8 days
    * (2^31 - 1 ms, the longest a Node timer waits). @default 60_000
    */

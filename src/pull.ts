@@ -734,13 +734,14 @@ class Engine {
       isPressure(e.code, e.pressure) && !pastDeadline
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
         : undefined
+    const timeLeft = task.started + this.options.totalTimeout - Date.now()
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
       status,
       retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
       outOfTime: pastDeadline,
-      timeLeft: task.started + this.options.totalTimeout - Date.now(),
+      timeLeft,
       attempts: task.attempts - (task.freeAttempts ?? 0),
       retries: this.options.retries,
       stopping: this.#stopping,
@@ -748,13 +749,13 @@ class Engine {
       maxRetryAfter: this.options.maxRetryAfter,
       askedTooLongBefore:
         e instanceof HTTPError &&
-        outlasts(e.retryAfter, this.options.maxRetryAfter) &&
+        outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
         this.#scheduler.overlong(answeredBy, sentAt),
     })
     if (action.do === 'fail') {
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
-        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)})`
+        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
         this.#scheduler.giveUp(answeredBy, { code: e.code, why: `${answeredBy} ${asked}` })
         e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
       }

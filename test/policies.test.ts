@@ -343,13 +343,18 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
     ],
     [
       'a wait past the cap asked again after the capped one: the host meant it, give it up',
-      { retryAfter: 3_600_000, askedTooLongBefore: true },
+      { retryAfter: 3_600_000, timeLeft: 600_000, askedTooLongBefore: true },
       { do: 'fail', giveUpHost: { ms: 3_600_000 } },
     ],
     [
       'asked again, but within the cap now: a plain retry',
       { retryAfter: 30_000, askedTooLongBefore: true },
       { do: 'retry', delay: 30_000, pauseHost: false },
+    ],
+    [
+      'asked again past the cap but within the time left: cut short, retried',
+      { retryAfter: 1_000, maxRetryAfter: 100, timeLeft: 600_000, askedTooLongBefore: true },
+      { do: 'retry', delay: 100, pauseHost: false },
     ],
     [
       'not retryable comes first',
@@ -359,16 +364,18 @@ test('after a failed attempt: fail, retry this job, or pause its host', () => {
   ]
   for (const [name, facts, expected] of table)
     assert.deepEqual(onFailure({ ...base, ...facts }), expected, name)
-  // A Retry-After longer than --max-retry-after (0: none is honoured, so none is too long).
+  // A Retry-After longer than --max-retry-after (0: none is honoured, so none is too long) and
+  // than the file's time left; within that time it is only cut short, however often it comes.
   assert.deepEqual(
     [
-      [3_600_000, 60_000],
-      [60_000, 60_000],
-      [60_001, 60_000],
-      [undefined, 60_000],
-      [3_600_000, 0],
-    ].map(([after, max]) => outlasts(after, max as number)),
-    [true, false, true, false, false],
+      [3_600_000, 60_000, 600_000],
+      [60_000, 60_000, 10_000],
+      [60_001, 60_000, 60_000],
+      [undefined, 60_000, 0],
+      [3_600_000, 0, 600_000],
+      [1_000, 100, 600_000],
+    ].map(([after, max, left]) => outlasts(after, max as number, left as number)),
+    [true, false, true, false, false, false],
   )
   assert.deepEqual(
     ['http-429', 'http-503', 'timeout', 'http-500', 'network', 'http-404'].map((code) => isPressure(code)),

@@ -34,7 +34,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--max-retry-after <s>',
-      'longest Retry-After honoured, in seconds (a host that asks again for longer is given up for the run); 0: ignore Retry-After',
+      'longest Retry-After honoured, in seconds (a host that asks twice for more than --total-timeout is given up for the run); 0: ignore Retry-After',
       secondsOrZero,
       defaults.maxRetryAfter,
     )

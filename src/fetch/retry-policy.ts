@@ -34,8 +34,8 @@ export interface FailureFacts {
   /** Longest `Retry-After` honoured, in ms. */
   maxRetryAfter: number
   /**
-   * The host named a wait longer than `maxRetryAfter` before, was asked again after the shorter
-   * wait taken instead, and has served nothing since (see `Scheduler.overlong`).
+   * The host named a wait imgpull does not take (see `outlasts`) before, was asked again after
+   * the shorter wait taken instead, and has served nothing since (see `Scheduler.overlong`).
    */
   askedTooLongBefore?: boolean
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
@@ -72,7 +72,7 @@ export type FailureAction =
 
 export function onFailure(f: FailureFacts): FailureAction {
   if (!f.retryable || f.outOfTime || f.stopping) return { do: 'fail' }
-  if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter))
+  if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter, f.timeLeft ?? Number.POSITIVE_INFINITY))
     return { do: 'fail', giveUpHost: { ms: f.retryAfter! } }
   const refused = f.status === 429 || f.status === 503
   const pauseHost =
@@ -99,14 +99,17 @@ export function onFailure(f: FailureFacts): FailureAction {
 }
 
 /**
- * Whether a `Retry-After` (ms) names a longer wait than imgpull takes (`--max-retry-after`, ms; 0:
- * none is honoured). The shorter wait is taken once a host: a server that asks again for as long
- * after it (a maintenance window, a daily quota: `Retry-After: 3600`) means it, and every file of
- * it retried each `--max-retry-after` would be a request it said it would refuse, one host's
- * thousand files days of them. curl gives up on such a wait (`--retry-max-time`, its test 366).
+ * Whether a `Retry-After` (ms) names a wait imgpull will not take for a file: longer than
+ * `--max-retry-after` (`maxRetryAfter`, ms; 0: none is honoured) and than the file's time left
+ * (`timeLeft`, ms: its `--total-timeout`). The shorter wait is taken once a host: a server that
+ * asks again for as long after it (a maintenance window, a daily quota: `Retry-After: 3600`)
+ * means it, and every file of it retried each `--max-retry-after` would be a request it said it
+ * would refuse, one host's thousand files days of them. curl gives up on such a wait
+ * (`--retry-max-time`, its test 366). A wait within the file's time is only cut short, as
+ * `--max-retry-after` says, however often it comes (`Retry-After: 1` under a cap of 0.1 s).
  */
-export function outlasts(retryAfter: number | undefined, maxRetryAfter: number): boolean {
-  return retryAfter !== undefined && maxRetryAfter > 0 && retryAfter > maxRetryAfter
+export function outlasts(retryAfter: number | undefined, maxRetryAfter: number, timeLeft: number): boolean {
+  return retryAfter !== undefined && maxRetryAfter > 0 && retryAfter > maxRetryAfter && retryAfter > timeLeft
 }
 
 /**
