@@ -331,7 +331,21 @@ interface LlhttpParser {
   [LENIENT]?: true
 }
 
-const lowerName = (raw: Buffer | undefined) => raw?.toString('latin1').toLowerCase()
+/** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
+function hasHeader(raw: Buffer[], name: string): boolean {
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === name.length && raw[i].toString('latin1').toLowerCase() === name) return true
+  return false
+}
+
+/** Raw header lines without those named `name` (lower-case). */
+function withoutHeader(raw: Buffer[], name: string): Buffer[] {
+  const kept: Buffer[] = []
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length !== name.length || raw[i].toString('latin1').toLowerCase() !== name)
+      kept.push(raw[i], raw[i + 1])
+  return kept
+}
 
 /**
  * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
@@ -375,10 +389,9 @@ function readAsCurlDoes(parser: object): void {
       this.headersSize = 0
       return 1
     }
-    const names: (string | undefined)[] = []
-    for (let i = 0; i < this.headers.length; i += 2) names.push(lowerName(this.headers[i]))
-    if (names.includes('transfer-encoding') && names.includes('content-length')) {
-      this.headers = this.headers.filter((_, i) => names[i >> 1] !== 'content-length')
+    // undici gathers a Content-Length as it reads it: only an answer with one is looked through.
+    if (this.contentLength !== '' && hasHeader(this.headers, 'transfer-encoding')) {
+      this.headers = withoutHeader(this.headers, 'content-length')
       this.contentLength = ''
       this.socket[symbols.kReset] = true
     }
