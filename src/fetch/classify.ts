@@ -85,29 +85,27 @@ const RESUME = Symbol('resume')
  * or proxy that drops requests with Range, or a range handler that fails after its head, does that
  * to every resume, as a CDN that answers Range with 500 does: see `refusesRange`. Returns `error`.
  */
-export function nothingResumed(error: unknown): unknown {
-  if (error && typeof error === 'object' && !(RESUME in error)) {
-    Object.defineProperty(error, RESUME, { value: true, enumerable: false })
-  }
-  return error
-}
+export const nothingResumed = (error: unknown): unknown => flag(error, RESUME)
 
-const unanswered = (error: unknown) =>
-  !!error && typeof error === 'object' && (error as { [RESUME]?: boolean })[RESUME] === true
+const unanswered = (error: unknown) => flagged(error, RESUME)
 
 /**
  * Mark `error` as a connection the server turned away before any answer (see `isTurnedAway` in
  * download.ts): a complaint of the host, as a timeout is. Returns `error`.
  */
-export function atDoor(error: unknown): unknown {
-  if (error && typeof error === 'object' && !(DOOR in error)) {
-    Object.defineProperty(error, DOOR, { value: true, enumerable: false })
-  }
+export const atDoor = (error: unknown): unknown => flag(error, DOOR)
+
+const turnedAway = (error: unknown) => flagged(error, DOOR)
+
+/** Set `key` on `error` (an object), hidden from its enumeration, once. Returns `error`. */
+function flag(error: unknown, key: symbol): unknown {
+  if (error && typeof error === 'object' && !(key in error))
+    Object.defineProperty(error, key, { value: true, enumerable: false })
   return error
 }
 
-const turnedAway = (error: unknown) =>
-  !!error && typeof error === 'object' && (error as { [DOOR]?: boolean })[DOOR] === true
+const flagged = (error: unknown, key: symbol) =>
+  !!error && typeof error === 'object' && (error as Record<symbol, unknown>)[key] === true
 
 /**
  * Mark `error` with the URL of the redirect hop it happened on (when that is not the job's own),
