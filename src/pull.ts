@@ -105,12 +105,15 @@ async function* run(
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.
   const present = await existingParts(shared.parts)
   await removeStaleParts(shared.parts, present)
-  await removeStaleTemporaries(shared.work)
   if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
     throw new UsageError(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
     )
   const { journal, lock } = await openJournal(paths, options)
+  // Only under the lock: a run it refuses must not touch the holder's files, whose process may be
+  // one this one cannot see (same host name, another PID namespace: a container on the host's
+  // network, a cloned machine sharing the folder over NFS), so it looks ended from here.
+  if (lock) await removeStaleTemporaries(shared.work)
   const dispatcher = createAgent(options)
   let dataset: WebDatasetSink | undefined
   try {
@@ -227,7 +230,7 @@ async function removeStaleParts(parts: string, names: Iterable<string>): Promise
 /**
  * The temporary files of the work folder (the manifest, the report, the lock's holder) that runs
  * of this host left when they were killed while writing them: a manifest of millions of lines
- * is gigabytes, and nothing else would ever remove it.
+ * is gigabytes, and nothing else would ever remove it. Called with the folder's lock held.
  */
 async function removeStaleTemporaries(work: string): Promise<void> {
   for (const name of await readdir(work).catch(() => [] as string[]))

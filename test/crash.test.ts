@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -226,4 +227,31 @@ test('a run killed while it wrote its manifest: the next run removes the half-wr
     [],
     'no temporary file is left',
   )
+})
+
+test("a run the folder's lock refuses leaves the holder's temporary files alone, though their process looks ended from here", async () => {
+  const { list } = await writeList('tmpheld', 40)
+  const out = join(dir, 'tmpheld')
+  const holder = startCli([list, '-o', out, '--per-host', '2'])
+  await firstFile(out)
+  // The holder's manifest being written by a process this run cannot see: same host name, another
+  // PID namespace (a container on the host's network, a cloned machine over NFS). Its PID is one
+  // that has no process here, as a PID of another namespace may not.
+  const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await new Promise((resolve) => gone.on('exit', resolve))
+  const name = `manifest.jsonl.${hostname()}.${gone.pid}.tmp`
+  await writeFile(join(out, '.imgpull', name), '{"url":"a line being written')
+  const refused = await runCli([list, '-o', out])
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(refused.stderr, /is in use by another imgpull run/)
+  assert.ok(
+    (await readdir(join(out, '.imgpull'))).includes(name),
+    "the refused run removed the holder's temporary manifest",
+  )
+  holder.child.kill('SIGKILL')
+  await holder.done
+  // Under the lock, the next run removes it: no process of this host has that PID.
+  const rerun = await runCli([list, '-o', out])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.ok(!(await readdir(join(out, '.imgpull'))).includes(name), 'the stale one is removed under the lock')
 })
