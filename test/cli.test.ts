@@ -198,6 +198,11 @@ test('credentials of a URL that does not parse never reach a message, --json, th
     'http://bob:PASSWORD5@exa mple.com/x.jpg',
     'http://dave:PASS/WORD7@127.0.0.1/x.jpg',
     `"${server.url('/quoted').replace('http://', 'http://carol:PASSWORD6@')}"`,
+    // The URL parser reads one slash, none or backslashes after http: as two; a space may be in a password.
+    'http:/erin:PASSWORD8@127.0.0.1:99999/x.jpg',
+    'http:frank:PASSWORD9@127.0.0.1:99999/x.jpg',
+    'http:\\\\grace:PASSWORD10@127.0.0.1:bad\\x.jpg',
+    'http://heidi:PASS WORD11@127.0.0.1:bad/x.jpg',
   ])
   const r = await runCli([file, '-o', out])
   assert.equal(r.code, 1, r.stderr)
@@ -205,7 +210,9 @@ test('credentials of a URL that does not parse never reach a message, --json, th
   assert.match(r.stderr, /invalid URL "http:\/\/exa mple\.com\/x\.jpg": not a URL/)
   const json = await runCli([file, '-o', join(dir, 'secrets-invalid-json'), '--json'])
   const status = await runCli(['status', out])
-  const secrets = ['PASSWORD4', 'PASSWORD5', 'PASSWORD6', 'PASS/WORD7', 'WORD7']
+  assert.match(r.stderr, /invalid URL "http:\/127\.0\.0\.1:99999\/x\.jpg": not a URL/)
+  const secrets = ['PASSWORD4', 'PASSWORD5', 'PASSWORD6', 'PASS/WORD7', 'WORD7', 'PASSWORD8', 'PASSWORD9']
+  secrets.push('PASSWORD10', 'PASS WORD11', 'WORD11', 'heidi')
   for (const [where, text] of [
     ['stderr', r.stderr],
     ['--json', json.stdout],

@@ -12,9 +12,11 @@ export function redactUrl(url: string): string {
     u.password = ''
     return u.toString()
   } catch {
-    // Up to the last `@` before a space: a password that does not parse may hold a `/`
-    // (`http://user:pa/ss@host/`, read as host `user` and port `pa`).
-    return url.replace(/\b([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, '$1')
+    // Up to the last `@`: a password that does not parse may hold a `/` (`http://user:pa/ss@host/`,
+    // read as host `user` and port `pa`) or a space. The slashes after the scheme may be one, none
+    // or backslashes: the URL parser reads `http:/u:p@h/`, `http:u:p@h/` and `http:\\u:p@h\` as
+    // `http://u:p@h/`, so a list holds them (a mistyped port makes them fail all the same).
+    return url.replace(/\b([a-z][a-z0-9+.-]*:[\\/]*).*@/gi, '$1')
   }
 }
 
