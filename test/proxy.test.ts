@@ -322,3 +322,20 @@ test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then 
     await secured.close()
   }
 })
+
+test('a proxy URL with a path, query or fragment is used as curl uses it; one slash after the scheme is refused', async () => {
+  proxy.log.length = 0
+  // undici's agent threw 'invalid url' out of the run (a stack trace, exit 1) for each of these.
+  for (const [i, given] of [`${proxy.url}/proxy.pac`, `${proxy.url}/?x=1`, `${proxy.url}#f`].entries()) {
+    const [result] = await withEnv({}, () =>
+      run([plain.url('/p.jpg')], { out: join(dir, `pathy-${i}`), proxy: given }),
+    )
+    assert.equal(result.status, 'ok', `${given}: ${result.message}`)
+  }
+  assert.equal(proxy.log.filter((l) => l.method === 'GET').length, 3)
+  // `http:/host:port` would read as a proxy named `http`.
+  assert.throws(
+    () => resolveOptions({ proxy: proxy.url.replace('//', '/') }),
+    /Expected `proxy` to be a proxy URL such as http:\/\/proxy:3128/,
+  )
+})

@@ -119,12 +119,19 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
   let url: URL
   try {
+    // A scheme with one slash or a backslash (`http:/proxy:3128`) would read as a proxy named `http`.
+    if (/^[a-z][a-z0-9+.-]*:[\\/]/i.test(value) && text !== value) throw new Error('no // after the scheme')
     url = new URL(text)
   } catch {
     throw new TypeError(
       `Expected \`${option}\` to be a proxy URL such as http://proxy:3128, got ${shownProxy(value)}`,
     )
   }
+  // A path, query or fragment means nothing to a proxy, as curl reads it: undici's agent threw on
+  // one ('invalid url') in the first request, a stack trace for `--proxy http://proxy:3128/x`.
+  url.pathname = '/'
+  url.search = ''
+  url.hash = ''
   if (!PROXY_SCHEMES.has(url.protocol)) {
     // Refused rather than ignored: going direct would bypass a proxy the user relies on.
     const way = option === 'proxy' ? '' : ' (unset it, or pass --no-proxy)'
