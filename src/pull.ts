@@ -703,7 +703,7 @@ class Engine {
       answered(task, status)
       this.#scheduler.heardFrom(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers'))
-      this.#scheduler.unanswered(answeredBy)
+      this.#scheduler.unanswered(answeredBy, sentAt)
     // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
     // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
     // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of

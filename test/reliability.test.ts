@@ -304,6 +304,36 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
   }
 })
 
+test('a host whose cold start outlasts the headers timeout for its whole first round is not given up', async () => {
+  // Nothing is answered in the first 500 ms: the first round (16 at once) is cut by the timeout
+  // together; the retries after it find the server warm.
+  let startedAt: number | undefined
+  const sockets = new Set<Socket>()
+  const cold = createHttpServer((request, response) => {
+    startedAt ??= Date.now()
+    const body = makeImage(`cold${request.url}`, 2000)
+    const send = () => {
+      if (!response.destroyed)
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    }
+    setTimeout(send, Math.max(0, startedAt + 500 - Date.now()))
+  })
+  cold.on('connection', (socket) => sockets.add(socket))
+  await new Promise<void>((resolve) => cold.listen(0, '127.0.0.1', resolve))
+  try {
+    const coldUrl = `http://127.0.0.1:${(cold.address() as AddressInfo).port}`
+    const urls = Array.from({ length: 40 }, (_, i) => `${coldUrl}/c${i}.jpg`)
+    const { results } = await get(urls, { headersTimeout: 300, retries: 3 })
+    assert.deepEqual(
+      results.map((r) => r.message ?? r.status),
+      results.map(() => 'ok'),
+    )
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => cold.close(resolve))
+  }
+})
+
 test('a slow server is cut by the headers timeout', async () => {
   const slow = await startImageServer({ ttfb: 1500 })
   try {

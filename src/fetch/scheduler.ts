@@ -47,9 +47,11 @@ const REMEMBERED = 10_000
  * by the connect or headers timeout (see `Scheduler.unanswered`): a black hole (a firewall that
  * drops the packets, a server that accepts and never answers). Its limit falls to one at a time
  * under those timeouts, so each of its files would otherwise cost its attempts times the timeout
- * in turn: about 4 hours for 100 files with the defaults, the run's end waiting for it. The
- * starting per-host limit's first round is 16 at once, so a host whose first few requests time
- * out (a cold start) is not given up on them; one that has answered once never is.
+ * in turn: about 4 hours for 100 files with the defaults, the run's end waiting for it. One that
+ * has answered once never is, and the silence must outlast its first timeout: at least one of the
+ * requests counted was sent after another was cut. The starting per-host limit's first round is
+ * 16 at once, all cut together by a cold start longer than the timeout (a server waking up, a
+ * thumbnailer filling its cache), which the retries after it find warm.
  */
 export const SILENT_AFTER = 16
 
@@ -72,6 +74,10 @@ interface Host<T> {
   heard: boolean
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
   unheard: number
+  /** `performance.now()` when the first of the `unheard` was cut. */
+  unheardSince?: number
+  /** One of the `unheard` was sent after the first was cut: the silence outlasted a timeout. */
+  unheardLong?: boolean
   /** `performance.now()` when it last named a wait longer than imgpull takes, with no file served since. */
   overlongAt?: number
   /** Why the host is given up for the run, and the code its files fail with, without a request. */
@@ -166,7 +172,18 @@ export class Scheduler<T> {
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
   readonly #learned = new Map<
     string,
-    Pick<Host<T>, 'aimd' | 'cutAt' | 'complained' | 'heard' | 'unheard' | 'overlongAt' | 'givenUp'>
+    Pick<
+      Host<T>,
+      | 'aimd'
+      | 'cutAt'
+      | 'complained'
+      | 'heard'
+      | 'unheard'
+      | 'unheardSince'
+      | 'unheardLong'
+      | 'overlongAt'
+      | 'givenUp'
+    >
   >()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
@@ -231,6 +248,8 @@ export class Scheduler<T> {
         complained: learned?.complained ?? false,
         heard: learned?.heard ?? false,
         unheard: learned?.unheard ?? 0,
+        unheardSince: learned?.unheardSince,
+        unheardLong: learned?.unheardLong,
         overlongAt: learned?.overlongAt,
         givenUp: learned?.givenUp,
         hops: [],
@@ -278,12 +297,17 @@ export class Scheduler<T> {
   }
 
   /**
-   * A request to `host` was cut by the connect or headers timeout, no answer at all. Counted only
-   * while the host has answered nothing in this run: `SILENT_AFTER` in a row and it is `silent`.
+   * A request to `host`, sent at `sentAt`, was cut by the connect or headers timeout, no answer at
+   * all. Counted only while the host has answered nothing in this run: `SILENT_AFTER` in a row,
+   * one of them sent after the first was cut, and it is given up (see `SILENT_AFTER`).
    */
-  unanswered(host: string): void {
+  unanswered(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
-    if (!state || state.heard || ++state.unheard < SILENT_AFTER) return
+    if (!state || state.heard) return
+    state.unheard++
+    state.unheardSince ??= performance.now()
+    if (sentAt > state.unheardSince) state.unheardLong = true
+    if (state.unheard < SILENT_AFTER || !state.unheardLong) return
     state.givenUp ??= {
       code: 'timeout',
       why: `${host} answered none of the ${state.unheard} requests this run sent it (each cut by the connect or headers timeout)`,
@@ -506,8 +530,9 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
-      const { aimd, cutAt, heard, unheard, overlongAt, givenUp } = state
-      this.#learned.set(host, { aimd, cutAt, complained: true, heard, unheard, overlongAt, givenUp })
+      const { aimd, cutAt, heard, unheard, unheardSince, unheardLong, overlongAt, givenUp } = state
+      const silence = { heard, unheard, unheardSince, unheardLong }
+      this.#learned.set(host, { aimd, cutAt, complained: true, ...silence, overlongAt, givenUp })
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
   }
