@@ -753,7 +753,7 @@ class Engine {
       askedTooLongBefore:
         e instanceof HTTPError &&
         outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
-        this.#scheduler.overlong(answeredBy, sentAt),
+        this.#scheduler.overlong(answeredBy, sentAt, task.url),
     })
     if (action.do === 'fail') {
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)

@@ -85,6 +85,20 @@ test('a host that asks again for a wait past maxRetryAfter after the capped one 
   assert.ok(sent <= 12 + 16, `${sent} requests`)
 })
 
+test('a host that asks a wait past maxRetryAfter of one path only is not given up: its other files come', async () => {
+  // A CDN that rate-limits one hot path with a day's Retry-After; one at a time, its retry comes
+  // before the next file.
+  const hot = server.url('/hot?status=429&ra=3600')
+  const others = Array.from({ length: 6 }, (_, i) => server.url(`/cool${i}`))
+  const { results } = await get([hot, ...others], { maxRetryAfter: 200, totalTimeout: 5000, perHost: 1 })
+  const byUrl = new Map(results.map((r) => [r.job.url, r]))
+  assert.equal(byUrl.get(hot)?.error, 'http-429')
+  assert.deepEqual(
+    others.map((u) => byUrl.get(u)?.message ?? byUrl.get(u)?.status),
+    others.map(() => 'ok'),
+  )
+})
+
 test('a Retry-After past the total timeout fails at once, and the message says why it was not retried', async () => {
   const { one, ms } = await get([server.url('/ra-late?status=429&ra=120')], { totalTimeout: 5000 })
   assert.equal(one.status, 'failed')

@@ -55,6 +55,14 @@ const REMEMBERED = 10_000
  */
 export const SILENT_AFTER = 16
 
+/**
+ * A host is given up for a wait it asks again (see `Scheduler.overlong`) only once this many
+ * files in a row were asked it: a CDN that rate-limits one hot path, or two, with a day's
+ * Retry-After serves the others, and giving it up on one path's retry (at --per-host 1, or once
+ * its limit fell to one) lost all of them. A host whose quota is spent asks it of every file.
+ */
+export const OVERLONG_FILES = 3
+
 interface Host<T> {
   queue: Fifo<T>
   /** Tasks holding a slot here, those waiting for the gate's answer included. */
@@ -80,6 +88,8 @@ interface Host<T> {
   unheardLong?: boolean
   /** `performance.now()` when it last named a wait longer than imgpull takes, with no file served since. */
   overlongAt?: number
+  /** The files asked such a wait since the last file it served. */
+  overlongFiles?: Set<string>
   /** Why the host is given up for the run, and the code its files fail with, without a request. */
   givenUp?: GivenUp
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
@@ -182,6 +192,7 @@ export class Scheduler<T> {
       | 'unheardSince'
       | 'unheardLong'
       | 'overlongAt'
+      | 'overlongFiles'
       | 'givenUp'
     >
   >()
@@ -251,6 +262,7 @@ export class Scheduler<T> {
         unheardSince: learned?.unheardSince,
         unheardLong: learned?.unheardLong,
         overlongAt: learned?.overlongAt,
+        overlongFiles: learned?.overlongFiles,
         givenUp: learned?.givenUp,
         hops: [],
         waitingAway: 0,
@@ -282,6 +294,7 @@ export class Scheduler<T> {
     state.heard = true
     state.unheard = 0
     state.overlongAt = undefined
+    state.overlongFiles = undefined
     const before = state.aimd.limit
     if (state.running < before && !this.#ownFull(state)) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
@@ -316,15 +329,18 @@ export class Scheduler<T> {
 
   /**
    * `host` named a wait longer than imgpull takes (see `outlasts` in retry-policy.ts) to a
-   * request sent at `sentAt`: whether it had done so before, to a request sent after that (so
-   * after the shorter wait taken instead), with no file served between. Notes this one.
+   * request for `file` sent at `sentAt`: whether it had done so before, to a request sent after
+   * that (so after the shorter wait taken instead), with no file served between, and to
+   * `OVERLONG_FILES` files. Notes this one.
    */
-  overlong(host: string, sentAt: number): boolean {
+  overlong(host: string, sentAt: number, file: string): boolean {
     const state = this.#hosts.get(host)
     if (!state) return false
     const again = state.overlongAt !== undefined && sentAt > state.overlongAt
     state.overlongAt ??= performance.now()
-    return again
+    state.overlongFiles ??= new Set()
+    if (state.overlongFiles.size < OVERLONG_FILES) state.overlongFiles.add(file)
+    return again && state.overlongFiles.size >= OVERLONG_FILES
   }
 
   /** Fail `host`'s files without a request for the rest of the run, saying why. */
@@ -530,9 +546,11 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
-      const { aimd, cutAt, heard, unheard, unheardSince, unheardLong, overlongAt, givenUp } = state
+      const { aimd, cutAt, heard, unheard, unheardSince, unheardLong, overlongAt, overlongFiles, givenUp } =
+        state
       const silence = { heard, unheard, unheardSince, unheardLong }
-      this.#learned.set(host, { aimd, cutAt, complained: true, ...silence, overlongAt, givenUp })
+      const overlong = { overlongAt, overlongFiles }
+      this.#learned.set(host, { aimd, cutAt, complained: true, ...silence, ...overlong, givenUp })
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
   }
