@@ -180,22 +180,7 @@ interface Held {
 export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
-  readonly #learned = new Map<
-    string,
-    Pick<
-      Host<T>,
-      | 'aimd'
-      | 'cutAt'
-      | 'complained'
-      | 'heard'
-      | 'unheard'
-      | 'unheardSince'
-      | 'unheardLong'
-      | 'overlongAt'
-      | 'overlongFiles'
-      | 'givenUp'
-    >
-  >()
+  readonly #learned = new Map<string, Host<T>>()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
@@ -249,24 +234,21 @@ export class Scheduler<T> {
     if (!state) {
       const learned = this.#learned.get(host)
       this.#learned.delete(host)
-      state = {
+      // What it taught us comes back whole; only its pause, long over, does not.
+      state = learned ?? {
         queue: new Fifo(),
         active: 0,
         running: 0,
-        aimd: learned?.aimd ?? limitStart(this.#start),
+        aimd: limitStart(this.#start),
         pausedUntil: 0,
-        cutAt: learned?.cutAt ?? 0,
-        complained: learned?.complained ?? false,
-        heard: learned?.heard ?? false,
-        unheard: learned?.unheard ?? 0,
-        unheardSince: learned?.unheardSince,
-        unheardLong: learned?.unheardLong,
-        overlongAt: learned?.overlongAt,
-        overlongFiles: learned?.overlongFiles,
-        givenUp: learned?.givenUp,
+        cutAt: 0,
+        complained: false,
+        heard: false,
+        unheard: 0,
         hops: [],
         waitingAway: 0,
       }
+      state.pausedUntil = 0
       this.#hosts.set(host, state)
     }
     return state
@@ -546,11 +528,7 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
-      const { aimd, cutAt, heard, unheard, unheardSince, unheardLong, overlongAt, overlongFiles, givenUp } =
-        state
-      const silence = { heard, unheard, unheardSince, unheardLong }
-      const overlong = { overlongAt, overlongFiles }
-      this.#learned.set(host, { aimd, cutAt, complained: true, ...silence, ...overlong, givenUp })
+      this.#learned.set(host, state)
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
   }
