@@ -537,15 +537,9 @@ class Engine {
       this.#fail(task, late)
       return
     }
-    const givenUp = this.#scheduler.givenUp(host)
+    const givenUp = this.#notTried(task, host)
     if (givenUp !== undefined) {
-      // Another request would only meet the same silence or refusal (see Scheduler.givenUp).
-      const why = `${givenUp.why}; a rerun tries it again`
-      const e =
-        task.retriedFor ??
-        new ImgpullError(givenUp.code, `not tried: ${shownUrl(task.url)}`, { retryable: true })
-      e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
-      this.#fail(task, e)
+      this.#fail(task, givenUp)
       return
     }
     task.attempts++
@@ -590,8 +584,18 @@ class Engine {
     // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
     // Stopped while it waited: nothing more is sent, and the job is left for the next run.
     let stoppedAtHop = false
+    // A redirect to a host given up for the run (a black hole behind short links): the file fails
+    // as one listed there would, with no request sent to it.
+    let givenUpAtHop: ImgpullError | undefined
+    const refuseGivenUp = (origin: string) => {
+      givenUpAtHop = this.#notTried(task, origin, origin)
+      if (givenUpAtHop) throw givenUpAtHop
+    }
     const onHop = async (origin: string) => {
+      refuseGivenUp(origin)
       const moved = await slot.move(origin, cancel)
+      // Given up while this transfer waited for its slot there.
+      if (moved) refuseGivenUp(origin)
       sentAt = performance.now()
       if (moved || cancel.aborted) return
       stoppedAtHop = true
@@ -642,6 +646,7 @@ class Engine {
       done = await transfer
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
+      else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
       else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
       return
     } finally {
@@ -671,6 +676,21 @@ class Engine {
         this.#fatal(e)
       } else this.#fail(task, e)
     })
+  }
+
+  /**
+   * The error `task` fails with, no request sent, when `host` is given up for the run (see
+   * Scheduler.givenUp): another request would only meet the same silence or refusal. `hop`: the
+   * redirect's target that is. A retry keeps the error it was retried for.
+   */
+  #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
+    const givenUp = this.#scheduler.givenUp(host)
+    if (givenUp === undefined) return undefined
+    const why = `${givenUp.why}; a rerun tries it again`
+    const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
+    const e = task.retriedFor ?? new ImgpullError(givenUp.code, `not tried: ${shown}`, { retryable: true })
+    e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
+    return e
   }
 
   /** `host`: the task's own; `answeredBy`: the origin that answered last (a redirect's target). */

@@ -318,6 +318,45 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
   }
 })
 
+for (const threads of [0, 2])
+  test(`a redirect target that answers nothing is given up like a listed host, its links failing without a request (--threads ${threads})`, async () => {
+    // Short links on a good host lead to a black hole: each attempt costs the headers timeout there.
+    let holeRequests = 0
+    const sockets = new Set<Socket>()
+    const hole = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('data', () => holeRequests++)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+    try {
+      const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+      const links = Array.from({ length: 40 }, (_, i) => server.url(`/short${i}?to=${holeUrl}/h${i}.jpg`))
+      const { results } = await get([...links, server.url('/after-the-links.jpg')], {
+        headersTimeout: 300,
+        retries: 3,
+        threads,
+      })
+      assert.equal(results.find((r) => r.job.url.includes('after-the-links'))?.status, 'ok')
+      const failed = results.filter((r) => r.job.url.includes('/short'))
+      assert.equal(failed.length, 40)
+      for (const r of failed) assert.equal(r.error, 'timeout', r.message)
+      const notTried = failed.filter((r) =>
+        /answered none of the \d+ requests this run sent it/.test(r.message ?? ''),
+      )
+      assert.ok(notTried.length >= 8, `${notTried.length} links failed without a request to the black hole`)
+      assert.match(
+        notTried[0]?.message ?? '',
+        new RegExp(`127\\.0\\.0\\.1:${(hole.address() as AddressInfo).port} answered none`),
+      )
+      // Without giving up: 40 links of 4 attempts, 160 requests to the black hole.
+      assert.ok(holeRequests <= 40, `${holeRequests} requests to the black hole`)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => hole.close(resolve))
+    }
+  })
+
 test('a host whose cold start outlasts the headers timeout for its whole first round is not given up', async () => {
   // Nothing is answered in the first 500 ms: the first round (16 at once) is cut by the timeout
   // together; the retries after it find the server warm.
