@@ -12,6 +12,7 @@ import { sizeOnDisk } from './fetch/part-file.js'
 import {
   isPressure,
   keepsPart,
+  MIN_PROGRESS_BYTES,
   onFailure,
   outlasts,
   progressFree,
@@ -733,10 +734,13 @@ class Engine {
     else task.rangeFailures = 0
     // An attempt cut after it moved a resumable file forward is not held against the retries.
     const resumable = ifRangeValue(task.validators) !== undefined
+    /** The attempt moved a resumable file forward (see `progressFree`). */
+    let movedOn = false
     // With --retries 0 one attempt is all the user allows, progress or not.
     if (this.options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
       const after = await sizeOnDisk(task.part)
       const { from: before, anew } = task.bodies
+      movedOn = !anew && after - before >= MIN_PROGRESS_BYTES
       if (
         progressFree({
           code: e.code,
@@ -753,6 +757,8 @@ class Engine {
         return
       }
     }
+    if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
+      this.#scheduler.stalled(answeredBy, sentAt)
     const hostPressure =
       isPressure(e.code, e.pressure) && !pastDeadline
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)

@@ -20,7 +20,7 @@ import {
   refusesRange,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
-import { type HostGate, Scheduler } from '../src/fetch/scheduler.js'
+import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -803,4 +803,24 @@ test('swapSignalHandler: the new handler is there before the old one goes, so a 
     seen.every((n) => n > 0),
     `listeners left after each removal: ${seen}`,
   )
+})
+
+test('a silence is long enough to give a host up at SILENT_AFTER requests, one sent after the first was cut', () => {
+  const cases: { name: string; sent: (i: number) => number; given: number | undefined }[] = [
+    // A whole first round cut together by one timeout (a cold start): never, however many.
+    { name: 'all sent before the first cut', sent: () => 0, given: undefined },
+    // The 17th goes out after the first cut: given up as it is cut.
+    { name: 'a second round', sent: (i) => (i < SILENT_AFTER ? 0 : 150), given: SILENT_AFTER + 1 },
+    // One at a time, each sent after the last was cut: at the 16th.
+    { name: 'one at a time', sent: (i) => i * 100, given: SILENT_AFTER },
+  ]
+  for (const c of cases) {
+    const silence = { count: 0 }
+    let given: number | undefined
+    for (let i = 0; i < 40 && given === undefined; i++) {
+      const sentAt = c.sent(i)
+      if (lengthens(silence, sentAt, Math.max(sentAt + 100, 100))) given = i + 1
+    }
+    assert.equal(given, c.given, c.name)
+  }
 })

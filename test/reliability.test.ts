@@ -357,6 +357,58 @@ for (const threads of [0, 2])
     }
   })
 
+test('a host that stops every body is given up once 16 in a row stalled with none served; one that served a file is not', async () => {
+  // Heads pass, bodies never come (a path-MTU black hole): each attempt costs the idle timeout.
+  // The second server stalls the same way, but served its first file whole.
+  const requests = { stall: 0, servedOnce: 0 }
+  const sockets = new Set<Socket>()
+  const stalling = (name: keyof typeof requests) => {
+    const s = createHttpServer((request, response) => {
+      const n = ++requests[name]
+      const body = makeImage(`${name}${request.url}`, 20_000)
+      response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+      if (name === 'servedOnce' && n === 1) response.end(body)
+      else response.write(body.subarray(0, 100))
+    })
+    s.on('connection', (socket) => sockets.add(socket))
+    return s
+  }
+  const stall = stalling('stall')
+  const servedOnce = stalling('servedOnce')
+  await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => servedOnce.listen(0, '127.0.0.1', resolve))
+  try {
+    const stallUrl = `http://127.0.0.1:${(stall.address() as AddressInfo).port}`
+    const servedUrl = `http://127.0.0.1:${(servedOnce.address() as AddressInfo).port}`
+    const urls = [
+      `${servedUrl}/first.jpg`,
+      ...Array.from({ length: 40 }, (_, i) => `${stallUrl}/s${i}.jpg`),
+      ...Array.from({ length: 3 }, (_, i) => `${servedUrl}/later${i}.jpg`),
+    ]
+    const { results } = await get(urls, { idleTimeout: 200, retries: 3 })
+    const fromStall = results.filter((r) => r.job.url.startsWith(stallUrl))
+    assert.equal(fromStall.length, 40)
+    for (const r of fromStall) assert.equal(r.error, 'timeout', r.message)
+    const notTried = fromStall.filter((r) =>
+      /served no file this run: the bodies of \d+ requests in a row stopped/.test(r.message ?? ''),
+    )
+    assert.ok(notTried.length >= 8, `${notTried.length} files failed without a request`)
+    // Without giving up: 40 files of 4 attempts, 160 requests, at last one at a time.
+    assert.ok(requests.stall <= 40, `${requests.stall} requests to the stalling host`)
+    // The host that served once is tried for each of its files, every attempt.
+    const later = results.filter((r) => r.job.url.includes('/later'))
+    assert.deepEqual(
+      later.map((r) => r.attempts),
+      [4, 4, 4],
+    )
+    assert.equal(results.find((r) => r.job.url.endsWith('/first.jpg'))?.status, 'ok')
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => stall.close(resolve))
+    await new Promise((resolve) => servedOnce.close(resolve))
+  }
+})
+
 test('a host whose cold start outlasts the headers timeout for its whole first round is not given up', async () => {
   // Nothing is answered in the first 500 ms: the first round (16 at once) is cut by the timeout
   // together; the retries after it find the server warm.

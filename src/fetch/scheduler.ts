@@ -51,7 +51,10 @@ const REMEMBERED = 10_000
  * has answered once never is, and the silence must outlast its first timeout: at least one of the
  * requests counted was sent after another was cut. The starting per-host limit's first round is
  * 16 at once, all cut together by a cold start longer than the timeout (a server waking up, a
- * thumbnailer filling its cache), which the retries after it find warm.
+ * thumbnailer filling its cache), which the retries after it find warm. A host that answers
+ * every request's head and stops every body (a path-MTU black hole: small packets pass, full
+ * ones are dropped; a broken edge) costs the same, counted by the idle timeout (see
+ * `Scheduler.stalled`) until it has served a file once.
  */
 export const SILENT_AFTER = 16
 
@@ -62,6 +65,26 @@ export const SILENT_AFTER = 16
  * its limit fell to one) lost all of them. A host whose quota is spent asks it of every file.
  */
 export const OVERLONG_FILES = 3
+
+/** Requests to a host in a row that came to nothing (see `SILENT_AFTER`). */
+interface Silence {
+  count: number
+  /** `performance.now()` when the first of them was cut. */
+  since?: number
+  /** One of them was sent after the first was cut: the silence outlasted a timeout. */
+  outlasted?: boolean
+}
+
+/**
+ * `silence` grows by one request, sent at `sentAt` and cut at `now`: whether it is now long
+ * enough to give the host up, `SILENT_AFTER` in a row, one sent after the first was cut.
+ */
+export function lengthens(silence: Silence, sentAt: number, now: number): boolean {
+  silence.count++
+  silence.since ??= now
+  if (sentAt > silence.since) silence.outlasted = true
+  return silence.count >= SILENT_AFTER && silence.outlasted === true
+}
 
 interface Host<T> {
   queue: Fifo<T>
@@ -80,12 +103,12 @@ interface Host<T> {
   complained: boolean
   /** The host has answered a request of this run (any status). */
   heard: boolean
+  /** The host has served a file in this run. */
+  served: boolean
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
-  unheard: number
-  /** `performance.now()` when the first of the `unheard` was cut. */
-  unheardSince?: number
-  /** One of the `unheard` was sent after the first was cut: the silence outlasted a timeout. */
-  unheardLong?: boolean
+  unheard: Silence
+  /** Requests in a row whose body stopped for the idle timeout, none moving a file forward. */
+  stalls: Silence
   /** `performance.now()` when it last named a wait longer than imgpull takes, with no file served since. */
   overlongAt?: number
   /** The files asked such a wait since the last file it served. */
@@ -244,7 +267,9 @@ export class Scheduler<T> {
         cutAt: 0,
         complained: false,
         heard: false,
-        unheard: 0,
+        served: false,
+        unheard: { count: 0 },
+        stalls: { count: 0 },
         hops: [],
         waitingAway: 0,
       }
@@ -274,7 +299,7 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
-    state.unheard = 0
+    state.served = true
     state.overlongAt = undefined
     state.overlongFiles = undefined
     const before = state.aimd.limit
@@ -288,7 +313,6 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
-    state.unheard = 0
   }
 
   /**
@@ -298,14 +322,24 @@ export class Scheduler<T> {
    */
   unanswered(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
-    if (!state || state.heard) return
-    state.unheard++
-    state.unheardSince ??= performance.now()
-    if (sentAt > state.unheardSince) state.unheardLong = true
-    if (state.unheard < SILENT_AFTER || !state.unheardLong) return
+    if (!state || state.heard || !lengthens(state.unheard, sentAt, performance.now())) return
     state.givenUp ??= {
       code: 'timeout',
-      why: `${host} answered none of the ${state.unheard} requests this run sent it (each cut by the connect or headers timeout)`,
+      why: `${host} answered none of the ${state.unheard.count} requests this run sent it (each cut by the connect or headers timeout)`,
+    }
+  }
+
+  /**
+   * A request to `host`, sent at `sentAt`, had its body stop for the idle timeout without moving
+   * its file forward. Counted only while the host has served no file in this run: `SILENT_AFTER`
+   * in a row, one of them sent after the first was cut, and it is given up (see `SILENT_AFTER`).
+   */
+  stalled(host: string, sentAt: number): void {
+    const state = this.#hosts.get(host)
+    if (!state || state.served || !lengthens(state.stalls, sentAt, performance.now())) return
+    state.givenUp ??= {
+      code: 'timeout',
+      why: `${host} served no file this run: the bodies of ${state.stalls.count} requests in a row stopped for the idle timeout, none moving its file forward`,
     }
   }
 
