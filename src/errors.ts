@@ -184,6 +184,11 @@ function networkWords(cause: unknown): string {
   if (code === 'ERR_HTTP2_ERROR' && cause.message === 'Protocol error')
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
+  // llhttp reads any three digits as a status; undici asserts what it was given is at least 100
+  // (RFC 9110 §15: 100 to 599) and throws its bare assertion, with newlines, at a `099`.
+  if (code === 'ERR_ASSERTION' && /statusCode >= 100/.test(cause.message))
+    return 'the answer is not well-formed HTTP: a status code below 100 (RFC 9110 §15 allows 100 to 599)'
+
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')

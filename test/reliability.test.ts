@@ -458,6 +458,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/length-list': 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello',
     '/name-space': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX Note: a\r\n\r\nhello',
     '/chunk-hex': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
+    '/status-099': 'HTTP/1.1 099 Low\r\nContent-Length: 5\r\n\r\nhello',
   }
   const raw = createServer((socket) => {
     socket.once('data', (request) => {
@@ -483,6 +484,10 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       /network error on .*: the answer is not well-formed HTTP: Invalid status code/,
     )
     assert.match(message('/chunk-hex'), /a chunk-size line that is not a hexadecimal number/)
+    assert.match(
+      message('/status-099'),
+      /network error on .*: the answer is not well-formed HTTP: a status code below 100 \(RFC 9110 §15 allows 100 to 599\)$/,
+    )
   } finally {
     await new Promise((resolve) => raw.close(resolve))
   }
