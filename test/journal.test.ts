@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { pull, type Result } from '../src/index.js'
+import { summarizeJournal } from '../src/journal/sqlite.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -18,6 +21,7 @@ after(async () => {
   await cleanup(dir)
 })
 
+const require = createRequire(import.meta.url)
 const hits = (path: string) => server.hits.get(path) ?? 0
 
 test('a rerun skips finished work and permanent failures, retries passing ones, refetches what vanished', async () => {
@@ -278,5 +282,43 @@ test('a journal damaged inside its rows (a JSON cell cut, a name fold at odds wi
       new RegExp(`^imgpull: cannot use the journal ${journal.replaceAll('.', '\\.')}: it is damaged;`),
       what,
     )
+  }
+})
+
+test('status counts by state and by error are of one moment while a run writes the journal', async () => {
+  const out = join(dir, 'moment')
+  const urls = Array.from({ length: 400 }, (_, i) => `not a url ${i}`)
+  for await (const _ of pull(urls, { out })) {
+  }
+  const journal = join(out, '.imgpull', 'journal.db')
+  // Stands for a run committing outcomes (in WAL mode, as a run holds the journal): half the rows
+  // flip between failed and pending, one commit at a time, on another thread, while the summary reads.
+  const writer = new Worker(
+    `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
+     const { parentPort } = require('node:worker_threads')
+     const db = new Database(${JSON.stringify(journal)})
+     db.pragma('busy_timeout = 5000')
+     db.pragma('journal_mode = WAL')
+     const flip = db.prepare("UPDATE jobs SET state = CASE state WHEN 'failed' THEN 'pending' ELSE 'failed' END WHERE id % 2 = 0 AND id % 50 = ?")
+     let stop = false
+     parentPort.on('message', () => { stop = true })
+     const loop = () => { for (let i = 0; i < 50; i++) flip.run(i); if (stop) { db.close(); parentPort.postMessage('closed') } else setImmediate(loop) }
+     loop()`,
+    { eval: true },
+  )
+  try {
+    let mismatches = 0
+    const t0 = Date.now()
+    for (let i = 0; i < 300 && Date.now() - t0 < 3000; i++) {
+      const s = summarizeJournal(journal)
+      const byError = s.failures.reduce((sum, f) => sum + f.n, 0)
+      if (byError !== (s.counts.failed ?? 0)) mismatches++
+    }
+    assert.equal(mismatches, 0, `${mismatches} summaries counted failures twice, at two moments`)
+  } finally {
+    const closed = new Promise((resolve) => writer.once('message', resolve))
+    writer.postMessage('stop')
+    await closed
+    await writer.terminate()
   }
 })

@@ -420,29 +420,35 @@ export class SqliteJournal implements Journal {
 export function summarizeJournal(path: string) {
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
-    const counts = db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as {
-      state: string
-      n: number
-    }[]
-    const errors = db
-      .prepare(
-        `SELECT error, count(*) AS n, min(url) AS example, min(message) AS message FROM jobs
-         WHERE state = 'failed' GROUP BY error ORDER BY n DESC LIMIT 10`,
-      )
-      .all() as { error: string; n: number; example: string; message: string }[]
-    const bytes = (
-      db.prepare("SELECT coalesce(sum(bytes), 0) AS b FROM jobs WHERE state = 'ok'").get() as { b: number }
-    ).b
-    const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n
-    const failures = db
-      .prepare("SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC")
-      .all() as { error: string; n: number }[]
-    // The journal keeps URLs as given (credentials too: a rerun matches them); what is shown never does.
-    for (const e of errors) e.example = redactUrl(e.example)
-    return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, failures, bytes, runs }
+    // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and
+    // by error two different moments ('53176 failed' beside 'invalid-url ×54016').
+    return db.transaction(() => summarize(db))()
   } finally {
     db.close()
   }
+}
+
+function summarize(db: Database.Database) {
+  const counts = db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as {
+    state: string
+    n: number
+  }[]
+  const errors = db
+    .prepare(
+      `SELECT error, count(*) AS n, min(url) AS example, min(message) AS message FROM jobs
+       WHERE state = 'failed' GROUP BY error ORDER BY n DESC LIMIT 10`,
+    )
+    .all() as { error: string; n: number; example: string; message: string }[]
+  const bytes = (
+    db.prepare("SELECT coalesce(sum(bytes), 0) AS b FROM jobs WHERE state = 'ok'").get() as { b: number }
+  ).b
+  const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n
+  const failures = db
+    .prepare("SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC")
+    .all() as { error: string; n: number }[]
+  // The journal keeps URLs as given (credentials too: a rerun matches them); what is shown never does.
+  for (const e of errors) e.example = redactUrl(e.example)
+  return { counts: Object.fromEntries(counts.map((c) => [c.state, c.n])), errors, failures, bytes, runs }
 }
 
 /**
