@@ -158,6 +158,8 @@ const PARSER_WORDS: Record<string, string> = {
     'a Content-Length that is not one number (a list, such as `7416, 7416`?)',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
+  // Said by undici.ts `readAsCurlDoes`, where undici would assert.
+  'Invalid status code below 100': 'a status code below 100 (RFC 9110 §15 allows 100 to 599)',
 }
 
 function networkWords(cause: unknown): string {
@@ -184,10 +186,6 @@ function networkWords(cause: unknown): string {
   if (code === 'ERR_HTTP2_ERROR' && cause.message === 'Protocol error')
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
-  // llhttp reads any three digits as a status; undici asserts what it was given is at least 100
-  // (RFC 9110 §15: 100 to 599) and throws its bare assertion, with newlines, at a `099`.
-  if (code === 'ERR_ASSERTION' && /statusCode >= 100/.test(cause.message))
-    return 'the answer is not well-formed HTTP: a status code below 100 (RFC 9110 §15 allows 100 to 599)'
 
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

@@ -486,7 +486,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     assert.match(message('/chunk-hex'), /a chunk-size line that is not a hexadecimal number/)
     assert.match(
       message('/status-099'),
-      /network error on .*: the answer is not well-formed HTTP: a status code below 100 \(RFC 9110 §15 allows 100 to 599\)$/,
+      /network error on .*: the answer is not well-formed HTTP: a status code below 100 \(RFC 9110 §15 allows 100 to 599\) \(HPE_INVALID_STATUS\)$/,
     )
   } finally {
     await new Promise((resolve) => raw.close(resolve))

@@ -382,6 +382,13 @@ function readAsCurlDoes(parser: object): void {
   }
   const onHeadersComplete = proto.onHeadersComplete
   proto.onHeadersComplete = function (this: LlhttpParser, statusCode, upgrade, shouldKeepAlive) {
+    // llhttp reads any three digits as a status; undici asserts it is at least 100 and throws a
+    // bare AssertionError ("false == true" on Node 22) at a `099`. Thrown here as a parse error,
+    // it reaches the same place (undici destroys the socket with it) in words.
+    if (statusCode < 100)
+      throw Object.assign(new Error('Parse Error: Invalid status code below 100'), {
+        code: 'HPE_INVALID_STATUS',
+      })
     if (statusCode === 100 && !this.socket.destroyed) {
       // Read as a 1xx with no body: onMessageComplete clears it and the next head is read.
       this.statusCode = 100
