@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -347,6 +348,30 @@ test('a list saved as Windows-1252: its bytes are sent as they are (%E9), as cur
   assert.deepEqual(await outputFiles(out), ['caf%E8.jpg', 'caf%E9.jpg', 'café-utf8.jpg'])
 })
 
+test('a gzip-compressed URL list is read through gunzip; one cut short gets its URLs before the cut, then one line naming it', async () => {
+  const urls = Array.from({ length: 300 }, (_, i) => server.url(`/gz-${i}.jpg`)).join('\n')
+  const whole = join(dir, 'list.txt.gz')
+  await writeFile(whole, gzipSync(urls))
+  const out = join(dir, 'gz-out')
+  const r = await runCli([whole, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal((await outputFiles(out)).length, 300)
+  // No .gz in its name: the bytes tell.
+  const cut = join(dir, 'cut-list')
+  await writeFile(cut, gzipSync(urls).subarray(0, 700))
+  const cutOut = join(dir, 'gz-cut-out')
+  const c = await runCli([cut, '-o', cutOut])
+  assert.equal(c.code, 2, c.stderr)
+  const got = (await outputFiles(cutOut)).length
+  assert.ok(got > 0 && got < 300, `${got} files`)
+  assert.match(
+    c.stderr.trim(),
+    new RegExp(
+      `^imgpull: cannot read '.*cut-list' after its ${got} URLs: gzip data is corrupt or truncated \\(unexpected end of file\\)`,
+    ),
+  )
+})
+
 test('usage errors exit 2 with one line naming the culprit', async () => {
   // A list saved as UTF-16 (PowerShell 5's >), with and without its byte order mark.
   const utf16 = join(dir, 'utf16.txt')
@@ -356,7 +381,20 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   )
   const utf16le = join(dir, 'utf16le.txt')
   await writeFile(utf16le, Buffer.from('http://127.0.0.1:9/a.jpg\n', 'utf16le'))
+  // Files given by mistake for a list: every "line" would be an invalid-url failure.
+  const image = join(dir, 'photo.png')
+  await writeFile(image, await readFile('test/fixtures/images/rgba.png'))
+  const zip = join(dir, 'urls.zip')
+  await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), Buffer.alloc(40)]))
+  const binary = join(dir, 'core.bin')
+  await writeFile(binary, Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
   const cases: [string[], RegExp][] = [
+    [
+      [image, '-o', join(dir, 'png-out')],
+      /'.*photo\.png' is a PNG image, not a list of URLs: give imgpull the URLs/,
+    ],
+    [[zip], /'.*urls\.zip' is a ZIP archive, not a list of URLs: unpack it first/],
+    [[binary], /'.*core\.bin' is binary data, not a list of URLs/],
     [
       [utf16, '-o', join(dir, 'utf16-out')],
       /'.*utf16\.txt' is UTF-16 text .*not UTF-8: convert it first, e\.g\. iconv -f utf-16 -t utf-8/,

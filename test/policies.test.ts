@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { gzipSync } from 'node:zlib'
 import { wantsColor } from '../src/cli/color.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { TimeoutError } from '../src/errors.js'
@@ -23,6 +24,7 @@ import {
 import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
 import { grouped } from '../src/report/format.js'
+import { listBytes } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
@@ -822,5 +824,32 @@ test('a silence is long enough to give a host up at SILENT_AFTER requests, one s
       if (lengthens(silence, sentAt, Math.max(sentAt + 100, 100))) given = i + 1
     }
     assert.equal(given, c.given, c.name)
+  }
+})
+
+test('listBytes tells a list file from what was given for one by mistake, by its first bytes', () => {
+  const cases: [string, Buffer, string][] = [
+    ['a list', Buffer.from('https://a.example/1.jpg\n# comment\n'), 'text'],
+    ['an empty file', Buffer.alloc(0), 'text'],
+    ['gzip', gzipSync('https://a.example/1.jpg\n'), 'gzip'],
+    ['UTF-16 with its BOM', Buffer.from('\ufeffhttps://a.example/1.jpg\n', 'utf16le'), 'utf16'],
+    ['UTF-16 without', Buffer.from('https://a.example/1.jpg\n', 'utf16le'), 'utf16'],
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0]), 'zstd-compressed'],
+    ['bzip2', Buffer.from('BZh91AY&SY'), 'bzip2-compressed'],
+    ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]), 'xz-compressed'],
+    [
+      'ZIP, its NULs no UTF-16',
+      Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(30)]),
+      'a ZIP archive',
+    ],
+    ['PDF', Buffer.from('%PDF-1.7\n'), 'a PDF document'],
+    ['SQLite', Buffer.from('SQLite format 3\x00\x10\x00', 'latin1'), 'an SQLite database'],
+    ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), 'a Parquet table'],
+    ['JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), 'a JPG image'],
+    ['a NUL in text', Buffer.from('https://a.example/1.jpg\n\x00', 'latin1'), 'binary data'],
+  ]
+  for (const [name, head, expected] of cases) {
+    const got = listBytes(head)
+    assert.equal(got.kind === 'other' ? got.what : got.kind, expected, name)
   }
 })

@@ -216,7 +216,7 @@ test('Parquet: shards start inside row groups and span files, reading only their
   }
 })
 
-test('gzip-compressed tables and standard input carry their rows in the job', async () => {
+test('gzip-compressed tables and lists, and standard input, carry their rows in the job', async () => {
   const gz = join(dir, 'rows.csv.gz')
   await writeFile(
     gz,
@@ -236,6 +236,21 @@ test('gzip-compressed tables and standard input carry their rows in the job', as
     ],
   )
   assert.match(plan.inlineReason ?? '', /gzip-compressed/)
+
+  // A gzip'd URL list too: no worker could find its line by a byte offset.
+  const list = join(dir, 'urls.txt.gz')
+  const listed = Array.from({ length: 5 }, (_, i) => `https://img.example/g${i}.jpg`)
+  await writeFile(list, gzipSync(`${listed.join('\n')}\n`))
+  const gzList = await viaShards([list], 2)
+  assert.deepEqual(
+    gzList.jobs.map((j) => j.url),
+    listed,
+  )
+  assert.deepEqual(
+    gzList.shards.map((s) => s.mode),
+    ['inline', 'inline', 'inline'],
+  )
+  assert.match(gzList.plan.inlineReason ?? '', /urls\.txt\.gz is gzip-compressed/)
 
   const urls = Array.from({ length: 5 }, (_, i) => `https://img.example/s${i}.jpg`)
   const piped = await viaShards(['-'], 2, undefined, Readable.from([`${urls.join('\n')}\n`]))

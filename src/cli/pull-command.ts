@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import { pull } from '../pull.js'
 import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
-import { argumentSource, checkInputs, isUrlArgument, readLines } from '../sources/lines.js'
+import { argumentSource, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
@@ -64,7 +64,7 @@ function countInputs(args: string[]): { total: () => number | undefined } {
     if (isUrlArgument(arg)) continue
     pending++
     ;(async () => {
-      for await (const _ of readLines(createReadStream(arg))) counted++
+      for await (const _ of readLines(await openList(arg))) counted++
       pending--
     })().catch(() => {})
   }

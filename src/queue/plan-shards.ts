@@ -4,10 +4,18 @@ import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { deflateRawSync } from 'node:zlib'
 import { UsageError } from '../errors.js'
-import { argumentSource, checkInputs, isUrlArgument, parseLine } from '../sources/lines.js'
+import {
+  argumentSource,
+  checkInputs,
+  isUrlArgument,
+  LIST_HEAD_BYTES,
+  listBytes,
+  parseLine,
+} from '../sources/lines.js'
 import { csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
+import { fileHead } from '../utils/file-head.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
 import { digest } from './keys.js'
@@ -122,9 +130,15 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   }
   await checkInputs([...inputs])
   const files = await Promise.all(inputs.map((p) => inputFile(p, 'lines')))
-  if (options.inline)
+  const gzip = await findAsync(
+    inputs,
+    async (p) => listBytes(await fileHead(p, LIST_HEAD_BYTES)).kind === 'gzip',
+  )
+  if (gzip !== undefined || options.inline)
     return inlinePlan('lines', files, argumentSource([...inputs]), shardSize, {
-      reason: '--inline',
+      reason: options.inline
+        ? '--inline'
+        : `${gzip} is gzip-compressed: a worker could not find a line without decompressing all before it`,
       inputId: inputIdOf('lines', undefined, shardSize, files),
     })
   return pointerPlan('lines', files, undefined, shardSize)
@@ -302,4 +316,13 @@ function inlinePlan(
     rows: () => rows,
     [Symbol.asyncIterator]: shards,
   }
+}
+
+/** The first of `items` for which `test` holds, tested one after the other. */
+async function findAsync<T>(
+  items: readonly T[],
+  test: (item: T) => Promise<boolean>,
+): Promise<T | undefined> {
+  for (const item of items) if (await test(item)) return item
+  return undefined
 }

@@ -2,9 +2,11 @@ import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import type { Readable } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { fileHead } from '../utils/file-head.js'
+import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
@@ -53,6 +55,73 @@ export async function* readLines(stream: Readable): AsyncGenerator<string> {
   }
 }
 
+/** What a list file's first bytes show it holds (see `listBytes`). */
+export type ListBytes =
+  | { kind: 'text' }
+  | { kind: 'gzip' }
+  | { kind: 'utf16' }
+  /** Not a list at all: `what` names it, `hint` says what to do (both for a message). */
+  | { kind: 'other'; what: string; hint: string }
+
+/** Bytes to look at: the longest signature below, and enough text to find a NUL in. */
+export const LIST_HEAD_BYTES = 512
+
+const starts = (head: Buffer, bytes: number[] | string) =>
+  typeof bytes === 'string'
+    ? head.subarray(0, bytes.length).toString('latin1') === bytes
+    : bytes.every((b, i) => head[i] === b)
+
+/** Archives and compressions a list may have been packed in, by their magic numbers. */
+const PACKED: [number[] | string, string, string][] = [
+  [
+    [0x28, 0xb5, 0x2f, 0xfd],
+    'zstd-compressed',
+    'unpack it first (zstd -d), or pipe it: zstdcat FILE | imgpull -',
+  ],
+  ['BZh', 'bzip2-compressed', 'unpack it first (bunzip2), or pipe it: bzcat FILE | imgpull -'],
+  [
+    [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    'xz-compressed',
+    'unpack it first (unxz), or pipe it: xzcat FILE | imgpull -',
+  ],
+  ['PK\x03\x04', 'a ZIP archive', 'unpack it first, and give imgpull the list inside'],
+  ['7z\xbc\xaf\x27\x1c', 'a 7-Zip archive', 'unpack it first, and give imgpull the list inside'],
+  ['%PDF-', 'a PDF document', 'give imgpull a text file of URLs, one a line'],
+  ['SQLite format 3\x00', 'an SQLite database', 'export its URLs to a text file or a CSV first'],
+  ['PAR1', 'a Parquet table', 'name it .parquet, or give --input-format parquet'],
+]
+
+/**
+ * What a list file holds, from its first bytes (`LIST_HEAD_BYTES`): text; gzip, which is read
+ * through gunzip (a list of millions of URLs is kept so); UTF-16 (PowerShell's `>`); or something
+ * else given by mistake (an image, an archive, a database), whose every "line" would otherwise be
+ * an invalid-url failure in the journal and manifest. A NUL byte is what no text list holds.
+ */
+export function listBytes(head: Buffer): ListBytes {
+  if (starts(head, [0x1f, 0x8b, 0x08])) return { kind: 'gzip' }
+  // Signatures first: a ZIP's or an image's NULs would read as UTF-16's.
+  for (const [magic, what, hint] of PACKED) if (starts(head, magic)) return { kind: 'other', what, hint }
+  const image = sniffCommon(head) ?? sniffBinary(head)
+  if (image)
+    return {
+      kind: 'other',
+      what: `a ${image.ext.toUpperCase()} image`,
+      hint: 'give imgpull the URLs of images, or a file listing them, one a line',
+    }
+  if (looksUtf16(head.toString('latin1'))) return { kind: 'utf16' }
+  if (head.includes(0))
+    return { kind: 'other', what: 'binary data', hint: 'give imgpull a text file of URLs, one a line' }
+  return { kind: 'text' }
+}
+
+/** A list file's lines as bytes: gunzipped when it is gzip (its read errors surface on the stream). */
+export async function openList(path: string): Promise<Readable> {
+  const raw = createReadStream(path)
+  if (listBytes(await fileHead(path, LIST_HEAD_BYTES)).kind !== 'gzip') return raw
+  // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
+  return pipeline(raw, createGunzip(), () => {})
+}
+
 /** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
 export function isUrlArgument(arg: string): boolean {
   return /^https?:\/\//i.test(arg) && URL.canParse(arg)
@@ -66,12 +135,15 @@ export async function checkInputs(args: string[]): Promise<void> {
       await access(arg, constants.R_OK)
       if ((await stat(arg)).isDirectory())
         throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
-      // Read as UTF-8, a UTF-16 list (PowerShell 5's `>`, Notepad's "Unicode") is every line an
-      // invalid URL with NULs in it: said once, before anything is made.
-      if (looksUtf16((await fileHead(arg, 200)).toString('latin1')))
+      // Read as UTF-8 lines, a UTF-16 list (PowerShell 5's `>`, Notepad's "Unicode") or a file that
+      // is no list is every line an invalid URL: said once, before anything is made.
+      const bytes = listBytes(await fileHead(arg, LIST_HEAD_BYTES))
+      if (bytes.kind === 'utf16')
         throw new UsageError(
           `'${arg}' is UTF-16 text (as PowerShell's > and Notepad's "Unicode" save it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
         )
+      if (bytes.kind === 'other')
+        throw new UsageError(`'${arg}' is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
     } catch (error) {
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
@@ -100,6 +172,23 @@ export async function* argumentSource(
   for (const arg of args) {
     if (arg === '-') yield* readLines(stdin)
     else if (isUrlArgument(arg)) yield arg
-    else yield* readLines(createReadStream(arg))
+    else yield* listLines(arg)
+  }
+}
+
+/** The URLs of the list file at `path`; a read or gunzip failure names the file, and where it stopped. */
+async function* listLines(path: string): AsyncGenerator<string> {
+  let lines = 0
+  try {
+    for await (const url of readLines(await openList(path))) {
+      lines++
+      yield url
+    }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException
+    const why = e.code?.startsWith('Z_')
+      ? `gzip data is corrupt or truncated (${e.message})`
+      : (e.message ?? String(error))
+    throw new UsageError(`cannot read '${path}' after its ${lines} URLs: ${why}`, { cause: error })
   }
 }
