@@ -562,6 +562,9 @@ export class Scheduler<T> {
     ) {
       this.#hosts.delete(host)
       if (!state.complained) return
+      // Kept whole, but for its drained queue's arrays (a backlog's worth of empty slots).
+      state.queue = new Fifo()
+      state.hops = []
       this.#learned.set(host, state)
       if (this.#learned.size > REMEMBERED) this.#learned.delete(this.#learned.keys().next().value as string)
     }
