@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -24,7 +24,15 @@ before(async () => {
     const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1)
     hits.set(name, (hits.get(name) ?? 0) + 1)
     try {
-      const body = readFileSync(fixturePath(name))
+      if (name === 'peeks.svg') {
+        // A hostile SVG that draws a file beside it: another download's part, in the parts folder.
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48"><image xlink:href="other.png" width="64" height="48"/></svg>`
+        res.writeHead(200, { 'content-length': svg.length }).end(svg)
+        return
+      }
+      const body = name.startsWith('images/')
+        ? readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
+        : readFileSync(fixturePath(name))
       res.writeHead(200, { 'content-length': body.length }).end(body)
     } catch {
       res.writeHead(404).end()
@@ -132,4 +140,35 @@ test('--verify decode: a body whole in structure but not decodable fails as unde
   assert.deepEqual(await outputFiles(out), [])
   const plain = await runCli([fakes.url('/noise'), '-o', join(dir, 'plain')])
   assert.equal(plain.code, 0, 'without --verify decode the structural check is what counts')
+})
+
+test('an SVG whose root comes after a long licence comment is decoded, resized and verified (hunt49)', async () => {
+  // Its `<svg` is at byte 2,958: libvips tells an SVG file by its first 1,000 bytes only, and took
+  // this one for "unsupported image format", so --verify decode and --resize refused a good image.
+  const url = `${origin}/images/long-comment-bom.svg`
+  const original = readFileSync(new URL('./fixtures/images/long-comment-bom.svg', import.meta.url))
+  const verified = join(dir, 'svg-verified')
+  const kept = await runCli([url, '-o', verified, '--verify', 'decode', '--retries', '0'])
+  assert.equal(kept.code, 0, kept.stderr)
+  const [line] = await manifest(verified)
+  assert.equal(line.path, 'long-comment-bom.svg')
+  assert.ok((await readFile(join(verified, line.path))).equals(original), 'kept byte for byte')
+  const resized = join(dir, 'svg-resized')
+  const made = await runCli([url, '-o', resized, '--resize', 'keep-ratio', '--size', '60', '--retries', '0'])
+  assert.equal(made.code, 0, made.stderr)
+  const [png] = await manifest(resized)
+  assert.deepEqual([png.path, png.width, png.height], ['long-comment-bom.png', 80, 60])
+})
+
+test('an SVG is drawn from its bytes alone: a file beside its part (another download) never reaches the output (hunt49)', async () => {
+  // Read by its path, librsvg resolves an <image> href against the part's folder, where other
+  // downloads' parts are: a hostile SVG resized or re-encoded carried another image out in its pixels.
+  const out = join(dir, 'peeks')
+  await mkdir(join(out, '.imgpull', 'parts'), { recursive: true })
+  await writeFile(join(out, '.imgpull', 'parts', 'other.png'), readFileSync(fixturePath('alpha.png')))
+  const r = await runCli([`${origin}/peeks.svg`, '-o', out, '--encode', 'png', '--retries', '0'])
+  assert.equal(r.code, 0, r.stderr)
+  const [line] = await manifest(out)
+  const { channels } = await sharp(join(out, line.path)).stats()
+  assert.equal(channels.at(-1)?.max, 0, 'nothing drawn: every pixel transparent')
 })

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { writeOwnFile } from '../utils/own-file.js'
+import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
 import { TransformError } from './errors.js'
 import { framesOver, type ImageHeader, oriented, type Plan, plan } from './plan.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
@@ -57,6 +58,26 @@ const MISSING = /^Input file is missing/
 function source(input: ImageInput): Buffer | string {
   if ('path' in input) return input.path
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+}
+
+/**
+ * The input as sharp is to read it. libvips tells an SVG file by `<svg` in its first 1,000 bytes
+ * only (a buffer, by all of it): one whose licence comment or doctype puts its root further (the
+ * sniffer looks `SVG_WINDOW` far) was "unsupported image format", so `--verify decode` and every
+ * transform refused a good image. An SVG is text the renderer holds whole anyway: it goes as bytes.
+ */
+async function loaded(input: ImageInput): Promise<Buffer | string> {
+  const from = source(input)
+  if (typeof from !== 'string') return from
+  const file = await open(from, 'r').catch(() => undefined)
+  if (!file) return from // sharp says what is wrong with it
+  try {
+    const head = Buffer.alloc(SVG_WINDOW)
+    const { bytesRead } = await file.read(head, 0, SVG_WINDOW, 0)
+    return svgRoot(head.subarray(0, bytesRead)) ? await readFile(from) : from
+  } finally {
+    await file.close()
+  }
 }
 
 /**
@@ -221,7 +242,7 @@ export async function transformImage(
   spec: TransformSpec,
   output?: string,
 ): Promise<Transformed> {
-  const from = source(input)
+  const from = await loaded(input)
   const maxPixels = spec.maxPixels ?? DEFAULT_MAX_PIXELS
   const head = await header(from)
   const original = oriented(head)
@@ -291,7 +312,7 @@ export interface ThumbnailOptions {
  */
 export async function thumbnailImage(input: ImageInput, options: ThumbnailOptions = {}): Promise<Buffer> {
   const { size = 160, format = 'webp', quality = 70 } = options
-  let image = sharp(source(input), { ...decodeOptions(DEFAULT_MAX_PIXELS), autoOrient: true }).resize({
+  let image = sharp(await loaded(input), { ...decodeOptions(DEFAULT_MAX_PIXELS), autoOrient: true }).resize({
     width: size,
     height: size,
     fit: 'inside',
