@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { ERROR_CODES } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
+import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
 import { runCli } from './support/cli.js'
 
 // The README, --help and the code agree.
@@ -34,4 +35,15 @@ test('every option --help lists is in the README', async () => {
       )
     }
   }
+})
+
+test('--help and the README say as the scheduler does when a host that asks too long a wait is given up (hunt49)', async () => {
+  // --help said "a host that asks twice": since hunt44 D2 it takes a wait asked again of three
+  // files in a row, and a user reading the help would expect the host given up after two.
+  const help = (await runCli(['--help'])).stdout.replace(/\s+/g, ' ')
+  const line = help.slice(help.indexOf('--max-retry-after'), help.indexOf('--connect-timeout'))
+  assert.match(line, new RegExp(`of ${OVERLONG_FILES} files in a row`))
+  assert.doesNotMatch(line, /twice/)
+  const words = ['zero', 'one', 'two', 'three', 'four', 'five'][OVERLONG_FILES]
+  assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
 })

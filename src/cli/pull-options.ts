@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
+import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
 import { folder, header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
@@ -34,7 +35,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--max-retry-after <s>',
-      'longest Retry-After honoured, in seconds (a host that asks twice for more than --total-timeout is given up for the run); 0: ignore Retry-After',
+      `longest Retry-After honoured, in seconds (a host that asks again for a wait longer than this and --total-timeout, of ${OVERLONG_FILES} files in a row, is given up for the run); 0: ignore Retry-After`,
       secondsOrZero,
       defaults.maxRetryAfter,
     )
