@@ -316,6 +316,14 @@ test('two URLs with one name never overwrite each other', async () => {
   }
 })
 
+test("a URL's other name for its format gives way to the detected extension: photo.jfif is photo.jpg (hunt49)", async () => {
+  // Windows saves a JPEG from a browser as .jfif: the name was photo.jfif.jpg, as spin.apng was spin.apng.png.
+  const out = join(dir, 'aliases')
+  const r = await runCli([server.url('/photo.jfif?fmt=jpg'), server.url('/spin.apng?fmt=png'), '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual((await outputFiles(out)).sort(), ['photo.jpg', 'spin.png'])
+})
+
 test('a list copied from a spreadsheet: the URL ends at the first tab, the other columns are left alone', async () => {
   const out = join(dir, 'tabbed')
   const file = await list('tabbed.txt', [

@@ -38,6 +38,23 @@ test('host, path, index and hash placeholders', () => {
   assert.equal(withExt(name('{name}{ext}', 'https://h/photo.JPEG'), 'jpg'), 'photo.jpg')
   assert.equal(withExt(name('{name}{ext}', 'https://h/really-webp.png'), 'webp'), 'really-webp.webp')
   assert.equal(withExt(name('{name}{ext}', 'https://h/.png'), 'png'), '_png.png')
+  // Every format's own extension, and the other names in use for it, give way to the detected one (hunt49).
+  const renamed: [string, string, string][] = [
+    ['favicon.cur', 'cur', 'favicon.cur'],
+    ['scan.jp2', 'jp2', 'scan.jp2'],
+    ['scan.JPX', 'jpx', 'scan.jpx'],
+    ['photo.jfif', 'jpg', 'photo.jpg'],
+    ['photo.jpe', 'jpg', 'photo.jpg'],
+    ['spin.apng', 'png', 'spin.png'],
+    ['clip.avifs', 'avif', 'clip.avif'],
+    ['burst.heics', 'heic', 'burst.heic'],
+    ['canon.HIF', 'heic', 'canon.heic'],
+    ['page.php', 'jpg', 'page.php.jpg'],
+  ]
+  for (const [last, ext, expected] of renamed) {
+    assert.equal(withExt(name('{name}{ext}', `https://h/${last}`), ext), expected, last)
+    assert.equal(withExt(name('{path}{ext}', `https://h/a/${last}`), ext), `a/${expected}`, last)
+  }
   assert.match(name('{hash}', url), /^[0-9a-f]{16}$/)
   assert.deepEqual(templateFields('{id}-{slug}{ext}'), ['id', 'slug', 'ext'])
 })

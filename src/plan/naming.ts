@@ -126,8 +126,13 @@ export function safeSegment(segment: string): string {
   return body + ext
 }
 
-/** Extensions an image URL may already end in: dropped from `{name}` so `{ext}` is not doubled. */
-const IMAGE_EXT = /\.(?:jpe?g|png|gif|webp|avif|svg|bmp|tiff?|heic|heif|ico|jxl)$/i
+/**
+ * Extensions an image URL may already end in: dropped from `{name}` so `{ext}` is not doubled. Every
+ * format `sniff` tells (`.cur`, `.jp2`, `.jpx` too: `favicon.cur` was `favicon.cur.cur`) and the other
+ * names in use for them (`.jfif`, as Windows saves a JPEG from a browser; `.jpe`, `.apng`, `.avifs`...).
+ */
+const IMAGE_EXT =
+  /\.(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf)$/i
 
 /**
  * The URL's last path segment, decoded, without an image extension it may end in (the detected
