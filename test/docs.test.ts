@@ -47,3 +47,14 @@ test('--help and the README say as the scheduler does when a host that asks too 
   const words = ['zero', 'one', 'two', 'three', 'four', 'five'][OVERLONG_FILES]
   assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
 })
+
+test("the README's Node version is package.json's engines, which npm ci enforces (engine-strict) (hunt49)", async () => {
+  // It said 20.18: npm ci refuses 20.18.0 (EBADENGINE), as undici 7 needs 20.18.1.
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
+  const version = /^>=(\d+\.\d+\.\d+)$/.exec(pkg.engines.node)?.[1]
+  assert.ok(version, pkg.engines.node)
+  assert.match(
+    (await readme).replace(/\s+/g, ' '),
+    new RegExp(`Needs Node\\.js ${version.replaceAll('.', '\\.')} or later`),
+  )
+})
