@@ -172,3 +172,30 @@ test('an SVG is drawn from its bytes alone: a file beside its part (another down
   const { channels } = await sharp(join(out, line.path)).stats()
   assert.equal(channels.at(-1)?.max, 0, 'nothing drawn: every pixel transparent')
 })
+
+test('a format this libvips cannot read is named in the failure, not called an unsupported file (hunt49)', async () => {
+  // libvips' words alone, 'Input file contains unsupported image format', read as a broken file.
+  const out = join(dir, 'unread')
+  const names = ['images/v3.bmp', 'images/three-sizes.ico', 'images/bare.jxl', 'images/plain.jp2']
+  const file = await list(
+    'unread',
+    names.map((n) => `${origin}/${n}`),
+  )
+  const r = await runCli([file, '-o', out, '--verify', 'decode', '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  const messages = Object.fromEntries((await manifest(out)).map((l) => [l.url.split('/').pop(), l.message]))
+  for (const [file, format] of [
+    ['v3.bmp', 'BMP'],
+    ['three-sizes.ico', 'ICO'],
+    ['bare.jxl', 'JPEG XL'],
+    ['plain.jp2', 'JPEG 2000'],
+  ]) {
+    assert.match(
+      messages[file],
+      new RegExp(`cannot decode: ${format} is not read by the libvips sharp ships`),
+      file,
+    )
+  }
+  const plain = await runCli([file, '-o', join(dir, 'unread-plain')])
+  assert.equal(plain.code, 0, 'kept as they came without --verify decode')
+})

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { open, readFile, rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { writeOwnFile } from '../utils/own-file.js'
+import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
 import { TransformError } from './errors.js'
 import { framesOver, type ImageHeader, oriented, type Plan, plan } from './plan.js'
@@ -54,10 +55,40 @@ export function extensionOf(metadata: Pick<Metadata, 'format' | 'compression'>):
 // libvips' error text for "the header promises more pixels than allowed".
 const PIXEL_LIMIT = /exceeds pixel limit/i
 const MISSING = /^Input file is missing/
+// libvips' error text for "no loader takes these bytes".
+const UNSUPPORTED = /unsupported image format/i
+/** Formats by the names people know them by, where the extension is not one. */
+const FORMAT_NAMES: Record<string, string> = {
+  jxl: 'JPEG XL',
+  jp2: 'JPEG 2000',
+  jpx: 'JPEG 2000',
+  cur: 'CUR (a cursor)',
+}
 
 function source(input: ImageInput): Buffer | string {
   if ('path' in input) return input.path
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+}
+
+/** The first bytes of an image: enough to tell its format (`SVG_WINDOW`, an SVG's root included). */
+async function headOf(input: ImageInput): Promise<Buffer | undefined> {
+  const from = source(input)
+  if (typeof from !== 'string') return from.subarray(0, SVG_WINDOW)
+  const file = await open(from, 'r').catch(() => undefined)
+  if (!file) return undefined // sharp says what is wrong with it
+  try {
+    const head = Buffer.alloc(SVG_WINDOW)
+    const { bytesRead } = await file.read(head, 0, SVG_WINDOW, 0)
+    return head.subarray(0, bytesRead)
+  } finally {
+    await file.close()
+  }
+}
+
+/** The format an image's first bytes show, as the download's check told it. */
+function formatOf(head: Buffer | undefined): string | undefined {
+  if (!head) return undefined
+  return (sniffCommon(head) ?? sniffBinary(head))?.ext ?? (svgRoot(head) ? 'svg' : undefined)
 }
 
 /**
@@ -69,15 +100,7 @@ function source(input: ImageInput): Buffer | string {
 async function loaded(input: ImageInput): Promise<Buffer | string> {
   const from = source(input)
   if (typeof from !== 'string') return from
-  const file = await open(from, 'r').catch(() => undefined)
-  if (!file) return from // sharp says what is wrong with it
-  try {
-    const head = Buffer.alloc(SVG_WINDOW)
-    const { bytesRead } = await file.read(head, 0, SVG_WINDOW, 0)
-    return svgRoot(head.subarray(0, bytesRead)) ? await readFile(from) : from
-  } finally {
-    await file.close()
-  }
+  return formatOf(await headOf(input)) === 'svg' ? await readFile(from) : from
 }
 
 /**
@@ -122,7 +145,12 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     // which can then say how large the image claims to be.
     metadata = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata()
   } catch (error) {
-    throw undecodable(error)
+    throw undecodable(
+      error,
+      UNSUPPORTED.test(String(error))
+        ? formatOf(await headOf(typeof input === 'string' ? { path: input } : input))
+        : undefined,
+    )
   }
   return {
     format: extensionOf(metadata),
@@ -158,6 +186,12 @@ function undecodable(error: unknown, format?: string): TransformError {
   // libheif's own words ("source: bad seek to 13035") read as a cut file; every iPhone photo says them.
   if (format === 'heic' && !DECODES_HEIC) {
     const message = `cannot decode: HEIC (HEVC) is not decoded by the libvips sharp ships from npm (${detail})`
+    return new TransformError('undecodable', message, { cause: error })
+  }
+  // A format the sniffer knows and this libvips has no loader for (BMP, ICO, JPEG XL, JPEG 2000):
+  // the file is whole, only not readable here; libvips' words alone read as a broken file.
+  if (format && UNSUPPORTED.test(detail)) {
+    const message = `cannot decode: ${FORMAT_NAMES[format] ?? format.toUpperCase()} is not read by the libvips sharp ships from npm (${detail})`
     return new TransformError('undecodable', message, { cause: error })
   }
   return new TransformError('undecodable', `cannot decode: ${detail}`, { cause: error })
