@@ -99,6 +99,8 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
     .map((l) => JSON.parse(l))
   const byUrl = new Map(lines.filter((l) => l.url).map((l) => [l.url, l]))
   assert.equal(byUrl.get(urls[0])?.error, 'not-an-image')
+  // What it was, not only that it was none: a bot check's title says why (hunt49).
+  assert.match(byUrl.get(urls[0])?.message, / bytes: an HTML page titled "Just a moment\.\.\."$/)
   assert.equal(byUrl.get(urls[1])?.error, 'http-404')
   assert.equal(byUrl.get(urls[1])?.attempts, 1, '404 is not retried')
   // Cut at byte 1000 every time: the first answer is truncated and kept; its resume asks again for

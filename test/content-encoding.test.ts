@@ -337,7 +337,7 @@ test('stored bytes labelled with a coding never applied are taken as they came: 
   }
   const html = results.get('/labelled-html')!
   assert.equal(html.error, 'not-an-image', html.message)
-  assert.match(html.message!, /sent text\/html, 50 bytes$/)
+  assert.match(html.message!, /sent text\/html, 50 bytes: HTML: "Not found"$/)
   // Encoded data never reads as markup: what decides it is the head, and text opens no stream.
   for (const [name, encoded] of [
     ['gzip', zlib.gzipSync(svg)],

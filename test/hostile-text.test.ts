@@ -24,7 +24,8 @@ before(async () => {
     // pass HTTP parsers as obs-text, and arrive as U+0080-U+009F (Latin-1).
     '/page.jpg': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html\x9b2J\x9b31m\x9d8;;http://evil.example/\x9cclick' })
-      res.end('<html><body>a page, not an image</body></html>\n')
+      // Its title goes into the failure line too (hunt49): an OSC title and a right-to-left override.
+      res.end('<html><head><title>\x1b]0;owned\x07 \u202egnp.exe</title></head><body>a page</body></html>\n')
     },
     // Kilobytes of header (within the parser's limit) quoted by a message.
     '/long-type.jpg': (_req, res) => {
@@ -71,7 +72,7 @@ test('control characters from a list line or a server header never reach the ter
   assert.match(r.stderr, /invalid URL "\\u202egnp\.exe"/)
   assert.match(
     r.stderr,
-    /sent text\/html\\x9b2J\\x9b31m\\x9d8;;http:\/\/evil\.example\/\\x9cclick, \d+ bytes/,
+    /sent text\/html\\x9b2J\\x9b31m\\x9d8;;http:\/\/evil\.example\/\\x9cclick, \d+ bytes: an HTML page titled "\\x1b\]0;owned\\x07 \\u202egnp\.exe"/,
   )
 
   // The manifest keeps each line as it was given, and the same messages as the terminal.

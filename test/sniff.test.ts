@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { fileTypeFromBuffer } from 'file-type'
 import { FileCheck } from '../src/verify/file-check.js'
 import { heifDimensions } from '../src/verify/heif.js'
 import { mayBeginImage } from '../src/verify/magic.js'
+import { looksLike } from '../src/verify/not-image.js'
 import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
 import { SVG_WINDOW, svgMayBegin } from '../src/verify/svg.js'
 import { box, dimsOf, fullBox, makeImage, u16, u32 } from './support/images.js'
@@ -597,4 +599,48 @@ test('a side of 0 is no size: a JPEG whose height comes in a DNL segment, a GIF 
   const gif = Buffer.from(fixture('animated.gif'))
   gif.writeUInt32LE(0, 6)
   assert.deepEqual(await dimensions(gif, 'gif'), {})
+})
+
+test('a body that is no image is named in its failure line by what it looks like (hunt49)', () => {
+  const cases: [string | Buffer, string | undefined][] = [
+    [
+      '<!doctype html><html><head><title>Just a moment...</title></head>',
+      'an HTML page titled "Just a moment..."',
+    ],
+    [
+      '\ufeff \n<HTML><HEAD><TITLE>404 &amp; Not\n Found &#8230;</TITLE>',
+      'an HTML page titled "404 & Not Found …"',
+    ],
+    ['<html><body>no <b>title</b> &amp; more</body></html>', 'HTML: "no title & more"'],
+    ['<html><head><title> </title><script>var a = "<p>"</script></head><body></body></html>', 'an HTML page'],
+    [
+      '<br />\n<b>Warning</b>:  Undefined variable $w in <b>/var/www/thumb.php</b> on line <b>12</b><br />\n\x89PNG',
+      'HTML: "Warning: Undefined variable $w in /var/www/thumb.php on line 12"',
+    ],
+    ['<?xml version="1.0"?><!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml">', 'an HTML page'],
+    [
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+      'XML whose root is <Error>: "AccessDenied Access Denied"',
+    ],
+    ['<!-- rss --><rss version="2.0">', 'XML whose root is <rss>'],
+    ['<rss version="2.0"><channel><title>News &amp; more</title>', 'XML whose root is <rss>: "News & more"'],
+    ['{"error":"not found",\n "code": 404}', 'JSON: {"error":"not found", "code": 404}'],
+    ['[]', 'JSON: []'],
+    ['Forbidden\r\n', 'text: "Forbidden"'],
+    [`${'x'.repeat(100)}`, `text: "${'x'.repeat(59)}…"`],
+    ['%PDF-1.7\n', 'a PDF document'],
+    [Buffer.from('PK\u0003\u0004rest'), 'a ZIP archive'],
+    [
+      Buffer.from([0, 0, 0, 0x18, ...Buffer.from('ftypisom'), 0, 0, 2, 0]),
+      'an ISO media file of brand "isom" (MP4, QuickTime...)',
+    ],
+    [Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 1]), 'a WebM or Matroska video'],
+    ['', undefined],
+    [gzipSync('hello'), undefined],
+    [Buffer.from([0x41, 0x00, 0x42]), undefined],
+    [Buffer.from([0x41, 0xff, 0x42]), undefined],
+  ]
+  for (const [body, expected] of cases) {
+    assert.equal(looksLike(typeof body === 'string' ? Buffer.from(body) : body), expected, String(body))
+  }
 })

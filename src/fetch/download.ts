@@ -9,6 +9,7 @@ import { quoted } from '../utils/printable.js'
 import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
+import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { atDoor, atHop, nothingResumed } from './classify.js'
@@ -663,12 +664,16 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     const type = quoted(header(t.head!.headers, 'content-type') ?? 'no content type')
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
-    const gzip = check.gzipped
+    // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
+    const kind = looksLike(check.head)
+    const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
-      : ''
+      : kind
+        ? `: ${quoted(kind, 120)}`
+        : ''
     throw new ImgpullError(
       'not-an-image',
-      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${gzip}`,
+      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}`,
     )
   }
   const settle = async (busy: void | Promise<void>) => {

@@ -77,6 +77,11 @@ export class FileCheck {
     return first !== undefined && first[0] === 0x1f && (first.length < 2 || first[1] === 0x8b)
   }
 
+  /** The head gathered so far (all bytes, until the format is known): what a refused body began with. */
+  get head(): Buffer {
+    return this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head)
+  }
+
   /** Bytes of the head gathered so far (all bytes, until the format is known). */
   get headBytes(): number {
     return this.#headBytes

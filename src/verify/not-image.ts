@@ -1,0 +1,102 @@
+/**
+ * What a body that is no image looks like, in a few words for its failure line: `not an image: URL
+ * sent image/jpeg, 92 bytes` says nothing of why; an HTML page's title often does ("404 Not
+ * Found", "Access Denied", a bot check's "Just a moment..."), as S3's XML `<Error>` or a JSON
+ * error does. Read from the head the check gathered (its first bytes, maybe not all the body);
+ * `undefined` when it looks like nothing in particular. The words come from the server: callers
+ * bound and escape them (`quoted`).
+ */
+export function looksLike(head: Uint8Array): string | undefined {
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
+  const binary = binaryKind(text)
+  if (binary) return binary
+  const start = text.subarray(text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0)
+  const body = start.toString('utf8').replace(/^\s+/, '')
+  if (body === '') return undefined
+  if (body[0] === '<') {
+    const root = rootElement(body)
+    // HTML: a page, or a fragment a script printed (PHP's `<br />\n<b>Warning</b>: ...` before the image).
+    if (/^<!doctype html/i.test(body) || (root && HTML_ELEMENTS.has(root.toLowerCase()))) {
+      const title = /<title[^>]*>([^<]*)<\/title/i.exec(body)?.[1]
+      if (title?.trim()) return `an HTML page titled "${cut(words(title), 80)}"`
+      // No title: its first words, tags and scripts left out.
+      const text = markupText(body)
+      return text ? `HTML: "${cut(text, 80)}"` : 'an HTML page'
+    }
+    if (!root) return 'markup'
+    // XML: its root, and the words in it (S3's `<Error><Code>AccessDenied</Code>...`).
+    const text = markupText(body.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<![^>]*>/g, ''))
+    return text ? `XML whose root is <${root}>: "${cut(text, 80)}"` : `XML whose root is <${root}>`
+  }
+  if (body[0] === '{' || body[0] === '[') return `JSON: ${cut(words(textPart(body)), 80)}`
+  // Text: no control character but white space, no byte that is not UTF-8 (a binary format no
+  // signature names is left unnamed).
+  if (NOT_TEXT.test(body.slice(0, 256))) return undefined
+  return `text: "${cut(body.replace(/\s+/g, ' ').trim(), 60)}"`
+}
+
+/** The words of markup: its text, tags, scripts and styles left out, up to any binary bytes after it. */
+function markupText(markup: string): string {
+  return words(
+    textPart(markup)
+      .replace(/<(script|style)[\s\S]*?<\/\1\s*>|<(br|\/p|\/div|\/h\d|\/li|\/td|\/tr)\b[^>]*>/gi, ' ')
+      .replace(/<\/[^>]*>?(?=<[^/])/g, ' ')
+      .replace(/<[^>]*>?/g, ''),
+  )
+}
+
+/** `text` up to its first character no text has: the binary bytes a script's message came before. */
+function textPart(text: string): string {
+  const at = text.search(NOT_TEXT)
+  return at === -1 ? text : text.slice(0, at)
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const NOT_TEXT = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/
+
+/** Kinds of binary files servers send in an image's place, by their signatures. */
+function binaryKind(b: Buffer): string | undefined {
+  if (b.subarray(0, 5).toString('latin1') === '%PDF-') return 'a PDF document'
+  if (b.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') return 'a ZIP archive'
+  if (b.subarray(0, 4).toString('latin1') === '8BPS') return 'a Photoshop document'
+  if (b.subarray(0, 8).toString('latin1') === 'gimp xcf') return 'a GIMP document'
+  if (b.length >= 4 && b.readUInt32BE(0) === 0x1a45dfa3) return 'a WebM or Matroska video'
+  // ISO media whose brand no image format takes (the sniffer tells AVIF, HEIC, HEIF and JPEG 2000).
+  if (b.length >= 12 && b.subarray(4, 8).toString('latin1') === 'ftyp')
+    return `an ISO media file of brand "${b.subarray(8, 12).toString('latin1').trim()}" (MP4, QuickTime...)`
+  return undefined
+}
+
+/** The name of the first element of markup, past declarations, comments and a doctype. */
+function rootElement(markup: string): string | undefined {
+  const bare = markup.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<![^>]*>/g, '')
+  return /<([A-Za-z_][\w.:-]*)/.exec(bare)?.[1]
+}
+
+/** Elements an HTML page or a fragment of one opens with (markup with another root is XML). */
+const HTML_ELEMENTS: ReadonlySet<string> = new Set(
+  'html head body title meta link script style br b i p div span h1 h2 h3 pre center table font a img hr'.split(
+    ' ',
+  ),
+)
+
+/** Text as one line: character references decoded, white space collapsed. */
+const words = (text: string): string => decodeEntities(text).replace(/\s+/g, ' ').trim()
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' }
+
+/** A title's character references as text (`&amp;` as `&`, `&#8230;` as `…`). */
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
+    if (ref[0] !== '#') return ENTITIES[ref.toLowerCase()] ?? whole
+    const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1))
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole
+  })
+}
+
+/** `text` cut to `max` characters, not between the two halves of a pair (an emoji). */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text
+  const end = /[\ud800-\udbff]/.test(text[max - 2] ?? '') ? max - 2 : max - 1
+  return `${text.slice(0, end)}…`
+}
