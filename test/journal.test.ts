@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -6,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { pull, type Result } from '../src/index.js'
-import { summarizeJournal } from '../src/journal/sqlite.js'
+import { SAME_BYTES_AT, summarizeJournal } from '../src/journal/sqlite.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -321,4 +322,24 @@ test('status counts by state and by error are of one moment while a run writes t
     await closed
     await writer.terminate()
   }
+})
+
+test('status names the bytes many URLs gave alike: a placeholder served with 200 for missing images (hunt49)', async () => {
+  // A CDN that answers every image it lost with one "image not available" PNG, 200 and no redirect:
+  // each is an image, so kept, and nothing said that 6 of 8 files were the same picture.
+  const out = join(dir, 'placeholder')
+  const urls = [1, 2, 3, 4, 5, 6].map((i) => server.url(`/lost-${i}/unavailable`))
+  const r = await runCli([...urls, server.url('/found-1'), server.url('/found-2'), '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0)
+  assert.match(status.stdout, /The very same bytes under many URLs \(a placeholder/)
+  const sha = createHash('sha256').update(server.bytes('/lost-1/unavailable')).digest('hex')
+  assert.match(status.stdout, new RegExp(`  6 files  sha256 ${sha.slice(0, 16)}…  e\\.g\\. ${urls[0]}\\n`))
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.deepEqual(json.sameBytes, [{ sha256: sha, n: 6, example: urls[0] }])
+  // Fewer than SAME_BYTES_AT alike are the duplicates any list has: not named.
+  const few = join(dir, 'few-alike')
+  assert.equal((await runCli([...urls.slice(0, SAME_BYTES_AT - 1), '-o', few])).code, 0)
+  assert.doesNotMatch((await runCli(['status', few])).stdout, /same bytes/)
 })

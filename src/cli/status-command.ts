@@ -11,8 +11,9 @@ import { jsonLineForTerminal, printable } from '../utils/printable.js'
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
  * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
- * an example each, `failures` by code, and `running`: the run going on now, `{ pid, host,
- * startedAt }`, or `null`).
+ * an example each, `failures` by code, `sameBytes`: the sha256 that most files ok share, when
+ * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, and `running`:
+ * the run going on now, `{ pid, host, startedAt }`, or `null`).
  */
 export function statusCommand(
   dir: string,
@@ -43,6 +44,11 @@ export function statusCommand(
   if (s.errors.length) {
     write('Most common errors:')
     for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${printable(`${e.message}`)}`)
+  }
+  if (s.sameBytes.length) {
+    write('The very same bytes under many URLs (a placeholder a server sends for missing images?):')
+    for (const e of s.sameBytes)
+      write(`  ${e.n} files  sha256 ${e.sha256.slice(0, 16)}…  e.g. ${printable(e.example)}`)
   }
   if (holder) {
     // What to run again is for when it has ended: a second run now would be refused.
