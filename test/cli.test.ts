@@ -326,6 +326,35 @@ test("a URL's other name for its format gives way to the detected extension: pho
   assert.deepEqual((await outputFiles(out)).sort(), ['photo.jpg', 'spin.png'])
 })
 
+test('an output folder given as an input is refused, not read as a folder of tables (hunt49)', async () => {
+  // `imgpull photos -o photos` (to go on with it) read photos/manifest.jsonl as a table and fetched
+  // every URL again beside the images there, under suffixed names: a folder of each image twice.
+  const out = join(dir, 'made')
+  const urls = ['/made-1', '/made-2'].map((p) => server.url(p))
+  assert.equal((await runCli([...urls, '-o', out])).code, 0)
+  for (const target of [out, join(dir, 'elsewhere')]) {
+    const r = await runCli([out, '-o', target])
+    assert.equal(r.code, 2, r.stderr)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(
+      lines[0],
+      /is an imgpull output folder .*not a folder of tables: to go on with its run, run the command that made it again \(the top of .*report\.html shows it\); to read a table in it, name the file \(.*manifest\.jsonl\)/,
+    )
+  }
+  assert.deepEqual(await outputFiles(out), ['made-1.jpg', 'made-2.jpg'])
+  assert.equal(server.hits.get('/made-1'), 1, 'nothing fetched again')
+  // Its manifest named is refused too when the run writes into that folder, which doubled it the same way.
+  const own = await runCli([join(out, 'manifest.jsonl'), '-o', out])
+  assert.equal(own.code, 2, own.stderr)
+  assert.match(own.stderr, /is the manifest of the folder this run writes to, not a list to fetch into it/)
+  assert.deepEqual(await outputFiles(out), ['made-1.jpg', 'made-2.jpg'])
+  assert.equal(server.hits.get('/made-1'), 1, 'nothing fetched again')
+  // Into another folder, it is a table like any other.
+  const again = await runCli([join(out, 'manifest.jsonl'), '-o', join(dir, 'from-manifest')])
+  assert.equal(again.code, 0, again.stderr)
+})
+
 test('a list copied from a spreadsheet: the URL ends at the first tab, the other columns are left alone', async () => {
   const out = join(dir, 'tabbed')
   const file = await list('tabbed.txt', [

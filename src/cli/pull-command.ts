@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { errorCode, FatalError, UsageError } from '../errors.js'
 import { layout } from '../layout.js'
 import type { Options } from '../options.js'
@@ -222,6 +222,15 @@ export async function pullCommand(
 ): Promise<number> {
   if (inputs.length === 0)
     throw new UsageError('no input: give image URLs, a file with one URL per line, a table, or - for stdin')
+  // The folder's own manifest as the input (`imgpull photos/manifest.jsonl -o photos`, to go on with
+  // it): its URLs were fetched again beside the images there, each saved a second time.
+  const manifest = resolve(layout(options.out ?? '.').manifest)
+  const own = inputs.find((input) => input !== '-' && !isUrlArgument(input) && resolve(input) === manifest)
+  if (own) {
+    throw new UsageError(
+      `'${own}' is the manifest of the folder this run writes to, not a list to fetch into it: to go on with the run that made it, run that command again; to fetch its URLs anew, give another -o`,
+    )
+  }
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {
     const lists = inputs.filter((_, i) => !areTables[i])

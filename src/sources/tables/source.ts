@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs'
 import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
+import { layout } from '../../layout.js'
 import { fileHead } from '../../utils/file-head.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
@@ -58,6 +59,23 @@ async function folderFiles(
   format: TableFormat | undefined,
   skipped: string[],
 ): Promise<TableFile[]> {
+  // An output folder given as an input (`imgpull photos`, `imgpull photos -o photos`, to go on
+  // with it) read its manifest.jsonl (and a WebDataset run's shard Parquets) as tables: every URL
+  // fetched again, into the current folder or beside the images already there.
+  const paths = layout(dir)
+  if (
+    await stat(paths.work).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  ) {
+    const shown = (await stat(paths.report).catch(() => undefined))
+      ? ` (the top of ${paths.report} shows it)`
+      : ''
+    throw new UsageError(
+      `'${dir}' is an imgpull output folder (it holds ${paths.work}), not a folder of tables: to go on with its run, run the command that made it again${shown}; to read a table in it, name the file (${paths.manifest})`,
+    )
+  }
   let entries: Dirent[]
   try {
     entries = await readdir(dir, { withFileTypes: true })
