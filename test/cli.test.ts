@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { startRouteServer } from './support/route-server.js'
 
 const ARTICLE = [
   'photo-1516117172878-fd2c41f4a759',
@@ -353,6 +354,43 @@ test('an output folder given as an input is refused, not read as a folder of tab
   // Into another folder, it is a table like any other.
   const again = await runCli([join(out, 'manifest.jsonl'), '-o', join(dir, 'from-manifest')])
   assert.equal(again.code, 0, again.stderr)
+})
+
+test("a server's Content-Disposition names nothing: ../, an absolute path, filename* and Latin-1 names are not read (hunt49)", async () => {
+  const out = join(dir, 'disposition', 'out')
+  const image = server.bytes('/cd')
+  const dispositions = [
+    'attachment; filename="../../escaped.jpg"',
+    'attachment; filename="/tmp/absolute.jpg"',
+    "attachment; filename*=UTF-8''..%2F..%2Fstar.jpg",
+    'inline; filename="caf\xe9\\..\\win.jpg"',
+  ]
+  const web = await startRouteServer(
+    Object.fromEntries(
+      dispositions.map((d, i) => [
+        `/cd-${i}.jpg`,
+        (_req, res) => {
+          res.writeHead(200, {
+            'content-type': 'image/jpeg',
+            'content-disposition': d,
+            'content-length': image.length,
+          })
+          res.end(image)
+        },
+      ]),
+    ),
+  )
+  try {
+    const r = await runCli([...dispositions.map((_, i) => web.url(`/cd-${i}.jpg`)), '-o', out])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(await outputFiles(out), ['cd-0.jpg', 'cd-1.jpg', 'cd-2.jpg', 'cd-3.jpg'])
+    assert.deepEqual(
+      await listFiles(join(dir, 'disposition')),
+      (await listFiles(out)).map((f) => `out/${f}`),
+    )
+  } finally {
+    await web.close()
+  }
 })
 
 test('a list copied from a spreadsheet: the URL ends at the first tab, the other columns are left alone', async () => {
