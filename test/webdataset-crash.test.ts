@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { hyparquetRows, shardFiles, staged } from './support/shards.js'
+import { hyparquetRows, readTar, shardFiles, staged } from './support/shards.js'
 import { exists, until } from './support/wait.js'
 
 // kill -9 in the middle of shards, then reruns: the shards come out byte for byte as an uninterrupted
@@ -142,5 +142,60 @@ test('a seal record damaged on disk: the rerun seals its shard again from its ta
     typeof JSON.parse(await readFile(seal, 'utf8')).signature,
     'string',
     'the record is written anew',
+  )
+})
+
+test('a reseal cut after its renames, then a rerun with the table edited back: the shard is sealed again, not taken for the old rows', async () => {
+  const table = join(dir, 'back.csv')
+  // Edit B changes every caption and row 3's URL, a slow one, so the reseal waits for it.
+  const write = (tag: string, row3: string) =>
+    writeFile(
+      table,
+      `url,caption\n${[0, 1, 2]
+        .map((i) => `${server.url(`/b-${i}`)},${tag} ${i}`)
+        .join('\n')}\n${server.url(row3)},${tag} 3\n`,
+    )
+  const out = join(dir, 'back')
+  const args = [
+    table,
+    '-o',
+    out,
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '4',
+    '--caption-col',
+    'caption',
+  ]
+  const captions = async () =>
+    (await readTar(join(out, '00000.tar')))
+      .filter((m) => m.name.endsWith('.txt'))
+      .map((m) => m.data.toString())
+  await write('A', '/b-3')
+  const first = await runCli(args)
+  assert.equal(first.code, 0, first.stderr)
+  const sealedA = await readFile(join(out, '00000.tar'))
+
+  // The run with edit B is cut after its tar, Parquet and stats took their names but before the
+  // new seal record is written (a folder where the record's temporary file goes stands for the kill).
+  const slow = '/b-slow?size=8000&drip=6000'
+  await write('B', slow)
+  const run = startCli(args)
+  await until('the slow row in flight', () => (server.hits.get(slow) ?? 0) > 0)
+  const blocker = join(out, '.imgpull', 'shards', '00000.seal.json.tmp')
+  await mkdir(join(blocker, 'x'), { recursive: true })
+  assert.notEqual((await run.done).code, 0, 'the seal record could not be written')
+  assert.deepEqual(await captions(), ['B 0', 'B 1', 'B 2', 'B 3'], 'the outputs took their names')
+  await rm(blocker, { recursive: true })
+
+  // Edit B undone: the rows are the ones the old record describes, but the outputs are B's.
+  await write('A', '/b-3')
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.deepEqual(await captions(), ['A 0', 'A 1', 'A 2', 'A 3'])
+  assert.ok((await readFile(join(out, '00000.tar'))).equals(sealedA), '00000.tar is the first run’s again')
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => [r.caption, r.url]),
+    [0, 1, 2, 3].map((i) => [`A ${i}`, server.url(`/b-${i}`)]),
   )
 })

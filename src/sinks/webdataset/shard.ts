@@ -174,6 +174,11 @@ export class Shard {
     writeDurably(this.work.tmp('parquet'), table.parquet())
     const stats = tally.stats(this.startedAt, Date.now())
     writeDurably(this.work.tmp('stats'), `${JSON.stringify(stats, null, 2)}\n`)
+    // The record of the rows sealed before goes first: cut between the renames and the new record,
+    // the outputs hold these rows under the old record, and a rerun whose rows are the old ones
+    // again (the table edited back) would take them for sealed so and leave them. Without a record
+    // the shard is sealed again from its tar.
+    rmSync(this.work.seal, { force: true })
     // The tar first: a tar in the folder means the shard is sealed (see the class comment).
     for (const kind of outputs) renameSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind))
     writeDurably(`${this.work.seal}.tmp`, `${JSON.stringify({ signature })}\n`)
