@@ -204,6 +204,23 @@ test('columns: every named one must be there; the URL column is not carried by d
     () => planColumns('t.tsv', ['url,caption'], options()),
     /its columns: "url,caption": the file looks comma-separated \(name it \.csv, or give --input-format csv\)$/,
   )
+  // A name there but for case (LAION's URL, TEXT) is named, with the option that takes it.
+  assert.throws(
+    () => planColumns('laion.parquet', ['URL', 'TEXT'], options()),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.message ===
+        'laion.parquet has no column "url" (the URL column); its columns: "URL", "TEXT": did you mean --url-col "URL"?',
+  )
+  assert.throws(
+    () => planColumns('laion.parquet', ['URL', 'TEXT'], options({ urlCol: 'URL', columns: ['text'] })),
+    /\(a carried column\); its columns: "URL", "TEXT": did you mean "TEXT"\?$/,
+  )
+  // A first line of data (CC3M's TSV has no header line) is said to be one.
+  assert.throws(
+    () => planColumns('cc3m.tsv', ['A dog on the beach', 'https://example.com/a.jpg'], options()),
+    /its columns: "A dog on the beach", "https:\/\/example\.com\/a\.jpg": its first line holds a URL, so it has no header line: add one naming the columns$/,
+  )
   assert.throws(() => planColumns('t.csv', ['url', 'a', 'a'], options()), /t\.csv has the column "a" twice/)
   // Columns without a name (trailing commas of a spreadsheet export) are left out, not duplicates.
   const trailing = planColumns('t.csv', ['url', 'caption', '', ''], options({ captionCol: 'caption' }))

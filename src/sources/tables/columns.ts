@@ -36,6 +36,22 @@ function separatorHint(available: readonly string[]): string {
 }
 
 /**
+ * What a column an option names but the file lacks suggests, or `''`: a column of that name but for
+ * case (LAION's `URL`, `TEXT`: the option to give), or a first line holding a URL, which is data,
+ * not a header (CC3M's TSV has none: img2dataset's instructions add one).
+ */
+function missingHint(name: string, available: readonly string[], option: string): string {
+  const folded = name.toLowerCase()
+  const other = available.find((c) => c.toLowerCase() === folded)
+  // Names are matched exactly (as pandas and img2dataset match them): say which one is meant.
+  if (other !== undefined)
+    return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?`
+  if (available.some((c) => /^\s*https?:\/\//i.test(c)))
+    return ': its first line holds a URL, so it has no header line: add one naming the columns'
+  return ''
+}
+
+/**
  * A CSV or TSV header with each name made unique as pandas makes it: a name seen before gets `.1`,
  * `.2`... (the first free), so that a spreadsheet with two `note` columns is read, both carried
  * (`note`, `note.1`), rather than refused. Unnamed columns (`''`) are left as they are.
@@ -78,20 +94,20 @@ export function planColumns(
     seen.add(name)
   }
   available = available.filter((name) => name !== '')
-  const need = (name: string, role: string) => {
+  const need = (name: string, role: string, option: string) => {
     if (seen.has(name)) return
     // A header of control bytes (or of U+FFFD, bytes that were not text) is a binary file read as
     // text (a Parquet file given --input-format csv).
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
       throw binaryInput(file, 'a text table', available.join(','))
     throw new UsageError(
-      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${perRow ? '' : separatorHint(available)}`,
+      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option)}`,
     )
   }
-  need(options.urlCol, 'the URL column')
-  if (options.captionCol !== undefined) need(options.captionCol, 'the caption column')
-  if (options.hashCol !== undefined) need(options.hashCol, 'the hash column')
-  for (const name of options.columns ?? []) need(name, 'a carried column')
+  need(options.urlCol, 'the URL column', '--url-col')
+  if (options.captionCol !== undefined) need(options.captionCol, 'the caption column', '--caption-col')
+  if (options.hashCol !== undefined) need(options.hashCol, 'the hash column', '--hash-col')
+  for (const name of options.columns ?? []) need(name, 'a carried column', '--columns')
   const carried = options.columns ?? (perRow ? undefined : available.filter((c) => c !== options.urlCol))
   const needed = new Set([options.urlCol])
   if (options.captionCol !== undefined) needed.add(options.captionCol)
