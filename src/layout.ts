@@ -91,6 +91,20 @@ export function layout(out: string): Layout {
   }
 }
 
+/**
+ * What of the output folder's own files a table reader would take for a table, by name in `out`
+ * (`entries`: the folder's names): the manifest (JSON lines with a `url` key), and a shard's
+ * Parquet file (one row per input row, `url` among its columns) beside its tar. `undefined` for
+ * any other file.
+ */
+export function ownTableLike(name: string, entries: ReadonlySet<string>): string | undefined {
+  if (name === MANIFEST) return 'the manifest imgpull writes there'
+  const shard = /^(\d{5,})\.parquet$/.exec(name)
+  if (shard && entries.has(shard[1] + SHARD_FILES.tar))
+    return "a WebDataset shard's Parquet file imgpull wrote there"
+  return undefined
+}
+
 const PRIVATE_PARTS = /^nojournal-(.+)-(\d+)-[0-9a-f]+$/
 
 /**

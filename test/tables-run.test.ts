@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { parquetWriteBuffer } from 'hyparquet-writer'
@@ -199,4 +199,46 @@ test('--name with a column: a null or missing cell names its file without it, an
       'no folder, journal or report',
     )
   }
+})
+
+test('a folder of tables is not its own output folder: a rerun would read the manifest and shards as rows', async () => {
+  const tables = join(dir, 'own')
+  await mkdir(tables)
+  await writeFile(
+    join(tables, 'part-0.csv'),
+    `url\n${[0, 1, 2].map((i) => server.url(`/own-${i}`)).join('\n')}\n`,
+  )
+  const requests = server.stats.requests
+  const shards = ['--output-format', 'webdataset', '--shard-size', '2']
+  for (const format of [[], shards]) {
+    const same = await runCli([tables, '-o', tables, ...format])
+    assert.equal(same.code, 2, same.stderr)
+    assert.match(
+      same.stderr,
+      /'.*own' is also the output folder: the next run would read the manifest and shards/,
+    )
+  }
+  assert.equal(server.stats.requests, requests, 'refused before any request')
+  assert.deepEqual(await readdir(tables), ['part-0.csv'])
+
+  // A folder inside it is not read (subfolders are skipped): reruns fetch nothing and add no row.
+  const out = join(tables, 'out')
+  for (let run = 0; run < 2; run++) {
+    const inside = await runCli([tables, '-o', out, ...shards])
+    assert.equal(inside.code, 0, inside.stderr)
+  }
+  assert.equal(server.stats.requests, requests + 3)
+  assert.equal((await manifest(out)).length, 3)
+  // A shard's Parquet file or the manifest given as a table (a glob of the folder takes them in).
+  for (const own of ['00000.parquet', 'manifest.jsonl']) {
+    const taken = await runCli([join(tables, 'part-0.csv'), join(out, own), '-o', out, ...shards])
+    assert.equal(taken.code, 2, taken.stderr)
+    assert.match(
+      taken.stderr,
+      new RegExp(
+        `${own.replace('.', '\\.')}' is (a WebDataset shard's Parquet file imgpull wrote there|the manifest of the folder this run writes to)`,
+      ),
+    )
+  }
+  assert.equal(server.stats.requests, requests + 3)
 })

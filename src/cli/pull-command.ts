@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readdir, realpath, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { errorCode, FatalError, UsageError } from '../errors.js'
-import { layout } from '../layout.js'
+import { layout, ownTableLike } from '../layout.js'
 import type { Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
@@ -241,6 +241,7 @@ export async function pullCommand(
         `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list): run them one after the other`,
       )
     }
+    await checkNotOutputs(inputs, options.out ?? '.')
     // Loaded only for tables: their readers (csv-parse, hyparquet) cost start-up URL lists need not pay.
     const { openTables, tablesSource } = await import('../sources/tables/index.js')
     const opened = await openTables(inputs, tables)
@@ -267,6 +268,34 @@ export async function pullCommand(
   // Counting reads the lists a second time: only worth it when a progress line shows the total.
   const total = process.stderr.isTTY && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })
+}
+
+/**
+ * Refuse a table input that is the output folder, or a file imgpull writes there that reads as a
+ * table (`ownTableLike`): each rerun would read the last run's manifest or shards' Parquet files as
+ * rows of its own, fetch them again and write them into its outputs, the dataset growing by its own
+ * rows every time (img2dataset stops on it: rom1504/img2dataset#207). The tables reader refuses a
+ * folder that holds `.imgpull/` already; this refuses the first run too (whose rerun the reader
+ * would refuse, its folder of tables then an output folder), a glob's shard Parquet files, and
+ * paths through symbolic links. A folder inside the output folder is fine: subfolders of an input
+ * folder are not read.
+ */
+async function checkNotOutputs(inputs: readonly string[], out: string): Promise<void> {
+  const real = (path: string) => realpath(path).catch(() => resolve(path))
+  const outReal = await real(out)
+  let entries: Set<string> | undefined
+  for (const input of inputs) {
+    const at = await real(input)
+    // An output folder already (it holds `.imgpull/`): the tables reader says how to go on with it.
+    if (at === outReal && !existsSync(layout(at).work))
+      throw new UsageError(
+        `'${input}' is also the output folder: the next run would read the manifest and shards written there as tables and fetch their rows again; give another -o (a folder inside it is fine: subfolders of an input folder are not read)`,
+      )
+    if (dirname(at) !== outReal) continue
+    entries ??= new Set(await readdir(outReal).catch(() => []))
+    const what = ownTableLike(basename(at), entries)
+    if (what) throw new UsageError(`'${input}' is ${what}, not an input table: leave it out`)
+  }
 }
 
 /** Where the failures of a run are told in full: a run without a journal has no `status`. */
