@@ -372,6 +372,7 @@ class Engine {
     this.dataset = parts.dataset
     if (this.dataset) {
       this.dataset.onError = (error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
+      this.dataset.onClosed = () => this.#wakeReader()
     }
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
@@ -478,6 +479,13 @@ class Engine {
     for await (const item of this.source) {
       if (this.#stopping) break
       const given: Job = typeof item === 'string' ? { url: item } : item
+      // A row of a new shard waits while too many shards are in progress (see MAX_OPEN_SHARDS).
+      while (this.dataset?.mustWait(given, index) && !this.#stopping) {
+        await new Promise<void>((resolve) => {
+          this.#space = resolve
+        })
+      }
+      if (this.#stopping) break
       // A dataset's job is the sample at its row: it gets its row and key before it is planned.
       const job = this.dataset ? await this.dataset.admit(given, index) : given
       this.stats.read++

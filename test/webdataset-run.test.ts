@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -7,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { pull } from '../src/index.js'
 import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import {
   duckdbRead,
@@ -567,4 +568,35 @@ test("links planted at a shard's work files (spool, rows, tar being written) are
     images.map((m) => sha256(m.data)).sort(),
     urls.map((u) => sha256(server.bytes(new URL(u).pathname))).sort(),
   )
+})
+
+test('a slow host with a row in every shard: the shards in progress stay few, and a low `ulimit -n` is no EMFILE', async () => {
+  // Each shard of 2 rows has one row on a host that takes a second to answer: its other row lands
+  // at once, and reading went on opening shard after shard, each holding its files open (spool,
+  // rows, tar): 600 shards, 2,400 descriptors, EMFILE.
+  const slow = await startImageServer({ ttfb: 1000 })
+  try {
+    const shards = 600
+    const rows = Array.from({ length: shards * 2 }, (_, i) =>
+      i % 2 ? slow.url(`/open-${i}`) : server.url(`/open-${i}`),
+    )
+    const table = join(dir, 'open.csv')
+    await writeFile(table, `url\n${rows.join('\n')}\n`)
+    const out = join(dir, 'open')
+    // Both limits: Node raises the soft one to the hard one (RHEL 7 and many clusters: 4,096).
+    const args = [CLI, table, '-o', out, '--output-format', 'webdataset', '--shard-size', '2']
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, ...args])
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d) => {
+        stderr += d
+      })
+      child.on('close', (code) => resolve({ code, stderr }))
+    })
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal((await readdir(out)).filter((f) => f.endsWith('.tar')).length, shards)
+    assert.equal(slow.stats.requests, shards)
+  } finally {
+    await slow.close()
+  }
 })

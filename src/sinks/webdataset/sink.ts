@@ -30,6 +30,16 @@ async function readSignature(path: string): Promise<string | null> {
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
 
+/**
+ * Shards in progress at once, at most, while one of them is complete (every row given) and only
+ * waits for its outcomes. Each holds four files open (its spool; its rows file, tar and spool
+ * read on the writer's thread): a slow or rate-limited host with a row in every shard kept the
+ * whole read-ahead's shards open (2,000 shards of 10 rows: 8,000 descriptors), and the run died
+ * on EMFILE where `ulimit -n` is 1,024 (most shells), the same again on every rerun. 128 shards
+ * take some 512 descriptors beside the run's 128 sockets, and as many shards of one row as transfers.
+ */
+export const MAX_OPEN_SHARDS = 128
+
 const GIVEN = 1
 const SETTLED = 2
 
@@ -81,6 +91,8 @@ export class WebDatasetSink {
   #error: unknown
   /** Told of a failure while writing shards (a full disk): the run stops. */
   onError: (error: unknown) => void = () => {}
+  /** Told when a shard is sealed or dropped: a reader waiting for room (see `mustWait`) may go on. */
+  onClosed: () => void = () => {}
 
   private constructor(paths: Layout, shardSize: number, journal: Journal) {
     this.#paths = paths
@@ -115,6 +127,21 @@ export class WebDatasetSink {
       if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
     }
     return new WebDatasetSink(paths, shardSize, journal)
+  }
+
+  /**
+   * Whether the job at `position` (see `admit`) must wait before it is admitted: its shard is not
+   * open, `MAX_OPEN_SHARDS` are, and one of them is complete, so it will be sealed without more
+   * rows (`onClosed` says when). Without a complete one (a source whose rows come out of order)
+   * nothing waits: waiting could not end.
+   */
+  mustWait(job: Job, position: number): boolean {
+    if (this.#shards.size < MAX_OPEN_SHARDS) return false
+    const row = job.row ?? position
+    if (!Number.isSafeInteger(row) || row < 0) return false // admit says why
+    if (this.#shards.has(samplePlace(row, this.#shardSize).shard)) return false
+    for (const open of this.#shards.values()) if (open.complete) return true
+    return false
   }
 
   /**
@@ -290,6 +317,7 @@ export class WebDatasetSink {
         .then(() => this.#shardWriter.seal(open.number, given))
         .then(() => {
           this.#shards.delete(open.number)
+          this.onClosed()
           // Only a rerun's journal can hold such records.
           if (open.given < this.#shardSize && this.#journal.run > 1)
             this.#journal.forget(this.#missing(open.number, given))
