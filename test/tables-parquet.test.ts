@@ -254,7 +254,12 @@ test('columns not needed are not decoded: a broken one is harmless unless it is 
   const { jobs, error } = await readUntilError([path])
   assert.equal(jobs.length, 0)
   assert.ok(error instanceof UsageError)
-  assert.match(error.message, /^cannot decode .*broken-column\.parquet row group 0 \(rows 0 to 99\): /)
+  assert.match(
+    error.message,
+    /^cannot decode .*broken-column\.parquet row group 0 \(rows 0 to 99\), column "junk": .*: leave it out with --columns, naming the columns to carry$/,
+  )
+  const named = await readUntilError([path], { columns: ['junk'] })
+  assert.match(String(named.error), /, column "junk": .*: leave it out of --columns$/)
 })
 
 test('a text cell that is not UTF-8 stops the reading, naming the row group: never replaced by U+FFFD', async () => {

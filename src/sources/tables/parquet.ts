@@ -172,6 +172,38 @@ export async function* parquetRange(
   if (count > 0) yield* rowRange(file, file.path, options, from, from + count, firstRow)
 }
 
+/**
+ * The one of `columns` that fails to decode on its own in rows [`start`, `end`), for a message
+ * naming it (an INTERVAL column, which hyparquet does not read; a damaged chunk); `undefined`
+ * when none fails alone. Only on the error path: each column is read again.
+ */
+async function failingColumn(
+  buffer: FileBuffer,
+  metadata: FileMetaData,
+  columns: readonly string[],
+  start: number,
+  end: number,
+): Promise<string | undefined> {
+  for (const column of columns) {
+    try {
+      await parquetReadObjects({
+        file: buffer,
+        metadata,
+        columns: [column],
+        rowStart: start,
+        rowEnd: end,
+        compressors,
+        parsers: PARSERS,
+        utf8: false,
+        useOffsetIndex: true,
+      })
+    } catch {
+      return column
+    }
+  }
+  return undefined
+}
+
 /** Rows [`from`, `until`) of the Parquet file at `path` (`file`'s, or its decompressed copy), numbered from `firstRow`. */
 async function* rowRange(
   file: TableFile,
@@ -257,7 +289,18 @@ async function* rowRange(
             useOffsetIndex: true,
           })
         } catch (error) {
-          throw new UsageError(`cannot decode ${where}: ${(error as Error).message}`, { cause: error })
+          const column = await failingColumn(buffer, metadata, columns, start, end)
+          const named = column === undefined ? '' : `, column ${JSON.stringify(column)}`
+          // A carried column is the one a run can do without: say how to leave it out.
+          const hint =
+            column === undefined || !carried.includes(column) || column === plan.url
+              ? ''
+              : options.columns
+                ? ': leave it out of --columns'
+                : ': leave it out with --columns, naming the columns to carry'
+          throw new UsageError(`cannot decode ${where}${named}: ${(error as Error).message}${hint}`, {
+            cause: error,
+          })
         }
         if (rows.length !== end - start)
           throw new UsageError(`cannot decode ${where}: ${rows.length} rows came out of ${end - start}`)
