@@ -287,3 +287,25 @@ test("a dataset.json damaged or gone: no run takes the shards for files or for n
   assert.ok((await readFile(join(out, '00000.tar'))).equals(tar))
   assert.equal(server.stats.requests, requests, 'nothing fetched')
 })
+
+test('a webdataset run that read no row leaves no layout behind: the next run may choose its shard size or files', async () => {
+  const header = join(dir, 'header-only.csv')
+  await writeFile(header, 'url,caption\n')
+  const table = join(dir, 'one-row.csv')
+  await writeFile(table, `url\n${server.url('/no-row-0')}\n`)
+  const out = join(dir, 'no-row')
+  assert.equal((await runCli([header, '-o', out, ...dataset, '--shard-size', '4'])).code, 0)
+  // It holds no shard: "holds WebDataset shards of 4 samples" was untrue, and refused a good run.
+  const sized = await runCli([table, '-o', out, ...dataset, '--shard-size', '5'])
+  assert.equal(sized.code, 0, sized.stderr)
+  assert.match(await readFile(join(out, '.imgpull', 'dataset.json'), 'utf8'), /"shardSize":5/)
+  // Once a row is in the journal, the layout holds.
+  const again = await runCli([table, '-o', out, ...dataset, '--shard-size', '6'])
+  assert.equal(again.code, 2)
+  assert.match(again.stderr, /holds WebDataset shards of 5 samples, not 6/)
+  const files = join(dir, 'no-row-files')
+  assert.equal((await runCli([header, '-o', files, ...dataset])).code, 0)
+  const asFiles = await runCli([table, '-o', files])
+  assert.equal(asFiles.code, 0, asFiles.stderr)
+  assert.equal(existsSync(join(files, '.imgpull', 'dataset.json')), false)
+})

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rename } from 'node:fs/promises'
+import { readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
@@ -122,6 +122,12 @@ export async function claimFolder(
       `${paths.out} holds WebDataset shards whose record, ${paths.dataset}, is gone: ${REWRITE}`,
     )
   const again = (n: number) => `--output-format webdataset --shard-size ${n}`
+  // A webdataset run that read no row (a header-only table, a stop before the first) recorded a
+  // layout it never used: the folder holds no shard, and takes this run's layout instead.
+  if (info && !hasRecords(journal) && !(await foreignShard(paths.out))) {
+    if (format === 'files') return rm(paths.dataset, { force: true })
+    if (info.shardSize !== shardSize) return writeInfo(paths, shardSize, imageFlags(transform))
+  }
   if (format === 'files') {
     if (info)
       throw new UsageError(
@@ -153,14 +159,19 @@ export async function claimFolder(
     throw new UsageError(
       `${paths.out} holds ${shard}, which no imgpull run here wrote: use another output folder, or move the shards away`,
     )
-  const records = journal.records()[Symbol.iterator]()
-  const earlier = !records.next().done
-  records.return?.()
-  if (earlier)
+  if (hasRecords(journal))
     throw new UsageError(
       `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
   await writeInfo(paths, shardSize, imageFlags(transform))
+}
+
+/** Whether the journal holds any row (stops at the first). */
+function hasRecords(journal: Journal): boolean {
+  const records = journal.records()[Symbol.iterator]()
+  const earlier = !records.next().done
+  records.return?.()
+  return earlier
 }
 
 /** Whether the journal holds an image kept by an earlier run (stops at the first). */
