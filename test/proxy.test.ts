@@ -297,6 +297,39 @@ test('a proxy that opens the tunnel, then closes it before TLS: the failure name
   }
 })
 
+// hunt46 D1: undici reopens a connection at once when its connector fails with UND_ERR_SOCKET,
+// so a proxy that closed a CONNECT without a word was sent thousands of them a second until the
+// headers timeout, which then blamed silence.
+test('a proxy that closes the connection without answering the CONNECT: one connection an attempt, named', async () => {
+  let connections = 0
+  const dropping = createServer((socket) => {
+    connections++
+    socket.on('error', () => {})
+    socket.once('data', () => socket.end())
+  })
+  await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`
+    const [r] = await withEnv({}, () =>
+      run(['https://images.example.org/a.jpg'], {
+        out: join(dir, 'connect-dropped'),
+        proxy,
+        retries: 1,
+        headersTimeout: 3000,
+      }),
+    )
+    assert.equal(r.error, 'proxy', r.message)
+    assert.equal(
+      r.message,
+      `proxy ${proxy} closed the connection without answering the CONNECT to images.example.org`,
+    )
+    assert.equal(r.attempts, 2, 'retried: a proxy that drops a CONNECT may take the next')
+    assert.equal(connections, 2)
+  } finally {
+    await new Promise((resolve) => dropping.close(resolve))
+  }
+})
+
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
   try {

@@ -1,7 +1,7 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
-import { isSocks, proxyFor, proxyPlan, shownProxy } from './proxy.js'
+import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, shownProxy } from './proxy.js'
 import { NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
@@ -156,6 +156,14 @@ function proxyError(
   if (isSocks(proxy)) {
     const socks = socksError(code, message, `proxy ${shown}`, target, !!(proxy.username || proxy.password))
     if (socks) return new ImgpullError('proxy', socks.message, { retryable: socks.retryable, cause: error })
+  }
+  if (code === PROXY_CLOSED) {
+    // Overloaded, restarting, or dropping what its rules forbid without a word: another try may pass.
+    return new ImgpullError(
+      'proxy',
+      `proxy ${shown} closed the connection without answering the CONNECT to ${target.host}`,
+      { retryable: true, cause: error },
+    )
   }
   const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
   if (status) {

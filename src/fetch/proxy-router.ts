@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
+import { errorCode } from '../errors.js'
 import { originFactory } from './origin-pool.js'
-import { isSocks, type ProxyPlan, proxyFor } from './proxy.js'
+import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
 import { type Dispatcher, loadProxyAgents, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
@@ -107,7 +108,7 @@ export class ProxyRouter extends EventEmitter {
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
       requestTls: { ...tls, allowH2: http2 },
       proxyTls: tls,
-      factory: originFactory(http2),
+      factory: tunnelsFailOnce(originFactory(http2)),
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
@@ -120,5 +121,31 @@ export class ProxyRouter extends EventEmitter {
       connect: buildConnector({ timeout }),
       requestTls: tls,
     } as ConstructorParameters<typeof Socks5ProxyAgent>[1]) as unknown as Dispatcher
+  }
+}
+
+type Connect = (options: object, callback: (error: Error | null, socket: unknown) => void) => void
+
+/**
+ * `factory` (a `ProxyAgent`'s, making a pool per origin) with the tunnel's connector reporting a
+ * proxy that closed the connection before answering the CONNECT as `PROXY_CLOSED`, not as undici's
+ * `UND_ERR_SOCKET`: a connector failing with that code is taken for a passing socket fault, the
+ * requests waiting for it kept and a new connection opened at once (undici 7 client.js `onError`),
+ * so such a proxy was sent thousands of CONNECTs a second until the headers timeout (37,669 in
+ * 14 s). Any other code fails the waiting requests, as curl fails at once ('Proxy CONNECT aborted').
+ */
+export function tunnelsFailOnce<T>(factory: (origin: string | URL, options: object) => T) {
+  return (origin: string | URL, options: object): T => {
+    const connect = (options as { connect?: unknown }).connect
+    if (typeof connect !== 'function') return factory(origin, options)
+    const tunnel: Connect = (opts, callback) =>
+      (connect as Connect)(opts, (error, socket) => {
+        if (errorCode(error) !== 'UND_ERR_SOCKET') return callback(error, socket)
+        const closed = new Error('the proxy closed the connection without answering the CONNECT', {
+          cause: error,
+        })
+        callback(Object.assign(closed, { code: PROXY_CLOSED }), socket)
+      })
+    return factory(origin, { ...options, connect: tunnel })
   }
 }

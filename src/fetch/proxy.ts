@@ -105,6 +105,9 @@ function inRange(host: string, cidr: string): boolean {
   return list.check(host, family === 4 ? 'ipv4' : 'ipv6')
 }
 
+/** The code of a CONNECT the proxy closed the connection on without answering (see `tunnelsFailOnce`). */
+export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
+
 /** Proxy schemes imgpull speaks: HTTP(S) proxies and SOCKS5. */
 const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:', 'socks5h:'])
 
