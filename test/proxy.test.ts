@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { type AddressInfo, createServer } from 'node:net'
+import { readFile } from 'node:fs/promises'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
 import type { Options } from '../src/options.js'
 import { resolveOptions } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
@@ -327,6 +328,45 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
     assert.equal(connections, 2)
   } finally {
     await new Promise((resolve) => dropping.close(resolve))
+  }
+})
+
+// hunt46 D2: the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
+// once a request of the process had been sent direct: the CLI's first request is a CONNECT.
+test('a proxy whose CONNECT answer ends its lines with bare LF (curl and requests take it): the file is kept', async () => {
+  const sloppy = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection established\nProxy-Agent: gateway\n\n')
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      upstream.on('error', () => socket.destroy())
+    })
+  })
+  await new Promise<void>((resolve) => sloppy.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(sloppy.address() as AddressInfo).port}`
+    const out = join(dir, 'connect-bare-lf')
+    const r = await runCli([
+      secure.url('/lf-1'),
+      '-o',
+      out,
+      '--proxy',
+      proxy,
+      '--ca-cert',
+      certs.ca,
+      '--json',
+    ])
+    const [line] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.equal(line.status, 'ok', line.message)
+    assert.equal(sha(await readFile(join(out, 'lf-1.jpg'))), sha(makeImage('lf-1', 30_000)))
+  } finally {
+    await new Promise((resolve) => sloppy.close(resolve))
   }
 })
 

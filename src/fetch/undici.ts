@@ -60,6 +60,7 @@ export async function loadProxyAgents(): Promise<ProxyAgents> {
   const proto = dispatcher.default.prototype as { connect?: unknown }
   proto.connect ??= api.default.connect
   spendSocksWarning(socks.default)
+  watchSendHeaders()
   return { ProxyAgent: proxy.default, Socks5ProxyAgent: socks.default, buildConnector: connect.default }
 }
 
@@ -415,15 +416,25 @@ function readAsCurlDoes(parser: object): void {
  * that (a refused or reset connect, a TLS handshake cut) is never noted: `reused` stays undefined.
  */
 export function noteReuse(target: ReuseNote): void {
-  if (!watching) {
-    watching = true
-    subscribe('undici:client:sendHeaders', onSendHeaders)
-  }
+  watchSendHeaders()
   connecting = target
   // A request aborted in `onConnect` is never published: the note must not pass to the next one.
   queueMicrotask(() => {
     if (connecting === target) connecting = undefined
   })
+}
+
+/**
+ * Hear every request head undici writes (see `onSendHeaders`): from a run's first request (see
+ * `noteReuse`), and as soon as a proxy may be used (see `loadProxyAgents`): its agent writes a
+ * `CONNECT` of its own before any request of ours, and that answer is read as leniently as any
+ * (a proxy's `HTTP/1.1 200 Connection established` ended by bare LFs was refused, where curl and
+ * requests take it, unless a direct request had come first).
+ */
+function watchSendHeaders(): void {
+  if (watching) return
+  watching = true
+  subscribe('undici:client:sendHeaders', onSendHeaders)
 }
 
 /** `target`'s request got its answer (a final status) on the connection `noteReuse` saw. */
