@@ -56,3 +56,10 @@ declare module 'undici/lib/dispatcher/dispatcher.js' {
   const Dispatcher: { prototype: object }
   export default Dispatcher
 }
+declare module 'undici/lib/core/socks5-client.js' {
+  const client: {
+    Socks5Client: { prototype: { state: string; onClose(): void; onError(error: Error): void } }
+    STATES: Record<'CONNECTED' | 'ERROR' | 'CLOSED', string>
+  }
+  export default client
+}

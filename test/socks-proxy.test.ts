@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
@@ -252,6 +253,54 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
   )
   assert.equal(http.error, 'proxy')
   assert.match(http.message!, /does not answer as a SOCKS5 proxy/)
+})
+
+// hunt46 D3: undici's SOCKS5 client heard a close in the middle of the handshake as nothing: the
+// request waited for its 5 s timer or the headers timeout, then 'headers timeout', every attempt.
+test('a SOCKS5 proxy that closes the connection during its handshake fails at once, named, retried', async () => {
+  const stages = { greeting: 0, request: 0 }
+  // Closes after the greeting ("greeting.example") or after the CONNECT request, as some proxies do
+  // when it cannot reach the host.
+  const closing = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      socket.write(Buffer.from([5, 0]))
+      socket.once('data', (request) => {
+        const host = request.subarray(5, 5 + request[4]).toString()
+        if (host === 'greeting.example') {
+          stages.greeting++
+          socket.destroy()
+          return
+        }
+        stages.request++
+        socket.end()
+      })
+    })
+  })
+  await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `socks5h://127.0.0.1:${(closing.address() as AddressInfo).port}`
+    const started = Date.now()
+    const results = await withEnv({}, () =>
+      run(['http://greeting.example/a.jpg', 'https://request.example/b.jpg'], {
+        out: join(dir, 'socks-closing'),
+        proxy,
+        retries: 1,
+      }),
+    )
+    for (const r of results) {
+      assert.equal(r.error, 'proxy', r.message)
+      assert.match(
+        r.message!,
+        /^proxy socks5h:\/\/127\.0\.0\.1:\d+ closed the connection before the SOCKS5 tunnel to (greeting|request)\.example was open$/,
+      )
+      assert.equal(r.attempts, 2, 'retried: the proxy may reach the host the next time')
+    }
+    assert.deepEqual(stages, { greeting: 2, request: 2 })
+    assert.ok(Date.now() - started < 4000, `failed at once, not after a timer: ${Date.now() - started} ms`)
+  } finally {
+    await new Promise((resolve) => closing.close(resolve))
+  }
 })
 
 test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {

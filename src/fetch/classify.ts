@@ -1,7 +1,7 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
-import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, shownProxy } from './proxy.js'
+import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
 import { NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
@@ -220,6 +220,12 @@ export function socksError(
     }
   if (code === 'UND_ERR_SOCKS5_AUTH_REJECTED' || /Username and password required/.test(message))
     return { message: `${proxy} asks for credentials: ${credentials}`, retryable: false }
+  if (code === SOCKS_CLOSED)
+    // Some proxies close so when they cannot reach the host, as one restarting does: try again.
+    return {
+      message: `${proxy} closed the connection before the SOCKS5 tunnel to ${target.host} was open`,
+      retryable: true,
+    }
   const reply = /^UND_ERR_SOCKS5_REPLY_(\d+)$/.exec(code)
   if (reply) {
     const n = Number(reply[1])

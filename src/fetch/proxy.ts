@@ -108,6 +108,9 @@ function inRange(host: string, cidr: string): boolean {
 /** The code of a CONNECT the proxy closed the connection on without answering (see `tunnelsFailOnce`). */
 export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 
+/** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
+export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
+
 /** Proxy schemes imgpull speaks: HTTP(S) proxies and SOCKS5. */
 const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:', 'socks5h:'])
 

@@ -6,6 +6,7 @@ import util from 'undici/lib/core/util.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
+import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
 // copy of undici: ~45 ms and ~9 MB at start-up for parts imgpull never uses. The Agent, its pools
@@ -49,20 +50,51 @@ export interface ProxyAgents {
 
 /** undici's proxy agents, loaded only when a proxy applies (their modules cost ~3 ms at start-up). */
 export async function loadProxyAgents(): Promise<ProxyAgents> {
-  const [proxy, api, dispatcher, socks, connect] = await Promise.all([
+  const [proxy, api, dispatcher, socks, connect, socksClient] = await Promise.all([
     import('undici/lib/dispatcher/proxy-agent.js'),
     import('undici/lib/api/index.js'),
     import('undici/lib/dispatcher/dispatcher.js'),
     import('undici/lib/dispatcher/socks5-proxy-agent.js'),
     import('undici/lib/core/connect.js'),
+    import('undici/lib/core/socks5-client.js'),
   ])
   // It opens tunnels with `dispatcher.connect()`, which undici's index puts on every dispatcher.
   const proto = dispatcher.default.prototype as { connect?: unknown }
   proto.connect ??= api.default.connect
   spendSocksWarning(socks.default)
+  failSocksOnClose(socksClient.default)
   watchSendHeaders()
   return { ProxyAgent: proxy.default, Socks5ProxyAgent: socks.default, buildConnector: connect.default }
 }
+
+/**
+ * undici 7's SOCKS5 agent waits for its client's `authenticated`, `connected` or `error`, and its
+ * client (core/socks5-client.js) only says `close` when the proxy closes the connection: a proxy
+ * that closed it in the middle of the handshake (one that cannot reach the host, a gateway
+ * that refuses the client) left the request waiting for undici's 5 s timer or the headers
+ * timeout, then blamed silence ('headers timeout'), on every attempt. Such a close is now an
+ * error of the client (`SOCKS_CLOSED`), at once. Patched once, on the client's prototype (its
+ * `onClose` is bound in its constructor).
+ */
+function failSocksOnClose({
+  Socks5Client,
+  STATES,
+}: typeof import('undici/lib/core/socks5-client.js').default): void {
+  const proto = Socks5Client.prototype as typeof Socks5Client.prototype & { [SOCKS_PATCHED]?: true }
+  if (proto[SOCKS_PATCHED] || typeof proto.onClose !== 'function') return
+  proto[SOCKS_PATCHED] = true
+  const onClose = proto.onClose
+  const done = new Set([STATES.CONNECTED, STATES.ERROR, STATES.CLOSED])
+  proto.onClose = function (this: typeof proto) {
+    if (!done.has(this.state)) {
+      const closed = new Error('the proxy closed the connection before the SOCKS5 tunnel was open')
+      this.onError(Object.assign(closed, { code: SOCKS_CLOSED }))
+    }
+    onClose.call(this)
+  }
+}
+
+const SOCKS_PATCHED = Symbol('imgpull.socksClose')
 
 const SOCKS_WARNING = 'SOCKS5 proxy support is experimental'
 
