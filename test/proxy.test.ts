@@ -370,6 +370,52 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
   }
 })
 
+// hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
+// error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
+// proxy unnamed.
+test("an error status through a proxy names it; the proxy's own (Proxy-Status, X-Squid-Error) is said to be its", async () => {
+  const pages: Record<string, string> = {
+    '/squid.jpg': 'HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n',
+    '/status.jpg':
+      'HTTP/1.1 502 Bad Gateway\r\nProxy-Status: gw.example; error=dns_error; rcode=NXDOMAIN\r\n',
+    '/plain.jpg': 'HTTP/1.1 404 Not Found\r\n',
+  }
+  const answering = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (request) => {
+      const path = new URL(request.toString('latin1').split(' ')[1]).pathname
+      socket.end(
+        `${pages[path]}Content-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<p></p>`,
+      )
+    })
+  })
+  await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(answering.address() as AddressInfo).port}`
+    const [plain404, squid, status] = await withEnv({}, () =>
+      run(
+        Object.keys(pages).map((p) => `http://images.example.org${p}`),
+        { out: join(dir, 'proxy-status'), proxy, retries: 0 },
+      ),
+    )
+    assert.equal(
+      squid.message,
+      `HTTP 503 from http://images.example.org/squid.jpg (answered by the proxy ${proxy} itself: X-Squid-Error: ERR_CONNECT_FAIL 111)`,
+    )
+    assert.equal(
+      status.message,
+      `HTTP 502 from http://images.example.org/status.jpg (answered by the proxy ${proxy} itself: Proxy-Status error=dns_error)`,
+    )
+    assert.equal(plain404.error, 'http-404')
+    assert.equal(
+      plain404.message,
+      `HTTP 404 from http://images.example.org/plain.jpg (through the proxy ${proxy})`,
+    )
+  } finally {
+    await new Promise((resolve) => answering.close(resolve))
+  }
+})
+
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
   try {

@@ -30,6 +30,7 @@ import {
 } from './judge.js'
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
+import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
@@ -511,7 +512,7 @@ const decide: Step = async (t) => {
       await exchange.dump()
       throw new HTTPError(
         decision.status,
-        t.shown + t.via,
+        t.shown + t.via + statusProxyNote(t, head.headers),
         parseRetryAfter(header(head.headers, 'retry-after'), Date.now(), header(head.headers, 'date')),
         t.offset > 0,
       )
@@ -997,6 +998,12 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
     `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
   )
+}
+
+/** The proxy that may have given an error status in place of the server (see `proxyNote`). */
+function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
+  const url = new URL(t.answeredAt ?? t.url)
+  return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

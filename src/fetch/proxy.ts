@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { quoted } from '../utils/printable.js'
 import { withoutCredentials } from '../utils/url.js'
 
 /**
@@ -158,6 +159,33 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
     )
   }
   return url
+}
+
+/**
+ * What a failure's message adds about the proxy that carried an answer with an error status to
+ * `url`. An http:// URL goes to an HTTP(S) proxy as a plain request, so the status may be the
+ * proxy's own (it could not reach the host, its rules refuse the URL, it is overloaded) as well as
+ * the server's: ` (through the proxy P)`; said to be the proxy's (` (answered by the proxy P
+ * itself: …)`) when the answer says so, by RFC 9209's `Proxy-Status` with an `error` parameter
+ * (Envoy, Fastly, HAProxy...) or squid's `X-Squid-Error`. '' direct, and through a tunnel (a
+ * `CONNECT` or SOCKS5 one), whose answers are the server's.
+ */
+export function proxyNote(
+  url: URL,
+  proxy: URL | undefined,
+  headers: Record<string, string | string[] | undefined>,
+): string {
+  if (!proxy || isSocks(proxy) || url.protocol !== 'http:') return ''
+  const text = (name: string) => {
+    const value = headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+  const status = /(?:^|;)\s*error\s*=\s*("[^"]*"|[^;,\s]+)/i.exec(text('proxy-status') ?? '')?.[1]
+  const squid = text('x-squid-error')
+  const words = status ? `Proxy-Status error=${status}` : squid ? `X-Squid-Error: ${squid}` : undefined
+  return words
+    ? ` (answered by the proxy ${shownProxy(proxy)} itself: ${quoted(words)})`
+    : ` (through the proxy ${shownProxy(proxy)})`
 }
 
 /** A proxy address for messages: never its credentials. */
