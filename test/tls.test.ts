@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
@@ -148,6 +148,28 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
     assert.ok(!r.message!.includes('\n'), 'one line')
   }
   assert.equal(retriedOnRerun('tls'), true)
+})
+
+// hunt46 D5: a TLS server (rustls, as axum-server#121 shows) answers a plain HTTP request with an
+// alert record: 'the answer is not well-formed HTTP: Expected HTTP/', a network error retried.
+test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying https:// may be meant', async () => {
+  const alerting = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])))
+  })
+  await new Promise<void>((resolve) => alerting.listen(0, '127.0.0.1', resolve))
+  try {
+    const origin = `http://127.0.0.1:${(alerting.address() as AddressInfo).port}`
+    const r = await fetchOne(origin, { retries: 2 })
+    assert.equal(r.error, 'tls', r.message)
+    assert.equal(r.attempts, 1, 'not retried: the port speaks TLS every time')
+    assert.equal(
+      r.message,
+      `TLS: ${origin.slice(7)} answered in TLS to a plain http:// request: is the URL meant to be https://? (${origin}/x.jpg)`,
+    )
+  } finally {
+    await new Promise((resolve) => alerting.close(resolve))
+  }
 })
 
 test('a TLS failure after a redirect names the host whose certificate failed', async () => {

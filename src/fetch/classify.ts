@@ -2,7 +2,7 @@ import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.j
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
 import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
-import { NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
+import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
 const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EINVAL', 'EILSEQ'])
@@ -68,6 +68,10 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
       (proxy && !proxyOnly ? ` (or the proxy ${proxy.host}'s: it is checked too)` : '') +
       (hop ? ` (redirected from ${url})` : '')
+    return new ImgpullError('tls', message, { cause: error })
+  }
+  if (answeredInTls(error)) {
+    const message = `TLS: ${hostOf(at)} answered in TLS to a plain http:// request: is the URL meant to be https://? (${where})`
     return new ImgpullError('tls', message, { cause: error })
   }
   return new NetworkError(where, error, via, turnedAway(error), unanswered(error))

@@ -51,6 +51,28 @@ const UNSPECIFIED: [RegExp, string][] = [
 /** What came back is not TLS at all (plain HTTP on a TLS port, say). */
 export const NOT_TLS = 'the server does not speak TLS on this port (is the URL meant to be http://?)'
 
+/**
+ * Whether what came back to a plain HTTP request begins with a TLS record (an alert, 0x15, or a
+ * handshake, 0x16, then version 3.x): the port speaks TLS. An OpenSSL server answers a request
+ * that is not a ClientHello with an alert; HTTP's parser then saw 'Expected HTTP/', a network
+ * error retried five times, where the same mistake the other way round (plain HTTP on a TLS port)
+ * is `NOT_TLS`, at once.
+ */
+export function answeredInTls(error: unknown): boolean {
+  for (
+    let e = error as { name?: string; data?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  )
+    if (
+      e.name === 'HTTPParserError' &&
+      typeof e.data === 'string' &&
+      /^[\x15\x16]\x03[\x00-\x04]/.test(e.data)
+    )
+      return true
+  return false
+}
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
@@ -127,7 +149,8 @@ export function tlsMessage(
     : `TLS: cannot talk to ${host} securely: ${problem.words}`
 }
 
-function hostOf(url: string): string {
+/** The host (and port) of `url`, or `url` itself when it does not parse. */
+export function hostOf(url: string): string {
   try {
     return new URL(url).host
   } catch {
