@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
 import { ForwardingHandler } from './forwarding-handler.js'
-import { asksForHttp1 } from './http2-errors.js'
+import { asksForHttp1, notHttp2 } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
 
 const debug = debuglog('imgpull')
@@ -23,6 +23,10 @@ type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
  * thread's: each learns it on its own), and shared by every transfer to it; requests already on
  * their way over HTTP/2 when it is learnt are each refused and sent again the same way, once.
  * `NODE_DEBUG=imgpull` tells each origin that asked.
+ *
+ * A server whose TLS handshake agrees to HTTP/2 and that then answers in HTTP/1.1 (a misconfigured
+ * TLS front end: nghttp2's "Protocol error") is taken the same way: it will never speak HTTP/2,
+ * and over HTTP/1.1 it answers. Every attempt failed so before, retried in vain.
  *
  * Speaks undici's dispatcher protocol (`dispatch`, `close`, `destroy`) over `http2` (the run's
  * dispatcher, which may speak HTTP/2) and `http1`, which makes the other when first needed.
@@ -46,7 +50,7 @@ export class Http1Fallback extends EventEmitter {
     if (this.#origins.has(origin)) return this.#over1().dispatch(opts, handler)
     return this.#http2.dispatch(
       opts,
-      new Watched(handler, (answered) => this.#refused(origin, opts, handler, answered)),
+      new Watched(handler, (answered, notHttp2) => this.#refused(origin, opts, handler, answered, notHttp2)),
     )
   }
 
@@ -61,11 +65,23 @@ export class Http1Fallback extends EventEmitter {
     await Promise.all([this.#http2.destroy(error ?? null), this.#http1?.destroy(error ?? null)])
   }
 
-  /** The server asked for HTTP/1.1: remember it, and send the request again unless its answer had begun. */
-  #refused(origin: string, opts: Dispatcher.DispatchOptions, handler: Handler, answered: boolean): boolean {
+  /**
+   * The server asked for HTTP/1.1 (or agreed to HTTP/2 and spoke something else): remember it, and
+   * send the request again unless its answer had begun.
+   */
+  #refused(
+    origin: string,
+    opts: Dispatcher.DispatchOptions,
+    handler: Handler,
+    answered: boolean,
+    notHttp2: boolean,
+  ): boolean {
     if (!this.#origins.has(origin)) {
       this.#origins.add(origin)
-      debug('%s asks for HTTP/1.1 (HTTP_1_1_REQUIRED): its requests go over HTTP/1.1 from now on', origin)
+      const why = notHttp2
+        ? 'agreed to HTTP/2, then sent something else'
+        : 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)'
+      debug('%s %s: its requests go over HTTP/1.1 from now on', origin, why)
     }
     // Destroyed: nothing new may open (its refusal is the handler's to hear).
     if (answered || this.#destroyed) return false
@@ -86,15 +102,15 @@ function originOf(opts: Dispatcher.DispatchOptions): string {
 }
 
 /**
- * Passes everything through to its handler, but a refusal asking for HTTP/1.1, which goes to
- * `onHttp1` first (`answered`: whether a final answer had come); `onHttp1` returns true when it
+ * Passes everything through to its handler, but a refusal asking for HTTP/1.1 (or a connection
+ * that proved not to speak HTTP/2), which goes to `onHttp1` first (`answered`: whether a final answer had come); `onHttp1` returns true when it
  * took the request over, and the handler never hears of the refusal.
  */
 class Watched extends ForwardingHandler {
   #answered = false
   constructor(
     override readonly inner: Handler,
-    readonly onHttp1: (answered: boolean) => boolean,
+    readonly onHttp1: (answered: boolean, notHttp2: boolean) => boolean,
   ) {
     super(inner)
   }
@@ -114,7 +130,7 @@ class Watched extends ForwardingHandler {
   }
 
   override onError(error: Error): void {
-    if (asksForHttp1(error) && this.onHttp1(this.#answered)) return
+    if ((asksForHttp1(error) || notHttp2(error)) && this.onHttp1(this.#answered, notHttp2(error))) return
     super.onError(error)
   }
 }

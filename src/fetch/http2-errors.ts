@@ -42,6 +42,16 @@ export function http2ErrorCode(error: unknown): number | undefined {
 /** Whether `error` is an HTTP/2 server's word that it wants the request over HTTP/1.1 instead. */
 export const asksForHttp1 = (error: unknown): boolean => http2ErrorCode(error) === HTTP_1_1_REQUIRED
 
+/**
+ * Whether `error` is nghttp2 finding that what came on a connection whose TLS handshake agreed to
+ * HTTP/2 (ALPN h2) is not HTTP/2 at all (`ERR_HTTP2_ERROR`, "Protocol error"): a server or TLS
+ * front end that offers h2 and answers in HTTP/1.1, every time.
+ */
+export const notHttp2 = (error: unknown): boolean =>
+  error instanceof Error &&
+  (error as { code?: string }).code === 'ERR_HTTP2_ERROR' &&
+  error.message === 'Protocol error'
+
 /** REFUSED_STREAM (0x7, RFC 9113 §8.7): "the stream was closed prior to any application processing". */
 export const REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM
 
