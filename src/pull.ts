@@ -48,6 +48,12 @@ import { shownUrl } from './utils/url.js'
  */
 const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
 
+/**
+ * Failures of a body that came cut or damaged: a proxy or CDN cache may have stored it so, and the
+ * retry asks caches to fetch it again (see `DownloadContext.revalidate`).
+ */
+const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
+
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
@@ -585,6 +591,8 @@ class Engine {
     // bytes on disk stay until a body replaces them: a plain request met with no answer either
     // leaves them for the next attempt, which resumes again.
     const plain = (task.rangeFailures ?? 0) >= 2
+    // The last body was cut or damaged: a cache on the way may hold it so (see DownloadContext.revalidate).
+    const revalidate = BODY_FAULTS.has(task.retriedFor?.code ?? '')
     const tailChecked = task.tailChecked
     const onTailChecked = () => {
       task.tailChecked = true
@@ -623,6 +631,7 @@ class Engine {
             tailChecked,
             onTailChecked,
             plain,
+            revalidate,
           },
           cancel,
         )
@@ -643,6 +652,7 @@ class Engine {
             tailChecked,
             onTailChecked,
             plain,
+            revalidate,
             // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
             hold: this.dataset !== undefined && !this.pool,
           },

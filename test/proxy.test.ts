@@ -416,6 +416,37 @@ test("an error status through a proxy names it; the proxy's own (Proxy-Status, X
   }
 })
 
+// hunt46 D7: a cache that stored a cut copy (nodejs/build#3194: a CDN served a truncated node.lib
+// until purged) serves it to every retry: each attempt met the same cut bytes, and the file failed.
+test('a caching proxy holding a cut copy: the retry asks caches to fetch it again (no-cache), and the file is kept', async () => {
+  const asked: string[] = []
+  const caching = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (request) => {
+      const head = request.toString('latin1')
+      const fresh = /^cache-control:.*no-cache/im.test(head) && /^pragma: no-cache/im.test(head)
+      asked.push(fresh ? 'no-cache' : 'plain')
+      const b = fresh ? body : body.subarray(0, 20_000)
+      socket.write(
+        `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\nAge: 600\r\nConnection: close\r\n\r\n`,
+      )
+      socket.end(b)
+    })
+  })
+  await new Promise<void>((resolve) => caching.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(caching.address() as AddressInfo).port}`
+    const [r] = await withEnv({}, () =>
+      run(['http://images.example.org/cached.jpg'], { out: join(dir, 'cached-cut'), proxy, retries: 2 }),
+    )
+    assert.equal(r.status, 'ok', r.message)
+    assert.equal(r.sha256, sha(body))
+    assert.deepEqual(asked, ['plain', 'no-cache'], 'a cache is only bypassed after a bad body')
+  } finally {
+    await new Promise((resolve) => caching.close(resolve))
+  }
+})
+
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
   try {

@@ -90,6 +90,12 @@ export interface DownloadContext {
    */
   plain?: boolean
   /**
+   * Ask caches on the way to fetch the file from its server again (`Cache-Control: no-cache`,
+   * `Pragma: no-cache` for HTTP/1.0 ones, RFC 9111 §5.2.1.4, §5.4): the last attempt's body was
+   * cut or damaged, and a proxy or CDN that stored it so serves the same bytes to every retry.
+   */
+  revalidate?: boolean
+  /**
    * Keep a file that came whole in one body smaller than `FLUSH_BYTES` (most images) in memory
    * instead of writing its part file: `Downloaded.held`. For an output that copies the bytes
    * elsewhere anyway (the WebDataset spool), where the part file would be written, renamed and
@@ -347,6 +353,7 @@ const send: Step = async (t) => {
     // Proxies that recompress images for a mobile carrier or an office must leave them as the
     // origin made them (RFC 9111 §5.2.1.6).
     'cache-control': 'no-transform',
+    ...(t.ctx.revalidate ? { 'cache-control': 'no-cache, no-transform', pragma: 'no-cache' } : {}),
     ...lower(t.options.headers),
   }
   let url = splitCredentials(new URL(t.url), base)

@@ -13,6 +13,7 @@ export type ToThread =
       expectedHash?: Job['expectedHash']
       tailChecked?: boolean
       plain?: boolean
+      revalidate?: boolean
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */

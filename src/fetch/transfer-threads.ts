@@ -24,6 +24,8 @@ export interface ThreadTask {
   onTailChecked?: () => void
   /** See `DownloadContext.plain`. */
   plain?: boolean
+  /** See `DownloadContext.revalidate`. */
+  revalidate?: boolean
 }
 
 interface Pending {
@@ -129,6 +131,7 @@ export class TransferThreads {
         expectedHash: task.expectedHash,
         tailChecked: task.tailChecked,
         plain: task.plain,
+        revalidate: task.revalidate,
       }
       chosen.worker.postMessage(start)
       if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)

@@ -53,6 +53,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         tailChecked: m.tailChecked,
         onTailChecked: () => send({ op: 'tail', id: m.id }),
         plain: m.plain,
+        revalidate: m.revalidate,
         onBytes: countBytes,
         onHop: (origin) =>
           new Promise<void>((resolve, reject) => {
