@@ -9,6 +9,8 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
+import { proxyPlan } from './fetch/proxy.js'
+import { ProxySilence } from './fetch/proxy-silence.js'
 import {
   isPressure,
   keepsPart,
@@ -324,6 +326,8 @@ type Made = { file: string; ext: string; held?: Buffer[] } & Pick<
 class Engine {
   readonly #channel = new Channel<Result>()
   readonly #scheduler: Scheduler<Task>
+  /** The run's proxies that answered nothing (see `ProxySilence`). */
+  readonly #proxySilence: ProxySilence
   /** Stopped at once (not a clean stop): transfers were cut, not failed. */
   #aborted = false
   readonly #sleeping = new Map<NodeJS.Timeout, Task>()
@@ -380,6 +384,7 @@ class Engine {
       this.dataset.onError = (error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
       this.dataset.onClosed = () => this.#wakeReader()
     }
+    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy))
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,
@@ -675,6 +680,7 @@ class Engine {
       this.stats.active--
     }
     this.#scheduler.success(slot.host, done.ttfb)
+    this.#proxySilence.heard(slot.host)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     const publishing = this.#publish(task, done)
@@ -703,7 +709,7 @@ class Engine {
    * redirect's target that is. A retry keeps the error it was retried for.
    */
   #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
-    const givenUp = this.#scheduler.givenUp(host)
+    const givenUp = this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
     if (givenUp === undefined) return undefined
     const why = `${givenUp.why}; a rerun tries it again`
     const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
@@ -741,8 +747,11 @@ class Engine {
     if (status !== undefined) {
       answered(task, status)
       this.#scheduler.heardFrom(answeredBy)
-    } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers'))
+      this.#proxySilence.heard(answeredBy)
+    } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
+      this.#proxySilence.unanswered(answeredBy, sentAt)
+    } else if (e.code === 'proxy') this.#proxySilence.heard(answeredBy)
     // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
     // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
     // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of

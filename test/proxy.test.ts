@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
@@ -444,6 +444,53 @@ test('a caching proxy holding a cut copy: the retry asks caches to fetch it agai
     assert.deepEqual(asked, ['plain', 'no-cache'], 'a cache is only bypassed after a bad body')
   } finally {
     await new Promise((resolve) => caching.close(resolve))
+  }
+})
+
+// hunt46 D8: a proxy that accepts connections and never answers made each host of the list a
+// black hole, given up one after another on its own silence: 200 hosts, 15 timeouts in turn.
+test('a proxy that answers nothing is given up for the run, its files failing without a request, named', async () => {
+  let connections = 0
+  const held = new Set<Socket>()
+  const hole = createServer((socket) => {
+    connections++
+    held.add(socket)
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+    const urls = Array.from({ length: 60 }, (_, i) => `http://h${i}.example.org/a.jpg`)
+    const started = Date.now()
+    const results = await withEnv({}, () =>
+      run(urls, {
+        out: join(dir, 'proxy-hole'),
+        proxy,
+        retries: 2,
+        concurrency: 8,
+        connectTimeout: 1000,
+        headersTimeout: 1000,
+      }),
+    )
+    const ms = Date.now() - started
+    assert.ok(
+      results.every((r) => r.status === 'failed'),
+      'nothing through a silent proxy',
+    )
+    const notTried = results.filter((r) => r.message?.startsWith('not tried:'))
+    assert.ok(notTried.length >= 30, `${notTried.length} failed without a request`)
+    for (const r of notTried) {
+      assert.equal(r.error, 'proxy')
+      assert.match(
+        r.message!,
+        /: the proxy http:\/\/127\.0\.0\.1:\d+ answered none of the \d+ requests this run sent through it \(each cut by the connect or headers timeout\); a rerun tries it again$/,
+      )
+    }
+    assert.ok(ms < 8000, `given up in ${ms} ms`)
+    assert.ok(connections < 60, `${connections} connections to the proxy`)
+  } finally {
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => hole.close(resolve))
   }
 })
 

@@ -1,0 +1,77 @@
+import { type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
+import { type GivenUp, SILENT_AFTER } from './scheduler.js'
+
+interface Silence {
+  /** Something came back through the proxy in this run: a status, a body, a refusal in words. */
+  heard: boolean
+  /** Requests through it in a row cut by the connect or headers timeout. */
+  unheard: number
+  unheardSince?: number
+  /** One of the `unheard` was sent after the first was cut (see `SILENT_AFTER`). */
+  unheardLong: boolean
+  givenUp?: GivenUp
+}
+
+/**
+ * The proxies of a run that answered nothing: one is given up, as a silent host is (see
+ * `SILENT_AFTER` in scheduler.ts), after that many requests through it in a row cut by the
+ * connect or headers timeout, one of them sent after the first was cut: a black hole (the proxy's
+ * host gone, a firewall dropping the packets, a proxy that accepts and never answers). Every
+ * request goes through it, so without this each host of the list met the same silence and was
+ * given up on its own, one after another: 200 URLs on 200 hosts through a dead proxy took 15
+ * timeouts and 1,517 connections (31 s at --headers-timeout 2; at the default 30 s, 8 minutes,
+ * and a list of 10,000 hosts hours). A proxy that answered once never is.
+ */
+export class ProxySilence {
+  readonly #proxies = new Map<string, Silence>()
+
+  constructor(readonly plan: ProxyPlan | undefined) {}
+
+  /** Something came back from `origin` through its proxy (if it has one). */
+  heard(origin: string): void {
+    const state = this.#state(origin)
+    if (!state) return
+    state.heard = true
+    state.unheard = 0
+  }
+
+  /** A request to `origin`, sent at `sentAt` (performance.now()), was cut by the connect or headers timeout. */
+  unanswered(origin: string, sentAt: number): void {
+    const proxy = this.#proxy(origin)
+    const state = proxy && this.#state(origin)
+    if (!proxy || !state || state.heard) return
+    state.unheard++
+    state.unheardSince ??= performance.now()
+    if (sentAt > state.unheardSince) state.unheardLong = true
+    if (state.unheard < SILENT_AFTER || !state.unheardLong) return
+    state.givenUp ??= {
+      code: 'proxy',
+      why: `the proxy ${shownProxy(proxy)} answered none of the ${state.unheard} requests this run sent through it (each cut by the connect or headers timeout)`,
+    }
+  }
+
+  /** Why requests to `origin` are not sent (its proxy is given up for the run), or `undefined`. */
+  givenUp(origin: string): GivenUp | undefined {
+    return this.plan && this.#proxies.get(this.#proxy(origin)?.href ?? '')?.givenUp
+  }
+
+  #proxy(origin: string): URL | undefined {
+    if (!this.plan) return undefined
+    try {
+      return proxyFor(new URL(origin), this.plan)
+    } catch {
+      return undefined
+    }
+  }
+
+  #state(origin: string): Silence | undefined {
+    const proxy = this.#proxy(origin)
+    if (!proxy) return undefined
+    let state = this.#proxies.get(proxy.href)
+    if (!state) {
+      state = { heard: false, unheard: 0, unheardLong: false }
+      this.#proxies.set(proxy.href, state)
+    }
+    return state
+  }
+}
