@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { type AddressInfo, createServer } from 'node:net'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
@@ -300,6 +300,37 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
     assert.ok(Date.now() - started < 4000, `failed at once, not after a timer: ${Date.now() - started} ms`)
   } finally {
     await new Promise((resolve) => closing.close(resolve))
+  }
+})
+
+// hunt46 D9: a SOCKS5 proxy silent at its handshake failed each request as 'proxy … did not answer
+// in time' (undici's 5 s timer), a refusal in words: never taken for the black hole it is.
+test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and given up for the run', async () => {
+  const held = new Set<Socket>()
+  const silent = createServer((socket) => {
+    held.add(socket)
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `socks5h://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
+    const started = Date.now()
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'socks-silent'), proxy, retries: 2, concurrency: 8 }),
+    )
+    const ms = Date.now() - started
+    const cut = results.filter((r) => !r.message?.startsWith('not tried:'))
+    for (const r of cut)
+      assert.match(
+        r.message!,
+        /^connect timeout after 5 s on http:\/\/h\d+\.example\.org\/a\.jpg \(through the proxy socks5h:/,
+      )
+    assert.ok(results.length - cut.length >= 10, `${results.length - cut.length} not tried`)
+    assert.ok(ms < 25_000, `given up in ${ms} ms`)
+  } finally {
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
   }
 })
 

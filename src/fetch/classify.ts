@@ -44,6 +44,10 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, where, via, unanswered(error))
   }
+  // undici's SOCKS5 agent gives a proxy that does not answer its handshake 5 s: silence, as a
+  // timeout is (a silent proxy is given up for the run, see ProxySilence), not a refusal in words.
+  if (route?.proxy && isSocks(route.proxy) && SOCKS_SILENT.test((error as Error | undefined)?.message ?? ''))
+    return new TimeoutError('connect', SOCKS_TIMEOUT_MS, where, via)
   const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
   if (proxied) return proxied
   if (DNS_PERMANENT.has(code)) {
@@ -189,6 +193,10 @@ function proxyError(
   }
   return undefined
 }
+
+/** undici's words for a SOCKS5 proxy silent past its fixed timer (socks5-proxy-agent.js), and that timer. */
+const SOCKS_SILENT = /^SOCKS5 (authentication|connection) timeout$/
+const SOCKS_TIMEOUT_MS = 5000
 
 /** SOCKS5 replies (RFC 1928 §6) after which the same request may work later. */
 const SOCKS_TRANSIENT = new Set([1, 3, 4, 5, 6])
