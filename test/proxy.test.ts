@@ -494,6 +494,19 @@ test('a proxy that answers nothing is given up for the run, its files failing wi
   }
 })
 
+// hunt46 D10: behind a company proxy that inspects TLS, every certificate is its CA's: the
+// failure named only the image host.
+test('a certificate refused through a proxy tunnel names the proxy, whose CA may be the one to trust', async () => {
+  const [r] = await withEnv({}, () =>
+    run([secure.url('/mitm')], { out: join(dir, 'mitm'), proxy: proxy.url, caCert: undefined, retries: 0 }),
+  )
+  assert.equal(r.error, 'tls', r.message)
+  assert.match(
+    r.message!,
+    /^TLS: cannot verify 127\.0\.0\.1:\d+: its certificate .*; --insecure skips certificate checks altogether \(unsafe\) \(through the proxy http:\/\/127\.0\.0\.1:\d+: one that inspects TLS signs with its own CA, the one to trust\)$/,
+  )
+})
+
 test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then requests and tunnels inside it', async () => {
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
   try {

@@ -60,6 +60,12 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     // for an https:// URL, the error does not say which of the two certificates failed.
     const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
     const proxyOnly = proxy && route?.target.protocol === 'http:'
+    // A certificate refused through an HTTP proxy's tunnel: most often a company proxy that
+    // inspects TLS, showing certificates of its own CA (the one --ca-cert wants), not the server's.
+    const inspected =
+      tls.certificate && route?.proxy?.protocol === 'http:' && route.target.protocol === 'https:'
+        ? route.proxy
+        : undefined
     if (route?.proxy && route.target.protocol === 'https:' && tls.words === NOT_TLS && !proxy) {
       // The tunnel carried something else than the image host's TLS: the proxy answered itself.
       const message =
@@ -71,6 +77,9 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     const message =
       (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
       (proxy && !proxyOnly ? ` (or the proxy ${proxy.host}'s: it is checked too)` : '') +
+      (inspected
+        ? ` (through the proxy ${shownProxy(inspected)}: one that inspects TLS signs with its own CA, the one to trust)`
+        : '') +
       (hop ? ` (redirected from ${url})` : '')
     return new ImgpullError('tls', message, { cause: error })
   }
