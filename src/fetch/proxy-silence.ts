@@ -1,20 +1,17 @@
 import { type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
-import { type GivenUp, SILENT_AFTER } from './scheduler.js'
+import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
-interface Silence {
+interface Proxy {
   /** Something came back through the proxy in this run: a status, a body, a refusal in words. */
   heard: boolean
   /** Requests through it in a row cut by the connect or headers timeout. */
-  unheard: number
-  unheardSince?: number
-  /** One of the `unheard` was sent after the first was cut (see `SILENT_AFTER`). */
-  unheardLong: boolean
+  unheard: Silence
   givenUp?: GivenUp
 }
 
 /**
  * The proxies of a run that answered nothing: one is given up, as a silent host is (see
- * `SILENT_AFTER` in scheduler.ts), after that many requests through it in a row cut by the
+ * `SILENT_AFTER` and `lengthens` in scheduler.ts), after that many requests through it in a row cut by the
  * connect or headers timeout, one of them sent after the first was cut: a black hole (the proxy's
  * host gone, a firewall dropping the packets, a proxy that accepts and never answers). Every
  * request goes through it, so without this each host of the list met the same silence and was
@@ -23,7 +20,7 @@ interface Silence {
  * and a list of 10,000 hosts hours). A proxy that answered once never is.
  */
 export class ProxySilence {
-  readonly #proxies = new Map<string, Silence>()
+  readonly #proxies = new Map<string, Proxy>()
 
   constructor(readonly plan: ProxyPlan | undefined) {}
 
@@ -32,21 +29,16 @@ export class ProxySilence {
     const state = this.#state(origin)
     if (!state) return
     state.heard = true
-    state.unheard = 0
   }
 
   /** A request to `origin`, sent at `sentAt` (performance.now()), was cut by the connect or headers timeout. */
   unanswered(origin: string, sentAt: number): void {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
-    if (!proxy || !state || state.heard) return
-    state.unheard++
-    state.unheardSince ??= performance.now()
-    if (sentAt > state.unheardSince) state.unheardLong = true
-    if (state.unheard < SILENT_AFTER || !state.unheardLong) return
+    if (!proxy || !state || state.heard || !lengthens(state.unheard, sentAt, performance.now())) return
     state.givenUp ??= {
       code: 'proxy',
-      why: `the proxy ${shownProxy(proxy)} answered none of the ${state.unheard} requests this run sent through it (each cut by the connect or headers timeout)`,
+      why: `the proxy ${shownProxy(proxy)} answered none of the ${state.unheard.count} requests this run sent through it (each cut by the connect or headers timeout)`,
     }
   }
 
@@ -64,12 +56,12 @@ export class ProxySilence {
     }
   }
 
-  #state(origin: string): Silence | undefined {
+  #state(origin: string): Proxy | undefined {
     const proxy = this.#proxy(origin)
     if (!proxy) return undefined
     let state = this.#proxies.get(proxy.href)
     if (!state) {
-      state = { heard: false, unheard: 0, unheardLong: false }
+      state = { heard: false, unheard: { count: 0 } }
       this.#proxies.set(proxy.href, state)
     }
     return state

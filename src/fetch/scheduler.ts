@@ -66,8 +66,8 @@ export const SILENT_AFTER = 16
  */
 export const OVERLONG_FILES = 3
 
-/** Requests to a host in a row that came to nothing (see `SILENT_AFTER`). */
-interface Silence {
+/** Requests to a host (or through a proxy) in a row that came to nothing (see `SILENT_AFTER`). */
+export interface Silence {
   count: number
   /** `performance.now()` when the first of them was cut. */
   since?: number

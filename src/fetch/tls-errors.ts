@@ -64,13 +64,15 @@ export function answeredInTls(error: unknown): boolean {
     e && depth < 4;
     e = e.cause as typeof e, depth++
   )
-    if (
-      e.name === 'HTTPParserError' &&
-      typeof e.data === 'string' &&
-      /^[\x15\x16]\x03[\x00-\x04]/.test(e.data)
-    )
-      return true
+    if (e.name === 'HTTPParserError' && typeof e.data === 'string' && tlsRecord(e.data)) return true
   return false
+}
+
+/** A TLS record's first bytes (read as latin1): an alert or a handshake, version 3.0 to 3.4. */
+function tlsRecord(data: string): boolean {
+  const type = data.charCodeAt(0)
+  const minor = data.charCodeAt(2)
+  return (type === 0x15 || type === 0x16) && data.charCodeAt(1) === 0x03 && minor >= 0 && minor <= 4
 }
 
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
