@@ -812,7 +812,11 @@ class Engine {
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
         const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
-        this.#scheduler.giveUp(answeredBy, { code: e.code, why: `${answeredBy} ${asked}` })
+        this.#scheduler.giveUp(
+          answeredBy,
+          { code: e.code, why: `${answeredBy} ${asked}` },
+          action.giveUpHost.ms,
+        )
         e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
       }
       if (action.tooLate) {

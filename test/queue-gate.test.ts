@@ -28,10 +28,11 @@ after(async () => {
 })
 
 type Step =
-  | { do: 'acquire'; gate: 'a' | 'b'; limit: number; want: 'taken' | 'full' | 'held' | 'paused' }
+  | { do: 'acquire'; gate: 'a' | 'b'; limit: number; want: 'taken' | 'full' | 'held' | 'paused' | 'given up' }
   | { do: 'release'; gate: 'a' | 'b'; which: number }
   | { do: 'pause'; gate: 'a' | 'b'; ms: number }
   | { do: 'learn'; gate: 'a' | 'b'; limit: number }
+  | { do: 'giveUp'; gate: 'a' | 'b'; ms: number }
   | { do: 'wait'; ms: number }
   | { do: 'renew'; gate: 'a' | 'b'; want: number }
   | { do: 'close'; gate: 'a' | 'b' }
@@ -90,6 +91,17 @@ const CASES: { name: string; leaseMs?: number; learnedMs?: number; steps: Step[]
       { do: 'learn', gate: 'a', limit: 1 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
       { do: 'acquire', gate: 'b', limit: 8, want: 'held' },
+      { do: 'wait', ms: 250 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+    ],
+  },
+  {
+    name: 'a host one worker gave up is given up for the other, until the time it was given up for ends',
+    steps: [
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+      { do: 'giveUp', gate: 'a', ms: 200 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'given up' },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
       { do: 'wait', ms: 250 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
@@ -162,11 +174,13 @@ describe('the shared host gate (Lua in a real Redis)', () => {
           const got =
             'release' in grant
               ? 'taken'
-              : grant.retryIn > 20
-                ? 'paused'
-                : 'ownLimit' in grant && grant.ownLimit
-                  ? 'full'
-                  : 'held'
+              : 'givenUp' in grant
+                ? 'given up'
+                : grant.retryIn > 20
+                  ? 'paused'
+                  : 'ownLimit' in grant && grant.ownLimit
+                    ? 'full'
+                    : 'held'
           assert.equal(got, step.want, at)
           if ('release' in grant) releases[step.gate].push(grant.release)
         } else if (step.do === 'release') {
@@ -174,6 +188,9 @@ describe('the shared host gate (Lua in a real Redis)', () => {
           await sleep(20)
         } else if (step.do === 'pause') {
           gates[step.gate].pause(host, step.ms)
+          await sleep(20)
+        } else if (step.do === 'giveUp') {
+          gates[step.gate].giveUp(host, { code: 'timeout', why: `${host} answered none` }, step.ms)
           await sleep(20)
         } else if (step.do === 'learn') {
           gates[step.gate].learn(host, step.limit)

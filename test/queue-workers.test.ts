@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -434,5 +435,69 @@ test("status reads the workers' heartbeats on Redis's clock: a worker whose cloc
   } finally {
     worker.child.kill('SIGKILL')
     await worker.done
+  }
+})
+
+test('a host one shard gave up (a black hole, a day-long Retry-After asked again) is given up by the next shards too, with no request sent', async () => {
+  // Each shard is a run of its own: the next ones met the black hole again at the limit the first
+  // had cut it to and shared, one headers timeout after another (33 s a shard at 2 s here).
+  let holeRequests = 0
+  const sockets = new Set<Socket>()
+  const hole = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('data', () => holeRequests++)
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+  const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+  // The image server by another name: an origin of its own, asking for 100 s when --max-retry-after is 0.2 s.
+  const quota = server.origin.replace('127.0.0.1', 'localhost')
+  try {
+    const urls = [0, 1, 2].flatMap((s) => [
+      ...Array.from({ length: 17 }, (_, i) => `${holeUrl}/h${s}-${i}.jpg`),
+      ...Array.from({ length: 4 }, (_, i) => `${quota}/q${s}-${i}.jpg?status=429&ra=100`),
+      server.url(`/given-up-good/${s}.jpg`),
+    ])
+    const input = await list('given-up.txt', urls)
+    const out = join(dir, 'given-up-out')
+    const enqueued = await runCli([
+      'enqueue',
+      input,
+      ...q('given-up'),
+      '--shard-size',
+      '22',
+      '--headers-timeout',
+      '0.5',
+      '--max-retry-after',
+      '0.2',
+      '--total-timeout',
+      '10',
+    ])
+    assert.equal(enqueued.code, 0, enqueued.stderr)
+    const t0 = performance.now()
+    const r = await runCli(['worker', ...q('given-up'), '-o', out, '--exit-when-done', '--json'])
+    const ms = performance.now() - t0
+    assert.equal(r.code, 0, r.stderr)
+    const lines = await shardManifests(out)
+    assert.equal(lines.filter((l) => l.status === 'ok').length, 3)
+    const holeAsked = () => server.log.filter((l) => l.url.startsWith('/q')).length
+    for (const shard of ['00001', '00002']) {
+      const failed = lines.filter((l) => l.shard === shard && l.status === 'failed')
+      assert.equal(failed.length, 21)
+      for (const l of failed) assert.match(l.error ?? '', /^(timeout|http-429)$/)
+    }
+    const messages = await readFile(join(out, '00002', 'manifest.jsonl'), 'utf8')
+    assert.match(
+      messages,
+      /answered none of the \d+ requests a worker's run sent it .*, so every worker gives it up for 10 min more/,
+    )
+    assert.match(messages, /asked again for a wait of 100 s .*, so every worker gives it up for 2 min more/)
+    // The first shard's run: 16 and the retries under way; the others none.
+    assert.ok(holeRequests <= 24, `${holeRequests} requests to the black hole`)
+    assert.ok(holeAsked() <= 8, `${holeAsked()} requests to the host that asked for 100 s`)
+    assert.ok(ms < 15_000, `${Math.round(ms)} ms`)
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => hole.close(resolve))
   }
 })

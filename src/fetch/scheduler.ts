@@ -20,9 +20,16 @@ export interface HostGate {
   acquire(
     host: string,
     limit: number,
-  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean }>
+  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }>
   /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
   pause(host: string, ms: number): void
+  /**
+   * This process gave `host` up (see `Scheduler.givenUp`): for `ms`, `acquire` answers `givenUp`
+   * to every process, whose files of it then fail without a request. Each shard of a queue is a
+   * run of its own: without this, each one found the black hole (or the day-long `Retry-After`)
+   * again, at the limit the others had cut it to, one timeout after another.
+   */
+  giveUp?(host: string, givenUp: GivenUp, ms: number): void
   /**
    * This process's limit for `host` changed after the host complained (cut, or regrown since): every
    * process holds the host to it, a new run (the next shard) included, which has learnt nothing.
@@ -86,6 +93,13 @@ export function lengthens(silence: Silence, sentAt: number, now: number): boolea
   return silence.count >= SILENT_AFTER && silence.outlasted === true
 }
 
+/**
+ * How long the processes sharing a gate hold a silent host given up once one of them gave it up
+ * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
+ * round of 16 at once. A host that asked for a wait longer than imgpull takes is held for that wait.
+ */
+export const SILENT_SHARED_MS = 10 * 60_000
+
 interface Host<T> {
   queue: Fifo<T>
   /** Tasks holding a slot here, those waiting for the gate's answer included. */
@@ -130,6 +144,8 @@ interface Host<T> {
 export interface GivenUp {
   code: string
   why: string
+  /** `why` as the other processes sharing the gate are told it, when it reads otherwise there. */
+  shared?: string
 }
 
 /** A running task waiting for a slot on the host a redirect led it to. */
@@ -322,11 +338,13 @@ export class Scheduler<T> {
    */
   unanswered(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
-    if (!state || state.heard || !lengthens(state.unheard, sentAt, performance.now())) return
-    state.givenUp ??= {
+    if (!state || state.heard || state.givenUp || !lengthens(state.unheard, sentAt, performance.now())) return
+    const cut = '(each cut by the connect or headers timeout)'
+    this.#silent(host, state, {
       code: 'timeout',
-      why: `${host} answered none of the ${state.unheard.count} requests this run sent it (each cut by the connect or headers timeout)`,
-    }
+      why: `${host} answered none of the ${state.unheard.count} requests this run sent it ${cut}`,
+      shared: `${host} answered none of the ${state.unheard.count} requests a worker's run sent it ${cut}`,
+    })
   }
 
   /**
@@ -336,11 +354,19 @@ export class Scheduler<T> {
    */
   stalled(host: string, sentAt: number): void {
     const state = this.#hosts.get(host)
-    if (!state || state.served || !lengthens(state.stalls, sentAt, performance.now())) return
-    state.givenUp ??= {
+    if (!state || state.served || state.givenUp || !lengthens(state.stalls, sentAt, performance.now())) return
+    const stopped = `stopped for the idle timeout, none moving its file forward`
+    this.#silent(host, state, {
       code: 'timeout',
-      why: `${host} served no file this run: the bodies of ${state.stalls.count} requests in a row stopped for the idle timeout, none moving its file forward`,
-    }
+      why: `${host} served no file this run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
+      shared: `${host} served no file to a worker's run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
+    })
+  }
+
+  /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */
+  #silent(host: string, state: Host<T>, givenUp: GivenUp): void {
+    state.givenUp = givenUp
+    this.#gate?.giveUp?.(host, givenUp, SILENT_SHARED_MS)
   }
 
   /**
@@ -359,10 +385,15 @@ export class Scheduler<T> {
     return again && state.overlongFiles.size >= OVERLONG_FILES
   }
 
-  /** Fail `host`'s files without a request for the rest of the run, saying why. */
-  giveUp(host: string, givenUp: GivenUp): void {
+  /**
+   * Fail `host`'s files without a request for the rest of the run, saying why; the processes
+   * sharing the gate, for `ms` (see `HostGate.giveUp`).
+   */
+  giveUp(host: string, givenUp: GivenUp, ms: number): void {
     const state = this.#hosts.get(host)
-    if (state) state.givenUp ??= givenUp
+    if (!state || state.givenUp) return
+    state.givenUp = givenUp
+    this.#gate?.giveUp?.(host, givenUp, ms)
   }
 
   /**
@@ -498,7 +529,8 @@ export class Scheduler<T> {
       // Re-adding moves the host to the back of the line: hosts take turns.
       this.#ready.delete(host)
       this.#refresh(host, state)
-      if (this.#gate) this.#gated(task, host, state, this.#gate)
+      // A host given up fails its files without a request: no slot to ask the gate for.
+      if (this.#gate && !state.givenUp) this.#gated(task, host, state, this.#gate)
       else this.#launch(task, host, state)
     }
   }
@@ -645,10 +677,16 @@ export class Scheduler<T> {
         state.running++
         return true
       }
-      if (!this.#gate) return run()
+      if (!this.#gate || state.givenUp) return run()
       const grant = await this.#gate
         .acquire(origin, this.#gateLimit(state))
         .catch(() => ({ retryIn: GATE_RETRY_MS }))
+      if ('givenUp' in grant) {
+        // Given up by another process: the transfer holds the slot only to fail, no request sent.
+        state.givenUp ??= grant.givenUp
+        if (!this.#stopped) return run()
+        continue
+      }
       if ('release' in grant) {
         held.release = grant.release
         if (!this.#stopped) return run()
@@ -716,6 +754,12 @@ export class Scheduler<T> {
         }
         if ('release' in grant) {
           this.#launch(task, host, state, grant.release)
+          return
+        }
+        if ('givenUp' in grant) {
+          // Given up by another process: the task fails without a request (see `givenUp`).
+          state.givenUp ??= grant.givenUp
+          this.#launch(task, host, state)
           return
         }
         if ('ownLimit' in grant && grant.ownLimit) state.ownFullAt = performance.now()

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { HostGate } from '../fetch/scheduler.js'
-import { hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
+import type { GivenUp, HostGate } from '../fetch/scheduler.js'
+import { hostGivenUpKey, hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
 
 /**
  * The scripts behind `RedisHostGate`, each one atomic in Redis. Times are Redis's own clock
@@ -14,11 +14,14 @@ import { hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
  */
 export const SCRIPTS = {
   /**
-   * KEYS: leases, pause, learned limit. ARGV: member, limit, lease ms. The smaller of `limit` and
-   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own} full, `own` 1
-   * when the asker's own limit was the one that held (not a smaller learned one).
+   * KEYS: leases, pause, learned limit, given up. ARGV: member, limit, lease ms. The smaller of
+   * `limit` and the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own}
+   * full, `own` 1 when the asker's own limit was the one that held (not a smaller learned one);
+   * {0, -2, ms, why} given up by a worker for ms more, why as JSON.
    */
   acquire: `
+local gone = redis.call('GET', KEYS[4])
+if gone then return {0, -2, redis.call('PTTL', KEYS[4]), gone} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -59,15 +62,36 @@ end
 return renewed`,
 } as const
 
+/** The longest a host is given up for every worker, ms (see `giveUp`). */
+const GIVEN_UP_MAX_MS = 24 * 3600_000
+
+/**
+ * What a worker told of a host it gave up (`GivenUp` as JSON), as this worker's files of it fail:
+ * for how much longer all workers hold it so (`ms`). Pure.
+ */
+export function sharedGivenUp(json: string, ms: number): GivenUp {
+  let told: Partial<GivenUp> = {}
+  try {
+    told = JSON.parse(json) as Partial<GivenUp>
+  } catch {}
+  const minutes = Math.max(1, Math.ceil(ms / 60_000))
+  const held = `so every worker gives it up for ${minutes} min more`
+  return {
+    code: typeof told.code === 'string' ? told.code : 'timeout',
+    why: `${typeof told.why === 'string' ? told.why : 'a worker gave it up'}, ${held}`,
+  }
+}
+
 type Scripted = Redis & {
   imgpullAcquire(
     leases: string,
     pause: string,
     learned: string,
+    givenUp: string,
     member: string,
     limit: number,
     ms: number,
-  ): Promise<[number, number, number?]>
+  ): Promise<[number, number, number?, string?]>
   imgpullPause(pause: string, ms: number): Promise<number>
   imgpullRenew(keys: number, ...args: (string | number)[]): Promise<number>
 }
@@ -83,6 +107,8 @@ export interface RedisHostGateOptions {
    * this (workers whose runs never complained cannot raise it). @default 60_000
    */
   learnedMs?: number
+  /** The queue whose workers share the hosts given up (see `hostGivenUpKey`). @default '' */
+  queue?: string
 }
 
 /**
@@ -98,6 +124,7 @@ export class RedisHostGate implements HostGate {
   readonly #leaseMs: number
   readonly #pollMs: number
   readonly #learnedMs: number
+  readonly #queue: string
   /** Leases held: member → key. */
   readonly #held = new Map<string, string>()
   readonly #id = randomBytes(6).toString('hex')
@@ -108,12 +135,13 @@ export class RedisHostGate implements HostGate {
     this.#leaseMs = options.leaseMs ?? 30_000
     this.#pollMs = options.pollMs ?? 25
     this.#learnedMs = options.learnedMs ?? 60_000
+    this.#queue = options.queue ?? ''
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       const command = `imgpull${name[0].toUpperCase()}${name.slice(1)}`
       if (!(command in redis))
         redis.defineCommand(command, {
           lua,
-          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 3 : 1,
+          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 4 : 1,
         })
     }
     this.#redis = redis as Scripted
@@ -124,17 +152,19 @@ export class RedisHostGate implements HostGate {
   async acquire(
     host: string,
     limit: number,
-  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean }> {
+  ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }> {
     const key = hostLeasesKey(host)
     const member = `${this.#id}-${++this.#seq}`
-    const [taken, wait, own] = await this.#redis.imgpullAcquire(
+    const [taken, wait, own, gone] = await this.#redis.imgpullAcquire(
       key,
       hostPauseKey(host),
       hostLimitKey(host),
+      hostGivenUpKey(this.#queue, host),
       member,
       limit,
       this.#leaseMs,
     )
+    if (wait === -2 && gone !== undefined) return { givenUp: sharedGivenUp(gone, own ?? 0) }
     if (taken !== 1) {
       if (wait > 0) return { retryIn: wait }
       return { retryIn: this.#pollMs + Math.floor(Math.random() * this.#pollMs), ownLimit: own === 1 }
@@ -145,6 +175,13 @@ export class RedisHostGate implements HostGate {
 
   pause(host: string, ms: number): void {
     this.#redis.imgpullPause(hostPauseKey(host), Math.ceil(ms)).catch(() => {})
+  }
+
+  giveUp(host: string, givenUp: GivenUp, ms: number): void {
+    const told: GivenUp = { code: givenUp.code, why: givenUp.shared ?? givenUp.why }
+    // A day at most: a Retry-After of a year is a misconfigured server more likely than a plan.
+    const held = Math.ceil(Math.min(ms, GIVEN_UP_MAX_MS))
+    this.#redis.set(hostGivenUpKey(this.#queue, host), JSON.stringify(told), 'PX', held).catch(() => {})
   }
 
   learn(host: string, limit: number): void {

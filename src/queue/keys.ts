@@ -48,6 +48,12 @@ export const workersKey = (queue: string) => `${PREFIX}:${queue}:workers`
  */
 export const hostLeasesKey = (origin: string) => `${PREFIX}:host:${origin}`
 export const hostPauseKey = (origin: string) => `${PREFIX}:host:${origin}:pause`
+/**
+ * Why a worker gave a host up, for the other workers of its queue (JSON, see `HostGate.giveUp`):
+ * not for every queue on this Redis, as slots and pauses are, since it follows the run's options (a
+ * host that answers in 5 s is silent to a queue enqueued with `--headers-timeout 2` only).
+ */
+export const hostGivenUpKey = (queue: string, origin: string) => `${PREFIX}:${queue}:given-up:${origin}`
 /** The limit the workers last learned for a host under pressure (see `HostGate.learn`). */
 export const hostLimitKey = (origin: string) => `${PREFIX}:host:${origin}:limit`
 

@@ -171,7 +171,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const gateRedis = redis.duplicate()
   gateRedis.on('error', () => {})
   const lockDuration = options.lockDuration ?? 30_000
-  const gate = new RedisHostGate(gateRedis, { leaseMs: options.leaseMs ?? hostLeaseMs(lockDuration) })
+  const gate = new RedisHostGate(gateRedis, {
+    leaseMs: options.leaseMs ?? hostLeaseMs(lockDuration),
+    queue: options.queue,
+  })
   const id = `${hostname()}-${process.pid}`
   const summary: WorkerSummary = {
     worker: id,
