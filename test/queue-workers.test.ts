@@ -5,6 +5,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { Queue } from 'bullmq'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -499,5 +500,26 @@ test('a host one shard gave up (a black hole, a day-long Retry-After asked again
   } finally {
     for (const socket of sockets) socket.destroy()
     await new Promise((resolve) => hole.close(resolve))
+  }
+})
+
+test("another program's BullMQ queue of the same name is left alone: its jobs are neither taken nor failed", async () => {
+  // An app's own BullMQ queue named `images`, under BullMQ's default prefix.
+  const app = new Queue('images', { connection: { host: '127.0.0.1', port: redis.port } })
+  try {
+    await app.add('resize', { file: 'cat.png', width: 100 })
+    await app.add('resize', { file: 'dog.png', width: 100 })
+    const input = await list('images.txt', [server.url('/images/1.jpg'), server.url('/images/2.jpg')])
+    const out = join(dir, 'images-out')
+    assert.equal((await runCli(['enqueue', input, ...q('images')])).code, 0)
+    const r = await runCli(['worker', ...q('images'), '-o', out, '--exit-when-done', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 2)
+    const counts = await app.getJobCounts('waiting', 'active', 'failed', 'completed')
+    assert.deepEqual(counts, { waiting: 2, active: 0, failed: 0, completed: 0 })
+    const status = JSON.parse((await runCli(['status', ...q('images'), '--json'])).stdout)
+    assert.equal(status.shards.done, 1)
+  } finally {
+    await app.close()
   }
 })

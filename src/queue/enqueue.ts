@@ -7,7 +7,7 @@ import { checkShardSize, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
-import { metaKey, queueNameProblem, shardJobId, shardStem } from './keys.js'
+import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem } from './keys.js'
 import { type PlannedShard, planShards } from './plan-shards.js'
 import { openRedis } from './redis.js'
 import { DATA_VERSION, type RunOptions, type ShardJobData, type ShardRows } from './shard-data.js'
@@ -107,7 +107,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   if (run.name !== undefined && (plan.kind === 'lines' || plan.columns))
     checkTemplate(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
   const redis = await openRedis(options.redis)
-  const queue = new Queue(options.queue, { connection: redis })
+  const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   const runOptions: RunOptions = { ...options.options, shardSize }
   const jobOptions = {
@@ -132,7 +132,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
         claimed = true
       }
       const ids = batch.map((s) => shardJobId(inputId, s.shard))
-      // A job is a hash at bull:<queue>:<id> for as long as BullMQ holds it, in any state.
+      // A job is a hash at <prefix>:<queue>:<id> for as long as BullMQ holds it, in any state.
       const check = redis.pipeline()
       for (const id of ids) check.exists(queue.toKey(id))
       const exists = (await check.exec()) ?? []

@@ -1,18 +1,23 @@
 import { createHash } from 'node:crypto'
 
 /**
- * Names in Redis: the queue's (BullMQ's own keys, under its `bull:` prefix) and imgpull's beside
+ * Names in Redis: the queue's (BullMQ's own keys, under `imgpull:bullmq:`) and imgpull's beside
  * them. Pure functions, table-tested.
  */
 
-/** BullMQ's key prefix (its default): every key of a queue starts `bull:<queue>:`. */
-export const BULL_PREFIX = 'bull'
 /** imgpull's own keys start with this: `imgpull:<queue>:...` and `imgpull:host:...`. */
 export const PREFIX = 'imgpull'
+/**
+ * BullMQ's key prefix: every key of a queue starts `imgpull:bullmq:<queue>:`. Not BullMQ's default
+ * (`bull`): another program's BullMQ queue of the same name (an app's `images`) shared its keys,
+ * and a worker took that program's jobs and failed them as shards it could not read. Under
+ * `imgpull:`, every key imgpull writes is in one namespace (a Redis ACL `~imgpull:*` covers it).
+ */
+export const BULL_PREFIX = `${PREFIX}:bullmq`
 
 /**
  * Check a queue name: 1 to 100 characters of letters, digits, `.`, `_` and `-`. BullMQ builds its
- * keys as `bull:<queue>:<id>`, so a `:` would make two queues' keys collide; spaces and the like
+ * keys as `<prefix>:<queue>:<id>`, so a `:` would make two queues' keys collide; spaces and the like
  * only make commands harder to type. Returns the problem, or `undefined` when the name is fine.
  */
 export function queueNameProblem(name: string): string | undefined {

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq'
 import { formatBytes, grouped } from '../report/format.js'
 import { QueueError, shownRedis } from './errors.js'
-import { metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
+import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
 import { openRedis } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
 import type { Heartbeat, ShardProgress } from './worker.js'
@@ -60,7 +60,7 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
   const problem = queueNameProblem(name)
   if (problem) throw new TypeError(problem)
   const redis = await openRedis(url)
-  const queue = new Queue(name, { connection: redis })
+  const queue = new Queue(name, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   try {
     const [meta, finished, beats, counts, time] = await Promise.all([

@@ -6,7 +6,7 @@ import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
 import { shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
-import { metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
+import { BULL_PREFIX, metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
 import {
   bindFolder,
   isPublished,
@@ -341,6 +341,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
     connection: redis,
+    prefix: BULL_PREFIX,
     name: id,
     concurrency: options.shards ?? 1,
     lockDuration,
@@ -453,7 +454,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
   const heartbeat = setInterval(() => beat(), options.heartbeatMs ?? 2000)
 
-  const queue = new Queue(options.queue, { connection: redis })
+  const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   let watcher: NodeJS.Timeout | undefined
   if (options.exitWhenDone) {
