@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -183,6 +184,31 @@ test('Redis restarting mid-run: workers reconnect and go on', async () => {
   assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort(), 'every URL once')
   const s = await status('restart')
   assert.equal(s.shards.done, 6)
+})
+
+test("Redis cutting enqueue's connection while it adds shards (a restart, a proxy's reset): enqueue goes on and adds every shard once", async () => {
+  // 8,000 shards: 40 batches of pipelines and transactions; a cut midway through one used to fail
+  // the whole enqueue (exit 1, "Command aborted due to connection close").
+  const path = join(dir, 'enqueue-cut.txt')
+  await writeFile(path, Array.from({ length: 40_000 }, (_, i) => `${server.url(`/ec/${i}.jpg`)}\n`).join(''))
+  const run = startCli(['enqueue', path, ...q('enqueue-cut'), '--shard-size', '5', '--json'])
+  const waiting = () => redis.client.llen('imgpull:bullmq:enqueue-cut:wait')
+  await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
+  let ended = false
+  run.done.then(() => {
+    ended = true
+  })
+  for (let i = 0; i < 15 && !ended; i++) {
+    await redis.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+    await sleep(80)
+  }
+  const r = await run.done
+  assert.equal(r.code, 0, r.stderr)
+  const result = JSON.parse(r.stdout)
+  assert.equal(result.shards, 8000)
+  assert.equal(result.added + result.existing, 8000)
+  assert.equal(await waiting(), 8000)
+  assert.equal(await redis.client.hget('imgpull:enqueue-cut:meta', 'complete'), '1')
 })
 
 test('a worker stops when told to though Redis stays down: it leaves after a while, saying where its shards go', {

@@ -61,6 +61,22 @@ export interface EnqueueResult {
 /** Shards added to Redis at once. */
 const BATCH = 200
 
+/** Times a batch is sent again after Redis cut it off (each one waits for Redis to be back). */
+const CUT_OFF_TRIES = 10
+
+/**
+ * Whether `error` is Redis going away under a command (restarted, its connection reset), not a
+ * refusal: what ioredis fails a pipeline or a transaction with when the connection closes under
+ * it (its other commands wait for the reconnection and are sent again).
+ */
+export function isCutOff(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  return (
+    error.name === 'AbortError' ||
+    /Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|LOADING/.test(error.message)
+  )
+}
+
 /** What the queue's meta hash holds: one input per queue, since shard numbers name the outputs. */
 interface QueueMeta {
   inputId: string
@@ -124,8 +140,9 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   let claimed = false
   try {
     let batch: PlannedShard[] = []
-    const flush = async () => {
-      if (batch.length === 0) return
+    // Every step is idempotent (ids are the shards', `HSETNX` claims): a batch that Redis cut
+    // off midway is sent again whole, and counted once, when it was added.
+    const addBatch = async () => {
       const inputId = plan.inputId()!
       if (!claimed) {
         await claimQueue(redis, options.queue, inputId, plan, shardSize, runOptions)
@@ -145,9 +162,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
           batch.filter((_, i) => exists[i]?.[1] !== 0),
           (s) => shardJobId(inputId, s.shard),
         )
-      existing += batch.length - fresh.length
-      added += fresh.length
-      retried += await retryFailed(
+      const putBack = await retryFailed(
         redis,
         queue,
         ids.filter((_, i) => exists[i]?.[1] !== 0),
@@ -167,6 +182,24 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
           opts: { ...jobOptions, jobId: shardJobId(inputId, s.shard) },
         })),
       )
+      return { fresh: fresh.length, putBack }
+    }
+    const flush = async () => {
+      if (batch.length === 0) return
+      for (let cut = 0; ; cut++) {
+        try {
+          const { fresh, putBack } = await addBatch()
+          existing += batch.length - fresh
+          added += fresh
+          retried += putBack
+          break
+        } catch (error) {
+          // ioredis sends single commands again once reconnected, but fails a pipeline or a
+          // transaction cut midway: a Redis restart stopped the enqueue with exit 1 and
+          // "Command aborted due to connection close".
+          if (!isCutOff(error) || cut >= CUT_OFF_TRIES) throw error
+        }
+      }
       shards += batch.length
       batch = []
       options.onProgress?.({ shards, rows: plan.rows() })
