@@ -211,6 +211,39 @@ test("Redis cutting enqueue's connection while it adds shards (a restart, a prox
   assert.equal(await redis.client.hget('imgpull:enqueue-cut:meta', 'complete'), '1')
 })
 
+test('a Redis that refuses writes (full under noeviction): the worker says so once and waits, not asking again thousands of times a second; then goes on', async () => {
+  const urls = Array.from({ length: 20 }, (_, i) => server.url(`/full/${i}.jpg`))
+  await enqueue('full', urls, 10)
+  const out = join(dir, 'full-out')
+  const processed = async () =>
+    Number(/total_commands_processed:(\d+)/.exec(String(await redis.client.info('stats')))![1])
+  await redis.client.config('SET', 'maxmemory', '1')
+  const worker = startCli(['worker', ...q('full'), '-o', out, '--exit-when-done'])
+  let stderr = ''
+  worker.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the refusal to be said', () => /refuses this worker's commands \(OOM/.test(stderr), 10_000)
+    const before = await processed()
+    await sleep(2000)
+    const commands = (await processed()) - before
+    // BullMQ asks again at once after a refusal: tens of thousands of commands in 2 s.
+    assert.ok(commands < 500, `${commands} commands in 2 s while refused`)
+  } catch (error) {
+    worker.child.kill('SIGKILL')
+    throw error
+  } finally {
+    await redis.client.config('SET', 'maxmemory', '0')
+  }
+  const r = await worker.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /it is full \(maxmemory\): raise maxmemory .*; trying again every 5 s/)
+  assert.equal(r.stderr.match(/refuses this worker's commands/g)?.length, 1, 'said once')
+  assert.match(r.stderr, /takes this worker's commands again: going on/)
+  assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 20)
+})
+
 test('a worker stops when told to though Redis stays down: it leaves after a while, saying where its shards go', {
   timeout: 60_000,
 }, async () => {

@@ -63,7 +63,7 @@ export type WorkerEvent =
   | { type: 'done'; shard: number; counts: ShardCounts }
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
-  | { type: 'redis'; state: 'lost' | 'back' | 'gone'; message: string }
+  | { type: 'redis'; state: 'lost' | 'back' | 'gone' | 'refused'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -378,9 +378,46 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     },
     Math.min(1000, lockDuration / 4),
   )
+  // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
+  // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
+  // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
+  let refused = false
+  let retake: NodeJS.Timeout | undefined
+  const onRefused = (error: Error) => {
+    if (!refused) {
+      refused = true
+      say({
+        type: 'redis',
+        state: 'refused',
+        message: `Redis at ${shownRedis(options.redis)} refuses this worker's commands (${error.message.replace(/\. script: .*$/s, '')}): ${refusalHint(error.message)}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
+      })
+    }
+    if (retake || stopping) return
+    worker
+      .pause(true)
+      .catch(() => {})
+      .then(() => {
+        retake = setTimeout(() => {
+          retake = undefined
+          if (!stopping && !summary.fatal && !fatal) worker.resume()
+        }, REFUSED_RETRY_MS)
+      })
+  }
+  const takesAgain = () => {
+    if (!refused) return
+    refused = false
+    say({
+      type: 'redis',
+      state: 'back',
+      message: `Redis at ${shownRedis(options.redis)} takes this worker's commands again: going on`,
+    })
+  }
+  worker.on('active', takesAgain)
+  worker.on('drained', takesAgain)
   // Connection trouble is reported once per outage; BullMQ and ioredis reconnect by themselves.
   let lost = false
   worker.on('error', (error) => {
+    if (isRefusal(error.message)) return onRefused(error)
     if (lost || !/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT|EPIPE|LOADING/.test(error.message))
       return
     lost = true
@@ -493,6 +530,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   clearInterval(watcher)
   // Whatever stopped it, the shards running wind down: finished ones published, others given back.
   if (summary.stoppedBy === 'fatal') for (const r of running.values()) r.drain.abort()
+  clearTimeout(retake)
   await worker.close()
   clearInterval(watchdog)
   clearInterval(heartbeat)
@@ -504,6 +542,28 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   summary.ms = Math.round(performance.now() - started)
   if (fatal) summary.fatal = fatal
   return summary
+}
+
+/** Wait between tries while Redis refuses the worker's commands, ms (see `isRefusal`). */
+const REFUSED_RETRY_MS = 5000
+
+/**
+ * Whether a Redis error is a refusal that lasts until someone acts on the server: out of memory
+ * (`maxmemory` under `noeviction`), a read-only replica, writes stopped after a failed save, an
+ * ACL that forbids a command. Pure.
+ */
+export function isRefusal(message: string): boolean {
+  return /^(OOM|READONLY|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/.test(message)
+}
+
+/** What to do about a refusal (see `isRefusal`), in words. Pure. */
+export function refusalHint(message: string): string {
+  if (/^OOM\b/.test(message))
+    return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
+  if (/^READONLY\b/.test(message))
+    return 'it is a read-only replica (after a failover?): point --redis at the primary'
+  if (/^MISCONF\b/.test(message)) return 'it cannot save its data and stopped taking writes: see its log'
+  return "its user may not run the worker's commands: see its ACL"
 }
 
 function tally(c: ShardCounts, r: Result): void {
