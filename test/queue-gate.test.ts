@@ -7,6 +7,7 @@ import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { evictionPolicy, openRedis } from '../src/queue/redis.js'
+import { makeCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
@@ -310,6 +311,29 @@ describe('Redis checks', () => {
       /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
     )
     await assert.rejects(openRedis('http://x'), /not a Redis URL/)
+  })
+
+  test('TLS on one side only, or a certificate this machine does not trust, is said as such (not as an unreachable Redis)', async () => {
+    const certsDir = await tempDir('imgpull-redis-tls-')
+    const secure = await startRedis({ tls: makeCerts(certsDir).selfSigned })
+    try {
+      await assert.rejects(
+        openRedis(secure.url),
+        /cannot talk to Redis at rediss:\/\/127\.0\.0\.1:\d+ over TLS: its certificate is self-signed; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca\.pem$/,
+      )
+      await assert.rejects(
+        openRedis(secure.url.replace('rediss:', 'redis:')),
+        /\(ECONNRESET\): .* If that server takes only TLS, use rediss:\/\/$/,
+      )
+      // A plain server reads the TLS hello as a command it waits to see the end of: a timeout.
+      await assert.rejects(
+        openRedis(redis.url.replace('redis:', 'rediss:')),
+        /A rediss:\/\/ URL is TLS: if that server does not take TLS, use redis:\/\/$/,
+      )
+    } finally {
+      await secure.stop()
+      await cleanup(certsDir)
+    }
   })
 
   test('a database the URL names must be a number the server has; a password refused is said as such', async () => {

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { tlsProblem } from '../fetch/tls-errors.js'
 import { QueueError, shownRedis } from './errors.js'
 
 /** How long the first connection may take before a command gives up, ms. */
@@ -76,12 +77,32 @@ export async function openRedis(url: string): Promise<Redis> {
         { cause: error },
       )
     }
+    // A certificate not trusted, or TLS on one side only: reached, but not talked to.
+    const tls = tlsProblem(lastError ?? error)
+    if (tls)
+      throw new QueueError(
+        'redis-tls',
+        `cannot talk to Redis at ${shownRedis(url)} over TLS: ${tls.words.replace('http://', 'redis://')}${tls.certificate ? '; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca.pem' : ''}`,
+        { cause: error },
+      )
     throw new QueueError(
       'redis-unreachable',
-      `cannot reach Redis at ${shownRedis(url)} (${why}): is redis-server running there, and the address right?`,
+      `cannot reach Redis at ${shownRedis(url)} (${why}): is redis-server running there, and the address right?${tlsHint(parsed.protocol, String(why))}`,
       { cause: error },
     )
   }
+}
+
+/**
+ * What to add when a connection failed in a way TLS on one side only looks like. A server that
+ * takes only TLS resets a plain connection; a plain one reads a TLS hello as a command it waits to
+ * see the end of, and the connection times out. Both read as "unreachable". Pure.
+ */
+export function tlsHint(protocol: string, why: string): string {
+  if (protocol === 'rediss:' && /ETIMEDOUT|ECONNRESET|socket disconnected/i.test(why))
+    return ' A rediss:// URL is TLS: if that server does not take TLS, use redis://'
+  if (protocol === 'redis:' && /ECONNRESET/.test(why)) return ' If that server takes only TLS, use rediss://'
+  return ''
 }
 
 /** `INFO memory`'s `maxmemory_policy`, or `undefined` when the server does not say. */

@@ -33,12 +33,21 @@ async function freePort(): Promise<number> {
  * no persistence of its own (`--save '' --appendonly no`: nothing written while it runs), its files
  * in a fresh temporary folder, `maxmemory-policy` as given (BullMQ's `noeviction` by default).
  */
-export async function startRedis(options: { maxmemoryPolicy?: string } = {}): Promise<RedisServer> {
+export async function startRedis(
+  options: {
+    maxmemoryPolicy?: string
+    /** Take only TLS, with this certificate (`url` is then `rediss://`). */
+    tls?: { cert: string; key: string }
+  } = {},
+): Promise<RedisServer> {
   const port = await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'imgpull-redis-'))
+  const tls = options.tls
   const args = [
-    '--port',
-    String(port),
+    ...(tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key]
+      : ['--port', String(port)]),
+    ...(tls ? ['--tls-auth-clients', 'no'] : []),
     '--bind',
     '127.0.0.1',
     '--save',
@@ -51,7 +60,7 @@ export async function startRedis(options: { maxmemoryPolicy?: string } = {}): Pr
     options.maxmemoryPolicy ?? 'noeviction',
   ]
   let child = await launch(args)
-  const url = `redis://127.0.0.1:${port}`
+  const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`
   const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 })
   client.on('error', () => {})
   return {
