@@ -523,3 +523,39 @@ test("another program's BullMQ queue of the same name is left alone: its jobs ar
     await app.close()
   }
 })
+
+test('enqueuing the same input again with other options is refused, naming them (the shards would keep the first ones); the same options still add nothing', async () => {
+  const input = await list('options.txt', [server.url('/options/1.jpg'), server.url('/options/2.jpg')])
+  const first = [
+    'enqueue',
+    input,
+    ...q('options'),
+    '--per-host',
+    '2',
+    '-A',
+    'first',
+    '-H',
+    'Authorization: Bearer s3cret',
+  ]
+  assert.equal((await runCli(first)).code, 0)
+  const other = await runCli([
+    'enqueue',
+    input,
+    ...q('options'),
+    '--per-host',
+    '8',
+    '-A',
+    'second',
+    '-H',
+    'Authorization: Bearer other',
+  ])
+  assert.equal(other.code, 2)
+  assert.match(
+    other.stderr,
+    /queue options holds this input's shards with other options \(perHost 2, not 8; userAgent "first", not "second"; headers differ\)/,
+  )
+  assert.doesNotMatch(other.stderr, /s3cret|Bearer other/)
+  const again = await runCli([...first, '--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(JSON.parse(again.stdout).existing, 1)
+})

@@ -290,6 +290,35 @@ async function checkSameRows(
   }
 }
 
+/** Options whose values are not shown in messages: they may hold credentials. */
+const SECRET_OPTIONS = new Set(['headers', 'proxy', 'cookies', 'caCert'])
+
+/**
+ * The options a queue's shards were enqueued with (`held`, JSON) that this enqueue gives otherly,
+ * in words (`perHost 2, not 8`), or `undefined` when none does. Options only one of them names (a
+ * newer imgpull's) do not count. Pure.
+ */
+export function otherOptions(held: string | null, options: RunOptions): string | undefined {
+  if (held === null) return undefined
+  let first: Record<string, unknown>
+  try {
+    first = JSON.parse(held) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+  const now = JSON.parse(JSON.stringify(options)) as Record<string, unknown>
+  const differ: string[] = []
+  for (const [key, value] of Object.entries(now)) {
+    if (!(key in first) || JSON.stringify(first[key]) === JSON.stringify(value)) continue
+    differ.push(
+      SECRET_OPTIONS.has(key)
+        ? `${key} differ`
+        : `${key} ${JSON.stringify(first[key])}, not ${JSON.stringify(value)}`,
+    )
+  }
+  return differ.length > 0 ? differ.join('; ') : undefined
+}
+
 /** Take an empty queue for this input, or check that it already holds this one. */
 async function claimQueue(
   redis: Redis,
@@ -324,6 +353,12 @@ async function claimQueue(
           : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
     throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
+  const differ = otherOptions(await redis.hget(metaKey(queue), 'options'), options)
+  if (differ)
+    throw new QueueError(
+      'queue-input',
+      `queue ${queue} holds this input's shards with other options (${differ}): its shards carry the first enqueue's, and would not take these; enqueue with those, or into a queue of its own`,
+    )
   const { inputId: _, ...rest } = meta
   // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
   const pipeline = redis.pipeline()
