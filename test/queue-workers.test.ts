@@ -559,3 +559,20 @@ test('enqueuing the same input again with other options is refused, naming them 
   assert.equal(again.code, 0, again.stderr)
   assert.equal(JSON.parse(again.stdout).existing, 1)
 })
+
+test('an input with no row: enqueue ends, and a worker waiting with --exit-when-done for it stops (it waited for good); a later input takes the queue', async () => {
+  const empty = await list('empty.txt', ['# nothing here', ''])
+  const worker = startCli(['worker', ...q('empty'), '-o', join(dir, 'empty-out'), '--exit-when-done'])
+  const enqueued = await runCli(['enqueue', empty, ...q('empty'), '--json'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  assert.equal(JSON.parse(enqueued.stdout).shards, 0)
+  const timer = setTimeout(() => worker.child.kill('SIGKILL'), 15_000)
+  const r = await worker.done
+  clearTimeout(timer)
+  assert.equal(r.code, 0, `the worker stopped by itself: ${r.signal ?? ''} ${r.stderr}`)
+  const status = await runCli(['status', ...q('empty')])
+  assert.match(status.stderr, /holds nothing: its enqueue found no rows in its input/)
+  const input = await list('not-empty.txt', [server.url('/not-empty/1.jpg')])
+  assert.equal((await runCli(['enqueue', input, ...q('empty')])).code, 0)
+  assert.equal(await redis.client.hget('imgpull:empty:meta', 'shards'), '1')
+})

@@ -215,6 +215,15 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
         shards: String(shards),
         complete: '1',
       } satisfies Partial<QueueMeta>)
+    else if (!(await redis.hexists(metaKey(options.queue), 'inputId')))
+      // An input with no row binds no input to the queue, but enqueue has ended: a worker waiting
+      // with --exit-when-done for it to end waited for good (`enqueue empty.txt && worker
+      // --exit-when-done` never returned). The next input's enqueue takes the queue afresh.
+      await redis.hset(metaKey(options.queue), {
+        rows: '0',
+        shards: '0',
+        complete: '1',
+      } satisfies Partial<QueueMeta>)
   } finally {
     await queue.close().catch(() => {})
     redis.disconnect()
@@ -336,8 +345,10 @@ async function claimQueue(
     enqueuedAt: String(Date.now()),
     options: JSON.stringify(options),
   }
-  // HSETNX on the id: two enqueues racing agree on one input.
-  await redis.hsetnx(metaKey(queue), 'inputId', inputId)
+  // HSETNX on the id: two enqueues racing agree on one input. Taking the queue, it is not complete
+  // (an empty input's enqueue may have said so).
+  if (await redis.hsetnx(metaKey(queue), 'inputId', inputId))
+    await redis.hdel(metaKey(queue), 'complete', 'rows', 'shards')
   const held = await redis.hget(metaKey(queue), 'inputId')
   if (held !== inputId) {
     const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')

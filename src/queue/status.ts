@@ -75,7 +75,9 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
     if (!meta.inputId && Object.values(counts).every((n) => n === 0))
       throw new QueueError(
         'queue-unknown',
-        `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
+        meta.complete === '1'
+          ? `queue ${name} on ${shownRedis(url)} holds nothing: its enqueue found no rows in its input`
+          : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
       )
     const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
     for (const text of Object.values(finished)) {
