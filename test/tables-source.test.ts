@@ -36,6 +36,8 @@ test('a folder is read in name order, one numbering over all its files and forma
   await writeFile(join(dir, 'urls.txt'), 'https://images.example/x.jpg\n')
   await writeFile(join(dir, 'nested', 'part-00000.csv'), csv(300, 301))
   await symlink(join(dir, 'part-00010.csv'), join(dir, 'part-00011.csv'))
+  // An empty partition (Spark and Hive write them): no rows, no header, not a stop.
+  await writeFile(join(dir, 'part-00012.csv'), '')
 
   const opened = await openTables([dir])
   assert.deepEqual(
@@ -49,7 +51,16 @@ test('a folder is read in name order, one numbering over all its files and forma
   )
   assert.deepEqual(
     opened.skipped.map((p) => p.slice(dir.length + 1)),
-    ['.hidden.csv', '.part-00003.csv.crc', 'README.md', '_SUCCESS', '_metadata.csv', 'nested', 'urls.txt'],
+    [
+      '.hidden.csv',
+      '.part-00003.csv.crc',
+      'README.md',
+      '_SUCCESS',
+      '_metadata.csv',
+      'nested',
+      'part-00012.csv',
+      'urls.txt',
+    ],
   )
   assert.equal(opened.rows, undefined, 'text tables have no row count before reading')
   const jobs = []

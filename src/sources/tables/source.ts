@@ -90,10 +90,12 @@ async function folderFiles(
       skipped.push(path)
       continue
     }
-    const isFile =
-      entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())
+    const info =
+      entry.isFile() || entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : undefined
     const detected = format ? { format, gzip: isGzipName(entry.name) } : detectTableFormat(entry.name)
-    if (!isFile || !detected) skipped.push(path)
+    // An empty file among others is a partition with no rows (Spark and Hive write them): it has
+    // no header to check, and stopped the run as 'is empty'. Named alone, it still says so.
+    if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
     else files.push({ path, ...detected })
   }
   if (files.length === 0) throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})`)
