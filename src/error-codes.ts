@@ -50,6 +50,11 @@ export const ERROR_CODES = {
     rerun: true,
     meaning: "the server's partial answers cannot be put together into one version of the file",
   },
+  'empty-body': {
+    rerun: true,
+    meaning:
+      'the answer was a success with no body at all: most often a passing fault (a cache or CDN edge that served an empty object for a moment), so it is retried',
+  },
   'not-an-image': {
     rerun: false,
     meaning: 'the body is not an image of a known format (an HTML page served with 200...)',

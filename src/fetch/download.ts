@@ -670,6 +670,14 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     }
     // The server's words, bounded and shown: a control character in them would act on the terminal.
     const type = quoted(header(t.head!.headers, 'content-type') ?? 'no content type')
+    // Nothing at all, its end marked: no page or text said what went wrong, and an edge that served
+    // an empty object for a moment serves the file to the next request (a passing fault, retried).
+    if (ended && received === 0)
+      throw new ImgpullError(
+        'empty-body',
+        `${shown} sent a ${t.head!.statusCode} with an empty body (${type})`,
+        { retryable: true },
+      )
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
