@@ -172,6 +172,28 @@ export async function* parquetRange(
   if (count > 0) yield* rowRange(file, file.path, options, from, from + count, firstRow)
 }
 
+/** `columns` of rows [`start`, `end`), decoded as every read of a table decodes them. */
+function readRows(
+  buffer: FileBuffer,
+  metadata: FileMetaData,
+  columns: readonly string[],
+  start: number,
+  end: number,
+): Promise<Record<string, unknown>[]> {
+  return parquetReadObjects({
+    file: buffer,
+    metadata,
+    columns: [...columns],
+    rowStart: start,
+    rowEnd: end,
+    compressors,
+    parsers: PARSERS,
+    // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
+    utf8: false,
+    useOffsetIndex: true,
+  })
+}
+
 /**
  * The one of `columns` that fails to decode on its own in rows [`start`, `end`), for a message
  * naming it (an INTERVAL column, which hyparquet does not read; a damaged chunk); `undefined`
@@ -186,17 +208,7 @@ async function failingColumn(
 ): Promise<string | undefined> {
   for (const column of columns) {
     try {
-      await parquetReadObjects({
-        file: buffer,
-        metadata,
-        columns: [column],
-        rowStart: start,
-        rowEnd: end,
-        compressors,
-        parsers: PARSERS,
-        utf8: false,
-        useOffsetIndex: true,
-      })
+      await readRows(buffer, metadata, [column], start, end)
     } catch {
       return column
     }
@@ -276,18 +288,7 @@ async function* rowRange(
         const where = `${file.path} row group ${g} (rows ${start} to ${end - 1})`
         let rows: Record<string, unknown>[]
         try {
-          rows = await parquetReadObjects({
-            file: buffer,
-            metadata,
-            columns,
-            rowStart: start,
-            rowEnd: end,
-            compressors,
-            parsers: PARSERS,
-            // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
-            utf8: false,
-            useOffsetIndex: true,
-          })
+          rows = await readRows(buffer, metadata, columns, start, end)
         } catch (error) {
           const column = await failingColumn(buffer, metadata, columns, start, end)
           const named = column === undefined ? '' : `, column ${JSON.stringify(column)}`
