@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { Queue } from 'bullmq'
 import { hostLeasesKey } from '../src/queue/keys.js'
+import { startBlackHole } from './support/black-hole.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
@@ -442,15 +442,8 @@ test("status reads the workers' heartbeats on Redis's clock: a worker whose cloc
 test('a host one shard gave up (a black hole, a day-long Retry-After asked again) is given up by the next shards too, with no request sent', async () => {
   // Each shard is a run of its own: the next ones met the black hole again at the limit the first
   // had cut it to and shared, one headers timeout after another (33 s a shard at 2 s here).
-  let holeRequests = 0
-  const sockets = new Set<Socket>()
-  const hole = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('data', () => holeRequests++)
-    socket.on('error', () => {})
-  })
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
-  const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+  const hole = await startBlackHole()
+  const holeUrl = hole.origin
   // The image server by another name: an origin of its own, asking for 100 s when --max-retry-after is 0.2 s.
   const quota = server.origin.replace('127.0.0.1', 'localhost')
   try {
@@ -494,12 +487,11 @@ test('a host one shard gave up (a black hole, a day-long Retry-After asked again
     )
     assert.match(messages, /asked again for a wait of 100 s .*, so every worker gives it up for 2 min more/)
     // The first shard's run: 16 and the retries under way; the others none.
-    assert.ok(holeRequests <= 24, `${holeRequests} requests to the black hole`)
+    assert.ok(hole.requests() <= 24, `${hole.requests()} requests to the black hole`)
     assert.ok(holeAsked() <= 8, `${holeAsked()} requests to the host that asked for 100 s`)
     assert.ok(ms < 15_000, `${Math.round(ms)} ms`)
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => hole.close(resolve))
+    await hole.close()
   }
 })
 

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
 import { isFatalLocal } from '../src/sinks/local-faults.js'
+import { startBlackHole } from './support/black-hole.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -273,24 +274,18 @@ test('the total timeout bounds one file, retries included', async () => {
 
 test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
   // A black hole accepts connections and never answers; the cold one leaves its first 6 hanging.
-  let holeRequests = 0
   let coldRequests = 0
   const sockets = new Set<Socket>()
-  const hole = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('data', () => holeRequests++)
-    socket.on('error', () => {})
-  })
+  const hole = await startBlackHole()
   const cold = createHttpServer((request, response) => {
     if (++coldRequests <= 6) return
     const body = makeImage(`cold${request.url}`, 2000)
     response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
   })
   cold.on('connection', (socket) => sockets.add(socket))
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
   await new Promise<void>((resolve) => cold.listen(0, '127.0.0.1', resolve))
   try {
-    const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+    const holeUrl = hole.origin
     const coldUrl = `http://127.0.0.1:${(cold.address() as AddressInfo).port}`
     const urls = Array.from({ length: 40 }, (_, i) => [`${holeUrl}/h${i}.jpg`, `${coldUrl}/c${i}.jpg`]).flat()
     const { results } = await get(urls, { headersTimeout: 300, retries: 3 })
@@ -310,10 +305,11 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
     }
     // Without giving up, 40 files of 4 attempts each: 160 requests, one or two at a time. With it,
     // 16 and the retries already under way when the 16th timed out.
+    const holeRequests = hole.requests()
     assert.ok(holeRequests >= 16 && holeRequests <= 32, `${holeRequests} requests to the black hole`)
   } finally {
     for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => hole.close(resolve))
+    await hole.close()
     await new Promise((resolve) => cold.close(resolve))
   }
 })
@@ -321,17 +317,9 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
 for (const threads of [0, 2])
   test(`a redirect target that answers nothing is given up like a listed host, its links failing without a request (--threads ${threads})`, async () => {
     // Short links on a good host lead to a black hole: each attempt costs the headers timeout there.
-    let holeRequests = 0
-    const sockets = new Set<Socket>()
-    const hole = createServer((socket) => {
-      sockets.add(socket)
-      socket.on('data', () => holeRequests++)
-      socket.on('error', () => {})
-    })
-    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+    const hole = await startBlackHole()
     try {
-      const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
-      const links = Array.from({ length: 40 }, (_, i) => server.url(`/short${i}?to=${holeUrl}/h${i}.jpg`))
+      const links = Array.from({ length: 40 }, (_, i) => server.url(`/short${i}?to=${hole.origin}/h${i}.jpg`))
       const { results } = await get([...links, server.url('/after-the-links.jpg')], {
         headersTimeout: 300,
         retries: 3,
@@ -347,13 +335,12 @@ for (const threads of [0, 2])
       assert.ok(notTried.length >= 8, `${notTried.length} links failed without a request to the black hole`)
       assert.match(
         notTried[0]?.message ?? '',
-        new RegExp(`127\\.0\\.0\\.1:${(hole.address() as AddressInfo).port} answered none`),
+        new RegExp(`${hole.origin.replaceAll('.', '\\.')} answered none`),
       )
       // Without giving up: 40 links of 4 attempts, 160 requests to the black hole.
-      assert.ok(holeRequests <= 40, `${holeRequests} requests to the black hole`)
+      assert.ok(hole.requests() <= 40, `${hole.requests()} requests to the black hole`)
     } finally {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => hole.close(resolve))
+      await hole.close()
     }
   })
 

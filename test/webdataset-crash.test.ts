@@ -38,6 +38,19 @@ function okRows(out: string): number[] {
   }
 }
 
+/** A run of `table` into `out` as shards of 4 samples, captions from its `caption` column. */
+const shardRun = (table: string, out: string) => [
+  table,
+  '-o',
+  out,
+  '--output-format',
+  'webdataset',
+  '--shard-size',
+  '4',
+  '--caption-col',
+  'caption',
+]
+
 test('kill -9 mid-shard, three times, then a rerun: shards identical to an uninterrupted run, nothing fetched twice', async () => {
   const table = join(dir, 'crash.csv')
   await writeFile(
@@ -114,17 +127,7 @@ test('a seal record damaged on disk: the rerun seals its shard again from its ta
     `url,caption\n${Array.from({ length: 6 }, (_, i) => `${server.url(`/s-${i}`)},c ${i}`).join('\n')}\n`,
   )
   const out = join(dir, 'seal')
-  const args = [
-    table,
-    '-o',
-    out,
-    '--output-format',
-    'webdataset',
-    '--shard-size',
-    '4',
-    '--caption-col',
-    'caption',
-  ]
+  const args = shardRun(table, out)
   const first = await runCli(args)
   assert.equal(first.code, 0, first.stderr)
   const tars = await Promise.all(['00000.tar', '00001.tar'].map((f) => readFile(join(out, f))))
@@ -156,17 +159,7 @@ test('a reseal cut after its renames, then a rerun with the table edited back: t
         .join('\n')}\n${server.url(row3)},${tag} 3\n`,
     )
   const out = join(dir, 'back')
-  const args = [
-    table,
-    '-o',
-    out,
-    '--output-format',
-    'webdataset',
-    '--shard-size',
-    '4',
-    '--caption-col',
-    'caption',
-  ]
+  const args = shardRun(table, out)
   const captions = async () =>
     (await readTar(join(out, '00000.tar')))
       .filter((m) => m.name.endsWith('.txt'))
