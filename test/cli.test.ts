@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -299,6 +300,25 @@ test('standard input: - reads one URL per line', async () => {
   const r = await runCli(['-', '-o', out], { input })
   assert.equal(r.code, 0, r.stderr)
   assert.deepEqual(await outputFiles(out), ['in-1.jpg', 'in-2.jpg'])
+})
+
+test('standard input is told by its bytes: gzip is read through gunzip, an image piped by mistake is refused in one line', async () => {
+  const urls = `${server.url('/in-gz-1')}\n${server.url('/in-gz-2')}\n`
+  const out = join(dir, 'stdin-gz')
+  const r = await runCli(['-', '-o', out], { input: gzipSync(urls) })
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['in-gz-1.jpg', 'in-gz-2.jpg'])
+  const png = await runCli(['-', '-o', join(dir, 'stdin-png')], {
+    input: await readFile('test/fixtures/images/rgba.png'),
+  })
+  assert.equal(png.code, 2, png.stderr)
+  assert.match(png.stderr.trim(), /^imgpull: standard input is a PNG image, not a list of URLs: give imgpull/)
+  assert.equal(existsSync(join(dir, 'stdin-png')), false, 'refused before anything is made')
+  const utf16 = await runCli(['-', '-o', join(dir, 'stdin-utf16')], {
+    input: Buffer.from(`${server.url('/in-16')}\r\n`, 'utf16le'),
+  })
+  assert.equal(utf16.code, 2, utf16.stderr)
+  assert.match(utf16.stderr.trim(), /^imgpull: standard input is UTF-16 text, not UTF-8/)
 })
 
 test('two URLs with one name never overwrite each other', async () => {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import { pipeline, type Readable } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { fileHead } from '../utils/file-head.js'
@@ -118,8 +118,7 @@ export function listBytes(head: Buffer): ListBytes {
 export async function openList(path: string): Promise<Readable> {
   const raw = createReadStream(path)
   if (listBytes(await fileHead(path, LIST_HEAD_BYTES)).kind !== 'gzip') return raw
-  // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
-  return pipeline(raw, createGunzip(), () => {})
+  return gunzip(raw)
 }
 
 /** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
@@ -128,8 +127,9 @@ export function isUrlArgument(arg: string): boolean {
 }
 
 /** Fail early, with the culprit named, on a list file that cannot be read. */
-export async function checkInputs(args: string[]): Promise<void> {
+export async function checkInputs(args: string[], stdin: Readable = process.stdin): Promise<void> {
   for (const arg of args) {
+    if (arg === '-') await stdinKind(stdin)
     if (arg === '-' || isUrlArgument(arg)) continue
     try {
       await access(arg, constants.R_OK)
@@ -170,17 +170,77 @@ export async function* argumentSource(
   stdin: Readable = process.stdin,
 ): AsyncGenerator<string> {
   for (const arg of args) {
-    if (arg === '-') yield* readLines(stdin)
+    if (arg === '-') yield* stdinLines(stdin)
     else if (isUrlArgument(arg)) yield arg
-    else yield* listLines(arg)
+    else yield* listLines(`'${arg}'`, () => openList(arg))
   }
 }
 
-/** The URLs of the list file at `path`; a read or gunzip failure names the file, and where it stopped. */
-async function* listLines(path: string): AsyncGenerator<string> {
+/**
+ * Standard input's lines, told by its first bytes as a list file is (`listBytes`): `zcat` forgotten
+ * (`cat urls.txt.gz | imgpull -`) is read through gunzip, and an image or archive piped by mistake
+ * is refused in one line, where each of its "lines" would have been an invalid-url failure.
+ */
+async function* stdinLines(stdin: Readable): AsyncGenerator<string> {
+  const { kind, all } = await stdinKind(stdin)
+  yield* listLines('standard input', async () => (kind === 'gzip' ? gunzip(all) : all))
+}
+
+/** Each stdin's first bytes are read once: by `checkInputs`, before anything is made, then by its reader. */
+const peeked = new WeakMap<Readable, Promise<{ head: Buffer; all: Readable }>>()
+
+/** Whether standard input is a plain or a gzip'd list; anything else is a `UsageError` naming it. */
+async function stdinKind(stdin: Readable): Promise<{ kind: 'text' | 'gzip'; all: Readable }> {
+  let peek = peeked.get(stdin)
+  if (!peek) {
+    peek = peekStream(stdin)
+    peeked.set(stdin, peek)
+  }
+  const { head, all } = await peek
+  const bytes = listBytes(head)
+  if (bytes.kind === 'utf16')
+    throw new UsageError(
+      'standard input is UTF-16 text, not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8',
+    )
+  if (bytes.kind === 'other')
+    throw new UsageError(`standard input is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
+  return { kind: bytes.kind, all }
+}
+
+/**
+ * The first bytes of `stream` and a stream of all its bytes again. Only what the first reads give
+ * (at least the 6 bytes of the longest compression magic, unless the input is shorter): a person
+ * typing URLs at a terminal is never waited on for more.
+ */
+async function peekStream(stream: Readable): Promise<{ head: Buffer; all: Readable }> {
+  const chunks = stream[Symbol.asyncIterator]()
+  const head: Buffer[] = []
+  let length = 0
+  while (length < 6) {
+    const next = await chunks.next()
+    if (next.done) break
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string)
+    head.push(chunk)
+    length += chunk.length
+  }
+  const first = Buffer.concat(head)
+  async function* again() {
+    if (first.length > 0) yield first
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer
+  }
+  return { head: first, all: Readable.from(again(), { objectMode: false }) }
+}
+
+/** `raw` read through gunzip; pipeline destroys the gunzip stream with the source's error, so one stream carries both. */
+function gunzip(raw: Readable): Readable {
+  return pipeline(raw, createGunzip(), () => {})
+}
+
+/** The URLs of a list (`name`: how a message names it); a read or gunzip failure names it, and where it stopped. */
+async function* listLines(name: string, open: () => Promise<Readable>): AsyncGenerator<string> {
   let lines = 0
   try {
-    for await (const url of readLines(await openList(path))) {
+    for await (const url of readLines(await open())) {
       lines++
       yield url
     }
@@ -189,6 +249,6 @@ async function* listLines(path: string): AsyncGenerator<string> {
     const why = e.code?.startsWith('Z_')
       ? `gzip data is corrupt or truncated (${e.message})`
       : (e.message ?? String(error))
-    throw new UsageError(`cannot read '${path}' after its ${lines} URLs: ${why}`, { cause: error })
+    throw new UsageError(`cannot read ${name} after its ${lines} URLs: ${why}`, { cause: error })
   }
 }

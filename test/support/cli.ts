@@ -15,7 +15,10 @@ export interface CliResult {
 }
 
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
-export function startCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+export function startCli(
+  args: string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+) {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -36,7 +39,10 @@ export function startCli(args: string[], options: { input?: string; env?: Record
   return { child: child as ChildProcess, done }
 }
 
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+export function runCli(
+  args: string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+) {
   return startCli(args, options).done
 }
 
