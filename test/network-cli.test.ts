@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -120,6 +120,28 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
     stale.stderr,
   )
   assert.match(stale.stderr, /failed tls: /)
+})
+
+test('SSL_CERT_DIR adds the certificates of its folders, as OpenSSL-based tools read it; a folder that cannot be read is warned about once', async () => {
+  // A c_rehash-style folder: the CA under its hash name, a file that holds none, a dangling link.
+  const certDir = join(dir, 'certs')
+  await mkdir(certDir, { recursive: true })
+  await writeFile(join(certDir, 'a1b2c3d4.0'), await readFile(certs.ca))
+  await writeFile(join(certDir, 'README'), 'not a certificate\n')
+  await symlink(join(dir, 'nowhere.pem'), join(certDir, 'gone.pem'))
+  const viaDir = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-dir')], {
+    env: { ...noProxyEnv, SSL_CERT_DIR: `${join(dir, 'no-such-dir')}:${certDir}` },
+  })
+  assert.equal(viaDir.code, 0, viaDir.stderr)
+  assert.equal(
+    viaDir.stderr.match(/SSL_CERT_DIR: .*no-such-dir.*its certificates are not trusted/g)?.length,
+    1,
+  )
+  const without = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-dir-none')], {
+    env: { ...noProxyEnv, SSL_CERT_DIR: join(dir, 'empty-certs') },
+  })
+  assert.equal(without.code, 1, 'the private CA is not trusted without it')
+  assert.match(without.stderr, /failed tls: /)
 })
 
 test('HTTP_PROXY from the environment, --proxy with credentials never printed, --no-proxy', async () => {

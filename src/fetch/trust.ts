@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 
 const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
 
@@ -33,13 +33,50 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
   return pems
 }
 
-/** `SSL_CERT_FILE` values already warned about (once a process). */
+/** `SSL_CERT_FILE` and `SSL_CERT_DIR` values already warned about (once a process). */
 const warned = new Set<string>()
+
+/** Warn once a process that `variable`'s `value` is left out, with why. */
+function warnOnce(variable: string, value: string, why: string): void {
+  if (warned.has(`${variable}=${value}`)) return
+  warned.add(`${variable}=${value}`)
+  process.emitWarning(`${why}; its certificates are not trusted`, { code: `IMGPULL_${variable}` })
+}
+
+/**
+ * The certificates in the folders of `SSL_CERT_DIR` (OpenSSL's: `:`-separated, each file one or
+ * more PEM certificates, as `c_rehash` or a distribution's `/etc/ssl/certs` leaves them; the
+ * same certificate under several names is taken once). A file that holds none (a CRL, a README)
+ * is passed over; a folder that cannot be read is warned about once and left out.
+ */
+function certDirCas(value: string): string[] {
+  const found = new Set<string>()
+  for (const dir of value.split(':').filter(Boolean)) {
+    let names: string[]
+    try {
+      names = readdirSync(dir)
+    } catch (error) {
+      warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${dir}: ${(error as Error).message}`)
+      continue
+    }
+    for (const name of names) {
+      try {
+        const path = join(dir, name)
+        if (!statSync(path).isFile()) continue
+        for (const pem of readFileSync(path, 'latin1').match(PEM) ?? []) found.add(pem)
+      } catch {
+        // A dangling link or an unreadable file: OpenSSL passes over it too.
+      }
+    }
+  }
+  return [...found]
+}
 
 /**
  * Certificates added to Node's own store (its bundled Mozilla roots plus `NODE_EXTRA_CA_CERTS`):
- * those of `SSL_CERT_FILE`, the variable OpenSSL-based tools (curl, wget, git) read and Node does
- * not (often the system's bundle, with a company's CA in it), then those of `caCert`. Both add
+ * those of `SSL_CERT_FILE` and of the folders of `SSL_CERT_DIR`, the variables OpenSSL-based
+ * tools (curl, wget, git) read and Node does not (often the system's bundle, with a company's CA
+ * in it), then those of `caCert`. Both add
  * trust, never take any away. Throws a `TypeError` naming `caCert` when its file cannot be read or
  * holds no certificate; an unusable `SSL_CERT_FILE` is warned about once (`IMGPULL_SSL_CERT_FILE`)
  * and left out, as Node does with `NODE_EXTRA_CA_CERTS`: other programs read it too.
@@ -52,15 +89,11 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       fromEnv = readCaFile(file, 'SSL_CERT_FILE', false)
     } catch (error) {
-      if (!warned.has(file)) {
-        warned.add(file)
-        process.emitWarning(`${(error as Error).message}; its certificates are not trusted`, {
-          code: 'IMGPULL_SSL_CERT_FILE',
-        })
-      }
+      warnOnce('SSL_CERT_FILE', file, (error as Error).message)
     }
   }
-  return [...fromEnv, ...(caCert === undefined ? [] : readCaFile(caCert))]
+  const fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
+  return [...fromEnv, ...fromDir, ...(caCert === undefined ? [] : readCaFile(caCert))]
 }
 
 /**
