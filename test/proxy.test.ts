@@ -373,12 +373,14 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
 // hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
 // error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
 // proxy unnamed.
-test("an error status through a proxy names it; the proxy's own (Proxy-Status, X-Squid-Error) is said to be its", async () => {
+test("an error status or a page through a proxy names it; the proxy's own (Proxy-Status, X-Squid-Error) is said to be its", async () => {
   const pages: Record<string, string> = {
     '/squid.jpg': 'HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n',
     '/status.jpg':
       'HTTP/1.1 502 Bad Gateway\r\nProxy-Status: gw.example; error=dns_error; rcode=NXDOMAIN\r\n',
     '/plain.jpg': 'HTTP/1.1 404 Not Found\r\n',
+    // A filtering proxy's block page, as a 200 (hunt46 U3).
+    '/blocked.jpg': 'HTTP/1.1 200 OK\r\n',
   }
   const answering = createServer((socket) => {
     socket.on('error', () => {})
@@ -392,7 +394,7 @@ test("an error status through a proxy names it; the proxy's own (Proxy-Status, X
   await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve))
   try {
     const proxy = `http://127.0.0.1:${(answering.address() as AddressInfo).port}`
-    const [plain404, squid, status] = await withEnv({}, () =>
+    const [blocked, plain404, squid, status] = await withEnv({}, () =>
       run(
         Object.keys(pages).map((p) => `http://images.example.org${p}`),
         { out: join(dir, 'proxy-status'), proxy, retries: 0 },
@@ -410,6 +412,11 @@ test("an error status through a proxy names it; the proxy's own (Proxy-Status, X
     assert.equal(
       plain404.message,
       `HTTP 404 from http://images.example.org/plain.jpg (through the proxy ${proxy})`,
+    )
+    assert.equal(blocked.error, 'not-an-image')
+    assert.match(
+      blocked.message ?? '',
+      new RegExp(`, 6 bytes: an HTML page \\(through the proxy ${proxy}\\)$`),
     )
   } finally {
     await new Promise((resolve) => answering.close(resolve))

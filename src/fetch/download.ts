@@ -687,9 +687,10 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       : kind
         ? `: ${quoted(kind, 120)}`
         : ''
+    // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',
-      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}`,
+      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${statusProxyNote(t, t.head!.headers)}`,
     )
   }
   const settle = async (busy: void | Promise<void>) => {
@@ -1015,7 +1016,7 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
   )
 }
 
-/** The proxy that may have given an error status in place of the server (see `proxyNote`). */
+/** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
 function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
   const url = new URL(t.answeredAt ?? t.url)
   return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)
