@@ -158,12 +158,22 @@ export interface NameInput {
  */
 export function renderName(template: string, input: NameInput): string {
   const { url } = input
-  const values: Record<string, string> = {
-    ...input.fields,
-    name: urlName(url),
-    host: url.hostname,
-    index: String(input.index),
-    hash: hashKey(input.key),
+  // Each value made when the template asks for it: no copy of every column, no hash unasked for.
+  const value = (field: string): string => {
+    switch (field) {
+      case 'name':
+        return urlName(url)
+      case 'host':
+        return url.hostname
+      case 'index':
+        return String(input.index)
+      case 'hash':
+        return hashKey(input.key)
+    }
+    // Own values only: a row without its `constructor` or `toString` column names nothing there,
+    // where `fields[field]` would be Object's.
+    const fields = input.fields
+    return fields && Object.hasOwn(fields, field) ? (fields[field] ?? '') : ''
   }
   const rendered = template.replace(PLACEHOLDER, (match: string, field: string, at: number) => {
     if (field === 'ext') return EXT
@@ -176,9 +186,7 @@ export function renderName(template: string, input: NameInput): string {
         segments[last] = segments[last]!.replace(IMAGE_EXT, '') || segments[last]!
       return segments.map(sanitizeValue).join('/')
     }
-    // Own values only: a row without its `constructor` or `toString` column names nothing there,
-    // where `values[field]` would be Object's.
-    return sanitizeValue(Object.hasOwn(values, field) ? (values[field] ?? '') : '')
+    return sanitizeValue(value(field))
   })
   const segments = rendered.split(/[/\\]/).filter((s) => s !== '')
   const name = (segments.length ? segments : ['_']).map(safeSegment).join('/')
