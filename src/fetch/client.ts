@@ -3,6 +3,7 @@ import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
+import { sharedLookup } from './shared-lookup.js'
 import { trustedContext } from './trust.js'
 import { Agent, type Dispatcher } from './undici.js'
 
@@ -48,6 +49,8 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
     },
     tls: {
       timeout: options.connectTimeout,
+      // One lookup a name for concurrent connections, and a name not found remembered briefly.
+      lookup: sharedLookup(),
       ...(context ? { secureContext: context } : {}),
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     },

@@ -1,0 +1,87 @@
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void
+
+/** The `lookup` of `net.connect` (and so of undici's `connect` options). */
+export type Lookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void
+
+/**
+ * How long a name the resolver said does not exist (ENOTFOUND) stays so for the run's other
+ * connections: a list's dead domain is looked up about once a minute, not once a file. Resolvers
+ * keep such an answer for the zone's negative TTL (RFC 2308 §5: commonly minutes to hours).
+ */
+export const NOT_FOUND_MS = 60_000
+
+/** Names found not to exist remembered at once, at most (a list of millions of dead domains). */
+const MAX_NOT_FOUND = 10_000
+
+/**
+ * A `dns.lookup` for one run's connections. Node resolves every new connection on its own and
+ * caches nothing, on libuv's pool of 4 threads: a host's first round of 16 connections was 16
+ * lookups of its name, and each file of a dead domain one more (100 files: 100 lookups, 20 s here
+ * where the resolver takes 5 s to say no; aria2c and wget2 look a name up once). Concurrent
+ * lookups of a name now share one answer, and a name not found is not found for `NOT_FOUND_MS`.
+ * Addresses found are not kept: the next connection asks again, so DNS load balancing and a moved
+ * host work as before. `lookup` is read at each call (`dns.lookup` by default), so a test's stand-in
+ * is seen.
+ */
+export function sharedLookup(
+  lookup: Lookup = (name, options, callback) => dns.lookup(name, options, callback as never),
+  now: () => number = () => performance.now(),
+): Lookup {
+  const pending = new Map<string, LookupCallback[]>()
+  const notFound = new Map<string, { error: NodeJS.ErrnoException; until: number }>()
+  return (hostname, options, callback) => {
+    const key = lookupKey(hostname, options)
+    const gone = notFound.get(key)
+    if (gone && gone.until > now()) {
+      process.nextTick(callback, copyError(gone.error), '')
+      return
+    }
+    const waiting = pending.get(key)
+    if (waiting) {
+      waiting.push(callback)
+      return
+    }
+    pending.set(key, [callback])
+    lookup(hostname, options, (error, address, family) => {
+      const callbacks = pending.get(key) ?? []
+      pending.delete(key)
+      if (error?.code === 'ENOTFOUND') remember(notFound, key, error, now())
+      for (const cb of callbacks) {
+        // Each connection gets its own error and addresses: callers may change what they get.
+        if (error) cb(copyError(error), '')
+        else cb(null, Array.isArray(address) ? address.map((a) => ({ ...a })) : address, family)
+      }
+    })
+  }
+}
+
+/** Lookups that would give the same answer: the name and the options that change it. */
+function lookupKey(hostname: string, o: LookupOptions): string {
+  const order = (o as { order?: string }).order ?? o.verbatim
+  return [hostname.toLowerCase(), o.family ?? 0, o.all ? 1 : 0, o.hints ?? 0, order ?? ''].join('\0')
+}
+
+function remember(
+  notFound: Map<string, { error: NodeJS.ErrnoException; until: number }>,
+  key: string,
+  error: NodeJS.ErrnoException,
+  at: number,
+): void {
+  notFound.delete(key)
+  notFound.set(key, { error, until: at + NOT_FOUND_MS })
+  // Oldest first (insertion order): the expired ones, then any beyond the cap.
+  for (const [name, entry] of notFound) {
+    if (entry.until > at && notFound.size <= MAX_NOT_FOUND) break
+    notFound.delete(name)
+  }
+}
+
+function copyError(error: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  return Object.assign(new Error(error.message), error, { stack: error.stack })
+}

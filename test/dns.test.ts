@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { type Lookup, NOT_FOUND_MS, sharedLookup } from '../src/fetch/shared-lookup.js'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+
+// Names of this test's own: `gone.test` does not exist, `images.test` is the image server. The
+// resolver is a stand-in (dns.lookup, which net.connect calls), answering after a moment as a
+// real one does, and counting the lookups of each name.
+const lookups = new Map<string, number>()
+const systemLookup = dns.lookup
+let server: ImageServer
+let dir: string
+let n = 0
+
+type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
+function standIn(name: string, options: LookupOptions, callback: Callback): void {
+  if (!name.endsWith('.test')) {
+    ;(systemLookup as Lookup)(name, options, callback)
+    return
+  }
+  lookups.set(name, (lookups.get(name) ?? 0) + 1)
+  setTimeout(() => {
+    if (name !== 'images.test') {
+      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), {
+        code: 'ENOTFOUND',
+        hostname: name,
+      })
+      callback(error, '')
+      return
+    }
+    if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }])
+    else callback(null, '127.0.0.1', 4)
+  }, 30)
+}
+
+before(async () => {
+  server = await startImageServer({ ttfb: 20 })
+  dir = await tempDir()
+  ;(dns as { lookup: unknown }).lookup = standIn
+})
+after(async () => {
+  ;(dns as { lookup: unknown }).lookup = systemLookup
+  await server.close()
+  await cleanup(dir)
+})
+
+async function get(urls: string[]) {
+  const results: Result[] = []
+  for await (const r of pull(urls, { out: join(dir, `run-${++n}`), journal: false, retries: 1 }))
+    results.push(r)
+  return results
+}
+
+test('the files of a domain that does not exist fail as dns after one lookup of its name, not one each', async () => {
+  lookups.clear()
+  const port = new URL(server.origin).port
+  const results = await get(Array.from({ length: 40 }, (_, i) => `http://gone.test:${port}/g${i}.jpg`))
+  assert.equal(results.length, 40)
+  assert.deepEqual(new Set(results.map((r) => r.error)), new Set(['dns']))
+  assert.match(results[0].message!, /^host not found for http:\/\/gone\.test:\d+\/g\d+\.jpg$/)
+  // Without sharing: one lookup per file (40), 16 of them at once in the host's first round.
+  assert.equal(lookups.get('gone.test'), 1)
+})
+
+test('connections opened together to a live name share its lookup, and every file comes', async () => {
+  lookups.clear()
+  const port = new URL(server.origin).port
+  const results = await get(Array.from({ length: 16 }, (_, i) => `http://images.test:${port}/l${i}.jpg`))
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(16).fill('ok'),
+  )
+  // The host's first round opens 16 connections at once: one lookup for all (16 without sharing).
+  assert.equal(lookups.get('images.test'), 1)
+})
+
+test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked again; found addresses are not kept', () => {
+  let clock = 0
+  const calls: string[] = []
+  const answers: Callback[] = []
+  const fake: Lookup = (name, _o, cb) => {
+    calls.push(name)
+    answers.push(cb)
+  }
+  const lookup = sharedLookup(fake, () => clock)
+  const got: string[] = []
+  const record: Callback = (e, a) => got.push(e ? (e.code ?? '?') : JSON.stringify(a))
+  lookup('Dead.example', {}, record)
+  lookup('dead.example', {}, record)
+  assert.deepEqual(calls, ['Dead.example'])
+  answers[0](Object.assign(new Error('nf'), { code: 'ENOTFOUND' }), '')
+  assert.deepEqual(got, ['ENOTFOUND', 'ENOTFOUND'])
+  clock = NOT_FOUND_MS - 1
+  lookup('dead.example', {}, record)
+  assert.equal(calls.length, 1)
+  clock = NOT_FOUND_MS + 1
+  lookup('dead.example', {}, record)
+  assert.equal(calls.length, 2)
+  // A passing failure (EAI_AGAIN) and addresses found are not remembered.
+  answers[1](Object.assign(new Error('again'), { code: 'EAI_AGAIN' }), '')
+  lookup('dead.example', {}, record)
+  assert.equal(calls.length, 3)
+  answers[2](null, '192.0.2.1', 4)
+  lookup('dead.example', {}, record)
+  assert.equal(calls.length, 4)
+  // Other options (a family, all addresses) are another question.
+  lookup('dead.example', { family: 6 }, record)
+  assert.equal(calls.length, 5)
+})
