@@ -31,16 +31,28 @@ export class ImgpullError extends Error {
    * `nothingResumed`). Either may be the server refusing Range (see `refusesRange`).
    */
   readonly resumed: boolean
+  /**
+   * The connection was refused (ECONNREFUSED): nothing listens on the host's port, a state of the
+   * host (down, restarting), not of the request. See `onFailure`.
+   */
+  readonly refused: boolean
   constructor(
     code: string,
     message: string,
-    options: { retryable?: boolean; cause?: unknown; pressure?: boolean; resumed?: boolean } = {},
+    options: {
+      retryable?: boolean
+      cause?: unknown
+      pressure?: boolean
+      resumed?: boolean
+      refused?: boolean
+    } = {},
   ) {
     super(message, { cause: options.cause })
     this.code = code
     this.retryable = options.retryable ?? false
     this.pressure = options.pressure ?? false
     this.resumed = options.resumed ?? false
+    this.refused = options.refused ?? false
   }
 }
 
@@ -120,6 +132,7 @@ export class NetworkError extends ImgpullError {
       cause,
       pressure: turnedAway,
       resumed,
+      refused: code === 'ECONNREFUSED',
     })
   }
 }

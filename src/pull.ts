@@ -802,6 +802,7 @@ class Engine {
       retries: this.options.retries,
       stopping: this.#stopping,
       hostPressure,
+      refused: e.refused,
       maxRetryAfter: this.options.maxRetryAfter,
       askedTooLongBefore:
         e instanceof HTTPError &&

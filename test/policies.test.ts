@@ -853,3 +853,33 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     assert.equal(got.kind === 'other' ? got.what : got.kind, expected, name)
   }
 })
+
+test('retryDelay: least keeps a share of the window; a refused connection waits at least half of it', () => {
+  // window 2000 ms (third retry): full jitter 0..2000, least 0.5: 1000..2000
+  assert.equal(retryDelay({ retry: 3, maxRetryAfter: 60_000, random: 0 }), 0)
+  assert.equal(retryDelay({ retry: 3, maxRetryAfter: 60_000, random: 0, least: 0.5 }), 1000)
+  assert.equal(retryDelay({ retry: 3, maxRetryAfter: 60_000, random: 0.5, least: 0.5 }), 1500)
+  const facts = {
+    code: 'network',
+    retryable: true,
+    outOfTime: false,
+    retries: 5,
+    stopping: false,
+    maxRetryAfter: 60_000,
+  }
+  assert.deepEqual(onFailure({ ...facts, attempts: 1, random: 0 }), {
+    do: 'retry',
+    delay: 0,
+    pauseHost: false,
+  })
+  assert.deepEqual(onFailure({ ...facts, attempts: 1, random: 0, refused: true }), {
+    do: 'retry',
+    delay: 250,
+    pauseHost: false,
+  })
+  assert.deepEqual(onFailure({ ...facts, attempts: 4, random: 0, refused: true }), {
+    do: 'retry',
+    delay: 2000,
+    pauseHost: false,
+  })
+})

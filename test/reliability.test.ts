@@ -841,3 +841,34 @@ test("a stop without a reason (AbortController.abort()) rejects with the signal'
     (error: Error) => error.name === 'AbortError',
   )
 })
+
+test('a host that refuses connections while it restarts, then serves, gets all its files: each retry waits at least half its window', async () => {
+  // A port nothing listens on for 1.2 s (a deploy, a container coming up), then a server on it.
+  // With full jitter, each file's three waits summed under 1.2 s for about one file in four, all
+  // its attempts refused; half of each window at least, the third retry comes after 1.75 s.
+  const probe = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => probe.once('listening', resolve))
+  const port = (probe.address() as AddressInfo).port
+  await new Promise((resolve) => probe.close(resolve))
+  const image = makeImage('restart', 3000)
+  let requests = 0
+  const late = createHttpServer((_req, res) => {
+    requests++
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+  })
+  const opening = setTimeout(() => late.listen(port, '127.0.0.1'), 1200)
+  try {
+    const urls = Array.from({ length: 40 }, (_, i) => `http://127.0.0.1:${port}/r${i}.jpg`)
+    const { results } = await get(urls, { retries: 3 })
+    const failed = results.filter((r) => r.status !== 'ok')
+    assert.deepEqual(
+      failed.map((r) => r.message),
+      [],
+    )
+    assert.equal(requests, 40)
+  } finally {
+    clearTimeout(opening)
+    late.closeAllConnections()
+    await new Promise((resolve) => late.close(resolve))
+  }
+})

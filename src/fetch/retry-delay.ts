@@ -17,6 +17,11 @@ export interface RetryDelayInput {
    * the retries of many jobs; one wait for a whole host needs none. @default true
    */
   jitter?: boolean
+  /**
+   * The share of the window always waited, the jitter spreading only the rest ("equal jitter" at
+   * 0.5): a floor under the waits, so that a job's retries together outlast a short outage. @default 0
+   */
+  least?: number
 }
 
 export function retryDelay(input: RetryDelayInput): number {
@@ -26,7 +31,8 @@ export function retryDelay(input: RetryDelayInput): number {
   // "Full jitter" (AWS architecture blog): spreads retries of many clients evenly over the window.
   const window = Math.min(cap, base * 2 ** (retry - 1))
   if (!jitter) return window
-  return Math.floor((input.random ?? Math.random()) * window)
+  const least = window * (input.least ?? 0)
+  return Math.floor(least + (input.random ?? Math.random()) * (window - least))
 }
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'

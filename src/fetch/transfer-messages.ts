@@ -47,6 +47,7 @@ export type SerializedError =
       retryable: boolean
       pressure: boolean
       resumed: boolean
+      refused: boolean
       message: string
     }
   | { kind: 'local'; code: string; path?: string; message: string }
@@ -77,6 +78,7 @@ export function serializeError(error: unknown): SerializedError {
       retryable: error.retryable,
       pressure: error.pressure,
       resumed: error.resumed,
+      refused: error.refused,
       message: error.message,
     }
   }
@@ -93,6 +95,7 @@ export function deserializeError(s: SerializedError): Error {
       retryable: s.retryable,
       pressure: s.pressure,
       resumed: s.resumed,
+      refused: s.refused,
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message
