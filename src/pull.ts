@@ -820,6 +820,10 @@ class Engine {
         )
         e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
       }
+      // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
+      // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
+      if (e.code === 'truncated' && !resumable && task.attempts > 1)
+        e.message += `: not resumed, the server sent no strong ETag or Last-Modified to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
       if (action.tooLate) {
         const { ms, named } = action.tooLate
         const wait = named

@@ -325,6 +325,22 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   assert.equal(stuck.one.attempts, 2)
 })
 
+test('a server that cuts every answer and names no validator: each attempt starts over, and the failure says why', async () => {
+  const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
+  const { one } = await get([server.url(path)], { retries: 2 })
+  assert.equal(one.status, 'failed')
+  assert.equal(one.error, 'truncated')
+  // Nothing proves a later answer the same file: no Range is sent (aria2c and wget2 would continue).
+  assert.deepEqual(
+    requests(path).map((r) => r.headers.range),
+    [undefined, undefined, undefined],
+  )
+  assert.match(
+    one.message!,
+    /: connection closed after 30000 of 200000 bytes: not resumed, the server sent no strong ETag or Last-Modified to prove a later answer is the same file, so each of the 3 attempts started over$/,
+  )
+})
+
 test('a cut file whose job fails stays for the next run, which resumes from its last byte', async () => {
   const file = makeImage('kept-part', 100_000)
   let up = false
