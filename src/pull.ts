@@ -17,6 +17,7 @@ import {
   MIN_PROGRESS_BYTES,
   onFailure,
   outlasts,
+  outOfDescriptors,
   progressFree,
   refusesRange,
 } from './fetch/retry-policy.js'
@@ -791,6 +792,10 @@ class Engine {
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
         : undefined
     const timeLeft = task.started + this.options.totalTimeout - Date.now()
+    if (outOfDescriptors(error)) {
+      task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
+      this.#scheduler.shortOfDescriptors()
+    }
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -798,8 +803,9 @@ class Engine {
       retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
       outOfTime: pastDeadline,
       timeLeft,
-      attempts: task.attempts - (task.freeAttempts ?? 0),
+      attempts: task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0),
       retries: this.options.retries,
+      outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
       stopping: this.#stopping,
       hostPressure,
       refused: e.refused,

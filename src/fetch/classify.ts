@@ -2,6 +2,7 @@ import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.j
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
 import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
+import { outOfDescriptors } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
@@ -50,6 +51,11 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     return new TimeoutError('connect', SOCKS_TIMEOUT_MS, where, via)
   const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
   if (proxied) return proxied
+  if (outOfDescriptors(error)) {
+    // Local, whatever the call: a socket or a part file (see `outOfDescriptors`).
+    const message = `cannot open a connection or a file for ${where}: too many open files (${code}); raise \`ulimit -n\` or lower --concurrency`
+    return new ImgpullError('network', message, { cause: error, retryable: true })
+  }
   if (DNS_PERMANENT.has(code)) {
     return new ImgpullError('dns', `host not found for ${where}`, { cause: error })
   }

@@ -43,6 +43,11 @@ export interface FailureFacts {
    * alike. Its retries wait at least half of each window (see `REFUSED_LEAST`).
    */
   refused?: boolean
+  /**
+   * The attempt failed for want of a file descriptor (see `outOfDescriptors`): how many times in a
+   * row the job has now. The machine's fault, not the host's: not held against `--retries`.
+   */
+  outOfDescriptors?: number
   /** In [0, 1), for the backoff's jitter; injectable so tests are exact. */
   random?: number
 }
@@ -87,6 +92,13 @@ export type FailureAction =
 
 export function onFailure(f: FailureFacts): FailureAction {
   if (!f.retryable || f.outOfTime || f.stopping) return { do: 'fail' }
+  if (f.outOfDescriptors) {
+    // Waits that grow to 4 s: long enough for transfers to finish and idle keep-alive
+    // connections to close (10 s at most), short enough not to idle once they have.
+    const delay = retryDelay({ retry: Math.min(f.outOfDescriptors, 4), maxRetryAfter: 0, random: f.random })
+    if (f.timeLeft !== undefined && delay >= f.timeLeft) return { do: 'fail' }
+    return { do: 'retry', delay, pauseHost: false }
+  }
   if (f.askedTooLongBefore && outlasts(f.retryAfter, f.maxRetryAfter, f.timeLeft ?? Number.POSITIVE_INFINITY))
     return { do: 'fail', giveUpHost: { ms: f.retryAfter! } }
   const refused = f.status === 429 || f.status === 503
@@ -165,6 +177,21 @@ export function refusesRange(f: { code: string; status?: number; resumed: boolea
   if (f.status !== undefined) return f.status >= 500 && f.status !== 503
   return f.code === 'network' || f.code === 'timeout' || f.code === 'truncated'
 }
+
+/** A process (EMFILE, `ulimit -n`) or a system (ENFILE) with no file descriptor left. */
+const NO_DESCRIPTORS = new Set(['EMFILE', 'ENFILE'])
+
+/**
+ * Whether `error` (a transfer's, or the typed error a transfer thread made of it) is a socket or a part file that could not be
+ * opened for want of a file descriptor: a run over many hosts keeps an idle keep-alive connection
+ * to each for seconds after its last file, and with `ulimit -n` at 1,024 a list of 4,000 hosts
+ * met it. The machine's limit, not the host's fault nor the network's: the attempt is free and
+ * tried again after a wait (see `onFailure`), as descriptors come free when transfers end and
+ * idle connections close.
+ */
+export const outOfDescriptors = (error: unknown): boolean =>
+  NO_DESCRIPTORS.has(errorCode(error)) ||
+  NO_DESCRIPTORS.has(errorCode((error as { cause?: unknown } | null)?.cause))
 
 /** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
 export const closedOrReset = (error: unknown): boolean => {

@@ -223,6 +223,13 @@ export class Scheduler<T> {
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
+  /**
+   * Transfers the run starts at once: `concurrency`, or fewer since the machine ran out of file
+   * descriptors (see `outOfDescriptors`), grown back by one a clean answer.
+   */
+  #limit: number
+  /** When `#limit` was last cut (performance.now()): the failures of one shortage cut it once. */
+  #cutAt = Number.NEGATIVE_INFINITY
   /** Per-host limit a host starts at, the most it may grow to, and whether it grows on its own. */
   readonly #start: number
   readonly #max: number
@@ -251,6 +258,7 @@ export class Scheduler<T> {
     onDrop?: (task: T) => void
   }) {
     this.#concurrency = options.concurrency
+    this.#limit = options.concurrency
     this.#adaptive = options.perHost === 'auto'
     this.#start = options.perHost === 'auto' ? (options.autoStart ?? 16) : options.perHost
     this.#max = options.perHost === 'auto' ? (options.autoMax ?? 128) : options.perHost
@@ -305,6 +313,19 @@ export class Scheduler<T> {
   }
 
   /**
+   * A transfer found no file descriptor free (see `outOfDescriptors`): the run holds more sockets
+   * and part files than `ulimit -n` allows. Halve what it starts at once, from what was running,
+   * once a second at most (the transfers of one shortage fail together); each clean answer gives
+   * one back. Hosts are not to blame: their limits stay.
+   */
+  shortOfDescriptors(): void {
+    const now = performance.now()
+    if (now - this.#cutAt < 1000) return
+    this.#cutAt = now
+    this.#limit = Math.max(1, Math.floor(Math.min(this.#limit, this.#active) / 2))
+  }
+
+  /**
    * The host answered cleanly (its time to first byte, ms): grow its limit towards the maximum,
    * when the limit was what held it: with fewer transfers running than it allows (too little work
    * left, the global limit, or other processes' share held by the gate), a clean answer shows
@@ -312,6 +333,7 @@ export class Scheduler<T> {
    * answering task still runs.
    */
   success(host: string, ttfb?: number): void {
+    if (this.#limit < this.#concurrency) this.#limit++
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
@@ -499,7 +521,7 @@ export class Scheduler<T> {
   /** Give free slots to the tasks redirected here first: they are under way already. */
   #serveHops(state: Host<T>): void {
     if (state.hops.length === 0) return
-    while (state.hops.length > 0 && this.#open(state) && this.#active < this.#concurrency) {
+    while (state.hops.length > 0 && this.#open(state) && this.#active < this.#limit) {
       state.active++
       this.#active++
       state.hops.shift()!.grant(true)
@@ -519,7 +541,7 @@ export class Scheduler<T> {
 
   #pump(): void {
     for (const state of this.#hopping) this.#serveHops(state)
-    while (this.#active < this.#concurrency && this.#ready.size > 0) {
+    while (this.#active < this.#limit && this.#ready.size > 0) {
       const host = this.#ready.values().next().value as string
       const state = this.#hosts.get(host)!
       const task = state.queue.shift() as T

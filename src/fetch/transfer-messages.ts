@@ -1,4 +1,4 @@
-import { HTTPError, ImgpullError, TimeoutError, type TimeoutPhase } from '../errors.js'
+import { errorCode, HTTPError, ImgpullError, TimeoutError, type TimeoutPhase } from '../errors.js'
 import type { Job, Validators } from '../types.js'
 import type { Downloaded } from './download.js'
 
@@ -49,6 +49,8 @@ export type SerializedError =
       resumed: boolean
       refused: boolean
       message: string
+      /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
+      cause?: string
     }
   | { kind: 'local'; code: string; path?: string; message: string }
 
@@ -80,6 +82,7 @@ export function serializeError(error: unknown): SerializedError {
       resumed: error.resumed,
       refused: error.refused,
       message: error.message,
+      cause: errorCode(error.cause) || undefined,
     }
   }
   const e = error as { code?: string; path?: string; message?: string }
@@ -96,6 +99,7 @@ export function deserializeError(s: SerializedError): Error {
       pressure: s.pressure,
       resumed: s.resumed,
       refused: s.refused,
+      ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
   error.message = s.message

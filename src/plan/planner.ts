@@ -27,6 +27,8 @@ export interface Task {
   attempts: number
   /** Attempts cut after they moved a resumable file forward: not held against `--retries` (see `progressFree`). */
   freeAttempts?: number
+  /** Attempts that found no file descriptor free: not held against `--retries` (see `outOfDescriptors`). */
+  descriptorWaits?: number
   /**
    * The current attempt's bodies (see `DownloadContext.onBody`): where in the file the first began,
    * and whether any began at byte 0 (the file anew, not a continuation).

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { onFailure } from '../src/fetch/retry-policy.js'
+import { CLI, cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+// hunt50 D1: a list where every URL is another host keeps an idle keep-alive connection to each
+// for seconds after its file; under `ulimit -n` the run ran out of file descriptors and failed
+// files as `network` (connect EMFILE, or EMFILE opening a part file), each after its retries.
+
+let dir: string
+const servers: Server[] = []
+let requests = 0
+const bodyOf = (path: string) => makeImage(path, 5_000)
+
+before(async () => {
+  dir = await tempDir()
+  // 100 origins on loopback, one port each; the run's own process holds the descriptors.
+  for (let i = 0; i < 100; i++) {
+    const server = createServer((req, res) => {
+      requests++
+      const body = bodyOf(req.url ?? '/')
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server)
+  }
+})
+
+after(async () => {
+  for (const server of servers) server.closeAllConnections()
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  await cleanup(dir)
+})
+
+/** The built CLI under `ulimit -n limit` (soft and hard: Node raises a soft limit to the hard one). */
+function runLimited(limit: number, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    'bash',
+    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, CLI, ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })))
+}
+
+test('out of file descriptors (ulimit -n): the run slows down and keeps every file, no attempt spent', async () => {
+  const urls = servers.map((s, i) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/f${i}.jpg`)
+  const list = join(dir, 'hosts.txt')
+  await writeFile(list, `${urls.join('\n')}\n`)
+  const out = join(dir, 'out')
+  const run = await runLimited(80, [list, '-o', out, '--no-report', '--retries', '1'])
+  assert.equal(run.code, 0, run.stderr)
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+  assert.equal(manifest.length, urls.length)
+  for (const [i, row] of manifest.entries()) {
+    assert.equal(row.status, 'ok', row.message)
+    assert.deepEqual(await readFile(join(out, row.path)), bodyOf(new URL(row.url).pathname), `file ${i}`)
+  }
+  assert.ok(requests >= urls.length)
+})
+
+test('onFailure: a want of file descriptors is retried after a growing wait, whatever the retries, while time is left', () => {
+  const facts = {
+    code: 'network',
+    retryable: true,
+    outOfTime: false,
+    attempts: 1,
+    retries: 0,
+    stopping: false,
+    maxRetryAfter: 60_000,
+    random: 0.5,
+  }
+  assert.deepEqual(onFailure({ ...facts, outOfDescriptors: 1 }), {
+    do: 'retry',
+    delay: 250,
+    pauseHost: false,
+  })
+  assert.deepEqual(onFailure({ ...facts, outOfDescriptors: 3 }), {
+    do: 'retry',
+    delay: 1_000,
+    pauseHost: false,
+  })
+  assert.deepEqual(onFailure({ ...facts, outOfDescriptors: 9 }), {
+    do: 'retry',
+    delay: 2_000,
+    pauseHost: false,
+  })
+  assert.deepEqual(onFailure({ ...facts, outOfDescriptors: 9, timeLeft: 1_000 }), { do: 'fail' })
+  assert.deepEqual(onFailure({ ...facts, outOfDescriptors: 1, stopping: true }), { do: 'fail' })
+  assert.deepEqual(onFailure(facts), { do: 'fail' }, 'anything else: --retries 0 is one attempt')
+})
