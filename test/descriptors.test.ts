@@ -70,7 +70,9 @@ test('out of file descriptors (ulimit -n): the run slows down and keeps every fi
     assert.equal(row.status, 'ok', row.message)
     assert.deepEqual(await readFile(join(out, row.path)), bodyOf(new URL(row.url).pathname), `file ${i}`)
   }
-  assert.ok(requests >= urls.length)
+  // hunt50 D2: the part file is opened once the answer is in hand; failing there threw the answer
+  // away and asked again (about 4 requests a file). A connect that fails sends nothing.
+  assert.ok(requests <= urls.length + 10, `${requests} requests for ${urls.length} files`)
 })
 
 test('onFailure: a want of file descriptors is retried after a growing wait, whatever the retries, while time is left', () => {

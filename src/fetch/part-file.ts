@@ -23,13 +23,28 @@ const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = constants
 const FRESH = O_WRONLY | O_CREAT | O_TRUNC | NO_FOLLOW
 const GO_ON = O_RDWR | NO_FOLLOW
 
+/**
+ * Waits, in ms, before opening a part file again when no file descriptor was free (EMFILE, ENFILE:
+ * `ulimit -n` reached, most often by idle keep-alive connections to many hosts, which close within
+ * seconds): 4.5 s in all, within the default `--idle-timeout`. The answer is in hand by then (the
+ * part file is opened at the body's first write): failing there threw away an answer the host had
+ * served, and asked for it again (hunt50 D2).
+ */
+const OPEN_WAITS = [50, 100, 200, 400, 800, 1000, 1000, 1000]
+
+const noDescriptor = (error: NodeJS.ErrnoException | null) =>
+  error?.code === 'EMFILE' || error?.code === 'ENFILE'
+
 /** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */
 function openPart(
   path: string,
   fresh: boolean,
   done: (error: NodeJS.ErrnoException | null, fd: number) => void,
+  tried = 0,
 ) {
   openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
+    if (noDescriptor(error) && tried < OPEN_WAITS.length)
+      return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
   })
@@ -37,12 +52,19 @@ function openPart(
 
 /** `openPart` as a FileHandle. */
 async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle> {
-  try {
-    return await open(path, fresh ? FRESH : GO_ON)
-  } catch (error) {
-    if (!fresh || (error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
-    await unlink(path)
-    return open(path, FRESH | O_EXCL)
+  for (let tried = 0; ; tried++) {
+    try {
+      return await open(path, fresh ? FRESH : GO_ON)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (noDescriptor(error as NodeJS.ErrnoException) && tried < OPEN_WAITS.length) {
+        await new Promise((resolve) => setTimeout(resolve, OPEN_WAITS[tried]))
+        continue
+      }
+      if (!fresh || code !== 'ELOOP') throw error
+      await unlink(path)
+      return open(path, FRESH | O_EXCL)
+    }
   }
 }
 
