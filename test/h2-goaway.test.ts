@@ -203,3 +203,41 @@ test('a stream refused before the server’s SETTINGS came (a limit of 0, raised
     await new Promise((resolve) => server.close(resolve))
   }
 })
+
+test('a GOAWAY with an error code: streams above its last-stream-id, never processed, are sent again at once', async () => {
+  // hunt50 D3: ENHANCE_YOUR_CALM, as a server's rapid-reset guard sends it. Node failed every
+  // stream with the session's error, those the server says it never processed too: each a failed
+  // attempt (RFC 9113 §6.8: safe to send again, as if never created).
+  let first: ServerHttp2Session | undefined
+  const server = await slowServer(
+    4,
+    (session) => session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, 1),
+    (session, id) => {
+      first ??= session
+      return session !== first || id === 1
+    },
+  )
+  try {
+    const names = ['a', 'b', 'c', 'd']
+    const results = await run(
+      names.map((n) => `${server.origin}/${n}.jpg`),
+      { out: join(dir, 'calm') },
+    )
+    const byName = new Map(results.map((r) => [r.job.url.split('/').pop(), r]))
+    // Stream 1 was processed and cut: a failed attempt, and --retries 0 allows no other.
+    assert.equal(byName.get('a.jpg')?.status, 'failed')
+    assert.deepEqual(
+      ['b', 'c', 'd'].map((n) => [byName.get(`${n}.jpg`)?.status, byName.get(`${n}.jpg`)?.attempts]),
+      [
+        ['ok', 1],
+        ['ok', 1],
+        ['ok', 1],
+      ],
+    )
+    for (const n of ['b', 'c', 'd'])
+      assert.deepEqual(await readFile(join(dir, 'calm', `${n}.jpg`)), bodyOf(`${n}.jpg`))
+    assert.deepEqual(server.streams, [4, 3], 'the three never processed went again on a new connection')
+  } finally {
+    await server.close()
+  }
+})

@@ -214,8 +214,10 @@ function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrai
   const theirs = session.listeners('goaway') as ((...args: unknown[]) => void)[]
   if (theirs.length === 0) return
   session.removeAllListeners('goaway')
+  const streams = trackStreams(session)
   session.on('goaway', (code: number, ...rest: unknown[]) => {
     if (code !== http2.constants.NGHTTP2_NO_ERROR || session.destroyed) {
+      if (typeof rest[0] === 'number') refuseAbove(streams, rest[0])
       for (const listener of theirs) listener.call(session, code, ...rest)
       return
     }
@@ -226,6 +228,35 @@ function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrai
     })
     onDrain?.()
   })
+}
+
+/** The streams `session` has open, as undici opens them (`session.request`). */
+function trackStreams(session: http2.ClientHttp2Session): Set<http2.ClientHttp2Stream> {
+  const streams = new Set<http2.ClientHttp2Stream>()
+  const request = session.request
+  session.request = function (this: http2.ClientHttp2Session, ...args: Parameters<typeof request>) {
+    const stream = request.apply(this, args)
+    streams.add(stream)
+    stream.once('close', () => streams.delete(stream))
+    return stream
+  } as typeof request
+  return streams
+}
+
+/**
+ * A GOAWAY with an error code (ENHANCE_YOUR_CALM from a server's rapid-reset guard, INTERNAL_ERROR)
+ * ends the session at once, and Node fails every stream with the same session error: those the
+ * server never processed too, above its last-stream-id (or not yet sent), which RFC 9113 §6.8 and
+ * §8.7 call safe to send again, as if never created. Each was a failed attempt (with `--retries
+ * 0`, a failed file). Failed first as refused (REFUSED_STREAM, see http2-errors.ts
+ * `isRefusedStream`), they are sent again at once, as curl and browsers do.
+ */
+function refuseAbove(streams: Set<http2.ClientHttp2Stream>, lastStreamId: number): void {
+  for (const stream of streams) {
+    if (stream.id !== undefined && stream.id <= lastStreamId) continue
+    const refused = new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM')
+    stream.destroy(Object.assign(refused, { code: 'ERR_HTTP2_STREAM_ERROR' }))
+  }
 }
 
 interface Settings {
