@@ -5,7 +5,7 @@ import { constants, createSecureServer, type ServerHttp2Session } from 'node:htt
 import type { AddressInfo, Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { isRefusedStream } from '../src/fetch/http2-errors.js'
+import { http2Cut, isRefusedStream } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -240,4 +240,42 @@ test('a GOAWAY with an error code: streams above its last-stream-id, never proce
   } finally {
     await server.close()
   }
+})
+
+test('an HTTP/2 body cut by a stream reset says so, not "connection closed" (hunt50 D4)', async () => {
+  // END_STREAM short of the Content-Length: nghttp2 resets the stream (PROTOCOL_ERROR) while the
+  // connection goes on serving.
+  const server = createSecureServer(tlsPair(certs.good))
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    const body = bodyOf(String(headers[':path']).slice(1))
+    stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length + 100 })
+    stream.end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    const [result] = await run([`${origin}/short.jpg`], { out: join(dir, 'short') })
+    assert.equal(result.error, 'truncated')
+    const size = bodyOf('short.jpg').length
+    assert.equal(
+      result.message,
+      `${origin}/short.jpg: the HTTP/2 stream was reset (PROTOCOL_ERROR) after ${size} of ${size + 100} bytes`,
+    )
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
+test('http2Cut: a stream reset and a GOAWAY in words, nothing for a connection closed', () => {
+  const streamError = Object.assign(new Error('Stream closed with error code NGHTTP2_PROTOCOL_ERROR'), {
+    code: 'ERR_HTTP2_STREAM_ERROR',
+  })
+  const sessionError = Object.assign(new Error('Session closed with error code 11'), {
+    code: 'ERR_HTTP2_SESSION_ERROR',
+  })
+  const closed = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })
+  assert.equal(http2Cut(streamError), 'the HTTP/2 stream was reset (PROTOCOL_ERROR)')
+  assert.equal(http2Cut(sessionError), 'the HTTP/2 connection was ended (GOAWAY ENHANCE_YOUR_CALM)')
+  assert.equal(http2Cut(closed), undefined)
 })

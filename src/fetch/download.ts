@@ -16,7 +16,7 @@ import { atDoor, atHop, nothingResumed } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
-import { isRefusedStream } from './http2-errors.js'
+import { http2Cut, isRefusedStream } from './http2-errors.js'
 import {
   chunkedLast,
   type Decision,
@@ -815,7 +815,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
       throw new ImgpullError(
         'truncated',
-        `${shown}: connection closed after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
+        `${shown}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }

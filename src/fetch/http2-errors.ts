@@ -64,3 +64,37 @@ export const REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM
 export const isRefusedStream = (error: unknown): boolean =>
   (error as { code?: string } | undefined)?.code === 'ERR_HTTP2_STREAM_ERROR' &&
   http2ErrorCode(error) === REFUSED_STREAM
+
+/**
+ * How an HTTP/2 answer was cut, in words, or `undefined` when HTTP/2 did not cut it (a connection
+ * closed or reset under it): its stream reset (`the HTTP/2 stream was reset (PROTOCOL_ERROR)`:
+ * nghttp2 resets a stream whose DATA runs past or stops short of its Content-Length), or its
+ * connection ended with an error (GOAWAY). Node does not say which side reset a stream, so the
+ * words blame neither. "connection closed", said of those, sent one looking at the network.
+ */
+export function http2Cut(error: unknown): string | undefined {
+  const code = http2ErrorCode(error)
+  if (code === undefined) return undefined
+  const name = NAMES[code] ?? `error code ${code}`
+  return (error as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR'
+    ? `the HTTP/2 stream was reset (${name})`
+    : `the HTTP/2 connection was ended (GOAWAY ${name})`
+}
+
+/** RFC 9113 §7's names of the HTTP/2 error codes, by number. */
+const NAMES = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+]
