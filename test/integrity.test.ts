@@ -245,6 +245,42 @@ test('a request that dies on a reused keep-alive connection is sent again at onc
     await dropping.close()
   }
 })
+test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=2), as curl reuses it', async () => {
+  // undici drops a connection when the server's hint less its margin (2 s by default) leaves
+  // nothing: a server saying timeout=1 or 2 got a new connection, and a TLS handshake, per file.
+  const body = makeImage('ka', 300, 'png')
+  for (const hint of [1, 2]) {
+    let connections = 0
+    const server = createHttpServer((_, res) => {
+      res.writeHead(200, {
+        'Content-Type': 'image/png',
+        'Content-Length': body.length,
+        'Keep-Alive': `timeout=${hint}`,
+      })
+      res.end(body)
+    })
+    server.keepAliveTimeout = hint * 1000
+    server.on('connection', () => connections++)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const urls = Array.from({ length: 12 }, (_, i) => `${origin}/ka-${hint}-${i}.png`)
+      const { results } = await get(urls, { concurrency: 1, perHost: 1 })
+      assert.ok(
+        results.every((r) => r.status === 'ok'),
+        results.map((r) => r.message).join('; '),
+      )
+      assert.ok(
+        connections <= 2,
+        `timeout=${hint}: ${connections} connections for 12 files one after another`,
+      )
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+})
+
 test('a fresh connection reset before the answer is a failed attempt, retried with backoff, never replayed at once', async () => {
   // One connection per attempt, whether the reset comes before any byte of the answer or in its
   // status line: only a reused keep-alive connection may have been closed as we sent.
