@@ -28,7 +28,7 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
       ...those.agent,
       connect: those.tls,
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
-      factory: originFactory(http2),
+      factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])
     return plan ? (new ProxyRouter(direct, plan, those) as unknown as Dispatcher) : direct
   }
@@ -59,5 +59,6 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     },
     http2: options.http2,
+    concurrency: options.concurrency,
   }
 }

@@ -11,6 +11,8 @@ export interface ConnectionSettings {
   /** TLS settings towards image hosts (and towards an https:// proxy). */
   tls: Record<string, unknown>
   http2: boolean
+  /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
+  concurrency: number
 }
 
 interface Waiting {
@@ -108,7 +110,7 @@ export class ProxyRouter extends EventEmitter {
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
       requestTls: { ...tls, allowH2: http2 },
       proxyTls: tls,
-      factory: tunnelsFailOnce(originFactory(http2)),
+      factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
