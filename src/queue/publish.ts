@@ -68,21 +68,40 @@ export function isPublished(paths: ShardPaths, format: OutputFormat): boolean {
   return format === 'files' ? existsSync(paths.folder) : existsSync(paths.dataset.at(-1)!.to)
 }
 
-/** The counts a worker wrote before publishing the shard, if it did. */
-export async function readCounts(paths: ShardPaths): Promise<ShardCounts | undefined> {
-  try {
-    return JSON.parse(await readFile(paths.counts, 'utf8')) as ShardCounts
-  } catch {
-    return undefined
+/**
+ * The counts of a files shard, inside its folder: written into the staged folder, they are
+ * published by the one rename that publishes the shard, and never by a worker that lost it.
+ */
+const folderCounts = (folder: string) => join(folder, WORK_DIR, 'queue-shard.json')
+
+/** The counts the worker that published the shard wrote, if it did. */
+export async function readCounts(
+  paths: ShardPaths,
+  format: OutputFormat = 'files',
+): Promise<ShardCounts | undefined> {
+  for (const file of format === 'files' ? [folderCounts(paths.folder), paths.counts] : [paths.counts]) {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as ShardCounts
+    } catch {}
   }
+  return undefined
+}
+
+/** Write `counts` to `file` whole: under a name of its own, then renamed into place. */
+async function writeCounts(file: string, counts: ShardCounts): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, `${JSON.stringify(counts)}\n`)
+  await rename(tmp, file)
 }
 
 /**
- * Put a finished shard's outputs in the output folder, atomically: files output renames the
- * shard's whole folder into place (one rename: the folder is there whole or not at all; if another
- * worker published it first, this copy is removed and `false` returned); WebDataset output links
- * each file of the shard under a temporary name and renames it into place, the tar last, then
- * removes the shard's work folder. The counts are written first, so a worker that dies between
+ * Put a finished shard's outputs in the output folder, atomically, and its counts beside them;
+ * returns `false` when another worker had published the shard first (a worker that lost its lock
+ * and finished late): its copy is removed, and neither its outputs nor its counts replace the
+ * published ones. Files output renames the shard's whole folder into place, its counts inside (one
+ * rename: the folder is there whole or not at all). WebDataset output links each file of the
+ * shard under a temporary name and renames it into place, the tar last (it marks a published
+ * shard), then removes the shard's work folder; its counts go first, so a worker that dies between
  * publishing and telling the queue leaves a shard the next one completes without fetching.
  */
 export async function publish(
@@ -90,20 +109,27 @@ export async function publish(
   format: OutputFormat,
   counts: ShardCounts,
 ): Promise<boolean> {
-  const tmp = `${paths.counts}.${process.pid}.tmp`
-  await writeFile(tmp, `${JSON.stringify(counts)}\n`)
-  await rename(tmp, paths.counts)
+  const lost = async () => {
+    await rm(paths.staging, { recursive: true, force: true })
+    return false
+  }
   if (format === 'files') {
+    await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
+    await writeCounts(folderCounts(paths.staging), counts)
     try {
       await rename(paths.staging, paths.folder)
-      return true
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
-      await rm(paths.staging, { recursive: true, force: true })
-      return false
+      return lost()
     }
+    // The copy beside the others' (what the README names); the one in the folder is the truth.
+    await writeCounts(paths.counts, counts)
+    return true
   }
+  // A late worker renamed its files over the published shard's, and its counts over theirs.
+  if (isPublished(paths, format)) return lost()
+  await writeCounts(paths.counts, counts)
   for (const { from, to } of paths.dataset) {
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
     await removeStaleTemporaries(to)

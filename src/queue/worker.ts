@@ -239,7 +239,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     say({ type: 'shard', shard: data.shard, rows, attempt: job.attemptsMade + 1 })
     if (isPublished(paths, format)) {
       // Published by a worker that died before telling the queue: done, nothing to fetch.
-      const counts = { ...((await readCounts(paths)) ?? emptyCounts(rows, id)), alreadyPublished: true }
+      const counts = {
+        ...((await readCounts(paths, format)) ?? emptyCounts(rows, id)),
+        alreadyPublished: true,
+      }
       await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
       summary.shards++
       say({ type: 'done', shard: data.shard, counts })
@@ -331,12 +334,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       throw new Error(message)
     }
     counts.ms = Math.round(performance.now() - t0)
-    const fresh = await publish(paths, format, counts)
-    if (!fresh) counts.alreadyPublished = true
-    await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
+    // A worker that lost the shard to another tells the published shard's counts, not its own.
+    const done = (await publish(paths, format, counts))
+      ? counts
+      : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
+    await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(done))
     summary.shards++
-    say({ type: 'done', shard: data.shard, counts })
-    return counts
+    say({ type: 'done', shard: data.shard, counts: done })
+    return done
   }
 
   const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
