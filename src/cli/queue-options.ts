@@ -7,7 +7,7 @@ export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
 export function addQueueOptions(command: Command, queueRequired = true): Command {
   command.option(
     '--redis <url>',
-    'Redis holding the queue, e.g. redis://host:6379 (default: $IMGPULL_REDIS, else redis://127.0.0.1:6379)',
+    'Redis holding the queue, e.g. redis://host:6379 or a Unix socket /run/redis/redis.sock (default: $IMGPULL_REDIS, else redis://127.0.0.1:6379)',
   )
   return queueRequired
     ? command.requiredOption('--queue <name>', 'queue name: letters, digits, . _ - (no :)')

@@ -8,8 +8,11 @@ export class QueueError extends ImgpullError {
   override name = 'QueueError'
 }
 
-/** A Redis URL as shown in messages: any password replaced by `***`. */
+/** A Redis address as shown in messages: any password replaced by `***`. */
 export function shownRedis(url: string): string {
+  // A Unix socket's (`unix://:pw@/path`, `/path?password=pw`): no host for URL to parse.
+  if (/^(?:\.{0,2}\/|unix:|redis\+unix:|redis-socket:)/i.test(url))
+    return url.replace(/^([^:/]+:\/\/[^:@/]*:)[^@/]*@/, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***')
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'

@@ -17,33 +17,28 @@ export const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000)
  * BullMQ's workers require).
  */
 export async function openRedis(url: string): Promise<Redis> {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new QueueError('redis-url', `'${url}' is not a Redis URL: give one like redis://host:6379`)
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
-    throw new QueueError(
-      'redis-url',
-      `'${shownRedis(url)}' is not a Redis URL: give one like redis://host:6379`,
-    )
-  // The path names the database (a number; ioredis would send SELECT NaN, and its refusal came
-  // later, as a stack trace).
-  const db = parsed.pathname.replace(/^\//, '')
-  if (db !== '' && !/^\d+$/.test(db))
-    throw new QueueError(
-      'redis-url',
-      `'${shownRedis(url)}' names database '${decodeURIComponent(db)}': a Redis database is a number (redis://host:6379/0)`,
-    )
+  const address = redisAddress(url)
+  if (typeof address === 'string') throw new QueueError('redis-url', address)
+  const { db } = address
   let first = true
-  const client = new Redis(url, {
+  const options = {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT,
     maxRetriesPerRequest: null,
     // Until the first connection, a failure is an answer (the command says so and stops).
-    retryStrategy: (attempt) => (first ? null : reconnectDelay(attempt)),
-  })
+    retryStrategy: (attempt: number) => (first ? null : reconnectDelay(attempt)),
+  }
+  const client =
+    address.kind === 'unix'
+      ? // The database in the options too: ioredis selects it again after each reconnection.
+        new Redis({
+          ...options,
+          path: address.path,
+          username: address.username,
+          password: address.password,
+          db: db === undefined ? undefined : Number(db),
+        })
+      : new Redis(url, options)
   // Errors surface through commands; without a listener ioredis would print each reconnection.
   let lastError: unknown
   client.on('error', (error) => {
@@ -54,7 +49,7 @@ export async function openRedis(url: string): Promise<Redis> {
     first = false
     // ioredis selects the URL's database after `connect` resolves, and a refusal (an index out of
     // range) only reaches the error listener: selected again here, it is this command's answer.
-    if (db !== '') await client.select(Number(db))
+    if (db !== undefined) await client.select(Number(db))
     await checkRedis(client, url)
     return client
   } catch (error) {
@@ -73,7 +68,7 @@ export async function openRedis(url: string): Promise<Redis> {
     if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(String(why))) {
       throw new QueueError(
         'redis-auth',
-        `Redis at ${shownRedis(url)} refused the credentials (${why}): give them as redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379)`,
+        `Redis at ${shownRedis(url)} refused the credentials (${why}): give them as ${address.kind === 'unix' ? `unix://:PASSWORD@${address.path} (or unix://USER:PASSWORD@${address.path})` : 'redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379)'}`,
         { cause: error },
       )
     }
@@ -87,10 +82,86 @@ export async function openRedis(url: string): Promise<Redis> {
       )
     throw new QueueError(
       'redis-unreachable',
-      `cannot reach Redis at ${shownRedis(url)} (${why}): is redis-server running there, and the address right?${tlsHint(parsed.protocol, String(why))}`,
+      `cannot reach Redis at ${shownRedis(url)} (${why}): ${unreachableHint(address, String(why))}`,
       { cause: error },
     )
   }
+}
+
+/** Schemes of a Unix socket address, as other Redis clients write them (redis-py, node-redis, Predis, Lettuce). */
+const UNIX_SCHEMES = /^(?:unix|redis\+unix|redis-socket):/i
+
+/** Where `--redis` points: a TCP URL for ioredis as it is, or a Unix socket (ioredis' `path`). */
+export type RedisAddress =
+  | { kind: 'tcp'; url: string; protocol: string; db?: string }
+  | { kind: 'unix'; path: string; db?: string; username?: string; password?: string }
+
+/**
+ * Read a `--redis` address: `redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS, or
+ * a Unix socket as the other clients take it: a path (`/run/redis/redis.sock`, as ioredis and
+ * `redis-cli -s`), `unix:///path` or `unix:/path` (redis-py, node-redis, Predis), `redis+unix://`
+ * and `redis-socket://` (Perl's, Lettuce's), each with `[user[:password]@]` before the path and
+ * `?db=N&password=...` after it. Returns the address, or the problem in words. Pure.
+ */
+export function redisAddress(text: string): RedisAddress | string {
+  const usage = 'give one like redis://host:6379, or a Unix socket as /run/redis/redis.sock'
+  /** The database a URL names, as `{ db }`, or the problem. */
+  const database = (value: string | null, shown: string): { db?: string } | string =>
+    value === null || value === ''
+      ? {}
+      : /^\d+$/.test(value)
+        ? { db: value }
+        : `'${shown}' names database '${value}': a Redis database is a number (redis://host:6379/0)`
+  const decoded = (value: string | null | undefined) =>
+    value === undefined || value === null || value === '' ? undefined : decodeURIComponent(value)
+  const unix =
+    /^(\.{0,2}\/[^?]*)(?:\?(.*))?$/.exec(text) ??
+    (UNIX_SCHEMES.test(text)
+      ? /^[^:]+:(?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?)?(\/[^?]*)(?:\?(.*))?$/.exec(text)
+      : undefined)
+  if (UNIX_SCHEMES.test(text) && (!unix || /^\/*$/.test(unix.at(-2) ?? '')))
+    return `'${shownRedis(text)}' names no socket: ${usage}`
+  if (unix) {
+    const [path, query, username, password] =
+      unix.length === 3 ? [unix[1], unix[2]] : [unix[3], unix[4], unix[1], unix[2]]
+    const params = new URLSearchParams(query ?? '')
+    const db = database(params.get('db'), shownRedis(text))
+    if (typeof db === 'string') return db
+    const user = decoded(username ?? params.get('username'))
+    const secret = decoded(password ?? params.get('password'))
+    return {
+      kind: 'unix',
+      path: decodeURIComponent(path),
+      ...db,
+      ...(user ? { username: user } : {}),
+      ...(secret ? { password: secret } : {}),
+    }
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    return `'${text}' is not a Redis URL: ${usage}`
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    return `'${shownRedis(text)}' is not a Redis URL: ${usage}`
+  // The path names the database (a number; ioredis would send SELECT NaN, and its refusal came
+  // later, as a stack trace).
+  const db = database(decodeURIComponent(parsed.pathname.replace(/^\//, '')), shownRedis(text))
+  if (typeof db === 'string') return db
+  return { kind: 'tcp', url: text, protocol: parsed.protocol, ...db }
+}
+
+/** What to say after "cannot reach Redis at ...", for an address that could not be reached. Pure. */
+export function unreachableHint(address: RedisAddress, why: string): string {
+  if (address.kind === 'unix') {
+    if (why === 'EACCES')
+      return `this user may not open the socket ${address.path} (its owner and mode: unixsocketperm in redis.conf; a user in its group may)`
+    if (why === 'ENOENT' || why === 'ECONNREFUSED')
+      return `is redis-server running with unixsocket ${address.path} (redis.conf), and the path right?`
+    return 'is redis-server running there, and the path right?'
+  }
+  return `is redis-server running there, and the address right?${tlsHint(address.protocol, why)}`
 }
 
 /**

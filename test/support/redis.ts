@@ -9,6 +9,8 @@ import { Redis } from 'ioredis'
 export interface RedisServer {
   readonly url: string
   readonly port: number
+  /** Its Unix socket, when started with `unixSocket` (mode 700: this user's only). */
+  readonly socket?: string
   /** A client for the test's own looks (closed by `stop`). */
   readonly client: Redis
   /**
@@ -38,6 +40,8 @@ export async function startRedis(
     maxmemoryPolicy?: string
     /** Take only TLS, with this certificate (`url` is then `rediss://`). */
     tls?: { cert: string; key: string }
+    /** Listen on a Unix socket too (`socket`), as Debian's redis.conf can set it up. */
+    unixSocket?: boolean
   } = {},
 ): Promise<RedisServer> {
   const port = await freePort()
@@ -58,6 +62,7 @@ export async function startRedis(
     dir,
     '--maxmemory-policy',
     options.maxmemoryPolicy ?? 'noeviction',
+    ...(options.unixSocket ? ['--unixsocket', join(dir, 'redis.sock'), '--unixsocketperm', '700'] : []),
   ]
   let child = await launch(args)
   const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`
@@ -66,6 +71,7 @@ export async function startRedis(
   return {
     url,
     port,
+    ...(options.unixSocket ? { socket: join(dir, 'redis.sock') } : {}),
     client,
     async restart(downMs = 500) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
