@@ -73,6 +73,12 @@ export interface Options {
   threads?: number
   /** Write `OUT/report.html` at the end of the run. @default true */
   report?: boolean
+  /**
+   * How messages name the ways of trying failures again: a plain rerun (the passing failures) and
+   * `--retry-failed` (all). A queue's workers pass enqueue's (a worker runs what it is given).
+   * @default `{ rerun: 'a rerun', retryFailed: '--retry-failed' }`
+   */
+  rerun?: { readonly rerun: string; readonly retryFailed: string }
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
   command?: string
   /**
@@ -162,6 +168,7 @@ export const defaults: ResolvedOptions = {
   threads: 0,
   report: true,
   command: '',
+  rerun: { rerun: 'a rerun', retryFailed: '--retry-failed' },
   transform: resolveTransformSpec(),
   ignoreRobotsTag: false,
   insecure: false,
@@ -224,6 +231,7 @@ const OPTION_NAMES = [
   'threads',
   'report',
   'command',
+  'rerun',
   'ignoreRobotsTag',
   'caCert',
   'insecure',

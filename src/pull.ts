@@ -508,6 +508,7 @@ class Engine {
         checkFields: !this.source.fields,
         journal: this.journal,
         retryFailed: this.options.retryFailed,
+        retryFailedWords: this.options.rerun.retryFailed,
         leftovers: this.leftovers,
         kept: this.dataset?.kept,
       })
@@ -712,7 +713,7 @@ class Engine {
   #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
     const givenUp = this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
     if (givenUp === undefined) return undefined
-    const why = `${givenUp.why}; a rerun tries it again`
+    const why = `${givenUp.why}; ${this.options.rerun.rerun} tries it again`
     const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
     const e = task.retriedFor ?? new ImgpullError(givenUp.code, `not tried: ${shown}`, { retryable: true })
     e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`

@@ -9,6 +9,7 @@ import type { ShardCounts } from '../src/queue/shard-data.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+import { hyparquetRows } from './support/shards.js'
 
 let redis: RedisServer
 let server: ImageServer
@@ -129,4 +130,109 @@ test('enqueue, worker and status over a Unix socket', async () => {
     (await runCli(['status', '--redis', redis.socket!, '--queue', 'sock', '--json'])).stdout,
   )
   assert.equal(status.images.ok, 6)
+})
+
+const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+/** Requests the server has seen for paths under `prefix`. */
+const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
+async function queueStatus(queue: string) {
+  return JSON.parse((await runCli(['status', ...q(queue), '--json'])).stdout)
+}
+
+test('enqueuing again re-opens the done shards with passing failures (--retry-failed: any failure); workers fetch only those again and publish the shard anew', async () => {
+  const urls = [
+    ...Array.from({ length: 4 }, (_, i) => server.url(`/again/${i}.jpg`)),
+    server.url('/again/busy.jpg?status=503&times=1'),
+    server.url('/again/gone.jpg?status=404'),
+  ]
+  const input = await list('again.txt', urls)
+  const out = join(dir, 'again-out')
+  const enqueue = async (...extra: string[]) => {
+    const r = await runCli(['enqueue', input, ...q('again'), '--shard-size', '3', '--retries', '0', ...extra])
+    assert.equal(r.code, 0, r.stderr)
+    return r.stderr
+  }
+  const work = async () => {
+    const r = await runCli(['worker', ...q('again'), '-o', out, '--exit-when-done'])
+    assert.equal(r.code, 0, r.stderr)
+  }
+  await enqueue()
+  await work()
+  const first = await shardManifests(out)
+  assert.equal(first.find((l) => l.url.includes('busy'))?.error, 'http-503')
+  const before = requested('/again/')
+  const keptBefore = await readFile(join(out, '00000', '0.jpg'))
+
+  // A plain enqueue again: the shard with the 503 (passing) is re-opened; the 404's shard is the same.
+  assert.match(
+    await enqueue(),
+    /2 already queued or done \(1 done re-opened to fetch their 1 failed image again\)/,
+  )
+  await work()
+  assert.equal(requested('/again/') - before, 1, 'only the 503 is fetched again')
+  const second = await shardManifests(out)
+  assert.equal(second.find((l) => l.url.includes('busy'))?.status, 'ok')
+  assert.equal(second.find((l) => l.url.includes('gone'))?.error, 'http-404')
+  assert.equal(second.filter((l) => l.status === 'ok').length, 5)
+  assert.deepEqual(await readFile(join(out, '00000', '0.jpg')), keptBefore)
+  const status = await queueStatus('again')
+  assert.equal(status.images.ok, 5)
+  assert.equal(status.images.failed, 1)
+  assert.deepEqual(status.images.errors, { 'http-404': 1 })
+  assert.equal(status.shards.done, 2)
+
+  // Nothing passing left: a plain enqueue re-opens nothing; --retry-failed re-opens the 404's shard.
+  assert.doesNotMatch(await enqueue(), /re-opened/)
+  assert.match(await enqueue('--retry-failed'), /1 done re-opened to fetch their 1 failed image again/)
+  const third = requested('/again/')
+  await work()
+  assert.equal(requested('/again/') - third, 1, 'only the 404 is fetched again')
+  assert.equal((await queueStatus('again')).images.failed, 1)
+})
+
+test('WebDataset: a re-opened shard is sealed again with its new sample, byte for byte as one local run that fetched it at once', async () => {
+  const header = 'url,caption'
+  const rows = Array.from({ length: 6 }, (_, i) =>
+    i === 4
+      ? `${server.url('/wds-again/busy.jpg?status=500&times=1')},busy`
+      : `${server.url(`/wds-again/${i}.jpg`)},photo ${i}`,
+  )
+  const input = join(dir, 'wds-again.csv')
+  await writeFile(input, `${header}\n${rows.join('\n')}\n`)
+  const shards = [
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '3',
+    '--caption-col',
+    'caption',
+    '--retries',
+    '0',
+  ]
+  const out = join(dir, 'wds-again-out')
+  const round = async () => {
+    const r = await runCli(['enqueue', input, ...q('wds-again'), ...shards])
+    assert.equal(r.code, 0, r.stderr)
+    const w = await runCli(['worker', ...q('wds-again'), '-o', out, '--exit-when-done'])
+    assert.equal(w.code, 0, w.stderr)
+    return r.stderr
+  }
+  await round()
+  assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'failed')
+  const untouched = await readFile(join(out, '00000.tar'))
+  assert.match(await round(), /1 done re-opened to fetch their 1 failed image again/)
+  assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'success')
+  assert.ok(
+    (await readFile(join(out, '00000.tar'))).equals(untouched),
+    'the shard with no failure is left alone',
+  )
+
+  const local = join(dir, 'wds-again-local')
+  const alone = await runCli([input, ...shards, '-o', local])
+  assert.equal(alone.code, 0, alone.stderr)
+  for (const f of ['00000.tar', '00001.tar', '00001.parquet'])
+    assert.ok((await readFile(join(out, f))).equals(await readFile(join(local, f))), `${f} differs`)
+  const status = await queueStatus('wds-again')
+  assert.equal(status.images.ok, 6)
+  assert.equal(status.images.failed, 0)
 })

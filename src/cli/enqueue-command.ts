@@ -31,6 +31,11 @@ export function addEnqueueCommand(program: Command): Command {
   const shardSize = command.options.find((o) => o.long === '--shard-size')
   if (shardSize)
     shardSize.description = 'rows a shard: one job, and one folder or one WebDataset tar of outputs'
+  // Here --retry-failed re-opens done shards, as a local rerun with it (see `reopens`).
+  const retry = command.options.find((o) => o.long === '--retry-failed')
+  if (retry)
+    retry.description =
+      'also re-open done shards whose images failed for good (404, not an image...); enqueuing again re-opens those with passing failures (timeouts, 5xx)'
   const json = command.options.find((o) => o.long === '--json')
   if (json) json.description = 'print what was enqueued as one JSON object on stdout'
   command
@@ -75,6 +80,7 @@ async function enqueueCommand(
       shardSize,
       table: tableFrom(o),
       inline: o.inline === true,
+      retryFailed: o.retryFailed === true,
       attempts: o.attempts as number,
       backoff: o.backoff as number,
       options: { ...run, transform: transformFrom(o) },
@@ -83,7 +89,7 @@ async function enqueueCommand(
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
-        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${result.retried ? ` (${n(result.retried)} of them failed, put back to try again)` : ''}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
       )
       process.stderr.write(
         result.mode === 'pointer'
@@ -97,4 +103,15 @@ async function enqueueCommand(
     process.stderr.write(`imgpull: ${error.message}\n`)
     return EXIT.usage
   }
+}
+
+/** What an enqueue put back of the shards the queue held, in words (` (1 of them failed, ...)`). */
+export function againWords(r: { retried: number; reopened: number; refetch: number }): string {
+  const parts: string[] = []
+  if (r.retried) parts.push(`${n(r.retried)} of them failed, put back to try again`)
+  if (r.reopened)
+    parts.push(
+      `${n(r.reopened)} done re-opened to fetch their ${n(r.refetch)} failed image${r.refetch === 1 ? '' : 's'} again`,
+    )
+  return parts.length ? ` (${parts.join('; ')})` : ''
 }

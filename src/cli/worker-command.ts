@@ -106,14 +106,14 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           return
         }
         if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(e.message)}`)
-        else if (e.type === 'redis') print(`imgpull: ${e.message}`)
+        else if (e.type === 'redis' || e.type === 'note') print(`imgpull: ${e.message}`)
         else if (o.quiet) return
         else if (e.type === 'empty') print(e.message)
         else if (e.type === 'started')
           print(`worker ${e.worker} on queue ${o.queue}: taking shards (Ctrl-C to stop)`)
         else if (e.type === 'shard')
           print(
-            `shard ${shardStem(e.shard)}: ${n(e.rows)} row${e.rows === 1 ? '' : 's'}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+            `shard ${shardStem(e.shard)}: ${n(e.rows)} row${e.rows === 1 ? '' : 's'}${e.round ? `, re-opened (round ${e.round}): its failed images again` : ''}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
           )
         else if (e.type === 'done') {
           const c = e.counts

@@ -59,6 +59,8 @@ export interface PlanContext {
   checkFields: boolean
   journal: Journal
   retryFailed: boolean
+  /** What tries a permanent failure again, in words. @default '--retry-failed' */
+  retryFailedWords?: string
   /** Part files left by an earlier run (names only). */
   leftovers: Set<string>
   /** Whether the output of an earlier `ok` is still there. @default its file, at its size */
@@ -86,9 +88,8 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
 }
 
 /** What an earlier run left: a result to report as it stands, from the journal. */
-function fromRecord(job: Job, r: JobRecord, status: Result['status']): Result {
-  const message =
-    r.message === undefined ? undefined : `${r.message} (earlier run; --retry-failed tries again)`
+function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '--retry-failed'): Result {
+  const message = r.message === undefined ? undefined : `${r.message} (earlier run; ${again} tries again)`
   return resultOf(job, status, { ...r, message }, true)
 }
 
@@ -213,7 +214,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     }
     if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
       journal.touch(key, job.meta)
-      return { kind: 'done', result: fromRecord(job, earlier, 'failed') }
+      return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
     }
   }
   if (ctx.checkFields) checkJobFields(ctx.template, job.fields)

@@ -3,14 +3,21 @@ import { inflateRawSync } from 'node:zlib'
 import { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
+import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
-import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem } from './keys.js'
+import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
 import { type PlannedShard, planShards } from './plan-shards.js'
 import { openRedis } from './redis.js'
-import { DATA_VERSION, type RunOptions, type ShardJobData, type ShardRows } from './shard-data.js'
+import {
+  DATA_VERSION,
+  type RunOptions,
+  type ShardCounts,
+  type ShardJobData,
+  type ShardRows,
+} from './shard-data.js'
 
 /** Options of `enqueue()`. */
 export interface EnqueueOptions {
@@ -30,6 +37,13 @@ export interface EnqueueOptions {
   attempts?: number
   /** First wait before a failed shard is tried again, ms; doubled each time. @default 30_000 */
   backoff?: number
+  /**
+   * Shards already done are re-opened for their failed images to be fetched again when they have
+   * failures a rerun tries again (timeouts, 5xx, cut bodies: see `reopens`); with `retryFailed`,
+   * when they have any failure (404s, not an image...), as a local run's `--retry-failed`.
+   * @default false
+   */
+  retryFailed?: boolean
   /** Where `-` reads from. @default process.stdin */
   stdin?: Readable
   /** Told after each batch of shards is added. */
@@ -55,6 +69,12 @@ export interface EnqueueResult {
    * input a worker could not read, a full disk) tries them again. Done shards stay done.
    */
   retried: number
+  /**
+   * Of `existing`, the done shards re-opened (see `EnqueueOptions.retryFailed`): waiting again, for
+   * workers to fetch their failed images again and publish them anew; `refetch`: those images.
+   */
+  reopened: number
+  refetch: number
   ms: number
 }
 
@@ -125,7 +145,11 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   const redis = await openRedis(options.redis)
   const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
-  const runOptions: RunOptions = { ...options.options, shardSize }
+  // `retryFailed` is what this enqueue re-opens (see `reopens`), not a shard's option: a queue's
+  // shards keep their first enqueue's options, and an enqueue with it was refused as "other options".
+  const { retryFailed: _retry, ...given } = options.options ?? {}
+  const runOptions: RunOptions = { ...given, shardSize }
+  const all = options.retryFailed === true
   const jobOptions = {
     attempts: options.attempts ?? 5,
     backoff: { type: 'exponential', delay: options.backoff ?? 30_000 },
@@ -136,6 +160,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   let added = 0
   let existing = 0
   let retried = 0
+  let reopened = 0
+  let refetch = 0
   let shards = 0
   let claimed = false
   try {
@@ -162,11 +188,9 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
           batch.filter((_, i) => exists[i]?.[1] !== 0),
           (s) => shardJobId(inputId, s.shard),
         )
-      const putBack = await retryFailed(
-        redis,
-        queue,
-        ids.filter((_, i) => exists[i]?.[1] !== 0),
-      )
+      const held = ids.filter((_, i) => exists[i]?.[1] !== 0)
+      const putBack = await retryFailed(redis, queue, held)
+      const opened = await reopenDone(redis, queue, options.queue, held, all)
       await queue.addBulk(
         fresh.map((s) => ({
           name: 'shard',
@@ -182,16 +206,18 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
           opts: { ...jobOptions, jobId: shardJobId(inputId, s.shard) },
         })),
       )
-      return { fresh: fresh.length, putBack }
+      return { fresh: fresh.length, putBack, opened }
     }
     const flush = async () => {
       if (batch.length === 0) return
       for (let cut = 0; ; cut++) {
         try {
-          const { fresh, putBack } = await addBatch()
+          const { fresh, putBack, opened } = await addBatch()
           existing += batch.length - fresh
           added += fresh
           retried += putBack
+          reopened += opened.shards
+          refetch += opened.images
           break
         } catch (error) {
           // ioredis sends single commands again once reconnected, but fails a pipeline or a
@@ -239,6 +265,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     added,
     existing,
     retried,
+    reopened,
+    refetch,
     ms: Math.round(performance.now() - started),
   }
 }
@@ -265,6 +293,59 @@ async function retryFailed(redis: Redis, queue: Queue, ids: readonly string[]): 
     }
   }
   return retried
+}
+
+/**
+ * How many of a done shard's failed images a retry round would fetch again: those a rerun tries
+ * again (`retriedOnRerun`: timeouts, 5xx, 429, cut bodies), or, with `all` (`--retry-failed`),
+ * every one. 0: the shard is left done. Pure.
+ */
+export function reopens(counts: Pick<ShardCounts, 'failed' | 'errors'> | undefined, all: boolean): number {
+  if (!counts || counts.failed === 0) return 0
+  if (all) return counts.failed
+  let passing = 0
+  for (const [code, n] of Object.entries(counts.errors)) if (retriedOnRerun(code)) passing += n
+  return passing
+}
+
+/**
+ * Re-open the done shards of `ids` that have failures to try again (see `reopens`): each is given
+ * its next retry round in its data and put back to wait, its attempts anew; a worker runs it
+ * again from its journal and publishes it anew. A shard not done (waiting, running: its run tries
+ * its failures anyway) or another enqueue re-opened meanwhile is left alone.
+ */
+async function reopenDone(
+  redis: Redis,
+  queue: Queue,
+  name: string,
+  ids: readonly string[],
+  all: boolean,
+): Promise<{ shards: number; images: number }> {
+  const opened = { shards: 0, images: 0 }
+  if (ids.length === 0) return opened
+  const check = redis.pipeline()
+  for (const id of ids) check.zscore(queue.toKey('completed'), id)
+  const scores = (await check.exec()) ?? []
+  const done = ids.filter((_, i) => scores[i]?.[1] !== null && scores[i]?.[1] !== undefined)
+  for (const id of done) {
+    const job = await Job.fromId<ShardJobData>(queue, id)
+    if (!job) continue
+    const text = await redis.hget(shardsKey(name), String(job.data.shard))
+    const counts = text ? (JSON.parse(text) as ShardCounts) : (job.returnvalue as ShardCounts | null)
+    const images = reopens(counts ?? undefined, all)
+    if (images === 0) continue
+    const round = Math.max(job.data.retry?.round ?? 0, counts?.round ?? 0) + 1
+    try {
+      // The round first: a worker taking the job must find it in its data.
+      await job.updateData({ ...job.data, retry: { round, all } })
+      await job.retry('completed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+      opened.shards++
+      opened.images += images
+    } catch {
+      // Not done any more: another enqueue re-opened it first.
+    }
+  }
+  return opened
 }
 
 /**

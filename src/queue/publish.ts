@@ -109,10 +109,7 @@ export async function publish(
   format: OutputFormat,
   counts: ShardCounts,
 ): Promise<boolean> {
-  const lost = async () => {
-    await rm(paths.staging, { recursive: true, force: true })
-    return false
-  }
+  if (counts.round) return republish(paths, format, counts)
   if (format === 'files') {
     await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
     await writeCounts(folderCounts(paths.staging), counts)
@@ -121,28 +118,132 @@ export async function publish(
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
-      return lost()
+      return lost(paths, format)
     }
     // The copy beside the others' (what the README names); the one in the folder is the truth.
     await writeCounts(paths.counts, counts)
     return true
   }
   // A late worker renamed its files over the published shard's, and its counts over theirs.
-  if (isPublished(paths, format)) return lost()
+  if (isPublished(paths, format)) return lost(paths, format)
   await writeCounts(paths.counts, counts)
+  await renameDataset(paths)
+  await dropStagedDataset(paths)
+  return true
+}
+
+/**
+ * A worker lost the shard to another: its copy goes. A WebDataset shard's work folder is the
+ * published shard's too (its journal stays there for a retry round, see `reopen`): only the
+ * staged outputs go.
+ */
+async function lost(paths: ShardPaths, format: OutputFormat): Promise<false> {
+  if (format === 'files') await rm(paths.staging, { recursive: true, force: true })
+  else await dropStagedDataset(paths)
+  return false
+}
+
+/** Link each staged WebDataset file under a temporary name and rename it into place, the tar last. */
+async function renameDataset(paths: ShardPaths): Promise<void> {
   for (const { from, to } of paths.dataset) {
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
     await removeStaleTemporaries(to)
     const temporary = temporaryName(to)
     await rm(temporary, { force: true })
     // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
-    await link(from, temporary).catch((error) => {
-      if (!cannotLink(error)) throw error
-      return copyFile(from, temporary)
-    })
+    await linkOrCopy(from, temporary)
     await rename(temporary, to)
   }
-  await rm(paths.staging, { recursive: true, force: true })
+}
+
+/**
+ * Remove a published WebDataset shard's staged files, keeping its work folder: its journal is what
+ * a retry round of the shard goes on from (a few hundred bytes a row).
+ */
+async function dropStagedDataset(paths: ShardPaths): Promise<void> {
+  for (const { from } of paths.dataset) await rm(from, { force: true })
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch((error) => {
+    if (!cannotLink(error)) throw error
+    return copyFile(from, to)
+  })
+}
+
+/** Where a files shard's published folder waits while a retry round's folder takes its place. */
+const aside = (paths: ShardPaths) => `${paths.staging}.replaced`
+/** Where a files shard's published folder is copied for a retry round, before it is the work folder. */
+const seed = (paths: ShardPaths) => `${paths.staging}.seed`
+
+/**
+ * Prepare a published shard's retry round (see `ShardJobData.retry`): its work folder as the
+ * shard's last run left it, for `pull()` to go on from its journal (fetching the failed images a
+ * rerun tries again) and `publish` to put out anew. Files output: the published folder copied, its
+ * images hard-linked (a run never writes into an image, it renames a new file over it), its work
+ * files copied. WebDataset output: the work folder kept after publishing, the published files linked
+ * back into it as the sealed shard. A round cut by a kill goes on from where it was. Returns `false`
+ * when the shard cannot be run again: a WebDataset shard published without its journal (by an
+ * imgpull before retry rounds).
+ */
+export async function reopen(paths: ShardPaths, format: OutputFormat): Promise<boolean> {
+  const journal = layout(paths.staging).journal
+  if (format === 'webdataset') {
+    if (!existsSync(journal)) return false
+    for (const { from, to } of paths.dataset) if (!existsSync(from)) await linkOrCopy(to, from)
+    return true
+  }
+  // A round cut midway (its folder then a whole copy, renamed into place when made).
+  if (existsSync(journal)) return true
+  await rm(seed(paths), { recursive: true, force: true })
+  await copyTree(paths.folder, seed(paths), false)
+  await rename(seed(paths), paths.staging)
+  return true
+}
+
+/** Copy the folder `from` to `to`: files hard-linked, but those under `.imgpull/` (a journal is written in place). */
+async function copyTree(from: string, to: string, work: boolean): Promise<void> {
+  await mkdir(to, { recursive: true })
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name)
+    const target = join(to, entry.name)
+    if (entry.isDirectory()) await copyTree(source, target, work || entry.name === WORK_DIR)
+    else if (entry.isFile()) await (work ? copyFile(source, target) : linkOrCopy(source, target))
+  }
+}
+
+/**
+ * Publish a retry round of a shard in place of the shard's earlier outputs, unless another worker
+ * published this round (or a later one) first. Files output: the published folder is moved aside,
+ * the round's renamed into its place, then the old one removed (a kill between the two renames
+ * leaves the shard unpublished, its round whole in the work folder: the worker that takes it over
+ * publishes it). WebDataset output: the files renamed over the published ones, the tar last, then
+ * the counts (a kill before them leaves the round to be published again).
+ */
+async function republish(paths: ShardPaths, format: OutputFormat, counts: ShardCounts): Promise<boolean> {
+  const published = await readCounts(paths, format)
+  if (isPublished(paths, format) && (published?.round ?? 0) >= (counts.round ?? 0)) return lost(paths, format)
+  if (format === 'webdataset') {
+    await renameDataset(paths)
+    await writeCounts(paths.counts, counts)
+    await dropStagedDataset(paths)
+    return true
+  }
+  await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
+  await writeCounts(folderCounts(paths.staging), counts)
+  await rm(aside(paths), { recursive: true, force: true })
+  await rename(paths.folder, aside(paths)).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  })
+  try {
+    await rename(paths.staging, paths.folder)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
+    return lost(paths, format)
+  }
+  await writeCounts(paths.counts, counts)
+  await rm(aside(paths), { recursive: true, force: true })
   return true
 }
 
@@ -163,9 +264,14 @@ async function removeStaleTemporaries(to: string): Promise<void> {
   for (const name of names) if (staleTemporary(name)) await rm(join(dir, name), { force: true })
 }
 
-/** Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir). */
+/**
+ * Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir), and
+ * remove what a retry round cut by a kill left beside it (see `reopen`, `republish`).
+ */
 export async function prepare(paths: ShardPaths): Promise<void> {
   await mkdir(paths.staging, { recursive: true })
+  await rm(seed(paths), { recursive: true, force: true })
+  await rm(aside(paths), { recursive: true, force: true })
 }
 
 /**

@@ -51,7 +51,7 @@ export type ShardRows =
 /** Options of the run that every shard gets: `pull()`'s, less what is the worker's own. */
 export type RunOptions = Omit<
   Options,
-  'out' | 'signal' | 'drainSignal' | 'hostGate' | 'journal' | 'report' | 'command'
+  'out' | 'signal' | 'drainSignal' | 'hostGate' | 'journal' | 'report' | 'command' | 'rerun'
 > & {
   /** WebDataset output (once the engine has it): the shard size, equal to the queue's. */
   outputFormat?: 'files' | 'webdataset'
@@ -71,6 +71,13 @@ export interface ShardJobData {
   firstRow: number
   rows: ShardRows
   options: RunOptions
+  /**
+   * Set when enqueue re-opened the shard, done, for its failed images to be fetched again (see
+   * `reopens`): round 1 the first time, counting up; `all`: the permanent failures too
+   * (`--retry-failed`), else those a rerun tries again. A worker finding the shard published by an
+   * earlier round runs it again from its journal and publishes it anew.
+   */
+  retry?: { round: number; all: boolean }
 }
 
 /** What a finished shard returns (the job's return value) and `status` adds up. */
@@ -89,6 +96,8 @@ export interface ShardCounts {
   worker: string
   /** Finished with outputs another worker had already published: nothing was fetched again. */
   alreadyPublished?: boolean
+  /** The retry round these counts are of (`ShardJobData.retry`); absent for the first run. */
+  round?: number
 }
 
 export const DATA_VERSION = 1

@@ -80,14 +80,17 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
           : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
       )
     const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
-    for (const text of Object.values(finished)) {
+    const activeJobs = await queue.getJobs(['active'], 0, 99)
+    // A re-opened shard running its retry round counts by its progress, not its last counts too.
+    const running = new Set(activeJobs.map((job) => String(job.data.shard)))
+    for (const [shard, text] of Object.entries(finished)) {
+      if (running.has(shard)) continue
       const c = JSON.parse(text) as ShardCounts
       images.ok += c.ok + c.skipped
       images.failed += c.failed
       images.bytes += c.bytes
       for (const [code, n] of Object.entries(c.errors)) images.errors[code] = (images.errors[code] ?? 0) + n
     }
-    const activeJobs = await queue.getJobs(['active'], 0, 99)
     const active = activeJobs.map((job) => {
       const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ShardProgress>
       images.ok += p.ok ?? 0

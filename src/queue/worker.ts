@@ -14,6 +14,7 @@ import {
   prepare,
   publish,
   readCounts,
+  reopen,
   shardPaths,
 } from './publish.js'
 import { shardSource } from './read-shard.js'
@@ -59,7 +60,10 @@ export interface WorkerOptions {
 
 export type WorkerEvent =
   | { type: 'started'; worker: string }
-  | { type: 'shard'; shard: number; rows: number; attempt: number }
+  /** `round`: a retry round enqueue re-opened the shard for (see `ShardJobData.retry`). */
+  | { type: 'shard'; shard: number; rows: number; attempt: number; round?: number }
+  /** Something the worker did otherwise than asked, and why (a re-opened shard it cannot run again). */
+  | { type: 'note'; shard: number; message: string }
   | { type: 'done'; shard: number; counts: ShardCounts }
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
@@ -236,17 +240,33 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       }
     }
     const rows = data.rows.count
-    say({ type: 'shard', shard: data.shard, rows, attempt: job.attemptsMade + 1 })
+    const round = data.retry?.round ?? 0
+    say({
+      type: 'shard',
+      shard: data.shard,
+      rows,
+      attempt: job.attemptsMade + 1,
+      ...(round ? { round } : {}),
+    })
     if (isPublished(paths, format)) {
-      // Published by a worker that died before telling the queue: done, nothing to fetch.
-      const counts = {
-        ...((await readCounts(paths, format)) ?? emptyCounts(rows, id)),
-        alreadyPublished: true,
+      const published = await readCounts(paths, format)
+      // Published by a worker that died before telling the queue (or this round, by one that did
+      // not tell it): done, nothing to fetch. A round enqueue re-opened runs again from the
+      // shard's journal, unless the shard cannot (see `reopen`).
+      const due = round > (published?.round ?? 0)
+      if (!due || !(await reopen(paths, format))) {
+        if (due)
+          say({
+            type: 'note',
+            shard: data.shard,
+            message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${options.out} and enqueue again with --retry-failed to fetch it anew`,
+          })
+        const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }
+        await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
+        summary.shards++
+        say({ type: 'done', shard: data.shard, counts })
+        return counts
       }
-      await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
-      summary.shards++
-      say({ type: 'done', shard: data.shard, counts })
-      return counts
     }
     await prepare(paths)
     const me: Running = {
@@ -262,9 +282,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     else if (stopping === 'drain') me.drain.abort()
     cancel?.addEventListener('abort', () => me.hard.abort(), { once: true })
     const t0 = performance.now()
-    const counts = emptyCounts(rows, id)
+    const counts: ShardCounts = { ...emptyCounts(rows, id), ...(round ? { round } : {}) }
     const run = pull(shardSource(data), {
       ...data.options,
+      // A retry round tries again the failures a rerun tries, or all of them (`--retry-failed`).
+      retryFailed: data.retry?.all ?? data.options.retryFailed,
+      rerun: QUEUE_RERUN,
       out: paths.staging,
       concurrency: options.concurrency ?? data.options.concurrency,
       hostGate: gate,
@@ -548,6 +571,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   if (fatal) summary.fatal = fatal
   return summary
 }
+
+/**
+ * How a shard's messages name trying its failures again: a worker runs what enqueue gives it, so
+ * that is enqueuing the same input again (see `reopens` in enqueue.ts).
+ */
+const QUEUE_RERUN = {
+  rerun: 'enqueuing the same input again',
+  retryFailed: 'enqueuing it again with --retry-failed',
+} as const
 
 /** Wait between tries while Redis refuses the worker's commands, ms (see `isRefusal`). */
 const REFUSED_RETRY_MS = 5000
