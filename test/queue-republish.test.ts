@@ -181,6 +181,14 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
   assert.deepEqual(status.images.errors, { 'http-404': 1 })
   assert.equal(status.shards.done, 2)
 
+  // A shard's folder says how its failures are tried again: by enqueue, not by its worker's command.
+  const shardStatus = await runCli(['status', join(out, '00001')])
+  assert.match(shardStatus.stdout, /Enqueue it with --retry-failed to try the 1 permanent failure too/)
+  assert.doesNotMatch(shardStatus.stdout, /Add --retry-failed|Run the same command/)
+  assert.equal((await runCli(['report', join(out, '00001')])).code, 0)
+  const page = await readFile(join(out, '00001', 'report.html'), 'utf8')
+  assert.match(page, /unless it is enqueued with <code>--retry-failed<\/code>/)
+
   // Nothing passing left: a plain enqueue re-opens nothing; --retry-failed re-opens the 404's shard.
   assert.doesNotMatch(await enqueue(), /re-opened/)
   assert.match(await enqueue('--retry-failed'), /1 done re-opened to fetch their 1 failed image again/)

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { FolderLock } from '../journal/lock.js'
-import { summarizeJournal } from '../journal/sqlite.js'
+import { JournalReader, summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
+import { rerunWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
@@ -59,16 +60,29 @@ export function statusCommand(
     write(`A run is going on in this folder${who}: these figures move until it ends.`)
     return
   }
-  if (pending) write('Run the same command again to finish the rest.')
+  // A queue's shard is tried again by enqueue, not by running its worker's command again.
+  const words = rerunWords(lastCommand(path))
+  if (pending) write(`${words.rerun} to finish the rest.`)
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
   const plural = (count: number) => (count === 1 ? '' : 's')
   const permanent = failed - passing
-  if (passing)
-    write(
-      `Run the same command again to retry the ${passing} failure${plural(passing)} with a passing cause.`,
-    )
+  if (passing) write(`${words.rerun} to retry the ${passing} failure${plural(passing)} with a passing cause.`)
   if (permanent > 0)
-    write(`Add --retry-failed to try the ${permanent} permanent failure${plural(permanent)} too.`)
+    write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
+}
+
+/** The command line of the journal's latest run (`undefined` if it cannot be read: the words stay a local run's). */
+function lastCommand(path: string): string | undefined {
+  try {
+    const journal = new JournalReader(path)
+    try {
+      return journal.lastRun()?.command
+    } finally {
+      journal.close()
+    }
+  } catch {
+    return undefined
+  }
 }
 
 /** `imgpull status --redis URL --queue NAME [--json]`: a queue's progress over all its workers. */

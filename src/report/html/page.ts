@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped } from '../format.js'
+import { rerunWords } from '../rerun-words.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { esc, httpHref, jsonForScript, redactCommand } from './escape.js'
@@ -109,7 +110,7 @@ ${input.command ? `<pre class="command"><code>$ ${esc(redactCommand(input.comman
 ${input.interrupted ? interruptedBanner(f) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
-${failuresSection(f)}
+${failuresSection(f, input.command)}
 ${hostsSection(f, hostRows)}
 ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length) : ''}
@@ -188,8 +189,10 @@ ${
 </section>`
 }
 
-function failuresSection(f: ReportFigures): string {
+function failuresSection(f: ReportFigures, command: string | undefined): string {
   const r = f.rerun
+  // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command.
+  const words = rerunWords(command)
   // What a plain rerun does (see retriedOnRerun): the unfinished, and failures with a passing cause.
   const again = r.pending + r.transient
   const rerun: string[] = []
@@ -200,11 +203,15 @@ function failuresSection(f: ReportFigures): string {
         ? `the ${plural(r.transient, 'failure')} with a passing cause (timeouts, network errors, cut bodies, 429 and 5xx answers)`
         : '',
     ].filter(Boolean)
-    rerun.push(`A rerun of the same command tries ${parts.join(' and ')} again.`)
+    rerun.push(
+      words.queue === undefined
+        ? `A rerun of the same command tries ${parts.join(' and ')} again.`
+        : `Enqueuing the same input again (<code>imgpull enqueue INPUTS --queue ${esc(words.queue)}</code>) re-opens this shard and tries ${parts.join(' and ')} again.`,
+    )
   }
   if (r.permanent) {
     rerun.push(
-      `It skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless you add <code>--retry-failed</code>.`,
+      `It skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
   }
   if (r.otherInput) {

@@ -1,0 +1,23 @@
+/**
+ * What tries a folder's failures again, in words: a local run's folder is run again with the same
+ * command; a queue's shard (its run's command is `imgpull worker --queue NAME (shard 00012)`, see
+ * worker.ts) is tried again by enqueuing the same input again, which re-opens it. Pure.
+ */
+export interface RerunWords {
+  /** The queue, for a shard a worker ran. */
+  queue?: string
+  /** How to try the passing failures (and finish the rest) again: a sentence's start. */
+  rerun: string
+  /** How to try the permanent ones too: a sentence's start. */
+  retryFailed: string
+}
+
+export function rerunWords(command: string | undefined): RerunWords {
+  const queue = /^imgpull worker --queue (\S+) \(shard \d+\)$/.exec(command ?? '')?.[1]
+  if (queue === undefined) return { rerun: 'Run the same command again', retryFailed: 'Add --retry-failed' }
+  return {
+    queue,
+    rerun: `Enqueue the same input again (imgpull enqueue INPUTS --queue ${queue})`,
+    retryFailed: 'Enqueue it with --retry-failed',
+  }
+}
