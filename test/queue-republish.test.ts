@@ -2,14 +2,16 @@ import assert from 'node:assert/strict'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { shownRedis } from '../src/queue/errors.js'
 import { publish, readCounts, shardPaths } from '../src/queue/publish.js'
 import { openRedis, redisAddress } from '../src/queue/redis.js'
 import type { ShardCounts } from '../src/queue/shard-data.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
-import { hyparquetRows } from './support/shards.js'
+import { hyparquetRows, readTar } from './support/shards.js'
+import { until } from './support/wait.js'
 
 let redis: RedisServer
 let server: ImageServer
@@ -243,4 +245,45 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
   const status = await queueStatus('wds-again')
   assert.equal(status.images.ok, 6)
   assert.equal(status.images.failed, 0)
+})
+
+test('a worker killed (kill -9) in the middle of a retry round: the next one goes on from the round, and the published shard stays whole meanwhile', async () => {
+  const urls = [
+    ...Array.from({ length: 3 }, (_, i) => server.url(`/kill-round/${i}.jpg`)),
+    // Failed at first; slow the second time, so that the worker is killed while it fetches it.
+    server.url('/kill-round/slow.jpg?status=503&times=1&size=40000&drip=8000'),
+    server.url('/kill-round/fast.jpg?status=503&times=1'),
+  ]
+  const input = await list('kill-round.txt', urls)
+  const out = join(dir, 'kill-round-out')
+  const args = ['--shard-size', '10', '--retries', '0', '-c', '2', '--output-format', 'webdataset']
+  const worker = ['worker', ...q('kill-round'), '-o', out, '--exit-when-done', '--lock-duration', '2']
+  const enqueue = async () => {
+    const r = await runCli(['enqueue', input, ...q('kill-round'), ...args])
+    assert.equal(r.code, 0, r.stderr)
+  }
+  await enqueue()
+  assert.equal((await runCli(worker)).code, 0)
+  const published = await readFile(join(out, '00000.tar'))
+  await enqueue()
+  const slow = () => requested('/kill-round/slow')
+  const killed = startCli(worker)
+  await until('the retry round fetching the slow image', () => slow() === 2)
+  await sleep(1000)
+  killed.child.kill('SIGKILL')
+  await killed.done
+  assert.ok(
+    (await readFile(join(out, '00000.tar'))).equals(published),
+    'the published shard is untouched until the round is',
+  )
+  const next = await runCli(worker)
+  assert.equal(next.code, 0, next.stderr)
+  assert.equal(requested('/kill-round/fast'), 2, 'what the killed worker fetched is not fetched again')
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => r.status),
+    Array(5).fill('success'),
+  )
+  assert.equal((await readTar(join(out, '00000.tar'))).length, 10)
+  const status = await queueStatus('kill-round')
+  assert.deepEqual([status.images.ok, status.images.failed], [5, 0])
 })

@@ -21,7 +21,10 @@ import type { ShardCounts } from './shard-data.js'
  *   00012_stats.json
  *   .imgpull/queue/
  *     00012/                      the shard's run: pull()'s output folder, with its own journal
- *                                 and lock, until published
+ *                                 and lock, until published (WebDataset: kept after, less its
+ *                                 outputs, for a retry round to go on from its journal)
+ *     00012.seed/ 00012.replaced/ files output, a retry round: the published folder being copied,
+ *                                 and the one the round's replaces (removed after)
  *     00012.json                  the shard's counts, written before it is published
  *     input.json                  the input whose shards the folder holds (`inputId`)
  * ```
