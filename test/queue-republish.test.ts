@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -7,7 +8,7 @@ import { shownRedis } from '../src/queue/errors.js'
 import { publish, readCounts, shardPaths } from '../src/queue/publish.js'
 import { openRedis, redisAddress } from '../src/queue/redis.js'
 import type { ShardCounts } from '../src/queue/shard-data.js'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
 import { hyparquetRows, readTar } from './support/shards.js'
@@ -286,4 +287,30 @@ test('a worker killed (kill -9) in the middle of a retry round: the next one goe
   assert.equal((await readTar(join(out, '00000.tar'))).length, 10)
   const status = await queueStatus('kill-round')
   assert.deepEqual([status.images.ok, status.images.failed], [5, 0])
+})
+
+test('a worker with --exit-when-done started beside an enqueue run again waits for it to end (it re-opens shards late in its input)', async () => {
+  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/beside/${i}.jpg`))
+  urls[5] = server.url('/beside/busy.jpg?status=503&times=1')
+  const args = ['enqueue', '-', ...q('beside'), '--retries', '0', '--shard-size', '1']
+  const out = join(dir, 'beside-out')
+  assert.equal((await runCli(args, { input: `${urls.join('\n')}\n` })).code, 0)
+  assert.equal((await runCli(['worker', ...q('beside'), '-o', out, '--exit-when-done'])).code, 0)
+  // The same input again, its end coming late (a slow pipe, a long input read).
+  const again = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const ended = new Promise((resolve) => again.on('close', resolve))
+  try {
+    again.stdin.write(`${urls.slice(0, 3).join('\n')}\n`)
+    await sleep(1000)
+    const worker = startCli(['worker', ...q('beside'), '-o', out, '--exit-when-done'])
+    await sleep(1500)
+    again.stdin.end(`${urls.slice(3).join('\n')}\n`)
+    assert.equal(await ended, 0)
+    const done = await worker.done
+    assert.equal(done.code, 0, done.stderr)
+    assert.match(done.stderr, /shard 00005: 1 ok/)
+  } finally {
+    again.kill()
+  }
+  assert.equal((await queueStatus('beside')).shards.waiting, 0)
 })

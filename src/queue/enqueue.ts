@@ -232,7 +232,9 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     }
     for await (const shard of plan) {
       batch.push(shard)
-      if (batch.length >= BATCH) await flush()
+      // The first shard goes alone: the queue is claimed (and marked as being enqueued) at once,
+      // not once 200 shards of a slow input are read.
+      if (batch.length >= BATCH || !claimed) await flush()
     }
     await flush()
     if (claimed)
@@ -453,7 +455,9 @@ async function claimQueue(
     )
   const { inputId: _, ...rest } = meta
   // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
-  const pipeline = redis.pipeline()
+  // Enqueuing again is enqueuing until it ends: it may re-open shards or put failed ones back late
+  // in a long input, and a worker with --exit-when-done started beside it left before them.
+  const pipeline = redis.pipeline().hdel(metaKey(queue), 'complete')
   for (const [field, value] of Object.entries(rest)) pipeline.hsetnx(metaKey(queue), field, value)
   await pipeline.exec()
 }
