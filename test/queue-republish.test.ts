@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { shownRedis } from '../src/queue/errors.js'
-import { publish, readCounts, shardPaths } from '../src/queue/publish.js'
+import { publish, readCounts, reopen, shardPaths } from '../src/queue/publish.js'
 import { openRedis, redisAddress } from '../src/queue/redis.js'
 import type { ShardCounts } from '../src/queue/shard-data.js'
 import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
@@ -313,4 +313,27 @@ test('a worker with --exit-when-done started beside an enqueue run again waits f
     again.kill()
   }
   assert.equal((await queueStatus('beside')).shards.waiting, 0)
+})
+
+test('files: a worker killed between the two renames of a republish (the old folder aside) leaves the round whole; the next worker publishes it and removes the old copy', async () => {
+  const urls = [server.url('/swap/0.jpg'), server.url('/swap/busy.jpg?status=503&times=1')]
+  const input = await list('swap.txt', urls)
+  const out = join(dir, 'swap-out')
+  const enqueue = () => runCli(['enqueue', input, ...q('swap'), '--retries', '0'])
+  const worker = () => runCli(['worker', ...q('swap'), '-o', out, '--exit-when-done'])
+  await enqueue()
+  await worker()
+  assert.match((await enqueue()).stderr, /1 done re-opened/)
+  // What republish leaves when killed after its first rename: the round's folder made, the old one aside.
+  const paths = shardPaths(out, 0)
+  assert.equal(await reopen(paths, 'files'), true)
+  await rename(paths.folder, `${paths.staging}.replaced`)
+  const next = await worker()
+  assert.equal(next.code, 0, next.stderr)
+  assert.deepEqual(
+    (await shardManifests(out)).map((l) => l.status),
+    ['ok', 'ok'],
+  )
+  assert.deepEqual((await readdir(join(out, '.imgpull', 'queue'))).sort(), ['00000.json', 'input.json'])
+  assert.equal((await readCounts(paths, 'files'))?.round, 1)
 })
