@@ -169,7 +169,7 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
   // A plain enqueue again: the shard with the 503 (passing) is re-opened; the 404's shard is the same.
   assert.match(
     await enqueue(),
-    /2 already queued or done \(1 done re-opened to fetch their 1 failed image again\)/,
+    /2 already queued or done \(1 re-opened to fetch their 1 failed image again\)/,
   )
   await work()
   assert.equal(requested('/again/') - before, 1, 'only the 503 is fetched again')
@@ -194,7 +194,7 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
 
   // Nothing passing left: a plain enqueue re-opens nothing; --retry-failed re-opens the 404's shard.
   assert.doesNotMatch(await enqueue(), /re-opened/)
-  assert.match(await enqueue('--retry-failed'), /1 done re-opened to fetch their 1 failed image again/)
+  assert.match(await enqueue('--retry-failed'), /1 re-opened to fetch their 1 failed image again/)
   const third = requested('/again/')
   await work()
   assert.equal(requested('/again/') - third, 1, 'only the 404 is fetched again')
@@ -231,7 +231,7 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
   await round()
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'failed')
   const untouched = await readFile(join(out, '00000.tar'))
-  assert.match(await round(), /1 done re-opened to fetch their 1 failed image again/)
+  assert.match(await round(), /1 re-opened to fetch their 1 failed image again/)
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'success')
   assert.ok(
     (await readFile(join(out, '00000.tar'))).equals(untouched),
@@ -323,7 +323,7 @@ test('files: a worker killed between the two renames of a republish (the old fol
   const worker = () => runCli(['worker', ...q('swap'), '-o', out, '--exit-when-done'])
   await enqueue()
   await worker()
-  assert.match((await enqueue()).stderr, /1 done re-opened/)
+  assert.match((await enqueue()).stderr, /1 re-opened/)
   // What republish leaves when killed after its first rename: the round's folder made, the old one aside.
   const paths = shardPaths(out, 0)
   assert.equal(await reopen(paths, 'files'), true)
@@ -336,4 +336,26 @@ test('files: a worker killed between the two renames of a republish (the old fol
   )
   assert.deepEqual((await readdir(join(out, '.imgpull', 'queue'))).sort(), ['00000.json', 'input.json'])
   assert.equal((await readCounts(paths, 'files'))?.round, 1)
+})
+
+test('--retry-failed on a shard a plain enqueue re-opened, still waiting, widens its round to every failure', async () => {
+  const urls = [
+    server.url('/widen/busy.jpg?status=503&times=1'),
+    server.url('/widen/gone.jpg?status=404&times=1'),
+  ]
+  const input = await list('widen.txt', urls)
+  const out = join(dir, 'widen-out')
+  const enqueue = (...extra: string[]) =>
+    runCli(['enqueue', input, ...q('widen'), '--retries', '0', ...extra])
+  const worker = () => runCli(['worker', ...q('widen'), '-o', out, '--exit-when-done'])
+  await enqueue()
+  await worker()
+  assert.match((await enqueue()).stderr, /1 re-opened to fetch their 1 failed image again/)
+  assert.match((await enqueue('--retry-failed')).stderr, /1 re-opened to fetch their 2 failed images again/)
+  assert.equal((await worker()).code, 0)
+  assert.deepEqual(
+    (await shardManifests(out)).map((l) => l.status),
+    ['ok', 'ok'],
+    'the 404 (gone for a moment) is tried again too',
+  )
 })

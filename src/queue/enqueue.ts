@@ -318,7 +318,8 @@ export function reopens(counts: Pick<ShardCounts, 'failed' | 'errors'> | undefin
  * Re-open the done shards of `ids` that have failures to try again (see `reopens`): each is given
  * its next retry round in its data and put back to wait, its attempts anew; a worker runs it
  * again from its journal and publishes it anew. A shard not done (waiting, running: its run tries
- * its failures anyway) or another enqueue re-opened meanwhile is left alone.
+ * its failures anyway) or another enqueue re-opened meanwhile is left alone, but for a round a
+ * plain enqueue opened that still waits, which `all` widens to every failure.
  */
 async function reopenDone(
   redis: Redis,
@@ -337,12 +338,23 @@ async function reopenDone(
   const answers = (await check.exec()) ?? []
   for (const [i, { id }] of held.entries()) {
     const [score, text] = [answers[2 * i]?.[1], answers[2 * i + 1]?.[1]]
-    if (score === null || score === undefined || typeof text !== 'string') continue
+    if (typeof text !== 'string') continue
     const counts = JSON.parse(text) as ShardCounts
     const images = reopens(counts, all)
-    if (images === 0) continue
+    const done = score !== null && score !== undefined
+    if (images === 0 || (!done && !all)) continue
     const job = await Job.fromId<ShardJobData>(queue, id)
     if (!job) continue
+    if (!done) {
+      // Re-opened by a plain enqueue and still waiting: --retry-failed widens its round to every
+      // failure (it said nothing re-opened, and the round left the permanent ones as they were).
+      if (all && job.data.retry && !job.data.retry.all && (await job.isWaiting())) {
+        await job.updateData({ ...job.data, retry: { ...job.data.retry, all } })
+        opened.shards++
+        opened.images += images
+      }
+      continue
+    }
     const round = Math.max(job.data.retry?.round ?? 0, counts.round ?? 0) + 1
     try {
       // The round first: a worker taking the job must find it in its data.
