@@ -43,33 +43,59 @@ function warnOnce(variable: string, value: string, why: string): void {
   process.emitWarning(`${why}; its certificates are not trusted`, { code: `IMGPULL_${variable}` })
 }
 
+/** `c_rehash`'s names: a certificate's subject hash, `.`, a number (`.r` and one for CRLs). */
+const HASH_NAME = /^[0-9a-f]{8}\.r?\d+$/
+
+/** What `certDirCas` found, by `SSL_CERT_DIR` value: the run's options and its agent both ask. */
+const certDirs = new Map<string, string[]>()
+
 /**
  * The certificates in the folders of `SSL_CERT_DIR` (OpenSSL's: `:`-separated, each file one or
  * more PEM certificates, as `c_rehash` or a distribution's `/etc/ssl/certs` leaves them; the
- * same certificate under several names is taken once). A file that holds none (a CRL, a README)
- * is passed over; a folder that cannot be read is warned about once and left out.
+ * same certificate under several names is taken once, and a hash-named link beside the files it
+ * points to is not read again). A file that holds none (a CRL, a README) is passed over; a folder
+ * that cannot be read is warned about once and left out. Read once a process.
  */
 function certDirCas(value: string): string[] {
+  const known = certDirs.get(value)
+  if (known) return known
   const found = new Set<string>()
   for (const dir of value.split(':').filter(Boolean)) {
-    let names: string[]
+    let entries: import('node:fs').Dirent[]
     try {
-      names = readdirSync(dir)
+      entries = readdirSync(dir, { withFileTypes: true })
     } catch (error) {
       warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${dir}: ${(error as Error).message}`)
       continue
     }
-    for (const name of names) {
+    const named = entries.some((e) => !HASH_NAME.test(e.name))
+    for (const entry of entries) {
+      if (named && entry.isSymbolicLink() && HASH_NAME.test(entry.name)) continue
       try {
-        const path = join(dir, name)
-        if (!statSync(path).isFile()) continue
+        const path = join(dir, entry.name)
+        if (!entry.isFile() && !statSync(path).isFile()) continue
         for (const pem of readFileSync(path, 'latin1').match(PEM) ?? []) found.add(pem)
       } catch {
         // A dangling link or an unreadable file: OpenSSL passes over it too.
       }
     }
   }
-  return [...found]
+  const cas = [...found]
+  certDirs.set(value, cas)
+  return cas
+}
+
+/** A certificate's PEM text without its line breaks: the same certificate, however it was wrapped. */
+const unwrapped = (pem: string) => pem.replace(/\s+/g, '')
+
+/** The certificates of `NODE_EXTRA_CA_CERTS`, in Node's store already; none when it cannot be read. */
+function nodeExtraCas(env: NodeJS.ProcessEnv): string[] {
+  if (!env.NODE_EXTRA_CA_CERTS) return []
+  try {
+    return readCaFile(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS', false)
+  } catch {
+    return []
+  }
 }
 
 /**
@@ -92,7 +118,13 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
       warnOnce('SSL_CERT_FILE', file, (error as Error).message)
     }
   }
-  const fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
+  let fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
+  if (fromDir.length > 0) {
+    // Most often the system's bundle again, file by file: only what it adds makes a TLS context
+    // of its own (built for the run: 50 ms of its start for 144 certificates it trusted already).
+    const trusted = new Set([...fromEnv, ...nodeExtraCas(env)].map(unwrapped))
+    fromDir = fromDir.filter((pem) => !trusted.has(unwrapped(pem)))
+  }
   return [...fromEnv, ...fromDir, ...(caCert === undefined ? [] : readCaFile(caCert))]
 }
 
