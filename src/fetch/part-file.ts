@@ -1,6 +1,7 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 import { NO_FOLLOW } from '../utils/own-file.js'
+import { outOfDescriptors } from './retry-policy.js'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
 export const FLUSH_BYTES = 512 * 1024
@@ -32,9 +33,6 @@ const GO_ON = O_RDWR | NO_FOLLOW
  */
 const OPEN_WAITS = [50, 100, 200, 400, 800, 1000, 1000, 1000]
 
-const noDescriptor = (error: NodeJS.ErrnoException | null) =>
-  error?.code === 'EMFILE' || error?.code === 'ENFILE'
-
 /** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */
 function openPart(
   path: string,
@@ -43,7 +41,7 @@ function openPart(
   tried = 0,
 ) {
   openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
-    if (noDescriptor(error) && tried < OPEN_WAITS.length)
+    if (outOfDescriptors(error) && tried < OPEN_WAITS.length)
       return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
@@ -57,7 +55,7 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
       return await open(path, fresh ? FRESH : GO_ON)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (noDescriptor(error as NodeJS.ErrnoException) && tried < OPEN_WAITS.length) {
+      if (outOfDescriptors(error) && tried < OPEN_WAITS.length) {
         await new Promise((resolve) => setTimeout(resolve, OPEN_WAITS[tried]))
         continue
       }

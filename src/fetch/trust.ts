@@ -138,15 +138,8 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
 export function trustedContext(caCert: string | undefined): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
   if (extra.length === 0) return undefined
-  let fromEnv: string[] = []
-  const env = process.env.NODE_EXTRA_CA_CERTS
-  if (env) {
-    try {
-      fromEnv = readCaFile(env, 'NODE_EXTRA_CA_CERTS', false)
-    } catch {
-      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
-    }
-  }
+  // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
+  const fromEnv = nodeExtraCas(process.env)
   // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
   const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   // A CA given is trusted even when it is an intermediate whose root is not (a company's issuing

@@ -114,18 +114,8 @@ export async function publish(
 ): Promise<boolean> {
   if (counts.round) return republish(paths, format, counts)
   if (format === 'files') {
-    await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
-    await writeCounts(folderCounts(paths.staging), counts)
-    try {
-      await rename(paths.staging, paths.folder)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
-      return lost(paths, format)
-    }
-    // The copy beside the others' (what the README names); the one in the folder is the truth.
-    await writeCounts(paths.counts, counts)
-    return true
+    await stageCounts(paths, counts)
+    return renameFolderIn(paths, counts)
   }
   // A late worker renamed its files over the published shard's, and its counts over theirs.
   if (isPublished(paths, format)) return lost(paths, format)
@@ -232,21 +222,36 @@ async function republish(paths: ShardPaths, format: OutputFormat, counts: ShardC
     await dropStagedDataset(paths)
     return true
   }
-  await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
-  await writeCounts(folderCounts(paths.staging), counts)
+  await stageCounts(paths, counts)
   await rm(aside(paths), { recursive: true, force: true })
   await rename(paths.folder, aside(paths)).catch((error) => {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   })
+  if (!(await renameFolderIn(paths, counts))) return false
+  await rm(aside(paths), { recursive: true, force: true })
+  return true
+}
+
+/** A files shard's counts, inside its staged folder: published by the rename that publishes it. */
+async function stageCounts(paths: ShardPaths, counts: ShardCounts): Promise<void> {
+  await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
+  await writeCounts(folderCounts(paths.staging), counts)
+}
+
+/**
+ * Rename a files shard's staged folder into place, then write its counts' copy beside the others'
+ * (what the README names; the one in the folder is the truth). `false`, the copy thrown away (see
+ * `lost`), when another worker's folder is there.
+ */
+async function renameFolderIn(paths: ShardPaths, counts: ShardCounts): Promise<boolean> {
   try {
     await rename(paths.staging, paths.folder)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
-    return lost(paths, format)
+    return lost(paths, 'files')
   }
   await writeCounts(paths.counts, counts)
-  await rm(aside(paths), { recursive: true, force: true })
   return true
 }
 

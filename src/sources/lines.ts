@@ -126,6 +126,20 @@ export function isUrlArgument(arg: string): boolean {
   return /^https?:\/\//i.test(arg) && URL.canParse(arg)
 }
 
+/**
+ * Why a list (`name`, as a message names it) whose first bytes are `bytes` is read as none: UTF-16
+ * text (`saved`: how it came to be so) or something else given by mistake; `undefined` for a list.
+ */
+function notAList(name: string, bytes: ListBytes, saved = ''): UsageError | undefined {
+  if (bytes.kind === 'utf16')
+    return new UsageError(
+      `${name} is UTF-16 text${saved}, not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
+    )
+  if (bytes.kind === 'other')
+    return new UsageError(`${name} is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
+  return undefined
+}
+
 /** Fail early, with the culprit named, on a list file that cannot be read. */
 export async function checkInputs(args: string[], stdin: Readable = process.stdin): Promise<void> {
   for (const arg of args) {
@@ -137,13 +151,12 @@ export async function checkInputs(args: string[], stdin: Readable = process.stdi
         throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
       // Read as UTF-8 lines, a UTF-16 list (PowerShell 5's `>`, Notepad's "Unicode") or a file that
       // is no list is every line an invalid URL: said once, before anything is made.
-      const bytes = listBytes(await fileHead(arg, LIST_HEAD_BYTES))
-      if (bytes.kind === 'utf16')
-        throw new UsageError(
-          `'${arg}' is UTF-16 text (as PowerShell's > and Notepad's "Unicode" save it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
-        )
-      if (bytes.kind === 'other')
-        throw new UsageError(`'${arg}' is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
+      const refused = notAList(
+        `'${arg}'`,
+        listBytes(await fileHead(arg, LIST_HEAD_BYTES)),
+        ` (as PowerShell's > and Notepad's "Unicode" save it)`,
+      )
+      if (refused) throw refused
     } catch (error) {
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
@@ -198,13 +211,9 @@ async function stdinKind(stdin: Readable): Promise<{ kind: 'text' | 'gzip'; all:
   }
   const { head, all } = await peek
   const bytes = listBytes(head)
-  if (bytes.kind === 'utf16')
-    throw new UsageError(
-      'standard input is UTF-16 text, not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8',
-    )
-  if (bytes.kind === 'other')
-    throw new UsageError(`standard input is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
-  return { kind: bytes.kind, all }
+  const refused = notAList('standard input', bytes)
+  if (refused) throw refused
+  return { kind: bytes.kind as 'text' | 'gzip', all }
 }
 
 /**
