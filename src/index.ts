@@ -24,6 +24,7 @@ export type {
 } from './sources/unsplash/index.js'
 export * as unsplash from './sources/unsplash/index.js'
 export type {
+  CarriedType,
   HostSample,
   Job,
   Outcome,

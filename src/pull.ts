@@ -130,7 +130,7 @@ async function* run(
     await claimFolder(paths, options.outputFormat, options.shardSize, journal, options.transform)
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')
-      dataset = await WebDatasetSink.open(paths, options.shardSize, journal)
+      dataset = await WebDatasetSink.open(paths, options.shardSize, journal, source.columnTypes)
     }
     await source.open?.({
       paths,

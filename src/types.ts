@@ -197,7 +197,20 @@ export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
   readonly fields?: readonly string[]
   /** The name template this source's files get when the caller gives none (`Options.name`). */
   readonly name?: string
+  /**
+   * The types of the carried columns (`Job.meta`) in a WebDataset shard's Parquet, where the source
+   * knows them before reading (a table's schema): every shard then has the same columns of the same
+   * types, a column null in all of one shard's rows included. Columns it leaves out take a type
+   * from their values, shard by shard.
+   */
+  readonly columnTypes?: Readonly<Record<string, CarriedType>>
 }
+
+/**
+ * The Parquet type of a carried column in a shard: text, a 64-bit integer, a double, a boolean, or
+ * JSON text (lists, objects, columns of mixed kinds).
+ */
+export type CarriedType = 'STRING' | 'INT64' | 'DOUBLE' | 'BOOLEAN' | 'JSON'
 
 /** What the scheduler did for one host at one moment: taken about once a second while a run lasts. */
 export interface HostSample {

@@ -5,12 +5,13 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { Queue } from 'bullmq'
+import { parquetWriteFile } from 'hyparquet-writer'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { startBlackHole } from './support/black-hole.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
-import { hyparquetRows, readTar, shardFiles } from './support/shards.js'
+import { duckdbRead, hyparquetRows, readTar, shardFiles } from './support/shards.js'
 import { until } from './support/wait.js'
 
 let redis: RedisServer
@@ -241,6 +242,38 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
     15,
     'the last shard: 5 samples, each an image, a caption and a JSON',
   )
+})
+
+test('a Parquet table through workers (pointers and --inline): every shard has the schema a local run gives, a column null in all of one shard included', async () => {
+  const input = join(dir, 'typed.parquet')
+  parquetWriteFile({
+    filename: input,
+    columnData: [
+      {
+        name: 'url',
+        data: Array.from({ length: 6 }, (_, i) => server.url(`/typed/${i}.jpg`)),
+        type: 'STRING',
+      },
+      { name: 'id', data: Array.from({ length: 6 }, (_, i) => (i < 3 ? null : BigInt(i))), type: 'INT64' },
+    ],
+  })
+  const shards = ['--output-format', 'webdataset', '--shard-size', '3']
+  const local = join(dir, 'typed-local')
+  assert.equal((await runCli([input, ...shards, '-o', local])).code, 0)
+  for (const [name, extra] of [
+    ['typed', []],
+    ['typed-inline', ['--inline']],
+  ] as const) {
+    assert.equal((await runCli(['enqueue', input, ...q(name), ...shards, ...extra])).code, 0)
+    const out = join(dir, `${name}-out`)
+    const worker = await runCli(['worker', ...q(name), '-o', out, '--exit-when-done'])
+    assert.equal(worker.code, 0, worker.stderr)
+    for (const f of ['00000.parquet', '00001.parquet']) {
+      const [queued, alone] = [await readFile(join(out, f)), await readFile(join(local, f))]
+      assert.ok(queued.equals(alone), `${name}: ${f} is not the local run's`)
+      assert.equal((await duckdbRead(join(out, f))).types.id, 'BIGINT', `${name}: ${f}`)
+    }
+  }
 })
 
 test("a worker never takes another input's shards, nor a local run's outputs, for its own: it stops, the shard waits", async () => {

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { UsageError } from '../src/errors.js'
+import { fitted } from '../src/sinks/webdataset/parquet.js'
+import { KindTally, mergeType, runColumnTypes } from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, PARSERS } from '../src/sources/tables/values.js'
+import type { CarriedType } from '../src/types.js'
 
 test('the format comes from the name: four tables, each optionally gzip-compressed', () => {
   const cases: [string, ReturnType<typeof detectTableFormat>][] = [
@@ -227,4 +231,80 @@ test('columns: every named one must be there; the URL column is not carried by d
   assert.deepEqual([trailing.carried, trailing.needed], [['caption'], ['url', 'caption']])
   const wide = Array.from({ length: 100 }, (_, i) => `c${i}`)
   assert.throws(() => planColumns('w.csv', wide, options()), /"c39", \.\.\. \(100 in all\)$/)
+})
+
+test('column types for shards: from a Parquet schema, from JSON lines values, merged over files', async () => {
+  const { parquetInfo } = await import('../src/sources/tables/parquet.js')
+  const file = fileURLToPath(new URL('./fixtures/tables/duckdb-types.parquet', import.meta.url))
+  const { types } = await parquetInfo({ path: file, format: 'parquet', gzip: false })
+  assert.deepEqual(types, {
+    url: 'STRING',
+    n: 'INT64',
+    caption: 'STRING',
+    big: 'INT64',
+    ts: 'STRING',
+    ts_ns: 'STRING',
+    day: 'STRING',
+    price: 'DOUBLE',
+    tags: 'JSON',
+    size: 'JSON',
+    raw: 'STRING',
+    flag: 'BOOLEAN',
+    score: 'DOUBLE',
+    sha256: 'STRING',
+  })
+  const tally = new KindTally()
+  for (const object of [
+    { s: 'a', b: true, i: 1, d: 1, j: [1], x: 1, z: null, big: '9007199254740993', ids: '9007199254740993' },
+    { s: null, b: false, i: 2, d: 0.5, j: { a: 1 }, x: 'a', z: null, big: 3 },
+  ])
+    tally.add(object)
+  assert.deepEqual(tally.types(), {
+    s: 'STRING',
+    b: 'BOOLEAN',
+    i: 'INT64',
+    d: 'DOUBLE',
+    j: 'JSON',
+    x: 'STRING',
+    z: 'STRING',
+    big: 'INT64',
+    ids: 'STRING',
+  })
+  const cases: [CarriedType, CarriedType, CarriedType][] = [
+    ['INT64', 'INT64', 'INT64'],
+    ['INT64', 'DOUBLE', 'DOUBLE'],
+    ['DOUBLE', 'INT64', 'DOUBLE'],
+    ['INT64', 'STRING', 'STRING'],
+    ['BOOLEAN', 'INT64', 'STRING'],
+    ['JSON', 'STRING', 'JSON'],
+    ['DOUBLE', 'JSON', 'JSON'],
+  ]
+  for (const [a, b, merged] of cases) assert.equal(mergeType(a, b), merged, `${a} + ${b}`)
+  assert.deepEqual(runColumnTypes([{ a: 'INT64' }, { a: 'DOUBLE', b: 'STRING' }]), {
+    a: 'DOUBLE',
+    b: 'STRING',
+  })
+  assert.equal(runColumnTypes([{ a: 'INT64' }, undefined]), undefined, 'a file whose types are unknown')
+})
+
+test('a value as a declared column holds it: text takes any scalar; a value that does not fit is null', () => {
+  const cases: [unknown, CarriedType, unknown][] = [
+    ['a', 'STRING', 'a'],
+    [5, 'STRING', '5'],
+    [true, 'STRING', 'true'],
+    [{ a: [1] }, 'STRING', '{"a":[1]}'],
+    [null, 'STRING', null],
+    [5, 'INT64', 5n],
+    ['9007199254740993', 'INT64', 9007199254740993n],
+    [2.5, 'INT64', null],
+    ['5', 'INT64', null],
+    [5, 'DOUBLE', 5],
+    ['x', 'DOUBLE', null],
+    [false, 'BOOLEAN', false],
+    [0, 'BOOLEAN', null],
+    [[1, 2], 'JSON', [1, 2]],
+    [undefined, 'JSON', null],
+  ]
+  for (const [value, type, expected] of cases)
+    assert.deepEqual(fitted(value, type), expected, `${JSON.stringify(value)} as ${type}`)
 })

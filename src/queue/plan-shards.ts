@@ -15,6 +15,7 @@ import {
 import { csvSyntaxError } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
+import type { CarriedType } from '../types.js'
 import { fileHead } from '../utils/file-head.js'
 import { csvSpans } from './csv-range.js'
 import { fingerprint } from './fingerprint.js'
@@ -164,9 +165,10 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
       reason,
       inputId,
       columns: columns ? [...columns] : undefined,
+      columnTypes: opened.columnTypes,
     })
   }
-  return pointerPlan('table', files, options.table, options.shardSize, columns)
+  return pointerPlan('table', files, options.table, options.shardSize, columns, opened.columnTypes)
 }
 
 /**
@@ -216,6 +218,7 @@ function pointerPlan(
   table: TableOptions | undefined,
   shardSize: number,
   columns?: readonly string[],
+  columnTypes?: Readonly<Record<string, CarriedType>>,
 ): ShardPlan {
   let rows = 0
   const inputId = inputIdOf(kind, table, shardSize, files)
@@ -228,6 +231,7 @@ function pointerPlan(
       const input: InputRef = { kind, files: files.slice(o.file, lastFile + 1) }
       if (carried) input.table = carried
       if (columns && !table?.columns) input.columns = [...columns]
+      if (columnTypes) input.columnTypes = { ...columnTypes }
       return {
         shard: o.shard,
         firstRow: o.shard * shardSize,
@@ -281,7 +285,12 @@ function inlinePlan(
   files: InputFile[],
   source: AsyncIterable<unknown>,
   shardSize: number,
-  how: { reason: string; inputId?: string; columns?: string[] },
+  how: {
+    reason: string
+    inputId?: string
+    columns?: string[]
+    columnTypes?: Readonly<Record<string, CarriedType>>
+  },
 ): ShardPlan {
   let rows = 0
   let inputId = how.inputId
@@ -294,6 +303,7 @@ function inlinePlan(
       inputId ??= digest(['imgpull-stdin-1', kind, String(shardSize), packed])
       const rows: ShardRows = { kind: 'inline', input: kind, count: batch.length, rows: packed }
       if (how.columns) rows.columns = how.columns
+      if (how.columnTypes) rows.columnTypes = { ...how.columnTypes }
       const planned = { shard, firstRow: shard * shardSize, rows }
       shard++
       batch = []

@@ -24,10 +24,12 @@ export function shardSource(data: ShardJobData): Source {
   const { rows } = data
   const columns = rows.kind === 'inline' ? rows.columns : (rows.input.table?.columns ?? rows.input.columns)
   const table = rows.kind === 'inline' ? rows.input === 'table' : rows.input.kind === 'table'
+  const columnTypes = rows.kind === 'inline' ? rows.columnTypes : rows.input.columnTypes
   return {
     [Symbol.asyncIterator]: () => shardJobs(data),
     total: () => rows.count,
     ...(table && columns ? { fields: ['row', ...columns] } : {}),
+    ...(table && columnTypes ? { columnTypes } : {}),
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Options } from '../options.js'
 import type { TableFormat } from '../sources/tables/format.js'
 import type { TableOptions } from '../sources/tables/options.js'
+import type { CarriedType } from '../types.js'
 
 /** The kind of an input file: a URL list (one URL per line) or a table. */
 export type InputFormat = 'lines' | TableFormat
@@ -30,6 +31,12 @@ export interface InputRef {
    * name template may use; see `OpenedTables.columns`). Absent in jobs of earlier versions.
    */
   columns?: string[]
+  /**
+   * Tables: the carried columns' types in the shards' Parquet, as enqueue saw them (see
+   * `OpenedTables.columnTypes`): every shard of the queue has one schema. Absent in jobs of earlier
+   * versions, and where they are not known ahead: each shard's come from its values then.
+   */
+  columnTypes?: Record<string, CarriedType>
 }
 
 /**
@@ -46,7 +53,14 @@ export type ShardRows =
       start: { file: number; offset: number; line: number }
       count: number
     }
-  | { kind: 'inline'; input: 'lines' | 'table'; count: number; rows: string; columns?: string[] }
+  | {
+      kind: 'inline'
+      input: 'lines' | 'table'
+      count: number
+      rows: string
+      columns?: string[]
+      columnTypes?: Record<string, CarriedType>
+    }
 
 /** Options of the run that every shard gets: `pull()`'s, less what is the worker's own. */
 export type RunOptions = Omit<

@@ -1,4 +1,6 @@
 import { parquetWriteBuffer } from 'hyparquet-writer'
+import { isBigInt64Text } from '../../sources/tables/values.js'
+import type { CarriedType } from '../../types.js'
 import { OWN_COLUMNS, type OwnColumn, ownButForCase, type SampleRow } from './row.js'
 
 /** The Parquet types a shard's columns take (hyparquet-writer's basic types). */
@@ -20,17 +22,6 @@ const OWN_TYPES: Record<OwnColumn, ColumnType> = {
 }
 
 type Kind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
-
-/** The 64-bit integers past 2^53 that tables carry as text (`"-5012345678901234567"`), exactly so written. */
-const BIG_INT = /^-?[1-9]\d{15,18}$/
-const INT64_MIN = -(2n ** 63n)
-const INT64_MAX = 2n ** 63n - 1n
-
-function isBigInt64Text(value: string): boolean {
-  if (!BIG_INT.test(value)) return false
-  const n = BigInt(value)
-  return n >= INT64_MIN && n <= INT64_MAX && !Number.isSafeInteger(Number(value))
-}
 
 function kindOf(value: unknown): Kind {
   switch (typeof value) {
@@ -61,9 +52,8 @@ const TYPE_OF_KIND: Record<Kind, ColumnType> = {
  * STRING, booleans BOOLEAN, whole numbers INT64 (with the ones past 2^53 that tables carry as
  * text: a Parquet INT64 column such as LAION's `hash`, whose values mix both, stays INT64 and
  * exact), numbers with a fraction DOUBLE (a column of both: DOUBLE), a column of nulls STRING; lists, objects and columns of mixed kinds are JSON text
- * (Parquet's JSON type). Inferred per shard, so one column may take two types in two shards (whole
- * numbers in one, fractions in another): readers that merge schemas (DuckDB's `union_by_name`,
- * pyarrow's `unify_schemas`) read them together.
+ * (Parquet's JSON type). Only for columns whose types the source does not declare
+ * (`Source.columnTypes`): inferred per shard, one column may take two types in two shards.
  */
 export function carriedType(values: Iterable<unknown>): ColumnType {
   let kind: Kind | undefined
@@ -81,6 +71,33 @@ export function carriedType(values: Iterable<unknown>): ColumnType {
 }
 
 /**
+ * `value` as a column of `type` holds it: any scalar as text in a STRING column (an object as its
+ * JSON), whole numbers (and the digits past 2^53 tables carry as text) as INT64. A value that does
+ * not fit (a fraction in an INT64 column, text in a DOUBLE one: a JSON lines row unlike the lines
+ * its column's type was read from) is null there; the sample's `.json` keeps it as it is.
+ */
+export function fitted(value: unknown, type: CarriedType): unknown {
+  if (value === null || value === undefined) return null
+  switch (type) {
+    case 'STRING':
+      return typeof value === 'string'
+        ? value
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value)
+    case 'JSON':
+      return value
+    case 'INT64':
+      if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : null
+      return typeof value === 'string' && isBigInt64Text(value) ? BigInt(value) : null
+    case 'DOUBLE':
+      return typeof value === 'number' ? value : null
+    case 'BOOLEAN':
+      return typeof value === 'boolean' ? value : null
+  }
+}
+
+/**
  * Rows per row group. Encoding a row group takes memory in proportion to it: 2,000 rows of a
  * dataset's usual width take about 3 MB where 10,000 in one group take 20 (measured with
  * hyparquet-writer 0.17), and a shard's file is small enough that readers lose nothing by it.
@@ -89,12 +106,22 @@ const ROW_GROUP = 2_000
 
 /**
  * A shard's table, built row by row in sample order: one array per column, imgpull's own columns
- * (`OWN_COLUMNS`, types fixed) then the carried ones in first-seen order, null where a row lacks a
- * column; a carried one named like an own column but for case (LAION's `WIDTH`) is left out. Only the values are kept, not the rows (a shard's worth; the rows file holds the rest).
+ * (`OWN_COLUMNS`, types fixed), the `declared` ones (the source's: `Source.columnTypes`) in their
+ * order and of their types whether or not a row of this shard has them, then other carried ones in
+ * first-seen order, typed from their values (`carriedType`); null where a row lacks a column. A
+ * carried one named like an own column but for case (LAION's `WIDTH`) is left out. Only the values
+ * are kept, not the rows (a shard's worth; the rows file holds the rest).
  */
 export class ShardTable {
   readonly #columns = new Map<string, unknown[]>(OWN_COLUMNS.map((name) => [name, []]))
+  readonly #declared: Readonly<Record<string, CarriedType>>
   #rows = 0
+
+  constructor(declared: Readonly<Record<string, CarriedType>> = {}) {
+    this.#declared = declared
+    for (const name of Object.keys(declared))
+      if (!this.#columns.has(name) && !ownButForCase(name)) this.#columns.set(name, [])
+  }
 
   get rows(): number {
     return this.#rows
@@ -122,6 +149,10 @@ export class ShardTable {
     const own = new Set<string>(OWN_COLUMNS)
     const columnData = [...this.#columns].map(([name, data]) => {
       if (own.has(name)) return { name, data, type: OWN_TYPES[name as OwnColumn], nullable: name !== 'key' }
+      if (Object.hasOwn(this.#declared, name)) {
+        const type = this.#declared[name]
+        return { name, data: data.map((value) => fitted(value, type)), type }
+      }
       const type = carriedType(data)
       return {
         name,
@@ -134,8 +165,11 @@ export class ShardTable {
 }
 
 /** A shard's `.parquet` from its rows, in sample order (see `ShardTable`). */
-export function shardParquet(rows: Iterable<SampleRow>): Uint8Array {
-  const table = new ShardTable()
+export function shardParquet(
+  rows: Iterable<SampleRow>,
+  declared?: Readonly<Record<string, CarriedType>>,
+): Uint8Array {
+  const table = new ShardTable(declared)
   for (const row of rows) table.add(row)
   return table.parquet()
 }

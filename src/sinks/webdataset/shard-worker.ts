@@ -15,6 +15,7 @@ const ctx: ShardContext = {
   paths: layout(data.out),
   shardSize: data.shardSize,
   window: { used: 0, max: data.windowRows },
+  columnTypes: data.columnTypes,
 }
 const shards = new Map<number, Shard>()
 /** Shards whose file work failed: their later rows are dropped (the run is stopping). */

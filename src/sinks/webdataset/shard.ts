@@ -15,6 +15,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
+import type { CarriedType } from '../../types.js'
 import { NO_FOLLOW, openOwnSync } from '../../utils/own-file.js'
 import { memberName, shardStem } from './keys.js'
 import { ShardTable } from './parquet.js'
@@ -48,6 +49,8 @@ export interface ShardContext {
    * its shard's tar back, and memory must not grow with the rows that finish behind it.
    */
   readonly window: { used: number; readonly max: number }
+  /** The carried columns' types, the same in every shard (see `Source.columnTypes`). */
+  readonly columnTypes?: Readonly<Record<string, CarriedType>>
 }
 
 /** Rows' lines gathered before one write to the rows file. */
@@ -165,7 +168,7 @@ export class Shard {
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
     if (this.#tar) this.#tar.finish()
     else this.#rebuildTar(lines)
-    const table = new ShardTable()
+    const table = new ShardTable(this.ctx.columnTypes)
     const tally = new StatsTally()
     for (const [, row] of this.#inOrder(lines)) {
       table.add(row)

@@ -4,7 +4,7 @@ import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
-import type { Job, Result } from '../../types.js'
+import type { CarriedType, Job, Result } from '../../types.js'
 import { holds } from '../files.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
@@ -85,6 +85,7 @@ export class WebDatasetSink {
   readonly #paths: Layout
   readonly #shardSize: number
   readonly #journal: Journal
+  readonly #columnTypes: Readonly<Record<string, CarriedType>> | undefined
   #writer: ShardWriter | undefined
   readonly #shards = new Map<number, OpenShard>()
   readonly #closing = new Set<Promise<void>>()
@@ -94,10 +95,16 @@ export class WebDatasetSink {
   /** Told when a shard is sealed or dropped: a reader waiting for room (see `mustWait`) may go on. */
   onClosed: () => void = () => {}
 
-  private constructor(paths: Layout, shardSize: number, journal: Journal) {
+  private constructor(
+    paths: Layout,
+    shardSize: number,
+    journal: Journal,
+    columnTypes: Readonly<Record<string, CarriedType>> | undefined,
+  ) {
     this.#paths = paths
     this.#shardSize = shardSize
     this.#journal = journal
+    this.#columnTypes = columnTypes
   }
 
   /**
@@ -111,6 +118,7 @@ export class WebDatasetSink {
         out: this.#paths.out,
         shardSize: this.#shardSize,
         windowRows: WINDOW_ROWS,
+        ...(this.#columnTypes ? { columnTypes: this.#columnTypes } : {}),
       })
       this.#writer.onError = (error) => this.#fail(error)
     }
@@ -119,14 +127,20 @@ export class WebDatasetSink {
 
   /**
    * Start the output in `paths.out`: the work folder made, what a run that was cut left being
-   * written removed (tars and rows files are made again; staged samples are kept).
+   * written removed (tars and rows files are made again; staged samples are kept). `columnTypes`:
+   * the source's (`Source.columnTypes`), for every shard's Parquet.
    */
-  static async open(paths: Layout, shardSize: number, journal: Journal): Promise<WebDatasetSink> {
+  static async open(
+    paths: Layout,
+    shardSize: number,
+    journal: Journal,
+    columnTypes?: Readonly<Record<string, CarriedType>>,
+  ): Promise<WebDatasetSink> {
     await mkdir(paths.shards, { recursive: true })
     for (const name of await readdir(paths.shards)) {
       if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
     }
-    return new WebDatasetSink(paths, shardSize, journal)
+    return new WebDatasetSink(paths, shardSize, journal, columnTypes)
   }
 
   /**

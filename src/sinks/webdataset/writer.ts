@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import type { CarriedType } from '../../types.js'
 
 /** What the shard writer's thread is started with. */
 export interface WriterData {
@@ -8,6 +9,8 @@ export interface WriterData {
   shardSize: number
   /** Rows held in memory for tars being written, over all shards (see `ShardContext.window`). */
   windowRows: number
+  /** The carried columns' types, the same in every shard (see `Source.columnTypes`). */
+  columnTypes?: Readonly<Record<string, CarriedType>>
 }
 
 /** Messages to the shard writer. `sealed`: see `Shard`'s constructor. */

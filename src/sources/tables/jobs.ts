@@ -39,5 +39,6 @@ export function tablesSource(tables: OpenedTables, columns?: readonly string[]):
     },
     total: () => tables.rows,
     ...(names ? { fields: ['row', ...names] } : {}),
+    ...(tables.columnTypes ? { columnTypes: tables.columnTypes } : {}),
   }
 }

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
+import type { KindTally } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
@@ -100,9 +101,10 @@ const KEY_LINES = 1000
  * JSON array (one JSON document, as `json.dump` and `.json` exports write it, pretty-printed or
  * not), or with lines but no object on any, is a `UsageError` naming its first line: its rows
  * would each fail as `invalid-row` (a last object without its comma fetched alone), and no column
- * the options name would be checked.
+ * the options name would be checked. `tally` is given those lines' objects (their values' kinds
+ * give the columns' types in shards).
  */
-export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> {
+export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<string[] | undefined> {
   const keys = new Set<string>()
   let objects = 0
   let first: (Line & { problem: string }) | undefined
@@ -121,6 +123,7 @@ export async function jsonlKeys(file: TableFile): Promise<string[] | undefined> 
       continue
     }
     for (const key of Object.keys(parsed.object)) keys.add(key)
+    tally?.add(parsed.object)
     if (++objects === KEY_LINES) break
   }
   if (objects > 0) return [...keys]

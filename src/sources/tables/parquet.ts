@@ -9,6 +9,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors } from 'hyparquet-compressors'
 import { UsageError } from '../../errors.js'
+import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { type FileBuffer, openFileBuffer } from './file-buffer.js'
 import type { TableFile } from './format.js'
@@ -63,13 +64,18 @@ async function withBuffer<T>(
 }
 
 /** The top-level column names and the row count of a Parquet file, from its footer alone. */
-export async function parquetInfo(file: TableFile): Promise<{ columns: string[]; rows: number }> {
+export async function parquetInfo(
+  file: TableFile,
+): Promise<{ columns: string[]; rows: number; types: ColumnTypes }> {
   return withBuffer(file, file.path, async (buffer) => {
     const metadata = await readMetadata(buffer, file)
-    return {
-      columns: parquetSchema(metadata).children.map((c) => c.element.name),
-      rows: Number(metadata.num_rows),
+    const { children } = parquetSchema(metadata)
+    const types: ColumnTypes = {}
+    for (const child of children) {
+      const type = parquetColumnType(child)
+      if (type) setType(types, child.element.name, type)
     }
+    return { columns: children.map((c) => c.element.name), rows: Number(metadata.num_rows), types }
   })
 }
 

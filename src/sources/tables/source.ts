@@ -3,7 +3,9 @@ import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { layout } from '../../layout.js'
+import type { CarriedType } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
+import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
 import { detectTableFormat, isGzipName, type TableFile, type TableFormat } from './format.js'
@@ -27,6 +29,12 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
    * object). What `--name` may use besides the built-in placeholders and `{row}`.
    */
   readonly columns: readonly string[] | undefined
+  /**
+   * The carried columns' types in WebDataset shards (see `Source.columnTypes`), all files' merged,
+   * when every file shows its columns before it is read: a Parquet schema's types, text for CSV and
+   * TSV, for JSON lines those of the values of its first 1,000 lines.
+   */
+  readonly columnTypes: Readonly<ColumnTypes> | undefined
 }
 
 const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
@@ -119,10 +127,25 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
   return files
 }
 
-/** A file's rows when known before reading, and the columns its rows carry when known. */
+/** A file's rows when known before reading, and the columns its rows carry and their types when known. */
 interface Checked {
   rows?: number
   carried?: readonly string[]
+  types?: ColumnTypes
+}
+
+/** The types of the `carried` columns that `types` gives (a column it has none for takes them from its values). */
+function typesOf(
+  carried: readonly string[],
+  types: ColumnTypes | ((name: string) => CarriedType),
+): ColumnTypes {
+  const of: ColumnTypes = {}
+  for (const name of carried) {
+    const type =
+      typeof types === 'function' ? types(name) : Object.hasOwn(types, name) ? types[name] : undefined
+    if (type) setType(of, name, type)
+  }
+  return of
 }
 
 /**
@@ -134,17 +157,22 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
   file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
   if (file.format === 'parquet') {
     if (file.gzip) return {}
-    const { columns, rows } = await parquetInfo(file)
-    return { rows, carried: planColumns(file.path, columns, options).carried }
+    const { columns, rows, types } = await parquetInfo(file)
+    const carried = planColumns(file.path, columns, options).carried
+    return { rows, carried, types: carried && typesOf(carried, types) }
   }
   if (file.format === 'jsonl') {
-    const keys = await jsonlKeys(file)
+    const tally = new KindTally()
+    const keys = await jsonlKeys(file, tally)
     if (!keys) return {}
     // Each row carries its own keys: those of the first lines are what the rows may have.
     const plan = planColumns(file.path, keys, options, true)
-    return { carried: plan.carried ?? keys.filter((key) => key !== plan.url) }
+    const carried = plan.carried ?? keys.filter((key) => key !== plan.url)
+    return { carried, types: typesOf(carried, tally.types()) }
   }
-  return { carried: planColumns(file.path, await csvHeader(file), options).carried }
+  // CSV cells are text.
+  const carried = planColumns(file.path, await csvHeader(file), options).carried
+  return { carried, types: carried && typesOf(carried, () => 'STRING') }
 }
 
 /**
@@ -204,6 +232,7 @@ export async function openTables(
     skipped,
     rows,
     columns,
+    columnTypes: runColumnTypes(checked.map((c) => c.types)),
     async *[Symbol.asyncIterator]() {
       const counter = { next: 0 }
       for (const file of files) yield* readers[file.format](file, resolved, counter)

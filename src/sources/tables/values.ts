@@ -6,6 +6,18 @@
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
+/** The 64-bit integers past 2^53 that tables carry as text (`"-5012345678901234567"`), exactly so written. */
+const BIG_INT = /^-?[1-9]\d{15,18}$/
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/** Whether `value` is such digits: an integer INT64 holds that a double does not. */
+export function isBigInt64Text(value: string): boolean {
+  if (!BIG_INT.test(value)) return false
+  const n = BigInt(value)
+  return n >= INT64_MIN && n <= INT64_MAX && !Number.isSafeInteger(Number(value))
+}
+
 /**
  * One value made JSON-safe:
  * - `null`/`undefined` → `null`; strings and booleans as they are;

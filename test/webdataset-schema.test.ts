@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { parquetWriteBuffer } from 'hyparquet-writer'
+import { cleanup, runCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { duckdbRead, hyparquetRows, readTar, shardFiles } from './support/shards.js'
+
+// Every shard's Parquet has one schema: the carried columns' types come from the table (its
+// Parquet schema, CSV text, a JSON lines file's first lines), not from each shard's values. A
+// column null in all rows of one shard, or whole numbers in one shard of a DOUBLE column, was
+// STRING or INT64 there and INT64 or DOUBLE in the next, and pyarrow's dataset reader, pandas,
+// dask, Spark and Hugging Face `datasets` refuse (or misread) shards whose schemas differ
+// (dask/dask#5252, NVIDIA/cudf#5062, huggingface/dataset-viewer#2124).
+
+let server: ImageServer
+let dir: string
+before(async () => {
+  server = await startImageServer()
+  dir = await tempDir()
+})
+after(async () => {
+  await server.close()
+  await cleanup(dir)
+})
+
+const OWN = new Set([
+  'key',
+  'url',
+  'caption',
+  'status',
+  'error_code',
+  'error_message',
+  'http_status',
+  'width',
+  'height',
+  'original_width',
+  'original_height',
+  'sha256',
+])
+
+/** The carried columns' DuckDB types of each shard's Parquet, and every shard's rows in order. */
+async function shardTypes(out: string) {
+  const types: Record<string, string>[] = []
+  const rows: Record<string, unknown>[] = []
+  for (const file of (await shardFiles(out)).filter((f) => f.endsWith('.parquet'))) {
+    const read = await duckdbRead(join(out, file))
+    types.push(Object.fromEntries(Object.entries(read.types).filter(([name]) => !OWN.has(name))))
+    rows.push(...(await hyparquetRows(join(out, file))))
+  }
+  return { types, rows }
+}
+
+const shards = (input: string, out: string) =>
+  runCli([input, '-o', out, '--output-format', 'webdataset', '--shard-size', '3'])
+
+test('a Parquet table: every shard has its schema, a column null in all of a shard and whole doubles included', async () => {
+  const n = 6
+  const file = join(dir, 'typed.parquet')
+  await writeFile(
+    file,
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'url', data: Array.from({ length: n }, (_, i) => server.url(`/p${i}`)), type: 'STRING' },
+          // Null in every row of the first shard.
+          {
+            name: 'id',
+            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : BigInt(i * 1000))),
+            type: 'INT64',
+          },
+          {
+            name: 'note',
+            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : `n${i}`)),
+            type: 'STRING',
+          },
+          // Whole numbers in the second shard only.
+          { name: 'score', data: Array.from({ length: n }, (_, i) => (i < 3 ? i + 0.5 : i)), type: 'DOUBLE' },
+          {
+            name: 'ok',
+            data: Array.from({ length: n }, (_, i) => (i < 3 ? null : i % 2 === 0)),
+            type: 'BOOLEAN',
+          },
+        ],
+      }),
+    ),
+  )
+  const out = join(dir, 'typed')
+  const run = await shards(file, out)
+  assert.equal(run.code, 0, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.equal(types.length, 2)
+  assert.deepEqual(types[0], { id: 'BIGINT', note: 'VARCHAR', score: 'DOUBLE', ok: 'BOOLEAN' })
+  assert.deepEqual(types[1], types[0], 'the second shard has the first one’s schema')
+  assert.deepEqual(
+    rows.map((r) => [r.id, r.note, r.score, r.ok]),
+    [
+      [null, null, 0.5, null],
+      [null, null, 1.5, null],
+      [null, null, 2.5, null],
+      [3000n, 'n3', 3, false],
+      [4000n, 'n4', 4, true],
+      [5000n, 'n5', 5, false],
+    ],
+  )
+})
+
+test('JSON lines: types from the first 1,000 lines, the same in every shard; a later value of another kind is null there, kept in the .json', async () => {
+  const lines = Array.from({ length: 1002 }, (_, i) => ({
+    // Rows without a URL fail at once, and are rows of their shard all the same.
+    url: i < 2 || i === 1000 ? server.url(`/j${i}`) : 'not a url',
+    n: i === 1000 ? 2.5 : i > 1000 ? null : i,
+    r: i < 1000 ? i + 0.5 : null,
+    big: i === 1 ? '9007199254740993' : i,
+    tags: i % 2 ? null : ['a'],
+  }))
+  const file = join(dir, 'kinds.jsonl')
+  await writeFile(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`)
+  const out = join(dir, 'kinds')
+  const run = await runCli([file, '-o', out, '--output-format', 'webdataset', '--shard-size', '1000'])
+  assert.equal(run.code, 1, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.equal(types.length, 2)
+  assert.deepEqual(types[0], { n: 'BIGINT', r: 'DOUBLE', big: 'BIGINT', tags: 'JSON' })
+  assert.deepEqual(types[1], types[0], 'the second shard, its `r` all null, has the first one’s schema')
+  assert.deepEqual(
+    [0, 1, 1000, 1001].map((i) => [rows[i].n, rows[i].r, rows[i].big]),
+    [
+      [0n, 0.5, 0n],
+      [1n, 1.5, 9007199254740993n],
+      [null, null, 1000n],
+      [null, null, 1001n],
+    ],
+  )
+  const members = await readTar(join(out, '00001.tar'))
+  const json = members.find((m) => m.name.endsWith('.json'))!
+  assert.equal(JSON.parse(json.data.toString()).n, 2.5, 'the sample’s .json keeps the value as written')
+})
+
+test('CSV, and a folder of a CSV and a Parquet file: one schema over every shard, a column both have merged', async () => {
+  const folder = join(dir, 'mixed')
+  await mkdir(folder)
+  await writeFile(
+    join(folder, 'a.csv'),
+    `url,id,empty\n${[0, 1, 2].map((i) => `${server.url(`/m${i}`)},${i},`).join('\n')}\n`,
+  )
+  await writeFile(
+    join(folder, 'b.parquet'),
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'url', data: [3, 4, 5].map((i) => server.url(`/m${i}`)), type: 'STRING' },
+          { name: 'id', data: [3n, 4n, 5n], type: 'INT64' },
+          { name: 'extra', data: [1.5, 2.5, 3.5], type: 'DOUBLE' },
+        ],
+      }),
+    ),
+  )
+  const out = join(dir, 'mixed-out')
+  const run = await shards(folder, out)
+  assert.equal(run.code, 0, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.equal(types.length, 2)
+  // The CSV's `id` is text, the Parquet's INT64: text in every shard. `extra` is in the first shard too, null.
+  assert.deepEqual(types[0], { id: 'VARCHAR', empty: 'VARCHAR', extra: 'DOUBLE' })
+  assert.deepEqual(types[1], types[0])
+  assert.deepEqual(
+    rows.map((r) => [r.id, r.extra]),
+    [
+      ['0', null],
+      ['1', null],
+      ['2', null],
+      ['3', 1.5],
+      ['4', 2.5],
+      ['5', 3.5],
+    ],
+  )
+})
