@@ -127,7 +127,14 @@ async function* run(
   const dispatcher = createAgent(options)
   let dataset: WebDatasetSink | undefined
   try {
-    await claimFolder(paths, options.outputFormat, options.shardSize, journal, options.transform)
+    await claimFolder(
+      paths,
+      options.outputFormat,
+      options.shardSize,
+      journal,
+      options.transform,
+      source.rowColumns,
+    )
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')
       dataset = await WebDatasetSink.open(paths, options.shardSize, journal, source.columnTypes)

@@ -204,6 +204,19 @@ export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
    * from their values, shard by shard.
    */
   readonly columnTypes?: Readonly<Record<string, CarriedType>>
+  /**
+   * What the rows of this source say besides their URL: a table's caption column (`--caption-col`)
+   * and the columns it carries (`--columns`, or those the tables show). A WebDataset folder records
+   * it, and a rerun whose rows say otherwise is refused once a shard is sealed: it would seal every
+   * shard again, a forgotten `--caption-col` dropping every caption. Without it, nothing is checked.
+   */
+  readonly rowColumns?: RowColumns
+}
+
+/** See `Source.rowColumns`: `null` where there is no caption column, or the carried ones are not known. */
+export interface RowColumns {
+  readonly caption: string | null
+  readonly columns: readonly string[] | null
 }
 
 /**

@@ -246,6 +246,53 @@ test('one folder, one kind of output: another format or shard size is a usage er
   assert.ok(!existsSync(huge), 'no folder made')
 })
 
+test('a rerun with another --caption-col or --columns is refused once a shard is sealed, naming what the folder was made with; the sealed shards are left as they are', async () => {
+  const table = join(dir, 'captions.csv')
+  await writeFile(
+    table,
+    `url,caption,license,id\n${[0, 1, 2, 3].map((i) => `${server.url(`/cap-${i}`)},photo ${i},cc0,${i}`).join('\n')}\n`,
+  )
+  const out = join(dir, 'captions')
+  const args = [table, '-o', out, ...dataset, '--shard-size', '2']
+  assert.equal((await runCli([...args, '--caption-col', 'caption'])).code, 0)
+  const sealed = await readFile(join(out, '00000.tar'))
+  const requests = server.stats.requests
+
+  const forgotten = await runCli(args)
+  assert.equal(forgotten.code, 2)
+  assert.equal(
+    forgotten.stderr.trim(),
+    `imgpull: ${out} holds WebDataset shards whose rows were made with --caption-col caption, where this run gives none: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder (see imgpull --help)`,
+  )
+  const fewer = await runCli([...args, '--caption-col', 'caption', '--columns', 'license'])
+  assert.equal(fewer.code, 2)
+  assert.match(fewer.stderr, /made with --columns caption,license,id, where this run carries license:/)
+  assert.equal(server.stats.requests, requests, 'nothing fetched')
+  assert.ok((await readFile(join(out, '00000.tar'))).equals(sealed), 'the shard keeps its captions')
+  assert.ok((await readTar(join(out, '00001.tar'))).some((m) => m.name.endsWith('.txt')))
+
+  // The same rows, however named: --columns listing what the default carried.
+  const same = await runCli([...args, '--caption-col', 'caption', '--columns', 'caption,license,id'])
+  assert.equal(same.code, 0, same.stderr)
+  assert.ok((await readFile(join(out, '00000.tar'))).equals(sealed))
+
+  // A folder with no shard sealed yet takes the new ones: its first run stopped at a quote never
+  // closed, its rows' images staged, its one shard not sealed.
+  const cut = join(dir, 'captions-cut.csv')
+  await writeFile(
+    cut,
+    `${(await readFile(table, 'utf8')).split('\n').slice(0, 3).join('\n')}\n"${server.url('/cap-x')},never closed\n`,
+  )
+  const half = join(dir, 'captions-half')
+  const halfArgs = ['-o', half, ...dataset, '--shard-size', '10']
+  const stopped = await runCli([cut, ...halfArgs, '--caption-col', 'caption'])
+  assert.equal(stopped.code, 2, stopped.stderr)
+  assert.equal(existsSync(join(half, '00000.tar')), false)
+  const other = await runCli([table, ...halfArgs])
+  assert.equal(other.code, 0, other.stderr)
+  assert.equal((await readTar(join(half, '00000.tar'))).filter((m) => m.name.endsWith('.txt')).length, 0)
+})
+
 test("a dataset.json damaged or gone: no run takes the shards for files or for no run's, and the message says how to write it again", async () => {
   const list = join(dir, 'record.txt')
   await writeFile(list, [server.url('/r-0'), server.url('/r-1')].join('\n'))

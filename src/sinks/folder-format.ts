@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import type { TransformSpec } from '../transform/spec.js'
+import type { RowColumns } from '../types.js'
 import { writeOwnFile } from '../utils/own-file.js'
 import { parseSamplePath } from './webdataset/keys.js'
 
@@ -18,6 +19,11 @@ interface DatasetInfo {
    * `''` for images as downloaded.
    */
   images?: string
+  /**
+   * What its rows say besides imgpull's own columns (absent in folders of runs before it was
+   * recorded, and of sources that do not say): see `Source.rowColumns`.
+   */
+  rows?: RowColumns
 }
 
 /**
@@ -35,6 +41,23 @@ export function imageFlags(spec: Partial<TransformSpec> = {}): string {
 
 const described = (flags: string) =>
   flags ? `made with ${flags}` : 'as downloaded (no --resize, --encode or --quality)'
+
+/**
+ * How the rows a folder was made with (`made`) differ from a run's, as the options that chose them
+ * (`--caption-col caption, where this run gives none`), or `''` where they do not.
+ */
+export function rowsDiffer(made: RowColumns, run: RowColumns): string {
+  const list = (columns: readonly string[]) => (columns.length ? columns.join(',') : 'none')
+  const differ: string[] = []
+  if (made.caption !== run.caption)
+    differ.push(
+      `${made.caption === null ? 'no --caption-col' : `--caption-col ${made.caption}`}, where this run gives ${run.caption === null ? 'none' : `--caption-col ${run.caption}`}`,
+    )
+  // Unknown carried columns (a gzip-compressed Parquet file's) are not compared.
+  if (made.columns && run.columns && list(made.columns) !== list(run.columns))
+    differ.push(`--columns ${list(made.columns)}, where this run carries ${list(run.columns)}`)
+  return differ.join('; and ')
+}
 
 /**
  * What `OUT/.imgpull/dataset.json` says, or `undefined` where there is none. One that cannot be
@@ -114,6 +137,7 @@ export async function claimFolder(
   shardSize: number,
   journal: Journal,
   transform?: Partial<TransformSpec>,
+  rows?: RowColumns,
 ): Promise<void> {
   const info = await readInfo(paths, journal)
   // Its shards are still the journal's: a run of either format would take the folder for another's.
@@ -126,7 +150,7 @@ export async function claimFolder(
   // layout it never used: the folder holds no shard, and takes this run's layout instead.
   if (info && !hasRecords(journal) && !(await foreignShard(paths.out))) {
     if (format === 'files') return rm(paths.dataset, { force: true })
-    if (info.shardSize !== shardSize) return writeInfo(paths, shardSize, imageFlags(transform))
+    if (info.shardSize !== shardSize) return writeInfo(paths, shardSize, imageFlags(transform), rows)
   }
   if (format === 'files') {
     if (info)
@@ -143,12 +167,23 @@ export async function claimFolder(
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
     const images = imageFlags(transform)
-    if (info.images === undefined || info.images === images) return
+    const otherImages = info.images !== undefined && info.images !== images
     // Nothing kept yet (a first run stopped early, or every row failed): the folder takes the new ones.
-    if (!keptAny(journal)) return writeInfo(paths, shardSize, images)
-    throw new UsageError(
-      `${paths.out} holds WebDataset shards of images ${described(info.images)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
-    )
+    if (otherImages && keptAny(journal))
+      throw new UsageError(
+        `${paths.out} holds WebDataset shards of images ${described(info.images!)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
+      )
+    // Sealed shards hold their rows' captions and columns: other ones would seal every shard
+    // again (from its tar), and a forgotten --caption-col would drop every caption.
+    const otherRows = rows !== undefined && info.rows !== undefined && rowsDiffer(info.rows, rows) !== ''
+    if (otherRows && (await foreignShard(paths.out)))
+      throw new UsageError(
+        `${paths.out} holds WebDataset shards whose rows were made with ${rowsDiffer(info.rows!, rows!)}: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder`,
+      )
+    // A folder of an earlier version records them from now on.
+    if (otherImages || otherRows || (info.rows === undefined && rows !== undefined))
+      return writeInfo(paths, shardSize, otherImages ? images : info.images, rows ?? info.rows)
+    return
   }
   if (existsSync(join(paths.work, 'queue', 'input.json')))
     throw new UsageError(
@@ -163,7 +198,7 @@ export async function claimFolder(
     throw new UsageError(
       `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
-  await writeInfo(paths, shardSize, imageFlags(transform))
+  await writeInfo(paths, shardSize, imageFlags(transform), rows)
 }
 
 /** Whether the journal holds any row (stops at the first). */
@@ -180,8 +215,13 @@ function keptAny(journal: Journal): boolean {
   return false
 }
 
-async function writeInfo(paths: Layout, shardSize: number, images: string): Promise<void> {
-  const text = `${JSON.stringify({ format: 'webdataset', shardSize, images } satisfies DatasetInfo)}\n`
+async function writeInfo(
+  paths: Layout,
+  shardSize: number,
+  images: string | undefined,
+  rows: RowColumns | undefined,
+): Promise<void> {
+  const text = `${JSON.stringify({ format: 'webdataset', shardSize, images, rows } satisfies DatasetInfo)}\n`
   await writeOwnFile(`${paths.dataset}.tmp`, text)
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }

@@ -40,5 +40,6 @@ export function tablesSource(tables: OpenedTables, columns?: readonly string[]):
     total: () => tables.rows,
     ...(names ? { fields: ['row', ...names] } : {}),
     ...(tables.columnTypes ? { columnTypes: tables.columnTypes } : {}),
+    rowColumns: tables.rowColumns,
   }
 }

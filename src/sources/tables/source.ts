@@ -3,7 +3,7 @@ import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { layout } from '../../layout.js'
-import type { CarriedType } from '../../types.js'
+import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -35,6 +35,8 @@ export interface OpenedTables extends AsyncIterable<TableJob> {
    * TSV, for JSON lines those of the values of its first 1,000 lines.
    */
   readonly columnTypes: Readonly<ColumnTypes> | undefined
+  /** The caption column and the carried columns (see `Source.rowColumns`). */
+  readonly rowColumns: RowColumns
 }
 
 const EXTENSIONS = '.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz'
@@ -233,6 +235,7 @@ export async function openTables(
     rows,
     columns,
     columnTypes: runColumnTypes(checked.map((c) => c.types)),
+    rowColumns: { caption: resolved.captionCol ?? null, columns: resolved.columns ?? columns ?? null },
     async *[Symbol.asyncIterator]() {
       const counter = { next: 0 }
       for (const file of files) yield* readers[file.format](file, resolved, counter)
