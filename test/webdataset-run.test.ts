@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -512,6 +512,49 @@ test('a table that shrank between runs: its resealed shard and the manifest list
   assert.deepEqual(members, ['000010.jpg', '000010.json'])
   const status = await runCli(['status', out])
   assert.match(status.stdout, /\b5 ok\b/)
+})
+
+test('a table that shrank past whole shards: the run stops before sealing, naming them; moved away, the folder follows the table', async () => {
+  const file = join(dir, 'shrunk.csv')
+  const table = (n: number) =>
+    `url\n${Array.from({ length: n }, (_, i) => server.url(`/shrunk-${i}`)).join('\n')}\n`
+  const out = join(dir, 'shrunk')
+  const args = [file, '-o', out, '--output-format', 'webdataset', '--shard-size', '2']
+  await writeFile(file, table(10))
+  assert.equal((await runCli(args)).code, 0)
+  const before = new Map<string, Buffer>()
+  for (const f of await shardFiles(out))
+    if (!f.endsWith('_stats.json')) before.set(f, await readFile(join(out, f)))
+
+  // Cut to 5 rows (a `head` of it, say): shards 00003 and 00004 hold rows it no longer has.
+  await writeFile(file, table(5))
+  const cut = await runCli(args)
+  assert.equal(cut.code, 2)
+  assert.equal(
+    cut.stderr.trim(),
+    `imgpull: the input has 5 rows (its last in shard 00002), but ${out} holds 00003.tar to 00004.tar, shards of rows past its end that an earlier run made from a longer input: to keep them, run with the whole input; to drop them, move their .tar, .parquet and _stats.json files out of ${out}, and run again (see imgpull --help)`,
+  )
+  for (const [f, bytes] of before) assert.ok((await readFile(join(out, f))).equals(bytes), `${f} changed`)
+  const status = await runCli(['status', out])
+  assert.match(status.stdout, /\b10 ok\b/)
+
+  // Moved away: the last shard is sealed without the rows past the end, and the journal,
+  // manifest and status hold the table's 5 rows.
+  for (const f of await shardFiles(out)) if (/^0000[34]/.test(f)) await unlink(join(out, f))
+  const again = await runCli(args)
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual(
+    (await readTar(join(out, '00002.tar'))).map((m) => m.name),
+    ['000020.jpg', '000020.json'],
+  )
+  const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+  assert.equal(manifest.length, 5)
+  assert.match((await runCli(['status', out])).stdout, /\b5 ok\b/)
+
+  // The whole table again: the rows past the end are fetched anew, into shards of their own.
+  await writeFile(file, table(10))
+  assert.equal((await runCli(args)).code, 0)
+  assert.ok((await readFile(join(out, '00004.tar'))).equals(before.get('00004.tar')!))
 })
 
 test('samples held in memory (the spool) and large ones staged as files make the same shards, in key order', async () => {

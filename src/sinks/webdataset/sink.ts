@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
 import type { JobRecord, Journal } from '../../journal/journal.js'
 import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
@@ -26,6 +27,9 @@ async function readSignature(path: string): Promise<string | null> {
     return null
   }
 }
+
+/** A shard's tar by name (`00000.tar`; more digits past 99,999 shards). */
+const SHARD_TAR = /^\d{5,}\.tar$/
 
 /** Rows held in memory for tars being written, over all shards; the rest wait on disk. */
 const WINDOW_ROWS = 4096
@@ -89,6 +93,8 @@ export class WebDatasetSink {
   #writer: ShardWriter | undefined
   readonly #shards = new Map<number, OpenShard>()
   readonly #closing = new Set<Promise<void>>()
+  /** Rows in the input, as far as read: one past the highest row admitted. */
+  #rows = 0
   #error: unknown
   /** Told of a failure while writing shards (a full disk): the run stops. */
   onError: (error: unknown) => void = () => {}
@@ -171,6 +177,7 @@ export class WebDatasetSink {
     const open = this.#shards.get(shard) ?? (await this.#open(shard))
     if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
     open.flags[index] = GIVEN
+    if (row >= this.#rows) this.#rows = row + 1
     if (++open.given === this.#shardSize) open.complete = true
     const key = job.key ?? rowKey(row)
     return job.row === row && job.key === key ? job : { ...job, row, key }
@@ -306,9 +313,10 @@ export class WebDatasetSink {
    * rejects with the first failure.
    */
   async close(completed: boolean): Promise<void> {
+    const pastEnd = completed && this.#error === undefined ? await this.#pastEnd() : undefined
     for (const open of this.#shards.values()) {
       if (open.closing) continue
-      if (completed && this.#error === undefined && open.settled === open.given && open.started)
+      if (completed && !pastEnd && this.#error === undefined && open.settled === open.given && open.started)
         this.#seal(open)
       else {
         open.closing = true
@@ -319,6 +327,44 @@ export class WebDatasetSink {
     await Promise.all(this.#closing)
     await this.#writer?.close()
     if (this.#error !== undefined) throw this.#error
+    if (pastEnd) throw pastEnd
+  }
+
+  /**
+   * The input was read to its end: a `UsageError` when the folder holds sealed shards past it (an
+   * earlier run's longer input), else `undefined`, the journal's records of rows past it forgotten
+   * (their shards were moved away). Such shards are never removed by a run: an input cut short by
+   * mistake (`head` of the table, another part of it) would take whole shards of downloads with it;
+   * nor left beside the input's own, where a reader takes their rows for the input's. The run's
+   * last shard is not sealed meanwhile (sealed without the rows past the end, it would lose them).
+   */
+  async #pastEnd(): Promise<UsageError | undefined> {
+    const last = this.#rows === 0 ? -1 : Math.floor((this.#rows - 1) / this.#shardSize)
+    const names = await readdir(this.#paths.out).catch(() => [] as string[])
+    const past = names
+      .filter((name) => SHARD_TAR.test(name) && Number(name.slice(0, -4)) > last)
+      .sort((a, b) => a.length - b.length || (a < b ? -1 : 1))
+    if (past.length > 0) {
+      const out = this.#paths.out
+      const shards = past.length === 1 ? past[0] : `${past[0]} to ${past.at(-1)}`
+      const input =
+        this.#rows === 0
+          ? 'the input has no row'
+          : `the input has ${this.#rows} row${this.#rows === 1 ? '' : 's'} (its last in shard ${shardStem(last)})`
+      return new UsageError(
+        `${input}, but ${out} holds ${shards}, shards of rows past its end that an earlier run made from a longer input: to keep them, run with the whole input; to drop them, move their .tar, .parquet and _stats.json files out of ${out}, and run again`,
+      )
+    }
+    // Records of rows past the end (their shards moved away) would stay in the manifest and status.
+    if (this.#journal.run > 1 && this.#journal.get(rowKey(this.#rows))) {
+      const past: string[] = []
+      for (const record of this.#journal.records()) {
+        const row = record.key.startsWith('row:') ? Number(record.key.slice(4)) : Number.NaN
+        if (row >= this.#rows) past.push(record.key)
+      }
+      this.#journal.forget(past)
+    }
+    return undefined
   }
 
   #seal(open: OpenShard): void {
