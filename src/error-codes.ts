@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
   'invalid-row': {
     rerun: false,
-    meaning: "a table's row is malformed (not JSON, the wrong number of fields)",
+    meaning: "a table's row is malformed (not JSON, more fields than its header)",
   },
   'invalid-hash': { rerun: false, meaning: "a table's hash cell is not a digest of the --hash-type" },
   'hash-mismatch': { rerun: false, meaning: 'the body does not have the hash the table gives for it' },

@@ -118,7 +118,9 @@ test('CSV: quoted line breaks, CRLF, a byte order mark, blank lines and malforme
       ? `https://img.example/${i}.jpg,"two\r\nlines, and a ""quote""",x`
       : i === 6
         ? `https://img.example/${i}.jpg,too,many,fields`
-        : `https://img.example/${i}.jpg,caption ${i},${i}`,
+        : i === 8
+          ? `https://img.example/${i}.jpg` // empty trailing fields dropped: read as empty cells
+          : `https://img.example/${i}.jpg,caption ${i},${i}`,
   )
   await writeFile(join(folder, 'a.csv'), `\ufeffurl,caption,n\r\n${rows.slice(0, 7).join('\r\n')}\r\n\r\n`)
   // b.csv mixes line endings (a CRLF header over LF rows): every row is still a row.
@@ -126,6 +128,10 @@ test('CSV: quoted line breaks, CRLF, a byte order mark, blank lines and malforme
   const table = { captionCol: 'caption' }
   const local = await locally([folder], table)
   assert.equal(local.length, 11)
+  assert.deepEqual(
+    [local[6].invalid?.code, local[8].invalid, local[8].caption],
+    ['invalid-row', undefined, ''],
+  )
   for (const size of [1, 2, 3, 5, 11]) {
     const { jobs } = await viaShards([folder], size, table)
     assert.deepEqual(jobs, local, `shard size ${size}`)

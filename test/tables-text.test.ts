@@ -188,7 +188,7 @@ test('a JSON array given as JSON lines (one line or pretty-printed), or lines wi
   assert.deepEqual(await readAll([await file('blank.jsonl', '\n\n')]), [])
 })
 
-test('a malformed JSON line or CSV record keeps its row as an invalid-row job naming file and line', async () => {
+test('a malformed JSON line, or a CSV record with more fields than its header, keeps its row as an invalid-row job naming file and line; a record with fewer has its last cells empty', async () => {
   const jsonl = await file(
     'bad.jsonl',
     '{"url":"https://images.example/1.jpg"}\n\n{"url": "https://images.example/2.jpg"\n[1,2]\n"text"\nnull\n{"url":"https://images.example/3.jpg"}\n',
@@ -212,16 +212,18 @@ test('a malformed JSON line or CSV record keeps its row as an invalid-row job na
 
   const csv = await file(
     'bad.csv',
-    'url,caption\n"https://images.example/1.jpg","a\nb"\nhttps://images.example/2.jpg,x,extra\nonly-one\nhttps://images.example/3.jpg,ok\n',
+    'url,caption,license\n"https://images.example/1.jpg","a\nb",cc0\nhttps://images.example/2.jpg,x,cc0,extra\nhttps://images.example/4.jpg\nhttps://images.example/5.jpg,no licence\nhttps://images.example/3.jpg,ok,cc0\n',
   )
-  const rows = await readAll([csv])
+  const rows = await readAll([csv], { captionCol: 'caption' })
   assert.deepEqual(
-    rows.map((j) => [j.row, j.url, j.invalid?.message]),
+    rows.map((j) => [j.row, j.url, j.caption, j.meta.license, j.invalid?.message]),
     [
-      [0, 'https://images.example/1.jpg', undefined],
-      [1, '', `${csv} line 4: 3 fields where the header has 2`],
-      [2, '', `${csv} line 5: 1 field where the header has 2`],
-      [3, 'https://images.example/3.jpg', undefined],
+      [0, 'https://images.example/1.jpg', 'a\nb', 'cc0', undefined],
+      [1, '', undefined, undefined, `${csv} line 4: 4 fields where the header has 3`],
+      // Writers that drop empty trailing fields: read as pandas and csv.DictReader read them.
+      [2, 'https://images.example/4.jpg', '', '', undefined],
+      [3, 'https://images.example/5.jpg', 'no licence', '', undefined],
+      [4, 'https://images.example/3.jpg', 'ok', 'cc0', undefined],
     ],
   )
 })

@@ -4,7 +4,7 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
-import { csvDelimiter, csvStartLine, csvSyntaxError } from '../sources/tables/csv.js'
+import { csvDelimiter, csvStartLine, csvSyntaxError, extraFields } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -187,10 +187,10 @@ async function* csvRange(
       const { fields } = record
       lastLine = record.endLine
       const where = () => `${file.path} line ${csvStartLine(record)}`
-      if (fields.length !== header.length) {
-        const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
-        yield invalidRow(row, `${where()}: ${why}`)
-      } else yield buildJob(row, (name) => fields[index.get(name)!], carried, plan, options.hashType, where)
+      const why = extraFields(fields, header)
+      if (why) yield invalidRow(row, `${where()}: ${why}`)
+      else
+        yield buildJob(row, (name) => fields[index.get(name)!] ?? '', carried, plan, options.hashType, where)
       if (++n >= count) return
     }
   } catch (error) {

@@ -167,10 +167,22 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
 }
 
 /**
+ * Why a record cannot be read against its header: more fields than it names (which cell is which
+ * is unknown: pandas stops the file there). A record with fewer is read as pandas and Python's
+ * `csv.DictReader` read it, its missing trailing cells empty: some writers drop empty trailing
+ * fields (`url,caption,license` over `https://…/a.jpg,a fox`).
+ */
+export function extraFields(fields: readonly string[], header: readonly string[]): string | undefined {
+  if (fields.length <= header.length) return undefined
+  return `${fields.length} fields where the header has ${header.length}`
+}
+
+/**
  * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
  * an empty cell is `''`. A CSV file's `;` separator is the one `csvHeader` found (`openTables`
- * reads every header first). A record whose field count differs from the header's is kept as an
- * `invalid-row` job; a syntax error the parser cannot get past (a quote never closed) throws.
+ * reads every header first). A record with more fields than the header is kept as an
+ * `invalid-row` job, one with fewer has its missing cells empty (`extraFields`); a syntax error the
+ * parser cannot get past (a quote never closed) throws.
  */
 export async function* csvRows(
   file: TableFile,
@@ -191,14 +203,14 @@ export async function* csvRows(
     }
     const row = counter.next++
     const { fields } = record
-    if (fields.length !== header.length) {
-      const why = `${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`
+    const why = extraFields(fields, header)
+    if (why) {
       yield invalidRow(row, `${file.path} line ${csvStartLine(record)}: ${why}`)
       continue
     }
     yield buildJob(
       row,
-      (name) => fields[index.get(name)!],
+      (name) => fields[index.get(name)!] ?? '',
       carried,
       plan,
       options.hashType,

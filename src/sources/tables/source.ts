@@ -207,7 +207,7 @@ const readers = { csv: csvRows, tsv: csvRows, jsonl: jsonlRows, parquet: parquet
  * the consumer pulls them. Data that cannot be read past (a CSV quote never closed, corrupt gzip,
  * a Parquet row group that does not decode) throws a `UsageError` naming file and line or row
  * group, after every row before it was given; a single malformed record (a JSON line that is not
- * an object, a CSV record with the wrong number of fields) and a malformed hash cell are given as
+ * an object, a CSV record with more fields than its header) and a malformed hash cell are given as
  * jobs with `invalid` set, keeping their row.
  */
 export async function openTables(
