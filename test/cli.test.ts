@@ -498,6 +498,25 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [[utf16le, '-o', join(dir, 'utf16-out')], /'.*utf16le\.txt' is UTF-16 text/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
+    // Commander puts its suggestion on a second line: joined to the first.
+    [['x', '--concurency', '3'], /unknown option '--concurency'; did you mean --concurrency\?/],
+    // A forgotten value: the next option is not taken for it (a folder named --json, a proxy
+    // http://--no-proxy failing every file), here and in subcommands.
+    [
+      ['x', '-o', '--json'],
+      /option '-o, --out <dir>' needs a value, but the word after it is the option '--json' \(a value that begins with - is given as --out=VALUE\)/,
+    ],
+    [['x', '-o', '-q'], /'-o, --out <dir>' needs a value, but the word after it is the option '-q'/],
+    [
+      ['x', '--proxy', '--no-proxy'],
+      /'--proxy <url>' needs a value, but the word after it is the option '--no-proxy'/,
+    ],
+    [
+      ['x', '--caption-col', '--jsn'],
+      /'--caption-col <name>' needs a value, but the word after it is the option '--jsn'/,
+    ],
+    [['unsplash', 'search', 'lake', '-o', '--json'], /'-o, --out <dir>' needs a value/],
+    [['worker', '--queue', '--redis', 'redis://127.0.0.1:9'], /'--queue <name>' needs a value/],
     [[], /no input/],
     [[join(dir, 'missing.txt')], /cannot read input '.*missing\.txt': no such file/],
     // A folder is read as a folder of tables; one that holds none says so.
@@ -568,6 +587,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     assert.match(lines[0], message)
     assert.match(lines[0], /--help/)
   }
+})
+
+test('a value that begins with - is given with =: --user-agent=--bot/1 is sent; --retries -1 is judged as a number', async () => {
+  const out = join(dir, 'dash')
+  const r = await runCli([server.url('/dash/a.jpg'), '--user-agent=--bot/1', '-o', out, '-q'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['a.jpg'])
+  assert.equal(server.log.find((l) => l.url === '/dash/a.jpg')?.headers['user-agent'], '--bot/1')
+  const negative = await runCli([server.url('/dash/a.jpg'), '--retries', '-1'])
+  assert.match(negative.stderr, /'--retries <n>' argument '-1' is invalid\. expected an integer >= 0/)
 })
 
 test('a usage error points at the help of its own command, which lists the culprit', async () => {

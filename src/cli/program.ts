@@ -7,6 +7,7 @@ import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
+import { optionTakenAsValue } from './taken-as-value.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand } from './unsplash-command.js'
 import { addWorkerCommand } from './worker-command.js'
@@ -99,14 +100,21 @@ export async function main(argv = process.argv): Promise<number> {
   }
   // A usage error points at the help of the command it is about: `--dpr` is in `imgpull unsplash
   // search --help`, not in `imgpull --help`.
-  const help = `(see ${commandPath(program, argv)} --help)`
+  const { path, command, at } = commandOf(program, argv)
+  const help = `(see ${path} --help)`
   try {
+    const swallowed = optionTakenAsValue(command, argv.slice(at))
+    if (swallowed !== undefined) throw new UsageError(swallowed)
     await program.parseAsync(argv)
     return Number(process.exitCode ?? EXIT.ok)
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok // --help, --version
-      process.stderr.write(`imgpull: ${error.message.replace(/^error: /, '')} ${help}\n`)
+      // Commander suggests a near option on a line of its own: one line, as every usage error.
+      const message = error.message
+        .replace(/^error: /, '')
+        .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
+      process.stderr.write(`imgpull: ${message} ${help}\n`)
       return EXIT.usage
     }
     if (error instanceof FatalError) {
@@ -138,18 +146,24 @@ export async function main(argv = process.argv): Promise<number> {
 
 /**
  * The command `argv` runs, as typed: `imgpull unsplash search` for `imgpull unsplash search lake
- * --dpr 9`. Words are read up to the first that names no subcommand (an input, an option).
+ * --dpr 9`, and where its own words start. Words are read up to the first that names no
+ * subcommand (an input, an option).
  */
-function commandPath(program: Command, argv: readonly string[]): string {
+function commandOf(
+  program: Command,
+  argv: readonly string[],
+): { path: string; command: Command; at: number } {
   const path = [program.name()]
   let command = program
+  let at = 2
   for (const word of argv.slice(2)) {
     const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word))
     if (!sub) break
     path.push(sub.name())
     command = sub
+    at++
   }
-  return path.join(' ')
+  return { path: path.join(' '), command, at }
 }
 
 /** `maxAspectRatio` → `max-aspect-ratio`: a library field as its command-line option. */
