@@ -170,6 +170,19 @@ test("a second list run into the folder: the report does not promise that its re
   )
 })
 
+test('only permanent failures: what a rerun skips is said of the rerun, not of an "It" that names nothing', async () => {
+  const out = join(dir, 'only-permanent')
+  const r = await runCli([faults.url('/p-gone?status=404'), faults.url('/p-page?html=1'), '-o', out])
+  assert.equal(r.code, 1, r.stderr)
+  const { page } = await open(join(out, 'report.html'))
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+  const rerun = await page.locator('[data-figure="rerun"]').innerText()
+  assert.match(
+    rerun,
+    /^A rerun of the same command skips the 2 permanent failures \(they would fail again\) unless you add --retry-failed\.$/,
+  )
+})
+
 test("the report, meant to be shared, shows no signed URL's signature: not in the command, the examples nor the messages", async () => {
   const out = join(dir, 'signed')
   const signed = faults.url(

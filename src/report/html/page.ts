@@ -210,8 +210,14 @@ function failuresSection(f: ReportFigures, command: string | undefined): string 
     )
   }
   if (r.permanent) {
+    // "It" only after a sentence that names the rerun: alone, it named nothing.
+    const subject = again
+      ? 'It'
+      : words.queue === undefined
+        ? 'A rerun of the same command'
+        : 'Enqueuing the same input again'
     rerun.push(
-      `It skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
+      `${subject} skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
   }
   if (r.otherInput) {
