@@ -485,6 +485,22 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
     await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
     'fits a phone',
   )
+  // A failure group's examples (URLs and messages) read across the phone's width, not in the
+  // column a host name left them (two letters a line), and its table does not scroll sideways.
+  const widths = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('.failure[open] .table-wrap')).map((wrap) => ({
+      wrap: wrap.clientWidth,
+      scroll: wrap.scrollWidth,
+      examples: Math.min(
+        ...Array.from(wrap.querySelectorAll('ul.examples')).map((ul) => ul.getBoundingClientRect().width),
+      ),
+    })),
+  )
+  assert.ok(widths.length > 0)
+  for (const w of widths) {
+    assert.ok(w.scroll <= w.wrap, `a failure table fits the phone: ${JSON.stringify(w)}`)
+    assert.ok(w.examples >= 0.8 * w.wrap, `the examples take the width: ${JSON.stringify(w)}`)
+  }
   await page.screenshot({ path: join(root, 'finished-phone.png') })
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
   const light = await background()

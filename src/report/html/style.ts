@@ -1,7 +1,9 @@
 /**
  * The page's style sheet. System fonts, one accent, thin rules, generous space; light and dark
  * follow `prefers-color-scheme`. Layout is fluid from 320 px phones up; wide tables scroll inside
- * their own box, never the page.
+ * their own box, never the page. On a phone a failure group's rows are stacked (the host and its
+ * count, then the examples across the whole width): as columns, the examples got what the host
+ * name (never wrapped) left, two letters a line.
  */
 export const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f5f2;--surface:#fff;--ink:#1d2126;--muted:#5b626b;--line:#e3e0da;
@@ -139,6 +141,12 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 @media (max-width:560px){.wrap{padding:0 14px}header.top{padding-top:28px}
 .sheet{grid-template-columns:repeat(auto-fill,minmax(100px,1fr));gap:6px}.figures{grid-template-columns:1fr 1fr}
 .figures dd{font-size:1.35rem}th,td{padding:7px 10px}}
+@media (max-width:640px){.failure table,.failure tbody,.failure tfoot{display:block}
+.failure thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.failure tr{display:grid;grid-template-columns:1fr auto;border-bottom:1px solid var(--line)}
+.failure tr:last-child{border-bottom:0}.failure tr>*{border-bottom:0}
+.failure th.host{white-space:normal}.failure td.n::after{content:" failed";color:var(--muted)}
+.failure tr>td:last-child{grid-column:1/-1;padding-top:0}.failure td:empty{display:none}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 @media print{.pager,.tools,.skip,nav.sections{display:none}}
 `
