@@ -627,6 +627,13 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
   assert.match(await text(page, '#images [data-status]'), /^1–48 of 10,000 · page 1 of 209$/)
   await page.locator('#images [data-next]').click()
   assert.match(await text(page, '#images [data-status]'), /^49–96 of 10,000 · page 2 of 209$/)
+  // The pager is below 7 rows of tiles, taller than the window: the new page is shown from its
+  // first row, not its last.
+  const firstTop = await page
+    .locator('.sheet li')
+    .first()
+    .evaluate((e) => e.getBoundingClientRect().top)
+  assert.ok(firstTop >= 0 && firstTop < 200, `the first tile of page 2 is in view (top ${firstTop})`)
   assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
   await page.locator('#images input[type=search]').fill('img/3.png')
   const filtered = await text(page, '#images [data-status]')

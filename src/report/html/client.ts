@@ -62,8 +62,15 @@ export const CLIENT_SCRIPT = `(function () {
       next.disabled = page >= pages - 1
       nav.hidden = rows.length <= pageSize
     }
-    prev.addEventListener('click', function () { page--; draw() })
-    next.addEventListener('click', function () { page++; draw() })
+    // The pager is below the list: a new page whose top is above the window (a phone, 16 rows of
+    // tiles) is brought into view, else the reader lands on its last rows.
+    function turn(by) {
+      page += by
+      draw()
+      if (list.getBoundingClientRect().top < 0) list.scrollIntoView({ block: 'start' })
+    }
+    prev.addEventListener('click', function () { turn(-1) })
+    next.addEventListener('click', function () { turn(1) })
     if (filter) {
       filter.addEventListener('input', function () {
         var q = filter.value.trim().toLowerCase()
