@@ -637,11 +637,17 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
   assert.equal(await page.locator('.sheet .tile').count(), SHEET_PAGE_SIZE)
   await page.locator('#images input[type=search]').fill('img/3.png')
   const filtered = await text(page, '#images [data-status]')
-  assert.match(filtered, /^1–48 of [\d,]+ · page 1 of \d+$/)
+  // The filter searches the sample of 10,000, not the folder: said so.
+  assert.match(filtered, /^1–48 of [\d,]+ in the sample · page 1 of \d+$/)
   const names = await page.locator('.sheet .tile .name').allInnerTexts()
   assert.ok(
     names.every((name) => name === '3.png'),
     'the filter keeps matching names only',
+  )
+  await page.locator('#images input[type=search]').fill('img/999.png')
+  assert.equal(
+    await text(page, '#images [data-status]'),
+    'No images of the sample of 10,000 match: the folder holds 98,000, all in manifest.jsonl.',
   )
   assert.equal(await page.locator('#host-table tbody tr').count(), 40)
   assert.equal(await page.locator('svg[data-chart="concurrency"]').count(), 6)

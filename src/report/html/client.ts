@@ -35,7 +35,9 @@ export const CLIENT_SCRIPT = `(function () {
     if (!isNaN(at.getTime())) times[i].textContent = at.toLocaleString()
   }
 
-  function pager(root, rows, render, pageSize, noun) {
+  // total: how many there are when rows are a sample of them; a filter searches the sample only,
+  // so what it finds (or does not) is said of the sample, not of the folder.
+  function pager(root, rows, render, pageSize, noun, total) {
     var list = root.querySelector('[data-list]')
     // A section with nothing to list (no image in the folder) has no list and no pager.
     if (!list) return
@@ -55,9 +57,12 @@ export const CLIENT_SCRIPT = `(function () {
       for (var i = from; i < to; i++) fragment.appendChild(render(shown[i]))
       list.textContent = ''
       list.appendChild(fragment)
+      var sampled = total > rows.length && shown !== rows
       status.textContent = shown.length === 0
-        ? 'No ' + noun + ' match.'
-        : num(from + 1) + '\\u2013' + num(to) + ' of ' + num(shown.length) + ' \\u00b7 page ' + num(page + 1) + ' of ' + num(pages)
+        ? (sampled
+          ? 'No ' + noun + ' of the sample of ' + num(rows.length) + ' match: the folder holds ' + num(total) + ', all in manifest.jsonl.'
+          : 'No ' + noun + ' match.')
+        : num(from + 1) + '\\u2013' + num(to) + ' of ' + num(shown.length) + (sampled ? ' in the sample' : '') + ' \\u00b7 page ' + num(page + 1) + ' of ' + num(pages)
       prev.disabled = page === 0
       next.disabled = page >= pages - 1
       nav.hidden = rows.length <= pageSize
@@ -120,7 +125,7 @@ export const CLIENT_SCRIPT = `(function () {
   }
 
   var sheet = document.getElementById('images')
-  if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images')
+  if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total)
   var credits = document.getElementById('attribution')
   if (credits && data.credits) pager(credits, data.credits, credit, data.creditsPageSize, 'photos')
   document.documentElement.setAttribute('data-ready', 'true')
