@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
@@ -108,7 +108,11 @@ async function* run(
   try {
     await makeFolders(paths.parts)
   } catch (error) {
-    throw mkdirFault(error, options.out)
+    throw mkdirFault(
+      error,
+      options.out,
+      existed.out && statSync(paths.out, { throwIfNoEntry: false })?.isDirectory() === true,
+    )
   }
   // A folder this run made or found empty, under its lock: no file in it is anyone else's (see markFresh).
   markFresh(options.out, (!existed.out || empty) && options.journal)

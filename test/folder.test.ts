@@ -558,6 +558,13 @@ test('local faults: exit 3 and one line naming the real cause and what to do', a
       r.stderr,
       /cannot create output folder .*: read-only file system; choose an output folder on a writable disk/,
     )
+    // The mount point itself is there: not to be created, but not writable.
+    const there = await runCli([server.url('/ro-3'), '-o', mnt])
+    assert.equal(there.code, 3, there.stderr)
+    assert.match(
+      there.stderr,
+      /^imgpull: cannot write in output folder .*ro-fs: read-only file system; choose an output folder on a writable disk/,
+    )
   } finally {
     execFileSync('umount', ['-l', mnt])
   }

@@ -105,10 +105,10 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
 }
 
 /**
- * Why `mkdir -p folder` failed. Node reports ENOENT for a recursive mkdir that a read-only or
+ * Why `mkdir -p folder` failed (`existed`: the folder was there, its work folder could not be made). Node reports ENOENT for a recursive mkdir that a read-only or
  * unwritable parent refused: the nearest folder that exists says what really happened.
  */
-export function mkdirFault(error: unknown, folder: string): FatalError {
+export function mkdirFault(error: unknown, folder: string, existed = false): FatalError {
   let cause = error
   if (codeOf(error) === 'ENOENT') {
     let parent = resolve(folder)
@@ -119,7 +119,10 @@ export function mkdirFault(error: unknown, folder: string): FatalError {
       cause = denied
     }
   }
-  return new FatalError('output', `cannot create output folder ${folder}: ${describeFsError(cause)}`, {
+  // A folder that is there (a mount point, one made beforehand) was not to be created: its work
+  // folder was, inside it.
+  const what = existed ? 'cannot write in output folder' : 'cannot create output folder'
+  return new FatalError('output', `${what} ${folder}: ${describeFsError(cause)}`, {
     cause,
     hint: remedy(codeOf(cause), 'output'),
   })
