@@ -104,7 +104,14 @@ test('every input is checked before the first row: files, formats, and every fil
   // The second file's missing column stops everything before the first file's rows.
   await assert.rejects(source.next(), {
     name: 'UsageError',
-    message: `${noUrl} has no column "url" (the URL column); its columns: "image", "n"`,
+    message: `${noUrl} has no column "url" (the URL column); its columns: "image", "n": did you mean --url-col "image"?`,
+  })
+  // No column looks like one: the option is named all the same.
+  const other = join(root, 'no-url-other.csv')
+  await writeFile(other, 'address,n\nhttps://images.example/z.jpg,1\n')
+  await assert.rejects(tableSource([other]).next(), {
+    name: 'UsageError',
+    message: `${other} has no column "url" (the URL column); its columns: "address", "n": name the column that holds the URLs with --url-col`,
   })
   const cases: [string[], RegExp][] = [
     [[join(root, 'nope.csv')], /^cannot read input '.*nope\.csv': no such file or folder$/],

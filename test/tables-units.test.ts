@@ -230,7 +230,10 @@ test('columns: every named one must be there; the URL column is not carried by d
   const trailing = planColumns('t.csv', ['url', 'caption', '', ''], options({ captionCol: 'caption' }))
   assert.deepEqual([trailing.carried, trailing.needed], [['caption'], ['url', 'caption']])
   const wide = Array.from({ length: 100 }, (_, i) => `c${i}`)
-  assert.throws(() => planColumns('w.csv', wide, options()), /"c39", \.\.\. \(100 in all\)$/)
+  assert.throws(
+    () => planColumns('w.csv', wide, options()),
+    /"c39", \.\.\. \(100 in all\): name the column that holds the URLs with --url-col$/,
+  )
 })
 
 test('column types for shards: from a Parquet schema, from JSON lines values, merged over files', async () => {

@@ -48,6 +48,14 @@ function missingHint(name: string, available: readonly string[], option: string)
     return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?`
   if (available.some((c) => /^\s*https?:\/\//i.test(c)))
     return ': its first line holds a URL, so it has no header line: add one naming the columns'
+  // The URL column is `url` unless told: a table that calls it `image` or `link` says nothing of
+  // the option that names it, which the message then has to.
+  if (option === '--url-col') {
+    const likely = available.find((c) => /url|image|img|link|photo|picture|src|href/i.test(c))
+    return likely === undefined
+      ? ': name the column that holds the URLs with --url-col'
+      : `: did you mean --url-col ${JSON.stringify(likely)}?`
+  }
   return ''
 }
 
