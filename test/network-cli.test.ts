@@ -87,6 +87,17 @@ test('a private CA: refused in one line saying how to trust it; --ca-cert trusts
     1,
     insecure.stderr,
   )
+  // Said as the command's other warnings are: one line, not Node's "(node:PID) [CODE] Warning:"
+  // and a second line on --trace-warnings.
+  assert.match(insecure.stderr, /^imgpull: warning: TLS certificate checks are off \(--insecure\): /m)
+  assert.doesNotMatch(insecure.stderr, /\(node:\d+\)|trace-warnings/)
+  // With transfer threads, once a run still, not once a thread.
+  const threaded = await runCli(
+    [selfSigned.url('/a.jpg'), '-o', join(dir, 'insecure-threads'), '--insecure', '--threads', '2'],
+    { env: noProxyEnv },
+  )
+  assert.equal(threaded.code, 0, threaded.stderr)
+  assert.equal(threaded.stderr.match(/TLS certificate checks are off/g)?.length, 1, threaded.stderr)
 
   const missing = await runCli([
     tls.url('/a.jpg'),
@@ -119,6 +130,8 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
     1,
     stale.stderr,
   )
+  assert.match(stale.stderr, /^imgpull: warning: .*SSL_CERT_FILE/m)
+  assert.doesNotMatch(stale.stderr, /\(node:\d+\)|trace-warnings/)
   assert.match(stale.stderr, /failed tls: /)
 })
 

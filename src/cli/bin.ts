@@ -19,10 +19,15 @@ if (withSource !== '0') setFlagsFromString('--harmony-json-parse-with-source')
 // through a SOCKS5 one, to a host given by address; Node then warns (DEP0123, RFC 6066) in the
 // middle of the run, which reads as a fault of it. Nothing is wrong: the name is not sent. Only
 // that warning is dropped, and only by the command (the library leaves the process alone).
+// The library's own warnings (IMGPULL_INSECURE, an unreadable SSL_CERT_FILE) are process warnings,
+// which Node prints as `(node:6176) [IMGPULL_INSECURE] Warning: ...` and a line on
+// --trace-warnings: the command says them as its other warnings, one line.
 const emitWarning = process.emitWarning
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
-  if (code !== 'DEP0123') (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
+  if (typeof code === 'string' && code.startsWith('IMGPULL_'))
+    process.stderr.write(`imgpull: warning: ${typeof warning === 'string' ? warning : warning.message}\n`)
+  else if (code !== 'DEP0123') (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
 }) as typeof process.emitWarning
 
 import { main } from './program.js'

@@ -19,7 +19,8 @@ const BYTES_MS = 100
 
 const port = parentPort!
 const options = resolveOptions(workerData.options as Options)
-const dispatcher = createAgent(options)
+// The run's own agent, on the main thread, has warned of --insecure: once a run, not once a thread.
+const dispatcher = createAgent(options, false)
 const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
