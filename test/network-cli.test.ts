@@ -132,6 +132,11 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
   )
   assert.match(stale.stderr, /^imgpull: warning: .*SSL_CERT_FILE/m)
   assert.doesNotMatch(stale.stderr, /\(node:\d+\)|trace-warnings/)
+  const threaded = await runCli(
+    [tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-file-threads'), '--threads', '2'],
+    { env: { ...noProxyEnv, SSL_CERT_FILE: join(dir, 'gone.pem') } },
+  )
+  assert.equal(threaded.stderr.match(/SSL_CERT_FILE/g)?.length, 1, threaded.stderr)
   assert.match(stale.stderr, /failed tls: /)
 })
 

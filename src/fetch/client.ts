@@ -17,10 +17,9 @@ export const INSECURE_WARNING =
  * (over HTTP/2, as few connections as the server's stream limit allows). Requests go through a
  * proxy where `proxy` (or the environment) says so (see proxy.ts). With HTTP/2 allowed, an origin
  * that asks for HTTP/1.1 gets it, through a second pool made then (see http1-fallback.ts).
- * `warn`: say that `insecure` is on; the run's transfer threads leave it to the run's own agent.
  */
-export function createAgent(options: ResolvedOptions, warn = true): Dispatcher {
-  if (options.insecure && warn) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
+export function createAgent(options: ResolvedOptions): Dispatcher {
+  if (options.insecure) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
   const settings = connectionSettings(options)
   const plan = proxyPlan(options.proxy)
   const pool = (http2: boolean): Dispatcher => {

@@ -18,9 +18,16 @@ import { type FromThread, serializeError, type ToThread } from './transfer-messa
 const BYTES_MS = 100
 
 const port = parentPort!
+// The run's own agent, on the main thread, built from the same options and environment, has said
+// imgpull's warnings (--insecure, an unreadable SSL_CERT_FILE): once a run, not once a thread.
+const emitWarning = process.emitWarning
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
+  if (!(typeof code === 'string' && code.startsWith('IMGPULL_')))
+    (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
+}) as typeof process.emitWarning
 const options = resolveOptions(workerData.options as Options)
-// The run's own agent, on the main thread, has warned of --insecure: once a run, not once a thread.
-const dispatcher = createAgent(options, false)
+const dispatcher = createAgent(options)
 const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
