@@ -575,6 +575,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['x', '--encode', 'webp', '--background', 'red'], /--background fills the padding of --resize border/],
     [['x', '--hash-type', 'md5'], /--hash-type says what --hash-col holds: give --hash-col/],
     [
+      ['x', '--no-journal', '--retry-failed'],
+      /--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered/,
+    ],
+    [
       ['x', '--output-format', 'webdataset', '--name', '{index}{ext}'],
       /--name names the files of --output-format files/,
     ],

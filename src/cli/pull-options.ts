@@ -123,7 +123,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       perHost: o.perHost as number | 'auto',
       name: nameOf(o),
       retries: o.retries as number,
-      retryFailed: o.retryFailed === true,
+      retryFailed: retryFailedOf(o),
       maxRetryAfter: o.maxRetryAfter as number,
       connectTimeout: o.connectTimeout as number,
       headersTimeout: o.headersTimeout as number,
@@ -178,4 +178,13 @@ function shardSizeOf(o: Record<string, unknown>): number {
   if (o.shardSize !== undefined && o.outputFormat !== 'webdataset')
     throw new UsageError('--shard-size is for --output-format webdataset: add it, or leave --shard-size out')
   return (o.shardSize as number | undefined) ?? defaults.shardSize
+}
+
+/** `--retry-failed` tries again what the journal remembers: with `--no-journal`, a usage error (it would do nothing). */
+function retryFailedOf(o: Record<string, unknown>): boolean {
+  if (o.retryFailed === true && o.journal === false)
+    throw new UsageError(
+      '--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered and every job is tried; leave one of them out',
+    )
+  return o.retryFailed === true
 }
