@@ -4,6 +4,7 @@ import type { HostGate } from './fetch/scheduler.js'
 import { extraCas } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
+import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
@@ -191,7 +192,7 @@ const DURATIONS = [
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${grouped(max)}`
-    throw new TypeError(`Expected \`${name}\` to be an integer ${range}, got ${String(value)}`)
+    throw new TypeError(`Expected \`${name}\` to be an integer ${range}, got ${shownValue(value)}`)
   }
 }
 

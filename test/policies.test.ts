@@ -194,6 +194,16 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
+  // A number given as a string (from a config file, an environment variable) is named as one: "got
+  // 10" read as the number it was meant to be.
+  assert.throws(
+    () => resolveOptions({ totalTimeout: '10' as unknown as number }),
+    /`totalTimeout` to be an integer >= 1, got the string "10"$/,
+  )
+  assert.throws(
+    () => resolveOptions({ transform: { resize: 'keep-ratio', size: '256' as unknown as number } }),
+    /`size` to be an integer >= 1, got the string "256"$/,
+  )
   // A typo is refused, not ignored.
   assert.throws(
     () => resolveOptions({ concurency: 4 } as never),

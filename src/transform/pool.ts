@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { FatalError } from '../errors.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { Fifo } from '../utils/fifo.js'
+import { shownValue } from '../utils/shown-value.js'
 import { TransformError } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
 import type { TransformSpec } from './spec.js'
@@ -157,7 +158,7 @@ export class TransformPool {
       ['niceness', niceness, 0],
     ] as const) {
       if (!Number.isInteger(value) || value < min) {
-        throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`)
+        throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}, got ${shownValue(value)}`)
       }
     }
     if (niceness > 19) throw new TypeError(`Expected \`niceness\` to be at most 19, got ${niceness}`)

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { shownValue } from '../utils/shown-value.js'
 /**
  * What the transform stage is asked to do with every image: one options type with documented
  * defaults, then validation that throws a `TypeError` naming the option. The modes and filters
@@ -98,7 +99,7 @@ function isColour(value: string): boolean {
 
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${String(value)}`)
+    throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${shownValue(value)}`)
   }
 }
 

@@ -6,6 +6,7 @@ import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import type { CarriedType, Job, Result } from '../../types.js'
+import { shownValue } from '../../utils/shown-value.js'
 import { holds } from '../files.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
@@ -172,7 +173,7 @@ export class WebDatasetSink {
   async admit(job: Job, position: number): Promise<Job> {
     const row = job.row ?? position
     if (!Number.isSafeInteger(row) || row < 0)
-      throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${String(row)}`)
+      throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${shownValue(row)}`)
     const { shard, index } = samplePlace(row, this.#shardSize)
     const open = this.#shards.get(shard) ?? (await this.#open(shard))
     if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
