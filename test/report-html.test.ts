@@ -28,6 +28,7 @@ import {
   niceCeil,
   type ReportInput,
   type ReportItem,
+  readableOrigin,
   redactCommand,
   renderReport,
   rerunPlan,
@@ -441,6 +442,33 @@ test('escaping: text, script data, links to the web and to files, the command li
     ['imgpull urls.txt -o photos', 'imgpull urls.txt -o photos'],
   ]
   for (const [command, expected] of commands) assert.equal(redactCommand(command), expected)
+
+  // Hosts as people read them: an internationalised one in its script, as the list has it.
+  const origins: [string, string][] = [
+    ['https://xn--r8jz45g.jp', 'https://例え.jp'],
+    ['http://img.xn--80aswg.xn--p1ai:8080', 'http://img.сайт.рф:8080'],
+    ['https://images.example', 'https://images.example'],
+    ['', ''],
+    ['not an origin xn--', 'not an origin xn--'],
+  ]
+  for (const [origin, expected] of origins) assert.equal(readableOrigin(origin), expected, origin)
+  const page = renderReport({
+    title: 't',
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: false,
+    samples: [],
+    items: [
+      {
+        url: 'https://例え.jp/a.jpg',
+        host: 'https://xn--r8jz45g.jp',
+        status: 'failed',
+        error: 'http-404',
+        attempts: 1,
+      },
+    ],
+  })
+  assert.match(page, /<span title="https:\/\/xn--r8jz45g\.jp">https:\/\/例え\.jp<\/span>/)
 })
 
 test('chart helpers: round axis tops, clock labels, figures and units for people', () => {

@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url'
 import { redactHeader } from '../../utils/command-line.js'
 import { maskSigning, withoutUserInfo } from '../../utils/url.js'
 
@@ -70,4 +71,20 @@ export function redactCommand(command: string): string {
         }),
     ),
   )
+}
+
+/**
+ * An origin as people read it: an internationalised host in its own script (`https://例え.jp`),
+ * not as its ASCII form (`https://xn--r8jz45g.jp`), which the URL parser gives and the examples
+ * beside it, as listed, do not show. Anything that does not parse is returned as it is.
+ */
+export function readableOrigin(origin: string): string {
+  if (!origin.includes('xn--')) return origin
+  try {
+    const url = new URL(origin)
+    const host = domainToUnicode(url.hostname)
+    return host ? `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}` : origin
+  } catch {
+    return origin
+  }
 }

@@ -4,7 +4,7 @@
  * calls {@link writeReport}; the figures are pure functions of that input.
  */
 export { barChart, byteRateUnit, clock, concurrencyChart, niceCeil, short, stepLabel } from './charts.js'
-export { esc, fileHref, httpHref, jsonForScript, redactCommand } from './escape.js'
+export { esc, fileHref, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 export {
   describeError,
   EXAMPLE_CHARS,

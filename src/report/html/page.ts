@@ -5,7 +5,7 @@ import { formatBytes, formatDuration, grouped } from '../format.js'
 import { rerunWords } from '../rerun-words.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
-import { esc, httpHref, jsonForScript, redactCommand } from './escape.js'
+import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 import { describeError } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
@@ -27,7 +27,12 @@ const utc = (ms: number) =>
     .replace('T', ' ')
     .replace(/\.\d+Z$/, ' UTC')
 /** A host as shown: jobs whose URL has none (`invalid-url`) are grouped under an empty host. */
-const hostLabel = (host: string) => (host ? esc(host) : '<em>no host</em>')
+/** A host as people read it (see readableOrigin), its ASCII form on hover where that differs. */
+const hostLabel = (host: string) => {
+  if (!host) return '<em>no host</em>'
+  const shown = readableOrigin(host)
+  return shown === host ? esc(host) : `<span title="${esc(host)}">${esc(shown)}</span>`
+}
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
 
 /**
