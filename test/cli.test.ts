@@ -483,6 +483,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await writeFile(image, await readFile('test/fixtures/images/rgba.png'))
   const zip = join(dir, 'urls.zip')
   await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), Buffer.alloc(40)]))
+  const page = join(dir, 'board.html')
+  await writeFile(page, '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n')
+  const array = join(dir, 'urls.json')
+  await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
   const binary = join(dir, 'core.bin')
   await writeFile(binary, Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
   const cases: [string[], RegExp][] = [
@@ -492,6 +496,15 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [[zip], /'.*urls\.zip' is a ZIP archive, not a list of URLs: unpack it first/],
     [[binary], /'.*core\.bin' is binary data, not a list of URLs/],
+    // A mood board saved from the browser, a JSON answer: each line would be an invalid-url failure.
+    [
+      [page, '-o', join(dir, 'page-out')],
+      /'.*board\.html' is an HTML page, not a list of URLs: give imgpull the URLs of its images/,
+    ],
+    [
+      [array, '-o', join(dir, 'array-out')],
+      /'.*urls\.json' is a JSON array, not a list of URLs: give imgpull its URLs one a line/,
+    ],
     [
       [utf16, '-o', join(dir, 'utf16-out')],
       /'.*utf16\.txt' is UTF-16 text .*not UTF-8: convert it first, e\.g\. iconv -f utf-16 -t utf-8/,
@@ -591,6 +604,9 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     assert.match(lines[0], message)
     assert.match(lines[0], /--help/)
   }
+  const piped = await runCli(['-', '-o', join(dir, 'piped-out')], { input: '<!doctype html>\n<html>\n' })
+  assert.equal(piped.code, 2, piped.stderr)
+  assert.match(piped.stderr, /^imgpull: standard input is an HTML page, not a list of URLs/)
 })
 
 test('a value that begins with - is given with =: --user-agent=--bot/1 is sent; --retries -1 is judged as a number', async () => {

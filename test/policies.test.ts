@@ -857,6 +857,16 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ['Parquet', Buffer.from('PAR1\x15\x04', 'latin1'), 'a Parquet table'],
     ['JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), 'a JPG image'],
     ['a NUL in text', Buffer.from('https://a.example/1.jpg\n\x00', 'latin1'), 'binary data'],
+    // Text that no list begins with: each of its lines would be an invalid URL.
+    [
+      'a saved web page',
+      Buffer.from('\ufeff\n<!DOCTYPE html>\n<html><img src="https://a.example/1.jpg">'),
+      'an HTML page',
+    ],
+    ['a page without a doctype', Buffer.from('<html lang="en">\n<head>'), 'an HTML page'],
+    ['a JSON array of URLs', Buffer.from('[\n  "https://a.example/1.jpg",\n'), 'a JSON array'],
+    ['JSON lines named .txt', Buffer.from('{"url": "https://a.example/1.jpg"}\n'), 'JSON'],
+    ['a list that mentions html', Buffer.from('https://a.example/<html>.jpg\n<b>\n'), 'text'],
   ]
   for (const [name, head, expected] of cases) {
     const got = listBytes(head)

@@ -111,7 +111,35 @@ export function listBytes(head: Buffer): ListBytes {
   if (looksUtf16(head.toString('latin1'))) return { kind: 'utf16' }
   if (head.includes(0))
     return { kind: 'other', what: 'binary data', hint: 'give imgpull a text file of URLs, one a line' }
-  return { kind: 'text' }
+  return textNotAList(head.toString('utf8')) ?? { kind: 'text' }
+}
+
+/**
+ * Text that is no list, told by how it begins (no URL line begins so): a web page saved from a
+ * browser (the mood board whose images are wanted) or a JSON document (an API's answer, an array
+ * of URLs). Each of its lines would be an invalid-url failure, the images never fetched.
+ */
+function textNotAList(text: string): ListBytes | undefined {
+  const start = text.replace(/^\ufeff/, '').trimStart()
+  if (/^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(start))
+    return {
+      kind: 'other',
+      what: 'an HTML page',
+      hint: 'give imgpull the URLs of its images (its <img src>), one a line',
+    }
+  if (start.startsWith('['))
+    return {
+      kind: 'other',
+      what: 'a JSON array',
+      hint: "give imgpull its URLs one a line, e.g. jq -r '.[]' FILE | imgpull -",
+    }
+  if (start.startsWith('{'))
+    return {
+      kind: 'other',
+      what: 'JSON',
+      hint: 'one object a line with a url key is a table: give it as a file named .jsonl',
+    }
+  return undefined
 }
 
 /** A list file's lines as bytes: gunzipped when it is gzip (its read errors surface on the stream). */
