@@ -746,7 +746,7 @@ class Engine {
       return
     }
     const shown = shownUrl(task.url)
-    const e: ImgpullError = pastDeadline
+    let e: ImgpullError = pastDeadline
       ? new TimeoutError('total', this.options.totalTimeout, shown)
       : isFatalLocal(error)
         ? fault(error, this.paths)
@@ -764,7 +764,15 @@ class Engine {
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
       this.#proxySilence.unanswered(answeredBy, sentAt)
-    } else if (e.code === 'proxy') this.#proxySilence.heard(answeredBy)
+    } else if (e.code === 'proxy') {
+      const words = await this.#proxySilence.refusal(answeredBy, e)
+      // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
+      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e.cause })
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
     // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
     // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
     // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of

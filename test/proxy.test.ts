@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
 import type { Options } from '../src/options.js'
 import { resolveOptions } from '../src/options.js'
@@ -14,6 +15,7 @@ import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
+import { startSocks5Proxy } from './support/socks5-proxy.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -325,7 +327,120 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
       `proxy ${proxy} closed the connection without answering the CONNECT to images.example.org`,
     )
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a CONNECT may take the next')
-    assert.equal(connections, 2)
+    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5? (hunt53 F2)')
+  } finally {
+    await new Promise((resolve) => dropping.close(resolve))
+  }
+})
+
+test('notHttpWords: what an HTTP proxy that is none answered, and what to give instead', () => {
+  const proxy = new URL('http://gw.example:1080')
+  const table: [string, string][] = [
+    ['\x05\ufffd', 'it answers as a SOCKS5 proxy: give it as socks5://gw.example:1080'],
+    ['\x00\x5b\x00\x00', 'it answers as a SOCKS4 proxy, which imgpull does not speak'],
+    ['\x15\x03\x01\x00\x02\x02\x28', 'it answers in TLS: give it as https://gw.example:1080'],
+    ['\x16\x03\x03\x00\x4a', 'it answers in TLS: give it as https://gw.example:1080'],
+    ['SSH-2.0-OpenSSH_9.2\r\nmore', 'its answer begins SSH-2.0-OpenSSH_9.2'],
+    ['\x1b[2Jhi', 'its answer begins \\x1b[2Jhi'],
+    ['', 'its answer is not HTTP'],
+  ]
+  for (const [data, words] of table) assert.equal(notHttpWords(data, proxy), words, JSON.stringify(data))
+})
+
+// hunt53 F1: a proxy address that is no HTTP proxy (a SOCKS5 port, a TLS-only proxy, an SSH port
+// given as http://) failed each file as `network` ("the answer is not well-formed HTTP"), naming
+// the image host's answer, and retried it 5 times: 20 files, 120 connections.
+test('a proxy whose answer is no HTTP (SOCKS5, TLS, an SSH banner): named with what to give instead, given up for the run', async () => {
+  const answers = [
+    {
+      bytes: Buffer.from([5, 0xff]),
+      words: /\(it answers as a SOCKS5 proxy: give it as socks5:\/\/127\.0\.0\.1:\d+\)/,
+    },
+    {
+      bytes: Buffer.from('15030100020228', 'hex'),
+      words: /\(it answers in TLS: give it as https:\/\/127\.0\.0\.1:\d+\)/,
+    },
+    { bytes: Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'), words: /\(its answer begins SSH-2\.0-OpenSSH_9\.2\)/ },
+  ]
+  for (const [i, { bytes, words }] of answers.entries()) {
+    let connections = 0
+    const wrong = createServer((socket) => {
+      connections++
+      socket.on('error', () => {})
+      socket.once('data', () => socket.end(bytes))
+    })
+    await new Promise<void>((resolve) => wrong.listen(0, '127.0.0.1', resolve))
+    try {
+      const proxy = `http://127.0.0.1:${(wrong.address() as AddressInfo).port}`
+      const urls = Array.from({ length: 10 }, (_, n) =>
+        n % 2 ? `http://h${n}.example.org/a.jpg` : `https://h${n}.example.org/a.jpg`,
+      )
+      const results = await withEnv({}, () =>
+        run(urls, { out: join(dir, `not-http-${i}`), proxy, retries: 3, concurrency: 2 }),
+      )
+      for (const r of results) {
+        assert.equal(r.error, 'proxy', r.message)
+        assert.ok(r.attempts <= 1, `${r.job.url}: ${r.attempts} attempts`)
+        assert.match(r.message!, new RegExp(`proxy ${proxy} does not answer as an HTTP proxy`))
+        assert.match(r.message!, words)
+      }
+      assert.ok(connections <= 2, `${connections} connections to the proxy`)
+    } finally {
+      await new Promise((resolve) => wrong.close(resolve))
+    }
+  }
+})
+
+// hunt53 F2: a SOCKS5 proxy (ssh -D, Dante) given as http:// closes an HTTP request without a
+// word: each file failed as "network error on URL (through the proxy P): the server closed the
+// connection", blaming the image host, 6 attempts each.
+test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say to give socks5://, and give it up for the run', async () => {
+  const socks = await startSocks5Proxy()
+  try {
+    const proxy = `http://127.0.0.1:${socks.port}`
+    const urls = Array.from({ length: 10 }, (_, n) => `http://h${n}.example.org/a.jpg`)
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'socks-as-http'), proxy, retries: 3, concurrency: 2 }),
+    )
+    const hint = `it answers as a SOCKS5 proxy: give it as socks5://127.0.0.1:${socks.port}`
+    for (const r of results) {
+      assert.equal(r.error, 'proxy', r.message)
+      assert.ok(r.attempts <= 1, `${r.job.url}: ${r.attempts} attempts`)
+      assert.ok(
+        r.message ===
+          `proxy ${proxy} closed the connection without answering the request for ${r.job.url} (${hint})` ||
+          r.message ===
+            `not tried: ${r.job.url}: the proxy ${proxy} is no HTTP proxy (${hint}); a rerun tries it again`,
+        r.message,
+      )
+    }
+  } finally {
+    await socks.close()
+  }
+})
+
+// hunt53 F2: a proxy that closes a plain request unanswered said "the server closed the
+// connection" (`network`); the CONNECT case already named the proxy.
+test('a proxy that closes a plain request without answering: named as the proxy, retried', async () => {
+  let connections = 0
+  const dropping = createServer((socket) => {
+    connections++
+    socket.on('error', () => {})
+    socket.once('data', () => socket.destroy())
+  })
+  await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`
+    const [r] = await withEnv({}, () =>
+      run(['http://images.example.org/a.jpg'], { out: join(dir, 'request-dropped'), proxy, retries: 1 }),
+    )
+    assert.equal(r.error, 'proxy', r.message)
+    assert.equal(
+      r.message,
+      `proxy ${proxy} closed the connection without answering the request for http://images.example.org/a.jpg`,
+    )
+    assert.equal(r.attempts, 2, 'retried: a proxy that drops a request may take the next')
+    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5?')
   } finally {
     await new Promise((resolve) => dropping.close(resolve))
   }

@@ -1,8 +1,9 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
+import { notHttpAnswer, notHttpWords, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
-import { outOfDescriptors } from './retry-policy.js'
+import { closedOrReset, outOfDescriptors } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */
@@ -49,7 +50,9 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   // timeout is (a silent proxy is given up for the run, see ProxySilence), not a refusal in words.
   if (route?.proxy && isSocks(route.proxy) && SOCKS_SILENT.test((error as Error | undefined)?.message ?? ''))
     return new TimeoutError('connect', SOCKS_TIMEOUT_MS, where, via)
-  const proxied = route?.proxy && proxyError(error, code, at, route.target, route.proxy)
+  const proxied =
+    route?.proxy &&
+    proxyError(error, code, at, route.target, route.proxy, turnedAway(error) && !unanswered(error))
   if (proxied) return proxied
   if (outOfDescriptors(error)) {
     // Local, whatever the call: a socket or a part file (see `outOfDescriptors`).
@@ -173,12 +176,37 @@ function proxyError(
   url: string,
   target: URL,
   proxy: URL,
+  /** A new connection closed or reset before any answer, not to a resume (see `atDoor`). */
+  atDoor: boolean,
 ): ImgpullError | undefined {
   const shown = shownProxy(proxy)
   const message = (error as Error | undefined)?.message ?? ''
   if (isSocks(proxy)) {
     const socks = socksError(code, message, `proxy ${shown}`, target, !!(proxy.username || proxy.password))
     if (socks) return new ImgpullError('proxy', socks.message, { retryable: socks.retryable, cause: error })
+  } else {
+    // An answer that is no HTTP at all is the proxy's: its answer to a CONNECT (tagged so by
+    // proxy-router.ts; bytes inside the tunnel are the server's), or to a plain request, whose
+    // status line a proxy always writes itself. A SOCKS or TLS-only proxy given as http://.
+    const data = code === PROXY_NOT_HTTP || target.protocol === 'http:' ? notHttpAnswer(error) : undefined
+    if (data !== undefined)
+      return new ImgpullError(
+        'proxy',
+        `proxy ${shown} does not answer as an HTTP proxy (${notHttpWords(data, proxy)})`,
+        { retryable: false, cause: coded(PROXY_NOT_HTTP, error) },
+      )
+    // A plain request's connection is the proxy's: closed before a word, it is the proxy that
+    // closed it (its rules, its load, or a SOCKS proxy given as http://: see ProxySilence), as a
+    // CONNECT closed unanswered is. A resume keeps its `network` (see `refusesRange`).
+    if (target.protocol === 'http:' && atDoor && closedOrReset(error))
+      return new ImgpullError(
+        'proxy',
+        `proxy ${shown} closed the connection without answering the request for ${url}`,
+        {
+          retryable: true,
+          cause: coded(PROXY_CLOSED, error),
+        },
+      )
   }
   if (code === PROXY_CLOSED) {
     // Overloaded, restarting, or dropping what its rules forbid without a word: another try may pass.
@@ -208,6 +236,10 @@ function proxyError(
   }
   return undefined
 }
+
+/** `error` under a code of imgpull's (kept when a transfer thread sends the failure over: see `serializeError`). */
+const coded = (code: string, error: unknown) =>
+  Object.assign(new Error((error as Error | undefined)?.message ?? String(error), { cause: error }), { code })
 
 /** undici's words for a SOCKS5 proxy silent past its fixed timer (socks5-proxy-agent.js), and that timer. */
 const SOCKS_SILENT = /^SOCKS5 (authentication|connection) timeout$/

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { errorCode } from '../errors.js'
+import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
 import { type Dispatcher, loadProxyAgents, type ProxyAgents } from './undici.js'
@@ -142,6 +143,12 @@ export function tunnelsFailOnce<T>(factory: (origin: string | URL, options: obje
     if (typeof connect !== 'function') return factory(origin, options)
     const tunnel: Connect = (opts, callback) =>
       (connect as Connect)(opts, (error, socket) => {
+        // An answer to the CONNECT that is no HTTP: the proxy's, whatever the server says later.
+        if ((error as Error | null)?.name === 'HTTPParserError')
+          return callback(
+            Object.assign(new Error((error as Error).message, { cause: error }), { code: PROXY_NOT_HTTP }),
+            socket,
+          )
         if (errorCode(error) !== 'UND_ERR_SOCKET') return callback(error, socket)
         const closed = new Error('the proxy closed the connection without answering the CONNECT', {
           cause: error,

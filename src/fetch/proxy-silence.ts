@@ -1,4 +1,6 @@
-import { type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
+import { errorCode, type ImgpullError } from '../errors.js'
+import { PROXY_NOT_HTTP, speaksSocks5 } from './not-a-proxy.js'
+import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
@@ -7,6 +9,8 @@ interface Proxy {
   /** Requests through it in a row cut by the connect or headers timeout. */
   unheard: Silence
   givenUp?: GivenUp
+  /** Whether it speaks SOCKS5, asked once (see `refusal`). */
+  socks?: Promise<boolean>
 }
 
 /**
@@ -40,6 +44,37 @@ export class ProxySilence {
       code: 'proxy',
       why: `the proxy ${shownProxy(proxy)} answered none of the ${state.unheard.count} requests this run sent through it (each cut by the connect or headers timeout)`,
     }
+  }
+
+  /**
+   * A `proxy` failure through the proxy of `origin`: when it shows the proxy is no HTTP proxy, the
+   * proxy is given up for the run (every request through it would fail so) and the words the
+   * failure's message ends with are returned. An answer that is no HTTP says so at once; a request
+   * closed unanswered, by a proxy never heard from, asks the proxy once whether it speaks SOCKS5
+   * (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks). Any
+   * other refusal is the proxy heard from.
+   */
+  async refusal(origin: string, error: ImgpullError): Promise<string | undefined> {
+    const proxy = this.#proxy(origin)
+    const state = proxy && this.#state(origin)
+    if (!proxy || !state || isSocks(proxy)) return undefined
+    const cause = errorCode(error.cause)
+    if (cause === PROXY_NOT_HTTP) {
+      state.givenUp ??= { code: 'proxy', why: `the ${error.message}` }
+      return undefined
+    }
+    if (cause !== PROXY_CLOSED || state.heard) {
+      state.heard = true
+      return undefined
+    }
+    state.socks ??= speaksSocks5(proxy)
+    if (!(await state.socks)) return undefined
+    const words = `it answers as a SOCKS5 proxy: give it as socks5://${proxy.host}`
+    state.givenUp ??= {
+      code: 'proxy',
+      why: `the proxy ${shownProxy(proxy)} is no HTTP proxy (${words})`,
+    }
+    return ` (${words})`
   }
 
   /** Why requests to `origin` are not sent (its proxy is given up for the run), or `undefined`. */

@@ -69,7 +69,7 @@ export function answeredInTls(error: unknown): boolean {
 }
 
 /** A TLS record's first bytes (read as latin1): an alert or a handshake, version 3.0 to 3.4. */
-function tlsRecord(data: string): boolean {
+export function tlsRecord(data: string): boolean {
   const type = data.charCodeAt(0)
   const minor = data.charCodeAt(2)
   return (type === 0x15 || type === 0x16) && data.charCodeAt(1) === 0x03 && minor >= 0 && minor <= 4
