@@ -764,7 +764,8 @@ class Engine {
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
       this.#proxySilence.unanswered(answeredBy, sentAt)
-    } else if (e.code === 'proxy') {
+    }
+    if (e.code === 'proxy' || status === 501) {
       const words = await this.#proxySilence.refusal(answeredBy, e)
       // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
       if (words) e = new ImgpullError('proxy', e.message + words, { cause: e.cause })

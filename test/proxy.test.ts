@@ -419,6 +419,48 @@ test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say t
   }
 })
 
+// hunt53 F3: Tor's SOCKS port answers an HTTP request with "HTTP/1.0 501 Tor is not an HTTP Proxy"
+// and a page: the files failed as http-501 "from the URL" (or "would not open a tunnel (HTTP
+// 501)", retried 5 times), as if the image hosts were at fault.
+test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): named as SOCKS5, given up for the run", async () => {
+  let connections = 0
+  const tor = createServer((socket) => {
+    connections++
+    socket.on('error', () => {})
+    socket.once('data', (d) => {
+      if (d[0] === 5) socket.end(Buffer.from([5, 0]))
+      else
+        socket.end(
+          'HTTP/1.0 501 Tor is not an HTTP Proxy\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n' +
+            '<html><head><title>This is a SOCKs proxy, not an HTTP proxy</title></head></html>\n',
+        )
+    })
+  })
+  await new Promise<void>((resolve) => tor.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (tor.address() as AddressInfo).port
+    const proxy = `http://127.0.0.1:${port}`
+    const hint = `(it answers as a SOCKS5 proxy: give it as socks5://127.0.0.1:${port})`
+    const urls = Array.from({ length: 10 }, (_, n) =>
+      n % 2 ? `http://h${n}.example.org/a.jpg` : `https://h${n}.example.org/a.jpg`,
+    )
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'tor-socks'), proxy, retries: 3, concurrency: 2 }),
+    )
+    for (const r of results) {
+      assert.equal(r.error, 'proxy', r.message)
+      assert.ok(r.attempts <= 1, `${r.job.url}: ${r.attempts} attempts`)
+      assert.ok(
+        r.message!.endsWith(`${hint}; a rerun tries it again`) || r.message!.endsWith(hint),
+        r.message,
+      )
+    }
+    assert.ok(connections <= 4, `${connections} connections to the proxy`)
+  } finally {
+    await new Promise((resolve) => tor.close(resolve))
+  }
+})
+
 // hunt53 F2: a proxy that closes a plain request unanswered said "the server closed the
 // connection" (`network`); the CONNECT case already named the proxy.
 test('a proxy that closes a plain request without answering: named as the proxy, retried', async () => {

@@ -1,7 +1,7 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
-import { notHttpAnswer, notHttpWords, PROXY_NOT_HTTP } from './not-a-proxy.js'
+import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
 import { closedOrReset, outOfDescriptors } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
@@ -226,7 +226,10 @@ function proxyError(
         : proxy.username || proxy.password
           ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
           : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
-    return new ImgpullError('proxy', `proxy ${shown} ${words}`, { retryable: n >= 500, cause: error })
+    return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
+      retryable: n >= 500,
+      cause: n === 501 ? coded(PROXY_501, error) : error,
+    })
   }
   if (CONNECT_FAILURES.has(code)) {
     return new ImgpullError('proxy', `cannot reach proxy ${shown} (${code}) for ${url}`, {

@@ -13,6 +13,12 @@ import { tlsRecord } from './tls-errors.js'
 export const PROXY_NOT_HTTP = 'IMGPULL_PROXY_NOT_HTTP'
 
 /**
+ * The code of a proxy's `501 Not Implemented` to a CONNECT: the cause of its `proxy` failure (see
+ * classify.ts). Tor's SOCKS port answers an HTTP request so ("501 Tor is not an HTTP Proxy").
+ */
+export const PROXY_501 = 'IMGPULL_PROXY_501'
+
+/**
  * The first bytes of an answer that is no HTTP at all (llhttp stops at its first byte: `Expected
  * HTTP/`), as undici's parser error hands them, in `error` or its causes; `undefined` for any other
  * error, and for an answer that is HTTP and malformed further on (a proxy may pass such headers on).

@@ -1,5 +1,5 @@
 import { errorCode, type ImgpullError } from '../errors.js'
-import { PROXY_NOT_HTTP, speaksSocks5 } from './not-a-proxy.js'
+import { PROXY_501, PROXY_NOT_HTTP, speaksSocks5 } from './not-a-proxy.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
@@ -51,8 +51,9 @@ export class ProxySilence {
    * proxy is given up for the run (every request through it would fail so) and the words the
    * failure's message ends with are returned. An answer that is no HTTP says so at once; a request
    * closed unanswered, by a proxy never heard from, asks the proxy once whether it speaks SOCKS5
-   * (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks). Any
-   * other refusal is the proxy heard from.
+   * (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks), and so
+   * does a `501 Not Implemented` from the proxy (Tor's SOCKS port). Any other refusal is the proxy
+   * heard from.
    */
   async refusal(origin: string, error: ImgpullError): Promise<string | undefined> {
     const proxy = this.#proxy(origin)
@@ -63,8 +64,11 @@ export class ProxySilence {
       state.givenUp ??= { code: 'proxy', why: `the ${error.message}` }
       return undefined
     }
-    if (cause !== PROXY_CLOSED || state.heard) {
-      state.heard = true
+    // A 501 written by the proxy: to a CONNECT, or to a plain request (an https:// URL's comes
+    // from the server, through the tunnel). Tor's SOCKS port answers HTTP so.
+    const notImplemented = cause === PROXY_501 || (error.code === 'http-501' && origin.startsWith('http:'))
+    if (!notImplemented && (cause !== PROXY_CLOSED || state.heard)) {
+      if (error.code === 'proxy') state.heard = true
       return undefined
     }
     state.socks ??= speaksSocks5(proxy)
