@@ -647,6 +647,69 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
   }
 })
 
+// hunt53 F4: a server that sets Content-Length from the file's size and compresses the body after
+// (GzipSimpleHTTPServer, turtle.io#317, nanohttpd#195: browsers show the image after a wait) never
+// sends the rest of that length: every attempt failed as truncated, the gzip stream whole.
+test('an encoded body whose Content-Length is its decoded size: whole when the coding ended and decoded to exactly that length', async () => {
+  const bmp = await readFile(new URL('./fixtures/images/v3.bmp', import.meta.url))
+  const opened = new Set<Socket>()
+  const raw = createNetServer((socket) => {
+    opened.add(socket)
+    socket.on('error', () => {})
+    socket.once('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      const br = path.startsWith('/br')
+      const coded = br ? zlib.brotliCompressSync(bmp) : zlib.gzipSync(bmp)
+      const body = path.includes('cut') ? coded.subarray(0, -20) : coded
+      const length = bmp.length + (path.includes('longer') ? 10 : 0)
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/bmp\r\nContent-Encoding: ${br ? 'br' : 'gzip'}\r\nContent-Length: ${length}\r\n\r\n`
+      const answer = Buffer.concat([Buffer.from(head), body])
+      if (path.endsWith('open')) socket.write(answer)
+      else socket.end(answer)
+    })
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`
+    const paths = [
+      '/gzip-close',
+      '/gzip-open',
+      '/br-close',
+      '/gzip-longer-close',
+      '/gzip-cut-close',
+      '/br-cut-open',
+    ]
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      paths.map((p) => origin + p),
+      {
+        out: join(dir, 'decoded-length'),
+        journal: false,
+        retries: 0,
+        idleTimeout: 500,
+        name: '{index}{ext}',
+      },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    for (const path of ['/gzip-close', '/gzip-open', '/br-close']) {
+      const r = results.get(path)!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.equal(r.sha256, sha(bmp), path)
+    }
+    // Decoded to another length than the one stated, or a coding cut short: the close or the
+    // stall is the failure, as before.
+    for (const path of ['/gzip-longer-close', '/gzip-cut-close']) {
+      const r = results.get(path)!
+      assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+      assert.match(r.message!, /connection closed after \d+ of 92[78]0 bytes/, path)
+    }
+    assert.equal(results.get('/br-cut-open')!.error, 'timeout', results.get('/br-cut-open')!.message)
+  } finally {
+    for (const socket of opened) socket.destroy()
+    raw.close()
+  }
+})
+
 test('a kept-alive gzip answer the server closes right after its last byte: whole, though undici saw the close first', async () => {
   // A large, compressible BMP: its decoder is behind when the last encoded byte comes, so the
   // parser is paused, and undici reports the close (UND_ERR_SOCKET) before the answer's end.

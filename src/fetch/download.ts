@@ -742,6 +742,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     return decoder ? decoder.write(chunk) : keep(chunk)
   }
 
+  /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
+  let shortOfLength: unknown
   try {
     try {
       await exchange.consume(take)
@@ -751,7 +753,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       const whole =
         decision.length !== undefined && received === decision.length && errorCode(error) === 'UND_ERR_SOCKET'
       if (!whole || t.cancel.aborted) {
-        if (stalledUnframed(t, error, decision, received)) t.stalled = error
+        if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
+        else if (stalledUnframed(t, error, decision, received)) t.stalled = error
         else if (!endedByClose(t, error, decision, received)) throw error
         // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
         // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
@@ -761,14 +764,27 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       }
     }
     if (decoder) {
-      // An encoded body that ended short of its length is truncated, whatever its decoded part shows.
+      // An encoded body that ended short of its length is truncated, whatever its decoded part
+      // shows, unless the length is that of the decoded body (see `lengthOfDecoded`).
       if (decision.length !== undefined && received < decision.length) {
-        throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
-          retryable: true,
-        })
+        const length = decision.length
+        const whole =
+          shortOfLength !== undefined &&
+          (await decoder.end().then(
+            () => lengthOfDecoded(decoder!, check.bytes, length),
+            () => false,
+          ))
+        // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
+        if (!whole)
+          throw (
+            shortOfLength ??
+            new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
+              retryable: true,
+            })
+          )
       }
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
-      if (received > 0) await decoder.end()
+      if (received > 0 && shortOfLength === undefined) await decoder.end()
       t.unterminated = decoder.unterminated
       // A coded stream that reached its own end marks where the body ends, whatever the connection
       // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
@@ -824,7 +840,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   await file.close()
   t.offset = decision.at + (decoder ? check.bytes : beyond())
-  if (decision.length !== undefined && received !== decision.length) {
+  // An encoded body whose length is its decoded one (see `lengthOfDecoded`): whole.
+  if (decision.length !== undefined && received !== decision.length && shortOfLength === undefined) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
     if (received < decision.length && !decoder) {
       await t.keepPart()
@@ -876,6 +893,34 @@ function endedByClose(t: Transfer, error: unknown, decision: Receive, received: 
       /Invalid EOF state/.test((error as Error).message))
   if (!closed || t.cancel.aborted || received === 0) return false
   return decision.length === undefined && !t.head!.http2 && chunkedLast(t.head!.headers)
+}
+
+/**
+ * Whether an encoded body's transfer stopped short of its `Content-Length` (the connection closed,
+ * or kept silent past the idle timeout), after some bytes: the length may be the decoded body's
+ * (see `lengthOfDecoded`).
+ */
+function endedShort(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
+  if (t.cancel.aborted || received === 0 || decision.length === undefined || received >= decision.length)
+    return false
+  const code = errorCode(error)
+  return code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT'
+}
+
+/**
+ * Whether an encoded body that stopped short of its `Content-Length` `length` (the connection
+ * closed, or kept silent) is whole all the same: its coded stream reached its own end (gzip's
+ * trailer, its CRC and size checked) and decoded to exactly that many bytes (`decoded`). The server measured the
+ * length before it encoded the body (a script that sets `Content-Length` from the file's size
+ * under a compressing layer: GzipSimpleHTTPServer, PHP's zlib.output_compression), so the rest of
+ * the length never comes; browsers show such an image, at the close or after a wait.
+ */
+export function lengthOfDecoded(
+  decoder: Pick<BodyDecoder, 'identity' | 'unterminated'>,
+  decoded: number,
+  length: number,
+): boolean {
+  return !decoder.identity && !decoder.unterminated && decoded === length
 }
 
 /**
