@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:https'
@@ -6,6 +7,7 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
+import { serverName } from '../src/fetch/exchange.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { tlsProblem } from '../src/fetch/tls-errors.js'
 import { pull } from '../src/index.js'
@@ -211,5 +213,40 @@ test('insecure takes what any certificate serves, with one warning per run', asy
     assert.equal(ours[0].message, INSECURE_WARNING)
   } finally {
     process.off('warning', onWarning)
+  }
+})
+
+// hunt53 F5: a URL whose host is written fully qualified (`https://cdn.example.com./a.jpg`) sent
+// its trailing dot in the TLS server name; Go's TLS servers (Caddy, Traefik) refuse that
+// handshake (golang/go#63117, RFC 6066 §3), where curl, which strips it, gets the image.
+test('a host name with a trailing dot: the server name (SNI) goes without it, the certificate checked for the name', async () => {
+  assert.deepEqual(serverName(new URL('https://cdn.example.com./a.jpg')), { servername: 'cdn.example.com' })
+  assert.deepEqual(serverName(new URL('https://cdn.example.com/a.jpg')), {})
+  assert.deepEqual(serverName(new URL('http://cdn.example.com./a.jpg')), {})
+  const names: string[] = []
+  // As Go's crypto/tls does: a server name with a trailing dot ends the handshake.
+  const strict = createServer({
+    ...tlsPair(certs.good),
+    SNICallback: (name, done) => {
+      names.push(name)
+      done(name.endsWith('.') ? new Error('tls: unexpected message') : null, undefined)
+    },
+  })
+  const port = await listen(strict)
+  type Callback = (e: Error | null, address: string | LookupAddress[], family?: number) => void
+  type Lookup = (name: string, options: LookupOptions, callback: Callback) => void
+  const system = dns.lookup as unknown as Lookup
+  const standIn: Lookup = (name, options, callback) => {
+    if (name !== 'localhost.') return system(name, options, callback)
+    if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }])
+    else callback(null, '127.0.0.1', 4)
+  }
+  ;(dns as { lookup: unknown }).lookup = standIn
+  try {
+    const r = await fetchOne(`https://localhost.:${port}`, { caCert: certs.ca, retries: 0 })
+    assert.equal(r.status, 'ok', r.message)
+    assert.deepEqual(names, ['localhost'])
+  } finally {
+    ;(dns as { lookup: unknown }).lookup = system
   }
 })

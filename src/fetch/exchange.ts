@@ -99,7 +99,7 @@ export class Exchange {
     }
     cancel.onAbort = (reason) => this.abort(reason)
     dispatcher.dispatch(
-      { ...options, origin: url.origin, path: url.pathname + url.search },
+      { ...options, ...serverName(url), origin: url.origin, path: url.pathname + url.search },
       this as unknown as Dispatcher.DispatchHandler,
     )
   }
@@ -276,4 +276,16 @@ export class Exchange {
     else if (this.#remote !== undefined) finished.reject(this.#remote)
     else finished.resolve()
   }
+}
+
+/**
+ * The TLS server name (SNI) for `url` where undici's would be wrong: a fully qualified host name
+ * (`cdn.example.com.`) without its trailing dot, as RFC 6066 §3 writes it and curl and Go send it.
+ * Go's TLS servers (Caddy, Traefik, tsnet) refuse the handshake of a name with the dot
+ * (golang/go#63117), which undici sends as the URL spells it. `{}` for any other URL.
+ */
+export function serverName(url: URL): { servername?: string } {
+  return url.protocol === 'https:' && url.hostname.endsWith('.')
+    ? { servername: url.hostname.replace(/\.+$/, '') }
+    : {}
 }
