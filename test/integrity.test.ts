@@ -94,6 +94,19 @@ test('a resumed 206 that starts anywhere but the byte asked for is never appende
   assert.equal(ranges[2], undefined, 'the restart asks for the whole file')
 })
 
+// hunt53 F6: a cache that serves whole blocks (httrack#198, pip#14131) answers a resume from the
+// start of the block, its Content-Range saying so: the file restarted from byte 0 every time, so
+// on a link that cuts every long answer it never completed.
+test('a resumed 206 that starts before the byte asked for, saying so, is used: the bytes before it passed over', async () => {
+  const path = '/resume-earlier?size=2000000&reset=1000000&times=1&shift=-65536'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'resume-earlier.jpg', server.bytes(path))
+  const ranges = requests(path).map((r) => r.headers.range)
+  assert.equal(ranges.length, 2, 'no restart')
+  assert.match(String(ranges[1]), /^bytes=\d+-$/)
+})
+
 test('a Content-Range whose total disagrees with the first answer restarts the file', async () => {
   const path = '/resume-total?size=2000000&reset=1000000&times=1&lietotal=1'
   const { out, one } = await get([server.url(path)])

@@ -363,6 +363,21 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     'restart',
   ],
+  // hunt53 F6: a cache that serves whole blocks answers from before the byte asked for.
+  [
+    'resume with an overlap, 206 from before the overlap (a block-aligned cache): the rest, the bytes before the overlap passed over',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 0-999/1000', etag: ETAG },
+    { do: 'receive', at: 600, overlap: 600, total: 1000, length: 1000 },
+  ],
+  [
+    'resume with an overlap, 206 from before the overlap that ends within it: nothing new, a restart',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 0-549/1000', etag: ETAG },
+    'restart',
+  ],
   [
     'resume with an overlap of a whole file on disk: the overlap alone, to compare',
     { ...resume({ etag: ETAG, length: 1000 }, 1000), overlap: 100 },

@@ -651,8 +651,13 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.ctx.onBody?.(decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
-  /** The body's first bytes, before `decision.at`: compared with `tail`, the bytes on disk there. */
-  const overlap = tail ? (decision.overlap ?? 0) : 0
+  /**
+   * The body's first bytes, before `decision.at`: its last `tail.length` compared with `tail`, the
+   * bytes on disk there; any before them (a 206 that starts earlier than asked) passed over.
+   */
+  const overlap = decision.overlap ?? 0
+  /** Bytes of the overlap before those compared with `tail`. */
+  const passed = overlap - (tail?.length ?? 0)
   /** Bytes of the body past the overlap: the file's next ones. */
   const beyond = () => Math.max(0, received - overlap)
   /** `ended`: the body is all in. */
@@ -733,9 +738,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     t.ctx.onBytes?.(chunk.length)
     if (from < overlap) {
       const n = Math.min(chunk.length, overlap - from)
-      const onDisk = tail!.subarray(tail!.length - overlap + from, tail!.length - overlap + from + n)
-      if (!chunk.subarray(0, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
-      if (from + n === overlap) t.ctx.onTailChecked?.()
+      const start = Math.max(from, passed)
+      if (tail && start < from + n) {
+        const onDisk = tail.subarray(start - passed, from + n - passed)
+        if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
+        if (from + n === overlap) t.ctx.onTailChecked?.()
+      }
       if (n === chunk.length) return
       chunk = chunk.subarray(n)
     }

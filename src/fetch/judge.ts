@@ -13,7 +13,8 @@ import type { Validators } from '../types.js'
  *   Nor is a 200 whose `Content-Range` and `Content-Length` both say it is a part
  *   (`partLabelledWhole`): to a plain GET it is refused.
  * - A resume asks again for the last bytes it has (`overlap`, see `RESUME_OVERLAP`), and its 206
- *   must start exactly there: those bytes are compared with the ones on disk (download.ts), so a
+ *   must start there or before (a block-aligned cache): those bytes are compared with the ones
+ *   on disk, those before them passed over (download.ts), so a
  *   file that changed under validators that did not (an ETag made from a record id or a deploy
  *   version, or an mtime and size) is not spliced from two versions.
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
@@ -68,8 +69,9 @@ export type Decision =
       do: 'receive'
       at: number
       /**
-       * The body begins this many bytes before `at` (a resume's `overlap`): they must equal the
-       * bytes on disk there, and are not the file's again.
+       * The body begins this many bytes before `at` (a resume's `overlap`, and any more a server
+       * sent from before it): those of the overlap must equal the bytes on disk there, and none
+       * is the file's again.
        */
       overlap?: number
       total?: number
@@ -349,7 +351,11 @@ export function judge(asked: Asked, answer: Answer): Decision {
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   const first = asked.from - (asked.overlap ?? 0)
-  if (range.start !== first) {
+  // A resume's 206 may start before the byte asked for (RFC 9110 §14.2 lets a server send more
+  // than asked: a cache that serves whole blocks): the bytes before the overlap are passed over.
+  // One that starts after it never is, nor one that ends before the overlap does.
+  const earlier = resuming && range.start < first && range.end !== undefined && range.end >= asked.from - 1
+  if (range.start !== first && !earlier) {
     const why = `asked for bytes from ${first}, got ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
