@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -694,6 +695,55 @@ test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then 
     )
   } finally {
     await secured.close()
+  }
+})
+
+// hunt53 F7: through an https:// proxy, a TLS failure of an https:// URL was told as the image
+// host's, "(or the proxy's: it is checked too)": a plain HTTP proxy given as https:// read "cannot
+// talk to images.example.org securely ... (is the URL meant to be http://?)".
+test("through an https:// proxy, a TLS failure is told as the proxy's or the server's, whichever handshake failed", async () => {
+  // A plain HTTP proxy given as https://: its handshake fails, whatever the URL.
+  const plainProxy = await startForwardProxy()
+  const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
+  const selfSigned = createHttpsServer(tlsPair(certs.selfSigned), (_req, res) => res.end('x'))
+  await new Promise<void>((resolve) => selfSigned.listen(0, '127.0.0.1', resolve))
+  try {
+    const wrong = plainProxy.url.replace(/^http:/, 'https:')
+    const [r] = await withEnv({}, () =>
+      run(['https://images.example.org/a.jpg'], {
+        out: join(dir, 'plain-as-https'),
+        proxy: wrong,
+        retries: 0,
+      }),
+    )
+    assert.equal(r.error, 'tls', r.message)
+    assert.match(
+      r.message!,
+      new RegExp(
+        `^TLS: cannot talk to the proxy ${new URL(wrong).host} securely: .*is the URL meant to be http://\\?\\)$`,
+      ),
+    )
+    // A real https:// proxy, the server behind it self-signed: the server's certificate, not the proxy's.
+    const port = (selfSigned.address() as AddressInfo).port
+    const [s] = await withEnv({}, () =>
+      run([`https://localhost:${port}/a.jpg`], {
+        out: join(dir, 'behind-https-proxy'),
+        proxy: secured.url,
+        retries: 0,
+      }),
+    )
+    assert.equal(s.error, 'tls', s.message)
+    assert.match(
+      s.message!,
+      new RegExp(`^TLS: cannot verify localhost:${port}: its certificate is self-signed`),
+    )
+    assert.doesNotMatch(s.message!, /proxy/)
+  } finally {
+    await Promise.all([
+      plainProxy.close(),
+      secured.close(),
+      new Promise((resolve) => selfSigned.close(resolve)),
+    ])
   }
 })
 

@@ -66,9 +66,9 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const tls = tlsProblem(error)
   if (tls) {
     // Through an https:// proxy, TLS is spoken to the proxy too: for an http:// URL to it alone;
-    // for an https:// URL, the error does not say which of the two certificates failed.
+    // for an https:// URL, the connection to the proxy says whether it failed there (see `atProxy`).
     const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
-    const proxyOnly = proxy && route?.target.protocol === 'http:'
+    const proxyOnly = proxy && (route?.target.protocol === 'http:' || flagged(error, AT_PROXY))
     // A certificate refused through an HTTP proxy's tunnel: most often a company proxy that
     // inspects TLS, showing certificates of its own CA (the one --ca-cert wants), not the server's.
     const inspected =
@@ -85,7 +85,6 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     }
     const message =
       (proxyOnly ? tlsMessage(shownProxy(proxy), tls, true) : tlsMessage(at, tls)) +
-      (proxy && !proxyOnly ? ` (or the proxy ${proxy.host}'s: it is checked too)` : '') +
       (inspected
         ? ` (through the proxy ${shownProxy(inspected)}: one that inspects TLS signs with its own CA, the one to trust)`
         : '') +
@@ -100,6 +99,14 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
 }
 
 const HOP = Symbol('hop')
+const AT_PROXY = Symbol('at proxy')
+
+/**
+ * Mark `error` as one of the connection to the proxy itself (its TCP or TLS handshake, before any
+ * tunnel): through an https:// proxy, a TLS failure is then the proxy's, not the image host's.
+ * Returns `error`.
+ */
+export const atProxy = (error: unknown): unknown => flag(error, AT_PROXY)
 const DOOR = Symbol('door')
 const RESUME = Symbol('resume')
 

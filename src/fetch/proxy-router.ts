@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { errorCode } from '../errors.js'
+import { atProxy } from './classify.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
-import { type Dispatcher, loadProxyAgents, type ProxyAgents } from './undici.js'
+import { type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
 export interface ConnectionSettings {
@@ -112,6 +113,9 @@ export class ProxyRouter extends EventEmitter {
       requestTls: { ...tls, allowH2: http2 },
       proxyTls: tls,
       factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
+      // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
+      clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
+        new Pool(origin, { ...options, connect: markedAtProxy(options.connect as Connect) } as never),
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
@@ -128,6 +132,12 @@ export class ProxyRouter extends EventEmitter {
 }
 
 type Connect = (options: object, callback: (error: Error | null, socket: unknown) => void) => void
+
+/** `connect` (to a proxy) with its failures marked as the proxy's (see `atProxy`). */
+const markedAtProxy =
+  (connect: Connect): Connect =>
+  (options, callback) =>
+    connect(options, (error, socket) => callback(error && (atProxy(error) as Error), socket))
 
 /**
  * `factory` (a `ProxyAgent`'s, making a pool per origin) with the tunnel's connector reporting a
