@@ -13,9 +13,21 @@ import { exists, until } from './support/wait.js'
 
 let server: ImageServer
 let dir: string
+/** Rows of the last shard of the three-kills test are held (see `hold`) until this resolves. */
+let releaseLastShard: () => void = () => {}
+const lastShard = new Promise<void>((resolve) => {
+  releaseLastShard = resolve
+})
 before(async () => {
   // Slow enough that a run is still going when the test kills it.
-  server = await startImageServer({ ttfb: 30, bandwidth: 400_000, sizes: [20_000, 120_000] })
+  server = await startImageServer({
+    ttfb: 30,
+    bandwidth: 400_000,
+    sizes: [20_000, 120_000],
+    // The three-kills test's shard 2 (rows 40 to 59): held until its last kill, so that kill always
+    // finds the run mid-shard however slow the machine is.
+    hold: (p) => (/^\/k-(4\d|5\d)$/.test(p) ? lastShard : undefined),
+  })
   dir = await tempDir()
 })
 after(async () => {
@@ -84,8 +96,14 @@ test('kill -9 mid-shard, three times, then a rerun: shards identical to an unint
   // Second kill: the moment shard 0's tar takes its name, most likely before its Parquet and seal
   // record do (the next run seals it again from what is staged).
   await kill("shard 0's tar", () => exists(join(out, '00000.tar')))
-  // Third kill: shard 0 sealed whole, shard 1 under way.
-  await kill('shard 0 sealed', () => exists(join(out, '.imgpull', 'shards', '00000.seal.json')))
+  // Third kill: shard 0 sealed whole, shard 1 under way (shard 2's rows are held).
+  await kill(
+    'shard 0 sealed and a row of shard 1 done',
+    async () =>
+      (await exists(join(out, '.imgpull', 'shards', '00000.seal.json'))) &&
+      okRows(out).some((row) => row >= 20),
+  )
+  releaseLastShard()
   const sealed = await stat(join(out, '00000.tar'))
   const done = okRows(out)
   assert.ok(done.some((row) => row >= 20) && done.length < ROWS - 1, `${done.length} rows done at the kill`)

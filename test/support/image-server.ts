@@ -61,6 +61,12 @@ export interface ImageServerOptions {
   body?: (name: string) => Buffer | undefined
   /** A counter shared by several servers, to see the maxima over all hosts. */
   shared?: { inFlight: number; maxInFlight: number }
+  /**
+   * Answer a request for a path (without its query) only once the promise this gives resolves;
+   * `undefined`: at once. A test holds some files back until a moment it chooses, where a delay
+   * would race the machine's load.
+   */
+  hold?: (path: string) => Promise<void> | undefined
 }
 
 export interface RequestLog {
@@ -322,7 +328,10 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         return
       }
     }
-    send(req, res, u, attempt).catch(() => res.destroy())
+    const held = options.hold?.(u.pathname)
+    ;(held ? held.then(() => send(req, res, u, attempt)) : send(req, res, u, attempt)).catch(() =>
+      res.destroy(),
+    )
   })
   server.on('connection', (s) => {
     sockets.add(s)
