@@ -30,7 +30,7 @@ import { isStalePrivateParts, type Layout, layout, privateParts } from './layout
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
-import { planJob, type Task } from './plan/planner.js'
+import { planJob, type Task, transformedPart } from './plan/planner.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
@@ -974,7 +974,7 @@ class Engine {
       height: d.height,
     }
     if (!this.pool) return d.held ? { ...asDownloaded, held: d.held } : asDownloaded
-    const output = `${task.part}.out`
+    const output = transformedPart(task.part)
     const t = await this.pool
       .transform({ path: task.part }, this.options.transform, { output, signal: this.#hardStop.signal })
       .catch((error: unknown) => {
@@ -1020,7 +1020,7 @@ class Engine {
     const refused = (task.rangeFailures ?? 0) >= 2
     if (refused || !keepsPart(e.code, ifRangeValue(task.validators) !== undefined))
       unlink(task.part).catch(() => {})
-    if (this.pool) unlink(`${task.part}.out`).catch(() => {})
+    if (this.pool) unlink(transformedPart(task.part)).catch(() => {})
     this.#emit(resultOf(task.job, 'failed', outcome), true)
   }
 

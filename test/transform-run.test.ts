@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
+import { hashKey } from '../src/plan/naming.js'
 import { fixturePath } from './fixtures/transform/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -198,4 +199,35 @@ test('a format this libvips cannot read is named in the failure, not called an u
   }
   const plain = await runCli([file, '-o', join(dir, 'unread-plain')])
   assert.equal(plain.code, 0, 'kept as they came without --verify decode')
+})
+
+test('killed between the journal and the name of a resized image: the rerun publishes it from its output, with no request', async () => {
+  // What a kill -9 leaves when it lands after the journal said ok and before the resized image
+  // took its name: the record, the pool's output and the downloaded part under .imgpull/parts.
+  // And one killed just after its name was taken: the output's copy and the part are left over.
+  const out = join(dir, 'resized-window')
+  const names = ['wide.png', 'alpha.png', 'photo.webp']
+  const urls = names.map((n) => `${origin}/${n}`)
+  const file = await list('resized-window', urls)
+  const args = [file, '-o', out, '--resize', 'keep-ratio', '--size', '16', '--encode', 'jpg']
+  assert.equal((await runCli(args)).code, 0)
+  const parts = join(out, '.imgpull', 'parts')
+  const partOf = (url: string) => join(parts, `${hashKey(url, 32)}.part`)
+  const made = await readFile(join(out, 'wide.jpg'))
+  await rename(join(out, 'wide.jpg'), `${partOf(urls[0])}.out`)
+  await writeFile(partOf(urls[0]), readFileSync(fixturePath('wide.png')))
+  await copyFile(join(out, 'alpha.jpg'), `${partOf(urls[1])}.out`)
+  await writeFile(partOf(urls[1]), readFileSync(fixturePath('alpha.png')))
+  const asked = names.map((n) => hits.get(n))
+  const again = await runCli(args)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /3 already done/)
+  assert.deepEqual(
+    names.map((n) => hits.get(n)),
+    asked,
+    'nothing asked for again',
+  )
+  assert.deepEqual(await outputFiles(out), ['alpha.jpg', 'photo.jpg', 'wide.jpg'])
+  assert.ok((await readFile(join(out, 'wide.jpg'))).equals(made))
+  assert.deepEqual(await readdir(parts), [], 'no part or output left over')
 })

@@ -104,16 +104,20 @@ async function stillThere(out: string, r: JobRecord): Promise<boolean> {
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
 
+/** Where the transform stage writes the image it makes from the part `part` (a path or a name). */
+export const transformedPart = (part: string) => `${part}.out`
+
 /**
  * A run cut between the journal's `ok` and the file taking its name (a `kill -9` there) leaves the
- * verified part: when it holds exactly the recorded bytes (size, then sha256), it takes its name
- * now, with no request. Files only; never over a file already at the name (see `publish`).
+ * verified file it was to publish: the part, or the transform stage's output beside it for an
+ * image resized or re-encoded. When it holds exactly the recorded bytes (size, then sha256), it
+ * takes its name now, with no request. Files only; never over a file already at the name (see
+ * `publish`).
  */
 async function adoptPart(key: string, earlier: JobRecord, ctx: PlanContext): Promise<boolean> {
-  const part = partName(key)
+  const part = earlier.transformed ? transformedPart(partName(key)) : partName(key)
   const { path, bytes, sha256 } = earlier
-  if (ctx.kept || earlier.transformed || !ctx.leftovers.has(part) || !path || bytes === undefined || !sha256)
-    return false
+  if (ctx.kept || !ctx.leftovers.has(part) || !path || bytes === undefined || !sha256) return false
   const same = { bytes, sha256 }
   const file = join(ctx.parts, part)
   if (!(await holds(file, same))) return false
@@ -122,10 +126,14 @@ async function adoptPart(key: string, earlier: JobRecord, ctx: PlanContext): Pro
   return true
 }
 
-/** Remove the part file an earlier run left for `key`, if any: its bytes are not to be resumed. */
+/**
+ * Remove what an earlier run left for `key`, if anything: the part, whose bytes are not to be
+ * resumed, and the transform stage's output beside it (a run cut before or just after it took
+ * its name).
+ */
 async function dropLeftover(key: string, ctx: PlanContext): Promise<void> {
-  const part = partName(key)
-  if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
+  for (const part of [partName(key), transformedPart(partName(key))])
+    if (ctx.leftovers.delete(part)) await unlink(join(ctx.parts, part)).catch(() => {})
 }
 
 /**
