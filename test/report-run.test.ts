@@ -5,11 +5,11 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import { type Browser, launchBrowser, watch } from './support/browser.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { until } from './support/wait.js'
 
 // report.html of real runs, opened in a real Chromium: its numbers are the manifest's.
 
@@ -122,18 +122,32 @@ test('the report of a run: figures as in the manifest, images from disk, failure
 test('a killed run: imgpull report rebuilds the report, which says the run was interrupted', async () => {
   const out = join(dir, 'killed')
   const list = join(dir, 'killed.txt')
-  await writeFile(list, Array.from({ length: 80 }, (_, i) => faults.url(`/k-${i}?size=60000`)).join('\n'))
-  const run = startCli([list, '-o', out, '--per-host', '2'])
-  for (let i = 0; i < 400 && (await outputFiles(out).catch(() => [])).length < 3; i++) await sleep(25)
+  // Three images the server sends whole, then five it holds silent after their first bytes: once
+  // the three are in the folder nothing else can land, and the kill comes at that moment.
+  const held = Array.from({ length: 5 }, (_, i) => faults.url(`/k-held-${i}?size=60000&stall=1000`))
+  await writeFile(
+    list,
+    [0, 1, 2]
+      .map((i) => faults.url(`/k-${i}?size=60000`))
+      .concat(held)
+      .join('\n'),
+  )
+  const run = startCli([list, '-o', out, '--per-host', '2', '--idle-timeout', '60'])
+  await until('the three whole images', async () => (await outputFiles(out).catch(() => [])).length === 3)
+  await until('the held transfers', () => (faults.hits.get('/k-held-1?size=60000&stall=1000') ?? 0) > 0)
   run.child.kill('SIGKILL')
-  await run.done
+  assert.equal((await run.done).signal, 'SIGKILL')
   const rebuilt = await runCli(['report', out])
   assert.equal(rebuilt.code, 0, rebuilt.stderr)
   assert.equal(rebuilt.stdout.trim(), join(out, 'report.html'))
   const { page, figure } = await open(join(out, 'report.html'))
   assert.equal(await page.locator('[data-interrupted]').count(), 1)
-  assert.ok(Number(await figure('pending')) > 0, 'what is left is counted')
-  assert.equal(Number(await figure('ok')), (await outputFiles(out)).length)
+  assert.equal(await figure('ok'), '3')
+  assert.equal(await figure('pending'), '5', 'what is left is counted')
+  assert.equal((await outputFiles(out)).length, 3)
+  const status = await runCli(['status', out])
+  assert.match(status.stdout, /: 3 ok \(.*\), 0 failed, 5 not finished, over 1 run/)
+  assert.doesNotMatch(status.stdout, /A run is going on/, 'the killed run holds the folder no more')
 })
 
 test("a second list run into the folder: the report does not promise that its rerun retries the first list's failures", async () => {
