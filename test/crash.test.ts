@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -107,6 +107,28 @@ test('killed between the journal and the name: the verified part takes its name 
     'only the image whose part was not its bytes is asked for',
   )
   await assertExact(out, paths)
+})
+
+test('killed between the name and removing the part, the file then edited in place: the rerun never writes through the part into it', async () => {
+  // A kill -9 after `link(part, name)` and before `unlink(part)` leaves the part as a second name
+  // of the published file. Edited in place since (another size), the job is fetched again: into a
+  // part of its own, never through that second name into the edited file.
+  const { list } = await writeList('linked', 1)
+  const out = join(dir, 'linked')
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  const url = server.url('/linked-0')
+  await link(join(out, 'linked-0.jpg'), join(out, '.imgpull', 'parts', `${hashKey(url, 32)}.part`))
+  await appendFile(join(out, 'linked-0.jpg'), 'an edit')
+  const edited = await readFile(join(out, 'linked-0.jpg'))
+  const again = await runCli([list, '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.ok((await readFile(join(out, 'linked-0.jpg'))).equals(edited), 'the edited file is left as it is')
+  const [variant] = (await outputFiles(out)).filter((f) => f !== 'linked-0.jpg')
+  assert.ok(
+    (await readFile(join(out, variant))).equals(server.bytes('/linked-0')),
+    'the image under a variant',
+  )
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
 })
 
 test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops at once', async () => {

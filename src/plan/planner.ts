@@ -220,6 +220,10 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
       await dropLeftover(key, ctx)
       return { kind: 'done', result: fromRecord(job, earlier, 'skipped') }
     }
+    // A finished job's part is what it published, not bytes to resume: a run cut between `link`
+    // and `unlink` leaves it as a second name of the file in the folder, and writing into it would
+    // write over that file (edited since, which is why it is fetched again).
+    if (earlier.state === 'ok') await dropLeftover(key, ctx)
     if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
       journal.touch(key, job.meta)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
