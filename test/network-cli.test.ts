@@ -3,6 +3,8 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { rootCertificates } from 'node:tls'
+import { extraCas } from '../src/fetch/trust.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
@@ -138,6 +140,24 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
   )
   assert.equal(threaded.stderr.match(/SSL_CERT_FILE/g)?.length, 1, threaded.stderr)
   assert.match(stale.stderr, /failed tls: /)
+})
+
+test('SSL_CERT_FILE and SSL_CERT_DIR add only what Node trusts not already: a system bundle that repeats its roots builds no TLS context', async () => {
+  // Node's own roots, as a system bundle holds them, plus the private CA the test's server needs.
+  const bundle = join(dir, 'bundle.pem')
+  await writeFile(bundle, `${rootCertificates.join('\n')}\n${await readFile(certs.ca, 'utf8')}`)
+  const roots = join(dir, 'roots-only.pem')
+  await writeFile(roots, `${rootCertificates.join('\n')}\n`)
+  const env = { SSL_CERT_FILE: roots }
+  assert.deepEqual(extraCas(undefined, env), [], "nothing to add: no context of the run's own")
+  const added = extraCas(undefined, { SSL_CERT_FILE: bundle })
+  assert.equal(added.length, 1, 'the private CA alone')
+  assert.equal(added[0].replace(/\s+/g, ''), (await readFile(certs.ca, 'utf8')).trim().replace(/\s+/g, ''))
+  // The private CA in it is still trusted.
+  const run = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'ssl-cert-bundle')], {
+    env: { ...noProxyEnv, SSL_CERT_FILE: bundle },
+  })
+  assert.equal(run.code, 0, run.stderr)
 })
 
 test('SSL_CERT_DIR adds the certificates of its folders, as OpenSSL-based tools read it; a folder that cannot be read is warned about once', async () => {
