@@ -1,5 +1,5 @@
 import { parquetWriteBuffer } from 'hyparquet-writer'
-import { isBigInt64Text } from '../../sources/tables/values.js'
+import { isBigInt64Text, type ValueKind as Kind, kindOf } from '../../sources/tables/values.js'
 import type { CarriedType } from '../../types.js'
 import { OWN_COLUMNS, type OwnColumn, ownButForCase, type SampleRow } from './row.js'
 
@@ -19,21 +19,6 @@ const OWN_TYPES: Record<OwnColumn, ColumnType> = {
   original_width: 'INT32',
   original_height: 'INT32',
   sha256: 'STRING',
-}
-
-type Kind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
-
-function kindOf(value: unknown): Kind {
-  switch (typeof value) {
-    case 'string':
-      return isBigInt64Text(value) ? 'bigint' : 'string'
-    case 'boolean':
-      return 'boolean'
-    case 'number':
-      return Number.isSafeInteger(value) ? 'int' : 'double'
-    default:
-      return 'json'
-  }
 }
 
 const TYPE_OF_KIND: Record<Kind, ColumnType> = {
@@ -59,7 +44,8 @@ export function carriedType(values: Iterable<unknown>): ColumnType {
   let kind: Kind | undefined
   for (const value of values) {
     if (value === null || value === undefined) continue
-    const k = kindOf(value)
+    // A value not JSON-safe cannot come from a table; were one given, it is written as JSON text.
+    const k = kindOf(value) ?? 'json'
     if (kind === undefined || kind === k) kind = k
     else if ((kind === 'int' && k === 'double') || (kind === 'double' && k === 'int')) kind = 'double'
     else if ((kind === 'int' && k === 'bigint') || (kind === 'bigint' && k === 'int')) kind = 'int'

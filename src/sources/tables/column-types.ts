@@ -1,6 +1,6 @@
 import type { SchemaTree } from 'hyparquet'
 import type { CarriedType } from '../../types.js'
-import { isBigInt64Text } from './values.js'
+import { type ValueKind as Kind, kindOf } from './values.js'
 
 /**
  * The types carried columns take in a shard's Parquet, decided once for a run from what the tables
@@ -78,25 +78,6 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'BYTE_ARRAY': // bytes without a text annotation: base64
     case 'FIXED_LEN_BYTE_ARRAY':
       return 'STRING'
-    default:
-      return undefined
-  }
-}
-
-/** What a JSON lines value is, for its column's type. */
-type Kind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
-
-function kindOf(value: unknown): Kind | undefined {
-  switch (typeof value) {
-    case 'string':
-      // An integer past 2^53 arrives as its digits (see `exactIntegers`): beside whole numbers, one of them.
-      return isBigInt64Text(value) ? 'bigint' : 'string'
-    case 'boolean':
-      return 'boolean'
-    case 'number':
-      return Number.isSafeInteger(value) ? 'int' : 'double'
-    case 'object':
-      return value === null ? undefined : 'json'
     default:
       return undefined
   }

@@ -119,3 +119,26 @@ export const PARSERS = {
     return Number.isNaN(date.getTime()) ? String(days) : date.toISOString().slice(0, 10)
   },
 }
+
+/** What a carried value is, for its column's type (see `carriedType` and `ColumnTypes`). */
+export type ValueKind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
+
+/**
+ * The kind of a JSON-safe value: text, a boolean, a whole number (`int`; digits past 2^53, which
+ * tables carry as text, `bigint`: beside whole numbers, one of them), a number with a fraction,
+ * or a list or object (`json`); `undefined` for null and anything not JSON-safe.
+ */
+export function kindOf(value: unknown): ValueKind | undefined {
+  switch (typeof value) {
+    case 'string':
+      return isBigInt64Text(value) ? 'bigint' : 'string'
+    case 'boolean':
+      return 'boolean'
+    case 'number':
+      return Number.isSafeInteger(value) ? 'int' : 'double'
+    case 'object':
+      return value === null ? undefined : 'json'
+    default:
+      return undefined
+  }
+}
