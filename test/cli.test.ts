@@ -524,6 +524,15 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['x', '--proxy', '--no-proxy'],
       /'--proxy <url>' needs a value, but the word after it is the option '--no-proxy'/,
     ],
+    // Both given: commander kept the last one, silently; the URL's credentials stay out of the message.
+    [
+      ['x', '--proxy', 'http://u:secret@127.0.0.1:3128', '--no-proxy'],
+      /^imgpull: --proxy http:\/\/127\.0\.0\.1:3128\/ and --no-proxy say opposite things: give one of them/,
+    ],
+    [
+      ['x', '--no-proxy', '--proxy', 'http://127.0.0.1:3128'],
+      /--proxy .* and --no-proxy say opposite things/,
+    ],
     [
       ['x', '--caption-col', '--jsn'],
       /'--caption-col <name>' needs a value, but the word after it is the option '--jsn'/,

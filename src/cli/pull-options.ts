@@ -3,10 +3,15 @@ import { UsageError } from '../errors.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
+import { redactUrl } from '../utils/url.js'
 import { folder, header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
 const s = (ms: number) => String(ms / 1000)
+
+/** Option values noting that `--proxy` (its URL) and `--no-proxy` were given (see `proxyOf`). */
+const PROXY_GIVEN = 'proxyGiven'
+const NO_PROXY_GIVEN = 'noProxyGiven'
 
 /** Options every pulling command shares (URL lists, and sources added later). */
 export function addPullOptions(command: Command): Command {
@@ -74,6 +79,10 @@ export function addPullOptions(command: Command): Command {
       'send every request through this proxy: http://, https://, socks5:// or socks5h:// (default: HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)',
     )
     .option('--no-proxy', 'use no proxy, whatever HTTP_PROXY/HTTPS_PROXY/ALL_PROXY say')
+    // Both --proxy URL and --no-proxy: commander keeps the last one, silently; each one given is
+    // noted (see `proxyOf`).
+    .on('option:proxy', (url: string) => command.setOptionValueWithSource(PROXY_GIVEN, url, 'cli'))
+    .on('option:no-proxy', () => command.setOptionValueWithSource(NO_PROXY_GIVEN, true, 'cli'))
     .option(
       '--cookies <file>',
       'send the cookies of this Netscape cookies.txt where their domain and path allow',
@@ -143,7 +152,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       caCert: o.caCert as string | undefined,
       insecure: o.insecure === true,
       // Neither flag: undefined, the environment's proxies.
-      proxy: o.proxy as string | false | undefined,
+      proxy: proxyOf(o),
       cookies: o.cookies as string | undefined,
       outputFormat: o.outputFormat as Options['outputFormat'],
       shardSize: shardSizeOf(o),
@@ -178,6 +187,18 @@ function shardSizeOf(o: Record<string, unknown>): number {
   if (o.shardSize !== undefined && o.outputFormat !== 'webdataset')
     throw new UsageError('--shard-size is for --output-format webdataset: add it, or leave --shard-size out')
   return (o.shardSize as number | undefined) ?? defaults.shardSize
+}
+
+/**
+ * `--proxy URL`, `--no-proxy` (false) or neither. Both given: a usage error, for one of them is
+ * surely not meant (a `--no-proxy` left in a script, or a `--proxy` added to one).
+ */
+function proxyOf(o: Record<string, unknown>): string | false | undefined {
+  if (typeof o[PROXY_GIVEN] === 'string' && o[NO_PROXY_GIVEN] === true)
+    throw new UsageError(
+      `--proxy ${redactUrl(o[PROXY_GIVEN])} and --no-proxy say opposite things: give one of them`,
+    )
+  return o.proxy as string | false | undefined
 }
 
 /** `--retry-failed` tries again what the journal remembers: with `--no-journal`, a usage error (it would do nothing). */
