@@ -40,7 +40,7 @@ export function statusCommand(
   const failed = s.counts.failed ?? 0
   const pending = s.counts.pending ?? 0
   write(
-    `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} run(s)`,
+    `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
   if (s.errors.length) {
     write('Most common errors:')
