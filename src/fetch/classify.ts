@@ -248,7 +248,7 @@ function proxyError(
 }
 
 /** `error` under a code of imgpull's (kept when a transfer thread sends the failure over: see `serializeError`). */
-const coded = (code: string, error: unknown) =>
+export const coded = (code: string, error: unknown): Error =>
   Object.assign(new Error((error as Error | undefined)?.message ?? String(error), { cause: error }), { code })
 
 /** undici's words for a SOCKS5 proxy silent past its fixed timer (socks5-proxy-agent.js), and that timer. */

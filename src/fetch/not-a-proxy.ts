@@ -43,7 +43,7 @@ export function notHttpWords(data: string, proxy: URL): string {
   const first = data.charCodeAt(0)
   // RFC 1928 §3: a SOCKS5 server's method selection reply begins with its version, 5; it reads
   // `GET ` or `CONNECT ` as a greeting of version 0x47 or 0x43, and refuses it so.
-  if (first === 5) return `it answers as a SOCKS5 proxy: give it as socks5://${proxy.host}`
+  if (first === 5) return socks5Words(proxy)
   // SOCKS4's reply: a null byte, then 90 to 93 (granted, refused, no identd, identd mismatch).
   if (first === 0 && data.charCodeAt(1) >= 0x5a && data.charCodeAt(1) <= 0x5d)
     return 'it answers as a SOCKS4 proxy, which imgpull does not speak'
@@ -52,6 +52,10 @@ export function notHttpWords(data: string, proxy: URL): string {
   const start = data.slice(0, 40).split(/\r?\n/)[0]
   return start ? `its answer begins ${quoted(start)}` : 'its answer is not HTTP'
 }
+
+/** What to say of an HTTP proxy address where a SOCKS5 proxy answers: what to give instead. */
+export const socks5Words = (proxy: URL): string =>
+  `it answers as a SOCKS5 proxy: give it as socks5://${proxy.host}`
 
 /**
  * Whether the proxy at `proxy`'s address speaks SOCKS5: a greeting offering no authentication

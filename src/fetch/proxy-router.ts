@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { errorCode } from '../errors.js'
-import { atProxy } from './classify.js'
+import { atProxy, coded } from './classify.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
@@ -155,10 +155,7 @@ export function tunnelsFailOnce<T>(factory: (origin: string | URL, options: obje
       (connect as Connect)(opts, (error, socket) => {
         // An answer to the CONNECT that is no HTTP: the proxy's, whatever the server says later.
         if ((error as Error | null)?.name === 'HTTPParserError')
-          return callback(
-            Object.assign(new Error((error as Error).message, { cause: error }), { code: PROXY_NOT_HTTP }),
-            socket,
-          )
+          return callback(coded(PROXY_NOT_HTTP, error), socket)
         if (errorCode(error) !== 'UND_ERR_SOCKET') return callback(error, socket)
         const closed = new Error('the proxy closed the connection without answering the CONNECT', {
           cause: error,

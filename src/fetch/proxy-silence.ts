@@ -1,5 +1,5 @@
 import { errorCode, type ImgpullError } from '../errors.js'
-import { PROXY_501, PROXY_NOT_HTTP, speaksSocks5 } from './not-a-proxy.js'
+import { PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
@@ -73,7 +73,7 @@ export class ProxySilence {
     }
     state.socks ??= speaksSocks5(proxy)
     if (!(await state.socks)) return undefined
-    const words = `it answers as a SOCKS5 proxy: give it as socks5://${proxy.host}`
+    const words = socks5Words(proxy)
     state.givenUp ??= {
       code: 'proxy',
       why: `the proxy ${shownProxy(proxy)} is no HTTP proxy (${words})`,
