@@ -160,6 +160,29 @@ test('SSL_CERT_FILE and SSL_CERT_DIR add only what Node trusts not already: a sy
   assert.equal(run.code, 0, run.stderr)
 })
 
+test('a TLS context made for --ca-cert still trusts what NODE_EXTRA_CA_CERTS trusts', async () => {
+  // Two private CAs: one given to Node, one to imgpull. Node 20 copies only its bundled roots
+  // into a context that adds certificates, so NODE_EXTRA_CA_CERTS must be added back.
+  const second = join(dir, 'second-ca')
+  await mkdir(second)
+  const other = makeCerts(second)
+  const otherTls = await startRouteServer(
+    { '/b.jpg': image(body) },
+    { server: createServer(tlsPair(other.good)), https: true },
+  )
+  try {
+    const run = await runCli(
+      [tls.url('/a.jpg'), otherTls.url('/b.jpg'), '-o', join(dir, 'extra-and-ca'), '--ca-cert', other.ca],
+      { env: { ...noProxyEnv, NODE_EXTRA_CA_CERTS: certs.ca } },
+    )
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(await readFile(join(dir, 'extra-and-ca', 'a.jpg')), body)
+    assert.deepEqual(await readFile(join(dir, 'extra-and-ca', 'b.jpg')), body)
+  } finally {
+    await otherTls.close()
+  }
+})
+
 test('SSL_CERT_DIR adds the certificates of its folders, as OpenSSL-based tools read it; a folder that cannot be read is warned about once', async () => {
   // A c_rehash-style folder: the CA under its hash name, a file that holds none, a dangling link.
   const certDir = join(dir, 'certs')
