@@ -21,6 +21,7 @@ import {
   progressFree,
   refusesRange,
 } from './fetch/retry-policy.js'
+import { RetrySleepers } from './fetch/retry-sleepers.js'
 import { Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
@@ -342,7 +343,10 @@ class Engine {
   readonly #proxySilence: ProxySilence
   /** Stopped at once (not a clean stop): transfers were cut, not failed. */
   #aborted = false
-  readonly #sleeping = new Map<NodeJS.Timeout, Task>()
+  /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
+  readonly #sleeping = new RetrySleepers<{ task: Task; host: string }>(({ task, host }) =>
+    this.#scheduler.add(host, task, true),
+  )
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<Cancel>()
   #outstanding = 0
@@ -446,11 +450,7 @@ class Engine {
     if (this.#stopping) return
     this.#stopping = true
     const dropped = this.#scheduler.stop()
-    for (const [timer, task] of this.#sleeping) {
-      clearTimeout(timer)
-      dropped.push(task)
-    }
-    this.#sleeping.clear()
+    for (const { task } of this.#sleeping.clear()) dropped.push(task)
     this.stats.interrupted += dropped.length
     this.#outstanding -= dropped.length
     this.#wakeReader()
@@ -694,6 +694,7 @@ class Engine {
     }
     this.#scheduler.success(slot.host, done.ttfb)
     this.#proxySilence.heard(slot.host)
+    this.#sleeping.back(slot.host)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     const publishing = this.#publish(task, done)
@@ -761,6 +762,7 @@ class Engine {
       answered(task, status)
       this.#scheduler.heardFrom(answeredBy)
       this.#proxySilence.heard(answeredBy)
+      this.#sleeping.back(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
       this.#proxySilence.unanswered(answeredBy, sentAt)
@@ -869,11 +871,7 @@ class Engine {
       this.#scheduler.add(host, task, true)
       return
     }
-    const timer = setTimeout(() => {
-      this.#sleeping.delete(timer)
-      this.#scheduler.add(host, task, true)
-    }, action.delay)
-    this.#sleeping.set(timer, task)
+    this.#sleeping.add({ task, host }, action.delay, e.refused ? answeredBy : undefined)
   }
 
   async #publish(task: Task, d: Downloaded): Promise<void> {

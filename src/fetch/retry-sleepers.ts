@@ -1,0 +1,68 @@
+/**
+ * Retries sleeping out their backoff, each woken by its timer or, for those sent away by a refused
+ * connection, as soon as the host that refused them serves again (`back`). A host restarting (a
+ * deploy, a container coming up) refuses every file at once; their waits are drawn apart (see
+ * `retryDelay`), so the first retry to find it serving can come seconds before the others' (up to
+ * 4 s at the defaults' fourth retry), and they would wait those out on a host that is up. Waking
+ * them then hands them to the scheduler, whose per-host limit still decides how many go at once.
+ */
+export class RetrySleepers<T> {
+  /** Each sleep's item, and the origin that refused it, if any. */
+  readonly #sleeps = new Map<NodeJS.Timeout, { item: T; refusedBy?: string }>()
+  /** The sleeps each origin refused, to wake when it serves again. */
+  readonly #refused = new Map<string, Set<NodeJS.Timeout>>()
+
+  /** @param wake Called with each item when its sleep ends, by its timer or by `back`. */
+  constructor(private readonly wake: (item: T) => void) {}
+
+  /** Sleep `ms` milliseconds, then wake `item`; with `refusedBy` (an origin), earlier if `back(refusedBy)` comes first. */
+  add(item: T, ms: number, refusedBy?: string): void {
+    const timer = setTimeout(() => this.#end(timer), ms)
+    this.#sleeps.set(timer, { item, refusedBy })
+    if (refusedBy === undefined) return
+    let timers = this.#refused.get(refusedBy)
+    if (!timers) {
+      timers = new Set()
+      this.#refused.set(refusedBy, timers)
+    }
+    timers.add(timer)
+  }
+
+  /** `origin` served a request: wake now what it had refused. */
+  back(origin: string): void {
+    const timers = this.#refused.get(origin)
+    if (!timers) return
+    for (const timer of timers) {
+      clearTimeout(timer)
+      this.#end(timer)
+    }
+  }
+
+  /** End every sleep without waking it: the items that were sleeping. */
+  clear(): T[] {
+    const items = [...this.#sleeps].map(([timer, sleep]) => {
+      clearTimeout(timer)
+      return sleep.item
+    })
+    this.#sleeps.clear()
+    this.#refused.clear()
+    return items
+  }
+
+  /** How many sleep. */
+  get size(): number {
+    return this.#sleeps.size
+  }
+
+  #end(timer: NodeJS.Timeout): void {
+    const sleep = this.#sleeps.get(timer)
+    if (!sleep) return
+    this.#sleeps.delete(timer)
+    if (sleep.refusedBy !== undefined) {
+      const timers = this.#refused.get(sleep.refusedBy)
+      timers?.delete(timer)
+      if (timers?.size === 0) this.#refused.delete(sleep.refusedBy)
+    }
+    this.wake(sleep.item)
+  }
+}
