@@ -258,6 +258,24 @@ test('a request that dies on a reused keep-alive connection is sent again at onc
     await dropping.close()
   }
 })
+test('a 408 on a reused keep-alive connection sends the request again at once, as a close there does (okhttp#1693)', async () => {
+  // Kestrel, RDFox and others answer a request on a connection past their idle timeout with
+  // 408 and Connection: close, where others close it without a word. Each was a failed attempt
+  // with backoff, and with --retries 0 a failed file.
+  const timing = await startImageServer({ timeoutReused: true })
+  try {
+    const urls = Array.from({ length: 30 }, (_, i) => timing.url(`/reused-${i}`))
+    const { results } = await get(urls, { retries: 0, perHost: 4 })
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => r.message),
+      [],
+    )
+    assert.ok(results.every((r) => r.attempts === 1))
+    assert.ok(timing.stats.requests > 30, 'some requests did meet a 408 on a reused connection')
+  } finally {
+    await timing.close()
+  }
+})
 test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=2), as curl reuses it', async () => {
   // undici drops a connection when the server's hint less its margin (2 s by default) leaves
   // nothing: a server saying timeout=1 or 2 got a new connection, and a TLS handshake, per file.

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { wantsColor } from '../src/cli/color.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { TimeoutError } from '../src/errors.js'
+import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
@@ -419,6 +420,18 @@ test('a connection turned away: a new one closed or reset before any answer, not
     ['a timeout', error('UND_ERR_CONNECT_TIMEOUT'), undefined, false],
   ]
   for (const [name, e, reused, expected] of table) assert.equal(isTurnedAway(e, reused), expected, name)
+})
+
+test('a 408 is sent again at once only on a reused HTTP/1.1 connection (its idle timeout met as we reused it)', () => {
+  const table: [string, number, boolean | undefined, boolean, boolean][] = [
+    ['408 on a reused keep-alive connection', 408, true, false, true],
+    ['408 on a new connection: the server means it', 408, false, false, false],
+    ['408 before the request went out', 408, undefined, false, false],
+    ['408 over HTTP/2, which multiplexes and has no such race', 408, true, true, false],
+    ['another status on a reused connection', 503, true, false, false],
+  ]
+  for (const [name, status, reused, http2, expected] of table)
+    assert.equal(isStaleAnswer(status, reused, http2), expected, name)
 })
 
 test('a rerun tries again failures with a passing cause, never permanent ones', () => {

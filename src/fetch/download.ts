@@ -40,7 +40,10 @@ import type { Dispatcher } from './undici.js'
 const MAX_RESTARTS = 3
 /** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
 const MAX_PARTS = 100
-/** Immediate replays of a request whose connection died, or stream was refused, before any byte of the answer. */
+/**
+ * Immediate replays of a request whose connection died, or stream was refused, before any byte of
+ * the answer, or that met a 408 on a reused connection (see `isStaleAnswer`).
+ */
 const MAX_REPLAYS = 4
 
 export interface Downloaded {
@@ -431,8 +434,8 @@ const send: Step = async (t) => {
 /**
  * One request, up to its response head. A request whose connection dies before any byte of the
  * answer (a keep-alive connection the server closed as we reused it), or whose HTTP/2 stream the
- * server refused unprocessed (see `isRefusedStream`), is sent again at once, as browsers do: not a
- * retry, no backoff.
+ * server refused unprocessed (see `isRefusedStream`), or that a reused connection answered 408
+ * (see `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
  */
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   for (;;) {
@@ -458,7 +461,9 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
-      return
+      if (!isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2) || t.replays >= MAX_REPLAYS) return
+      await exchange.dump()
+      t.replays++
     } catch (error) {
       const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
       if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
@@ -501,6 +506,17 @@ function noAnswer(error: unknown): boolean {
  */
 export function isStaleConnection(error: unknown, reused?: boolean): boolean {
   return reused === true && closedOrReset(error)
+}
+
+/**
+ * A `408 Request Timeout` on a reused HTTP/1.1 keep-alive connection: the server's idle timeout
+ * ran out as we reused it, and it said so instead of closing without a word (Kestrel, RDFox; RFC
+ * 9110 §15.5.9: the client may repeat the request on a new connection). Sent again at once, as a
+ * close there is, and as Chromium does (okhttp#1693). On a new connection, or over HTTP/2, which
+ * has no idle race of its kind, it is the server's answer.
+ */
+export function isStaleAnswer(status: number, reused: boolean | undefined, http2: boolean): boolean {
+  return status === 408 && reused === true && !http2
 }
 
 /** Carry out what the judgement of the response head says. */

@@ -50,6 +50,12 @@ export interface ImageServerOptions {
    */
   dropReused?: boolean
   /**
+   * Answer `408 Request Timeout` with `Connection: close` when a second request comes on a
+   * keep-alive connection: a server that tells a client reusing a connection past its idle
+   * timeout so, rather than closing it without a word (Kestrel, RDFox; okhttp#1693).
+   */
+  timeoutReused?: boolean
+  /**
    * Take at most this many connections at once and reset the others as they come (counted in
    * `stats.dropped`): a host with a per-client connection limit (an iptables `connlimit` rule).
    */
@@ -320,11 +326,12 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       }
     }
     res.on('close', finish)
-    if (options.dropReused) {
+    if (options.dropReused || options.timeoutReused) {
       const n = (served.get(req.socket) ?? 0) + 1
       served.set(req.socket, n)
       if (n > 1) {
-        req.socket.destroy()
+        if (options.dropReused) req.socket.destroy()
+        else res.writeHead(408, { connection: 'close', 'content-length': 0 }).end()
         return
       }
     }
