@@ -330,6 +330,25 @@ const answers: Record<string, Answer> = {
   '/svg-prolog-length': () => withLength('image/svg+xml', svg.subarray(0, 300)),
   '/empty-length': () => withLength('image/jpeg', Buffer.alloc(0)),
   '/gif-length': () => withLength('image/gif', gif.subarray(0, -1)),
+  // `Transfer-Encoding: identity` (a no-op coding old servers still send) beside a length, on a
+  // connection kept open: framed by the length, as curl and browsers frame it (hyper#2058).
+  '/gif-te-identity-length': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Transfer-Encoding: identity', `Content-Length: ${gif.length - 1}`]),
+      gif.subarray(0, -1),
+    ]),
+  }),
+  '/gif-te-identity-listed': () => ({
+    open: Buffer.concat([
+      head([
+        'HTTP/1.1 200 OK',
+        `Content-Length: ${gif.length - 1}`,
+        'Transfer-Encoding: Identity',
+        'Transfer-Encoding: identity, identity',
+      ]),
+      gif.subarray(0, -1),
+    ]),
+  }),
   '/gif-chunked': () => chunked('image/gif', gif.subarray(0, -1)),
   // Chunked, and the connection closed before the last chunk (node-fetch#1055): a body whose end
   // nothing marked. Whole by its structure (the GIF's trailer), cut, and without a trailer.
@@ -411,6 +430,16 @@ test('a GIF without its trailer is whole when its length was met, its last chunk
     assert.equal(r.format, 'gif')
     const sent = path === '/gif-nul' ? gif.length : gif.length - 1
     assert.equal((await readFile(join(out, r.path!))).length, sent, path)
+  }
+})
+
+test('Transfer-Encoding: identity beside a Content-Length is framed by the length, not read to the close', async () => {
+  // It was read to the close (RFC 9112 §6.3): on a connection the server kept open, each file
+  // waited for the idle timeout, and a GIF without its trailer was then a timeout.
+  for (const path of ['/gif-te-identity-length', '/gif-te-identity-listed']) {
+    const { r, out } = await get(path, { idleTimeout: 1000, retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal((await readFile(join(out, r.path!))).length, gif.length - 1, path)
   }
 })
 

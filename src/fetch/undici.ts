@@ -382,7 +382,10 @@ const LENIENCIES = [
 const LENIENT = Symbol('imgpull.lenient')
 
 interface LlhttpParser {
-  llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>>
+  llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
+    /** The wasm parser's memory (a `WebAssembly.Memory`). */
+    memory?: { buffer: ArrayBuffer }
+  }
   ptr: number
   statusCode: number
   contentLength: string
@@ -411,6 +414,57 @@ function withoutHeader(raw: Buffer[], name: string): Buffer[] {
   return kept
 }
 
+/** Whether every `Transfer-Encoding` of raw header lines names `identity` alone (any case, listed or not). */
+function onlyIdentity(raw: Buffer[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length !== 17 || raw[i].toString('latin1').toLowerCase() !== 'transfer-encoding') continue
+    const codings = raw[i + 1].toString('latin1').split(',')
+    if (!codings.every((c) => c.trim() === '' || c.trim().toLowerCase() === 'identity')) return false
+  }
+  return true
+}
+
+/**
+ * Where llhttp keeps its state (llhttp.h `llhttp__internal_s`, as undici's wasm32 build lays it
+ * out): the body's length, the flags its framing is decided from, the status. `F_*`: llhttp's
+ * flags (llhttp.h `llhttp_flags`).
+ */
+const LLHTTP_CONTENT_LENGTH = 32
+const LLHTTP_FLAGS = 50
+const LLHTTP_STATUS = 52
+const F_CHUNKED = 0x8
+const F_CONTENT_LENGTH = 0x20
+const F_TRANSFER_ENCODING = 0x200
+
+/**
+ * Have llhttp frame the answer whose head it has just read by its `Content-Length`, its
+ * `Transfer-Encoding` forgotten. For `Transfer-Encoding: identity`, the no-op coding RFC 2616's
+ * drafts named, which old servers and libraries still send beside a length (hyper#2058,
+ * cro-http#89): RFC 9112 §6.3 reads such a body to the close, and a server that keeps the
+ * connection open held each file to the idle timeout; curl and browsers read it by its length.
+ * llhttp decides its framing from its flags after this callback, and has no call to change them:
+ * they are changed in its memory, only where the fields there are the ones this answer shows (its
+ * status, its length, its flags), so another layout changes nothing and the answer is read to the
+ * close as before. Returns whether it did.
+ */
+function frameByLength(parser: LlhttpParser, statusCode: number): boolean {
+  const buffer = parser.llhttp.memory?.buffer
+  const length = Number(parser.contentLength.trim())
+  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return false
+  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return false
+  const state = new DataView(buffer, parser.ptr)
+  const flags = state.getUint16(LLHTTP_FLAGS, true)
+  if (
+    state.getUint16(LLHTTP_STATUS, true) !== statusCode ||
+    state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) !== BigInt(length) ||
+    (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !==
+      (F_CONTENT_LENGTH | F_TRANSFER_ENCODING)
+  )
+    return false
+  state.setUint16(LLHTTP_FLAGS, flags & ~F_TRANSFER_ENCODING, true)
+  return true
+}
+
 /**
  * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
  * - the `LENIENCIES` above, set on each parser before it reads its first byte;
@@ -420,8 +474,9 @@ function withoutHeader(raw: Buffer[], name: string): Buffer[] {
  *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
  * - an answer with both `Transfer-Encoding` and `Content-Length`: its transfer coding gives its
  *   end and its `Content-Length` is dropped, never seen by the handler (RFC 9112 §6.3: it is
- *   overridden, and a sender must not send both); the connection is closed after it, so an
- *   attempt at response splitting reaches no other request.
+ *   overridden, and a sender must not send both), but for `Transfer-Encoding: identity`, framed
+ *   by its length (see `frameByLength`); the connection is closed after it, so an attempt at
+ *   response splitting reaches no other request.
  * Patched once, on the prototype of the first parser met, as `drainBeforeFinish` is.
  */
 function readAsCurlDoes(parser: object): void {
@@ -462,8 +517,12 @@ function readAsCurlDoes(parser: object): void {
     }
     // undici gathers a Content-Length as it reads it: only an answer with one is looked through.
     if (this.contentLength !== '' && hasHeader(this.headers, 'transfer-encoding')) {
-      this.headers = withoutHeader(this.headers, 'content-length')
-      this.contentLength = ''
+      if (onlyIdentity(this.headers) && frameByLength(this, statusCode))
+        this.headers = withoutHeader(this.headers, 'transfer-encoding')
+      else {
+        this.headers = withoutHeader(this.headers, 'content-length')
+        this.contentLength = ''
+      }
       this.socket[symbols.kReset] = true
     }
     return onHeadersComplete.call(this, statusCode, upgrade, shouldKeepAlive)
