@@ -1,5 +1,6 @@
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
 import { asksForHttp1, http2ErrorCode } from './fetch/http2-errors.js'
+import { quoted } from './utils/printable.js'
 
 /**
  * Typed errors. Every failure a download can meet becomes one of these, with a stable `code`
@@ -167,12 +168,28 @@ const PARSER_WORDS: Record<string, string> = {
     'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
   'Duplicate Content-Length':
     "two Content-Length headers, which imgpull's HTTP parser (llhttp) refuses even when they agree",
-  'Invalid character in Content-Length':
-    'a Content-Length that is not one number (a list, such as `7416, 7416`?)',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
   // Said by undici.ts `readAsCurlDoes`, where undici would assert.
   'Invalid status code below 100': 'a status code below 100 (RFC 9110 §15 allows 100 to 599)',
+}
+
+/**
+ * What is wrong with a `Content-Length` llhttp refused, from the bytes it stopped at (undici's
+ * `HTTPParserError.data`, from the refused character to the end of what was read): a list
+ * (`7416, 7416`), a sign (`-1`, which some servers send for a length they do not know; `+7416`),
+ * or another character, shown as it came.
+ */
+export function contentLengthWords(data: unknown): string {
+  const rest = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : ''
+  const at = quoted(rest.split(/\r?\n/, 1)[0], 40)
+  if (/^\s*,/.test(at))
+    return 'a Content-Length that is a list (such as `7416, 7416`), which llhttp refuses even when its numbers agree'
+  if (at.startsWith('-')) return `a negative Content-Length (\`${at}\`: a length the server did not know?)`
+  if (at.startsWith('+')) return `a Content-Length with a plus sign (\`${at}\`)`
+  return at === ''
+    ? 'a Content-Length that is not one number'
+    : `a Content-Length that is not one number (at \`${at}\`)`
 }
 
 function networkWords(cause: unknown): string {
@@ -203,7 +220,11 @@ function networkWords(cause: unknown): string {
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
-    return `the answer is not well-formed HTTP: ${PARSER_WORDS[why] ?? why}${code ? ` (${code})` : ''}`
+    const words =
+      why === 'Invalid character in Content-Length'
+        ? contentLengthWords((cause as { data?: unknown }).data)
+        : (PARSER_WORDS[why] ?? why)
+    return `the answer is not well-formed HTTP: ${words}${code ? ` (${code})` : ''}`
   }
   // A bare code (`UNSPECIFIED`) says less than the message it came with.
   return code && cause.message && cause.message !== code

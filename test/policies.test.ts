@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { wantsColor } from '../src/cli/color.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
-import { TimeoutError } from '../src/errors.js'
+import { contentLengthWords, TimeoutError } from '../src/errors.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -432,6 +432,21 @@ test('a 408 is sent again at once only on a reused HTTP/1.1 connection (its idle
   ]
   for (const [name, status, reused, http2, expected] of table)
     assert.equal(isStaleAnswer(status, reused, http2), expected, name)
+})
+
+test('contentLengthWords: a refused Content-Length said as what it is, from the bytes llhttp stopped at', () => {
+  const table: [unknown, string][] = [
+    [
+      ', 7416\r\nX: y\r\n\r\n',
+      'a Content-Length that is a list (such as `7416, 7416`), which llhttp refuses even when its numbers agree',
+    ],
+    ['-1\r\n\r\nhello', 'a negative Content-Length (`-1`: a length the server did not know?)'],
+    [Buffer.from('+7416\r\n'), 'a Content-Length with a plus sign (`+7416`)'],
+    ['x10\n', 'a Content-Length that is not one number (at `x10`)'],
+    ['\x1b[2J\r\n', 'a Content-Length that is not one number (at `\\x1b[2J`)'],
+    [undefined, 'a Content-Length that is not one number'],
+  ]
+  for (const [data, words] of table) assert.equal(contentLengthWords(data), words, String(data))
 })
 
 test('a rerun tries again failures with a passing cause, never permanent ones', () => {

@@ -445,6 +445,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
     '/bad-status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello',
     '/length-list': 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello',
+    '/length-negative': 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nhello',
     '/name-space': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX Note: a\r\n\r\nhello',
     '/chunk-hex': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
     '/status-099': 'HTTP/1.1 099 Low\r\nContent-Length: 5\r\n\r\nhello',
@@ -466,7 +467,12 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       message('/two-lengths'),
       /network error on .*: the answer is not well-formed HTTP: two Content-Length headers, which imgpull's HTTP parser \(llhttp\) refuses even when they agree$/,
     )
-    assert.match(message('/length-list'), /a Content-Length that is not one number/)
+    assert.match(message('/length-list'), /a Content-Length that is a list \(such as `7416, 7416`\)/)
+    // Said as what it is, not as a list (it was "not one number (a list, such as `7416, 7416`?)").
+    assert.match(
+      message('/length-negative'),
+      /: a negative Content-Length \(`-1`: a length the server did not know\?\)$/,
+    )
     assert.match(message('/name-space'), /a header name with a space/)
     assert.match(
       message('/bad-status'),
