@@ -279,6 +279,10 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }
+  if (o.insecure === true && o.caCert !== undefined)
+    throw new TypeError(
+      `\`insecure\` checks no certificate, so the CA of \`caCert\` (${o.caCert}) would never be used: give one of them`,
+    )
   // The certificates to trust beyond Node's own, read now: a file that cannot be used is said at once.
   extraCas(o.caCert)
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))

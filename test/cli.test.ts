@@ -601,6 +601,10 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered/,
     ],
     [
+      ['x', '--insecure', '--ca-cert', 'ca.pem'],
+      /--insecure checks no certificate, so the CA of --ca-cert ca.pem would never be used/,
+    ],
+    [
       ['x', '--output-format', 'webdataset', '--name', '{index}{ext}'],
       /--name names the files of --output-format files/,
     ],

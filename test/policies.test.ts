@@ -195,6 +195,10 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
+  assert.throws(
+    () => resolveOptions({ insecure: true, caCert: 'ca.pem' }),
+    /`insecure` checks no certificate, so the CA of `caCert` \(ca.pem\) would never be used/,
+  )
   // A number given as a string (from a config file, an environment variable) is named as one: "got
   // 10" read as the number it was meant to be.
   assert.throws(

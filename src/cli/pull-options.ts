@@ -150,7 +150,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       command: commandLine(),
       ignoreRobotsTag: o.ignoreRobotsTag === true,
       caCert: o.caCert as string | undefined,
-      insecure: o.insecure === true,
+      insecure: insecureOf(o),
       // Neither flag: undefined, the environment's proxies.
       proxy: proxyOf(o),
       cookies: o.cookies as string | undefined,
@@ -208,4 +208,16 @@ function retryFailedOf(o: Record<string, unknown>): boolean {
       '--retry-failed tries again the failures the journal remembers: with --no-journal none are remembered and every job is tried; leave one of them out',
     )
   return o.retryFailed === true
+}
+
+/**
+ * `--insecure` checks no certificate: with `--ca-cert`, whose CA would then never be used, a usage
+ * error (a private CA's file given for a reason, or an --insecure left over from a test).
+ */
+function insecureOf(o: Record<string, unknown>): boolean {
+  if (o.insecure === true && o.caCert !== undefined)
+    throw new UsageError(
+      `--insecure checks no certificate, so the CA of --ca-cert ${String(o.caCert)} would never be used: leave one of them out (--ca-cert alone keeps the checks)`,
+    )
+  return o.insecure === true
 }
