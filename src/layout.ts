@@ -33,7 +33,8 @@ import { processEnded, temporaryName } from './utils/processes.js'
  *       00000.tar.tmp ...     its outputs being written, renamed into OUT when whole
  *       00000.seal.json       what the sealed shard holds, to tell whether a rerun changed it
  *     *.HOST.PID.tmp        files being written, renamed into place when whole (a killed
- *                           run's are removed by the next run on this host)
+ *                           run's are removed by the next run on this host; a killed
+ *                           report's, by the next report written)
  * ```
  */
 export const WORK_DIR = '.imgpull'

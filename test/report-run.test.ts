@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
@@ -148,6 +150,21 @@ test('a killed run: imgpull report rebuilds the report, which says the run was i
   const status = await runCli(['status', out])
   assert.match(status.stdout, /: 3 ok \(.*\), 0 failed, 5 not finished, over 1 run$/m)
   assert.doesNotMatch(status.stdout, /A run is going on/, 'the killed run holds the folder no more')
+})
+
+test("imgpull report removes the temporary report a killed imgpull report left, not a living process's", async () => {
+  const out = join(dir, 'stale-report')
+  assert.equal((await runCli([faults.url('/stale-1'), '-o', out])).code, 0)
+  // A process of this host that has ended, and this one (alive): their names as writeReport makes them.
+  const { pid } = spawnSync(process.execPath, ['-e', ''])
+  const dead = join(out, '.imgpull', `report.html.${hostname()}.${pid}.tmp`)
+  const alive = join(out, '.imgpull', `report.html.${hostname()}.${process.pid}.tmp`)
+  await writeFile(dead, '<!doctype html><p>half a report')
+  await writeFile(alive, '<!doctype html><p>being written')
+  const r = await runCli(['report', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(existsSync(dead), false, "the killed writer's temporary report is gone")
+  assert.equal(existsSync(alive), true, "a living writer's is left")
 })
 
 test("a second list run into the folder: the report does not promise that its rerun retries the first list's failures", async () => {

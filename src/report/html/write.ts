@@ -1,6 +1,8 @@
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { layout, REPORT } from '../../layout.js'
 import { writeOwnFile } from '../../utils/own-file.js'
+import { staleTemporary } from '../../utils/processes.js'
 import { renderReport } from './page.js'
 import type { RenderOptions, ReportInput } from './types.js'
 
@@ -23,6 +25,7 @@ export async function writeReport(
   const html = renderReport(input, options)
   const paths = layout(outDir)
   await mkdir(paths.work, { recursive: true })
+  await removeStaleReports(paths.work)
   const tmp = paths.tmp(REPORT)
   const target = paths.report
   try {
@@ -33,4 +36,15 @@ export async function writeReport(
     throw error
   }
   return target
+}
+
+/**
+ * The report's temporary files that processes of this host left when killed while writing one:
+ * `imgpull report` holds no lock (it runs beside a run), so without this only the next pull run
+ * removed them. Another process's, still writing, is left alone.
+ */
+async function removeStaleReports(work: string): Promise<void> {
+  for (const name of await readdir(work).catch(() => [] as string[]))
+    if (name.startsWith(`${REPORT}.`) && staleTemporary(name))
+      await rm(join(work, name), { force: true }).catch(() => {})
 }
