@@ -95,6 +95,8 @@ async function* run(
   /** The options as given: what transfer threads resolve again on their side. */
   given: Options,
 ): AsyncGenerator<Result> {
+  // The run's start, as the terminal's summary counts it: not when the journal opens.
+  const startedAt = Date.now()
   if (source.fields) checkTemplate(options.name, source.fields)
   const shared = layout(options.out)
   // Without a journal there is no lock: another run may write the folder's shared part files.
@@ -124,7 +126,7 @@ async function* run(
     throw new UsageError(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
     )
-  const { journal, lock } = await openJournal(paths, options)
+  const { journal, lock } = await openJournal(paths, options, startedAt)
   // Only under the lock: a run it refuses must not touch the holder's files, whose process may be
   // one this one cannot see (same host name, another PID namespace: a container on the host's
   // network, a cloned machine sharing the folder over NFS), so it looks ended from here.
@@ -280,10 +282,11 @@ async function takeBack(
 async function openJournal(
   paths: Layout,
   options: ResolvedOptions,
+  startedAt: number,
 ): Promise<{ journal: Journal; lock?: FolderLock }> {
   const locked = options.journal || options.outputFormat === 'webdataset'
   if (!locked) {
-    const journal = new MemoryJournal()
+    const journal = new MemoryJournal(startedAt)
     if (options.command) journal.describeRun({ command: options.command })
     return { journal }
   }
@@ -294,7 +297,9 @@ async function openJournal(
   let lock: FolderLock | undefined
   try {
     lock = FolderLock.acquire(paths, Sqlite)
-    const journal = options.journal ? new SqliteJournal(paths.journal) : new MemoryJournal()
+    const journal = options.journal
+      ? new SqliteJournal(paths.journal, startedAt)
+      : new MemoryJournal(startedAt)
     if (options.command) journal.describeRun({ command: options.command })
     return { journal, lock }
   } catch (error) {

@@ -148,8 +148,13 @@ export class MemoryJournal implements Journal {
     for (const r of this.#byKey.values()) yield manifestLine(r.url, r.state, r, r.meta)
   }
 
-  #run: RunInfo = { id: 1, startedAt: Date.now() }
+  #run: RunInfo
   #samples: HostSample[] = []
+
+  /** `startedAt`: when the run began (see `SqliteJournal`). */
+  constructor(startedAt = Date.now()) {
+    this.#run = { id: 1, startedAt }
+  }
 
   describeRun(info: { command?: string }) {
     this.#run.command = info.command

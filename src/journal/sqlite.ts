@@ -224,7 +224,11 @@ export class SqliteJournal implements Journal {
   /** A failed commit (disk full): every later write reports it. */
   #error: unknown
 
-  constructor(path: string) {
+  /**
+   * `startedAt`: when the run began, before the journal could open (the modules it loads, the
+   * folder's lock): the report's wall time then is the terminal's, not half of it for a short run.
+   */
+  constructor(path: string, startedAt = Date.now()) {
     mkdirSync(dirname(path), { recursive: true })
     this.#db = new Database(path)
     this.#db.pragma('journal_mode = WAL')
@@ -232,7 +236,7 @@ export class SqliteJournal implements Journal {
     this.#db.exec(SCHEMA)
     migrate(this.#db)
     this.run = Number(
-      this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(Date.now()).lastInsertRowid,
+      this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
     )
     const outcome = OUTCOME_FIELDS.map((f) => `${column(f)} = @${f}`).join(', ')
     this.#stmt = {
