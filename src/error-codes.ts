@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   proxy: {
     rerun: true,
     meaning:
-      'the proxy could not be reached, asked for credentials (407), or would not open a tunnel (a SOCKS5 proxy: refused the credentials, or could not reach the host)',
+      'the proxy could not be reached, asked for credentials (407), would not open a tunnel (a SOCKS5 proxy: refused the credentials, or could not reach the host), or wrote a 4xx to an http:// URL itself (a web server or a CONNECT-only proxy given as the proxy)',
   },
   tls: {
     // Not retried within a run (every attempt fails alike), but a rerun tries again: the cure is

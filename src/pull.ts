@@ -781,6 +781,22 @@ class Engine {
         return
       }
     }
+    // A 4xx to an http:// URL that the proxy wrote itself is the proxy's fault, not the image's.
+    if (
+      e instanceof HTTPError &&
+      e.status >= 400 &&
+      e.status < 500 &&
+      e.status !== 407 &&
+      e.status !== 408 &&
+      e.status !== 429
+    ) {
+      const words = await this.#proxySilence.ownAnswer(answeredUrl(task.url, answeredBy), e.status)
+      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e })
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
     // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
     // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
     // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of
@@ -1074,5 +1090,15 @@ class Engine {
     } catch (error) {
       this.#fatal(fault(error, this.paths))
     }
+  }
+}
+
+/** The URL `answeredBy` (an origin) answered for `url`: the same, or a redirect's target's root. */
+function answeredUrl(url: string, answeredBy: string): string {
+  try {
+    const u = new URL(url)
+    return u.origin === answeredBy ? u.href : `${answeredBy}/`
+  } catch {
+    return `${answeredBy}/`
   }
 }

@@ -543,10 +543,11 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
   const answering = createServer((socket) => {
     socket.on('error', () => {})
     socket.once('data', (request) => {
-      const path = new URL(request.toString('latin1').split(' ')[1]).pathname
-      socket.end(
-        `${pages[path]}Content-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<p></p>`,
-      )
+      const target = new URL(request.toString('latin1').split(' ')[1])
+      // A host it cannot reach: its own 502, as a forwarding proxy answers (see answersItself).
+      const page =
+        target.host === 'images.example.org' ? pages[target.pathname] : 'HTTP/1.1 502 Bad Gateway\r\n'
+      socket.end(`${page}Content-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<p></p>`)
     })
   })
   await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve))
@@ -578,6 +579,47 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     )
   } finally {
     await new Promise((resolve) => answering.close(resolve))
+  }
+})
+
+// hunt53 U1, U2: a web server given as the proxy (nginx on the port HTTP_PROXY names) answers
+// every absolute-form request with its own 404 page; a proxy that only tunnels (Tor's
+// HTTPTunnelPort, a CONNECT-only squid) answers them 405. Both were recorded as the image hosts'
+// (http-404, permanent: a rerun after fixing the proxy skipped every file).
+test('a web server or a CONNECT-only proxy given as the proxy: its own 404 or 405 names the proxy, and a rerun through a good proxy fetches the files', async () => {
+  const page = '<html><body><h1>404 Not Found</h1><hr>nginx</body></html>'
+  const server = (status: string) =>
+    createServer((socket) => {
+      socket.on('error', () => {})
+      socket.once('data', () =>
+        socket.end(
+          `HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`,
+        ),
+      )
+    })
+  const web = server('404 Not Found')
+  const tunnelOnly = server('405 Method Not Allowed')
+  for (const s of [web, tunnelOnly]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const at = (s: typeof web) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`
+  try {
+    const out = join(dir, 'web-server-proxy')
+    const urls = [plain.url('/p.jpg')]
+    const [viaWeb] = await withEnv({}, () => run(urls, { out, proxy: at(web), retries: 0 }))
+    assert.equal(viaWeb.error, 'proxy')
+    assert.equal(
+      viaWeb.message,
+      `HTTP 404 from ${urls[0]} (through the proxy ${at(web)}): the proxy wrote it itself, as it does for a host that does not exist (a web server, or a proxy that only tunnels https:// URLs with CONNECT, not one that forwards http:// requests); check --proxy or HTTP_PROXY`,
+    )
+    const [viaTunnel] = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'tunnel-only-proxy'), proxy: at(tunnelOnly), retries: 0 }),
+    )
+    assert.equal(viaTunnel.error, 'proxy')
+    assert.match(viaTunnel.message ?? '', /^HTTP 405 from .*: the proxy wrote it itself/)
+    // The proxy fixed: a plain rerun tries the file again (a proxy fault is not the image's).
+    const [fixed] = await withEnv({}, () => run(urls, { out, proxy: proxy.url, retries: 0 }))
+    assert.equal(fixed.status, 'ok')
+  } finally {
+    for (const s of [web, tunnelOnly]) await new Promise((resolve) => s.close(resolve))
   }
 })
 

@@ -79,3 +79,70 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
     socket.once('data', (bytes) => done(bytes[0] === 5))
   })
 }
+
+/** A host no proxy can reach (RFC 2606 §2): what a proxy answers for it, it answers itself. */
+export const NO_SUCH_HOST = 'imgpull-probe.invalid'
+
+/**
+ * Whether the HTTP proxy at `proxy` answers a plain request for `url` (an http:// URL) itself,
+ * without reaching its host: it answers one for the same path on a host that does not exist
+ * (`NO_SUCH_HOST`) with the same status line and body. A web server given as a proxy (nginx,
+ * Apache, Caddy: they serve absolute-form requests from their own files) does, and so does a
+ * proxy that only tunnels (CONNECT) and refuses the plain form (405, 403); a forwarding proxy
+ * answers the unknown host with a 502, 503 or 504, or a page of its own that differs from the
+ * image host's. `undefined` when it does not, or cannot tell (no answer, an https:// proxy).
+ */
+export async function answersItself(proxy: URL, url: URL, ms = 3000): Promise<string | undefined> {
+  if (proxy.protocol !== 'http:' || url.protocol !== 'http:') return undefined
+  const path = `${url.pathname}${url.search}`
+  const [asked, probe] = await Promise.all([
+    rawGet(proxy, url.href, url.host, ms),
+    rawGet(proxy, `http://${NO_SUCH_HOST}${path}`, NO_SUCH_HOST, ms),
+  ])
+  if (!asked || !probe || asked.line !== probe.line || !asked.body.equals(probe.body)) return undefined
+  const status = Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(asked.line)?.[1])
+  return status >= 400 && status < 500 && status !== 407 ? asked.line : undefined
+}
+
+/** Most of an answer's body compared (a proxy's or server's error page is small). */
+const BODY_BYTES = 65_536
+
+/** One `GET target` (absolute-form) to the proxy on its own connection: its status line and body bytes. */
+function rawGet(
+  proxy: URL,
+  target: string,
+  host: string,
+  ms: number,
+): Promise<{ line: string; body: Buffer } | undefined> {
+  return new Promise((resolve) => {
+    const port = Number(proxy.port) || 80
+    const socket = connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      const all = Buffer.concat(chunks)
+      const end = all.indexOf('\r\n\r\n')
+      if (end < 0) return resolve(undefined)
+      resolve({ line: all.subarray(0, all.indexOf('\r\n')).toString('latin1'), body: all.subarray(end + 4) })
+    }
+    const timer = setTimeout(done, ms)
+    const user = decodeURIComponent(proxy.username)
+    const password = decodeURIComponent(proxy.password)
+    const auth =
+      user || password
+        ? `Proxy-Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}\r\n`
+        : ''
+    socket.on('error', done)
+    socket.on('close', done)
+    socket.on('connect', () =>
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${auth}Connection: close\r\n\r\n`),
+    )
+    socket.on('data', (bytes: Buffer) => {
+      chunks.push(bytes)
+      size += bytes.length
+      if (size > BODY_BYTES) done()
+    })
+  })
+}

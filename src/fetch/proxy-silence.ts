@@ -1,5 +1,5 @@
 import { errorCode, type ImgpullError } from '../errors.js'
-import { PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
+import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
@@ -11,6 +11,8 @@ interface Proxy {
   givenUp?: GivenUp
   /** Whether it speaks SOCKS5, asked once (see `refusal`). */
   socks?: Promise<boolean>
+  /** The 4xx statuses to http:// URLs found to be its own (see `ownAnswer`), asked once each. */
+  own: Map<number, Promise<string | undefined>>
 }
 
 /**
@@ -81,6 +83,28 @@ export class ProxySilence {
     return ` (${words})`
   }
 
+  /**
+   * A 4xx (`status`) to the http:// URL `url` through an HTTP proxy: when the proxy wrote it itself
+   * (see `answersItself`: a web server or a CONNECT-only proxy given as the proxy), the words the
+   * failure's message ends with. Such a 404 or 405 says nothing of the image, and recorded as the
+   * server's it is permanent: a rerun once the proxy is fixed would skip it. Asked once a status.
+   */
+  async ownAnswer(url: string, status: number): Promise<string | undefined> {
+    const target = new URL(url)
+    const proxy = this.#proxy(target.origin)
+    const state = proxy && this.#state(target.origin)
+    if (!proxy || !state || target.protocol !== 'http:' || proxy.protocol !== 'http:') return undefined
+    let own = state.own.get(status)
+    if (!own) {
+      own = answersItself(proxy, target)
+      state.own.set(status, own)
+    }
+    const line = await own
+    return line
+      ? `: the proxy wrote it itself, as it does for a host that does not exist (a web server, or a proxy that only tunnels https:// URLs with CONNECT, not one that forwards http:// requests); check --proxy or HTTP_PROXY`
+      : undefined
+  }
+
   /** Why requests to `origin` are not sent (its proxy is given up for the run), or `undefined`. */
   givenUp(origin: string): GivenUp | undefined {
     return this.plan && this.#proxies.get(this.#proxy(origin)?.href ?? '')?.givenUp
@@ -100,7 +124,7 @@ export class ProxySilence {
     if (!proxy) return undefined
     let state = this.#proxies.get(proxy.href)
     if (!state) {
-      state = { heard: false, unheard: { count: 0 } }
+      state = { heard: false, unheard: { count: 0 }, own: new Map() }
       this.#proxies.set(proxy.href, state)
     }
     return state
