@@ -15,7 +15,9 @@ import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
+import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { startSocks5Proxy } from './support/socks5-proxy.js'
 
 let dir: string
 let certs: TestCerts
@@ -242,11 +244,26 @@ test('a host name with a trailing dot: the server name (SNI) goes without it, th
     else callback(null, '127.0.0.1', 4)
   }
   ;(dns as { lookup: unknown }).lookup = standIn
+  // The proxies, in this process, look the name up through the stand-in too.
+  const proxies = [await startForwardProxy(), await startSocks5Proxy()]
   try {
     const r = await fetchOne(`https://localhost.:${port}`, { caCert: certs.ca, retries: 0 })
     assert.equal(r.status, 'ok', r.message)
     assert.deepEqual(names, ['localhost'])
+    // hunt53 U3: through an HTTP proxy's CONNECT tunnel and a SOCKS5 proxy, the dot stayed.
+    for (const proxy of proxies) {
+      names.length = 0
+      const through = await fetchOne(`https://localhost.:${port}`, {
+        caCert: certs.ca,
+        retries: 0,
+        proxy: proxy.url,
+      })
+      assert.equal(through.status, 'ok', `${proxy.url}: ${through.message}`)
+      assert.deepEqual(names, ['localhost'], proxy.url)
+      assert.equal(proxy.log.length, 1, 'through the proxy')
+    }
   } finally {
     ;(dns as { lookup: unknown }).lookup = system
+    await Promise.all(proxies.map((p) => p.close()))
   }
 })

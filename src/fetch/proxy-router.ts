@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { errorCode } from '../errors.js'
 import { atProxy, coded } from './classify.js'
+import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
@@ -54,7 +55,7 @@ export class ProxyRouter extends EventEmitter {
       this.#load()
       return true
     }
-    return this.#agentFor(proxy).dispatch(opts, handler)
+    return this.#agentFor(proxy, serverName(new URL(String(opts.origin))).servername).dispatch(opts, handler)
   }
 
   async close(): Promise<void> {
@@ -86,16 +87,24 @@ export class ProxyRouter extends EventEmitter {
     )
   }
 
-  #agentFor(proxy: URL): Dispatcher {
-    let agent = this.#agents.get(proxy.href)
+  /**
+   * The agent for `proxy`; `servername`, a TLS server name the host's own would be wrong for (see
+   * `serverName`: a host with a trailing dot), gets one of its own. Both of undici's proxy agents
+   * take the tunnelled TLS server name from their static `requestTls`, never from the request, so
+   * without it the dot went in the SNI, which Go's TLS servers refuse (hunt53 U3). Such hosts are
+   * rare: an agent each costs little.
+   */
+  #agentFor(proxy: URL, servername?: string): Dispatcher {
+    const key = servername === undefined ? proxy.href : `${proxy.href} ${servername}`
+    let agent = this.#agents.get(key)
     if (!agent) {
-      agent = isSocks(proxy) ? this.#socksAgent(proxy) : this.#httpAgent(proxy)
-      this.#agents.set(proxy.href, agent)
+      agent = isSocks(proxy) ? this.#socksAgent(proxy, servername) : this.#httpAgent(proxy, servername)
+      this.#agents.set(key, agent)
     }
     return agent
   }
 
-  #httpAgent(proxy: URL): Dispatcher {
+  #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { tls, http2 } = this.settings
     // Basic credentials whenever the URL has a user or a password (`http://APIKEY:@proxy`, as
     // curl sends them); undici sends them only when it has both.
@@ -110,7 +119,7 @@ export class ProxyRouter extends EventEmitter {
       // http:// URLs as absolute-form requests; https:// ones always tunnel.
       proxyTunnel: false,
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
-      requestTls: { ...tls, allowH2: http2 },
+      requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
       proxyTls: tls,
       factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
       // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
@@ -119,14 +128,14 @@ export class ProxyRouter extends EventEmitter {
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
-  #socksAgent(proxy: URL): Dispatcher {
+  #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { Socks5ProxyAgent, buildConnector } = this.#agentsOf!
     const { timeout, ...tls } = this.settings.tls as { timeout?: number }
     // undici knows socks5:// alone, and passes host names to the proxy, as socks5h:// asks. Its
     // `proxyTls` would mean TLS to the proxy itself: the plain connector carries the timeout.
     return new Socks5ProxyAgent(proxy.href.replace(/^socks5h:/, 'socks5:'), {
       connect: buildConnector({ timeout }),
-      requestTls: tls,
+      requestTls: servername === undefined ? tls : { ...tls, servername },
     } as ConstructorParameters<typeof Socks5ProxyAgent>[1]) as unknown as Dispatcher
   }
 }

@@ -96,8 +96,13 @@ export async function startSocks5Proxy(options: Socks5Options = {}): Promise<Soc
     if (command !== 1) return client.end(reply(7))
     const refused = options.refuse?.[host]
     if (refused !== undefined) return client.end(reply(refused))
-    // A name is resolved here, as a remote proxy would (localhost only, in tests).
-    const address = isIP(host) ? host : host === 'localhost' ? '127.0.0.1' : undefined
+    // A name is resolved here, as a remote proxy would (localhost only, in tests; written fully
+    // qualified, `localhost.`, the same host).
+    const address = isIP(host)
+      ? host
+      : host === 'localhost' || host === 'localhost.'
+        ? '127.0.0.1'
+        : undefined
     if (!address) return client.end(reply(4))
     const upstream = connect(port, address)
     sockets.add(upstream)
