@@ -136,6 +136,13 @@ test('JSON lines: types from the first 1,000 lines, the same in every shard; a l
   const members = await readTar(join(out, '00001.tar'))
   const json = members.find((m) => m.name.endsWith('.json'))!
   assert.equal(JSON.parse(json.data.toString()).n, 2.5, 'the sample’s .json keeps the value as written')
+  // hunt54 U3: said, not silent (once a column).
+  const warned = run.stderr.split('\n').filter((l) => l.startsWith('imgpull: warning:'))
+  assert.equal(warned.length, 1, run.stderr)
+  assert.match(
+    warned[0],
+    /^imgpull: warning: row 1000 \(sample 0000\d+\): column 'n' holds 2\.5, which its INT64 column in the shards' Parquet \(typed from the table's first rows\) cannot hold: null there, kept in the sample's \.json and the manifest/,
+  )
 })
 
 test('CSV, and a folder of a CSV and a Parquet file: one schema over every shard, a column both have merged', async () => {

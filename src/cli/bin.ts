@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `imgpull` executable: the one module with side effects (see program.ts for the command line).
 import { setFlagsFromString } from 'node:v8'
+import { warnings } from './warnings.js'
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
 // compiler, then recompiles hot functions optimised in the background, and a process cannot exit
@@ -26,7 +27,7 @@ const emitWarning = process.emitWarning
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
   if (typeof code === 'string' && code.startsWith('IMGPULL_'))
-    process.stderr.write(`imgpull: warning: ${typeof warning === 'string' ? warning : warning.message}\n`)
+    warnings.say(`imgpull: warning: ${typeof warning === 'string' ? warning : warning.message}`)
   else if (code !== 'DEP0123') (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
 }) as typeof process.emitWarning
 

@@ -16,6 +16,7 @@ import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
 import { stderrColors } from './color.js'
+import { warnings } from './warnings.js'
 
 export interface OutputFlags {
   json?: boolean
@@ -117,6 +118,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   progress = tty
     ? await createProgressLine(tally, run.stats, hooks.total ?? (() => source.total?.()))
     : undefined
+  // The library's warnings during the run (a column value its Parquet type cannot hold) too.
+  const sayWarning = warnings.say
+  warnings.say = print
   const started = performance.now()
   let shownFailures = 0
   const say = (line: string) => {
@@ -136,6 +140,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     // The second Ctrl-C stops the run through its signal, which the run rejects with: a stop, not a fault.
     if (!(hard.signal.aborted && error === hard.signal.reason)) fatal = error
   } finally {
+    warnings.say = sayWarning
     progress?.stop()
     // A Ctrl-C while the summary is written still ends as interrupted (130), never by the signal.
     handleEarlySignals(onSignal)

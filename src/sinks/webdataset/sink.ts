@@ -8,6 +8,7 @@ import { rowKey } from '../../sources/tables/jobs.js'
 import type { CarriedType, Job, Result } from '../../types.js'
 import { shownValue } from '../../utils/shown-value.js'
 import { holds } from '../files.js'
+import { fitted } from './fitted.js'
 import { memberName, parseSamplePath, samplePath, samplePlace, shardStem } from './keys.js'
 import { sampleRow } from './row.js'
 import { shardWork } from './shard.js'
@@ -96,6 +97,8 @@ export class WebDatasetSink {
   readonly #closing = new Set<Promise<void>>()
   /** Rows in the input, as far as read: one past the highest row admitted. */
   #rows = 0
+  /** Columns a value of which did not fit its declared type (see `#checkTypes`): said once each. */
+  readonly #misfits = new Set<string>()
   #error: unknown
   /** Told of a failure while writing shards (a full disk): the run stops. */
   onError: (error: unknown) => void = () => {}
@@ -174,14 +177,41 @@ export class WebDatasetSink {
     const row = job.row ?? position
     if (!Number.isSafeInteger(row) || row < 0)
       throw new TypeError(`Expected a job's \`row\` to be an integer >= 0, got ${shownValue(row)}`)
-    const { shard, index } = samplePlace(row, this.#shardSize)
+    const { shard, index, key: sample } = samplePlace(row, this.#shardSize)
     const open = this.#shards.get(shard) ?? (await this.#open(shard))
     if (open.flags[index] & GIVEN || open.closing) throw new TypeError(`the source gave row ${row} twice`)
     open.flags[index] = GIVEN
     if (row >= this.#rows) this.#rows = row + 1
     if (++open.given === this.#shardSize) open.complete = true
+    if (this.#columnTypes && job.meta) this.#checkTypes(row, sample, job.meta, this.#columnTypes)
     const key = job.key ?? rowKey(row)
     return job.row === row && job.key === key ? job : { ...job, row, key }
+  }
+
+  /**
+   * Warn (once a column) of a value its column's declared type cannot hold: a JSON lines row past
+   * the lines the types were read from, with a fraction where they held whole numbers, or text
+   * where they held numbers. Its shard's Parquet has null there (one schema for every shard: see
+   * column-types.ts); said, not silent, as the value is kept only in the sample's .json and the
+   * manifest.
+   */
+  #checkTypes(
+    row: number,
+    sample: string,
+    meta: Record<string, unknown>,
+    types: Readonly<Record<string, CarriedType>>,
+  ): void {
+    for (const name of Object.keys(meta)) {
+      if (!Object.hasOwn(types, name) || this.#misfits.has(name)) continue
+      const value = meta[name]
+      if (value === null || value === undefined || fitted(value, types[name]) !== null) continue
+      this.#misfits.add(name)
+      const shown = typeof value === 'object' ? JSON.stringify(value).slice(0, 60) : shownValue(value)
+      process.emitWarning(
+        `row ${row} (sample ${sample}): column '${name}' holds ${shown}, which its ${types[name]} column in the shards' Parquet (typed from the table's first rows) cannot hold: null there, kept in the sample's .json and the manifest (later such values of '${name}' are not said)`,
+        { code: 'IMGPULL_COLUMN_TYPE' },
+      )
+    }
   }
 
   /** What earlier runs left of shard `number`; its work begins on the writer. */
