@@ -623,6 +623,40 @@ test('a web server or a CONNECT-only proxy given as the proxy: its own 404 or 40
   }
 })
 
+// hunt53 U9: a proxy (or a firewall before it) that closes any request with Range unanswered:
+// the resumes fail `network`, and after the second the next attempt asks for the whole file.
+test('a proxy that closes every request with Range: the resume falls back to a plain GET through it, and the file is kept', async () => {
+  const dropping = await startForwardProxy({ dropRange: true })
+  const whole = makeImage('cut-once', 60_000)
+  let served = 0
+  const origin = await startRouteServer({
+    '/cut.jpg': (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-length': whole.length,
+        etag: '"cut-v1"',
+        'accept-ranges': 'bytes',
+      })
+      // The first answer is cut halfway: a part to resume.
+      if (served++ > 0) return void res.end(whole)
+      res.write(whole.subarray(0, 30_000), () => res.destroy())
+    },
+  })
+  try {
+    const [r] = await withEnv({}, () =>
+      run([origin.url('/cut.jpg')], { out: join(dir, 'drop-range'), proxy: dropping.url, retries: 3 }),
+    )
+    assert.equal(r.status, 'ok', r.message)
+    assert.equal(r.sha256, createHash('sha256').update(whole).digest('hex'))
+    assert.deepEqual(
+      dropping.log.map((l) => (l.range ? 'range' : 'plain')),
+      ['plain', 'range', 'range', 'plain'],
+    )
+  } finally {
+    await Promise.all([dropping.close(), origin.close()])
+  }
+})
+
 // hunt46 D7: a cache that stored a cut copy (nodejs/build#3194: a CDN served a truncated node.lib
 // until purged) serves it to every retry: each attempt met the same cut bytes, and the file failed.
 test('a caching proxy holding a cut copy: the retry asks caches to fetch it again (no-cache), and the file is kept', async () => {

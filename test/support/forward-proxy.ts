@@ -9,15 +9,18 @@ import { type AddressInfo, connect, type Socket } from 'node:net'
  */
 export interface ForwardProxy {
   url: string
-  log: { method: string; target: string; authorization?: string }[]
+  log: { method: string; target: string; authorization?: string; range?: string }[]
   close(): Promise<void>
 }
 
 export async function startForwardProxy({
   auth,
   tls,
+  dropRange,
 }: {
   auth?: string
+  /** Close a plain request that carries `Range` without a word (a proxy or firewall that drops them). */
+  dropRange?: boolean
   /** Served over TLS (an https:// proxy, as `curl -x https://…` speaks to), with this key pair. */
   tls?: { cert: Buffer; key: Buffer }
 } = {}): Promise<ForwardProxy> {
@@ -25,7 +28,16 @@ export async function startForwardProxy({
   const sockets = new Set<Socket>()
   const allowed = (req: IncomingMessage) => !auth || req.headers['proxy-authorization'] === auth
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    log.push({ method: req.method!, target: req.url!, authorization: req.headers['proxy-authorization'] })
+    log.push({
+      method: req.method!,
+      target: req.url!,
+      authorization: req.headers['proxy-authorization'],
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    })
+    if (dropRange && req.headers.range) {
+      req.socket.destroy()
+      return
+    }
     if (!allowed(req)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': 0 }).end()
       return
@@ -43,6 +55,8 @@ export async function startForwardProxy({
     const upstream = request(target, { method: req.method, headers }, (answer) => {
       res.writeHead(answer.statusCode!, answer.rawHeaders)
       answer.pipe(res)
+      // An answer the server cut is cut for the client too, as a proxy passes it on.
+      answer.on('aborted', () => res.destroy())
     })
     upstream.on('error', () => res.writeHead(502).end('bad gateway'))
     req.pipe(upstream)
