@@ -143,6 +143,23 @@ describe('undecodable images', () => {
       assert.equal(await outcome(name, { verifyDecode: true }), 'kept', name)
     }
   })
+
+  it("verifyDecode reads a TIFF's pages of different sizes one by one: a pyramid is whole (libvips#1359)", async () => {
+    // libvips reads pages together only when alike ("page 1 differs from page 0"): a good
+    // pyramidal TIFF (levels 600x400, 300x200, 150x100) was undecodable.
+    const pyramid = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#3366cc' } })
+      .tiff({ pyramid: true, tile: true })
+      .toBuffer()
+    assert.equal((await sharp(pyramid).metadata()).pages, 3)
+    assert.equal(await outcome(pyramid, { verifyDecode: true }), 'kept')
+    // Held to --max-pixels together: 240,000 + 60,000 + 15,000 = 315,000.
+    assert.equal(await outcome(pyramid, { verifyDecode: true, maxPixels: 315_000 }), 'kept')
+    await assert.rejects(
+      pool.transform(pyramid, resolveTransformSpec({ verifyDecode: true, maxPixels: 314_999 })),
+      { code: 'too-many-pixels', message: /^3 pages \(600x400, 300x200, 150x100\) are 315000 pixels/ },
+    )
+    assert.equal(await outcome(pyramid, { verifyDecode: true, resize: 'keep-ratio', size: 100 }), 'changed')
+  })
 })
 
 /** A GIF (GIF89a spec) whose last frame's LZW data is replaced by 0xFF bytes, its sub-block sizes kept. */

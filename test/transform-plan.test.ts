@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { oriented, outputFormat, plan, refusal, resizeFor } from '../src/transform/plan.js'
+import { oriented, outputFormat, pagesOver, plan, refusal, resizeFor } from '../src/transform/plan.js'
 import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
@@ -248,4 +248,23 @@ describe('plan', () => {
     assert.equal(step.action, 'refuse')
     assert.equal(step.action === 'refuse' && step.code, 'too-small')
   })
+})
+
+describe("pagesOver: a file's pages of their own sizes, held to the limit together", () => {
+  const pyramid = [
+    { width: 600, height: 400 },
+    { width: 300, height: 200 },
+    { width: 150, height: 100 },
+  ]
+  const table: [number, string | undefined][] = [
+    [315_000, undefined],
+    [1_000_000, undefined],
+    [314_999, '3 pages (600x400, 300x200, 150x100) are 315000 pixels to decode, more than 314999'],
+  ]
+  for (const [maxPixels, message] of table) {
+    it(`pyramid of 315000 px, max ${maxPixels} → ${message ? 'refused' : 'passes'}`, () => {
+      const over = pagesOver(pyramid, maxPixels)
+      assert.deepEqual(over, message === undefined ? undefined : { code: 'too-many-pixels', message })
+    })
+  }
 })

@@ -56,7 +56,7 @@ function transformOptions(): Option[] {
     ).argParser(atLeast(1)),
     new Option(
       '--max-pixels <n>',
-      "refuse an image (or the resized output; an animation's frames together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
+      "refuse an image (or the resized output; an animation's frames or a TIFF's pages together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
     ).argParser(integer(1)),
     new Option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images'),
     new Option(

@@ -200,5 +200,23 @@ export function framesOver(
   return { code: 'too-many-pixels', message }
 }
 
+/**
+ * The refusal of a file's pages (a TIFF's pages, a pyramid's levels: each of its own size) that are
+ * more than `maxPixels` together to decode. `undefined` when within it.
+ */
+export function pagesOver(
+  sizes: readonly { width: number; height: number }[],
+  maxPixels: number,
+): { code: 'too-many-pixels'; message: string } | undefined {
+  const total = sizes.reduce((sum, { width, height }) => sum + width * height, 0)
+  if (total <= maxPixels) return undefined
+  const shown = sizes.map(({ width, height }) => `${width}x${height}`).join(', ')
+  const message = `${sizes.length} pages (${shown}) are ${total} pixels to decode, more than ${maxPixels}`
+  return { code: 'too-many-pixels', message }
+}
+
+/** Formats whose pages are an animation's frames, all of one size: decoded together, stacked. */
+export const ANIMATED_FORMATS: ReadonlySet<string> = new Set(['gif', 'webp'])
+
 /** The longest side each writable format holds (JPEG and GIF: 16-bit sizes; WebP: 14-bit; AVIF: AV1's 65,536). */
 const MAX_SIDE: Readonly<Record<string, number>> = { jpg: 65_535, gif: 65_535, webp: 16_383, avif: 65_536 }

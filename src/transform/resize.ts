@@ -5,7 +5,15 @@ import { writeOwnFile } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
 import { TransformError } from './errors.js'
-import { framesOver, type ImageHeader, oriented, type Plan, plan } from './plan.js'
+import {
+  ANIMATED_FORMATS,
+  framesOver,
+  type ImageHeader,
+  oriented,
+  type Plan,
+  pagesOver,
+  plan,
+} from './plan.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
 
 /**
@@ -207,6 +215,12 @@ async function decodeFully(
   format: string,
   head?: ImageHeader,
 ): Promise<void> {
+  // A TIFF's pages (a pyramid's levels, a scan's pages) have a size each: libvips reads pages
+  // together only when they are alike ("page 1 differs from page 0", libvips#1359), so they are
+  // decoded one by one; a good pyramidal TIFF was undecodable.
+  if (head?.pages && head.pages > 1 && !ANIMATED_FORMATS.has(format)) {
+    return decodePages(input, maxPixels, format, head.pages)
+  }
   // The limit holds for all the frames decoded: a long animation at a large size would otherwise
   // take minutes of a worker, on every run.
   const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
@@ -215,6 +229,28 @@ async function decodeFully(
     await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
   } catch (error) {
     throw undecodable(error, format)
+  }
+}
+
+/** Decode each of a file's `pages` on its own, all of them held to `maxPixels` together. */
+async function decodePages(input: Buffer | string, maxPixels: number, format: string, pages: number) {
+  const sizes: { width: number; height: number }[] = []
+  try {
+    for (let page = 0; page < pages; page++) {
+      const { width, height } = await sharp(input, { limitInputPixels: false, page }).metadata()
+      sizes.push({ width, height })
+    }
+  } catch (error) {
+    throw undecodable(error, format)
+  }
+  const over = pagesOver(sizes, maxPixels)
+  if (over) throw new TransformError(over.code, over.message)
+  for (let page = 0; page < pages; page++) {
+    try {
+      await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), page }).stats())
+    } catch (error) {
+      throw undecodable(error, format)
+    }
   }
 }
 
