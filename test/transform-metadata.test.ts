@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { crc32 } from 'node:zlib'
 import exif from 'exif-reader'
 import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
@@ -50,6 +51,30 @@ describe('metadata', () => {
       .jpeg()
       .toBuffer()
     assert.equal((await pool.transform(bare, resolveTransformSpec({ encode: 'jpg' }))).kept, true)
+  })
+
+  it("a PNG's text chunks are metadata: ImageMagick's EXIF and GPS there are not kept by --encode png", async () => {
+    // `convert photo.jpg photo.png` writes the photo's EXIF as a zTXt 'Raw profile type exif' and
+    // its fields as tEXt 'exif:GPSLatitude'...: libvips reads them as text, not as EXIF, and the
+    // PNG was kept byte for byte, its position with it (the leak of signalapp/Signal-iOS#1984).
+    const plain = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer()
+    const gps = withPngText(plain, 'exif:GPSLatitude', '48/1, 51/1, 2904/100')
+    assert.deepEqual((await metadataOf(gps)).comments, [
+      { keyword: 'exif:GPSLatitude', text: '48/1, 51/1, 2904/100' },
+    ])
+    const result = await pool.transform(gps, resolveTransformSpec({ encode: 'png' }))
+    assert.equal(result.kept, false)
+    const meta = await metadataOf(result.bytes!)
+    assert.equal(meta.comments, undefined)
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 40, 30])
+    // Kept as it came with --keep-metadata, or when it carries none.
+    assert.equal(
+      (await pool.transform(gps, resolveTransformSpec({ encode: 'png', keepMetadata: true }))).kept,
+      true,
+    )
+    assert.equal((await pool.transform(plain, resolveTransformSpec({ encode: 'png' }))).kept, true)
   })
 
   it('is stripped from an animation in its own format with every frame kept', async () => {
@@ -140,3 +165,13 @@ describe('metadata', () => {
     assert.equal(result.kept, true)
   })
 })
+
+/** `png` with a tEXt chunk (PNG spec 11.3.4.3) after its IHDR. */
+function withPngText(png: Buffer, keyword: string, text: string): Buffer {
+  const body = Buffer.from(`tEXt${keyword}\0${text}`, 'latin1')
+  const chunk = Buffer.alloc(body.length + 8)
+  chunk.writeUInt32BE(body.length - 4)
+  body.copy(chunk, 4)
+  chunk.writeUInt32BE(crc32(body), body.length + 4)
+  return Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)])
+}

@@ -41,7 +41,7 @@ function transformOptions(): Option[] {
     ),
     new Option(
       '--encode <format>',
-      'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP and IPTC',
+      'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP, IPTC and PNG text',
     ).choices([...ENCODE_FORMATS]),
     new Option(
       '--quality <1-100>',
@@ -58,7 +58,7 @@ function transformOptions(): Option[] {
       '--max-pixels <n>',
       "refuse an image (or the resized output; an animation's frames or a TIFF's pages together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
     ).argParser(integer(1)),
-    new Option('--keep-metadata', 'keep EXIF, XMP, IPTC and the ICC profile in re-encoded images'),
+    new Option('--keep-metadata', 'keep EXIF, XMP, IPTC, PNG text and the ICC profile in re-encoded images'),
     new Option(
       '--verify <level>',
       'structure: each format checked whole; decode: every image fully decoded too',

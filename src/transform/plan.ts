@@ -16,7 +16,7 @@ export interface ImageHeader {
   orientation?: number
   /** Whether the image has an alpha channel (JPEG output must flatten it). */
   hasAlpha?: boolean
-  /** Whether it carries EXIF, XMP or IPTC (a camera, a place, a name). */
+  /** Whether it carries EXIF, XMP, IPTC or a PNG's text chunks (a camera, a place, a name). */
   hasMetadata?: boolean
   /** Frames of an animation (GIF, WebP); absent or 1 for a still image. */
   pages?: number

@@ -166,7 +166,13 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     height: metadata.pageHeight ?? metadata.height,
     orientation: metadata.orientation,
     hasAlpha: metadata.hasAlpha,
-    hasMetadata: metadata.exif !== undefined || metadata.xmp !== undefined || metadata.iptc !== undefined,
+    // A PNG's text chunks count: ImageMagick writes a photo's EXIF there ('Raw profile type exif',
+    // 'exif:GPSLatitude'), which libvips reads as text, not as EXIF.
+    hasMetadata:
+      metadata.exif !== undefined ||
+      metadata.xmp !== undefined ||
+      metadata.iptc !== undefined ||
+      (metadata.comments?.length ?? 0) > 0,
     pages: metadata.pages,
     space: metadata.space,
     // The ICC header's colour space signature (bytes 16–19, ICC.1:2022 7.2.6).

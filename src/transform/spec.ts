@@ -60,7 +60,7 @@ export interface TransformSpec {
    * asks for nothing else needs no pool.
    */
   readonly maxPixels?: number
-  /** Keep EXIF, XMP, IPTC and the ICC profile in re-encoded images. @default false */
+  /** Keep EXIF, XMP, IPTC, PNG text chunks and the ICC profile in re-encoded images. @default false */
   readonly keepMetadata: boolean
   /** Decode every image in full, even when nothing else is asked: one that cannot be is `undecodable`. @default false */
   readonly verifyDecode: boolean
