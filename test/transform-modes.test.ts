@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { type ResizeMode, resolveTransformSpec } from '../src/transform/spec.js'
 import { fixture, fixturePath, metadataOf, near, pixel } from './fixtures/transform/index.js'
@@ -129,6 +130,42 @@ describe('border pads with the background', () => {
     const spec = resolveTransformSpec({ resize: 'border', size: 100, background: '#000000' })
     const result = await pool.transform(fixture('photo.webp'), spec)
     assert.ok(near(await pixel(result.bytes!, 5, 50), [0, 0, 0, 255], 8)) // padding left of 67x100
+  })
+  it('in the colour asked around a greyscale image too, and under its transparency in JPEG', async () => {
+    // libvips painted a grey image in grey: a red padding came out as red's luminance (54,54,54),
+    // and a transparent grey PNG written as JPEG on red came out white.
+    const grey = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#000000' } })
+      .toColourspace('b-w')
+      .jpeg()
+      .toBuffer()
+    const greyAlpha = await sharp({
+      create: { width: 64, height: 32, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer()
+    assert.deepEqual([(await metadataOf(grey)).space, (await metadataOf(greyAlpha)).channels], ['b-w', 2])
+    const red = [255, 0, 0, 255]
+    const padded = await pool.transform(
+      grey,
+      resolveTransformSpec({ resize: 'border', size: 100, background: 'red' }),
+    )
+    assert.ok(near(await pixel(padded.bytes!, 50, 5), red, 8)) // padding above the 100x50
+    assert.ok(near(await pixel(padded.bytes!, 50, 50), [0, 0, 0, 255], 8)) // the image
+    const flat = await pool.transform(greyAlpha, resolveTransformSpec({ encode: 'jpg', background: 'red' }))
+    assert.ok(near(await pixel(flat.bytes!, 32, 16), red, 8))
+    const both = await pool.transform(
+      greyAlpha,
+      resolveTransformSpec({ resize: 'border', size: 100, background: '#00f', encode: 'jpg' }),
+    )
+    assert.ok(near(await pixel(both.bytes!, 50, 5), [0, 0, 255, 255], 8)) // padding
+    assert.ok(near(await pixel(both.bytes!, 50, 50), [0, 0, 255, 255], 8)) // under the transparency
+    // With --keep-metadata too.
+    const kept = await pool.transform(
+      grey,
+      resolveTransformSpec({ resize: 'border', size: 100, background: 'red', keepMetadata: true }),
+    )
+    assert.ok(near(await pixel(kept.bytes!, 50, 5), red, 8))
   })
 })
 

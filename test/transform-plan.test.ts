@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { oriented, outputFormat, pagesOver, plan, refusal, resizeFor } from '../src/transform/plan.js'
+import {
+  type ImageHeader,
+  oriented,
+  outputFormat,
+  pagesOver,
+  plan,
+  refusal,
+  resizeFor,
+} from '../src/transform/plan.js'
 import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
@@ -166,6 +174,7 @@ describe('plan', () => {
         format: 'jpg',
         resize: { width: 100, height: 150, fit: 'fill' },
         flatten: false,
+        rgb: false,
         width: 100,
         height: 150,
       },
@@ -177,6 +186,7 @@ describe('plan', () => {
       format: 'webp',
       resize: undefined,
       flatten: false,
+      rgb: false,
       width: 300,
       height: 200,
     })
@@ -187,6 +197,26 @@ describe('plan', () => {
     assert.equal((step('jpg') as { flatten: boolean }).flatten, true)
     assert.equal((step('webp') as { flatten: boolean }).flatten, false)
     assert.equal((step() as { flatten: boolean; format: string }).format, 'png')
+  })
+  it('works in sRGB where a grey image is painted with the background: padded, or flattened for JPEG', () => {
+    const rgb = (header: Partial<ImageHeader>, options: Partial<TransformSpec>) => {
+      const step = plan({ format: 'png', width: 300, height: 200, ...header }, spec(options), max)
+      return step.action === 'encode' && step.rgb
+    }
+    const table: [Partial<ImageHeader>, Partial<TransformSpec>, boolean][] = [
+      [{ space: 'b-w' }, { resize: 'border', size: 100 }, true],
+      [{ space: 'grey16' }, { resize: 'border', size: 100 }, true],
+      [{ space: 'b-w', hasAlpha: true }, { encode: 'jpg' }, true],
+      [{ space: 'b-w', hasAlpha: true }, { encode: 'webp' }, false], // transparency kept, nothing painted
+      [{ space: 'b-w' }, { encode: 'jpg' }, false],
+      [{ space: 'b-w' }, { resize: 'center-crop', size: 100 }, false],
+      [{ space: 'b-w' }, { resize: 'keep-ratio', size: 100 }, false],
+      [{ space: 'srgb' }, { resize: 'border', size: 100 }, false],
+      [{ space: 'srgb', hasAlpha: true }, { encode: 'jpg' }, false],
+    ]
+    for (const [header, options, expected] of table) {
+      assert.equal(rgb(header, options), expected, `${JSON.stringify(header)} ${JSON.stringify(options)}`)
+    }
   })
   it('writes a resized SVG as PNG', () => {
     const step = plan(

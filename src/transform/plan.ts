@@ -45,13 +45,15 @@ export type Plan =
   /**
    * Decode, orient, resize if `resize`, flatten onto the background if `flatten`, write as `format`.
    * `frames`: the animation's frame count when every frame is written again (an animation only
-   * stripped of its metadata, in its own format); absent, the first frame only.
+   * stripped of its metadata, in its own format); absent, the first frame only. `rgb`: work in
+   * sRGB, as a grey image painted with the background (padded or flattened) must be.
    */
   | {
       action: 'encode'
       format: string
       resize?: Resize
       flatten: boolean
+      rgb: boolean
       width: number
       height: number
       frames?: number
@@ -59,6 +61,9 @@ export type Plan =
 
 /** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
 export const WRITABLE_FORMATS: ReadonlySet<string> = new Set(['jpg', 'png', 'webp', 'avif', 'gif', 'tif'])
+
+/** libvips' colour spaces of one channel (and its alpha): 8-bit and 16-bit grey. */
+const GREY_SPACES: ReadonlySet<string> = new Set(['b-w', 'grey16'])
 
 /** Formats whose output keeps an alpha channel; JPEG does not. */
 const ALPHA_FORMATS: ReadonlySet<string> = new Set(['png', 'webp', 'avif', 'gif', 'tif'])
@@ -173,11 +178,15 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
       : undefined
   const over = frames === undefined ? undefined : framesOver(out, frames, maxPixels, 'write')
   if (over) return { action: 'refuse', ...over }
+  const flatten = header.hasAlpha === true && !ALPHA_FORMATS.has(format)
   return {
     action: 'encode',
     format,
     resize,
-    flatten: header.hasAlpha === true && !ALPHA_FORMATS.has(format),
+    flatten,
+    // libvips paints a grey image in grey: a red --background padded or flattened as the red's
+    // luminance (a mid grey), or as white; in sRGB it is the colour asked.
+    rgb: (flatten || resize?.fit === 'contain') && GREY_SPACES.has(header.space ?? ''),
     ...out,
     ...(frames !== undefined ? { frames } : {}),
   }

@@ -290,6 +290,7 @@ function pipeline(
   // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
   const frames = step.frames ? { pages: -1 } : {}
   let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
+  if (step.rgb) image = image.pipelineColourspace('srgb')
   if (step.resize) {
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
   }
@@ -301,9 +302,10 @@ function pipeline(
   // A CMYK (or Lab...) profile cannot describe the RGB pixels written: sharp's keepMetadata then
   // converts without it (a Photoshop print file's colours visibly off, lovell/sharp#3906). Such an
   // image is converted by its profile to sRGB, which is attached; EXIF, XMP and IPTC are kept.
-  return head.profile === undefined || KEPT_PROFILES.has(head.profile)
-    ? image.keepMetadata()
-    : image.withMetadata()
+  // A grey profile cannot describe pixels made RGB to take a coloured background either.
+  const kept =
+    head.profile === undefined || (KEPT_PROFILES.has(head.profile) && !(step.rgb && head.profile === 'GRAY'))
+  return kept ? image.keepMetadata() : image.withMetadata()
 }
 
 /**
