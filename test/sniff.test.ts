@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { fileTypeFromBuffer } from 'file-type'
+import sharp from 'sharp'
 import { FileCheck } from '../src/verify/file-check.js'
 import { heifDimensions } from '../src/verify/heif.js'
 import { mayBeginImage } from '../src/verify/magic.js'
@@ -531,8 +532,10 @@ test('the size of a file whose first chunk is a few bytes comes from the whole h
   // A server that flushes its first bytes alone (a chunked answer's first chunk): image-size's
   // readers took the fields past that chunk's end for zeros (a lossless WebP of 22 bytes: 64x1) or
   // read on into the memory it shares (a socket's buffer: 120x852048).
-  for (const [name, [, , width, height]] of Object.entries(FIXTURES)) {
+  for (const [name, [, , stored, storedHeight]] of Object.entries(FIXTURES)) {
     const file = fixture(name)
+    // A whole file's size is as shown: this one's EXIF orientation 6 turns it.
+    const [width, height] = name === 'exif-thumbnail.jpg' ? [storedHeight, stored] : [stored, storedHeight]
     for (let n = 1; n <= 40; n++) {
       // The chunk as a socket's would be: a view into a larger buffer whose next bytes are not the file's.
       const first = Buffer.concat([file.subarray(0, n), Buffer.alloc(64, 0xa5)]).subarray(0, n)
@@ -545,6 +548,29 @@ test('the size of a file whose first chunk is a few bytes comes from the whole h
       assert.ok(result.ok, name)
       const { width: w, height: h } = result.checked
       assert.deepEqual({ width: w, height: h }, { width, height }, `${name}, first chunk of ${n} bytes`)
+    }
+  }
+})
+
+test('a whole file reports its size as shown: EXIF orientation 5-8 in a JPEG, a PNG eXIf chunk or a TIFF turns it', async () => {
+  // The transform stage reports the size shown; a plain download reported the stored size, so a
+  // photo's width and height depended on whether a transform option was given.
+  const made = (orientation: number, format: 'jpeg' | 'png' | 'tiff' | 'webp') =>
+    sharp({ create: { width: 30, height: 20, channels: 3, background: '#3366cc' } })
+      .withMetadata({ orientation })
+      [format]()
+      .toBuffer()
+  for (const format of ['jpeg', 'png', 'tiff'] as const) {
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const file = await made(orientation, format)
+      assert.equal((await sharp(file).metadata()).orientation, orientation, `${format} ${orientation}`)
+      const check = new FileCheck('none', undefined)
+      check.update(file)
+      assert.ok(await check.identify())
+      const result = await check.finish(async (offset, length) => file.subarray(offset, offset + length))
+      assert.ok(result.ok)
+      const shown = orientation >= 5 ? [20, 30] : [30, 20]
+      assert.deepEqual([result.checked.width, result.checked.height], shown, `${format} ${orientation}`)
     }
   }
 })

@@ -113,6 +113,29 @@ test('an image that needs no change is kept byte for byte, and the manifest says
   assert.ok((await readFile(join(out, line.path))).equals(readFileSync(fixturePath('photo-orient6-gps.jpg'))))
 })
 
+test('a photo stored landscape with EXIF orientation 6 is portrait in the manifest with or without a transform option', async () => {
+  // A plain download reported the stored 300x200 and the same photo under --min-size the shown
+  // 200x300: a dataset built over both runs carried both; img2dataset (OpenCV) reports the shown one.
+  const url = `${origin}/photo-orient6-gps.jpg`
+  const sizes: number[][] = []
+  for (const [name, options] of [
+    ['plain', []],
+    ['filtered', ['--min-size', '1']],
+    ['shards', ['--output-format', 'webdataset']],
+  ] as const) {
+    const out = join(dir, `upright-${name}`)
+    const r = await runCli([url, '-o', out, ...options])
+    assert.equal(r.code, 0, r.stderr)
+    const [line] = await manifest(out)
+    sizes.push([line.width, line.height])
+  }
+  assert.deepEqual(sizes, [
+    [200, 300],
+    [200, 300],
+    [200, 300],
+  ])
+})
+
 test('a refused image is a permanent failure with its own code; a rerun does not fetch it again', async () => {
   const out = join(dir, 'refused')
   const file = await list('refused', [`${origin}/alpha.png`, `${origin}/wide.png`])

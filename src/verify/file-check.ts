@@ -3,6 +3,7 @@ import type { Job, Validators } from '../types.js'
 import { type CompletenessCheck, completenessCheck, type ReadBack } from './complete/index.js'
 import { createHasher, type Hasher } from './hasher.js'
 import { mayBeginImage, sniffBinary } from './magic.js'
+import { headOrientation, upright } from './orientation.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
 import { svgMayBegin } from './svg.js'
 
@@ -210,10 +211,13 @@ export class FileCheck {
     }
     // The completeness walk may have met the size where the head could not show it (a JPEG's
     // frame header after a large EXIF block, a HEIF's primary item).
-    const size =
+    const stored =
       verdict.width !== undefined && verdict.height !== undefined
         ? { width: verdict.width, height: verdict.height }
         : await headDimensions(this.#head, format.ext)
+    // As shown, as the transform stage reports it: a portrait photo stored landscape (EXIF
+    // orientation 6) is portrait in the manifest whether or not a transform option is given.
+    const size = upright(stored, headOrientation(this.head.subarray(0, HEAD_BYTES), format.ext))
     return { ok: true, checked: { sha256, ext: format.ext, ...size } }
   }
 

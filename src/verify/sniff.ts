@@ -114,8 +114,8 @@ function jxlCodestreamStart(head: Uint8Array): Uint8Array {
 
 /**
  * Width and height from the file's header, when it lies within `head`; `{}` when it does not or when the
- * header gives no certain answer. Stored sizes: a JPEG's or TIFF's EXIF orientation is not applied (a
- * portrait photo stored landscape with orientation 6 is reported landscape). HEIF/AVIF: the primary item
+ * header gives no certain answer. Stored sizes: a JPEG's EXIF orientation is not applied here (a
+ * portrait photo stored landscape with orientation 6 is read landscape; `FileCheck` turns it). HEIF/AVIF: the primary item
  * after its `clap`/`irot`. SVG: see `svgDimensions`. ICO/CUR: the largest image. BMP: the absolute height
  * (negative means stored top-down). A completeness verdict carries JPEG's, TIFF's and HEIF's dimensions
  * from anywhere in the body, for when they lie beyond the head.

@@ -1,5 +1,6 @@
 import { u16be, u16le, u32be, u32le } from './bytes.js'
 import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './complete/types.js'
+import { upright } from './orientation.js'
 
 /**
  * TIFF 6.0 (§2, Image File Directories) and BigTIFF: a header naming the first IFD, and a chain of IFDs
@@ -11,6 +12,7 @@ const TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8]
 
 const WIDTH = 256
 const HEIGHT = 257
+const ORIENTATION = 274
 const STRIP_OFFSETS = 273
 const STRIP_BYTE_COUNTS = 279
 const TILE_OFFSETS = 324
@@ -167,12 +169,17 @@ export async function tiffDimensions(head: Uint8Array): Promise<{ width?: number
   return ifd ? size(tiff, new Map(ifd.entries.map((e) => [e.tag, e]))) : {}
 }
 
-/** ImageWidth and ImageLength of one IFD, when both are there (always inline: one SHORT or LONG each). */
+/**
+ * ImageWidth and ImageLength of one IFD, when both are there (always inline: one SHORT or LONG each),
+ * as shown: turned by its Orientation (5–8), as libvips turns it.
+ */
 async function size(tiff: Tiff, byTag: Map<number, Entry>): Promise<{ width?: number; height?: number }> {
   const width = byTag.get(WIDTH)
   const height = byTag.get(HEIGHT)
   if (!width?.inline || !height?.inline) return {}
   const w = (await tiff.numbers(width))?.[0]
   const h = (await tiff.numbers(height))?.[0]
-  return w && h ? { width: w, height: h } : {}
+  const turn = byTag.get(ORIENTATION)
+  const orientation = turn?.inline ? (await tiff.numbers(turn))?.[0] : undefined
+  return w && h ? upright({ width: w, height: h }, orientation) : {}
 }
