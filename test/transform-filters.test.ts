@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { TransformError } from '../src/transform/errors.js'
+import { lzwPixels, shortGifFrame } from '../src/transform/gif-pixels.js'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { fixture, peakRssMb } from './fixtures/transform/index.js'
@@ -160,7 +161,107 @@ describe('undecodable images', () => {
     )
     assert.equal(await outcome(pyramid, { verifyDecode: true, resize: 'keep-ratio', size: 100 }), 'changed')
   })
+
+  it('a GIF frame whose data ends early, its blocks closed and its trailer written, is undecodable: its rest would be transparent', async () => {
+    // libnsgif decodes what there is without a word at any failOn level; the structure check
+    // passes it (every block is well formed); a resize kept the top third of the image.
+    const noise = Buffer.alloc(100 * 300 * 4)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+    const still = await sharp(noise.subarray(0, 100 * 100 * 4), {
+      raw: { width: 100, height: 100, channels: 4 },
+    })
+      .gif()
+      .toBuffer()
+    const animated = await sharp(noise, { raw: { width: 100, height: 300, channels: 4, pageHeight: 100 } })
+      .gif()
+      .toBuffer()
+    for (const options of [
+      { resize: 'keep-ratio', size: 50 },
+      { encode: 'png' },
+      { verifyDecode: true },
+    ] as const) {
+      assert.notEqual(await outcome(still, options), 'undecodable', JSON.stringify(options))
+      await assert.rejects(pool.transform(cutLastFrame(still), resolveTransformSpec(options)), {
+        code: 'undecodable',
+        message: /^cannot decode: GIF frame 1 holds \d+ of its 10000 pixels: its data ends early$/,
+      })
+    }
+    // Only the frames decoded count: a resize writes the first frame, --verify decode reads them all.
+    assert.equal(await outcome(cutLastFrame(animated), { resize: 'keep-ratio', size: 50 }), 'changed')
+    await assert.rejects(
+      pool.transform(cutLastFrame(animated), resolveTransformSpec({ verifyDecode: true })),
+      {
+        code: 'undecodable',
+        message: /GIF frame 3 holds/,
+      },
+    )
+  })
 })
+
+describe('shortGifFrame: the pixels each frame holds, counted from its LZW codes', () => {
+  it('finds none short in whole GIFs of every shape, palette and interlacing sharp writes', async () => {
+    for (const [width, height] of [
+      [1, 1],
+      [3, 700],
+      [640, 480],
+    ]) {
+      const noise = Buffer.alloc(width * height * 4)
+      for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919) % 251
+      for (const options of [{}, { interlace: true }, { colours: 2 }, { reuse: false }]) {
+        const gif = await sharp(noise, { raw: { width, height, channels: 4 } })
+          .gif(options)
+          .toBuffer()
+        assert.equal(shortGifFrame(gif), undefined, `${width}x${height} ${JSON.stringify(options)}`)
+      }
+      const flat = await sharp({ create: { width, height, channels: 3, background: '#c00' } })
+        .gif()
+        .toBuffer()
+      assert.equal(shortGifFrame(flat), undefined, `${width}x${height} of one colour`)
+    }
+    for (const name of ['animated.gif']) assert.equal(shortGifFrame(fixture(name)), undefined, name)
+  })
+  it('counts codes up to the end code, the data or a code that cannot be', () => {
+    // Minimum code size 2: clear 4, end 5; 3-bit codes. Pixels 0,1 then the end code.
+    const bits = (codes: number[]) => {
+      let value = 0
+      codes.forEach((code, i) => {
+        value |= code << (3 * i)
+      })
+      return Uint8Array.from([value & 0xff, (value >> 8) & 0xff])
+    }
+    assert.equal(lzwPixels(bits([4, 0, 1, 5]), 2, 100), 2)
+    assert.equal(lzwPixels(bits([4, 0, 6, 5]), 2, 100), 3) // 6 is the code being defined: 0 then 0,0
+    assert.equal(lzwPixels(bits([4, 0, 7, 5]), 2, 100), 1) // 7 is not defined yet: corrupt, stops
+    assert.equal(lzwPixels(bits([4, 0, 1, 5]).subarray(0, 1), 2, 100), 1) // the data's end, mid-code
+    assert.equal(lzwPixels(bits([4, 0, 1, 5]), 2, 1), 1) // no further than asked
+  })
+})
+
+/** A GIF whose last frame's LZW data stops after its first third of sub-blocks, closed and trailed as a whole file is. */
+function cutLastFrame(gif: Buffer): Buffer {
+  let i = 13
+  if (gif[10] & 0x80) i += 3 * 2 ** ((gif[10] & 7) + 1)
+  let blocks: number[] = []
+  while (gif[i] !== 0x3b) {
+    if (gif[i] === 0x21) {
+      i += 2
+      while (gif[i]) i += gif[i] + 1
+      i += 1
+      continue
+    }
+    const flags = gif[i + 9]
+    i += 10
+    if (flags & 0x80) i += 3 * 2 ** ((flags & 7) + 1)
+    i += 1 // LZW minimum code size
+    blocks = []
+    while (gif[i]) {
+      blocks.push(i)
+      i += gif[i] + 1
+    }
+    i += 1
+  }
+  return Buffer.concat([gif.subarray(0, blocks[Math.floor(blocks.length / 3)]), Buffer.from([0x00, 0x3b])])
+}
 
 /** A GIF (GIF89a spec) whose last frame's LZW data is replaced by 0xFF bytes, its sub-block sizes kept. */
 function spoilLastFrame(gif: Buffer): Buffer {

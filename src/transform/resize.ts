@@ -5,6 +5,7 @@ import { writeOwnFile } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
 import { TransformError } from './errors.js'
+import { shortGifFrame } from './gif-pixels.js'
 import {
   ANIMATED_FORMATS,
   framesOver,
@@ -231,11 +232,24 @@ async function decodeFully(
   // take minutes of a worker, on every run.
   const over = head?.pages && head.pages > 1 ? framesOver(head, head.pages, maxPixels, 'decode') : undefined
   if (over) throw new TransformError(over.code, over.message)
+  if (format === 'gif') await wholeGif(input)
   try {
     await whole(format, (failOn) => sharp(input, { ...decodeOptions(maxPixels, failOn), pages: -1 }).stats())
   } catch (error) {
     throw undecodable(error, format)
   }
+}
+
+/**
+ * Throw `undecodable` when one of a GIF's first `frames` frames (all when `undefined`) holds fewer
+ * pixels than its size: libnsgif leaves the rest transparent without a word (see `gif-pixels.ts`).
+ */
+async function wholeGif(input: Buffer | string, frames?: number): Promise<void> {
+  const short = shortGifFrame(typeof input === 'string' ? await readFile(input) : input, frames)
+  if (!short) return
+  const { frame, pixels, expected } = short
+  const message = `cannot decode: GIF frame ${frame + 1} holds ${pixels} of its ${expected} pixels: its data ends early`
+  throw new TransformError('undecodable', message)
 }
 
 /** Decode each of a file's `pages` on its own, all of them held to `maxPixels` together. */
@@ -331,6 +345,8 @@ export async function transformImage(
     if (spec.verifyDecode) await decodeFully(from, maxPixels, head.format, head)
     return { kept: true, format: head.format, width: original.width, height: original.height, ...sizes }
   }
+  // Only the frames written are decoded: the first, or all of them.
+  if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
   try {
     const { data, info } = await whole(head.format, (failOn) =>
       pipeline(from, head, step, spec, maxPixels, failOn).toBuffer({ resolveWithObject: true }),
