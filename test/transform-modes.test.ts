@@ -207,6 +207,41 @@ describe('encode', () => {
   })
 })
 
+describe('16-bit images', () => {
+  it('keep their 16 bits resized as PNG (colour, grey, alpha), and are 8-bit as JPEG', async () => {
+    // sharp writes 8 bits unless told: a 16-bit scan resized as PNG lost its precision silently.
+    const rgba = await sharp({
+      create: { width: 64, height: 48, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.5 } },
+    })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer()
+    const grey = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer()
+    for (const [input, space, channels] of [
+      [rgba, 'rgb16', 4],
+      [grey, 'grey16', 1],
+    ] as const) {
+      assert.equal((await metadataOf(input)).depth, 'ushort')
+      const resized = await pool.transform(input, resolveTransformSpec({ resize: 'keep-ratio', size: 24 }))
+      const meta = await metadataOf(resized.bytes!)
+      assert.deepEqual([meta.depth, meta.space, meta.channels, meta.width], ['ushort', space, channels, 32])
+      // A grey image padded with a colour is 16-bit RGB.
+      const padded = await pool.transform(
+        input,
+        resolveTransformSpec({ resize: 'border', size: 100, background: 'red' }),
+      )
+      const pad = await metadataOf(padded.bytes!)
+      assert.deepEqual([pad.depth, pad.space], ['ushort', 'rgb16'])
+      assert.ok(near(await pixel(padded.bytes!, 50, 2), [255, 0, 0, 255], 8))
+      const jpeg = await pool.transform(input, resolveTransformSpec({ encode: 'jpg' }))
+      assert.equal((await metadataOf(jpeg.bytes!)).depth, 'uchar')
+    }
+  })
+})
+
 describe('an image that needs no change is kept byte for byte', () => {
   const cases: [string, Parameters<typeof resolveTransformSpec>[0]][] = [
     ['photo-orient6-gps.jpg', { minSize: 10 }],

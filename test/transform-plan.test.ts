@@ -175,6 +175,7 @@ describe('plan', () => {
         resize: { width: 100, height: 150, fit: 'fill' },
         flatten: false,
         rgb: false,
+        deep: false,
         width: 100,
         height: 150,
       },
@@ -187,6 +188,7 @@ describe('plan', () => {
       resize: undefined,
       flatten: false,
       rgb: false,
+      deep: false,
       width: 300,
       height: 200,
     })
@@ -217,6 +219,17 @@ describe('plan', () => {
     for (const [header, options, expected] of table) {
       assert.equal(rgb(header, options), expected, `${JSON.stringify(header)} ${JSON.stringify(options)}`)
     }
+  })
+  it('writes 16 bits a sample where a 16-bit image is written as PNG or TIFF', () => {
+    const deep = (header: Partial<ImageHeader>, options: Partial<TransformSpec>) => {
+      const step = plan({ format: 'png', width: 300, height: 200, ...header }, spec(options), max)
+      return step.action === 'encode' && step.deep
+    }
+    assert.equal(deep({ bits: 16 }, { resize: 'keep-ratio', size: 100 }), true)
+    assert.equal(deep({ bits: 16, format: 'tif' }, { resize: 'keep-ratio', size: 100 }), true)
+    assert.equal(deep({ bits: 16 }, { encode: 'jpg' }), false)
+    assert.equal(deep({ bits: 16 }, { encode: 'webp' }), false)
+    assert.equal(deep({}, { resize: 'keep-ratio', size: 100 }), false)
   })
   it('writes a resized SVG as PNG', () => {
     const step = plan(

@@ -24,6 +24,8 @@ export interface ImageHeader {
   profile?: string
   /** Colour space of its pixels as libvips reads them (`srgb`, `b-w`, `cmyk`, ...). */
   space?: string
+  /** Bits a sample (16 for a 16-bit PNG or TIFF); absent means 8. */
+  bits?: number
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -46,7 +48,8 @@ export type Plan =
    * Decode, orient, resize if `resize`, flatten onto the background if `flatten`, write as `format`.
    * `frames`: the animation's frame count when every frame is written again (an animation only
    * stripped of its metadata, in its own format); absent, the first frame only. `rgb`: work in
-   * sRGB, as a grey image painted with the background (padded or flattened) must be.
+   * sRGB, as a grey image painted with the background (padded or flattened) must be. `deep`: write
+   * 16 bits a sample, as a 16-bit image written as PNG or TIFF keeps them.
    */
   | {
       action: 'encode'
@@ -54,6 +57,7 @@ export type Plan =
       resize?: Resize
       flatten: boolean
       rgb: boolean
+      deep: boolean
       width: number
       height: number
       frames?: number
@@ -64,6 +68,9 @@ export const WRITABLE_FORMATS: ReadonlySet<string> = new Set(['jpg', 'png', 'web
 
 /** libvips' colour spaces of one channel (and its alpha): 8-bit and 16-bit grey. */
 const GREY_SPACES: ReadonlySet<string> = new Set(['b-w', 'grey16'])
+
+/** Formats sharp writes at 16 bits a sample. */
+const DEEP_FORMATS: ReadonlySet<string> = new Set(['png', 'tif'])
 
 /** Formats whose output keeps an alpha channel; JPEG does not. */
 const ALPHA_FORMATS: ReadonlySet<string> = new Set(['png', 'webp', 'avif', 'gif', 'tif'])
@@ -187,6 +194,9 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     // libvips paints a grey image in grey: a red --background padded or flattened as the red's
     // luminance (a mid grey), or as white; in sRGB it is the colour asked.
     rgb: (flatten || resize?.fit === 'contain') && GREY_SPACES.has(header.space ?? ''),
+    // sharp writes 8 bits a sample unless told: a 16-bit scan or HDR master resized as PNG lost
+    // its precision without a word. Formats written at 8 bits (JPEG, WebP, GIF) have no choice.
+    deep: header.bits === 16 && DEEP_FORMATS.has(format),
     ...out,
     ...(frames !== undefined ? { frames } : {}),
   }

@@ -176,6 +176,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
       (metadata.comments?.length ?? 0) > 0,
     pages: metadata.pages,
     space: metadata.space,
+    ...(metadata.depth === 'ushort' ? { bits: 16 } : {}),
     // The ICC header's colour space signature (bytes 16–19, ICC.1:2022 7.2.6).
     ...(metadata.icc && metadata.icc.length >= 20
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
@@ -305,6 +306,7 @@ function pipeline(
   const frames = step.frames ? { pages: -1 } : {}
   let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
   if (step.rgb) image = image.pipelineColourspace('srgb')
+  if (step.deep) image = image.toColourspace(head.space === 'grey16' && !step.rgb ? 'grey16' : 'rgb16')
   if (step.resize) {
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
   }
