@@ -117,9 +117,10 @@ test('per-host auto: a healthy host is used harder than the starting 16, never p
     // A global limit above the per-host one, so the host's own ceiling is what holds.
     const results = await drain(urls, { out: join(dir, 'auto'), journal: false, concurrency: 300 })
     assert.equal(results.filter((r) => r.status === 'ok').length, 1500)
-    // Well past the start (how far depends on the machine: on a loaded one, its own CPU makes the
-    // host's time to first byte look longer, and the limit stops growing sooner).
-    assert.ok(server.stats.maxInFlight >= 32, `max in flight ${server.stats.maxInFlight}`)
+    // Past the start (how far depends on the machine: on a loaded one, its own CPU makes the
+    // host's time to first byte look longer, and the limit stops growing sooner; at a load of 10
+    // on 2 cores it once stayed under 32).
+    assert.ok(server.stats.maxInFlight > 16, `max in flight ${server.stats.maxInFlight}`)
     assert.ok(server.stats.maxInFlight <= 128, `max in flight ${server.stats.maxInFlight}`)
   } finally {
     await server.close()
