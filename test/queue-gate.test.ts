@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -6,9 +7,9 @@ import { Redis } from 'ioredis'
 import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
-import { evictionPolicy, openRedis } from '../src/queue/redis.js'
+import { evictionPolicy, openRedis, refusalHint, refusedBy } from '../src/queue/redis.js'
 import { makeCerts } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 
@@ -356,6 +357,105 @@ describe('Redis checks', () => {
       c.disconnect()
     } finally {
       await locked.stop()
+    }
+  })
+
+  test('refusalHint and refusedBy: what each refusal means and what to do, naming the ACL user', () => {
+    const cases: [string, RegExp][] = [
+      [
+        "OOM command not allowed when used memory > 'maxmemory'.",
+        /it is full \(maxmemory\): raise maxmemory/,
+      ],
+      [
+        "READONLY You can't write against a read only replica.",
+        /read-only replica .*point --redis at the primary/,
+      ],
+      ['MISCONF Redis is configured to save RDB snapshots', /cannot save its data/],
+      [
+        'NOPERM this user has no permissions to access one of the keys used as arguments',
+        /^its ACL does not let user bob reach imgpull's keys: allow them \(ACL SETUSER bob ~imgpull:\* \+@all\)$/,
+      ],
+      [
+        "NOPERM this user has no permissions to run the 'info' command",
+        /^its ACL does not let user bob run INFO, one of the commands imgpull and BullMQ send: allow them \(ACL SETUSER bob/,
+      ],
+      ['NOPERM something new', /^its user \(bob\) may not run imgpull's commands: see its ACL$/],
+    ]
+    for (const [message, want] of cases) assert.match(refusalHint(message, 'bob'), want, message)
+    const oom = refusedBy(
+      new Error("OOM command not allowed when used memory > 'maxmemory'. script: 5ab4, on @user_script:589."),
+      'redis://:secret@h:6379/2',
+    )
+    assert.equal(oom?.code, 'redis-refused')
+    assert.match(
+      oom!.message,
+      /^Redis at redis:\/\/:\*\*\*@h:6379\/2 refuses imgpull's commands \(OOM [^)]*\): it is full/,
+    )
+    assert.doesNotMatch(oom!.message, /script|secret/)
+    assert.equal(refusedBy(new Error('ECONNREFUSED'), 'redis://h'), undefined)
+    assert.equal(refusedBy(new Error('WRONGPASS invalid username-password pair'), 'redis://h'), undefined)
+  })
+
+  test('an ACL user that may not run a command or reach the keys: enqueue and status name Redis, the user and the fix (exit 2), not an unreachable server nor a bare NOPERM', async () => {
+    const dir = await tempDir('imgpull-redis-acl-')
+    try {
+      const list = join(dir, 'urls.txt')
+      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+      const users = {
+        // A key pattern of BullMQ's default prefix, as its docs show it: imgpull's keys are imgpull:*.
+        keys: ['~bull:*', '+@all'],
+        // No INFO (BullMQ reads the version and eviction policy with it): was "cannot reach Redis".
+        noinfo: ['~*', '+@all', '-info'],
+        reader: ['~*', '+@read', '+info', '+ping'],
+      }
+      for (const [user, rules] of Object.entries(users))
+        await redis.client.call('ACL', 'SETUSER', user, 'on', '>pw', ...rules)
+      const at = (user: string) => [
+        '--redis',
+        redis.url.replace('redis://', `redis://${user}:pw@`),
+        '--queue',
+        'acl',
+      ]
+      const want = {
+        keys: /refuses imgpull's commands \(NOPERM [^)]*keys[^)]*\): its ACL does not let user keys reach imgpull's keys: allow them \(ACL SETUSER keys ~imgpull:\* \+@all\)/,
+        noinfo:
+          /refuses imgpull's commands \(NOPERM [^)]*'info' command\): its ACL does not let user noinfo run INFO/,
+        reader:
+          /refuses imgpull's commands \(NOPERM [^)]*command\): its ACL does not let user reader run [A-Z]+/,
+      }
+      for (const user of Object.keys(users) as (keyof typeof users)[]) {
+        for (const args of [['enqueue', list], ['status']]) {
+          const r = await runCli([...args, ...at(user)])
+          assert.equal(r.code, 2, `${user} ${args[0]}: ${r.stderr}`)
+          const line = r.stderr.split('\n').filter((l) => l.startsWith('imgpull:'))
+          assert.equal(line.length, 1, r.stderr)
+          assert.match(line[0], /^imgpull: Redis at redis:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+ refuses/)
+          assert.match(line[0], want[user], `${user} ${args[0]}`)
+          assert.doesNotMatch(r.stderr, /cannot reach|at Object|script:/)
+        }
+      }
+    } finally {
+      await cleanup(dir)
+    }
+  })
+
+  test('enqueue into a full Redis (maxmemory under noeviction) says so with the fix, exit 2', async () => {
+    const full = await startRedis()
+    const dir = await tempDir('imgpull-redis-full-')
+    try {
+      const list = join(dir, 'urls.txt')
+      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+      await full.client.config('SET', 'maxmemory', '1')
+      const r = await runCli(['enqueue', list, '--redis', full.url, '--queue', 'full'])
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(
+        r.stderr,
+        /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory/,
+      )
+      assert.doesNotMatch(r.stderr, /script:/)
+    } finally {
+      await full.stop()
+      await cleanup(dir)
     }
   })
 

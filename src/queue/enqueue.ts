@@ -10,7 +10,7 @@ import type { TableOptions } from '../sources/tables/options.js'
 import { QueueError } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
 import { type PlannedShard, planShards } from './plan-shards.js'
-import { openRedis } from './redis.js'
+import { openRedis, refusedBy } from './redis.js'
 import {
   DATA_VERSION,
   type RunOptions,
@@ -256,6 +256,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
         shards: '0',
         complete: '1',
       } satisfies Partial<QueueMeta>)
+  } catch (error) {
+    throw refusedBy(error, options.redis) ?? error
   } finally {
     await queue.close().catch(() => {})
     redis.disconnect()

@@ -55,6 +55,10 @@ export async function openRedis(url: string): Promise<Redis> {
   } catch (error) {
     client.disconnect()
     if (error instanceof QueueError) throw error
+    // Reached and talked to, but refused: an ACL that forbids INFO (read by BullMQ too) was said
+    // as an unreachable server ("is redis-server running there?").
+    const refusal = refusedBy(error, url)
+    if (refusal) throw refusal
     const cause = (lastError ?? error) as NodeJS.ErrnoException
     const why = cause.code ?? cause.message
     if (/DB index is out of range/i.test(String((error as Error).message ?? ''))) {
@@ -174,6 +178,66 @@ export function tlsHint(protocol: string, why: string): string {
     return ' A rediss:// URL is TLS: if that server does not take TLS, use redis://'
   if (protocol === 'redis:' && /ECONNRESET/.test(why)) return ' If that server takes only TLS, use rediss://'
   return ''
+}
+
+/**
+ * Whether a Redis error is a refusal that lasts until someone acts on the server: out of memory
+ * (`maxmemory` under `noeviction`), a read-only replica, writes stopped after a failed save, an
+ * ACL that forbids a command or a key. Pure.
+ */
+export function isRefusal(message: string): boolean {
+  return /^(OOM|READONLY|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/.test(message)
+}
+
+/** A refusal's own words, without the Lua script BullMQ's commands run in (its hash and line). Pure. */
+export function refusalWords(message: string): string {
+  return message.replace(/\. script: .*$/s, '')
+}
+
+/**
+ * What to do about a refusal (see `isRefusal`), in words; `user`: the ACL user the address names.
+ * Pure.
+ */
+export function refusalHint(message: string, user = 'default'): string {
+  if (/^OOM\b/.test(message))
+    return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
+  if (/^READONLY\b/.test(message))
+    return 'it is a read-only replica (after a failover?): point --redis at the primary'
+  if (/^MISCONF\b/.test(message)) return 'it cannot save its data and stopped taking writes: see its log'
+  if (/^NOPERM\b.*\bkeys?\b/.test(message))
+    return `its ACL does not let user ${user} reach imgpull's keys: allow them (ACL SETUSER ${user} ~imgpull:* +@all)`
+  const command = /^NOPERM\b.*'([^']+)' command/.exec(message)?.[1]
+  if (command)
+    return `its ACL does not let user ${user} run ${command.toUpperCase()}, one of the commands imgpull and BullMQ send: allow them (ACL SETUSER ${user} ~imgpull:* +@all)`
+  return `its user (${user}) may not run imgpull's commands: see its ACL`
+}
+
+/** The ACL user an address logs in as (`default` when it names none). Pure. */
+export function redisUser(url: string): string {
+  const address = redisAddress(url)
+  if (typeof address === 'string') return 'default'
+  if (address.kind === 'unix') return address.username ?? 'default'
+  try {
+    return decodeURIComponent(new URL(address.url).username) || 'default'
+  } catch {
+    return 'default'
+  }
+}
+
+/**
+ * A command's refusal by Redis (see `isRefusal`) as a `QueueError` naming the address, the
+ * refusal and its fix; `undefined` for any other error. enqueue and status stopped with Redis's
+ * bare words (`OOM command not allowed ... script: 5ab4...`), naming neither the server nor the
+ * fix, and exit 1 as if images had failed.
+ */
+export function refusedBy(error: unknown, url: string): QueueError | undefined {
+  const message = error instanceof Error ? error.message : ''
+  if (!isRefusal(message) || /^(NOAUTH|WRONGPASS)\b/.test(message)) return undefined
+  return new QueueError(
+    'redis-refused',
+    `Redis at ${shownRedis(url)} refuses imgpull's commands (${refusalWords(message)}): ${refusalHint(message, redisUser(url))}`,
+    { cause: error },
+  )
 }
 
 /** `INFO memory`'s `maxmemory_policy`, or `undefined` when the server does not say. */

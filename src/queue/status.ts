@@ -2,7 +2,7 @@ import { Queue } from 'bullmq'
 import { formatBytes, grouped } from '../report/format.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
-import { openRedis } from './redis.js'
+import { openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
 import type { Heartbeat, ShardProgress } from './worker.js'
 
@@ -144,6 +144,8 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
       })),
       workers,
     }
+  } catch (error) {
+    throw refusedBy(error, url) ?? error
   } finally {
     await queue.close().catch(() => {})
     redis.disconnect()

@@ -18,7 +18,7 @@ import {
   shardPaths,
 } from './publish.js'
 import { shardSource } from './read-shard.js'
-import { openRedis } from './redis.js'
+import { isRefusal, openRedis, redisUser, refusalHint, refusalWords } from './redis.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
 
 /** Options of `runWorker()`. */
@@ -417,7 +417,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       say({
         type: 'redis',
         state: 'refused',
-        message: `Redis at ${shownRedis(options.redis)} refuses this worker's commands (${error.message.replace(/\. script: .*$/s, '')}): ${refusalHint(error.message)}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
+        message: `Redis at ${shownRedis(options.redis)} refuses this worker's commands (${refusalWords(error.message)}): ${refusalHint(error.message, redisUser(options.redis))}; trying again every ${REFUSED_RETRY_MS / 1000} s`,
       })
     }
     if (retake || stopping) return
@@ -583,25 +583,6 @@ const QUEUE_RERUN = {
 
 /** Wait between tries while Redis refuses the worker's commands, ms (see `isRefusal`). */
 const REFUSED_RETRY_MS = 5000
-
-/**
- * Whether a Redis error is a refusal that lasts until someone acts on the server: out of memory
- * (`maxmemory` under `noeviction`), a read-only replica, writes stopped after a failed save, an
- * ACL that forbids a command. Pure.
- */
-export function isRefusal(message: string): boolean {
-  return /^(OOM|READONLY|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/.test(message)
-}
-
-/** What to do about a refusal (see `isRefusal`), in words. Pure. */
-export function refusalHint(message: string): string {
-  if (/^OOM\b/.test(message))
-    return 'it is full (maxmemory): raise maxmemory (redis-cli CONFIG SET maxmemory ...) or free memory'
-  if (/^READONLY\b/.test(message))
-    return 'it is a read-only replica (after a failover?): point --redis at the primary'
-  if (/^MISCONF\b/.test(message)) return 'it cannot save its data and stopped taking writes: see its log'
-  return "its user may not run the worker's commands: see its ACL"
-}
 
 function tally(c: ShardCounts, r: Result): void {
   if (r.status === 'ok') {
