@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import { Queue } from 'bullmq'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { startBlackHole } from './support/black-hole.js'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
 import { duckdbRead, hyparquetRows, readTar, shardFiles } from './support/shards.js'
@@ -107,6 +107,28 @@ test('standard input: the same stream again adds nothing; another that begins wi
   )
   const status = JSON.parse((await runCli(['status', ...q('piped'), '--json'])).stdout)
   assert.deepEqual([status.input.rows, status.shards.waiting], [15, 2], "a's rows only, in its two shards")
+})
+
+test('standard input written slowly (a crawler piping its URLs in): its shards reach the queue as they are read, not once 200 of them are', async (t) => {
+  const urls = Array.from({ length: 35 }, (_, i) => server.url(`/trickle/${i}.jpg`))
+  const child = spawn(process.execPath, [CLI, 'enqueue', '-', ...q('trickle'), '--shard-size', '10'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  })
+  t.after(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve))
+  // Three whole shards written, and the stream still open: the first went alone, the next two
+  // waited for 198 more.
+  child.stdin.write(`${urls.join('\n')}\n`)
+  const shards = async () => (await redis.client.keys('imgpull:bullmq:trickle:*-0000[0-9]')).length
+  await until('the three shards read in the queue', async () => (await shards()) === 3, 8_000)
+  child.stdin.end()
+  assert.equal(await done, 0, stderr)
+  assert.match(stderr, /4 shards of up to 10 rows \(35 rows\): 4 added/)
+  assert.equal(await shards(), 4)
 })
 
 test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {

@@ -81,6 +81,9 @@ export interface EnqueueResult {
 /** Shards added to Redis at once. */
 const BATCH = 200
 
+/** Longest a shard read waits for its batch to fill before it is added, ms. */
+const BATCH_WAIT_MS = 1000
+
 /** Times a batch is sent again after Redis cut it off (each one waits for Redis to be back). */
 const CUT_OFF_TRIES = 10
 
@@ -234,8 +237,22 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       batch = []
       options.onProgress?.({ shards, rows: plan.rows() })
     }
-    for await (const shard of plan) {
-      batch.push(shard)
+    const iterator = plan[Symbol.asyncIterator]()
+    let pending: Promise<IteratorResult<PlannedShard>> | undefined
+    for (;;) {
+      pending ??= iterator.next()
+      // Shards read are not held for long waiting for a full batch: a slow stream (a crawler's
+      // output piped in) had workers idle while up to 200 shards of its rows sat here.
+      const wait = batch.length > 0 ? timer(BATCH_WAIT_MS) : undefined
+      const next = await Promise.race([pending, ...(wait ? [wait.promise] : [])])
+      wait?.cancel()
+      if (next === WAITED) {
+        await flush()
+        continue
+      }
+      pending = undefined
+      if (next.done) break
+      batch.push(next.value)
       // The first shard goes alone: the queue is claimed (and marked as being enqueued) at once,
       // not once 200 shards of a slow input are read.
       if (batch.length >= BATCH || !claimed) await flush()
@@ -277,6 +294,17 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     refetch,
     ms: Math.round(performance.now() - started),
   }
+}
+
+const WAITED = Symbol('waited')
+
+/** A promise that resolves to `WAITED` after `ms`, and its cancellation. */
+function timer(ms: number): { promise: Promise<typeof WAITED>; cancel(): void } {
+  let handle: NodeJS.Timeout | undefined
+  const promise = new Promise<typeof WAITED>((resolve) => {
+    handle = setTimeout(() => resolve(WAITED), ms)
+  })
+  return { promise, cancel: () => clearTimeout(handle) }
 }
 
 /**
