@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { Queue } from 'bullmq'
 import { parquetWriteFile } from 'hyparquet-writer'
+import { enqueueState } from '../src/queue/enqueue-lease.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
+import { queueStatus } from '../src/queue/status.js'
 import { startBlackHole } from './support/black-hole.js'
 import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -111,24 +113,15 @@ test('standard input: the same stream again adds nothing; another that begins wi
 
 test('standard input written slowly (a crawler piping its URLs in): its shards reach the queue as they are read, not once 200 of them are', async (t) => {
   const urls = Array.from({ length: 35 }, (_, i) => server.url(`/trickle/${i}.jpg`))
-  const child = spawn(process.execPath, [CLI, 'enqueue', '-', ...q('trickle'), '--shard-size', '10'], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  })
-  t.after(() => child.kill('SIGKILL'))
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (d) => {
-    stderr += d
-  })
-  const done = new Promise<number | null>((resolve) => child.on('close', resolve))
   // Three whole shards written, and the stream still open: the first went alone, the next two
   // waited for 198 more.
-  child.stdin.write(`${urls.join('\n')}\n`)
-  const shards = async () => (await redis.client.keys('imgpull:bullmq:trickle:*-0000[0-9]')).length
-  await until('the three shards read in the queue', async () => (await shards()) === 3, 8_000)
-  child.stdin.end()
-  assert.equal(await done, 0, stderr)
-  assert.match(stderr, /4 shards of up to 10 rows \(35 rows\): 4 added/)
-  assert.equal(await shards(), 4)
+  const e = slowEnqueue('trickle', urls)
+  t.after(() => e.child.kill('SIGKILL'))
+  await until('the three shards read in the queue', async () => (await shardsIn('trickle')) === 3, 8_000)
+  e.child.stdin!.end()
+  assert.equal(await e.done, 0, e.stderr())
+  assert.match(e.stderr(), /4 shards of up to 10 rows \(35 rows\): 4 added/)
+  assert.equal(await shardsIn('trickle'), 4)
 })
 
 test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {
@@ -622,4 +615,91 @@ test('an input with no row: enqueue ends, and a worker waiting with --exit-when-
   const input = await list('not-empty.txt', [server.url('/not-empty/1.jpg')])
   assert.equal((await runCli(['enqueue', input, ...q('empty')])).code, 0)
   assert.equal(await redis.client.hget('imgpull:empty:meta', 'shards'), '1')
+})
+
+/** 25 rows of standard input for the stopped-enqueue tests (shards of 10). */
+const stoppedUrls = () => Array.from({ length: 25 }, (_, i) => server.url(`/stopped/${i}.jpg`))
+/** An enqueue of standard input whose writer has given `urls` and is still writing. */
+function slowEnqueue(queue: string, urls = stoppedUrls()) {
+  const child = spawn(process.execPath, [CLI, 'enqueue', '-', ...q(queue), '--shard-size', '10'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  child.stdout.resume()
+  child.stdin.write(`${urls.join('\n')}\n`)
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve))
+  return { child, done, stderr: () => stderr }
+}
+/** Shards of a queue in Redis (its first ten). */
+async function shardsIn(queue: string): Promise<number> {
+  return (await redis.client.keys(`imgpull:bullmq:${queue}:*-0000[0-9]`)).length
+}
+const statusOf = (queue: string) => queueStatus(redis.url, queue)
+
+test("Ctrl-C during enqueue: status says the enqueue stopped before the input's end, a worker with --exit-when-done stops saying so (exit 1, it waited for good), and the same enqueue again adds the rest", async (t) => {
+  const e = slowEnqueue('stopped')
+  t.after(() => e.child.kill('SIGKILL'))
+  await until('two shards in the queue', async () => (await shardsIn('stopped')) === 2, 10_000)
+  assert.equal((await statusOf('stopped')).input?.enqueue, 'running')
+  e.child.kill('SIGINT')
+  assert.equal(await e.done, 130, e.stderr())
+  assert.match(
+    e.stderr(),
+    /stopped before the input's end: 2 shards .*: 2 added, .*run the same command again to add it/,
+  )
+  const status = await runCli(['status', ...q('stopped')])
+  assert.match(status.stdout, /standard input, rows not all enqueued/)
+  assert.match(status.stdout, /Its enqueue stopped before the input's end .*run the same enqueue again/)
+  assert.equal((await statusOf('stopped')).input?.enqueue, 'stopped')
+
+  const out = join(dir, 'stopped-out')
+  const worker = startCli(['worker', ...q('stopped'), '-o', out, '--exit-when-done'])
+  const timer = setTimeout(() => worker.child.kill('SIGKILL'), 20_000)
+  const r = await worker.done
+  clearTimeout(timer)
+  assert.equal(r.code, 1, `the worker stopped by itself, saying why: ${r.signal ?? ''} ${r.stderr}`)
+  assert.match(
+    r.stderr,
+    /the enqueue of queue stopped stopped before its input's end .*run the same enqueue again/,
+  )
+  assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 20)
+
+  const again = await runCli(['enqueue', '-', ...q('stopped'), '--shard-size', '10'], {
+    input: `${stoppedUrls().join('\n')}\n`,
+  })
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /1 added, 2 already queued or done/)
+  assert.equal((await statusOf('stopped')).input?.enqueue, 'complete')
+})
+
+test("an enqueue killed (kill -9) counts as running until its lease lapses, then as stopped before the input's end", async (t) => {
+  const k = slowEnqueue('killed')
+  t.after(() => k.child.kill('SIGKILL'))
+  await until('two shards in the queue', async () => (await shardsIn('killed')) === 2, 10_000)
+  k.child.kill('SIGKILL')
+  await k.done
+  assert.equal((await statusOf('killed')).input?.enqueue, 'running')
+  // Its lease lapsing (30 s after its last renewal): scored in the past.
+  for (const id of await redis.client.zrange('imgpull:killed:enqueues', 0, -1))
+    await redis.client.zadd('imgpull:killed:enqueues', 1, id)
+  assert.equal((await statusOf('killed')).input?.enqueue, 'stopped')
+})
+
+test('enqueueState: complete once an enqueue ended; running while one holds its lease; stopped when none does', () => {
+  const cases: [{ inputId?: string | null; complete?: string | null }, boolean, string][] = [
+    [{}, false, 'none'],
+    [{ inputId: null, complete: null }, false, 'none'],
+    [{ inputId: 'a' }, true, 'running'],
+    [{ inputId: 'a' }, false, 'stopped'],
+    [{ inputId: 'a', complete: '1' }, false, 'complete'],
+    // An input with no row: complete with no input bound.
+    [{ complete: '1' }, false, 'complete'],
+    // Another enqueue claiming the queue: its lease is held before it binds its input.
+    [{}, true, 'running'],
+  ]
+  for (const [meta, running, want] of cases)
+    assert.equal(enqueueState(meta, running), want, JSON.stringify(meta))
 })

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { defaults } from '../options.js'
 import { grouped as n } from '../report/format.js'
 import { integer, seconds } from './parse.js'
-import { EXIT } from './pull-command.js'
+import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
@@ -73,8 +73,17 @@ async function enqueueCommand(
     import('../queue/errors.js'),
   ])
   const shardSize = (o.shardSize as number | undefined) ?? defaults.shardSize
+  // Ctrl-C: the shards added stay, the queue is left not complete (a worker with --exit-when-done
+  // must not take it for ended); a second one ends the process at once.
+  const stop = new AbortController()
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(EXIT.interrupted)
+    stop.abort()
+  }
+  takeSignals(onSignal)
   try {
     const result = await enqueue(inputs, {
+      signal: stop.signal,
       redis: redisFrom(o),
       queue: o.queue as string,
       shardSize,
@@ -86,6 +95,10 @@ async function enqueueCommand(
       options: { ...run, transform: transformFrom(o) },
     })
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+    else if (result.stopped)
+      process.stderr.write(
+        `${result.queue}: stopped before the input's end: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows: ${n(result.added)} added, ${n(result.existing)} already queued or done; the rest is not in the queue: run the same command again to add it\n`,
+      )
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
@@ -97,11 +110,13 @@ async function enqueueCommand(
           : `Rows are carried in the jobs (${result.inlineReason}).\n`,
       )
     }
-    return EXIT.ok
+    return result.stopped ? EXIT.interrupted : EXIT.ok
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
     process.stderr.write(`imgpull: ${error.message}\n`)
     return EXIT.usage
+  } finally {
+    handleEarlySignals(onSignal)
   }
 }
 

@@ -44,6 +44,11 @@ export function handleEarlySignals(replacing?: () => void): void {
   swapSignalHandler(replacing, early)
 }
 
+/** `handler` takes SIGINT and SIGTERM from the early handler (until `handleEarlySignals(handler)`). */
+export function takeSignals(handler: () => void): void {
+  swapSignalHandler(early, handler)
+}
+
 /**
  * `to` handles SIGINT and SIGTERM instead of `from`: added before `from` is removed, since a signal
  * that came while neither was there would meet Node's default, ending the process by the signal

@@ -106,7 +106,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           return
         }
         if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(e.message)}`)
-        else if (e.type === 'redis' || e.type === 'note') print(`imgpull: ${e.message}`)
+        else if (e.type === 'redis' || e.type === 'note' || e.type === 'enqueue-stopped')
+          print(`imgpull: ${e.message}`)
         else if (o.quiet) return
         else if (e.type === 'empty') print(e.message)
         else if (e.type === 'started')
@@ -136,7 +137,11 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       return EXIT.fatal
     }
     // As a run exits 1 when images failed: shards that failed for good (a script's `&&` must see it).
-    return interrupted ? EXIT.interrupted : summary.failedForGood > 0 ? EXIT.failed : EXIT.ok
+    return interrupted
+      ? EXIT.interrupted
+      : summary.failedForGood > 0 || summary.enqueueStopped
+        ? EXIT.failed
+        : EXIT.ok
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
     print(`imgpull: ${error.message}`)

@@ -7,6 +7,7 @@ import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import type { TableOptions } from '../sources/tables/options.js'
+import { holdEnqueue } from './enqueue-lease.js'
 import { QueueError } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
 import { type PlannedShard, planShards } from './plan-shards.js'
@@ -46,6 +47,11 @@ export interface EnqueueOptions {
   retryFailed?: boolean
   /** Where `-` reads from. @default process.stdin */
   stdin?: Readable
+  /**
+   * Stop adding shards (Ctrl-C): the shards added stay, the queue is left not complete, and the
+   * result says `stopped`.
+   */
+  signal?: AbortSignal
   /** Told after each batch of shards is added. */
   onProgress?: (progress: { shards: number; rows: number }) => void
 }
@@ -75,6 +81,11 @@ export interface EnqueueResult {
    */
   reopened: number
   refetch: number
+  /**
+   * Stopped by `signal` before the input's end: the shards added stay, the queue is not complete;
+   * the same enqueue run again adds the rest.
+   */
+  stopped?: true
   ms: number
 }
 
@@ -83,6 +94,9 @@ const BATCH = 200
 
 /** Longest a shard read waits for its batch to fill before it is added, ms. */
 const BATCH_WAIT_MS = 1000
+
+/** Longest a stopped enqueue waits for Redis to take the shards it read, ms. */
+const STOP_FLUSH_MS = 10_000
 
 /** Times a batch is sent again after Redis cut it off (each one waits for Redis to be back). */
 const CUT_OFF_TRIES = 10
@@ -167,7 +181,16 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   let refetch = 0
   let shards = 0
   let claimed = false
+  // Held before the queue is claimed: a worker waiting for the enqueue to end never sees it claimed
+  // and not running (see `enqueueState`).
+  let lease: Awaited<ReturnType<typeof holdEnqueue>> | undefined
+  // A stop (Ctrl-C) ends the wait for the input's next shard at once: the shards read are added,
+  // the rest is added by the same enqueue run again.
+  const stop = stopped(options.signal)
+  let interrupted = false
+  const iterator = plan[Symbol.asyncIterator]()
   try {
+    lease = await holdEnqueue(redis, options.queue)
     let batch: PlannedShard[] = []
     // Every step is idempotent (ids are the shards', `HSETNX` claims): a batch that Redis cut
     // off midway is sent again whole, and counted once, when it was added.
@@ -237,18 +260,21 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       batch = []
       options.onProgress?.({ shards, rows: plan.rows() })
     }
-    const iterator = plan[Symbol.asyncIterator]()
     let pending: Promise<IteratorResult<PlannedShard>> | undefined
     for (;;) {
       pending ??= iterator.next()
       // Shards read are not held for long waiting for a full batch: a slow stream (a crawler's
       // output piped in) had workers idle while up to 200 shards of its rows sat here.
       const wait = batch.length > 0 ? timer(BATCH_WAIT_MS) : undefined
-      const next = await Promise.race([pending, ...(wait ? [wait.promise] : [])])
+      const next = await Promise.race([pending, stop.promise, ...(wait ? [wait.promise] : [])])
       wait?.cancel()
       if (next === WAITED) {
         await flush()
         continue
+      }
+      if (next === STOPPED) {
+        interrupted = true
+        break
       }
       pending = undefined
       if (next.done) break
@@ -257,14 +283,21 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       // not once 200 shards of a slow input are read.
       if (batch.length >= BATCH || !claimed) await flush()
     }
-    await flush()
-    if (claimed)
+    // Stopped too, the shards read are added: a stream's rows are gone once read. Not for ever
+    // with Redis away (a second Ctrl-C ends the process at once). The queue is then not complete.
+    const last = flush()
+    if (interrupted) {
+      const wait = timer(STOP_FLUSH_MS)
+      await Promise.race([last, wait.promise])
+      wait.cancel()
+    } else await last
+    if (!interrupted && claimed)
       await redis.hset(metaKey(options.queue), {
         rows: String(plan.rows()),
         shards: String(shards),
         complete: '1',
       } satisfies Partial<QueueMeta>)
-    else if (!(await redis.hexists(metaKey(options.queue), 'inputId')))
+    else if (!interrupted && !(await redis.hexists(metaKey(options.queue), 'inputId')))
       // An input with no row binds no input to the queue, but enqueue has ended: a worker waiting
       // with --exit-when-done for it to end waited for good (`enqueue empty.txt && worker
       // --exit-when-done` never returned). The next input's enqueue takes the queue afresh.
@@ -276,6 +309,10 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   } catch (error) {
     throw refusedBy(error, options.redis) ?? error
   } finally {
+    stop.dispose()
+    // Not awaited: a generator waiting for its input (standard input) would hold the stop up.
+    if (interrupted) iterator.return?.().catch(() => {})
+    await lease?.release()
     await queue.close().catch(() => {})
     redis.disconnect()
   }
@@ -292,10 +329,12 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     retried,
     reopened,
     refetch,
+    ...(interrupted ? { stopped: true } : {}),
     ms: Math.round(performance.now() - started),
   }
 }
 
+const STOPPED = Symbol('stopped')
 const WAITED = Symbol('waited')
 
 /** A promise that resolves to `WAITED` after `ms`, and its cancellation. */
@@ -305,6 +344,18 @@ function timer(ms: number): { promise: Promise<typeof WAITED>; cancel(): void } 
     handle = setTimeout(() => resolve(WAITED), ms)
   })
   return { promise, cancel: () => clearTimeout(handle) }
+}
+
+/** A promise that resolves to `STOPPED` once `signal` aborts (never without one), and its disposal. */
+function stopped(signal: AbortSignal | undefined): { promise: Promise<typeof STOPPED>; dispose(): void } {
+  if (!signal) return { promise: new Promise(() => {}), dispose() {} }
+  let onAbort = () => {}
+  const promise = new Promise<typeof STOPPED>((resolve) => {
+    onAbort = () => resolve(STOPPED)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) }
 }
 
 /**

@@ -68,3 +68,9 @@ export function digest(parts: readonly string[], length = 16): string {
   for (const part of parts) hash.update(part).update('\u0000')
   return hash.digest('hex').slice(0, length)
 }
+
+/**
+ * The enqueues running into a queue: a sorted set of enqueue ids scored by when each one's lease
+ * lapses (ms, Redis's clock), renewed while it runs (see `holdEnqueue`).
+ */
+export const enqueuesKey = (queue: string) => `${PREFIX}:${queue}:enqueues`

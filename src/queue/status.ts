@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq'
 import { formatBytes, grouped } from '../report/format.js'
+import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
 import { openRedis, refusedBy } from './redis.js'
@@ -24,6 +25,11 @@ export interface QueueStatus {
     rows?: number
     shards?: number
     complete: boolean
+    /**
+     * Where its enqueue stands: `complete`, `running`, or `stopped` before the input's end (Ctrl-C,
+     * a kill: the same enqueue run again adds the rest). See `enqueueState`.
+     */
+    enqueue: 'complete' | 'running' | 'stopped'
     enqueuedAt: number
   }
   shards: {
@@ -63,12 +69,13 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
   const queue = new Queue(name, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   try {
-    const [meta, finished, beats, counts, time] = await Promise.all([
+    const [meta, finished, beats, counts, time, enqueuing] = await Promise.all([
       redis.hgetall(metaKey(name)),
       redis.hgetall(shardsKey(name)),
       redis.hgetall(workersKey(name)),
       queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
       redis.time(),
+      enqueueRunning(redis, name),
     ])
     // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
     const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
@@ -124,6 +131,7 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
             rows: meta.rows === undefined ? undefined : Number(meta.rows),
             shards: meta.shards === undefined ? undefined : Number(meta.shards),
             complete: meta.complete === '1',
+            enqueue: enqueueState(meta, enqueuing) as 'complete' | 'running' | 'stopped',
             enqueuedAt: Number(meta.enqueuedAt),
           }
         : undefined,
@@ -167,7 +175,12 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   const input = s.input
   if (input) {
     const what = input.files.length ? input.files.join(', ') : 'standard input'
-    const rows = input.rows === undefined ? 'rows still being enqueued' : `${n(input.rows)} rows`
+    const rows =
+      input.rows !== undefined
+        ? `${n(input.rows)} rows`
+        : input.enqueue === 'stopped'
+          ? 'rows not all enqueued'
+          : 'rows still being enqueued'
     lines.push(`queue ${s.queue} on ${s.redis}: ${what}, ${rows}, ${n(input.shardSize)} a shard`)
   } else lines.push(`queue ${s.queue} on ${s.redis}`)
   const { shards } = s
@@ -210,6 +223,10 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   for (const f of s.failures)
     lines.push(
       `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
+    )
+  if (input?.enqueue === 'stopped')
+    lines.push(
+      "Its enqueue stopped before the input's end (no enqueue runs): the rest is not in the queue; run the same enqueue again to add it.",
     )
   if (shards.failed > 0)
     lines.push(

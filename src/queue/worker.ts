@@ -4,6 +4,7 @@ import { FatalError, FolderBusyError } from '../errors.js'
 import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
+import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
@@ -68,6 +69,8 @@ export type WorkerEvent =
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
   | { type: 'redis'; state: 'lost' | 'back' | 'gone' | 'refused'; message: string }
+  /** With `exitWhenDone`: the queue's enqueue stopped before its input's end; the worker stops. */
+  | { type: 'enqueue-stopped'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
   | { type: 'empty'; message: string }
 
@@ -88,6 +91,11 @@ export interface WorkerSummary {
   bytes: number
   ms: number
   stoppedBy: 'done' | 'signal' | 'fatal'
+  /**
+   * With `exitWhenDone`: it stopped because the queue's enqueue stopped before its input's end
+   * (Ctrl-C, a kill) with every shard it added done, not because the input is done.
+   */
+  enqueueStopped?: boolean
   /** The local fault that stopped it (`stoppedBy: 'fatal'`): a full disk, an unwritable folder. */
   fatal?: FatalError
 }
@@ -456,8 +464,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     })
   })
   let dropped = false
+  let closedAt = Number.NEGATIVE_INFINITY
   redis.on('close', () => {
     dropped = true
+    closedAt = performance.now()
   })
   redis.on('ready', () => {
     if (lost) {
@@ -524,10 +534,28 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let watcher: NodeJS.Timeout | undefined
   if (options.exitWhenDone) {
     const check = async () => {
-      const meta = await redis.hget(metaKey(options.queue), 'complete')
+      const [complete, inputId] = await redis.hmget(metaKey(options.queue), 'complete', 'inputId')
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')
       const left = Object.values(counts).reduce((a, b) => a + b, 0)
-      if (meta === '1' && left === 0 && running.size === 0) stop?.()
+      if (left !== 0 || running.size !== 0) return
+      const enqueuing = complete !== '1' && inputId !== null && (await enqueueRunning(redis, options.queue))
+      const state = enqueueState({ inputId, complete }, enqueuing)
+      if (state === 'complete') stop?.()
+      // An enqueue stopped before the input's end (Ctrl-C, a kill) never marks the queue complete:
+      // the worker waited for it for good, saying nothing. Not judged just after Redis came back,
+      // before a running enqueue could renew its lease.
+      else if (
+        state === 'stopped' &&
+        performance.now() - closedAt > ENQUEUE_RENEW_MS * 2 &&
+        !summary.enqueueStopped
+      ) {
+        summary.enqueueStopped = true
+        say({
+          type: 'enqueue-stopped',
+          message: `the enqueue of queue ${options.queue} stopped before its input's end (no enqueue runs), and every shard it added is done: run the same enqueue again to add the rest; stopping (--exit-when-done)`,
+        })
+        stop?.()
+      }
     }
     watcher = setInterval(() => check().catch(() => {}), 250)
   }
