@@ -632,6 +632,32 @@ test('a value that begins with - is given with =: --user-agent=--bot/1 is sent; 
   assert.match(negative.stderr, /'--retries <n>' argument '-1' is invalid\. expected an integer >= 0/)
 })
 
+test("a run's option given to a worker is said to be the queue's, to give to enqueue (commander asked 'did you mean --redis?')", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['worker', '--queue', 'q', '--resize', '100'],
+      /^imgpull: --resize is the queue's option, not a worker's: every shard carries the options of its enqueue, .*give it to imgpull enqueue .*\(see imgpull enqueue --help\)$/,
+    ],
+    [['worker', '--queue', 'q', '-A', 'bot/1'], /^imgpull: -A is the queue's option, not a worker's/],
+    [['worker', '--queue', 'q', '--per-host=2'], /^imgpull: --per-host is the queue's option/],
+    // A worker's own typo, and what enqueue takes only to refuse (a worker's option there), stay unknown.
+    [
+      ['worker', '--queue', 'q', '--redi', 'x'],
+      /unknown option '--redi'; did you mean --redis\? \(see imgpull worker --help\)/,
+    ],
+    [
+      ['worker', '--queue', 'q', '--journal', 'x'],
+      /unknown option '--journal' \(see imgpull worker --help\)/,
+    ],
+  ]
+  const results = await Promise.all(cases.map(([args]) => runCli(args)))
+  for (const [i, [args, message]] of cases.entries()) {
+    assert.equal(results[i].code, 2, `${args.join(' ')}: ${results[i].stderr}`)
+    assert.equal(results[i].stderr.trim().split('\n').length, 1, results[i].stderr)
+    assert.match(results[i].stderr.trim(), message)
+  }
+})
+
 test('a usage error points at the help of its own command, which lists the culprit', async () => {
   const cases: [string[], string][] = [
     [['--frobnicate'], 'imgpull'],

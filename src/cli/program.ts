@@ -110,6 +110,13 @@ export async function main(argv = process.argv): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok // --help, --version
+      // A run's option given to a worker (`--resize`): commander guessed at a worker option near
+      // it ("did you mean --redis?"), where the option is the queue's, set once at enqueue.
+      const queued = command.name() === 'worker' ? enqueuedOption(program, error) : undefined
+      if (queued) {
+        process.stderr.write(`imgpull: ${queued} (see imgpull enqueue --help)\n`)
+        return EXIT.usage
+      }
       // Commander suggests a near option on a line of its own: one line, as every usage error.
       const message = error.message
         .replace(/^error: /, '')
@@ -149,6 +156,19 @@ export async function main(argv = process.argv): Promise<number> {
  * --dpr 9`, and where its own words start. Words are read up to the first that names no
  * subcommand (an input, an option).
  */
+/**
+ * For an unknown option of `imgpull worker` that `imgpull enqueue` takes (a run's, transform or
+ * table option): why the worker takes it not, in words; `undefined` otherwise.
+ */
+function enqueuedOption(program: Command, error: CommanderError): string | undefined {
+  if (error.code !== 'commander.unknownOption') return undefined
+  const flag = /unknown option '([^'=]+)/.exec(error.message)?.[1]
+  const enqueue = program.commands.find((c) => c.name() === 'enqueue')
+  if (!flag || !enqueue?.options.some((o) => !o.hidden && (o.long === flag || o.short === flag)))
+    return undefined
+  return `${flag} is the queue's option, not a worker's: every shard carries the options of its enqueue, and every worker runs them alike; give it to imgpull enqueue (another value for an input already queued: enqueue it into a queue of its own)`
+}
+
 function commandOf(
   program: Command,
   argv: readonly string[],
