@@ -34,11 +34,10 @@ export async function holdEnqueue(redis: Redis, queue: string): Promise<{ releas
   const key = enqueuesKey(queue)
   const renew = async () => {
     const now = await redisNow(redis)
-    await redis
-      .multi()
-      .zremrangebyscore(key, '-inf', now)
-      .zadd(key, now + ENQUEUE_LEASE_MS, id)
-      .exec()
+    // One command after the other, not a MULTI: Redis refusing one (full, an ACL) failed the
+    // transaction as "EXECABORT Transaction discarded", hiding the refusal and its fix.
+    await redis.zremrangebyscore(key, '-inf', now)
+    await redis.zadd(key, now + ENQUEUE_LEASE_MS, id)
   }
   await renew()
   const timer = setInterval(() => renew().catch(() => {}), ENQUEUE_RENEW_MS)
