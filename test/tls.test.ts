@@ -57,6 +57,15 @@ before(async () => {
     ca: readFileSync(certs.ca),
   })
   origins.clientCert = `https://127.0.0.1:${await listen(mtls)}`
+  // The same under TLS 1.3: the handshake completes, and the refusal (alert 116) comes after it.
+  const mtls13 = createServer({
+    ...tlsPair(certs.good),
+    minVersion: 'TLSv1.3',
+    requestCert: true,
+    rejectUnauthorized: true,
+    ca: readFileSync(certs.ca),
+  })
+  origins.clientCert13 = `https://127.0.0.1:${await listen(mtls13)}`
   // Offers only TLS 1.0 and 1.1, which Node no longer speaks.
   const old = createServer({
     ...tlsPair(certs.good),
@@ -173,6 +182,26 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
     )
   } finally {
     await new Promise((resolve) => alerting.close(resolve))
+  }
+})
+
+// nodejs/node#47232, conscrypt#777: a TLS 1.3 server refuses a client without a certificate after
+// the handshake, with alert 116; undici's 'other side closed' hid it: a network error, retried.
+test('a TLS 1.3 server that wants a client certificate: tls at once, in words, direct and through a proxy tunnel', async () => {
+  const proxy = await startForwardProxy()
+  try {
+    for (const proxied of [false, true]) {
+      const r = await fetchOne(origins.clientCert13, {
+        caCert: certs.ca,
+        ...(proxied ? { proxy: proxy.url } : { proxy: false }),
+      })
+      assert.equal(r.error, 'tls', `${proxied}: ${r.error} ${r.message}`)
+      assert.equal(r.attempts, 1, 'not retried')
+      assert.match(r.message!, /cannot talk to .* securely: the server asks for a client certificate/)
+    }
+    assert.ok(proxy.log.some((entry) => entry.method === 'CONNECT'))
+  } finally {
+    await proxy.close()
   }
 })
 

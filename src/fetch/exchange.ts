@@ -1,4 +1,13 @@
-import { closesAfter, type Dispatcher, isHttp2, noteAnswer, noteReuse, parseHeaders } from './undici.js'
+import { errorCode } from '../errors.js'
+import {
+  closesAfter,
+  type Dispatcher,
+  isHttp2,
+  noteAnswer,
+  noteReuse,
+  parseHeaders,
+  tlsAlertOn,
+} from './undici.js'
 
 /** Cancels one attempt (its total timeout, a hard stop): far lighter than an AbortController. */
 export class Cancel {
@@ -80,6 +89,8 @@ export class Exchange {
   #sink: Sink | undefined
   #busy = false
   #ended = false
+  /** A final status came. */
+  #answered = false
   #error: unknown
   /**
    * How the connection ended the answer early (undici's `onError`): the chunks already taken are
@@ -157,6 +168,7 @@ export class Exchange {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (this.#ended || statusCode < 200) return true // 1xx: informational, the real answer follows
     noteAnswer(this)
+    this.#answered = true
     this.#closing = closesAfter(this.socket)
     this.#resume = resume
     this.#settleResponse.resolve({ statusCode, headers: parseHeaders(raw), http2: isHttp2(this) })
@@ -193,6 +205,9 @@ export class Exchange {
   onError(error: unknown): void {
     if (this.#ended) return
     this.#ended = true
+    // A TLS alert before the answer (a client certificate asked for) is what closed the connection.
+    const alert = this.#answered ? undefined : tlsAlertOn(this.socket)
+    if (alert && errorCode(error) === 'UND_ERR_SOCKET') error = alert
     this.#remote = error
     this.#settleResponse.reject(error)
     this.#settle()

@@ -1,4 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel'
+import type { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
 import type { Dispatcher } from 'undici'
 import symbols from 'undici/lib/core/symbols.js'
@@ -302,6 +303,7 @@ function onSendHeaders(message: unknown): void {
       readAsCurlDoes(parser)
     }
   }
+  if (socket) hearAlerts(socket)
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket
@@ -557,6 +559,31 @@ function watchSendHeaders(): void {
   if (watching) return
   watching = true
   subscribe('undici:client:sendHeaders', onSendHeaders)
+}
+
+/** The first TLS alert each connection received (see `hearAlerts`). */
+const alerts = new WeakMap<object, Error>()
+const hearing = new WeakSet<object>()
+
+/**
+ * Keep the first TLS alert a connection receives. A TLS 1.3 server checks a client's certificate
+ * after the handshake, so the alert saying it wants one (116, `certificate_required`) comes while
+ * the request waits for its answer; undici's `'end'` handler (client-h1.js `onHttpSocketEnd`) then
+ * fails the request with its own `other side closed`, and the alert was lost: a network error,
+ * retried five times, where TLS 1.2's same refusal is a `tls` failure at once, in words.
+ */
+function hearAlerts(socket: object): void {
+  if (hearing.has(socket) || typeof (socket as { encrypted?: unknown }).encrypted !== 'boolean') return
+  hearing.add(socket)
+  ;(socket as EventEmitter).prependListener('error', (error: { code?: unknown }) => {
+    if (!alerts.has(socket) && typeof error?.code === 'string' && /^ERR_SSL_.*ALERT/.test(error.code))
+      alerts.set(socket, error as Error)
+  })
+}
+
+/** The TLS alert `socket` received, if any (see `hearAlerts`). */
+export function tlsAlertOn(socket: object | undefined): Error | undefined {
+  return socket ? alerts.get(socket) : undefined
 }
 
 /** `target`'s request got its answer (a final status) on the connection `noteReuse` saw. */
