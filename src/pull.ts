@@ -860,6 +860,8 @@ class Engine {
         this.#scheduler.overlong(answeredBy, sentAt, task.url),
     })
     if (action.do === 'fail') {
+      const unreached = this.#proxySilence.unreachable(answeredBy, e)
+      if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
         const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`

@@ -254,6 +254,57 @@ test('a proxy that cannot be reached fails as proxy, naming it', async () => {
   assert.match(r.message!, /cannot reach proxy http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
 })
 
+/** A port on 127.0.0.1 with nothing listening (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const port = (probe.address() as AddressInfo).port
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+// yt-dlp#11831, Atomic-Chat#290: HTTP(S)_PROXY left pointing at a proxy that is not running. Each
+// file spent its own retries on the refusals: 2,000 URLs took 29 s, a million would take hours.
+test('a proxy refusing every connection is given up once a file has spent its retries, the rest not tried, named', async () => {
+  const proxy = `http://127.0.0.1:${await closedPort()}`
+  const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
+  const results = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'proxy-down'), proxy, retries: 1, concurrency: 4 }),
+  )
+  assert.ok(results.every((r) => r.status === 'failed' && r.error === 'proxy'))
+  const giving = results.filter((r) =>
+    r.message!.endsWith("the proxy's other files are not tried in this run"),
+  )
+  assert.equal(giving.length, 1, 'one file gives it up')
+  assert.match(giving[0].message!, /\(ECONNREFUSED\) for .*: nothing listens on its port: is it running\?/)
+  const notTried = results.filter((r) => /not tried again/.test(r.message!))
+  assert.ok(notTried.length >= 30, `${notTried.length} not tried`)
+  for (const r of notTried)
+    assert.match(
+      r.message!,
+      /no request this run reached the proxy http:\/\/127\.0\.0\.1:\d+ \(nothing listens on its port: is it running\?\); a rerun tries it again$/,
+    )
+})
+
+test('a proxy restarting (refusing for a second) is waited out: every file kept, nothing given up', async () => {
+  const port = await closedPort()
+  const later = new Promise<ForwardProxy>((resolve) =>
+    setTimeout(() => resolve(startForwardProxy({ port })), 1000),
+  )
+  try {
+    const urls = Array.from({ length: 12 }, (_, i) => secure.url(`/restart-${i}`))
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'proxy-restart'), proxy: `http://127.0.0.1:${port}`, retries: 5 }),
+    )
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => r.message),
+      [],
+    )
+  } finally {
+    await (await later).close()
+  }
+})
+
 test('a proxy that opens the tunnel, then answers in it itself (a block page): named as the proxy, not the image host', async () => {
   const blocking = createServer((socket) => {
     socket.on('error', () => {})

@@ -242,6 +242,8 @@ function proxyError(
     return new ImgpullError('proxy', `cannot reach proxy ${shown} (${code}) for ${url}`, {
       retryable: true,
       cause: error,
+      // A proxy restarting is waited out as a host is (see REFUSED_LEAST), before it is given up (see ProxySilence.unreachable).
+      refused: code === 'ECONNREFUSED',
     })
   }
   return undefined

@@ -15,6 +15,14 @@ interface Proxy {
   own: Map<number, Promise<string | undefined>>
 }
 
+/** Connect failures that say the proxy is out of reach, in words. */
+const OUT_OF_REACH: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens on its port: is it running?',
+  ENOTFOUND: 'its host name does not resolve',
+  EHOSTUNREACH: 'no route to its host',
+  ENETUNREACH: 'no route to its network',
+}
+
 /**
  * The proxies of a run that answered nothing: one is given up, as a silent host is (see
  * `SILENT_AFTER` and `lengthens` in scheduler.ts), after that many requests through it in a row cut by the
@@ -70,7 +78,8 @@ export class ProxySilence {
     // from the server, through the tunnel). Tor's SOCKS port answers HTTP so.
     const notImplemented = cause === PROXY_501 || (error.code === 'http-501' && origin.startsWith('http:'))
     if (!notImplemented && (cause !== PROXY_CLOSED || state.heard)) {
-      if (error.code === 'proxy') state.heard = true
+      // Out of reach is no word from it (see `unreachable`).
+      if (error.code === 'proxy' && !OUT_OF_REACH[cause]) state.heard = true
       return undefined
     }
     state.socks ??= speaksSocks5(proxy)
@@ -103,6 +112,29 @@ export class ProxySilence {
     return line
       ? `: the proxy wrote it itself, as it does for a host that does not exist (a web server, or a proxy that only tunnels https:// URLs with CONNECT, not one that forwards http:// requests); check --proxy or HTTP_PROXY`
       : undefined
+  }
+
+  /**
+   * A file through the proxy of `origin` failed for good (its retries spent) with `error`: when
+   * that is the proxy out of reach (nothing listening on its port, its name unknown, no route to
+   * it) and the proxy has answered nothing this run, it is given up for the run. A proxy that is
+   * not running (cntlm, an `ssh -L` tunnel, a VPN's proxy left in `HTTPS_PROXY`) refuses every
+   * connection: each file spent its own retries on it, 2,000 URLs took 29 s and printed the same
+   * line for each, a list of a million hours. The file's retries outlast a proxy's restart first.
+   * Returns what the file's own message adds when it gives the proxy up.
+   */
+  unreachable(origin: string, error: ImgpullError): string | undefined {
+    const proxy = this.#proxy(origin)
+    const state = proxy && this.#state(origin)
+    const code = errorCode(error.cause)
+    if (!proxy || !state || state.heard || state.givenUp || error.code !== 'proxy' || !OUT_OF_REACH[code])
+      return undefined
+    const words = OUT_OF_REACH[code]
+    state.givenUp = {
+      code: 'proxy',
+      why: `no request this run reached the proxy ${shownProxy(proxy)} (${words})`,
+    }
+    return words
   }
 
   /** Why requests to `origin` are not sent (its proxy is given up for the run), or `undefined`. */

@@ -17,10 +17,13 @@ export async function startForwardProxy({
   auth,
   tls,
   dropRange,
+  port = 0,
 }: {
   auth?: string
   /** Close a plain request that carries `Range` without a word (a proxy or firewall that drops them). */
   dropRange?: boolean
+  /** The port to listen on (a free one by default). */
+  port?: number
   /** Served over TLS (an https:// proxy, as `curl -x https://…` speaks to), with this key pair. */
   tls?: { cert: Buffer; key: Buffer }
 } = {}): Promise<ForwardProxy> {
@@ -92,7 +95,7 @@ export async function startForwardProxy({
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
