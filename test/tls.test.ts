@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:https'
 import { type AddressInfo, createServer as createNetServer } from 'node:net'
@@ -10,6 +11,7 @@ import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { tlsProblem } from '../src/fetch/tls-errors.js'
+import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -229,6 +231,33 @@ test('caCert trusts a private CA; an unreadable or empty file is a TypeError nam
   assert.equal(viaInt.status, 'ok', viaInt.message)
   assert.throws(() => pull([], { caCert: join(dir, 'missing.pem') }), /caCert.*missing\.pem/)
   assert.throws(() => pull([], { caCert: certs.good.key }), /caCert.*has none/)
+})
+
+// Windows' certificate export, Java's keytool and browsers give a CA as DER (`.cer`, `.der`): it
+// was refused as holding no certificate, and passed over in SSL_CERT_DIR without a word; a folder
+// given as a file said only 'EISDIR: illegal operation on a directory'.
+test('a DER certificate is trusted as its PEM is, from caCert, SSL_CERT_FILE and SSL_CERT_DIR; a folder given as a file says so', async () => {
+  const derDir = join(dir, 'der')
+  mkdirSync(derDir, { recursive: true })
+  const der = join(derDir, 'ca.cer')
+  writeFileSync(der, new X509Certificate(readFileSync(certs.ca)).raw)
+  const ok = await fetchOne(origins.privateCa, { caCert: der })
+  assert.equal(ok.status, 'ok', ok.message)
+  const pem = readFileSync(certs.ca, 'utf8').replace(/\s+/g, '')
+  for (const env of [{ SSL_CERT_FILE: der }, { SSL_CERT_DIR: derDir }]) {
+    const added = extraCas(undefined, env)
+    assert.deepEqual(
+      added.map((p) => p.replace(/\s+/g, '')),
+      [pem],
+      JSON.stringify(env),
+    )
+  }
+  assert.throws(
+    () => pull([], { caCert: derDir }),
+    new RegExp(
+      `caCert\` to be a readable PEM file: ${derDir} is a folder \\(SSL_CERT_DIR=${derDir} takes a folder`,
+    ),
+  )
 })
 
 test('insecure takes what any certificate serves, with one warning per run', async () => {

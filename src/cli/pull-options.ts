@@ -72,7 +72,10 @@ export function addPullOptions(command: Command): Command {
     .option('--no-journal', 'keep no journal (a rerun starts over)')
     .option('--no-report', 'do not write OUT/report.html')
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
-    .option('--ca-cert <file>', 'also trust the CA certificates of this PEM file (a private CA)')
+    .option(
+      '--ca-cert <file>',
+      'also trust the CA certificates of this PEM file, or DER certificate (a private CA)',
+    )
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option(
       '--proxy <url>',

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
+import { errorCode } from '../errors.js'
 
 const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
 
@@ -10,15 +11,18 @@ const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
  * `TypeError` naming the option and the file when it cannot be read or holds no valid certificate.
  */
 export function readCaFile(path: string, option = 'caCert', check = true): string[] {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
-    throw new TypeError(
-      `Expected \`${option}\` to be a readable PEM file: ${path}: ${(error as Error).message}`,
-    )
+    // A folder of certificates is what SSL_CERT_DIR takes (OpenSSL's `-CApath`), not a file's option.
+    const folder =
+      errorCode(error) === 'EISDIR'
+        ? ` is a folder (SSL_CERT_DIR=${path} takes a folder of certificates)`
+        : `: ${(error as Error).message}`
+    throw new TypeError(`Expected \`${option}\` to be a readable PEM file: ${path}${folder}`)
   }
-  const pems = text.match(PEM) ?? []
+  const pems = certificatesOf(bytes)
   if (pems.length === 0)
     throw new TypeError(`Expected \`${option}\` to hold PEM certificates: ${path} has none`)
   // Each certificate parsed here (`check`) is named when it cannot be read; a system bundle of
@@ -31,6 +35,23 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     }
   }
   return pems
+}
+
+/**
+ * The certificates of a file: its PEM ones, else the file as one DER certificate (a `.cer` or
+ * `.der` as Windows, Java's keytool and browsers export a CA), in PEM. A DER certificate was
+ * refused as holding no certificate, and passed over in SSL_CERT_DIR without a word.
+ */
+export function certificatesOf(bytes: Buffer): string[] {
+  const pems = bytes.toString('latin1').match(PEM)
+  if (pems) return pems
+  // A DER certificate is one ASN.1 SEQUENCE (0x30): parsed only then.
+  if (bytes[0] !== 0x30) return []
+  try {
+    return [new X509Certificate(bytes).toString()]
+  } catch {
+    return []
+  }
 }
 
 /** `SSL_CERT_FILE` and `SSL_CERT_DIR` values already warned about (once a process). */
@@ -74,7 +95,7 @@ function certDirCas(value: string): string[] {
       try {
         const path = join(dir, entry.name)
         if (!entry.isFile() && !statSync(path).isFile()) continue
-        for (const pem of readFileSync(path, 'latin1').match(PEM) ?? []) found.add(pem)
+        for (const pem of certificatesOf(readFileSync(path))) found.add(pem)
       } catch {
         // A dangling link or an unreadable file: OpenSSL passes over it too.
       }
