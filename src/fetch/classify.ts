@@ -70,9 +70,13 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
     const proxyOnly = proxy && (route?.target.protocol === 'http:' || flagged(error, AT_PROXY))
     // A certificate refused through an HTTP proxy's tunnel: most often a company proxy that
-    // inspects TLS, showing certificates of its own CA (the one --ca-cert wants), not the server's.
+    // inspects TLS, showing certificates of its own CA (the one --ca-cert wants), not the server's;
+    // not said of a certificate no CA makes good (expired, for another name, too weak).
     const inspected =
-      tls.certificate && route?.proxy?.protocol === 'http:' && route.target.protocol === 'https:'
+      tls.certificate &&
+      !tls.advice &&
+      route?.proxy?.protocol === 'http:' &&
+      route.target.protocol === 'https:'
         ? route.proxy
         : undefined
     if (route?.proxy && route.target.protocol === 'https:' && tls.words === NOT_TLS && !proxy) {

@@ -10,15 +10,34 @@ export const TRUST_ADVICE =
   'to trust a private CA, pass --ca-cert ca.pem or set NODE_EXTRA_CA_CERTS=ca.pem; ' +
   '--insecure skips certificate checks altogether (unsafe)'
 
+/**
+ * What to do about a certificate no CA given can make good (expired, for another name, revoked...):
+ * the server's to fix. `TRUST_ADVICE` there sent users to --ca-cert, which changes nothing.
+ */
+export const SERVER_ADVICE = 'the server must fix it; --insecure skips certificate checks altogether (unsafe)'
+
+/**
+ * What to do about a certificate OpenSSL's security level refuses (a SHA-1 signature, a small key),
+ * whoever signed it: curl and wget refuse it too, and no CA given changes that.
+ */
+export const WEAK_ADVICE =
+  "OpenSSL's security level refuses it (curl too), whatever CA is trusted; the server needs a new certificate; " +
+  "NODE_OPTIONS='--tls-cipher-list=DEFAULT@SECLEVEL=0' lowers the level, --insecure skips certificate checks altogether (both unsafe)"
+
+/**
+ * An issuer not found: a private CA, or a server that leaves out its intermediate certificate,
+ * which browsers fetch (AIA) and Node, as curl, does not.
+ */
+const UNKNOWN_ISSUER =
+  'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificate, which browsers fetch and imgpull does not: --ca-cert takes that intermediate too)'
+
 /** OpenSSL's verification codes (as Node names them), in words. */
 const CERTIFICATE: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a self-signed root that is not trusted',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificates)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNKNOWN_ISSUER,
   UNABLE_TO_GET_ISSUER_CERT: 'its certificate was issued by an unknown authority',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificates)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNKNOWN_ISSUER,
   CERT_HAS_EXPIRED: 'its certificate has expired',
   CERT_NOT_YET_VALID: "its certificate is not valid yet (check this machine's clock)",
   CERT_REVOKED: 'its certificate has been revoked',
@@ -39,13 +58,31 @@ const CERTIFICATE: Record<string, string> = {
   CA_KEY_TOO_SMALL: "its CA's key is too small to trust",
 }
 
+/** Certificate failures no CA given makes good, with what to do instead of `TRUST_ADVICE`. */
+const ADVICE: Record<string, string> = {
+  CERT_HAS_EXPIRED: SERVER_ADVICE,
+  CERT_NOT_YET_VALID: SERVER_ADVICE,
+  CERT_REVOKED: SERVER_ADVICE,
+  CERT_SIGNATURE_FAILURE: SERVER_ADVICE,
+  INVALID_PURPOSE: SERVER_ADVICE,
+  PATH_LENGTH_EXCEEDED: SERVER_ADVICE,
+  CERT_CHAIN_TOO_LONG: SERVER_ADVICE,
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: SERVER_ADVICE,
+  ERROR_IN_CERT_NOT_AFTER_FIELD: SERVER_ADVICE,
+  HOSTNAME_MISMATCH: SERVER_ADVICE,
+  ERR_TLS_CERT_ALTNAME_INVALID: SERVER_ADVICE,
+  CA_MD_TOO_WEAK: WEAK_ADVICE,
+  EE_KEY_TOO_SMALL: WEAK_ADVICE,
+  CA_KEY_TOO_SMALL: WEAK_ADVICE,
+}
+
 /**
  * OpenSSL verify failures Node gives no code of their own (`UNSPECIFIED`), by their message:
  * a weak digest or key in the chain.
  */
 const UNSPECIFIED: [RegExp, string][] = [
-  [/digest algorithm too weak|md too weak/i, CERTIFICATE.CA_MD_TOO_WEAK],
-  [/key too small|key too weak/i, CERTIFICATE.EE_KEY_TOO_SMALL],
+  [/digest algorithm too weak|md too weak/i, 'CA_MD_TOO_WEAK'],
+  [/key too small|key too weak/i, 'EE_KEY_TOO_SMALL'],
 ]
 
 /** What came back is not TLS at all (plain HTTP on a TLS port, say). */
@@ -75,13 +112,16 @@ export function tlsRecord(data: string): boolean {
   return (type === 0x15 || type === 0x16) && data.charCodeAt(1) === 0x03 && minor >= 0 && minor <= 4
 }
 
+/** What a server offering only TLS 1.0 or 1.1 needs (Node 20+ refuses them by default; curl's OpenSSL 3 too). */
+const OLD_TLS =
+  "; Node refuses TLS 1.0 and 1.1: NODE_OPTIONS='--tls-min-v1.0 --tls-cipher-list=DEFAULT@SECLEVEL=0' allows them (unsafe)"
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
   ERR_SSL_PACKET_LENGTH_TOO_LONG: NOT_TLS,
-  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION:
-    'the server and imgpull share no TLS version (the server may offer only old ones)',
-  ERR_SSL_UNSUPPORTED_PROTOCOL: 'the server offers only a TLS version too old to be safe',
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: `the server and imgpull share no TLS version (the server may offer only old ones${OLD_TLS})`,
+  ERR_SSL_UNSUPPORTED_PROTOCOL: `the server offers only a TLS version too old to be safe${OLD_TLS}`,
   ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'the server and imgpull share no TLS version',
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE:
     'the server refused the TLS handshake (no cipher in common, or it wants a client certificate, which imgpull does not send)',
@@ -103,12 +143,22 @@ interface TlsLike {
   cause?: unknown
 }
 
+/** A TLS failure in words (see `tlsProblem`). */
+export interface TlsProblem {
+  /** What is wrong, about the server (`its certificate is self-signed`). */
+  words: string
+  /** It is about the certificate. */
+  certificate: boolean
+  /** What to do, for a certificate no CA given makes good; `TRUST_ADVICE` applies when unset. */
+  advice?: string
+}
+
 /**
  * What went wrong with TLS, as one phrase about the server (`its certificate is self-signed`), and
  * whether it is about the certificate (then `TRUST_ADVICE` applies). `undefined` when the error is
  * not a TLS failure. Looks through undici's wrappers (a proxy's `cause`).
  */
-export function tlsProblem(error: unknown): { words: string; certificate: boolean } | undefined {
+export function tlsProblem(error: unknown): TlsProblem | undefined {
   for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
     // OpenSSL 3.2 renamed "sslv3 alert …" reasons "SSL/TLS alert …" (Node 22's and 24's codes).
     const code = (e.code ?? '').replace('ERR_SSL_SSL/TLS_ALERT_', 'ERR_SSL_SSLV3_ALERT_')
@@ -117,12 +167,12 @@ export function tlsProblem(error: unknown): { words: string; certificate: boolea
       const words = names
         ? `its certificate is for ${names}, not ${e.host ?? 'this host'}`
         : `its certificate is for another host name than ${e.host ?? 'this one'}`
-      return { words, certificate: true }
+      return { words, certificate: true, advice: ADVICE[code] }
     }
-    if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true }
+    if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true, advice: ADVICE[code] }
     if (code === 'UNSPECIFIED') {
-      const weak = UNSPECIFIED.find(([pattern]) => pattern.test(e?.message ?? ''))
-      if (weak) return { words: weak[1], certificate: true }
+      const weak = UNSPECIFIED.find(([pattern]) => pattern.test(e?.message ?? ''))?.[1]
+      if (weak) return { words: CERTIFICATE[weak], certificate: true, advice: ADVICE[weak] }
     }
     if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
     if (code.startsWith('ERR_SSL_')) {
@@ -141,13 +191,13 @@ export function tlsProblem(error: unknown): { words: string; certificate: boolea
 /** The one-line message of a TLS failure on `url`. */
 export function tlsMessage(
   url: string,
-  problem: { words: string; certificate: boolean },
+  problem: TlsProblem,
   /** The certificate is a proxy's (`url` is the proxy's then). */
   proxy = false,
 ): string {
   const host = proxy ? `the proxy ${hostOf(url)}` : hostOf(url)
   return problem.certificate
-    ? `TLS: cannot verify ${host}: ${problem.words}; ${TRUST_ADVICE}`
+    ? `TLS: cannot verify ${host}: ${problem.words}; ${problem.advice ?? TRUST_ADVICE}`
     : `TLS: cannot talk to ${host} securely: ${problem.words}`
 }
 

@@ -81,7 +81,7 @@ export async function openRedis(url: string): Promise<Redis> {
     if (tls)
       throw new QueueError(
         'redis-tls',
-        `cannot talk to Redis at ${shownRedis(url)} over TLS: ${tls.words.replace('http://', 'redis://')}${tls.certificate ? '; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca.pem' : ''}`,
+        `cannot talk to Redis at ${shownRedis(url)} over TLS: ${tls.words.replace('http://', 'redis://')}${tls.certificate && !tls.advice ? '; to trust a private CA, set NODE_EXTRA_CA_CERTS=ca.pem' : ''}`,
         { cause: error },
       )
     throw new QueueError(

@@ -21,6 +21,8 @@ export interface TestCerts {
   intermediate: string
   /** Signed by the intermediate, for localhost and 127.0.0.1; `cert` holds the leaf then the intermediate. */
   viaIntermediate: { cert: string; key: string }
+  /** Signed by the CA with SHA-1, for localhost and 127.0.0.1 (OpenSSL 3's security level refuses it). */
+  sha1: { cert: string; key: string }
 }
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
@@ -58,7 +60,7 @@ export function makeCerts(dir: string): TestCerts {
     'self.pem',
   ])
   /** A key and a certificate `issuer` (its `.pem` and `.key`) signs, with the extensions `ext`. */
-  const signed = (name: string, subject: string, ext: string, issuer = 'ca') => {
+  const signed = (name: string, subject: string, ext: string, issuer = 'ca', digest = '-sha256') => {
     run(['req', '-new', ...EC, '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`])
     writeFileSync(path(`${name}.ext`), `${ext}\n`)
     run([
@@ -73,6 +75,7 @@ export function makeCerts(dir: string): TestCerts {
       '-CAcreateserial',
       '-days',
       '2',
+      digest,
       '-extfile',
       `${name}.ext`,
       '-out',
@@ -91,6 +94,7 @@ export function makeCerts(dir: string): TestCerts {
   const viaInt = signed('via-int', '/CN=leaf', LOCAL, 'int')
   writeFileSync(path('via-int-chain.pem'), readFileSync(viaInt.cert, 'utf8') + readFileSync(int.cert, 'utf8'))
   const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
+  const sha1 = signed('sha1', '/CN=leaf', LOCAL, 'ca', '-sha1')
   // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
   run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', 'expired.key', '-out', 'expired.csr'])
   writeFileSync(path('index.txt'), '')
@@ -138,6 +142,7 @@ export function makeCerts(dir: string): TestCerts {
   return {
     ca: path('ca.pem'),
     good,
+    sha1,
     otherHost,
     expired: { cert: path('expired.pem'), key: path('expired.key') },
     selfSigned: { cert: path('self.pem'), key: path('self.key') },
