@@ -221,6 +221,22 @@ test('SOCKS5 credentials (RFC 1929) from the URL; wrong or missing ones fail as 
   assert.match(none[0].message!, /asks for credentials/)
 })
 
+test('a SOCKS5 proxy refusing the credentials is given up for the run: its other files are not sent to it', async () => {
+  guarded.log.length = 0
+  const urls = Array.from({ length: 20 }, (_, i) => `http://h${i}.example.org/a.jpg`)
+  const results = await withEnv({}, () =>
+    run(urls, {
+      out: join(dir, 'socks-wrong-many'),
+      proxy: guarded.url.replace('//', '//user:secret-wrong@'),
+      concurrency: 2,
+    }),
+  )
+  assert.ok(results.every((r) => r.error === 'proxy' && r.message!.includes('refused the credentials')))
+  assert.ok(guarded.log.length <= 2, `${guarded.log.length} logins tried`)
+  assert.ok(results.filter((r) => r.message!.startsWith('not tried:')).length >= 18)
+  assert.ok(results.every((r) => !r.message!.includes('secret-wrong')))
+})
+
 test('the proxy cannot reach the host: its reply code decides a retry; a proxy down or not SOCKS5 is named', async () => {
   const [down, ruled] = await withEnv({}, () =>
     run(['http://ruled.example/a.jpg', 'http://down.example/b.jpg'], {

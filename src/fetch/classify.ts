@@ -2,7 +2,7 @@ import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.j
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
-import { isSocks, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
+import { isSocks, PROXY_AUTH, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
 import { closedOrReset, outOfDescriptors } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
@@ -239,7 +239,7 @@ function proxyError(
           : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
       retryable: n >= 500,
-      cause: n === 501 ? coded(PROXY_501, error) : error,
+      cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
     })
   }
   if (CONNECT_FAILURES.has(code)) {

@@ -1,6 +1,6 @@
 import { errorCode, type ImgpullError } from '../errors.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
-import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
+import { isSocks, PROXY_AUTH, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
@@ -9,11 +9,24 @@ interface Proxy {
   /** Requests through it in a row cut by the connect or headers timeout. */
   unheard: Silence
   givenUp?: GivenUp
+  /** It is given up for refusing the run's credentials (see `refusal`). */
+  login?: boolean
   /** Whether it speaks SOCKS5, asked once (see `refusal`). */
   socks?: Promise<boolean>
   /** The 4xx statuses to http:// URLs found to be its own (see `ownAnswer`), asked once each. */
   own: Map<number, Promise<string | undefined>>
 }
+
+/** SOCKS5 refusals of the run's credentials, or of its want of any (undici's codes). */
+const SOCKS_LOGIN = new Set([
+  'UND_ERR_SOCKS5_AUTH_METHOD',
+  'UND_ERR_SOCKS5_AUTH_REJECTED',
+  'UND_ERR_SOCKS5_AUTH_FAILED',
+])
+
+/** Whether a proxy failure is the proxy refusing the run's credentials, or asking for some (407). */
+const refusesLogin = (cause: string, message: string) =>
+  cause === PROXY_AUTH || SOCKS_LOGIN.has(cause) || /Username and password required/.test(message)
 
 /** Connect failures that say the proxy is out of reach, in words. */
 const OUT_OF_REACH: Record<string, string> = {
@@ -43,6 +56,10 @@ export class ProxySilence {
     const state = this.#state(origin)
     if (!state) return
     state.heard = true
+    if (state.login) {
+      state.givenUp = undefined
+      state.login = false
+    }
   }
 
   /** A request to `origin`, sent at `sentAt` (performance.now()), was cut by the connect or headers timeout. */
@@ -68,8 +85,19 @@ export class ProxySilence {
   async refusal(origin: string, error: ImgpullError): Promise<string | undefined> {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
-    if (!proxy || !state || isSocks(proxy)) return undefined
+    if (!proxy || !state) return undefined
     const cause = errorCode(error.cause)
+    if (error.code === 'proxy' && refusesLogin(cause, error.message)) {
+      // The run's credentials are the same in every request: each would be refused so, and a
+      // company proxy counts the wrong ones against the account (a lockout). Not a proxy that
+      // has let requests through (a rotating one's 407 now and then: nuclei#5189), and taken
+      // back when one it let through comes back after all (see `heard`).
+      if (state.heard || state.givenUp) return undefined
+      state.givenUp = { code: 'proxy', why: `the ${error.message}` }
+      state.login = true
+      return "; the proxy's other files are not sent to it in this run"
+    }
+    if (isSocks(proxy)) return undefined
     if (cause === PROXY_NOT_HTTP) {
       state.givenUp ??= { code: 'proxy', why: `the ${error.message}` }
       return undefined

@@ -109,6 +109,9 @@ function inRange(host: string, cidr: string): boolean {
 /** The code of a CONNECT the proxy closed the connection on without answering (see `tunnelsFailOnce`). */
 export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 
+/** The code of an HTTP proxy's 407: it wants credentials, or refused those of its URL (see classify.ts). */
+export const PROXY_AUTH = 'IMGPULL_PROXY_407'
+
 /** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
 export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
 
