@@ -53,6 +53,18 @@ test('proxyPlan: the option, else the environment per scheme, as curl and reques
     noProxy: 'x',
   })
   assert.equal(plan(false, { HTTP_PROXY: 'http://p:1' }), undefined)
+  // Quotes kept by .env files, `docker run --env-file` and systemd's EnvironmentFile: the value
+  // inside them (a proxy named `"http` was tried, and a quoted NO_PROXY matched neither end).
+  assert.deepEqual(plan('env', { HTTPS_PROXY: '"http://p:6"', NO_PROXY: "'localhost,127.0.0.1' " }), {
+    http: undefined,
+    https: 'http://p:6/',
+    noProxy: 'localhost,127.0.0.1',
+  })
+  // An IPv6 proxy without its brackets: said how to write it.
+  assert.throws(
+    () => proxyPlan('env', { HTTP_PROXY: 'http://::1:3128' }),
+    /`HTTP_PROXY` to be a proxy URL such as http:\/\/proxy:3128, got http:\/\/::1:3128 \(an IPv6 address goes in brackets: http:\/\/\[::1\]:3128\)/,
+  )
   assert.throws(
     () => proxyPlan('ftp://p:1', {}),
     /`proxy` to be an http:\/\/, https:\/\/, socks5:\/\/ or socks5h:\/\/ proxy/,

@@ -38,7 +38,7 @@ export function proxyPlan(option: string | false, env: Env = process.env): Proxy
   if (option === false) return undefined
   // The first variable set to something (an empty one counts as unset).
   const get = (...names: string[]) => names.map((name) => env[name]).find((value) => value)
-  const noProxy = get('no_proxy', 'NO_PROXY') ?? ''
+  const noProxy = unquoted(get('no_proxy', 'NO_PROXY') ?? '')
   if (option !== 'env') {
     const url = proxyUrl(option)
     return { http: url, https: url, noProxy }
@@ -126,6 +126,7 @@ export const isSocks = (proxy: URL): boolean => proxy.protocol.startsWith('socks
  * `option` (credentials never shown) when it is not a proxy URL imgpull speaks (see `ProxyPlan`).
  */
 export function proxyUrl(value: string, option = 'proxy'): URL {
+  value = unquoted(value)
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
   let url: URL
   try {
@@ -133,8 +134,12 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
     if (/^[a-z][a-z0-9+.-]*:[\\/]/i.test(value) && text !== value) throw new Error('no // after the scheme')
     url = new URL(text)
   } catch {
+    // `http://::1:3128`: an IPv6 address is written in brackets in a URL.
+    const ipv6 = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:[^@/]*@)?[0-9a-f]*::?[0-9a-f:]*:\d+\/?$/i.test(value)
+      ? ' (an IPv6 address goes in brackets: http://[::1]:3128)'
+      : ''
     throw new TypeError(
-      `Expected \`${option}\` to be a proxy URL such as http://proxy:3128, got ${shownProxy(value)}`,
+      `Expected \`${option}\` to be a proxy URL such as http://proxy:3128, got ${shownProxy(value)}${ipv6}`,
     )
   }
   // A path, query or fragment means nothing to a proxy, as curl reads it: undici's agent threw on
@@ -189,6 +194,17 @@ export function proxyNote(
   return words
     ? ` (answered by the proxy ${shownProxy(proxy)} itself: ${quoted(words)})`
     : ` (through the proxy ${shownProxy(proxy)})`
+}
+
+/**
+ * A variable's value without the quotes around it: `.env` files, `docker run --env-file` and
+ * systemd's `EnvironmentFile` keep `HTTPS_PROXY="http://proxy:3128"` with its quotes (consul-template#132), which read as
+ * a proxy named `"http` (`cannot reach proxy http://"http (ENOTFOUND)`), and a quoted `NO_PROXY`
+ * matched neither its first host nor its last, sending them through the proxy.
+ */
+export function unquoted(value: string): string {
+  const text = value.trim()
+  return /^(["']).*\1$/s.test(text) && text.length >= 2 ? text.slice(1, -1).trim() : text
 }
 
 /** A proxy address for messages: never its credentials. */
