@@ -22,7 +22,7 @@ import {
   refusesRange,
 } from './fetch/retry-policy.js'
 import { RetrySleepers } from './fetch/retry-sleepers.js'
-import { Scheduler, type Slot } from './fetch/scheduler.js'
+import { type GivenUp, Scheduler, type Slot } from './fetch/scheduler.js'
 import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
@@ -348,6 +348,8 @@ class Engine {
   readonly #proxySilence: ProxySilence
   /** Stopped at once (not a clean stop): transfers were cut, not failed. */
   #aborted = false
+  /** Give-ups (of a host or a proxy) whose sleeping retries were woken (see #wakeGivenUp). */
+  readonly #swept = new WeakSet<GivenUp>()
   /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
   readonly #sleeping = new RetrySleepers<{ task: Task; host: string }>(({ task, host }) =>
     this.#scheduler.add(host, task, true),
@@ -722,13 +724,18 @@ class Engine {
     })
   }
 
+  /** Why `host` is given up for the run, itself or its proxy (see Scheduler.givenUp, ProxySilence.givenUp). */
+  #givenUp(host: string): GivenUp | undefined {
+    return this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
+  }
+
   /**
    * The error `task` fails with, no request sent, when `host` is given up for the run (see
    * Scheduler.givenUp): another request would only meet the same silence or refusal. `hop`: the
    * redirect's target that is. A retry keeps the error it was retried for.
    */
   #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
-    const givenUp = this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
+    const givenUp = this.#givenUp(host)
     if (givenUp === undefined) return undefined
     const why = `${givenUp.why}; ${this.options.rerun.rerun} tries it again`
     const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
@@ -884,6 +891,7 @@ class Engine {
         e.message += `: not retried, ${wait} would run past --total-timeout`
       }
       this.#fail(task, e)
+      this.#wakeGivenUp(answeredBy)
       return
     }
     task.retriedFor = e
@@ -895,6 +903,19 @@ class Engine {
       return
     }
     this.#sleeping.add({ task, host }, action.delay, e.refused ? answeredBy : undefined)
+    this.#wakeGivenUp(answeredBy)
+  }
+
+  /**
+   * When `answeredBy` (or its proxy) was just given up for the run, wake the retries sleeping out
+   * a backoff there, so they fail now, unsent, rather than each when its timer fires (a list
+   * through a dead proxy held its last files for their whole backoff). Once per give-up.
+   */
+  #wakeGivenUp(answeredBy: string): void {
+    const givenUp = this.#givenUp(answeredBy)
+    if (givenUp === undefined || this.#swept.has(givenUp)) return
+    this.#swept.add(givenUp)
+    this.#sleeping.wakeIf(({ host }) => this.#givenUp(host) !== undefined)
   }
 
   async #publish(task: Task, d: Downloaded): Promise<void> {

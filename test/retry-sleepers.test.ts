@@ -37,3 +37,16 @@ test('a sleep ends by its timer when its host stays down; a later refusal of the
   sleepers.back('http://a')
   assert.deepEqual(woken, ['soon', 'later'])
 })
+
+test('wakeIf wakes now the sleeps it picks (a host or proxy given up), whatever their cause', () => {
+  const woken: string[] = []
+  const sleepers = new RetrySleepers<string>((item) => woken.push(item))
+  sleepers.add('dead-1', HOUR, 'http://dead')
+  sleepers.add('dead-2', HOUR)
+  sleepers.add('alive', HOUR)
+  sleepers.wakeIf((item) => item.startsWith('dead'))
+  assert.deepEqual(woken, ['dead-1', 'dead-2'])
+  sleepers.back('http://dead')
+  assert.deepEqual(woken, ['dead-1', 'dead-2'], 'not woken twice')
+  assert.deepEqual(sleepers.clear(), ['alive'])
+})

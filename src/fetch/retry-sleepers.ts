@@ -38,6 +38,15 @@ export class RetrySleepers<T> {
     }
   }
 
+  /** Wake now every item `which` picks (their host or proxy given up: they fail at once, unsent). */
+  wakeIf(which: (item: T) => boolean): void {
+    for (const [timer, sleep] of this.#sleeps) {
+      if (!which(sleep.item)) continue
+      clearTimeout(timer)
+      this.#end(timer)
+    }
+  }
+
   /** End every sleep without waking it: the items that were sleeping. */
   clear(): T[] {
     const items = [...this.#sleeps].map(([timer, sleep]) => {
