@@ -10,7 +10,7 @@ import { parquetMetadataAsync } from 'hyparquet'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { UsageError } from '../src/errors.js'
 import { openFileBuffer } from '../src/sources/tables/file-buffer.js'
-import { tableSource } from '../src/sources/tables/index.js'
+import { openTables, tableSource } from '../src/sources/tables/index.js'
 import { planRanges } from '../src/sources/tables/parquet.js'
 import { readAll, readUntilError, tempFolder } from './support/tables.js'
 
@@ -413,4 +413,48 @@ test('a file that is not Parquet, and a missing column, are usage errors before 
     message:
       /types\.parquet has no column "image_url" \(the URL column\); its columns: "n", "url", "caption", "big", "ts",/,
   })
+})
+
+test('Parquet TIME columns are carried as times of day, not as the raw units since midnight', async () => {
+  // pyarrow writes a DataFrame's datetime.time as TIME (MICROS, or NANOS), Spark-era writers
+  // TIME_MILLIS: hyparquet gives each as a bare number (45296000000 for 12:34:56).
+  const path = join(dir, 'times.parquet')
+  parquetWriteFile({
+    filename: path,
+    columnData: [
+      { name: 'url', data: ['https://images.example/a.jpg', 'https://images.example/b.jpg'] },
+      { name: 'ms', data: [45_296_123, null] },
+      { name: 'us', data: [45_296_000_000n, 86_399_999_999n] },
+      { name: 'ns', data: [500_000_000n, 0n] },
+    ],
+    schema: [
+      { name: 'root', num_children: 4 },
+      { name: 'url', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'ms', type: 'INT32', converted_type: 'TIME_MILLIS', repetition_type: 'OPTIONAL' },
+      {
+        name: 'us',
+        type: 'INT64',
+        logical_type: { type: 'TIME', isAdjustedToUTC: false, unit: 'MICROS' },
+        repetition_type: 'REQUIRED',
+      },
+      {
+        name: 'ns',
+        type: 'INT64',
+        logical_type: { type: 'TIME', isAdjustedToUTC: true, unit: 'NANOS' },
+        repetition_type: 'REQUIRED',
+      },
+    ],
+  })
+  const tables = await openTables([path])
+  const jobs: { meta: unknown }[] = []
+  for await (const job of tables) jobs.push(job)
+  assert.deepEqual(
+    jobs.map((job) => job.meta),
+    [
+      { ms: '12:34:56.123', us: '12:34:56.000000', ns: '00:00:00.500000000' },
+      { ms: null, us: '23:59:59.999999', ns: '00:00:00.000000000' },
+    ],
+  )
+  // Text in every shard's Parquet, declared before the first row.
+  assert.deepEqual(tables.columnTypes, { ms: 'STRING', us: 'STRING', ns: 'STRING' })
 })

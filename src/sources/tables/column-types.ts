@@ -12,9 +12,9 @@ import { type ValueKind as Kind, kindOf } from './values.js'
 export type ColumnTypes = Record<string, CarriedType>
 
 /**
- * A Parquet column's type as a shard carries it (see `jsonSafe`): dates, timestamps, binary and
- * UUIDs become text, decimals doubles, lists, maps and structs JSON. `undefined` for one whose
- * values say more than its schema (TIME, an unsigned 64-bit integer past INT64, BSON, INTERVAL...):
+ * A Parquet column's type as a shard carries it (see `jsonSafe`): dates, times, timestamps, binary
+ * and UUIDs become text, decimals doubles, lists, maps and structs JSON. `undefined` for one whose
+ * values say more than its schema (an unsigned 64-bit integer past INT64, BSON, INTERVAL...):
  * such a column is typed from its values, as a library source's are.
  */
 export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
@@ -27,6 +27,7 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'ENUM':
     case 'UUID':
     case 'DATE':
+    case 'TIME':
     case 'TIMESTAMP':
       return 'STRING'
     case 'JSON':
@@ -45,6 +46,8 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'UTF8':
     case 'ENUM':
     case 'DATE':
+    case 'TIME_MILLIS':
+    case 'TIME_MICROS':
     case 'TIMESTAMP_MILLIS':
     case 'TIMESTAMP_MICROS':
       return 'STRING'

@@ -17,7 +17,7 @@ import { gunzipToTemp } from './gunzip-temp.js'
 import { readFailure } from './input.js'
 import { buildJob, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { jsonSafe, PARSERS } from './values.js'
+import { jsonSafe, PARSERS, type TimeUnit, timeOfDay } from './values.js'
 
 /** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
 const RANGE_BYTES = 4 * 1024 * 1024
@@ -248,6 +248,14 @@ async function* rowRange(
         .filter((c) => c.element.converted_type === 'ENUM' || c.element.logical_type?.type === 'ENUM')
         .map((c) => c.element.name),
     )
+    // TIME is units since midnight, which hyparquet gives as a number: carried as `HH:MM:SS.fff`.
+    const times = new Map<string, TimeUnit>()
+    for (const { element } of schema.children) {
+      const logical = element.logical_type
+      if (logical?.type === 'TIME') times.set(element.name, logical.unit)
+      else if (element.converted_type === 'TIME_MILLIS') times.set(element.name, 'MILLIS')
+      else if (element.converted_type === 'TIME_MICROS') times.set(element.name, 'MICROS')
+    }
     const convert = (value: unknown) => jsonSafe(value)
     // The URL and caption are read as text whatever their type: bytes (BINARY without a text
     // annotation, as Hive and Impala write strings) are held to UTF-8 as a STRING cell is, so no
@@ -259,6 +267,8 @@ async function* rowRange(
      */
     const cellOf = (values: Record<string, unknown>, name: string, where: () => string) => {
       const value = values[name]
+      const unit = times.get(name)
+      if (unit) return timeOfDay(value, unit)
       if (!(value instanceof Uint8Array) || !(enums.has(name) || texts.has(name))) return value
       let text: string | undefined
       try {

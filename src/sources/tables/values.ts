@@ -120,6 +120,28 @@ export const PARSERS = {
   },
 }
 
+/** Units per second of a Parquet TIME column, by its unit. */
+const TIME_UNITS = { MILLIS: 1_000n, MICROS: 1_000_000n, NANOS: 1_000_000_000n } as const
+export type TimeUnit = keyof typeof TIME_UNITS
+
+/**
+ * A Parquet TIME value (units since midnight: hyparquet gives the raw number) as `HH:MM:SS` with
+ * as many fraction digits as its unit (`12:34:56.123456`), as pyarrow and DuckDB show it; a value
+ * that is not a time of day (negative, or a day or more) is kept as its raw number, as text.
+ */
+export function timeOfDay(value: unknown, unit: TimeUnit): unknown {
+  if (typeof value !== 'number' && typeof value !== 'bigint') return value
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) return value
+  const perSecond = TIME_UNITS[unit]
+  const units = BigInt(value)
+  if (units < 0n || units >= 86_400n * perSecond) return units.toString()
+  const seconds = units / perSecond
+  const two = (n: bigint) => n.toString().padStart(2, '0')
+  const digits = perSecond.toString().length - 1
+  const fraction = (units % perSecond).toString().padStart(digits, '0')
+  return `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}.${fraction}`
+}
+
 /** What a carried value is, for its column's type (see `carriedType` and `ColumnTypes`). */
 export type ValueKind = 'string' | 'boolean' | 'int' | 'double' | 'json' | 'bigint'
 
