@@ -24,6 +24,7 @@ import {
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { resolveOptions } from '../src/options.js'
+import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
 import { listBytes } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -934,4 +935,28 @@ test('retryDelay: least keeps a share of the window; a refused connection waits 
     delay: 2000,
     pauseHost: false,
   })
+})
+
+test('a URL cell that is not one URL says what it is: empty, protocol-relative, without a scheme, several', () => {
+  const cases: [string, string][] = [
+    ['', 'the URL cell is empty'],
+    ['   ', 'the URL cell is empty'],
+    ['//images.example/a.jpg', 'protocol-relative, with no http: or https: before it'],
+    ['www.example.com/a.jpg', 'no http:// or https:// before it'],
+    ['images.example', 'no http:// or https:// before it'],
+    ['not a url', 'not a URL'],
+    ['a.jpg b.jpg', 'not a URL'],
+    ['http://exa mple.com/x.jpg', 'not a URL'],
+  ]
+  for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
+  const several: [string, boolean][] = [
+    ['https://a.example/1.jpg https://a.example/2.jpg', true],
+    ['https://a.example/1.jpg\nhttp://a.example/2.jpg', true],
+    ['https://a.example/1.jpg\tHTTPS://a.example/2.jpg', true],
+    [' https://a.example/1.jpg ', false],
+    ['https://a.example/x.jpg?u=https://b.example/y', false],
+    ['https://web.archive.org/web/2020/https://a.example/1.jpg', false],
+    ['https://a.example/my photo.jpg', false],
+  ]
+  for (const [cell, yes] of several) assert.equal(severalUrls(cell), yes, cell)
 })

@@ -242,3 +242,43 @@ test('a folder of tables is not its own output folder: a rerun would read the ma
   }
   assert.equal(server.stats.requests, requests + 3)
 })
+
+test('URL cells that are not one URL fail in their rows, saying what is wrong, and nothing is fetched for them', async () => {
+  // Scraped tables hold protocol-relative src attributes, cells without a scheme, several URLs
+  // joined by a space or a newline, and nulls (JSON lines): each said as such, not "not a URL",
+  // and a joined cell is no longer fetched as one URL with its space escaped.
+  const file = join(dir, 'cells.jsonl')
+  const lines = [
+    { url: null, caption: 'null' },
+    { url: server.url('/cell-1').replace('http:', ''), caption: 'protocol-relative' },
+    { url: 'www.example.com/a.jpg', caption: 'no scheme' },
+    { url: `${server.url('/cell-3')} ${server.url('/cell-4')}`, caption: 'two' },
+    { url: `${server.url('/cell-5')}\n${server.url('/cell-6')}`, caption: 'two lines' },
+    { url: server.url('/cell-7'), caption: 'good' },
+  ]
+  await writeFile(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`)
+  const out = join(dir, 'cells-out')
+  const r = await runCli([file, '-o', out, '--caption-col', 'caption'])
+  assert.equal(r.code, 1, r.stderr)
+  const rows = await manifest(out)
+  assert.deepEqual(
+    rows.map((row) => [row.meta.caption, row.status, row.error ?? null]),
+    [
+      ['null', 'failed', 'invalid-url'],
+      ['protocol-relative', 'failed', 'invalid-url'],
+      ['no scheme', 'failed', 'invalid-url'],
+      ['two', 'failed', 'invalid-url'],
+      ['two lines', 'failed', 'invalid-url'],
+      ['good', 'ok', null],
+    ],
+  )
+  assert.match(rows[0].message, /: the URL cell is empty$/)
+  assert.match(rows[1].message, /: protocol-relative, with no http: or https: before it$/)
+  assert.match(rows[2].message, /: no http:\/\/ or https:\/\/ before it$/)
+  assert.match(rows[3].message, /: holds several URLs \(one image a row: split the cell into rows\)$/)
+  assert.match(rows[4].message, /: holds several URLs/)
+  assert.match(r.stderr, /invalid URL "\/\/127\.0\.0\.1:\d+\/cell-1": protocol-relative/)
+  const fetched = server.log.map((q) => q.url)
+  for (const n of [1, 3, 4, 5, 6])
+    assert.ok(!fetched.some((u) => u.includes(`/cell-${n}`)), `cell-${n} fetched`)
+})

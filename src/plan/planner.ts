@@ -11,6 +11,7 @@ import type { Job, Result, Validators } from '../types.js'
 import { printable } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
+import { notUrl, severalUrls } from './url-problem.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */
 export interface Task {
@@ -176,7 +177,11 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
   try {
     url = new URL(job.url.trim())
   } catch {
-    return refused(job, 'invalid-url', invalidMessage(job, 'not a URL'), ctx)
+    return refused(job, 'invalid-url', invalidMessage(job, notUrl(job.url)), ctx)
+  }
+  if (severalUrls(job.url)) {
+    const why = 'holds several URLs (one image a row: split the cell into rows)'
+    return refused(job, 'invalid-url', invalidMessage(job, why), ctx)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     const why = `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}`

@@ -1,0 +1,25 @@
+/**
+ * Why a URL cell is not one URL to fetch, in words that say how to fix it: what `new URL` refuses
+ * (`notUrl`), and cells it would take for one URL that are not (`severalUrls`).
+ */
+
+/**
+ * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),
+ * a protocol-relative URL (`//host/a.jpg`, as HTML `src` attributes and scraped tables hold them),
+ * or a host and path without a scheme (`www.example.com/a.jpg`); else `not a URL`.
+ */
+export function notUrl(text: string): string {
+  const cell = text.trim()
+  if (cell === '') return 'the URL cell is empty'
+  if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell))
+    return 'no http:// or https:// before it'
+  return 'not a URL'
+}
+
+/**
+ * Whether a cell holds more than one URL (`https://a/1.jpg https://a/2.jpg`, or one a line): the
+ * URL parser takes it for one, its spaces escaped, and the request fetches neither image. A URL
+ * never holds whitespace before a scheme; one inside its query (`?u=https://…`) is left alone.
+ */
+export const severalUrls = (text: string): boolean => /\shttps?:\/\//i.test(text.trim())
