@@ -151,6 +151,14 @@ test('CSV: a ;-separated export and a header name twice are read by workers as a
   for (const size of [1, 3, 7]) {
     const { jobs } = await viaShards([csv], size, table)
     assert.deepEqual(jobs, local, `shard size ${size}`)
+  } // Excel's `sep=;` line before the header: neither the header nor a row, for workers too.
+  const sep = join(dir, 'excel-sep.csv')
+  await writeFile(sep, `sep=;\r\nurl;caption;score;score\r\n${rows.join('\r\n')}\r\n`)
+  const withSep = await locally([sep], table)
+  assert.deepEqual(withSep, local)
+  for (const size of [1, 3, 7]) {
+    const { jobs } = await viaShards([sep], size, table)
+    assert.deepEqual(jobs, local, `sep= line, shard size ${size}`)
   }
 })
 

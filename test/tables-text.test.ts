@@ -510,3 +510,31 @@ test("CSV: a header with ; and no , is Excel's ;-separated export (a decimal com
     [{ note: 'a;b' }],
   )
 })
+
+test("CSV: Excel's first line sep=; (or sep=,) names the separator, and the header is the line after it", async () => {
+  // Exports meant for Excel start so; it was read as the header (`no column "url"; its columns: "sep="`).
+  const semi = await file(
+    'sep-semi.csv',
+    'sep=;\r\nurl;caption;score\r\nhttps://images.example/a.jpg;"un, deux";0,5\r\nnot a url;x;1\r\nhttps://images.example/c.jpg;a;b;c\r\n',
+  )
+  const jobs = await readAll([semi], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.row, j.url, j.meta]),
+    [
+      [0, 'https://images.example/a.jpg', { caption: 'un, deux', score: '0,5' }],
+      [1, 'not a url', { caption: 'x', score: '1' }],
+      [2, '', {}],
+    ],
+  )
+  assert.match(jobs[2].invalid!.message, /sep-semi\.csv line 5: 4 fields where the header has 3/)
+  const comma = await file('sep-comma.csv', 'sep=,\nurl,caption\nhttps://images.example/d.jpg,"a; b"\n')
+  assert.deepEqual(
+    (await readAll([comma])).map((j) => [j.url, j.meta]),
+    [['https://images.example/d.jpg', { caption: 'a; b' }]],
+  )
+  const pipe = await file('sep-pipe.csv', 'sep=|\nurl|caption\n')
+  await assert.rejects(readAll([pipe]), {
+    name: 'UsageError',
+    message: /sep-pipe\.csv line 1 is "sep=\|", Excel's line naming the separator: .* not "\|"/,
+  })
+})

@@ -12,7 +12,7 @@ import {
   listBytes,
   parseLine,
 } from '../sources/lines.js'
-import { csvSyntaxError } from '../sources/tables/csv.js'
+import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
@@ -192,6 +192,7 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
   }
   // CSV, TSV: the header first (where data starts), then each record.
   let at: { offset: number; line: number } | undefined
+  let first = true
   try {
     for await (const record of csvSpans(
       file.path,
@@ -199,6 +200,10 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
       { start: 0, lineBase: 0 },
       true,
     )) {
+      // Excel's `sep=;` line comes before the header (`sepLine`): not the header, not a row.
+      const sep = first && file.format === 'csv' && sepLine(file.path, record.fields) !== undefined
+      first = false
+      if (sep) continue
       if (at) yield at
       else {
         file.dataStart = record.end

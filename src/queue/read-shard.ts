@@ -4,7 +4,7 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
-import { csvDelimiter, csvStartLine, csvSyntaxError, extraFields } from '../sources/tables/csv.js'
+import { csvDelimiter, csvStartLine, csvSyntaxError, extraFields, sepLine } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -162,15 +162,18 @@ async function* csvRange(
 ): AsyncGenerator<TableJob> {
   if (count <= 0) return
   const format = file.format as 'csv' | 'tsv'
-  const firstRecord = async (delimiter: ',' | ';') => {
+  /** The record after `skip` others. */
+  const firstRecord = async (delimiter: ',' | ';', skip = 0) => {
     for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 }, false, delimiter))
-      return record.fields
+      if (skip-- <= 0) return record.fields
     return undefined
   }
-  // As csvHeader reads it: a header that shows `;` as its separator is read again with it.
+  // As csvHeader reads it: a header that shows `;` as its separator is read again with it, and
+  // so is the one after Excel's `sep=;` line, with the separator it names.
   let fields = await firstRecord(',')
-  const delimiter = format === 'csv' && fields && csvDelimiter(fields) === ';' ? ';' : ','
-  if (delimiter === ';') fields = await firstRecord(';')
+  const sep = format === 'csv' && fields ? sepLine(file.path, fields) : undefined
+  const delimiter = sep ?? (format === 'csv' && fields && csvDelimiter(fields) === ';' ? ';' : ',')
+  if (sep || delimiter === ';') fields = await firstRecord(delimiter, sep ? 1 : 0)
   if (!fields)
     throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
   const header = uniqueHeader(fields)

@@ -152,11 +152,40 @@ export function csvDelimiter(header: readonly string[]): ',' | ';' {
 }
 
 /**
- * The column names of a CSV or TSV file: its first record. A CSV header that shows `;` as its
+ * The separator Excel's first line `sep=;` (or `sep=,`) names, read as a record of `fields`;
+ * `undefined` for any other record. Excel writes and reads it to say the separator, before the
+ * header; `sep=` naming another separator is a `UsageError` naming the file.
+ */
+export function sepLine(path: string, fields: readonly string[]): ',' | ';' | undefined {
+  const text = fields.join(',')
+  if (!/^sep=.$/s.test(text)) return undefined
+  const separator = text.slice(4)
+  if (separator === ',' || separator === ';') return separator
+  throw new UsageError(
+    `${path} line 1 is ${JSON.stringify(text)}, Excel's line naming the separator: a CSV file is read separated by "," or ";", not ${JSON.stringify(separator)}`,
+  )
+}
+
+/**
+ * The column names of a CSV or TSV file: its first record, or its second after Excel's `sep=;`
+ * line (`sepLine`), which sets the separator. A CSV header that shows `;` as its
  * separator (`csvDelimiter`) sets `file.delimiter`, for its rows. An empty file is a `UsageError`.
  */
 export async function csvHeader(file: TableFile): Promise<string[]> {
+  let first = true
   for await (const record of csvRecords(file)) {
+    if (first && file.format === 'csv' && file.sepLine === undefined) {
+      const separator = sepLine(file.path, record.fields)
+      file.sepLine = separator !== undefined
+      if (separator) {
+        file.delimiter = separator
+        return csvHeader(file)
+      }
+    }
+    if (first && file.sepLine) {
+      first = false
+      continue
+    }
     if (file.format === 'csv' && file.delimiter === undefined && csvDelimiter(record.fields) === ';') {
       file.delimiter = ';'
       return csvHeader(file)
@@ -193,7 +222,12 @@ export async function* csvRows(
   let plan: ColumnPlan | undefined
   let index = new Map<string, number>()
   let carried: readonly string[] = []
+  let sep = file.sepLine === true
   for await (const record of csvRecords(file)) {
+    if (sep) {
+      sep = false // Excel's `sep=;` line, before the header
+      continue
+    }
     if (!header || !plan) {
       header = uniqueHeader(record.fields)
       plan = planColumns(file.path, header, options)

@@ -10,6 +10,8 @@ export interface TableFile {
   gzip: boolean
   /** A CSV file's field separator, once its header showed it (see `csvDelimiter`). @default ',' */
   delimiter?: ',' | ';'
+  /** A CSV file whose first line is Excel's `sep=;` (see `sepLine`): its header is the next record. */
+  sepLine?: boolean
 }
 
 const BY_EXTENSION = new Map<string, TableFormat>([
