@@ -2,11 +2,13 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 import { UsageError } from '../src/errors.js'
 import { fitted } from '../src/sinks/webdataset/parquet.js'
 import { KindTally, mergeType, runColumnTypes } from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
+import { wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, PARSERS } from '../src/sources/tables/values.js'
 import type { CarriedType } from '../src/types.js'
@@ -310,4 +312,20 @@ test('a value as a declared column holds it: text takes any scalar; a value that
   ]
   for (const [value, type, expected] of cases)
     assert.deepEqual(fitted(value, type), expected, `${JSON.stringify(value)} as ${type}`)
+})
+
+test('wholeDoubles: the top-level keys whose whole number is written as a double', () => {
+  // As the CLI does: JSON.parse's source text is behind this flag on Node 20 (on from Node 21).
+  setFlagsFromString('--harmony-json-parse-with-source')
+  const cases: [string, string[]][] = [
+    ['{"a": 1.0, "b": 1, "c": 2e3, "d": 2.5, "e": "1.0"}', ['a', 'c']],
+    ['{"a": {"x": 1.0}, "b": [1.0], "c": -0.0}', ['c']],
+    ['{"a": 1}', []],
+  ]
+  for (const [text, keys] of cases)
+    assert.deepEqual([...wholeDoubles(text, JSON.parse(text))].sort(), keys, text)
+  const tally = new KindTally()
+  const text = '{"s": 1.0, "n": 1}'
+  tally.add(JSON.parse(text), wholeDoubles(text, JSON.parse(text)))
+  assert.deepEqual(tally.types(), { s: 'DOUBLE', n: 'INT64' })
 })

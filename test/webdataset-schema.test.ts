@@ -145,6 +145,36 @@ test('JSON lines: types from the first 1,000 lines, the same in every shard; a l
   )
 })
 
+test('JSON lines written by pandas: floats written whole (1.0, 2e3) are a DOUBLE column, its later fractions kept', async () => {
+  // pandas' to_json and Spark write a float column's whole values as `1.0`, which JSON.parse gives
+  // as 1: such a column whole in the first 1,000 lines was INT64, and its later 0.5 null in the
+  // Parquet (pyarrow's JSON reader types it double). `n` is written without a fraction: INT64 still.
+  const lines = Array.from({ length: 1002 }, (_, i) => {
+    const url = i === 0 || i === 1001 ? server.url(`/pd${i}`) : 'not a url'
+    const score = i === 1001 ? '0.5' : `${i % 3}.0`
+    return `{"url": "${url}", "score": ${score}, "big": ${i === 0 ? '1e3' : '2'}, "n": ${i}}`
+  })
+  const file = join(dir, 'pandas.jsonl')
+  await writeFile(file, `${lines.join('\n')}\n`)
+  const out = join(dir, 'pandas')
+  const run = await runCli([file, '-o', out, '--output-format', 'webdataset', '--shard-size', '1000'])
+  assert.equal(run.code, 1, run.stderr)
+  assert.doesNotMatch(run.stderr, /warning/)
+  const { types, rows } = await shardTypes(out)
+  assert.deepEqual(types, [
+    { score: 'DOUBLE', big: 'DOUBLE', n: 'BIGINT' },
+    { score: 'DOUBLE', big: 'DOUBLE', n: 'BIGINT' },
+  ])
+  assert.deepEqual(
+    [0, 1, 1001].map((i) => [rows[i].score, rows[i].big]),
+    [
+      [0, 1000],
+      [1, 2],
+      [0.5, 2],
+    ],
+  )
+})
+
 test('CSV, and a folder of a CSV and a Parquet file: one schema over every shard, a column both have merged', async () => {
   const folder = join(dir, 'mixed')
   await mkdir(folder)

@@ -95,11 +95,12 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
 export class KindTally {
   readonly #kinds = new Map<string, Set<Kind>>()
 
-  add(object: Record<string, unknown>): void {
+  /** `doubles`: keys whose whole number is written as a double (`1.0`: see `wholeDoubles`). */
+  add(object: Record<string, unknown>, doubles?: ReadonlySet<string>): void {
     for (const [key, value] of Object.entries(object)) {
       const kinds = this.#kinds.get(key) ?? new Set<Kind>()
       this.#kinds.set(key, kinds)
-      const kind = kindOf(value)
+      const kind = doubles?.has(key) ? 'double' : kindOf(value)
       if (kind) kinds.add(kind)
     }
   }

@@ -70,6 +70,32 @@ function exactIntegers(_key: string, value: unknown, context?: { source?: string
   return source !== undefined && /^-?\d+$/.test(source) ? source : value
 }
 
+/**
+ * The top-level keys of a JSON line's `object` whose number is written as a double (`1.0`, `2e3`):
+ * JSON.parse gives `1.0` as 1, and a column pandas (`to_json`) and Spark wrote as floats, whole in
+ * the lines a type is read from, was typed INT64, its later fractions null in every shard's Parquet
+ * (pyarrow's JSON reader types it double). Empty where JSON.parse gives no source text (see
+ * `exactIntegers`).
+ */
+export function wholeDoubles(text: string, object: Record<string, unknown>): Set<string> {
+  const keys = new Set<string>()
+  if (!/\d[.eE]/.test(text)) return keys
+  const marked: [unknown, string][] = []
+  const parsed = JSON.parse(text, function (
+    this: unknown,
+    key: string,
+    value: unknown,
+    context?: { source?: string },
+  ) {
+    if (typeof value === 'number' && Number.isInteger(value) && /[.eE]/.test(context?.source ?? ''))
+      marked.push([this, key])
+    return value
+  } as (key: string, value: unknown) => unknown)
+  // The holder of a top-level value is the object JSON.parse returns.
+  for (const [holder, key] of marked) if (holder === parsed && Object.hasOwn(object, key)) keys.add(key)
+  return keys
+}
+
 /** One line of a JSON lines file: its object, or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
   let value: unknown
@@ -123,7 +149,7 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
       continue
     }
     for (const key of Object.keys(parsed.object)) keys.add(key)
-    tally?.add(parsed.object)
+    tally?.add(parsed.object, wholeDoubles(line.text, parsed.object))
     if (++objects === KEY_LINES) break
   }
   if (objects > 0) return [...keys]
