@@ -1,5 +1,6 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { quoted } from '../utils/printable.js'
+import { proxyBasicToken } from './proxy.js'
 import { tlsRecord } from './tls-errors.js'
 
 /**
@@ -65,8 +66,7 @@ export const socks5Words = (proxy: URL): string =>
  */
 export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
   return new Promise((resolve) => {
-    const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
-    const socket = connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+    const socket = proxySocket(proxy)
     const done = (answer: boolean) => {
       clearTimeout(timer)
       socket.destroy()
@@ -78,6 +78,12 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
     socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])))
     socket.once('data', (bytes) => done(bytes[0] === 5))
   })
+}
+
+/** A connection of its own to the proxy's address (its default port by scheme, an IPv6 one unbracketed). */
+function proxySocket(proxy: URL): Socket {
+  const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
+  return connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
 }
 
 /** A host no proxy can reach (RFC 2606 §2): what a proxy answers for it, it answers itself. */
@@ -115,8 +121,7 @@ function rawGet(
   ms: number,
 ): Promise<{ line: string; body: Buffer } | undefined> {
   return new Promise((resolve) => {
-    const port = Number(proxy.port) || 80
-    const socket = connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+    const socket = proxySocket(proxy)
     const chunks: Buffer[] = []
     let size = 0
     const done = () => {
@@ -128,12 +133,8 @@ function rawGet(
       resolve({ line: all.subarray(0, all.indexOf('\r\n')).toString('latin1'), body: all.subarray(end + 4) })
     }
     const timer = setTimeout(done, ms)
-    const user = decodeURIComponent(proxy.username)
-    const password = decodeURIComponent(proxy.password)
-    const auth =
-      user || password
-        ? `Proxy-Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}\r\n`
-        : ''
+    const token = proxyBasicToken(proxy)
+    const auth = token ? `Proxy-Authorization: ${token}\r\n` : ''
     socket.on('error', done)
     socket.on('close', done)
     socket.on('connect', () =>

@@ -4,7 +4,7 @@ import { atProxy, coded } from './classify.js'
 import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
-import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
+import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyBasicToken, proxyFor } from './proxy.js'
 import { type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
@@ -106,12 +106,7 @@ export class ProxyRouter extends EventEmitter {
 
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { tls, http2 } = this.settings
-    // Basic credentials whenever the URL has a user or a password (`http://APIKEY:@proxy`, as
-    // curl sends them); undici sends them only when it has both.
-    const user = decodeURIComponent(proxy.username)
-    const password = decodeURIComponent(proxy.password)
-    const token =
-      user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined
+    const token = proxyBasicToken(proxy)
     return new this.#agentsOf!.ProxyAgent({
       ...this.settings.agent,
       uri: proxy.href,

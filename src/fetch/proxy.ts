@@ -207,6 +207,16 @@ export function unquoted(value: string): string {
   return /^(["']).*\1$/s.test(text) && text.length >= 2 ? text.slice(1, -1).trim() : text
 }
 
+/**
+ * The `Proxy-Authorization` value for `proxy`'s credentials: Basic whenever its URL has a user or
+ * a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only with both).
+ */
+export function proxyBasicToken(proxy: URL): string | undefined {
+  const user = decodeURIComponent(proxy.username)
+  const password = decodeURIComponent(proxy.password)
+  return user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined
+}
+
 /** A proxy address for messages: never its credentials. */
 export function shownProxy(proxy: URL | string): string {
   return typeof proxy === 'string' ? withoutCredentials(proxy) : `${proxy.protocol}//${proxy.host}`
