@@ -119,20 +119,37 @@ function nodeExtraCas(env: NodeJS.ProcessEnv): string[] {
   }
 }
 
-/** Node's own store, by `NODE_EXTRA_CA_CERTS` value: its bundled roots and those, unwrapped. */
-const nodeStores = new Map<string, Set<string>>()
+/**
+ * Node's own store: `trusted`, every certificate it holds (its bundled Mozilla roots and
+ * `NODE_EXTRA_CA_CERTS`), each `unwrapped`; `beyondRoots`, those of `NODE_EXTRA_CA_CERTS` its
+ * roots lack, as PEM.
+ */
+interface NodeStore {
+  trusted: Set<string>
+  beyondRoots: string[]
+}
+
+/** Node's own store, by `NODE_EXTRA_CA_CERTS` value. */
+const nodeStores = new Map<string, NodeStore>()
 
 /**
- * The certificates Node trusts already (its bundled Mozilla roots and `NODE_EXTRA_CA_CERTS`), each
- * `unwrapped`: what `SSL_CERT_FILE` and `SSL_CERT_DIR` repeat of them needs no TLS context of the
- * run's own. Built once a process.
+ * The certificates Node trusts already: what `SSL_CERT_FILE` and `SSL_CERT_DIR` repeat of them
+ * needs no TLS context of the run's own, and what the run's context must add back (see
+ * `trustedContext`). Built once a process.
  */
-function nodeStore(env: NodeJS.ProcessEnv): Set<string> {
+function nodeStore(env: NodeJS.ProcessEnv): NodeStore {
   const key = env.NODE_EXTRA_CA_CERTS ?? ''
   let store = nodeStores.get(key)
   if (!store) {
     const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
-    store = new Set([...tls.rootCertificates, ...nodeExtraCas(env)].map(unwrapped))
+    const trusted = new Set(tls.rootCertificates.map(unwrapped))
+    const beyondRoots = nodeExtraCas(env).filter((pem) => {
+      const known = unwrapped(pem)
+      if (trusted.has(known)) return false
+      trusted.add(known)
+      return true
+    })
+    store = { trusted, beyondRoots }
     nodeStores.set(key, store)
   }
   return store
@@ -161,9 +178,8 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
   let fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
   if (fromEnv.length > 0 || fromDir.length > 0) {
     // Most often the system's bundle, whole or file by file: only what it adds to Node's store
-    // makes a TLS context of the run's own, and that context parses every certificate it holds at
-    // the run's start (Debian's 144 beside Node 20's 144 roots: 125 ms; the 22 Node lacks: 35 ms).
-    const trusted = new Set(nodeStore(env))
+    // makes a TLS context of the run's own (see `trustedContext`), built at the run's start.
+    const trusted = new Set(nodeStore(env).trusted)
     const added = (pem: string) => {
       const key = unwrapped(pem)
       if (trusted.has(key)) return false
@@ -196,8 +212,6 @@ export function trustedContext(caCert: string | undefined): import('node:tls').S
   // The first certificate added copies Node's store into the context: Node 22 and 24 copy
   // NODE_EXTRA_CA_CERTS with its bundled roots, Node 20 only the roots, so what NODE_EXTRA_CA_CERTS
   // adds to them is added again. (Node itself only warns about an unreadable one; so do we.)
-  const roots = new Set(tls.rootCertificates.map(unwrapped))
-  const fromEnv = nodeExtraCas(process.env).filter((pem) => !roots.has(unwrapped(pem)))
-  for (const pem of [...fromEnv, ...extra]) context.context.addCACert(pem)
+  for (const pem of [...nodeStore(process.env).beyondRoots, ...extra]) context.context.addCACert(pem)
   return context
 }
