@@ -14,7 +14,7 @@ import { addWorkerCommand } from './worker-command.js'
 
 /**
  * The command line, defined without side effects: building it parses nothing and runs nothing
- * (the executable entry is bin.ts).
+ * (the executable entry is bin.ts, then start.ts).
  */
 export function buildProgram(): Command {
   const program = new Command('imgpull')
