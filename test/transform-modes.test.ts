@@ -242,6 +242,48 @@ describe('16-bit images', () => {
   })
 })
 
+describe('a lossless source written in its own format again stays lossless', () => {
+  // Noise: any lossy coding changes some of these pixels.
+  const noise = Buffer.alloc(96 * 64 * 3)
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24
+  const raw = { raw: { width: 96, height: 64, channels: 3 as const } }
+  const pixels = (bytes: Uint8Array) => sharp(bytes).raw().toBuffer()
+  it('a lossless WebP stripped of its EXIF or resized is written lossless; with --quality, lossy', async () => {
+    const input = await sharp(noise, raw)
+      .webp({ lossless: true })
+      .withExif({ IFD0: { Copyright: 'someone' } })
+      .toBuffer()
+    const stripped = await pool.transform(input, resolveTransformSpec({ encode: 'webp' }))
+    assert.equal(stripped.kept, false)
+    assert.equal(Buffer.from(stripped.bytes!).toString('latin1', 12, 16), 'VP8L')
+    assert.ok((await pixels(stripped.bytes!)).equals(noise), 'the pixels are the same')
+    assert.equal((await metadataOf(stripped.bytes!)).exif, undefined)
+    const resized = await pool.transform(input, resolveTransformSpec({ resize: 'keep-ratio', size: 32 }))
+    assert.equal(Buffer.from(resized.bytes!).toString('latin1', 12, 16), 'VP8L')
+    const asked = await pool.transform(input, resolveTransformSpec({ encode: 'webp', quality: 90 }))
+    assert.equal(Buffer.from(asked.bytes!).toString('latin1', 12, 16), 'VP8 ')
+    // A lossy WebP stays lossy.
+    const lossy = await sharp(noise, raw)
+      .webp()
+      .withExif({ IFD0: { Copyright: 'someone' } })
+      .toBuffer()
+    const again = await pool.transform(lossy, resolveTransformSpec({ encode: 'webp' }))
+    assert.equal(Buffer.from(again.bytes!).toString('latin1', 12, 16), 'VP8 ')
+  })
+  it('a TIFF resized is written with a lossless compression, 16 bits kept', async () => {
+    // sharp's default TIFF compression is JPEG: lossy, 8 bits only.
+    const input = await sharp(noise, raw).tiff({ compression: 'lzw' }).toBuffer()
+    const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 32 })
+    const resized = await pool.transform(input, spec)
+    assert.equal(resized.format, 'tif')
+    const expected = await sharp(input).resize({ width: 48, height: 32, fit: 'fill' }).raw().toBuffer()
+    assert.ok((await pixels(resized.bytes!)).equals(expected), "the pixels are sharp's resize, uncoded")
+    const deep = await sharp(noise, raw).toColourspace('rgb16').tiff({ compression: 'deflate' }).toBuffer()
+    const meta = await metadataOf((await pool.transform(deep, spec)).bytes!)
+    assert.deepEqual([meta.format, meta.depth, meta.width], ['tiff', 'ushort', 48])
+  })
+})
+
 describe('an image that needs no change is kept byte for byte', () => {
   const cases: [string, Parameters<typeof resolveTransformSpec>[0]][] = [
     ['photo-orient6-gps.jpg', { minSize: 10 }],

@@ -10,6 +10,7 @@ import {
   resizeFor,
 } from '../src/transform/plan.js'
 import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
+import { webpLossless } from '../src/transform/webp-coding.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
 
@@ -231,6 +232,27 @@ describe('plan', () => {
     assert.equal(deep({ bits: 16 }, { encode: 'webp' }), false)
     assert.equal(deep({}, { resize: 'keep-ratio', size: 100 }), false)
   })
+  it('writes a lossless WebP written as WebP again losslessly, unless a quality is asked', () => {
+    const lossless = (header: Partial<ImageHeader>, options: Partial<TransformSpec>) => {
+      const step = plan({ format: 'webp', width: 300, height: 200, ...header }, spec(options), max)
+      return step.action === 'encode' && step.lossless === true
+    }
+    const table: [Partial<ImageHeader>, Partial<TransformSpec>, boolean][] = [
+      [{ lossless: true, hasMetadata: true }, { encode: 'webp' }, true], // only stripped of its EXIF
+      [{ lossless: true }, { resize: 'keep-ratio', size: 100 }, true], // resized, its format kept
+      [{ lossless: true }, { resize: 'keep-ratio', size: 100, quality: 90 }, false], // a quality asked
+      [{ lossless: true }, { resize: 'keep-ratio', size: 100, encode: 'jpg' }, false],
+      [{}, { resize: 'keep-ratio', size: 100 }, false], // a lossy WebP
+      [{ format: 'png', lossless: true }, { encode: 'webp' }, false], // --encode webp on a PNG: lossy, as asked
+    ]
+    for (const [header, options, expected] of table) {
+      assert.equal(
+        lossless(header, options),
+        expected,
+        `${JSON.stringify(header)} ${JSON.stringify(options)}`,
+      )
+    }
+  })
   it('writes a resized SVG as PNG', () => {
     const step = plan(
       { format: 'svg', width: 300, height: 200 },
@@ -310,4 +332,53 @@ describe("pagesOver: a file's pages of their own sizes, held to the limit togeth
       assert.deepEqual(over, message === undefined ? undefined : { code: 'too-many-pixels', message })
     })
   }
+})
+
+describe('webpLossless: how a WebP was coded, from its chunks', () => {
+  const chunk = (type: string, payload: Uint8Array) => {
+    const head = Buffer.alloc(8)
+    head.write(type, 0, 'latin1')
+    head.writeUInt32LE(payload.length, 4)
+    return Buffer.concat([head, payload, Buffer.alloc(payload.length & 1)])
+  }
+  const riff = (...chunks: Buffer[]) => {
+    const body = Buffer.concat([Buffer.from('WEBP'), ...chunks])
+    const head = Buffer.alloc(8)
+    head.write('RIFF', 0, 'latin1')
+    head.writeUInt32LE(body.length, 4)
+    return Buffer.concat([head, body])
+  }
+  const bits = Buffer.from([1, 2, 3])
+  const frame = (type: string) => chunk('ANMF', Buffer.concat([Buffer.alloc(16), chunk(type, bits)]))
+  it('tells VP8L from VP8, through an extended file and its frames', () => {
+    const table: [string, Uint8Array, boolean][] = [
+      ['simple lossless', riff(chunk('VP8L', bits)), true],
+      ['simple lossy', riff(chunk('VP8 ', bits)), false],
+      [
+        'extended, ICC then lossless',
+        riff(chunk('VP8X', Buffer.alloc(10)), chunk('ICCP', Buffer.alloc(501)), chunk('VP8L', bits)),
+        true,
+      ],
+      [
+        'extended, alpha then lossy',
+        riff(chunk('VP8X', Buffer.alloc(10)), chunk('ALPH', bits), chunk('VP8 ', bits)),
+        false,
+      ],
+      [
+        'animation of lossless frames',
+        riff(chunk('VP8X', Buffer.alloc(10)), chunk('ANIM', Buffer.alloc(6)), frame('VP8L'), frame('VP8L')),
+        true,
+      ],
+      [
+        'animation with one lossy frame',
+        riff(chunk('VP8X', Buffer.alloc(10)), frame('VP8L'), frame('VP8 ')),
+        false,
+      ],
+      ['no bitstream', riff(chunk('VP8X', Buffer.alloc(10))), false],
+      ['not a WebP', Buffer.from('RIFF\x10\x00\x00\x00WAVEfmt '), false],
+      ['cut in the first chunk header', riff(chunk('VP8L', bits)).subarray(0, 16), false],
+      ['empty', new Uint8Array(0), false],
+    ]
+    for (const [name, bytes, expected] of table) assert.equal(webpLossless(bytes), expected, name)
+  })
 })

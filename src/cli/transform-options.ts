@@ -45,7 +45,7 @@ function transformOptions(): Option[] {
     ).choices([...ENCODE_FORMATS]),
     new Option(
       '--quality <1-100>',
-      'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF)',
+      'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF; PNG, TIFF and a lossless WebP kept as WebP are written lossless)',
     ).argParser(integer(1)),
     new Option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)').argParser(
       integer(1),

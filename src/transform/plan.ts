@@ -26,6 +26,8 @@ export interface ImageHeader {
   space?: string
   /** Bits a sample (16 for a 16-bit PNG or TIFF); absent means 8. */
   bits?: number
+  /** Whether its pixels are stored losslessly where its format has both codings (a `VP8L` WebP). */
+  lossless?: boolean
 }
 
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
@@ -49,7 +51,9 @@ export type Plan =
    * `frames`: the animation's frame count when every frame is written again (an animation only
    * stripped of its metadata, in its own format); absent, the first frame only. `rgb`: work in
    * sRGB, as a grey image painted with the background (padded or flattened) must be. `deep`: write
-   * 16 bits a sample, as a 16-bit image written as PNG or TIFF keeps them.
+   * 16 bits a sample, as a 16-bit image written as PNG or TIFF keeps them. `lossless`: write a
+   * WebP losslessly, as a lossless WebP written as WebP again keeps its pixels unless a quality is
+   * asked.
    */
   | {
       action: 'encode'
@@ -61,6 +65,7 @@ export type Plan =
       width: number
       height: number
       frames?: number
+      lossless?: true
     }
 
 /** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
@@ -199,6 +204,14 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     deep: header.bits === 16 && DEEP_FORMATS.has(format),
     ...out,
     ...(frames !== undefined ? { frames } : {}),
+    // A screenshot or a drawing stored as lossless WebP, only stripped of its EXIF or resized, was
+    // written lossy at quality 80: its pixels changed where nothing asked for that.
+    ...(format === 'webp' &&
+    header.format === 'webp' &&
+    header.lossless === true &&
+    spec.quality === undefined
+      ? { lossless: true as const }
+      : {}),
   }
 }
 

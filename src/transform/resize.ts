@@ -16,6 +16,7 @@ import {
   plan,
 } from './plan.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
+import { webpLossless } from './webp-coding.js'
 
 /**
  * The sharp (libvips) steps for one image: read its header, plan, then keep it or decode, orient,
@@ -161,8 +162,9 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
         : undefined,
     )
   }
+  const format = extensionOf(metadata)
   return {
-    format: extensionOf(metadata),
+    format,
     width: metadata.width,
     height: metadata.pageHeight ?? metadata.height,
     orientation: metadata.orientation,
@@ -180,6 +182,10 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     // The ICC header's colour space signature (bytes 16–19, ICC.1:2022 7.2.6).
     ...(metadata.icc && metadata.icc.length >= 20
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
+      : {}),
+    // libvips does not say how a WebP was coded: its chunks do.
+    ...(format === 'webp' && webpLossless(typeof input === 'string' ? await readFile(input) : input)
+      ? { lossless: true }
       : {}),
   }
 }
@@ -275,20 +281,25 @@ async function decodePages(input: Buffer | string, maxPixels: number, format: st
   }
 }
 
-function encoder(image: Sharp, format: string, quality: number | undefined): Sharp {
+/**
+ * The encoder for `format`. TIFF is written with LZW (lossless, 16 bits kept, read by libtiff, PIL
+ * and tifffile): sharp's default, JPEG inside the TIFF, is lossy, 8 bits only, and unreadable to
+ * many tools; `quality` does not apply to it. `lossless`: a WebP written losslessly (see `Plan`).
+ */
+function encoder(image: Sharp, format: string, quality: number | undefined, lossless = false): Sharp {
   switch (format) {
     case 'jpg':
       return image.jpeg({ quality })
     case 'png':
       return image.png()
     case 'webp':
-      return image.webp({ quality })
+      return image.webp(lossless ? { lossless: true } : { quality })
     case 'avif':
       return image.avif({ quality })
     case 'gif':
       return image.gif()
     case 'tif':
-      return image.tiff({ quality })
+      return image.tiff({ compression: 'lzw', predictor: 'horizontal' })
     default:
       throw new TypeError(`no encoder for ${format}`)
   }
@@ -311,7 +322,7 @@ function pipeline(
     image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
   }
   if (step.flatten) image = image.flatten({ background: spec.background })
-  image = encoder(image, step.format, spec.quality)
+  image = encoder(image, step.format, spec.quality, step.lossless)
   // Without keepMetadata sharp writes no EXIF, XMP, IPTC nor ICC profile, and converts the pixels
   // to sRGB first: the colours stay right, and nothing about the camera or the place goes out.
   if (!spec.keepMetadata) return image

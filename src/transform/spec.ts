@@ -47,7 +47,7 @@ export interface TransformSpec {
    * is kept byte for byte. Without it a resized image keeps its format (see `outputFormat`).
    */
   readonly encode?: EncodeFormat
-  /** Quality 1–100 for JPEG, WebP and AVIF output; PNG is lossless and ignores it. Default: sharp's (80, 80, 50). */
+  /** Quality 1–100 for JPEG, WebP and AVIF output; PNG and TIFF are written lossless and ignore it, as is a lossless WebP written as WebP when it is not given. Default: sharp's (80, 80, 50). */
   readonly quality?: number
   /** Refuse (`too-small`) an image either of whose sides is smaller than this, in pixels. */
   readonly minSize?: number

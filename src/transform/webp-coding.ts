@@ -1,0 +1,34 @@
+/**
+ * How a WebP's pixels are stored, from its RIFF chunks (Google's "WebP Container Specification"):
+ * `VP8L` is the lossless bitstream, `VP8 ` the lossy one; an extended file (`VP8X`) holds one of
+ * them after its ICC profile, or one per frame inside `ANMF` chunks (16 bytes of frame header, then
+ * the frame's own chunks).
+ */
+
+/**
+ * `true` when every image bitstream in `bytes` is lossless (`VP8L`) and there is at least one;
+ * `false` when one is lossy (`VP8 `) or none is found in the bytes given (not a WebP, or cut
+ * before its first frame). A pure function of the bytes; never throws.
+ */
+export function webpLossless(bytes: Uint8Array): boolean {
+  if (bytes.length < 12 || ascii(bytes, 0) !== 'RIFF' || ascii(bytes, 8) !== 'WEBP') return false
+  const seen = { lossless: 0, lossy: 0 }
+  walk(bytes, 12, bytes.length, seen)
+  return seen.lossless > 0 && seen.lossy === 0
+}
+
+function ascii(bytes: Uint8Array, at: number): string {
+  return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3])
+}
+
+/** Count the bitstreams among the chunks in [`from`, `to`), frames' chunks included. */
+function walk(bytes: Uint8Array, from: number, to: number, seen: { lossless: number; lossy: number }): void {
+  for (let at = from; at + 8 <= to; ) {
+    const type = ascii(bytes, at)
+    const size = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0
+    if (type === 'VP8L') seen.lossless++
+    else if (type === 'VP8 ') seen.lossy++
+    else if (type === 'ANMF') walk(bytes, at + 8 + 16, Math.min(to, at + 8 + size), seen)
+    at += 8 + size + (size & 1) // chunks are padded to an even size
+  }
+}
