@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { pull, type Result } from '../src/index.js'
-import { SAME_BYTES_AT, summarizeJournal } from '../src/journal/sqlite.js'
+import { SAME_BYTES_AT, SqliteJournal, summarizeJournal } from '../src/journal/sqlite.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -284,6 +284,19 @@ test('a journal damaged inside its rows (a JSON cell cut, a name fold at odds wi
       what,
     )
   }
+})
+
+test('a journal made (without fsync) or reopened runs at synchronous NORMAL in WAL mode', async () => {
+  const path = join(dir, 'durability', '.imgpull', 'journal.db')
+  for (const what of ['made', 'reopened']) {
+    const journal = new SqliteJournal(path)
+    // Left at OFF, a power loss mid-run could tear the journal: the run must be back at NORMAL.
+    assert.deepEqual(journal.durability, { synchronous: 1, journalMode: 'wal' }, what)
+    await journal.close()
+  }
+  const db = new Database(path, { readonly: true })
+  assert.equal((db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 2, 'both runs kept')
+  db.close()
 })
 
 test('status counts by state and by error are of one moment while a run writes the journal', async () => {

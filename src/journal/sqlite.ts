@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
@@ -230,14 +230,21 @@ export class SqliteJournal implements Journal {
    */
   constructor(path: string, startedAt = Date.now()) {
     mkdirSync(dirname(path), { recursive: true })
+    const fresh = !existsSync(path)
     this.#db = new Database(path)
+    // A new journal is made without fsync: its switch to WAL, schema and first row cost five fsyncs,
+    // 16–110 ms on a disk (measured on ext4), before the first request of every run in a new folder.
+    // A crash loses nothing the system has not written (the page cache outlives the process), and
+    // there is nothing yet for a power loss to take. An existing journal switches with them, as it
+    // holds what earlier runs did.
+    if (fresh) this.#db.pragma('synchronous = OFF')
     this.#db.pragma('journal_mode = WAL')
-    this.#db.pragma('synchronous = NORMAL')
     this.#db.exec(SCHEMA)
     migrate(this.#db)
     this.run = Number(
       this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
     )
+    this.#db.pragma('synchronous = NORMAL')
     const outcome = OUTCOME_FIELDS.map((f) => `${column(f)} = @${f}`).join(', ')
     this.#stmt = {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
@@ -373,6 +380,17 @@ export class SqliteJournal implements Journal {
   manifestLines(): Iterable<string> {
     this.#commit()
     return manifestLinesOf(this.#db)
+  }
+
+  /**
+   * What a crash or a power loss can take from this connection: SQLite's `synchronous` level (0 OFF,
+   * 1 NORMAL, 2 FULL) and journal mode. A run holds NORMAL and `wal` (see the constructor).
+   */
+  get durability(): { synchronous: number; journalMode: string } {
+    return {
+      synchronous: this.#db.pragma('synchronous', { simple: true }) as number,
+      journalMode: this.#db.pragma('journal_mode', { simple: true }) as string,
+    }
   }
 
   async close() {
