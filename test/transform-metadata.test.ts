@@ -77,6 +77,27 @@ describe('metadata', () => {
     assert.equal((await pool.transform(plain, resolveTransformSpec({ encode: 'png' }))).kept, true)
   })
 
+  it('a PNG text or EXIF chunk after the image data is metadata too', async () => {
+    // ImageMagick writes its date:create and date:modify text after IDAT, and a text chunk may
+    // stand anywhere before IEND; libvips reports none of them there, so such a PNG was kept byte
+    // for byte by --encode png, a position in it with it.
+    const plain = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer()
+    const end = plain.length - 12 // IEND: length, type, CRC
+    for (const [type, data] of [
+      ['tEXt', 'exif:GPSLatitude\u000048/1, 51/1, 2904/100'],
+      ['iTXt', 'XML:com.adobe.xmp\u0000\u0000\u0000\u0000\u0000<x:xmpmeta/>'],
+      ['eXIf', 'MM\u0000*\u0000\u0000\u0000\u0008\u0000\u0000'],
+    ]) {
+      const late = Buffer.concat([plain.subarray(0, end), pngChunk(type, data), plain.subarray(end)])
+      assert.equal((await metadataOf(late)).comments, undefined, `${type}: libvips does not see it`)
+      const result = await pool.transform(late, resolveTransformSpec({ encode: 'png' }))
+      assert.equal(result.kept, false, type)
+      assert.equal(Buffer.from(result.bytes!).includes(type), false, `${type} is gone`)
+    }
+  })
+
   it('is stripped from an animation in its own format with every frame kept', async () => {
     const frames = Buffer.alloc(30 * 60 * 4)
     for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256
@@ -165,6 +186,16 @@ describe('metadata', () => {
     assert.equal(result.kept, true)
   })
 })
+
+/** A PNG chunk of `type` holding `data` (latin1), its CRC right. */
+function pngChunk(type: string, data: string): Buffer {
+  const body = Buffer.from(type + data, 'latin1')
+  const chunk = Buffer.alloc(body.length + 8)
+  chunk.writeUInt32BE(body.length - 4)
+  body.copy(chunk, 4)
+  chunk.writeUInt32BE(crc32(body), body.length + 4)
+  return chunk
+}
 
 /** `png` with a tEXt chunk (PNG spec 11.3.4.3) after its IHDR. */
 function withPngText(png: Buffer, keyword: string, text: string): Buffer {

@@ -9,6 +9,7 @@ import {
   refusal,
   resizeFor,
 } from '../src/transform/plan.js'
+import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
 import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { webpLossless } from '../src/transform/webp-coding.js'
 
@@ -380,5 +381,33 @@ describe('webpLossless: how a WebP was coded, from its chunks', () => {
       ['empty', new Uint8Array(0), false],
     ]
     for (const [name, bytes, expected] of table) assert.equal(webpLossless(bytes), expected, name)
+  })
+})
+
+describe("pngCarriesMetadata: a PNG's text and EXIF chunks, wherever they are", () => {
+  const chunk = (type: string, data = '') => {
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    out.write(type + data, 4, 'latin1')
+    return out
+  }
+  const png = (...chunks: Buffer[]) =>
+    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks])
+  const ihdr = chunk('IHDR', 'x'.repeat(13))
+  const idat = chunk('IDAT', 'pixels')
+  it('finds tEXt, zTXt, iTXt and eXIf before or after the image data, and nothing past IEND', () => {
+    const table: [string, Uint8Array, boolean][] = [
+      ['none', png(ihdr, idat, chunk('IEND')), false],
+      ['tEXt before IDAT', png(ihdr, chunk('tEXt', 'k\u0000v'), idat, chunk('IEND')), true],
+      ['tEXt after IDAT', png(ihdr, idat, chunk('tEXt', 'k\u0000v'), chunk('IEND')), true],
+      ['zTXt after IDAT', png(ihdr, idat, chunk('zTXt', 'k\u0000\u0000z'), chunk('IEND')), true],
+      ['iTXt (XMP)', png(ihdr, idat, chunk('iTXt', 'XML:com.adobe.xmp\u0000'), chunk('IEND')), true],
+      ['eXIf after IDAT', png(ihdr, idat, chunk('eXIf', 'MM'), chunk('IEND')), true],
+      ['a colour profile is not', png(ihdr, chunk('iCCP', 'p\u0000\u0000'), idat, chunk('IEND')), false],
+      ['after IEND', png(ihdr, idat, chunk('IEND'), chunk('tEXt', 'k\u0000v')), false],
+      ['not a PNG', Buffer.from('GIF89a tEXt'), false],
+      ['cut in a chunk header', png(ihdr, idat).subarray(0, 40), false],
+    ]
+    for (const [name, bytes, expected] of table) assert.equal(pngCarriesMetadata(bytes), expected, name)
   })
 })

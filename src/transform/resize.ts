@@ -15,6 +15,7 @@ import {
   pagesOver,
   plan,
 } from './plan.js'
+import { pngCarriesMetadata } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
 import { webpLossless } from './webp-coding.js'
 
@@ -148,6 +149,10 @@ async function whole<T>(format: string, work: (failOn: FailOn) => Promise<T>): P
   }
 }
 
+function bytesOf(input: Buffer | string): Promise<Buffer> | Buffer {
+  return typeof input === 'string' ? readFile(input) : input
+}
+
 async function header(input: Buffer | string): Promise<ImageHeader> {
   let metadata: Metadata
   try {
@@ -163,6 +168,8 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     )
   }
   const format = extensionOf(metadata)
+  // libvips and sharp do not say everything about a file: its chunks do (see each function).
+  const bytes = format === 'png' || format === 'webp' ? await bytesOf(input) : undefined
   return {
     format,
     width: metadata.width,
@@ -175,7 +182,8 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
       metadata.exif !== undefined ||
       metadata.xmp !== undefined ||
       metadata.iptc !== undefined ||
-      (metadata.comments?.length ?? 0) > 0,
+      (metadata.comments?.length ?? 0) > 0 ||
+      (format === 'png' && pngCarriesMetadata(bytes!)),
     pages: metadata.pages,
     space: metadata.space,
     ...(metadata.depth === 'ushort' ? { bits: 16 } : {}),
@@ -183,10 +191,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     ...(metadata.icc && metadata.icc.length >= 20
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
       : {}),
-    // libvips does not say how a WebP was coded: its chunks do.
-    ...(format === 'webp' && webpLossless(typeof input === 'string' ? await readFile(input) : input)
-      ? { lossless: true }
-      : {}),
+    ...(format === 'webp' && webpLossless(bytes!) ? { lossless: true } : {}),
   }
 }
 
