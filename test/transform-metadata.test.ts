@@ -98,6 +98,34 @@ describe('metadata', () => {
     }
   })
 
+  it("a WebP's EXIF or XMP chunk that its header does not declare is metadata too", async () => {
+    // libwebp's demuxer, and so libvips, reports only the chunks the VP8X flags declare: one
+    // appended to a simple (VP8-only) file, or left out of the flags, was kept by --encode webp.
+    const tagged = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+      .webp()
+      .withExif({ IFD0: { Copyright: 'someone' } })
+      .toBuffer()
+    const plain = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+      .webp()
+      .toBuffer()
+    const at = tagged.indexOf('EXIF')
+    const exifChunk = tagged.subarray(at, at + 8 + tagged.readUInt32LE(at + 4))
+    const appended = Buffer.concat([plain, exifChunk])
+    appended.writeUInt32LE(appended.length - 8, 4) // the RIFF size
+    const undeclared = Buffer.from(tagged)
+    undeclared[20] &= ~0x08 // VP8X's EXIF flag
+    for (const [what, input] of [
+      ['appended to a simple file', appended],
+      ['left out of the VP8X flags', undeclared],
+    ] as const) {
+      assert.equal((await metadataOf(input)).exif, undefined, `${what}: libvips does not see it`)
+      const result = await pool.transform(input, resolveTransformSpec({ encode: 'webp' }))
+      assert.equal(result.kept, false, what)
+      assert.equal(Buffer.from(result.bytes!).includes('EXIF'), false, `${what}: the EXIF is gone`)
+    }
+    assert.equal((await pool.transform(plain, resolveTransformSpec({ encode: 'webp' }))).kept, true)
+  })
+
   it('is stripped from an animation in its own format with every frame kept', async () => {
     const frames = Buffer.alloc(30 * 60 * 4)
     for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256

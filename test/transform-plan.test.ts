@@ -11,7 +11,7 @@ import {
 } from '../src/transform/plan.js'
 import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
 import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
-import { webpLossless } from '../src/transform/webp-coding.js'
+import { webpCarriesMetadata, webpLossless } from '../src/transform/webp-coding.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
 
@@ -381,6 +381,24 @@ describe('webpLossless: how a WebP was coded, from its chunks', () => {
       ['empty', new Uint8Array(0), false],
     ]
     for (const [name, bytes, expected] of table) assert.equal(webpLossless(bytes), expected, name)
+  })
+  it('finds EXIF and XMP chunks, declared or not', () => {
+    const table: [string, Uint8Array, boolean][] = [
+      ['none', riff(chunk('VP8 ', bits)), false],
+      ['EXIF appended to a simple file', riff(chunk('VP8 ', bits), chunk('EXIF', bits)), true],
+      [
+        'XMP in an extended file',
+        riff(chunk('VP8X', Buffer.alloc(10)), chunk('VP8L', bits), chunk('XMP ', bits)),
+        true,
+      ],
+      [
+        'an ICC profile is not',
+        riff(chunk('VP8X', Buffer.alloc(10)), chunk('ICCP', bits), chunk('VP8 ', bits)),
+        false,
+      ],
+      ['not a WebP', Buffer.from('RIFF\x10\x00\x00\x00WAVEEXIF'), false],
+    ]
+    for (const [name, bytes, expected] of table) assert.equal(webpCarriesMetadata(bytes), expected, name)
   })
 })
 

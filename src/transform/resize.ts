@@ -17,7 +17,7 @@ import {
 } from './plan.js'
 import { pngCarriesMetadata } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
-import { webpLossless } from './webp-coding.js'
+import { webpCarriesMetadata, webpLossless } from './webp-coding.js'
 
 /**
  * The sharp (libvips) steps for one image: read its header, plan, then keep it or decode, orient,
@@ -183,7 +183,8 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
       metadata.xmp !== undefined ||
       metadata.iptc !== undefined ||
       (metadata.comments?.length ?? 0) > 0 ||
-      (format === 'png' && pngCarriesMetadata(bytes!)),
+      (format === 'png' && pngCarriesMetadata(bytes!)) ||
+      (format === 'webp' && webpCarriesMetadata(bytes!)),
     pages: metadata.pages,
     space: metadata.space,
     ...(metadata.depth === 'ushort' ? { bits: 16 } : {}),

@@ -1,9 +1,17 @@
 /**
- * How a WebP's pixels are stored, from its RIFF chunks (Google's "WebP Container Specification"):
- * `VP8L` is the lossless bitstream, `VP8 ` the lossy one; an extended file (`VP8X`) holds one of
- * them after its ICC profile, or one per frame inside `ANMF` chunks (16 bytes of frame header, then
- * the frame's own chunks).
+ * What a WebP's RIFF chunks say that libvips does not (Google's "WebP Container Specification"):
+ * how its pixels are stored (`VP8L` is the lossless bitstream, `VP8 ` the lossy one; an extended
+ * file, `VP8X`, holds one of them after its ICC profile, or one per frame inside `ANMF` chunks: 16
+ * bytes of frame header, then the frame's own chunks), and whether it carries `EXIF` or `XMP `
+ * chunks that its `VP8X` flags leave undeclared, or that a simple file (no `VP8X`) has appended:
+ * libwebp's demuxer, and so libvips, reports only the declared ones.
  */
+
+interface Seen {
+  lossless: number
+  lossy: number
+  metadata: number
+}
 
 /**
  * `true` when every image bitstream in `bytes` is lossless (`VP8L`) and there is at least one;
@@ -11,23 +19,35 @@
  * before its first frame). A pure function of the bytes; never throws.
  */
 export function webpLossless(bytes: Uint8Array): boolean {
-  if (bytes.length < 12 || ascii(bytes, 0) !== 'RIFF' || ascii(bytes, 8) !== 'WEBP') return false
-  const seen = { lossless: 0, lossy: 0 }
-  walk(bytes, 12, bytes.length, seen)
+  const seen = chunksOf(bytes)
   return seen.lossless > 0 && seen.lossy === 0
+}
+
+/** Whether `bytes` (a WebP) hold an `EXIF` or `XMP ` chunk, declared or not. Pure; never throws. */
+export function webpCarriesMetadata(bytes: Uint8Array): boolean {
+  return chunksOf(bytes).metadata > 0
+}
+
+function chunksOf(bytes: Uint8Array): Seen {
+  const seen = { lossless: 0, lossy: 0, metadata: 0 }
+  if (bytes.length >= 12 && ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'WEBP') {
+    walk(bytes, 12, bytes.length, seen)
+  }
+  return seen
 }
 
 function ascii(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3])
 }
 
-/** Count the bitstreams among the chunks in [`from`, `to`), frames' chunks included. */
-function walk(bytes: Uint8Array, from: number, to: number, seen: { lossless: number; lossy: number }): void {
+/** Count the chunks of interest in [`from`, `to`), frames' chunks included. */
+function walk(bytes: Uint8Array, from: number, to: number, seen: Seen): void {
   for (let at = from; at + 8 <= to; ) {
     const type = ascii(bytes, at)
     const size = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0
     if (type === 'VP8L') seen.lossless++
     else if (type === 'VP8 ') seen.lossy++
+    else if (type === 'EXIF' || type === 'XMP ') seen.metadata++
     else if (type === 'ANMF') walk(bytes, at + 8 + 16, Math.min(to, at + 8 + size), seen)
     at += 8 + size + (size & 1) // chunks are padded to an even size
   }
