@@ -102,10 +102,12 @@ test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, 
       n: 0,
       caption: 'a red fox',
       big: '9007199254740993',
-      ts: '2024-01-02T03:04:05.123456Z',
-      ts_ns: '2024-01-02T03:04:05.123456789Z',
+      // DuckDB's TIMESTAMP has no zone (isAdjustedToUTC=false): a wall-clock time, no Z.
+      ts: '2024-01-02T03:04:05.123456',
+      ts_ns: '2024-01-02T03:04:05.123456789',
       day: '2024-02-29',
-      price: 12.345,
+      // DECIMAL(18,3): more digits than a double holds, so its exact text.
+      price: '12.345',
       tags: ['x', 'y'],
       size: { w: 640, h: 480 },
       raw: 'AP8=',
@@ -135,7 +137,8 @@ test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, 
       sha256: null,
     },
   })
-  assert.equal(jobs[2].meta.ts, '1969-12-31T23:59:59.999999Z')
+  assert.equal(jobs[2].meta.ts, '1969-12-31T23:59:59.999999')
+  assert.equal(jobs[2].meta.price, '-0.500')
   assert.deepEqual(jobs[2].meta.size, { w: null, h: 1 })
   assert.equal(jobs[2].caption, '', 'an empty caption is empty text (an empty KEY.txt)')
   assert.equal(jobs[2].expectedHash, undefined, 'an empty hash is no hash')

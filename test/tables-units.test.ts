@@ -5,12 +5,18 @@ import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { UsageError } from '../src/errors.js'
 import { fitted } from '../src/sinks/webdataset/parquet.js'
-import { KindTally, mergeType, runColumnTypes } from '../src/sources/tables/column-types.js'
+import {
+  decimalType,
+  decimalValue,
+  KindTally,
+  mergeType,
+  runColumnTypes,
+} from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
 import { wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
-import { cellText, PARSERS } from '../src/sources/tables/values.js'
+import { cellText, decimalText, PARSERS, wallClock } from '../src/sources/tables/values.js'
 import type { CarriedType } from '../src/types.js'
 
 test('the format comes from the name: four tables, each optionally gzip-compressed', () => {
@@ -146,6 +152,50 @@ test('Parquet dates and timestamps keep their full precision as ISO 8601 text', 
   assert.equal(PARSERS.dateFromDays(200_000_000), '200000000')
 })
 
+test('Parquet decimals are carried exactly: as whole numbers, doubles that hold them, or their text', () => {
+  // [precision, scale, type]
+  for (const [precision, scale, type] of [
+    [9, 0, 'INT64'],
+    [18, 0, 'INT64'],
+    [19, 0, 'STRING'], // past INT64
+    [20, 0, 'STRING'], // Spark's unsigned long
+    [9, 2, 'DOUBLE'],
+    [15, 4, 'DOUBLE'],
+    [16, 2, 'STRING'],
+    [18, 3, 'STRING'], // DuckDB's default
+    [38, 9, 'STRING'], // BigQuery's NUMERIC
+    [38, 18, 'STRING'], // Spark's sums
+  ] as const)
+    assert.equal(decimalType(precision, scale), type, `DECIMAL(${precision},${scale})`)
+  // [raw unscaled value, scale, text]
+  const big = Uint8Array.from([0xab, 0x54, 0xa9, 0x8c, 0xeb, 0x1f, 0x0a, 0xd2]) // 12345678901234567890
+  for (const [raw, scale, text] of [
+    [12345, 2, '123.45'],
+    [-5, 3, '-0.005'],
+    [0, 3, '0.000'],
+    [1234567890123456789n, 9, '1234567890.123456789'],
+    [-1n, 0, '-1'],
+    [Uint8Array.from([0x00, ...big]), 0, '12345678901234567890'],
+    [Uint8Array.from([0xff, 0xfe]), 1, '-0.2'], // two's complement
+    [Uint8Array.from([]), 2, '0.00'],
+    [7, -2, '700'],
+    [null, 2, null],
+    [undefined, 2, null],
+  ] as const)
+    assert.equal(decimalText(raw, scale), text, `${raw} at scale ${scale}`)
+  assert.equal(decimalValue(123456789012345678n, 18, 0), '123456789012345678', 'past 2^53: INT64 digits')
+  assert.equal(decimalValue(42n, 18, 0), 42)
+  assert.equal(decimalValue(12345, 9, 2), 123.45)
+  assert.equal(decimalValue(12345n, 18, 3), '12.345')
+  assert.equal(decimalValue(null, 18, 3), null)
+})
+
+test('a timestamp with no zone is a wall-clock time: its Z goes', () => {
+  assert.equal(wallClock('2024-01-02T03:04:05.123456Z'), '2024-01-02T03:04:05.123456')
+  assert.equal(wallClock('1719000000000'), '1719000000000', 'a raw number out of range stays')
+  assert.equal(wallClock(null), null)
+})
+
 test('options: defaults, and a bad option is a TypeError naming it', () => {
   const resolved = resolveTableOptions()
   assert.equal(resolved.urlCol, 'url')
@@ -250,7 +300,7 @@ test('column types for shards: from a Parquet schema, from JSON lines values, me
     ts: 'STRING',
     ts_ns: 'STRING',
     day: 'STRING',
-    price: 'DOUBLE',
+    price: 'STRING',
     tags: 'JSON',
     size: 'JSON',
     raw: 'STRING',

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { duckdbRead, hyparquetRows, readTar, shardFiles } from './support/shards.js'
+import { duckdbRead, duckdbRun, hyparquetRows, readTar, shardFiles } from './support/shards.js'
 
 // Every shard's Parquet has one schema: the carried columns' types come from the table (its
 // Parquet schema, CSV text, a JSON lines file's first lines), not from each shard's values. A
@@ -103,6 +103,56 @@ test('a Parquet table: every shard has its schema, a column null in all of a sha
       [4000n, 'n4', 4, true],
       [5000n, 'n5', 5, false],
     ],
+  )
+})
+
+test('Parquet decimals and zoneless timestamps reach the shards exactly: ids of DECIMAL(20,0), NUMERIC amounts, wall-clock times', async () => {
+  // Spark writes unsigned longs as decimal(20,0) and sums as decimal(38,18), BigQuery NUMERIC is
+  // DECIMAL(38,9); pandas' and DuckDB's datetimes without a zone are TIMESTAMP(isAdjustedToUTC=false).
+  // Carried as doubles, 12345678901234567890 was 12345678901234567000; the wall-clock 03:04:05
+  // was written 03:04:05Z, as if UTC.
+  const file = join(dir, 'decimals.parquet')
+  const url = (i: number) => `'${server.url(`/d${i}`)}'`
+  await duckdbRun(`COPY (SELECT * FROM (VALUES
+    (${url(0)}, 12345678901234567890::DECIMAL(20,0), 1234567890.123456789::DECIMAL(38,9), 123.45::DECIMAL(9,2), 9007199254740993::DECIMAL(18,0), TIMESTAMP '2024-01-02 03:04:05.123456', TIMESTAMPTZ '2024-01-02 03:04:05+00'),
+    (${url(1)}, NULL, -0.000000001::DECIMAL(38,9), -7.5::DECIMAL(9,2), -1::DECIMAL(18,0), NULL, NULL),
+    (${url(2)}, 1::DECIMAL(20,0), NULL, NULL, NULL, TIMESTAMP '1969-12-31 23:59:59', NULL)
+  ) AS t(url, id, amount, price, n, naive, utc)) TO '${file}' (FORMAT parquet)`)
+  const out = join(dir, 'decimals')
+  const run = await shards(file, out)
+  assert.equal(run.code, 0, run.stderr)
+  const read = await duckdbRead(join(out, '00000.parquet'))
+  assert.deepEqual(Object.fromEntries(Object.entries(read.types).filter(([name]) => !OWN.has(name))), {
+    id: 'VARCHAR',
+    amount: 'VARCHAR',
+    price: 'DOUBLE',
+    n: 'BIGINT',
+    naive: 'VARCHAR',
+    utc: 'VARCHAR',
+  })
+  const carried = ['id', 'amount', 'price', 'n', 'naive', 'utc']
+  const expected = [
+    [
+      '12345678901234567890',
+      '1234567890.123456789',
+      123.45,
+      '9007199254740993',
+      '2024-01-02T03:04:05.123456',
+      '2024-01-02T03:04:05.000000Z',
+    ],
+    [null, '-0.000000001', -7.5, '-1', null, null],
+    ['1', null, null, null, '1969-12-31T23:59:59.000000', null],
+  ]
+  assert.deepEqual(
+    read.rows.map((r) => carried.map((c) => r[c])),
+    expected,
+  )
+  const members = await readTar(join(out, '00000.tar'))
+  const jsons = members.filter((m) => m.name.endsWith('.json')).map((m) => JSON.parse(m.data.toString()))
+  assert.deepEqual(
+    jsons.map((j) => carried.map((c) => j[c])),
+    // the .json has numbers where they are exact, digits as text past 2^53
+    expected.map((row, r) => row.map((v, c) => (carried[c] === 'n' && r === 1 ? -1 : v))),
   )
 })
 

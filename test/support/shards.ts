@@ -92,6 +92,19 @@ export async function duckdbRead(
   }
 }
 
+/** Run SQL statements through DuckDB (a writer of another family: `COPY (…) TO 'x.parquet'`). */
+export async function duckdbRun(...statements: string[]): Promise<void> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const db = await DuckDBInstance.create(':memory:')
+  const sql = await db.connect()
+  try {
+    for (const statement of statements) await sql.run(statement)
+  } finally {
+    sql.closeSync()
+    db.closeSync()
+  }
+}
+
 /** The output files of a webdataset folder (no work folder, manifest or report), sorted. */
 export async function shardFiles(out: string): Promise<string[]> {
   return (await readdir(out))

@@ -1,6 +1,6 @@
 import type { SchemaTree } from 'hyparquet'
 import type { CarriedType } from '../../types.js'
-import { type ValueKind as Kind, kindOf } from './values.js'
+import { decimalText, jsonSafe, type ValueKind as Kind, kindOf } from './values.js'
 
 /**
  * The types carried columns take in a shard's Parquet, decided once for a run from what the tables
@@ -33,6 +33,7 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'JSON':
       return 'JSON'
     case 'DECIMAL':
+      return decimalType(logical.precision, logical.scale)
     case 'FLOAT16':
       return 'DOUBLE'
     case 'INTEGER':
@@ -54,7 +55,7 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'JSON':
       return 'JSON'
     case 'DECIMAL':
-      return 'DOUBLE'
+      return decimalType(element.precision ?? 0, element.scale ?? 0)
     case 'INT_8':
     case 'INT_16':
     case 'INT_32':
@@ -84,6 +85,26 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     default:
       return undefined
   }
+}
+
+/**
+ * How a Parquet DECIMAL(precision, scale) column is carried, so that no digit is lost: whole
+ * numbers that INT64 holds (scale 0, at most 18 digits: ids Spark, BigQuery and Oracle exports
+ * write as decimals) INT64; decimals of at most 15 digits, which a double gives back exactly,
+ * DOUBLE; any other (Spark's `decimal(38,18)`, BigQuery's NUMERIC, `decimal(20,0)` ids past
+ * INT64) STRING, its exact decimal text (`decimalText`).
+ */
+export function decimalType(precision: number, scale: number): CarriedType {
+  if (scale === 0 && precision <= 18) return 'INT64'
+  return precision <= 15 ? 'DOUBLE' : 'STRING'
+}
+
+/** A DECIMAL cell as its column carries it (`decimalType`): a whole number, a double, or its exact text. */
+export function decimalValue(raw: unknown, precision: number, scale: number): unknown {
+  const text = decimalText(raw, scale)
+  if (text === null) return null
+  const type = decimalType(precision, scale)
+  return type === 'INT64' ? jsonSafe(BigInt(text)) : type === 'DOUBLE' ? Number(text) : text
 }
 
 /**

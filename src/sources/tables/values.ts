@@ -68,6 +68,26 @@ export function cellText(value: unknown): string {
   return typeof safe === 'object' && safe !== null ? JSON.stringify(safe) : String(safe)
 }
 
+/**
+ * A Parquet DECIMAL's unscaled value (INT32 or INT64, or big-endian two's complement bytes) as
+ * exact decimal text with `scale` fraction digits, as pyarrow and DuckDB print it
+ * (`-1234567890.123456789`, `12.300`); `null` for a null cell.
+ */
+export function decimalText(raw: unknown, scale: number): string | null {
+  let unscaled: bigint
+  if (typeof raw === 'number' || typeof raw === 'bigint') unscaled = BigInt(raw)
+  else if (raw instanceof Uint8Array) {
+    unscaled = 0n
+    for (const byte of raw) unscaled = unscaled * 256n + BigInt(byte)
+    if (raw.length > 0 && raw[0] >= 0x80) unscaled -= 1n << BigInt(raw.length * 8)
+  } else return null
+  const sign = unscaled < 0n ? '-' : ''
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString()
+  if (scale <= 0) return `${sign}${digits}${'0'.repeat(-scale)}`
+  const padded = digits.padStart(scale + 1, '0')
+  return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`
+}
+
 const DAY_MS = 86_400_000
 
 function isoFromMillis(ms: bigint, fraction = ''): string {
@@ -75,6 +95,14 @@ function isoFromMillis(ms: bigint, fraction = ''): string {
   if (Number.isNaN(date.getTime())) return ms.toString()
   const iso = date.toISOString()
   return fraction ? `${iso.slice(0, -1)}${fraction}Z` : iso
+}
+
+/**
+ * A timestamp of a column not adjusted to UTC, as `PARSERS` wrote it (`…05.123456Z`), without its
+ * `Z`: `2024-01-02T03:04:05.123456` is a wall-clock time, as pyarrow and DuckDB show it, not UTC.
+ */
+export function wallClock(value: unknown): unknown {
+  return typeof value === 'string' && value.endsWith('Z') ? value.slice(0, -1) : value
 }
 
 /** Floor division and its non-negative remainder, for timestamps before 1970. */
