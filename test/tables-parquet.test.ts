@@ -461,3 +461,33 @@ test('Parquet TIME columns are carried as times of day, not as the raw units sin
   // Text in every shard's Parquet, declared before the first row.
   assert.deepEqual(tables.columnTypes, { ms: 'STRING', us: 'STRING', ns: 'STRING' })
 })
+
+test("pandas' to_parquet() of a filtered frame: its unnamed index __index_level_0__ is not carried; a named index is", async () => {
+  const path = join(dir, 'pandas-index.parquet')
+  const pandas = {
+    index_columns: ['__index_level_0__'],
+    column_indexes: [],
+    columns: [],
+    pandas_version: '2.2.3',
+  }
+  parquetWriteFile({
+    filename: path,
+    kvMetadata: [{ key: 'pandas', value: JSON.stringify(pandas) }],
+    columnData: [
+      { name: 'url', data: ['https://images.example/a.jpg', 'https://images.example/c.jpg'], type: 'STRING' },
+      { name: 'caption', data: ['a', 'c'], type: 'STRING' },
+      { name: 'id', data: [10n, 30n], type: 'INT64' },
+      { name: '__index_level_0__', data: [0n, 2n], type: 'INT64' },
+    ],
+  })
+  const jobs = await readAll([path], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => j.meta),
+    [
+      { caption: 'a', id: 10 },
+      { caption: 'c', id: 30 },
+    ],
+  )
+  const named = await readAll([path], { columns: ['__index_level_0__'] })
+  assert.deepEqual(named[1].meta, { __index_level_0__: 2 }, '--columns naming it carries it')
+})

@@ -13,7 +13,10 @@ export function addTableOptions(command: Command): Command {
     )
     .option('--url-col <name>', "tables: the column holding the image's URL (default: url)")
     .option('--caption-col <name>', 'tables: the column holding a caption')
-    .option('--columns <names>', 'tables: the columns carried to the outputs, comma-separated (default: all)')
+    .option(
+      '--columns <names>',
+      "tables: the columns carried to the outputs, comma-separated (default: all but the URL column and pandas' __index_level_N__)",
+    )
     .option(
       '--hash-col <name>',
       "tables: a column holding each image's expected hash (a mismatch is not kept)",

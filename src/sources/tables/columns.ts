@@ -82,6 +82,15 @@ export function uniqueHeader(names: readonly string[]): string[] {
 }
 
 /**
+ * Whether a column is the unnamed index pandas writes with `to_parquet()` of a filtered or sorted
+ * frame (`__index_level_0__`): not data, and read back as the frame's index, so not carried unless
+ * `--columns` names it (a named index, `set_index('id')`, is a column of its own name, carried).
+ */
+export function isPandasIndex(name: string): boolean {
+  return /^__index_level_\d+__$/.test(name)
+}
+
+/**
  * Match the options to the columns a file has (its header, its Parquet schema, or the keys of the
  * first JSON line). A column named by an option that is not there, or a column name the file holds
  * twice, is a `UsageError` naming the file and listing the columns there are.
@@ -116,7 +125,9 @@ export function planColumns(
   if (options.captionCol !== undefined) need(options.captionCol, 'the caption column', '--caption-col')
   if (options.hashCol !== undefined) need(options.hashCol, 'the hash column', '--hash-col')
   for (const name of options.columns ?? []) need(name, 'a carried column', '--columns')
-  const carried = options.columns ?? (perRow ? undefined : available.filter((c) => c !== options.urlCol))
+  const carried =
+    options.columns ??
+    (perRow ? undefined : available.filter((c) => c !== options.urlCol && !isPandasIndex(c)))
   const needed = new Set([options.urlCol])
   if (options.captionCol !== undefined) needed.add(options.captionCol)
   if (options.hashCol !== undefined) needed.add(options.hashCol)
