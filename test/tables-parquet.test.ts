@@ -48,18 +48,32 @@ test('Parquet: row groups in order, INT64, timestamps, strings and nulls (hyparq
     ],
   })
   assert.deepEqual(await rowGroups(path), [2, 2, 1])
-  assert.deepEqual(await readAll([path], { captionCol: 'caption', columns: ['id', 'taken', 'ok'] }), [
-    {
-      url: 'https://images.example/a.jpg',
-      row: 0,
-      caption: 'a',
-      meta: { id: 1, taken: '2024-01-02T03:04:05.678Z', ok: true },
-    },
-    { url: '', row: 1, caption: 'b', meta: { id: '4611686018427387904', taken: null, ok: false } },
-    { url: '', row: 2, caption: '', meta: { id: null, taken: '1970-01-01T00:00:00.000Z', ok: null } },
-    { url: 'not a url', row: 3, caption: '', meta: { id: -5, taken: null, ok: true } },
-    { url: 'https://images.example/e.jpg', row: 4, caption: 'e', meta: { id: 0, taken: null, ok: false } },
-  ])
+  const jobs = await readAll([path], { captionCol: 'caption', columns: ['id', 'taken', 'ok'] })
+  assert.deepEqual(
+    jobs.map((j) => j.invalid?.message),
+    [
+      undefined,
+      `${path} row 1 (row group 0): invalid URL "": the URL cell is empty`,
+      `${path} row 2 (row group 1): invalid URL "": the URL cell is empty`,
+      `${path} row 3 (row group 1): invalid URL "not a url": not a URL`,
+      undefined,
+    ],
+  )
+  assert.deepEqual(
+    jobs.map(({ invalid, ...job }) => job),
+    [
+      {
+        url: 'https://images.example/a.jpg',
+        row: 0,
+        caption: 'a',
+        meta: { id: 1, taken: '2024-01-02T03:04:05.678Z', ok: true },
+      },
+      { url: '', row: 1, caption: 'b', meta: { id: '4611686018427387904', taken: null, ok: false } },
+      { url: '', row: 2, caption: '', meta: { id: null, taken: '1970-01-01T00:00:00.000Z', ok: null } },
+      { url: 'not a url', row: 3, caption: '', meta: { id: -5, taken: null, ok: true } },
+      { url: 'https://images.example/e.jpg', row: 4, caption: 'e', meta: { id: 0, taken: null, ok: false } },
+    ],
+  )
 })
 
 test('Parquet written by DuckDB, under every codec it has, three row groups each', async () => {
@@ -118,6 +132,10 @@ test('Parquet types from DuckDB: INT64 past 2^53, timestamps to the nanosecond, 
   })
   // Nulls: an empty URL, an empty caption, no hash; NaN (not JSON) is null.
   assert.deepEqual(jobs[1], {
+    invalid: {
+      code: 'invalid-url',
+      message: `${join(FIXTURES, 'duckdb-types.parquet')} row 1 (row group 0): invalid URL "": the URL cell is empty`,
+    },
     url: '',
     row: 1,
     caption: '',

@@ -153,9 +153,27 @@ test('JSON lines: blank lines skipped, values carried as they are, missing keys 
       caption: 'a',
       meta: { caption: 'a', n: 1, tags: ['x'], size: { w: 2 } },
     },
-    { url: '', row: 1, caption: 'no url here', meta: { caption: 'no url here', n: 2 } },
-    { url: '', row: 2, caption: '', meta: { caption: null, n: null } },
-    { url: '42', row: 3, caption: '', meta: { extra: true } },
+    {
+      url: '',
+      row: 1,
+      caption: 'no url here',
+      meta: { caption: 'no url here', n: 2 },
+      invalid: { code: 'invalid-url', message: `${jsonl} line 4: invalid URL "": the URL cell is empty` },
+    },
+    {
+      url: '',
+      row: 2,
+      caption: '',
+      meta: { caption: null, n: null },
+      invalid: { code: 'invalid-url', message: `${jsonl} line 5: invalid URL "": the URL cell is empty` },
+    },
+    {
+      url: '42',
+      row: 3,
+      caption: '',
+      meta: { extra: true },
+      invalid: { code: 'invalid-url', message: `${jsonl} line 6: invalid URL "42": not a URL` },
+    },
   ])
 })
 
@@ -228,7 +246,7 @@ test('a malformed JSON line, or a CSV record with more fields than its header, k
   )
 })
 
-test('empty and invalid URL cells are rows like any other: checking them is the engine’s', async () => {
+test('empty and invalid URL cells are rows like any other, failed naming the file and line', async () => {
   const csv = await file(
     'urls.csv',
     'url,n\n,1\n   ,2\nnot a url,3\nftp://x/y.jpg,4\n  https://images.example/ok.jpg ,5\n',
@@ -245,7 +263,20 @@ test('empty and invalid URL cells are rows like any other: checking them is the 
       [4, 'https://images.example/ok.jpg', '5'],
     ],
   )
-  assert.ok(jobs.every((j) => j.invalid === undefined))
+  // A table of millions of rows: "the URL cell is empty" alone does not say which.
+  assert.deepEqual(
+    jobs.map((j) => j.invalid),
+    [
+      { code: 'invalid-url', message: `${csv} line 2: invalid URL "": the URL cell is empty` },
+      { code: 'invalid-url', message: `${csv} line 3: invalid URL "": the URL cell is empty` },
+      { code: 'invalid-url', message: `${csv} line 4: invalid URL "not a url": not a URL` },
+      {
+        code: 'invalid-url',
+        message: `${csv} line 5: invalid URL "ftp://x/y.jpg": only http and https are fetched, not ftp`,
+      },
+      undefined,
+    ],
+  )
 })
 
 test('urlCol, captionCol, hashCol with hashType, and columns pick what each row gives', async () => {
@@ -289,7 +320,13 @@ test('JSON lines: the columns are the keys of its first lines, not of its first 
   )
   const jobs = await readAll([sparse], { captionCol: 'caption', columns: ['lic'] })
   assert.deepEqual(jobs, [
-    { url: '', row: 0, caption: 'no url yet', meta: { lic: undefined } },
+    {
+      url: '',
+      row: 0,
+      caption: 'no url yet',
+      meta: { lic: undefined },
+      invalid: { code: 'invalid-url', message: `${sparse} line 1: invalid URL "": the URL cell is empty` },
+    },
     { url: 'https://images.example/a.jpg', row: 1, caption: '', meta: { lic: undefined } },
     { url: 'https://images.example/b.jpg', row: 2, caption: 'two', meta: { lic: 'cc' } },
   ])

@@ -8,10 +8,8 @@ import { resultOf } from '../outcome.js'
 import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
-import { printable } from '../utils/printable.js'
-import { shownUrl } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
-import { notUrl, severalUrls } from './url-problem.js'
+import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
 
 /** A job that will be fetched, with everything the fetch and sink stages need. */
 export interface Task {
@@ -69,7 +67,6 @@ export interface PlanContext {
 }
 
 /** The line as written, its control characters shown as escapes: a list is often scraped, and it reaches terminals. */
-const invalidMessage = (job: Job, why: string) => `invalid URL "${printable(shownUrl(job.url))}": ${why}`
 
 /**
  * A job that fails before any request (an invalid URL, a malformed table row): journaled like any
@@ -173,20 +170,9 @@ function checkJobFields(template: string, fields: Record<string, string> | undef
 /** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
 export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
   if (job.invalid) return refused(job, job.invalid.code, job.invalid.message, ctx)
-  let url: URL
-  try {
-    url = new URL(job.url.trim())
-  } catch {
-    return refused(job, 'invalid-url', invalidMessage(job, notUrl(job.url)), ctx)
-  }
-  if (severalUrls(job.url)) {
-    const why = 'holds several URLs (one image a row: split the cell into rows)'
-    return refused(job, 'invalid-url', invalidMessage(job, why), ctx)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    const why = `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}`
-    return refused(job, 'invalid-url', invalidMessage(job, why), ctx)
-  }
+  const parsed = parseFetchUrl(job.url)
+  if ('why' in parsed) return refused(job, 'invalid-url', invalidUrlMessage(job.url, parsed.why), ctx)
+  const { url } = parsed
   url.hash = ''
   const key = job.key ?? url.href
   const { journal } = ctx

@@ -3,6 +3,30 @@
  * (`notUrl`), and cells it would take for one URL that are not (`severalUrls`).
  */
 
+import { printable } from '../utils/printable.js'
+import { shownUrl } from '../utils/url.js'
+
+/**
+ * Text as one http(s) URL to fetch (`url`), or why it is not one (`why`): what `new URL` refuses,
+ * several URLs in one cell, another scheme.
+ */
+export function parseFetchUrl(text: string): { url: URL } | { why: string } {
+  let url: URL
+  try {
+    url = new URL(text.trim())
+  } catch {
+    return { why: notUrl(text) }
+  }
+  if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }
+  return { url }
+}
+
+/** The `invalid-url` message for `text`, refused for `why`. */
+export const invalidUrlMessage = (text: string, why: string) =>
+  `invalid URL "${printable(shownUrl(text))}": ${why}`
+
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),
  * a protocol-relative URL (`//host/a.jpg`, as HTML `src` attributes and scraped tables hold them),

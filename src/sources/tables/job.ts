@@ -1,3 +1,4 @@
+import { invalidUrlMessage, parseFetchUrl, severalUrls } from '../../plan/url-problem.js'
 import type { ColumnPlan } from './columns.js'
 import { type ExpectedHash, parseExpectedHash } from './hash.js'
 import type { HashType } from './options.js'
@@ -5,15 +6,18 @@ import { cellText } from './values.js'
 
 /** Why a row cannot be fetched as it stands; the row still gets a (failed) result of its own. */
 export interface InvalidRow {
-  /** `invalid-row`: the row itself is malformed; `invalid-hash`: its hash cell is not a digest. */
-  code: 'invalid-row' | 'invalid-hash'
+  /**
+   * `invalid-row`: the row itself is malformed; `invalid-url`: its URL cell is not one http(s) URL
+   * (empty, null, several URLs...); `invalid-hash`: its hash cell is not a digest.
+   */
+  code: 'invalid-row' | 'invalid-url' | 'invalid-hash'
   /** One line naming the file and line (or Parquet row), e.g. `a.jsonl line 12: not JSON (...)`. */
   message: string
 }
 
 /** One row of a table, as a job for `pull()`. */
 export interface TableJob {
-  /** The URL cell as text, `''` when empty or null; checking it is the engine's (`invalid-url`). */
+  /** The URL cell as text, `''` when empty or null (then `invalid` says so, naming the row). */
   url: string
   /** 0-based position over all rows of all inputs, in order: the dataset sample key derives from it. */
   row: number
@@ -29,6 +33,8 @@ export interface TableJob {
   /** Set when the row cannot be fetched as it stands: the engine fails it with this code and message. */
   invalid?: InvalidRow
 }
+
+const HTTP_START = /^https?:\/\/\S/i
 
 /** A row's cells by column name. */
 export type Cells = (column: string) => unknown
@@ -54,6 +60,17 @@ export function buildJob(
     if (hash && 'problem' in hash)
       job.invalid = { code: 'invalid-hash', message: `${where()}: ${hash.problem}` }
     else if (hash) job.expectedHash = hash
+  }
+  // A cell that is plainly not one URL fails naming its file and line, which the engine's own
+  // check (`invalid-url`) cannot: in a table of millions of rows, "the URL cell is empty" alone
+  // does not say which. Only a cell not starting with a scheme is parsed here.
+  if (!HTTP_START.test(job.url) || severalUrls(job.url)) {
+    const parsed = parseFetchUrl(job.url)
+    if ('why' in parsed)
+      job.invalid ??= {
+        code: 'invalid-url',
+        message: `${where()}: ${invalidUrlMessage(job.url, parsed.why)}`,
+      }
   }
   for (const name of carried) {
     const value = convert ? convert(cell(name), name) : cell(name)
