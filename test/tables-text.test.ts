@@ -575,3 +575,23 @@ test("CSV: Excel's first line sep=; (or sep=,) names the separator, and the head
     message: /sep-pipe\.csv line 1 is "sep=\|", Excel's line naming the separator: .* not "\|"/,
   })
 })
+
+test("JSON lines from Python's json.dumps: NaN and Infinity scores are null, the rows kept", async () => {
+  // json.dumps writes float('nan') as NaN (allow_nan=True is its default) and json.loads and pandas
+  // read it: every such row was an invalid-row, its image never fetched.
+  const jsonl = await file(
+    'python.jsonl',
+    '{"url": "https://images.example/1.jpg", "caption": "NaN", "score": NaN}\n' +
+      '{"url": "https://images.example/2.jpg", "caption": "inf", "score": Infinity, "low": -Infinity}\n' +
+      '{"url": "https://images.example/3.jpg", "caption": "ok", "score": 0.5}\n',
+  )
+  const jobs = await readAll([jsonl], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.url, j.caption, j.meta.score, j.meta.low, j.invalid]),
+    [
+      ['https://images.example/1.jpg', 'NaN', null, undefined, undefined],
+      ['https://images.example/2.jpg', 'inf', null, null, undefined],
+      ['https://images.example/3.jpg', 'ok', 0.5, undefined, undefined],
+    ],
+  )
+})

@@ -14,7 +14,7 @@ import {
 } from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
-import { wholeDoubles } from '../src/sources/tables/jsonl.js'
+import { nonFiniteAsNull, parseJsonlLine, wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, decimalText, PARSERS, wallClock } from '../src/sources/tables/values.js'
 import type { CarriedType } from '../src/types.js'
@@ -362,6 +362,23 @@ test('a value as a declared column holds it: text takes any scalar; a value that
   ]
   for (const [value, type, expected] of cases)
     assert.deepEqual(fitted(value, type), expected, `${JSON.stringify(value)} as ${type}`)
+})
+
+test("Python's json.dumps NaN and infinities are null, outside strings only", () => {
+  for (const [text, fixed] of [
+    ['{"a": NaN}', '{"a": null}'],
+    ['{"a": Infinity, "b": -Infinity}', '{"a": null, "b": null}'],
+    ['{"a": [NaN, 1.5, -Infinity]}', '{"a": [null, 1.5, null]}'],
+    ['{"c": "NaN", "d": NaN}', '{"c": "NaN", "d": null}'],
+    ['{"c": "say \\"Infinity\\" NaN", "d": 1}', undefined],
+    ['{"a": 1}', undefined],
+  ] as const)
+    assert.equal(nonFiniteAsNull(text), fixed, text)
+  assert.deepEqual(parseJsonlLine('{"url": "https://a/b.jpg", "score": NaN, "note": "NaN"}'), {
+    object: { url: 'https://a/b.jpg', score: null, note: 'NaN' },
+    text: '{"url": "https://a/b.jpg", "score": null, "note": "NaN"}',
+  })
+  assert.match((parseJsonlLine('{"a": NaNa}') as { problem: string }).problem, /^not valid JSON/)
 })
 
 test('wholeDoubles: the top-level keys whose whole number is written as a double', () => {

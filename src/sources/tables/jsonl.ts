@@ -53,7 +53,7 @@ async function* lines(file: TableFile): AsyncGenerator<Line> {
   }
 }
 
-type Parsed = { object: Record<string, unknown> } | { problem: string }
+type Parsed = { object: Record<string, unknown>; text: string } | { problem: string }
 
 /** Sixteen digits in a row: a number in the line may be an integer a double cannot hold. */
 const LONG_NUMBER = /\d{16}/
@@ -96,22 +96,63 @@ export function wholeDoubles(text: string, object: Record<string, unknown>): Set
   return keys
 }
 
-/** One line of a JSON lines file: its object, or why it is not one. */
+/**
+ * A JSON line with the NaN, Infinity and -Infinity that Python's `json.dumps` writes for float
+ * NaN and infinities (its default, `allow_nan=True`; `json.loads` and pandas read them back) made
+ * `null`, which is what a carried NaN is anyway (JSON has none); only outside strings. `undefined`
+ * when the line holds none.
+ */
+export function nonFiniteAsNull(text: string): string | undefined {
+  let out = ''
+  let from = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+      continue
+    }
+    if (c === '"') {
+      inString = true
+      continue
+    }
+    const token = /^(?:-?Infinity|NaN)/.exec(text.slice(i, i + 9))?.[0]
+    if (token === undefined) continue
+    out += `${text.slice(from, i)}null`
+    i += token.length - 1
+    from = i + 1
+  }
+  return from === 0 ? undefined : out + text.slice(from)
+}
+
+function parseJson(text: string): unknown {
+  // The reviver costs a call per value: only lines that may need it pay.
+  return LONG_NUMBER.test(text)
+    ? JSON.parse(text, exactIntegers as (key: string, value: unknown) => unknown)
+    : JSON.parse(text)
+}
+
+/** One line of a JSON lines file: its object (and the JSON text it was read from), or why it is not one. */
 export function parseJsonlLine(text: string): Parsed {
   let value: unknown
   try {
-    // The reviver costs a call per value: only lines that may need it pay.
-    value = LONG_NUMBER.test(text)
-      ? JSON.parse(text, exactIntegers as (key: string, value: unknown) => unknown)
-      : JSON.parse(text)
+    value = parseJson(text)
   } catch (error) {
-    return { problem: `not valid JSON (${(error as Error).message})` }
+    const fixed = /NaN|Infinity/.test(text) ? nonFiniteAsNull(text) : undefined
+    if (fixed === undefined) return { problem: `not valid JSON (${(error as Error).message})` }
+    try {
+      value = parseJson(fixed)
+      text = fixed
+    } catch {
+      return { problem: `not valid JSON (${(error as Error).message})` }
+    }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return {
       problem: `a JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
     }
-  return { object: value as Record<string, unknown> }
+  return { object: value as Record<string, unknown>, text }
 }
 
 /**
@@ -149,7 +190,7 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
       continue
     }
     for (const key of Object.keys(parsed.object)) keys.add(key)
-    tally?.add(parsed.object, wholeDoubles(line.text, parsed.object))
+    tally?.add(parsed.object, wholeDoubles(parsed.text, parsed.object))
     if (++objects === KEY_LINES) break
   }
   if (objects > 0) return [...keys]
