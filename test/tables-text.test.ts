@@ -595,3 +595,22 @@ test("JSON lines from Python's json.dumps: NaN and Infinity scores are null, the
     ],
   )
 })
+
+test('a hash cell holding a null marker (\\N from PostgreSQL and MySQL, R’s NA, NULL) is no hash, not a row refused', async () => {
+  // `COPY t TO 'x.tsv'` (PostgreSQL's text format) and MySQL's INTO OUTFILE write \N for null; R's
+  // write.csv NA. Every such row failed as invalid-hash, its image never fetched.
+  const tsv = await file(
+    'copy.tsv',
+    `url\tsha256\nhttps://images.example/1.jpg\t\\N\nhttps://images.example/2.jpg\tNA\nhttps://images.example/3.jpg\tNULL\nhttps://images.example/4.jpg\t${SHA}\n`,
+  )
+  const jobs = await readAll([tsv], { hashCol: 'sha256' })
+  assert.deepEqual(
+    jobs.map((j) => [j.invalid, j.expectedHash?.value]),
+    [
+      [undefined, undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+      [undefined, SHA.toLowerCase()],
+    ],
+  )
+})

@@ -63,6 +63,13 @@ test('expected hashes are normalised to lowercase hex from hex, base64, prefixes
     [undefined, undefined],
     ['', undefined],
     ['   ', undefined],
+    // What exports write for a missing value: MySQL, PostgreSQL and Hive, R, pandas, spreadsheets.
+    ['\\N', undefined],
+    ['NA', undefined],
+    ['NULL', undefined],
+    ['nan', undefined],
+    ['None', undefined],
+    ['#N/A', undefined],
   ]
   for (const [cell, expected] of cases)
     assert.deepEqual(parseExpectedHash(cell, 'sha256'), expected, String(cell))

@@ -11,6 +11,25 @@ const PREFIX = /^(sha256|md5)[:-]/i
 const HEX = /^[0-9a-f]+$/i
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 
+/**
+ * What exports write for a missing value in a text cell: MySQL's, PostgreSQL's and Hive's `\N`, R's
+ * `NA`, pandas' `nan`/`None` (`astype(str)`), spreadsheets' `#N/A`. pandas reads them as missing;
+ * none can be a digest, so a hash cell holding one is no hash, not a row refused.
+ */
+const NULL_MARKERS = new Set([
+  '\\N',
+  'NULL',
+  'null',
+  'NaN',
+  'nan',
+  'None',
+  'NA',
+  'N/A',
+  'n/a',
+  '<NA>',
+  '#N/A',
+])
+
 const shown = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)
 
 /**
@@ -18,7 +37,8 @@ const shown = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(
  * or base64url (padded or not), either optionally prefixed `sha256:`/`md5:` or in the Subresource
  * Integrity form `sha256-BASE64` (W3C SRI), and raw digest bytes (a Parquet binary cell of
  * exactly the digest's length; other binary cells are read as UTF-8 text).
- * An empty or null cell gives `undefined` (no check for that row); anything else that is not a
+ * An empty or null cell, or one holding a null marker (`\N`, `NA`, `NULL`, `nan`...), gives
+ * `undefined` (no check for that row); anything else that is not a
  * digest of `type` gives `{ problem }`, a one-line reason, so the row can fail as `invalid-hash`.
  */
 export function parseExpectedHash(
@@ -31,7 +51,7 @@ export function parseExpectedHash(
     return { type, value: Buffer.from(cell).toString('hex') }
   // Other bytes are text stored as binary (a Parquet column without a string annotation).
   const text = (cell instanceof Uint8Array ? Buffer.from(cell).toString('utf8') : String(cell)).trim()
-  if (text === '') return undefined
+  if (text === '' || NULL_MARKERS.has(text)) return undefined
   let digest = text
   const prefix = PREFIX.exec(text)
   if (prefix) {
