@@ -614,3 +614,19 @@ test('a hash cell holding a null marker (\\N from PostgreSQL and MySQL, R’s NA
     ],
   )
 })
+
+test('a \\N cell (PostgreSQL COPY, MySQL INTO OUTFILE, Hive) is null: no caption text "\\N", null carried', async () => {
+  const tsv = await file(
+    'nulls.tsv',
+    'url\tcaption\tlicense\nhttps://images.example/1.jpg\t\\N\t\\N\nhttps://images.example/2.jpg\ta \\N b\tcc0\nhttps://images.example/3.jpg\t\\\\N\t\n',
+  )
+  const jobs = await readAll([tsv], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.caption, j.meta.caption, j.meta.license]),
+    [
+      ['', null, null],
+      ['a \\N b', 'a \\N b', 'cc0'],
+      ['\\\\N', '\\\\N', ''], // text \N as PostgreSQL escapes it: kept as written
+    ],
+  )
+})

@@ -4,7 +4,14 @@ import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
-import { csvDelimiter, csvStartLine, csvSyntaxError, extraFields, sepLine } from '../sources/tables/csv.js'
+import {
+  csvCell,
+  csvDelimiter,
+  csvStartLine,
+  csvSyntaxError,
+  extraFields,
+  sepLine,
+} from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -193,7 +200,14 @@ async function* csvRange(
       const why = extraFields(fields, header)
       if (why) yield invalidRow(row, `${where()}: ${why}`)
       else
-        yield buildJob(row, (name) => fields[index.get(name)!] ?? '', carried, plan, options.hashType, where)
+        yield buildJob(
+          row,
+          (name) => csvCell(fields, index.get(name)),
+          carried,
+          plan,
+          options.hashType,
+          where,
+        )
       if (++n >= count) return
     }
   } catch (error) {

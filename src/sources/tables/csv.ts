@@ -207,8 +207,19 @@ export function extraFields(fields: readonly string[], header: readonly string[]
 }
 
 /**
+ * The cell of `fields` at `at` (a record's missing last cells `''`): text as written, but `\N`,
+ * which PostgreSQL's `COPY … TO` (text format), MySQL's `INTO OUTFILE` and Hive write for null
+ * (and escape as `\\N` when it is text), is null, so a null caption is no caption rather than
+ * the text `\N` in a sample's `.txt`.
+ */
+export function csvCell(fields: readonly string[], at: number | undefined): string | null {
+  const value = (at === undefined ? undefined : fields[at]) ?? ''
+  return value === '\\N' ? null : value
+}
+
+/**
  * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
- * an empty cell is `''`. A CSV file's `;` separator is the one `csvHeader` found (`openTables`
+ * an empty cell is `''`, a `\N` null (`csvCell`). A CSV file's `;` separator is the one `csvHeader` found (`openTables`
  * reads every header first). A record with more fields than the header is kept as an
  * `invalid-row` job, one with fewer has its missing cells empty (`extraFields`); a syntax error the
  * parser cannot get past (a quote never closed) throws.
@@ -244,7 +255,7 @@ export async function* csvRows(
     }
     yield buildJob(
       row,
-      (name) => fields[index.get(name)!] ?? '',
+      (name) => csvCell(fields, index.get(name)),
       carried,
       plan,
       options.hashType,
