@@ -133,8 +133,22 @@ test('every input is checked before the first row: files, formats, and every fil
   await writeFile(join(empty, 'notes.txt'), 'x')
   await assert.rejects(openTables([empty]), {
     name: 'UsageError',
-    message: /folder '.*empty-folder' holds no table files/,
+    message: /folder '.*empty-folder' holds no table files \([^)]*\)$/,
   })
+  // Spark's df.write.json output: JSON lines in part files named .json, which are not read unless
+  // told; the message said only that no table was there.
+  const spark = join(root, 'spark-json')
+  await mkdir(spark)
+  await writeFile(join(spark, '_SUCCESS'), '')
+  await writeFile(join(spark, '.part-00000-a.json.crc'), 'x')
+  for (const n of [0, 1])
+    await writeFile(join(spark, `part-0000${n}-a-c000.json`), '{"url":"https://images.example/a.jpg"}\n')
+  await assert.rejects(openTables([spark]), {
+    name: 'UsageError',
+    message:
+      /holds no table files \(.*\); its 2 \.json files \(Spark's df\.write\.json and BigQuery's JSON export write JSON lines so\) are read as JSON lines with --input-format jsonl$/,
+  })
+  assert.equal((await readAll([spark], { format: 'jsonl' })).length, 2, 'read as told')
   // JSON lines are checked on the keys of their first objects.
   const jsonl = join(root, 'first.jsonl')
   await writeFile(

@@ -108,7 +108,15 @@ async function folderFiles(
     if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
     else files.push({ path, ...detected })
   }
-  if (files.length === 0) throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})`)
+  if (files.length === 0) {
+    // Spark's `df.write.json` and BigQuery's newline-delimited JSON export name their JSON lines
+    // part files `.json`: say how to read them, not only what was not found.
+    const json = entries.filter((e) => /^[^._].*\.json(\.gz)?$/i.test(e.name)).length
+    const hint = json
+      ? `; its ${json} .json file${json === 1 ? '' : 's'} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
+      : ''
+    throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})${hint}`)
+  }
   return files
 }
 
