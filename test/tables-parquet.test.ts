@@ -12,6 +12,7 @@ import { UsageError } from '../src/errors.js'
 import { openFileBuffer } from '../src/sources/tables/file-buffer.js'
 import { openTables, tableSource } from '../src/sources/tables/index.js'
 import { planRanges } from '../src/sources/tables/parquet.js'
+import { duckdbRun } from './support/shards.js'
 import { readAll, readUntilError, tempFolder } from './support/tables.js'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/tables/', import.meta.url))
@@ -508,4 +509,23 @@ test("pandas' to_parquet() of a filtered frame: its unnamed index __index_level_
   )
   const named = await readAll([path], { columns: ['__index_level_0__'] })
   assert.deepEqual(named[1].meta, { __index_level_0__: 2 }, '--columns naming it carries it')
+})
+
+test('decimals and zoneless timestamps inside structs, lists and maps are carried exactly too', async () => {
+  // Spark's struct<price: decimal(38,2)>, arrays of decimals, maps to decimals: hyparquet's doubles
+  // made 12345678901234567.89 into 12345678901234568, and a nested naive timestamp got a Z.
+  const path = join(dir, 'nested-decimals.parquet')
+  await duckdbRun(`COPY (SELECT 'https://images.example/a.jpg' AS url,
+    {'price': 12345678901234567.89::DECIMAL(38,2), 'at': TIMESTAMP '2024-01-02 03:04:05', 'n': 7::DECIMAL(9,0)} AS s,
+    [1.5::DECIMAL(20,1), NULL] AS l, MAP {'k': 12345678901234567890::DECIMAL(20,0)} AS m,
+    [{'d': 0.25::DECIMAL(9,2)}] AS ls, NULL::STRUCT(p DECIMAL(38,2)) AS none
+  ) TO '${path}' (FORMAT parquet)`)
+  const [job] = await readAll([path])
+  assert.deepEqual(job.meta, {
+    s: { price: '12345678901234567.89', at: '2024-01-02T03:04:05.000000', n: 7 },
+    l: ['1.5', null],
+    m: { k: '12345678901234567890' },
+    ls: [{ d: 0.25 }],
+    none: null,
+  })
 })

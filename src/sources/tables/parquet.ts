@@ -5,13 +5,11 @@ import {
   parquetReadObjects,
   parquetSchema,
   type RowGroup,
-  type SchemaElement,
-  type SchemaTree,
 } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors } from 'hyparquet-compressors'
 import { UsageError } from '../../errors.js'
-import { type ColumnTypes, decimalValue, parquetColumnType, setType } from './column-types.js'
+import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { type FileBuffer, openFileBuffer } from './file-buffer.js'
 import type { TableFile } from './format.js'
@@ -19,7 +17,8 @@ import { gunzipToTemp } from './gunzip-temp.js'
 import { readFailure } from './input.js'
 import { buildJob, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
-import { jsonSafe, PARSERS, type TimeUnit, timeOfDay, wallClock } from './values.js'
+import { exactCells } from './parquet-cells.js'
+import { jsonSafe, PARSERS, type TimeUnit, timeOfDay } from './values.js'
 
 /** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
 const RANGE_BYTES = 4 * 1024 * 1024
@@ -180,40 +179,6 @@ export async function* parquetRange(
   if (count > 0) yield* rowRange(file, file.path, options, from, from + count, firstRow)
 }
 
-/** A top-level DECIMAL column's digits, for `decimalValue`. */
-interface Decimal {
-  precision: number
-  scale: number
-}
-
-/**
- * The file's top-level DECIMAL columns, and its metadata with their type annotation taken off:
- * hyparquet turns a decimal into a double (`12345678901234567890` into `12345678901234567000`),
- * so they are read as their raw unscaled integers and carried exactly (`decimalValue`).
- */
-function rawDecimals(
-  metadata: FileMetaData,
-  children: readonly SchemaTree[],
-): { metadata: FileMetaData; decimals: Map<string, Decimal> } {
-  const decimals = new Map<string, Decimal>()
-  const elements = new Set<SchemaElement>()
-  for (const { element, children: nested } of children) {
-    if (nested.length > 0) continue
-    const logical = element.logical_type
-    if (logical?.type === 'DECIMAL')
-      decimals.set(element.name, { precision: logical.precision, scale: logical.scale })
-    else if (element.converted_type === 'DECIMAL')
-      decimals.set(element.name, { precision: element.precision ?? 0, scale: element.scale ?? 0 })
-    else continue
-    elements.add(element)
-  }
-  if (decimals.size === 0) return { metadata, decimals }
-  const schema = metadata.schema.map((element) =>
-    elements.has(element) ? { ...element, converted_type: undefined, logical_type: undefined } : element,
-  )
-  return { metadata: { ...metadata, schema }, decimals }
-}
-
 /** `columns` of rows [`start`, `end`), decoded as every read of a table decodes them. */
 function readRows(
   buffer: FileBuffer,
@@ -271,7 +236,7 @@ async function* rowRange(
   try {
     const read = await readMetadata(buffer, file)
     const schema = parquetSchema(read)
-    const { metadata, decimals } = rawDecimals(read, schema.children)
+    const { metadata, fixes } = exactCells(read, schema.children)
     const plan = planColumns(
       file.path,
       schema.children.map((c) => c.element.name),
@@ -293,13 +258,6 @@ async function* rowRange(
       else if (element.converted_type === 'TIME_MILLIS') times.set(element.name, 'MILLIS')
       else if (element.converted_type === 'TIME_MICROS') times.set(element.name, 'MICROS')
     }
-    // A TIMESTAMP not adjusted to UTC (pandas' and Spark's naive datetimes, DuckDB's TIMESTAMP)
-    // is a wall-clock time in no zone: carried without the `Z` that would say it is UTC.
-    const naive = new Set(
-      schema.children
-        .filter(({ element: e }) => e.logical_type?.type === 'TIMESTAMP' && !e.logical_type.isAdjustedToUTC)
-        .map((c) => c.element.name),
-    )
     const convert = (value: unknown) => jsonSafe(value)
     // The URL and caption are read as text whatever their type: bytes (BINARY without a text
     // annotation, as Hive and Impala write strings) are held to UTF-8 as a STRING cell is, so no
@@ -311,9 +269,8 @@ async function* rowRange(
      */
     const cellOf = (values: Record<string, unknown>, name: string, where: () => string) => {
       const value = values[name]
-      const decimal = decimals.get(name)
-      if (decimal) return decimalValue(value, decimal.precision, decimal.scale)
-      if (naive.has(name)) return wallClock(value)
+      const fix = fixes.get(name)
+      if (fix) return fix(value)
       const unit = times.get(name)
       if (unit) return timeOfDay(value, unit)
       if (!(value instanceof Uint8Array) || !(enums.has(name) || texts.has(name))) return value
