@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
-import { wantsColor } from '../src/cli/color.js'
+import { liveTerminal, wantsColor } from '../src/cli/color.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, TimeoutError } from '../src/errors.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
@@ -531,6 +531,21 @@ test('colour on stderr: NO_COLOR wins, FORCE_COLOR forces, else a terminal that 
   ]
   for (const [env, tty, expected] of table) {
     assert.equal(wantsColor(env, tty), expected, `${JSON.stringify(env)} tty=${tty}`)
+  }
+})
+
+test('a live progress line: only on a terminal that is not dumb, whatever colour says', () => {
+  const table: [NodeJS.ProcessEnv, boolean | undefined, boolean][] = [
+    [{}, true, true],
+    [{ TERM: 'xterm-256color' }, true, true],
+    [{ NO_COLOR: '1' }, true, true],
+    [{ TERM: 'dumb' }, true, false],
+    [{ TERM: 'dumb', FORCE_COLOR: '1' }, true, false],
+    [{}, false, false],
+    [{}, undefined, false],
+  ]
+  for (const [env, tty, expected] of table) {
+    assert.equal(liveTerminal(env, tty), expected, `${JSON.stringify(env)} tty=${tty}`)
   }
 })
 

@@ -64,3 +64,29 @@ test('a terminal that reports no size (0×0) still shows the progress line', asy
   assert.match(raw, /\d+\/3 \(\d+%\) · \d+ active · /, 'the progress line is drawn')
   assert.match(screen(raw).join('\n'), /3 images, .* 0 failed/)
 })
+
+test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape code', async () => {
+  const list = join(dir, 'tty-dumb.txt')
+  await writeFile(
+    list,
+    [...Array.from({ length: 3 }, (_, i) => server.url(`/dumb-${i}`)), server.url('/gone?status=404')].join(
+      '\n',
+    ),
+  )
+  const out = join(dir, 'tty-dumb-out')
+  // A pty, as Emacs gives its shell buffers, with the TERM it sets there.
+  const command = `stty rows 24 cols 120; TERM=dumb exec '${process.execPath}' '${CLI}' '${list}' -o '${out}'`
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, TERM: 'dumb' },
+  })
+  let raw = ''
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    raw += d
+  })
+  const code = await new Promise<number | null>((resolve) => pty.on('close', resolve))
+  assert.equal(code, 1, raw)
+  assert.ok(!raw.includes('\x1b'), `no escape code reaches a dumb terminal: ${JSON.stringify(raw)}`)
+  assert.match(raw, /^failed http-404: HTTP 404 from /m)
+  assert.match(raw, /3 images, .* 1 failed/)
+})

@@ -15,7 +15,7 @@ import { argumentSource, checkInputs, isUrlArgument, openList, readLines } from 
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
-import { stderrColors } from './color.js'
+import { stderrColors, stderrLive } from './color.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
@@ -119,7 +119,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
-  const tty = process.stderr.isTTY && !flags.json && !flags.quiet
+  const tty = stderrLive && !flags.json && !flags.quiet
   progress = tty
     ? await createProgressLine(tally, run.stats, hooks.total ?? (() => source.total?.()))
     : undefined
@@ -276,7 +276,7 @@ export async function pullCommand(
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
   // Counting reads the lists a second time: only worth it when a progress line shows the total.
-  const total = process.stderr.isTTY && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
+  const total = stderrLive && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })
 }
 

@@ -20,6 +20,7 @@ import { DEFAULT_NAME, type Imgix, type SideSize } from '../sources/unsplash/pho
 import { HOUR } from '../sources/unsplash/rate-limit.js'
 import { UnsplashSource, type UnsplashSummary } from '../sources/unsplash/source.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
+import { stderrLive } from './color.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
@@ -241,7 +242,7 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
       ? { side: SIDE_OF[mode], px: pixels }
       : undefined
 
-  const tty = process.stderr.isTTY && !flags.json && !flags.quiet
+  const tty = stderrLive && !flags.json && !flags.quiet
   // On a terminal, clear the progress line's row first, as runPull does for failure lines.
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`)
