@@ -403,6 +403,52 @@ test('contact sheet: every image up to the limit, then a fair sample in run orde
   assert.deepEqual(sampleSheet(images(20_000), 1000), big, 'deterministic')
 })
 
+test("credits: all up to the contact sheet's limit, then those of its sample, each image shown with its own", () => {
+  const N = 500
+  const start = Date.parse('2026-01-01T00:00:00Z')
+  const items = Array.from({ length: N }, (_, i) => item({ path: `u/${i}.jpg`, finishedAt: start + i }))
+  const attribution = items.map((it, i) => ({
+    path: it.path as string,
+    photographer: `Photographer ${i}`,
+    profileUrl: `https://unsplash.com/@p${i}`,
+    photoUrl: `https://unsplash.com/photos/${i}`,
+  }))
+  const input: ReportInput = {
+    title: 'u',
+    startedAt: start,
+    endedAt: start + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+    attribution,
+  }
+  const data = (html: string) =>
+    JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)?.[1] ?? 'null')
+  const all = data(renderReport(input))
+  assert.equal(all.credits.length, N, 'under the limit: every credit')
+
+  const html = renderReport(input, { sheetLimit: 50 })
+  const sampled = data(html)
+  assert.equal(sampled.sheet.rows.length, 50)
+  assert.equal(sampled.credits.length, 50, 'a 100,000-photo run does not embed 100,000 credits')
+  for (const row of sampled.sheet.rows) {
+    assert.notEqual(row[6], null, `${row[0]} is shown with its credit`)
+    assert.equal(sampled.credits[row[6]][0], row[0])
+  }
+  assert.match(
+    html,
+    /The 50 of the 500 photos from Unsplash that the contact sheet shows, credited .*ATTRIBUTION\.md<\/code> beside this file credits every one\./,
+  )
+
+  // Shards: no contact sheet, so the first credits.
+  const shards = renderReport({ ...input, shards: true }, { sheetLimit: 50 })
+  assert.deepEqual(
+    data(shards).credits.map((c: string[]) => c[0]),
+    items.slice(0, 50).map((it) => it.path),
+  )
+  assert.match(shards, /The first 50 of the 500 photos from Unsplash, credited/)
+})
+
 test('escaping: text, script data, links to the web and to files, the command line', () => {
   assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;')
   const tricky = { s: '</script><script>alert(1)</script><!-- \u2028\u2029 & >' }

@@ -5,6 +5,7 @@ import { formatBytes, formatDuration, grouped } from '../format.js'
 import { rerunWords } from '../rerun-words.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
+import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 import { describeError } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
@@ -46,11 +47,11 @@ const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).di
  */
 export function renderReport(input: ReportInput, options: RenderOptions = {}): string {
   const o = resolveRenderOptions(options)
-  return page(input, computeFigures(input, o), o.hostRows)
+  return page(input, computeFigures(input, o), o)
 }
 
-function page(input: ReportInput, f: ReportFigures, hostRows: number): string {
-  const credits = input.attribution ?? []
+function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>): string {
+  const { shown: credits, total: allCredits } = shownCredits(input.attribution ?? [], f.sheet, o.sheetLimit)
   const creditOf = new Map(credits.map((c, i) => [c.path, i]))
   const data = {
     pageSize: SHEET_PAGE_SIZE,
@@ -116,9 +117,9 @@ ${input.interrupted ? interruptedBanner(f) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
 ${failuresSection(f, input.command)}
-${hostsSection(f, hostRows)}
+${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
-${credits.length ? creditsSection(credits.length) : ''}
+${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </div></main>
 <footer><div class="wrap">Made by imgpull ${esc(VERSION)}. Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file.</div></footer>
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
@@ -400,10 +401,15 @@ function throughputSection(f: ReportFigures): string {
 </section>`
 }
 
-function creditsSection(count: number): string {
+function creditsSection(count: number, total: number, shards: boolean): string {
+  const which =
+    count === total
+      ? `${plural(count, 'photo')} from Unsplash`
+      : `${shards ? 'The first' : 'The'} ${n(count)} of the ${n(total)} photos from Unsplash${shards ? '' : ' that the contact sheet shows'}`
+  const rest = count === total ? '' : ' <code>ATTRIBUTION.md</code> beside this file credits every one.'
   return `<section class="block" id="attribution" aria-labelledby="attribution-h">
 <h2 id="attribution-h">Attribution</h2>
-<p class="lead">${plural(count, 'photo')} from Unsplash, credited to the photographers as the Unsplash API guidelines ask.</p>
+<p class="lead" data-figure="credits">${which}, credited to the photographers as the Unsplash API guidelines ask.${rest}</p>
 <ul class="credits" data-list aria-label="Photo credits"></ul>
 <nav class="pager" data-pager aria-label="Credit pages"><button type="button" data-prev>Previous</button><span class="status" data-status aria-live="polite"></span><button type="button" data-next>Next</button></nav>
 </section>`
