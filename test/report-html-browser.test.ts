@@ -541,6 +541,53 @@ test('no image to show (all failed, or only shards): no error, and the credits a
   await page.close()
 })
 
+test('a photographer name with a right-to-left override reverses itself only, never "on Unsplash" after it', async () => {
+  const out = join(root, 'bidi-credit')
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, 'lake.png'), scenePng(3, 64, 48))
+  // An Unsplash display name is the user's to choose: shown as it is, U+202E reversed the rest of
+  // the line, which read "Photo by Mallory hsalpsnU no Table".
+  const input: ReportInput = {
+    title: 'bidi',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items: [
+      {
+        url: 'https://images.unsplash.com/lake',
+        host: 'https://images.unsplash.com',
+        status: 'ok',
+        path: 'lake.png',
+        attempts: 1,
+        finishedAt: T0 + 500,
+      },
+    ],
+    samples: [],
+    attribution: [
+      {
+        path: 'lake.png',
+        photographer: 'Mallory \u202eelbaT',
+        profileUrl: 'https://unsplash.com/@mallory',
+        photoUrl: 'https://unsplash.com/photos/lake',
+      },
+    ],
+  }
+  const { page, log } = await openReport(await writeReport(out, input))
+  const credit = page.locator('#attribution .credits li').first()
+  const box = (link: Locator) => link.evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect)
+  const name = await box(credit.locator('a').nth(0))
+  const unsplash = await box(credit.locator('a').nth(1))
+  assert.equal(await credit.locator('a').nth(1).textContent(), 'Unsplash')
+  assert.ok(
+    unsplash.top > name.top || unsplash.left >= name.right,
+    `"on Unsplash" comes after the whole name: name ${name.left}–${name.right}, Unsplash at ${unsplash.left}`,
+  )
+  // The tile's "Photo by NAME" holds the name apart the same way.
+  assert.equal(await page.locator('.sheet .by bdi').getAttribute('dir'), 'auto')
+  assertQuiet(log)
+  await page.close()
+})
+
 test('100,000 items: rendered in bounded time, one page of tiles at a time, paging and filtering work', async () => {
   const out = join(root, 'large')
   const files: string[] = []

@@ -29,6 +29,14 @@ export const CLIENT_SCRIPT = `(function () {
     return a
   }
 
+  // A name from outside (a photographer's) in a sentence of the page's own: its direction is its
+  // own, and isolated (dir makes the element a bidi isolate), so an RLO in it (U+202E) reverses
+  // the name alone, never the words after it ("Photo by X on Unsplash").
+  function name(e) {
+    e.dir = 'auto'
+    return e
+  }
+
   var times = document.querySelectorAll('time[data-local]')
   for (var i = 0; i < times.length; i++) {
     var at = new Date(times[i].getAttribute('datetime'))
@@ -107,7 +115,11 @@ export const CLIENT_SCRIPT = `(function () {
     if (r[2] !== null) meta.push(bytes(r[2]))
     if (r[5] !== null) meta.push(r[5])
     if (meta.length) cap.appendChild(el('span', 'meta', meta.join(' \\u00b7 ')))
-    if (r[6] !== null) cap.appendChild(el('span', 'by', 'Photo by ' + data.credits[r[6]][1]))
+    if (r[6] !== null) {
+      var by = el('span', 'by', 'Photo by ')
+      by.appendChild(name(el('bdi', null, data.credits[r[6]][1])))
+      cap.appendChild(by)
+    }
     a.appendChild(img)
     a.appendChild(cap)
     li.appendChild(a)
@@ -117,7 +129,7 @@ export const CLIENT_SCRIPT = `(function () {
   function credit(r) {
     var li = el('li')
     li.appendChild(document.createTextNode('Photo by '))
-    li.appendChild(link(r[2], r[1]))
+    li.appendChild(name(link(r[2], r[1])))
     li.appendChild(document.createTextNode(' on '))
     li.appendChild(link(r[3], 'Unsplash'))
     li.appendChild(link(href(r[0]), r[0], 'file'))
