@@ -541,6 +541,30 @@ test('no image to show (all failed, or only shards): no error, and the credits a
   await page.close()
 })
 
+test("printed, every failure group is open (a closed one was its summary line alone); the reader's view is put back after", async () => {
+  const out = join(root, 'printed')
+  const run = await makeRun(out)
+  const page = await browser.open()
+  // Registered before the page's own listeners: at afterprint it sees the page as it was printed.
+  await page.addInitScript(() => {
+    window.addEventListener('afterprint', () => {
+      const groups = [...document.querySelectorAll<HTMLDetailsElement>('details.failure')]
+      document.documentElement.dataset.printedOpen = String(groups.filter((d) => d.open).length)
+      document.documentElement.dataset.groups = String(groups.length)
+    })
+  })
+  await page.goto(pathToFileURL(await writeReport(out, run.input)).href)
+  await page.waitForSelector('html[data-ready]')
+  const closedBefore = await page.locator('details.failure:not([open])').count()
+  assert.ok(closedBefore > 0, 'some groups start closed on screen')
+  await page.pdf({ path: join(out, 'report.pdf') })
+  const printed = await page.evaluate(() => ({ ...document.documentElement.dataset }))
+  assert.ok(Number(printed.groups) > 3)
+  assert.equal(printed.printedOpen, printed.groups, 'every group printed open')
+  assert.equal(await page.locator('details.failure:not([open])').count(), closedBefore, 'closed again after')
+  await page.close()
+})
+
 test('a photographer name with a right-to-left override reverses itself only, never "on Unsplash" after it', async () => {
   const out = join(root, 'bidi-credit')
   await mkdir(out, { recursive: true })
@@ -698,6 +722,11 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
   )
   assert.equal(await page.locator('#host-table tbody tr').count(), 40)
   assert.equal(await page.locator('svg[data-chart="concurrency"]').count(), 6)
+  // On paper, which page of the sheet this is (the buttons are not printed).
+  await page.emulateMedia({ media: 'print' })
+  assert.equal(await page.locator('#images [data-status]').isVisible(), true)
+  assert.equal(await page.locator('#images [data-next]').isVisible(), false)
+  await page.emulateMedia({ media: 'screen' })
   assertQuiet(log)
   await page.close()
 })

@@ -136,6 +136,21 @@ export const CLIENT_SCRIPT = `(function () {
     return li
   }
 
+  // On paper a closed group is its summary line alone: every one is printed open, and the ones the
+  // reader had closed are closed again after.
+  var closed = []
+  window.addEventListener('beforeprint', function () {
+    var all = document.querySelectorAll('details:not([open])')
+    for (var i = 0; i < all.length; i++) {
+      all[i].open = true
+      closed.push(all[i])
+    }
+  })
+  window.addEventListener('afterprint', function () {
+    for (var i = 0; i < closed.length; i++) closed[i].open = false
+    closed = []
+  })
+
   var sheet = document.getElementById('images')
   if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total)
   var credits = document.getElementById('attribution')

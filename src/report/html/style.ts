@@ -148,5 +148,5 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 .failure th.host{white-space:normal}.failure td.n::after{content:" failed";color:var(--muted)}
 .failure tr>td:last-child{grid-column:1/-1;padding-top:0}.failure td:empty{display:none}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{.pager,.tools,.skip,nav.sections{display:none}}
+@media print{.pager button,.tools,.skip,nav.sections{display:none}}
 `
