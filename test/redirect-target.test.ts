@@ -72,6 +72,7 @@ before(async () => {
     '/frag.jpg': image(body),
     '/nowhere': redirect('http://[::1'),
     '/empty': redirect(''),
+    '/creds': redirect('http://admin:hunter2@[::1/x.jpg'),
   }
   server = await startRouteServer(routes)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
@@ -106,4 +107,14 @@ test('redirects to raw UTF-8, Latin-1, spaces, protocol-relative and fragment ta
     assert.equal(bad.error, 'bad-redirect', `${path}: ${bad.message}`)
     assert.equal(bad.attempts, 1)
   }
+})
+
+test('a Location that does not parse is quoted without its user and password', async () => {
+  const results: Result[] = []
+  for await (const r of pull([server.url('/creds')], { out: join(dir, 'creds'), journal: false }))
+    results.push(r)
+  const [r] = results
+  assert.equal(r.error, 'bad-redirect')
+  assert.doesNotMatch(r.message ?? '', /hunter2|admin/)
+  assert.match(r.message ?? '', /redirect to no valid URL \("http:\/\/\[::1\/x\.jpg"\) for /)
 })

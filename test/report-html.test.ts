@@ -148,6 +148,19 @@ test('failures: grouped by code then host, most first, examples capped and redac
   assert.equal(example.url.length, EXAMPLE_CHARS)
   assert.ok(example.url.endsWith('…') && long.startsWith(example.url.slice(0, -1)))
   assert.equal(example.message?.length, EXAMPLE_CHARS)
+  // A message that quotes a URL with a user and password (a journal written before messages took
+  // them out, a server's Location that does not parse) shows neither: the page is for sharing.
+  const [quoting] = groupFailures([
+    item({
+      status: 'failed',
+      error: 'bad-redirect',
+      message: 'redirect to no valid URL ("http://admin:hunter2@[::1/x.jpg") for https://a.example/1',
+    }),
+  ])
+  assert.equal(
+    quoting.hosts[0].examples[0].message,
+    'redirect to no valid URL ("http://[::1/x.jpg") for https://a.example/1',
+  )
   assert.deepEqual(rerunPlan([...items, item({ status: 'pending' }), item({ status: 'skipped' })]), {
     pending: 1,
     failed: 8,

@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
 import { quoted } from '../utils/printable.js'
-import { decodeLeniently, shownUrl, withoutSigning } from '../utils/url.js'
+import { decodeLeniently, redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
@@ -410,7 +410,8 @@ const send: Step = async (t) => {
     if (!next) {
       throw new ImgpullError(
         'bad-redirect',
-        `redirect to no valid URL (${quoted(JSON.stringify(location))}) for ${t.shown}`,
+        // Without the user and password it may hold: the message reaches the terminal, the manifest and the report.
+        `redirect to no valid URL (${quoted(JSON.stringify(redactUrl(location)))}) for ${t.shown}`,
       )
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {

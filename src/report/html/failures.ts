@@ -1,7 +1,7 @@
 import { ERROR_CODES } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
-import { maskSigning, redactUrl } from '../../utils/url.js'
+import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
 import type { ReportItem } from './types.js'
 
 /**
@@ -25,7 +25,7 @@ export const UNKNOWN_CODE = 'unknown'
 export interface FailureExample {
   /** Redacted: no user name or password, no signing parameter's value (`maskSigning`); `printable`. */
   url: string
-  /** Signing parameters' values masked, as in `url`. */
+  /** Signing parameters' values masked and URLs' users and passwords taken out, as in `url`. */
   message?: string
 }
 
@@ -139,7 +139,7 @@ export class FailureTally {
       // a list's line as written, its invisible marks shown (a U+202E shows `gnp.exe` as `exe.png`).
       host.examples.push({
         url: printable(cut(maskSigning(redactUrl(item.url)))),
-        ...(item.message ? { message: printable(cut(maskSigning(item.message))) } : {}),
+        ...(item.message ? { message: printable(cut(maskSigning(withoutUserInfo(item.message)))) } : {}),
       })
     }
   }
