@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
+import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, TimeoutError } from '../src/errors.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
@@ -26,6 +27,8 @@ import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/
 import { resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
+import { progressText } from '../src/report/progress.js'
+import { newTally } from '../src/report/summary.js'
 import { listBytes } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
@@ -974,4 +977,44 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['https://a.example/my photo.jpg', false],
   ]
   for (const [cell, yes] of several) assert.equal(severalUrls(cell), yes, cell)
+})
+
+test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {
+  const t = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
+  const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }
+  assert.equal(
+    progressText(t, stats, 100, 2_500_000, 30_000),
+    '30/100 (30%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+  )
+  assert.equal(progressText(t, stats, undefined, 0, 30_000), '30 · 5 failed · 4 active · 12.3 MB · 0 B/s')
+  assert.equal(
+    progressText(newTally(), { active: 0, bytes: 0, duplicates: 0 }, 3, 0, 0),
+    '0/3 (0%) · 0 active · 0 B · 0 B/s',
+  )
+})
+
+test('IMGPULL_PROGRESS_INTERVAL: seconds between progress lines in a log, 0 for none, 60 unset', () => {
+  const table: [string | undefined, number | undefined][] = [
+    [undefined, 60],
+    ['', 60],
+    ['30', 30],
+    ['0.5', 0.5],
+    ['0', undefined],
+  ]
+  for (const [given, expected] of table) {
+    assert.equal(
+      progressLogSeconds(given === undefined ? {} : { IMGPULL_PROGRESS_INTERVAL: given }),
+      expected,
+      given,
+    )
+  }
+  for (const bad of ['often', '-1', 'Infinity', '1m']) {
+    assert.throws(
+      () => progressLogSeconds({ IMGPULL_PROGRESS_INTERVAL: bad }),
+      (e: Error) =>
+        e.name === 'UsageError' &&
+        e.message.includes('IMGPULL_PROGRESS_INTERVAL') &&
+        e.message.includes(JSON.stringify(bad)),
+    )
+  }
 })

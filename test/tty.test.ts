@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CLI, cleanup, tempDir } from './support/cli.js'
+import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { screen } from './support/terminal.js'
 
@@ -89,4 +89,59 @@ test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape c
   assert.ok(!raw.includes('\x1b'), `no escape code reaches a dumb terminal: ${JSON.stringify(raw)}`)
   assert.match(raw, /^failed http-404: HTTP 404 from /m)
   assert.match(raw, /3 images, .* 1 failed/)
+})
+
+test('without a terminal (a CI log): a plain progress line every IMGPULL_PROGRESS_INTERVAL seconds, no CR or escape', async () => {
+  // One file held back until a progress line was written: the run is silent for as long as it
+  // likes otherwise, and CI runners end a job after 10 minutes without output.
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const slow = await startImageServer({ hold: (p) => (p === '/ci-held' ? held : undefined) })
+  try {
+    const list = join(dir, 'ci.txt')
+    await writeFile(
+      list,
+      ['/ci-0', '/ci-1', '/ci-held', '/gone?status=404'].map((p) => slow.url(p)).join('\n'),
+    )
+    const { child, done } = startCli([list, '-o', join(dir, 'ci-out')], {
+      env: { IMGPULL_PROGRESS_INTERVAL: '0.1', CI: 'true' },
+    })
+    // Never a hang: without any progress line the file is let go after 8 s, and the test fails.
+    setTimeout(() => release(), 8000).unref()
+    let stderr = ''
+    child.stderr?.on('data', (d) => {
+      stderr += d
+      if (/^imgpull: 3\/4 \(75%\) · 1 failed · 1 active · /m.test(stderr)) release()
+    })
+    const r = await done
+    release()
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      /^imgpull: 3\/4 \(75%\) · 1 failed · 1 active · [\d.]+ k?B · [\d.]+ k?M?B\/s · ETA /m,
+    )
+    assert.ok(
+      !r.stderr.includes('\r') && !r.stderr.includes('\x1b'),
+      `plain lines only: ${JSON.stringify(r.stderr)}`,
+    )
+    assert.match(r.stderr, /^failed http-404: /m)
+    assert.match(r.stderr, /3 images, .* 1 failed/)
+  } finally {
+    release()
+    await slow.close()
+  }
+})
+
+test('IMGPULL_PROGRESS_INTERVAL that is not a number of seconds is a usage error naming it', async () => {
+  const r = await runCli([server.url('/never'), '-o', join(dir, 'bad-interval')], {
+    env: { IMGPULL_PROGRESS_INTERVAL: 'often' },
+  })
+  assert.equal(r.code, 2)
+  assert.match(
+    r.stderr,
+    /^imgpull: IMGPULL_PROGRESS_INTERVAL must be a number of seconds between progress lines \(0: none\), got "often"/,
+  )
+  assert.equal(server.log.filter((l) => l.url === '/never').length, 0, 'nothing fetched')
 })

@@ -9,13 +9,14 @@ import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { formatBytes } from '../report/format.js'
-import { createProgressLine, type ProgressLine } from '../report/progress.js'
+import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentSource, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
 import { stderrColors, stderrLive } from './color.js'
+import { progressLogSeconds } from './progress-interval.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
@@ -117,12 +118,15 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (rewrites && !flags.json) process.stderr.write(`imgpull: warning: ${rewrites}\n`)
   const threads = threadsWarning(options.threads ?? 0, availableParallelism())
   if (threads && !flags.json) process.stderr.write(`imgpull: warning: ${threads}\n`)
+  const tty = stderrLive && !flags.json && !flags.quiet
+  // Read before the run starts: a bad value is a usage error, not a failure midway.
+  const logEvery = tty || flags.json || flags.quiet ? undefined : progressLogSeconds(process.env)
   const run = pull(source, { ...options, signal: hard.signal, drainSignal: drain.signal })
   const tally = newTally()
-  const tty = stderrLive && !flags.json && !flags.quiet
-  progress = tty
-    ? await createProgressLine(tally, run.stats, hooks.total ?? (() => source.total?.()))
-    : undefined
+  const total = hooks.total ?? (() => source.total?.())
+  progress = tty ? await createProgressLine(tally, run.stats, total) : undefined
+  const progressLog =
+    logEvery === undefined ? undefined : new ProgressLog(print, tally, run.stats, total, logEvery)
   // The library's warnings during the run (a column value its Parquet type cannot hold) too.
   const sayWarning = warnings.say
   warnings.say = print
@@ -147,6 +151,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   } finally {
     warnings.say = sayWarning
     progress?.stop()
+    progressLog?.stop()
     // A Ctrl-C while the summary is written still ends as interrupted (130), never by the signal.
     handleEarlySignals(onSignal)
   }
@@ -275,8 +280,9 @@ export async function pullCommand(
   }
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
-  // Counting reads the lists a second time: only worth it when a progress line shows the total.
-  const total = stderrLive && !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
+  // Counting reads the lists a second time: only worth it when progress (a live line, or the lines
+  // of a log) shows the total.
+  const total = !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
   return runPull(argumentSource(inputs), options, flags, { total })
 }
 

@@ -6,6 +6,69 @@ import type { Tally } from './summary.js'
 /** Redraws per second: enough to feel live, few enough to cost nothing. */
 const FPS = 8
 
+/**
+ * The progress figures as one line: done/total, failed, in flight, bytes, rate (bytes per second),
+ * ETA from the pace so far (`elapsedMs` since the run started).
+ */
+export function progressText(
+  t: Tally,
+  stats: Pick<RunStats, 'active' | 'bytes' | 'duplicates'>,
+  total: number | undefined,
+  rate: number,
+  elapsedMs: number,
+): string {
+  const done = t.ok + t.skipped + t.failed + t.failedBefore
+  let count = `${done}`
+  let eta = ''
+  if (total !== undefined && total > 0) {
+    const left = Math.max(0, total - done - stats.duplicates)
+    count = `${done}/${total} (${Math.floor((100 * done) / total)}%)`
+    if (done > 0 && left > 0) eta = ` · ETA ${formatDuration((elapsedMs / done) * left)}`
+  }
+  const failed = t.failed ? ` · ${t.failed} failed` : ''
+  return `${count}${failed} · ${stats.active} active · ${formatBytes(stats.bytes)} · ${formatBytes(rate)}/s${eta}`
+}
+
+/** Seconds between two lines of a progress log, unless `IMGPULL_PROGRESS_INTERVAL` says otherwise. */
+export const PROGRESS_LOG_SECONDS = 60
+
+/**
+ * Progress where there is no live terminal (a CI job, `2> log`): the same figures as a plain line
+ * every `seconds`, no carriage return and no escape code. Silent until the run ends, a long run
+ * was stopped by CI runners that end a job after 10 minutes without output (CircleCI, Travis:
+ * chromatic-cli#675). `print` writes a line (as failures are written).
+ */
+export class ProgressLog {
+  readonly #timer: NodeJS.Timeout
+  readonly #started = performance.now()
+  #lastBytes = 0
+  #lastAt = performance.now()
+
+  constructor(
+    readonly print: (line: string) => void,
+    readonly tally: Tally,
+    readonly stats: RunStats,
+    readonly total: () => number | undefined,
+    seconds = PROGRESS_LOG_SECONDS,
+  ) {
+    this.#timer = setInterval(() => this.write(), seconds * 1000)
+    this.#timer.unref()
+  }
+
+  write(): void {
+    const now = performance.now()
+    // The mean rate since the last line: a log line stands for its whole interval.
+    const rate = now > this.#lastAt ? ((this.stats.bytes - this.#lastBytes) * 1000) / (now - this.#lastAt) : 0
+    this.#lastBytes = this.stats.bytes
+    this.#lastAt = now
+    this.print(`imgpull: ${progressText(this.tally, this.stats, this.total(), rate, now - this.#started)}`)
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+  }
+}
+
 /** One live line on a terminal: done/total, failed, bytes, rate, ETA. */
 export class ProgressLine {
   readonly #draw: ReturnType<typeof createLogUpdate>
@@ -37,21 +100,7 @@ export class ProgressLine {
     }
     this.#lastBytes = this.stats.bytes
     this.#lastAt = now
-    const t = this.tally
-    const done = t.ok + t.skipped + t.failed + t.failedBefore
-    const total = this.total()
-    let count = `${done}`
-    let eta = ''
-    if (total !== undefined && total > 0) {
-      const left = Math.max(0, total - done - this.stats.duplicates)
-      count = `${done}/${total} (${Math.floor((100 * done) / total)}%)`
-      const elapsed = now - this.#started
-      if (done > 0 && left > 0) eta = ` · ETA ${formatDuration((elapsed / done) * left)}`
-    }
-    const failed = t.failed ? ` · ${t.failed} failed` : ''
-    this.#draw(
-      `${count}${failed} · ${this.stats.active} active · ${formatBytes(this.stats.bytes)} · ${formatBytes(this.#rate)}/s${eta}`,
-    )
+    this.#draw(progressText(this.tally, this.stats, this.total(), this.#rate, now - this.#started))
   }
 
   /** Print a message above the line: it stays on screen, and the line is drawn again below it. */
