@@ -463,6 +463,20 @@ test("credits: all up to the contact sheet's limit, then those of its sample, ea
 })
 
 test('escaping: text, script data, links to the web and to files, the command line', () => {
+  // A URL pasted into the command with a right-to-left override, a folder named with one: seen as
+  // escapes, never acted on (the rest of the line reversed).
+  const bidi = renderReport({
+    title: 'photos\u202egpj.exe',
+    command: "imgpull 'https://a.example/\u202egnp.exe' -o photos",
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: false,
+    items: [],
+    samples: [],
+  })
+  assert.doesNotMatch(bidi, /\u202e/)
+  assert.match(bidi, /<h1>photos\\u202egpj\.exe<\/h1>/)
+  assert.match(bidi, /<code>\$ imgpull &#39;https:\/\/a\.example\/\\u202egnp\.exe&#39; -o photos<\/code>/)
   assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;')
   const tricky = { s: '</script><script>alert(1)</script><!-- \u2028\u2029 & >' }
   const json = jsonForScript(tricky)

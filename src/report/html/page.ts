@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped } from '../format.js'
@@ -40,7 +41,9 @@ const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).di
  * The report as one self-contained HTML document: style, data and script inline, no request to
  * any network. Its Content-Security-Policy allows only its own style and script (by hash) and
  * images from files, so not even a value that slipped past escaping could run or fetch anything.
- * Deterministic: the same input gives the same bytes.
+ * Deterministic: the same input gives the same bytes. The folder's name and the command line (its
+ * URLs pasted from anywhere) show control characters and bidi marks as escapes, as the failures'
+ * examples do: a U+202E in a pasted URL reversed the rest of the command as shown.
  *
  * @throws TypeError when an option is not a positive integer, `startedAt` or `endedAt` is not a
  * number, or `samples` is a generator (it is read twice).
@@ -99,7 +102,7 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
 <meta name="color-scheme" content="light dark">
 <meta name="generator" content="imgpull ${esc(VERSION)}">
-<title>${esc(input.title)} · imgpull report</title>
+<title>${esc(printable(input.title))} · imgpull report</title>
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
@@ -107,9 +110,9 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><div class="wrap">
 <p class="eyebrow">imgpull report</p>
-<h1>${esc(input.title)}</h1>
+<h1>${esc(printable(input.title))}</h1>
 <p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ran ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>
-${input.command ? `<pre class="command"><code>$ ${esc(redactCommand(input.command))}</code></pre>` : ''}
+${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
 <main id="main" tabindex="-1"><div class="wrap">
