@@ -152,6 +152,49 @@ test('a killed run: imgpull report rebuilds the report, which says the run was i
   assert.doesNotMatch(status.stdout, /A run is going on/, 'the killed run holds the folder no more')
 })
 
+test('imgpull report during a run says the run is still going on, not that it was interrupted', async () => {
+  // One image held at the server until the report is made: the run is going on meanwhile.
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const server = await startImageServer({ hold: (p) => (p === '/going-held' ? held : undefined) })
+  try {
+    const out = join(dir, 'going')
+    const run = startCli([server.url('/going-0'), server.url('/going-held'), '-o', out])
+    await until('the first image', async () => (await outputFiles(out).catch(() => [])).length === 1)
+    const made = await runCli(['report', out])
+    assert.equal(made.code, 0, made.stderr)
+    const { page, figure } = await open(join(out, 'report.html'))
+    assert.equal(await page.locator('[data-interrupted]').count(), 0, 'not called interrupted')
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+    const banner = await page.locator('[data-running]').innerText()
+    assert.match(
+      banner,
+      /^This run is still going on: the figures below are those of .+\. 1 job is not finished yet\./,
+    )
+    // No "run the same command again": a second run now is refused (the folder is in use).
+    assert.equal(await page.locator('[data-figure="rerun"]').count(), 0)
+    assert.doesNotMatch(
+      (await page.locator('body').textContent()) ?? '',
+      /interrupted|Run the same command again/,
+    )
+    assert.equal(await figure('ok'), '1')
+    assert.equal(await figure('pending'), '1')
+    await page.close()
+    release()
+    assert.equal((await run.done).code, 0)
+    // The run's own report at its end replaces it.
+    const { page: after } = await open(join(out, 'report.html'))
+    assert.equal(await after.locator('[data-running]').count(), 0)
+    assert.equal(await after.locator('[data-figure="ok"]').evaluate((e) => e.firstChild?.textContent), '2')
+    await after.close()
+  } finally {
+    release()
+    await server.close()
+  }
+})
+
 test("imgpull report removes the temporary report a killed imgpull report left, not a living process's", async () => {
   const out = join(dir, 'stale-report')
   assert.equal((await runCli([faults.url('/stale-1'), '-o', out])).code, 0)

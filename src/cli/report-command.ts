@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
+import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
 import { type Layout, layout, noJournal } from '../layout.js'
 import { writeReport } from '../report/html/write.js'
@@ -37,11 +39,14 @@ async function report(
 ): Promise<void> {
   const run = journal.lastRun()
   if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
-  const input = reportInput(paths, {
-    records: () => journal.records(),
-    run,
-    samples: journal.samples(run.id),
-  })
+  // A run going on holds the folder: its report says so, not that it was interrupted.
+  const running = FolderLock.holder(paths, Database) !== undefined
+  const input = reportInput(
+    paths,
+    { records: () => journal.records(), run, samples: journal.samples(run.id) },
+    Date.now(),
+    running,
+  )
   const path = await writeReport(dir, input).catch((error) => {
     throw (error as NodeJS.ErrnoException).syscall ? localFault(error, 'output', paths.report) : error
   })

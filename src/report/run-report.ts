@@ -75,16 +75,24 @@ function attribution(records: Iterable<JobRecord>): Attribution[] {
  * The report's input for the folder `paths.out`: every job the journal knows (read as it is
  * rendered, in one pass), the run's times and command, its per-host samples, and Unsplash credits.
  */
-export function reportInput(paths: Layout, from: ReportSource, now = Date.now()): ReportInput {
+export function reportInput(
+  paths: Layout,
+  from: ReportSource,
+  now = Date.now(),
+  /** A process holds the folder: the run is going on (`imgpull report` during a run). */
+  running = false,
+): ReportInput {
   const { run } = from
   const credits = attribution(from.records())
+  // A run with no end recorded is still going (its process holds the folder), or was killed.
+  const going = running && run.endedAt === undefined
   return {
     title: basename(resolve(paths.out)),
     command: run.command,
     startedAt: run.startedAt,
     endedAt: run.endedAt ?? now,
-    // A run with no end recorded was killed, or is still going.
-    interrupted: run.interrupted === true || run.endedAt === undefined,
+    interrupted: !going && (run.interrupted === true || run.endedAt === undefined),
+    ...(going ? { running: true } : {}),
     items: {
       *[Symbol.iterator]() {
         for (const r of from.records()) yield reportItem(r, run)

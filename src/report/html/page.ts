@@ -111,15 +111,15 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <header class="top"><div class="wrap">
 <p class="eyebrow">imgpull report</p>
 <h1>${esc(printable(input.title))}</h1>
-<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ran ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>
+<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ran ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
 ${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
 <main id="main" tabindex="-1"><div class="wrap">
-${input.interrupted ? interruptedBanner(f) : ''}
+${input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
-${failuresSection(f, input.command)}
+${failuresSection(f, input.command, input.running === true)}
 ${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
@@ -130,6 +130,13 @@ ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </body>
 </html>
 `
+}
+
+function runningBanner(f: ReportFigures, at: number): string {
+  const left = f.rerun.pending
+    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
+    : ''
+  return `<div class="banner" role="note" data-running><strong>This run is still going on</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utc(at))}</time>.${left} It writes this page again when it ends; <code>imgpull report</code> does meanwhile.</div>`
 }
 
 function interruptedBanner(f: ReportFigures): string {
@@ -198,7 +205,7 @@ ${
 </section>`
 }
 
-function failuresSection(f: ReportFigures, command: string | undefined): string {
+function failuresSection(f: ReportFigures, command: string | undefined, running: boolean): string {
   const r = f.rerun
   // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command.
   const words = rerunWords(command)
@@ -235,6 +242,8 @@ function failuresSection(f: ReportFigures, command: string | undefined): string 
       `${rerun.length ? 'The other' : 'The'} ${plural(r.otherInput, 'failed or unfinished job')} ${r.otherInput === 1 ? 'is' : 'are'} from an earlier run of another input into this folder: a rerun of this command leaves ${r.otherInput === 1 ? 'it' : 'them'}; the command that listed ${r.otherInput === 1 ? 'it' : 'them'} takes ${r.otherInput === 1 ? 'it' : 'them'} up again.`,
     )
   }
+  // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
+  if (running) rerun.length = 0
   const body = f.failures.length
     ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`

@@ -85,6 +85,13 @@ export interface ReportInput {
   /** The run stopped before its end (Ctrl-C, kill, crash): the page says so at the top. */
   interrupted: boolean
   /**
+   * The run is still going on (a process holds the folder): the page says so at the top, with the
+   * moment its figures are of, instead of calling it interrupted, and gives no rerun advice (a
+   * second run would be refused until it ends).
+   * @default false
+   */
+  running?: boolean
+  /**
    * Every job the journal knows, latest outcome. Read once, in one pass, keeping only bounded
    * state: a generator over the journal serves 100 million rows in constant memory.
    */
