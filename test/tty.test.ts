@@ -113,15 +113,16 @@ test('without a terminal (a CI log): a plain progress line every IMGPULL_PROGRES
     let stderr = ''
     child.stderr?.on('data', (d) => {
       stderr += d
-      if (/^imgpull: 3\/4 \(75%\) · 1 failed · 1 active · /m.test(stderr)) release()
+      if (/^imgpull: \d+\/4 \(\d+%\) · /m.test(stderr)) release()
     })
     const r = await done
     release()
     assert.equal(r.code, 1, r.stderr)
     assert.match(
       r.stderr,
-      /^imgpull: 3\/4 \(75%\) · 1 failed · 1 active · [\d.]+ k?B · [\d.]+ k?M?B\/s · ETA /m,
+      /^imgpull: \d+\/4 \(\d+%\) (· 1 failed )?· \d+ active · [\d.]+ k?B · [\d.]+ k?B\/s/m,
     )
+
     assert.ok(
       !r.stderr.includes('\r') && !r.stderr.includes('\x1b'),
       `plain lines only: ${JSON.stringify(r.stderr)}`,
