@@ -1,5 +1,5 @@
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
-import { asksForHttp1, http2ErrorCode } from './fetch/http2-errors.js'
+import { asksForHttp1, http2ErrorCode, slowDownWords } from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
 
 /**
@@ -203,6 +203,8 @@ function networkWords(cause: unknown): string {
   // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
   if (asksForHttp1(cause))
     return `the server asks for HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED, RFC 9113 §7); later requests to it use HTTP/1.1 (${code})`
+  const slowDown = slowDownWords(cause)
+  if (slowDown) return slowDown
   const h2 = http2ErrorCode(cause)
   if (code === 'UND_ERR_SOCKET' && h2 !== undefined)
     return `the server ended the HTTP/2 connection (GOAWAY, error code ${h2}) (${code})`

@@ -16,7 +16,7 @@ import { atDoor, atHop, nothingResumed } from './classify.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
-import { http2Cut, isRefusedStream } from './http2-errors.js'
+import { asksToSlowDown, http2Cut, isRefusedStream } from './http2-errors.js'
 import {
   chunkedLast,
   type Decision,
@@ -468,7 +468,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     } catch (error) {
       const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
       if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
-        if (!t.cancel.aborted && isTurnedAway(error, exchange.reused)) atDoor(error)
+        if (!t.cancel.aborted && (isTurnedAway(error, exchange.reused) || asksToSlowDown(error)))
+          atDoor(error)
         if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) nothingResumed(error)
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }

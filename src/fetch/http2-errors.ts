@@ -65,6 +65,39 @@ export const isRefusedStream = (error: unknown): boolean =>
   (error as { code?: string } | undefined)?.code === 'ERR_HTTP2_STREAM_ERROR' &&
   http2ErrorCode(error) === REFUSED_STREAM
 
+/** ENHANCE_YOUR_CALM (0xb, RFC 9113 §7): "the endpoint detected that its peer is exhibiting a behavior that might be generating excessive load". */
+export const ENHANCE_YOUR_CALM = constants.NGHTTP2_ENHANCE_YOUR_CALM
+
+/**
+ * Whether `error`, met before any answer, is an HTTP/2 server telling the client it sends too
+ * much, HTTP/2's 429: a stream reset or a session ended with ENHANCE_YOUR_CALM (h2o and Kestrel
+ * over their stream limits, Node's session memory guard, Go's and nginx's rapid-reset guards), or
+ * a stream refused unprocessed (REFUSED_STREAM, RFC 9113 §5.1.2, §8.7: over the server's limit of
+ * streams) whose immediate replays are spent. A complaint of the host, as a 429 is: its limit
+ * comes down, instead of every retry meeting the same refusal at the same pace.
+ */
+export function asksToSlowDown(error: unknown): boolean {
+  const code = http2ErrorCode(error)
+  return code === ENHANCE_YOUR_CALM || isRefusedStream(error)
+}
+
+/**
+ * `asksToSlowDown`'s refusals in words (the error's code after them), or `undefined` for any
+ * other error: Node's own ("Stream closed with error code NGHTTP2_ENHANCE_YOUR_CALM") says
+ * nothing of who sent it or why.
+ */
+export function slowDownWords(error: unknown): string | undefined {
+  const code = http2ErrorCode(error)
+  const which = (error as { code?: string }).code
+  if (code === ENHANCE_YOUR_CALM)
+    return which === 'ERR_HTTP2_STREAM_ERROR'
+      ? `the server reset the HTTP/2 stream with ENHANCE_YOUR_CALM, its word for requests too many or too fast (${which})`
+      : `the server ended the HTTP/2 connection with ENHANCE_YOUR_CALM (GOAWAY), its word for requests too many or too fast (${which})`
+  if (isRefusedStream(error))
+    return `the server refused the HTTP/2 stream unprocessed (REFUSED_STREAM: over its limit of streams, or closing the connection) (${which})`
+  return undefined
+}
+
 /**
  * How an HTTP/2 answer was cut, in words, or `undefined` when HTTP/2 did not cut it (a connection
  * closed or reset under it): its stream reset (`the HTTP/2 stream was reset (PROTOCOL_ERROR)`:
