@@ -40,11 +40,17 @@ import type { Dispatcher } from './undici.js'
 const MAX_RESTARTS = 3
 /** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
 const MAX_PARTS = 100
-/**
- * Immediate replays of a request whose connection died, or stream was refused, before any byte of
- * the answer, or that met a 408 on a reused connection (see `isStaleAnswer`).
- */
+/** Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see `isRefusedStream`). */
 const MAX_REPLAYS = 4
+/**
+ * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
+ * reset before any byte of the answer, or a 408 (see `isStaleConnection`, `isStaleAnswer`). Each
+ * takes out of the pool a connection that had carried an answer, so they cannot go on for ever;
+ * but undici gives a replay any idle connection, and when the server's idle timeout has run out
+ * for all of them, several replays in a row meet a stale one: with 4, one file in a run of 30
+ * failed (1 run in 10) on a server answering 408 on every reused connection.
+ */
+const MAX_STALE_REPLAYS = 16
 
 export interface Downloaded {
   bytes: number
@@ -143,6 +149,7 @@ class Transfer {
   /** Parts of a file of unknown size asked for in this attempt (see `MAX_PARTS`). */
   parts = 0
   replays = 0
+  staleReplays = 0
   /** The body's gzip or deflate stream ended without its own end (see `BodyDecoder.unterminated`). */
   unterminated = false
   /** The body was chunked, and the connection closed before its last chunk (see `endedByClose`). */
@@ -462,18 +469,22 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
-      if (!isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2) || t.replays >= MAX_REPLAYS) return
+      const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
+      if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return
       await exchange.dump()
-      t.replays++
+      t.staleReplays++
     } catch (error) {
-      const replay = isStaleConnection(error, exchange.reused) || isRefusedStream(error)
-      if (t.cancel.aborted || t.replays >= MAX_REPLAYS || !replay) {
+      const stale = isStaleConnection(error, exchange.reused)
+      const refused = !stale && isRefusedStream(error)
+      const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
+      if (t.cancel.aborted || spent || !(stale || refused)) {
         if (!t.cancel.aborted && (isTurnedAway(error, exchange.reused) || asksToSlowDown(error)))
           atDoor(error)
         if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) nothingResumed(error)
         throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
       }
-      t.replays++
+      if (stale) t.staleReplays++
+      else t.replays++
     } finally {
       clearTimeout(timer)
     }
