@@ -523,6 +523,17 @@ test('escaping: text, script data, links to the web and to files, the command li
     ['https://images.example', 'https://images.example'],
     ['', ''],
     ['not an origin xn--', 'not an origin xn--'],
+    // A label mixing scripts no one language mixes stays ASCII, as browsers keep it: a Cyrillic а
+    // among Latin letters reads as apple.com, a Greek ο as google.com (UTS #39).
+    ['https://xn--pple-43d.com', 'https://xn--pple-43d.com'],
+    ['https://xn--gogle-rce.com', 'https://xn--gogle-rce.com'],
+    ['https://xn--l-7sba6dbr.com', 'https://xn--l-7sba6dbr.com'],
+    ['https://img.xn--pple-43d.xn--p1ai', 'https://img.xn--pple-43d.рф'],
+    // Mixes a language writes in: Japanese kana with kanji, Latin with Han or Hangul; one script.
+    ['https://xn--eckwd4c7cu47r2wf.jp', 'https://ドメイン名例.jp'],
+    ['https://xn--abc-b73b408n.jp', 'https://abc例え.jp'],
+    ['https://xn--abc-lt8lk11n.kr', 'https://한국abc.kr'],
+    ['https://xn--mxacd.gr', 'https://αβγ.gr'],
   ]
   for (const [origin, expected] of origins) assert.equal(readableOrigin(origin), expected, origin)
   const page = renderReport({

@@ -76,15 +76,64 @@ export function redactCommand(command: string): string {
 /**
  * An origin as people read it: an internationalised host in its own script (`https://例え.jp`),
  * not as its ASCII form (`https://xn--r8jz45g.jp`), which the URL parser gives and the examples
- * beside it, as listed, do not show. Anything that does not parse is returned as it is.
+ * beside it, as listed, do not show. A label that mixes scripts a reader could not tell apart
+ * (`xn--pple-43d`: a Cyrillic а among Latin letters, which reads as apple) stays in its ASCII form,
+ * as browsers keep it (see `mixesScripts`). Anything that does not parse is returned as it is.
  */
 export function readableOrigin(origin: string): string {
   if (!origin.includes('xn--')) return origin
   try {
     const url = new URL(origin)
-    const host = domainToUnicode(url.hostname)
-    return host ? `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}` : origin
+    const labels = url.hostname.split('.').map((label) => {
+      if (!label.startsWith('xn--')) return label
+      const shown = domainToUnicode(label)
+      return shown && !mixesScripts(shown) ? shown : label
+    })
+    return `${url.protocol}//${labels.join('.')}${url.port ? `:${url.port}` : ''}`
   } catch {
     return origin
   }
+}
+
+/** Scripts told apart in a label; a letter of any other is its own (see `mixesScripts`). */
+const SCRIPTS = [
+  'Latin',
+  'Cyrillic',
+  'Greek',
+  'Armenian',
+  'Georgian',
+  'Hebrew',
+  'Arabic',
+  'Han',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Hangul',
+  'Thai',
+  'Devanagari',
+  'Bengali',
+  'Tamil',
+].map((name) => ({ name, test: new RegExp(`\\p{Script=${name}}`, 'u') }))
+
+/** Mixes of scripts one language writes in: Japanese, Chinese, Korean with Latin (UTS #39 §5.2). */
+const ALLOWED_MIXES: readonly ReadonlySet<string>[] = [
+  new Set(['Latin', 'Han', 'Hiragana', 'Katakana']),
+  new Set(['Latin', 'Han', 'Bopomofo']),
+  new Set(['Latin', 'Han', 'Hangul']),
+]
+
+/**
+ * Whether a domain label's letters come from scripts no single language mixes (UTS #39's
+ * "moderately restrictive" level without its Latin + one-other allowance, as Chromium's IDN spoof
+ * checker refuses Latin mixed with Cyrillic or Greek). Digits, hyphens and marks belong to every
+ * script. Pure.
+ */
+export function mixesScripts(label: string): boolean {
+  const seen = new Set<string>()
+  for (const char of label) {
+    if (!/\p{L}/u.test(char)) continue
+    seen.add(SCRIPTS.find((script) => script.test.test(char))?.name ?? `other:${char}`)
+  }
+  if (seen.size <= 1) return false
+  return !ALLOWED_MIXES.some((mix) => [...seen].every((script) => mix.has(script)))
 }
