@@ -577,6 +577,15 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /'-o, --out <dir>' argument '' is invalid\. expected a folder \(\. for the current one\)/,
     ],
     [['worker', '--queue', 'q', '-o', ' '], /'-o, --out <dir>' argument ' ' is invalid\. expected a folder/],
+    // The folder forgotten after -o: the first URL was taken for it (a folder `http:/host/a.jpg`), never fetched.
+    [
+      ['-o', 'http://127.0.0.1:9/a.jpg', 'http://127.0.0.1:9/b.jpg'],
+      /'-o, --out <dir>' argument 'http:\/\/127\.0\.0\.1:9\/a\.jpg' is invalid\. expected a folder, not a URL/,
+    ],
+    [
+      ['worker', '--queue', 'q', '-o', 'HTTPS://host/x'],
+      /'-o, --out <dir>' argument 'HTTPS:\/\/host\/x' is invalid\. expected a folder, not a URL/,
+    ],
     [
       ['unsplash', 'search', 'lake', '--limit', '0'],
       /'-l, --limit <n>' argument '0' is invalid\. expected an integer >= 1, or 'all'/,

@@ -28,9 +28,17 @@ export function secondsOrZero(value: string): number {
   return n === 0 ? 0 : seconds(value)
 }
 
-/** A folder: an empty one (`-o "$OUT"` with OUT unset) would be the current folder, unasked. */
+/**
+ * A folder: an empty one (`-o "$OUT"` with OUT unset) would be the current folder, unasked; a URL
+ * (`imgpull -o https://host/a.jpg https://host/b.jpg`, the folder forgotten) made a folder
+ * `https:/host/a.jpg` and that image was never fetched, without a word.
+ */
 export function folder(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a folder (. for the current one)')
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()))
+    throw new InvalidArgumentError(
+      'expected a folder, not a URL: give the folder right after -o (-o photos URL...)',
+    )
   return value
 }
 
