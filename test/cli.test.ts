@@ -427,6 +427,42 @@ test('a list copied from a spreadsheet: the URL ends at the first tab, the other
   assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
 })
 
+test("other tools' input files: aria2c's and gallery-dl's option lines and curl -K's url lines, URLs in quotes or angle brackets", async () => {
+  const out = join(dir, 'other-tools')
+  const file = await list('other-tools.txt', [
+    // aria2c -i: options for the URL above, indented.
+    server.url('/aria-0.jpg'),
+    '  out=first.jpg',
+    '\tdir=/tmp/elsewhere',
+    // curl -K
+    `url = "${server.url('/curl-0.jpg')}"`,
+    '-o curl-0-named.jpg',
+    `--url ${server.url('/curl-1.jpg')}`,
+    'output = "curl-1-named.jpg"',
+    // gallery-dl -i
+    '-G filename = "{id}.{extension}"',
+    // pasted from mail, a chat, Markdown source
+    `<${server.url('/angle.jpg')}>`,
+    `"${server.url('/quoted.jpg')}"`,
+  ])
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), [
+    'angle.jpg',
+    'aria-0.jpg',
+    'curl-0.jpg',
+    'curl-1.jpg',
+    'quoted.jpg',
+  ])
+  // Said once, naming the list and the line; no invalid-url failure for any option line.
+  const lines = r.stderr.trim().split('\n')
+  assert.match(
+    lines[0],
+    /^imgpull: warning: '.*other-tools\.txt' line 4: 'out=first\.jpg' is an option line of another tool's input file .*not a URL: such lines are skipped, and files are named by --name$/,
+  )
+  assert.equal(lines.filter((l) => l.includes('option line')).length, 1, r.stderr)
+})
+
 test('a list saved as Windows-1252: its bytes are sent as they are (%E9), as curl, wget and aria2c send them', async () => {
   const out = join(dir, 'latin1')
   const file = join(dir, 'latin1.txt')

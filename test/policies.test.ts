@@ -29,7 +29,7 @@ import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
-import { listBytes } from '../src/sources/lines.js'
+import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
@@ -886,6 +886,42 @@ test('a silence is long enough to give a host up at SILENT_AFTER requests, one s
     }
     assert.equal(given, c.given, c.name)
   }
+})
+
+test('parseLine: a URL list line as other tools write them', () => {
+  const cases: [string, string | undefined][] = [
+    ['https://a.example/1.jpg', 'https://a.example/1.jpg'],
+    ['  https://a.example/1.jpg\r', 'https://a.example/1.jpg'],
+    ['https://a.example/1.jpg\tcaption', 'https://a.example/1.jpg'],
+    ['# comment', undefined],
+    ['', undefined],
+    // aria2c -i option lines, indented under their URL
+    ['  out=x.jpg', undefined],
+    ['\tdir=/tmp', undefined],
+    // curl -K
+    ['url = "https://a.example/2.jpg"', 'https://a.example/2.jpg'],
+    ['url="https://a.example/2.jpg"', 'https://a.example/2.jpg'],
+    ['url: https://a.example/2.jpg', 'https://a.example/2.jpg'],
+    ['--url https://a.example/2.jpg', 'https://a.example/2.jpg'],
+    ['-o x.jpg', undefined],
+    ['-O', undefined],
+    ['output = "x.jpg"', undefined],
+    // gallery-dl -i
+    ['-G filename = "{id}"', undefined],
+    ['-filename = "{id}"', undefined],
+    // quoted, bracketed (RFC 3986 appendix C)
+    ['"https://a.example/3.jpg"', 'https://a.example/3.jpg'],
+    ["'https://a.example/3.jpg'", 'https://a.example/3.jpg'],
+    ['<https://a.example/3.jpg>', 'https://a.example/3.jpg'],
+    ['<URL:https://a.example/3.jpg>', 'https://a.example/3.jpg'],
+    // left as they are: not a pair, or quotes inside the URL
+    ['"https://a.example/4.jpg', '"https://a.example/4.jpg'],
+    ['"https://a.example/4.jpg>', '"https://a.example/4.jpg>'],
+    ['https://a.example/"4".jpg', 'https://a.example/"4".jpg'],
+    ['https://a.example/x?url=1&out=2', 'https://a.example/x?url=1&out=2'],
+    ['url.example.com/a.jpg', 'url.example.com/a.jpg'],
+  ]
+  for (const [line, url] of cases) assert.equal(parseLine(line), url, JSON.stringify(line))
 })
 
 test('listBytes tells a list file from what was given for one by mistake, by its first bytes', () => {

@@ -6,19 +6,50 @@ import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { fileHead } from '../utils/file-head.js'
+import { printable } from '../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
- * One line of a URL list, or `undefined` for blank lines and `#` comments. A tab ends the URL: no
- * URL holds one (the URL parser drops it, gluing `a.jpg<TAB>caption` into `a.jpgcaption`), and a
- * list copied from a spreadsheet has its other columns after one; aria2c's `-i` reads it so.
+ * One line of a URL list, or `undefined` for blank lines, `#` comments and other tools' option
+ * lines (`optionLine`). A tab ends the URL: no URL holds one (the URL parser drops it, gluing
+ * `a.jpg<TAB>caption` into `a.jpgcaption`), and a list copied from a spreadsheet has its other
+ * columns after one; aria2c's `-i` reads it so. A curl config's `url = "…"` line gives its URL, and
+ * quotes or angle brackets around a URL (`"https://…"`, `<https://…>`, RFC 3986 appendix C) are
+ * dropped: no URL begins with one, and each such line was an invalid-url failure.
  */
 export function parseLine(line: string): string | undefined {
   const whole = line.trim()
   const tab = whole.indexOf('\t')
   const text = tab < 0 ? whole : whole.slice(0, tab).trimEnd()
-  return text === '' || text.startsWith('#') ? undefined : text
+  if (text === '' || text.startsWith('#')) return undefined
+  const curl = CURL_URL.exec(text)?.[1]
+  if (curl !== undefined) return unwrapped(curl.trim())
+  return optionLine(line) ? undefined : unwrapped(text)
+}
+
+/** A curl config (`curl -K`) line naming a URL: `url = "…"`, `url="…"`, `url: …`, `--url …`. */
+const CURL_URL = /^(?:--)?url(?:\s*[=:]\s*|\s+)(\S.*)$/i
+
+/** `text` without the quotes or angle brackets (`<URL:…>` too) around it, if it has them. */
+function unwrapped(text: string): string {
+  const pair = /^(["'<])(.*)(["'>])$/s.exec(text)
+  if (!pair || { '"': '"', "'": "'", '<': '>' }[pair[1]] !== pair[3]) return text
+  const inner = pair[2].trim()
+  return pair[1] === '<' ? inner.replace(/^URL:\s*/i, '') : inner
+}
+
+/**
+ * Whether a line is an option line of another tool's input file, never a URL: aria2c's `-i`
+ * (indented `out=NAME`, `dir=…` after the URL they apply to), curl's `-K` (`--output x.jpg`,
+ * `-O`, `output = "x.jpg"`), gallery-dl's `-i` (`-filename = "…"`, `-G …`). Read as URLs, each
+ * was an invalid-url failure ("no http:// or https:// before it") in the journal and manifest.
+ */
+export function optionLine(line: string): boolean {
+  if (CURL_URL.test(line.trim())) return false
+  if (/^[ \t]+[a-z][a-z0-9-]*=/i.test(line)) return true
+  const text = line.trim()
+  return /^-{1,2}[a-z]/i.test(text) || /^[a-z][a-z0-9-]*\s*=/i.test(text)
 }
 
 /**
@@ -43,15 +74,25 @@ export function lineText(bytes: Buffer): string {
 /** Bytes above ASCII: a line read as latin1 (byte for byte) that may not be UTF-8 as it stands. */
 const NOT_ASCII = /[^\p{ASCII}]/u
 
-/** The lines of a stream, one URL each, read as they arrive: constant memory whatever the size. */
-export async function* readLines(stream: Readable): AsyncGenerator<string> {
+/**
+ * The lines of a stream, one URL each, read as they arrive: constant memory whatever the size.
+ * `onOption` hears of each option line skipped (`optionLine`), with its line number.
+ */
+export async function* readLines(
+  stream: Readable,
+  onOption?: (line: number, text: string) => void,
+): AsyncGenerator<string> {
   // Byte for byte, so that `lineText` sees each line's bytes (readline's own UTF-8 decoding would
   // have put U+FFFD in place of those that are not UTF-8).
   stream.setEncoding('latin1')
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
-  for await (const line of lines) {
-    const url = parseLine(NOT_ASCII.test(line) ? lineText(Buffer.from(line, 'latin1')) : line)
+  let n = 0
+  for await (const raw of lines) {
+    n++
+    const line = NOT_ASCII.test(raw) ? lineText(Buffer.from(raw, 'latin1')) : raw
+    const url = parseLine(line)
     if (url !== undefined) yield url
+    else if (onOption && optionLine(line)) onOption(n, line.trim())
   }
 }
 
@@ -276,8 +317,18 @@ function gunzip(raw: Readable): Readable {
 /** The URLs of a list (`name`: how a message names it); a read or gunzip failure names it, and where it stopped. */
 async function* listLines(name: string, open: () => Promise<Readable>): AsyncGenerator<string> {
   let lines = 0
+  let told = false
+  // Said once a list: the files are named by --name, not by the option lines' `out=`.
+  const onOption = (line: number, text: string) => {
+    if (told) return
+    told = true
+    process.emitWarning(
+      `${name} line ${line}: '${printable(text)}' is an option line of another tool's input file (aria2c -i, curl -K, gallery-dl -i), not a URL: such lines are skipped, and files are named by --name`,
+      { code: 'IMGPULL_LIST_OPTION' },
+    )
+  }
   try {
-    for await (const url of readLines(await open())) {
+    for await (const url of readLines(await open(), onOption)) {
       lines++
       yield url
     }
