@@ -667,6 +667,42 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   assert.match(piped.stderr, /^imgpull: standard input is an HTML page, not a list of URLs/)
 })
 
+test("other tools' options typed out of habit: said in their words, with imgpull's way (wget's -nc was --name c)", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['-i', 'urls.txt'],
+      /unknown option '-i', wget's, aria2c's and gallery-dl's input file: imgpull reads a list given as it is: imgpull urls\.txt -o DIR/,
+    ],
+    [['-j8', 'x'], /unknown option '-j8', aria2c's downloads at once: -c N/],
+    [
+      ['--timeout', '5', 'x'],
+      /unknown option '--timeout', wget's and aria2c's timeout: imgpull has --connect-timeout, --headers-timeout/,
+    ],
+    // wget's -nc was read as -n c: every file named c, c-5be280bf..., without an extension.
+    [
+      ['-nc', 'http://127.0.0.1:9/a.jpg', '-o', join(dir, 'nc-out')],
+      /'-nc' reads as -n c \(--name c\): every file would be named c; -nc is wget's --no-clobber/,
+    ],
+    [['x', '-nv'], /'-nv' reads as -n v .*-nv is wget's --no-verbose: -q prints errors only/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  }
+  assert.ok(!existsSync(join(dir, 'nc-out')), '-nc made nothing')
+  // A list whose name begins with -: how to give it.
+  await writeFile(join(dir, '-x.txt'), 'http://127.0.0.1:9/a.jpg\n')
+  const dash = await runCli(['-x.txt', '-o', 'dash-out'], { cwd: dir })
+  assert.equal(dash.code, 2, dash.stderr)
+  assert.match(
+    dash.stderr.trim(),
+    /^imgpull: unknown option '-x\.txt'; a file of that name is given after -- \(imgpull -o DIR -- -x\.txt\) or as \.\/-x\.txt \(see imgpull --help\)$/,
+  )
+})
+
 test('a value that begins with - is given with =: --user-agent=--bot/1 is sent; --retries -1 is judged as a number', async () => {
   const out = join(dir, 'dash')
   const r = await runCli([server.url('/dash/a.jpg'), '--user-agent=--bot/1', '-o', out, '-q'])

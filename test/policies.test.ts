@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
+import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, TimeoutError } from '../src/errors.js'
@@ -885,6 +886,39 @@ test('a silence is long enough to give a host up at SILENT_AFTER requests, one s
       if (lengthens(silence, sentAt, Math.max(sentAt + 100, 100))) given = i + 1
     }
     assert.equal(given, c.given, c.name)
+  }
+})
+
+test("other tools' options: -nX read as --name X, and unknown options other tools have", () => {
+  const named: [string[], RegExp | undefined][] = [
+    [['-nc', 'urls.txt'], /^'-nc' reads as -n c \(--name c\).*wget's --no-clobber/],
+    [['urls.txt', '-nH'], /wget's --no-host-directories/],
+    [['-nphoto'], /^'-nphoto' reads as -n photo .*given as --name photo$/],
+    [['-n{name}{ext}'], undefined],
+    [['-n', 'c'], undefined],
+    [['--name', 'c'], undefined],
+    [['--', '-nc'], undefined],
+  ]
+  for (const [args, message] of named) {
+    const got = attachedName(args)
+    if (message === undefined) assert.equal(got, undefined, args.join(' '))
+    else assert.match(got ?? '', message, args.join(' '))
+  }
+  const options: [string, RegExp | undefined][] = [
+    ['-i', /input file: imgpull reads a list given as it is/],
+    ['--input-file=urls.txt', /input file/],
+    ['-j16', /-c N/],
+    ['-P', /-o DIR/],
+    ['--dir=photos', /-o DIR/],
+    ['-Z', /-c N/],
+    ['--max-time', /--total-timeout/],
+    ['-x.txt', undefined],
+    ['--frobnicate', undefined],
+  ]
+  for (const [flag, message] of options) {
+    const got = otherToolOption(flag)
+    if (message === undefined) assert.equal(got, undefined, flag)
+    else assert.match(got ?? '', message, flag)
   }
 })
 

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
+import { attachedName, otherToolOption } from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
@@ -105,6 +107,8 @@ export async function main(argv = process.argv): Promise<number> {
   try {
     const swallowed = optionTakenAsValue(command, argv.slice(at))
     if (swallowed !== undefined) throw new UsageError(swallowed)
+    const named = command.options.some((o) => o.short === '-n') ? attachedName(argv.slice(at)) : undefined
+    if (named !== undefined) throw new UsageError(named)
     await program.parseAsync(argv)
     return Number(process.exitCode ?? EXIT.ok)
   } catch (error) {
@@ -118,9 +122,11 @@ export async function main(argv = process.argv): Promise<number> {
         return EXIT.usage
       }
       // Commander suggests a near option on a line of its own: one line, as every usage error.
-      const message = error.message
-        .replace(/^error: /, '')
-        .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
+      const message =
+        unknownOptionHint(error, command === program) ??
+        error.message
+          .replace(/^error: /, '')
+          .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
       process.stderr.write(`imgpull: ${message} ${help}\n`)
       return EXIT.usage
     }
@@ -167,6 +173,20 @@ function enqueuedOption(program: Command, error: CommanderError): string | undef
   if (!flag || !enqueue?.options.some((o) => !o.hidden && (o.long === flag || o.short === flag)))
     return undefined
   return `${flag} is the queue's option, not a worker's: every shard carries the options of its enqueue, and every worker runs them alike; give it to imgpull enqueue (another value for an input already queued: enqueue it into a queue of its own)`
+}
+
+/**
+ * An unknown option that is a file's name (`imgpull -x.txt`): how to give it; one of another tool
+ * (wget's `-i`, aria2c's `-j8`, curl's `-Z`): what imgpull does instead. `undefined` otherwise.
+ */
+function unknownOptionHint(error: CommanderError, pulls: boolean): string | undefined {
+  if (error.code !== 'commander.unknownOption') return undefined
+  const flag = /unknown option '([^']+)'/.exec(error.message)?.[1]
+  if (!flag) return undefined
+  if (existsSync(flag))
+    return `unknown option '${flag}'; a file of that name is given after -- (imgpull -o DIR -- ${flag}) or as ./${flag}`
+  const other = pulls ? otherToolOption(flag) : undefined
+  return other === undefined ? undefined : `unknown option '${flag}', ${other}`
 }
 
 function commandOf(

@@ -17,9 +17,10 @@ export interface CliResult {
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
 export function startCli(
   args: string[],
-  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+  options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
 ) {
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
@@ -41,7 +42,7 @@ export function startCli(
 
 export function runCli(
   args: string[],
-  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+  options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
 ) {
   return startCli(args, options).done
 }

@@ -1,0 +1,82 @@
+/**
+ * Options of the tools imgpull stands in for (wget, aria2c, curl, gallery-dl), typed by their
+ * users out of habit: said in their words, with imgpull's way to do the same.
+ */
+
+/** What wget's `-n` options mean: `-nc` was read as `-n c`, `--name c`, every file named `c`. */
+const WGET_N: Record<string, string> = {
+  c: "wget's --no-clobber: not needed, a file already in the folder is never replaced",
+  v: "wget's --no-verbose: -q prints errors only",
+  d: "wget's --no-directories: files go straight into -o, unless --name has a /",
+  H: "wget's --no-host-directories: files go straight into -o, unless --name has {host}/",
+  p: "wget's --no-parent: imgpull follows no links",
+}
+
+/**
+ * A word `-nX` (before `--`): commander reads it as `-n X`, `--name X`, so wget's `-nc` named every
+ * file `c`, `c-5be280bf`... with no extension, without a word. A template without a placeholder
+ * attached to `-n` is no one's meaning; `--name c` still gives it. Returns the message.
+ */
+export function attachedName(args: readonly string[]): string | undefined {
+  for (const word of args) {
+    if (word === '--') return undefined
+    const value = /^-n(?!-)(.+)$/.exec(word)?.[1]
+    if (value === undefined || value.includes('{')) continue
+    const wget = WGET_N[value]
+    return `'${word}' reads as -n ${value} (--name ${value}): every file would be named ${value}${wget ? `; ${word} is ${wget}` : ''}; a name with no placeholder is given as --name ${value}`
+  }
+  return undefined
+}
+
+const INPUT = 'imgpull reads a list given as it is: imgpull urls.txt -o DIR'
+const FOLDER = 'the folder is -o DIR'
+const TIMEOUTS =
+  'imgpull has --connect-timeout, --headers-timeout, --idle-timeout (silence in a body) and --total-timeout (a whole file)'
+
+/** Other tools' options, each with what it is and imgpull's equivalent. */
+const OTHER: Record<string, string> = {
+  '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
+  '--input-file': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
+  '-P': `wget's folder: ${FOLDER}`,
+  '--directory-prefix': `wget's folder: ${FOLDER}`,
+  '-d': `aria2c's and gallery-dl's folder: ${FOLDER}`,
+  '--dir': `aria2c's folder: ${FOLDER}`,
+  '-D': `gallery-dl's folder: ${FOLDER}`,
+  '--destination': `gallery-dl's folder: ${FOLDER}`,
+  '--output-dir': `curl's folder: ${FOLDER}`,
+  '-j': "aria2c's downloads at once: -c N (128 by default)",
+  '--max-concurrent-downloads': "aria2c's downloads at once: -c N (128 by default)",
+  '-Z': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
+  '--parallel': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
+  '--parallel-max': "curl's transfers at once: -c N (128 by default)",
+  '-x': "aria2c's connections per server: --per-host N; curl's proxy: --proxy URL",
+  '--max-connection-per-server': "aria2c's connections per server: --per-host N",
+  '-T': `wget's timeout: ${TIMEOUTS}`,
+  '--timeout': `wget's and aria2c's timeout: ${TIMEOUTS}`,
+  '--max-time': "curl's time for a whole transfer: --total-timeout SECONDS",
+  '-m': "curl's time for a whole transfer: --total-timeout SECONDS",
+  '-k': "curl's --insecure: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
+  '--no-check-certificate': "wget's: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
+  '--load-cookies': "wget's and aria2c's cookies file: --cookies FILE (Netscape cookies.txt)",
+  '-b': "curl's cookies: --cookies FILE (Netscape cookies.txt)",
+  '-O': "curl's --remote-name: not needed, files are named from their URLs (--name)",
+  '--remote-name': "curl's: not needed, files are named from their URLs (--name)",
+  '--remote-name-all': "curl's: not needed, files are named from their URLs (--name)",
+  '--create-dirs': "curl's: not needed, folders are made as names need them",
+  '-L': "curl's --location: not needed, redirects are followed (--max-redirects N)",
+  '--location': "curl's: not needed, redirects are followed (--max-redirects N)",
+  '--continue': 'not needed: run the same command again, and it goes on where the last run stopped',
+  '-s': "curl's --silent: -q prints errors only",
+  '--silent': "curl's: -q prints errors only",
+  '-U': "wget's user agent: -A, --user-agent UA",
+}
+
+/**
+ * For an unknown option (`flag` as commander names it, `=value` and all): what it is in another
+ * tool and how imgpull does it; `undefined` for one no other tool has.
+ */
+export function otherToolOption(flag: string): string | undefined {
+  const name = flag.split('=')[0]
+  // A short one with its number attached (`-j8`), as commander names it.
+  return OTHER[name] ?? (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined)
+}
