@@ -17,6 +17,11 @@ export interface Job {
   meta?: Record<string, unknown>
   /** Position of the job's row in a dataset's input (0-based, over all inputs): its sample key derives from it. */
   row?: number
+  /**
+   * Where the job was read (`'urls.txt' line 50000`): a message about its URL names it, so a bad
+   * line of a long list is found without a search.
+   */
+  where?: string
   /** The row's caption (`KEY.txt` in a WebDataset shard; `''` an empty `KEY.txt`, the Parquet's caption null). */
   caption?: string
   /**

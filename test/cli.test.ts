@@ -211,11 +211,11 @@ test('credentials of a URL that does not parse never reach a message, --json, th
   ])
   const r = await runCli([file, '-o', out])
   assert.equal(r.code, 1, r.stderr)
-  assert.match(r.stderr, /invalid URL "http:\/\/127\.0\.0\.1:9\d+\/typo": not a URL/)
-  assert.match(r.stderr, /invalid URL "http:\/\/exa mple\.com\/x\.jpg": not a URL/)
+  assert.match(r.stderr, /invalid URL "http:\/\/127\.0\.0\.1:9\d+\/typo" \('.*' line 3\): not a URL/)
+  assert.match(r.stderr, /invalid URL "http:\/\/exa mple\.com\/x\.jpg" \('.*' line 4\): not a URL/)
   const json = await runCli([file, '-o', join(dir, 'secrets-invalid-json'), '--json'])
   const status = await runCli(['status', out])
-  assert.match(r.stderr, /invalid URL "http:\/127\.0\.0\.1:99999\/x\.jpg": not a URL/)
+  assert.match(r.stderr, /invalid URL "http:\/127\.0\.0\.1:99999\/x\.jpg" \('.*' line 7\): not a URL/)
   const secrets = ['PASSWORD4', 'PASSWORD5', 'PASSWORD6', 'PASS/WORD7', 'WORD7', 'PASSWORD8', 'PASSWORD9']
   secrets.push('PASSWORD10', 'PASS WORD11', 'WORD11', 'heidi')
   for (const [where, text] of [
@@ -281,6 +281,40 @@ test('invalid URLs in a list become failed results, not a crash', async () => {
   const ftp = results.find((l) => l.url.startsWith('ftp:'))
   assert.match(ftp.message, /: only http and https are fetched, not ftp$/)
   assert.deepEqual(await outputFiles(out), ['fine.jpg'])
+})
+
+test('a bad line deep in a list is named by its line number; what came before is kept, a rerun goes on', async () => {
+  const out = join(dir, 'bad-line')
+  const urls = Array.from({ length: 300 }, (_, i) => server.url(`/deep-${i}.jpg`))
+  urls[249] = urls[249].replace('http://', 'htp://')
+  // The helper writes a comment and a blank line first: the 250th URL is on line 252.
+  const file = await list('deep.txt', urls)
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 1, r.stderr)
+  const failed = r.stderr.split('\n').filter((l) => l.startsWith('failed invalid-url'))
+  assert.equal(failed.length, 1, r.stderr)
+  assert.match(
+    failed[0],
+    /invalid URL "htp:\/\/127\.0\.0\.1:\d+\/deep-249\.jpg" \('.*deep\.txt' line 252\): only http and https are fetched, not htp$/,
+  )
+  assert.equal((await outputFiles(out)).length, 299)
+  // Standard input is named so too.
+  const piped = await runCli(['-', '-o', join(dir, 'bad-line-stdin'), '--json'], {
+    input: `${server.url('/deep-0.jpg')}\n\nnot a url\n`,
+  })
+  const bad = piped.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.error === 'invalid-url')
+  assert.equal(bad.message, 'invalid URL "not a url" (standard input line 3): not a URL')
+  // The line fixed, a rerun fetches it alone.
+  const before = server.stats.requests
+  urls[249] = urls[249].replace('htp://', 'http://')
+  const again = await runCli([await list('deep.txt', urls), '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(server.stats.requests - before, 1, JSON.stringify(server.log.slice(-3).map((l) => l.url)))
+  assert.equal((await outputFiles(out)).length, 300)
 })
 
 test('the same URL twice in one run is fetched once', async () => {

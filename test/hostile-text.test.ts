@@ -68,7 +68,10 @@ test('control characters from a list line or a server header never reach the ter
   const r = await runCli([list, '-o', out, '--retries', '0'])
   assert.equal(r.code, 1, r.stderr)
   assert.doesNotMatch(r.stderr, ACTS, JSON.stringify(r.stderr))
-  assert.match(r.stderr, /invalid URL "not a url \\x1b\]0;TITLE\\x07\\x1b\[2J\\x1b\[31mred": not a URL/)
+  assert.match(
+    r.stderr,
+    /invalid URL "not a url \\x1b\]0;TITLE\\x07\\x1b\[2J\\x1b\[31mred" \('.*urls\.txt' line 1\): not a URL/,
+  )
   assert.match(r.stderr, /invalid URL "\\u202egnp\.exe"/)
   assert.match(
     r.stderr,

@@ -11,7 +11,7 @@ import { pull } from '../pull.js'
 import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
-import { argumentSource, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
+import { argumentJobs, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
@@ -283,7 +283,7 @@ export async function pullCommand(
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines
   // of a log) shows the total.
   const total = !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
-  return runPull(argumentSource(inputs), options, flags, { total })
+  return runPull(argumentJobs(inputs), options, flags, { total })
 }
 
 /**

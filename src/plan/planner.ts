@@ -171,7 +171,8 @@ function checkJobFields(template: string, fields: Record<string, string> | undef
 export async function planJob(job: Job, index: number, ctx: PlanContext): Promise<Plan> {
   if (job.invalid) return refused(job, job.invalid.code, job.invalid.message, ctx)
   const parsed = parseFetchUrl(job.url)
-  if ('why' in parsed) return refused(job, 'invalid-url', invalidUrlMessage(job.url, parsed.why), ctx)
+  if ('why' in parsed)
+    return refused(job, 'invalid-url', invalidUrlMessage(job.url, parsed.why, job.where), ctx)
   const { url } = parsed
   url.hash = ''
   const key = job.key ?? url.href

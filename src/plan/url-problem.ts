@@ -23,9 +23,9 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   return { url }
 }
 
-/** The `invalid-url` message for `text`, refused for `why`. */
-export const invalidUrlMessage = (text: string, why: string) =>
-  `invalid URL "${printable(shownUrl(text))}": ${why}`
+/** The `invalid-url` message for `text`, refused for `why`; `where`: the list and line it came from. */
+export const invalidUrlMessage = (text: string, why: string, where?: string) =>
+  `invalid URL "${printable(shownUrl(text))}"${where ? ` (${printable(where)})` : ''}: ${why}`
 
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),

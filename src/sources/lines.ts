@@ -82,6 +82,14 @@ export async function* readLines(
   stream: Readable,
   onOption?: (line: number, text: string) => void,
 ): AsyncGenerator<string> {
+  for await (const { url } of numberedLines(stream, onOption)) yield url
+}
+
+/** `readLines`, each URL with the number of its line (from 1). */
+async function* numberedLines(
+  stream: Readable,
+  onOption?: (line: number, text: string) => void,
+): AsyncGenerator<{ url: string; line: number }> {
   // Byte for byte, so that `lineText` sees each line's bytes (readline's own UTF-8 decoding would
   // have put U+FFFD in place of those that are not UTF-8).
   stream.setEncoding('latin1')
@@ -91,7 +99,7 @@ export async function* readLines(
     n++
     const line = NOT_ASCII.test(raw) ? lineText(Buffer.from(raw, 'latin1')) : raw
     const url = parseLine(line)
-    if (url !== undefined) yield url
+    if (url !== undefined) yield { url, line: n }
     else if (onOption && optionLine(line)) onOption(n, line.trim())
   }
 }
@@ -251,9 +259,20 @@ export async function* argumentSource(
   args: string[],
   stdin: Readable = process.stdin,
 ): AsyncGenerator<string> {
+  for await (const job of argumentJobs(args, stdin)) yield job.url
+}
+
+/**
+ * `argumentSource` as jobs, each URL of a list with where it was read (`Job.where`: `'urls.txt'
+ * line 7`, `standard input line 7`), for a message about it.
+ */
+export async function* argumentJobs(
+  args: string[],
+  stdin: Readable = process.stdin,
+): AsyncGenerator<{ url: string; where?: string }> {
   for (const arg of args) {
     if (arg === '-') yield* stdinLines(stdin)
-    else if (isUrlArgument(arg)) yield arg
+    else if (isUrlArgument(arg)) yield { url: arg }
     else yield* listLines(`'${arg}'`, () => openList(arg))
   }
 }
@@ -263,7 +282,7 @@ export async function* argumentSource(
  * (`cat urls.txt.gz | imgpull -`) is read through gunzip, and an image or archive piped by mistake
  * is refused in one line, where each of its "lines" would have been an invalid-url failure.
  */
-async function* stdinLines(stdin: Readable): AsyncGenerator<string> {
+async function* stdinLines(stdin: Readable): AsyncGenerator<{ url: string; where: string }> {
   const { kind, all } = await stdinKind(stdin)
   yield* listLines('standard input', async () => (kind === 'gzip' ? gunzip(all) : all))
 }
@@ -315,7 +334,10 @@ function gunzip(raw: Readable): Readable {
 }
 
 /** The URLs of a list (`name`: how a message names it); a read or gunzip failure names it, and where it stopped. */
-async function* listLines(name: string, open: () => Promise<Readable>): AsyncGenerator<string> {
+async function* listLines(
+  name: string,
+  open: () => Promise<Readable>,
+): AsyncGenerator<{ url: string; where: string }> {
   let lines = 0
   let told = false
   // Said once a list: the files are named by --name, not by the option lines' `out=`.
@@ -328,9 +350,9 @@ async function* listLines(name: string, open: () => Promise<Readable>): AsyncGen
     )
   }
   try {
-    for await (const url of readLines(await open(), onOption)) {
+    for await (const { url, line } of numberedLines(await open(), onOption)) {
       lines++
-      yield url
+      yield { url, where: `${name} line ${line}` }
     }
   } catch (error) {
     const e = error as NodeJS.ErrnoException
