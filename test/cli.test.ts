@@ -211,11 +211,20 @@ test('credentials of a URL that does not parse never reach a message, --json, th
   ])
   const r = await runCli([file, '-o', out])
   assert.equal(r.code, 1, r.stderr)
-  assert.match(r.stderr, /invalid URL "http:\/\/127\.0\.0\.1:9\d+\/typo" \('.*' line 3\): not a URL/)
-  assert.match(r.stderr, /invalid URL "http:\/\/exa mple\.com\/x\.jpg" \('.*' line 4\): not a URL/)
+  assert.match(
+    r.stderr,
+    /invalid URL "http:\/\/127\.0\.0\.1:9\d+\/typo" \('.*' line 3\): its port is out of range \(at most 65535\)/,
+  )
+  assert.match(
+    r.stderr,
+    /invalid URL "http:\/\/exa mple\.com\/x\.jpg" \('.*' line 4\): a space in its host name/,
+  )
   const json = await runCli([file, '-o', join(dir, 'secrets-invalid-json'), '--json'])
   const status = await runCli(['status', out])
-  assert.match(r.stderr, /invalid URL "http:\/127\.0\.0\.1:99999\/x\.jpg" \('.*' line 7\): not a URL/)
+  assert.match(
+    r.stderr,
+    /invalid URL "http:\/127\.0\.0\.1:99999\/x\.jpg" \('.*' line 7\): its port is out of range/,
+  )
   const secrets = ['PASSWORD4', 'PASSWORD5', 'PASSWORD6', 'PASS/WORD7', 'WORD7', 'PASSWORD8', 'PASSWORD9']
   secrets.push('PASSWORD10', 'PASS WORD11', 'WORD11', 'heidi')
   for (const [where, text] of [
@@ -628,7 +637,14 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http//example.com/a.jpg'],
       /cannot read input 'http\/\/example\.com\/a\.jpg': no such file, nor an http\(s\) URL/,
     ],
-    [['http://[::1/a.jpg'], /cannot read input 'http:\/\/\[::1\/a\.jpg': no such file, nor a valid URL/],
+    [
+      ['http://[::1/a.jpg'],
+      /cannot read input 'http:\/\/\[::1\/a\.jpg': no such file, nor a valid URL: an IPv6 address without its closing \]/,
+    ],
+    [
+      ['http://u:secret@127.0.0.1:99999/a.jpg', '-o', join(dir, 'port-out')],
+      /cannot read input 'http:\/\/127\.0\.0\.1:99999\/a\.jpg': no such file, nor a valid URL: its port is out of range \(at most 65535\)/,
+    ],
     [
       ['examples/photos.parquet', '--input-format', 'csv'],
       /does not read as a text table: its first line holds binary data/,

@@ -1034,7 +1034,17 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['images.example', 'no http:// or https:// before it'],
     ['not a url', 'not a URL'],
     ['a.jpg b.jpg', 'not a URL'],
-    ['http://exa mple.com/x.jpg', 'not a URL'],
+    ['http://exa mple.com/x.jpg', 'a space in its host name'],
+    // The host and port, said without quoting them (a password may run into them).
+    ['http://127.0.0.1:99999/x.jpg', 'its port is out of range (at most 65535)'],
+    ['http:/127.0.0.1:99999/x.jpg', 'its port is out of range (at most 65535)'],
+    ['https://host:80a/x.jpg', 'its port is not a number'],
+    ['http://dave:PASS/WORD@host/x.jpg', 'its port is not a number'],
+    ['http://[::1/x.jpg', 'an IPv6 address without its closing ]'],
+    ['http://[::1]:70000/x.jpg', 'its port is out of range (at most 65535)'],
+    ['http://user:pw@/x.jpg', 'no host name after http(s)://'],
+    ['http://a%zz.example/x.jpg', 'not a URL'],
+    ['ftp://host:99999/x', 'not a URL'],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
   const several: [string, boolean][] = [

@@ -38,7 +38,28 @@ export function notUrl(text: string): string {
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if (!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell))
     return 'no http:// or https:// before it'
-  return 'not a URL'
+  return hostProblem(cell) ?? 'not a URL'
+}
+
+/**
+ * What is wrong with the host or port of an http(s) URL the parser refused (`:99999`, `:80a`, a
+ * space in the host, `[::1` unclosed, no host at all), in words; `undefined` when it is not there.
+ * Never quotes the text: in `http://user:pa/ss@host` the "port" is part of a password.
+ */
+function hostProblem(cell: string): string | undefined {
+  const authority = /^https?:[/\\]*([^/\\?#]*)/i.exec(cell)?.[1]
+  if (authority === undefined) return undefined
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1)
+  if (hostPort === '') return 'no host name after http(s)://'
+  const ipv6 = hostPort.startsWith('[')
+  if (ipv6 && !hostPort.includes(']')) return 'an IPv6 address without its closing ]'
+  const colon = hostPort.indexOf(':', ipv6 ? hostPort.indexOf(']') : 0)
+  const host = colon < 0 ? hostPort : hostPort.slice(0, colon)
+  const port = colon < 0 ? '' : hostPort.slice(colon + 1)
+  if (port !== '' && !/^\d+$/.test(port)) return 'its port is not a number'
+  if (port !== '' && Number(port) > 65535) return 'its port is out of range (at most 65535)'
+  if (/\s/.test(host)) return 'a space in its host name'
+  return undefined
 }
 
 /**

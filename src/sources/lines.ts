@@ -5,8 +5,10 @@ import { createInterface } from 'node:readline'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
+import { notUrl as urlProblem } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
 import { printable } from '../utils/printable.js'
+import { shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
@@ -242,7 +244,9 @@ export async function checkInputs(args: string[], stdin: Readable = process.stdi
       const command = code === 'ENOENT' && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
       // One that looks like an address is most likely a mistyped URL (`htp://`, `http//`, `http://[::1`).
       const url = code === 'ENOENT' ? notUrl(arg) : ''
-      throw new UsageError(`cannot read input '${arg}': ${why}${command}${url}`)
+      // A mistyped URL's credentials stay out of the message, as an invalid line's do.
+      const shown = url ? printable(shownUrl(arg)) : arg
+      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}`)
     }
   }
 }
@@ -250,7 +254,11 @@ export async function checkInputs(args: string[], stdin: Readable = process.stdi
 /** Why an argument that looks like an address is no URL, as the end of a message; '' for others. */
 function notUrl(arg: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]
-  if (scheme) return /^https?$/i.test(scheme) ? ', nor a valid URL' : ', nor an http(s) URL'
+  if (scheme) {
+    if (!/^https?$/i.test(scheme)) return ', nor an http(s) URL'
+    const why = urlProblem(arg)
+    return why === 'not a URL' ? ', nor a valid URL' : `, nor a valid URL: ${why}`
+  }
   return /^https?:?\/\/?[^/]/i.test(arg) ? ', nor an http(s) URL' : ''
 }
 
