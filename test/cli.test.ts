@@ -337,6 +337,29 @@ test('the same URL twice in one run is fetched once', async () => {
   assert.deepEqual(await outputFiles(out), ['twice-a.jpg'])
 })
 
+test('one URL spelled with escapes of plain letters, or lower-case escapes, is one job (RFC 3986 §6.2.2)', async () => {
+  const out = join(dir, 'dupes-escaped')
+  const before = server.stats.requests
+  const urls = [
+    server.url('/twice-e.jpg'),
+    server.url('/twic%65-%65.jpg'),
+    server.url('/caf\u00e9.jpg'),
+    server.url('/caf%c3%a9.jpg'),
+    server.url('/caf%C3%A9.jpg#frag'),
+    // Not the same: the case of a path is the server's to read, an escaped / is no folder.
+    server.url('/Twice-e.jpg'),
+    server.url('/a%2Fb.jpg'),
+    server.url('/a/b.jpg'),
+  ]
+  const r = await runCli([...urls, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /3 duplicates skipped/)
+  assert.equal(server.stats.requests - before, 5)
+  const files = await outputFiles(out)
+  assert.equal(files.length, 5, files.join(' '))
+  for (const name of ['a_b.jpg', 'b.jpg', 'café.jpg', 'twice-e.jpg']) assert.ok(files.includes(name), name)
+})
+
 test('standard input: - reads one URL per line', async () => {
   const out = join(dir, 'stdin')
   const input = `${server.url('/in-1')}\n# skip me\n\n${server.url('/in-2')}\n`

@@ -34,7 +34,7 @@ import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
-import { decodeLeniently, withoutSigning } from '../src/utils/url.js'
+import { decodeLeniently, urlKey, withoutSigning } from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -920,6 +920,18 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     if (message === undefined) assert.equal(got, undefined, flag)
     else assert.match(got ?? '', message, flag)
   }
+})
+
+test('urlKey: escapes of unreserved characters decoded, the others upper-cased (RFC 3986 §6.2.2)', () => {
+  const cases: [string, string][] = [
+    ['https://a.example/e.jpg', 'https://a.example/e.jpg'],
+    ['https://a.example/%65.jpg', 'https://a.example/e.jpg'],
+    ['https://a.example/%7e%7E%2d%2E%5F.jpg', 'https://a.example/~~-._.jpg'],
+    ['https://a.example/caf%c3%a9.jpg', 'https://a.example/caf%C3%A9.jpg'],
+    ['https://a.example/a%2fb%3F.jpg?q=%26%3d', 'https://a.example/a%2Fb%3F.jpg?q=%26%3D'],
+    ['https://a.example/%25%41', 'https://a.example/%25A'],
+  ]
+  for (const [href, key] of cases) assert.equal(urlKey(href), key, href)
 })
 
 test('parseLine: a URL list line as other tools write them', () => {

@@ -8,6 +8,7 @@ import { resultOf } from '../outcome.js'
 import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
+import { urlKey } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
 
@@ -175,8 +176,10 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     return refused(job, 'invalid-url', invalidUrlMessage(job.url, parsed.why, job.where), ctx)
   const { url } = parsed
   url.hash = ''
-  const key = job.key ?? url.href
   const { journal } = ctx
+  const canonical = urlKey(url.href)
+  // A journal written before keys were so spelled has the URL as written: its record stays the job's.
+  const key = job.key ?? (canonical !== url.href && journal.get(url.href) ? url.href : canonical)
   let earlier = journal.get(key)
   if (earlier && earlier.run !== journal.run && earlier.url !== url.href && isPosition(job, key)) {
     // A key that is the row's place in its input names no image: the row now holds another URL

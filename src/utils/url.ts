@@ -117,3 +117,19 @@ function decodeRun(run: string): string {
   }
   return out
 }
+
+/** The characters RFC 3986 leaves unreserved: escaping one changes nothing (§2.3). */
+const UNRESERVED = /^[A-Za-z0-9._~-]$/
+
+/**
+ * A URL's identity for dedupe, as RFC 3986 §6.2.2 compares them: escapes of unreserved characters
+ * decoded (`%65` is `e`, `%7E` is `~`), the others' hex in upper case (`%c3%a9` is `%C3%A9`, as
+ * the URL parser escapes a raw `é`). One image listed both ways was fetched and saved twice
+ * (`café.jpg` and `café-1a2b3c4d.jpg`). The request still goes to the URL as written.
+ */
+export function urlKey(href: string): string {
+  return href.replace(/%[0-9a-fA-F]{2}/g, (escape) => {
+    const char = String.fromCharCode(Number.parseInt(escape.slice(1), 16))
+    return UNRESERVED.test(char) ? char : escape.toUpperCase()
+  })
+}
