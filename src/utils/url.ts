@@ -128,8 +128,8 @@ const UNRESERVED = /^[A-Za-z0-9._~-]$/
  * (`café.jpg` and `café-1a2b3c4d.jpg`). The request still goes to the URL as written.
  */
 export function urlKey(href: string): string {
-  return href.replace(/%[0-9a-fA-F]{2}/g, (escape) => {
-    const char = String.fromCharCode(Number.parseInt(escape.slice(1), 16))
-    return UNRESERVED.test(char) ? char : escape.toUpperCase()
+  return href.replace(/%[0-9a-fA-F]{2}/g, (code) => {
+    const char = String.fromCharCode(Number.parseInt(code.slice(1), 16))
+    return UNRESERVED.test(char) ? char : code.toUpperCase()
   })
 }
