@@ -366,6 +366,14 @@ test('standard input: - reads one URL per line', async () => {
   const r = await runCli(['-', '-o', out], { input })
   assert.equal(r.code, 0, r.stderr)
   assert.deepEqual(await outputFiles(out), ['in-1.jpg', 'in-2.jpg'])
+  // Given twice, the second waited for what the first had read: exit 13, no summary or manifest.
+  const twice = await runCli(['-', '-', '-o', join(dir, 'stdin-twice')], { input })
+  assert.equal(twice.code, 2, twice.stderr)
+  assert.equal(
+    twice.stderr.trim(),
+    'imgpull: standard input (-) is given more than once: it can be read once; give - once (see imgpull --help)',
+  )
+  assert.ok(!existsSync(join(dir, 'stdin-twice')), 'nothing made')
 })
 
 test('standard input is told by its bytes: gzip is read through gunzip, an image piped by mistake is refused in one line', async () => {

@@ -221,6 +221,10 @@ function notAList(name: string, bytes: ListBytes, saved = ''): UsageError | unde
 
 /** Fail early, with the culprit named, on a list file that cannot be read. */
 export async function checkInputs(args: string[], stdin: Readable = process.stdin): Promise<void> {
+  // Read once, it has nothing for a second `-`, whose wait for it never ended: the run stopped
+  // with exit 13 (an unsettled await), without its summary, manifest or report.
+  if (args.filter((arg) => arg === '-').length > 1)
+    throw new UsageError('standard input (-) is given more than once: it can be read once; give - once')
   for (const arg of args) {
     if (arg === '-') await stdinKind(stdin)
     if (arg === '-' || isUrlArgument(arg)) continue
