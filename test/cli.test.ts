@@ -704,6 +704,11 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['worker', '--queue', 'q', '-o', 'HTTPS://host/x'],
       /'-o, --out <dir>' argument 'HTTPS:\/\/host\/x' is invalid\. expected a folder, not a URL/,
     ],
+    // The value commander quotes keeps no user or password (hunt63 U7).
+    [
+      ['-o', 'https://ann:s3cret@host.example/a.jpg', 'x'],
+      /argument 'https:\/\/host\.example\/a\.jpg' is invalid\. expected a folder, not a URL/,
+    ],
     [
       ['unsplash', 'search', 'lake', '--limit', '0'],
       /'-l, --limit <n>' argument '0' is invalid\. expected an integer >= 1, or 'all'/,

@@ -122,11 +122,13 @@ export async function main(argv = process.argv): Promise<number> {
         return EXIT.usage
       }
       // Commander suggests a near option on a line of its own: one line, as every usage error.
-      const message =
+      // Commander quotes the value it refused: a URL's user and password stay off the terminal.
+      const message = (
         unknownOptionHint(error, command === program) ??
         error.message
           .replace(/^error: /, '')
           .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
+      ).replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]*@/gi, '$1')
       process.stderr.write(`imgpull: ${message} ${help}\n`)
       return EXIT.usage
     }
