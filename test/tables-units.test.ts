@@ -279,6 +279,11 @@ test('columns: every named one must be there; the URL column is not carried by d
     () => planColumns('laion.parquet', ['URL', 'TEXT'], options({ urlCol: 'URL', columns: ['text'] })),
     /\(a carried column\); its columns: "URL", "TEXT": did you mean "TEXT"\?$/,
   )
+  // A header written with a space after its commas (`url, caption`): the name holds the space.
+  assert.throws(
+    () => planColumns('t.csv', ['url', ' caption'], options({ captionCol: 'caption' })),
+    /its columns: "url", " caption": did you mean --caption-col " caption"\? \(the header has a space around the name\)$/,
+  )
   // A first line of data (CC3M's TSV has no header line) is said to be one.
   assert.throws(
     () => planColumns('cc3m.tsv', ['A dog on the beach', 'https://example.com/a.jpg'], options()),

@@ -41,11 +41,14 @@ function separatorHint(available: readonly string[]): string {
  * not a header (CC3M's TSV has none: img2dataset's instructions add one).
  */
 function missingHint(name: string, available: readonly string[], option: string): string {
-  const folded = name.toLowerCase()
-  const other = available.find((c) => c.toLowerCase() === folded)
-  // Names are matched exactly (as pandas and img2dataset match them): say which one is meant.
-  if (other !== undefined)
-    return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?`
+  const folded = name.trim().toLowerCase()
+  const other = available.find((c) => c.trim().toLowerCase() === folded)
+  // Names are matched exactly (as pandas and img2dataset match them): say which one is meant. A
+  // header written `url, caption` has a column " caption", space included, as pandas reads it.
+  if (other !== undefined) {
+    const spaced = other !== other.trim() ? ' (the header has a space around the name)' : ''
+    return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?${spaced}`
+  }
   if (available.some((c) => /^\s*https?:\/\//i.test(c)))
     return ': its first line holds a URL, so it has no header line: add one naming the columns'
   // The URL column is `url` unless told: a table that calls it `image` or `link` says nothing of
