@@ -277,6 +277,19 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
       undefined,
     ],
   )
+  // `cat part-*.csv`: each part's header line again, as a row.
+  const joined = await file(
+    'joined.csv',
+    'url,n\nhttps://images.example/a.jpg,1\nurl,n\nhttps://images.example/b.jpg,2\n',
+  )
+  assert.deepEqual(
+    (await readAll([joined])).map((j) => j.invalid?.message),
+    [
+      undefined,
+      `${joined} line 3: invalid URL "url": the header line again (files joined with cat keep each one's header: join them without it, or give the folder of parts)`,
+      undefined,
+    ],
+  )
 })
 
 test('urlCol, captionCol, hashCol with hashType, and columns pick what each row gives', async () => {

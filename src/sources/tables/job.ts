@@ -66,11 +66,16 @@ export function buildJob(
   // does not say which. Only a cell not starting with a scheme is parsed here.
   if (!HTTP_START.test(job.url) || severalUrls(job.url)) {
     const parsed = parseFetchUrl(job.url)
-    if ('why' in parsed)
-      job.invalid ??= {
-        code: 'invalid-url',
-        message: `${where()}: ${invalidUrlMessage(job.url, parsed.why)}`,
-      }
+    // A cell holding the column's own name is the header line again: `cat part-*.csv` keeps every
+    // part's header (Spark and Hive write one per part).
+    const why =
+      'why' in parsed && job.url === plan.url
+        ? "the header line again (files joined with cat keep each one's header: join them without it, or give the folder of parts)"
+        : 'why' in parsed
+          ? parsed.why
+          : undefined
+    if (why !== undefined)
+      job.invalid ??= { code: 'invalid-url', message: `${where()}: ${invalidUrlMessage(job.url, why)}` }
   }
   for (const name of carried) {
     const value = convert ? convert(cell(name), name) : cell(name)
