@@ -3,17 +3,10 @@ import { promisify } from 'node:util'
 import { inflateRaw } from 'node:zlib'
 import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
-import { planColumns, uniqueHeader } from '../sources/tables/columns.js'
-import {
-  csvCell,
-  csvDelimiter,
-  csvStartLine,
-  csvSyntaxError,
-  extraFields,
-  sepLine,
-} from '../sources/tables/csv.js'
+import { planColumns } from '../sources/tables/columns.js'
+import { csvDelimiter, csvLayout, csvRecordJob, csvSyntaxError, sepLine } from '../sources/tables/csv.js'
 import type { TableFile } from '../sources/tables/format.js'
-import { buildJob, invalidRow, type TableJob } from '../sources/tables/job.js'
+import { invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
 import { jsonlJob, jsonlKeys, parseJsonlLine } from '../sources/tables/jsonl.js'
 import { type ResolvedTableOptions, resolveTableOptions } from '../sources/tables/options.js'
@@ -183,31 +176,15 @@ async function* csvRange(
   if (sep || delimiter === ';') fields = await firstRecord(delimiter, sep ? 1 : 0)
   if (!fields)
     throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
-  const header = uniqueHeader(fields)
-  const plan = planColumns(file.path, header, options)
-  const index = new Map(header.map((name, i) => [name, i]))
-  const carried = plan.carried ?? []
+  const layout = csvLayout(file.path, fields, options)
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
   let lastLine = start.line
   const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line }, false, delimiter)
   try {
     for await (const record of spans) {
-      const row = firstRow + n
-      const { fields } = record
       lastLine = record.endLine
-      const where = () => `${file.path} line ${csvStartLine(record)}`
-      const why = extraFields(fields, header)
-      if (why) yield invalidRow(row, `${where()}: ${why}`)
-      else
-        yield buildJob(
-          row,
-          (name) => csvCell(fields, index.get(name)),
-          carried,
-          plan,
-          options.hashType,
-          where,
-        )
+      yield csvRecordJob(record, firstRow + n, layout, file.path, options.hashType)
       if (++n >= count) return
     }
   } catch (error) {

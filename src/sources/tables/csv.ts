@@ -5,7 +5,7 @@ import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
-import type { ResolvedTableOptions } from './options.js'
+import type { HashType, ResolvedTableOptions } from './options.js'
 import { type RawRecord, strayQuoteLines } from './stray-quote.js'
 import { utf8Checked } from './utf8.js'
 
@@ -217,6 +217,41 @@ export function csvCell(fields: readonly string[], at: number | undefined): stri
   return value === '\\N' ? null : value
 }
 
+/** What a CSV or TSV header decides for every record under it: the columns' places and plan. */
+export interface CsvLayout {
+  header: readonly string[]
+  index: ReadonlyMap<string, number>
+  carried: readonly string[]
+  plan: ColumnPlan
+}
+
+/** The layout of a header's `fields` (made unique as pandas makes them), for `csvRecordJob`. */
+export function csvLayout(path: string, fields: readonly string[], options: ResolvedTableOptions): CsvLayout {
+  const header = uniqueHeader(fields)
+  const plan = planColumns(path, header, options)
+  return { header, index: new Map(header.map((name, i) => [name, i])), carried: plan.carried ?? [], plan }
+}
+
+/**
+ * The job for record `row` of the file at `path`, named by its line in messages; `invalid-row`
+ * when it has more fields than its header (`extraFields`). The local run and the queue's shard
+ * reader make their jobs here, so a worker's rows are a local run's.
+ */
+export function csvRecordJob(
+  record: CsvRecord,
+  row: number,
+  layout: CsvLayout,
+  path: string,
+  hashType: HashType,
+): TableJob {
+  const { fields } = record
+  const where = () => `${path} line ${csvStartLine(record)}`
+  const why = extraFields(fields, layout.header)
+  if (why) return invalidRow(row, `${where()}: ${why}`)
+  const cell = (name: string) => csvCell(fields, layout.index.get(name))
+  return buildJob(row, cell, layout.carried, layout.plan, hashType, where)
+}
+
 /**
  * The rows of a CSV or TSV file as jobs, numbered from `counter.next`. Cells are text as written:
  * an empty cell is `''`, a `\N` null (`csvCell`). A CSV file's `;` separator is the one `csvHeader` found (`openTables`
@@ -229,39 +264,19 @@ export async function* csvRows(
   options: ResolvedTableOptions,
   counter: { next: number },
 ): AsyncGenerator<TableJob> {
-  let header: string[] | undefined
-  let plan: ColumnPlan | undefined
-  let index = new Map<string, number>()
-  let carried: readonly string[] = []
+  let layout: CsvLayout | undefined
   let sep = file.sepLine === true
   for await (const record of csvRecords(file)) {
     if (sep) {
       sep = false // Excel's `sep=;` line, before the header
       continue
     }
-    if (!header || !plan) {
-      header = uniqueHeader(record.fields)
-      plan = planColumns(file.path, header, options)
-      index = new Map(header.map((name, i) => [name, i]))
-      carried = plan.carried ?? []
+    if (!layout) {
+      layout = csvLayout(file.path, record.fields, options)
       continue
     }
-    const row = counter.next++
-    const { fields } = record
-    const why = extraFields(fields, header)
-    if (why) {
-      yield invalidRow(row, `${file.path} line ${csvStartLine(record)}: ${why}`)
-      continue
-    }
-    yield buildJob(
-      row,
-      (name) => csvCell(fields, index.get(name)),
-      carried,
-      plan,
-      options.hashType,
-      () => `${file.path} line ${csvStartLine(record)}`,
-    )
+    yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)
   }
-  if (!header)
+  if (!layout)
     throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
 }
