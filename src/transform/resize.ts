@@ -17,7 +17,7 @@ import {
 } from './plan.js'
 import { pngCarriesMetadata } from './png-metadata.js'
 import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
-import { webpCarriesMetadata, webpLossless } from './webp-coding.js'
+import { webpFacts } from './webp-coding.js'
 
 /**
  * The sharp (libvips) steps for one image: read its header, plan, then keep it or decode, orient,
@@ -149,6 +149,7 @@ async function whole<T>(format: string, work: (failOn: FailOn) => Promise<T>): P
   }
 }
 
+/** The whole file an input names, or its bytes. */
 function bytesOf(input: Buffer | string): Promise<Buffer> | Buffer {
   return typeof input === 'string' ? readFile(input) : input
 }
@@ -170,6 +171,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
   const format = extensionOf(metadata)
   // libvips and sharp do not say everything about a file: its chunks do (see each function).
   const bytes = format === 'png' || format === 'webp' ? await bytesOf(input) : undefined
+  const webp = format === 'webp' ? webpFacts(bytes!) : undefined
   return {
     format,
     width: metadata.width,
@@ -184,7 +186,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
       metadata.iptc !== undefined ||
       (metadata.comments?.length ?? 0) > 0 ||
       (format === 'png' && pngCarriesMetadata(bytes!)) ||
-      (format === 'webp' && webpCarriesMetadata(bytes!)),
+      webp?.metadata === true,
     pages: metadata.pages,
     space: metadata.space,
     ...(metadata.depth === 'ushort' ? { bits: 16 } : {}),
@@ -192,7 +194,7 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     ...(metadata.icc && metadata.icc.length >= 20
       ? { profile: metadata.icc.toString('latin1', 16, 20).trim() }
       : {}),
-    ...(format === 'webp' && webpLossless(bytes!) ? { lossless: true } : {}),
+    ...(webp?.lossless ? { lossless: true } : {}),
   }
 }
 
@@ -258,7 +260,7 @@ async function decodeFully(
  * pixels than its size: libnsgif leaves the rest transparent without a word (see `gif-pixels.ts`).
  */
 async function wholeGif(input: Buffer | string, frames?: number): Promise<void> {
-  const short = shortGifFrame(typeof input === 'string' ? await readFile(input) : input, frames)
+  const short = shortGifFrame(await bytesOf(input), frames)
   if (!short) return
   const { frame, pixels, expected } = short
   const message = `cannot decode: GIF frame ${frame + 1} holds ${pixels} of its ${expected} pixels: its data ends early`

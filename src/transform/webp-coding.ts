@@ -13,19 +13,24 @@ interface Seen {
   metadata: number
 }
 
+/** What `webpLossless` and `webpCarriesMetadata` say, from one walk of the chunks. */
+export function webpFacts(bytes: Uint8Array): { lossless: boolean; metadata: boolean } {
+  const seen = chunksOf(bytes)
+  return { lossless: seen.lossless > 0 && seen.lossy === 0, metadata: seen.metadata > 0 }
+}
+
 /**
  * `true` when every image bitstream in `bytes` is lossless (`VP8L`) and there is at least one;
  * `false` when one is lossy (`VP8 `) or none is found in the bytes given (not a WebP, or cut
  * before its first frame). A pure function of the bytes; never throws.
  */
 export function webpLossless(bytes: Uint8Array): boolean {
-  const seen = chunksOf(bytes)
-  return seen.lossless > 0 && seen.lossy === 0
+  return webpFacts(bytes).lossless
 }
 
 /** Whether `bytes` (a WebP) hold an `EXIF` or `XMP ` chunk, declared or not. Pure; never throws. */
 export function webpCarriesMetadata(bytes: Uint8Array): boolean {
-  return chunksOf(bytes).metadata > 0
+  return webpFacts(bytes).metadata
 }
 
 function chunksOf(bytes: Uint8Array): Seen {
