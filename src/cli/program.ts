@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
@@ -123,12 +124,12 @@ export async function main(argv = process.argv): Promise<number> {
       }
       // Commander suggests a near option on a line of its own: one line, as every usage error.
       // Commander quotes the value it refused: a URL's user and password stay off the terminal.
-      const message = (
+      const message = withoutUserInfo(
         unknownOptionHint(error, command === program) ??
-        error.message
-          .replace(/^error: /, '')
-          .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
-      ).replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]*@/gi, '$1')
+          error.message
+            .replace(/^error: /, '')
+            .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`),
+      )
       process.stderr.write(`imgpull: ${message} ${help}\n`)
       return EXIT.usage
     }
