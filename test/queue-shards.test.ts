@@ -11,7 +11,7 @@ import { planShards } from '../src/queue/plan-shards.js'
 import { shardSource } from '../src/queue/read-shard.js'
 import type { ShardJobData } from '../src/queue/shard-data.js'
 import { lineSpans } from '../src/queue/spans.js'
-import { argumentSource } from '../src/sources/lines.js'
+import { argumentJobs, argumentSource } from '../src/sources/lines.js'
 import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
 import type { Job } from '../src/types.js'
 import { tempFolder } from './support/tables.js'
@@ -71,6 +71,8 @@ test('lines are split as readline splits them: LF, CRLF, a lone CR, blank lines 
   await writeFile(list, Buffer.concat([Buffer.from(text), latin1]))
   const local: string[] = []
   for await (const url of argumentSource([list])) local.push(url)
+  const where: (string | undefined)[] = []
+  for await (const job of argumentJobs([list])) where.push(job.where)
   assert.deepEqual(local.slice(-2), ['https://img.example/caf%E9 na%EFve.jpg', 'https://img.example/tab.jpg'])
   for (const size of [1, 4, 7, 23, 100]) {
     const { jobs, shards } = await viaShards([list], size)
@@ -83,6 +85,12 @@ test('lines are split as readline splits them: LF, CRLF, a lone CR, blank lines 
       jobs.map((j) => j.row),
       local.map((_, i) => i),
       'each URL keeps its position in the list as its row',
+    )
+    // A message about a URL names its line, as a local run's does (`'urls.txt' line 12`).
+    assert.deepEqual(
+      jobs.map((j) => j.where),
+      where,
+      `shard size ${size}: lines`,
     )
     assert.ok(shards.every((s) => s.mode === 'pointer'))
   }

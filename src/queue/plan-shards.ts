@@ -177,8 +177,10 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
  */
 async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; line: number }> {
   if (file.format === 'lines') {
+    let line = 0
     for await (const span of lineSpans(createReadStream(file.path), true)) {
-      if (parseLine(span.text) !== undefined) yield { offset: span.start, line: 0 }
+      if (parseLine(span.text) !== undefined) yield { offset: span.start, line }
+      line++
     }
     return
   }

@@ -90,7 +90,7 @@ function fileJobs(
   firstRow: number,
   count: number,
 ): AsyncGenerator<Job> {
-  if (file.format === 'lines') return listJobs(file, from?.offset ?? 0, firstRow, count)
+  if (file.format === 'lines') return listJobs(file, from ?? { offset: 0, line: 0 }, firstRow, count)
   const options = resolveTableOptions({ ...input.table, format: file.format })
   const tableFile: TableFile = { path: file.path, format: file.format, gzip: false }
   const rows =
@@ -106,14 +106,31 @@ async function* asJobs(rows: AsyncIterable<TableJob>): AsyncGenerator<Job> {
   for await (const t of rows) yield rowJob(t)
 }
 
-/** URLs of a list from byte `offset`, split as Node's readline splits them (see `argumentSource`). */
-async function* listJobs(file: InputFile, offset: number, firstRow: number, count: number) {
+/**
+ * URLs of a list from a line's start (`from.line`: the lines before it), split as Node's readline
+ * splits them, each with its line for a message, as a local run names it (see `argumentJobs`).
+ */
+async function* listJobs(
+  file: InputFile,
+  from: { offset: number; line: number },
+  firstRow: number,
+  count: number,
+) {
   let n = 0
   if (count <= 0) return
-  for await (const span of lineSpans(createReadStream(file.path, { start: offset }), true, offset)) {
+  // Shards enqueued by earlier versions say line 0 wherever they start: their lines are not known.
+  let line: number | undefined = from.offset > 0 && from.line === 0 ? undefined : from.line
+  for await (const span of lineSpans(
+    createReadStream(file.path, { start: from.offset }),
+    true,
+    from.offset,
+  )) {
+    if (line !== undefined) line++
     const url = parseLine(span.text)
     if (url === undefined) continue
-    yield { url, row: firstRow + n } satisfies Job
+    const job: Job = { url, row: firstRow + n }
+    if (line !== undefined) job.where = `'${file.path}' line ${line}`
+    yield job
     if (++n >= count) return
   }
 }
