@@ -13,13 +13,14 @@ export function liveTerminal(env: NodeJS.ProcessEnv, isTTY: boolean | undefined)
 export const stderrLive = liveTerminal(process.env, process.stderr.isTTY)
 
 /**
- * Whether to colour what goes to one stream. NO_COLOR (any value, https://no-color.org) wins;
+ * Whether to colour what goes to one stream. NO_COLOR (present and not empty, as
+ * https://no-color.org has said since 2022: an empty one counts as unset) wins;
  * then FORCE_COLOR (any value but `0` or `false`) turns colour on; else only a terminal whose
  * TERM is not `dumb` gets it. picocolors alone decides from stdout and from `CI` being set, so a
  * log of stderr (`2> err.log`, a CI runner) would collect escape codes.
  */
 export function wantsColor(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): boolean {
-  if (env.NO_COLOR !== undefined) return false
+  if (env.NO_COLOR) return false
   const force = env.FORCE_COLOR
   if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false'
   return liveTerminal(env, isTTY)
