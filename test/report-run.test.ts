@@ -181,12 +181,14 @@ test('imgpull report during a run says the run is still going on, not that it wa
     )
     assert.equal(await figure('ok'), '1')
     assert.equal(await figure('pending'), '1')
+    assert.match((await page.locator('.when').textContent()) ?? '', / · running for .+ · still running$/)
     await page.close()
     release()
     assert.equal((await run.done).code, 0)
     // The run's own report at its end replaces it.
     const { page: after } = await open(join(out, 'report.html'))
     assert.equal(await after.locator('[data-running]').count(), 0)
+    assert.match((await after.locator('.when').textContent()) ?? '', / · ran [^·]+$/)
     assert.equal(await after.locator('[data-figure="ok"]').evaluate((e) => e.firstChild?.textContent), '2')
     await after.close()
   } finally {

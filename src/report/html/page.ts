@@ -111,7 +111,7 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <header class="top"><div class="wrap">
 <p class="eyebrow">imgpull report</p>
 <h1>${esc(printable(input.title))}</h1>
-<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ran ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
+<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ${input.running && !input.interrupted ? 'running for' : 'ran'} ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
 ${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
