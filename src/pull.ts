@@ -2,7 +2,15 @@ import { existsSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from './error-codes.js'
-import { duration, FatalError, HTTPError, ImgpullError, TimeoutError, UsageError } from './errors.js'
+import {
+  duration,
+  errorCode,
+  FatalError,
+  HTTPError,
+  ImgpullError,
+  TimeoutError,
+  UsageError,
+} from './errors.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -869,6 +877,9 @@ class Engine {
     if (action.do === 'fail') {
       const unreached = this.#proxySilence.unreachable(answeredBy, e)
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
+      const outOfReach = e.code === 'network' && this.#scheduler.outOfReach(answeredBy, errorCode(e.cause))
+      if (outOfReach)
+        e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
         const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`

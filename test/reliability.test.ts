@@ -314,6 +314,72 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
   }
 })
 
+/** A port on 127.0.0.1 that nothing listens on (a server opened there, then closed). */
+async function deadPort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => probe.once('listening', resolve))
+  const port = (probe.address() as AddressInfo).port
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+test('a host that refuses every connection is given up once a file spent its retries on it; one that answered once is not', async () => {
+  // A dead host (nothing listens on its port) beside a good one. Each of the dead host's files
+  // would spend its every attempt on the same refusal (1,000 such files took 6,000 connections).
+  const port = await deadPort()
+  const dead = Array.from({ length: 60 }, (_, i) => `http://127.0.0.1:${port}/d${i}.jpg`)
+  const good = Array.from({ length: 10 }, (_, i) => server.url(`/next-to-dead-${i}.jpg`))
+  const { results } = await get([...dead, ...good], { retries: 1 })
+  assert.deepEqual(
+    results.filter((r) => good.includes(r.job.url)).map((r) => r.status),
+    good.map(() => 'ok'),
+  )
+  const fromDead = results.filter((r) => r.job.url.includes(`:${port}/`))
+  assert.equal(fromDead.length, 60)
+  for (const r of fromDead) {
+    assert.equal(r.error, 'network', r.message)
+    assert.match(
+      r.message ?? '',
+      new RegExp(
+        `reached http://127\\.0\\.0\\.1:${port} \\(nothing listens on its port\\)|nothing listens on its port, no request this run reached it`,
+      ),
+      r.message,
+    )
+  }
+  // The file that spent its retry first gives the host up; the retries sleeping then are not sent.
+  const spared = fromDead.filter((r) => r.attempts === 1)
+  assert.ok(spared.length >= 30, `${spared.length} of 60 files spared their retry`)
+
+  // A host that served a file, then went down: a restart in the middle of the run, its files
+  // keep their retries (not given up), and say only what happened to them.
+  const downPort = await deadPort()
+  const body = makeImage('served-once', 2000)
+  const once = createHttpServer((_request, response) => {
+    response.writeHead(200, {
+      'content-type': 'image/jpeg',
+      'content-length': body.length,
+      connection: 'close',
+    })
+    response.end(body, () => once.close())
+  })
+  await new Promise<void>((resolve) => once.listen(downPort, '127.0.0.1', resolve))
+  const first = await get(
+    [
+      `http://127.0.0.1:${downPort}/first.jpg`,
+      ...Array.from({ length: 20 }, (_, i) => `http://127.0.0.1:${downPort}/later${i}.jpg`),
+    ],
+    { retries: 1, concurrency: 1 },
+  )
+  assert.equal(first.results.find((r) => r.job.url.endsWith('/first.jpg'))?.status, 'ok')
+  const later = first.results.filter((r) => r.job.url.includes('/later'))
+  assert.equal(later.length, 20)
+  for (const r of later) {
+    assert.equal(r.error, 'network')
+    assert.equal(r.attempts, 2, r.message)
+    assert.doesNotMatch(r.message ?? '', /no request this run reached/)
+  }
+})
+
 for (const threads of [0, 2])
   test(`a redirect target that answers nothing is given up like a listed host, its links failing without a request (--threads ${threads})`, async () => {
     // Short links on a good host lead to a black hole: each attempt costs the headers timeout there.

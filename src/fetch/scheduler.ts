@@ -94,6 +94,16 @@ export function lengthens(silence: Silence, sentAt: number, now: number): boolea
 }
 
 /**
+ * Connect failures that say a host is out of reach, in words (see `Scheduler.outOfReach`): no
+ * answer could come from it, whatever was asked.
+ */
+export const OUT_OF_REACH: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'nothing listens on its port',
+  EHOSTUNREACH: 'no route to it',
+  ENETUNREACH: 'no route to its network',
+}
+
+/**
  * How long the processes sharing a gate hold a silent host given up once one of them gave it up
  * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
  * round of 16 at once. A host that asked for a wait longer than imgpull takes is held for that wait.
@@ -220,6 +230,12 @@ export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
   readonly #learned = new Map<string, Host<T>>()
+  /**
+   * Idle hosts forgotten after they answered this run (`true`: and served a file), oldest first:
+   * a host never given up for silence or refusals once it answered keeps that when its next file
+   * comes after a pause (a restart in the middle of the run is waited out by the retries).
+   */
+  readonly #answered = new Map<string, boolean>()
   /** Hosts with queued work, a free slot and no pause, in turn order. */
   readonly #ready = new Set<string>()
   readonly #concurrency: number
@@ -290,8 +306,8 @@ export class Scheduler<T> {
         pausedUntil: 0,
         cutAt: 0,
         complained: false,
-        heard: false,
-        served: false,
+        heard: this.#answered.has(host),
+        served: this.#answered.get(host) === true,
         unheard: { count: 0 },
         stalls: { count: 0 },
         hops: [],
@@ -383,6 +399,27 @@ export class Scheduler<T> {
       why: `${host} served no file this run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
       shared: `${host} served no file to a worker's run: the bodies of ${state.stalls.count} requests in a row ${stopped}`,
     })
+  }
+
+  /**
+   * A file failed for good on `host`, its last attempt out of reach (`cause`: the connect
+   * failure's code, see `OUT_OF_REACH`). A host that has answered nothing in this run is then given
+   * up, as an unreachable proxy is: that file's retries waited out a restart (at least half of
+   * each backoff window, 7.75 s at the defaults: see `REFUSED_LEAST`), so each other file would
+   * spend its own on the same refusal (1,000 files on a dead host took 22.6 s and 6,000
+   * connections). Returns the words that say why, for that file's message; `undefined` when the
+   * host is not given up (it answered once, the failure is another, or it already is).
+   */
+  outOfReach(host: string, cause: string): string | undefined {
+    const state = this.#hosts.get(host)
+    const words = OUT_OF_REACH[cause]
+    if (!state || state.heard || state.givenUp || words === undefined) return undefined
+    this.#silent(host, state, {
+      code: 'network',
+      why: `no request this run reached ${host} (${words})`,
+      shared: `no request a worker's run made reached ${host} (${words})`,
+    })
+    return words
   }
 
   /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */
@@ -615,7 +652,14 @@ export class Scheduler<T> {
       !state.wake
     ) {
       this.#hosts.delete(host)
-      if (!state.complained) return
+      if (state.heard && !state.complained) {
+        this.#answered.delete(host)
+        this.#answered.set(host, state.served)
+        if (this.#answered.size > REMEMBERED)
+          this.#answered.delete(this.#answered.keys().next().value as string)
+      }
+      // A host given up stays so for the run, whatever its next files' place in the list.
+      if (!state.complained && !state.givenUp) return
       // Kept whole, but for its drained queue's arrays (a backlog's worth of empty slots).
       state.queue = new Fifo()
       state.hops = []
