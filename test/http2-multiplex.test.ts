@@ -148,7 +148,8 @@ test('HTTP/2 pool: requests waiting on a first connection that fails are not lef
   )
   assert.equal(refused.length, 8)
   assert.ok(
-    refused.every((r) => r.error === 'network' && r.attempts === 2),
+    // The first to spend its retry gives the host up (it answered nothing): the others' retries are not sent.
+    refused.every((r) => r.error === 'network' && /ECONNREFUSED/.test(r.message ?? '') && r.attempts <= 2),
     JSON.stringify(refused.map((r) => r.message)),
   )
 
