@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import sharp from 'sharp'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
+import { NO_EOI } from '../src/verify/complete/jpeg.js'
 import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
@@ -80,9 +82,13 @@ test('a real image cut anywhere before its structure ends is truncated, never wh
     const ext = (await sniff(file))!.ext
     const text = file.toString('latin1')
     const rootEnd = text.lastIndexOf('</svg>') + 6
+    // A sequential JPEG cut in its end-of-image marker, after its last scan: whole, but unchecked.
+    const scansEnd = ext === 'jpg' && name !== 'progressive.jpg' ? file.length - 2 : file.length
     for (let cut = 0; cut < file.length; cut++) {
       const verdict = await judge(ext, file.subarray(0, cut))
       if (ext === 'svg' && svgWholeAt(text.slice(0, cut), rootEnd)) complete(verdict, `${name} cut at ${cut}`)
+      else if (cut >= scansEnd)
+        assert.equal(verdict.complete && verdict.unchecked, NO_EOI, `${name} cut at ${cut}`)
       else truncated(verdict, `${name} cut at ${cut}`)
     }
   }
@@ -92,6 +98,55 @@ test('issue 10, case 3: a JPEG that stops at 55 % with no length to check is tru
   const image = makeImage('issue-10-case-3', 200_000)
   const verdict = await judge('jpg', truncatedCopy(image, 110_000), every(16 * 1024))
   assert.deepEqual(verdict, { complete: false, kind: 'truncated', reason: 'JPEG has no end-of-image marker' })
+})
+
+test('a sequential JPEG without its end-of-image marker: whole but unchecked when its last scan holds every MCU; cut in a scan, zero-filled, or progressive, truncated', async () => {
+  // Browsers, libjpeg and Pillow show such a file whole; it was truncated, however it came.
+  const noise = await sharp({
+    create: {
+      width: 101,
+      height: 67,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .png()
+    .toBuffer()
+  const made = {
+    '4:2:0, partial MCUs': await sharp(noise).jpeg().toBuffer(),
+    '4:4:4': await sharp(noise).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer(),
+    grey: await sharp(noise).grayscale().jpeg().toBuffer(),
+    cmyk: await sharp(noise).toColourspace('cmyk').jpeg().toBuffer(),
+  }
+  const files: [string, Buffer][] = [
+    ...['baseline.jpg', 'restart.jpg', 'exif-thumbnail.jpg'].map((n): [string, Buffer] => [n, fixture(n)]),
+    ...Object.entries(made),
+  ]
+  for (const [name, file] of files) {
+    const noEoi = file.subarray(0, file.length - 2)
+    const { width, height } = (await judge('jpg', file)) as { width: number; height: number }
+    for (const body of [noEoi, file.subarray(0, file.length - 1)]) {
+      for (const split of [(b: Uint8Array) => [b], every(7), uneven(3)]) {
+        assert.deepEqual(
+          await judge('jpg', body, split),
+          { complete: true, width, height, unchecked: NO_EOI },
+          name,
+        )
+      }
+    }
+    for (const cut of [noEoi.length - 1, noEoi.length - 2, Math.floor(noEoi.length * 0.9), 700]) {
+      truncated(await judge('jpg', noEoi.subarray(0, cut)), `${name} cut at ${cut}`)
+      // Zeros where the rest was (a preallocated file written only so far) decode as codes, but
+      // run on past the last MCU.
+      const filled = Buffer.concat([noEoi.subarray(0, cut), Buffer.alloc(noEoi.length - cut)])
+      truncated(await judge('jpg', filled), `${name} zero-filled from ${cut}`)
+    }
+    // Bytes after the last scan that are not its end marker's: nothing says where the image ends.
+    truncated(await judge('jpg', Buffer.concat([noEoi, Buffer.from('\n')])), `${name} and a newline`)
+  }
+  const progressive = fixture('progressive.jpg')
+  truncated(await judge('jpg', progressive.subarray(0, progressive.length - 2)), 'a progressive JPEG')
 })
 
 test("an EXIF thumbnail's end-of-image marker inside APP1 does not end the JPEG", async () => {

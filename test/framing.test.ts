@@ -22,6 +22,7 @@ let gif: Buffer
 let svg: Buffer
 let jxl: Buffer
 let mpf: Buffer
+let jpeg: Buffer
 let dir: string
 let server: Server
 let port: number
@@ -380,6 +381,12 @@ const answers: Record<string, Answer> = {
   '/mpf-close': () => closeDelimited('image/jpeg', mpf),
   '/mpf-close-cut': () => closeDelimited('image/jpeg', mpf.subarray(0, mpf.length - 200 - (cuts++ % 5) * 37)),
   '/mpf-length-short': () => withLength('image/jpeg', mpf.subarray(0, mpf.length - 200)),
+  // A JPEG whose writer left out its end-of-image marker (FF D9), every scan whole; and one cut
+  // in its scan, served so by a server that stored it cut.
+  '/jpeg-no-eoi-length': () => withLength('image/jpeg', jpeg.subarray(0, -2)),
+  '/jpeg-no-eoi-chunked': () => chunked('image/jpeg', jpeg.subarray(0, -2)),
+  '/jpeg-no-eoi-close': () => closeDelimited('image/jpeg', jpeg.subarray(0, -2)),
+  '/jpeg-cut-length': () => withLength('image/jpeg', jpeg.subarray(0, -40)),
 }
 
 before(async () => {
@@ -387,6 +394,7 @@ before(async () => {
   svg = await fixture('illustrator.svg')
   jxl = await fixture('bare.jxl')
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
+  jpeg = await fixture('restart.jpg')
   dir = await tempDir()
   certs = makeCerts(dir)
   server = createServer((socket) => {
@@ -441,6 +449,25 @@ test('Transfer-Encoding: identity beside a Content-Length is framed by the lengt
     assert.equal(r.status, 'ok', `${path}: ${r.message}`)
     assert.equal((await readFile(join(out, r.path!))).length, gif.length - 1, path)
   }
+})
+
+test('a JPEG without its end-of-image marker, its last scan whole, is kept when its end was marked; one cut in its scan is not', async () => {
+  for (const path of ['/jpeg-no-eoi-length', '/jpeg-no-eoi-chunked']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual([r.format, r.width, r.height], ['jpg', 64, 48])
+    assert.deepEqual(await readFile(join(out, r.path!)), jpeg.subarray(0, -2), path)
+  }
+  const cut = (await get('/jpeg-cut-length', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated')
+  assert.match(cut.message!, /jpeg-cut-length: JPEG has no end-of-image marker$/)
+  // Read to the close, it could be a cut that took the marker: the same bytes twice settle it.
+  const closed = (await get('/jpeg-no-eoi-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
+  const again = (await get('/jpeg-no-eoi-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
 })
 
 test('on a connection that gave no length, a GIF without its trailer is truncated until a second answer brings the same bytes', async () => {

@@ -1,4 +1,5 @@
-import { COMPLETE, type CompletenessCheck, corrupt, truncated, type Verdict } from './types.js'
+import { jpegScansWhole } from './jpeg-scans.js'
+import { COMPLETE, type CompletenessCheck, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 
 const At = {
   Start: 0,
@@ -14,6 +15,13 @@ const EOI = 0xd9
 const APP2 = 0xe2
 /** `MPF\0`: an APP2 segment holding a Multi-Picture Format index (CIPA DC-007). */
 const MPF = Buffer.from('MPF\0', 'latin1')
+/**
+ * The largest body without an end-of-image marker whose scans are walked (read back whole, on the
+ * thread that judges it, code by code); a larger one stays refused.
+ */
+const WALK_LIMIT = 8 * 1024 * 1024
+/** What a JPEG that lacks only its end-of-image marker is whole but unchecked for. */
+export const NO_EOI = 'JPEG has no end-of-image marker (its last scan is whole)'
 
 /**
  * Where the last image an MPF index lists ends, as a byte offset in the file, or `undefined` when
@@ -60,7 +68,8 @@ const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc
  * next marker are passed over, as libjpeg passes them), a frame header, and after each SOS
  * the entropy-coded data, scanned for FF with `indexOf`: FF00 is a stuffed byte, FFD0–FFD7 a restart
  * marker, FFFF fill, any other FFxx the marker that ends the scan (DHT, DQT, DRI, the next SOS of a
- * progressive file, or EOI). Whole when EOI follows at least one scan. Bytes after EOI are allowed: cameras
+ * progressive file, or EOI). Whole when EOI follows at least one scan, or, unchecked, when a body
+ * without EOI ends where its last scan's MCUs do (`jpegScansWhole`: a writer that left EOI out). Bytes after EOI are allowed: cameras
  * and phones append a second image (MPF), a motion-photo video or padding there, and decoders stop at EOI.
  * Where an MPF index (APP2) says where the images after EOI end, a body that stops before that is
  * whole but `unchecked`: its primary image decodes, but the file is not all there unless the
@@ -256,7 +265,7 @@ export class JpegCheck implements CompletenessCheck {
     this.#app2 = undefined
   }
 
-  async end(): Promise<Verdict> {
+  async end(read: ReadBack): Promise<Verdict> {
     if (this.#verdict?.complete && this.#base < this.#mpfEnd) {
       const unchecked = `JPEG's MPF index lists images to byte ${this.#mpfEnd}, past the body's ${this.#base}`
       return { ...this.#verdict, unchecked }
@@ -273,6 +282,15 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (this.#verdict) return this.#verdict
     if (this.#at === At.Start) return truncated('JPEG start-of-image marker cut short')
+    // Ended in scan data: whole when that scan holds every MCU and the body ends with it, as
+    // browsers and libjpeg show such a file; but where that end is only a close, a cut there
+    // could have taken the marker (`unchecked`).
+    // An MPF index that lists images after this one says more was to come.
+    const walk = this.#at === At.Scan && this.#base <= WALK_LIMIT && this.#base >= this.#mpfEnd
+    if (walk && jpegScansWhole(await read(0, this.#base))) {
+      const size = this.#width && this.#height ? { width: this.#width, height: this.#height } : {}
+      return { ...COMPLETE, ...size, unchecked: NO_EOI }
+    }
     return truncated(
       this.#scans > 0 ? 'JPEG has no end-of-image marker' : 'JPEG ends in its headers, before any image data',
     )
