@@ -92,6 +92,7 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
     server.url('/page?html=1'),
     server.url('/gone?status=404'),
     server.url('/short?size=5000&short=1000'),
+    server.url('/thumb.php?lead=2'),
   ]
   const r = await runCli([...urls, '-o', out, '--json', '--retries', '1'])
   assert.equal(r.code, 1)
@@ -103,6 +104,12 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
   assert.equal(byUrl.get(urls[0])?.error, 'not-an-image')
   // What it was, not only that it was none: a bot check's title says why (hunt49).
   assert.match(byUrl.get(urls[0])?.message, / bytes: an HTML page titled "Just a moment\.\.\."$/)
+  // An image after the blank lines a script printed: no image, but the line says it nearly was.
+  assert.equal(byUrl.get(urls[3])?.error, 'not-an-image')
+  assert.match(
+    byUrl.get(urls[3])?.message,
+    / bytes: a JPEG image after 2 bytes of white space, which a script printed before it$/,
+  )
   assert.equal(byUrl.get(urls[1])?.error, 'http-404')
   assert.equal(byUrl.get(urls[1])?.attempts, 1, '404 is not retried')
   // Cut at byte 1000 every time: the first answer is truncated and kept; its resume asks again for
@@ -126,7 +133,7 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
   assert.equal(parts.length, 1, 'no other temporary file left')
   assert.equal((await stat(join(out, parts[0]))).size, 1000)
   const summary = lines.at(-1).summary
-  assert.equal(summary.failed, 3)
+  assert.equal(summary.failed, 4)
   assert.equal(summary.exitCode, 1)
 })
 

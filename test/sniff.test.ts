@@ -661,6 +661,23 @@ test('a body that is no image is named in its failure line by what it looks like
       'an ISO media file of brand "isom" (MP4, QuickTime...)',
     ],
     [Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 1]), 'a WebM or Matroska video'],
+    // An image a script printed white space before (a blank line before `<?php`): no image, but nearly.
+    [
+      Buffer.concat([Buffer.from('\n'), fixture('baseline.jpg')]),
+      'a JPEG image after 1 byte of white space, which a script printed before it',
+    ],
+    [
+      Buffer.concat([Buffer.from('\r\n \r\n'), fixture('rgba.png')]),
+      'a PNG image after 5 bytes of white space, which a script printed before it',
+    ],
+    [
+      Buffer.concat([Buffer.from('\ufeff'), fixture('lossy.webp')]),
+      'a WebP image after a byte order mark, which a script printed before it',
+    ],
+    [
+      Buffer.concat([Buffer.from('\ufeff\n'), fixture('plain.avif')]),
+      'an AVIF image after a byte order mark and 1 byte of white space, which a script printed before it',
+    ],
     ['', undefined],
     [gzipSync('hello'), undefined],
     [Buffer.from([0x41, 0x00, 0x42]), undefined],

@@ -1,3 +1,5 @@
+import { sniffBinary, sniffCommon } from './magic.js'
+
 /**
  * What a body that is no image looks like, in a few words for its failure line: `not an image: URL
  * sent image/jpeg, 92 bytes` says nothing of why; an HTML page's title often does ("404 Not
@@ -8,7 +10,7 @@
  */
 export function looksLike(head: Uint8Array): string | undefined {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
-  const binary = binaryKind(text)
+  const binary = binaryKind(text) ?? imageAfterSpace(text)
   if (binary) return binary
   const start = text.subarray(text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0)
   const body = start.toString('utf8').replace(/^\s+/, '')
@@ -53,6 +55,31 @@ function textPart(text: string): string {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
 const NOT_TEXT = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/
+
+/** How a failure line names a format, by its extension (its upper case where not listed). */
+const FORMAT_NAMES: Record<string, string> = { jpg: 'JPEG', webp: 'WebP', tif: 'TIFF', jxl: 'JPEG XL' }
+
+/**
+ * An image after white space: a PHP script with a blank line before its `<?php`, or an include that
+ * ends in one, prints it before the image it sends. Browsers and decoders refuse the file (its first
+ * bytes are no format's), so it is no image; but the line should say it nearly was.
+ */
+function imageAfterSpace(b: Buffer): string | undefined {
+  const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
+  let n = bom
+  while (n < b.length && (b[n] === 0x20 || b[n] === 0x09 || b[n] === 0x0a || b[n] === 0x0d)) n++
+  if (n === 0) return undefined
+  const rest = b.subarray(n)
+  const found = sniffCommon(rest) ?? sniffBinary(rest)
+  if (!found) return undefined
+  const name = FORMAT_NAMES[found.ext] ?? (found.ext.startsWith('jp') ? 'JPEG 2000' : found.ext.toUpperCase())
+  const space = n - bom
+  const what = [
+    ...(bom ? ['a byte order mark'] : []),
+    ...(space ? [`${space} byte${space === 1 ? '' : 's'} of white space`] : []),
+  ].join(' and ')
+  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} image after ${what}, which a script printed before it`
+}
 
 /** Kinds of binary files servers send in an image's place, by their signatures. */
 function binaryKind(b: Buffer): string | undefined {

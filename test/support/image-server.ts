@@ -28,7 +28,8 @@ import { type Format, makeImage, sizeOf } from './images.js'
  *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
  *   Content-Range), as buggy range handlers in scripts do
  * - `end=B` (+`times=K`): the body ends cleanly after byte B, with no length (chunked, or with
- *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole
+ *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole;
+ *   `lead=N`: N newlines before the image, as a script with a blank line before `<?php` sends it
  */
 export interface ImageServerOptions {
   /** Time to first byte, ms. */
@@ -189,7 +190,9 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const version = rotate ? attempt : 1
     const whole = imageFor(u, rotate ? `#${attempt}` : '')
     // `cut=B`: the server holds a truncated copy of the image (its first B bytes) and serves it whole.
-    const body = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
+    const stored = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
+    // `lead=N`: a script printed N newlines before the image (a blank line before its `<?php`).
+    const body = q.has('lead') ? Buffer.concat([Buffer.alloc(Number(q.get('lead')), 0x0a), stored]) : stored
     const etag = q.has('weaketag')
       ? `W/"${version}-${body.length}"`
       : `"${rotate ? attempt : 'v1'}-${body.length}"`
