@@ -377,3 +377,58 @@ test('options are checked at once: a TypeError naming the option; no key says ho
     else process.env.UNSPLASH_ACCESS_KEY = saved
   }
 })
+
+// A listing can hold photos removed since (avinayak/minim#19: a likes list still returning a
+// deleted photo) and an API answer can lack parts of a photo: each such photo fails or is credited
+// on its own, and the run goes on.
+test('photos the API sends without a photographer, without urls, or without an id: the run goes on, each named', async (t) => {
+  const broken = await startUnsplashMock({
+    imageOrigin: images.origin,
+    key: KEY,
+    collections: { '6': 6 },
+    photo: (p, n) => {
+      const { user: _user, ...noUser } = p
+      const { urls: _urls, ...noUrls } = p
+      if (n === 1) return noUser as never
+      if (n === 2) return noUrls as never
+      if (n === 3) return { ...p, user: { ...p.user, name: null }, description: 42 } as never
+      if (n === 4) return { id: null, urls: p.urls } as never
+      return p
+    },
+  })
+  t.after(() => broken.close())
+  const out = join(dir, 'broken-photos')
+  const said: string[] = []
+  const photos = unsplash.collection('6', base(broken, said))
+  const results = await all(pull(photos, { out, name: '{stem}{ext}' }))
+
+  const id = (n: number) => broken.photoAt('collection:6', n).id
+  assert.equal(results.length, 5, 'the entry without an id is left out')
+  const failed = results.filter((r) => r.status === 'failed')
+  assert.deepEqual(
+    failed.map((r) => [r.error, r.message]),
+    [['invalid-url', `Unsplash photo ${id(2)}: the Unsplash API gave no "regular" image URL for it`]],
+  )
+  assert.equal(results.filter((r) => r.status === 'ok').length, 4)
+  assert.ok(
+    said.some((l) => /collection 6: 1 entry of the API's listing had no photo id/.test(l)),
+    said.join('\n'),
+  )
+  assert.equal(photos.summary.dropped, 1)
+  assert.equal(broken.tracked.get(id(2)), undefined, 'a photo not downloaded is not tracked')
+  assert.equal(broken.tracked.get(id(1))?.length, 1)
+
+  const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+  const lines = credits.split('\n').filter((l) => l.startsWith('- '))
+  assert.equal(lines.length, 4)
+  const line = (n: number) => lines.find((l) => l.includes(id(n))) ?? ''
+  assert.match(line(1), /: Photo on \[Unsplash\]\(https:\/\/unsplash\.com\/photos\//)
+  assert.match(
+    line(3),
+    /: Photo by \[shooter\d\]\(https:\/\/unsplash\.com\/@shooter\d/,
+    'the username stands in',
+  )
+  const meta = results.find((r) => r.job.fields?.id === id(1))?.job.meta
+  assert.equal(meta?.photographer, null)
+  assert.equal(meta?.attribution, 'Photo on Unsplash')
+})

@@ -104,7 +104,7 @@ test('slug falls back to the alt text, then to none ({id} alone)', () => {
 
 test('imgix parameters go on the raw URL, keeping its own (ixid)', () => {
   const v = { imgix: { w: 800, fm: 'webp', q: 70, fit: 'crop', h: 600, dpr: 2 } }
-  const u = new URL(imageUrl(photo(), v))
+  const u = new URL(imageUrl(photo(), v) ?? '')
   assert.equal(u.origin + u.pathname, 'https://images.unsplash.com/photo-1')
   assert.equal(u.searchParams.get('ixid'), 'IX')
   assert.equal(u.searchParams.get('w'), '800')
@@ -142,7 +142,7 @@ test('resizeTo: imgix w or h for the side asked, per photo; the original where t
     assert.deepEqual(sideImgix(photo({ width, height }), { side, px }), want, name)
   }
   const v = { resizeTo: { side: 'shortest' as const, px: 256 } }
-  const u = new URL(imageUrl(photo({ width: 6000, height: 4000 }), v))
+  const u = new URL(imageUrl(photo({ width: 6000, height: 4000 }), v) ?? '')
   assert.equal(u.searchParams.get('h'), '256')
   assert.equal(u.searchParams.get('ixid'), 'IX')
   assert.equal(jobKey(photo(), v), 'unsplash:Dwu85P9SOIk:raw?shortest=256')
@@ -254,6 +254,7 @@ test("the command's end: lines and exit code from the source's summary and the d
     listedBefore: 0,
     empty: false,
     missing: [],
+    dropped: 0,
     calls: { listing: 1, tracking: 6 },
     rate: { limit: 50, remaining: 43 },
     tracked: 6,

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { ATTRIBUTION, type Layout, layout } from '../../layout.js'
 import { parseSamplePath } from '../../sinks/webdataset/keys.js'
 import { Spool } from '../../sinks/webdataset/spool.js'
-import { photoPageUrl, profileUrl, withUtm } from './photo-job.js'
+import { photographer, photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
 
 /** Text safe inside Markdown link text: no emphasis, code or link syntax survives. */
@@ -59,10 +59,17 @@ function linkTarget(url: string | undefined): string {
   return (url ?? '').replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))
 }
 
-/** "Photo by NAME on Unsplash", both linked (profile and photo page, with the API's UTM tags). */
+/**
+ * "Photo by NAME on Unsplash", both linked (profile and photo page, with the API's UTM tags);
+ * "Photo on Unsplash" for a photo whose photographer the API left out.
+ */
 export function creditLine(photo: Photo): string {
-  const name = escapeMarkdown(photo.user.name || photo.user.username)
-  return `Photo by [${name}](${linkTarget(profileUrl(photo))}) on [Unsplash](${linkTarget(photoPageUrl(photo))})`
+  const name = photographer(photo)
+  const on = `on [Unsplash](${linkTarget(photoPageUrl(photo))})`
+  if (!name) return `Photo ${on}`
+  const profile = profileUrl(photo)
+  const by = profile ? `[${escapeMarkdown(name)}](${linkTarget(profile)})` : escapeMarkdown(name)
+  return `Photo by ${by} ${on}`
 }
 
 export function renderAttribution(files: { path: string; photo: Photo }[]): string {

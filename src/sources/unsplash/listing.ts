@@ -1,7 +1,7 @@
 import type { CallOptions, UnsplashClient } from './client.js'
 import { StoppedError, UnsplashError } from './errors.js'
 import { pageOf, parseLink } from './link-header.js'
-import type { UnsplashStore } from './state.js'
+import { isPhoto, type UnsplashStore } from './state.js'
 import type { Photo, SearchResponse } from './types.js'
 
 /** The largest page the API serves: fewest calls per photo. */
@@ -40,6 +40,15 @@ export interface Page {
   total: number | undefined
   /** For `photo`: an id the API does not know. */
   missing?: string
+  /** Entries of the answer that were not photos (no id): left out. */
+  dropped: number
+}
+
+/** The entries that are photos, and how many were not. */
+function photosOf(entries: unknown): { photos: Photo[]; dropped: number } {
+  const list: unknown[] = Array.isArray(entries) ? entries : []
+  const photos = list.filter(isPhoto)
+  return { photos, dropped: list.length - photos.length }
 }
 
 function notFound(e: Endpoint, error: unknown): unknown {
@@ -75,10 +84,11 @@ export async function fetchPage(
       const next = page < ids.length ? page + 1 : undefined
       try {
         const { body } = await client.get<Photo>(`/photos/${encodeURIComponent(id)}`, {}, 'listing', call)
-        return { photos: [body], next, total: ids.length }
+        const { photos, dropped } = photosOf([body])
+        return { photos, next, total: ids.length, dropped, ...(dropped ? { missing: id } : {}) }
       } catch (error) {
         if (error instanceof UnsplashError && error.status === 404) {
-          return { photos: [], next, total: ids.length, missing: id }
+          return { photos: [], next, total: ids.length, missing: id, dropped: 0 }
         }
         throw error
       }
@@ -86,7 +96,7 @@ export async function fetchPage(
     if (e.kind === 'random') {
       const count = Math.max(1, Math.min(PER_PAGE, wanted))
       const { body } = await client.get<Photo[] | Photo>(e.path, { ...e.params, count }, 'listing', call)
-      return { photos: Array.isArray(body) ? body : [body], next: page + 1, total: undefined }
+      return { ...photosOf(Array.isArray(body) ? body : [body]), next: page + 1, total: undefined }
     }
     const { body, headers } = await client.get<SearchResponse | Photo[]>(
       e.path,
@@ -97,18 +107,20 @@ export async function fetchPage(
     const links = headers.link === undefined ? undefined : parseLink(headers.link)
     if (e.kind === 'search') {
       const s = body as SearchResponse
-      const results = Array.isArray(s.results) ? s.results : []
-      const more = results.length > 0 && page < (s.total_pages ?? 0)
+      const { photos, dropped } = photosOf(s?.results)
+      const more = photos.length + dropped > 0 && page < (s?.total_pages ?? 0)
       return {
-        photos: results,
+        photos,
+        dropped,
         next: links?.next ? pageOf(links.next) : more ? page + 1 : undefined,
-        total: s.total,
+        total:
+          typeof s?.total === 'number' && Number.isInteger(s.total) && s.total >= 0 ? s.total : undefined,
       }
     }
-    const photos = Array.isArray(body) ? body : []
+    const { photos, dropped } = photosOf(body)
     const total = headerNumber(headers['x-total'])
-    const full = photos.length === PER_PAGE && (total === undefined || page * PER_PAGE < total)
-    return { photos, next: links ? pageOf(links.next) : full ? page + 1 : undefined, total }
+    const full = photos.length + dropped === PER_PAGE && (total === undefined || page * PER_PAGE < total)
+    return { photos, dropped, next: links ? pageOf(links.next) : full ? page + 1 : undefined, total }
   } catch (error) {
     throw notFound(e, error)
   }
@@ -125,6 +137,8 @@ export class Listing {
   ended: UnsplashError | undefined
   /** `photo` ids the API does not know. */
   readonly missing: string[] = []
+  /** Entries the API listed that were not photos (no id), left out in this run. */
+  dropped = 0
   #queue: Photo[] = []
   #nextPage: number | undefined = 1
   #total: number | undefined
@@ -240,6 +254,7 @@ export class Listing {
     const page = this.#nextPage ?? 1
     const got = await fetchPage(this.client, this.endpoint, page, wanted, { signal: this.signal })
     if (got.missing) this.missing.push(got.missing)
+    this.dropped += got.dropped
     const added = this.store.addPage(this.key, got.photos, got.next, got.total)
     this.#queue.push(...added)
     this.#nextPage = got.next

@@ -51,11 +51,26 @@ export function variantName(v: Variant): string {
   return parts.length ? `raw?${parts.join('&')}` : 'raw'
 }
 
-/** The image address for a variant. imgix parameters go on top of the raw URL's own (ixid...). */
-export function imageUrl(photo: Photo, v: Variant): string {
-  if ('size' in v) return photo.urls[v.size]
+/** Which of the photo's `urls` a variant is made from. */
+export function sourceSize(v: Variant): Size {
+  return 'size' in v ? v.size : 'raw'
+}
+
+/**
+ * The image address for a variant. imgix parameters go on top of the raw URL's own (ixid...).
+ * `undefined` when the API gave no valid URL of the size it is made from.
+ */
+export function imageUrl(photo: Photo, v: Variant): string | undefined {
+  const from = photo.urls[sourceSize(v)]
+  if ('size' in v || from === undefined) return from
   const imgix = 'imgix' in v ? v.imgix : sideImgix(photo, v.resizeTo)
-  const u = new URL(photo.urls.raw)
+  let u: URL
+  try {
+    u = new URL(from)
+  } catch {
+    // Not a URL: the engine refuses it as `invalid-url`, naming it.
+    return from
+  }
   for (const k of IMGIX_ORDER) {
     const value = imgix[k]
     if (value !== undefined) u.searchParams.set(k, String(value))
@@ -122,10 +137,22 @@ export function withUtm(url: string | undefined): string | undefined {
 
 /** The API's link when it is a web page's, else the one Unsplash's pages have: a credit links somewhere. */
 export function profileUrl(photo: Photo): string | undefined {
+  const { username } = photo.user
   return (
     withUtm(photo.user.links?.html) ??
-    withUtm(`https://unsplash.com/@${encodeURIComponent(photo.user.username)}`)
+    (username ? withUtm(`https://unsplash.com/@${encodeURIComponent(username)}`) : undefined)
   )
+}
+
+/** Who took the photo, as a credit names them: their name, else their username; none when the API left the photographer out. */
+export function photographer(photo: Photo): string | undefined {
+  return photo.user.name || photo.user.username || undefined
+}
+
+/** "Photo by NAME on Unsplash"; "Photo on Unsplash" when the API names no photographer. */
+export function attributionText(photo: Photo): string {
+  const name = photographer(photo)
+  return name ? `Photo by ${name} on Unsplash` : 'Photo on Unsplash'
 }
 
 export function photoPageUrl(photo: Photo): string | undefined {
@@ -134,7 +161,6 @@ export function photoPageUrl(photo: Photo): string | undefined {
 
 /** What the manifest's `meta` carries per photo: enough to credit it and show it well. */
 export function attributionMeta(photo: Photo): Record<string, unknown> {
-  const name = photo.user.name || photo.user.username
   return {
     source: 'unsplash',
     id: photo.id,
@@ -144,21 +170,41 @@ export function attributionMeta(photo: Photo): Record<string, unknown> {
     height: photo.height ?? null,
     color: photo.color ?? null,
     blurHash: photo.blur_hash ?? null,
-    photographer: name,
-    username: photo.user.username,
+    photographer: photographer(photo) ?? null,
+    username: photo.user.username ?? null,
     photoUrl: photoPageUrl(photo) ?? null,
     profileUrl: profileUrl(photo) ?? null,
-    attribution: `Photo by ${name} on Unsplash`,
+    attribution: attributionText(photo),
   }
 }
 
+/**
+ * The photo's job. A photo the API sent without the URL this variant is made from (an Unsplash
+ * listing can hold a photo removed since) fails on its own, naming it, while the others go on.
+ */
 export function photoJob(photo: Photo, v: Variant): Job {
   const slug = photoSlug(photo)
+  const url = imageUrl(photo, v)
+  const where = `Unsplash photo ${photo.id}`
   return {
-    url: imageUrl(photo, v),
+    url: url ?? '',
     key: jobKey(photo, v),
-    fields: { id: photo.id, slug, stem: slug ? `${photo.id}-${slug}` : photo.id, user: photo.user.username },
+    fields: {
+      id: photo.id,
+      slug,
+      stem: slug ? `${photo.id}-${slug}` : photo.id,
+      user: photo.user.username ?? '',
+    },
     meta: attributionMeta(photo),
+    where,
+    ...(url === undefined
+      ? {
+          invalid: {
+            code: 'invalid-url' as const,
+            message: `${where}: the Unsplash API gave no "${sourceSize(v)}" image URL for it`,
+          },
+        }
+      : {}),
   }
 }
 

@@ -27,6 +27,8 @@ export interface UnsplashSummary {
   readonly empty: boolean
   /** Ids given to `unsplash.photos()` that the API does not know. */
   readonly missing: readonly string[]
+  /** Entries the API listed that were not photos (no id): left out, and said so through `onMessage`. */
+  readonly dropped: number
   /** API calls the API answered in this run, by purpose (calls refused for the rate limit cost nothing). */
   readonly calls: { readonly listing: number; readonly tracking: number }
   /** The hourly budget as the API last reported it (`X-Ratelimit-Limit`, `X-Ratelimit-Remaining`). */
@@ -147,6 +149,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       listedBefore: listing?.stored ?? 0,
       empty: listing?.empty ?? false,
       missing: [...(listing?.missing ?? [])],
+      dropped: listing?.dropped ?? 0,
       calls: { ...(run?.client.calls ?? { listing: 0, tracking: 0 }) },
       rate: { ...run?.client.rate },
       tracked: report?.sent ?? 0,
@@ -267,6 +270,12 @@ export class UnsplashSource implements AsyncIterable<Job> {
       // A page being fetched is dropped, not stored: the listing leaves the store alone from here.
       run.listingStop.abort()
       await run.listing.settled()
+      const { dropped } = run.listing
+      if (dropped > 0) {
+        this.#o.say(
+          `Unsplash ${this.#endpoint.label}: ${dropped} ${dropped === 1 ? 'entry' : 'entries'} of the API's listing had no photo id and ${dropped === 1 ? 'was' : 'were'} left out`,
+        )
+      }
       run.tracked = await run.tracker?.drain()
       run.credited = await writeAttribution(run.paths, run.store.files())
     } finally {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Photo } from './types.js'
+import { type Photo, SIZES } from './types.js'
 
 /**
  * What the Unsplash source remembers in an output folder, beside the engine's journal (which it
@@ -39,21 +39,47 @@ export interface ListingState {
 
 export type TrackingState = 'owed' | 'sending' | 'done' | 'gone'
 
-/** Only what imgpull reads is stored: the API's objects carry much more. */
-function slim(p: Photo): Photo {
+/** `value` when it is text, else `undefined`: the API's fields are checked, not trusted. */
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+}
+
+/**
+ * Only what imgpull reads is stored: the API's objects carry much more. A part the API left out
+ * (no `user`, no `urls.raw`: a photo removed since it was listed) is left out here too, not a
+ * crash further on: the photo's job then fails, or its credit names no one.
+ */
+export function slim(p: Photo): Photo {
+  const urls = objectOf(p.urls)
+  const links = objectOf(p.links)
+  const user = objectOf(p.user)
+  const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
   return {
     id: p.id,
-    slug: p.slug ?? null,
-    description: p.description ?? null,
-    alt_description: p.alt_description ?? null,
-    width: p.width,
-    height: p.height,
-    color: p.color ?? null,
-    blur_hash: p.blur_hash ?? null,
-    urls: p.urls,
-    links: { html: p.links?.html, download_location: p.links?.download_location },
-    user: { name: p.user?.name ?? null, username: p.user?.username, links: { html: p.user?.links?.html } },
+    slug: textOf(p.slug) ?? null,
+    description: textOf(p.description) ?? null,
+    alt_description: textOf(p.alt_description) ?? null,
+    width: number(p.width),
+    height: number(p.height),
+    color: textOf(p.color) ?? null,
+    blur_hash: textOf(p.blur_hash) ?? null,
+    urls: Object.fromEntries(SIZES.flatMap((size) => (textOf(urls[size]) ? [[size, urls[size]]] : []))),
+    links: { html: textOf(links.html), download_location: textOf(links.download_location) },
+    user: {
+      name: textOf(user.name) ?? null,
+      username: textOf(user.username),
+      links: { html: textOf(objectOf(user.links).html) },
+    },
   }
+}
+
+/** An entry of a listing that is a photo: an object with an id. Others cannot be keyed or fetched. */
+export function isPhoto(entry: unknown): entry is Photo {
+  return textOf(objectOf(entry).id) !== undefined
 }
 
 export class UnsplashStore {

@@ -12,9 +12,11 @@ export interface Photo {
   height?: number
   color?: string | null
   blur_hash?: string | null
-  urls: Record<Size, string>
+  /** A size the API left out (or sent as something other than text) is missing here. */
+  urls: Partial<Record<Size, string>>
   links: { html?: string; download?: string; download_location?: string }
-  user: { name?: string | null; username: string; links?: { html?: string } }
+  /** A photo whose photographer the API left out has no `username`. */
+  user: { name?: string | null; username?: string; links?: { html?: string } }
 }
 
 /** `GET /search/photos` */
