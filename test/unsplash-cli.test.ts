@@ -237,6 +237,36 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.equal(mock.tracked.get(flaky)?.length, 1)
   })
 
+  // unsplash/unsplash-php#132: tracking an Unsplash+ photo answers 401 "Unauthorized" to a key
+  // without a subscription, while the key is good: not "the key is rejected", and not a reason to
+  // hold back every other photo's tracking call.
+  test('an Unsplash+ photo whose tracking call answers 401: the others are tracked, the key is not blamed, no call twice', async (t) => {
+    const plus = new Set<string>()
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, collections: { '9': 6 }, plus })
+    t.after(() => mock.close())
+    const ids = Array.from({ length: 6 }, (_, n) => mock.photoAt('collection:9', n).id)
+    plus.add(ids[0]).add(ids[3])
+    const out = join(dir, 'plus')
+    const first = await unsplash(['collection', '9', '-o', out], mock)
+    assert.equal(first.code, 0, first.stderr)
+    assert.doesNotMatch(first.stderr, /rejected the access key|owed/)
+    assert.match(
+      first.stderr,
+      new RegExp(
+        `Unsplash refused to track the download of 2 photos \\(HTTP 401 "?Unauthorized"?\\): ${ids[0]}, ${ids[3]}\\.`,
+      ),
+    )
+    trackedOnce(mock, [ids[1], ids[2], ids[4], ids[5]])
+    assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 6)
+
+    const rerun = await unsplash(['collection', '9', '-o', out], mock)
+    assert.equal(rerun.code, 0, rerun.stderr)
+    assert.doesNotMatch(rerun.stderr, /owed|refused/)
+    const asked = (id: string) => mock.log.filter((c) => c.path === `/photos/${id}/download`).length
+    assert.deepEqual([asked(ids[0]), asked(ids[3])], [1, 1], 'a refused call is not made again')
+    trackedOnce(mock, [ids[1], ids[2], ids[4], ids[5]])
+  })
+
   test('collection (whole, by Link), user and topic (30 by default) and their filters', async () => {
     const [c, u, t] = await Promise.all([
       unsplash([

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { conclude } from '../src/cli/unsplash-command.js'
 import { creditLine, escapeMarkdown, renderAttribution } from '../src/sources/unsplash/attribution.js'
 import { budgetLines } from '../src/sources/unsplash/budget.js'
+import { type CallKind, keyRejected } from '../src/sources/unsplash/client.js'
 import {
   collectionEndpoint,
   photoEndpoint,
@@ -27,6 +28,7 @@ import {
 } from '../src/sources/unsplash/photo-job.js'
 import { clock, nextTick, readRateHeaders } from '../src/sources/unsplash/rate-limit.js'
 import type { UnsplashSummary } from '../src/sources/unsplash/source.js'
+import { refusedForPhoto } from '../src/sources/unsplash/tracker.js'
 import type { Photo } from '../src/sources/unsplash/types.js'
 
 const RAW = 'https://images.unsplash.com/photo-1?ixid=IX&ixlib=rb-4.0.3'
@@ -255,6 +257,7 @@ test("the command's end: lines and exit code from the source's summary and the d
     empty: false,
     missing: [],
     dropped: 0,
+    refused: [],
     calls: { listing: 1, tracking: 6 },
     rate: { limit: 50, remaining: 43 },
     tracked: 6,
@@ -355,4 +358,25 @@ test("the command's end: lines and exit code from the source's summary and the d
   for (const [name, over, code, expected] of cases) {
     assert.deepEqual(conclude({ ...done, ...over }, code), expected, name)
   }
+})
+
+test("a 401 blames the key for a listing call, or when it says so; a tracking call's own refusal is the photo's", () => {
+  const cases: [CallKind, string, boolean][] = [
+    ['listing', '{"errors":["OAuth error: The access token is invalid"]}', true],
+    ['listing', '{"errors":["Unauthorized"]}', true],
+    ['listing', '', true],
+    ['tracking', '{"errors":["OAuth error: The access token is invalid"]}', true],
+    ['tracking', '{"errors":["Unauthorized"]}', false],
+    ['tracking', '', false],
+  ]
+  for (const [kind, text, want] of cases) assert.equal(keyRejected(kind, text), want, `${kind} ${text}`)
+  const refusals: [unknown, boolean][] = [
+    [new UnsplashError('unsplash-401', 'x', { status: 401 }), true],
+    [new UnsplashError('unsplash-403', 'x', { status: 403 }), true],
+    [new UnsplashError('unsplash-401', 'x', { status: 401, usage: true }), false],
+    [new RateLimitError(50), false],
+    [new UnsplashError('unsplash-500', 'x', { status: 500 }), false],
+    [new Error('x'), false],
+  ]
+  for (const [error, want] of refusals) assert.equal(refusedForPhoto(error), want, String(error))
 })

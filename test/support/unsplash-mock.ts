@@ -32,6 +32,12 @@ export interface UnsplashMockOptions {
   brokenImages?: Set<string>
   /** Photo ids whose image files answer 500 to their first request, then the image. */
   flakyImages?: Set<string>
+  /**
+   * Photo ids that are Unsplash+ (premium): their objects say `premium: true`, and tracking their
+   * download answers 401 `{"errors":["Unauthorized"]}` to a key without a subscription, as the
+   * API does (unsplash/unsplash-php#132), while the key is good for everything else.
+   */
+  plus?: Set<string>
   /** Send `Link` headers on list endpoints. @default true */
   linkHeaders?: boolean
   /** Milliseconds before each answer. @default 0 */
@@ -116,6 +122,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     randomPool = 500,
     brokenImages = new Set<string>(),
     flakyImages = new Set<string>(),
+    plus = new Set<string>(),
     linkHeaders = true,
     latency = 0,
   } = options
@@ -177,7 +184,8 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
         },
       },
     }
-    const sent = options.photo ? options.photo(photo, n) : photo
+    const premium = plus.has(id) ? ({ ...photo, premium: true, plus: true } as MockPhoto) : photo
+    const sent = options.photo ? options.photo(premium, n) : premium
     byId.set(id, sent)
     return sent
   }
@@ -275,6 +283,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     if (download) {
       const photo = byId.get(download[1])
       if (!photo) return send(res, 404, { errors: ["Couldn't find Photo"] }, rate)
+      if (plus.has(photo.id)) return send(res, 401, { errors: ['Unauthorized'] }, rate)
       const calls = tracked.get(photo.id) ?? []
       calls.push(q.get('ixid') ?? '')
       tracked.set(photo.id, calls)

@@ -181,7 +181,7 @@ export class UnsplashClient {
       }
       this.calls[kind]++
       if (status >= 200 && status < 300) return { body: parse<T>(text, shown), headers }
-      if (status === 401) throw badKeyError()
+      if (status === 401 && keyRejected(kind, text)) throw badKeyError()
       const retryable = status === 429 || status >= 500
       if (retryable && attempt <= this.#o.retries) {
         const retryAfter = parseRetryAfter(headers['retry-after'])
@@ -195,7 +195,7 @@ export class UnsplashClient {
       throw new UnsplashError(
         `unsplash-${status}`,
         `Unsplash API answered HTTP ${status} for ${shown}${detail ? `: ${detail}` : ''}`,
-        { status, retryable },
+        { status, retryable, detail },
       )
     }
   }
@@ -260,6 +260,17 @@ function parse<T>(text: string, shown: string): T {
       cause: error,
     })
   }
+}
+
+/**
+ * Whether a 401 says the access key is bad, rather than that this one call is not allowed with
+ * it. A listing call is refused only for the key. A download-tracking call is also refused for
+ * its photo alone: an Unsplash+ photo's `download_location` answers 401 "Unauthorized" to a key
+ * without a subscription (unsplash/unsplash-php#132), while a rejected key gets OAuth's "The
+ * access token is invalid" on every call.
+ */
+export function keyRejected(kind: CallKind, text: string): boolean {
+  return kind === 'listing' || /access token|oauth|client.?id/i.test(text)
 }
 
 /** The API's own words from an error answer, kept short and printable (they reach the terminal). */

@@ -10,14 +10,17 @@ export class UnsplashError extends ImgpullError {
   readonly status: number
   /** The caller's input was wrong (no key, bad key, unknown id): exit code 2, not 1. */
   readonly usage: boolean
+  /** The API's own words for an error answer (its `errors`), short and printable; `''` without. */
+  readonly detail: string
   constructor(
     code: string,
     message: string,
-    options: { status?: number; usage?: boolean; retryable?: boolean; cause?: unknown } = {},
+    options: { status?: number; usage?: boolean; retryable?: boolean; cause?: unknown; detail?: string } = {},
   ) {
     super(code, message, { retryable: options.retryable, cause: options.cause })
     this.status = options.status ?? 0
     this.usage = options.usage ?? false
+    this.detail = options.detail ?? ''
   }
 }
 

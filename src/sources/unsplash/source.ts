@@ -39,6 +39,11 @@ export interface UnsplashSummary {
   readonly owed: number
   /** Photos downloaded that the API no longer knows (tracking answered 404): nothing to track. */
   readonly gone: number
+  /**
+   * Photos whose tracking call the API refused in this run with this key, for that photo alone
+   * (401/403: an Unsplash+ photo without a subscription), with the API's words: not owed.
+   */
+  readonly refused: readonly { readonly photo: string; readonly why: string }[]
   /** Photos credited in ATTRIBUTION.md: every photo file of the folder still there (written when the run ends). */
   readonly credited: number
   /** ATTRIBUTION.md's path, once written. */
@@ -155,6 +160,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       tracked: report?.sent ?? 0,
       owed: report?.owed ?? 0,
       gone: report?.gone ?? 0,
+      refused: report?.refused ?? [],
       credited: run?.credited ?? 0,
       attribution: run?.credited ? run.paths.attribution : undefined,
       listingEnded,

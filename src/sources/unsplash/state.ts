@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS listing_photos (
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, photo TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tracking (
   photo TEXT PRIMARY KEY,
-  state TEXT NOT NULL,          -- owed | sending | done | gone
+  state TEXT NOT NULL,          -- owed | sending | done | gone | refused
   location TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );`
@@ -37,7 +37,7 @@ export interface ListingState {
   count: number
 }
 
-export type TrackingState = 'owed' | 'sending' | 'done' | 'gone'
+export type TrackingState = 'owed' | 'sending' | 'done' | 'gone' | 'refused'
 
 /** `value` when it is text, else `undefined`: the API's fields are checked, not trusted. */
 function textOf(value: unknown): string | undefined {

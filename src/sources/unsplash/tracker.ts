@@ -18,8 +18,24 @@ export interface TrackerReport {
   owed: number
   /** Photos the API no longer knows (404): nothing to track. */
   gone: number
+  /**
+   * Photos whose tracking call the API refuses with this key (401/403 for that call alone: an
+   * Unsplash+ photo without a subscription), with the API's words. Not owed: asking again gets
+   * the same answer.
+   */
+  refused: { photo: string; why: string }[]
   /** The error that held calls back, if one did (rate limit, bad key, network). */
   error?: UnsplashError
+}
+
+/** A 401 or 403 that refuses this call only: not the key (usage), not the rate limit. */
+export function refusedForPhoto(error: unknown): error is UnsplashError {
+  return (
+    error instanceof UnsplashError &&
+    (error.status === 401 || error.status === 403) &&
+    !error.usage &&
+    !(error instanceof RateLimitError)
+  )
 }
 
 export class Tracker {
@@ -28,6 +44,7 @@ export class Tracker {
   #active = 0
   #sent = 0
   #gone = 0
+  readonly #refused: { photo: string; why: string }[] = []
   #error: UnsplashError | undefined
   /** Set once calls cannot go on this run: the budget is gone (stop mode), the key is bad, Ctrl-C. */
   #hold: UnsplashError | undefined
@@ -72,6 +89,7 @@ export class Tracker {
       sent: this.#sent,
       owed: this.store.owed().length,
       gone: this.#gone,
+      refused: [...this.#refused],
       error: this.#hold ?? this.#error,
     }
   }
@@ -112,6 +130,11 @@ export class Tracker {
       if (error instanceof UnsplashError && error.status === 404) {
         this.store.setTracking(photo, 'gone')
         this.#gone++
+        return
+      }
+      if (refusedForPhoto(error)) {
+        this.store.setTracking(photo, 'refused')
+        this.#refused.push({ photo, why: `HTTP ${error.status}${error.detail ? ` ${error.detail}` : ''}` })
         return
       }
       // Not sent: owe it to the next run.
