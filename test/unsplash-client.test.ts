@@ -282,6 +282,35 @@ test('403 "Rate Limit Exceeded" without a warning first is handled the same way'
   await mock.close()
 })
 
+// The budget's refusal is not always spelt as documented: 403 "Ratelimit exceeded"
+// (joelshepherd/tabliss#602), 429 (unsplash-js#199, #175), with or without the headers.
+test('the hourly limit is recognised however it is refused: 403 or 429, "Rate Limit" or "Ratelimit", or X-Ratelimit-Remaining: 0', async () => {
+  const refusals = [
+    { status: 403, body: 'Ratelimit exceeded', headers: false },
+    { status: 429, body: 'Rate Limit Exceeded', headers: false },
+    { status: 429, body: '{"errors":["Rate Limit Exceeded"]}', headers: true },
+    { status: 429, body: '', headers: true },
+    { status: 403, body: '{"errors":["Too many requests"]}', headers: true },
+  ]
+  for (const refusal of refusals) {
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 100 }, refusal })
+    mock.exhaust()
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, onRateLimit: 'stop', retryBase: 10 })
+    try {
+      await assert.rejects(
+        c.get('/search/photos', { query: 'lake' }),
+        RateLimitError,
+        JSON.stringify(refusal),
+      )
+      assert.equal(mock.log.length, 1, `asked once, not retried: ${JSON.stringify(refusal)}`)
+      assert.equal(c.rate.remaining, 0)
+    } finally {
+      await c.close()
+      await mock.close()
+    }
+  }
+})
+
 test('tracking: once per photo across runs, ixid kept, owed calls sent by the next run', async () => {
   const mock = await startUnsplashMock({ imageOrigin: images.origin, searches: { lake: 10 }, limit: 4 })
   const store = new UnsplashStore(':memory:')

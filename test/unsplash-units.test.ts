@@ -26,7 +26,7 @@ import {
   slugify,
   variantName,
 } from '../src/sources/unsplash/photo-job.js'
-import { clock, nextTick, readRateHeaders } from '../src/sources/unsplash/rate-limit.js'
+import { budgetRefused, clock, nextTick, readRateHeaders } from '../src/sources/unsplash/rate-limit.js'
 import type { UnsplashSummary } from '../src/sources/unsplash/source.js'
 import { refusedForPhoto } from '../src/sources/unsplash/tracker.js'
 import type { Photo } from '../src/sources/unsplash/types.js'
@@ -379,4 +379,20 @@ test("a 401 blames the key for a listing call, or when it says so; a tracking ca
     [new Error('x'), false],
   ]
   for (const [error, want] of refusals) assert.equal(refusedForPhoto(error), want, String(error))
+})
+
+test('the hourly budget refused: 403 or 429 saying "Rate Limit" in any spelling, or with X-Ratelimit-Remaining 0', () => {
+  const cases: [number, string, Record<string, string>, boolean][] = [
+    [403, 'Rate Limit Exceeded', {}, true],
+    [403, 'Ratelimit exceeded', {}, true],
+    [429, '{"errors":["Rate Limit Exceeded"]}', {}, true],
+    [429, '', { 'x-ratelimit-remaining': '0' }, true],
+    [403, 'Forbidden', { 'x-ratelimit-remaining': '0' }, true],
+    [403, 'Forbidden', { 'x-ratelimit-remaining': '12' }, false],
+    [429, 'slow down', {}, false],
+    [401, 'Rate Limit Exceeded', {}, false],
+    [500, 'Rate Limit Exceeded', { 'x-ratelimit-remaining': '0' }, false],
+  ]
+  for (const [status, text, headers, want] of cases)
+    assert.equal(budgetRefused(status, text, headers), want, `${status} ${text} ${JSON.stringify(headers)}`)
 })

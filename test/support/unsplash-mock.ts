@@ -38,6 +38,12 @@ export interface UnsplashMockOptions {
    * API does (unsplash/unsplash-php#132), while the key is good for everything else.
    */
   plus?: Set<string>
+  /**
+   * How a call past the limit is refused. @default { status: 403, body: 'Rate Limit Exceeded', headers: true }
+   * Real answers vary: 403 "Ratelimit exceeded" (joelshepherd/tabliss#602), 429 (unsplash-js#199);
+   * `headers: false` leaves out `X-Ratelimit-*`.
+   */
+  refusal?: { status: number; body: string; headers?: boolean }
   /** Send `Link` headers on list endpoints. @default true */
   linkHeaders?: boolean
   /** Milliseconds before each answer. @default 0 */
@@ -123,6 +129,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     brokenImages = new Set<string>(),
     flakyImages = new Set<string>(),
     plus = new Set<string>(),
+    refusal = { status: 403, body: 'Rate Limit Exceeded', headers: true },
     linkHeaders = true,
     latency = 0,
   } = options
@@ -308,7 +315,8 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     // The window is timed from the moment the calls ran out, so a slow client still meets the limit.
     if (used >= limit && now - windowStart >= window) used = 0
     if (used >= limit) {
-      return send(res, 403, 'Rate Limit Exceeded', { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': 0 })
+      const rateHeaders = { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': 0 }
+      return send(res, refusal.status, refusal.body, refusal.headers === false ? {} : rateHeaders)
     }
     used++
     if (used >= limit) windowStart = now

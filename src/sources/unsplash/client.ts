@@ -4,7 +4,14 @@ import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
 import { quoted } from '../../utils/printable.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
-import { HOUR, type OnRateLimit, type RateLimit, readRateHeaders, waitForReset } from './rate-limit.js'
+import {
+  budgetRefused,
+  HOUR,
+  type OnRateLimit,
+  type RateLimit,
+  readRateHeaders,
+  waitForReset,
+} from './rate-limit.js'
 import type { ErrorBody } from './types.js'
 
 export const DEFAULT_API_URL = 'https://api.unsplash.com'
@@ -173,7 +180,7 @@ export class UnsplashClient {
         )
       }
       readRateHeaders(this.rate, headers)
-      if (status === 403 && /rate limit/i.test(text)) {
+      if (budgetRefused(status, text, headers)) {
         // Refused calls cost nothing: wait (or stop) and try the same call again.
         this.rate.remaining = 0
         attempt--

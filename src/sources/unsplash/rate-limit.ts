@@ -29,6 +29,23 @@ export function readRateHeaders(rate: RateLimit, headers: Record<string, string 
   if (remaining !== undefined) rate.remaining = remaining
 }
 
+/**
+ * Whether an answer refuses a call because the hourly budget is spent: a 403 or 429 that says
+ * "Rate Limit" (also spelt "Ratelimit", joelshepherd/tabliss#602), or whose own
+ * `X-Ratelimit-Remaining` is 0. The documentation says 403 "Rate Limit Exceeded"; Unsplash's own
+ * client authors say 429 (unsplash-js#199). A 429 saying neither is a burst, retried as usual.
+ */
+export function budgetRefused(
+  status: number,
+  text: string,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
+  if (status !== 403 && status !== 429) return false
+  const answered: RateLimit = {}
+  readRateHeaders(answered, headers)
+  return /rate[\s_-]*limit/i.test(text) || answered.remaining === 0
+}
+
 /** `59:07`, `1:00:00`: a countdown a person reads at a glance. */
 export function clock(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1000))
