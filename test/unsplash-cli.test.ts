@@ -25,6 +25,7 @@ before(async () => {
     searches: { 'mountain lake': 1000, forest: 12 },
     collections: { '1580860': 35, '77': 8 },
     users: { anniespratt: 40 },
+    likes: { anniespratt: 7 },
     topics: { nature: 50 },
   })
   dir = await tempDir('imgpull-unsplash-')
@@ -299,6 +300,43 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
   })
 
+  // A profile address of the likes tab given to `user` listed the photographer's own photos: a
+  // different set than the page the user copied, without a word.
+  test("likes: a user's liked photos, also from the likes page's address; that address given to user is refused, not listed as their photos", async () => {
+    const out = join(dir, 'liked-wrong')
+    const wrong = await unsplash(['user', 'https://unsplash.com/@anniespratt/likes', '-o', out])
+    assert.equal(wrong.code, 2, wrong.stderr)
+    assert.match(
+      wrong.stderr,
+      /imgpull: https:\/\/unsplash\.com\/@anniespratt\/likes is anniespratt's likes, not their photos: use imgpull unsplash likes anniespratt/,
+    )
+    assert.ok(!existsSync(out))
+    const liked = join(dir, 'liked')
+    const r = await unsplash([
+      'likes',
+      'https://unsplash.com/@anniespratt/likes',
+      '--order-by',
+      'oldest',
+      '-o',
+      liked,
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /Unsplash likes of anniespratt: all 7 photos/)
+    const files = (await outputFiles(liked)).filter((f) => f.endsWith('.jpg'))
+    assert.equal(files.length, 7)
+    const first = api.photoAt('likes:anniespratt', 0).id
+    assert.ok(
+      files.some((f) => f.startsWith(first)),
+      files.join(' '),
+    )
+    const calls = api.log.filter((x) => x.path === '/users/anniespratt/likes')
+    assert.equal(calls[0].query.get('order_by'), 'oldest')
+    trackedOnce(api, [first])
+    const nobody = await unsplash(['likes', 'nobody-here', '-o', join(dir, 'liked-nobody')])
+    assert.equal(nobody.code, 2, nobody.stderr)
+    assert.match(nobody.stderr, /imgpull: no such Unsplash user nobody-here\n/)
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([
@@ -484,7 +522,7 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.equal(nonsense.code, 2)
     assert.equal(
       nonsense.stderr,
-      'imgpull: nonsense is not an Unsplash command; the commands are search, collection, user, topic, random, photo (see imgpull unsplash --help)\n',
+      'imgpull: nonsense is not an Unsplash command; the commands are search, collection, user, likes, topic, random, photo (see imgpull unsplash --help)\n',
     )
     // Followed by options, as a mistyped command nearly always is: still the command is named.
     const typo = await runCli(['unsplash', 'serch', 'lake', '--limit', '5', '-o', join(dir, 'typo')])

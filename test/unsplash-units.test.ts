@@ -6,11 +6,13 @@ import { budgetLines } from '../src/sources/unsplash/budget.js'
 import { type CallKind, keyRejected } from '../src/sources/unsplash/client.js'
 import {
   collectionEndpoint,
+  likesEndpoint,
   photoEndpoint,
   photoId,
   randomEndpoint,
   searchEndpoint,
   topicSlug,
+  userEndpoint,
   username,
 } from '../src/sources/unsplash/endpoints.js'
 import { RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
@@ -184,6 +186,25 @@ test('endpoints: arguments may be unsplash.com addresses; listing keys leave the
   assert.equal(endpointKey(randomEndpoint({})), '/photos/random')
   assert.equal(endpointKey(photoEndpoint(['a', 'b', 'a'])), '/photos/a,b')
   assert.throws(() => searchEndpoint('  ', {}), /search words/)
+  // A profile tab other than the photos is not listed as the photos (nor the reverse).
+  assert.equal(userEndpoint('https://unsplash.com/@anniespratt', {}).path, '/users/anniespratt/photos')
+  assert.throws(
+    () => userEndpoint('https://unsplash.com/@anniespratt/likes', {}),
+    /^UsageError: https:\/\/unsplash\.com\/@anniespratt\/likes is anniespratt's likes, not their photos: use imgpull unsplash likes anniespratt$/,
+  )
+  assert.throws(
+    () => userEndpoint('https://unsplash.com/@anniespratt/collections', {}),
+    /anniespratt's collections/,
+  )
+  for (const arg of [
+    'anniespratt',
+    '@anniespratt',
+    'https://unsplash.com/@anniespratt/likes',
+    'https://unsplash.com/@anniespratt',
+  ]) {
+    const e = likesEndpoint(arg, { orderBy: 'popular' })
+    assert.equal(endpointKey(e), '/users/anniespratt/likes?order_by=popular', arg)
+  }
 })
 
 test('rate-limit headers, countdown text and its rhythm', () => {

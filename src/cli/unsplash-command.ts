@@ -10,6 +10,7 @@ import {
   CONTENT_FILTERS,
   FITS,
   FORMATS,
+  LIKES_ORDERS,
   ORIENTATIONS,
   resolveUnsplashOptions,
   SEARCH_ORDERS,
@@ -30,7 +31,7 @@ import { addTransformOptions, transformFrom } from './transform-options.js'
 export const EXIT_RATE_LIMITED = 75
 
 /** The subcommands, as `imgpull unsplash nonsense` lists them. */
-const COMMANDS = ['search', 'collection', 'user', 'topic', 'random', 'photo']
+const COMMANDS = ['search', 'collection', 'user', 'likes', 'topic', 'random', 'photo']
 
 /** `--limit N` or `--limit all`. */
 function limit(value: string): number {
@@ -316,6 +317,7 @@ Examples:
   imgpull unsplash search "mountain lake" --limit 200 --orientation landscape -o lakes
   imgpull unsplash collection 1580860 -o collection
   imgpull unsplash user anniespratt --limit 50 -o annie
+  imgpull unsplash likes anniespratt --limit all -o liked
   imgpull unsplash topic nature --limit 100 -o nature
   imgpull unsplash random --count 30 --query forest -o random
   imgpull unsplash photo Dwu85P9SOIk -o one
@@ -323,7 +325,7 @@ Examples:
 The API is for applications, not bulk data mining or AI training: for datasets, see
 https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`
 
-/** Add `imgpull unsplash search|collection|user|topic|random|photo`. */
+/** Add `imgpull unsplash search|collection|user|likes|topic|random|photo`. */
 export function addUnsplashCommand(program: Command): Command {
   const add = addUnsplashOptions
   const unsplash = program
@@ -388,6 +390,18 @@ export function addUnsplashCommand(program: Command): Command {
       .addOption(orientation()),
   ).action((name: string, o: Record<string, unknown>, cmd: Command) =>
     run(endpoints.userEndpoint(name, o), cmd),
+  )
+
+  add(
+    unsplash
+      .command('likes')
+      .description('the photos a user liked')
+      .argument('<username>', 'username, @username or unsplash.com/@.../likes address')
+      .addOption(limitOption(30))
+      .addOption(orderBy(LIKES_ORDERS))
+      .addOption(orientation()),
+  ).action((name: string, o: Record<string, unknown>, cmd: Command) =>
+    run(endpoints.likesEndpoint(name, o), cmd),
   )
 
   add(

@@ -25,6 +25,8 @@ export interface UnsplashMockOptions {
   searches?: Record<string, number>
   collections?: Record<string, number>
   users?: Record<string, number>
+  /** Username → number of photos they liked (`/users/:username/likes`); a user without an entry likes none. */
+  likes?: Record<string, number>
   topics?: Record<string, number>
   /** Photos `/photos/random` draws from. @default 500 */
   randomPool?: number
@@ -124,6 +126,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     searches = {},
     collections = {},
     users = {},
+    likes = {},
     topics = {},
     randomPool = 500,
     brokenImages = new Set<string>(),
@@ -266,6 +269,20 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       const { page, perPage } = paging(u)
       const pages = Math.ceil(total / perPage)
       return send(res, 200, slice(`${kind.slice(0, -1)}:${decodeURIComponent(name)}`, total, page, perPage), {
+        ...rate,
+        'x-total': total,
+        'x-per-page': perPage,
+        ...(linkHeaders ? { link: link(u, page, pages) } : {}),
+      })
+    }
+    const liked = /^\/users\/([^/]+)\/likes$/.exec(path)
+    if (liked) {
+      const name = decodeURIComponent(liked[1])
+      if (users[name] === undefined) return send(res, 404, { errors: ["Couldn't find User"] }, rate)
+      const total = likes[name] ?? 0
+      const { page, perPage } = paging(u)
+      const pages = Math.ceil(total / perPage)
+      return send(res, 200, slice(`likes:${name}`, total, page, perPage), {
         ...rate,
         'x-total': total,
         'x-per-page': perPage,

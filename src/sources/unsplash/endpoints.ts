@@ -39,8 +39,34 @@ export function collectionId(arg: string): string {
   return need(fromUrl(arg, /\/collections\/([^/]+)/), 'a collection id')
 }
 
+/**
+ * A profile address's username and the tab it shows: `https://unsplash.com/@ann/likes` is
+ * `{ name: 'ann', tab: 'likes' }`; the profile itself (its photos) has no tab.
+ */
+export function profile(arg: string): { name: string; tab: string | undefined } {
+  if (!/^https?:\/\//i.test(arg))
+    return { name: need(arg.trim().replace(/^@/, ''), 'a username'), tab: undefined }
+  const name = need(fromUrl(arg, /\/@([^/]+)/), 'a username')
+  const tab = /\/@[^/]+\/([^/]+)/.exec(new URL(arg).pathname)?.[1]
+  return { name, tab: tab ? decodeURIComponent(tab) : undefined }
+}
+
 export function username(arg: string): string {
-  return need(fromUrl(arg, /\/@([^/]+)/).replace(/^@/, ''), 'a username')
+  return profile(arg).name
+}
+
+/**
+ * The username of a profile address for the listing `want` (`undefined`: the photos, `likes`):
+ * an address of another tab (`/@ann/likes` given to `user`, `/@ann/collections`) is refused,
+ * naming the command that lists it, rather than listing other photos than the page shows.
+ */
+function profileFor(arg: string, want: 'likes' | undefined): string {
+  const { name, tab } = profile(arg)
+  // The profile's own address names the user: `likes` takes it too.
+  if (tab === want || tab === undefined) return name
+  const use = tab === 'likes' ? `: use imgpull unsplash likes ${name}` : ''
+  const wanted = want === 'likes' ? 'the photos they liked' : 'their photos'
+  throw new UsageError(`${arg} is ${name}'s ${tab}, not ${wanted}${use}`)
 }
 
 export function topicSlug(arg: string): string {
@@ -80,12 +106,24 @@ export function collectionEndpoint(arg: string, f: Filters): Endpoint {
 }
 
 export function userEndpoint(arg: string, f: Filters): Endpoint {
-  const name = username(arg)
+  const name = profileFor(arg, undefined)
   return {
     kind: 'user',
     path: `/users/${encodeURIComponent(name)}/photos`,
     params: { order_by: f.orderBy, orientation: f.orientation },
     label: `user ${name}`,
+  }
+}
+
+/** The photos a user liked (`GET /users/:username/likes`). */
+export function likesEndpoint(arg: string, f: Filters): Endpoint {
+  const name = profileFor(arg, 'likes')
+  return {
+    kind: 'likes',
+    path: `/users/${encodeURIComponent(name)}/likes`,
+    params: { order_by: f.orderBy, orientation: f.orientation },
+    label: `likes of ${name}`,
+    owner: `user ${name}`,
   }
 }
 

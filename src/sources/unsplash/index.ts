@@ -1,5 +1,6 @@
 import {
   collectionEndpoint,
+  likesEndpoint,
   photoEndpoint,
   randomEndpoint,
   searchEndpoint,
@@ -12,6 +13,8 @@ import {
   type CollectionOptions,
   checkLimit,
   ids,
+  LIKES_ORDERS,
+  type LikesOptions,
   ORIENTATIONS,
   oneOf,
   optionalText,
@@ -87,6 +90,19 @@ export function user(username: string, options: UserOptions = {}): UnsplashSourc
   return new UnsplashSource(endpoint, extent(options.limit, PAGE), resolved)
 }
 
+/**
+ * The photos a user liked (`GET /users/:username/likes`), at most `limit` (30 by default).
+ * `username` may be `@name` or the profile's address (`https://unsplash.com/@name/likes`).
+ */
+export function likes(username: string, options: LikesOptions = {}): UnsplashSource {
+  const resolved = resolveUnsplashOptions(options)
+  const endpoint = likesEndpoint(text('username', username), {
+    orderBy: oneOf('orderBy', options.orderBy, LIKES_ORDERS),
+    orientation: oneOf('orientation', options.orientation, ORIENTATIONS),
+  })
+  return new UnsplashSource(endpoint, extent(options.limit, PAGE), resolved)
+}
+
 /** A topic's photos (`GET /topics/:slug/photos`), at most `limit` (30 by default). `slug` may also be an id or the address. */
 export function topic(slug: string, options: TopicOptions = {}): UnsplashSource {
   const resolved = resolveUnsplashOptions(options)
@@ -135,6 +151,7 @@ export type {
   CollectionOptions,
   Color,
   ContentFilter,
+  LikesOptions,
   Orientation,
   RandomOptions,
   SearchOptions,

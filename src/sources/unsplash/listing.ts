@@ -7,7 +7,7 @@ import type { Photo, SearchResponse } from './types.js'
 /** The largest page the API serves: fewest calls per photo. */
 export const PER_PAGE = 30
 
-export type Kind = 'search' | 'collection' | 'user' | 'topic' | 'random' | 'photo'
+export type Kind = 'search' | 'collection' | 'user' | 'likes' | 'topic' | 'random' | 'photo'
 
 /** One thing to list: an endpoint and its filters. */
 export interface Endpoint {
@@ -18,6 +18,8 @@ export interface Endpoint {
   params: Record<string, string | undefined>
   /** How messages name it: `search "mountain lake"`, `collection 1580860`. */
   label: string
+  /** What an unknown-thing answer (404) names, when not `label`: `user anniespratt` for their likes. */
+  owner?: string
   /** For `photo`: the ids, one call each. */
   ids?: string[]
 }
@@ -54,7 +56,7 @@ function photosOf(entries: unknown): { photos: Photo[]; dropped: number } {
 function notFound(e: Endpoint, error: unknown): unknown {
   if (error instanceof UnsplashError && error.status === 404) {
     const ids = e.ids ?? []
-    const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : e.label
+    const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : (e.owner ?? e.label)
     return new UnsplashError('unsplash-404', `no such Unsplash ${what}`, { status: 404, usage: true })
   }
   return error

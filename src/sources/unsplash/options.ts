@@ -32,6 +32,7 @@ export const FORMATS = ['jpg', 'png', 'webp', 'avif', 'gif'] as const
 export const SEARCH_ORDERS = ['relevant', 'latest'] as const
 export const USER_ORDERS = ['latest', 'oldest', 'popular', 'views', 'downloads'] as const
 export const TOPIC_ORDERS = ['latest', 'oldest', 'popular'] as const
+export const LIKES_ORDERS = ['latest', 'oldest', 'popular'] as const
 
 export type Orientation = (typeof ORIENTATIONS)[number]
 export type Color = (typeof COLORS)[number]
@@ -116,6 +117,14 @@ export interface UserOptions extends UnsplashOptions {
   readonly limit?: number
   /** @default 'latest' (the API's) */
   readonly orderBy?: (typeof USER_ORDERS)[number]
+  readonly orientation?: Orientation
+}
+
+export interface LikesOptions extends UnsplashOptions {
+  /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
+  readonly limit?: number
+  /** @default 'latest' (the API's) */
+  readonly orderBy?: (typeof LIKES_ORDERS)[number]
   readonly orientation?: Orientation
 }
 
