@@ -432,3 +432,46 @@ test('photos the API sends without a photographer, without urls, or without an i
   assert.equal(meta?.photographer, null)
   assert.equal(meta?.attribution, 'Photo on Unsplash')
 })
+
+// A stop (Ctrl-C, a signal) cut off tracking calls the API had already received; they were kept
+// as owed and the next run sent them again: photos tracked twice, against the guideline.
+test('a stop while tracking calls are in flight: they finish, and the next run tracks no photo twice', async (t) => {
+  let arrived!: () => void
+  const tracking = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  let release!: () => void
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    key: KEY,
+    collections: { '5': 5 },
+    hold: (path) => {
+      if (!path.endsWith('/download')) return undefined
+      arrived()
+      return held
+    },
+  })
+  t.after(() => mock.close())
+  const out = join(dir, 'stop-tracking')
+  const stop = new AbortController()
+  const first = (async () => {
+    for await (const _ of pull(unsplash.collection('5', base(mock)), { out, signal: stop.signal })) {
+    }
+  })()
+  await tracking
+  stop.abort()
+  // The API answers what it received, after the stop.
+  setImmediate(release)
+  await first.catch(() => {})
+
+  const again = unsplash.collection('5', base(mock))
+  const results = await all(pull(again, { out }))
+  assert.equal(results.filter((r) => r.status === 'failed').length, 0)
+  const twice = [...mock.tracked].filter(([, calls]) => calls.length > 1).map(([id]) => id)
+  assert.deepEqual(twice, [], 'no photo tracked twice')
+  const files = (await outputFiles(out)).filter((f) => f.endsWith('.jpg'))
+  assert.equal(mock.tracked.size, files.length, 'every photo downloaded is tracked')
+})

@@ -48,6 +48,12 @@ export interface UnsplashMockOptions {
   refusal?: { status: number; body: string; headers?: boolean }
   /** Send `Link` headers on list endpoints. @default true */
   linkHeaders?: boolean
+  /**
+   * Answer a request for a path only once the promise this gives resolves (`undefined`: at once).
+   * The request is taken as it arrives, as a server does: one the client gives up on meanwhile
+   * is still answered, and a tracking call still counted.
+   */
+  hold?: (path: string) => Promise<void> | undefined
   /** Milliseconds before each answer. @default 0 */
   latency?: number
   /** The n-th photo as the API sends it: a hostile or broken API's fields. */
@@ -325,6 +331,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
     if (latency) await new Promise((r) => setTimeout(r, latency))
     const u = new URL(req.url ?? '/', 'http://x')
+    await options.hold?.(u.pathname)
     if (req.headers.authorization !== `Client-ID ${key}`) {
       return send(res, 401, { errors: ['OAuth error: The access token is invalid'] })
     }

@@ -138,6 +138,10 @@ export class UnsplashClient {
     const url = this.url(path, query)
     const shown = url.pathname + url.search
     const signal = call.signal ? AbortSignal.any([this.#signal, call.signal]) : this.#signal
+    // A tracking call, once sent, is let finish: the API may have counted one cut off, and sent
+    // again by the next run it would count twice. A stop still ends its wait for the budget or a
+    // retry (then it stays owed), and `close()` everything.
+    const sending = kind === 'tracking' ? this.#closed.signal : signal
     for (let attempt = 1; ; attempt++) {
       await this.#budget(signal)
       let status: number
@@ -150,7 +154,7 @@ export class UnsplashClient {
           // Per request: a run's shared pool has the download timeouts, not the API's.
           headersTimeout: this.#o.timeout,
           bodyTimeout: this.#o.timeout,
-          signal,
+          signal: sending,
           headers: {
             authorization: `Client-ID ${this.#o.key}`,
             'accept-version': 'v1',

@@ -7,9 +7,9 @@ import type { UnsplashStore } from './state.js'
  * authorised request to its `links.download_location` (query kept: it carries the `ixid`).
  *
  * Each call is first written down as owed, then sent in the background so downloads never wait
- * on it. A call the rate limit or Ctrl-C prevents stays owed, and the next run sends it. A call
- * cut off in flight by a crash stays `sending` and is not sent again: "never twice" wins over
- * "at least once".
+ * on it. A call the rate limit or Ctrl-C prevents stays owed, and the next run sends it; one
+ * already sent when Ctrl-C comes is let finish (the client does not cut it off). A call cut off in
+ * flight by a crash stays `sending` and is not sent again: "never twice" wins over "at least once".
  */
 export interface TrackerReport {
   /** Calls made and accepted in this run. */
