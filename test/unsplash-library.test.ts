@@ -475,3 +475,28 @@ test('a stop while tracking calls are in flight: they finish, and the next run t
   const files = (await outputFiles(out)).filter((f) => f.endsWith('.jpg'))
   assert.equal(mock.tracked.size, files.length, 'every photo downloaded is tracked')
 })
+
+// unsplash-js#216: a search is served up to page 200; a later page answers no results and
+// `total: 0`, though `total_pages` said more. The run took that 0 for the search's size and said
+// nothing of the photos out of reach.
+test('a search the API stops serving before its end: the photos it served, its total kept, and a line saying why the rest are missing', async (t) => {
+  const capped = await startUnsplashMock({
+    imageOrigin: images.origin,
+    key: KEY,
+    searches: { animals: 100 },
+    searchPageCap: 2,
+  })
+  t.after(() => capped.close())
+  const said: string[] = []
+  const photos = unsplash.search('animals', { ...base(capped, said), limit: Number.POSITIVE_INFINITY })
+  const results = await all(pull(photos, { out: join(dir, 'capped-search') }))
+  assert.equal(results.length, 60)
+  assert.ok(results.every((r) => r.status === 'ok'))
+  assert.equal(photos.summary.total, 100, "the search's size, not the empty page's 0")
+  assert.ok(
+    said.some((l) =>
+      /^Unsplash search "animals": the API listed 60 of the 100 photos it counts and no more/.test(l),
+    ),
+    said.join('\n'),
+  )
+})

@@ -23,6 +23,11 @@ export interface UnsplashMockOptions {
   window?: number
   /** Search words → number of matching photos; other words match nothing. */
   searches?: Record<string, number>
+  /**
+   * The last search page served: a later one answers `{ total: 0, total_pages: 0, results: [] }`,
+   * as the API does past page 200 though `total_pages` said more (unsplash-js#216).
+   */
+  searchPageCap?: number
   collections?: Record<string, number>
   users?: Record<string, number>
   /** Username → number of photos they liked (`/users/:username/likes`); a user without an entry likes none. */
@@ -130,6 +135,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     key = 'test-access-key',
     window = 3_600_000,
     searches = {},
+    searchPageCap = Number.POSITIVE_INFINITY,
     collections = {},
     users = {},
     likes = {},
@@ -253,8 +259,9 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     if (path === '/search/photos') {
       const query = q.get('query') ?? ''
       if (!query) return send(res, 400, { errors: ['query is missing'] }, rate)
-      const total = searches[query] ?? 0
       const { page, perPage } = paging(u)
+      if (page > searchPageCap) return send(res, 200, { total: 0, total_pages: 0, results: [] }, rate)
+      const total = searches[query] ?? 0
       const pages = Math.ceil(total / perPage)
       return send(
         res,

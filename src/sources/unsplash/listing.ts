@@ -115,8 +115,15 @@ export async function fetchPage(
         photos,
         dropped,
         next: links?.next ? pageOf(links.next) : more ? page + 1 : undefined,
+        // A page past the last one the API serves says `total: 0` (unsplash-js#216): only the
+        // first page, or one with results, speaks for the search's size.
         total:
-          typeof s?.total === 'number' && Number.isInteger(s.total) && s.total >= 0 ? s.total : undefined,
+          (page === 1 || photos.length > 0) &&
+          typeof s?.total === 'number' &&
+          Number.isInteger(s.total) &&
+          s.total >= 0
+            ? s.total
+            : undefined,
       }
     }
     const { photos, dropped } = photosOf(body)
@@ -185,6 +192,11 @@ export class Listing {
     }
   }
 
+  /** Photos listed so far, stored ones included. */
+  get listed(): number {
+    return this.#queue.length
+  }
+
   /** Photos an earlier run listed. */
   get stored(): number {
     return this.#stored
@@ -200,6 +212,17 @@ export class Listing {
     if (this.#nextPage === undefined) return Math.min(this.limit, this.#queue.length)
     if (this.#total !== undefined) return Math.min(this.limit, this.#total)
     return Number.isFinite(this.limit) ? this.limit : undefined
+  }
+
+  /**
+   * Photos the API counted (its total, up to the limit) that the listing, now at its end, never
+   * gave: a search served only up to a page, photos hidden or removed from a collection. 0 while
+   * pages remain, after an error, and where the API counts nothing (random) or each call is one id.
+   */
+  get unreached(): number {
+    if (this.#nextPage !== undefined || this.ended || this.#total === undefined) return 0
+    if (this.endpoint.kind === 'photo' || this.endpoint.kind === 'random') return 0
+    return Math.max(0, Math.min(this.limit, this.#total) - this.#queue.length)
   }
 
   get empty(): boolean {

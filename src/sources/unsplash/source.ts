@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import type { Layout } from '../../layout.js'
+import { grouped } from '../../report/format.js'
 import type { Job, Result, SourceContext } from '../../types.js'
 import { writeAttribution } from './attribution.js'
 import { budgetLines } from './budget.js'
@@ -276,7 +277,16 @@ export class UnsplashSource implements AsyncIterable<Job> {
       // A page being fetched is dropped, not stored: the listing leaves the store alone from here.
       run.listingStop.abort()
       await run.listing.settled()
-      const { dropped } = run.listing
+      const { dropped, unreached, total, listed } = run.listing
+      if (unreached > 0 && total !== undefined) {
+        const why =
+          this.#endpoint.kind === 'search'
+            ? ': the API serves a search up to a page, so narrow it down (orientation, colour, order) to reach others'
+            : ' (hidden or removed since it counted them)'
+        this.#o.say(
+          `Unsplash ${this.#endpoint.label}: the API listed ${grouped(listed)} of the ${grouped(total)} photos it counts and no more${why}.`,
+        )
+      }
       if (dropped > 0) {
         this.#o.say(
           `Unsplash ${this.#endpoint.label}: ${dropped} ${dropped === 1 ? 'entry' : 'entries'} of the API's listing had no photo id and ${dropped === 1 ? 'was' : 'were'} left out`,
