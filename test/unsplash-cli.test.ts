@@ -337,6 +337,30 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(nobody.stderr, /imgpull: no such Unsplash user nobody-here\n/)
   })
 
+  // A photographer adds photos to a collection and runs the same command: the stored listing
+  // (complete) was read back and the new photos never looked for, with no word of --refresh.
+  test('a rerun after photos were added: the line says --refresh lists it again; with it, only the new photos are fetched and tracked', async (t) => {
+    const collections: Record<string, number> = { '31': 5 }
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, collections })
+    t.after(() => mock.close())
+    const out = join(dir, 'grown')
+    assert.equal((await unsplash(['collection', '31', '-o', out], mock)).code, 0)
+    collections['31'] = 8
+    const plain = await unsplash(['collection', '31', '-o', out], mock)
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.match(
+      plain.stderr,
+      /Unsplash collection 31: all 5 photos \(listed by an earlier run; --refresh lists it again for photos added since\)\. No API calls needed/,
+    )
+    const fresh = await unsplash(['collection', '31', '-o', out, '--refresh'], mock)
+    assert.equal(fresh.code, 0, fresh.stderr)
+    assert.match(fresh.stderr, /^3 images, .*5 already done/m)
+    assert.equal(mock.tracked.size, 8)
+    trackedOnce(mock, [...mock.tracked.keys()])
+    const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+    assert.equal(credits.split('\n').filter((l) => l.startsWith('- ')).length, 8)
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([

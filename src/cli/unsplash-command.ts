@@ -282,6 +282,7 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     }
     source = new UnsplashSource(endpoint, extent, resolved, {
       limitHint: '--limit N or --limit all for more',
+      refresh: '--refresh',
     })
   } catch (error) {
     process.exitCode = failure(error, fail, say)

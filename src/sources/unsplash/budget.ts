@@ -17,6 +17,11 @@ export interface Budget {
   limitHint?: string
   /** Photos an earlier run listed (no calls needed for those). */
   stored: number
+  /**
+   * How to list again, said when the whole listing comes from an earlier run (a plain rerun does
+   * not see photos added since): `--refresh lists it again for photos added since`.
+   */
+  refreshHint?: string
   /** Listing calls still to make; `undefined` when unknown. */
   listingCalls: number | undefined
   /** Tracking calls at most: one per photo not yet tracked, plus those owed by earlier runs. */
@@ -45,7 +50,7 @@ export function budgetLines(b: Budget): string[] {
   if (b.stored > 0) {
     photos +=
       b.wanted !== undefined && b.stored >= b.wanted
-        ? ' (listed by an earlier run)'
+        ? ` (listed by an earlier run${b.refreshHint && b.listingCalls === 0 ? `; ${b.refreshHint}` : ''})`
         : `, ${n(b.stored)} listed by an earlier run`
   }
 

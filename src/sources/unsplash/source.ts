@@ -72,6 +72,8 @@ export interface Extent {
 export interface Wording {
   /** How to ask for more than the default limit. @default 'limit: N or Infinity for more' */
   limitHint?: string
+  /** How to list afresh. @default 'refresh: true' */
+  refresh?: string
 }
 
 /** One run's state, from `open()` to `close()`. */
@@ -96,6 +98,12 @@ function emptyMessage(e: Endpoint): string {
   return e.kind === 'search'
     ? `No Unsplash photos match "${e.params.query}".`
     : `No photos in Unsplash ${e.label}.`
+}
+
+/** What listing afresh would bring, for a listing that can change: `photo` ids cannot. */
+function refreshHint(e: Endpoint, refresh: string): string | undefined {
+  if (e.kind === 'photo') return undefined
+  return `${refresh} lists it again${e.kind === 'random' ? ' for a new draw' : ' for photos added since'}`
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
@@ -234,6 +242,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       total: listing.total,
       defaultLimit: this.#extent.defaultLimit,
       limitHint: this.#wording.limitHint ?? 'limit: N or Infinity for more',
+      refreshHint: refreshHint(this.#endpoint, this.#wording.refresh ?? 'refresh: true'),
       stored: listing.stored,
       listingCalls: listing.callsLeft(),
       trackingCalls: (wanted ?? 0) - store.trackedIn(listing.key, wanted ?? 0) + owedBefore,
