@@ -14,6 +14,7 @@ import { Listing } from '../src/sources/unsplash/listing.js'
 import { UnsplashStore } from '../src/sources/unsplash/state.js'
 import { Tracker } from '../src/sources/unsplash/tracker.js'
 import type { Photo } from '../src/sources/unsplash/types.js'
+import { startBlackHole } from './support/black-hole.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
@@ -225,6 +226,30 @@ test('5xx and 429 are retried; then the answer counts', async () => {
   await assert.rejects(d.get('/collections/42/photos'), /HTTP 500/)
   api.fault('/collections/42/photos', 500, 0)
   await d.close()
+})
+
+// An API that takes the connection and never answers (a hung server, a proxy that holds it) was
+// reported as "cannot reach the Unsplash API at …: UND_ERR_HEADERS_TIMEOUT": reached, in fact.
+test('an API that never answers is named as silent, with the timeout and the tries; one refusing connections as unreachable', async () => {
+  const hole = await startBlackHole()
+  const c = new UnsplashClient({ key: 'k', apiUrl: hole.origin, timeout: 150, retries: 1, retryBase: 10 })
+  try {
+    await assert.rejects(
+      c.get('/collections/42/photos'),
+      (e: UnsplashError) =>
+        e.code === 'unsplash-network' &&
+        e.message === `the Unsplash API at ${hole.origin} did not answer within 0.15 s (asked 2 times)`,
+    )
+  } finally {
+    await c.close()
+    await hole.close()
+  }
+  const refused = new UnsplashClient({ key: 'k', apiUrl: 'http://127.0.0.1:9', retries: 0 })
+  await assert.rejects(
+    refused.get('/x'),
+    /^UnsplashError: cannot reach the Unsplash API at http:\/\/127\.0\.0\.1:9: ECONNREFUSED$/,
+  )
+  await refused.close()
 })
 
 test('rate limit, wait: one shared wait for every caller, then on', async () => {

@@ -174,10 +174,9 @@ export class UnsplashClient {
           )
           continue
         }
-        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
         throw new UnsplashError(
           'unsplash-network',
-          `cannot reach the Unsplash API at ${url.origin}: ${code}`,
+          unreachable(url.origin, error, this.#o.timeout, attempt),
           {
             cause: error,
           },
@@ -251,6 +250,22 @@ export class UnsplashClient {
       throw new StoppedError()
     }
   }
+}
+
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/**
+ * Why calls to the API failed, in words: an API that took the connection and then stayed silent
+ * was reached, and "cannot reach … UND_ERR_HEADERS_TIMEOUT" sent people to check the address.
+ */
+export function unreachable(origin: string, error: unknown, timeout: number, tries: number): string {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+  const times = tries === 1 ? 'once' : `${tries} times`
+  if (TIMEOUTS.has(code)) {
+    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'accept a connection' : 'answer'
+    return `the Unsplash API at ${origin} did not ${what} within ${timeout / 1000} s (asked ${times})`
+  }
+  return `cannot reach the Unsplash API at ${origin}: ${code}`
 }
 
 /** `promise`, or a `StoppedError` as soon as `signal` aborts, whichever comes first. */
