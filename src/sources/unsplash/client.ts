@@ -262,8 +262,10 @@ export function unreachable(origin: string, error: unknown, timeout: number, tri
   const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
   const times = tries === 1 ? 'once' : `${tries} times`
   if (TIMEOUTS.has(code)) {
-    const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'accept a connection' : 'answer'
-    return `the Unsplash API at ${origin} did not ${what} within ${timeout / 1000} s (asked ${times})`
+    // The connect timeout is the run's pool's when the client calls through it: not `timeout`.
+    if (code === 'UND_ERR_CONNECT_TIMEOUT')
+      return `the Unsplash API at ${origin} did not accept a connection in time (asked ${times})`
+    return `the Unsplash API at ${origin} did not answer within ${timeout / 1000} s (asked ${times})`
   }
   return `cannot reach the Unsplash API at ${origin}: ${code}`
 }
