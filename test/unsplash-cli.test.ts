@@ -464,7 +464,10 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(badKey.stderr, /^imgpull: Unsplash rejected the access key \(HTTP 401\)/)
     assert.ok(!badKey.stderr.includes('not-the-key'))
     assert.equal(collection.code, 2)
-    assert.equal(collection.stderr.trim(), 'imgpull: no such Unsplash collection 999')
+    assert.equal(
+      collection.stderr.trim(),
+      'imgpull: no such Unsplash collection 999, or it is private (the API shows public collections only)',
+    )
     assert.equal(empty.code, 0, empty.stderr)
     assert.equal(empty.stderr.trim(), 'No Unsplash photos match "no such thing".')
   })

@@ -192,7 +192,7 @@ test('401 is a usage error naming the key; 404 names the collection; messages ne
   const store = new UnsplashStore(':memory:')
   await assert.rejects(
     new Listing(c, store, collectionEndpoint('999', {}), 10).start(),
-    /^UnsplashError: no such Unsplash collection 999$/,
+    /^UnsplashError: no such Unsplash collection 999, or it is private \(the API shows public collections only\)$/,
   )
   await assert.rejects(
     new Listing(c, store, userEndpoint('@nobody', {}), 10).start(),

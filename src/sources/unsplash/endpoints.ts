@@ -102,6 +102,8 @@ export function collectionEndpoint(arg: string, f: Filters): Endpoint {
     path: `/collections/${encodeURIComponent(id)}/photos`,
     params: { orientation: f.orientation },
     label: `collection ${id}`,
+    // Private collections are the owner's alone: to any other key the API answers 404 as for none.
+    unknown: `collection ${id}, or it is private (the API shows public collections only)`,
   }
 }
 
@@ -123,7 +125,7 @@ export function likesEndpoint(arg: string, f: Filters): Endpoint {
     path: `/users/${encodeURIComponent(name)}/likes`,
     params: { order_by: f.orderBy, orientation: f.orientation },
     label: `likes of ${name}`,
-    owner: `user ${name}`,
+    unknown: `user ${name}`,
   }
 }
 

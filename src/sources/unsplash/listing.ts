@@ -18,8 +18,11 @@ export interface Endpoint {
   params: Record<string, string | undefined>
   /** How messages name it: `search "mountain lake"`, `collection 1580860`. */
   label: string
-  /** What an unknown-thing answer (404) names, when not `label`: `user anniespratt` for their likes. */
-  owner?: string
+  /**
+   * What a 404 names, when not `label`: `user anniespratt` for their likes; a collection, that it
+   * may be private (the API answers 404 for those too).
+   */
+  unknown?: string
   /** For `photo`: the ids, one call each. */
   ids?: string[]
 }
@@ -56,7 +59,7 @@ function photosOf(entries: unknown): { photos: Photo[]; dropped: number } {
 function notFound(e: Endpoint, error: unknown): unknown {
   if (error instanceof UnsplashError && error.status === 404) {
     const ids = e.ids ?? []
-    const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : (e.owner ?? e.label)
+    const what = e.kind === 'photo' && ids.length > 1 ? `photos: ${ids.join(', ')}` : (e.unknown ?? e.label)
     return new UnsplashError('unsplash-404', `no such Unsplash ${what}`, { status: 404, usage: true })
   }
   return error
