@@ -185,7 +185,8 @@ export function conclude(
     `Unsplash: ${counted(calls.listing + calls.tracking, 'API call')} in this run (${n(calls.listing)} listing, ${n(calls.tracking)} download tracking)${left}${credits}.`,
   )
   if (s.refused.length) {
-    const ids = s.refused.map((r) => r.photo)
+    // Sorted: the calls end in any order, the line reads the same every time.
+    const ids = s.refused.map((r) => r.photo).sort()
     const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ')
     lines.push(
       `Unsplash refused to track the download of ${counted(ids.length, 'photo')} (${s.refused[0].why}): ${shown}. Unsplash+ photos need a subscription with this key; the files are kept, and these calls are not made again.`,
