@@ -385,8 +385,9 @@ test('photos the API sends without a photographer, without urls, or without an i
   const broken = await startUnsplashMock({
     imageOrigin: images.origin,
     key: KEY,
-    collections: { '6': 6 },
+    collections: { '6': 7 },
     photo: (p, n) => {
+      if (n === 6) return { ...p, links: { html: p.links.html } } as never
       const { user: _user, ...noUser } = p
       const { urls: _urls, ...noUrls } = p
       if (n === 1) return noUser as never
@@ -403,13 +404,14 @@ test('photos the API sends without a photographer, without urls, or without an i
   const results = await all(pull(photos, { out, name: '{stem}{ext}' }))
 
   const id = (n: number) => broken.photoAt('collection:6', n).id
-  assert.equal(results.length, 5, 'the entry without an id is left out')
+  assert.equal(results.length, 6, 'the entry without an id is left out')
   const failed = results.filter((r) => r.status === 'failed')
   assert.deepEqual(
     failed.map((r) => [r.error, r.message]),
     [['invalid-url', `Unsplash photo ${id(2)}: the Unsplash API gave no "regular" image URL for it`]],
   )
-  assert.equal(results.filter((r) => r.status === 'ok').length, 4)
+  assert.equal(results.filter((r) => r.status === 'ok').length, 5)
+  assert.equal(broken.tracked.get(id(6))?.length, 1, 'no download_location: tracked at /photos/:id/download')
   assert.ok(
     said.some((l) => /collection 6: 1 entry of the API's listing had no photo id/.test(l)),
     said.join('\n'),
@@ -420,7 +422,7 @@ test('photos the API sends without a photographer, without urls, or without an i
 
   const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
   const lines = credits.split('\n').filter((l) => l.startsWith('- '))
-  assert.equal(lines.length, 4)
+  assert.equal(lines.length, 5)
   const line = (n: number) => lines.find((l) => l.includes(id(n))) ?? ''
   assert.match(line(1), /: Photo on \[Unsplash\]\(https:\/\/unsplash\.com\/photos\//)
   assert.match(

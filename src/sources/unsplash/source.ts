@@ -275,7 +275,10 @@ export class UnsplashSource implements AsyncIterable<Job> {
       run.store.addFile(result.path, photo)
     }
     // Tracking follows a download made now: never a skip, never a failure.
-    if (result.status === 'ok') run.tracker?.downloaded(photo.id, photo.links.download_location)
+    // A photo the API sent without its `download_location` is tracked at the documented endpoint
+    // (`GET /photos/:id/download`, https://unsplash.com/documentation#track-a-photo-download).
+    const location = photo.links.download_location ?? `/photos/${encodeURIComponent(photo.id)}/download`
+    if (result.status === 'ok') run.tracker?.downloaded(photo.id, location)
   }
 
   async close(): Promise<void> {
