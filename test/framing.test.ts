@@ -451,6 +451,25 @@ test('Transfer-Encoding: identity beside a Content-Length is framed by the lengt
   }
 })
 
+test('a JPEG without its end-of-image marker that the check kept decodes whole: --verify decode and a resize take it', async () => {
+  // libjpeg's "Premature end of JPEG file" failed both as undecodable; the marker is put back for the decoder only.
+  const out = join(dir, 'no-eoi-verified')
+  const verified = await get('/jpeg-no-eoi-length', {
+    retries: 0,
+    out,
+    transform: { verifyDecode: true },
+  })
+  assert.equal(verified.r.status, 'ok', verified.r.message)
+  assert.deepEqual(await readFile(join(out, verified.r.path!)), jpeg.subarray(0, -2), 'kept as it came')
+  const resized = await get('/jpeg-no-eoi-length', {
+    retries: 0,
+    out: join(dir, 'no-eoi-resized'),
+    transform: { resize: 'keep-ratio', size: 24 },
+  })
+  assert.equal(resized.r.status, 'ok', resized.r.message)
+  assert.deepEqual([resized.r.format, resized.r.width, resized.r.height], ['jpg', 32, 24])
+})
+
 test('a JPEG without its end-of-image marker, its last scan whole, is kept when its end was marked; one cut in its scan is not', async () => {
   for (const path of ['/jpeg-no-eoi-length', '/jpeg-no-eoi-chunked']) {
     const { r, out } = await get(path, { retries: 0 })

@@ -110,8 +110,38 @@ function formatOf(head: Buffer | undefined): string | undefined {
  */
 async function loaded(input: ImageInput): Promise<Buffer | string> {
   const from = source(input)
-  if (typeof from !== 'string') return from
-  return formatOf(await headOf(input)) === 'svg' ? await readFile(from) : from
+  if (typeof from !== 'string')
+    return formatOf(from.subarray(0, SVG_WINDOW)) === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
+  const format = formatOf(await headOf(input))
+  if (format === 'svg') return await readFile(from)
+  if (format === 'jpg' && !endsWithEoi(await tailOf(from))) return withEoi(await readFile(from))
+  return from
+}
+
+/**
+ * A JPEG reaches a decode without its end-of-image marker (FF D9) only when the download's check
+ * found every MCU of its last scan there (see `jpegScansWhole`), as browsers show it; libjpeg
+ * then warns "Premature end of JPEG file", one of the words that fail a decode (`LOST_PIXELS`),
+ * so `--verify decode` and every transform refused a good image. The marker is put back for the
+ * decoder: a file whose scan is cut still fails, on the scan's own warning. A file with bytes
+ * after its marker (a camera's trailer) is read whole too; the decoder stops at the first one.
+ */
+const EOI = Buffer.from([0xff, 0xd9])
+const endsWithEoi = (bytes: Buffer) =>
+  bytes.length >= 2 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9
+const withEoi = (bytes: Buffer) => Buffer.concat([bytes, EOI])
+
+/** A file's last two bytes (fewer for a shorter file). */
+async function tailOf(path: string): Promise<Buffer> {
+  const file = await open(path, 'r')
+  try {
+    const { size } = await file.stat()
+    const tail = Buffer.alloc(Math.min(2, size))
+    await file.read(tail, 0, tail.length, size - tail.length)
+    return tail
+  } finally {
+    await file.close()
+  }
 }
 
 /**
