@@ -209,6 +209,7 @@ async function* run(
     const completed = engine.completed
     engine.abort()
     engine.stopSampling()
+    engine.unlisten()
     late = await engine.unread()
     if (source.onResult) {
       for (const result of late) await Promise.resolve(source.onResult(result)).catch(() => {})
@@ -426,14 +427,23 @@ class Engine {
       onDrop: () => this.#interrupted(),
     })
     const { signal, drainSignal } = options
-    if (signal) {
-      if (signal.aborted) this.abort()
-      else signal.addEventListener('abort', () => this.abort(), { once: true })
-    }
-    if (drainSignal) {
-      if (drainSignal.aborted) this.drain()
-      else drainSignal.addEventListener('abort', () => this.drain(), { once: true })
-    }
+    if (signal?.aborted) this.abort()
+    else signal?.addEventListener('abort', this.#onAbort, { once: true })
+    if (drainSignal?.aborted) this.drain()
+    else drainSignal?.addEventListener('abort', this.#onDrain, { once: true })
+  }
+
+  readonly #onAbort = () => this.abort()
+  readonly #onDrain = () => this.drain()
+
+  /**
+   * Take the run's listeners off the caller's signals. A server that passes one shutdown signal to
+   * every pull would otherwise keep each ended run (its engine, journal and scheduler) alive through
+   * it, and Node warns of a leak (MaxListenersExceededWarning) from the eleventh.
+   */
+  unlisten(): void {
+    this.options.signal?.removeEventListener('abort', this.#onAbort)
+    this.options.drainSignal?.removeEventListener('abort', this.#onDrain)
   }
 
   /** The run stops before its end: a stop took work back, a fatal error cut it, or the caller left early. */
