@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
@@ -208,7 +209,79 @@ export function checkShardSize(value: number): void {
   integer('shardSize', value, 1, MAX_SHARD_SIZE)
 }
 
-/** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
+/** The options that are switches: `journal: 'no'` is truthy, so a string is refused, not taken as yes. */
+const SWITCHES = ['retryFailed', 'journal', 'http2', 'report', 'ignoreRobotsTag', 'insecure'] as const
+
+/**
+ * Options that are a switch, a text or a signal, of another kind: refused by name here, not met
+ * later as a crash inside the run (`out: 123`, `signal: {}`) or as every file failing with
+ * `network` (a header name with a space, a value with a line break, which undici refuses per request).
+ */
+function checkKinds(o: ResolvedOptions): void {
+  for (const key of SWITCHES)
+    if (typeof o[key] !== 'boolean')
+      throw new TypeError(`Expected \`${key}\` to be a boolean, got ${shownValue(o[key])}`)
+  if (typeof o.out !== 'string' || o.out === '')
+    throw new TypeError(
+      `Expected \`out\` to be a folder's path, got ${o.out === '' ? 'an empty string' : shownValue(o.out)}`,
+    )
+  for (const key of ['caCert', 'cookies', 'command'] as const)
+    if (o[key] !== undefined && typeof o[key] !== 'string')
+      throw new TypeError(`Expected \`${key}\` to be a string, got ${shownValue(o[key])}`)
+  if (!isHeaderValue('User-Agent', o.userAgent))
+    throw new TypeError(
+      `Expected \`userAgent\` to be a header value (a string without line breaks), got ${shownValue(o.userAgent)}`,
+    )
+  if (typeof o.headers !== 'object' || o.headers === null || Array.isArray(o.headers))
+    throw new TypeError(
+      `Expected \`headers\` to be an object of header names and values, got ${shownValue(o.headers)}`,
+    )
+  // Worded for -H too (the command line names its options for a message that starts "Expected `x`").
+  for (const [name, value] of Object.entries(o.headers)) {
+    if (!isHeaderName(name))
+      throw new TypeError(
+        `Invalid header name ${JSON.stringify(name)}: a name is one word of letters, digits and !#$%&'*+-.^_\`|~`,
+      )
+    if (!isHeaderValue(name, value))
+      throw new TypeError(
+        `Invalid value of the header ${name}: ${shownValue(value)} (a header value is a string without line breaks)`,
+      )
+  }
+  for (const key of ['signal', 'drainSignal'] as const) {
+    const signal = o[key] as Partial<AbortSignal> | undefined
+    if (
+      signal !== undefined &&
+      (typeof signal?.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')
+    )
+      throw new TypeError(
+        `Expected \`${key}\` to be an AbortSignal, got ${typeof signal === 'object' ? 'an object that is not one' : shownValue(signal)}`,
+      )
+  }
+  if (typeof o.rerun?.rerun !== 'string' || typeof o.rerun.retryFailed !== 'string')
+    throw new TypeError('Expected `rerun` to be `{ rerun: string, retryFailed: string }`')
+}
+
+/** A header name as Node's HTTP client sends one: an RFC 9110 token. */
+function isHeaderName(name: string): boolean {
+  try {
+    validateHeaderName(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A header's value as Node's HTTP client sends one: a string without line breaks or NUL. */
+function isHeaderValue(name: string, value: unknown): boolean {
+  try {
+    if (typeof value !== 'string') return false
+    validateHeaderValue(name, value)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
 const OPTION_NAMES = [
   'out',
@@ -250,6 +323,7 @@ const _everyOption: [Exclude<keyof Options, (typeof OPTION_NAMES)[number]>] exte
   true
 const KNOWN = new Set<string>(OPTION_NAMES)
 
+/** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
 export function resolveOptions(options: Options = {}): ResolvedOptions {
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key))
@@ -257,6 +331,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   const o: ResolvedOptions = { ...defaults, ...given, transform: resolveTransformSpec(options.transform) }
+  checkKinds(o)
   integer('concurrency', o.concurrency, 1)
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {
     throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)

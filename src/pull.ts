@@ -40,6 +40,7 @@ import { type Options, type ResolvedOptions, resolveOptions } from './options.js
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task, transformedPart } from './plan/planner.js'
+import { checkSource, jobOf } from './plan/source-item.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
@@ -88,6 +89,9 @@ export interface PullRun extends AsyncIterable<Result> {
  * ```
  */
 export function pull(source: Source, options: Options = {}): PullRun {
+  checkSource(source)
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`Expected the options to be an object, got ${String(options)}`)
   const resolved = resolveOptions({ ...options, name: options.name ?? source.name })
   const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0 }
   return {
@@ -526,7 +530,7 @@ class Engine {
     let index = 0
     for await (const item of this.source) {
       if (this.#stopping) break
-      const given: Job = typeof item === 'string' ? { url: item } : item
+      const given = jobOf(item, index + 1)
       // A row of a new shard waits while too many shards are in progress (see MAX_OPEN_SHARDS).
       while (this.dataset?.mustWait(given, index) && !this.#stopping) {
         await new Promise<void>((resolve) => {

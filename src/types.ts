@@ -183,13 +183,15 @@ export interface SourceContext {
 }
 
 /**
- * What `pull()` takes: URLs or jobs, from an array, a generator, or a stream of them. A source may
+ * What `pull()` takes: URLs (strings or `URL` objects) or jobs, from an array, a generator, or a
+ * stream of them; anything else is refused, the source itself when the run is made (a `TypeError`),
+ * an item when it is read (a `UsageError` ending the run once the items read before it are done). A source may
  * also take part in the run (the Unsplash source does): `open` once the output folder is locked,
  * before the first job is read (an error there ends the run before anything is fetched, and the
  * folders the run made are taken back); `onResult` for every result, before the caller sees it;
  * `close` at the end, however the run ended.
  */
-export type Source = (Iterable<string | Job> | AsyncIterable<string | Job>) & {
+export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL | Job>) & {
   open?(context: SourceContext): Promise<void>
   onResult?(result: Result): void | Promise<void>
   close?(): Promise<void>

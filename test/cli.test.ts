@@ -904,3 +904,23 @@ test('an output folder that cannot be created: exit 3 and one line saying why', 
   assert.match(itself.stderr, /a-file: .*; move that file away, or choose another output folder with -o\n$/)
   assert.equal(server.hits.get('/never'), undefined)
 })
+
+test('-H with a name or value no HTTP header can have is refused at once, not failed on every file as `network` (hunt68)', async () => {
+  // Each file was tried 6 times and recorded `network` ("invalid header key (UND_ERR_INVALID_ARG)"),
+  // which a rerun tries again; the mistake is the command's.
+  for (const [args, message] of [
+    [['-H', 'Api Key: 1'], /^imgpull: Invalid header name "Api Key": a name is one word/],
+    [
+      ['-A', 'bot\rX: 1'],
+      /^imgpull: Expected --user-agent to be a header value \(a string without line breaks\)/,
+    ],
+  ] as const) {
+    const out = join(dir, 'bad-header')
+    const r = await runCli([server.url('/bad-header'), '-o', out, ...args])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    assert.match(r.stderr, message)
+    assert.equal(server.hits.get('/bad-header'), undefined, 'no request')
+    assert.equal(existsSync(out), false)
+  }
+})

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { getEventListeners } from 'node:events'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { pull } from '../src/index.js'
+import { pull, UsageError } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -63,4 +64,53 @@ test('runs that share one shutdown signal leave no listener on it: ended, left e
   } finally {
     process.off('warning', onWarning)
   }
+})
+
+test('a source that is not a list of URLs or jobs is refused when the run is made, before any folder (hunt68)', async () => {
+  // A single URL string ran as 15 jobs, one per character, each failed `invalid-url` in the journal;
+  // null, a promise of an array or a number crashed inside the run ("this.source is not async
+  // iterable", "Cannot read properties of undefined (reading 'trim')") after making the folder.
+  const out = join(dir, 'not-a-source')
+  const url = server.url('/one.jpg')
+  const cases: [unknown, RegExp][] = [
+    [
+      url,
+      /^TypeError: Expected the source to be an iterable of URLs or jobs, got a string .*: give one URL as \[url\]$/,
+    ],
+    [null, /the source to be an iterable of URLs or jobs \(an array, a generator, a stream\), got null$/],
+    [Promise.resolve([url]), /got a Promise: await it first$/],
+    [{ url }, /got an object with url and no string `url`|got an object/],
+  ]
+  for (const [source, message] of cases) assert.throws(() => pull(source as never, { out }), message)
+  assert.throws(
+    () => pull([url], null as never),
+    /^TypeError: Expected the options to be an object, got null$/,
+  )
+  assert.throws(() => pull([url], { out, journal: 'no' as never }), /`journal` to be a boolean/)
+  assert.equal(existsSync(out), false)
+  assert.equal(server.hits.get('/one.jpg'), undefined)
+})
+
+test('items of a source: URL objects are fetched; an item neither a URL nor a job ends the run naming it, after those before it (hunt68)', async () => {
+  const out = join(dir, 'items')
+  const statuses: string[] = []
+  await assert.rejects(
+    async () => {
+      for await (const r of pull(
+        [new URL(server.url('/item-a.jpg')), { url: server.url('/item-b.jpg') }, 42] as never,
+        { out },
+      ))
+        statuses.push(`${r.job.url.slice(-10)} ${r.status}`)
+    },
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message === 'item 3 of the source is number 42: give URL strings or jobs ({ url: string })',
+  )
+  assert.deepEqual(statuses.sort(), ['item-a.jpg ok', 'item-b.jpg ok'])
+  // A job whose url is not a string is named the same way.
+  await assert.rejects(async () => {
+    for await (const _ of pull([{ href: server.url('/item-c.jpg') } as never], {
+      out: join(dir, 'items-2'),
+    }));
+  }, /^UsageError: item 1 of the source is an object with href and no string `url`/)
 })

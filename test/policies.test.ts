@@ -221,6 +221,52 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   )
 })
 
+test('options of the wrong kind are refused by name, not taken as truthy or met inside the run (hunt68)', () => {
+  // `journal: 'no'` kept a journal, `http2: 'false'` used HTTP/2, `out: 123` crashed in the run,
+  // a header name with a space failed every file as `network`, `transform: { sise }` resized nothing.
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ journal: 'no' }, /^TypeError: Expected `journal` to be a boolean, got the string "no"$/],
+    [{ http2: 'false' }, /^TypeError: Expected `http2` to be a boolean, got the string "false"$/],
+    [{ retryFailed: 1 }, /`retryFailed` to be a boolean, got 1$/],
+    [{ report: null }, /`report` to be a boolean, got null$/],
+    [{ out: 123 }, /^TypeError: Expected `out` to be a folder's path, got 123$/],
+    [{ out: '' }, /`out` to be a folder's path, got an empty string$/],
+    [{ cookies: 5 }, /`cookies` to be a string, got 5$/],
+    [
+      { userAgent: 'a\nb' },
+      /`userAgent` to be a header value \(a string without line breaks\), got the string "a\\nb"$/,
+    ],
+    [{ headers: [['X-A', 'b']] }, /`headers` to be an object of header names and values/],
+    [{ headers: { 'bad name': 'v' } }, /^TypeError: Invalid header name "bad name": a name is one word/],
+    [
+      { headers: { 'X-A': 'a\r\nX-B: c' } },
+      /^TypeError: Invalid value of the header X-A: the string "a\\r\\nX-B: c"/,
+    ],
+    [{ headers: { 'X-A': 1 } }, /Invalid value of the header X-A: 1 /],
+    [{ signal: {} }, /^TypeError: Expected `signal` to be an AbortSignal, got an object that is not one$/],
+    [{ drainSignal: 'stop' }, /`drainSignal` to be an AbortSignal, got the string "stop"$/],
+    [{ rerun: 'a rerun' }, /`rerun` to be `\{ rerun: string, retryFailed: string \}`/],
+    [
+      { transform: 'keep-ratio' },
+      /`transform` to be an object of transform options, got the string "keep-ratio"$/,
+    ],
+    [
+      { transform: { sise: 256 } },
+      /^TypeError: Unknown transform option `sise`; the transform options are: resize, size, /,
+    ],
+  ]
+  for (const [options, message] of cases)
+    assert.throws(() => resolveOptions(options as never), message, JSON.stringify(options))
+  // What is right passes.
+  const o = resolveOptions({
+    journal: false,
+    headers: { 'X-Token': 'a b', Accept: 'image/*' },
+    signal: new AbortController().signal,
+    transform: { resize: 'keep-ratio', size: 64 },
+  })
+  assert.equal(o.journal, false)
+})
+
 test("options: durations beyond a Node timer's longest wait are cut to it, not left to fire at once", () => {
   const month = 30 * 24 * 3600 * 1000
   const o = resolveOptions({

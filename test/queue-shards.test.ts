@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { UsageError } from '../src/errors.js'
+import { jobOf } from '../src/plan/source-item.js'
 import { enqueue } from '../src/queue/enqueue.js'
 import { planShards } from '../src/queue/plan-shards.js'
 import { shardSource } from '../src/queue/read-shard.js'
@@ -36,7 +37,7 @@ async function viaShards(inputs: string[], shardSize: number, table?: TableOptio
       }),
     )
     const before = jobs.length
-    for await (const job of shardSource(data)) jobs.push(typeof job === 'string' ? { url: job } : job)
+    for await (const job of shardSource(data)) jobs.push(jobOf(job, jobs.length + 1))
     assert.equal(jobs.length - before, s.rows.count, `shard ${s.shard} gives the rows it counts`)
     shards.push({
       shard: s.shard,

@@ -66,6 +66,26 @@ export interface TransformSpec {
   readonly verifyDecode: boolean
 }
 
+/** Every key of `TransformSpec`: another is a typo, refused as the top-level options' are. */
+const TRANSFORM_KEY_LIST = [
+  'resize',
+  'size',
+  'resizeOnlyIfBigger',
+  'background',
+  'encode',
+  'quality',
+  'minSize',
+  'maxAspectRatio',
+  'maxPixels',
+  'keepMetadata',
+  'verifyDecode',
+] as const satisfies readonly (keyof TransformSpec)[]
+// Compiles only while the list names every key.
+const _everyKey: [Exclude<keyof TransformSpec, (typeof TRANSFORM_KEY_LIST)[number]>] extends [never]
+  ? true
+  : never = true
+const TRANSFORM_KEYS = new Set<string>(TRANSFORM_KEY_LIST)
+
 /** The largest `size`: the widest image JPEG and GIF can hold (65,535 px a side). */
 export const MAX_SIZE = 65_535
 
@@ -109,6 +129,16 @@ function positiveInteger(name: string, value: unknown): void {
  * under 1.
  */
 export function resolveTransformSpec(options: Partial<TransformSpec> = {}): TransformSpec {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new TypeError(
+      `Expected \`transform\` to be an object of transform options, got ${shownValue(options)}`,
+    )
+  // A misspelt key (`sise`) would leave the images as they came, unresized, with no word.
+  for (const key of Object.keys(options))
+    if (!TRANSFORM_KEYS.has(key))
+      throw new TypeError(
+        `Unknown transform option \`${key}\`; the transform options are: ${[...TRANSFORM_KEYS].join(', ')}`,
+      )
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   const spec: TransformSpec = { ...defaultTransformSpec, ...given }
   if (!RESIZE_MODES.includes(spec.resize)) {

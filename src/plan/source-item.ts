@@ -1,0 +1,54 @@
+/**
+ * What `pull()` takes as its source, and each thing it yields, checked before use: a caller's
+ * mistake (a single URL string, whose characters would each be a job; a promise of an array; an
+ * item that is neither a URL nor a job) is said in one line naming it, not met as a crash inside
+ * the run or as a failure recorded per character.
+ */
+
+import { UsageError } from '../errors.js'
+import type { Job, Source } from '../types.js'
+
+/** A value as a message about the source shows it: its kind, and a short form of it. */
+function shown(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).slice(0, 5)
+    return keys.length > 0 ? `an object with ${keys.join(', ')} and no string \`url\`` : 'an empty object'
+  }
+  return `${typeof value} ${String(value)}`
+}
+
+/** Throws a `TypeError` unless `source` is something `pull()` can iterate: an iterable or an async iterable. */
+export function checkSource(source: unknown): asserts source is Source {
+  if (typeof source === 'string')
+    throw new TypeError(
+      'Expected the source to be an iterable of URLs or jobs, got a string (its characters would each be a URL): give one URL as [url]',
+    )
+  const object =
+    typeof source === 'object' && source !== null ? (source as Record<symbol, unknown>) : undefined
+  if (typeof object?.[Symbol.iterator] === 'function' || typeof object?.[Symbol.asyncIterator] === 'function')
+    return
+  const promise = typeof (object as { then?: unknown } | undefined)?.then === 'function'
+  throw new TypeError(
+    promise
+      ? 'Expected the source to be an iterable of URLs or jobs, got a Promise: await it first'
+      : `Expected the source to be an iterable of URLs or jobs (an array, a generator, a stream), got ${shown(source)}`,
+  )
+}
+
+/**
+ * The job an item of the source stands for: a URL string or `URL` object, or a job (`{ url }`);
+ * `index` counts from 1. Anything else is a `UsageError`: the run finishes what it read before it,
+ * then ends with it, as it does for a table it cannot read past.
+ */
+export function jobOf(item: unknown, index: number): Job {
+  if (typeof item === 'string') return { url: item }
+  if (item instanceof URL) return { url: item.href }
+  if (typeof item === 'object' && item !== null && typeof (item as Job).url === 'string') return item as Job
+  throw new UsageError(
+    `item ${index} of the source is ${shown(item)}: give URL strings or jobs ({ url: string })`,
+  )
+}
