@@ -107,6 +107,9 @@ async function* run(
   /** The options as given: what transfer threads resolve again on their side. */
   given: Options,
 ): AsyncGenerator<Result> {
+  // Stopped before it began (a request whose client left before the pull started): as fetch()
+  // does, reject with the signal's reason, and make no folder, journal, manifest or report.
+  if (options.signal?.aborted) throw options.signal.reason
   // The run's start, as the terminal's summary counts it: not when the journal opens.
   const startedAt = Date.now()
   if (source.fields) checkTemplate(options.name, source.fields)

@@ -114,3 +114,15 @@ test('items of a source: URL objects are fetched; an item neither a URL nor a jo
     }));
   }, /^UsageError: item 1 of the source is an object with href and no string `url`/)
 })
+
+test('a run whose signal was aborted before it began rejects with the reason and makes nothing (hunt68)', async () => {
+  // It made the folder, its journal, an empty manifest and report.html, then rejected.
+  const out = join(dir, 'aborted-before')
+  const stop = new AbortController()
+  stop.abort(new Error('the client went away'))
+  await assert.rejects(async () => {
+    for await (const _ of pull([server.url('/before.jpg')], { out, signal: stop.signal }));
+  }, /^Error: the client went away$/)
+  assert.equal(existsSync(out), false)
+  assert.equal(server.hits.get('/before.jpg'), undefined)
+})
