@@ -84,6 +84,18 @@ export interface PullRun extends AsyncIterable<Result> {
  * Download every image of `source` into `options.out`: concurrently, verified, atomically, and
  * journaled so a rerun does only what is left.
  *
+ * `source`: an `Iterable` or `AsyncIterable` of URL strings, `URL` objects or `Job`s (see `Source`).
+ * Iterating the returned run yields one `Result` per job, in completion order; a job that fails
+ * is a result with `status: 'failed'` and an `error` code, not a throw. Nothing happens until the
+ * run is iterated.
+ *
+ * @throws {TypeError} at once, before anything is written: a bad option (named), or a source that
+ *   is not an iterable.
+ * The iteration rejects with: the `signal`'s reason when it aborts (partial files kept for a rerun);
+ * `FolderBusyError` when another run holds `out`; `FatalError` (`code`, `hint`) on a local fault
+ * (a full disk, an unwritable folder); `UsageError` for input it cannot read past (an item that is
+ * neither a URL nor a job, a table cut mid-row), after the items before it are done.
+ *
  * ```ts
  * for await (const result of pull(['https://…'], { out: 'photos' })) console.log(result.status, result.path)
  * ```
