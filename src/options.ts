@@ -69,7 +69,7 @@ export interface Options {
   /**
    * Transfer threads: worker threads that carry transfers (requests, bodies, checks, hashes, part
    * files) beside the main thread, which keeps the plan, the limits, the journal and publishing.
-   * 0: every transfer on the main thread.
+   * 0: every transfer on the main thread; at most `MAX_THREADS` (64), else a `TypeError`.
    * @default 0
    */
   threads?: number
@@ -196,6 +196,13 @@ function integer(name: string, value: number, min: number, max = Number.MAX_SAFE
     throw new TypeError(`Expected \`${name}\` to be an integer ${range}, got ${shownValue(value)}`)
   }
 }
+
+/**
+ * Most transfer threads a run may start: each has a heap of its own (about 65 MB), so 1,000 took
+ * 13 GB and a one-URL run 9 minutes on 2 cores; threads beyond the cores only take turns (the
+ * command warns past them), and 64 is beyond most machines'.
+ */
+export const MAX_THREADS = 64
 
 /**
  * Most samples a WebDataset shard may hold: far above img2dataset's 10,000, and each open shard
@@ -350,7 +357,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   integer('totalTimeout', o.totalTimeout, 1)
   integer('maxSize', o.maxSize, 1)
   integer('maxRedirects', o.maxRedirects, 0)
-  integer('threads', o.threads, 0)
+  integer('threads', o.threads, 0, MAX_THREADS)
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }

@@ -198,6 +198,9 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.equal(o.concurrency, 128)
   assert.equal(o.perHost, 'auto')
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
+  // Each transfer thread has a heap of its own: 1,000 took 13 GB.
+  assert.throws(() => resolveOptions({ threads: 1000 }), /`threads` to be an integer from 0 to 64, got 1000/)
+  assert.equal(resolveOptions({ threads: 64 }).threads, 64)
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
   assert.throws(
@@ -879,6 +882,7 @@ test('threadsWarning: --threads past the cores is said, up to them nothing', () 
     /^--threads 3 is more than this machine's 2 cores: .*use at most 2$/,
   )
   assert.match(threadsWarning(64, 1) ?? '', /this machine's 1 core:/)
+  assert.equal(threadsWarning(65, 2), undefined, 'past MAX_THREADS the options refuse it, in one line')
 })
 
 test('swapSignalHandler: the new handler is there before the old one goes, so a signal never meets none', () => {

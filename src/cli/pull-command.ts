@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { errorCode, FatalError, UsageError } from '../errors.js'
 import { layout, ownTableLike } from '../layout.js'
-import type { Options } from '../options.js'
+import { MAX_THREADS, type Options } from '../options.js'
 import { resultLine } from '../outcome.js'
 import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
@@ -329,7 +329,8 @@ function whereDetails(out: string, options: Options): string {
  * with the main thread (`--threads 64` on 2 cores: 16 tiny images in 28 s and 1 GB).
  */
 export function threadsWarning(threads: number, cores: number): string | undefined {
-  if (threads <= cores) return undefined
+  // Past MAX_THREADS the options refuse it: one line, the error's.
+  if (threads <= cores || threads > MAX_THREADS) return undefined
   return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
 }
 
