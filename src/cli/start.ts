@@ -1,6 +1,7 @@
 // The command itself, once bin.ts has set up the compile cache: the one module with side effects
 // (see program.ts for the command line).
 import { setFlagsFromString } from 'node:v8'
+import { heapGrowingFlag } from './heap-growth.js'
 import { warnings } from './warnings.js'
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
@@ -15,6 +16,9 @@ setFlagsFromString('--liftoff-only')
 // a V8 that has shipped it no longer knows the flag, and says so on stderr (Node 24).
 const withSource = JSON.parse('0', (_key, value, context?: { source?: string }) => context?.source ?? value)
 if (withSource !== '0') setFlagsFromString('--harmony-json-parse-with-source')
+// A long run's heap held near what it keeps alive (see heap-growth.ts), unless node was told otherwise.
+const heapGrowing = heapGrowingFlag(process.execArgv)
+if (heapGrowing) setFlagsFromString(heapGrowing)
 
 // undici gives an IP address as the TLS server name when it talks TLS to an https:// proxy, or
 // through a SOCKS5 one, to a host given by address; Node then warns (DEP0123, RFC 6066) in the

@@ -1,0 +1,73 @@
+/**
+ * Peak memory and CPU of one command run on a long input, with Node flags of your choice: what the
+ * README's Benchmark section gives for the heap's growth. Not part of `npm test`.
+ *
+ *   node --import tsx bench/memory.ts [--input list|table] [--rows 200000] [--out DIR] [--runs 2]
+ *     [--flags="--heap-growing-percent=0"] [-- extra imgpull arguments]
+ *
+ * Serves `rows` tiny images (test/support/image-server.ts, 100–400 bytes, no latency), writes a
+ * URL list of them or a Parquet table (bench/make-table.ts, into WebDataset shards), then runs
+ * `node FLAGS dist/imgpull.js INPUT -o OUT --quiet` under GNU time `runs` times, alternating with
+ * the same run without FLAGS, and prints each run's peak RSS (MB), wall, user and system seconds.
+ * Needs `/usr/bin/time` (Debian: `time`) and a built `dist/`. `OUT` is removed before each run
+ * (default: a folder under os.tmpdir()).
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startImageServer } from '../test/support/image-server.js'
+import { makeTable } from './make-table.js'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    input: { type: 'string', default: 'list' },
+    rows: { type: 'string', default: '200000' },
+    out: { type: 'string' },
+    runs: { type: 'string', default: '2' },
+    flags: { type: 'string', default: '' },
+  },
+})
+const rows = Number(values.rows)
+const work = mkdtempSync(join(tmpdir(), 'imgpull-bench-memory-'))
+const out = resolve(values.out ?? join(work, 'out'))
+const server = await startImageServer({ sizes: [100, 400], record: false })
+try {
+  let input: string[]
+  if (values.input === 'table') {
+    const table = join(work, 'table.parquet')
+    await makeTable(table, rows, { base: `${server.origin}/q` })
+    input = [table, '--output-format', 'webdataset', '--caption-col', 'caption']
+  } else {
+    const list = join(work, 'list.txt')
+    writeFileSync(
+      list,
+      `${Array.from({ length: rows }, (_, i) => `${server.origin}/q${i}.jpg`).join('\n')}\n`,
+    )
+    input = [list]
+  }
+  const flags = values.flags!.split(' ').filter(Boolean)
+  console.log(`${rows.toLocaleString('en')} rows from a ${values.input}, node ${process.version}`)
+  for (let run = 0; run < Number(values.runs); run++) {
+    for (const these of flags.length > 0 ? [flags, []] : [[]]) {
+      rmSync(out, { recursive: true, force: true })
+      const args = ['-f', '%M %e %U %S', process.execPath, ...these, resolve('dist/imgpull.js')]
+      const child = spawn('/usr/bin/time', [...args, ...input, '-o', out, '--quiet', ...positionals], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let err = ''
+      child.stderr.on('data', (d) => (err += d))
+      await new Promise((r) => child.on('close', r))
+      const [kb, wall, user, sys] = err.trim().split('\n').at(-1)!.split(' ').map(Number)
+      const label = these.length > 0 ? these.join(' ') : 'as the command runs'
+      console.log(
+        `${label.padEnd(32)} peak RSS ${(kb / 1024).toFixed(0)} MB, wall ${wall.toFixed(1)} s, user ${user.toFixed(1)} s, system ${sys.toFixed(1)} s`,
+      )
+    }
+  }
+} finally {
+  await server.close()
+  rmSync(work, { recursive: true, force: true })
+}
