@@ -85,12 +85,23 @@ function source(input: ImageInput): Buffer | string {
 async function headOf(input: ImageInput): Promise<Buffer | undefined> {
   const from = source(input)
   if (typeof from !== 'string') return from.subarray(0, SVG_WINDOW)
-  const file = await open(from, 'r').catch(() => undefined)
-  if (!file) return undefined // sharp says what is wrong with it
+  return (await endsOf(from))?.head
+}
+
+/**
+ * A file's first `SVG_WINDOW` bytes and its last `tailBytes` (fewer for a shorter file), read in
+ * one open; `undefined` when it cannot be opened (sharp says what is wrong with it).
+ */
+async function endsOf(path: string, tailBytes = 0): Promise<{ head: Buffer; tail: Buffer } | undefined> {
+  const file = await open(path, 'r').catch(() => undefined)
+  if (!file) return undefined
   try {
     const head = Buffer.alloc(SVG_WINDOW)
     const { bytesRead } = await file.read(head, 0, SVG_WINDOW, 0)
-    return head.subarray(0, bytesRead)
+    const size = tailBytes > 0 ? (await file.stat()).size : 0
+    const tail = Buffer.alloc(Math.min(tailBytes, size))
+    if (tail.length > 0) await file.read(tail, 0, tail.length, size - tail.length)
+    return { head: head.subarray(0, bytesRead), tail }
   } finally {
     await file.close()
   }
@@ -112,9 +123,10 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
   const from = source(input)
   if (typeof from !== 'string')
     return formatOf(from.subarray(0, SVG_WINDOW)) === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
-  const format = formatOf(await headOf(input))
+  const ends = await endsOf(from, EOI.length)
+  const format = formatOf(ends?.head)
   if (format === 'svg') return await readFile(from)
-  if (format === 'jpg' && !endsWithEoi(await tailOf(from))) return withEoi(await readFile(from))
+  if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
   return from
 }
 
@@ -130,19 +142,6 @@ const EOI = Buffer.from([0xff, 0xd9])
 const endsWithEoi = (bytes: Buffer) =>
   bytes.length >= 2 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9
 const withEoi = (bytes: Buffer) => Buffer.concat([bytes, EOI])
-
-/** A file's last two bytes (fewer for a shorter file). */
-async function tailOf(path: string): Promise<Buffer> {
-  const file = await open(path, 'r')
-  try {
-    const { size } = await file.stat()
-    const tail = Buffer.alloc(Math.min(2, size))
-    await file.read(tail, 0, tail.length, size - tail.length)
-    return tail
-  } finally {
-    await file.close()
-  }
-}
 
 /**
  * Options for every decode: `failOn: 'error'` refuses corrupt and truncated pixel data (a grey
