@@ -5,10 +5,10 @@
  * factor it picks between 1.1 and 4 (higher while the program allocates fast, as a long run
  * does). imgpull's live data stays small whatever the list's length (a 300,000-row table holds
  * about 50 MB after a collection), so nearly all of a long run's peak RSS is garbage waiting for
- * that limit: 300 MB for a 100,000-row table into shards, 190 MB for a 200,000-URL list. A fixed
- * factor of 1.3 (V8's `--heap-growing-percent`) holds them near 200 and 150 MB; the CPU it costs
- * is in the README (Benchmark, "Memory"). Only the command sets it: the library leaves its host's
- * process alone.
+ * that limit: 310 MB for a 100,000-row table into shards, 190 MB for a 200,000-URL list. A fixed
+ * factor of 1.3 (V8's `--heap-growing-percent`) held them at 218 and 156–162 MB; the CPU it costs
+ * (up to a fifth more on a 1,000,000-row table) is in the README (Benchmark, "The heap's growth").
+ * Only the command sets it: the library leaves its host's process alone.
  */
 
 /** The percentage the command asks for: the old generation grows to 1.3x what survived. */
