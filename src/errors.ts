@@ -166,8 +166,12 @@ const NETWORK_WORDS: Record<string, string> = {
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
     'the connection closed inside the answer (a chunked body without its last chunk or final CRLF)',
-  'Duplicate Content-Length':
-    "two Content-Length headers, which imgpull's HTTP parser (llhttp) refuses even when they agree",
+  // Lines that agree are read as one (undici.ts `forgetLength`); llhttp's words stay for a layout
+  // of its memory that imgpull does not know.
+  'Duplicate Content-Length': 'two Content-Length headers',
+  // Said by undici.ts `readAsCurlDoes`.
+  'Content-Length headers that differ':
+    'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
   // Said by undici.ts `readAsCurlDoes`, where undici would assert.

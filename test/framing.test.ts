@@ -835,3 +835,63 @@ test('a body with no length on a connection the server keeps open: judged at the
   assert.equal(stalled.r.error, 'timeout', stalled.r.message)
   assert.equal(stalled.r.attempts, 3)
 })
+
+test('Content-Length lines that agree are read as one, on a kept-alive connection too; lines that differ are refused', async () => {
+  // llhttp refused the second line as "Duplicate Content-Length" even when it agreed (nodejs/node#6517,
+  // request#2761: a script's header beside its server's), where curl, wget2 and browsers keep
+  // the file. RFC 9110 §8.6 lets a recipient take agreeing lines as one.
+  const a = makeImage('twice-a', 20_000)
+  const b = makeImage('twice-b', 24_000)
+  /** Each request's place on its connection: 1 for a new connection's first. */
+  const place: Record<string, number> = {}
+  const held = new Set<Socket>()
+  const keptAlive = createServer((socket) => {
+    held.add(socket)
+    socket.on('error', () => {})
+    socket.setNoDelay(true)
+    let served = 0
+    socket.on('data', async (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      place[path] = ++served
+      const body = path.startsWith('/b') ? b : a
+      const n = body.length
+      const lines: Record<string, string[]> = {
+        '/a-twice': [`Content-Length: ${n}`, `Content-Length: ${n}`],
+        '/b-thrice': [
+          `content-length: ${n}`,
+          'X-Between: 1',
+          `CONTENT-LENGTH:  ${n} `,
+          `Content-Length: 0${n}`,
+        ],
+        '/a-differ': [`Content-Length: ${n}`, `Content-Length: ${n - 10}`],
+      }
+      const whole = head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...(lines[path] ?? [])])
+      // The second name split across two reads: read in pieces, it is whole only in the second.
+      const at = whole.indexOf('ength', whole.indexOf('ength') + 1)
+      socket.write(whole.subarray(0, at))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      socket.write(Buffer.concat([whole.subarray(at), body]))
+    })
+  })
+  await new Promise<void>((resolve) => keptAlive.listen(0, '127.0.0.1', resolve))
+  try {
+    const origin = `http://127.0.0.1:${(keptAlive.address() as AddressInfo).port}`
+    const out = join(dir, 'length-twice')
+    const results: Result[] = []
+    const urls = ['/a-twice', '/b-thrice', '/a-differ'].map((p) => `${origin}${p}`)
+    for await (const r of pull(urls, { out, retries: 0, concurrency: 1 })) results.push(r)
+    const by = (path: string) => results.find((r) => r.job.url.endsWith(path))!
+    for (const [path, body] of [['/a-twice', a] as const, ['/b-thrice', b] as const]) {
+      assert.equal(by(path).status, 'ok', `${path}: ${by(path).message}`)
+      assert.ok((await readFile(join(out, by(path).path!))).equals(body), path)
+    }
+    assert.equal(by('/a-differ').error, 'network')
+    assert.match(by('/a-differ').message ?? '', /Content-Length headers that give different lengths/)
+    assert.deepEqual((await outputFiles(out)).sort(), ['a-twice.jpg', 'b-thrice.jpg'])
+    // The second answer came on the first one's connection: the first was framed right.
+    assert.equal(place['/b-thrice'], 2)
+  } finally {
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => keptAlive.close(resolve))
+  }
+})

@@ -382,6 +382,7 @@ const LENIENCIES = [
 ] as const
 
 const LENIENT = Symbol('imgpull.lenient')
+const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
 
 interface LlhttpParser {
   llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
@@ -396,8 +397,11 @@ interface LlhttpParser {
   socket: { destroyed: boolean } & Record<symbol, unknown>
   execute(data: Buffer): unknown
   createError(code: number, data: Buffer): Error
+  onHeaderField(buf: Buffer): number
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
   [LENIENT]?: true
+  /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
+  [EARLIER_LENGTHS]?: string[]
 }
 
 /** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
@@ -468,9 +472,49 @@ function frameByLength(parser: LlhttpParser, statusCode: number): boolean {
 }
 
 /**
+ * Let llhttp read one more `Content-Length` line in the head it is reading, whose name it has just
+ * read: RFC 9110 §8.6 lets a recipient take lines that all give the same length as one, and curl,
+ * wget2 and browsers do, where llhttp refuses the second as "Duplicate Content-Length" (a PHP
+ * script's header beside its server's: nodejs/node#6517, request#2761). Its length and the flag
+ * that says it has one are cleared in its memory, only where they are the ones read so far (see
+ * `frameByLength`), and the value read so far is kept aside to be compared when the head ends
+ * (see `readAsCurlDoes`). Returns whether it did; if not, llhttp refuses the line as before.
+ */
+function forgetLength(parser: LlhttpParser): boolean {
+  const buffer = parser.llhttp.memory?.buffer
+  const length = Number(parser.contentLength.trim())
+  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return false
+  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return false
+  const state = new DataView(buffer, parser.ptr)
+  const flags = state.getUint16(LLHTTP_FLAGS, true)
+  if (state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) !== BigInt(length) || !(flags & F_CONTENT_LENGTH))
+    return false
+  state.setUint16(LLHTTP_FLAGS, flags & ~F_CONTENT_LENGTH, true)
+  state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
+  parser[EARLIER_LENGTHS] = [...(parser[EARLIER_LENGTHS] ?? []), parser.contentLength]
+  parser.contentLength = ''
+  return true
+}
+
+/** Raw header lines with only the first of those named `name` (lower-case). */
+function withFirstHeader(raw: Buffer[], name: string): Buffer[] {
+  const kept: Buffer[] = []
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const named = raw[i].length === name.length && raw[i].toString('latin1').toLowerCase() === name
+    if (named && seen) continue
+    seen ||= named
+    kept.push(raw[i], raw[i + 1])
+  }
+  return kept
+}
+
+/**
  * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
  * - the `LENIENCIES` above, set on each parser before it reads its first byte;
  * - a head it still refuses is reported with llhttp's reason (see `createError` below);
+ * - `Content-Length` lines that all give the same length, read as one (see `forgetLength`); lines
+ *   that differ are refused, as llhttp did: where the body ends is then in doubt;
  * - an interim `100 Continue` no request asked for (imgpull never sends `Expect`), which undici
  *   takes for a broken connection (client-h1.js `onHeadersComplete`): read past, as any other
  *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
@@ -501,8 +545,26 @@ function readAsCurlDoes(parser: object): void {
     if (!this.statusCode) this.contentLength = ''
     return createError.call(this, code, data)
   }
+  const onHeaderField = proto.onHeaderField
+  proto.onHeaderField = function (this: LlhttpParser, buf: Buffer) {
+    const result = onHeaderField.call(this, buf)
+    // Called with each piece of a name as it is read, before its value: a whole `Content-Length`
+    // name after one already read in this head.
+    const name = this.headers.at(-1)
+    if (this.headers.length % 2 === 1 && this.contentLength !== '' && name?.length === 14)
+      if (name.toString('latin1').toLowerCase() === 'content-length') forgetLength(this)
+    return result
+  }
   const onHeadersComplete = proto.onHeadersComplete
   proto.onHeadersComplete = function (this: LlhttpParser, statusCode, upgrade, shouldKeepAlive) {
+    const earlier = this[EARLIER_LENGTHS]
+    if (earlier) {
+      this[EARLIER_LENGTHS] = undefined
+      const length = Number(this.contentLength.trim())
+      if (earlier.some((value) => Number(value.trim()) !== length))
+        throw new Error('Parse Error: Content-Length headers that differ')
+      this.headers = withFirstHeader(this.headers, 'content-length')
+    }
     // llhttp reads any three digits as a status; undici asserts it is at least 100 and throws a
     // bare AssertionError ("false == true" on Node 22) at a `099`. Thrown here as a parse error,
     // it reaches the same place (undici destroys the socket with it) in words.
