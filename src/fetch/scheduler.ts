@@ -139,6 +139,8 @@ interface Host<T> {
   overlongFiles?: Set<string>
   /** Why the host is given up for the run, and the code its files fail with, without a request. */
   givenUp?: GivenUp
+  /** It was given up as out of reach (see `outOfReach`): in these words. */
+  unreached?: string
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
   /**
@@ -407,13 +409,18 @@ export class Scheduler<T> {
    * up, as an unreachable proxy is: that file's retries waited out a restart (at least half of
    * each backoff window, 7.75 s at the defaults: see `REFUSED_LEAST`), so each other file would
    * spend its own on the same refusal (1,000 files on a dead host took 22.6 s and 6,000
-   * connections). Returns the words that say why, for that file's message; `undefined` when the
-   * host is not given up (it answered once, the failure is another, or it already is).
+   * connections). Returns the words that say why, for that file's message, also for a file whose
+   * last attempt was sent before another file gave the host up so (they say the same); `undefined`
+   * when the host is not given up so (it answered once, the failure is another, or it was given
+   * up for another reason).
    */
   outOfReach(host: string, cause: string): string | undefined {
     const state = this.#hosts.get(host)
     const words = OUT_OF_REACH[cause]
-    if (!state || state.heard || state.givenUp || words === undefined) return undefined
+    if (!state || words === undefined) return undefined
+    if (state.givenUp) return state.unreached
+    if (state.heard) return undefined
+    state.unreached = words
     this.#silent(host, state, {
       code: 'network',
       why: `no request this run reached ${host} (${words})`,
