@@ -181,14 +181,15 @@ const PARSER_WORDS: Record<string, string> = {
 /**
  * What is wrong with a `Content-Length` llhttp refused, from the bytes it stopped at (undici's
  * `HTTPParserError.data`, from the refused character to the end of what was read): a list
- * (`7416, 7416`), a sign (`-1`, which some servers send for a length they do not know; `+7416`),
+ * (`7416, 7400`), a sign (`-1`, which some servers send for a length they do not know; `+7416`),
  * or another character, shown as it came.
  */
 export function contentLengthWords(data: unknown): string {
   const rest = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : ''
   const at = quoted(rest.split(/\r?\n/, 1)[0], 40)
+  // A list of one length is read as that length (undici.ts `oneLength`): one that is left differs.
   if (/^\s*,/.test(at))
-    return 'a Content-Length that is a list (such as `7416, 7416`), which llhttp refuses even when its numbers agree'
+    return `a Content-Length that is a list of different lengths (\`${at}\`), so where the body ends is in doubt`
   if (at.startsWith('-')) return `a negative Content-Length (\`${at}\`: a length the server did not know?)`
   if (at.startsWith('+')) return `a Content-Length with a plus sign (\`${at}\`)`
   return at === ''

@@ -836,7 +836,7 @@ test('a body with no length on a connection the server keeps open: judged at the
   assert.equal(stalled.r.attempts, 3)
 })
 
-test('Content-Length lines that agree are read as one, on a kept-alive connection too; lines that differ are refused', async () => {
+test('Content-Length lines or a list that agree are read as one, on a kept-alive connection too; ones that differ are refused', async () => {
   // llhttp refused the second line as "Duplicate Content-Length" even when it agreed (nodejs/node#6517,
   // request#2761: a script's header beside its server's), where curl, wget2 and browsers keep
   // the file. RFC 9110 §8.6 lets a recipient take agreeing lines as one.
@@ -864,6 +864,8 @@ test('Content-Length lines that agree are read as one, on a kept-alive connectio
           `Content-Length: 0${n}`,
         ],
         '/a-differ': [`Content-Length: ${n}`, `Content-Length: ${n - 10}`],
+        '/b-list': [`Content-Length: ${n},${n} , ${n}`],
+        '/b-list-differ': [`Content-Length: ${n}, ${n - 10}`],
       }
       const whole = head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...(lines[path] ?? [])])
       // The second name split across two reads: read in pieces, it is whole only in the second.
@@ -878,18 +880,27 @@ test('Content-Length lines that agree are read as one, on a kept-alive connectio
     const origin = `http://127.0.0.1:${(keptAlive.address() as AddressInfo).port}`
     const out = join(dir, 'length-twice')
     const results: Result[] = []
-    const urls = ['/a-twice', '/b-thrice', '/a-differ'].map((p) => `${origin}${p}`)
+    const urls = ['/a-twice', '/b-thrice', '/b-list', '/a-differ', '/b-list-differ'].map(
+      (p) => `${origin}${p}`,
+    )
     for await (const r of pull(urls, { out, retries: 0, concurrency: 1 })) results.push(r)
     const by = (path: string) => results.find((r) => r.job.url.endsWith(path))!
-    for (const [path, body] of [['/a-twice', a] as const, ['/b-thrice', b] as const]) {
+    for (const [path, body] of [
+      ['/a-twice', a] as const,
+      ['/b-thrice', b] as const,
+      ['/b-list', b] as const,
+    ]) {
       assert.equal(by(path).status, 'ok', `${path}: ${by(path).message}`)
       assert.ok((await readFile(join(out, by(path).path!))).equals(body), path)
     }
     assert.equal(by('/a-differ').error, 'network')
     assert.match(by('/a-differ').message ?? '', /Content-Length headers that give different lengths/)
-    assert.deepEqual((await outputFiles(out)).sort(), ['a-twice.jpg', 'b-thrice.jpg'])
-    // The second answer came on the first one's connection: the first was framed right.
+    assert.equal(by('/b-list-differ').error, 'network')
+    assert.match(by('/b-list-differ').message ?? '', /a Content-Length that is a list of different lengths/)
+    assert.deepEqual((await outputFiles(out)).sort(), ['a-twice.jpg', 'b-list.jpg', 'b-thrice.jpg'])
+    // Each answer came on the one before's connection: each was framed right.
     assert.equal(place['/b-thrice'], 2)
+    assert.equal(place['/b-list'], 3)
   } finally {
     for (const socket of held) socket.destroy()
     await new Promise((resolve) => keptAlive.close(resolve))

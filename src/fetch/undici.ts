@@ -496,6 +496,33 @@ function forgetLength(parser: LlhttpParser): boolean {
   return true
 }
 
+/** A `Content-Length` line whose value is a list: the name, the list, what ends the line. */
+const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
+
+/**
+ * `data` with a head's `Content-Length: 42, 42` (a list of one length, as an upstream processor
+ * makes of agreeing lines: RFC 9110 §8.6, whose own example it is) as `Content-Length: 42` and
+ * spaces to the line's end, which llhttp reads as the length; it refuses the list, where curl and
+ * browsers take it. The bytes keep their count, so llhttp's positions hold. Looked for only in
+ * the part of `data` before an empty line (the head's end), in lines whole there; a list whose
+ * lengths differ is left to be refused. `data` itself is never changed: a copy is returned.
+ */
+function oneLength(data: Buffer): Buffer {
+  const crlf = data.indexOf('\n\r\n')
+  const lf = data.indexOf('\n\n')
+  const end = crlf < 0 ? lf : lf < 0 ? crlf : Math.min(crlf, lf)
+  const head = data.toString('latin1', 0, end < 0 ? data.length : end + 1)
+  let copy: Buffer | undefined
+  for (const line of head.matchAll(LENGTH_LIST)) {
+    const lengths = line[2].split(',').map((n) => Number(n.trim()))
+    if (lengths.some((n) => n !== lengths[0])) continue
+    copy ??= Buffer.from(data)
+    const at = line.index + line[1].length
+    copy.write(String(lengths[0]).padEnd(line[2].length, ' '), at, 'latin1')
+  }
+  return copy ?? data
+}
+
 /** Raw header lines with only the first of those named `name` (lower-case). */
 function withFirstHeader(raw: Buffer[], name: string): Buffer[] {
   const kept: Buffer[] = []
@@ -513,8 +540,9 @@ function withFirstHeader(raw: Buffer[], name: string): Buffer[] {
  * Make undici's HTTP/1.1 parser read what curl reads (nodejs/undici has no option for it):
  * - the `LENIENCIES` above, set on each parser before it reads its first byte;
  * - a head it still refuses is reported with llhttp's reason (see `createError` below);
- * - `Content-Length` lines that all give the same length, read as one (see `forgetLength`); lines
- *   that differ are refused, as llhttp did: where the body ends is then in doubt;
+ * - `Content-Length` lines that all give the same length, read as one (see `forgetLength`), and
+ *   so a list of one length in one line (see `oneLength`); lines that differ are refused, as
+ *   llhttp did: where the body ends is then in doubt;
  * - an interim `100 Continue` no request asked for (imgpull never sends `Expect`), which undici
  *   takes for a broken connection (client-h1.js `onHeadersComplete`): read past, as any other
  *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
@@ -535,7 +563,9 @@ function readAsCurlDoes(parser: object): void {
       this[LENIENT] = true
       for (const lenient of LENIENCIES) this.llhttp[lenient]?.(this.ptr, 1)
     }
-    return execute.call(this, data)
+    // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
+    // message's end).
+    return execute.call(this, this.statusCode ? data : oneLength(data))
   }
   // undici blames a Content-Length for any parse error once one was read (client-h1.js
   // `createError`), also in a head no body has followed: llhttp's own reason is then the true one
