@@ -508,9 +508,10 @@ const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([
  * lengths differ is left to be refused. `data` itself is never changed: a copy is returned.
  */
 function oneLength(data: Buffer): Buffer {
+  // The body after the head is not searched (an image's bytes may hold anything).
   const crlf = data.indexOf('\n\r\n')
-  const lf = data.indexOf('\n\n')
-  const end = crlf < 0 ? lf : lf < 0 ? crlf : Math.min(crlf, lf)
+  const lf = (crlf < 0 ? data : data.subarray(0, crlf)).indexOf('\n\n')
+  const end = lf < 0 ? crlf : lf
   const head = data.toString('latin1', 0, end < 0 ? data.length : end + 1)
   let copy: Buffer | undefined
   for (const line of head.matchAll(LENGTH_LIST)) {
