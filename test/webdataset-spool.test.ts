@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -204,4 +205,33 @@ test('a staged sample whose bytes changed on disk between runs is fetched again,
   assert.equal(served.get('e'), hits! + 1, 'e is fetched again')
   assert.ok((await sample(out, '000000.jpg'))?.equals(files.get('e')!.body))
   assert.ok((await sample(out, '000001.jpg'))?.equals(files.get('f')!.body))
+})
+
+test('appends made while a write is under way are written together: every entry whole and at its place', async () => {
+  // Appends now share one positional write (one trip to libuv's pool for many samples); each
+  // must still land at the offset it reserved, with its header and padding.
+  const { Spool } = await import('../src/sinks/webdataset/spool.js')
+  const path = join(dir, 'together.spool')
+  const spool = await Spool.open(path)
+  const bodies = Array.from({ length: 300 }, (_, i) => makeImage(`together-${i}`, 100 + ((i * 7919) % 5000)))
+  // Half in two chunks each, as a body that came in two reads.
+  const entries = await Promise.all(
+    bodies.map((body, i) =>
+      spool.append(`k${i}.jpg`, i % 2 ? [body.subarray(0, 50), body.subarray(50)] : [body]),
+    ),
+  )
+  await spool.close()
+  const listed = await Spool.list(path)
+  assert.equal(listed.size, bodies.length)
+  const bytes = await readFile(path)
+  bodies.forEach((body, i) => {
+    assert.deepEqual(listed.get(`k${i}.jpg`), entries[i], `k${i}`)
+    assert.ok(bytes.subarray(entries[i].at, entries[i].at + entries[i].size).equals(body), `k${i}`)
+  })
+  // A spool is a tar without its end: `tar` lists every entry, in order.
+  const tar = spawnSync('tar', ['tf', path], { encoding: 'utf8' })
+  assert.deepEqual(
+    tar.stdout.trim().split('\n'),
+    bodies.map((_, i) => `k${i}.jpg`),
+  )
 })

@@ -5,6 +5,9 @@ import { writeAll } from '../../fetch/part-file.js'
 import { NO_FOLLOW, removedLink } from '../../utils/own-file.js'
 import { BLOCK, paddedSize, paddingOf, readHeader, tarHeader } from './tar.js'
 
+/** Appends written together at most: their buffers stay well under what one writev takes (IOV_MAX, 1024). */
+const MAX_BATCH = 64
+
 /** The entries of a spool, up to the first that is not whole; `end`: where that one begins. */
 async function readEntries(fh: FileHandle) {
   const entries = new Map<string, SpoolEntry>()
@@ -38,8 +41,11 @@ export interface SpoolEntry {
  * in the next minutes). Each sample is a ustar entry (`KEY.ext`, see tar.ts), so the spool is a
  * tar without its end: `tar tf` lists it.
  *
- * Appends run concurrently, each at an offset reserved beforehand, one positional write each; an
- * append resolves once its bytes are written (the journal records the sample after). A run that
+ * Each append reserves its offset as it is called, and is written with the appends called while
+ * the write before was under way, in one positional write (one trip to libuv's pool for many
+ * samples: each trip costs the thread that moves bytes a wake-up of a pool thread, the largest
+ * cost a sample had there); an append resolves once its bytes are written (the journal records
+ * the sample after). A run that
  * was cut may leave a spool whose last entries are missing or torn, or a hole where a write never
  * ran: reopening keeps the entries before the first one that is not whole, and cuts the file
  * there (samples after it are fetched again: the journal's `ok` for them is not taken, see
@@ -52,6 +58,10 @@ export class Spool {
   /** The file descriptor appends write through (plain callbacks: lighter than a FileHandle's promises). */
   #fd: Promise<number> | undefined
   #writes = new Set<Promise<unknown>>()
+  /** Appends waiting for the write under way, in offset order from `#waitingAt`: the next write. */
+  #waiting: { buffers: Buffer[]; done: () => void; fail: (error: unknown) => void }[] = []
+  #waitingAt = 0
+  #writing = false
 
   private constructor(
     readonly path: string,
@@ -108,14 +118,11 @@ export class Spool {
         error ? reject(error) : resolve(fd),
       ),
     )
-    const write = this.#fd.then((fd) =>
-      writeAll(
-        (rest, position) =>
-          new Promise((done, fail) => writev(fd, rest, position, (e, n) => (e ? fail(e) : done(n)))),
-        [tarHeader(member, size), ...chunks, paddingOf(size)],
-        start,
-      ),
-    )
+    const write = new Promise<void>((done, fail) => {
+      if (this.#waiting.length === 0) this.#waitingAt = start
+      this.#waiting.push({ buffers: [tarHeader(member, size), ...chunks, paddingOf(size)], done, fail })
+      this.#next()
+    })
     this.#writes.add(write)
     try {
       await write
@@ -124,6 +131,39 @@ export class Spool {
     }
     this.entries.set(member, entry)
     return entry
+  }
+
+  /**
+   * Write the appends waiting, unless a write is under way (it calls this when done). They are
+   * contiguous: each reserved its offset after the one before. A failed write fails each of them:
+   * none is listed, and a reopening cuts the spool at the first entry not whole.
+   */
+  #next(): void {
+    if (this.#writing || this.#waiting.length === 0) return
+    const batch = this.#waiting.splice(0, MAX_BATCH)
+    const at = this.#waitingAt
+    for (const { buffers } of batch) for (const b of buffers) this.#waitingAt += b.length
+    this.#writing = true
+    this.#fd!.then((fd) =>
+      writeAll(
+        (rest, position) =>
+          new Promise((done, fail) => writev(fd, rest, position, (e, n) => (e ? fail(e) : done(n)))),
+        batch.flatMap((append) => append.buffers),
+        at,
+      ),
+    )
+      .then(
+        () => {
+          for (const append of batch) append.done()
+        },
+        (error: unknown) => {
+          for (const append of batch) append.fail(error)
+        },
+      )
+      .finally(() => {
+        this.#writing = false
+        this.#next()
+      })
   }
 
   /** The sha256 (hex) of `entry`'s bytes, read back. */
