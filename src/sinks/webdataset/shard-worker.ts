@@ -98,12 +98,15 @@ function warmUp(): void {
 }
 setImmediate(warmUp)
 
-port.on('message', (m: ToWriter) => {
-  try {
-    handle(m)
-  } catch (error) {
-    if ('shard' in m) failed.add(m.shard)
-    if ('id' in m) send({ op: 'done', id: m.id, error: plain(error) })
-    else send({ op: 'error', error: plain(error) })
+// Messages come in batches, in the order they were given (writer.ts `#post`).
+port.on('message', (batch: ToWriter[]) => {
+  for (const m of batch) {
+    try {
+      handle(m)
+    } catch (error) {
+      if ('shard' in m) failed.add(m.shard)
+      if ('id' in m) send({ op: 'done', id: m.id, error: plain(error) })
+      else send({ op: 'error', error: plain(error) })
+    }
   }
 })

@@ -86,6 +86,8 @@ export class ShardWriter {
   readonly #pending = new Map<number, { resolve: (written: boolean) => void; reject: (e: Error) => void }>()
   #nextId = 0
   #dead: Error | undefined
+  /** Messages waiting to be posted together (see `#post`). */
+  #batch: ToWriter[] = []
   /** Told of a failure of the writer's thread, or of a shard's file work outside `seal`/`abandon`. */
   onError: (error: Error) => void = () => {}
 
@@ -147,7 +149,20 @@ export class ShardWriter {
     })
   }
 
+  /**
+   * Messages go to the thread together, once a turn of the event loop: a message a sample woke
+   * the thread each time (62 µs of this thread's time a message in a CPU profile of a 20,000-row
+   * table, on two busy cores). Their order is kept.
+   */
   #post(message: ToWriter): void {
-    if (!this.#dead) this.#worker.postMessage(message)
+    if (this.#dead) return
+    this.#batch.push(message)
+    if (this.#batch.length === 1) setImmediate(() => this.#flush())
+  }
+
+  #flush(): void {
+    const batch = this.#batch
+    this.#batch = []
+    if (!this.#dead && batch.length > 0) this.#worker.postMessage(batch)
   }
 }
