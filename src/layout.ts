@@ -25,6 +25,7 @@ import { processEnded, temporaryName } from './utils/processes.js'
  *       nojournal-HOST-PID-R/ a --no-journal run's own parts (it holds no lock), removed as it ends
  *     unsplash.db           the Unsplash listing and download tracking
  *     dataset.json          what the folder holds: shards of how many samples (webdataset only)
+ *     files.json            how the images of a folder of files were made (files output, with a journal)
  *     shards/               webdataset work, per shard:
  *       00000.spool           its samples that came whole in memory (most), one ustar entry each
  *       00000/                its larger or transformed samples (KEY.jpg...), staged as files
@@ -55,6 +56,8 @@ export interface Layout {
   readonly unsplash: string
   /** What the folder's outputs are (webdataset runs write it): `OUT/.imgpull/dataset.json`. */
   readonly dataset: string
+  /** How a folder of files' images were made (files runs with a journal write it): `OUT/.imgpull/files.json`. */
+  readonly files: string
   /** WebDataset work files: `OUT/.imgpull/shards`. */
   readonly shards: string
   /** A shard's output in the folder: `OUT/00000.tar`, `OUT/00000.parquet`, `OUT/00000_stats.json`. */
@@ -86,6 +89,7 @@ export function layout(out: string): Layout {
     attribution: join(out, ATTRIBUTION),
     unsplash: join(work, 'unsplash.db'),
     dataset: join(work, 'dataset.json'),
+    files: join(work, 'files.json'),
     shards: join(work, 'shards'),
     shard: (stem, kind) => join(out, stem + SHARD_FILES[kind]),
     tmp: (name) => join(work, temporaryName(name)),

@@ -168,6 +168,7 @@ async function* run(
       journal,
       options.transform,
       source.rowColumns,
+      options.journal,
     )
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')

@@ -254,3 +254,36 @@ test('killed between the journal and the name of a resized image: the rerun publ
   assert.ok((await readFile(join(out, 'wide.jpg'))).equals(made))
   assert.deepEqual(await readdir(parts), [], 'no part or output left over')
 })
+
+test('a rerun into a folder of files asking for another --resize or --encode is refused before a request: never images of two sizes side by side', async () => {
+  const out = join(dir, 'other-options')
+  const file = await list('other-options', [`${origin}/alpha.png`, `${origin}/photo.webp`])
+  const first = await runCli([`${origin}/alpha.png`, '-o', out])
+  assert.equal(first.code, 0, first.stderr)
+  const fetched = hits.get('photo.webp') ?? 0
+  const resized = await runCli([
+    file,
+    '-o',
+    out,
+    '--resize',
+    'keep-ratio',
+    '--size',
+    '32',
+    '--encode',
+    'webp',
+  ])
+  assert.equal(resized.code, 2, resized.stderr)
+  assert.match(
+    resized.stderr,
+    /holds images as downloaded \(no --resize, --encode or --quality\), where this run asks for images made with --resize keep-ratio --size 32 --encode webp: images already there are not made again/,
+  )
+  assert.equal(hits.get('photo.webp') ?? 0, fetched, 'nothing fetched')
+  assert.deepEqual(await outputFiles(out), ['alpha.png'])
+  // A folder whose runs kept nothing yet takes the new options.
+  const empty = join(dir, 'other-options-failed')
+  assert.equal((await runCli([`${origin}/none.png`, '-o', empty])).code, 1)
+  const later = await runCli([`${origin}/alpha.png`, '-o', empty, '--resize', 'keep-ratio', '--size', '32'])
+  assert.equal(later.code, 0, later.stderr)
+  const [kept] = (await manifest(empty)).filter((l) => l.status === 'ok')
+  assert.equal(Math.min(kept.width, kept.height), 32)
+})

@@ -138,6 +138,7 @@ export async function claimFolder(
   journal: Journal,
   transform?: Partial<TransformSpec>,
   rows?: RowColumns,
+  journaled = true,
 ): Promise<void> {
   const info = await readInfo(paths, journal)
   // Its shards are still the journal's: a run of either format would take the folder for another's.
@@ -148,15 +149,17 @@ export async function claimFolder(
   const again = (n: number) => `--output-format webdataset --shard-size ${n}`
   // A webdataset run that read no row (a header-only table, a stop before the first) recorded a
   // layout it never used: the folder holds no shard, and takes this run's layout instead.
-  if (info && !hasRecords(journal) && !(await foreignShard(paths.out))) {
-    if (format === 'files') return rm(paths.dataset, { force: true })
-    if (info.shardSize !== shardSize) return writeInfo(paths, shardSize, imageFlags(transform), rows)
-  }
+  const unused = info !== undefined && !hasRecords(journal) && !(await foreignShard(paths.out))
+  if (unused && format === 'files') await rm(paths.dataset, { force: true })
+  else if (unused && info!.shardSize !== shardSize)
+    return writeInfo(paths, shardSize, imageFlags(transform), rows)
   if (format === 'files') {
-    if (info)
+    if (info && !unused)
       throw new UsageError(
         `${paths.out} holds WebDataset shards of ${info.shardSize} samples: run with ${again(info.shardSize)}, or use another output folder`,
       )
+    // A run without a journal skips nothing: it never keeps an earlier image in place of its own.
+    if (journaled) await claimFiles(paths, journal, imageFlags(transform))
     return
   }
   if (info) {
@@ -198,7 +201,39 @@ export async function claimFolder(
     throw new UsageError(
       `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
+  // A files run that read no row may have left its record: the folder is the shards' now.
+  await rm(paths.files, { force: true })
   await writeInfo(paths, shardSize, imageFlags(transform), rows)
+}
+
+/**
+ * Keep a folder of files to one kind of image, as `dataset.json` keeps shards: a rerun skips the
+ * images earlier runs kept, so one with other `--resize`, `--size`, `--encode`... would leave
+ * images of two sizes or formats side by side, saying nothing. `OUT/.imgpull/files.json` records
+ * the options the folder's images were made with; a run asking for others, once an image is kept,
+ * is a `UsageError` before anything is fetched. A folder of an earlier version records this run's
+ * from now on (what its images are is not known).
+ */
+async function claimFiles(paths: Layout, journal: Journal, images: string): Promise<void> {
+  let made: string | undefined
+  try {
+    const info = JSON.parse(await readFile(paths.files, 'utf8')) as FilesInfo
+    if (info.format === 'files' && typeof info.images === 'string') made = info.images
+  } catch {} // none, or damaged: unknown, as in a folder of an earlier version
+  if (made === images) return
+  if (made !== undefined && keptAny(journal))
+    throw new UsageError(
+      `${paths.out} holds images ${described(made)}, where this run asks for images ${described(images)}: images already there are not made again, so run with the same options, or use another output folder`,
+    )
+  const text = `${JSON.stringify({ format: 'files', images } satisfies FilesInfo)}\n`
+  await writeOwnFile(`${paths.files}.tmp`, text)
+  await rename(`${paths.files}.tmp`, paths.files)
+}
+
+/** What `OUT/.imgpull/files.json` says: the options a folder of files' images were made with (`imageFlags`). */
+interface FilesInfo {
+  format: 'files'
+  images: string
 }
 
 /** Whether the journal holds any row (stops at the first). */
