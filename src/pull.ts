@@ -49,7 +49,7 @@ import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
 import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
-import type { Result, RunStats, Source, Validators } from './types.js'
+import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
 import { makeFolders } from './utils/folders.js'
 import { staleTemporary } from './utils/processes.js'
@@ -567,6 +567,7 @@ class Engine {
         retryFailedWords: this.options.rerun.retryFailed,
         leftovers: this.leftovers,
         kept: this.dataset?.kept,
+        onMoved: (job, was) => this.#rowMoved(job, was),
       })
       if (plan.kind === 'duplicate') {
         // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
@@ -1113,6 +1114,23 @@ class Engine {
     if (planned) this.#outstanding--
     this.#maybeDone()
   }
+
+  /**
+   * Said once a run, at the first row whose URL is not the one the journal has at its place: a row
+   * inserted or removed near the top of a table shifts every row after it, and each is then fetched
+   * again (and every shard after it sealed again), which the run's counts alone would not show.
+   */
+  #rowMoved(job: Job, was: string): void {
+    if (this.#movedSaid) return
+    this.#movedSaid = true
+    const what = this.dataset ? 'its shard sealed again' : "the earlier row's file stays in the folder"
+    process.emitWarning(
+      `row ${job.row} holds ${shownUrl(job.url)} where an earlier run had ${shownUrl(was)}: fetched as a new image (${what}). A row inserted or removed above it shifts the rows after it, each then fetched again so (later ones are not said); to keep what the earlier run fetched, stop the run and give the table as it was`,
+      { code: 'IMGPULL_ROW_MOVED' },
+    )
+  }
+
+  #movedSaid = false
 
   /** A job left for the next run (stopped, or the run met a fatal error). */
   #interrupted(): void {

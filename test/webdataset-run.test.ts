@@ -411,6 +411,15 @@ test('a row whose URL changed between runs is another image: fetched, never the 
     const second = await runCli([two, ...args])
     assert.equal(second.code, 1, second.stderr) // p2-b's 404, not part 1's success
     assert.doesNotMatch(second.stderr, /already done/)
+    // Said once, at the first row: a row inserted near the top of a table moves every row after it.
+    const said = format === 'files' ? "the earlier row's file stays in the folder" : 'its shard sealed again'
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `warning: row 0 holds \\S+/p2-a where an earlier run had \\S+/p1-a: fetched as a new image \\(${said}\\)\\. A row inserted or removed above it shifts the rows after it`,
+      ),
+    )
+    assert.equal(second.stderr.match(/warning: row/g)?.length, 1, 'said once')
     const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8'))
       .trim()
       .split('\n')
@@ -442,6 +451,7 @@ test('a row whose URL changed between runs is another image: fetched, never the 
   const requests = server.stats.requests
   const again = await runCli([two, '-o', out, '--output-format', 'webdataset', '--caption-col', 'caption'])
   assert.match(again.stderr, /2 already done/)
+  assert.doesNotMatch(again.stderr, /warning/)
   assert.equal(server.stats.requests, requests, 'nothing fetched again (the 404 is permanent)')
 })
 

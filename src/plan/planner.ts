@@ -65,6 +65,8 @@ export interface PlanContext {
   leftovers: Set<string>
   /** Whether the output of an earlier `ok` is still there. @default its file, at its size */
   kept?: (record: JobRecord) => Promise<boolean>
+  /** A row now holds another URL than the journal has at its place (`was`): it is fetched as new. */
+  onMoved?: (job: Job, was: string) => void
 }
 
 /** The line as written, its control characters shown as escapes: a list is often scraped, and it reaches terminals. */
@@ -186,6 +188,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // (the table was edited, another part was run into the folder, a file that sorts first was
     // added). What the journal has of the old URL (its file, its outcome, its partial bytes) is
     // not this row's: it is fetched as new.
+    ctx.onMoved?.(job, earlier.url)
     earlier = undefined
     await dropLeftover(key, ctx)
   }
