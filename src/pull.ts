@@ -568,6 +568,7 @@ class Engine {
         leftovers: this.leftovers,
         kept: this.dataset?.kept,
         onMoved: (job, was) => this.#rowMoved(job, was),
+        onChanged: (path, was, now) => this.#fileChanged(path, was, now),
       })
       if (plan.kind === 'duplicate') {
         // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
@@ -1131,6 +1132,22 @@ class Engine {
   }
 
   #movedSaid = false
+
+  /**
+   * Said once a run, at the first file an earlier run kept that has another size now: its image is
+   * fetched again and saved beside it under another name (a changed file is never written over),
+   * so a folder run through an optimiser (`jpegoptim *.jpg`) would otherwise double, saying nothing.
+   */
+  #fileChanged(path: string, was: number, now: number): void {
+    if (this.#changedSaid) return
+    this.#changedSaid = true
+    process.emitWarning(
+      `${join(this.options.out, path)} is ${now} bytes where the run that saved it kept ${was} (edited, replaced or cut short since?): its image is fetched again and saved under another name, the file left as it is (later such files are not said); to have the image back at its name, move the file away and run again`,
+      { code: 'IMGPULL_FILE_CHANGED' },
+    )
+  }
+
+  #changedSaid = false
 
   /** A job left for the next run (stopped, or the run met a fatal error). */
   #interrupted(): void {

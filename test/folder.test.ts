@@ -180,7 +180,20 @@ test("a file at an image's name is never replaced: not a stranger's, nor one the
   // under a name the journal gave the job): its size is not the recorded one, so it is fetched again.
   await writeFile(join(out, 'keep-me.jpg'), 'USER FILE\n')
   const again: Result[] = []
+  const warned: string[] = []
+  const onWarning = (w: Error & { code?: string }) => {
+    if (w.code === 'IMGPULL_FILE_CHANGED') warned.push(w.message)
+  }
+  process.on('warning', onWarning)
   for await (const r of pull([url], { out, report: false })) again.push(r)
+  await new Promise(setImmediate)
+  process.off('warning', onWarning)
+  // Said, so a folder run through an optimiser (every file smaller) does not double without a word.
+  assert.equal(warned.length, 1)
+  assert.match(
+    warned[0],
+    /keep-me\.jpg is 10 bytes where the run that saved it kept \d+ \(edited, replaced or cut short since\?\): its image is fetched again and saved under another name, the file left as it is/,
+  )
   assert.equal(again[0].status, 'ok', again[0].message)
   assert.match(again[0].path!, /^keep-me-[0-9a-f]+\.jpg$/, 'the job takes its variant')
   assert.equal(await readFile(join(out, 'keep-me.jpg'), 'utf8'), 'USER FILE\n')

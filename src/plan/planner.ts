@@ -67,6 +67,11 @@ export interface PlanContext {
   kept?: (record: JobRecord) => Promise<boolean>
   /** A row now holds another URL than the journal has at its place (`was`): it is fetched as new. */
   onMoved?: (job: Job, was: string) => void
+  /**
+   * The file an earlier run kept at `path` (`was` bytes) is there at another size now: the image
+   * is fetched again, and never written over it (see `publish`).
+   */
+  onChanged?: (path: string, was: number, now: number) => void
 }
 
 /** The line as written, its control characters shown as escapes: a list is often scraped, and it reaches terminals. */
@@ -94,13 +99,25 @@ function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '-
   return resultOf(job, status, { ...r, message }, true)
 }
 
-async function stillThere(out: string, r: JobRecord): Promise<boolean> {
-  if (!r.path) return false
+/** The size of the file an earlier `ok` kept, as it is now (`undefined`: gone, or no file). */
+async function sizeNow(out: string, r: JobRecord): Promise<number | undefined> {
+  if (!r.path) return undefined
   try {
-    return (await stat(join(out, r.path))).size === r.bytes
+    const found = await stat(join(out, r.path))
+    return found.isFile() ? found.size : undefined
   } catch {
-    return false
+    return undefined
   }
+}
+
+/**
+ * Whether the file an earlier `ok` kept is still there at its size; one at another size (edited,
+ * optimised or replaced since, or cut by a power loss) is told to `onChanged`.
+ */
+async function stillThere(ctx: PlanContext, r: JobRecord): Promise<boolean> {
+  const size = await sizeNow(ctx.out, r)
+  if (size !== undefined && size !== r.bytes) ctx.onChanged?.(r.path!, r.bytes ?? 0, size)
+  return size === r.bytes
 }
 
 const partName = (key: string) => `${hashKey(key, 32)}.part`
@@ -208,7 +225,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     if (
       earlier.state === 'ok' &&
       !hashDiffers(job, earlier) &&
-      ((await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx.out, earlier))) ||
+      ((await (ctx.kept ? ctx.kept(earlier) : stillThere(ctx, earlier))) ||
         (await adoptPart(key, earlier, ctx)))
     ) {
       // The row's other cells may have changed since (a caption corrected): the manifest says
