@@ -34,7 +34,7 @@ import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { parseSize } from '../src/utils/size.js'
-import { decodeLeniently, urlKey, withoutSigning } from '../src/utils/url.js'
+import { decodeLeniently, maskSigning, urlKey, withoutSigning } from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -870,8 +870,39 @@ test('withoutSigning: a redirect target fit for the manifest, without credential
       'https://acct.blob.core.windows.net/c/a.jpg?sv=2021',
     ],
     ['https://alice:pw@cdn.example/a.jpg?token=t', 'https://cdn.example/a.jpg'],
+    ['https://img.example/a.jpg?api_key=k&w=640&client_id=c', 'https://img.example/a.jpg?w=640'],
   ]
   for (const [url, expected] of table) assert.equal(withoutSigning(url), expected, url)
+})
+
+test('maskSigning: the values of signing parameters, tokens, API keys and passwords in a query are ***', () => {
+  const table: [string, string][] = [
+    [
+      'https://cdn.example/img?id=42&w=800&keyword=cat&keys=3',
+      'https://cdn.example/img?id=42&w=800&keyword=cat&keys=3',
+    ],
+    ['https://a.example/x.jpg?X-Amz-Signature=abc&v=2', 'https://a.example/x.jpg?X-Amz-Signature=***&v=2'],
+    // API keys in the query: Google's and Pixabay's key, Unsplash's and Imgur's client_id, Azure's subscription-key.
+    ['https://maps.example/s?center=1&key=AIzaSECRET', 'https://maps.example/s?center=1&key=***'],
+    [
+      'https://api.unsplash.com/photos?client_id=AK&page=2',
+      'https://api.unsplash.com/photos?client_id=***&page=2',
+    ],
+    [
+      'https://h.example/i?api_key=A&apiKey=B&access_key=C&subscription-key=D&client_secret=E',
+      'https://h.example/i?api_key=***&apiKey=***&access_key=***&subscription-key=***&client_secret=***',
+    ],
+    [
+      'https://h.example/i?user=bo&password=P&pwd=Q&sessionid=S',
+      'https://h.example/i?user=bo&password=***&pwd=***&sessionid=***',
+    ],
+    [
+      'https://h.example/i?X-Plex-Token=T&auth_token=U',
+      'https://h.example/i?X-Plex-Token=***&auth_token=***',
+    ],
+    ['HTTP 403 from https://h.example/i?api%5Fkey=A x', 'HTTP 403 from https://h.example/i?api%5Fkey=*** x'],
+  ]
+  for (const [text, expected] of table) assert.equal(maskSigning(text), expected, text)
 })
 
 test('threadsWarning: --threads past the cores is said, up to them nothing', () => {

@@ -280,6 +280,24 @@ test("the report, meant to be shared, shows no signed URL's signature: not in th
   assert.equal((await manifest(out))[0].url, signed)
 })
 
+test('the report shows no API key or password given in a query (key=, api_key=, client_id=, password=)', async () => {
+  const out = join(dir, 'keyed')
+  const keyed = faults.url(
+    '/keyed.jpg?status=401&key=AIzaK3Y&client_id=UNSPL4SH&api_key=APIK3Y&password=hunt3r',
+  )
+  const r = await runCli([keyed, '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  const html = await readFile(join(out, 'report.html'), 'utf8')
+  for (const secret of ['AIzaK3Y', 'UNSPL4SH', 'APIK3Y', 'hunt3r']) assert.ok(!html.includes(secret), secret)
+  const { page } = await open(join(out, 'report.html'))
+  const example = page.locator('.failure[data-code="http-401"] .examples li').first()
+  assert.match(
+    (await example.textContent()) ?? '',
+    /keyed\.jpg\?status=401&key=\*\*\*&client_id=\*\*\*&api_key=\*\*\*&password=\*\*\*/,
+  )
+  assert.equal((await manifest(out))[0].url, keyed)
+})
+
 test('a list line with a right-to-left override shows in the report as written, not reversed', async () => {
   const out = join(dir, 'bidi')
   const list = join(dir, 'bidi.txt')

@@ -21,13 +21,15 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Query parameters that carry a credential a server minted: signed storage URLs (AWS SigV2/V4
- * `X-Amz-*`, `AWSAccessKeyId`, `Signature`; Google Cloud `X-Goog-*`, `GoogleAccessId`; CloudFront
- * `Policy`, `Key-Pair-Id`; Azure SAS `sig`) and bearer tokens. Lower-cased.
+ * Query parameters that carry a credential: signed storage URLs (AWS SigV2/V4 `X-Amz-*`,
+ * `AWSAccessKeyId`, `Signature`; Google Cloud `X-Goog-*`, `GoogleAccessId`; CloudFront `Policy`,
+ * `Key-Pair-Id`; Azure SAS `sig`), bearer tokens, and API keys and passwords given in the query
+ * (Google's and Pixabay's `key`, `api_key`, `access_key`, Azure's `subscription-key`, Unsplash's and
+ * Imgur's `client_id`, `client_secret`, `password`): names as `-H` headers' are judged
+ * (`SECRET_HEADER`), a key being a word's end (`apiKey`, not `keyword`). Lower-cased.
  */
 const SIGNING =
-  /^(x-amz-|x-goog-)|^(signature|sig|policy|key-pair-id|awsaccesskeyid|googleaccessid|token|access_token|auth|jwt)$/
-
+  /^(x-amz-|x-goog-)|^(signature|sig|policy|key-pair-id|awsaccesskeyid|googleaccessid|auth|jwt|client_?id|pwd|pass)$|token|secret|passw(or)?d|credential|session|key(?![a-z])/
 /**
  * A URL a server redirected to, fit for a file users share (the manifest): without credentials,
  * nor the query parameters of a signed URL (see `SIGNING`), which would hand its access on.
