@@ -201,6 +201,48 @@ test('--name with a column: a null or missing cell names its file without it, an
   }
 })
 
+/** What a terminal acts on: ESC, BEL, C1's CSI, a right-to-left override. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const ACTED_ON = /[\u001b\u0007\u009b\u202e]/
+
+test("a table's column names and cells that reach the terminal (a usage error, a warning) show control characters and bidi marks as escapes", async () => {
+  // A downloaded dataset is outside text: ESC ] 0 sets the window title, ESC [ 2J clears the screen,
+  // U+009B is CSI alone, U+202E reverses what follows.
+  const named = join(dir, 'hostile-columns.jsonl')
+  await writeFile(
+    named,
+    `${JSON.stringify({ url: server.url('/hc-0'), '\u001b]0;PWNED\u0007t\u001b[2J': 1, '\u202eevil': 2 })}\n`,
+  )
+  const usage = await runCli([named, '-o', join(dir, 'hostile-columns'), '--name', '{captoin}{ext}'])
+  assert.equal(usage.code, 2, usage.stderr)
+  assert.doesNotMatch(usage.stderr, ACTED_ON)
+  assert.match(
+    usage.stderr,
+    /unknown placeholder \{captoin\}.* \{\\x1b\]0;PWNED\\x07t\\x1b\[2J\} \{\\u202eevil\}/,
+  )
+  // A cell quoted by a warning (a value its Parquet column cannot hold, past the first 1,000 rows
+  // that typed it). Rows with no URL are not fetched: failing in place, they are still rows.
+  const cells = join(dir, 'hostile-cells.jsonl')
+  const rows = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ url: `no-url-${i}`, n: i }))
+  rows.push(JSON.stringify({ url: 'no-url', n: '\u009b2J\u202eevil' }))
+  await writeFile(cells, `${rows.join('\n')}\n`)
+  const warned = await runCli([
+    cells,
+    '-o',
+    join(dir, 'hostile-cells'),
+    '--columns',
+    'n',
+    '--output-format',
+    'webdataset',
+  ])
+  assert.equal(warned.code, 1, warned.stderr)
+  assert.doesNotMatch(warned.stderr, ACTED_ON)
+  assert.match(
+    warned.stderr,
+    /^imgpull: warning: row 1000 .*column 'n' holds the string "\\x9b2J\\u202eevil"/m,
+  )
+})
+
 test('a folder of tables is not its own output folder: a rerun would read the manifest and shards as rows', async () => {
   const tables = join(dir, 'own')
   await mkdir(tables)

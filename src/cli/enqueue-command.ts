@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { defaults } from '../options.js'
 import { grouped as n } from '../report/format.js'
+import { printable } from '../utils/printable.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
@@ -113,7 +114,8 @@ async function enqueueCommand(
     return result.stopped ? EXIT.interrupted : EXIT.ok
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
-    process.stderr.write(`imgpull: ${error.message}\n`)
+    // A queue's words may quote what its jobs hold (file names, a table's columns).
+    process.stderr.write(`imgpull: ${printable(error.message)}\n`)
     return EXIT.usage
   } finally {
     handleEarlySignals(onSignal)

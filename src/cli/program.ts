@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { printable } from '../utils/printable.js'
 import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
@@ -105,6 +106,9 @@ export async function main(argv = process.argv): Promise<number> {
   // search --help`, not in `imgpull --help`.
   const { path, command, at } = commandOf(program, argv)
   const help = `(see ${path} --help)`
+  // An error's words may quote a table's column names or cells, a server's or a file's text: its
+  // control characters and bidi marks are shown as escapes, never acted on by the terminal.
+  const say = (line: string) => process.stderr.write(`imgpull: ${printable(line)}\n`)
   try {
     const swallowed = optionTakenAsValue(command, argv.slice(at))
     if (swallowed !== undefined) throw new UsageError(swallowed)
@@ -119,7 +123,7 @@ export async function main(argv = process.argv): Promise<number> {
       // it ("did you mean --redis?"), where the option is the queue's, set once at enqueue.
       const queued = command.name() === 'worker' ? enqueuedOption(program, error) : undefined
       if (queued) {
-        process.stderr.write(`imgpull: ${queued} (see imgpull enqueue --help)\n`)
+        say(`${queued} (see imgpull enqueue --help)`)
         return EXIT.usage
       }
       // Commander suggests a near option on a line of its own: one line, as every usage error.
@@ -130,16 +134,16 @@ export async function main(argv = process.argv): Promise<number> {
             .replace(/^error: /, '')
             .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`),
       )
-      process.stderr.write(`imgpull: ${message} ${help}\n`)
+      say(`${message} ${help}`)
       return EXIT.usage
     }
     if (error instanceof FatalError) {
       // A local fault (a folder that cannot be written): one line, what to do, exit 3.
-      process.stderr.write(`imgpull: ${error.message}${error.hint ? `; ${error.hint}` : ''}\n`)
+      say(`${error.message}${error.hint ? `; ${error.hint}` : ''}`)
       return EXIT.fatal
     }
     if (error instanceof FolderBusyError) {
-      process.stderr.write(`imgpull: ${error.message}\n`)
+      say(`${error.message}`)
       return EXIT.usage
     }
     if (error instanceof UsageError || error instanceof TypeError) {
@@ -152,10 +156,10 @@ export async function main(argv = process.argv): Promise<number> {
               (_, field: string) => `Expected --${kebab(field)}`,
             )
           : error.message
-      process.stderr.write(`imgpull: ${message} ${help}\n`)
+      say(`${message} ${help}`)
       return EXIT.usage
     }
-    process.stderr.write(`imgpull: ${(error as Error).message ?? error}\n`)
+    say(`${(error as Error).message ?? error}`)
     return EXIT.failed
   }
 }

@@ -1,6 +1,7 @@
 // The command itself, once bin.ts has set up the compile cache: the one module with side effects
 // (see program.ts for the command line).
 import { setFlagsFromString } from 'node:v8'
+import { printable } from '../utils/printable.js'
 import { heapGrowingFlag } from './heap-growth.js'
 import { warnings } from './warnings.js'
 
@@ -31,7 +32,8 @@ const emitWarning = process.emitWarning
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
   if (typeof code === 'string' && code.startsWith('IMGPULL_'))
-    warnings.say(`imgpull: warning: ${typeof warning === 'string' ? warning : warning.message}`)
+    // A warning may quote a table's cell: its control characters and bidi marks as escapes.
+    warnings.say(`imgpull: warning: ${printable(typeof warning === 'string' ? warning : warning.message)}`)
   else if (code !== 'DEP0123') (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
 }) as typeof process.emitWarning
 

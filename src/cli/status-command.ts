@@ -103,7 +103,7 @@ export async function queueStatusCommand(
     return 0
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
-    process.stderr.write(`imgpull: ${error.message}\n`)
+    process.stderr.write(`imgpull: ${printable(error.message)}\n`)
     return 2
   }
 }
