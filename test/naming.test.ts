@@ -57,6 +57,13 @@ test('host, path, index and hash placeholders', () => {
   }
   assert.match(name('{hash}', url), /^[0-9a-f]{16}$/)
   assert.deepEqual(templateFields('{id}-{slug}{ext}'), ['id', 'slug', 'ext'])
+  // A table's columns are named as they are: with a hyphen, a space or a dot (hunt71).
+  assert.deepEqual(templateFields('{alt-text}/{photo id}-{caption.en}{ext}'), [
+    'alt-text',
+    'photo id',
+    'caption.en',
+    'ext',
+  ])
 })
 
 test('names never escape the output folder', () => {

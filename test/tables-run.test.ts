@@ -201,6 +201,24 @@ test('--name with a column: a null or missing cell names its file without it, an
   }
 })
 
+test('a column named with a hyphen or a space (alt-text, photo id) is a placeholder, as the usage error offers it', async () => {
+  const csv = join(dir, 'spaced.csv')
+  await writeFile(
+    csv,
+    `url,photo id,alt-text\n${server.url('/spaced-0')},11,owl\n${server.url('/spaced-1')},22,fox\n`,
+  )
+  const out = join(dir, 'spaced')
+  const r = await runCli([csv, '-o', out, '--name', '{alt-text}-{photo id}{ext}'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual((await outputFiles(out)).sort(), ['fox-22.jpg', 'owl-11.jpg'])
+  const typo = await runCli([csv, '-o', join(dir, 'spaced-typo'), '--name', '{alt_text}{ext}'])
+  assert.equal(typo.code, 2, typo.stderr)
+  assert.match(
+    typo.stderr,
+    /unknown placeholder \{alt_text\} in the name template; use .*\{row\} \{photo id\} \{alt-text\}/,
+  )
+})
+
 /** What a terminal acts on: ESC, BEL, C1's CSI, a right-to-left override. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
 const ACTED_ON = /[\u001b\u0007\u009b\u202e]/

@@ -37,7 +37,11 @@ export const BUILTIN_FIELDS = ['name', 'ext', 'host', 'path', 'index', 'hash'] a
 /** Longest file name segment in UTF-8 bytes, leaving room for a suffix, an extension and `.part`. */
 const MAX_SEGMENT_BYTES = 200
 
-const PLACEHOLDER = /\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g
+/**
+ * `{field}`: any name without braces, as a table's columns are named (`alt-text`, `photo id`,
+ * `caption.en`): a column offered as a placeholder can be asked for, never kept as literal text.
+ */
+const PLACEHOLDER = /\{([^{}]+)\}/g
 
 export function templateFields(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1])
