@@ -756,6 +756,32 @@ test('credentials never follow a redirect to another origin', async () => {
   }
 })
 
+test('headers whose name says secret (X-Api-Key, X-Auth-Token, Cookie) never follow a redirect to another origin; others do', async () => {
+  const other = await startImageServer()
+  try {
+    const target = other.url('/elsewhere-keyed')
+    const hop = server.url(`/hop-keyed?to=${encodeURIComponent(target)}`)
+    const headers = {
+      'X-Api-Key': 'K3Y',
+      'X-Auth-Token': 'T0K',
+      Cookie: 'sid=C00K',
+      Referer: 'https://site.example/',
+    }
+    const { one } = await get([hop], { headers })
+    assert.equal(one.status, 'ok', one.message)
+    const here = requestsFor(`/hop-keyed?to=${encodeURIComponent(target)}`)[0]?.headers
+    assert.deepEqual([here?.['x-api-key'], here?.['x-auth-token'], here?.cookie], ['K3Y', 'T0K', 'sid=C00K'])
+    const there = other.log.find((l) => l.url === '/elsewhere-keyed')?.headers
+    assert.deepEqual(
+      [there?.['x-api-key'], there?.['x-auth-token'], there?.cookie],
+      [undefined, undefined, undefined],
+    )
+    assert.equal(there?.referer, 'https://site.example/', 'a header that is no secret goes on')
+  } finally {
+    await other.close()
+  }
+})
+
 test("credentials in a URL: valid escapes decoded, a bare % kept as written (curl's way), not a failed run", async () => {
   const url = server.url('/creds-pct').replace('http://', 'http://us%40er:p%zz%41@')
   const { one } = await get([url])

@@ -5,6 +5,7 @@ import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
+import { isSecretHeader } from '../utils/command-line.js'
 import { quoted } from '../utils/printable.js'
 import { decodeLeniently, redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
@@ -392,8 +393,11 @@ const send: Step = async (t) => {
     const headers = { ...base }
     delete headers.cookie
     if (url.origin !== origin) {
-      // Never hand our credentials to another origin.
-      delete headers.authorization
+      // Never hand our credentials to another origin: `Authorization` (curl drops it and `Cookie`),
+      // nor any header whose name says secret (`X-Api-Key`, `X-Auth-Token`...), which the run's
+      // command line hides too: an image API that redirects to storage or a CDN would hand them
+      // the key (axios#10711, oryx-labs/oryxos#231).
+      for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
     }
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie

@@ -12,6 +12,9 @@ export function commandLine(argv: readonly string[] = process.argv): string {
 /** Header names whose values are secrets: credentials, cookies, keys and tokens of any kind. */
 const SECRET_HEADER = /authorization|cookie|token|secret|key|session|password|passwd|credential|signature/i
 
+/** Whether a header's name says its value is a secret (see `SECRET_HEADER`): never shown, never sent to another origin. */
+export const isSecretHeader = (name: string): boolean => SECRET_HEADER.test(name)
+
 /** Options whose value is a secret as a whole. */
 const SECRET_OPTIONS = new Set(['--access-key'])
 /** Options whose value is an address that may carry a user and password, with or without a scheme. */
