@@ -35,7 +35,7 @@ import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
-import { isStalePrivateParts, type Layout, layout, privateParts } from './layout.js'
+import { isStalePrivateParts, type Layout, layout, MANIFEST, privateParts, REPORT } from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
@@ -45,6 +45,7 @@ import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
 import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import { checkOwnOutputs } from './sinks/own-outputs.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
 import type { TransformPool } from './transform/pool.js'
@@ -133,6 +134,9 @@ async function* run(
     work: existsSync(paths.work),
     journal: existsSync(paths.journal),
   }
+  // The manifest and the report are replaced at the run's end: never a file of the user's there.
+  if (options.journal || !existed.journal)
+    await checkOwnOutputs(paths, options.report ? [MANIFEST, REPORT] : [MANIFEST])
   // A folder made for the run beforehand (`mkdir photos`, a bench) holds nothing to look out for either.
   const empty = existed.out && (await readdir(paths.out).catch(() => [null])).length === 0
   try {

@@ -406,6 +406,40 @@ test("an image never takes the name of imgpull's own files, nor fails when a fol
   assert.match(rerun.stderr, /2 already done/)
 })
 
+test("a report.html or manifest.jsonl of the user's in the output folder is never replaced: the run is refused before it begins", async () => {
+  for (const [name, theirs] of [
+    ['report.html', '<!doctype html><title>Q3 sales</title>\n'],
+    ['manifest.jsonl', '{"sku": 1}\n'],
+  ] as const) {
+    const out = join(dir, `theirs-${name}`)
+    await mkdir(out)
+    await writeFile(join(out, name), theirs)
+    const r = await runCli([server.url('/theirs.jpg'), '-o', out])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^imgpull: \\S+/${name.replace('.', '\\.')} is not imgpull's \\(a file of yours\\?\\): imgpull writes its own ${name.replace('.', '\\.')} there and would replace it; move it, or give another output folder with -o`,
+      ),
+    )
+    assert.equal(await readFile(join(out, name), 'utf8'), theirs)
+    assert.deepEqual(await readdir(out), [name], 'nothing fetched, no journal made')
+  }
+  // imgpull's own, from an earlier run, is replaced as ever; so is an empty file.
+  const out = join(dir, 'theirs-report.html')
+  await writeFile(join(out, 'report.html'), '')
+  assert.equal((await runCli([server.url('/theirs.jpg'), '-o', out])).code, 0)
+  const again = await runCli([server.url('/theirs-2.jpg'), '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal((await manifest(out)).length, 2)
+  // imgpull report refuses to write over one too.
+  await writeFile(join(out, 'report.html'), 'my notes\n')
+  const report = await runCli(['report', out])
+  assert.equal(report.code, 2, report.stderr)
+  assert.match(report.stderr, /report\.html is not imgpull's .*; move it first/)
+  assert.equal(await readFile(join(out, 'report.html'), 'utf8'), 'my notes\n')
+})
+
 test('names one case-insensitive disk holds as one file (case, é composed or not) each get their own', async () => {
   // On exFAT (a camera's card, no hard links) Cat.jpg, cat.jpg and CAT.jpg were one file, the last
   // one's bytes, with all three journaled ok; on APFS and NTFS the same, and a folder made on Linux

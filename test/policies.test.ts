@@ -30,6 +30,7 @@ import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
+import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
@@ -903,6 +904,26 @@ test('maskSigning: the values of signing parameters, tokens, API keys and passwo
     ['HTTP 403 from https://h.example/i?api%5Fkey=A x', 'HTTP 403 from https://h.example/i?api%5Fkey=*** x'],
   ]
   for (const [text, expected] of table) assert.equal(maskSigning(text), expected, text)
+})
+
+test("isOwnOutput: only imgpull's own manifest, report and credits (or an empty file) are replaced", () => {
+  const table: [OwnOutput, string, boolean][] = [
+    ['manifest.jsonl', '', true],
+    ['manifest.jsonl', '{"url":"https://a/x.jpg","status":"ok"}\n', true],
+    ['manifest.jsonl', '{"sku": 1}\n', false],
+    ['manifest.jsonl', 'url,caption\n', false],
+    [
+      'report.html',
+      '<!doctype html>\n<html lang="en">\n<head>\n<meta name="generator" content="imgpull 0.1.0">',
+      true,
+    ],
+    ['report.html', '<!doctype html><title>Q3 sales</title>', false],
+    ['report.html', '\n', true],
+    ['ATTRIBUTION.md', '# Photo credits\n\nThe photos', true],
+    ['ATTRIBUTION.md', '# Attribution\nThis project uses', false],
+  ]
+  for (const [name, head, expected] of table)
+    assert.equal(isOwnOutput(name, head), expected, `${name}: ${head}`)
 })
 
 test('threadsWarning: --threads past the cores is said, up to them nothing', () => {

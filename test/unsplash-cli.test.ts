@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -158,6 +158,19 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       api,
       photos.map((p) => p.id),
     )
+  })
+
+  test("a project's own ATTRIBUTION.md in the output folder is never replaced: the run is refused, no API call made", async () => {
+    const out = join(dir, 'theirs-credits')
+    await mkdir(out)
+    const theirs = '# Attribution\n\nIcons by someone else.\n'
+    await writeFile(join(out, 'ATTRIBUTION.md'), theirs)
+    const r = await unsplash(['search', 'credits', 'clash', '--limit', '2', '-o', out])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /ATTRIBUTION\.md is not imgpull's \(a file of yours\?\)/)
+    assert.equal(await readFile(join(out, 'ATTRIBUTION.md'), 'utf8'), theirs)
+    assert.deepEqual(await readdir(out), ['ATTRIBUTION.md'], 'no journal, state or images')
+    assert.ok(!api.log.some((c) => c.query.get('query') === 'credits clash'), 'no API call')
   })
 
   test('into WebDataset shards: every photo credited in ATTRIBUTION.md, linked to its shard', async () => {

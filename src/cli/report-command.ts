@@ -3,10 +3,11 @@ import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
-import { type Layout, layout, noJournal } from '../layout.js'
+import { type Layout, layout, noJournal, REPORT } from '../layout.js'
 import { writeReport } from '../report/html/write.js'
 import { reportInput } from '../report/run-report.js'
 import { journalReadFault, localFault } from '../sinks/local-faults.js'
+import { checkOwnOutputs } from '../sinks/own-outputs.js'
 
 /**
  * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
@@ -20,6 +21,8 @@ export async function reportCommand(
   if (!existsSync(paths.journal)) {
     throw noJournal(dir, paths, '; the report is made from it')
   }
+  // The report is replaced whole: never a file of the user's at its name.
+  await checkOwnOutputs(paths, [REPORT], 'move it first')
   const journal = new JournalReader(paths.journal)
   try {
     await report(dir, paths, journal, write)

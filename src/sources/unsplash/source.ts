@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import type { Layout } from '../../layout.js'
+import { ATTRIBUTION, type Layout } from '../../layout.js'
 import { grouped } from '../../report/format.js'
+import { checkOwnOutputs } from '../../sinks/own-outputs.js'
 import type { Job, Result, SourceContext } from '../../types.js'
 import { writeAttribution } from './attribution.js'
 import { budgetLines } from './budget.js'
@@ -187,6 +188,8 @@ export class UnsplashSource implements AsyncIterable<Job> {
     if (this.#run && !this.#run.closed) throw new Error('This Unsplash source is already in a run')
     const o = this.#o
     const paths = context.paths
+    // ATTRIBUTION.md is replaced at the run's end: never a project's own credits file.
+    await checkOwnOutputs(paths, [ATTRIBUTION])
     // SQLite (a native addon) loads when an Unsplash run opens, not when `imgpull` is imported.
     const { UnsplashStore } = await import('./state.js')
     const storeCreated = !existsSync(paths.unsplash)

@@ -1,0 +1,63 @@
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UsageError } from '../errors.js'
+import { ATTRIBUTION, type Layout, MANIFEST, REPORT } from '../layout.js'
+
+/** The files imgpull replaces whole at the top of an output folder when a run ends. */
+export type OwnOutput = typeof MANIFEST | typeof REPORT | typeof ATTRIBUTION
+
+/**
+ * Whether a file that starts with `head` is one imgpull wrote under `name`, so a run may replace it:
+ * empty (nothing to lose), a manifest whose first line is an outcome (`{"url":...,"status"...`), a
+ * report naming imgpull as its generator, credits under imgpull's heading. A project's own
+ * `report.html`, `manifest.jsonl` or `ATTRIBUTION.md` in the folder a run is pointed at (`-o .`
+ * is the default) is none of these.
+ */
+export function isOwnOutput(name: OwnOutput, head: string): boolean {
+  if (head.trim() === '') return true
+  switch (name) {
+    case MANIFEST:
+      return /^\{"url":/.test(head)
+    case REPORT:
+      return /<meta name="generator" content="imgpull |· imgpull report<\/title>/.test(head)
+    case ATTRIBUTION:
+      return head.startsWith('# Photo credits\n')
+  }
+}
+
+/** How much of a file `isOwnOutput` looks at: a report's generator comes within its first lines. */
+const HEAD_BYTES = 4096
+
+/** The first bytes of `path` as text; undefined when there is no file (or no reading it: the write will say). */
+async function headOf(path: string): Promise<string | undefined> {
+  const file = await open(path, 'r').catch(() => undefined)
+  if (!file) return undefined
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES)
+    const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0)
+    return buffer.subarray(0, bytesRead).toString('utf8')
+  } catch {
+    return undefined
+  } finally {
+    await file.close()
+  }
+}
+
+/**
+ * Refuse, before a run makes or fetches anything, an output folder where a file the run would
+ * replace at its end (`names`) is not imgpull's: it would be lost without a word.
+ */
+export async function checkOwnOutputs(
+  paths: Pick<Layout, 'out'>,
+  names: readonly OwnOutput[],
+  hint = 'move it, or give another output folder with -o',
+): Promise<void> {
+  for (const name of names) {
+    const path = join(paths.out, name)
+    const head = await headOf(path)
+    if (head === undefined || isOwnOutput(name, head)) continue
+    throw new UsageError(
+      `${path} is not imgpull's (a file of yours?): imgpull writes its own ${name} there and would replace it; ${hint}`,
+    )
+  }
+}
