@@ -57,7 +57,7 @@ export async function checkOwnOutputs(
     const head = await headOf(path)
     if (head === undefined || isOwnOutput(name, head)) continue
     throw new UsageError(
-      `${path} is not imgpull's (a file of yours?): imgpull writes its own ${name} there and would replace it; ${hint}`,
+      `${path} is not imgpull's (a file of yours?): imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (--no-report)' : ''}`,
     )
   }
 }
