@@ -3,8 +3,10 @@ import { mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/pr
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
+import { publish } from '../src/sinks/files.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { onSmallDisk } from './support/wait.js'
 
 // A finished file takes its name by a hard link (it never replaces a file someone put there).
 // Where none can be made (a file system without them, a folder on another disk), it is moved.
@@ -58,3 +60,20 @@ test('a name in a folder on another disk (EXDEV): the file is copied there and r
   )
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')).catch(() => []), [], 'no part left')
 })
+
+test('a disk out of inodes for the folder of a name: publish says ENOSPC, not ENOENT', (t) =>
+  // Node's recursive mkdir gives ENOENT for a folder the disk has no room for (nodejs/node#42808),
+  // which no run takes for the full disk it is.
+  onSmallDisk(t, join(out, 'few-inodes'), { size: '1m', inodes: 8 }, async (mnt) => {
+    const part = join(mnt, 'a.part')
+    await writeFile(part, 'image')
+    for (let i = 0; ; i++) {
+      const full = await writeFile(join(mnt, `fill-${i}`), '').then(
+        () => false,
+        (error) => error.code === 'ENOSPC',
+      )
+      if (full) break
+    }
+    await assert.rejects(publish(part, mnt, 'sub/folder/a.jpg', false), { code: 'ENOSPC' })
+    assert.equal(await readFile(part, 'utf8'), 'image', 'the part is kept for the rerun')
+  }))

@@ -64,3 +64,26 @@ test('disk full while shards are written: one clear error (exit 3), no shard und
       assert.equal(names.filter((n) => n.endsWith('.jpg')).length, 10, `${f} is not whole`)
     }
   }))
+
+test('out of inodes as a shard begins: exit 3 and "no space left" naming its folder (was ENOENT, exit 1); the rerun finishes', (t) =>
+  // Node's recursive mkdir reports a folder the disk has no inode for as ENOENT (nodejs/node#42808):
+  // the run ended with exit 1 and `imgpull: ENOENT: no such file or directory, mkdir '…/shards/00002'`.
+  onSmallDisk(t, join(dir, 'few-inodes'), { size: '50m', inodes: 16 }, async (mnt) => {
+    const table = join(dir, 'inodes.csv')
+    await writeFile(table, `url\n${Array.from({ length: 60 }, (_, i) => server.url(`/n-${i}`)).join('\n')}\n`)
+    const out = join(mnt, 'out')
+    const args = [table, '-o', out, '--output-format', 'webdataset', '--shard-size', '10']
+    const r = await runCli(args)
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /cannot write \S+shards\S*: no space left on device; stopped.*free some space/)
+    execFileSync('mount', ['-o', 'remount,nr_inodes=10000', mnt])
+    const rerun = await runCli(args)
+    assert.equal(rerun.code, 0, rerun.stderr)
+    for (const f of (await shardFiles(out)).filter((f) => f.endsWith('.tar'))) {
+      const names = execFileSync('tar', ['-tf', join(out, f)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+      assert.equal(names.filter((n) => n.endsWith('.jpg')).length, 10, `${f} is not whole`)
+    }
+    assert.equal((await shardFiles(out)).filter((f) => f.endsWith('.tar')).length, 6)
+  }))

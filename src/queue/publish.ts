@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
 import { foreignShard } from '../sinks/folder-format.js'
+import { makeFolders } from '../utils/folders.js'
 import { staleTemporary, temporaryName } from '../utils/processes.js'
 import { shardStem } from './keys.js'
 import type { ShardCounts } from './shard-data.js'
@@ -196,7 +197,7 @@ export async function reopen(paths: ShardPaths, format: OutputFormat): Promise<b
 
 /** Copy the folder `from` to `to`: files hard-linked, but those under `.imgpull/` (a journal is written in place). */
 async function copyTree(from: string, to: string, work: boolean): Promise<void> {
-  await mkdir(to, { recursive: true })
+  await makeFolders(to)
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const source = join(from, entry.name)
     const target = join(to, entry.name)
@@ -234,7 +235,7 @@ async function republish(paths: ShardPaths, format: OutputFormat, counts: ShardC
 
 /** A files shard's counts, inside its staged folder: published by the rename that publishes it. */
 async function stageCounts(paths: ShardPaths, counts: ShardCounts): Promise<void> {
-  await mkdir(dirname(folderCounts(paths.staging)), { recursive: true })
+  await makeFolders(dirname(folderCounts(paths.staging)))
   await writeCounts(folderCounts(paths.staging), counts)
 }
 
@@ -277,7 +278,7 @@ async function removeStaleTemporaries(to: string): Promise<void> {
  * remove what a retry round cut by a kill left beside it (see `reopen`, `republish`).
  */
 export async function prepare(paths: ShardPaths): Promise<void> {
-  await mkdir(paths.staging, { recursive: true })
+  await makeFolders(paths.staging)
   await rm(seed(paths), { recursive: true, force: true })
   await rm(aside(paths), { recursive: true, force: true })
 }
@@ -326,7 +327,7 @@ export async function bindFolder(
     throw new FatalError('queue-folder', `${out} holds ${shard}, which no worker of queue ${queue} wrote`, {
       hint: 'use another output folder, or move the shards away',
     })
-  await mkdir(work, { recursive: true })
+  await makeFolders(work)
   // Written whole under a name of its own, then linked into place: a link never replaces a file,
   // and no worker ever reads a half-written one.
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`

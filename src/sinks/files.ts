@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { constants, copyFile, link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises'
+import { constants, copyFile, link, lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { makeFolders } from '../utils/folders.js'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
 export async function existingParts(parts: string): Promise<Set<string>> {
@@ -59,7 +60,7 @@ export async function publish(
   const dir = dirname(target)
   let made = madeDirs.get(dir)
   if (!made) {
-    made = mkdir(dir, { recursive: true }).then((first) => {
+    made = makeFolders(dir).then((first) => {
       // The folders made, from the first down to `dir`, are fresh when what holds them is.
       if (first === undefined || !freshDirs.has(dirname(first))) return
       for (let d = dir; d.length >= first.length; d = dirname(d)) freshDirs.add(d)

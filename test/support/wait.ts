@@ -33,14 +33,15 @@ export function canMount(): boolean {
 }
 
 /**
- * Run `body` on a small tmpfs of `size` (`'1500k'`) mounted at `folder` (made here), unmounted
+ * Run `body` on a small tmpfs of `size` (`'1500k'`; `{ size, inodes }` to run out of inodes
+ * instead: files and folders, the root included) mounted at `folder` (made here), unmounted
  * after, to fill a disk for real; skips `t` where mounting is not allowed (CI and the dev
- * machines run as root, where it never skips).
+ * machines run as root, where it never skips). `body` may `remount` the folder with more room.
  */
 export async function onSmallDisk(
   t: { skip(message: string): void },
   folder: string,
-  size: string,
+  size: string | { size: string; inodes: number },
   body: (mnt: string) => Promise<void>,
 ): Promise<void> {
   if (!canMount()) {
@@ -48,7 +49,8 @@ export async function onSmallDisk(
     return
   }
   await mkdir(folder)
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', folder])
+  const limits = typeof size === 'string' ? `size=${size}` : `size=${size.size},nr_inodes=${size.inodes}`
+  execFileSync('mount', ['-t', 'tmpfs', '-o', limits, 'tmpfs', folder])
   try {
     await body(folder)
   } finally {

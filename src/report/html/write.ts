@@ -1,6 +1,7 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layout, REPORT } from '../../layout.js'
+import { makeFolders } from '../../utils/folders.js'
 import { writeOwnFile } from '../../utils/own-file.js'
 import { staleTemporary } from '../../utils/processes.js'
 import { renderReport } from './page.js'
@@ -24,7 +25,7 @@ export async function writeReport(
 ): Promise<string> {
   const html = renderReport(input, options)
   const paths = layout(outDir)
-  await mkdir(paths.work, { recursive: true })
+  await makeFolders(paths.work)
   await removeStaleReports(paths.work)
   const tmp = paths.tmp(REPORT)
   const target = paths.report

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { JobRecord, Journal } from '../../journal/journal.js'
@@ -6,6 +6,7 @@ import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import type { CarriedType, Job, Result } from '../../types.js'
+import { makeFolders } from '../../utils/folders.js'
 import { shownValue } from '../../utils/shown-value.js'
 import { holds } from '../files.js'
 import { fitted } from './fitted.js'
@@ -146,7 +147,7 @@ export class WebDatasetSink {
     journal: Journal,
     columnTypes?: Readonly<Record<string, CarriedType>>,
   ): Promise<WebDatasetSink> {
-    await mkdir(paths.shards, { recursive: true })
+    await makeFolders(paths.shards)
     for (const name of await readdir(paths.shards)) {
       if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
     }
@@ -227,7 +228,7 @@ export class WebDatasetSink {
     const stagedBefore = new Map<string, number>()
     for (const name of await readdir(work.staging).catch(() => [] as string[]))
       stagedBefore.set(name, (await stat(join(work.staging, name))).size)
-    await mkdir(work.staging, { recursive: true })
+    await makeFolders(work.staging)
     const open: OpenShard = {
       number,
       flags: new Uint8Array(this.#shardSize),
