@@ -44,7 +44,7 @@ import { checkSource, jobOf } from './plan/source-item.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
-import { isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import { goneFolder, isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import { checkOwnOutputs } from './sinks/own-outputs.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
@@ -437,7 +437,10 @@ class Engine {
     this.threads = parts.threads
     this.dataset = parts.dataset
     if (this.dataset) {
-      this.dataset.onError = (error) => this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
+      this.dataset.onError = (failure) =>
+        void goneFolder(failure).then((error) =>
+          this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error),
+        )
       this.dataset.onClosed = () => this.#wakeReader()
     }
     this.#proxySilence = new ProxySilence(proxyPlan(options.proxy))
@@ -751,7 +754,9 @@ class Engine {
     const publishing = this.#publish(task, done)
     this.#publishing.add(publishing)
     publishing.finally(() => this.#publishing.delete(publishing)).catch(() => {})
-    publishing.catch((error) => {
+    publishing.catch(async (failure) => {
+      // A spool, staging folder or name whose folder was removed meanwhile: the folder's fault.
+      const error = await goneFolder(failure)
       if (this.#aborted) {
         // A hard stop cut the transform stage: the job stays pending, its part file kept.
         this.#interrupted()

@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull, type Result } from '../src/index.js'
-import { markFresh, nameState } from '../src/sinks/files.js'
+import { markFresh, nameState, publish } from '../src/sinks/files.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
-import { canMount } from './support/wait.js'
+import { canMount, until } from './support/wait.js'
 
 // The output folder: one run at a time, an inventory that lists all of it, local faults named.
 
@@ -615,4 +615,58 @@ test('local faults: exit 3 and one line naming the real cause and what to do', a
   } finally {
     execFileSync('umount', ['-l', mnt])
   }
+})
+
+test('the output folder removed mid-run: exit 3, one line naming it, not every file failed as `network` (files, --threads 2, webdataset)', async () => {
+  // Each file failed as `network error … ENOENT … .part` after its retries, the bodies thrown away,
+  // and the run ended with exit 1 on `ENOENT … manifest.jsonl…tmp` (WebDataset: on its spool).
+  let gate = Promise.resolve()
+  const held = await startImageServer({ hold: () => gate })
+  try {
+    const urls = Array.from({ length: 4 }, (_, i) => held.url(`/gone-${i}`))
+    const file = join(dir, 'gone.txt')
+    const table = join(dir, 'gone.csv')
+    await writeFile(file, urls.join('\n'))
+    await writeFile(table, `url\n${urls.join('\n')}\n`)
+    for (const [name, args] of [
+      ['files', [file]],
+      ['threads', [file, '--threads', '2']],
+      ['webdataset', [table, '--output-format', 'webdataset', '--shard-size', '2']],
+    ] as const) {
+      let release!: () => void
+      gate = new Promise((resolve) => {
+        release = resolve
+      })
+      const out = join(dir, `gone-${name}`)
+      const before = held.stats.requests
+      const run = startCli([...args, '-o', out])
+      await until('the requests, held', () => held.stats.requests - before >= urls.length)
+      await rm(out, { recursive: true, force: true })
+      release()
+      const r = await run.done
+      assert.equal(r.code, 3, `${name}: ${r.stderr}`)
+      assert.match(
+        r.stderr,
+        /^imgpull: cannot write \S*gone-\w+: it was removed while the run went on; .*run the same command again/m,
+        name,
+      )
+      assert.doesNotMatch(r.stderr, /ENOENT|failed network/, name)
+    }
+  } finally {
+    await held.close()
+  }
+})
+
+test('a folder of names removed mid-run (finished images moved away): made again, the next image saved there', async () => {
+  const out = join(dir, 'moved-away')
+  await mkdir(join(out, 'parts'), { recursive: true })
+  markFresh(out, true)
+  for (const [i, name] of ['a.jpg', 'b.jpg'].entries()) {
+    const part = join(out, 'parts', `${i}.part`)
+    await writeFile(part, name)
+    assert.equal(await publish(part, out, `host/${name}`, false), true)
+    // The folder and what it holds moved elsewhere by the user, between two images.
+    if (i === 0) await rm(join(out, 'host'), { recursive: true })
+  }
+  assert.equal(await readFile(join(out, 'host', 'b.jpg'), 'utf8'), 'b.jpg')
 })

@@ -1,5 +1,6 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
+import { goneFolder } from '../sinks/local-faults.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
 import { outOfDescriptors } from './retry-policy.js'
 
@@ -43,6 +44,8 @@ function openPart(
   openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
     if (outOfDescriptors(error) && tried < OPEN_WAITS.length)
       return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
+    if (error?.code === 'ENOENT')
+      return void goneFolder(error).then((e) => done(e as NodeJS.ErrnoException, -1))
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
   })
@@ -59,6 +62,7 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
         await new Promise((resolve) => setTimeout(resolve, OPEN_WAITS[tried]))
         continue
       }
+      if (code === 'ENOENT') throw await goneFolder(error)
       if (!fresh || code !== 'ELOOP') throw error
       await unlink(path)
       return open(path, FRESH | O_EXCL)

@@ -56,6 +56,37 @@ export async function publish(
   overwrite: boolean,
   same?: { bytes: number; sha256: string },
 ): Promise<true | 'taken' | 'folder-taken'> {
+  try {
+    return await publishOnce(part, out, relative, overwrite, same)
+  } catch (error) {
+    // A folder of names this run made and someone removed meanwhile (finished images moved away
+    // mid-run): it is made again, once. A part that is gone too fails again, as the folder's fault.
+    const dir = dirname(join(out, relative))
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await forgetGone(dir))) throw error
+    return publishOnce(part, out, relative, overwrite, same)
+  }
+}
+
+/** Forget that `dir` and the folders holding it were made, where `dir` is gone: whether it is. */
+async function forgetGone(dir: string): Promise<boolean> {
+  if (
+    await lstat(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    return false
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) madeDirs.delete(d)
+  return true
+}
+
+async function publishOnce(
+  part: string,
+  out: string,
+  relative: string,
+  overwrite: boolean,
+  same?: { bytes: number; sha256: string },
+): Promise<true | 'taken' | 'folder-taken'> {
   const target = join(out, relative)
   const dir = dirname(target)
   let made = madeDirs.get(dir)

@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { errorCode as codeOf, FatalError } from '../errors.js'
 
@@ -21,6 +22,7 @@ const FATAL = new Set([
   'SQLITE_CANTOPEN',
   'SQLITE_CORRUPT',
   'SQLITE_NOTADB',
+  'FOLDER_GONE',
 ])
 
 const WHY: Record<string, string> = {
@@ -39,10 +41,35 @@ const WHY: Record<string, string> = {
   SQLITE_CANTOPEN: 'it cannot be opened',
   SQLITE_CORRUPT: 'it is damaged',
   SQLITE_NOTADB: 'it is not an imgpull journal',
+  FOLDER_GONE: 'it was removed while the run went on',
 }
 
 /** The longest path of a database file SQLite opens, in bytes (measured: 505 fails). */
 const SQLITE_MAX_PATH = 504
+
+/**
+ * A file of the run's that could not be made or opened (ENOENT) because its folder is gone: the
+ * output folder or its `.imgpull` removed while the run went on (an `rm -rf` in another terminal,
+ * a clean-up script). As a local fault (code `FOLDER_GONE`, its `path` the highest folder gone) it
+ * stops the run: taken for the host's fault, each file failed as a `network` error after its
+ * retries, its body thrown away. Any other error is returned as it is.
+ */
+export async function goneFolder(error: unknown): Promise<unknown> {
+  const path = (error as NodeJS.ErrnoException | null)?.path
+  if (codeOf(error) !== 'ENOENT' || typeof path !== 'string') return error
+  const there = (folder: string) =>
+    stat(folder).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  let gone = dirname(path)
+  if (await there(gone)) return error
+  while (dirname(gone) !== gone && !(await there(dirname(gone)))) gone = dirname(gone)
+  return Object.assign(new Error(`the folder ${gone} is gone`, { cause: error }), {
+    code: 'FOLDER_GONE',
+    path: gone,
+  })
+}
 
 /** True for a local disk or journal error (as opposed to a network one). */
 export function isFatalLocal(error: unknown): boolean {
@@ -67,6 +94,8 @@ function remedy(code: string, what: 'journal' | 'output'): string {
   }
   if (code === 'EFBIG')
     return 'raise the limit on file sizes (ulimit -f), or choose an output folder with -o on another disk'
+  if (code === 'FOLDER_GONE')
+    return 'run the same command again: it makes the folder again (and fetches what went with it)'
   if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
   // Not a permission: a file stands where a folder must be.
   if (code === 'ENOTDIR' || code === 'EEXIST')
