@@ -44,7 +44,7 @@ import { checkSource, jobOf } from './plan/source-item.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
-import { goneFolder, isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import { descriptorFault, goneFolder, isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
 import { checkOwnOutputs } from './sinks/own-outputs.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
@@ -192,7 +192,7 @@ async function* run(
     lock?.release()
     await takeBack(paths, existed)
     if (paths !== shared) await rm(paths.parts, { recursive: true, force: true }).catch(() => {})
-    throw isFatalLocal(error) ? fault(error, paths) : error
+    throw stopFault(error, paths)
   }
   // A journal-less run's own folder is new: nothing in it to resume.
   const leftovers = paths === shared ? present : new Set<string>()
@@ -272,7 +272,7 @@ async function* run(
     // the files are in the folder and the journal, and a count that leaves them out is wrong.
     if (failed !== undefined) yield* late
   }
-  if (closeError) throw isFatalLocal(closeError) ? fault(closeError, paths) : closeError
+  if (closeError) throw stopFault(closeError, paths)
   // As fetch() does: a run stopped through its signal rejects with the signal's reason.
   if (options.signal?.aborted) throw options.signal.reason
 }
@@ -337,7 +337,7 @@ async function openJournal(
     return { journal, lock }
   } catch (error) {
     lock?.release()
-    throw isFatalLocal(error) ? fault(error, paths) : error
+    throw stopFault(error, paths)
   }
 }
 
@@ -363,6 +363,14 @@ async function writeRunReport(paths: Layout, journal: Journal): Promise<void> {
 /** A local fault (disk, journal) met while running: the run stops with exit 3. */
 function fault(error: unknown, paths: Layout) {
   return runFault(error, paths.out, paths.journal)
+}
+
+/**
+ * What an error that stops the run is shown as: a local fault (see `fault`), no file descriptor left for
+ * a run's own file or thread (see `descriptorFault`), or itself.
+ */
+function stopFault(error: unknown, paths: Layout): unknown {
+  return isFatalLocal(error) ? fault(error, paths) : (descriptorFault(error) ?? error)
 }
 
 /** Variants a job tries when its name is taken, before it fails: each is its own hash of the key. */
@@ -438,9 +446,7 @@ class Engine {
     this.dataset = parts.dataset
     if (this.dataset) {
       this.dataset.onError = (failure) =>
-        void goneFolder(failure).then((error) =>
-          this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error),
-        )
+        void goneFolder(failure).then((error) => this.#fatal(stopFault(error, this.paths)))
       this.dataset.onClosed = () => this.#wakeReader()
     }
     this.#proxySilence = new ProxySilence(proxyPlan(options.proxy))
@@ -492,7 +498,7 @@ class Engine {
         // read before it are fetched, then the run ends with the error.
         this.#sourceError = error
         this.#maybeDone()
-      } else this.#fatal(isFatalLocal(error) ? fault(error, this.paths) : error)
+      } else this.#fatal(stopFault(error, this.paths))
     })
     return this.#channel
   }

@@ -653,3 +653,63 @@ test('a slow host with a row in every shard: the shards in progress stay few, an
     await slow.close()
   }
 })
+
+test('`ulimit -n 64` with the default concurrency: a clear line (exit 3) or a whole run, never a bare EMFILE; the rerun fetches only what is left', async () => {
+  // The transfers took every descriptor and a shard's spool, rows file or writer thread could not
+  // be opened: the run ended with exit 1 and `imgpull: EMFILE: too many open files, open
+  // '…/00012.spool'` (or `Worker initialization failure: EMFILE`), naming neither limit nor remedy.
+  const rows = Array.from({ length: 300 }, (_, i) => server.url(`/few-fds-${i}?size=30000`))
+  const table = join(dir, 'few-fds.csv')
+  await writeFile(table, `url\n${rows.join('\n')}\n`)
+  const out = join(dir, 'few-fds')
+  const args = [table, '-o', out, '--output-format', 'webdataset', '--shard-size', '10']
+  const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, CLI, ...args])
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d
+    })
+    child.on('close', (code) => resolve({ code, stderr }))
+  })
+  assert.ok(run.code === 0 || run.code === 3, run.stderr)
+  assert.doesNotMatch(run.stderr, /^imgpull: (EMFILE|Worker initialization)/m)
+  if (run.code === 3)
+    assert.match(
+      run.stderr,
+      /^imgpull: cannot open \S+: too many open files \(the limit of ulimit -n\); .*raise the limit on open files \(ulimit -n 4096\)/m,
+    )
+  const done = Number(/^(\d+) images?,/m.exec(run.stderr)?.[1] ?? 0)
+  const before = server.stats.requests
+  const rerun = await runCli(args)
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.ok(server.stats.requests - before <= rows.length - done, 'nothing saved is fetched again')
+  assert.equal((await readdir(out)).filter((f) => f.endsWith('.tar')).length, 30)
+})
+
+test('a run’s own file waits for a free descriptor; one that never comes is said as the limit, with what to do', async () => {
+  const { openWaiting } = await import('../src/utils/descriptors.js')
+  const { descriptorFault } = await import('../src/sinks/local-faults.js')
+  const emfile = (path?: string) =>
+    Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE', ...(path ? { path } : {}) })
+  let tries = 0
+  const opened = await openWaiting(async () => {
+    if (++tries < 3) throw emfile()
+    return 'fd'
+  })
+  assert.deepEqual([opened, tries], ['fd', 3])
+  await assert.rejects(
+    openWaiting(async () => {
+      throw Object.assign(new Error('EACCES'), { code: 'EACCES' })
+    }),
+    { code: 'EACCES' },
+  )
+  assert.match(
+    descriptorFault(emfile('/o/.imgpull/shards/00012.spool'))?.message ?? '',
+    /^cannot open \/o\/\.imgpull\/shards\/00012\.spool: too many open files \(the limit of ulimit -n\)$/,
+  )
+  assert.match(
+    descriptorFault(new Error('Worker initialization failure: EMFILE'))?.hint ?? '',
+    /ulimit -n 4096.*--concurrency/,
+  )
+  assert.equal(descriptorFault(Object.assign(new Error('x'), { code: 'ENOENT' })), undefined)
+})

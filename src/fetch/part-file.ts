@@ -1,6 +1,7 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 import { goneFolder } from '../sinks/local-faults.js'
+import { OPEN_WAITS } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
 import { outOfDescriptors } from './retry-policy.js'
 
@@ -26,13 +27,10 @@ const FRESH = O_WRONLY | O_CREAT | O_TRUNC | NO_FOLLOW
 const GO_ON = O_RDWR | NO_FOLLOW
 
 /**
- * Waits, in ms, before opening a part file again when no file descriptor was free (EMFILE, ENFILE:
- * `ulimit -n` reached, most often by idle keep-alive connections to many hosts, which close within
- * seconds): 4.5 s in all, within the default `--idle-timeout`. The answer is in hand by then (the
- * part file is opened at the body's first write): failing there threw away an answer the host had
- * served, and asked for it again (hunt50 D2).
+ * Part files wait for a free file descriptor too (see `OPEN_WAITS`): the answer is in hand by then
+ * (the part file is opened at the body's first write), and failing there threw away an answer the
+ * host had served, and asked for it again (hunt50 D2).
  */
-const OPEN_WAITS = [50, 100, 200, 400, 800, 1000, 1000, 1000]
 
 /** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */
 function openPart(

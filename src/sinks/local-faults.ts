@@ -184,3 +184,27 @@ export function runFault(error: unknown, out: string, journalPath: string): Fata
     ? localFault(error, 'journal', journalPath)
     : localFault(error, 'output', out)
 }
+
+/**
+ * A run's own file or thread (a shard's rows, its writer thread) that could not be opened or
+ * started for want of a file descriptor (EMFILE, ENFILE; `Worker initialization failure: EMFILE`)
+ * once the waits for one are over, as a `FatalError` that says which limit and what to do;
+ * `undefined` for any other error. Not in `isFatalLocal`: a transfer that meets it waits and is
+ * tried again (see `outOfDescriptors`).
+ */
+export function descriptorFault(error: unknown): FatalError | undefined {
+  const code = codeOf(error)
+  const message = error instanceof Error ? error.message : ''
+  const system = code === 'ENFILE' || /\bENFILE\b/.test(message)
+  if (!system && code !== 'EMFILE' && !/\bEMFILE\b/.test(message)) return undefined
+  const path = (error as { path?: string }).path
+  const what = path === undefined ? 'open a file or start a thread' : `open ${path}`
+  return new FatalError(
+    'descriptors',
+    `cannot ${what}: too many open files (${system ? 'the system’s limit' : 'the limit of ulimit -n'})`,
+    {
+      cause: error,
+      hint: 'raise the limit on open files (ulimit -n 4096), or lower --concurrency, then run the same command again to continue',
+    },
+  )
+}

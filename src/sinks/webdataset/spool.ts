@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { close, constants, createReadStream, open as openFd, writev } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { writeAll } from '../../fetch/part-file.js'
+import { openWaiting } from '../../utils/descriptors.js'
 import { NO_FOLLOW, removedLink } from '../../utils/own-file.js'
 import { BLOCK, paddedSize, paddingOf, readHeader, tarHeader } from './tar.js'
 
@@ -76,7 +77,7 @@ export class Spool {
   static async open(path: string): Promise<Spool> {
     let fh: FileHandle
     try {
-      fh = await open(path, constants.O_RDWR | NO_FOLLOW)
+      fh = await openWaiting(() => open(path, constants.O_RDWR | NO_FOLLOW))
     } catch (error) {
       // No spool yet; or a link planted at its name, gone now: nothing of ours was there.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (await removedLink(error, path)))
@@ -94,7 +95,7 @@ export class Spool {
 
   /** The whole entries of the spool at `path`, read only (none when there is no spool). */
   static async list(path: string): Promise<Map<string, SpoolEntry>> {
-    const fh = await open(path, constants.O_RDONLY | NO_FOLLOW).catch(() => undefined)
+    const fh = await openWaiting(() => open(path, constants.O_RDONLY | NO_FOLLOW)).catch(() => undefined)
     if (!fh) return new Map()
     try {
       return (await readEntries(fh)).entries
@@ -113,10 +114,13 @@ export class Spool {
     const entry = { at: start + BLOCK, size }
     this.#end = entry.at + paddedSize(size)
     // Created on the first append, never truncated: entries of earlier runs stay.
-    this.#fd ??= new Promise((resolve, reject) =>
-      openFd(this.path, constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW, 0o644, (error, fd) =>
-        error ? reject(error) : resolve(fd),
-      ),
+    this.#fd ??= openWaiting(
+      () =>
+        new Promise<number>((resolve, reject) =>
+          openFd(this.path, constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW, 0o644, (error, fd) =>
+            error ? reject(error) : resolve(fd),
+          ),
+        ),
     )
     const write = new Promise<void>((done, fail) => {
       if (this.#waiting.length === 0) this.#waitingAt = start
