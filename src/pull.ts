@@ -35,7 +35,15 @@ import { TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
-import { isStalePrivateParts, type Layout, layout, MANIFEST, privateParts, REPORT } from './layout.js'
+import {
+  isStalePrivateParts,
+  type Layout,
+  layout,
+  MANIFEST,
+  privateParts,
+  REPORT,
+  WORK_DIR,
+} from './layout.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
@@ -138,7 +146,8 @@ async function* run(
   if (options.journal || !existed.journal)
     await checkOwnOutputs(paths, options.report ? [MANIFEST, REPORT] : [MANIFEST])
   // A folder made for the run beforehand (`mkdir photos`, a bench) holds nothing to look out for either.
-  const empty = existed.out && (await readdir(paths.out).catch(() => [null])).length === 0
+  const entries = existed.out ? await readdir(paths.out).catch(() => [null]) : []
+  const empty = existed.out && entries.length === 0
   try {
     await makeFolders(paths.parts)
   } catch (error) {
@@ -158,6 +167,13 @@ async function* run(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
     )
   const { journal, lock } = await openJournal(paths, options, startedAt)
+  if (options.journal && existed.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR))
+    // A journal file with no run in it (emptied, or its -wal removed after a crash) beside images:
+    // the rerun starts over, which it must not do without a word.
+    process.emitWarning(
+      `the journal ${paths.journal} holds no earlier run (emptied, or its -wal removed?), but ${options.out} holds files: every URL is fetched again (a file there with the same bytes keeps its name)`,
+      { code: 'IMGPULL_JOURNAL_EMPTY' },
+    )
   // Only under the lock: a run it refuses must not touch the holder's files, whose process may be
   // one this one cannot see (same host name, another PID namespace: a container on the host's
   // network, a cloned machine sharing the folder over NFS), so it looks ended from here.

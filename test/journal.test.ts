@@ -373,3 +373,22 @@ test("the run's start is when it began, not when its journal opened (the report'
   db.close()
   assert.equal(started_at, first)
 })
+
+test('a journal emptied beside its images (truncated, or its -wal removed after a crash): the rerun says it starts over', async () => {
+  const out = join(dir, 'emptied')
+  const list = join(dir, 'emptied.txt')
+  await writeFile(list, ['/emptied-a', '/emptied-b'].map((p) => server.url(p)).join('\n'))
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  // A journal file of 0 bytes: SQLite takes it for a new one, and every URL was fetched again, silently.
+  await writeFile(join(out, '.imgpull', 'journal.db'), '')
+  const rerun = await runCli([list, '-o', out])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.match(
+    rerun.stderr,
+    /^imgpull: warning: the journal \S+journal\.db holds no earlier run \(emptied, or its -wal removed\?\), but \S+ holds files: every URL is fetched again/m,
+  )
+  assert.deepEqual((await outputFiles(out)).sort(), ['emptied-a.jpg', 'emptied-b.jpg'], 'no duplicate names')
+  // A first run, and a run after it, say nothing.
+  assert.doesNotMatch((await runCli([list, '-o', out])).stderr, /warning/)
+  assert.doesNotMatch((await runCli([list, '-o', join(dir, 'emptied-new')])).stderr, /warning/)
+})
