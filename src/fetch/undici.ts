@@ -443,6 +443,19 @@ const F_CONTENT_LENGTH = 0x20
 const F_TRANSFER_ENCODING = 0x200
 
 /**
+ * llhttp's state in its memory, when it lies where `LLHTTP_*` say and holds the `Content-Length`
+ * undici gathered for the head being read; `undefined` otherwise (another layout: change nothing).
+ */
+function withLength(parser: LlhttpParser): DataView | undefined {
+  const buffer = parser.llhttp.memory?.buffer
+  const length = Number(parser.contentLength.trim())
+  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return undefined
+  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return undefined
+  const state = new DataView(buffer, parser.ptr)
+  return state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) === BigInt(length) ? state : undefined
+}
+
+/**
  * Have llhttp frame the answer whose head it has just read by its `Content-Length`, its
  * `Transfer-Encoding` forgotten. For `Transfer-Encoding: identity`, the no-op coding RFC 2616's
  * drafts named, which old servers and libraries still send beside a length (hyper#2058,
@@ -454,15 +467,11 @@ const F_TRANSFER_ENCODING = 0x200
  * close as before. Returns whether it did.
  */
 function frameByLength(parser: LlhttpParser, statusCode: number): boolean {
-  const buffer = parser.llhttp.memory?.buffer
-  const length = Number(parser.contentLength.trim())
-  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return false
-  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return false
-  const state = new DataView(buffer, parser.ptr)
+  const state = withLength(parser)
+  if (!state) return false
   const flags = state.getUint16(LLHTTP_FLAGS, true)
   if (
     state.getUint16(LLHTTP_STATUS, true) !== statusCode ||
-    state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) !== BigInt(length) ||
     (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !==
       (F_CONTENT_LENGTH | F_TRANSFER_ENCODING)
   )
@@ -481,14 +490,10 @@ function frameByLength(parser: LlhttpParser, statusCode: number): boolean {
  * (see `readAsCurlDoes`). Returns whether it did; if not, llhttp refuses the line as before.
  */
 function forgetLength(parser: LlhttpParser): boolean {
-  const buffer = parser.llhttp.memory?.buffer
-  const length = Number(parser.contentLength.trim())
-  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return false
-  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return false
-  const state = new DataView(buffer, parser.ptr)
+  const state = withLength(parser)
+  if (!state) return false
   const flags = state.getUint16(LLHTTP_FLAGS, true)
-  if (state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) !== BigInt(length) || !(flags & F_CONTENT_LENGTH))
-    return false
+  if (!(flags & F_CONTENT_LENGTH)) return false
   state.setUint16(LLHTTP_FLAGS, flags & ~F_CONTENT_LENGTH, true)
   state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
   parser[EARLIER_LENGTHS] = [...(parser[EARLIER_LENGTHS] ?? []), parser.contentLength]
