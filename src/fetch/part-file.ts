@@ -1,7 +1,7 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 import { goneFolder } from '../sinks/local-faults.js'
-import { OPEN_WAITS } from '../utils/descriptors.js'
+import { OPEN_WAITS, openWaiting } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
 import { outOfDescriptors } from './retry-policy.js'
 
@@ -51,20 +51,14 @@ function openPart(
 
 /** `openPart` as a FileHandle. */
 async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle> {
-  for (let tried = 0; ; tried++) {
-    try {
-      return await open(path, fresh ? FRESH : GO_ON)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (outOfDescriptors(error) && tried < OPEN_WAITS.length) {
-        await new Promise((resolve) => setTimeout(resolve, OPEN_WAITS[tried]))
-        continue
-      }
-      if (code === 'ENOENT') throw await goneFolder(error)
-      if (!fresh || code !== 'ELOOP') throw error
-      await unlink(path)
-      return open(path, FRESH | O_EXCL)
-    }
+  try {
+    return await openWaiting(() => open(path, fresh ? FRESH : GO_ON))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw await goneFolder(error)
+    if (!fresh || code !== 'ELOOP') throw error
+    await unlink(path)
+    return open(path, FRESH | O_EXCL)
   }
 }
 
