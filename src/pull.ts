@@ -189,6 +189,7 @@ async function* run(
       options.transform,
       source.rowColumns,
       options.journal,
+      source.imageFlags,
     )
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')

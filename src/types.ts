@@ -218,6 +218,13 @@ export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL 
    * shard again, a forgotten `--caption-col` dropping every caption. Without it, nothing is checked.
    */
   readonly rowColumns?: RowColumns
+  /**
+   * Where the source offers several images of an item (Unsplash's ready-made sizes and imgix
+   * options), the flags that chose this run's (`--size full`), `''` for its default. A folder
+   * records them with the transform options, and a rerun asking for another image of the items
+   * already kept is refused, as one with another `--resize` is. Without it, nothing is recorded.
+   */
+  readonly imageFlags?: string
 }
 
 /** See `Source.rowColumns`: `null` where there is no caption column, or the carried ones are not known. */

@@ -61,6 +61,14 @@ async function everything(out: string): Promise<string> {
   return texts.join('\n')
 }
 
+/** The bytes of each file of `out` outside `.imgpull/` (report.html left out: it shows times), by name. */
+async function kept(out: string): Promise<Record<string, string>> {
+  const names = (await readdir(out)).filter((n) => n !== '.imgpull' && n !== 'report.html').sort()
+  return Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await readFile(join(out, n), 'latin1')])),
+  )
+}
+
 function trackedOnce(mock: UnsplashMock, ids: string[]) {
   for (const id of ids) assert.equal(mock.tracked.get(id)?.length, 1, `tracked once: ${id}`)
 }
@@ -734,6 +742,40 @@ describe('imgpull unsplash with --resize', () => {
     const noMode = await unsplash(['collection', '5', '--size', '64', '-o', join(dir, 'bad')], mock)
     assert.equal(noMode.code, 2)
     assert.match(noMode.stderr, /--size is the target of --resize/)
+  })
+
+  test('a rerun asking Unsplash for another size or imgix image is refused before any call; the same one goes on', async () => {
+    const out = join(dir, 'rerun-size')
+    const small = await unsplash(['collection', '5', '--size', 'small', '-o', out], mock)
+    assert.equal(small.code, 0, small.stderr)
+    const before = await kept(out)
+    assert.equal(Object.keys(before).length, 5, 'three photos, the manifest and ATTRIBUTION.md')
+    const calls = mock.log.length
+    const from = asked.length
+    for (const other of [
+      [],
+      ['--size', 'full'],
+      ['--width', '120'],
+      ['--size', 'small', '--encode', 'png'],
+    ]) {
+      const r = await unsplash(['collection', '5', ...other, '-o', out], mock)
+      assert.equal(r.code, 2, `${other.join(' ')}: ${r.stderr}`)
+      assert.match(
+        r.stderr,
+        /holds images made with --size small, where this run asks for images /,
+        other.join(' '),
+      )
+    }
+    assert.equal(mock.log.length, calls, 'no API call')
+    assert.equal(asked.length, from, 'no image fetched')
+    assert.deepEqual(await kept(out), before, 'the images and manifest as they were')
+    const again = await unsplash(['collection', '5', '--size', 'small', '-o', out], mock)
+    assert.equal(again.code, 0, again.stderr)
+    // A folder made with the default size records nothing: a rerun naming it goes on.
+    const regular = join(dir, 'rerun-regular')
+    assert.equal((await unsplash(['collection', '5', '-o', regular], mock)).code, 0)
+    const named = await unsplash(['collection', '5', '--size', 'regular', '-o', regular], mock)
+    assert.equal(named.code, 0, named.stderr)
   })
 })
 

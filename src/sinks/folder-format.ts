@@ -39,8 +39,13 @@ export function imageFlags(spec: Partial<TransformSpec> = {}): string {
   return flags.join(' ')
 }
 
-const described = (flags: string) =>
-  flags ? `made with ${flags}` : 'as downloaded (no --resize, --encode or --quality)'
+/** The images `flags` make, in words; `sized`: the source offers sizes of its own (`Source.imageFlags`). */
+const described = (flags: string, sized = false) =>
+  flags
+    ? `made with ${flags}`
+    : sized
+      ? "as downloaded at the source's default size (no --size, --resize, --encode or --quality)"
+      : 'as downloaded (no --resize, --encode or --quality)'
 
 /**
  * How the rows a folder was made with (`made`) differ from a run's, as the options that chose them
@@ -139,7 +144,11 @@ export async function claimFolder(
   transform?: Partial<TransformSpec>,
   rows?: RowColumns,
   journaled = true,
+  fetched?: string,
 ): Promise<void> {
+  // What the images are: what the source fetched (`Source.imageFlags`), then what was made of it.
+  const images = [fetched, imageFlags(transform)].filter(Boolean).join(' ')
+  const words = (flags: string) => described(flags, fetched !== undefined)
   const info = await readInfo(paths, journal)
   // Its shards are still the journal's: a run of either format would take the folder for another's.
   if (!info && holdsSamples(journal))
@@ -151,15 +160,14 @@ export async function claimFolder(
   // layout it never used: the folder holds no shard, and takes this run's layout instead.
   const unused = info !== undefined && !hasRecords(journal) && !(await foreignShard(paths.out))
   if (unused && format === 'files') await rm(paths.dataset, { force: true })
-  else if (unused && info!.shardSize !== shardSize)
-    return writeInfo(paths, shardSize, imageFlags(transform), rows)
+  else if (unused && info!.shardSize !== shardSize) return writeInfo(paths, shardSize, images, rows)
   if (format === 'files') {
     if (info && !unused)
       throw new UsageError(
         `${paths.out} holds WebDataset shards of ${info.shardSize} samples: run with ${again(info.shardSize)}, or use another output folder`,
       )
     // A run without a journal skips nothing: it never keeps an earlier image in place of its own.
-    if (journaled) await claimFiles(paths, journal, imageFlags(transform))
+    if (journaled) await claimFiles(paths, journal, images, words)
     return
   }
   if (info) {
@@ -169,12 +177,11 @@ export async function claimFolder(
       )
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
-    const images = imageFlags(transform)
     const otherImages = info.images !== undefined && info.images !== images
     // Nothing kept yet (a first run stopped early, or every row failed): the folder takes the new ones.
     if (otherImages && keptAny(journal))
       throw new UsageError(
-        `${paths.out} holds WebDataset shards of images ${described(info.images!)}, where this run asks for images ${described(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
+        `${paths.out} holds WebDataset shards of images ${words(info.images!)}, where this run asks for images ${words(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
       )
     // Sealed shards hold their rows' captions and columns: other ones would seal every shard
     // again (from its tar), and a forgotten --caption-col would drop every caption.
@@ -203,7 +210,7 @@ export async function claimFolder(
     )
   // A files run that read no row may have left its record: the folder is the shards' now.
   await rm(paths.files, { force: true })
-  await writeInfo(paths, shardSize, imageFlags(transform), rows)
+  await writeInfo(paths, shardSize, images, rows)
 }
 
 /**
@@ -214,7 +221,12 @@ export async function claimFolder(
  * is a `UsageError` before anything is fetched. A folder of an earlier version records this run's
  * from now on (what its images are is not known).
  */
-async function claimFiles(paths: Layout, journal: Journal, images: string): Promise<void> {
+async function claimFiles(
+  paths: Layout,
+  journal: Journal,
+  images: string,
+  words: (flags: string) => string,
+): Promise<void> {
   let made: string | undefined
   try {
     const info = JSON.parse(await readFile(paths.files, 'utf8')) as FilesInfo
@@ -223,7 +235,7 @@ async function claimFiles(paths: Layout, journal: Journal, images: string): Prom
   if (made === images) return
   if (made !== undefined && keptAny(journal))
     throw new UsageError(
-      `${paths.out} holds images ${described(made)}, where this run asks for images ${described(images)}: images already there are not made again, so run with the same options, or use another output folder`,
+      `${paths.out} holds images ${words(made)}, where this run asks for images ${words(images)}: images already there are not made again, so run with the same options, or use another output folder`,
     )
   const text = `${JSON.stringify({ format: 'files', images } satisfies FilesInfo)}\n`
   await writeOwnFile(`${paths.files}.tmp`, text)

@@ -51,6 +51,30 @@ export function variantName(v: Variant): string {
   return parts.length ? `raw?${parts.join('&')}` : 'raw'
 }
 
+/** The command-line name of each imgix parameter (`imgpull unsplash --width`...). */
+const IMGIX_FLAG: Record<keyof Imgix, string> = {
+  w: '--width',
+  h: '--height',
+  q: '--quality',
+  fm: '--format',
+  fit: '--fit',
+  dpr: '--dpr',
+}
+
+/**
+ * A variant as the flags that ask for it (`--size full`, `--width 640 --format webp`), `''` for the
+ * default `regular` size and for `resizeTo` (which the transform's `--resize`/`--size` say):
+ * `Source.imageFlags`, recorded with a folder's images.
+ */
+export function variantFlags(v: Variant): string {
+  if ('size' in v) return v.size === 'regular' ? '' : `--size ${v.size}`
+  if ('resizeTo' in v) return ''
+  const flags = IMGIX_ORDER.filter((k) => v.imgix[k] !== undefined).map(
+    (k) => `${IMGIX_FLAG[k]} ${v.imgix[k]}`,
+  )
+  return flags.length ? `--size raw ${flags.join(' ')}` : '--size raw'
+}
+
 /** Which of the photo's `urls` a variant is made from. */
 export function sourceSize(v: Variant): Size {
   return 'size' in v ? v.size : 'raw'

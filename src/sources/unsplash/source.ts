@@ -10,7 +10,7 @@ import { UnsplashClient } from './client.js'
 import { RateLimitError, StoppedError, type UnsplashError } from './errors.js'
 import { type Endpoint, Listing } from './listing.js'
 import type { ResolvedUnsplashOptions } from './options.js'
-import { DEFAULT_TEMPLATE, FIELDS, photoIdOf, photoJob } from './photo-job.js'
+import { DEFAULT_TEMPLATE, FIELDS, photoIdOf, photoJob, variantFlags } from './photo-job.js'
 import type { UnsplashStore } from './state.js'
 import { Tracker, type TrackerReport } from './tracker.js'
 import type { Photo } from './types.js'
@@ -136,6 +136,8 @@ export class UnsplashSource implements AsyncIterable<Job> {
   readonly fields: readonly string[] = FIELDS
   /** Files are named `{id}-{slug}{ext}` (`{id}{ext}` for a photo with no description) unless the caller says. */
   readonly name: string = DEFAULT_TEMPLATE
+  /** The size or imgix options asked for (`--size full`), `''` for the default: see `Source.imageFlags`. */
+  readonly imageFlags: string
   readonly #endpoint: Endpoint
   readonly #extent: Extent
   readonly #o: ResolvedUnsplashOptions
@@ -146,6 +148,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
     this.#endpoint = endpoint
     this.#extent = extent
     this.#o = options
+    this.imageFlags = variantFlags(options.variant)
     this.#wording = wording
   }
 
