@@ -147,3 +147,63 @@ test('a list of many hosts keeps no more idle connections than a connection cach
     await Promise.all(own.map((s) => new Promise((resolve) => s.close(resolve))))
   }
 })
+
+// Under a limit too low for the run (Node itself needs about 20 descriptors): Node 20's module
+// loader failed to load imgpull's own chunks, and Node 22's open of the list file failed on a
+// stream no one listened to; both printed a stack trace and exited 1.
+test('a limit too low for imgpull to run: one line naming the limit, exit 3, never a stack trace', async () => {
+  const list = join(dir, 'low-limit.txt')
+  const port = (servers[0].address() as AddressInfo).port
+  await writeFile(list, `http://127.0.0.1:${port}/low-limit.jpg\n`)
+  for (const limit of [22, 24, 40]) {
+    const out = join(dir, `low-limit-${limit}`)
+    const { code, stderr } = await runLimited(limit, [list, '-o', out])
+    assert.doesNotMatch(stderr, /^\s+at |Unhandled|node:internal/m, `ulimit -n ${limit}: ${stderr}`)
+    // Enough to run on some Node versions: then the whole run.
+    if (code === 0) continue
+    assert.equal(code, 3, `ulimit -n ${limit}: ${stderr}`)
+    assert.match(
+      stderr,
+      /^imgpull: cannot (?:load its own code|open) \S+: too many open files \(the limit of ulimit -n\); raise the limit on open files \(ulimit -n 4096\)/m,
+    )
+  }
+})
+
+// SQLite says only SQLITE_CANTOPEN for a journal it could not open for want of a descriptor: the
+// run said "cannot write the journal: it cannot be opened; make it writable".
+test('a journal that cannot be opened for want of descriptors is said so, not as a permission', async () => {
+  const script = `
+    import { openSync } from 'node:fs'
+    import Database from 'better-sqlite3'
+    import { localFault } from './src/sinks/local-faults.ts'
+    const path = ${JSON.stringify(join(dir, 'no-fd.db'))}
+    new Database(':memory:').close() // its native part loaded while there are descriptors
+    try { for (;;) openSync('/dev/null', 'r') } catch {}
+    try { new Database(path) } catch (error) {
+      console.log(error.code)
+      console.log(localFault(error, 'journal', path).message)
+    }
+  `
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      'ulimit -n 256 && exec "$0" "$@"',
+      process.execPath,
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    stdout += d
+  })
+  await new Promise((resolve) => child.on('close', resolve))
+  const [code, message] = stdout.trim().split('\n')
+  assert.equal(code, 'SQLITE_CANTOPEN')
+  assert.equal(message, `cannot open ${join(dir, 'no-fd.db')}: too many open files (the limit of ulimit -n)`)
+})

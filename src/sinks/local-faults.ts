@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { devNull } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { errorCode as codeOf, FatalError } from '../errors.js'
 
@@ -120,6 +121,12 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
       { cause: error, hint: 'choose an output folder with a shorter path with -o, or run with --no-journal' },
     )
   }
+  // SQLite says only that it cannot open the file; a process out of descriptors is why, at times.
+  if (code === 'SQLITE_CANTOPEN') {
+    const cause = noDescriptor()
+    const fault = cause && descriptorFault(Object.assign(cause, { path }))
+    if (fault) return fault
+  }
   const where = what === 'journal' ? `the journal ${path}` : ((error as { path?: string }).path ?? path)
   // A damaged journal is not a write that failed: it cannot be used at all.
   const verb = code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'use' : 'write'
@@ -131,6 +138,23 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
       hint: remedy(code, what),
     },
   )
+}
+
+/**
+ * The error of opening three files now (SQLite opens a journal with its `-wal` and `-shm`), where
+ * the process (EMFILE) or system (ENFILE) has too few descriptors left; `undefined` otherwise.
+ */
+function noDescriptor(): NodeJS.ErrnoException | undefined {
+  const opened: number[] = []
+  try {
+    for (let i = 0; i < 3; i++) opened.push(openSync(devNull, 'r'))
+  } catch (error) {
+    const code = codeOf(error)
+    if (code === 'EMFILE' || code === 'ENFILE') return error as NodeJS.ErrnoException
+  } finally {
+    for (const fd of opened) closeSync(fd)
+  }
+  return undefined
 }
 
 /**

@@ -195,9 +195,11 @@ function textNotAList(text: string): ListBytes | undefined {
 
 /** A list file's lines as bytes: gunzipped when it is gzip (its read errors surface on the stream). */
 export async function openList(path: string): Promise<Readable> {
+  // The head first: a stream made before it would open its file with no one to hear an error
+  // (EMFILE, EIO) while the head is read, and bring the process down.
+  const gzip = listBytes(await fileHead(path, LIST_HEAD_BYTES)).kind === 'gzip'
   const raw = createReadStream(path)
-  if (listBytes(await fileHead(path, LIST_HEAD_BYTES)).kind !== 'gzip') return raw
-  return gunzip(raw)
+  return gzip ? gunzip(raw) : raw
 }
 
 /** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
