@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -607,7 +607,16 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
   const binary = join(dir, 'core.bin')
   await writeFile(binary, Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
+  // A raw control character in a key: not JSON (RFC 8259 §7), but text, not a binary file.
+  // (In a folder of its own: `dir` itself is given as a folder that holds no table.)
+  const control = join(dir, 'control', 'control.jsonl')
+  await mkdir(join(dir, 'control'))
+  await writeFile(control, '{"url\x01": "http://127.0.0.1:9/a.jpg"}\n')
   const cases: [string[], RegExp][] = [
+    [
+      [control, '-o', join(dir, 'control-out')],
+      /'?.*control\.jsonl'? holds no JSON object on a line of its own \(line 1: .*control character/,
+    ],
     [
       [image, '-o', join(dir, 'png-out')],
       /'.*photo\.png' is a PNG image, not a list of URLs: give imgpull the URLs/,

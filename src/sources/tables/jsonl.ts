@@ -178,8 +178,11 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
   for await (const line of lines(file)) {
     const parsed = parseJsonlLine(line.text)
     // A first line of control bytes is a binary file read as text (a Parquet file given
-    // --input-format jsonl): one clear error, not a failed row for each of its "lines".
-    if (objects === 0 && 'problem' in parsed && holdsControl(line.text))
+    // --input-format jsonl): one clear error, not a failed row for each of its "lines". One that
+    // opens an object with no NUL (UTF-16 has one beside each ASCII character) is text whose
+    // control character JSON wants escaped: its JSON problem says so.
+    const text = line.text.trimStart().startsWith('{') && !line.text.includes('\0')
+    if (objects === 0 && 'problem' in parsed && holdsControl(line.text) && !text)
       throw binaryInput(file.path, 'JSON lines', line.text)
     if (objects === 0 && first === undefined && line.text.startsWith('['))
       throw new UsageError(
