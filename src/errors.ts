@@ -76,16 +76,30 @@ export class HTTPError extends ImgpullError {
   readonly status: number
   /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
   readonly retryAfter: number | undefined
-  constructor(status: number, url: string, retryAfter?: number, resumed = false) {
+  /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
+  readonly waitFrom: string
+  /**
+   * `sent`: the status as the server sent it, when `status` is what it is taken as (a 403 whose
+   * rate-limit quota is spent is a 429), and the header that says why.
+   */
+  constructor(
+    status: number,
+    url: string,
+    retryAfter?: number,
+    resumed = false,
+    more: { waitFrom?: string; sent?: { status: number; why: string } } = {},
+  ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
     const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
+    const taken = more.sent ? `: a rate limit (${more.sent.why}), taken as a ${status}` : ''
     super(
       `http-${status}`,
-      `HTTP ${status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}`,
+      `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${taken}`,
       { retryable: RETRYABLE_STATUS.has(status), resumed },
     )
     this.status = status
     this.retryAfter = retryAfter
+    this.waitFrom = more.waitFrom ?? 'Retry-After'
   }
 }
 

@@ -946,7 +946,7 @@ class Engine {
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
       if (action.giveUpHost) {
-        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (Retry-After), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
+        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (${(e as HTTPError).waitFrom}), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
         this.#scheduler.giveUp(
           answeredBy,
           { code: e.code, why: `${answeredBy} ${asked}` },
@@ -961,7 +961,7 @@ class Engine {
       if (action.tooLate) {
         const { ms, named } = action.tooLate
         const wait = named
-          ? `the wait it asked for (Retry-After: ${duration(ms)})`
+          ? `the wait it asked for (${(e as HTTPError).waitFrom}: ${duration(ms)})`
           : `the next wait (${duration(ms)})`
         e.message += `: not retried, ${wait} would run past --total-timeout`
       }

@@ -10,6 +10,7 @@ import { contentLengthWords, TimeoutError } from '../src/errors.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
+import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   type FailureFacts,
@@ -85,6 +86,106 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now - 600_000, [served]), 30_000)
   assert.equal(parseRetryAfter('120', now + 120_000, served), 120_000, 'seconds are seconds')
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now, 'yesterday'), 30_000, 'no Date read')
+})
+
+test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a 403 with its quota spent is a 429", () => {
+  const now = Date.parse('2026-01-01T00:00:00Z')
+  const at = now / 1000
+  const cases: [
+    string,
+    number,
+    Record<string, string>,
+    { status: number; retryAfter?: number; waitFrom?: string },
+  ][] = [
+    [
+      'Retry-After first',
+      429,
+      { 'retry-after': '5', 'x-ratelimit-reset': '60' },
+      { status: 429, retryAfter: 5000, waitFrom: 'Retry-After' },
+    ],
+    [
+      'GitHub: 403, Unix time',
+      403,
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(at + 30) },
+      { status: 429, retryAfter: 30_000, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'GitHub: 429, Unix time',
+      429,
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(at + 30) },
+      { status: 429, retryAfter: 30_000, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'Twitter',
+      429,
+      { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(at + 9) },
+      { status: 429, retryAfter: 9000, waitFrom: 'X-Rate-Limit-Reset' },
+    ],
+    [
+      'Reddit: seconds, 0.0 left',
+      429,
+      { 'x-ratelimit-remaining': '0.0', 'x-ratelimit-reset': '296' },
+      { status: 429, retryAfter: 296_000, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    [
+      'Discord: reset-after',
+      429,
+      { 'x-ratelimit-reset-after': '1.5' },
+      { status: 429, retryAfter: 1500, waitFrom: 'X-RateLimit-Reset-After' },
+    ],
+    [
+      'draft 06',
+      503,
+      { 'ratelimit-remaining': '0', 'ratelimit-reset': '12' },
+      { status: 503, retryAfter: 12_000, waitFrom: 'RateLimit-Reset' },
+    ],
+    [
+      'draft 07+: the longest spent policy',
+      429,
+      { ratelimit: '"burst";r=0;t=10, "day";r=5;t=3600, "hour";r=0;t=40' },
+      { status: 429, retryAfter: 40_000, waitFrom: 'RateLimit' },
+    ],
+    [
+      'draft 07+ as a 403',
+      403,
+      { ratelimit: '"default";r=0;t=20' },
+      { status: 429, retryAfter: 20_000, waitFrom: 'RateLimit' },
+    ],
+    [
+      'a Unix time in ms',
+      429,
+      { 'x-ratelimit-reset': String(now + 2500) },
+      { status: 429, retryAfter: 2500, waitFrom: 'X-RateLimit-Reset' },
+    ],
+    // No wait named: the own backoff applies.
+    ['a reset in the past', 429, { 'x-ratelimit-reset': String(at - 5) }, { status: 429 }],
+    ['garbage', 429, { 'x-ratelimit-reset': 'soon', ratelimit: 'r=0' }, { status: 429 }],
+    // A 403 with quota left is a refusal of this file, and no other status waits on a reset.
+    [
+      '403, quota left',
+      403,
+      { 'x-ratelimit-remaining': '12', 'x-ratelimit-reset': String(at + 30) },
+      { status: 403 },
+    ],
+    ['plain 403', 403, {}, { status: 403 }],
+    ['404 with a reset', 404, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' }, { status: 404 }],
+  ]
+  for (const [what, status, headers, want] of cases) {
+    const got = readRefusal(status, headers, now)
+    assert.deepEqual(
+      { status: got.status, retryAfter: got.retryAfter, waitFrom: got.waitFrom },
+      { retryAfter: undefined, waitFrom: undefined, ...want },
+      what,
+    )
+  }
+  // A Unix time is read against the server's Date: a machine whose clock is a minute ahead waits as long.
+  const served = {
+    date: new Date(now).toUTCString(),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(at + 30),
+  }
+  assert.equal(readRefusal(403, served, now + 60_000).retryAfter, 30_000)
+  assert.deepEqual(readRefusal(403, served, now).sent, { status: 403, why: 'X-RateLimit-Remaining: 0' })
 })
 
 const INF = Number.POSITIVE_INFINITY

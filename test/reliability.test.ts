@@ -10,6 +10,7 @@ import { startBlackHole } from './support/black-hole.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { startRouteServer } from './support/route-server.js'
 
 let server: ImageServer
 let dir: string
@@ -54,6 +55,46 @@ test('429 with Retry-After as an HTTP date is honoured', async () => {
   assert.equal(one.status, 'ok')
   // An HTTP date has whole seconds: the wait is between 1 and 2 s.
   assert.ok(ms >= 900, `waited ${ms} ms`)
+})
+
+test("a rate limiter that names its wait in its own headers, not Retry-After, is waited out: GitHub's 403, Reddit's 429", async () => {
+  const jpg = makeImage('quota.jpg', 3000)
+  let reset = 0
+  let refused = 0
+  const quota = await startRouteServer({
+    '/img': (_req, res, url) => {
+      if (Date.now() < reset * 1000) {
+        refused++
+        // GitHub: 403, a Unix time; Reddit: 429, seconds from now, and a quota left of 0.0.
+        const github = url.searchParams.has('github')
+        res.writeHead(github ? 403 : 429, {
+          'x-ratelimit-remaining': github ? '0' : '0.0',
+          'x-ratelimit-reset': github ? String(reset) : String((reset * 1000 - Date.now()) / 1000),
+        })
+        res.end('API rate limit exceeded')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpg.length }).end(jpg)
+    },
+  })
+  try {
+    for (const kind of ['github', 'reddit']) {
+      // The quota comes back on a whole second, as a Unix time names it, 1 to 2 s from now.
+      reset = Math.ceil((Date.now() + 1000) / 1000)
+      refused = 0
+      const urls = Array.from({ length: 6 }, (_, i) => quota.url(`/img?${kind}&i=${i}`))
+      const { results } = await get(urls)
+      assert.deepEqual(
+        results.map((r) => r.status),
+        urls.map(() => 'ok'),
+        `${kind}: ${results.map((r) => r.message).join('; ')}`,
+      )
+      // The first round refused (all at once), then nothing before the reset it named.
+      assert.equal(refused, 6, kind)
+    }
+  } finally {
+    await quota.close()
+  }
 })
 
 test('Retry-After is capped by maxRetryAfter', async () => {

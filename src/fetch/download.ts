@@ -32,7 +32,7 @@ import {
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
-import { parseRetryAfter } from './retry-delay.js'
+import { readRefusal } from './rate-limit-headers.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
@@ -548,14 +548,17 @@ const decide: Step = async (t) => {
   const tail = t.tail
   t.tail = undefined
   switch (decision.do) {
-    case 'fail':
+    case 'fail': {
       await exchange.dump()
+      const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
-        decision.status,
+        refusal.status,
         t.shown + t.via + statusProxyNote(t, head.headers),
-        parseRetryAfter(header(head.headers, 'retry-after'), Date.now(), header(head.headers, 'date')),
+        refusal.retryAfter,
         t.offset > 0,
+        refusal,
       )
+    }
     case 'refuse':
       await exchange.dump()
       throw new ImgpullError('bad-range', `${t.shown}: unusable partial answer: ${decision.why}`, {

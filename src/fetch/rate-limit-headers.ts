@@ -1,0 +1,115 @@
+import { parseRetryAfter } from './retry-delay.js'
+
+/** Response headers, lower-case names. */
+type Headers = Record<string, string | string[] | undefined>
+
+/**
+ * What a refusal says about its wait, and whether it is a rate limit in other words. Many APIs and
+ * image hosts name their wait not in `Retry-After` but in the headers of their rate limiter: GitHub
+ * (`403` or `429` with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset`, a Unix time: "do not
+ * retry until then"), Twitter (`x-rate-limit-reset`), Reddit (`x-ratelimit-reset`, seconds),
+ * Discord (`x-ratelimit-reset-after`), the IETF draft's `RateLimit-Reset` (draft 06 and before) and
+ * `RateLimit: "policy";r=0;t=30` (draft 07 on). Without them a 429 waited the own backoff, 15 s
+ * over the five retries, and every file of a host whose quota comes back in a minute failed; a
+ * GitHub 403 failed at once as a refusal for good, and a rerun skipped it.
+ */
+export interface Refusal {
+  /** The status to act on: a 403 whose quota is spent is a 429 in other words. */
+  status: number
+  /** The wait the server named, ms: its `Retry-After`, else its rate limiter's reset. */
+  retryAfter?: number
+  /** The header that named it, for messages. */
+  waitFrom?: string
+  /** The status as sent, when it is taken as another, and why (`X-RateLimit-Remaining: 0`). */
+  sent?: Sent
+}
+
+export interface Sent {
+  status: number
+  why: string
+}
+
+/** Statuses whose wait a rate limiter's reset names: refusals, and a 403 whose quota is spent. */
+const REFUSED = new Set([403, 429, 503])
+
+/** `Remaining` headers: a request quota left, 0 when spent (Reddit sends `0.0`). */
+const REMAINING = ['x-ratelimit-remaining', 'x-rate-limit-remaining', 'ratelimit-remaining']
+
+/** `Reset` headers: delta seconds, or a Unix time (GitHub, Twitter): see `resetMs`. */
+const RESET = ['x-ratelimit-reset', 'x-rate-limit-reset', 'ratelimit-reset', 'x-ratelimit-reset-after']
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim()
+
+/** A non-negative decimal number, or undefined (`soon`, `-1`, ``). */
+function decimal(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : undefined
+}
+
+/**
+ * A reset as ms from `now`: a Unix time in seconds (past 1e9: 2001 on, no delta is that long) or
+ * milliseconds (past 1e12), read against the server's clock, or else seconds from now.
+ */
+function resetMs(value: number, now: number): number {
+  if (value >= 1e12) return value - now
+  if (value >= 1e9) return value * 1000 - now
+  return value * 1000
+}
+
+/** The draft's `RateLimit` field: the `t` (seconds) of a policy with `r=0`, the longest of them. */
+function structuredReset(field: string | undefined): number | undefined {
+  if (field === undefined) return undefined
+  let longest: number | undefined
+  for (const item of field.split(',')) {
+    const params = new Map(
+      item
+        .split(';')
+        .slice(1)
+        .map((p) => p.trim().split('=') as [string, string | undefined]),
+    )
+    const t = decimal(params.get('t'))
+    if (decimal(params.get('r')) === 0 && t !== undefined) longest = Math.max(longest ?? 0, t)
+  }
+  return longest === undefined ? undefined : longest * 1000
+}
+
+/** Whether the rate limiter's headers say the quota is spent. */
+export function quotaSpent(headers: Headers): boolean {
+  if (REMAINING.some((name) => decimal(first(headers[name])) === 0)) return true
+  return structuredReset(first(headers.ratelimit)) !== undefined
+}
+
+/**
+ * What a failed answer (`status`, `headers`) says about its wait, at `now` (ms since the epoch).
+ * `Retry-After` first (RFC 9110 §10.2.3); on a 429 or 503 without one, or a 403 whose quota is
+ * spent, the rate limiter's reset. A reset in the past, or unreadable, names no wait.
+ */
+export function readRefusal(status: number, headers: Headers, now = Date.now()): Refusal {
+  const served = first(headers.date)
+  const retryAfter = parseRetryAfter(headers['retry-after'], now, served)
+  const spent = status === 403 && quotaSpent(headers)
+  const taken: Refusal = spent ? { status: 429, sent: { status, why: spentIn(headers) } } : { status }
+  if (retryAfter !== undefined) return { ...taken, retryAfter, waitFrom: 'Retry-After' }
+  if (!REFUSED.has(status) || (status === 403 && !spent)) return taken
+  // A Unix time is on the server's clock, as a Retry-After date is (see `parseRetryAfter`).
+  const clock = served !== undefined && !Number.isNaN(Date.parse(served)) ? Date.parse(served) : now
+  const draft = structuredReset(first(headers.ratelimit))
+  if (draft !== undefined && draft > 0) return { ...taken, retryAfter: draft, waitFrom: 'RateLimit' }
+  for (const name of RESET) {
+    const value = decimal(first(headers[name]))
+    if (value === undefined) continue
+    const ms = Math.ceil(resetMs(value, clock))
+    if (ms > 0) return { ...taken, retryAfter: ms, waitFrom: spelled(name) }
+  }
+  return taken
+}
+
+/** The header that says the quota is spent, as servers spell it. */
+function spentIn(headers: Headers): string {
+  const name = REMAINING.find((n) => decimal(first(headers[n])) === 0)
+  return name ? `${spelled(name)}: 0` : 'RateLimit r=0'
+}
+
+const spelled = (name: string) =>
+  name
+    .replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
+    .replace('Ratelimit', 'RateLimit')
