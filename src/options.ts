@@ -22,6 +22,14 @@ export interface Options {
    * @default 'auto'
    */
   perHost?: number | 'auto'
+  /**
+   * Least time between the starts of two requests to one host (origin), in ms: a rate limit of
+   * your own, for hosts that ban clients faster than they say so (wget's `--wait`, gallery-dl's
+   * `--sleep-request`). A pair `[min, max]` draws each wait at random between them (gallery-dl's
+   * `2.0-4.0`, wget's `--random-wait`). Kept by every thread, and with a queue by every worker
+   * sharing its Redis. 0: no wait, the per-host limit alone holds. @default 0
+   */
+  wait?: number | readonly [number, number]
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
   name?: string
   /** Retries after the first attempt, for network errors, timeouts, 202/408/425/429/5xx. @default 5 */
@@ -152,6 +160,7 @@ export const defaults: ResolvedOptions = {
   out: '.',
   concurrency: 128,
   perHost: 'auto',
+  wait: 0,
   name: '{name}{ext}',
   retries: 5,
   maxRetryAfter: 60_000,
@@ -278,6 +287,22 @@ function isHeaderName(name: string): boolean {
   }
 }
 
+/** `wait`: ms, or a pair of them, the first no more than the second. */
+function checkWait(wait: unknown): void {
+  const ms = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= LONGEST_TIMER_MS
+  if (ms(wait)) return
+  if (Array.isArray(wait) && wait.length === 2 && ms(wait[0]) && ms(wait[1]) && wait[0] <= wait[1]) return
+  throw new TypeError(
+    `Expected \`wait\` to be whole ms >= 0, or a pair [min, max] of them with min <= max, got ${shownValue(wait)}`,
+  )
+}
+
+/** The wait before the next request to a host, ms (see `Options.wait`), drawn when a pair. */
+export function drawWait(wait: ResolvedOptions['wait'], random = Math.random()): number {
+  if (typeof wait === 'number') return wait
+  return Math.round(wait[0] + random * (wait[1] - wait[0]))
+}
+
 /** A header's value as Node's HTTP client sends one: a string without line breaks or NUL. */
 function isHeaderValue(name: string, value: unknown): boolean {
   try {
@@ -294,6 +319,7 @@ const OPTION_NAMES = [
   'out',
   'concurrency',
   'perHost',
+  'wait',
   'name',
   'retries',
   'maxRetryAfter',
@@ -343,6 +369,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {
     throw new TypeError(`Expected \`perHost\` to be 'auto' or an integer >= 1, got ${String(o.perHost)}`)
   }
+  checkWait(o.wait)
   integer('retries', o.retries, 0)
   // Node's timers hold at most 2^31 - 1 ms: a longer one fires at once (TimeoutOverflowWarning).
   // A month-long timeout means none: it becomes the longest a timer can wait, however huge it was

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ErrorCode } from './error-codes.js'
 import {
   duration,
@@ -44,7 +45,7 @@ import {
   REPORT,
   WORK_DIR,
 } from './layout.js'
-import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
+import { drawWait, type Options, type ResolvedOptions, resolveOptions } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task, transformedPart } from './plan/planner.js'
@@ -473,6 +474,7 @@ class Engine {
       run: (task, host, slot) => this.#attempt(task, host, slot),
       onChange: () => this.#wakeReader(),
       gate: options.hostGate,
+      spacing: options.wait === 0 ? undefined : () => drawWait(options.wait),
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
     })
@@ -638,6 +640,15 @@ class Engine {
       }
     }
     if (this.threads) await this.threads.ready()
+    // --wait: what the host sees spaced, whatever the waits above held this task back for.
+    const turn = this.#scheduler.turn(host)
+    if (turn > 0) {
+      await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
     const late = task.retriedFor
     if (late && task.started + this.options.totalTimeout <= Date.now()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another

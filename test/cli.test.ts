@@ -673,6 +673,8 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['x', '--concurrency', 'zero'], /concurrency.*integer >= 1/],
     [['x', '--idle-timeout', '0'], /--idle-timeout.*expected seconds > 0/],
     [['x', '--max-retry-after', '-1'], /--max-retry-after.*expected seconds >= 0/],
+    [['x', '--wait', 'soon'], /--wait.*expected seconds >= 0, or a range of them: '2-4'/],
+    [['x', '--wait', '4-2'], /--wait.*the first no more than the second: '2-4', got '4-2'/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
     // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
     [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],
@@ -875,6 +877,7 @@ test('--help lists options with defaults; --version prints the version', async (
     assert.ok(help.stdout.includes(option), option)
   }
   assert.match(help.stdout, /--per-host <n|auto>.*\(default: "auto"\)/s)
+  assert.match(help.stdout, /--wait <s>.*'2-4'.*\(default: 0\)/s)
   const version = await runCli(['--version'])
   assert.equal(version.code, 0)
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull } from '../src/index.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
 let dir: string
@@ -68,6 +68,51 @@ test('a rate-limited host keeps the limit it taught us while its last jobs sleep
     )
   } finally {
     await server.close()
+  }
+})
+
+test('--wait spaces the starts of requests to one host, never holding back another; a range draws each wait; threads share it', async () => {
+  const servers = await Promise.all([1, 2].map(() => startImageServer()))
+  try {
+    const runs: [string, Parameters<typeof pull>[1], number][] = [
+      ['wait 300', { wait: 300 }, 300],
+      ['wait 200-300', { wait: [200, 300] }, 200],
+      ['threads', { wait: 300, threads: 2 }, 300],
+    ]
+    for (const [what, options, least] of runs) {
+      for (const s of servers) s.log.length = 0
+      const urls = servers.flatMap((s, h) =>
+        Array.from({ length: 4 }, (_, i) => s.url(`/w-${what}-${h}-${i}`)),
+      )
+      const results = await drain(urls, { out: join(dir, `wait-${what}`), journal: false, ...options })
+      assert.deepEqual(
+        results.map((r) => r.status),
+        urls.map(() => 'ok'),
+      )
+      for (const s of servers) {
+        const at = s.log.map((l) => l.at)
+        assert.equal(at.length, 4, what)
+        // Spaced (not all at once, as without a wait): a first request may reach the server later
+        // after its start than the next (its connection opened, its code run the first time).
+        for (let i = 1; i < at.length; i++)
+          assert.ok(at[i] - at[i - 1] >= least / 2, `${what}: ${at.map((t) => Math.round(t - at[0]))} ms`)
+      }
+      // Both hosts at once: each one's second request comes after the other's first.
+      const [a, b] = servers.map((s) => s.log.map((l) => l.at))
+      assert.ok(a[0] < b[1] && b[0] < a[1], `${what}: the hosts took turns, not one after the other`)
+    }
+    // The command line's --wait, in seconds.
+    const [s] = servers
+    s.log.length = 0
+    const urls = Array.from({ length: 3 }, (_, i) => s.url(`/w-cli-${i}`))
+    const r = await runCli([...urls, '-o', join(dir, 'wait-cli'), '--no-journal', '--wait', '0.3'])
+    assert.equal(r.code, 0, r.stderr)
+    const at = s.log.map((l) => l.at)
+    assert.equal(at.length, 3)
+    for (let i = 1; i < at.length; i++)
+      assert.ok(at[i] - at[i - 1] >= 150, `cli: ${at.map((t) => Math.round(t - at[0]))} ms`)
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
   }
 })
 

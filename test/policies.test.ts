@@ -26,7 +26,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
-import { resolveOptions } from '../src/options.js'
+import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
@@ -305,6 +305,14 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.equal(resolveOptions({ threads: 64 }).threads, 64)
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
+  assert.equal(resolveOptions({}).wait, 0)
+  assert.deepEqual(resolveOptions({ wait: [200, 300] }).wait, [200, 300])
+  for (const wait of [-1, 1.5, [300, 200], [1], '2-4'])
+    assert.throws(
+      () => resolveOptions({ wait: wait as number }),
+      /`wait` to be whole ms >= 0, or a pair \[min, max\]/,
+    )
+  assert.equal(drawWait([200, 300], 0.5), 250)
   assert.throws(
     () => resolveOptions({ insecure: true, caCert: 'ca.pem' }),
     /`insecure` checks no certificate, so the CA of `caCert` \(ca.pem\) would never be used/,

@@ -30,7 +30,13 @@ after(async () => {
 })
 
 type Step =
-  | { do: 'acquire'; gate: 'a' | 'b'; limit: number; want: 'taken' | 'full' | 'held' | 'paused' | 'given up' }
+  | {
+      do: 'acquire'
+      gate: 'a' | 'b'
+      limit: number
+      spacing?: number
+      want: 'taken' | 'full' | 'held' | 'paused' | 'given up'
+    }
   | { do: 'release'; gate: 'a' | 'b'; which: number }
   | { do: 'pause'; gate: 'a' | 'b'; ms: number }
   | { do: 'learn'; gate: 'a' | 'b'; limit: number }
@@ -109,6 +115,17 @@ const CASES: { name: string; leaseMs?: number; learnedMs?: number; steps: Step[]
     ],
   },
   {
+    name: 'a slot taken with a spacing (--wait) pauses the host that long for every worker, in the same step',
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 8, spacing: 300, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
+      { do: 'wait', ms: 350 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'taken' },
+    ],
+  },
+  {
     name: 'a shorter pause does not cut a longer one',
     steps: [
       { do: 'pause', gate: 'a', ms: 400 },
@@ -172,7 +189,7 @@ describe('the shared host gate (Lua in a real Redis)', () => {
       for (const [i, step] of c.steps.entries()) {
         const at = `step ${i} (${JSON.stringify(step)})`
         if (step.do === 'acquire') {
-          const grant = await gates[step.gate].acquire(host, step.limit)
+          const grant = await gates[step.gate].acquire(host, step.limit, step.spacing)
           const got =
             'release' in grant
               ? 'taken'

@@ -217,6 +217,35 @@ test('the per-host limit holds across two workers', async () => {
   }
 })
 
+test('--wait holds across two workers: the host sees its requests spaced, not one stream per worker', async () => {
+  const server = await startImageServer()
+  try {
+    const urls = Array.from({ length: 9 }, (_, i) => server.url(`/wait/${i}.jpg`))
+    const input = await list('wait.txt', urls)
+    const out = join(dir, 'wait-out')
+    assert.equal(
+      (await runCli(['enqueue', input, ...q('wait'), '--shard-size', '3', '--wait', '0.2'])).code,
+      0,
+    )
+    const workers = [0, 1].map(() =>
+      startCli(['worker', ...q('wait'), '-o', out, '--exit-when-done', '--json']),
+    )
+    const results = await Promise.all(workers.map((w) => w.done))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    const done = results.map((r) => r.stdout.split('\n').filter((l) => l.includes('"type":"done"')).length)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 9)
+    const at = server.log.map((l) => l.at)
+    // Half the wait at least (a first request may reach the server later after its start than the next).
+    for (let i = 1; i < at.length; i++)
+      assert.ok(
+        at[i] - at[i - 1] >= 100,
+        `shards per worker ${done}: ${at.map((t) => Math.round(t - at[0]))} ms`,
+      )
+  } finally {
+    await server.close()
+  }
+})
+
 test('WebDataset output through two workers: the same shards, byte for byte, as one local run', async () => {
   const header = 'url,caption'
   const rows = Array.from({ length: 25 }, (_, i) =>

@@ -20,6 +20,26 @@ export function seconds(value: string): number {
   return Math.max(1, Math.round(n * 1000))
 }
 
+/**
+ * `--wait`: seconds (`2`, `0.5`, `0`), or a range of them (`2-4`, gallery-dl's `--sleep-request`
+ * form) each wait drawn from; as ms.
+ */
+export function waitSeconds(value: string): number | [number, number] {
+  const range = /^\s*([\d.]+)\s*-\s*([\d.]+)\s*$/.exec(value)
+  if (!range) {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError("expected seconds >= 0, or a range of them: '2-4'")
+    return Math.round(n * 1000)
+  }
+  const [min, max] = [Number(range[1]), Number(range[2])]
+  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+    throw new InvalidArgumentError(
+      `expected a range of seconds, the first no more than the second: '2-4', got '${value}'`,
+    )
+  return [Math.round(min * 1000), Math.round(max * 1000)]
+}
+
 /** Seconds as `seconds` does, or 0. */
 export function secondsOrZero(value: string): number {
   const n = Number(value)

@@ -4,7 +4,7 @@ import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
 import { redactUrl } from '../utils/url.js'
-import { folder, header, integer, perHost, seconds, secondsOrZero, size } from './parse.js'
+import { folder, header, integer, perHost, seconds, secondsOrZero, size, waitSeconds } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
 const s = (ms: number) => String(ms / 1000)
@@ -23,6 +23,12 @@ export function addPullOptions(command: Command): Command {
       'transfers at once per host; auto: start at 16, grow to 128 while the host answers fast and clean',
       perHost,
       defaults.perHost,
+    )
+    .option(
+      '--wait <s>',
+      "least time between the starts of two requests to one host, in seconds, or a range each wait is drawn from ('2-4'); shared by --threads and a queue's workers",
+      waitSeconds,
+      defaults.wait,
     )
     .option(
       '-n, --name <template>',
@@ -119,6 +125,7 @@ export function addPullOptions(command: Command): Command {
 // Defaults shown in --help are in the units the options take.
 const SHOWN_DEFAULTS: Record<string, string> = {
   maxRetryAfter: s(defaults.maxRetryAfter),
+  wait: '0',
   connectTimeout: s(defaults.connectTimeout),
   headersTimeout: s(defaults.headersTimeout),
   idleTimeout: s(defaults.idleTimeout),
@@ -133,6 +140,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       out: o.out as string,
       concurrency: o.concurrency as number,
       perHost: o.perHost as number | 'auto',
+      wait: o.wait as Options['wait'],
       name: nameOf(o),
       retries: o.retries as number,
       retryFailed: retryFailedOf(o),

@@ -16,10 +16,13 @@ export interface HostGate {
    * ends), or to `retryIn`: ms after which to ask again (the rest of a shared pause, or a short
    * wait while the host is full). A rejection counts as `retryIn` of `GATE_RETRY_MS`. `ownLimit`:
    * the host is full at `limit` itself (over all processes), not at a smaller limit others learned.
+   * `spacing`: a slot taken pauses the host for every process this many ms (see `Options.wait`), in
+   * the same step, so two processes never start within it.
    */
   acquire(
     host: string,
     limit: number,
+    spacing?: number,
   ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }>
   /** `host` asked us to wait `ms` (429/503 with `Retry-After`): no process starts a task on it until then. */
   pause(host: string, ms: number): void
@@ -111,6 +114,8 @@ export const OUT_OF_REACH: Readonly<Record<string, string>> = {
 export const SILENT_SHARED_MS = 10 * 60_000
 
 interface Host<T> {
+  /** Its origin: the key it is held under. */
+  readonly name: string
   queue: Fifo<T>
   /** Tasks holding a slot here, those waiting for the gate's answer included. */
   active: number
@@ -150,6 +155,10 @@ interface Host<T> {
    */
   waitingAway: number
   wake?: NodeJS.Timeout
+  /** The least time to the next start here, ms, drawn at the last start (see `Options.wait`). */
+  gap?: number
+  /** `performance.now()` before which no request may go out here (see `turn`). */
+  nextSend?: number
 }
 
 /** Why a host is given up for the run (see `Scheduler.givenUp`), and the code its files fail with. */
@@ -259,6 +268,7 @@ export class Scheduler<T> {
   #onChange: () => void
   readonly #gate: HostGate | undefined
   readonly #onDrop: (task: T) => void
+  readonly #spacing: (() => number) | undefined
 
   constructor(options: {
     concurrency: number
@@ -274,7 +284,10 @@ export class Scheduler<T> {
     gate?: HostGate
     /** A task the gate answered for only after `stop()`: it never ran and `stop()` did not return it. */
     onDrop?: (task: T) => void
+    /** The least time between two starts on one host, ms, drawn at each start (see `Options.wait`). */
+    spacing?: () => number
   }) {
+    this.#spacing = options.spacing
     this.#concurrency = options.concurrency
     this.#limit = options.concurrency
     this.#adaptive = options.perHost === 'auto'
@@ -301,6 +314,7 @@ export class Scheduler<T> {
       this.#learned.delete(host)
       // What it taught us comes back whole; only its pause, long over, does not.
       state = learned ?? {
+        name: host,
         queue: new Fifo(),
         active: 0,
         running: 0,
@@ -526,6 +540,8 @@ export class Scheduler<T> {
       this.#serveHops(state)
       this.#refresh(host, state)
       this.#pump()
+      // Held with nothing left (its last start's --wait): the host leaves the map as after its last task.
+      if (this.#hosts.get(host) === state) this.#forgetIdle(host, state)
     }, ms)
   }
 
@@ -568,6 +584,7 @@ export class Scheduler<T> {
     while (state.hops.length > 0 && this.#open(state) && this.#active < this.#limit) {
       state.active++
       this.#active++
+      this.#spaced(state)
       state.hops.shift()!.grant(true)
     }
     if (state.hops.length === 0) this.#hopping.delete(state)
@@ -595,10 +612,35 @@ export class Scheduler<T> {
       // Re-adding moves the host to the back of the line: hosts take turns.
       this.#ready.delete(host)
       this.#refresh(host, state)
+      this.#spaced(state)
       // A host given up fails its files without a request: no slot to ask the gate for.
       if (this.#gate && !state.givenUp) this.#gated(task, host, state, this.#gate)
       else this.#launch(task, host, state)
     }
+  }
+
+  /**
+   * A request starts on the host: with `--wait`, nothing more starts on it for the gap drawn now (a
+   * host that answers 429 once, say, 30 requests a minute takes them spaced, not in bursts).
+   */
+  #spaced(state: Host<T>): void {
+    state.gap = this.#spacing?.()
+    if (state.gap) this.#hold(state.name, state, state.gap)
+  }
+
+  /**
+   * With `--wait`, the ms a task that holds a slot on `host` must still wait before its request
+   * goes out, and its turn taken: the starts are spaced when slots are given, but a task may then
+   * wait for its turn elsewhere (transfer threads starting, the transform stage full) and go out
+   * together with those given after it; this keeps what the host sees spaced. 0 without a wait.
+   */
+  turn(host: string): number {
+    const state = this.#hosts.get(host)
+    if (!this.#spacing || !state) return 0
+    const now = performance.now()
+    const at = Math.max(now, state.nextSend ?? 0)
+    state.nextSend = at + this.#spacing()
+    return at - now
   }
 
   #launch(task: T, host: string, state: Host<T>, release?: () => void): void {
@@ -752,7 +794,7 @@ export class Scheduler<T> {
       }
       if (!this.#gate || state.givenUp) return run()
       const grant = await this.#gate
-        .acquire(origin, this.#gateLimit(state))
+        .acquire(origin, this.#gateLimit(state), state.gap)
         .catch(() => ({ retryIn: GATE_RETRY_MS }))
       if ('givenUp' in grant) {
         // Given up by another process: the transfer holds the slot only to fail, no request sent.
@@ -815,7 +857,7 @@ export class Scheduler<T> {
    */
   #gated(task: T, host: string, state: Host<T>, gate: HostGate): void {
     gate
-      .acquire(host, this.#gateLimit(state))
+      .acquire(host, this.#gateLimit(state), state.gap)
       .catch(() => ({ retryIn: GATE_RETRY_MS }))
       .then((grant) => {
         if (this.#stopped) {

@@ -14,8 +14,9 @@ import { hostGivenUpKey, hostLeasesKey, hostLimitKey, hostPauseKey } from './key
  */
 export const SCRIPTS = {
   /**
-   * KEYS: leases, pause, learned limit, given up. ARGV: member, limit, lease ms. The smaller of
-   * `limit` and the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own}
+   * KEYS: leases, pause, learned limit, given up. ARGV: member, limit, lease ms, spacing ms (0:
+   * none; a slot taken pauses the host that long, see `Options.wait`). The smaller of `limit` and
+   * the learned one holds. → {1, 0} taken; {0, ms} paused for ms more; {0, -1, own}
    * full, `own` 1 when the asker's own limit was the one that held (not a smaller learned one);
    * {0, -2, ms, why} given up by a worker for ms more, why as JSON.
    */
@@ -37,6 +38,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= limit then return {0, -1, own} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+local gap = tonumber(ARGV[4] or '0')
+if gap > 0 then redis.call('SET', KEYS[2], now + gap, 'PX', gap) end
 return {1, 0}`,
   /** KEYS: pause. ARGV: ms. Pause the host until now + ms, unless it is paused longer already. */
   pause: `
@@ -91,6 +94,7 @@ type Scripted = Redis & {
     member: string,
     limit: number,
     ms: number,
+    spacing: number,
   ): Promise<[number, number, number?, string?]>
   imgpullPause(pause: string, ms: number): Promise<number>
   imgpullRenew(keys: number, ...args: (string | number)[]): Promise<number>
@@ -152,6 +156,7 @@ export class RedisHostGate implements HostGate {
   async acquire(
     host: string,
     limit: number,
+    spacing = 0,
   ): Promise<{ release: () => void } | { retryIn: number; ownLimit?: boolean } | { givenUp: GivenUp }> {
     const key = hostLeasesKey(host)
     const member = `${this.#id}-${++this.#seq}`
@@ -163,6 +168,7 @@ export class RedisHostGate implements HostGate {
       member,
       limit,
       this.#leaseMs,
+      Math.ceil(spacing),
     )
     if (wait === -2 && gone !== undefined) return { givenUp: sharedGivenUp(gone, own ?? 0) }
     if (taken !== 1) {
