@@ -781,6 +781,9 @@ class Engine {
       this.stats.active--
     }
     this.#scheduler.success(slot.host, done.ttfb)
+    // The next request would be refused: none is sent before the quota comes back.
+    if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
+      this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
     this.#proxySilence.heard(slot.host)
     this.#sleeping.back(slot.host)
     answered(task, done.httpStatus)

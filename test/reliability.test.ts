@@ -10,7 +10,7 @@ import { startBlackHole } from './support/black-hole.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
-import { startRouteServer } from './support/route-server.js'
+import { image, startRouteServer } from './support/route-server.js'
 
 let server: ImageServer
 let dir: string
@@ -94,6 +94,66 @@ test("a rate limiter that names its wait in its own headers, not Retry-After, is
     }
   } finally {
     await quota.close()
+  }
+})
+
+test('a host that enforces its quota and says it is spent on a served file gets no request before it comes back', async () => {
+  const jpg = makeImage('window.jpg', 3000)
+  // Three files a window of 400 ms, counted from the window's first request (Reddit's headers:
+  // seconds to the reset, what is left as a decimal).
+  let left = 0
+  let resetAt = 0
+  let refused = 0
+  const quota = await startRouteServer({
+    '/img': (_req, res) => {
+      if (Date.now() >= resetAt) {
+        left = 3
+        resetAt = Date.now() + 400
+      }
+      const headers = { 'x-ratelimit-reset': ((resetAt - Date.now()) / 1000).toFixed(3) }
+      if (left === 0) {
+        refused++
+        res.writeHead(429, { ...headers, 'x-ratelimit-remaining': '0.0' }).end('slow down')
+        return
+      }
+      left--
+      res.writeHead(200, {
+        ...headers,
+        'x-ratelimit-remaining': `${left}.0`,
+        'content-type': 'image/jpeg',
+        'content-length': jpg.length,
+      })
+      res.end(jpg)
+    },
+  })
+  try {
+    const urls = Array.from({ length: 9 }, (_, i) => quota.url(`/img?i=${i}`))
+    const { results } = await get(urls, { perHost: 1 })
+    assert.deepEqual(
+      results.map((r) => r.status),
+      urls.map(() => 'ok'),
+    )
+    // The fourth file is refused: the host has not shown yet that it holds to its quota. After
+    // that, a served file that spends it pauses the host until the reset: the seventh is not refused.
+    assert.equal(refused, 1)
+    assert.equal(quota.log.length, 10)
+  } finally {
+    await quota.close()
+  }
+  // A host whose headers say the quota is spent on every file and that never refuses is not held
+  // to them: no half-minute pause after each file.
+  const lax = await startRouteServer({
+    '/img': image(jpg, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' }),
+  })
+  try {
+    const urls = Array.from({ length: 4 }, (_, i) => lax.url(`/img?i=${i}`))
+    const { results } = await get(urls, { perHost: 1, signal: AbortSignal.timeout(8000) })
+    assert.deepEqual(
+      results.map((r) => r.status),
+      urls.map(() => 'ok'),
+    )
+  } finally {
+    await lax.close()
   }
 })
 

@@ -32,7 +32,7 @@ import {
 import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
-import { readRefusal } from './rate-limit-headers.js'
+import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
@@ -64,6 +64,8 @@ export interface Downloaded {
   finalUrl?: string
   /** ms from sending the request to its headers (last hop). */
   ttfb: number
+  /** The answer said the host's rate-limit quota is now spent: ms until it comes back (see `quotaResetAfterServed`). */
+  quotaReset?: number
   /**
    * The verified file's bytes, when they were kept in memory rather than written to the part file
    * (see `DownloadContext.hold`): the part file then does not exist.
@@ -1075,8 +1077,14 @@ const verify: Step = async (t) => {
     ...(t.via !== '' && t.answeredAt !== undefined ? { finalUrl: withoutSigning(t.answeredAt) } : {}),
     ttfb: t.ttfb,
     ...(t.held ? { held: t.held } : {}),
+    ...quotaOf(t.head!.headers),
   }
   return undefined
+}
+
+function quotaOf(headers: Record<string, string | string[] | undefined>): { quotaReset?: number } {
+  const quotaReset = quotaResetAfterServed(headers)
+  return quotaReset === undefined ? {} : { quotaReset }
 }
 
 /**

@@ -90,17 +90,33 @@ export function readRefusal(status: number, headers: Headers, now = Date.now()):
   const taken: Refusal = spent ? { status: 429, sent: { status, why: spentIn(headers) } } : { status }
   if (retryAfter !== undefined) return { ...taken, retryAfter, waitFrom: 'Retry-After' }
   if (!REFUSED.has(status) || (status === 403 && !spent)) return taken
+  return { ...taken, ...limiterReset(headers, now) }
+}
+
+/** The rate limiter's reset, ms from `now`, and the header that named it; {} when none is ahead. */
+function limiterReset(headers: Headers, now: number): { retryAfter?: number; waitFrom?: string } {
   // A Unix time is on the server's clock, as a Retry-After date is (see `parseRetryAfter`).
+  const served = first(headers.date)
   const clock = served !== undefined && !Number.isNaN(Date.parse(served)) ? Date.parse(served) : now
   const draft = structuredReset(first(headers.ratelimit))
-  if (draft !== undefined && draft > 0) return { ...taken, retryAfter: draft, waitFrom: 'RateLimit' }
+  if (draft !== undefined && draft > 0) return { retryAfter: draft, waitFrom: 'RateLimit' }
   for (const name of RESET) {
     const value = decimal(first(headers[name]))
     if (value === undefined) continue
     const ms = Math.ceil(resetMs(value, clock))
-    if (ms > 0) return { ...taken, retryAfter: ms, waitFrom: spelled(name) }
+    if (ms > 0) return { retryAfter: ms, waitFrom: spelled(name) }
   }
-  return taken
+  return {}
+}
+
+/**
+ * A served file whose answer says the quota is now spent (`X-RateLimit-Remaining: 0` and a reset):
+ * ms until it comes back, when the next request would be refused. GitHub: "if you continue to make
+ * requests while you are rate limited, it may result in the banning of your integration"; the IETF
+ * draft's fields exist so that clients need not be throttled. `undefined` otherwise.
+ */
+export function quotaResetAfterServed(headers: Headers, now = Date.now()): number | undefined {
+  return quotaSpent(headers) ? limiterReset(headers, now).retryAfter : undefined
 }
 
 /** The header that says the quota is spent, as servers spell it. */

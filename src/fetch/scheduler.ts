@@ -515,6 +515,16 @@ export class Scheduler<T> {
   }
 
   /**
+   * `host` served a file and said its rate-limit quota is now spent, for `ms` more (see
+   * `quotaResetAfterServed`): paused that long, as a refusal would have it, once the host has
+   * complained in this run (it does refuse past its quota: a server whose headers say 0 left and
+   * go on serving is not held to them, one file a reset).
+   */
+  quotaSpent(host: string, ms: number): void {
+    if (this.#hosts.get(host)?.complained) this.pause(host, ms)
+  }
+
+  /**
    * Start nothing on `host` for `ms` (its `Retry-After`); other hosts go on, and the gate (when
    * there is one) pauses the host for every process that shares it. The pause ends when its
    * timer fires, not when a clock says so: a Node timer may fire a little before `Date.now()` (or
