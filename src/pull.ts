@@ -640,15 +640,6 @@ class Engine {
       }
     }
     if (this.threads) await this.threads.ready()
-    // --wait: what the host sees spaced, whatever the waits above held this task back for.
-    const turn = this.#scheduler.turn(host)
-    if (turn > 0) {
-      await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
-      if (this.#aborted) {
-        this.#interrupted()
-        return
-      }
-    }
     const late = task.retriedFor
     if (late && task.started + this.options.totalTimeout <= Date.now()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another
@@ -662,6 +653,16 @@ class Engine {
     if (givenUp !== undefined) {
       this.#fail(task, givenUp)
       return
+    }
+    // --wait: what the host sees spaced, whatever the waits above held this task back for (a file
+    // that fails without a request, above, takes no turn).
+    const turn = this.#scheduler.turn(host)
+    if (turn > 0) {
+      await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
     }
     task.attempts++
     task.started ||= Date.now()

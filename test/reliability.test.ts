@@ -187,6 +187,17 @@ test('a host that asks again for a wait past maxRetryAfter after the capped one 
   assert.ok(sent <= 12 + 16, `${sent} requests`)
 })
 
+test('with --wait, the files of a host given up fail at once, not one a wait apart', async () => {
+  const paths = Array.from({ length: 40 }, (_, i) => `/quota-wait${i}?status=429&ra=3600`)
+  // 40 files 300 ms apart would take 12 s: the run is stopped well before that.
+  const { results } = await get(
+    paths.map((p) => server.url(p)),
+    { maxRetryAfter: 200, wait: 300, signal: AbortSignal.timeout(7000) },
+  )
+  assert.equal(results.length, 40)
+  for (const r of results) assert.equal(r.error, 'http-429', r.message)
+})
+
 test('a host that asks a wait past maxRetryAfter of one path only is not given up: its other files come', async () => {
   // A CDN that rate-limits one hot path with a day's Retry-After; one at a time, its retry comes
   // before the next file.

@@ -634,7 +634,8 @@ export class Scheduler<T> {
    * host that answers 429 once, say, 30 requests a minute takes them spaced, not in bursts).
    */
   #spaced(state: Host<T>): void {
-    state.gap = this.#spacing?.()
+    // A host given up fails its files without a request: nothing to space.
+    state.gap = state.givenUp ? undefined : this.#spacing?.()
     if (state.gap) this.#hold(state.name, state, state.gap)
   }
 
