@@ -115,12 +115,13 @@ export class TimeoutError extends ImgpullError {
   readonly ms: number
   /**
    * `via`: the proxy the request went through (it may be the one that kept silent). `resumed`: a
-   * resume that brought not a byte of the file (see `ImgpullError.resumed`).
+   * resume that brought not a byte of the file (see `ImgpullError.resumed`). `stalled`: what got no
+   * answer, in words, where it is known (a connect timeout's stage, see connect-stage.ts).
    */
-  constructor(phase: TimeoutPhase, ms: number, url: string, via?: string, resumed = false) {
+  constructor(phase: TimeoutPhase, ms: number, url: string, via?: string, resumed = false, stalled?: string) {
     super(
       'timeout',
-      `${phase} timeout after ${duration(ms)} on ${url}${via ? ` (through the proxy ${via})` : ''}`,
+      `${phase} timeout after ${duration(ms)} on ${url}${via ? ` (through the proxy ${via})` : ''}${stalled ? `: ${stalled}` : ''}`,
       {
         retryable: true,
         resumed,

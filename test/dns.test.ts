@@ -23,6 +23,8 @@ function standIn(name: string, options: LookupOptions, callback: Callback): void
     return
   }
   lookups.set(name, (lookups.get(name) ?? 0) + 1)
+  // A resolver that never answers (a DNS server down, packets to it dropped): no callback at all.
+  if (name === 'silent.test') return
   setTimeout(() => {
     if (name !== 'images.test') {
       const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), {
@@ -76,6 +78,25 @@ test('connections opened together to a live name share its lookup, and every fil
   )
   // The host's first round opens 16 connections at once: one lookup for all (16 without sharing).
   assert.equal(lookups.get('images.test'), 1)
+})
+
+// hunt73 F1: a lookup that never answered was told as a bare "connect timeout" (curl: "Resolving
+// timed out"), as a dropped SYN is: the user looked for a firewall where the resolver was down.
+test('a name lookup that gets no answer: the connect timeout says the lookup stalled, naming the name', async () => {
+  const results: Result[] = []
+  const url = 'http://silent.test:8080/a.jpg'
+  for await (const r of pull([url], {
+    out: join(dir, 'silent'),
+    journal: false,
+    retries: 0,
+    connectTimeout: 300,
+  }))
+    results.push(r)
+  assert.equal(results[0].error, 'timeout', results[0].message)
+  assert.equal(
+    results[0].message,
+    `connect timeout after 300 ms on ${url}: the name lookup of silent.test got no answer (DNS)`,
+  )
 })
 
 test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked again; found addresses are not kept', () => {

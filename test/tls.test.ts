@@ -198,6 +198,35 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
   }
 })
 
+// hunt73 F1: a TLS front that takes the connection and the ClientHello and never answers (curl:
+// "SSL connection timeout") was told as a bare "connect timeout", as a dropped SYN and a resolver
+// that never answers were: a user looked for a firewall. The message says the handshake stalled.
+test('a TLS handshake that gets no answer: the connect timeout says so, on transfer threads too', async () => {
+  const sockets = new Set<import('node:net').Socket>()
+  let hellos = 0
+  const mute = createNetServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('data', () => hellos++)
+  })
+  await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve))
+  try {
+    const origin = `https://127.0.0.1:${(mute.address() as AddressInfo).port}`
+    for (const threads of [0, 1]) {
+      const r = await fetchOne(origin, { retries: 0, connectTimeout: 300, threads })
+      assert.equal(r.error, 'timeout', r.message)
+      assert.equal(
+        r.message,
+        `connect timeout after 300 ms on ${origin}/x.jpg: the TLS handshake got no answer (the TCP connection was accepted)`,
+      )
+    }
+    assert.ok(hellos >= 2, 'the ClientHellos reached the server')
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => mute.close(resolve))
+  }
+})
+
 // nodejs/node#47232, conscrypt#777: a TLS 1.3 server refuses a client without a certificate after
 // the handshake, with alert 116; undici's 'other side closed' hid it: a network error, retried.
 test('a TLS 1.3 server that wants a client certificate: tls at once, in words, direct and through a proxy tunnel', async () => {

@@ -50,7 +50,12 @@ export function addPullOptions(command: Command): Command {
       secondsOrZero,
       defaults.maxRetryAfter,
     )
-    .option('--connect-timeout <s>', 'connect timeout, in seconds', seconds, defaults.connectTimeout)
+    .option(
+      '--connect-timeout <s>',
+      'time to open a connection (name lookup, TCP and TLS handshakes), in seconds',
+      seconds,
+      defaults.connectTimeout,
+    )
     .option('--headers-timeout <s>', 'time to response headers, in seconds', seconds, defaults.headersTimeout)
     .option('--idle-timeout <s>', 'longest gap between body bytes, in seconds', seconds, defaults.idleTimeout)
     .option(

@@ -1,6 +1,7 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { shownUrl } from '../utils/url.js'
+import { connectStageOf, connectStageWords } from './connect-stage.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { isSocks, PROXY_AUTH, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
 import { closedOrReset, outOfDescriptors } from './retry-policy.js'
@@ -40,7 +41,14 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const where = hop ? `${at} (redirected from ${url})` : url
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new TimeoutError('connect', options.connectTimeout, where, via)
+      return new TimeoutError(
+        'connect',
+        options.connectTimeout,
+        where,
+        via,
+        false,
+        connectStageWords(connectStageOf(error), at),
+      )
     case 'UND_ERR_HEADERS_TIMEOUT':
       return new TimeoutError('headers', options.headersTimeout, where, via, unanswered(error))
     case 'UND_ERR_BODY_TIMEOUT':

@@ -1,11 +1,12 @@
 import type { ResolvedOptions } from '../options.js'
+import { stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
 import { sharedLookup } from './shared-lookup.js'
 import { trustedContext } from './trust.js'
-import { Agent, type Dispatcher } from './undici.js'
+import { Agent, buildConnector, type Dispatcher } from './undici.js'
 
 /** The warning `insecure` emits, once per run. */
 export const INSECURE_WARNING =
@@ -26,7 +27,8 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     const those = { ...settings, agent: { ...settings.agent, allowH2: http2 }, http2 }
     const direct = new Agent({
       ...those.agent,
-      connect: those.tls,
+      // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts).
+      connect: stagedConnector(buildConnector({ ...those.tls, allowH2: http2 } as never) as never),
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])

@@ -2,6 +2,7 @@ import { subscribe } from 'node:diagnostics_channel'
 import type { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
 import type { Dispatcher } from 'undici'
+import UndiciConnector from 'undici/lib/core/connect.js'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
@@ -16,6 +17,8 @@ import { SOCKS_CLOSED } from './proxy.js'
 export const Agent = UndiciAgent
 export const Client = UndiciClient
 export const Pool = UndiciPool
+/** undici's own connector (TCP, TLS with ALPN, its session cache), to wrap (see connect-stage.ts). */
+export const buildConnector = UndiciConnector
 export type { Dispatcher }
 
 /**
