@@ -79,6 +79,14 @@ const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
+
+/**
+ * Said of a total timeout that cut an attempt in its body: a body that trickles in (a byte a
+ * second) is never silent for --idle-timeout, so only this ends it; the user sees a slow server,
+ * not an unexplained "total timeout" (curl: "Operation timed out ... with 5000 out of 20000 bytes").
+ */
+const STILL_COMING =
+  'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
 const UNREAD_WAIT_MS = 30_000
 
@@ -846,8 +854,17 @@ class Engine {
       return
     }
     const shown = shownUrl(task.url)
+    // A body that had begun and still came when the time ran out: a trickle, which the idle
+    // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received".
     let e: ImgpullError = pastDeadline
-      ? new TimeoutError('total', this.options.totalTimeout, shown)
+      ? new TimeoutError(
+          'total',
+          this.options.totalTimeout,
+          shown,
+          undefined,
+          false,
+          task.bodies && STILL_COMING,
+        )
       : isFatalLocal(error)
         ? fault(error, this.paths)
         : classify(error, shown, this.options)

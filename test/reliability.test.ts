@@ -384,6 +384,30 @@ test('the total timeout bounds one file, retries included', async () => {
   assert.ok(ms < 3000)
 })
 
+// hunt73 F2: a body that trickles in (a byte every 50 ms, never silent for the idle timeout) is
+// ended only by the total timeout, which said just "total timeout after N s on URL": a slow
+// server looked like a fault of imgpull's clock. It says the body was under way; a request that
+// got no answer at all in the time is not said to have had one.
+test('a total timeout that cuts a body trickling in says so; one that cuts a silent request does not', async () => {
+  const trickle = await get([server.url('/trickle-total?size=100000&drip=2000')], {
+    totalTimeout: 700,
+    idleTimeout: 5000,
+    retries: 0,
+  })
+  assert.equal(trickle.one.error, 'timeout')
+  assert.match(
+    trickle.one.message ?? '',
+    /^total timeout after 700 ms on .*\/trickle-total\?size=100000&drip=2000: its body was under way and had not ended \(a body that trickles in is cut by this, --idle-timeout cuts only silence\)$/,
+  )
+  const hole = await startBlackHole()
+  try {
+    const silent = await get([`${hole.origin}/silent-total.jpg`], { totalTimeout: 500, retries: 0 })
+    assert.equal(silent.one.message, `total timeout after 500 ms on ${hole.origin}/silent-total.jpg`)
+  } finally {
+    await hole.close()
+  }
+})
+
 test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
   // A black hole accepts connections and never answers; the cold one leaves its first 6 hanging.
   let coldRequests = 0
