@@ -457,6 +457,65 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
   }
 })
 
+// hunt73 F3: through a proxy, a CONNECT left unanswered, a tunnel opened to a TLS front that
+// never answers, and an https:// proxy that never finishes its own handshake were all a bare
+// "headers timeout" or "connect timeout ... (through the proxy P)": which side stalled was not said
+// (curl: "SSL connection timeout", or a CONNECT phase timeout, and wget2 the same).
+test('a silent CONNECT, a silent handshake inside the tunnel, and an https:// proxy that never finishes its handshake: each timeout says which', async () => {
+  const held = new Set<Socket>()
+  const mute = (answer?: string) =>
+    createServer((socket) => {
+      held.add(socket)
+      socket.on('error', () => {})
+      // Opens the tunnel and then carries nothing: the image host's TLS never answers.
+      if (answer) socket.once('data', () => socket.write(answer))
+    })
+  const servers = [mute(), mute('HTTP/1.1 200 Connection established\r\n\r\n')]
+  for (const server of servers) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const [silent, opening] = servers.map((server) => (server.address() as AddressInfo).port)
+  try {
+    const url = 'https://images.example.org/a.jpg'
+    const options = { retries: 0, connectTimeout: 300, headersTimeout: 600 }
+    const [connect] = await withEnv({}, () =>
+      run([url], { out: join(dir, 'silent-connect'), proxy: `http://127.0.0.1:${silent}`, ...options }),
+    )
+    // undici's own wait for the CONNECT's answer is its 300 s default: ours, from the request, ends it.
+    assert.equal(
+      connect.message,
+      `headers timeout after 600 ms on ${url} (through the proxy http://127.0.0.1:${silent}): its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to images.example.org, or the TLS handshake inside the tunnel)`,
+    )
+    // undici's connect timeout runs late (its timers tick every 0.5 s): the headers timeout after it.
+    const [tunnel] = await withEnv({}, () =>
+      run([url], {
+        out: join(dir, 'silent-tunnel'),
+        proxy: `http://127.0.0.1:${opening}`,
+        ...options,
+        headersTimeout: 5000,
+      }),
+    )
+    assert.equal(
+      tunnel.message,
+      `connect timeout after 300 ms on ${url} (through the proxy http://127.0.0.1:${opening}): the TLS handshake with images.example.org got no answer (the proxy opened the tunnel to it)`,
+    )
+    // The same mute server as an https:// proxy: the handshake with the proxy itself stalls.
+    const [itself] = await withEnv({}, () =>
+      run([url], {
+        out: join(dir, 'silent-proxy-tls'),
+        proxy: `https://127.0.0.1:${silent}`,
+        ...options,
+        headersTimeout: 5000,
+      }),
+    )
+    assert.equal(
+      itself.message,
+      `connect timeout after 300 ms on ${url} (through the proxy https://127.0.0.1:${silent}): the TLS handshake with the proxy got no answer (the TCP connection was accepted)`,
+    )
+  } finally {
+    for (const socket of held) socket.destroy()
+    for (const server of servers) await new Promise((resolve) => server.close(resolve))
+  }
+})
+
 test('notHttpWords: what an HTTP proxy that is none answered, and what to give instead', () => {
   const proxy = new URL('http://gw.example:1080')
   const table: [string, string][] = [

@@ -41,16 +41,17 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   const where = hop ? `${at} (redirected from ${url})` : url
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
+      return new TimeoutError('connect', options.connectTimeout, where, via, false, stalled(error, at, route))
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      // A request never sent: its connection (through a proxy, its tunnel) was still opening.
       return new TimeoutError(
-        'connect',
-        options.connectTimeout,
+        'headers',
+        options.headersTimeout,
         where,
         via,
-        false,
-        connectStageWords(connectStageOf(error), at),
+        unanswered(error),
+        stalled(error, at, route),
       )
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('headers', options.headersTimeout, where, via, unanswered(error))
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', options.idleTimeout, where, via, unanswered(error))
   }
@@ -108,6 +109,12 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     return new ImgpullError('tls', message, { cause: error })
   }
   return new NetworkError(where, error, via, turnedAway(error), unanswered(error))
+}
+
+/** What a timeout's connection stalled at, in words (see connect-stage.ts), where it was noted. */
+function stalled(error: unknown, at: string, route: ReturnType<typeof routeOf>): string | undefined {
+  const proxy = route?.proxy && { url: route.proxy.href, itself: flagged(error, AT_PROXY) }
+  return connectStageWords(connectStageOf(error), at, proxy)
 }
 
 const HOP = Symbol('hop')

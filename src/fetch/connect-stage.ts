@@ -7,8 +7,11 @@ import { isIP } from 'node:net'
  * answers, a firewall that drops the SYN and a TLS front that takes the ClientHello and says nothing
  * were all told as `connect timeout`, and a user looked for a firewall where DNS was down. curl
  * tells them apart (`Resolving timed out`, `Connection timed out`, `SSL connection timeout`).
+ * `opening`: the headers timeout ran out before the request was written, its connection still
+ * opening: through an HTTP proxy, the CONNECT unanswered or the TLS handshake inside the tunnel
+ * (undici's connect timeout starts only once the proxy answered, and its timers run late).
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls'
+export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'opening'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -33,8 +36,7 @@ export function stagedConnector(connect: Connector): Connector {
         ? 'tcp'
         : 'lookup'
     const socket = connect(options, (error, connected) => {
-      if (error && (error as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT')
-        Object.assign(error, { [STAGE]: stage })
+      if (error && (error as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, stage)
       callback(error, connected)
     }) as EventEmitter | undefined
     socket?.once?.('lookup', (error: Error | null) => {
@@ -47,24 +49,46 @@ export function stagedConnector(connect: Connector): Connector {
   }
 }
 
+/** Note on `error` the stage its connection stalled in, unless one is noted already. Returns `error`. */
+export function markStage(error: unknown, stage: ConnectStage): unknown {
+  if (error && typeof error === 'object' && !(STAGE in error)) Object.assign(error, { [STAGE]: stage })
+  return error
+}
+
 export function connectStageOf(error: unknown): ConnectStage | undefined {
   return (error as { [STAGE]?: ConnectStage } | undefined)?.[STAGE]
 }
 
-/** What stalled, in words, for the end of a connect timeout's message. */
-export function connectStageWords(stage: ConnectStage | undefined, url: string): string | undefined {
-  let name = url
-  let host = url
+/**
+ * What stalled, in words, for the end of a timeout's message. `url`: the image's (or its hop's);
+ * `proxy`: the proxy's, where the stalled connection was the one to the proxy itself.
+ */
+export function connectStageWords(
+  stage: ConnectStage | undefined,
+  url: string,
+  proxy?: { url: string; itself: boolean },
+): string | undefined {
+  const at = proxy?.itself ? proxy.url : url
+  const the = proxy?.itself ? 'the proxy ' : ''
+  let name = at
+  let host = at
   try {
-    ;({ hostname: name, host } = new URL(url))
+    ;({ hostname: name, host } = new URL(at))
   } catch {}
   switch (stage) {
     case 'lookup':
-      return `the name lookup of ${name} got no answer (DNS)`
+      return `the name lookup of ${the}${name} got no answer (DNS)`
     case 'tcp':
-      return `${host} did not answer the TCP handshake (nothing accepts the connection: a firewall that drops it, a host down)`
+      return `${the}${host} did not answer the TCP handshake (nothing accepts the connection: a firewall that drops it, a host down)`
     case 'tls':
+      if (proxy?.itself)
+        return `the TLS handshake with the proxy got no answer (the TCP connection was accepted)`
+      if (proxy) return `the TLS handshake with ${host} got no answer (the proxy opened the tunnel to it)`
       return `the TLS handshake got no answer (the TCP connection was accepted)`
+    case 'opening':
+      if (proxy && new URL(url).protocol === 'https:')
+        return `its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to ${host}, or the TLS handshake inside the tunnel)`
+      return 'its connection was still opening (the request was never sent)'
     default:
       return undefined
   }

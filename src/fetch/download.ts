@@ -14,6 +14,7 @@ import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { atDoor, atHop, nothingResumed } from './classify.js'
+import { markStage } from './connect-stage.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type Cancel, Exchange } from './exchange.js'
@@ -470,6 +471,9 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     const exchange = t.exchange
     const timer = setTimeout(() => {
       const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+      // Never written (undici's onConnect not reached): its connection was still opening (through a
+      // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
+      if (exchange.reused === undefined) markStage(error, 'opening')
       exchange.abort(error)
     }, t.options.headersTimeout)
     try {

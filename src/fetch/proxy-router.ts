@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { errorCode } from '../errors.js'
 import { atProxy, coded } from './classify.js'
+import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
@@ -119,7 +120,11 @@ export class ProxyRouter extends EventEmitter {
       factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
       // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
       clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
-        new Pool(origin, { ...options, connect: markedAtProxy(options.connect as Connect) } as never),
+        new Pool(origin, {
+          ...options,
+          // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
+          connect: markedAtProxy(stagedConnector(options.connect as never) as Connect),
+        } as never),
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
@@ -157,6 +162,8 @@ export function tunnelsFailOnce<T>(factory: (origin: string | URL, options: obje
     if (typeof connect !== 'function') return factory(origin, options)
     const tunnel: Connect = (opts, callback) =>
       (connect as Connect)(opts, (error, socket) => {
+        // A connect timeout not of the connection to the proxy (marked so) is the TLS in the tunnel.
+        if (errorCode(error) === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, 'tls')
         // An answer to the CONNECT that is no HTTP: the proxy's, whatever the server says later.
         if ((error as Error | null)?.name === 'HTTPParserError')
           return callback(coded(PROXY_NOT_HTTP, error), socket)
