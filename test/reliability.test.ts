@@ -369,6 +369,32 @@ test('a body that stalls short of its Content-Length fails as the idle timeout, 
   )
   assert.equal(one.error, 'timeout')
   assert.match(one.message ?? '', /idle timeout after 300 ms/)
+  // hunt73 F4: where the body stopped (curl: "with N out of M bytes received"), and a head that
+  // came alone, told apart: both were a bare "idle timeout after 300 ms on URL".
+  assert.match(
+    one.message ?? '',
+    /idle timeout after 300 ms on \S+: the body stopped after 300000 of 1000000 bytes$/,
+  )
+  const held = new Set<Socket>()
+  const headOnly = createServer((socket) => {
+    held.add(socket)
+    socket.on('error', () => {})
+    socket.once('data', () =>
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5000\r\n\r\n'),
+    )
+  })
+  await new Promise<void>((resolve) => headOnly.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(headOnly.address() as AddressInfo).port}/head-only.jpg`
+    const { one: alone } = await get([url], { idleTimeout: 300, retries: 0 })
+    assert.equal(
+      alone.message,
+      `idle timeout after 300 ms on ${url}: no byte of the body came after the head`,
+    )
+  } finally {
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => headOnly.close(resolve))
+  }
 })
 
 test('a slow drip that keeps coming is not cut by the idle timeout', async () => {

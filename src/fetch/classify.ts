@@ -53,7 +53,14 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
         stalled(error, at, route),
       )
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TimeoutError('idle', options.idleTimeout, where, via, unanswered(error))
+      return new TimeoutError(
+        'idle',
+        options.idleTimeout,
+        where,
+        via,
+        unanswered(error),
+        (error as { [BODY_STALL]?: string })[BODY_STALL],
+      )
   }
   // undici's SOCKS5 agent gives a proxy that does not answer its handshake 5 s: silence, as a
   // timeout is (a silent proxy is given up for the run, see ProxySilence), not a refusal in words.
@@ -118,6 +125,15 @@ function stalled(error: unknown, at: string, route: ReturnType<typeof routeOf>):
 }
 
 const HOP = Symbol('hop')
+const BODY_STALL = Symbol('body stall')
+
+/**
+ * Note on a body's idle timeout where the body stopped, in words (`the body stopped after 10000 of
+ * 20000 bytes`, `no byte of the body came after the head`): curl says `with N out of M bytes
+ * received`; a bare "idle timeout" left a head that came alone and a body cut at 99 % alike.
+ */
+export const bodyStalledAt = (error: unknown, words: string): unknown =>
+  error && typeof error === 'object' ? Object.assign(error, { [BODY_STALL]: words }) : error
 const AT_PROXY = Symbol('at proxy')
 
 /**

@@ -13,7 +13,7 @@ import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { atDoor, atHop, nothingResumed } from './classify.js'
+import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
@@ -501,6 +501,15 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
   }
 }
 
+/** Where a body stopped for the idle timeout: `at` bytes were on disk, `beyond` came after them. */
+export function stallWords(at: number, beyond: number, total: number | undefined): string {
+  if (beyond === 0)
+    return at === 0
+      ? 'no byte of the body came after the head'
+      : `no byte past the ${at} on disk came after the head`
+  return `the body stopped after ${at + beyond}${total === undefined ? '' : ` of ${total}`} bytes`
+}
+
 /**
  * The server took the request and gave no answer that can be read: it closed or reset the
  * connection (over HTTP/2, reset the stream or ended the session with an error), kept silent past
@@ -885,7 +894,10 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         { retryable: true, cause: error, resumed: nothing },
       )
     }
-    if (nothing && errorCode(error) === 'UND_ERR_BODY_TIMEOUT') nothingResumed(error)
+    if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT' && !t.cancel.aborted) {
+      if (nothing) nothingResumed(error)
+      bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
+    }
     throw error
   }
   await file.close()
