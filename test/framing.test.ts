@@ -236,6 +236,32 @@ const answers: Record<string, Answer> = {
   '/open-gif-stall': () => ({
     open: Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/gif']), gif.subarray(0, -1)]),
   }),
+  // Every chunk of a whole image, then no last chunk, the connection kept open (h2o#2097 sent
+  // `0\r\n` without its CRLF, cpp-httplib#2563 and netty#1861 left the last chunk out).
+  '/open-chunked': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
+      Buffer.from(`${openJpeg().length.toString(16)}\r\n`),
+      openJpeg(),
+      Buffer.from('\r\n'),
+    ]),
+  }),
+  '/open-chunked-zero': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
+      Buffer.from(`${openJpeg().length.toString(16)}\r\n`),
+      openJpeg(),
+      Buffer.from('\r\n0\r\n'),
+    ]),
+  }),
+  '/open-chunked-half': () => ({
+    open: Buffer.concat([
+      head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
+      Buffer.from(`${(9000).toString(16)}\r\n`),
+      openJpeg().subarray(0, 9000),
+      Buffer.from('\r\n'),
+    ]),
+  }),
   '/open-html': () => ({
     open: Buffer.concat([
       head(['HTTP/1.1 200 OK', 'Content-Type: text/html']),
@@ -834,6 +860,21 @@ test('a body with no length on a connection the server keeps open: judged at the
   const stalled = await get('/open-gif-stall', { idleTimeout: 300, retries: 2 })
   assert.equal(stalled.r.error, 'timeout', stalled.r.message)
   assert.equal(stalled.r.attempts, 3)
+})
+
+// hunt73 F5: a whole image whose last chunk never came, the server keeping the connection open,
+// failed as an idle timeout on every attempt and every rerun, where the same bytes and a close
+// were kept (curl and aria2c hang or fail on it too; wget2 keeps it, a half one as well).
+test('a chunked body whose last chunk never comes, the connection kept open: judged at the idle timeout as at a close', async () => {
+  for (const path of ['/open-chunked', '/open-chunked-zero']) {
+    const { r, out } = await get(path, { idleTimeout: 300, retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(openJpeg()), path)
+  }
+  // Not whole when the server went quiet: the stall is the failure, and says where it stopped.
+  const half = await get('/open-chunked-half', { idleTimeout: 300, retries: 0 })
+  assert.equal(half.r.error, 'timeout', half.r.message)
+  assert.match(half.r.message ?? '', /^idle timeout after 300 ms on \S+, after 9000 bytes: /)
 })
 
 test('Content-Length lines or a list that agree are read as one, on a kept-alive connection too; ones that differ are refused', async () => {
