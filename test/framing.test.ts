@@ -693,6 +693,28 @@ test('over HTTP/2, resumes whose streams the server resets before their head ask
   }
 })
 
+// hunt73 F5: the same over HTTP/2: a whole image on a stream the server never ends, no length.
+test('over HTTP/2, a stream without a length that the server never ends: judged at the idle timeout as at a close', async () => {
+  const server = await startH2Server(
+    { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg' })
+      res.write(req.url === '/open-half.jpg' ? openJpeg().subarray(0, 9000) : openJpeg())
+    },
+  )
+  try {
+    const options = { retries: 0, caCert: certs.ca, origin: server.origin, idleTimeout: 300 }
+    const { r, out } = await get('/open-whole.jpg', options)
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok((await readFile(join(out, r.path!))).equals(openJpeg()))
+    const half = (await get('/open-half.jpg', options)).r
+    assert.equal(half.error, 'timeout', half.message)
+    assert.match(half.message ?? '', /^idle timeout after 300 ms on \S+, after 9000 bytes: /)
+  } finally {
+    await server.close()
+  }
+})
+
 test('over HTTP/2, a body without a length is not marked at its end: a stream ended early keeps nothing', async () => {
   const server = await startH2Server(
     { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },

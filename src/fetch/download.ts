@@ -986,18 +986,18 @@ export function lengthOfDecoded(
 }
 
 /**
- * Whether `error` is the idle timeout of an HTTP/1.x body without a `Content-Length` on a
- * connection the server kept open after it: one that only a close could end (not chunked: RFC
- * 9112 §6.3; an HTTP/1.0 server answering `Connection: keep-alive` without a length, as old wget
- * met it), or a chunked one whose last chunk never came (a server that never writes it: h2o#2097
- * sent `0\r\n` without its CRLF, cpp-httplib#2563 ended the loop without it, netty#1861 left it
- * out). Such a body is judged as one read to a close there, as a chunked body cut by a close is:
+ * Whether `error` is the idle timeout of a body without a `Content-Length` that the server left
+ * open: one that only a close could end (HTTP/1.x, not chunked: RFC 9112 §6.3; an HTTP/1.0 server
+ * answering `Connection: keep-alive` without a length, as old wget met it), a chunked one whose
+ * last chunk never came (a server that never writes it: h2o#2097 sent `0\r\n` without its CRLF,
+ * cpp-httplib#2563 ended the loop without it, netty#1861 left it out), or an HTTP/2 stream never
+ * ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
  * kept when the image's structure shows its end, else the timeout stands. A whole image behind a
  * missing last chunk failed every attempt and every rerun, where the same bytes and a close kept it.
  */
 function stalledUnframed(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   if (errorCode(error) !== 'UND_ERR_BODY_TIMEOUT' || t.cancel.aborted || received === 0) return false
-  return decision.length === undefined && !t.head!.http2
+  return decision.length === undefined
 }
 
 /** The decoder of an encoded body (its module, and zlib, load on the first one met). */
