@@ -548,8 +548,9 @@ for (const threads of [0, 2])
     const hole = await startBlackHole()
     try {
       const links = Array.from({ length: 40 }, (_, i) => server.url(`/short${i}?to=${hole.origin}/h${i}.jpg`))
+      // 300 ms was too short for the listed host's own answers on a busy machine: given up too.
       const { results } = await get([...links, server.url('/after-the-links.jpg')], {
-        headersTimeout: 300,
+        headersTimeout: 800,
         retries: 3,
         threads,
       })
