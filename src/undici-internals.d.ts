@@ -15,8 +15,19 @@ declare module 'undici/lib/api/index.js' {
   export default api
 }
 declare module 'undici/lib/core/util.js' {
-  const util: { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> }
+  const util: {
+    parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined>
+    destroy(stream: unknown, error?: Error): void
+  }
   export default util
+}
+declare module 'undici/lib/dispatcher/pool-base.js' {
+  const poolBase: { kClients: symbol }
+  export default poolBase
+}
+declare module 'undici/lib/core/errors.js' {
+  const errors: { InformationalError: new (message: string) => Error }
+  export default errors
 }
 declare module 'undici/lib/core/symbols.js' {
   const symbols: Record<
@@ -27,7 +38,9 @@ declare module 'undici/lib/core/symbols.js' {
     | 'kConnector'
     | 'kParser'
     | 'kReset'
-    | 'kMaxConcurrentStreams',
+    | 'kMaxConcurrentStreams'
+    | 'kSocket'
+    | 'kSize',
     symbol
   >
   export default symbols

@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events'
 import { Fifo } from '../utils/fifo.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
+import { outOfDescriptors } from './retry-policy.js'
 import {
   Client,
   clientProtocol,
+  closeIdle,
   type Dispatcher,
   kDispatch,
   Pool,
@@ -110,6 +112,13 @@ export class OriginPool extends EventEmitter {
     for (let p = this.#queue.shift(); p; p = this.#queue.shift()) p.handler.onError?.(reason)
     await Promise.all(this.#connections.map((c) => c.client.destroy(error ?? null)))
     this.#idle?.()
+  }
+
+  /** Close the connections that carry nothing (see `closeIdleConnections`). */
+  closeIdle(): number {
+    let closed = 0
+    for (const c of this.#connections) if (c.load === 0) closed += closeIdle(c.client)
+    return closed
   }
 
   #pump(): void {
@@ -244,6 +253,29 @@ class Tracked extends ForwardingHandler {
   }
 }
 
+/** Every origin's pool alive in this thread, over all its agents (see `closeIdleConnections`). */
+const pools = new Set<Dispatcher>()
+
+/** When idle connections were last closed (performance.now()): one shortage closes them once. */
+let closedAt = Number.NEGATIVE_INFINITY
+
+/**
+ * The thread found no file descriptor free (EMFILE, ENFILE): close every idle keep-alive
+ * connection, as curl closes the oldest connection of its cache when it needs room. Each origin
+ * done with keeps its idle connection for the server's keep-alive hint (30 s, nginx's 75), the
+ * latest `idleOriginsCap` origins (512 at -c 128): past `ulimit -n` those held every descriptor
+ * while new transfers failed for want of one, the run at 5 files a second where it made 600
+ * (ulimit -n 256, 5,000 hosts), and at -c 1000 under 4,096 some files failed for good. At most
+ * once in 100 ms: the transfers of one shortage fail together. Returns how many were closed.
+ */
+export function closeIdleConnections(now = performance.now()): number {
+  if (now - closedAt < 100) return 0
+  closedAt = now
+  let closed = 0
+  for (const pool of pools) closed += pool instanceof OriginPool ? pool.closeIdle() : closeIdle(pool)
+  return closed
+}
+
 /**
  * The `factory` for undici's `Agent`: HTTPS origins where HTTP/2 is allowed get an `OriginPool`,
  * the others undici's own `Pool` (HTTP/1.1 only: nothing to multiplex). Every pool reads header
@@ -265,11 +297,16 @@ export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFI
         : new Pool(origin, options as ConstructorParameters<typeof Pool>[1])
     // The Agent closes (or destroys) an origin's pool once its last connection is gone.
     live++
+    pools.add(pool as unknown as Dispatcher)
     let counted = true
     const release = () => {
       if (counted) live--
       counted = false
+      pools.delete(pool as unknown as Dispatcher)
     }
+    pool.on('connectionError', (_origin: unknown, _targets: unknown, error: Error) => {
+      if (outOfDescriptors(error)) closeIdleConnections()
+    })
     for (const method of ['close', 'destroy'] as const) {
       const own = (pool[method] as (...args: unknown[]) => unknown).bind(pool)
       ;(pool as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {

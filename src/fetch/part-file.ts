@@ -3,6 +3,7 @@ import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 import { goneFolder } from '../sinks/local-faults.js'
 import { OPEN_WAITS, openWaiting } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
+import { closeIdleConnections } from './origin-pool.js'
 import { outOfDescriptors } from './retry-policy.js'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
@@ -40,8 +41,10 @@ function openPart(
   tried = 0,
 ) {
   openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
-    if (outOfDescriptors(error) && tried < OPEN_WAITS.length)
+    if (outOfDescriptors(error) && tried < OPEN_WAITS.length) {
+      closeIdleConnections()
       return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
+    }
     if (error?.code === 'ENOENT')
       return void goneFolder(error).then((e) => done(e as NodeJS.ErrnoException, -1))
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)

@@ -3,11 +3,13 @@ import type { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
 import type { Dispatcher } from 'undici'
 import UndiciConnector from 'undici/lib/core/connect.js'
+import errors from 'undici/lib/core/errors.js'
 import symbols from 'undici/lib/core/symbols.js'
 import util from 'undici/lib/core/util.js'
 import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
+import poolBase from 'undici/lib/dispatcher/pool-base.js'
 import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -27,6 +29,25 @@ export type { Dispatcher }
  */
 export const parseHeaders: (raw: Buffer[]) => Record<string, string | string[] | undefined> =
   util.parseHeaders
+
+/**
+ * Close the connection of `dispatcher` (an undici `Client`, or each client of a `Pool`) that
+ * carries no request and has none waiting, as its keep-alive timer would: the client stays
+ * usable (it connects again for its next request), and once an origin's last connection is gone
+ * the `Agent` drops its pool. Returns how many were closed.
+ */
+export function closeIdle(dispatcher: object): number {
+  const own = (dispatcher as Record<symbol, unknown>)[poolBase.kClients]
+  const clients = Array.isArray(own) ? own : [dispatcher]
+  let closed = 0
+  for (const client of clients as Record<symbol, unknown>[]) {
+    const socket = client[symbols.kSocket] as { destroyed?: boolean } | null | undefined
+    if (!socket || socket.destroyed || client[symbols.kSize] !== 0) continue
+    util.destroy(socket, new errors.InformationalError('socket idle timeout'))
+    closed++
+  }
+  return closed
+}
 
 /** The method undici's own wrappers call on a dispatcher instead of `dispatch` (a proxy's, say). */
 export const kDispatch = symbols.kDispatch

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { closeIdleConnections } from '../fetch/origin-pool.js'
 import { outOfDescriptors } from '../fetch/retry-policy.js'
 
 /**
@@ -19,6 +20,7 @@ export async function openWaiting<T>(open: () => Promise<T>): Promise<T> {
       return await open()
     } catch (error) {
       if (!outOfDescriptors(error) || tried >= OPEN_WAITS.length) throw error
+      closeIdleConnections()
       await sleep(OPEN_WAITS[tried])
     }
   }
