@@ -712,4 +712,16 @@ test('a run’s own file waits for a free descriptor; one that never comes is sa
     /ulimit -n 4096.*--concurrency/,
   )
   assert.equal(descriptorFault(Object.assign(new Error('x'), { code: 'ENOENT' })), undefined)
+  // A shard's writer thread loading its modules mid-run: the loader says "Cannot find package"
+  // for a file it could not open (a CI run under ulimit -n 64 ended with exit 1 and those words).
+  const installed = join(import.meta.dirname, '..', 'node_modules', 'hyparquet')
+  const notFound = (path: string) =>
+    Object.assign(new Error(`Cannot find package '${path}' imported from /x/schema.js`), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    })
+  assert.match(
+    descriptorFault(notFound(join(installed, 'index.js')))?.message ?? '',
+    /^cannot open \S+hyparquet\/index\.js: too many open files \(the limit of ulimit -n\)$/,
+  )
+  assert.equal(descriptorFault(notFound(join(dir, 'no-such-package', 'index.js'))), undefined)
 })

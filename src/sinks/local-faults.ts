@@ -1,7 +1,8 @@
 import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { devNull } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { errorCode as codeOf, FatalError } from '../errors.js'
 
 /**
@@ -141,6 +142,20 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
 }
 
 /**
+ * The module Node's loader says it cannot find (`Cannot find package '…/index.js' imported from
+ * …`), where it is there: a thread started mid-run (a shard's writer) loads its modules then, and
+ * a file the loader could not open for want of a descriptor reads as not found. `undefined` for
+ * any other message, and for a module that is truly missing.
+ */
+function unreadModule(message: string): string | undefined {
+  const named = /^Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1]
+  if (named === undefined) return undefined
+  const path = named.startsWith('file:') ? fileURLToPath(named) : named
+  // A package's main file that could not be read: its folder and package.json are there.
+  return existsSync(path) || existsSync(join(dirname(path), 'package.json')) ? path : undefined
+}
+
+/**
  * The error of opening three files now (SQLite opens a journal with its `-wal` and `-shm`), where
  * the process (EMFILE) or system (ENFILE) has too few descriptors left; `undefined` otherwise.
  */
@@ -220,8 +235,9 @@ export function descriptorFault(error: unknown): FatalError | undefined {
   const code = codeOf(error)
   const message = error instanceof Error ? error.message : ''
   const system = code === 'ENFILE' || /\bENFILE\b/.test(message)
-  if (!system && code !== 'EMFILE' && !/\bEMFILE\b/.test(message)) return undefined
-  const path = (error as { path?: string }).path
+  const unread = unreadModule(message)
+  if (!system && code !== 'EMFILE' && !/\bEMFILE\b/.test(message) && !unread) return undefined
+  const path = unread ?? (error as { path?: string }).path
   const what = path === undefined ? 'open a file or start a thread' : `open ${path}`
   return new FatalError(
     'descriptors',
