@@ -789,7 +789,7 @@ class Engine {
       this.#transfers.delete(transfer)
       this.stats.active--
     }
-    this.#scheduler.success(slot.host, done.ttfb)
+    this.#scheduler.success(slot.host, done.ttfb, sentAt)
     // The next request would be refused: none is sent before the quota comes back.
     if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
       this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
@@ -942,8 +942,11 @@ class Engine {
     }
     if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
       this.#scheduler.stalled(answeredBy, sentAt)
+    // Silence on a path the host ignores while it serves later requests: no sign of load.
+    const pathTimeout = e instanceof TimeoutError && (e.phase === 'headers' || e.phase === 'idle')
+    if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true
     const hostPressure =
-      isPressure(e.code, e.pressure) && !pastDeadline
+      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent)
         ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
         : undefined
     const timeLeft = task.started + this.options.totalTimeout - Date.now()

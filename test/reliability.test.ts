@@ -1143,3 +1143,44 @@ test('a host that refuses connections while it restarts, then serves, gets all i
     await new Promise((resolve) => late.close(resolve))
   }
 })
+
+test("paths a host never answers while it serves the others promptly do not cut its limit: their timeouts are the paths', not the host's load", async () => {
+  // hunt73 U2: 20 silent paths among 80 good ones, each timeout taken as the host's load, halved
+  // its limit until the silent files' retries queued one or two at a time (41 s at a 0.5 s
+  // headers timeout; 600 s, cut by --total-timeout, at the defaults).
+  const body = makeImage('path-silence.jpg', 2000)
+  const hanging = new Set<import('node:http').ServerResponse>()
+  const server = await startRouteServer({
+    '/silent': (_req, res) => {
+      hanging.add(res)
+      res.on('close', () => hanging.delete(res))
+    },
+    '/ok': image(body),
+  })
+  try {
+    // Silent and good files take turns in the list, so the good ones answer while the silent wait.
+    const urls = Array.from({ length: 60 }, (_, i) =>
+      server.url(i % 3 === 0 ? `/silent?n=${i}` : `/ok?n=${i}`),
+    )
+    const { results, out } = await get(urls, { headersTimeout: 1000, retries: 2, journal: true })
+    assert.equal(results.filter((r) => r.status === 'ok').length, 40)
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => [r.error, r.attempts]),
+      Array.from({ length: 20 }, () => ['timeout', 3]),
+    )
+    // The limit, as the report's chart samples it: it was cut to 1. It starts at 16; a timeout
+    // that came before any good answer (a loaded machine) may still cut it once.
+    const { default: Database } = await import('better-sqlite3')
+    const db = new Database(join(out, '.imgpull', 'journal.db'), { readonly: true })
+    const { least, count } = db.prepare('SELECT min(lim) AS least, count(*) AS count FROM samples').get() as {
+      least: number
+      count: number
+    }
+    db.close()
+    assert.ok(count > 0)
+    assert.ok(least >= 8, `the limit was cut to ${least}`)
+  } finally {
+    for (const res of hanging) res.destroy()
+    await server.close()
+  }
+})

@@ -134,6 +134,8 @@ interface Host<T> {
   heard: boolean
   /** The host has served a file in this run. */
   served: boolean
+  /** When the latest-sent request it served a file for was sent (`performance.now()`; see `pathSilence`). */
+  servedSent: number
   /** Requests in a row it never answered, each cut by the connect or headers timeout. */
   unheard: Silence
   /** Requests in a row whose body stopped for the idle timeout, none moving a file forward. */
@@ -324,6 +326,7 @@ export class Scheduler<T> {
         complained: false,
         heard: this.#answered.has(host),
         served: this.#answered.get(host) === true,
+        servedSent: Number.NEGATIVE_INFINITY,
         unheard: { count: 0 },
         stalls: { count: 0 },
         hops: [],
@@ -362,13 +365,14 @@ export class Scheduler<T> {
    * when the limit was what held it: with fewer transfers running than it allows (too little work
    * left, the global limit, or other processes' share held by the gate), a clean answer shows
    * nothing about more (RFC 7661: a window is grown only while it is used). Called while the
-   * answering task still runs.
+   * answering task still runs; `sentAt`: when its request went out (`performance.now()`).
    */
-  success(host: string, ttfb?: number): void {
+  success(host: string, ttfb?: number, sentAt?: number): void {
     if (this.#limit < this.#concurrency) this.#limit++
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
+    if (sentAt !== undefined) state.servedSent = Math.max(state.servedSent, sentAt)
     state.served = true
     state.overlongAt = undefined
     state.overlongFiles = undefined
@@ -383,6 +387,19 @@ export class Scheduler<T> {
     const state = this.#hosts.get(host)
     if (!state) return
     state.heard = true
+  }
+
+  /**
+   * Whether a request to `host` sent at `sentAt`, cut by the headers or idle timeout, met a silence
+   * of its own path rather than of the host: the host served a file for a request sent after it.
+   * A host whose load holds requests up holds them in turn; one that answers later requests while
+   * an earlier one gets nothing has a handler that hangs on some paths (a backend behind one prefix
+   * down, an image resized on the fly that never ends). Halving the limit for such timeouts queued
+   * the host's other files, and the silent ones' own retries, one or two at a time.
+   */
+  pathSilence(host: string, sentAt: number): boolean {
+    const state = this.#hosts.get(host)
+    return state !== undefined && state.servedSent > sentAt
   }
 
   /**

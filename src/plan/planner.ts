@@ -39,6 +39,11 @@ export interface Task {
    * (see `DownloadContext.tailChecked`): later resumes in the run ask from the next byte.
    */
   tailChecked?: boolean
+  /**
+   * A timeout of this file's came after its host served a file for a request sent later (see
+   * `Scheduler.pathSilence`): its timeouts are its path's, no complaint about the host.
+   */
+  pathSilent?: boolean
   /** Resumes in a row that met a 5xx or no answer at all (see `refusesRange`). */
   rangeFailures?: number
   /** The failure the job is being retried for: its outcome if its time runs out before the retry. */
