@@ -26,7 +26,6 @@ import {
   MIN_PROGRESS_BYTES,
   onFailure,
   outlasts,
-  outOfDescriptors,
   progressFree,
   refusesRange,
 } from './fetch/retry-policy.js'
@@ -61,6 +60,7 @@ import type { TransformPool } from './transform/pool.js'
 import { needsPool } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
+import { outOfDescriptors } from './utils/descriptors.js'
 import { makeFolders } from './utils/folders.js'
 import { staleTemporary } from './utils/processes.js'
 import { shownUrl } from './utils/url.js'

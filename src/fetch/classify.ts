@@ -1,10 +1,11 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { outOfDescriptors } from '../utils/descriptors.js'
 import { shownUrl } from '../utils/url.js'
 import { connectStageOf, connectStageWords } from './connect-stage.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { isSocks, PROXY_AUTH, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
-import { closedOrReset, outOfDescriptors } from './retry-policy.js'
+import { closedOrReset } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
 /** A file system refusing a name (a file-system call's error, with its path). */

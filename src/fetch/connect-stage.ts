@@ -86,7 +86,7 @@ export function connectStageWords(
       if (proxy) return `the TLS handshake with ${host} got no answer (the proxy opened the tunnel to it)`
       return `the TLS handshake got no answer (the TCP connection was accepted)`
     case 'opening':
-      if (proxy && new URL(url).protocol === 'https:')
+      if (proxy && url.startsWith('https:'))
         return `its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to ${host}, or the TLS handshake inside the tunnel)`
       return 'its connection was still opening (the request was never sent)'
     default:

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
+import { onShortOfDescriptors, outOfDescriptors } from '../utils/descriptors.js'
 import { Fifo } from '../utils/fifo.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
-import { outOfDescriptors } from './retry-policy.js'
 import {
   Client,
   clientProtocol,
@@ -275,6 +275,9 @@ export function closeIdleConnections(now = performance.now()): number {
   for (const pool of pools) closed += pool instanceof OriginPool ? pool.closeIdle() : closeIdle(pool)
   return closed
 }
+
+// A part file or a shard's spool that found no descriptor frees the idle connections' too.
+onShortOfDescriptors(() => closeIdleConnections())
 
 /**
  * The `factory` for undici's `Agent`: HTTPS origins where HTTP/2 is allowed get an `OriginPool`,

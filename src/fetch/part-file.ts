@@ -1,10 +1,8 @@
 import { close, constants, open as openFile, unlink as unlinkFile, writev } from 'node:fs'
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises'
 import { goneFolder } from '../sinks/local-faults.js'
-import { OPEN_WAITS, openWaiting } from '../utils/descriptors.js'
+import { OPEN_WAITS, openWaiting, outOfDescriptors, releaseDescriptors } from '../utils/descriptors.js'
 import { NO_FOLLOW } from '../utils/own-file.js'
-import { closeIdleConnections } from './origin-pool.js'
-import { outOfDescriptors } from './retry-policy.js'
 
 /** Body bytes gathered per write: small images take one write, large ones few. */
 export const FLUSH_BYTES = 512 * 1024
@@ -42,7 +40,7 @@ function openPart(
 ) {
   openFile(path, fresh ? FRESH : GO_ON, (error, fd) => {
     if (outOfDescriptors(error) && tried < OPEN_WAITS.length) {
-      closeIdleConnections()
+      releaseDescriptors()
       return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
     }
     if (error?.code === 'ENOENT')

@@ -178,21 +178,6 @@ export function refusesRange(f: { code: string; status?: number; resumed: boolea
   return f.code === 'network' || f.code === 'timeout' || f.code === 'truncated'
 }
 
-/** A process (EMFILE, `ulimit -n`) or a system (ENFILE) with no file descriptor left. */
-const NO_DESCRIPTORS = new Set(['EMFILE', 'ENFILE'])
-
-/**
- * Whether `error` (a transfer's, or the typed error a transfer thread made of it) is a socket or a part file that could not be
- * opened for want of a file descriptor: a run over many hosts keeps an idle keep-alive connection
- * to each for seconds after its last file, and with `ulimit -n` at 1,024 a list of 4,000 hosts
- * met it. The machine's limit, not the host's fault nor the network's: the attempt is free and
- * tried again after a wait (see `onFailure`), as descriptors come free when transfers end and
- * idle connections close.
- */
-export const outOfDescriptors = (error: unknown): boolean =>
-  NO_DESCRIPTORS.has(errorCode(error)) ||
-  NO_DESCRIPTORS.has(errorCode((error as { cause?: unknown } | null)?.cause))
-
 /** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
 export const closedOrReset = (error: unknown): boolean => {
   const code = errorCode(error)

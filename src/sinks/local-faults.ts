@@ -4,6 +4,7 @@ import { devNull } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { errorCode as codeOf, FatalError } from '../errors.js'
+import { outOfDescriptors } from '../utils/descriptors.js'
 
 /**
  * Faults of the machine the run writes to (disk full, read-only, no permission, a journal that
@@ -164,8 +165,7 @@ function noDescriptor(): NodeJS.ErrnoException | undefined {
   try {
     for (let i = 0; i < 3; i++) opened.push(openSync(devNull, 'r'))
   } catch (error) {
-    const code = codeOf(error)
-    if (code === 'EMFILE' || code === 'ENFILE') return error as NodeJS.ErrnoException
+    if (outOfDescriptors(error)) return error as NodeJS.ErrnoException
   } finally {
     for (const fd of opened) closeSync(fd)
   }
