@@ -793,6 +793,27 @@ test('decodeLeniently: valid escapes decoded, the rest kept as written', () => {
   }
 })
 
+test('scheduler with --wait: one gap drawn per request, used both to give the slot and to send', async () => {
+  // A second draw for the send spaced requests by the longer of two (`--wait 2-4`: 3.3 s on average).
+  let draws = 0
+  let ran = 0
+  const scheduler: Scheduler<number> = new Scheduler<number>({
+    concurrency: 4,
+    perHost: 4,
+    spacing: () => {
+      draws++
+      return 1
+    },
+    run: async (_task, host) => {
+      scheduler.turn(host)
+      ran++
+    },
+  })
+  for (let i = 0; i < 6; i++) scheduler.add('h', i)
+  while (ran < 6) await sleep(5)
+  assert.equal(draws, 6)
+})
+
 test('scheduler: what each complaint does to its host (first, cut, floor, or nothing)', () => {
   const scheduler = new Scheduler<number>({
     concurrency: 64,

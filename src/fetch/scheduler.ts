@@ -667,7 +667,9 @@ export class Scheduler<T> {
     if (!this.#spacing || !state) return 0
     const now = performance.now()
     const at = Math.max(now, state.nextSend ?? 0)
-    state.nextSend = at + this.#spacing()
+    // The gap drawn when the slot was given: a second draw would space sends by the longer of two
+    // (`--wait 2-4` near 3.3 s on average, not 3).
+    state.nextSend = at + (state.gap ?? this.#spacing())
     return at - now
   }
 
