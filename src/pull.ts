@@ -212,8 +212,12 @@ async function* run(
       dispatcher,
     })
   } catch (error) {
-    // A run that could not start (a rejected API key, an unreadable table) leaves nothing behind.
+    // A run that could not start (a rejected API key, an unreadable table) leaves nothing behind,
+    // not even its row in the journal's runs.
     await dispatcher.destroy().catch(() => {})
+    try {
+      journal.abandonRun()
+    } catch {}
     await journal.close().catch(() => {})
     lock?.release()
     await takeBack(paths, existed)

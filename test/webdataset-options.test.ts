@@ -138,6 +138,11 @@ test('one folder, one kind of output: another format or shard size is a usage er
   const intoFiles = await runCli([list, '-o', files, ...dataset])
   assert.equal(intoFiles.code, 2)
   assert.match(intoFiles.stderr, /holds the files of an earlier run \(--output-format files\)/)
+  // The refused run is no run of the folder's (it said "over 2 runs", the second never ended).
+  assert.match(
+    (await runCli(['status', files])).stdout,
+    /: 1 ok \(.*\), 0 failed, 0 not finished, over 1 run$/m,
+  )
 
   const shards = join(dir, 'guard-shards')
   assert.equal((await runCli([list, '-o', shards, ...dataset, '--shard-size', '100'])).code, 0)

@@ -67,6 +67,11 @@ export interface Journal {
   describeRun(info: { command?: string }): void
   /** This run has ended; `interrupted`: before its end (a stop, a fatal error). */
   endRun(info: { interrupted: boolean }): void
+  /**
+   * This run never began (the folder refused it: another output format, other options): its
+   * record is taken back, so `imgpull status` and the report count only runs that did.
+   */
+  abandonRun(): void
   /** The facts of a run (this one by default). */
   runInfo(id?: number): RunInfo | undefined
   /** Keep per-host scheduler samples (the report's concurrency charts). */
@@ -164,6 +169,8 @@ export class MemoryJournal implements Journal {
     this.#run.endedAt = Date.now()
     this.#run.interrupted = info.interrupted
   }
+
+  abandonRun() {}
 
   runInfo(id = this.run) {
     return id === this.run ? this.#run : undefined

@@ -285,6 +285,12 @@ export class SqliteJournal implements Journal {
     this.#stmt.endRun.run(Date.now(), info.interrupted ? 1 : 0, this.run)
   }
 
+  abandonRun() {
+    this.#write()
+    this.#db.prepare('DELETE FROM samples WHERE run = ?').run(this.run)
+    this.#db.prepare('DELETE FROM runs WHERE id = ?').run(this.run)
+  }
+
   runInfo(id = this.run): RunInfo | undefined {
     this.#commit()
     const row = this.#stmt.runInfo.get(id)
