@@ -361,3 +361,47 @@ test('a webdataset run that read no row leaves no layout behind: the next run ma
   assert.equal(asFiles.code, 0, asFiles.stderr)
   assert.equal(existsSync(join(files, '.imgpull', 'dataset.json')), false)
 })
+
+test('--columns naming imgpull own columns warns, in one line, that the shards leave them out; the caption and hash columns named so are not', async () => {
+  const table = join(dir, 'shadowed.csv')
+  await writeFile(
+    table,
+    `url,status,key,caption,sha256,note\n${server.url('/shadow-0')},kept,k-0,a cat,${'0'.repeat(64)},n\n`,
+  )
+  const out = join(dir, 'shadowed')
+  const r = await runCli([
+    table,
+    '-o',
+    out,
+    ...dataset,
+    '--caption-col',
+    'caption',
+    '--columns',
+    'status,key,caption,note',
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(
+    r.stderr.split('\n').filter((line) => line.includes('warning')),
+    [
+      "imgpull: warning: --columns status,key: the shards' .json and Parquet have imgpull's own columns of those names (see README, Datasets), so the table's are left out there; the manifest's meta keeps them",
+    ],
+  )
+  const sample = JSON.parse(
+    (await readTar(join(out, '00000.tar'))).find((m) => m.name.endsWith('.json'))?.data.toString() ?? '{}',
+  )
+  assert.equal(sample.status, 'success')
+  assert.equal(sample.note, 'n')
+  // A caption column named caption is the caption; none of it is left out: no warning.
+  const quiet = await runCli([
+    table,
+    '-o',
+    join(dir, 'shadowed-2'),
+    ...dataset,
+    '--caption-col',
+    'caption',
+    '--columns',
+    'caption,note',
+  ])
+  assert.equal(quiet.code, 0, quiet.stderr)
+  assert.doesNotMatch(quiet.stderr, /warning/)
+})

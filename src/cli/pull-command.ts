@@ -260,6 +260,16 @@ export async function pullCommand(
     // Loaded only for tables: their readers (csv-parse, hyparquet) cost start-up URL lists need not pay.
     const { openTables, tablesSource } = await import('../sources/tables/index.js')
     const opened = await openTables(inputs, tables)
+    if (options.outputFormat === 'webdataset' && tables.columns) {
+      const { shadowedColumns } = await import('../sinks/webdataset/row.js')
+      const shadowed = shadowedColumns(tables.columns, { caption: tables.captionCol, hash: tables.hashCol })
+      // Asked for by name, left out: img2dataset does so without a word.
+      if (shadowed.length > 0)
+        process.emitWarning(
+          `--columns ${shadowed.join(',')}: the shards' .json and Parquet have imgpull's own ${shadowed.length > 1 ? 'columns' : 'column'} of ${shadowed.length > 1 ? 'those names' : 'that name'} (see README, Datasets), so the table's ${shadowed.length > 1 ? 'are' : 'is'} left out there; the manifest's meta keeps ${shadowed.length > 1 ? 'them' : 'it'}`,
+          { code: 'IMGPULL_COLUMN_SHADOWED' },
+        )
+    }
     return runPull(tablesSource(opened, tables.columns), options, flags)
   }
   // Table options given for URL lists would be dropped without a word (a hash never checked).

@@ -26,6 +26,23 @@ export const OWN_COLUMNS = [
 export type OwnColumn = (typeof OWN_COLUMNS)[number]
 const OWN = new Set<string>(OWN_COLUMNS)
 
+/**
+ * The columns of `--columns` that a shard leaves out, named as imgpull's own (`status`, `key`,
+ * `width`...): all but the caption column named `caption` and the hash column named `sha256`,
+ * which are those columns' values anyway. `[]` when there is none.
+ */
+export function shadowedColumns(
+  columns: readonly string[],
+  roles: { caption?: string; hash?: string } = {},
+): string[] {
+  return columns.filter(
+    (name) =>
+      OWN.has(name) &&
+      !(name === 'caption' && roles.caption === name) &&
+      !(name === 'sha256' && roles.hash === name),
+  )
+}
+
 /** Whether `name` is an own column's but for case (`WIDTH`): one column to DuckDB and Spark. */
 export const ownButForCase = (name: string): boolean => !OWN.has(name) && OWN.has(name.toLowerCase())
 
