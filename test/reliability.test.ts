@@ -953,6 +953,15 @@ test("credentials in a URL: valid escapes decoded, a bare % kept as written (cur
   assert.equal(sent, `Basic ${Buffer.from('us@er:p%zzA').toString('base64')}`)
 })
 
+test('credentials in a URL and an Authorization header given: the header is sent, as curl does, and the URL sent bare', async () => {
+  const url = server.url('/creds-and-header').replace('http://', 'http://user:secret@')
+  const { one } = await get([url], { headers: { Authorization: 'Bearer T0KEN' } })
+  assert.equal(one.status, 'ok', one.message)
+  const sent = requestsFor('/creds-and-header')[0]
+  assert.equal(sent?.headers.authorization, 'Bearer T0KEN')
+  assert.equal(sent?.url, '/creds-and-header')
+})
+
 test('a failure after redirects names the URL that answered: a login page, a CDN error page', async () => {
   const login = server.url('/login?html=1')
   const { one } = await get([server.url(`/walled.jpg?to=${encodeURIComponent(login)}`)])

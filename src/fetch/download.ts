@@ -1147,13 +1147,15 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 
 /**
  * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
- * redirect leaves the origin and never show up in a message.
+ * redirect leaves the origin and never show up in a message. An `Authorization` given with `-H`
+ * wins, as in curl (a header of one's own replaces the one it would make): a list of URLs with
+ * credentials in them, fetched with a token, sends the token.
  */
 function splitCredentials(url: URL, headers: Record<string, string>): URL {
   if (!url.username && !url.password) return url
   const user = decodeLeniently(url.username)
   const pass = decodeLeniently(url.password)
-  headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+  headers.authorization ??= `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
   const clean = new URL(url)
   clean.username = ''
   clean.password = ''
