@@ -392,3 +392,35 @@ test('a journal emptied beside its images (truncated, or its -wal removed after 
   assert.doesNotMatch((await runCli([list, '-o', out])).stderr, /warning/)
   assert.doesNotMatch((await runCli([list, '-o', join(dir, 'emptied-new')])).stderr, /warning/)
 })
+
+test('a journal a newer imgpull wrote (its schema version higher) is refused in one line, the folder left as it was; ours says its version', async () => {
+  const list = join(dir, 'newer.txt')
+  await writeFile(list, server.url('/newer-0.jpg'))
+  const out = join(dir, 'newer')
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  const path = join(out, '.imgpull', 'journal.db')
+  const db = new Database(path)
+  assert.equal(db.pragma('user_version', { simple: true }), 1)
+  db.pragma('user_version = 2')
+  db.close()
+  const before = await readFile(join(out, 'newer-0.jpg'))
+  for (const args of [
+    [list, '-o', out],
+    ['status', out],
+    ['report', out],
+  ]) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`)
+    assert.ok(
+      r.stderr.startsWith(
+        `imgpull: the journal ${path} was written by a newer imgpull (its schema 2, this one's 1): run that version of imgpull on this folder, or give another -o`,
+      ),
+      r.stderr,
+    )
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+  }
+  assert.ok((await readFile(join(out, 'newer-0.jpg'))).equals(before))
+  const after = new Database(path, { readonly: true })
+  assert.equal((after.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 1)
+  after.close()
+})

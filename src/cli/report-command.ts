@@ -23,7 +23,12 @@ export async function reportCommand(
   }
   // The report is replaced whole: never a file of the user's at its name.
   await checkOwnOutputs(paths, [REPORT], 'move it first')
-  const journal = new JournalReader(paths.journal)
+  let journal: JournalReader
+  try {
+    journal = new JournalReader(paths.journal)
+  } catch (error) {
+    throw journalReadFault(error, paths.journal)
+  }
   try {
     await report(dir, paths, journal, write)
   } catch (error) {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { UsageError } from '../errors.js'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { nameFold } from '../utils/name-fold.js'
@@ -146,6 +147,22 @@ function manifestLinesOf(db: Database.Database): Iterable<string> {
 }
 
 /** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
+/**
+ * The journal's schema version (SQLite's `PRAGMA user_version`, 0 in journals made before it was
+ * set): a journal a newer imgpull wrote may hold what this one would misread, and is refused.
+ * Raise it with a change an older imgpull would misread (not with a column it ignores).
+ */
+export const SCHEMA_VERSION = 1
+
+/** Refuse a journal of a newer schema than this imgpull's (see `SCHEMA_VERSION`). */
+function checkVersion(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > SCHEMA_VERSION)
+    throw new UsageError(
+      `the journal ${path} was written by a newer imgpull (its schema ${version}, this one's ${SCHEMA_VERSION}): run that version of imgpull on this folder, or give another -o`,
+    )
+}
+
 function migrate(db: Database.Database): void {
   const columns = (table: string) =>
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
@@ -232,6 +249,12 @@ export class SqliteJournal implements Journal {
     mkdirSync(dirname(path), { recursive: true })
     const fresh = !existsSync(path)
     this.#db = new Database(path)
+    try {
+      checkVersion(this.#db, path)
+    } catch (error) {
+      this.#db.close()
+      throw error
+    }
     // A new journal is made without fsync: its switch to WAL, schema and first row cost five fsyncs,
     // 1.5 ms on an idle ext4 disk, 16–110 ms on one that other processes were writing to, before the first
     // request of every run in a new folder.
@@ -242,6 +265,7 @@ export class SqliteJournal implements Journal {
     this.#db.pragma('journal_mode = WAL')
     this.#db.exec(SCHEMA)
     migrate(this.#db)
+    this.#db.pragma(`user_version = ${SCHEMA_VERSION}`)
     this.run = Number(
       this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
     )
@@ -455,6 +479,7 @@ export const SAME_BYTES_AMONG = 100_000
 export function summarizeJournal(path: string) {
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
+    checkVersion(db, path)
     // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and
     // by error two different moments ('53176 failed' beside 'invalid-url ×54016').
     return db.transaction(() => summarize(db))()
@@ -513,6 +538,12 @@ export class JournalReader {
   readonly #db: Database.Database
   constructor(path: string) {
     this.#db = new Database(path, { readonly: true, fileMustExist: true })
+    try {
+      checkVersion(this.#db, path)
+    } catch (error) {
+      this.#db.close()
+      throw error
+    }
   }
 
   *records(): Iterable<JobRecord> {
