@@ -5,7 +5,7 @@ import { createServer as createHttpServer } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { RESUME_OVERLAP } from '../src/fetch/judge.js'
+import { LATER_OVERLAP, RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
@@ -57,9 +57,10 @@ test('a 206 to a plain GET is whole only when its Content-Range says so: the res
   assert.equal(one.attempts, 1, 'continuing a partial answer is not a retry')
   await holds(out, 'partial-get.jpg', server.bytes(path))
   const sent = requests(path)
+  // Each continuation asks again for the last LATER_OVERLAP bytes, in case another server answers.
   assert.deepEqual(
     sent.map((r) => r.headers.range),
-    [undefined, 'bytes=11039-', 'bytes=22078-', 'bytes=33117-'],
+    [undefined, 11_039, 21_054, 31_069].map((n) => n && `bytes=${n - LATER_OVERLAP}-`),
   )
   assert.equal(sent[1]?.headers['if-range'], '"v1-33119"', 'each continuation proves the same version')
 })
@@ -369,21 +370,25 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   const { out, one } = await get([server.url(path)], { retries: 1 })
   assert.equal(one.status, 'ok', one.message)
   // The first resume asks again for the last RESUME_OVERLAP bytes on disk, to compare them (once a
-  // run); the next ones ask from the byte after the part.
+  // run); the next ones for the last LATER_OVERLAP only.
   const onDisk = [30_000, 30_000 - RESUME_OVERLAP + 30_000]
-  while (onDisk.at(-1)! + 30_000 < 200_000) onDisk.push(onDisk.at(-1)! + 30_000)
+  while (onDisk.at(-1)! + 30_000 - LATER_OVERLAP < 200_000)
+    onDisk.push(onDisk.at(-1)! + 30_000 - LATER_OVERLAP)
   assert.equal(one.attempts, onDisk.length + 1)
   assert.deepEqual(
     requests(path).map((r) => r.headers.range),
-    [undefined, resumeRange(30_000), ...onDisk.slice(1).map((n) => `bytes=${n}-`)],
+    [undefined, resumeRange(30_000), ...onDisk.slice(1).map((n) => `bytes=${n - LATER_OVERLAP}-`)],
   )
-  // Cut every 3,000 bytes, under the overlap: the first resume compares all 3,000, the next go on.
-  const small = '/every-small?size=20000&every=3000'
+  // Cut every 3,000 bytes, under the overlap: the first resume compares all 3,000, the next go on
+  // by 3,000 less LATER_OVERLAP.
+  const small = '/every-small?size=12000&every=3000'
   const cut = await get([server.url(small)], { retries: 8 })
   assert.equal(cut.one.status, 'ok', cut.one.message)
+  const step = 3_000 - LATER_OVERLAP
+  const later = Array.from({ length: Math.ceil((12_000 - 3_000) / step) }, (_, k) => 3_000 + k * step)
   assert.deepEqual(
     requests(small).map((r) => r.headers.range),
-    [undefined, 'bytes=0-', ...[3, 6, 9, 12, 15, 18].map((k) => `bytes=${k * 1000}-`)],
+    [undefined, 'bytes=0-', ...later.map((n) => `bytes=${n - LATER_OVERLAP}-`)],
   )
   await holds(out, 'every-cut.jpg', server.bytes(path))
   // Cut before any byte: nothing moves, and the retries bound it as before.
@@ -525,6 +530,65 @@ test('a part kept from an earlier run is not joined to a file that changed under
       'the file, without the bytes past its end',
     )
     assert.deepEqual(ranges, [undefined])
+  } finally {
+    origin.close()
+  }
+})
+
+test('two edges that serve two versions under one ETag and size: a later resume, or the next part of a capped 206, is not joined across them (NixOS/nixpkgs#25485)', async () => {
+  // nginx's ETag is the mtime and size: every build served from the Nix store has the same. Two
+  // backends behind one name, one deployed before the other, serve two photos of one size.
+  const editions = [makeImage('edge-v1', 200_000), makeImage('edge-v2', 200_000)]
+  assert.equal(editions[0].length, editions[1].length)
+  // Request n goes to edge `order[n]` (the last one after the list); `cap`: every answer is a
+  // 206 of at most that many bytes; else every answer is cut after `cut` bytes of its body.
+  let order: number[] = []
+  let cap = 0
+  let cut = 0
+  let n = 0
+  const ranges: (string | undefined)[] = []
+  const origin = createHttpServer((req, res) => {
+    const file = editions[order[Math.min(n++, order.length - 1)]]
+    ranges.push(req.headers.range)
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    const to = cap ? Math.min(file.length, from + cap) : file.length
+    const partial = from > 0 || to < file.length
+    res.writeHead(partial ? 206 : 200, {
+      etag: '"1-30d40"',
+      'last-modified': 'Thu, 01 Jan 1970 00:00:01 GMT',
+      'content-type': 'image/jpeg',
+      'content-length': to - from,
+      ...(partial ? { 'content-range': `bytes ${from}-${to - 1}/${file.length}` } : {}),
+    })
+    const body = file.subarray(from, to)
+    if (cap || body.length <= cut) return void res.end(body)
+    res.write(body.subarray(0, cut), () => req.socket.end())
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/edge.jpg`
+    // Every answer cut after 60,000 bytes: the first resume, from the first edge, compares its
+    // 4 KiB and goes on; the second goes to the other edge.
+    order = [0, 0, 1]
+    cut = 60_000
+    const resumed = await get([url], { retries: 5 })
+    assert.equal(resumed.one.status, 'ok', resumed.one.message)
+    await holds(resumed.out, 'edge.jpg', editions[1])
+    assert.deepEqual(ranges.slice(0, 4), [
+      undefined,
+      resumeRange(60_000),
+      `bytes=${60_000 - RESUME_OVERLAP + 60_000 - LATER_OVERLAP}-`,
+      undefined,
+    ])
+    // Every answer a 206 of 60,000 bytes: the next part, from the other edge, is not joined either.
+    order = [0, 1]
+    cap = 60_000
+    n = 0
+    ranges.length = 0
+    const capped = await get([url])
+    assert.equal(capped.one.status, 'ok', capped.one.message)
+    await holds(capped.out, 'edge.jpg', editions[1])
+    assert.deepEqual(ranges.slice(0, 3), [undefined, `bytes=${60_000 - LATER_OVERLAP}-`, undefined])
   } finally {
     origin.close()
   }

@@ -26,6 +26,7 @@ import {
   ifRangeValue,
   isRedirect,
   judge,
+  LATER_OVERLAP,
   namesNoRange,
   RESUME_OVERLAP,
   validatorsOf,
@@ -90,9 +91,11 @@ export interface DownloadContext {
   expectedHash?: Job['expectedHash']
   /**
    * This run already compared the last bytes of this part with the server's (see
-   * `RESUME_OVERLAP`): its resumes ask from the next byte. Once per part per run is what the
-   * check is for (a part kept from an earlier run, or a change between attempts), and a server
-   * that cuts every answer short must still move the file on.
+   * `RESUME_OVERLAP`): its resumes ask again for fewer of them (`LATER_OVERLAP`). The whole
+   * check once per part per run is for a part kept from an earlier run, or a change between
+   * attempts; the shorter one each time after, for an answer from another server that serves
+   * another version under the same validators, while a server that cuts every answer short still
+   * moves the file on.
    */
   tailChecked?: boolean
   /** Called when a resume's overlap was compared whole and found the same. */
@@ -657,7 +660,8 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
 
 /**
  * Feed the first `size` bytes of the part file to the file's checks (a resume: the file is
- * judged whole, from byte 0), and keep their last `RESUME_OVERLAP` in `t.tail`. False when they
+ * judged whole, from byte 0), and keep their last `RESUME_OVERLAP` (`LATER_OVERLAP` once this
+ * run compared them) in `t.tail`. False when they
  * are not the start of an image.
  */
 async function readBack(t: Transfer, size: number): Promise<boolean> {
@@ -673,8 +677,8 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
       last = chunk
     }
     const tail = before && last!.length < RESUME_OVERLAP ? Buffer.concat([before, last!]) : last
-    if (!t.ctx.tailChecked)
-      t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - RESUME_OVERLAP)))
+    const overlap = t.ctx.tailChecked ? LATER_OVERLAP : RESUME_OVERLAP
+    t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - overlap)))
   } catch (error) {
     // The body waits (paused) while the bytes on disk are read back: give its connection up.
     t.exchange?.abort(error)
@@ -759,11 +763,17 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
   let lookedAt = check.format !== undefined
+  /** The last bytes of the file this body brought (up to `LATER_OVERLAP`): a continuation asks for them again. */
+  let recent: Buffer | undefined
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
   const keep = (chunk: Buffer): void | Promise<void> => {
     if (check.bytes + chunk.length > options.maxSize) {
       throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
     }
+    recent =
+      chunk.length >= LATER_OVERLAP || !recent
+        ? chunk
+        : Buffer.concat([recent, chunk]).subarray(-LATER_OVERLAP)
     const busy = check.update(chunk)
     file.push(chunk)
     if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
@@ -915,10 +925,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       resumed: decision.at > 0 && beyond() === 0,
     })
   }
-  // A partial answer (206): ask for the rest, proven to be of the same version.
+  // A partial answer (206): ask for the rest, proven to be of the same version, and its last bytes
+  // again (see `LATER_OVERLAP`): the next answer may come from another edge with another version.
   if (decision.total !== undefined && t.offset < decision.total) {
     await t.keepPart()
     t.record()
+    t.tail = recent && Buffer.from(recent.subarray(-LATER_OVERLAP))
     return send
   }
   // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer

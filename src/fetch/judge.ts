@@ -129,6 +129,17 @@ export function parseContentRange(
  */
 export const RESUME_OVERLAP = 4096
 
+/**
+ * Bytes a later resume of a part in the same run asks for again (see `DownloadContext.tailChecked`):
+ * its first resume compared `RESUME_OVERLAP`, but the next answer may come from another server.
+ * Two edges of a CDN, or two backends behind a load balancer, may serve two versions under one
+ * ETag and Last-Modified (nginx's mtime and size, the same for every build from the Nix store,
+ * NixOS/nixpkgs#25485): a resume that asked from the next byte joined one to the other. 1 KiB
+ * of compressed data still tells two versions apart, and a server that cuts every answer after
+ * more still moves the file on.
+ */
+export const LATER_OVERLAP = 1024
+
 /** A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). */
 export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
 

@@ -36,7 +36,7 @@ export interface Task {
   bodies?: { from: number; anew: boolean }
   /**
    * This run compared the last bytes of the part on disk with the server's, and they were the same
-   * (see `DownloadContext.tailChecked`): later resumes in the run ask from the next byte.
+   * (see `DownloadContext.tailChecked`): later resumes in the run ask again for fewer of them.
    */
   tailChecked?: boolean
   /**
