@@ -146,7 +146,8 @@ export interface Validators {
   /**
    * A checksum of the whole file that an answer of this version stated (`Content-MD5` of a 200,
    * say): a file resumed from it is checked against it, though the resume's 206 does not say it
-   * again. Kept for the run, not in the journal.
+   * again. Kept in the journal with the other validators: a part a killed or failed run left is
+   * resumed by the next one, whose 206 states nothing.
    */
   stated?: { algorithm: 'sha256' | 'sha512' | 'sha1' | 'md5'; hex: string; header: string }
 }

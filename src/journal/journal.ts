@@ -23,6 +23,8 @@ export interface JobRecord extends Outcome {
   length?: number
   /** See `Validators.from`. */
   validatorsFrom?: string
+  /** See `Validators.stated`. */
+  validatorsStated?: Validators['stated']
   meta?: Record<string, unknown>
 }
 
@@ -123,6 +125,7 @@ export class MemoryJournal implements Journal {
     record.lastModified = validators.lastModified
     record.length = validators.length
     record.validatorsFrom = validators.from
+    record.validatorsStated = validators.stated
   }
 
   async finish(outcome: Finished) {
@@ -131,7 +134,7 @@ export class MemoryJournal implements Journal {
     // A new outcome replaces the last one whole (a success clears an earlier error), in a new
     // object of one shape: deleting fields, or adding them one by one, would put the record in
     // V8's dictionary mode (0.8 kB more per record, kept for the whole run).
-    const { url, planned, run, etag, lastModified, length, validatorsFrom, meta } = record
+    const { url, planned, run, etag, lastModified, length, validatorsFrom, validatorsStated, meta } = record
     this.#byKey.set(outcome.key, {
       url,
       planned,
@@ -140,6 +143,7 @@ export class MemoryJournal implements Journal {
       lastModified,
       length,
       validatorsFrom,
+      validatorsStated,
       meta,
       ...outcome,
     })

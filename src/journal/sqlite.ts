@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned_fold TEXT,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, meta TEXT,
+  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT,
   ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
@@ -53,6 +53,7 @@ const FIELDS: [keyof JobRecord, string][] = [
   ['lastModified', 'last_modified'],
   ['length', 'length'],
   ['validatorsFrom', 'validators_from'],
+  ['validatorsStated', 'stated'],
   ['meta', 'meta'],
   ...OUTCOME_FIELDS.map((f): [keyof JobRecord, string] => [f, column(f)]),
 ]
@@ -73,7 +74,7 @@ function damaged(what: string, cause: unknown): Error {
 /** A field's value from its column: SQLite has no booleans nor JSON, and gives null for none. */
 function decode(field: keyof JobRecord, v: string | number | null): unknown {
   if (v === null) return undefined
-  if (field === 'meta' || JSONS.has(field as OutcomeField)) {
+  if (field === 'meta' || field === 'validatorsStated' || JSONS.has(field as OutcomeField)) {
     try {
       return JSON.parse(v as string)
     } catch (error) {
@@ -168,6 +169,7 @@ function migrate(db: Database.Database): void {
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
   const jobs = columns('jobs')
   if (!jobs.has('validators_from')) db.exec('ALTER TABLE jobs ADD COLUMN validators_from TEXT')
+  if (!jobs.has('stated')) db.exec('ALTER TABLE jobs ADD COLUMN stated TEXT')
   if (!jobs.has('planned_fold')) {
     // Names planned by an earlier version get their fold once; those that already share one (its
     // Cat.jpg beside cat.jpg) keep their names, so the index cannot be unique.
@@ -284,12 +286,12 @@ export class SqliteJournal implements Journal {
          ON CONFLICT(key) DO UPDATE SET url = @url, planned = @planned, planned_fold = @fold, state = 'pending', run = @run,
            meta = coalesce(@meta, meta), etag = CASE WHEN url = @url THEN etag END,
            last_modified = CASE WHEN url = @url THEN last_modified END, length = CASE WHEN url = @url THEN length END,
-           validators_from = CASE WHEN url = @url THEN validators_from END`,
+           validators_from = CASE WHEN url = @url THEN validators_from END, stated = CASE WHEN url = @url THEN stated END`,
       ),
       touch: this.#db.prepare('UPDATE jobs SET run = ?, meta = coalesce(?, meta) WHERE key = ?'),
       forget: this.#db.prepare('DELETE FROM jobs WHERE key = ? AND run <> ?'),
       validators: this.#db.prepare(
-        'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from WHERE key = @key',
+        'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from, stated = @stated WHERE key = @key',
       ),
       finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
@@ -385,6 +387,7 @@ export class SqliteJournal implements Journal {
       lastModified: v.lastModified ?? null,
       length: v.length ?? null,
       from: v.from ?? null,
+      stated: v.stated ? JSON.stringify(v.stated) : null,
     })
   }
 

@@ -273,6 +273,7 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
             lastModified: earlier.lastModified,
             length: earlier.length,
             from: earlier.validatorsFrom,
+            stated: earlier.validatorsStated,
           }
         : {},
       attempts: 0,
