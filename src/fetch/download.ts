@@ -176,6 +176,11 @@ class Transfer {
   body: { at: number; encoded: boolean } | undefined
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
+  /**
+   * The file's bytes came in more than one body: bytes on disk from an earlier attempt or run, and
+   * the rest: a verdict that holds a rerun back is then not final (see `isPartShown`).
+   */
+  joined = false
   /** Cookies of this attempt's redirect chain (over the run's cookies file). */
   cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
@@ -282,10 +287,16 @@ class FileChanged extends ImgpullError {
   }
 }
 
-/** What a part passed off as the whole file fails with: not an image from its first byte. */
-function isPartShown(error: unknown): boolean {
+/**
+ * What a part passed off as the whole file fails with: not an image from its first byte. With
+ * `joined`, what a file joined from a resume fails with where its bytes on disk may be at fault:
+ * damaged, or not the hash the input gives.
+ */
+function isPartShown(error: unknown, joined = false): boolean {
   const code = (error as ImgpullError | undefined)?.code
-  return code === 'not-an-image' || code === 'corrupt'
+  return joined
+    ? code === 'corrupt' || code === 'hash-mismatch'
+    : code === 'not-an-image' || code === 'corrupt'
 }
 
 /** A step of a transfer: does one thing, then names the next (none: the file is verified). */
@@ -314,6 +325,17 @@ export async function download(
       if (error instanceof FileChanged && !cancel.aborted) {
         t.exchange?.abort(error)
         await t.restart(error.message)
+        step = send
+        continue
+      }
+      if (t.joined && isPartShown(error, true) && !cancel.aborted) {
+        // Damaged, or not the input's hash, as joined from bytes kept and a resume: the bytes
+        // kept may be what is wrong (a part a power cut left with a page of zeros, two versions
+        // whose validators and last bytes agree). Those codes are not tried again by a rerun, so
+        // the file's one verdict comes from the whole file, asked for once more without Range.
+        t.joined = false
+        t.exchange?.abort(error)
+        await t.restart(`the file joined from a resume was ${(error as Error).message}`)
         step = send
         continue
       }
@@ -590,6 +612,7 @@ const decide: Step = async (t) => {
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
       await exchange.dump()
       t.body = undefined
+      t.joined = true
       return verify
     case 'receive': {
       const refusal = t.options.ignoreRobotsTag
@@ -611,6 +634,7 @@ const decide: Step = async (t) => {
 /** Take a body the judgement accepted: a whole file anew (byte 0) or the next part of the one on disk. */
 async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
   t.wholeToRange = decision.at === 0 && t.offset > 0
+  t.joined = decision.at > 0
   if (decision.at === 0) {
     // The whole file again (a 200 to a range request, or the first answer): what was known is replaced.
     t.check?.discard()
