@@ -65,7 +65,10 @@ export const ERROR_CODES = {
       'the server applied a Content-Encoding imgpull cannot decode (zstd before Node 22.15, or an unknown one)',
   },
   'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
-  'redirect-loop': { rerun: false, meaning: 'a redirect leads back to an address already visited' },
+  'redirect-loop': {
+    rerun: false,
+    meaning: 'a redirect would send the same request (URL and cookies) a fourth time',
+  },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
   'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s), or to no valid URL' },
   'robots-tag': {

@@ -11,6 +11,7 @@ import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
+import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   type FailureFacts,
@@ -86,6 +87,20 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now - 600_000, [served]), 30_000)
   assert.equal(parseRetryAfter('120', now + 120_000, served), 120_000, 'seconds are seconds')
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now, 'yesterday'), 30_000, 'no Date read')
+})
+
+test("revisit: a request sent again up to MOST_VISITS times, after the 3xx's Retry-After within the caps; then a loop", () => {
+  const cases: [number, number | undefined, number, ReturnType<typeof revisit>][] = [
+    [1, undefined, 60_000, { do: 'follow', wait: 0 }],
+    [2, 1000, 60_000, { do: 'follow', wait: 1000 }],
+    [1, 30_000, 60_000, { do: 'follow', wait: REVISIT_WAIT_CAP }],
+    [1, 5000, 2000, { do: 'follow', wait: 2000 }],
+    [1, 5000, 0, { do: 'follow', wait: 0 }],
+    [MOST_VISITS, undefined, 60_000, { do: 'loop' }],
+    [MOST_VISITS, 1000, 60_000, { do: 'loop' }],
+  ]
+  for (const [sent, retryAfter, max, want] of cases)
+    assert.deepEqual(revisit(sent, retryAfter, max), want, `${sent} ${retryAfter} ${max}`)
 })
 
 test("readRefusal: a rate limiter's reset names the wait Retry-After does not; a 403 with its quota spent is a 429", () => {

@@ -840,6 +840,53 @@ test('redirect chains are followed; loops and long chains fail with a clear code
   assert.equal(long.one.error, 'too-many-redirects')
 })
 
+test('a server that sends the client back to the URL it asked for, to come again, gives its file, as curl and browsers get it', async () => {
+  const image = makeImage('again', 3000)
+  const asked = new Map<string, number[]>()
+  const host = createHttpServer((req, res) => {
+    const path = req.url!
+    const times = asked.get(path) ?? []
+    asked.set(path, [...times, performance.now()])
+    const send = () =>
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    const again = (extra: Record<string, string> = {}) =>
+      res.writeHead(302, { location: path, 'content-length': 0, ...extra }).end()
+    // A thumbnail being made: back to itself twice, then the image.
+    if (path === '/thumb.jpg') return times.length < 2 ? again() : send()
+    // A token refreshed on the server's side (encode/httpx#801): A, then B, then A again serves.
+    if (path === '/a.jpg')
+      return times.length === 0 ? res.writeHead(302, { location: '/token' }).end() : send()
+    if (path === '/token') return res.writeHead(302, { location: '/a.jpg' }).end()
+    // "Come again in a second" (RFC 9110 §10.2.3): served only when the client waited.
+    if (path === '/later.jpg') {
+      const waited = times.length > 0 && performance.now() - times.at(-1)! >= 900
+      return waited ? send() : again({ 'retry-after': '1' })
+    }
+    // A loop: still one, found within a few requests.
+    return again()
+  })
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`
+  try {
+    const paths = ['/thumb.jpg', '/a.jpg', '/later.jpg', '/loop.jpg']
+    const { out, results } = await get(paths.map((p) => origin + p))
+    const by = (p: string) => results.find((r) => r.job.url === origin + p)!
+    for (const p of paths.slice(0, 3)) {
+      assert.equal(by(p).status, 'ok', `${p}: ${by(p).message}`)
+      assert.equal(by(p).attempts, 1, p)
+      assert.deepEqual(await readFile(join(out, by(p).path!)), image)
+    }
+    assert.equal(asked.get('/thumb.jpg')!.length, 3)
+    assert.equal(asked.get('/later.jpg')!.length, 2, 'the wait taken, then the image')
+    assert.equal(by('/loop.jpg').error, 'redirect-loop')
+    assert.match(by('/loop.jpg').message!, /redirect loop at .*loop\.jpg .*\(asked 3 times\)$/)
+    assert.equal(asked.get('/loop.jpg')!.length, 3)
+  } finally {
+    host.closeAllConnections()
+    await new Promise((resolve) => host.close(resolve))
+  }
+})
+
 test('a 300 Multiple Choices with a Location is followed to its preferred choice, as curl and wget follow it', async () => {
   const image = makeImage('choice', 3000)
   const host = createHttpServer((req, res) => {

@@ -35,6 +35,8 @@ import { redirectTarget } from './location.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
 import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
+import { revisit } from './redirect-revisit.js'
+import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import type { Dispatcher } from './undici.js'
@@ -409,7 +411,9 @@ const send: Step = async (t) => {
     const jar = cookies.header(u)
     return own && jar ? `${own}; ${jar}` : (own ?? jar)
   }
-  const visited = new Set([`${url.href}\n${cookieFor(url) ?? ''}`])
+  // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
+  const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
+  let hops = 0
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
   let talking = origin
@@ -457,18 +461,45 @@ const send: Step = async (t) => {
       throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
     }
     const request = `${next.href}\n${cookieFor(next) ?? ''}`
-    if (visited.has(request)) {
-      throw new ImgpullError('redirect-loop', `redirect loop at ${shownUrl(next.href)} for ${t.shown}`)
+    const sent = visits.get(request) ?? 0
+    let wait = 0
+    if (sent > 0) {
+      // Sent already: a server may mean "come again" (see redirect-revisit.ts).
+      const again = revisit(
+        sent,
+        parseRetryAfter(head.headers['retry-after'], Date.now(), head.headers.date),
+        t.options.maxRetryAfter,
+      )
+      if (again.do === 'loop') {
+        throw new ImgpullError(
+          'redirect-loop',
+          `redirect loop at ${shownUrl(next.href)} for ${t.shown} (asked ${sent} times)`,
+        )
+      }
+      wait = again.wait
     }
-    if (visited.size > t.options.maxRedirects) {
+    if (++hops > t.options.maxRedirects) {
       throw new ImgpullError(
         'too-many-redirects',
         `more than ${t.options.maxRedirects} redirects for ${t.shown}`,
       )
     }
-    visited.add(request)
+    visits.set(request, sent + 1)
+    await pause(t.cancel, wait)
     url = next
   }
+}
+
+/** `ms` of waiting, cut short by the attempt's cancel (the request after it then fails at once). */
+async function pause(cancel: Cancel, ms: number): Promise<void> {
+  if (ms <= 0 || cancel.aborted) return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    cancel.onAbort = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+  })
 }
 
 /**

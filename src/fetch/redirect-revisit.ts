@@ -1,0 +1,29 @@
+/**
+ * What to do with a redirect back to a request the chain has already sent (the same URL with the
+ * same cookies). Pure, table-tested (test/policies.test.ts).
+ *
+ * Browsers, curl and Python's requests know no loops, only a count of redirects: a server that
+ * sends a client back to the URL it asked for, to come again once a thumbnail is made or a token
+ * is refreshed on its side (httpx dropped its loop check for such servers, encode/httpx#801; a 3xx
+ * may carry a `Retry-After` for the wait, RFC 9110 §10.2.3, psf/requests#4555), gets its file from
+ * them. A request is sent up to `MOST_VISITS` times, the 3xx's `Retry-After` waited first (within
+ * `--max-retry-after` and `REVISIT_WAIT_CAP`: the transfer holds its slot meanwhile); one more is a
+ * loop, found within a few requests rather than after `--max-redirects`.
+ */
+
+/** Times one request may be sent in one redirect chain. */
+export const MOST_VISITS = 3
+
+/** Longest wait before a request is sent again, in ms: the transfer keeps its slot while it waits. */
+export const REVISIT_WAIT_CAP = 10_000
+
+export type Revisit = { do: 'follow'; wait: number } | { do: 'loop' }
+
+/**
+ * `sent`: times the chain has sent the request the redirect leads to; `retryAfter`: the 3xx's
+ * `Retry-After` in ms, if it named a wait; `maxRetryAfter`: `--max-retry-after` in ms.
+ */
+export function revisit(sent: number, retryAfter: number | undefined, maxRetryAfter: number): Revisit {
+  if (sent >= MOST_VISITS) return { do: 'loop' }
+  return { do: 'follow', wait: Math.min(retryAfter ?? 0, maxRetryAfter, REVISIT_WAIT_CAP) }
+}
