@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
@@ -17,6 +17,7 @@ import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
+import { digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, http2Cut, isRefusedStream } from './http2-errors.js'
 import {
@@ -397,7 +398,9 @@ const send: Step = async (t) => {
     ...(t.ctx.revalidate ? { 'cache-control': 'no-cache, no-transform', pragma: 'no-cache' } : {}),
     ...lower(t.options.headers),
   }
-  let url = splitCredentials(new URL(t.url), base)
+  const listed = new URL(t.url)
+  const credentials = userOf(listed)
+  let url = splitCredentials(listed, base)
   const asked = url.href
   const origin = url.origin
   if (!t.cookies) {
@@ -414,6 +417,8 @@ const send: Step = async (t) => {
   // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
   const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
   let hops = 0
+  // The listed URL's user and password were sent again for a Digest challenge (once per nonce).
+  let digestFor: string | undefined
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
   let talking = origin
@@ -441,6 +446,24 @@ const send: Step = async (t) => {
     await exchangeOnce(t, url, headers)
     const head = t.head!
     if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
+    // A server that takes the URL's user and password by Digest only (a camera): asked once more,
+    // answering its challenge, as wget does; a second 401 is the answer (wrong credentials), unless
+    // it says only that the nonce went stale.
+    const challenge =
+      head.statusCode === 401 && credentials && url.origin === origin
+        ? digestChallenge(head.headers['www-authenticate'])
+        : undefined
+    if (challenge && (digestFor === undefined || (challenge.stale && digestFor !== challenge.nonce))) {
+      await t.exchange!.dump()
+      digestFor = challenge.nonce
+      base.authorization = digestAuthorization(challenge, {
+        ...credentials!,
+        method: 'GET',
+        uri: url.pathname + url.search,
+        cnonce: randomBytes(16).toString('hex'),
+      })
+      continue
+    }
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
       t.via = url.href === asked ? '' : ` (redirected to ${shownUrl(url.href)})`
       t.answeredAt = url.href
@@ -1212,6 +1235,12 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v
 }
 
+/** The user and password of a URL, decoded; `undefined` when it names none. */
+function userOf(url: URL): { user: string; password: string } | undefined {
+  if (!url.username && !url.password) return undefined
+  return { user: decodeLeniently(url.username), password: decodeLeniently(url.password) }
+}
+
 /**
  * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
  * redirect leaves the origin and never show up in a message. An `Authorization` given with `-H`
@@ -1219,10 +1248,10 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
  * credentials in them, fetched with a token, sends the token.
  */
 function splitCredentials(url: URL, headers: Record<string, string>): URL {
-  if (!url.username && !url.password) return url
-  const user = decodeLeniently(url.username)
-  const pass = decodeLeniently(url.password)
-  headers.authorization ??= `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+  const credentials = userOf(url)
+  if (!credentials) return url
+  const { user, password } = credentials
+  headers.authorization ??= `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
   const clean = new URL(url)
   clean.username = ''
   clean.password = ''

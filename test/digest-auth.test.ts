@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { digestAuthorization, digestChallenge } from '../src/fetch/digest-auth.js'
+import { pull, type Result } from '../src/index.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+
+const dir = await tempDir('digest')
+after(() => cleanup(dir))
+
+test("digestAuthorization: the RFCs' own examples (RFC 7616 §3.9.1 MD5 and SHA-256, RFC 2617 §3.5)", () => {
+  const c7616 =
+    'realm="http-auth@example.org", qop="auth, auth-int", nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"'
+  const mufasa = {
+    user: 'Mufasa',
+    password: 'Circle of Life',
+    method: 'GET',
+    uri: '/dir/index.html',
+    cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+  }
+  const cases: [string | string[], typeof mufasa, string | undefined][] = [
+    // Offered beside Basic, in one header or two; the first Digest whose hash is known is taken.
+    [`Digest algorithm=MD5, ${c7616}, Basic realm="x"`, mufasa, '8ca523f5e9506fed4657c9700eebdbec'],
+    [
+      ['Basic realm="x"', `Digest algorithm=SHA-256, ${c7616}`],
+      mufasa,
+      '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1',
+    ],
+    [`Digest algorithm=SHA-1, ${c7616}, Digest ${c7616}`, mufasa, '8ca523f5e9506fed4657c9700eebdbec'],
+    [
+      'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"',
+      { ...mufasa, password: 'Circle Of Life', cnonce: '0a4f113b' },
+      '6629fae49393a05397450978507c4ef1',
+    ],
+    ['Basic realm="x"', mufasa, undefined],
+    ['Digest realm="x"', mufasa, undefined],
+    [`Digest algorithm=SHA-1, ${c7616}`, mufasa, undefined],
+  ]
+  for (const [header, request, response] of cases) {
+    const challenge = digestChallenge(header)
+    if (response === undefined) {
+      assert.equal(challenge, undefined, String(header))
+      continue
+    }
+    const auth = digestAuthorization(challenge!, request)
+    assert.match(auth, new RegExp(`response="${response}"`), String(header))
+    assert.match(auth, /^Digest username="Mufasa", realm="[^"]+", nonce="[^"]+", uri="\/dir\/index\.html"/)
+  }
+  // RFC 2069 servers name no qop: no nc or cnonce then.
+  const old = digestAuthorization(digestChallenge('Digest realm="r", nonce="n"')!, mufasa)
+  assert.doesNotMatch(old, /qop|nc=|cnonce/)
+})
+
+/** A camera that takes its user and password by Digest only, checking each answer in full. */
+function camera(image: Buffer) {
+  const asked: { url: string; authorization?: string }[] = []
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex')
+  let nonce = 0
+  const valid = (req: IncomingMessage, stale: boolean): 'ok' | 'stale' | 'no' => {
+    const auth = req.headers.authorization ?? ''
+    const p = Object.fromEntries(
+      [...auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]),
+    )
+    if (!auth.startsWith('Digest ') || p.uri !== req.url || p.username !== 'admin') return 'no'
+    const ha1 = md5(`admin:cam:12 34`)
+    const ha2 = md5(`GET:${p.uri}`)
+    if (p.response !== md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`)) return 'no'
+    // The first right answer to /stale is told its nonce went stale.
+    return stale &&
+      asked.filter((a) => a.url === req.url && a.authorization?.startsWith('Digest')).length === 1
+      ? 'stale'
+      : 'ok'
+  }
+  const server = createServer((req, res) => {
+    asked.push({
+      url: req.url!,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    })
+    const verdict = valid(req, req.url!.startsWith('/stale'))
+    if (verdict === 'ok')
+      return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    const challenge = `Digest realm="cam", qop="auth", nonce="n${++nonce}", opaque="o"${verdict === 'stale' ? ', stale=true' : ''}`
+    res.writeHead(401, { 'www-authenticate': ['Basic realm="cam"', challenge], 'content-type': 'text/html' })
+    res.end('<html><title>401 Unauthorized</title></html>')
+  })
+  return { server, asked }
+}
+
+async function get(urls: string[]): Promise<{ out: string; results: Result[] }> {
+  const out = join(dir, `run-${Math.random().toString(36).slice(2)}`)
+  const results: Result[] = []
+  for await (const r of pull(urls, { out, journal: false, name: '{index}{ext}' })) results.push(r)
+  // In the order listed.
+  return { out, results: urls.map((url) => results.find((r) => r.job.url === url)!) }
+}
+
+test("a URL's user and password are sent by Digest to a server that asks for it (a camera), as wget sends them", async () => {
+  const image = makeImage('camera', 3000)
+  const { server, asked } = camera(image)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const at = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    const { out, results } = await get([
+      `http://admin:12%2034@${at}/snap.jpg?ch=1`,
+      `http://admin:12%2034@${at}/stale.jpg`,
+      `http://admin:wrong@${at}/bad.jpg`,
+      `http://${at}/anon.jpg`,
+    ])
+    const [snap, stale, bad, anon] = results
+    assert.equal(snap!.status, 'ok', snap!.message)
+    assert.deepEqual(await readFile(join(out, snap!.path!)), image)
+    assert.deepEqual(
+      asked.filter((a) => a.url === '/snap.jpg?ch=1').map((a) => a.authorization?.split(' ')[0]),
+      ['Basic', 'Digest'],
+      'the URL sent once more, answering the challenge',
+    )
+    // A stale nonce is asked for once more with the new one.
+    assert.equal(stale!.status, 'ok', stale!.message)
+    assert.equal(asked.filter((a) => a.url === '/stale.jpg').length, 3)
+    // A wrong password: the second 401 is the answer, not a loop.
+    assert.equal(bad!.error, 'http-401')
+    assert.equal(asked.filter((a) => a.url === '/bad.jpg').length, 2)
+    // No user and password: nothing to answer with.
+    assert.equal(anon!.error, 'http-401')
+    assert.equal(asked.filter((a) => a.url === '/anon.jpg').length, 1)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
