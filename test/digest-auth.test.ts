@@ -84,6 +84,8 @@ function camera(image: Buffer) {
     const verdict = valid(req, req.url!.startsWith('/stale'))
     if (verdict === 'ok')
       return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    if (req.url === '/basic-only.jpg')
+      return res.writeHead(401, { 'www-authenticate': 'Basic realm="cam"', 'content-length': 0 }).end()
     const challenge = `Digest realm="cam", qop="auth", nonce="n${++nonce}", opaque="o"${verdict === 'stale' ? ', stale=true' : ''}`
     res.writeHead(401, { 'www-authenticate': ['Basic realm="cam"', challenge], 'content-type': 'text/html' })
     res.end('<html><title>401 Unauthorized</title></html>')
@@ -110,8 +112,9 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       `http://admin:12%2034@${at}/stale.jpg`,
       `http://admin:wrong@${at}/bad.jpg`,
       `http://${at}/anon.jpg`,
+      `http://admin:wrong@${at}/basic-only.jpg`,
     ])
-    const [snap, stale, bad, anon] = results
+    const [snap, stale, bad, anon, basic] = results
     assert.equal(snap!.status, 'ok', snap!.message)
     assert.deepEqual(await readFile(join(out, snap!.path!)), image)
     assert.deepEqual(
@@ -124,10 +127,21 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
     assert.equal(asked.filter((a) => a.url === '/stale.jpg').length, 3)
     // A wrong password: the second 401 is the answer, not a loop.
     assert.equal(bad!.error, 'http-401')
+    assert.match(
+      bad!.message!,
+      /^HTTP 401 from .*bad\.jpg: the server refused the user and password of the URL \(sent by Digest\)$/,
+    )
     assert.equal(asked.filter((a) => a.url === '/bad.jpg').length, 2)
     // No user and password: nothing to answer with.
     assert.equal(anon!.error, 'http-401')
+    assert.match(anon!.message!, /^HTTP 401 from \S+anon\.jpg$/)
     assert.equal(asked.filter((a) => a.url === '/anon.jpg').length, 1)
+    // A server that takes Basic only: its 401 is the answer.
+    assert.match(
+      basic!.message!,
+      /basic-only\.jpg: the server refused the user and password of the URL \(sent by Basic\)$/,
+    )
+    assert.equal(asked.filter((a) => a.url === '/basic-only.jpg').length, 1)
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))

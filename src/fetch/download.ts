@@ -141,6 +141,8 @@ class Transfer {
   via = ''
   /** The URL that gave the last answer, after redirects (see `Validators.from`). */
   answeredAt: string | undefined
+  /** How the listed URL's user and password went with the last request, if they did. */
+  sentCredentials: 'Basic' | 'Digest' | undefined
   /** The file as the server last described it (validators and full size). */
   known: Validators
   /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
@@ -438,6 +440,8 @@ const send: Step = async (t) => {
     }
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie
+    t.sentCredentials =
+      credentials && url.origin === origin ? (digestFor === undefined ? 'Basic' : 'Digest') : undefined
     const validator = ifRangeValue(t.known)
     if (t.offset > 0 && validator) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
@@ -647,7 +651,7 @@ const decide: Step = async (t) => {
       const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
         refusal.status,
-        t.shown + t.via + statusProxyNote(t, head.headers),
+        t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status),
         refusal.retryAfter,
         t.offset > 0,
         refusal,
@@ -1222,6 +1226,12 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
     `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
   )
+}
+
+/** A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`). */
+function refusedCredentials(t: Transfer, status: number): string {
+  if (status !== 401 || !t.sentCredentials) return ''
+  return `: the server refused the user and password of the URL (sent by ${t.sentCredentials})`
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
