@@ -152,6 +152,13 @@ let server: RouteServer
 const image = makeImage('encoded', 300_000)
 const big = makeImage('big-encoded', 24_000_000)
 
+/** `coded` with its middle byte changed. */
+function changedByte(coded: Buffer): Buffer {
+  const changed = Buffer.from(coded)
+  changed[changed.length >> 1] ^= 0x10
+  return changed
+}
+
 /** Send `body` with these headers, as is: the route does the encoding. */
 const send =
   (body: Buffer, headers: Record<string, string>, chunked = false): Route =>
@@ -238,6 +245,11 @@ before(async () => {
     '/corrupt': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(5000, 0xff)]), {
       'content-encoding': 'gzip',
     }),
+    // A byte changed on the way, in the middle of the coded data: an image's gzip or deflate is
+    // mostly stored or literal data, which inflates to other bytes as if nothing happened; only
+    // the coding's checksum tells (gzip's CRC-32, zlib's Adler-32), as curl and aria2 find.
+    '/gzip-changed': send(changedByte(gz), { 'content-encoding': 'gzip' }),
+    '/deflate-changed': send(changedByte(zlib.deflateSync(image)), { 'content-encoding': 'deflate' }),
     // The whole encoded length declared, the body ends cleanly and short: gzip data stops mid-way.
     '/cut-chunked': send(gz.subarray(0, gz.length >> 1), { 'content-encoding': 'gzip' }, true),
     // Length declared, connection cut half-way.
@@ -372,6 +384,8 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
       '/svgz',
       '/empty-gzip',
       '/empty-br',
+      '/gzip-changed',
+      '/deflate-changed',
     ],
     {
       out,
@@ -396,6 +410,24 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   expect('/empty-br', 'empty-body', /sent a 200 with an empty body \(image\/jpeg\)$/)
   assert.equal(results.get('/empty-gzip')!.attempts, 2)
   expect('/labelled-cut', 'truncated', /labelled-cut/)
+  // The changed bytes inflate without a word (the JPEG's structure does not show them either):
+  // the checksum is the culprit named, retried as a body changed on the way, never kept.
+  const gzipChanged = zlib.inflateRawSync(changedByte(zlib.gzipSync(image)).subarray(10))
+  assert.equal(gzipChanged.length, image.length, 'the changed gzip inflates to as many bytes')
+  assert.ok(!gzipChanged.equals(image), 'the changed gzip inflates to other bytes')
+  expect(
+    '/gzip-changed',
+    'digest-mismatch',
+    /CRC-32 is [0-9a-f]{8}, not the [0-9a-f]{8} its trailer says\): changed on the way$/,
+  )
+  expect('/deflate-changed', 'digest-mismatch', /\(incorrect data check\): changed on the way$/)
+  assert.equal(results.get('/gzip-changed')!.attempts, 2)
+  const retried = server.log.filter((entry) => entry.url === '/gzip-changed')
+  assert.equal(
+    retried.at(-1)!.headers['cache-control'],
+    'no-cache, no-transform',
+    'the retry asks caches for a fresh copy',
+  )
   expect('/svgz', 'not-an-image', /image\/svg\+xml, \d+ bytes \(gzip data no Content-Encoding names/)
   if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')
   else expect('/zstd', 'unsupported-encoding', /zstd, which this Node/)
@@ -435,7 +467,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   const cases: [
     string,
     Buffer,
-    'ok' | 'truncated' | 'corrupt' | 'unterminated' | 'unterminated, whole' | 'identity',
+    'ok' | 'truncated' | 'corrupt' | 'digest-mismatch' | 'unterminated' | 'unterminated, whole' | 'identity',
   ][] = [
     ['one member', gz, 'ok'],
     ['header fields', flagged, 'ok'],
@@ -452,6 +484,21 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
     ['empty', Buffer.alloc(0), 'truncated'],
     ['not gzip', Buffer.from('plain text, not gzip data'), 'corrupt'],
+    [
+      'a trailer with another CRC-32',
+      Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.from([1, 2, 3, 4]), gz.subarray(gz.length - 4)]),
+      'digest-mismatch',
+    ],
+    [
+      'a second member with another CRC-32',
+      Buffer.concat([
+        gz,
+        gz.subarray(0, gz.length - 8),
+        Buffer.from([1, 2, 3, 4]),
+        gz.subarray(gz.length - 4),
+      ]),
+      'digest-mismatch',
+    ],
     // Markup opens no gzip stream: bytes stored as they are, under a label never applied.
     ['markup, not gzip', Buffer.from('<html>not gzip</html>'), 'identity'],
     [

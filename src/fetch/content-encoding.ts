@@ -71,8 +71,9 @@ export function undecodable(codings: readonly string[]): string | undefined {
 /**
  * Decodes one body: `write` each encoded chunk (a promise when the body must wait), then `end`;
  * decoded chunks go to `sink`, in order (a promise from it makes decoding wait). Rejects with a
- * `truncated` (the encoded data stops short) or `corrupt` (it is not valid data of its coding)
- * `ImgpullError`, or with what `sink` threw.
+ * `truncated` (the encoded data stops short), `corrupt` (it is not valid data of its coding) or
+ * `digest-mismatch` (it decodes to bytes its gzip or zlib checksum does not match) `ImgpullError`,
+ * or with what `sink` threw.
  */
 export class BodyDecoder {
   readonly #first: TransformStream | undefined
@@ -207,6 +208,15 @@ export class BodyDecoder {
   #classify(error: unknown): ImgpullError {
     const code = (error as { code?: string }).code
     const why = (error as Error).message
+    // The coding's own checksum (gzip's CRC-32, zlib's Adler-32, in zlib's words) disagrees with
+    // what the data decoded to: bytes changed on the way, as a stated digest shows them.
+    if (code === 'CHECK_MISMATCH' || why === 'incorrect data check') {
+      return new ImgpullError(
+        'digest-mismatch',
+        `${this.shown}: the encoded body decodes to bytes its own checksum does not match (${why}): changed on the way`,
+        { retryable: true, cause: error },
+      )
+    }
     if (code === 'Z_BUF_ERROR') {
       return new ImgpullError('truncated', `${this.shown}: the encoded body ends early (${why})`, {
         retryable: true,
@@ -325,10 +335,15 @@ function isZlibHeader(head: Buffer): boolean {
   return (head[0] & 0x0f) === 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 === 0
 }
 
-/** An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong). */
-function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR', message: string): Error {
+/**
+ * An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong);
+ * `CHECK_MISMATCH`: it decoded, to bytes other than those its checksum was made of.
+ */
+function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR' | 'CHECK_MISMATCH', message: string): Error {
   return Object.assign(new Error(message), { code })
 }
+
+const hex32 = (n: number) => n.toString(16).padStart(8, '0')
 
 /**
  * The length of the gzip member header at the start of `b` (RFC 1952 §2.3), `undefined` while
@@ -358,11 +373,13 @@ function gzipHeaderLength(b: Buffer): number | undefined {
 const GZIP_TRAILER = 8
 
 /**
- * `gzip` as browsers and urllib3 read it (RFC 1952): member after member, each inflated raw,
- * its decoded size checked against its trailer's ISIZE; bytes after a member that do not start
- * another (a cache's trailing newline or HTML comment) are ignored. Node's own gunzip takes any
- * non-zero byte there for a new member, fails, and loses the output it had. Not checked: each
- * member's CRC-32 (the decoded file's structure is checked instead).
+ * `gzip` as urllib3 and curl read it (RFC 1952): member after member, each inflated raw, its
+ * decoded size and CRC-32 checked against its trailer (ISIZE, CRC32); bytes after a member that
+ * do not start another (a cache's trailing newline or HTML comment) are ignored. Node's own
+ * gunzip takes any non-zero byte there for a new member, fails, and loses the output it had.
+ * The CRC is what tells a byte changed on the way: an image gzip'd is mostly stored or literal
+ * data, which inflates without a word to other bytes of the same size, and a JPEG's structure
+ * does not show a changed byte in its scan data (flate2-rs#7; curl and aria2 refuse such a body).
  */
 class GzipMembers extends Transform implements Unterminated {
   unterminated = false
@@ -374,8 +391,9 @@ class GzipMembers extends Transform implements Unterminated {
   /** Input given to `#inner` from byte `#sentFrom` of its member's deflate data on. */
   #sent: Buffer[] = []
   #sentFrom = 0
-  /** Decoded bytes of the current member. */
+  /** Decoded bytes of the current member, and their CRC-32 (zlib's, native: about as fast as a copy). */
   #size = 0
+  #crc = 0
   #ignoring = false
   #waiting: TransformCallback | undefined
   #flushed: TransformCallback | undefined
@@ -433,6 +451,12 @@ class GzipMembers extends Transform implements Unterminated {
               `a gzip member decodes to ${this.#size} bytes, not the ${this.#pending.readUInt32LE(4)} its trailer says`,
             )
           }
+          if (this.#pending.readUInt32LE(0) !== this.#crc) {
+            throw zlibError(
+              'CHECK_MISMATCH',
+              `a gzip member's CRC-32 is ${hex32(this.#crc)}, not the ${hex32(this.#pending.readUInt32LE(0))} its trailer says`,
+            )
+          }
           this.#pending = this.#pending.subarray(GZIP_TRAILER)
           this.#stage = 'header'
         }
@@ -462,10 +486,12 @@ class GzipMembers extends Transform implements Unterminated {
     this.#inner = inner
     this.#members++
     this.#size = 0
+    this.#crc = 0
     this.#sent = [data]
     this.#sentFrom = 0
     inner.on('data', (out: Buffer) => {
       this.#size += out.length
+      this.#crc = zlib.crc32(out, this.#crc)
       // Forget input the inflater has consumed: what is left may be the member's trailer.
       while (this.#sent.length && this.#sentFrom + this.#sent[0].length <= inner.bytesWritten) {
         this.#sentFrom += this.#sent.shift()!.length
