@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -12,7 +12,9 @@ import { codingsOf, judge } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
+import { makeCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
+import { startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
@@ -754,6 +756,52 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
   } finally {
     for (const socket of opened) socket.destroy()
     raw.close()
+  }
+})
+
+// wp-document-revisions#254: a script that states the file's size under a compressing layer, over
+// HTTP/2; nghttp2 resets the stream that ends short of that length (PROTOCOL_ERROR) after its
+// last DATA, and each attempt failed as truncated where the same answer over HTTP/1.1 was kept.
+test('over HTTP/2, an encoded body whose Content-Length is its decoded size: whole when the coding ended and decoded to exactly that length', async () => {
+  const bmp = await readFile(new URL('./fixtures/images/v3.bmp', import.meta.url))
+  const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
+  const h2 = await startH2Server(
+    { cert: await readFile(certs.good.cert), key: await readFile(certs.good.key) },
+    (req, res) => {
+      const path = req.url ?? ''
+      const br = path.startsWith('/br')
+      const coded = br ? zlib.brotliCompressSync(bmp) : zlib.gzipSync(bmp)
+      res.writeHead(200, {
+        'content-type': 'image/bmp',
+        'content-encoding': br ? 'br' : 'gzip',
+        'content-length': bmp.length + (path.includes('longer') ? 10 : 0),
+      })
+      res.end(path.includes('cut') ? coded.subarray(0, -20) : coded)
+    },
+  )
+  try {
+    const paths = ['/gzip', '/br', '/gzip-longer', '/gzip-cut']
+    const results = new Map<string, Result>()
+    const options = { out: join(dir, 'decoded-length-h2'), journal: false, retries: 0, caCert: certs.ca }
+    for await (const r of pull(
+      paths.map((p) => h2.url(p)),
+      { ...options, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    assert.equal(h2.perConnection()[0]?.protocol, 'h2')
+    for (const path of ['/gzip', '/br']) {
+      const r = results.get(path)!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.equal(r.sha256, sha(bmp), path)
+    }
+    // Another length than the decoded one, or a coding cut short: the reset is the failure.
+    for (const path of ['/gzip-longer', '/gzip-cut']) {
+      const r = results.get(path)!
+      assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+      assert.match(r.message!, /HTTP\/2 stream was reset \(PROTOCOL_ERROR\) after \d+ of 92[78]0 bytes/, path)
+    }
+  } finally {
+    await h2.close()
   }
 })
 

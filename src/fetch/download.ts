@@ -19,7 +19,7 @@ import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Cancel, Exchange } from './exchange.js'
-import { asksToSlowDown, http2Cut, isRefusedStream } from './http2-errors.js'
+import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
 import {
   chunkedLast,
   type Decision,
@@ -1053,13 +1053,16 @@ function endedByClose(t: Transfer, error: unknown, decision: Receive, received: 
 
 /**
  * Whether an encoded body's transfer stopped short of its `Content-Length` (the connection closed,
- * or kept silent past the idle timeout), after some bytes: the length may be the decoded body's
- * (see `lengthOfDecoded`).
+ * kept silent past the idle timeout, or, over HTTP/2, the stream was reset with PROTOCOL_ERROR:
+ * nghttp2's answer to a stream that ends short of its length, RFC 9113 §8.1.1), after some bytes:
+ * the length may be the decoded body's (see `lengthOfDecoded`).
  */
 function endedShort(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   if (t.cancel.aborted || received === 0 || decision.length === undefined || received >= decision.length)
     return false
   const code = errorCode(error)
+  if (code === 'ERR_HTTP2_STREAM_ERROR')
+    return t.head!.http2 === true && http2ErrorCode(error) === PROTOCOL_ERROR
   return code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT'
 }
 

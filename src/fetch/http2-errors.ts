@@ -65,6 +65,12 @@ export const isRefusedStream = (error: unknown): boolean =>
   (error as { code?: string } | undefined)?.code === 'ERR_HTTP2_STREAM_ERROR' &&
   http2ErrorCode(error) === REFUSED_STREAM
 
+/**
+ * PROTOCOL_ERROR (0x1, RFC 9113 §7): also how nghttp2 resets a stream whose DATA runs past or
+ * stops short of its Content-Length (§8.1.1).
+ */
+export const PROTOCOL_ERROR = constants.NGHTTP2_PROTOCOL_ERROR
+
 /** ENHANCE_YOUR_CALM (0xb, RFC 9113 §7): "the endpoint detected that its peer is exhibiting a behavior that might be generating excessive load". */
 export const ENHANCE_YOUR_CALM = constants.NGHTTP2_ENHANCE_YOUR_CALM
 
