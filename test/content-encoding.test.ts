@@ -195,6 +195,10 @@ before(async () => {
       'content-encoding': 'deflate',
     }),
     '/deflate-raw': send(zlib.deflateRawSync(image), { 'content-encoding': 'deflate' }),
+    // Each under the other's label: zlib data labelled gzip (Twisted's encoder, twisted#6608; PHP's
+    // gzcompress), a gzip member labelled deflate (libhtp#137): decoded as their bytes say.
+    '/gzip-zlib': send(zlib.deflateSync(image), { 'content-encoding': 'gzip' }),
+    '/deflate-gzip': send(gz, { 'content-encoding': 'deflate' }),
     '/br': send(zlib.brotliCompressSync(image), { 'content-encoding': 'br' }),
     // Applied in the order listed: gzip first, then br.
     '/gzip-br': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'gzip, br' }),
@@ -306,6 +310,8 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/gzip-no-trailer',
     '/deflate-sync-flush',
     '/deflate-raw',
+    '/gzip-zlib',
+    '/deflate-gzip',
     '/br',
     '/gzip-br',
     '/identity',
@@ -486,6 +492,8 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
     ['empty', Buffer.alloc(0), 'truncated'],
     ['not gzip', Buffer.from('plain text, not gzip data'), 'corrupt'],
+    ['zlib data under the gzip label', zlib.deflateSync(data), 'ok'],
+    ['raw deflate under the gzip label', zlib.deflateRawSync(data), 'corrupt'],
     [
       'a trailer with another CRC-32',
       Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.from([1, 2, 3, 4]), gz.subarray(gz.length - 4)]),

@@ -17,7 +17,7 @@ const { Transform } = load('node:stream') as typeof import('node:stream')
  * imgpull asks for `Accept-Encoding: identity` (images are compressed already; an encoded body
  * cannot be resumed, since ranges count its encoded bytes), but servers encode anyway. Decoded:
  * `gzip` and `x-gzip` (member by member, bytes after the last one ignored), `deflate` (zlib-wrapped as the RFC says, or raw, as some servers send it:
- * told from the first two bytes), `br`, and `zstd` where the running Node has it (22.15+); several
+ * told from the first two bytes; either label over the other's header, see `decoderFor`), `br`, and `zstd` where the running Node has it (22.15+); several
  * stacked (`gzip, br`: decoded in reverse order), up to 5, as curl allows. Decoding runs on
  * libuv's thread pool (zlib's streams), never on the event loop, and with back-pressure: the body
  * waits while decoded bytes wait to be checked and written.
@@ -35,6 +35,22 @@ const DECODERS: Record<string, (() => TransformStream) | undefined> = {
   deflate: () => new AnyInflate(),
   br: () => zlib.createBrotliDecompress(),
   zstd: (zlib as { createZstdDecompress?: () => TransformStream }).createZstdDecompress,
+}
+
+/**
+ * The decoder of `coding`, or, where the body's first bytes (`head`) are a gzip or zlib header
+ * under the other's label, the one they call for: `gzip` over zlib data (Twisted's gzip encoder,
+ * twisted#6608; PHP's gzcompress under a gzip header) and `deflate` over a gzip member, as curl,
+ * wget2 and aria2 read the first and browsers read both (libhtp#137). Each checks its own
+ * checksum; a head that is neither is decoded by the label, and fails there if it must.
+ */
+function decoderFor(coding: string, head: Buffer | undefined): TransformStream {
+  const gzipLabel = coding === 'gzip' || coding === 'x-gzip'
+  if (head && head.length >= 2) {
+    if (gzipLabel && isZlibHeader(head)) return new AnyInflate()
+    if (coding === 'deflate' && head[0] === 0x1f && head[1] === 0x8b) return new GzipMembers()
+  }
+  return DECODERS[coding]!()
 }
 
 /**
@@ -76,9 +92,10 @@ export function undecodable(codings: readonly string[]): string | undefined {
  * or with what `sink` threw.
  */
 export class BodyDecoder {
-  readonly #first: TransformStream | undefined
-  readonly #stages: TransformStream[]
-  readonly #done: Promise<void>
+  readonly #codings: readonly string[]
+  #first: TransformStream | undefined
+  #stages: TransformStream[] = []
+  #done: Promise<void> = Promise.resolve()
   readonly #sink: (chunk: Buffer) => void | Promise<void>
   /** Why the codings cannot be decoded here (see `undecodable`): said once the head shows them applied. */
   readonly #undecodable: string | undefined
@@ -108,15 +125,23 @@ export class BodyDecoder {
     readonly shown: string,
   ) {
     this.#sink = sink
+    this.#codings = codings
     this.#undecodable = undecodable(codings)
-    this.#stages = this.#undecodable ? [] : [...codings].reverse().map((coding) => DECODERS[coding]!())
+  }
+
+  /**
+   * The decoding stages, made once the head shows the body is encoded: the coding applied last
+   * is undone first, by the decoder its bytes call for where they name another than its label
+   * (see `decoderFor`).
+   */
+  #build(head: Buffer): void {
+    const sink = this.#sink
+    this.#stages = [...this.#codings]
+      .reverse()
+      .map((coding, i) => decoderFor(coding, i === 0 ? head : undefined))
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
-    const last = this.#stages.at(-1)
-    if (!last) {
-      this.#done = Promise.resolve()
-      return
-    }
+    const last = this.#stages.at(-1)!
     // An error in any stage ends the output with it.
     for (const stage of this.#stages) {
       stage.on('error', (error) => {
@@ -153,6 +178,7 @@ export class BodyDecoder {
 
   /** The encoded body has ended: resolves once every decoded byte has gone to the sink. */
   async end(): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
     if (this.#head) {
       const busy = this.#release()
       if (busy) await busy
@@ -178,6 +204,7 @@ export class BodyDecoder {
       )
       throw this.#failure
     }
+    this.#build(head)
     return this.#feed(head)
   }
 
