@@ -493,6 +493,17 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['empty', Buffer.alloc(0), 'truncated'],
     ['not gzip', Buffer.from('plain text, not gzip data'), 'corrupt'],
     ['zlib data under the gzip label', zlib.deflateSync(data), 'ok'],
+    // A file name that never ends: refused at the header's limit, not held to the body's end.
+    [
+      'a header that runs on',
+      Buffer.concat([
+        header.subarray(0, 3),
+        Buffer.from([8]),
+        header.subarray(4, 10),
+        Buffer.alloc(80_000, 0x41),
+      ]),
+      'corrupt',
+    ],
     ['raw deflate under the gzip label', zlib.deflateRawSync(data), 'corrupt'],
     [
       'a trailer with another CRC-32',
@@ -519,6 +530,8 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   ]
   for (const size of [1, 777, 65_536]) {
     for (const [name, body, expected] of cases) {
+      // Byte by byte only where the body is small (the compressed ones): 80,000 awaits say nothing more.
+      if (size === 1 && body.length > 50_000) continue
       const out: Buffer[] = []
       const decoder = new BodyDecoder(['gzip'], (chunk) => void out.push(chunk), 'u')
       let got: string

@@ -400,6 +400,14 @@ function gzipHeaderLength(b: Buffer): number | undefined {
 const GZIP_TRAILER = 8
 
 /**
+ * Longest gzip member header read (RFC 1952 §2.3): 10 bytes, an extra field of at most 65,535
+ * bytes and its length, a header CRC, and 4 KB for the file name and comment (a name, a line). A
+ * header that runs on is no gzip data, and would otherwise be held whole, decoding to no byte that
+ * --max-size could count (a 300 MB one took minutes and its size in memory).
+ */
+const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
+
+/**
  * `gzip` as urllib3 and curl read it (RFC 1952): member after member, each inflated raw, its
  * decoded size and CRC-32 checked against its trailer (ISIZE, CRC32); bytes after a member that
  * do not start another (a cache's trailing newline or HTML comment) are ignored. Node's own
@@ -496,7 +504,12 @@ class GzipMembers extends Transform implements Unterminated {
           return
         }
         const header = gzipHeaderLength(this.#pending)
-        if (header === undefined) return
+        if (header === undefined) {
+          // Held until it ends: a name or comment that never does would hold the whole body.
+          if (this.#pending.length > MAX_GZIP_HEADER)
+            throw zlibError('Z_DATA_ERROR', `a gzip header runs past ${MAX_GZIP_HEADER} bytes`)
+          return
+        }
         this.#start(this.#pending.subarray(header))
         this.#pending = Buffer.alloc(0)
       }
