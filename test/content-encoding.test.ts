@@ -245,6 +245,16 @@ before(async () => {
       Buffer.concat([zlib.gzipSync(image.subarray(0, 100)), zlib.gzipSync(image.subarray(100))]),
       { 'content-encoding': 'gzip' },
     ),
+    // 4 MB after the gzip member (read on to the end, ignored); a gzip member of empty stored
+    // blocks (each decodes to nothing).
+    '/gzip-junk': send(Buffer.concat([gz, Buffer.alloc(4 << 20)]), { 'content-encoding': 'gzip' }),
+    '/gzip-empty-blocks': send(
+      Buffer.concat([
+        gz.subarray(0, 10),
+        Buffer.concat(Array(800_000).fill(Buffer.from([0, 0, 0, 0xff, 0xff]))),
+      ]),
+      { 'content-encoding': 'gzip' },
+    ),
     '/big-gzip': send(zlib.gzipSync(big, { level: 1 }), { 'content-encoding': 'gzip' }),
     '/compress': send(gz, { 'content-encoding': 'compress' }),
     // A gzip header, then bytes that are no deflate data.
@@ -456,6 +466,25 @@ test('a decompression bomb is cut at --max-size of decoded bytes', async () => {
   const r = (await run(['/bomb'], { out: join(dir, 'bomb'), maxSize: 1_000_000 })).get('/bomb')!
   assert.equal(r.error, 'too-large', r.message)
   assert.equal(r.attempts, 1)
+})
+
+test('encoded bytes that decode to little or nothing are held to --max-size too', async () => {
+  // The image fills --max-size: its gzip, a little longer, still comes in.
+  const maxSize = image.length
+  const results = await run(['/gzip', '/gzip-junk', '/gzip-empty-blocks'], {
+    out: join(dir, 'junk'),
+    maxSize,
+  })
+  assert.equal(results.get('/gzip')!.status, 'ok', results.get('/gzip')!.message)
+  for (const path of ['/gzip-junk', '/gzip-empty-blocks']) {
+    const r = results.get(path)!
+    assert.equal(r.error, 'too-large', `${path}: ${r.message}`)
+    assert.match(
+      r.message!,
+      /its encoded body runs past \d+ bytes, more than any coding of a file within --max-size 300000 takes$/,
+    )
+    assert.equal(r.attempts, 1)
+  }
 })
 
 test('gzip member by member: header fields, several members, trailing bytes, cuts and lying sizes', async () => {

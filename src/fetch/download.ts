@@ -890,7 +890,16 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       if (n === chunk.length) return
       chunk = chunk.subarray(n)
     }
-    return decoder ? decoder.write(chunk) : keep(chunk)
+    if (!decoder) return keep(chunk)
+    // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
+    // are held to --max-size too, with the room a coding adds to data it cannot compress.
+    if (!decoder.identity && received > encodedLimit(options.maxSize)) {
+      throw new ImgpullError(
+        'too-large',
+        `${shown}: its encoded body runs past ${encodedLimit(options.maxSize)} bytes, more than any coding of a file within --max-size ${options.maxSize} takes`,
+      )
+    }
+    return decoder.write(chunk)
   }
 
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
@@ -1049,6 +1058,15 @@ function endedByClose(t: Transfer, error: unknown, decision: Receive, received: 
       /Invalid EOF state/.test((error as Error).message))
   if (!closed || t.cancel.aborted || received === 0) return false
   return decision.length === undefined && !t.head!.http2 && chunkedLast(t.head!.headers)
+}
+
+/**
+ * Most encoded bytes a file of `maxSize` bytes comes in: gzip and deflate add 5 bytes to each
+ * 64 KB stored block of data they cannot compress, Brotli and zstd less; stacked codings and a
+ * cache's trailing bytes fit in the rest.
+ */
+export function encodedLimit(maxSize: number): number {
+  return maxSize + Math.ceil(maxSize / 1000) + 64 * 1024
 }
 
 /**
