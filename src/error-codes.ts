@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   'digest-mismatch': {
     rerun: true,
     meaning:
-      'the body does not have the checksum its server states (Repr-Digest, Content-MD5, x-goog-hash), or an encoded body decodes to bytes its gzip CRC-32 or zlib Adler-32 does not match: changed on the way',
+      'the body does not have the checksum its server states (Repr-Digest, Content-MD5, x-goog-hash), or an encoded body decodes to bytes its gzip CRC-32, zlib Adler-32 or zstd checksum does not match: changed on the way',
   },
   dns: { rerun: true, meaning: 'the host name does not resolve' },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },

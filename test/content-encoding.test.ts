@@ -581,6 +581,33 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   }
 })
 
+test('zstd whose frame checksum does not match what it decodes to: digest-mismatch, as gzip', {
+  skip: !zstd.zstdCompressSync && 'no zstd in this Node',
+}, async () => {
+  const z = zlib as unknown as {
+    zstdCompressSync: (b: Buffer, o: object) => Buffer
+    constants: Record<string, number>
+  }
+  const data = makeImage('zstd-checksum', 60_000)
+  const framed = z.zstdCompressSync(data, { params: { [z.constants.ZSTD_c_checksumFlag!]: 1 } })
+  const decode = async (body: Buffer) => {
+    const out: Buffer[] = []
+    const decoder = new BodyDecoder(['zstd'], (chunk) => void out.push(chunk), 'u')
+    await decoder.write(body)
+    await decoder.end()
+    return Buffer.concat(out)
+  }
+  assert.ok((await decode(framed)).equals(data))
+  await assert.rejects(decode(changedByte(framed)), (error: ImgpullError) => {
+    assert.equal(error.code, 'digest-mismatch', error.message)
+    assert.match(
+      error.message,
+      /checksum does not match \(Restored data doesn't match checksum\): changed on the way$/,
+    )
+    return true
+  })
+})
+
 test('deflate, zlib-wrapped or raw, that ends without its end: all it decodes to, and the missing end noted', async () => {
   const data = Buffer.alloc(300_000)
   for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 253

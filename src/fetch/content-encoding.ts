@@ -88,7 +88,7 @@ export function undecodable(codings: readonly string[]): string | undefined {
  * Decodes one body: `write` each encoded chunk (a promise when the body must wait), then `end`;
  * decoded chunks go to `sink`, in order (a promise from it makes decoding wait). Rejects with a
  * `truncated` (the encoded data stops short), `corrupt` (it is not valid data of its coding) or
- * `digest-mismatch` (it decodes to bytes its gzip or zlib checksum does not match) `ImgpullError`,
+ * `digest-mismatch` (it decodes to bytes its gzip, zlib or zstd checksum does not match) `ImgpullError`,
  * or with what `sink` threw.
  */
 export class BodyDecoder {
@@ -235,9 +235,10 @@ export class BodyDecoder {
   #classify(error: unknown): ImgpullError {
     const code = (error as { code?: string }).code
     const why = (error as Error).message
-    // The coding's own checksum (gzip's CRC-32, zlib's Adler-32, in zlib's words) disagrees with
-    // what the data decoded to: bytes changed on the way, as a stated digest shows them.
-    if (code === 'CHECK_MISMATCH' || why === 'incorrect data check') {
+    // The coding's own checksum (gzip's CRC-32, zlib's Adler-32, in zlib's words; zstd's, where
+    // the frame carries one) disagrees with what the data decoded to: bytes changed on the way,
+    // as a stated digest shows them.
+    if (code === 'CHECK_MISMATCH' || code === 'ZSTD_error_checksum_wrong' || why === 'incorrect data check') {
       return new ImgpullError(
         'digest-mismatch',
         `${this.shown}: the encoded body decodes to bytes its own checksum does not match (${why}): changed on the way`,
