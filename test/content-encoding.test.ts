@@ -126,11 +126,14 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
 
 test('BodyDecoder: a slow consumer makes the encoded body wait, and every byte arrives in order', async () => {
   const plain = Buffer.concat(Array.from({ length: 40 }, (_, i) => makeImage(`part-${i}`, 500_000)))
-  const encoded = zlib.gzipSync(plain, { level: 1 })
+  // Two layers (`gzip, br`), so the stage under the outer one waits too.
+  const encoded = zlib.brotliCompressSync(zlib.gzipSync(plain, { level: 1 }), {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
+  })
   const out: Buffer[] = []
   let waits = 0
   const decoder = new BodyDecoder(
-    ['gzip'],
+    ['gzip', 'br'],
     async (chunk) => {
       out.push(chunk)
       if (out.length % 8 === 0) await sleep(1)
@@ -202,6 +205,10 @@ before(async () => {
     '/br': send(zlib.brotliCompressSync(image), { 'content-encoding': 'br' }),
     // Applied in the order listed: gzip first, then br.
     '/gzip-br': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'gzip, br' }),
+    // A coding listed once too often (a proxy adding its own line: cpp-httplib#993,
+    // pagespeed-ngx#456): what the outer one decodes to is the image, taken as it is.
+    '/gzip-listed-twice': send(gz, { 'content-encoding': 'gzip, gzip' }),
+    '/br-under-gzip-label': send(zlib.brotliCompressSync(image), { 'content-encoding': 'gzip, br' }),
     '/identity': send(image, { 'content-encoding': 'identity' }),
     // Tokens that name no coding, on the raw image: taken as it came.
     '/none': send(image, { 'content-encoding': 'none' }),
@@ -324,6 +331,8 @@ test('bodies in every standard Content-Encoding are decoded, verified and saved 
     '/deflate-gzip',
     '/br',
     '/gzip-br',
+    '/gzip-listed-twice',
+    '/br-under-gzip-label',
     '/identity',
     '/none',
     '/binary',

@@ -138,7 +138,7 @@ export class BodyDecoder {
     const sink = this.#sink
     this.#stages = [...this.#codings]
       .reverse()
-      .map((coding, i) => decoderFor(coding, i === 0 ? head : undefined))
+      .map((coding, i) => (i === 0 ? decoderFor(coding, head) : new Layer(coding)))
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
     const last = this.#stages.at(-1)!
@@ -351,6 +351,94 @@ class AnyInflate extends Transform implements Unterminated {
     this.#inner?.destroy()
     this.#probe?.destroy()
     done(error)
+  }
+}
+
+/**
+ * A coding listed under another (`gzip, gzip`: the first one listed, undone last), decoded when
+ * what the one outside it decoded to is encoded at all: that output may already open as an image
+ * or as markup, which no encoded stream does. Such a header lists a coding once too often: a proxy
+ * or a module that adds its own `Content-Encoding` line to a body already encoded (cpp-httplib#993,
+ * pagespeed-ngx#456); wget2 and aria2 decode the body once. The rest is then given as it comes,
+ * and checked as any image. Otherwise the coding is decoded by the decoder its head calls for.
+ */
+class Layer extends Transform implements Unterminated {
+  readonly #coding: string
+  #head: Buffer[] = []
+  #headBytes = 0
+  #inner: TransformStream | undefined
+  #passing = false
+  #flushed: TransformCallback | undefined
+
+  constructor(coding: string) {
+    super()
+    this.#coding = coding
+  }
+
+  get unterminated(): boolean {
+    return (this.#inner as Partial<Unterminated> | undefined)?.unterminated === true
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#passing) {
+      this.push(chunk)
+      done()
+    } else if (this.#inner) this.#write(chunk, done)
+    else {
+      this.#head.push(chunk)
+      this.#headBytes += chunk.length
+      if (this.#headBytes < HEAD_BYTES) done()
+      else this.#decide(done)
+    }
+  }
+
+  override _read(size: number): void {
+    this.#inner?.resume()
+    super._read(size)
+  }
+
+  override _flush(done: TransformCallback): void {
+    // Ended before its head filled: decided on what there is (nothing at all: its decoder says so).
+    if (!this.#passing && !this.#inner) this.#decide(() => {})
+    if (this.#passing) {
+      done()
+      return
+    }
+    this.#flushed = done
+    this.#inner!.end()
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#inner?.destroy()
+    done(error)
+  }
+
+  #decide(done: TransformCallback): void {
+    const head = Buffer.concat(this.#head)
+    this.#head = []
+    if (sniffCommon(head) ?? sniffBinary(head) ?? opensAsMarkup(head)) {
+      this.#passing = true
+      this.push(head)
+      done()
+      return
+    }
+    const inner = decoderFor(this.#coding, head)
+    this.#inner = inner
+    inner.on('data', (data: Buffer) => {
+      if (!this.push(data)) inner.pause()
+    })
+    inner.on('error', (error) => this.destroy(error))
+    inner.on('end', () => {
+      const flushed = this.#flushed
+      this.#flushed = undefined
+      flushed?.()
+    })
+    this.#write(head, done)
+  }
+
+  #write(chunk: Buffer, done: TransformCallback): void {
+    if (this.#inner!.write(chunk)) done()
+    else this.#inner!.once('drain', () => done())
   }
 }
 
