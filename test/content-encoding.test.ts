@@ -272,6 +272,11 @@ before(async () => {
     // mostly stored or literal data, which inflates to other bytes as if nothing happened; only
     // the coding's checksum tells (gzip's CRC-32, zlib's Adler-32), as curl and aria2 find.
     '/gzip-changed': send(changedByte(gz), { 'content-encoding': 'gzip' }),
+    // Changed on the first request only: a byte flipped on the way.
+    '/gzip-changed-once': (req, res, url) => {
+      const first = server.log.filter((entry) => entry.url === '/gzip-changed-once').length === 1
+      return send(first ? changedByte(gz) : gz, { 'content-encoding': 'gzip' })(req, res, url)
+    },
     '/deflate-changed': send(changedByte(zlib.deflateSync(image)), { 'content-encoding': 'deflate' }),
     // The whole encoded length declared, the body ends cleanly and short: gzip data stops mid-way.
     '/cut-chunked': send(gz.subarray(0, gz.length >> 1), { 'content-encoding': 'gzip' }, true),
@@ -411,7 +416,6 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
       '/svgz',
       '/empty-gzip',
       '/empty-br',
-      '/gzip-changed',
       '/deflate-changed',
     ],
     {
@@ -437,24 +441,9 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   expect('/empty-br', 'empty-body', /sent a 200 with an empty body \(image\/jpeg\)$/)
   assert.equal(results.get('/empty-gzip')!.attempts, 2)
   expect('/labelled-cut', 'truncated', /labelled-cut/)
-  // The changed bytes inflate without a word (the JPEG's structure does not show them either):
-  // the checksum is the culprit named, retried as a body changed on the way, never kept.
-  const gzipChanged = zlib.inflateRawSync(changedByte(zlib.gzipSync(image)).subarray(10))
-  assert.equal(gzipChanged.length, image.length, 'the changed gzip inflates to as many bytes')
-  assert.ok(!gzipChanged.equals(image), 'the changed gzip inflates to other bytes')
-  expect(
-    '/gzip-changed',
-    'digest-mismatch',
-    /CRC-32 is [0-9a-f]{8}, not the [0-9a-f]{8} its trailer says\): changed on the way$/,
-  )
+  // zlib's Adler-32 names the culprit: retried as a body changed on the way, never kept.
   expect('/deflate-changed', 'digest-mismatch', /\(incorrect data check\): changed on the way$/)
-  assert.equal(results.get('/gzip-changed')!.attempts, 2)
-  const retried = server.log.filter((entry) => entry.url === '/gzip-changed')
-  assert.equal(
-    retried.at(-1)!.headers['cache-control'],
-    'no-cache, no-transform',
-    'the retry asks caches for a fresh copy',
-  )
+  assert.equal(results.get('/deflate-changed')!.attempts, 2)
   expect('/svgz', 'not-an-image', /image\/svg\+xml, \d+ bytes \(gzip data no Content-Encoding names/)
   if (zstd.zstdCompressSync) assert.equal(results.get('/zstd')!.status, 'ok')
   else expect('/zstd', 'unsupported-encoding', /zstd, which this Node/)
@@ -469,6 +458,36 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
     [],
     'no part left to resume',
   )
+})
+
+test('a gzip body whose CRC-32 does not match what it decodes to: retried, asking caches again; the very same mismatch twice is kept', async () => {
+  // The changed bytes inflate without a word (the JPEG's structure does not show them either).
+  const gzipChanged = zlib.inflateRawSync(changedByte(zlib.gzipSync(image)).subarray(10))
+  assert.equal(gzipChanged.length, image.length, 'the changed gzip inflates to as many bytes')
+  assert.ok(!gzipChanged.equals(image), 'the changed gzip inflates to other bytes')
+  const once = (await run(['/gzip-changed'], { out: join(dir, 'crc-once'), retries: 0 })).get(
+    '/gzip-changed',
+  )!
+  assert.equal(once.error, 'digest-mismatch', once.message)
+  assert.match(
+    once.message!,
+    /: the encoded body decodes to bytes its own checksum does not match \(a gzip member's CRC-32 is [0-9a-f]{8}, not the [0-9a-f]{8} its trailer says\): changed on the way$/,
+  )
+  assert.deepEqual(await readdir(join(dir, 'crc-once', '.imgpull', 'parts')).catch(() => []), [])
+  const out = join(dir, 'crc')
+  const results = await run(['/gzip-changed-once', '/gzip-changed'], { out })
+  // Changed on the way: the retry, which asks caches for a fresh copy, brings the image.
+  const fixed = results.get('/gzip-changed-once')!
+  assert.equal(fixed.status, 'ok', fixed.message)
+  assert.equal(fixed.attempts, 2)
+  assert.equal(fixed.sha256, sha(image))
+  const retry = server.log.filter((entry) => entry.url === '/gzip-changed-once').at(-1)!
+  assert.equal(retry.headers['cache-control'], 'no-cache, no-transform')
+  // The same mismatch again: what the URL serves (a server whose gzip writes a wrong CRC), kept.
+  const same = results.get('/gzip-changed')!
+  assert.equal(same.status, 'ok', same.message)
+  assert.equal(same.attempts, 2)
+  assert.equal(same.sha256, sha(gzipChanged))
 })
 
 test('a decompression bomb is cut at --max-size of decoded bytes', async () => {
@@ -513,7 +532,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   const cases: [
     string,
     Buffer,
-    'ok' | 'truncated' | 'corrupt' | 'digest-mismatch' | 'unterminated' | 'unterminated, whole' | 'identity',
+    'ok' | 'truncated' | 'corrupt' | 'crc-mismatch' | 'unterminated' | 'unterminated, whole' | 'identity',
   ][] = [
     ['one member', gz, 'ok'],
     ['header fields', flagged, 'ok'],
@@ -546,7 +565,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     [
       'a trailer with another CRC-32',
       Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.from([1, 2, 3, 4]), gz.subarray(gz.length - 4)]),
-      'digest-mismatch',
+      'crc-mismatch',
     ],
     [
       'a second member with another CRC-32',
@@ -556,7 +575,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
         Buffer.from([1, 2, 3, 4]),
         gz.subarray(gz.length - 4),
       ]),
-      'digest-mismatch',
+      'crc-mismatch',
     ],
     // Markup opens no gzip stream: bytes stored as they are, under a label never applied.
     ['markup, not gzip', Buffer.from('<html>not gzip</html>'), 'identity'],
@@ -577,7 +596,8 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
         for (let at = 0; at < body.length; at += size) await decoder.write(body.subarray(at, at + size))
         await decoder.end()
         const decoded = Buffer.concat(out)
-        if (decoder.identity) got = decoded.equals(body) ? 'identity' : 'identity, other bytes'
+        if (decoder.checksumMismatch) got = 'crc-mismatch'
+        else if (decoder.identity) got = decoded.equals(body) ? 'identity' : 'identity, other bytes'
         else if (decoder.unterminated) {
           assert.ok(decoded.equals(data.subarray(0, decoded.length)), `${name}: a prefix of the data`)
           got = decoded.length === data.length ? 'unterminated, whole' : 'unterminated'

@@ -88,7 +88,7 @@ export function undecodable(codings: readonly string[]): string | undefined {
  * Decodes one body: `write` each encoded chunk (a promise when the body must wait), then `end`;
  * decoded chunks go to `sink`, in order (a promise from it makes decoding wait). Rejects with a
  * `truncated` (the encoded data stops short), `corrupt` (it is not valid data of its coding) or
- * `digest-mismatch` (it decodes to bytes its gzip, zlib or zstd checksum does not match) `ImgpullError`,
+ * `digest-mismatch` (it decodes to bytes its zlib or zstd checksum does not match) `ImgpullError`,
  * or with what `sink` threw.
  */
 export class BodyDecoder {
@@ -227,6 +227,16 @@ export class BodyDecoder {
     return this.#stages.some((stage) => (stage as Partial<Unterminated>).unterminated === true)
   }
 
+  /**
+   * After `end`: the gzip CRC-32s that did not match what their members decoded to (`computed,
+   * not the stated`), or `undefined`: bytes changed on the way, or a server that writes a wrong
+   * one (see `GzipMembers`); the caller decides, as for a stated checksum.
+   */
+  get checksumMismatch(): string | undefined {
+    const all = this.#stages.flatMap((stage) => (stage as Partial<Checked>).mismatches ?? [])
+    return all.length > 0 ? all.join('; ') : undefined
+  }
+
   /** Abandon decoding (the transfer failed). */
   destroy(): void {
     for (const stage of this.#stages) stage.destroy()
@@ -235,10 +245,10 @@ export class BodyDecoder {
   #classify(error: unknown): ImgpullError {
     const code = (error as { code?: string }).code
     const why = (error as Error).message
-    // The coding's own checksum (gzip's CRC-32, zlib's Adler-32, in zlib's words; zstd's, where
-    // the frame carries one) disagrees with what the data decoded to: bytes changed on the way,
-    // as a stated digest shows them.
-    if (code === 'CHECK_MISMATCH' || code === 'ZSTD_error_checksum_wrong' || why === 'incorrect data check') {
+    // The coding's own checksum (zlib's Adler-32, in zlib's words; zstd's, where the frame
+    // carries one) disagrees with what the data decoded to: bytes changed on the way, as a stated
+    // digest shows them (gzip's CRC-32: see `checksumMismatch`).
+    if (code === 'ZSTD_error_checksum_wrong' || why === 'incorrect data check') {
       return new ImgpullError(
         'digest-mismatch',
         `${this.shown}: the encoded body decodes to bytes its own checksum does not match (${why}): changed on the way`,
@@ -362,7 +372,7 @@ class AnyInflate extends Transform implements Unterminated {
  * pagespeed-ngx#456); wget2 and aria2 decode the body once. The rest is then given as it comes,
  * and checked as any image. Otherwise the coding is decoded by the decoder its head calls for.
  */
-class Layer extends Transform implements Unterminated {
+class Layer extends Transform implements Unterminated, Checked {
   readonly #coding: string
   #head: Buffer[] = []
   #headBytes = 0
@@ -377,6 +387,10 @@ class Layer extends Transform implements Unterminated {
 
   get unterminated(): boolean {
     return (this.#inner as Partial<Unterminated> | undefined)?.unterminated === true
+  }
+
+  get mismatches(): readonly string[] {
+    return (this.#inner as Partial<Checked> | undefined)?.mismatches ?? []
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -442,6 +456,11 @@ class Layer extends Transform implements Unterminated {
   }
 }
 
+/** A decoding stage that notes checksums that did not match what it decoded (see `BodyDecoder.checksumMismatch`). */
+interface Checked {
+  readonly mismatches: readonly string[]
+}
+
 /** A decoding stage that can tell a stream which ended without its own end (see `BodyDecoder.unterminated`). */
 interface Unterminated {
   unterminated: boolean
@@ -451,11 +470,8 @@ function isZlibHeader(head: Buffer): boolean {
   return (head[0] & 0x0f) === 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 === 0
 }
 
-/**
- * An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong);
- * `CHECK_MISMATCH`: it decoded, to bytes other than those its checksum was made of.
- */
-function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR' | 'CHECK_MISMATCH', message: string): Error {
+/** An error as zlib's own: `Z_BUF_ERROR` (the data stops short) or `Z_DATA_ERROR` (it is wrong). */
+function zlibError(code: 'Z_BUF_ERROR' | 'Z_DATA_ERROR', message: string): Error {
   return Object.assign(new Error(message), { code })
 }
 
@@ -504,9 +520,12 @@ const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
  * The CRC is what tells a byte changed on the way: an image gzip'd is mostly stored or literal
  * data, which inflates without a word to other bytes of the same size, and a JPEG's structure
  * does not show a changed byte in its scan data (flate2-rs#7; curl and aria2 refuse such a body).
+ * A mismatch is noted (`mismatches`), not thrown: the caller weighs it as a stated checksum
+ * (browsers ignore the trailer, and some servers write a wrong one every time, okhttp#4850).
  */
-class GzipMembers extends Transform implements Unterminated {
+class GzipMembers extends Transform implements Unterminated, Checked {
   unterminated = false
+  mismatches: string[] = []
   /** Input not given to an inflater: a header, a trailer, what follows. */
   #pending: Buffer = Buffer.alloc(0)
   #stage: 'header' | 'trailer' = 'header'
@@ -575,12 +594,8 @@ class GzipMembers extends Transform implements Unterminated {
               `a gzip member decodes to ${this.#size} bytes, not the ${this.#pending.readUInt32LE(4)} its trailer says`,
             )
           }
-          if (this.#pending.readUInt32LE(0) !== this.#crc) {
-            throw zlibError(
-              'CHECK_MISMATCH',
-              `a gzip member's CRC-32 is ${hex32(this.#crc)}, not the ${hex32(this.#pending.readUInt32LE(0))} its trailer says`,
-            )
-          }
+          if (this.#pending.readUInt32LE(0) !== this.#crc)
+            this.mismatches.push(`${hex32(this.#crc)}, not the ${hex32(this.#pending.readUInt32LE(0))}`)
           this.#pending = this.#pending.subarray(GZIP_TRAILER)
           this.#stage = 'header'
         }

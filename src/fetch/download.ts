@@ -954,6 +954,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         t.closedEarly = false
         t.stalled = undefined
       }
+      if (decoder.checksumMismatch !== undefined) crcMismatch(t, decoder.checksumMismatch)
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
@@ -1253,6 +1254,27 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
 function refusedCredentials(t: Transfer, status: number): string {
   if (status !== 401 || !t.sentCredentials) return ''
   return `: the server refused the user and password of the URL (sent by ${t.sentCredentials})`
+}
+
+/**
+ * A gzip body that decoded to bytes its trailer's CRC-32 does not match (`mismatch`: computed,
+ * not the stated), judged as a stated checksum is (see `compareStated`): `digest-mismatch`,
+ * retried, the part dropped; unless an earlier attempt had the very same mismatch: then the bytes
+ * are what the URL serves (a server whose gzip writes a wrong CRC every time, as browsers, which
+ * ignore the trailer, show: okhttp#4850), and kept.
+ */
+function crcMismatch(t: Transfer, mismatch: string): void {
+  const seen = `gzip-crc32:${mismatch}`
+  if (seen === t.mismatched) return
+  t.known = { ...t.known, mismatched: seen }
+  t.recorded = false
+  t.record()
+  const which = mismatch.includes(';') ? "its gzip members' CRC-32s are" : "a gzip member's CRC-32 is"
+  throw new ImgpullError(
+    'digest-mismatch',
+    `${t.shown}${t.via}: the encoded body decodes to bytes its own checksum does not match (${which} ${mismatch} its trailer says): changed on the way`,
+    { retryable: true },
+  )
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
