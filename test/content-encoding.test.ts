@@ -31,6 +31,9 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
   assert.deepEqual(codingsOf('gzip, br'), ['gzip', 'br'])
   assert.deepEqual(codingsOf(['none', 'UTF-8', 'binary', 'identity']), [])
   assert.deepEqual(codingsOf('x-compress'), ['x-compress'])
+  // Registered codings imgpull does not decode are named, not dropped as tokens of nothing.
+  assert.deepEqual(codingsOf('aes128gcm'), ['aes128gcm'])
+  assert.deepEqual(codingsOf('dcb, DCZ'), ['dcb', 'dcz'])
   assert.deepEqual(codingsOf(['deflate', 'identity, br']), ['deflate', 'br'])
 
   const known = { etag: '"v1"', length: 1000 }
@@ -264,6 +267,8 @@ before(async () => {
     ),
     '/big-gzip': send(zlib.gzipSync(big, { level: 1 }), { 'content-encoding': 'gzip' }),
     '/compress': send(gz, { 'content-encoding': 'compress' }),
+    // An encrypted body (RFC 8188): no image, and no coding imgpull decodes, said so.
+    '/aes128gcm': send(changedByte(Buffer.alloc(4000, 0x5a)), { 'content-encoding': 'aes128gcm' }),
     // A gzip header, then bytes that are no deflate data.
     '/corrupt': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(5000, 0xff)]), {
       'content-encoding': 'gzip',
@@ -417,6 +422,7 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
       '/empty-gzip',
       '/empty-br',
       '/deflate-changed',
+      '/aes128gcm',
     ],
     {
       out,
@@ -435,6 +441,11 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
   expect('/cut', 'truncated', /connection closed after/)
   assert.equal(results.get('/cut')!.attempts, 2, 'a cut body is retried, from byte 0')
   expect('/compress', 'unsupported-encoding', /encoded the image with compress/)
+  expect(
+    '/aes128gcm',
+    'unsupported-encoding',
+    /encoded the image with aes128gcm, an encoding imgpull does not decode$/,
+  )
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
   // Nothing at all, encoded or not: a passing fault as likely as not, retried (retries: 1).
   expect('/empty-gzip', 'empty-body', /sent a 200 with an empty body \(image\/jpeg\)$/)

@@ -261,8 +261,26 @@ export function endMarked(answer: Answer, http2: boolean, fileTotal?: number): b
   return !http2 && chunkedLast(headers)
 }
 
-/** Content codings with a meaning (the IANA registry's compressions, and their `x-` aliases). */
-const CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd', 'compress', 'x-compress'])
+/**
+ * Content codings with a meaning: the IANA registry's (compressions, their `x-` aliases, RFC 8188's
+ * encryption `aes128gcm`, EXI, pack200, and the dictionary compressions `dcb` and `dcz` of RFC
+ * 9842). A body under one imgpull does not decode fails as `unsupported-encoding`, naming it,
+ * unless its bytes show it was never applied (see content-encoding.ts).
+ */
+const CODINGS = new Set([
+  'gzip',
+  'x-gzip',
+  'deflate',
+  'br',
+  'zstd',
+  'compress',
+  'x-compress',
+  'aes128gcm',
+  'exi',
+  'pack200-gzip',
+  'dcb',
+  'dcz',
+])
 
 /**
  * The codings a `Content-Encoding` header lists, in the order they were applied, lower-cased (an
