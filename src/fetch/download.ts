@@ -33,6 +33,7 @@ import {
   validatorsOf,
 } from './judge.js'
 import { redirectTarget } from './location.js'
+import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
 import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
 import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
@@ -325,6 +326,7 @@ export async function download(
   for (;;) {
     try {
       while (step) step = await step(t)
+      if (t.answeredAt !== undefined) servedBy(new URL(t.answeredAt).origin)
       return t.result!
     } catch (error) {
       if (error instanceof FileChanged && !cancel.aborted) {
@@ -559,6 +561,11 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       if (exchange.reused === undefined) markStage(error, 'opening')
       exchange.abort(error)
     }, t.options.headersTimeout)
+    // A head long in coming: the server may be serving one connection at a time (see headOverdue).
+    let overdue: (() => void) | undefined
+    const late = setTimeout(() => {
+      overdue = headOverdue(url.origin)
+    }, HEAD_OVERDUE_MS)
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
@@ -580,6 +587,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       else t.replays++
     } finally {
       clearTimeout(timer)
+      clearTimeout(late)
+      overdue?.()
     }
   }
 }

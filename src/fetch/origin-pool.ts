@@ -255,6 +255,16 @@ class Tracked extends ForwardingHandler {
 
 /** Every origin's pool alive in this thread, over all its agents (see `closeIdleConnections`). */
 const pools = new Set<Dispatcher>()
+/** The same pools by origin (`scheme://host:port`; one per agent that reaches it). */
+const byOrigin = new Map<string, Set<Dispatcher>>()
+
+/** Close the idle connections of `origin`'s pools (see `headOverdue`). Returns how many were closed. */
+export function closeIdleOf(origin: string): number {
+  let closed = 0
+  for (const pool of byOrigin.get(origin) ?? [])
+    closed += pool instanceof OriginPool ? pool.closeIdle() : closeIdle(pool)
+  return closed
+}
 
 /** When idle connections were last closed (performance.now()): one shortage closes them once. */
 let closedAt = Number.NEGATIVE_INFINITY
@@ -301,11 +311,16 @@ export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFI
     // The Agent closes (or destroys) an origin's pool once its last connection is gone.
     live++
     pools.add(pool as unknown as Dispatcher)
+    const key = originKey(origin)
+    const same = byOrigin.get(key) ?? new Set<Dispatcher>()
+    byOrigin.set(key, same.add(pool as unknown as Dispatcher))
     let counted = true
     const release = () => {
       if (counted) live--
       counted = false
       pools.delete(pool as unknown as Dispatcher)
+      same.delete(pool as unknown as Dispatcher)
+      if (same.size === 0 && byOrigin.get(key) === same) byOrigin.delete(key)
     }
     pool.on('connectionError', (_origin: unknown, _targets: unknown, error: Error) => {
       if (outOfDescriptors(error)) closeIdleConnections()
@@ -318,6 +333,15 @@ export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFI
       }
     }
     return pool as unknown as Dispatcher
+  }
+}
+
+/** `scheme://host:port` of an origin as an Agent names it (a string, or a URL). */
+function originKey(origin: string | URL): string {
+  try {
+    return new URL(String(origin)).origin
+  } catch {
+    return String(origin)
   }
 }
 
