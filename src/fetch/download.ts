@@ -561,10 +561,12 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       if (exchange.reused === undefined) markStage(error, 'opening')
       exchange.abort(error)
     }, t.options.headersTimeout)
-    // A head long in coming: the server may be serving one connection at a time (see headOverdue).
+    // A head long in coming on a connection that has answered nothing yet: the server may be
+    // serving one connection at a time (see headOverdue). On a reused one it is a slow answer,
+    // and the host's idle connections are better kept.
     let overdue: (() => void) | undefined
     const late = setTimeout(() => {
-      overdue = headOverdue(url.origin)
+      if (exchange.reused !== true) overdue = headOverdue(url.origin)
     }, HEAD_OVERDUE_MS)
     try {
       t.head = await exchange.response

@@ -17,7 +17,9 @@ const SWEEP_MS = 250
 const overdue = new Map<string, { count: number; sweep: NodeJS.Timeout }>()
 
 /**
- * A request to `origin` has waited `HEAD_OVERDUE_MS` for its head: its idle connections are
+ * A request to `origin` has waited `HEAD_OVERDUE_MS` for its head on a connection that answered
+ * nothing before (one reused is a slow answer: a server slow to make its images keeps its
+ * connections, idle ones included, whose next request would otherwise open one anew): its idle connections are
  * closed now, after each file it serves meanwhile (see `servedBy`: that connection would hold the
  * one-thread server again), and every `SWEEP_MS` until no head there is overdue. On a server that serves
  * many connections at once this costs only a new connection for the next request, if that. Returns
