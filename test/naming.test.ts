@@ -50,6 +50,11 @@ test('host, path, index and hash placeholders', () => {
     ['burst.heics', 'heic', 'burst.heic'],
     ['canon.HIF', 'heic', 'canon.heic'],
     ['page.php', 'jpg', 'page.php.jpg'],
+    // Kept only as the image its Content-Encoding decoded to: the compression's name goes too (hunt77 U4).
+    ['photo.jpg.gz', 'jpg', 'photo.jpg'],
+    ['logo.svgz', 'svg', 'logo.svg'],
+    ['tile.png.br', 'png', 'tile.png'],
+    ['archive.gz', 'jpg', 'archive.gz.jpg'],
   ]
   for (const [last, ext, expected] of renamed) {
     assert.equal(withExt(name('{name}{ext}', `https://h/${last}`), ext), expected, last)

@@ -133,10 +133,12 @@ export function safeSegment(segment: string): string {
 /**
  * Extensions an image URL may already end in: dropped from `{name}` so `{ext}` is not doubled. Every
  * format `sniff` tells (`.cur`, `.jp2`, `.jpx` too: `favicon.cur` was `favicon.cur.cur`) and the other
- * names in use for them (`.jfif`, as Windows saves a JPEG from a browser; `.jpe`, `.apng`, `.avifs`...).
+ * names in use for them (`.jfif`, as Windows saves a JPEG from a browser; `.jpe`, `.apng`, `.avifs`...),
+ * with a compression's after it (`photo.jpg.gz`, `logo.svgz`): a file is kept only as the image its
+ * Content-Encoding decoded to, so `photo.jpg.gz` was saved as `photo.jpg.gz.jpg` (hunt77 U4).
  */
 const IMAGE_EXT =
-  /\.(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf)$/i
+  /\.(?:(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf)(?:\.(?:gz|gzip|br|zst))?|svgz)$/i
 
 /**
  * The URL's last path segment, decoded, without an image extension it may end in (the detected
