@@ -147,7 +147,6 @@ function manifestLinesOf(db: Database.Database): Iterable<string> {
   }
 }
 
-/** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
 /**
  * The journal's schema version (SQLite's `PRAGMA user_version`, 0 in journals made before it was
  * set): a journal a newer imgpull wrote may hold what this one would misread, and is refused.
@@ -164,6 +163,19 @@ function checkVersion(db: Database.Database, path: string): void {
     )
 }
 
+/** Open the journal at `path` (better-sqlite3's `options`), refused if it is of a newer schema. */
+function openJournalDb(path: string, options?: Database.Options): Database.Database {
+  const db = new Database(path, options)
+  try {
+    checkVersion(db, path)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return db
+}
+
+/** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
 function migrate(db: Database.Database): void {
   const columns = (table: string) =>
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name))
@@ -250,13 +262,7 @@ export class SqliteJournal implements Journal {
   constructor(path: string, startedAt = Date.now()) {
     mkdirSync(dirname(path), { recursive: true })
     const fresh = !existsSync(path)
-    this.#db = new Database(path)
-    try {
-      checkVersion(this.#db, path)
-    } catch (error) {
-      this.#db.close()
-      throw error
-    }
+    this.#db = openJournalDb(path)
     // A new journal is made without fsync: its switch to WAL, schema and first row cost five fsyncs,
     // 1.5 ms on an idle ext4 disk, 16–110 ms on one that other processes were writing to, before the first
     // request of every run in a new folder.
@@ -480,9 +486,8 @@ export const SAME_BYTES_AMONG = 100_000
 
 /** Read-only access for `imgpull status`: counts, the commonest errors, bytes many URLs gave. */
 export function summarizeJournal(path: string) {
-  const db = new Database(path, { readonly: true, fileMustExist: true })
+  const db = openJournalDb(path, { readonly: true, fileMustExist: true })
   try {
-    checkVersion(db, path)
     // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and
     // by error two different moments ('53176 failed' beside 'invalid-url ×54016').
     return db.transaction(() => summarize(db))()
@@ -540,13 +545,7 @@ function summarize(db: Database.Database) {
 export class JournalReader {
   readonly #db: Database.Database
   constructor(path: string) {
-    this.#db = new Database(path, { readonly: true, fileMustExist: true })
-    try {
-      checkVersion(this.#db, path)
-    } catch (error) {
-      this.#db.close()
-      throw error
-    }
+    this.#db = openJournalDb(path, { readonly: true, fileMustExist: true })
   }
 
   *records(): Iterable<JobRecord> {
