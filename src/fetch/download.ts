@@ -5,6 +5,7 @@ import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
+import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
 import { quoted } from '../utils/printable.js'
 import { decodeLeniently, redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
@@ -326,7 +327,7 @@ export async function download(
   for (;;) {
     try {
       while (step) step = await step(t)
-      if (t.answeredAt !== undefined) servedBy(new URL(t.answeredAt).origin)
+      if (t.answeredAt !== undefined) servedBy(t.answeredAt)
       return t.result!
     } catch (error) {
       if (error instanceof FileChanged && !cancel.aborted) {
@@ -404,7 +405,7 @@ const send: Step = async (t) => {
   }
   const listed = new URL(t.url)
   const credentials = userOf(listed)
-  let url = splitCredentials(listed, base)
+  let url = splitCredentials(listed, credentials, base)
   const asked = url.href
   const origin = url.origin
   if (!t.cookies) {
@@ -523,11 +524,14 @@ const send: Step = async (t) => {
 async function pause(cancel: Cancel, ms: number): Promise<void> {
   if (ms <= 0 || cancel.aborted) return
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    cancel.onAbort = () => {
+    const undo = whenCancelled(cancel, () => {
       clearTimeout(timer)
       resolve()
-    }
+    })
+    const timer = setTimeout(() => {
+      undo()
+      resolve()
+    }, ms)
   })
 }
 
@@ -1311,8 +1315,11 @@ function userOf(url: URL): { user: string; password: string } | undefined {
  * wins, as in curl (a header of one's own replaces the one it would make): a list of URLs with
  * credentials in them, fetched with a token, sends the token.
  */
-function splitCredentials(url: URL, headers: Record<string, string>): URL {
-  const credentials = userOf(url)
+function splitCredentials(
+  url: URL,
+  credentials: ReturnType<typeof userOf>,
+  headers: Record<string, string>,
+): URL {
   if (!credentials) return url
   const { user, password } = credentials
   headers.authorization ??= `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`

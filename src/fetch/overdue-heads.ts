@@ -47,10 +47,13 @@ export function headOverdue(origin: string): () => void {
 }
 
 /**
- * A transfer from `origin` ended with its file: while a head there is overdue, its connection
- * (idle once this turn ends) is closed rather than kept, so that a one-thread server takes the
- * next connection at once, not a sweep later.
+ * A transfer from `url` ended with its file: while a head on its origin is overdue, its
+ * connection (idle once this turn ends) is closed rather than kept, so that a one-thread server
+ * takes the next connection at once, not a sweep later. Called for every file: the URL is parsed
+ * only while some head is overdue.
  */
-export function servedBy(origin: string): void {
+export function servedBy(url: string): void {
+  if (overdue.size === 0) return
+  const { origin } = new URL(url)
   if (overdue.has(origin)) setImmediate(() => closeIdleOf(origin))
 }

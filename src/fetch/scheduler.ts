@@ -1,3 +1,4 @@
+import { type Cancellable, whenCancelled } from '../utils/cancel-hook.js'
 import { Fifo } from '../utils/fifo.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from './host-limit.js'
 
@@ -199,26 +200,8 @@ export interface Slot {
   move(origin: string, cancel?: Cancel): Promise<boolean>
 }
 
-/** What a slot needs of a transfer's cancel: see `Cancel` in exchange.ts. */
-interface Cancel {
-  aborted: boolean
-  onAbort: ((reason: unknown) => void) | undefined
-}
-
-/** Call `fn` (once) when `cancel` fires, besides what it already does; returns the undo. */
-function whenCancelled(cancel: Cancel | undefined, fn: () => void): () => void {
-  if (!cancel) return () => {}
-  const before = cancel.onAbort
-  const hook = (reason: unknown) => {
-    cancel.onAbort = before
-    fn()
-    before?.(reason)
-  }
-  cancel.onAbort = hook
-  return () => {
-    if (cancel.onAbort === hook) cancel.onAbort = before
-  }
-}
+/** What a slot needs of a transfer's cancel. */
+type Cancel = Cancellable
 
 interface Held {
   /** The task's own (listed) host. */
