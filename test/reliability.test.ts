@@ -1009,6 +1009,15 @@ test('credentials in a URL and an Authorization header given: the header is sent
   const sent = requestsFor('/creds-and-header')[0]
   assert.equal(sent?.headers.authorization, 'Bearer T0KEN')
   assert.equal(sent?.url, '/creds-and-header')
+  // Refused: it is the header that was, not the URL's user and password, which were not sent.
+  const refused = await get(
+    [server.url('/creds-and-header-401?status=401').replace('http://', 'http://user:secret@')],
+    {
+      headers: { Authorization: 'Bearer T0KEN' },
+    },
+  )
+  assert.equal(refused.one.error, 'http-401')
+  assert.doesNotMatch(refused.one.message ?? '', /user and password of the URL/)
 })
 
 test('a failure after redirects names the URL that answered: a login page, a CDN error page', async () => {

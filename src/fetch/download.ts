@@ -405,6 +405,8 @@ const send: Step = async (t) => {
   }
   const listed = new URL(t.url)
   const credentials = userOf(listed)
+  // An Authorization of the user's own (-H) goes in place of the URL's Basic credentials.
+  const ownAuthorization = base.authorization !== undefined
   let url = splitCredentials(listed, credentials, base)
   const asked = url.href
   const origin = url.origin
@@ -444,7 +446,13 @@ const send: Step = async (t) => {
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie
     t.sentCredentials =
-      credentials && url.origin === origin ? (digestFor === undefined ? 'Basic' : 'Digest') : undefined
+      credentials && url.origin === origin
+        ? digestFor !== undefined
+          ? 'Digest'
+          : ownAuthorization
+            ? undefined
+            : 'Basic'
+        : undefined
     const validator = ifRangeValue(t.known)
     if (t.offset > 0 && validator) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
