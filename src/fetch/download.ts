@@ -566,20 +566,27 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
     // would hold the slot until the total timeout. This one runs from the request to the answer.
     const exchange = t.exchange
-    const timer = setTimeout(() => {
+    const headersTimeout = t.options.headersTimeout
+    const timedOut = () => {
       const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
       // Never written (undici's onConnect not reached): its connection was still opening (through a
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
       exchange.abort(error)
-    }, t.options.headersTimeout)
+    }
     // A head long in coming on a connection that has answered nothing yet: the server may be
     // serving one connection at a time (see headOverdue). On a reused one it is a slow answer,
-    // and the host's idle connections are better kept.
+    // and the host's idle connections are better kept. One timer a request: it first fires at
+    // the overdue mark, and only a request still waiting then arms the rest of the headers timeout.
     let overdue: (() => void) | undefined
-    const late = setTimeout(() => {
-      if (exchange.reused !== true) overdue = headOverdue(url.origin)
-    }, HEAD_OVERDUE_MS)
+    let timer = setTimeout(
+      () => {
+        if (headersTimeout <= HEAD_OVERDUE_MS) return timedOut()
+        if (exchange.reused !== true) overdue = headOverdue(url.origin)
+        timer = setTimeout(timedOut, headersTimeout - (performance.now() - started))
+      },
+      Math.min(HEAD_OVERDUE_MS, headersTimeout),
+    )
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
@@ -601,7 +608,6 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       else t.replays++
     } finally {
       clearTimeout(timer)
-      clearTimeout(late)
       overdue?.()
     }
   }
