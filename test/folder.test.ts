@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FolderBusyError, pull, type Result } from '../src/index.js'
-import { markFresh, nameState, publish } from '../src/sinks/files.js'
+import { FOLDERS_KEPT, keepFolders, markFresh, nameState, publish } from '../src/sinks/files.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
@@ -274,6 +274,31 @@ test('a folder deleted between two runs in one process is made again, sub-folder
     assert.equal(results[0].status, 'ok', `run ${run}: ${results[0].message}`)
     assert.equal(results[0].path, 'deleted/a.jpg')
     await rm(out, { recursive: true })
+  }
+})
+
+test('folders dropped from what the run remembers (a folder per URL) are found again: every file lands, none is replaced', async () => {
+  // `{path}` names can make a folder per URL; the run keeps the most recent FOLDERS_KEPT only.
+  keepFolders(2)
+  try {
+    const out = join(dir, 'many-folders')
+    const paths = ['/f/a/1', '/f/b/1', '/f/c/1', '/f/a/2', '/f/d/1', '/f/b/2', '/f/a/3']
+    const results: Result[] = []
+    for await (const r of pull(
+      paths.map((p) => server.url(p)),
+      { out, report: false, name: '{path}{ext}', concurrency: 1 },
+    ))
+      results.push(r)
+    for (const r of results) assert.equal(r.status, 'ok', r.message)
+    assert.deepEqual(results.map((r) => r.path).sort(), paths.map((p) => `${p.slice(1)}.jpg`).sort())
+    for (const p of paths)
+      assert.ok((await readFile(join(out, `${p.slice(1)}.jpg`))).equals(server.bytes(p)), p)
+    // A fresh folder dropped from memory (f/c: two others were used after it) is no longer taken
+    // on trust: a stranger's file put there since is seen.
+    await writeFile(join(out, 'f/c/x.jpg'), 'STRANGER\n')
+    assert.equal(await nameState(out, 'f/c/x.jpg'), 'taken')
+  } finally {
+    keepFolders(FOLDERS_KEPT)
   }
 })
 

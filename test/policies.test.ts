@@ -36,6 +36,7 @@ import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
+import { RecentMap } from '../src/utils/recent.js'
 import { parseSize } from '../src/utils/size.js'
 import { decodeLeniently, maskSigning, urlKey, withoutSigning } from '../src/utils/url.js'
 
@@ -1359,4 +1360,64 @@ test('IMGPULL_PROGRESS_INTERVAL: seconds between progress lines in a log, 0 for 
         e.message.includes(JSON.stringify(bad)),
     )
   }
+})
+
+test('RecentMap keeps the most recently used entries up to its limit', () => {
+  const rows: [string, (m: RecentMap<string, number>) => void, string[]][] = [
+    [
+      'set past the limit drops the oldest',
+      (m) => ['a', 'b', 'c', 'd'].forEach((k, i) => m.set(k, i)),
+      ['b', 'c', 'd'],
+    ],
+    [
+      'a get makes an entry recent',
+      (m) => {
+        m.set('a', 1).set('b', 2).set('c', 3)
+        m.get('a')
+        m.set('d', 4)
+      },
+      ['c', 'a', 'd'],
+    ],
+    [
+      'has counts as a use',
+      (m) => {
+        m.set('a', 1).set('b', 2).set('c', 3)
+        m.has('a')
+        m.set('d', 4)
+      },
+      ['c', 'a', 'd'],
+    ],
+    [
+      'set again makes it recent',
+      (m) => {
+        m.set('a', 1).set('b', 2).set('c', 3).set('a', 9).set('d', 4)
+      },
+      ['c', 'a', 'd'],
+    ],
+    [
+      'a lower limit drops at once',
+      (m) => {
+        m.set('a', 1).set('b', 2).set('c', 3)
+        m.limit = 1
+      },
+      ['c'],
+    ],
+    [
+      'a miss changes nothing',
+      (m) => {
+        m.set('a', 1).set('b', 2)
+        m.get('z')
+        m.set('c', 3)
+        m.set('d', 4)
+      },
+      ['b', 'c', 'd'],
+    ],
+  ]
+  for (const [name, act, kept] of rows) {
+    const m = new RecentMap<string, number>(3)
+    act(m)
+    assert.deepEqual([...m.keys()], kept, name)
+    assert.ok(m.size <= m.limit, name)
+  }
+  for (const bad of [0, -1, Number.NaN]) assert.throws(() => new RecentMap(bad), RangeError)
 })

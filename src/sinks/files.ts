@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { constants, copyFile, link, lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { makeFolders } from '../utils/folders.js'
+import { RecentMap } from '../utils/recent.js'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
 export async function existingParts(parts: string): Promise<Set<string>> {
@@ -13,8 +14,16 @@ export async function existingParts(parts: string): Promise<Set<string>> {
   }
 }
 
-/** Folders made (or being made) in this process: each is made once. */
-const madeDirs = new Map<string, Promise<unknown>>()
+/**
+ * Folders kept in `madeDirs` and in `freshSubdirs`, each (the least recently used go first).
+ * `{path}` names can make a folder per URL: unbounded, 60,000 of them held 27 MB, and a list of
+ * 100 million would have held tens of GB. A folder dropped costs one `mkdir` that finds it there
+ * (and, if it was fresh, an `lstat` per file put in it later), never a wrong answer.
+ */
+export const FOLDERS_KEPT = 10_000
+
+/** Folders made (or being made) in this process: each is made once (while kept, see `FOLDERS_KEPT`). */
+const madeDirs = new RecentMap<string, Promise<unknown>>(FOLDERS_KEPT)
 
 /**
  * Folders a run made or found empty and holds (its lock keeps other runs out), and the ones made
@@ -23,10 +32,19 @@ const madeDirs = new Map<string, Promise<unknown>>()
  * `lstat` cost a sixth of a run's main thread (1,000,000 tiny images), in handing it to libuv's
  * pool more than in the call itself.
  */
-const freshDirs = new Set<string>()
+const freshRoots = new Set<string>()
+/** The folders made in a fresh one (see `freshRoots`), the most recently used `FOLDERS_KEPT`. */
+const freshSubdirs = new RecentMap<string, true>(FOLDERS_KEPT)
+const isFresh = (dir: string) => freshRoots.has(dir) || freshSubdirs.has(dir)
+
+/** Keep `count` folders of each kind instead of `FOLDERS_KEPT` (tests use a few, to drop some). */
+export function keepFolders(count: number): void {
+  madeDirs.limit = count
+  freshSubdirs.limit = count
+}
 
 /**
- * At a run's start: whether it made `out` (or found it empty) and holds it (see `freshDirs`). A
+ * At a run's start: whether it made `out` (or found it empty) and holds it (see `freshRoots`). A
  * folder that held anything is not fresh, whatever an earlier run in this process made of it; and no folder in it is
  * taken as made, since an earlier run made it.
  */
@@ -34,9 +52,12 @@ export function markFresh(out: string, fresh: boolean): void {
   const root = join(out)
   const under = (dir: string) => dir === root || dir.startsWith(join(root, '/'))
   // What an earlier run in this process made there may be gone (the folder deleted since).
-  for (const dir of madeDirs.keys()) if (under(dir)) madeDirs.delete(dir)
-  if (fresh) freshDirs.add(root)
-  else for (const dir of freshDirs) if (under(dir)) freshDirs.delete(dir)
+  for (const dir of [...madeDirs.keys()]) if (under(dir)) madeDirs.delete(dir)
+  if (fresh) freshRoots.add(root)
+  else {
+    for (const dir of [...freshRoots]) if (under(dir)) freshRoots.delete(dir)
+    for (const dir of [...freshSubdirs.keys()]) if (under(dir)) freshSubdirs.delete(dir)
+  }
 }
 
 /**
@@ -93,8 +114,8 @@ async function publishOnce(
   if (!made) {
     made = makeFolders(dir).then((first) => {
       // The folders made, from the first down to `dir`, are fresh when what holds them is.
-      if (first === undefined || !freshDirs.has(dirname(first))) return
-      for (let d = dir; d.length >= first.length; d = dirname(d)) freshDirs.add(d)
+      if (first === undefined || !isFresh(dirname(first))) return
+      for (let d = dir; d.length >= first.length; d = dirname(d)) freshSubdirs.set(d, true)
     })
     madeDirs.set(dir, made)
     made.catch(() => madeDirs.delete(dir))
@@ -188,7 +209,7 @@ export async function nameState(
   same?: { bytes: number; sha256: string },
 ): Promise<'free' | 'same' | 'taken' | 'folder-taken'> {
   const target = join(out, relative)
-  if (freshDirs.has(dirname(target))) return 'free'
+  if (isFresh(dirname(target))) return 'free'
   try {
     await lstat(target)
   } catch (error) {
