@@ -1366,7 +1366,9 @@ test('RecentMap keeps the most recently used entries up to its limit', () => {
   const rows: [string, (m: RecentMap<string, number>) => void, string[]][] = [
     [
       'set past the limit drops the oldest',
-      (m) => ['a', 'b', 'c', 'd'].forEach((k, i) => m.set(k, i)),
+      (m) => {
+        for (const [i, k] of ['a', 'b', 'c', 'd'].entries()) m.set(k, i)
+      },
       ['b', 'c', 'd'],
     ],
     [
