@@ -16,7 +16,7 @@ import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
-import { ifRangeValue } from './fetch/judge.js'
+import { ifRangeValue, resumesInRun } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
 import { proxyPlan } from './fetch/proxy.js'
 import { ProxySilence } from './fetch/proxy-silence.js'
@@ -920,7 +920,7 @@ class Engine {
       task.rangeFailures = (task.rangeFailures ?? 0) + 1
     else task.rangeFailures = 0
     // An attempt cut after it moved a resumable file forward is not held against the retries.
-    const resumable = ifRangeValue(task.validators) !== undefined
+    const resumable = resumesInRun(task.validators)
     /** The attempt moved a resumable file forward (see `progressFree`). */
     let movedOn = false
     // With --retries 0 one attempt is all the user allows, progress or not.
@@ -996,7 +996,7 @@ class Engine {
       // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
       // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
       if (e.code === 'truncated' && !resumable && task.attempts > 1)
-        e.message += `: not resumed, the server sent no strong ETag or Last-Modified to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
+        e.message += `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
       if (action.tooLate) {
         const { ms, named } = action.tooLate
         const wait = named
@@ -1170,7 +1170,8 @@ class Engine {
     } catch (error) {
       this.#fatal(fault(error, this.paths))
     }
-    // A cut file that can be resumed stays for the next run, which goes on from its last byte;
+    // A cut file that can be resumed stays for the next run, which goes on from its last byte (one
+    // only this run could resume, without a validator, goes: see `resumesInRun`);
     // unless the server refused its last two resumes: the next run asks for the whole file (its
     // count is this run's alone: with --retries 1 it would meet the same two refusals again).
     const refused = (task.rangeFailures ?? 0) >= 2

@@ -150,6 +150,12 @@ export interface Validators {
    * resumed by the next one, whose 206 states nothing.
    */
   stated?: { algorithm: 'sha256' | 'sha512' | 'sha1' | 'md5'; hex: string; header: string }
+  /**
+   * The part's first answer named its full length but no strong validator: this run resumes it all
+   * the same, as aria2c does, on its proofs alone (see `resumesInRun`); a later one starts over.
+   * Kept for the run, not in the journal.
+   */
+  unproven?: true
 }
 
 /** Live counters of a run, for progress displays. */

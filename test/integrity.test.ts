@@ -65,6 +65,24 @@ test('a 206 to a plain GET is whole only when its Content-Range says so: the res
   assert.equal(sent[1]?.headers['if-range'], '"v1-33119"', 'each continuation proves the same version')
 })
 
+test('a 206 to a plain GET without a validator: the rest comes too, each answer proving itself (hunt79 F1)', async () => {
+  // It was refused as bad-range at every attempt: "no validator to continue safely".
+  const path = '/partial-bare?size=33119&partial=11039&lmonly=1&nolm=1'
+  const { out, one } = await get([server.url(path)])
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.attempts, 1)
+  await holds(out, 'partial-bare.jpg', server.bytes(path))
+  const sent = requests(path)
+  // Without a validator each continuation asks again for RESUME_OVERLAP bytes, not LATER_OVERLAP.
+  const ends = [11_039]
+  while (ends.at(-1)! < 33_119) ends.push(ends.at(-1)! - RESUME_OVERLAP + 11_039)
+  assert.deepEqual(
+    sent.map((r) => r.headers.range),
+    [undefined, ...ends.slice(0, -1).map(resumeRange)],
+  )
+  assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
+})
+
 test('a 206 that covers the whole file, to a plain GET, is the file', async () => {
   const path = '/partial-whole?size=20000&partial=20000'
   const { out, one } = await get([server.url(path)])
@@ -145,19 +163,17 @@ test('a resume across versions is never spliced: Last-Modified only, If-Range ig
 
 test('a Last-Modified in the second of its answer is weak (RFC 9110 §8.8.2.2): no If-Range, a restart', async () => {
   // Two versions written within one second carry one date: a resume "proven" by it would splice.
+  // Resumed in the run without it (see `unprovenSplice`), the bytes compared tell them apart.
   const path = '/fresh-lm?size=1500000&reset=800000&times=1&rotate=1&lmonly=1&lmfresh=1&ifrange=ignore'
   const { out, one } = await get([server.url(path)])
   assert.equal(one.status, 'ok', one.message)
   const sent = requests(path)
-  assert.deepEqual(
-    sent.map((r) => [r.headers.range, r.headers['if-range']]),
-    [
-      [undefined, undefined],
-      [undefined, undefined],
-    ],
-    'restarted from byte 0, no date offered as proof',
+  assert.ok(
+    sent.every((r) => r.headers['if-range'] === undefined),
+    'no date offered as proof',
   )
-  await holds(out, 'fresh-lm.jpg', makeImage('fresh-lm#2', 1_500_000))
+  assert.equal(sent.at(-1)?.headers.range, undefined, 'restarted from byte 0')
+  await holds(out, 'fresh-lm.jpg', makeImage(`fresh-lm#${sent.length}`, 1_500_000))
 })
 
 test('a Last-Modified less than a minute before its Date is weak: the two may come from two clocks (RFC 9110 §8.8.2.2)', async () => {
@@ -200,7 +216,10 @@ test('a Last-Modified less than a minute before its Date is weak: the two may co
     const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/skewed.jpg`
     const { out, one } = await get([url], { retries: 3 })
     assert.equal(one.status, 'ok', one.message)
-    assert.deepEqual(sent, [undefined, undefined], 'restarted from byte 0, no date offered as proof')
+    // Resumed in the run without it (see `unprovenSplice`): each resume compares RESUME_OVERLAP
+    // bytes, and the second version's differ, so the file is asked for whole again.
+    assert.ok(sent.length > 2)
+    assert.equal(sent.at(-1), undefined, 'restarted from byte 0')
     await holds(out, 'skewed.jpg', v2)
   } finally {
     origin.close()
@@ -232,14 +251,16 @@ test('every validator is compared, whatever the server does with If-Range', asyn
   }
 })
 
-test('a weak ETag alone proves nothing: a cut file restarts instead of resuming', async () => {
+test('a weak ETag alone proves nothing: a cut file is resumed in the run only as one without a validator is', async () => {
   const path = '/weak-only?size=1500000&reset=800000&times=1&weaketag=1&nolm=1'
   const { out, one } = await get([server.url(path)])
   assert.equal(one.status, 'ok', one.message)
-  assert.deepEqual(
-    requests(path).map((r) => r.headers.range),
-    [undefined, undefined],
-  )
+  // No If-Range (a weak ETag may not go in one): the length, the start and the bytes compared prove it.
+  const sent = requests(path)
+  assert.equal(sent.length, 2)
+  assert.equal(sent[0].headers.range, undefined)
+  assert.match(sent[1].headers.range ?? '', /^bytes=[1-9]\d*-$/)
+  assert.equal(sent[1].headers['if-range'], undefined)
   await holds(out, 'weak-only.jpg', server.bytes(path))
 })
 
@@ -397,20 +418,87 @@ test('a server that cuts every answer: each resume moves the file on, and such a
   assert.equal(stuck.one.attempts, 2)
 })
 
-test('a server that cuts every answer and names no validator: each attempt starts over, and the failure says why', async () => {
+test('a server that cuts every answer and names no validator: resumed in the run on the length and the bytes compared, as aria2c -c does', async (t) => {
+  // hunt79 F1: a proxy or link that drops long transfers, in front of a server with no ETag or
+  // Last-Modified. Each attempt started over from byte 0 and the file failed as truncated.
   const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
+  const runs: Record<string, Options> = {
+    'on the main thread': {},
+    'on transfer threads': { threads: 2 },
+    // The sample's bytes are held in memory when whole: a cut one is written for its resume.
+    'into WebDataset shards': { outputFormat: 'webdataset' },
+  }
+  for (const [name, options] of Object.entries(runs)) {
+    await t.test(name, async () => {
+      const at = requests(path).length
+      const { out, one } = await get([server.url(path)], { retries: 2, ...options })
+      assert.equal(one.status, 'ok', one.message)
+      assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
+      // Each resume asks again for the last RESUME_OVERLAP bytes, without If-Range (there is no
+      // validator to put in it): the answer proves itself.
+      const onDisk = [30_000]
+      while (onDisk.at(-1)! < 200_000) onDisk.push(onDisk.at(-1)! + 30_000 - RESUME_OVERLAP)
+      const sent = requests(path).slice(at)
+      assert.deepEqual(
+        sent.map((r) => r.headers.range),
+        [undefined, ...onDisk.slice(0, -1).map(resumeRange)],
+      )
+      assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
+      if (!options.outputFormat) await holds(out, 'every-bare.jpg', server.bytes(path))
+    })
+  }
+})
+
+test('a part without a validator is joined only where the answer proves it: the same total, the same bytes', async (t) => {
+  const cases = {
+    // Another version at each request, of the same size: the bytes compared differ.
+    'another version': 'rotate=1',
+    // The 206 states another total than the first answer.
+    'another total': 'lietotal=1',
+  }
+  for (const [name, query] of Object.entries(cases)) {
+    await t.test(name, async () => {
+      const id = `bare-${name.replace(/\W+/g, '-')}`
+      const path = `/${id}?size=200000&every=30000&lmonly=1&nolm=1&${query}`
+      const { out, one } = await get([server.url(path)], { retries: 1 })
+      assert.equal(one.status, 'failed')
+      assert.equal(one.error, 'truncated', one.message)
+      // The resume's answer was not joined: the whole file asked for again, and cut again.
+      assert.deepEqual(
+        requests(path).map((r) => r.headers.range),
+        [undefined, resumeRange(30_000), undefined],
+      )
+      await nothing(out)
+    })
+  }
+  // No length: nothing to compare the total with, so each attempt starts over, and says why.
+  const path = '/every-bare-nolength?size=200000&every=30000&lmonly=1&nolm=1&nolength=1'
   const { one } = await get([server.url(path)], { retries: 2 })
   assert.equal(one.status, 'failed')
-  assert.equal(one.error, 'truncated')
-  // Nothing proves a later answer the same file: no Range is sent (aria2c and wget2 would continue).
   assert.deepEqual(
     requests(path).map((r) => r.headers.range),
     [undefined, undefined, undefined],
   )
   assert.match(
     one.message!,
-    /: connection closed after 30000 of 200000 bytes: not resumed, the server sent no strong ETag or Last-Modified to prove a later answer is the same file, so each of the 3 attempts started over$/,
+    /: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the 3 attempts started over$/,
   )
+})
+
+test('a part without a validator is not resumed by a later run: time has passed, the file may have changed', async () => {
+  const path = '/bare-rerun?size=200000&reset=100000&times=1&lmonly=1&nolm=1'
+  const out = join(dir, 'bare-rerun')
+  const first = await get([server.url(path)], { out, journal: true, retries: 0 })
+  assert.equal(first.one.status, 'failed')
+  // Not kept: the next run could not resume it.
+  assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
+  const again = await get([server.url(path)], { out, journal: true, retries: 0 })
+  assert.equal(again.one.status, 'ok', again.one.message)
+  assert.deepEqual(
+    requests(path).map((r) => r.headers.range),
+    [undefined, undefined],
+  )
+  await holds(out, 'bare-rerun.jpg', server.bytes(path))
 })
 
 test('a cut file whose job fails stays for the next run, which resumes from its last byte', async () => {

@@ -9,6 +9,7 @@ import {
   lastModifiedValidator,
   mismatch,
   parseContentRange,
+  resumesInRun,
 } from '../src/fetch/judge.js'
 
 const ETAG = '"abc"'
@@ -80,12 +81,13 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 0-11038/33119', etag: ETAG },
     { do: 'receive', at: 0, total: 33119, length: 11039 },
   ],
+  // No validator: the rest is asked for, and proves itself (the same total, the bytes compared).
   [
     '206 to a plain GET, the start only, no validator to continue with',
     plain,
     206,
     { 'content-range': 'bytes 0-11038/33119' },
-    'refuse',
+    { do: 'receive', at: 0, total: 33119, length: 11039 },
   ],
   [
     '206 to a plain GET, not from byte 0',
@@ -263,6 +265,85 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000' },
     'restart',
   ],
+  // A part whose first answer, in this run, stated its length and no strong validator (hunt79 F1):
+  // resumed when the answer proves the splice itself (aria2c -c resumes without any proof).
+  [
+    'resume of an unproven part: same total, exact start, the overlap asked again',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-19999/20000' },
+    { do: 'receive', at: 10_000, overlap: 4096, total: 20_000, length: 14_096 },
+  ],
+  [
+    'resume of an unproven part with a weak ETag: equal, so not against it',
+    { from: 10_000, overlap: 4096, known: { etag: 'W/"abc"', length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-19999/20000', etag: 'W/"abc"' },
+    { do: 'receive', at: 10_000, overlap: 4096, total: 20_000, length: 14_096 },
+  ],
+  [
+    'resume of an unproven part, a weak ETag changed',
+    { from: 10_000, overlap: 4096, known: { etag: 'W/"abc"', length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-19999/20000', etag: 'W/"new"' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part, an ETag only the 206 names: taken as no proof, not against it',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-19999/20000', etag: ETAG },
+    { do: 'receive', at: 10_000, overlap: 4096, total: 20_000, length: 14_096 },
+  ],
+  [
+    'resume of an unproven part, another total',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-20000/20001' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part, a total unknown',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 5904-19999/*' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part, a block-aligned start before the one asked',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 4096-19999/20000' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part, the overlap shorter than RESUME_OVERLAP',
+    { from: 10_000, overlap: 1024, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 8976-19999/20000' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part no longer than the overlap: all of it asked again',
+    { from: 3000, overlap: 3000, known: { length: 20_000, unproven: true } },
+    206,
+    { 'content-range': 'bytes 0-19999/20000' },
+    { do: 'receive', at: 3000, overlap: 3000, total: 20_000, length: 20_000 },
+  ],
+  [
+    'resume without a validator, the part not of this run: nothing proves it',
+    { from: 10_000, overlap: 4096, known: { length: 20_000 } },
+    206,
+    { 'content-range': 'bytes 5904-19999/20000' },
+    'restart',
+  ],
+  [
+    'resume of an unproven part answered 416: never complete on its word',
+    { from: 10_000, overlap: 4096, known: { length: 20_000, unproven: true } },
+    416,
+    { 'content-range': 'bytes */10000' },
+    'restart',
+  ],
   [
     'resume, weak ETag equal and no date: proves nothing',
     resume({ etag: 'W/"abc"', length: 1000 }),
@@ -414,6 +495,19 @@ test('judge: what to do with each answer, for every case of the integrity issue'
     if (typeof expected === 'string') assert.equal(decision.do, expected, name)
     else assert.deepEqual(decision, expected, name)
   }
+})
+
+test('resumesInRun: a strong validator, or a length stated to this run without one', () => {
+  const rows: [string, Asked['known'], boolean][] = [
+    ['a strong ETag', { etag: ETAG }, true],
+    ['a strong date', { lastModified: LM }, true],
+    ['nothing', {}, false],
+    ['a length, from the journal (an earlier run)', { length: 1000 }, false],
+    ['a length, stated to this run', { length: 1000, unproven: true }, true],
+    ['a weak ETag and a length, stated to this run', { etag: 'W/"a"', length: 1000, unproven: true }, true],
+    ['no length, stated to this run', { unproven: true }, false],
+  ]
+  for (const [name, known, expected] of rows) assert.equal(resumesInRun(known), expected, name)
 })
 
 test('Content-Range: forms, stars, and inconsistent ranges refused', () => {

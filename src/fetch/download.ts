@@ -31,6 +31,7 @@ import {
   LATER_OVERLAP,
   namesNoRange,
   RESUME_OVERLAP,
+  resumesInRun,
   validatorsOf,
 } from './judge.js'
 import { redirectTarget } from './location.js'
@@ -365,13 +366,14 @@ export async function download(
 }
 
 /**
- * Resume only where a validator can prove the bytes on disk belong to the file the server has now.
+ * Resume only where a validator can prove the bytes on disk belong to the file the server has now,
+ * or, in the run that fetched them, where the answer can prove it itself (see `resumesInRun`).
  * The bytes on disk are read back into the checks before the request goes out, not while its
  * answer waits unread: undici 7.30 asserts, and the process dies, when a close-delimited answer
  * ends while its body is paused (nodejs/undici#5360).
  */
 const measureDisk: Step = async (t) => {
-  t.offset = ifRangeValue(t.known) && !t.ctx.plain ? await sizeOnDisk(t.part) : 0
+  t.offset = resumesInRun(t.known) && !t.ctx.plain ? await sizeOnDisk(t.part) : 0
   // More bytes than the file has: not a part of it.
   if (t.known.length !== undefined && t.offset > t.known.length)
     await t.restart(`the ${t.offset} bytes on disk are more than the file's ${t.known.length}`)
@@ -453,10 +455,11 @@ const send: Step = async (t) => {
             ? undefined
             : 'Basic'
         : undefined
-    const validator = ifRangeValue(t.known)
-    if (t.offset > 0 && validator) {
+    if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
-      headers['if-range'] = validator
+      // No If-Range without a strong validator (RFC 9110 §13.1.5): the answer proves itself (judge.ts).
+      const validator = ifRangeValue(t.known)
+      if (validator) headers['if-range'] = validator
     }
     await exchangeOnce(t, url, headers)
     const head = t.head!
@@ -728,21 +731,26 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     t.check = undefined
     t.offset = 0
     // An encoded body's validators describe its encoded bytes: nothing on disk can resume from them.
-    t.known = decision.decode
-      ? {}
-      : { ...validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers }), from: t.answeredAt }
+    const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    // With its length and no strong validator, the file is resumed in this run only (see `resumesInRun`).
+    const unproven = ifRangeValue(got) === undefined && got.length !== undefined
+    t.known = decision.decode ? {} : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}) }
     t.recorded = false
   } else {
-    // A proven continuation: it may tell what the first answer did not (the full size, say).
+    // A proven continuation: it may tell what the first answer did not (the full size, say). Not
+    // so one that proved itself (see `unprovenSplice`): a validator it names says nothing of the
+    // bytes before it, and taken, would have a later run resume them.
     const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
     const known = t.known
-    t.known = {
-      etag: known.etag ?? got.etag,
-      lastModified: known.lastModified ?? got.lastModified,
-      length: known.length ?? got.length,
-      from: known.from ?? t.answeredAt,
-      stated: known.stated,
-    }
+    t.known = known.unproven
+      ? known
+      : {
+          etag: known.etag ?? got.etag,
+          lastModified: known.lastModified ?? got.lastModified,
+          length: known.length ?? got.length,
+          from: known.from ?? t.answeredAt,
+          stated: known.stated,
+        }
     if (t.known.length !== known.length) t.recorded = false
   }
   const total = decision.total
@@ -788,7 +796,7 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
       last = chunk
     }
     const tail = before && last!.length < RESUME_OVERLAP ? Buffer.concat([before, last!]) : last
-    const overlap = t.ctx.tailChecked ? LATER_OVERLAP : RESUME_OVERLAP
+    const overlap = t.ctx.tailChecked && !t.known.unproven ? LATER_OVERLAP : RESUME_OVERLAP
     t.tail = tail && Buffer.from(tail.subarray(Math.max(0, tail.length - overlap)))
   } catch (error) {
     // The body waits (paused) while the bytes on disk are read back: give its connection up.
@@ -874,17 +882,20 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
   let lookedAt = check.format !== undefined
-  /** The last bytes of the file this body brought (up to `LATER_OVERLAP`): a continuation asks for them again. */
-  let recent: Buffer | undefined
+  /**
+   * The last bytes of the file on disk (up to `RESUME_OVERLAP`): those before this body (`tail`),
+   * then its own. A continuation asks for them again.
+   */
+  let recent: Buffer | undefined = decision.at > 0 ? tail : undefined
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
   const keep = (chunk: Buffer): void | Promise<void> => {
     if (check.bytes + chunk.length > options.maxSize) {
       throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
     }
     recent =
-      chunk.length >= LATER_OVERLAP || !recent
+      chunk.length >= RESUME_OVERLAP || !recent
         ? chunk
-        : Buffer.concat([recent, chunk]).subarray(-LATER_OVERLAP)
+        : Buffer.concat([recent, chunk]).subarray(-RESUME_OVERLAP)
     const busy = check.update(chunk)
     file.push(chunk)
     if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
@@ -1048,10 +1059,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   // A partial answer (206): ask for the rest, proven to be of the same version, and its last bytes
   // again (see `LATER_OVERLAP`): the next answer may come from another edge with another version.
+  // Without a validator, the bytes compared are all the proof there is: `RESUME_OVERLAP` of them.
   if (decision.total !== undefined && t.offset < decision.total) {
     await t.keepPart()
     t.record()
-    t.tail = recent && Buffer.from(recent.subarray(-LATER_OVERLAP))
+    const overlap = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
+    t.tail = recent && Buffer.from(recent.subarray(-overlap))
     return send
   }
   // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer

@@ -35,7 +35,9 @@ import type { Validators } from '../types.js'
  *   validator known from the first answer (ETag, Last-Modified, full length) is compared with the
  *   answer's and any mismatch restarts from byte 0; and at least one strong validator (a strong
  *   ETag, or Last-Modified when there is no strong ETag) must be present and equal. A weak ETag
- *   alone proves nothing.
+ *   alone proves nothing. But a part whose first answer, in this run, stated the file's length and
+ *   no strong validator is resumed in this run on what the answer proves itself: the very byte
+ *   asked for, the same total, the overlap compared (`unprovenSplice`). A later run starts it over.
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
  * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6), a 202 an image not made yet (§15.3.3): a
@@ -173,6 +175,16 @@ const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
 export function ifRangeValue(known: Validators): string | undefined {
   if (isStrong(known.etag)) return known.etag
   return isStrong(known.lastModified) ? known.lastModified : undefined
+}
+
+/**
+ * Whether the bytes on disk may be resumed in this run: a strong validator proves a later answer
+ * the same file (`ifRangeValue`: then a later run resumes them too), or the part's first answer in
+ * this run stated the file's full length without one (`Validators.unproven`): its resume is then
+ * proven by the answer itself (see `unprovenSplice`).
+ */
+export function resumesInRun(known: Validators): boolean {
+  return ifRangeValue(known) !== undefined || (known.unproven === true && known.length !== undefined)
 }
 
 /** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */
@@ -402,7 +414,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (differs) return { do: 'restart', why: differs }
   }
   if (resuming && !proven(asked.known, got)) {
-    return { do: 'restart', why: 'the answer carries no validator that proves the file unchanged' }
+    const why = unprovenSplice(asked, range)
+    if (why) return { do: 'restart', why }
   }
   if (codings.length > 0) {
     // The range counts encoded bytes: only a range that is the whole encoded body can be used.
@@ -415,13 +428,6 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (!resuming && range.total === undefined) {
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
-  if (!resuming && range.end! + 1 < range.total! && !ifRangeValue(got)) {
-    // Part of a file, with nothing that would prove the rest (asked for next) belongs to the same version.
-    return {
-      do: 'refuse',
-      why: `only bytes ${range.start}-${range.end} of ${range.total}, and no validator to continue safely`,
-    }
-  }
   const total = range.total ?? asked.known.length
   const overlap = asked.from - range.start
   return {
@@ -432,6 +438,30 @@ export function judge(asked: Asked, answer: Answer): Decision {
     ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
   }
+}
+
+/**
+ * Why a resume's 206 that proves nothing by its validators cannot be joined to the bytes on disk,
+ * or `undefined` when the answer proves the splice itself. Only for a part whose first answer, in
+ * this run, stated the file's length and no strong validator (`Validators.unproven`: a server
+ * without validators behind a proxy or link that cuts long transfers, where aria2c -c resumes with
+ * no check at all): the 206 starts at the very byte asked for (not before it: the bytes compared
+ * are then exactly those asked for again), states the total the first answer did, and asked again
+ * for at least `RESUME_OVERLAP` of the bytes on disk (all of them, when fewer), which download.ts
+ * compares; the image's structure is checked at the end. Validators only the 206 names prove
+ * nothing of the bytes before it, and are not taken (see `accept` in download.ts).
+ */
+function unprovenSplice(asked: Asked, range: { start?: number; total?: number }): string | undefined {
+  const { known } = asked
+  const first = asked.from - (asked.overlap ?? 0)
+  if (!known.unproven || known.length === undefined || ifRangeValue(known) !== undefined)
+    return 'the answer carries no validator that proves the file unchanged'
+  if (range.start !== first) return `asked for bytes from ${first}, got a range from ${range.start}`
+  if (range.total !== known.length)
+    return `the file's size ${known.length} became ${range.total ?? 'unknown'}, and no validator proves it the same`
+  if ((asked.overlap ?? 0) < Math.min(RESUME_OVERLAP, asked.from))
+    return `only ${asked.overlap ?? 0} bytes on disk asked for again, and no validator proves the file unchanged`
+  return undefined
 }
 
 /**
