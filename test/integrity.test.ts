@@ -251,6 +251,21 @@ test('every validator is compared, whatever the server does with If-Range', asyn
   }
 })
 
+test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modified: a file cut at every answer finishes (hunt79 F2)', async () => {
+  // RFC 9110 §15.3.7 says a 206 must repeat it; without the fallback each resume restarted from
+  // byte 0, and the file never finished.
+  const path = '/no-etag-206?size=200000&every=30000&bare206=etag'
+  const { out, one } = await get([server.url(path)], { retries: 2 })
+  assert.equal(one.status, 'ok', one.message)
+  const sent = requests(path)
+  assert.equal(sent.at(-1)?.headers['if-range'], '"v1-200000"', 'resumed with the ETag in If-Range')
+  assert.ok(
+    sent.slice(1).every((r) => r.headers.range !== undefined),
+    'never restarted',
+  )
+  await holds(out, 'no-etag-206.jpg', server.bytes(path))
+})
+
 test('a weak ETag alone proves nothing: a cut file is resumed in the run only as one without a validator is', async () => {
   const path = '/weak-only?size=1500000&reset=800000&times=1&weaketag=1&nolm=1'
   const { out, one } = await get([server.url(path)])

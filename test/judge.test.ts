@@ -15,6 +15,7 @@ import {
 const ETAG = '"abc"'
 const LM = 'Mon, 01 Jan 2024 00:00:00 GMT'
 const LATER = 'Mon, 01 Jan 2024 00:00:09 GMT'
+const LATER_DAY = 'Tue, 02 Jan 2024 00:00:00 GMT'
 const plain: Asked = { from: 0, known: {} }
 const resume = (known: Asked['known'], from = 600): Asked => ({ from, known })
 
@@ -256,6 +257,36 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     resume({ etag: ETAG, length: 1000 }),
     206,
     { 'content-range': 'bytes 700-999/1000', etag: ETAG },
+    'restart',
+  ],
+  // A 206 that leaves out the ETag its 200 carried (RFC 9110 §15.3.7 says it must repeat it): its
+  // strong date proves it (hunt79 F2); another ETag never does.
+  [
+    'resume, a 206 without the ETag, the same strong date',
+    resume({ etag: ETAG, lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LM, date: LATER_DAY },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume, a 206 without the ETag, another date',
+    resume({ etag: ETAG, lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LATER, date: LATER_DAY },
+    'restart',
+  ],
+  [
+    'resume, a 206 without the ETag, the date weak when first seen',
+    resume({ etag: ETAG, lastModified: `W/${LM}`, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', 'last-modified': LM, date: LATER_DAY },
+    'restart',
+  ],
+  [
+    'resume, a 206 with another ETag, the same strong date',
+    resume({ etag: ETAG, lastModified: LM, length: 1000 }),
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: '"other"', 'last-modified': LM, date: LATER_DAY },
     'restart',
   ],
   [

@@ -34,7 +34,8 @@ import type { Validators } from '../types.js'
  * - A resumed 206 must prove the file has not changed since the bytes on disk came: every
  *   validator known from the first answer (ETag, Last-Modified, full length) is compared with the
  *   answer's and any mismatch restarts from byte 0; and at least one strong validator (a strong
- *   ETag, or Last-Modified when there is no strong ETag) must be present and equal. A weak ETag
+ *   ETag, or Last-Modified when there is no strong ETag or the answer names none) must be present
+ *   and equal. A weak ETag
  *   alone proves nothing. But a part whose first answer, in this run, stated the file's length and
  *   no strong validator is resumed in this run on what the answer proves itself: the very byte
  *   asked for, the same total, the overlap compared (`unprovenSplice`). A later run starts it over.
@@ -200,9 +201,14 @@ export function mismatch(known: Validators, answer: Validators): string | undefi
   return undefined
 }
 
-/** Whether `answer` carries a strong validator equal to one known: proof the file is the same. */
+/**
+ * Whether `answer` carries a strong validator equal to one known: proof the file is the same. A
+ * known strong ETag is the proof, but for an answer that names no ETag at all (a 206 that leaves
+ * out the one its 200 carried, though RFC 9110 §15.3.7 says it must repeat it): its strong
+ * Last-Modified then, as for a file known by its date alone. Another ETag never passes (see `mismatch`).
+ */
 function proven(known: Validators, answer: Validators): boolean {
-  if (isStrong(known.etag)) return known.etag === answer.etag
+  if (isStrong(known.etag) && answer.etag !== undefined) return known.etag === answer.etag
   return (
     isStrong(known.lastModified) && !!answer.lastModified && known.lastModified === bare(answer.lastModified)
   )

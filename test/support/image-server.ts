@@ -23,6 +23,7 @@ import { type Format, makeImage, sizeOf } from './images.js'
  *   `lmfresh=1` a file written in the second of the answer: `Date` equals `Last-Modified`, the same
  *   for every version (a weak date, RFC 9110 §8.8.2.2);
  *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
+ *   (`bare206=etag`: no ETag, the Last-Modified kept)
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
  *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
  *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
@@ -251,7 +252,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       headers['content-range'] = `bytes ${start}-${stopAt - 1}/${total}`
       if (q.has('bare206')) {
         delete headers.etag
-        delete headers['last-modified']
+        if (q.get('bare206') !== 'etag') delete headers['last-modified']
       }
     }
     const payload = body.subarray(start, stopAt)
