@@ -43,7 +43,7 @@ export interface Options {
    * (2^31 - 1 ms, the longest a Node timer waits). @default 60_000
    */
   maxRetryAfter?: number
-  /** Connect timeout in ms. @default 10_000 */
+  /** Connect timeout in ms: the name lookup, the TCP and TLS handshakes, a proxy's answer to a CONNECT. @default 10_000 */
   connectTimeout?: number
   /** Time to the response headers in ms. @default 30_000 */
   headersTimeout?: number

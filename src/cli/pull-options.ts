@@ -52,7 +52,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--connect-timeout <s>',
-      'time to open a connection (name lookup, TCP and TLS handshakes), in seconds',
+      "time to open a connection (name lookup, TCP and TLS handshakes, a proxy's answer to CONNECT), in seconds",
       seconds,
       defaults.connectTimeout,
     )

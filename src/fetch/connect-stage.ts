@@ -10,8 +10,9 @@ import { isIP } from 'node:net'
  * `opening`: the headers timeout ran out before the request was written, its connection still
  * opening: through an HTTP proxy, the CONNECT unanswered or the TLS handshake inside the tunnel
  * (undici's connect timeout starts only once the proxy answered, and its timers run late).
+ * `tunnel`: an HTTP proxy took the connection and did not answer the CONNECT (see `connectsInTime`).
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'opening'
+export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'opening'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -85,6 +86,13 @@ export function connectStageWords(
         return `the TLS handshake with the proxy got no answer (the TCP connection was accepted)`
       if (proxy) return `the TLS handshake with ${host} got no answer (the proxy opened the tunnel to it)`
       return `the TLS handshake got no answer (the TCP connection was accepted)`
+    case 'tunnel': {
+      let target = url
+      try {
+        target = new URL(url).host
+      } catch {}
+      return `the proxy accepted the connection and did not answer the CONNECT to ${target}`
+    }
     case 'opening':
       if (proxy && url.startsWith('https:'))
         return `its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to ${host}, or the TLS handshake inside the tunnel)`

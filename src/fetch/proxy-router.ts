@@ -120,11 +120,14 @@ export class ProxyRouter extends EventEmitter {
       factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
       // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
       clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
-        new Pool(origin, {
-          ...options,
-          // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
-          connect: markedAtProxy(stagedConnector(options.connect as never) as Connect),
-        } as never),
+        connectsInTime(
+          new Pool(origin, {
+            ...options,
+            // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
+            connect: markedAtProxy(stagedConnector(options.connect as never) as Connect),
+          } as never),
+          (tls as { timeout: number }).timeout,
+        ),
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
@@ -141,6 +144,39 @@ export class ProxyRouter extends EventEmitter {
 }
 
 type Connect = (options: object, callback: (error: Error | null, socket: unknown) => void) => void
+
+/** The part of a `Pool` (to an HTTP proxy) that sends a `CONNECT`. */
+interface Connects {
+  connect(opts: { signal?: AbortSignal }, callback?: unknown): unknown
+  readonly stats: { connected: number }
+}
+
+/**
+ * `pool` (the connection to an HTTP proxy) whose `CONNECT`s end at `ms`, the connect timeout, as
+ * curl counts the CONNECT phase under `--connect-timeout`: undici waits for the proxy's answer up
+ * to its own 300 s default, so a proxy that took the connection and never answered (a Squid out
+ * of file handles, jersey#1447) held each transfer until the headers timeout, 30 s by default,
+ * and the message spoke of the image host's headers. The timeout is told as the connection's: the
+ * CONNECT unanswered when a connection to the proxy is up, else its TCP handshake (undici's own
+ * timer for that one runs up to half a second late).
+ */
+export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
+  const pool = proxyPool as unknown as Connects
+  const connect = pool.connect.bind(pool)
+  pool.connect = (opts, callback) => {
+    if (callback !== undefined) return connect(opts, callback)
+    const deadline = new AbortController()
+    const timer = setTimeout(() => {
+      const error = atProxy(
+        Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
+      )
+      deadline.abort(markStage(error, pool.stats.connected > 0 ? 'tunnel' : 'tcp'))
+    }, ms)
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
+    return (connect({ ...opts, signal }) as Promise<unknown>).finally(() => clearTimeout(timer))
+  }
+  return proxyPool
+}
 
 /** `connect` (to a proxy) with its failures marked as the proxy's (see `atProxy`). */
 const markedAtProxy =
