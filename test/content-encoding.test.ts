@@ -768,6 +768,81 @@ test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or 
   }
 })
 
+// hunt79 F4: RFC 9530's digests of an answer under a transfer coding alone are of the decoded
+// content (the transfer coding is undone first), and were skipped; those of a content-coded answer
+// are of its encoded bytes, and were skipped too: Brotli and raw deflate carry no checksum of their
+// own, so a byte changed on the way decoded to another image, kept.
+test('stated digests of encoded answers: a transfer coding is undone before them, a content coding is in them', async () => {
+  const b64 = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('base64')
+  const br = zlib.brotliCompressSync(image)
+  const raw = zlib.deflateRawSync(image)
+  const flipped = changedByte(image)
+  const answers: Record<string, [string, Buffer, string]> = {
+    // [headers, body, what the run must do]
+    '/te-digest': [`Content-Digest: sha-256=:${b64('sha256', image)}:`, zlib.gzipSync(image), 'ok'],
+    '/te-digest-changed': [
+      `Content-Digest: sha-256=:${b64('sha256', image)}:`,
+      zlib.gzipSync(flipped),
+      'digest-mismatch',
+    ],
+    '/br-digest': [`Content-Encoding: br\r\nContent-Digest: sha-256=:${b64('sha256', br)}:`, br, 'ok'],
+    '/br-digest-changed': [
+      `Content-Encoding: br\r\nContent-Digest: sha-256=:${b64('sha256', br)}:`,
+      changedByte(br),
+      'digest-mismatch',
+    ],
+    '/br-repr-changed': [
+      `Content-Encoding: br\r\nRepr-Digest: sha-512=:${b64('sha512', br)}:`,
+      changedByte(br),
+      'digest-mismatch',
+    ],
+    '/raw-md5': [`Content-Encoding: deflate\r\nContent-MD5: ${b64('md5', raw)}`, raw, 'ok'],
+    '/raw-md5-changed': [
+      `Content-Encoding: deflate\r\nContent-MD5: ${b64('md5', raw)}`,
+      changedByte(raw),
+      'digest-mismatch',
+    ],
+  }
+  const server = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (request) => {
+      const [headers, body] = answers[request.toString('latin1').split(' ')[1]]
+      const coding = headers.startsWith('Content-Digest') ? 'Transfer-Encoding: gzip\r\n' : ''
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${coding}${headers}\r\nConnection: close\r\n\r\n`,
+          ),
+          body,
+        ]),
+      )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (server.address() as AddressInfo).port
+    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    for await (const r of pull(urls, { out: join(dir, 'encoded-digests'), journal: false, retries: 0 })) {
+      const path = new URL(r.job.url).pathname
+      const expected = answers[path][2]
+      assert.equal(r.status === 'ok' ? 'ok' : r.error, expected, `${path}: ${r.message}`)
+      if (expected === 'ok') assert.equal(r.sha256, sha(image), path)
+      else if (path.startsWith('/te-'))
+        assert.match(
+          r.message!,
+          /: its sha256 is [0-9a-f]{64}, not the [0-9a-f]{64} its Content-Digest states$/,
+        )
+      else
+        assert.match(
+          r.message!,
+          /: its encoded body's (sha256|sha512|md5) is [0-9a-f]+, not the [0-9a-f]+ its (Content-Digest|Repr-Digest|Content-MD5) states$/,
+        )
+    }
+  } finally {
+    server.close()
+  }
+})
+
 /** An answer with `headers`, its body sent as one chunk then the last chunk. */
 function chunkedAnswer(headers: string, body: Buffer): Buffer {
   return Buffer.concat([

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
-import { type StatedDigest, statedDigests } from '../src/verify/stated-digest.js'
+import { encodedDigests, type StatedDigest, statedDigests } from '../src/verify/stated-digest.js'
 
 const file = Buffer.from('the bytes of an image')
 const b64 = (algorithm: string) => createHash(algorithm).update(file).digest('base64')
@@ -119,5 +119,29 @@ test('stated digests: which header covers the whole file, and when', () => {
       for (const [k, v] of Object.entries(e))
         assert.equal(got[i][k as keyof StatedDigest], v, `${name}: ${k}`)
     })
+  }
+})
+
+test('digests of the encoded bytes of a content-coded answer (hunt79 F4)', () => {
+  type Case = [string, Record<string, string>, boolean, Partial<StatedDigest>[]]
+  const table: Case[] = [
+    ['none', {}, true, []],
+    ['Content-Digest, the whole answer', { 'content-digest': `sha-256=:${b64('sha256')}:` }, true, [sha256]],
+    [
+      'Content-Digest of a part: not of the whole',
+      { 'content-digest': `sha-256=:${b64('sha256')}:` },
+      false,
+      [],
+    ],
+    ['Repr-Digest', { 'repr-digest': `sha-256=:${b64('sha256')}:` }, false, [sha256]],
+    ['Content-MD5', { 'content-md5': b64('md5') }, true, [{ ...md5, header: 'Content-MD5' }]],
+    // Stored encoded or not, sent decoded or not: nothing clear of the encoded bytes.
+    ['x-goog-hash left out', { 'x-goog-hash': `md5=${b64('md5')}` }, true, []],
+    ['made anew by an edge', { 'content-md5': b64('md5'), 'cf-polished': 'origSize=1' }, true, []],
+  ]
+  for (const [name, headers, whole, expected] of table) {
+    const got = encodedDigests(headers, whole)
+    assert.equal(got.length, expected.length, name)
+    for (const [i, e] of expected.entries()) assert.deepEqual({ ...got[i], ...e }, got[i], name)
   }
 })

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, type Hash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
@@ -13,7 +13,7 @@ import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
-import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
+import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import type { BodyDecoder } from './content-encoding.js'
@@ -23,6 +23,7 @@ import { type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
 import {
   chunkedLast,
+  codingsOf,
   type Decision,
   endMarked,
   ifRangeValue,
@@ -182,6 +183,11 @@ class Transfer {
   stalled: unknown
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
+  /**
+   * A checksum the answer states of its content-coded bytes (see `encodedDigests`), and their
+   * hash as they come: compared once the body is in.
+   */
+  encodedDigest: { stated: StatedDigest; hash: Hash } | undefined
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /**
@@ -767,12 +773,22 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
   // bytes come rather than read back after.
   const head = t.head!
   const all = head.statusCode === 200 || (decision.total !== undefined && decision.length === decision.total)
+  // A content coding: the digests are of its encoded bytes. Transfer codings alone are undone
+  // before the content they cover (RFC 9112 §7): those are the file's.
+  const contentCoded = codingsOf(head.headers['content-encoding']).length > 0
+  t.encodedDigest = undefined
   if (decision.at === 0 && all) {
-    const [stated] = statedDigests(head.headers, true, decision.decode !== undefined, total)
+    const [stated] = statedDigests(head.headers, true, contentCoded, total)
     if (stated) {
       t.known = { ...t.known, stated }
       if (stated.algorithm !== 'sha256') t.check.alsoHash(stated.algorithm)
     }
+    // Its bytes as they came are the encoded ones only without a transfer coding on top.
+    const [encoded] =
+      contentCoded && codingsOf(head.headers['transfer-encoding']).length === 0
+        ? encodedDigests(head.headers, true)
+        : []
+    if (encoded) t.encodedDigest = { stated: encoded, hash: createHash(encoded.algorithm) }
   }
   return (u) => receive(u, decision, tail)
 }
@@ -821,7 +837,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.closedEarly = false
   t.codingEnded = false
   t.stalled = undefined
-  t.body = { at: decision.at, encoded: decision.decode !== undefined }
+  t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
   t.ctx.onBody?.(decision.at)
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
@@ -931,6 +947,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       chunk = chunk.subarray(n)
     }
     if (!decoder) return keep(chunk)
+    t.encodedDigest?.hash.update(chunk)
     // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
     // are held to --max-size too, with the room a coding adds to data it cannot compress.
     if (!decoder.identity && received > encodedLimit(options.maxSize)) {
@@ -1243,6 +1260,10 @@ const verify: Step = async (t) => {
       stated,
       stated.algorithm === 'sha256' ? checked.sha256 : check.statedHex(stated.algorithm),
     )
+  // The encoded bytes as they came, against the checksum stated of them.
+  const encoded = t.encodedDigest
+  t.encodedDigest = undefined
+  if (encoded) await compareStated(t, encoded.stated, encoded.hash.digest('hex'), 'encoded body')
   t.result = {
     bytes: check.bytes,
     sha256: checked.sha256,
@@ -1268,11 +1289,17 @@ function quotaOf(headers: Record<string, string | string[] | undefined>): { quot
 
 /**
  * The file against a checksum its server states (see stated-digest.ts): `known` when the checks
- * took it as the bytes came (sha-256, or the one `alsoHash` was given), else the part read back. A mismatch is `digest-mismatch` (bytes changed on
+ * took it as the bytes came (sha-256, or the one `alsoHash` was given), else the part read back;
+ * `what`, when the checksum is of other bytes than the file's (an `encoded body`'s). A mismatch is `digest-mismatch` (bytes changed on
  * the way: a proxy, a bad link), retried, and the part is dropped; unless an earlier attempt had
  * the very same bytes (`Validators.mismatched`): then they are what the URL serves, and kept.
  */
-async function compareStated(t: Transfer, stated: StatedDigest, known: string | undefined): Promise<void> {
+async function compareStated(
+  t: Transfer,
+  stated: StatedDigest,
+  known: string | undefined,
+  what?: string,
+): Promise<void> {
   let got = known
   if (got === undefined) {
     const hash = createHash(stated.algorithm)
@@ -1287,7 +1314,7 @@ async function compareStated(t: Transfer, stated: StatedDigest, known: string | 
   t.record()
   throw new ImgpullError(
     'digest-mismatch',
-    `${t.shown}${t.via}: its ${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
+    `${t.shown}${t.via}: its ${what ? `${what}'s ` : ''}${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
   )
 }

@@ -13,10 +13,14 @@
  *   the object is stored compressed (`x-goog-stored-content-encoding`), which GCS then either
  *   sends encoded or decompresses on the way ("decompressive transcoding"), so the hash is not of
  *   the bytes that arrive. crc32c is not checked (Node has no CRC-32C).
- * An encoded answer (any `Content-Encoding` imgpull decoded) is never checked: its digests are of
- * the encoded bytes; nor one an edge says it made anew (`cf-polished`, `Warning: 214`), nor GCS's
- * hash of an object whose stored size (`x-goog-stored-content-length`) is not the body's. A
- * malformed value is ignored, not held against the file.
+ * An answer with a content coding (a `Content-Encoding` imgpull decoded) has digests of its encoded
+ * bytes, not of the file: `encodedDigests` gives those, checked against the bytes as they came
+ * (Brotli and raw deflate carry no checksum of their own: this is their only guard). Transfer
+ * codings alone (`Transfer-Encoding: gzip`) are undone before the content those headers cover
+ * (RFC 9112 §7, RFC 9530 §2): the file's digests as for any answer. Not checked: an answer an edge
+ * says it made anew (`cf-polished`, `Warning: 214`), GCS's hash of an object whose stored size
+ * (`x-goog-stored-content-length`) is not the body's. A malformed value is ignored, not held
+ * against the file.
  */
 
 /** A digest algorithm as Node's `crypto.createHash` names it. */
@@ -48,7 +52,8 @@ type Headers = Record<string, string | string[] | undefined>
 /**
  * The digests in `headers` that cover the whole file, best first (see the module's comment).
  * `whole`: this one answer carried the whole file (a 200, or a 206 from byte 0 to its end);
- * `encoded`: the body had a content coding that was decoded; `bytes`: the file's size, when known.
+ * `encoded`: the body had a content coding that was decoded (a transfer coding alone is not one);
+ * `bytes`: the file's size, when known.
  */
 export function statedDigests(
   headers: Headers,
@@ -56,10 +61,27 @@ export function statedDigests(
   encoded: boolean,
   bytes?: number,
 ): StatedDigest[] {
-  // The body is not the one the digests were made of: an encoded one, or one an edge says it made
-  // anew (Cloudflare Polish's `cf-polished`; `Warning: 214 Transformation Applied`, RFC 7234).
-  if (encoded || headers['cf-polished'] !== undefined || /\b214\b/.test(joined(headers.warning) ?? ''))
-    return []
+  // The file is not the bytes the digests were made of: encoded ones (see `encodedDigests`).
+  if (encoded || madeAnew(headers)) return []
+  return digests(headers, whole, true, bytes)
+}
+
+/**
+ * The digests in `headers` of a content-coded body's encoded bytes, as they came (RFC 9530: a
+ * representation's and a message's content include its content coding; RFC 1864's Content-MD5
+ * too), best first: `whole`, the one answer carried all of them. Only for a body with no transfer
+ * coding on top (whose bytes as they came are then those encoded bytes). GCS's `x-goog-hash` is
+ * left out (stored encoded and sent decoded, or not, its hash says nothing clear of these bytes).
+ */
+export function encodedDigests(headers: Headers, whole: boolean): StatedDigest[] {
+  return madeAnew(headers) ? [] : digests(headers, whole, false)
+}
+
+/** An edge says it made the body anew (Cloudflare Polish's `cf-polished`; `Warning: 214 Transformation Applied`, RFC 7234). */
+const madeAnew = (headers: Headers): boolean =>
+  headers['cf-polished'] !== undefined || /\b214\b/.test(joined(headers.warning) ?? '')
+
+function digests(headers: Headers, whole: boolean, storage: boolean, bytes?: number): StatedDigest[] {
   const found: StatedDigest[] = []
   const add = (header: string, name: string, base64: string) => {
     const algorithm = ALGORITHMS[name.trim().toLowerCase()]
@@ -72,7 +94,7 @@ export function statedDigests(
   const storedEncoding = joined(headers['x-goog-stored-content-encoding'])?.trim().toLowerCase()
   const storedLength = Number(joined(headers['x-goog-stored-content-length']) ?? Number.NaN)
   const asStored = !(bytes !== undefined && Number.isInteger(storedLength) && storedLength !== bytes)
-  if ((storedEncoding === undefined || storedEncoding === 'identity') && asStored) {
+  if (storage && (storedEncoding === undefined || storedEncoding === 'identity') && asStored) {
     for (const [name, value] of dictionary(headers['x-goog-hash'])) add('x-goog-hash', name, value)
   }
   if (whole) {
