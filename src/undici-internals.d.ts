@@ -70,9 +70,22 @@ declare module 'undici/lib/dispatcher/dispatcher.js' {
   export default Dispatcher
 }
 declare module 'undici/lib/core/socks5-client.js' {
+  import type { EventEmitter } from 'node:events'
+  import type { Socket } from 'node:net'
+
+  interface Socks5Client extends EventEmitter {
+    state: string
+    onClose(): void
+    onError(error: Error): void
+    handshake(): void
+    connect(host: string, port: number): unknown
+  }
   const client: {
-    Socks5Client: { prototype: { state: string; onClose(): void; onError(error: Error): void } }
-    STATES: Record<'CONNECTED' | 'ERROR' | 'CLOSED', string>
+    Socks5Client: {
+      new (socket: Socket, auth: { username: string | null; password: string | null }): Socks5Client
+      prototype: Socks5Client
+    }
+    STATES: Record<'AUTHENTICATED' | 'CONNECTED' | 'ERROR' | 'CLOSED', string>
   }
   export default client
 }

@@ -10,9 +10,10 @@ import { isIP } from 'node:net'
  * `opening`: the headers timeout ran out before the request was written, its connection still
  * opening: through an HTTP proxy, the CONNECT unanswered or the TLS handshake inside the tunnel
  * (undici's connect timeout starts only once the proxy answered, and its timers run late).
- * `tunnel`: an HTTP proxy took the connection and did not answer the CONNECT (see `connectsInTime`).
+ * `tunnel`: an HTTP proxy took the connection and did not answer the CONNECT (see `connectsInTime`);
+ * `socks`: a SOCKS5 proxy took it and did not finish its handshake and CONNECT (see `socksInTime`).
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'opening'
+export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -86,12 +87,15 @@ export function connectStageWords(
         return `the TLS handshake with the proxy got no answer (the TCP connection was accepted)`
       if (proxy) return `the TLS handshake with ${host} got no answer (the proxy opened the tunnel to it)`
       return `the TLS handshake got no answer (the TCP connection was accepted)`
-    case 'tunnel': {
+    case 'tunnel':
+    case 'socks': {
       let target = url
       try {
         target = new URL(url).host
       } catch {}
-      return `the proxy accepted the connection and did not answer the CONNECT to ${target}`
+      return stage === 'tunnel'
+        ? `the proxy accepted the connection and did not answer the CONNECT to ${target}`
+        : `the proxy accepted the connection and did not answer its SOCKS5 handshake or its CONNECT to ${target}`
     }
     case 'opening':
       if (proxy && url.startsWith('https:'))

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
 import { errorCode } from '../errors.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
@@ -132,14 +133,20 @@ export class ProxyRouter extends EventEmitter {
   }
 
   #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
-    const { Socks5ProxyAgent, buildConnector } = this.#agentsOf!
-    const { timeout, ...tls } = this.settings.tls as { timeout?: number }
+    const { Socks5ProxyAgent, buildConnector, socks } = this.#agentsOf!
+    const { timeout, ...tls } = this.settings.tls as { timeout: number }
     // undici knows socks5:// alone, and passes host names to the proxy, as socks5h:// asks. Its
     // `proxyTls` would mean TLS to the proxy itself: the plain connector carries the timeout.
-    return new Socks5ProxyAgent(proxy.href.replace(/^socks5h:/, 'socks5:'), {
-      connect: buildConnector({ timeout }),
+    const agent = new Socks5ProxyAgent(proxy.href.replace(/^socks5h:/, 'socks5:'), {
       requestTls: servername === undefined ? tls : { ...tls, servername },
-    } as ConstructorParameters<typeof Socks5ProxyAgent>[1]) as unknown as Dispatcher
+    } as ConstructorParameters<typeof Socks5ProxyAgent>[1])
+    return socksInTime(
+      agent,
+      proxy,
+      buildConnector({ timeout }) as Connect,
+      timeout,
+      socks,
+    ) as unknown as Dispatcher
   }
 }
 
@@ -183,6 +190,80 @@ const markedAtProxy =
   (connect: Connect): Connect =>
   (options, callback) =>
     connect(options, (error, socket) => callback(error && (atProxy(error) as Error), socket))
+
+/**
+ * `agent` (undici's SOCKS5 agent) opening its tunnels under one deadline, `ms`, the connect
+ * timeout: the connection to the proxy, its handshake and its CONNECT, as curl counts them under
+ * `--connect-timeout`. undici gives the handshake 5 s and the CONNECT 5 s more whatever the
+ * connect timeout says (as OpenVPN did, OpenVPN/openvpn#267): too short over Tor, whose circuits
+ * often take longer, and a silent proxy held each file 5 s at `--connect-timeout 1`; and it left
+ * the connection open when its timer ran out. Its `createSocks5Connection`, replaced on the agent,
+ * does what undici's does, under that deadline, and closes the connection when it runs out.
+ */
+export function socksInTime<A extends object>(
+  agent: A,
+  proxy: URL,
+  connect: Connect,
+  ms: number,
+  { Socks5Client, STATES }: ProxyAgents['socks'],
+): A {
+  const auth = {
+    username: proxy.username ? decodeURIComponent(proxy.username) : null,
+    password: proxy.password ? decodeURIComponent(proxy.password) : null,
+  }
+  const open = async (host: string, port: number, opened: (socket: Socket) => void): Promise<Socket> => {
+    const socket = await new Promise<Socket>((resolve, reject) =>
+      connect(
+        { hostname: proxy.hostname, host: proxy.hostname, port: proxy.port || '1080', protocol: 'socks5:' },
+        (error, socket) => (error ? reject(error) : resolve(socket as Socket)),
+      ),
+    )
+    opened(socket)
+    const client = new Socks5Client(socket, auth)
+    client.on('error', () => socket.destroy())
+    /** `event` from the client, or its error. */
+    const heard = (event: string) =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (error: Error) => {
+          client.off(event, onEvent)
+          reject(error)
+        }
+        const onEvent = () => {
+          client.off('error', onError)
+          resolve()
+        }
+        client.once(event, onEvent)
+        client.once('error', onError)
+      })
+    client.handshake()
+    if (client.state !== STATES.AUTHENTICATED) await heard('authenticated')
+    const connected = heard('connected')
+    await client.connect(host, port)
+    await connected
+    return socket
+  }
+  ;(agent as { createSocks5Connection?: unknown }).createSocks5Connection = (host: string, port: number) => {
+    let socket: Socket | undefined
+    let timer: NodeJS.Timeout | undefined
+    const opening = open(host, port, (s) => {
+      socket = s
+    })
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
+        reject(markStage(atProxy(error), socket ? 'socks' : 'tcp'))
+        // Its tunnel, should it open now, is no one's.
+        socket?.destroy()
+        opening.then(
+          (s) => s.destroy(),
+          () => {},
+        )
+      }, ms)
+    })
+    return Promise.race([opening, deadline]).finally(() => clearTimeout(timer))
+  }
+  return agent
+}
 
 /**
  * `factory` (a `ProxyAgent`'s, making a pool per origin) with the tunnel's connector reporting a

@@ -71,6 +71,8 @@ export interface ProxyAgents {
   ProxyAgent: typeof import('undici').ProxyAgent
   Socks5ProxyAgent: typeof import('undici').Socks5ProxyAgent
   buildConnector: typeof import('undici').buildConnector
+  /** The SOCKS5 agent's client of its proxy (see `socksInTime`). */
+  socks: typeof import('undici/lib/core/socks5-client.js').default
 }
 
 /** undici's proxy agents, loaded only when a proxy applies (their modules cost ~3 ms at start-up). */
@@ -89,7 +91,12 @@ export async function loadProxyAgents(): Promise<ProxyAgents> {
   spendSocksWarning(socks.default)
   failSocksOnClose(socksClient.default)
   watchSendHeaders()
-  return { ProxyAgent: proxy.default, Socks5ProxyAgent: socks.default, buildConnector: connect.default }
+  return {
+    ProxyAgent: proxy.default,
+    Socks5ProxyAgent: socks.default,
+    buildConnector: connect.default,
+    socks: socksClient.default,
+  }
 }
 
 /**

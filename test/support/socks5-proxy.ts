@@ -18,6 +18,8 @@ export interface Socks5Options {
   auth?: string
   /** Reply code (RFC 1928 §6) for a CONNECT to this host name instead of connecting. */
   refuse?: Record<string, number>
+  /** ms before a CONNECT is answered: Tor building a circuit. @default 0 */
+  connectDelay?: number
 }
 
 /** Reads exactly what the protocol asks for from a socket, however the bytes arrive. */
@@ -110,7 +112,9 @@ export async function startSocks5Proxy(options: Socks5Options = {}): Promise<Soc
     upstream.on('error', () => {
       if (!client.destroyed) client.end(reply(5))
     })
-    upstream.once('connect', () => {
+    upstream.once('connect', async () => {
+      if (options.connectDelay) await new Promise((resolve) => setTimeout(resolve, options.connectDelay))
+      if (client.destroyed) return upstream.destroy()
       client.write(reply(0))
       const early = read.rest()
       if (early.length > 0) upstream.write(early)
