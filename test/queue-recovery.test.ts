@@ -94,6 +94,14 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
   const second = await runCli(['worker', ...q('kill'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
   assert.equal(second.code, 0, second.stderr)
   assert.match(second.stderr, /shard 00000: 40 ok/)
+  // The worker counts what it fetched; the images the first one left are the shard's, done
+  // before: said as such, not counted again as its own (status adds the workers' counts up).
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `1 shard done, 0 given back, 0 failed attempts; ${40 - kept} images ok \\(.*\\), ${kept} done before, 0 failed`,
+    ),
+  )
   const lines = await shardManifests(out)
   assert.deepEqual(lines.map((l) => l.url).sort(), [...urls].sort(), "every URL's outcome once: no duplicate")
   assert.ok(lines.every((l) => l.status === 'ok'))

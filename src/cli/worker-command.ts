@@ -130,7 +130,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
     if (o.json) process.stdout.write(`${JSON.stringify({ summary })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
-        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${n(summary.ok + summary.skipped)} images ok (${formatBytes(summary.bytes)}), ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
+        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${n(summary.ok)} images ok (${formatBytes(summary.bytes)})${summary.skipped ? `, ${n(summary.skipped)} done before` : ''}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal) {
       print(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`)
