@@ -186,6 +186,26 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
     )
   }))
 
+test("disk full with --threads: the same clear stop (exit 3), not a crash from a thread's message", (t) =>
+  onSmallDisk(t, join(dir, 'small-disk-threads'), '1500k', async (mnt) => {
+    // hunt80 F2: the journal's batch commit failed first (bodies are written on the threads), and
+    // the next write, made from a thread's message handler, threw out of it: a stack trace of
+    // `SqliteError: database or disk is full`, exit 1.
+    const out = join(mnt, 'out')
+    const paths = Array.from({ length: 60 }, (_, i) => `/full-threads-${i}?size=40000`)
+    const list = join(dir, 'full-threads.txt')
+    await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
+    const r = await runCli([list, '-o', out, '--threads', '2'])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no space left on device; stopped, files already saved are complete/)
+    assert.doesNotMatch(r.stderr, /SqliteError|\n\s+at /)
+    for (const f of await outputFiles(out))
+      assert.ok(
+        (await readFile(join(out, f))).equals(server.bytes(`/${f.replace(/\.jpg$/, '')}?size=40000`)),
+        `${f} corrupt`,
+      )
+  }))
+
 test("disk full: the message says what imgpull's own part files hold of the space", (t) =>
   onSmallDisk(t, join(dir, 'parts-disk'), '1000k', async (mnt) => {
     const out = join(mnt, 'out')

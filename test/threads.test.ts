@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { Cancel } from '../src/fetch/exchange.js'
+import { TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -111,4 +113,41 @@ test('--threads through the CLI: the same files, and a usage error for a bad cou
   assert.equal((await outputFiles(out)).length, 20)
   const bad = await runCli([urls[0], '--threads', 'two'])
   assert.equal(bad.code, 2)
+})
+
+test('what the engine throws while a thread reports (a journal on a full disk) fails that transfer with it, not the process', async () => {
+  // hunt80 F2: thrown from the thread's message handler, it was uncaught: a stack trace, exit 1.
+  const threads = new TransferThreads(1, {}, () => {})
+  try {
+    await threads.ready()
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    const path = '/th-tell?size=1500000&drip=3000000'
+    await assert.rejects(
+      threads.download(
+        {
+          url: server.url(path),
+          part: join(dir, 'th-tell.part'),
+          validators: {},
+          onValidators: () => {
+            throw full
+          },
+        },
+        new Cancel(),
+      ),
+      (error) => error === full,
+    )
+    // The thread stopped that transfer and takes the next one.
+    const next = await threads.download(
+      {
+        url: server.url('/th-tell-next'),
+        part: join(dir, 'th-tell-next.part'),
+        validators: {},
+        onValidators: () => {},
+      },
+      new Cancel(),
+    )
+    assert.equal(next.bytes, server.bytes('/th-tell-next').length)
+  } finally {
+    await threads.close()
+  }
 })

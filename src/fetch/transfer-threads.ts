@@ -177,11 +177,14 @@ export class TransferThreads {
       thread.ready = true
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
-    else if (m.op === 'validators') this.#pending.get(m.id)?.onValidators(m.validators)
-    else if (m.op === 'body') this.#pending.get(m.id)?.onBody?.(m.at)
-    else if (m.op === 'tail') this.#pending.get(m.id)?.onTailChecked?.()
+    else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
+    else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at))
+    else if (m.op === 'tail') this.#tell(m.id, (p) => p.onTailChecked?.())
     else if (m.op === 'hop') {
-      const hop = this.#pending.get(m.id)?.onHop?.(m.origin) ?? Promise.resolve()
+      let hop: Promise<void> = Promise.resolve()
+      this.#tell(m.id, (p) => {
+        hop = p.onHop?.(m.origin) ?? hop
+      })
       // `go: false`: the run stopped while it waited; the transfer ends there, sending nothing.
       void hop.then(
         () => thread.worker.postMessage({ op: 'hopped', id: m.id, go: true } satisfies ToThread),
@@ -194,6 +197,26 @@ export class TransferThreads {
       thread.active--
       if (m.op === 'done') p.resolve(m.done)
       else p.reject(deserializeError(m.error))
+    }
+  }
+
+  /**
+   * Tell the engine what a thread's transfer reported. What the engine throws (a journal that
+   * cannot write: a full disk) fails that transfer with it, as it fails a transfer on the main
+   * thread, and the thread stops it: thrown from a thread's message handler, it ended the process
+   * with a stack trace (`SqliteError: database or disk is full`, exit 1) where the run says
+   * "cannot write the journal ...: no space left on device" and exits 3.
+   */
+  #tell(id: number, report: (p: Pending) => void): void {
+    const p = this.#pending.get(id)
+    if (!p) return
+    try {
+      report(p)
+    } catch (error) {
+      this.#pending.delete(id)
+      p.thread.active--
+      p.thread.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
+      p.reject(error)
     }
   }
 
