@@ -15,6 +15,7 @@ import { lineSpans } from '../src/queue/spans.js'
 import { argumentJobs, argumentSource } from '../src/sources/lines.js'
 import { openTables, type TableOptions, tablesSource } from '../src/sources/tables/index.js'
 import type { Job } from '../src/types.js'
+import { runCli } from './support/cli.js'
 import { tempFolder } from './support/tables.js'
 
 const dir = await tempFolder('imgpull-queue-shards-')
@@ -306,6 +307,30 @@ test('what enqueue refuses', async () => {
     planShards([join(dir, 'id-a.txt'), join(dir, 'rows.tsv')], { shardSize: 2 }),
     /cannot mix/,
   )
+  // Table options for URL lists: refused as a local run refuses them (hunt80 F3). Dropped, a
+  // --hash-col was never checked, and standard input's header and cells were enqueued as URLs.
+  const csv = 'url,sha\nhttps://img.example/1.jpg,abc\n'
+  for (const [inputs, table, expected] of [
+    [['-'], { format: 'csv' }, /^--input-format is for tables .*: standard input is read as a URL list/],
+    [['-'], { hashCol: 'sha' }, /^--hash-col is for tables .*: standard input is read as a URL list/],
+    [
+      [join(dir, 'id-a.txt')],
+      { captionCol: 'c' },
+      /^--caption-col is for tables .*id-a\.txt' is read as a URL list \(its name is no table's: give --input-format if it is one\)$/,
+    ],
+  ] as const)
+    await assert.rejects(
+      planShards(inputs, { shardSize: 2, table, stdin: Readable.from([csv]) }),
+      (error: Error) => error instanceof UsageError && expected.test(error.message),
+    )
+  const cli = await runCli(
+    ['enqueue', '-', '--input-format', 'csv', '--queue', 'q', '--redis', 'redis://127.0.0.1:9'],
+    {
+      input: csv,
+    },
+  )
+  assert.equal(cli.code, 2, cli.stderr)
+  assert.match(cli.stderr, /^imgpull: --input-format is for tables .*standard input is read as a URL list/)
   // Data that cannot be read past: a usage error naming file and line, as a local run says it.
   await writeFile(
     join(dir, 'open-quote.csv'),

@@ -12,7 +12,7 @@ import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentJobs, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
-import type { TableOptions } from '../sources/tables/options.js'
+import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
 import { stderrColors, stderrLive } from './color.js'
@@ -273,21 +273,8 @@ export async function pullCommand(
     return runPull(tablesSource(opened, tables.columns), options, flags)
   }
   // Table options given for URL lists would be dropped without a word (a hash never checked).
-  const given = (
-    [
-      ['--input-format', tables.format],
-      ['--url-col', tables.urlCol],
-      ['--caption-col', tables.captionCol],
-      ['--hash-col', tables.hashCol],
-      ['--columns', tables.columns],
-    ] as const
-  ).find(([, value]) => value !== undefined)
-  if (given) {
-    const what = inputs.includes('-')
-      ? 'standard input is read as a URL list (tables are read from files)'
-      : `'${inputs[0]}' is read as a URL list (its name is no table's: give --input-format if it is one)`
-    throw new UsageError(`${given[0]} is for tables (CSV, TSV, JSON lines, Parquet): ${what}`)
-  }
+  const onLists = tableOptionOnLists(tables, inputs)
+  if (onLists) throw new UsageError(onLists)
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs)
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines

@@ -13,7 +13,7 @@ import {
   parseLine,
 } from '../sources/lines.js'
 import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
-import type { TableOptions } from '../sources/tables/options.js'
+import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
 import { fileHead } from '../utils/file-head.js'
@@ -124,6 +124,10 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   if (inputs.includes('-') && inputs.length > 1)
     throw new UsageError('standard input (-) cannot be enqueued together with files: enqueue it alone')
   if (await areTables(inputs, options.table?.format)) return planTables(inputs, options)
+  // As `imgpull` refuses them: dropped, a --hash-col was never checked, and `--input-format csv`
+  // on standard input enqueued its header and rows as URLs.
+  const onLists = tableOptionOnLists(options.table, inputs)
+  if (onLists) throw new UsageError(onLists)
   if (inputs[0] === '-') {
     return inlinePlan('lines', [], argumentSource(['-'], options.stdin ?? process.stdin), shardSize, {
       reason: 'standard input',

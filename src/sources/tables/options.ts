@@ -61,3 +61,28 @@ export function resolveTableOptions(options: TableOptions = {}): ResolvedTableOp
     throw new TypeError('Expected `tempDir` to be a folder path')
   return { format, urlCol, captionCol, columns, hashCol, hashType, tempDir }
 }
+
+/**
+ * Table options given for URL lists, which would be dropped without a word (a hash never checked):
+ * the words of the usage error naming the first, or `undefined` when none is given. `inputs` are
+ * the lists as given (`-` for standard input). Pure; `imgpull` and `imgpull enqueue` both refuse it.
+ */
+export function tableOptionOnLists(
+  table: TableOptions | undefined,
+  inputs: readonly string[],
+): string | undefined {
+  const given = (
+    [
+      ['--input-format', table?.format],
+      ['--url-col', table?.urlCol],
+      ['--caption-col', table?.captionCol],
+      ['--hash-col', table?.hashCol],
+      ['--columns', table?.columns],
+    ] as const
+  ).find(([, value]) => value !== undefined)
+  if (!given) return undefined
+  const what = inputs.includes('-')
+    ? 'standard input is read as a URL list (tables are read from files)'
+    : `'${inputs[0]}' is read as a URL list (its name is no table's: give --input-format if it is one)`
+  return `${given[0]} is for tables (CSV, TSV, JSON lines, Parquet): ${what}`
+}
