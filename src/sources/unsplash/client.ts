@@ -101,8 +101,10 @@ export class UnsplashClient {
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#closed.signal])
       : this.#closed.signal
-    // Up to 8 tracking calls and a listing call listen at once.
-    setMaxListeners(64, this.#signal)
+    // Up to 8 tracking calls and a listing call listen at once, and undici lets go of a call's
+    // listener only once its body closes. A tracking call is sent with `#closed`'s signal alone
+    // (see get()), so it needs the room as much as the caller's (the CLI's) combined one.
+    setMaxListeners(64, this.#signal, this.#closed.signal)
     const t = this.#o.timeout
     this.#ownAgent = !options.dispatcher
     this.#agent =
