@@ -1327,7 +1327,12 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
   const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }
   assert.equal(
     progressText(t, stats, 100, 2_500_000, 30_000),
-    '30/100 (30%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+  )
+  // A list whose every other line repeats a URL, run to its end: 100%, where it stood at 50%.
+  assert.equal(
+    progressText({ ...newTally(), ok: 50 }, { active: 0, bytes: 0, duplicates: 50 }, 100, 0, 1_000),
+    '100/100 (100%) · 0 active · 0 B · 0 B/s',
   )
   assert.equal(progressText(t, stats, undefined, 0, 30_000), '30 · 5 failed · 4 active · 12.3 MB · 0 B/s')
   assert.equal(

@@ -18,11 +18,14 @@ export function progressText(
   elapsedMs: number,
 ): string {
   const done = t.ok + t.skipped + t.failed + t.failedBefore
+  // The total counts every line of the lists, a URL given twice included: its second line is
+  // handled too (skipped as a duplicate), or a finished run would stand at 90/100 (90%).
+  const handled = done + stats.duplicates
   let count = `${done}`
   let eta = ''
   if (total !== undefined && total > 0) {
-    const left = Math.max(0, total - done - stats.duplicates)
-    count = `${done}/${total} (${Math.floor((100 * done) / total)}%)`
+    const left = Math.max(0, total - handled)
+    count = `${handled}/${total} (${Math.floor((100 * handled) / total)}%)`
     if (done > 0 && left > 0) eta = ` · ETA ${formatDuration((elapsedMs / done) * left)}`
   }
   const failed = t.failed ? ` · ${t.failed} failed` : ''
