@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { ERROR_CODES } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
+import { VERSION } from '../src/version.js'
 import { runCli } from './support/cli.js'
 
 // The README, --help and the code agree.
@@ -20,12 +21,41 @@ test("the README's table of failure codes is the code's: every code, and what a 
   for (const [code, rerun] of rows) assert.equal(rerun, retriedOnRerun(code), `${code}: rerun`)
 })
 
-test('every option --help lists is in the README', async () => {
+/** Every command and subcommand, as `imgpull ARGS --help` takes them. */
+const COMMANDS = [
+  [],
+  ['status'],
+  ['report'],
+  ['enqueue'],
+  ['worker'],
+  ['bench'],
+  ...['search', 'collection', 'user', 'likes', 'topic', 'random', 'photo'].map((c) => ['unsplash', c]),
+]
+
+/** `imgpull ARGS --help`'s options, each with its whole description (wrapped lines joined). */
+async function helpOptions(args: string[]): Promise<Map<string, string>> {
+  const { stdout } = await runCli([...args, '--help'])
+  const options = new Map<string, string>()
+  let current: string | undefined
+  for (const line of stdout.split('\n')) {
+    const start = /^ {2}(?:-\w, )?(--[a-z0-9-]+)(.*)$/.exec(line)
+    if (start) {
+      current = start[1]
+      options.set(current, start[2].trim())
+    } else if (current && /^ {4,}\S/.test(line))
+      options.set(current, `${options.get(current)} ${line.trim()}`)
+    else current = undefined
+  }
+  return options
+}
+
+test('every option of every command --help lists is in the README', async () => {
   const text = await readme
-  for (const args of [['--help'], ['unsplash', 'search', '--help']]) {
+  for (const command of COMMANDS) {
+    const args = [...command, '--help']
     const help = await runCli(args)
     const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1])
-    assert.ok(options.length > 20, args.join(' '))
+    assert.ok(options.length > (command.length === 0 ? 20 : 0), args.join(' '))
     for (const option of options) {
       if (option === '--help' || option === '--version') continue
       assert.match(
@@ -57,4 +87,72 @@ test("the README's Node version is package.json's engines, which npm ci enforces
     (await readme).replace(/\s+/g, ' '),
     new RegExp(`Needs Node\\.js ${version.replaceAll('.', '\\.')} or later`),
   )
+})
+
+test("the defaults of the README's option tables are --help's (hunt81)", async () => {
+  // `imgpull enqueue --help` lost --shard-size's default (10000) and its limit when the
+  // description was made the queue's; the README's table said 10000.
+  const text = await readme
+  const helps = new Map<string, Map<string, string>>()
+  // Each table under its section's heading, and the command whose --help it documents.
+  const commandOf: Record<string, string[]> = {
+    '### Options': [],
+    '## Resize, re-encode, filter': [],
+    '### Tables in': [],
+    '### WebDataset shards out': [],
+    '### enqueue': ['enqueue'],
+    '### worker': ['worker'],
+    '### Options every Unsplash command takes': ['unsplash', 'search'],
+  }
+  const header = '| option | default | meaning |'
+  let checked = 0
+  for (let at = text.indexOf(header); at >= 0; at = text.indexOf(header, at + 1)) {
+    const heading = [...text.slice(0, at).matchAll(/^#{2,3} .*$/gm)].at(-1)?.[0] ?? ''
+    const command = commandOf[heading]
+    assert.ok(command, `a table of options under "${heading}": say which command's --help it documents`)
+    const key = command.join(' ')
+    if (!helps.has(key)) helps.set(key, await helpOptions(command))
+    const help = helps.get(key)!
+    const rows = text.slice(at).split('\n').slice(2)
+    for (const row of rows.slice(
+      0,
+      rows.findIndex((r) => !r.startsWith('|')),
+    )) {
+      const [, names, cell] = row.split(/(?<!\\)\|/).map((c) => c.trim())
+      for (const option of names.match(/--[a-z0-9-]+/g) ?? []) {
+        const description = help.get(option)
+        assert.ok(description !== undefined, `${option} (README, ${heading}) is not in imgpull ${key} --help`)
+        const readmeDefault = cell.replaceAll('`', '').replace('<version>', VERSION).trim()
+        const helpDefault = [...description.matchAll(/\bdefault:? ([^)]+)\)/g)]
+          .at(-1)?.[1]
+          .replaceAll('"', '')
+        if (readmeDefault === '' || readmeDefault === 'off') {
+          assert.equal(
+            helpDefault,
+            undefined,
+            `${option}: --help says default ${helpDefault}, the README none`,
+          )
+          continue
+        }
+        // An environment variable as the default: --help names it in the description.
+        if (
+          helpDefault === undefined &&
+          /^[A-Z_]+$/.test(readmeDefault) &&
+          description.includes(readmeDefault)
+        )
+          continue
+        assert.ok(
+          helpDefault,
+          `${option}: the README says default ${readmeDefault}, imgpull ${key} --help none`,
+        )
+        const first = /^[^\s,;(]+/.exec(helpDefault)![0]
+        assert.ok(
+          readmeDefault.includes(first),
+          `${option}: the README says default ${readmeDefault}, imgpull ${key} --help ${helpDefault}`,
+        )
+        checked++
+      }
+    }
+  }
+  assert.ok(checked > 30, `${checked} defaults checked`)
 })

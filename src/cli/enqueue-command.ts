@@ -31,7 +31,7 @@ export function addEnqueueCommand(program: Command): Command {
   // The WebDataset output's --shard-size is also the queue's: one job per shard, whatever the format.
   const shardSize = command.options.find((o) => o.long === '--shard-size')
   if (shardSize)
-    shardSize.description = 'rows a shard: one job, and one folder or one WebDataset tar of outputs'
+    shardSize.description = `rows a shard: one job, and one folder or one WebDataset tar of outputs, at most 1,000,000 (default: ${defaults.shardSize})`
   // Here --retry-failed re-opens done shards, as a local rerun with it (see `reopens`).
   const retry = command.options.find((o) => o.long === '--retry-failed')
   if (retry)
