@@ -32,7 +32,11 @@ export interface Options {
   wait?: number | readonly [number, number]
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
   name?: string
-  /** Retries after the first attempt, for network errors, timeouts, 202/408/425/429/5xx. @default 5 */
+  /**
+   * Retries after the first attempt, for network errors, timeouts, a body cut short and
+   * 202/408/425/429/500/502/503/504/520-524 (other statuses fail at once; a rerun tries every 5xx
+   * again). @default 5
+   */
   retries?: number
   /**
    * Longest `Retry-After` honoured, in ms; longer waits are cut to this. One longer than the
@@ -98,9 +102,10 @@ export interface Options {
    */
   ignoreRobotsTag?: boolean
   /**
-   * A PEM file of certificates to trust besides the system's (a private CA), as
-   * `NODE_EXTRA_CA_CERTS` does for the whole process. Read when the run starts; an unreadable
-   * file, or one without a certificate, is a `TypeError` naming it.
+   * A PEM file of certificates to trust besides the system's (a private CA), or one DER
+   * certificate (a `.cer` or `.der` as Windows and browsers export a CA), as `NODE_EXTRA_CA_CERTS`
+   * does for the whole process. Read when the run starts; an unreadable file, or one without a
+   * certificate, is a `TypeError` naming it.
    */
   caCert?: string
   /**
@@ -111,10 +116,11 @@ export interface Options {
    */
   insecure?: boolean
   /**
-   * The proxy every request goes through (`http://[user:password@]host:port`; credentials are sent
-   * as `Proxy-Authorization` and never shown). `'env'`: from `HTTP_PROXY`/`HTTPS_PROXY` (or their
-   * lower-case forms), as curl and wget do; `false`: none, whatever the environment says.
-   * `NO_PROXY` is honoured either way.
+   * The proxy every request goes through: `http://`, `https://`, `socks5://` or `socks5h://`
+   * (`[user:password@]host:port`; credentials are never shown). `'env'`: from `HTTP_PROXY` for
+   * http:// URLs, `HTTPS_PROXY` for https:// ones and `ALL_PROXY` for either (or their lower-case
+   * forms), as curl does; `false`: none, whatever the environment says. `NO_PROXY` is honoured
+   * either way.
    * @default 'env'
    */
   proxy?: string | false

@@ -156,3 +156,24 @@ test("the defaults of the README's option tables are --help's (hunt81)", async (
   }
   assert.ok(checked > 30, `${checked} defaults checked`)
 })
+
+test("every library option and result field is in the README's Library section (hunt81)", async () => {
+  // `threads`, `outputFormat`, `shardSize`, `command`, `rerun`, `hostGate`, and the results'
+  // `finishedAt` and `answers`, were in the types (the package's .d.ts) and nowhere in the README.
+  const text = await readme
+  const library = text.slice(text.indexOf('\n## Library'), text.indexOf('\n## Development'))
+  const source = await readFile(new URL('../src/options.ts', import.meta.url), 'utf8')
+  const types = await readFile(new URL('../src/types.ts', import.meta.url), 'utf8')
+  const keys = (body: string) =>
+    [...body.matchAll(/^ {2}(?:readonly )?([a-zA-Z0-9]+)\??:/gm)].map((m) => m[1])
+  const block = (file: string, head: string) =>
+    file.slice(file.indexOf(head), file.indexOf('\n}\n', file.indexOf(head)))
+  const options = keys(block(source, 'export interface Options {'))
+  const fields = [
+    ...keys(block(types, 'export interface Outcome {')).filter((k) => k !== 'ttfb' && k !== 'total'),
+    ...keys(block(types, 'export interface Result ')),
+  ]
+  assert.ok(options.length > 30 && fields.length > 15, `${options.length} options, ${fields.length} fields`)
+  for (const key of [...options, ...fields])
+    assert.match(library, new RegExp(`\`${key}\\b`), `${key} is not in ## Library`)
+})
