@@ -33,15 +33,17 @@ const COMMANDS = [
 ]
 
 /** `imgpull ARGS --help`'s options, each with its whole description (wrapped lines joined). */
-async function helpOptions(args: string[]): Promise<Map<string, string>> {
+async function helpOptions(args: string[], short = false): Promise<Map<string, string>> {
   const { stdout } = await runCli([...args, '--help'])
   const options = new Map<string, string>()
   let current: string | undefined
   for (const line of stdout.split('\n')) {
-    const start = /^ {2}(?:-\w, )?(--[a-z0-9-]+)(.*)$/.exec(line)
+    const start = /^ {2}(?:(-\w), )?(--[a-z0-9-]+)(.*)$/.exec(line)
     if (start) {
-      current = start[1]
-      options.set(current, start[2].trim())
+      current = start[2]
+      options.set(current, start[3].trim())
+      // With `short`, also under its one-letter form (`-o`).
+      if (short && start[1]) options.set(start[1], start[3].trim())
     } else if (current && /^ {4,}\S/.test(line))
       options.set(current, `${options.get(current)} ${line.trim()}`)
     else current = undefined
@@ -176,4 +178,42 @@ test("every library option and result field is in the README's Library section (
   assert.ok(options.length > 30 && fields.length > 15, `${options.length} options, ${fields.length} fields`)
   for (const key of [...options, ...fields])
     assert.match(library, new RegExp(`\`${key}\\b`), `${key} is not in ## Library`)
+})
+
+test("every option a README example command gives is one its command's --help lists (hunt81)", async () => {
+  const text = await readme
+  // The lines inside code fences (any language: a fence's language is no matter here), and the
+  // commands quoted inline.
+  const fenced: string[] = []
+  let inside = false
+  for (const line of text.split('\n')) {
+    if (line.startsWith('```')) inside = !inside
+    else if (inside) fenced.push(line)
+  }
+  const lines = [...fenced, ...[...text.matchAll(/`((?:npx )?imgpull [^`]+)`/g)].map((m) => m[1])]
+  const commands = lines
+    .flatMap((line) => line.replace(/^\$ /, '').split(/&&|\|/))
+    .map((part) => part.split(' #')[0].trim().replace(/^npx /, ''))
+    .filter((part) => part.startsWith('imgpull '))
+  assert.ok(commands.length > 30, `${commands.length} example commands`)
+  const helps = new Map<string, Map<string, string>>()
+  for (const line of commands) {
+    const words = line.split(/\s+/).slice(1)
+    // `imgpull unsplash … --on-rate-limit stop`: an option every Unsplash command takes.
+    const unsplash = /^[a-z]+$/.test(words[1] ?? '') ? words[1] : 'search'
+    const command = ['status', 'report', 'enqueue', 'worker', 'bench'].includes(words[0])
+      ? [words[0]]
+      : words[0] === 'unsplash'
+        ? ['unsplash', unsplash]
+        : []
+    const key = command.join(' ')
+    if (!helps.has(key)) helps.set(key, await helpOptions(command, true))
+    for (const word of words.filter((w) => /^--?[a-zA-Z]/.test(w))) {
+      const option = word.split('=')[0]
+      assert.ok(
+        helps.get(key)!.has(option),
+        `${option} in the README's "${line}" is not an option of imgpull ${key}`,
+      )
+    }
+  }
 })
