@@ -217,3 +217,14 @@ test("every option a README example command gives is one its command's --help li
     }
   }
 })
+
+test('imgpull --help and enqueue --help name every kind of input the README does, a folder of tables too (hunt81)', async () => {
+  // The README: "a file named like a table ... or a folder is a table"; imgpull --help named no folder.
+  assert.match((await readme).replace(/\s+/g, ' '), /a file named like a table .* or a folder is a table/)
+  for (const command of [[], ['enqueue']]) {
+    const help = (await runCli([...command, '--help'])).stdout.replace(/\s+/g, ' ')
+    const inputs = help.slice(help.indexOf('Arguments:'), help.indexOf('Options:'))
+    for (const kind of ['URL', '- for stdin', 'CSV, TSV, JSON lines, Parquet', 'a folder of them'])
+      assert.ok(inputs.includes(kind), `imgpull ${command.join(' ')} --help: its inputs name no "${kind}"`)
+  }
+})

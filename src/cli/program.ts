@@ -26,7 +26,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .argument(
       '[inputs...]',
-      'image URLs, files with one URL per line, - for stdin, or tables (CSV, TSV, JSON lines, Parquet)',
+      'image URLs, files with one URL per line, - for stdin, or tables (CSV, TSV, JSON lines, Parquet) or a folder of them',
     )
     .showHelpAfterError(false)
     // Program options before a subcommand only: subcommands have options of their own by the same
