@@ -302,6 +302,9 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       res.end()
       return
     }
+    // Let the bytes written go out first: Node 24's server still holds a chunked answer's first
+    // chunks (its head too) when the socket is ended in the same turn, and the cut came before them.
+    if (stop === reset || stop === short) await new Promise((r) => setImmediate(r))
     if (reset !== undefined && stop === reset) req.socket.resetAndDestroy()
     else if (short !== undefined && stop === short) req.socket.end()
     // stall: keep the connection open and silent until the client gives up
