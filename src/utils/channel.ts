@@ -6,6 +6,12 @@ export class Channel<T> {
   #closed = false
   #error: unknown
   #wake: (() => void) | undefined
+  readonly #onTake: () => void
+
+  /** `onTake`: called each time the consumer takes an item (a producer waiting for room goes on). */
+  constructor(onTake: () => void = () => {}) {
+    this.#onTake = onTake
+  }
 
   get size(): number {
     return this.#items.size
@@ -34,6 +40,7 @@ export class Channel<T> {
     for (;;) {
       const item = this.#items.shift()
       if (item !== undefined) {
+        this.#onTake()
         yield item
         continue
       }
