@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull } from '../src/index.js'
 import { holdResults } from '../src/pull.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { CLI, cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { until } from './support/wait.js'
 
 // A run holds constant memory whatever its caller's pace: a caller slower than the transfers
 // slows the reading of the input, it never makes results pile up.
@@ -79,4 +82,59 @@ test('a caller that stops taking results stops the reading of the input: results
   } finally {
     holdResults(2_000)
   }
+})
+
+test('--json into a pipe read slowly: the run waits for the reader instead of holding every line it has not read', async () => {
+  // `imgpull - --json | jq ...` with jq slower than the run: Node buffers a pipe's writes without
+  // end, so each result's line stayed in memory until read (60,000 URLs: 75 MB more at the peak).
+  const out = join(dir, 'json-pipe')
+  const lines = Array.from({ length: 20_000 }, (_, i) => `ftp://example.invalid/${'x'.repeat(60)}/${i}.jpg`)
+  const child = spawn(process.execPath, [CLI, '-', '-o', out, '--json', '--no-report'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stdout.pause()
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+  child.stdin.on('error', () => {})
+  // Fed 100 lines at a time, each once the last is taken: what was written is what the child read
+  // (and what the pipe holds).
+  const input = `${lines.join('\n')}\n`
+  let written = 0
+  const feeding = (async () => {
+    for (let i = 0; i < lines.length; i += 100) {
+      const chunk = `${lines.slice(i, i + 100).join('\n')}\n`
+      if (!child.stdin.write(chunk, () => (written += chunk.length))) await once(child.stdin, 'drain')
+    }
+    child.stdin.end()
+  })().catch(() => {})
+  // Nothing of stdout is read: a run that waits for its reader stops reading its input too, and
+  // part of the input stays unread (its 2,000 results held, then the pipes' buffers).
+  let last = -1
+  let still = 0
+  await until('the input read to its end, or the run waiting for its reader', () => {
+    // Still for 300 ms once result lines have come (the run has begun: its start takes a while).
+    still = written === last && child.stdout.readableLength > 0 ? still + 1 : 0
+    last = written
+    return written === input.length || still >= 30
+  })
+  const unread = input.length - written
+  assert.ok(unread > 0, `the whole input was read while no result line was (stderr: ${stderr})`)
+  // Once read, every line comes, and the run ends as usual.
+  child.stdout.setEncoding('utf8')
+  let stdout = ''
+  child.stdout.on('data', (d) => {
+    stdout += d
+  })
+  child.stdout.resume()
+  await feeding
+  assert.equal(await closed, 1, stderr)
+  const results = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  assert.equal(results.filter((r) => r.error === 'invalid-url').length, lines.length)
+  assert.ok(results.at(-1).summary, 'the summary comes last')
 })

@@ -16,6 +16,7 @@ import { type TableOptions, tableOptionOnLists } from '../sources/tables/options
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
 import { stderrColors, stderrLive } from './color.js'
+import { drained } from './drained.js'
 import { progressLogSeconds } from './progress-interval.js'
 import { warnings } from './warnings.js'
 
@@ -140,8 +141,10 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   try {
     for await (const r of run) {
       count(tally, r)
-      if (flags.json && reader) process.stdout.write(`${resultLine(r)}\n`)
-      else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
+      if (flags.json && reader) {
+        // Read no further than the reader: a slow pipe holds the run back (see `drained`).
+        if (!process.stdout.write(`${resultLine(r)}\n`)) await drained(process.stdout, hard.signal)
+      } else if (r.status === 'failed' && shownFailures++ < SHOWN_FAILURES) {
         print(`${stderrColors.red('failed')} ${r.error}: ${printable(`${r.message}`)}`)
       }
     }
