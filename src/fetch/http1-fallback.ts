@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
+import { RecentMap } from '../utils/recent.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import { asksForHttp1, notHttp2 } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
+
+/** Origins remembered as HTTP/1.1 only (see `Http1Fallback`'s `#origins`). */
+const ORIGINS_KEPT = 10_000
 
 const debug = debuglog('imgpull')
 
@@ -35,8 +39,11 @@ export class Http1Fallback extends EventEmitter {
   readonly #http2: Dispatcher
   readonly #makeHttp1: () => Dispatcher
   #http1: Dispatcher | undefined
-  /** Origins (`https://host:port`) that asked for HTTP/1.1. */
-  readonly #origins = new Set<string>()
+  /**
+   * Origins (`https://host:port`) that asked for HTTP/1.1: the most recent `ORIGINS_KEPT` (a list of
+   * millions of hosts must not hold one each for the run; one forgotten costs a refused attempt).
+   */
+  readonly #origins = new RecentMap<string, true>(ORIGINS_KEPT)
   #destroyed = false
 
   constructor(http2: Dispatcher, http1: () => Dispatcher) {
@@ -77,7 +84,7 @@ export class Http1Fallback extends EventEmitter {
     notHttp2: boolean,
   ): boolean {
     if (!this.#origins.has(origin)) {
-      this.#origins.add(origin)
+      this.#origins.set(origin, true)
       const why = notHttp2
         ? 'agreed to HTTP/2, then sent something else'
         : 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)'
