@@ -8,6 +8,7 @@ import { resultOf } from '../outcome.js'
 import { holds, publish } from '../sinks/files.js'
 import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
+import { RecentMap } from '../utils/recent.js'
 import { urlKey } from '../utils/url.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
@@ -177,19 +178,24 @@ const hashDiffers = (job: Job, earlier: JobRecord) =>
  */
 const isPosition = (job: Job, key: string) => job.row !== undefined && key === rowKey(job.row)
 
-/** Sets of field names already checked against the template: most jobs of a run share one. */
-const checked = new Map<string, Set<string>>()
+/**
+ * Sets of field names already checked against the template: most jobs of a run share one. The most
+ * recent `FIELD_SETS_KEPT` a template: JSON lines whose rows each carry other keys would otherwise
+ * add one a row; one forgotten is checked again.
+ */
+const checked = new Map<string, RecentMap<string, true>>()
+const FIELD_SETS_KEPT = 1_000
 
 function checkJobFields(template: string, fields: Record<string, string> | undefined): void {
   const names = fields ? Object.keys(fields).join('\u0000') : ''
   let seen = checked.get(template)
   if (!seen) {
-    seen = new Set()
+    seen = new RecentMap(FIELD_SETS_KEPT)
     checked.set(template, seen)
   }
   if (seen.has(names)) return
   checkTemplate(template, fields ? Object.keys(fields) : [])
-  seen.add(names)
+  seen.set(names, true)
 }
 
 /** The plan stage: validate, dedupe, skip finished work, and pick a unique name. */
