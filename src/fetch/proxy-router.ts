@@ -174,16 +174,17 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
     if (callback !== undefined) return connect(opts, callback)
     const deadline = new AbortController()
     const timer = setTimeout(() => {
-      const error = atProxy(
-        Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
-      )
-      deadline.abort(markStage(error, pool.stats.connected > 0 ? 'tunnel' : 'tcp'))
+      deadline.abort(markStage(proxyConnectTimeout(), pool.stats.connected > 0 ? 'tunnel' : 'tcp'))
     }, ms)
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
     return (connect({ ...opts, signal }) as Promise<unknown>).finally(() => clearTimeout(timer))
   }
   return proxyPool
 }
+
+/** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */
+const proxyConnectTimeout = () =>
+  atProxy(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))
 
 /** `connect` (to a proxy) with its failures marked as the proxy's (see `atProxy`). */
 const markedAtProxy =
@@ -250,8 +251,7 @@ export function socksInTime<A extends object>(
     })
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
-        reject(markStage(atProxy(error), socket ? 'socks' : 'tcp'))
+        reject(markStage(proxyConnectTimeout(), socket ? 'socks' : 'tcp'))
         // Its tunnel, should it open now, is no one's.
         socket?.destroy()
         opening.then(
