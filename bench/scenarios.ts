@@ -176,8 +176,9 @@ function manySmall(c: Config): Scenario {
         label: 'imgpull --output-format webdataset',
         id: 'imgpull-webdataset',
       }),
-      // Transfers on worker threads: what more cores would take off the main thread (here the two
-      // cores are shared with the image server, so these rows show the cost more than the gain).
+      // Transfers on worker threads: the default (`auto`) starts one a core beyond the first after
+      // 200 transfers; 0 keeps every transfer on the main thread, 2 shows threads past the cores.
+      imgpull({ args: ['--threads', '0'], label: 'imgpull --threads 0', id: 'imgpull-threads0' }),
       imgpull({ args: ['--threads', '1'], label: 'imgpull --threads 1', id: 'imgpull-threads1' }),
       imgpull({ args: ['--threads', '2'], label: 'imgpull --threads 2', id: 'imgpull-threads2' }),
       articleScript('sequential'),
@@ -449,6 +450,7 @@ function million(c: Config): Scenario {
     tools: () =>
       [
         imgpull({ reference: true }),
+        imgpull({ args: ['--threads', '0'], label: 'imgpull --threads 0', id: 'imgpull-threads0' }),
         imgpull({ args: ['--threads', '1'], label: 'imgpull --threads 1', id: 'imgpull-threads1' }),
         imgpull({ args: ['--threads', '2'], label: 'imgpull --threads 2', id: 'imgpull-threads2' }),
         curl({ max: 128, immediate: true }),

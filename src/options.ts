@@ -82,9 +82,12 @@ export interface Options {
    * Transfer threads: worker threads that carry transfers (requests, bodies, checks, hashes, part
    * files) beside the main thread, which keeps the plan, the limits, the journal and publishing.
    * 0: every transfer on the main thread; at most `MAX_THREADS` (64), else a `TypeError`.
+   * `'auto'` (what the command line uses): one a core beyond the first, at most
+   * `AUTO_THREADS_MAX` (see `autoThreads`), started only once the run has begun
+   * `AUTO_THREADS_AFTER` transfers on the main thread, so a short run never waits for them.
    * @default 0
    */
-  threads?: number
+  threads?: number | 'auto'
   /** Write `OUT/report.html` at the end of the run. @default true */
   report?: boolean
   /**
@@ -390,7 +393,16 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   integer('totalTimeout', o.totalTimeout, 1)
   integer('maxSize', o.maxSize, 1)
   integer('maxRedirects', o.maxRedirects, 0)
-  integer('threads', o.threads, 0, MAX_THREADS)
+  if (
+    o.threads !== 'auto' &&
+    (typeof o.threads !== 'number' ||
+      !Number.isInteger(o.threads) ||
+      o.threads < 0 ||
+      o.threads > MAX_THREADS)
+  )
+    throw new TypeError(
+      `Expected \`threads\` to be 'auto' or an integer from 0 to ${MAX_THREADS}, got ${shownValue(o.threads)}`,
+    )
   if (o.hash !== 'sha256' && o.hash !== 'none') {
     throw new TypeError(`Expected \`hash\` to be 'sha256' or 'none', got ${String(o.hash)}`)
   }

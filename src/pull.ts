@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ErrorCode } from './error-codes.js'
@@ -12,6 +13,7 @@ import {
   TimeoutError,
   UsageError,
 } from './errors.js'
+import { AUTO_THREADS_AFTER, autoThreads } from './fetch/auto-threads.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -242,11 +244,17 @@ async function* run(
   const pool = needsPool(options.transform)
     ? new (await import('./transform/pool.js')).TransformPool()
     : undefined
+  const threadCount = options.threads === 'auto' ? autoThreads(availableParallelism()) : options.threads
   const threads =
-    options.threads > 0
-      ? new TransferThreads(options.threads, given, (n) => {
-          stats.bytes += n
-        })
+    threadCount > 0
+      ? new TransferThreads(
+          threadCount,
+          given,
+          (n) => {
+            stats.bytes += n
+          },
+          options.threads === 'auto' ? AUTO_THREADS_AFTER : 0,
+        )
       : undefined
   const engine = new Engine(source, options, stats, {
     journal,
@@ -668,7 +676,9 @@ class Engine {
         return
       }
     }
-    if (this.threads) await this.threads.ready()
+    // Threads that start once the run is under way (`'auto'`) leave this transfer to the main thread until one is ready.
+    const threads = this.threads?.carries() ? this.threads : undefined
+    if (threads) await threads.ready()
     const late = task.retriedFor
     if (late && task.started + this.options.totalTimeout <= Date.now()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another
@@ -754,8 +764,8 @@ class Engine {
       stoppedAtHop = true
       throw new Error(`stopped before the request to ${origin}`)
     }
-    const transfer = this.threads
-      ? this.threads.download(
+    const transfer = threads
+      ? threads.download(
           {
             url: task.url,
             part: task.part,

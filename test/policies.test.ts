@@ -7,6 +7,7 @@ import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, TimeoutError } from '../src/errors.js'
+import { AUTO_THREADS_MAX, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -317,8 +318,13 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   assert.equal(o.perHost, 'auto')
   assert.throws(() => resolveOptions({ concurrency: 0 }), /`concurrency` to be an integer >= 1, got 0/)
   // Each transfer thread has a heap of its own: 1,000 took 13 GB.
-  assert.throws(() => resolveOptions({ threads: 1000 }), /`threads` to be an integer from 0 to 64, got 1000/)
+  assert.throws(
+    () => resolveOptions({ threads: 1000 }),
+    /`threads` to be 'auto' or an integer from 0 to 64, got 1000/,
+  )
+  assert.throws(() => resolveOptions({ threads: 'many' as never }), /`threads` to be 'auto' or an integer/)
   assert.equal(resolveOptions({ threads: 64 }).threads, 64)
+  assert.equal(resolveOptions({ threads: 'auto' }).threads, 'auto')
   assert.throws(() => resolveOptions({ perHost: 1.5 }), /`perHost` to be 'auto' or an integer >= 1, got 1.5/)
   assert.throws(() => resolveOptions({ hash: 'md5' as 'none' }), /`hash`/)
   assert.equal(resolveOptions({}).wait, 0)
@@ -1074,6 +1080,7 @@ test("isOwnOutput: only imgpull's own manifest, report and credits (or an empty 
 
 test('threadsWarning: --threads past the cores is said, up to them nothing', () => {
   assert.equal(threadsWarning(0, 2), undefined)
+  assert.equal(threadsWarning('auto', 1), undefined, 'auto stays within the cores')
   assert.equal(threadsWarning(2, 2), undefined)
   assert.match(
     threadsWarning(3, 2) ?? '',
@@ -1427,4 +1434,18 @@ test('RecentMap keeps the most recently used entries up to its limit', () => {
     assert.ok(m.size <= m.limit, name)
   }
   for (const bad of [0, -1, Number.NaN]) assert.throws(() => new RecentMap(bad), RangeError)
+})
+
+test('autoThreads: one a core beyond the first, none on one core, at most AUTO_THREADS_MAX', () => {
+  const table: [number, number][] = [
+    [1, 0],
+    [2, 1],
+    [3, 2],
+    [4, 3],
+    [5, 4],
+    [16, AUTO_THREADS_MAX],
+    [128, AUTO_THREADS_MAX],
+  ]
+  for (const [cores, threads] of table) assert.equal(autoThreads(cores), threads, `${cores} cores`)
+  assert.equal(AUTO_THREADS_MAX, 4)
 })

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
 import { TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -150,4 +154,52 @@ test('what the engine throws while a thread reports (a journal on a full disk) f
   } finally {
     await threads.close()
   }
+})
+
+test("--threads auto, the command's default: a long run moves its transfers to threads once under way, the main thread carrying them meanwhile; --threads 0 keeps all on it", async () => {
+  // Each connection the server sees, and the connections the run's first AUTO_THREADS_AFTER
+  // requests came on: a thread has a connection pool of its own, so new connections past `-c`
+  // are a thread's.
+  const body = makeImage('auto-threads', 3_000)
+  const count = AUTO_THREADS_AFTER + 300
+  const counted = async (args: string[]) => {
+    const ids = new WeakMap<Socket, number>()
+    let sockets = 0
+    const first = new Set<number>()
+    let requests = 0
+    const web = createServer((req, res) => {
+      if (!ids.has(req.socket)) ids.set(req.socket, ++sockets)
+      const id = ids.get(req.socket)!
+      if (++requests <= AUTO_THREADS_AFTER) first.add(id)
+      // 30 ms a file at 4 in flight: the 300 after the threads start leave them ~2 s to do so.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body), 30)
+    })
+    let connections = 0
+    web.on('connection', () => connections++)
+    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done))
+    const origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`
+    const list = join(dir, `auto-${args.join('')}.txt`)
+    await writeFile(list, Array.from({ length: count }, (_, i) => `${origin}/auto-${i}.jpg\n`).join(''))
+    const out = join(dir, `auto-out-${args.join('')}`)
+    try {
+      const r = await runCli([list, '-o', out, '-c', '4', '--quiet', ...args])
+      assert.equal(r.code, 0, r.stderr)
+      const files = await outputFiles(out)
+      assert.equal(files.length, count)
+      assert.ok((await readFile(join(out, 'auto-7.jpg'))).equals(body))
+      return { connections, first: first.size }
+    } finally {
+      await new Promise((done) => web.close(done))
+    }
+  }
+  const auto = await counted([])
+  assert.ok(
+    auto.first <= 4,
+    `the first ${AUTO_THREADS_AFTER} on the main thread's pool: ${auto.first} connections`,
+  )
+  if (autoThreads(availableParallelism()) > 0)
+    assert.ok(auto.connections > 4, `a thread's connections beside the main thread's: ${auto.connections}`)
+  else assert.ok(auto.connections <= 4, 'one core: no thread')
+  const none = await counted(['--threads', '0'])
+  assert.ok(none.connections <= 4, `all on the main thread: ${none.connections} connections`)
 })

@@ -328,9 +328,9 @@ function whereDetails(out: string, options: Options): string {
  * own (some 15 MB, and its start-up) that only pays on a free core; past the cores they take turns
  * with the main thread (`--threads 64` on 2 cores: 16 tiny images in 28 s and 1 GB).
  */
-export function threadsWarning(threads: number, cores: number): string | undefined {
-  // Past MAX_THREADS the options refuse it: one line, the error's.
-  if (threads <= cores || threads > MAX_THREADS) return undefined
+export function threadsWarning(threads: number | 'auto', cores: number): string | undefined {
+  // Past MAX_THREADS the options refuse it: one line, the error's. `auto` stays within the cores.
+  if (threads === 'auto' || threads <= cores || threads > MAX_THREADS) return undefined
   return `--threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}: threads beyond them only take turns, each with memory of its own; use at most ${cores}`
 }
 

@@ -1,10 +1,21 @@
 import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
+import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
 import { redactUrl } from '../utils/url.js'
-import { folder, header, integer, perHost, seconds, secondsOrZero, size, waitSeconds } from './parse.js'
+import {
+  folder,
+  header,
+  integer,
+  perHost,
+  seconds,
+  secondsOrZero,
+  size,
+  threadCount,
+  waitSeconds,
+} from './parse.js'
 import type { OutputFlags } from './pull-command.js'
 
 const s = (ms: number) => String(ms / 1000)
@@ -75,10 +86,10 @@ export function addPullOptions(command: Command): Command {
     .option('-H, --header <header>', "extra request header 'Name: value' (repeatable)", header)
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option(
-      '--threads <n>',
-      'transfer threads beside the main thread (requests, bodies, checks, hashes); 0: all on the main thread',
-      integer(0),
-      defaults.threads,
+      '--threads <n|auto>',
+      `transfer threads beside the main thread (requests, bodies, checks, hashes); auto: one a core beyond the first, at most ${AUTO_THREADS_MAX}, started once ${AUTO_THREADS_AFTER} transfers have begun; 0: all on the main thread`,
+      threadCount,
+      'auto',
     )
     .option('--no-journal', 'keep no journal (a rerun starts over)')
     .option('--no-report', 'do not write OUT/report.html')
@@ -161,7 +172,7 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       headers: (o.header as Record<string, string> | undefined) ?? {},
       http2: o.http2 as boolean,
       journal: o.journal as boolean,
-      threads: o.threads as number,
+      threads: o.threads as number | 'auto',
       report: o.report as boolean,
       command: commandLine(),
       ignoreRobotsTag: o.ignoreRobotsTag === true,
