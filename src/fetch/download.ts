@@ -181,6 +181,12 @@ class Transfer {
    * failure when the image is not whole.
    */
   stalled: unknown
+  /**
+   * The failure of a body that ended short of its `Content-Length` (closed, reset, or silent past
+   * the idle timeout), with the whole of it an image so far: judged by its structure and an earlier
+   * attempt's bytes (see `verify`), and thrown when they do not settle it.
+   */
+  cut: unknown
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
   /**
@@ -1046,18 +1052,25 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
     // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
     const nothing = decision.at > 0 && beyond() === 0 && !t.cancel.aborted && !isFatalLocal(error)
-    if (networkCut && decision.length !== undefined && received < decision.length && !t.cancel.aborted) {
-      throw new ImgpullError(
+    const short = decision.length !== undefined && received < decision.length && !t.cancel.aborted
+    let failure = error
+    if (networkCut && short) {
+      failure = new ImgpullError(
         'truncated',
         `${shown}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
-    }
-    if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT' && !t.cancel.aborted) {
+    } else if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT' && !t.cancel.aborted) {
       if (nothing) nothingResumed(error)
       bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
     }
-    throw error
+    // Short of its length, but kept on disk as an image: its structure may show its end, a length
+    // the server overstates (see `verify`).
+    if (short && resumable && (networkCut || errorCode(error) === 'UND_ERR_BODY_TIMEOUT')) {
+      t.cut = failure
+      return verify
+    }
+    throw failure
   }
   await file.close()
   t.offset = decision.at + (decoder ? check.bytes : beyond())
@@ -1214,9 +1227,20 @@ const verify: Step = async (t) => {
         : t.stalled !== undefined
           ? 'the server stopped sending it without ending it'
           : undefined
-  const outcome = await check
-    .finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
-    .finally(() => read.close())
+  // Short of its length: the length promised more, so only the same bytes twice (and a
+  // structure that shows its end) prove the rest never comes.
+  const outcome = await (t.cut !== undefined
+    ? check.finish(read, false, t.seen, 'the body ended short of its Content-Length', true)
+    : check.finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
+  ).finally(() => read.close())
+  if (!outcome.ok && t.cut !== undefined) {
+    // Cut as it was: the part stays for a resume, and the cut is the failure. A whole image is
+    // remembered: the very same bytes again are what the server sends for its length.
+    if (outcome.unframed) t.known = { ...t.known, seen: outcome.unframed }
+    t.recorded = false
+    t.record()
+    throw t.cut
+  }
   if (!outcome.ok) {
     if (outcome.unframed) {
       // Seen whole once: the next attempt that brings the very same bytes settles it.
