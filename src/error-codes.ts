@@ -105,5 +105,9 @@ export type ErrorCode = keyof typeof ERROR_CODES | HttpErrorCode
 
 /** HTTP statuses whose failure a rerun tries again: the server's passing trouble, not a verdict on the URL. */
 export function httpRerun(status: number): boolean {
-  return status >= 500 || status === 202 || status === 408 || status === 425 || status === 429
+  // A 304 only answers a condition (RFC 9110 §15.4.5), which imgpull does not ask: a cache
+  // answering its own revalidation of a stale entry (caddyserver/cache-handler#137).
+  return (
+    status >= 500 || status === 202 || status === 304 || status === 408 || status === 425 || status === 429
+  )
 }

@@ -78,6 +78,8 @@ export class HTTPError extends ImgpullError {
   readonly retryAfter: number | undefined
   /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
   readonly waitFrom: string
+  /** A 304 to a request that asked no condition (see `more.unasked`). */
+  readonly unasked: boolean
   /**
    * `sent`: the status as the server sent it, when `status` is what it is taken as (a 403 whose
    * rate-limit quota is spent is a 429), and the header that says why.
@@ -87,16 +89,29 @@ export class HTTPError extends ImgpullError {
     url: string,
     retryAfter?: number,
     resumed = false,
-    more: { waitFrom?: string; sent?: { status: number; why: string } } = {},
+    more: {
+      waitFrom?: string
+      sent?: { status: number; why: string }
+      /**
+       * A 304 to a request that asked no condition (no If-None-Match, no If-Modified-Since): not
+       * the server's verdict on the URL but a cache's slip (see `httpRerun`), so retried.
+       */
+      unasked?: boolean
+    } = {},
   ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
     const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
     const taken = more.sent ? `: a rate limit (${more.sent.why}), taken as a ${status}` : ''
+    const unasked =
+      more.unasked && status === 304
+        ? ' to a request that asked no condition (a cache answering its own revalidation)'
+        : ''
     super(
       `http-${status}`,
-      `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${taken}`,
-      { retryable: RETRYABLE_STATUS.has(status), resumed },
+      `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
+      { retryable: RETRYABLE_STATUS.has(status) || unasked !== '', resumed },
     )
+    this.unasked = unasked !== ''
     this.status = status
     this.retryAfter = retryAfter
     this.waitFrom = more.waitFrom ?? 'Retry-After'

@@ -443,6 +443,21 @@ const answers: Record<string, Answer> = {
   '/jpeg-no-eoi-chunked': () => chunked('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-no-eoi-close': () => closeDelimited('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-cut-length': () => withLength('image/jpeg', jpeg.subarray(0, -40)),
+  // A caching proxy that answers 304 to an unconditional request while it revalidates a stale
+  // entry (caddyserver/cache-handler#137, darkweak/souin#794), then the image from its refreshed
+  // entry; and one that answers 304 every time.
+  '/unconditional-304': (() => {
+    let answers = 0
+    return () =>
+      answers++ === 0
+        ? head([
+            'HTTP/1.1 304 Not Modified',
+            'ETag: "c1"',
+            'Cache-Status: Souin; fwd=request; fwd-status=304',
+          ])
+        : withLength('image/gif', gif)
+  })(),
+  '/always-304': () => head(['HTTP/1.1 304 Not Modified', 'ETag: "c2"']),
   '/jpeg-over': overstated(() => jpeg),
   '/jpeg-over-etag': overstated(() => jpeg, { etag: 'over-v1' }),
   '/jpeg-over-open': overstated(() => jpeg, { etag: 'over-v2', open: true }),
@@ -935,6 +950,28 @@ test('a chunked body whose last chunk never comes, the connection kept open: jud
   const half = await get('/open-chunked-half', { idleTimeout: 300, retries: 0 })
   assert.equal(half.r.error, 'timeout', half.r.message)
   assert.match(half.r.message ?? '', /^idle timeout after 300 ms on \S+, after 9000 bytes: /)
+})
+
+// A 304 to a request that asked no condition (imgpull sends no If-None-Match nor If-Modified-Since):
+// RFC 9110 §15.4.5 allows it only to a conditional request. A cache in stale revalidation sends it
+// (caddyserver/cache-handler#137), and the file failed for good on its first attempt.
+test('a 304 to a request that asked no condition is retried, and tried again by a rerun; one the request asked for is not', async () => {
+  const { r, out } = await get('/unconditional-304', { retries: 2 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.attempts, 2)
+  assert.ok((await readFile(join(out, r.path!))).equals(gif))
+  const always = await get('/always-304', { retries: 1 })
+  assert.equal(always.r.error, 'http-304')
+  assert.equal(always.r.attempts, 2)
+  assert.match(always.r.message ?? '', /asked no condition/)
+  // Asked for with -H If-None-Match: the server's answer to it, not retried.
+  const asked = await get('/always-304', {
+    retries: 2,
+    headers: { 'If-None-Match': '"c2"' },
+    out: join(dir, 'asked-304'),
+  })
+  assert.equal(asked.r.error, 'http-304')
+  assert.equal(asked.r.attempts, 1)
 })
 
 // A server whose Content-Length is a byte or two more than the file it sends (an embedded server's

@@ -653,6 +653,8 @@ test('a rerun tries again failures with a passing cause, never permanent ones', 
     ['http-408', true],
     ['http-425', true],
     ['http-202', true],
+    // A 304 to a request that asked no condition: a cache answering its own revalidation.
+    ['http-304', true],
     ['http-404', false],
     ['http-410', false],
     ['http-403', false],

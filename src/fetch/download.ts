@@ -678,6 +678,10 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
   return status === 408 && reused === true && !http2
 }
 
+/** Whether the request's own headers (`-H`) ask a condition a 304 answers (RFC 9110 §13.1.2-3). */
+const asksCondition = (headers: Record<string, string>): boolean =>
+  Object.keys(headers).some((name) => /^if-(none-match|modified-since)$/i.test(name))
+
 /** Carry out what the judgement of the response head says. */
 const decide: Step = async (t) => {
   const head = t.head!
@@ -698,7 +702,7 @@ const decide: Step = async (t) => {
         t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status),
         refusal.retryAfter,
         t.offset > 0,
-        refusal,
+        { ...refusal, unasked: decision.status === 304 && !asksCondition(t.options.headers) },
       )
     }
     case 'refuse':

@@ -39,7 +39,15 @@ export type FromThread =
  * same typed error again, so the retry policy sees what it would have seen in one thread.
  */
 export type SerializedError =
-  | { kind: 'http'; status: number; retryAfter?: number; waitFrom: string; resumed: boolean; message: string }
+  | {
+      kind: 'http'
+      status: number
+      retryAfter?: number
+      waitFrom: string
+      resumed: boolean
+      unasked: boolean
+      message: string
+    }
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; resumed: boolean; message: string }
   | {
       kind: 'imgpull'
@@ -62,6 +70,7 @@ export function serializeError(error: unknown): SerializedError {
       retryAfter: error.retryAfter,
       waitFrom: error.waitFrom,
       resumed: error.resumed,
+      unasked: error.unasked,
       message: error.message,
     }
   }
@@ -93,7 +102,7 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(s: SerializedError): Error {
   let error: Error
   if (s.kind === 'http')
-    error = new HTTPError(s.status, '', s.retryAfter, s.resumed, { waitFrom: s.waitFrom })
+    error = new HTTPError(s.status, '', s.retryAfter, s.resumed, { waitFrom: s.waitFrom, unasked: s.unasked })
   else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '', undefined, s.resumed)
   else if (s.kind === 'imgpull')
     error = new ImgpullError(s.code, s.message, {
