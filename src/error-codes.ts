@@ -1,3 +1,5 @@
+import { UNASKED_STATUSES } from './fetch/unasked-status.js'
+
 /**
  * The failure codes of a job: a contract (results, the manifest, `--json`, dataset metadata),
  * documented in the README's table, which a test keeps in step with this one. `rerun`: whether a
@@ -105,9 +107,13 @@ export type ErrorCode = keyof typeof ERROR_CODES | HttpErrorCode
 
 /** HTTP statuses whose failure a rerun tries again: the server's passing trouble, not a verdict on the URL. */
 export function httpRerun(status: number): boolean {
-  // A 304 only answers a condition (RFC 9110 §15.4.5), which imgpull does not ask: a cache
-  // answering its own revalidation of a stale entry (caddyserver/cache-handler#137).
+  // A 304, 412 or 416 answers what imgpull does not ask (see `unaskedStatus`): a slip, retried.
   return (
-    status >= 500 || status === 202 || status === 304 || status === 408 || status === 425 || status === 429
+    status >= 500 ||
+    status === 202 ||
+    status === 408 ||
+    status === 425 ||
+    status === 429 ||
+    UNASKED_STATUSES.has(status)
   )
 }

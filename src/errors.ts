@@ -78,8 +78,8 @@ export class HTTPError extends ImgpullError {
   readonly retryAfter: number | undefined
   /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
   readonly waitFrom: string
-  /** A 304 to a request that asked no condition (see `more.unasked`). */
-  readonly unasked: boolean
+  /** What the request did not ask that the status answers (see `more.unasked`). */
+  readonly unasked: string | undefined
   /**
    * `sent`: the status as the server sent it, when `status` is what it is taken as (a 403 whose
    * rate-limit quota is spent is a 429), and the header that says why.
@@ -93,25 +93,22 @@ export class HTTPError extends ImgpullError {
       waitFrom?: string
       sent?: { status: number; why: string }
       /**
-       * A 304 to a request that asked no condition (no If-None-Match, no If-Modified-Since): not
-       * the server's verdict on the URL but a cache's slip (see `httpRerun`), so retried.
+       * What the request did not ask that the status answers (`no range`...: see
+       * `unaskedStatus`): not the server's verdict on the URL but a slip, so retried.
        */
-      unasked?: boolean
+      unasked?: string
     } = {},
   ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
     const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
     const taken = more.sent ? `: a rate limit (${more.sent.why}), taken as a ${status}` : ''
-    const unasked =
-      more.unasked && status === 304
-        ? ' to a request that asked no condition (a cache answering its own revalidation)'
-        : ''
+    const unasked = more.unasked ? ` to a request that asked ${more.unasked}` : ''
     super(
       `http-${status}`,
       `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
       { retryable: RETRYABLE_STATUS.has(status) || unasked !== '', resumed },
     )
-    this.unasked = unasked !== ''
+    this.unasked = more.unasked
     this.status = status
     this.retryAfter = retryAfter
     this.waitFrom = more.waitFrom ?? 'Retry-After'

@@ -458,6 +458,14 @@ const answers: Record<string, Answer> = {
         : withLength('image/gif', gif)
   })(),
   '/always-304': () => head(['HTTP/1.1 304 Not Modified', 'ETag: "c2"']),
+  // A 416 to a plain GET, once (kiwix/libkiwix#855), then the image.
+  '/plain-416': (() => {
+    let answers = 0
+    return () =>
+      answers++ === 0
+        ? head(['HTTP/1.1 416 Range Not Satisfiable', 'Content-Length: 0'])
+        : withLength('image/gif', gif)
+  })(),
   '/jpeg-over': overstated(() => jpeg),
   '/jpeg-over-etag': overstated(() => jpeg, { etag: 'over-v1' }),
   '/jpeg-over-open': overstated(() => jpeg, { etag: 'over-v2', open: true }),
@@ -955,7 +963,7 @@ test('a chunked body whose last chunk never comes, the connection kept open: jud
 // A 304 to a request that asked no condition (imgpull sends no If-None-Match nor If-Modified-Since):
 // RFC 9110 §15.4.5 allows it only to a conditional request. A cache in stale revalidation sends it
 // (caddyserver/cache-handler#137), and the file failed for good on its first attempt.
-test('a 304 to a request that asked no condition is retried, and tried again by a rerun; one the request asked for is not', async () => {
+test('a 304 or 416 to a request that asked no condition or range is retried, and tried again by a rerun; one the request asked for is not', async () => {
   const { r, out } = await get('/unconditional-304', { retries: 2 })
   assert.equal(r.status, 'ok', r.message)
   assert.equal(r.attempts, 2)
@@ -972,6 +980,9 @@ test('a 304 to a request that asked no condition is retried, and tried again by 
   })
   assert.equal(asked.r.error, 'http-304')
   assert.equal(asked.r.attempts, 1)
+  const range = await get('/plain-416', { retries: 2 })
+  assert.equal(range.r.status, 'ok', range.r.message)
+  assert.equal(range.r.attempts, 2)
 })
 
 // A server whose Content-Length is a byte or two more than the file it sends (an embedded server's

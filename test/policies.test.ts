@@ -28,6 +28,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
 import { grouped } from '../src/report/format.js'
@@ -639,6 +640,25 @@ test('contentLengthWords: a refused Content-Length said as what it is, from the 
   for (const [data, words] of table) assert.equal(contentLengthWords(data), words, String(data))
 })
 
+test('unaskedStatus: a 304, 412 or 416 to a request that asked no condition, precondition or range', () => {
+  const table: [number, string[], string | undefined][] = [
+    [304, ['accept', 'user-agent'], 'no condition'],
+    [304, ['If-None-Match'], undefined],
+    [304, ['if-modified-since'], undefined],
+    // If-Range never yields a 304 (RFC 9110 §13.1.5): asked, it is still a slip.
+    [304, ['range', 'if-range'], 'no condition'],
+    [412, [], 'no precondition'],
+    [412, ['If-Match'], undefined],
+    [412, ['if-unmodified-since'], undefined],
+    [416, ['accept'], 'no range'],
+    [416, ['Range'], undefined],
+    [404, [], undefined],
+    [200, [], undefined],
+  ]
+  for (const [status, sent, expected] of table)
+    assert.equal(unaskedStatus(status, sent), expected, `${status} ${sent.join(',')}`)
+})
+
 test('a rerun tries again failures with a passing cause, never permanent ones', () => {
   const table: [string, boolean][] = [
     ['network', true],
@@ -655,6 +675,8 @@ test('a rerun tries again failures with a passing cause, never permanent ones', 
     ['http-202', true],
     // A 304 to a request that asked no condition: a cache answering its own revalidation.
     ['http-304', true],
+    ['http-412', true],
+    ['http-416', true],
     ['http-404', false],
     ['http-410', false],
     ['http-403', false],

@@ -44,6 +44,7 @@ import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
+import { unaskedStatus } from './unasked-status.js'
 import type { Dispatcher } from './undici.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -147,6 +148,8 @@ class Transfer {
   answeredAt: string | undefined
   /** How the listed URL's user and password went with the last request, if they did. */
   sentCredentials: 'Basic' | 'Digest' | undefined
+  /** The names of the last request's headers (see `unaskedStatus`). */
+  sent: string[] = []
   /** The file as the server last described it (validators and full size). */
   known: Validators
   /** Bytes of the file in the part file, from byte 0, already fed to `check`. */
@@ -473,6 +476,7 @@ const send: Step = async (t) => {
       const validator = ifRangeValue(t.known)
       if (validator) headers['if-range'] = validator
     }
+    t.sent = Object.keys(headers)
     await exchangeOnce(t, url, headers)
     const head = t.head!
     if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
@@ -678,10 +682,6 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
   return status === 408 && reused === true && !http2
 }
 
-/** Whether the request's own headers (`-H`) ask a condition a 304 answers (RFC 9110 §13.1.2-3). */
-const asksCondition = (headers: Record<string, string>): boolean =>
-  Object.keys(headers).some((name) => /^if-(none-match|modified-since)$/i.test(name))
-
 /** Carry out what the judgement of the response head says. */
 const decide: Step = async (t) => {
   const head = t.head!
@@ -702,7 +702,7 @@ const decide: Step = async (t) => {
         t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status),
         refusal.retryAfter,
         t.offset > 0,
-        { ...refusal, unasked: decision.status === 304 && !asksCondition(t.options.headers) },
+        { ...refusal, unasked: unaskedStatus(decision.status, t.sent) },
       )
     }
     case 'refuse':

@@ -45,7 +45,7 @@ export type SerializedError =
       retryAfter?: number
       waitFrom: string
       resumed: boolean
-      unasked: boolean
+      unasked?: string
       message: string
     }
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; resumed: boolean; message: string }
