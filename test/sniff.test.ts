@@ -678,6 +678,17 @@ test('a body that is no image is named in its failure line by what it looks like
       Buffer.concat([Buffer.from('\ufeff\n'), fixture('plain.avif')]),
       'an AVIF image after a byte order mark and 1 byte of white space, which a script printed before it',
     ],
+    // Chunked framing no Transfer-Encoding names (undici#583: a server that wrote chunks without
+    // the header): the first chunk's size line before the image.
+    [
+      Buffer.concat([Buffer.from('448\r\n'), fixture('baseline.jpg')]),
+      'a JPEG image inside chunked framing no Transfer-Encoding names (a server that wrote chunks without saying so)',
+    ],
+    [
+      Buffer.concat([Buffer.from('1F4;ext=1\r\n'), fixture('rgba.png')]),
+      'a PNG image inside chunked framing no Transfer-Encoding names (a server that wrote chunks without saying so)',
+    ],
+    ['1f4\r\nhello', 'text: "1f4 hello"'],
     ['', undefined],
     [gzipSync('hello'), undefined],
     [Buffer.from([0x41, 0x00, 0x42]), undefined],

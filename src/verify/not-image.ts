@@ -10,7 +10,7 @@ import { sniffBinary, sniffCommon } from './magic.js'
  */
 export function looksLike(head: Uint8Array): string | undefined {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
-  const binary = binaryKind(text) ?? imageAfterSpace(text)
+  const binary = binaryKind(text) ?? imageAfterSpace(text) ?? imageInChunks(text)
   if (binary) return binary
   const start = text.subarray(text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0)
   const body = start.toString('utf8').replace(/^\s+/, '')
@@ -72,14 +72,35 @@ function imageAfterSpace(b: Buffer): string | undefined {
   const rest = b.subarray(n)
   const found = sniffCommon(rest) ?? sniffBinary(rest)
   if (!found) return undefined
-  const name = FORMAT_NAMES[found.ext] ?? (found.ext.startsWith('jp') ? 'JPEG 2000' : found.ext.toUpperCase())
+  const name = formatName(found.ext)
   const space = n - bom
   const what = [
     ...(bom ? ['a byte order mark'] : []),
     ...(space ? [`${space} byte${space === 1 ? '' : 's'} of white space`] : []),
   ].join(' and ')
-  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} image after ${what}, which a script printed before it`
+  return `${article(name)} image after ${what}, which a script printed before it`
 }
+
+/**
+ * An image after a chunk-size line (hex digits, maybe an extension, CRLF): chunked framing sent
+ * without a `Transfer-Encoding` that names it (undici#583: a server that wrote chunks without the
+ * header), so the framing reads as the body. Browsers and curl refuse or keep it as it came.
+ */
+function imageInChunks(b: Buffer): string | undefined {
+  const line = /^[0-9a-f]{1,8}(?:;[^\r\n]*)?\r\n/i.exec(b.subarray(0, 128).toString('latin1'))
+  if (!line) return undefined
+  const rest = b.subarray(line[0].length)
+  const found = sniffCommon(rest) ?? sniffBinary(rest)
+  if (!found) return undefined
+  return `${article(formatName(found.ext))} image inside chunked framing no Transfer-Encoding names (a server that wrote chunks without saying so)`
+}
+
+/** How a failure line names a format found by its signature. */
+const formatName = (ext: string): string =>
+  FORMAT_NAMES[ext] ?? (ext.startsWith('jp') ? 'JPEG 2000' : ext.toUpperCase())
+
+/** A name with its indefinite article. */
+const article = (name: string): string => `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`
 
 /** Kinds of binary files servers send in an image's place, by their signatures. */
 function binaryKind(b: Buffer): string | undefined {
