@@ -57,10 +57,6 @@ declare module 'undici/lib/dispatcher/proxy-agent.js' {
   const ProxyAgent: typeof import('undici').ProxyAgent
   export default ProxyAgent
 }
-declare module 'undici/lib/dispatcher/socks5-proxy-agent.js' {
-  const Socks5ProxyAgent: typeof import('undici').Socks5ProxyAgent
-  export default Socks5ProxyAgent
-}
 declare module 'undici/lib/core/connect.js' {
   const buildConnector: typeof import('undici').buildConnector
   export default buildConnector

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
 import { proxyPlan, shownProxy } from '../src/fetch/proxy.js'
 import type { Options } from '../src/options.js'
+import { startBlackHole } from './support/black-hole.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
@@ -369,6 +370,31 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
   } finally {
     for (const socket of held) socket.destroy()
     await new Promise((resolve) => silent.close(resolve))
+  }
+})
+
+// hunt84 F2: the TLS handshake inside a SOCKS5 tunnel had no timer of its own (undici's SOCKS5
+// agent waits for it without one): a server that took the tunnel and never answered TLS held the
+// file to the headers timeout, told as the connection still opening, and its socket stayed open.
+test('the TLS handshake inside a SOCKS5 tunnel ends at the connect timeout, naming the origin', async () => {
+  const hole = await startBlackHole()
+  try {
+    const url = `https://localhost:${new URL(hole.origin).port}/a.jpg`
+    const [r] = await withEnv({}, () =>
+      run([url], {
+        out: join(dir, 'socks-silent-tls'),
+        proxy: socks.url,
+        retries: 0,
+        connectTimeout: 300,
+        headersTimeout: 5000,
+      }),
+    )
+    assert.equal(
+      r.message,
+      `connect timeout after 300 ms on ${url} (through the proxy ${socks.url}): the TLS handshake with localhost:${new URL(hole.origin).port} got no answer (the proxy opened the tunnel to it)`,
+    )
+  } finally {
+    await hole.close()
   }
 })
 

@@ -11,7 +11,7 @@ import { isIP } from 'node:net'
  * opening: through an HTTP proxy, the CONNECT unanswered or the TLS handshake inside the tunnel
  * (undici's connect timeout starts only once the proxy answered, and its timers run late).
  * `tunnel`: an HTTP proxy took the connection and did not answer the CONNECT (see `connectsInTime`);
- * `socks`: a SOCKS5 proxy took it and did not finish its handshake and CONNECT (see `socksInTime`).
+ * `socks`: a SOCKS5 proxy took it and did not finish its handshake and CONNECT (see `socksTunnel`).
  */
 export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening'
 

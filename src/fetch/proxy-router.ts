@@ -7,7 +7,7 @@ import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyBasicToken, proxyFor } from './proxy.js'
-import { type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
+import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
 export interface ConnectionSettings {
@@ -132,21 +132,44 @@ export class ProxyRouter extends EventEmitter {
     } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
   }
 
+  /**
+   * A SOCKS5 proxy's pools: each connection a tunnel opened in time (`socksTunnel`), with TLS to
+   * the origin inside it for https:// under the connect timeout too, as undici's connector times
+   * it inside an HTTP proxy's tunnel. undici's SOCKS5 agent, used before, gave that handshake no
+   * timer at all: a server that took the tunnel and never answered TLS held each file to the
+   * headers timeout, told as a connection still opening, and its socket stayed open (hunt84 F2).
+   */
   #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
-    const { Socks5ProxyAgent, buildConnector, socks } = this.#agentsOf!
+    const { buildConnector, socks } = this.#agentsOf!
     const { timeout, ...tls } = this.settings.tls as { timeout: number }
-    // undici knows socks5:// alone, and passes host names to the proxy, as socks5h:// asks. Its
-    // `proxyTls` would mean TLS to the proxy itself: the plain connector carries the timeout.
-    const agent = new Socks5ProxyAgent(proxy.href.replace(/^socks5h:/, 'socks5:'), {
-      requestTls: servername === undefined ? tls : { ...tls, servername },
-    } as ConstructorParameters<typeof Socks5ProxyAgent>[1])
-    return socksInTime(
-      agent,
-      proxy,
-      buildConnector({ timeout }) as Connect,
-      timeout,
-      socks,
-    ) as unknown as Dispatcher
+    const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
+    const secure = buildConnector({ ...tls, timeout }) as Connect
+    const connect: Connect = (opts, callback) => {
+      const { hostname, port, protocol } = opts as { hostname: string; port: string; protocol: string }
+      const https = protocol === 'https:'
+      tunnel(hostname, Number(port) || (https ? 443 : 80)).then(
+        (socket) => {
+          if (!https) return callback(null, socket)
+          secure(
+            {
+              ...opts,
+              servername: servername ?? (opts as { servername?: string }).servername,
+              httpSocket: socket,
+            },
+            (error, tlsSocket) => {
+              // Its connect timeout is the origin's TLS, the tunnel being open (told so, not as the proxy's).
+              if (errorCode(error) === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, 'tls')
+              if (error) socket.destroy()
+              callback(error, tlsSocket)
+            },
+          )
+        },
+        (error: Error) => callback(error, null),
+      )
+    }
+    return new Agent({
+      factory: (origin: string | URL, options: object) => new Pool(origin, { ...options, connect } as never),
+    }) as unknown as Dispatcher
   }
 }
 
@@ -193,21 +216,19 @@ const markedAtProxy =
     connect(options, (error, socket) => callback(error && (atProxy(error) as Error), socket))
 
 /**
- * `agent` (undici's SOCKS5 agent) opening its tunnels under one deadline, `ms`, the connect
- * timeout: the connection to the proxy, its handshake and its CONNECT, as curl counts them under
- * `--connect-timeout`. undici gives the handshake 5 s and the CONNECT 5 s more whatever the
- * connect timeout says (as OpenVPN did, OpenVPN/openvpn#267): too short over Tor, whose circuits
- * often take longer, and a silent proxy held each file 5 s at `--connect-timeout 1`; and it left
- * the connection open when its timer ran out. Its `createSocks5Connection`, replaced on the agent,
- * does what undici's does, under that deadline, and closes the connection when it runs out.
+ * Opens tunnels through a SOCKS5 proxy (`connect` reaches the proxy) under one deadline, `ms`, the
+ * connect timeout: the connection to the proxy, its handshake and its CONNECT, as curl counts them
+ * under `--connect-timeout`. undici's SOCKS5 agent gave the handshake 5 s and the CONNECT 5 s more
+ * whatever the connect timeout said (as OpenVPN did, OpenVPN/openvpn#267): too short over Tor,
+ * whose circuits often take longer, and a silent proxy held each file 5 s at `--connect-timeout
+ * 1`; and it left the connection open when its timer ran out. This closes it when it runs out.
  */
-export function socksInTime<A extends object>(
-  agent: A,
+export function socksTunnel(
   proxy: URL,
   connect: Connect,
   ms: number,
   { Socks5Client, STATES }: ProxyAgents['socks'],
-): A {
+): (host: string, port: number) => Promise<Socket> {
   const auth = {
     username: proxy.username ? decodeURIComponent(proxy.username) : null,
     password: proxy.password ? decodeURIComponent(proxy.password) : null,
@@ -243,7 +264,7 @@ export function socksInTime<A extends object>(
     await connected
     return socket
   }
-  ;(agent as { createSocks5Connection?: unknown }).createSocks5Connection = (host: string, port: number) => {
+  return (host: string, port: number) => {
     let socket: Socket | undefined
     let timer: NodeJS.Timeout | undefined
     const opening = open(host, port, (s) => {
@@ -262,7 +283,6 @@ export function socksInTime<A extends object>(
     })
     return Promise.race([opening, deadline]).finally(() => clearTimeout(timer))
   }
-  return agent
 }
 
 /**

@@ -66,34 +66,33 @@ export async function request(
   return api.request.call(dispatcher, { ...options, origin: url.origin, path: url.pathname + url.search })
 }
 
-/** undici's proxy agents: HTTP(S) proxies, SOCKS5 proxies, and the connector a SOCKS5 agent reaches its proxy with. */
+/**
+ * undici's proxy agent for HTTP(S) proxies; for SOCKS5 proxies its connector and its client of
+ * the proxy, which imgpull's own pools use (see `ProxyRouter`'s SOCKS5 agent).
+ */
 export interface ProxyAgents {
   ProxyAgent: typeof import('undici').ProxyAgent
-  Socks5ProxyAgent: typeof import('undici').Socks5ProxyAgent
   buildConnector: typeof import('undici').buildConnector
-  /** The SOCKS5 agent's client of its proxy (see `socksInTime`). */
+  /** The SOCKS5 client of its proxy (see `socksTunnel`). */
   socks: typeof import('undici/lib/core/socks5-client.js').default
 }
 
 /** undici's proxy agents, loaded only when a proxy applies (their modules cost ~3 ms at start-up). */
 export async function loadProxyAgents(): Promise<ProxyAgents> {
-  const [proxy, api, dispatcher, socks, connect, socksClient] = await Promise.all([
+  const [proxy, api, dispatcher, connect, socksClient] = await Promise.all([
     import('undici/lib/dispatcher/proxy-agent.js'),
     import('undici/lib/api/index.js'),
     import('undici/lib/dispatcher/dispatcher.js'),
-    import('undici/lib/dispatcher/socks5-proxy-agent.js'),
     import('undici/lib/core/connect.js'),
     import('undici/lib/core/socks5-client.js'),
   ])
   // It opens tunnels with `dispatcher.connect()`, which undici's index puts on every dispatcher.
   const proto = dispatcher.default.prototype as { connect?: unknown }
   proto.connect ??= api.default.connect
-  spendSocksWarning(socks.default)
   failSocksOnClose(socksClient.default)
   watchSendHeaders()
   return {
     ProxyAgent: proxy.default,
-    Socks5ProxyAgent: socks.default,
     buildConnector: connect.default,
     socks: socksClient.default,
   }
@@ -127,27 +126,6 @@ function failSocksOnClose({
 }
 
 const SOCKS_PATCHED = Symbol('imgpull.socksClose')
-
-const SOCKS_WARNING = 'SOCKS5 proxy support is experimental'
-
-/**
- * undici's SOCKS5 agent emits, once per process, a warning that it is experimental: printed on
- * stderr in the middle of a run, it would read as a fault of the run. imgpull tests it against a
- * SOCKS5 server of its own (test/socks-proxy.test.ts); one agent made (and never used) under a
- * filter spends that warning quietly. Other warnings pass.
- */
-function spendSocksWarning(Socks5ProxyAgent: typeof import('undici').Socks5ProxyAgent): void {
-  const emit = process.emitWarning
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (!String(typeof warning === 'string' ? warning : warning.message).startsWith(SOCKS_WARNING))
-      (emit as (...a: unknown[]) => void).call(process, warning, ...rest)
-  }) as typeof process.emitWarning
-  try {
-    void new Socks5ProxyAgent('socks5://127.0.0.1:1080').close()
-  } finally {
-    process.emitWarning = emit
-  }
-}
 
 /**
  * Set on a dispatch handler by the dispatcher that gave its request to a connection (see
