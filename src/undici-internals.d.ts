@@ -78,7 +78,11 @@ declare module 'undici/lib/core/socks5-client.js' {
   }
   const client: {
     Socks5Client: {
-      new (socket: Socket, auth: { username: string | null; password: string | null }): Socks5Client
+      // Each copied with `Buffer.from`: a Buffer goes as its very bytes (any truthy pair is a login).
+      new (
+        socket: Socket,
+        auth: { username: string | Buffer | null; password: string | Buffer | null },
+      ): Socks5Client
       prototype: Socks5Client
     }
     STATES: Record<'AUTHENTICATED' | 'CONNECTED' | 'ERROR' | 'CLOSED', string>

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
+import { proxyBasicToken, proxyCredentials, proxyCredentialsProblem } from '../src/fetch/proxy-credentials.js'
 import type { Options } from '../src/options.js'
 import { resolveOptions } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
@@ -203,6 +204,45 @@ test('HTTP_PROXY/HTTPS_PROXY are used by default; NO_PROXY and --no-proxy go dir
   assert.deepEqual(proxy.log, [], 'NO_PROXY and proxy: false: nothing through the proxy')
 })
 
+test('proxyCredentials: the user and password of a proxy URL as the bytes sent, or why they cannot be', () => {
+  const rows: [string, string | undefined, string | undefined, string | undefined][] = [
+    // URL, user:password as Latin-1 bytes (undefined: none), Basic's (undefined: none), problem
+    ['http://proxy:3128', undefined, undefined, undefined],
+    ['http://u:p%40ss%20w@proxy:3128', 'u:p@ss w', 'u:p@ss w', undefined],
+    ['http://u:a:b@proxy:3128', 'u:a:b', 'u:a:b', undefined],
+    ['http://APIKEY:@proxy:3128', 'APIKEY:', 'APIKEY:', undefined],
+    ['http://:secret@proxy:3128', ':secret', ':secret', undefined],
+    ['http://u:caf%E9@proxy:3128', 'u:caf\xe9', 'u:caf\xe9', undefined],
+    ['http://u:caf\u00e9@proxy:3128', 'u:caf\xc3\xa9', 'u:caf\xc3\xa9', undefined],
+    ['http://u:100%@proxy:3128', undefined, undefined, 'to be percent-encoded (write % as %25)'],
+    ['http://u:%zz@proxy:3128', undefined, undefined, 'to be percent-encoded (write % as %25)'],
+    [
+      'http://us%3Aer:pw@proxy:3128',
+      'us:er:pw',
+      undefined,
+      'to have no colon in the user (Basic joins user and password with one)',
+    ],
+    ['socks5://us%3Aer:pw@gw:1080', 'us:er:pw', undefined, undefined],
+    [`socks5://${'u'.repeat(255)}:pw@gw:1080`, `${'u'.repeat(255)}:pw`, undefined, undefined],
+    [
+      `socks5h://u:${'p'.repeat(256)}@gw:1080`,
+      `u:${'p'.repeat(256)}`,
+      undefined,
+      'to be at most 255 bytes each, as SOCKS5 carries them (RFC 1929), once decoded',
+    ],
+  ]
+  for (const [text, bytes, basic, problem] of rows) {
+    const url = new URL(text)
+    assert.equal(proxyCredentialsProblem(url), problem, text)
+    if (problem?.includes('percent')) continue
+    const c = proxyCredentials(url)
+    const got = c && Buffer.concat([c.user, Buffer.from(':'), c.password]).toString('latin1')
+    assert.equal(got, bytes, text)
+    if (basic !== undefined)
+      assert.equal(proxyBasicToken(url), `Basic ${Buffer.from(basic, 'latin1').toString('base64')}`, text)
+  }
+})
+
 test('proxy credentials in the URL go as Proxy-Authorization, and are never shown', async () => {
   guarded.log.length = 0
   const secret = 'p%40ss%20w'
@@ -251,6 +291,28 @@ test('proxy credentials in the URL go as Proxy-Authorization, and are never show
   } finally {
     await keyed.close()
   }
+
+  // hunt84 F6: a password percent-encoded in Latin-1 (%E9) is sent as that byte, as curl sends it
+  // (it stopped the run, told to write % as %25), on a plain request and a CONNECT both; a colon
+  // in the user, which Basic cannot carry, is refused before the run.
+  const latin = await startForwardProxy({
+    auth: `Basic ${Buffer.from('user:caf\xe9', 'latin1').toString('base64')}`,
+  })
+  try {
+    const byBytes = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'auth-latin1'), proxy: latin.url.replace('//', '//user:caf%E9@') }),
+    )
+    assert.ok(
+      byBytes.every((r) => r.status === 'ok'),
+      JSON.stringify(byBytes.map((r) => r.message)),
+    )
+  } finally {
+    await latin.close()
+  }
+  assert.throws(
+    () => proxyPlan('http://us%3Aer:pw@127.0.0.1:3128', {}),
+    /`proxy`'s user and password to have no colon in the user \(Basic joins user and password with one\), in http:\/\/127\.0\.0\.1:3128/,
+  )
 
   // Proxy credentials as a header would go to every server: refused, with where they belong.
   assert.throws(

@@ -222,6 +222,37 @@ test('SOCKS5 credentials (RFC 1929) from the URL; wrong or missing ones fail as 
   assert.match(none[0].message!, /asks for credentials/)
 })
 
+// hunt84 F6: the SOCKS5 login decoded its credentials apart from the HTTP proxy's: an empty
+// password (an API key as the user) sent no login at all, and a password percent-encoded in
+// Latin-1 (%E9) stopped the run, told to write % as %25.
+test('SOCKS5 credentials: an empty password and non-UTF-8 escapes are sent as their bytes', async () => {
+  const cases: [string, string | Buffer][] = [
+    ['APIKEY:', 'APIKEY:'],
+    ['user:caf%E9', Buffer.from('user:caf\xe9', 'latin1')],
+    ['us%40er:a:b%3Ac', 'us@er:a:b:c'],
+  ]
+  for (const [written, auth] of cases) {
+    const proxy = await startSocks5Proxy({ auth })
+    try {
+      const [r] = await withEnv({}, () =>
+        run([plain.url('/s.jpg')], {
+          out: join(dir, `socks-login-${cases.findIndex(([w]) => w === written)}`),
+          proxy: proxy.url.replace('//', `//${written}@`),
+          retries: 0,
+        }),
+      )
+      assert.equal(r.status, 'ok', `${written}: ${r.message}`)
+    } finally {
+      await proxy.close()
+    }
+  }
+  // More than RFC 1929's 255 bytes: a usage error before the run, not a failure in every request.
+  assert.throws(
+    () => proxyPlan(`socks5://${'u'.repeat(256)}:pw@127.0.0.1:1080`, {}),
+    (e: Error) => /at most 255 bytes each/.test(e.message) && !e.message.includes('uuuu'),
+  )
+})
+
 test('a SOCKS5 proxy refusing the credentials is given up for the run: its other files are not sent to it', async () => {
   guarded.log.length = 0
   const urls = Array.from({ length: 20 }, (_, i) => `http://h${i}.example.org/a.jpg`)

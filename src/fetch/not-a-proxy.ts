@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import { quoted } from '../utils/printable.js'
-import { proxyBasicToken } from './proxy.js'
+import { proxyBasicToken } from './proxy-credentials.js'
 import { tlsRecord } from './tls-errors.js'
 
 /**

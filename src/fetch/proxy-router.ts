@@ -6,7 +6,8 @@ import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
-import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyBasicToken, proxyFor } from './proxy.js'
+import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
+import { proxyBasicToken, proxyCredentials } from './proxy-credentials.js'
 import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 
 /** What every connection needs, direct or through a proxy. */
@@ -229,10 +230,11 @@ export function socksTunnel(
   ms: number,
   { Socks5Client, STATES }: ProxyAgents['socks'],
 ): (host: string, port: number) => Promise<Socket> {
-  const auth = {
-    username: proxy.username ? decodeURIComponent(proxy.username) : null,
-    password: proxy.password ? decodeURIComponent(proxy.password) : null,
-  }
+  // As bytes (the client copies them as given): an empty password is a login too, as curl sends it.
+  const credentials = proxyCredentials(proxy)
+  const auth = credentials
+    ? { username: credentials.user, password: credentials.password }
+    : { username: null, password: null }
   const open = async (host: string, port: number, opened: (socket: Socket) => void): Promise<Socket> => {
     const socket = await new Promise<Socket>((resolve, reject) =>
       connect(

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net'
 import { quoted } from '../utils/printable.js'
 import { withoutCredentials } from '../utils/url.js'
+import { proxyCredentialsProblem } from './proxy-credentials.js'
 
 /**
  * Which proxy a request goes through: the rules curl, wget and Python's requests follow. Pure,
@@ -157,15 +158,10 @@ export function proxyUrl(value: string, option = 'proxy'): URL {
   }
   if (isSocks(url) && !url.hostname)
     throw new TypeError(`Expected \`${option}\` to name the SOCKS5 proxy's host, got ${shownProxy(value)}`)
-  // Credentials are percent-decoded when sent: a bare `%` would fail mid-run, in every request.
-  try {
-    decodeURIComponent(url.username)
-    decodeURIComponent(url.password)
-  } catch {
-    throw new TypeError(
-      `Expected \`${option}\`'s user and password to be percent-encoded (write % as %25), in ${shownProxy(value)}`,
-    )
-  }
+  // Credentials that cannot be sent as written would fail mid-run, in every request.
+  const problem = proxyCredentialsProblem(url)
+  if (problem)
+    throw new TypeError(`Expected \`${option}\`'s user and password ${problem}, in ${shownProxy(value)}`)
   return url
 }
 
@@ -205,16 +201,6 @@ export function proxyNote(
 export function unquoted(value: string): string {
   const text = value.trim()
   return /^(["']).*\1$/s.test(text) && text.length >= 2 ? text.slice(1, -1).trim() : text
-}
-
-/**
- * The `Proxy-Authorization` value for `proxy`'s credentials: Basic whenever its URL has a user or
- * a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only with both).
- */
-export function proxyBasicToken(proxy: URL): string | undefined {
-  const user = decodeURIComponent(proxy.username)
-  const password = decodeURIComponent(proxy.password)
-  return user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined
 }
 
 /** A proxy address for messages: never its credentials. */

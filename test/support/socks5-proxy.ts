@@ -14,8 +14,11 @@ export interface Socks5Proxy {
 }
 
 export interface Socks5Options {
-  /** `user:password` the proxy requires (method 0x02); without it, no authentication (0x00). */
-  auth?: string
+  /**
+   * `user:password` the proxy requires (method 0x02; as UTF-8, or a Buffer's very bytes); without
+   * it, no authentication (0x00).
+   */
+  auth?: string | Buffer
   /** Reply code (RFC 1928 §6) for a CONNECT to this host name instead of connecting. */
   refuse?: Record<string, number>
   /** ms before a CONNECT is answered: Tor building a circuit. @default 0 */
@@ -71,10 +74,11 @@ export async function startSocks5Proxy(options: Socks5Options = {}): Promise<Soc
     let user: string | undefined
     if (options.auth) {
       const [, userLength] = await read.take(2)
-      user = (await read.take(userLength)).toString()
+      const userBytes = await read.take(userLength)
+      user = userBytes.toString()
       const [passwordLength] = await read.take(1)
-      const password = (await read.take(passwordLength)).toString()
-      const ok = `${user}:${password}` === options.auth
+      const password = await read.take(passwordLength)
+      const ok = Buffer.concat([userBytes, Buffer.from(':'), password]).equals(Buffer.from(options.auth))
       client.write(Buffer.from([1, ok ? 0 : 1]))
       if (!ok) return client.end()
     }

@@ -1,0 +1,61 @@
+/**
+ * A proxy URL's user and password, as the bytes sent: percent-decoded byte for byte, as curl
+ * decodes them, so `%40` is `@`, `%3A` a colon, and `%E9` the one byte 0xE9 (a Latin-1 password),
+ * which `decodeURIComponent` refused as not UTF-8 and the run stopped, told to write `%` as `%25`.
+ * One reading for the check before the run (`proxyCredentialsProblem`), Basic's
+ * `Proxy-Authorization` and SOCKS5's RFC 1929 login, which each decoded them by hand: the SOCKS5
+ * one sent no login at all for an empty password (`socks5://APIKEY:@host`), where the HTTP one sent
+ * `APIKEY:`.
+ */
+export interface ProxyCredentials {
+  user: Buffer
+  password: Buffer
+}
+
+/** `%XX` escapes as their bytes, the rest as its UTF-8 (a URL's userinfo is ASCII already). */
+const decoded = (text: string): Buffer => {
+  const bytes: Buffer[] = []
+  for (const piece of text.split(/(%[0-9a-f]{2})/i)) {
+    if (/^%[0-9a-f]{2}$/i.test(piece)) bytes.push(Buffer.from([Number.parseInt(piece.slice(1), 16)]))
+    else if (piece) bytes.push(Buffer.from(piece))
+  }
+  return Buffer.concat(bytes)
+}
+
+/** The credentials of `proxy`'s URL, or `undefined` when it names neither a user nor a password. */
+export function proxyCredentials(proxy: URL): ProxyCredentials | undefined {
+  if (!proxy.username && !proxy.password) return undefined
+  return { user: decoded(proxy.username), password: decoded(proxy.password) }
+}
+
+/** RFC 1929 gives each of the user and the password one byte of length. */
+const SOCKS_MAX = 255
+
+/**
+ * Why `proxy`'s credentials cannot be sent as they are written, in words for the end of a usage
+ * error, or `undefined`: a `%` that starts no escape (it would have to be `%25`); a colon in the
+ * user of an HTTP proxy (Basic joins user and password with one: RFC 7617 §2 forbids it there); a
+ * user or password longer than SOCKS5 can carry.
+ */
+export function proxyCredentialsProblem(proxy: URL): string | undefined {
+  if (/%(?![0-9a-f]{2})/i.test(proxy.username + proxy.password))
+    return 'to be percent-encoded (write % as %25)'
+  const credentials = proxyCredentials(proxy)
+  if (!credentials) return undefined
+  if (proxy.protocol.startsWith('socks')) {
+    if (credentials.user.length > SOCKS_MAX || credentials.password.length > SOCKS_MAX)
+      return `to be at most ${SOCKS_MAX} bytes each, as SOCKS5 carries them (RFC 1929), once decoded`
+  } else if (credentials.user.includes(':'))
+    return 'to have no colon in the user (Basic joins user and password with one)'
+  return undefined
+}
+
+/**
+ * The `Proxy-Authorization` value for `proxy`'s credentials: Basic whenever its URL has a user or
+ * a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only with both).
+ */
+export function proxyBasicToken(proxy: URL): string | undefined {
+  const credentials = proxyCredentials(proxy)
+  if (!credentials) return undefined
+  return `Basic ${Buffer.concat([credentials.user, Buffer.from(':'), credentials.password]).toString('base64')}`
+}
