@@ -1092,3 +1092,49 @@ test('a chunked gzip body closed before its last chunk: whole when its gzip stre
     raw.close()
   }
 })
+
+// hunt84 F5: an encoded body is never resumed (a range counts its encoded bytes), and a file whose
+// every answer came gzip'd and cut failed with a note blaming validators the server did send: 'the
+// server sent neither a strong ETag or Last-Modified nor the file's size'.
+test('a cut encoded body that every attempt started over says why: its coding, not its validators', async (t) => {
+  const gz = zlib.gzipSync(image)
+  const cutServer = await startRouteServer({
+    '/cut-gzip.jpg': (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-encoding': 'gzip',
+        'content-length': gz.length,
+        etag: '"gz-v1"',
+        'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT',
+      })
+      res.write(gz.subarray(0, gz.length >> 1), () => res.destroy())
+    },
+  })
+  try {
+    const runs: Record<string, Options> = {
+      'on the main thread': {},
+      'on transfer threads': { threads: 2 },
+      'into WebDataset shards': { outputFormat: 'webdataset' },
+    }
+    for (const [name, options] of Object.entries(runs)) {
+      await t.test(name, async () => {
+        let result: Result | undefined
+        const out = join(dir, `cut-gzip-${name.replace(/\W+/g, '-')}`)
+        for await (const r of pull([cutServer.url('/cut-gzip.jpg')], {
+          out,
+          journal: false,
+          retries: 1,
+          ...options,
+        }))
+          result = r
+        assert.equal(result?.error, 'truncated', result?.message)
+        assert.match(
+          result!.message!,
+          /: not resumed, the server sent it gzip-encoded, which a range cannot continue \(it counts encoded bytes\), so each of the 2 attempts started over$/,
+        )
+      })
+    }
+  } finally {
+    await cutServer.close()
+  }
+})

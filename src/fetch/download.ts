@@ -92,9 +92,10 @@ export interface DownloadContext {
   onBytes?: (bytes: number) => void
   /**
    * Called when a body is taken, with where in the file it begins: 0 for the whole file anew, more
-   * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`).
+   * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`);
+   * `coded`: the codings of a body that must be decoded (`gzip`), which no range can continue.
    */
-  onBody?: (at: number) => void
+  onBody?: (at: number, coded?: string) => void
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
   /**
@@ -848,7 +849,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.codingEnded = false
   t.stalled = undefined
   t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
-  t.ctx.onBody?.(decision.at)
+  t.ctx.onBody?.(decision.at, decision.decode?.join(', '))
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /**

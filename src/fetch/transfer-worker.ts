@@ -57,7 +57,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         dispatcher,
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
-        onBody: (at) => send({ op: 'body', id: m.id, at }),
+        onBody: (at, coded) => send({ op: 'body', id: m.id, at, coded }),
         tailChecked: m.tailChecked,
         onTailChecked: () => send({ op: 'tail', id: m.id }),
         plain: m.plain,
