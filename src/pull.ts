@@ -137,7 +137,7 @@ export function pull(source: Source, options: Options = {}): PullRun {
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`Expected the options to be an object, got ${String(options)}`)
   const resolved = resolveOptions({ ...options, name: options.name ?? source.name })
-  const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0 }
+  const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0, waitLeft: 0 }
   return {
     stats,
     [Symbol.asyncIterator]: () => run(source, resolved, stats, options),
@@ -511,6 +511,13 @@ class Engine {
       spacing: options.wait === 0 ? undefined : () => drawWait(options.wait),
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
+    })
+    // Live, for a progress ETA: the last retry's wait, by its own timer or its host's pause.
+    Object.defineProperty(stats, 'waitLeft', {
+      get: () =>
+        Math.max(0, Math.max(this.#sleeping.lastWake(), this.#scheduler.heldUntil()) - performance.now()),
+      configurable: true,
+      enumerable: true,
     })
     const { signal, drainSignal } = options
     if (signal?.aborted) this.abort()

@@ -170,6 +170,11 @@ export interface RunStats {
   bytes: number
   /** Jobs left for a later run by a stop. */
   interrupted: number
+  /**
+   * Milliseconds until the last file waiting to retry may go again (sleeping out its backoff, or
+   * held with its host paused by a `Retry-After`); 0 when none waits. Read live.
+   */
+  readonly waitLeft: number
 }
 
 /** What a source is told when a run opens it. */

@@ -1370,6 +1370,27 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
     progressText(newTally(), { active: 0, bytes: 0, duplicates: 0 }, 3, 0, 0),
     '0/3 (0%) · 0 active · 0 B · 0 B/s',
   )
+  // hunt84 F7: every file left waits out a server's Retry-After (or a backoff): the pace so far
+  // said `ETA 0.0 s` for a minute. The last wait to run out bounds it, and says so.
+  const fast = { ...newTally(), ok: 99 }
+  assert.equal(
+    progressText(fast, { active: 0, bytes: 0, duplicates: 0, waitLeft: 58_000 }, 100, 0, 100),
+    '99/100 (99%) · 0 active · 0 B · 0 B/s · ETA 58.0 s (waiting to retry)',
+  )
+  assert.equal(
+    progressText(fast, { active: 0, bytes: 0, duplicates: 0, waitLeft: 0 }, 100, 0, 100),
+    '99/100 (99%) · 0 active · 0 B · 0 B/s · ETA 0.0 s',
+  )
+  // The pace says longer: the pace it is.
+  assert.equal(
+    progressText(t, { ...stats, waitLeft: 5_000 }, 100, 2_500_000, 30_000),
+    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+  )
+  // Nothing done yet, every file waiting: the wait is all there is to go on.
+  assert.equal(
+    progressText(newTally(), { active: 0, bytes: 0, duplicates: 0, waitLeft: 3_000 }, 3, 0, 500),
+    '0/3 (0%) · 0 active · 0 B · 0 B/s · ETA 3.0 s (waiting to retry)',
+  )
 })
 
 test('IMGPULL_PROGRESS_INTERVAL: seconds between progress lines in a log, 0 for none, 60 unset', () => {

@@ -1300,3 +1300,25 @@ test('a server that serves one connection at a time, keeping it alive: every fil
     await new Promise((resolve) => one.close(resolve))
   }
 })
+
+// hunt84 F7: while every file left waited out a Retry-After, the progress ETA came from the pace
+// of the files done (`ETA 0.0 s`). The run's stats say how long the last wait has to go.
+test('stats.waitLeft: how long the last transfer waiting to retry has to wait, 0 once none does', async () => {
+  const run = pull([server.url('/ready.jpg'), server.url('/later.jpg?status=503&ra=4&times=1')], {
+    out: join(dir, `wait-left-${n++}`),
+    journal: false,
+    retries: 1,
+    maxRetryAfter: 10_000,
+  })
+  const seen: number[] = []
+  const watch = setInterval(() => seen.push(run.stats.waitLeft), 100)
+  const results: Result[] = []
+  try {
+    for await (const r of run) results.push(r)
+  } finally {
+    clearInterval(watch)
+  }
+  assert.ok(results.every((r) => r.status === 'ok'))
+  assert.ok(Math.max(...seen) > 2_000, `waits seen: ${seen.join(' ')}`)
+  assert.equal(run.stats.waitLeft, 0)
+})

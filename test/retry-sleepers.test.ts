@@ -50,3 +50,15 @@ test('wakeIf wakes now the sleeps it picks (a host or proxy given up), whatever 
   assert.deepEqual(woken, ['dead-1', 'dead-2'], 'not woken twice')
   assert.deepEqual(sleepers.clear(), ['alive'])
 })
+
+test('lastWake: when the last sleep runs out, for an honest ETA (0: none sleeping)', () => {
+  const sleepers = new RetrySleepers<string>(() => {})
+  assert.equal(sleepers.lastWake(), 0)
+  const before = performance.now()
+  sleepers.add('a', 60_000)
+  sleepers.add('b', 5_000, 'http://down.example')
+  const last = sleepers.lastWake()
+  assert.ok(last >= before + 60_000 && last <= performance.now() + 60_000, String(last - before))
+  sleepers.clear()
+  assert.equal(sleepers.lastWake(), 0)
+})

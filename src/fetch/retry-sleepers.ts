@@ -7,8 +7,8 @@
  * them then hands them to the scheduler, whose per-host limit still decides how many go at once.
  */
 export class RetrySleepers<T> {
-  /** Each sleep's item, and the origin that refused it, if any. */
-  readonly #sleeps = new Map<NodeJS.Timeout, { item: T; refusedBy?: string }>()
+  /** Each sleep's item, when it ends (`performance.now()`), and the origin that refused it, if any. */
+  readonly #sleeps = new Map<NodeJS.Timeout, { item: T; until: number; refusedBy?: string }>()
   /** The sleeps each origin refused, to wake when it serves again. */
   readonly #refused = new Map<string, Set<NodeJS.Timeout>>()
 
@@ -18,7 +18,7 @@ export class RetrySleepers<T> {
   /** Sleep `ms` milliseconds, then wake `item`; with `refusedBy` (an origin), earlier if `back(refusedBy)` comes first. */
   add(item: T, ms: number, refusedBy?: string): void {
     const timer = setTimeout(() => this.#end(timer), ms)
-    this.#sleeps.set(timer, { item, refusedBy })
+    this.#sleeps.set(timer, { item, until: performance.now() + ms, refusedBy })
     if (refusedBy === undefined) return
     let timers = this.#refused.get(refusedBy)
     if (!timers) {
@@ -26,6 +26,16 @@ export class RetrySleepers<T> {
       this.#refused.set(refusedBy, timers)
     }
     timers.add(timer)
+  }
+
+  /**
+   * When the last sleep ends by its timer (`performance.now()`), 0 when none sleeps: no file
+   * sleeping now is done before then (a progress ETA). One pass over the sleeps, a few times a second.
+   */
+  lastWake(): number {
+    let last = 0
+    for (const { until } of this.#sleeps.values()) last = Math.max(last, until)
+    return last
   }
 
   /** `origin` served a request: wake now what it had refused. */

@@ -224,6 +224,8 @@ interface Held {
  */
 export class Scheduler<T> {
   readonly #hosts = new Map<string, Host<T>>()
+  /** Hosts paused now (see `pause`): few, for `heldUntil`. */
+  readonly #held = new Set<Host<T>>()
   /** What idle hosts that complained taught us, oldest first (see `#forgetIdle`). */
   readonly #learned = new Map<string, Host<T>>()
   /**
@@ -542,17 +544,30 @@ export class Scheduler<T> {
     const until = performance.now() + ms
     if (until <= state.pausedUntil) return
     state.pausedUntil = until
+    this.#held.add(state)
     this.#ready.delete(host)
     clearTimeout(state.wake)
     state.wake = setTimeout(() => {
       state.wake = undefined
       state.pausedUntil = 0
+      this.#held.delete(state)
       this.#serveHops(state)
       this.#refresh(host, state)
       this.#pump()
       // Held with nothing left (its last start's --wait): the host leaves the map as after its last task.
       if (this.#hosts.get(host) === state) this.#forgetIdle(host, state)
     }, ms)
+  }
+
+  /**
+   * When the last pause of a host with files waiting on it ends (`performance.now()`), 0 when none:
+   * those files are not done before then (a progress ETA).
+   */
+  heldUntil(): number {
+    let last = 0
+    for (const state of this.#held)
+      if (state.pausedUntil > 0 && state.queue.size > 0) last = Math.max(last, state.pausedUntil)
+    return last
   }
 
   /** Each host with transfers in flight: its limit now and how many are running. */
@@ -574,6 +589,7 @@ export class Scheduler<T> {
       for (const waiter of state.hops.splice(0)) waiter.grant(false)
     }
     this.#hopping.clear()
+    this.#held.clear()
     for (const wake of [...this.#sleepers]) wake()
     this.#ready.clear()
     this.#queued = 0

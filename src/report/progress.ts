@@ -8,11 +8,13 @@ const FPS = 8
 
 /**
  * The progress figures as one line: done/total, failed, in flight, bytes, rate (bytes per second),
- * ETA from the pace so far (`elapsedMs` since the run started).
+ * ETA from the pace so far (`elapsedMs` since the run started), or, when longer, the wait of the
+ * last file waiting to retry (`waitLeft`): with every file left waiting out a server's
+ * `Retry-After`, the pace of those done said `ETA 0.0 s` for as long as the wait.
  */
 export function progressText(
   t: Tally,
-  stats: Pick<RunStats, 'active' | 'bytes' | 'duplicates'>,
+  stats: Pick<RunStats, 'active' | 'bytes' | 'duplicates'> & { waitLeft?: number },
   total: number | undefined,
   rate: number,
   elapsedMs: number,
@@ -26,7 +28,10 @@ export function progressText(
   if (total !== undefined && total > 0) {
     const left = Math.max(0, total - handled)
     count = `${handled}/${total} (${Math.floor((100 * handled) / total)}%)`
-    if (done > 0 && left > 0) eta = ` · ETA ${formatDuration((elapsedMs / done) * left)}`
+    const pace = done > 0 ? (elapsedMs / done) * left : 0
+    const wait = stats.waitLeft ?? 0
+    if (left > 0 && wait > pace) eta = ` · ETA ${formatDuration(wait)} (waiting to retry)`
+    else if (done > 0 && left > 0) eta = ` · ETA ${formatDuration(pace)}`
   }
   const failed = t.failed ? ` · ${t.failed} failed` : ''
   return `${count}${failed} · ${stats.active} active · ${formatBytes(stats.bytes)} · ${formatBytes(rate)}/s${eta}`
