@@ -734,11 +734,11 @@ class Engine {
     }
     // What this attempt's bodies did to the file: where the first began, and whether any began anew.
     task.bodies = undefined
-    const onBody = (at: number, coded?: string) => {
+    const onBody = (at: number, unresumable?: string) => {
       task.bodies = {
         from: task.bodies?.from ?? at,
         anew: (task.bodies?.anew ?? false) || at === 0,
-        ...(coded ? { coded } : {}),
+        ...(unresumable ? { unresumable } : {}),
       }
       // A part anew: its first resume compares its tail again.
       if (at === 0) task.tailChecked = false
@@ -1033,11 +1033,11 @@ class Engine {
       }
       // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
       // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
-      // An encoded body's validators are of its encoded bytes: its coding is the reason, whatever they are.
-      const coded = task.bodies?.coded
-      if (e.code === 'truncated' && (coded || !resumable) && task.attempts > 1)
-        e.message += coded
-          ? `: not resumed, the server sent it ${coded}-encoded, which a range cannot continue (it counts encoded bytes), so each of the ${task.attempts} attempts started over`
+      // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
+      const unresumable = task.bodies?.unresumable
+      if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
+        e.message += unresumable
+          ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
           : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
       if (action.tooLate) {
         const { ms, named } = action.tooLate

@@ -937,3 +937,78 @@ test('an endless answer that no image begins with is refused at its first bytes,
     origin.close()
   }
 })
+
+// hunt84 F1: a server that answers a range with multipart/byteranges, even for the one range asked
+// (RFC 9110 §14.6 says it must not; its range is inside the body). Such an answer is never kept:
+// the whole file is asked for again. But where every plain answer was cut too, the file failed
+// as the last cut alone, nothing said of why no resume moved it on.
+test('a resume answered with multipart/byteranges: the whole file asked for again, never a wrapped or spliced file; a failure says why', async (t) => {
+  const file = makeImage('multipart', 200_000)
+  const sent: { path: string; range?: string }[] = []
+  const head = { etag: '"mp-1"', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }
+  const origin = createHttpServer((req, res) => {
+    const path = req.url ?? ''
+    sent.push({ path, range: req.headers.range })
+    const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? -1)
+    if (from >= 0 || path.startsWith('/always')) {
+      const start = Math.max(0, from)
+      const body = Buffer.concat([
+        Buffer.from(
+          `\r\n--XB\r\nContent-Type: image/jpeg\r\nContent-Range: bytes ${start}-${file.length - 1}/${file.length}\r\n\r\n`,
+        ),
+        file.subarray(start),
+        Buffer.from('\r\n--XB--\r\n'),
+      ])
+      res.writeHead(206, {
+        ...head,
+        'content-type': 'multipart/byteranges; boundary=XB',
+        'content-length': body.length,
+      })
+      return void res.end(body)
+    }
+    res.writeHead(200, { ...head, 'content-type': 'image/jpeg', 'content-length': file.length })
+    // The first plain answer cut (or every one: a link that drops long transfers).
+    const first = sent.filter((s) => s.path === path).length === 1
+    if (path.startsWith('/every') || first) res.write(file.subarray(0, 60_000), () => res.destroy())
+    else res.end(file)
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+  const ranges = (path: string) => sent.filter((s) => s.path === path).map((s) => s.range)
+  try {
+    await t.test(
+      'cut once: the resume meets multipart, the file comes whole from a plain request',
+      async () => {
+        const { out, one } = await get([`${base}/once.jpg`], { retries: 1 })
+        assert.equal(one.status, 'ok', one.message)
+        await holds(out, 'once.jpg', file)
+        assert.deepEqual(ranges('/once.jpg'), [undefined, resumeRange(60_000), undefined])
+      },
+    )
+    for (const [name, options] of Object.entries<Options>({
+      'main thread': {},
+      'transfer threads': { threads: 2 },
+    }))
+      await t.test(`every plain answer cut (${name}): failed, saying the resumes met multipart`, async () => {
+        const path = `/every-${name.replace(/\W+/g, '-')}.jpg`
+        const { out, one } = await get([base + path], { retries: 1, ...options })
+        assert.equal(one.error, 'truncated', one.message)
+        assert.match(
+          one.message!,
+          /: not resumed, the server answers a range with multipart\/byteranges \(the range inside the body\), which imgpull does not take apart, so each of the 2 attempts started over$/,
+        )
+        assert.deepEqual(await outputFiles(out), [])
+      })
+    await t.test('a 206 multipart to a plain request: refused by name, never kept', async () => {
+      const { out, one } = await get([`${base}/always.jpg`], { retries: 0 })
+      assert.equal(one.error, 'bad-range', one.message)
+      assert.match(
+        one.message!,
+        /: unusable partial answer: a 206 in multipart\/byteranges \(the range inside the body\) to a request for one range or none$/,
+      )
+      assert.deepEqual(await outputFiles(out), [])
+    })
+  } finally {
+    origin.close()
+  }
+})

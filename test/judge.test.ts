@@ -203,6 +203,16 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'refuse',
   ],
   [
+    'resume, a 206 multipart/byteranges for the one range asked (hunt84 F1): the whole file again',
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-type': 'multipart/byteranges; boundary=x', etag: ETAG },
+    {
+      do: 'restart',
+      why: 'a 206 in multipart/byteranges (the range inside the body) to a request for one range or none',
+    },
+  ],
+  [
     '206 whose Content-Length disagrees with its range',
     plain,
     206,

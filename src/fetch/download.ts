@@ -27,6 +27,7 @@ import {
   type Decision,
   endMarked,
   ifRangeValue,
+  isMultipart,
   isRedirect,
   judge,
   LATER_OVERLAP,
@@ -93,9 +94,10 @@ export interface DownloadContext {
   /**
    * Called when a body is taken, with where in the file it begins: 0 for the whole file anew, more
    * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`);
-   * `coded`: the codings of a body that must be decoded (`gzip`), which no range can continue.
+   * `unresumable`: why no range can continue this body, in words (it came encoded; the server
+   * answered this attempt's resume in a form imgpull does not take).
    */
-  onBody?: (at: number, coded?: string) => void
+  onBody?: (at: number, unresumable?: string) => void
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
   /**
@@ -191,6 +193,8 @@ class Transfer {
    * attempt's bytes (see `verify`), and thrown when they do not settle it.
    */
   cut: unknown
+  /** Why this attempt's resume could not continue the bytes on disk, for `onBody` (see there). */
+  unresumable: string | undefined
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
   /**
@@ -714,6 +718,9 @@ const decide: Step = async (t) => {
     case 'restart':
       await exchange.dump()
       await t.restart(decision.why)
+      if (isMultipart({ status: head.statusCode, headers: head.headers }))
+        t.unresumable =
+          'the server answers a range with multipart/byteranges (the range inside the body), which imgpull does not take apart'
       return send
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
@@ -849,7 +856,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.codingEnded = false
   t.stalled = undefined
   t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
-  t.ctx.onBody?.(decision.at, decision.decode?.join(', '))
+  t.ctx.onBody?.(
+    decision.at,
+    decision.decode
+      ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
+      : t.unresumable,
+  )
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /**

@@ -390,10 +390,14 @@ export function judge(asked: Asked, answer: Answer): Decision {
   }
 
   // 206 Partial Content.
-  const multipart = /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
+  if (isMultipart(answer)) {
+    // Its range is inside the body, in each part's headers: never taken as the file's bytes.
+    const why = MULTIPART
+    return resuming ? { do: 'restart', why } : { do: 'refuse', why }
+  }
   // No range asked for and none named: it can only start at byte 0.
-  if (!resuming && namesNoRange(answer) && !multipart) return whole(answer, codings)
-  if (!range || range.start === undefined || multipart) {
+  if (!resuming && namesNoRange(answer)) return whole(answer, codings)
+  if (!range || range.start === undefined) {
     const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
@@ -445,6 +449,17 @@ export function judge(asked: Asked, answer: Answer): Decision {
     ...(total === undefined ? { more: true as const } : {}),
   }
 }
+
+/**
+ * A 206 whose body is `multipart/byteranges` (RFC 9110 §14.6): its ranges are inside the body,
+ * each part with its own headers. A server must not send one to a request for one range, but some
+ * do; imgpull asks for one range at most, and does not take such a body apart.
+ */
+export const isMultipart = (answer: Answer): boolean =>
+  answer.status === 206 && /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
+
+const MULTIPART =
+  'a 206 in multipart/byteranges (the range inside the body) to a request for one range or none'
 
 /**
  * Why a resume's 206 that proves nothing by its validators cannot be joined to the bytes on disk,

@@ -25,7 +25,7 @@ export type FromThread =
   | { op: 'ready' }
   | { op: 'validators'; id: number; validators: Validators }
   /** A body is taken from byte `at` (see `DownloadContext.onBody`). */
-  | { op: 'body'; id: number; at: number; coded?: string }
+  | { op: 'body'; id: number; at: number; unresumable?: string }
   /** A resume's overlap was compared and found the same (see `DownloadContext.onTailChecked`). */
   | { op: 'tail'; id: number }
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */

@@ -16,7 +16,7 @@ export interface ThreadTask {
   expectedHash?: Job['expectedHash']
   onValidators: (validators: Validators) => void
   /** See `DownloadContext.onBody`. */
-  onBody?: (at: number, coded?: string) => void
+  onBody?: (at: number, unresumable?: string) => void
   /** See `DownloadContext.onHop`. */
   onHop?: (origin: string) => Promise<void>
   /** See `DownloadContext.tailChecked`. */
@@ -33,7 +33,7 @@ interface Pending {
   resolve: (done: Downloaded) => void
   reject: (error: unknown) => void
   onValidators: (validators: Validators) => void
-  onBody?: (at: number, coded?: string) => void
+  onBody?: (at: number, unresumable?: string) => void
   onHop?: (origin: string) => Promise<void>
   onTailChecked?: () => void
 }
@@ -212,7 +212,7 @@ export class TransferThreads {
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
     else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
-    else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.coded))
+    else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable))
     else if (m.op === 'tail') this.#tell(m.id, (p) => p.onTailChecked?.())
     else if (m.op === 'hop') {
       let hop: Promise<void> = Promise.resolve()

@@ -57,7 +57,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         dispatcher,
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
-        onBody: (at, coded) => send({ op: 'body', id: m.id, at, coded }),
+        onBody: (at, unresumable) => send({ op: 'body', id: m.id, at, unresumable }),
         tailChecked: m.tailChecked,
         onTailChecked: () => send({ op: 'tail', id: m.id }),
         plain: m.plain,

@@ -32,10 +32,10 @@ export interface Task {
   descriptorWaits?: number
   /**
    * The current attempt's bodies (see `DownloadContext.onBody`): where in the file the first began,
-   * and whether any began at byte 0 (the file anew, not a continuation); `coded`, the codings of
-   * the last, when it had to be decoded (no range continues such a body).
+   * and whether any began at byte 0 (the file anew, not a continuation); `unresumable`, why no
+   * range could continue the last, in words (see `DownloadContext.onBody`).
    */
-  bodies?: { from: number; anew: boolean; coded?: string }
+  bodies?: { from: number; anew: boolean; unresumable?: string }
   /**
    * This run compared the last bytes of the part on disk with the server's, and they were the same
    * (see `DownloadContext.tailChecked`): later resumes in the run ask again for fewer of them.
