@@ -429,6 +429,30 @@ test('the TLS handshake inside a SOCKS5 tunnel ends at the connect timeout, nami
   }
 })
 
+// hunt84: undici's SOCKS5 pools read headers up to Node's 16 KB, where every other path reads
+// 256 KB (a long Content-Security-Policy, many cookies): imgpull's own pools now read as many.
+test('through a SOCKS5 proxy, headers over 16 KB are read as on every other path', async () => {
+  const big = await startRouteServer({
+    '/big-head.jpg': (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-length': body.length,
+        'content-security-policy': `default-src 'self' ${'https://cdn.example.org/ '.repeat(1600)}`,
+      })
+      res.end(body)
+    },
+  })
+  try {
+    const [r] = await withEnv({}, () =>
+      run([big.url('/big-head.jpg')], { out: join(dir, 'socks-big-head'), proxy: socks.url, retries: 0 }),
+    )
+    assert.equal(r.status, 'ok', r.message)
+    assert.equal(r.sha256, sha(body))
+  } finally {
+    await big.close()
+  }
+})
+
 test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {
   const out = join(dir, 'socks-cli')
   // An https:// URL by IP address too: undici names the IP as TLS server name (Node's DEP0123).

@@ -168,8 +168,11 @@ export class ProxyRouter extends EventEmitter {
         (error: Error) => callback(error, null),
       )
     }
+    // The pools every origin gets (HTTP/1.1 here): headers read up to 256 KB, not Node's 16 KB
+    // (undici's SOCKS5 pools took no such option), idle connections bounded and let go as direct ones.
+    const factory = originFactory(false, this.settings.concurrency)
     return new Agent({
-      factory: (origin: string | URL, options: object) => new Pool(origin, { ...options, connect } as never),
+      factory: (origin: string | URL, options: object) => factory(origin, { ...options, connect }),
     }) as unknown as Dispatcher
   }
 }
