@@ -84,6 +84,19 @@ test('a Unix socket is a Redis address in the forms other clients write: a path,
   })
   assert.match(String(redisAddress(`unix://${sock}?db=x`)), /names database 'x'/)
   assert.match(String(redisAddress('unix://')), /names no socket/)
+  // hunt84: a % that starts no UTF-8 escape was 'imgpull: URI malformed', naming nothing.
+  for (const bad of [
+    'redis://h:6379/%zz',
+    'redis://:caf%E9@h:6379',
+    'unix://u:caf%E9@/run/r.sock',
+    '/run/r%zz.sock',
+  ])
+    assert.match(
+      String(redisAddress(bad)),
+      /' is not percent-encoded as UTF-8 \(in its user, password or path, write % as %25\)$/,
+      bad,
+    )
+  assert.ok(!String(redisAddress('redis://:caf%E9@h:6379')).includes('caf'), 'the password never shown')
   assert.match(String(redisAddress('http://x')), /not a Redis URL: .*\/run\/redis\/redis\.sock/)
   assert.deepEqual(redisAddress('redis://h:1/2'), {
     kind: 'tcp',

@@ -108,6 +108,17 @@ export type RedisAddress =
  * `?db=N&password=...` after it. Returns the address, or the problem in words. Pure.
  */
 export function redisAddress(text: string): RedisAddress | string {
+  try {
+    return readAddress(text)
+  } catch (error) {
+    // A `%` that starts no UTF-8 escape (`%zz`, a bare `%`, Latin-1's `%E9`): said as a raw
+    // 'URI malformed', naming nothing, by imgpull and by ioredis at connect alike.
+    if (!(error instanceof URIError)) throw error
+    return `'${shownRedis(text)}' is not percent-encoded as UTF-8 (in its user, password or path, write % as %25)`
+  }
+}
+
+function readAddress(text: string): RedisAddress | string {
   const usage = 'give one like redis://host:6379, or a Unix socket as /run/redis/redis.sock'
   /** The database a URL names, as `{ db }`, or the problem. */
   const database = (value: string | null, shown: string): { db?: string } | string =>
@@ -153,6 +164,9 @@ export function redisAddress(text: string): RedisAddress | string {
   // later, as a stack trace).
   const db = database(decodeURIComponent(parsed.pathname.replace(/^\//, '')), shownRedis(text))
   if (typeof db === 'string') return db
+  // ioredis decodes them as the connection opens: a bad escape there would throw, naming nothing.
+  decodeURIComponent(parsed.username)
+  decodeURIComponent(parsed.password)
   return { kind: 'tcp', url: text, protocol: parsed.protocol, ...db }
 }
 
