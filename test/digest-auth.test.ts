@@ -147,3 +147,24 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
     await new Promise((resolve) => server.close(resolve))
   }
 })
+
+// hunt84: as a proxy's: each escape of a URL's user and password is its byte in Basic, as curl
+// sends it; a Latin-1 password (%E9) went as the three characters `%E9`, and was refused.
+test("a URL's password percent-encoded in Latin-1 goes as its bytes in Basic", async () => {
+  const image = makeImage('latin1-basic', 3000)
+  const expected = `Basic ${Buffer.from('admin:caf\xe9', 'latin1').toString('base64')}`
+  const server = createServer((req, res) => {
+    if (req.headers.authorization !== expected)
+      return void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end()
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const { results } = await get([
+      `http://admin:caf%E9@127.0.0.1:${(server.address() as AddressInfo).port}/a.jpg`,
+    ])
+    assert.equal(results[0]!.status, 'ok', results[0]!.message)
+  } finally {
+    server.close()
+  }
+})

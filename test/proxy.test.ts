@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
-import { proxyBasicToken, proxyCredentials, proxyCredentialsProblem } from '../src/fetch/proxy-credentials.js'
+import { basicToken, proxyCredentialsProblem, urlCredentials } from '../src/fetch/url-credentials.js'
 import type { Options } from '../src/options.js'
 import { resolveOptions } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
@@ -204,7 +204,7 @@ test('HTTP_PROXY/HTTPS_PROXY are used by default; NO_PROXY and --no-proxy go dir
   assert.deepEqual(proxy.log, [], 'NO_PROXY and proxy: false: nothing through the proxy')
 })
 
-test('proxyCredentials: the user and password of a proxy URL as the bytes sent, or why they cannot be', () => {
+test('urlCredentials: the user and password of a proxy URL as the bytes sent, or why they cannot be', () => {
   const rows: [string, string | undefined, string | undefined, string | undefined][] = [
     // URL, user:password as Latin-1 bytes (undefined: none), Basic's (undefined: none), problem
     ['http://proxy:3128', undefined, undefined, undefined],
@@ -235,11 +235,11 @@ test('proxyCredentials: the user and password of a proxy URL as the bytes sent, 
     const url = new URL(text)
     assert.equal(proxyCredentialsProblem(url), problem, text)
     if (problem?.includes('percent')) continue
-    const c = proxyCredentials(url)
+    const c = urlCredentials(url)
     const got = c && Buffer.concat([c.user, Buffer.from(':'), c.password]).toString('latin1')
     assert.equal(got, bytes, text)
     if (basic !== undefined)
-      assert.equal(proxyBasicToken(url), `Basic ${Buffer.from(basic, 'latin1').toString('base64')}`, text)
+      assert.equal(basicToken(url), `Basic ${Buffer.from(basic, 'latin1').toString('base64')}`, text)
   }
 })
 

@@ -47,6 +47,7 @@ import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
 import type { Dispatcher } from './undici.js'
+import { basicToken } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
 const MAX_RESTARTS = 3
@@ -1416,8 +1417,8 @@ function splitCredentials(
   headers: Record<string, string>,
 ): URL {
   if (!credentials) return url
-  const { user, password } = credentials
-  headers.authorization ??= `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  // Each escape as its byte (a Latin-1 `%E9`), as curl sends it.
+  headers.authorization ??= basicToken(url)!
   const clean = new URL(url)
   clean.username = ''
   clean.password = ''

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import { quoted } from '../utils/printable.js'
-import { proxyBasicToken } from './proxy-credentials.js'
 import { tlsRecord } from './tls-errors.js'
+import { basicToken } from './url-credentials.js'
 
 /**
  * An HTTP proxy that is not one: the address of a SOCKS proxy, of a TLS-only proxy, or of
@@ -133,7 +133,7 @@ function rawGet(
       resolve({ line: all.subarray(0, all.indexOf('\r\n')).toString('latin1'), body: all.subarray(end + 4) })
     }
     const timer = setTimeout(done, ms)
-    const token = proxyBasicToken(proxy)
+    const token = basicToken(proxy)
     const auth = token ? `Proxy-Authorization: ${token}\r\n` : ''
     socket.on('error', done)
     socket.on('close', done)

@@ -7,8 +7,8 @@ import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
-import { proxyBasicToken, proxyCredentials } from './proxy-credentials.js'
 import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
+import { basicToken, urlCredentials } from './url-credentials.js'
 
 /** What every connection needs, direct or through a proxy. */
 export interface ConnectionSettings {
@@ -109,7 +109,7 @@ export class ProxyRouter extends EventEmitter {
 
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { tls, http2 } = this.settings
-    const token = proxyBasicToken(proxy)
+    const token = basicToken(proxy)
     return new this.#agentsOf!.ProxyAgent({
       ...this.settings.agent,
       uri: proxy.href,
@@ -234,7 +234,7 @@ export function socksTunnel(
   { Socks5Client, STATES }: ProxyAgents['socks'],
 ): (host: string, port: number) => Promise<Socket> {
   // As bytes (the client copies them as given): an empty password is a login too, as curl sends it.
-  const credentials = proxyCredentials(proxy)
+  const credentials = urlCredentials(proxy)
   const auth = credentials
     ? { username: credentials.user, password: credentials.password }
     : { username: null, password: null }

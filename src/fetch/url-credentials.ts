@@ -1,13 +1,14 @@
 /**
- * A proxy URL's user and password, as the bytes sent: percent-decoded byte for byte, as curl
- * decodes them, so `%40` is `@`, `%3A` a colon, and `%E9` the one byte 0xE9 (a Latin-1 password),
- * which `decodeURIComponent` refused as not UTF-8 and the run stopped, told to write `%` as `%25`.
- * One reading for the check before the run (`proxyCredentialsProblem`), Basic's
- * `Proxy-Authorization` and SOCKS5's RFC 1929 login, which each decoded them by hand: the SOCKS5
+ * A URL's user and password (a proxy's, or an image's), as the bytes sent: percent-decoded byte
+ * for byte, as curl decodes them, so `%40` is `@`, `%3A` a colon, and `%E9` the one byte 0xE9 (a
+ * Latin-1 password), which `decodeURIComponent` refused as not UTF-8: a proxy's stopped the run,
+ * told to write `%` as `%25`, and an image's went as the three characters `%E9`. One reading for
+ * the check of a proxy's before the run (`proxyCredentialsProblem`), Basic (`Authorization`,
+ * `Proxy-Authorization`) and SOCKS5's RFC 1929 login, which each decoded them by hand: the SOCKS5
  * one sent no login at all for an empty password (`socks5://APIKEY:@host`), where the HTTP one sent
  * `APIKEY:`.
  */
-export interface ProxyCredentials {
+export interface UrlCredentials {
   user: Buffer
   password: Buffer
 }
@@ -22,10 +23,10 @@ const decoded = (text: string): Buffer => {
   return Buffer.concat(bytes)
 }
 
-/** The credentials of `proxy`'s URL, or `undefined` when it names neither a user nor a password. */
-export function proxyCredentials(proxy: URL): ProxyCredentials | undefined {
-  if (!proxy.username && !proxy.password) return undefined
-  return { user: decoded(proxy.username), password: decoded(proxy.password) }
+/** The credentials of `url`, or `undefined` when it names neither a user nor a password. */
+export function urlCredentials(url: URL): UrlCredentials | undefined {
+  if (!url.username && !url.password) return undefined
+  return { user: decoded(url.username), password: decoded(url.password) }
 }
 
 /** RFC 1929 gives each of the user and the password one byte of length. */
@@ -40,7 +41,7 @@ const SOCKS_MAX = 255
 export function proxyCredentialsProblem(proxy: URL): string | undefined {
   if (/%(?![0-9a-f]{2})/i.test(proxy.username + proxy.password))
     return 'to be percent-encoded (write % as %25)'
-  const credentials = proxyCredentials(proxy)
+  const credentials = urlCredentials(proxy)
   if (!credentials) return undefined
   if (proxy.protocol.startsWith('socks')) {
     if (credentials.user.length > SOCKS_MAX || credentials.password.length > SOCKS_MAX)
@@ -51,11 +52,12 @@ export function proxyCredentialsProblem(proxy: URL): string | undefined {
 }
 
 /**
- * The `Proxy-Authorization` value for `proxy`'s credentials: Basic whenever its URL has a user or
- * a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only with both).
+ * The Basic `Authorization` (or `Proxy-Authorization`) value for `url`'s credentials, whenever it
+ * has a user or a password (`http://APIKEY:@proxy`, as curl sends them; undici sends them only
+ * with both).
  */
-export function proxyBasicToken(proxy: URL): string | undefined {
-  const credentials = proxyCredentials(proxy)
+export function basicToken(url: URL): string | undefined {
+  const credentials = urlCredentials(url)
   if (!credentials) return undefined
   return `Basic ${Buffer.concat([credentials.user, Buffer.from(':'), credentials.password]).toString('base64')}`
 }
