@@ -31,6 +31,7 @@ import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
+import { heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
@@ -1493,4 +1494,41 @@ test('autoThreads: one a core beyond the first, none on one core, at most AUTO_T
   ]
   for (const [cores, threads] of table) assert.equal(autoThreads(cores), threads, `${cores} cores`)
   assert.equal(AUTO_THREADS_MAX, 4)
+})
+
+test("heldOptions and otherOptions: a re-enqueue's options not chosen are the queue's; those chosen otherly are named", () => {
+  const held = JSON.stringify({ concurrency: 8, perHost: 2, userAgent: 'first', shardSize: 10 })
+  const cases: {
+    given: Record<string, unknown>
+    chosen?: string[]
+    want: Record<string, unknown>
+    differ?: string
+  }[] = [
+    // The command line's defaults, nothing chosen: the queue's options whole.
+    {
+      given: { concurrency: 128, perHost: 'auto', userAgent: 'imgpull', shardSize: 10 },
+      chosen: [],
+      want: { concurrency: 8, perHost: 2, userAgent: 'first', shardSize: 10 },
+    },
+    // One chosen the same, one chosen otherly: that one named.
+    {
+      given: { concurrency: 8, perHost: 4, userAgent: 'imgpull', shardSize: 10 },
+      chosen: ['concurrency', 'perHost'],
+      want: { concurrency: 8, perHost: 4, userAgent: 'first', shardSize: 10 },
+      differ: 'perHost 2, not 4',
+    },
+    // A library caller that says nothing of choices: every option given counts, as before.
+    {
+      given: { concurrency: 128, perHost: 2, userAgent: 'first', shardSize: 10 },
+      want: { concurrency: 128, perHost: 2, userAgent: 'first', shardSize: 10 },
+      differ: 'concurrency 8, not 128',
+    },
+  ]
+  for (const c of cases) {
+    const options = heldOptions(held, c.given, c.chosen && new Set(c.chosen))
+    assert.deepEqual(options, c.want, JSON.stringify(c))
+    assert.equal(otherOptions(held, options), c.differ, JSON.stringify(c))
+  }
+  // A queue with no options yet (its first enqueue): what was given.
+  assert.deepEqual(heldOptions(null, { concurrency: 3 }, new Set()), { concurrency: 3 })
 })

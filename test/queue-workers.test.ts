@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { Queue } from 'bullmq'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { enqueueState } from '../src/queue/enqueue-lease.js'
-import { hostLeasesKey } from '../src/queue/keys.js'
+import { BULL_PREFIX, hostLeasesKey } from '../src/queue/keys.js'
 import { queueStatus } from '../src/queue/status.js'
 import { startBlackHole } from './support/black-hole.js'
 import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
@@ -627,6 +627,59 @@ test('enqueuing the same input again with other options is refused, naming them 
   const again = await runCli([...first, '--json'])
   assert.equal(again.code, 0, again.stderr)
   assert.equal(JSON.parse(again.stdout).existing, 1)
+})
+
+test("enqueuing the same input again without its options (after failures, after a stop) takes the queue's: not refused, and a shard it adds carries the first enqueue's options", async () => {
+  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/bare/${i}.jpg`))
+  const input = await list('bare.txt', urls)
+  const first = await runCli([
+    'enqueue',
+    input,
+    ...q('bare'),
+    '--shard-size',
+    '2',
+    '-c',
+    '3',
+    '--per-host',
+    '2',
+    '--retries',
+    '1',
+    '--resize',
+    'center-crop',
+    '--size',
+    '16',
+  ])
+  assert.equal(first.code, 0, first.stderr)
+  // A shard gone from the queue (removed by hand, a stop before it was added): enqueuing again adds it.
+  const connection = redis.client.duplicate()
+  const bull = new Queue('bare', { connection, prefix: BULL_PREFIX })
+  try {
+    const [job] = await bull.getJobs(['waiting'])
+    await job.remove()
+    const again = await runCli(['enqueue', input, ...q('bare'), '--shard-size', '2', '--json'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual((({ added, existing }) => ({ added, existing }))(JSON.parse(again.stdout)), {
+      added: 1,
+      existing: 1,
+    })
+    const readded = await bull.getJob(job.id!)
+    assert.deepEqual(
+      (({ concurrency, perHost, retries, transform }) => ({
+        concurrency,
+        perHost,
+        retries,
+        resize: transform?.resize,
+      }))(readded!.data.options),
+      { concurrency: 3, perHost: 2, retries: 1, resize: 'center-crop' },
+    )
+  } finally {
+    await bull.close()
+    connection.disconnect()
+  }
+  // One option given otherwise is still refused, naming it alone.
+  const other = await runCli(['enqueue', input, ...q('bare'), '--shard-size', '2', '-c', '5'])
+  assert.equal(other.code, 2)
+  assert.match(other.stderr, /with other options \(concurrency 3, not 5\)/)
 })
 
 test('an input with no row: enqueue ends, and a worker waiting with --exit-when-done for it stops (it waited for good); a later input takes the queue', async () => {

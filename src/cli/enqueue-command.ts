@@ -7,7 +7,7 @@ import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
-import { addTransformOptions, transformFrom } from './transform-options.js'
+import { addTransformOptions, transformAttributes, transformFrom } from './transform-options.js'
 
 /** Pull options that are the worker's, not the queue's: refused on enqueue, with where they go. */
 const WORKER_ONLY = ['out', 'grace', 'journal', 'report', 'quiet'] as const
@@ -94,6 +94,7 @@ async function enqueueCommand(
       attempts: o.attempts as number,
       backoff: o.backoff as number,
       options: { ...run, transform: transformFrom(o) },
+      chosen: chosenOptions(command, Object.keys(run)),
     })
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
     else if (result.stopped)
@@ -120,6 +121,26 @@ async function enqueueCommand(
   } finally {
     handleEarlySignals(onSignal)
   }
+}
+
+/** Run options given by other command-line options than their own names (`-H` makes `headers`). */
+const GIVEN_BY: Record<string, readonly string[]> = {
+  headers: ['header'],
+  proxy: ['proxy', 'proxyGiven', 'noProxyGiven'],
+  transform: transformAttributes(),
+}
+
+/**
+ * The run options (of `keys`, and `transform`) this command line gave: the others are the queue's
+ * when it holds the input already. A default is no choice: enqueuing a list again without the
+ * first enqueue's `-c 8` was refused as "other options (concurrency 8, not 128)".
+ */
+export function chosenOptions(command: Command, keys: readonly string[]): string[] {
+  const given = (name: string) => {
+    const source = command.getOptionValueSource(name)
+    return source !== undefined && source !== 'default'
+  }
+  return [...keys, 'transform'].filter((key) => (GIVEN_BY[key] ?? [key]).some(given))
 }
 
 /** What an enqueue put back of the shards the queue held, in words (` (1 of them failed, ...)`). */

@@ -22,6 +22,9 @@ export function addTransformOptions(command: Command, except: readonly string[] 
   return command
 }
 
+/** The attribute names of the transform options, which together make a run's `transform`. */
+export const transformAttributes = (): string[] => transformOptions().map((o) => o.attributeName())
+
 /** The options `addTransformOptions` adds, each made anew (an Option belongs to one command). */
 function transformOptions(): Option[] {
   return [

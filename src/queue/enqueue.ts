@@ -34,6 +34,13 @@ export interface EnqueueOptions {
   inline?: boolean
   /** The run's options, the same for every shard (`pull()`'s, but `out` and the like: the worker's). */
   options?: RunOptions
+  /**
+   * The run options the caller chose (`concurrency`, `transform`...): the others, when the queue
+   * already holds this input, are the queue's. Enqueuing the same list again after failures or a
+   * stop, without the first enqueue's `-c 8`, was refused as "other options (concurrency 8, not
+   * 128)", its defaults taken for choices. @default every option in `options`
+   */
+  chosen?: readonly string[]
   /** Attempts a shard gets before it is failed (a worker's fault, not an image's). @default 5 */
   attempts?: number
   /** First wait before a failed shard is tried again, ms; doubled each time. @default 30_000 */
@@ -165,7 +172,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   // `retryFailed` is what this enqueue re-opens (see `reopens`), not a shard's option: a queue's
   // shards keep their first enqueue's options, and an enqueue with it was refused as "other options".
   const { retryFailed: _retry, ...given } = options.options ?? {}
-  const runOptions: RunOptions = { ...given, shardSize }
+  let runOptions: RunOptions = { ...given, shardSize }
+  const chosen = options.chosen === undefined ? undefined : new Set(options.chosen)
   const all = options.retryFailed === true
   const jobOptions = {
     attempts: options.attempts ?? 5,
@@ -197,7 +205,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     const addBatch = async () => {
       const inputId = plan.inputId()!
       if (!claimed) {
-        await claimQueue(redis, options.queue, inputId, plan, shardSize, runOptions)
+        runOptions = await claimQueue(redis, options.queue, inputId, plan, shardSize, runOptions, chosen)
         claimed = true
       }
       const ids = batch.map((s) => shardJobId(inputId, s.shard))
@@ -511,22 +519,48 @@ export function otherOptions(held: string | null, options: RunOptions): string |
   return differ.length > 0 ? differ.join('; ') : undefined
 }
 
-/** Take an empty queue for this input, or check that it already holds this one. */
+/**
+ * The run options of an enqueue into a queue that holds its input already: those the caller did
+ * not choose (`chosen`; all when undefined) are the queue's (`held`, JSON), so its new shards carry
+ * the first enqueue's. Pure.
+ */
+export function heldOptions(
+  held: string | null,
+  options: RunOptions,
+  chosen: ReadonlySet<string> | undefined,
+): RunOptions {
+  if (held === null || chosen === undefined) return options
+  let first: Record<string, unknown>
+  try {
+    first = JSON.parse(held) as Record<string, unknown>
+  } catch {
+    return options
+  }
+  const taken: Record<string, unknown> = { ...options }
+  for (const [key, value] of Object.entries(first)) if (!chosen.has(key)) taken[key] = value
+  return taken as RunOptions
+}
+
+/**
+ * Take an empty queue for this input, or check that it already holds this one: the run options
+ * its shards carry, the queue's where this enqueue chose none (see `heldOptions`).
+ */
 async function claimQueue(
   redis: Redis,
   queue: string,
   inputId: string,
   plan: { kind: string; files: readonly string[] },
   shardSize: number,
-  options: RunOptions,
-): Promise<void> {
+  given: RunOptions,
+  chosen: ReadonlySet<string> | undefined,
+): Promise<RunOptions> {
   const meta: QueueMeta = {
     inputId,
     kind: plan.kind,
     files: JSON.stringify(plan.files),
     shardSize: String(shardSize),
     enqueuedAt: String(Date.now()),
-    options: JSON.stringify(options),
+    options: JSON.stringify(given),
   }
   // HSETNX on the id: two enqueues racing agree on one input. Taking the queue, it is not complete
   // (an empty input's enqueue may have said so).
@@ -547,7 +581,9 @@ async function claimQueue(
           : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
     throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
-  const differ = otherOptions(await redis.hget(metaKey(queue), 'options'), options)
+  const first = await redis.hget(metaKey(queue), 'options')
+  const options = heldOptions(first, given, chosen)
+  const differ = otherOptions(first, options)
   if (differ)
     throw new QueueError(
       'queue-input',
@@ -560,4 +596,5 @@ async function claimQueue(
   const pipeline = redis.pipeline().hdel(metaKey(queue), 'complete')
   for (const [field, value] of Object.entries(rest)) pipeline.hsetnx(metaKey(queue), field, value)
   await pipeline.exec()
+  return options
 }
