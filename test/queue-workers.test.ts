@@ -682,6 +682,32 @@ test("enqueuing the same input again without its options (after failures, after 
   assert.match(other.stderr, /with other options \(concurrency 3, not 5\)/)
 })
 
+test("--threads is a worker's, as -c is (machines of other sizes): each worker runs its shards on its own count", async () => {
+  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/threads/${i}.jpg?size=3000`))
+  const input = await list('threads.txt', urls)
+  assert.equal((await runCli(['enqueue', input, ...q('threads'), '--shard-size', '3'])).code, 0)
+  const out = join(dir, 'threads-out')
+  const r = await runCli(['worker', ...q('threads'), '-o', out, '--threads', '1', '--exit-when-done'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.doesNotMatch(r.stderr, /queue's option/)
+  const lines = await shardManifests(out)
+  assert.equal(lines.length, 6)
+  assert.ok(
+    lines.every((l) => l.status === 'ok' && l.bytes === 3000),
+    JSON.stringify(lines),
+  )
+  // Another count at enqueue is refused as another option, saying where it goes.
+  const other = await runCli(['enqueue', input, ...q('threads'), '--shard-size', '3', '--threads', '2'])
+  assert.equal(other.code, 2)
+  assert.match(
+    other.stderr,
+    /threads 0, not 2\).*-c and --threads are also each worker's own: give them to imgpull worker/,
+  )
+  const bad = await runCli(['worker', ...q('threads'), '-o', out, '--threads', '65'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--threads.*expected an integer <= 64/)
+})
+
 test('an input with no row: enqueue ends, and a worker waiting with --exit-when-done for it stops (it waited for good); a later input takes the queue', async () => {
   const empty = await list('empty.txt', ['# nothing here', ''])
   const worker = startCli(['worker', ...q('empty'), '-o', join(dir, 'empty-out'), '--exit-when-done'])

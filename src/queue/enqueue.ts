@@ -584,11 +584,16 @@ async function claimQueue(
   const first = await redis.hget(metaKey(queue), 'options')
   const options = heldOptions(first, given, chosen)
   const differ = otherOptions(first, options)
-  if (differ)
+  if (differ) {
+    // A machine's own (see `WorkerOptions.threads`): another count is the workers' to give.
+    const machine = /\b(concurrency|threads) /.test(differ)
+      ? "; -c and --threads are also each worker's own: give them to imgpull worker"
+      : ''
     throw new QueueError(
       'queue-input',
-      `queue ${queue} holds this input's shards with other options (${differ}): its shards carry the first enqueue's, and would not take these; enqueue with those, or into a queue of its own`,
+      `queue ${queue} holds this input's shards with other options (${differ}): its shards carry the first enqueue's, and would not take these; enqueue with those, or into a queue of its own${machine}`,
     )
+  }
   const { inputId: _, ...rest } = meta
   // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
   // Enqueuing again is enqueuing until it ends: it may re-open shards or put failed ones back late

@@ -31,6 +31,11 @@ export interface WorkerOptions {
   out: string
   /** Transfers at once in each shard's run. @default the enqueued `concurrency` (128) */
   concurrency?: number
+  /**
+   * Transfer threads in each shard's run (see `Options.threads`): the machine's, as `concurrency`
+   * is, so workers on machines of other sizes each take their own. @default the enqueued `threads`
+   */
+  threads?: number
   /** Shards this worker runs at once. @default 1 */
   shards?: number
   /**
@@ -309,6 +314,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       rerun: QUEUE_RERUN,
       out: paths.staging,
       concurrency: options.concurrency ?? data.options.concurrency,
+      threads: options.threads ?? data.options.threads,
       hostGate: gate,
       journal: true,
       report: false,
