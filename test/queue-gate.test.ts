@@ -48,7 +48,14 @@ type Step =
   | { do: 'die'; gate: 'a' | 'b' }
 
 /** Two gates (two workers) on one Redis, one host: what each step must answer. */
-const CASES: { name: string; leaseMs?: number; learnedMs?: number; steps: Step[] }[] = [
+const CASES: {
+  name: string
+  leaseMs?: number
+  learnedMs?: number
+  /** The queues of the two workers: one queue when not given. */
+  queues?: [string, string]
+  steps: Step[]
+}[] = [
   {
     name: 'the limit holds over two workers, and a release frees a slot for the other',
     steps: [
@@ -111,6 +118,26 @@ const CASES: { name: string; leaseMs?: number; learnedMs?: number; steps: Step[]
       { do: 'acquire', gate: 'b', limit: 8, want: 'given up' },
       { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
       { do: 'wait', ms: 250 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
+    ],
+  },
+  {
+    // Politeness is the host's, whoever asks: two queues (two jobs) on one Redis share its slots,
+    // its pauses (a Retry-After) and the limit learned from its 429s; a host given up follows the
+    // run's timeouts, so it stays the queue's (see hostGivenUpKey).
+    name: "workers of two queues share a host's slots, pauses and learned limit, not a host given up",
+    queues: ['job-a', 'job-b'],
+    steps: [
+      { do: 'acquire', gate: 'a', limit: 1, want: 'taken' },
+      { do: 'acquire', gate: 'b', limit: 1, want: 'full' },
+      { do: 'learn', gate: 'a', limit: 1 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'held' },
+      { do: 'release', gate: 'a', which: 0 },
+      { do: 'pause', gate: 'a', ms: 200 },
+      { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
+      { do: 'wait', ms: 250 },
+      { do: 'giveUp', gate: 'a', ms: 5000 },
+      { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
   },
@@ -178,11 +205,13 @@ describe('the shared host gate (Lua in a real Redis)', () => {
           leaseMs: c.leaseMs ?? 10_000,
           pollMs: 5,
           learnedMs: c.learnedMs,
+          queue: c.queues?.[0],
         }),
         b: new RedisHostGate(connections.b, {
           leaseMs: c.leaseMs ?? 10_000,
           pollMs: 5,
           learnedMs: c.learnedMs,
+          queue: c.queues?.[1],
         }),
       }
       const releases = { a: [] as (() => void)[], b: [] as (() => void)[] }
