@@ -246,6 +246,38 @@ test('--wait holds across two workers: the host sees its requests spaced, not on
   }
 })
 
+test('a Retry-After one worker is told holds for the other: no request reaches the host until it ends', async () => {
+  const server = await startImageServer({ ttfb: 20 })
+  try {
+    const urls = Array.from({ length: 8 }, (_, i) =>
+      server.url(i === 1 ? '/ra/1.jpg?status=429&times=1&ra=2' : `/ra/${i}.jpg`),
+    )
+    const input = await list('ra.txt', urls)
+    const out = join(dir, 'ra-out')
+    assert.equal(
+      (await runCli(['enqueue', input, ...q('ra'), '--shard-size', '4', '--per-host', '1'])).code,
+      0,
+    )
+    const workers = [0, 1].map(() =>
+      startCli(['worker', ...q('ra'), '-o', out, '--exit-when-done', '--json']),
+    )
+    const results = await Promise.all(workers.map((w) => w.done))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 8)
+    const refused = server.log.findIndex((l) => l.url.includes('status=429'))
+    const next = server.log[refused + 1]
+    assert.ok(next, 'the refused file was asked again')
+    const gap = next.at - server.log[refused].at
+    // Its answer took 20 ms to go out: the pause began then, 2 s long (half of it, at the least).
+    assert.ok(
+      gap >= 1000,
+      `${next.url} reached the host ${Math.round(gap)} ms after the 429 (Retry-After: 2): ${server.log.map((l) => `${l.url.replace(/\?.*/, '')}@${Math.round(l.at - server.log[0].at)}`)}`,
+    )
+  } finally {
+    await server.close()
+  }
+})
+
 test('WebDataset output through two workers: the same shards, byte for byte, as one local run', async () => {
   const header = 'url,caption'
   const rows = Array.from({ length: 25 }, (_, i) =>
