@@ -31,7 +31,7 @@ import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
-import { heldOptions, otherOptions } from '../src/queue/enqueue.js'
+import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
@@ -1531,4 +1531,24 @@ test("heldOptions and otherOptions: a re-enqueue's options not chosen are the qu
   }
   // A queue with no options yet (its first enqueue): what was given.
   assert.deepEqual(heldOptions(null, { concurrency: 3 }, new Set()), { concurrency: 3 })
+})
+
+test('changedFile: the first input file whose contents are not those a queue holds, with its sizes', () => {
+  const plan = {
+    files: ['/a.txt', '/b.txt'],
+    contents: [
+      { size: 10, fingerprint: 'aa' },
+      { size: 30, fingerprint: 'bb2' },
+    ],
+  }
+  const held = (b: string) =>
+    JSON.stringify([
+      { size: 10, fingerprint: 'aa' },
+      { size: 20, fingerprint: b },
+    ])
+  assert.deepEqual(changedFile(plan, held('bb')), { path: '/b.txt', was: 20, now: 30 })
+  assert.equal(changedFile(plan, held('bb2')), undefined, 'the same contents')
+  assert.equal(changedFile(plan, null), undefined, 'a queue of an earlier imgpull says nothing of them')
+  assert.equal(changedFile(plan, '{oops'), undefined)
+  assert.equal(changedFile(plan, JSON.stringify([{ size: 10, fingerprint: 'aa' }])), undefined)
 })

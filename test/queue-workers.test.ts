@@ -714,6 +714,22 @@ test("enqueuing the same input again without its options (after failures, after 
   assert.match(other.stderr, /with other options \(concurrency 3, not 5\)/)
 })
 
+test('URLs added to a list already enqueued: enqueuing it again says the file changed since, and what to do (not "other options")', async () => {
+  const input = await list('grown.txt', [server.url('/grown/0.jpg'), server.url('/grown/1.jpg')])
+  assert.equal((await runCli(['enqueue', input, ...q('grown')])).code, 0)
+  const before = (await readFile(input)).length
+  await writeFile(input, `${await readFile(input, 'utf8')}${server.url('/grown/2.jpg')}\n`)
+  const again = await runCli(['enqueue', input, ...q('grown')])
+  assert.equal(again.code, 2)
+  assert.doesNotMatch(again.stderr, /other options/)
+  assert.match(
+    again.stderr,
+    new RegExp(
+      `queue grown holds .*grown\\.txt as it was enqueued \\(${before} bytes; ${(await readFile(input)).length} now\\).*new URLs in a file of their own`,
+    ),
+  )
+})
+
 test("--threads is a worker's, as -c is (machines of other sizes): each worker runs its shards on its own count", async () => {
   const urls = Array.from({ length: 6 }, (_, i) => server.url(`/threads/${i}.jpg?size=3000`))
   const input = await list('threads.txt', urls)

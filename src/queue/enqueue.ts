@@ -10,7 +10,7 @@ import type { TableOptions } from '../sources/tables/options.js'
 import { holdEnqueue } from './enqueue-lease.js'
 import { QueueError } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
-import { type PlannedShard, planShards } from './plan-shards.js'
+import { type PlannedShard, planShards, type ShardPlan } from './plan-shards.js'
 import { openRedis, refusedBy } from './redis.js'
 import {
   DATA_VERSION,
@@ -126,6 +126,8 @@ interface QueueMeta {
   inputId: string
   kind: string
   files: string
+  /** `ShardPlan.contents` as JSON (queues enqueued by an imgpull before it have none). */
+  contents?: string
   shardSize: string
   rows?: string
   shards?: string
@@ -490,6 +492,27 @@ async function checkSameRows(
   }
 }
 
+/**
+ * The first of the input's files whose contents are not those the queue holds (`held`: JSON of
+ * `ShardPlan.contents`), with its sizes then (`was`) and now; `undefined` when none is (or the queue does
+ * not say). Pure.
+ */
+export function changedFile(
+  plan: Pick<ShardPlan, 'files' | 'contents'>,
+  held: string | null,
+): { path: string; was: number; now: number } | undefined {
+  let was: { size: number; fingerprint: string }[]
+  try {
+    was = JSON.parse(held ?? 'null') ?? []
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(was) || was.length !== plan.contents.length) return undefined
+  const i = plan.contents.findIndex((now, i) => now.fingerprint !== was[i]?.fingerprint)
+  if (i < 0) return undefined
+  return { path: plan.files[i], was: was[i].size, now: plan.contents[i].size }
+}
+
 /** Options whose values are not shown in messages: they may hold credentials. */
 const SECRET_OPTIONS = new Set(['headers', 'proxy', 'cookies', 'caCert'])
 
@@ -549,7 +572,7 @@ async function claimQueue(
   redis: Redis,
   queue: string,
   inputId: string,
-  plan: { kind: string; files: readonly string[] },
+  plan: Pick<ShardPlan, 'kind' | 'files' | 'contents'>,
   shardSize: number,
   given: RunOptions,
   chosen: ReadonlySet<string> | undefined,
@@ -558,6 +581,7 @@ async function claimQueue(
     inputId,
     kind: plan.kind,
     files: JSON.stringify(plan.files),
+    contents: JSON.stringify(plan.contents),
     shardSize: String(shardSize),
     enqueuedAt: String(Date.now()),
     options: JSON.stringify(given),
@@ -568,17 +592,20 @@ async function claimQueue(
     await redis.hdel(metaKey(queue), 'complete', 'rows', 'shards')
   const held = await redis.hget(metaKey(queue), 'inputId')
   if (held !== inputId) {
-    const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')
+    const [files, size, contents] = await redis.hmget(metaKey(queue), 'files', 'shardSize', 'contents')
     const named = (JSON.parse(files ?? '[]') as string[]).join(', ') || 'standard input'
     // The same files under another id: the shards were cut otherwise (another --shard-size, or
-    // other table options), which would put rows twice.
+    // other table options), which would put rows twice; or a file changed since (URLs added).
     const same = files === meta.files && plan.files.length > 0
+    const changed = same ? changedFile(plan, contents) : undefined
     const why =
       same && size !== meta.shardSize
         ? `the same input in shards of ${size} rows, not ${meta.shardSize}: enqueue with --shard-size ${size}, or into a queue of its own`
-        : same
-          ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
-          : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
+        : changed
+          ? `${changed.path} as it was enqueued (${changed.was} bytes; ${changed.now} now): its shards point into the file as it was, and workers cannot read those not done yet until it is so again; put new URLs in a file of their own and enqueue that into a queue of its own (or the changed file into a new queue)`
+          : same
+            ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
+            : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
     throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
   const first = await redis.hget(metaKey(queue), 'options')

@@ -40,6 +40,8 @@ export interface ShardPlan extends AsyncIterable<PlannedShard> {
   readonly inlineReason?: string
   /** The input's files (absolute paths), in reading order; none for standard input. */
   readonly files: readonly string[]
+  /** Each file's size and `fingerprint()` as read now: what tells a file changed since its enqueue. */
+  readonly contents: readonly { size: number; fingerprint: string }[]
   /**
    * The input's id: from the files' fingerprints, the reading options and the shard size; for
    * standard input, from its first shard's rows (so known once the first shard is read).
@@ -280,6 +282,7 @@ function pointerPlan(
     mode: 'pointer',
     columns,
     files: files.map((f) => f.path),
+    contents: files.map(({ size, fingerprint }) => ({ size, fingerprint })),
     inputId: () => inputId,
     rows: () => rows,
     [Symbol.asyncIterator]: shards,
@@ -333,6 +336,7 @@ function inlinePlan(
     columns: how.columns,
     inlineReason: how.reason,
     files: files.map((f) => f.path),
+    contents: files.map(({ size, fingerprint }) => ({ size, fingerprint })),
     inputId: () => inputId,
     rows: () => rows,
     [Symbol.asyncIterator]: shards,
