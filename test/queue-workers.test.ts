@@ -714,6 +714,24 @@ test("enqueuing the same input again without its options (after failures, after 
   assert.match(other.stderr, /with other options \(concurrency 3, not 5\)/)
 })
 
+test("enqueuing the same input again without --shard-size takes the queue's, as its other options", async () => {
+  const input = await list(
+    'sized.txt',
+    [0, 1, 2].map((i) => server.url(`/sized/${i}.jpg`)),
+  )
+  assert.equal((await runCli(['enqueue', input, ...q('sized'), '--shard-size', '2'])).code, 0)
+  const again = await runCli(['enqueue', input, ...q('sized'), '--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual(
+    (({ shards, added, existing, shardSize }) => ({ shards, added, existing, shardSize }))(
+      JSON.parse(again.stdout),
+    ),
+    { shards: 2, added: 0, existing: 2, shardSize: 2 },
+  )
+  const text = await runCli(['enqueue', input, ...q('sized')])
+  assert.match(text.stderr, /2 shards of up to 2 rows \(3 rows\): 0 added, 2 already queued or done/)
+})
+
 test('URLs added to a list already enqueued: enqueuing it again says the file changed since, and what to do (not "other options")', async () => {
   const input = await list('grown.txt', [server.url('/grown/0.jpg'), server.url('/grown/1.jpg')])
   assert.equal((await runCli(['enqueue', input, ...q('grown')])).code, 0)

@@ -73,7 +73,6 @@ async function enqueueCommand(
     import('../queue/enqueue.js'),
     import('../queue/errors.js'),
   ])
-  const shardSize = (o.shardSize as number | undefined) ?? defaults.shardSize
   // Ctrl-C: the shards added stay, the queue is left not complete (a worker with --exit-when-done
   // must not take it for ended); a second one ends the process at once.
   const stop = new AbortController()
@@ -87,7 +86,8 @@ async function enqueueCommand(
       signal: stop.signal,
       redis: redisFrom(o),
       queue: o.queue as string,
-      shardSize,
+      // Not given: the queue's, when it holds this input already.
+      shardSize: o.shardSize as number | undefined,
       table: tableFrom(o),
       inline: o.inline === true,
       retryFailed: o.retryFailed === true,
@@ -99,12 +99,12 @@ async function enqueueCommand(
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
     else if (result.stopped)
       process.stderr.write(
-        `${result.queue}: stopped before the input's end: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows: ${n(result.added)} added, ${n(result.existing)} already queued or done; the rest is not in the queue: run the same command again to add it\n`,
+        `${result.queue}: stopped before the input's end: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows: ${n(result.added)} added, ${n(result.existing)} already queued or done; the rest is not in the queue: run the same command again to add it\n`,
       )
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
-        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
       )
       process.stderr.write(
         result.mode === 'pointer'

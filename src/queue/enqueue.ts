@@ -73,6 +73,8 @@ export interface EnqueueResult {
   files: readonly string[]
   rows: number
   shards: number
+  /** Rows a shard: as given, or the queue's when it holds these files and none was given. */
+  shardSize: number
   /** Shards added now, and shards BullMQ already held (waiting, active, done or failed). */
   added: number
   existing: number
@@ -150,7 +152,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   const started = performance.now()
   const problem = queueNameProblem(options.queue)
   if (problem) throw new UsageError(problem)
-  const shardSize = options.shardSize ?? 10_000
+  let shardSize = options.shardSize ?? 10_000
   // The workers' WebDataset shards hold this many rows: the same bound as a run's `shardSize`.
   checkShardSize(shardSize)
   // The run's options as every worker will resolve them (a bad header, a proxy URL that does not
@@ -158,17 +160,28 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   // environment are the workers' own, not this machine's.
   const run = options.options ?? {}
   resolveOptions({ ...run, proxy: typeof run.proxy === 'string' ? run.proxy : false })
-  const plan = await planShards(inputs, {
-    shardSize,
-    table: options.table,
-    inline: options.inline,
-    stdin: options.stdin,
-  })
+  const planOf = () =>
+    planShards(inputs, { shardSize, table: options.table, inline: options.inline, stdin: options.stdin })
+  let plan = await planOf()
   // A name template's typo fails here, once (a TypeError, as resolveOptions' are), not every
   // shard's every attempt on the workers.
   if (run.name !== undefined && (plan.kind === 'lines' || plan.columns))
     checkTemplate(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
   const redis = await openRedis(options.redis)
+  // No shard size given: the queue's, when it holds these files (enqueuing them again without
+  // the first enqueue's --shard-size was refused as "the same input in shards of 2 rows, not 10000").
+  let queued: number | undefined
+  try {
+    queued = options.shardSize === undefined ? await queuedShardSize(redis, options.queue, plan) : undefined
+  } catch (error) {
+    // A Redis that refuses (an ACL, a full one) is said as the rest of enqueue says it.
+    redis.disconnect()
+    throw refusedBy(error, options.redis) ?? error
+  }
+  if (queued !== undefined && queued !== shardSize) {
+    shardSize = queued
+    plan = await planOf()
+  }
   const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   // `retryFailed` is what this enqueue re-opens (see `reopens`), not a shard's option: a queue's
@@ -334,6 +347,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     files: plan.files,
     rows: plan.rows(),
     shards,
+    shardSize,
     added,
     existing,
     retried,
@@ -511,6 +525,19 @@ export function changedFile(
   const i = plan.contents.findIndex((now, i) => now.fingerprint !== was[i]?.fingerprint)
   if (i < 0) return undefined
   return { path: plan.files[i], was: was[i].size, now: plan.contents[i].size }
+}
+
+/** The shard size of a queue that holds `plan`'s files (not standard input), else `undefined`. */
+async function queuedShardSize(
+  redis: Redis,
+  queue: string,
+  plan: Pick<ShardPlan, 'files'>,
+): Promise<number | undefined> {
+  if (plan.files.length === 0) return undefined
+  const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')
+  if (files !== JSON.stringify(plan.files) || size === null) return undefined
+  const n = Number(size)
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined
 }
 
 /** Options whose values are not shown in messages: they may hold credentials. */
