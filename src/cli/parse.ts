@@ -76,12 +76,15 @@ export function header(value: string, previous: Record<string, string> = {}): Re
 }
 
 /** `auto`, or an integer >= 1. */
-/** `--threads`: `auto`, or an integer >= 0 (its most is the options' to say). */
-export function threadCount(value: string): number | 'auto' {
-  if (value.trim() === 'auto') return 'auto'
-  const n = Number(value)
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected 'auto' or an integer >= 0")
-  return n
+/** `--threads`: `auto`, or an integer from 0 to `max`. */
+export function threadCount(max: number) {
+  return (value: string): number | 'auto' => {
+    if (value.trim() === 'auto') return 'auto'
+    const n = Number(value)
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected 'auto' or an integer >= 0")
+    if (n > max) throw new InvalidArgumentError(`expected 'auto' or an integer <= ${max}`)
+    return n
+  }
 }
 
 export function perHost(value: string): number | 'auto' {

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
-import { DEFAULT_USER_AGENT, defaults, type Options } from '../options.js'
+import { DEFAULT_USER_AGENT, defaults, MAX_THREADS, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
 import { redactUrl } from '../utils/url.js'
 import {
@@ -88,7 +88,7 @@ export function addPullOptions(command: Command): Command {
     .option(
       '--threads <n|auto>',
       `transfer threads beside the main thread (requests, bodies, checks, hashes); auto: one a core beyond the first, at most ${AUTO_THREADS_MAX}, started once ${AUTO_THREADS_AFTER} transfers have begun; 0: all on the main thread`,
-      threadCount,
+      threadCount(MAX_THREADS),
       'auto',
     )
     .option('--no-journal', 'keep no journal (a rerun starts over)')

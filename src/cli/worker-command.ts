@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander'
 import { MAX_THREADS } from '../options.js'
 import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
-import { folder, integer, seconds } from './parse.js'
+import { folder, integer, seconds, threadCount } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 
@@ -29,9 +29,9 @@ export function addWorkerCommand(program: Command): Command {
     )
     // A machine's, as -c is: workers on machines of different sizes each take their own.
     .option(
-      '--threads <n>',
-      "transfer threads beside the main thread in a shard's run (default: the enqueued one)",
-      integer(0, MAX_THREADS),
+      '--threads <n|auto>',
+      "transfer threads beside the main thread in a shard's run, or auto (see imgpull --help) (default: the enqueued one)",
+      threadCount(MAX_THREADS),
     )
     .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)
     .addOption(
@@ -97,7 +97,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
     process.on(signal, onSignal)
     for (const other of process.listeners(signal)) if (other !== onSignal) process.off(signal, other)
   }
-  const threads = threadsWarning((o.threads as number | undefined) ?? 0, availableParallelism())
+  const threads = threadsWarning((o.threads as number | 'auto' | undefined) ?? 0, availableParallelism())
   if (threads && !o.json) print(`imgpull: warning: ${threads}`)
   try {
     const summary = await runWorker({
@@ -105,7 +105,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       queue: o.queue as string,
       out: o.out as string,
       concurrency: o.concurrency as number | undefined,
-      threads: o.threads as number | undefined,
+      threads: o.threads as number | 'auto' | undefined,
       shards: o.shards as number,
       lockDuration: o.lockDuration as number,
       exitWhenDone: o.exitWhenDone === true,

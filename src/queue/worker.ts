@@ -35,7 +35,7 @@ export interface WorkerOptions {
    * Transfer threads in each shard's run (see `Options.threads`): the machine's, as `concurrency`
    * is, so workers on machines of other sizes each take their own. @default the enqueued `threads`
    */
-  threads?: number
+  threads?: number | 'auto'
   /** Shards this worker runs at once. @default 1 */
   shards?: number
   /**
