@@ -684,7 +684,7 @@ class Engine {
       }
     }
     // Threads that start once the run is under way (`'auto'`) leave this transfer to the main thread until one is ready.
-    const threads = this.threads?.carries() ? this.threads : undefined
+    const threads = this.threads?.carries(task.attempts === 0) ? this.threads : undefined
     if (threads) await threads.ready()
     const late = task.retriedFor
     if (late && task.started + this.options.totalTimeout <= Date.now()) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
@@ -10,7 +10,7 @@ import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
 import { TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
-import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 
@@ -202,4 +202,28 @@ test("--threads auto, the command's default: a long run moves its transfers to t
   else assert.ok(auto.connections <= 4, 'one core: no thread')
   const none = await counted(['--threads', '0'])
   assert.ok(none.connections <= 4, `all on the main thread: ${none.connections} connections`)
+})
+
+test('--threads auto: a list shorter than the threshold starts no thread, however many of its files are retried', async () => {
+  // 150 files each answered 503 once: 300 attempts. The threshold counts files begun, not
+  // attempts (a short run whose host is busy pays no thread). Proof that no thread starts: a copy
+  // of the bundle without the thread's file, where starting one fails the run.
+  const bundle = join(dir, 'no-thread-bundle')
+  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
+  await rm(join(bundle, 'dist', 'fetch', 'transfer-worker.js'))
+  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
+  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  const files = 150
+  const list = join(dir, 'auto-short.txt')
+  await writeFile(
+    list,
+    Array.from(
+      { length: files },
+      (_, i) => `${server.url(`/short-${i}.jpg?status=503&times=1&ra=0`)}\n`,
+    ).join(''),
+  )
+  const out = join(dir, 'auto-short-out')
+  const r = await runCli([list, '-o', out, '-c', '8', '--quiet'], {}, join(bundle, 'dist', 'imgpull.js'))
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal((await outputFiles(out)).length, files)
 })

@@ -81,7 +81,7 @@ export class TransferThreads {
   readonly #size: number
   /** Transfers to leave on the main thread before the threads start (0: started at once). */
   readonly #startAfter: number
-  /** Transfers asked of `carries` so far, while the threads wait to start. */
+  /** Files begun (first attempts asked of `carries`) so far, while the threads wait to start. */
   #asked = 0
   #readyCount = 0
   readonly #options: Options
@@ -112,12 +112,14 @@ export class TransferThreads {
   /**
    * Whether the next transfer goes to a thread. Threads started at once carry every transfer
    * (`ready()` waits for the first). Threads that start later carry none until their
-   * `startAfter`-th transfer has been asked for, then each that comes once one of them is ready:
-   * the main thread carries the rest meanwhile, so no transfer waits for a thread to start.
+   * `startAfter`-th file has begun, then each that comes once one of them is ready: the main
+   * thread carries the rest meanwhile, so no transfer waits for a thread to start. `first`: the
+   * file's first attempt; retries are not counted, so a short list whose host asks for them (150
+   * files each answered 503 once) never starts a thread.
    */
-  carries(): boolean {
+  carries(first = true): boolean {
     if (this.#startAfter === 0) return true
-    if (this.#asked < this.#startAfter && ++this.#asked === this.#startAfter) this.#start()
+    if (first && this.#asked < this.#startAfter && ++this.#asked === this.#startAfter) this.#start()
     return this.#readyCount > 0
   }
 

@@ -18,8 +18,9 @@ export interface CliResult {
 export function startCli(
   args: string[],
   options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
+  cli = CLI,
 ) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [cli, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -43,8 +44,9 @@ export function startCli(
 export function runCli(
   args: string[],
   options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
+  cli = CLI,
 ) {
-  return startCli(args, options).done
+  return startCli(args, options, cli).done
 }
 
 /** A fresh temporary folder, removed by the returned cleanup. */
