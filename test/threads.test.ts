@@ -225,5 +225,26 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
   const out = join(dir, 'auto-short-out')
   const r = await runCli([list, '-o', out, '-c', '8', '--quiet'], {}, join(bundle, 'dist', 'imgpull.js'))
   assert.equal(r.code, 0, r.stderr)
+  assert.doesNotMatch(r.stderr, /thread/, 'no thread was started')
   assert.equal((await outputFiles(out)).length, files)
+  // A long list there starts its threads at its 200th file and finds their code missing (a broken
+  // install): said once, and the main thread carries every file, the run not ended halfway.
+  const long = join(dir, 'auto-long.txt')
+  await writeFile(
+    long,
+    Array.from({ length: 260 }, (_, i) => `${server.url(`/long-${i}.jpg?size=2000`)}\n`).join(''),
+  )
+  const longOut = join(dir, 'auto-long-out')
+  const broken = await runCli(
+    [long, '-o', longOut, '-c', '8', '--quiet'],
+    {},
+    join(bundle, 'dist', 'imgpull.js'),
+  )
+  assert.equal(broken.code, 0, broken.stderr)
+  assert.equal(
+    broken.stderr.match(/^imgpull: warning: .*transfer thread's code is missing.*main thread$/gm)?.length,
+    1,
+    broken.stderr,
+  )
+  assert.equal((await outputFiles(longOut)).length, 260)
 })

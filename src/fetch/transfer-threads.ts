@@ -85,6 +85,8 @@ export class TransferThreads {
   #asked = 0
   #readyCount = 0
   readonly #options: Options
+  /** Why threads started later could not start (their code missing): the main thread carries on. */
+  #broken = false
   readonly #onBytes: (n: number) => void
   readonly #threads = new Set<Thread>()
   readonly #pending = new Map<number, Pending>()
@@ -106,7 +108,17 @@ export class TransferThreads {
   }
 
   #start(): void {
-    for (let i = 0; i < this.#size; i++) this.#spawn()
+    try {
+      for (let i = 0; i < this.#size; i++) this.#spawn()
+    } catch (error) {
+      // Threads asked for at once fail the run's start; threads that start under way (`'auto'`)
+      // leave the run to the main thread, said once, rather than end it at its 200th file.
+      if (this.#startAfter === 0) throw error
+      this.#broken = true
+      process.emitWarning(`${(error as Error).message}: every transfer stays on the main thread`, {
+        code: 'IMGPULL_THREADS',
+      })
+    }
   }
 
   /**
@@ -120,7 +132,7 @@ export class TransferThreads {
   carries(first = true): boolean {
     if (this.#startAfter === 0) return true
     if (first && this.#asked < this.#startAfter && ++this.#asked === this.#startAfter) this.#start()
-    return this.#readyCount > 0
+    return !this.#broken && this.#readyCount > 0
   }
 
   get size(): number {
