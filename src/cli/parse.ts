@@ -75,22 +75,17 @@ export function header(value: string, previous: Record<string, string> = {}): Re
   return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
 }
 
-/** `auto`, or an integer >= 1. */
-/** `--threads`: `auto`, or an integer from 0 to `max`. */
-export function threadCount(max: number) {
+/** `auto`, or an integer from `min` to `max` (`--per-host`, `--threads`). */
+export function autoOrInteger(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number | 'auto' => {
     if (value.trim() === 'auto') return 'auto'
     const n = Number(value)
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected 'auto' or an integer >= 0")
+    if (!/^\d+$/.test(value.trim()) || n < min)
+      throw new InvalidArgumentError(`expected 'auto' or an integer >= ${min}`)
     if (n > max) throw new InvalidArgumentError(`expected 'auto' or an integer <= ${max}`)
     return n
   }
 }
 
-export function perHost(value: string): number | 'auto' {
-  if (value.trim() === 'auto') return 'auto'
-  const n = Number(value)
-  if (!/^\d+$/.test(value.trim()) || n < 1)
-    throw new InvalidArgumentError("expected 'auto' or an integer >= 1")
-  return n
-}
+/** `--per-host`: `auto`, or an integer >= 1. */
+export const perHost = autoOrInteger(1)

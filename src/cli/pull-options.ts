@@ -6,6 +6,7 @@ import { DEFAULT_USER_AGENT, defaults, MAX_THREADS, type Options } from '../opti
 import { commandLine } from '../utils/command-line.js'
 import { redactUrl } from '../utils/url.js'
 import {
+  autoOrInteger,
   folder,
   header,
   integer,
@@ -13,7 +14,6 @@ import {
   seconds,
   secondsOrZero,
   size,
-  threadCount,
   waitSeconds,
 } from './parse.js'
 import type { OutputFlags } from './pull-command.js'
@@ -88,7 +88,7 @@ export function addPullOptions(command: Command): Command {
     .option(
       '--threads <n|auto>',
       `transfer threads beside the main thread (requests, bodies, checks, hashes); auto: one a core beyond the first, at most ${AUTO_THREADS_MAX}, started once ${AUTO_THREADS_AFTER} transfers have begun; 0: all on the main thread`,
-      threadCount(MAX_THREADS),
+      autoOrInteger(0, MAX_THREADS),
       'auto',
     )
     .option('--no-journal', 'keep no journal (a rerun starts over)')

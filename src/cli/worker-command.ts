@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander'
 import { MAX_THREADS } from '../options.js'
 import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
-import { folder, integer, seconds, threadCount } from './parse.js'
+import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 
@@ -31,7 +31,7 @@ export function addWorkerCommand(program: Command): Command {
     .option(
       '--threads <n|auto>',
       "transfer threads beside the main thread in a shard's run, or auto (see imgpull --help) (default: the enqueued one)",
-      threadCount(MAX_THREADS),
+      autoOrInteger(0, MAX_THREADS),
     )
     .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)
     .addOption(

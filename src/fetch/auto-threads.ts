@@ -3,7 +3,8 @@
  * runs, and when. Measured on a 2-core machine shared with the image server (`npm run bench --
  * --scenario many-small`): one thread beside the main thread took 5.16 s and 1.34 ms of CPU an
  * image against 5.87 s and 1.49 ms with none, and two took 6.08 s (threads beyond the cores only
- * take turns). Each thread costs a heap of its own (about 65 MB) and ~50 ms to start.
+ * take turns). Each thread costs a heap of its own (its young generation held to 8 MB: see
+ * transfer-threads.ts) and ~50 ms to start.
  */
 
 /** Most threads `'auto'` starts, whatever the cores: past a few, the main thread's plan, limits and journal are the ceiling, and each thread's heap is memory a large machine's other work wants. */
