@@ -789,6 +789,8 @@ class Engine {
             onTailChecked,
             plain,
             revalidate,
+            // As on this thread (below): the sample's bytes come back in memory.
+            hold: this.dataset !== undefined && !this.pool,
           },
           cancel,
         )

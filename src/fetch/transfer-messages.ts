@@ -14,6 +14,8 @@ export type ToThread =
       tailChecked?: boolean
       plain?: boolean
       revalidate?: boolean
+      /** See `DownloadContext.hold`: the held bytes come back with `done`, moved, not copied. */
+      hold?: boolean
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */
@@ -31,7 +33,11 @@ export type FromThread =
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
   | { op: 'bytes'; n: number }
-  | { op: 'done'; id: number; done: Downloaded }
+  /**
+   * `held`: the bytes of a body kept in memory (see `DownloadContext.hold`), joined in one
+   * buffer of their own and moved to the main thread (in the transfer list), not copied.
+   */
+  | { op: 'done'; id: number; done: Omit<Downloaded, 'held'>; held?: Uint8Array }
   | { op: 'error'; id: number; error: SerializedError }
 
 /**

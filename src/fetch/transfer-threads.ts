@@ -26,6 +26,8 @@ export interface ThreadTask {
   plain?: boolean
   /** See `DownloadContext.revalidate`. */
   revalidate?: boolean
+  /** See `DownloadContext.hold`. */
+  hold?: boolean
 }
 
 interface Pending {
@@ -178,6 +180,7 @@ export class TransferThreads {
         tailChecked: task.tailChecked,
         plain: task.plain,
         revalidate: task.revalidate,
+        hold: task.hold,
       }
       chosen.worker.postMessage(start)
       if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)
@@ -243,7 +246,12 @@ export class TransferThreads {
       if (!p) return
       this.#pending.delete(m.id)
       thread.active--
-      if (m.op === 'done') p.resolve(m.done)
+      if (m.op === 'done')
+        p.resolve(
+          m.held
+            ? { ...m.done, held: [Buffer.from(m.held.buffer, m.held.byteOffset, m.held.length)] }
+            : m.done,
+        )
       else p.reject(deserializeError(m.error))
     }
   }
