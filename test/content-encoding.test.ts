@@ -16,6 +16,7 @@ import { makeCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
+import { BODY_PATHS } from './support/resume.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -1111,12 +1112,7 @@ test('a cut encoded body that every attempt started over says why: its coding, n
     },
   })
   try {
-    const runs: Record<string, Options> = {
-      'on the main thread': {},
-      'on transfer threads': { threads: 2 },
-      'into WebDataset shards': { outputFormat: 'webdataset' },
-    }
-    for (const [name, options] of Object.entries(runs)) {
+    for (const [name, options] of Object.entries(BODY_PATHS)) {
       await t.test(name, async () => {
         let result: Result | undefined
         const out = join(dir, `cut-gzip-${name.replace(/\W+/g, '-')}`)

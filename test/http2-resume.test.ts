@@ -10,7 +10,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
-import { resumeRange } from './support/resume.js'
+import { BODY_PATHS, resumeRange } from './support/resume.js'
 
 // hunt84 F3: a resume proven by the answer itself (no ETag, no Last-Modified: the same total, the
 // very byte asked for, the last 4 KiB compared) was tested over HTTP/1.1 only. Over HTTP/2 a cut
@@ -59,12 +59,7 @@ async function run(url: string, options: Options): Promise<Result> {
 }
 
 test('HTTP/2: a server without validators that cuts every stream is resumed in the run on the length and the bytes compared', async (t) => {
-  const runs: Record<string, Options> = {
-    'on the main thread': {},
-    'on transfer threads': { threads: 2 },
-    'into WebDataset shards': { outputFormat: 'webdataset' },
-  }
-  for (const [name, options] of Object.entries(runs)) {
+  for (const [name, options] of Object.entries(BODY_PATHS)) {
     await t.test(name, async () => {
       const path = `/bare-${name.replace(/\W+/g, '-')}.jpg`
       const r = await run(server.url(path), { out: join(dir, path), retries: 2, ...options })

@@ -11,7 +11,7 @@ import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
-import { resumeRange } from './support/resume.js'
+import { BODY_PATHS, resumeRange } from './support/resume.js'
 
 // A file under its final name is the complete, current image: answers that would make a wrong
 // file look right, modelled on public bug reports of curl, aria2, wget, gallery-dl, img2dataset.
@@ -437,13 +437,7 @@ test('a server that cuts every answer and names no validator: resumed in the run
   // hunt79 F1: a proxy or link that drops long transfers, in front of a server with no ETag or
   // Last-Modified. Each attempt started over from byte 0 and the file failed as truncated.
   const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
-  const runs: Record<string, Options> = {
-    'on the main thread': {},
-    'on transfer threads': { threads: 2 },
-    // The sample's bytes are held in memory when whole: a cut one is written for its resume.
-    'into WebDataset shards': { outputFormat: 'webdataset' },
-  }
-  for (const [name, options] of Object.entries(runs)) {
+  for (const [name, options] of Object.entries(BODY_PATHS)) {
     await t.test(name, async () => {
       const at = requests(path).length
       const { out, one } = await get([server.url(path)], { retries: 2, ...options })

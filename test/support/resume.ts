@@ -5,3 +5,14 @@ import { RESUME_OVERLAP } from '../../src/fetch/judge.js'
  * `RESUME_OVERLAP` of them, to compare (see judge.ts).
  */
 export const resumeRange = (onDisk: number): string => `bytes=${Math.max(0, onDisk - RESUME_OVERLAP)}-`
+
+/**
+ * The paths a body takes to its output, each with its own code for cut and resumed bodies: the
+ * main thread's part file, a transfer thread's, and a WebDataset sample held in memory (written
+ * to a part file only when cut, for its resume). A fault about bodies is tried on each.
+ */
+export const BODY_PATHS: Readonly<Record<string, { threads?: number; outputFormat?: 'webdataset' }>> = {
+  'on the main thread': {},
+  'on transfer threads': { threads: 2 },
+  'into WebDataset shards': { outputFormat: 'webdataset' },
+}
