@@ -6,6 +6,7 @@ import { constants } from 'node:http2'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
@@ -222,10 +223,15 @@ const openJpeg = () => makeImage('kept-open', 20_000)
 const overstated =
   (
     file: () => Buffer,
-    { over = 1, etag, open = false }: { over?: number; etag?: string; open?: boolean } = {},
+    {
+      over = 1,
+      etag,
+      open = false,
+      coding,
+    }: { over?: number; etag?: string; open?: boolean; coding?: 'gzip' | 'br' } = {},
   ): Answer =>
   (range) => {
-    const body = file()
+    const body = coding === 'gzip' ? gzipSync(file()) : coding === 'br' ? brotliCompressSync(file()) : file()
     const total = body.length + over
     const tag = etag ? [`ETag: "${etag}"`, 'Accept-Ranges: bytes'] : []
     const from = range && etag ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0
@@ -235,6 +241,7 @@ const overstated =
         status,
         'Content-Type: image/jpeg',
         ...tag,
+        ...(coding ? [`Content-Encoding: ${coding}`] : []),
         ...(from > 0 ? [`Content-Range: bytes ${from}-${total - 1}/${total}`] : []),
         `Content-Length: ${total - from}`,
       ]),
@@ -474,6 +481,12 @@ const answers: Record<string, Answer> = {
   // and one cut in its scan: the same bytes every time prove nothing.
   '/jpeg-video-over': overstated(withVideo, { over: 1000 }),
   '/jpeg-cut-over': overstated(() => jpeg.subarray(0, -40), { over: 40 }),
+  // The same off-by-one under a content coding: the coded stream ends (gzip's trailer, Brotli's
+  // last block) a byte or two short of the length.
+  '/jpeg-over-gzip': overstated(() => jpeg, { coding: 'gzip' }),
+  '/jpeg-over-gzip-open': overstated(() => jpeg, { coding: 'gzip', over: 2, open: true }),
+  '/jpeg-over-br': overstated(() => jpeg, { coding: 'br' }),
+  '/jpeg-cut-over-gzip': overstated(() => jpeg.subarray(0, -40), { coding: 'gzip' }),
 }
 
 before(async () => {
@@ -1009,6 +1022,35 @@ test('a whole image short of an overstated Content-Length, the same bytes twice:
     assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
     assert.equal(r.attempts, 4, path)
   }
+})
+
+// The same server under a content coding: the coded stream reached its own end (gzip's trailer,
+// its CRC-32 and size checked; Brotli's last block) short of the length, and the same rule holds
+// as for plain bytes: kept once a second attempt decodes to the very same whole image.
+test('a coded body whose coding ends short of an overstated Content-Length: kept on the same bytes twice, as plain bytes are', async () => {
+  for (const path of ['/jpeg-over-gzip', '/jpeg-over-br']) {
+    const { r, out } = await get(path, { retries: 2 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.attempts, 2, path)
+    assert.ok((await readFile(join(out, r.path!))).equals(jpeg), path)
+  }
+  // On transfer threads and into WebDataset shards (the bytes held in memory) alike.
+  for (const options of [{ threads: 2 }, { outputFormat: 'webdataset' as const }]) {
+    const out = join(dir, `over-gzip-${Object.keys(options)[0]}`)
+    const { r } = await get('/jpeg-over-gzip', { retries: 2, out, ...options })
+    assert.equal(r.status, 'ok', `${Object.keys(options)[0]}: ${r.message}`)
+    assert.equal(r.attempts, 2)
+    assert.equal(r.sha256, createHash('sha256').update(jpeg).digest('hex'))
+  }
+  const open = await get('/jpeg-over-gzip-open', { retries: 2, idleTimeout: 300 })
+  assert.equal(open.r.status, 'ok', open.r.message)
+  assert.ok((await readFile(join(open.out, open.r.path!))).equals(jpeg))
+  // Once is not enough, as for plain bytes; and an image cut in its scan stays cut.
+  const once = await get('/jpeg-over-gzip', { retries: 0, out: join(dir, 'over-gzip-once') })
+  assert.equal(once.r.error, 'truncated', once.r.message)
+  const cut = await get('/jpeg-cut-over-gzip', { retries: 2 })
+  assert.equal(cut.r.error, 'truncated', cut.r.message)
+  assert.equal(cut.r.attempts, 3)
 })
 
 test('Content-Length lines or a list that agree are read as one, on a kept-alive connection too; ones that differ are refused', async () => {

@@ -983,6 +983,31 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     return decoder.write(chunk)
   }
 
+  /**
+   * The failure of a body cut (closed, reset) short of its length, or stalled past the idle
+   * timeout, said so: where it stopped, of how many bytes.
+   */
+  const cutFailure = (error: unknown): unknown => {
+    if (t.cancel.aborted) return error
+    const networkCut =
+      !(error instanceof ImgpullError) &&
+      !isFatalLocal(error) &&
+      (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
+    // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
+    const nothing = decision.at > 0 && beyond() === 0 && !isFatalLocal(error)
+    if (networkCut && decision.length !== undefined && received < decision.length) {
+      return new ImgpullError(
+        'truncated',
+        `${shown}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
+        { retryable: true, cause: error, resumed: nothing },
+      )
+    }
+    if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
+      if (nothing) nothingResumed(error)
+      bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
+    }
+    return error
+  }
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
   let shortOfLength: unknown
   try {
@@ -1009,14 +1034,22 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       // shows, unless the length is that of the decoded body (see `lengthOfDecoded`).
       if (decision.length !== undefined && received < decision.length) {
         const length = decision.length
+        let codingEnded = false
         const whole =
           shortOfLength !== undefined &&
           (await decoder.end().then(
-            () => lengthOfDecoded(decoder!, check.bytes, length),
+            () => {
+              codingEnded = !decoder!.identity && !decoder!.unterminated
+              return lengthOfDecoded(decoder!, check.bytes, length)
+            },
             () => false,
           ))
+        // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block)
+        // short of the length: judged as plain bytes short of theirs are (see `verify`), since the
+        // length may count a byte or two more than the server sends (an off-by-one).
+        if (!whole && codingEnded) t.cut = cutFailure(shortOfLength)
         // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
-        if (!whole)
+        else if (!whole)
           throw (
             shortOfLength ??
             new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
@@ -1068,20 +1101,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       !(error instanceof ImgpullError) &&
       !isFatalLocal(error) &&
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
-    // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
-    const nothing = decision.at > 0 && beyond() === 0 && !t.cancel.aborted && !isFatalLocal(error)
     const short = decision.length !== undefined && received < decision.length && !t.cancel.aborted
-    let failure = error
-    if (networkCut && short) {
-      failure = new ImgpullError(
-        'truncated',
-        `${shown}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
-        { retryable: true, cause: error, resumed: nothing },
-      )
-    } else if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT' && !t.cancel.aborted) {
-      if (nothing) nothingResumed(error)
-      bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
-    }
+    const failure = cutFailure(error)
     // Short of its length, but kept on disk as an image: its structure may show its end, a length
     // the server overstates (see `verify`).
     if (short && resumable && (networkCut || errorCode(error) === 'UND_ERR_BODY_TIMEOUT')) {
@@ -1257,6 +1278,8 @@ const verify: Step = async (t) => {
     if (outcome.unframed) t.known = { ...t.known, seen: outcome.unframed }
     t.recorded = false
     t.record()
+    // Decoded bytes: no range continues them (ranges count the encoded ones).
+    if (t.body?.encoded) await t.dropPart()
     throw t.cut
   }
   if (!outcome.ok) {
