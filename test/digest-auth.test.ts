@@ -168,3 +168,41 @@ test("a URL's password percent-encoded in Latin-1 goes as its bytes in Basic", a
     server.close()
   }
 })
+
+// As in Basic: each escape of a URL's password is its byte in Digest's hash too. A Latin-1
+// password (%E9) was hashed as the three characters `%E9` (decoded leniently, not as url-credentials
+// decodes it for Basic), and the camera refused it.
+test("a URL's password percent-encoded in Latin-1 is hashed as its bytes in Digest, as in Basic", async () => {
+  const image = makeImage('latin1-digest', 3000)
+  const md5 = (...parts: (string | Buffer)[]) =>
+    createHash('md5')
+      .update(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))))
+      .digest('hex')
+  const server = createServer((req, res) => {
+    const auth = req.headers.authorization ?? ''
+    const p = Object.fromEntries(
+      [...auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]),
+    )
+    const ha1 = md5('admin:cam:', Buffer.from('caf\xe9', 'latin1'))
+    const ha2 = md5(`GET:${p.uri}`)
+    if (auth.startsWith('Digest ') && p.response === md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`))
+      return void res
+        .writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length })
+        .end(image)
+    res.writeHead(401, {
+      'www-authenticate': 'Digest realm="cam", qop="auth", nonce="n1"',
+      'content-length': 0,
+    })
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const { results } = await get([
+      `http://admin:caf%E9@127.0.0.1:${(server.address() as AddressInfo).port}/a.jpg`,
+    ])
+    assert.equal(results[0]!.status, 'ok', results[0]!.message)
+  } finally {
+    server.closeAllConnections()
+    server.close()
+  }
+})

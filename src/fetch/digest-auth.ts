@@ -80,8 +80,9 @@ function fromParams(params: Map<string, string>): DigestChallenge | undefined {
 }
 
 export interface DigestRequest {
-  user: string
-  password: string
+  /** The user and password as their bytes (see url-credentials.ts: a Latin-1 `%E9` is one byte), or text, hashed as UTF-8. */
+  user: string | Buffer
+  password: string | Buffer
   method: string
   /** The request target: path and query. */
   uri: string
@@ -96,10 +97,21 @@ export function digestAuthorization(challenge: DigestChallenge, request: DigestR
   const name = challenge.algorithm.toUpperCase()
   const sess = name.endsWith('-SESS')
   const algo = HASHES[name.replace(/-SESS$/, '')]!
-  const H = (text: string) => createHash(algo).update(text, 'utf8').digest('hex')
-  const { user, password, method, uri, cnonce } = request
+  /** The hash of `parts` joined by colons: text as UTF-8, bytes as they are. */
+  const H = (...parts: (string | Buffer)[]) => {
+    const hash = createHash(algo)
+    parts.forEach((part, i) => {
+      if (i > 0) hash.update(':')
+      hash.update(part)
+    })
+    return hash.digest('hex')
+  }
+  const { method, uri, cnonce } = request
+  const { user, password } = request
+  // On the wire as its bytes: a header's text goes out one byte per character (Latin-1).
+  const userText = typeof user === 'string' ? user : user.toString('latin1')
   const nc = (request.count ?? 1).toString(16).padStart(8, '0')
-  let ha1 = H(`${user}:${challenge.realm}:${password}`)
+  let ha1 = H(user, challenge.realm, password)
   if (sess) ha1 = H(`${ha1}:${challenge.nonce}:${cnonce}`)
   // auth-int covers the request's body: a GET has none.
   const ha2 = H(challenge.qop === 'auth-int' ? `${method}:${uri}:${H('')}` : `${method}:${uri}`)
@@ -108,7 +120,7 @@ export function digestAuthorization(challenge: DigestChallenge, request: DigestR
     : H(`${ha1}:${challenge.nonce}:${ha2}`)
   const q = (text: string) => `"${text.replace(/(["\\])/g, '\\$1')}"`
   const parts = [
-    `username=${q(challenge.userhash ? H(`${user}:${challenge.realm}`) : user)}`,
+    `username=${q(challenge.userhash ? H(user, challenge.realm) : userText)}`,
     `realm=${q(challenge.realm)}`,
     `nonce=${q(challenge.nonce)}`,
     `uri=${q(uri)}`,

@@ -8,7 +8,7 @@ import type { Job, Validators } from '../types.js'
 import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
 import { quoted } from '../utils/printable.js'
-import { decodeLeniently, redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
+import { redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
@@ -47,7 +47,7 @@ import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
 import type { Dispatcher } from './undici.js'
-import { basicToken } from './url-credentials.js'
+import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
 const MAX_RESTARTS = 3
@@ -427,7 +427,8 @@ const send: Step = async (t) => {
     ...lower(t.options.headers),
   }
   const listed = new URL(t.url)
-  const credentials = userOf(listed)
+  // Each escape as its byte (a Latin-1 `%E9`), as curl sends them, by Basic and Digest alike.
+  const credentials = urlCredentials(listed)
   // An Authorization of the user's own (-H) goes in place of the URL's Basic credentials.
   const ownAuthorization = base.authorization !== undefined
   let url = splitCredentials(listed, credentials, base)
@@ -1422,12 +1423,6 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v
 }
 
-/** The user and password of a URL, decoded; `undefined` when it names none. */
-function userOf(url: URL): { user: string; password: string } | undefined {
-  if (!url.username && !url.password) return undefined
-  return { user: decodeLeniently(url.username), password: decodeLeniently(url.password) }
-}
-
 /**
  * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
  * redirect leaves the origin and never show up in a message. An `Authorization` given with `-H`
@@ -1436,7 +1431,7 @@ function userOf(url: URL): { user: string; password: string } | undefined {
  */
 function splitCredentials(
   url: URL,
-  credentials: ReturnType<typeof userOf>,
+  credentials: UrlCredentials | undefined,
   headers: Record<string, string>,
 ): URL {
   if (!credentials) return url
