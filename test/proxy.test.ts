@@ -1089,3 +1089,29 @@ test('a proxy URL with a path, query or fragment is used as curl uses it; one sl
     /Expected `proxy` to be a proxy URL such as http:\/\/proxy:3128/,
   )
 })
+
+// The pool to an HTTP proxy for http:// URLs (absolute-form requests) had undici's keep-alive
+// defaults, not the run's: a 2 s margin off the Keep-Alive hint the proxy passes on (500 ms for
+// every other pool), so `timeout=2` meant a new connection to the proxy per file.
+test('through an HTTP proxy, http:// URLs keep their connection to the proxy alive as direct ones do', async () => {
+  const paths = ['/k1.jpg', '/k2.jpg', '/k3.jpg']
+  const answer = image(body, { 'keep-alive': 'timeout=2' })
+  const server = await startRouteServer(Object.fromEntries(paths.map((p) => [p, answer])))
+  const own = await startForwardProxy()
+  try {
+    const results = await withEnv({}, () =>
+      run(
+        paths.map((p) => server.url(p)),
+        { out: join(dir, 'proxy-keep-alive'), concurrency: 1, proxy: own.url },
+      ),
+    )
+    assert.ok(
+      results.every((r) => r.status === 'ok'),
+      JSON.stringify(results.map((r) => r.message)),
+    )
+    assert.equal(own.log.length, 3)
+    assert.equal(own.connections(), 1)
+  } finally {
+    await Promise.all([server.close(), own.close()])
+  }
+})

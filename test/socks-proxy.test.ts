@@ -453,6 +453,36 @@ test('through a SOCKS5 proxy, headers over 16 KB are read as on every other path
   }
 })
 
+// undici's defaults were the SOCKS5 pools' (a 2 s margin off the server's Keep-Alive hint), not the
+// settings every other pool has (500 ms): a server that says `Keep-Alive: timeout=2` had a new
+// connection (and tunnel) per file through the proxy, one in all going direct.
+test('through a SOCKS5 proxy, connections are kept alive as direct ones are', async () => {
+  const answer = image(body, { 'keep-alive': 'timeout=2' })
+  const paths = ['/k1.jpg', '/k2.jpg', '/k3.jpg']
+  for (const proxy of [undefined, socks.url]) {
+    const server = await startRouteServer(Object.fromEntries(paths.map((p) => [p, answer])))
+    try {
+      const results = await withEnv({}, () =>
+        run(
+          paths.map((p) => server.url(p)),
+          {
+            out: join(dir, `keep-alive-${proxy ? 'socks' : 'direct'}`),
+            concurrency: 1,
+            ...(proxy ? { proxy } : {}),
+          },
+        ),
+      )
+      assert.ok(
+        results.every((r) => r.status === 'ok'),
+        JSON.stringify(results.map((r) => r.message)),
+      )
+      assert.equal(server.connections(), 1, proxy ? 'through the proxy' : 'direct')
+    } finally {
+      await server.close()
+    }
+  }
+})
+
 test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {
   const out = join(dir, 'socks-cli')
   // An https:// URL by IP address too: undici names the IP as TLS server name (Node's DEP0123).

@@ -110,6 +110,12 @@ export class ProxyRouter extends EventEmitter {
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { tls, http2 } = this.settings
     const token = basicToken(proxy)
+    const pools = originFactory(http2, this.settings.concurrency)
+    // undici makes the pool to the proxy for http:// URLs (absolute-form requests) with `connect`
+    // alone: kept alive as every other pool, not by undici's defaults (a 2 s margin off the
+    // Keep-Alive hint, not 500 ms: `timeout=2` meant a new connection to the proxy per file).
+    const { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold } = this.settings.agent
+    const keepAlive = { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold }
     return new this.#agentsOf!.ProxyAgent({
       ...this.settings.agent,
       uri: proxy.href,
@@ -119,7 +125,7 @@ export class ProxyRouter extends EventEmitter {
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
       requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
       proxyTls: tls,
-      factory: tunnelsFailOnce(originFactory(http2, this.settings.concurrency)),
+      factory: tunnelsFailOnce((origin, options) => pools(origin, { ...keepAlive, ...options })),
       // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
       clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
         connectsInTime(
@@ -169,9 +175,13 @@ export class ProxyRouter extends EventEmitter {
       )
     }
     // The pools every origin gets (HTTP/1.1 here): headers read up to 256 KB, not Node's 16 KB
-    // (undici's SOCKS5 pools took no such option), idle connections bounded and let go as direct ones.
+    // (undici's SOCKS5 pools took no such option), idle connections bounded and let go as direct
+    // ones, and kept alive as they are: with undici's defaults (a 2 s margin off the server's
+    // Keep-Alive hint, not 500 ms), `timeout=2` meant a new connection and tunnel per file.
     const factory = originFactory(false, this.settings.concurrency)
     return new Agent({
+      ...this.settings.agent,
+      allowH2: false,
       factory: (origin: string | URL, options: object) => factory(origin, { ...options, connect }),
     }) as unknown as Dispatcher
   }

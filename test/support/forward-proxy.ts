@@ -10,6 +10,8 @@ import { type AddressInfo, connect, type Socket } from 'node:net'
 export interface ForwardProxy {
   url: string
   log: { method: string; target: string; authorization?: string; range?: string }[]
+  /** Connections clients opened to it so far. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -91,7 +93,9 @@ export async function startForwardProxy({
     sockets.add(upstream)
     upstream.on('close', () => sockets.delete(upstream))
   })
+  let connections = 0
   server.on('connection', (s: Socket) => {
+    connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
@@ -99,6 +103,7 @@ export async function startForwardProxy({
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
+    connections: () => connections,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
