@@ -41,6 +41,11 @@ const closeDelimited = (type: string, body: Buffer, extra: string[] = []) =>
   Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, 'Connection: close', ...extra]), body])
 const withLength = (type: string, body: Buffer) =>
   Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, `Content-Length: ${body.length}`]), body])
+const withStatus = (status: number, type: string, body: Buffer) =>
+  Buffer.concat([
+    head([`HTTP/1.1 ${status} Other`, `Content-Type: ${type}`, `Content-Length: ${body.length}`]),
+    body,
+  ])
 const chunked = (type: string, body: Buffer) =>
   Buffer.concat([
     head(['HTTP/1.1 200 OK', `Content-Type: ${type}`, 'Transfer-Encoding: chunked']),
@@ -481,6 +486,12 @@ const answers: Record<string, Answer> = {
   // and one cut in its scan: the same bytes every time prove nothing.
   '/jpeg-video-over': overstated(withVideo, { over: 1000 }),
   '/jpeg-cut-over': overstated(() => jpeg.subarray(0, -40), { over: 40 }),
+  // 2xx statuses other than 200 and 206, each with a body.
+  '/status-203': () => withStatus(203, 'image/gif', gif),
+  '/status-299': () => withStatus(299, 'image/gif', gif),
+  '/status-207': () =>
+    withStatus(207, 'application/xml', Buffer.from('<?xml version="1.0"?><multistatus xmlns="DAV:"/>')),
+  '/status-226': () => withStatus(226, 'image/gif', gif),
   // The same off-by-one under a content coding: the coded stream ends (gzip's trailer, Brotli's
   // last block) a byte or two short of the length.
   '/jpeg-over-gzip': overstated(() => jpeg, { coding: 'gzip' }),
@@ -1122,4 +1133,30 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
     for (const socket of held) socket.destroy()
     await new Promise((resolve) => keptAlive.close(resolve))
   }
+})
+
+// A 2xx other than 200 and 206 (RFC 9110 §15.3): a 203 is the 200 as a transforming proxy changed
+// it, and an unknown 2xx is a 200 (§15: a status not known is its class's x00), so both are kept;
+// a 207 (WebDAV's XML statuses) was told 'not an image', and a 226 (a delta against a copy the
+// client holds, RFC 3229) was saved as the image, though imgpull never asks for one (A-IM).
+test('a 203 or an unknown 2xx is kept as a 200 is; a 207 or 208 is its status; a 226 nothing asked for is retried', async () => {
+  for (const [path, status] of [
+    ['/status-203', 203],
+    ['/status-299', 299],
+  ] as const) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.httpStatus, status)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+  }
+  const multi = await get('/status-207', { retries: 1 })
+  assert.equal(multi.r.error, 'http-207', multi.r.message)
+  assert.equal(multi.r.attempts, 1)
+  const delta = await get('/status-226', { retries: 1 })
+  assert.equal(delta.r.error, 'http-226', delta.r.message)
+  assert.equal(delta.r.attempts, 2)
+  assert.match(
+    delta.r.message ?? '',
+    /HTTP 226 from \S+ to a request that asked no instance manipulation \(A-IM\)$/,
+  )
 })

@@ -28,6 +28,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { successBody } from '../src/fetch/success-status.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
@@ -658,6 +659,34 @@ test('unaskedStatus: a 304, 412 or 416 to a request that asked no condition, pre
   ]
   for (const [status, sent, expected] of table)
     assert.equal(unaskedStatus(status, sent), expected, `${status} ${sent.join(',')}`)
+})
+
+test('successBody: what the body of a 2xx answer is (RFC 9110 §15.3)', () => {
+  const table: [number, ReturnType<typeof successBody>][] = [
+    [200, 'file'],
+    // A transforming proxy's copy of the 200 (§15.3.4): the image, as curl, wget and browsers keep it.
+    [203, 'file'],
+    [206, 'part'],
+    // Not made yet (§15.3.3); no content (§15.3.5, §15.3.6).
+    [202, 'none'],
+    [204, 'none'],
+    [205, 'none'],
+    // WebDAV's XML statuses of other resources (RFC 4918 §11.1, RFC 5842 §7.1).
+    [207, 'none'],
+    [208, 'none'],
+    // A delta against a copy the client holds (RFC 3229 §10.4.1).
+    [226, 'none'],
+    // An unknown 2xx is its class's x00 (§15).
+    [201, 'file'],
+    [250, 'file'],
+    [299, 'file'],
+    [199, undefined],
+    [300, undefined],
+    [404, undefined],
+  ]
+  for (const [status, expected] of table) assert.equal(successBody(status), expected, String(status))
+  assert.equal(unaskedStatus(226, ['accept']), 'no instance manipulation (A-IM)')
+  assert.equal(unaskedStatus(226, ['A-IM']), undefined)
 })
 
 test('a rerun tries again failures with a passing cause, never permanent ones', () => {

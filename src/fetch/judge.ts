@@ -1,5 +1,6 @@
 import { REDIRECT_STATUS } from '../errors.js'
 import type { Validators } from '../types.js'
+import { successBody } from './success-status.js'
 
 /**
  * What to do with a response's head, decided from the status, the headers and what was asked:
@@ -365,7 +366,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
   }
   // A 204 or 205 has no body whatever its Content-Length says (RFC 9110 §15.3.5, §15.3.6; RFC 9112
   // §6.3): there is no image in it, and no cut to resume. A 202 says the image is not made yet
-  // (§15.3.3: a thumbnail queued, say): its body is not the image either.
+  // (§15.3.3: a thumbnail queued, say): its body is not the image either, nor a 207's, 208's or
+  // 226's (see `successBody`).
   if (!mayBeFile(status)) return { do: 'fail', status }
   if (status !== 206 && resuming) {
     // A 200 to a range request is the whole file, unless it shows itself a mislabelled part
@@ -530,8 +532,8 @@ export function sameFile(known: Validators, got: Validators): boolean {
 const COME_BACK_LATER = (status: number) =>
   (status >= 500 && status !== 501) || status === 408 || status === 429
 
-/** 2xx answers that carry no image: not made yet (202), no body (204, 205). */
-const NO_IMAGE = new Set([202, 204, 205])
-
 /** Whether the body of an answer of this status may be the file or a part of it (a 416 is judged before). */
-const mayBeFile = (status: number) => status >= 200 && status <= 299 && !NO_IMAGE.has(status)
+const mayBeFile = (status: number) => {
+  const body = successBody(status)
+  return body === 'file' || body === 'part'
+}

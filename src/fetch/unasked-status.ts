@@ -4,13 +4,16 @@
  * If-Unmodified-Since: §15.5.13), a 416 a range (§15.5.17). Sent to a request that asked none, they
  * are no verdict on the URL but a slip of the server or a cache in front of it: a cache revalidating
  * a stale entry answers 304 to unconditional requests (caddyserver/cache-handler#137,
- * darkweak/souin#794), a server answered 416 to plain GETs now and then (kiwix/libkiwix#855). Such
+ * darkweak/souin#794), a server answered 416 to plain GETs now and then (kiwix/libkiwix#855); a 226
+ * answers `A-IM` (RFC 3229 §10.4.1) with a delta, not the file. Such
  * a failure is retried, and tried again by a rerun.
  */
 const ASKED_BY: Readonly<Record<number, readonly string[]>> = {
   304: ['if-none-match', 'if-modified-since'],
   412: ['if-match', 'if-unmodified-since'],
   416: ['range'],
+  // A delta against a copy the client holds (RFC 3229 §10.4.1): imgpull never asks for one.
+  226: ['a-im'],
 }
 
 /**
@@ -23,7 +26,13 @@ export function unaskedStatus(status: number, sent: Iterable<string>): string | 
   if (!askedBy) return undefined
   const names = new Set([...sent].map((name) => name.toLowerCase()))
   if (askedBy.some((name) => names.has(name))) return undefined
-  return status === 416 ? 'no range' : status === 412 ? 'no precondition' : 'no condition'
+  return status === 416
+    ? 'no range'
+    : status === 412
+      ? 'no precondition'
+      : status === 226
+        ? 'no instance manipulation (A-IM)'
+        : 'no condition'
 }
 
 /** The statuses `unaskedStatus` may find unasked: a rerun tries them again (see `httpRerun`). */
