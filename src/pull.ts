@@ -18,7 +18,7 @@ import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
-import { ifRangeValue, resumesInRun } from './fetch/judge.js'
+import { ifRangeValue, resumesInRun, WRAPS_RANGES } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
 import { proxyPlan } from './fetch/proxy.js'
 import { ProxySilence } from './fetch/proxy-silence.js'
@@ -449,6 +449,11 @@ class Engine {
   )
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<Cancel>()
+  /**
+   * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
+   * files' later attempts ask for the whole file at once, where each spent a ranged request first.
+   */
+  readonly #wrapsRanges = new Set<string>()
   #outstanding = 0
   #sourceDone = false
   /** The source stopped with this input error: what was read is finished, then the run ends with it. */
@@ -735,6 +740,10 @@ class Engine {
     // What this attempt's bodies did to the file: where the first began, and whether any began anew.
     task.bodies = undefined
     const onBody = (at: number, unresumable?: string) => {
+      if (unresumable === WRAPS_RANGES) {
+        task.wrapsRanges = true
+        this.#wrapsRanges.add(host)
+      }
       task.bodies = {
         from: task.bodies?.from ?? at,
         anew: (task.bodies?.anew ?? false) || at === 0,
@@ -747,7 +756,8 @@ class Engine {
     // The server refused the last two resumes (see #failed): this attempt asks without Range. The
     // bytes on disk stay until a body replaces them: a plain request met with no answer either
     // leaves them for the next attempt, which resumes again.
-    const plain = (task.rangeFailures ?? 0) >= 2
+    // So too where the file's server, or its host's, wrapped a range in multipart/byteranges.
+    const plain = (task.rangeFailures ?? 0) >= 2 || task.wrapsRanges === true || this.#wrapsRanges.has(host)
     // The last body was cut or damaged: a cache on the way may hold it so (see DownloadContext.revalidate).
     const revalidate = BODY_FAULTS.has(task.retriedFor?.code ?? '')
     const tailChecked = task.tailChecked
@@ -1036,7 +1046,7 @@ class Engine {
       // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
       // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
       // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
-      const unresumable = task.bodies?.unresumable
+      const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
       if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
         e.message += unresumable
           ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`

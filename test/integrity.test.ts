@@ -993,6 +993,37 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
         )
         assert.deepEqual(await outputFiles(out), [])
       })
+    // Each later attempt spent a ranged request that met multipart again before the plain one.
+    for (const [name, options] of Object.entries<Options>({
+      'main thread': {},
+      'transfer threads': { threads: 2 },
+    }))
+      await t.test(
+        `met once, a later attempt of the file asks no range (${name}); the failure says why`,
+        async () => {
+          const path = `/every-later-${name.replace(/\W+/g, '-')}.jpg`
+          const { one } = await get([base + path], { retries: 2, ...options })
+          assert.equal(one.error, 'truncated', one.message)
+          assert.match(one.message!, /multipart\/byteranges .*, so each of the 3 attempts started over$/)
+          assert.deepEqual(ranges(path), [undefined, resumeRange(60_000), undefined, undefined])
+        },
+      )
+    await t.test(
+      "met once, the host's other files ask no range either (a rerun, parts on disk)",
+      async () => {
+        const out = join(dir, 'wrapped-host')
+        const urls = [`${base}/host-a.jpg`, `${base}/host-b.jpg`]
+        const first = await get(urls, { out, journal: true, retries: 0 })
+        assert.ok(first.results.every((r) => r.error === 'truncated'))
+        const again = await get(urls, { out, journal: true, retries: 0, concurrency: 1 })
+        assert.ok(
+          again.results.every((r) => r.status === 'ok'),
+          JSON.stringify(again.results.map((r) => r.message)),
+        )
+        const asked = [...ranges('/host-a.jpg'), ...ranges('/host-b.jpg')]
+        assert.equal(asked.filter((r) => r !== undefined).length, 1, JSON.stringify(asked))
+      },
+    )
     await t.test('a 206 multipart to a plain request: refused by name, never kept', async () => {
       const { out, one } = await get([`${base}/always.jpg`], { retries: 0 })
       assert.equal(one.error, 'bad-range', one.message)

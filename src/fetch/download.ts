@@ -35,6 +35,7 @@ import {
   RESUME_OVERLAP,
   resumesInRun,
   validatorsOf,
+  WRAPS_RANGES,
 } from './judge.js'
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
@@ -720,9 +721,7 @@ const decide: Step = async (t) => {
     case 'restart':
       await exchange.dump()
       await t.restart(decision.why)
-      if (isMultipart({ status: head.statusCode, headers: head.headers }))
-        t.unresumable =
-          'the server answers a range with multipart/byteranges (the range inside the body), which imgpull does not take apart'
+      if (isMultipart({ status: head.statusCode, headers: head.headers })) t.unresumable = WRAPS_RANGES
       return send
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).

@@ -460,6 +460,13 @@ export function judge(asked: Asked, answer: Answer): Decision {
 export const isMultipart = (answer: Answer): boolean =>
   answer.status === 206 && /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
 
+/**
+ * Why no range continues a file whose server wrapped a range in multipart/byteranges, in words
+ * (see `DownloadContext.onBody`): its later attempts, and its host's other files, ask no range.
+ */
+export const WRAPS_RANGES =
+  'the server answers a range with multipart/byteranges (the range inside the body), which imgpull does not take apart'
+
 const MULTIPART =
   'a 206 in multipart/byteranges (the range inside the body) to a request for one range or none'
 

@@ -46,6 +46,8 @@ export interface Task {
    * `Scheduler.pathSilence`): its timeouts are its path's, no complaint about the host.
    */
   pathSilent?: boolean
+  /** A resume of this file was answered with multipart/byteranges (see `WRAPS_RANGES`): no later attempt asks a range. */
+  wrapsRanges?: boolean
   /** Resumes in a row that met a 5xx or no answer at all (see `refusesRange`). */
   rangeFailures?: number
   /** The failure the job is being retried for: its outcome if its time runs out before the retry. */
