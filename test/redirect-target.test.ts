@@ -118,3 +118,36 @@ test('a Location that does not parse is quoted without its user and password', a
   assert.doesNotMatch(r.message ?? '', /hunter2|admin/)
   assert.match(r.message ?? '', /redirect to no valid URL \("http:\/\/\[::1\/x\.jpg"\) for /)
 })
+
+// A redirect whose body never comes (its head sent with a Content-Length, then silence): its body
+// is thrown away, yet each file waited for it, a second (the dump's bound), and its connection was
+// then cut, before the redirect was followed. Browsers follow on the head.
+test('a redirect whose body never comes is followed without waiting for it (its connection drained apart)', async () => {
+  const img = makeImage('silent-redirect', 4000)
+  const sockets = new Map<string, { closed: boolean }>()
+  const openAtFollow: boolean[] = []
+  const silent = await startRouteServer({
+    '/r.jpg': (req, res) => {
+      const state = { closed: false }
+      sockets.set('r', state)
+      req.socket.once('close', () => {
+        state.closed = true
+      })
+      res.writeHead(302, { location: '/img.jpg', 'content-type': 'text/html', 'content-length': 100 })
+      res.flushHeaders()
+    },
+    '/img.jpg': (req, res) => {
+      openAtFollow.push(sockets.get('r')?.closed === false)
+      image(img)(req, res, new URL('http://x'))
+    },
+  })
+  try {
+    const results: Result[] = []
+    for await (const r of pull([silent.url('/r.jpg')], { out: join(dir, 'silent'), journal: false }))
+      results.push(r)
+    assert.equal(results[0]!.status, 'ok', results[0]!.message)
+    assert.deepEqual(openAtFollow, [true], 'followed while the redirect still held its body back')
+  } finally {
+    await silent.close()
+  }
+})

@@ -496,7 +496,7 @@ const send: Step = async (t) => {
         ? digestChallenge(head.headers['www-authenticate'])
         : undefined
     if (challenge && (digestFor === undefined || (challenge.stale && digestFor !== challenge.nonce))) {
-      await t.exchange!.dump()
+      await t.exchange!.discard()
       digestFor = challenge.nonce
       base.authorization = digestAuthorization(challenge, {
         ...credentials!,
@@ -511,7 +511,7 @@ const send: Step = async (t) => {
       t.answeredAt = url.href
       return decide
     }
-    await t.exchange!.dump()
+    await t.exchange!.discard()
     const location = header(head.headers, 'location')!
     // An empty Location names no target (as a relative reference it would be this URL again).
     const next = location.trim() === '' ? undefined : redirectTarget(location, url, head.http2)
@@ -703,7 +703,7 @@ const decide: Step = async (t) => {
   t.tail = undefined
   switch (decision.do) {
     case 'fail': {
-      await exchange.dump()
+      await exchange.discard()
       const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
         refusal.status,
@@ -714,18 +714,18 @@ const decide: Step = async (t) => {
       )
     }
     case 'refuse':
-      await exchange.dump()
+      await exchange.discard()
       throw new ImgpullError('bad-range', `${t.shown}: unusable partial answer: ${decision.why}`, {
         retryable: true,
       })
     case 'restart':
-      await exchange.dump()
+      await exchange.discard()
       await t.restart(decision.why)
       if (isMultipart({ status: head.statusCode, headers: head.headers })) t.unresumable = WRAPS_RANGES
       return send
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
-      await exchange.dump()
+      await exchange.discard()
       t.body = undefined
       t.joined = true
       return verify

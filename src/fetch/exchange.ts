@@ -41,6 +41,12 @@ const DUMP_LIMIT = 128 * 1024
  * browser follows on the headers.
  */
 const DUMP_MS = 1000
+/**
+ * Longest a transfer waits for a body it discards (see `discard`) before it goes on, the body
+ * left draining: one that came with its head ends well within it, and its connection is free for
+ * the next request.
+ */
+const DISCARD_WAIT_MS = 100
 
 /**
  * Most bytes held, over all exchanges of the process, of answers that end their connection while
@@ -154,6 +160,22 @@ export class Exchange {
     })
       .catch(() => {})
       .finally(() => clearTimeout(late))
+  }
+
+  /**
+   * Throw the body away (see `dump`), waiting for it only `DISCARD_WAIT_MS`: one that has not
+   * ended by then drains (or is cut at `DUMP_MS`) while the transfer goes on, a redirect followed
+   * on another connection, as browsers follow one on its head. A redirect, a challenge or an error
+   * status whose body never came (its head sent with a length, then silence) held each file a
+   * second, its connection then cut.
+   */
+  async discard(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISCARD_WAIT_MS)
+    })
+    await Promise.race([this.dump(), waited])
+    clearTimeout(timer)
   }
 
   // undici's handler interface (called by the connection).
