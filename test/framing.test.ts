@@ -1053,6 +1053,34 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
     assert.equal(r.attempts, 2)
     assert.equal(r.sha256, createHash('sha256').update(jpeg).digest('hex'))
   }
+  // Over HTTP/2: the stream ends short of its length (nghttp2 resets it, PROTOCOL_ERROR).
+  const h2 = await startH2Server(
+    { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
+    (_req, res) => {
+      const coded = gzipSync(jpeg)
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-encoding': 'gzip',
+        'content-length': coded.length + 1,
+      })
+      res.end(coded)
+    },
+  )
+  try {
+    const over = (
+      await get('/h2-over-gzip.jpg', {
+        retries: 2,
+        caCert: certs.ca,
+        origin: h2.origin,
+        out: join(dir, 'h2-over'),
+      })
+    ).r
+    assert.equal(over.status, 'ok', over.message)
+    assert.equal(over.attempts, 2)
+    assert.equal(over.sha256, createHash('sha256').update(jpeg).digest('hex'))
+  } finally {
+    await h2.close()
+  }
   const open = await get('/jpeg-over-gzip-open', { retries: 2, idleTimeout: 300 })
   assert.equal(open.r.status, 'ok', open.r.message)
   assert.ok((await readFile(join(open.out, open.r.path!))).equals(jpeg))
