@@ -1039,13 +1039,15 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
           shortOfLength !== undefined &&
           (await decoder.end().then(
             () => {
-              codingEnded = !decoder!.identity && !decoder!.unterminated
+              // Or it was not coded at all (a coding named, not applied): plain bytes.
+              codingEnded = !decoder!.unterminated
               return lengthOfDecoded(decoder!, check.bytes, length)
             },
             () => false,
           ))
-        // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block)
-        // short of the length: judged as plain bytes short of theirs are (see `verify`), since the
+        // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block),
+        // or its bytes were never coded, short of the length: judged as plain bytes short of theirs
+        // are (see `verify`), since the
         // length may count a byte or two more than the server sends (an off-by-one).
         if (!whole && codingEnded) t.cut = cutFailure(shortOfLength)
         // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
