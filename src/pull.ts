@@ -13,7 +13,7 @@ import {
   TimeoutError,
   UsageError,
 } from './errors.js'
-import { AUTO_THREADS_AFTER, autoThreads } from './fetch/auto-threads.js'
+import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -244,9 +244,10 @@ async function* run(
   const pool = needsPool(options.transform)
     ? new (await import('./transform/pool.js')).TransformPool()
     : undefined
-  const threadCount = options.threads === 'auto' ? autoThreads(availableParallelism()) : options.threads
+  // `'auto'`: the process's threads, shared with its other runs (a worker's --shards N).
+  const threadCount = options.threads === 'auto' ? autoThreadBudget(availableParallelism) : options.threads
   const threads =
-    threadCount > 0
+    (typeof threadCount === 'number' ? threadCount : threadCount.total) > 0
       ? new TransferThreads(
           threadCount,
           given,

@@ -7,7 +7,7 @@ import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, TimeoutError } from '../src/errors.js'
-import { AUTO_THREADS_MAX, autoThreads } from '../src/fetch/auto-threads.js'
+import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -1523,6 +1523,27 @@ test('autoThreads: one a core beyond the first, none on one core, at most AUTO_T
   ]
   for (const [cores, threads] of table) assert.equal(autoThreads(cores), threads, `${cores} cores`)
   assert.equal(AUTO_THREADS_MAX, 4)
+})
+
+test("AutoThreadBudget: runs at once share the machine's auto threads; one that found none takes them once given back", () => {
+  const budget = new AutoThreadBudget(autoThreads(4))
+  const step = (op: 'take' | 'give', n = 0) => {
+    if (op === 'take') return budget.take()
+    budget.give(n)
+    return 0
+  }
+  // [a run takes its threads or gives them back, threads it gets]
+  const table: [['take'] | ['give', number], number][] = [
+    [['take'], 3],
+    [['take'], 0],
+    [['give', 3], 0],
+    [['take'], 3],
+    [['give', 3], 0],
+    [['give', 3], 0],
+    [['take'], 3],
+  ]
+  for (const [i, [[op, n], threads]] of table.entries()) assert.equal(step(op, n), threads, `step ${i}`)
+  assert.equal(new AutoThreadBudget(autoThreads(1)).take(), 0, 'one core: none')
 })
 
 test("heldOptions and otherOptions: a re-enqueue's options not chosen are the queue's; those chosen otherly are named", () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
-import { TransferThreads } from '../src/fetch/transfer-threads.js'
+import { liveTransferThreads, TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -290,4 +290,46 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
     broken.stderr,
   )
   assert.equal((await outputFiles(longOut)).length, 260)
+})
+
+test("--threads auto is the process's: concurrent runs (a worker's --shards N) share the machine's count, not each its own", async () => {
+  // Two runs of 260 files in one process, as `imgpull worker --shards 2` runs two shards: each
+  // passes its 200th file, then waits on its last 30. Each started autoThreads(cores) threads of
+  // its own: 2 threads on 2 cores, N with --shards N.
+  const release: (() => void)[] = []
+  let open = false
+  const held = await startImageServer({
+    hold: (path) =>
+      !open && Number(path.match(/-(\d+)\.jpg$/)?.[1]) >= 230
+        ? new Promise<void>((resolve) => release.push(resolve))
+        : undefined,
+  })
+  let runs: Promise<Result[]>[] = []
+  try {
+    runs = ['a', 'b'].map(async (name) => {
+      const urls = Array.from({ length: 260 }, (_, i) => held.url(`/shared-${name}-${i}.jpg?size=2000`))
+      const results: Result[] = []
+      for await (const r of pull(urls, { out: join(dir, `shared-${name}`), journal: false, threads: 'auto' }))
+        results.push(r)
+      return results
+    })
+    // Both runs past their 200th file (their threads asked for), each waiting on its held files.
+    const waiting = (name: string) => held.log.filter((l) => l.url.startsWith(`/shared-${name}-`)).length
+    while (waiting('a') <= 230 || waiting('b') <= 230) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(liveTransferThreads(), autoThreads(availableParallelism()))
+    open = true
+    for (const go of release) go()
+    const results = await Promise.all(runs)
+    for (const r of results)
+      assert.deepEqual(
+        r.filter((x) => x.status !== 'ok'),
+        [],
+      )
+    assert.equal(liveTransferThreads(), 0, 'each run gave its threads back')
+  } finally {
+    open = true
+    for (const go of release) go()
+    await Promise.allSettled(runs)
+    await held.close()
+  }
 })

@@ -30,7 +30,7 @@ export function addWorkerCommand(program: Command): Command {
     // A machine's, as -c is: workers on machines of different sizes each take their own.
     .option(
       '--threads <n|auto>',
-      "transfer threads beside the main thread in a shard's run, or auto (see imgpull --help) (default: the enqueued one)",
+      "transfer threads beside the main thread in a shard's run, or auto: the worker's, shared by its running shards (see imgpull --help) (default: the enqueued one)",
       autoOrInteger(0, MAX_THREADS),
     )
     .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)

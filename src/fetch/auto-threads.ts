@@ -21,3 +21,34 @@ export const AUTO_THREADS_AFTER = 200
 export function autoThreads(cores: number): number {
   return Math.max(0, Math.min(Math.floor(cores) - 1, AUTO_THREADS_MAX))
 }
+
+/**
+ * The threads `'auto'` runs in this process, shared by its runs: `imgpull worker --shards N` runs N
+ * shards in one process, and each started the machine's count of its own (N threads on 2 cores,
+ * each with a heap, where one keeps the second core busy). A run takes what the others left when
+ * its threads start; a run that found none takes them once another gives them back.
+ */
+export class AutoThreadBudget {
+  #taken = 0
+  constructor(readonly total: number) {}
+
+  /** Threads for one run: those left, `total` at most; 0 while other runs hold them all. */
+  take(): number {
+    const n = Math.max(0, this.total - this.#taken)
+    this.#taken += n
+    return n
+  }
+
+  /** A run ended: its `n` threads are free for the others. */
+  give(n: number): void {
+    this.#taken = Math.max(0, this.#taken - n)
+  }
+}
+
+let budget: AutoThreadBudget | undefined
+
+/** This process's budget, sized to the machine's cores when first asked for. */
+export function autoThreadBudget(cores: () => number): AutoThreadBudget {
+  budget ??= new AutoThreadBudget(autoThreads(cores()))
+  return budget
+}

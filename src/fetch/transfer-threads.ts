@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads'
 import { ImgpullError } from '../errors.js'
 import type { Options } from '../options.js'
 import type { Job, Validators } from '../types.js'
+import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
 import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
@@ -72,6 +73,14 @@ function workerFile(): string {
   throw new Error(`the transfer thread's code is missing: ${candidates.join(' or ')} beside ${here}`)
 }
 
+/** Transfer threads alive in this process, over all its runs. */
+let live = 0
+
+/** Transfer threads alive in this process now, over all its runs (started, not yet exited). */
+export function liveTransferThreads(): number {
+  return live
+}
+
 /**
  * Transfer threads: `download()` run on worker threads, each with its own connection pool, so a
  * machine's cores share the parsing, checking, hashing and writing of bodies while the main thread
@@ -80,7 +89,11 @@ function workerFile(): string {
  * passing error (they are retried) and is replaced.
  */
 export class TransferThreads {
-  readonly #size: number
+  #size: number
+  /** Where `'auto'` takes its count when its threads start, and gives it back at the run's end. */
+  readonly #budget: AutoThreadBudget | undefined
+  /** Its threads were asked for (under `'auto'`, granted by the budget, or found missing). */
+  #started = false
   /** Transfers to leave on the main thread before the threads start (0: started at once). */
   readonly #startAfter: number
   /** Files begun (first attempts asked of `carries`) so far, while the threads wait to start. */
@@ -99,10 +112,17 @@ export class TransferThreads {
    * `options`: the run's options as given (cloned to each thread, which resolves them again:
    * signals and other functions left out); `onBytes`: body bytes received, told in batches;
    * `startAfter`: transfers the main thread carries before the threads start (`'auto'`: see
-   * auto-threads.ts), 0 to start them now.
+   * auto-threads.ts), 0 to start them now. `size`: a count, or the process's budget (`'auto'`),
+   * from which the threads are taken as they start.
    */
-  constructor(size: number, options: Options, onBytes: (n: number) => void, startAfter = 0) {
-    this.#size = size
+  constructor(
+    size: number | AutoThreadBudget,
+    options: Options,
+    onBytes: (n: number) => void,
+    startAfter = 0,
+  ) {
+    this.#budget = typeof size === 'number' ? undefined : size
+    this.#size = typeof size === 'number' ? size : 0
     this.#startAfter = startAfter
     this.#options = options
     this.#onBytes = onBytes
@@ -110,6 +130,13 @@ export class TransferThreads {
   }
 
   #start(): void {
+    if (this.#budget) {
+      this.#size = this.#budget.take()
+      // Other runs of this process hold the machine's threads: the main thread carries on, and
+      // asks again at its next file.
+      if (this.#size === 0) return
+    }
+    this.#started = true
     try {
       for (let i = 0; i < this.#size; i++) this.#spawn()
     } catch (error) {
@@ -117,6 +144,8 @@ export class TransferThreads {
       // leave the run to the main thread, said once, rather than end it at its 200th file.
       if (this.#startAfter === 0) throw error
       this.#broken = true
+      this.#budget?.give(this.#size)
+      this.#size = 0
       process.emitWarning(`${(error as Error).message}: every transfer stays on the main thread`, {
         code: 'IMGPULL_THREADS',
       })
@@ -133,7 +162,7 @@ export class TransferThreads {
    */
   carries(first = true): boolean {
     if (this.#startAfter === 0) return true
-    if (first && this.#asked < this.#startAfter && ++this.#asked === this.#startAfter) this.#start()
+    if (first && !this.#started && ++this.#asked >= this.#startAfter) this.#start()
     return !this.#broken && this.#readyCount > 0
   }
 
@@ -191,6 +220,8 @@ export class TransferThreads {
   /** Stop the threads once their transfers have ended. */
   async close(): Promise<void> {
     this.#closed = true
+    this.#budget?.give(this.#size)
+    this.#size = 0
     const exits = [...this.#threads].map(
       (t) =>
         new Promise<void>((resolve) => {
@@ -216,6 +247,7 @@ export class TransferThreads {
         )
       : new Worker(file, settings)
     const thread: Thread = { worker, ready: false, active: 0 }
+    live++
     this.#threads.add(thread)
     worker.on('message', (m: FromThread) => this.#message(thread, m))
     worker.on('error', () => {})
@@ -278,6 +310,7 @@ export class TransferThreads {
 
   /** A thread ended: closed on purpose, or died (its transfers fail and are retried). */
   #lost(thread: Thread, code: number): void {
+    live--
     this.#threads.delete(thread)
     if (thread.ready) this.#readyCount--
     for (const [id, p] of this.#pending) {
