@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { rootCertificates } from 'node:tls'
 import { extraCas } from '../src/fetch/trust.js'
+import { pull } from '../src/index.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
@@ -284,4 +285,57 @@ test('X-Robots-Tag: counted in the summary as robots-tag; --ignore-robots-tag ta
     },
   )
   assert.equal(taken.code, 0, taken.stderr)
+})
+
+// hunt88: a warning Node raises on a transfer thread was printed there as Node prints it, past the
+// command's own filter: through an https:// proxy given by address, `--threads 1` (and `auto`
+// from its 200th file) printed "(node:PID) [DEP0123] DeprecationWarning: Setting the TLS
+// ServerName to an IP address ..." where the main thread's run printed nothing.
+test('a warning raised on a transfer thread reads as on the main thread, once: an https:// proxy by address says nothing', async () => {
+  const secureProxy = await startForwardProxy({ tls: tlsPair(certs.good) })
+  try {
+    for (const threads of ['0', '1']) {
+      const out = join(dir, `https-proxy-${threads}`)
+      const r = await runCli(
+        [
+          web.url('/a.jpg'),
+          tls.url('/session.jpg'),
+          '-o',
+          out,
+          '--proxy',
+          secureProxy.url,
+          '--ca-cert',
+          certs.ca,
+          '--threads',
+          threads,
+        ],
+        { env: noProxyEnv },
+      )
+      assert.equal(r.code, 0, r.stderr)
+      assert.doesNotMatch(r.stderr, /warning|DEP0123/i, `--threads ${threads}`)
+    }
+    // The library's caller gets it as a process warning of its own, once, however many threads raise it.
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const urls = Array.from({ length: 8 }, (_, i) => tls.url(`/session.jpg?${i}`))
+      for await (const r of pull(urls, {
+        out: join(dir, 'https-proxy-lib'),
+        proxy: secureProxy.url,
+        caCert: certs.ca,
+        threads: 2,
+        journal: false,
+      }))
+        assert.equal(r.status, 'ok', r.message)
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    const dep = warnings.filter((w) => (w as { code?: string }).code === 'DEP0123')
+    assert.equal(dep.length, 1, warnings.map((w) => w.message).join('\n'))
+    assert.equal(dep[0].name, 'DeprecationWarning')
+  } finally {
+    await secureProxy.close()
+  }
 })

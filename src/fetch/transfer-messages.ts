@@ -33,6 +33,8 @@ export type FromThread =
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
   | { op: 'bytes'; n: number }
+  /** A process warning raised on the thread (one of Node's), to be raised on the main thread. */
+  | { op: 'warning'; message: string; type?: string; code?: string; detail?: string }
   /**
    * `held`: the bytes of a body kept in memory (see `DownloadContext.hold`), joined in one
    * buffer of their own and moved to the main thread (in the transfer list), not copied.

@@ -73,6 +73,16 @@ function workerFile(): string {
   throw new Error(`the transfer thread's code is missing: ${candidates.join(' or ')} beside ${here}`)
 }
 
+/** Warnings threads raised, said on the main thread: each once a process, as Node says its own. */
+const warned = new Set<string>()
+
+function warnOnce(w: Extract<FromThread, { op: 'warning' }>): void {
+  const key = `${w.code ?? ''} ${w.message}`
+  if (warned.has(key)) return
+  warned.add(key)
+  process.emitWarning(w.message, { type: w.type, code: w.code, detail: w.detail })
+}
+
 /** Transfer threads alive in this process, over all its runs. */
 let live = 0
 
@@ -260,6 +270,7 @@ export class TransferThreads {
       this.#readyCount++
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
+    else if (m.op === 'warning') warnOnce(m)
     else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
     else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable))
     else if (m.op === 'tail') this.#tell(m.id, (p) => p.onTailChecked?.())

@@ -18,13 +18,24 @@ import { type FromThread, serializeError, type ToThread } from './transfer-messa
 const BYTES_MS = 100
 
 const port = parentPort!
+const send = (message: FromThread) => port.postMessage(message)
 // The run's own agent, on the main thread, built from the same options and environment, has said
 // imgpull's warnings (--insecure, an unreadable SSL_CERT_FILE): once a run, not once a thread.
-const emitWarning = process.emitWarning
+// Node's (DEP0123 through an https:// proxy given by address) are raised on the main thread, as a
+// transfer there raises them: printed here, Node's way, they escaped the command's own handling.
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1]
-  if (!(typeof code === 'string' && code.startsWith('IMGPULL_')))
-    (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest)
+  const given =
+    typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as Record<string, unknown>) : undefined
+  const code = given ? given.code : rest[1]
+  if (typeof code === 'string' && code.startsWith('IMGPULL_')) return
+  const type = given ? given.type : typeof rest[0] === 'string' ? rest[0] : undefined
+  send({
+    op: 'warning',
+    message: typeof warning === 'string' ? warning : warning.message,
+    type: typeof type === 'string' ? type : typeof warning === 'string' ? undefined : warning.name,
+    code: typeof code === 'string' ? code : undefined,
+    detail: typeof given?.detail === 'string' ? given.detail : undefined,
+  })
 }) as typeof process.emitWarning
 const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
@@ -33,8 +44,6 @@ const running = new Map<number, Cancel>()
 const hops = new Map<number, (go: boolean) => void>()
 let bytes = 0
 let bytesTimer: NodeJS.Timeout | undefined
-
-const send = (message: FromThread) => port.postMessage(message)
 
 function countBytes(n: number): void {
   bytes += n
