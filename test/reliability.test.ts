@@ -10,6 +10,7 @@ import { startBlackHole } from './support/black-hole.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { startOneAtATimeServer } from './support/one-at-a-time.js'
 import { image, startRouteServer } from './support/route-server.js'
 
 let server: ImageServer
@@ -1256,48 +1257,16 @@ test('a server that serves one connection at a time, keeping it alive: every fil
   // hunt76 U1: an IP camera's or ESP32's web server, Python's http.server speaking HTTP/1.1. Its
   // one thread waited on our idle keep-alive connection while the other requests sat in its
   // backlog: 20 files took 51 s, each stall a keep-alive or headers timeout; wget2 under 1 s.
-  const body = makeImage('one-thread.jpg', 3000)
-  const waiting: Socket[] = []
-  let serving: Socket | undefined
-  const next = () => {
-    if (serving) return
-    const socket = waiting.shift()
-    if (!socket) return
-    serving = socket
-    let buffered = ''
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1')
-      while (buffered.includes('\r\n\r\n')) {
-        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4)
-        socket.write(
-          `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
-        )
-        socket.write(body)
-      }
-    })
-    socket.once('close', () => {
-      serving = undefined
-      next()
-    })
-  }
-  const one = createServer((socket) => {
-    socket.on('error', () => {})
-    waiting.push(socket)
-    next()
-  })
-  await new Promise<void>((resolve) => one.listen(0, '127.0.0.1', resolve))
+  const one = await startOneAtATimeServer()
   try {
-    const origin = `http://127.0.0.1:${(one.address() as AddressInfo).port}`
-    const urls = Array.from({ length: 20 }, (_, i) => `${origin}/f${i}.jpg`)
+    const urls = Array.from({ length: 20 }, (_, i) => `${one.origin}/f${i}.jpg`)
     const { results } = await get(urls, { headersTimeout: 4000, retries: 3 })
     assert.deepEqual(
       results.map((r) => [r.status, r.attempts, r.message]),
       results.map(() => ['ok', 1, undefined]),
     )
   } finally {
-    serving?.destroy()
-    for (const socket of waiting) socket.destroy()
-    await new Promise((resolve) => one.close(resolve))
+    await one.close()
   }
 })
 

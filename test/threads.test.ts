@@ -13,6 +13,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { startOneAtATimeServer } from './support/one-at-a-time.js'
 
 // Transfers on worker threads (--threads): the same promises as on the main thread.
 
@@ -331,5 +332,25 @@ test("--threads auto is the process's: concurrent runs (a worker's --shards N) s
     for (const go of release) go()
     await Promise.allSettled(runs)
     await held.close()
+  }
+})
+
+test('--threads auto and a server that serves one connection at a time: across the move to a thread, every file on its first attempt', async () => {
+  // The main thread's idle keep-alive connection, left when transfers move to a thread, would hold
+  // the server's one slot while the thread's requests wait in its backlog (to the headers timeout,
+  // 4 s here). It does not: measured on the server, no connection sat idle a second while others
+  // waited, and a Python http.server took as long with --threads 0 as with auto (hunt88).
+  const one = await startOneAtATimeServer()
+  try {
+    const urls = Array.from({ length: AUTO_THREADS_AFTER + 60 }, (_, i) => `${one.origin}/one-${i}.jpg`)
+    const { results } = await get(urls, { threads: 'auto', headersTimeout: 4000, concurrency: 8 })
+    assert.deepEqual(
+      results
+        .filter((r) => r.status !== 'ok' || r.attempts !== 1)
+        .map((r) => [r.job.url, r.attempts, r.message]),
+      [],
+    )
+  } finally {
+    await one.close()
   }
 })
