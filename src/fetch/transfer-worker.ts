@@ -87,13 +87,15 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
     const { held, ...rest } = done
     if (held) {
       // One buffer of its own, moved: a chunk's view would clone the whole socket read it is in.
-      const bytes = new Uint8Array(held.reduce((n, b) => n + b.length, 0))
+      const joined = new Uint8Array(held.reduce((n, b) => n + b.length, 0))
       let at = 0
       for (const b of held) {
-        bytes.set(b, at)
+        joined.set(b, at)
         at += b.length
       }
-      port.postMessage({ op: 'done', id: m.id, done: rest, held: bytes } satisfies FromThread, [bytes.buffer])
+      port.postMessage({ op: 'done', id: m.id, done: rest, held: joined } satisfies FromThread, [
+        joined.buffer,
+      ])
     } else send({ op: 'done', id: m.id, done: rest })
   } catch (error) {
     // Typed here, where the error's class is known; a local fault stays raw (its code and path).
