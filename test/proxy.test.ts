@@ -10,7 +10,7 @@ import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
 import { basicToken, proxyCredentialsProblem, urlCredentials } from '../src/fetch/url-credentials.js'
 import type { Options } from '../src/options.js'
-import { resolveOptions } from '../src/options.js'
+import { DEFAULT_USER_AGENT, resolveOptions } from '../src/options.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
@@ -172,6 +172,42 @@ test('--proxy: http:// URLs as absolute-form requests, https:// ones through CON
     secure.perConnection().some((c) => c.protocol === 'h2'),
     'HTTP/2 through the tunnel',
   )
+})
+
+// psf/requests#2708, request/request#1019, dotnet/wcf#3330: a company proxy that allows traffic by
+// client refuses a CONNECT without User-Agent (curl and wget send theirs), and every https:// file
+// failed as `proxy ... would not open a tunnel (HTTP 403)`, while http:// ones came through.
+test('the CONNECT carries the User-Agent (a proxy refusing one without it), on transfer threads too', async () => {
+  const picky = await startForwardProxy({ userAgentRequired: true })
+  try {
+    for (const [options, agent] of [
+      [{}, DEFAULT_USER_AGENT],
+      [{ threads: 2 }, DEFAULT_USER_AGENT],
+      [{ userAgent: 'photo-bot/2.0' }, 'photo-bot/2.0'],
+      [{ headers: { 'User-Agent': 'own/1.0' } }, 'own/1.0'],
+    ] as const) {
+      picky.log.length = 0
+      const results = await withEnv({}, () =>
+        run([plain.url('/p.jpg'), secure.url('/ua-1'), secure.url('/ua-2')], {
+          out: join(dir, `ua-${agent}-${'threads' in options ? 't' : ''}`),
+          proxy: picky.url,
+          ...options,
+        }),
+      )
+      assert.deepEqual(
+        results.map((r) => [r.status, r.message]),
+        results.map(() => ['ok', undefined]),
+        JSON.stringify(options),
+      )
+      const connects = picky.log.filter((l) => l.method === 'CONNECT')
+      assert.ok(
+        connects.length >= 1 && connects.every((l) => l.userAgent === agent),
+        JSON.stringify(connects),
+      )
+    }
+  } finally {
+    await picky.close()
+  }
 })
 
 test('HTTP_PROXY/HTTPS_PROXY are used by default; NO_PROXY and --no-proxy go direct', async () => {

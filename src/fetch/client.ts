@@ -62,5 +62,8 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
     },
     http2: options.http2,
     concurrency: options.concurrency,
+    userAgent:
+      Object.entries(options.headers).find(([name]) => name.toLowerCase() === 'user-agent')?.[1] ??
+      options.userAgent,
   }
 }

@@ -19,6 +19,8 @@ export interface ConnectionSettings {
   http2: boolean
   /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
   concurrency: number
+  /** The `User-Agent` requests carry (`-A`, or one given with `-H`), sent with each `CONNECT` too; '' none. */
+  userAgent: string
 }
 
 interface Waiting {
@@ -108,7 +110,7 @@ export class ProxyRouter extends EventEmitter {
   }
 
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
-    const { tls, http2 } = this.settings
+    const { tls, http2, userAgent } = this.settings
     const token = basicToken(proxy)
     const pools = originFactory(http2, this.settings.concurrency)
     // undici makes the pool to the proxy for http:// URLs (absolute-form requests) with `connect`
@@ -120,6 +122,9 @@ export class ProxyRouter extends EventEmitter {
       ...this.settings.agent,
       uri: proxy.href,
       ...(token ? { token } : {}),
+      // The CONNECT says who asks, as curl's and wget's do: a proxy that allows traffic by client
+      // answered 403 to one without (psf/requests#2708). A plain request's own header wins.
+      ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
       // http:// URLs as absolute-form requests; https:// ones always tunnel.
       proxyTunnel: false,
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.

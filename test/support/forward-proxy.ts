@@ -9,7 +9,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net'
  */
 export interface ForwardProxy {
   url: string
-  log: { method: string; target: string; authorization?: string; range?: string }[]
+  log: { method: string; target: string; authorization?: string; range?: string; userAgent?: string }[]
   /** Connections clients opened to it so far. */
   connections(): number
   close(): Promise<void>
@@ -20,8 +20,11 @@ export async function startForwardProxy({
   tls,
   dropRange,
   port = 0,
+  userAgentRequired,
 }: {
   auth?: string
+  /** Refuse (403) a CONNECT without `User-Agent`, as company proxies that allow by client do. */
+  userAgentRequired?: boolean
   /** Close a plain request that carries `Range` without a word (a proxy or firewall that drops them). */
   dropRange?: boolean
   /** The port to listen on (a free one by default). */
@@ -68,7 +71,16 @@ export async function startForwardProxy({
   }
   const server: Server = tls ? createSecureServer(tls, handle) : createServer(handle)
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    log.push({ method: 'CONNECT', target: req.url!, authorization: req.headers['proxy-authorization'] })
+    log.push({
+      method: 'CONNECT',
+      target: req.url!,
+      authorization: req.headers['proxy-authorization'],
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+    })
+    if (userAgentRequired && !req.headers['user-agent']) {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
     if (!allowed(req)) {
       client.end(
         'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n',
