@@ -106,10 +106,10 @@ export interface Options {
    */
   ignoreRobotsTag?: boolean
   /**
-   * A PEM file of certificates to trust besides the system's (a private CA), or one DER
-   * certificate (a `.cer` or `.der` as Windows and browsers export a CA), as `NODE_EXTRA_CA_CERTS`
-   * does for the whole process. Read when the run starts; an unreadable file, or one without a
-   * certificate, is a `TypeError` naming it.
+   * A PEM file of certificates to trust besides the system's (a private CA; OpenSSL's TRUSTED
+   * CERTIFICATEs too, their purposes kept), or one DER certificate (a `.cer` or `.der` as Windows
+   * and browsers export a CA), as `NODE_EXTRA_CA_CERTS` does for the whole process. Read when the
+   * run starts; an unreadable file, or one without a certificate, is a `TypeError` naming it.
    */
   caCert?: string
   /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
@@ -182,6 +183,47 @@ test('a TLS context made for --ca-cert still trusts what NODE_EXTRA_CA_CERTS tru
   } finally {
     await otherTls.close()
   }
+})
+
+// nodejs/node#24761: OpenSSL reads a CA as a TRUSTED CERTIFICATE (`openssl x509 -trustout`,
+// Fedora's ca-bundle.trust.crt), curl --cacert too, and --ca-cert refused such a file as holding
+// none. uptime-kuma#4015, nodejs/help#3636: Node passes over a NODE_EXTRA_CA_CERTS in DER (a
+// Windows .cer) or of TRUSTED CERTIFICATEs without a word, and each file failed as an unknown
+// authority, its advice to set the variable that was set.
+test('a CA as a TRUSTED CERTIFICATE or, in NODE_EXTRA_CA_CERTS, as DER is trusted as curl trusts it; one marked rejected for servers is not', async () => {
+  const trusted = join(dir, 'trusted.pem')
+  const rejected = join(dir, 'rejected.pem')
+  const der = join(dir, 'ca.cer')
+  const openssl = (...args: string[]) => execFileSync('openssl', ['x509', '-in', certs.ca, ...args])
+  openssl('-trustout', '-addtrust', 'serverAuth', '-out', trusted)
+  openssl('-trustout', '-addreject', 'serverAuth', '-out', rejected)
+  openssl('-outform', 'DER', '-out', der)
+  const cases: [string, string[], Record<string, string>, number][] = [
+    ['ca-trusted', ['--ca-cert', trusted], {}, 0],
+    ['env-trusted', [], { SSL_CERT_FILE: trusted }, 0],
+    ['extra-der', [], { NODE_EXTRA_CA_CERTS: der }, 0],
+    ['extra-trusted', ['--threads', '2'], { NODE_EXTRA_CA_CERTS: trusted }, 0],
+    ['ca-rejected', ['--ca-cert', rejected], {}, 1],
+  ]
+  for (const [name, args, env, code] of cases) {
+    // Without the machine's SSL_CERT_FILE and SSL_CERT_DIR, whose context would add them by chance.
+    const run = await runCli([tls.url('/a.jpg'), '-o', join(dir, name), ...args], {
+      env: { ...noProxyEnv, SSL_CERT_FILE: '', SSL_CERT_DIR: '', NODE_EXTRA_CA_CERTS: '', ...env },
+    })
+    assert.equal(run.code, code, `${name}: ${run.stderr}`)
+    if (code === 0) assert.deepEqual(await readFile(join(dir, name, 'a.jpg')), body, name)
+    else assert.match(run.stderr, /failed tls: /, name)
+  }
+  // Node's own roots as TRUSTED CERTIFICATEs (a distribution's trust bundle) add nothing: no TLS context of the run's own.
+  const bundle = join(dir, 'ca-bundle.trust.crt')
+  const roots = rootCertificates
+    .slice(0, 3)
+    .map((pem) => execFileSync('openssl', ['x509', '-trustout', '-addtrust', 'serverAuth'], { input: pem }))
+  await writeFile(bundle, Buffer.concat([...roots, await readFile(trusted)]))
+  assert.deepEqual(
+    extraCas(undefined, { SSL_CERT_FILE: bundle }).map((pem) => pem.split('\n')[0]),
+    ['-----BEGIN TRUSTED CERTIFICATE-----'],
+  )
 })
 
 test('SSL_CERT_DIR adds the certificates of its folders, as OpenSSL-based tools read it; a folder that cannot be read is warned about once', async () => {
