@@ -166,6 +166,13 @@ export type ResolvedOptions = Required<
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
+/**
+ * The `User-Agent` requests carry: one given in `headers` (`-H`), else `userAgent` (`-A`). What a
+ * proxy is asked besides them (a `CONNECT`, a question of its own) carries it too: '' none.
+ */
+export const userAgentOf = (o: Pick<ResolvedOptions, 'headers' | 'userAgent'>): string =>
+  Object.entries(o.headers).find(([name]) => name.toLowerCase() === 'user-agent')?.[1] ?? o.userAgent
+
 export const defaults: ResolvedOptions = {
   out: '.',
   concurrency: 128,

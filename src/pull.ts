@@ -46,7 +46,7 @@ import {
   REPORT,
   WORK_DIR,
 } from './layout.js'
-import { drawWait, type Options, type ResolvedOptions, resolveOptions } from './options.js'
+import { drawWait, type Options, type ResolvedOptions, resolveOptions, userAgentOf } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task, transformedPart } from './plan/planner.js'
@@ -507,7 +507,7 @@ class Engine {
         void goneFolder(failure).then((error) => this.#fatal(stopFault(error, this.paths)))
       this.dataset.onClosed = () => this.#wakeReader()
     }
-    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy))
+    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy), userAgentOf(options))
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,

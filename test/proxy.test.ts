@@ -177,7 +177,7 @@ test('--proxy: http:// URLs as absolute-form requests, https:// ones through CON
 // psf/requests#2708, request/request#1019, dotnet/wcf#3330: a company proxy that allows traffic by
 // client refuses a CONNECT without User-Agent (curl and wget send theirs), and every https:// file
 // failed as `proxy ... would not open a tunnel (HTTP 403)`, while http:// ones came through.
-test('the CONNECT carries the User-Agent (a proxy refusing one without it), on transfer threads too', async () => {
+test('the CONNECT and the questions imgpull asks a proxy carry the User-Agent (a proxy refusing any without it), on transfer threads too', async () => {
   const picky = await startForwardProxy({ userAgentRequired: true })
   try {
     for (const [options, agent] of [
@@ -205,6 +205,16 @@ test('the CONNECT carries the User-Agent (a proxy refusing one without it), on t
         JSON.stringify(connects),
       )
     }
+    // The image host's own 404 through it is the host's: asked whether it wrote that itself, the
+    // proxy answered its refusal of a question without User-Agent to both questions alike.
+    const [missing] = await withEnv({}, () =>
+      run([plain.url('/missing.jpg')], { out: join(dir, 'ua-missing'), proxy: picky.url, retries: 0 }),
+    )
+    assert.equal(missing.error, 'http-404', missing.message)
+    assert.equal(
+      missing.message,
+      `HTTP 404 from ${plain.url('/missing.jpg')} (through the proxy ${picky.url})`,
+    )
   } finally {
     await picky.close()
   }

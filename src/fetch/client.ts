@@ -1,4 +1,4 @@
-import type { ResolvedOptions } from '../options.js'
+import { type ResolvedOptions, userAgentOf } from '../options.js'
 import { stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
@@ -62,8 +62,6 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
     },
     http2: options.http2,
     concurrency: options.concurrency,
-    userAgent:
-      Object.entries(options.headers).find(([name]) => name.toLowerCase() === 'user-agent')?.[1] ??
-      options.userAgent,
+    userAgent: userAgentOf(options),
   }
 }

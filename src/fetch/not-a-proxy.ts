@@ -96,28 +96,42 @@ export const NO_SUCH_HOST = 'imgpull-probe.invalid'
  * Apache, Caddy: they serve absolute-form requests from their own files) does, and so does a
  * proxy that only tunnels (CONNECT) and refuses the plain form (405, 403); a forwarding proxy
  * answers the unknown host with a 502, 503 or 504, or a page of its own that differs from the
- * image host's. `undefined` when it does not, or cannot tell (no answer, an https:// proxy).
+ * image host's. `undefined` when it does not, or cannot tell (no answer, an https:// proxy, an
+ * answer to the file other than its `status`).
  */
-export async function answersItself(proxy: URL, url: URL, ms = 3000): Promise<string | undefined> {
+export async function answersItself(
+  proxy: URL,
+  url: URL,
+  status: number,
+  userAgent: string,
+  ms = 3000,
+): Promise<string | undefined> {
   if (proxy.protocol !== 'http:' || url.protocol !== 'http:') return undefined
   const path = `${url.pathname}${url.search}`
   const [asked, probe] = await Promise.all([
-    rawGet(proxy, url.href, url.host, ms),
-    rawGet(proxy, `http://${NO_SUCH_HOST}${path}`, NO_SUCH_HOST, ms),
+    rawGet(proxy, url.href, url.host, userAgent, ms),
+    rawGet(proxy, `http://${NO_SUCH_HOST}${path}`, NO_SUCH_HOST, userAgent, ms),
   ])
   if (!asked || !probe || asked.line !== probe.line || !asked.body.equals(probe.body)) return undefined
-  const status = Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(asked.line)?.[1])
-  return status >= 400 && status < 500 && status !== 407 ? asked.line : undefined
+  // The same answer as the file's, or it tells nothing of it.
+  const again = Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(asked.line)?.[1])
+  return again === status && status >= 400 && status < 500 && status !== 407 ? asked.line : undefined
 }
 
 /** Most of an answer's body compared (a proxy's or server's error page is small). */
 const BODY_BYTES = 65_536
 
-/** One `GET target` (absolute-form) to the proxy on its own connection: its status line and body bytes. */
+/**
+ * One `GET target` (absolute-form) to the proxy on its own connection: its status line and body
+ * bytes. It carries the User-Agent and Accept of the file's requests: a proxy that allows traffic
+ * by client refused both questions without them alike, and the image host's own 404 was blamed
+ * on the proxy (`the proxy wrote it itself`).
+ */
 function rawGet(
   proxy: URL,
   target: string,
   host: string,
+  userAgent: string,
   ms: number,
 ): Promise<{ line: string; body: Buffer } | undefined> {
   return new Promise((resolve) => {
@@ -135,10 +149,13 @@ function rawGet(
     const timer = setTimeout(done, ms)
     const token = basicToken(proxy)
     const auth = token ? `Proxy-Authorization: ${token}\r\n` : ''
+    const agent = userAgent ? `User-Agent: ${userAgent}\r\n` : ''
     socket.on('error', done)
     socket.on('close', done)
     socket.on('connect', () =>
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${auth}Connection: close\r\n\r\n`),
+      socket.write(
+        `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${agent}Accept: */*\r\n${auth}Connection: close\r\n\r\n`,
+      ),
     )
     socket.on('data', (bytes: Buffer) => {
       chunks.push(bytes)

@@ -49,7 +49,11 @@ const OUT_OF_REACH: Record<string, string> = {
 export class ProxySilence {
   readonly #proxies = new Map<string, Proxy>()
 
-  constructor(readonly plan: ProxyPlan | undefined) {}
+  constructor(
+    readonly plan: ProxyPlan | undefined,
+    /** The run's User-Agent, which its questions to a proxy carry too (see `answersItself`). */
+    readonly userAgent = '',
+  ) {}
 
   /** Something came back from `origin` through its proxy (if it has one). */
   heard(origin: string): void {
@@ -133,7 +137,7 @@ export class ProxySilence {
     if (!proxy || !state || target.protocol !== 'http:' || proxy.protocol !== 'http:') return undefined
     let own = state.own.get(status)
     if (!own) {
-      own = answersItself(proxy, target)
+      own = answersItself(proxy, target, status, this.userAgent)
       state.own.set(status, own)
     }
     const line = await own

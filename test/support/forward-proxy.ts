@@ -23,7 +23,7 @@ export async function startForwardProxy({
   userAgentRequired,
 }: {
   auth?: string
-  /** Refuse (403) a CONNECT without `User-Agent`, as company proxies that allow by client do. */
+  /** Refuse (403) a CONNECT or request without `User-Agent`, as company proxies that allow by client do. */
   userAgentRequired?: boolean
   /** Close a plain request that carries `Range` without a word (a proxy or firewall that drops them). */
   dropRange?: boolean
@@ -48,6 +48,10 @@ export async function startForwardProxy({
     }
     if (!allowed(req)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': 0 }).end()
+      return
+    }
+    if (userAgentRequired && !req.headers['user-agent']) {
+      res.writeHead(403, { 'content-type': 'text/html' }).end('<h1>Access denied: unknown client</h1>')
       return
     }
     let target: URL
