@@ -1055,6 +1055,24 @@ test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then 
     )
     // Both went through it (undici tunnels http:// URLs too when the proxy itself is https://).
     assert.equal(secured.log.length, 2, JSON.stringify(secured.log))
+    // A proxy given by its IP address, as proxies often are: no server name (SNI) in the handshake
+    // (RFC 6066 §3), so none of Node's two-line DEP0123 warning on stderr (proxy-agents#127, #337).
+    const cli = await runCli(
+      [
+        ...urls,
+        '-o',
+        join(dir, 'https-proxy-cli'),
+        '--proxy',
+        secured.url,
+        '--ca-cert',
+        certs.ca,
+        '--threads',
+        '2',
+      ],
+      { env: { HTTPS_PROXY: '', HTTP_PROXY: '', https_proxy: '', http_proxy: '' } },
+    )
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.doesNotMatch(cli.stderr, /DEP0123|ServerName|\(node:\d+\)/)
     // Without the CA the proxy's own certificate is refused, and said so.
     const [refused] = await withEnv({}, () =>
       runSorted([plain.url('/p.jpg')], { out: join(dir, 'https-proxy-untrusted'), proxy: secured.url }),

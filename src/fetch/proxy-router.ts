@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
@@ -137,7 +137,7 @@ export class ProxyRouter extends EventEmitter {
           new Pool(origin, {
             ...options,
             // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
-            connect: markedAtProxy(stagedConnector(options.connect as never) as Connect),
+            connect: markedAtProxy(withoutIpServerName(stagedConnector(options.connect as never) as Connect)),
           } as never),
           (tls as { timeout: number }).timeout,
         ),
@@ -227,6 +227,19 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */
 const proxyConnectTimeout = () =>
   atProxy(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))
+
+/**
+ * `connect` (to an https:// proxy) naming no server (SNI) when the proxy is an IP address, as RFC
+ * 6066 §3 says and curl does: undici's proxy agent names the proxy's host whatever it is, and Node
+ * then printed its two-line DEP0123 warning on stderr for `--proxy https://10.0.0.1:3128`
+ * (proxy-agents#127). The certificate is still checked for the address.
+ */
+const withoutIpServerName =
+  (connect: Connect): Connect =>
+  (options, callback) => {
+    const { servername } = options as { servername?: string }
+    connect(servername && isIP(servername) ? { ...options, servername: undefined } : options, callback)
+  }
 
 /** `connect` (to a proxy) with its failures marked as the proxy's (see `atProxy`). */
 const markedAtProxy =
