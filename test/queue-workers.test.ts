@@ -235,12 +235,15 @@ test('--wait holds across two workers: the host sees its requests spaced, not on
     const done = results.map((r) => r.stdout.split('\n').filter((l) => l.includes('"type":"done"')).length)
     assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 9)
     const at = server.log.map((l) => l.at)
-    // Half the wait at least (a first request may reach the server later after its start than the next).
-    for (let i = 1; i < at.length; i++)
-      assert.ok(
-        at[i] - at[i - 1] >= 100,
-        `shards per worker ${done}: ${at.map((t) => Math.round(t - at[0]))} ms`,
-      )
+    const shown = `shards per worker ${done}: ${at.map((t) => Math.round(t - at[0]))} ms`
+    // The host sees when a request arrives, not when its slot was taken: the two differ by what
+    // the worker does in between (a cold one opens its connection and runs its code the first
+    // time; on a loaded machine either may wait its turn for a core by 100 ms and more). Such a
+    // late one shortens the gap after it, and lengthens the one before: each gap is held to a
+    // quarter of the wait (one stream per worker puts two requests a few ms apart), and the eight
+    // gaps together to seven waits (one stream per worker: about four or five).
+    for (let i = 1; i < at.length; i++) assert.ok(at[i] - at[i - 1] >= 50, shown)
+    assert.ok(at[8] - at[0] >= 1400, shown)
   } finally {
     await server.close()
   }
