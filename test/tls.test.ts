@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
-import { tlsProblem } from '../src/fetch/tls-errors.js'
+import { tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -103,7 +103,7 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
     [{ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, /unknown authority/, true],
     [{ code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }, /unknown authority/, true],
     [{ code: 'CERT_HAS_EXPIRED' }, /expired/, true],
-    [{ code: 'CERT_NOT_YET_VALID' }, /clock/, true],
+    [{ code: 'CERT_NOT_YET_VALID' }, /^its certificate is not valid yet$/, true],
     [
       {
         code: 'ERR_TLS_CERT_ALTNAME_INVALID',
@@ -143,6 +143,22 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
       assert.equal(problem?.certificate, certificate, JSON.stringify(error))
     }
   }
+})
+
+// A certificate not valid yet said "(check this machine's clock)" and then "the server must fix it":
+// two verdicts at once. A clock behind is the likelier cause on a client, so it comes first.
+test('tlsMessage: a certificate not valid yet gives one line of advice, the clock first, then the server', () => {
+  const problem = tlsProblem({ code: 'CERT_NOT_YET_VALID' })
+  assert.ok(problem)
+  assert.equal(
+    tlsMessage('https://img.example/x.jpg', problem),
+    "TLS: cannot verify img.example: its certificate is not valid yet; check this machine's clock (a clock behind makes a new certificate look so): if it is right, the server must fix it; --insecure skips certificate checks altogether (unsafe)",
+  )
+  // An expired one still says plainly that it is the server's to fix.
+  assert.equal(
+    tlsMessage('https://img.example/x.jpg', tlsProblem({ code: 'CERT_HAS_EXPIRED' })!),
+    'TLS: cannot verify img.example: its certificate has expired; the server must fix it; --insecure skips certificate checks altogether (unsafe)',
+  )
 })
 
 test('a TLS failure fails at once with code tls, in words, and a rerun tries it again', async () => {

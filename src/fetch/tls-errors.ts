@@ -17,6 +17,13 @@ export const TRUST_ADVICE =
 export const SERVER_ADVICE = 'the server must fix it; --insecure skips certificate checks altogether (unsafe)'
 
 /**
+ * What to do about a certificate not valid yet: on a client, a clock behind (a fresh VM, a dead
+ * RTC battery) is the likelier cause, so it is checked first; only a right clock makes it the
+ * server's (a certificate installed before its start). One verdict after the other, not two at once.
+ */
+export const CLOCK_ADVICE = `check this machine's clock (a clock behind makes a new certificate look so): if it is right, ${SERVER_ADVICE}`
+
+/**
  * What to do about a certificate OpenSSL's security level refuses (a SHA-1 signature, a small key),
  * whoever signed it: curl and wget refuse it too, and no CA given changes that.
  */
@@ -39,7 +46,7 @@ const CERTIFICATE: Record<string, string> = {
   UNABLE_TO_GET_ISSUER_CERT: 'its certificate was issued by an unknown authority',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNKNOWN_ISSUER,
   CERT_HAS_EXPIRED: 'its certificate has expired',
-  CERT_NOT_YET_VALID: "its certificate is not valid yet (check this machine's clock)",
+  CERT_NOT_YET_VALID: 'its certificate is not valid yet',
   CERT_REVOKED: 'its certificate has been revoked',
   CERT_SIGNATURE_FAILURE: "its certificate's signature does not verify",
   CERT_UNTRUSTED: 'its certificate is not trusted',
@@ -61,7 +68,7 @@ const CERTIFICATE: Record<string, string> = {
 /** Certificate failures no CA given makes good, with what to do instead of `TRUST_ADVICE`. */
 const ADVICE: Record<string, string> = {
   CERT_HAS_EXPIRED: SERVER_ADVICE,
-  CERT_NOT_YET_VALID: SERVER_ADVICE,
+  CERT_NOT_YET_VALID: CLOCK_ADVICE,
   CERT_REVOKED: SERVER_ADVICE,
   CERT_SIGNATURE_FAILURE: SERVER_ADVICE,
   INVALID_PURPOSE: SERVER_ADVICE,
