@@ -691,7 +691,16 @@ class Engine {
     }
     // Threads that start once the run is under way (`'auto'`) leave this transfer to the main thread until one is ready.
     const threads = this.threads?.carries(task.attempts === 0) ? this.threads : undefined
-    if (threads) await threads.ready()
+    if (threads) {
+      try {
+        await threads.ready()
+      } catch (error) {
+        // No thread could start (`--threads N`): the job stays for the next run, and the run stops.
+        this.#interrupted()
+        this.#fatal(error)
+        return
+      }
+    }
     const late = task.retriedFor
     if (late && task.started + this.options.totalTimeout <= Date.now()) {
       // A retry whose time ran out while it waited for its turn (its host paused for another

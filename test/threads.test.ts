@@ -10,10 +10,11 @@ import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
 import { liveTransferThreads, TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
-import { CLI, cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
+import { until } from './support/wait.js'
 
 // Transfers on worker threads (--threads): the same promises as on the main thread.
 
@@ -291,6 +292,64 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
     broken.stderr,
   )
   assert.equal((await outputFiles(longOut)).length, 260)
+})
+
+// hunt91: a thread that died as it started was replaced at once, with no limit and no word: under
+// --threads N the run waited for a ready thread forever, respawning one after another; under auto
+// it respawned them for the whole run beside the main thread. Proof without a hook in imgpull: a
+// copy of the bundle whose thread code throws as it loads (a broken install), and counts its loads.
+test('a transfer thread that dies as it starts: a few tries, then said once; --threads N fails the start (exit 3), auto carries on on the main thread', async () => {
+  const bundle = join(dir, 'dying-thread-bundle')
+  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
+  await writeFile(
+    join(bundle, 'dist', 'fetch', 'transfer-worker.js'),
+    "import { appendFileSync } from 'node:fs'\nappendFileSync(process.env.THREAD_LOADS, 'x')\nthrow new Error('the thread cannot load its code')\n",
+  )
+  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
+  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  const loads = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).length
+  const run = async (args: string[], name: string) => {
+    const counted = join(dir, `${name}.loads`)
+    const cli = startCli(args, { env: { THREAD_LOADS: counted } }, join(bundle, 'dist', 'imgpull.js'))
+    // Respawned without a limit, the run never ends: seen by the count of loads, then stopped.
+    const endless = until('many thread loads', async () => (await loads(counted)) > 40, 60_000).then(
+      () => 'endless',
+    )
+    const r = await Promise.race([cli.done, endless])
+    if (r === 'endless') cli.child.kill('SIGKILL')
+    return { r: await cli.done, loads: await loads(counted) }
+  }
+
+  const urls = Array.from({ length: 10 }, (_, i) => server.url(`/dying-${i}.jpg`))
+  const given = await run([...urls, '-o', join(dir, 'dying-given'), '--threads', '2', '--quiet'], 'given')
+  assert.ok(given.loads <= 6, `a few tries, not ${given.loads}`)
+  assert.equal(given.r.code, 3, given.r.stderr)
+  assert.match(
+    given.r.stderr,
+    /^imgpull: transfer threads die as they start \(3 times\): Error: the thread cannot load its code;/m,
+  )
+  assert.match(given.r.stderr, /--threads 0/)
+
+  const long = join(dir, 'dying-auto.txt')
+  await writeFile(
+    long,
+    // Its last files slow (2 s each), so threads are asked for while the run goes on.
+    Array.from(
+      { length: 210 },
+      (_, i) => `${server.url(`/dying-auto-${i}.jpg?size=4000${i < 200 ? '' : '&drip=2000'}`)}\n`,
+    ).join(''),
+  )
+  const auto = await run([long, '-o', join(dir, 'dying-auto'), '-c', '8', '--quiet'], 'auto')
+  assert.ok(auto.loads <= 6, `a few tries, not ${auto.loads}`)
+  assert.equal(auto.r.code, 0, auto.r.stderr)
+  assert.equal(
+    auto.r.stderr.match(
+      /^imgpull: warning: transfer threads die as they start \(3 times\): Error: the thread cannot load its code: every transfer stays on the main thread$/gm,
+    )?.length,
+    1,
+    auto.r.stderr,
+  )
+  assert.equal((await outputFiles(join(dir, 'dying-auto'))).length, 210)
 })
 
 test("--threads auto is the process's: concurrent runs (a worker's --shards N) share the machine's count, not each its own", async () => {

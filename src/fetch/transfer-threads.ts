@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { ImgpullError } from '../errors.js'
+import { FatalError, ImgpullError } from '../errors.js'
 import type { Options } from '../options.js'
 import type { Job, Validators } from '../types.js'
 import type { AutoThreadBudget } from './auto-threads.js'
@@ -44,6 +44,8 @@ interface Pending {
 interface Thread {
   worker: Worker
   ready: boolean
+  /** What it threw, if it died of an error (told before its exit). */
+  error?: unknown
   /** Transfers it carries now. */
   active: number
 }
@@ -55,6 +57,14 @@ interface Thread {
  * (`node --import tsx bench/memory.ts --input list --rows 30000 --runs 1 -- --threads 1`).
  */
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 }
+
+/**
+ * Threads in a row that may die before they are ready before no more are started: a thread that
+ * cannot start (its code broken, its options refused there, no memory for its heap) fails alike
+ * every time, and one replaced at once, without end, kept a run under `--threads N` waiting for a
+ * ready thread forever.
+ */
+export const START_DEATHS = 3
 
 /**
  * The worker's file: `transfer-worker.ts` from source (tests, tsx), `transfer-worker.js` beside
@@ -117,6 +127,10 @@ export class TransferThreads {
   readonly #pending = new Map<number, Pending>()
   #nextId = 0
   #closed = false
+  /** Threads that died before they were ready since one last was (see `START_DEATHS`). */
+  #startDeaths = 0
+  /** No more threads are started: they die as they start. */
+  #gaveUp = false
 
   /**
    * `options`: the run's options as given (cloned to each thread, which resolves them again:
@@ -181,11 +195,16 @@ export class TransferThreads {
   }
 
   #isReady!: () => void
-  readonly #firstReady = new Promise<void>((resolve) => {
+  #neverReady!: (error: unknown) => void
+  readonly #firstReady = new Promise<void>((resolve, reject) => {
     this.#isReady = resolve
+    this.#neverReady = reject
   })
 
-  /** Resolves once a thread can take transfers (a thread starts in ~50 ms). */
+  /**
+   * Resolves once a thread can take transfers (a thread starts in ~50 ms); rejects with a
+   * `FatalError` when threads asked for at once die as they start (see `START_DEATHS`).
+   */
   ready(): Promise<void> {
     return this.#firstReady
   }
@@ -260,13 +279,16 @@ export class TransferThreads {
     live++
     this.#threads.add(thread)
     worker.on('message', (m: FromThread) => this.#message(thread, m))
-    worker.on('error', () => {})
+    worker.on('error', (error) => {
+      thread.error = error
+    })
     worker.on('exit', (code) => this.#lost(thread, code))
   }
 
   #message(thread: Thread, m: FromThread): void {
     if (m.op === 'ready') {
       thread.ready = true
+      this.#startDeaths = 0
       this.#readyCount++
       this.#isReady()
     } else if (m.op === 'bytes') this.#onBytes(m.n)
@@ -321,8 +343,9 @@ export class TransferThreads {
 
   /** A thread ended: closed on purpose, or died (its transfers fail and are retried). */
   #lost(thread: Thread, code: number): void {
+    // Ended by `#giveUp`: counted out there.
+    if (!this.#threads.delete(thread)) return
     live--
-    this.#threads.delete(thread)
     if (thread.ready) this.#readyCount--
     for (const [id, p] of this.#pending) {
       if (p.thread !== thread) continue
@@ -337,6 +360,51 @@ export class TransferThreads {
         ),
       )
     }
-    if (!this.#closed) this.#spawn()
+    if (this.#closed || this.#gaveUp) return
+    if (!thread.ready && ++this.#startDeaths >= START_DEATHS) {
+      this.#giveUp(thread.error ? String(thread.error) : `exit code ${code}`)
+      return
+    }
+    try {
+      this.#spawn()
+    } catch (error) {
+      // Its code gone since the run began: thrown from an 'exit' handler, it ended the process.
+      this.#giveUp((error as Error).message)
+    }
+  }
+
+  /**
+   * Threads die as they start: none is started again, said once. Threads asked for at once
+   * (`--threads N`) that all died fail the run's start (`ready()` rejects); under `'auto'` the main
+   * thread carries on, as when the threads' code is missing; threads still running go on.
+   */
+  #giveUp(cause: string): void {
+    this.#gaveUp = true
+    const why = `transfer threads die as they start (${this.#startDeaths} times): ${cause}`
+    // Those still starting would die alike: only ready ones are kept.
+    for (const t of this.#threads) {
+      if (t.ready) continue
+      this.#threads.delete(t)
+      live--
+      void t.worker.terminate()
+    }
+    if (this.#readyCount > 0) {
+      process.emitWarning(`${why}: the run goes on with ${this.#readyCount}`, { code: 'IMGPULL_THREADS' })
+      return
+    }
+    this.#budget?.give(this.#size)
+    this.#size = 0
+    if (this.#startAfter === 0) {
+      this.#neverReady(
+        new FatalError('threads', why, {
+          hint: 'run with --threads 0 to keep every transfer on the main thread',
+        }),
+      )
+      // Awaited only by a transfer that asks for a thread: not unhandled if none does.
+      this.#firstReady.catch(() => {})
+      return
+    }
+    this.#broken = true
+    process.emitWarning(`${why}: every transfer stays on the main thread`, { code: 'IMGPULL_THREADS' })
   }
 }
