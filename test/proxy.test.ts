@@ -824,6 +824,52 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
   }
 })
 
+// hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
+// 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
+test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', async () => {
+  const odd = createServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
+        socket.write('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n')
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      upstream.on('error', () => socket.destroy())
+    })
+  })
+  await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve))
+  try {
+    const proxy = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`
+    for (const threads of ['0', '1']) {
+      const out = join(dir, `connect-201-${threads}`)
+      const r = await runCli([
+        secure.url(`/c201-${threads}`),
+        '-o',
+        out,
+        '--proxy',
+        proxy,
+        '--ca-cert',
+        certs.ca,
+        '--threads',
+        threads,
+        '--json',
+      ])
+      const [line] = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      assert.equal(line.status, 'ok', `--threads ${threads}: ${line.message}`)
+      assert.equal(
+        sha(await readFile(join(out, `c201-${threads}.jpg`))),
+        sha(makeImage(`c201-${threads}`, 30_000)),
+      )
+    }
+  } finally {
+    await new Promise((resolve) => odd.close(resolve))
+  }
+})
+
 // hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
 // error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
 // proxy unnamed.

@@ -219,9 +219,22 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
       deadline.abort(markStage(proxyConnectTimeout(), pool.stats.connected > 0 ? 'tunnel' : 'tcp'))
     }, ms)
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
-    return (connect({ ...opts, signal }) as Promise<unknown>).finally(() => clearTimeout(timer))
+    return (connect({ ...opts, signal }) as Promise<{ statusCode: number }>)
+      .then(tunnelOpened)
+      .finally(() => clearTimeout(timer))
   }
   return proxyPool
+}
+
+/**
+ * A CONNECT's answer with any 2xx told as 200: RFC 9110 §9.3.6 says any 2xx opens the tunnel (curl
+ * takes it), and a 2xx to CONNECT has no body, so the socket is the tunnel's from its first byte.
+ * undici takes only 200: a gateway answering 201 failed every https:// file as one that would not
+ * open a tunnel (HTTP 201).
+ */
+export function tunnelOpened<A extends { statusCode: number }>(answer: A): A {
+  const { statusCode } = answer
+  return statusCode > 200 && statusCode < 300 ? { ...answer, statusCode: 200 } : answer
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */
