@@ -1040,7 +1040,7 @@ class Engine {
     if (action.do === 'fail') {
       const unreached = this.#proxySilence.unreachable(answeredBy, e)
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
-      const outOfReach = e.code === 'network' && this.#scheduler.outOfReach(answeredBy, errorCode(e.cause))
+      const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
       if (outOfReach)
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
       if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)

@@ -27,7 +27,7 @@ import {
   refusesRange,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
-import { type HostGate, lengthens, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
@@ -1601,4 +1601,30 @@ test('changedFile: the first input file whose contents are not those a queue hol
   assert.equal(changedFile(plan, null), undefined, 'a queue of an earlier imgpull says nothing of them')
   assert.equal(changedFile(plan, '{oops'), undefined)
   assert.equal(changedFile(plan, JSON.stringify([{ size: 10, fingerprint: 'aa' }])), undefined)
+})
+
+// hunt91: a host out of reach from a SOCKS5 proxy (its reply says so) is given up as a direct one
+// is; an HTTP proxy's 5xx to a CONNECT is ambiguous (Squid's 503: refused, or overloaded) and is not.
+test('outOfReachWords: definite refusals only, direct or told by a SOCKS5 proxy', () => {
+  const cases: [string, string, RegExp | undefined][] = [
+    ['network', 'ECONNREFUSED', /^nothing listens on its port$/],
+    ['network', 'EHOSTUNREACH', /^no route to it$/],
+    ['network', 'ECONNRESET', undefined],
+    ['proxy', 'UND_ERR_SOCKS5_REPLY_5', /nothing listening on its port \(SOCKS5 reply 5\)/],
+    ['proxy', 'UND_ERR_SOCKS5_REPLY_4', /no route to it \(SOCKS5 reply 4\)/],
+    ['proxy', 'UND_ERR_SOCKS5_REPLY_3', /no route to its network \(SOCKS5 reply 3\)/],
+    // A ruleset's refusal, a general failure: the proxy's, not the host's.
+    ['proxy', 'UND_ERR_SOCKS5_REPLY_2', undefined],
+    ['proxy', 'UND_ERR_SOCKS5_REPLY_1', undefined],
+    // The proxy itself refusing is ProxySilence's (the proxy given up), not the host's.
+    ['proxy', 'ECONNREFUSED', undefined],
+    // An HTTP proxy's 502/503/504 to a CONNECT.
+    ['proxy', '', undefined],
+    ['network', 'UND_ERR_SOCKS5_REPLY_5', undefined],
+  ]
+  for (const [code, cause, words] of cases) {
+    const got = outOfReachWords(code, cause)
+    if (words) assert.match(got ?? '', words, `${code} ${cause}`)
+    else assert.equal(got, undefined, `${code} ${cause}`)
+  }
 })

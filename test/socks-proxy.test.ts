@@ -303,6 +303,36 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
   assert.match(http.message!, /does not answer as a SOCKS5 proxy/)
 })
 
+// hunt91: a dead host behind a proxy was never given up: each file spent all its attempts, where
+// direct the run gives the host up once a file has spent its retries on definite refusals. A
+// SOCKS5 proxy's reply 5 (connection refused) is as definite as ECONNREFUSED.
+test('a host the SOCKS5 proxy finds refusing (reply 5) is given up once a file has spent its retries, its other files not tried, named', async () => {
+  const urls = Array.from({ length: 30 }, (_, i) => `http://down.example/f${i}.jpg`)
+  const results = await withEnv({}, () =>
+    run(urls, { out: join(dir, 'socks-dead-host'), proxy: refusing.url, retries: 1, concurrency: 4 }),
+  )
+  assert.ok(results.every((r) => r.status === 'failed' && r.error === 'proxy'))
+  const giving = results.filter((r) => r.message!.endsWith('its other files are not tried in this run'))
+  assert.ok(giving.length >= 1, 'a file gives the host up')
+  assert.match(
+    giving[0].message!,
+    /could not connect to down\.example \(SOCKS5 reply 5: .*\): the proxy found nothing listening on its port \(SOCKS5 reply 5\), no request this run reached it/,
+  )
+  // The files whose retries were sleeping wake to fail at once: spent attempts only within the
+  // first round (4 at once), where each file spent all of its own before.
+  assert.ok(results.filter((r) => r.attempts > 1).length <= 4, 'retries spent by the first round only')
+  for (const r of results)
+    assert.match(
+      r.message!,
+      /no request this run reached (it|http:\/\/down\.example \(the proxy found nothing listening on its port \(SOCKS5 reply 5\)\); a rerun tries it again$)/,
+    )
+  // One refusal is no verdict: the proxy's other hosts go on (ruled.example's reply 2 is its own).
+  const [ok] = await withEnv({}, () =>
+    run([plain.url('/s.jpg')], { out: join(dir, 'socks-dead-host-ok'), proxy: refusing.url }),
+  )
+  assert.equal(ok.status, 'ok', ok.message)
+})
+
 // hunt46 D3: undici's SOCKS5 client heard a close in the middle of the handshake as nothing: the
 // request waited for its 5 s timer or the headers timeout, then 'headers timeout', every attempt.
 test('a SOCKS5 proxy that closes the connection during its handshake fails at once, named, retried', async () => {

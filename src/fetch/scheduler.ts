@@ -108,6 +108,29 @@ export const OUT_OF_REACH: Readonly<Record<string, string>> = {
 }
 
 /**
+ * A SOCKS5 proxy's replies (RFC 1928 §6) that say the host is out of reach from it, in words: as
+ * definite as the connect failures of `OUT_OF_REACH`, the proxy having tried the host itself. (An
+ * HTTP proxy's 502/503/504 to a CONNECT is not: Squid answers 503 both for a refused connection
+ * and for its own overload, so one host's failures through it say nothing of the host alone.)
+ */
+export const SOCKS_OUT_OF_REACH: Readonly<Record<string, string>> = {
+  UND_ERR_SOCKS5_REPLY_5: 'the proxy found nothing listening on its port (SOCKS5 reply 5)',
+  UND_ERR_SOCKS5_REPLY_4: 'the proxy found no route to it (SOCKS5 reply 4)',
+  UND_ERR_SOCKS5_REPLY_3: 'the proxy found no route to its network (SOCKS5 reply 3)',
+}
+
+/**
+ * Why a file that failed for good (`code`, its cause's code `cause`) says its host is out of
+ * reach, or `undefined`: a connect failure of its own (`network`), or a SOCKS5 proxy's reply that
+ * it could not reach the host (`proxy`). Pure, table-tested (test/policies.test.ts).
+ */
+export function outOfReachWords(code: string, cause: string): string | undefined {
+  if (code === 'network') return OUT_OF_REACH[cause]
+  if (code === 'proxy') return SOCKS_OUT_OF_REACH[cause]
+  return undefined
+}
+
+/**
  * How long the processes sharing a gate hold a silent host given up once one of them gave it up
  * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
  * round of 16 at once. A host that asked for a wait longer than imgpull takes is held for that wait.
@@ -420,8 +443,8 @@ export class Scheduler<T> {
   }
 
   /**
-   * A file failed for good on `host`, its last attempt out of reach (`cause`: the connect
-   * failure's code, see `OUT_OF_REACH`). A host that has answered nothing in this run is then given
+   * A file failed for good on `host`, its last attempt out of reach (`code` and `cause`: its
+   * error's and its cause's codes, see `outOfReachWords`). A host that has answered nothing in this run is then given
    * up, as an unreachable proxy is: that file's retries waited out a restart (at least half of
    * each backoff window, 7.75 s at the defaults: see `REFUSED_LEAST`), so each other file would
    * spend its own on the same refusal (1,000 files on a dead host took 22.6 s and 6,000
@@ -430,18 +453,23 @@ export class Scheduler<T> {
    * when the host is not given up so (it answered once, the failure is another, or it was given
    * up for another reason).
    */
-  outOfReach(host: string, cause: string): string | undefined {
+  outOfReach(host: string, code: string, cause: string): string | undefined {
     const state = this.#hosts.get(host)
-    const words = OUT_OF_REACH[cause]
+    const words = outOfReachWords(code, cause)
     if (!state || words === undefined) return undefined
     if (state.givenUp) return state.unreached
     if (state.heard) return undefined
     state.unreached = words
-    this.#silent(host, state, {
-      code: 'network',
-      why: `no request this run reached ${host} (${words})`,
-      shared: `no request a worker's run made reached ${host} (${words})`,
-    })
+    const why = `no request this run reached ${host} (${words})`
+    // Through a proxy, it is out of reach from that proxy: not told to the processes sharing the
+    // gate, which may reach it another way.
+    if (code === 'proxy') state.givenUp = { code, why }
+    else
+      this.#silent(host, state, {
+        code,
+        why,
+        shared: `no request a worker's run made reached ${host} (${words})`,
+      })
     return words
   }
 
