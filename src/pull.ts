@@ -941,7 +941,8 @@ class Engine {
     if (status !== undefined) {
       answered(task, status)
       this.#scheduler.heardFrom(answeredBy)
-      this.#proxySilence.heard(answeredBy)
+      // An http:// URL's status may be the proxy's own; an https:// one's came through a tunnel.
+      this.#proxySilence.heard(answeredBy, answeredBy.startsWith('https:'))
       this.#sleeping.back(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)
@@ -1040,6 +1041,8 @@ class Engine {
     if (action.do === 'fail') {
       const unreached = this.#proxySilence.unreachable(answeredBy, e)
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
+      const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
+      if (refused) e.message += refused
       const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
       if (outOfReach)
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`

@@ -11,6 +11,7 @@ import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/au
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
+import { GATEWAY_FILES, gatewayGivesUp } from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
@@ -1627,4 +1628,19 @@ test('outOfReachWords: definite refusals only, direct or told by a SOCKS5 proxy'
     if (words) assert.match(got ?? '', words, `${code} ${cause}`)
     else assert.equal(got, undefined, `${code} ${cause}`)
   }
+})
+
+// hunt91: an HTTP proxy's 502/503/504 to one CONNECT is ambiguous; a few files of one host failing
+// so while the proxy opens tunnels to other hosts is the host.
+test('gatewayGivesUp: a host only after a few files, and only while the proxy serves other hosts', () => {
+  const cases: [number, number, boolean][] = [
+    [1, 5, false], // one proxy hiccup is never a verdict
+    [GATEWAY_FILES - 1, 1, false],
+    [GATEWAY_FILES, 1, true],
+    [GATEWAY_FILES + 10, 2, true],
+    [GATEWAY_FILES, 0, false], // the proxy opened no other tunnel: it may be the one in trouble
+    [100, 0, false],
+  ]
+  for (const [files, others, verdict] of cases)
+    assert.equal(gatewayGivesUp(files, others), verdict, `${files} files, ${others} other hosts`)
 })

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
+import { GATEWAY_FILES } from '../src/fetch/proxy-silence.js'
 import { basicToken, proxyCredentialsProblem, urlCredentials } from '../src/fetch/url-credentials.js'
 import type { Options } from '../src/options.js'
 import { DEFAULT_USER_AGENT, resolveOptions } from '../src/options.js'
@@ -463,6 +464,58 @@ test('a proxy refusing every connection is given up once a file has spent its re
     )
     // Those sleeping out a backoff are woken to fail at once (see Engine.#wakeGivenUp), said once.
     assert.equal(r.message!.match(/not tried again/g)?.length, 1, r.message)
+  }
+})
+
+// hunt91: through an HTTP proxy, a dead https:// host was never given up: every file spent all its
+// attempts on the proxy's 502 (300 files, 1,800 CONNECTs). A 502/503/504 to one CONNECT is
+// ambiguous (Squid's 503: refused, or overloaded); a few files failing so on one host while the
+// proxy opens tunnels to another is not.
+test('a host behind an HTTP proxy answering 502 to its CONNECTs, while the proxy serves others, is given up after a few files; one file alone is not', async () => {
+  const dead = `https://127.0.0.1:${await closedPort()}`
+  const own = await startForwardProxy()
+  try {
+    const first = await withEnv({}, () =>
+      run([secure.url('/gw-ok.jpg')], { out: join(dir, 'gw-0'), proxy: own.url, retries: 1 }),
+    )
+    assert.equal(first[0].status, 'ok', first[0].message)
+    const urls = Array.from({ length: 30 }, (_, i) => `${dead}/gw-${i}.jpg`)
+    const results = await withEnv({}, () =>
+      run([secure.url('/gw-ok2.jpg'), ...urls], {
+        out: join(dir, 'gw-1'),
+        proxy: own.url,
+        retries: 1,
+        concurrency: 2,
+      }),
+    )
+    const ok = results.find((r) => r.job.url.endsWith('gw-ok2.jpg'))!
+    assert.equal(ok.status, 'ok', ok.message)
+    const deadOnes = results.filter((r) => r !== ok)
+    assert.ok(deadOnes.every((r) => r.status === 'failed' && r.error === 'proxy'))
+    const connects = own.log.filter((l) => l.method === 'CONNECT' && l.target === dead.slice(8)).length
+    assert.ok(connects < 2 * urls.length, `${connects} CONNECTs to the dead host, not 2 a file`)
+    // Those whose retries were sleeping wake to fail unsent: only the first round spent its retries.
+    assert.ok(deadOnes.filter((r) => r.attempts > 1).length <= 5, 'retries spent by the first files only')
+    // Every file says why: the few that spent their retries first (two, or more if they did so
+    // before the other host was served), the one that gave the host
+    // up, the others not tried (again).
+    const spent = deadOnes.filter((r) => /would not open a tunnel to [\d.:]+ \(HTTP 502\)$/.test(r.message!))
+    assert.ok(spent.length >= GATEWAY_FILES - 1 && spent.length <= 5, spent.map((r) => r.message).join('\n'))
+    for (const r of deadOnes.filter((r) => !spent.includes(r)))
+      assert.match(
+        r.message!,
+        /proxy http:\/\/127\.0\.0\.1:\d+ would not open a tunnel to 127\.0\.0\.1:\d+ (\(HTTP 502\): the proxy would not open a tunnel to 127\.0\.0\.1:\d+ for \d+ files while it opened tunnels to other hosts; its other files are not tried in this run|for \d+ files \(HTTP 502\) while it opened tunnels to other hosts; a rerun tries it again)$/,
+      )
+    // One file alone is no verdict, nor are files through a proxy that has opened no other tunnel.
+    const alone = await withEnv({}, () =>
+      run(urls.slice(0, 5), { out: join(dir, 'gw-2'), proxy: own.url, retries: 1 }),
+    )
+    for (const r of alone) {
+      assert.equal(r.attempts, 2, r.message)
+      assert.match(r.message!, /\(HTTP 502\)$/)
+    }
+  } finally {
+    await own.close()
   }
 })
 

@@ -4,7 +4,16 @@ import { outOfDescriptors } from '../utils/descriptors.js'
 import { shownUrl } from '../utils/url.js'
 import { connectStageOf, connectStageWords } from './connect-stage.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
-import { isSocks, PROXY_AUTH, PROXY_CLOSED, proxyFor, proxyPlan, SOCKS_CLOSED, shownProxy } from './proxy.js'
+import {
+  isSocks,
+  PROXY_AUTH,
+  PROXY_CLOSED,
+  PROXY_GATEWAY,
+  proxyFor,
+  proxyPlan,
+  SOCKS_CLOSED,
+  shownProxy,
+} from './proxy.js'
 import { closedOrReset } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
@@ -271,7 +280,14 @@ function proxyError(
           : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
       retryable: n >= 500,
-      cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
+      cause:
+        n === 501
+          ? coded(PROXY_501, error)
+          : n === 407
+            ? coded(PROXY_AUTH, error)
+            : n >= 502 && n <= 504
+              ? coded(PROXY_GATEWAY, error)
+              : error,
     })
   }
   if (CONNECT_FAILURES.has(code)) {

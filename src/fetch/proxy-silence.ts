@@ -1,6 +1,14 @@
 import { errorCode, type ImgpullError } from '../errors.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
-import { isSocks, PROXY_AUTH, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
+import {
+  isSocks,
+  PROXY_AUTH,
+  PROXY_CLOSED,
+  PROXY_GATEWAY,
+  type ProxyPlan,
+  proxyFor,
+  shownProxy,
+} from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
@@ -15,6 +23,26 @@ interface Proxy {
   socks?: Promise<boolean>
   /** The 4xx statuses to http:// URLs found to be its own (see `ownAnswer`), asked once each. */
   own: Map<number, Promise<string | undefined>>
+  /** Hosts that answered through it in this run (two at most: enough for `gatewayGivesUp`). */
+  answered: Set<string>
+  /** Per host that has answered nothing through it: files failed for good on its 502/503/504 to their CONNECT. */
+  refusedFiles: Map<string, number>
+  /** Hosts given up for those (see `gatewayRefused`). */
+  hostsGivenUp: Map<string, GivenUp>
+}
+
+/** Files of one host that fail for good on an HTTP proxy's 502/503/504 to their CONNECT before the host is given up (see `gatewayGivesUp`). */
+export const GATEWAY_FILES = 3
+
+/**
+ * Whether an HTTP proxy's 502/503/504 to the CONNECTs for one host say the host is out of reach:
+ * ambiguous each (Squid answers 503 both for a refused connection and for its own overload), so
+ * only once `files` of the host's files have spent their retries on it, none answered, while the
+ * proxy opened tunnels to `otherHosts` other hosts in the run (it is not the proxy that is down).
+ * Pure, table-tested (test/policies.test.ts).
+ */
+export function gatewayGivesUp(files: number, otherHosts: number): boolean {
+  return files >= GATEWAY_FILES && otherHosts > 0
 }
 
 /** SOCKS5 refusals of the run's credentials, or of its want of any (undici's codes). */
@@ -55,11 +83,18 @@ export class ProxySilence {
     readonly userAgent = '',
   ) {}
 
-  /** Something came back from `origin` through its proxy (if it has one). */
-  heard(origin: string): void {
+  /**
+   * Something came back from `origin` through its proxy (if it has one); `fromHost`: from the host
+   * itself (a file served, or a status through a tunnel), not a status the proxy may have written.
+   */
+  heard(origin: string, fromHost = true): void {
     const state = this.#state(origin)
     if (!state) return
     state.heard = true
+    if (fromHost) {
+      if (state.answered.size < 2) state.answered.add(origin)
+      state.refusedFiles.delete(origin)
+    }
     if (state.login) {
       state.givenUp = undefined
       state.login = false
@@ -169,9 +204,34 @@ export class ProxySilence {
     return words
   }
 
-  /** Why requests to `origin` are not sent (its proxy is given up for the run), or `undefined`. */
+  /**
+   * A file to `origin` through an HTTP proxy failed for good (its retries spent) with `error`:
+   * when that is the proxy's 502/503/504 to its CONNECT and `gatewayGivesUp` says so, `origin` is
+   * given up for the run, through this proxy only. Returns what the file's own message adds then.
+   */
+  gatewayRefused(origin: string, error: ImgpullError): string | undefined {
+    const proxy = this.#proxy(origin)
+    const state = proxy && this.#state(origin)
+    if (!proxy || !state || error.code !== 'proxy' || errorCode(error.cause) !== PROXY_GATEWAY)
+      return undefined
+    if (state.answered.has(origin) || state.hostsGivenUp.has(origin)) return undefined
+    const files = (state.refusedFiles.get(origin) ?? 0) + 1
+    state.refusedFiles.set(origin, files)
+    if (!gatewayGivesUp(files, state.answered.size)) return undefined
+    const status = /\(HTTP (\d{3})\)/.exec(error.message)?.[1] ?? '502'
+    const host = new URL(origin).host
+    state.hostsGivenUp.set(origin, {
+      code: 'proxy',
+      why: `the proxy ${shownProxy(proxy)} would not open a tunnel to ${host} for ${files} files (HTTP ${status}) while it opened tunnels to other hosts`,
+    })
+    return `: the proxy would not open a tunnel to ${host} for ${files} files while it opened tunnels to other hosts; its other files are not tried in this run`
+  }
+
+  /** Why requests to `origin` are not sent (its proxy, or the host through it, given up for the run), or `undefined`. */
   givenUp(origin: string): GivenUp | undefined {
-    return this.plan && this.#proxies.get(this.#proxy(origin)?.href ?? '')?.givenUp
+    if (!this.plan) return undefined
+    const state = this.#proxies.get(this.#proxy(origin)?.href ?? '')
+    return state?.givenUp ?? state?.hostsGivenUp.get(origin)
   }
 
   #proxy(origin: string): URL | undefined {
@@ -188,7 +248,14 @@ export class ProxySilence {
     if (!proxy) return undefined
     let state = this.#proxies.get(proxy.href)
     if (!state) {
-      state = { heard: false, unheard: { count: 0 }, own: new Map() }
+      state = {
+        heard: false,
+        unheard: { count: 0 },
+        own: new Map(),
+        answered: new Set(),
+        refusedFiles: new Map(),
+        hostsGivenUp: new Map(),
+      }
       this.#proxies.set(proxy.href, state)
     }
     return state

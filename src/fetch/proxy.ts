@@ -113,6 +113,9 @@ export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 /** The code of an HTTP proxy's 407: it wants credentials, or refused those of its URL (see classify.ts). */
 export const PROXY_AUTH = 'IMGPULL_PROXY_407'
 
+/** An HTTP proxy's 502, 503 or 504 to a CONNECT: it could not (or would not now) reach the host. */
+export const PROXY_GATEWAY = 'IMGPULL_PROXY_GATEWAY'
+
 /** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
 export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
 
