@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer as createPlainServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
@@ -838,21 +838,31 @@ test('a proxy that closes a plain request without answering: named as the proxy,
   }
 })
 
-// hunt46 D2: the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
-// once a request of the process had been sent direct: the CLI's first request is a CONNECT.
-test('a proxy whose CONNECT answer ends its lines with bare LF (curl and requests take it): the file is kept', async () => {
-  const sloppy = createServer((socket) => {
+/**
+ * A proxy that answers any CONNECT with `answer` (its status line and headers, as sent) and then
+ * tunnels to the TLS image server, whatever the target: for answers undici reads otherwise than
+ * curl does.
+ */
+async function tunnelingProxy(answer: string): Promise<Server> {
+  const proxy = createServer((socket) => {
     socket.on('error', () => {})
     socket.once('data', () => {
       const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
-        socket.write('HTTP/1.1 200 Connection established\nProxy-Agent: gateway\n\n')
+        socket.write(answer)
         upstream.pipe(socket)
         socket.pipe(upstream)
       })
       upstream.on('error', () => socket.destroy())
     })
   })
-  await new Promise<void>((resolve) => sloppy.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  return proxy
+}
+
+// hunt46 D2: the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
+// once a request of the process had been sent direct: the CLI's first request is a CONNECT.
+test('a proxy whose CONNECT answer ends its lines with bare LF (curl and requests take it): the file is kept', async () => {
+  const sloppy = await tunnelingProxy('HTTP/1.1 200 Connection established\nProxy-Agent: gateway\n\n')
   try {
     const proxy = `http://127.0.0.1:${(sloppy.address() as AddressInfo).port}`
     const out = join(dir, 'connect-bare-lf')
@@ -880,18 +890,7 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
 // hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
 // 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
 test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', async () => {
-  const odd = createServer((socket) => {
-    socket.on('error', () => {})
-    socket.once('data', () => {
-      const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
-        socket.write('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n')
-        upstream.pipe(socket)
-        socket.pipe(upstream)
-      })
-      upstream.on('error', () => socket.destroy())
-    })
-  })
-  await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve))
+  const odd = await tunnelingProxy('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n')
   try {
     const proxy = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`
     for (const threads of ['0', '1']) {
