@@ -167,13 +167,16 @@ export class TransferThreads {
       // Threads asked for at once fail the run's start; threads that start under way (`'auto'`)
       // leave the run to the main thread, said once, rather than end it at its 200th file.
       if (this.#startAfter === 0) throw error
-      this.#broken = true
-      this.#budget?.give(this.#size)
-      this.#size = 0
-      process.emitWarning(`${(error as Error).message}: every transfer stays on the main thread`, {
-        code: 'IMGPULL_THREADS',
-      })
+      this.#toMainThread((error as Error).message)
     }
+  }
+
+  /** Threads that start under way cannot: the main thread carries every transfer, said once. */
+  #toMainThread(why: string): void {
+    this.#broken = true
+    this.#budget?.give(this.#size)
+    this.#size = 0
+    process.emitWarning(`${why}: every transfer stays on the main thread`, { code: 'IMGPULL_THREADS' })
   }
 
   /**
@@ -392,19 +395,18 @@ export class TransferThreads {
       process.emitWarning(`${why}: the run goes on with ${this.#readyCount}`, { code: 'IMGPULL_THREADS' })
       return
     }
-    this.#budget?.give(this.#size)
-    this.#size = 0
-    if (this.#startAfter === 0) {
-      this.#neverReady(
-        new FatalError('threads', why, {
-          hint: 'run with --threads 0 to keep every transfer on the main thread',
-        }),
-      )
-      // Awaited only by a transfer that asks for a thread: not unhandled if none does.
-      this.#firstReady.catch(() => {})
+    if (this.#startAfter > 0) {
+      this.#toMainThread(why)
       return
     }
-    this.#broken = true
-    process.emitWarning(`${why}: every transfer stays on the main thread`, { code: 'IMGPULL_THREADS' })
+    this.#budget?.give(this.#size)
+    this.#size = 0
+    this.#neverReady(
+      new FatalError('threads', why, {
+        hint: 'run with --threads 0 to keep every transfer on the main thread',
+      }),
+    )
+    // Awaited only by a transfer that asks for a thread: not unhandled if none does.
+    this.#firstReady.catch(() => {})
   }
 }
