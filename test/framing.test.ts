@@ -6,7 +6,7 @@ import { constants } from 'node:http2'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { brotliCompressSync, gzipSync } from 'node:zlib'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
@@ -234,10 +234,23 @@ const overstated =
       open = false,
       coding,
       label,
-    }: { over?: number; etag?: string; open?: boolean; coding?: 'gzip' | 'br'; label?: string } = {},
+    }: {
+      over?: number
+      etag?: string
+      open?: boolean
+      coding?: 'gzip' | 'br' | 'deflate'
+      label?: string
+    } = {},
   ): Answer =>
   (range) => {
-    const body = coding === 'gzip' ? gzipSync(file()) : coding === 'br' ? brotliCompressSync(file()) : file()
+    const body =
+      coding === 'gzip'
+        ? gzipSync(file())
+        : coding === 'br'
+          ? brotliCompressSync(file())
+          : coding === 'deflate'
+            ? deflateSync(file())
+            : file()
     const total = body.length + over
     const tag = etag ? [`ETag: "${etag}"`, 'Accept-Ranges: bytes'] : []
     const from = range && etag ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0
@@ -498,6 +511,8 @@ const answers: Record<string, Answer> = {
   '/jpeg-over-gzip': overstated(() => jpeg, { coding: 'gzip' }),
   '/jpeg-over-gzip-open': overstated(() => jpeg, { coding: 'gzip', over: 2, open: true }),
   '/jpeg-over-br': overstated(() => jpeg, { coding: 'br' }),
+  // zlib's deflate (RFC 9110 §8.4.1.2): its Adler-32 trailer ends the stream.
+  '/jpeg-over-deflate': overstated(() => jpeg, { coding: 'deflate' }),
   // Labelled gzip, sent as it is (a server that names a coding it did not apply).
   '/jpeg-over-mislabelled': overstated(() => jpeg, { label: 'gzip' }),
   '/jpeg-cut-over-gzip': overstated(() => jpeg.subarray(0, -40), { coding: 'gzip' }),
@@ -1042,7 +1057,7 @@ test('a whole image short of an overstated Content-Length, the same bytes twice:
 // its CRC-32 and size checked; Brotli's last block) short of the length, and the same rule holds
 // as for plain bytes: kept once a second attempt decodes to the very same whole image.
 test('a coded body whose coding ends short of an overstated Content-Length: kept on the same bytes twice, as plain bytes are', async () => {
-  for (const path of ['/jpeg-over-gzip', '/jpeg-over-br', '/jpeg-over-mislabelled']) {
+  for (const path of ['/jpeg-over-gzip', '/jpeg-over-br', '/jpeg-over-deflate', '/jpeg-over-mislabelled']) {
     const { r, out } = await get(path, { retries: 2 })
     assert.equal(r.status, 'ok', `${path}: ${r.message}`)
     assert.equal(r.attempts, 2, path)
