@@ -58,7 +58,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --dir PATH        where the output folders go (default: /var/tmp, a real disk as users have;
                     rows marked "output in /dev/shm" write to memory beside it)
   --profile         one more imgpull run per scenario under node --cpu-prof, summarized
-  --variant ARGS    also run imgpull with these arguments (repeatable), e.g. --variant='--no-journal' (with =)
+  --variant ARGS    also run imgpull with these arguments (repeatable), e.g. --variant='--no-journal' (with =),
+                    after the reference row's own (resize: --resize ...), and checked as that row is
   -h, --help        this text`
 
 /** A tool whose first run takes longer than this gets no more runs (its time is clear enough). */
@@ -334,11 +335,13 @@ async function runScenario(
     const base = all.find((t) => t.reference)
     for (const [i, v] of o.variants.entries()) {
       const args = v.split(/\s+/).filter(Boolean)
-      all.splice(
-        1 + i,
-        0,
-        imgpull({ args: [...args, ...(base?.args ?? [])], label: `imgpull ${v}`, id: `imgpull-v${i + 1}` }),
-      )
+      const variant = imgpull({
+        args: [...args, ...(base?.args ?? [])],
+        label: `imgpull ${v}`,
+        id: `imgpull-v${i + 1}`,
+      })
+      // It runs with the reference's arguments (the resize row's --resize): checked as that row is.
+      all.splice(1 + i, 0, base?.verify ? { ...variant, verify: base.verify } : variant)
     }
     const tools: ToolResult[] = []
     const skipped: ScenarioResult['skipped'] = []
