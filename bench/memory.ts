@@ -3,9 +3,10 @@
  * README's Benchmark section gives for the heap's growth. Not part of `npm test`.
  *
  *   node --import tsx bench/memory.ts [--input list|table] [--rows 200000] [--out DIR] [--runs 2]
- *     [--flags="--heap-growing-percent=0"] [-- extra imgpull arguments]
+ *     [--sizes 100,400] [--ttfb 0] [--flags="--heap-growing-percent=0"] [-- extra imgpull arguments]
  *
- * Serves `rows` tiny images (test/support/image-server.ts, 100–400 bytes, no latency), writes a
+ * Serves `rows` images (test/support/image-server.ts: tiny by default, 100–400 bytes, no latency;
+ * `--sizes MIN,MAX` in bytes and `--ttfb MS`, 0–50 % more, for many-small's 20,000,200,000 and 40), writes a
  * URL list of them or a Parquet table (bench/make-table.ts, into WebDataset shards), then runs
  * `node FLAGS dist/imgpull.js INPUT -o OUT --quiet` under GNU time `runs` times, alternating with
  * the same run without FLAGS, and prints each run's peak RSS (MB), wall, user and system seconds.
@@ -28,12 +29,22 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
     runs: { type: 'string', default: '2' },
     flags: { type: 'string', default: '' },
+    sizes: { type: 'string', default: '100,400' },
+    ttfb: { type: 'string', default: '0' },
   },
 })
 const rows = Number(values.rows)
 const work = mkdtempSync(join(tmpdir(), 'imgpull-bench-memory-'))
 const out = resolve(values.out ?? join(work, 'out'))
-const server = await startImageServer({ sizes: [100, 400], record: false })
+const [min, max] = values.sizes!.split(',').map(Number)
+if (!(min > 0 && max >= min)) throw new Error(`--sizes takes MIN,MAX in bytes, got ${values.sizes}`)
+const ttfb = Number(values.ttfb)
+const server = await startImageServer({
+  sizes: [min, max],
+  ttfb,
+  jitter: Math.round(ttfb / 2),
+  record: false,
+})
 try {
   let input: string[]
   if (values.input === 'table') {
@@ -49,7 +60,9 @@ try {
     input = [list]
   }
   const flags = values.flags!.split(' ').filter(Boolean)
-  console.log(`${rows.toLocaleString('en')} rows from a ${values.input}, node ${process.version}`)
+  console.log(
+    `${rows.toLocaleString('en')} rows from a ${values.input} (images of ${min}–${max} bytes, ${ttfb} ms to first byte), node ${process.version}`,
+  )
   for (let run = 0; run < Number(values.runs); run++) {
     for (const these of flags.length > 0 ? [flags, []] : [[]]) {
       rmSync(out, { recursive: true, force: true })
