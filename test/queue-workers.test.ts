@@ -73,6 +73,17 @@ test('enqueue twice adds nothing the second time; another input into the same qu
     resized.stderr,
     /queue twice holds the same input in shards of 10 rows, not 5: enqueue with --shard-size 10, or into a queue of its own/,
   )
+  // Standard input again without --shard-size: the queue's is taken, as for files (it was
+  // refused as "another input (standard input)", its id holding the default 10,000).
+  const piped = { input: `${urls.join('\n')}\n` }
+  const stdin = await runCli(['enqueue', '-', ...q('twice-stdin'), '--shard-size', '10'], piped)
+  assert.equal(stdin.code, 0, stdin.stderr)
+  const stdinAgain = await runCli(['enqueue', '-', ...q('twice-stdin'), '--json'], piped)
+  assert.equal(stdinAgain.code, 0, stdinAgain.stderr)
+  assert.deepEqual([JSON.parse(stdinAgain.stdout).added, JSON.parse(stdinAgain.stdout).existing], [0, 3])
+  const stdinResized = await runCli(['enqueue', '-', ...q('twice-stdin'), '--shard-size', '5'], piped)
+  assert.equal(stdinResized.code, 2)
+  assert.match(stdinResized.stderr, /queue twice-stdin holds standard input in shards of 10 rows, not 5/)
   const bad = await runCli(['enqueue', input, ...q('a:b')])
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /not a queue name.*no ':'/)

@@ -527,13 +527,16 @@ export function changedFile(
   return { path: plan.files[i], was: was[i].size, now: plan.contents[i].size }
 }
 
-/** The shard size of a queue that holds `plan`'s files (not standard input), else `undefined`. */
+/**
+ * The shard size of a queue that holds `plan`'s files, or standard input when `plan` reads it (no
+ * files: its rows are its identity, read only later, and the shard size is part of it), else
+ * `undefined`.
+ */
 async function queuedShardSize(
   redis: Redis,
   queue: string,
   plan: Pick<ShardPlan, 'files'>,
 ): Promise<number | undefined> {
-  if (plan.files.length === 0) return undefined
   const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')
   if (files !== JSON.stringify(plan.files) || size === null) return undefined
   const n = Number(size)
@@ -625,14 +628,18 @@ async function claimQueue(
     // other table options), which would put rows twice; or a file changed since (URLs added).
     const same = files === meta.files && plan.files.length > 0
     const changed = same ? changedFile(plan, contents) : undefined
+    // Standard input's rows are its identity, and its shard size part of it: another size is said.
+    const stdinResized = plan.files.length === 0 && files === meta.files && size !== meta.shardSize
     const why =
       same && size !== meta.shardSize
         ? `the same input in shards of ${size} rows, not ${meta.shardSize}: enqueue with --shard-size ${size}, or into a queue of its own`
-        : changed
-          ? `${changed.path} as it was enqueued (${changed.was} bytes; ${changed.now} now): its shards point into the file as it was, and workers cannot read those not done yet until it is so again; put new URLs in a file of their own and enqueue that into a queue of its own (or the changed file into a new queue)`
-          : same
-            ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
-            : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
+        : stdinResized
+          ? `standard input in shards of ${size} rows, not ${meta.shardSize}: enqueue it again with --shard-size ${size} (or none: the queue's is taken), or into a queue of its own`
+          : changed
+            ? `${changed.path} as it was enqueued (${changed.was} bytes; ${changed.now} now): its shards point into the file as it was, and workers cannot read those not done yet until it is so again; put new URLs in a file of their own and enqueue that into a queue of its own (or the changed file into a new queue)`
+            : same
+              ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
+              : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
     throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
   const first = await redis.hget(metaKey(queue), 'options')
