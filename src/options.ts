@@ -2,7 +2,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
-import { extraCas } from './fetch/trust.js'
+import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
 import { shownValue } from './utils/shown-value.js'
@@ -418,8 +418,9 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     throw new TypeError(
       `\`insecure\` checks no certificate, so the CA of \`caCert\` (${o.caCert}) would never be used: give one of them`,
     )
-  // The certificates to trust beyond Node's own, read now: a file that cannot be used is said at once.
-  extraCas(o.caCert)
+  // The CA file given is read now: one that cannot be used is said at once. What the environment
+  // adds (SSL_CERT_FILE, SSL_CERT_DIR) is read with the first https:// connection (client.ts).
+  if (o.caCert !== undefined) readCaFile(o.caCert)
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)

@@ -142,6 +142,12 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
   )
   assert.equal(threaded.stderr.match(/SSL_CERT_FILE/g)?.length, 1, threaded.stderr)
   assert.match(stale.stderr, /failed tls: /)
+  // Read with the first https:// connection: a run of http:// URLs never reads it, nor warns.
+  const plain = await runCli([web.url('/a.jpg'), '-o', join(dir, 'ssl-cert-file-http')], {
+    env: { ...noProxyEnv, SSL_CERT_FILE: join(dir, 'gone.pem') },
+  })
+  assert.equal(plain.code, 0, plain.stderr)
+  assert.doesNotMatch(plain.stderr, /SSL_CERT_FILE/)
 })
 
 test('SSL_CERT_FILE and SSL_CERT_DIR add only what Node trusts not already: a system bundle that repeats its roots builds no TLS context', async () => {

@@ -1,9 +1,9 @@
 import { type ResolvedOptions, userAgentOf } from '../options.js'
-import { stagedConnector } from './connect-stage.js'
+import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
 import { proxyPlan } from './proxy.js'
-import { type ConnectionSettings, ProxyRouter } from './proxy-router.js'
+import { type ConnectionSettings, ProxyRouter, tlsWithTrust } from './proxy-router.js'
 import { sharedLookup } from './shared-lookup.js'
 import { trustedContext } from './trust.js'
 import { Agent, buildConnector, type Dispatcher } from './undici.js'
@@ -28,7 +28,7 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     const direct = new Agent({
       ...those.agent,
       // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts).
-      connect: stagedConnector(buildConnector({ ...those.tls, allowH2: http2 } as never) as never),
+      connect: stagedConnector(connectorOf(those)),
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])
@@ -38,8 +38,27 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
   return new Http1Fallback(pool(true), () => pool(false)) as unknown as Dispatcher
 }
 
+/**
+ * undici's connector for `settings`, the one for https:// made with the first https:// connection:
+ * whom to trust (`trustedContext`: SSL_CERT_FILE, SSL_CERT_DIR, --ca-cert) is read then, so a run
+ * of http:// URLs never reads a certificate (SSL_CERT_DIR's folder alone took ~13 ms of the start).
+ */
+function connectorOf(settings: ConnectionSettings): Connector {
+  let plain: Connector | undefined
+  let secure: Connector | undefined
+  const allowH2 = settings.http2
+  return (options, callback) => {
+    if (options.protocol !== 'https:') {
+      plain ??= buildConnector({ ...settings.tls, allowH2 } as never) as never
+      return plain(options, callback)
+    }
+    secure ??= buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never
+    return secure(options, callback)
+  }
+}
+
 function connectionSettings(options: ResolvedOptions): ConnectionSettings {
-  const context = trustedContext(options.caCert)
+  let context: ReturnType<typeof trustedContext> | null = null
   return {
     agent: {
       keepAliveTimeout: 10_000,
@@ -57,8 +76,12 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       timeout: options.connectTimeout,
       // One lookup a name for concurrent connections, and a name not found remembered briefly.
       lookup: sharedLookup(),
-      ...(context ? { secureContext: context } : {}),
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
+    },
+    // Made once, when first asked (null: not yet; undefined: Node's own store).
+    trust: () => {
+      if (context === null) context = trustedContext(options.caCert)
+      return context
     },
     http2: options.http2,
     concurrency: options.concurrency,

@@ -14,13 +14,24 @@ import { basicToken, urlCredentials } from './url-credentials.js'
 export interface ConnectionSettings {
   /** undici `Agent` options shared by every pool (keep-alive, HTTP/2...). */
   agent: Record<string, unknown>
-  /** TLS settings towards image hosts (and towards an https:// proxy). */
+  /** TLS settings towards image hosts (and towards an https:// proxy), but whom to trust (`trust`). */
   tls: Record<string, unknown>
+  /**
+   * The TLS context of the certificates trusted beyond Node's own (see `trustedContext`), made on
+   * first call (the first https:// connection, or proxy), or `undefined` for Node's own store.
+   */
+  trust: () => import('node:tls').SecureContext | undefined
   http2: boolean
   /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
   concurrency: number
   /** The `User-Agent` requests carry (`-A`, or one given with `-H`), sent with each `CONNECT` too; '' none. */
   userAgent: string
+}
+
+/** `settings.tls` with whom to trust: what a connector needs for https://. */
+export function tlsWithTrust(settings: ConnectionSettings): Record<string, unknown> {
+  const context = settings.trust()
+  return context ? { ...settings.tls, secureContext: context } : settings.tls
 }
 
 interface Waiting {
@@ -110,7 +121,8 @@ export class ProxyRouter extends EventEmitter {
   }
 
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
-    const { tls, http2, userAgent } = this.settings
+    const { http2, userAgent } = this.settings
+    const tls = tlsWithTrust(this.settings)
     const token = basicToken(proxy)
     const pools = originFactory(http2, this.settings.concurrency)
     // undici makes the pool to the proxy for http:// URLs (absolute-form requests) with `connect`
@@ -153,7 +165,7 @@ export class ProxyRouter extends EventEmitter {
    */
   #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { buildConnector, socks } = this.#agentsOf!
-    const { timeout, ...tls } = this.settings.tls as { timeout: number }
+    const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
     const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
     const secure = buildConnector({ ...tls, timeout }) as Connect
     const connect: Connect = (opts, callback) => {

@@ -8,6 +8,7 @@ import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
 import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
+import { extraCas } from './trust.js'
 
 /** What a transfer needs from the engine besides its file: where its news goes. */
 export interface ThreadTask {
@@ -161,6 +162,10 @@ export class TransferThreads {
       if (this.#size === 0) return
     }
     this.#started = true
+    // Threads keep imgpull's warnings to themselves (see transfer-worker.ts): what the environment's
+    // certificates warn about (an unreadable SSL_CERT_FILE) is said here, once a process, since the
+    // main thread, whose agent reads them with its first https:// connection, may never open one.
+    extraCas(undefined)
     try {
       for (let i = 0; i < this.#size; i++) this.#spawn()
     } catch (error) {

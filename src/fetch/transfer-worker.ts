@@ -19,8 +19,8 @@ const BYTES_MS = 100
 
 const port = parentPort!
 const send = (message: FromThread) => port.postMessage(message)
-// The run's own agent, on the main thread, built from the same options and environment, has said
-// imgpull's warnings (--insecure, an unreadable SSL_CERT_FILE): once a run, not once a thread.
+// The main thread says imgpull's warnings, from the same options and environment: --insecure as
+// its agent is made, an unreadable SSL_CERT_FILE as threads start. Once a run, not once a thread.
 // Node's (DEP0123 through an https:// proxy given by address) are raised on the main thread, as a
 // transfer there raises them: printed here, Node's way, they escaped the command's own handling.
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
