@@ -933,9 +933,10 @@ test('an endless answer that no image begins with is refused at its first bytes,
 })
 
 // hunt84 F1: a server that answers a range with multipart/byteranges, even for the one range asked
-// (RFC 9110 §14.6 says it must not; its range is inside the body). Such an answer is never kept:
-// the whole file is asked for again. But where every plain answer was cut too, the file failed
-// as the last cut alone, nothing said of why no resume moved it on.
+// (RFC 9110 §14.6 says it must not; its range is inside the body), here in two parts (one part
+// that is the range asked for is taken apart: see below). Such an answer is never kept: the whole
+// file is asked for again. But where every plain answer was cut too, the file failed as the last
+// cut alone, nothing said of why no resume moved it on.
 test('a resume answered with multipart/byteranges: the whole file asked for again, never a wrapped or spliced file; a failure says why', async (t) => {
   const file = makeImage('multipart', 200_000)
   const sent: { path: string; range?: string }[] = []
@@ -946,11 +947,17 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
     const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? -1)
     if (from >= 0 || path.startsWith('/always')) {
       const start = Math.max(0, from)
+      const middle = start + 1000
+      const part = (a: number, b: number) =>
+        Buffer.concat([
+          Buffer.from(
+            `\r\n--XB\r\nContent-Type: image/jpeg\r\nContent-Range: bytes ${a}-${b - 1}/${file.length}\r\n\r\n`,
+          ),
+          file.subarray(a, b),
+        ])
       const body = Buffer.concat([
-        Buffer.from(
-          `\r\n--XB\r\nContent-Type: image/jpeg\r\nContent-Range: bytes ${start}-${file.length - 1}/${file.length}\r\n\r\n`,
-        ),
-        file.subarray(start),
+        part(start, middle),
+        part(middle, file.length),
         Buffer.from('\r\n--XB--\r\n'),
       ])
       res.writeHead(206, {
@@ -989,7 +996,7 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
         assert.equal(one.error, 'truncated', one.message)
         assert.match(
           one.message!,
-          /: not resumed, the server answers a range with multipart\/byteranges \(the range inside the body\), which imgpull does not take apart, so each of the 2 attempts started over$/,
+          /: not resumed, the server answers a range with multipart\/byteranges \(the range inside the body\) in a form imgpull does not take apart \(one part, exactly the range asked for, under If-Range\), so each of the 2 attempts started over$/,
         )
         assert.deepEqual(await outputFiles(out), [])
       })
@@ -1035,5 +1042,61 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
     })
   } finally {
     origin.close()
+  }
+})
+
+// A server or CDN that wraps the one range a resume asks for in multipart/byteranges: its one part
+// was refused, and the file, then its host, asked for whole from then on. Now a part that is
+// exactly the range asked for, of the file known, under If-Range with a strong validator, is taken
+// apart and spliced; anything else is refused as before.
+test('a resume answered with one part in multipart/byteranges: the part is spliced, on every body path', async (t) => {
+  for (const [name, options] of Object.entries(BODY_PATHS)) {
+    await t.test(name, async () => {
+      // Each path's own file: the first answer to each is cut.
+      const path = `/wrapped-once.jpg?size=200000&short=60000&times=1&multipart=1&for=${name.length}`
+      const at = requests(path).length
+      const { out, one } = await get([server.url(path)], { retries: 1, ...options })
+      assert.equal(one.status, 'ok', one.message)
+      assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
+      const sent = requests(path).slice(at)
+      assert.deepEqual(
+        sent.map((r) => r.headers.range),
+        [undefined, resumeRange(60_000)],
+      )
+      assert.ok(sent[1]!.headers['if-range'])
+      if (!options.outputFormat) await holds(out, 'wrapped-once.jpg', server.bytes(path))
+    })
+  }
+  await t.test('every answer cut inside its part: each resume moves the file on', async () => {
+    const path = '/wrapped-every.jpg?size=200000&every=40000&multipart=1'
+    const { out, one } = await get([server.url(path)], { retries: 8 })
+    assert.equal(one.status, 'ok', one.message)
+    await holds(out, 'wrapped-every.jpg', server.bytes(path))
+    assert.ok(
+      requests(path)
+        .slice(1)
+        .every((r) => r.headers.range !== undefined),
+    )
+  })
+})
+
+test('a multipart/byteranges resume not exactly one part of the range asked for is never spliced: the whole file again', async (t) => {
+  for (const [name, query] of Object.entries({
+    'two parts': 'multipart=two',
+    'its part naming another range': 'multipart=off',
+    'its part shorter than the range it names': 'multipart=short',
+    'no boundary named': 'multipart=noboundary',
+    'no If-Range (no strong validator)': 'multipart=1&weaketag=1&nolm=1',
+  })) {
+    await t.test(name, async () => {
+      const path = `/wrapped-${query.replace(/\W+/g, '-')}.jpg?size=200000&short=60000&times=1&${query}`
+      const { out, one } = await get([server.url(path)], { retries: 1 })
+      assert.equal(one.status, 'ok', one.message)
+      await holds(out, `wrapped-${query.replace(/\W+/g, '-')}.jpg`, server.bytes(path))
+      assert.deepEqual(
+        requests(path).map((r) => r.headers.range),
+        [undefined, resumeRange(60_000), undefined],
+      )
+    })
   }
 })

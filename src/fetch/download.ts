@@ -14,12 +14,13 @@ import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
+import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import type { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { digestAuthorization, digestChallenge } from './digest-auth.js'
-import { type Cancel, Exchange } from './exchange.js'
+import { type Body, type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
 import {
   chunkedLast,
@@ -166,7 +167,8 @@ class Transfer {
   tail: Buffer | undefined
   /** The checks over the file's bytes so far; created when its first bytes are taken. */
   check: FileCheck | undefined
-  exchange: Exchange | undefined
+  /** The answer's body: the exchange's, or the one part of a multipart 206 (see `takeApart`). */
+  exchange: Body | undefined
   head: Head | undefined
   ttfb = 0
   restarts = 0
@@ -356,6 +358,15 @@ export async function download(
       if (error instanceof FileChanged && !cancel.aborted) {
         t.exchange?.abort(error)
         await t.restart(error.message)
+        step = send
+        continue
+      }
+      if (error instanceof WrappedBadly && !cancel.aborted) {
+        // A multipart 206 its bytes showed not to be one part of the range asked for: refused as
+        // one its head shows so (see `decide`), the whole file asked for again.
+        t.exchange?.abort(error)
+        await t.restart(error.message)
+        t.unresumable = WRAPS_RANGES
         step = send
         continue
       }
@@ -579,7 +590,7 @@ async function pause(cancel: Cancel, ms: number): Promise<void> {
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   for (;;) {
     const started = performance.now()
-    t.exchange = new Exchange(
+    const exchange = new Exchange(
       t.ctx.dispatcher,
       url,
       {
@@ -590,9 +601,9 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       },
       t.cancel,
     )
+    t.exchange = exchange
     // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
     // would hold the slot until the total timeout. This one runs from the request to the answer.
-    const exchange = t.exchange
     const headersTimeout = t.options.headersTimeout
     const timedOut = () => {
       const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
@@ -692,6 +703,7 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
 
 /** Carry out what the judgement of the response head says. */
 const decide: Step = async (t) => {
+  const wrapped = await takeApart(t)
   const head = t.head!
   const exchange = t.exchange!
   const decision = judge(
@@ -720,7 +732,7 @@ const decide: Step = async (t) => {
       })
     case 'restart':
       await exchange.discard()
-      await t.restart(decision.why)
+      await t.restart(wrapped ? `${decision.why}: ${wrapped}` : decision.why)
       if (isMultipart({ status: head.statusCode, headers: head.headers })) t.unresumable = WRAPS_RANGES
       return send
     case 'complete':
@@ -744,6 +756,37 @@ const decide: Step = async (t) => {
       return accept(t, decision, tail)
     }
   }
+}
+
+/**
+ * A resume's 206 in multipart/byteranges, sent with `If-Range`: its first part's head is read,
+ * and where the part is exactly the range asked for (see `partAnswer`), the answer is from then
+ * on that part as a 206 (`t.head`, `t.exchange`), judged and taken as any. Else it stays the
+ * multipart answer the judgement refuses, and this says why it was not taken apart.
+ */
+async function takeApart(t: Transfer): Promise<string | undefined> {
+  const head = t.head!
+  const answer = { status: head.statusCode, headers: head.headers }
+  if (!isMultipart(answer) || t.offset === 0) return undefined
+  const boundary = boundaryOf(header(head.headers, 'content-type'))
+  if (!boundary) return 'its Content-Type names no boundary'
+  const body = new PartBody(t.exchange!, boundary, t.shown + t.via)
+  t.exchange = body
+  const part = await body.head()
+  if ('why' in part || 'more' in part) return 'why' in part ? part.why : undefined
+  const taken = partAnswer(
+    {
+      first: t.offset - (t.tail?.length ?? 0),
+      known: t.known,
+      ifRange: ifRangeValue(t.known) !== undefined && t.sent.includes('if-range'),
+    },
+    answer,
+    part.headers,
+  )
+  if ('why' in taken) return taken.why
+  body.expect(taken.length)
+  t.head = { ...head, headers: taken.answer.headers }
+  return undefined
 }
 
 /** Take a body the judgement accepted: a whole file anew (byte 0) or the next part of the one on disk. */

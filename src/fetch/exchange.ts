@@ -64,13 +64,55 @@ let closingHeld = 0
 export const closingBytesHeld = (): number => closingHeld
 
 /**
+ * A response body to take (`consume`) or throw away (`dump`, `discard`): an exchange's, or one
+ * read through it (a multipart 206's one part, see byteranges.ts).
+ */
+export abstract class Body {
+  /**
+   * Feed the body to `sink`, in order, one chunk at a time; resolves when the body has ended and
+   * the sink has taken all of it. A sink that throws or rejects cuts the exchange.
+   */
+  abstract consume(sink: Sink): Promise<void>
+  /** Cut the exchange: the response, or the body being consumed, rejects with `reason`. */
+  abstract abort(reason: unknown): void
+
+  /** Throw the body away; small ones are read out so the connection stays open for the next request. */
+  async dump(): Promise<void> {
+    let seen = 0
+    const late = setTimeout(() => this.abort(new Error('body dumped')), DUMP_MS)
+    await this.consume((chunk) => {
+      seen += chunk.length
+      if (seen > DUMP_LIMIT) throw new Error('body dumped')
+    })
+      .catch(() => {})
+      .finally(() => clearTimeout(late))
+  }
+
+  /**
+   * Throw the body away (see `dump`), waiting for it only `DISCARD_WAIT_MS`: one that has not
+   * ended by then drains (or is cut at `DUMP_MS`) while the transfer goes on, a redirect followed
+   * on another connection, as browsers follow one on its head. A redirect, a challenge or an error
+   * status whose body never came (its head sent with a length, then silence) held each file a
+   * second, its connection then cut.
+   */
+  async discard(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISCARD_WAIT_MS)
+    })
+    await Promise.race([this.dump(), waited])
+    clearTimeout(timer)
+  }
+}
+
+/**
  * One HTTP exchange through undici's dispatch handler: `response` once headers arrive, then the
  * body pushed chunk by chunk into a sink. undici's `request()` builds a Readable stream, an
  * AsyncResource and an abort listener per request, and `for await` adds promises per chunk: on
  * 5,000 small images those were a tenth of the client's CPU. Backpressure is the handler's own:
  * returning false from `onData` pauses the parser until `resume`.
  */
-export class Exchange {
+export class Exchange extends Body {
   readonly response: Promise<{
     statusCode: number
     headers: Record<string, string | string[] | undefined>
@@ -107,6 +149,7 @@ export class Exchange {
   #finished: { resolve: () => void; reject: (e: unknown) => void } | undefined
 
   constructor(dispatcher: Dispatcher, url: URL, options: ExchangeOptions, cancel: Cancel) {
+    super()
     this.response = new Promise((resolve, reject) => {
       this.#settleResponse = { resolve, reject }
     })
@@ -148,34 +191,6 @@ export class Exchange {
       this.#drain(early, 0)
     } else this.#settle()
     return done
-  }
-
-  /** Throw the body away; small ones are read out so the connection stays open for the next request. */
-  async dump(): Promise<void> {
-    let seen = 0
-    const late = setTimeout(() => this.abort(new Error('body dumped')), DUMP_MS)
-    await this.consume((chunk) => {
-      seen += chunk.length
-      if (seen > DUMP_LIMIT) throw new Error('body dumped')
-    })
-      .catch(() => {})
-      .finally(() => clearTimeout(late))
-  }
-
-  /**
-   * Throw the body away (see `dump`), waiting for it only `DISCARD_WAIT_MS`: one that has not
-   * ended by then drains (or is cut at `DUMP_MS`) while the transfer goes on, a redirect followed
-   * on another connection, as browsers follow one on its head. A redirect, a challenge or an error
-   * status whose body never came (its head sent with a length, then silence) held each file a
-   * second, its connection then cut.
-   */
-  async discard(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, DISCARD_WAIT_MS)
-    })
-    await Promise.race([this.dump(), waited])
-    clearTimeout(timer)
   }
 
   // undici's handler interface (called by the connection).

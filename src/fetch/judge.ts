@@ -455,7 +455,8 @@ export function judge(asked: Asked, answer: Answer): Decision {
 /**
  * A 206 whose body is `multipart/byteranges` (RFC 9110 §14.6): its ranges are inside the body,
  * each part with its own headers. A server must not send one to a request for one range, but some
- * do; imgpull asks for one range at most, and does not take such a body apart.
+ * do; imgpull asks for one range at most, and judges such a body by its head only where it was not
+ * taken apart first (a resume's one part: see byteranges.ts).
  */
 export const isMultipart = (answer: Answer): boolean =>
   answer.status === 206 && /multipart\/byteranges/i.test(header(answer.headers, 'content-type') ?? '')
@@ -465,7 +466,7 @@ export const isMultipart = (answer: Answer): boolean =>
  * (see `DownloadContext.onBody`): its later attempts, and its host's other files, ask no range.
  */
 export const WRAPS_RANGES =
-  'the server answers a range with multipart/byteranges (the range inside the body), which imgpull does not take apart'
+  'the server answers a range with multipart/byteranges (the range inside the body) in a form imgpull does not take apart (one part, exactly the range asked for, under If-Range)'
 
 const MULTIPART =
   'a 206 in multipart/byteranges (the range inside the body) to a request for one range or none'

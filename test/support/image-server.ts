@@ -31,6 +31,10 @@ import { type Format, makeImage, sizeOf } from './images.js'
  * - `end=B` (+`times=K`): the body ends cleanly after byte B, with no length (chunked, or with
  *   `close=1` by closing); `cut=B`: the server's copy is truncated to B bytes, served as whole;
  *   `lead=N`: N newlines before the image, as a script with a blank line before `<?php` sends it
+ * - `multipart=1`: a range answer wrapped in multipart/byteranges as one part (RFC 9110 §14.6), as
+ *   some servers and CDNs wrap even one range; `multipart=two` in two parts, `=off` its part
+ *   naming a range a byte off, `=short` its part 100 bytes short of the range it names,
+ *   `=noboundary` its Content-Type naming no boundary
  */
 export interface ImageServerOptions {
   /** Time to first byte, ms. */
@@ -255,7 +259,29 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         if (q.get('bare206') !== 'etag') delete headers['last-modified']
       }
     }
-    const payload = body.subarray(start, stopAt)
+    let payload = body.subarray(start, stopAt)
+    const wrap = q.get('multipart')
+    if (status === 206 && wrap) {
+      const boundary = 'IMGPULL-PARTS'
+      const part = (from: number, to: number, named = `${from}-${to - 1}`) =>
+        Buffer.concat([
+          Buffer.from(
+            `\r\n--${boundary}\r\ncontent-type: ${headers['content-type']}\r\ncontent-range: bytes ${named}/${body.length}\r\n\r\n`,
+          ),
+          body.subarray(from, to),
+        ])
+      const middle = Math.floor((start + stopAt) / 2)
+      const parts: Buffer[] = (
+        {
+          two: () => [part(start, middle), part(middle, stopAt)],
+          off: () => [part(start, stopAt, `${start + 1}-${stopAt - 1}`)],
+          short: () => [part(start, stopAt - 100, `${start}-${stopAt - 1}`)],
+        } as Record<string, () => Buffer[]>
+      )[wrap]?.() ?? [part(start, stopAt)]
+      payload = Buffer.concat([...parts, Buffer.from(`\r\n--${boundary}--\r\n`)])
+      headers['content-type'] = `multipart/byteranges${wrap === 'noboundary' ? '' : `; boundary=${boundary}`}`
+      delete headers['content-range']
+    }
     // `end=B`: the body ends cleanly after byte B of the file, with no length to tell it from the whole.
     const ends = q.has('end')
     if (!q.has('nolength') && !ends && !q.has('close')) headers['content-length'] = payload.length
