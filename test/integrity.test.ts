@@ -313,6 +313,44 @@ test('a 408 on a reused keep-alive connection sends the request again at once, a
     await timing.close()
   }
 })
+// The 408's own body, thrown away, was waited for a second (the dump's bound) before the request
+// went again, where every other body thrown away is waited for 100 ms at most (see `discard`): a
+// 408 whose body never came (its head sent with a length, then silence) held the file, and cut
+// its connection, before the replay went out.
+test('a 408 on a reused connection whose body never comes is sent again without waiting for it (its connection drained apart)', async () => {
+  const img = makeImage('replay-408', 4000)
+  const served = new WeakMap<object, number>()
+  let timedOut: { closed: boolean } | undefined
+  const openAtReplay: boolean[] = []
+  const origin = createHttpServer((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1
+    served.set(req.socket, n)
+    if (n > 1) {
+      const state = { closed: false }
+      timedOut = state
+      req.socket.once('close', () => {
+        state.closed = true
+      })
+      res.writeHead(408, { 'content-type': 'text/html', 'content-length': 100 })
+      return void res.flushHeaders()
+    }
+    if (req.url === '/b.jpg' && timedOut) openAtReplay.push(!timedOut.closed)
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': img.length }).end(img)
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+  try {
+    const { results } = await get([`${base}/a.jpg`, `${base}/b.jpg`], { retries: 0, concurrency: 1 })
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['ok', 'ok'],
+    )
+    assert.deepEqual(openAtReplay, [true], 'sent again only once the 408 let its connection go')
+  } finally {
+    origin.closeAllConnections()
+    origin.close()
+  }
+})
 test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=2), as curl reuses it', async () => {
   // undici drops a connection when the server's hint less its margin (2 s by default) leaves
   // nothing: a server saying timeout=1 or 2 got a new connection, and a TLS handshake, per file.

@@ -91,9 +91,9 @@ export abstract class Body {
   /**
    * Throw the body away (see `dump`), waiting for it only `DISCARD_WAIT_MS`: one that has not
    * ended by then drains (or is cut at `DUMP_MS`) while the transfer goes on, a redirect followed
-   * on another connection, as browsers follow one on its head. A redirect, a challenge or an error
-   * status whose body never came (its head sent with a length, then silence) held each file a
-   * second, its connection then cut.
+   * on another connection, as browsers follow one on its head. A redirect, a challenge, an error
+   * status or a stale connection's 408 whose body never came (its head sent with a length, then
+   * silence) held each file a second, its connection then cut.
    */
   async discard(): Promise<void> {
     let timer: NodeJS.Timeout | undefined
