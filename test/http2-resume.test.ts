@@ -34,15 +34,27 @@ before(async () => {
     log.push({ path, range: req.headers.range, version: req.httpVersion })
     const body = bodyOf(path, log.length)
     const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0)
+    // `/wrapped`: a strong ETag, and each range in multipart/byteranges as one part.
+    const wrapped = path.startsWith('/wrapped')
+    const range = `bytes ${from}-${body.length - 1}/${body.length}`
+    const sent =
+      wrapped && from > 0
+        ? Buffer.concat([
+            Buffer.from(`\r\n--P\r\ncontent-type: image/jpeg\r\ncontent-range: ${range}\r\n\r\n`),
+            body.subarray(from),
+            Buffer.from('\r\n--P--\r\n'),
+          ])
+        : body.subarray(from)
     // No validator at all: only the length and the bytes can prove a later answer the same file.
     res.writeHead(from > 0 ? 206 : 200, {
-      'content-type': 'image/jpeg',
-      'content-length': body.length - from,
-      ...(from > 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+      'content-type': wrapped && from > 0 ? 'multipart/byteranges; boundary=P' : 'image/jpeg',
+      'content-length': sent.length,
+      ...(wrapped ? { etag: '"w1"' } : {}),
+      ...(from > 0 && !wrapped ? { 'content-range': range } : {}),
     })
     // Every answer cut after CUT bytes of its own body: a link or proxy that drops long transfers.
-    const part = body.subarray(from, from + CUT)
-    if (from + CUT >= body.length) return void res.end(part)
+    const part = sent.subarray(0, CUT)
+    if (CUT >= sent.length) return void res.end(part)
     res.write(part, () => setTimeout(() => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR), 20))
   })
 })
@@ -90,4 +102,13 @@ test('HTTP/2: another version of the same size under no validator is never joine
     log.filter((l) => l.path === path).map((l) => l.range),
     [undefined, resumeRange(CUT), undefined],
   )
+})
+
+test('HTTP/2: a resume answered with one part in multipart/byteranges, every stream cut inside it, is spliced', async () => {
+  const path = '/wrapped.jpg'
+  const r = await run(server.url(path), { out: join(dir, 'wrapped'), retries: 2 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.sha256, sha(bodyOf(path, 0)))
+  const sent = log.filter((l) => l.path === path)
+  assert.ok(sent.length > 2 && sent.slice(1).every((l) => l.range !== undefined), JSON.stringify(sent))
 })
