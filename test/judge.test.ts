@@ -562,6 +562,11 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('bytes=0-7415/7416'), { start: 0, end: 7415, total: 7416 })
   assert.equal(parseContentRange('bytes=0-7416/7416'), undefined)
   assert.equal(parseContentRange('bytes0-99/100'), undefined)
+  // Without the unit (old Netscape proxies), or `bytes:` (JavaWebServer): read as curl and wget read them.
+  assert.deepEqual(parseContentRange('100-199/200'), { start: 100, end: 199, total: 200 })
+  assert.deepEqual(parseContentRange('bytes: 100-199/200'), { start: 100, end: 199, total: 200 })
+  assert.deepEqual(parseContentRange('*/200'), { start: undefined, end: undefined, total: 200 })
+  assert.equal(parseContentRange('100-200/200'), undefined)
   assert.equal(parseContentRange(undefined), undefined)
 })
 

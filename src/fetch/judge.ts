@@ -106,13 +106,15 @@ function header(headers: Answer['headers'], name: string): string | undefined {
 /**
  * `bytes A-B/T` → `{ start: A, end: B, total: T }`; a 416's form, with a star for the range, gives
  * `{ total: T }`; `T` may be a star too (unknown). `undefined` when unreadable or inconsistent.
- * `bytes=A-B/T` (the request's `Range` syntax, which some servers echo) is read as the same: its
- * numbers are checked against what was asked like any others, as curl reads it.
+ * `bytes=A-B/T` (the request's `Range` syntax, which some servers echo), `bytes: A-B/T` (Sun's
+ * JavaWebServer) and `A-B/T` without its unit (old Netscape proxies) are read as the same, as curl
+ * and wget read them: their numbers are checked against what was asked like any others. Another
+ * unit (`items 0-1/2`) is not bytes.
  */
 export function parseContentRange(
   value: string | undefined,
 ): { start?: number; end?: number; total?: number } | undefined {
-  const m = value && /^\s*bytes(?:\s+|\s*=\s*)(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
+  const m = value && /^\s*(?:bytes(?:\s+|\s*[=:]\s*))?(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
   if (!m) return undefined
   const range = {
     start: m[1] === undefined ? undefined : Number(m[1]),

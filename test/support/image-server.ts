@@ -34,7 +34,8 @@ import { type Format, makeImage, sizeOf } from './images.js'
  * - `multipart=1`: a range answer wrapped in multipart/byteranges as one part (RFC 9110 §14.6), as
  *   some servers and CDNs wrap even one range; `multipart=two` in two parts, `=off` its part
  *   naming a range a byte off, `=short` its part 100 bytes short of the range it names,
- *   `=noboundary` its Content-Type naming no boundary
+ *   `=noboundary` its Content-Type naming no boundary; `crunit=none`: a 206's Content-Range
+ *   without its unit (`100-199/200`), `crunit=colon` with `bytes:`
  */
 export interface ImageServerOptions {
   /** Time to first byte, ms. */
@@ -253,7 +254,10 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     if (status === 206) {
       // `lietotal=1`: the Content-Range of a partial answer states a total one byte off.
       const total = body.length + (q.has('lietotal') ? 1 : 0)
-      headers['content-range'] = `bytes ${start}-${stopAt - 1}/${total}`
+      // `crunit=none`: no unit (old Netscape proxies); `crunit=colon`: `bytes:` (JavaWebServer).
+      const unit =
+        ({ none: '', colon: 'bytes: ' } as Record<string, string>)[q.get('crunit') ?? ''] ?? 'bytes '
+      headers['content-range'] = `${unit}${start}-${stopAt - 1}/${total}`
       if (q.has('bare206')) {
         delete headers.etag
         if (q.get('bare206') !== 'etag') delete headers['last-modified']
