@@ -638,3 +638,41 @@ test('endMarked: only a length, a last chunk, a 416 or a known file size mark wh
   for (const [name, status, headers, http2, total, expected] of rows)
     assert.equal(endMarked({ status, headers }, http2, total), expected, name)
 })
+
+// RFC 9110 §5.6.7: a recipient reads all three forms of an HTTP-date, and asctime's names no zone
+// because it is GMT. V8's Date.parse takes it for local time: west of GMT a Last-Modified written
+// two hours before the answer read as hours after it (weak: the file's resumes refused their
+// If-Range), east of it one written the second before read as hours old (strong).
+test('an HTTP-date in asctime form is GMT, whatever the zone of the machine', () => {
+  const zone = process.env.TZ
+  try {
+    for (const tz of ['America/New_York', 'Asia/Tokyo', 'UTC']) {
+      process.env.TZ = tz
+      const answered = 'Tue, 03 Nov 2026 10:00:01 GMT'
+      assert.equal(
+        lastModifiedValidator('Tue Nov  3 08:00:00 2026', answered),
+        'Tue Nov  3 08:00:00 2026',
+        tz,
+      )
+      assert.equal(
+        lastModifiedValidator('Tue Nov  3 10:00:00 2026', answered),
+        'W/Tue Nov  3 10:00:00 2026',
+        tz,
+      )
+      // The answer's Date in asctime too.
+      assert.equal(
+        lastModifiedValidator('Tue, 03 Nov 2026 10:00:00 GMT', 'Tue Nov  3 10:00:01 2026'),
+        'W/Tue, 03 Nov 2026 10:00:00 GMT',
+        tz,
+      )
+      assert.equal(
+        lastModifiedValidator('Tue, 03 Nov 2026 08:00:00 GMT', 'Tue Nov  3 10:00:01 2026'),
+        'Tue, 03 Nov 2026 08:00:00 GMT',
+        tz,
+      )
+    }
+  } finally {
+    if (zone === undefined) delete process.env.TZ
+    else process.env.TZ = zone
+  }
+})

@@ -1644,3 +1644,25 @@ test('gatewayGivesUp: a host only after a few files, and only while the proxy se
   for (const [files, others, verdict] of cases)
     assert.equal(gatewayGivesUp(files, others), verdict, `${files} files, ${others} other hosts`)
 })
+
+// A Unix-time reset is read on the server's clock, its Date: in asctime's form too, which is GMT
+// (RFC 9110 §5.6.7), not this machine's local time (the wait was hours off, or none at all).
+test("readRefusal: a Date in asctime form is the server's clock, whatever the zone of the machine", () => {
+  const zone = process.env.TZ
+  const served = Date.parse('2026-01-01T00:00:00Z')
+  try {
+    for (const tz of ['America/New_York', 'Asia/Tokyo']) {
+      process.env.TZ = tz
+      // This machine's clock an hour ahead of the server's.
+      const got = readRefusal(
+        429,
+        { date: 'Thu Jan  1 00:00:00 2026', 'x-ratelimit-reset': String(served / 1000 + 30) },
+        served + 3_600_000,
+      )
+      assert.deepEqual([got.retryAfter, got.waitFrom], [30_000, 'X-RateLimit-Reset'], tz)
+    }
+  } finally {
+    if (zone === undefined) delete process.env.TZ
+    else process.env.TZ = zone
+  }
+})

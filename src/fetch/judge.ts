@@ -1,5 +1,6 @@
 import { REDIRECT_STATUS } from '../errors.js'
 import type { Validators } from '../types.js'
+import { httpDate } from './http-date.js'
 import { successBody } from './success-status.js'
 
 /**
@@ -168,8 +169,9 @@ export function lastModifiedValidator(
   date: string | undefined,
 ): string | undefined {
   if (lastModified === undefined || lastModified.startsWith('W/')) return lastModified
-  const modified = Date.parse(lastModified)
-  const sent = date === undefined ? Number.NaN : Date.parse(date)
+  // asctime's form is GMT too (see `httpDate`).
+  const modified = httpDate(lastModified)
+  const sent = date === undefined ? Number.NaN : httpDate(date)
   return sent - modified >= STRONG_DATE_MS ? lastModified : `W/${lastModified}`
 }
 

@@ -1,3 +1,4 @@
+import { httpDate } from './http-date.js'
 import { parseRetryAfter } from './retry-delay.js'
 
 /** Response headers, lower-case names. */
@@ -97,7 +98,7 @@ export function readRefusal(status: number, headers: Headers, now = Date.now()):
 function limiterReset(headers: Headers, now: number): { retryAfter?: number; waitFrom?: string } {
   // A Unix time is on the server's clock, as a Retry-After date is (see `parseRetryAfter`).
   const served = first(headers.date)
-  const clock = served !== undefined && !Number.isNaN(Date.parse(served)) ? Date.parse(served) : now
+  const clock = served !== undefined && !Number.isNaN(httpDate(served)) ? httpDate(served) : now
   const draft = structuredReset(first(headers.ratelimit))
   if (draft !== undefined && draft > 0) return { retryAfter: draft, waitFrom: 'RateLimit' }
   for (const name of RESET) {

@@ -1,3 +1,5 @@
+import { ASCTIME_DATE, httpDate, IMF_FIXDATE, RFC850_DATE } from './http-date.js'
+
 /** Backoff before a retry: exponential with full jitter, capped; the server's `Retry-After` wins. */
 export interface RetryDelayInput {
   /** 1 for the first retry. */
@@ -35,15 +37,6 @@ export function retryDelay(input: RetryDelayInput): number {
   return Math.floor(least + (input.random ?? Math.random()) * (window - least))
 }
 
-const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
-const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'
-const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)'
-const TIME = '\\d{2}:\\d{2}:\\d{2}'
-/** The three forms of an HTTP-date (RFC 9110 §5.6.7), case aside ("recipients ... be robust"). */
-const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{1,2} ${MONTH} \\d{4} ${TIME} GMT$`, 'i')
-const RFC850_DATE = new RegExp(`^${LONG_DAY}, \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`, 'i')
-const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i')
-
 /**
  * `Retry-After` as milliseconds from `now`: delta-seconds (`1*DIGIT`) or an HTTP-date in one of
  * its three forms (RFC 9110 §10.2.3, §5.6.7). `undefined` when absent, unreadable (`1.5`, `-1`,
@@ -65,9 +58,8 @@ export function parseRetryAfter(
   if (date !== undefined && IMF_FIXDATE.test(date)) now = Date.parse(date)
   let ms: number
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000
-  else if (IMF_FIXDATE.test(trimmed) || RFC850_DATE.test(trimmed)) ms = Date.parse(trimmed) - now
-  // asctime has no zone: it is GMT (Date.parse would take it for local time).
-  else if (ASCTIME_DATE.test(trimmed)) ms = Date.parse(`${trimmed} GMT`) - now
+  else if (IMF_FIXDATE.test(trimmed) || RFC850_DATE.test(trimmed) || ASCTIME_DATE.test(trimmed))
+    ms = httpDate(trimmed) - now
   else return undefined
   return Number.isFinite(ms) && ms > 0 ? ms : undefined
 }
