@@ -1,4 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  constants as h2,
+} from 'node:http2'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Format, makeImage, sizeOf } from './images.js'
@@ -80,6 +87,17 @@ export interface ImageServerOptions {
    * would race the machine's load.
    */
   hold?: (path: string) => Promise<void> | undefined
+  /**
+   * Serve over TLS (`origin` is https://) with this certificate and key (test/support/certs.ts).
+   * `http2`: offer HTTP/2 by ALPN, with HTTP/1.1 for clients that do not take it (`node:http2`'s
+   * compatibility API), announcing 100 streams at once as most CDNs do. Over HTTPS/1.1 every
+   * behaviour above holds, but `reset` closes the connection without a TCP reset (a TLS socket
+   * has none to send). Over HTTP/2 a plain image, statuses, redirects, HTML, ranges, validators,
+   * bandwidth and `stall` work as above; `reset` resets the file's stream alone (RST_STREAM) and
+   * `short`/`every` end it early, the connection carrying on; `close`, `dropReused` and
+   * `timeoutReused`, which are about a connection per request, do not apply.
+   */
+  tls?: { cert: Buffer; key: Buffer; http2?: boolean }
 }
 
 export interface RequestLog {
@@ -144,6 +162,16 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
 
   const count = (status: number) => stats.status.set(status, (stats.status.get(status) ?? 0) + 1)
 
+  /** Cut an answer off abruptly: see `tls` for what this is over TLS and HTTP/2. */
+  const reset = (req: IncomingMessage, res: ServerResponse) => {
+    const stream = (res as unknown as Partial<Http2ServerResponse>).stream
+    if (stream) stream.close(h2.NGHTTP2_INTERNAL_ERROR)
+    else if (options.tls) req.socket.destroy()
+    else req.socket.resetAndDestroy()
+  }
+
+  // Over HTTP/2, `req`/`res` are the compatibility API's, which answer to what is used here, and
+  // `req.socket.end()` ends the stream (Node routes it there), not the connection.
   async function send(req: IncomingMessage, res: ServerResponse, u: URL, attempt: number): Promise<void> {
     const q = u.searchParams
     const times = q.has('times') ? Number(q.get('times')) : Number.POSITIVE_INFINITY
@@ -301,14 +329,14 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     // Faults cut the body at a byte count of the whole file.
     const cut = (name: string) =>
       faulty && q.has(name) ? Math.max(0, Number(q.get(name)) - start) : undefined
-    const reset = cut('reset')
+    const resetAt = cut('reset')
     // `every=B`: every answer ends early after B bytes of its own body (each resume moves on by B).
     // Ended, not reset: a reset may drop bytes the client had not read yet, and the test would count them.
     const short = faulty && q.has('every') ? Number(q.get('every')) : cut('short')
     const stall = cut('stall')
     const clean = cut('end')
     const stop = Math.min(
-      reset ?? Number.POSITIVE_INFINITY,
+      resetAt ?? Number.POSITIVE_INFINITY,
       short ?? Number.POSITIVE_INFINITY,
       stall ?? Number.POSITIVE_INFINITY,
       clean ?? Number.POSITIVE_INFINITY,
@@ -334,14 +362,14 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     }
     // Let the bytes written go out first: Node 24's server still holds a chunked answer's first
     // chunks (its head too) when the socket is ended in the same turn, and the cut came before them.
-    if (stop === reset || stop === short) await new Promise((r) => setImmediate(r))
-    if (reset !== undefined && stop === reset) req.socket.resetAndDestroy()
+    if (stop === resetAt || stop === short) await new Promise((r) => setImmediate(r))
+    if (resetAt !== undefined && stop === resetAt) reset(req, res)
     else if (short !== undefined && stop === short) req.socket.end()
     // stall: keep the connection open and silent until the client gives up
   }
 
   const served = new WeakMap<Socket, number>()
-  const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://x')
     const key = u.pathname + u.search
     const attempt = (hits.get(key) ?? 0) + 1
@@ -376,7 +404,22 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     ;(held ? held.then(() => send(req, res, u, attempt)) : send(req, res, u, attempt)).catch(() =>
       res.destroy(),
     )
-  })
+  }
+  const { tls } = options
+  const server: Server = !tls
+    ? createServer({ keepAliveTimeout: 30_000 }, handle)
+    : !tls.http2
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 30_000 }, handle)
+      : (createSecureServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            allowHTTP1: true,
+            settings: { maxConcurrentStreams: 100 },
+          },
+          // The compatibility API's request and response stand in for HTTP/1.1's.
+          handle as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+        ) as unknown as Server)
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
@@ -388,7 +431,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`
   return {
     origin,
     url: (path) => origin + (path.startsWith('/') ? path : `/${path}`),
