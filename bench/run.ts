@@ -17,6 +17,7 @@ import {
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { makeCerts, tlsPair } from '../test/support/certs.js'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
 import { gnuTime, measure } from './measure.js'
 import { formatProfile, summarizeProfile } from './profile.js'
@@ -199,11 +200,12 @@ async function runOnce(
   run: number,
   expected: ReturnType<Scenario['expected']>,
   work: string,
+  ca: string | undefined,
   wrap: (argv: string[]) => string[] = (a) => a,
 ): Promise<RunRecord> {
   rmSync(ctx.out, { recursive: true, force: true })
   mkdirSync(ctx.out, { recursive: true })
-  const argv = wrap(await tool.prepare(ctx))
+  const argv = wrap([...(await tool.prepare(ctx)), ...(ca ? tool.trust!(ca) : [])])
   const leftover = await resetServer(server)
   const w = watch(server)
   const m = await measure(argv, { cap: sc.cap * 1000, work, onSpawn: (at) => w.spawned(at) })
@@ -286,7 +288,14 @@ async function runScenario(
   const log = (s: string) => process.stderr.write(`${s}\n`)
   log(`\n[${sc.id}] ${sc.title}`)
   await sc.prepare?.()
-  const server = await startImageServer({ ...sc.server, record: false })
+  // Over TLS: a test CA of the run's own, which every tool is told to trust (checks stay on).
+  const certs = sc.tls && makeCerts(mkdtempSync(join(work, `${sc.id}-certs-`)))
+  const ca = certs ? certs.ca : undefined
+  const server = await startImageServer({
+    ...sc.server,
+    record: false,
+    ...(certs && { tls: { ...tlsPair(certs.good), http2: sc.tls!.http2 } }),
+  })
   try {
     const started = performance.now()
     const expected = sc.expected(server)
@@ -321,7 +330,8 @@ async function runScenario(
       )
       const times: number[] = []
       for (let i = 0; i < 2; i++) {
-        const m = await measure(['curl', '-s', '-Z', '--parallel-max', '64', '--config', config], {
+        const trust = ca ? ['--cacert', ca] : []
+        const m = await measure(['curl', '-s', '-Z', '--parallel-max', '64', ...trust, '--config', config], {
           cap: sc.cap * 1000,
           work,
         })
@@ -352,11 +362,15 @@ async function runScenario(
         skipped.push({ label: t.label, why: `not installed: ${t.missing}` })
         continue
       }
+      if (ca && !t.trust) {
+        skipped.push({ label: t.label, why: 'no way to trust the test CA on its command line' })
+        continue
+      }
       active.push(t)
       tools.push({
         id: t.id,
         label: t.label,
-        command: t.command,
+        command: ca ? `${t.command} ${t.trust!('CA').join(' ')}` : t.command,
         concurrency: t.concurrency,
         reference: Boolean(t.reference),
         runs: [],
@@ -368,7 +382,7 @@ async function runScenario(
     for (let run = 1; run <= runs; run++) {
       for (const [i, tool] of active.entries()) {
         if (done.has(tool.id)) continue
-        const r = await runOnce(sc, tool, server, ctxFor(tool), run, expected, work)
+        const r = await runOnce(sc, tool, server, ctxFor(tool), run, expected, work, ca)
         tools[i].runs.push(r)
         log(
           `[${sc.id}] ${tool.label}, run ${run}/${runs}: ${r.wall.toFixed(2)} s${r.killed ? ' (killed)' : ''}, ${r.ok}/${expected.retrievable} ok, ${r.corrupt} corrupt, ${r.stray} stray${r.exitCode ? `, exit ${r.exitCode}` : ''}`,
@@ -400,7 +414,7 @@ async function runScenario(
       rmSync(dir, { recursive: true, force: true })
       mkdirSync(dir)
       log(`[${sc.id}] profiling ${ref.label}...`)
-      await runOnce(sc, ref, server, ctxFor(ref), 0, expected, work, (argv) =>
+      await runOnce(sc, ref, server, ctxFor(ref), 0, expected, work, ca, (argv) =>
         argv[1] === IMGPULL
           ? [argv[0], '--cpu-prof', `--cpu-prof-dir=${dir}`, IMGPULL_MODULES, ...argv.slice(2)]
           : argv,

@@ -46,6 +46,11 @@ export interface Scenario {
   prepare?(): Promise<void>
   /** Write the scenario's own input (a table) in `work`, given to the tools in place of a URL list. */
   input?(server: ImageServer, work: string): Promise<string>
+  /**
+   * Serve over TLS, with a certificate of a test CA made in the work folder that each tool is
+   * told to trust (`Tool.trust`); `http2`: HTTP/2 offered by ALPN, HTTP/1.1 beside it.
+   */
+  tls?: { http2: boolean }
 }
 
 export interface Config {
@@ -193,17 +198,56 @@ function manySmall(c: Config): Scenario {
       wget2(50),
     ],
     cap: c.quick ? 30 : 150,
-    bound: async () => {
-      // imgpull's global limit, whatever the defaults are today.
-      const { defaults } = await import('../src/options.js')
-      const most = defaults.concurrency
-      const at = (n: number) => (Math.ceil(count / n) * ttfb) / 1000
-      const shown = [16, 50, most].map((n) => `${n} → ${at(n).toFixed(2)} s`).join(', ')
-      return {
-        seconds: at(most),
-        text: `time to first byte alone, ${count} × ${ttfb} ms over the transfers in flight: ${shown} (the ratio: at ${most}, imgpull's default --concurrency)`,
-      }
-    },
+    bound: () => ttfbBound(count, ttfb),
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+/** `count` files' time to first byte alone, over the transfers imgpull keeps in flight. */
+async function ttfbBound(count: number, ttfb: number): Promise<Bound> {
+  // imgpull's global limit, whatever the defaults are today.
+  const { defaults } = await import('../src/options.js')
+  const most = defaults.concurrency
+  const at = (n: number) => (Math.ceil(count / n) * ttfb) / 1000
+  const shown = [16, 50, most].map((n) => `${n} → ${at(n).toFixed(2)} s`).join(', ')
+  return {
+    seconds: at(most),
+    text: `time to first byte alone, ${count} × ${ttfb} ms over the transfers in flight: ${shown} (the ratio: at ${most}, imgpull's default --concurrency)`,
+  }
+}
+
+/**
+ * many-small over TLS from a server that offers HTTP/2 (100 streams a connection, as most CDNs
+ * announce) and HTTP/1.1: what users fetching from CDNs see. Each tool at its own protocol choice
+ * (all but aria2c take HTTP/2), and imgpull and curl on HTTP/1.1 beside it.
+ */
+function https(c: Config): Scenario {
+  const count = c.quick ? 1_000 : 5_000
+  const ttfb = 40
+  const jitter = 20
+  const items = function* () {
+    for (let i = 1; i <= count; i++)
+      yield { name: `t${pad(i, 5)}`, path: `/t${pad(i, 5)}`, retrievable: true }
+  }
+  return {
+    id: 'https',
+    title: `${count.toLocaleString('en')} images of 20–200 KB over HTTPS, HTTP/2 offered (100 streams a connection) beside HTTP/1.1, TTFB ${ttfb}–${ttfb + jitter} ms, no bandwidth cap`,
+    server: { ttfb, jitter, sizes: [20_000, 200_000] },
+    tls: { http2: true },
+    count,
+    items,
+    tools: () => [
+      imgpull({ reference: true }),
+      imgpull({ args: ['--no-http2'], label: 'imgpull --no-http2', id: 'imgpull-no-http2' }),
+      curl({ max: 128, immediate: true }),
+      curl({ max: 128, immediate: true, http1: true }),
+      curl({ max: 50 }),
+      wget2(),
+      // aria2c speaks no HTTP/2; at its default -j 5 it would measure its -j (see many-small).
+      aria2c(50),
+    ],
+    cap: c.quick ? 30 : 150,
+    bound: () => ttfbBound(count, ttfb),
     expected: (server) => tableExpected(server, items()),
   }
 }
@@ -515,6 +559,7 @@ function millionTable(c: Config): Scenario {
 export const SCENARIOS = [
   'article',
   'many-small',
+  'https',
   'resize',
   'large',
   'faults',
@@ -529,6 +574,8 @@ export function scenario(id: string, c: Config): Scenario {
       return article(c)
     case 'many-small':
       return manySmall(c)
+    case 'https':
+      return https(c)
     case 'resize':
       return resize(c)
     case 'large':

@@ -57,6 +57,11 @@ export interface Tool {
   outRoot?: string
   /** Check the output folder, when it is not a folder of files (WebDataset shards). */
   verify?(dir: string, expected: Expected, detail: boolean): Promise<Verdict>
+  /**
+   * The arguments that make the tool trust the CA of this PEM file, added to its command line in a
+   * scenario served over TLS (certificate checks stay on); without it the tool is not run there.
+   */
+  trust?(ca: string): string[]
 }
 
 function which(command: string): string | undefined {
@@ -101,6 +106,7 @@ export function imgpull(
     command: ['imgpull LIST -o DIR --quiet', ...extra].join(' '),
     available: true,
     prepare: async (ctx) => [process.execPath, IMGPULL, ctx.list, '-o', ctx.out, '--quiet', ...extra],
+    trust: (ca) => ['--ca-cert', ca],
     ignore,
     // Staged samples and shards being written that a run left behind count as stray, as part files do.
     ...(shards && {
@@ -175,10 +181,12 @@ export function aria2c(jobs?: number): Tool {
       )
       return [path!, '--input-file', input, '--dir', ctx.out, ...flags]
     },
+    trust: (ca) => [`--ca-certificate=${ca}`],
   }
 }
 
-export function curl(o: { max?: number; immediate?: boolean } = {}): Tool {
+/** curl -Z; `http1`: `--http1.1`, where curl takes HTTP/2 when a TLS server offers it. */
+export function curl(o: { max?: number; immediate?: boolean; http1?: boolean } = {}): Tool {
   const path = which('curl')
   const max = o.max ?? 50
   const flags = [
@@ -186,6 +194,7 @@ export function curl(o: { max?: number; immediate?: boolean } = {}): Tool {
     '--parallel-max',
     String(max),
     ...(o.immediate ? ['--parallel-immediate'] : []),
+    ...(o.http1 ? ['--http1.1'] : []),
     '--silent',
     '--no-progress-meter',
     '--show-error',
@@ -198,8 +207,8 @@ export function curl(o: { max?: number; immediate?: boolean } = {}): Tool {
     '15',
   ]
   return {
-    id: `curl-p${max}${o.immediate ? '-immediate' : ''}`,
-    label: `curl -Z --parallel-max ${max}${o.immediate ? ' --parallel-immediate' : ''}`,
+    id: `curl-p${max}${o.immediate ? '-immediate' : ''}${o.http1 ? '-http1.1' : ''}`,
+    label: `curl -Z --parallel-max ${max}${o.immediate ? ' --parallel-immediate' : ''}${o.http1 ? ' --http1.1' : ''}`,
     concurrency: String(max),
     command: `curl ${flags.join(' ')} --config LIST.curl`,
     available: Boolean(path),
@@ -214,6 +223,7 @@ export function curl(o: { max?: number; immediate?: boolean } = {}): Tool {
       )
       return [path!, ...flags, '--config', config]
     },
+    trust: (ca) => ['--cacert', ca],
   }
 }
 
@@ -235,5 +245,6 @@ export function wget2(threads?: number): Tool {
     available: Boolean(path),
     missing: 'apt-get install wget2',
     prepare: async (ctx) => [path!, '--input-file', ctx.list, '--directory-prefix', ctx.out, ...flags],
+    trust: (ca) => [`--ca-certificate=${ca}`],
   }
 }
