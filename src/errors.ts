@@ -15,6 +15,18 @@ export function errorCode(error: unknown): string {
   return typeof code === 'string' ? code : ''
 }
 
+/**
+ * An HTTP proxy's error status that may say the host is out of reach (see `gatewayRefused` in
+ * fetch/proxy-silence.ts): to a CONNECT (`tunnel`), or to an http:// URL's request, which the
+ * proxy forwards (its own status, or the server's); `said`: the proxy's own word on it, if any
+ * (`Proxy-Status error=connection_refused`, RFC 9209; `X-Squid-Error: ERR_CONNECT_FAIL 111`).
+ */
+export interface GatewayAnswer {
+  status: number
+  tunnel: boolean
+  said?: string
+}
+
 export class ImgpullError extends Error {
   override name = 'ImgpullError'
   /** Machine-readable code, e.g. `http-404`, `timeout`, `not-an-image`. */
@@ -37,6 +49,8 @@ export class ImgpullError extends Error {
    * host (down, restarting), not of the request. See `onFailure`.
    */
   readonly refused: boolean
+  /** An HTTP proxy's error status, carried as a value (a thread sends it over), not read back from the message. */
+  readonly gateway: GatewayAnswer | undefined
   constructor(
     code: string,
     message: string,
@@ -46,6 +60,7 @@ export class ImgpullError extends Error {
       pressure?: boolean
       resumed?: boolean
       refused?: boolean
+      gateway?: GatewayAnswer
     } = {},
   ) {
     super(message, { cause: options.cause })
@@ -54,6 +69,7 @@ export class ImgpullError extends Error {
     this.pressure = options.pressure ?? false
     this.resumed = options.resumed ?? false
     this.refused = options.refused ?? false
+    this.gateway = options.gateway
   }
 }
 
@@ -97,6 +113,8 @@ export class HTTPError extends ImgpullError {
        * `unaskedStatus`): not the server's verdict on the URL but a slip, so retried.
        */
       unasked?: string
+      /** Through an HTTP proxy, to an http:// URL: the status may be the proxy's (see `GatewayAnswer`). */
+      gateway?: GatewayAnswer
     } = {},
   ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
@@ -106,7 +124,7 @@ export class HTTPError extends ImgpullError {
     super(
       `http-${status}`,
       `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
-      { retryable: RETRYABLE_STATUS.has(status) || unasked !== '', resumed },
+      { retryable: RETRYABLE_STATUS.has(status) || unasked !== '', resumed, gateway: more.gateway },
     )
     this.unasked = more.unasked
     this.status = status

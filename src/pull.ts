@@ -21,7 +21,7 @@ import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue, resumesInRun, WRAPS_RANGES } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
 import { proxyPlan } from './fetch/proxy.js'
-import { ProxySilence } from './fetch/proxy-silence.js'
+import { fromHost, ProxySilence } from './fetch/proxy-silence.js'
 import {
   isPressure,
   keepsPart,
@@ -941,8 +941,8 @@ class Engine {
     if (status !== undefined) {
       answered(task, status)
       this.#scheduler.heardFrom(answeredBy)
-      // An http:// URL's status may be the proxy's own; an https:// one's came through a tunnel.
-      this.#proxySilence.heard(answeredBy, answeredBy.startsWith('https:'))
+      // An http:// URL's 502 may be the proxy's own; an https:// one's came through a tunnel.
+      this.#proxySilence.heard(answeredBy, fromHost(e.gateway))
       this.#sleeping.back(answeredBy)
     } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
       this.#scheduler.unanswered(answeredBy, sentAt)

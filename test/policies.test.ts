@@ -11,7 +11,7 @@ import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/au
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
-import { GATEWAY_FILES, gatewayGivesUp } from '../src/fetch/proxy-silence.js'
+import { fromHost, GATEWAY_FILES, gatewayGivesUp, toldOutOfReach } from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
@@ -1643,6 +1643,56 @@ test('gatewayGivesUp: a host only after a few files, and only while the proxy se
   ]
   for (const [files, others, verdict] of cases)
     assert.equal(gatewayGivesUp(files, others), verdict, `${files} files, ${others} other hosts`)
+  // hunt92: the proxy said it could not reach the host (Proxy-Status, X-Squid-Error): as definite
+  // as a direct refusal, so once a file has spent its retries, whatever other hosts it served.
+  const told: [number, number, boolean][] = [
+    [0, 0, false],
+    [1, 0, true],
+    [1, 3, true],
+  ]
+  for (const [files, others, verdict] of told)
+    assert.equal(gatewayGivesUp(files, others, true), verdict, `told: ${files} files, ${others} other hosts`)
+})
+
+// hunt92: a proxy's own word on its error status, read for whether it could not reach the host.
+test('toldOutOfReach: RFC 9209 Proxy-Status and squid errors that say the proxy could not reach the host', () => {
+  const cases: [string | undefined, string | undefined][] = [
+    ['Proxy-Status error=connection_refused', 'nothing listens on its port'],
+    ['Proxy-Status error="connection_refused"', 'nothing listens on its port'],
+    ['Proxy-Status error=dns_error', 'its name does not resolve'],
+    ['Proxy-Status error=destination_ip_unroutable', 'no route to it'],
+    ['Proxy-Status error=connection_timeout', 'it did not answer the TCP handshake'],
+    ['Proxy-Status error=destination_unavailable', 'the proxy holds it down (recent attempts failed)'],
+    ['X-Squid-Error: ERR_CONNECT_FAIL 111', 'nothing listens on its port'],
+    ['X-Squid-Error: ERR_CONNECT_FAIL 113', 'no route to it'],
+    ['X-Squid-Error: ERR_DNS_FAIL 0', 'its name does not resolve'],
+    // The proxy's own trouble, its rules, an answer cut or slow: nothing said of reaching the host.
+    ['Proxy-Status error=proxy_internal_error', undefined],
+    ['Proxy-Status error=http_request_denied', undefined],
+    ['Proxy-Status error=connection_read_timeout', undefined],
+    ['Proxy-Status error=dns_timeout', undefined],
+    ['Proxy-Status error=destination_not_found', undefined],
+    ['X-Squid-Error: ERR_CONNECT_FAIL 104', undefined],
+    ['X-Squid-Error: ERR_ACCESS_DENIED 0', undefined],
+    ['X-Squid-Error: ERR_READ_TIMEOUT 0', undefined],
+    [undefined, undefined],
+  ]
+  for (const [said, words] of cases) assert.equal(toldOutOfReach(said), words, String(said))
+})
+
+// hunt92: an http:// URL's status through an HTTP proxy counts as the host's answer unless the
+// proxy may have written it (a 502/503/504) or said it did.
+test("fromHost: an http:// URL's status through an HTTP proxy is the host's unless the proxy may have written it", () => {
+  const cases: [Parameters<typeof fromHost>[0], boolean][] = [
+    [undefined, true], // a tunnel's, a SOCKS5 proxy's
+    [{ status: 404, tunnel: false }, true],
+    [{ status: 500, tunnel: false }, true],
+    [{ status: 502, tunnel: false }, false],
+    [{ status: 503, tunnel: false }, false],
+    [{ status: 504, tunnel: false }, false],
+    [{ status: 403, tunnel: false, said: 'Proxy-Status error=http_request_denied' }, false],
+  ]
+  for (const [gateway, verdict] of cases) assert.equal(fromHost(gateway), verdict, JSON.stringify(gateway))
 })
 
 // A Unix-time reset is read on the server's clock, its Date: in asctime's form too, which is GMT

@@ -519,6 +519,94 @@ test('a host behind an HTTP proxy answering 502 to its CONNECTs, while the proxy
   }
 })
 
+// hunt92: through an HTTP proxy, a dead http:// host was never given up: the proxy answers each
+// absolute-form request with its own 502, and every file spent all its attempts on it, where a
+// dead https:// host (the 502 to its CONNECT) was given up after a few files.
+test('a dead http:// host behind an HTTP proxy (its 502 to each request) is given up after a few files while the proxy serves others; one file alone is not', async () => {
+  const dead = `http://127.0.0.1:${await closedPort()}`
+  const own = await startForwardProxy()
+  try {
+    const urls = Array.from({ length: 30 }, (_, i) => `${dead}/abs-${i}.jpg`)
+    const results = await withEnv({}, () =>
+      run([plain.url('/p.jpg'), ...urls], {
+        out: join(dir, 'abs-1'),
+        proxy: own.url,
+        retries: 1,
+        concurrency: 2,
+      }),
+    )
+    const ok = results.find((r) => r.job.url === plain.url('/p.jpg'))!
+    assert.equal(ok.status, 'ok', ok.message)
+    const deadOnes = results.filter((r) => r !== ok)
+    assert.ok(deadOnes.every((r) => r.status === 'failed'))
+    const sent = own.log.filter((l) => l.target.startsWith(dead)).length
+    assert.ok(sent < 2 * urls.length, `${sent} requests to the dead host, not 2 a file`)
+    const spent = deadOnes.filter((r) => /^HTTP 502 from \S+ \(through the proxy [^)]+\)$/.test(r.message!))
+    assert.ok(spent.length >= GATEWAY_FILES - 1 && spent.length <= 5, spent.map((r) => r.message).join('\n'))
+    for (const r of deadOnes.filter((r) => !spent.includes(r))) {
+      assert.equal(r.error, 'http-502', r.message)
+      assert.match(
+        r.message!,
+        /the proxy (http:\/\/127\.0\.0\.1:\d+ )?answered \d+ files of 127\.0\.0\.1:\d+ with HTTP 502 while it served other hosts; (its other files are not tried in this run|a rerun tries it again)$/,
+      )
+    }
+    // One file alone is no verdict, nor are files through a proxy that has served no other host.
+    const alone = await withEnv({}, () =>
+      run(urls.slice(0, 4), { out: join(dir, 'abs-2'), proxy: own.url, retries: 1 }),
+    )
+    for (const r of alone) {
+      assert.equal(r.attempts, 2, r.message)
+      assert.equal(r.error, 'http-502', r.message)
+    }
+  } finally {
+    await own.close()
+  }
+})
+
+// hunt92: a proxy that says why it could not reach the host (RFC 9209 Proxy-Status:
+// error=connection_refused, as Envoy and HAProxy write it) leaves no doubt: the host is given up
+// once a file has spent its retries, as a direct one is, for http:// and https:// URLs alike,
+// whether or not the proxy served other hosts, and on transfer threads too.
+test("a proxy's Proxy-Status saying it could not reach a host gives the host up once a file has spent its retries, http:// and https://", async () => {
+  const port = await closedPort()
+  const own = await startForwardProxy({ proxyStatus: true })
+  try {
+    for (const threads of [0, 2]) {
+      own.log.length = 0
+      const urls = Array.from({ length: 12 }, (_, i) => [
+        `http://127.0.0.1:${port}/ps-${i}.jpg`,
+        `https://127.0.0.1:${port}/ps-${i}.jpg`,
+      ]).flat()
+      const results = await withEnv({}, () =>
+        run(urls, { out: join(dir, `ps-${threads}`), proxy: own.url, retries: 1, concurrency: 2, threads }),
+      )
+      assert.ok(results.every((r) => r.status === 'failed'))
+      const plainSent = own.log.filter((l) => l.method === 'GET').length
+      const connects = own.log.filter((l) => l.method === 'CONNECT').length
+      // A first attempt each at most (those sent while the first file slept out its backoff),
+      // not two a file: only the files in flight when the host was given up spent a retry.
+      assert.ok(
+        plainSent <= 15 && connects <= 15,
+        `threads ${threads}: ${plainSent} requests, ${connects} CONNECTs, not 24 each`,
+      )
+      const notTried = results.filter((r) => r.message!.includes('a rerun tries it again'))
+      assert.ok(notTried.length >= urls.length - 4, results.map((r) => r.message).join('\n'))
+      for (const r of notTried)
+        assert.match(
+          r.message!,
+          /the proxy http:\/\/127\.0\.0\.1:\d+ could not reach 127\.0\.0\.1:\d+: nothing listens on its port \(Proxy-Status error=connection_refused\); a rerun tries it again$/,
+        )
+      const tunnel = results.find((r) => r.job.url.startsWith('https:') && r.attempts === 2)
+      assert.match(
+        tunnel?.message ?? '',
+        /would not open a tunnel to [\d.:]+ \(HTTP 502, Proxy-Status error=connection_refused\)/,
+      )
+    }
+  } finally {
+    await own.close()
+  }
+})
+
 test('a proxy restarting (refusing for a second) is waited out: every file kept, nothing given up', async () => {
   const port = await closedPort()
   const later = new Promise<ForwardProxy>((resolve) =>
@@ -939,8 +1027,9 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     socket.once('data', (request) => {
       const target = new URL(request.toString('latin1').split(' ')[1])
       // A host it cannot reach: its own 502, as a forwarding proxy answers (see answersItself).
-      const page =
-        target.host === 'images.example.org' ? pages[target.pathname] : 'HTTP/1.1 502 Bad Gateway\r\n'
+      const page = target.host.endsWith('.example.org')
+        ? pages[target.pathname]
+        : 'HTTP/1.1 502 Bad Gateway\r\n'
       socket.end(`${page}Content-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<p></p>`)
     })
   })
@@ -949,22 +1038,23 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     const proxy = `http://127.0.0.1:${(answering.address() as AddressInfo).port}`
     const [blocked, plain404, squid, status] = await withEnv({}, () =>
       run(
-        Object.keys(pages).map((p) => `http://images.example.org${p}`),
+        // A host each: the proxy's word that it could not reach one gives that one up (hunt92).
+        Object.keys(pages).map((p) => `http://${p.slice(1, -4)}.example.org${p}`),
         { out: join(dir, 'proxy-status'), proxy, retries: 0 },
       ),
     )
     assert.equal(
       squid.message,
-      `HTTP 503 from http://images.example.org/squid.jpg (answered by the proxy ${proxy} itself: X-Squid-Error: ERR_CONNECT_FAIL 111)`,
+      `HTTP 503 from http://squid.example.org/squid.jpg (answered by the proxy ${proxy} itself: X-Squid-Error: ERR_CONNECT_FAIL 111): the proxy could not reach squid.example.org (nothing listens on its port); its other files are not tried in this run`,
     )
     assert.equal(
       status.message,
-      `HTTP 502 from http://images.example.org/status.jpg (answered by the proxy ${proxy} itself: Proxy-Status error=dns_error)`,
+      `HTTP 502 from http://status.example.org/status.jpg (answered by the proxy ${proxy} itself: Proxy-Status error=dns_error): the proxy could not reach status.example.org (its name does not resolve); its other files are not tried in this run`,
     )
     assert.equal(plain404.error, 'http-404')
     assert.equal(
       plain404.message,
-      `HTTP 404 from http://images.example.org/plain.jpg (through the proxy ${proxy})`,
+      `HTTP 404 from http://plain.example.org/plain.jpg (through the proxy ${proxy})`,
     )
     assert.equal(blocked.error, 'not-an-image')
     assert.match(

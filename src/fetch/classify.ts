@@ -8,11 +8,12 @@ import {
   isSocks,
   PROXY_AUTH,
   PROXY_CLOSED,
-  PROXY_GATEWAY,
   proxyFor,
   proxyPlan,
   SOCKS_CLOSED,
   shownProxy,
+  TUNNEL_REFUSED,
+  type TunnelRefused,
 } from './proxy.js'
 import { closedOrReset } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
@@ -268,26 +269,28 @@ function proxyError(
       { retryable: true, cause: error },
     )
   }
-  const status = /Proxy response \((\d{3})\)|Proxy Authentication Required \((\d{3})\)/.exec(message)
-  if (status) {
-    const n = Number(status[1] ?? status[2])
+  // A CONNECT refused carries its status (see `TunnelRefused`); undici's own 407 to an http://
+  // URL's request says it in words only.
+  const refusal = code === TUNNEL_REFUSED ? (error as TunnelRefused) : undefined
+  const n =
+    refusal?.status ??
+    (code === 'UND_ERR_INVALID_ARG' && /^Proxy Authentication Required \(407\)$/.test(message)
+      ? 407
+      : undefined)
+  if (n !== undefined) {
     const basic = 'imgpull sends Basic credentials only, not Digest, NTLM or Negotiate'
+    const said = refusal?.said ? `, ${refusal.said}` : ''
     const words =
       n !== 407
-        ? `would not open a tunnel to ${target.host} (HTTP ${n})`
+        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})`
         : proxy.username || proxy.password
           ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
           : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
+    const gateway = n >= 502 && n <= 504
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
       retryable: n >= 500,
-      cause:
-        n === 501
-          ? coded(PROXY_501, error)
-          : n === 407
-            ? coded(PROXY_AUTH, error)
-            : n >= 502 && n <= 504
-              ? coded(PROXY_GATEWAY, error)
-              : error,
+      cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
+      ...(gateway ? { gateway: { status: n, tunnel: true, said: refusal?.said } } : {}),
     })
   }
   if (CONNECT_FAILURES.has(code)) {

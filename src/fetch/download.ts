@@ -1,7 +1,7 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import { errorCode, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
+import { errorCode, type GatewayAnswer, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Job, Validators } from '../types.js'
@@ -41,7 +41,7 @@ import {
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
-import { proxyFor, proxyNote, proxyPlan } from './proxy.js'
+import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid } from './proxy.js'
 import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
 import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -723,7 +723,11 @@ const decide: Step = async (t) => {
         t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status),
         refusal.retryAfter,
         t.offset > 0,
-        { ...refusal, unasked: unaskedStatus(decision.status, t.sent) },
+        {
+          ...refusal,
+          unasked: unaskedStatus(decision.status, t.sent),
+          gateway: statusGateway(t, decision.status, head.headers),
+        },
       )
     }
     case 'refuse':
@@ -1461,6 +1465,18 @@ function crcMismatch(t: Transfer, mismatch: string): void {
 function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
   const url = new URL(t.answeredAt ?? t.url)
   return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)
+}
+
+/** An error status to an http:// URL through an HTTP proxy, which may be the proxy's own (see `GatewayAnswer`). */
+function statusGateway(
+  t: Transfer,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): GatewayAnswer | undefined {
+  const url = new URL(t.answeredAt ?? t.url)
+  const proxy = proxyFor(url, proxyPlan(t.options.proxy))
+  if (!proxy || isSocks(proxy) || url.protocol !== 'http:') return undefined
+  return { status, tunnel: false, said: proxySaid(headers) }
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

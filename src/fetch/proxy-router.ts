@@ -6,7 +6,7 @@ import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
-import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor } from './proxy.js'
+import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, proxySaid, TunnelRefused } from './proxy.js'
 import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
@@ -208,7 +208,7 @@ type Connect = (options: object, callback: (error: Error | null, socket: unknown
 
 /** The part of a `Pool` (to an HTTP proxy) that sends a `CONNECT`. */
 interface Connects {
-  connect(opts: { signal?: AbortSignal }, callback?: unknown): unknown
+  connect(opts: { signal?: AbortSignal; path?: string }, callback?: unknown): unknown
   readonly stats: { connected: number }
 }
 
@@ -231,8 +231,8 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
       deadline.abort(markStage(proxyConnectTimeout(), pool.stats.connected > 0 ? 'tunnel' : 'tcp'))
     }, ms)
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
-    return (connect({ ...opts, signal }) as Promise<{ statusCode: number }>)
-      .then(tunnelOpened)
+    return (connect({ ...opts, signal }) as Promise<ConnectAnswer>)
+      .then((answer) => tunnelOrRefusal(tunnelOpened(answer), opts.path ?? ''))
       .finally(() => clearTimeout(timer))
   }
   return proxyPool
@@ -247,6 +247,24 @@ export function connectsInTime<P extends object>(proxyPool: P, ms: number): P {
 export function tunnelOpened<A extends { statusCode: number }>(answer: A): A {
   const { statusCode } = answer
   return statusCode > 200 && statusCode < 300 ? { ...answer, statusCode: 200 } : answer
+}
+
+/** A proxy's answer to a CONNECT, as undici's `Pool.connect` gives it. */
+interface ConnectAnswer {
+  statusCode: number
+  headers?: Record<string, string | string[] | undefined>
+  socket?: Socket
+}
+
+/**
+ * `answer`, or a refusal (any status but 200, once `tunnelOpened`) thrown as `TunnelRefused`, its
+ * status and the proxy's `Proxy-Status` carried as values: undici's own error for it said the
+ * status in its words only, which classify.ts read back with a pattern.
+ */
+function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
+  if (answer.statusCode === 200) return answer
+  answer.socket?.on('error', () => {}).destroy()
+  throw new TunnelRefused(answer.statusCode, proxySaid(answer.headers ?? {}), host)
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */

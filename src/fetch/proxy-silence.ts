@@ -1,14 +1,6 @@
-import { errorCode, type ImgpullError } from '../errors.js'
+import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
-import {
-  isSocks,
-  PROXY_AUTH,
-  PROXY_CLOSED,
-  PROXY_GATEWAY,
-  type ProxyPlan,
-  proxyFor,
-  shownProxy,
-} from './proxy.js'
+import { isSocks, PROXY_AUTH, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
@@ -25,24 +17,67 @@ interface Proxy {
   own: Map<number, Promise<string | undefined>>
   /** Hosts that answered through it in this run (two at most: enough for `gatewayGivesUp`). */
   answered: Set<string>
-  /** Per host that has answered nothing through it: files failed for good on its 502/503/504 to their CONNECT. */
+  /** Per host that has answered nothing through it: files failed for good on its 502/503/504 (see `gatewayRefused`). */
   refusedFiles: Map<string, number>
   /** Hosts given up for those (see `gatewayRefused`). */
   hostsGivenUp: Map<string, GivenUp>
 }
 
-/** Files of one host that fail for good on an HTTP proxy's 502/503/504 to their CONNECT before the host is given up (see `gatewayGivesUp`). */
+/** Files of one host that fail for good on an HTTP proxy's 502/503/504 before the host is given up (see `gatewayGivesUp`). */
 export const GATEWAY_FILES = 3
 
 /**
- * Whether an HTTP proxy's 502/503/504 to the CONNECTs for one host say the host is out of reach:
- * ambiguous each (Squid answers 503 both for a refused connection and for its own overload), so
- * only once `files` of the host's files have spent their retries on it, none answered, while the
- * proxy opened tunnels to `otherHosts` other hosts in the run (it is not the proxy that is down).
- * Pure, table-tested (test/policies.test.ts).
+ * Whether an HTTP proxy's 502/503/504 (to the CONNECTs for one host, or to its http:// URLs'
+ * requests) say the host is out of reach. Ambiguous each (Squid answers 503 both for a refused
+ * connection and for its own overload; an http:// URL's 502 may be the server's), so only once
+ * `files` of the host's files have spent their retries on it, none answered, while the proxy
+ * served `otherHosts` other hosts in the run (it is not the proxy that is down); `told`: the
+ * proxy said it could not reach the host (see `toldOutOfReach`), as definite as a direct
+ * refusal, so once a file has spent its retries, as a direct host is given up. Pure,
+ * table-tested (test/policies.test.ts).
  */
-export function gatewayGivesUp(files: number, otherHosts: number): boolean {
-  return files >= GATEWAY_FILES && otherHosts > 0
+export function gatewayGivesUp(files: number, otherHosts: number, told = false): boolean {
+  return told ? files >= 1 : files >= GATEWAY_FILES && otherHosts > 0
+}
+
+/**
+ * Whether an error status came from the host itself: through a tunnel, or to an http:// URL (see
+ * `GatewayAnswer`) unless it is a 502/503/504 or the proxy said it wrote it (a proxy's own answer
+ * says nothing of the host, and a proxy's rules or load would have made a dead host look alive).
+ */
+export const fromHost = (gateway: GatewayAnswer | undefined): boolean =>
+  !gateway || (gateway.said === undefined && (gateway.status < 502 || gateway.status > 504))
+
+/** RFC 9209 §2.3 error types that say the proxy tried the host and could not reach it, in words. */
+const STATUS_OUT_OF_REACH: Readonly<Record<string, string>> = {
+  connection_refused: 'nothing listens on its port',
+  dns_error: 'its name does not resolve',
+  destination_ip_unroutable: 'no route to it',
+  destination_unavailable: 'the proxy holds it down (recent attempts failed)',
+  connection_timeout: 'it did not answer the TCP handshake',
+}
+
+/** Squid's `ERR_CONNECT_FAIL` errnos (Linux's) that say the same. */
+const SQUID_ERRNO: Readonly<Record<string, string>> = {
+  '111': 'nothing listens on its port',
+  '113': 'no route to it',
+  '101': 'no route to its network',
+  '110': 'it did not answer the TCP handshake',
+}
+
+/**
+ * What a proxy's own word on its error status (see `proxySaid`) says of the host, when it says
+ * the proxy could not reach it: `Proxy-Status error=connection_refused` (RFC 9209),
+ * `X-Squid-Error: ERR_CONNECT_FAIL 111`, `ERR_DNS_FAIL`. `undefined` for anything else (the
+ * proxy's own trouble, its rules, a timeout reading an answer). Pure, table-tested.
+ */
+export function toldOutOfReach(said: string | undefined): string | undefined {
+  const type = /^Proxy-Status error="?([\w-]+)"?$/.exec(said ?? '')?.[1]
+  if (type) return STATUS_OUT_OF_REACH[type.toLowerCase()]
+  const squid = /^X-Squid-Error: (ERR_\w+)(?: (\d+))?/.exec(said ?? '')
+  if (squid?.[1] === 'ERR_DNS_FAIL') return 'its name does not resolve'
+  if (squid?.[1] === 'ERR_CONNECT_FAIL') return SQUID_ERRNO[squid[2] ?? '']
+  return undefined
 }
 
 /** SOCKS5 refusals of the run's credentials, or of its want of any (undici's codes). */
@@ -206,25 +241,34 @@ export class ProxySilence {
 
   /**
    * A file to `origin` through an HTTP proxy failed for good (its retries spent) with `error`:
-   * when that is the proxy's 502/503/504 to its CONNECT and `gatewayGivesUp` says so, `origin` is
-   * given up for the run, through this proxy only. Returns what the file's own message adds then.
+   * when that is the proxy's 502/503/504 (to its CONNECT, or to an http:// URL's request) and
+   * `gatewayGivesUp` says so, `origin` is given up for the run, through this proxy only. Returns
+   * what the file's own message adds then.
    */
   gatewayRefused(origin: string, error: ImgpullError): string | undefined {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
-    if (!proxy || !state || error.code !== 'proxy' || errorCode(error.cause) !== PROXY_GATEWAY)
-      return undefined
+    const answer = error.gateway
+    if (!proxy || !state || !answer || answer.status < 502 || answer.status > 504) return undefined
     if (state.answered.has(origin) || state.hostsGivenUp.has(origin)) return undefined
     const files = (state.refusedFiles.get(origin) ?? 0) + 1
     state.refusedFiles.set(origin, files)
-    if (!gatewayGivesUp(files, state.answered.size)) return undefined
-    const status = /\(HTTP (\d{3})\)/.exec(error.message)?.[1] ?? '502'
+    const told = toldOutOfReach(answer.said)
+    if (!gatewayGivesUp(files, state.answered.size, told !== undefined)) return undefined
     const host = new URL(origin).host
-    state.hostsGivenUp.set(origin, {
-      code: 'proxy',
-      why: `the proxy ${shownProxy(proxy)} would not open a tunnel to ${host} for ${files} files (HTTP ${status}) while it opened tunnels to other hosts`,
-    })
-    return `: the proxy would not open a tunnel to ${host} for ${files} files while it opened tunnels to other hosts; its other files are not tried in this run`
+    const [why, words] = told
+      ? [`could not reach ${host}: ${told} (${answer.said})`, `could not reach ${host} (${told})`]
+      : answer.tunnel
+        ? [
+            `would not open a tunnel to ${host} for ${files} files (HTTP ${answer.status}) while it opened tunnels to other hosts`,
+            `would not open a tunnel to ${host} for ${files} files while it opened tunnels to other hosts`,
+          ]
+        : [
+            `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
+            `answered ${files} files of ${host} with HTTP ${answer.status} while it served other hosts`,
+          ]
+    state.hostsGivenUp.set(origin, { code: error.code, why: `the proxy ${shownProxy(proxy)} ${why}` })
+    return `: the proxy ${words}; its other files are not tried in this run`
   }
 
   /** Why requests to `origin` are not sent (its proxy, or the host through it, given up for the run), or `undefined`. */

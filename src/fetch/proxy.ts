@@ -113,9 +113,6 @@ export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 /** The code of an HTTP proxy's 407: it wants credentials, or refused those of its URL (see classify.ts). */
 export const PROXY_AUTH = 'IMGPULL_PROXY_407'
 
-/** An HTTP proxy's 502, 503 or 504 to a CONNECT: it could not (or would not now) reach the host. */
-export const PROXY_GATEWAY = 'IMGPULL_PROXY_GATEWAY'
-
 /** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
 export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
 
@@ -183,16 +180,48 @@ export function proxyNote(
   headers: Record<string, string | string[] | undefined>,
 ): string {
   if (!proxy || isSocks(proxy) || url.protocol !== 'http:') return ''
+  const words = proxySaid(headers)
+  return words
+    ? ` (answered by the proxy ${shownProxy(proxy)} itself: ${words})`
+    : ` (through the proxy ${shownProxy(proxy)})`
+}
+
+/**
+ * A proxy's own word on an answer it wrote, as it gives it: RFC 9209's `Proxy-Status` with an
+ * `error` parameter (Envoy, Fastly, HAProxy...: `Proxy-Status error=connection_refused`), or
+ * squid's `X-Squid-Error` (`X-Squid-Error: ERR_CONNECT_FAIL 111`), printable; `undefined` when it says none.
+ */
+export function proxySaid(headers: Record<string, string | string[] | undefined>): string | undefined {
   const text = (name: string) => {
     const value = headers[name]
     return Array.isArray(value) ? value.join(', ') : value
   }
   const status = /(?:^|;)\s*error\s*=\s*("[^"]*"|[^;,\s]+)/i.exec(text('proxy-status') ?? '')?.[1]
   const squid = text('x-squid-error')
-  const words = status ? `Proxy-Status error=${status}` : squid ? `X-Squid-Error: ${squid}` : undefined
-  return words
-    ? ` (answered by the proxy ${shownProxy(proxy)} itself: ${quoted(words)})`
-    : ` (through the proxy ${shownProxy(proxy)})`
+  // Written by whoever answers: shown as printable text, cut short.
+  return status
+    ? quoted(`Proxy-Status error=${status}`)
+    : squid
+      ? quoted(`X-Squid-Error: ${squid}`)
+      : undefined
+}
+
+/** The code of `TunnelRefused`. */
+export const TUNNEL_REFUSED = 'IMGPULL_TUNNEL_REFUSED'
+
+/**
+ * An HTTP proxy's answer to a CONNECT other than 2xx, its status and its own word (see
+ * `proxySaid`) carried as values: undici's own error for it has the status in its words only.
+ */
+export class TunnelRefused extends Error {
+  readonly code = TUNNEL_REFUSED
+  constructor(
+    readonly status: number,
+    readonly said: string | undefined,
+    host: string,
+  ) {
+    super(`the proxy answered the CONNECT to ${host} with HTTP ${status}${said ? ` (${said})` : ''}`)
+  }
 }
 
 /**

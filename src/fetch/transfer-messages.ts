@@ -1,4 +1,11 @@
-import { errorCode, HTTPError, ImgpullError, TimeoutError, type TimeoutPhase } from '../errors.js'
+import {
+  errorCode,
+  type GatewayAnswer,
+  HTTPError,
+  ImgpullError,
+  TimeoutError,
+  type TimeoutPhase,
+} from '../errors.js'
 import type { Job, Validators } from '../types.js'
 import type { Downloaded } from './download.js'
 
@@ -54,6 +61,7 @@ export type SerializedError =
       waitFrom: string
       resumed: boolean
       unasked?: string
+      gateway?: GatewayAnswer
       message: string
     }
   | { kind: 'timeout'; phase: TimeoutPhase; ms: number; resumed: boolean; message: string }
@@ -64,6 +72,7 @@ export type SerializedError =
       pressure: boolean
       resumed: boolean
       refused: boolean
+      gateway?: GatewayAnswer
       message: string
       /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
       cause?: string
@@ -79,6 +88,7 @@ export function serializeError(error: unknown): SerializedError {
       waitFrom: error.waitFrom,
       resumed: error.resumed,
       unasked: error.unasked,
+      gateway: error.gateway,
       message: error.message,
     }
   }
@@ -99,6 +109,7 @@ export function serializeError(error: unknown): SerializedError {
       pressure: error.pressure,
       resumed: error.resumed,
       refused: error.refused,
+      gateway: error.gateway,
       message: error.message,
       cause: errorCode(error.cause) || undefined,
     }
@@ -110,7 +121,11 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(s: SerializedError): Error {
   let error: Error
   if (s.kind === 'http')
-    error = new HTTPError(s.status, '', s.retryAfter, s.resumed, { waitFrom: s.waitFrom, unasked: s.unasked })
+    error = new HTTPError(s.status, '', s.retryAfter, s.resumed, {
+      waitFrom: s.waitFrom,
+      unasked: s.unasked,
+      gateway: s.gateway,
+    })
   else if (s.kind === 'timeout') error = new TimeoutError(s.phase, s.ms, '', undefined, s.resumed)
   else if (s.kind === 'imgpull')
     error = new ImgpullError(s.code, s.message, {
@@ -118,6 +133,7 @@ export function deserializeError(s: SerializedError): Error {
       pressure: s.pressure,
       resumed: s.resumed,
       refused: s.refused,
+      gateway: s.gateway,
       ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })

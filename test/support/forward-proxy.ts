@@ -21,7 +21,10 @@ export async function startForwardProxy({
   dropRange,
   port = 0,
   userAgentRequired,
+  proxyStatus,
 }: {
+  /** Say why a host could not be reached in RFC 9209's `Proxy-Status` (`error=connection_refused`), as Envoy and HAProxy do. */
+  proxyStatus?: boolean
   auth?: string
   /** Refuse (403) a CONNECT or request without `User-Agent`, as company proxies that allow by client do. */
   userAgentRequired?: boolean
@@ -70,7 +73,11 @@ export async function startForwardProxy({
       // An answer the server cut is cut for the client too, as a proxy passes it on.
       answer.on('aborted', () => res.destroy())
     })
-    upstream.on('error', () => res.writeHead(502).end('bad gateway'))
+    upstream.on('error', (e: NodeJS.ErrnoException) =>
+      res
+        .writeHead(502, proxyStatus ? { 'proxy-status': `test-proxy; error=${statusError(e)}` } : {})
+        .end('bad gateway'),
+    )
     req.pipe(upstream)
   }
   const server: Server = tls ? createSecureServer(tls, handle) : createServer(handle)
@@ -102,8 +109,9 @@ export async function startForwardProxy({
       upstream.destroy()
       client.destroy()
     }
-    upstream.on('error', () => {
-      if (!client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
+      const said = proxyStatus ? `Proxy-Status: test-proxy; error=${statusError(e)}\r\n` : ''
+      if (!client.destroyed) client.end(`HTTP/1.1 502 Bad Gateway\r\n${said}\r\n`)
     })
     client.on('error', drop)
     sockets.add(upstream)
@@ -126,3 +134,11 @@ export async function startForwardProxy({
     },
   }
 }
+
+/** RFC 9209's error type for a failed connection to the host. */
+const statusError = (e: NodeJS.ErrnoException) =>
+  e.code === 'ECONNREFUSED'
+    ? 'connection_refused'
+    : e.code === 'ENOTFOUND'
+      ? 'dns_error'
+      : 'destination_unavailable'
