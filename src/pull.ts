@@ -33,7 +33,7 @@ import {
 } from './fetch/retry-policy.js'
 import { RetrySleepers } from './fetch/retry-sleepers.js'
 import { type GivenUp, Scheduler, type Slot } from './fetch/scheduler.js'
-import { TransferThreads } from './fetch/transfer-threads.js'
+import { READY_DEATHS, THREAD_DIED, TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
 import { FolderLock } from './journal/lock.js'
@@ -1019,6 +1019,9 @@ class Engine {
       task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
       this.#scheduler.shortOfDescriptors()
     }
+    // Not the file's doing, and bounded: threads that keep dying are given up for the main thread.
+    if (errorCode(e.cause) === THREAD_DIED && (task.threadDeaths ?? 0) < READY_DEATHS)
+      task.threadDeaths = (task.threadDeaths ?? 0) + 1
     const action = onFailure({
       code: e.code,
       retryable: e.retryable,
@@ -1026,7 +1029,8 @@ class Engine {
       retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
       outOfTime: pastDeadline,
       timeLeft,
-      attempts: task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0),
+      attempts:
+        task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0) - (task.threadDeaths ?? 0),
       retries: this.options.retries,
       outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
       stopping: this.#stopping,

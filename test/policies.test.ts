@@ -30,6 +30,7 @@ import {
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
 import { successBody } from '../src/fetch/success-status.js'
+import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, severalUrls } from '../src/plan/url-problem.js'
@@ -1715,4 +1716,21 @@ test("readRefusal: a Date in asctime form is the server's clock, whatever the zo
     if (zone === undefined) delete process.env.TZ
     else process.env.TZ = zone
   }
+})
+
+// hunt92: a ready thread that died was replaced without a limit; one dying at every file looped.
+test('keepsDying: ready threads given up after a few deaths in a short time, not for one now and then', () => {
+  const minute = READY_DEATHS_MS
+  const cases: [number[], number, boolean][] = [
+    [[1000], 1000, false],
+    [[0, 500, 1000], 1000, true],
+    [Array.from({ length: READY_DEATHS - 1 }, (_, i) => i), 10, false],
+    // One an hour in a long run: each replaced.
+    [[0, 3_600_000, 7_200_000], 7_200_000, false],
+    // Old deaths fall out of the window.
+    [[0, 10, minute + 20, minute + 30], minute + 30, false],
+    [[0, minute - 2, minute - 1], minute - 1, true],
+  ]
+  for (const [deaths, now, verdict] of cases)
+    assert.equal(keepsDying(deaths, now), verdict, `${deaths} at ${now}`)
 })

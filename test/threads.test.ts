@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { AUTO_THREADS_AFTER, autoThreads } from '../src/fetch/auto-threads.js'
 import { Cancel } from '../src/fetch/exchange.js'
-import { liveTransferThreads, TransferThreads } from '../src/fetch/transfer-threads.js'
+import { liveTransferThreads, READY_DEATHS, TransferThreads } from '../src/fetch/transfer-threads.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -350,6 +350,63 @@ test('a transfer thread that dies as it starts: a few tries, then said once; --t
     auto.r.stderr,
   )
   assert.equal((await outputFiles(join(dir, 'dying-auto'))).length, 210)
+})
+
+// hunt92: a thread that died after it was ready was replaced at once, without a limit: one that
+// dies on every file (out of memory on each) was respawned for every attempt of every file, and
+// the files failed once their retries were spent. Proof without a hook in imgpull: a copy of the
+// bundle whose thread loads its real code, then ends itself on each file it is handed.
+test('transfer threads that keep dying after they were ready: a few deaths, then said once, and the main thread carries every file, none lost or twice', async () => {
+  const bundle = join(dir, 'dying-ready-bundle')
+  await cp(join(CLI, '..'), join(bundle, 'dist'), { recursive: true })
+  const fetchDir = join(bundle, 'dist', 'fetch')
+  await cp(join(fetchDir, 'transfer-worker.js'), join(fetchDir, 'transfer-worker-real.js'))
+  await writeFile(
+    join(fetchDir, 'transfer-worker.js'),
+    [
+      "import { appendFileSync } from 'node:fs'",
+      "import { parentPort } from 'node:worker_threads'",
+      "await import('./transfer-worker-real.js')",
+      // Heard after the real handler (whose listener takes the messages sent while it loads): the
+      // thread ends as it begins each file.
+      "parentPort.on('message', (m) => { if (m.op === 'start') { appendFileSync(process.env.THREAD_DEATHS, 'x'); process.exit(70) } })",
+      '',
+    ].join('\n'),
+  )
+  await symlink(join(CLI, '..', '..', 'node_modules'), join(bundle, 'node_modules'))
+  await cp(join(CLI, '..', '..', 'package.json'), join(bundle, 'package.json'))
+  const deaths = join(dir, 'dying-ready.deaths')
+  // Half a second each, four at once: the threads that replace the first to die are ready in time to die too.
+  const urls = Array.from({ length: 24 }, (_, i) => server.url(`/dying-ready-${i}.jpg?size=20000&drip=40000`))
+  const out = join(dir, 'dying-ready')
+  const r = await runCli(
+    [...urls, '-o', out, '--threads', '2', '-c', '4', '--retries', '2', '--json'],
+    { env: { THREAD_DEATHS: deaths } },
+    join(bundle, 'dist', 'imgpull.js'),
+  )
+  assert.equal(r.code, 0, r.stderr)
+  const died = (await readFile(deaths, 'utf8')).length
+  assert.ok(died >= READY_DEATHS && died <= READY_DEATHS + 2, `a few deaths, not ${died}`)
+  assert.equal(
+    r.stderr.match(
+      /^imgpull: warning: transfer threads died 3 times in [\d.]+ m?s after they were ready \(exit code 70\): every transfer stays on the main thread$/gm,
+    )?.length,
+    1,
+    r.stderr,
+  )
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((l) => !l.summary)
+  // Each file once, kept whole: those the dying threads held fetched again.
+  assert.equal(lines.length, urls.length)
+  assert.deepEqual(new Set(lines.map((l) => l.url)), new Set(urls))
+  assert.ok(
+    lines.every((l) => l.status === 'ok'),
+    r.stdout,
+  )
+  assert.equal((await outputFiles(out)).length, urls.length)
 })
 
 test("--threads auto is the process's: concurrent runs (a worker's --shards N) share the machine's count, not each its own", async () => {

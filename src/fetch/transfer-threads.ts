@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { FatalError, ImgpullError } from '../errors.js'
+import { duration, FatalError, ImgpullError } from '../errors.js'
 import type { Options } from '../options.js'
 import type { Job, Validators } from '../types.js'
 import type { AutoThreadBudget } from './auto-threads.js'
@@ -68,6 +68,27 @@ const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 }
 export const START_DEATHS = 3
 
 /**
+ * Deaths of ready threads within `READY_DEATHS_MS` after which no more are started: a thread that
+ * dies at every file it is handed (out of memory on each, a native crash in its code) would be
+ * replaced without end, each file spending its attempts on threads that die. One now and then in
+ * a long run is replaced, as it was.
+ */
+export const READY_DEATHS = 3
+export const READY_DEATHS_MS = 60_000
+
+/** The cause's code of a transfer cut by its thread's death (see `READY_DEATHS`). */
+export const THREAD_DIED = 'IMGPULL_THREAD_DIED'
+
+/**
+ * Whether ready threads die too often to replace another (see `READY_DEATHS`): `deaths`, the
+ * times (ms, performance.now()) ready threads died, this one's included. Pure, table-tested
+ * (test/policies.test.ts).
+ */
+export function keepsDying(deaths: readonly number[], now: number): boolean {
+  return deaths.filter((at) => now - at < READY_DEATHS_MS).length >= READY_DEATHS
+}
+
+/**
  * The worker's file: `transfer-worker.ts` from source (tests, tsx), `transfer-worker.js` beside
  * this file in dist/fetch/, or dist/fetch/ seen from the CLI's bundle (dist/imgpull.js) or one of
  * its chunks (dist/chunks/).
@@ -130,8 +151,12 @@ export class TransferThreads {
   #closed = false
   /** Threads that died before they were ready since one last was (see `START_DEATHS`). */
   #startDeaths = 0
-  /** No more threads are started: they die as they start. */
+  /** No more threads are started: they die as they start, or keep dying once ready. */
   #gaveUp = false
+  /** A thread has been ready (see `carries`). */
+  #wasReady = false
+  /** When ready threads died (performance.now()), those of the last `READY_DEATHS_MS` (see `keepsDying`). */
+  #readyDeaths: number[] = []
 
   /**
    * `options`: the run's options as given (cloned to each thread, which resolves them again:
@@ -193,7 +218,9 @@ export class TransferThreads {
    * files each answered 503 once) never starts a thread.
    */
   carries(first = true): boolean {
-    if (this.#startAfter === 0) return true
+    // Threads asked for at once: every transfer once one is ready (`ready()`), but the main thread
+    // takes one that comes while none is (those that died being replaced), rather than fail it.
+    if (this.#startAfter === 0) return !this.#broken && (this.#readyCount > 0 || !this.#wasReady)
     if (first && !this.#started && ++this.#asked >= this.#startAfter) this.#start()
     return !this.#broken && this.#readyCount > 0
   }
@@ -296,6 +323,7 @@ export class TransferThreads {
   #message(thread: Thread, m: FromThread): void {
     if (m.op === 'ready') {
       thread.ready = true
+      this.#wasReady = true
       this.#startDeaths = 0
       this.#readyCount++
       this.#isReady()
@@ -358,20 +386,33 @@ export class TransferThreads {
     for (const [id, p] of this.#pending) {
       if (p.thread !== thread) continue
       this.#pending.delete(id)
+      const message = `a transfer thread stopped (exit code ${code}); the file is fetched again`
       p.reject(
-        new ImgpullError(
-          'network',
-          `a transfer thread stopped (exit code ${code}); the file is fetched again`,
-          {
-            retryable: true,
-          },
-        ),
+        new ImgpullError('network', message, {
+          retryable: true,
+          cause: Object.assign(new Error(message), { code: THREAD_DIED }),
+        }),
       )
     }
     if (this.#closed || this.#gaveUp) return
+    const cause = thread.error ? String(thread.error) : `exit code ${code}`
     if (!thread.ready && ++this.#startDeaths >= START_DEATHS) {
-      this.#giveUp(thread.error ? String(thread.error) : `exit code ${code}`)
+      this.#giveUp(cause)
       return
+    }
+    if (thread.ready) {
+      const now = performance.now()
+      this.#readyDeaths = [...this.#readyDeaths.filter((at) => now - at < READY_DEATHS_MS), now]
+      if (keepsDying(this.#readyDeaths, now)) {
+        // Its transfers are retried (above) on the main thread; threads still alive finish
+        // theirs and get no more, so no file is lost or carried twice.
+        this.#gaveUp = true
+        const within = duration(Math.round(now - this.#readyDeaths[0]))
+        this.#toMainThread(
+          `transfer threads died ${this.#readyDeaths.length} times in ${within} after they were ready (${cause})`,
+        )
+        return
+      }
     }
     try {
       this.#spawn()

@@ -30,6 +30,8 @@ export interface Task {
   freeAttempts?: number
   /** Attempts that found no file descriptor free: not held against `--retries` (see `outOfDescriptors`). */
   descriptorWaits?: number
+  /** Attempts cut by their transfer thread's death: not held against `--retries`, up to `READY_DEATHS` (see transfer-threads.ts). */
+  threadDeaths?: number
   /**
    * The current attempt's bodies (see `DownloadContext.onBody`): where in the file the first began,
    * and whether any began at byte 0 (the file anew, not a continuation); `unresumable`, why no
