@@ -6,12 +6,18 @@ import { liveTerminal, wantsColor } from '../src/cli/color.js'
 import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
-import { contentLengthWords, TimeoutError } from '../src/errors.js'
+import { contentLengthWords, type GatewayAnswer, TimeoutError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
-import { fromHost, GATEWAY_FILES, gatewayGivesUp, toldOutOfReach } from '../src/fetch/proxy-silence.js'
+import {
+  fromHost,
+  GATEWAY_FILES,
+  gatewayGivesUp,
+  proxyMayHaveWritten,
+  toldOutOfReach,
+} from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
@@ -1655,6 +1661,20 @@ test('gatewayGivesUp: a host only after a few files, and only while the proxy se
     assert.equal(gatewayGivesUp(files, others, true), verdict, `told: ${files} files, ${others} other hosts`)
 })
 
+// hunt92: the statuses an HTTP proxy may have written for want of reaching the host.
+test("proxyMayHaveWritten: 502 and 504, a CONNECT's 503, and any the proxy says is its own", () => {
+  const cases: [GatewayAnswer, boolean][] = [
+    [{ status: 502, tunnel: false }, true],
+    [{ status: 504, tunnel: false }, true],
+    [{ status: 503, tunnel: true }, true],
+    [{ status: 503, tunnel: false }, false],
+    [{ status: 503, tunnel: false, said: 'Proxy-Status error=connection_refused' }, true],
+    [{ status: 500, tunnel: false }, false],
+  ]
+  for (const [answer, verdict] of cases)
+    assert.equal(proxyMayHaveWritten(answer), verdict, JSON.stringify(answer))
+})
+
 // hunt92: a proxy's own word on its error status, read for whether it could not reach the host.
 test('toldOutOfReach: RFC 9209 Proxy-Status and squid errors that say the proxy could not reach the host', () => {
   const cases: [string | undefined, string | undefined][] = [
@@ -1689,7 +1709,8 @@ test("fromHost: an http:// URL's status through an HTTP proxy is the host's unle
     [{ status: 404, tunnel: false }, true],
     [{ status: 500, tunnel: false }, true],
     [{ status: 502, tunnel: false }, false],
-    [{ status: 503, tunnel: false }, false],
+    [{ status: 503, tunnel: false }, true], // Squid says its own 503 (X-Squid-Error); a server's asks for a wait
+    [{ status: 503, tunnel: false, said: 'X-Squid-Error: ERR_CONNECT_FAIL 111' }, false],
     [{ status: 504, tunnel: false }, false],
     [{ status: 403, tunnel: false, said: 'Proxy-Status error=http_request_denied' }, false],
   ]

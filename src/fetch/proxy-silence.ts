@@ -41,12 +41,24 @@ export function gatewayGivesUp(files: number, otherHosts: number, told = false):
 }
 
 /**
- * Whether an error status came from the host itself: through a tunnel, or to an http:// URL (see
- * `GatewayAnswer`) unless it is a 502/503/504 or the proxy said it wrote it (a proxy's own answer
- * says nothing of the host, and a proxy's rules or load would have made a dead host look alive).
+ * Whether an HTTP proxy may have written `gateway`'s status itself, for want of reaching the host:
+ * one it says it wrote (`said`), a 502 or 504 (a gateway's words for a host it could not reach),
+ * and a 503 to a CONNECT (Squid's for a refused connection). An http:// URL's bare 503 is taken
+ * as the server's (overloaded, or asking for a wait): Squid says its own (`X-Squid-Error`).
+ */
+export const proxyMayHaveWritten = (gateway: GatewayAnswer): boolean =>
+  gateway.said !== undefined ||
+  gateway.status === 502 ||
+  gateway.status === 504 ||
+  (gateway.tunnel && gateway.status === 503)
+
+/**
+ * Whether an error status came from the host itself: through a tunnel (no `gateway`), or to an
+ * http:// URL unless the proxy may have written it (see `proxyMayHaveWritten`): a proxy's own
+ * answer says nothing of the host, and counted as the host's it made a dead host look alive.
  */
 export const fromHost = (gateway: GatewayAnswer | undefined): boolean =>
-  !gateway || (gateway.said === undefined && (gateway.status < 502 || gateway.status > 504))
+  !gateway || !proxyMayHaveWritten(gateway)
 
 /** RFC 9209 §2.3 error types that say the proxy tried the host and could not reach it, in words. */
 const STATUS_OUT_OF_REACH: Readonly<Record<string, string>> = {
@@ -249,7 +261,15 @@ export class ProxySilence {
     const proxy = this.#proxy(origin)
     const state = proxy && this.#state(origin)
     const answer = error.gateway
-    if (!proxy || !state || !answer || answer.status < 502 || answer.status > 504) return undefined
+    if (
+      !proxy ||
+      !state ||
+      !answer ||
+      answer.status < 502 ||
+      answer.status > 504 ||
+      !proxyMayHaveWritten(answer)
+    )
+      return undefined
     if (state.answered.has(origin) || state.hostsGivenUp.has(origin)) return undefined
     const files = (state.refusedFiles.get(origin) ?? 0) + 1
     state.refusedFiles.set(origin, files)
