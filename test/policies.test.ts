@@ -323,6 +323,50 @@ test('host limit, adaptive: slow start while ttfb stays flat, stops where the ho
   assert.equal(fixed.limit, 16, 'a fixed limit is a ceiling')
 })
 
+test('host limit, adaptive: a stop that only a slower ttfb made is lifted once answers are back near their best (RFC 9406 §4.3)', () => {
+  // Slow start to 32 at 40 ms, then our own side late for a while (answers read at 300 ms).
+  let s = limitStart(16)
+  for (let i = 0; i < 16; i++) s = limitOnSuccess(s, 128, 40, true)
+  for (let i = 0; i < 20; i++) s = limitOnSuccess(s, 128, 300, true)
+  const stopped = s.limit
+  assert.ok(stopped < 40 && s.ceiling === stopped && s.slowed, `stopped at ${stopped}, ceiling ${s.ceiling}`)
+  // Still slow: no growth, however long.
+  for (let i = 0; i < 200; i++) s = limitOnSuccess(s, 128, 300, true)
+  assert.equal(s.limit, stopped)
+  // Back to 40 ms: once the average is under 1.5 × 40 + 15 ms, slow start again, up to the maximum.
+  let answers = 0
+  while (s.limit < 128 && answers < 500) {
+    s = limitOnSuccess(s, 128, 40, true)
+    answers++
+  }
+  assert.equal(s.limit, 128, 'grown back to the maximum')
+  assert.ok(answers < 140, `within a few rounds of answers, not at one slot a window: ${answers}`)
+  assert.equal(s.ceiling, INF)
+
+  // Between the two marks (85 ms on a best of 40: over 75, under 95): neither growing fast nor lifted.
+  let between = limitStart(16)
+  for (let i = 0; i < 16; i++) between = limitOnSuccess(between, 128, 40, true)
+  for (let i = 0; i < 20; i++) between = limitOnSuccess(between, 128, 300, true)
+  for (let i = 0; i < 60; i++) between = limitOnSuccess(between, 128, 85, true)
+  assert.ok(between.slowed && between.ceiling < 40, `still stopped: ceiling ${between.ceiling}`)
+  assert.ok(
+    between.limit <= stopped + 3,
+    `one slot a window at most, not 8 times slower nor doubling: ${between.limit}`,
+  )
+
+  // A 429's ceiling is not lifted by fast answers: it is the host's word.
+  let told = { ...limitStart(16), ceiling: 16 }
+  for (let i = 0; i < 200; i++) told = limitOnSuccess(told, 128, 40, true)
+  assert.equal(told.ceiling, 16)
+  assert.ok(!told.slowed)
+  // Nor one that slowed answers then 429s made: the 429 takes it over.
+  let both = limitStart(16)
+  for (let i = 0; i < 16; i++) both = limitOnSuccess(both, 128, 40, true)
+  for (let i = 0; i < 20; i++) both = limitOnSuccess(both, 128, 300, true)
+  for (let i = 0; i < 10; i++) both = limitOnPressure(both, true)
+  assert.ok(!both.slowed && both.ceiling !== INF)
+})
+
 test('options: defaults, and a TypeError naming the bad option', () => {
   const o = resolveOptions({ concurrency: undefined })
   assert.equal(o.concurrency, 128)

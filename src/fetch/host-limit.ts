@@ -14,7 +14,10 @@
  * - In adaptive mode a host that has never complained starts in "slow start": one slot per clean
  *   answer, doubling the limit each round trip, for as long as its time to first byte stays near
  *   the best it has shown. A host that starts queueing our requests (ttfb inflating) stops the
- *   growth where it is.
+ *   growth where it is. A ttfb also inflates when our own side is late to read the answers (the
+ *   event loop busy starting up, or handing transfers to a thread), so, as HyStart++ (RFC 9406
+ *   §4.3) goes back to slow start when the round trip falls back to its baseline, a stop that only
+ *   a slower ttfb made is lifted once the ttfb is back near the best: the host was not queueing.
  */
 export interface HostLimit {
   limit: number
@@ -22,6 +25,8 @@ export interface HostLimit {
   credit: number
   /** The limit at which the host last complained (or started queueing). */
   ceiling: number
+  /** The ceiling is where answers slowed down, not a complaint's: lifted once they speed up again. */
+  slowed: boolean
   /** How many times slower than usual the limit grows just under the ceiling. */
   careful: number
   /** Complaints in the current window, and answers (complaints included). */
@@ -44,14 +49,17 @@ const windowOf = (s: HostLimit) => Math.max(s.limit, MIN_WINDOW)
 const CAREFUL = 8
 /** ...doubled each time 429s come again at or under that level, up to this. */
 const MOST_CAREFUL = 64
-/** A host is queueing us once recent ttfb exceeds twice its best plus this slack, ms. */
+/** A host is queueing us once recent ttfb exceeds twice its best plus this slack, ms... */
 const QUEUEING_SLACK = 15
+/** ...and no longer once it is back under one and a half times its best plus the slack. */
+const UNQUEUED = 1.5
 
 export function limitStart(start: number): HostLimit {
   return {
     limit: start,
     credit: 0,
     ceiling: Number.POSITIVE_INFINITY,
+    slowed: false,
     careful: CAREFUL,
     strikes: 0,
     answers: 0,
@@ -72,13 +80,19 @@ export function limitOnSuccess(s: HostLimit, max: number, ttfb?: number, adaptiv
   if (s.limit >= max) return { ...next, limit: max, credit: 0 }
   if (adaptive && ttfb !== undefined && avgTtfb > 2 * minTtfb + QUEUEING_SLACK) {
     // Answers slow down as we add requests: this is as far as this host goes gladly.
-    return { ...next, credit: 0, ceiling: Math.min(s.ceiling, s.limit) }
+    const slowed = s.ceiling === Number.POSITIVE_INFINITY || s.slowed
+    return { ...next, credit: 0, ceiling: Math.min(s.ceiling, s.limit), slowed }
+  }
+  if (adaptive && s.slowed && ttfb !== undefined && avgTtfb < UNQUEUED * minTtfb + QUEUEING_SLACK) {
+    // Answers are back to their best: what slowed them had passed (see above). Slow start again.
+    return { ...next, limit: s.limit + 1, credit: 0, ceiling: Number.POSITIVE_INFINITY, slowed: false }
   }
   if (adaptive && s.ceiling === Number.POSITIVE_INFINITY) return { ...next, limit: s.limit + 1, credit: 0 }
   const credit = s.credit + 1
   // Careful just under and at the level that drew 429s; past it (the host took that level without
   // complaint: its limit rose), one slot per window again.
-  const near = s.limit >= s.ceiling - 1 && s.limit <= s.ceiling
+  // Careful only under a complaint's ceiling: slower answers asked for no such care.
+  const near = !s.slowed && s.limit >= s.ceiling - 1 && s.limit <= s.ceiling
   const needed = near ? s.limit * s.careful : s.limit
   return credit >= needed ? { ...next, limit: s.limit + 1, credit: 0 } : { ...next, credit }
 }
@@ -103,6 +117,7 @@ export function limitOnPressure(s: HostLimit, rateLimited = true): HostLimit {
     limit: Math.max(1, Math.floor(s.limit / 2)),
     credit: 0,
     ceiling: rateLimited ? s.limit : s.ceiling,
+    slowed: rateLimited ? false : s.slowed,
     careful: confirmed ? Math.min(MOST_CAREFUL, s.careful * 2) : s.careful,
     strikes: 0,
     answers: 0,
