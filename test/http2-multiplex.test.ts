@@ -198,3 +198,41 @@ test('HTTP/2 pool: requests cut while they wait for the first connection are nev
     await server.close()
   }
 })
+
+test('HTTP/2: the windows the server sees let it send 16 MiB on a connection and 4 MiB on a stream before an acknowledgment, on the main thread and on transfer threads', async () => {
+  // undici's own (512 KiB a connection) held a host to one window a round trip: ~10 MB/s at 50 ms.
+  const seen: { stream: number; connection: number }[] = []
+  const server = await startH2Server(tlsPair(certs.good), (req, res) => {
+    const session = req.stream.session
+    if (session)
+      seen.push({
+        stream: session.remoteSettings.initialWindowSize ?? 0,
+        connection: session.state.remoteWindowSize ?? 0,
+      })
+    const body = bodyOf(req.url.slice(1))
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+    res.end(body)
+  })
+  try {
+    for (const threads of [0, 2]) {
+      seen.length = 0
+      const names = Array.from({ length: 4 }, (_, i) => `w-${threads}-${i}`)
+      const results = await run(
+        names.map((n) => server.url(`/${n}`)),
+        { out: join(dir, `windows-${threads}`), threads },
+      )
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['ok', 'ok', 'ok', 'ok'],
+      )
+      assert.equal(seen.length, 4)
+      for (const s of seen) {
+        assert.equal(s.stream, 4 * 1024 * 1024, `threads ${threads}: SETTINGS_INITIAL_WINDOW_SIZE`)
+        // What the connection's window has left when a request comes: the bodies sent before it.
+        assert.ok(s.connection > 15 * 1024 * 1024, `threads ${threads}: connection window ${s.connection}`)
+      }
+    }
+  } finally {
+    await server.close()
+  }
+})

@@ -8,6 +8,19 @@ import { sharedLookup } from './shared-lookup.js'
 import { trustedContext } from './trust.js'
 import { Agent, buildConnector, type Dispatcher } from './undici.js'
 
+/**
+ * HTTP/2 flow-control windows imgpull announces (RFC 9113 §6.9), bytes: what a server may send
+ * before imgpull acknowledges it. All of a host's transfers share one connection, so its window is
+ * the ceiling of the host's throughput: one window per round trip. undici 7's defaults (512 KiB a
+ * connection, 256 KiB a stream) held 1,500 small images over TLS with a 50 ms round trip to
+ * 25.7 s (about 10 MB/s), where HTTP/1.1's many connections took 4.8 s and curl's HTTP/2 3.6 s;
+ * with these, 4.5 s. Chrome announces 15 MB and 6 MB, curl 10 MB a stream. They bound what an
+ * unread answer can hold in memory: bodies are read as they come, so only back-pressure fills them.
+ */
+export const HTTP2_CONNECTION_WINDOW = 16 * 1024 * 1024
+/** ...and a stream's (SETTINGS_INITIAL_WINDOW_SIZE): one large file still fills a long path. */
+export const HTTP2_STREAM_WINDOW = 4 * 1024 * 1024
+
 /** The warning `insecure` emits, once per run. */
 export const INSECURE_WARNING =
   'TLS certificate checks are off (--insecure): anyone on the network path can read and change what is downloaded'
@@ -69,6 +82,8 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       keepAliveTimeoutThreshold: 500,
       pipelining: 1,
       allowH2: options.http2,
+      connectionWindowSize: HTTP2_CONNECTION_WINDOW,
+      initialWindowSize: HTTP2_STREAM_WINDOW,
       // We follow redirects ourselves, hop by hop, under our own policies.
       maxRedirections: 0,
     },
