@@ -663,3 +663,33 @@ test('a URL without a host (javascript:, not a URL at all) is counted under no h
     assert.equal(reportItem(record(url), run).host, '', url)
   assert.equal(reportItem(record('https://img.example/a.jpg'), run).host, 'https://img.example')
 })
+
+test("hosts: a failure an earlier run left, which this run skipped, counts as failed but its requests are that run's (hunt95)", () => {
+  // A rerun that only skips the 404 of the run before made no request to its host: the table
+  // said "Requests 1" and its 429s and TTFB, for a host this run never asked.
+  const run = { id: 2, startedAt: 10_000 } as RunInfo
+  const record = (over: Partial<JobRecord>) =>
+    ({
+      key: 'k',
+      url: 'https://a.example/x.jpg',
+      planned: 'x.jpg',
+      state: 'failed',
+      run: 2,
+      attempts: 3,
+      error: 'http-404',
+      httpStatus: 404,
+      ttfb: 40,
+      answers: { '429': 2, '404': 1 },
+      ...over,
+    }) as JobRecord
+  const before = reportItem(record({ finishedAt: 9_000 }), run)
+  const now = reportItem(record({ url: 'https://b.example/y.jpg', finishedAt: 11_000 }), run)
+  const rows = hostTable([before, now])
+  assert.deepEqual(
+    rows.map((r) => [r.host, r.requests, r.failed, r.answers429, r.ttfbMedian]),
+    [
+      ['https://b.example', 3, 1, 2, 40],
+      ['https://a.example', 0, 1, 0, undefined],
+    ],
+  )
+})

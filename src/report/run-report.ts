@@ -44,6 +44,9 @@ export function reportItem(r: JobRecord, run: RunInfo): ReportItem {
   ] as const) {
     if (r[field] !== undefined) (item as unknown as Record<string, unknown>)[field] = r[field]
   }
+  // A failure the run skipped keeps the finishing time of the run that made it.
+  if (r.state === 'failed' && r.finishedAt !== undefined && r.finishedAt < run.startedAt)
+    item.failedBefore = true
   if (r.error !== undefined) {
     item.error = r.error
     item.retryable = retriedOnRerun(r.error)

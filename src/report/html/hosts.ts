@@ -5,7 +5,7 @@ import type { ReportItem } from './types.js'
 export interface HostRow {
   /** Origin, as the items give it. */
   host: string
-  /** Requests made by this run: the attempts of every item that is not `skipped`. */
+  /** Requests made by this run: the attempts of every item that is not `skipped` nor `failedBefore`. */
   requests: number
   ok: number
   /** Done by an earlier run: counted here, but none of their requests or answers. */
@@ -53,7 +53,7 @@ export class HostTally {
     }
     const row = state.row
     row[item.status]++
-    if (item.status === 'skipped') return
+    if (item.status === 'skipped' || item.failedBefore) return
     row.requests += item.attempts
     if (item.answers) {
       row.answers429 += item.answers['429'] ?? 0

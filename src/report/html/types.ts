@@ -40,6 +40,11 @@ export interface ReportItem {
   retryable?: boolean
   /** Requests made for this job, retries included. */
   attempts: number
+  /**
+   * Failed in an earlier run and skipped by this one (a permanent failure): counted as failed,
+   * but its `attempts`, `answers` and `ttfb` are that run's, not requests of the run reported.
+   */
+  failedBefore?: true
   /** Milliseconds from request to response headers (last attempt). */
   ttfb?: number
   /** When the outcome was reached, ms since the epoch: places the item on the throughput chart. */
