@@ -678,6 +678,40 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
     // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
     [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],
+    // The output folder given without -o, as the last word (`imgpull urls.txt photos`, cp's and
+    // git clone's order): it is most likely the folder, not a list that is missing (hunt95).
+    [
+      ['http://127.0.0.1:9/a.jpg', 'photos-new'],
+      /cannot read input 'photos-new': no such file, nor a command; if it is the output folder, give it with -o: -o photos-new \(see/,
+    ],
+    [
+      ['examples/photos.csv', join(dir, 'dataset')],
+      /cannot read input '.*dataset': no such file; if it is the output folder, give it with -o: -o .*dataset \(see/,
+    ],
+    // The rerun typed without -o: the folder is there, an imgpull output folder, not a table to
+    // mix with the list ("cannot mix tables and URL lists ('urls.txt' is a URL list)").
+    [
+      [join(dir, 'forgot-o.txt'), join(dir, 'ran')],
+      /'.*ran' is an imgpull output folder, given as the last input: to run into it, give it with -o: -o .*ran \(see/,
+    ],
+    [
+      ['examples/photos.csv', join(dir, 'ran')],
+      /'.*ran' is an imgpull output folder, given as the last input: to run into it, give it with -o: -o .*ran \(see/,
+    ],
+    // A plain folder after a list: read as a folder of tables, so the mix is said, and the folder.
+    [
+      [join(dir, 'forgot-o.txt'), join(dir, 'plain-folder')],
+      /cannot mix tables and URL lists in one run \('.*forgot-o\.txt' is a URL list, '.*plain-folder' a folder of tables; if it is the output folder, give it with -o: -o .*plain-folder\)/,
+    ],
+    // With -o given, or a missing list before others, a list it is.
+    [
+      ['http://127.0.0.1:9/a.jpg', join(dir, 'gone.txt'), '-o', join(dir, 'gone-out')],
+      /cannot read input '.*gone\.txt': no such file \(see/,
+    ],
+    [
+      [join(dir, 'gone.txt'), 'http://127.0.0.1:9/a.jpg'],
+      /cannot read input '.*gone\.txt': no such file \(see/,
+    ],
     // A mistyped URL is no file either: said so, not only "no such file".
     [
       ['htp://example.com/a.jpg'],
@@ -759,6 +793,9 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /--name names the files of --output-format files/,
     ],
   ]
+  await mkdir(join(dir, 'ran', '.imgpull'), { recursive: true })
+  await mkdir(join(dir, 'plain-folder'), { recursive: true })
+  await writeFile(join(dir, 'forgot-o.txt'), 'http://127.0.0.1:9/a.jpg\n')
   for (const [args, message] of cases) {
     const r = await runCli(args)
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)

@@ -58,7 +58,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     process.exitCode = await pullCommand(
       inputs,
       { ...options, transform: transformFrom(o) },
-      flags,
+      { ...flags, outGiven: program.getOptionValueSource('out') === 'cli' },
       tableFrom(o),
     )
   })

@@ -25,6 +25,8 @@ export interface OutputFlags {
   quiet?: boolean
   /** Seconds in-flight transfers get to finish after the first Ctrl-C. */
   grace: number
+  /** `-o` was given on the command line: a last input that is no file is no forgotten output folder. */
+  outGiven?: boolean
 }
 
 export interface RunHooks {
@@ -249,14 +251,27 @@ export async function pullCommand(
       `'${own}' is the manifest of the folder this run writes to, not a list to fetch into it: to go on with the run that made it, run that command again; to fetch its URLs anew, give another -o`,
     )
   }
+  // Without -o, the last of several inputs may be the output folder meant (`imgpull urls.txt
+  // photos`, cp's order): said so where it is no file, or a folder.
+  const maybeOut = flags.outGiven || inputs.length < 2 ? undefined : inputs.at(-1)
+  // The rerun of a run typed so: its folder is there, and was read as a folder of tables.
+  if (maybeOut !== undefined && existsSync(layout(maybeOut).work)) {
+    throw new UsageError(
+      `'${maybeOut}' is an imgpull output folder, given as the last input: to run into it, give it with -o: -o ${maybeOut}`,
+    )
+  }
   const areTables = await tableInputs(inputs, tables.format)
   if (areTables.some(Boolean)) {
     const lists = inputs.filter((_, i) => !areTables[i])
     // A list that cannot be read says so first: a mistyped command is no URL list.
-    await checkInputs(lists)
+    await checkInputs(lists, undefined, maybeOut)
     if (lists.length > 0) {
+      const folder =
+        maybeOut !== undefined && statSync(maybeOut, { throwIfNoEntry: false })?.isDirectory() === true
+          ? `, '${maybeOut}' a folder of tables; if it is the output folder, give it with -o: -o ${maybeOut}`
+          : ''
       throw new UsageError(
-        `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list): run them one after the other`,
+        `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list${folder}): run them one after the other`,
       )
     }
     await checkNotOutputs(inputs, options.out ?? '.')
@@ -279,7 +294,7 @@ export async function pullCommand(
   const onLists = tableOptionOnLists(tables, inputs)
   if (onLists) throw new UsageError(onLists)
   checkTemplate(options.name ?? '{name}{ext}')
-  await checkInputs(inputs)
+  await checkInputs(inputs, undefined, maybeOut)
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines
   // of a log) shows the total.
   const total = !flags.json && !flags.quiet ? countInputs(inputs).total : undefined

@@ -222,7 +222,12 @@ function notAList(name: string, bytes: ListBytes, saved = ''): UsageError | unde
 }
 
 /** Fail early, with the culprit named, on a list file that cannot be read. */
-export async function checkInputs(args: string[], stdin: Readable = process.stdin): Promise<void> {
+export async function checkInputs(
+  args: string[],
+  stdin: Readable = process.stdin,
+  /** An argument that may be an output folder given without `-o` (the last of several, no `-o`). */
+  maybeOut?: string,
+): Promise<void> {
   // Read once, it has nothing for a second `-`, whose wait for it never ended: the run stopped
   // with exit 13 (an unsettled await), without its summary, manifest or report.
   if (args.filter((arg) => arg === '-').length > 1)
@@ -252,7 +257,12 @@ export async function checkInputs(args: string[], stdin: Readable = process.stdi
       const url = code === 'ENOENT' ? notUrl(arg) : ''
       // A mistyped URL's credentials stay out of the message, as an invalid line's do.
       const shown = url ? printable(shownUrl(arg)) : arg
-      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}`)
+      // `imgpull urls.txt photos`, in cp's order: the folder, not a missing list.
+      const out =
+        code === 'ENOENT' && !url && arg === maybeOut
+          ? `; if it is the output folder, give it with -o: -o ${arg}`
+          : ''
+      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}${out}`)
     }
   }
 }
