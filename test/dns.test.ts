@@ -7,7 +7,8 @@ import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
-// Names of this test's own: `gone.test` does not exist, `images.test` is the image server. The
+// Names of this test's own: `gone.test` does not exist, `images.test` is the image server,
+// `images.example` the README's placeholder, which no resolver knows. The
 // resolver is a stand-in (dns.lookup, which net.connect calls), answering after a moment as a
 // real one does, and counting the lookups of each name.
 const lookups = new Map<string, number>()
@@ -18,7 +19,7 @@ let n = 0
 
 type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
 function standIn(name: string, options: LookupOptions, callback: Callback): void {
-  if (!name.endsWith('.test')) {
+  if (!name.endsWith('.test') && !name.endsWith('.example')) {
     ;(systemLookup as Lookup)(name, options, callback)
     return
   }
@@ -66,6 +67,16 @@ test('the files of a domain that does not exist fail as dns after one lookup of 
   assert.match(results[0].message!, /^host not found for http:\/\/gone\.test:\d+\/g\d+\.jpg$/)
   // Without sharing: one lookup per file (40), 16 of them at once in the host's first round.
   assert.equal(lookups.get('gone.test'), 1)
+})
+
+test("a placeholder name (the README's images.example) fails as dns saying no resolver knows it (hunt95)", async () => {
+  const port = new URL(server.origin).port
+  const results = await get([`http://images.example:${port}/a.jpg`])
+  assert.equal(results[0].error, 'dns')
+  assert.match(
+    results[0].message!,
+    /^host not found for http:\/\/images\.example:\d+\/a\.jpg: \.example names are reserved for examples \(RFC 2606\) and exist nowhere$/,
+  )
 })
 
 test('connections opened together to a live name share its lookup, and every file comes', async () => {

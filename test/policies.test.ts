@@ -20,6 +20,7 @@ import {
 } from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
+import { reservedNameWords } from '../src/fetch/reserved-names.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   type FailureFacts,
@@ -1798,4 +1799,22 @@ test('keepsDying: ready threads given up after a few deaths in a short time, not
   ]
   for (const [deaths, now, verdict] of cases)
     assert.equal(keepsDying(deaths, now), verdict, `${deaths} at ${now}`)
+})
+
+test('reservedNameWords: a host under a top-level name reserved never to resolve says so (hunt95)', () => {
+  // The README's dataset examples point at images.example: each row failed as "host not found",
+  // with nothing saying the name is a placeholder no resolver will ever know.
+  const table: [string, string][] = [
+    ['images.example', ': .example names are reserved for examples (RFC 2606) and exist nowhere'],
+    ['IMAGES.EXAMPLE.', ': .example names are reserved for examples (RFC 2606) and exist nowhere'],
+    ['example', ': .example names are reserved for examples (RFC 2606) and exist nowhere'],
+    ['cdn.invalid', ': .invalid names are reserved to be invalid (RFC 2606) and exist nowhere'],
+    // Names that resolve somewhere: a real domain, one a local resolver may know.
+    ['example.com', ''],
+    ['images.example.com', ''],
+    ['gone.test', ''],
+    ['myexample', ''],
+    ['127.0.0.1', ''],
+  ]
+  for (const [host, words] of table) assert.equal(reservedNameWords(host), words, host)
 })

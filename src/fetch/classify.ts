@@ -15,6 +15,7 @@ import {
   TUNNEL_REFUSED,
   type TunnelRefused,
 } from './proxy.js'
+import { reservedNameWords } from './reserved-names.js'
 import { closedOrReset } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
@@ -87,7 +88,9 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     return new ImgpullError('network', message, { cause: error, retryable: true })
   }
   if (DNS_PERMANENT.has(code)) {
-    return new ImgpullError('dns', `host not found for ${where}`, { cause: error })
+    // A placeholder name (the README's `images.example`) is said as one: no network will find it.
+    const reserved = reservedNameWords(hostnameOf(at))
+    return new ImgpullError('dns', `host not found for ${where}${reserved}`, { cause: error })
   }
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)
@@ -366,4 +369,13 @@ export function socksError(
   if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
     return { message: `${proxy} did not answer in time (${message})`, retryable: true }
   return undefined
+}
+
+/** The host name of a URL, `''` for none. */
+function hostnameOf(url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return ''
+  }
 }
