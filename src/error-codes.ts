@@ -99,6 +99,12 @@ export const ERROR_CODES = {
   },
 } as const
 
+/**
+ * The input's own failures: no request is made for them, and every run that reads the line or row
+ * fails it again, `--retry-failed` or not, until the list or table is mended.
+ */
+export const INPUT_ERRORS: ReadonlySet<string> = new Set(['invalid-url', 'invalid-row', 'invalid-hash'])
+
 /** Failure codes of `http-NNN` form: any HTTP status that is not a success. */
 export type HttpErrorCode = `http-${number}`
 

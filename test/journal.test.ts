@@ -75,6 +75,26 @@ test('a rerun skips finished work and permanent failures, retries passing ones, 
   assert.deepEqual(json.failures, [{ error: 'http-404', n: 1 }])
 })
 
+test("status: an invalid line is the input's own failure, not one --retry-failed tries again (hunt95)", async () => {
+  // It said "Add --retry-failed to try the 2 permanent failures too" of a 404 and a line that is
+  // no URL, which every run fails again without a request until the list is mended.
+  const out = join(dir, 'own')
+  const list = join(dir, 'own.txt')
+  await writeFile(
+    list,
+    [server.url('/own-gone?status=404'), 'htp://typo.example/a.jpg', server.url('/own-ok')].join('\n'),
+  )
+  assert.equal((await runCli([list, '-o', out])).code, 1)
+  const status = await runCli(['status', out])
+  assert.equal(status.code, 0, status.stderr)
+  assert.match(status.stdout, /1 ok .*2 failed/)
+  assert.match(status.stdout, /^Add --retry-failed to try the 1 permanent failure too\.$/m)
+  assert.match(
+    status.stdout,
+    /^1 failure is the input's own \(a line or row that is no valid URL, row or hash\): every run fails it again until the input is mended\.$/m,
+  )
+})
+
 test('a transfer stopped mid-body resumes in the next run from the bytes on disk', async () => {
   const out = join(dir, 'resume')
   const path = '/slowbig?size=600000&drip=300000'

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from 'playwright-core'
+import { INPUT_ERRORS } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { formatBytes, formatDuration } from '../src/report/format.js'
 import {
@@ -376,10 +377,13 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.equal(await page.locator('script').count(), 2, 'only the page’s own scripts')
   // What a plain rerun tries again: the same rule as the planner's (retriedOnRerun).
   const transient = FAILURES.filter(([c]) => c !== undefined && retriedOnRerun(c))
+  // The input's own (an invalid URL) are not the permanent ones --retry-failed tries (hunt95).
+  const own = FAILURES.filter(([c]) => c !== undefined && INPUT_ERRORS.has(c))
+  assert.ok(own.length > 0)
   assert.match(
     await text(page, '[data-figure="rerun"]'),
     new RegExp(
-      `tries the ${transient.length} failures with a passing cause .* skips the ${FAILURES.length - transient.length} permanent failures .* --retry-failed`,
+      `tries the ${transient.length} failures with a passing cause .* skips the ${FAILURES.length - transient.length - own.length} permanent failures .* --retry-failed\\. ${own.length} failures? (is|are) the input's own`,
     ),
   )
 

@@ -166,6 +166,7 @@ test('failures: grouped by code then host, most first, examples capped and redac
     failed: 8,
     transient: 1,
     permanent: 7,
+    input: 0,
     otherInput: 0,
   })
   // Jobs another input left in the folder are listed with the failures, not in what a rerun does.
@@ -179,6 +180,7 @@ test('failures: grouped by code then host, most first, examples capped and redac
     failed: 10,
     transient: 1,
     permanent: 7,
+    input: 0,
     otherInput: 3,
   })
 })
@@ -692,4 +694,25 @@ test("hosts: a failure an earlier run left, which this run skipped, counts as fa
       ['https://a.example', 0, 1, 0, undefined],
     ],
   )
+})
+
+test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not permanent ones --retry-failed tries (hunt95)", () => {
+  const plan = rerunPlan([
+    item({ status: 'failed', error: 'http-404' }),
+    item({ status: 'failed', error: 'invalid-url', host: '' }),
+    item({ status: 'failed', error: 'invalid-row' }),
+    item({ status: 'failed', error: 'invalid-hash' }),
+    item({ status: 'failed', error: 'timeout' }),
+  ])
+  assert.deepEqual(plan, { pending: 0, failed: 5, transient: 1, permanent: 1, input: 3, otherInput: 0 })
+  const html = renderReport(
+    input({
+      items: [
+        item({ status: 'failed', error: 'http-404' }),
+        item({ status: 'failed', error: 'invalid-url', host: '' }),
+      ],
+    }),
+  )
+  assert.match(html, /skips the 1 permanent failure \(they would fail again\)/)
+  assert.match(html, /1 failure is the input&#39;s own|1 failure is the input's own/)
 })

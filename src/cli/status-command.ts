@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
+import { INPUT_ERRORS } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader, summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
-import { rerunWords } from '../report/rerun-words.js'
+import { inputOwnWords, rerunWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
@@ -65,10 +66,13 @@ export function statusCommand(
   if (pending) write(`${words.rerun} to finish the rest.`)
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
   const plural = (count: number) => (count === 1 ? '' : 's')
-  const permanent = failed - passing
+  // The input's own are failed again by every run: --retry-failed cannot help them.
+  const own = s.failures.reduce((sum, f) => sum + (INPUT_ERRORS.has(f.error) ? f.n : 0), 0)
+  const permanent = failed - passing - own
   if (passing) write(`${words.rerun} to retry the ${passing} failure${plural(passing)} with a passing cause.`)
   if (permanent > 0)
     write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
+  if (own > 0) write(`${inputOwnWords(own)}.`)
 }
 
 /** The command line of the journal's latest run (`undefined` if it cannot be read: the words stay a local run's). */

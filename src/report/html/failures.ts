@@ -1,4 +1,4 @@
-import { ERROR_CODES } from '../../error-codes.js'
+import { ERROR_CODES, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
@@ -59,6 +59,8 @@ export interface RerunPlan {
   transient: number
   /** Of this run's input's failed, how many are permanent (404, not an image, ...): skipped until `--retry-failed`. */
   permanent: number
+  /** Of this run's input's failed, how many are the input's own (`INPUT_ERRORS`): failed by every run until it is mended. */
+  input: number
   /**
    * Failed or unfinished jobs another input left in the folder ({@link ReportItem.otherInput}): a
    * rerun of this command does not read them. Not in `pending`, `transient` nor `permanent`.
@@ -104,6 +106,7 @@ export class FailureTally {
   #pending = 0
   #failed = 0
   #transient = 0
+  #input = 0
   /** Failed and unfinished jobs another input left (see `RerunPlan.otherInput`). */
   #otherFailed = 0
   #otherPending = 0
@@ -121,6 +124,7 @@ export class FailureTally {
     if (other) this.#otherFailed++
     const transient = itemTransient(item)
     if (transient && !other) this.#transient++
+    if (!other && INPUT_ERRORS.has(item.error ?? '')) this.#input++
     const code = item.error || UNKNOWN_CODE
     let group = this.#groups.get(code)
     if (!group) {
@@ -192,7 +196,8 @@ export class FailureTally {
       pending: this.#pending,
       failed: this.#failed,
       transient: this.#transient,
-      permanent: this.#failed - this.#otherFailed - this.#transient,
+      permanent: this.#failed - this.#otherFailed - this.#transient - this.#input,
+      input: this.#input,
       otherInput: this.#otherFailed + this.#otherPending,
     }
   }

@@ -3,7 +3,7 @@ import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped } from '../format.js'
-import { rerunWords } from '../rerun-words.js'
+import { inputOwnWords, rerunWords } from '../rerun-words.js'
 import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
@@ -235,6 +235,10 @@ function failuresSection(f: ReportFigures, command: string | undefined, running:
     rerun.push(
       `${subject} skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
+  }
+  if (r.input) {
+    // No request is made for them: --retry-failed cannot help, mending the list or table does.
+    rerun.push(`${esc(inputOwnWords(r.input))}.`)
   }
   if (r.otherInput) {
     // Another list run into this folder earlier: this command's rerun never reads those jobs.
