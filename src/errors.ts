@@ -232,7 +232,7 @@ const PARSER_WORDS: Record<string, string> = {
 export function contentLengthWords(data: unknown): string {
   const rest = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : ''
   const at = quoted(rest.split(/\r?\n/, 1)[0], 40)
-  // A list of one length is read as that length (undici.ts `oneLength`): one that is left differs.
+  // A list of one length is read as that length (undici.ts `mendHead`): one that is left differs.
   if (/^\s*,/.test(at))
     return `a Content-Length that is a list of different lengths (\`${at}\`), so where the body ends is in doubt`
   if (at.startsWith('-')) return `a negative Content-Length (\`${at}\`: a length the server did not know?)`

@@ -767,6 +767,21 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
     '/bare-lf': [`HTTP/1.1 200 OK\nContent-Type: image/jpeg\nContent-Length: ${length}\n\n`, image],
     '/folded': [`HTTP/1.1 200 OK\r\nX-Note: a\r\n  b\r\nContent-Length: ${length}\r\n\r\n`, image],
     '/control-char': [`HTTP/1.1 200 OK\r\nX-Note: a\u0001b\r\nContent-Length: ${length}\r\n\r\n`, image],
+    // White space between a header's name and its colon (ing.dk's `Set-Cookie : ...`, nginx
+    // configs' `Access-Control-Allow-Credentials : true`, seanmonstar/httparse#88): llhttp takes
+    // it only in the names it knows (Content-Length...); curl, wget2 and browsers read past it.
+    '/space-before-colon': [
+      `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Powered-By : PHP/5.2\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/tab-before-colon': [
+      `HTTP/1.1 200 OK\r\nSet-Cookie\t \t: a=b\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/hint-then-space': [
+      `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type : image/jpeg\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
     '/chunk-space': [
       `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n`,
       chunked('\r\n', `${length.toString(16)}  `),

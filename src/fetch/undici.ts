@@ -376,8 +376,8 @@ function drainBeforeFinish(parser: object): void {
  * wget2 and Python's requests read, from embedded servers, cameras and hand-written scripts, and
  * none changes where an answer ends but as RFC 9112 says it must:
  * - `optional_cr_before_lf`: lines ended by a bare LF (RFC 9112 §2.2 lets a recipient take LF alone);
- * - `headers`: control characters in a header's value, a space before a header's colon, a
- *   folded header line (obs-fold, RFC 9112 §5.2 lets a user agent replace it by a space);
+ * - `headers`: control characters in a header's value, a space before the colon of a name llhttp
+ *   knows (`Content-Length`...; any other name's, see `mendHead`), a folded header line (obs-fold, RFC 9112 §5.2 lets a user agent replace it by a space);
  * - `spaces_after_chunk_size`: `5 \r\n` (bad white space, RFC 9112 §7.1.1);
  * - `chunked_length`: `Transfer-Encoding: chunked` beside a `Content-Length`, the first ruling
  *   (RFC 9112 §6.3: it overrides the length). The connection is closed after such an answer
@@ -512,28 +512,49 @@ function forgetLength(parser: LlhttpParser): boolean {
 
 /** A `Content-Length` line whose value is a list: the name, the list, what ends the line. */
 const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
+/** A header line with white space between its name and its colon: the name, the white space. */
+const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
+/** An interim answer's status line (not `101`: what follows it is another protocol). */
+const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
 
 /**
- * `data` with a head's `Content-Length: 42, 42` (a list of one length, as an upstream processor
- * makes of agreeing lines: RFC 9110 §8.6, whose own example it is) as `Content-Length: 42` and
- * spaces to the line's end, which llhttp reads as the length; it refuses the list, where curl and
- * browsers take it. The bytes keep their count, so llhttp's positions hold. Looked for only in
- * the part of `data` before an empty line (the head's end), in lines whole there; a list whose
- * lengths differ is left to be refused. `data` itself is never changed: a copy is returned.
+ * `data` with what llhttp refuses in a head, where curl and browsers read it, rewritten as it
+ * reads it. The bytes keep their count, so llhttp's positions hold; `data` itself is never
+ * changed: a copy is returned.
+ * - `Content-Length: 42, 42` (a list of one length, as an upstream processor makes of agreeing
+ *   lines: RFC 9110 §8.6, whose own example it is) as `Content-Length: 42` and spaces to the
+ *   line's end; a list whose lengths differ is left to be refused;
+ * - `X-Powered-By : PHP` (white space between a name and its colon, as ing.dk's `Set-Cookie :`
+ *   and nginx configs' `Access-Control-Allow-Credentials : true` send it) as `X-Powered-By:  PHP`:
+ *   llhttp takes that space only in the names it knows (`Content-Length`...), and refused the
+ *   whole answer; curl, wget2, browsers and hyper (seanmonstar/httparse#88) read past it. RFC 9112
+ *   §5.1 has a proxy remove it from an answer: it names no other header. A space inside a name
+ *   (`X Note:`) is still refused: where its name ends is in doubt.
+ * Looked for only in the part of `data` before an empty line (the head's end), in lines whole
+ * there, and in the head after it when that one was an interim `1xx` (a `103 Early Hints` and its
+ * answer come together).
  */
-function oneLength(data: Buffer): Buffer {
-  // The body after the head is not searched (an image's bytes may hold anything).
-  const crlf = data.indexOf('\n\r\n')
-  const lf = (crlf < 0 ? data : data.subarray(0, crlf)).indexOf('\n\n')
-  const end = lf < 0 ? crlf : lf
-  const head = data.toString('latin1', 0, end < 0 ? data.length : end + 1)
+function mendHead(data: Buffer): Buffer {
   let copy: Buffer | undefined
-  for (const line of head.matchAll(LENGTH_LIST)) {
-    const lengths = line[2].split(',').map((n) => Number(n.trim()))
-    if (lengths.some((n) => n !== lengths[0])) continue
-    copy ??= Buffer.from(data)
-    const at = line.index + line[1].length
-    copy.write(String(lengths[0]).padEnd(line[2].length, ' '), at, 'latin1')
+  for (let start = 0; start < data.length; ) {
+    // The body after the head is not searched (an image's bytes may hold anything).
+    const crlf = data.indexOf('\n\r\n', start)
+    const lf = (crlf < 0 ? data : data.subarray(0, crlf)).indexOf('\n\n', start)
+    const end = lf < 0 ? crlf : lf
+    const head = data.toString('latin1', start, end < 0 ? data.length : end + 1)
+    for (const line of head.matchAll(LENGTH_LIST)) {
+      const lengths = line[2].split(',').map((n) => Number(n.trim()))
+      if (lengths.some((n) => n !== lengths[0])) continue
+      copy ??= Buffer.from(data)
+      const at = start + line.index + line[1].length
+      copy.write(String(lengths[0]).padEnd(line[2].length, ' '), at, 'latin1')
+    }
+    for (const line of head.matchAll(SPACED_NAME)) {
+      copy ??= Buffer.from(data)
+      copy.write(`${line[1]}:${line[2]}`, start + line.index + 1, 'latin1')
+    }
+    if (end < 0 || !INTERIM.test(head)) break
+    start = end + (end === lf ? 2 : 3)
   }
   return copy ?? data
 }
@@ -556,8 +577,9 @@ function withFirstHeader(raw: Buffer[], name: string): Buffer[] {
  * - the `LENIENCIES` above, set on each parser before it reads its first byte;
  * - a head it still refuses is reported with llhttp's reason (see `createError` below);
  * - `Content-Length` lines that all give the same length, read as one (see `forgetLength`), and
- *   so a list of one length in one line (see `oneLength`); lines that differ are refused, as
- *   llhttp did: where the body ends is then in doubt;
+ *   so a list of one length in one line (see `mendHead`); lines that differ are refused, as
+ *   llhttp did: where the body ends is then in doubt; a space before any header's colon (see
+ *   `mendHead`);
  * - an interim `100 Continue` no request asked for (imgpull never sends `Expect`), which undici
  *   takes for a broken connection (client-h1.js `onHeadersComplete`): read past, as any other
  *   1xx is (RFC 9110 §15.2: a client must be able to parse one, even unexpected);
@@ -580,7 +602,7 @@ function readAsCurlDoes(parser: object): void {
     }
     // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
     // message's end).
-    return execute.call(this, this.statusCode ? data : oneLength(data))
+    return execute.call(this, this.statusCode ? data : mendHead(data))
   }
   // undici blames a Content-Length for any parse error once one was read (client-h1.js
   // `createError`), also in a head no body has followed: llhttp's own reason is then the true one
