@@ -975,6 +975,41 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
   }
 })
 
+// hunt96: white space before a header's colon failed the CONNECT's answer as not well-formed HTTP,
+// where curl takes it: read as any answer is (undici.ts `mendHead`).
+test("a proxy whose CONNECT answer has a space before a header's colon: the files are kept, on a thread too", async () => {
+  const spaced = await tunnelingProxy('HTTP/1.1 200 Connection established\r\nProxy-Agent : gateway\r\n\r\n')
+  try {
+    const proxy = `http://127.0.0.1:${(spaced.address() as AddressInfo).port}`
+    for (const threads of ['0', '1']) {
+      const out = join(dir, `connect-spaced-${threads}`)
+      const r = await runCli([
+        secure.url(`/spaced-${threads}`),
+        '-o',
+        out,
+        '--proxy',
+        proxy,
+        '--ca-cert',
+        certs.ca,
+        '--threads',
+        threads,
+        '--json',
+      ])
+      const [line] = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      assert.equal(line.status, 'ok', line.message)
+      assert.equal(
+        sha(await readFile(join(out, `spaced-${threads}.jpg`))),
+        sha(makeImage(`spaced-${threads}`, 30_000)),
+      )
+    }
+  } finally {
+    await new Promise((resolve) => spaced.close(resolve))
+  }
+})
+
 // hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
 // 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
 test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', async () => {
