@@ -774,6 +774,13 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Powered-By : PHP/5.2\r\nContent-Length: ${length}\r\n\r\n`,
       image,
     ],
+    // A script's CR LF through a Windows text-mode stream (facebook/flow#4779): llhttp ended the
+    // head at the status line's CR CR LF and read the headers as the body.
+    '/cr-cr-lf': [
+      `HTTP/1.1 200 OK\r\r\nContent-Type: image/jpeg\r\r\nContent-Length: ${length}\r\r\n\r\r\n`,
+      image,
+    ],
+    '/one-cr-cr-lf': [`HTTP/1.1 200 OK\r\nX-Script: a\r\r\nContent-Length: ${length}\r\n\r\n`, image],
     '/tab-before-colon': [
       `HTTP/1.1 200 OK\r\nSet-Cookie\t \t: a=b\r\nContent-Length: ${length}\r\n\r\n`,
       image,

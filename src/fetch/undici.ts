@@ -514,6 +514,16 @@ function forgetLength(parser: LlhttpParser): boolean {
 const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
+/** What ends a head (an empty line), and how many bytes on the next head starts. */
+const HEAD_ENDS = [
+  ['\n\r\n', 3],
+  ['\n\n', 2],
+  ['\n\r\r\n', 4],
+] as const
+/** A line with something on it ended by CR CR LF (a CGI script's CR LF through a text-mode stream). */
+const CR_CR_LF = /(?<=[^\r\n])\r\r\n/g
+/** The line end before an empty line ended by CR CR LF, and that empty line. */
+const BLANK_CR_CR_LF = /\r?\n\r\r\n/
 /** An interim answer's status line (not `101`: what follows it is another protocol). */
 const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
 
@@ -530,31 +540,41 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   whole answer; curl, wget2, browsers and hyper (seanmonstar/httparse#88) read past it. RFC 9112
  *   §5.1 has a proxy remove it from an answer: it names no other header. A space inside a name
  *   (`X Note:`) is still refused: where its name ends is in doubt.
- * Looked for only in the part of `data` before an empty line (the head's end), in lines whole
+ * - lines ended by CR CR LF (a script's CR LF written through a Windows text-mode stream,
+ *   facebook/flow#4779), as curl reads them: llhttp took the status line's CR CR LF for a line
+ *   and an empty one, ended the head there and read the headers as the body (`not an image ...
+ *   sent no content type`); each is read as a space and CR LF, the empty line's extra byte put
+ *   before the line end above it.
+ * Looked for only in the part of `data` up to an empty line (the head's end), in lines whole
  * there, and in the head after it when that one was an interim `1xx` (a `103 Early Hints` and its
  * answer come together).
  */
 function mendHead(data: Buffer): Buffer {
   let copy: Buffer | undefined
   for (let start = 0; start < data.length; ) {
-    // The body after the head is not searched (an image's bytes may hold anything).
-    const crlf = data.indexOf('\n\r\n', start)
-    const lf = (crlf < 0 ? data : data.subarray(0, crlf)).indexOf('\n\n', start)
-    const end = lf < 0 ? crlf : lf
-    const head = data.toString('latin1', start, end < 0 ? data.length : end + 1)
-    for (const line of head.matchAll(LENGTH_LIST)) {
-      const lengths = line[2].split(',').map((n) => Number(n.trim()))
-      if (lengths.some((n) => n !== lengths[0])) continue
-      copy ??= Buffer.from(data)
-      const at = start + line.index + line[1].length
-      copy.write(String(lengths[0]).padEnd(line[2].length, ' '), at, 'latin1')
+    // The body after the head is not searched (an image's bytes may hold anything): the head
+    // ends at its first empty line, however its lines end.
+    let end = -1
+    let next = 0
+    for (const [blank, skip] of HEAD_ENDS) {
+      const at = data.indexOf(blank, start)
+      if (at >= 0 && (end < 0 || at < end)) [end, next] = [at, at + skip]
     }
-    for (const line of head.matchAll(SPACED_NAME)) {
+    const head = data.toString('latin1', start, end < 0 ? data.length : next)
+    let mended = head.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
+    mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
+      const lengths = list.split(',').map((n) => Number(n.trim()))
+      return lengths.some((n) => n !== lengths[0])
+        ? line
+        : name + String(lengths[0]).padEnd(list.length, ' ') + eol
+    })
+    mended = mended.replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
+    if (mended !== head) {
       copy ??= Buffer.from(data)
-      copy.write(`${line[1]}:${line[2]}`, start + line.index + 1, 'latin1')
+      copy.write(mended, start, 'latin1')
     }
     if (end < 0 || !INTERIM.test(head)) break
-    start = end + (end === lf ? 2 : 3)
+    start = next
   }
   return copy ?? data
 }
