@@ -679,7 +679,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/bad-status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello',
     '/length-list': 'HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello',
     '/length-negative': 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nhello',
-    '/name-space': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX Note: a\r\n\r\nhello',
+    '/one-char-line': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx\r\n\r\nhello',
     '/chunk-hex': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
     '/status-099': 'HTTP/1.1 099 Low\r\nContent-Length: 5\r\n\r\nhello',
   }
@@ -709,7 +709,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       message('/length-negative'),
       /: a negative Content-Length \(`-1`: a length the server did not know\?\)$/,
     )
-    assert.match(message('/name-space'), /a header name with a space/)
+    assert.match(message('/one-char-line'), /network error on .*: the answer is not well-formed HTTP/)
     assert.match(
       message('/bad-status'),
       /network error on .*: the answer is not well-formed HTTP: Invalid status code/,
@@ -781,6 +781,14 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       image,
     ],
     '/one-cr-cr-lf': [`HTTP/1.1 200 OK\r\nX-Script: a\r\r\nContent-Length: ${length}\r\n\r\n`, image],
+    // Lines that name no field: skipped, as curl and wget2 skip them (a `Content Length` line
+    // names no length: the answer is framed by its real one).
+    '/name-space': [
+      `HTTP/1.1 200 OK\r\nen-US Content-Type: text/xml\r\nContent Length: 10\r\nContent-Length: ${length}\r\n\r\n`,
+      image,
+    ],
+    '/no-name': [`HTTP/1.1 200 OK\r\n: orphan\r\nContent-Length: ${length}\r\n\r\n`, image],
+    '/no-colon': [`HTTP/1.1 200 OK\r\nX-Broken-Line\r\nContent-Length: ${length}\r\n\r\n`, image],
     '/tab-before-colon': [
       `HTTP/1.1 200 OK\r\nSet-Cookie\t \t: a=b\r\nContent-Length: ${length}\r\n\r\n`,
       image,
@@ -845,6 +853,31 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       connections.some((conn) => conn.length > 1),
       `keep-alive still used: ${JSON.stringify(connections)}`,
     )
+  } finally {
+    await new Promise((resolve) => raw.close(resolve))
+  }
+})
+
+test('a head that comes in pieces, its last line end with the body: the body is never read as head', async () => {
+  // The body holds what a head's mending rewrites (a name with a space, a line without a colon):
+  // it must come byte for byte. The server sends the head, then its empty line with the body.
+  const plain = makeImage('pieces', 3000)
+  const text = Buffer.from('\nX Note: a\r\nab :c\r\nno colon\r\n\n', 'latin1')
+  const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0, text.length + 2]), text])
+  const body = Buffer.concat([plain.subarray(0, 2), comment, plain.subarray(2)])
+  const raw = createServer((socket) => {
+    socket.once('data', () => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n`)
+      setTimeout(() => socket.end(Buffer.concat([Buffer.from('\r\n'), body])), 100)
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const { out, one } = await get([`http://127.0.0.1:${port}/pieces.jpg`], { retries: 0 })
+    assert.equal(one.status, 'ok', one.message)
+    assert.ok((await readFile(join(out, one.path ?? ''))).equals(body), 'the body as it was sent')
   } finally {
     await new Promise((resolve) => raw.close(resolve))
   }

@@ -392,6 +392,7 @@ const LENIENCIES = [
 
 const LENIENT = Symbol('imgpull.lenient')
 const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
+const HEAD_TAIL = Symbol('imgpull.headTail')
 
 interface LlhttpParser {
   llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
@@ -411,6 +412,8 @@ interface LlhttpParser {
   [LENIENT]?: true
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
   [EARLIER_LENGTHS]?: string[]
+  /** The last bytes llhttp read of a head not yet ended (see `mendHead`). */
+  [HEAD_TAIL]?: Buffer
 }
 
 /** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
@@ -514,6 +517,10 @@ function forgetLength(parser: LlhttpParser): boolean {
 const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
+/** A whole header line (not the status line, not a folded one), without its line end. */
+const HEADER_LINE = /\n(?![ \t])([^\r\n]{2,})(?=\r?\n)/g
+/** A header line that starts with a field name and its colon. */
+const FIELD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/
 /** What ends a head (an empty line), and how many bytes on the next head starts. */
 const HEAD_ENDS = [
   ['\n\r\n', 3],
@@ -538,8 +545,12 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   and nginx configs' `Access-Control-Allow-Credentials : true` send it) as `X-Powered-By:  PHP`:
  *   llhttp takes that space only in the names it knows (`Content-Length`...), and refused the
  *   whole answer; curl, wget2, browsers and hyper (seanmonstar/httparse#88) read past it. RFC 9112
- *   §5.1 has a proxy remove it from an answer: it names no other header. A space inside a name
- *   (`X Note:`) is still refused: where its name ends is in doubt.
+ *   §5.1 has a proxy remove it from an answer: it names no other header;
+ * - a header line that names no field (a space inside its name, `en-US Content-Type: text/xml`
+ *   as IIS sent it, nodejs/http-parser#8; no name before its colon; no colon at all) as a line
+ *   `_: ...` that names nothing anyone reads: llhttp refused the answer, where curl and wget2
+ *   skip the line (curl, too, reads no `Content-Length` from a `Content Length:` line); one of a
+ *   single character is left to be refused;
  * - lines ended by CR CR LF (a script's CR LF written through a Windows text-mode stream,
  *   facebook/flow#4779), as curl reads them: llhttp took the status line's CR CR LF for a line
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
@@ -547,20 +558,26 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   before the line end above it.
  * Looked for only in the part of `data` up to an empty line (the head's end), in lines whole
  * there, and in the head after it when that one was an interim `1xx` (a `103 Early Hints` and its
- * answer come together).
+ * answer come together). A head that comes in pieces is followed by its `tail` (the last bytes
+ * of the piece before, returned): a piece that begins with the head's last line end, its body
+ * after it, must not be read as head (a body line would be rewritten).
  */
-function mendHead(data: Buffer): Buffer {
+function mendHead(data: Buffer, tail?: Buffer): { data: Buffer; tail?: Buffer } {
+  // The bytes before `data` that llhttp has read, when `data` goes on with a head: a head's end
+  // may straddle the two (`...\r\n` | `\r\n` and the body).
+  const whole = tail ? Buffer.concat([tail, data]) : data
+  const before = tail?.length ?? 0
   let copy: Buffer | undefined
-  for (let start = 0; start < data.length; ) {
-    // The body after the head is not searched (an image's bytes may hold anything): the head
+  for (let start = 0; start < whole.length; ) {
+    // The body after the head is never searched (an image's bytes may hold anything): the head
     // ends at its first empty line, however its lines end.
     let end = -1
     let next = 0
     for (const [blank, skip] of HEAD_ENDS) {
-      const at = data.indexOf(blank, start)
+      const at = whole.indexOf(blank, start)
       if (at >= 0 && (end < 0 || at < end)) [end, next] = [at, at + skip]
     }
-    const head = data.toString('latin1', start, end < 0 ? data.length : next)
+    const head = whole.toString('latin1', start, end < 0 ? whole.length : next)
     let mended = head.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
     mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
       const lengths = list.split(',').map((n) => Number(n.trim()))
@@ -568,15 +585,24 @@ function mendHead(data: Buffer): Buffer {
         ? line
         : name + String(lengths[0]).padEnd(list.length, ' ') + eol
     })
-    mended = mended.replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
-    if (mended !== head) {
-      copy ??= Buffer.from(data)
+    mended = mended
+      .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
+      .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
+    // A change to bytes llhttp has read already cannot be made: the head is left as it came.
+    const read = Math.max(0, before - start)
+    if (mended !== head && mended.slice(0, read) === head.slice(0, read)) {
+      copy ??= Buffer.from(whole)
       copy.write(mended, start, 'latin1')
     }
-    if (end < 0 || !INTERIM.test(head)) break
+    if (end < 0) {
+      // `data` ends inside a head: its last bytes are the next piece's `tail`.
+      const last = copy ?? whole
+      return { data: copy ? copy.subarray(before) : data, tail: Buffer.from(last.subarray(-3)) }
+    }
+    if (!INTERIM.test(head)) break
     start = next
   }
-  return copy ?? data
+  return { data: copy ? copy.subarray(before) : data }
 }
 
 /** Raw header lines with only the first of those named `name` (lower-case). */
@@ -622,7 +648,13 @@ function readAsCurlDoes(parser: object): void {
     }
     // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
     // message's end).
-    return execute.call(this, this.statusCode ? data : mendHead(data))
+    if (this.statusCode) {
+      this[HEAD_TAIL] = undefined
+      return execute.call(this, data)
+    }
+    const mended = mendHead(data, this[HEAD_TAIL])
+    this[HEAD_TAIL] = mended.tail
+    return execute.call(this, mended.data)
   }
   // undici blames a Content-Length for any parse error once one was read (client-h1.js
   // `createError`), also in a head no body has followed: llhttp's own reason is then the true one
