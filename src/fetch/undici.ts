@@ -377,7 +377,8 @@ function drainBeforeFinish(parser: object): void {
  * none changes where an answer ends but as RFC 9112 says it must:
  * - `optional_cr_before_lf`: lines ended by a bare LF (RFC 9112 §2.2 lets a recipient take LF alone);
  * - `headers`: control characters in a header's value, a space before the colon of a name llhttp
- *   knows (`Content-Length`...; any other name's, see `mendHead`), a folded header line (obs-fold, RFC 9112 §5.2 lets a user agent replace it by a space);
+ *   knows (`Content-Length`...; any other name's, see `mendHead`), a folded header line (obs-fold,
+ *   RFC 9112 §5.2 lets a user agent replace it by a space);
  * - `spaces_after_chunk_size`: `5 \r\n` (bad white space, RFC 9112 §7.1.1);
  * - `chunked_length`: `Transfer-Encoding: chunked` beside a `Content-Length`, the first ruling
  *   (RFC 9112 §6.3: it overrides the length). The connection is closed after such an answer
@@ -574,8 +575,9 @@ function mendHead(data: Buffer, tail?: Buffer): { data: Buffer; tail?: Buffer } 
     let end = -1
     let next = 0
     for (const [blank, skip] of HEAD_ENDS) {
-      const at = whole.indexOf(blank, start)
-      if (at >= 0 && (end < 0 || at < end)) [end, next] = [at, at + skip]
+      // Each later form looked for only before an end found already: an image is not scanned.
+      const at = (end < 0 ? whole : whole.subarray(0, end + blank.length - 1)).indexOf(blank, start)
+      if (at >= 0) [end, next] = [at, at + skip]
     }
     const head = whole.toString('latin1', start, end < 0 ? whole.length : next)
     let mended = head.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
