@@ -21,6 +21,7 @@ import { makeCerts, tlsPair } from '../test/support/certs.js'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
 import { gnuTime, measure } from './measure.js'
 import { formatProfile, summarizeProfile } from './profile.js'
+import { startRelay } from './relay.js'
 import {
   formatTable,
   type RunRecord,
@@ -296,12 +297,15 @@ async function runScenario(
     record: false,
     ...(certs && { tls: { ...tlsPair(certs.good), http2: sc.tls!.http2 } }),
   })
+  // A far server: every tool reaches it through the relay (bench/relay.ts).
+  const relay = sc.rtt ? await startRelay(Number(new URL(server.origin).port), sc.rtt) : undefined
+  const origin = relay ? relay.origin(new URL(server.origin).protocol.slice(0, -1)) : server.origin
   try {
     const started = performance.now()
     const expected = sc.expected(server)
     log(`[${sc.id}] expected bytes ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
     const entries = (): Iterable<Entry> =>
-      mapIter(sc.items(), (item) => ({ url: server.origin + item.path, name: item.name }))
+      mapIter(sc.items(), (item) => ({ url: origin + item.path, name: item.name }))
     // A scenario with an input of its own (a table) gives it to the tools in place of a URL list.
     const list = sc.input ? await sc.input(server, work) : join(work, `${sc.id}-list.txt`)
     if (!sc.input)
@@ -428,6 +432,7 @@ async function runScenario(
     }
     return result
   } finally {
+    await relay?.close()
     await server.close()
   }
 }

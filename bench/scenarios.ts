@@ -51,6 +51,8 @@ export interface Scenario {
    * told to trust (`Tool.trust`); `http2`: HTTP/2 offered by ALPN, HTTP/1.1 beside it.
    */
   tls?: { http2: boolean }
+  /** A round trip added by a relay in front of the server (bench/relay.ts), ms: a far server. */
+  rtt?: number
 }
 
 export interface Config {
@@ -248,6 +250,42 @@ function https(c: Config): Scenario {
     ],
     cap: c.quick ? 30 : 150,
     bound: () => ttfbBound(count, ttfb),
+    expected: (server) => tableExpected(server, items()),
+  }
+}
+
+/**
+ * https from a far server: the same images through a relay adding a 50 ms round trip, as a CDN's
+ * edge some way off. What HTTP/2's flow-control windows and HTTP/1.1's connection count are worth
+ * once bytes take time to come back; on loopback they cost nothing.
+ */
+function httpsFar(c: Config): Scenario {
+  const count = c.quick ? 500 : 2_000
+  const ttfb = 40
+  const jitter = 20
+  const rtt = 50
+  const items = function* () {
+    for (let i = 1; i <= count; i++)
+      yield { name: `f${pad(i, 5)}`, path: `/f${pad(i, 5)}`, retrievable: true }
+  }
+  return {
+    id: 'https-far',
+    title: `${count.toLocaleString('en')} images of 20–200 KB over HTTPS (HTTP/2 offered) from a server ${rtt} ms away (a relay), TTFB ${ttfb}–${ttfb + jitter} ms`,
+    server: { ttfb, jitter, sizes: [20_000, 200_000] },
+    tls: { http2: true },
+    rtt,
+    count,
+    items,
+    tools: () => [
+      imgpull({ reference: true }),
+      imgpull({ args: ['--no-http2'], label: 'imgpull --no-http2', id: 'imgpull-no-http2' }),
+      curl({ max: 128, immediate: true }),
+      curl({ max: 128, immediate: true, http1: true }),
+      wget2(),
+    ],
+    cap: c.quick ? 60 : 150,
+    // Each request takes a round trip besides its time to first byte.
+    bound: () => ttfbBound(count, ttfb + rtt),
     expected: (server) => tableExpected(server, items()),
   }
 }
@@ -560,6 +598,7 @@ export const SCENARIOS = [
   'article',
   'many-small',
   'https',
+  'https-far',
   'resize',
   'large',
   'faults',
@@ -576,6 +615,8 @@ export function scenario(id: string, c: Config): Scenario {
       return manySmall(c)
     case 'https':
       return https(c)
+    case 'https-far':
+      return httpsFar(c)
     case 'resize':
       return resize(c)
     case 'large':
