@@ -977,49 +977,18 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
 
 // hunt96: white space before a header's colon failed the CONNECT's answer as not well-formed HTTP,
 // where curl takes it: read as any answer is (undici.ts `mendHead`).
-test("a proxy whose CONNECT answer has a space before a header's colon: the files are kept, on a thread too", async () => {
-  const spaced = await tunnelingProxy('HTTP/1.1 200 Connection established\r\nProxy-Agent : gateway\r\n\r\n')
+/**
+ * An https:// file fetched through a proxy whose CONNECT answer is `answer`, on the main thread and
+ * on one transfer thread: each kept, byte for byte (`tag` names the files and folders).
+ */
+async function keptThroughTunnel(answer: string, tag: string): Promise<void> {
+  const proxyServer = await tunnelingProxy(answer)
   try {
-    const proxy = `http://127.0.0.1:${(spaced.address() as AddressInfo).port}`
+    const proxy = `http://127.0.0.1:${(proxyServer.address() as AddressInfo).port}`
     for (const threads of ['0', '1']) {
-      const out = join(dir, `connect-spaced-${threads}`)
+      const out = join(dir, `connect-${tag}-${threads}`)
       const r = await runCli([
-        secure.url(`/spaced-${threads}`),
-        '-o',
-        out,
-        '--proxy',
-        proxy,
-        '--ca-cert',
-        certs.ca,
-        '--threads',
-        threads,
-        '--json',
-      ])
-      const [line] = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-      assert.equal(line.status, 'ok', line.message)
-      assert.equal(
-        sha(await readFile(join(out, `spaced-${threads}.jpg`))),
-        sha(makeImage(`spaced-${threads}`, 30_000)),
-      )
-    }
-  } finally {
-    await new Promise((resolve) => spaced.close(resolve))
-  }
-})
-
-// hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
-// 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
-test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', async () => {
-  const odd = await tunnelingProxy('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n')
-  try {
-    const proxy = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`
-    for (const threads of ['0', '1']) {
-      const out = join(dir, `connect-201-${threads}`)
-      const r = await runCli([
-        secure.url(`/c201-${threads}`),
+        secure.url(`/${tag}-${threads}`),
         '-o',
         out,
         '--proxy',
@@ -1036,14 +1005,22 @@ test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel:
         .map((l) => JSON.parse(l))
       assert.equal(line.status, 'ok', `--threads ${threads}: ${line.message}`)
       assert.equal(
-        sha(await readFile(join(out, `c201-${threads}.jpg`))),
-        sha(makeImage(`c201-${threads}`, 30_000)),
+        sha(await readFile(join(out, `${tag}-${threads}.jpg`))),
+        sha(makeImage(`${tag}-${threads}`, 30_000)),
       )
     }
   } finally {
-    await new Promise((resolve) => odd.close(resolve))
+    await new Promise((resolve) => proxyServer.close(resolve))
   }
-})
+}
+
+test("a proxy whose CONNECT answer has a space before a header's colon: the files are kept, on a thread too", () =>
+  keptThroughTunnel('HTTP/1.1 200 Connection established\r\nProxy-Agent : gateway\r\n\r\n', 'spaced'))
+
+// hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
+// 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
+test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', () =>
+  keptThroughTunnel('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n', 'c201'))
 
 // hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
 // error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
