@@ -89,7 +89,8 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   }
   if (DNS_PERMANENT.has(code)) {
     // A placeholder name (the README's `images.example`) is said as one: no network will find it.
-    const reserved = reservedNameWords(hostnameOf(at))
+    // The host without its port: reservedNameWords reads the name's last label.
+    const reserved = reservedNameWords(hostOf(at).replace(/:\d+$/, ''))
     return new ImgpullError('dns', `host not found for ${where}${reserved}`, { cause: error })
   }
   // The same certificate, or the same handshake, fails the same way on every attempt.
@@ -369,13 +370,4 @@ export function socksError(
   if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
     return { message: `${proxy} did not answer in time (${message})`, retryable: true }
   return undefined
-}
-
-/** The host name of a URL, `''` for none. */
-function hostnameOf(url: string): string {
-  try {
-    return new URL(url).hostname
-  } catch {
-    return ''
-  }
 }
