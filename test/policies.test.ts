@@ -1441,7 +1441,19 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
   const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }
   assert.equal(
     progressText(t, stats, 100, 2_500_000, 30_000),
-    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m12s',
+  )
+  // A rerun: 990 files done before are skipped at once, 5 fetched in 10 s, 5 left: 10 s, not the
+  // 0.1 s the pace over all 995 said.
+  assert.equal(
+    progressText(
+      { ...newTally(), ok: 5, skipped: 900, failedBefore: 90 },
+      { active: 5, bytes: 0, duplicates: 0 },
+      1000,
+      0,
+      10_000,
+    ),
+    '995/1000 (99%) · 5 active · 0 B · 0 B/s · ETA 10.0 s',
   )
   // A list whose every other line repeats a URL, run to its end: 100%, where it stood at 50%.
   assert.equal(
@@ -1467,7 +1479,7 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
   // The pace says longer: the pace it is.
   assert.equal(
     progressText(t, { ...stats, waitLeft: 5_000 }, 100, 2_500_000, 30_000),
-    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m00s',
+    '40/100 (40%) · 5 failed · 4 active · 12.3 MB · 2.5 MB/s · ETA 1m12s',
   )
   // Nothing done yet, every file waiting: the wait is all there is to go on.
   assert.equal(

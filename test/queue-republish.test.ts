@@ -180,10 +180,7 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
   const keptBefore = await readFile(join(out, '00000', '0.jpg'))
 
   // A plain enqueue again: the shard with the 503 (passing) is re-opened; the 404's shard is the same.
-  assert.match(
-    await enqueue(),
-    /2 already queued or done \(1 re-opened to fetch their 1 failed image again\)/,
-  )
+  assert.match(await enqueue(), /2 already queued or done \(1 re-opened to fetch its 1 failed image again\)/)
   await work()
   assert.equal(requested('/again/') - before, 1, 'only the 503 is fetched again')
   const second = await shardManifests(out)
@@ -207,7 +204,7 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
 
   // Nothing passing left: a plain enqueue re-opens nothing; --retry-failed re-opens the 404's shard.
   assert.doesNotMatch(await enqueue(), /re-opened/)
-  assert.match(await enqueue('--retry-failed'), /1 re-opened to fetch their 1 failed image again/)
+  assert.match(await enqueue('--retry-failed'), /1 re-opened to fetch its 1 failed image again/)
   const third = requested('/again/')
   await work()
   assert.equal(requested('/again/') - third, 1, 'only the 404 is fetched again')
@@ -244,7 +241,7 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
   await round()
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'failed')
   const untouched = await readFile(join(out, '00000.tar'))
-  assert.match(await round(), /1 re-opened to fetch their 1 failed image again/)
+  assert.match(await round(), /1 re-opened to fetch its 1 failed image again/)
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'success')
   assert.ok(
     (await readFile(join(out, '00000.tar'))).equals(untouched),
@@ -363,8 +360,8 @@ test('--retry-failed on a shard a plain enqueue re-opened, still waiting, widens
   const worker = () => runCli(['worker', ...q('widen'), '-o', out, '--exit-when-done'])
   await enqueue()
   await worker()
-  assert.match((await enqueue()).stderr, /1 re-opened to fetch their 1 failed image again/)
-  assert.match((await enqueue('--retry-failed')).stderr, /1 re-opened to fetch their 2 failed images again/)
+  assert.match((await enqueue()).stderr, /1 re-opened to fetch its 1 failed image again/)
+  assert.match((await enqueue('--retry-failed')).stderr, /1 re-opened to fetch its 2 failed images again/)
   assert.equal((await worker()).code, 0)
   assert.deepEqual(
     (await shardManifests(out)).map((l) => l.status),

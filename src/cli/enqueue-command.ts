@@ -149,7 +149,7 @@ export function againWords(r: { retried: number; reopened: number; refetch: numb
   if (r.retried) parts.push(`${n(r.retried)} of them failed, put back to try again`)
   if (r.reopened)
     parts.push(
-      `${n(r.reopened)} re-opened to fetch their ${n(r.refetch)} failed image${r.refetch === 1 ? '' : 's'} again`,
+      `${n(r.reopened)} re-opened to fetch ${r.reopened === 1 ? 'its' : 'their'} ${n(r.refetch)} failed image${r.refetch === 1 ? '' : 's'} again`,
     )
   return parts.length ? ` (${parts.join('; ')})` : ''
 }

@@ -8,7 +8,8 @@ const FPS = 8
 
 /**
  * The progress figures as one line: done/total, failed, in flight, bytes, rate (bytes per second),
- * ETA from the pace so far (`elapsedMs` since the run started), or, when longer, the wait of the
+ * ETA from the pace so far (`elapsedMs` since the run started, over the files this run fetched:
+ * those a rerun skips as done before take no time), or, when longer, the wait of the
  * last file waiting to retry (`waitLeft`): with every file left waiting out a server's
  * `Retry-After`, the pace of those done said `ETA 0.0 s` for as long as the wait.
  */
@@ -28,10 +29,13 @@ export function progressText(
   if (total !== undefined && total > 0) {
     const left = Math.max(0, total - handled)
     count = `${handled}/${total} (${Math.floor((100 * handled) / total)}%)`
-    const pace = done > 0 ? (elapsedMs / done) * left : 0
+    // The pace counts only what this run fetched: a rerun's files done before (skipped, or failed
+    // for good) are passed over in an instant, and 990 of them made 10 files left look like 0.1 s.
+    const fetched = t.ok + t.failed
+    const pace = fetched > 0 ? (elapsedMs / fetched) * left : 0
     const wait = stats.waitLeft ?? 0
     if (left > 0 && wait > pace) eta = ` · ETA ${formatDuration(wait)} (waiting to retry)`
-    else if (done > 0 && left > 0) eta = ` · ETA ${formatDuration(pace)}`
+    else if (fetched > 0 && left > 0) eta = ` · ETA ${formatDuration(pace)}`
   }
   const failed = t.failed ? ` · ${t.failed} failed` : ''
   return `${count}${failed} · ${stats.active} active · ${formatBytes(stats.bytes)} · ${formatBytes(rate)}/s${eta}`
