@@ -104,7 +104,7 @@ async function enqueueCommand(
     else {
       const rate = result.ms > 0 ? ` (${n(Math.round((result.rows * 1000) / result.ms))} rows/s)` : ''
       process.stderr.write(
-        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows (${n(result.rows)} rows): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
+        `${result.queue}: ${n(result.shards)} shard${result.shards === 1 ? '' : 's'} of up to ${n(result.shardSize)} rows (${n(result.rows)} row${result.rows === 1 ? '' : 's'}): ${n(result.added)} added, ${n(result.existing)} already queued or done${againWords(result)}; ${(result.ms / 1000).toFixed(1)} s${rate}\n`,
       )
       process.stderr.write(
         result.mode === 'pointer'
