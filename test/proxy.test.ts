@@ -290,6 +290,53 @@ test('urlCredentials: the user and password of a proxy URL as the bytes sent, or
   }
 })
 
+// pip#3267, requests#2846, vscode#7056: a `#` (or `/`, `?`, `\\`) in a proxy's password ends the
+// host there. `http://bob:1234#ab@proxy:3128` went to a proxy named `bob` on port 1234, printing
+// part of the password in every failure; `http://bo#b:pw@proxy:3128` to one named `bo`; the rest
+// stopped the run saying `http://proxy:3128` was no proxy URL. curl does the same ('Could not
+// resolve proxy: bob').
+test("a /, ?, # or \\ left unencoded in a proxy's user or password: a usage error saying what to write, never the proxy it made", async () => {
+  const rows: [string, string][] = [
+    ['http://bob:1234#ab@proxy.corp:3128', '# in them ends the host: write it as %23'],
+    ['http://bo#b:pw@proxy.corp:3128', '# in them ends the host: write it as %23'],
+    ['bob:12?x@proxy.corp:3128', '? in them ends the host: write it as %3F'],
+    ['https://bob:s3cr/et@proxy.corp:3128', '/ in them ends the host: write it as %2F'],
+    ['socks5h://bob:9\\x@proxy.corp:3128', '\\ in them ends the host: write it as %5C'],
+  ]
+  for (const [value, words] of rows)
+    assert.throws(
+      () => proxyPlan('env', { HTTPS_PROXY: value }),
+      (e: Error) => {
+        assert.equal(
+          e.message,
+          `Expected \`HTTPS_PROXY\`'s user and password to be percent-encoded (a ${words}), in ${value.replace(/^(\w+:\/\/)?.*@/, '$1')}`,
+        )
+        return true
+      },
+      value,
+    )
+  // Encoded, the same credentials are read as they are meant; an `@` in the password still needs none.
+  assert.equal(
+    proxyPlan('env', { HTTPS_PROXY: 'http://bob:1234%23ab@proxy.corp:3128' })?.https?.host,
+    'proxy.corp:3128',
+  )
+  assert.equal(
+    proxyPlan('env', { HTTPS_PROXY: 'http://bob:p@ss@proxy.corp:3128' })?.https?.password,
+    'p%40ss',
+  )
+  assert.equal(proxyPlan('env', { HTTPS_PROXY: 'http://proxy.corp:3128/#x' })?.https?.host, 'proxy.corp:3128')
+  // The CLI: exit 2 before any request, one line, the password not in it.
+  const cli = await runCli(['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'unencoded')], {
+    env: { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: 'http://bob:1234#ab@127.0.0.1:9', http_proxy: '' },
+  })
+  assert.equal(cli.code, 2, cli.stderr)
+  assert.match(
+    cli.stderr,
+    /`HTTP_PROXY`'s user and password to be percent-encoded \(a # in them ends the host: write it as %23\), in http:\/\/127\.0\.0\.1:9/,
+  )
+  assert.doesNotMatch(cli.stderr, /1234|ab@/)
+})
+
 test('proxy credentials in the URL go as Proxy-Authorization, and are never shown', async () => {
   guarded.log.length = 0
   const secret = 'p%40ss%20w'

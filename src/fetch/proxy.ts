@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net'
 import { quoted } from '../utils/printable.js'
 import { withoutCredentials } from '../utils/url.js'
-import { proxyCredentialsProblem } from './url-credentials.js'
+import { proxyCredentialsProblem, unencodedCredentials } from './url-credentials.js'
 
 /**
  * Which proxy a request goes through: the rules curl, wget and Python's requests follow. Pure,
@@ -129,6 +129,10 @@ export const isSocks = (proxy: URL): boolean => proxy.protocol.startsWith('socks
 export function proxyUrl(value: string, option = 'proxy'): URL {
   value = unquoted(value)
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  // Before parsing: a `#` in the password would make a proxy of what precedes it.
+  const unencoded = unencodedCredentials(text)
+  if (unencoded)
+    throw new TypeError(`Expected \`${option}\`'s user and password ${unencoded}, in ${shownProxy(value)}`)
   let url: URL
   try {
     // A scheme with one slash or a backslash (`http:/proxy:3128`) would read as a proxy named `http`.
