@@ -110,8 +110,10 @@ export interface Options {
    * CERTIFICATEs too, their purposes kept), or one DER certificate (a `.cer` or `.der` as Windows
    * and browsers export a CA), as `NODE_EXTRA_CA_CERTS` does for the whole process. Read when the
    * run starts; an unreadable file, or one without a certificate, is a `TypeError` naming it.
+   * Several files (an array; `--ca-cert` given more than once) are each trusted: an https://
+   * proxy's CA and a private server's, which curl gives as `--proxy-cacert` and `--cacert`.
    */
-  caCert?: string
+  caCert?: string | readonly string[]
   /**
    * Skip TLS certificate checks (expired, self-signed, wrong host name...): anyone on the path can
    * then read and change what is downloaded. A warning is emitted once per run
@@ -258,7 +260,11 @@ function checkKinds(o: ResolvedOptions): void {
     throw new TypeError(
       `Expected \`out\` to be a folder's path, got ${o.out === '' ? 'an empty string' : shownValue(o.out)}`,
     )
-  for (const key of ['caCert', 'cookies', 'command'] as const)
+  if (![o.caCert ?? []].flat().every((file: unknown) => typeof file === 'string'))
+    throw new TypeError(
+      `Expected \`caCert\` to be a file's path or an array of them, got ${shownValue(o.caCert)}`,
+    )
+  for (const key of ['cookies', 'command'] as const)
     if (o[key] !== undefined && typeof o[key] !== 'string')
       throw new TypeError(`Expected \`${key}\` to be a string, got ${shownValue(o[key])}`)
   if (!isHeaderValue('User-Agent', o.userAgent))
@@ -420,7 +426,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     )
   // The CA file given is read now: one that cannot be used is said at once. What the environment
   // adds (SSL_CERT_FILE, SSL_CERT_DIR) is read with the first https:// connection (client.ts).
-  if (o.caCert !== undefined) readCaFile(o.caCert)
+  for (const file of [o.caCert ?? []].flat()) readCaFile(file)
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)

@@ -16,7 +16,7 @@ import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
@@ -287,6 +287,51 @@ test('caCert trusts a private CA; an unreadable or empty file is a TypeError nam
   assert.equal(viaInt.status, 'ok', viaInt.message)
   assert.throws(() => pull([], { caCert: join(dir, 'missing.pem') }), /caCert.*missing\.pem/)
   assert.throws(() => pull([], { caCert: certs.good.key }), /caCert.*has none/)
+})
+
+// An https:// proxy whose certificate a company CA signed, in front of a server a private CA
+// signed: curl takes them as --proxy-cacert and --cacert. `--ca-cert` given twice kept the last
+// file alone (commander's way), without a word: whichever came first failed every file with tls.
+test("--ca-cert given twice trusts both files: an https:// proxy's CA and the server's, in either order", async () => {
+  const proxy = await startForwardProxy({ tls: tlsPair(certs.selfSigned) })
+  try {
+    const url = `${origins.privateCa}/two.jpg`
+    const env = {
+      HTTPS_PROXY: '',
+      https_proxy: '',
+      HTTP_PROXY: '',
+      http_proxy: '',
+      ALL_PROXY: '',
+      all_proxy: '',
+    }
+    for (const [i, files] of [
+      [certs.ca, certs.selfSigned.cert],
+      [certs.selfSigned.cert, certs.ca],
+    ].entries()) {
+      proxy.log.length = 0
+      const out = join(dir, `two-cas-${i}`)
+      const r = await runCli(
+        [url, '-o', out, '--proxy', proxy.url, '--ca-cert', files[0], '--ca-cert', files[1]],
+        { env },
+      )
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(readFileSync(join(out, 'two.jpg')).length, body.length)
+      assert.equal(proxy.log.length, 1, JSON.stringify(proxy.log))
+    }
+    // The library takes them as an array.
+    const ok = await fetchOne(origins.privateCa, {
+      proxy: proxy.url,
+      caCert: [certs.selfSigned.cert, certs.ca],
+    })
+    assert.equal(ok.status, 'ok', ok.message)
+    assert.throws(
+      () => pull([], { caCert: [certs.ca, 5 as unknown as string] }),
+      /`caCert` to be a file's path or an array of them, got/,
+    )
+    assert.throws(() => pull([], { caCert: [certs.ca, join(dir, 'missing.pem')] }), /caCert.*missing\.pem/)
+  } finally {
+    await proxy.close()
+  }
 })
 
 // Windows' certificate export, Java's keytool and browsers give a CA as DER (`.cer`, `.der`): it

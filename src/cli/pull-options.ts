@@ -96,7 +96,8 @@ export function addPullOptions(command: Command): Command {
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
     .option(
       '--ca-cert <file>',
-      'also trust the CA certificates of this PEM file, or DER certificate (a private CA)',
+      "also trust the CA certificates of this PEM file, or DER certificate (a private CA); give it again for another file (a proxy's CA and a server's)",
+      (file: string, files: string[] = []) => [...files, file],
     )
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option(
@@ -176,7 +177,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       report: o.report as boolean,
       command: commandLine(),
       ignoreRobotsTag: o.ignoreRobotsTag === true,
-      caCert: o.caCert as string | undefined,
+      // One file as a string, as before: a queue enqueued with one compares equal.
+      caCert: caCertOf(o),
       insecure: insecureOf(o),
       // Neither flag: undefined, the environment's proxies.
       proxy: proxyOf(o),
@@ -244,7 +246,16 @@ function retryFailedOf(o: Record<string, unknown>): boolean {
 function insecureOf(o: Record<string, unknown>): boolean {
   if (o.insecure === true && o.caCert !== undefined)
     throw new UsageError(
-      `--insecure checks no certificate, so the CA of --ca-cert ${String(o.caCert)} would never be used: leave one of them out (--ca-cert alone keeps the checks)`,
+      `--insecure checks no certificate, so the CA of --ca-cert ${(o.caCert as string[]).join(', ')} would never be used: leave one of them out (--ca-cert alone keeps the checks)`,
     )
   return o.insecure === true
+}
+
+/**
+ * The files of `--ca-cert`, each given once (commander kept the last one alone: an https:// proxy's
+ * CA given before a server's was dropped without a word); one as a string.
+ */
+function caCertOf(o: Record<string, unknown>): string | string[] | undefined {
+  const files = o.caCert as string[] | undefined
+  return files && files.length === 1 ? files[0] : files
 }

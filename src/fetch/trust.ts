@@ -206,12 +206,15 @@ function nodeStore(env: NodeJS.ProcessEnv): NodeStore {
  * Certificates added to Node's own store (its bundled Mozilla roots plus `NODE_EXTRA_CA_CERTS`):
  * those of `SSL_CERT_FILE` and of the folders of `SSL_CERT_DIR`, the variables OpenSSL-based
  * tools (curl, wget, git) read and Node does not (often the system's bundle, with a company's CA
- * in it), less those Node's store holds already, then those of `caCert`. Both add
+ * in it), less those Node's store holds already, then those of `caCert` (each file). Both add
  * trust, never take any away. Throws a `TypeError` naming `caCert` when its file cannot be read or
  * holds no certificate; an unusable `SSL_CERT_FILE` is warned about once (`IMGPULL_SSL_CERT_FILE`)
  * and left out, as Node does with `NODE_EXTRA_CA_CERTS`: other programs read it too.
  */
-export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+export function extraCas(
+  caCert: string | readonly string[] | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   let fromEnv: string[] = []
   const file = env.SSL_CERT_FILE
   // The same file as NODE_EXTRA_CA_CERTS (a common setup) is in Node's store already.
@@ -239,7 +242,7 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
     fromEnv = fromEnv.filter(added)
     fromDir = fromDir.filter(added)
   }
-  return [...passedOver, ...fromEnv, ...fromDir, ...(caCert === undefined ? [] : readCaFile(caCert))]
+  return [...passedOver, ...fromEnv, ...fromDir, ...[caCert ?? []].flat().flatMap((file) => readCaFile(file))]
 }
 
 /**
@@ -249,7 +252,9 @@ export function extraCas(caCert: string | undefined, env: NodeJS.ProcessEnv = pr
  * to Node's store, not by listing it as `ca` (which replaces the store, so every root had to be
  * spelt out and parsed again: 60–80 ms of every run's start, against ~10 ms).
  */
-export function trustedContext(caCert: string | undefined): import('node:tls').SecureContext | undefined {
+export function trustedContext(
+  caCert: string | readonly string[] | undefined,
+): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
   if (extra.length === 0) return undefined
   // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
