@@ -20,7 +20,7 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue, resumesInRun, WRAPS_RANGES } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
-import { proxyPlan } from './fetch/proxy.js'
+import { PROXY_TLS, proxyPlan } from './fetch/proxy.js'
 import { fromHost, ProxySilence } from './fetch/proxy-silence.js'
 import {
   isPressure,
@@ -948,10 +948,11 @@ class Engine {
       this.#scheduler.unanswered(answeredBy, sentAt)
       this.#proxySilence.unanswered(answeredBy, sentAt)
     }
-    if (e.code === 'proxy' || status === 501) {
+    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
       const words = await this.#proxySilence.refusal(answeredBy, e)
       // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
-      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e.cause })
+      if (words)
+        e = new ImgpullError(e.code === 'tls' ? 'tls' : 'proxy', e.message + words, { cause: e.cause })
       if (this.#aborted) {
         this.#interrupted()
         return

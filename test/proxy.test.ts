@@ -1335,6 +1335,54 @@ test('an https:// proxy: TLS to the proxy itself (checked with --ca-cert), then 
   }
 })
 
+// httpx#951, requests#5843: a plain HTTP proxy given as https:// (`HTTPS_PROXY=https://proxy:3128`).
+// Each of 2,000 files opened a connection to it and failed the same way (11 s, 2,003 connections;
+// a list of a million, hours), told "is the URL meant to be http://?" of the image's URL. An
+// https:// proxy whose own certificate is refused is the same for every file too.
+test('an https:// proxy that fails TLS itself (plain HTTP given as https://, its certificate not trusted) is given up for the run, said what to give', async () => {
+  const plainProxy = await startForwardProxy()
+  const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
+  try {
+    const cases: [string, () => number, string, string][] = [
+      [
+        plainProxy.url.replace(/^http:/, 'https:'),
+        () => plainProxy.connections(),
+        'securely: it does not speak TLS on this port (give it as http://',
+        'plain',
+      ],
+      [
+        secured.url,
+        () => secured.connections(),
+        'its certificate was issued by an unknown authority',
+        'untrusted',
+      ],
+    ]
+    for (const [proxyUrl, connections, words, tag] of cases) {
+      const urls = Array.from({ length: 30 }, (_, i) => `https://h${i}.example.org/a.jpg`)
+      const results = await withEnv({}, () =>
+        runSorted(urls, { out: join(dir, `proxy-tls-${tag}`), proxy: proxyUrl, concurrency: 2 }),
+      )
+      assert.ok(
+        results.every((r) => r.error === 'tls' && r.message!.includes(words)),
+        JSON.stringify(results.map((r) => r.message)),
+      )
+      const giving = results.filter((r) =>
+        r.message!.endsWith("; the proxy's other files are not sent to it in this run"),
+      )
+      assert.equal(giving.length, 1, tag)
+      assert.match(
+        giving[0].message!,
+        new RegExp(`^TLS: cannot (talk to|verify) the proxy ${new URL(proxyUrl).host}`),
+      )
+      const notTried = results.filter((r) => r.message!.startsWith('not tried:'))
+      assert.ok(notTried.length >= 27, `${tag}: ${notTried.length} not tried`)
+      assert.ok(connections() <= 3, `${tag}: ${connections()} connections to the proxy`)
+    }
+  } finally {
+    await Promise.all([plainProxy.close(), secured.close()])
+  }
+})
+
 // hunt53 F7: through an https:// proxy, a TLS failure of an https:// URL was told as the image
 // host's, "(or the proxy's: it is checked too)": a plain HTTP proxy given as https:// read "cannot
 // talk to images.example.org securely ... (is the URL meant to be http://?)".
@@ -1357,7 +1405,7 @@ test("through an https:// proxy, a TLS failure is told as the proxy's or the ser
     assert.match(
       r.message!,
       new RegExp(
-        `^TLS: cannot talk to the proxy ${new URL(wrong).host} securely: .*is the URL meant to be http://\\?\\)$`,
+        `^TLS: cannot talk to the proxy ${new URL(wrong).host} securely: it does not speak TLS on this port \\(give it as http://${new URL(wrong).host}: https:// URLs go through an http:// proxy in a tunnel all the same\\); the proxy's other files are not sent to it in this run$`,
       ),
     )
     // A real https:// proxy, the server behind it self-signed: the server's certificate, not the proxy's.

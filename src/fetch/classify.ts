@@ -8,6 +8,7 @@ import {
   isSocks,
   PROXY_AUTH,
   PROXY_CLOSED,
+  PROXY_TLS,
   proxyFor,
   proxyPlan,
   SOCKS_CLOSED,
@@ -124,7 +125,8 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
         ? ` (through the proxy ${shownProxy(inspected)}: one that inspects TLS signs with its own CA, the one to trust)`
         : '') +
       (hop ? ` (redirected from ${url})` : '')
-    return new ImgpullError('tls', message, { cause: error })
+    // The proxy's own: every request through it meets the same (ProxySilence gives it up).
+    return new ImgpullError('tls', message, { cause: proxyOnly ? coded(PROXY_TLS, error) : error })
   }
   if (answeredInTls(error)) {
     const message = `TLS: ${hostOf(at)} answered in TLS to a plain http:// request: is the URL meant to be https://? (${where})`

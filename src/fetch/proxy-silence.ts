@@ -1,6 +1,14 @@
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
-import { isSocks, PROXY_AUTH, PROXY_CLOSED, type ProxyPlan, proxyFor, shownProxy } from './proxy.js'
+import {
+  isSocks,
+  PROXY_AUTH,
+  PROXY_CLOSED,
+  PROXY_TLS,
+  type ProxyPlan,
+  proxyFor,
+  shownProxy,
+} from './proxy.js'
 import { type GivenUp, lengthens, type Silence } from './scheduler.js'
 
 interface Proxy {
@@ -165,7 +173,10 @@ export class ProxySilence {
    * failure's message ends with are returned. An answer that is no HTTP says so at once; a request
    * closed unanswered, by a proxy never heard from, asks the proxy once whether it speaks SOCKS5
    * (a SOCKS5 server closes an HTTP request without a word: `ssh -D`, Dante, microsocks), and so
-   * does a `501 Not Implemented` from the proxy (Tor's SOCKS port). Any other refusal is the proxy
+   * does a `501 Not Implemented` from the proxy (Tor's SOCKS port). A `tls` failure with an
+   * https:// proxy itself (`PROXY_TLS`: its certificate refused, or a plain HTTP proxy given as
+   * https://) gives up one never heard from too: each of 2,000 files opened a connection to it and
+   * failed so, one line each (11 s; a list of a million, hours). Any other refusal is the proxy
    * heard from.
    */
   async refusal(origin: string, error: ImgpullError): Promise<string | undefined> {
@@ -173,6 +184,11 @@ export class ProxySilence {
     const state = proxy && this.#state(origin)
     if (!proxy || !state) return undefined
     const cause = errorCode(error.cause)
+    if (cause === PROXY_TLS) {
+      if (state.heard || state.givenUp) return undefined
+      state.givenUp = { code: error.code, why: error.message }
+      return "; the proxy's other files are not sent to it in this run"
+    }
     if (error.code === 'proxy' && refusesLogin(cause, error.message)) {
       // The run's credentials are the same in every request: each would be refused so, and a
       // company proxy counts the wrong ones against the account (a lockout). Not a proxy that

@@ -113,6 +113,13 @@ export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 /** The code of an HTTP proxy's 407: it wants credentials, or refused those of its URL (see classify.ts). */
 export const PROXY_AUTH = 'IMGPULL_PROXY_407'
 
+/**
+ * The code of a TLS failure with an https:// proxy itself (its certificate, or its handshake: a
+ * plain HTTP proxy given as https://), not with a server behind it: every request meets it (see
+ * proxy-silence.ts).
+ */
+export const PROXY_TLS = 'IMGPULL_PROXY_TLS'
+
 /** The code of a SOCKS5 proxy that closed the connection before the tunnel was open (see undici.ts). */
 export const SOCKS_CLOSED = 'UND_ERR_SOCKS5_CLOSED'
 

@@ -203,6 +203,9 @@ export function tlsMessage(
   proxy = false,
 ): string {
   const host = proxy ? `the proxy ${hostOf(url)}` : hostOf(url)
+  // A plain HTTP proxy given as https:// (httpx#951, requests#5843): what to give instead.
+  if (proxy && problem.words === NOT_TLS)
+    return `TLS: cannot talk to ${host} securely: it does not speak TLS on this port (give it as http://${hostOf(url)}: https:// URLs go through an http:// proxy in a tunnel all the same)`
   return problem.certificate
     ? `TLS: cannot verify ${host}: ${problem.words}; ${problem.advice ?? TRUST_ADVICE}`
     : `TLS: cannot talk to ${host} securely: ${problem.words}`
