@@ -278,6 +278,40 @@ test('a TLS failure after a redirect names the host whose certificate failed', a
   assert.match(r.message!, new RegExp(`\\(redirected from http://127\\.0\\.0\\.1:${port}/x\\.jpg\\)$`))
 })
 
+// nodejs/undici#5355: undici 7 failed a connection's ERR_TLS_CERT_ALTNAME_INVALID without taking
+// the requests waiting on it off its queue, then sent nothing more on it: each request given to it
+// after that waited for the headers timeout and was tried again (2,000 files on such a host: 64 s,
+// one in ten tried twice). Other certificate failures took undici's common path and failed at once.
+test("a certificate for another name fails each of the host's files at once, direct and through a proxy: none waits for the headers timeout", async () => {
+  const proxy = await startForwardProxy()
+  try {
+    for (const via of [undefined, proxy.url]) {
+      const urls = Array.from({ length: 40 }, (_, i) => `${origins.otherHost}/m-${i}.jpg`)
+      const results: Result[] = []
+      const started = performance.now()
+      for await (const r of pull(urls, {
+        out: join(dir, `mismatch-${via ? 'proxy' : 'direct'}`),
+        journal: false,
+        caCert: certs.ca,
+        headersTimeout: 6000,
+        concurrency: 16,
+        proxy: via ?? false,
+      }))
+        results.push(r)
+      const took = performance.now() - started
+      const late = results.filter((r) => r.attempts !== 1 || !/its certificate is for /.test(r.message!))
+      assert.deepEqual(
+        late.map((r) => r.message),
+        [],
+        `${via ?? 'direct'}: ${late.length} of ${results.length} not failed at once`,
+      )
+      assert.ok(took < 5000, `${via ?? 'direct'}: ${Math.round(took)} ms`)
+    }
+  } finally {
+    await proxy.close()
+  }
+})
+
 test('caCert trusts a private CA; an unreadable or empty file is a TypeError naming it', async () => {
   const ok = await fetchOne(origins.privateCa, { caCert: certs.ca })
   assert.equal(ok.status, 'ok', ok.message)

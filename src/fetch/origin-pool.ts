@@ -3,6 +3,7 @@ import { onShortOfDescriptors, outOfDescriptors } from '../utils/descriptors.js'
 import { Fifo } from '../utils/fifo.js'
 import { ForwardingHandler } from './forwarding-handler.js'
 import { HTTP2_HEADER_OPTIONS, MAX_HEADER_BYTES } from './header-limits.js'
+import { nameMismatchFailsAll } from './name-mismatch.js'
 import {
   Client,
   clientProtocol,
@@ -298,9 +299,12 @@ onShortOfDescriptors(() => closeIdleConnections())
 export function originFactory(http2: boolean, concurrency = Number.POSITIVE_INFINITY) {
   let live = 0
   return (origin: string | URL, given: object): Dispatcher => {
+    const { connect } = given as { connect?: unknown }
     const options = {
       maxHeaderSize: MAX_HEADER_BYTES,
       ...given,
+      // A certificate for another name fails every request waiting on the connection (name-mismatch.ts).
+      ...(typeof connect === 'function' ? { connect: nameMismatchFailsAll(connect) } : {}),
       ...(live >= idleOriginsCap(concurrency) ? CROWDED_KEEP_ALIVE : {}),
     }
     const https = String(origin).startsWith('https:')

@@ -4,6 +4,7 @@ import { errorCode } from '../errors.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
+import { nameMismatchFailsAll } from './name-mismatch.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
 import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, proxySaid, TunnelRefused } from './proxy.js'
@@ -149,7 +150,9 @@ export class ProxyRouter extends EventEmitter {
           new Pool(origin, {
             ...options,
             // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
-            connect: markedAtProxy(withoutIpServerName(stagedConnector(options.connect as never) as Connect)),
+            connect: markedAtProxy(
+              withoutIpServerName(nameMismatchFailsAll(stagedConnector(options.connect as never) as Connect)),
+            ),
           } as never),
           (tls as { timeout: number }).timeout,
         ),
