@@ -1048,6 +1048,9 @@ class Engine {
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
       const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
       if (refused) e.message += refused
+      // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
+      if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
+        e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
       const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
       if (outOfReach)
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`

@@ -130,6 +130,9 @@ export function outOfReachWords(code: string, cause: string): string | undefined
   return undefined
 }
 
+/** Files of one host that fail `tls`, none answered, before it is given up for the run (see `Scheduler.tlsRefused`). */
+export const TLS_FILES = 3
+
 /**
  * How long the processes sharing a gate hold a silent host given up once one of them gave it up
  * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
@@ -172,6 +175,8 @@ interface Host<T> {
   givenUp?: GivenUp
   /** It was given up as out of reach (see `outOfReach`): in these words. */
   unreached?: string
+  /** Its files that failed `tls` with nothing heard from it (see `tlsRefused`). */
+  tlsFiles?: number
   /** Running tasks redirected here, waiting for a slot: served before the queue. */
   hops: HopWaiter[]
   /**
@@ -471,6 +476,23 @@ export class Scheduler<T> {
         shared: `no request a worker's run made reached ${host} (${words})`,
       })
     return words
+  }
+
+  /**
+   * A file of `host` failed `tls` with its own certificate or handshake (`message`: its words): once
+   * `TLS_FILES` have, and it has answered nothing this run, it is given up for this run alone (a
+   * worker sharing the gate may trust another CA). The same certificate meets every file: each
+   * opened its own connection and failed so, one line each (2,000 files took 35 s; a list of a
+   * million, hours). More than one file, each on its own connection, as a load balancer may have
+   * one node with a stale certificate. Returns the words that file's message adds then.
+   */
+  tlsRefused(host: string, message: string): string | undefined {
+    const state = this.#hosts.get(host)
+    if (!state || state.heard || state.givenUp) return undefined
+    state.tlsFiles = (state.tlsFiles ?? 0) + 1
+    if (state.tlsFiles < TLS_FILES) return undefined
+    state.givenUp = { code: 'tls', why: message }
+    return `; ${TLS_FILES} of its files failed so, none served: its other files are not tried in this run`
   }
 
   /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */
