@@ -7,7 +7,7 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
-import { bypassed, proxyPlan } from '../src/fetch/proxy.js'
+import { bypassed, noProxyWarning, proxyPlan, unmatchable } from '../src/fetch/proxy.js'
 import { GATEWAY_FILES } from '../src/fetch/proxy-silence.js'
 import { basicToken, proxyCredentialsProblem, urlCredentials } from '../src/fetch/url-credentials.js'
 import type { Options } from '../src/options.js'
@@ -110,9 +110,47 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
     ['http://example.org./', 'example.org', true],
     ['http://example.org/', 'example.org.', true],
     ['http://badexample.org./', 'example.org', false],
+    // A range's address in brackets, as an IPv6 address is written in a URL.
+    ['http://[fd00::5]/', '[fd00::]/8', true],
+    ['http://[fe80::5]/', '[fd00::]/8', false],
   ]
   for (const [url, noProxy, expected] of cases)
     assert.equal(bypassed(new URL(url), noProxy), expected, `${url} ${noProxy}`)
+})
+
+// Windows' proxy bypass list (`10.*;<local>`), a scheme or a path, a range no CIDR: curl, Go and
+// requests pass such entries over without a word, and the hosts they were meant for went through
+// the proxy (an intranet host failing as the proxy's 403 or 502, no word of why).
+test('NO_PROXY entries that match no host are named in one warning; the others are not', async () => {
+  assert.deepEqual(
+    unmatchable(
+      'localhost, 127.0.0.1,.corp.example,*.x.example,10.*,http://intranet,intranet/,10.0.0.0/33,[fd00::]/8,fd00::/8,::1,[::1]:80,a;b,<local>,*,example.com:8080,10.0.0.0/8:80,*.corp.*,a.b.',
+    ),
+    ['10.*', 'http://intranet', 'intranet/', '10.0.0.0/33', 'a;b', '<local>', '*.corp.*'],
+  )
+  assert.equal(noProxyWarning(proxyPlan('http://p:1', { NO_PROXY: 'localhost,.corp.example' })), undefined)
+  assert.equal(
+    noProxyWarning(proxyPlan('env', { no_proxy: '10.*' })),
+    undefined,
+    'no proxy: nothing to bypass',
+  )
+  assert.equal(
+    noProxyWarning(proxyPlan('env', { HTTPS_PROXY: 'http://p:1', no_proxy: 'localhost,10.*,<local>' })),
+    'no_proxy: the entries "10.*", "<local>" match no host, so the hosts meant go through the proxy: give host names (example.com, .example.com, *.example.com), IP addresses or CIDR ranges (10.0.0.0/8), each with an optional :port, separated by commas',
+  )
+  // The CLI says it once, on transfer threads too, and the run goes on.
+  const cli = await runCli(
+    ['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'no-proxy-warning'), '--retries', '0', '--threads', '2'],
+    {
+      env: { HTTP_PROXY: 'http://127.0.0.1:9', http_proxy: '', NO_PROXY: 'localhost, 10.*', no_proxy: '' },
+    },
+  )
+  assert.equal(cli.code, 1, cli.stderr)
+  assert.equal(
+    cli.stderr.match(/warning: NO_PROXY: the entry "10\.\*" matches no host/g)?.length,
+    1,
+    cli.stderr,
+  )
 })
 
 let dir: string

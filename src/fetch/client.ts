@@ -2,7 +2,7 @@ import { type ResolvedOptions, userAgentOf } from '../options.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
-import { proxyPlan } from './proxy.js'
+import { noProxyWarning, proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter, tlsWithTrust } from './proxy-router.js'
 import { sharedLookup } from './shared-lookup.js'
 import { trustedContext } from './trust.js'
@@ -36,6 +36,8 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
   if (options.insecure) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
   const settings = connectionSettings(options)
   const plan = proxyPlan(options.proxy)
+  const unmatched = noProxyWarning(plan)
+  if (unmatched) process.emitWarning(unmatched, { code: 'IMGPULL_NO_PROXY' })
   const pool = (http2: boolean): Dispatcher => {
     const those = { ...settings, agent: { ...settings.agent, allowH2: http2 }, http2 }
     const direct = new Agent({

@@ -30,6 +30,8 @@ export interface ProxyPlan {
   https?: URL
   /** The `NO_PROXY` list. */
   noProxy: string
+  /** The variable it came from, as spelt (`no_proxy` or `NO_PROXY`), if any. */
+  noProxyVariable?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -38,11 +40,12 @@ type Env = Record<string, string | undefined>
 export function proxyPlan(option: string | false, env: Env = process.env): ProxyPlan | undefined {
   if (option === false) return undefined
   // The first variable set to something (an empty one counts as unset).
-  const get = (...names: string[]) => names.map((name) => env[name]).find((value) => value)
-  const noProxy = unquoted(get('no_proxy', 'NO_PROXY') ?? '')
+  const noProxyVariable = ['no_proxy', 'NO_PROXY'].find((name) => env[name])
+  const noProxy = unquoted(noProxyVariable ? env[noProxyVariable]! : '')
+  const list = { noProxy, ...(noProxyVariable ? { noProxyVariable } : {}) }
   if (option !== 'env') {
     const url = proxyUrl(option)
-    return { http: url, https: url, noProxy }
+    return { http: url, https: url, ...list }
   }
   // The first variable set, read as a proxy URL; a bad one is named as it is spelt (`https_proxy`).
   const pick = (...names: string[]) => {
@@ -53,7 +56,7 @@ export function proxyPlan(option: string | false, env: Env = process.env): Proxy
   const all = pick('all_proxy', 'ALL_PROXY')
   const http = (cgi ? pick('http_proxy') : pick('http_proxy', 'HTTP_PROXY')) ?? all
   const https = pick('https_proxy', 'HTTPS_PROXY') ?? all
-  return http || https ? { http, https, noProxy } : undefined
+  return http || https ? { http, https, ...list } : undefined
 }
 
 /** The proxy for `url` under `plan`, or `undefined` to go direct. */
@@ -83,7 +86,8 @@ export function bypassed(url: URL, noProxy: string): boolean {
       entryPort = Number(withPort[2])
     }
     if (entryPort !== undefined && entryPort !== port) continue
-    entry = entry.replace(/^\[|\]$/g, '')
+    // `[::1]`, and a range written `[fd00::]/8`.
+    entry = entry.replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
     if (entry.includes('/')) {
       if (inRange(host, entry)) return true
       continue
@@ -92,6 +96,37 @@ export function bypassed(url: URL, noProxy: string): boolean {
     if (host === name || (!isIP(host) && host.endsWith(`.${name}`))) return true
   }
   return false
+}
+
+/**
+ * The entries of a `NO_PROXY` list that no host can match, as written: a scheme or a path
+ * (`http://intranet`, `intranet/`), a `*` other than alone or before a name (`10.*`, `*.corp.*`:
+ * Windows' proxy bypass list takes them, curl and Go do not), `;` (Windows' separator, where
+ * commas go), `<local>`, a range that is no CIDR (`10.0.0.0/33`). curl, Go and requests pass them
+ * over without a word, and the hosts they were meant for went through the proxy. Pure.
+ */
+export function unmatchable(noProxy: string): string[] {
+  return noProxy.split(/[\s,]+/).filter((entry) => {
+    const bare = entry
+      .toLowerCase()
+      .replace(/:\d+$/, '')
+      .replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
+    if (!bare || bare === '*') return false
+    if (bare.includes('/')) {
+      const [address, bits, more] = bare.split('/')
+      const family = isIP(address)
+      return more !== undefined || !family || !/^\d+$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)
+    }
+    return !/^(\*?\.)?[^*;<>]+$/.test(bare)
+  })
+}
+
+/** The warning for `plan`'s `NO_PROXY` entries that match no host (see `unmatchable`), or `undefined`. */
+export function noProxyWarning(plan: ProxyPlan | undefined): string | undefined {
+  const bad = plan ? unmatchable(plan.noProxy) : []
+  if (!plan || bad.length === 0) return undefined
+  const shown = bad.map((entry) => `"${quoted(entry)}"`).join(', ')
+  return `${plan.noProxyVariable ?? 'NO_PROXY'}: ${bad.length === 1 ? 'the entry' : 'the entries'} ${shown} ${bad.length === 1 ? 'matches' : 'match'} no host, so the hosts meant go through the proxy: give host names (example.com, .example.com, *.example.com), IP addresses or CIDR ranges (10.0.0.0/8), each with an optional :port, separated by commas`
 }
 
 function inRange(host: string, cidr: string): boolean {
