@@ -159,6 +159,21 @@ test('tlsMessage: a certificate not valid yet gives one line of advice, the cloc
     tlsMessage('https://img.example/x.jpg', tlsProblem({ code: 'CERT_HAS_EXPIRED' })!),
     'TLS: cannot verify img.example: its certificate has expired; the server must fix it; --insecure skips certificate checks altogether (unsafe)',
   )
+  // An https:// proxy given by an address its certificate is not for: how to give it, not the
+  // server's to fix (the proxy is fine, given by its name); a server is told as before.
+  const mismatch = tlsProblem({
+    code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    host: '10.0.0.5',
+    cert: { subjectaltname: 'DNS:*.corp, DNS:proxy.corp, IP Address:10.0.0.9' },
+  })!
+  assert.equal(
+    tlsMessage('https://10.0.0.5:3128', mismatch, true),
+    'TLS: cannot verify the proxy 10.0.0.5:3128: its certificate is for *.corp, proxy.corp, 10.0.0.9, not 10.0.0.5; give the proxy by a name its certificate is for (https://proxy.corp:3128); --insecure skips certificate checks altogether (unsafe)',
+  )
+  assert.equal(
+    tlsMessage('https://10.0.0.5/a.jpg', mismatch),
+    'TLS: cannot verify 10.0.0.5: its certificate is for *.corp, proxy.corp, 10.0.0.9, not 10.0.0.5; the server must fix it; --insecure skips certificate checks altogether (unsafe)',
+  )
 })
 
 test('a TLS failure fails at once with code tls, in words, and a rerun tries it again', async () => {

@@ -158,6 +158,8 @@ export interface TlsProblem {
   certificate: boolean
   /** What to do, for a certificate no CA given makes good; `TRUST_ADVICE` applies when unset. */
   advice?: string
+  /** The host names a certificate for another host is for (its DNS names, no wildcard). */
+  names?: string[]
 }
 
 /**
@@ -174,7 +176,8 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       const words = names
         ? `its certificate is for ${names}, not ${e.host ?? 'this host'}`
         : `its certificate is for another host name than ${e.host ?? 'this one'}`
-      return { words, certificate: true, advice: ADVICE[code] }
+      const dns = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:([^,\s*]+)(?=,|$)/g)].map((m) => m[1])
+      return { words, certificate: true, advice: ADVICE[code], names: dns }
     }
     if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true, advice: ADVICE[code] }
     if (code === 'UNSPECIFIED') {
@@ -203,6 +206,15 @@ export function tlsMessage(
   proxy = false,
 ): string {
   const host = proxy ? `the proxy ${hostOf(url)}` : hostOf(url)
+  // An https:// proxy given by an address (or a name) its certificate is not for: the fix is in
+  // how it is given (`--proxy https://10.0.0.5:3128` for a proxy whose certificate names
+  // proxy.corp), not the server's, as `SERVER_ADVICE` said.
+  const name = proxy ? problem.names?.[0] : undefined
+  if (name !== undefined) {
+    const named = new URL(url)
+    named.hostname = name
+    return `TLS: cannot verify ${host}: ${problem.words}; give the proxy by a name its certificate is for (${named.origin}); --insecure skips certificate checks altogether (unsafe)`
+  }
   // A plain HTTP proxy given as https:// (httpx#951, requests#5843): what to give instead.
   if (proxy && problem.words === NOT_TLS)
     return `TLS: cannot talk to ${host} securely: it does not speak TLS on this port (give it as http://${hostOf(url)}: https:// URLs go through an http:// proxy in a tunnel all the same)`
