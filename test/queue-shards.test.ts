@@ -174,8 +174,10 @@ test('CSV: a ;-separated export and a header name twice are read by workers as a
 
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
   const tsv = join(dir, 'rows.tsv')
-  // Row 2's caption opens with a quote that is text (closed inside row 4's): each line is a row.
-  const caption = (i: number) => (i === 2 ? '"c2' : i === 4 ? 'c4 is 12" long' : `c${i}`)
+  // Row 2's caption opens with a quote that is text (closed inside row 4's), and so does row 5's
+  // (closed at the end of row 6's): each line is a row.
+  const captions: Record<number, string> = { 2: '"c2', 4: 'c4 is 12" long', 5: '"c5', 6: 'c6 is 12"' }
+  const caption = (i: number) => captions[i] ?? `c${i}`
   await writeFile(
     tsv,
     `url\tcaption\r\n${Array.from({ length: 7 }, (_, i) => `https://img.example/${i}.png\t${caption(i)}`).join('\r\n')}\r\n`,

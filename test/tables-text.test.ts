@@ -122,6 +122,43 @@ test('TSV: a caption opening with a quote that closes lines later inside a field
   assert.equal(second.invalid?.message, `${ragged} line 3: 3 fields where the header has 2`)
 })
 
+test('TSV: a caption opening with a quote that closes at the end of a field lines later is text, its lines rows of their own', async () => {
+  // Read as quoting, the quote opened on line 2 closed at the end of line 4's caption: one record
+  // of three fields, 1.jpg and 2.jpg lost without a word, 3.jpg given line 2's caption.
+  const tsv = await file(
+    'stray-closed.tsv',
+    'caption\turl\tid\n' +
+      '"Best photo\thttps://images.example/1.jpg\t1\n' +
+      'plain\thttps://images.example/2.jpg\t2\r\n' +
+      '\n' +
+      'A 12"\thttps://images.example/3.jpg\t3\n' +
+      '"4"\thttps://images.example/4.jpg\t4\n',
+  )
+  const jobs = await readAll([tsv], { captionCol: 'caption', columns: ['id'] })
+  assert.deepEqual(
+    jobs.map((job) => [job.row, job.url, job.caption, job.meta?.id]),
+    [
+      [0, 'https://images.example/1.jpg', '"Best photo', '1'],
+      [1, 'https://images.example/2.jpg', 'plain', '2'],
+      [2, 'https://images.example/3.jpg', 'A 12"', '3'],
+      [3, 'https://images.example/4.jpg', '4', '4'],
+    ],
+  )
+  // Quoting as pandas writes it, a caption holding tabs and line breaks, stays one cell: its lines
+  // read alone are not rows (a URL not in one place on each).
+  const quoted = await file(
+    'quoted-tabs.tsv',
+    'caption\turl\n"a\tb\nc"\thttps://images.example/5.jpg\n"x\nhttps://images.example/y\tz"\thttps://images.example/6.jpg\n',
+  )
+  assert.deepEqual(
+    (await readAll([quoted], { captionCol: 'caption' })).map((job) => [job.url, job.caption]),
+    [
+      ['https://images.example/5.jpg', 'a\tb\nc'],
+      ['https://images.example/6.jpg', 'x\nhttps://images.example/y\tz'],
+    ],
+  )
+})
+
 test('CSV: a quote that closes lines later inside a field stops the reading, naming the lines, not joining them', async () => {
   const csv = await file(
     'stray.csv',

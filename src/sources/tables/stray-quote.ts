@@ -42,16 +42,43 @@ function lineFields(line: string): string[] {
   return line.split('\t')
 }
 
+/** A record's lines: its raw text less the blank lines before it (`text`), and less its delimiter (`body`). */
+function recordLines(raw: string): { text: string; body: string; lines: string[] } {
+  // Blank lines before the record are in its raw text; its end is the first byte of its delimiter.
+  const text = raw.replace(/^[\r\n]+/, '')
+  const body = text.replace(/[\r\n]$/, '')
+  return { text, body, lines: body.split(LINE_BREAK) }
+}
+
+const URL_START = /^\s*https?:\/\//i
+
+/**
+ * Whether a record whose quoted field holds a line break is rows that a stray quote joined, the
+ * quote closing at the end of a field lines later (`"Best photo` on one line, `A 12"` on another):
+ * every line, read alone, has the record's number of fields, with a URL in the same field on each.
+ * A field quoted as pandas quotes it, holding line breaks (and tabs), does not split so: its lines
+ * end and start inside the field, short of the fields around it.
+ */
+function joinedRows(fields: readonly string[], raw: string): boolean {
+  if (fields.length < 2 || !fields.some((field) => field.includes('\n') || field.includes('\r'))) return false
+  const lines = recordLines(raw).lines.filter((line) => line !== '')
+  if (lines.length < 2) return false
+  const split = lines.map(lineFields)
+  if (split.some((line) => line.length !== fields.length)) return false
+  return fields.some((_, at) => split.every((line) => URL_START.test(line[at])))
+}
+
 /**
  * A record that a quote ran over lines where the quote was no quoting: a field opening with a
- * quote whose closing quote, lines later, is not at the field's end. Python's csv module and
- * pandas read such lines as one record too, so a caption that starts with a quote, in a TSV file
- * written without quoting (IANA's TSV, Google Sheets, the files torchtext and pytext read), joins
- * the rows after it into its cell: rows lost and those after shifted. A TSV record so is read line
- * by line instead, each line as its own record, its stray quote as text (`undefined`: the record
- * is read as parsed). A CSV file is written with RFC 4180 quoting, so there it stops the reading
- * (`UsageError`), naming the lines. `raw` is the record as csv-parse read it (`raw: true`);
- * `endLine` its last line.
+ * quote whose closing quote, lines later, is not at the field's end, or is at a field's end where
+ * each line is a row of its own (`joinedRows`). Python's csv module and pandas read such lines as
+ * one record, so a caption that starts with a quote, in a TSV file written without quoting (IANA's
+ * TSV, Google Sheets, the files torchtext and pytext read), joins the rows after it into its cell:
+ * rows lost and those after shifted. A TSV record so is read line by line instead, each line as
+ * its own record, its stray quote as text (`undefined`: the record is read as parsed). A CSV file
+ * is written with RFC 4180 quoting, so there a quote closing inside a field stops the reading
+ * (`UsageError`), naming the lines; one closing at a field's end is quoting, as RFC 4180 reads it.
+ * `raw` is the record as csv-parse read it (`raw: true`); `endLine` its last line.
  */
 export function strayQuoteLines(
   fields: string[],
@@ -61,11 +88,8 @@ export function strayQuoteLines(
   endLine: number,
 ): RecordLine[] | undefined {
   const stray = strayField(fields, raw)
-  if (stray < 0) return undefined
-  // Blank lines before the record are in its raw text; its end is the first byte of its delimiter.
-  const text = raw.replace(/^[\r\n]+/, '')
-  const body = text.replace(/[\r\n]$/, '')
-  const lines = body.split(LINE_BREAK)
+  if (stray < 0 && !(format === 'tsv' && joinedRows(fields, raw))) return undefined
+  const { text, body, lines } = recordLines(raw)
   if (format === 'csv') {
     const first = endLine - (lines.length - 1)
     throw new UsageError(
