@@ -205,6 +205,23 @@ test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', 
   }
 })
 
+test('TSV: a caption whose quote never closes is text on its line, for workers as for a local run', async () => {
+  const tsv = join(dir, 'unclosed.tsv')
+  const caption = (i: number) => (i === 3 ? '"c3' : i === 5 ? 'c5 ""x""' : `c${i}`)
+  await writeFile(
+    tsv,
+    `url\tcaption\r\n${Array.from({ length: 8 }, (_, i) => `https://img.example/${i}.png\t${caption(i)}`).join('\r\n')}\r\n`,
+  )
+  const table = { captionCol: 'caption' }
+  const local = await locally([tsv], table)
+  assert.deepEqual(
+    local.map((job) => job.url),
+    Array.from({ length: 8 }, (_, i) => `https://img.example/${i}.png`),
+  )
+  for (const size of [1, 2, 3, 50])
+    assert.deepEqual((await viaShards([tsv], size, table)).jobs, local, `by ${size}`)
+})
+
 test('Parquet: shards start inside row groups and span files, reading only their own rows', async () => {
   const folder = join(dir, 'parquet')
   await mkdir(folder)

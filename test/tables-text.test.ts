@@ -159,6 +159,40 @@ test('TSV: a caption opening with a quote that closes at the end of a field line
   )
 })
 
+test('TSV: a caption opening with a quote that never closes is text on its line, the rows after it read as usual', async () => {
+  // Read as quoting, the quote ran to the end of the file (or 64 MiB on): the reading stopped
+  // there, the rows after it never read, though the file was whole.
+  const text =
+    'caption\turl\n' +
+    'a\thttps://images.example/0.jpg\n' +
+    '"Untitled\thttps://images.example/1.jpg\r\n' +
+    '\n' +
+    'said ""hi""\thttps://images.example/2.jpg\n' +
+    'x\thttps://images.example/3.jpg\textra\n' +
+    'last\thttps://images.example/4.jpg'
+  const expected = [
+    [0, 'https://images.example/0.jpg', 'a'],
+    [1, 'https://images.example/1.jpg', '"Untitled'],
+    [2, 'https://images.example/2.jpg', 'said ""hi""'],
+    [3, '', ''],
+    [4, 'https://images.example/4.jpg', 'last'],
+  ]
+  for (const [name, content] of [
+    ['unclosed.tsv', text],
+    ['unclosed.tsv.gz', gzipSync(text)],
+  ] as const) {
+    const path = await file(name, content)
+    const jobs = await readAll([path], { captionCol: 'caption' })
+    assert.deepEqual(
+      jobs.map((job) => [job.row, job.url, job.caption ?? '']),
+      expected,
+      name,
+    )
+    // Lines after it keep their numbers in messages.
+    assert.equal(jobs[3].invalid?.message, `${path} line 6: 3 fields where the header has 2`)
+  }
+})
+
 test('CSV: a quote that closes lines later inside a field stops the reading, naming the lines, not joining them', async () => {
   const csv = await file(
     'stray.csv',

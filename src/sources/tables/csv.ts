@@ -6,7 +6,7 @@ import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { HashType, ResolvedTableOptions } from './options.js'
-import { type RawRecord, strayQuoteLines } from './stray-quote.js'
+import { type RawRecord, strayQuoteLines, unclosedQuote } from './stray-quote.js'
 import { utf8Checked } from './utf8.js'
 
 interface CsvRecord {
@@ -41,11 +41,13 @@ const MAX_RECORD = 64 * 1024 * 1024
 /**
  * csv-parse's options for a table, beside its `on_record` and `bom`: what `csvRecords` and the
  * queue's `csvSpans` read alike, so a worker finds the rows a local run finds. `delimiter`: a CSV
- * file's separator (see `csvDelimiter`); a TSV file's is a tab.
+ * file's separator (see `csvDelimiter`); a TSV file's is a tab. `quoting: false`: a quote is text
+ * (a TSV line whose quote never closes, read on its own: `unclosedQuote`).
  */
-export function csvParseOptions(format: 'csv' | 'tsv', delimiter: ',' | ';' = ',') {
+export function csvParseOptions(format: 'csv' | 'tsv', delimiter: ',' | ';' = ',', quoting = true) {
   return {
     delimiter: format === 'tsv' ? '\t' : delimiter,
+    quote: quoting ? '"' : false,
     record_delimiter: RECORD_DELIMITERS,
     relax_quotes: true,
     relax_column_count: true,
@@ -83,28 +85,46 @@ export function csvSyntaxError(path: string, error: unknown, lastLine: number): 
   return new UsageError(`${path}: ${error.message}`, { cause: error })
 }
 
+/** Where a reading starts: a record's first byte (of the text, decompressed), and the lines before it. */
+interface From {
+  start: number
+  lineBase: number
+}
+
 /**
  * The records of a CSV or TSV file, streamed. RFC 4180 quoting (as pandas and Python's csv module
  * write it, for TSV too), CRLF or LF, a UTF-8 byte order mark dropped, blank lines skipped, a
  * quote inside an unquoted field kept as it is; a quote that opens a field but does not close at
  * its end, lines later, is text in a TSV file (its lines read one by one) and an error in a CSV
- * file (`strayQuoteLines`). Records are taken from csv-parse's `on_record` as
- * it parses, so every record before a syntax error is given before the error is thrown.
+ * file (`strayQuoteLines`), and one that never closes is text in a TSV file (its line read alone,
+ * the reading going on from the next: `unclosedQuote`). Records are taken from csv-parse's
+ * `on_record` as it parses, so every record before a syntax error is given before the error is
+ * thrown. `from`: where to start; `unquoted`: read the first record there with quotes as text, and
+ * go on as usual after it.
  */
-async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
+async function* csvRecords(
+  file: TableFile,
+  from: From = { start: 0, lineBase: 0 },
+  unquoted = false,
+): AsyncGenerator<CsvRecord> {
   const pending: CsvRecord[] = []
   // csv-parse counts a CRLF inside quotes as two lines: take them back off its count.
   let overcount = 0
-  let lastLine = 0
+  let lastLine = from.lineBase
+  /** Where the record after the last whole one starts. */
+  let next: From = from
+  const format = file.format as 'csv' | 'tsv'
   const parser = parse({
-    ...csvParseOptions(file.format as 'csv' | 'tsv', file.delimiter),
-    bom: true,
+    ...csvParseOptions(format, file.delimiter, !unquoted),
+    bom: from.start === 0,
     on_record: (value: string[], context) => {
+      if (unquoted && pending.length > 0) return null // the one record read so is taken
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
       const { record: fields, raw } = value as unknown as RawRecord
       overcount += crlfsIn(fields)
-      lastLine = context.lines - overcount
-      const lines = strayQuoteLines(fields, raw, file.format as 'csv' | 'tsv', file.path, lastLine)
+      lastLine = from.lineBase + context.lines - overcount
+      next = { start: from.start + context.bytes, lineBase: lastLine }
+      const lines = strayQuoteLines(fields, raw, format, file.path, lastLine)
       if (lines)
         for (const line of lines) pending.push({ fields: line.fields, endLine: lastLine - line.linesAfter })
       else pending.push({ fields, endLine: lastLine })
@@ -112,35 +132,55 @@ async function* csvRecords(file: TableFile): AsyncGenerator<CsvRecord> {
     },
   })
   parser.on('error', () => {}) // read from `parser.errored`, after the records before it
-  const stream = openBytes(file)
-  const bytes = utf8Checked(stream, file.path)
+  const stream = openBytes(file, from.start)
+  const bytes = utf8Checked(stream, file.path, from.lineBase)
   const failed = (error: unknown) => {
     return (
       csvSyntaxError(file.path, error, lastLine) ??
       readFailure(file, error, lastLine === 0 ? '' : `after line ${lastLine}`)
     )
   }
+  /** Where to go on from: after the unquoted record, or at a TSV quote never closed. */
+  let resume: { from: From; unquoted: boolean } | undefined
   try {
     try {
       for await (const chunk of bytes) {
         parser.write(chunk)
+        if (unquoted && pending.length > 0) break
         yield* pending.splice(0)
-        if (parser.errored) throw failed(parser.errored)
+        if (parser.errored) {
+          if (format === 'tsv' && !unquoted && unclosedQuote(parser.errored)) {
+            resume = { from: next, unquoted: true }
+            break
+          }
+          throw failed(parser.errored)
+        }
       }
     } catch (error) {
       throw failed(error)
     }
-    parser.end()
-    let failure: unknown
-    await finished(parser, { readable: false }).catch((error) => {
-      failure = error
-    })
-    yield* pending.splice(0)
-    if (failure) throw failed(failure)
+    if (!resume && !(unquoted && pending.length > 0)) {
+      parser.end()
+      let failure: unknown
+      await finished(parser, { readable: false }).catch((error) => {
+        failure = error
+      })
+      if (failure && format === 'tsv' && !unquoted && unclosedQuote(failure))
+        resume = { from: next, unquoted: true }
+      else if (failure) {
+        yield* pending.splice(0)
+        throw failed(failure)
+      }
+    }
+    if (unquoted && pending.length > 0) {
+      yield pending[0]
+      resume = { from: next, unquoted: false }
+    } else yield* pending.splice(0)
   } finally {
     stream.destroy()
     parser.destroy()
   }
+  if (resume) yield* csvRecords(file, resume.from, resume.unquoted)
 }
 
 /**

@@ -1,15 +1,31 @@
 import { createReadStream } from 'node:fs'
-import { pipeline, type Readable } from 'node:stream'
+import { pipeline, type Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import type { TableFile } from './format.js'
 
-/** The bytes of a file, gunzipped when its name ends in `.gz`; read errors surface on the stream. */
-export function openBytes(file: TableFile): Readable {
-  const raw = createReadStream(file.path, { highWaterMark: 256 * 1024 })
+/** A stream that drops the first `n` bytes through it. */
+function skipping(n: number): Transform {
+  let left = n
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const skip = Math.min(left, chunk.length)
+      left -= skip
+      done(null, skip === chunk.length ? undefined : chunk.subarray(skip))
+    },
+  })
+}
+
+/**
+ * The bytes of a file, gunzipped when it is gzip; read errors surface on the stream. `start`: the
+ * first byte to give, of the text (for a gzip file, of its decompressed bytes, read up to there).
+ */
+export function openBytes(file: TableFile, start = 0): Readable {
+  const raw = createReadStream(file.path, { highWaterMark: 256 * 1024, start: file.gzip ? 0 : start })
   if (!file.gzip) return raw
   // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
-  return pipeline(raw, createGunzip(), () => {})
+  if (start === 0) return pipeline(raw, createGunzip(), () => {})
+  return pipeline(raw, createGunzip(), skipping(start), () => {})
 }
 
 /** A read or decompression failure as a one-line `UsageError` naming the file and where it stopped. */

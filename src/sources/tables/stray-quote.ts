@@ -7,6 +7,17 @@ export interface RawRecord {
   raw: string
 }
 
+/**
+ * Whether csv-parse stopped at a quote it could not close: the file ended inside it, or the record
+ * ran past the longest one held. In a TSV file, written without quoting, it is a caption that opens
+ * with a quote and none after it ends: the line it opens on is read as text, and the reading goes
+ * on from the next line (`csvRecords`, `csvSpans`).
+ */
+export function unclosedQuote(error: unknown): boolean {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined
+  return code === 'CSV_QUOTE_NOT_CLOSED' || code === 'CSV_MAX_RECORD_SIZE'
+}
+
 /** One line of a record read again on its own (see `strayQuoteLines`). */
 export interface RecordLine {
   fields: string[]

@@ -77,9 +77,15 @@ export class Utf8Check {
   /** Bytes of a character cut by the chunk's end. */
   #carry: Buffer = Buffer.alloc(0)
   /** Line feeds before the current chunk. */
-  #lines = 0
+  #lines: number
 
-  constructor(readonly path: string) {}
+  /** `lines`: line feeds before the first byte checked (a check that starts inside the file). */
+  constructor(
+    readonly path: string,
+    lines = 0,
+  ) {
+    this.#lines = lines
+  }
 
   push(chunk: Buffer): void {
     const bytes = this.#carry.length > 0 ? Buffer.concat([this.#carry, chunk]) : chunk
@@ -118,10 +124,15 @@ function countLines(bytes: Buffer, from: number, to: number): number {
 
 /**
  * The chunks of a text table, each checked as UTF-8 (`Utf8Check`) before it is given, and the end
- * checked after the last: what every reader of a text table reads through.
+ * checked after the last: what every reader of a text table reads through. `lines`: lines before
+ * the first chunk, for chunks read from inside the file.
  */
-export async function* utf8Checked(chunks: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
-  const utf8 = new Utf8Check(path)
+export async function* utf8Checked(
+  chunks: AsyncIterable<Buffer>,
+  path: string,
+  lines = 0,
+): AsyncGenerator<Buffer> {
+  const utf8 = new Utf8Check(path, lines)
   for await (const chunk of chunks) {
     utf8.push(chunk)
     yield chunk
