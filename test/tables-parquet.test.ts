@@ -437,6 +437,40 @@ test('a file that is not Parquet, and a missing column, are usage errors before 
   })
 })
 
+test('a URL column that cannot hold text (a number, a timestamp, a list, a struct) is a usage error before the first row', async () => {
+  // Without it, every row failed as invalid-url one by one (`invalid URL "["https://…"]"`) and the
+  // run ended with nothing fetched.
+  const copy = join(dir, 'url-types.parquet')
+  await copyFile(join(FIXTURES, 'duckdb-types.parquet'), copy)
+  const gz = join(dir, 'url-types.parquet.gz')
+  await writeFile(gz, gzipSync(await readFile(copy)))
+  for (const [urlCol, what] of [
+    [
+      'n',
+      'of type INT32, not text, so every row would fail as invalid-url: name the column that holds the URLs with --url-col',
+    ],
+    ['ts', 'of type TIMESTAMP, not text'],
+    ['price', 'of type DECIMAL, not text'],
+    ['flag', 'of type BOOLEAN, not text'],
+    ['score', 'of type DOUBLE, not text'],
+    [
+      'tags',
+      'a list column, not text, so every row would fail as invalid-url: a row of several URLs needs one row per URL (pandas: df.explode("tags"); DuckDB: unnest)',
+    ],
+    ['size', 'a struct column, not text'],
+  ] as const) {
+    for (const path of [copy, gz]) {
+      const { jobs, error } = await readUntilError([path], { urlCol })
+      assert.deepEqual(jobs, [], `${urlCol} in ${path}`)
+      assert.ok(error instanceof UsageError, `${urlCol} in ${path}: ${error}`)
+      assert.ok(error.message.startsWith(`${path}: the URL column "${urlCol}" is ${what}`), error.message)
+    }
+  }
+  // Text, and bytes read as text, are URL columns (their cells judged one by one).
+  for (const urlCol of ['url', 'caption', 'sha256'])
+    assert.equal((await readAll([copy], { urlCol })).length > 0, true, urlCol)
+})
+
 test('Parquet TIME columns are carried as times of day, not as the raw units since midnight', async () => {
   // pyarrow writes a DataFrame's datetime.time as TIME (MICROS, or NANOS), Spark-era writers
   // TIME_MILLIS: hyparquet gives each as a bare number (45296000000 for 12:34:56).

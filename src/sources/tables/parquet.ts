@@ -18,6 +18,7 @@ import { readFailure } from './input.js'
 import { buildJob, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { exactCells } from './parquet-cells.js'
+import { checkUrlColumn } from './url-column.js'
 import { jsonSafe, PARSERS, type TimeUnit, timeOfDay } from './values.js'
 
 /** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
@@ -64,13 +65,18 @@ async function withBuffer<T>(
   }
 }
 
-/** The top-level column names and the row count of a Parquet file, from its footer alone. */
+/**
+ * The top-level column names and the row count of a Parquet file, from its footer alone. `urlCol`:
+ * the URL column, checked to hold text when the file has it (`checkUrlColumn`).
+ */
 export async function parquetInfo(
   file: TableFile,
+  urlCol?: string,
 ): Promise<{ columns: string[]; rows: number; types: ColumnTypes }> {
   return withBuffer(file, file.path, async (buffer) => {
     const metadata = await readMetadata(buffer, file)
     const { children } = parquetSchema(metadata)
+    if (urlCol !== undefined) checkUrlColumn(file.path, children, urlCol)
     const types: ColumnTypes = {}
     for (const child of children) {
       const type = parquetColumnType(child)
@@ -242,6 +248,7 @@ async function* rowRange(
       schema.children.map((c) => c.element.name),
       options,
     )
+    checkUrlColumn(file.path, schema.children, plan.url)
     const columns = [...plan.needed]
     const carried = plan.carried ?? []
     // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.

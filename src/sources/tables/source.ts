@@ -167,7 +167,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
   file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
   if (file.format === 'parquet') {
     if (file.gzip) return {}
-    const { columns, rows, types } = await parquetInfo(file)
+    const { columns, rows, types } = await parquetInfo(file, options.urlCol)
     const carried = planColumns(file.path, columns, options).carried
     return { rows, carried, types: carried && typesOf(carried, types) }
   }

@@ -1,0 +1,44 @@
+import type { SchemaTree } from 'hyparquet'
+import { UsageError } from '../../errors.js'
+
+/**
+ * What a Parquet column is, where it cannot hold URLs: `list`, `map`, `struct`, or its type
+ * (`INT32`, `INT64`, `TIMESTAMP`, `DATE`, `DOUBLE`, `BOOLEAN`, `DECIMAL`, `UUID`...); `undefined`
+ * for text, and for what is read as text: BINARY without an annotation (Hive's and Impala's
+ * strings), ENUM and JSON (whose string values are URLs like any).
+ */
+export function notTextColumn(node: SchemaTree): string | undefined {
+  const { element } = node
+  const logical = element.logical_type?.type
+  const converted = element.converted_type
+  if (node.children.length > 0 || element.repetition_type === 'REPEATED') {
+    if (logical === 'LIST' || converted === 'LIST' || element.repetition_type === 'REPEATED') return 'list'
+    if (logical === 'MAP' || converted === 'MAP' || converted === 'MAP_KEY_VALUE') return 'map'
+    return 'struct'
+  }
+  if (element.type === 'BYTE_ARRAY')
+    return logical === 'DECIMAL' || converted === 'DECIMAL' ? 'DECIMAL' : undefined
+  // An integer's annotation (INTEGER, INT_32, UINT_8...) says less than its physical type.
+  const integer = logical === 'INTEGER' || /^U?INT_/.test(converted ?? '')
+  return integer ? element.type : (logical ?? converted ?? element.type)
+}
+
+/**
+ * A `UsageError` when the URL column of a Parquet file, found in its schema's top-level
+ * `children`, cannot hold URLs (`notTextColumn`): every row would fail as `invalid-url`, and
+ * nothing be fetched, for a column named by mistake (`--url-col id`) or a row of several URLs (a
+ * list: one row per URL is what a job is). A column not in the schema is `planColumns`' to name.
+ */
+export function checkUrlColumn(path: string, children: readonly SchemaTree[], url: string): void {
+  const node = children.find((child) => child.element.name === url)
+  const type = node && notTextColumn(node)
+  if (type === undefined) return
+  const what = type === 'list' || type === 'map' || type === 'struct' ? `a ${type} column` : `of type ${type}`
+  const fix =
+    type === 'list'
+      ? `: a row of several URLs needs one row per URL (pandas: df.explode(${JSON.stringify(url)}); DuckDB: unnest)`
+      : ': name the column that holds the URLs with --url-col'
+  throw new UsageError(
+    `${path}: the URL column ${JSON.stringify(url)} is ${what}, not text, so every row would fail as invalid-url${fix}`,
+  )
+}
