@@ -361,6 +361,18 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
       undefined,
     ],
   )
+  // A JSON lines URL that is a list (several images a row) or an object says so, not "not a URL".
+  const shapes = await file(
+    'shapes.jsonl',
+    '{"image":["https://images.example/a.jpg","https://images.example/b.jpg"]}\n{"image":{"src":"https://images.example/c.jpg"}}\n',
+  )
+  assert.deepEqual(
+    (await readAll([shapes], { urlCol: 'image' })).map((j) => j.invalid?.message),
+    [
+      `${shapes} line 1: invalid URL "["https://images.example/a.jpg","https://images.example/b.jpg"]": a list of 2 values, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode("image") makes them)`,
+      `${shapes} line 2: invalid URL "{"src":"https://images.example/c.jpg"}": an object, not a URL`,
+    ],
+  )
 })
 
 test('urlCol, captionCol, hashCol with hashType, and columns pick what each row gives', async () => {

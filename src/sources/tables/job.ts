@@ -36,6 +36,19 @@ export interface TableJob {
 
 const HTTP_START = /^https?:\/\/\S/i
 
+/**
+ * Why a URL cell's value is no URL by its shape, or `undefined`: a list (JSON lines'
+ * `"url": ["…", "…"]`, a Parquet JSON column of lists) or an object, whose JSON text the URL
+ * parser would only call "not a URL". `column`: the URL column, for the fix.
+ */
+export function urlCellShape(value: unknown, column: string): string | undefined {
+  if (Array.isArray(value))
+    return `a list of ${value.length} value${value.length === 1 ? '' : 's'}, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them)`
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array))
+    return 'an object, not a URL'
+  return undefined
+}
+
 /** A row's cells by column name. */
 export type Cells = (column: string) => unknown
 
@@ -53,7 +66,8 @@ export function buildJob(
   convert?: (value: unknown, column: string) => unknown,
 ): TableJob {
   // Spaces around a URL cell are not part of it (it is fetched trimmed): the outputs show it so too.
-  const job: TableJob = { url: cellText(cell(plan.url)).trim(), row, meta: {} }
+  const urlCell = cell(plan.url)
+  const job: TableJob = { url: cellText(urlCell).trim(), row, meta: {} }
   if (plan.caption !== undefined) job.caption = cellText(cell(plan.caption))
   if (plan.hash !== undefined) {
     const hash = parseExpectedHash(cell(plan.hash), hashType)
@@ -69,11 +83,13 @@ export function buildJob(
     // A cell holding the column's own name is the header line again: `cat part-*.csv` keeps every
     // part's header (Spark and Hive write one per part).
     const why =
-      'why' in parsed && job.url === plan.url
-        ? "the header line again (files joined with cat keep each one's header: join them without it, or give the folder of parts)"
-        : 'why' in parsed
-          ? parsed.why
-          : undefined
+      'why' in parsed && urlCellShape(urlCell, plan.url) !== undefined
+        ? urlCellShape(urlCell, plan.url)
+        : 'why' in parsed && job.url === plan.url
+          ? "the header line again (files joined with cat keep each one's header: join them without it, or give the folder of parts)"
+          : 'why' in parsed
+            ? parsed.why
+            : undefined
     if (why !== undefined)
       job.invalid ??= { code: 'invalid-url', message: `${where()}: ${invalidUrlMessage(job.url, why)}` }
   }
