@@ -216,7 +216,13 @@ async function* run(
     )
     if (options.outputFormat === 'webdataset') {
       const { WebDatasetSink } = await import('./sinks/webdataset/sink.js')
-      dataset = await WebDatasetSink.open(paths, options.shardSize, journal, source.columnTypes)
+      dataset = await WebDatasetSink.open(
+        paths,
+        options.shardSize,
+        journal,
+        source.columnTypes,
+        source.parquetColumns,
+      )
     }
     await source.open?.({
       paths,

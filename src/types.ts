@@ -224,6 +224,14 @@ export type Source = (Iterable<string | URL | Job> | AsyncIterable<string | URL 
    */
   readonly columnTypes?: Readonly<Record<string, CarriedType>>
   /**
+   * Every carried column a WebDataset shard's Parquet has, where the source knows them before
+   * reading (a table's header or schema, a JSON lines file's first lines): a value of another
+   * column (a JSON lines key first seen past those lines) is left out of the Parquet, kept in the
+   * sample's `.json` and the manifest, so that every shard has one schema; the run warns once a
+   * column (`IMGPULL_COLUMN_LATE`). Without it, a shard's Parquet has every column its rows carry.
+   */
+  readonly parquetColumns?: readonly string[]
+  /**
    * What the rows of this source say besides their URL: a table's caption column (`--caption-col`)
    * and the columns it carries (`--columns`, or those the tables show). A WebDataset folder records
    * it, and a rerun whose rows say otherwise is refused once a shard is sealed: it would seal every

@@ -195,6 +195,70 @@ test('JSON lines: types from the first 1,000 lines, the same in every shard; a l
   )
 })
 
+test('JSON lines: a key first seen past the first 1,000 lines is left out of every Parquet (one schema), kept in the .json and said once; named with --columns, every shard has it', async () => {
+  // Spark leaves null fields out: `license` first shows at line 1002. It was a column of the second
+  // shard's Parquet only, a schema pyarrow's datasets and Hugging Face `datasets` refuse.
+  const lines = Array.from({ length: 1002 }, (_, i) => ({
+    url: i === 0 || i === 1001 ? server.url(`/late${i}`) : 'not a url',
+    n: i,
+    ...(i === 1001 ? { license: 'cc0', more: true } : {}),
+  }))
+  const file = join(dir, 'late.jsonl')
+  await writeFile(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`)
+  const out = join(dir, 'late')
+  const run = await runCli([file, '-o', out, '--output-format', 'webdataset', '--shard-size', '1000'])
+  assert.equal(run.code, 1, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.deepEqual(types, [{ n: 'BIGINT' }, { n: 'BIGINT' }])
+  assert.equal(rows[1001].license, undefined)
+  const json = (await readTar(join(out, '00001.tar'))).find((m) => m.name.endsWith('.json'))!
+  assert.deepEqual(
+    [JSON.parse(json.data.toString()).license, JSON.parse(json.data.toString()).more],
+    ['cc0', true],
+    'the sample’s .json keeps it',
+  )
+  const warned = run.stderr.split('\n').filter((l) => l.startsWith('imgpull: warning:'))
+  assert.equal(warned.length, 2, run.stderr)
+  assert.match(
+    warned[0],
+    /^imgpull: warning: row 1001 \(sample 0000\d+\): column 'license' is not among the columns read from the table's first rows .*: left out of the shards' Parquet/,
+  )
+  // Named with --columns, the key is a column of every shard (text, null where a line lacks it):
+  // it was refused, "late.jsonl has no column "license"", though line 1002 has it.
+  const named = join(dir, 'late-named')
+  const again = await runCli([
+    file,
+    '-o',
+    named,
+    '--output-format',
+    'webdataset',
+    '--shard-size',
+    '1000',
+    '--columns',
+    'n,license',
+  ])
+  assert.equal(again.code, 1, again.stderr)
+  const both = await shardTypes(named)
+  assert.deepEqual(both.types, [
+    { n: 'BIGINT', license: 'VARCHAR' },
+    { n: 'BIGINT', license: 'VARCHAR' },
+  ])
+  assert.deepEqual([both.rows[0].license, both.rows[1001].license], [null, 'cc0'])
+  assert.deepEqual(
+    again.stderr.split('\n').filter((l) => l.startsWith('imgpull: warning:')),
+    [
+      `imgpull: warning: --columns license: no line of the first 1,000 of ${file} has the key "license": carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+    ],
+  )
+  // A slip of case is still refused, naming the key meant.
+  const slip = await runCli([file, '-o', join(dir, 'late-slip'), '--columns', 'N'])
+  assert.equal(slip.code, 2)
+  assert.match(
+    slip.stderr,
+    /has no column "N" \(a carried column\); its columns: "url", "n": did you mean "n"\?/,
+  )
+})
+
 test('JSON lines written by pandas: floats written whole (1.0, 2e3) are a DOUBLE column, its later fractions kept', async () => {
   // pandas' to_json and Spark write a float column's whole values as `1.0`, which JSON.parse gives
   // as 1: such a column whole in the first 1,000 lines was INT64, and its later 0.5 null in the

@@ -30,6 +30,7 @@ export function shardSource(data: ShardJobData): Source {
     total: () => rows.count,
     ...(table && columns ? { fields: ['row', ...columns] } : {}),
     ...(table && columnTypes ? { columnTypes } : {}),
+    ...(table && columns ? { parquetColumns: columns } : {}),
   }
 }
 

@@ -69,16 +69,20 @@ const ROW_GROUP = 2_000
  * (`OWN_COLUMNS`, types fixed), the `declared` ones (the source's: `Source.columnTypes`) in their
  * order and of their types whether or not a row of this shard has them, then other carried ones in
  * first-seen order, typed from their values (`carriedType`); null where a row lacks a column. A
- * carried one named like an own column but for case (LAION's `WIDTH`) is left out. Only the values
- * are kept, not the rows (a shard's worth; the rows file holds the rest).
+ * carried one named like an own column but for case (LAION's `WIDTH`) is left out, and so is one
+ * not among `only` when it is given (`Source.parquetColumns`: a JSON lines key first seen past the
+ * lines a run's columns were read from would be a column of some shards and not others). Only the
+ * values are kept, not the rows (a shard's worth; the rows file holds the rest).
  */
 export class ShardTable {
   readonly #columns = new Map<string, unknown[]>(OWN_COLUMNS.map((name) => [name, []]))
   readonly #declared: Readonly<Record<string, CarriedType>>
+  readonly #only: ReadonlySet<string> | undefined
   #rows = 0
 
-  constructor(declared: Readonly<Record<string, CarriedType>> = {}) {
+  constructor(declared: Readonly<Record<string, CarriedType>> = {}, only?: readonly string[]) {
     this.#declared = declared
+    this.#only = only && new Set(only)
     for (const name of Object.keys(declared))
       if (!this.#columns.has(name) && !ownButForCase(name)) this.#columns.set(name, [])
   }
@@ -93,7 +97,7 @@ export class ShardTable {
       values.push(Object.hasOwn(columns, name) ? (columns[name] ?? null) : null)
     for (const name of Object.keys(columns)) {
       // DuckDB and Spark read column names without case: `WIDTH` beside `width` would be read as it.
-      if (this.#columns.has(name) || ownButForCase(name)) continue
+      if (this.#columns.has(name) || ownButForCase(name) || (this.#only && !this.#only.has(name))) continue
       const values: unknown[] = new Array(this.#rows).fill(null)
       values.push(columns[name] ?? null)
       this.#columns.set(name, values)
@@ -128,8 +132,9 @@ export class ShardTable {
 export function shardParquet(
   rows: Iterable<SampleRow>,
   declared?: Readonly<Record<string, CarriedType>>,
+  only?: readonly string[],
 ): Uint8Array {
-  const table = new ShardTable(declared)
+  const table = new ShardTable(declared, only)
   for (const row of rows) table.add(row)
   return table.parquet()
 }

@@ -16,6 +16,7 @@ const ctx: ShardContext = {
   shardSize: data.shardSize,
   window: { used: 0, max: data.windowRows },
   columnTypes: data.columnTypes,
+  parquetColumns: data.parquetColumns,
 }
 const shards = new Map<number, Shard>()
 /** Shards whose file work failed: their later rows are dropped (the run is stopping). */

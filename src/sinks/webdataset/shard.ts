@@ -51,6 +51,8 @@ export interface ShardContext {
   readonly window: { used: number; readonly max: number }
   /** The carried columns' types, the same in every shard (see `Source.columnTypes`). */
   readonly columnTypes?: Readonly<Record<string, CarriedType>>
+  /** The carried columns every shard's Parquet has, and no other (see `Source.parquetColumns`). */
+  readonly parquetColumns?: readonly string[]
 }
 
 /** Rows' lines gathered before one write to the rows file. */
@@ -168,7 +170,7 @@ export class Shard {
       return false // samples staged again meanwhile (a run without a journal) go with `cleanUp`
     if (this.#tar) this.#tar.finish()
     else this.#rebuildTar(lines)
-    const table = new ShardTable(this.ctx.columnTypes)
+    const table = new ShardTable(this.ctx.columnTypes, this.ctx.parquetColumns)
     const tally = new StatsTally()
     for (const [, row] of this.#inOrder(lines)) {
       table.add(row)

@@ -93,6 +93,7 @@ export class WebDatasetSink {
   readonly #shardSize: number
   readonly #journal: Journal
   readonly #columnTypes: Readonly<Record<string, CarriedType>> | undefined
+  readonly #parquetColumns: ReadonlySet<string> | undefined
   #writer: ShardWriter | undefined
   readonly #shards = new Map<number, OpenShard>()
   readonly #closing = new Set<Promise<void>>()
@@ -111,11 +112,13 @@ export class WebDatasetSink {
     shardSize: number,
     journal: Journal,
     columnTypes: Readonly<Record<string, CarriedType>> | undefined,
+    parquetColumns: readonly string[] | undefined,
   ) {
     this.#paths = paths
     this.#shardSize = shardSize
     this.#journal = journal
     this.#columnTypes = columnTypes
+    this.#parquetColumns = parquetColumns && new Set(parquetColumns)
   }
 
   /**
@@ -130,6 +133,7 @@ export class WebDatasetSink {
         shardSize: this.#shardSize,
         windowRows: WINDOW_ROWS,
         ...(this.#columnTypes ? { columnTypes: this.#columnTypes } : {}),
+        ...(this.#parquetColumns ? { parquetColumns: [...this.#parquetColumns] } : {}),
       })
       this.#writer.onError = (error) => this.#fail(error)
     }
@@ -138,20 +142,22 @@ export class WebDatasetSink {
 
   /**
    * Start the output in `paths.out`: the work folder made, what a run that was cut left being
-   * written removed (tars and rows files are made again; staged samples are kept). `columnTypes`:
-   * the source's (`Source.columnTypes`), for every shard's Parquet.
+   * written removed (tars and rows files are made again; staged samples are kept). `columnTypes`
+   * and `parquetColumns`: the source's (`Source.columnTypes`, `Source.parquetColumns`), for every
+   * shard's Parquet.
    */
   static async open(
     paths: Layout,
     shardSize: number,
     journal: Journal,
     columnTypes?: Readonly<Record<string, CarriedType>>,
+    parquetColumns?: readonly string[],
   ): Promise<WebDatasetSink> {
     await makeFolders(paths.shards)
     for (const name of await readdir(paths.shards)) {
       if (name.endsWith('.tmp') || name.endsWith('.rows')) await rm(join(paths.shards, name), { force: true })
     }
-    return new WebDatasetSink(paths, shardSize, journal, columnTypes)
+    return new WebDatasetSink(paths, shardSize, journal, columnTypes, parquetColumns)
   }
 
   /**
@@ -185,6 +191,7 @@ export class WebDatasetSink {
     if (row >= this.#rows) this.#rows = row + 1
     if (++open.given === this.#shardSize) open.complete = true
     if (this.#columnTypes && job.meta) this.#checkTypes(row, sample, job.meta, this.#columnTypes)
+    if (this.#parquetColumns && job.meta) this.#checkColumns(row, sample, job.meta, this.#parquetColumns)
     const key = job.key ?? rowKey(row)
     return job.row === row && job.key === key ? job : { ...job, row, key }
   }
@@ -211,6 +218,28 @@ export class WebDatasetSink {
       process.emitWarning(
         `row ${row} (sample ${sample}): column '${name}' holds ${shown}, which its ${types[name]} column in the shards' Parquet (typed from the table's first rows) cannot hold: null there, kept in the sample's .json and the manifest (later such values of '${name}' are not said)`,
         { code: 'IMGPULL_COLUMN_TYPE' },
+      )
+    }
+  }
+
+  /**
+   * Warn (once a column) of a carried column the Parquet files leave out: not among the ones the
+   * source knew before reading (`Source.parquetColumns`), a JSON lines key first seen past the lines
+   * its columns were read from. Said, not silent, as its values are only in the samples' .json and
+   * the manifest.
+   */
+  #checkColumns(
+    row: number,
+    sample: string,
+    meta: Record<string, unknown>,
+    known: ReadonlySet<string>,
+  ): void {
+    for (const name of Object.keys(meta)) {
+      if (known.has(name) || this.#misfits.has(name)) continue
+      this.#misfits.add(name)
+      process.emitWarning(
+        `row ${row} (sample ${sample}): column '${name}' is not among the columns read from the table's first rows (a JSON lines key first seen past its first 1,000 lines): left out of the shards' Parquet, whose columns are the same in every shard, kept in the sample's .json and the manifest (name it with --columns to have it in every shard's Parquet)`,
+        { code: 'IMGPULL_COLUMN_LATE' },
       )
     }
   }

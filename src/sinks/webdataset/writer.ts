@@ -11,6 +11,8 @@ export interface WriterData {
   windowRows: number
   /** The carried columns' types, the same in every shard (see `Source.columnTypes`). */
   columnTypes?: Readonly<Record<string, CarriedType>>
+  /** The carried columns every shard's Parquet has, and no other (see `Source.parquetColumns`). */
+  parquetColumns?: readonly string[]
 }
 
 /** Messages to the shard writer. `sealed`: see `Shard`'s constructor. */

@@ -11,6 +11,11 @@ export interface ColumnPlan {
   carried?: readonly string[]
   /** Every column a row needs, each once: what a Parquet reader decodes. */
   needed: readonly string[]
+  /**
+   * Columns `--columns` names that a JSON lines file's first lines do not have (`perRow`): keys
+   * its later lines may hold (Spark leaves null fields out), carried null where a row lacks them.
+   */
+  unseen?: readonly string[]
 }
 
 const MAX_LISTED = 40
@@ -97,7 +102,9 @@ export function isPandasIndex(name: string): boolean {
  * Match the options to the columns a file has (its header, its Parquet schema, or the keys of the
  * first JSON line). A column named by an option that is not there, or a column name the file holds
  * twice, is a `UsageError` naming the file and listing the columns there are.
- * `perRow`: the file has no fixed columns (JSON lines), so by default each row carries its own keys.
+ * `perRow`: the file has no fixed columns (JSON lines), so by default each row carries its own keys,
+ * and a `--columns` name its first lines lack is `unseen`, not an error, unless it is the name of
+ * one of them but for case (a slip).
  */
 export function planColumns(
   file: string,
@@ -127,7 +134,11 @@ export function planColumns(
   need(options.urlCol, 'the URL column', '--url-col')
   if (options.captionCol !== undefined) need(options.captionCol, 'the caption column', '--caption-col')
   if (options.hashCol !== undefined) need(options.hashCol, 'the hash column', '--hash-col')
-  for (const name of options.columns ?? []) need(name, 'a carried column', '--columns')
+  const unseen: string[] = []
+  for (const name of options.columns ?? []) {
+    if (perRow && !seen.has(name) && missingHint(name, available, '--columns') === '') unseen.push(name)
+    else need(name, 'a carried column', '--columns')
+  }
   const carried =
     options.columns ??
     (perRow ? undefined : available.filter((c) => c !== options.urlCol && !isPandasIndex(c)))
@@ -141,5 +152,6 @@ export function planColumns(
     hash: options.hashCol,
     carried,
     needed: [...needed],
+    ...(unseen.length > 0 ? { unseen } : {}),
   }
 }

@@ -40,6 +40,7 @@ export function tablesSource(tables: OpenedTables, columns?: readonly string[]):
     total: () => tables.rows,
     ...(names ? { fields: ['row', ...names] } : {}),
     ...(tables.columnTypes ? { columnTypes: tables.columnTypes } : {}),
+    ...(names ? { parquetColumns: names } : {}),
     rowColumns: tables.rowColumns,
   }
 }

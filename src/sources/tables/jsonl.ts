@@ -160,7 +160,7 @@ export function parseJsonlLine(text: string): Parsed {
  * null field's key (Spark's `df.write.json`, `jq -c` of sparse objects), so a first row without a
  * caption would hide the caption column from an option naming it.
  */
-const KEY_LINES = 1000
+export const KEY_LINES = 1000
 
 /**
  * The keys of a JSON lines file, in order of first appearance, over its first `KEY_LINES` lines

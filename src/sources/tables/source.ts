@@ -10,7 +10,7 @@ import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
 import { detectTableFormat, isGzipName, type TableFile, type TableFormat } from './format.js'
 import type { TableJob } from './job.js'
-import { jsonlKeys, jsonlRows } from './jsonl.js'
+import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
 import { parquetInfo, parquetRows } from './parquet.js'
 
@@ -178,7 +178,16 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     // Each row carries its own keys: those of the first lines are what the rows may have.
     const plan = planColumns(file.path, keys, options, true)
     const carried = plan.carried ?? keys.filter((key) => key !== plan.url)
-    return { carried, types: typesOf(carried, tally.types()) }
+    const types = tally.types()
+    for (const name of plan.unseen ?? []) {
+      // Text holds whatever the later lines hold; a slip of the name is said, not silent.
+      setType(types, name, 'STRING')
+      process.emitWarning(
+        `--columns ${name}: no line of the first ${KEY_LINES.toLocaleString('en-US')} of ${file.path} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+        { code: 'IMGPULL_COLUMN_UNSEEN' },
+      )
+    }
+    return { carried, types: typesOf(carried, types) }
   }
   // CSV cells are text.
   const carried = planColumns(file.path, await csvHeader(file), options).carried
