@@ -248,6 +248,24 @@ test('JSON lines: blank lines skipped, values carried as they are, missing keys 
   ])
 })
 
+test('JSON lines: half a surrogate pair alone (a caption cut inside an emoji) is U+FFFD in every output, a whole pair kept', async () => {
+  // Python's json.dumps writes a string cut by a UTF-16 slice so: "\ud83d". UTF-8 cannot hold it,
+  // so the Parquet and .txt had U+FFFD while the .json and the manifest kept the escape.
+  const jsonl = await file(
+    'surrogates.jsonl',
+    '{"url":"https://images.example/a.jpg","caption":"cut \\ud83d","tags":["x\\udc00"],"\\ud800k":1}\n' +
+      '{"url":"https://images.example/b.jpg","caption":"whole \\ud83d\\ude00 \\\\ud800"}\n',
+  )
+  const jobs = await readAll([jsonl], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.caption, j.meta]),
+    [
+      ['cut \ufffd', { caption: 'cut \ufffd', tags: ['x\ufffd'], '\ufffdk': 1 }],
+      ['whole \u{1f600} \\ud800', { caption: 'whole \u{1f600} \\ud800' }],
+    ],
+  )
+})
+
 test('a JSON array given as JSON lines (one line or pretty-printed), or lines without an object, is a usage error before any row', async () => {
   const rows = [{ url: 'https://images.example/1.jpg' }, { url: 'https://images.example/2.jpg' }]
   for (const [name, text] of [

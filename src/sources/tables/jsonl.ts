@@ -126,6 +126,31 @@ export function nonFiniteAsNull(text: string): string | undefined {
   return from === 0 ? undefined : out + text.slice(from)
 }
 
+/** A `\\uD800`-`\\uDFFF` escape: a line that may hold half a surrogate pair (see `wellFormed`). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * `value` with every half of a surrogate pair alone, in its strings and keys, made U+FFFD: JSON
+ * escapes can write one (`"\\ud83d"`, a caption cut inside an emoji by a UTF-16 slice, as Python's
+ * `json.dumps` writes it), which UTF-8 cannot hold. The shard's Parquet and `.txt` got U+FFFD
+ * there while its `.json` and the manifest kept the escape: now all say the same.
+ */
+export function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\uFFFD')
+  if (Array.isArray(value)) return value.map(wellFormed)
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value))
+    Object.defineProperty(out, wellFormed(key) as string, {
+      value: wellFormed(item),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  return out
+}
+
 function parseJson(text: string): unknown {
   // The reviver costs a call per value: only lines that may need it pay.
   return LONG_NUMBER.test(text)
@@ -148,6 +173,7 @@ export function parseJsonlLine(text: string): Parsed {
       return { problem: `not valid JSON (${(error as Error).message})` }
     }
   }
+  if (SURROGATE_ESCAPE.test(text)) value = wellFormed(value)
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return {
       problem: `a JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
