@@ -1422,6 +1422,13 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['http://user:pw@/x.jpg', 'no host name after http(s)://'],
     ['http://a%zz.example/x.jpg', 'not a URL'],
     ['ftp://host:99999/x', 'not a URL'],
+    // Quotes and brackets around it: a CSV's `, "https://…"` (the quote is text after a space), mail.
+    [
+      ' "https://images.example/a.jpg"',
+      'wrapped in "…", which is text here (in a CSV file, a space before the opening quote, as in ", "https://…"", makes it so): the cell must be the URL alone',
+    ],
+    ["'https://images.example/a.jpg'", "wrapped in '…': the cell must be the URL alone"],
+    ['<https://images.example/a.jpg>', 'wrapped in <…>: the cell must be the URL alone'],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
   const several: [string, boolean][] = [

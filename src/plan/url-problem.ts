@@ -27,14 +27,25 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
 export const invalidUrlMessage = (text: string, why: string, where?: string) =>
   `invalid URL "${printable(shownUrl(text))}"${where ? ` (${printable(where)})` : ''}: ${why}`
 
+/** Marks around a URL that are not part of it: quotes, and the angle brackets of mail and Markdown. */
+const WRAPPED = /^(["'`<])\s*https?:\/\/\S*\s*(["'`>])$/i
+
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),
  * a protocol-relative URL (`//host/a.jpg`, as HTML `src` attributes and scraped tables hold them),
- * or a host and path without a scheme (`www.example.com/a.jpg`); else `not a URL`.
+ * a host and path without a scheme (`www.example.com/a.jpg`), or a URL wrapped in quotes or angle
+ * brackets (`"https://…"` after a CSV's `, `, where the quote is text, not quoting); else `not a URL`.
  */
 export function notUrl(text: string): string {
   const cell = text.trim()
   if (cell === '') return 'the URL cell is empty'
+  const wrapped = WRAPPED.exec(cell)
+  if (wrapped) {
+    const marks = `${wrapped[1]}…${wrapped[2]}`
+    return wrapped[1] === '"'
+      ? `wrapped in ${marks}, which is text here (in a CSV file, a space before the opening quote, as in ", "https://…"", makes it so): the cell must be the URL alone`
+      : `wrapped in ${marks}: the cell must be the URL alone`
+  }
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if (!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell))
     return 'no http:// or https:// before it'
