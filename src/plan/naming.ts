@@ -75,7 +75,7 @@ function decode(segment: string): string {
 }
 
 const UNSAFE = new RegExp(
-  `[\\u0000-\\u001f\\u007f-\\u009f/\\\\<>:"|?*${INVISIBLE_MARKS}]|${LONE_SURROGATE}`,
+  `[\\u0000-\\u001f\\u007f-\\u009f/\\\\<>:"|?*\\ufffd${INVISIBLE_MARKS}]|${LONE_SURROGATE}`,
   'g',
 )
 
@@ -85,7 +85,9 @@ const UNSAFE = new RegExp(
  * U+2066–U+2069, U+200E, U+200F; zero-width U+200B–U+200D, U+2060, U+FEFF): a right-to-left
  * override would show `\u202Egnp.exe` as `exe.png` (Unicode TR #36, §2.1). So does a lone surrogate
  * (a JSON lines cell's `"\ud83d"`, an emoji cut in half): the file system would write it as U+FFFD
- * and the journal keep another name, so the file would never be found again.
+ * and the journal keep another name, so the file would never be found again. And so does U+FFFD,
+ * the mark of a character lost (the tables reader makes a lone surrogate one): `_` as for a lone
+ * surrogate a library job gives.
  */
 export function sanitizeValue(value: string): string {
   return value.replace(UNSAFE, '_')
