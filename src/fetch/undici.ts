@@ -10,6 +10,7 @@ import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import poolBase from 'undici/lib/dispatcher/pool-base.js'
+import { MAX_HEADER_BYTES } from './header-limits.js'
 import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -393,7 +394,7 @@ const LENIENCIES = [
 
 const LENIENT = Symbol('imgpull.lenient')
 const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
-const HEAD_TAIL = Symbol('imgpull.headTail')
+const HELD = Symbol('imgpull.heldHead')
 
 interface LlhttpParser {
   llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
@@ -413,8 +414,8 @@ interface LlhttpParser {
   [LENIENT]?: true
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
   [EARLIER_LENGTHS]?: string[]
-  /** The last bytes llhttp read of a head not yet ended (see `mendHead`). */
-  [HEAD_TAIL]?: Buffer
+  /** A head not yet ended, its pieces in order, not given to llhttp yet (see `mendHead`). */
+  [HELD]?: Buffer[]
 }
 
 /** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
@@ -557,21 +558,29 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
  *   sent no content type`); each is read as a space and CR LF, the empty line's extra byte put
  *   before the line end above it.
- * Looked for only in the part of `data` up to an empty line (the head's end), in lines whole
- * there, and in the head after it when that one was an interim `1xx` (a `103 Early Hints` and its
- * answer come together). A head that comes in pieces is followed by its `tail` (the last bytes
- * of the piece before, returned): a piece that begins with the head's last line end, its body
- * after it, must not be read as head (a body line would be rewritten).
+ * Looked for only in a head up to its empty line (its end), and in the head after it when that
+ * one was an interim `1xx` (a `103 Early Hints` and its answer come together). A head is given
+ * to llhttp whole: one that has not ended yet is `held` (returned, its pieces in order) and
+ * comes again before the next piece, so a line cut between two pieces (a TCP segment, a TLS
+ * record) is mended as one: cut there, a quirk was refused, or a status line's CR CR LF ended the
+ * head and its headers were read as the body. A body is never searched (an image's bytes may hold
+ * anything). Past `HOLD_MAX`, what is held goes to llhttp as it came (its header limit then
+ * speaks).
  */
-function mendHead(data: Buffer, tail?: Buffer): { data: Buffer; tail?: Buffer } {
-  // The bytes before `data` that llhttp has read, when `data` goes on with a head: a head's end
-  // may straddle the two (`...\r\n` | `\r\n` and the body).
-  const whole = tail ? Buffer.concat([tail, data]) : data
-  const before = tail?.length ?? 0
+function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[] } {
+  if (held) {
+    // What is held has no head's end; one may straddle it and `data` (`...\r\n` | `\r\n`).
+    const last = held.at(-1) as Buffer
+    const seam = Buffer.concat([last.subarray(-3), data.subarray(0, 3)])
+    if (!HEAD_ENDS.some(([blank]) => seam.includes(blank) || data.includes(blank))) {
+      held.push(data)
+      const size = held.reduce((sum, piece) => sum + piece.length, 0)
+      return size > HOLD_MAX ? { data: Buffer.concat(held) } : { data: EMPTY, held }
+    }
+  }
+  const whole = held ? Buffer.concat([...held, data]) : data
   let copy: Buffer | undefined
   for (let start = 0; start < whole.length; ) {
-    // The body after the head is never searched (an image's bytes may hold anything): the head
-    // ends at its first empty line, however its lines end.
     let end = -1
     let next = 0
     for (const [blank, skip] of HEAD_ENDS) {
@@ -579,7 +588,12 @@ function mendHead(data: Buffer, tail?: Buffer): { data: Buffer; tail?: Buffer } 
       const at = (end < 0 ? whole : whole.subarray(0, end + blank.length - 1)).indexOf(blank, start)
       if (at >= 0) [end, next] = [at, at + skip]
     }
-    const head = whole.toString('latin1', start, end < 0 ? whole.length : next)
+    if (end < 0) {
+      // A head not ended: held until its end comes. llhttp reads what came before it.
+      const out = copy ?? whole
+      return { data: out.subarray(0, start), held: [Buffer.from(out.subarray(start))] }
+    }
+    const head = whole.toString('latin1', start, next)
     let mended = head.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
     mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
       const lengths = list.split(',').map((n) => Number(n.trim()))
@@ -590,22 +604,22 @@ function mendHead(data: Buffer, tail?: Buffer): { data: Buffer; tail?: Buffer } 
     mended = mended
       .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
       .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
-    // A change to bytes llhttp has read already cannot be made: the head is left as it came.
-    const read = Math.max(0, before - start)
-    if (mended !== head && mended.slice(0, read) === head.slice(0, read)) {
+    if (mended !== head) {
       copy ??= Buffer.from(whole)
       copy.write(mended, start, 'latin1')
-    }
-    if (end < 0) {
-      // `data` ends inside a head: its last bytes are the next piece's `tail`.
-      const last = copy ?? whole
-      return { data: copy ? copy.subarray(before) : data, tail: Buffer.from(last.subarray(-3)) }
     }
     if (!INTERIM.test(head)) break
     start = next
   }
-  return { data: copy ? copy.subarray(before) : data }
+  return { data: copy ?? whole }
 }
+
+const EMPTY = Buffer.alloc(0)
+/**
+ * Most bytes of a head held back until its end (see `mendHead`): twice what llhttp reads of its
+ * names and values (`MAX_HEADER_BYTES`), room for the line ends and colons of a head it takes.
+ */
+const HOLD_MAX = 2 * MAX_HEADER_BYTES
 
 /** Raw header lines with only the first of those named `name` (lower-case). */
 function withFirstHeader(raw: Buffer[], name: string): Buffer[] {
@@ -650,12 +664,11 @@ function readAsCurlDoes(parser: object): void {
     }
     // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
     // message's end).
-    if (this.statusCode) {
-      this[HEAD_TAIL] = undefined
-      return execute.call(this, data)
-    }
-    const mended = mendHead(data, this[HEAD_TAIL])
-    this[HEAD_TAIL] = mended.tail
+    if (this.statusCode) return execute.call(this, data)
+    const mended = mendHead(data, this[HELD])
+    this[HELD] = mended.held
+    // All held: nothing for llhttp yet (an empty read, as undici's own flush, changes nothing).
+    if (mended.data.length === 0 && mended.held) return undefined
     return execute.call(this, mended.data)
   }
   // undici blames a Content-Length for any parse error once one was read (client-h1.js
