@@ -219,6 +219,7 @@ const PARSER_WORDS: Record<string, string> = {
     'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
+  'Expected HTTP/, RTSP/ or ICE/': 'an answer that does not begin with `HTTP/`',
   // Said by undici.ts `readAsCurlDoes`, where undici would assert.
   'Invalid status code below 100': 'a status code below 100 (RFC 9110 §15 allows 100 to 599)',
 }
@@ -272,10 +273,14 @@ function networkWords(cause: unknown): string {
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
+    // undici.ts `readAsCurlDoes` names a status line llhttp stopped in: the culprit, as it came.
+    const statusLine = (cause as { statusLine?: unknown }).statusLine
     const words =
       why === 'Invalid character in Content-Length'
         ? contentLengthWords((cause as { data?: unknown }).data)
-        : (PARSER_WORDS[why] ?? why)
+        : typeof statusLine === 'string'
+          ? `a status line that is not HTTP/1.1's (\`${quoted(statusLine, 60)}\`: ${PARSER_WORDS[why] ?? why})`
+          : (PARSER_WORDS[why] ?? why)
     return `the answer is not well-formed HTTP: ${words}${code ? ` (${code})` : ''}`
   }
   // A bare code (`UNSPECIFIED`) says less than the message it came with.

@@ -395,6 +395,7 @@ const LENIENCIES = [
 const LENIENT = Symbol('imgpull.lenient')
 const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
 const HELD = Symbol('imgpull.heldHead')
+const HEAD_READ = Symbol('imgpull.headRead')
 
 interface LlhttpParser {
   llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
@@ -416,6 +417,8 @@ interface LlhttpParser {
   [EARLIER_LENGTHS]?: string[]
   /** A head not yet ended, its pieces in order, not given to llhttp yet (see `mendHead`). */
   [HELD]?: Buffer[]
+  /** What llhttp is given of a head, while it reads it (see `statusLineAt`). */
+  [HEAD_READ]?: Buffer
 }
 
 /** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
@@ -579,8 +582,15 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
     }
   }
   const whole = held ? Buffer.concat([...held, data]) : data
-  let copy: Buffer | undefined
-  for (let start = 0; start < whole.length; ) {
+  // The heads mended (a status line may change its length), then what follows them as it came.
+  const mendedHeads: Buffer[] = []
+  let changed = false
+  let start = 0
+  // Line ends before a status line (a body one CRLF longer than its length) go to llhttp as they
+  // came: it skips them between answers, and refuses them before the first.
+  while (whole[start] === 0x0d || whole[start] === 0x0a) start++
+  if (start > 0) mendedHeads.push(whole.subarray(0, start))
+  while (start < whole.length) {
     let end = -1
     let next = 0
     for (const [blank, skip] of HEAD_ENDS) {
@@ -589,32 +599,109 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
       if (at >= 0) [end, next] = [at, at + skip]
     }
     if (end < 0) {
+      // Bytes that begin no status line (a TLS alert, an SSH banner) go to llhttp at once: it
+      // refuses them at their first byte, as the answer of something that is no HTTP server.
+      if (!beginsStatusLine(whole, start)) return { data: whole }
       // A head not ended: held until its end comes. llhttp reads what came before it.
-      const out = copy ?? whole
-      return { data: out.subarray(0, start), held: [Buffer.from(out.subarray(start))] }
+      const before = mendedHeads.length ? Buffer.concat(mendedHeads) : EMPTY
+      return { data: before, held: [Buffer.from(whole.subarray(start))] }
     }
     const head = whole.toString('latin1', start, next)
-    let mended = head.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
-    mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
-      const lengths = list.split(',').map((n) => Number(n.trim()))
-      return lengths.some((n) => n !== lengths[0])
-        ? line
-        : name + String(lengths[0]).padEnd(list.length, ' ') + eol
-    })
-    mended = mended
-      .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
-      .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
-    if (mended !== head) {
-      copy ??= Buffer.from(whole)
-      copy.write(mended, start, 'latin1')
-    }
-    if (!INTERIM.test(head)) break
+    const mended = mendLines(head)
+    changed ||= mended !== head
+    mendedHeads.push(mended === head ? whole.subarray(start, next) : Buffer.from(mended, 'latin1'))
     start = next
+    if (!INTERIM.test(mended)) break
   }
-  return { data: copy ?? whole }
+  if (!changed) return { data: whole }
+  return { data: Buffer.concat([...mendedHeads, whole.subarray(start)]) }
+}
+
+/** One whole head (its empty line included) as llhttp can read it: see `mendHead`. */
+function mendLines(head: string): string {
+  let mended = WELL_FORMED_STATUS.test(head) ? head : mendStatus(head)
+  mended = mended.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
+  mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
+    const lengths = list.split(',').map((n) => Number(n.trim()))
+    return lengths.some((n) => n !== lengths[0])
+      ? line
+      : name + String(lengths[0]).padEnd(list.length, ' ') + eol
+  })
+  return mended
+    .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
+    .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
+}
+
+/** A status line llhttp reads as it is (`HTTP/1.1 200 OK`, `HTTP/1.0 404`), most of them. */
+const WELL_FORMED_STATUS = /^HTTP\/1\.[01] \d{3}[ \r\n]/
+/** A status line's parts: its name, major, `.minor`, the white space before the status, the status. */
+const STATUS_LINE = /^(HTTP)\/(\d)(\.\d)?([ \t]+)(\d{3})(?=[ \t\r\n])/i
+/** A tab after a status line's status. */
+const STATUS_TAB = /^(HTTP\/\d\.\d \d{3})\t/
+
+/**
+ * A status line as curl (or wget2, where curl refuses it) reads it, where llhttp refused it:
+ * - `http/1.1` in any case, as `HTTP/1.1` (curl; RFC 9112 §2.3 spells it in capitals);
+ * - `HTTP/1.2` to `HTTP/1.9` as `HTTP/1.1` (wget2), as RFC 9110 §2.5 has a recipient process
+ *   a higher minor version of a major it implements;
+ * - `HTTP/2 200` over an HTTP/1.1 connection (a gateway writing HTTP/2's status format) as
+ *   `HTTP/2.0 200`, as curl reads it: llhttp then closes the connection after it, as after
+ *   an HTTP/1.0 answer that does not ask to keep it;
+ * - white space other than one space between the version and the status, or a tab after the
+ *   status (curl, wget2), as one space, the rest moved after the status.
+ * Anything else (`HTTP/1 200`, `HTTP/1.1 2000`, `ICY 200 OK`) is left to be refused.
+ */
+function mendStatus(head: string): string {
+  const mended = head.replace(
+    STATUS_LINE,
+    (line, name: string, major: string, minor: string | undefined, space: string, status: string) => {
+      const version =
+        major === '1' && minor
+          ? minor === '.0'
+            ? '1.0'
+            : '1.1'
+          : major === '2' && (!minor || minor === '.0')
+            ? '2.0'
+            : minor && major + minor
+      return version ? `${name.toUpperCase()}/${version} ${status}${' '.repeat(space.length - 1)}` : line
+    },
+  )
+  return mended.replace(STATUS_TAB, '$1 ')
 }
 
 const EMPTY = Buffer.alloc(0)
+const HTTP_NAME = Buffer.from('HTTP/')
+
+/** Whether the bytes of `data` from `start` begin (or may, when there are fewer) with `HTTP/`, in any case. */
+function beginsStatusLine(data: Buffer, start: number): boolean {
+  const end = Math.min(data.length, start + HTTP_NAME.length)
+  for (let i = start; i < end; i++) {
+    const want = HTTP_NAME[i - start]
+    if (want === 0x2f ? data[i] !== want : (data[i] & 0xdf) !== want) return false
+  }
+  return true
+}
+
+/**
+ * The status line llhttp refused, when the place it stopped at (`rest`: from there to the end of
+ * what it was given, `read`) is in a status line: what the error names (a status line is the
+ * start of what was given, or follows an empty line there: after a 1xx's head).
+ */
+function statusLineAt(read: Buffer | undefined, rest: Buffer): string | undefined {
+  if (!read || rest.buffer !== read.buffer) return undefined
+  const at = rest.byteOffset - read.byteOffset
+  if (at < 0 || at > read.length) return undefined
+  const start = at > 0 ? read.lastIndexOf(0x0a, at - 1) + 1 : 0
+  if (
+    start > 0 &&
+    read[start - 2] !== 0x0a &&
+    read.subarray(start - 3, start).toString('latin1') !== '\n\r\n'
+  )
+    return undefined
+  const end = read.indexOf(0x0a, start)
+  const line = read.toString('latin1', start, end < 0 ? read.length : end).replace(/\r+$/, '')
+  return line || undefined
+}
 /**
  * Most bytes of a head held back until its end (see `mendHead`): twice what llhttp reads of its
  * names and values (`MAX_HEADER_BYTES`), room for the line ends and colons of a head it takes.
@@ -669,15 +756,24 @@ function readAsCurlDoes(parser: object): void {
     this[HELD] = mended.held
     // All held: nothing for llhttp yet (an empty read, as undici's own flush, changes nothing).
     if (mended.data.length === 0 && mended.held) return undefined
-    return execute.call(this, mended.data)
+    // undici makes its error in this call, if any (client-h1.js `execute`): see `createError`.
+    this[HEAD_READ] = mended.data
+    try {
+      return execute.call(this, mended.data)
+    } finally {
+      this[HEAD_READ] = undefined
+    }
   }
   // undici blames a Content-Length for any parse error once one was read (client-h1.js
   // `createError`), also in a head no body has followed: llhttp's own reason is then the true one
   // ("Duplicate Content-Length", "Invalid header token"), not "does not match its Content-Length".
   const createError = proto.createError
   proto.createError = function (this: LlhttpParser, code: number, data: Buffer) {
-    if (!this.statusCode) this.contentLength = ''
-    return createError.call(this, code, data)
+    if (this.statusCode) return createError.call(this, code, data)
+    this.contentLength = ''
+    const error = createError.call(this, code, data)
+    const statusLine = statusLineAt(this[HEAD_READ], data)
+    return statusLine === undefined ? error : Object.assign(error, { statusLine })
   }
   const onHeaderField = proto.onHeaderField
   proto.onHeaderField = function (this: LlhttpParser, buf: Buffer) {
