@@ -520,6 +520,8 @@ function forgetLength(parser: LlhttpParser): boolean {
 
 /** A `Content-Length` line whose value is a list: the name, the list, what ends the line. */
 const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
+/** A `Content-Length` line: its name, its value (white space around it left out). */
+const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
 /** A whole header line (not the status line, not a folded one), without its line end. */
@@ -556,6 +558,11 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   `_: ...` that names nothing anyone reads: llhttp refused the answer, where curl and wget2
  *   skip the line (curl, too, reads no `Content-Length` from a `Content Length:` line); one of a
  *   single character is left to be refused;
+ * - a `Content-Length` that is no length (`-1`, which servers send for a length they do not
+ *   know; empty; a word; past 2^64) as a line named `_` nobody reads: the body is read to the
+ *   close and judged as one without a length, as browsers and wget2 read it (RFC 9112 §6.3 has a
+ *   user agent discard such an answer: imgpull keeps only what its bytes show whole); `+42` as
+ *   ` 42`, as curl and wget2 read it;
  * - lines ended by CR CR LF (a script's CR LF written through a Windows text-mode stream,
  *   facebook/flow#4779), as curl reads them: llhttp took the status line's CR CR LF for a line
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
@@ -626,6 +633,13 @@ function mendLines(head: string): string {
     return lengths.some((n) => n !== lengths[0])
       ? line
       : name + String(lengths[0]).padEnd(list.length, ' ') + eol
+  })
+  mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
+    if (/^\d+$/.test(value))
+      return BigInt(value) < 2n ** 64n ? line : `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
+    if (/^\+\d+$/.test(value)) return line.replace('+', ' ')
+    // A list is left: one of one length was read as it above; one of several is refused.
+    return value.includes(',') ? line : `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
   })
   return mended
     .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
