@@ -567,8 +567,8 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
 
 /**
  * `data` with what llhttp refuses in a head, where curl and browsers read it, rewritten as it
- * reads it. The bytes keep their count, so llhttp's positions hold; `data` itself is never
- * changed: a copy is returned.
+ * reads it; `data` itself is never changed: a copy is returned. The bytes keep their count but
+ * in a status line (see `mendStatus`), and the body after a head is passed on as it came.
  * - `Content-Length: 42, 42` (a list of one length, as an upstream processor makes of agreeing
  *   lines: RFC 9110 §8.6, whose own example it is) as `Content-Length: 42` and spaces to the
  *   line's end; a list whose lengths differ is left to be refused;
@@ -587,6 +587,7 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  *   close and judged as one without a length, as browsers and wget2 read it (RFC 9112 §6.3 has a
  *   user agent discard such an answer: imgpull keeps only what its bytes show whole); `+42` as
  *   ` 42`, as curl and wget2 read it;
+ * - a status line curl or wget2 reads (see `mendStatus`);
  * - lines ended by CR CR LF (a script's CR LF written through a Windows text-mode stream,
  *   facebook/flow#4779), as curl reads them: llhttp took the status line's CR CR LF for a line
  *   and an empty one, ended the head there and read the headers as the body (`not an image ...
@@ -659,17 +660,19 @@ function mendLines(head: string): string {
       : name + String(lengths[0]).padEnd(list.length, ' ') + eol
   })
   mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
-    if (/^\d+$/.test(value))
-      return BigInt(value) < 2n ** 64n ? line : `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
+    const unread = () => `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
+    if (/^\d+$/.test(value)) return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread()
     if (/^\+\d+$/.test(value)) return line.replace('+', ' ')
     // A list is left: one of one length was read as it above; one of several is refused.
-    return value.includes(',') ? line : `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
+    return value.includes(',') ? line : unread()
   })
   return mended
     .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
     .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
 }
 
+/** Past this, llhttp refuses a `Content-Length` ('Content-Length overflow': a 64-bit count). */
+const LLHTTP_MAX_LENGTH = 2n ** 64n
 /** A status line llhttp reads as it is (`HTTP/1.1 200 OK`, `HTTP/1.0 404`), most of them. */
 const WELL_FORMED_STATUS = /^HTTP\/1\.[01] \d{3}[ \r\n]/
 /** A status line's parts: its name, major, `.minor`, the white space before the status, the status. */
@@ -730,16 +733,14 @@ function statusLineAt(read: Buffer | undefined, rest: Buffer): string | undefine
   const at = rest.byteOffset - read.byteOffset
   if (at < 0 || at > read.length) return undefined
   const start = at > 0 ? read.lastIndexOf(0x0a, at - 1) + 1 : 0
-  if (
-    start > 0 &&
-    read[start - 2] !== 0x0a &&
-    read.subarray(start - 3, start).toString('latin1') !== '\n\r\n'
-  )
-    return undefined
+  // Line ends alone before it (see `mendHead`), or an empty line.
+  const ends = start <= 16 && /^[\r\n]*$/.test(read.toString('latin1', 0, start))
+  if (!ends && !/\n\r?\n$/.test(read.toString('latin1', Math.max(0, start - 3), start))) return undefined
   const end = read.indexOf(0x0a, start)
   const line = read.toString('latin1', start, end < 0 ? read.length : end).replace(/\r+$/, '')
   return line || undefined
 }
+
 /**
  * Most bytes of a head held back until its end (see `mendHead`): twice what llhttp reads of its
  * names and values (`MAX_HEADER_BYTES`), room for the line ends and colons of a head it takes.
