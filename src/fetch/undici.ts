@@ -542,8 +542,8 @@ function forgetLength(parser: LlhttpParser): boolean {
   return true
 }
 
-/** A `Content-Length` line whose value is a list: the name, the list, what ends the line. */
-const LENGTH_LIST = /(\ncontent-length[ \t]*:[ \t]*)(\d+(?:[ \t]*,[ \t]*\d+)+)([ \t]*\r?\n)/gi
+/** A `Content-Length` value that is a list of lengths. */
+const LENGTH_LIST = /^\d+(?:[ \t]*,[ \t]*\d+)+$/
 /** A `Content-Length` line: its name, its value (white space around it left out). */
 const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
@@ -653,24 +653,24 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
 function mendLines(head: string): string {
   let mended = WELL_FORMED_STATUS.test(head) ? head : mendStatus(head)
   mended = mended.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
-  mended = mended.replace(LENGTH_LIST, (line, name: string, list: string, eol: string) => {
-    const lengths = list.split(',').map((n) => Number(n.trim()))
-    return lengths.some((n) => n !== lengths[0])
-      ? line
-      : name + String(lengths[0]).padEnd(list.length, ' ') + eol
-  })
   mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
-    const unread = () => `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
-    if (/^\d+$/.test(value)) return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread()
+    if (/^\d+$/.test(value))
+      return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread(line, name)
     if (/^\+\d+$/.test(value)) return line.replace('+', ' ')
-    // A list is left: one of one length was read as it above; one of several is refused.
-    return value.includes(',') ? line : unread()
+    if (!LENGTH_LIST.test(value)) return value.includes(',') ? line : unread(line, name)
+    // A list of one length, read as that length; one of several is left to be refused.
+    const lengths = value.split(',').map((n) => Number(n.trim()))
+    if (lengths.some((n) => n !== lengths[0])) return line
+    const at = line.lastIndexOf(value)
+    return line.slice(0, at) + String(lengths[0]).padEnd(value.length, ' ') + line.slice(at + value.length)
   })
   return mended
     .replace(SPACED_NAME, (_, name: string, space: string) => `\n${name}:${space}`)
     .replace(HEADER_LINE, (line, text: string) => (FIELD.test(text) ? line : `\n_:${text.slice(2)}`))
 }
 
+/** A `Content-Length` line named so no one reads it: what a length that is no length becomes. */
+const unread = (line: string, name: string) => `\n${'_'.repeat(name.length)}${line.slice(name.length + 1)}`
 /** Past this, llhttp refuses a `Content-Length` ('Content-Length overflow': a 64-bit count). */
 const LLHTTP_MAX_LENGTH = 2n ** 64n
 /** A status line llhttp reads as it is (`HTTP/1.1 200 OK`, `HTTP/1.0 404`), most of them. */
