@@ -219,8 +219,10 @@ const PARSER_WORDS: Record<string, string> = {
     'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
-  // A chunk-size line may end with a bare LF (undici.ts `LF_AFTER_CR`): what is left is a chunk
-  // longer or shorter than its size says.
+  // Not read (see README, 'Answers that are not well-formed HTTP'): llhttp's leniency for it
+  // takes a chunk's first byte, when it is an LF, for the size line's end, and keeps a wrong file.
+  'Expected LF after chunk size':
+    'a chunk-size line not ended by CRLF (a bare LF, which curl reads and wget2 and nginx refuse)',
   'Expected LF after chunk data':
     'a chunk whose data is not followed by a line end (not as long as its size says?)',
   'Expected HTTP/, RTSP/ or ICE/': 'an answer that does not begin with `HTTP/`',

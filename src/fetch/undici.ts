@@ -392,35 +392,13 @@ const LENIENCIES = [
   'llhttp_set_lenient_chunked_length',
 ] as const
 
-/**
- * llhttp's leniency that lets a chunk-size line end with a bare LF, on only while a final answer's
- * body is read (see `setLfAfterCr`). llhttp 9 takes that LF under `optional_cr_before_lf`, then
- * still wants the LF it has just read ('Expected LF after chunk size'): `optional_lf_after_cr`
- * lets it go on. curl reads such lines (embedded servers write `\n` where `\r\n` is due); nginx
- * refuses them (nginx#1016, for a proxy's sake: imgpull passes no body on). It lets a bare CR end
- * a chunk-size line too; a chunk's data is still counted by its size, and a well-formed line is
- * read as before. In a head it would end a line at a bare CR, where curl reads on to the LF: a
- * head is read with it off.
- */
-const LF_AFTER_CR = Symbol('imgpull.lfAfterCr')
-
-function setLfAfterCr(parser: LlhttpParser, on: boolean): void {
-  parser.llhttp.llhttp_set_lenient_optional_lf_after_cr?.(parser.ptr, on ? 1 : 0)
-  parser[LF_AFTER_CR] = on
-}
-
 const LENIENT = Symbol('imgpull.lenient')
 const EARLIER_LENGTHS = Symbol('imgpull.earlierLengths')
 const HELD = Symbol('imgpull.heldHead')
 const HEAD_READ = Symbol('imgpull.headRead')
 
 interface LlhttpParser {
-  llhttp: Partial<
-    Record<
-      (typeof LENIENCIES)[number] | 'llhttp_set_lenient_optional_lf_after_cr',
-      (parser: number, on: number) => void
-    >
-  > & {
+  llhttp: Partial<Record<(typeof LENIENCIES)[number], (parser: number, on: number) => void>> & {
     /** The wasm parser's memory (a `WebAssembly.Memory`). */
     memory?: { buffer: ArrayBuffer }
   }
@@ -435,8 +413,6 @@ interface LlhttpParser {
   onHeaderField(buf: Buffer): number
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
   [LENIENT]?: true
-  /** Whether `optional_lf_after_cr` is on (see `LF_AFTER_CR`). */
-  [LF_AFTER_CR]?: boolean
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
   [EARLIER_LENGTHS]?: string[]
   /** A head not yet ended, its pieces in order, not given to llhttp yet (see `mendHead`). */
@@ -791,7 +767,6 @@ function readAsCurlDoes(parser: object): void {
     // No status yet: these bytes begin with a head, or go on with one (undici clears it at each
     // message's end).
     if (this.statusCode) return execute.call(this, data)
-    if (this[LF_AFTER_CR]) setLfAfterCr(this, false)
     const mended = mendHead(data, this[HELD])
     this[HELD] = mended.held
     // All held: nothing for llhttp yet (an empty read, as undici's own flush, changes nothing).
@@ -859,8 +834,6 @@ function readAsCurlDoes(parser: object): void {
       }
       this.socket[symbols.kReset] = true
     }
-    // A final answer's body: a chunk-size line may end with a bare LF (see `LF_AFTER_CR`).
-    if (statusCode >= 200) setLfAfterCr(this, true)
     return onHeadersComplete.call(this, statusCode, upgrade, shouldKeepAlive)
   }
 }
