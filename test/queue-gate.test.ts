@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,7 +10,7 @@ import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
 import { evictionPolicy, openRedis, refusalHint, refusedBy } from '../src/queue/redis.js'
 import { makeCerts } from './support/certs.js'
-import { cleanup, runCli, tempDir } from './support/cli.js'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 
@@ -501,6 +502,47 @@ describe('Redis checks', () => {
       assert.doesNotMatch(r.stderr, /script:/)
     } finally {
       await full.stop()
+      await cleanup(dir)
+    }
+  })
+
+  test('a Redis that takes the connection but never answers (stopped, hung): status, enqueue and worker stop, naming it, exit 2 (they hung for ever)', async () => {
+    // What a SIGSTOPped redis-server is to a client: the kernel accepts, nothing answers.
+    const sockets: Socket[] = []
+    const mute = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve))
+    const url = `redis://127.0.0.1:${(mute.address() as AddressInfo).port}`
+    const dir = await tempDir('imgpull-mute-')
+    try {
+      const input = join(dir, 'urls.txt')
+      await writeFile(input, 'http://127.0.0.1:1/a.jpg\n')
+      const started = performance.now()
+      const results = await Promise.all(
+        [
+          ['status', '--redis', url, '--queue', 'q'],
+          ['enqueue', input, '--redis', url, '--queue', 'q'],
+          ['worker', '--redis', url, '--queue', 'q', '-o', join(dir, 'out')],
+        ].map((args) => {
+          const run = startCli(args)
+          // Killed whatever happens: a command left hanging would hold the test file open.
+          const kill = setTimeout(() => run.child.kill('SIGKILL'), 25_000)
+          return run.done.finally(() => clearTimeout(kill))
+        }),
+      )
+      for (const r of results) {
+        assert.equal(r.code, 2, r.stderr)
+        assert.match(
+          r.stderr,
+          /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ took the connection but answered nothing in 10 s: is it stopped or hung/m,
+        )
+      }
+      assert.ok(performance.now() - started < 20_000)
+    } finally {
+      for (const s of sockets) s.destroy()
+      mute.close()
       await cleanup(dir)
     }
   })

@@ -5,6 +5,15 @@ import { QueueError, shownRedis } from './errors.js'
 /** How long the first connection may take before a command gives up, ms. */
 const CONNECT_TIMEOUT = 5000
 
+/**
+ * How long Redis may stay silent while a command opens its connection, ms. The TCP connection of a
+ * Redis that is stopped (SIGSTOP, a debugger), hung, or behind a path that drops packets once
+ * connected is taken by the kernel, and ioredis then waited for its first answer for ever: `status`
+ * and `enqueue` hung, saying nothing. Reset by every byte the server sends, so a Redis loading a
+ * large data set (it answers `loading:1` until done) is waited for.
+ */
+export const SILENCE_TIMEOUT = 10_000
+
 /** Waits between reconnection attempts once connected: 100 ms growing to 2 s, for ever. */
 export const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000)
 
@@ -44,13 +53,19 @@ export async function openRedis(url: string): Promise<Redis> {
   client.on('error', (error) => {
     lastError = error
   })
+  const silence = silenceWatch(client, url)
   try {
-    await client.connect()
-    first = false
-    // ioredis selects the URL's database after `connect` resolves, and a refusal (an index out of
-    // range) only reaches the error listener: selected again here, it is this command's answer.
-    if (db !== undefined) await client.select(Number(db))
-    await checkRedis(client, url)
+    await Promise.race([
+      (async () => {
+        await client.connect()
+        first = false
+        // ioredis selects the URL's database after `connect` resolves, and a refusal (an index out
+        // of range) only reaches the error listener: selected again here, it is this command's answer.
+        if (db !== undefined) await client.select(Number(db))
+        await checkRedis(client, url)
+      })(),
+      silence.broken,
+    ])
     return client
   } catch (error) {
     client.disconnect()
@@ -89,6 +104,47 @@ export async function openRedis(url: string): Promise<Redis> {
       `cannot reach Redis at ${shownRedis(url)} (${why}): ${unreachableHint(address, String(why))}`,
       { cause: error },
     )
+  } finally {
+    silence.stop()
+  }
+}
+
+/**
+ * Rejects (`QueueError` 'redis-unreachable') once the server has sent nothing for
+ * `SILENCE_TIMEOUT`, counted from the start and from each byte it sends; `stop` ends the watch.
+ */
+function silenceWatch(client: Redis, url: string): { broken: Promise<never>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined
+  let fail: (error: QueueError) => void = () => {}
+  const broken = new Promise<never>((_, reject) => {
+    fail = reject
+  })
+  broken.catch(() => {})
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(
+      () =>
+        fail(
+          new QueueError(
+            'redis-unreachable',
+            `Redis at ${shownRedis(url)} took the connection but answered nothing in ${SILENCE_TIMEOUT / 1000} s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
+          ),
+        ),
+      SILENCE_TIMEOUT,
+    )
+  }
+  const heard = () => arm()
+  // `connect`: the socket is open (TLS included), and ioredis's `stream` is it.
+  const opened = () => client.stream?.on('data', heard)
+  client.on('connect', opened)
+  arm()
+  return {
+    broken,
+    stop: () => {
+      clearTimeout(timer)
+      client.off('connect', opened)
+      client.stream?.off('data', heard)
+    },
   }
 }
 
