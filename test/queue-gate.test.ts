@@ -547,6 +547,34 @@ describe('Redis checks', () => {
     }
   })
 
+  test('an address where another kind of server answers (a web server, SSH) is said as not Redis, not as a parser bug to report', async () => {
+    const web = await startImageServer()
+    const banner = createServer((socket) => {
+      socket.on('error', () => {})
+      socket.end('SSH-2.0-OpenSSH_9.2p1\r\n')
+    })
+    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve))
+    try {
+      const webUrl = web
+        .url('/')
+        .replace(/^http:/, 'redis:')
+        .replace(/\/$/, '')
+      const r = await runCli(['status', '--redis', webUrl, '--queue', 'q'])
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(
+        r.stderr.trim(),
+        `imgpull: the server at ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
+      )
+      await assert.rejects(
+        openRedis(`redis://127.0.0.1:${(banner.address() as AddressInfo).port}`),
+        /is not Redis: its answer begins with "S", which no Redis reply does \(an SSH server\?\)/,
+      )
+    } finally {
+      banner.close()
+      await web.close()
+    }
+  })
+
   test('a good Redis opens', async () => {
     const c = await openRedis(redis.url)
     assert.equal(await c.ping(), 'PONG')

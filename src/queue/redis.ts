@@ -50,8 +50,11 @@ export async function openRedis(url: string): Promise<Redis> {
       : new Redis(url, options)
   // Errors surface through commands; without a listener ioredis would print each reconnection.
   let lastError: unknown
+  /** What a reply no Redis sends said of the server (see `strangerWords`): kept past the reset that follows it. */
+  let stranger: string | undefined
   client.on('error', (error) => {
     lastError = error
+    stranger ??= strangerWords(String(error?.message))
   })
   const silence = silenceWatch(client, url)
   try {
@@ -91,6 +94,15 @@ export async function openRedis(url: string): Promise<Redis> {
         { cause: error },
       )
     }
+    // Reached, but what answers is not Redis (the port of a web server, of SSH): ioredis's parser
+    // said "Protocol error, got "H" as reply type byte. Please report this.", read as a bug.
+    stranger ??= strangerWords(String((error as Error)?.message))
+    if (stranger)
+      throw new QueueError(
+        'redis-unreachable',
+        `the server at ${shownRedis(url)} is not Redis: ${stranger}; is that the Redis port (6379 by default)?`,
+        { cause: error },
+      )
     // A certificate not trusted, or TLS on one side only: reached, but not talked to.
     const tls = tlsProblem(lastError ?? error)
     if (tls)
@@ -146,6 +158,18 @@ function silenceWatch(client: Redis, url: string): { broken: Promise<never>; sto
       client.stream?.off('data', heard)
     },
   }
+}
+
+/**
+ * What a reply that no Redis sends says of the server, from ioredis's parser error ("Protocol
+ * error, got "H" as reply type byte"): an HTTP or SSH server by its first byte; `undefined` for
+ * any other error. Pure.
+ */
+export function strangerWords(message: string): string | undefined {
+  const first = /Protocol error, got "(.*?)" as reply type byte/.exec(message)?.[1]
+  if (first === undefined) return undefined
+  const kind = first === 'H' ? ' (an HTTP server?)' : first === 'S' ? ' (an SSH server?)' : ''
+  return `its answer begins with ${JSON.stringify(first)}, which no Redis reply does${kind}`
 }
 
 /** Schemes of a Unix socket address, as other Redis clients write them (redis-py, node-redis, Predis, Lettuce). */
