@@ -252,6 +252,37 @@ test('a Redis that refuses writes (full under noeviction): the worker says so on
   assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 20)
 })
 
+test('a Redis that takes an evicting maxmemory-policy while workers run (CONFIG SET, a failover): each worker says so once, with the fix, and when it is mended', async () => {
+  const urls = Array.from({ length: 8 }, (_, i) => server.url(`/evict/${i}.jpg?size=20000&drip=10000`))
+  await enqueue('evict', urls, 8, '-c', '2')
+  const worker = startCli(['worker', ...q('evict'), '-o', join(dir, 'evict-out'), '--exit-when-done'])
+  let stderr = ''
+  worker.child.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  try {
+    await until('the worker to be mid-shard', () => requested('/evict/') >= 1)
+    await redis.client.config('SET', 'maxmemory-policy', 'allkeys-lru')
+    await until('the eviction to be said', () => /maxmemory-policy allkeys-lru/.test(stderr), 10_000)
+    await sleep(2500)
+    await redis.client.config('SET', 'maxmemory-policy', 'noeviction')
+    await until('the mend to be said', () => /evicts no keys again/.test(stderr), 10_000)
+  } catch (error) {
+    worker.child.kill('SIGKILL')
+    throw error
+  } finally {
+    await redis.client.config('SET', 'maxmemory-policy', 'noeviction')
+  }
+  const r = await worker.done
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(
+    r.stderr,
+    /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ evicts keys when memory runs short \(maxmemory-policy allkeys-lru\): queued shards could vanish; set maxmemory-policy noeviction .*; going on meanwhile$/m,
+  )
+  assert.equal(r.stderr.match(/evicts keys when/g)?.length, 1, 'said once')
+  assert.equal((await shardManifests(join(dir, 'evict-out'))).filter((l) => l.status === 'ok').length, 8)
+})
+
 test('a worker stops when told to though Redis stays down: it leaves after a while, saying where its shards go', {
   timeout: 60_000,
 }, async () => {

@@ -339,11 +339,18 @@ export function evictionPolicy(info: string): string | undefined {
   return /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
 }
 
+/** The policy `INFO memory` names when it is one that evicts keys (not `noeviction`), else `undefined`. Pure. */
+export function evictingPolicy(info: string): string | undefined {
+  const policy = evictionPolicy(info)
+  return policy !== undefined && policy !== 'noeviction' ? policy : undefined
+}
+
+/** Why an evicting Redis cannot hold a queue, and the fix, in words. Pure. */
+export function evictionWords(url: string, policy: string): string {
+  return `Redis at ${shownRedis(url)} evicts keys when memory runs short (maxmemory-policy ${policy}): queued shards could vanish; set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)`
+}
+
 async function checkRedis(client: Redis, url: string): Promise<void> {
-  const policy = evictionPolicy(await client.info('memory'))
-  if (policy !== undefined && policy !== 'noeviction')
-    throw new QueueError(
-      'redis-eviction',
-      `Redis at ${shownRedis(url)} evicts keys when memory runs short (maxmemory-policy ${policy}): queued shards could vanish; set maxmemory-policy noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)`,
-    )
+  const policy = evictingPolicy(await client.info('memory'))
+  if (policy) throw new QueueError('redis-eviction', evictionWords(url, policy))
 }

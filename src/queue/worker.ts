@@ -19,7 +19,15 @@ import {
   shardPaths,
 } from './publish.js'
 import { shardSource } from './read-shard.js'
-import { isRefusal, openRedis, redisUser, refusalHint, refusalWords } from './redis.js'
+import {
+  evictingPolicy,
+  evictionWords,
+  isRefusal,
+  openRedis,
+  redisUser,
+  refusalHint,
+  refusalWords,
+} from './redis.js'
 import { DATA_VERSION, type ShardCounts, type ShardJobData } from './shard-data.js'
 
 /** Options of `runWorker()`. */
@@ -73,7 +81,8 @@ export type WorkerEvent =
   | { type: 'done'; shard: number; counts: ShardCounts }
   | { type: 'released'; shard: number; why: string }
   | { type: 'failed'; shard: number; message: string }
-  | { type: 'redis'; state: 'lost' | 'back' | 'gone' | 'refused'; message: string }
+  /** `evicting`: Redis took an evicting `maxmemory-policy` while the worker ran (see `runWorker`). */
+  | { type: 'redis'; state: 'lost' | 'back' | 'gone' | 'refused' | 'evicting'; message: string }
   /** With `exitWhenDone`: the queue's enqueue stopped before its input's end; the worker stops. */
   | { type: 'enqueue-stopped'; message: string }
   /** The queue has never been given an input: the worker waits for one (workers may start first). */
@@ -523,7 +532,32 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const rates: { t: number; n: number }[] = []
   /** Redis's clock less this machine's, ms, as last read: heartbeats are stamped in Redis's time. */
   let skew = 0
+  // Checked at start only, a Redis that took an evicting policy later (CONFIG SET, a restart or a
+  // failover onto a server set up otherwise) went on holding the queue, its jobs and locks free to
+  // vanish, and no worker said a word. Read with each heartbeat; said once, and once mended.
+  let evicting: string | undefined
+  const checkEviction = async () => {
+    const info = await redis.info('memory').catch(() => undefined)
+    if (info === undefined) return
+    const policy = evictingPolicy(info)
+    if (policy === evicting) return
+    evicting = policy
+    say(
+      policy
+        ? {
+            type: 'redis',
+            state: 'evicting',
+            message: `${evictionWords(options.redis, policy)}; going on meanwhile`,
+          }
+        : {
+            type: 'redis',
+            state: 'back',
+            message: `Redis at ${shownRedis(options.redis)} evicts no keys again (maxmemory-policy noeviction)`,
+          },
+    )
+  }
   const beat = async (final = false) => {
+    if (!final) await checkEviction()
     const time = await redis.time().catch(() => undefined)
     if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - Date.now()
     const done =
