@@ -219,6 +219,32 @@ test("Redis cutting enqueue's connection while it adds shards (a restart, a prox
   assert.equal(await redis.client.hget('imgpull:enqueue-cut:meta', 'complete'), '1')
 })
 
+test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves after 10 s, saying what may be missing, where it waited as long as Redis did', async () => {
+  const path = join(dir, 'enqueue-mute.txt')
+  await writeFile(path, Array.from({ length: 40_000 }, (_, i) => `${server.url(`/em/${i}.jpg`)}\n`).join(''))
+  const run = startCli(['enqueue', path, ...q('enqueue-mute'), '--shard-size', '2'])
+  const waiting = () => redis.client.llen('imgpull:bullmq:enqueue-mute:wait')
+  try {
+    await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
+    // Every client's commands wait, as on a Redis stopped with SIGSTOP: the batch being added too.
+    const pause = 16_000
+    await redis.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
+    const paused = performance.now()
+    run.child.kill('SIGINT')
+    const r = await run.done
+    assert.equal(r.code, 130, r.stderr)
+    assert.ok(performance.now() - paused < 14_000, 'left before Redis answered again')
+    assert.match(
+      r.stderr,
+      /^imgpull: stopped without reaching Redis at redis:\/\/127\.0\.0\.1:\d+: the shards being added when it stopped answering may not be in the queue; run the same command again once it answers \(nothing is added twice\)$/m,
+    )
+    // The shared Redis answers again before the next test.
+    await sleep(Math.max(0, pause - (performance.now() - paused) + 200))
+  } finally {
+    run.child.kill('SIGKILL')
+  }
+})
+
 test('a Redis that refuses writes (full under noeviction): the worker says so once and waits, not asking again thousands of times a second; then goes on', async () => {
   const urls = Array.from({ length: 20 }, (_, i) => server.url(`/full/${i}.jpg`))
   await enqueue('full', urls, 10)

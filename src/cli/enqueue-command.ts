@@ -5,7 +5,7 @@ import { printable } from '../utils/printable.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
-import { addQueueOptions, redisFrom } from './queue-options.js'
+import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { addTransformOptions, transformAttributes, transformFrom } from './transform-options.js'
 
@@ -69,7 +69,7 @@ async function enqueueCommand(
   // Here --shard-size is the queue's too (any output format): taken apart from the run's options.
   const { options } = pullOptionsFrom({ ...o, shardSize: undefined })
   const { out: _o, journal: _j, report: _r, command: _c, ...run } = options
-  const [{ enqueue }, { QueueError }] = await Promise.all([
+  const [{ enqueue }, { QueueError, shownRedis }] = await Promise.all([
     import('../queue/enqueue.js'),
     import('../queue/errors.js'),
   ])
@@ -79,6 +79,14 @@ async function enqueueCommand(
   const onSignal = () => {
     if (stop.signal.aborted) process.exit(EXIT.interrupted)
     stop.abort()
+    // The shards read are sent before it ends: a Redis that stopped answering held it, silent, for
+    // as long as Redis did. Shard ids are the input's: run again, nothing is added twice.
+    setTimeout(() => {
+      process.stderr.write(
+        `imgpull: stopped without reaching Redis at ${shownRedis(redisFrom(o))}: the shards being added when it stopped answering may not be in the queue; run the same command again once it answers (nothing is added twice)\n`,
+      )
+      process.exit(EXIT.interrupted)
+    }, LEAVE_MS).unref()
   }
   takeSignals(onSignal)
   try {

@@ -16,3 +16,9 @@ export function addQueueOptions(command: Command, queueRequired = true): Command
 
 export const redisFrom = (o: Record<string, unknown>): string =>
   (o.redis as string | undefined) ?? process.env.IMGPULL_REDIS ?? DEFAULT_REDIS
+
+/**
+ * After a stop, how long a queue command may take to finish what it sends Redis and close, ms: one
+ * that stays unreachable (down, stopped, hung) would hold the stop for good, ioredis waiting for it.
+ */
+export const LEAVE_MS = 10_000

@@ -5,12 +5,9 @@ import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
-import { addQueueOptions, redisFrom } from './queue-options.js'
+import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 
 const n = grouped
-
-/** After a hard stop, how long the worker may take to give its shards back and close, ms. */
-const LEAVE_MS = 10_000
 
 /** `imgpull worker --redis URL --queue NAME -o DIR`: take shards from the queue until stopped. */
 export function addWorkerCommand(program: Command): Command {
