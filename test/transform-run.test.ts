@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
 import { hashKey } from '../src/plan/naming.js'
+import { imageFlags } from '../src/sinks/folder-format.js'
 import { fixturePath } from './fixtures/transform/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -286,4 +287,63 @@ test('a rerun into a folder of files asking for another --resize or --encode is 
   assert.equal(later.code, 0, later.stderr)
   const [kept] = (await manifest(empty)).filter((l) => l.status === 'ok')
   assert.equal(Math.min(kept.width, kept.height), 32)
+})
+
+test('the options a folder records count --background where it shows, in one spelling, and --keep-metadata where images are written', () => {
+  const cases: [Parameters<typeof imageFlags>[0], string][] = [
+    [{ resize: 'border', size: 32, background: '#000000' }, '--resize border --size 32 --background #000000'],
+    [
+      { resize: 'border', size: 32, background: 'rgba(0,0,0,0.5)' },
+      '--resize border --size 32 --background #00000080',
+    ],
+    [{ encode: 'jpg', background: 'Black' }, '--encode jpg --background #000000'],
+    [{ encode: 'jpg', background: 'white' }, '--encode jpg'],
+    [{ encode: 'jpg', background: '#FFF' }, '--encode jpg'],
+    [
+      { resize: 'keep-ratio', size: 64, encode: 'webp', background: '#000000' },
+      '--resize keep-ratio --size 64 --encode webp',
+    ],
+    [{ encode: 'webp', keepMetadata: true }, '--encode webp --keep-metadata'],
+    [{ resize: 'center-crop', size: 8, keepMetadata: true }, '--resize center-crop --size 8 --keep-metadata'],
+    [{ verifyDecode: true, keepMetadata: true }, ''],
+  ]
+  for (const [spec, flags] of cases) assert.equal(imageFlags(spec), flags, JSON.stringify(spec))
+})
+
+test('a rerun asking for another --background, or leaving --keep-metadata out, is refused: never two paddings, or GPS kept in some images only', async () => {
+  const out = join(dir, 'other-background')
+  const file = await list('other-background', [`${origin}/alpha.png`, `${origin}/photo.webp`])
+  const border = ['--resize', 'border', '--size', '32']
+  const first = await runCli([`${origin}/alpha.png`, '-o', out, ...border, '--background', '#000000'])
+  assert.equal(first.code, 0, first.stderr)
+  const fetched = hits.get('photo.webp') ?? 0
+  const white = await runCli([file, '-o', out, ...border])
+  assert.equal(white.code, 2, white.stderr)
+  assert.match(
+    white.stderr,
+    /holds images made with --resize border --size 32 --background #000000, where this run asks for images made with --resize border --size 32: images already there are not made again/,
+  )
+  assert.equal(hits.get('photo.webp') ?? 0, fetched, 'nothing fetched')
+  const black = await runCli([file, '-o', out, ...border, '--background', 'black'])
+  assert.equal(black.code, 0, `the same colour, spelt otherwise: ${black.stderr}`)
+  assert.deepEqual(await outputFiles(out), ['alpha.png', 'photo.webp'])
+
+  const kept = join(dir, 'other-metadata')
+  const photos = await list('other-metadata', [`${origin}/photo-orient6-gps.jpg`, `${origin}/photo.webp`])
+  const withGps = await runCli([
+    `${origin}/photo-orient6-gps.jpg`,
+    '-o',
+    kept,
+    '--encode',
+    'webp',
+    '--keep-metadata',
+  ])
+  assert.equal(withGps.code, 0, withGps.stderr)
+  const stripped = await runCli([photos, '-o', kept, '--encode', 'webp'])
+  assert.equal(stripped.code, 2, stripped.stderr)
+  assert.match(
+    stripped.stderr,
+    /holds images made with --encode webp --keep-metadata, where this run asks for images made with --encode webp:/,
+  )
+  assert.deepEqual(await outputFiles(kept), ['photo-orient6-gps.webp'])
 })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
-import type { TransformSpec } from '../transform/spec.js'
+import { canonicalColour, defaultTransformSpec, type TransformSpec } from '../transform/spec.js'
 import type { RowColumns } from '../types.js'
 import { writeOwnFile } from '../utils/own-file.js'
 import { parseSamplePath } from './webdataset/keys.js'
@@ -27,15 +27,27 @@ interface DatasetInfo {
 }
 
 /**
- * The flags of `spec` that shape the image written (mode, size, format, quality), as a command
- * line would give them: shards made with others hold images of other sizes and formats.
+ * The flags of `spec` that shape the image written (mode, size, format, quality, padding colour,
+ * metadata kept), as a command line would give them: shards made with others hold images of other
+ * sizes and formats, padded in another colour, or carrying GPS positions beside ones that do not.
+ * `--background` counts where it shows (`border`'s padding, transparency under `--encode jpg`), in
+ * one spelling (`white` is the default `#ffffff`); `--keep-metadata` where images are written anew.
  */
 export function imageFlags(spec: Partial<TransformSpec> = {}): string {
   const flags: string[] = []
-  if (spec.resize && spec.resize !== 'no') flags.push(`--resize ${spec.resize} --size ${spec.size}`)
-  if (spec.resize && spec.resize !== 'no' && spec.resizeOnlyIfBigger) flags.push('--resize-only-if-bigger')
+  const resizing = spec.resize !== undefined && spec.resize !== 'no'
+  if (resizing) flags.push(`--resize ${spec.resize} --size ${spec.size}`)
+  if (resizing && spec.resizeOnlyIfBigger) flags.push('--resize-only-if-bigger')
   if (spec.encode) flags.push(`--encode ${spec.encode}`)
   if (spec.quality !== undefined) flags.push(`--quality ${spec.quality}`)
+  const background = spec.background === undefined ? undefined : canonicalColour(spec.background)
+  if (
+    (spec.resize === 'border' || spec.encode === 'jpg') &&
+    background &&
+    background !== defaultTransformSpec.background
+  )
+    flags.push(`--background ${background}`)
+  if ((resizing || spec.encode) && spec.keepMetadata) flags.push('--keep-metadata')
   return flags.join(' ')
 }
 

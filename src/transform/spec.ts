@@ -117,6 +117,22 @@ function isColour(value: string): boolean {
   }
 }
 
+/**
+ * `value` (a colour `isColour` accepts) as one spelling: `#rrggbb`, or `#rrggbbaa` when not opaque,
+ * so `white`, `#FFF` and `#ffffff` are one colour where a folder's record compares them.
+ */
+export function canonicalColour(value: string): string {
+  const trimmed = value.trim()
+  if (trimmed === defaultTransformSpec.background) return trimmed
+  const parse = createRequire(import.meta.url)('@img/colour') as (colour: string) => {
+    alpha(): number
+    hex(): string
+    hexa(): string
+  }
+  const colour = parse(trimmed)
+  return (colour.alpha() < 1 ? colour.hexa() : colour.hex()).toLowerCase()
+}
+
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${shownValue(value)}`)
