@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { crc32 } from 'node:zlib'
 import sharp from 'sharp'
 import { hashKey } from '../src/plan/naming.js'
 import { imageFlags } from '../src/sinks/folder-format.js'
@@ -346,4 +347,54 @@ test('a rerun asking for another --background, or leaving --keep-metadata out, i
     /holds images made with --encode webp --keep-metadata, where this run asks for images made with --encode webp:/,
   )
   assert.deepEqual(await outputFiles(kept), ['photo-orient6-gps.webp'])
+})
+
+test('an image over --max-pixels by its header is refused as its head arrives, not after its whole body', async () => {
+  // A PNG of 20000x20000 (one 4 MB IDAT chunk), sent 64 KB every 100 ms: 6.4 s in all.
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc32(body), 8 + data.length)
+    return out
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(20000, 0)
+  ihdr.writeUInt32BE(20000, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB
+  const png = Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', randomBytes(4 * 1024 * 1024)),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+  let sent = 0
+  const server = createServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length })
+    for (let at = 0; at < png.length && !res.destroyed; at += 64 * 1024) {
+      res.write(png.subarray(at, at + 64 * 1024))
+      sent = at + 64 * 1024
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/huge.png`
+    const out = join(dir, 'huge-header')
+    const r = await runCli([url, '-o', out, '--max-pixels', '1000000'])
+    assert.equal(r.code, 1, r.stderr)
+    const [line] = await manifest(out)
+    assert.equal(line.error, 'too-many-pixels')
+    assert.match(
+      line.message,
+      /huge\.png: 20000x20000 is more than 1000000 pixels \(its header says so: not fetched further\)/,
+    )
+    assert.ok(sent < 1024 * 1024, `${sent} bytes of ${png.length} sent before the refusal`)
+    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part left')
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
 })

@@ -4,6 +4,7 @@ import { unlink } from 'node:fs/promises'
 import { errorCode, type GatewayAnswer, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
+import { pixelLimit } from '../transform/spec.js'
 import type { Job, Validators } from '../types.js'
 import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
@@ -13,6 +14,7 @@ import type { ReadBack } from '../verify/complete/types.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
+import { dimensions } from '../verify/sniff.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
@@ -960,9 +962,27 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${statusProxyNote(t, t.head!.headers)}`,
     )
   }
+  /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
+  let pixelsChecked = false
+  // An image over --max-pixels is refused by its header: its head says so, and the rest of a body
+  // of hundreds of MB need not come first. PNG, JPEG and WebP only: their header is read alike
+  // here and by libvips, so nothing the pool would take is refused.
+  const holdPixels = async () => {
+    pixelsChecked = true
+    const limit = pixelLimit(options.transform)
+    const ext = check.format!.ext
+    if (limit === undefined || !(ext === 'png' || ext === 'jpg' || ext === 'webp')) return
+    const { width, height } = await dimensions(check.head, ext)
+    if (width !== undefined && height !== undefined && width * height > limit)
+      throw new ImgpullError(
+        'too-many-pixels',
+        `${shown}: ${width}x${height} is more than ${limit} pixels (its header says so: not fetched further)`,
+      )
+  }
   const settle = async (busy: void | Promise<void>) => {
     if (busy) await busy
     if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
+    if (check.format && !pixelsChecked) await holdPixels()
     if (check.format && file.pendingBytes >= FLUSH_BYTES) {
       if (!decision.decode) t.record()
       await file.flush(false)

@@ -213,3 +213,12 @@ export function needsPool(spec: TransformSpec): boolean {
     spec.verifyDecode
   )
 }
+
+/**
+ * The pixel count images are held to, width × height as their header states it, or `undefined`
+ * where none is (a plain download: see `needsPool`). Where one is, the pool refuses an image over
+ * it as `too-many-pixels` before decoding; a download refuses it as soon as its head says so.
+ */
+export function pixelLimit(spec: TransformSpec): number | undefined {
+  return needsPool(spec) ? (spec.maxPixels ?? DEFAULT_MAX_PIXELS) : undefined
+}
