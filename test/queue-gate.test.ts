@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -544,6 +544,60 @@ describe('Redis checks', () => {
       for (const s of sockets) s.destroy()
       mute.close()
       await cleanup(dir)
+    }
+  })
+
+  test('status whose Redis stops answering after the connection was checked (CLIENT PAUSE) stops after 10 s, naming it, exit 2 (it hung for ever)', async () => {
+    // A relay to the real Redis that pauses it (CLIENT PAUSE ALL, from the test's own client) the
+    // moment status sends its first command after openRedis's check (INFO memory) was answered.
+    const sockets: Socket[] = []
+    let asked = false
+    let checked = false
+    let paused = false
+    let pausedAt = 0
+    // Longer than the silence status is given (10 s), short enough to wait out.
+    const PAUSE_MS = 13_000
+    const relay = createServer((socket) => {
+      const upstream = connect(redis.port, '127.0.0.1')
+      sockets.push(socket, upstream)
+      socket.on('error', () => {})
+      upstream.on('error', () => {})
+      upstream.on('data', (data) => {
+        if (asked && data.includes('maxmemory_policy:')) checked = true
+        socket.write(data)
+      })
+      socket.on('data', async (data) => {
+        // Its INFO memory, not ioredis's ready check (a whole INFO) before it.
+        if (/info\r\n\$6\r\nmemory/i.test(data.toString('latin1'))) asked = true
+        else if (checked && !paused) {
+          socket.pause()
+          paused = true
+          await redis.client.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL')
+          pausedAt = performance.now()
+          socket.resume()
+        }
+        upstream.write(data)
+      })
+    })
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+    const url = `redis://127.0.0.1:${(relay.address() as AddressInfo).port}`
+    try {
+      const run = startCli(['status', '--redis', url, '--queue', 'q'])
+      const kill = setTimeout(() => run.child.kill('SIGKILL'), 25_000)
+      const r = await run.done.finally(() => clearTimeout(kill))
+      assert.ok(paused, 'Redis was paused after the check')
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(
+        r.stderr.trim(),
+        `imgpull: Redis at ${url} took the connection but answered nothing in 10 s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
+      )
+      // Before the pause ends (it answered then, "holds nothing"), its close not waiting either.
+      assert.ok(performance.now() - pausedAt < PAUSE_MS, 'left before Redis answered again')
+    } finally {
+      // Redis 7.0 holds CLIENT UNPAUSE too: the pause is waited out, for the tests after this one.
+      if (pausedAt) await sleep(Math.max(0, PAUSE_MS - (performance.now() - pausedAt) + 200))
+      for (const s of sockets) s.destroy()
+      relay.close()
     }
   })
 

@@ -146,9 +146,11 @@ function silenceWatch(client: Redis, url: string): { broken: Promise<never>; sto
     )
   }
   const heard = () => arm()
-  // `connect`: the socket is open (TLS included), and ioredis's `stream` is it.
+  // `connect`: the socket is open (TLS included), and ioredis's `stream` is it; a client already
+  // connected is heard on the stream it has.
   const opened = () => client.stream?.on('data', heard)
   client.on('connect', opened)
+  if (client.status === 'ready' || client.status === 'connect') opened()
   arm()
   return {
     broken,
@@ -157,6 +159,24 @@ function silenceWatch(client: Redis, url: string): { broken: Promise<never>; sto
       client.off('connect', opened)
       client.stream?.off('data', heard)
     },
+  }
+}
+
+/**
+ * Run `work` on a client `openRedis` gave, failing with `QueueError` 'redis-unreachable' (the words
+ * `openRedis` says of a silent Redis) once the server has sent nothing for `SILENCE_TIMEOUT` while
+ * it runs. The client is then disconnected: its commands fail at once rather than wait (they wait
+ * for ever, `maxRetriesPerRequest: null`), and a `quit` or a BullMQ `close` after it cannot hang.
+ * For commands that run one round of reads and end (`status`): a Redis stopped (SIGSTOP), paused
+ * (`CLIENT PAUSE`) or hung after the connection was checked held them for ever.
+ */
+export async function heardWithin<T>(client: Redis, url: string, work: () => Promise<T>): Promise<T> {
+  const silence = silenceWatch(client, url)
+  silence.broken.catch(() => client.disconnect())
+  try {
+    return await Promise.race([work(), silence.broken])
+  } finally {
+    silence.stop()
   }
 }
 

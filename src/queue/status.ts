@@ -1,9 +1,10 @@
 import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
 import { formatBytes, grouped } from '../report/format.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
-import { openRedis, refusedBy } from './redis.js'
+import { heardWithin, openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
 import type { Heartbeat, ShardProgress } from './worker.js'
 
@@ -69,94 +70,107 @@ export async function queueStatus(url: string, name: string, at?: number): Promi
   const queue = new Queue(name, { connection: redis, prefix: BULL_PREFIX })
   queue.on('error', () => {})
   try {
-    const [meta, finished, beats, counts, time, enqueuing] = await Promise.all([
-      redis.hgetall(metaKey(name)),
-      redis.hgetall(shardsKey(name)),
-      redis.hgetall(workersKey(name)),
-      queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
-      redis.time(),
-      enqueueRunning(redis, name),
-    ])
-    // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
-    const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
-    if (!meta.inputId && Object.values(counts).every((n) => n === 0))
-      throw new QueueError(
-        'queue-unknown',
-        meta.complete === '1'
-          ? `queue ${name} on ${shownRedis(url)} holds nothing: its enqueue found no rows in its input`
-          : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
-      )
-    const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
-    const activeJobs = await queue.getJobs(['active'], 0, 99)
-    // A re-opened shard running its retry round counts by its progress, not its last counts too.
-    const running = new Set(activeJobs.map((job) => String(job.data.shard)))
-    for (const [shard, text] of Object.entries(finished)) {
-      if (running.has(shard)) continue
-      const c = JSON.parse(text) as ShardCounts
-      images.ok += c.ok + c.skipped
-      images.failed += c.failed
-      images.bytes += c.bytes
-      for (const [code, n] of Object.entries(c.errors)) images.errors[code] = (images.errors[code] ?? 0) + n
-    }
-    const active = activeJobs.map((job) => {
-      const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ShardProgress>
-      images.ok += p.ok ?? 0
-      images.failed += p.failed ?? 0
-      images.bytes += p.bytes ?? 0
-      return {
-        shard: job.data.shard as number,
-        worker: job.processedBy,
-        rows: (job.data.rows?.count as number) ?? p.rows ?? 0,
-        done: p.done ?? 0,
-        since: job.processedOn,
-      }
-    })
-    const failedJobs = await queue.getJobs(['failed'], 0, 9)
-    const workers = Object.entries(beats)
-      .map(([id, text]) => {
-        const beat = JSON.parse(text) as Heartbeat
-        return { id, ...beat, alive: beat.stoppedAt === undefined && now - beat.seenAt < ALIVE_MS }
-      })
-      .sort((a, b) => Number(b.alive) - Number(a.alive) || b.seenAt - a.seenAt)
-    return {
-      queue: name,
-      redis: shownRedis(url),
-      at: now,
-      input: meta.inputId
-        ? {
-            id: meta.inputId,
-            kind: meta.kind,
-            files: JSON.parse(meta.files ?? '[]'),
-            shardSize: Number(meta.shardSize),
-            rows: meta.rows === undefined ? undefined : Number(meta.rows),
-            shards: meta.shards === undefined ? undefined : Number(meta.shards),
-            complete: meta.complete === '1',
-            enqueue: enqueueState(meta, enqueuing) as 'complete' | 'running' | 'stopped',
-            enqueuedAt: Number(meta.enqueuedAt),
-          }
-        : undefined,
-      shards: {
-        waiting: counts.waiting + counts.prioritized + counts.delayed,
-        retrying: counts.delayed,
-        active: counts.active,
-        done: counts.completed,
-        failed: counts.failed,
-      },
-      images,
-      rate: workers.filter((w) => w.alive).reduce((n, w) => n + w.rate, 0),
-      active: active.sort((a, b) => a.shard - b.shard),
-      failures: failedJobs.map((job) => ({
-        shard: job.data.shard as number,
-        reason: job.failedReason,
-        attempts: job.attemptsMade,
-      })),
-      workers,
-    }
+    return await heardWithin(redis, url, () => readStatus(url, name, redis, queue, at))
   } catch (error) {
     throw refusedBy(error, url) ?? error
   } finally {
-    await queue.close().catch(() => {})
+    // Disconnected first: the queue shares the client, and BullMQ's close waits for its own check
+    // of Redis (INFO) when that is still unanswered.
     redis.disconnect()
+    await queue.close().catch(() => {})
+  }
+}
+
+/** The reads of `queueStatus`, on a client and queue it opened. */
+async function readStatus(
+  url: string,
+  name: string,
+  redis: Redis,
+  queue: Queue,
+  at: number | undefined,
+): Promise<QueueStatus> {
+  const [meta, finished, beats, counts, time, enqueuing] = await Promise.all([
+    redis.hgetall(metaKey(name)),
+    redis.hgetall(shardsKey(name)),
+    redis.hgetall(workersKey(name)),
+    queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+    redis.time(),
+    enqueueRunning(redis, name),
+  ])
+  // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
+  const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
+  if (!meta.inputId && Object.values(counts).every((n) => n === 0))
+    throw new QueueError(
+      'queue-unknown',
+      meta.complete === '1'
+        ? `queue ${name} on ${shownRedis(url)} holds nothing: its enqueue found no rows in its input`
+        : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
+    )
+  const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
+  const activeJobs = await queue.getJobs(['active'], 0, 99)
+  // A re-opened shard running its retry round counts by its progress, not its last counts too.
+  const running = new Set(activeJobs.map((job) => String(job.data.shard)))
+  for (const [shard, text] of Object.entries(finished)) {
+    if (running.has(shard)) continue
+    const c = JSON.parse(text) as ShardCounts
+    images.ok += c.ok + c.skipped
+    images.failed += c.failed
+    images.bytes += c.bytes
+    for (const [code, n] of Object.entries(c.errors)) images.errors[code] = (images.errors[code] ?? 0) + n
+  }
+  const active = activeJobs.map((job) => {
+    const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ShardProgress>
+    images.ok += p.ok ?? 0
+    images.failed += p.failed ?? 0
+    images.bytes += p.bytes ?? 0
+    return {
+      shard: job.data.shard as number,
+      worker: job.processedBy,
+      rows: (job.data.rows?.count as number) ?? p.rows ?? 0,
+      done: p.done ?? 0,
+      since: job.processedOn,
+    }
+  })
+  const failedJobs = await queue.getJobs(['failed'], 0, 9)
+  const workers = Object.entries(beats)
+    .map(([id, text]) => {
+      const beat = JSON.parse(text) as Heartbeat
+      return { id, ...beat, alive: beat.stoppedAt === undefined && now - beat.seenAt < ALIVE_MS }
+    })
+    .sort((a, b) => Number(b.alive) - Number(a.alive) || b.seenAt - a.seenAt)
+  return {
+    queue: name,
+    redis: shownRedis(url),
+    at: now,
+    input: meta.inputId
+      ? {
+          id: meta.inputId,
+          kind: meta.kind,
+          files: JSON.parse(meta.files ?? '[]'),
+          shardSize: Number(meta.shardSize),
+          rows: meta.rows === undefined ? undefined : Number(meta.rows),
+          shards: meta.shards === undefined ? undefined : Number(meta.shards),
+          complete: meta.complete === '1',
+          enqueue: enqueueState(meta, enqueuing) as 'complete' | 'running' | 'stopped',
+          enqueuedAt: Number(meta.enqueuedAt),
+        }
+      : undefined,
+    shards: {
+      waiting: counts.waiting + counts.prioritized + counts.delayed,
+      retrying: counts.delayed,
+      active: counts.active,
+      done: counts.completed,
+      failed: counts.failed,
+    },
+    images,
+    rate: workers.filter((w) => w.alive).reduce((n, w) => n + w.rate, 0),
+    active: active.sort((a, b) => a.shard - b.shard),
+    failures: failedJobs.map((job) => ({
+      shard: job.data.shard as number,
+      reason: job.failedReason,
+      attempts: job.attemptsMade,
+    })),
+    workers,
   }
 }
 
