@@ -407,6 +407,35 @@ describe('Redis checks', () => {
     }
   })
 
+  test("a password given to a Redis that needs none: enqueue, worker and status say so once, as imgpull's warning (ioredis printed its own [WARN] on every connection)", async () => {
+    const dir = await tempDir('imgpull-redis-nopass-')
+    try {
+      const list = join(dir, 'urls.txt')
+      await writeFile(list, 'http://127.0.0.1:1/a.jpg\n')
+      const url = redis.url.replace('redis://', 'redis://:needless@')
+      const shown = redis.url.replace('redis://', 'redis://:***@')
+      const at = ['--redis', url, '--queue', 'nopass']
+      for (const args of [
+        ['enqueue', list, ...at],
+        // The worker's connections: its own, the host gate's and BullMQ's duplicates of it.
+        ['worker', ...at, '-o', join(dir, 'out'), '--exit-when-done'],
+        ['status', ...at],
+      ]) {
+        const r = await runCli(args)
+        assert.ok(r.code === 0 || r.code === 1, `${args[0]}: ${r.stderr}`)
+        assert.doesNotMatch(r.stderr, /\[WARN\]|password was supplied|needless/, args[0])
+        const warnings = r.stderr.split('\n').filter((line) => line.includes('password'))
+        assert.deepEqual(
+          warnings,
+          [`imgpull: warning: Redis at ${shown}: no password is needed; the one given is ignored`],
+          args[0],
+        )
+      }
+    } finally {
+      await cleanup(dir)
+    }
+  })
+
   test('refusalHint and refusedBy: what each refusal means and what to do, naming the ACL user', () => {
     const cases: [string, RegExp][] = [
       [

@@ -48,6 +48,7 @@ export async function openRedis(url: string): Promise<Redis> {
           db: db === undefined ? undefined : Number(db),
         })
       : new Redis(url, options)
+  sayNeedlessPassword(client, url)
   // Errors surface through commands; without a listener ioredis would print each reconnection.
   let lastError: unknown
   /** What a reply no Redis sends said of the server (see `strangerWords`): kept past the reset that follows it. */
@@ -119,6 +120,50 @@ export async function openRedis(url: string): Promise<Redis> {
   } finally {
     silence.stop()
   }
+}
+
+/**
+ * Redis's refusal of AUTH when no password is set (Redis 6 and later: its `default` user's; before 6).
+ * ioredis takes it as a success with a warning of its own.
+ */
+const NO_PASSWORD_SET = /without any password configured for the default user|no password is set/
+
+/**
+ * Say once, as imgpull's own warning (`IMGPULL_REDIS_PASSWORD`), that Redis needs no password
+ * where one was given. ioredis sends AUTH as each connection opens (its `connectHandler`) and, for
+ * this refusal, prints `[WARN] This Redis server's default user does not require a password...`
+ * with console.warn on every connection and reconnection, BullMQ's and the worker's duplicates
+ * too; nothing else tells of it. The client's own `auth` (and that of its duplicates) sees the
+ * refusal first and answers ioredis as AUTH's success would: the connection goes on as before,
+ * the password still sent (a Redis that later gets one takes it).
+ */
+function sayNeedlessPassword(client: Redis, url: string): void {
+  let said = false
+  type Callback = (error: Error | null, result?: unknown) => void
+  const quiet = (c: Redis): Redis => {
+    const auth = c.auth.bind(c) as (...args: unknown[]) => Promise<unknown>
+    Object.assign(c, {
+      auth: (...args: unknown[]) => {
+        const callback = args.at(-1)
+        if (typeof callback !== 'function') return auth(...args)
+        return auth(...args.slice(0, -1), (error: Error | null, result?: unknown) => {
+          if (!error || !NO_PASSWORD_SET.test(error.message)) return (callback as Callback)(error, result)
+          if (!said)
+            process.emitWarning(
+              `Redis at ${shownRedis(url)}: no password is needed; the one given is ignored`,
+              {
+                code: 'IMGPULL_REDIS_PASSWORD',
+              },
+            )
+          said = true
+          ;(callback as Callback)(null, 'OK')
+        })
+      },
+      duplicate: (...args: Parameters<Redis['duplicate']>) => quiet(Redis.prototype.duplicate.apply(c, args)),
+    })
+    return c
+  }
+  quiet(client)
 }
 
 /**
