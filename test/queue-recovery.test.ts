@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
+import { imagesWords } from '../src/cli/worker-command.js'
+import type { WorkerSummary } from '../src/queue/worker.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
@@ -127,6 +129,50 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
     counts.bytes,
     lines.reduce((sum, l) => sum + (l.bytes ?? 0), 0),
   )
+})
+
+test("imagesWords: a worker's images, its own earlier attempts' apart from those done before it", () => {
+  const base = { ok: 50, bytes: 1000, skipped: 0, ownBefore: 0 } as WorkerSummary
+  const cases: [Partial<WorkerSummary>, string][] = [
+    [{}, '50 images ok (1.0 kB)'],
+    [{ skipped: 10 }, '50 images ok (1.0 kB), 10 done before'],
+    [
+      { skipped: 10, ownBefore: 10 },
+      '50 images ok (1.0 kB; 10 of them fetched by an earlier attempt of its own)',
+    ],
+    [
+      { skipped: 15, ownBefore: 10 },
+      '50 images ok (1.0 kB; 10 of them fetched by an earlier attempt of its own), 5 done before',
+    ],
+  ]
+  for (const [given, want] of cases) assert.equal(imagesWords({ ...base, ...given }), want)
+})
+
+test("a worker that loses its shard's lock (Redis silent) and takes it again says the images of its first attempt as its own, not as done before", async () => {
+  // Three fast images, then three slow ones (10 s each) in flight when Redis falls silent.
+  const urls = [0, 1, 2].map((i) => server.url(`/own/${i}.jpg`))
+  urls.push(...[3, 4, 5].map((i) => server.url(`/own/${i}.jpg?size=60000&drip=6000`)))
+  await enqueue('own', urls, 6, '-c', '6')
+  const out = join(dir, 'own-out')
+  const journal = join(out, '.imgpull', 'queue', '00000', '.imgpull', 'journal.db')
+  const worker = startCli(['worker', ...q('own'), '-o', out, '--lock-duration', '2', '--exit-when-done'])
+  const kill = setTimeout(() => worker.child.kill('SIGKILL'), 60_000)
+  try {
+    await until('the fast images to be journaled', () => journaledOk(journal) >= 3, 10_000)
+    // Longer than the lock: the worker stops the shard, and takes it again once Redis answers.
+    await redis.client.call('CLIENT', 'PAUSE', '6000', 'ALL')
+    const r = await worker.done
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /shard 00000: given back to the queue \(its lock was lost/)
+    assert.match(
+      r.stderr,
+      /1 shard done, 1 given back, 0 failed attempts; 6 images ok \([^;]*; 3 of them fetched by an earlier attempt of its own\), 0 failed/,
+    )
+    assert.doesNotMatch(r.stderr, /done before/)
+  } finally {
+    clearTimeout(kill)
+    worker.child.kill('SIGKILL')
+  }
 })
 
 test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, exits 130; another finishes it', async () => {

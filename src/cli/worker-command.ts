@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { type Command, Option } from 'commander'
 import { MAX_THREADS } from '../options.js'
+import type { WorkerSummary } from '../queue/worker.js'
 import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
@@ -138,7 +139,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
     if (o.json) process.stdout.write(`${JSON.stringify({ summary })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
-        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${n(summary.ok)} images ok (${formatBytes(summary.bytes)})${summary.skipped ? `, ${n(summary.skipped)} done before` : ''}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
+        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal) {
       print(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`)
@@ -157,4 +158,14 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   } finally {
     handleEarlySignals(onSignal)
   }
+}
+
+/**
+ * "N images ok (size)" of a worker's last line, with those its shards' journals held: its own
+ * earlier attempts' (already in N) apart from those done before it (not in N). Pure.
+ */
+export function imagesWords(s: WorkerSummary): string {
+  const own = s.ownBefore
+  const before = s.skipped - own
+  return `${n(s.ok)} images ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
 }

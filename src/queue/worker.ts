@@ -108,6 +108,12 @@ export interface WorkerSummary {
   ok: number
   /** Images its shards' journals held as done before (not fetched by this worker now). */
   skipped: number
+  /**
+   * Of `skipped`, those this worker fetched itself in an earlier attempt at the same shard (one
+   * that lost its lock or failed, the journal kept): in `ok` already. Its last line said them as
+   * `done before` beside `ok`, as if more images than the shard's rows were done.
+   */
+  ownBefore: number
   failedImages: number
   bytes: number
   ms: number
@@ -220,12 +226,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     failedForGood: 0,
     ok: 0,
     skipped: 0,
+    ownBefore: 0,
     failedImages: 0,
     bytes: 0,
     ms: 0,
     stoppedBy: 'done',
   }
   const running = new Map<string, Running>()
+  /** Per shard, the images this worker fetched in its attempts at it that did not complete it. */
+  const fetchedBefore = new Map<number, number>()
   /** The input the output folder was checked to hold (see `bindFolder`). */
   let claimed: string | undefined
   let stopping: 'drain' | 'hard' | undefined
@@ -333,6 +342,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     })
     let error: unknown
     let results = 0
+    /** Its own earlier attempts' images this attempt has yet to meet as skipped. */
+    let mine = fetchedBefore.get(data.shard) ?? 0
     const progress = setInterval(() => {
       job.updateProgress({ ...me.progress }).catch(() => {})
     }, options.heartbeatMs ?? 2000)
@@ -341,8 +352,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       for await (const r of run) {
         results++
         tally(counts, r)
-        if (r.status === 'skipped') summary.skipped++
-        else if (!r.earlier) {
+        if (r.status === 'skipped') {
+          summary.skipped++
+          if (mine > 0) {
+            mine--
+            summary.ownBefore++
+          }
+        } else if (!r.earlier) {
           if (r.status === 'ok') {
             me.own.ok++
             me.own.bytes += r.bytes ?? 0
@@ -366,6 +382,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     summary.failedImages += me.own.failed
     summary.bytes += me.own.bytes
     const complete = !error && run.stats.interrupted === 0 && results + run.stats.duplicates === rows
+    // Its journal keeps them: the next attempt here meets them as skipped again.
+    if (complete) fetchedBefore.delete(data.shard)
+    else fetchedBefore.set(data.shard, (fetchedBefore.get(data.shard) ?? 0) + me.own.ok)
     if (me.lockLost) {
       // Another worker may have the shard now: its journal (when shared) keeps what this one did.
       summary.released++
