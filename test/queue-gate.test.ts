@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
@@ -8,7 +9,7 @@ import { Redis } from 'ioredis'
 import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
-import { evictionPolicy, openRedis, refusalHint, refusedBy } from '../src/queue/redis.js'
+import { authWarning, evictionPolicy, openRedis, refusalHint, refusedBy } from '../src/queue/redis.js'
 import { makeCerts } from './support/certs.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
@@ -433,6 +434,71 @@ describe('Redis checks', () => {
       }
     } finally {
       await cleanup(dir)
+    }
+  })
+
+  test("a user name given to a Redis older than 6 (AUTH takes a password alone): said once as imgpull's warning, not ioredis's raw [ERROR] line", async () => {
+    assert.equal(
+      authWarning(
+        'ERR AUTH <password> called without any password configured for the default user',
+        'redis://:pw@h',
+      ),
+      'Redis at redis://:***@h: no password is needed; the one given is ignored',
+    )
+    assert.equal(
+      authWarning('ERR Client sent AUTH, but no password is set', 'redis://h'),
+      'Redis at redis://h: no password is needed; the one given is ignored',
+    )
+    assert.equal(authWarning('WRONGPASS invalid username-password pair', 'redis://h'), undefined)
+    // Redis 5 as a client sees it: AUTH with a user is refused; INFO answers; the rest is taken.
+    const old = createServer((socket) => {
+      socket.on('error', () => {})
+      let pending = ''
+      socket.on('data', (data) => {
+        pending += data.toString('latin1')
+        for (;;) {
+          const command = /^\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)/.exec(pending)
+          if (!command) return
+          const args = [...command[2].matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1])
+          if (args.length < Number(command[1])) return
+          pending = pending.slice(command[0].length)
+          const name = args[0].toLowerCase()
+          const info =
+            '# Server\r\nredis_version:5.0.14\r\nloading:0\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n'
+          socket.write(
+            name === 'auth' && args.length === 3
+              ? "-ERR wrong number of arguments for 'auth' command\r\n"
+              : name === 'info'
+                ? `$${info.length}\r\n${info}\r\n`
+                : name === 'client'
+                  ? '-ERR Unknown subcommand\r\n'
+                  : '+OK\r\n',
+          )
+        }
+      })
+    })
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `redis://bob:secret@127.0.0.1:${(old.address() as AddressInfo).port}`
+      const script = `const { openRedis } = await import(${JSON.stringify(new URL('../src/queue/redis.ts', import.meta.url).href)}); const c = await openRedis(${JSON.stringify(url)}); await c.ping(); c.disconnect()`
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
+      const code = await new Promise((resolve) => child.on('exit', resolve))
+      assert.equal(code, 0, stderr)
+      assert.doesNotMatch(stderr, /\[ERROR\]|secret/)
+      const lines = stderr.split('\n').filter((line) => line.includes('IMGPULL_REDIS_PASSWORD'))
+      assert.equal(lines.length, 1, stderr)
+      assert.match(
+        lines[0],
+        /Redis at redis:\/\/bob:\*\*\*@127\.0\.0\.1:\d+ takes no user name \(a Redis older than 6\): the user and password given are ignored; give the password alone/,
+      )
+    } finally {
+      old.close()
     }
   })
 

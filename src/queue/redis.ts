@@ -48,7 +48,7 @@ export async function openRedis(url: string): Promise<Redis> {
           db: db === undefined ? undefined : Number(db),
         })
       : new Redis(url, options)
-  sayNeedlessPassword(client, url)
+  sayAuthWarnings(client, url)
   // Errors surface through commands; without a listener ioredis would print each reconnection.
   let lastError: unknown
   /** What a reply no Redis sends said of the server (see `strangerWords`): kept past the reset that follows it. */
@@ -123,21 +123,29 @@ export async function openRedis(url: string): Promise<Redis> {
 }
 
 /**
- * Redis's refusal of AUTH when no password is set (Redis 6 and later: its `default` user's; before 6).
- * ioredis takes it as a success with a warning of its own.
+ * What to say of a refusal of AUTH that ioredis lets the connection go on after (printing its own
+ * `[WARN]` or `[ERROR]` line), or `undefined` for any other answer: no password set (Redis 6 and
+ * later: for its `default` user; before 6), or a user name given to a Redis older than 6 (AUTH
+ * takes a password alone there; ioredis then goes on without logging in). Pure.
  */
-const NO_PASSWORD_SET = /without any password configured for the default user|no password is set/
+export function authWarning(message: string, url: string): string | undefined {
+  if (/without any password configured for the default user|no password is set/.test(message))
+    return `Redis at ${shownRedis(url)}: no password is needed; the one given is ignored`
+  if (/wrong number of arguments for 'auth' command/.test(message))
+    return `Redis at ${shownRedis(url)} takes no user name (a Redis older than 6): the user and password given are ignored; give the password alone (redis://:PASSWORD@host:6379)`
+  return undefined
+}
 
 /**
- * Say once, as imgpull's own warning (`IMGPULL_REDIS_PASSWORD`), that Redis needs no password
- * where one was given. ioredis sends AUTH as each connection opens (its `connectHandler`) and, for
- * this refusal, prints `[WARN] This Redis server's default user does not require a password...`
- * with console.warn on every connection and reconnection, BullMQ's and the worker's duplicates
- * too; nothing else tells of it. The client's own `auth` (and that of its duplicates) sees the
- * refusal first and answers ioredis as AUTH's success would: the connection goes on as before,
- * the password still sent (a Redis that later gets one takes it).
+ * Say once, as imgpull's own warning (`IMGPULL_REDIS_PASSWORD`), what `authWarning` says of
+ * Redis's answer to AUTH. ioredis sends AUTH as each connection opens (its `connectHandler`) and,
+ * for those answers, prints its own line (`[WARN] This Redis server's default user does not
+ * require a password...`) with console.warn on every connection and reconnection, BullMQ's and the
+ * worker's duplicates too. The client's own `auth` (and that of its duplicates) sees the answer
+ * first and answers ioredis as AUTH's success would: the connection goes on as it did, the
+ * password still sent (a Redis that later gets one takes it).
  */
-function sayNeedlessPassword(client: Redis, url: string): void {
+function sayAuthWarnings(client: Redis, url: string): void {
   let said = false
   type Callback = (error: Error | null, result?: unknown) => void
   const quiet = (c: Redis): Redis => {
@@ -147,14 +155,9 @@ function sayNeedlessPassword(client: Redis, url: string): void {
         const callback = args.at(-1)
         if (typeof callback !== 'function') return auth(...args)
         return auth(...args.slice(0, -1), (error: Error | null, result?: unknown) => {
-          if (!error || !NO_PASSWORD_SET.test(error.message)) return (callback as Callback)(error, result)
-          if (!said)
-            process.emitWarning(
-              `Redis at ${shownRedis(url)}: no password is needed; the one given is ignored`,
-              {
-                code: 'IMGPULL_REDIS_PASSWORD',
-              },
-            )
+          const words = error ? authWarning(error.message, url) : undefined
+          if (!words) return (callback as Callback)(error, result)
+          if (!said) process.emitWarning(words, { code: 'IMGPULL_REDIS_PASSWORD' })
           said = true
           ;(callback as Callback)(null, 'OK')
         })
