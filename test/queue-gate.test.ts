@@ -49,6 +49,14 @@ type Step =
   /** The worker's machine is lost: its connection gone, nothing renewed or released. */
   | { do: 'die'; gate: 'a' | 'b' }
 
+/**
+ * How long a pause, a lease, a learned limit or a host given up lasts in the cases below, ms: long
+ * enough that the steps checking it still holds run inside it on a loaded machine (150 ms did not,
+ * with a test run and CI sharing two cores), and `PAST` is after it has ended.
+ */
+const WINDOW = 1000
+const PAST = WINDOW + 150
+
 /** Two gates (two workers) on one Redis, one host: what each step must answer. */
 const CASES: {
   name: string
@@ -81,10 +89,10 @@ const CASES: {
   {
     name: 'a pause one worker is asked for holds for the other, then ends',
     steps: [
-      { do: 'pause', gate: 'a', ms: 150 },
+      { do: 'pause', gate: 'a', ms: WINDOW },
       { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
       { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
-      { do: 'wait', ms: 200 },
+      { do: 'wait', ms: PAST },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
   },
@@ -103,12 +111,12 @@ const CASES: {
   },
   {
     name: 'a learned limit lapses when no worker tells it again (the host may have recovered)',
-    learnedMs: 150,
+    learnedMs: WINDOW,
     steps: [
       { do: 'learn', gate: 'a', limit: 1 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
       { do: 'acquire', gate: 'b', limit: 8, want: 'held' },
-      { do: 'wait', ms: 250 },
+      { do: 'wait', ms: PAST },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
   },
@@ -116,10 +124,10 @@ const CASES: {
     name: 'a host one worker gave up is given up for the other, until the time it was given up for ends',
     steps: [
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
-      { do: 'giveUp', gate: 'a', ms: 200 },
+      { do: 'giveUp', gate: 'a', ms: WINDOW },
       { do: 'acquire', gate: 'b', limit: 8, want: 'given up' },
       { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
-      { do: 'wait', ms: 250 },
+      { do: 'wait', ms: PAST },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
     ],
   },
@@ -135,9 +143,9 @@ const CASES: {
       { do: 'learn', gate: 'a', limit: 1 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'held' },
       { do: 'release', gate: 'a', which: 0 },
-      { do: 'pause', gate: 'a', ms: 200 },
+      { do: 'pause', gate: 'a', ms: WINDOW },
       { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
-      { do: 'wait', ms: 250 },
+      { do: 'wait', ms: PAST },
       { do: 'giveUp', gate: 'a', ms: 5000 },
       { do: 'acquire', gate: 'a', limit: 8, want: 'given up' },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
@@ -146,10 +154,10 @@ const CASES: {
   {
     name: 'a slot taken with a spacing (--wait) pauses the host that long for every worker, in the same step',
     steps: [
-      { do: 'acquire', gate: 'a', limit: 8, spacing: 300, want: 'taken' },
+      { do: 'acquire', gate: 'a', limit: 8, spacing: WINDOW, want: 'taken' },
       { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
       { do: 'acquire', gate: 'a', limit: 8, want: 'paused' },
-      { do: 'wait', ms: 350 },
+      { do: 'wait', ms: PAST },
       { do: 'acquire', gate: 'b', limit: 8, want: 'taken' },
       { do: 'acquire', gate: 'a', limit: 8, want: 'taken' },
     ],
@@ -157,7 +165,7 @@ const CASES: {
   {
     name: 'a shorter pause does not cut a longer one',
     steps: [
-      { do: 'pause', gate: 'a', ms: 400 },
+      { do: 'pause', gate: 'a', ms: WINDOW },
       { do: 'pause', gate: 'b', ms: 10 },
       { do: 'wait', ms: 60 },
       { do: 'acquire', gate: 'b', limit: 8, want: 'paused' },
@@ -165,12 +173,12 @@ const CASES: {
   },
   {
     name: "a dead worker's leases lapse: its slots come free without it",
-    leaseMs: 150,
+    leaseMs: WINDOW,
     steps: [
       { do: 'acquire', gate: 'a', limit: 1, want: 'taken' },
       { do: 'die', gate: 'a' },
       { do: 'acquire', gate: 'b', limit: 1, want: 'full' },
-      { do: 'wait', ms: 250 },
+      { do: 'wait', ms: PAST },
       { do: 'acquire', gate: 'b', limit: 1, want: 'taken' },
     ],
   },
