@@ -210,6 +210,11 @@ describe('the shared host gate (Lua in a real Redis)', () => {
     test(c.name, async () => {
       const host = `http://127.0.0.1:${10_000 + n}`
       const connections = { a: client(), b: client() }
+      // pause, giveUp, learn and release send their command and return: a PING answered on the
+      // same connection says it reached Redis (one connection's commands run in order). A 20 ms
+      // sleep did not, on a loaded machine, for a connection's first command (connect, then the
+      // script loaded), and the other gate's acquire came first.
+      const landed = (gate: 'a' | 'b') => connections[gate].ping()
       const gates = {
         a: new RedisHostGate(connections.a, {
           leaseMs: c.leaseMs ?? 10_000,
@@ -243,16 +248,16 @@ describe('the shared host gate (Lua in a real Redis)', () => {
           if ('release' in grant) releases[step.gate].push(grant.release)
         } else if (step.do === 'release') {
           releases[step.gate][step.which]()
-          await sleep(20)
+          await landed(step.gate)
         } else if (step.do === 'pause') {
           gates[step.gate].pause(host, step.ms)
-          await sleep(20)
+          await landed(step.gate)
         } else if (step.do === 'giveUp') {
           gates[step.gate].giveUp(host, { code: 'timeout', why: `${host} answered none` }, step.ms)
-          await sleep(20)
+          await landed(step.gate)
         } else if (step.do === 'learn') {
           gates[step.gate].learn(host, step.limit)
-          await sleep(20)
+          await landed(step.gate)
         } else if (step.do === 'wait') await sleep(step.ms)
         else if (step.do === 'renew') assert.equal(await gates[step.gate].renew(), step.want, at)
         else if (step.do === 'die') connections[step.gate].disconnect()
