@@ -12,6 +12,7 @@ import { hashKey } from '../src/plan/naming.js'
 import { imageFlags } from '../src/sinks/folder-format.js'
 import { fixturePath } from './fixtures/transform/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
+import { forgedGif, forgedTiff } from './support/forged-headers.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
 // The transform stage inside a run: what is published, what the manifest says, what a rerun does.
@@ -350,7 +351,7 @@ test('a rerun asking for another --background, or leaving --keep-metadata out, i
 })
 
 test('an image over --max-pixels by its header is refused as its head arrives, not after its whole body', async () => {
-  // A PNG of 20000x20000 (one 4 MB IDAT chunk), sent 64 KB every 100 ms: 6.4 s in all.
+  // 20000x20000 by its header, 4 MB of noise after it, sent 64 KB every 100 ms: 6.4 s in all.
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
     const out = Buffer.alloc(12 + data.length)
@@ -363,36 +364,64 @@ test('an image over --max-pixels by its header is refused as its head arrives, n
   ihdr.writeUInt32BE(20000, 0)
   ihdr.writeUInt32BE(20000, 4)
   ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB
+  const noise = 4 * 1024 * 1024
   const png = Buffer.concat([
     Buffer.from('89504e470d0a1a0a', 'hex'),
     chunk('IHDR', ihdr),
-    chunk('IDAT', randomBytes(4 * 1024 * 1024)),
+    chunk('IDAT', randomBytes(noise)),
     chunk('IEND', Buffer.alloc(0)),
   ])
-  let sent = 0
+  // An AVIF as sharp writes it (its meta box first), its ispe saying 20000x20000.
+  const avif = Buffer.from(
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: '#f00' } })
+      .avif()
+      .toBuffer(),
+  )
+  const ispe = avif.indexOf('ispe')
+  avif.writeUInt32BE(20000, ispe + 8)
+  avif.writeUInt32BE(20000, ispe + 12)
+  const bodies: Record<string, Buffer> = {
+    'huge.png': png,
+    // A GIF's logical screen of 100x100 over a first frame of 20000x20000: libnsgif widens it.
+    'huge.gif': forgedGif({ width: 100, height: 100 }, [{ width: 20000, height: 20000, data: noise }]),
+    'huge-le.tif': forgedTiff({ width: 20000, height: 20000, little: true, type: 'long', data: noise }),
+    'huge-be.tif': forgedTiff({ width: 20000, height: 20000, little: false, type: 'short', data: noise }),
+    'huge.avif': Buffer.concat([avif, randomBytes(noise)]),
+  }
+  const sent = new Map<string, number>()
   const server = createServer(async (req, res) => {
-    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length })
-    for (let at = 0; at < png.length && !res.destroyed; at += 64 * 1024) {
-      res.write(png.subarray(at, at + 64 * 1024))
-      sent = at + 64 * 1024
+    const name = req.url!.slice(1)
+    const body = bodies[name]
+    res.writeHead(200, { 'content-length': body.length })
+    for (let at = 0; at < body.length && !res.destroyed; at += 64 * 1024) {
+      res.write(body.subarray(at, at + 64 * 1024))
+      sent.set(name, at + 64 * 1024)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     res.end()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/huge.png`
-    const out = join(dir, 'huge-header')
-    const r = await runCli([url, '-o', out, '--max-pixels', '1000000'])
-    assert.equal(r.code, 1, r.stderr)
-    const [line] = await manifest(out)
-    assert.equal(line.error, 'too-many-pixels')
-    assert.match(
-      line.message,
-      /huge\.png: 20000x20000 is more than 1000000 pixels \(its header says so: not fetched further\)/,
-    )
-    assert.ok(sent < 1024 * 1024, `${sent} bytes of ${png.length} sent before the refusal`)
-    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part left')
+    for (const name of Object.keys(bodies)) {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${name}`
+      const out = join(dir, `header-${name}`)
+      const r = await runCli([url, '-o', out, '--max-pixels', '1000000'])
+      assert.equal(r.code, 1, r.stderr)
+      const [line] = await manifest(out)
+      assert.equal(line.error, 'too-many-pixels', name)
+      assert.ok(
+        line.message.endsWith(
+          `${name}: 20000x20000 is more than 1000000 pixels (its header says so: not fetched further)`,
+        ),
+        line.message,
+      )
+      const bytes = sent.get(name)!
+      assert.ok(
+        bytes < 1024 * 1024,
+        `${name}: ${bytes} bytes of ${bodies[name].length} sent before the refusal`,
+      )
+      assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], `${name}: no part left`)
+    }
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))

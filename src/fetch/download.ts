@@ -11,10 +11,10 @@ import { isSecretHeader } from '../utils/command-line.js'
 import { quoted } from '../utils/printable.js'
 import { redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
+import { decodedSizeAtLeast } from '../verify/decoded-size.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
-import { dimensions } from '../verify/sniff.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
@@ -965,19 +965,20 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
   let pixelsChecked = false
   // An image over --max-pixels is refused by its header: its head says so, and the rest of a body
-  // of hundreds of MB need not come first. PNG, JPEG and WebP only: their header is read alike
-  // here and by libvips, so nothing the pool would take is refused.
+  // of hundreds of MB need not come first. Only by a size libvips cannot read smaller (see
+  // `decodedSizeAtLeast`), so nothing the pool would take is refused.
   const holdPixels = async () => {
     pixelsChecked = true
     const limit = pixelLimit(options.transform)
-    const ext = check.format!.ext
-    if (limit === undefined || !(ext === 'png' || ext === 'jpg' || ext === 'webp')) return
-    const { width, height } = await dimensions(check.head, ext)
-    if (width !== undefined && height !== undefined && width * height > limit)
+    if (limit === undefined) return
+    const size = await decodedSizeAtLeast(check.head, check.format!.ext)
+    if (size && size.width * size.height > limit) {
+      const { width, height } = size
       throw new ImgpullError(
         'too-many-pixels',
         `${shown}: ${width}x${height} is more than ${limit} pixels (its header says so: not fetched further)`,
       )
+    }
   }
   const settle = async (busy: void | Promise<void>) => {
     if (busy) await busy
