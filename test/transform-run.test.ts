@@ -17,6 +17,23 @@ import { type ImageServer, startImageServer } from './support/image-server.js'
 
 // The transform stage inside a run: what is published, what the manifest says, what a rerun does.
 
+/**
+ * SVGs whose XML entities grow: `levels` entities of `fan` references each to the one before, the
+ * last drawn as text. Nine levels of ten is the "billion laughs" (3 GB of text); four (10,000
+ * copies) pass libxml2's guard and took librsvg 63 s of text layout here.
+ */
+const tower = (levels: number, fan: number) => {
+  let subset = '<!ENTITY lol0 "lol">'
+  for (let i = 1; i <= levels; i++) subset += `\n<!ENTITY lol${i} "${`&lol${i - 1};`.repeat(fan)}">`
+  return `<?xml version="1.0"?>\n<!DOCTYPE svg [\n${subset}\n]>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text y="20">&lol${levels};</text></svg>`
+}
+const SVG_BOMBS: Record<string, string> = {
+  'laughs.svg': tower(9, 10),
+  'tower.svg': tower(4, 10),
+  // One flat entity of 50 KB referred to 50,000 times: no nesting, 2.5 GB all the same.
+  'flat.svg': `<!DOCTYPE svg [<!ENTITY a "${'x'.repeat(50_000)}">]><svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text>${'&a;'.repeat(50_000)}</text></svg>`,
+}
+
 let files: Server
 let origin: string
 const hits = new Map<string, number>()
@@ -28,6 +45,11 @@ before(async () => {
     const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1)
     hits.set(name, (hits.get(name) ?? 0) + 1)
     try {
+      const bomb = SVG_BOMBS[name]
+      if (bomb) {
+        res.writeHead(200, { 'content-length': Buffer.byteLength(bomb) }).end(bomb)
+        return
+      }
       if (name === 'peeks.svg') {
         // A hostile SVG that draws a file beside it: another download's part, in the parts folder.
         const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48"><image xlink:href="other.png" width="64" height="48"/></svg>`
@@ -198,6 +220,40 @@ test('an SVG is drawn from its bytes alone: a file beside its part (another down
   const [line] = await manifest(out)
   const { channels } = await sharp(join(out, line.path)).stats()
   assert.equal(channels.at(-1)?.max, 0, 'nothing drawn: every pixel transparent')
+})
+
+test('an SVG whose XML entities grow (a billion laughs) fails at once, said as such; flat entities as Illustrator writes them are drawn', async () => {
+  const out = join(dir, 'laughs')
+  const names = ['laughs.svg', 'tower.svg', 'flat.svg', 'images/illustrator.svg']
+  const file = await list(
+    'laughs',
+    names.map((n) => `${origin}/${n}`),
+  )
+  const started = Date.now()
+  const r = await runCli([file, '-o', out, '--resize', 'keep-ratio', '--size', '60', '--retries', '0'])
+  const took = Date.now() - started
+  assert.equal(r.code, 1, r.stderr)
+  const lines = new Map((await manifest(out)).map((l) => [l.url.slice(origin.length + 1), l]))
+  const expected: Record<string, RegExp> = {
+    'laughs.svg':
+      /laughs\.svg: cannot decode: an SVG with XML entity expansion: its entity "lol9" is built of other entities and expands to 3000000000 characters \(a "billion laughs"\); not rendered$/,
+    'tower.svg':
+      /tower\.svg: cannot decode: an SVG with XML entity expansion: its entity "lol4" is built of other entities and expands to 30000 characters/,
+    'flat.svg':
+      /flat\.svg: cannot decode: an SVG with XML entity expansion: libxml2 stopped it \(Maximum entity amplification factor exceeded\); not rendered$/,
+  }
+  for (const [name, message] of Object.entries(expected)) {
+    const line = lines.get(name)
+    assert.equal(line?.error, 'undecodable', name)
+    assert.match(line.message, message)
+    assert.ok(!line.message.includes('\n'), 'one line')
+  }
+  assert.equal(
+    lines.get('images/illustrator.svg')?.status,
+    'ok',
+    JSON.stringify(lines.get('images/illustrator.svg')),
+  )
+  assert.ok(took < 20_000, `${took} ms`)
 })
 
 test('a format this libvips cannot read is named in the failure, not called an unsupported file (hunt49)', async () => {

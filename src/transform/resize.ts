@@ -4,6 +4,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { writeOwnFile } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
+import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
 import {
@@ -66,6 +67,9 @@ export function extensionOf(metadata: Pick<Metadata, 'format' | 'compression'>):
 // libvips' error text for "the header promises more pixels than allowed".
 const PIXEL_LIMIT = /exceeds pixel limit/i
 const MISSING = /^Input file is missing/
+// libxml2's words when an XML document's entities grow too much (its amplification and depth guards).
+const ENTITY_GUARD =
+  /Maximum entity amplification factor exceeded|Maximum entity nesting depth exceeded|Detected an entity reference loop/
 // libvips' error text for "no loader takes these bytes".
 const UNSUPPORTED = /unsupported image format/i
 /** Formats by the names people know them by, where the extension is not one. */
@@ -121,13 +125,27 @@ function formatOf(head: Buffer | undefined): string | undefined {
  */
 async function loaded(input: ImageInput): Promise<Buffer | string> {
   const from = source(input)
-  if (typeof from !== 'string')
-    return formatOf(from.subarray(0, SVG_WINDOW)) === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
+  if (typeof from !== 'string') {
+    const format = formatOf(from.subarray(0, SVG_WINDOW))
+    if (format === 'svg') return rendered(from)
+    return format === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
+  }
   const ends = await endsOf(from, EOI.length)
   const format = formatOf(ends?.head)
-  if (format === 'svg') return await readFile(from)
+  if (format === 'svg') return rendered(await readFile(from))
   if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
   return from
+}
+
+/**
+ * An SVG as librsvg may render it: one whose entities build on each other is refused first (see
+ * `entityExpansion`). libxml2 stops a billion laughs itself, in words that name no cause ("Error
+ * domain 1 code 114"); a smaller tower of entities passes it and costs a minute of text layout.
+ */
+function rendered(svg: Buffer): Buffer {
+  const found = entityExpansion(svg)
+  if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
+  return svg
 }
 
 /**
@@ -240,6 +258,11 @@ const DECODES_HEIC = sharp.format.heif?.input.fileSuffix?.includes('.heic') === 
 function undecodable(error: unknown, format?: string): TransformError {
   const detail = error instanceof Error ? error.message.split('\n')[0] : String(error)
   if (PIXEL_LIMIT.test(detail)) return new TransformError('too-many-pixels', detail, { cause: error })
+  // libxml2's guards against entity bombs (flat ones too: one large entity referred to many times).
+  if (ENTITY_GUARD.test(detail)) {
+    const message = `cannot decode: an SVG with XML entity expansion: libxml2 stopped it (${ENTITY_GUARD.exec(detail)![0]}); not rendered`
+    return new TransformError('undecodable', message, { cause: error })
+  }
   // A file that is not there is the caller's trouble, not the image's.
   if (MISSING.test(detail)) return new TransformError('transform-failed', detail, { cause: error })
   // libheif's own words ("source: bad seek to 13035") read as a cut file; every iPhone photo says them.
