@@ -5,19 +5,25 @@
  * and libvips reports only those before it.
  */
 
+import { type ByteSource, inMemory } from './byte-source.js'
+
 const METADATA: ReadonlySet<string> = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf'])
 
 /**
- * Whether the PNG in `bytes` holds a metadata chunk anywhere before `IEND`; `false` for bytes that
- * are not a PNG. Chunks are walked by their lengths within the bytes given. Pure; never throws.
+ * Whether the PNG in `source` holds a metadata chunk anywhere before `IEND`; `false` for bytes that
+ * are not a PNG. Chunks are walked by their lengths within the bytes given, reading only their
+ * headers. A function of the bytes; never throws on them.
  */
-export function pngCarriesMetadata(bytes: Uint8Array): boolean {
-  if (bytes.length < 8 || bytes[0] !== 0x89 || bytes[1] !== 0x50 || bytes[2] !== 0x4e || bytes[3] !== 0x47) {
+export function pngCarriesMetadata(source: Uint8Array | ByteSource): boolean {
+  const src = source instanceof Uint8Array ? inMemory(source) : source
+  const sig = src.bytes(0, 8)
+  if (sig.length < 8 || sig[0] !== 0x89 || sig[1] !== 0x50 || sig[2] !== 0x4e || sig[3] !== 0x47) {
     return false
   }
-  for (let at = 8; at + 8 <= bytes.length; ) {
-    const length = ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0
-    const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7])
+  for (let at = 8; at + 8 <= src.length; ) {
+    const b = src.bytes(at, 8)
+    const length = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0
+    const type = String.fromCharCode(b[4], b[5], b[6], b[7])
     if (METADATA.has(type)) return true
     if (type === 'IEND') return false
     at += 12 + length // length, type, data, CRC

@@ -7,6 +7,8 @@
  * libwebp's demuxer, and so libvips, reports only the declared ones.
  */
 
+import { type ByteSource, inMemory } from './byte-source.js'
+
 interface Seen {
   lossless: number
   lossy: number
@@ -14,8 +16,8 @@ interface Seen {
 }
 
 /** What `webpLossless` and `webpCarriesMetadata` say, from one walk of the chunks. */
-export function webpFacts(bytes: Uint8Array): { lossless: boolean; metadata: boolean } {
-  const seen = chunksOf(bytes)
+export function webpFacts(bytes: Uint8Array | ByteSource): { lossless: boolean; metadata: boolean } {
+  const seen = chunksOf(bytes instanceof Uint8Array ? inMemory(bytes) : bytes)
   return { lossless: seen.lossless > 0 && seen.lossy === 0, metadata: seen.metadata > 0 }
 }
 
@@ -33,10 +35,11 @@ export function webpCarriesMetadata(bytes: Uint8Array): boolean {
   return webpFacts(bytes).metadata
 }
 
-function chunksOf(bytes: Uint8Array): Seen {
+function chunksOf(src: ByteSource): Seen {
   const seen = { lossless: 0, lossy: 0, metadata: 0 }
-  if (bytes.length >= 12 && ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'WEBP') {
-    walk(bytes, 12, bytes.length, seen)
+  const head = src.bytes(0, 12)
+  if (head.length >= 12 && ascii(head, 0) === 'RIFF' && ascii(head, 8) === 'WEBP') {
+    walk(src, 12, src.length, seen)
   }
   return seen
 }
@@ -45,15 +48,16 @@ function ascii(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3])
 }
 
-/** Count the chunks of interest in [`from`, `to`), frames' chunks included. */
-function walk(bytes: Uint8Array, from: number, to: number, seen: Seen): void {
+/** Count the chunks of interest in [`from`, `to`), frames' chunks included, reading only their headers. */
+function walk(src: ByteSource, from: number, to: number, seen: Seen): void {
   for (let at = from; at + 8 <= to; ) {
-    const type = ascii(bytes, at)
-    const size = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0
+    const b = src.bytes(at, 8)
+    const type = ascii(b, 0)
+    const size = (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0
     if (type === 'VP8L') seen.lossless++
     else if (type === 'VP8 ') seen.lossy++
     else if (type === 'EXIF' || type === 'XMP ') seen.metadata++
-    else if (type === 'ANMF') walk(bytes, at + 8 + 16, Math.min(to, at + 8 + size), seen)
+    else if (type === 'ANMF') walk(src, at + 8 + 16, Math.min(to, at + 8 + size), seen)
     at += 8 + size + (size & 1) // chunks are padded to an even size
   }
 }
