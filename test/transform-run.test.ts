@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test'
 import { crc32 } from 'node:zlib'
 import sharp from 'sharp'
 import { hashKey } from '../src/plan/naming.js'
-import { imageFlags } from '../src/sinks/folder-format.js'
+import { imageFlags, sameImages } from '../src/sinks/folder-format.js'
 import { fixturePath } from './fixtures/transform/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { forgedGif, forgedTiff } from './support/forged-headers.js'
@@ -404,6 +404,62 @@ test('a rerun asking for another --background, or leaving --keep-metadata out, i
     /holds images made with --encode webp --keep-metadata, where this run asks for images made with --encode webp:/,
   )
   assert.deepEqual(await outputFiles(kept), ['photo-orient6-gps.webp'])
+})
+
+test('sameImages: a record before --background and --keep-metadata were recorded agrees with any of them', () => {
+  const cases: [recorded: string, version: number | undefined, run: string, same: boolean][] = [
+    ['--resize border --size 32', undefined, '--resize border --size 32 --background #000000', true],
+    ['--resize border --size 32', undefined, '--resize border --size 32', true],
+    ['--encode webp', undefined, '--encode webp --keep-metadata', true],
+    ['--encode jpg', undefined, '--encode jpg --background #ff0000 --keep-metadata', true],
+    ['--resize border --size 32', undefined, '--resize border --size 64 --background #000000', false],
+    ['--resize border --size 32', undefined, '--background #000000', false],
+    // Recorded since: the record says what the images were made with.
+    ['--resize border --size 32', 2, '--resize border --size 32 --background #000000', false],
+    ['--encode webp --keep-metadata', 2, '--encode webp', false],
+    ['--encode webp --keep-metadata', 2, '--encode webp --keep-metadata', true],
+  ]
+  for (const [recorded, version, run, same] of cases)
+    assert.equal(sameImages(recorded, version, run), same, `${recorded} (${version}) / ${run}`)
+})
+
+test('a folder recorded before --background was (no imagesVersion) takes a rerun with it, and records it from then on', async () => {
+  const border = ['--resize', 'border', '--size', '32', '--background', '#000000']
+  for (const [name, options, record] of [
+    ['files', [], (images: string) => ({ format: 'files', images })],
+    [
+      'shards',
+      ['--output-format', 'webdataset', '--shard-size', '10'],
+      (images: string) => ({ format: 'webdataset', shardSize: 10, images }),
+    ],
+  ] as const) {
+    const out = join(dir, `old-record-${name}`)
+    const first = await runCli([`${origin}/alpha.png`, '-o', out, ...options, ...border])
+    assert.equal(first.code, 0, first.stderr)
+    // The record as a run before dde74a6 wrote it: --background was not in it.
+    const path = join(out, '.imgpull', name === 'files' ? 'files.json' : 'dataset.json')
+    await writeFile(path, `${JSON.stringify(record('--resize border --size 32'))}\n`)
+    const again = await runCli([
+      `${origin}/photo.webp`,
+      '-o',
+      out,
+      ...options,
+      ...border.slice(0, 4),
+      '--background',
+      'black',
+    ])
+    assert.equal(again.code, 0, `${name}: ${again.stderr}`)
+    const written = JSON.parse(await readFile(path, 'utf8'))
+    assert.equal(written.images, '--resize border --size 32 --background #000000', name)
+    assert.equal(written.imagesVersion, 2, name)
+    // Recorded now: another colour is refused as any other option.
+    const white = await runCli([`${origin}/photo.webp`, '-o', out, ...options, ...border.slice(0, 4)])
+    assert.equal(white.code, 2, `${name}: ${white.stderr}`)
+    assert.match(
+      white.stderr,
+      /holds (WebDataset shards of )?images made with --resize border --size 32 --background #000000, where this run asks for images made with --resize border --size 32:/,
+    )
+  }
 })
 
 test('an image over --max-pixels by its header is refused as its head arrives, not after its whole body', async () => {

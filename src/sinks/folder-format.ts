@@ -19,11 +19,34 @@ interface DatasetInfo {
    * `''` for images as downloaded.
    */
   images?: string
+  /** Which flags `images` records (see `IMAGES_VERSION`); absent in folders of runs before. */
+  imagesVersion?: number
   /**
    * What its rows say besides imgpull's own columns (absent in folders of runs before it was
    * recorded, and of sources that do not say): see `Source.rowColumns`.
    */
   rows?: RowColumns
+}
+
+/**
+ * The version of the flags a folder's record holds (`images`, `imageFlags`): 2 records
+ * `--background` and `--keep-metadata` (dde74a6). A record without it may have been made with
+ * either: see `sameImages`.
+ */
+const IMAGES_VERSION = 2
+
+/** The flags records before `IMAGES_VERSION` 2 did not hold, each with its value. */
+const LATER_FLAGS = /(?:^| )(?:--background \S+|--keep-metadata)(?= |$)/g
+
+/**
+ * Whether a run that asks for images `run` may add to a folder recorded as `recorded`, of record
+ * `version`: the same flags; or, in a record before `IMAGES_VERSION` 2 (which did not record
+ * `--background` nor `--keep-metadata`, so says nothing of them), the same flags but those.
+ */
+export function sameImages(recorded: string, version: number | undefined, run: string): boolean {
+  if (recorded === run) return true
+  const without = (flags: string) => flags.replace(LATER_FLAGS, '').trim()
+  return version === undefined && without(recorded) === without(run)
 }
 
 /**
@@ -189,7 +212,7 @@ export async function claimFolder(
       )
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
-    const otherImages = info.images !== undefined && info.images !== images
+    const otherImages = info.images !== undefined && !sameImages(info.images, info.imagesVersion, images)
     // Nothing kept yet (a first run stopped early, or every row failed): the folder takes the new ones.
     if (otherImages && keptAny(journal))
       throw new UsageError(
@@ -202,9 +225,10 @@ export async function claimFolder(
       throw new UsageError(
         `${paths.out} holds WebDataset shards whose rows were made with ${rowsDiffer(info.rows!, rows!)}: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder`,
       )
-    // A folder of an earlier version records them from now on.
-    if (otherImages || otherRows || (info.rows === undefined && rows !== undefined))
-      return writeInfo(paths, shardSize, otherImages ? images : info.images, rows ?? info.rows)
+    // A folder of an earlier version records them from now on: this run's, which its own agree with.
+    const older = info.imagesVersion === undefined
+    if (otherImages || older || otherRows || (info.rows === undefined && rows !== undefined))
+      return writeInfo(paths, shardSize, otherImages || older ? images : info.images, rows ?? info.rows)
     return
   }
   if (existsSync(join(paths.work, 'queue', 'input.json')))
@@ -240,16 +264,19 @@ async function claimFiles(
   words: (flags: string) => string,
 ): Promise<void> {
   let made: string | undefined
+  let version: number | undefined
   try {
     const info = JSON.parse(await readFile(paths.files, 'utf8')) as FilesInfo
     if (info.format === 'files' && typeof info.images === 'string') made = info.images
+    if (Number.isInteger(info.imagesVersion)) version = info.imagesVersion
   } catch {} // none, or damaged: unknown, as in a folder of an earlier version
-  if (made === images) return
-  if (made !== undefined && keptAny(journal))
+  if (made === images && version === IMAGES_VERSION) return
+  // An earlier version's record is written again with this run's flags, which its own agree with.
+  if (made !== undefined && !sameImages(made, version, images) && keptAny(journal))
     throw new UsageError(
       `${paths.out} holds images ${words(made)}, where this run asks for images ${words(images)}: images already there are not made again, so run with the same options, or use another output folder`,
     )
-  const text = `${JSON.stringify({ format: 'files', images } satisfies FilesInfo)}\n`
+  const text = `${JSON.stringify({ format: 'files', images, imagesVersion: IMAGES_VERSION } satisfies FilesInfo)}\n`
   await writeOwnFile(`${paths.files}.tmp`, text)
   await rename(`${paths.files}.tmp`, paths.files)
 }
@@ -258,6 +285,8 @@ async function claimFiles(
 interface FilesInfo {
   format: 'files'
   images: string
+  /** See `IMAGES_VERSION`; absent in folders of runs before. */
+  imagesVersion?: number
 }
 
 /** Whether the journal holds any row (stops at the first). */
@@ -280,7 +309,8 @@ async function writeInfo(
   images: string | undefined,
   rows: RowColumns | undefined,
 ): Promise<void> {
-  const text = `${JSON.stringify({ format: 'webdataset', shardSize, images, rows } satisfies DatasetInfo)}\n`
+  const imagesVersion = images === undefined ? undefined : IMAGES_VERSION
+  const text = `${JSON.stringify({ format: 'webdataset', shardSize, images, imagesVersion, rows } satisfies DatasetInfo)}\n`
   await writeOwnFile(`${paths.dataset}.tmp`, text)
   await rename(`${paths.dataset}.tmp`, paths.dataset)
 }
