@@ -103,6 +103,17 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       { do: 'receive', at: 0, length: 600, decode: ['gzip'] },
     ],
     [
+      // hunt106: its range counts the decoded bytes, never the gzip bytes sent for the hop.
+      'a 206 to a plain GET that is all of the file under a transfer coding',
+      { from: 0 },
+      206,
+      {
+        'transfer-encoding': 'gzip, chunked',
+        'content-range': 'bytes 0-999/1000',
+      },
+      { do: 'receive', at: 0, decode: ['gzip'] },
+    ],
+    [
       'a 206 to a plain GET with part of an encoded body',
       { from: 0 },
       206,
@@ -769,6 +780,52 @@ test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or 
   }
 })
 
+// hunt106: a 206 of the whole file under a transfer coding had its range (of the decoded bytes)
+// counted against the gzip bytes sent, and failed as truncated on every attempt; curl keeps it.
+test('a 206 of the whole file under a transfer coding, to a plain GET: its range counts the decoded bytes, and it is kept', async () => {
+  const gz = zlib.gzipSync(image)
+  const br = zlib.brotliCompressSync(image)
+  // A content coding's range counts its encoded bytes; a transfer coding goes over the range.
+  const range = (size: number) => `Content-Range: bytes 0-${size - 1}/${size}\r\n`
+  const answers: Record<string, Buffer> = {
+    '/te-gzip-206': Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 206 Partial Content\r\nContent-Type: image/jpeg\r\n${range(image.length)}Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n`,
+      ),
+      gz,
+    ]),
+    '/te-gzip-chunked-206': chunkedAnswer(
+      `${range(image.length)}Transfer-Encoding: gzip, chunked`,
+      gz,
+      '206 Partial Content',
+    ),
+    '/te-deflate-under-br-206': chunkedAnswer(
+      `${range(br.length)}Content-Encoding: br\r\nTransfer-Encoding: deflate, chunked`,
+      zlib.deflateSync(br),
+      '206 Partial Content',
+    ),
+  }
+  const raw = createNetServer((socket) => {
+    socket.on('error', () => {})
+    socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]]))
+  })
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const port = (raw.address() as AddressInfo).port
+    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    const results: Result[] = []
+    for await (const r of pull(urls, { out: join(dir, 'te-gzip-206'), journal: false, retries: 0 }))
+      results.push(r)
+    assert.equal(results.length, urls.length)
+    for (const r of results) {
+      assert.equal(r.status, 'ok', `${r.job.url}: ${r.message}`)
+      assert.equal(r.sha256, sha(image), r.job.url)
+    }
+  } finally {
+    raw.close()
+  }
+})
+
 // hunt79 F4: RFC 9530's digests of an answer under a transfer coding alone are of the decoded
 // content (the transfer coding is undone first), and were skipped; those of a content-coded answer
 // are of its encoded bytes, and were skipped too: Brotli and raw deflate carry no checksum of their
@@ -862,11 +919,11 @@ test('stated digests of encoded answers: a transfer coding is undone before them
   }
 })
 
-/** An answer with `headers`, its body sent as one chunk then the last chunk. */
-function chunkedAnswer(headers: string, body: Buffer): Buffer {
+/** An answer (200 unless `status` says) with `headers`, its body sent as one chunk then the last chunk. */
+function chunkedAnswer(headers: string, body: Buffer, status = '200 OK'): Buffer {
   return Buffer.concat([
     Buffer.from(
-      `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${headers}\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n`,
+      `HTTP/1.1 ${status}\r\nContent-Type: image/jpeg\r\n${headers}\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n`,
     ),
     body,
     Buffer.from('\r\n0\r\n\r\n'),

@@ -47,7 +47,9 @@ import { successBody } from './success-status.js'
  *   failure of its status, like a 4xx (a 202's passing: a later attempt may find the image).
  * - A body with a `Content-Encoding` (RFC 9110 §8.4) is decoded, whole, from byte 0: its length
  *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
- *   an encoded body is used only when it is all of it; a resume met with one starts over.
+ *   an encoded body is used only when it is all of it; a resume met with one starts over. Under a
+ *   transfer coding (RFC 9112 §7: `Transfer-Encoding: gzip`), the range counts the bytes before
+ *   it was applied: what is sent is not counted against it.
  */
 export interface Asked {
   /** Where the bytes on disk end, the file's next byte: a resume; 0 for a plain GET. */
@@ -330,6 +332,10 @@ export function appliedCodings(headers: Answer['headers']): string[] {
   return [...codingsOf(headers['content-encoding']), ...codingsOf(headers['transfer-encoding'])]
 }
 
+/** Whether an answer carries a transfer coding other than `chunked` (see `appliedCodings`). */
+export const transferCoded = (headers: Answer['headers']): boolean =>
+  codingsOf(headers['transfer-encoding']).length > 0
+
 export function judge(asked: Asked, answer: Answer): Decision {
   const { status } = answer
   const resuming = asked.from > 0
@@ -434,9 +440,12 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (why) return { do: 'restart', why }
   }
   if (codings.length > 0) {
-    // The range counts encoded bytes: only a range that is the whole encoded body can be used.
+    // The range counts the bytes of the representation, content codings applied: only a range
+    // that is all of them can be used. A transfer coding is applied over the range, for the hop
+    // (RFC 9112 §7): the bytes sent are then not those the range counts, and their number is not
+    // known (a Content-Length beside a Transfer-Encoding is dropped, see undici.ts).
     if (!resuming && range.start === 0 && range.end! + 1 === range.total) {
-      return { do: 'receive', at: 0, length, decode: codings }
+      return { do: 'receive', at: 0, ...(transferCoded(answer.headers) ? {} : { length }), decode: codings }
     }
     const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
