@@ -1125,6 +1125,9 @@ test('a redirect target that does not resolve, connect or answer is named, not t
       'http://127.0.0.1:1/gone.jpg',
       `http://127.0.0.1:${port}/mute.jpg`,
       'http://nohost.invalid/x.jpg',
+      // hunt106: the same host and port, another scheme: http://site/ to https://site/, where the
+      // hop's TLS fails. It was said of the short link, an http:// URL, as if it spoke TLS.
+      server.url('/x.jpg').replace('http:', 'https:'),
     ]
     const short = targets.map((t, i) => server.url(`/short-${i}?to=${encodeURIComponent(t)}`))
     const { results } = await get(short, { retries: 0, headersTimeout: 300 })
@@ -1142,6 +1145,7 @@ test('a redirect target that does not resolve, connect or answer is named, not t
     )
     // ENOTFOUND (dns), or EAI_AGAIN (network) where no resolver answers at all.
     assert.match(message(2), new RegExp(` http://nohost\\.invalid/x\\.jpg${from(2)}`))
+    assert.match(message(3), new RegExp(`^TLS: cannot talk to 127\\.0\\.0\\.1:\\d+ securely: .*${from(3)}$`))
   } finally {
     silent.close()
   }

@@ -643,7 +643,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         if (!t.cancel.aborted && (isTurnedAway(error, exchange.reused) || asksToSlowDown(error)))
           atDoor(error)
         if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) nothingResumed(error)
-        throw url.host === new URL(t.url).host ? error : atHop(error, url.href)
+        // The origin, not the host: http://site/ sent to https://site/ fails in TLS on the hop.
+        throw url.origin === new URL(t.url).origin ? error : atHop(error, url.href)
       }
       if (stale) t.staleReplays++
       else t.replays++
