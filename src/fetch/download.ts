@@ -910,9 +910,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
   t.ctx.onBody?.(
     decision.at,
-    decision.decode
-      ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
-      : t.unresumable,
+    !decision.decode
+      ? t.unresumable
+      : t.body.encoded
+        ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
+        : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
+          `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
   )
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
