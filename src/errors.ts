@@ -256,6 +256,10 @@ function networkWords(cause: unknown): string {
   // unasked-for `100 Continue` is read past: see undici.ts `readAsCurlDoes`).
   if (code === 'UND_ERR_SOCKET' && cause.message === 'bad response')
     return `the server sent an answer that was not asked for: bytes after the end of the answer before (${code})`
+  // A 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2: the
+  // server may switch only to what the request's Upgrade lists): undici drops the connection.
+  if (code === 'UND_ERR_SOCKET' && cause.message === 'bad upgrade')
+    return `the server answered 101 Switching Protocols, an upgrade the request did not ask for (${code})`
   // Reaches here only when the answer had begun (see http1-fallback.ts): before that, the request
   // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
   if (asksForHttp1(cause))

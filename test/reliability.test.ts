@@ -687,6 +687,8 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     // Read with llhttp's optional_lf_after_cr, a chunk whose data began with an LF lost it, and
     // the file was kept a byte off (hunt97): bare-LF chunk-size lines are refused.
     '/chunk-lf': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n3\n\ncd\r\n0\n\n',
+    // Said as 'the server closed the connection' (hunt106): it switched protocols unasked.
+    '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
   }
   const raw = createServer((socket) => {
     socket.once('data', (request) => {
@@ -731,6 +733,10 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     assert.match(
       message('/status-four-digits'),
       /: a status line that is not HTTP\/1\.1's \(`HTTP\/1\.1 2000 OK`: Invalid response status\)$/,
+    )
+    assert.match(
+      message('/upgrade'),
+      /^network error on .*: the server answered 101 Switching Protocols, an upgrade the request did not ask for \(UND_ERR_SOCKET\)$/,
     )
     assert.match(
       message('/status-099'),
