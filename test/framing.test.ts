@@ -375,6 +375,28 @@ const answers: Record<string, Answer> = {
       head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/gif', `Content-Length: ${gif.length}`]),
       gif,
     ]),
+  // A 416's Content-Range on a 206 of the whole file (hunt106): the file when its length is all
+  // of it; a part, or one of no length, is not taken.
+  '/206-star': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/gif',
+        `Content-Range: bytes */${gif.length}`,
+        `Content-Length: ${gif.length}`,
+      ]),
+      gif,
+    ]),
+  '/206-star-part': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/gif',
+        `Content-Range: bytes */${gif.length}`,
+        'Content-Length: 4119',
+      ]),
+      gif.subarray(0, 4119),
+    ]),
   // Transfer codings that name chunked without ending with it: read to the close (RFC 9112 §6.3).
   '/gif-te-chunked-identity': () =>
     closeDelimited('image/gif', gif.subarray(0, 4119), ['Transfer-Encoding: chunked, identity']),
@@ -853,7 +875,7 @@ test('over HTTP/2, a body without a length is not marked at its end: a stream en
   }
 })
 
-test('a resume answered 304 (If-Range read as If-None-Match) asks again without Range; a 206 naming no range to a plain GET is the file', async () => {
+test('a resume answered 304 (If-Range read as If-None-Match) asks again without Range; a 206 naming no range to a plain GET is the file, one naming bytes */N too when N bytes come', async () => {
   const { r, out } = await get('/if-range-304', { retries: 2 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
@@ -868,6 +890,11 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.match(chunk.r.message!, /the server called its answer partial \(a 206 naming no range\)/)
   assert.equal(chunk.r.attempts, 3, 'the same bytes each time prove nothing after a 206')
   assert.ok((await readFile(join(plain.out, plain.r.path!))).equals(gif))
+  const star = await get('/206-star', { retries: 0 })
+  assert.equal(star.r.status, 'ok', star.r.message)
+  assert.ok((await readFile(join(star.out, star.r.path!))).equals(gif))
+  const part = await get('/206-star-part', { retries: 0 })
+  assert.equal(part.r.error, 'bad-range', part.r.message)
 })
 
 test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks again without Range, a 500 twice too; a passing 502 keeps the bytes; a 202 is retried', async () => {

@@ -113,6 +113,35 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { do: 'receive', at: 0, total: 7416, length: 7416 },
   ],
   ['206 with an unreadable Content-Range', plain, 206, { 'content-range': 'bytes 0-?/10' }, 'refuse'],
+  // A 416's form on a 206 to a plain GET (hunt106): the file only when its length is all of it.
+  [
+    '206 naming bytes */N to a plain GET, N bytes long',
+    plain,
+    206,
+    { 'content-range': 'bytes */7416', 'content-length': '7416' },
+    { do: 'receive', at: 0, total: 7416, length: 7416 },
+  ],
+  [
+    '206 naming bytes */N to a plain GET, shorter',
+    plain,
+    206,
+    { 'content-range': 'bytes */7416', 'content-length': '100' },
+    'refuse',
+  ],
+  [
+    '206 naming bytes */N to a plain GET, no length',
+    plain,
+    206,
+    { 'content-range': 'bytes */7416' },
+    'refuse',
+  ],
+  [
+    '206 naming bytes */N to a resume',
+    resume({ etag: ETAG }),
+    206,
+    { 'content-range': 'bytes */7416', 'content-length': '7416', etag: ETAG },
+    'restart',
+  ],
   ['206 without Content-Range to a resume', resume({ etag: ETAG }), 206, { etag: ETAG }, 'restart'],
   // The redirects now end elsewhere: another resource, whatever its validators (RFC 9110 §13.1.5).
   [

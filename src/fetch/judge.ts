@@ -409,6 +409,16 @@ export function judge(asked: Asked, answer: Answer): Decision {
   }
   // No range asked for and none named: it can only start at byte 0.
   if (!resuming && namesNoRange(answer)) return whole(answer, codings)
+  // No range asked for, and a 416's `bytes */N` named (a range handler that writes the header it
+  // writes for a 416): the file, when its Content-Length is all N bytes, as curl and wget2 keep it.
+  if (
+    !resuming &&
+    range?.start === undefined &&
+    range?.total !== undefined &&
+    codings.length === 0 &&
+    header(answer.headers, 'content-length')?.trim() === String(range.total)
+  )
+    return whole(answer, codings)
   if (!range || range.start === undefined) {
     const why = `a 206 without a usable Content-Range (${header(answer.headers, 'content-range') ?? 'none'})`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
