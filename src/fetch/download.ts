@@ -823,7 +823,8 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
       : {
           etag: known.etag ?? got.etag,
           lastModified: known.lastModified ?? got.lastModified,
-          length: known.length ?? got.length,
+          // The file's size by the range (a part under a 200 states its own as Content-Length).
+          length: known.length ?? decision.total ?? got.length,
           from: known.from ?? t.answeredAt,
           stated: known.stated,
         }

@@ -11,7 +11,8 @@ import { successBody } from './success-status.js'
  * Rules (RFC 9110 §14 range requests, §13.1.5 If-Range, §8.8 validators):
  * - A 200 is the whole file from byte 0, whatever was asked, unless it answers a range request
  *   and shows itself a part: a `Content-Range` past byte 0, or the same version (a strong
- *   validator equal) at another size. Then the whole file is asked for again, without `Range`.
+ *   validator equal) at another size. Then the whole file is asked for again, without `Range`,
+ *   but for a part that says exactly what it is, judged as its 206 (`partUnder200`).
  *   Nor is a 200 whose `Content-Range` and `Content-Length` both say it is a part
  *   (`partLabelledWhole`): to a plain GET it is refused.
  * - A resume asks again for the last bytes it has (`overlap`, see `RESUME_OVERLAP`), and its 206
@@ -382,8 +383,11 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (status !== 206 && resuming) {
     // A 200 to a range request is the whole file, unless it shows itself a mislabelled part
     // (buggy range handlers in PHP and CGI scripts): a Content-Range past byte 0, or the very
-    // version on disk (a strong validator equal) at another size. Ask again for the whole file.
+    // version on disk (a strong validator equal) at another size. Ask again for the whole file,
+    // but for a part that says exactly what it is (see `partUnder200`): judged as its 206.
     if (range?.start !== undefined && range.start > 0) {
+      const part = partUnder200(asked, answer, range)
+      if (part) return part
       return { do: 'restart', why: `a ${status} carrying Content-Range bytes ${range.start}-${range.end}` }
     }
     const sizeDiffers =
@@ -473,6 +477,26 @@ export function judge(asked: Asked, answer: Answer): Decision {
     ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
   }
+}
+
+/**
+ * A resume's 200 that carries the range asked for, under the wrong status: its `Content-Range`
+ * names a range of a file of known size and its `Content-Length` is that range's (nginx in front
+ * of ModelScope's file endpoint, modelscope_hub#50). Judged as the 206 it is, with every proof a
+ * 206 gives (validators, the bytes on disk asked for again and compared), as curl, wget2 and
+ * aria2 resume it; else `undefined`. Restarting instead never finished a file over a link that
+ * cuts every answer.
+ */
+function partUnder200(
+  asked: Asked,
+  answer: Answer,
+  range: { start?: number; end?: number; total?: number },
+): Decision | undefined {
+  if (answer.status !== 200 || range.end === undefined || range.total === undefined) return undefined
+  const declared = header(answer.headers, 'content-length')
+  if (declared === undefined || declared.trim() !== String(range.end - range.start! + 1)) return undefined
+  const part = judge(asked, { status: 206, headers: answer.headers })
+  return part.do === 'receive' ? part : undefined
 }
 
 /**
