@@ -194,7 +194,7 @@ test('a limit too low for imgpull to run: one line naming the limit, exit 3, nev
     assert.equal(code, 3, `ulimit -n ${limit}: ${stderr}`)
     assert.match(
       stderr,
-      /^imgpull: cannot (?:load its own code|open) \S+: too many open files \(the limit of ulimit -n\); raise the limit on open files \(ulimit -n 4096\)/m,
+      /^imgpull: cannot (?:load its own code(?: \(\S+\))?|open \S+): too many open files \(the limit of ulimit -n\); raise the limit on open files \(ulimit -n 4096\)/m,
     )
   }
 })
@@ -236,4 +236,79 @@ test('a journal that cannot be opened for want of descriptors is said so, not as
   const [code, message] = stdout.trim().split('\n')
   assert.equal(code, 'SQLITE_CANTOPEN')
   assert.equal(message, `cannot open ${join(dir, 'no-fd.db')}: too many open files (the limit of ulimit -n)`)
+})
+
+/** Run `script` (an ES module) under `ulimit -n limit`, from the repository: its stdout's lines. */
+async function scriptLimited(limit: number, script: string): Promise<string[]> {
+  const child = spawn(
+    'bash',
+    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', script],
+    { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    stdout += d
+  })
+  await new Promise((resolve) => child.on('close', resolve))
+  return stdout.trim().split('\n')
+}
+
+// hunt104: a gzip-encoded answer loaded its decoder's module then, mid-run: with every descriptor
+// held by the run's connections, Node's loader could not open it. Node 20 keeps a failed import
+// failed, so every later encoded answer failed too, as 'network' after --total-timeout; Node 24
+// said "Cannot read package config /…/package.json: too many open files." The server below takes
+// every descriptor as it answers, and frees them a second later (the part file waits for one).
+test('an encoded answer met with every descriptor taken: its decoder is already loaded, the file kept', async () => {
+  const out = join(dir, 'encoded-no-fd')
+  const script = `
+    import { closeSync, openSync } from 'node:fs'
+    import { createServer } from 'node:http'
+    import { gzipSync } from 'node:zlib'
+    import { pull } from './dist/index.js'
+    const body = Buffer.from(${JSON.stringify(bodyOf('/gz.jpg').toString('base64'))}, 'base64')
+    const server = createServer((req, res) => {
+      const held = []
+      try { for (;;) held.push(openSync('/dev/null', 'r')) } catch {}
+      setTimeout(() => { for (const fd of held) closeSync(fd) }, 1000)
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-encoding': 'gzip' }).end(gzipSync(body))
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = 'http://127.0.0.1:' + server.address().port + '/gz.jpg'
+    const options = { out: ${JSON.stringify(out)}, journal: false, report: false, totalTimeout: 6000 }
+    for await (const r of pull([url], options)) console.log(r.status, r.path ?? r.message)
+    server.close()
+  `
+  const [line] = await scriptLimited(256, script)
+  assert.equal(line, 'ok gz.jpg')
+  assert.deepEqual(await readFile(join(out, 'gz.jpg')), bodyOf('/gz.jpg'))
+})
+
+// hunt104: a module of imgpull's loaded mid-run (the report's renderer at the end, a command's
+// code, a thread's modules) where no descriptor was left. Node 24's loader says only "Cannot read
+// package config /…/package.json: too many open files." (code ERR_INVALID_PACKAGE_CONFIG), which
+// the run printed as it was, with exit 1; Node 20 and 22 give the open's EMFILE and the file.
+test('imgpull’s own code that cannot load for want of descriptors: said as the limit, on every Node', async () => {
+  const script = `
+    import { closeSync, openSync } from 'node:fs'
+    import { descriptorFault } from './dist/sinks/local-faults.js'
+    const held = []
+    try { for (;;) held.push(openSync('/dev/null', 'r')) } catch {}
+    try {
+      await import('./dist/report/html/write.js')
+      console.log('loaded')
+    } catch (error) {
+      for (const fd of held) closeSync(fd)
+      console.log(error.code)
+      console.log(descriptorFault(error)?.message)
+    }
+  `
+  const [code, message] = await scriptLimited(256, script)
+  assert.ok(code === 'EMFILE' || code === 'ERR_INVALID_PACKAGE_CONFIG', code)
+  const file = join(import.meta.dirname, '..', 'dist', 'report', 'html', 'write.js')
+  assert.equal(
+    message,
+    code === 'EMFILE'
+      ? `cannot load its own code (${file}): too many open files (the limit of ulimit -n)`
+      : 'cannot load its own code: too many open files (the limit of ulimit -n)',
+  )
 })

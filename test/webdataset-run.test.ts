@@ -678,7 +678,7 @@ test('`ulimit -n 64` with the default concurrency: a clear line (exit 3) or a wh
   if (run.code === 3)
     assert.match(
       run.stderr,
-      /^imgpull: cannot open (\S+|a file or start a thread): too many open files \(the limit of ulimit -n\); .*raise the limit on open files \(ulimit -n 4096\)/m,
+      /^imgpull: cannot (?:open \S+|open a file or start a thread|load its own code(?: \(\S+\))?): too many open files \(the limit of ulimit -n\); .*raise the limit on open files \(ulimit -n 4096\)/m,
     )
   const done = Number(/^(\d+) images?,/m.exec(run.stderr)?.[1] ?? 0)
   const before = server.stats.requests
@@ -723,7 +723,7 @@ test('a run’s own file waits for a free descriptor; one that never comes is sa
     })
   assert.match(
     descriptorFault(notFound(join(installed, 'index.js')))?.message ?? '',
-    /^cannot open \S+hyparquet\/index\.js: too many open files \(the limit of ulimit -n\)$/,
+    /^cannot load its own code \(\S+hyparquet\/index\.js\): too many open files \(the limit of ulimit -n\)$/,
   )
   assert.equal(descriptorFault(notFound(join(dir, 'no-such-package', 'index.js'))), undefined)
 })

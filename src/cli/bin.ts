@@ -4,7 +4,7 @@
 // starts without compiling them again (see README, Benchmark). Node 20 has no such cache, and
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off. The rest loads after this line, hence the dynamic import.
 import module from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 
 ;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 try {
@@ -12,13 +12,11 @@ try {
 } catch (error) {
   // Node's module loader reads a module's imports in parallel: under a very low `ulimit -n` (about
   // 50 here) imgpull's own code cannot load, and Node would print a stack trace of its loader.
-  const { code, path } = error as { code?: unknown; path?: unknown }
   // Only a file of imgpull's package (dist/, its dependencies): any other error is the run's own.
-  const own = typeof path === 'string' && path.startsWith(fileURLToPath(new URL('..', import.meta.url)))
-  if ((code !== 'EMFILE' && code !== 'ENFILE') || !own) throw error
-  const limit = code === 'ENFILE' ? 'the system’s limit' : 'the limit of ulimit -n'
+  const code = unloadableCode(error)
+  if (!code) throw error
   process.stderr.write(
-    `imgpull: cannot load its own code (${path}): too many open files (${limit}); raise the limit on open files (ulimit -n 4096) and run the same command again\n`,
+    `imgpull: ${unloadableLine(code)}; raise the limit on open files (ulimit -n 4096) and run the same command again\n`,
   )
   // A local fault, as when a run meets it later (README: exit codes).
   process.exitCode = 3

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { printable } from '../utils/printable.js'
 import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
@@ -158,6 +159,14 @@ export async function main(argv = process.argv): Promise<number> {
           : error.message
       say(`${message} ${help}`)
       return EXIT.usage
+    }
+    // A command's code loaded on demand (`imgpull status`'s, `report`'s) where no descriptor was left.
+    const unloadable = unloadableCode(error)
+    if (unloadable) {
+      say(
+        `${unloadableLine(unloadable)}; raise the limit on open files (ulimit -n 4096) and run the same command again`,
+      )
+      return EXIT.fatal
     }
     say(`${(error as Error).message ?? error}`)
     return EXIT.failed

@@ -6,9 +6,13 @@ import { sniffBinary, sniffCommon } from '../verify/magic.js'
 export { codingsOf } from './judge.js'
 
 // Required, not imported: the CLI bundle would hoist an import of these to its start, loading
-// zlib in every run (~1.5 ms); this module itself loads with the first encoded body.
+// zlib in every run (~1.5 ms). zlib is required with the first encoded body (a built-in: no file
+// to open then); this module itself loads with the transfers', before any starts, as a module
+// loaded mid-run can fail for want of a file descriptor (see `unloadableCode`).
 const load = createRequire(import.meta.url)
-const zlib = load('node:zlib') as typeof import('node:zlib')
+let zlibModule: typeof import('node:zlib') | undefined
+const zlib = (): typeof import('node:zlib') =>
+  (zlibModule ??= load('node:zlib') as typeof import('node:zlib'))
 const { Transform } = load('node:stream') as typeof import('node:stream')
 
 /**
@@ -33,9 +37,13 @@ const DECODERS: Record<string, (() => TransformStream) | undefined> = {
   gzip: () => new GzipMembers(),
   'x-gzip': () => new GzipMembers(),
   deflate: () => new AnyInflate(),
-  br: () => zlib.createBrotliDecompress(),
-  zstd: (zlib as { createZstdDecompress?: () => TransformStream }).createZstdDecompress,
+  br: () => zlib().createBrotliDecompress(),
+  zstd: () => (zlib() as unknown as { createZstdDecompress: () => TransformStream }).createZstdDecompress(),
 }
+
+/** Whether this Node decodes `coding` (zstd: 22.15+). */
+const decodes = (coding: string): boolean =>
+  DECODERS[coding] !== undefined && (coding !== 'zstd' || 'createZstdDecompress' in zlib())
 
 /**
  * The decoder of `coding`, or, where the body's first bytes (`head`) are a gzip or zlib header
@@ -76,7 +84,7 @@ export function undecodable(codings: readonly string[]): string | undefined {
   if (codings.length > MAX_CODINGS)
     return `${codings.length} content codings stacked (at most ${MAX_CODINGS})`
   for (const coding of codings) {
-    if (DECODERS[coding]) continue
+    if (decodes(coding)) continue
     return coding === 'zstd'
       ? `zstd, which this Node (${process.version}) cannot decode (Node 22.15 or later can; run again there with --retry-failed)`
       : `${coding}, an encoding imgpull does not decode`
@@ -298,8 +306,8 @@ class AnyInflate extends Transform implements Unterminated {
       chunk = this.#head
       const zlibWrapped = isZlibHeader(chunk)
       const make = (options?: object) =>
-        zlibWrapped ? zlib.createInflate(options) : zlib.createInflateRaw(options)
-      this.#inner = make({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
+        zlibWrapped ? zlib().createInflate(options) : zlib().createInflateRaw(options)
+      this.#inner = make({ finishFlush: zlib().constants.Z_SYNC_FLUSH })
       this.#inner.on('data', (data: Buffer) => {
         if (!this.push(data)) this.#inner!.pause()
       })
@@ -346,7 +354,7 @@ class AnyInflate extends Transform implements Unterminated {
   override _flush(done: TransformCallback): void {
     if (!this.#inner) {
       // Fewer than two bytes: too short to be either format.
-      const inner = zlib.createInflateRaw()
+      const inner = zlib().createInflateRaw()
       inner.on('error', (error) => done(error))
       inner.end(this.#head, () => done())
       return
@@ -626,7 +634,7 @@ class GzipMembers extends Transform implements Unterminated, Checked {
   #start(data: Buffer): void {
     // At the body's end, what the member decodes to so far comes out whole, and its missing end
     // is noted (`unterminated`) instead of failing: Z_FINISH would fail and drop output still held.
-    const inner = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
+    const inner = zlib().createInflateRaw({ finishFlush: zlib().constants.Z_SYNC_FLUSH })
     this.#inner = inner
     this.#members++
     this.#size = 0
@@ -635,7 +643,7 @@ class GzipMembers extends Transform implements Unterminated, Checked {
     this.#sentFrom = 0
     inner.on('data', (out: Buffer) => {
       this.#size += out.length
-      this.#crc = zlib.crc32(out, this.#crc)
+      this.#crc = zlib().crc32(out, this.#crc)
       // Forget input the inflater has consumed: what is left may be the member's trailer.
       while (this.#sent.length && this.#sentFrom + this.#sent[0].length <= inner.bytesWritten) {
         this.#sentFrom += this.#sent.shift()!.length

@@ -19,7 +19,7 @@ import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stat
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
-import type { BodyDecoder } from './content-encoding.js'
+import { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
@@ -1021,7 +1021,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   let decoder: BodyDecoder | undefined
   try {
-    decoder = decision.decode ? await decoderFor(decision.decode, keep, shown) : undefined
+    decoder = decision.decode ? new BodyDecoder(decision.decode, keep, shown) : undefined
   } catch (error) {
     exchange.abort(error)
     await file.close()
@@ -1301,16 +1301,6 @@ export function lengthOfDecoded(
 function stalledUnframed(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   if (errorCode(error) !== 'UND_ERR_BODY_TIMEOUT' || t.cancel.aborted || received === 0) return false
   return decision.length === undefined
-}
-
-/** The decoder of an encoded body (its module, and zlib, load on the first one met). */
-async function decoderFor(
-  codings: string[],
-  keep: (chunk: Buffer) => void | Promise<void>,
-  shown: string,
-): Promise<BodyDecoder> {
-  const { BodyDecoder } = await import('./content-encoding.js')
-  return new BodyDecoder(codings, keep, shown)
 }
 
 /**

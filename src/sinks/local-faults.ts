@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { errorCode as codeOf, FatalError } from '../errors.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
+import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 
 /**
  * Faults of the machine the run writes to (disk full, read-only, no permission, a journal that
@@ -143,20 +144,6 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
 }
 
 /**
- * The module Node's loader says it cannot find (`Cannot find package '…/index.js' imported from
- * …`), where it is there: a thread started mid-run (a shard's writer) loads its modules then, and
- * a file the loader could not open for want of a descriptor reads as not found. `undefined` for
- * any other message, and for a module that is truly missing.
- */
-function unreadModule(message: string): string | undefined {
-  const named = /^Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1]
-  if (named === undefined) return undefined
-  const path = named.startsWith('file:') ? fileURLToPath(named) : named
-  // A package's main file that could not be read: its folder and package.json are there.
-  return existsSync(path) || existsSync(join(dirname(path), 'package.json')) ? path : undefined
-}
-
-/**
  * The error of opening three files now (SQLite opens a journal with its `-wal` and `-shm`), where
  * the process (EMFILE) or system (ENFILE) has too few descriptors left; `undefined` otherwise.
  */
@@ -227,24 +214,25 @@ export function runFault(error: unknown, out: string, journalPath: string): Fata
 /**
  * A run's own file or thread (a shard's rows, its writer thread) that could not be opened or
  * started for want of a file descriptor (EMFILE, ENFILE; `Worker initialization failure: EMFILE`)
- * once the waits for one are over, as a `FatalError` that says which limit and what to do;
+ * once the waits for one are over, or imgpull's own code that could not be loaded so (see
+ * `unloadableCode`), as a `FatalError` that says which limit and what to do;
  * `undefined` for any other error. Not in `isFatalLocal`: a transfer that meets it waits and is
  * tried again (see `outOfDescriptors`).
  */
 export function descriptorFault(error: unknown): FatalError | undefined {
-  const code = codeOf(error)
+  const hint =
+    'raise the limit on open files (ulimit -n 4096), or lower --concurrency, then run the same command again to continue'
+  // Its own code, loaded mid-run (a chunk, a thread's modules): said as bin.ts says it at start.
+  const code = unloadableCode(error)
+  if (code) return new FatalError('descriptors', unloadableLine(code), { cause: error, hint })
   const message = error instanceof Error ? error.message : ''
-  const system = code === 'ENFILE' || /\bENFILE\b/.test(message)
-  const unread = unreadModule(message)
-  if (!system && code !== 'EMFILE' && !/\bEMFILE\b/.test(message) && !unread) return undefined
-  const path = unread ?? (error as { path?: string }).path
+  const system = codeOf(error) === 'ENFILE' || /\bENFILE\b/.test(message)
+  if (!system && codeOf(error) !== 'EMFILE' && !/\bEMFILE\b/.test(message)) return undefined
+  const path = (error as { path?: string }).path
   const what = path === undefined ? 'open a file or start a thread' : `open ${path}`
   return new FatalError(
     'descriptors',
     `cannot ${what}: too many open files (${system ? 'the system’s limit' : 'the limit of ulimit -n'})`,
-    {
-      cause: error,
-      hint: 'raise the limit on open files (ulimit -n 4096), or lower --concurrency, then run the same command again to continue',
-    },
+    { cause: error, hint },
   )
 }
