@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -11,6 +11,7 @@ import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
+import { listenLocal, startRawServer } from './support/raw-server.js'
 import { image, startRouteServer } from './support/route-server.js'
 
 let server: ImageServer
@@ -229,10 +230,9 @@ test('a Retry-After past the total timeout fails at once, and the message says w
 })
 
 test('a retry whose total timeout ran out while its host was paused fails with the cause it was retried for, sending nothing', async () => {
-  const silent = createServer(() => {}).listen(0, '127.0.0.1')
-  await new Promise((resolve) => silent.once('listening', resolve))
+  const silent = await startRawServer(() => {})
   try {
-    const mute = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mute.jpg`
+    const mute = silent.url('/mute.jpg')
     const a = server.url(`/late-a?to=${encodeURIComponent(mute)}`)
     // The host's first 429, with a wait past the total timeout: the whole host waits 3 s.
     const b = server.url('/late-b?status=429&ra=3')
@@ -246,7 +246,7 @@ test('a retry whose total timeout ran out while its host was paused fails with t
       /^headers timeout after 300 ms on http:\/\/127\.0\.0\.1:\d+\/mute\.jpg \(redirected from \S+\): not retried, --total-timeout ran out while it waited for its turn$/,
     )
   } finally {
-    silent.close()
+    await silent.close()
   }
 })
 
@@ -376,25 +376,20 @@ test('a body that stalls short of its Content-Length fails as the idle timeout, 
     one.message ?? '',
     /idle timeout after 300 ms on \S+: the body stopped after 300000 of 1000000 bytes$/,
   )
-  const held = new Set<Socket>()
-  const headOnly = createServer((socket) => {
-    held.add(socket)
-    socket.on('error', () => {})
+  const headOnly = await startRawServer((socket) => {
     socket.once('data', () =>
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5000\r\n\r\n'),
     )
   })
-  await new Promise<void>((resolve) => headOnly.listen(0, '127.0.0.1', resolve))
   try {
-    const url = `http://127.0.0.1:${(headOnly.address() as AddressInfo).port}/head-only.jpg`
+    const url = headOnly.url('/head-only.jpg')
     const { one: alone } = await get([url], { idleTimeout: 300, retries: 0 })
     assert.equal(
       alone.message,
       `idle timeout after 300 ms on ${url}: no byte of the body came after the head`,
     )
   } finally {
-    for (const socket of held) socket.destroy()
-    await new Promise((resolve) => headOnly.close(resolve))
+    await headOnly.close()
   }
 })
 
@@ -438,18 +433,17 @@ test('a total timeout that cuts a body trickling in says so; one that cuts a sil
 test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
   // A black hole accepts connections and never answers; the cold one leaves its first 6 hanging.
   let coldRequests = 0
-  const sockets = new Set<Socket>()
   const hole = await startBlackHole()
-  const cold = createHttpServer((request, response) => {
-    if (++coldRequests <= 6) return
-    const body = makeImage(`cold${request.url}`, 2000)
-    response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
-  })
-  cold.on('connection', (socket) => sockets.add(socket))
-  await new Promise<void>((resolve) => cold.listen(0, '127.0.0.1', resolve))
+  const cold = await listenLocal(
+    createHttpServer((request, response) => {
+      if (++coldRequests <= 6) return
+      const body = makeImage(`cold${request.url}`, 2000)
+      response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    }),
+  )
   try {
     const holeUrl = hole.origin
-    const coldUrl = `http://127.0.0.1:${(cold.address() as AddressInfo).port}`
+    const coldUrl = cold.origin
     const urls = Array.from({ length: 40 }, (_, i) => [`${holeUrl}/h${i}.jpg`, `${coldUrl}/c${i}.jpg`]).flat()
     // 800 ms: the cold host's answers must come within it on a loaded machine (at 300, every
     // cold file failed once in a full suite at a load of 14: the cold host was given up too).
@@ -473,9 +467,8 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
     const holeRequests = hole.requests()
     assert.ok(holeRequests >= 16 && holeRequests <= 32, `${holeRequests} requests to the black hole`)
   } finally {
-    for (const socket of sockets) socket.destroy()
     await hole.close()
-    await new Promise((resolve) => cold.close(resolve))
+    await cold.close()
   }
 })
 
@@ -580,25 +573,21 @@ test('a host that stops every body is given up once 16 in a row stalled with non
   // Heads pass, bodies never come (a path-MTU black hole): each attempt costs the idle timeout.
   // The second server stalls the same way, but served its first file whole.
   const requests = { stall: 0, servedOnce: 0 }
-  const sockets = new Set<Socket>()
-  const stalling = (name: keyof typeof requests) => {
-    const s = createHttpServer((request, response) => {
-      const n = ++requests[name]
-      const body = makeImage(`${name}${request.url}`, 20_000)
-      response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
-      if (name === 'servedOnce' && n === 1) response.end(body)
-      else response.write(body.subarray(0, 100))
-    })
-    s.on('connection', (socket) => sockets.add(socket))
-    return s
-  }
-  const stall = stalling('stall')
-  const servedOnce = stalling('servedOnce')
-  await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve))
-  await new Promise<void>((resolve) => servedOnce.listen(0, '127.0.0.1', resolve))
+  const stalling = (name: keyof typeof requests) =>
+    listenLocal(
+      createHttpServer((request, response) => {
+        const n = ++requests[name]
+        const body = makeImage(`${name}${request.url}`, 20_000)
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+        if (name === 'servedOnce' && n === 1) response.end(body)
+        else response.write(body.subarray(0, 100))
+      }),
+    )
+  const stall = await stalling('stall')
+  const servedOnce = await stalling('servedOnce')
   try {
-    const stallUrl = `http://127.0.0.1:${(stall.address() as AddressInfo).port}`
-    const servedUrl = `http://127.0.0.1:${(servedOnce.address() as AddressInfo).port}`
+    const stallUrl = stall.origin
+    const servedUrl = servedOnce.origin
     const urls = [
       `${servedUrl}/first.jpg`,
       ...Array.from({ length: 40 }, (_, i) => `${stallUrl}/s${i}.jpg`),
@@ -622,9 +611,8 @@ test('a host that stops every body is given up once 16 in a row stalled with non
     )
     assert.equal(results.find((r) => r.job.url.endsWith('/first.jpg'))?.status, 'ok')
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => stall.close(resolve))
-    await new Promise((resolve) => servedOnce.close(resolve))
+    await stall.close()
+    await servedOnce.close()
   }
 })
 
@@ -632,20 +620,19 @@ test('a host whose cold start outlasts the headers timeout for its whole first r
   // Nothing is answered in the first 1,000 ms: the first round (16 at once) is cut by the timeout
   // together; the retries after it find the server warm.
   let startedAt: number | undefined
-  const sockets = new Set<Socket>()
-  const cold = createHttpServer((request, response) => {
-    startedAt ??= Date.now()
-    const body = makeImage(`cold${request.url}`, 2000)
-    const send = () => {
-      if (!response.destroyed)
-        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
-    }
-    setTimeout(send, Math.max(0, startedAt + 1000 - Date.now()))
-  })
-  cold.on('connection', (socket) => sockets.add(socket))
-  await new Promise<void>((resolve) => cold.listen(0, '127.0.0.1', resolve))
+  const cold = await listenLocal(
+    createHttpServer((request, response) => {
+      startedAt ??= Date.now()
+      const body = makeImage(`cold${request.url}`, 2000)
+      const send = () => {
+        if (!response.destroyed)
+          response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+      }
+      setTimeout(send, Math.max(0, startedAt + 1000 - Date.now()))
+    }),
+  )
   try {
-    const coldUrl = `http://127.0.0.1:${(cold.address() as AddressInfo).port}`
+    const coldUrl = cold.origin
     const urls = Array.from({ length: 40 }, (_, i) => `${coldUrl}/c${i}.jpg`)
     // 900 ms: a retry sent early in the cold 1,000 ms must still be answered within it on a
     // loaded machine, with room for the machine's own delays (at 300 of 500, one run in the full
@@ -656,8 +643,7 @@ test('a host whose cold start outlasts the headers timeout for its whole first r
       results.map(() => 'ok'),
     )
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => cold.close(resolve))
+    await cold.close()
   }
 })
 
@@ -690,17 +676,14 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     // Said as 'the server closed the connection' (hunt106): it switched protocols unasked.
     '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
   }
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     socket.once('data', (request) => {
       const path = request.toString('latin1').split(' ')[1]
       socket.end(answers[path])
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    const urls = Object.keys(answers).map((path) => raw.url(path))
     const { results } = await get(urls, { retries: 0 })
     const message = (path: string) => results.find((r) => r.job.url.endsWith(path))?.message ?? ''
     assert.match(
@@ -743,7 +726,7 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       /network error on .*: the answer is not well-formed HTTP: a status code below 100 \(RFC 9110 §15 allows 100 to 599\) \(HPE_INVALID_STATUS\)$/,
     )
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
@@ -763,7 +746,7 @@ test('a Content-Length that is no length (-1, empty, a word) is set aside as bro
     // Cut: a closed connection shows no end; the image's own bytes show it is not whole.
     '/minus-one-cut': [head('-1'), image.subarray(0, 2000)],
   }
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     socket.once('data', (request) => {
       const path = request.toString('latin1').split(' ')[1]
       const [text, body] = answers[path]
@@ -772,14 +755,11 @@ test('a Content-Length that is no length (-1, empty, a word) is set aside as bro
       if (path === '/plus') socket.write(bytes)
       else socket.end(bytes)
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
     const paths = Object.keys(answers)
     const { out, results } = await get(
-      paths.map((path) => `http://127.0.0.1:${port}${path}`),
+      paths.map((path) => raw.url(path)),
       { retries: 0, idleTimeout: 5000 },
     )
     const by = (path: string) => results.find((r) => r.job.url.endsWith(path))
@@ -790,24 +770,18 @@ test('a Content-Length that is no length (-1, empty, a word) is set aside as bro
     }
     assert.equal(by('/minus-one-cut')?.error, 'truncated', by('/minus-one-cut')?.message)
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
 test('interim 1xx answers do not hold off the headers timeout', async () => {
   // `102 Processing` every 100 ms, never an answer: undici alone would wait for the total timeout.
-  const interim = createServer()
-  const sockets = new Set<Socket>()
-  interim.on('connection', (socket) => {
-    sockets.add(socket)
+  const interim = await startRawServer((socket) => {
     const timer = setInterval(() => socket.write('HTTP/1.1 102 Processing\r\n\r\n'), 100)
     socket.on('close', () => clearInterval(timer))
-    socket.on('error', () => clearInterval(timer))
   })
-  await new Promise<void>((resolve) => interim.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (interim.address() as AddressInfo).port
-    const { one, ms } = await get([`http://127.0.0.1:${port}/x.jpg`], {
+    const { one, ms } = await get([interim.url('/x.jpg')], {
       headersTimeout: 400,
       totalTimeout: 20_000,
       retries: 0,
@@ -816,8 +790,7 @@ test('interim 1xx answers do not hold off the headers timeout', async () => {
     assert.match(one.message ?? '', /headers timeout/)
     assert.ok(ms < 10_000, `${ms} ms: cut by the headers timeout, not the total one`)
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => interim.close(resolve))
+    await interim.close()
   }
 })
 
@@ -891,7 +864,7 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
     ],
   }
   const connections: string[][] = []
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     const paths: string[] = []
     connections.push(paths)
     let pending = ''
@@ -905,14 +878,11 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
         socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]))
       }
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
     const paths = Object.keys(answers)
     const { out, results } = await get(
-      paths.map((path) => `http://127.0.0.1:${port}${path}`),
+      paths.map((path) => raw.url(path)),
       { retries: 0, concurrency: 1 },
     )
     for (const path of paths) {
@@ -933,7 +903,7 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       `keep-alive still used: ${JSON.stringify(connections)}`,
     )
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
@@ -944,21 +914,18 @@ test('a head that comes in pieces, its last line end with the body: the body is 
   const text = Buffer.from('\nX Note: a\r\nab :c\r\nno colon\r\n\n', 'latin1')
   const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0, text.length + 2]), text])
   const body = Buffer.concat([plain.subarray(0, 2), comment, plain.subarray(2)])
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     socket.once('data', () => {
       socket.write(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n`)
       setTimeout(() => socket.end(Buffer.concat([Buffer.from('\r\n'), body])), 100)
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const { out, one } = await get([`http://127.0.0.1:${port}/pieces.jpg`], { retries: 0 })
+    const { out, one } = await get([raw.url('/pieces.jpg')], { retries: 0 })
     assert.equal(one.status, 'ok', one.message)
     assert.ok((await readFile(join(out, one.path ?? ''))).equals(body), 'the body as it was sent')
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
@@ -975,7 +942,7 @@ test('a head cut anywhere between two pieces is read as one: every quirk curl re
     list: `HTTP/1.1 200 OK\r\nContent-Length: ${length}, ${length}\r\n\r\n`,
     hint: `HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nX-B : c\r\nContent-Length: ${length}\r\n\r\n`,
   }
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     socket.setNoDelay(true)
     socket.once('data', (request) => {
       const [, name, cut] = /\/(\w+)-(\d+)/.exec(request.toString('latin1')) ?? []
@@ -983,13 +950,10 @@ test('a head cut anywhere between two pieces is read as one: every quirk curl re
       socket.write(head.subarray(0, Number(cut)))
       setTimeout(() => socket.end(Buffer.concat([head.subarray(Number(cut)), image])), 20)
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
     const urls = Object.entries(heads).flatMap(([name, head]) =>
-      Array.from({ length: head.length - 1 }, (_, i) => `http://127.0.0.1:${port}/${name}-${i + 1}`),
+      Array.from({ length: head.length - 1 }, (_, i) => raw.url(`/${name}-${i + 1}`)),
     )
     const { out, results } = await get(urls, { retries: 0, concurrency: 32 })
     const wrong: string[] = []
@@ -999,7 +963,7 @@ test('a head cut anywhere between two pieces is read as one: every quirk curl re
     }
     assert.deepEqual(wrong, [], `${wrong.length} of ${urls.length} cuts`)
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
@@ -1008,7 +972,7 @@ test('a body one CRLF longer than its length, the CRLF coming apart: the next an
   // status line read as a header line ('Expected HTTP/, RTSP/ or ICE/'), failing the next file.
   const image = makeImage('crlf-after', 2000)
   let connections = 0
-  const raw = createServer((socket) => {
+  const raw = await startRawServer((socket) => {
     connections++
     let answered = 0
     socket.on('data', () => {
@@ -1017,12 +981,9 @@ test('a body one CRLF longer than its length, the CRLF coming apart: the next an
       if (answered++ > 0) socket.write('\r\n')
       setTimeout(() => socket.write(Buffer.concat([Buffer.from(head), image])), answered > 1 ? 30 : 0)
     })
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const urls = Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${port}/c${i}.jpg`)
+    const urls = Array.from({ length: 4 }, (_, i) => raw.url(`/c${i}.jpg`))
     const { results } = await get(urls, { retries: 0, concurrency: 1 })
     assert.deepEqual(
       results.map((r) => r.message ?? r.status),
@@ -1030,7 +991,7 @@ test('a body one CRLF longer than its length, the CRLF coming apart: the next an
     )
     assert.equal(connections, 1)
   } finally {
-    await new Promise((resolve) => raw.close(resolve))
+    await raw.close()
   }
 })
 
@@ -1074,8 +1035,7 @@ test('a server that sends the client back to the URL it asked for, to come again
     // A loop: still one, found within a few requests.
     return again()
   })
-  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
-  const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`
+  const { origin, close } = await listenLocal(host)
   try {
     const paths = ['/thumb.jpg', '/a.jpg', '/later.jpg', '/loop.jpg']
     const { out, results } = await get(paths.map((p) => origin + p))
@@ -1091,8 +1051,7 @@ test('a server that sends the client back to the URL it asked for, to come again
     assert.match(by('/loop.jpg').message!, /redirect loop at .*loop\.jpg .*\(asked 3 times\)$/)
     assert.equal(asked.get('/loop.jpg')!.length, 3)
   } finally {
-    host.closeAllConnections()
-    await new Promise((resolve) => host.close(resolve))
+    await close()
   }
 })
 
@@ -1105,8 +1064,7 @@ test('a 300 Multiple Choices with a Location is followed to its preferred choice
       res.writeHead(300, { 'content-type': 'text/html' }).end('<a href=/x>x</a>')
     else res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
   })
-  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
-  const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`
+  const { origin, close } = await listenLocal(host)
   try {
     const { out, one } = await get([`${origin}/photo.jpg`])
     assert.equal(one.status, 'ok', one.message)
@@ -1117,19 +1075,17 @@ test('a 300 Multiple Choices with a Location is followed to its preferred choice
     assert.equal(none.one.error, 'http-300')
     assert.match(none.one.message!, /HTTP 300 from .*none\.jpg: a redirect with no Location to follow$/)
   } finally {
-    host.closeAllConnections()
-    await new Promise((resolve) => host.close(resolve))
+    await close()
   }
 })
 
 test('a redirect target that does not resolve, connect or answer is named, not the short link that led there', async () => {
-  const silent = createServer(() => {}).listen(0, '127.0.0.1')
-  await new Promise((resolve) => silent.once('listening', resolve))
+  const silent = await startRawServer(() => {})
   try {
-    const port = (silent.address() as AddressInfo).port
+    const port = silent.port
     const targets = [
       'http://127.0.0.1:1/gone.jpg',
-      `http://127.0.0.1:${port}/mute.jpg`,
+      silent.url('/mute.jpg'),
       'http://nohost.invalid/x.jpg',
       // hunt106: the same host and port, another scheme: http://site/ to https://site/, where the
       // hop's TLS fails. It was said of the short link, an http:// URL, as if it spoke TLS.
@@ -1153,7 +1109,7 @@ test('a redirect target that does not resolve, connect or answer is named, not t
     assert.match(message(2), new RegExp(` http://nohost\\.invalid/x\\.jpg${from(2)}`))
     assert.match(message(3), new RegExp(`^TLS: cannot talk to 127\\.0\\.0\\.1:\\d+ securely: .*${from(3)}$`))
   } finally {
-    silent.close()
+    await silent.close()
   }
 })
 
@@ -1249,26 +1205,20 @@ test('a failure after redirects names the URL that answered: a login page, a CDN
 
 test('a redirect whose body trickles in is followed without waiting for that body to end', async () => {
   const target = server.url('/after-drip')
-  const sockets = new Set<Socket>()
-  const dripping = createHttpServer((_, res) => {
-    res.writeHead(301, { location: target, 'content-type': 'text/html' })
-    const timer = setInterval(() => res.write('.'), 200) // never ends: each byte resets the idle timer
-    res.on('close', () => clearInterval(timer))
-  })
-  dripping.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => dripping.listen(0, '127.0.0.1', resolve))
+  const dripping = await listenLocal(
+    createHttpServer((_, res) => {
+      res.writeHead(301, { location: target, 'content-type': 'text/html' })
+      const timer = setInterval(() => res.write('.'), 200) // never ends: each byte resets the idle timer
+      res.on('close', () => clearInterval(timer))
+    }),
+  )
   try {
-    const { port } = dripping.address() as AddressInfo
     // Before, the transfer waited for the body until its total timeout.
-    const { one, out } = await get([`http://127.0.0.1:${port}/moved.jpg`], { totalTimeout: 10_000 })
+    const { one, out } = await get([dripping.url('/moved.jpg')], { totalTimeout: 10_000 })
     assert.equal(one.status, 'ok', one.message)
     assert.ok((await readFile(join(out, one.path!))).equals(server.bytes('/after-drip')))
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => dripping.close(resolve))
+    await dripping.close()
   }
 })
 

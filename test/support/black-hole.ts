@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { startRawServer } from './raw-server.js'
 
 /**
  * A server on 127.0.0.1 that accepts connections and never answers (a firewall that drops the
@@ -12,19 +12,8 @@ export interface BlackHole {
 
 export async function startBlackHole(): Promise<BlackHole> {
   let requests = 0
-  const sockets = new Set<Socket>()
-  const hole = createServer((socket) => {
-    sockets.add(socket)
+  const hole = await startRawServer((socket) => {
     socket.on('data', () => requests++)
-    socket.on('error', () => {})
   })
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
-  return {
-    origin: `http://127.0.0.1:${(hole.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => hole.close(resolve))
-    },
-  }
+  return { origin: hole.origin, requests: () => requests, close: hole.close }
 }

@@ -1,0 +1,50 @@
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+
+/** A server listening on 127.0.0.1 at a free port, with the URLs of its paths. */
+export interface LocalServer {
+  /** `http://127.0.0.1:PORT` */
+  origin: string
+  port: number
+  /** The URL of `path` (`/a.jpg`) on this server. */
+  url(path: string): string
+  /** Connections accepted so far. */
+  connections(): number
+  /** Drop every open connection, then stop listening. */
+  close(): Promise<void>
+}
+
+/**
+ * Listen with `server` (a raw `net` one, or an HTTP one: any `net.Server`) on 127.0.0.1 at a free
+ * port. Its connections are kept to be dropped at `close()`; a connection's errors (a client's
+ * reset) are not the test's.
+ */
+export async function listenLocal(server: Server): Promise<LocalServer> {
+  const sockets = new Set<Socket>()
+  let connections = 0
+  server.on('connection', (socket: Socket) => {
+    connections++
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const origin = `http://127.0.0.1:${port}`
+  return {
+    origin,
+    port,
+    url: (path) => origin + (path.startsWith('/') ? path : `/${path}`),
+    connections: () => connections,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/**
+ * A raw TCP server on 127.0.0.1 whose bytes the test writes itself (`onSocket`, for each
+ * connection): for answers no HTTP server sends (two lengths, a head cut anywhere, a bare LF).
+ */
+export const startRawServer = (onSocket: (socket: Socket) => void): Promise<LocalServer> =>
+  listenLocal(createServer(onSocket))
