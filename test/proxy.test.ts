@@ -18,6 +18,7 @@ import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
+import { startRawServer } from './support/raw-server.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -788,6 +789,50 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
     assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5? (hunt53 F2)')
   } finally {
     await new Promise((resolve) => dropping.close(resolve))
+  }
+})
+
+// hunt104: a proxy that sends CONNECTs to a sign-in page (a captive portal, a company's login)
+// answers with a redirect; the failure said only 'HTTP 302', not where it pointed, which is what
+// the user must open (curl says the status alone: "CONNECT tunnel failed, response 302").
+test('a proxy answering CONNECT with a redirect: the failure names the proxy, the status and where it pointed', async () => {
+  const answers: Record<string, string> = {
+    'portal.example': 'HTTP/1.1 302 Found\r\nLocation: http://login.portal.example/?from=x\r\n',
+    'nowhere.example': 'HTTP/1.1 302 Found\r\n',
+    'evil.example': 'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://u:secret@sso.example/\x1b[2Jx\r\n',
+  }
+  const portal = await startRawServer((socket) => {
+    socket.once('data', (request) => {
+      const host = /^CONNECT ([^: ]+)/.exec(request.toString('latin1'))?.[1] ?? ''
+      socket.end(`${answers[host]}Content-Length: 0\r\n\r\n`, 'latin1')
+    })
+  })
+  try {
+    const proxy = portal.origin
+    const results = await withEnv({}, () =>
+      run(
+        Object.keys(answers).map((host) => `https://${host}/a.jpg`),
+        { out: join(dir, 'connect-redirect'), proxy, retries: 1 },
+      ),
+    )
+    const by = (host: string) => results.find((r) => r.job.url.includes(host))!
+    assert.equal(by('portal.example').error, 'proxy')
+    assert.equal(
+      by('portal.example').message,
+      `proxy ${proxy} would not open a tunnel to portal.example (HTTP 302, pointing to http://login.portal.example/?from=x)`,
+    )
+    assert.equal(by('portal.example').attempts, 1, "a redirect is the proxy's rule: not retried")
+    assert.equal(
+      by('nowhere.example').message,
+      `proxy ${proxy} would not open a tunnel to nowhere.example (HTTP 302)`,
+    )
+    // Its words are the proxy's: no terminal control (ESC as %1B), no credentials.
+    assert.equal(
+      by('evil.example').message,
+      `proxy ${proxy} would not open a tunnel to evil.example (HTTP 307, pointing to http://sso.example/%1B[2Jx)`,
+    )
+  } finally {
+    await portal.close()
   }
 })
 

@@ -1,6 +1,7 @@
 import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
+import { quoted } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
 import { connectStageOf, connectStageWords } from './connect-stage.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
@@ -285,7 +286,10 @@ function proxyError(
       : undefined)
   if (n !== undefined) {
     const basic = 'imgpull sends Basic credentials only, not Digest, NTLM or Negotiate'
-    const said = refusal?.said ? `, ${refusal.said}` : ''
+    // A redirect's target (a captive portal's sign-in page) is what the user must open: its
+    // words are the proxy's, shown without credentials or terminal controls.
+    const pointed = refusal?.location ? `, pointing to ${quoted(shownUrl(refusal.location))}` : ''
+    const said = `${pointed}${refusal?.said ? `, ${refusal.said}` : ''}`
     const words =
       n !== 407
         ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})`

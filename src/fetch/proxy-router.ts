@@ -261,13 +261,19 @@ interface ConnectAnswer {
 
 /**
  * `answer`, or a refusal (any status but 200, once `tunnelOpened`) thrown as `TunnelRefused`, its
- * status and the proxy's `Proxy-Status` carried as values: undici's own error for it said the
+ * status, the proxy's `Proxy-Status` and a redirect's `Location` carried as values: undici's own error for it said the
  * status in its words only, which classify.ts read back with a pattern.
  */
 function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
   if (answer.statusCode === 200) return answer
   answer.socket?.on('error', () => {}).destroy()
-  throw new TunnelRefused(answer.statusCode, proxySaid(answer.headers ?? {}), host)
+  const location = answer.headers?.location
+  throw new TunnelRefused(
+    answer.statusCode,
+    proxySaid(answer.headers ?? {}),
+    host,
+    answer.statusCode >= 300 && answer.statusCode < 400 ? [location].flat()[0] : undefined,
+  )
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */

@@ -256,8 +256,9 @@ export function proxySaid(headers: Record<string, string | string[] | undefined>
 export const TUNNEL_REFUSED = 'IMGPULL_TUNNEL_REFUSED'
 
 /**
- * An HTTP proxy's answer to a CONNECT other than 2xx, its status and its own word (see
- * `proxySaid`) carried as values: undici's own error for it has the status in its words only.
+ * An HTTP proxy's answer to a CONNECT other than 2xx, its status, its own word (see `proxySaid`)
+ * and, for a redirect (a captive portal's or a company's sign-in page), its `Location` as sent,
+ * carried as values: undici's own error for it has the status in its words only.
  */
 export class TunnelRefused extends Error {
   readonly code = TUNNEL_REFUSED
@@ -265,6 +266,7 @@ export class TunnelRefused extends Error {
     readonly status: number,
     readonly said: string | undefined,
     host: string,
+    readonly location?: string,
   ) {
     super(`the proxy answered the CONNECT to ${host} with HTTP ${status}${said ? ` (${said})` : ''}`)
   }
