@@ -729,6 +729,17 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://u:secret@127.0.0.1:99999/a.jpg', '-o', join(dir, 'port-out')],
       /cannot read input 'http:\/\/127\.0\.0\.1:99999\/a\.jpg': no such file, nor a valid URL: its port is out of range \(at most 65535\)/,
     ],
+    // hunt104: a `#` in an image URL's password ends its host: `u:1234#x@host` was fetched from the
+    // host `u` at port 1234 (part of the password printed in every failure), `u:pw#x@host` said
+    // "its port is not a number". Said as the proxy's password is, the URL without its credentials.
+    [
+      ['http://u:s3cret#x@127.0.0.1:9/a.jpg', '-o', join(dir, 'hash-out')],
+      /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/a\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a # in them ends the host: write it as %23\) \(see imgpull --help\)$/,
+    ],
+    [
+      ['http://u:1234#x@127.0.0.1:9/b.jpg', '-o', join(dir, 'hash-out')],
+      /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/b\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a # in them ends the host: write it as %23\) \(see imgpull --help\)$/,
+    ],
     [
       ['examples/photos.parquet', '--input-format', 'csv'],
       /does not read as a text table: its first line holds binary data/,

@@ -40,7 +40,7 @@ import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
-import { notUrl, severalUrls } from '../src/plan/url-problem.js'
+import { notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
@@ -51,7 +51,7 @@ import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { RecentMap } from '../src/utils/recent.js'
 import { parseSize } from '../src/utils/size.js'
-import { decodeLeniently, maskSigning, urlKey, withoutSigning } from '../src/utils/url.js'
+import { decodeLeniently, maskSigning, redactUrl, urlKey, withoutSigning } from '../src/utils/url.js'
 
 test('retry delay: exponential window with full jitter, capped', () => {
   const table: [number, number, number][] = [
@@ -1441,6 +1441,36 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['https://a.example/my photo.jpg', false],
   ]
   for (const [cell, yes] of several) assert.equal(severalUrls(cell), yes, cell)
+})
+
+// hunt104: an image URL's password with a `/`, `?`, `#` or `\` not percent-encoded: the host ends
+// there. `u:pw#x@host` failed as "its port is not a number"; `u:1234#x@host` parsed, fetched from
+// host `u` at port 1234, its password's digits in every message. The proxy's rule (proxy.ts), reused.
+test('parseFetchUrl: a password whose unencoded character ends the host is said so, never shown; an @ in a path is no password', () => {
+  const cases: [string, string | undefined][] = [
+    ['http://u:pw#x@127.0.0.1:9/a.jpg', 'a # in them ends the host: write it as %23'],
+    ['http://u:1234#x@127.0.0.1:9/a.jpg', 'a # in them ends the host: write it as %23'],
+    ['https://dave:PASS/WORD@host/x.jpg', 'a / in them ends the host: write it as %2F'],
+    ['https://dave:pa?ss@host/x.jpg', 'a ? in them ends the host: write it as %3F'],
+    // Parsed and meant: an @ in the path, the query or a fragment after a path.
+    ['https://host/a@2x.jpg', undefined],
+    ['https://host:8080/a@2x.jpg', undefined],
+    ['https://host/a.jpg?by=ann@example.com', undefined],
+    ['https://host/a.jpg#ann@example.com', undefined],
+    ['https://u:p%23x@host/a.jpg', undefined],
+  ]
+  for (const [text, words] of cases) {
+    const parsed = parseFetchUrl(text)
+    if (words === undefined) assert.ok('url' in parsed, `${text}: ${'why' in parsed && parsed.why}`)
+    else
+      assert.equal(
+        'why' in parsed && parsed.why,
+        `its user and password need to be percent-encoded (${words})`,
+        text,
+      )
+  }
+  assert.equal(redactUrl('http://u:1234#x@127.0.0.1:9/a.jpg'), 'http://127.0.0.1:9/a.jpg')
+  assert.equal(redactUrl('https://host/a.jpg#ann@example.com'), 'https://host/a.jpg#ann@example.com')
 })
 
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net'
 import { quoted } from '../utils/printable.js'
-import { withoutCredentials } from '../utils/url.js'
-import { proxyCredentialsProblem, unencodedCredentials } from './url-credentials.js'
+import { unencodedCredentials, withoutCredentials } from '../utils/url.js'
+import { proxyCredentialsProblem } from './url-credentials.js'
 
 /**
  * Which proxy a request goes through: the rules curl, wget and Python's requests follow. Pure,

@@ -29,24 +29,6 @@ export function urlCredentials(url: URL): UrlCredentials | undefined {
   return { user: decoded(url.username), password: decoded(url.password) }
 }
 
-/** The escape of each character that ends a URL's host (RFC 3986 §3.2: `/`, `?`, `#`; `\` as `/` in WHATWG's). */
-const ENDS_HOST: Record<string, string> = { '/': '%2F', '?': '%3F', '#': '%23', '\\': '%5C' }
-
-/**
- * Why the user and password of a proxy address, as written (`http://bob:pa#ss@proxy:3128`), cannot
- * be read, in words for the end of a usage error, or `undefined`: a `/`, `?`, `#` or `\` in them
- * ends the host there (RFC 3986 §3.2), so an `@` after one means they were not percent-encoded.
- * Parsed as it is, `http://bob:1234#x@proxy:3128` named the proxy `bob:1234` (part of the password
- * printed in every failure) and `http://bo#b:pw@proxy` the proxy `bo`; others stopped the run
- * saying the proxy `http://proxy:3128` was no proxy URL (pip#3267, requests#2846, vscode#7056).
- */
-export function unencodedCredentials(address: string): string | undefined {
-  const authority = address.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
-  const at = authority.lastIndexOf('@')
-  const ender = /[/?#\\]/.exec(authority.slice(0, Math.max(at, 0)))?.[0]
-  return ender && `to be percent-encoded (a ${ender} in them ends the host: write it as ${ENDS_HOST[ender]})`
-}
-
 /** RFC 1929 gives each of the user and the password one byte of length. */
 const SOCKS_MAX = 255
 

@@ -4,19 +4,25 @@
  */
 
 import { printable } from '../utils/printable.js'
-import { shownUrl } from '../utils/url.js'
+import { passwordAsFragment, shownUrl, unencodedCredentials } from '../utils/url.js'
 
 /**
  * Text as one http(s) URL to fetch (`url`), or why it is not one (`why`): what `new URL` refuses,
  * several URLs in one cell, another scheme.
  */
 export function parseFetchUrl(text: string): { url: URL } | { why: string } {
+  // A `/`, `?`, `#` or `\` before the last `@`: a password not percent-encoded (`u:p#x@host`), or
+  // a path or query with an `@` (`/a@2x.jpg`), which parses. After a `#` it is the password: the
+  // URL parses with the user's name as its host and the rest as a fragment (never sent).
+  const unencoded = unencodedCredentials(text.trim())
+  const credentials = unencoded && `its user and password need ${unencoded}`
   let url: URL
   try {
     url = new URL(text.trim())
   } catch {
-    return { why: notUrl(text) }
+    return { why: credentials ?? notUrl(text) }
   }
+  if (credentials && passwordAsFragment(text.trim(), url)) return { why: credentials }
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }

@@ -5,10 +5,10 @@ import { createInterface } from 'node:readline'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
-import { notUrl as urlProblem } from '../plan/url-problem.js'
+import { parseFetchUrl } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
 import { printable } from '../utils/printable.js'
-import { shownUrl } from '../utils/url.js'
+import { passwordAsFragment, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
@@ -204,7 +204,13 @@ export async function openList(path: string): Promise<Readable> {
 
 /** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
 export function isUrlArgument(arg: string): boolean {
-  return /^https?:\/\//i.test(arg) && URL.canParse(arg)
+  if (!/^https?:\/\//i.test(arg)) return false
+  try {
+    // Not one whose password's `#` made a fragment of the rest: said as a usage error (see `notUrl`).
+    return !passwordAsFragment(arg, new URL(arg))
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -272,7 +278,8 @@ function notUrl(arg: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]
   if (scheme) {
     if (!/^https?$/i.test(scheme)) return ', nor an http(s) URL'
-    const why = urlProblem(arg)
+    const parsed = parseFetchUrl(arg)
+    const why = 'why' in parsed ? parsed.why : 'not a URL'
     return why === 'not a URL' ? ', nor a valid URL' : `, nor a valid URL: ${why}`
   }
   return /^https?:?\/\/?[^/]/i.test(arg) ? ', nor an http(s) URL' : ''

@@ -1,22 +1,61 @@
 /** URLs as they appear in messages: never with credentials, never kilobytes long. */
 
+/** The escape of each character that ends a URL's host (RFC 3986 §3.2: `/`, `?`, `#`; `\` as `/` in WHATWG's). */
+const ENDS_HOST: Record<string, string> = { '/': '%2F', '?': '%3F', '#': '%23', '\\': '%5C' }
+
+/**
+ * The `/`, `?`, `#` or `\` that ends the host of `address` (a URL, a proxy's address) before its
+ * last `@`, or `undefined`: a user or password written without percent-encoding holds it
+ * (`http://bob:pa#ss@host`), or, after a `/` or `?`, the path or query holds an `@` (`/a@2x.jpg`),
+ * which only the URL's failing to parse tells apart.
+ */
+export function credentialsEnder(address: string): string | undefined {
+  const authority = address.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+  const at = authority.lastIndexOf('@')
+  return /[/?#\\]/.exec(authority.slice(0, Math.max(at, 0)))?.[0]
+}
+
+/**
+ * Whether `url`, parsed from `text`, took the rest of an unencoded password for its fragment:
+ * `http://u:1234#x@host/a.jpg` parses as host `u`, port 1234 and fragment `x@host/a.jpg`.
+ */
+export const passwordAsFragment = (text: string, url: URL): boolean =>
+  url.hash.includes('@') && credentialsEnder(text) === '#'
+
+/**
+ * Why the user and password of an address, as written (`http://bob:pa#ss@proxy:3128`), cannot
+ * be read, in words for the end of a message (`…'s user and password ` + them), or `undefined`: a
+ * `/`, `?`, `#` or `\` in them ends the host there (RFC 3986 §3.2), so an `@` after one means they
+ * were not percent-encoded. Parsed as it is, `http://bob:1234#x@proxy:3128` named the proxy
+ * `bob:1234` (part of the password printed in every failure) and `http://bo#b:pw@proxy` the proxy
+ * `bo`; others stopped the run saying the proxy `http://proxy:3128` was no proxy URL (pip#3267,
+ * requests#2846, vscode#7056). An image URL's likewise (see `parseFetchUrl`).
+ */
+export function unencodedCredentials(address: string): string | undefined {
+  const ender = credentialsEnder(address)
+  return ender && `to be percent-encoded (a ${ender} in them ends the host: write it as ${ENDS_HOST[ender]})`
+}
+
 /**
  * Credentials never appear in messages, logs or the manifest: also not those of a URL that does
  * not parse (a mistyped port, a quote or a space around it), which a list gives as often as any.
  */
 export function redactUrl(url: string): string {
+  // Up to the last `@`: a password that does not parse may hold a `/` (`http://user:pa/ss@host/`,
+  // read as host `user` and port `pa`) or a space. The slashes after the scheme may be one, none
+  // or backslashes: the URL parser reads `http:/u:p@h/`, `http:u:p@h/` and `http:\\u:p@h\` as
+  // `http://u:p@h/`, so a list holds them (a mistyped port makes them fail all the same).
+  const upToLastAt = () => url.replace(/\b([a-z][a-z0-9+.-]*:[\\/]*).*@/gi, '$1')
   try {
     const u = new URL(url)
+    // A password all the same.
+    if (passwordAsFragment(url, u)) return upToLastAt()
     if (!u.username && !u.password) return url
     u.username = ''
     u.password = ''
     return u.toString()
   } catch {
-    // Up to the last `@`: a password that does not parse may hold a `/` (`http://user:pa/ss@host/`,
-    // read as host `user` and port `pa`) or a space. The slashes after the scheme may be one, none
-    // or backslashes: the URL parser reads `http:/u:p@h/`, `http:u:p@h/` and `http:\\u:p@h\` as
-    // `http://u:p@h/`, so a list holds them (a mistyped port makes them fail all the same).
-    return url.replace(/\b([a-z][a-z0-9+.-]*:[\\/]*).*@/gi, '$1')
+    return upToLastAt()
   }
 }
 
