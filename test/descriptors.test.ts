@@ -312,3 +312,35 @@ test('imgpull’s own code that cannot load for want of descriptors: said as the
       : 'cannot load its own code: too many open files (the limit of ulimit -n)',
   )
 })
+
+// hunt104: the same for a thread started mid-run (a shard's writer): on Node 24, with a few
+// descriptors left, the thread's loader says "Cannot read package config /…/package.json: too many
+// open files." (the words of a CI run's `ulimit -n 64` WebDataset run, which ended with exit 1);
+// with fewer, Node says "Worker initialization failure: EMFILE". Each is said as the limit.
+test('a thread whose modules cannot load for want of descriptors: said as the limit, however few are left', async () => {
+  const script = `
+    import { closeSync, openSync } from 'node:fs'
+    import { Worker } from 'node:worker_threads'
+    import { descriptorFault } from './dist/sinks/local-faults.js'
+    for (let free = 0; free <= 10; free++) {
+      const held = []
+      try { for (;;) held.push(openSync('/dev/null', 'r')) } catch {}
+      for (let i = 0; i < free; i++) closeSync(held.pop())
+      const error = await new Promise((resolve) => {
+        // Not the script's --input-type, which a thread's file cannot take.
+        const worker = new Worker(new URL('./dist/version.js', import.meta.url), { execArgv: [] })
+        worker.on('error', resolve)
+        worker.on('exit', () => resolve(undefined))
+      })
+      for (const fd of held) closeSync(fd)
+      if (error) console.log(JSON.stringify([error.message, descriptorFault(error)?.message ?? null]))
+    }
+  `
+  const lines = (await scriptLimited(64, script)).filter(Boolean).map((line) => JSON.parse(line))
+  assert.ok(lines.length > 0, 'no thread failed to start')
+  for (const [error, said] of lines)
+    assert.match(
+      said ?? `(not said) ${error}`,
+      /^cannot (?:load its own code(?: \(\S+\))?|open a file or start a thread): too many open files \(the limit of ulimit -n\)$/,
+    )
+})
