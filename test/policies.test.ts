@@ -1452,6 +1452,9 @@ test('parseFetchUrl: a password whose unencoded character ends the host is said 
     ['http://u:1234#x@127.0.0.1:9/a.jpg', 'a # in them ends the host: write it as %23'],
     ['https://dave:PASS/WORD@host/x.jpg', 'a / in them ends the host: write it as %2F'],
     ['https://dave:pa?ss@host/x.jpg', 'a ? in them ends the host: write it as %3F'],
+    ['http:/u:pw#x@127.0.0.1/a.jpg', 'a # in them ends the host: write it as %23'],
+    // One slash, or none, after the scheme is no ender: the port is what is wrong.
+    ['http:/erin:pw@127.0.0.1:99999/x.jpg', undefined],
     // Parsed and meant: an @ in the path, the query or a fragment after a path.
     ['https://host/a@2x.jpg', undefined],
     ['https://host:8080/a@2x.jpg', undefined],
@@ -1461,7 +1464,11 @@ test('parseFetchUrl: a password whose unencoded character ends the host is said 
   ]
   for (const [text, words] of cases) {
     const parsed = parseFetchUrl(text)
-    if (words === undefined) assert.ok('url' in parsed, `${text}: ${'why' in parsed && parsed.why}`)
+    if (words === undefined)
+      assert.ok(
+        'url' in parsed || !/percent-encoded/.test(parsed.why),
+        `${text}: ${'why' in parsed && parsed.why}`,
+      )
     else
       assert.equal(
         'why' in parsed && parsed.why,

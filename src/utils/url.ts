@@ -10,7 +10,8 @@ const ENDS_HOST: Record<string, string> = { '/': '%2F', '?': '%3F', '#': '%23', 
  * which only the URL's failing to parse tells apart.
  */
 export function credentialsEnder(address: string): string | undefined {
-  const authority = address.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+  // The URL parser reads `http:/h`, `http:h` and `http:\h` as `http://h`: any slashes or none.
+  const authority = address.replace(/^[a-z][a-z0-9+.-]*:[\\/]*/i, '')
   const at = authority.lastIndexOf('@')
   return /[/?#\\]/.exec(authority.slice(0, Math.max(at, 0)))?.[0]
 }
