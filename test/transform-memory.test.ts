@@ -4,20 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resourceUsage } from 'node:process'
 import { test } from 'node:test'
-import { crc32 } from 'node:zlib'
 import { FileBytes } from '../src/transform/byte-source.js'
 import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
 import { transformImage } from '../src/transform/resize.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
-
-const chunk = (type: string, data: Buffer) => {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-  const out = Buffer.alloc(12 + data.length)
-  out.writeUInt32BE(data.length, 0)
-  body.copy(out, 4)
-  out.writeUInt32BE(crc32(body), 8 + data.length)
-  return out
-}
+import { pngChunk as chunk } from './support/png-chunk.js'
 
 test("a large PNG's chunks are walked from its file, not read whole into the worker", async () => {
   // 64x48, one IDAT of 512 MB (a sparse file: no disk used), then a tEXt chunk and IEND.

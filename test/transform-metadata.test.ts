@@ -3,12 +3,12 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { crc32 } from 'node:zlib'
 import exif from 'exif-reader'
 import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
 import { cmykProfile, fixture, metadataOf, near, pixel } from './fixtures/transform/index.js'
+import { pngChunk } from './support/png-chunk.js'
 
 const pool = new TransformPool({ workers: 1 })
 after(() => pool.close())
@@ -215,22 +215,8 @@ describe('metadata', () => {
   })
 })
 
-/** A PNG chunk of `type` holding `data` (latin1), its CRC right. */
-function pngChunk(type: string, data: string): Buffer {
-  const body = Buffer.from(type + data, 'latin1')
-  const chunk = Buffer.alloc(body.length + 8)
-  chunk.writeUInt32BE(body.length - 4)
-  body.copy(chunk, 4)
-  chunk.writeUInt32BE(crc32(body), body.length + 4)
-  return chunk
-}
-
 /** `png` with a tEXt chunk (PNG spec 11.3.4.3) after its IHDR. */
 function withPngText(png: Buffer, keyword: string, text: string): Buffer {
-  const body = Buffer.from(`tEXt${keyword}\0${text}`, 'latin1')
-  const chunk = Buffer.alloc(body.length + 8)
-  chunk.writeUInt32BE(body.length - 4)
-  body.copy(chunk, 4)
-  chunk.writeUInt32BE(crc32(body), body.length + 4)
+  const chunk = pngChunk('tEXt', `${keyword}\0${text}`)
   return Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)])
 }

@@ -6,7 +6,6 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { crc32 } from 'node:zlib'
 import sharp from 'sharp'
 import { hashKey } from '../src/plan/naming.js'
 import { imageFlags, sameImages } from '../src/sinks/folder-format.js'
@@ -14,6 +13,7 @@ import { fixturePath } from './fixtures/transform/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { forgedGif, forgedTiff } from './support/forged-headers.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { pngChunk as chunk } from './support/png-chunk.js'
 
 // The transform stage inside a run: what is published, what the manifest says, what a rerun does.
 
@@ -463,14 +463,6 @@ test('a folder recorded before --background was (no imagesVersion) takes a rerun
 
 test('an image over --max-pixels by its header is refused as its head arrives, not after its whole body', async () => {
   // 20000x20000 by its header, 4 MB of noise after it, sent 64 KB every 100 ms: 6.4 s in all.
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-    const out = Buffer.alloc(12 + data.length)
-    out.writeUInt32BE(data.length, 0)
-    body.copy(out, 4)
-    out.writeUInt32BE(crc32(body), 8 + data.length)
-    return out
-  }
   const ihdr = Buffer.alloc(13)
   ihdr.writeUInt32BE(20000, 0)
   ihdr.writeUInt32BE(20000, 4)
