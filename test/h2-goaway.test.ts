@@ -379,3 +379,56 @@ test('a stream reset with ENHANCE_YOUR_CALM or REFUSED_STREAM before any answer 
     await Promise.all([calm.close(), refused.close()])
   }
 })
+
+/**
+ * Sends RST_STREAM(`code`) on `stream` now. Node's own `stream.close(code)` ends the stream's
+ * writable side first (END_STREAM), so a peer sees a body that ended, not one reset.
+ */
+function resetNow(stream: object, code: number): void {
+  const handle = Object.getOwnPropertySymbols(stream).find((s) => s.description === 'kHandle')!
+  ;(stream as Record<symbol, { rstStream(code: number): void }>)[handle].rstStream(code)
+}
+
+// hunt107 F1: Node reports a stream reset with NO_ERROR or CANCEL as no error, its body ended as
+// if END_STREAM had come: a body without a length, cut after a whole JPEG and before the rest of
+// the file, was kept as the file (`ok`), one with a length failed as "got 90000 of 95000 bytes"
+// or "connection closed".
+test('a body reset with NO_ERROR or CANCEL before its END_STREAM is cut, never a file (RFC 9113 §8.1)', async () => {
+  const image = makeImage('reset.jpg', 60_000)
+  const file = Buffer.concat([image, Buffer.alloc(5000, 0x41)])
+  const server = createSecureServer(tlsPair(certs.good))
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    const [, code, length] = String(headers[':path']).split('/')
+    stream.respond({
+      ':status': 200,
+      'content-type': 'image/jpeg',
+      ...(length === 'length.jpg' ? { 'content-length': file.length } : {}),
+    })
+    stream.write(image, () =>
+      setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 50),
+    )
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    for (const code of ['NO_ERROR', 'CANCEL']) {
+      const unsized = `${origin}/${code}/none.jpg`
+      const sized = `${origin}/${code}/length.jpg`
+      const results = await run([unsized, sized], { out: join(dir, `reset-${code}`) })
+      const of = (url: string) => results.find((r) => r.job.url === url)!
+      assert.equal(of(unsized).status, 'failed', `${code}: ${of(unsized).message}`)
+      assert.equal(
+        of(unsized).message,
+        `network error on ${unsized}: Stream closed with error code NGHTTP2_${code} (ERR_HTTP2_STREAM_ERROR)`,
+      )
+      assert.equal(of(sized).error, 'truncated', of(sized).message)
+      assert.equal(
+        of(sized).message,
+        `${sized}: the HTTP/2 stream was reset (${code}) after ${image.length} of ${file.length} bytes`,
+      )
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})

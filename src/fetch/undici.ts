@@ -181,6 +181,7 @@ export function withHttp2Options(
     connector(connectOptions, (error, socket) => {
       const connect = http2.connect
       let session: http2.ClientHttp2Session | undefined
+      let streams: Set<http2.ClientHttp2Stream> | undefined
       http2.connect = ((
         authority: string | URL,
         sessionOptions: http2.SecureClientSessionOptions = {},
@@ -195,6 +196,8 @@ export function withHttp2Options(
           },
           ...rest,
         )
+        // Before undici's first requests: it writes those queued in this very callback.
+        streams = trackStreams(session)
         return session
       }) as typeof http2.connect
       try {
@@ -203,7 +206,7 @@ export function withHttp2Options(
         http2.connect = connect
       }
       // undici has added its listeners by now (client-h2.js `connectH2` runs in the callback).
-      if (session) drainOnGoaway(client, session, onDrain)
+      if (session && streams) drainOnGoaway(client, session, streams, onDrain)
     })) as Connector
 }
 
@@ -220,12 +223,16 @@ export function withHttp2Options(
  * tells its pool to give it none. When the last stream ends, the session and its socket close; undici then opens a new
  * connection for what comes next, with the limit given back.
  */
-function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrain?: () => void): void {
+function drainOnGoaway(
+  client: object,
+  session: http2.ClientHttp2Session,
+  streams: Set<http2.ClientHttp2Stream>,
+  onDrain?: () => void,
+): void {
   const internals = client as Internals
   const theirs = session.listeners('goaway') as ((...args: unknown[]) => void)[]
   if (theirs.length === 0) return
   session.removeAllListeners('goaway')
-  const streams = trackStreams(session)
   session.on('goaway', (code: number, ...rest: unknown[]) => {
     if (code !== http2.constants.NGHTTP2_NO_ERROR || session.destroyed) {
       if (typeof rest[0] === 'number') refuseAbove(streams, rest[0])
@@ -241,17 +248,74 @@ function drainOnGoaway(client: object, session: http2.ClientHttp2Session, onDrai
   })
 }
 
-/** The streams `session` has open, as undici opens them (`session.request`). */
+/**
+ * The streams `session` has open, as undici opens them (`session.request`), each failing as a reset
+ * when reset unended (see `failResetUnended`).
+ */
 function trackStreams(session: http2.ClientHttp2Session): Set<http2.ClientHttp2Stream> {
   const streams = new Set<http2.ClientHttp2Stream>()
   const request = session.request
   session.request = function (this: http2.ClientHttp2Session, ...args: Parameters<typeof request>) {
     const stream = request.apply(this, args)
+    failResetUnended(stream)
     streams.add(stream)
     stream.once('close', () => streams.delete(stream))
     return stream
   } as typeof request
   return streams
+}
+
+/**
+ * A stream the server reset with NO_ERROR or CANCEL before its END_STREAM fails as the reset it
+ * is ("Stream closed with error code NGHTTP2_CANCEL", `ERR_HTTP2_STREAM_ERROR`, as Node says of the
+ * other codes), never as an answer that ended. RFC 9113 §8.1: only END_STREAM completes a
+ * response; RST_STREAM(NO_ERROR) is for a server done with the request after a complete one. Node
+ * reports neither code as an error (internal/http2/core.js `onStreamClose` and `_destroy`) and ends
+ * the stream's readable side as if END_STREAM had come: undici completed the answer, and a body
+ * without a `Content-Length` was taken whole where the server cut it (only an image's own end could
+ * refuse it), one with a length said "got 4194304 of 8090793 bytes" or "connection closed". Told
+ * apart by when the end comes: END_STREAM ends the readable side while the stream is still open, a
+ * reset after it closed. A stream closed on our side (undici's `stream.close()` on an abort) is
+ * left as it is.
+ */
+function failResetUnended(stream: http2.ClientHttp2Stream): void {
+  let ended = false
+  let ours = false
+  /** The reset's code name, once one came before END_STREAM. */
+  let reset: string | undefined
+  const { push, close, destroy, emit } = stream
+  const resetBy = (s: http2.ClientHttp2Stream, code: number): boolean =>
+    !ended && !ours && s.closed && s.rstCode === code
+  stream.close = function (this: http2.ClientHttp2Stream, ...args: Parameters<typeof close>) {
+    ours = true
+    return close.apply(this, args)
+  } as typeof close
+  // CANCEL: Node destroys the stream without an error, then ends its readable side.
+  stream.destroy = function (this: http2.ClientHttp2Stream, error?: Error) {
+    if (error === undefined && !this.destroyed && resetBy(this, http2.constants.NGHTTP2_CANCEL))
+      reset = 'CANCEL'
+    return destroy.call(this, error)
+  } as typeof destroy
+  // NO_ERROR: Node ends the readable side, and destroys the stream once it is read to that end.
+  stream.push = function (this: http2.ClientHttp2Stream, chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk === null) {
+      if (!this.destroyed && resetBy(this, http2.constants.NGHTTP2_NO_ERROR)) reset = 'NO_ERROR'
+      ended = true
+    }
+    return push.call(this, chunk, encoding)
+  }
+  // The end, once every byte before it was read: the reset instead, the bytes delivered kept.
+  stream.emit = function (this: http2.ClientHttp2Stream, event: string | symbol, ...args: unknown[]) {
+    if (event !== 'end' || reset === undefined || this.listenerCount('error') === 0)
+      return emit.call(this, event, ...args)
+    const error = Object.assign(new Error(`Stream closed with error code NGHTTP2_${reset}`), {
+      code: 'ERR_HTTP2_STREAM_ERROR',
+    })
+    reset = undefined
+    if (this.destroyed) emit.call(this, 'error', error)
+    else destroy.call(this, error)
+    return true
+  } as typeof emit
 }
 
 /**
