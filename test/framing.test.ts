@@ -397,6 +397,27 @@ const answers: Record<string, Answer> = {
       ]),
       gif.subarray(0, 4119),
     ]),
+  // A 206 of bytes 0-B/* to a plain GET (hunt106): the file when its length is all B+1 bytes.
+  '/206-unknown': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/gif',
+        `Content-Range: bytes 0-${gif.length - 1}/*`,
+        `Content-Length: ${gif.length}`,
+      ]),
+      gif,
+    ]),
+  '/206-unknown-unsized': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/gif',
+        `Content-Range: bytes 0-${gif.length - 1}/*`,
+        'Connection: close',
+      ]),
+      gif,
+    ]),
   // Transfer codings that name chunked without ending with it: read to the close (RFC 9112 §6.3).
   '/gif-te-chunked-identity': () =>
     closeDelimited('image/gif', gif.subarray(0, 4119), ['Transfer-Encoding: chunked, identity']),
@@ -875,7 +896,7 @@ test('over HTTP/2, a body without a length is not marked at its end: a stream en
   }
 })
 
-test('a resume answered 304 (If-Range read as If-None-Match) asks again without Range; a 206 naming no range to a plain GET is the file, one naming bytes */N too when N bytes come', async () => {
+test('a resume answered 304 (If-Range read as If-None-Match) asks again without Range; a 206 naming no range to a plain GET is the file, one naming bytes */N too when N bytes come, and bytes 0-B/* when B+1 do', async () => {
   const { r, out } = await get('/if-range-304', { retries: 2 })
   assert.equal(r.status, 'ok', r.message)
   assert.ok((await readFile(join(out, r.path!))).equals(gif))
@@ -895,6 +916,11 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.ok((await readFile(join(star.out, star.r.path!))).equals(gif))
   const part = await get('/206-star-part', { retries: 0 })
   assert.equal(part.r.error, 'bad-range', part.r.message)
+  const unknown = await get('/206-unknown', { retries: 0 })
+  assert.equal(unknown.r.status, 'ok', unknown.r.message)
+  assert.ok((await readFile(join(unknown.out, unknown.r.path!))).equals(gif))
+  const unsized = await get('/206-unknown-unsized', { retries: 0 })
+  assert.equal(unsized.r.error, 'bad-range', unsized.r.message)
 })
 
 test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks again without Range, a 500 twice too; a passing 502 keeps the bytes; a 202 is retried', async () => {

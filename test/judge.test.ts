@@ -178,6 +178,28 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes */7416' },
     'refuse',
   ],
+  // bytes 0-B/* to a plain GET (hunt106): the file when its Content-Length says how many.
+  [
+    '206 of bytes 0-B/* to a plain GET, B+1 bytes long',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-7415/*', 'content-length': '7416' },
+    { do: 'receive', at: 0, total: 7416, length: 7416 },
+  ],
+  [
+    '206 of bytes 0-B/* to a plain GET, no length',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-7415/*' },
+    'refuse',
+  ],
+  [
+    '206 of bytes 0-B/* to a plain GET, another length',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-7415/*', 'content-length': '100' },
+    'refuse',
+  ],
   [
     '206 naming bytes */N to a resume',
     resume({ etag: ETAG }),

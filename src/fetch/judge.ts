@@ -23,7 +23,9 @@ import { successBody } from './success-status.js'
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
  *   only when it also ends at the last byte of the total it states. A 206 to a plain GET that
  *   starts at 0 but stops short is kept and continued with `Range` for the rest. A resumed 206 of
- *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size. A 206
+ *   a file of unknown size (`bytes A-B/*`) is continued too, until a 416 states the size; to a
+ *   plain GET, one from byte 0 (`bytes 0-B/*`) with a `Content-Length` of its B+1 bytes is the
+ *   file (curl and wget2 keep it), one without that length refused. A 206
  *   with no `Content-Range` at all, to a GET that asked for no range, is the whole file from byte 0
  *   (as curl and wget take it).
  * - Any answer to a resume but the file, a part of it, a 416, a 5xx, a 408 or a 429 restarts
@@ -465,6 +467,9 @@ export function judge(asked: Asked, answer: Answer): Decision {
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   if (!resuming && range.total === undefined) {
+    // To a plain GET, bytes from 0 whose Content-Length says how many: the body is complete, its
+    // total unknown: the file, as curl and wget2 keep it (a 416 to a Range would say the same size).
+    if (range.start === 0 && declared !== undefined) return { do: 'receive', at: 0, total: length, length }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
   const total = range.total ?? asked.known.length
