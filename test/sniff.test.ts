@@ -697,4 +697,11 @@ test('a body that is no image is named in its failure line by what it looks like
   for (const [body, expected] of cases) {
     assert.equal(looksLike(typeof body === 'string' ? Buffer.from(body) : body), expected, String(body))
   }
+  // Under a Transfer-Encoding whose last coding is not chunked itself (hunt106): that coding named.
+  const chunked = Buffer.concat([Buffer.from('448\r\n'), fixture('baseline.jpg')])
+  assert.equal(
+    looksLike(chunked, 'x-chunked'),
+    'a JPEG image inside chunked framing its Transfer-Encoding "x-chunked" does not name (only a last coding of chunked does)',
+  )
+  assert.equal(looksLike(chunked, ' '), looksLike(chunked))
 })

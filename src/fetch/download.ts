@@ -955,7 +955,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
-    const kind = looksLike(check.head)
+    const te = t.head!.headers['transfer-encoding']
+    const kind = looksLike(check.head, Array.isArray(te) ? te.join(', ') : te)
     const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
       : kind

@@ -6,11 +6,12 @@ import { sniffBinary, sniffCommon } from './magic.js'
  * Found", "Access Denied", a bot check's "Just a moment..."), as S3's XML `<Error>` or a JSON
  * error does. Read from the head the check gathered (its first bytes, maybe not all the body);
  * `undefined` when it looks like nothing in particular. The words come from the server: callers
- * bound and escape them (`quoted`).
+ * bound and escape them (`quoted`). `transferEncoding`: the answer's `Transfer-Encoding`, if any
+ * (a chunked framing read as the body is told under the coding it came with).
  */
-export function looksLike(head: Uint8Array): string | undefined {
+export function looksLike(head: Uint8Array, transferEncoding?: string): string | undefined {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
-  const binary = binaryKind(text) ?? imageAfterSpace(text) ?? imageInChunks(text)
+  const binary = binaryKind(text) ?? imageAfterSpace(text) ?? imageInChunks(text, transferEncoding)
   if (binary) return binary
   const start = text.subarray(text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0)
   const body = start.toString('utf8').replace(/^\s+/, '')
@@ -84,15 +85,21 @@ function imageAfterSpace(b: Buffer): string | undefined {
 /**
  * An image after a chunk-size line (hex digits, maybe an extension, CRLF): chunked framing sent
  * without a `Transfer-Encoding` that names it (undici#583: a server that wrote chunks without the
- * header), so the framing reads as the body. Browsers and curl refuse or keep it as it came.
+ * header), or under one whose last coding is not `chunked` itself (`x-chunked`, `chunked,
+ * identity`: read to the close, RFC 9112 §6.3), so the framing reads as the body. Browsers and
+ * curl refuse or keep it as it came.
  */
-function imageInChunks(b: Buffer): string | undefined {
+function imageInChunks(b: Buffer, transferEncoding?: string): string | undefined {
   const line = /^[0-9a-f]{1,8}(?:;[^\r\n]*)?\r\n/i.exec(b.subarray(0, 128).toString('latin1'))
   if (!line) return undefined
   const rest = b.subarray(line[0].length)
   const found = sniffCommon(rest) ?? sniffBinary(rest)
   if (!found) return undefined
-  return `${article(formatName(found.ext))} image inside chunked framing no Transfer-Encoding names (a server that wrote chunks without saying so)`
+  const image = `${article(formatName(found.ext))} image inside chunked framing`
+  const named = transferEncoding?.trim()
+  if (named)
+    return `${image} its Transfer-Encoding "${named.length > 40 ? `${named.slice(0, 40)}...` : named}" does not name (only a last coding of chunked does)`
+  return `${image} no Transfer-Encoding names (a server that wrote chunks without saying so)`
 }
 
 /** How a failure line names a format found by its signature. */
