@@ -677,7 +677,46 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [['x', '--wait', '4-2'], /--wait.*the first no more than the second: '2-4', got '4-2'/],
     [['x', '--name', '{nope}'], /unknown placeholder \{nope\}/],
     // A mistyped command beside a folder (a folder is a table input): the word, not the mix.
-    [['stauts', dir], /cannot read input 'stauts': no such file, nor a command/],
+    [
+      ['stauts', dir],
+      /cannot read input 'stauts': no such file, nor a command; did you mean imgpull status\?/,
+    ],
+    // Said before the output folder given as the last word, which the command's own word is not
+    // (it said "'ran' is an imgpull output folder, given as the last input"), and before a
+    // subcommand's options (it said "unknown option '--queue'").
+    [
+      ['stauts', join(dir, 'ran')],
+      /cannot read input 'stauts': no such file, nor a command; did you mean imgpull status\?/,
+    ],
+    [
+      ['wroker', '--queue', 'q'],
+      /cannot read input 'wroker': no such file, nor a command; did you mean imgpull worker\?/,
+    ],
+    [['photo'], /cannot read input 'photo': no such file, nor a command \(see/],
+    // A host and path without a scheme, as curl and wget take them: a list file to imgpull.
+    [
+      ['www.example.com/a.jpg'],
+      /cannot read input 'www\.example\.com\/a\.jpg': no such file; if it is a URL, give it with http:\/\/ or https:\/\/ before it \(see/,
+    ],
+    [
+      ['localhost:8080/a.jpg'],
+      /'localhost:8080\/a\.jpg': no such file; if it is a URL, give it with http:\/\/ or https:\/\//,
+    ],
+    [
+      ['127.0.0.1:8080/a.jpg'],
+      /'127\.0\.0\.1:8080\/a\.jpg': no such file; if it is a URL, give it with http:\/\//,
+    ],
+    // -o naming a file (the list given for the folder), or a file on its way: said as the option's
+    // value, not a disk fault (exit 3, "part of the path is a file").
+    [
+      ['x', '-o', join(dir, 'forgot-o.txt')],
+      /'-o, --out <dir>' argument '.*forgot-o\.txt' is invalid\. expected a folder, but that is a file: give another folder/,
+    ],
+    [
+      ['x', '-o', join(dir, 'forgot-o.txt', 'sub')],
+      /argument '.*forgot-o\.txt\/sub' is invalid\. expected a folder, but .*forgot-o\.txt on its way is a file/,
+    ],
+    [['worker', '--queue', 'q', '-o', join(dir, 'forgot-o.txt')], /expected a folder, but that is a file/],
     // The output folder given without -o, as the last word (`imgpull urls.txt photos`, cp's and
     // git clone's order): it is most likely the folder, not a list that is missing (hunt95).
     [

@@ -49,6 +49,7 @@ import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { Fifo } from '../src/utils/fifo.js'
+import { nearWord } from '../src/utils/near-word.js'
 import { RecentMap } from '../src/utils/recent.js'
 import { parseSize } from '../src/utils/size.js'
 import { decodeLeniently, maskSigning, redactUrl, urlKey, withoutSigning } from '../src/utils/url.js'
@@ -1402,6 +1403,24 @@ test('retryDelay: least keeps a share of the window; a refused connection waits 
   })
 })
 
+test('a mistyped word is taken for the near one: two edits at most, more alike than not', () => {
+  const commands = ['status', 'report', 'unsplash', 'enqueue', 'worker', 'bench']
+  const cases: [string, string | undefined][] = [
+    ['stauts', 'status'],
+    ['statu', 'status'],
+    ['Status', 'status'],
+    ['reprot', 'report'],
+    ['wroker', 'worker'],
+    ['enqeue', 'enqueue'],
+    ['unsplsh', 'unsplash'],
+    ['photo', undefined],
+    ['urls', undefined],
+    ['ab', undefined],
+    ['', undefined],
+  ]
+  for (const [word, meant] of cases) assert.equal(nearWord(word, commands), meant, word)
+})
+
 test('a URL cell that is not one URL says what it is: empty, protocol-relative, without a scheme, several', () => {
   const cases: [string, string][] = [
     ['', 'the URL cell is empty'],
@@ -1409,6 +1428,8 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['//images.example/a.jpg', 'protocol-relative, with no http: or https: before it'],
     ['www.example.com/a.jpg', 'no http:// or https:// before it'],
     ['images.example', 'no http:// or https:// before it'],
+    ['127.0.0.1:8080/a.jpg', 'no http:// or https:// before it'],
+    ['localhost:8080/a.jpg', 'no http:// or https:// before it'],
     ['not a url', 'not a URL'],
     ['a.jpg b.jpg', 'not a URL'],
     ['http://exa mple.com/x.jpg', 'a space in its host name'],
@@ -1431,6 +1452,21 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['<https://images.example/a.jpg>', 'wrapped in <…>: the cell must be the URL alone'],
   ]
   for (const [cell, why] of cases) assert.equal(notUrl(cell), why, cell)
+  // A host and port the URL parser takes for a scheme (`localhost:`, `example.com:`): no scheme,
+  // not another one (it said "only http and https are fetched, not localhost").
+  const fetched: [string, string | undefined][] = [
+    ['localhost:8080/a.jpg', 'no http:// or https:// before it'],
+    ['example.com:8080/a.jpg', 'no http:// or https:// before it'],
+    ['images.example.com:443', 'no http:// or https:// before it'],
+    ['ftp://example.com/a.jpg', 'only http and https are fetched, not ftp'],
+    ['tel:5551234', 'only http and https are fetched, not tel'],
+    ['data:image/png;base64,AAAA', 'only http and https are fetched, not data'],
+    ['http://localhost:8080/a.jpg', undefined],
+  ]
+  for (const [cell, why] of fetched) {
+    const parsed = parseFetchUrl(cell)
+    assert.equal('why' in parsed ? parsed.why : undefined, why, cell)
+  }
   const several: [string, boolean][] = [
     ['https://a.example/1.jpg https://a.example/2.jpg', true],
     ['https://a.example/1.jpg\nhttp://a.example/2.jpg', true],

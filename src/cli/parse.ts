@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import { parseSize } from '../utils/size.js'
 
@@ -51,7 +53,9 @@ export function secondsOrZero(value: string): number {
 /**
  * A folder: an empty one (`-o "$OUT"` with OUT unset) would be the current folder, unasked; a URL
  * (`imgpull -o https://host/a.jpg https://host/b.jpg`, the folder forgotten) made a folder
- * `https:/host/a.jpg` and that image was never fetched, without a word.
+ * `https:/host/a.jpg` and that image was never fetched, without a word; a file there (`-o
+ * urls.txt`, the list given for the folder), or on its way (`-o urls.txt/out`), stopped the run as a
+ * disk fault (exit 3) saying "part of the path is a file".
  */
 export function folder(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a folder (. for the current one)')
@@ -59,7 +63,29 @@ export function folder(value: string): string {
     throw new InvalidArgumentError(
       'expected a folder, not a URL: give the folder right after -o (-o photos URL...)',
     )
+  const file = fileOnTheWay(value)
+  if (file !== undefined)
+    throw new InvalidArgumentError(
+      file === value.replace(/(?<=.)[/\\]+$/, '')
+        ? 'expected a folder, but that is a file: give another folder (a new one is made)'
+        : `expected a folder, but ${file} on its way is a file: give another folder`,
+    )
   return value
+}
+
+/** The nearest path of `path` and its parents that exists, when it is no folder; `undefined` otherwise. */
+function fileOnTheWay(path: string): string | undefined {
+  // `urls.txt/` is `urls.txt`, whose parent is `.`.
+  for (let at = path.replace(/(?<=.)[/\\]+$/, ''); ; at = dirname(at)) {
+    let found: ReturnType<typeof statSync>
+    try {
+      found = statSync(at, { throwIfNoEntry: false })
+    } catch {
+      found = undefined // ENOTDIR, EACCES...: a parent says more, or the run's own check does
+    }
+    if (found !== undefined) return found.isDirectory() ? undefined : at
+    if (dirname(at) === at) return undefined
+  }
 }
 
 export function size(value: string): number {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { nearWord } from '../utils/near-word.js'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { printable } from '../utils/printable.js'
 import { withoutUserInfo } from '../utils/url.js'
@@ -115,6 +116,15 @@ export async function main(argv = process.argv): Promise<number> {
     if (swallowed !== undefined) throw new UsageError(swallowed)
     const named = command.options.some((o) => o.short === '-n') ? attachedName(argv.slice(at)) : undefined
     if (named !== undefined) throw new UsageError(named)
+    // Before the options are parsed: `imgpull wroker --queue q` is no unknown --queue.
+    const typo =
+      command === program
+        ? mistypedCommand(
+            argv[at],
+            program.commands.map((c) => c.name()),
+          )
+        : undefined
+    if (typo !== undefined) throw new UsageError(typo)
     await program.parseAsync(argv)
     return Number(process.exitCode ?? EXIT.ok)
   } catch (error) {
@@ -189,6 +199,19 @@ function enqueuedOption(program: Command, error: CommanderError): string | undef
   if (!flag || !enqueue?.options.some((o) => !o.hidden && (o.long === flag || o.short === flag)))
     return undefined
   return `${flag} is the queue's option, not a worker's: every shard carries the options of its enqueue, and every worker runs them alike; give it to imgpull enqueue (another value for an input already queued: enqueue it into a queue of its own)`
+}
+
+/**
+ * A first input that is no file but a command's name mistyped (`imgpull stauts photos`): said so
+ * with the command meant, before anything else the inputs say (`photos` given as the last input
+ * is an output folder). `undefined` for any other input.
+ */
+function mistypedCommand(input: string | undefined, commands: string[]): string | undefined {
+  if (input === undefined || !/^[a-z][a-z-]*$/i.test(input) || existsSync(input)) return undefined
+  const meant = nearWord(input, commands)
+  return meant === undefined
+    ? undefined
+    : `cannot read input '${input}': no such file, nor a command; did you mean imgpull ${meant}?`
 }
 
 /**

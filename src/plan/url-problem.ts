@@ -24,6 +24,8 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   }
   if (credentials && passwordAsFragment(text.trim(), url)) return { why: credentials }
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
+  // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
+  if (HOST_PORT.test(text.trim())) return { why: NO_SCHEME }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }
   return { url }
@@ -33,13 +35,22 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
 export const invalidUrlMessage = (text: string, why: string, where?: string) =>
   `invalid URL "${printable(shownUrl(text))}"${where ? ` (${printable(where)})` : ''}: ${why}`
 
+const NO_SCHEME = 'no http:// or https:// before it'
+
+/**
+ * A host and port without a scheme (`localhost:8080/a.jpg`, `example.com:8080`): the URL parser
+ * takes the host for a scheme (a scheme may hold dots and digits), where curl and wget fetch it
+ * over http. A scheme before digits alone is no scheme anyone registers; `tel:5551234` has no dot.
+ */
+export const HOST_PORT = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}(?:[/?#]|$)/i
+
 /** Marks around a URL that are not part of it: quotes, and the angle brackets of mail and Markdown. */
 const WRAPPED = /^(["'`<])\s*https?:\/\/\S*\s*(["'`>])$/i
 
 /**
  * Why text that `new URL` refuses is not a URL: an empty cell (a JSON `null`, an empty CSV field),
  * a protocol-relative URL (`//host/a.jpg`, as HTML `src` attributes and scraped tables hold them),
- * a host and path without a scheme (`www.example.com/a.jpg`), or a URL wrapped in quotes or angle
+ * a host and path without a scheme (`www.example.com/a.jpg`, `localhost:8080/a.jpg`), or a URL wrapped in quotes or angle
  * brackets (`"https://…"` after a CSV's `, `, where the quote is text, not quoting); else `not a URL`.
  */
 export function notUrl(text: string): string {
@@ -53,8 +64,8 @@ export function notUrl(text: string): string {
       : `wrapped in ${marks}: the cell must be the URL alone`
   }
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell))
-    return 'no http:// or https:// before it'
+  if ((!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell)) || HOST_PORT.test(cell))
+    return NO_SCHEME
   return hostProblem(cell) ?? 'not a URL'
 }
 

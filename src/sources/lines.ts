@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
-import { parseFetchUrl } from '../plan/url-problem.js'
+import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
 import { printable } from '../utils/printable.js'
 import { passwordAsFragment, shownUrl } from '../utils/url.js'
@@ -282,7 +282,12 @@ function notUrl(arg: string): string {
     const why = 'why' in parsed ? parsed.why : 'not a URL'
     return why === 'not a URL' ? ', nor a valid URL' : `, nor a valid URL: ${why}`
   }
-  return /^https?:?\/\/?[^/]/i.test(arg) ? ', nor an http(s) URL' : ''
+  if (/^https?:?\/\/?[^/]/i.test(arg)) return ', nor an http(s) URL'
+  // A host and path typed as curl and wget take them (`example.com/a.jpg`, `localhost:8080/a.jpg`):
+  // a missing file here, since a list is read from any name, so said as a maybe.
+  return HOST_PORT.test(arg) || /^[^\s/:]+\.[a-z][a-z0-9-]*\//i.test(arg)
+    ? '; if it is a URL, give it with http:// or https:// before it'
+    : ''
 }
 
 /** URLs from command-line arguments, list files and stdin, in order, streamed. */
