@@ -987,20 +987,21 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent, Ac
   assert.equal(server.log.find((l) => l.url === '/own-accept')?.headers.accept, 'image/webp')
 })
 
-test('an output folder that cannot be created: exit 3 and one line saying why', async () => {
+test('an output folder that is a file, or has one on its way: exit 2 and one line naming it', async () => {
+  // The command's mistake (the list given for the folder), not the machine's: it stopped as a disk
+  // fault, exit 3, and said "part of the path is a file" of -o naming the file itself.
   const file = join(dir, 'a-file')
   await writeFile(file, 'not a folder')
   const r = await runCli([server.url('/never'), '-o', join(file, 'photos')])
-  assert.equal(r.code, 3)
+  assert.equal(r.code, 2)
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
   assert.match(
     r.stderr,
-    /cannot create output folder .*a-file\/photos: part of the path is a file, not a folder; move that file away, or choose another output folder with -o/,
+    /argument '.*a-file\/photos' is invalid\. expected a folder, but .*a-file on its way is a file: give another folder/,
   )
-  // -o naming the file itself.
   const itself = await runCli([server.url('/never'), '-o', file])
-  assert.equal(itself.code, 3)
-  assert.match(itself.stderr, /a-file: .*; move that file away, or choose another output folder with -o\n$/)
+  assert.equal(itself.code, 2)
+  assert.match(itself.stderr, /argument '.*a-file' is invalid\. expected a folder, but that is a file/)
   assert.equal(server.hits.get('/never'), undefined)
 })
 
