@@ -605,6 +605,8 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await writeFile(page, '<!DOCTYPE html>\n<html><body><img src="http://127.0.0.1:9/a.jpg"></body></html>\n')
   const array = join(dir, 'urls.json')
   await writeFile(array, '["http://127.0.0.1:9/a.jpg"]\n')
+  const csvAsList = join(dir, 'photos.txt')
+  await writeFile(csvAsList, 'url,caption\nhttp://127.0.0.1:9/a.jpg,A fox\n')
   const binary = join(dir, 'core.bin')
   await writeFile(binary, Buffer.from('http://127.0.0.1:9/a.jpg\n\x00\x01\x02', 'latin1'))
   // A raw control character in a key: not JSON (RFC 8259 §7), but text, not a binary file.
@@ -637,6 +639,11 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /'.*utf16\.txt' is UTF-16 text .*not UTF-8: convert it first, e\.g\. iconv -f utf-16 -t utf-8/,
     ],
     [[utf16le, '-o', join(dir, 'utf16-out')], /'.*utf16le\.txt' is UTF-16 text/],
+    // A table named .txt: each row's URL was fetched with its other cells glued on after a comma.
+    [
+      [csvAsList, '-o', join(dir, 'csv-list-out')],
+      /'.*photos\.txt' is a CSV table \(its first line names the columns url,caption\), not a list of URLs: a table is read from a file named \.csv \(or of any name, with --input-format csv\)/,
+    ],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     // Commander puts its suggestion on a second line: joined to the first.
     [['x', '--concurency', '3'], /unknown option '--concurency'; did you mean --concurrency\?/],

@@ -1366,6 +1366,23 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ['a JSON array of URLs', Buffer.from('[\n  "https://a.example/1.jpg",\n'), 'a JSON array'],
     ['JSON lines named .txt', Buffer.from('{"url": "https://a.example/1.jpg"}\n'), 'JSON'],
     ['a list that mentions html', Buffer.from('https://a.example/<html>.jpg\n<b>\n'), 'text'],
+    // A CSV or TSV named .txt (or piped): every row's URL would carry its other cells after a comma.
+    [
+      'a CSV named .txt',
+      Buffer.from('url,caption,license,id,sha256\nhttps://a.example/1.jpg,A fox,cc0,1,ab\n'),
+      'a CSV table (its first line names the columns url,caption,license,id...)',
+    ],
+    [
+      'a TSV after a comment',
+      Buffer.from('# photos\nimage_url\t"caption"\nhttps://a.example/1.jpg\tA fox\n'),
+      'a TSV table (its first line names the columns image_url, caption)',
+    ],
+    ['a header of ;', Buffer.from('URL;Text\n'), 'a CSV table (its first line names the columns URL;Text)'],
+    // Commas in a URL (an image CDN's transformations), a first line that names no URL column: lists.
+    ['a URL with commas', Buffer.from('https://a.example/w_100,h_100/1.jpg\n'), 'text'],
+    ['a URL list after a comma note', Buffer.from('photos, round 2\nhttps://a.example/1.jpg\n'), 'text'],
+    ['words that say url', Buffer.from('not a url, really\nhttps://a.example/1.jpg\n'), 'text'],
+    ['a header with no URL after it', Buffer.from('url,caption\nnone yet,x\n'), 'text'],
   ]
   for (const [name, head, expected] of cases) {
     const got = listBytes(head)

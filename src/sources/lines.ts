@@ -190,7 +190,36 @@ function textNotAList(text: string): ListBytes | undefined {
       what: 'JSON',
       hint: 'one object a line with a url key is a table: give it as a file named .jsonl',
     }
-  return undefined
+  return tableHeader(start)
+}
+
+/**
+ * A CSV or TSV table named otherwise (`photos.txt`, or piped in): its first line names columns,
+ * one of them a URL's (`url,caption`, `image_url<TAB>text`), and holds no URL itself. Read as a
+ * list, that line was an invalid-url failure and every row's URL was fetched with its other cells
+ * glued on after a comma (`a.jpg,A caption,cc0`), which no server has.
+ */
+function tableHeader(text: string): ListBytes | undefined {
+  const [first, next] = text
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'))
+  // A row that holds no URL after it (the head may end before one) is no table of URLs.
+  if (first === undefined || first.includes('://') || (next !== undefined && !next.includes('://')))
+    return undefined
+  const separator = first.includes('\t') ? '\t' : first.includes(',') ? ',' : first.includes(';') ? ';' : ''
+  if (separator === '') return undefined
+  const cells = first.split(separator).map((cell) => cell.trim().replace(/^"(.*)"$/, '$1'))
+  // A column's name, not words: `image_url`, `Image URL`, never `not a url, really`.
+  const url = cells.find((cell) => /url/i.test(cell) && /^[\w.-]+(?: [\w.-]+)?$/.test(cell))
+  if (cells.length < 2 || url === undefined) return undefined
+  const kind = separator === '\t' ? 'tsv' : 'csv'
+  const column = url === 'url' ? '' : ` --url-col ${/^[\w.-]+$/.test(url) ? url : JSON.stringify(url)}`
+  return {
+    kind: 'other',
+    what: `a ${kind.toUpperCase()} table (its first line names the columns ${cells.slice(0, 4).join(separator === '\t' ? ', ' : separator)}${cells.length > 4 ? '...' : ''})`,
+    // Standard input is a list whatever it holds: a table is read from a file.
+    hint: `a table is read from a file named .${kind} (or of any name, with --input-format ${kind})${column ? `, its URLs from${column}` : ''}`,
+  }
 }
 
 /** A list file's lines as bytes: gunzipped when it is gzip (its read errors surface on the stream). */
