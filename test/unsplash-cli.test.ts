@@ -578,7 +578,10 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     // Followed by options, as a mistyped command nearly always is: still the command is named.
     const typo = await runCli(['unsplash', 'serch', 'lake', '--limit', '5', '-o', join(dir, 'typo')])
     assert.equal(typo.code, 2)
-    assert.match(typo.stderr, /^imgpull: serch is not an Unsplash command; the commands are search, /)
+    assert.match(
+      typo.stderr,
+      /^imgpull: serch is not an Unsplash command; did you mean search\? the commands are search, /,
+    )
     assert.equal(existsSync(join(dir, 'typo')), false)
     // A bad API address from the environment is named as such, not as an option never given.
     const badUrl = await unsplash(['collection', '77', '-o', join(dir, 'bad-url')], api, {

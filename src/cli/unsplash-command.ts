@@ -21,6 +21,7 @@ import { DEFAULT_NAME, type Imgix, type SideSize } from '../sources/unsplash/pho
 import { HOUR } from '../sources/unsplash/rate-limit.js'
 import { UnsplashSource, type UnsplashSummary } from '../sources/unsplash/source.js'
 import { SIZES, type Size } from '../sources/unsplash/types.js'
+import { nearWord } from '../utils/near-word.js'
 import { stderrLive } from './color.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
@@ -344,8 +345,9 @@ export function addUnsplashCommand(program: Command): Command {
       if (command === undefined) {
         process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
       } else {
+        const meant = nearWord(command, COMMANDS)
         process.stderr.write(
-          `imgpull: ${command} is not an Unsplash command; the commands are ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
+          `imgpull: ${command} is not an Unsplash command; ${meant ? `did you mean ${meant}? ` : ''}the commands are ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
         )
       }
       process.exitCode = EXIT.usage
