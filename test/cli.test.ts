@@ -975,6 +975,12 @@ test('--help lists options with defaults; --version prints the version', async (
   const version = await runCli(['--version'])
   assert.equal(version.code, 0)
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/)
+  // `imgpull help [command]`, as git and npm take it: it said "cannot read input 'help'".
+  const [word, ofCommand] = await Promise.all([runCli(['help']), runCli(['help', 'unsplash', 'search'])])
+  assert.equal(word.code, 0, word.stderr)
+  assert.equal(word.stdout, help.stdout)
+  assert.equal(ofCommand.code, 0, ofCommand.stderr)
+  assert.match(ofCommand.stdout, /^Usage: imgpull unsplash search \[options\] <words\.\.\.>/)
 })
 
 test('--quiet prints nothing on success; requests carry an honest User-Agent, Accept and no-transform', async () => {

@@ -107,6 +107,9 @@ export async function main(argv = process.argv): Promise<number> {
   // A usage error points at the help of the command it is about: `--dpr` is in `imgpull unsplash
   // search --help`, not in `imgpull --help`.
   const { path, command, at } = commandOf(program, argv)
+  // `imgpull help [command]`, as git and npm take it (a list file named `help` is still read).
+  if (command === program && argv[at] === 'help' && !existsSync('help'))
+    return main([...argv.slice(0, at), ...argv.slice(at + 1), '--help'])
   const help = `(see ${path} --help)`
   // An error's words may quote a table's column names or cells, a server's or a file's text: its
   // control characters and bidi marks are shown as escapes, never acted on by the terminal.
