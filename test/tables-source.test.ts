@@ -149,6 +149,17 @@ test('every input is checked before the first row: files, formats, and every fil
       /holds no table files \(.*\); its 2 \.json files \(Spark's df\.write\.json and BigQuery's JSON export write JSON lines so\) are read as JSON lines with --input-format jsonl$/,
   })
   assert.equal((await readAll([spark], { format: 'jsonl' })).length, 2, 'read as told')
+  // A folder of URL lists, given as lists are never read: how to give them.
+  const lists = join(root, 'lists')
+  await mkdir(lists)
+  for (const name of ['a.txt', 'b.txt.gz', 'notes.md'])
+    await writeFile(join(lists, name), 'https://a.example/1.jpg\n')
+  await writeFile(join(lists, 'notes.txt'), 'no URL here\n')
+  await assert.rejects(openTables([lists]), {
+    name: 'UsageError',
+    message:
+      /holds no table files \(.*\); URL lists \(its 2 \.txt files\) are given by name, not as a folder: imgpull .*lists\/\*\.txt$/,
+  })
   // JSON lines are checked on the keys of their first objects.
   const jsonl = join(root, 'first.jsonl')
   await writeFile(

@@ -112,9 +112,21 @@ async function folderFiles(
     // Spark's `df.write.json` and BigQuery's newline-delimited JSON export name their JSON lines
     // part files `.json`: say how to read them, not only what was not found.
     const json = entries.filter((e) => /^[^._].*\.json(\.gz)?$/i.test(e.name)).length
+    // A folder of URL lists (a .txt whose first bytes hold a URL; gzip ones by name): lists are
+    // read by name, never from a folder.
+    let lists = 0
+    for (const e of entries) {
+      if (!/^[^._].*\.txt(\.gz)?$/i.test(e.name)) continue
+      const head = /\.gz$/i.test(e.name)
+        ? 'http://'
+        : await fileHead(join(dir, e.name), 512).then(String, () => '')
+      if (/https?:\/\//i.test(head)) lists++
+    }
     const hint = json
       ? `; its ${json} .json file${json === 1 ? '' : 's'} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
-      : ''
+      : lists
+        ? `; URL lists (its ${lists} .txt file${lists === 1 ? '' : 's'}) are given by name, not as a folder: imgpull ${join(dir, '*.txt')}`
+        : ''
     throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})${hint}`)
   }
   return files
