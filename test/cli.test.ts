@@ -724,6 +724,24 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /argument '.*forgot-o\.txt\/sub' is invalid\. expected a folder, but .*forgot-o\.txt on its way is a file/,
     ],
     [['worker', '--queue', 'q', '-o', join(dir, 'forgot-o.txt')], /expected a folder, but that is a file/],
+    // `--out=~/photos`: the shell leaves that ~ alone; a folder named ~ was made in the current one.
+    [
+      ['x', '--out=~/photos'],
+      /argument '~\/photos' is invalid\. expected a folder, but the shell left ~ as it is \(as after --out=\), which would make a folder named ~ here: give -o ~\/photos with a space, or \$HOME\/photos/,
+    ],
+    [
+      ['worker', '--queue', 'q', '--out=~'],
+      /argument '~' is invalid\. expected a folder, but the shell left ~ as it is/,
+    ],
+    // The same ~ in a file option: "no such file" of a file the user sees in the home folder.
+    [
+      ['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'tilde-out'), '--cookies=~/no-such-h108.txt'],
+      /Expected --cookies to be a readable cookies\.txt: ~\/no-such-h108\.txt: .* \(the shell left ~ as it is, as after --option=: give the option and the path as two words, or \$HOME\/no-such-h108\.txt\)/,
+    ],
+    [
+      ['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'tilde-out'), '--ca-cert=~/no-such-h108.pem'],
+      /Expected --ca-cert to be a readable PEM file: ~\/no-such-h108\.pem: .* \(the shell left ~ as it is/,
+    ],
     // The output folder given without -o, as the last word (`imgpull urls.txt photos`, cp's and
     // git clone's order): it is most likely the folder, not a list that is missing (hunt95).
     [

@@ -63,6 +63,12 @@ export function folder(value: string): string {
     throw new InvalidArgumentError(
       'expected a folder, not a URL: give the folder right after -o (-o photos URL...)',
     )
+  // `--out=~/photos`: shells expand ~ at a word's start only, so this made a folder named `~`
+  // here, which a later `rm -rf ~` (meant for it) would take for the home folder.
+  if (/^~(?:[/\\]|$)/.test(value))
+    throw new InvalidArgumentError(
+      `expected a folder, but the shell left ~ as it is (as after --out=), which would make a folder named ~ here: give -o ${value} with a space, or $HOME${value.slice(1)}`,
+    )
   const file = fileOnTheWay(value)
   if (file !== undefined)
     throw new InvalidArgumentError(

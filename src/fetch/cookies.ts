@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
+import { tildeHint } from '../utils/tilde.js'
 
 /**
  * Cookies: those of a `--cookies` file (a Netscape cookies.txt, for sites that need a session),
@@ -87,7 +88,7 @@ export function readCookiesFile(path: string): CookieLine[] {
     text = readFileSync(path, 'utf8')
   } catch (error) {
     throw new TypeError(
-      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${(error as Error).message}`,
+      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${(error as Error).message}${tildeHint(path, (error as NodeJS.ErrnoException).code)}`,
     )
   }
   return parseCookiesTxt(text, path)

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { errorCode } from '../errors.js'
+import { tildeHint } from '../utils/tilde.js'
 
 /**
  * A PEM certificate, or OpenSSL's TRUSTED CERTIFICATE (`openssl x509 -trustout`, Fedora's
@@ -24,7 +25,7 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     const folder =
       errorCode(error) === 'EISDIR'
         ? ` is a folder (SSL_CERT_DIR=${path} takes a folder of certificates)`
-        : `: ${(error as Error).message}`
+        : `: ${(error as Error).message}${tildeHint(path, errorCode(error))}`
     throw new TypeError(`Expected \`${option}\` to be a readable PEM file: ${path}${folder}`)
   }
   const pems = certificatesOf(bytes)
