@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { UsageError } from './errors.js'
@@ -133,9 +133,15 @@ export function isStalePrivateParts(name: string): boolean {
 
 /**
  * The usage error for a folder without a journal, for `status` and `report`: a queue's output
- * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where to look.
+ * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where to look;
+ * a file given for the folder (the list) is said to be one.
  */
 export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
+  // `imgpull status urls.txt`: the list given for the folder the run wrote.
+  if (statSync(dir, { throwIfNoEntry: false })?.isFile())
+    return new UsageError(
+      `'${dir}' is a file, not an output folder: give the folder a run wrote (its -o), which holds its journal`,
+    )
   const queue = existsSync(join(paths.work, 'queue'))
   const hint = queue
     ? `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or a shard's own folder (${join(dir, '00000')}) for files output`

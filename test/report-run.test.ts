@@ -324,4 +324,15 @@ test('--no-report writes none; imgpull report on a folder without a journal is a
   const missing = await runCli(['report', join(dir, 'nowhere')])
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /no imgpull journal in/)
+  // The list given for the folder: said so, not as a folder without a journal (".../urls.txt/.imgpull").
+  const list = join(dir, 'list.txt')
+  await writeFile(list, `${faults.url('/one')}\n`)
+  for (const command of ['report', 'status']) {
+    const file = await runCli([command, list])
+    assert.equal(file.code, 2)
+    assert.match(
+      file.stderr,
+      /^imgpull: '.*list\.txt' is a file, not an output folder: give the folder a run wrote \(its -o\), which holds its journal \(see imgpull (report|status) --help\)\n$/,
+    )
+  }
 })
