@@ -249,7 +249,11 @@ test('an empty list says that no URL was found; a --name that would leave the fo
   await writeFile(empty, '\n# only a comment\n\n')
   const r = await runCli([empty, '-o', join(dir, 'empty-out')])
   assert.equal(r.code, 0)
-  assert.match(r.stderr, /^No input found: the lists hold no URL/, 'said in words, not as a line of zeros')
+  assert.match(
+    r.stderr,
+    /^No input found in .*empty\.txt: the list holds no URL/,
+    'said in words naming the list, not as a line of zeros',
+  )
   const named = await runCli([server.url('/escape'), '-o', join(dir, 'escape-out'), '--name', '../../x{ext}'])
   assert.equal(named.code, 0, named.stderr)
   assert.equal(named.stderr.match(/warning: names cannot leave the output folder/g)?.length, 1)

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
 import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
-import { swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
+import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
@@ -1926,4 +1926,28 @@ test('reservedNameWords: a host under a top-level name reserved never to resolve
     ['127.0.0.1', ''],
   ]
   for (const [host, words] of table) assert.equal(reservedNameWords(host), words, host)
+})
+
+test('emptyInputLine names the inputs that held no job, as lists or tables, stdin as such', () => {
+  const cases: [readonly string[] | undefined, boolean, string][] = [
+    [
+      ['e.txt'],
+      false,
+      'No input found in e.txt: the list holds no URL (blank lines and # comments are skipped).',
+    ],
+    [
+      ['a.txt', '-'],
+      false,
+      'No input found in a.txt, stdin: the lists hold no URL (blank lines and # comments are skipped).',
+    ],
+    [['t.csv'], true, 'No input found in t.csv: the table holds no row.'],
+    [['t.csv', 'u.parquet'], true, 'No input found in t.csv, u.parquet: the tables hold no row.'],
+    [
+      ['bad\u001b[2Jname.txt'],
+      false,
+      'No input found in bad\\x1b[2Jname.txt: the list holds no URL (blank lines and # comments are skipped).',
+    ],
+    [undefined, false, 'No input found: the lists hold no URL (blank lines and # comments are skipped).'],
+  ]
+  for (const [inputs, tables, line] of cases) assert.equal(emptyInputLine(inputs, tables), line)
 })

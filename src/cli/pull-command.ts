@@ -34,6 +34,24 @@ export interface RunHooks {
   total?: () => number | undefined
   /** The source says why it gave nothing (Unsplash: "No Unsplash photos match …"): a run that read no input prints no summary line. */
   emptyExplained?: boolean
+  /** The inputs as given (`-` for stdin), named when none of them held a job. */
+  inputs?: string[]
+  /** Those inputs are tables (see `emptyInputLine`). */
+  tables?: boolean
+}
+
+/**
+ * What a run that read no job says, naming its inputs (a newcomer who gave the wrong file sees
+ * which): `inputs` as given (`-`: stdin), `tables` when they were read as tables.
+ */
+export function emptyInputLine(inputs: readonly string[] | undefined, tables = false): string {
+  const names = (inputs ?? []).map((input) => (input === '-' ? 'stdin' : printable(input)))
+  const one = names.length === 1
+  const where = names.length > 0 ? ` in ${names.join(', ')}` : ''
+  const why = tables
+    ? `the ${one ? 'table holds' : 'tables hold'} no row`
+    : `the ${one ? 'list holds' : 'lists hold'} no URL (blank lines and # comments are skipped)`
+  return `No input found${where}: ${why}.`
 }
 
 /** Failure lines printed before the rest are left to the manifest. */
@@ -192,9 +210,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     // An empty input is said in words, not as a line of zeros.
     if (!flags.quiet && !empty) say(summaryLine(tally, ms))
     if (!flags.quiet && empty && !hooks.emptyExplained) {
-      say(
-        'No input found: the lists hold no URL (blank lines and # comments are skipped), or the tables no row.',
-      )
+      say(emptyInputLine(hooks.inputs, hooks.tables))
     }
     if (tally.failed && !fatal)
       say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
@@ -288,7 +304,7 @@ export async function pullCommand(
           { code: 'IMGPULL_COLUMN_SHADOWED' },
         )
     }
-    return runPull(tablesSource(opened, tables.columns), options, flags)
+    return runPull(tablesSource(opened, tables.columns), options, flags, { inputs, tables: true })
   }
   // Table options given for URL lists would be dropped without a word (a hash never checked).
   const onLists = tableOptionOnLists(tables, inputs)
@@ -298,7 +314,7 @@ export async function pullCommand(
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines
   // of a log) shows the total.
   const total = !flags.json && !flags.quiet ? countInputs(inputs).total : undefined
-  return runPull(argumentJobs(inputs), options, flags, { total })
+  return runPull(argumentJobs(inputs), options, flags, { total, inputs })
 }
 
 /**
