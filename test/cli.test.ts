@@ -1003,6 +1003,16 @@ test('--help lists options with defaults; --version prints the version', async (
   assert.equal(word.stdout, help.stdout)
   assert.equal(ofCommand.code, 0, ofCommand.stderr)
   assert.match(ofCommand.stdout, /^Usage: imgpull unsplash search \[options\] <words\.\.\.>/)
+  // A command there is none of: a usage error naming it, not the main help as if it answered.
+  const [typo, none] = await Promise.all([runCli(['help', 'stauts']), runCli(['help', 'nonsense'])])
+  assert.equal(typo.code, 2)
+  assert.match(
+    typo.stderr,
+    /^imgpull: no command 'stauts'; did you mean imgpull help status\? \(commands: .*status.*\)\n$/,
+  )
+  assert.equal(none.code, 2)
+  assert.match(none.stderr, /^imgpull: no command 'nonsense' \(commands: /)
+  assert.equal(typo.stdout + none.stdout, '')
 })
 
 test('--quiet prints nothing on success; requests carry an honest User-Agent, Accept and no-transform', async () => {

@@ -108,8 +108,19 @@ export async function main(argv = process.argv): Promise<number> {
   // search --help`, not in `imgpull --help`.
   const { path, command, at } = commandOf(program, argv)
   // `imgpull help [command]`, as git and npm take it (a list file named `help` is still read).
-  if (command === program && argv[at] === 'help' && !existsSync('help'))
+  if (command === program && argv[at] === 'help' && !existsSync('help')) {
+    // `imgpull help nonsense` would show the main help and exit 0, as if it were an answer.
+    const asked = argv[at + 1]
+    const names = program.commands.map((c) => c.name())
+    if (asked !== undefined && !asked.startsWith('-') && !names.includes(asked)) {
+      const meant = nearWord(asked, names)
+      process.stderr.write(
+        `imgpull: no command '${printable(asked)}'${meant ? `; did you mean imgpull help ${meant}?` : ''} (commands: ${names.join(', ')}; see imgpull --help)\n`,
+      )
+      return EXIT.usage
+    }
     return main([...argv.slice(0, at), ...argv.slice(at + 1), '--help'])
+  }
   const help = `(see ${path} --help)`
   // An error's words may quote a table's column names or cells, a server's or a file's text: its
   // control characters and bidi marks are shown as escapes, never acted on by the terminal.
