@@ -250,7 +250,7 @@ function drainOnGoaway(
 
 /**
  * The streams `session` has open, as undici opens them (`session.request`), each failing as a reset
- * when reset unended (see `failResetUnended`).
+ * when cancelled unended (see `failResetUnended`).
  */
 function trackStreams(session: http2.ClientHttp2Session): Set<http2.ClientHttp2Stream> {
   const streams = new Set<http2.ClientHttp2Stream>()
@@ -266,17 +266,15 @@ function trackStreams(session: http2.ClientHttp2Session): Set<http2.ClientHttp2S
 }
 
 /**
- * A stream the server reset with NO_ERROR or CANCEL before its END_STREAM fails as the reset it
- * is ("Stream closed with error code NGHTTP2_CANCEL", `ERR_HTTP2_STREAM_ERROR`, as Node says of the
- * other codes), never as an answer that ended. RFC 9113 §8.1: only END_STREAM completes a
- * response; RST_STREAM(NO_ERROR) is for a server done with the request after a complete one. Node
- * reports neither code as an error (internal/http2/core.js `onStreamClose` and `_destroy`) and ends
- * the stream's readable side as if END_STREAM had come: undici completed the answer, and a body
- * without a `Content-Length` was taken whole where the server cut it (only an image's own end could
- * refuse it), one with a length said "got 4194304 of 8090793 bytes" or "connection closed". Told
- * apart by when the end comes: END_STREAM ends the readable side while the stream is still open, a
- * reset after it closed. A stream closed on our side (undici's `stream.close()` on an abort) is
- * left as it is.
+ * A stream the server reset with CANCEL before its END_STREAM fails as the reset it is ("Stream
+ * closed with error code NGHTTP2_CANCEL", `ERR_HTTP2_STREAM_ERROR`, as Node says of the other
+ * codes), never as an answer that ended. RFC 9113 §8.1: only END_STREAM completes a response. Node
+ * reports CANCEL as no error (internal/http2/core.js `_destroy`) and ends the stream's readable side
+ * as if END_STREAM had come: undici completed the answer, and a body without a `Content-Length` was
+ * taken whole where the server cut it (only an image's own end could refuse it), one with a length
+ * said "got 4194304 of 8090793 bytes" or "connection closed". A reset after END_STREAM (the
+ * readable side ended first) and a stream closed on our side (undici's `stream.close()` on an
+ * abort) are left as they are; so is NO_ERROR (see below).
  */
 function failResetUnended(stream: http2.ClientHttp2Stream): void {
   let ended = false
@@ -296,12 +294,13 @@ function failResetUnended(stream: http2.ClientHttp2Stream): void {
       reset = 'CANCEL'
     return destroy.call(this, error)
   } as typeof destroy
-  // NO_ERROR: Node ends the readable side, and destroys the stream once it is read to that end.
+  // NO_ERROR is left alone: RFC 9113 §8.1 lets a server send it right after a whole response's
+  // END_STREAM, and Node then runs the reset's close before the END_STREAM's end reaches the
+  // readable side (a 60,000-byte JPEG, ended then reset in one write, failed as a reset), so it
+  // cannot be told from one in the middle of the body. curl keeps both; so does imgpull, judged as
+  // a body without a length where it has none.
   stream.push = function (this: http2.ClientHttp2Stream, chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk === null) {
-      if (!this.destroyed && resetBy(this, http2.constants.NGHTTP2_NO_ERROR)) reset = 'NO_ERROR'
-      ended = true
-    }
+    if (chunk === null) ended = true
     return push.call(this, chunk, encoding)
   }
   // The end, once every byte before it was read: the reset instead, the bytes delivered kept.
