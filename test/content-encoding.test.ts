@@ -16,6 +16,7 @@ import { makeCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
+import { startRawServer } from './support/raw-server.js'
 import { BODY_PATHS } from './support/resume.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
@@ -760,24 +761,7 @@ test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or 
       zlib.deflateSync(zlib.brotliCompressSync(image)),
     ),
   }
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
-    socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]]))
-  })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
-  try {
-    const port = (raw.address() as AddressInfo).port
-    const results: Result[] = []
-    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
-    for await (const r of pull(urls, { out: join(dir, 'te-gzip'), journal: false, retries: 0 }))
-      results.push(r)
-    for (const r of results) {
-      assert.equal(r.status, 'ok', `${r.job.url}: ${r.message}`)
-      assert.equal(r.sha256, sha(image), r.job.url)
-    }
-  } finally {
-    raw.close()
-  }
+  await allKept(answers, 'te-gzip')
 })
 
 // hunt106: a 206 of the whole file under a transfer coding had its range (of the decoded bytes)
@@ -805,26 +789,30 @@ test('a 206 of the whole file under a transfer coding, to a plain GET: its range
       '206 Partial Content',
     ),
   }
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
+  await allKept(answers, 'te-gzip-206')
+})
+
+/**
+ * Serves each of `answers` (raw bytes, by request path) once per connection, pulls them all into
+ * `out` under the test folder, and asserts every one came back ok as `image`.
+ */
+async function allKept(answers: Record<string, Buffer>, out: string): Promise<void> {
+  const raw = await startRawServer((socket) => {
     socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]]))
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    const urls = Object.keys(answers).map((path) => raw.url(path))
     const results: Result[] = []
-    for await (const r of pull(urls, { out: join(dir, 'te-gzip-206'), journal: false, retries: 0 }))
-      results.push(r)
+    for await (const r of pull(urls, { out: join(dir, out), journal: false, retries: 0 })) results.push(r)
     assert.equal(results.length, urls.length)
     for (const r of results) {
       assert.equal(r.status, 'ok', `${r.job.url}: ${r.message}`)
       assert.equal(r.sha256, sha(image), r.job.url)
     }
   } finally {
-    raw.close()
+    await raw.close()
   }
-})
+}
 
 // hunt79 F4: RFC 9530's digests of an answer under a transfer coding alone are of the decoded
 // content (the transfer coding is undone first), and were skipped; those of a content-coded answer
