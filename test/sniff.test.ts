@@ -564,13 +564,21 @@ test('a whole file reports its size as shown: EXIF orientation 5-8 in a JPEG, a 
     for (let orientation = 1; orientation <= 8; orientation++) {
       const file = await made(orientation, format)
       assert.equal((await sharp(file).metadata()).orientation, orientation, `${format} ${orientation}`)
-      const check = new FileCheck('none', undefined)
-      check.update(file)
-      assert.ok(await check.identify())
-      const result = await check.finish(async (offset, length) => file.subarray(offset, offset + length))
-      assert.ok(result.ok)
-      const shown = orientation >= 5 ? [20, 30] : [30, 20]
-      assert.deepEqual([result.checked.width, result.checked.height], shown, `${format} ${orientation}`)
+      // In one chunk, and in chunks that end before the EXIF block or inside it (the orientation
+      // is read in the first chunk alone when it lies there, else in the whole head).
+      for (const split of [file.length, 1, 20, 40, 100]) {
+        const check = new FileCheck('none', undefined)
+        for (let at = 0; at < file.length; at += split) check.update(file.subarray(at, at + split))
+        assert.ok(await check.identify())
+        const result = await check.finish(async (offset, length) => file.subarray(offset, offset + length))
+        assert.ok(result.ok)
+        const shown = orientation >= 5 ? [20, 30] : [30, 20]
+        assert.deepEqual(
+          [result.checked.width, result.checked.height],
+          shown,
+          `${format} ${orientation} by ${split}`,
+        )
+      }
     }
   }
 })

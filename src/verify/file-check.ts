@@ -229,7 +229,11 @@ export class FileCheck {
         : await headDimensions(this.#head, format.ext)
     // As shown, as the transform stage reports it: a portrait photo stored landscape (EXIF
     // orientation 6) is portrait in the manifest whether or not a transform option is given.
-    const size = upright(stored, headOrientation(this.head.subarray(0, HEAD_BYTES), format.ext))
+    const parts = this.#head
+    const first = (parts[0] ?? Buffer.alloc(0)).subarray(0, HEAD_BYTES)
+    const whole =
+      parts.length > 1 && first.length < HEAD_BYTES ? () => this.head.subarray(0, HEAD_BYTES) : undefined
+    const size = upright(stored, headOrientation(first, whole, format.ext))
     return { ok: true, checked: { sha256, ext: format.ext, ...size } }
   }
 

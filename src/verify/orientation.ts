@@ -31,8 +31,15 @@ export function tiffOrientation(b: Uint8Array): number | undefined {
   return undefined
 }
 
+/**
+ * What a reader below returns when `head` ends before its answer: the segment or chunk it needs,
+ * or the next one's header, lies past it. Given more of the file, it may find one.
+ */
+const MORE = 'more'
+type Found = number | undefined | typeof MORE
+
 /** A JPEG's orientation: its APP1 `Exif` segment's, among the segments before its first scan or frame. */
-function jpegOrientation(head: Uint8Array): number | undefined {
+function jpegOrientation(head: Uint8Array): Found {
   let at = 2
   while (at + 4 <= head.length) {
     if (head[at] !== 0xff) return undefined
@@ -47,31 +54,46 @@ function jpegOrientation(head: Uint8Array): number | undefined {
     }
     const length = u16be(head, at + 2)
     if (marker === 0xe1 && ascii(head, at + 4, 'Exif\0\0')) {
-      return tiffOrientation(head.subarray(at + 10, Math.min(head.length, at + 2 + length)))
+      const found = tiffOrientation(head.subarray(at + 10, Math.min(head.length, at + 2 + length)))
+      return found === undefined && at + 2 + length > head.length ? MORE : found
     }
     at += 2 + length
   }
-  return undefined
+  return MORE
 }
 
 /** A PNG's orientation: its `eXIf` chunk's, which comes before the image data (PNG 3rd ed. 11.3.3.6). */
-function pngOrientation(head: Uint8Array): number | undefined {
+function pngOrientation(head: Uint8Array): Found {
   let at = 8
   while (at + 8 <= head.length) {
     const length = u32be(head, at)
     const type = fourcc(head, at + 4)
     if (type === 'IDAT') return undefined
-    if (type === 'eXIf') return tiffOrientation(head.subarray(at + 8, Math.min(head.length, at + 8 + length)))
+    if (type === 'eXIf') {
+      const found = tiffOrientation(head.subarray(at + 8, Math.min(head.length, at + 8 + length)))
+      return found === undefined && at + 8 + length > head.length ? MORE : found
+    }
     at += 12 + length
   }
-  return undefined
+  return MORE
 }
 
-/** The orientation `head` states for a file of this format, when it lies there; `undefined` otherwise. */
-export function headOrientation(head: Uint8Array, ext: string): number | undefined {
-  if (ext === 'jpg') return jpegOrientation(head)
-  if (ext === 'png') return pngOrientation(head)
-  return undefined
+/**
+ * The orientation a file of this format states in its head, when it lies there; `undefined`
+ * otherwise. Read in `first` (the head's first chunk) when the answer lies there, else in
+ * `whole()` (the head, when there is more of it than `first`): a body's head is most of its
+ * first 64 KB, and copying it into one buffer for every file cost more than the reading.
+ */
+export function headOrientation(
+  first: Uint8Array,
+  whole: (() => Uint8Array) | undefined,
+  ext: string,
+): number | undefined {
+  const read = ext === 'jpg' ? jpegOrientation : ext === 'png' ? pngOrientation : undefined
+  if (!read) return undefined
+  let found = read(first)
+  if (found === MORE && whole) found = read(whole())
+  return found === MORE ? undefined : found
 }
 
 /** Width and height as shown: orientations 5–8 turn the image by a quarter. */
