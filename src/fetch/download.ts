@@ -998,19 +998,20 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
   let lookedAt = check.format !== undefined
   /**
-   * The last bytes of the file on disk (up to `RESUME_OVERLAP`): those before this body (`tail`),
-   * then its own. A continuation asks for them again.
+   * The chunks holding the last bytes of the file on disk (`RESUME_OVERLAP` of them, or all when
+   * fewer): those before this body (`tail`), then its own. A continuation asks for them again.
+   * Joined only then: joining them as each chunk came copied 4 KB a chunk, for every file.
    */
-  let recent: Buffer | undefined = decision.at > 0 ? tail : undefined
+  const recent: Buffer[] = decision.at > 0 && tail ? [tail] : []
+  let recentBytes = recent[0]?.length ?? 0
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
   const keep = (chunk: Buffer): void | Promise<void> => {
     if (check.bytes + chunk.length > options.maxSize) {
       throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
     }
-    recent =
-      chunk.length >= RESUME_OVERLAP || !recent
-        ? chunk
-        : Buffer.concat([recent, chunk]).subarray(-RESUME_OVERLAP)
+    recent.push(chunk)
+    recentBytes += chunk.length
+    while (recentBytes - recent[0]!.length >= RESUME_OVERLAP) recentBytes -= recent.shift()!.length
     const busy = check.update(chunk)
     file.push(chunk)
     if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
@@ -1210,7 +1211,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     await t.keepPart()
     t.record()
     const overlap = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
-    t.tail = recent && Buffer.from(recent.subarray(-overlap))
+    t.tail = recent.length > 0 ? Buffer.from(Buffer.concat(recent).subarray(-overlap)) : undefined
     return send
   }
   // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
