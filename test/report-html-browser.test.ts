@@ -15,6 +15,7 @@ import { formatBytes, formatDuration } from '../src/report/format.js'
 import {
   busiestSampled,
   concurrency,
+  failureKind,
   groupFailures,
   type HostSample,
   hostTable,
@@ -353,7 +354,7 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
     const block = page.locator(`.failure[data-code="${g.code}"]`)
     assert.equal(
       await shown(block.locator('summary')),
-      `${g.code}\n${g.count} failure${g.count === 1 ? '' : 's'} at ${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}\n${g.transient ? 'transient' : 'permanent'}`,
+      `${g.code}\n${g.count} failure${g.count === 1 ? '' : 's'} at ${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}\n${failureKind(g)}`,
     )
     const rows = await block
       .locator('tbody tr')

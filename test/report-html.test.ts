@@ -17,6 +17,7 @@ import {
   EXAMPLE_HOSTS,
   esc,
   FailureTally,
+  failureKind,
   fileHref,
   groupFailures,
   type HostSample,
@@ -253,6 +254,35 @@ test('failure codes are explained; an unknown code is not made up', () => {
   assert.match(describeError('not-an-image')!, /HTML page/)
   assert.equal(describeError('http-302'), undefined)
   assert.equal(describeError('weird-thing'), undefined)
+})
+
+test("a failure group's tag is in the rerun advice's words: passing, permanent, or mend the input", () => {
+  const table: [string, number, number, string][] = [
+    ['timeout', 3, 3, 'passing'],
+    ['http-404', 2, 0, 'permanent'],
+    ['timeout', 2_500, 1_200, '1,200 passing'],
+    // No request is made for these: --retry-failed, which "permanent" points to, cannot help.
+    ['invalid-url', 1, 0, 'mend the input'],
+    ['invalid-row', 4, 0, 'mend the input'],
+    ['invalid-hash', 1, 0, 'mend the input'],
+  ]
+  for (const [code, count, transient, word] of table)
+    assert.equal(failureKind({ code, count, transient }), word, `${code} ${transient}/${count}`)
+  const page = renderReport({
+    title: 'out',
+    startedAt: Date.parse('2026-01-01T00:00:00Z'),
+    endedAt: Date.parse('2026-01-01T00:00:01Z'),
+    interrupted: false,
+    items: [
+      item({ status: 'failed', error: 'timeout' }),
+      item({ status: 'failed', error: 'http-404' }),
+      item({ host: '', url: 'example.com/x.jpg', status: 'failed', error: 'invalid-url' }),
+    ],
+    samples: [],
+  })
+  const tags = [...page.matchAll(/<span class="tag( permanent)?">([^<]*)<\/span>/g)].map((m) => m[2])
+  assert.deepEqual(tags.sort(), ['mend the input', 'passing', 'permanent'])
+  assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
 test('percentiles by nearest rank, at whole milliseconds', () => {

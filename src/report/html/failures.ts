@@ -2,6 +2,7 @@ import { ERROR_CODES, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
+import { grouped } from '../format.js'
 import type { ReportItem } from './types.js'
 
 /**
@@ -18,6 +19,18 @@ export function isTransient(code: string | undefined): boolean {
 /** An item's own flag when it has one, else what its code says. */
 export function itemTransient(item: ReportItem): boolean {
   return item.retryable ?? isTransient(item.error)
+}
+
+/**
+ * The word a failure group is tagged with, in the words of the rerun advice above it, `imgpull
+ * status` and the README: `passing` (a plain rerun tries it again), `permanent` (only with
+ * `--retry-failed`), or `mend the input` for the input's own codes (`INPUT_ERRORS`: no request is
+ * made, so `--retry-failed` cannot help). A group of both kinds says how many pass.
+ */
+export function failureKind(g: { code: string; count: number; transient: number }): string {
+  if (g.transient === g.count) return 'passing'
+  if (g.transient > 0) return `${grouped(g.transient)} passing`
+  return INPUT_ERRORS.has(g.code) ? 'mend the input' : 'permanent'
 }
 
 /** The code a failure without one is grouped under. */

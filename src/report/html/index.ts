@@ -13,6 +13,7 @@ export {
   type FailureGroup,
   type FailureHost,
   FailureTally,
+  failureKind,
   groupFailures,
   isTransient,
   itemTransient,

@@ -8,7 +8,7 @@ import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } fro
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError } from './failures.js'
+import { describeError, failureKind } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import { STYLE } from './style.js'
@@ -262,12 +262,7 @@ ${body}
 const OPEN_GROUPS = 3
 
 function failureGroup(g: ReportFigures['failures'][number], index: number): string {
-  const kind =
-    g.transient === g.count
-      ? '<span class="tag">transient</span>'
-      : g.transient === 0
-        ? '<span class="tag permanent">permanent</span>'
-        : `<span class="tag">${n(g.transient)} transient</span>`
+  const kind = `<span class="tag${g.transient === 0 ? ' permanent' : ''}">${esc(failureKind(g))}</span>`
   const description = describeError(g.code)
   const shown = g.hosts.slice(0, FAILURE_HOSTS)
   const rest = g.hosts.slice(FAILURE_HOSTS)
