@@ -229,7 +229,13 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
       : w.alive
         ? `seen ${ago(now - w.seenAt)}`
         : `not seen for ${ago(now - w.seenAt).replace(' ago', '')} (gone?)`
-    const doing = w.running.length ? `shard ${w.running.map(shardStem).join(', ')}, ` : ''
+    // A gone worker's last beat names the shard it held then: another has taken it over since.
+    const held = w.running.map(shardStem).join(', ')
+    const doing = !w.running.length
+      ? ''
+      : w.alive || w.stoppedAt
+        ? `shard ${held}, `
+        : `was on shard ${held}, `
     lines.push(
       `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}`,
     )

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { formatStatus, type QueueStatus } from '../src/queue/status.js'
+
+const AT = Date.parse('2026-01-01T00:10:00Z')
+
+const worker = (
+  id: string,
+  over: Partial<QueueStatus['workers'][number]>,
+): QueueStatus['workers'][number] => ({
+  id,
+  host: 'vm',
+  pid: 1,
+  startedAt: AT - 100_000,
+  seenAt: AT,
+  running: [],
+  shards: 0,
+  ok: 0,
+  failed: 0,
+  bytes: 0,
+  rate: 0,
+  alive: true,
+  ...over,
+})
+
+const status = (workers: QueueStatus['workers']): QueueStatus => ({
+  queue: 'team',
+  redis: 'redis://127.0.0.1:6379',
+  at: AT,
+  shards: { waiting: 0, retrying: 0, active: 1, done: 12, failed: 0 },
+  images: { ok: 120, failed: 2, bytes: 1_000, errors: {} },
+  rate: 2,
+  active: [{ shard: 3, worker: 'vm-2', rows: 10, done: 4 }],
+  failures: [],
+  workers,
+})
+
+test('a worker gone (killed, lost) is shown as it was on the shard, which another worker holds since', () => {
+  const lines = formatStatus(
+    status([
+      worker('vm-2', { running: [3], shards: 2, ok: 24, rate: 2 }),
+      worker('vm-1', { running: [1], ok: 2, seenAt: AT - 80_000, alive: false }),
+      worker('vm-3', { shards: 1, ok: 10, stoppedAt: AT - 6_000, seenAt: AT - 6_000, alive: false }),
+    ]),
+  )
+  const line = (id: string) => lines.find((l) => l.startsWith(`  ${id}:`))
+  assert.equal(line('vm-2'), '  vm-2: shard 00003, 2 shards done, 24 ok, 0 failed, 2 images/s; seen just now')
+  // It said "vm-1: shard 00001, ..." as if it held the shard still, shard 00001 being done meanwhile.
+  assert.equal(
+    line('vm-1'),
+    '  vm-1: was on shard 00001, 0 shards done, 2 ok, 0 failed, 0 images/s; not seen for 80 s (gone?)',
+  )
+  assert.equal(line('vm-3'), '  vm-3: 1 shard done, 10 ok, 0 failed, 0 images/s; stopped 6 s ago')
+})
