@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { UsageError } from './errors.js'
 import { processEnded, temporaryName } from './utils/processes.js'
 
@@ -133,18 +133,56 @@ export function isStalePrivateParts(name: string): boolean {
 
 /**
  * The usage error for a folder without a journal, for `status` and `report`: a queue's output
- * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where to look;
- * a file given for the folder (the list) is said to be one.
+ * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where a
+ * shard's is (`OUT/00012` for files, `OUT/.imgpull/queue/00012` for WebDataset, whose shard is
+ * `OUT/00012.tar`, no folder); a file given for the folder (the list) is said to be one, and a
+ * folder that is not there, so.
  */
 export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
+  const stat = statSync(dir, { throwIfNoEntry: false })
   // `imgpull status urls.txt`: the list given for the folder the run wrote.
-  if (statSync(dir, { throwIfNoEntry: false })?.isFile())
+  if (stat?.isFile())
     return new UsageError(
       `'${dir}' is a file, not an output folder: give the folder a run wrote (its -o), which holds its journal`,
     )
-  const queue = existsSync(join(paths.work, 'queue'))
-  const hint = queue
-    ? `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or a shard's own folder (${join(dir, '00000')}) for files output`
-    : ''
+  if (!stat) {
+    // `imgpull status OUT/00012` for a queue's WebDataset shard: its journal stays in the work folder.
+    const shard = basename(dir)
+    const kept = join(dirname(dir), WORK_DIR, 'queue', shard)
+    if (SHARD_STEM.test(shard) && existsSync(layout(kept).journal))
+      return new UsageError(
+        `no imgpull journal in '${dir}': there is no such folder; WebDataset shard ${shard}'s journal is in ${kept}: give that folder`,
+      )
+    return new UsageError(`no imgpull journal in '${dir}': there is no such folder`)
+  }
+  const queue = join(paths.work, 'queue')
+  let hint = ''
+  if (existsSync(queue)) {
+    const shard = aShardJournal(dir, queue)
+    hint = `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or ${shard ? `give one shard's folder, which holds its journal (${shard})` : `a shard's own folder (${join(dir, '00000')}) for files output`}`
+  }
   return new UsageError(`no imgpull journal in '${dir}' (looked for ${paths.journal})${why}${hint}`)
+}
+
+/** A shard's name: its number, 5 digits or more. */
+const SHARD_STEM = /^\d{5,}$/
+
+/**
+ * The first shard of a queue's output folder with a journal: a published files shard's folder
+ * (`OUT/00000`), else a WebDataset shard's work folder (`OUT/.imgpull/queue/00000`).
+ */
+function aShardJournal(dir: string, queue: string): string | undefined {
+  for (const parent of [dir, queue]) {
+    let names: string[]
+    try {
+      names = readdirSync(parent)
+        .filter((name) => SHARD_STEM.test(name))
+        .sort()
+    } catch {
+      continue
+    }
+    const found = names.find((name) => existsSync(layout(join(parent, name)).journal))
+    if (found) return join(parent, found)
+  }
+  return undefined
 }

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { runCli } from './support/cli.js'
+
+const dir = await mkdtemp(join(tmpdir(), 'imgpull-no-journal-'))
+after(() => rm(dir, { recursive: true, force: true }))
+
+/** A folder with an (empty) journal file where `status` and `report` look for one. */
+async function journalIn(folder: string) {
+  await mkdir(join(folder, '.imgpull'), { recursive: true })
+  await writeFile(join(folder, '.imgpull', 'journal.db'), '')
+}
+
+test('status and report of a folder that is not there say so, not only that it holds no journal', async () => {
+  for (const command of ['status', 'report']) {
+    const r = await runCli([command, join(dir, 'nowhere')])
+    assert.equal(r.code, 2)
+    assert.match(
+      r.stderr,
+      /^imgpull: no imgpull journal in '.*nowhere': there is no such folder \(see imgpull \w+ --help\)\n$/,
+    )
+  }
+})
+
+test("a queue's WebDataset output: status names a shard's journal where it is, in the work folder, not OUT/00000", async () => {
+  // As a worker leaves it (queue/publish.ts): 00000.tar in OUT, the shard's journal in .imgpull/queue/00000.
+  const out = join(dir, 'wds')
+  await mkdir(join(out, '.imgpull', 'queue'), { recursive: true })
+  await writeFile(join(out, '.imgpull', 'queue', 'input.json'), '{}')
+  for (const shard of ['00000', '00001']) {
+    await writeFile(join(out, `${shard}.tar`), '')
+    await journalIn(join(out, '.imgpull', 'queue', shard))
+  }
+  const folder = await runCli(['status', out])
+  assert.equal(folder.code, 2)
+  assert.match(
+    folder.stderr,
+    /it holds a queue's shards; see imgpull status --redis URL --queue NAME, or give one shard's folder, which holds its journal \(.*wds\/\.imgpull\/queue\/00000\)/,
+  )
+  // It said "a shard's own folder (wds/00000) for files output": no such folder in a WebDataset one.
+  assert.doesNotMatch(folder.stderr, /wds\/00000\)/)
+  const shard = await runCli(['status', join(out, '00001')])
+  assert.equal(shard.code, 2)
+  assert.match(
+    shard.stderr,
+    /no imgpull journal in '.*wds\/00001': there is no such folder; WebDataset shard 00001's journal is in .*wds\/\.imgpull\/queue\/00001: give that folder/,
+  )
+})
+
+test("a queue's files output: a published shard's own folder is named, as it holds its journal", async () => {
+  const out = join(dir, 'files')
+  await mkdir(join(out, '.imgpull', 'queue'), { recursive: true })
+  await journalIn(join(out, '00003'))
+  const r = await runCli(['report', out])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /give one shard's folder, which holds its journal \(.*files\/00003\)/)
+})
