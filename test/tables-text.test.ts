@@ -418,7 +418,10 @@ test('urlCol, captionCol, hashCol with hashType, and columns pick what each row 
   ])
   // A sha256 in an md5 column is not a digest of the right kind: the row fails, it is not dropped.
   assert.equal(jobs[2].invalid?.code, 'invalid-hash')
-  assert.match(jobs[2].invalid!.message, /cols\.csv line 4: "e3b0.*" is not a md5 \(32 hex digits/)
+  assert.match(
+    jobs[2].invalid!.message,
+    /cols\.csv line 4: "e3b0.*" is not an md5 \(32 hex digits.*\(give --hash-type sha256\)$/,
+  )
   assert.equal(jobs[2].expectedHash, undefined)
 
   const all = await readAll([csv], { urlCol: 'image' })

@@ -82,9 +82,19 @@ test('expected hashes are normalised to lowercase hex from hex, base64, prefixes
     ['nothex', 'sha256', /"nothex" is not a sha256 \(64 hex digits or base64 of 32 bytes\)/],
     [hex.slice(1), 'sha256', /is not a sha256/],
     [`${hex}00`, 'sha256', /is not a sha256/],
-    [md5.toString('hex'), 'sha256', /is not a sha256/], // an md5 where a sha256 is expected
-    [hex, 'md5', /is not a md5 \(32 hex digits or base64 of 16 bytes\)/],
-    [`md5:${md5.toString('hex')}`, 'sha256', /is a md5 hash, not sha256/],
+    // A digest of the other kind: the --hash-type is what to mend (it said only "is not a md5").
+    [
+      md5.toString('hex'),
+      'sha256',
+      /is not a sha256 \(64 hex digits or base64 of 32 bytes\): it is as long as an md5 \(give --hash-type md5\)$/,
+    ],
+    [
+      hex,
+      'md5',
+      /is not an md5 \(32 hex digits or base64 of 16 bytes\): it is as long as a sha256 \(give --hash-type sha256\)$/,
+    ],
+    [b64, 'md5', /: it is as long as a sha256 \(give --hash-type sha256\)$/],
+    [`md5:${md5.toString('hex')}`, 'sha256', /is an md5 hash, not sha256/],
     [`${'g'.repeat(64)}`, 'sha256', /is not a sha256/],
     [12345, 'sha256', /"12345" is not a sha256/],
     ['x'.repeat(500), 'sha256', /"x{77}\.\.\." is not/], // long cells are cut in the message

@@ -56,7 +56,7 @@ export function parseExpectedHash(
   const prefix = PREFIX.exec(text)
   if (prefix) {
     if (prefix[1].toLowerCase() !== type)
-      return { problem: `${shown(text)} is a ${prefix[1]} hash, not ${type}` }
+      return { problem: `${shown(text)} is ${an(prefix[1].toLowerCase())} hash, not ${type}` }
     digest = text.slice(prefix[0].length)
   }
   if (digest.length === bytes * 2 && HEX.test(digest)) return { type, value: digest.toLowerCase() }
@@ -65,5 +65,25 @@ export function parseExpectedHash(
     const decoded = Buffer.from(unpadded, 'base64')
     if (decoded.length === bytes) return { type, value: decoded.toString('hex') }
   }
-  return { problem: `${shown(text)} is not a ${type} (${bytes * 2} hex digits or base64 of ${bytes} bytes)` }
+  return {
+    problem: `${shown(text)} is not ${an(type)} (${bytes * 2} hex digits or base64 of ${bytes} bytes)${otherType(digest, type)}`,
+  }
+}
+
+const an = (type: string) => `${type === 'md5' ? 'an' : 'a'} ${type}`
+
+/**
+ * `: it is as long as a sha256 (give --hash-type sha256)` where the digest is one of the other
+ * type: the column holds that kind, and the option, not every row, is what to mend.
+ */
+function otherType(digest: string, type: HashType): string {
+  for (const [other, bytes] of Object.entries(DIGEST_BYTES) as [HashType, number][]) {
+    if (other === type) continue
+    const unpadded = digest.replace(/=+$/, '')
+    const fits =
+      (digest.length === bytes * 2 && HEX.test(digest)) ||
+      (unpadded.length === Math.ceil((bytes * 4) / 3) && BASE64.test(digest))
+    if (fits) return `: it is as long as ${an(other)} (give --hash-type ${other})`
+  }
+  return ''
 }
