@@ -9,7 +9,16 @@ import { Redis } from 'ioredis'
 import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
 import { hostLeasesKey } from '../src/queue/keys.js'
-import { authWarning, evictionPolicy, openRedis, refusalHint, refusedBy } from '../src/queue/redis.js'
+import {
+  authWarning,
+  evictionPolicy,
+  openRedis,
+  type RedisAddress,
+  redisAddress,
+  refusalHint,
+  refusedBy,
+  unreachableHint,
+} from '../src/queue/redis.js'
 import { makeCerts } from './support/certs.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
@@ -373,6 +382,20 @@ describe('Redis checks', () => {
       /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
     )
     await assert.rejects(openRedis('http://x'), /not a Redis URL/)
+  })
+
+  test('an unreachable Redis at the default address says it is the default: the slip is a --redis left out', () => {
+    const at = (url: string) => redisAddress(url) as RedisAddress
+    assert.equal(
+      unreachableHint(at('redis://127.0.0.1:6379'), 'ECONNREFUSED'),
+      'is redis-server running there (the address a queue command uses without --redis URL or $IMGPULL_REDIS)',
+    )
+    for (const url of ['redis://127.0.0.1:6380', 'redis://10.0.0.5:6379', 'redis://127.0.0.1:6379/2'])
+      assert.equal(
+        unreachableHint(at(url), 'ECONNREFUSED'),
+        'is redis-server running there, and the address right?',
+        url,
+      )
   })
 
   test('TLS on one side only, or a certificate this machine does not trust, is said as such (not as an unreachable Redis)', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
+import { DEFAULT_REDIS } from '../queue/redis.js'
 
-/** The Redis a queue lives on: `--redis`, else `IMGPULL_REDIS`, else a local one. */
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
+export { DEFAULT_REDIS }
 
 /** `--redis` and `--queue`, which every queue command takes. */
 export function addQueueOptions(command: Command, queueRequired = true): Command {
@@ -14,6 +14,7 @@ export function addQueueOptions(command: Command, queueRequired = true): Command
     : command.option('--queue <name>', 'queue name')
 }
 
+/** The Redis a queue lives on: `--redis`, else `IMGPULL_REDIS`, else a local one. */
 export const redisFrom = (o: Record<string, unknown>): string =>
   (o.redis as string | undefined) ?? process.env.IMGPULL_REDIS ?? DEFAULT_REDIS
 

@@ -318,6 +318,9 @@ function readAddress(text: string): RedisAddress | string {
   return { kind: 'tcp', url: text, protocol: parsed.protocol, ...db }
 }
 
+/** The Redis a queue command uses without `--redis` or `$IMGPULL_REDIS`. */
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
+
 /** What to say after "cannot reach Redis at ...", for an address that could not be reached. Pure. */
 export function unreachableHint(address: RedisAddress, why: string): string {
   if (address.kind === 'unix') {
@@ -327,7 +330,12 @@ export function unreachableHint(address: RedisAddress, why: string): string {
       return `is redis-server running with unixsocket ${address.path} (redis.conf), and the path right?`
     return 'is redis-server running there, and the path right?'
   }
-  return `is redis-server running there, and the address right?${tlsHint(address.protocol, why)}`
+  // A queue command given no address tried the default: the slip is more often the missing --redis.
+  const which =
+    address.url === DEFAULT_REDIS
+      ? ` (the address a queue command uses without --redis URL or $IMGPULL_REDIS)`
+      : ', and the address right?'
+  return `is redis-server running there${which}${tlsHint(address.protocol, why)}`
 }
 
 /**
