@@ -285,6 +285,33 @@ test('columns: every named one must be there; the URL column is not carried by d
       e.message ===
         'laion.parquet has no column "url" (the URL column); its columns: "URL", "TEXT": did you mean --url-col "URL"?',
   )
+  // A name a letter or two off (a typo) is named too, as a command's name is: it said only the list.
+  const typos: [Record<string, unknown>, string][] = [
+    [
+      { columns: ['id', 'captoin'] },
+      '(a carried column); its columns: "id", "url", "caption", "sha": did you mean "caption"?',
+    ],
+    [
+      { captionCol: 'captoin' },
+      '(the caption column); its columns: "id", "url", "caption", "sha": did you mean --caption-col "caption"?',
+    ],
+    [
+      { hashCol: 'shaa' },
+      '(the hash column); its columns: "id", "url", "caption", "sha": did you mean --hash-col "sha"?',
+    ],
+    // Nothing near: the list alone.
+    [{ captionCol: 'text' }, '(the caption column); its columns: "id", "url", "caption", "sha"'],
+  ]
+  for (const [o, message] of typos)
+    assert.throws(
+      () => planColumns('t.csv', header, options(o)),
+      (e: unknown) => e instanceof UsageError && e.message.endsWith(message),
+      JSON.stringify(o),
+    )
+  // A JSON lines key a letter off one of its first lines' is still a key to wait for, not refused.
+  assert.deepEqual(planColumns('t.jsonl', ['url', 'width'], options({ columns: ['widht'] }), true).unseen, [
+    'widht',
+  ])
   assert.throws(
     () => planColumns('laion.parquet', ['URL', 'TEXT'], options({ urlCol: 'URL', columns: ['text'] })),
     /\(a carried column\); its columns: "URL", "TEXT": did you mean "TEXT"\?$/,

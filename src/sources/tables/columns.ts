@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { nearWord } from '../../utils/near-word.js'
 import type { ResolvedTableOptions } from './options.js'
 import { binaryInput, holdsControl } from './utf8.js'
 
@@ -68,6 +69,18 @@ function missingHint(name: string, available: readonly string[], option: string)
 }
 
 /**
+ * The column a name a letter or two off meant (`--columns lisence` → `license`), or `''`. Only
+ * for the message of a column refused: a JSON lines key unseen in the first lines stays a key
+ * to wait for, however near another (see `planColumns`).
+ */
+function typoHint(name: string, available: readonly string[], option: string): string {
+  const meant = nearWord(name, available)
+  return meant === undefined
+    ? ''
+    : `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(meant)}?`
+}
+
+/**
  * A CSV or TSV header with each name made unique as pandas makes it: a name seen before gets `.1`,
  * `.2`... (the first free), so that a spreadsheet with two `note` columns is read, both carried
  * (`note`, `note.1`), rather than refused. Unnamed columns (`''`) are left as they are.
@@ -128,7 +141,7 @@ export function planColumns(
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
       throw binaryInput(file, 'a text table', available.join(','))
     throw new UsageError(
-      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option)}`,
+      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option) || typoHint(name, available, option)}`,
     )
   }
   need(options.urlCol, 'the URL column', '--url-col')
