@@ -743,6 +743,6 @@ test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not per
       ],
     }),
   )
-  assert.match(html, /skips the 1 permanent failure \(they would fail again\)/)
+  assert.match(html, /skips the 1 permanent failure \(it would fail again\)/)
   assert.match(html, /1 failure is the input&#39;s own|1 failure is the input's own/)
 })

@@ -233,7 +233,7 @@ function failuresSection(f: ReportFigures, command: string | undefined, running:
         ? 'A rerun of the same command'
         : 'Enqueuing the same input again'
     rerun.push(
-      `${subject} skips the ${plural(r.permanent, 'permanent failure')} (they would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
+      `${subject} skips the ${plural(r.permanent, 'permanent failure')} (${r.permanent === 1 ? 'it' : 'they'} would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
   }
   if (r.input) {
