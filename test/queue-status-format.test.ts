@@ -30,7 +30,10 @@ const status = (workers: QueueStatus['workers']): QueueStatus => ({
   shards: { waiting: 0, retrying: 0, active: 1, done: 12, failed: 0 },
   images: { ok: 120, failed: 2, bytes: 1_000, errors: {} },
   rate: 2,
-  active: [{ shard: 3, worker: 'vm-2', rows: 10, done: 4 }],
+  active: [
+    { shard: 1, worker: 'vm-1', rows: 10, done: 2 },
+    { shard: 3, worker: 'vm-2', rows: 10, done: 4 },
+  ],
   failures: [],
   workers,
 })
@@ -44,6 +47,12 @@ test('a worker gone (killed, lost) is shown as it was on the shard, which anothe
     ]),
   )
   const line = (id: string) => lines.find((l) => l.startsWith(`  ${id}:`))
+  // Its shard is still active until its lock lapses: said so, not as if the worker went on with it.
+  assert.equal(
+    line('shard 00001'),
+    '  shard 00001: 2/10 on vm-1 (not seen for 80 s: the shard goes back to the queue once its lock lapses)',
+  )
+  assert.equal(line('shard 00003'), '  shard 00003: 4/10 on vm-2')
   assert.equal(line('vm-2'), '  vm-2: shard 00003, 2 shards done, 24 ok, 0 failed, 2 images/s; seen just now')
   // It said "vm-1: shard 00001, ..." as if it held the shard still, shard 00001 being done meanwhile.
   assert.equal(

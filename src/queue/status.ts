@@ -215,8 +215,15 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
         .map(([code, k]) => `${code} ×${n(k)}`)
         .join(', ')}`,
     )
-  for (const a of s.active)
-    lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}`)
+  for (const a of s.active) {
+    // A shard whose worker stopped beating (killed, lost) is still active until its lock lapses.
+    const holder = s.workers.find((w) => w.id === a.worker)
+    const gone =
+      holder && !holder.alive && !holder.stoppedAt
+        ? ` (not seen for ${ago(now - holder.seenAt).replace(' ago', '')}: the shard goes back to the queue once its lock lapses)`
+        : ''
+    lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}${gone}`)
+  }
   // Workers that stopped without doing anything (started before the enqueue, say) are counted, not listed.
   const idle = (w: QueueStatus['workers'][number]) =>
     !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0
