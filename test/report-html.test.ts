@@ -285,6 +285,29 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
   assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
+test("the hosts table counts attempts, not requests: a refused connection's failure says no request reached the host", () => {
+  const refused = item({
+    url: 'http://127.0.0.1:1/a.jpg',
+    host: 'http://127.0.0.1:1',
+    status: 'failed',
+    error: 'network',
+    attempts: 2,
+    message:
+      'network error on http://127.0.0.1:1/a.jpg: the connection was refused (ECONNREFUSED): nothing listens on its port, no request this run reached it',
+  })
+  const page = renderReport({
+    title: 'out',
+    startedAt: Date.parse('2026-01-01T00:00:00Z'),
+    endedAt: Date.parse('2026-01-01T00:00:01Z'),
+    interrupted: false,
+    items: [refused],
+    samples: [],
+  })
+  // It said "Requests 2" beside that message.
+  assert.match(page, /<th scope="col" class="n"><abbr title="tries of its files[^"]*">Attempts<\/abbr><\/th>/)
+  assert.doesNotMatch(page, />Requests</)
+})
+
 test('percentiles by nearest rank, at whole milliseconds', () => {
   const table: [number[], number, number | undefined][] = [
     [[], 0.5, undefined],

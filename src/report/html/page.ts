@@ -300,7 +300,8 @@ function hostsSection(f: ReportFigures, limit: number): string {
   const anyPending = f.hosts.some((h) => h.pending)
   const head = [
     '<th scope="col" class="host">Host</th>',
-    '<th scope="col" class="n">Requests</th>',
+    // Tries, not requests: a refused connection counts, where its failure says no request reached the host.
+    '<th scope="col" class="n"><abbr title="tries of its files, retries included, a connection that failed before any request was sent too">Attempts</abbr></th>',
     '<th scope="col" class="n">OK</th>',
     anySkipped ? '<th scope="col" class="n">Already there</th>' : '',
     '<th scope="col" class="n">Failed</th>',
