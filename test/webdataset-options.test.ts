@@ -271,7 +271,10 @@ test('a rerun with another --caption-col or --columns is refused once a shard is
   )
   const fewer = await runCli([...args, '--caption-col', 'caption', '--columns', 'license'])
   assert.equal(fewer.code, 2)
-  assert.match(fewer.stderr, /made with --columns caption,license,id, where this run carries license:/)
+  assert.match(
+    fewer.stderr,
+    /made with the columns caption,license,id carried \(--columns caption,license,id\), where this run carries license:/,
+  )
   assert.equal(server.stats.requests, requests, 'nothing fetched')
   assert.ok((await readFile(join(out, '00000.tar'))).equals(sealed), 'the shard keeps its captions')
   assert.ok((await readTar(join(out, '00001.tar'))).some((m) => m.name.endsWith('.txt')))

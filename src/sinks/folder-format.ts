@@ -84,7 +84,8 @@ const described = (flags: string, sized = false) =>
 
 /**
  * How the rows a folder was made with (`made`) differ from a run's, as the options that chose them
- * (`--caption-col caption, where this run gives none`), or `''` where they do not.
+ * (`--caption-col caption, where this run gives none`; `the columns a,b carried (--columns a,b), where
+ * this run carries a`), or `''` where they do not.
  */
 export function rowsDiffer(made: RowColumns, run: RowColumns): string {
   const list = (columns: readonly string[]) => (columns.length ? columns.join(',') : 'none')
@@ -95,7 +96,10 @@ export function rowsDiffer(made: RowColumns, run: RowColumns): string {
     )
   // Unknown carried columns (a gzip-compressed Parquet file's) are not compared.
   if (made.columns && run.columns && list(made.columns) !== list(run.columns))
-    differ.push(`--columns ${list(made.columns)}, where this run carries ${list(run.columns)}`)
+    // Carried by default or by --columns: either way, --columns is how to carry the same again.
+    differ.push(
+      `the columns ${list(made.columns)} carried (--columns ${list(made.columns)}), where this run carries ${list(run.columns)}`,
+    )
   return differ.join('; and ')
 }
 
