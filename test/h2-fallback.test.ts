@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { constants, createSecureServer, type Http2SecureServer } from 'node:http2'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { asksForHttp1, http2ErrorCode } from '../src/fetch/http2-errors.js'
@@ -13,6 +12,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // hunt22 D5: an HTTP/2 server that answers HTTP_1_1_REQUIRED (RFC 9113 §7) wants the request over
 // HTTP/1.1; it failed as `network`, retried over HTTP/2, on every run.
@@ -29,11 +29,9 @@ before(async () => {
 
 after(() => cleanup(dir))
 
-interface Refusing {
-  origin: string
+interface Refusing extends LocalServer {
   /** Requests the server saw over HTTP/2 (each refused), and over HTTP/1.1 (each served). */
   seen: { h2: number; h1: number }
-  close(): Promise<void>
 }
 
 /**
@@ -65,20 +63,7 @@ async function refusing(how: 'rst' | 'goaway' | 'mid-answer'): Promise<Refusing>
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
     res.end(body)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const sockets = new Set<import('node:net').Socket>()
-  server.on('secureConnection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  return {
-    origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
+  return { ...(await listenLocal(server, 'https')), seen }
 }
 
 async function run(urls: string[], options: Options): Promise<Result[]> {

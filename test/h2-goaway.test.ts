@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { constants, createSecureServer, type ServerHttp2Session } from 'node:http2'
-import type { AddressInfo, Socket } from 'node:net'
+import {
+  constants,
+  createSecureServer,
+  type Http2SecureServer,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+  type Settings,
+} from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { http2Cut, isRefusedStream } from '../src/fetch/http2-errors.js'
@@ -12,6 +19,7 @@ import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // hunt34 F1: a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
 // cut every answer in flight on the connection (undici 7 destroyed its socket): each a failed
@@ -29,11 +37,25 @@ before(async () => {
 
 after(() => cleanup(dir))
 
-interface Server {
-  origin: string
+/**
+ * An HTTP/2 server on 127.0.0.1 that announces `settings` and hands each stream to `onStream`; a
+ * stream's errors (the client's reset) are not the test's. `close()` drops its connections.
+ */
+async function streamServer(
+  onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+  settings: Settings = {},
+): Promise<LocalServer & { server: Http2SecureServer }> {
+  const server = createSecureServer({ ...tlsPair(certs.good), settings })
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    onStream(stream, headers)
+  })
+  return { ...(await listenLocal(server, 'https')), server }
+}
+
+interface Server extends LocalServer {
   /** Streams each connection carried, in order. */
   streams: number[]
-  close(): Promise<void>
 }
 
 /**
@@ -46,43 +68,31 @@ async function slowServer(
   onFull: (session: ServerHttp2Session) => void,
   answers: (session: ServerHttp2Session, id: number) => boolean = () => true,
 ): Promise<Server> {
-  const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: limit } })
   const streams: number[] = []
-  const sockets = new Set<Socket>()
-  server.on('secureConnection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  server.on('session', (session) => {
+  const local = await streamServer(
+    (stream, headers) => {
+      if (!answers(stream.session as ServerHttp2Session, stream.id!)) return
+      const body = bodyOf(String(headers[':path']).slice(1))
+      stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+      const piece = Math.ceil(body.length / 8)
+      const send = (at: number) => {
+        if (stream.destroyed) return
+        if (at >= body.length) return void stream.end()
+        stream.write(body.subarray(at, at + piece))
+        setTimeout(() => send(at + piece), 40)
+      }
+      send(0)
+    },
+    { maxConcurrentStreams: limit },
+  )
+  local.server.on('session', (session) => {
     const index = streams.push(0) - 1
     session.on('stream', () => {
       streams[index]++
       if (index === 0 && streams[index] === limit) setTimeout(() => onFull(session), 60)
     })
   })
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {})
-    if (!answers(stream.session as ServerHttp2Session, stream.id!)) return
-    const body = bodyOf(String(headers[':path']).slice(1))
-    stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
-    const piece = Math.ceil(body.length / 8)
-    const send = (at: number) => {
-      if (stream.destroyed) return
-      if (at >= body.length) return void stream.end()
-      stream.write(body.subarray(at, at + piece))
-      setTimeout(() => send(at + piece), 40)
-    }
-    send(0)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    streams,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
+  return { ...local, streams }
 }
 
 async function run(urls: string[], options: Options): Promise<Result[]> {
@@ -182,17 +192,17 @@ test('streams above a graceful GOAWAY’s last-stream-id, refused unprocessed, a
 })
 
 test('a stream refused before the server’s SETTINGS came (a limit of 0, raised later) is sent again at once', async () => {
-  const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: 0 } })
+  const { server, origin, close } = await streamServer(
+    (stream, headers) => {
+      const body = bodyOf(String(headers[':path']).slice(1))
+      stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+      stream.end(body)
+    },
+    { maxConcurrentStreams: 0 },
+  )
   server.on('session', (session) =>
     setTimeout(() => session.destroyed || session.settings({ maxConcurrentStreams: 8 }), 300),
   )
-  server.on('stream', (stream, headers) => {
-    const body = bodyOf(String(headers[':path']).slice(1))
-    stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
-    stream.end(body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   try {
     const results = await run([`${origin}/a.jpg`], { out: join(dir, 'limit-0') })
     assert.deepEqual(
@@ -200,7 +210,7 @@ test('a stream refused before the server’s SETTINGS came (a limit of 0, raised
       [['ok', 1, undefined]],
     )
   } finally {
-    await new Promise((resolve) => server.close(resolve))
+    await close()
   }
 })
 
@@ -245,15 +255,11 @@ test('a GOAWAY with an error code: streams above its last-stream-id, never proce
 test('an HTTP/2 body cut by a stream reset says so, not "connection closed" (hunt50 D4)', async () => {
   // END_STREAM short of the Content-Length: nghttp2 resets the stream (PROTOCOL_ERROR) while the
   // connection goes on serving.
-  const server = createSecureServer(tlsPair(certs.good))
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {})
+  const { origin, close } = await streamServer((stream, headers) => {
     const body = bodyOf(String(headers[':path']).slice(1))
     stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length + 100 })
     stream.end(body)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   try {
     const [result] = await run([`${origin}/short.jpg`], { out: join(dir, 'short') })
     assert.equal(result.error, 'truncated')
@@ -263,7 +269,7 @@ test('an HTTP/2 body cut by a stream reset says so, not "connection closed" (hun
       `${origin}/short.jpg: the HTTP/2 stream was reset (PROTOCOL_ERROR) after ${size} of ${size + 100} bytes`,
     )
   } finally {
-    await new Promise((resolve) => server.close(resolve))
+    await close()
   }
 })
 
@@ -286,34 +292,30 @@ test('http2Cut: a stream reset and a GOAWAY in words, nothing for a connection c
  * session memory guard too; REFUSED_STREAM as RFC 9113 §5.1.2 allows). `limit` 0: every stream.
  */
 async function crowdedServer(limit: number, code: number) {
-  const server = createSecureServer({ ...tlsPair(certs.good), settings: { maxConcurrentStreams: 100 } })
   const open = new Map<object, number>()
   const seen = { answered: 0, reset: 0 }
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {})
-    const session = stream.session as object
-    const n = (open.get(session) ?? 0) + 1
-    open.set(session, n)
-    stream.once('close', () => open.set(session, (open.get(session) ?? 1) - 1))
-    if (n > limit) {
-      seen.reset++
-      stream.close(code)
-      return
-    }
-    seen.answered++
-    const body = makeImage(String(headers[':path']).slice(1), 20_000)
-    setTimeout(() => {
-      if (stream.destroyed) return
-      stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
-      stream.end(body)
-    }, 40)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  }
+  const local = await streamServer(
+    (stream, headers) => {
+      const session = stream.session as object
+      const n = (open.get(session) ?? 0) + 1
+      open.set(session, n)
+      stream.once('close', () => open.set(session, (open.get(session) ?? 1) - 1))
+      if (n > limit) {
+        seen.reset++
+        stream.close(code)
+        return
+      }
+      seen.answered++
+      const body = makeImage(String(headers[':path']).slice(1), 20_000)
+      setTimeout(() => {
+        if (stream.destroyed) return
+        stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+        stream.end(body)
+      }, 40)
+    },
+    { maxConcurrentStreams: 100 },
+  )
+  return { ...local, seen }
 }
 
 // hunt64 F1: an HTTP/2 server that resets the streams above its own limit (ENHANCE_YOUR_CALM,
@@ -396,9 +398,7 @@ function resetNow(stream: object, code: number): void {
 test('a body reset with CANCEL before its END_STREAM is cut, never a file (RFC 9113 §8.1); one with NO_ERROR and a length is short', async () => {
   const image = makeImage('reset.jpg', 60_000)
   const file = Buffer.concat([image, Buffer.alloc(5000, 0x41)])
-  const server = createSecureServer(tlsPair(certs.good))
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {})
+  const { origin, close } = await streamServer((stream, headers) => {
     const [, code, length] = String(headers[':path']).split('/')
     stream.respond({
       ':status': 200,
@@ -409,8 +409,6 @@ test('a body reset with CANCEL before its END_STREAM is cut, never a file (RFC 9
       setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 50),
     )
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   try {
     for (const code of ['CANCEL']) {
       const unsized = `${origin}/${code}/none.jpg`
@@ -433,7 +431,7 @@ test('a body reset with CANCEL before its END_STREAM is cut, never a file (RFC 9
     const [short] = await run([sized], { out: join(dir, 'reset-NO_ERROR') })
     assert.equal(short.error, 'truncated', short.message)
   } finally {
-    await new Promise((resolve) => server.close(resolve))
+    await close()
   }
 })
 
@@ -441,9 +439,7 @@ test('a body reset with CANCEL before its END_STREAM is cut, never a file (RFC 9
 // (END_STREAM) reset the stream with NO_ERROR at once, in the same write or just after.
 test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the same write, is the file', async () => {
   const image = makeImage('whole.jpg', 60_000)
-  const server = createSecureServer(tlsPair(certs.good))
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {})
+  const { origin, close } = await streamServer((stream, headers) => {
     const [, code, length] = String(headers[':path']).split('/')
     stream.respond({
       ':status': 200,
@@ -455,8 +451,6 @@ test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the s
     stream.end(image)
     resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL'])
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   try {
     const urls = ['NO_ERROR', 'CANCEL'].flatMap((code) =>
       ['none.jpg', 'length.jpg'].map((n) => `${origin}/${code}/${n}`),
@@ -468,6 +462,6 @@ test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the s
       assert.deepEqual(await readFile(join(dir, 'whole-then-reset', result.path!)), image)
     }
   } finally {
-    await new Promise((resolve) => server.close(resolve))
+    await close()
   }
 })

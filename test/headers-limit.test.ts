@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http'
-import { createSecureServer, type Http2SecureServer } from 'node:http2'
+import { createServer, type OutgoingHttpHeaders } from 'node:http'
+import { createSecureServer } from 'node:http2'
 import { createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { NetworkError } from '../src/errors.js'
@@ -16,6 +15,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // hunt22 D2: header sections browsers read (Chrome: 256 KiB) failed every attempt and every run
 // over HTTP/1.1 past Node's 16 KiB; over HTTP/2, past 128 header fields.
@@ -36,11 +36,6 @@ function headersFor(path: string): OutgoingHttpHeaders {
   return h
 }
 
-async function listen(server: Server | Http2SecureServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
-}
-
 async function run(urls: string[], options: Options = {}): Promise<Result[]> {
   const results: Result[] = []
   for await (const r of pull(urls, { journal: false, caCert: certs.ca, retries: 2, ...options }))
@@ -48,22 +43,23 @@ async function run(urls: string[], options: Options = {}): Promise<Result[]> {
   return results
 }
 
-let plain: Server
+let plain: LocalServer
 let plainOrigin: string
 
 before(async () => {
   dir = await tempDir()
   certs = makeCerts(dir)
-  plain = createServer((req, res) => {
-    res.writeHead(200, headersFor(req.url!))
-    res.end(image)
-  })
-  plainOrigin = `http://127.0.0.1:${await listen(plain)}`
+  plain = await listenLocal(
+    createServer((req, res) => {
+      res.writeHead(200, headersFor(req.url!))
+      res.end(image)
+    }),
+  )
+  plainOrigin = plain.origin
 })
 
 after(async () => {
-  plain.closeAllConnections()
-  await new Promise((resolve) => plain.close(resolve))
+  await plain.close()
   await cleanup(dir)
 })
 
@@ -105,7 +101,7 @@ test('HTTP/2: an answer with 200 header fields is read (Node resets past 128)', 
     res.writeHead(200, headersFor(req.url))
     res.end(image)
   })
-  const origin = `https://127.0.0.1:${await listen(server)}`
+  const { origin, close } = await listenLocal(server, 'https')
   try {
     const out = join(dir, 'h2')
     const results = await run([`${origin}/fields.jpg`], { out })
@@ -116,7 +112,7 @@ test('HTTP/2: an answer with 200 header fields is read (Node resets past 128)', 
     assert.equal(sha(await readFile(join(out, 'fields.jpg'))), sha(image))
     assert.deepEqual(protocols, ['2.0'], 'over HTTP/2')
   } finally {
-    server.close()
+    await close()
   }
 })
 
@@ -125,7 +121,7 @@ test('through a proxy tunnel: 40 KB of headers from an HTTPS server are read too
     res.writeHead(200, headersFor(req.url!))
     res.end(image)
   })
-  const origin = `https://127.0.0.1:${await listen(server as unknown as Server)}`
+  const { origin, close } = await listenLocal(server, 'https')
   const proxy: ForwardProxy = await startForwardProxy()
   try {
     const out = join(dir, 'proxied')
@@ -137,8 +133,7 @@ test('through a proxy tunnel: 40 KB of headers from an HTTPS server are read too
     assert.equal(sha(await readFile(join(out, 'csp.jpg'))), sha(image))
     assert.equal(proxy.log[0]?.method, 'CONNECT')
   } finally {
-    server.closeAllConnections()
-    server.close()
+    await close()
     await proxy.close()
   }
 })

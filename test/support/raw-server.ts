@@ -2,7 +2,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 
 /** A server listening on 127.0.0.1 at a free port, with the URLs of its paths. */
 export interface LocalServer {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` for a TLS server) */
   origin: string
   port: number
   /** The URL of `path` (`/a.jpg`) on this server. */
@@ -14,11 +14,11 @@ export interface LocalServer {
 }
 
 /**
- * Listen with `server` (a raw `net` one, or an HTTP one: any `net.Server`) on 127.0.0.1 at a free
- * port. Its connections are kept to be dropped at `close()`; a connection's errors (a client's
- * reset) are not the test's.
+ * Listen with `server` (a raw `net` one, or an HTTP, TLS or HTTP/2 one: any `net.Server`) on
+ * 127.0.0.1 at a free port; `scheme` names its URLs. Its connections are kept to be dropped at
+ * `close()`; a connection's errors (a client's reset) are not the test's.
  */
-export async function listenLocal(server: Server): Promise<LocalServer> {
+export async function listenLocal(server: Server, scheme: 'http' | 'https' = 'http'): Promise<LocalServer> {
   const sockets = new Set<Socket>()
   let connections = 0
   server.on('connection', (socket: Socket) => {
@@ -29,7 +29,7 @@ export async function listenLocal(server: Server): Promise<LocalServer> {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `${scheme}://127.0.0.1:${port}`
   return {
     origin,
     port,
