@@ -1533,6 +1533,37 @@ test('parseFetchUrl: a password whose unencoded character ends the host is said 
   assert.equal(redactUrl('https://host/a.jpg#ann@example.com'), 'https://host/a.jpg#ann@example.com')
 })
 
+// hunt111: an `@` in an image's file name (`x@2x.jpg`, a retina name) after a bad port was taken
+// for the end of a password: "its user and password need to be percent-encoded", the URL shown as
+// `http://2x.jpg`. The port is the fault, said as it is where no `@` follows.
+test('parseFetchUrl: a bad host or port before an @ in a file name is named, the URL shown as written', () => {
+  const cases: [string, string, string][] = [
+    ['http://127.0.0.1:bad/x@2x.jpg', 'its port is not a number', 'http://127.0.0.1:bad/x@2x.jpg'],
+    ['http://127.0.0.1:bad/x@2x.png?v=1', 'its port is not a number', 'http://127.0.0.1:bad/x@2x.png?v=1'],
+    ['http://h:99999/a/b@3x.webp', 'its port is out of range (at most 65535)', 'http://h:99999/a/b@3x.webp'],
+    ['http://[::1:bad/x@2x.jpg', 'an IPv6 address without its closing ]', 'http://[::1:bad/x@2x.jpg'],
+    ['http://a b/x@2x.jpg', 'a space in its host name', 'http://a b/x@2x.jpg'],
+    // Credentials before the host still never shown.
+    ['http://u:pw@127.0.0.1:bad/x@2x.jpg', 'its port is not a number', 'http://127.0.0.1:bad/x@2x.jpg'],
+    // A host with a path, or a name no image has, after the @: a password with a `/` in it.
+    [
+      'http://dave:PASS/WORD@host/x.jpg',
+      'its user and password need to be percent-encoded (a / in them ends the host: write it as %2F)',
+      'http://host/x.jpg',
+    ],
+    [
+      'http://dave:PASS/WORD@host',
+      'its user and password need to be percent-encoded (a / in them ends the host: write it as %2F)',
+      'http://host',
+    ],
+  ]
+  for (const [text, why, shown] of cases) {
+    const parsed = parseFetchUrl(text)
+    assert.equal('why' in parsed && parsed.why, why, text)
+    assert.equal(redactUrl(text), shown, text)
+  }
+})
+
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {
   const t = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
   const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }

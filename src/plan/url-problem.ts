@@ -4,7 +4,7 @@
  */
 
 import { printable } from '../utils/printable.js'
-import { passwordAsFragment, shownUrl, unencodedCredentials } from '../utils/url.js'
+import { atInFileName, passwordAsFragment, shownUrl, unencodedCredentials } from '../utils/url.js'
 
 /**
  * Text as one http(s) URL to fetch (`url`), or why it is not one (`why`): what `new URL` refuses,
@@ -13,8 +13,9 @@ import { passwordAsFragment, shownUrl, unencodedCredentials } from '../utils/url
 export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   // A `/`, `?`, `#` or `\` before the last `@`: a password not percent-encoded (`u:p#x@host`), or
   // a path or query with an `@` (`/a@2x.jpg`), which parses. After a `#` it is the password: the
-  // URL parses with the user's name as its host and the rest as a fragment (never sent).
-  const unencoded = unencodedCredentials(text.trim())
+  // URL parses with the user's name as its host and the rest as a fragment (never sent). An `@`
+  // before an image's file name (`http://h:bad/x@2x.jpg`) is the path's: the host or port is wrong.
+  const unencoded = atInFileName(text.trim()) ? undefined : unencodedCredentials(text.trim())
   const credentials = unencoded && `its user and password need ${unencoded}`
   let url: URL
   try {

@@ -16,6 +16,19 @@ export function credentialsEnder(address: string): string | undefined {
   return /[/?#\\]/.exec(authority.slice(0, Math.max(at, 0)))?.[0]
 }
 
+/** An image file's extensions: no top-level domain is one of them (see `atInFileName`). */
+const IMAGE_NAME = /^[^/\\?#]*\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|svg|heic|heif|ico|jxl)(?:[?#]|$)/i
+
+/**
+ * Whether the last `@` of `address` stands in a path's file name, not after a user and password:
+ * what follows it is an image's file name (`http://h:bad/x@2x.jpg`, a retina name), which as the
+ * host would leave no path to fetch. A URL that does not parse with one fails on its host or port
+ * (`bad`), and its message names that, not credentials it does not hold.
+ */
+export const atInFileName = (address: string): boolean =>
+  /[/\\]/.test(credentialsEnder(address) ?? '') &&
+  IMAGE_NAME.test(address.slice(address.lastIndexOf('@') + 1))
+
 /**
  * Whether `url`, parsed from `text`, took the rest of an unencoded password for its fragment:
  * `http://u:1234#x@host/a.jpg` parses as host `u`, port 1234 and fragment `x@host/a.jpg`.
@@ -56,7 +69,8 @@ export function redactUrl(url: string): string {
     u.password = ''
     return u.toString()
   } catch {
-    return upToLastAt()
+    // An `@` in a file name: a user and password, if any, end at the first `/` (`http://u:p@h:bad/x@2x.jpg`).
+    return atInFileName(url) ? url.replace(/^([a-z][a-z0-9+.-]*:[\\/]*)[^/\\?#]*@/i, '$1') : upToLastAt()
   }
 }
 
