@@ -91,6 +91,23 @@ const READ_AHEAD = 2_000
 const PUBLISH_AHEAD = 512
 const PUBLISH_AHEAD_BYTES = 64 * 1024 * 1024
 
+/** The publishing bound in force: files and held bytes, and a gate each file waits at first (tests hold it). */
+export interface PublishBound {
+  files: number
+  bytes: number
+  gate?: () => Promise<void>
+}
+let publishAhead: PublishBound = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES }
+
+/**
+ * Bound publishing at `files` and `bytes` of held bodies, and make each finished file wait at `gate`
+ * before it publishes (tests use a few and hold the gate; see `PUBLISH_AHEAD`). No argument: the
+ * defaults, with no gate.
+ */
+export function boundPublishing(bound: Partial<PublishBound> = {}): void {
+  publishAhead = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES, ...bound }
+}
+
 /**
  * Results the caller has not taken yet past which no more jobs are read: a caller slower than the
  * transfers (a database insert a result) would otherwise hold every result of the list at once
@@ -710,7 +727,7 @@ class Engine {
       }
     }
     // Back-pressure: while publishing has all it may hold, no transfer starts either.
-    while (this.#publishing.size >= PUBLISH_AHEAD || this.#publishingBytes >= PUBLISH_AHEAD_BYTES) {
+    while (this.#publishing.size >= publishAhead.files || this.#publishingBytes >= publishAhead.bytes) {
       await new Promise<void>((resolve) => this.#publishWaiters.push(resolve))
       if (this.#aborted) {
         this.#interrupted()
@@ -1147,6 +1164,7 @@ class Engine {
   }
 
   async #publish(task: Task, d: Downloaded): Promise<void> {
+    if (publishAhead.gate) await publishAhead.gate()
     const made = await this.#transform(task, d)
     const outcome: Outcome = {
       path: this.dataset ? undefined : withExt(task.planned, made.ext),

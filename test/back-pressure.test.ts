@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { pull } from '../src/index.js'
-import { holdResults } from '../src/pull.js'
+import { type Options, pull, type Result } from '../src/index.js'
+import { boundPublishing, holdResults, type PublishBound } from '../src/pull.js'
 import { CLI, cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { until } from './support/wait.js'
@@ -138,3 +140,80 @@ test('--json into a pipe read slowly: the run waits for the reader instead of ho
   assert.equal(results.filter((r) => r.error === 'invalid-url').length, lines.length)
   assert.ok(results.at(-1).summary, 'the summary comes last')
 })
+
+// 626256e: publishing (transform, stage, journal commit) frees its transfer slot at once, and
+// nothing bounded how many finished files waited for it (1,438 at once, each body of a sample held
+// in memory). Transfers wait while the bound is reached; those under way still land.
+
+/**
+ * Run `urls` with publishing bounded by `bound` and held at its gate until no transfer is under way
+ * and the files waiting stay as many (nothing more to start), then released. `most`: the most files
+ * that waited at once.
+ */
+async function heldPublishing(urls: string[], bound: Partial<PublishBound>, options: Options) {
+  const waiting: (() => void)[] = []
+  let open = false
+  let most = 0
+  boundPublishing({
+    ...bound,
+    gate: () =>
+      open
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            waiting.push(resolve)
+            most = Math.max(most, waiting.length)
+          }),
+  })
+  try {
+    const run = pull(urls, { report: false, threads: 0, ...options })
+    const results: Result[] = []
+    const taking = (async () => {
+      for await (const r of run) results.push(r)
+    })()
+    // Held, the run comes to rest once begun: no transfer under way, no file more waiting, for 200 ms.
+    let last = -1
+    let still = 0
+    await until('publishing held and no transfer under way', () => {
+      still = waiting.length > 0 && waiting.length === last && run.stats.active === 0 ? still + 1 : 0
+      last = waiting.length
+      return still >= 20
+    })
+    const atRest = waiting.length
+    open = true
+    for (const release of waiting.splice(0)) release()
+    await taking
+    return { most, atRest, results }
+  } finally {
+    boundPublishing()
+  }
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+// 4 files reach the bound; so do 4 bodies of 30,000 bytes (100 KB). Up to 2 more may be under way then.
+for (const [what, bound, outputFormat, query] of [
+  ['4 files', { files: 4 }, 'files', ''],
+  ['100 KB of sample bodies', { bytes: 100_000 }, 'webdataset', '?size=30000'],
+] as const) {
+  test(`publishing held: no transfer starts while ${what} wait (the bound), and every file lands once it is released`, async () => {
+    const out = join(dir, `publish-${outputFormat}`)
+    const paths = Array.from({ length: 40 }, (_, i) => `/held-${i}.jpg${query}`)
+    const concurrency = 3
+    const { most, atRest, results } = await heldPublishing(
+      paths.map((p) => server.url(p)),
+      bound,
+      { out, concurrency, outputFormat },
+    )
+    assert.ok(
+      atRest >= 4 && most <= 4 + concurrency - 1,
+      `${most} files waited to publish at once (at rest: ${atRest})`,
+    )
+    assert.deepEqual(
+      results.map((r) => [r.status, r.message]),
+      paths.map(() => ['ok', undefined]),
+    )
+    assert.deepEqual(results.map((r) => r.sha256).sort(), paths.map((p) => sha(server.bytes(p))).sort())
+    for (const r of outputFormat === 'files' ? results : [])
+      assert.equal(sha(await readFile(join(out, r.path!))), r.sha256, r.path)
+  })
+}
