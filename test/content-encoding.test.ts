@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile } from 'node:fs/promises'
-import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -695,8 +694,7 @@ test('gzip bodies on answers the server closes after (Connection: close), many a
   // The decoder's back-pressure pauses undici's parser; the server's FIN then met undici 7's
   // assert(!this.paused) in its socket 'end' handler, which no code can catch (nodejs/undici#5360).
   const gz = zlib.gzipSync(image)
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', () => {
       socket.end(
         Buffer.concat([
@@ -708,32 +706,28 @@ test('gzip bodies on answers the server closes after (Connection: close), many a
       )
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const urls = Array.from({ length: 40 }, (_, i) => `http://127.0.0.1:${port}/closing-${i}.jpg`)
+    const urls = Array.from({ length: 40 }, (_, i) => raw.url(`/closing-${i}.jpg`))
     const results: Result[] = []
     for await (const r of pull(urls, { out: join(dir, 'closing'), journal: false })) results.push(r)
     assert.equal(results.filter((r) => r.status === 'ok' && r.sha256 === sha(image)).length, urls.length)
   } finally {
-    raw.close()
+    await raw.close()
   }
 })
 
 test('a gzip body read to the close that ends after its header alone is cut, retried, not a permanent not-an-image', async () => {
   const gz = zlib.gzipSync(image)
   let answers = 0
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', () => {
       const head =
         'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n'
       socket.end(Buffer.concat([Buffer.from(head), answers++ === 0 ? gz.subarray(0, 10) : gz]))
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/cut-head.jpg`
+    const url = raw.url('/cut-head.jpg')
     const results: Result[] = []
     for await (const r of pull([url], { out: join(dir, 'cut-head'), journal: false, retries: 1 }))
       results.push(r)
@@ -741,7 +735,7 @@ test('a gzip body read to the close that ends after its header alone is cut, ret
     assert.equal(results[0].attempts, 2)
     assert.equal(results[0].sha256, sha(image))
   } finally {
-    raw.close()
+    await raw.close()
   }
 })
 
@@ -866,8 +860,7 @@ test('stated digests of encoded answers: a transfer coding is undone before them
     '/br-goog': [`Content-Encoding: br\r\nx-goog-hash: md5=${b64('md5', image)}`, br, 'ok'],
     '/deflate-goog': [`Content-Encoding: deflate\r\nx-goog-hash: md5=${b64('md5', image)}`, raw, 'ok'],
   }
-  const server = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const server = await startRawServer((socket) => {
     socket.once('data', (request) => {
       const [headers, body] = answers[request.toString('latin1').split(' ')[1]]
       const path = request.toString('latin1').split(' ')[1]
@@ -882,10 +875,8 @@ test('stated digests of encoded answers: a transfer coding is undone before them
       )
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (server.address() as AddressInfo).port
-    const urls = Object.keys(answers).map((path) => `http://127.0.0.1:${port}${path}`)
+    const urls = Object.keys(answers).map((path) => server.url(path))
     for await (const r of pull(urls, { out: join(dir, 'encoded-digests'), journal: false, retries: 0 })) {
       const path = new URL(r.job.url).pathname
       const expected = answers[path][2]
@@ -903,7 +894,7 @@ test('stated digests of encoded answers: a transfer coding is undone before them
         )
     }
   } finally {
-    server.close()
+    await server.close()
   }
 })
 
@@ -922,10 +913,7 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
   // A GIF whose end its bytes do not show: only a marked end makes it whole (README, Where the body ends).
   const gif = (await readFile(new URL('./fixtures/images/animated.gif', import.meta.url))).subarray(0, -1)
   const gz = zlib.gzipSync(gif)
-  const opened = new Set<Socket>()
-  const raw = createNetServer((socket) => {
-    opened.add(socket)
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const path = data.toString('latin1').split(' ')[1]
       const body = path.startsWith('/no-trailer') ? gz.subarray(0, -8) : gz
@@ -937,9 +925,8 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
       else socket.end(Buffer.concat([Buffer.from(`${head}\r\n`), coded]))
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`
+    const origin = raw.origin
     const paths = ['/close', '/open', '/br-close', '/no-trailer-close', '/no-trailer-open']
     const results = new Map<string, Result>()
     for await (const r of pull(
@@ -956,8 +943,7 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
     assert.match(results.get('/no-trailer-close')!.message!, /GIF ends without its trailer/)
     assert.equal(results.get('/no-trailer-open')!.error, 'timeout')
   } finally {
-    for (const socket of opened) socket.destroy()
-    raw.close()
+    await raw.close()
   }
 })
 
@@ -966,10 +952,7 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
 // sends the rest of that length: every attempt failed as truncated, the gzip stream whole.
 test('an encoded body whose Content-Length is its decoded size: whole when the coding ended and decoded to exactly that length', async () => {
   const bmp = await readFile(new URL('./fixtures/images/v3.bmp', import.meta.url))
-  const opened = new Set<Socket>()
-  const raw = createNetServer((socket) => {
-    opened.add(socket)
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const path = data.toString('latin1').split(' ')[1]
       const br = path.startsWith('/br')
@@ -982,9 +965,8 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
       else socket.end(answer)
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`
+    const origin = raw.origin
     const paths = [
       '/gzip-close',
       '/gzip-open',
@@ -1019,8 +1001,7 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
     }
     assert.equal(results.get('/br-cut-open')!.error, 'timeout', results.get('/br-cut-open')!.message)
   } finally {
-    for (const socket of opened) socket.destroy()
-    raw.close()
+    await raw.close()
   }
 })
 
@@ -1089,24 +1070,21 @@ test('a kept-alive gzip answer the server closes right after its last byte: whol
   for (let i = 0; i < pixels.length; i += 4096) pixels[i] = i & 255
   const bmp = Buffer.concat([header, pixels])
   const gz = zlib.gzipSync(bmp, { level: 1 })
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', () => {
       const head = `HTTP/1.1 200 OK\r\nContent-Type: image/bmp\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`
       socket.end(Buffer.concat([Buffer.from(head), gz]))
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
-    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:${port}/kept-alive-${i}.bmp`)
+    const urls = Array.from({ length: 10 }, (_, i) => raw.url(`/kept-alive-${i}.bmp`))
     const results: Result[] = []
     for await (const r of pull(urls, { out: join(dir, 'kept-alive'), journal: false, retries: 0 }))
       results.push(r)
     for (const r of results) assert.equal(r.status, 'ok', r.message)
     assert.ok(results.every((r) => r.sha256 === sha(bmp) && r.attempts === 1))
   } finally {
-    raw.close()
+    await raw.close()
   }
 })
 
@@ -1114,8 +1092,7 @@ test('a chunked gzip body closed before its last chunk: whole when its gzip stre
   const gz = zlib.gzipSync(image)
   const chunkedBody = (body: Buffer) =>
     Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')])
-  const raw = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const whole = data.toString('latin1').includes('/whole-')
       const head =
@@ -1124,18 +1101,16 @@ test('a chunked gzip body closed before its last chunk: whole when its gzip stre
       socket.end(Buffer.concat([Buffer.from(head), chunkedBody(whole ? gz : gz.subarray(0, gz.length >> 1))]))
     })
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (raw.address() as AddressInfo).port
     const results = new Map<string, Result>()
-    const urls = ['whole', 'cut'].map((n) => `http://127.0.0.1:${port}/${n}-gz.jpg`)
+    const urls = ['whole', 'cut'].map((n) => raw.url(`/${n}-gz.jpg`))
     for await (const r of pull(urls, { out: join(dir, 'chunked-gz'), journal: false, retries: 0 }))
       results.set(r.job.url.includes('whole') ? 'whole' : 'cut', r)
     assert.equal(results.get('whole')?.status, 'ok', results.get('whole')?.message)
     assert.equal(results.get('whole')?.sha256, sha(image))
     assert.equal(results.get('cut')?.error, 'truncated', results.get('cut')?.message)
   } finally {
-    raw.close()
+    await raw.close()
   }
 })
 
