@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
-import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { LATER_OVERLAP, RESUME_OVERLAP } from '../src/fetch/judge.js'
@@ -11,6 +10,7 @@ import { hashKey } from '../src/plan/naming.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { listenLocal, startRawServer } from './support/raw-server.js'
 import { BODY_PATHS, resumeRange } from './support/resume.js'
 
 // A file under its final name is the complete, current image: answers that would make a wrong
@@ -195,35 +195,36 @@ test('a Last-Modified less than a minute before its Date is weak: the two may co
   const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000 - 30_000).toUTCString()
   const sent: (string | undefined)[] = []
   let answers = 0
-  const origin = createHttpServer((req, res) => {
-    sent.push(req.headers.range)
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    const headers = { 'content-type': 'image/jpeg', 'last-modified': lastModified }
-    if (answers++ === 0) {
-      // The first answer is cut after 40,000 bytes.
-      res.writeHead(200, { ...headers, 'content-length': v1.length })
-      res.write(v1.subarray(0, 40_000), () => req.socket.resetAndDestroy())
-      return
-    }
-    if (!req.headers.range) {
-      res.writeHead(200, { ...headers, 'content-length': v2.length })
-      res.end(v2)
-      return
-    }
-    // The resume that compares the overlap gets the first version up to byte 60,000, then a cut;
-    // the next, from byte 60,000, the second version's rest under the same date.
-    const file = from < 40_000 ? v1 : v2
-    res.writeHead(206, {
-      ...headers,
-      'content-length': file.length - from,
-      'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
-    })
-    if (file === v2) res.end(file.subarray(from))
-    else res.write(file.subarray(from, 60_000), () => req.socket.resetAndDestroy())
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      sent.push(req.headers.range)
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      const headers = { 'content-type': 'image/jpeg', 'last-modified': lastModified }
+      if (answers++ === 0) {
+        // The first answer is cut after 40,000 bytes.
+        res.writeHead(200, { ...headers, 'content-length': v1.length })
+        res.write(v1.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+        return
+      }
+      if (!req.headers.range) {
+        res.writeHead(200, { ...headers, 'content-length': v2.length })
+        res.end(v2)
+        return
+      }
+      // The resume that compares the overlap gets the first version up to byte 60,000, then a cut;
+      // the next, from byte 60,000, the second version's rest under the same date.
+      const file = from < 40_000 ? v1 : v2
+      res.writeHead(206, {
+        ...headers,
+        'content-length': file.length - from,
+        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+      })
+      if (file === v2) res.end(file.subarray(from))
+      else res.write(file.subarray(from, 60_000), () => req.socket.resetAndDestroy())
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/skewed.jpg`
+    const url = origin.url('/skewed.jpg')
     const { out, one } = await get([url], { retries: 3 })
     assert.equal(one.status, 'ok', one.message)
     // Resumed in the run without it (see `unprovenSplice`): each resume compares RESUME_OVERLAP
@@ -232,7 +233,7 @@ test('a Last-Modified less than a minute before its Date is weak: the two may co
     assert.equal(sent.at(-1), undefined, 'restarted from byte 0')
     await holds(out, 'skewed.jpg', v2)
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -332,23 +333,24 @@ test('a 408 on a reused connection whose body never comes is sent again without 
   const served = new WeakMap<object, number>()
   let timedOut: { closed: boolean } | undefined
   const openAtReplay: boolean[] = []
-  const origin = createHttpServer((req, res) => {
-    const n = (served.get(req.socket) ?? 0) + 1
-    served.set(req.socket, n)
-    if (n > 1) {
-      const state = { closed: false }
-      timedOut = state
-      req.socket.once('close', () => {
-        state.closed = true
-      })
-      res.writeHead(408, { 'content-type': 'text/html', 'content-length': 100 })
-      return void res.flushHeaders()
-    }
-    if (req.url === '/b.jpg' && timedOut) openAtReplay.push(!timedOut.closed)
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': img.length }).end(img)
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
-  const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1
+      served.set(req.socket, n)
+      if (n > 1) {
+        const state = { closed: false }
+        timedOut = state
+        req.socket.once('close', () => {
+          state.closed = true
+        })
+        res.writeHead(408, { 'content-type': 'text/html', 'content-length': 100 })
+        return void res.flushHeaders()
+      }
+      if (req.url === '/b.jpg' && timedOut) openAtReplay.push(!timedOut.closed)
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': img.length }).end(img)
+    }),
+  )
+  const base = origin.origin
   try {
     const { results } = await get([`${base}/a.jpg`, `${base}/b.jpg`], { retries: 0, concurrency: 1 })
     assert.deepEqual(
@@ -357,8 +359,7 @@ test('a 408 on a reused connection whose body never comes is sent again without 
     )
     assert.deepEqual(openAtReplay, [true], 'sent again only once the 408 let its connection go')
   } finally {
-    origin.closeAllConnections()
-    origin.close()
+    await origin.close()
   }
 })
 test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=2), as curl reuses it', async () => {
@@ -377,9 +378,8 @@ test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=
     })
     server.keepAliveTimeout = hint * 1000
     server.on('connection', () => connections++)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { origin, close } = await listenLocal(server)
     try {
-      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
       const urls = Array.from({ length: 12 }, (_, i) => `${origin}/ka-${hint}-${i}.png`)
       const { results } = await get(urls, { concurrency: 1, perHost: 1 })
       assert.ok(
@@ -391,8 +391,7 @@ test('a connection is reused within a short Keep-Alive hint (timeout=1, timeout=
         `timeout=${hint}: ${connections} connections for 12 files one after another`,
       )
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   }
 })
@@ -402,7 +401,7 @@ test('a fresh connection reset before the answer is a failed attempt, retried wi
   // status line: only a reused keep-alive connection may have been closed as we sent.
   for (const mode of ['reset', 'half']) {
     let connections = 0
-    const tcp = createTcpServer((socket) => {
+    const tcp = await startRawServer((socket) => {
       connections++
       socket.on('error', () => {})
       socket.once('data', () => {
@@ -410,16 +409,15 @@ test('a fresh connection reset before the answer is a failed attempt, retried wi
         setTimeout(() => socket.resetAndDestroy(), 5)
       })
     })
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
     try {
-      const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/${mode}.jpg`
+      const url = tcp.url(`/${mode}.jpg`)
       const { one } = await get([url], { retries: 2 })
       assert.equal(one.status, 'failed')
       assert.equal(one.error, 'network', one.message)
       assert.equal(one.attempts, 3)
       assert.equal(connections, 3, `${mode}: one connection per attempt`)
     } finally {
-      await new Promise((resolve) => tcp.close(resolve))
+      await tcp.close()
     }
   }
 })
@@ -563,39 +561,40 @@ test('a cut file whose job fails stays for the next run, which resumes from its 
   let up = false
   let answers = 0
   const ranges: (string | undefined)[] = []
-  const origin = createHttpServer((req, res) => {
-    ranges.push(req.headers.range)
-    const etag = '"kept-v1"'
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    // Until the link is up again, every later answer is cut before its first byte.
-    if (answers++ > 0 && !up) {
-      res.writeHead(from > 0 ? 206 : 200, {
-        etag,
-        'content-type': 'image/jpeg',
-        'content-length': file.length - from,
-        ...(from > 0 ? { 'content-range': `bytes ${from}-${file.length - 1}/${file.length}` } : {}),
-      })
-      res.flushHeaders()
-      setTimeout(() => res.socket?.end(), 10)
-      return
-    }
-    if (from > 0) {
-      res.writeHead(206, {
-        etag,
-        'content-type': 'image/jpeg',
-        'content-length': file.length - from,
-        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
-      })
-      res.end(file.subarray(from))
-      return
-    }
-    res.writeHead(200, { etag, 'content-type': 'image/jpeg', 'content-length': file.length })
-    // The first answer is cut after 40,000 bytes.
-    res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      ranges.push(req.headers.range)
+      const etag = '"kept-v1"'
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      // Until the link is up again, every later answer is cut before its first byte.
+      if (answers++ > 0 && !up) {
+        res.writeHead(from > 0 ? 206 : 200, {
+          etag,
+          'content-type': 'image/jpeg',
+          'content-length': file.length - from,
+          ...(from > 0 ? { 'content-range': `bytes ${from}-${file.length - 1}/${file.length}` } : {}),
+        })
+        res.flushHeaders()
+        setTimeout(() => res.socket?.end(), 10)
+        return
+      }
+      if (from > 0) {
+        res.writeHead(206, {
+          etag,
+          'content-type': 'image/jpeg',
+          'content-length': file.length - from,
+          'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+        })
+        res.end(file.subarray(from))
+        return
+      }
+      res.writeHead(200, { etag, 'content-type': 'image/jpeg', 'content-length': file.length })
+      // The first answer is cut after 40,000 bytes.
+      res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/kept.jpg`
+    const url = origin.url('/kept.jpg')
     const out = join(dir, 'kept-part')
     const first = await get([url], { out, journal: true, retries: 1 })
     assert.equal(first.one.error, 'truncated', first.one.message)
@@ -608,7 +607,7 @@ test('a cut file whose job fails stays for the next run, which resumes from its 
     assert.equal(again.one.httpStatus, 200, 'the whole file, as an uninterrupted run reports it')
     assert.ok((await readFile(join(out, 'kept.jpg'))).equals(file))
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -622,23 +621,24 @@ test("a file joined from a damaged part is fetched whole before it is called cor
   }
   const ranges: string[] = []
   const cut = new Set(Object.keys(files))
-  const origin = createHttpServer((req, res) => {
-    const file = files[req.url!]
-    ranges.push(`${req.url} ${req.headers.range ?? 'whole'}`)
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    const body = file.subarray(from)
-    res.writeHead(from > 0 ? 206 : 200, {
-      etag: '"joined-v1"',
-      'content-type': 'image/png',
-      'content-length': body.length,
-      ...(from > 0 ? { 'content-range': `bytes ${from}-${file.length - 1}/${file.length}` } : {}),
-    })
-    if (!cut.delete(req.url!)) return void res.end(body)
-    res.write(body.subarray(0, 80_000), () => req.socket.resetAndDestroy())
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      const file = files[req.url!]
+      ranges.push(`${req.url} ${req.headers.range ?? 'whole'}`)
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      const body = file.subarray(from)
+      res.writeHead(from > 0 ? 206 : 200, {
+        etag: '"joined-v1"',
+        'content-type': 'image/png',
+        'content-length': body.length,
+        ...(from > 0 ? { 'content-range': `bytes ${from}-${file.length - 1}/${file.length}` } : {}),
+      })
+      if (!cut.delete(req.url!)) return void res.end(body)
+      res.write(body.subarray(0, 80_000), () => req.socket.resetAndDestroy())
+    }),
+  )
   try {
-    const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+    const base = origin.origin
     const sha256 = createHash('sha256').update(files['/hashed.jpg']).digest('hex')
     const jobs = [
       { url: `${base}/damaged.png` },
@@ -669,7 +669,7 @@ test("a file joined from a damaged part is fetched whole before it is called cor
       '/hashed.jpg whole',
     ])
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -682,27 +682,28 @@ test('a part kept from an earlier run is not joined to a file that changed under
   let file = v1
   let cutFirst = true
   const ranges: (string | undefined)[] = []
-  const origin = createHttpServer((req, res) => {
-    ranges.push(req.headers.range)
-    const headers = { etag: '"same"', 'content-type': 'image/jpeg' }
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    if (from > 0) {
-      res.writeHead(206, {
-        ...headers,
-        'content-length': file.length - from,
-        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
-      })
-      res.end(file.subarray(from))
-      return
-    }
-    res.writeHead(200, { ...headers, 'content-length': file.length })
-    if (!cutFirst) return void res.end(file)
-    cutFirst = false
-    res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      ranges.push(req.headers.range)
+      const headers = { etag: '"same"', 'content-type': 'image/jpeg' }
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      if (from > 0) {
+        res.writeHead(206, {
+          ...headers,
+          'content-length': file.length - from,
+          'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+        })
+        res.end(file.subarray(from))
+        return
+      }
+      res.writeHead(200, { ...headers, 'content-length': file.length })
+      if (!cutFirst) return void res.end(file)
+      cutFirst = false
+      res.write(file.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/changed.jpg`
+    const url = origin.url('/changed.jpg')
     const out = join(dir, 'changed-part')
     const first = await get([url], { out, journal: true, retries: 0 })
     assert.equal(first.one.error, 'truncated', first.one.message)
@@ -737,7 +738,7 @@ test('a part kept from an earlier run is not joined to a file that changed under
     )
     assert.deepEqual(ranges, [undefined])
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -753,26 +754,27 @@ test('two edges that serve two versions under one ETag and size: a later resume,
   let cut = 0
   let n = 0
   const ranges: (string | undefined)[] = []
-  const origin = createHttpServer((req, res) => {
-    const file = editions[order[Math.min(n++, order.length - 1)]]
-    ranges.push(req.headers.range)
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    const to = cap ? Math.min(file.length, from + cap) : file.length
-    const partial = from > 0 || to < file.length
-    res.writeHead(partial ? 206 : 200, {
-      etag: '"1-30d40"',
-      'last-modified': 'Thu, 01 Jan 1970 00:00:01 GMT',
-      'content-type': 'image/jpeg',
-      'content-length': to - from,
-      ...(partial ? { 'content-range': `bytes ${from}-${to - 1}/${file.length}` } : {}),
-    })
-    const body = file.subarray(from, to)
-    if (cap || body.length <= cut) return void res.end(body)
-    res.write(body.subarray(0, cut), () => req.socket.end())
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      const file = editions[order[Math.min(n++, order.length - 1)]]
+      ranges.push(req.headers.range)
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      const to = cap ? Math.min(file.length, from + cap) : file.length
+      const partial = from > 0 || to < file.length
+      res.writeHead(partial ? 206 : 200, {
+        etag: '"1-30d40"',
+        'last-modified': 'Thu, 01 Jan 1970 00:00:01 GMT',
+        'content-type': 'image/jpeg',
+        'content-length': to - from,
+        ...(partial ? { 'content-range': `bytes ${from}-${to - 1}/${file.length}` } : {}),
+      })
+      const body = file.subarray(from, to)
+      if (cap || body.length <= cut) return void res.end(body)
+      res.write(body.subarray(0, cut), () => req.socket.end())
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/edge.jpg`
+    const url = origin.url('/edge.jpg')
     // Every answer cut after 60,000 bytes: the first resume, from the first edge, compares its
     // 4 KiB and goes on; the second goes to the other edge.
     order = [0, 0, 1]
@@ -796,7 +798,7 @@ test('two edges that serve two versions under one ETag and size: a later resume,
     await holds(capped.out, 'edge.jpg', editions[1])
     assert.deepEqual(ranges.slice(0, 3), [undefined, `bytes=${60_000 - LATER_OVERLAP}-`, undefined])
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -821,47 +823,48 @@ test('a checksum the server states is checked: a body changed on the way is dige
   const md5 = createHash('md5').update(file).digest('base64')
   const sha = createHash('sha256').update(file).digest('base64')
   const answers = new Map<string, number>()
-  const origin = createHttpServer((req, res) => {
-    const path = req.url ?? ''
-    const n = (answers.get(path) ?? 0) + 1
-    answers.set(path, n)
-    const headers: Record<string, string | number> = { 'content-type': 'image/jpeg', etag: '"stated-v1"' }
-    // Google Cloud Storage's header; the body changed on every answer, or on the first only.
-    if (path.startsWith('/goog')) headers['x-goog-hash'] = `crc32c=AAAAAA==,md5=${md5}`
-    if (path.startsWith('/repr')) headers['repr-digest'] = `sha-256=:${sha}:`
-    if (path.includes('polished')) headers['cf-polished'] = `origSize=${file.length}`
-    // GCS's hash of an object stored at another size than the body (transcoded on the way).
-    if (path.includes('stored')) headers['x-goog-stored-content-length'] = String(file.length + 100)
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    // Content-MD5 on the 200 only: a 206's would be of its part.
-    if (path.startsWith('/cmd5') && from === 0) headers['content-md5'] = md5
-    const body =
-      path.includes('edge') || path.includes('polished')
-        ? optimised
-        : path.startsWith('/cmd5')
-          ? n === 1
-            ? early
-            : file
-          : path.endsWith('always') || n === 1
-            ? changed(n)
-            : file
-    if (from > 0) {
-      res.writeHead(206, {
-        ...headers,
-        'content-length': body.length - from,
-        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
-      })
-      res.end(body.subarray(from))
-      return
-    }
-    res.writeHead(200, { ...headers, 'content-length': body.length })
-    // The Repr-Digest files are cut once, then resumed: the digest covers the whole file.
-    if (path.endsWith('-resumed')) res.write(body.subarray(0, 40_000), () => req.socket.resetAndDestroy())
-    else res.end(body)
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      const path = req.url ?? ''
+      const n = (answers.get(path) ?? 0) + 1
+      answers.set(path, n)
+      const headers: Record<string, string | number> = { 'content-type': 'image/jpeg', etag: '"stated-v1"' }
+      // Google Cloud Storage's header; the body changed on every answer, or on the first only.
+      if (path.startsWith('/goog')) headers['x-goog-hash'] = `crc32c=AAAAAA==,md5=${md5}`
+      if (path.startsWith('/repr')) headers['repr-digest'] = `sha-256=:${sha}:`
+      if (path.includes('polished')) headers['cf-polished'] = `origSize=${file.length}`
+      // GCS's hash of an object stored at another size than the body (transcoded on the way).
+      if (path.includes('stored')) headers['x-goog-stored-content-length'] = String(file.length + 100)
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      // Content-MD5 on the 200 only: a 206's would be of its part.
+      if (path.startsWith('/cmd5') && from === 0) headers['content-md5'] = md5
+      const body =
+        path.includes('edge') || path.includes('polished')
+          ? optimised
+          : path.startsWith('/cmd5')
+            ? n === 1
+              ? early
+              : file
+            : path.endsWith('always') || n === 1
+              ? changed(n)
+              : file
+      if (from > 0) {
+        res.writeHead(206, {
+          ...headers,
+          'content-length': body.length - from,
+          'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+        })
+        res.end(body.subarray(from))
+        return
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.length })
+      // The Repr-Digest files are cut once, then resumed: the digest covers the whole file.
+      if (path.endsWith('-resumed')) res.write(body.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+      else res.end(body)
+    }),
+  )
   try {
-    const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+    const base = origin.origin
     const always = await get([`${base}/goog-always`], { retries: 2 })
     assert.equal(always.one.error, 'digest-mismatch', always.one.message)
     assert.match(always.one.message!, /its md5 is [0-9a-f]{32}, not the [0-9a-f]{32} its x-goog-hash states/)
@@ -893,7 +896,7 @@ test('a checksum the server states is checked: a body changed on the way is dige
     const unhashed = await get([`${base}/repr-always`], { retries: 0, hash: 'none' })
     assert.equal(unhashed.one.error, 'digest-mismatch', unhashed.one.message)
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -905,34 +908,35 @@ test('a Content-MD5 of the whole file holds for the run that resumes it: a part 
   const md5 = createHash('md5').update(file).digest('base64')
   let answers = 0
   const ranges: (string | undefined)[] = []
-  const origin = createHttpServer((req, res) => {
-    ranges.push(req.headers.range)
-    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    const body = Buffer.from(file.subarray(from))
-    if (from > 0) {
-      if (answers++ === 0) body[150_000 - from] ^= 0x10
-      res.writeHead(206, {
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      ranges.push(req.headers.range)
+      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      const body = Buffer.from(file.subarray(from))
+      if (from > 0) {
+        if (answers++ === 0) body[150_000 - from] ^= 0x10
+        res.writeHead(206, {
+          etag: '"md5-v1"',
+          'content-type': 'image/jpeg',
+          'content-length': body.length,
+          'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+        })
+        return void res.end(body)
+      }
+      res.writeHead(200, {
         etag: '"md5-v1"',
         'content-type': 'image/jpeg',
         'content-length': body.length,
-        'content-range': `bytes ${from}-${file.length - 1}/${file.length}`,
+        'content-md5': md5,
       })
-      return void res.end(body)
-    }
-    res.writeHead(200, {
-      etag: '"md5-v1"',
-      'content-type': 'image/jpeg',
-      'content-length': body.length,
-      'content-md5': md5,
-    })
-    // The first answer is cut; the run gives up (--retries 0), leaving its part.
-    if (ranges.length === 1)
-      return void res.write(body.subarray(0, 80_000), () => req.socket.resetAndDestroy())
-    res.end(body)
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+      // The first answer is cut; the run gives up (--retries 0), leaving its part.
+      if (ranges.length === 1)
+        return void res.write(body.subarray(0, 80_000), () => req.socket.resetAndDestroy())
+      res.end(body)
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/md5.jpg`
+    const url = origin.url('/md5.jpg')
     const out = join(dir, 'md5-across-runs')
     const first = await get([url], { out, journal: true, retries: 0 })
     assert.equal(first.one.error, 'truncated', first.one.message)
@@ -948,26 +952,27 @@ test('a Content-MD5 of the whole file holds for the run that resumes it: a part 
     await holds(out, 'md5.jpg', file)
     assert.deepEqual(ranges, [undefined, resumeRange(80_000), undefined])
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
 test('an endless answer that no image begins with is refused at its first bytes, not at the total timeout', async () => {
   const frame = makeImage('frame', 20_000)
   const timers = new Set<NodeJS.Timeout>()
-  const origin = createHttpServer((req, res) => {
-    // An MJPEG camera: one JPEG after another in a multipart body, for as long as anyone reads.
-    res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' })
-    const send = () =>
-      res.write(Buffer.concat([Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), frame]))
-    send()
-    const timer = setInterval(send, 100)
-    timers.add(timer)
-    req.socket.on('close', () => clearInterval(timer))
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      // An MJPEG camera: one JPEG after another in a multipart body, for as long as anyone reads.
+      res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=frame' })
+      const send = () =>
+        res.write(Buffer.concat([Buffer.from('--frame\r\nContent-Type: image/jpeg\r\n\r\n'), frame]))
+      send()
+      const timer = setInterval(send, 100)
+      timers.add(timer)
+      req.socket.on('close', () => clearInterval(timer))
+    }),
+  )
   try {
-    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/camera.jpg`
+    const url = origin.url('/camera.jpg')
     const { one } = await get([url], { totalTimeout: 20_000 })
     assert.equal(one.error, 'not-an-image', one.message)
     // Told from its first bytes, not after the 64 KB head every other answer may need.
@@ -975,8 +980,7 @@ test('an endless answer that no image begins with is refused at its first bytes,
     assert.ok(bytes < 65_536, one.message)
   } finally {
     for (const timer of timers) clearInterval(timer)
-    origin.closeAllConnections()
-    origin.close()
+    await origin.close()
   }
 })
 
@@ -989,40 +993,41 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
   const file = makeImage('multipart', 200_000)
   const sent: { path: string; range?: string }[] = []
   const head = { etag: '"mp-1"', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }
-  const origin = createHttpServer((req, res) => {
-    const path = req.url ?? ''
-    sent.push({ path, range: req.headers.range })
-    const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? -1)
-    if (from >= 0 || path.startsWith('/always')) {
-      const start = Math.max(0, from)
-      const middle = start + 1000
-      const part = (a: number, b: number) =>
-        Buffer.concat([
-          Buffer.from(
-            `\r\n--XB\r\nContent-Type: image/jpeg\r\nContent-Range: bytes ${a}-${b - 1}/${file.length}\r\n\r\n`,
-          ),
-          file.subarray(a, b),
+  const origin = await listenLocal(
+    createHttpServer((req, res) => {
+      const path = req.url ?? ''
+      sent.push({ path, range: req.headers.range })
+      const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? -1)
+      if (from >= 0 || path.startsWith('/always')) {
+        const start = Math.max(0, from)
+        const middle = start + 1000
+        const part = (a: number, b: number) =>
+          Buffer.concat([
+            Buffer.from(
+              `\r\n--XB\r\nContent-Type: image/jpeg\r\nContent-Range: bytes ${a}-${b - 1}/${file.length}\r\n\r\n`,
+            ),
+            file.subarray(a, b),
+          ])
+        const body = Buffer.concat([
+          part(start, middle),
+          part(middle, file.length),
+          Buffer.from('\r\n--XB--\r\n'),
         ])
-      const body = Buffer.concat([
-        part(start, middle),
-        part(middle, file.length),
-        Buffer.from('\r\n--XB--\r\n'),
-      ])
-      res.writeHead(206, {
-        ...head,
-        'content-type': 'multipart/byteranges; boundary=XB',
-        'content-length': body.length,
-      })
-      return void res.end(body)
-    }
-    res.writeHead(200, { ...head, 'content-type': 'image/jpeg', 'content-length': file.length })
-    // The first plain answer cut (or every one: a link that drops long transfers).
-    const first = sent.filter((s) => s.path === path).length === 1
-    if (path.startsWith('/every') || first) res.write(file.subarray(0, 60_000), () => res.destroy())
-    else res.end(file)
-  })
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
-  const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+        res.writeHead(206, {
+          ...head,
+          'content-type': 'multipart/byteranges; boundary=XB',
+          'content-length': body.length,
+        })
+        return void res.end(body)
+      }
+      res.writeHead(200, { ...head, 'content-type': 'image/jpeg', 'content-length': file.length })
+      // The first plain answer cut (or every one: a link that drops long transfers).
+      const first = sent.filter((s) => s.path === path).length === 1
+      if (path.startsWith('/every') || first) res.write(file.subarray(0, 60_000), () => res.destroy())
+      else res.end(file)
+    }),
+  )
+  const base = origin.origin
   const ranges = (path: string) => sent.filter((s) => s.path === path).map((s) => s.range)
   try {
     await t.test(
@@ -1089,7 +1094,7 @@ test('a resume answered with multipart/byteranges: the whole file asked for agai
       assert.deepEqual(await outputFiles(out), [])
     })
   } finally {
-    origin.close()
+    await origin.close()
   }
 })
 
