@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { digestAuthorization, digestChallenge } from '../src/fetch/digest-auth.js'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { listenLocal } from './support/raw-server.js'
 
 const dir = await tempDir('digest')
 after(() => cleanup(dir))
@@ -103,9 +103,9 @@ async function get(urls: string[]): Promise<{ out: string; results: Result[] }> 
 
 test("a URL's user and password are sent by Digest to a server that asks for it (a camera), as wget sends them", async () => {
   const image = makeImage('camera', 3000)
-  const { server, asked } = camera(image)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const at = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { server: camServer, asked } = camera(image)
+  const server = await listenLocal(camServer)
+  const at = `127.0.0.1:${server.port}`
   try {
     const { out, results } = await get([
       `http://admin:12%2034@${at}/snap.jpg?ch=1`,
@@ -143,8 +143,7 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
     )
     assert.equal(asked.filter((a) => a.url === '/basic-only.jpg').length, 1)
   } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
+    await server.close()
   }
 })
 
@@ -153,19 +152,18 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
 test("a URL's password percent-encoded in Latin-1 goes as its bytes in Basic", async () => {
   const image = makeImage('latin1-basic', 3000)
   const expected = `Basic ${Buffer.from('admin:caf\xe9', 'latin1').toString('base64')}`
-  const server = createServer((req, res) => {
-    if (req.headers.authorization !== expected)
-      return void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end()
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = await listenLocal(
+    createServer((req, res) => {
+      if (req.headers.authorization !== expected)
+        return void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end()
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    }),
+  )
   try {
-    const { results } = await get([
-      `http://admin:caf%E9@127.0.0.1:${(server.address() as AddressInfo).port}/a.jpg`,
-    ])
+    const { results } = await get([`http://admin:caf%E9@127.0.0.1:${server.port}/a.jpg`])
     assert.equal(results[0]!.status, 'ok', results[0]!.message)
   } finally {
-    server.close()
+    await server.close()
   }
 })
 
@@ -178,31 +176,32 @@ test("a URL's password percent-encoded in Latin-1 is hashed as its bytes in Dige
     createHash('md5')
       .update(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))))
       .digest('hex')
-  const server = createServer((req, res) => {
-    const auth = req.headers.authorization ?? ''
-    const p = Object.fromEntries(
-      [...auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]),
-    )
-    const ha1 = md5('admin:cam:', Buffer.from('caf\xe9', 'latin1'))
-    const ha2 = md5(`GET:${p.uri}`)
-    if (auth.startsWith('Digest ') && p.response === md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`))
-      return void res
-        .writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length })
-        .end(image)
-    res.writeHead(401, {
-      'www-authenticate': 'Digest realm="cam", qop="auth", nonce="n1"',
-      'content-length': 0,
-    })
-    res.end()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = await listenLocal(
+    createServer((req, res) => {
+      const auth = req.headers.authorization ?? ''
+      const p = Object.fromEntries(
+        [...auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]),
+      )
+      const ha1 = md5('admin:cam:', Buffer.from('caf\xe9', 'latin1'))
+      const ha2 = md5(`GET:${p.uri}`)
+      if (
+        auth.startsWith('Digest ') &&
+        p.response === md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`)
+      )
+        return void res
+          .writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length })
+          .end(image)
+      res.writeHead(401, {
+        'www-authenticate': 'Digest realm="cam", qop="auth", nonce="n1"',
+        'content-length': 0,
+      })
+      res.end()
+    }),
+  )
   try {
-    const { results } = await get([
-      `http://admin:caf%E9@127.0.0.1:${(server.address() as AddressInfo).port}/a.jpg`,
-    ])
+    const { results } = await get([`http://admin:caf%E9@127.0.0.1:${server.port}/a.jpg`])
     assert.equal(results[0]!.status, 'ok', results[0]!.message)
   } finally {
-    server.closeAllConnections()
-    server.close()
+    await server.close()
   }
 })

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
+import { startRawServer } from './support/raw-server.js'
 
 // A request is sent again at once (not retried) only when its connection had carried an exchange
 // to its answer: a kept-alive connection the server closed as we reused it. A new connection that
@@ -29,18 +29,16 @@ async function run(urls: string[], out: string): Promise<Result[]> {
 
 test('a TLS handshake reset is one failed attempt: one connection, no replay', async () => {
   let connections = 0
-  const tcp = createServer((socket) => {
+  const tcp = await startRawServer((socket) => {
     connections++
-    socket.on('error', () => {})
     socket.once('data', () => socket.resetAndDestroy()) // the ClientHello
   })
-  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
   try {
-    const [one] = await run([`https://127.0.0.1:${(tcp.address() as AddressInfo).port}/a.jpg`], `${dir}/tls`)
+    const [one] = await run([`https://127.0.0.1:${tcp.port}/a.jpg`], `${dir}/tls`)
     assert.equal(one.error, 'network', one.message)
     assert.equal(connections, 1)
   } finally {
-    await new Promise((resolve) => tcp.close(resolve))
+    await tcp.close()
   }
 })
 
