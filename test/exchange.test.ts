@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Cancel, closingBytesHeld, Exchange } from '../src/fetch/exchange.js'
 import { Agent, type Dispatcher } from '../src/fetch/undici.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { until } from './support/wait.js'
 
 let images: ImageServer
-let plain: Server
-let plainOrigin: string
-let connections = 0
+let plain: LocalServer
 const agent = new Agent({ keepAliveTimeout: 10_000 })
 const options = { method: 'GET' as const, headers: {}, headersTimeout: 5_000, bodyTimeout: 5_000 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -23,20 +21,19 @@ const exchange = (url: string, cancel = new Cancel(), via: Dispatcher = agent) =
 before(async () => {
   images = await startImageServer()
   // A plain server that counts connections, to see keep-alive survive a dumped body.
-  plain = createServer((req, res) => {
-    const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? 10)
-    res.writeHead(404, { 'content-length': size })
-    res.end(Buffer.alloc(size, 1))
-  })
-  plain.on('connection', () => connections++)
-  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r))
-  plainOrigin = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`
+  plain = await listenLocal(
+    createServer((req, res) => {
+      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? 10)
+      res.writeHead(404, { 'content-length': size })
+      res.end(Buffer.alloc(size, 1))
+    }),
+  )
 })
 
 after(async () => {
   await agent.close()
   await images.close()
-  await new Promise((r) => plain.close(r))
+  await plain.close()
 })
 
 test('a sink that makes the body wait still gets every byte, in order', async () => {
@@ -96,23 +93,27 @@ test('cancel before headers rejects the response; cancel mid-body rejects the bo
 
 test('a small dumped body leaves the connection open for the next request; a big one closes it', async () => {
   const small = async () => {
-    const ex = exchange(`${plainOrigin}/small?size=2000`)
+    const ex = exchange(`${plain.origin}/small?size=2000`)
     assert.equal((await ex.response).statusCode, 404)
     await ex.dump()
   }
   // (undici opens a second connection for the second request of a new pool, as with request().)
   await small()
   await small()
-  const before = connections
+  const before = plain.connections()
   for (let i = 0; i < 5; i++) await small()
-  assert.equal(connections - before, 0, 'five more requests, no new connection')
-  const big = exchange(`${plainOrigin}/big?size=5000000`)
+  assert.equal(plain.connections() - before, 0, 'five more requests, no new connection')
+  const big = exchange(`${plain.origin}/big?size=5000000`)
   await big.response
   await big.dump()
-  const next = exchange(`${plainOrigin}/small?size=10`)
+  const next = exchange(`${plain.origin}/small?size=10`)
   await next.response
   await next.dump()
-  assert.equal(connections - before, 1, 'a dumped big body is not read out: its connection is dropped')
+  assert.equal(
+    plain.connections() - before,
+    1,
+    'a dumped big body is not read out: its connection is dropped',
+  )
 })
 
 test('an exchange cut while it waits for a connection never sends its request', async () => {
@@ -139,13 +140,14 @@ test('an exchange cut while it waits for a connection never sends its request', 
 
 test('bytes of an answer that ends its connection count as held until its sink takes them, not when drained', async () => {
   const body = Buffer.alloc(4_000_000, 7)
-  const closing = createServer((_, res) => {
-    res.writeHead(200, { 'content-length': body.length, connection: 'close' })
-    res.end(body)
-  })
-  await new Promise<void>((r) => closing.listen(0, '127.0.0.1', r))
+  const closing = await listenLocal(
+    createServer((_, res) => {
+      res.writeHead(200, { 'content-length': body.length, connection: 'close' })
+      res.end(body)
+    }),
+  )
   try {
-    const ex = exchange(`http://127.0.0.1:${(closing.address() as AddressInfo).port}/`)
+    const ex = exchange(closing.url('/'))
     await ex.response
     // The sink stays busy on its first chunk while the rest of the body comes: all of it is held.
     let release!: () => void
@@ -171,7 +173,7 @@ test('bytes of an answer that ends its connection count as held until its sink t
     assert.ok(heldAfterFirst > 0, `${heldAfterFirst} bytes counted while the drain went on`)
     assert.equal(closingBytesHeld(), 0, 'nothing counted once the body is in')
   } finally {
-    closing.close()
+    await closing.close()
   }
 })
 

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { constants } from 'node:http2'
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
@@ -13,6 +12,7 @@ import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage, withMpf } from './support/images.js'
+import { type LocalServer, startRawServer } from './support/raw-server.js'
 import { resumeRange } from './support/resume.js'
 
 // Formats whose end the bytes cannot always show (a GIF without its trailer, a bare JPEG XL
@@ -25,15 +25,13 @@ let jxl: Buffer
 let mpf: Buffer
 let jpeg: Buffer
 let dir: string
-let server: Server
-let port: number
+let server: LocalServer
 let cuts = 0
 let certs: TestCerts
 const requests: { path: string; range?: string }[] = []
 
 /** What the server writes; `{ open }`: written, and the connection left open (never ended). */
 type Answer = (range: string | undefined) => string | Buffer | { open: Buffer }
-const opened = new Set<Socket>()
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
 /** A body that runs until the connection closes (RFC 9112 §6.3, rule 8): no length, not chunked. */
@@ -569,33 +567,27 @@ before(async () => {
   jpeg = await fixture('restart.jpg')
   dir = await tempDir()
   certs = makeCerts(dir)
-  server = createServer((socket) => {
-    socket.on('error', () => {})
+  server = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const text = data.toString('latin1')
       const path = text.split(' ')[1]
       const range = /^range: *(.*)$/im.exec(text)?.[1]?.trim()
       requests.push({ path, range })
       const answer = answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
-      if (typeof answer === 'object' && 'open' in answer) {
-        opened.add(socket)
-        socket.write(answer.open)
-      } else socket.end(answer)
+      if (typeof answer === 'object' && 'open' in answer) socket.write(answer.open)
+      else socket.end(answer)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  port = (server.address() as AddressInfo).port
 })
 
 after(async () => {
-  for (const socket of opened) socket.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  await server.close()
   await cleanup(dir)
 })
 
 async function get(
   path: string,
-  { origin = `http://127.0.0.1:${port}`, ...options }: Options & { origin?: string } = {},
+  { origin = server.origin, ...options }: Options & { origin?: string } = {},
 ): Promise<{ r: Result; out: string }> {
   const out = join(dir, path.slice(1))
   const results: Result[] = []
@@ -689,7 +681,7 @@ test('a bare JPEG XL codestream: whole with a length; on a closed connection, on
   // The input's hash proves the bytes at once.
   const sha256 = createHash('sha256').update(jxl).digest('hex')
   const proven: Result[] = []
-  const url = `http://127.0.0.1:${port}/jxl-close`
+  const url = server.url('/jxl-close')
   for await (const r of pull([{ url, expectedHash: { type: 'sha256', value: sha256 } }], {
     out: join(dir, 'jxl-proven'),
     retries: 0,
@@ -1171,10 +1163,7 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
   const b = makeImage('twice-b', 24_000)
   /** Each request's place on its connection: 1 for a new connection's first. */
   const place: Record<string, number> = {}
-  const held = new Set<Socket>()
-  const keptAlive = createServer((socket) => {
-    held.add(socket)
-    socket.on('error', () => {})
+  const keptAlive = await startRawServer((socket) => {
     socket.setNoDelay(true)
     let served = 0
     socket.on('data', async (data) => {
@@ -1202,9 +1191,8 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
       socket.write(Buffer.concat([whole.subarray(at), body]))
     })
   })
-  await new Promise<void>((resolve) => keptAlive.listen(0, '127.0.0.1', resolve))
   try {
-    const origin = `http://127.0.0.1:${(keptAlive.address() as AddressInfo).port}`
+    const origin = keptAlive.origin
     const out = join(dir, 'length-twice')
     const results: Result[] = []
     const urls = ['/a-twice', '/b-thrice', '/b-list', '/a-differ', '/b-list-differ'].map(
@@ -1229,8 +1217,7 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
     assert.equal(place['/b-thrice'], 2)
     assert.equal(place['/b-list'], 3)
   } finally {
-    for (const socket of held) socket.destroy()
-    await new Promise((resolve) => keptAlive.close(resolve))
+    await keptAlive.close()
   }
 })
 
