@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -14,6 +13,7 @@ import { FOLDERS_KEPT, keepFolders, markFresh, nameState, publish } from '../src
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
+import { listenLocal } from './support/raw-server.js'
 import { canMount, until } from './support/wait.js'
 
 // The output folder: one run at a time, an inventory that lists all of it, local faults named.
@@ -225,14 +225,15 @@ test('a folder the run made or found empty is taken for free of strangers, yet a
     const out = join(dir, premade ? 'found-empty-by-the-run' : 'made-by-the-run')
     if (premade) await mkdir(out)
     const image = makeImage('late', 5_000)
-    const http = createServer((req, res) => {
-      writeFileSync(join(out, `${req.url!.slice(1)}.jpg`), 'STRANGER\n')
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
-    })
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const http = await listenLocal(
+      createServer((req, res) => {
+        writeFileSync(join(out, `${req.url!.slice(1)}.jpg`), 'STRANGER\n')
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+      }),
+    )
     try {
       const results: Result[] = []
-      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/late`
+      const url = http.url('/late')
       for await (const r of pull([url], { out, report: false, retries: 0 })) results.push(r)
       assert.equal(results[0].status, 'ok', results[0].message)
       assert.match(results[0].path!, /^late-[0-9a-f]+\.jpg$/, 'the job takes its variant')
@@ -243,7 +244,7 @@ test('a folder the run made or found empty is taken for free of strangers, yet a
         [results[0].path],
       )
     } finally {
-      await new Promise((resolve) => http.close(resolve))
+      await http.close()
     }
   }
 })

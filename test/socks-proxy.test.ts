@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { socksError } from '../src/fetch/classify.js'
@@ -12,6 +11,7 @@ import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
+import { startRawServer } from './support/raw-server.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 import { type Socks5Proxy, startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -339,8 +339,7 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
   const stages = { greeting: 0, request: 0 }
   // Closes after the greeting ("greeting.example") or after the CONNECT request, as some proxies do
   // when it cannot reach the host.
-  const closing = createServer((socket) => {
-    socket.on('error', () => {})
+  const closing = await startRawServer((socket) => {
     socket.once('data', () => {
       socket.write(Buffer.from([5, 0]))
       socket.once('data', (request) => {
@@ -355,9 +354,8 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
       })
     })
   })
-  await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `socks5h://127.0.0.1:${(closing.address() as AddressInfo).port}`
+    const proxy = `socks5h://127.0.0.1:${closing.port}`
     const started = Date.now()
     const results = await withEnv({}, () =>
       run(['http://greeting.example/a.jpg', 'https://request.example/b.jpg'], {
@@ -378,7 +376,7 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
     // A timer would be the 10 s connect timeout: under it, with room for a loaded machine.
     assert.ok(Date.now() - started < 9000, `failed at once, not after a timer: ${Date.now() - started} ms`)
   } finally {
-    await new Promise((resolve) => closing.close(resolve))
+    await closing.close()
   }
 })
 
@@ -405,14 +403,10 @@ test('a SOCKS5 proxy slower than 5 s to open its tunnel is waited for up to the 
 // hunt46 D9: a SOCKS5 proxy silent at its handshake failed each request as 'proxy … did not answer
 // in time' (undici's 5 s timer), a refusal in words: never taken for the black hole it is.
 test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and given up for the run', async () => {
-  const held = new Set<Socket>()
-  const silent = createServer((socket) => {
-    held.add(socket)
-    socket.on('error', () => {})
-  })
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  // Connections it takes and never answers, dropped at its close.
+  const silent = await startRawServer(() => {})
   try {
-    const proxy = `socks5h://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    const proxy = `socks5h://127.0.0.1:${silent.port}`
     const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
     const started = Date.now()
     // hunt79: the connect timeout, not undici's fixed 5 s (which ran whatever it was).
@@ -429,8 +423,7 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
     assert.ok(results.length - cut.length >= 10, `${results.length - cut.length} not tried`)
     assert.ok(ms < 8_000, `given up in ${ms} ms`)
   } finally {
-    for (const socket of held) socket.destroy()
-    await new Promise((resolve) => silent.close(resolve))
+    await silent.close()
   }
 })
 
