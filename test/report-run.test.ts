@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -11,35 +10,37 @@ import { pathToFileURL } from 'node:url'
 import { type Browser, launchBrowser, watch } from './support/browser.js'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { until } from './support/wait.js'
 
 // report.html of real runs, opened in a real Chromium: its numbers are the manifest's.
 
 let browser: Browser
-let files: Server
+let files: LocalServer
 let origin: string
 let faults: ImageServer
 let dir: string
 before(async () => {
   browser = await launchBrowser()
   // Real images a browser can draw (the fault server's are noise no decoder accepts).
-  files = createServer((req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1).replace(/-\d+(?=\.)/, '')
-    try {
-      const body = readFileSync(new URL(`fixtures/transform/${name}`, import.meta.url))
-      res.writeHead(200, { 'content-length': body.length }).end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+  files = await listenLocal(
+    createServer((req, res) => {
+      const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1).replace(/-\d+(?=\.)/, '')
+      try {
+        const body = readFileSync(new URL(`fixtures/transform/${name}`, import.meta.url))
+        res.writeHead(200, { 'content-length': body.length }).end(body)
+      } catch {
+        res.writeHead(404).end()
+      }
+    }),
+  )
+  origin = files.origin
   faults = await startImageServer({ ttfb: 20, bandwidth: 200_000 })
   dir = await tempDir()
 })
 after(async () => {
   await browser.close()
-  await new Promise((resolve) => files.close(resolve))
+  await files.close()
   await faults.close()
   await cleanup(dir)
 })

@@ -1,37 +1,38 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { fixturePath, metadataOf } from './fixtures/transform/index.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { hyparquetRows, readTar, shardFiles } from './support/shards.js'
 
 // The WebDataset output beyond tables: URL lists, the transform stage, library jobs, and the rules
 // that keep an output folder to one kind of output.
 
 let server: ImageServer
-let files: Server
+let files: LocalServer
 let origin: string
 let dir: string
 before(async () => {
   server = await startImageServer()
   // Real images (the fault server's are noise no decoder takes), for the transform stage.
-  files = createServer((req, res) => {
-    const body = readFileSync(fixturePath(new URL(req.url ?? '/', 'http://x').pathname.slice(1)))
-    res.writeHead(200, { 'content-length': body.length }).end(body)
-  })
-  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+  files = await listenLocal(
+    createServer((req, res) => {
+      const body = readFileSync(fixturePath(new URL(req.url ?? '/', 'http://x').pathname.slice(1)))
+      res.writeHead(200, { 'content-length': body.length }).end(body)
+    }),
+  )
+  origin = files.origin
   dir = await tempDir()
 })
 after(async () => {
   await server.close()
-  await new Promise((resolve) => files.close(resolve))
+  await files.close()
   await cleanup(dir)
 })
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { readTar, staged } from './support/shards.js'
 import { until } from './support/wait.js'
 
@@ -26,46 +26,46 @@ const files = new Map<string, Served>()
 const served = new Map<string, number>()
 /** `/stall` never answers while this holds (the shard stays open), then it is a 404. */
 let stalling = true
-let origin: Server
+let origin: LocalServer
 let base: string
 let dir: string
 
 before(async () => {
   dir = await tempDir()
-  origin = createServer((req, res) => {
-    const name = req.url!.slice(1)
-    if (name === 'stall' && stalling) return // the run is killed before its shard seals
-    const image = files.get(name)
-    if (!image) return void res.writeHead(404).end()
-    served.set(name, (served.get(name) ?? 0) + 1)
-    const { body } = image
-    const headers = {
-      etag: `"${name}-${body.length}-${body[body.length - 3]}"`,
-      'content-type': 'image/jpeg',
-    }
-    // Ranges honoured only for the version they continue (If-Range, RFC 9110 §13.1.5).
-    const same = req.headers['if-range'] === headers.etag
-    const from = req.headers.range && same ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-    if (from > 0) {
-      res.writeHead(206, {
-        ...headers,
-        'content-length': body.length - from,
-        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
-      })
-      return void res.end(body.subarray(from))
-    }
-    res.writeHead(200, { ...headers, 'content-length': body.length })
-    if (image.cutOnce === undefined) return void res.end(body)
-    const cut = image.cutOnce
-    image.cutOnce = undefined
-    res.write(body.subarray(0, cut), () => req.socket.resetAndDestroy())
-  })
-  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r))
-  base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+  origin = await listenLocal(
+    createServer((req, res) => {
+      const name = req.url!.slice(1)
+      if (name === 'stall' && stalling) return // the run is killed before its shard seals
+      const image = files.get(name)
+      if (!image) return void res.writeHead(404).end()
+      served.set(name, (served.get(name) ?? 0) + 1)
+      const { body } = image
+      const headers = {
+        etag: `"${name}-${body.length}-${body[body.length - 3]}"`,
+        'content-type': 'image/jpeg',
+      }
+      // Ranges honoured only for the version they continue (If-Range, RFC 9110 §13.1.5).
+      const same = req.headers['if-range'] === headers.etag
+      const from = req.headers.range && same ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+      if (from > 0) {
+        res.writeHead(206, {
+          ...headers,
+          'content-length': body.length - from,
+          'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+        })
+        return void res.end(body.subarray(from))
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.length })
+      if (image.cutOnce === undefined) return void res.end(body)
+      const cut = image.cutOnce
+      image.cutOnce = undefined
+      res.write(body.subarray(0, cut), () => req.socket.resetAndDestroy())
+    }),
+  )
+  base = origin.origin
 })
 after(async () => {
-  origin.closeAllConnections()
-  await new Promise((r) => origin.close(r))
+  await origin.close()
   await cleanup(dir)
 })
 
