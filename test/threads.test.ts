@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -14,6 +14,7 @@ import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
+import { listenLocal } from './support/raw-server.js'
 import { until } from './support/wait.js'
 
 // Transfers on worker threads (--threads): the same promises as on the main thread.
@@ -212,17 +213,16 @@ test("--threads auto, the command's default: a long run moves its transfers to t
     let sockets = 0
     const first = new Set<number>()
     let requests = 0
-    const web = createServer((req, res) => {
-      if (!ids.has(req.socket)) ids.set(req.socket, ++sockets)
-      const id = ids.get(req.socket)!
-      if (++requests <= AUTO_THREADS_AFTER) first.add(id)
-      // 30 ms a file at 4 in flight: the 300 after the threads start leave them ~2 s to do so.
-      setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body), 30)
-    })
-    let connections = 0
-    web.on('connection', () => connections++)
-    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done))
-    const origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`
+    const web = await listenLocal(
+      createServer((req, res) => {
+        if (!ids.has(req.socket)) ids.set(req.socket, ++sockets)
+        const id = ids.get(req.socket)!
+        if (++requests <= AUTO_THREADS_AFTER) first.add(id)
+        // 30 ms a file at 4 in flight: the 300 after the threads start leave them ~2 s to do so.
+        setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(body), 30)
+      }),
+    )
+    const origin = web.origin
     const list = join(dir, `auto-${args.join('')}.txt`)
     await writeFile(list, Array.from({ length: count }, (_, i) => `${origin}/auto-${i}.jpg\n`).join(''))
     const out = join(dir, `auto-out-${args.join('')}`)
@@ -232,9 +232,9 @@ test("--threads auto, the command's default: a long run moves its transfers to t
       const files = await outputFiles(out)
       assert.equal(files.length, count)
       assert.ok((await readFile(join(out, 'auto-7.jpg'))).equals(body))
-      return { connections, first: first.size }
+      return { connections: web.connections(), first: first.size }
     } finally {
-      await new Promise((done) => web.close(done))
+      await web.close()
     }
   }
   const auto = await counted([])

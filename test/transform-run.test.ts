@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
@@ -14,6 +13,7 @@ import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { forgedGif, forgedTiff } from './support/forged-headers.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { pngChunk as chunk } from './support/png-chunk.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // The transform stage inside a run: what is published, what the manifest says, what a rerun does.
 
@@ -34,43 +34,44 @@ const SVG_BOMBS: Record<string, string> = {
   'flat.svg': `<!DOCTYPE svg [<!ENTITY a "${'x'.repeat(50_000)}">]><svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text>${'&a;'.repeat(50_000)}</text></svg>`,
 }
 
-let files: Server
+let files: LocalServer
 let origin: string
 const hits = new Map<string, number>()
 let fakes: ImageServer
 let dir: string
 before(async () => {
   // Real images from the fixtures (the fault server's images are noise no decoder accepts).
-  files = createServer((req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1)
-    hits.set(name, (hits.get(name) ?? 0) + 1)
-    try {
-      const bomb = SVG_BOMBS[name]
-      if (bomb) {
-        res.writeHead(200, { 'content-length': Buffer.byteLength(bomb) }).end(bomb)
-        return
+  files = await listenLocal(
+    createServer((req, res) => {
+      const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1)
+      hits.set(name, (hits.get(name) ?? 0) + 1)
+      try {
+        const bomb = SVG_BOMBS[name]
+        if (bomb) {
+          res.writeHead(200, { 'content-length': Buffer.byteLength(bomb) }).end(bomb)
+          return
+        }
+        if (name === 'peeks.svg') {
+          // A hostile SVG that draws a file beside it: another download's part, in the parts folder.
+          const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48"><image xlink:href="other.png" width="64" height="48"/></svg>`
+          res.writeHead(200, { 'content-length': svg.length }).end(svg)
+          return
+        }
+        const body = name.startsWith('images/')
+          ? readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
+          : readFileSync(fixturePath(name))
+        res.writeHead(200, { 'content-length': body.length }).end(body)
+      } catch {
+        res.writeHead(404).end()
       }
-      if (name === 'peeks.svg') {
-        // A hostile SVG that draws a file beside it: another download's part, in the parts folder.
-        const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="48"><image xlink:href="other.png" width="64" height="48"/></svg>`
-        res.writeHead(200, { 'content-length': svg.length }).end(svg)
-        return
-      }
-      const body = name.startsWith('images/')
-        ? readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
-        : readFileSync(fixturePath(name))
-      res.writeHead(200, { 'content-length': body.length }).end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`
+    }),
+  )
+  origin = files.origin
   fakes = await startImageServer()
   dir = await tempDir()
 })
 after(async () => {
-  await new Promise((resolve) => files.close(resolve))
+  await files.close()
   await fakes.close()
   await cleanup(dir)
 })
@@ -492,21 +493,22 @@ test('an image over --max-pixels by its header is refused as its head arrives, n
     'huge.avif': Buffer.concat([avif, randomBytes(noise)]),
   }
   const sent = new Map<string, number>()
-  const server = createServer(async (req, res) => {
-    const name = req.url!.slice(1)
-    const body = bodies[name]
-    res.writeHead(200, { 'content-length': body.length })
-    for (let at = 0; at < body.length && !res.destroyed; at += 64 * 1024) {
-      res.write(body.subarray(at, at + 64 * 1024))
-      sent.set(name, at + 64 * 1024)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    res.end()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = await listenLocal(
+    createServer(async (req, res) => {
+      const name = req.url!.slice(1)
+      const body = bodies[name]
+      res.writeHead(200, { 'content-length': body.length })
+      for (let at = 0; at < body.length && !res.destroyed; at += 64 * 1024) {
+        res.write(body.subarray(at, at + 64 * 1024))
+        sent.set(name, at + 64 * 1024)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      res.end()
+    }),
+  )
   try {
     for (const name of Object.keys(bodies)) {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${name}`
+      const url = server.url(`/${name}`)
       const out = join(dir, `header-${name}`)
       const r = await runCli([url, '-o', out, '--max-pixels', '1000000'])
       assert.equal(r.code, 1, r.stderr)
@@ -526,7 +528,6 @@ test('an image over --max-pixels by its header is refused as its head arrives, n
       assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], `${name}: no part left`)
     }
   } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
+    await server.close()
   }
 })

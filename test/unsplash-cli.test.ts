@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import sharp from 'sharp'
 import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
 const KEY = 'sk-UNSPLASH-SECRET-0123456789'
@@ -651,36 +651,37 @@ after(() => {
 
 describe('imgpull unsplash with --resize', () => {
   /** An image CDN as imgix is: the original is 600×400, and `w` or `h` scales it (never up). */
-  let cdn: Server
+  let cdn: LocalServer
   let cdnOrigin = ''
   const asked: URL[] = []
   let mock: UnsplashMock
   before(async () => {
-    cdn = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x')
-      asked.push(url)
-      const w = Number(url.searchParams.get('w') ?? 0)
-      const h = Number(url.searchParams.get('h') ?? 0)
-      const scale = Math.min(1, w ? w / 600 : 1, h ? h / 400 : 1)
-      const body = await sharp({
-        create: {
-          width: Math.round(600 * scale),
-          height: Math.round(400 * scale),
-          channels: 3,
-          background: '#3a6',
-        },
-      })
-        .jpeg()
-        .toBuffer()
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
-    })
-    await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve))
-    cdnOrigin = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`
+    cdn = await listenLocal(
+      createServer(async (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://x')
+        asked.push(url)
+        const w = Number(url.searchParams.get('w') ?? 0)
+        const h = Number(url.searchParams.get('h') ?? 0)
+        const scale = Math.min(1, w ? w / 600 : 1, h ? h / 400 : 1)
+        const body = await sharp({
+          create: {
+            width: Math.round(600 * scale),
+            height: Math.round(400 * scale),
+            channels: 3,
+            background: '#3a6',
+          },
+        })
+          .jpeg()
+          .toBuffer()
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+      }),
+    )
+    cdnOrigin = cdn.origin
     mock = await startUnsplashMock({ imageOrigin: cdnOrigin, key: KEY, collections: { '5': 3 } })
   })
   after(async () => {
     await mock.close()
-    await new Promise<void>((resolve) => cdn.close(() => resolve()))
+    await cdn.close()
   })
 
   test("--resize with --size in pixels asks Unsplash's CDN for that size; the local stage crops or pads what is left", async () => {
@@ -820,16 +821,17 @@ test("a hostile API's links never make a script link or an extra link in ATTRIBU
 
 test("the API's words in an error reach the terminal without their control characters", async (t) => {
   // An API (or a proxy in front of it) answering an error whose text holds terminal sequences.
-  const api = createServer((_req, res) => {
-    res.writeHead(400, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ errors: ['bad query \u001b]0;TITLE\u0007\u001b[2J \u009b31m\u202eevil'] }))
-  })
-  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise((resolve) => api.close(resolve)))
+  const api = await listenLocal(
+    createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ errors: ['bad query \u001b]0;TITLE\u0007\u001b[2J \u009b31m\u202eevil'] }))
+    }),
+  )
+  t.after(() => api.close())
   const r = await runCli(['unsplash', 'search', 'lake', '-o', join(dir, 'api-words')], {
     env: {
       UNSPLASH_ACCESS_KEY: 'k',
-      UNSPLASH_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      UNSPLASH_API_URL: api.origin,
     },
   })
   assert.notEqual(r.code, 0)
