@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer as createPlainServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
@@ -18,7 +18,7 @@ import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
-import { startRawServer } from './support/raw-server.js'
+import { type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -485,18 +485,19 @@ test('a proxy that answers 407 is given up for the run: its other files are not 
 
 test('a proxy that has let requests through and then answers one 407 is not given up', async () => {
   let n = 0
-  const rotating = createPlainServer((_req, res) => {
-    if (++n === 2)
-      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="zone"', 'content-length': 0 }).end()
-    else res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
-  })
-  await new Promise<void>((resolve) => rotating.listen(0, '127.0.0.1', resolve))
+  const rotating = await listenLocal(
+    createPlainServer((_req, res) => {
+      if (++n === 2)
+        res.writeHead(407, { 'proxy-authenticate': 'Basic realm="zone"', 'content-length': 0 }).end()
+      else res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    }),
+  )
   try {
     const urls = Array.from({ length: 6 }, (_, i) => `http://r${i}.example.org/a.jpg`)
     const results = await withEnv({}, () =>
       run(urls, {
         out: join(dir, 'proxy-rotating'),
-        proxy: `http://127.0.0.1:${(rotating.address() as AddressInfo).port}`,
+        proxy: rotating.origin,
         concurrency: 1,
       }),
     )
@@ -506,7 +507,7 @@ test('a proxy that has let requests through and then answers one 407 is not give
       JSON.stringify(results.map((r) => r.message)),
     )
   } finally {
-    await new Promise((resolve) => rotating.close(resolve))
+    await rotating.close()
   }
 })
 
@@ -520,11 +521,9 @@ test('a proxy that cannot be reached fails as proxy, naming it', async () => {
 
 /** A port on 127.0.0.1 with nothing listening (it was free a moment ago). */
 async function closedPort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const port = (probe.address() as AddressInfo).port
-  await new Promise((resolve) => probe.close(resolve))
-  return port
+  const probe = await startRawServer(() => {})
+  await probe.close()
+  return probe.port
 }
 
 // yt-dlp#11831, Atomic-Chat#290: HTTP(S)_PROXY left pointing at a proxy that is not running. Each
@@ -713,16 +712,14 @@ test('a proxy restarting (refusing for a second) is waited out: every file kept,
 })
 
 test('a proxy that opens the tunnel, then answers in it itself (a block page): named as the proxy, not the image host', async () => {
-  const blocking = createServer((socket) => {
-    socket.on('error', () => {})
+  const blocking = await startRawServer((socket) => {
     socket.once('data', () => {
       socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<p>no</p>')
     })
   })
-  await new Promise<void>((resolve) => blocking.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(blocking.address() as AddressInfo).port}`
+    const proxy = blocking.origin
     const [r] = await withEnv({}, () =>
       run(['https://images.example.org/a.jpg'], { out: join(dir, 'blocked'), proxy, retries: 0 }),
     )
@@ -732,20 +729,18 @@ test('a proxy that opens the tunnel, then answers in it itself (a block page): n
       /cannot talk to images\.example\.org securely through the proxy http:\/\/127\.0\.0\.1:\d+: what came back through the proxy's tunnel is not TLS/,
     )
   } finally {
-    await new Promise((resolve) => blocking.close(resolve))
+    await blocking.close()
   }
 })
 
 // hunt34 F3: a tunnel closed right after the proxy's 200 failed as "the server reset the
 // connection (ECONNRESET)": the proxy, which may be the one that closed it, went unnamed.
 test('a proxy that opens the tunnel, then closes it before TLS: the failure names the proxy and the cut handshake', async () => {
-  const closing = createServer((socket) => {
-    socket.on('error', () => {})
+  const closing = await startRawServer((socket) => {
     socket.once('data', () => socket.end('HTTP/1.1 200 Connection established\r\n\r\n'))
   })
-  await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(closing.address() as AddressInfo).port}`
+    const proxy = closing.origin
     const [r] = await withEnv({}, () =>
       run(['https://images.example.org/a.jpg'], { out: join(dir, 'tunnel-closed'), proxy, retries: 0 }),
     )
@@ -755,7 +750,7 @@ test('a proxy that opens the tunnel, then closes it before TLS: the failure name
       `network error on https://images.example.org/a.jpg (through the proxy ${proxy}): the connection closed during the TLS handshake, before any answer (ECONNRESET)`,
     )
   } finally {
-    await new Promise((resolve) => closing.close(resolve))
+    await closing.close()
   }
 })
 
@@ -764,14 +759,12 @@ test('a proxy that opens the tunnel, then closes it before TLS: the failure name
 // headers timeout, which then blamed silence.
 test('a proxy that closes the connection without answering the CONNECT: one connection an attempt, named', async () => {
   let connections = 0
-  const dropping = createServer((socket) => {
+  const dropping = await startRawServer((socket) => {
     connections++
-    socket.on('error', () => {})
     socket.once('data', () => socket.end())
   })
-  await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`
+    const proxy = dropping.origin
     const [r] = await withEnv({}, () =>
       run(['https://images.example.org/a.jpg'], {
         out: join(dir, 'connect-dropped'),
@@ -788,7 +781,7 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a CONNECT may take the next')
     assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5? (hunt53 F2)')
   } finally {
-    await new Promise((resolve) => dropping.close(resolve))
+    await dropping.close()
   }
 })
 
@@ -841,17 +834,13 @@ test('a proxy answering CONNECT with a redirect: the failure names the proxy, th
 // "headers timeout" or "connect timeout ... (through the proxy P)": which side stalled was not said
 // (curl: "SSL connection timeout", or a CONNECT phase timeout, and wget2 the same).
 test('a silent CONNECT, a silent handshake inside the tunnel, and an https:// proxy that never finishes its handshake: each timeout says which', async () => {
-  const held = new Set<Socket>()
   const mute = (answer?: string) =>
-    createServer((socket) => {
-      held.add(socket)
-      socket.on('error', () => {})
+    startRawServer((socket) => {
       // Opens the tunnel and then carries nothing: the image host's TLS never answers.
       if (answer) socket.once('data', () => socket.write(answer))
     })
-  const servers = [mute(), mute('HTTP/1.1 200 Connection established\r\n\r\n')]
-  for (const server of servers) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const [silent, opening] = servers.map((server) => (server.address() as AddressInfo).port)
+  const servers = await Promise.all([mute(), mute('HTTP/1.1 200 Connection established\r\n\r\n')])
+  const [silent, opening] = servers.map((server) => server.port)
   try {
     const url = 'https://images.example.org/a.jpg'
     const options = { retries: 0, connectTimeout: 300, headersTimeout: 600 }
@@ -896,8 +885,7 @@ test('a silent CONNECT, a silent handshake inside the tunnel, and an https:// pr
       `connect timeout after 300 ms on ${url} (through the proxy https://127.0.0.1:${silent}): the TLS handshake with the proxy got no answer (the TCP connection was accepted)`,
     )
   } finally {
-    for (const socket of held) socket.destroy()
-    for (const server of servers) await new Promise((resolve) => server.close(resolve))
+    for (const server of servers) await server.close()
   }
 })
 
@@ -932,14 +920,12 @@ test('a proxy whose answer is no HTTP (SOCKS5, TLS, an SSH banner): named with w
   ]
   for (const [i, { bytes, words }] of answers.entries()) {
     let connections = 0
-    const wrong = createServer((socket) => {
+    const wrong = await startRawServer((socket) => {
       connections++
-      socket.on('error', () => {})
       socket.once('data', () => socket.end(bytes))
     })
-    await new Promise<void>((resolve) => wrong.listen(0, '127.0.0.1', resolve))
     try {
-      const proxy = `http://127.0.0.1:${(wrong.address() as AddressInfo).port}`
+      const proxy = wrong.origin
       const urls = Array.from({ length: 10 }, (_, n) =>
         n % 2 ? `http://h${n}.example.org/a.jpg` : `https://h${n}.example.org/a.jpg`,
       )
@@ -954,7 +940,7 @@ test('a proxy whose answer is no HTTP (SOCKS5, TLS, an SSH banner): named with w
       }
       assert.ok(connections <= 2, `${connections} connections to the proxy`)
     } finally {
-      await new Promise((resolve) => wrong.close(resolve))
+      await wrong.close()
     }
   }
 })
@@ -992,9 +978,8 @@ test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say t
 // 501)", retried 5 times), as if the image hosts were at fault.
 test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): named as SOCKS5, given up for the run", async () => {
   let connections = 0
-  const tor = createServer((socket) => {
+  const tor = await startRawServer((socket) => {
     connections++
-    socket.on('error', () => {})
     socket.once('data', (d) => {
       if (d[0] === 5) socket.end(Buffer.from([5, 0]))
       else
@@ -1004,9 +989,8 @@ test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): nam
         )
     })
   })
-  await new Promise<void>((resolve) => tor.listen(0, '127.0.0.1', resolve))
   try {
-    const port = (tor.address() as AddressInfo).port
+    const port = tor.port
     const proxy = `http://127.0.0.1:${port}`
     const hint = `(it answers as a SOCKS5 proxy: give it as socks5://127.0.0.1:${port})`
     const urls = Array.from({ length: 10 }, (_, n) =>
@@ -1025,7 +1009,7 @@ test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): nam
     }
     assert.ok(connections <= 4, `${connections} connections to the proxy`)
   } finally {
-    await new Promise((resolve) => tor.close(resolve))
+    await tor.close()
   }
 })
 
@@ -1033,14 +1017,12 @@ test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): nam
 // connection" (`network`); the CONNECT case already named the proxy.
 test('a proxy that closes a plain request without answering: named as the proxy, retried', async () => {
   let connections = 0
-  const dropping = createServer((socket) => {
+  const dropping = await startRawServer((socket) => {
     connections++
-    socket.on('error', () => {})
     socket.once('data', () => socket.destroy())
   })
-  await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`
+    const proxy = dropping.origin
     const [r] = await withEnv({}, () =>
       run(['http://images.example.org/a.jpg'], { out: join(dir, 'request-dropped'), proxy, retries: 1 }),
     )
@@ -1052,7 +1034,7 @@ test('a proxy that closes a plain request without answering: named as the proxy,
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a request may take the next')
     assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5?')
   } finally {
-    await new Promise((resolve) => dropping.close(resolve))
+    await dropping.close()
   }
 })
 
@@ -1061,9 +1043,8 @@ test('a proxy that closes a plain request without answering: named as the proxy,
  * tunnels to the TLS image server, whatever the target: for answers undici reads otherwise than
  * curl does.
  */
-async function tunnelingProxy(answer: string): Promise<Server> {
-  const proxy = createServer((socket) => {
-    socket.on('error', () => {})
+function tunnelingProxy(answer: string): Promise<LocalServer> {
+  return startRawServer((socket) => {
     socket.once('data', () => {
       const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
         socket.write(answer)
@@ -1073,8 +1054,6 @@ async function tunnelingProxy(answer: string): Promise<Server> {
       upstream.on('error', () => socket.destroy())
     })
   })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  return proxy
 }
 
 // hunt46 D2: the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
@@ -1082,7 +1061,7 @@ async function tunnelingProxy(answer: string): Promise<Server> {
 test('a proxy whose CONNECT answer ends its lines with bare LF (curl and requests take it): the file is kept', async () => {
   const sloppy = await tunnelingProxy('HTTP/1.1 200 Connection established\nProxy-Agent: gateway\n\n')
   try {
-    const proxy = `http://127.0.0.1:${(sloppy.address() as AddressInfo).port}`
+    const proxy = sloppy.origin
     const out = join(dir, 'connect-bare-lf')
     const r = await runCli([
       secure.url('/lf-1'),
@@ -1101,7 +1080,7 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
     assert.equal(line.status, 'ok', line.message)
     assert.equal(sha(await readFile(join(out, 'lf-1.jpg'))), sha(makeImage('lf-1', 30_000)))
   } finally {
-    await new Promise((resolve) => sloppy.close(resolve))
+    await sloppy.close()
   }
 })
 
@@ -1114,7 +1093,7 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
 async function keptThroughTunnel(answer: string, tag: string): Promise<void> {
   const proxyServer = await tunnelingProxy(answer)
   try {
-    const proxy = `http://127.0.0.1:${(proxyServer.address() as AddressInfo).port}`
+    const proxy = proxyServer.origin
     for (const threads of ['0', '1']) {
       const out = join(dir, `connect-${tag}-${threads}`)
       const r = await runCli([
@@ -1140,7 +1119,7 @@ async function keptThroughTunnel(answer: string, tag: string): Promise<void> {
       )
     }
   } finally {
-    await new Promise((resolve) => proxyServer.close(resolve))
+    await proxyServer.close()
   }
 }
 
@@ -1164,8 +1143,7 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     // A filtering proxy's block page, as a 200 (hunt46 U3).
     '/blocked.jpg': 'HTTP/1.1 200 OK\r\n',
   }
-  const answering = createServer((socket) => {
-    socket.on('error', () => {})
+  const answering = await startRawServer((socket) => {
     socket.once('data', (request) => {
       const target = new URL(request.toString('latin1').split(' ')[1])
       // A host it cannot reach: its own 502, as a forwarding proxy answers (see answersItself).
@@ -1175,9 +1153,8 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
       socket.end(`${page}Content-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<p></p>`)
     })
   })
-  await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(answering.address() as AddressInfo).port}`
+    const proxy = answering.origin
     const [blocked, plain404, squid, status] = await withEnv({}, () =>
       run(
         // A host each: the proxy's word that it could not reach one gives that one up (hunt92).
@@ -1204,7 +1181,7 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
       new RegExp(`, 6 bytes: an HTML page \\(through the proxy ${proxy}\\)$`),
     )
   } finally {
-    await new Promise((resolve) => answering.close(resolve))
+    await answering.close()
   }
 })
 
@@ -1215,18 +1192,15 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
 test('a web server or a CONNECT-only proxy given as the proxy: its own 404 or 405 names the proxy, and a rerun through a good proxy fetches the files', async () => {
   const page = '<html><body><h1>404 Not Found</h1><hr>nginx</body></html>'
   const server = (status: string) =>
-    createServer((socket) => {
-      socket.on('error', () => {})
+    startRawServer((socket) => {
       socket.once('data', () =>
         socket.end(
           `HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`,
         ),
       )
     })
-  const web = server('404 Not Found')
-  const tunnelOnly = server('405 Method Not Allowed')
-  for (const s of [web, tunnelOnly]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const at = (s: typeof web) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`
+  const [web, tunnelOnly] = await Promise.all([server('404 Not Found'), server('405 Method Not Allowed')])
+  const at = (s: LocalServer) => s.origin
   try {
     const out = join(dir, 'web-server-proxy')
     const urls = [plain.url('/p.jpg')]
@@ -1245,7 +1219,7 @@ test('a web server or a CONNECT-only proxy given as the proxy: its own 404 or 40
     const [fixed] = await withEnv({}, () => run(urls, { out, proxy: proxy.url, retries: 0 }))
     assert.equal(fixed.status, 'ok')
   } finally {
-    for (const s of [web, tunnelOnly]) await new Promise((resolve) => s.close(resolve))
+    for (const s of [web, tunnelOnly]) await s.close()
   }
 })
 
@@ -1287,8 +1261,7 @@ test('a proxy that closes every request with Range: the resume falls back to a p
 // until purged) serves it to every retry: each attempt met the same cut bytes, and the file failed.
 test('a caching proxy holding a cut copy: the retry asks caches to fetch it again (no-cache), and the file is kept', async () => {
   const asked: string[] = []
-  const caching = createServer((socket) => {
-    socket.on('error', () => {})
+  const caching = await startRawServer((socket) => {
     socket.once('data', (request) => {
       const head = request.toString('latin1')
       const fresh = /^cache-control:.*no-cache/im.test(head) && /^pragma: no-cache/im.test(head)
@@ -1300,9 +1273,8 @@ test('a caching proxy holding a cut copy: the retry asks caches to fetch it agai
       socket.end(b)
     })
   })
-  await new Promise<void>((resolve) => caching.listen(0, '127.0.0.1', resolve))
   try {
-    const proxy = `http://127.0.0.1:${(caching.address() as AddressInfo).port}`
+    const proxy = caching.origin
     const [r] = await withEnv({}, () =>
       run(['http://images.example.org/cached.jpg'], { out: join(dir, 'cached-cut'), proxy, retries: 2 }),
     )
@@ -1310,23 +1282,17 @@ test('a caching proxy holding a cut copy: the retry asks caches to fetch it agai
     assert.equal(r.sha256, sha(body))
     assert.deepEqual(asked, ['plain', 'no-cache'], 'a cache is only bypassed after a bad body')
   } finally {
-    await new Promise((resolve) => caching.close(resolve))
+    await caching.close()
   }
 })
 
 // hunt46 D8: a proxy that accepts connections and never answers made each host of the list a
 // black hole, given up one after another on its own silence: 200 hosts, 15 timeouts in turn.
 test('a proxy that answers nothing is given up for the run, its files failing without a request, named', async () => {
-  let connections = 0
-  const held = new Set<Socket>()
-  const hole = createServer((socket) => {
-    connections++
-    held.add(socket)
-    socket.on('error', () => {})
-  })
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+  // Takes connections and answers none (dropped at its close).
+  const hole = await startRawServer(() => {})
   try {
-    const proxy = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`
+    const proxy = hole.origin
     const urls = Array.from({ length: 60 }, (_, i) => `http://h${i}.example.org/a.jpg`)
     const started = Date.now()
     const results = await withEnv({}, () =>
@@ -1354,10 +1320,9 @@ test('a proxy that answers nothing is given up for the run, its files failing wi
       )
     }
     assert.ok(ms < 8000, `given up in ${ms} ms`)
-    assert.ok(connections < 60, `${connections} connections to the proxy`)
+    assert.ok(hole.connections() < 60, `${hole.connections()} connections to the proxy`)
   } finally {
-    for (const socket of held) socket.destroy()
-    await new Promise((resolve) => hole.close(resolve))
+    await hole.close()
   }
 })
 
@@ -1473,8 +1438,10 @@ test("through an https:// proxy, a TLS failure is told as the proxy's or the ser
   // A plain HTTP proxy given as https://: its handshake fails, whatever the URL.
   const plainProxy = await startForwardProxy()
   const secured = await startForwardProxy({ tls: tlsPair(certs.good) })
-  const selfSigned = createHttpsServer(tlsPair(certs.selfSigned), (_req, res) => res.end('x'))
-  await new Promise<void>((resolve) => selfSigned.listen(0, '127.0.0.1', resolve))
+  const selfSigned = await listenLocal(
+    createHttpsServer(tlsPair(certs.selfSigned), (_req, res) => res.end('x')),
+    'https',
+  )
   try {
     const wrong = plainProxy.url.replace(/^http:/, 'https:')
     const [r] = await withEnv({}, () =>
@@ -1492,7 +1459,7 @@ test("through an https:// proxy, a TLS failure is told as the proxy's or the ser
       ),
     )
     // A real https:// proxy, the server behind it self-signed: the server's certificate, not the proxy's.
-    const port = (selfSigned.address() as AddressInfo).port
+    const port = selfSigned.port
     const [s] = await withEnv({}, () =>
       run([`https://localhost:${port}/a.jpg`], {
         out: join(dir, 'behind-https-proxy'),
@@ -1507,11 +1474,7 @@ test("through an https:// proxy, a TLS failure is told as the proxy's or the ser
     )
     assert.doesNotMatch(s.message!, /proxy/)
   } finally {
-    await Promise.all([
-      plainProxy.close(),
-      secured.close(),
-      new Promise((resolve) => selfSigned.close(resolve)),
-    ])
+    await Promise.all([plainProxy.close(), secured.close(), selfSigned.close()])
   }
 })
 
