@@ -4,7 +4,6 @@ import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:https'
-import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
@@ -19,23 +18,23 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 
 let dir: string
 let certs: TestCerts
-const servers: Server[] = []
+const servers: LocalServer[] = []
 const body = makeImage('tls', 20_000)
 const origins: Record<string, string> = {}
 
-function listen(server: Server): Promise<string> {
-  servers.push(server)
+async function listen(server: Server): Promise<string> {
   server.on('request', (_req, res) => {
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
     res.end(body)
   })
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(String((server.address() as AddressInfo).port))),
-  )
+  const local = await listenLocal(server)
+  servers.push(local)
+  return String(local.port)
 }
 
 before(async () => {
@@ -84,8 +83,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const s of servers) s.closeAllConnections?.()
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  await Promise.all(servers.map((s) => s.close()))
   await cleanup(dir)
 })
 
@@ -210,13 +208,11 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
 // hunt46 D5: a TLS server (rustls, as axum-server#121 shows) answers a plain HTTP request with an
 // alert record: 'the answer is not well-formed HTTP: Expected HTTP/', a network error retried.
 test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying https:// may be meant', async () => {
-  const alerting = createNetServer((socket) => {
-    socket.on('error', () => {})
+  const alerting = await startRawServer((socket) => {
     socket.once('data', () => socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])))
   })
-  await new Promise<void>((resolve) => alerting.listen(0, '127.0.0.1', resolve))
   try {
-    const origin = `http://127.0.0.1:${(alerting.address() as AddressInfo).port}`
+    const origin = alerting.origin
     const r = await fetchOne(origin, { retries: 2 })
     assert.equal(r.error, 'tls', r.message)
     assert.equal(r.attempts, 1, 'not retried: the port speaks TLS every time')
@@ -225,7 +221,7 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
       `TLS: ${origin.slice(7)} answered in TLS to a plain http:// request: is the URL meant to be https://? (${origin}/x.jpg)`,
     )
   } finally {
-    await new Promise((resolve) => alerting.close(resolve))
+    await alerting.close()
   }
 })
 
@@ -233,16 +229,12 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
 // "SSL connection timeout") was told as a bare "connect timeout", as a dropped SYN and a resolver
 // that never answers were: a user looked for a firewall. The message says the handshake stalled.
 test('a TLS handshake that gets no answer: the connect timeout says so, on transfer threads too', async () => {
-  const sockets = new Set<import('node:net').Socket>()
   let hellos = 0
-  const mute = createNetServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
+  const mute = await startRawServer((socket) => {
     socket.on('data', () => hellos++)
   })
-  await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve))
   try {
-    const origin = `https://127.0.0.1:${(mute.address() as AddressInfo).port}`
+    const origin = `https://127.0.0.1:${mute.port}`
     for (const threads of [0, 1]) {
       const r = await fetchOne(origin, { retries: 0, connectTimeout: 300, threads })
       assert.equal(r.error, 'timeout', r.message)
@@ -253,8 +245,7 @@ test('a TLS handshake that gets no answer: the connect timeout says so, on trans
     }
     assert.ok(hellos >= 2, 'the ClientHellos reached the server')
   } finally {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => mute.close(resolve))
+    await mute.close()
   }
 })
 
@@ -279,13 +270,13 @@ test('a TLS 1.3 server that wants a client certificate: tls at once, in words, d
 })
 
 test('a TLS failure after a redirect names the host whose certificate failed', async () => {
-  const redirecting = createHttpServer((_req, res) => {
-    res.writeHead(302, { location: `${origins.selfSigned}/target.jpg` }).end()
-  })
-  servers.push(redirecting)
-  const port = await new Promise<number>((resolve) =>
-    redirecting.listen(0, '127.0.0.1', () => resolve((redirecting.address() as AddressInfo).port)),
+  const redirecting = await listenLocal(
+    createHttpServer((_req, res) => {
+      res.writeHead(302, { location: `${origins.selfSigned}/target.jpg` }).end()
+    }),
   )
+  servers.push(redirecting)
+  const port = redirecting.port
   const r = await fetchOne(`http://127.0.0.1:${port}`)
   assert.equal(r.error, 'tls', r.message)
   const target = new URL(origins.selfSigned).host
