@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -22,6 +22,7 @@ import {
 import { makeCerts } from './support/certs.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
+import { startRawServer } from './support/raw-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 
 let redis: RedisServer
@@ -487,8 +488,7 @@ describe('Redis checks', () => {
     )
     assert.equal(authWarning('WRONGPASS invalid username-password pair', 'redis://h'), undefined)
     // Redis 5 as a client sees it: AUTH with a user is refused; INFO answers; the rest is taken.
-    const old = createServer((socket) => {
-      socket.on('error', () => {})
+    const old = await startRawServer((socket) => {
       let pending = ''
       socket.on('data', (data) => {
         pending += data.toString('latin1')
@@ -513,9 +513,8 @@ describe('Redis checks', () => {
         }
       })
     })
-    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve))
     try {
-      const url = `redis://bob:secret@127.0.0.1:${(old.address() as AddressInfo).port}`
+      const url = `redis://bob:secret@127.0.0.1:${old.port}`
       const script = `const { openRedis } = await import(${JSON.stringify(new URL('../src/queue/redis.ts', import.meta.url).href)}); const c = await openRedis(${JSON.stringify(url)}); await c.ping(); c.disconnect()`
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -534,7 +533,7 @@ describe('Redis checks', () => {
         /Redis at redis:\/\/bob:\*\*\*@127\.0\.0\.1:\d+ takes no user name \(a Redis older than 6\): the user and password given are ignored; give the password alone/,
       )
     } finally {
-      old.close()
+      await old.close()
     }
   })
 
@@ -639,13 +638,8 @@ describe('Redis checks', () => {
 
   test('a Redis that takes the connection but never answers (stopped, hung): status, enqueue and worker stop, naming it, exit 2 (they hung for ever)', async () => {
     // What a SIGSTOPped redis-server is to a client: the kernel accepts, nothing answers.
-    const sockets: Socket[] = []
-    const mute = createServer((socket) => {
-      sockets.push(socket)
-      socket.on('error', () => {})
-    })
-    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve))
-    const url = `redis://127.0.0.1:${(mute.address() as AddressInfo).port}`
+    const mute = await startRawServer(() => {})
+    const url = `redis://127.0.0.1:${mute.port}`
     const dir = await tempDir('imgpull-mute-')
     try {
       const input = join(dir, 'urls.txt')
@@ -672,8 +666,7 @@ describe('Redis checks', () => {
       }
       assert.ok(performance.now() - started < 20_000)
     } finally {
-      for (const s of sockets) s.destroy()
-      mute.close()
+      await mute.close()
       await cleanup(dir)
     }
   })
@@ -681,17 +674,16 @@ describe('Redis checks', () => {
   test('status whose Redis stops answering after the connection was checked (CLIENT PAUSE) stops after 10 s, naming it, exit 2 (it hung for ever)', async () => {
     // A relay to the real Redis that pauses it (CLIENT PAUSE ALL, from the test's own client) the
     // moment status sends its first command after openRedis's check (INFO memory) was answered.
-    const sockets: Socket[] = []
+    const upstreams: Socket[] = []
     let asked = false
     let checked = false
     let paused = false
     let pausedAt = 0
     // Longer than the silence status is given (10 s), short enough to wait out.
     const PAUSE_MS = 13_000
-    const relay = createServer((socket) => {
+    const relay = await startRawServer((socket) => {
       const upstream = connect(redis.port, '127.0.0.1')
-      sockets.push(socket, upstream)
-      socket.on('error', () => {})
+      upstreams.push(upstream)
       upstream.on('error', () => {})
       upstream.on('data', (data) => {
         if (asked && data.includes('maxmemory_policy:')) checked = true
@@ -710,8 +702,7 @@ describe('Redis checks', () => {
         upstream.write(data)
       })
     })
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-    const url = `redis://127.0.0.1:${(relay.address() as AddressInfo).port}`
+    const url = `redis://127.0.0.1:${relay.port}`
     try {
       const run = startCli(['status', '--redis', url, '--queue', 'q'])
       const kill = setTimeout(() => run.child.kill('SIGKILL'), 25_000)
@@ -727,18 +718,14 @@ describe('Redis checks', () => {
     } finally {
       // Redis 7.0 holds CLIENT UNPAUSE too: the pause is waited out, for the tests after this one.
       if (pausedAt) await sleep(Math.max(0, PAUSE_MS - (performance.now() - pausedAt) + 200))
-      for (const s of sockets) s.destroy()
-      relay.close()
+      for (const s of upstreams) s.destroy()
+      await relay.close()
     }
   })
 
   test('an address where another kind of server answers (a web server, SSH) is said as not Redis, not as a parser bug to report', async () => {
     const web = await startImageServer()
-    const banner = createServer((socket) => {
-      socket.on('error', () => {})
-      socket.end('SSH-2.0-OpenSSH_9.2p1\r\n')
-    })
-    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve))
+    const banner = await startRawServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2p1\r\n'))
     try {
       const webUrl = web
         .url('/')
@@ -751,11 +738,11 @@ describe('Redis checks', () => {
         `imgpull: the server at ${webUrl} is not Redis: its answer begins with "H", which no Redis reply does (an HTTP server?); is that the Redis port (6379 by default)?`,
       )
       await assert.rejects(
-        openRedis(`redis://127.0.0.1:${(banner.address() as AddressInfo).port}`),
+        openRedis(`redis://127.0.0.1:${banner.port}`),
         /is not Redis: its answer begins with "S", which no Redis reply does \(an SSH server\?\)/,
       )
     } finally {
-      banner.close()
+      await banner.close()
       await web.close()
     }
   })
