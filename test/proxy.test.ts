@@ -18,7 +18,7 @@ import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js
 import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { runSorted, withEnv } from './support/proxied.js'
-import { type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
+import { closedPort, type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
 import { image, type RouteServer, startRouteServer } from './support/route-server.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -518,13 +518,6 @@ test('a proxy that cannot be reached fails as proxy, naming it', async () => {
   assert.equal(r.error, 'proxy')
   assert.match(r.message!, /cannot reach proxy http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)
 })
-
-/** A port on 127.0.0.1 with nothing listening (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const probe = await startRawServer(() => {})
-  await probe.close()
-  return probe.port
-}
 
 // yt-dlp#11831, Atomic-Chat#290: HTTP(S)_PROXY left pointing at a proxy that is not running. Each
 // file spent its own retries on the refusals: 2,000 URLs took 29 s, a million would take hours.

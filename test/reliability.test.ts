@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
-import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -11,7 +10,7 @@ import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { startOneAtATimeServer } from './support/one-at-a-time.js'
-import { listenLocal, startRawServer } from './support/raw-server.js'
+import { closedPort, listenLocal, startRawServer } from './support/raw-server.js'
 import { image, startRouteServer } from './support/route-server.js'
 
 let server: ImageServer
@@ -472,19 +471,10 @@ test('a host that answers nothing is given up after 16 requests in a row; one th
   }
 })
 
-/** A port on 127.0.0.1 that nothing listens on (a server opened there, then closed). */
-async function deadPort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => probe.once('listening', resolve))
-  const port = (probe.address() as AddressInfo).port
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
-
 test('a host that refuses every connection is given up once a file spent its retries on it; one that answered once is not', async () => {
   // A dead host (nothing listens on its port) beside a good one. Each of the dead host's files
   // would spend its every attempt on the same refusal (1,000 such files took 6,000 connections).
-  const port = await deadPort()
+  const port = await closedPort()
   const dead = Array.from({ length: 60 }, (_, i) => `http://127.0.0.1:${port}/d${i}.jpg`)
   const good = Array.from({ length: 10 }, (_, i) => server.url(`/next-to-dead-${i}.jpg`))
   const { results } = await get([...dead, ...good], { retries: 1 })
@@ -510,7 +500,7 @@ test('a host that refuses every connection is given up once a file spent its ret
 
   // A host that served a file, then went down: a restart in the middle of the run, its files
   // keep their retries (not given up), and say only what happened to them.
-  const downPort = await deadPort()
+  const downPort = await closedPort()
   const body = makeImage('served-once', 2000)
   const once = createHttpServer((_request, response) => {
     response.writeHead(200, {
@@ -1345,10 +1335,7 @@ test('a host that refuses connections while it restarts, then serves, gets all i
   // A port nothing listens on for 1.2 s (a deploy, a container coming up), then a server on it.
   // With full jitter, each file's three waits summed under 1.2 s for about one file in four, all
   // its attempts refused; half of each window at least, the third retry comes after 1.75 s.
-  const probe = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => probe.once('listening', resolve))
-  const port = (probe.address() as AddressInfo).port
-  await new Promise((resolve) => probe.close(resolve))
+  const port = await closedPort()
   const image = makeImage('restart', 3000)
   let requests = 0
   const late = createHttpServer((_req, res) => {

@@ -42,6 +42,13 @@ export async function listenLocal(server: Server, scheme: 'http' | 'https' = 'ht
   }
 }
 
+/** A port on 127.0.0.1 that nothing listens on (free a moment ago: a server opened there, then closed). */
+export async function closedPort(): Promise<number> {
+  const probe = await startRawServer(() => {})
+  await probe.close()
+  return probe.port
+}
+
 /**
  * A raw TCP server on 127.0.0.1 whose bytes the test writes itself (`onSocket`, for each
  * connection): for answers no HTTP server sends (two lengths, a head cut anywhere, a bare LF).
