@@ -1263,7 +1263,9 @@ export function encodedLimit(maxSize: number): number {
  * Whether an encoded body's transfer stopped short of its `Content-Length` (the connection closed,
  * kept silent past the idle timeout, or, over HTTP/2, the stream was reset with PROTOCOL_ERROR:
  * nghttp2's answer to a stream that ends short of its length, RFC 9113 §8.1.1), after some bytes:
- * the length may be the decoded body's (see `lengthOfDecoded`).
+ * the length may be the decoded body's (see `lengthOfDecoded`). The close of an answer not kept
+ * alive (`Connection: close`, or HTTP/1.0's: Python's http.server) comes in undici's other words:
+ * it finishes the parser there and blames the length (client-h1.js `onHttpSocketEnd`).
  */
 function endedShort(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   if (t.cancel.aborted || received === 0 || decision.length === undefined || received >= decision.length)
@@ -1271,7 +1273,11 @@ function endedShort(t: Transfer, error: unknown, decision: Receive, received: nu
   const code = errorCode(error)
   if (code === 'ERR_HTTP2_STREAM_ERROR')
     return t.head!.http2 === true && http2ErrorCode(error) === PROTOCOL_ERROR
-  return code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT'
+  return (
+    code === 'UND_ERR_SOCKET' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  )
 }
 
 /**
