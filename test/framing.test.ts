@@ -1181,6 +1181,11 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
         ],
         '/a-differ': [`Content-Length: ${n}`, `Content-Length: ${n - 10}`],
         '/b-list': [`Content-Length: ${n},${n} , ${n}`],
+        // Empty elements of a list are ignored (RFC 9110 §5.6.1): a list of one length still
+        // (hunt109: refused as 'a list of different lengths', where curl and wget2 keep the file).
+        '/a-list-trailing': [`Content-Length: ${n},`],
+        '/b-list-empties': [`Content-Length: , ${n},,${n} ,`],
+        '/a-list-empties-differ': [`Content-Length: ${n},, ${n - 10}`],
         '/b-list-differ': [`Content-Length: ${n}, ${n - 10}`],
       }
       const whole = head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...(lines[path] ?? [])])
@@ -1195,15 +1200,24 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
     const origin = keptAlive.origin
     const out = join(dir, 'length-twice')
     const results: Result[] = []
-    const urls = ['/a-twice', '/b-thrice', '/b-list', '/a-differ', '/b-list-differ'].map(
-      (p) => `${origin}${p}`,
-    )
+    const urls = [
+      '/a-twice',
+      '/b-thrice',
+      '/b-list',
+      '/a-list-trailing',
+      '/b-list-empties',
+      '/a-differ',
+      '/b-list-differ',
+      '/a-list-empties-differ',
+    ].map((p) => `${origin}${p}`)
     for await (const r of pull(urls, { out, retries: 0, concurrency: 1 })) results.push(r)
     const by = (path: string) => results.find((r) => r.job.url.endsWith(path))!
     for (const [path, body] of [
       ['/a-twice', a] as const,
       ['/b-thrice', b] as const,
       ['/b-list', b] as const,
+      ['/a-list-trailing', a] as const,
+      ['/b-list-empties', b] as const,
     ]) {
       assert.equal(by(path).status, 'ok', `${path}: ${by(path).message}`)
       assert.ok((await readFile(join(out, by(path).path!))).equals(body), path)
@@ -1212,10 +1226,22 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
     assert.match(by('/a-differ').message ?? '', /Content-Length headers that give different lengths/)
     assert.equal(by('/b-list-differ').error, 'network')
     assert.match(by('/b-list-differ').message ?? '', /a Content-Length that is a list of different lengths/)
-    assert.deepEqual((await outputFiles(out)).sort(), ['a-twice.jpg', 'b-list.jpg', 'b-thrice.jpg'])
+    assert.equal(by('/a-list-empties-differ').error, 'network')
+    assert.match(
+      by('/a-list-empties-differ').message ?? '',
+      /a Content-Length that is a list of different lengths \(`,, 19990`\)/,
+    )
+    assert.deepEqual((await outputFiles(out)).sort(), [
+      'a-list-trailing.jpg',
+      'a-twice.jpg',
+      'b-list-empties.jpg',
+      'b-list.jpg',
+      'b-thrice.jpg',
+    ])
     // Each answer came on the one before's connection: each was framed right.
     assert.equal(place['/b-thrice'], 2)
     assert.equal(place['/b-list'], 3)
+    assert.equal(place['/b-list-empties'], 5)
   } finally {
     await keptAlive.close()
   }

@@ -581,8 +581,8 @@ function forgetLength(parser: LlhttpParser): boolean {
   return true
 }
 
-/** A `Content-Length` value that is a list of lengths. */
-const LENGTH_LIST = /^\d+(?:[ \t]*,[ \t]*\d+)+$/
+/** A `Content-Length` value that is a list of lengths, maybe with empty elements (`7416,`). */
+const LENGTH_LIST = /^[ \t,]*\d+(?:[ \t]*,[ \t,]*\d+)*[ \t,]*$/
 /** A `Content-Length` line: its name, its value (white space around it left out). */
 const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
@@ -696,9 +696,16 @@ function mendLines(head: string): string {
     if (/^\d+$/.test(value))
       return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread(line, name)
     if (/^\+\d+$/.test(value)) return line.replace('+', ' ')
-    if (!LENGTH_LIST.test(value)) return value.includes(',') ? line : unread(line, name)
-    // A list of one length, read as that length; one of several is left to be refused.
-    const lengths = value.split(',').map((n) => Number(n.trim()))
+    // Commas alone list no length: no length at all, as an empty value.
+    if (!LENGTH_LIST.test(value))
+      return value.includes(',') && !/^[ \t,]*$/.test(value) ? line : unread(line, name)
+    // A list of one length, read as that length; one of several is left to be refused. Empty
+    // elements (`7416,`) are no lengths (RFC 9110 §5.6.1: a recipient ignores them).
+    const lengths = value
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '')
+      .map(Number)
     if (lengths.some((n) => n !== lengths[0])) return line
     const at = line.lastIndexOf(value)
     return line.slice(0, at) + String(lengths[0]).padEnd(value.length, ' ') + line.slice(at + value.length)
