@@ -665,6 +665,8 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/chunk-lf': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n3\n\ncd\r\n0\n\n',
     // Said as 'the server closed the connection' (hunt106): it switched protocols unasked.
     '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
+    // Without `Connection: Upgrade` it was undici's bare 'assert(upgrade)' (ERR_ASSERTION, hunt109).
+    '/upgrade-unnamed': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\nhello',
   }
   const raw = await startRawServer((socket) => {
     socket.once('data', (request) => {
@@ -707,10 +709,12 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       message('/status-four-digits'),
       /: a status line that is not HTTP\/1\.1's \(`HTTP\/1\.1 2000 OK`: Invalid response status\)$/,
     )
-    assert.match(
-      message('/upgrade'),
-      /^network error on .*: the server answered 101 Switching Protocols, an upgrade the request did not ask for \(UND_ERR_SOCKET\)$/,
-    )
+    for (const path of ['/upgrade', '/upgrade-unnamed'])
+      assert.match(
+        message(path),
+        /^network error on .*: the server answered 101 Switching Protocols, an upgrade the request did not ask for \(UND_ERR_SOCKET\)$/,
+        path,
+      )
     assert.match(
       message('/status-099'),
       /network error on .*: the answer is not well-formed HTTP: a status code below 100 \(RFC 9110 §15 allows 100 to 599\) \(HPE_INVALID_STATUS\)$/,

@@ -894,6 +894,10 @@ function readAsCurlDoes(parser: object): void {
       this.headersSize = 0
       return 1
     }
+    // llhttp ends the message at any 101 and hands what follows to undici as another protocol's
+    // (llhttp `after_headers_complete`), but names it an upgrade only beside `Connection: Upgrade`:
+    // undici then met a bare `assert(upgrade)`. Named so, undici says it was not asked for.
+    if (statusCode === 101) upgrade = true
     // undici gathers a Content-Length as it reads it: only an answer with one is looked through.
     if (this.contentLength !== '' && hasHeader(this.headers, 'transfer-encoding')) {
       if (onlyIdentity(this.headers) && frameByLength(this, statusCode))
