@@ -3,9 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import zlib from 'node:zlib'
 import sharp from 'sharp'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
 import { NO_EOI } from '../src/verify/complete/jpeg.js'
+import { NO_IEND } from '../src/verify/complete/png.js'
 import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
@@ -84,9 +86,12 @@ test('a real image cut anywhere before its structure ends is truncated, never wh
     const rootEnd = text.lastIndexOf('</svg>') + 6
     // A sequential JPEG cut in its end-of-image marker, after its last scan: whole, but unchecked.
     const scansEnd = ext === 'jpg' && name !== 'progressive.jpg' ? file.length - 2 : file.length
+    // A PNG whose IEND follows its last IDAT, cut just before IEND: whole, but unchecked.
     for (let cut = 0; cut < file.length; cut++) {
       const verdict = await judge(ext, file.subarray(0, cut))
       if (ext === 'svg' && svgWholeAt(text.slice(0, cut), rootEnd)) complete(verdict, `${name} cut at ${cut}`)
+      else if (ext === 'png' && cut === file.length - 12 && idatLast(file))
+        assert.equal(verdict.complete && verdict.unchecked, NO_IEND, `${name} cut at ${cut}`)
       else if (cut >= scansEnd)
         assert.equal(verdict.complete && verdict.unchecked, NO_EOI, `${name} cut at ${cut}`)
       else truncated(verdict, `${name} cut at ${cut}`)
@@ -434,6 +439,67 @@ test("PNG: a critical or APNG chunk whose CRC fails is corrupt; another chunk's 
   complete(await judge('png', after(chunk('tEXt', 'a\u0000bc')), every(3)), 'a bad CRC in tEXt')
   corrupt(await judge('png', after(chunk('fdAT', '\u0000\u0000\u0000\u0001'))), 'a bad fdAT CRC')
 })
+
+/** Whether a PNG's last chunk before IEND is an IDAT. */
+function idatLast(png: Buffer): boolean {
+  let last = ''
+  for (let at = 8; at + 12 <= png.length; at += 12 + png.readUInt32BE(at)) {
+    const type = png.toString('latin1', at + 4, at + 8)
+    if (type === 'IEND') break
+    last = type
+  }
+  return last === 'IDAT'
+}
+
+/** A PNG of `rows` rows of noise, its image data in IDAT chunks of `size` bytes; IEND left out. */
+function pngWithoutIend(rows: number, size: number): Buffer {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(64, 0)
+  ihdr.writeUInt32BE(rows, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB, not interlaced
+  const raw = Buffer.alloc(rows * (1 + 64 * 3))
+  let seed = 1
+  for (let i = 0; i < raw.length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0
+    raw[i] = i % (1 + 64 * 3) === 0 ? 0 : seed >>> 24
+  }
+  const data = zlib.deflateSync(raw)
+  const idats: Buffer[] = []
+  for (let at = 0; at < data.length; at += size) idats.push(pngChunk('IDAT', data.subarray(at, at + size)))
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), ...idats])
+}
+
+test('PNG without IEND: whole but unchecked when its last IDAT is whole and its image data ends; a cut between IDATs is truncated', async () => {
+  // hunt109: encoders that leave IEND out (tinia#57, pbPlots#29) made files libvips, browsers,
+  // curl and wget2 take, refused on every attempt even when the answer's length was met.
+  const png = pngWithoutIend(40, 1000)
+  assert.ok(png.length > 3000, 'several IDAT chunks')
+  for (const split of [(b: Uint8Array) => [b], every(7), uneven(3)])
+    assert.deepEqual(await judge('png', png, split), { complete: true, unchecked: NO_IEND })
+  await sharp(png).raw().toBuffer() // libvips decodes it
+  // Cut at the end of an earlier IDAT (its CRC whole): the zlib stream has not ended.
+  for (let at = 8 + 25; at < png.length; at += 12 + png.readUInt32BE(at)) {
+    if (at === 8 + 25) continue
+    truncated(await judge('png', png.subarray(0, at)), `cut after the IDAT ending at ${at}`)
+  }
+  truncated(await judge('png', png.subarray(0, png.length - 1)), 'cut in the last CRC')
+  const badCrc = Buffer.from(png)
+  badCrc[badCrc.length - 1] ^= 0xff
+  truncated(await judge('png', badCrc), 'the last IDAT failing its CRC')
+  // An APNG's frames may follow its default image: no IEND, no proof of its end.
+  const apng = Buffer.concat([png.subarray(0, 33), pngChunk('acTL', Buffer.alloc(8)), png.subarray(33)])
+  truncated(await judge('png', apng), 'an APNG without IEND')
+})
+
+/** A PNG chunk of `type` around `data`, its CRC right. */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const out = Buffer.alloc(12 + data.length)
+  out.writeUInt32BE(data.length, 0)
+  out.write(type, 4, 'latin1')
+  data.copy(out, 8)
+  out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
+  return out
+}
 
 test('WebP: RIFF size against what arrived, chunks walked to the RIFF end', async () => {
   const odd = makeImage('odd', 10_001, 'webp')

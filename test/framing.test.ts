@@ -24,6 +24,7 @@ let svg: Buffer
 let jxl: Buffer
 let mpf: Buffer
 let jpeg: Buffer
+let png: Buffer
 let dir: string
 let server: LocalServer
 let cuts = 0
@@ -510,6 +511,10 @@ const answers: Record<string, Answer> = {
   '/jpeg-no-eoi-chunked': () => chunked('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-no-eoi-close': () => closeDelimited('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-cut-length': () => withLength('image/jpeg', jpeg.subarray(0, -40)),
+  '/png-no-iend-length': () => withLength('image/png', png.subarray(0, -12)),
+  '/png-no-iend-chunked': () => chunked('image/png', png.subarray(0, -12)),
+  '/png-no-iend-close': () => closeDelimited('image/png', png.subarray(0, -12)),
+  '/png-cut-length': () => withLength('image/png', png.subarray(0, -40)),
   // A caching proxy that answers 304 to an unconditional request while it revalidates a stale
   // entry (caddyserver/cache-handler#137, darkweak/souin#794), then the image from its refreshed
   // entry; and one that answers 304 every time.
@@ -565,6 +570,7 @@ before(async () => {
   jxl = await fixture('bare.jxl')
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   jpeg = await fixture('restart.jpg')
+  png = await fixture('palette-interlaced.png')
   dir = await tempDir()
   certs = makeCerts(dir)
   server = await startRawServer((socket) => {
@@ -649,6 +655,26 @@ test('a JPEG without its end-of-image marker, its last scan whole, is kept when 
   assert.equal(closed.error, 'truncated')
   assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
   const again = (await get('/jpeg-no-eoi-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+})
+
+// hunt109: a PNG its encoder wrote without IEND (tinia#57, pbPlots#29) was refused on every
+// attempt and every rerun, its length met, where libvips, browsers, curl and wget2 take it.
+test('a PNG without IEND, its image data whole, is kept when its end was marked; one cut in its data is not', async () => {
+  for (const path of ['/png-no-iend-length', '/png-no-iend-chunked']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.format, 'png')
+    assert.deepEqual(await readFile(join(out, r.path!)), png.subarray(0, -12), path)
+  }
+  const cut = (await get('/png-cut-length', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated')
+  assert.match(cut.message!, /png-cut-length: PNG ends before its IEND chunk$/)
+  const closed = (await get('/png-no-iend-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
+  const again = (await get('/png-no-iend-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
 })

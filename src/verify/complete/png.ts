@@ -1,13 +1,47 @@
 import { createRequire } from 'node:module'
 import { ascii, fourcc, u32be } from '../bytes.js'
-import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
+import { COMPLETE, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
 // Required on first use, not imported: the CLI's bundle would load zlib in every run otherwise.
+let zlib: typeof import('node:zlib') | undefined
+const loadZlib = () => {
+  zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')
+  return zlib
+}
 let crc32: (data: Uint8Array, value?: number) => number
 const loadCrc32 = () => {
-  crc32 ??= (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32
+  crc32 ??= loadZlib().crc32
   return crc32
+}
+
+/**
+ * The largest body without IEND whose image data is inflated to see it whole (read back, on the
+ * thread that judges it, its output thrown away as it comes); a larger one stays refused.
+ */
+const INFLATE_LIMIT = 8 * 1024 * 1024
+/** What a PNG that lacks only its IEND chunk is whole but unchecked for. */
+export const NO_IEND = 'PNG has no IEND chunk (its image data is whole)'
+
+/**
+ * Whether the IDAT chunks of `body` (a PNG walked whole up to its last chunk's CRC) hold one zlib
+ * stream that reaches its own end (RFC 1950: its Adler-32 checked): every row of the image is
+ * there. Inflated as a stream, its output dropped: memory stays bounded whatever it decodes to.
+ */
+async function imageDataWhole(body: Uint8Array): Promise<boolean> {
+  const inflate = loadZlib().createInflate()
+  const done = new Promise<boolean>((resolve) => {
+    inflate.on('error', () => resolve(false))
+    inflate.on('end', () => resolve(true))
+  })
+  inflate.resume()
+  for (let at = 8; at + 12 <= body.length; ) {
+    const length = u32be(body, at)
+    if (fourcc(body, at + 4) === 'IDAT') inflate.write(body.subarray(at + 8, at + 8 + length))
+    at += 12 + length
+  }
+  inflate.end()
+  return done
 }
 
 /** APNG's chunks: ancillary by their names, but a bad one damages frames (fcTL, fdAT) or the animation. */
@@ -35,6 +69,10 @@ export class PngCheck extends Walk {
   #type = ''
   /** The running CRC of the current chunk's type and data, when it is checked. */
   #crc: number | undefined
+  /** Where the current chunk ends, its CRC included. */
+  #chunkEnd = 0
+  /** An APNG (acTL): its frames may follow the default image's data. */
+  #animated = false
 
   constructor() {
     super()
@@ -64,7 +102,9 @@ export class PngCheck extends Walk {
     if (length > 0x7fffffff) return this.settle(corrupt(`PNG chunk ${type} declares ${length} bytes`))
     if (this.#chunks++ === 0 && type !== 'IHDR') return this.settle(corrupt('PNG does not start with IHDR'))
     if (type === 'IDAT') this.#idat = true
+    if (type === 'acTL') this.#animated = true
     this.#type = type
+    this.#chunkEnd = this.position - h.length + at + 12 + length
     this.#crc = checked(type) ? loadCrc32()(h.subarray(at + 4, at + 8)) : undefined
     if (type === 'IEND') {
       this.#iend = true
@@ -73,7 +113,20 @@ export class PngCheck extends Walk {
     return this.expect(12, length)
   }
 
-  protected finish(): Verdict {
-    return truncated(this.#chunks === 0 ? 'PNG cut short in its signature' : 'PNG ends before its IEND chunk')
+  /**
+   * A body that ends right after an IDAT chunk's CRC, where IEND should follow, is whole but
+   * `unchecked` when its CRC holds and its image data inflates to its end: encoders that leave IEND
+   * out exist (tinia#57, pbPlots#29), and libvips, browsers, curl and wget2 take such files; only
+   * the transfer's framing (or the same bytes twice) can say the server sent no more. A cut between
+   * two IDAT chunks leaves the zlib stream without its end, and stays truncated.
+   */
+  protected async finish(_boundary: boolean, read: ReadBack): Promise<Verdict> {
+    if (this.#chunks === 0) return truncated('PNG cut short in its signature')
+    const cut = truncated('PNG ends before its IEND chunk')
+    const end = this.#chunkEnd
+    if (this.#type !== 'IDAT' || this.#animated || this.position !== end || end > INFLATE_LIMIT) return cut
+    const body = await read(0, end)
+    if (body.length !== end || u32be(body, end - 4) !== this.#crc) return cut
+    return (await imageDataWhole(body)) ? { ...COMPLETE, unchecked: NO_IEND } : cut
   }
 }
