@@ -207,6 +207,10 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
 
+/** What llhttp refuses in a chunk extension (the text after a chunk size's `;`). */
+const CHUNK_EXTENSION_WORDS =
+  "a chunk extension (after a chunk size and `;`) with white space around its `;` or `=` (RFC 9112 §7.1.1 allows it, curl and wget2 read it; imgpull's parser does not) or a character no extension holds"
+
 /** llhttp's reasons that say little to a person, in words. */
 const PARSER_WORDS: Record<string, string> = {
   'Invalid EOF state':
@@ -219,6 +223,12 @@ const PARSER_WORDS: Record<string, string> = {
     'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
+  // Not read (hunt109): white space there is RFC 9112 §7.1.1's BWS, which curl and wget2 read and
+  // llhttp has no leniency for; servers almost never send extensions at all.
+  'Invalid character in chunk extensions': CHUNK_EXTENSION_WORDS,
+  'Invalid character in chunk extensions name': CHUNK_EXTENSION_WORDS,
+  'Invalid character in chunk extensions value': CHUNK_EXTENSION_WORDS,
+  'Invalid character in chunk extensions quoted value': CHUNK_EXTENSION_WORDS,
   // Not read (see README, 'Answers that are not well-formed HTTP'): llhttp's leniency for it
   // takes a chunk's first byte, when it is an LF, for the size line's end, and keeps a wrong file.
   'Expected LF after chunk size':

@@ -665,6 +665,8 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/chunk-lf': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n3\n\ncd\r\n0\n\n',
     // Said as 'the server closed the connection' (hunt106): it switched protocols unasked.
     '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
+    // llhttp's own words, 'Invalid character in chunk extensions name', said little (hunt109).
+    '/chunk-ext-space': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a = b\r\nhello\r\n0\r\n\r\n',
     // Without `Connection: Upgrade` it was undici's bare 'assert(upgrade)' (ERR_ASSERTION, hunt109).
     '/upgrade-unnamed': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\nhello',
   }
@@ -692,6 +694,10 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       /network error on .*: the answer is not well-formed HTTP: a status line that is not HTTP\/1\.1's \(`HTTP\/1\.1 2x0 OK`: Invalid status code\)/,
     )
     assert.match(message('/chunk-hex'), /a chunk-size line that is not a hexadecimal number/)
+    assert.match(
+      message('/chunk-ext-space'),
+      /the answer is not well-formed HTTP: a chunk extension \(after a chunk size and `;`\) with white space around its `;` or `=` \(RFC 9112 §7\.1\.1 allows it, curl and wget2 read it; imgpull's parser does not\) or a character no extension holds$/,
+    )
     assert.match(
       message('/chunk-long'),
       /: a chunk whose data is not followed by a line end \(not as long as its size says\?\)$/,
