@@ -51,6 +51,12 @@ export class ImgpullError extends Error {
   readonly refused: boolean
   /** An HTTP proxy's error status, carried as a value (a thread sends it over), not read back from the message. */
   readonly gateway: GatewayAnswer | undefined
+  /**
+   * A `truncated` file whose answer ended where the server marked its end (its `Content-Length`
+   * met, its last chunk, HTTP/2's end of stream): the file's bytes then, so many and still cut. The
+   * server's copy is cut; no resume could continue it.
+   */
+  readonly markedWhole: number | undefined
   constructor(
     code: string,
     message: string,
@@ -61,6 +67,7 @@ export class ImgpullError extends Error {
       resumed?: boolean
       refused?: boolean
       gateway?: GatewayAnswer
+      markedWhole?: number
     } = {},
   ) {
     super(message, { cause: options.cause })
@@ -70,6 +77,7 @@ export class ImgpullError extends Error {
     this.resumed = options.resumed ?? false
     this.refused = options.refused ?? false
     this.gateway = options.gateway
+    this.markedWhole = options.markedWhole
   }
 }
 

@@ -1124,7 +1124,11 @@ class Engine {
       // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
       // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
       const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
-      if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
+      // An answer that ended where the server marked its end, the file cut all the same: its copy is
+      // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
+      if (e.code === 'truncated' && e.markedWhole !== undefined)
+        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file is cut: no resume could continue it`
+      else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
         e.message += unresumable
           ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
           : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`

@@ -515,6 +515,19 @@ const answers: Record<string, Answer> = {
   '/png-no-iend-chunked': () => chunked('image/png', png.subarray(0, -12)),
   '/png-no-iend-close': () => closeDelimited('image/png', png.subarray(0, -12)),
   '/png-cut-length': () => withLength('image/png', png.subarray(0, -40)),
+  // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
+  '/png-stored-cut-validators': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 200 OK',
+        'Content-Type: image/png',
+        'Content-Length: 600',
+        'ETag: "stored-cut"',
+        'Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT',
+      ]),
+      png.subarray(0, 600),
+    ]),
+  '/png-stored-cut-chunked': () => chunked('image/png', png.subarray(0, 600)),
   // A caching proxy that answers 304 to an unconditional request while it revalidates a stale
   // entry (caddyserver/cache-handler#137, darkweak/souin#794), then the image from its refreshed
   // entry; and one that answers 304 every time.
@@ -649,7 +662,10 @@ test('a JPEG without its end-of-image marker, its last scan whole, is kept when 
   }
   const cut = (await get('/jpeg-cut-length', { retries: 0 })).r
   assert.equal(cut.error, 'truncated')
-  assert.match(cut.message!, /jpeg-cut-length: JPEG has no end-of-image marker$/)
+  assert.match(
+    cut.message!,
+    /jpeg-cut-length: JPEG has no end-of-image marker: the server marked its answer whole/,
+  )
   // Read to the close, it could be a cut that took the marker: the same bytes twice settle it.
   const closed = (await get('/jpeg-no-eoi-close', { retries: 0 })).r
   assert.equal(closed.error, 'truncated')
@@ -670,13 +686,35 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
   }
   const cut = (await get('/png-cut-length', { retries: 0 })).r
   assert.equal(cut.error, 'truncated')
-  assert.match(cut.message!, /png-cut-length: PNG ends before its IEND chunk$/)
+  assert.match(
+    cut.message!,
+    /png-cut-length: PNG ends before its IEND chunk: the server marked its answer whole/,
+  )
   const closed = (await get('/png-no-iend-close', { retries: 0 })).r
   assert.equal(closed.error, 'truncated')
   assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
   const again = (await get('/png-no-iend-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
+})
+
+// hunt109: a file the server's copy holds cut, sent whole as framed, failed saying the server
+// 'sent neither a strong ETag or Last-Modified nor the file's size' though it had sent all three.
+test("a file cut in the server's copy, its answer ended where the server marked it, fails naming that, not validators", async () => {
+  for (const path of ['/png-stored-cut-validators', '/png-stored-cut-chunked']) {
+    const { r } = await get(path, { retries: 1 })
+    assert.equal(r.error, 'truncated', path)
+    assert.equal(r.attempts, 2, path)
+    assert.match(
+      r.message!,
+      /: PNG ends before its IEND chunk: the server marked its answer whole at \d+ bytes \(its length met, its last chunk or its HTTP\/2 stream's end sent\), so its copy of the file is cut: no resume could continue it$/,
+      path,
+    )
+  }
+  // A body nothing marked the end of may be a cut on the way: said as before.
+  const cut = (await get('/gif-close', { retries: 0, out: join(dir, 'stored-cut-gif-close') })).r
+  assert.equal(cut.error, 'truncated')
+  assert.doesNotMatch(cut.message!, /marked its answer whole/)
 })
 
 test('on a connection that gave no length, a GIF without its trailer is truncated until a second answer brings the same bytes', async () => {

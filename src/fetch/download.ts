@@ -1380,6 +1380,8 @@ const verify: Step = async (t) => {
       t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
     throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
+      // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`).
+      ...(outcome.kind === 'truncated' && !incomplete && framed(t) ? { markedWhole: check.bytes } : {}),
     })
   }
   const { checked } = outcome

@@ -73,6 +73,7 @@ export type SerializedError =
       resumed: boolean
       refused: boolean
       gateway?: GatewayAnswer
+      markedWhole?: number
       message: string
       /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
       cause?: string
@@ -110,6 +111,7 @@ export function serializeError(error: unknown): SerializedError {
       resumed: error.resumed,
       refused: error.refused,
       gateway: error.gateway,
+      markedWhole: error.markedWhole,
       message: error.message,
       cause: errorCode(error.cause) || undefined,
     }
@@ -134,6 +136,7 @@ export function deserializeError(s: SerializedError): Error {
       resumed: s.resumed,
       refused: s.refused,
       gateway: s.gateway,
+      markedWhole: s.markedWhole,
       ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
