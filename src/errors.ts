@@ -54,7 +54,7 @@ export class ImgpullError extends Error {
   /**
    * A `truncated` file whose answer ended where the server marked its end (its `Content-Length`
    * met, its last chunk, HTTP/2's end of stream): the file's bytes then, so many and still cut. The
-   * server's copy is cut; no resume could continue it.
+   * server's copy is cut (or the length it states is short); no resume could continue it.
    */
   readonly markedWhole: number | undefined
   constructor(

@@ -1127,7 +1127,7 @@ class Engine {
       // An answer that ended where the server marked its end, the file cut all the same: its copy is
       // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
       if (e.code === 'truncated' && e.markedWhole !== undefined)
-        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file is cut: no resume could continue it`
+        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
       else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
         e.message += unresumable
           ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
