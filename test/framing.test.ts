@@ -486,12 +486,21 @@ const answers: Record<string, Answer> = {
   },
   '/gif-chunked-closed-cut': () => chunked('image/gif', gif.subarray(0, 4119)).subarray(0, -7),
   '/gif-chunked-closed-no-trailer': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -5),
-  // A JPEG with a motion-photo video after its EOI, closed in the video, the same way every time.
+  // A JPEG with a motion-photo video after its EOI, closed in the video at a chunk's edge (its
+  // first 10,000 bytes a chunk, the rest never sent), the same way every time.
   '/jpeg-video-chunked-closed': () =>
-    chunked('image/jpeg', Buffer.concat([mpf.subarray(0, mpf.length), Buffer.alloc(20_000, 7)])).subarray(
-      0,
-      -5000,
-    ),
+    chunked('image/jpeg', Buffer.concat([mpf, Buffer.alloc(10_000, 7)])).subarray(0, -5),
+  // The same cut inside the chunk that holds the whole video.
+  '/jpeg-video-chunk-cut': () =>
+    chunked('image/jpeg', Buffer.concat([mpf, Buffer.alloc(20_000, 7)])).subarray(0, -5000),
+  // A photo with bytes after its EOI and no MPF index (a motion photo's video), in one chunk:
+  // the first answer closed inside that chunk, in those bytes (the JPEG whole); the next whole.
+  '/jpeg-trailing-chunk-cut': () => {
+    const whole = chunked('image/jpeg', Buffer.concat([jpeg, Buffer.alloc(20_000, 7)]))
+    return requests.filter((r) => r.path === '/jpeg-trailing-chunk-cut').length === 1
+      ? whole.subarray(0, -5000)
+      : whole
+  },
   '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
   '/gif-close': () => closeDelimited('image/gif', gif.subarray(0, -1)),
   '/gif-close-whole': () => closeDelimited('image/gif', gif),
@@ -849,6 +858,20 @@ test('a chunked body the connection closed before its last chunk is judged as on
     video.r.message!,
     /bytes follow the images the JPEG's MPF index lists, and the connection closed/,
   )
+})
+
+test('a chunked body the connection closed inside a chunk is cut, whatever the image shows: the next answer brings the rest', async () => {
+  // The chunk's size line promised the bytes that never came (RFC 9112 §7.1): a cut as sure as one
+  // short of a Content-Length, not an end nothing marked. The JPEG was whole at the cut: kept, it
+  // lost the 5,000 bytes after it.
+  const { r, out } = await get('/jpeg-trailing-chunk-cut', { retries: 1 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.equal(r.attempts, 2)
+  assert.ok((await readFile(join(out, r.path!))).equals(Buffer.concat([jpeg, Buffer.alloc(20_000, 7)])))
+  // Cut the same way every time: said so, as a cut inside a chunk.
+  const video = await get('/jpeg-video-chunk-cut', { retries: 0 })
+  assert.equal(video.r.error, 'truncated', video.r.message)
+  assert.match(video.r.message!, /connection closed inside a chunk, 4993 bytes short of its end/)
 })
 
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image, an empty one empty-body', async () => {

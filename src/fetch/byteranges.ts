@@ -149,6 +149,9 @@ export class WrappedBadly extends ImgpullError {
  */
 export class PartBody extends Body {
   readonly #inner: Body
+  get socket(): object | undefined {
+    return this.#inner.socket
+  }
   readonly #boundary: string
   readonly #shown: string
   /** The part's bytes, once known (see `expect`). */

@@ -50,7 +50,7 @@ import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
-import type { Dispatcher } from './undici.js'
+import { chunkLeftAtClose, type Dispatcher } from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -1078,6 +1078,14 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         { retryable: true, cause: error, resumed: nothing },
       )
     }
+    const left = chunkLeftAtClose(exchange.socket)
+    if (networkCut && left !== undefined) {
+      return new ImgpullError(
+        'truncated',
+        `${shown}: connection closed inside a chunk, ${left} bytes short of its end, after ${decision.at + beyond()} bytes`,
+        { retryable: true, cause: error, resumed: nothing },
+      )
+    }
     if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
       if (nothing) nothingResumed(error)
       bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
@@ -1098,6 +1106,8 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
         else if (stalledUnframed(t, error, decision, received)) t.stalled = error
         else if (!endedByClose(t, error, decision, received)) throw error
+        // Closed inside a chunk, its size line promising more: a cut, as one short of a length is.
+        else if (chunkLeftAtClose(exchange.socket) !== undefined) throw error
         // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
         // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
         // to the close is (browsers show it; curl refuses it). Refusing it would refuse whole
@@ -1179,7 +1189,10 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       !(error instanceof ImgpullError) &&
       !isFatalLocal(error) &&
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
-    const short = decision.length !== undefined && received < decision.length && !t.cancel.aborted
+    const short =
+      ((decision.length !== undefined && received < decision.length) ||
+        chunkLeftAtClose(exchange.socket) !== undefined) &&
+      !t.cancel.aborted
     const failure = cutFailure(error)
     // Short of its length, but kept on disk as an image: its structure may show its end, a length
     // the server overstates (see `verify`).
@@ -1343,7 +1356,15 @@ const verify: Step = async (t) => {
   // Short of its length: the length promised more, so only the same bytes twice (and a
   // structure that shows its end) prove the rest never comes.
   const outcome = await (t.cut !== undefined
-    ? check.finish(read, false, t.seen, 'the body ended short of its Content-Length', true)
+    ? check.finish(
+        read,
+        false,
+        t.seen,
+        chunkLeftAtClose(t.exchange?.socket) === undefined
+          ? 'the body ended short of its Content-Length'
+          : 'the connection closed inside a chunk',
+        true,
+      )
     : check.finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
   ).finally(() => read.close())
   if (!outcome.ok && t.cut !== undefined) {

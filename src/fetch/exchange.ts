@@ -68,6 +68,8 @@ export const closingBytesHeld = (): number => closingHeld
  * read through it (a multipart 206's one part, see byteranges.ts).
  */
 export abstract class Body {
+  /** The connection the body comes on (see `noteReuse`); undefined until the request went out. */
+  abstract readonly socket: object | undefined
   /**
    * Feed the body to `sink`, in order, one chunk at a time; resolves when the body has ended and
    * the sink has taken all of it. A sink that throws or rejects cuts the exchange.

@@ -373,6 +373,7 @@ function onSendHeaders(message: unknown): void {
     const parser = parserOf(socket)
     if (parser) {
       drainBeforeFinish(parser)
+      noteChunkCuts(parser)
       readAsCurlDoes(parser)
     }
   }
@@ -432,6 +433,66 @@ function drainBeforeFinish(parser: object): void {
     return finish.call(this)
   }
   proto[DRAINS] = true
+}
+
+/** Bytes a chunk still owed when its connection ended (see `chunkLeftAtClose`), by socket. */
+const chunkLeftOn = new WeakMap<object, number>()
+const NOTES_CHUNK_CUTS = Symbol('imgpull.notesChunkCuts')
+
+/**
+ * The bytes of a chunk that had not come when the connection of a chunked answer ended: its
+ * chunk-size line promised them (RFC 9112 §7.1), so the body was cut inside a chunk, a cut as
+ * sure as one short of a `Content-Length`. `undefined` where it ended at a chunk's edge (a server
+ * that closes instead of sending its last chunk, see `download.ts`), or was not chunked, or where
+ * llhttp's state does not lie where `LLHTTP_*` say.
+ */
+export function chunkLeftAtClose(socket: object | undefined): number | undefined {
+  return socket ? chunkLeftOn.get(socket) : undefined
+}
+
+/**
+ * Note, as its connection ends, how much of its chunk a chunked answer still owed: read from
+ * llhttp's state (its `content_length` counts down the current chunk's bytes, 0 between chunks)
+ * before undici finishes the parser (an answer that closes its connection) or frees it (at the
+ * socket's close), which it does before the request hears of the close. Patched once, on the
+ * prototype of the first parser met, as `drainBeforeFinish` is.
+ */
+function noteChunkCuts(parser: object): void {
+  const proto = Object.getPrototypeOf(parser) as LlhttpParser & {
+    finish?: () => unknown
+    destroy?: () => unknown
+    [NOTES_CHUNK_CUTS]?: true
+  }
+  if (proto[NOTES_CHUNK_CUTS] || typeof proto.finish !== 'function' || typeof proto.destroy !== 'function')
+    return
+  proto[NOTES_CHUNK_CUTS] = true
+  const { finish, destroy } = proto
+  proto.finish = function (this: LlhttpParser) {
+    noteChunkLeft(this)
+    return finish.call(this)
+  }
+  proto.destroy = function (this: LlhttpParser) {
+    noteChunkLeft(this)
+    return destroy.call(this)
+  }
+}
+
+function noteChunkLeft(parser: LlhttpParser): void {
+  const socket = parser.socket as object | undefined
+  if (!socket || chunkLeftOn.has(socket) || !parser.statusCode) return
+  const buffer = parser.llhttp.memory?.buffer
+  if (
+    !(buffer instanceof ArrayBuffer) ||
+    !(parser.ptr > 0) ||
+    parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength
+  )
+    return
+  const state = new DataView(buffer, parser.ptr)
+  if (state.getUint16(LLHTTP_STATUS, true) !== parser.statusCode) return
+  // A parse error (a chunk-size line llhttp refused) is no cut: it is said as the error it is.
+  if (state.getInt32(LLHTTP_ERROR, true) !== 0 || !(state.getUint16(LLHTTP_FLAGS, true) & F_CHUNKED)) return
+  const left = state.getBigUint64(LLHTTP_CONTENT_LENGTH, true)
+  if (left > 0n) chunkLeftOn.set(socket, Number(left))
 }
 
 /**
@@ -515,6 +576,7 @@ function onlyIdentity(raw: Buffer[]): boolean {
  * out): the body's length, the flags its framing is decided from, the status. `F_*`: llhttp's
  * flags (llhttp.h `llhttp_flags`).
  */
+const LLHTTP_ERROR = 12
 const LLHTTP_CONTENT_LENGTH = 32
 const LLHTTP_FLAGS = 50
 const LLHTTP_STATUS = 52
