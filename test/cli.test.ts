@@ -289,7 +289,16 @@ test('past the first 20 failures, how many more follows them, before the summary
 
 test('invalid URLs in a list become failed results, not a crash', async () => {
   const out = join(dir, 'invalid')
-  const file = await list('invalid.txt', ['not a url', 'ftp://example.com/x.jpg', server.url('/fine')])
+  // hunt113: passwords whose unencoded `/` or `#` the parser read as the end of a port.
+  const slash = 'http://u:4321/zq@127.0.0.1:9/a.jpg'
+  const hash = 'http://u:8765#zq@127.0.0.1:9/b.jpg'
+  const file = await list('invalid.txt', [
+    'not a url',
+    'ftp://example.com/x.jpg',
+    slash,
+    hash,
+    server.url('/fine'),
+  ])
   const r = await runCli([file, '-o', out, '--json'])
   assert.equal(r.code, 1)
   const results = r.stdout
@@ -297,9 +306,28 @@ test('invalid URLs in a list become failed results, not a crash', async () => {
     .split('\n')
     .map((l) => JSON.parse(l))
     .filter((l) => l.url)
-  assert.deepEqual(results.map((l) => l.error ?? 'ok').sort(), ['invalid-url', 'invalid-url', 'ok'])
+  assert.deepEqual(results.map((l) => l.error ?? 'ok').sort(), [
+    'invalid-url',
+    'invalid-url',
+    'invalid-url',
+    'invalid-url',
+    'ok',
+  ])
   const ftp = results.find((l) => l.url.startsWith('ftp:'))
   assert.match(ftp.message, /: only http and https are fetched, not ftp$/)
+  const cut = results.find((l) => l.url === 'http://127.0.0.1:9/a.jpg')
+  assert.match(
+    cut?.message,
+    /a \/ in them ends the host: write it as %2F\); if the @ is the path's, write it as %40$/,
+  )
+  // Neither password anywhere: messages, the manifest, the report (its host tables too).
+  const shown = [
+    r.stdout,
+    r.stderr,
+    await readFile(join(out, 'manifest.jsonl'), 'utf8'),
+    await readFile(join(out, 'report.html'), 'utf8'),
+  ]
+  for (const text of shown) assert.doesNotMatch(text, /4321|8765|zq/)
   assert.deepEqual(await outputFiles(out), ['fine.jpg'])
 })
 
@@ -807,6 +835,12 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     [
       ['http://u:1234#x@127.0.0.1:9/b.jpg', '-o', join(dir, 'hash-out')],
       /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/b\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a # in them ends the host: write it as %23\) \(see imgpull --help\)$/,
+    ],
+    // hunt113: a `/` in it, its first part digits: parsed as host `u`, port 1234, path `/x@…`,
+    // and fetched from `u` ("dns: host not found for http://u:1234/x@…").
+    [
+      ['http://u:1234/x@127.0.0.1:9/c.jpg', '-o', join(dir, 'slash-out')],
+      /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/c\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a \/ in them ends the host: write it as %2F\); if the @ is the path's, write it as %40 \(see imgpull --help\)$/,
     ],
     // hunt111: the port is the fault, not the `@` of a retina file name.
     [

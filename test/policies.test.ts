@@ -1564,6 +1564,50 @@ test('parseFetchUrl: a bad host or port before an @ in a file name is named, the
   }
 })
 
+// hunt113: a password with an unencoded `/` or `?` whose first part is digits (or empty) parses:
+// `http://bob:1234/x@127.0.0.1:9/a.jpg` as host `bob`, port 1234, path `/x@127.0.0.1:9/a.jpg`; it
+// failed `dns: host not found for http://bob:1234/x@…`, the password in every message, the
+// manifest and the report. An `@` in a path on a one-word host stays a path.
+test('parseFetchUrl: a password read as a port and a path or query is said so, never shown; an @ in a path is no password', () => {
+  const encode = (c: string) =>
+    `its user and password need to be percent-encoded (a ${c} in them ends the host: write it as ${c === '/' ? '%2F' : '%3F'}); if the @ is the path's, write it as %40`
+  const cases: [string, string | undefined, string][] = [
+    ['http://bob:1234/x@127.0.0.1:9/a.jpg', encode('/'), 'http://127.0.0.1:9/a.jpg'],
+    ['http://bob:/x@img.example.com/a.jpg', encode('/'), 'http://img.example.com/a.jpg'],
+    ['https://bob:1234/x@[::1]:8443/a.jpg', encode('/'), 'https://[::1]:8443/a.jpg'],
+    ['http://bob:1234/x@localhost', encode('/'), 'http://localhost'],
+    ['http://bob:1234/x@localhost:8080?size=2', encode('/'), 'http://localhost:8080?size=2'],
+    ['http://bob:1234?x@example.com/a.jpg', encode('?'), 'http://example.com/a.jpg'],
+    ['http:/bob:1234/x@127.0.0.1/a.jpg', encode('/'), 'http:/127.0.0.1/a.jpg'],
+    // Paths holding an `@`, fetched as they are.
+    ['http://h/users/@alice/a.jpg', undefined, 'http://h/users/@alice/a.jpg'],
+    ['http://h/a@2x.jpg', undefined, 'http://h/a@2x.jpg'],
+    ['http://h:8080/a@2x.jpg?v=3', undefined, 'http://h:8080/a@2x.jpg?v=3'],
+    ['http://intranet:8080/@john.doe/pic.jpg', undefined, 'http://intranet:8080/@john.doe/pic.jpg'],
+    [
+      'http://minio:9000/avatars/ann@corp.com/a.jpg',
+      undefined,
+      'http://minio:9000/avatars/ann@corp.com/a.jpg',
+    ],
+    ['http://nas:5000/v1@2.0/a.jpg', undefined, 'http://nas:5000/v1@2.0/a.jpg'],
+    ['http://h/ann@corp.com/a.jpg', undefined, 'http://h/ann@corp.com/a.jpg'],
+    // A host with a dot, localhost or an address is a host: what follows is its path.
+    [
+      'https://cdn.example.com:1234/x@127.0.0.1/a.jpg',
+      undefined,
+      'https://cdn.example.com:1234/x@127.0.0.1/a.jpg',
+    ],
+    ['http://localhost:8080/x@example.com/a.jpg', undefined, 'http://localhost:8080/x@example.com/a.jpg'],
+    ['http://[::1]:9/x@127.0.0.1/a.jpg', undefined, 'http://[::1]:9/x@127.0.0.1/a.jpg'],
+  ]
+  for (const [text, why, shown] of cases) {
+    const parsed = parseFetchUrl(text)
+    if (why === undefined) assert.ok('url' in parsed, `${text}: ${'why' in parsed && parsed.why}`)
+    else assert.equal('why' in parsed && parsed.why, why, text)
+    assert.equal(redactUrl(text), shown, text)
+  }
+})
+
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {
   const t = { ...newTally(), ok: 20, skipped: 5, failed: 5 }
   const stats = { active: 4, bytes: 12_345_678, duplicates: 10 }

@@ -4,7 +4,13 @@
  */
 
 import { printable } from '../utils/printable.js'
-import { atInFileName, passwordAsFragment, shownUrl, unencodedCredentials } from '../utils/url.js'
+import {
+  atInFileName,
+  passwordAsFragment,
+  passwordInPath,
+  shownUrl,
+  unencodedCredentials,
+} from '../utils/url.js'
 
 /**
  * Text as one http(s) URL to fetch (`url`), or why it is not one (`why`): what `new URL` refuses,
@@ -13,7 +19,8 @@ import { atInFileName, passwordAsFragment, shownUrl, unencodedCredentials } from
 export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   // A `/`, `?`, `#` or `\` before the last `@`: a password not percent-encoded (`u:p#x@host`), or
   // a path or query with an `@` (`/a@2x.jpg`), which parses. After a `#` it is the password: the
-  // URL parses with the user's name as its host and the rest as a fragment (never sent). An `@`
+  // URL parses with the user's name as its host and the rest as a fragment (never sent); so after
+  // a `/` or `?` with a host after the `@` and a one-word host before (see `passwordInPath`). An `@`
   // before an image's file name (`http://h:bad/x@2x.jpg`) is the path's: the host or port is wrong.
   const unencoded = atInFileName(text.trim()) ? undefined : unencodedCredentials(text.trim())
   const credentials = unencoded && `its user and password need ${unencoded}`
@@ -24,6 +31,9 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
     return { why: credentials ?? notUrl(text) }
   }
   if (credentials && passwordAsFragment(text.trim(), url)) return { why: credentials }
+  // Told from a path by its shape alone: a path it was (`http://nas:80/ann@corp.com/`) gets its way out.
+  if (credentials && passwordInPath(text.trim(), url))
+    return { why: `${credentials}; if the @ is the path's, write it as %40` }
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
   if (HOST_PORT.test(text.trim())) return { why: NO_SCHEME }

@@ -4,6 +4,7 @@ import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import type { HostSample, RunInfo } from '../types.js'
+import { redactUrl } from '../utils/url.js'
 import type { Attribution, ReportInput, ReportItem } from './html/types.js'
 
 /** What a report is made from: the journal's records, the run it describes, that run's samples. */
@@ -13,10 +14,14 @@ export interface ReportSource {
   samples: Iterable<HostSample>
 }
 
-/** The URL's origin; none (`''`) for what has none: not a URL, or a scheme without a host (`javascript:`, whose origin is the string "null"). */
+/**
+ * The URL's origin; none (`''`) for what has none: not a URL, or a scheme without a host (`javascript:`,
+ * whose origin is the string "null"). Of the URL without its credentials: one whose unencoded
+ * password the parser read as a port (`http://u:1234#x@host/`) would be grouped under `http://u:1234`.
+ */
 const originOf = (url: string) => {
   try {
-    const { origin } = new URL(url)
+    const { origin } = new URL(redactUrl(url))
     return origin === 'null' ? '' : origin
   } catch {
     return ''

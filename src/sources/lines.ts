@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
 import { printable } from '../utils/printable.js'
-import { passwordAsFragment, shownUrl } from '../utils/url.js'
+import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
@@ -235,8 +235,9 @@ export async function openList(path: string): Promise<Readable> {
 export function isUrlArgument(arg: string): boolean {
   if (!/^https?:\/\//i.test(arg)) return false
   try {
-    // Not one whose password's `#` made a fragment of the rest: said as a usage error (see `notUrl`).
-    return !passwordAsFragment(arg, new URL(arg))
+    // Not one whose password's `#`, `/` or `?` made a fragment, path or query of the rest: said as
+    // a usage error (see `parseFetchUrl`).
+    return !passwordMisread(arg, new URL(arg))
   } catch {
     return false
   }

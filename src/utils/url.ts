@@ -37,6 +37,42 @@ export const passwordAsFragment = (text: string, url: URL): boolean =>
   url.hash.includes('@') && credentialsEnder(text) === '#'
 
 /**
+ * What follows the `@` that ends a user and password: a host name with a dot (its last label a
+ * name's, not a number's: `v1@2.0/` is a path), an IPv4 address, an `[IPv6]` one or `localhost`;
+ * an optional port; then the path, the query, the fragment or the end.
+ */
+const HOST_AFTER_AT =
+  /^(?:localhost|\[[0-9a-f:.]+\]|(?:\d{1,3}\.){3}\d{1,3}|(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*)(?::\d*)?(?:[/?#\\]|$)/i
+
+/**
+ * Whether `url`, parsed from `text`, took a password with an unencoded `/` or `?` for its port and
+ * the start of its path or query: `http://bob:1234/x@127.0.0.1:9/a.jpg` parses as host `bob`, port
+ * 1234 and path `/x@127.0.0.1:9/a.jpg`, printing the password in every message. Said so only when
+ * nothing else reads it: the parsed host is one word (no dot, not `localhost`, no IP address), a
+ * `:` follows it, one segment (`x`) stands between the `/` or `?` and the last `@`, and a host
+ * follows that `@` (see `HOST_AFTER_AT`). So `http://h/users/@alice/a.jpg`, `http://h/a@2x.jpg`
+ * (see `atInFileName`), `http://intranet:8080/@john.doe/pic.jpg` and
+ * `http://minio:9000/avatars/ann@corp.com/a.jpg` stay paths.
+ */
+export function passwordInPath(text: string, url: URL): boolean {
+  if (url.hostname.includes('.') || url.hostname.startsWith('[') || url.hostname === 'localhost') return false
+  const authority = text.replace(/^[a-z][a-z0-9+.-]*:[\\/]*/i, '')
+  const end = authority.search(/[/?\\]/)
+  const at = authority.lastIndexOf('@')
+  if (end < 0 || at < end || /#/.test(authority.slice(0, at))) return false
+  return (
+    authority.slice(0, end).includes(':') &&
+    /^[^/?#\\]+$/.test(authority.slice(end + 1, at)) &&
+    HOST_AFTER_AT.test(authority.slice(at + 1)) &&
+    !atInFileName(text)
+  )
+}
+
+/** Whether `url`, parsed from `text`, holds an unencoded password where its port and the rest should be (see `passwordAsFragment`, `passwordInPath`). */
+export const passwordMisread = (text: string, url: URL): boolean =>
+  passwordAsFragment(text, url) || passwordInPath(text, url)
+
+/**
  * Why the user and password of an address, as written (`http://bob:pa#ss@proxy:3128`), cannot
  * be read, in words for the end of a message (`…'s user and password ` + them), or `undefined`: a
  * `/`, `?`, `#` or `\` in them ends the host there (RFC 3986 §3.2), so an `@` after one means they
@@ -62,8 +98,8 @@ export function redactUrl(url: string): string {
   const upToLastAt = () => url.replace(/\b([a-z][a-z0-9+.-]*:[\\/]*).*@/gi, '$1')
   try {
     const u = new URL(url)
-    // A password all the same.
-    if (passwordAsFragment(url, u)) return upToLastAt()
+    // A password all the same, read as a port and a fragment, path or query.
+    if (passwordMisread(url, u)) return upToLastAt()
     if (!u.username && !u.password) return url
     u.username = ''
     u.password = ''
