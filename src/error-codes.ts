@@ -7,7 +7,11 @@ import { UNASKED_STATUSES } from './fetch/unasked-status.js'
  * until `--retry-failed`).
  */
 export const ERROR_CODES = {
-  'invalid-url': { rerun: false, meaning: 'the input is not an http(s) URL' },
+  'invalid-url': {
+    rerun: false,
+    meaning:
+      'the input is not an http(s) URL, or its host, under a top-level name that exists nowhere (.example, .invalid: RFC 2606), did not resolve',
+  },
   'invalid-row': {
     rerun: false,
     meaning: "a table's row is malformed (not JSON, more fields than its header)",
@@ -19,7 +23,10 @@ export const ERROR_CODES = {
     meaning:
       'the body does not have the checksum its server states (Repr-Digest, Content-MD5, x-goog-hash), or an encoded body decodes to bytes its gzip CRC-32, zlib Adler-32 or zstd checksum does not match: changed on the way',
   },
-  dns: { rerun: true, meaning: 'the host name does not resolve' },
+  dns: {
+    rerun: true,
+    meaning: 'the host name does not resolve (but for one under .example or .invalid: invalid-url)',
+  },
   network: { rerun: true, meaning: 'the connection failed or was cut (refused, reset)' },
   proxy: {
     rerun: true,
@@ -72,7 +79,11 @@ export const ERROR_CODES = {
     meaning: 'a redirect would send the same request (URL and cookies) a fourth time',
   },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
-  'bad-redirect': { rerun: false, meaning: 'a redirect to something other than http(s), or to no valid URL' },
+  'bad-redirect': {
+    rerun: false,
+    meaning:
+      'a redirect to something other than http(s), to no valid URL, or to a host under .example or .invalid that did not resolve',
+  },
   'robots-tag': {
     rerun: false,
     meaning: 'the server asks AI tools not to use the image (X-Robots-Tag: noai or noimageai)',
@@ -100,8 +111,9 @@ export const ERROR_CODES = {
 } as const
 
 /**
- * The input's own failures: no request is made for them, and every run that reads the line or row
- * fails it again, `--retry-failed` or not, until the list or table is mended.
+ * The input's own failures: no request is made for them (a placeholder host, `images.example`, is
+ * looked up, never asked: see `notFoundCode`), and every run that reads the line or row fails it
+ * again, `--retry-failed` or not, until the list or table is mended.
  */
 export const INPUT_ERRORS: ReadonlySet<string> = new Set(['invalid-url', 'invalid-row', 'invalid-hash'])
 

@@ -331,6 +331,36 @@ test('invalid URLs in a list become failed results, not a crash', async () => {
   assert.deepEqual(await outputFiles(out), ['fine.jpg'])
 })
 
+// hunt113: the example tables' hosts (images.example, RFC 2606: no resolver knows them) failed as
+// `dns`, a passing cause: `imgpull status` said "Run the same command again to retry the 10
+// failures with a passing cause", and every rerun looked them up and failed them again.
+test("the example table's placeholder hosts fail as the input's own: status does not send a rerun after them, a rerun leaves them", async () => {
+  const out = join(dir, 'placeholders')
+  const r = await runCli(['examples/photos.csv', '-o', out])
+  assert.equal(r.code, 1, r.stderr)
+  const failed = r.stderr.split('\n').filter((l) => l.startsWith('failed '))
+  assert.equal(failed.length, 10, r.stderr)
+  for (const line of failed)
+    assert.match(
+      line,
+      /^failed invalid-url: host not found for https:\/\/images\.example\/photos\/\S+\.jpg: \.example names are reserved for examples \(RFC 2606\) and exist nowhere$/,
+    )
+  const status = await runCli(['status', out])
+  assert.doesNotMatch(status.stdout, /passing cause|permanent failure/)
+  assert.match(
+    status.stdout,
+    /^10 failures are the input's own \(.*placeholder name.*\): every run fails them again until the input is mended\.$/m,
+  )
+  assert.match(await readFile(join(out, 'report.html'), 'utf8'), /mend the input/)
+  // The same command again: no lookup, each said as the earlier run's.
+  const again = await runCli(['examples/photos.csv', '-o', out])
+  assert.equal(again.code, 1, again.stderr)
+  assert.match(
+    again.stderr,
+    /^0 images, .*, 0 failed, 10 skipped as permanently failed before \(--retry-failed tries them again\)$/m,
+  )
+})
+
 test('a bad line deep in a list is named by its line number; what came before is kept, a rerun goes on', async () => {
   const out = join(dir, 'bad-line')
   const urls = Array.from({ length: 300 }, (_, i) => server.url(`/deep-${i}.jpg`))

@@ -69,13 +69,25 @@ test('the files of a domain that does not exist fail as dns after one lookup of 
   assert.equal(lookups.get('gone.test'), 1)
 })
 
-test("a placeholder name (the README's images.example) fails as dns saying no resolver knows it (hunt95)", async () => {
+// hunt113: as `dns` (a passing cause), every plain rerun looked it up again and `imgpull status`
+// told to run again "to retry the failures with a passing cause": the input's own, and a
+// redirect's to one is the server's (`bad-redirect`), each left by a plain rerun.
+test("a placeholder name (the README's images.example) fails as the input's own, saying no resolver knows it (hunt95)", async () => {
   const port = new URL(server.origin).port
-  const results = await get([`http://images.example:${port}/a.jpg`])
-  assert.equal(results[0].error, 'dns')
+  const to = `http://nohost.example:${port}/b.jpg`
+  const short = server.url(`/short?to=${encodeURIComponent(to)}`)
+  const results = await get([`http://images.example:${port}/a.jpg`, short])
+  const placeholder = results.find((r) => r.job.url !== short)!
+  assert.equal(placeholder.error, 'invalid-url')
   assert.match(
-    results[0].message!,
+    placeholder.message!,
     /^host not found for http:\/\/images\.example:\d+\/a\.jpg: \.example names are reserved for examples \(RFC 2606\) and exist nowhere$/,
+  )
+  const redirected = results.find((r) => r.job.url === short)!
+  assert.equal(redirected.error, 'bad-redirect', redirected.message)
+  assert.match(
+    redirected.message!,
+    /^host not found for http:\/\/nohost\.example:\d+\/b\.jpg \(redirected from .*\): \.example names/,
   )
 })
 

@@ -91,7 +91,7 @@ test("status: an invalid line is the input's own failure, not one --retry-failed
   assert.match(status.stdout, /^Add --retry-failed to try the 1 permanent failure too\.$/m)
   assert.match(
     status.stdout,
-    /^1 failure is the input's own \(a line or row that is no valid URL, row or hash\): every run fails it again until the input is mended\.$/m,
+    /^1 failure is the input's own \(a line or row that is no valid URL, row or hash, or a URL under a placeholder name such as images\.example\): every run fails it again until the input is mended\.$/m,
   )
 })
 

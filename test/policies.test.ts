@@ -20,7 +20,7 @@ import {
 } from '../src/fetch/proxy-silence.js'
 import { readRefusal } from '../src/fetch/rate-limit-headers.js'
 import { MOST_VISITS, REVISIT_WAIT_CAP, revisit } from '../src/fetch/redirect-revisit.js'
-import { reservedNameWords } from '../src/fetch/reserved-names.js'
+import { notFoundCode, reservedNameWords } from '../src/fetch/reserved-names.js'
 import { parseRetryAfter, retryDelay } from '../src/fetch/retry-delay.js'
 import {
   type FailureFacts,
@@ -2001,6 +2001,29 @@ test('reservedNameWords: a host under a top-level name reserved never to resolve
     ['127.0.0.1', ''],
   ]
   for (const [host, words] of table) assert.equal(reservedNameWords(host), words, host)
+})
+
+// hunt113: such a name failed as `dns`, a passing cause: `imgpull status` told to run the example
+// tables again "to retry the 10 failures with a passing cause", each run failing them again.
+test("notFoundCode: a name no rerun will find is the input's own, or the redirect's; any other stays dns", () => {
+  const table: [string, boolean, string][] = [
+    ['images.example', false, 'invalid-url'],
+    ['CDN.INVALID.', false, 'invalid-url'],
+    ['nohost.invalid', true, 'bad-redirect'],
+    ['images.example', true, 'bad-redirect'],
+    // Names a resolver may know: a real domain, a local resolver's (RFC 6761 §6.2), mDNS's.
+    ['gone.test', false, 'dns'],
+    ['printer.local', false, 'dns'],
+    ['example.com', false, 'dns'],
+    ['images.example.com', true, 'dns'],
+    ['intranet', false, 'dns'],
+  ]
+  for (const [host, redirected, code] of table)
+    assert.equal(notFoundCode(host, redirected), code, `${host} ${redirected}`)
+  // A plain rerun leaves what these say, and tries dns again.
+  assert.equal(retriedOnRerun('invalid-url'), false)
+  assert.equal(retriedOnRerun('bad-redirect'), false)
+  assert.equal(retriedOnRerun('dns'), true)
 })
 
 test('emptyInputLine names the inputs that held no job, as lists or tables, stdin as such', () => {

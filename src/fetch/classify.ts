@@ -17,7 +17,7 @@ import {
   TUNNEL_REFUSED,
   type TunnelRefused,
 } from './proxy.js'
-import { reservedNameWords } from './reserved-names.js'
+import { notFoundCode, reservedNameWords } from './reserved-names.js'
 import { closedOrReset } from './retry-policy.js'
 import { answeredInTls, hostOf, NOT_TLS, tlsMessage, tlsProblem } from './tls-errors.js'
 
@@ -92,8 +92,15 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   if (DNS_PERMANENT.has(code)) {
     // A placeholder name (the README's `images.example`) is said as one: no network will find it.
     // The host without its port: reservedNameWords reads the name's last label.
-    const reserved = reservedNameWords(hostOf(at).replace(/:\d+$/, ''))
-    return new ImgpullError('dns', `host not found for ${where}${reserved}`, { cause: error })
+    // Such a name is no passing fault: a plain rerun leaves it (see `notFoundCode`).
+    const host = hostOf(at).replace(/:\d+$/, '')
+    return new ImgpullError(
+      notFoundCode(host, hop !== undefined),
+      `host not found for ${where}${reservedNameWords(host)}`,
+      {
+        cause: error,
+      },
+    )
   }
   // The same certificate, or the same handshake, fails the same way on every attempt.
   const tls = tlsProblem(error)

@@ -24,5 +24,5 @@ export function rerunWords(command: string | undefined): RerunWords {
 
 /** What becomes of `n` failures of the input's own (`INPUT_ERRORS`), as a sentence without its full stop. */
 export function inputOwnWords(n: number): string {
-  return `${n} ${n === 1 ? 'failure is' : 'failures are'} the input's own (a line or row that is no valid URL, row or hash): every run fails ${n === 1 ? 'it' : 'them'} again until the input is mended`
+  return `${n} ${n === 1 ? 'failure is' : 'failures are'} the input's own (a line or row that is no valid URL, row or hash, or a URL under a placeholder name such as images.example): every run fails ${n === 1 ? 'it' : 'them'} again until the input is mended`
 }
