@@ -42,6 +42,7 @@ import { unaskedStatus } from '../src/fetch/unasked-status.js'
 import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
+import { redisAddress } from '../src/queue/redis.js'
 import { grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
@@ -1606,6 +1607,39 @@ test('parseFetchUrl: a password read as a port and a path or query is said so, n
     else assert.equal('why' in parsed && parsed.why, why, text)
     assert.equal(redactUrl(text), shown, text)
   }
+})
+
+// hunt113: --redis with a `/`, `?` or `#` unencoded in its password: `redis://u:12#zz@host` went
+// to host `u` ("cannot reach Redis at redis://u:12#zz@…"), `redis://u:1234/x@host` "names database
+// 'x@host'", `redis://u:pa/ss@host` "is not a Redis URL": each message showing the password.
+test('redisAddress: a password whose unencoded character ends the host is said so, never shown', () => {
+  const cases: [string, string][] = [
+    [
+      'redis://u:12#zz@127.0.0.1:6399',
+      "'redis://127.0.0.1:6399': its user and password need to be percent-encoded (a # in them ends the host: write it as %23)",
+    ],
+    [
+      'redis://u:1234/zz@127.0.0.1:6399',
+      "'redis://127.0.0.1:6399': its user and password need to be percent-encoded (a / in them ends the host: write it as %2F)",
+    ],
+    [
+      'rediss://:pa/zz@cache.example:6380/2',
+      "'rediss://cache.example:6380/2': its user and password need to be percent-encoded (a / in them ends the host: write it as %2F)",
+    ],
+    // Not a URL (its port out of range): it was shown as given, password and all.
+    [
+      'redis://u:zz@127.0.0.1:99999',
+      "'redis://127.0.0.1:99999' is not a Redis URL: give one like redis://host:6379, or a Unix socket as /run/redis/redis.sock",
+    ],
+  ]
+  for (const [text, why] of cases) assert.equal(redisAddress(text), why, text)
+  // Encoded, it is read.
+  assert.deepEqual(redisAddress('redis://u:12%23zz@127.0.0.1:6399/1'), {
+    kind: 'tcp',
+    url: 'redis://u:12%23zz@127.0.0.1:6399/1',
+    protocol: 'redis:',
+    db: '1',
+  })
 })
 
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {

@@ -1,4 +1,5 @@
 import { ImgpullError } from '../errors.js'
+import { withoutCredentials } from '../utils/url.js'
 
 /**
  * Why a queue command cannot go on (exit 2, one line naming the cause): Redis unreachable or set
@@ -18,6 +19,7 @@ export function shownRedis(url: string): string {
     if (u.password) u.password = '***'
     return u.toString().replace(/\/$/, '')
   } catch {
-    return url
+    // Not a URL: a password that does not parse (a space in it) is still one.
+    return withoutCredentials(url)
   }
 }

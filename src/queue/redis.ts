@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { tlsProblem } from '../fetch/tls-errors.js'
+import { unencodedCredentials, withoutCredentials } from '../utils/url.js'
 import { QueueError, shownRedis } from './errors.js'
 
 /** How long the first connection may take before a command gives up, ms. */
@@ -300,11 +301,16 @@ function readAddress(text: string): RedisAddress | string {
       ...(secret ? { password: secret } : {}),
     }
   }
+  // A `/`, `?` or `#` left unencoded in the password ends the host there, as a proxy's does:
+  // `redis://u:12#x@host` went to host `u` port 12, and `redis://u:1234/x@host` named database
+  // `x@host`, each message showing the password whole.
+  const unencoded = unencodedCredentials(text)
+  if (unencoded) return `'${withoutCredentials(text)}': its user and password need ${unencoded}`
   let parsed: URL
   try {
     parsed = new URL(text)
   } catch {
-    return `'${text}' is not a Redis URL: ${usage}`
+    return `'${shownRedis(text)}' is not a Redis URL: ${usage}`
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
     return `'${shownRedis(text)}' is not a Redis URL: ${usage}`
