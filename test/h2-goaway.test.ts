@@ -12,6 +12,8 @@ import {
 } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { endedAtLength } from '../src/fetch/download.js'
 import { http2Cut, isRefusedStream } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -464,4 +466,62 @@ test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the s
   } finally {
     await close()
   }
+})
+
+// hunt112: every byte of a body's Content-Length came, then the server reset the stream (with any
+// code) or never sent END_STREAM: imgpull failed it on every attempt and every rerun ("Stream
+// closed with error code NGHTTP2_INTERNAL_ERROR", an idle timeout "after 60000 of 60000 bytes"),
+// where curl and wget2 keep the file. The length marks where the body ends, as over HTTP/1.1.
+test('every byte of its Content-Length, then RST_STREAM with any code or no END_STREAM at all: the file; without a length the reset stands', async () => {
+  const image = makeImage('at-length.jpg', 60_000)
+  const gzipped = gzipSync(image)
+  const { origin, close } = await streamServer((stream, headers) => {
+    const [, code, name] = String(headers[':path']).split('/')
+    const body = name === 'gzip.jpg' ? gzipped : image
+    stream.respond({
+      ':status': 200,
+      'content-type': 'image/jpeg',
+      ...(name === 'none.jpg' ? {} : { 'content-length': body.length }),
+      ...(name === 'gzip.jpg' ? { 'content-encoding': 'gzip' } : {}),
+    })
+    stream.write(body, () => {
+      if (code !== 'silent')
+        setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 50)
+    })
+  })
+  try {
+    const whole = ['CANCEL', 'INTERNAL_ERROR', 'REFUSED_STREAM', 'NO_ERROR', 'silent'].map(
+      (code) => `${origin}/${code}/length.jpg`,
+    )
+    whole.push(`${origin}/INTERNAL_ERROR/gzip.jpg`)
+    const unsized = `${origin}/INTERNAL_ERROR/none.jpg`
+    const results = await run([...whole, unsized], { out: join(dir, 'at-length'), idleTimeout: 500 })
+    for (const url of whole) {
+      const result = results.find((r) => r.job.url === url)!
+      assert.equal(result.status, 'ok', `${url}: ${result.message}`)
+      assert.deepEqual(await readFile(join(dir, 'at-length', result.path!)), image)
+    }
+    const cut = results.find((r) => r.job.url === unsized)!
+    assert.equal(
+      cut.message,
+      `network error on ${unsized}: Stream closed with error code NGHTTP2_INTERNAL_ERROR (ERR_HTTP2_STREAM_ERROR)`,
+    )
+  } finally {
+    await close()
+  }
+})
+
+test('endedAtLength: a close or reset of the connection always; over HTTP/2 also a stream reset, a session failed, no END_STREAM', () => {
+  const table: [string, boolean, boolean][] = [
+    ['UND_ERR_SOCKET', false, true],
+    ['UND_ERR_SOCKET', true, true],
+    ['ERR_HTTP2_STREAM_ERROR', true, true],
+    ['ERR_HTTP2_SESSION_ERROR', true, true],
+    ['UND_ERR_BODY_TIMEOUT', true, true],
+    ['UND_ERR_BODY_TIMEOUT', false, false],
+    ['UND_ERR_ABORTED', true, false],
+    ['ENOSPC', true, false],
+    ['', true, false],
+  ]
+  for (const [code, http2, want] of table) assert.equal(endedAtLength(code, http2), want, `${code} ${http2}`)
 })

@@ -1099,9 +1099,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       await exchange.consume(take)
     } catch (error) {
       // Every byte its length promised came, then the connection closed before undici saw the
-      // answer end (its parser paused by back-pressure at the last byte): the body is whole.
+      // answer end (its parser paused by back-pressure at the last byte), or, over HTTP/2, the
+      // stream was reset or never ended: the body is whole (see `endedAtLength`).
       const whole =
-        decision.length !== undefined && received === decision.length && errorCode(error) === 'UND_ERR_SOCKET'
+        decision.length !== undefined &&
+        received === decision.length &&
+        endedAtLength(errorCode(error), t.head!.http2 === true)
       if (!whole || t.cancel.aborted) {
         if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
         else if (stalledUnframed(t, error, decision, received)) t.stalled = error
@@ -1243,6 +1246,28 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     return send
   }
   return verify
+}
+
+/**
+ * Whether a body failed with the error whose code is `code`, once every byte of its
+ * `Content-Length` came, is whole all the same: the length marks where it ends, whatever the
+ * connection does after it. The connection closed or reset (`UND_ERR_SOCKET`: also a GOAWAY with
+ * an error). Over HTTP/2 (`http2`), where undici waits for END_STREAM past the length, also the
+ * stream reset by the server with any code instead of END_STREAM (`ERR_HTTP2_STREAM_ERROR`:
+ * INTERNAL_ERROR, CANCEL or REFUSED_STREAM from a server or proxy that resets a stream it has
+ * sent), the session failed under it (`ERR_HTTP2_SESSION_ERROR`), or END_STREAM never coming
+ * (`UND_ERR_BODY_TIMEOUT`). Each failed every attempt and every rerun, where curl and wget2 keep
+ * the file. Bytes past the length never count: nghttp2 resets such a stream with PROTOCOL_ERROR
+ * before it delivers them (RFC 9113 §8.1.1). Pure, table-tested (test/h2-goaway.test.ts).
+ */
+export function endedAtLength(code: string, http2: boolean): boolean {
+  if (code === 'UND_ERR_SOCKET') return true
+  return (
+    http2 &&
+    (code === 'ERR_HTTP2_STREAM_ERROR' ||
+      code === 'ERR_HTTP2_SESSION_ERROR' ||
+      code === 'UND_ERR_BODY_TIMEOUT')
+  )
 }
 
 /**
