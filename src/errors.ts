@@ -1,3 +1,4 @@
+import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
 import { asksForHttp1, http2ErrorCode, slowDownWords } from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
@@ -297,6 +298,10 @@ function networkWords(cause: unknown): string {
   if (code === 'ERR_HTTP2_ERROR' && cause.message === 'Protocol error')
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
+  // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
+  // handshake was done: not the handshake's failure its code's family suggests.
+  if (code?.startsWith('ERR_SSL_') && afterHandshake(cause))
+    return `the TLS connection failed after its handshake (${code.slice(8).toLowerCase().replaceAll('_', ' ')}: a corrupt record?) (${code})`
 
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {

@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
+import { createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -485,5 +486,103 @@ test('a host name with a trailing dot: the server name (SNI) goes without it, th
   } finally {
     ;(dns as { lookup: unknown }).lookup = system
     await Promise.all(proxies.map((p) => p.close()))
+  }
+})
+
+// hunt112: over HTTP/2, a TLS record that did not parse after the handshake (the server's raw
+// alert, as a middlebox corrupting bytes makes one) failed as `tls`, at once ("the TLS handshake
+// failed (bad record type)"), where the next connection fetched the file; three such files would
+// give up the host for the run. It is the connection's failure, as a reset is.
+test('a TLS record that does not parse after the handshake, mid-answer or before it: network, retried, in words; over HTTP/1.1 too', async () => {
+  const image = makeImage('corrupt-record.jpg', 30_000)
+  const seen = new Map<string, number>()
+  /** The connection gets a plaintext alert record, which no TLS 1.3 peer takes after its handshake. */
+  const corrupt = (socket?: {
+    _parent?: { write(b: Buffer): void }
+    destroy(): void
+    destroyed: boolean
+  }) => {
+    // The connection is gone already (HTTP/2: another stream's record broke it).
+    if (!socket || socket.destroyed) return
+    socket._parent!.write(Buffer.from([0x15, 3, 3, 0, 2, 2, 40]))
+    setTimeout(() => socket.destroy(), 50)
+  }
+  const answer = (
+    path: string,
+    respond: (length: number) => void,
+    write: (b: Buffer) => void,
+    cut: () => void,
+  ) => {
+    const n = (seen.get(path) ?? 0) + 1
+    seen.set(path, n)
+    if (path.includes('once') && n > 1) {
+      respond(image.length)
+      return write(image)
+    }
+    if (path.includes('head')) return setTimeout(cut, 20)
+    respond(image.length)
+    write(image.subarray(0, 12_000))
+    setTimeout(cut, 50)
+  }
+  const h2 = createSecureServer(tlsPair(certs.good))
+  h2.on('stream', (stream, headers) => {
+    stream.on('error', () => {})
+    const session = stream.session as object
+    const key = Object.getOwnPropertySymbols(session).find((s) => s.description === 'socket')!
+    answer(
+      `h2${headers[':path']}`,
+      (length) => stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': length }),
+      (b) => (b.length === image.length ? stream.end(b) : stream.write(b)),
+      () => corrupt((session as Record<symbol, never>)[key]),
+    )
+  })
+  const h1 = createServer(tlsPair(certs.good))
+  h1.on('request', (req, res) =>
+    answer(
+      `h1${req.url}`,
+      (length) => res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': length }),
+      (b) => (b.length === image.length ? res.end(b) : res.write(b)),
+      () => corrupt(res.socket as never),
+    ),
+  )
+  const servers = [await listenLocal(h2, 'https'), await listenLocal(h1, 'https')]
+  try {
+    for (const { origin } of servers) {
+      const urls = ['once-body', 'once-head', 'always-body', 'always-head'].map((p) => `${origin}/${p}.jpg`)
+      const results: Result[] = []
+      for await (const r of pull(urls, {
+        out: join(dir, 'corrupt'),
+        journal: false,
+        caCert: certs.ca,
+        retries: 1,
+      }))
+        results.push(r)
+      for (const url of urls) {
+        const r = results.find((x) => x.job.url === url)!
+        assert.equal(r.attempts, 2, `${url}: ${r.message}`)
+        if (url.includes('once')) assert.equal(r.status, 'ok', `${url}: ${r.message}`)
+        // Cut short of its length, `truncated` (its bytes kept for a resume); before the head, `network`.
+        else assert.equal(r.error, url.includes('body') ? 'truncated' : 'network', `${url}: ${r.message}`)
+      }
+    }
+    // HTTP/2 has the TLS error itself (HTTP/1.1's is undici's closed connection): said as what it is.
+    const always = `${servers[0].origin}/always-head.jpg`
+    const [r] = await (async () => {
+      const out: Result[] = []
+      for await (const x of pull([always], {
+        out: join(dir, 'corrupt2'),
+        journal: false,
+        caCert: certs.ca,
+        retries: 0,
+      }))
+        out.push(x)
+      return out
+    })()
+    assert.equal(
+      r.message,
+      `network error on ${always}: the TLS connection failed after its handshake (bad record type: a corrupt record?) (ERR_SSL_BAD_RECORD_TYPE)`,
+    )
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
   }
 })

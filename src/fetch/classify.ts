@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { quoted } from '../utils/printable.js'
 import { shownUrl } from '../utils/url.js'
-import { connectStageOf, connectStageWords } from './connect-stage.js'
+import { afterHandshake, connectStageOf, connectStageWords } from './connect-stage.js'
 import { notHttpAnswer, notHttpWords, PROXY_501, PROXY_NOT_HTTP } from './not-a-proxy.js'
 import {
   isSocks,
@@ -102,8 +102,12 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
       },
     )
   }
-  // The same certificate, or the same handshake, fails the same way on every attempt.
-  const tls = tlsProblem(error)
+  // The same certificate, or the same handshake, fails the same way on every attempt. A TLS error
+  // after the handshake that names no failure of it (a record that does not decrypt or parse: a
+  // middlebox or a flaky link corrupting bytes) is the connection's, as a reset is; an alert about
+  // the handshake stays one (a TLS 1.3 server asks for a client certificate only after it).
+  const problem = tlsProblem(error)
+  const tls = problem?.unnamed && afterHandshake(error) ? undefined : problem
   if (tls) {
     // Through an https:// proxy, TLS is spoken to the proxy too: for an http:// URL to it alone;
     // for an https:// URL, the connection to the proxy says whether it failed there (see `atProxy`).

@@ -39,6 +39,8 @@ export function stagedConnector(connect: Connector): Connector {
         : 'lookup'
     const socket = connect(options, (error, connected) => {
       if (error && (error as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') markStage(error, stage)
+      // Connected over TLS: its handshake is done, so a TLS error from here on is the connection's.
+      if (!error && tls) (connected as EventEmitter | undefined)?.prependListener?.('error', markEstablished)
       callback(error, connected)
     }) as EventEmitter | undefined
     socket?.once?.('lookup', (error: Error | null) => {
@@ -49,6 +51,29 @@ export function stagedConnector(connect: Connector): Connector {
     })
     return socket
   }
+}
+
+/** On an error a TLS connection met after its handshake was done (see `afterHandshake`). */
+const ESTABLISHED: unique symbol = Symbol('imgpull.tlsEstablished')
+
+function markEstablished(error: unknown): void {
+  if (error && typeof error === 'object') Object.assign(error, { [ESTABLISHED]: true })
+}
+
+/**
+ * Whether `error` (or its `cause`) came from a TLS connection whose handshake was done: a record
+ * that does not decrypt or parse (`bad record mac`, `bad record type`: a middlebox or a flaky
+ * link corrupting bytes) or an alert the server sent after the request. OpenSSL's codes for those
+ * are the handshake's (`ERR_SSL_*`), but the next connection's handshake may well succeed.
+ */
+export function afterHandshake(error: unknown): boolean {
+  for (
+    let e = error as { cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  )
+    if (typeof e === 'object' && ESTABLISHED in e) return true
+  return false
 }
 
 /** Note on `error` the stage its connection stalled in, unless one is noted already. Returns `error`. */

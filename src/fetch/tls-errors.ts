@@ -160,6 +160,11 @@ export interface TlsProblem {
   advice?: string
   /** The host names a certificate for another host is for (its DNS names, no wildcard). */
   names?: string[]
+  /**
+   * Only OpenSSL's reason, no failure named here (`bad record type`, `decryption failed or bad
+   * record mac`): after the handshake, a corrupt record, not the handshake's (see classify.ts).
+   */
+  unnamed?: boolean
 }
 
 /**
@@ -189,10 +194,11 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       return {
         words: `the TLS handshake failed (${code.slice(8).toLowerCase().replaceAll('_', ' ')})`,
         certificate: false,
+        unnamed: true,
       }
     }
     if (code === 'EPROTO' && /SSL|TLS/i.test(e.message ?? '')) {
-      return { words: `the TLS handshake failed (${e.message})`, certificate: false }
+      return { words: `the TLS handshake failed (${e.message})`, certificate: false, unnamed: true }
     }
   }
   return undefined
