@@ -199,6 +199,19 @@ export class NetworkError extends ImgpullError {
  */
 const SAME_EVERY_TIME = new Set(['UND_ERR_HEADERS_OVERFLOW'])
 
+/**
+ * undici's words (client-h2.js) for an HTTP/2 stream the server ended before any header came, in
+ * words naming the server: RST_STREAM with NO_ERROR (Node ends the stream as at END_STREAM) or an
+ * END_STREAM alone; RST_STREAM with CANCEL (Node closes it without an error). The other codes
+ * come as Node's `Stream closed with error code NGHTTP2_…`.
+ */
+const H2_UNANSWERED: Record<string, string> = {
+  'HTTP/2: stream half-closed (remote)':
+    'the server ended the HTTP/2 stream before any answer (END_STREAM or RST_STREAM NO_ERROR before its headers)',
+  'HTTP/2: stream closed before the response was complete':
+    'the server reset the HTTP/2 stream before any answer (RST_STREAM CANCEL before its headers)',
+}
+
 /** What a connection or framing failure means, in words, its code after them to search for. */
 const NETWORK_WORDS: Record<string, string> = {
   ECONNREFUSED: 'the connection was refused',
@@ -285,6 +298,8 @@ function networkWords(cause: unknown): string {
     return `the server asks for HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED, RFC 9113 §7); later requests to it use HTTP/1.1 (${code})`
   const slowDown = slowDownWords(cause)
   if (slowDown) return slowDown
+  if (code === 'UND_ERR_INFO' && H2_UNANSWERED[cause.message])
+    return `${H2_UNANSWERED[cause.message]} (${code})`
   const h2 = http2ErrorCode(cause)
   if (code === 'UND_ERR_SOCKET' && h2 !== undefined)
     return `the server ended the HTTP/2 connection (GOAWAY, error code ${h2}) (${code})`

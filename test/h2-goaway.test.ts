@@ -525,3 +525,29 @@ test('endedAtLength: a close or reset of the connection always; over HTTP/2 also
   ]
   for (const [code, http2, want] of table) assert.equal(endedAtLength(code, http2), want, `${code} ${http2}`)
 })
+
+// hunt112: a stream the server reset with NO_ERROR or CANCEL before its headers failed in undici's
+// words ("HTTP/2: stream half-closed (remote)", "HTTP/2: stream closed before the response was
+// complete"), which name neither the server nor the reset.
+test('a stream reset with NO_ERROR or CANCEL before its headers says the server did it, retried', async () => {
+  const { origin, close } = await streamServer((stream, headers) => {
+    const code = String(headers[':path']).split('/')[1]
+    setTimeout(() => resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL']), 20)
+  })
+  try {
+    const said = {
+      NO_ERROR:
+        'the server ended the HTTP/2 stream before any answer (END_STREAM or RST_STREAM NO_ERROR before its headers) (UND_ERR_INFO)',
+      CANCEL:
+        'the server reset the HTTP/2 stream before any answer (RST_STREAM CANCEL before its headers) (UND_ERR_INFO)',
+    }
+    for (const [code, words] of Object.entries(said)) {
+      const url = `${origin}/${code}/x.jpg`
+      const [r] = await run([url], { out: join(dir, `unanswered-${code}`), retries: 1 })
+      assert.equal(r.attempts, 2, r.message)
+      assert.equal(r.message, `network error on ${url}: ${words}`)
+    }
+  } finally {
+    await close()
+  }
+})
