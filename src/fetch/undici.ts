@@ -480,15 +480,8 @@ function noteChunkCuts(parser: object): void {
 function noteChunkLeft(parser: LlhttpParser): void {
   const socket = parser.socket as object | undefined
   if (!socket || chunkLeftOn.has(socket) || !parser.statusCode) return
-  const buffer = parser.llhttp.memory?.buffer
-  if (
-    !(buffer instanceof ArrayBuffer) ||
-    !(parser.ptr > 0) ||
-    parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength
-  )
-    return
-  const state = new DataView(buffer, parser.ptr)
-  if (state.getUint16(LLHTTP_STATUS, true) !== parser.statusCode) return
+  const state = llhttpState(parser)
+  if (state?.getUint16(LLHTTP_STATUS, true) !== parser.statusCode) return
   // A parse error (a chunk-size line llhttp refused) is no cut: it is said as the error it is.
   if (state.getInt32(LLHTTP_ERROR, true) !== 0 || !(state.getUint16(LLHTTP_FLAGS, true) & F_CHUNKED)) return
   const left = state.getBigUint64(LLHTTP_CONTENT_LENGTH, true)
@@ -573,7 +566,8 @@ function onlyIdentity(raw: Buffer[]): boolean {
 
 /**
  * Where llhttp keeps its state (llhttp.h `llhttp__internal_s`, as undici's wasm32 build lays it
- * out): the body's length, the flags its framing is decided from, the status. `F_*`: llhttp's
+ * out): its error (0: none), the body's length (or what is left of the current chunk), the flags
+ * its framing is decided from, the status. `F_*`: llhttp's
  * flags (llhttp.h `llhttp_flags`).
  */
 const LLHTTP_ERROR = 12
@@ -584,17 +578,26 @@ const F_CHUNKED = 0x8
 const F_CONTENT_LENGTH = 0x20
 const F_TRANSFER_ENCODING = 0x200
 
+/** llhttp's state in its memory, when the parser has one there with room for every `LLHTTP_*` field. */
+function llhttpState(parser: LlhttpParser): DataView | undefined {
+  const buffer = parser.llhttp.memory?.buffer
+  if (
+    !(buffer instanceof ArrayBuffer) ||
+    !(parser.ptr > 0) ||
+    parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength
+  )
+    return undefined
+  return new DataView(buffer, parser.ptr)
+}
+
 /**
  * llhttp's state in its memory, when it lies where `LLHTTP_*` say and holds the `Content-Length`
  * undici gathered for the head being read; `undefined` otherwise (another layout: change nothing).
  */
 function withLength(parser: LlhttpParser): DataView | undefined {
-  const buffer = parser.llhttp.memory?.buffer
   const length = Number(parser.contentLength.trim())
-  if (!(buffer instanceof ArrayBuffer) || !Number.isSafeInteger(length)) return undefined
-  if (!(parser.ptr > 0) || parser.ptr + LLHTTP_STATUS + 2 > buffer.byteLength) return undefined
-  const state = new DataView(buffer, parser.ptr)
-  return state.getBigUint64(LLHTTP_CONTENT_LENGTH, true) === BigInt(length) ? state : undefined
+  const state = Number.isSafeInteger(length) ? llhttpState(parser) : undefined
+  return state?.getBigUint64(LLHTTP_CONTENT_LENGTH, true) === BigInt(length) ? state : undefined
 }
 
 /**
