@@ -22,21 +22,22 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   // URL parses with the user's name as its host and the rest as a fragment (never sent); so after
   // a `/` or `?` with a host after the `@` and a one-word host before (see `passwordInPath`). An `@`
   // before an image's file name (`http://h:bad/x@2x.jpg`) is the path's: the host or port is wrong.
-  const unencoded = atInFileName(text.trim()) ? undefined : unencodedCredentials(text.trim())
+  const cell = text.trim()
+  const unencoded = atInFileName(cell) ? undefined : unencodedCredentials(cell)
   const credentials = unencoded && `its user and password need ${unencoded}`
   let url: URL
   try {
-    url = new URL(text.trim())
+    url = new URL(cell)
   } catch {
     return { why: credentials ?? notUrl(text) }
   }
-  if (credentials && passwordAsFragment(text.trim(), url)) return { why: credentials }
+  if (credentials && passwordAsFragment(cell, url)) return { why: credentials }
   // Told from a path by its shape alone: a path it was (`http://nas:80/ann@corp.com/`) gets its way out.
-  if (credentials && passwordInPath(text.trim(), url))
+  if (credentials && passwordInPath(cell, url))
     return { why: `${credentials}; if the @ is the path's, write it as %40` }
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
-  if (HOST_PORT.test(text.trim())) return { why: NO_SCHEME }
+  if (HOST_PORT.test(cell)) return { why: NO_SCHEME }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }
   return { url }

@@ -4,14 +4,19 @@
 const ENDS_HOST: Record<string, string> = { '/': '%2F', '?': '%3F', '#': '%23', '\\': '%5C' }
 
 /**
+ * `address` from its user, password or host on: without its scheme and the slashes after it. The
+ * URL parser reads `http:/h`, `http:h` and `http:\h` as `http://h`: any slashes or none.
+ */
+const afterScheme = (address: string): string => address.replace(/^[a-z][a-z0-9+.-]*:[\\/]*/i, '')
+
+/**
  * The `/`, `?`, `#` or `\` that ends the host of `address` (a URL, a proxy's address) before its
  * last `@`, or `undefined`: a user or password written without percent-encoding holds it
  * (`http://bob:pa#ss@host`), or, after a `/` or `?`, the path or query holds an `@` (`/a@2x.jpg`),
  * which only the URL's failing to parse tells apart.
  */
 export function credentialsEnder(address: string): string | undefined {
-  // The URL parser reads `http:/h`, `http:h` and `http:\h` as `http://h`: any slashes or none.
-  const authority = address.replace(/^[a-z][a-z0-9+.-]*:[\\/]*/i, '')
+  const authority = afterScheme(address)
   const at = authority.lastIndexOf('@')
   return /[/?#\\]/.exec(authority.slice(0, Math.max(at, 0)))?.[0]
 }
@@ -56,7 +61,7 @@ const HOST_AFTER_AT =
  */
 export function passwordInPath(text: string, url: URL): boolean {
   if (url.hostname.includes('.') || url.hostname.startsWith('[') || url.hostname === 'localhost') return false
-  const authority = text.replace(/^[a-z][a-z0-9+.-]*:[\\/]*/i, '')
+  const authority = afterScheme(text)
   const end = authority.search(/[/?\\]/)
   const at = authority.lastIndexOf('@')
   if (end < 0 || at < end || /#/.test(authority.slice(0, at))) return false
