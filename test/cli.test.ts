@@ -1101,6 +1101,33 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent, Ac
   assert.equal(server.log.find((l) => l.url === '/own-accept')?.headers.accept, 'image/webp')
 })
 
+test('a plain pull of a URL list loads none of the packages only other runs need: start-up stays short (the queue, tables, shards, transforms)', async () => {
+  // Every package an ES module resolves is appended to a file by a resolve hook (module.register).
+  // ioredis alone cost ~40 ms of start-up before the first request, loaded for one constant.
+  const seen = join(dir, 'resolved.txt')
+  const hook = join(dir, 'resolve-hook.mjs')
+  const hooks = `import { appendFileSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context)
+  appendFileSync(${JSON.stringify(seen)}, r.url + '\\n')
+  return r
+}`
+  await writeFile(
+    hook,
+    `import { register } from 'node:module'\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)})\n`,
+  )
+  const out = join(dir, 'lean-start')
+  const r = await runCli([server.url('/lean-start'), '-o', out, '--quiet'], {
+    env: { NODE_OPTIONS: `--import ${hook}` },
+  })
+  assert.equal(r.code, 0, r.stderr)
+  const resolved = await readFile(seen, 'utf8')
+  // The hook saw the run's own modules: it works, so an absence below means something.
+  assert.match(resolved, /node_modules\/better-sqlite3\//)
+  for (const name of ['ioredis', 'bullmq', 'sharp', 'log-update', 'csv-parse', 'hyparquet', 'tar-stream'])
+    assert.doesNotMatch(resolved, new RegExp(`node_modules/${name}/`), `${name} was loaded by a plain pull`)
+})
+
 test('an output folder that is a file, or has one on its way: exit 2 and one line naming it', async () => {
   // The command's mistake (the list given for the folder), not the machine's: it stopped as a disk
   // fault, exit 3, and said "part of the path is a file" of -o naming the file itself.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { DEFAULT_REDIS } from '../queue/redis.js'
+import { DEFAULT_REDIS } from '../queue/keys.js'
 
 export { DEFAULT_REDIS }
 

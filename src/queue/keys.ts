@@ -5,6 +5,13 @@ import { createHash } from 'node:crypto'
  * them. Pure functions, table-tested.
  */
 
+/**
+ * The Redis a queue command uses without `--redis` or `$IMGPULL_REDIS`. Here, not in redis.ts: the
+ * command line reads it for every command, and redis.ts loads ioredis (~40 ms of start-up a plain
+ * pull never needs).
+ */
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
+
 /** imgpull's own keys start with this: `imgpull:<queue>:...` and `imgpull:host:...`. */
 export const PREFIX = 'imgpull'
 /**

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import { tlsProblem } from '../fetch/tls-errors.js'
 import { unencodedCredentials, withoutCredentials } from '../utils/url.js'
 import { QueueError, shownRedis } from './errors.js'
+import { DEFAULT_REDIS } from './keys.js'
 
 /** How long the first connection may take before a command gives up, ms. */
 const CONNECT_TIMEOUT = 5000
@@ -323,9 +324,6 @@ function readAddress(text: string): RedisAddress | string {
   decodeURIComponent(parsed.password)
   return { kind: 'tcp', url: text, protocol: parsed.protocol, ...db }
 }
-
-/** The Redis a queue command uses without `--redis` or `$IMGPULL_REDIS`. */
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
 
 /** What to say after "cannot reach Redis at ...", for an address that could not be reached. Pure. */
 export function unreachableHint(address: RedisAddress, why: string): string {
