@@ -1105,6 +1105,7 @@ test('a plain pull of a URL list loads none of the packages only other runs need
   // Every package an ES module resolves is appended to a file by a resolve hook (module.register).
   // ioredis alone cost ~40 ms of start-up before the first request, loaded for one constant.
   const seen = join(dir, 'resolved.txt')
+  const builtins = join(dir, 'builtins.txt')
   const hook = join(dir, 'resolve-hook.mjs')
   const hooks = `import { appendFileSync } from 'node:fs'
 export async function resolve(specifier, context, next) {
@@ -1114,7 +1115,11 @@ export async function resolve(specifier, context, next) {
 }`
   await writeFile(
     hook,
-    `import { register } from 'node:module'\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)})\n`,
+    `import { register } from 'node:module'
+import { writeFileSync } from 'node:fs'
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)})
+process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.join('\\n')))
+`,
   )
   const out = join(dir, 'lean-start')
   const r = await runCli([server.url('/lean-start'), '-o', out, '--quiet'], {
@@ -1126,6 +1131,9 @@ export async function resolve(specifier, context, next) {
   assert.match(resolved, /node_modules\/better-sqlite3\//)
   for (const name of ['ioredis', 'bullmq', 'sharp', 'log-update', 'csv-parse', 'hyparquet', 'tar-stream'])
     assert.doesNotMatch(resolved, new RegExp(`node_modules/${name}/`), `${name} was loaded by a plain pull`)
+  // Node's own undici (behind fetch and, from Node 22, node:http's WebSocket getters, which an ES
+  // module's `import ... from 'node:http'` runs): ~20 ms there. Node 20 has no such getters.
+  assert.doesNotMatch(await readFile(builtins, 'utf8'), /internal\/deps\/undici/)
 })
 
 test('an output folder that is a file, or has one on its way: exit 2 and one line naming it', async () => {
