@@ -11,7 +11,17 @@ import { NO_IEND } from '../src/verify/complete/png.js'
 import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
 import { sniff } from '../src/verify/sniff.js'
-import { box, dimsOf, type Format, makeImage, truncatedCopy, u32, withMpf } from './support/images.js'
+import { STRIP_TO_END } from '../src/verify/tiff.js'
+import {
+  box,
+  dimsOf,
+  type Format,
+  makeImage,
+  makeTiff,
+  truncatedCopy,
+  u32,
+  withMpf,
+} from './support/images.js'
 
 const DIR = new URL('./fixtures/images/', import.meta.url)
 const fixture = (name: string): Buffer => readFileSync(new URL(name, DIR))
@@ -610,6 +620,46 @@ test('TIFF: strips, tiles and IFDs within the body, read back at the end; the fi
   // The second page's strips cut off.
   const pages = fixture('two-pages.tif')
   truncated(await judge('tif', pages.subarray(0, pages.length - 100)), 'two pages, the second cut')
+})
+
+// libtiff (TIFFReadDirectory) sizes a strip itself where its count is missing or cannot be right:
+// the 46-byte TIFF of mathiasbynens/small#127 has none, a scanner's CCITT page in TwelveMonkeys#449
+// states 0, Plexus wrote two or three times the size ('Bogus "StripByteCounts" field').
+test('TIFF: a strip without a usable byte count is sized as libtiff sizes it', async () => {
+  const size = { width: 16, height: 8 }
+  const plain = makeTiff()
+  for (const counts of ['none', [0], [plain.length * 3], [10]] as const) {
+    const body = makeTiff({ counts: counts === 'none' ? counts : [...counts] })
+    assert.deepEqual(await judge('tif', body), { complete: true, ...size }, JSON.stringify(counts))
+    // Uncompressed, the rows say where it ends: a body short of them is cut (a count of 10 too).
+    for (const less of [1, 100])
+      truncated(await judge('tif', body.subarray(0, -less)), `${counts} less ${less}`)
+  }
+  // Compressed, it runs on to the end of the file: whole, but where it ends only the transfer says.
+  for (const counts of ['none', [0]] as const) {
+    const body = makeTiff({ counts: counts === 'none' ? counts : [...counts], deflate: true })
+    for (const cut of [0, 1]) {
+      assert.deepEqual(
+        await judge('tif', body.subarray(0, body.length - cut)),
+        { complete: true, ...size, unchecked: STRIP_TO_END },
+        `${counts} deflated less ${cut}`,
+      )
+    }
+  }
+  // Unless the file goes on past it (the IFD after the strip, as libvips writes it): a cut takes that.
+  const after = await sharp({ create: { ...size, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+    .tiff({ compression: 'deflate' })
+    .toBuffer()
+  const ifd = after.readUInt32LE(4)
+  assert.ok(ifd > 8)
+  for (let e = ifd + 2; e < ifd + 2 + 12 * after.readUInt16LE(ifd); e += 12)
+    if (after.readUInt16LE(e) === 279) after.writeUInt32LE(0, e + 8)
+  assert.deepEqual(await judge('tif', after), { complete: true, ...size })
+  truncated(await judge('tif', after.subarray(0, -1)), 'IFD after a strip of count 0, cut')
+  // More than one strip per plane without counts: libtiff refuses the page ('missing required').
+  corrupt(await judge('tif', makeTiff({ strips: 2, counts: 'none' })), 'two strips, no counts')
+  // The true counts are taken as they are.
+  assert.deepEqual(await judge('tif', makeTiff({ strips: 4, deflate: true })), { complete: true, ...size })
 })
 
 test('a TIFF checked from a file on disk, as the download path reads it back', async () => {

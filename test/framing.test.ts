@@ -11,7 +11,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
-import { makeImage, withMpf } from './support/images.js'
+import { makeImage, makeTiff, withMpf } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
 import { resumeRange } from './support/resume.js'
 
@@ -523,6 +523,13 @@ const answers: Record<string, Answer> = {
   '/png-no-iend-length': () => withLength('image/png', png.subarray(0, -12)),
   '/png-no-iend-chunked': () => chunked('image/png', png.subarray(0, -12)),
   '/png-no-iend-close': () => closeDelimited('image/png', png.subarray(0, -12)),
+  // TIFFs libtiff sizes itself: no StripByteCounts (mathiasbynens/small#127), or a count of 0
+  // (TwelveMonkeys#449); compressed, the strip runs on to the end of the file.
+  '/tiff-no-counts-length': () => withLength('image/tiff', makeTiff({ counts: 'none' })),
+  '/tiff-count-zero-chunked': () => chunked('image/tiff', makeTiff({ counts: [0] })),
+  '/tiff-no-counts-cut-length': () => withLength('image/tiff', makeTiff({ counts: 'none' }).subarray(0, -1)),
+  '/tiff-to-end-length': () => withLength('image/tiff', makeTiff({ counts: 'none', deflate: true })),
+  '/tiff-to-end-close': () => closeDelimited('image/tiff', makeTiff({ counts: 'none', deflate: true })),
   '/png-cut-length': () => withLength('image/png', png.subarray(0, -40)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
   '/png-stored-cut-validators': () =>
@@ -703,6 +710,30 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
   assert.equal(closed.error, 'truncated')
   assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
   const again = (await get('/png-no-iend-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+})
+
+// hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of
+// mathiasbynens/small#127, image-js/tiff#38) or a count of 0 (a scanner's, TwelveMonkeys#449) was
+// corrupt ('first page has no strips or tiles') on every run, though libtiff, and so libvips,
+// sizes the strip itself and reads the image.
+test('a TIFF strip without a usable byte count is sized as libtiff sizes it; compressed, it runs to the end only the transfer shows', async () => {
+  for (const path of ['/tiff-no-counts-length', '/tiff-count-zero-chunked', '/tiff-to-end-length']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual([r.format, r.width, r.height], ['tif', 16, 8], path)
+    assert.ok((await readFile(join(out, r.path!))).length > 100, path)
+  }
+  // Uncompressed, its rows say how many bytes it holds: one short is cut, however the answer ended.
+  const cut = (await get('/tiff-no-counts-cut-length', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated')
+  assert.match(cut.message!, /TIFF image data ends at byte 238, past the end \(237 bytes\)/)
+  // Compressed, read to the close: a cut there looks like the end until the same bytes come twice.
+  const closed = (await get('/tiff-to-end-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /runs to the end of the file, and the connection gave no length/)
+  const again = (await get('/tiff-to-end-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
 })

@@ -12,14 +12,30 @@ const TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8]
 
 const WIDTH = 256
 const HEIGHT = 257
+const BITS_PER_SAMPLE = 258
+const COMPRESSION = 259
+const PHOTOMETRIC = 262
 const ORIENTATION = 274
 const STRIP_OFFSETS = 273
+const SAMPLES_PER_PIXEL = 277
 const STRIP_BYTE_COUNTS = 279
+const PLANAR_CONFIGURATION = 284
+const TILE_WIDTH = 322
+const TILE_LENGTH = 323
 const TILE_OFFSETS = 324
 const TILE_BYTE_COUNTS = 325
 const SUB_IFDS = 330
 const JPEG_OFFSET = 513
 const JPEG_LENGTH = 514
+
+/** Compression 1: none; 6: old-style JPEG, whose stream has an offset and length of its own. */
+const UNCOMPRESSED = 1
+const OLD_JPEG = 6
+/** Photometric 6: YCbCr, whose uncompressed rows libtiff sizes by their subsampling. */
+const YCBCR = 6
+
+/** What a page whose strip has no usable byte count is whole but unchecked for. */
+export const STRIP_TO_END = 'TIFF strip without a byte count runs to the end of the file'
 
 /** IFDs followed at most (pages plus SubIFDs): a loop or a hostile chain stops here. */
 const MAX_IFDS = 1024
@@ -41,6 +57,10 @@ interface Entry {
 class Tiff {
   readonly little: boolean
   readonly big: boolean
+  /** The furthest byte any IFD, value, strip or tile walked so far reaches. */
+  furthest = 0
+  /** Where strips that run on to the end of the file (no usable byte count, compressed) start. */
+  readonly toEnd: number[] = []
   constructor(
     readonly head: Uint8Array,
     readonly read: ReadBack,
@@ -70,6 +90,7 @@ class Tiff {
     const size = this.big ? 20 : 12
     const length = count * size + (this.big ? 8 : 4)
     if (at + countBytes + length > this.total) return undefined
+    this.reach(at + countBytes + length)
     const b = await this.read(at + countBytes, length)
     const entries: Entry[] = []
     const room = this.big ? 8 : 4
@@ -85,6 +106,10 @@ class Tiff {
       else entries.push({ tag, type, count: n, offset: this.offset(b, value), bytes })
     }
     return { entries, next: this.offset(b, count * size) }
+  }
+
+  reach(end: number): void {
+    if (end > this.furthest) this.furthest = end
   }
 
   /** An entry's values as numbers (SHORT, LONG, LONG8, IFD, IFD8); undefined for other types. */
@@ -103,7 +128,8 @@ class Tiff {
 
 /**
  * Whether a whole TIFF body of `total` bytes holds every IFD of its page chain (and SubIFDs), every value
- * they point to, and every strip or tile (or old-style JPEG stream) its pages name. Bytes after all of that
+ * they point to, and every strip or tile (or old-style JPEG stream) its pages name, a strip without a
+ * usable byte count sized as libtiff sizes it (see `stripCheck`). Bytes after all of that
  * are allowed: TIFF is read by offsets, so readers never see them. `head` holds at least the header
  * (16 bytes, or all of a shorter body). The verdict carries the first page's width and height.
  */
@@ -126,18 +152,23 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
       if (!e.inline && e.offset + e.bytes > total) {
         return truncated(`TIFF tag ${e.tag}'s value lies beyond the end (${total} bytes)`)
       }
+      if (!e.inline) tiff.reach(e.offset + e.bytes)
     }
     const pieces =
-      (await pieceCheck(tiff, byTag.get(STRIP_OFFSETS), byTag.get(STRIP_BYTE_COUNTS))) ??
-      (await pieceCheck(tiff, byTag.get(TILE_OFFSETS), byTag.get(TILE_BYTE_COUNTS))) ??
+      (await stripCheck(tiff, byTag, false, first)) ??
+      (await stripCheck(tiff, byTag, true, first)) ??
       (await pieceCheck(tiff, byTag.get(JPEG_OFFSET), byTag.get(JPEG_LENGTH)))
     if (pieces === undefined && first) return corrupt('TIFF first page has no strips or tiles')
-    if (pieces && pieces !== 'ok') return pieces
+    if (pieces && pieces !== 'ok' && pieces !== 'to-end') return pieces
     if (first) dims = await size(tiff, byTag)
     const subs = byTag.get(SUB_IFDS)
     if (subs) for (const sub of (await tiff.numbers(subs)) ?? []) if (sub) queue.push(sub)
     if (ifd.next) queue.push(ifd.next)
   }
+  // A strip that runs on to the end of the file ends where the body does, unless the file's
+  // structure goes on past its start (an IFD after it, as most writers lay them out): a cut would
+  // have taken that too.
+  if (tiff.toEnd.some((at) => at >= tiff.furthest)) return { ...COMPLETE, ...dims, unchecked: STRIP_TO_END }
   return { ...COMPLETE, ...dims }
 }
 
@@ -151,14 +182,125 @@ async function pieceCheck(tiff: Tiff, offsets?: Entry, counts?: Entry): Promise<
   if (!at || !length) return corrupt(`TIFF tag ${offsets.tag} or ${counts.tag} has an unusable type or count`)
   if (at.length !== length.length)
     return corrupt(`TIFF tags ${offsets.tag} and ${counts.tag} disagree in count`)
+  return within(tiff, at, length)
+}
+
+/** 'ok' when every piece lies within the body, else `truncated` naming where the first one past it ends. */
+function within(tiff: Tiff, at: number[], length: number[]): 'ok' | Verdict {
   for (let i = 0; i < at.length; i++) {
     if (at[i] + length[i] > tiff.total) {
       return truncated(
         `TIFF image data ends at byte ${at[i] + length[i]}, past the end (${tiff.total} bytes)`,
       )
     }
+    tiff.reach(at[i] + length[i])
   }
   return 'ok'
+}
+
+/** A page's pieces: all within the body; or they run on to its end (`STRIP_TO_END`); or why not. */
+type Pieces = 'ok' | 'to-end' | Verdict
+
+/**
+ * A page's strips (or tiles), as libtiff reads them (TIFFReadDirectory): where their byte counts
+ * are missing, or a single strip's count cannot be right (0; more than the file holds, or fewer than
+ * its rows need, uncompressed), libtiff sizes the pieces itself, with a warning, and reads the image:
+ * uncompressed, from the rows (or tile) the page declares; compressed, to the end of the file, which
+ * only the transfer can show (`to-end`). Missing counts for more than one strip per plane are
+ * refused, as libtiff refuses them (on the first page; a later page is passed over as before).
+ * Old-style JPEG (compression 6) without counts is left to its own offset and length.
+ */
+async function stripCheck(
+  tiff: Tiff,
+  byTag: Map<number, Entry>,
+  tiled: boolean,
+  first: boolean,
+): Promise<Pieces | undefined> {
+  const offsets = byTag.get(tiled ? TILE_OFFSETS : STRIP_OFFSETS)
+  const counts = byTag.get(tiled ? TILE_BYTE_COUNTS : STRIP_BYTE_COUNTS)
+  if (!offsets) return undefined
+  const value = (tag: number, fallback: number) => firstValue(tiff, byTag, tag, fallback)
+  if (counts) {
+    const verdict = await pieceCheck(tiff, offsets, counts)
+    // libtiff sizes anew only a page of one strip, and only when its count cannot be right.
+    if (tiled || offsets.count !== 1 || verdict === undefined) return verdict
+    if (verdict !== 'ok' && !verdict.complete && verdict.kind === 'corrupt') return verdict
+    const [at] = (await tiff.numbers(offsets))!
+    const [count] = (await tiff.numbers(counts))!
+    return at !== 0 && (await countLooksBad(tiff, byTag, at, count))
+      ? estimate(tiff, byTag, [at], false)
+      : verdict
+  }
+  if ((await value(COMPRESSION, UNCOMPRESSED)) === OLD_JPEG) return undefined
+  const planes = (await value(PLANAR_CONFIGURATION, 1)) === 2 ? await value(SAMPLES_PER_PIXEL, 1) : 1
+  if (offsets.count !== planes) return first ? corrupt(missing(offsets.count, tiled)) : undefined
+  const at = await tiff.numbers(offsets)
+  if (!at) return corrupt(`TIFF tag ${offsets.tag} has an unusable type or count`)
+  return estimate(tiff, byTag, at, tiled)
+}
+
+const missing = (pieces: number, tiled: boolean) =>
+  `TIFF page has ${pieces} ${tiled ? 'tiles' : 'strips'} and no byte counts for them`
+
+/** libtiff's ByteCountLooksBad, for a page of one strip at `offset` stated to hold `count` bytes. */
+async function countLooksBad(tiff: Tiff, byTag: Map<number, Entry>, offset: number, count: number) {
+  if (count === 0) return true
+  if ((await firstValue(tiff, byTag, COMPRESSION, UNCOMPRESSED)) !== UNCOMPRESSED) return false
+  if (offset <= tiff.total && count > tiff.total - offset) return true
+  const rows = await rowBytes(tiff, byTag, false)
+  return rows !== undefined && count < rows * (await firstValue(tiff, byTag, HEIGHT, 0))
+}
+
+/**
+ * The pieces at `at`, sized as libtiff's EstimateStripByteCounts sizes them: uncompressed, the
+ * rows of the plane (or a tile) the page declares, which must lie within the body; compressed (or
+ * uncompressed YCbCr, whose rows its subsampling sizes), each runs on to the end of the file.
+ */
+async function estimate(
+  tiff: Tiff,
+  byTag: Map<number, Entry>,
+  at: number[],
+  tiled: boolean,
+): Promise<Pieces> {
+  const uncompressed =
+    (await firstValue(tiff, byTag, COMPRESSION, UNCOMPRESSED)) === UNCOMPRESSED &&
+    (await firstValue(tiff, byTag, PHOTOMETRIC, 0)) !== YCBCR
+  const rows = uncompressed ? await rowBytes(tiff, byTag, tiled) : undefined
+  if (rows === undefined) {
+    const beyond = at.find((offset) => offset >= tiff.total)
+    if (beyond !== undefined)
+      return truncated(`TIFF image data starts at byte ${beyond}, past the end (${tiff.total} bytes)`)
+    tiff.toEnd.push(...at)
+    return 'to-end'
+  }
+  const height = await firstValue(tiff, byTag, tiled ? TILE_LENGTH : HEIGHT, 0)
+  return within(
+    tiff,
+    at,
+    at.map(() => rows * height),
+  )
+}
+
+/** Bytes of one row of a plane (a strip's row, or a tile's: `tiled`), as libtiff's TIFFScanlineSize. */
+async function rowBytes(tiff: Tiff, byTag: Map<number, Entry>, tiled: boolean): Promise<number | undefined> {
+  const width = await firstValue(tiff, byTag, tiled ? TILE_WIDTH : WIDTH, 0)
+  const bits = await firstValue(tiff, byTag, BITS_PER_SAMPLE, 1)
+  const contiguous = (await firstValue(tiff, byTag, PLANAR_CONFIGURATION, 1)) !== 2
+  const samples = contiguous ? await firstValue(tiff, byTag, SAMPLES_PER_PIXEL, 1) : 1
+  if (width === 0 || bits === 0 || samples === 0) return undefined
+  return Math.ceil((width * bits * samples) / 8)
+}
+
+/** The first value of a tag of numbers, or `fallback` where the page leaves it out (TIFF's default). */
+async function firstValue(
+  tiff: Tiff,
+  byTag: Map<number, Entry>,
+  tag: number,
+  fallback: number,
+): Promise<number> {
+  const e = byTag.get(tag)
+  if (!e || e.count === 0) return fallback
+  return (await tiff.numbers({ ...e, count: 1, bytes: TYPE_SIZE[e.type] ?? 0 }))?.[0] ?? fallback
 }
 
 /** The first page's width and height when its IFD lies within `head`; `{}` otherwise. */

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto'
-import { crc32 } from 'node:zlib'
+import { crc32, deflateSync } from 'node:zlib'
 
 /**
  * Deterministic fake images: a real header (so sniffing and dimension reading work) and seeded noise as
@@ -208,4 +208,76 @@ export function withMpf(primary: Buffer, secondary: Buffer): Buffer {
   ])
   const app2 = Buffer.concat([Buffer.from([0xff, 0xe2, ...u16(2 + dataLength)]), data])
   return Buffer.concat([primary.subarray(0, 2), app2, primary.subarray(2), secondary])
+}
+
+/**
+ * A little-endian TIFF of `width` × `height` 8-bit grey pixels in one strip (or `strips` of them),
+ * laid out as libtiff writes one: header, IFD, out-of-line values, then the strips, so the last
+ * strip ends the file. `counts`: the StripByteCounts written, `'none'` to leave the tag out, or
+ * (the default) the true ones; `deflate`: the strips zlib-compressed (Compression 8).
+ */
+export function makeTiff({
+  width = 16,
+  height = 8,
+  strips = 1,
+  counts,
+  deflate = false,
+}: {
+  width?: number
+  height?: number
+  strips?: number
+  counts?: number[] | 'none'
+  deflate?: boolean
+} = {}): Buffer {
+  const rows = Math.ceil(height / strips)
+  const data = Array.from({ length: strips }, (_, s) => {
+    const strip = Buffer.alloc(width * Math.min(rows, height - s * rows))
+    for (let i = 0; i < strip.length; i++) strip[i] = (s * 31 + i * 7) & 255
+    return deflate ? deflateSync(strip) : strip
+  })
+  const tags: [number, number, number[]][] = [
+    [256, 3, [width]],
+    [257, 3, [height]],
+    [258, 3, [8]],
+    [259, 3, [deflate ? 8 : 1]],
+    [262, 3, [1]],
+    [273, 4, []], // filled in below
+    [277, 3, [1]],
+    [278, 3, [rows]],
+  ]
+  const stated = counts ?? data.map((d) => d.length)
+  if (stated !== 'none') tags.push([279, 4, stated])
+  const ifdEnd = 8 + 2 + 12 * tags.length + 4
+  // StripOffsets and StripByteCounts lie after the IFD where they hold more than one LONG.
+  const extra = strips > 1 ? 4 * strips * (stated === 'none' ? 1 : 2) : 0
+  let at = ifdEnd + extra
+  tags[5][2] = data.map((d) => {
+    const offset = at
+    at += d.length
+    return offset
+  })
+  const head = Buffer.alloc(ifdEnd + extra)
+  head.write('II*\0', 0, 'latin1')
+  head.writeUInt32LE(8, 4)
+  head.writeUInt16LE(tags.length, 8)
+  let values = ifdEnd
+  tags.forEach(([tag, type, list], i) => {
+    const entry = 10 + 12 * i
+    const size = type === 3 ? 2 : 4
+    head.writeUInt16LE(tag, entry)
+    head.writeUInt16LE(type, entry + 2)
+    head.writeUInt32LE(list.length, entry + 4)
+    let to = entry + 8
+    if (list.length * size > 4) {
+      head.writeUInt32LE(values, entry + 8)
+      to = values
+      values += list.length * size
+    }
+    for (const v of list) {
+      if (size === 2) head.writeUInt16LE(v, to)
+      else head.writeUInt32LE(v, to)
+      to += size
+    }
+  })
+  return Buffer.concat([head, ...data])
 }
