@@ -662,6 +662,38 @@ test('TIFF: a strip without a usable byte count is sized as libtiff sizes it', a
   assert.deepEqual(await judge('tif', makeTiff({ strips: 4, deflate: true })), { complete: true, ...size })
 })
 
+// A camera's EXIF IFD (and the GPS and interoperability IFDs it may point to) is the file's too.
+test('TIFF: the EXIF IFD and its values within the body; one past the end is whole but unchecked', async () => {
+  const size = { width: 16, height: 8 }
+  const file = makeTiff({ exif: true })
+  assert.deepEqual(await judge('tif', file), { complete: true, ...size })
+  const ifd = file.length - 250 // the EXIF IFD (30 bytes), its date (20), its maker note (200)
+  for (const [less, unchecked] of [
+    [1, `TIFF EXIF tag 37500's value lies beyond the end (${file.length - 1} bytes)`],
+    [201, `TIFF EXIF tag 36867's value lies beyond the end (${file.length - 201} bytes)`],
+    [240, `TIFF EXIF IFD at byte ${ifd} lies beyond the end (${file.length - 240} bytes)`],
+    [250, `TIFF EXIF IFD at byte ${ifd} lies beyond the end (${ifd} bytes)`],
+  ] as const) {
+    assert.deepEqual(
+      await judge('tif', file.subarray(0, -less)),
+      { complete: true, ...size, unchecked },
+      `less ${less}`,
+    )
+  }
+  // Its pointer to a GPS IFD, or one that leads nowhere in a whole file (goexif2#12), the same.
+  const gps = Buffer.from(file)
+  gps.writeUInt16LE(34853, 10 + 12 * 9) // the EXIF IFD's pointer, renamed GPS's
+  assert.deepEqual(await judge('tif', gps), { complete: true, ...size })
+  gps.writeUInt32LE(file.length + 1000, 10 + 12 * 9 + 8)
+  assert.deepEqual(await judge('tif', gps), {
+    complete: true,
+    ...size,
+    unchecked: `TIFF GPS IFD at byte ${file.length + 1000} lies beyond the end (${file.length} bytes)`,
+  })
+  // The pixels before it cut: truncated as before.
+  truncated(await judge('tif', file.subarray(0, ifd - 1)), 'cut in the strip')
+})
+
 test('a TIFF checked from a file on disk, as the download path reads it back', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgpull-complete-'))
   try {

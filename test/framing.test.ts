@@ -530,6 +530,9 @@ const answers: Record<string, Answer> = {
   '/tiff-no-counts-cut-length': () => withLength('image/tiff', makeTiff({ counts: 'none' }).subarray(0, -1)),
   '/tiff-to-end-length': () => withLength('image/tiff', makeTiff({ counts: 'none', deflate: true })),
   '/tiff-to-end-close': () => closeDelimited('image/tiff', makeTiff({ counts: 'none', deflate: true })),
+  // A TIFF whose EXIF IFD comes last, cut inside it: the pixels are all there.
+  '/tiff-exif-cut-close': () => closeDelimited('image/tiff', makeTiff({ exif: true }).subarray(0, -100)),
+  '/tiff-exif-cut-length': () => withLength('image/tiff', makeTiff({ exif: true }).subarray(0, -100)),
   '/png-cut-length': () => withLength('image/png', png.subarray(0, -40)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
   '/png-stored-cut-validators': () =>
@@ -736,6 +739,22 @@ test('a TIFF strip without a usable byte count is sized as libtiff sizes it; com
   const again = (await get('/tiff-to-end-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
+})
+
+// hunt114: a TIFF cut inside the EXIF IFD it keeps after its pixels (a camera's dates and maker
+// note) was kept on a closed connection, the metadata lost, where the next attempt brought it whole.
+test('a TIFF cut in its EXIF IFD is truncated on a closed connection; kept where the server marked its end there', async () => {
+  const closed = (await get('/tiff-exif-cut-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  assert.match(
+    closed.message!,
+    /TIFF EXIF tag 37500's value lies beyond the end \(412 bytes\), and the connection gave no length/,
+  )
+  // A pointer past the end of a whole file (writers leave them, goexif2#12) cannot be told from a
+  // cut: where the answer's length marks the end there, the image is kept, as libvips reads it.
+  const marked = await get('/tiff-exif-cut-length', { retries: 0 })
+  assert.equal(marked.r.status, 'ok', marked.r.message)
+  assert.deepEqual([marked.r.format, marked.r.width, marked.r.height], ['tif', 16, 8])
 })
 
 // hunt109: a file the server's copy holds cut, sent whole as framed, failed saying the server

@@ -27,6 +27,15 @@ const TILE_BYTE_COUNTS = 325
 const SUB_IFDS = 330
 const JPEG_OFFSET = 513
 const JPEG_LENGTH = 514
+/**
+ * IFDs of metadata a page points to, by the name a message gives them: EXIF's (and the
+ * interoperability IFD inside it) and GPS's. No pages, but their entries and values are the file's.
+ */
+const METADATA_IFDS = new Map([
+  [34665, 'EXIF'],
+  [34853, 'GPS'],
+  [40965, 'interoperability'],
+])
 
 /** Compression 1: none; 6: old-style JPEG, whose stream has an offset and length of its own. */
 const UNCOMPRESSED = 1
@@ -129,7 +138,8 @@ class Tiff {
 /**
  * Whether a whole TIFF body of `total` bytes holds every IFD of its page chain (and SubIFDs), every value
  * they point to, and every strip or tile (or old-style JPEG stream) its pages name, a strip without a
- * usable byte count sized as libtiff sizes it (see `stripCheck`). Bytes after all of that
+ * usable byte count sized as libtiff sizes it (see `stripCheck`); and the EXIF and GPS IFDs the pages
+ * point to, with their values (not the maker notes' inner offsets). Bytes after all of that
  * are allowed: TIFF is read by offsets, so readers never see them. `head` holds at least the header
  * (16 bytes, or all of a shorter body). The verdict carries the first page's width and height.
  */
@@ -137,6 +147,8 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
   const tiff = new Tiff(head, read, total)
   if (total < (tiff.big ? 16 : 8)) return truncated('TIFF header cut short')
   const queue = [tiff.first]
+  /** The metadata IFDs the pages point to, and their names. */
+  const metadata: [number, string][] = []
   const seen = new Set<number>()
   let dims: { width?: number; height?: number } = {}
   while (queue.length > 0) {
@@ -161,15 +173,53 @@ export async function checkTiff(head: Uint8Array, read: ReadBack, total: number)
     if (pieces === undefined && first) return corrupt('TIFF first page has no strips or tiles')
     if (pieces && pieces !== 'ok' && pieces !== 'to-end') return pieces
     if (first) dims = await size(tiff, byTag)
+    await pointed(tiff, ifd.entries, metadata)
     const subs = byTag.get(SUB_IFDS)
     if (subs) for (const sub of (await tiff.numbers(subs)) ?? []) if (sub) queue.push(sub)
     if (ifd.next) queue.push(ifd.next)
   }
+  // A cut in EXIF's or GPS's IFD, where a writer put them last, leaves the pixels whole (libvips
+  // reads them), but the file is cut: it was kept whole, the camera's metadata lost. Yet writers
+  // leave pointers there that lead past the end of a whole file (goexif2#12): whole, unchecked.
+  const beyond = await metadataBeyond(tiff, metadata)
+  if (beyond) return { ...COMPLETE, ...dims, unchecked: beyond }
   // A strip that runs on to the end of the file ends where the body does, unless the file's
   // structure goes on past its start (an IFD after it, as most writers lay them out): a cut would
   // have taken that too.
   if (tiff.toEnd.some((at) => at >= tiff.furthest)) return { ...COMPLETE, ...dims, unchecked: STRIP_TO_END }
   return { ...COMPLETE, ...dims }
+}
+
+/**
+ * Walks the metadata IFDs (and those they point to): why one of them, or a value of theirs, lies
+ * beyond the body's end, or undefined when all are within it.
+ */
+async function metadataBeyond(tiff: Tiff, metadata: [number, string][]): Promise<string | undefined> {
+  const walked = new Set<number>()
+  while (metadata.length > 0 && walked.size < MAX_IFDS) {
+    const [at, name] = metadata.shift()!
+    if (walked.has(at)) continue
+    walked.add(at)
+    const ifd = await tiff.ifd(at)
+    if (!ifd) return `TIFF ${name} IFD at byte ${at} lies beyond the end (${tiff.total} bytes)`
+    for (const e of ifd.entries) {
+      if (e.inline) continue
+      if (e.offset + e.bytes > tiff.total)
+        return `TIFF ${name} tag ${e.tag}'s value lies beyond the end (${tiff.total} bytes)`
+      tiff.reach(e.offset + e.bytes)
+    }
+    await pointed(tiff, ifd.entries, metadata)
+  }
+  return undefined
+}
+
+/** Adds the metadata IFDs that `entries` point to (see `METADATA_IFDS`) to `metadata`. */
+async function pointed(tiff: Tiff, entries: Entry[], metadata: [number, string][]): Promise<void> {
+  for (const e of entries) {
+    const name = METADATA_IFDS.get(e.tag)
+    if (name && e.count === 1)
+      for (const at of (await tiff.numbers(e)) ?? []) if (at) metadata.push([at, name])
+  }
 }
 
 /** 'ok' when every piece (offset, byte count) lies within the body; a verdict when one does not; undefined when the pair is absent. */

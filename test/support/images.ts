@@ -214,7 +214,8 @@ export function withMpf(primary: Buffer, secondary: Buffer): Buffer {
  * A little-endian TIFF of `width` × `height` 8-bit grey pixels in one strip (or `strips` of them),
  * laid out as libtiff writes one: header, IFD, out-of-line values, then the strips, so the last
  * strip ends the file. `counts`: the StripByteCounts written, `'none'` to leave the tag out, or
- * (the default) the true ones; `deflate`: the strips zlib-compressed (Compression 8).
+ * (the default) the true ones; `deflate`: the strips zlib-compressed (Compression 8); `exif`: an
+ * EXIF IFD after the strips (a date and a 200-byte maker note, after it), the file's last bytes.
  */
 export function makeTiff({
   width = 16,
@@ -222,12 +223,14 @@ export function makeTiff({
   strips = 1,
   counts,
   deflate = false,
+  exif = false,
 }: {
   width?: number
   height?: number
   strips?: number
   counts?: number[] | 'none'
   deflate?: boolean
+  exif?: boolean
 } = {}): Buffer {
   const rows = Math.ceil(height / strips)
   const data = Array.from({ length: strips }, (_, s) => {
@@ -247,6 +250,7 @@ export function makeTiff({
   ]
   const stated = counts ?? data.map((d) => d.length)
   if (stated !== 'none') tags.push([279, 4, stated])
+  if (exif) tags.push([34665, 4, [0]]) // filled in below
   const ifdEnd = 8 + 2 + 12 * tags.length + 4
   // StripOffsets and StripByteCounts lie after the IFD where they hold more than one LONG.
   const extra = strips > 1 ? 4 * strips * (stated === 'none' ? 1 : 2) : 0
@@ -256,6 +260,7 @@ export function makeTiff({
     at += d.length
     return offset
   })
+  if (exif) tags[tags.length - 1][2] = [at]
   const head = Buffer.alloc(ifdEnd + extra)
   head.write('II*\0', 0, 'latin1')
   head.writeUInt32LE(8, 4)
@@ -279,5 +284,20 @@ export function makeTiff({
       to += size
     }
   })
-  return Buffer.concat([head, ...data])
+  if (!exif) return Buffer.concat([head, ...data])
+  // DateTimeOriginal (ASCII) and MakerNote (UNDEFINED), their values after the IFD.
+  const ifd = Buffer.alloc(2 + 2 * 12 + 4)
+  const date = Buffer.from('2024:01:02 03:04:05\0', 'latin1')
+  const maker = Buffer.alloc(200, 0x4d)
+  ifd.writeUInt16LE(2, 0)
+  for (const [i, tag, type, value, offset] of [
+    [0, 0x9003, 2, date, at + ifd.length],
+    [1, 0x927c, 7, maker, at + ifd.length + date.length],
+  ] as const) {
+    ifd.writeUInt16LE(tag, 2 + 12 * i)
+    ifd.writeUInt16LE(type, 4 + 12 * i)
+    ifd.writeUInt32LE(value.length, 6 + 12 * i)
+    ifd.writeUInt32LE(offset, 10 + 12 * i)
+  }
+  return Buffer.concat([head, ...data, ifd, date, maker])
 }
