@@ -656,6 +656,19 @@ test('TIFF: a strip without a usable byte count is sized as libtiff sizes it', a
     if (after.readUInt16LE(e) === 279) after.writeUInt32LE(0, e + 8)
   assert.deepEqual(await judge('tif', after), { complete: true, ...size })
   truncated(await judge('tif', after.subarray(0, -1)), 'IFD after a strip of count 0, cut')
+  // Uncompressed strips, more than two, whose first two counts differ: libtiff sizes them from their
+  // rows ('Wrong "StripByteCounts" field': vendors that write the offsets there), and so does the check.
+  const strips = makeTiff({ strips: 4 })
+  const table = strips.readUInt32LE(10 + 12 * 5 + 8) // StripOffsets, the IFD's sixth entry
+  const offsets = [0, 1, 2, 3].map((k) => strips.readUInt32LE(table + 4 * k))
+  assert.deepEqual(offsets, [154, 186, 218, 250])
+  for (const counts of [offsets, [5, 6, 5, 5]]) {
+    const body = makeTiff({ strips: 4, counts })
+    assert.deepEqual(await judge('tif', body), { complete: true, ...size }, `counts ${counts}`)
+    truncated(await judge('tif', body.subarray(0, -1)), `counts ${counts}, less 1`)
+  }
+  // Their first two counts equal, they are taken as they are: the last one past the end is cut.
+  truncated(await judge('tif', makeTiff({ strips: 4, counts: [32, 32, 32, 40] })), 'the last count over')
   // More than one strip per plane without counts: libtiff refuses the page ('missing required').
   corrupt(await judge('tif', makeTiff({ strips: 2, counts: 'none' })), 'two strips, no counts')
   // The true counts are taken as they are.

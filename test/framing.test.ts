@@ -527,6 +527,9 @@ const answers: Record<string, Answer> = {
   // (TwelveMonkeys#449); compressed, the strip runs on to the end of the file.
   '/tiff-no-counts-length': () => withLength('image/tiff', makeTiff({ counts: 'none' })),
   '/tiff-count-zero-chunked': () => chunked('image/tiff', makeTiff({ counts: [0] })),
+  // Four uncompressed strips whose StripByteCounts hold their offsets (libtiff: 'Wrong "StripByteCounts"').
+  '/tiff-wrong-counts-length': () =>
+    withLength('image/tiff', makeTiff({ strips: 4, counts: [154, 186, 218, 250] })),
   '/tiff-no-counts-cut-length': () => withLength('image/tiff', makeTiff({ counts: 'none' }).subarray(0, -1)),
   '/tiff-to-end-length': () => withLength('image/tiff', makeTiff({ counts: 'none', deflate: true })),
   '/tiff-to-end-close': () => closeDelimited('image/tiff', makeTiff({ counts: 'none', deflate: true })),
@@ -722,7 +725,12 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
 // corrupt ('first page has no strips or tiles') on every run, though libtiff, and so libvips,
 // sizes the strip itself and reads the image.
 test('a TIFF strip without a usable byte count is sized as libtiff sizes it; compressed, it runs to the end only the transfer shows', async () => {
-  for (const path of ['/tiff-no-counts-length', '/tiff-count-zero-chunked', '/tiff-to-end-length']) {
+  for (const path of [
+    '/tiff-no-counts-length',
+    '/tiff-count-zero-chunked',
+    '/tiff-to-end-length',
+    '/tiff-wrong-counts-length',
+  ]) {
     const { r, out } = await get(path, { retries: 0 })
     assert.equal(r.status, 'ok', `${path}: ${r.message}`)
     assert.deepEqual([r.format, r.width, r.height], ['tif', 16, 8], path)

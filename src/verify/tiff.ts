@@ -18,6 +18,7 @@ const PHOTOMETRIC = 262
 const ORIENTATION = 274
 const STRIP_OFFSETS = 273
 const SAMPLES_PER_PIXEL = 277
+const ROWS_PER_STRIP = 278
 const STRIP_BYTE_COUNTS = 279
 const PLANAR_CONFIGURATION = 284
 const TILE_WIDTH = 322
@@ -225,14 +226,26 @@ async function pointed(tiff: Tiff, entries: Entry[], metadata: [number, string][
 /** 'ok' when every piece (offset, byte count) lies within the body; a verdict when one does not; undefined when the pair is absent. */
 async function pieceCheck(tiff: Tiff, offsets?: Entry, counts?: Entry): Promise<'ok' | Verdict | undefined> {
   if (!offsets || !counts) return undefined
-  // A table this long is not read back (megabytes per page): the page counts as present, unchecked.
+  const table = await pieceTable(tiff, offsets, counts)
+  return Array.isArray(table) ? within(tiff, table[0], table[1]) : table
+}
+
+/**
+ * The offsets and byte counts of a page's pieces, read back; 'ok' for a table too long to read
+ * (megabytes per page: the page counts as present, unchecked); `corrupt` for one that cannot be read.
+ */
+async function pieceTable(
+  tiff: Tiff,
+  offsets: Entry,
+  counts: Entry,
+): Promise<[number[], number[]] | 'ok' | Verdict> {
   if (offsets.count > MAX_PIECES) return 'ok'
   const at = await tiff.numbers(offsets)
   const length = await tiff.numbers(counts)
   if (!at || !length) return corrupt(`TIFF tag ${offsets.tag} or ${counts.tag} has an unusable type or count`)
   if (at.length !== length.length)
     return corrupt(`TIFF tags ${offsets.tag} and ${counts.tag} disagree in count`)
-  return within(tiff, at, length)
+  return [at, length]
 }
 
 /** 'ok' when every piece lies within the body, else `truncated` naming where the first one past it ends. */
@@ -253,8 +266,8 @@ type Pieces = 'ok' | 'to-end' | Verdict
 
 /**
  * A page's strips (or tiles), as libtiff reads them (TIFFReadDirectory): where their byte counts
- * are missing, or a single strip's count cannot be right (0; more than the file holds, or fewer than
- * its rows need, uncompressed), libtiff sizes the pieces itself, with a warning, and reads the image:
+ * are missing, or cannot be right (see `countsLookBad`), libtiff sizes the pieces itself, with a
+ * warning, and reads the image:
  * uncompressed, from the rows (or tile) the page declares; compressed, to the end of the file, which
  * only the transfer can show (`to-end`). Missing counts for more than one strip per plane are
  * refused, as libtiff refuses them (on the first page; a later page is passed over as before).
@@ -271,15 +284,11 @@ async function stripCheck(
   if (!offsets) return undefined
   const value = (tag: number, fallback: number) => firstValue(tiff, byTag, tag, fallback)
   if (counts) {
-    const verdict = await pieceCheck(tiff, offsets, counts)
-    // libtiff sizes anew only a page of one strip, and only when its count cannot be right.
-    if (tiled || offsets.count !== 1 || verdict === undefined) return verdict
-    if (verdict !== 'ok' && !verdict.complete && verdict.kind === 'corrupt') return verdict
-    const [at] = (await tiff.numbers(offsets))!
-    const [count] = (await tiff.numbers(counts))!
-    return at !== 0 && (await countLooksBad(tiff, byTag, at, count))
-      ? estimate(tiff, byTag, [at], false)
-      : verdict
+    const table = await pieceTable(tiff, offsets, counts)
+    if (!Array.isArray(table)) return table
+    const [at, length] = table
+    if (!tiled && (await countsLookBad(tiff, byTag, at, length))) return estimate(tiff, byTag, at, false)
+    return within(tiff, at, length)
   }
   if ((await value(COMPRESSION, UNCOMPRESSED)) === OLD_JPEG) return undefined
   const planes = (await value(PLANAR_CONFIGURATION, 1)) === 2 ? await value(SAMPLES_PER_PIXEL, 1) : 1
@@ -291,6 +300,25 @@ async function stripCheck(
 
 const missing = (pieces: number, tiled: boolean) =>
   `TIFF page has ${pieces} ${tiled ? 'tiles' : 'strips'} and no byte counts for them`
+
+/**
+ * Whether libtiff takes a page's strip byte counts for wrong and sizes its strips itself
+ * (TIFFReadDirectory): one strip's count, by `countLooksBad`; or, uncompressed, more than two
+ * strips whose first two counts differ, neither 0 ('Wrong "StripByteCounts" field': vendors that
+ * fill it with the strips' offsets).
+ */
+async function countsLookBad(tiff: Tiff, byTag: Map<number, Entry>, at: number[], length: number[]) {
+  if (at.length === 1) return at[0] !== 0 && (await countLooksBad(tiff, byTag, at[0], length[0]))
+  const value = (tag: number, fallback: number) => firstValue(tiff, byTag, tag, fallback)
+  return (
+    at.length > 2 &&
+    length[0] !== length[1] &&
+    length[0] !== 0 &&
+    length[1] !== 0 &&
+    (await value(PLANAR_CONFIGURATION, 1)) !== 2 &&
+    (await value(COMPRESSION, UNCOMPRESSED)) === UNCOMPRESSED
+  )
+}
 
 /** libtiff's ByteCountLooksBad, for a page of one strip at `offset` stated to hold `count` bytes. */
 async function countLooksBad(tiff: Tiff, byTag: Map<number, Entry>, offset: number, count: number) {
@@ -323,11 +351,26 @@ async function estimate(
     tiff.toEnd.push(...at)
     return 'to-end'
   }
-  const height = await firstValue(tiff, byTag, tiled ? TILE_LENGTH : HEIGHT, 0)
+  if (tiled) {
+    const length = await firstValue(tiff, byTag, TILE_LENGTH, 0)
+    return within(
+      tiff,
+      at,
+      at.map(() => rows * length),
+    )
+  }
+  // A strip per plane holds all its rows; more, RowsPerStrip rows each (fewer in the last).
+  const height = await firstValue(tiff, byTag, HEIGHT, 0)
+  const planes =
+    (await firstValue(tiff, byTag, PLANAR_CONFIGURATION, 1)) === 2
+      ? await firstValue(tiff, byTag, SAMPLES_PER_PIXEL, 1)
+      : 1
+  const perPlane = Math.max(1, Math.floor(at.length / planes))
+  const perStrip = perPlane === 1 ? height : await firstValue(tiff, byTag, ROWS_PER_STRIP, height)
   return within(
     tiff,
     at,
-    at.map(() => rows * height),
+    at.map((_, i) => rows * Math.max(0, Math.min(perStrip, height - (i % perPlane) * perStrip))),
   )
 }
 
