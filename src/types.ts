@@ -156,6 +156,12 @@ export interface Validators {
    * Kept for the run, not in the journal.
    */
   unproven?: true
+  /**
+   * An answer in this run gave these (not the journal): a later answer of this run naming another
+   * strong ETag, all else the same, shows an ETag that changes at every answer (see `etagShifted`).
+   * Kept for the run, not in the journal.
+   */
+  thisRun?: true
 }
 
 /** Live counters of a run, for progress displays. */

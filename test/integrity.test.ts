@@ -504,6 +504,57 @@ test('a server that cuts every answer and names no validator: resumed in the run
   }
 })
 
+test('an ETag new at every answer, the bytes the same: after the second, resumed in the run as a file without a validator is (background_downloader#541)', async (t) => {
+  // Edges of a CDN, or backends behind a load balancer, that each name the file their own way:
+  // If-Range never matched (a 200 of the whole file to each resume), or the 206 named another
+  // ETag (a restart), and behind a link that cuts every answer the file never finished.
+  const servers = { 'If-Range kept': '', 'If-Range ignored': '&ifrange=ignore' }
+  for (const [name, query] of Object.entries(servers)) {
+    for (const [where, options] of Object.entries(BODY_PATHS)) {
+      await t.test(`${name}, ${where}`, async () => {
+        const id = `etag-rotate-${query ? 'ignored' : 'kept'}`
+        const path = `/${id}?size=200000&every=30000&etagrotate=1${query}`
+        const at = requests(path).length
+        const { out, one } = await get([server.url(path)], { retries: 3, ...options })
+        assert.equal(one.status, 'ok', one.message)
+        assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
+        const sent = requests(path).slice(at)
+        // Once a second ETag came with the same length and date, no If-Range: the answer proves itself.
+        assert.equal(sent.at(-1)?.headers['if-range'], undefined)
+        assert.match(sent.at(-1)?.headers.range ?? '', /^bytes=[1-9]\d*-$/)
+        if (!options.outputFormat) await holds(out, `${id}.jpg`, server.bytes(path))
+      })
+    }
+  }
+  // Another version at each request (new bytes, ETag and date): never joined.
+  await t.test('new bytes too', async () => {
+    const path = '/etag-rotate-bytes?size=200000&every=30000&rotate=1'
+    const { out, one } = await get([server.url(path)], { retries: 3 })
+    assert.equal(one.status, 'failed')
+    assert.equal(one.error, 'truncated', one.message)
+    assert.ok(
+      requests(path).every((r) => r.headers.range === undefined || r.headers['if-range'] !== undefined),
+    )
+    await nothing(out)
+  })
+  // The same length and date, new bytes: the bytes compared differ, and nothing is joined.
+  await t.test('new bytes under the same length and date', async () => {
+    const path = '/etag-rotate-same-size?size=200000&every=30000&rotate=1&lmfresh=1'
+    const { out, one } = await get([server.url(path)], { retries: 3 })
+    assert.equal(one.status, 'failed')
+    assert.equal(one.error, 'truncated', one.message)
+    // Resumed without If-Range once the ETag had changed alone, and not joined: the whole file again.
+    const sent = requests(path).map((r) => [r.headers.range, r.headers['if-range']])
+    assert.deepEqual(sent.slice(0, 4), [
+      [undefined, undefined],
+      [resumeRange(30_000), '"1-200000"'],
+      [resumeRange(30_000), undefined],
+      [undefined, undefined],
+    ])
+    await nothing(out)
+  })
+})
+
 test('a part without a validator is joined only where the answer proves it: the same total, the same bytes', async (t) => {
   const cases = {
     // Another version at each request, of the same size: the bytes compared differ.

@@ -4,6 +4,7 @@ import {
   type Asked,
   type Decision,
   endMarked,
+  etagShifted,
   ifRangeValue,
   judge,
   lastModifiedValidator,
@@ -651,6 +652,53 @@ test('resumesInRun: a strong validator, or a length stated to this run without o
     ['no length, stated to this run', { unproven: true }, false],
   ]
   for (const [name, known, expected] of rows) assert.equal(resumesInRun(known), expected, name)
+})
+
+test('etagShifted: another strong ETag than an answer of this run gave, all else the same', () => {
+  const before = {
+    etag: ETAG,
+    lastModified: LM,
+    length: 1000,
+    from: 'http://a/x.jpg',
+    thisRun: true as const,
+  }
+  const at = 'http://a/x.jpg'
+  const rows: [string, Parameters<typeof etagShifted>[0], Parameters<typeof etagShifted>[1], boolean][] = [
+    [
+      'another ETag, the same length and date',
+      before,
+      { etag: '"def"', lastModified: LM, length: 1000 },
+      true,
+    ],
+    [
+      'another ETag, the date weak now',
+      before,
+      { etag: '"def"', lastModified: `W/${LM}`, length: 1000 },
+      true,
+    ],
+    ['no date in either', { ...before, lastModified: undefined }, { etag: '"def"', length: 1000 }, true],
+    ['the same ETag', before, { etag: ETAG, lastModified: LM, length: 1000 }, false],
+    ['another length', before, { etag: '"def"', lastModified: LM, length: 1001 }, false],
+    ['no length known', { ...before, length: undefined }, { etag: '"def"', lastModified: LM }, false],
+    ['another date', before, { etag: '"def"', lastModified: LATER, length: 1000 }, false],
+    ['a date only one names', before, { etag: '"def"', length: 1000 }, false],
+    ['a weak ETag now', before, { etag: 'W/"def"', lastModified: LM, length: 1000 }, false],
+    ['no ETag now', before, { lastModified: LM, length: 1000 }, false],
+    [
+      'known from the journal, not this run',
+      { ...before, thisRun: undefined },
+      { etag: '"def"', lastModified: LM, length: 1000 },
+      false,
+    ],
+    ['nothing known', undefined, { etag: '"def"', lastModified: LM, length: 1000 }, false],
+    [
+      'from another URL',
+      { ...before, from: 'http://b/y.jpg' },
+      { etag: '"def"', lastModified: LM, length: 1000 },
+      false,
+    ],
+  ]
+  for (const [name, known, got, expected] of rows) assert.equal(etagShifted(known, got, at), expected, name)
 })
 
 test('Content-Range: forms, stars, and inconsistent ranges refused', () => {

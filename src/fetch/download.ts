@@ -29,6 +29,7 @@ import {
   codingsOf,
   type Decision,
   endMarked,
+  etagShifted,
   ifRangeValue,
   isMultipart,
   isRedirect,
@@ -219,6 +220,8 @@ class Transfer {
   cookies: ChainCookies | undefined
   /** Whether `known` is in the journal (it must be before a partial body is on disk). */
   recorded = false
+  /** What was known before the last restart of this attempt, from an answer of this run. */
+  dropped: Validators | undefined
   /** The file's bytes, whole, kept in memory instead of the part file (see `DownloadContext.hold`). */
   held: Buffer[] | undefined
   result: Downloaded | undefined
@@ -272,6 +275,8 @@ class Transfer {
     this.check = undefined
     this.offset = 0
     this.tail = undefined
+    // Kept to be compared with the next whole answer (see `etagShifted`).
+    if (this.known.thisRun) this.dropped = this.known
     this.known = {}
     this.recorded = false
     await this.dropPart()
@@ -810,7 +815,20 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
     // With its length and no strong validator, the file is resumed in this run only (see `resumesInRun`).
     const unproven = ifRangeValue(got) === undefined && got.length !== undefined
-    t.known = decision.decode ? {} : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}) }
+    // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
+    // taken as weak too, and the file is resumed as one without a validator is.
+    const before = t.known.thisRun ? t.known : t.dropped
+    t.known = decision.decode
+      ? {}
+      : etagShifted(before, got, t.answeredAt)
+        ? {
+            lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
+            length: got.length,
+            from: t.answeredAt,
+            unproven: true,
+            thisRun: true,
+          }
+        : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}), thisRun: true }
     t.recorded = false
   } else {
     // A proven continuation: it may tell what the first answer did not (the full size, say). Not
@@ -827,6 +845,7 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
           length: known.length ?? decision.total ?? got.length,
           from: known.from ?? t.answeredAt,
           stated: known.stated,
+          ...(known.thisRun ? { thisRun: known.thisRun } : {}),
         }
     if (t.known.length !== known.length) t.recorded = false
   }

@@ -44,6 +44,7 @@ import { successBody } from './success-status.js'
  *   alone proves nothing. But a part whose first answer, in this run, stated the file's length and
  *   no strong validator is resumed in this run on what the answer proves itself: the very byte
  *   asked for, the same total, the overlap compared (`unprovenSplice`). A later run starts it over.
+ *   So too a part whose strong ETag changed alone between two answers of this run (`etagShifted`).
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
  * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6), a 202 an image not made yet (§15.3.3): a
@@ -196,6 +197,33 @@ export function ifRangeValue(known: Validators): string | undefined {
  */
 export function resumesInRun(known: Validators): boolean {
   return ifRangeValue(known) !== undefined || (known.unproven === true && known.length !== undefined)
+}
+
+/**
+ * Whether a whole answer names another strong ETag than an earlier answer in this run did, while
+ * all else they state is the same: the length, the Last-Modified (or none), the URL. Edges of a
+ * CDN, or backends behind a load balancer, that each name one file their own way (an ETag from a
+ * server's inode, or made at each answer) never match an If-Range, nor their 206 the ETag
+ * known: behind a link that cuts every answer the file never finished
+ * (background_downloader#541). Such an ETag proves nothing either way: the file is then resumed
+ * in this run as one without a validator is (`unproven`: no If-Range, the very byte asked for, the
+ * same total, the bytes on disk compared, see `unprovenSplice`).
+ */
+export function etagShifted(
+  before: Validators | undefined,
+  got: Validators,
+  at: string | undefined,
+): boolean {
+  if (!before?.thisRun || !isStrong(before.etag) || !isStrong(got.etag) || before.etag === got.etag)
+    return false
+  if (before.length === undefined || before.length !== got.length) return false
+  const dated = before.lastModified !== undefined || got.lastModified !== undefined
+  if (
+    dated &&
+    (!before.lastModified || !got.lastModified || bare(before.lastModified) !== bare(got.lastModified))
+  )
+    return false
+  return before.from === undefined || at === undefined || before.from === at
 }
 
 /** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */

@@ -24,7 +24,9 @@ import { type Format, makeImage, sizeOf } from './images.js'
  * - `redirect=N`: N redirects before the image; `loop=1`: redirects forever; `to=URL`: one
  *   redirect to URL
  * - `norange=1`: ignore Range; `rotate=1`: a new version on every request (new bytes, ETag and
- *   Last-Modified); `nolength=1`: no Content-Length (chunked); `close=1`: no Content-Length and
+ *   Last-Modified); `etagrotate=1`: a new ETag on every request, the bytes and Last-Modified
+ *   the same (a load-balanced origin or CDN whose every server names the file its own way);
+ *   `nolength=1`: no Content-Length (chunked); `close=1`: no Content-Length and
  *   no chunks (the body ends with the connection)
  * - validators: `lmonly=1` no ETag; `nolm=1` no Last-Modified; `weaketag=1` a weak ETag;
  *   `lmfresh=1` a file written in the second of the answer: `Date` equals `Last-Modified`, the same
@@ -229,7 +231,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const body = q.has('lead') ? Buffer.concat([Buffer.alloc(Number(q.get('lead')), 0x0a), stored]) : stored
     const etag = q.has('weaketag')
       ? `W/"${version}-${body.length}"`
-      : `"${rotate ? attempt : 'v1'}-${body.length}"`
+      : `"${rotate || q.has('etagrotate') ? attempt : 'v1'}-${body.length}"`
     const lastModified = q.has('lmfresh')
       ? new Date(LAST_MODIFIED).toUTCString()
       : new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000).toUTCString()
