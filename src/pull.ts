@@ -798,6 +798,8 @@ class Engine {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
       }
+      // A body that continued the bytes on disk: not every attempt started over.
+      if (at > 0) task.continued = true
       task.bodies = {
         from: task.bodies?.from ?? at,
         anew: (task.bodies?.anew ?? false) || at === 0,
@@ -1127,7 +1129,7 @@ class Engine {
       // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
       if (e.code === 'truncated' && e.markedWhole !== undefined)
         e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
-      else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1)
+      else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1 && !task.continued)
         e.message += unresumable
           ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
           : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`

@@ -591,6 +591,36 @@ test('a part without a validator is joined only where the answer proves it: the 
   )
 })
 
+test('a file whose every resume was answered in a form not joined says why each attempt started over', async (t) => {
+  // Its failure read 'connection closed after 30000 of 200000 bytes' alone, as if the file had
+  // never been resumed: a server that ignores Range, or answers it with another range or total.
+  const cases = {
+    norange: ['norange=1', 'the server answers a range with the whole file (a 200)'],
+    shift: [
+      'shift=100',
+      'the answer to its resume could not be joined (asked for bytes from 25904, got 26004-199999)',
+    ],
+    lietotal: [
+      'lietotal=1',
+      "the answer to its resume could not be joined (the file's size 200000 became 200001)",
+    ],
+  }
+  for (const [name, [query, why]] of Object.entries(cases)) {
+    for (const [where, options] of Object.entries(BODY_PATHS)) {
+      await t.test(`${name}, ${where}`, async () => {
+        const path = `/started-over-${name}?size=200000&every=30000&${query}`
+        const { one } = await get([server.url(path)], { retries: 2, ...options })
+        assert.equal(one.status, 'failed')
+        assert.equal(one.error, 'truncated', one.message)
+        assert.ok(
+          one.message!.endsWith(`: not resumed, ${why}, so each of the 3 attempts started over`),
+          one.message,
+        )
+      })
+    }
+  }
+})
+
 test('a part without a validator is not resumed by a later run: time has passed, the file may have changed', async () => {
   const path = '/bare-rerun?size=200000&reset=100000&times=1&lmonly=1&nolm=1'
   const out = join(dir, 'bare-rerun')

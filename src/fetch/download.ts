@@ -35,6 +35,7 @@ import {
   isRedirect,
   judge,
   LATER_OVERLAP,
+  mismatch,
   namesNoRange,
   RESUME_OVERLAP,
   resumesInRun,
@@ -202,6 +203,12 @@ class Transfer {
   cut: unknown
   /** Why this attempt's resume could not continue the bytes on disk, for `onBody` (see there). */
   unresumable: string | undefined
+  /**
+   * Why this attempt's resume gave the bytes on disk up for the whole file, in words, for
+   * `onBody` (an answer not joined, a 200 of the whole file): what a file whose every attempt
+   * started over says in its failure.
+   */
+  startedOver: string | undefined
   /** The last body taken: where in the file it began, and whether it had a content coding. */
   body: { at: number; encoded: boolean } | undefined
   /**
@@ -317,12 +324,11 @@ class Transfer {
  * changed while its validators did not. The attempt starts over from byte 0.
  */
 class FileChanged extends ImgpullError {
+  readonly why: string
   constructor(shown: string, at: number) {
-    super(
-      'bad-range',
-      `${shown}: the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
-      { retryable: true },
-    )
+    const why = `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`
+    super('bad-range', `${shown}: ${why}`, { retryable: true })
+    this.why = why
   }
 }
 
@@ -365,6 +371,7 @@ export async function download(
       if (error instanceof FileChanged && !cancel.aborted) {
         t.exchange?.abort(error)
         await t.restart(error.message)
+        t.startedOver = `the answer to its resume could not be joined (${error.why})`
         step = send
         continue
       }
@@ -747,6 +754,7 @@ const decide: Step = async (t) => {
       await exchange.discard()
       await t.restart(wrapped ? `${decision.why}: ${wrapped}` : decision.why)
       if (isMultipart({ status: head.statusCode, headers: head.headers })) t.unresumable = WRAPS_RANGES
+      else t.startedOver = `the answer to its resume could not be joined (${decision.why})`
       return send
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
@@ -813,6 +821,12 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     t.offset = 0
     // An encoded body's validators describe its encoded bytes: nothing on disk can resume from them.
     const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
+    if (t.wholeToRange) {
+      const changed = mismatch(t.known, got)
+      t.startedOver = changed
+        ? `the answer to its resume was another version of the file (${changed})`
+        : `the server answers a range with the whole file (a ${t.head!.statusCode})`
+    }
     // With its length and no strong validator, the file is resumed in this run only (see `resumesInRun`).
     const unproven = ifRangeValue(got) === undefined && got.length !== undefined
     // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
@@ -931,7 +945,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.ctx.onBody?.(
     decision.at,
     !decision.decode
-      ? t.unresumable
+      ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
       : t.body.encoded
         ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
         : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.

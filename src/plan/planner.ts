@@ -38,6 +38,8 @@ export interface Task {
    * range could continue the last, in words (see `DownloadContext.onBody`).
    */
   bodies?: { from: number; anew: boolean; unresumable?: string }
+  /** A body of an attempt in this run continued the bytes on disk: not every attempt started over. */
+  continued?: boolean
   /**
    * This run compared the last bytes of the part on disk with the server's, and they were the same
    * (see `DownloadContext.tailChecked`): later resumes in the run ask again for fewer of them.
