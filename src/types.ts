@@ -119,8 +119,9 @@ export interface Result extends Omit<Outcome, 'ttfb' | 'total'> {
 export interface Validators {
   etag?: string
   /**
-   * `Last-Modified` as sent; prefixed `W/` when it is weak (RFC 9110 §8.8.2.2: the answer's `Date`
-   * is less than a second after it, or missing), as a weak ETag is. Only a strong one goes in `If-Range`.
+   * `Last-Modified` as sent; prefixed `W/` when it is weak (the answer's `Date` is less than a
+   * minute after it, or missing: see `STRONG_DATE_MS` in fetch/judge.ts, from RFC 9110 §8.8.2.2), as
+   * a weak ETag is. Only a strong one goes in `If-Range`.
    */
   lastModified?: string
   /** Full size of the file, when the server said. */
