@@ -1250,9 +1250,12 @@ test('a body over maxSize is stopped and leaves nothing', async () => {
 test('a host that answers 429 above K in flight ends with few 429s', async () => {
   const limited = await startImageServer({ limit: 4, ttfb: 20 })
   try {
-    const urls = Array.from({ length: 150 }, (_, i) => limited.url(`/lim-${i}`))
+    // Most 429s come in the first round, sent at the host's starting limit (16) before any answer:
+    // 12 to 20 of them whatever the list's length. 150 files made that 11–15 % of the requests on a
+    // busy machine, at the assertion's edge; past the first round the 150 more files here add 1 to 4.
+    const urls = Array.from({ length: 300 }, (_, i) => limited.url(`/lim-${i}`))
     const { results } = await get(urls)
-    assert.equal(results.filter((r) => r.status === 'ok').length, 150)
+    assert.equal(results.filter((r) => r.status === 'ok').length, 300)
     const rejected = limited.stats.status.get(429) ?? 0
     const share = rejected / limited.stats.requests
     assert.ok(share < 0.15, `${rejected} of ${limited.stats.requests} requests got 429`)
