@@ -8,8 +8,9 @@ const IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'ANMF'])
  * WebP (RFC 9649 §2): a RIFF header whose size counts every byte after its first 8, then chunks (type,
  * size, data, a pad byte when the size is odd) walked to exactly that end. Whole when all the bytes the
  * RIFF size declares arrived and the chunks fill them, with a VP8, VP8L or ANMF chunk among them. Two
- * leniencies, both libwebp's: the last chunk's pad byte may be missing (an odd RIFF size), and bytes after
- * the RIFF end are ignored.
+ * leniencies: the last chunk's pad byte may be missing (an odd RIFF size), as libwebp's decoder reads
+ * it (its demuxer, which Chrome and libvips use, refuses it: the image data is whole either way), and
+ * bytes after the RIFF end are ignored, as all of libwebp ignores them.
  */
 export class WebpCheck extends Walk {
   #end = -1
