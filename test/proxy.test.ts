@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { cacheHit } from '../src/fetch/cache-hit.js'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { bypassed, noProxyWarning, proxyPlan, unmatchable } from '../src/fetch/proxy.js'
 import { GATEWAY_FILES } from '../src/fetch/proxy-silence.js'
@@ -1274,6 +1275,76 @@ test('a caching proxy holding a cut copy: the retry asks caches to fetch it agai
     assert.equal(r.status, 'ok', r.message)
     assert.equal(r.sha256, sha(body))
     assert.deepEqual(asked, ['plain', 'no-cache'], 'a cache is only bypassed after a bad body')
+  } finally {
+    await caching.close()
+  }
+})
+
+test("cacheHit: an Age above 0 or a cache's hit header says a stored copy answered; a miss, Age: 0 or none do not", () => {
+  const rows: [Record<string, string | string[]>, string | undefined][] = [
+    [{ age: '3600' }, 'Age: 3600'],
+    [{ age: '0', 'x-cache': 'MISS' }, undefined],
+    [{ age: 'soon' }, undefined],
+    [{ 'x-cache': 'HIT from squid', via: '1.1 squid' }, 'X-Cache: HIT from squid'],
+    [{ 'x-cache': 'TCP_HIT' }, 'X-Cache: TCP_HIT'],
+    [{ 'x-cache': 'MISS, HIT' }, 'X-Cache: MISS, HIT'],
+    [{ 'x-cache': 'Miss from cloudfront' }, undefined],
+    [{ 'x-cache': 'WHITEHIT' }, undefined],
+    [{ 'cf-cache-status': 'HIT', age: '12' }, 'Age: 12, CF-Cache-Status: HIT'],
+    [{ 'cf-cache-status': 'DYNAMIC' }, undefined],
+    [{ 'x-cache-status': 'HIT' }, 'X-Cache-Status: HIT'],
+    [{ 'cache-status': 'ExampleCache; hit' }, 'Cache-Status: ExampleCache; hit'],
+    [{ 'cache-status': 'OriginCache; fwd=uri-miss' }, undefined],
+    [{}, undefined],
+  ]
+  for (const [headers, said] of rows) assert.equal(cacheHit(headers), said, JSON.stringify(headers))
+})
+
+test('a cache that serves a cut copy without a length to every request, no-cache too: the same copy twice does not make it whole', async () => {
+  // Two frames, the cut between them: a GIF without its trailer, which only its framing or the same
+  // bytes from the server twice show whole (see verify). Squid stores a close-delimited answer cut
+  // short as it came, and CDNs set to ignore a client's no-cache serve it again and again.
+  const one = makeImage('cache-frames', 12_000, 'gif')
+  const frame = one.subarray(13, one.length - 1)
+  const whole = Buffer.concat([one.subarray(0, one.length - 1), frame, Buffer.from([0x3b])])
+  const cut = whole.subarray(0, one.length - 1)
+  const asked: Record<string, string[]> = {}
+  const caching = await startRawServer((socket) => {
+    socket.once('data', (request) => {
+      const head = request.toString('latin1')
+      const path = new URL(head.split(' ')[1]).pathname
+      const fresh = /^cache-control:.*no-cache/im.test(head)
+      asked[path] = [...(asked[path] ?? []), fresh ? 'no-cache' : 'plain']
+      // /hit.gif: a hit every time; /fresh.gif: a hit, then the server's own (no-cache honoured),
+      // its file the same cut GIF; /server.gif: no cache at all, the server's file is the cut GIF.
+      const hit = path === '/hit.gif' || (path === '/fresh.gif' && !fresh)
+      const said = hit ? 'Age: 3600\r\nX-Cache: HIT from squid\r\nVia: 1.1 squid\r\n' : ''
+      socket.end(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\n${said}Connection: close\r\n\r\n`),
+          cut,
+        ]),
+      )
+    })
+  })
+  try {
+    const urls = ['hit', 'fresh', 'server'].map((n) => `http://images.example.org/${n}.gif`)
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'cached-frames'), proxy: caching.origin, retries: 2 }),
+    )
+    const [fresh, hit, server] = results
+    assert.equal(hit.status, 'failed', "the cache's copy three times is no proof")
+    assert.equal(hit.error, 'truncated')
+    assert.match(
+      hit.message ?? '',
+      /GIF ends without its trailer, and the connection gave no length: a cut cannot be told from the end; a cache on the way served it \(Age: 3600, X-Cache: HIT from squid\), and the same copy again proves nothing/,
+    )
+    assert.deepEqual(asked['/hit.gif'], ['plain', 'no-cache', 'no-cache'])
+    // The server's own answer the same as the cache's copy: what it serves.
+    assert.equal(fresh.status, 'ok', fresh.message)
+    assert.equal(fresh.sha256, sha(cut))
+    assert.equal(server.status, 'ok', server.message)
+    assert.equal(server.sha256, sha(cut))
   } finally {
     await caching.close()
   }

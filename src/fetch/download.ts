@@ -17,6 +17,7 @@ import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
+import { cacheHit } from './cache-hit.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import { BodyDecoder } from './content-encoding.js'
@@ -1411,20 +1412,27 @@ const verify: Step = async (t) => {
         : t.stalled !== undefined
           ? 'the server stopped sending it without ending it'
           : undefined
+  // A cache's stored copy is the same to every request it answers from it, `no-cache` asked or
+  // not: the same bytes again from it are no second sighting of the file (see `cacheHit`).
+  const cached = cacheHit(t.head!.headers)
+  const seen = cached === undefined ? t.seen : undefined
   // Short of its length: the length promised more, so only the same bytes twice (and a
   // structure that shows its end) prove the rest never comes.
   const outcome = await (t.cut !== undefined
     ? check.finish(
         read,
         false,
-        t.seen,
+        seen,
         chunkLeftAtClose(t.exchange?.socket) === undefined
           ? 'the body ended short of its Content-Length'
           : 'the connection closed inside a chunk',
         true,
       )
-    : check.finish(read, framed(t), incomplete ? undefined : t.seen, incomplete)
+    : check.finish(read, framed(t), incomplete ? undefined : seen, incomplete)
   ).finally(() => read.close())
+  // Said where the same bytes again would have settled it: the cache's are no proof.
+  if (!outcome.ok && cached !== undefined && outcome.unframed)
+    outcome.reason += `; a cache on the way served it (${cached}), and the same copy again proves nothing`
   if (!outcome.ok && t.cut !== undefined) {
     // Cut as it was: the part stays for a resume, and the cut is the failure. A whole image is
     // remembered: the very same bytes again are what the server sends for its length.
