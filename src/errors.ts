@@ -58,6 +58,11 @@ export class ImgpullError extends Error {
    * server's copy is cut (or the length it states is short); no resume could continue it.
    */
   readonly markedWhole: number | undefined
+  /**
+   * For `markedWhole`: the headers by which a cache on the way said it served the answer from a
+   * stored copy (see `cacheHit`), whose framing is then the cache's, not the server's.
+   */
+  readonly markedByCache: string | undefined
   constructor(
     code: string,
     message: string,
@@ -69,6 +74,7 @@ export class ImgpullError extends Error {
       refused?: boolean
       gateway?: GatewayAnswer
       markedWhole?: number
+      markedByCache?: string
     } = {},
   ) {
     super(message, { cause: options.cause })
@@ -79,6 +85,7 @@ export class ImgpullError extends Error {
     this.refused = options.refused ?? false
     this.gateway = options.gateway
     this.markedWhole = options.markedWhole
+    this.markedByCache = options.markedByCache
   }
 }
 

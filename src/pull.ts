@@ -1127,7 +1127,11 @@ class Engine {
       const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
       // An answer that ended where the server marked its end, the file cut all the same: its copy is
       // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
-      if (e.code === 'truncated' && e.markedWhole !== undefined)
+      if (e.code === 'truncated' && e.markedWhole !== undefined && e.markedByCache !== undefined)
+        // A cache's stored copy, cut: the server's may be whole (a Squid that stored a body cut
+        // short of its unstated length serves it with a length of its own).
+        e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
+      else if (e.code === 'truncated' && e.markedWhole !== undefined)
         e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
       else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1 && !task.continued)
         e.message += unresumable

@@ -1350,6 +1350,45 @@ test('a cache that serves a cut copy without a length to every request, no-cache
   }
 })
 
+test("a cache whose stored copy is cut, served with a length of its own to every request, no-cache too: the failure names the cache, not the server's copy, on a thread too", async () => {
+  const asked: string[] = []
+  const caching = await startRawServer((socket) => {
+    socket.once('data', (request) => {
+      asked.push(/^cache-control:.*no-cache/im.test(request.toString('latin1')) ? 'no-cache' : 'plain')
+      const cut = body.subarray(0, 20_000)
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${cut.length}\r\nAge: 3600\r\nX-Cache: HIT from squid\r\nConnection: close\r\n\r\n`,
+          ),
+          cut,
+        ]),
+      )
+    })
+  })
+  try {
+    for (const threads of [0, 2]) {
+      asked.length = 0
+      const [r] = await withEnv({}, () =>
+        run(['http://images.example.org/stored.jpg'], {
+          out: join(dir, `cache-marked-${threads}`),
+          proxy: caching.origin,
+          retries: 1,
+          threads,
+        }),
+      )
+      assert.equal(r.error, 'truncated', r.message)
+      assert.equal(
+        r.message,
+        "http://images.example.org/stored.jpg: JPEG has no end-of-image marker: a cache on the way served it (Age: 3600, X-Cache: HIT from squid) and marked it whole at 20000 bytes, so the copy it stored is cut short, served again to the retry that asked for the server's copy (no-cache): no resume could continue it",
+      )
+      assert.deepEqual(asked, ['plain', 'no-cache'])
+    }
+  } finally {
+    await caching.close()
+  }
+})
+
 // hunt46 D8: a proxy that accepts connections and never answers made each host of the list a
 // black hole, given up one after another on its own silence: 200 hosts, 15 timeouts in turn.
 test('a proxy that answers nothing is given up for the run, its files failing without a request, named', async () => {

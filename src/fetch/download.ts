@@ -1468,7 +1468,9 @@ const verify: Step = async (t) => {
     throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
       // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`).
-      ...(outcome.kind === 'truncated' && !incomplete && framed(t) ? { markedWhole: check.bytes } : {}),
+      ...(outcome.kind === 'truncated' && !incomplete && framed(t)
+        ? { markedWhole: check.bytes, ...(cached !== undefined ? { markedByCache: cached } : {}) }
+        : {}),
     })
   }
   const { checked } = outcome

@@ -74,6 +74,7 @@ export type SerializedError =
       refused: boolean
       gateway?: GatewayAnswer
       markedWhole?: number
+      markedByCache?: string
       message: string
       /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
       cause?: string
@@ -112,6 +113,7 @@ export function serializeError(error: unknown): SerializedError {
       refused: error.refused,
       gateway: error.gateway,
       markedWhole: error.markedWhole,
+      markedByCache: error.markedByCache,
       message: error.message,
       cause: errorCode(error.cause) || undefined,
     }
@@ -137,6 +139,7 @@ export function deserializeError(s: SerializedError): Error {
       refused: s.refused,
       gateway: s.gateway,
       markedWhole: s.markedWhole,
+      markedByCache: s.markedByCache,
       ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
