@@ -7,6 +7,7 @@ import { createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { createSecureContext } from 'node:tls'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
@@ -267,6 +268,39 @@ test('a TLS 1.3 server that wants a client certificate: tls at once, in words, d
     assert.ok(proxy.log.some((entry) => entry.method === 'CONNECT'))
   } finally {
     await proxy.close()
+  }
+})
+
+test('a server that needs a host name (SNI), its URL given by IP address: tls, saying to give it by name; by name the file is kept', async () => {
+  // No default certificate, as nginx's `ssl_reject_handshake on` default server, Caddy or a CDN
+  // edge: a handshake naming no host is refused with a handshake failure (curl: exit 35).
+  const context = createSecureContext(tlsPair(certs.good))
+  const server = createServer(
+    { SNICallback: (name, cb) => cb(null, name === 'localhost' ? context : undefined) },
+    (_, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+      res.end(body)
+    },
+  )
+  const needsName = await listenLocal(server, 'https')
+  try {
+    const r = await fetchOne(needsName.origin, { caCert: certs.ca, retries: 1 })
+    assert.equal(r.error, 'tls', r.message)
+    assert.equal(
+      r.message,
+      `TLS: cannot talk to 127.0.0.1:${needsName.port} securely: the server refused the TLS handshake (no cipher in common, or it wants a client certificate, which imgpull does not send); or it needs a host name (SNI), which a URL with an IP address does not send: give the URL by a name the server serves`,
+    )
+    const named = await fetchOne(`https://localhost:${needsName.port}`, {
+      caCert: certs.ca,
+      out: join(dir, 'sni-named'),
+    })
+    assert.equal(named.status, 'ok', named.message)
+    // By a name, the same refusal says nothing of addresses.
+    const problem = tlsProblem({ code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' })!
+    assert.doesNotMatch(tlsMessage('https://cdn.example.org/a.jpg', problem), /SNI/)
+    assert.match(tlsMessage('https://[::1]:8443/a.jpg', problem), /a URL with an IP address does not send/)
+  } finally {
+    await needsName.close()
   }
 })
 

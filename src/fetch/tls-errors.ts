@@ -5,6 +5,8 @@
  * trusted the CA, say). Pure, table-tested (test/tls.test.ts).
  */
 
+import { isIP } from 'node:net'
+
 /** How to trust a private CA, and the opt-out that exists: appended to certificate failures. */
 export const TRUST_ADVICE =
   'to trust a private CA, pass --ca-cert ca.pem or set NODE_EXTRA_CA_CERTS=ca.pem; ' +
@@ -226,7 +228,28 @@ export function tlsMessage(
     return `TLS: cannot talk to ${host} securely: it does not speak TLS on this port (give it as http://${hostOf(url)}: https:// URLs go through an http:// proxy in a tunnel all the same)`
   return problem.certificate
     ? `TLS: cannot verify ${host}: ${problem.words}; ${problem.advice ?? TRUST_ADVICE}`
-    : `TLS: cannot talk to ${host} securely: ${problem.words}`
+    : `TLS: cannot talk to ${host} securely: ${problem.words}${byAddress(url, problem)}`
+}
+
+/**
+ * A handshake refused where the URL gives the host by its IP address: no server name went with it
+ * (SNI; RFC 6066 §3 sends none for an address), and a server that serves many names by it (a CDN,
+ * a shared host, nginx or Caddy without a default certificate) refuses such a handshake with a
+ * handshake failure, as it does curl and wget2. Said, with the cure: the URL by a host name.
+ */
+function byAddress(url: string, problem: TlsProblem): string {
+  const refused =
+    problem.words === HANDSHAKE.ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE ||
+    problem.words === HANDSHAKE.ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME
+  let hostname: string
+  try {
+    hostname = new URL(url).hostname.replace(/^\[|\]$/g, '')
+  } catch {
+    return ''
+  }
+  return refused && isIP(hostname) !== 0
+    ? '; or it needs a host name (SNI), which a URL with an IP address does not send: give the URL by a name the server serves'
+    : ''
 }
 
 /** The host (and port) of `url`, or `url` itself when it does not parse. */
