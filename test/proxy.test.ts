@@ -1389,6 +1389,55 @@ test("a cache whose stored copy is cut, served with a length of its own to every
   }
 })
 
+test('a proxy that cuts a body mid-way (its idle timeout): the truncated message names it, through a tunnel and for a plain request', async () => {
+  // Passes on what it gets, up to 20 KB a connection, then drops both sides, as a proxy whose
+  // idle or transfer limit ran out does.
+  const cutting = await startRawServer((client) => {
+    client.once('data', (request) => {
+      const head = request.toString('latin1')
+      const [method, target] = head.split(' ')
+      const to = method === 'CONNECT' ? target : new URL(target).host
+      const [host, port] = to.split(':')
+      const upstream = connect(Number(port), host, () => {
+        if (method === 'CONNECT') client.write('HTTP/1.1 200 Connection established\r\n\r\n')
+        else upstream.write(request)
+        let passed = 0
+        upstream.on('data', (d: Buffer) => {
+          passed += d.length
+          if (passed > 20_000) {
+            client.write(d.subarray(0, d.length - (passed - 20_000)))
+            client.destroy()
+            upstream.destroy()
+          } else client.write(d)
+        })
+        client.on('data', (d: Buffer) => upstream.write(d))
+      })
+      upstream.on('error', () => client.destroy())
+      client.on('error', () => upstream.destroy())
+    })
+  })
+  try {
+    const results = await withEnv({}, () =>
+      run([secure.url('/cut-tunnel.jpg'), `${plain.origin}/p.jpg`], {
+        out: join(dir, 'proxy-cut'),
+        proxy: cutting.origin,
+        retries: 0,
+      }),
+    )
+    for (const r of results) {
+      assert.equal(r.error, 'truncated', r.message)
+      assert.match(
+        r.message ?? '',
+        new RegExp(
+          `^${r.job.url.replace(/[.?]/g, '\\$&')} \\(through the proxy ${cutting.origin}\\): connection closed after \\d+ of \\d+ bytes`,
+        ),
+      )
+    }
+  } finally {
+    await cutting.close()
+  }
+})
+
 // hunt46 D8: a proxy that accepts connections and never answers made each host of the list a
 // black hole, given up one after another on its own silence: 200 hosts, 15 timeouts in turn.
 test('a proxy that answers nothing is given up for the run, its files failing without a request, named', async () => {

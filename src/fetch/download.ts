@@ -46,7 +46,7 @@ import {
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
-import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid } from './proxy.js'
+import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
 import { revisit } from './redirect-revisit.js'
 import { parseRetryAfter } from './retry-delay.js'
@@ -1108,7 +1108,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     if (networkCut && decision.length !== undefined && received < decision.length) {
       return new ImgpullError(
         'truncated',
-        `${shown}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
+        `${shown}${cutThrough(t)}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
@@ -1116,7 +1116,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     if (networkCut && left !== undefined) {
       return new ImgpullError(
         'truncated',
-        `${shown}: connection closed inside a chunk, ${left} bytes short of its end, after ${decision.at + beyond()} bytes`,
+        `${shown}${cutThrough(t)}: connection closed inside a chunk, ${left} bytes short of its end, after ${decision.at + beyond()} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
@@ -1574,6 +1574,16 @@ function crcMismatch(t: Transfer, mismatch: string): void {
     `${t.shown}${t.via}: the encoded body decodes to bytes its own checksum does not match (${which} ${mismatch} its trailer says): changed on the way`,
     { retryable: true },
   )
+}
+
+/**
+ * ` (through the proxy P)` for a body cut on its way through a proxy, as a network error or a
+ * timeout through one says it: the proxy (an idle timeout of its own, a restart) may be what cut
+ * it, as well as the server. '' direct.
+ */
+function cutThrough(t: Transfer): string {
+  const proxy = proxyFor(new URL(t.answeredAt ?? t.url), proxyPlan(t.options.proxy))
+  return proxy ? ` (through the proxy ${shownProxy(proxy)})` : ''
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
