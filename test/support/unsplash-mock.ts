@@ -112,6 +112,13 @@ export interface UnsplashMock {
   setLimit(calls: number): void
   /** Answer the next `times` calls to `path` with `status`. */
   fault(path: string, status: number, times: number): void
+  /**
+   * Change a listing (`collection:77`, `user:anniespratt`, `search:lake`...) as its owner would:
+   * `add` new photos at its front (newest first, as a photographer's latest uploads and a topic's
+   * new photos come first), `remove` the n-th photos (0-based, of the listing as first made). Its
+   * pages and its total (`X-Total`, `total`) follow; `photoAt(listing, -k)` is the k-th added.
+   */
+  edit(listing: string, change: { add?: number; remove?: number[] }): void
   close(): Promise<void>
 }
 
@@ -123,6 +130,12 @@ const DESCRIPTIONS = [
   'Über den Wolken — Alpen',
   null,
 ]
+
+/** A listing's changes since it was made: photos added at its front, photos removed. */
+interface Edit {
+  added: number
+  removed: Set<number>
+}
 
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('base64url')
@@ -162,7 +175,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     const known = byId.get(id)
     if (known) return known
     const i = Number.parseInt(hash(id).slice(0, 6), 36) || n
-    const description = DESCRIPTIONS[n % DESCRIPTIONS.length]
+    const description = DESCRIPTIONS[Math.abs(n) % DESCRIPTIONS.length]
     const alt = n % 5 === 4 ? null : `a photo numbered ${n} of ${listing.replace(/^[^:]*:/, '')}`
     const ixid = hash(`ixid:${id}`).slice(0, 24)
     const fault = brokenImages.has(id) ? '&status=404' : flakyImages.has(id) ? '&status=500&times=1' : ''
@@ -247,10 +260,26 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     return { page, perPage }
   }
 
-  function slice(listing: string, total: number, page: number, perPage: number): MockPhoto[] {
-    const out: MockPhoto[] = []
-    for (let n = (page - 1) * perPage; n < Math.min(total, page * perPage); n++) out.push(photoAt(listing, n))
-    return out
+  const edits = new Map<string, Edit>()
+
+  /** The photos (their n) a listing of `made` photos holds now: those added first, then the rest. */
+  function members(listing: string, made: number): number[] {
+    const edit = edits.get(listing)
+    if (!edit) return Array.from({ length: made }, (_, n) => n)
+    const added = Array.from({ length: edit.added }, (_, k) => -(edit.added - k))
+    const kept = Array.from({ length: made }, (_, n) => n).filter((n) => !edit.removed.has(n))
+    return [...added, ...kept]
+  }
+
+  /** How many photos a listing of `made` photos holds now. */
+  function sizeOf(listing: string, made: number): number {
+    return edits.has(listing) ? members(listing, made).length : made
+  }
+
+  function slice(listing: string, made: number, page: number, perPage: number): MockPhoto[] {
+    return members(listing, made)
+      .slice((page - 1) * perPage, page * perPage)
+      .map((n) => photoAt(listing, n))
   }
 
   function route(u: URL, res: ServerResponse, rate: Record<string, string | number>): number {
@@ -261,12 +290,13 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       if (!query) return send(res, 400, { errors: ['query is missing'] }, rate)
       const { page, perPage } = paging(u)
       if (page > searchPageCap) return send(res, 200, { total: 0, total_pages: 0, results: [] }, rate)
-      const total = searches[query] ?? 0
+      const made = searches[query] ?? 0
+      const total = sizeOf(`search:${query}`, made)
       const pages = Math.ceil(total / perPage)
       return send(
         res,
         200,
-        { total, total_pages: pages, results: slice(`search:${query}`, total, page, perPage) },
+        { total, total_pages: pages, results: slice(`search:${query}`, made, page, perPage) },
         { ...rate, ...(linkHeaders ? { link: link(u, page, pages) } : {}) },
       )
     }
@@ -274,14 +304,16 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     if (list) {
       const [, kind, name] = list
       const table = kind === 'collections' ? collections : kind === 'users' ? users : topics
-      const total = table[decodeURIComponent(name)]
-      if (total === undefined) {
+      const made = table[decodeURIComponent(name)]
+      if (made === undefined) {
         const what = kind === 'collections' ? 'Collection' : kind === 'users' ? 'User' : 'Topic'
         return send(res, 404, { errors: [`Couldn't find ${what}`] }, rate)
       }
+      const listing = `${kind.slice(0, -1)}:${decodeURIComponent(name)}`
+      const total = sizeOf(listing, made)
       const { page, perPage } = paging(u)
       const pages = Math.ceil(total / perPage)
-      return send(res, 200, slice(`${kind.slice(0, -1)}:${decodeURIComponent(name)}`, total, page, perPage), {
+      return send(res, 200, slice(listing, made, page, perPage), {
         ...rate,
         'x-total': total,
         'x-per-page': perPage,
@@ -292,10 +324,11 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     if (liked) {
       const name = decodeURIComponent(liked[1])
       if (users[name] === undefined) return send(res, 404, { errors: ["Couldn't find User"] }, rate)
-      const total = likes[name] ?? 0
+      const made = likes[name] ?? 0
+      const total = sizeOf(`likes:${name}`, made)
       const { page, perPage } = paging(u)
       const pages = Math.ceil(total / perPage)
-      return send(res, 200, slice(`likes:${name}`, total, page, perPage), {
+      return send(res, 200, slice(`likes:${name}`, made, page, perPage), {
         ...rate,
         'x-total': total,
         'x-per-page': perPage,
@@ -398,6 +431,12 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       used = 0
     },
     fault: (path, status, times) => faults.set(path, { status, times }),
+    edit: (listing, { add = 0, remove = [] }) => {
+      const edit = edits.get(listing) ?? { added: 0, removed: new Set<number>() }
+      edit.added += add
+      for (const n of remove) edit.removed.add(n)
+      edits.set(listing, edit)
+    },
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -157,6 +157,12 @@ export class Listing {
   #stored = 0
   /** The page being fetched and stored, if one is. */
   #pending: Promise<void> | undefined
+  /** A stored listing continued: the page it goes on with, and the total the API said then. */
+  #resumed: { page: number; total: number } | undefined
+  /** Listing again from the first page after the listing changed: up to page `until`, then on at `resume`. */
+  #relist: { until: number; resume: number | undefined } | undefined
+  /** The page just fetched was one of the listing again (or the one that showed the change): no new photos is no end. */
+  #relisted = false
 
   constructor(
     readonly client: UnsplashClient,
@@ -166,6 +172,8 @@ export class Listing {
     readonly limit: number,
     /** Ends the listing's calls (a page fetch then ends with `StoppedError`), not the client's others. */
     readonly signal?: AbortSignal,
+    /** Where a line a person should see goes: a listing listed again because it changed. */
+    readonly say: (line: string) => void = () => {},
   ) {
     this.key = endpointKey(endpoint)
   }
@@ -182,6 +190,8 @@ export class Listing {
       this.#stored = this.#queue.length
       this.#nextPage = state.nextPage
       this.#total = state.total
+      if (state.nextPage !== undefined && state.total !== undefined && SHIFTS.has(this.endpoint.kind))
+        this.#resumed = { page: state.nextPage, total: state.total }
     } else {
       await this.#fetch()
       // Photo ids: on to the first that exists (each is one call, made anyway), so that none
@@ -262,7 +272,8 @@ export class Listing {
           throw error
         }
         // Pages of photos already listed (a small random pool, a shifting search): give up after two.
-        barren = this.#queue.length === before ? barren + 1 : 0
+        // Not while listing again from the first page: those pages hold the photos listed before.
+        barren = this.#queue.length === before && !this.#relisted ? barren + 1 : 0
       }
       yield this.#queue[given]
     }
@@ -283,9 +294,42 @@ export class Listing {
     const got = await fetchPage(this.client, this.endpoint, page, wanted, { signal: this.signal })
     if (got.missing) this.missing.push(got.missing)
     this.dropped += got.dropped
-    const added = this.store.addPage(this.key, got.photos, got.next, got.total)
+    const next = this.#after(page, got)
+    const added = this.store.addPage(this.key, got.photos, next, got.total)
     this.#queue.push(...added)
-    this.#nextPage = got.next
+    this.#nextPage = next
     if (got.total !== undefined) this.#total = got.total
   }
+
+  /**
+   * The page to fetch after `page`. A listing an earlier run left at page P is continued there,
+   * and the API counts its photos on every page: if it counts another number now, photos were
+   * added or removed since, and every later one moved. Photos added at the front (a
+   * photographer's latest uploads, newest first) pushed photos already listed onto page P and the
+   * new ones were never looked for; photos removed before it pulled onto earlier pages photos
+   * never listed. So pages 1 to P-1 are listed again (the photos already listed are dropped as
+   * they come), then the listing goes on after P.
+   */
+  #after(page: number, got: Page): number | undefined {
+    const resumed = this.#resumed
+    this.#resumed = undefined
+    this.#relisted = false
+    if (resumed?.page === page && page > 1 && got.total !== undefined && got.total !== resumed.total) {
+      this.#relist = { until: page - 1, resume: got.next }
+      this.#relisted = true
+      const calls = page - 1
+      this.say(
+        `Unsplash ${this.endpoint.label} changed since an earlier run listed it (${resumed.total} photos then, ${got.total} now): listing it again from its first page, so that no photo is missed (${calls} more API ${calls === 1 ? 'call' : 'calls'}; photos already here are not fetched again).`,
+      )
+      return 1
+    }
+    const relist = this.#relist
+    if (!relist) return got.next
+    this.#relisted = true
+    if (got.next === undefined || page >= relist.until) this.#relist = undefined
+    return got.next === undefined ? undefined : page >= relist.until ? relist.resume : got.next
+  }
 }
+
+/** Listings whose later photos move when photos are added or removed: those read page by page. */
+const SHIFTS = new Set<Kind>(['search', 'collection', 'user', 'likes', 'topic'])

@@ -214,7 +214,7 @@ export class UnsplashSource implements AsyncIterable<Job> {
       store,
       storeCreated,
       client,
-      listing: new Listing(client, store, this.#endpoint, this.#extent.limit, listingStop.signal),
+      listing: new Listing(client, store, this.#endpoint, this.#extent.limit, listingStop.signal, o.say),
       listingStop,
       tracker: undefined,
       photos: new Map(),
