@@ -588,8 +588,13 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(first.stderr, /^60 images, /m)
     assert.match(
       first.stderr,
-      /Unsplash rate limit reached: stopped listing, 60 download tracking calls owed\. Run the same command after the hourly reset to continue\./,
+      /Unsplash rate limit reached: stopped listing, 60 download tracking calls owed\. Run the same command after the hourly reset \(by (\d\d):(\d\d) at the latest\) to continue\./,
     )
+    // One window (an hour) after the stop, in the machine's time.
+    const [, hh, mm] = /by (\d\d):(\d\d) at the latest/.exec(first.stderr) ?? []
+    const back = new Date(Date.now() + 3_600_000)
+    const minutes = (Number(hh) * 60 + Number(mm) - (back.getHours() * 60 + back.getMinutes()) + 1440) % 1440
+    assert.ok(minutes <= 1 || minutes >= 1439, `${hh}:${mm}, about ${back.toTimeString()}`)
     assert.equal(mock.tracked.size, 0)
 
     // Window 2: the calls owed go first: 2 of them.

@@ -348,6 +348,23 @@ test("the command's end: lines and exit code from the source's summary and the d
       },
     ],
     [
+      'rate limit, stop: when the calls are back at the latest, in local time',
+      {
+        trackingError: new RateLimitError(50, new Date(2026, 11, 3, 15, 2, 30).getTime()),
+        rateLimited: true,
+        owed: 3,
+      },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          'Unsplash rate limit reached: stopped, 3 download tracking calls owed. Run the same command after the hourly reset (by 15:02 at the latest) to continue.',
+        ],
+        code: 75,
+      },
+    ],
+    [
       'Ctrl-C left calls owed',
       { trackingError: new StoppedError(), owed: 5 },
       130,

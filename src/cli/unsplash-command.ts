@@ -3,7 +3,13 @@ import { UsageError } from '../errors.js'
 import { grouped as n } from '../report/format.js'
 import { DEFAULT_API_URL } from '../sources/unsplash/client.js'
 import * as endpoints from '../sources/unsplash/endpoints.js'
-import { KEY_HELP, RateLimitError, StoppedError, UnsplashError } from '../sources/unsplash/errors.js'
+import {
+  comeBack,
+  KEY_HELP,
+  RateLimitError,
+  StoppedError,
+  UnsplashError,
+} from '../sources/unsplash/errors.js'
 import type { Endpoint } from '../sources/unsplash/listing.js'
 import {
   COLORS,
@@ -196,14 +202,18 @@ export function conclude(
   if (s.rateLimited) {
     const listing = s.listingEnded instanceof RateLimitError ? ' listing' : ''
     const owed = s.owed ? `, ${s.owed} download tracking calls owed` : ''
-    lines.push(
-      `Unsplash rate limit reached: stopped${listing}${owed}. Run the same command after the hourly reset to continue.`,
-    )
+    lines.push(`Unsplash rate limit reached: stopped${listing}${owed}. ${comeBack(limited(s))}`)
     if (code === EXIT.ok || code === EXIT.failed) code = EXIT_RATE_LIMITED
   } else if (s.owed) {
     lines.push(`${s.owed} download tracking calls owed: run the same command again to send them.`)
   }
   return { errors, lines, code }
+}
+
+/** The rate-limit stop a run's summary records. */
+function limited(s: UnsplashSummary): RateLimitError | undefined {
+  for (const e of [s.listingEnded, s.trackingError]) if (e instanceof RateLimitError) return e
+  return undefined
 }
 
 /** An error that ended the run before it began (bad key, unknown collection, rate limit in stop mode). */
@@ -212,7 +222,7 @@ function failure(error: unknown, fail: (line: string) => void, say: (line: strin
   if (!(error instanceof UnsplashError)) throw error
   fail(error.message)
   if (error instanceof RateLimitError) {
-    say('Run the same command after the hourly reset to continue.')
+    say(comeBack(error))
     return EXIT_RATE_LIMITED
   }
   return error.usage ? EXIT.usage : EXIT.failed

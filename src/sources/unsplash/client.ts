@@ -79,6 +79,8 @@ export class UnsplashClient {
   #waiting: Promise<void> | undefined
   /** In `stop` mode, once the budget is gone every later call fails at once. */
   #stopped = false
+  /** When the calls are back at the latest, once stopped: one window after the budget ran out. */
+  #until: number | undefined
 
   constructor(options: ClientOptions) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
@@ -224,7 +226,7 @@ export class UnsplashClient {
    */
   async #budget(signal: AbortSignal): Promise<void> {
     while (this.rate.remaining === 0 || this.#waiting) {
-      if (this.#stopped) throw new RateLimitError(this.rate.limit)
+      if (this.#stopped) throw new RateLimitError(this.rate.limit, this.#until)
       if (signal.aborted) throw new StoppedError()
       if (this.#waiting) {
         await abortable(this.#waiting, signal)
@@ -232,7 +234,8 @@ export class UnsplashClient {
       }
       if (this.#o.onRateLimit === 'stop') {
         this.#stopped = true
-        throw new RateLimitError(this.rate.limit)
+        this.#until = Date.now() + this.#o.window
+        throw new RateLimitError(this.rate.limit, this.#until)
       }
       this.#waiting = waitForReset(this.#o.window, this.#o.say, this.#signal).finally(() => {
         this.#waiting = undefined

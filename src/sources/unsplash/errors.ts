@@ -27,10 +27,29 @@ export class UnsplashError extends ImgpullError {
 /** Out of API calls for this window (`X-Ratelimit-Remaining: 0`, or 403 "Rate Limit Exceeded"). */
 export class RateLimitError extends UnsplashError {
   override name = 'RateLimitError'
-  constructor(limit: number | undefined) {
+  /**
+   * When the calls are back at the latest (ms since the epoch): one window after the budget ran
+   * out, whenever the window began (the API does not say). `undefined` when not known.
+   */
+  readonly until: number | undefined
+  constructor(limit: number | undefined, until?: number) {
     const of = limit === undefined ? '' : ` (${limit} calls an hour)`
     super('unsplash-rate-limit', `Unsplash API rate limit reached${of}`, { status: 403, retryable: true })
+    this.until = until
   }
+}
+
+/**
+ * What to do after a stop at the rate limit, and when: `Run the same command after the hourly
+ * reset (by 15:02 at the latest) to continue.`, the time in the machine's own.
+ */
+export function comeBack(error: RateLimitError | undefined): string {
+  const until = error?.until
+  const by =
+    until === undefined
+      ? ''
+      : ` (by ${new Date(until).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })} at the latest)`
+  return `Run the same command after the hourly reset${by} to continue.`
 }
 
 /** The wait for a rate-limit reset or a retry was cut short (Ctrl-C). */
