@@ -435,6 +435,35 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     trackedOnce(mock, [...all])
   })
 
+  // GET /photos/random documents that words and collections or topics cannot be combined, and
+  // draws from the collections alone ('query' will be ignored, says Unsplash's own unsplash_rb):
+  // `random --query forest --collections 1580860` kept photos of anything, as if of forests.
+  test('random --query with --collections or --topics is refused before any call: the API would ignore the words', async (t) => {
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, collections: { '77': 8 } })
+    t.after(() => mock.close())
+    for (const pool of [
+      ['--collections', '1580860'],
+      ['--topics', 'nature'],
+    ]) {
+      const out = join(dir, `random-pool-${pool[0].slice(2)}`)
+      const r = await unsplash(['random', '--count', '3', '--query', 'forest', ...pool, '-o', out], mock)
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(
+        r.stderr.trim(),
+        'imgpull: --query cannot be combined with --collections or --topics: the Unsplash API draws random photos from the collections or topics alone and ignores the words; for the photos of collections that match words, use imgpull unsplash search <words> --collections <ids> (see imgpull unsplash random --help)',
+      )
+      assert.ok(!existsSync(out), 'no folder')
+    }
+    assert.equal(mock.log.length, 0, 'no API call')
+    const words = join(dir, 'random-words')
+    assert.equal((await unsplash(['random', '--count', '2', '--query', 'forest', '-o', words], mock)).code, 0)
+    const pool = join(dir, 'random-pool')
+    assert.equal(
+      (await unsplash(['random', '--count', '2', '--collections', '77', '-o', pool], mock)).code,
+      0,
+    )
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([

@@ -333,6 +333,12 @@ test('options are checked at once: a TypeError naming the option; no key says ho
     ],
     [() => unsplash.random({ ...key, count: 0 }), /`count`/],
     [() => unsplash.random({ ...key, count: Number.POSITIVE_INFINITY }), /`count`/],
+    // The API ignores the words when drawing from collections or topics: photos of anything.
+    [
+      () => unsplash.random({ ...key, query: 'forest', collections: ['1580860'] }),
+      /`query`, or `collections` or `topics`, not both: the Unsplash API draws random photos from the collections or topics alone and ignores the words/,
+    ],
+    [() => unsplash.random({ ...key, query: 'forest', topics: 'nature' }), /`query`, or `collections`/],
     [() => unsplash.photos([], key), /`ids`/],
     [
       () => unsplash.collection('1', { ...key, size: 'huge' as never }),

@@ -435,7 +435,7 @@ export function addUnsplashCommand(program: Command): Command {
       .command('random')
       .description('random photos, optionally narrowed down')
       .option('--count <n>', 'how many photos', integer(1), 1)
-      .option('--query <words>', 'only photos matching these words')
+      .option('--query <words>', 'only photos matching these words (not with --collections or --topics)')
       .option('--username <name>', "only this photographer's photos")
       .option('--collections <ids>', 'only from these collections (comma-separated ids)')
       .option('--topics <ids>', 'only from these topics (comma-separated ids)')

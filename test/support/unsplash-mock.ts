@@ -340,7 +340,11 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
       if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > PER_PAGE_MAX)) {
         return send(res, 400, { errors: ['count must be between 1 and 30'] }, rate)
       }
-      const pick = () => photoAt(`random:${q.get('query') ?? ''}`, randomSeed++ % randomPool)
+      // With collections or topics the words are ignored, as the API documents (they cannot be
+      // combined) and does: the draw is from the collections or topics alone.
+      const pool = q.get('collections') ?? q.get('topics')
+      const from = pool ? `random:in ${pool}` : `random:${q.get('query') ?? ''}`
+      const pick = () => photoAt(from, randomSeed++ % randomPool)
       if (count === undefined) return send(res, 200, pick(), rate)
       return send(
         res,

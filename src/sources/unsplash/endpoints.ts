@@ -139,7 +139,21 @@ export function topicEndpoint(arg: string, f: Filters): Endpoint {
   }
 }
 
+/**
+ * Why `GET /photos/random` is not asked for words and collections or topics at once: the API
+ * documents that they cannot be combined, and draws from the collections or topics alone, the
+ * words ignored (Unsplash's own unsplash_rb warns "'query' will be ignored"): photos of anything
+ * in those collections, kept as if they matched the words.
+ */
+export const QUERY_WITH_POOL = (query: string, pool: string) =>
+  `Expected ${query}, or ${pool}, not both: the Unsplash API draws random photos from the collections or topics alone and ignores the words (https://unsplash.com/documentation#get-a-random-photo)`
+
 export function randomEndpoint(f: Filters): Endpoint {
+  if (f.query && (f.collections || f.topics)) {
+    throw new UsageError(
+      '--query cannot be combined with --collections or --topics: the Unsplash API draws random photos from the collections or topics alone and ignores the words; for the photos of collections that match words, use imgpull unsplash search <words> --collections <ids>',
+    )
+  }
   const about = [f.query && `"${f.query}"`, f.username && `by ${f.username}`].filter(Boolean).join(' ')
   return {
     kind: 'random',

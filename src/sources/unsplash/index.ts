@@ -2,6 +2,7 @@ import {
   collectionEndpoint,
   likesEndpoint,
   photoEndpoint,
+  QUERY_WITH_POOL,
   randomEndpoint,
   searchEndpoint,
   topicEndpoint,
@@ -118,6 +119,8 @@ export function random(options: RandomOptions = {}): UnsplashSource {
   const resolved = resolveUnsplashOptions(options)
   const count = checkLimit('count', options.count) ?? 1
   if (!Number.isFinite(count)) throw new TypeError('Expected `count` to be an integer >= 1, got Infinity')
+  if (options.query !== undefined && (options.collections !== undefined || options.topics !== undefined))
+    throw new TypeError(QUERY_WITH_POOL('`query`', '`collections` or `topics`'))
   const endpoint = randomEndpoint({
     query: optionalText('query', options.query),
     username: optionalText('username', options.username),
