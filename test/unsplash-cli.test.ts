@@ -464,6 +464,36 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
   })
 
+  // The README takes the addresses copied from a browser; a search page's was searched for as
+  // words ("https", "unsplash", "s", "photos", "alpine-tarn"...), and its filters lost. (Not
+  // "mountain lake": the first test counts the image requests for its photos.)
+  test("search takes a search page's address: its words and filters", async (t) => {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      key: KEY,
+      searches: { 'alpine tarn': 40 },
+    })
+    t.after(() => mock.close())
+    const out = join(dir, 'search-page')
+    const r = await unsplash(
+      [
+        'search',
+        'https://unsplash.com/s/photos/alpine-tarn?orientation=landscape',
+        '--limit',
+        '3',
+        '-o',
+        out,
+      ],
+      mock,
+    )
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /^Unsplash search "alpine tarn": 3 of 40 photos/m)
+    const [call] = mock.log.filter((c) => c.path === '/search/photos')
+    assert.equal(call.query.get('query'), 'alpine tarn')
+    assert.equal(call.query.get('orientation'), 'landscape')
+    assert.equal((await manifest(out)).filter((row) => row.status === 'ok').length, 3)
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([

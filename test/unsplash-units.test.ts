@@ -186,6 +186,33 @@ test('endpoints: arguments may be unsplash.com addresses; listing keys leave the
   assert.equal(endpointKey(randomEndpoint({})), '/photos/random')
   assert.equal(endpointKey(photoEndpoint(['a', 'b', 'a'])), '/photos/a,b')
   assert.throws(() => searchEndpoint('  ', {}), /search words/)
+  // A search page's address: its words and the filters it shows (the options given win); the
+  // address itself was searched for before.
+  for (const [arg, given, key] of [
+    ['https://unsplash.com/s/photos/mountain-lake', {}, '/search/photos?query=mountain%20lake'],
+    [
+      'https://unsplash.com/s/photos/mountain-lake?orientation=landscape&color=green&order_by=latest&license=free',
+      {},
+      '/search/photos?color=green&order_by=latest&orientation=landscape&query=mountain%20lake',
+    ],
+    [
+      'https://unsplash.com/s/photos/caf%C3%A9?orientation=portrait&color=pink',
+      { orientation: 'squarish' },
+      '/search/photos?orientation=squarish&query=caf%C3%A9',
+    ],
+    ['black-and-white cat', {}, '/search/photos?query=black-and-white%20cat'],
+  ] as const) {
+    const e = searchEndpoint(arg, given)
+    assert.equal(endpointKey(e), key, arg)
+  }
+  assert.equal(
+    searchEndpoint('https://unsplash.com/s/photos/mountain-lake', {}).label,
+    'search "mountain lake"',
+  )
+  assert.throws(
+    () => searchEndpoint('https://unsplash.com/s/collections/lakes', {}),
+    /^UsageError: cannot find what to list in https:\/\/unsplash\.com\/s\/collections\/lakes$/,
+  )
   // A profile tab other than the photos is not listed as the photos (nor the reverse).
   assert.equal(userEndpoint('https://unsplash.com/@anniespratt', {}).path, '/users/anniespratt/photos')
   assert.throws(

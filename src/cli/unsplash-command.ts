@@ -372,7 +372,7 @@ export function addUnsplashCommand(program: Command): Command {
     unsplash
       .command('search')
       .description('photos matching search words')
-      .argument('<words...>', 'what to search for')
+      .argument('<words...>', 'what to search for, or a search page address (unsplash.com/s/photos/...)')
       .addOption(limitOption(30))
       .addOption(orderBy(SEARCH_ORDERS))
       .addOption(new Option('--color <color>', 'dominant colour').choices([...COLORS]))

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import type { Endpoint } from './listing.js'
+import { COLORS, ORIENTATIONS, SEARCH_ORDERS } from './options.js'
 
 /**
  * The listings imgpull reads, as the API documents them (https://unsplash.com/documentation).
@@ -79,7 +80,32 @@ export function photoId(arg: string): string {
   return need(segment.length > 11 && segment.includes('-') ? segment.slice(-11) : segment, 'a photo id')
 }
 
-export function searchEndpoint(query: string, f: Filters): Endpoint {
+/**
+ * A search page's address, as copied from a browser (`https://unsplash.com/s/photos/mountain-lake?orientation=landscape`):
+ * its words (the page joins them with `-`) and the filters the page shows, for those not given.
+ * Sent as they were, the address's own words were searched for (`https`, `unsplash`, `photos`...).
+ */
+export function searchPage(arg: string, f: Filters): { words: string; filters: Filters } {
+  if (!/^https?:\/\//i.test(arg.trim())) return { words: arg, filters: f }
+  const words = fromUrl(arg.trim(), /^\/s\/photos\/([^/]+)/).replace(/-/g, ' ')
+  const q = new URL(arg.trim()).searchParams
+  const known = <T extends string>(name: string, values: readonly T[]) => {
+    const v = q.get(name)
+    return v !== null && (values as readonly string[]).includes(v) ? v : undefined
+  }
+  return {
+    words,
+    filters: {
+      ...f,
+      orientation: f.orientation ?? known('orientation', ORIENTATIONS),
+      color: f.color ?? known('color', COLORS),
+      orderBy: f.orderBy ?? known('order_by', SEARCH_ORDERS),
+    },
+  }
+}
+
+export function searchEndpoint(arg: string, given: Filters): Endpoint {
+  const { words: query, filters: f } = searchPage(arg, given)
   return {
     kind: 'search',
     path: '/search/photos',
