@@ -494,6 +494,40 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.equal((await manifest(out)).filter((row) => row.status === 'ok').length, 3)
   })
 
+  // Outside English the site's addresses name their language and "photos" in it, and credits
+  // copied from it carry them (unsplash.com/de/fotos/…, /ja/写真/…): they were refused.
+  test('photo and collection take the addresses of the site in other languages', async (t) => {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      key: KEY,
+      collections: { '3jMstqgu2e4': 3 },
+    })
+    t.after(() => mock.close())
+    const ids = [0, 1, 2].map((n) => mock.photoAt('collection:3jMstqgu2e4', n).id)
+    const collection = join(dir, 'localized-collection')
+    const r = await unsplash(
+      ['collection', 'https://unsplash.com/de/kollektionen/3jMstqgu2e4/sommerlicht', '-o', collection],
+      mock,
+    )
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((await manifest(collection)).filter((row) => row.status === 'ok').length, 3)
+    const photos = join(dir, 'localized-photos')
+    const p = await unsplash(
+      [
+        'photo',
+        `https://unsplash.com/de/fotos/ein-bergsee-${ids[0]}?utm_source=unsplash&utm_medium=referral`,
+        `https://unsplash.com/ja/${encodeURIComponent('写真')}/${encodeURIComponent('湖')}-${ids[1]}`,
+        `https://unsplash.com/pt-br/fotografias/um-lago-${ids[2]}`,
+        '-o',
+        photos,
+      ],
+      mock,
+    )
+    assert.equal(p.code, 0, p.stderr)
+    const got = (await manifest(photos)).filter((row) => row.status === 'ok').map((row) => row.meta.id)
+    assert.deepEqual(got.sort(), [...ids].sort())
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([

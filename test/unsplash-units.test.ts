@@ -6,6 +6,7 @@ import { budgetLines } from '../src/sources/unsplash/budget.js'
 import { type CallKind, keyRejected } from '../src/sources/unsplash/client.js'
 import {
   collectionEndpoint,
+  collectionId,
   likesEndpoint,
   photoEndpoint,
   photoId,
@@ -174,6 +175,25 @@ test('endpoints: arguments may be unsplash.com addresses; listing keys leave the
   assert.equal(photoId('https://unsplash.com/photos/a-mountain-lake-Dwu85P9SOIk'), 'Dwu85P9SOIk')
   assert.equal(photoId('Dwu85P9SOIk'), 'Dwu85P9SOIk')
   assert.equal(photoId('-6NcIAY-vEv'), '-6NcIAY-vEv')
+  // The addresses a browser shows in the site's other languages (their credits are all over the
+  // web: unsplash.com/de/fotos/..., /ja/写真/...): refused as naming nothing to list before.
+  for (const address of [
+    'https://unsplash.com/de/fotos/ein-bergsee-Dwu85P9SOIk',
+    'https://unsplash.com/es/fotos/un-lago-Dwu85P9SOIk?utm_source=unsplash&utm_medium=referral',
+    'https://unsplash.com/it/foto/un-lago-Dwu85P9SOIk',
+    'https://unsplash.com/pt-br/fotografias/um-lago-Dwu85P9SOIk',
+    'https://unsplash.com/fr/photos/un-lac-Dwu85P9SOIk',
+    'https://unsplash.com/ja/%E5%86%99%E7%9C%9F/%E6%B9%96-Dwu85P9SOIk',
+    'https://unsplash.com/ko/사진/호수-Dwu85P9SOIk',
+    'https://unsplash.com/ja/photos/Dwu85P9SOIk',
+  ])
+    assert.equal(photoId(address), 'Dwu85P9SOIk', address)
+  assert.equal(username('https://unsplash.com/pt-br/@anniespratt'), 'anniespratt')
+  assert.equal(collectionId('https://unsplash.com/de/kollektionen/3jMstqgu2e4/summer-light'), '3jMstqgu2e4')
+  assert.equal(topicSlug('https://unsplash.com/de/t/nature'), 'nature')
+  // A search page is not a photo's, nor a collection search a collection's.
+  assert.throws(() => photoId('https://unsplash.com/s/photos/mountain-lake'), /cannot find what to list/)
+  assert.throws(() => collectionId('https://unsplash.com/s/collections/lakes'), /cannot find what to list/)
   assert.equal(username('@anniespratt'), 'anniespratt')
   assert.equal(username('https://unsplash.com/@anniespratt/likes'), 'anniespratt')
   assert.equal(topicSlug('https://unsplash.com/t/nature'), 'nature')

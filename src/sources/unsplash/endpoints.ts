@@ -17,6 +17,25 @@ export interface Filters {
   query?: string
 }
 
+/**
+ * An unsplash.com address's path, decoded, without the language the site shows it in: the
+ * address a browser shows outside English is `/de/fotos/…`, `/ja/写真/…`, `/pt-br/@ann`.
+ */
+function sitePath(u: URL): string {
+  const segments = u.pathname.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s)
+    } catch {
+      return s
+    }
+  })
+  if (segments.length > 2 && /^[a-z]{2}(?:-[a-z]{2,4})?$/i.test(segments[1])) segments.splice(1, 1)
+  return segments.join('/')
+}
+
+/** "photos" in the site's languages: `/photos/` (en, fr), `/fotos/` (de, es), `/foto/` (it), `/fotografias/` (pt-br), `/写真/` (ja), `/사진/` (ko). */
+const PHOTOS = '(?:photos|fotos|foto|fotografias|写真|사진)'
+
 /** The path segment after `marker` in an unsplash.com address, or the argument itself. */
 function fromUrl(arg: string, marker: RegExp): string {
   if (!/^https?:\/\//i.test(arg)) return arg.trim()
@@ -26,9 +45,9 @@ function fromUrl(arg: string, marker: RegExp): string {
   } catch {
     throw new UsageError(`not a valid address: ${arg}`)
   }
-  const m = marker.exec(u.pathname)
+  const m = marker.exec(sitePath(u))
   if (!m) throw new UsageError(`cannot find what to list in ${u.origin}${u.pathname}`)
-  return decodeURIComponent(m[1])
+  return m[1]
 }
 
 function need(value: string, what: string): string {
@@ -37,7 +56,7 @@ function need(value: string, what: string): string {
 }
 
 export function collectionId(arg: string): string {
-  return need(fromUrl(arg, /\/collections\/([^/]+)/), 'a collection id')
+  return need(fromUrl(arg, /^\/(?:collections|kollektionen)\/([^/]+)/), 'a collection id')
 }
 
 /**
@@ -71,12 +90,12 @@ function profileFor(arg: string, want: 'likes' | undefined): string {
 }
 
 export function topicSlug(arg: string): string {
-  return need(fromUrl(arg, /\/(?:t|topics)\/([^/]+)/), 'a topic slug or id')
+  return need(fromUrl(arg, /^\/(?:t|topics)\/([^/]+)/), 'a topic slug or id')
 }
 
 /** Photo ids are 11 characters; page addresses end in `<words>-<id>`. */
 export function photoId(arg: string): string {
-  const segment = fromUrl(arg, /\/photos\/([^/]+)/)
+  const segment = fromUrl(arg, new RegExp(`^/${PHOTOS}/([^/]+)`))
   return need(segment.length > 11 && segment.includes('-') ? segment.slice(-11) : segment, 'a photo id')
 }
 
@@ -87,7 +106,7 @@ export function photoId(arg: string): string {
  */
 export function searchPage(arg: string, f: Filters): { words: string; filters: Filters } {
   if (!/^https?:\/\//i.test(arg.trim())) return { words: arg, filters: f }
-  const words = fromUrl(arg.trim(), /^\/s\/photos\/([^/]+)/).replace(/-/g, ' ')
+  const words = fromUrl(arg.trim(), new RegExp(`^/s/${PHOTOS}/([^/]+)`)).replace(/-/g, ' ')
   const q = new URL(arg.trim()).searchParams
   const known = <T extends string>(name: string, values: readonly T[]) => {
     const v = q.get(name)
