@@ -104,8 +104,9 @@ export function imageUrl(photo: Photo, v: Variant): string | undefined {
 
 /**
  * imgix's `w` or `h` that gives the photo `px` pixels on the side asked for, from the size the API
- * lists: none (the original) when that side is not larger than `px`, as imgix never enlarges a
- * photo anyway, or when the API listed no size.
+ * lists: none (the original) when that side is not larger than `px` (asked for more, imgix would
+ * enlarge it: its default fit, `clip`, matches the size asked, and the local stage decides that,
+ * `--resize-only-if-bigger`), or when the API listed no size.
  */
 export function sideImgix(photo: Photo, { side, px }: SideSize): Imgix {
   const { width, height } = photo
