@@ -528,6 +528,33 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.deepEqual(got.sort(), [...ids].sort())
   })
 
+  // `docker run --env-file` keeps the quotes of KEY="…" (docker/cli#3630): the API answered 401
+  // and the key was blamed with no word of why; a control character in it failed every call as
+  // "cannot reach the Unsplash API … UND_ERR_INVALID_ARG" after the retries.
+  test('a key wrapped in quotes or holding a control character is named so before any call, without the key', async (t) => {
+    const mock = await startUnsplashMock({ imageOrigin: images.origin, key: KEY, collections: { '5': 1 } })
+    t.after(() => mock.close())
+    for (const [key, why] of [
+      [
+        `"${KEY}"`,
+        'is wrapped in quotes, which are not part of it (docker --env-file keeps them): remove them',
+      ],
+      [`'${KEY}'`, 'is wrapped in quotes'],
+      [
+        `${KEY.slice(0, 5)}\x01${KEY.slice(5)}`,
+        'holds a space or a control character, which no key has: copy it again',
+      ],
+    ]) {
+      const out = join(dir, 'quoted-key')
+      const r = await unsplash(['collection', '5', '-o', out], mock, { UNSPLASH_ACCESS_KEY: key })
+      assert.equal(r.code, 2, r.stderr)
+      assert.ok(r.stderr.startsWith(`imgpull: the Unsplash access key ${why}`), r.stderr)
+      assert.ok(!r.stderr.includes(KEY.slice(5)), 'the key is not printed')
+      assert.ok(!existsSync(out))
+    }
+    assert.equal(mock.log.length, 0, 'no API call')
+  })
+
   test('random --count (with --access-key and --api-url) and photo ids', async () => {
     const ids = [api.photoAt('topic:nature', 40).id, api.photoAt('topic:nature', 41).id]
     const [random, photo] = await Promise.all([

@@ -376,6 +376,14 @@ test('options are checked at once: a TypeError naming the option; no key says ho
         e.message ===
           'no Unsplash access key: pass accessKey or set UNSPLASH_ACCESS_KEY; get a free key by registering an application at https://unsplash.com/developers',
     )
+    assert.throws(
+      () => unsplash.search('x', { accessKey: '"abc"' }),
+      (e: UnsplashError) =>
+        e instanceof UnsplashError &&
+        e.code === 'unsplash-key-text' &&
+        /^the Unsplash access key is wrapped in quotes/.test(e.message) &&
+        !e.message.includes('abc'),
+    )
     process.env.UNSPLASH_ACCESS_KEY = 'from-the-environment'
     assert.equal(unsplash.search('x').summary.label, 'search "x"')
   } finally {

@@ -1,5 +1,5 @@
 import { DEFAULT_API_URL } from './client.js'
-import { noKeyError } from './errors.js'
+import { noKeyError, UnsplashError } from './errors.js'
 import type { Imgix, SideSize, Variant } from './photo-job.js'
 import { HOUR, type OnRateLimit } from './rate-limit.js'
 import { SIZES, type Size } from './types.js'
@@ -272,6 +272,21 @@ export function variantOf(size: unknown, imgix: unknown, resizeTo?: unknown): Va
 }
 
 /**
+ * What is wrong with the text of an access key that no key has, said without the key: quotes
+ * around it (`docker run --env-file` keeps them, docker/cli#3630), or a space or control
+ * character inside (a header cannot carry the latter: the calls failed as "cannot reach the
+ * Unsplash API … UND_ERR_INVALID_ARG"). Sent as it was, the API answered 401 for the quotes.
+ */
+export function keyFault(key: string): string | undefined {
+  if (/^(["'`]).*\1$/s.test(key) || /^["'`]|["'`]$/.test(key))
+    return 'is wrapped in quotes, which are not part of it (docker --env-file keeps them): remove them'
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters looked for
+  if (/[\s\x00-\x1f\x7f]/.test(key))
+    return 'holds a space or a control character, which no key has: copy it again'
+  return undefined
+}
+
+/**
  * Fill in the defaults of the options every source takes and check them. `env` stands in for
  * `process.env` (the key and the API address may come from there).
  */
@@ -287,6 +302,8 @@ export function resolveUnsplashOptions(
   }
   const key = (o.accessKey ?? env.UNSPLASH_ACCESS_KEY ?? '').trim()
   if (!key) throw noKeyError(keyHelp)
+  const fault = keyFault(key)
+  if (fault) throw new UnsplashError('unsplash-key-text', `the Unsplash access key ${fault}`, { usage: true })
   const apiUrl = o.apiUrl ?? env.UNSPLASH_API_URL ?? DEFAULT_API_URL
   if (typeof apiUrl !== 'string' || !URL.canParse(apiUrl) || !/^https?:$/i.test(new URL(apiUrl).protocol)) {
     // The address only: a URL may carry credentials.
