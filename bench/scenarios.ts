@@ -183,7 +183,7 @@ function manySmall(c: Config): Scenario {
         label: 'imgpull --output-format webdataset',
         id: 'imgpull-webdataset',
       }),
-      // Transfers on worker threads: the default (`auto`) starts one a core beyond two (none here, on 2 cores) after
+      // Transfers on worker threads: the default (`auto`) starts one a core beyond the first after
       // 200 transfers; 0 keeps every transfer on the main thread, 2 shows threads past the cores.
       imgpull({ args: ['--threads', '0'], label: 'imgpull --threads 0', id: 'imgpull-threads0' }),
       imgpull({ args: ['--threads', '1'], label: 'imgpull --threads 1', id: 'imgpull-threads1' }),

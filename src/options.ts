@@ -91,9 +91,8 @@ export interface Options {
    * Transfer threads: worker threads that carry transfers (requests, bodies, checks, hashes, part
    * files) beside the main thread, which keeps the plan, the limits, the journal and publishing.
    * 0: every transfer on the main thread; at most `MAX_THREADS` (64), else a `TypeError`.
-   * `'auto'` (what the command line uses): one a core beyond two (the main thread's, and one for
-   * the kernel and libuv's pool), at most `AUTO_THREADS_MAX` (see `autoThreads`; the cores are
-   * `IMGPULL_CORES` when set), started only once the run has begun
+   * `'auto'` (what the command line uses): one a core beyond the first, at most
+   * `AUTO_THREADS_MAX` (see `autoThreads`), started only once the run has begun
    * `AUTO_THREADS_AFTER` transfers on the main thread, so a short run never waits for them; the
    * process's count, shared by its runs at once (see `AutoThreadBudget`).
    * @default 0

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ErrorCode } from './error-codes.js'
@@ -12,7 +13,7 @@ import {
   TimeoutError,
   UsageError,
 } from './errors.js'
-import { AUTO_THREADS_AFTER, autoThreadBudget, machineCores } from './fetch/auto-threads.js'
+import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { classify } from './fetch/classify.js'
 import { createAgent } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
@@ -276,7 +277,7 @@ async function* run(
     ? new (await import('./transform/pool.js')).TransformPool()
     : undefined
   // `'auto'`: the process's threads, shared with its other runs (a worker's --shards N).
-  const threadCount = options.threads === 'auto' ? autoThreadBudget(machineCores) : options.threads
+  const threadCount = options.threads === 'auto' ? autoThreadBudget(availableParallelism) : options.threads
   const threads =
     (typeof threadCount === 'number' ? threadCount : threadCount.total) > 0
       ? new TransferThreads(

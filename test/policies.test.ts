@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { availableParallelism } from 'node:os'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
@@ -8,7 +7,7 @@ import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError } from '../src/errors.js'
-import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads, machineCores } from '../src/fetch/auto-threads.js'
+import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
@@ -1783,14 +1782,13 @@ test('RecentMap keeps the most recently used entries up to its limit', () => {
   for (const bad of [0, -1, Number.NaN]) assert.throws(() => new RecentMap(bad), RangeError)
 })
 
-test('autoThreads: one a core beyond two (the main thread, the kernel and the pool), none on two cores, at most AUTO_THREADS_MAX', () => {
+test('autoThreads: one a core beyond the first, none on one core, at most AUTO_THREADS_MAX', () => {
   const table: [number, number][] = [
     [1, 0],
-    [2, 0],
-    [3, 1],
-    [4, 2],
-    [5, 3],
-    [6, 4],
+    [2, 1],
+    [3, 2],
+    [4, 3],
+    [5, 4],
     [16, AUTO_THREADS_MAX],
     [128, AUTO_THREADS_MAX],
   ]
@@ -1798,24 +1796,8 @@ test('autoThreads: one a core beyond two (the main thread, the kernel and the po
   assert.equal(AUTO_THREADS_MAX, 4)
 })
 
-test('machineCores: IMGPULL_CORES when a whole number from 1, else the CPUs Node says this process may use', () => {
-  const table: [string | undefined, number][] = [
-    [undefined, availableParallelism()],
-    ['', availableParallelism()],
-    ['3', 3],
-    [' 16 ', 16],
-    ['0', availableParallelism()],
-    ['-2', availableParallelism()],
-    ['2.5', availableParallelism()],
-    ['four', availableParallelism()],
-    ['99999', availableParallelism()],
-  ]
-  for (const [given, cores] of table)
-    assert.equal(machineCores({ IMGPULL_CORES: given }), cores, String(given))
-})
-
 test("AutoThreadBudget: runs at once share the machine's auto threads; one that found none takes them once given back", () => {
-  const budget = new AutoThreadBudget(autoThreads(5))
+  const budget = new AutoThreadBudget(autoThreads(4))
   const step = (op: 'take' | 'give', n = 0) => {
     if (op === 'take') return budget.take()
     budget.give(n)

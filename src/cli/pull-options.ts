@@ -87,7 +87,7 @@ export function addPullOptions(command: Command): Command {
     .option('--no-http2', 'do not use HTTP/2, even where the server offers it')
     .option(
       '--threads <n|auto>',
-      `transfer threads beside the main thread (requests, bodies, checks, hashes); auto: one a core beyond two (none on 2 cores; $IMGPULL_CORES sets the cores), at most ${AUTO_THREADS_MAX}, started once ${AUTO_THREADS_AFTER} transfers have begun; 0: all on the main thread`,
+      `transfer threads beside the main thread (requests, bodies, checks, hashes); auto: one a core beyond the first, at most ${AUTO_THREADS_MAX}, started once ${AUTO_THREADS_AFTER} transfers have begun; 0: all on the main thread`,
       autoOrInteger(0, MAX_THREADS),
       'auto',
     )

@@ -1,15 +1,9 @@
-import { availableParallelism } from 'node:os'
-
 /**
  * How many transfer threads `threads: 'auto'` (the command line's `--threads auto`, its default)
- * runs, and when. A transfer thread pays for itself only with a core of its own: the main thread
- * keeps one, and the kernel and libuv's pool another (creating, writing and naming files cost a
- * third to a half of the user CPU in system time on a real disk). Measured on a 2-core machine
- * shared with the image server (`npm run bench -- --scenario many-small`, outputs on ext4), all
- * transfers on the main thread were faster than one thread beside it in four runs of three:
- * 4.60 s against 5.94 s, 5.41 against 6.05, 5.79 against 6.12, and 7.48 against 8.24 (medians of 6
- * alternated, on a loaded machine), the thread costing ~0.5 s more CPU and ~30 MB more memory
- * every time; each thread also costs a heap of its own (its young generation held to 8 MB: see
+ * runs, and when. Measured on a 2-core machine shared with the image server (`npm run bench --
+ * --scenario many-small`): one thread beside the main thread took 5.16 s and 1.34 ms of CPU an
+ * image against 5.87 s and 1.49 ms with none, and two took 6.08 s (threads beyond the cores only
+ * take turns). Each thread costs a heap of its own (its young generation held to 8 MB: see
  * transfer-threads.ts) and ~50 ms to start.
  */
 
@@ -23,23 +17,9 @@ export const AUTO_THREADS_MAX = 4
  */
 export const AUTO_THREADS_AFTER = 200
 
-/**
- * Threads `'auto'` runs on a machine of `cores` cores (`machineCores()`): one a core beyond the
- * main thread's and the one left to the kernel and libuv's pool, at most `AUTO_THREADS_MAX`; none
- * on one or two cores. Pure.
- */
+/** Threads `'auto'` runs on a machine of `cores` cores (`os.availableParallelism()`): one a core beyond the main thread's, at most `AUTO_THREADS_MAX`; none on one core. */
 export function autoThreads(cores: number): number {
-  return Math.max(0, Math.min(Math.floor(cores) - 2, AUTO_THREADS_MAX))
-}
-
-/**
- * The cores `'auto'` sizes itself to: `IMGPULL_CORES` when it is a whole number from 1, else
- * `os.availableParallelism()`, which counts the CPUs this process may run on (its affinity), but in
- * a container held to fewer by a CPU quota (`docker run --cpus 2`) the host's.
- */
-export function machineCores(env: NodeJS.ProcessEnv = process.env): number {
-  const given = env.IMGPULL_CORES?.trim()
-  return given && /^[1-9]\d{0,3}$/.test(given) ? Number(given) : availableParallelism()
+  return Math.max(0, Math.min(Math.floor(cores) - 1, AUTO_THREADS_MAX))
 }
 
 /**
