@@ -1,3 +1,4 @@
+import { headerCase } from './header-case.js'
 import type { Answer } from './judge.js'
 
 /** Headers caches and CDNs set to say whether they served a stored copy. */
@@ -34,6 +35,4 @@ export function cacheHit(headers: Answer['headers']): string | undefined {
 }
 
 const canonical = (name: string): string =>
-  name === 'cf-cache-status'
-    ? 'CF-Cache-Status'
-    : name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
+  name === 'cf-cache-status' ? 'CF-Cache-Status' : headerCase(name)

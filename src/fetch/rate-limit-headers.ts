@@ -1,3 +1,4 @@
+import { headerCase } from './header-case.js'
 import { httpDate } from './http-date.js'
 import { parseRetryAfter } from './retry-delay.js'
 
@@ -126,7 +127,4 @@ function spentIn(headers: Headers): string {
   return name ? `${spelled(name)}: 0` : 'RateLimit r=0'
 }
 
-const spelled = (name: string) =>
-  name
-    .replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
-    .replace('Ratelimit', 'RateLimit')
+const spelled = (name: string) => headerCase(name).replace('Ratelimit', 'RateLimit')
