@@ -12,6 +12,7 @@ import {
   byteRateUnit,
   clock,
   concurrency,
+  concurrencyChart,
   describeError,
   EXAMPLE_CHARS,
   EXAMPLE_HOSTS,
@@ -634,6 +635,25 @@ test('chart helpers: round axis tops, clock labels, figures and units for people
   assert.equal(stepLabel(7_200_000), '2 h')
   assert.deepEqual(byteRateUnit(3.2e6), { unit: 'MB/s', scale: 1e6 })
   assert.deepEqual(byteRateUnit(500), { unit: 'B/s', scale: 1 })
+})
+
+test('concurrency chart: one vertex per sampled interval; an interval alone between gaps is a level segment its own width', () => {
+  // 10 intervals of 1 s over 10 s: plot units 100 an interval, 0 to 1000 across, 0 to 100 down.
+  const at = (inFlight: number) => ({ inFlight, limit: 20 })
+  const series = {
+    host: 'https://a.example',
+    points: [at(10), null, null, at(5), at(10), null, null, null, null, at(20)],
+    peakInFlight: 20,
+    peakLimit: 20,
+  }
+  const svg = concurrencyChart('c', series, 1000, 10_000)
+  const d = (cls: string) => svg.match(new RegExp(`class="${cls}" d="([^"]*)"`))?.[1]
+  // First and last alone (clipped to the plot), the middle two joined.
+  assert.equal(d('inflight'), 'M0 50L100 50M350 75L450 50M900 0L1000 0')
+  assert.equal(d('limit'), 'M0 0L100 0M350 0L450 0M900 0L1000 0')
+  // A run of one interval (the short run that showed an empty chart): a segment across it.
+  const one = concurrencyChart('d', { ...series, points: [at(3)], peakInFlight: 3 }, 1000, 900)
+  assert.match(one, /class="inflight" d="M0 [\d.]+L1000 [\d.]+"/)
 })
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')

@@ -119,24 +119,32 @@ export function barChart(options: {
   )
 }
 
-/** Path of the non-null points, a new `M` after each gap. */
-function path(values: (number | null)[], x: (i: number) => number, y: (v: number) => number): string {
+/**
+ * Path of the non-null points, a new `M` after each gap. A point alone between gaps is drawn as a
+ * level segment `half` either side of it (plot units): a lone `M` draws nothing, so a host busy for
+ * one interval only (a short run) showed an empty chart.
+ */
+function path(
+  values: (number | null)[],
+  x: (i: number) => number,
+  y: (v: number) => number,
+  half: number,
+): string {
   let d = ''
-  let pen = false
   values.forEach((v, i) => {
-    if (v === null) {
-      pen = false
-      return
-    }
-    d += `${pen ? 'L' : 'M'}${f(x(i))} ${f(y(v))}`
-    pen = true
+    if (v === null) return
+    const joined = i > 0 && values[i - 1] !== null
+    if (!joined && (values[i + 1] ?? null) === null) {
+      d += `M${f(Math.max(0, x(i) - half))} ${f(y(v))}L${f(Math.min(W, x(i) + half))} ${f(y(v))}`
+    } else d += `${joined ? 'L' : 'M'}${f(x(i))} ${f(y(v))}`
   })
   return d
 }
 
 /**
  * One host's concurrency: the limit as a dashed line, transfers in flight as a solid one, one
- * vertex per interval with samples (a gap where there were none). `id` must be unique in the page.
+ * vertex per interval with samples (a gap where there were none; an interval alone between gaps
+ * is a level segment as wide as the interval). `id` must be unique in the page.
  */
 export function concurrencyChart(
   id: string,
@@ -148,15 +156,18 @@ export function concurrencyChart(
   const max = niceCeil(Math.max(series.peakLimit, series.peakInFlight, 1))
   const x = (i: number) => (Math.min(span, (i + 0.5) * stepMs) / span) * W
   const y = (v: number) => H * (1 - v / max)
+  const half = (stepMs / 2 / span) * W
   const limit = path(
     series.points.map((p) => p?.limit ?? null),
     x,
     y,
+    half,
   )
   const inFlight = path(
     series.points.map((p) => p?.inFlight ?? null),
     x,
     y,
+    half,
   )
   const sampled = series.points.filter((p) => p !== null).length
   const desc = `${sampled} of ${series.points.length} intervals sampled; in flight up to ${short(series.peakInFlight)}, limit up to ${series.peakLimit}.`
