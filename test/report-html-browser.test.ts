@@ -309,6 +309,13 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   )
   assert.equal(await figure('skipped'), '3')
   assert.equal(await figure('failed'), String(FAILURES.length))
+  // Counts coloured as what they are; none of a kind (see the all-failed run) in plain ink.
+  const colour = (key: string) =>
+    page.locator(`[data-figure="${key}"]`).evaluate((e) => getComputedStyle(e).color)
+  const ink = await page.locator('body').evaluate((e) => getComputedStyle(e).color)
+  assert.notEqual(await colour('failed'), ink)
+  assert.notEqual(await colour('ok'), ink)
+  assert.notEqual(await colour('failed'), await colour('ok'))
   assert.equal(await figure('wall'), formatDuration(31_400))
   assert.match(await text(page, '[data-figure="ok"] small'), new RegExp(`^${formatBytes(s.bytes)}$`))
   assert.equal(await page.locator('[data-figure="pending"]').count(), 0)
@@ -544,6 +551,11 @@ test('no image to show (all failed, or only shards): no error, and the credits a
   const { page, log } = await openReport(await writeReport(out, input))
   assert.match(await text(page, '[data-figure="sheet"]'), /No images in this folder yet\./)
   assert.equal(await page.locator('#attribution [data-list] li').count(), 2)
+  // None downloaded is not in the green of a count of downloads (a run with no failure: the same for its 0 failed).
+  const colour = (selector: string) => page.locator(selector).evaluate((e) => getComputedStyle(e).color)
+  assert.match(await page.locator('[data-figure="ok"]').innerText(), /^0\n/)
+  assert.equal(await colour('[data-figure="ok"]'), await colour('body'))
+  assert.notEqual(await colour('[data-figure="failed"]'), await colour('body'))
   assertQuiet(log)
   await page.close()
 })

@@ -675,6 +675,16 @@ const input = (over: Partial<ReportInput> = {}): ReportInput => ({
   ...over,
 })
 
+test('the page: a count of none (0 failed, 0 downloaded) is marked so, to be shown in plain ink', () => {
+  const cards = (html: string) =>
+    [...html.matchAll(/<div class="(ok|failed)( zero)?"><dt>/g)].map((m) => m[0])
+  assert.deepEqual(cards(renderReport(input())), ['<div class="ok"><dt>', '<div class="failed"><dt>'])
+  const allOk = input({ items: [item({ path: 'a.jpg', bytes: 10, finishedAt: T0 + 100 })] })
+  assert.deepEqual(cards(renderReport(allOk)), ['<div class="ok"><dt>', '<div class="failed zero"><dt>'])
+  const noneOk = input({ items: [item({ status: 'failed', error: 'http-404' })] })
+  assert.deepEqual(cards(renderReport(noneOk)), ['<div class="ok zero"><dt>', '<div class="failed"><dt>'])
+})
+
 test('the page: one document, its own two scripts only, data escaped, CSP hashes that match', () => {
   const html = renderReport(input())
   assert.equal(html.match(/<script/g)?.length, 2)

@@ -151,23 +151,24 @@ function figure(
   key: string,
   label: string,
   value: string,
-  more: { unit?: string; note?: string } = {},
+  more: { unit?: string; note?: string; zero?: boolean } = {},
 ): string {
   const unit = more.unit ? `<span class="unit"> ${esc(more.unit)}</span>` : ''
   const note = more.note ? `<small>${esc(more.note)}</small>` : ''
-  return `<div class="${key}"><dt>${esc(label)}</dt><dd data-figure="${key}">${esc(value)}${unit}${note}</dd></div>`
+  // A count of none is not news: plain ink, not the green or red of the count it would be.
+  return `<div class="${key}${more.zero ? ' zero' : ''}"><dt>${esc(label)}</dt><dd data-figure="${key}">${esc(value)}${unit}${note}</dd></div>`
 }
 
 function summarySection(f: ReportFigures): string {
   const s = f.summary
   const cards = [
-    figure('ok', 'Downloaded', n(s.ok), { note: formatBytes(s.bytes) }),
+    figure('ok', 'Downloaded', n(s.ok), { note: formatBytes(s.bytes), zero: s.ok === 0 }),
     s.skipped ? figure('skipped', 'Already there', n(s.skipped), { note: 'from earlier runs' }) : '',
     figure(
       'failed',
       'Failed',
       n(s.failed),
-      s.failed ? { note: `${short((100 * s.failed) / s.total)} % of jobs` } : {},
+      s.failed ? { note: `${short((100 * s.failed) / s.total)} % of jobs` } : { zero: true },
     ),
     s.pending ? figure('pending', 'Not finished', n(s.pending)) : '',
     figure('wall', 'Wall time', formatDuration(s.wallMs)),
