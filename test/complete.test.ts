@@ -748,6 +748,65 @@ test('BMP: pixel rows from the header, top-down too; ICO: every entry within the
   corrupt(await judge('ico', empty), 'an ICO entry of 0 bytes')
 })
 
+/** A BMP whose pixel data is the file `inner` (BI_JPEG 4, BI_PNG 5), its bit count 0 as the format requires. */
+function bmpAround(inner: Buffer, compression: number, width: number, height: number): Buffer {
+  const h = Buffer.alloc(54)
+  h.write('BM', 0, 'latin1')
+  h.writeUInt32LE(54 + inner.length, 2)
+  h.writeUInt32LE(54, 10)
+  h.writeUInt32LE(40, 14)
+  h.writeInt32LE(width, 18)
+  h.writeInt32LE(height, 22)
+  h.writeUInt16LE(1, 26)
+  h.writeUInt32LE(compression, 30)
+  h.writeUInt32LE(inner.length, 34)
+  return Buffer.concat([h, inner])
+}
+
+// A BMP whose pixel data is a PNG or a JPEG (BI_PNG, BI_JPEG, with the bit count of 0 they must
+// have; bmpsuite's q/rgb24png.bmp and q/rgb24jpeg.bmp) was corrupt ('BMP declares an empty image'),
+// though Chromium's BMP reader hands those bytes to its PNG or JPEG decoder and shows the image.
+test('BMP with an embedded PNG or JPEG: judged by the embedded file, cut at every byte', async () => {
+  const png = fixture('rgba.png')
+  const jpeg = fixture('baseline.jpg')
+  const cases: [string, Buffer][] = [
+    ['BI_PNG', bmpAround(png, 5, ...pngSize(png))],
+    ['BI_JPEG', bmpAround(jpeg, 4, 64, 48)],
+  ]
+  for (const [what, bmp] of cases) {
+    assert.deepEqual(await judge('bmp', bmp), { complete: true }, what)
+    for (const split of [every(1), uneven(3)])
+      assert.deepEqual(await judge('bmp', bmp, split), { complete: true }, what)
+    // The declared size is not what ends it: Chromium reads the embedded file to the end of the body.
+    const undeclared = Buffer.from(bmp)
+    undeclared.writeUInt32LE(0, 34)
+    assert.deepEqual(await judge('bmp', undeclared), { complete: true }, `${what} without a declared size`)
+    for (let cut = 0; cut < bmp.length; cut++) {
+      const verdict = await judge('bmp', bmp.subarray(0, cut))
+      // Whole only where the embedded file alone is (a PNG cut just before IEND, a JPEG just before
+      // its end marker): whole but unchecked, kept only where the transfer marked the end.
+      if (verdict.complete) {
+        assert.ok(verdict.unchecked === NO_IEND || verdict.unchecked === NO_EOI, `${what} cut at ${cut}`)
+        const alone = await judge(what === 'BI_PNG' ? 'png' : 'jpg', bmp.subarray(54, cut))
+        assert.equal(alone.complete && alone.unchecked, verdict.unchecked, `${what} cut at ${cut}`)
+      } else truncated(verdict, `${what} cut at ${cut}`)
+    }
+    const tail = Buffer.from('trailing bytes')
+    const after = await judge('bmp', Buffer.concat([bmp, tail]))
+    assert.equal(after.complete, true, what)
+  }
+  // A PNG whose CRC is wrong inside the BMP is as corrupt as alone, the BMP named.
+  const bad = bmpAround(Buffer.from(png), 5, ...pngSize(png))
+  bad[54 + 29] ^= 1
+  assert.deepEqual(await judge('bmp', bad), {
+    complete: false,
+    kind: 'corrupt',
+    reason: `BMP's embedded PNG: ${((await judge('png', bad.subarray(54))) as { reason: string }).reason}`,
+  })
+})
+
+const pngSize = (png: Buffer): [number, number] => [png.readUInt32BE(16), png.readUInt32BE(20)]
+
 test('SVG: the root closed, whatever its content; a truncation hidden in a comment or CDATA is caught', async () => {
   complete(
     await judge('svg', Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')),

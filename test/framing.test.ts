@@ -194,6 +194,31 @@ let latest = 0
 const one = () => makeImage('one', 20_000)
 const two = () => makeImage('two', 24_000)
 
+/**
+ * A BMP whose pixel data is the PNG or JPEG `inner` (BI_PNG 5, BI_JPEG 4), with the bit count of 0
+ * those must have; its size is the embedded image's (read from its PNG IHDR or JPEG frame header).
+ */
+function bmpAround(inner: Buffer, compression: number): Buffer {
+  let width: number
+  let height: number
+  if (compression === 5) [width, height] = [inner.readUInt32BE(16), inner.readUInt32BE(20)]
+  else {
+    const sof = inner.indexOf(Buffer.from([0xff, 0xc0]))
+    ;[height, width] = [inner.readUInt16BE(sof + 5), inner.readUInt16BE(sof + 7)]
+  }
+  const h = Buffer.alloc(54)
+  h.write('BM', 0, 'latin1')
+  h.writeUInt32LE(54 + inner.length, 2)
+  h.writeUInt32LE(54, 10)
+  h.writeUInt32LE(40, 14)
+  h.writeInt32LE(width, 18)
+  h.writeInt32LE(height, 22)
+  h.writeUInt16LE(1, 26)
+  h.writeUInt32LE(compression, 30)
+  h.writeUInt32LE(inner.length, 34)
+  return Buffer.concat([h, inner])
+}
+
 /** A close-delimited server (HTTP/1.0 framing) that resumes: its 206 has no length either. */
 const closeFramed = (file: () => Buffer, cut: number): Answer => {
   let first = true
@@ -537,6 +562,11 @@ const answers: Record<string, Answer> = {
   '/tiff-exif-cut-close': () => closeDelimited('image/tiff', makeTiff({ exif: true }).subarray(0, -100)),
   '/tiff-exif-cut-length': () => withLength('image/tiff', makeTiff({ exif: true }).subarray(0, -100)),
   '/png-cut-length': () => withLength('image/png', png.subarray(0, -40)),
+  // BMPs whose pixel data is a PNG or a JPEG (BI_PNG, BI_JPEG; bmpsuite's q/rgb24png.bmp), whole and cut.
+  '/bmp-png-length': () => withLength('image/bmp', bmpAround(png, 5)),
+  '/bmp-jpeg-close': () => closeDelimited('image/bmp', bmpAround(jpeg, 4)),
+  '/bmp-png-cut-length': () => withLength('image/bmp', bmpAround(png, 5).subarray(0, -40)),
+  '/bmp-jpeg-cut-close': () => closeDelimited('image/bmp', bmpAround(jpeg, 4).subarray(0, -40)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
   '/png-stored-cut-validators': () =>
     Buffer.concat([
@@ -718,6 +748,28 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
   const again = (await get('/png-no-iend-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
+})
+
+// hunt118: a BMP whose pixel data is a whole PNG or JPEG (BI_PNG, BI_JPEG, its bit count 0 as
+// the format requires) was corrupt ('BMP declares an empty image') on every attempt and every rerun,
+// where Chromium's BMP reader hands those bytes to its PNG or JPEG decoder and shows the image.
+test('a BMP whose pixel data is a PNG or a JPEG is kept when that file is whole; one cut inside it is not', async () => {
+  for (const path of ['/bmp-png-length', '/bmp-jpeg-close']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.format, 'bmp')
+    const inner = path === '/bmp-png-length' ? png : jpeg
+    assert.deepEqual(await readFile(join(out, r.path!)), bmpAround(inner, path === '/bmp-png-length' ? 5 : 4))
+  }
+  for (const path of ['/bmp-png-cut-length', '/bmp-jpeg-cut-close']) {
+    const { r } = await get(path, { retries: 0 })
+    assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+    assert.match(
+      r.message!,
+      /BMP's embedded (PNG|JPEG): (PNG ends before its IEND chunk|JPEG has no end-of-image marker)/,
+      path,
+    )
+  }
 })
 
 // hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of

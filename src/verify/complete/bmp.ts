@@ -1,5 +1,7 @@
 import { i32le, u16le, u32le } from '../bytes.js'
-import { COMPLETE, corrupt, truncated, type Verdict } from './types.js'
+import { JpegCheck } from './jpeg.js'
+import { PngCheck } from './png.js'
+import { COMPLETE, type CompletenessCheck, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
 /**
@@ -7,13 +9,18 @@ import { type Step, Walk } from './walk.js'
  * the offset the file header gives, `biSizeImage` bytes for compressed bitmaps, or rows padded to 4 bytes
  * × |height| for uncompressed ones (whatever `biSizeImage` says, as readers compute it). The file size
  * field is not trusted (writers get it wrong; readers ignore it), nor are bytes after the pixels looked at.
- * A compressed bitmap that does not declare its size is kept unchecked past its headers.
+ * A compressed bitmap that does not declare its size is kept unchecked past its headers. A bitmap whose
+ * pixel data is a whole JPEG or PNG file (BI_JPEG, BI_PNG: a bit count of 0, as the format requires) is
+ * judged by that file's own check, from the pixel data's offset to the end of the body, as Chromium's
+ * BMP reader hands those bytes to its JPEG or PNG decoder (whatever `biSizeImage` says).
  */
 export class BmpCheck extends Walk {
   /** Where the pixel data starts (from the file header), then where it ends. */
   #pixels = 0
   #end = -1
   #unchecked: string | undefined
+  /** The check of an embedded JPEG or PNG (BI_JPEG, BI_PNG), fed every byte from `#pixels` on. */
+  #embedded: { check: CompletenessCheck; name: string } | undefined
 
   constructor() {
     super()
@@ -54,6 +61,12 @@ export class BmpCheck extends Walk {
         declared = u32le(h, 16)
       }
     }
+    // BI_JPEG (4) and BI_PNG (5) with a bit count of 0, which they must have (OS/2 2.x's 4 with 24 bits is RLE24).
+    if ((compression === 4 || compression === 5) && bits === 0 && width > 0 && height > 0) {
+      this.#embedded =
+        compression === 4 ? { check: new JpegCheck(), name: 'JPEG' } : { check: new PngCheck(), name: 'PNG' }
+      return this.rest()
+    }
     if (width <= 0 || height === 0 || bits === 0) return this.settle(corrupt('BMP declares an empty image'))
     let size: number
     // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS: rows of pixels; the rest (RLE, JPEG, PNG) say their size.
@@ -68,7 +81,27 @@ export class BmpCheck extends Walk {
     return this.expect(0, this.#end - this.position)
   }
 
-  protected finish(): Verdict {
+  override update(chunk: Uint8Array): void {
+    const from = this.position
+    super.update(chunk)
+    // The headers lie before the pixel data, so the embedded file is known before any of its bytes come.
+    if (this.#embedded && this.position > this.#pixels)
+      this.#embedded.check.update(chunk.subarray(Math.max(0, this.#pixels - from)))
+  }
+
+  protected async finish(_boundary: boolean, read: ReadBack): Promise<Verdict> {
+    const embedded = this.#embedded
+    if (embedded) {
+      if (this.position <= this.#pixels)
+        return truncated(
+          `BMP's embedded ${embedded.name} starts at byte ${this.#pixels}, past the end (${this.position} bytes)`,
+        )
+      const verdict = await embedded.check.end((offset, length) => read(this.#pixels + offset, length))
+      if (!verdict.complete)
+        return { ...verdict, reason: `BMP's embedded ${embedded.name}: ${verdict.reason}` }
+      // Its size is the BMP's (Chromium refuses one that differs); the header gives that.
+      return verdict.unchecked ? { ...COMPLETE, unchecked: verdict.unchecked } : COMPLETE
+    }
     if (this.#end === -1) return truncated('BMP headers cut short')
     return truncated(`BMP pixel data ends at byte ${this.#end}, past the end (${this.position} bytes)`)
   }
