@@ -807,6 +807,40 @@ test('BMP with an embedded PNG or JPEG: judged by the embedded file, cut at ever
 
 const pngSize = (png: Buffer): [number, number] => [png.readUInt32BE(16), png.readUInt32BE(20)]
 
+/** `v5` (a BMP with a V5 header) with an embedded colour profile of `size` bytes after its pixels. */
+function withProfile(v5: Buffer, size: number): Buffer {
+  const bmp = Buffer.concat([v5, Buffer.alloc(size, 0x5a)])
+  bmp.writeUInt32LE(0x4d424544, 14 + 56) // bV5CSType: PROFILE_EMBEDDED ('MBED')
+  bmp.writeUInt32LE(v5.length - 14, 14 + 112) // bV5ProfileData, from the V5 header's start
+  bmp.writeUInt32LE(size, 14 + 116) // bV5ProfileSize
+  return bmp
+}
+
+// A V5 BMP cut in the embedded colour profile its writer put after the pixels was whole (its pixels
+// all there), kept from a connection that closed early, though Chromium waits for the whole profile
+// and fails the image without it.
+test('BMP: an embedded colour profile must lie within the file, cut at every byte', async () => {
+  const v5 = fixture('v5-alpha.bmp')
+  const bmp = withProfile(v5, 600)
+  assert.deepEqual(await judge('bmp', bmp), { complete: true })
+  for (const split of [every(7), uneven(5)])
+    assert.deepEqual(await judge('bmp', bmp, split), { complete: true })
+  for (let cut = 0; cut < bmp.length; cut++)
+    truncated(await judge('bmp', bmp.subarray(0, cut)), `cut at ${cut}`)
+  assert.deepEqual(await judge('bmp', bmp.subarray(0, v5.length + 100)), {
+    complete: false,
+    kind: 'truncated',
+    reason: `BMP colour profile ends at byte ${bmp.length}, past the end (${v5.length + 100} bytes)`,
+  })
+  // A profile that is linked (a file name), or of size 0, or an sRGB colour space, holds no bytes to wait for.
+  const linked = Buffer.from(bmp.subarray(0, v5.length))
+  linked.write('KNIL', 14 + 56, 'latin1')
+  assert.deepEqual(await judge('bmp', linked), { complete: true })
+  const empty = Buffer.from(bmp.subarray(0, v5.length))
+  empty.writeUInt32LE(0, 14 + 116)
+  assert.deepEqual(await judge('bmp', empty), { complete: true })
+})
+
 test('SVG: the root closed, whatever its content; a truncation hidden in a comment or CDATA is caught', async () => {
   complete(
     await judge('svg', Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')),

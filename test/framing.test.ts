@@ -25,6 +25,7 @@ let jxl: Buffer
 let mpf: Buffer
 let jpeg: Buffer
 let png: Buffer
+let v5: Buffer
 let dir: string
 let server: LocalServer
 let cuts = 0
@@ -217,6 +218,15 @@ function bmpAround(inner: Buffer, compression: number): Buffer {
   h.writeUInt32LE(compression, 30)
   h.writeUInt32LE(inner.length, 34)
   return Buffer.concat([h, inner])
+}
+
+/** `bmp` (a V5 BMP) with a 600-byte embedded colour profile after its pixels (bV5CSType 'MBED'). */
+function withProfile(bmp: Buffer): Buffer {
+  const file = Buffer.concat([bmp, Buffer.alloc(600, 0x5a)])
+  file.writeUInt32LE(0x4d424544, 14 + 56)
+  file.writeUInt32LE(bmp.length - 14, 14 + 112)
+  file.writeUInt32LE(600, 14 + 116)
+  return file
 }
 
 /** A close-delimited server (HTTP/1.0 framing) that resumes: its 206 has no length either. */
@@ -567,6 +577,9 @@ const answers: Record<string, Answer> = {
   '/bmp-jpeg-close': () => closeDelimited('image/bmp', bmpAround(jpeg, 4)),
   '/bmp-png-cut-length': () => withLength('image/bmp', bmpAround(png, 5).subarray(0, -40)),
   '/bmp-jpeg-cut-close': () => closeDelimited('image/bmp', bmpAround(jpeg, 4).subarray(0, -40)),
+  // A V5 BMP with its colour profile after its pixels, whole and cut inside the profile.
+  '/bmp-profile-close': () => closeDelimited('image/bmp', withProfile(v5)),
+  '/bmp-profile-cut-close': () => closeDelimited('image/bmp', withProfile(v5).subarray(0, -100)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
   '/png-stored-cut-validators': () =>
     Buffer.concat([
@@ -636,6 +649,7 @@ before(async () => {
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   jpeg = await fixture('restart.jpg')
   png = await fixture('palette-interlaced.png')
+  v5 = await fixture('v5-alpha.bmp')
   dir = await tempDir()
   certs = makeCerts(dir)
   server = await startRawServer((socket) => {
@@ -770,6 +784,17 @@ test('a BMP whose pixel data is a PNG or a JPEG is kept when that file is whole;
       path,
     )
   }
+})
+
+// hunt118: a V5 BMP cut inside the colour profile its writer put after the pixels was kept from a
+// connection that closed there (its pixels all arrived), though Chromium fails the image without it.
+test('a BMP cut in its embedded colour profile is truncated, not kept because its pixels arrived', async () => {
+  const whole = await get('/bmp-profile-close', { retries: 0 })
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.deepEqual(await readFile(join(whole.out, whole.r.path!)), withProfile(v5))
+  const { r } = await get('/bmp-profile-cut-close', { retries: 0 })
+  assert.equal(r.error, 'truncated', r.message)
+  assert.match(r.message!, /BMP colour profile ends at byte \d+, past the end \(\d+ bytes\)/)
 })
 
 // hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of

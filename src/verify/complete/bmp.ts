@@ -4,11 +4,15 @@ import { PngCheck } from './png.js'
 import { COMPLETE, type CompletenessCheck, corrupt, type ReadBack, truncated, type Verdict } from './types.js'
 import { type Step, Walk } from './walk.js'
 
+/** bV5CSType's PROFILE_EMBEDDED ('MBED'), as a little-endian 32-bit value. */
+const PROFILE_EMBEDDED = 0x4d424544
+
 /**
  * BMP (Microsoft's BITMAPFILEHEADER and BITMAPINFOHEADER family): whole when the pixel data arrived: from
  * the offset the file header gives, `biSizeImage` bytes for compressed bitmaps, or rows padded to 4 bytes
  * × |height| for uncompressed ones (whatever `biSizeImage` says, as readers compute it). The file size
- * field is not trusted (writers get it wrong; readers ignore it), nor are bytes after the pixels looked at.
+ * field is not trusted (writers get it wrong; readers ignore it), nor are bytes after the pixels looked at,
+ * but for a V5 header's embedded colour profile, which must lie within the file too.
  * A compressed bitmap that does not declare its size is kept unchecked past its headers. A bitmap whose
  * pixel data is a whole JPEG or PNG file (BI_JPEG, BI_PNG: a bit count of 0, as the format requires) is
  * judged by that file's own check, from the pixel data's offset to the end of the body, as Chromium's
@@ -19,6 +23,8 @@ export class BmpCheck extends Walk {
   #pixels = 0
   #end = -1
   #unchecked: string | undefined
+  /** What ends at `#end`, for the message when the body stops short of it. */
+  #ends = 'BMP pixel data ends'
   /** The check of an embedded JPEG or PNG (BI_JPEG, BI_PNG), fed every byte from `#pixels` on. */
   #embedded: { check: CompletenessCheck; name: string } | undefined
 
@@ -35,7 +41,8 @@ export class BmpCheck extends Walk {
       if (header < 12 || u32le(h, 10) < 14 + header)
         return this.settle(corrupt('BMP headers overlap its pixels'))
       this.#pixels = u32le(h, 10)
-      return this.expect(Math.min(header, 40) - 4)
+      // A V5 header (124 bytes) is read whole for where its embedded colour profile lies.
+      return this.expect(header >= 124 ? 120 : Math.min(header, 40) - 4)
     }
     return this.#info(h)
   }
@@ -78,6 +85,15 @@ export class BmpCheck extends Walk {
       this.#unchecked = 'BMP compressed without a declared size: pixel data not checked'
     }
     this.#end = this.#pixels + size
+    // A V5 header's embedded ICC profile (bV5CSType PROFILE_EMBEDDED, 'MBED'), which writers put after
+    // the pixels: Chromium waits for all of it and fails the image without it, so a cut there is a cut.
+    if (h.length >= 120 && u32le(h, 52) === PROFILE_EMBEDDED && u32le(h, 112) > 0) {
+      const profile = 14 + u32le(h, 108) + u32le(h, 112)
+      if (profile > this.#end) {
+        this.#end = profile
+        this.#ends = 'BMP colour profile ends'
+      }
+    }
     return this.expect(0, this.#end - this.position)
   }
 
@@ -103,6 +119,6 @@ export class BmpCheck extends Walk {
       return verdict.unchecked ? { ...COMPLETE, unchecked: verdict.unchecked } : COMPLETE
     }
     if (this.#end === -1) return truncated('BMP headers cut short')
-    return truncated(`BMP pixel data ends at byte ${this.#end}, past the end (${this.position} bytes)`)
+    return truncated(`${this.#ends} at byte ${this.#end}, past the end (${this.position} bytes)`)
   }
 }
