@@ -18,6 +18,7 @@ import {
   type Format,
   makeImage,
   makeTiff,
+  metaLast,
   truncatedCopy,
   u32,
   withMpf,
@@ -1007,4 +1008,25 @@ test('HEIF/AVIF: item data whose extent runs to the end of the file (length 0) i
   )
   const whole = await judge('avif', fixture('plain.avif'))
   assert.equal((whole as { unchecked?: string }).unchecked, undefined)
+})
+
+// A meta box of size 0, last, was corrupt ('HEIF has no meta box'), where libheif reads it to the
+// end of the file and shows the image.
+test('HEIF/AVIF: a meta box of size 0, last, runs to the end of the file: whole but unchecked; cut anywhere, never whole but so', async () => {
+  const TO_THE_END = 'HEIF meta box runs to the end of the file'
+  const avif = metaLast(fixture('plain.avif'))
+  const whole = { complete: true, width: 64, height: 48, unchecked: TO_THE_END }
+  assert.deepEqual(await judge('avif', avif), whole)
+  for (const split of [every(1), uneven(4)]) assert.deepEqual(await judge('avif', avif, split), whole)
+  let between = 0
+  for (let cut = 0; cut < avif.length; cut++) {
+    const verdict = await judge('avif', avif.subarray(0, cut))
+    // Cut between two of the meta box's children: the item there, so only the transfer can tell.
+    if (verdict.complete) {
+      assert.equal(verdict.unchecked, TO_THE_END, `cut at ${cut}`)
+      between++
+    } else assert.equal(verdict.kind, 'truncated', `cut at ${cut}: ${verdict.reason}`)
+  }
+  assert.ok(between > 0 && between < 5, `${between} cuts between the meta box's children`)
+  truncated(await judge('avif', Buffer.concat([avif, Buffer.from('junk after it')])), 'junk after it')
 })

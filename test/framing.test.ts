@@ -11,7 +11,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
-import { makeImage, makeTiff, withMpf } from './support/images.js'
+import { makeImage, makeTiff, metaLast, withMpf } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
 import { resumeRange } from './support/resume.js'
 
@@ -26,6 +26,7 @@ let mpf: Buffer
 let jpeg: Buffer
 let png: Buffer
 let v5: Buffer
+let avif: Buffer
 let dir: string
 let server: LocalServer
 let cuts = 0
@@ -578,6 +579,9 @@ const answers: Record<string, Answer> = {
   '/bmp-png-cut-length': () => withLength('image/bmp', bmpAround(png, 5).subarray(0, -40)),
   '/bmp-jpeg-cut-close': () => closeDelimited('image/bmp', bmpAround(jpeg, 4).subarray(0, -40)),
   // A V5 BMP with its colour profile after its pixels, whole and cut inside the profile.
+  // An AVIF whose meta box comes last with a size of 0: it runs to the end of the file.
+  '/avif-meta-last-length': () => withLength('image/avif', metaLast(avif)),
+  '/avif-meta-last-close': () => closeDelimited('image/avif', metaLast(avif)),
   '/bmp-profile-close': () => closeDelimited('image/bmp', withProfile(v5)),
   '/bmp-profile-cut-close': () => closeDelimited('image/bmp', withProfile(v5).subarray(0, -100)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
@@ -650,6 +654,7 @@ before(async () => {
   jpeg = await fixture('restart.jpg')
   png = await fixture('palette-interlaced.png')
   v5 = await fixture('v5-alpha.bmp')
+  avif = await fixture('plain.avif')
   dir = await tempDir()
   certs = makeCerts(dir)
   server = await startRawServer((socket) => {
@@ -795,6 +800,24 @@ test('a BMP cut in its embedded colour profile is truncated, not kept because it
   const { r } = await get('/bmp-profile-cut-close', { retries: 0 })
   assert.equal(r.error, 'truncated', r.message)
   assert.match(r.message!, /BMP colour profile ends at byte \d+, past the end \(\d+ bytes\)/)
+})
+
+// hunt118: an AVIF whose meta box comes last with a size of 0 (it runs to the end of the file) was
+// corrupt ('HEIF has no meta box') on every attempt and every rerun, where libheif shows the image.
+test('an AVIF whose meta box runs to the end of the file is kept where its end was marked, else once the same bytes come twice', async () => {
+  const { r, out } = await get('/avif-meta-last-length', { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.deepEqual([r.format, r.width, r.height], ['avif', 64, 48])
+  assert.deepEqual(await readFile(join(out, r.path!)), metaLast(avif))
+  const closed = (await get('/avif-meta-last-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  assert.match(
+    closed.message!,
+    /HEIF meta box runs to the end of the file, and the connection gave no length/,
+  )
+  const again = (await get('/avif-meta-last-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
 })
 
 // hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of

@@ -301,3 +301,29 @@ export function makeTiff({
   }
   return Buffer.concat([head, ...data, ifd, date, maker])
 }
+
+/**
+ * A HEIF laid out as ftyp, mdat, meta (`heif` as libavif writes it: ftyp, meta, mdat), its meta box
+ * last and of size 0 (ISO/IEC 14496-12 §4.2: it runs to the end of the file), its one item's offset
+ * in iloc (version 0, 4-byte offsets and lengths, no base offset) moved with the mdat box.
+ */
+export function metaLast(heif: Buffer): Buffer {
+  const meta = heif.indexOf(Buffer.from('meta')) - 4
+  const mdat = heif.indexOf(Buffer.from('mdat')) - 4
+  if (meta < 0 || mdat < meta || heif.readUInt32BE(meta) !== mdat - meta)
+    throw new Error('not ftyp, meta, mdat')
+  const metaBox = Buffer.from(heif.subarray(meta, mdat))
+  const iloc = metaBox.indexOf(Buffer.from('iloc')) + 4
+  if (
+    metaBox[iloc] !== 0 ||
+    metaBox[iloc + 4] !== 0x44 ||
+    metaBox[iloc + 5] !== 0 ||
+    metaBox.readUInt16BE(iloc + 6) !== 1
+  )
+    throw new Error('not an iloc of one item with 4-byte offsets')
+  // Past the version and flags, the field sizes, the item count, its id, data reference and extent count.
+  const offset = iloc + 4 + 2 + 2 + 2 + 2 + 2
+  metaBox.writeUInt32BE(metaBox.readUInt32BE(offset) - (mdat - meta), offset)
+  metaBox.writeUInt32BE(0, 0)
+  return Buffer.concat([heif.subarray(0, meta), heif.subarray(mdat), metaBox])
+}

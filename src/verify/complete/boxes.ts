@@ -157,10 +157,28 @@ export class BoxCheck extends Walk {
       if (eoc?.[0] !== 0xff || eoc[1] !== 0xd9) return truncated('JPEG 2000 codestream has no end marker')
       return COMPLETE
     }
-    return this.#heif(total, has)
+    return this.#heif(total, has, read)
   }
 
-  #heif(total: number, has: (type: string) => boolean): Verdict {
+  async #heif(total: number, has: (type: string) => boolean, read: ReadBack): Promise<Verdict> {
+    // A `meta` box of size 0, last, runs to the end of the file (libheif reads it so): read back
+    // whole, where nothing in it can show that its last child box is its last.
+    const last = this.#seen[this.#seen.length - 1]
+    let toTheEnd: string | undefined
+    if (!this.#meta && last?.type === 'meta' && last.end === -1 && total - last.start - 8 <= MAX_META) {
+      this.#meta = { bytes: await read(last.start + 8, total - last.start - 8), origin: last.start + 8 }
+      toTheEnd = 'HEIF meta box runs to the end of the file'
+    }
+    const verdict = this.#items(total, has)
+    if (!toTheEnd) return verdict
+    // Where it ends, its bytes do not say: a structure that breaks off (a child box, the primary
+    // item's pitm, an idat not all there) is the file cut short; a whole one may be cut between children.
+    if (!verdict.complete)
+      return truncated(`${verdict.reason}, in a meta box that runs to the end of the file`)
+    return { ...verdict, unchecked: verdict.unchecked ?? toTheEnd }
+  }
+
+  #items(total: number, has: (type: string) => boolean): Verdict {
     if (this.#meta) {
       const { bytes, origin } = this.#meta
       try {
@@ -197,6 +215,8 @@ export class BoxCheck extends Walk {
     if (this.#metaTooLarge)
       return { ...COMPLETE, unchecked: 'HEIF meta box over 16 MB: item locations not checked' }
     if (has('moov')) return { ...COMPLETE, unchecked: 'HEIF image sequence: sample tables not checked' }
-    return corrupt('HEIF has no meta box')
+    // Boxes that walk to the end without a meta box: a file whose mdat comes first (as streaming
+    // writers lay it out), cut between boxes before its meta box, reads so; a cut, not a breakage.
+    return truncated('HEIF ends before its meta box')
   }
 }
