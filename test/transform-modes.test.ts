@@ -167,6 +167,38 @@ describe('border pads with the background', () => {
     )
     assert.ok(near(await pixel(kept.bytes!, 50, 5), red, 8))
   })
+  it('a translucent colour is laid over white where the image has no alpha channel (JPEG), kept as asked where it has one', async () => {
+    // libvips drops the colour's alpha there: --background transparent padded a JPEG in black and
+    // flattened a PNG written as JPEG onto black; #ff000080 was dark red (131,0,0) in the padding
+    // and full red under transparent pixels.
+    const jpeg = fixture('photo-orient6-gps.jpg') // 200x300 as displayed: padded left and right
+    const clear = await sharp({
+      create: { width: 64, height: 32, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer()
+    const painted: [string, number[]][] = [
+      ['transparent', [255, 255, 255, 255]],
+      ['#ff000080', [255, 127, 127, 255]],
+      ['rgba(0, 0, 255, 0.25)', [191, 191, 255, 255]],
+    ]
+    for (const [background, shown] of painted) {
+      const padded = await pool.transform(
+        jpeg,
+        resolveTransformSpec({ resize: 'border', size: 100, background }),
+      )
+      assert.equal(padded.format, 'jpg')
+      assert.ok(near(await pixel(padded.bytes!, 5, 50), shown, 8), `${background}: padding`)
+      const flat = await pool.transform(clear, resolveTransformSpec({ encode: 'jpg', background }))
+      assert.ok(near(await pixel(flat.bytes!, 32, 16), shown, 8), `${background}: under transparency`)
+    }
+    // A format with alpha takes the colour as it is: a transparent padding around a PNG.
+    const png = await pool.transform(
+      jpeg,
+      resolveTransformSpec({ resize: 'border', size: 100, background: 'transparent', encode: 'png' }),
+    )
+    assert.deepEqual(await pixel(png.bytes!, 5, 50), [0, 0, 0, 0])
+  })
 })
 
 describe('encode', () => {

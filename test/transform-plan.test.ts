@@ -10,7 +10,7 @@ import {
   resizeFor,
 } from '../src/transform/plan.js'
 import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
-import { needsPool, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
+import { needsPool, opaqueColour, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
 import { webpCarriesMetadata, webpLossless } from '../src/transform/webp-coding.js'
 
 const spec = (options: Partial<TransformSpec>) => resolveTransformSpec(options)
@@ -55,6 +55,20 @@ describe('resolveTransformSpec', () => {
   it('accepts CSS colours for the background', () => {
     for (const background of ['#000', '#11223344', 'black', 'rgb(0, 0, 0)', 'rgba(0,0,0,0.5)']) {
       assert.equal(resolveTransformSpec({ background }).background, background)
+    }
+  })
+
+  it('paints a translucent background laid over white where the image has no alpha channel', () => {
+    for (const [background, painted] of [
+      ['#ffffff', '#ffffff'],
+      ['red', 'red'], // opaque: as given
+      ['#12345678', '#8f9faf'],
+      ['transparent', '#ffffff'],
+      ['#ff000080', '#ff7f7f'],
+      ['rgba(0, 0, 0, 0.5)', '#808080'],
+      [' hsla(240, 100%, 50%, 0.25) ', '#bfbfff'],
+    ]) {
+      assert.equal(opaqueColour(background), painted, background)
     }
   })
 })

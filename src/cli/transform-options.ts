@@ -40,7 +40,7 @@ function transformOptions(): Option[] {
     new Option('--resize-only-if-bigger', 'never enlarge an image'),
     new Option(
       '--background <colour>',
-      "colour of border's padding and under transparency in JPEG (default: #ffffff)",
+      "colour of border's padding and under transparency in JPEG, where a translucent one is laid over white (default: #ffffff)",
     ),
     new Option(
       '--encode <format>',

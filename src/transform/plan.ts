@@ -78,7 +78,7 @@ const GREY_SPACES: ReadonlySet<string> = new Set(['b-w', 'grey16'])
 const DEEP_FORMATS: ReadonlySet<string> = new Set(['png', 'tif'])
 
 /** Formats whose output keeps an alpha channel; JPEG does not. */
-const ALPHA_FORMATS: ReadonlySet<string> = new Set(['png', 'webp', 'avif', 'gif', 'tif'])
+export const ALPHA_FORMATS: ReadonlySet<string> = new Set(['png', 'webp', 'avif', 'gif', 'tif'])
 
 /** Width and height as displayed: EXIF orientations 5–8 turn the image by a quarter. */
 export function oriented(header: ImageHeader): { width: number; height: number } {

@@ -9,6 +9,7 @@ import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
 import {
+  ALPHA_FORMATS,
   ANIMATED_FORMATS,
   framesOver,
   type ImageHeader,
@@ -18,7 +19,7 @@ import {
   plan,
 } from './plan.js'
 import { pngCarriesMetadata } from './png-metadata.js'
-import { DEFAULT_MAX_PIXELS, type TransformSpec } from './spec.js'
+import { DEFAULT_MAX_PIXELS, opaqueColour, type TransformSpec } from './spec.js'
 import { webpFacts } from './webp-coding.js'
 
 /**
@@ -392,10 +393,12 @@ function pipeline(
   let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
   if (step.rgb) image = image.pipelineColourspace('srgb')
   if (step.deep) image = image.toColourspace(head.space === 'grey16' && !step.rgb ? 'grey16' : 'rgb16')
+  // Written without an alpha channel, a translucent background is the colour it shows over white.
+  const background = ALPHA_FORMATS.has(step.format) ? spec.background : opaqueColour(spec.background)
   if (step.resize) {
-    image = image.resize({ ...step.resize, position: 'centre', background: spec.background })
+    image = image.resize({ ...step.resize, position: 'centre', background })
   }
-  if (step.flatten) image = image.flatten({ background: spec.background })
+  if (step.flatten) image = image.flatten({ background })
   image = encoder(image, step.format, spec.quality, step.lossless)
   // Without keepMetadata sharp writes no EXIF, XMP, IPTC nor ICC profile, and converts the pixels
   // to sRGB first: the colours stay right, and nothing about the camera or the place goes out.

@@ -133,6 +133,31 @@ export function canonicalColour(value: string): string {
   return (colour.alpha() < 1 ? colour.hexa() : colour.hex()).toLowerCase()
 }
 
+/**
+ * The colour to paint where the image written has no alpha channel (JPEG): `value` itself when it
+ * is opaque, else `value` laid over white, as a page shows it, in `#rrggbb`. libvips drops a
+ * colour's alpha where it pads or flattens an image written without one: `--background
+ * transparent` painted black, and `#ff000080` full red under transparent pixels but dark red
+ * (131,0,0) in a border's padding.
+ */
+export function opaqueColour(value: string): string {
+  const trimmed = value.trim()
+  if (trimmed === defaultTransformSpec.background) return trimmed
+  const parse = createRequire(import.meta.url)('@img/colour') as (colour: string) => {
+    alpha(): number
+    rgb(): { array(): number[] }
+  }
+  const colour = parse(trimmed)
+  const alpha = colour.alpha()
+  if (alpha >= 1) return trimmed
+  const [r, g, b] = colour.rgb().array()
+  const over = (c: number) =>
+    Math.round(c * alpha + 255 * (1 - alpha))
+      .toString(16)
+      .padStart(2, '0')
+  return `#${over(r)}${over(g)}${over(b)}`
+}
+
 function positiveInteger(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got ${shownValue(value)}`)
