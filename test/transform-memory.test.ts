@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { resourceUsage } from 'node:process'
 import { test } from 'node:test'
 import { FileBytes } from '../src/transform/byte-source.js'
+import { jpegCarriesMetadata } from '../src/transform/jpeg-metadata.js'
 import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
 import { transformImage } from '../src/transform/resize.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
@@ -79,9 +80,23 @@ test('a file read by windows gives the chunk walkers what the bytes in memory gi
       ])
       const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), body])
       webp.writeUInt32LE(body.length, 4)
+      // JPEG: many APP0 segments (no metadata), then a comment.
+      const segment = (marker: number, n: number) => {
+        const c = Buffer.alloc(4 + n)
+        c.writeUInt16BE(0xff00 | marker, 0)
+        c.writeUInt16BE(n + 2, 2)
+        return c
+      }
+      const jpeg = Buffer.concat([
+        Buffer.from([0xff, 0xd8]),
+        ...pieces.map(() => segment(0xe0, size)),
+        segment(0xfe, 3),
+        Buffer.from([0xff, 0xda, 0x00, 0x02, 0xff, 0xd9]),
+      ])
       for (const [bytes, walk] of [
         [png, pngCarriesMetadata],
         [webp, (s: Uint8Array | FileBytes) => JSON.stringify(webpFacts(s))],
+        [jpeg, jpegCarriesMetadata],
       ] as const) {
         const f = await open(path, 'w')
         await f.write(bytes)
@@ -94,6 +109,7 @@ test('a file read by windows gives the chunk walkers what the bytes in memory gi
         }
       }
       assert.equal(pngCarriesMetadata(png), true)
+      assert.equal(jpegCarriesMetadata(jpeg), true)
       assert.deepEqual(webpFacts(webp), { lossless: true, metadata: false })
     }
   } finally {

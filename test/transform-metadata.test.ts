@@ -126,6 +126,61 @@ describe('metadata', () => {
     assert.equal((await pool.transform(plain, resolveTransformSpec({ encode: 'webp' }))).kept, true)
   })
 
+  it("a JPEG's comment and segments libvips does not read, and a C2PA manifest in a JPEG, PNG or WebP, are metadata too", async () => {
+    // libvips neither reads nor writes a JPEG's COM, its APP11 (a C2PA manifest: who made the
+    // image, with what, where; imageoptim/imageoptim#436 asks to strip it) or MPF, a PNG's caBX or
+    // a WebP's C2PA chunk: an image holding only those was kept byte for byte by --encode.
+    const make = () => sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+    const jpeg = await make().jpeg().toBuffer()
+    const segment = (marker: number, body: string) => {
+      const head = Buffer.from([0xff, marker, 0, 0])
+      head.writeUInt16BE(body.length + 2, 2)
+      return Buffer.concat([head, Buffer.from(body, 'latin1')])
+    }
+    const inJpeg = (s: Buffer) => Buffer.concat([jpeg.subarray(0, 2), s, jpeg.subarray(2)])
+    const png = await make().png().toBuffer()
+    const webp = await make().webp().toBuffer()
+    const riffChunk = Buffer.concat([
+      Buffer.from('C2PA'),
+      Buffer.from([12, 0, 0, 0]),
+      Buffer.from('jumbc2pa.GPS'),
+    ])
+    const webpC2pa = Buffer.concat([webp, riffChunk])
+    webpC2pa.writeUInt32LE(webpC2pa.length - 8, 4) // the RIFF size
+    const cases = [
+      ['jpg', 'a comment', inJpeg(segment(0xfe, 'shot by Bob at 48.8584 N 2.2945 E')), 'shot by Bob'],
+      ['jpg', 'a C2PA manifest (APP11)', inJpeg(segment(0xeb, 'JP\u0000\u0001jumbc2pa.GPS')), 'c2pa.GPS'],
+      ['jpg', 'MPF (APP2)', inJpeg(segment(0xe2, 'MPF\u0000MM\u0000*\u0000\u0000\u0000\u0008')), 'MPF'],
+      [
+        'png',
+        'a C2PA manifest (caBX)',
+        Buffer.concat([png.subarray(0, 33), pngChunk('caBX', 'jumbc2pa.GPS'), png.subarray(33)]),
+        'c2pa.GPS',
+      ],
+      ['webp', 'a C2PA manifest (C2PA chunk)', webpC2pa, 'c2pa.GPS'],
+    ] as const
+    for (const [encode, what, input, marker] of cases) {
+      const meta = await metadataOf(input)
+      assert.deepEqual(
+        [meta.exif, meta.xmp, meta.iptc, meta.comments],
+        [undefined, undefined, undefined, undefined],
+        `${what}: libvips does not see it`,
+      )
+      const result = await pool.transform(input, resolveTransformSpec({ encode }))
+      assert.equal(result.kept, false, what)
+      assert.equal(Buffer.from(result.bytes!).includes(marker), false, `${what} is gone`)
+      assert.deepEqual([result.format, result.width, result.height], [encode, 40, 30], what)
+      const kept = await pool.transform(input, resolveTransformSpec({ encode, keepMetadata: true }))
+      assert.equal(kept.kept, true, `${what}: kept as it came with --keep-metadata`)
+    }
+    // The JFIF header, an ICC profile and Adobe's segment are no metadata to strip.
+    const profiled = await make().withIccProfile('p3').jpeg().toBuffer()
+    const adobe = inJpeg(segment(0xee, 'Adobe\u0000\u0064\u0000\u0000\u0000\u0000\u0001'))
+    for (const input of [jpeg, profiled, adobe]) {
+      assert.equal((await pool.transform(input, resolveTransformSpec({ encode: 'jpg' }))).kept, true)
+    }
+  })
+
   it('is stripped from an animation in its own format with every frame kept', async () => {
     const frames = Buffer.alloc(30 * 60 * 4)
     for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256

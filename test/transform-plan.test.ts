@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { jpegCarriesMetadata } from '../src/transform/jpeg-metadata.js'
 import {
   type ImageHeader,
   oriented,
@@ -410,6 +411,7 @@ describe('webpLossless: how a WebP was coded, from its chunks', () => {
         riff(chunk('VP8X', Buffer.alloc(10)), chunk('ICCP', bits), chunk('VP8 ', bits)),
         false,
       ],
+      ['a C2PA manifest', riff(chunk('VP8 ', bits), chunk('C2PA', bits)), true],
       ['not a WebP', Buffer.from('RIFF\x10\x00\x00\x00WAVEEXIF'), false],
     ]
     for (const [name, bytes, expected] of table) assert.equal(webpCarriesMetadata(bytes), expected, name)
@@ -435,11 +437,56 @@ describe("pngCarriesMetadata: a PNG's text and EXIF chunks, wherever they are", 
       ['zTXt after IDAT', png(ihdr, idat, chunk('zTXt', 'k\u0000\u0000z'), chunk('IEND')), true],
       ['iTXt (XMP)', png(ihdr, idat, chunk('iTXt', 'XML:com.adobe.xmp\u0000'), chunk('IEND')), true],
       ['eXIf after IDAT', png(ihdr, idat, chunk('eXIf', 'MM'), chunk('IEND')), true],
+      ['a C2PA manifest (caBX)', png(ihdr, chunk('caBX', 'jumb'), idat, chunk('IEND')), true],
       ['a colour profile is not', png(ihdr, chunk('iCCP', 'p\u0000\u0000'), idat, chunk('IEND')), false],
       ['after IEND', png(ihdr, idat, chunk('IEND'), chunk('tEXt', 'k\u0000v')), false],
       ['not a PNG', Buffer.from('GIF89a tEXt'), false],
       ['cut in a chunk header', png(ihdr, idat).subarray(0, 40), false],
     ]
     for (const [name, bytes, expected] of table) assert.equal(pngCarriesMetadata(bytes), expected, name)
+  })
+})
+
+describe("jpegCarriesMetadata: a JPEG's comment and the segments libvips does not read", () => {
+  const segment = (marker: number, body: string) => {
+    const out = Buffer.alloc(4 + body.length)
+    out.writeUInt16BE(0xff00 | marker, 0)
+    out.writeUInt16BE(body.length + 2, 2)
+    out.write(body, 4, 'latin1')
+    return out
+  }
+  const jfif = segment(0xe0, 'JFIF\u0000\u0001\u0001\u0000\u0000\u0001\u0000\u0001\u0000\u0000')
+  const tables = Buffer.concat([segment(0xdb, 'q'.repeat(65)), segment(0xc0, 'f'.repeat(15))])
+  const scan = Buffer.from([0xff, 0xda, 0x00, 0x02, 0x12, 0x34, 0xff, 0xd9])
+  const jpeg = (...parts: Buffer[]) => Buffer.concat([Buffer.from([0xff, 0xd8]), ...parts, tables, scan])
+  const ducky = (...records: number[]) => segment(0xec, `Ducky${String.fromCharCode(...records)}`)
+  it('finds COM, APP1, APP2 but its ICC profile, APP3 to APP13 and APP15 before the scan', () => {
+    const table: [string, Uint8Array, boolean][] = [
+      ['JFIF, tables and a scan', jpeg(jfif), false],
+      ['a comment', jpeg(jfif, segment(0xfe, 'Created with GIMP')), true],
+      ['EXIF', jpeg(segment(0xe1, 'Exif\u0000\u0000MM')), true],
+      ['an ICC profile is not', jpeg(jfif, segment(0xe2, 'ICC_PROFILE\u0000\u0001\u0001...')), false],
+      ['MPF (the images a phone appends)', jpeg(jfif, segment(0xe2, 'MPF\u0000MM\u0000*')), true],
+      ['C2PA in APP11 (JUMBF)', jpeg(jfif, segment(0xeb, 'JP\u0000\u0001jumbc2pa')), true],
+      ['IPTC (APP13)', jpeg(jfif, segment(0xed, 'Photoshop 3.0\u00008BIM')), true],
+      ['a maker note segment (APP5)', jpeg(jfif, segment(0xe5, 'RMETA')), true],
+      [
+        "Adobe's colour transform is not",
+        jpeg(segment(0xee, 'Adobe\u0000d\u0000\u0000\u0000\u0000\u0001')),
+        false,
+      ],
+      ["an MJPEG camera's AVI1 is not", jpeg(segment(0xe0, 'AVI1\u0000\u0000')), false],
+      ["Photoshop's Ducky with its quality alone is not", jpeg(ducky(0, 1, 0, 4, 0, 0, 0, 80, 0, 0)), false],
+      [
+        'Ducky with a copyright',
+        jpeg(ducky(0, 1, 0, 4, 0, 0, 0, 80, 0, 3, 0, 3, 0x41, 0x42, 0x43, 0, 0)),
+        true,
+      ],
+      ['fill bytes before a marker', jpeg(Buffer.from([0xff, 0xff]), segment(0xfe, 'x')), true],
+      ['after the scan', Buffer.concat([jpeg(jfif).subarray(0, -2), segment(0xfe, 'x')]), false],
+      ['not a JPEG', Buffer.from('GIF89a\xff\xfe\x00\x03x'), false],
+      ['cut in a segment header', jpeg(jfif).subarray(0, 5), false],
+    ]
+    for (const [name, bytes, expected] of table) assert.equal(jpegCarriesMetadata(bytes), expected, name)
   })
 })

@@ -44,7 +44,7 @@ function transformOptions(): Option[] {
     ),
     new Option(
       '--encode <format>',
-      'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP, IPTC and PNG text',
+      'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP, IPTC, PNG text, a JPEG comment or a C2PA manifest',
     ).choices([...ENCODE_FORMATS]),
     new Option(
       '--quality <1-100>',

@@ -1,13 +1,14 @@
 /**
  * A PNG's metadata chunks, wherever they are (PNG 3rd edition §11.3): text (`tEXt`, `zTXt`,
- * `iTXt`, which also holds XMP) and EXIF (`eXIf`). Text chunks may come after the image data, as
- * ImageMagick writes its `date:create`/`date:modify` and a photo's EXIF ('Raw profile type exif'),
- * and libvips reports only those before it.
+ * `iTXt`, which also holds XMP), EXIF (`eXIf`) and a C2PA manifest (`caBX`, C2PA 12.3.1.2: who
+ * made the image, with what, where). Text chunks may come after the image data, as ImageMagick
+ * writes its `date:create`/`date:modify` and a photo's EXIF ('Raw profile type exif'), and
+ * libvips reports only those before it; it reports no `caBX` at all.
  */
 
 import { type ByteSource, inMemory } from './byte-source.js'
 
-const METADATA: ReadonlySet<string> = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf'])
+const METADATA: ReadonlySet<string> = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'caBX'])
 
 /**
  * Whether the PNG in `source` holds a metadata chunk anywhere before `IEND`; `false` for bytes that

@@ -8,6 +8,7 @@ import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
+import { jpegCarriesMetadata } from './jpeg-metadata.js'
 import {
   ALPHA_FORMATS,
   ANIMATED_FORMATS,
@@ -225,12 +226,14 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
   const format = extensionOf(metadata)
   // libvips and sharp do not say everything about a file: its chunks do (see each function). A
   // file's chunk headers are read from it, not the whole file (a 290 MB PNG took 270 MB more).
-  const chunks = format === 'png' || format === 'webp' ? chunkSource(input) : undefined
+  const chunks = format === 'png' || format === 'webp' || format === 'jpg' ? chunkSource(input) : undefined
   let webp: { lossless: boolean; metadata: boolean } | undefined
   let pngText = false
+  let jpegSegments = false
   try {
     webp = format === 'webp' ? webpFacts(chunks!) : undefined
     pngText = format === 'png' && pngCarriesMetadata(chunks!)
+    jpegSegments = format === 'jpg' && jpegCarriesMetadata(chunks!)
   } finally {
     if (chunks instanceof FileBytes) chunks.close()
   }
@@ -241,13 +244,15 @@ async function header(input: Buffer | string): Promise<ImageHeader> {
     orientation: metadata.orientation,
     hasAlpha: metadata.hasAlpha,
     // A PNG's text chunks count: ImageMagick writes a photo's EXIF there ('Raw profile type exif',
-    // 'exif:GPSLatitude'), which libvips reads as text, not as EXIF.
+    // 'exif:GPSLatitude'), which libvips reads as text, not as EXIF; so do a JPEG's comment and
+    // the application segments libvips neither reads nor writes (see `jpegCarriesMetadata`).
     hasMetadata:
       metadata.exif !== undefined ||
       metadata.xmp !== undefined ||
       metadata.iptc !== undefined ||
       (metadata.comments?.length ?? 0) > 0 ||
       pngText ||
+      jpegSegments ||
       webp?.metadata === true,
     pages: metadata.pages,
     space: metadata.space,

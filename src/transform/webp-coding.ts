@@ -4,7 +4,8 @@
  * file, `VP8X`, holds one of them after its ICC profile, or one per frame inside `ANMF` chunks: 16
  * bytes of frame header, then the frame's own chunks), and whether it carries `EXIF` or `XMP `
  * chunks that its `VP8X` flags leave undeclared, or that a simple file (no `VP8X`) has appended:
- * libwebp's demuxer, and so libvips, reports only the declared ones.
+ * libwebp's demuxer, and so libvips, reports only the declared ones; or a `C2PA` chunk (a C2PA
+ * manifest: who made the image, with what, where), which libvips reports in no case.
  */
 
 import { type ByteSource, inMemory } from './byte-source.js'
@@ -30,7 +31,7 @@ export function webpLossless(bytes: Uint8Array): boolean {
   return webpFacts(bytes).lossless
 }
 
-/** Whether `bytes` (a WebP) hold an `EXIF` or `XMP ` chunk, declared or not. Pure; never throws. */
+/** Whether `bytes` (a WebP) hold an `EXIF`, `XMP ` or `C2PA` chunk, declared or not. Pure; never throws. */
 export function webpCarriesMetadata(bytes: Uint8Array): boolean {
   return webpFacts(bytes).metadata
 }
@@ -56,7 +57,7 @@ function walk(src: ByteSource, from: number, to: number, seen: Seen): void {
     const size = (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0
     if (type === 'VP8L') seen.lossless++
     else if (type === 'VP8 ') seen.lossy++
-    else if (type === 'EXIF' || type === 'XMP ') seen.metadata++
+    else if (type === 'EXIF' || type === 'XMP ' || type === 'C2PA') seen.metadata++
     else if (type === 'ANMF') walk(src, at + 8 + 16, Math.min(to, at + 8 + size), seen)
     at += 8 + size + (size & 1) // chunks are padded to an even size
   }
