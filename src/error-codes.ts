@@ -93,7 +93,7 @@ export const ERROR_CODES = {
   'too-many-pixels': {
     rerun: false,
     meaning:
-      "refused by --max-pixels, the image or the output it would make (also the decoder's guard against decompression bombs), or an output wider than its format holds",
+      "refused by --max-pixels, the image or the output it would make (also the decoder's guard against decompression bombs), or an output with a side longer than its format holds",
   },
   undecodable: {
     rerun: false,

@@ -297,6 +297,26 @@ describe('plan', () => {
       plan({ format: 'png', width: 16_383, height: 100 }, spec({ encode: 'webp' }), max).action,
       'encode',
     )
+    // A tall one is said to be tall.
+    const tall = plan({ format: 'png', width: 1, height: 16_384 }, spec({ encode: 'webp' }), max)
+    assert.match(tall.action === 'refuse' ? tall.message : '', /^1x16384 is taller than webp can hold/)
+  })
+  it('shows an aspect ratio over the limit with the decimals that show it over', () => {
+    for (const [width, height, limit, shown] of [
+      [301, 100, 3, '3.01, over 3'],
+      [3001, 1000, 3, '3.001, over 3'],
+      [1000, 3001, 3, '3.001, over 3'],
+      [30001, 10000, 3, '3.0001, over 3'],
+      [1505, 1000, 1.5, '1.505, over 1.5'],
+      [400, 40, 9.9, '10.00, over 9.9'],
+    ] as const) {
+      const refused = refusal(width, height, { maxAspectRatio: limit }, 1e12)
+      assert.equal(
+        refused?.message,
+        `${width}x${height} has an aspect ratio of ${shown}`,
+        `${width}x${height}`,
+      )
+    }
   })
   it('re-encodes an image in the format asked when it carries metadata to strip, unless asked to keep it', () => {
     const tagged = { ...jpeg, hasMetadata: true }

@@ -136,9 +136,14 @@ export function refusal(
   if (spec.maxAspectRatio !== undefined) {
     const ratio = Math.max(width, height) / Math.min(width, height)
     if (ratio > spec.maxAspectRatio) {
+      // As many decimals as show it over the limit: 3001x1000 said '3.00, over 3'.
+      let shown = ratio.toFixed(2)
+      for (let digits = 3; Number(shown) <= spec.maxAspectRatio && digits <= 12; digits++) {
+        shown = ratio.toFixed(digits)
+      }
       return {
         code: 'bad-aspect-ratio',
-        message: `${width}x${height} has an aspect ratio of ${ratio.toFixed(2)}, over ${spec.maxAspectRatio}`,
+        message: `${width}x${height} has an aspect ratio of ${shown}, over ${spec.maxAspectRatio}`,
       }
     }
   }
@@ -176,7 +181,8 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
   }
   const side = MAX_SIDE[format]
   if (side !== undefined && Math.max(out.width, out.height) > side) {
-    const message = `${out.width}x${out.height} is wider than ${format} can hold (${side} px a side)`
+    const long = out.width >= out.height ? 'wider' : 'taller'
+    const message = `${out.width}x${out.height} is ${long} than ${format} can hold (${side} px a side)`
     return { action: 'refuse', code: 'too-many-pixels', message }
   }
   // Only stripped of its metadata, an animation stays one: every frame is written again, all of
