@@ -181,6 +181,79 @@ describe('metadata', () => {
     }
   })
 
+  it('IPTC is kept as XMP (IPTC Core) with keepMetadata in PNG, WebP and AVIF, which hold no IPTC', async () => {
+    // libvips writes IPTC into JPEG and TIFF only: a caption, a copyright notice, by-lines and
+    // keywords were lost without a word by --keep-metadata --encode webp.
+    const dataset = (n: number, value: string) => {
+      const bytes = Buffer.from(value, 'utf8')
+      return Buffer.concat([Buffer.from([0x1c, 2, n, 0, bytes.length]), bytes])
+    }
+    const iim = Buffer.concat([
+      Buffer.from([0x1c, 1, 90, 0, 3, 0x1b, 0x25, 0x47]), // UTF-8
+      dataset(120, 'Lac Léman <au> "soir" & brume'),
+      dataset(116, '© Alice 2024'),
+      dataset(80, 'Alice'),
+      dataset(80, 'Bob'),
+      dataset(25, 'lake'),
+      dataset(25, 'alps'),
+      dataset(90, 'Genève'),
+      dataset(55, '20240131'),
+      dataset(60, '143000+0100'),
+    ])
+    const resource = Buffer.concat([
+      Buffer.from('8BIM\u0004\u0004\u0000\u0000', 'latin1'),
+      Buffer.alloc(4),
+      iim,
+    ])
+    resource.writeUInt32BE(iim.length, 8)
+    const app13 = Buffer.concat([Buffer.from('Photoshop 3.0\u0000'), resource, Buffer.alloc(iim.length & 1)])
+    const segment = Buffer.from([0xff, 0xed, 0, 0])
+    segment.writeUInt16BE(app13.length + 2, 2)
+    const plain = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+      .jpeg()
+      .toBuffer()
+    const photo = Buffer.concat([plain.subarray(0, 2), segment, app13, plain.subarray(2)])
+    assert.ok((await metadataOf(photo)).iptc)
+    for (const encode of ['png', 'webp', 'avif'] as const) {
+      const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 20, encode, keepMetadata: true })
+      const meta = await metadataOf((await pool.transform(photo, spec)).bytes!)
+      assert.equal(meta.iptc, undefined, encode)
+      const xmp = meta.xmp?.toString('utf8') ?? ''
+      for (const expected of [
+        '<dc:description><rdf:Alt><rdf:li xml:lang="x-default">Lac Léman &lt;au&gt; &quot;soir&quot; &amp; brume</rdf:li></rdf:Alt></dc:description>',
+        '<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© Alice 2024</rdf:li></rdf:Alt></dc:rights>',
+        '<dc:creator><rdf:Seq><rdf:li>Alice</rdf:li><rdf:li>Bob</rdf:li></rdf:Seq></dc:creator>',
+        '<dc:subject><rdf:Bag><rdf:li>lake</rdf:li><rdf:li>alps</rdf:li></rdf:Bag></dc:subject>',
+        '<photoshop:City>Genève</photoshop:City>',
+        '<photoshop:DateCreated>2024-01-31T14:30:00+01:00</photoshop:DateCreated>',
+      ])
+        assert.ok(xmp.includes(expected), `${encode}: ${expected}`)
+    }
+    // A JPEG keeps the IPTC itself; without keepMetadata nothing is written.
+    const jpeg = await pool.transform(
+      photo,
+      resolveTransformSpec({ resize: 'keep-ratio', size: 20, encode: 'jpg', keepMetadata: true }),
+    )
+    const kept = await metadataOf(jpeg.bytes!)
+    assert.deepEqual([kept.iptc !== undefined, kept.xmp], [true, undefined])
+    const bare = await pool.transform(
+      photo,
+      resolveTransformSpec({ resize: 'keep-ratio', size: 20, encode: 'webp' }),
+    )
+    assert.deepEqual([(await metadataOf(bare.bytes!)).xmp], [undefined])
+    // An image's own XMP stays as it is, gaining only the IPTC fields it lacks.
+    const own =
+      '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">XMP rights</rdf:li></rdf:Alt></dc:rights></rdf:Description></rdf:RDF></x:xmpmeta>'
+    const both = await sharp(photo).keepMetadata().withXmp(own).jpeg().toBuffer()
+    const merged = await pool.transform(
+      both,
+      resolveTransformSpec({ resize: 'keep-ratio', size: 20, encode: 'webp', keepMetadata: true }),
+    )
+    const xmp = (await metadataOf(merged.bytes!)).xmp?.toString('utf8') ?? ''
+    assert.ok(xmp.includes('XMP rights') && !xmp.includes('© Alice'), xmp)
+    assert.ok(xmp.includes('<photoshop:City>Genève</photoshop:City>'), xmp)
+  })
+
   it('is stripped from an animation in its own format with every frame kept', async () => {
     const frames = Buffer.alloc(30 * 60 * 4)
     for (let i = 0; i < frames.length; i++) frames[i] = (i * 13) % 256

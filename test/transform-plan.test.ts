@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { iimDatasets, xmpWithIptc } from '../src/transform/iptc-xmp.js'
 import { jpegCarriesMetadata } from '../src/transform/jpeg-metadata.js'
 import {
   type ImageHeader,
@@ -508,5 +509,26 @@ describe("jpegCarriesMetadata: a JPEG's comment and the segments libvips does no
       ['cut in a segment header', jpeg(jfif).subarray(0, 5), false],
     ]
     for (const [name, bytes, expected] of table) assert.equal(jpegCarriesMetadata(bytes), expected, name)
+  })
+})
+
+describe("xmpWithIptc: a photo's IPTC fields as IPTC Core XMP", () => {
+  const dataset = (n: number, value: Buffer | string) => {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+    return Buffer.concat([Buffer.from([0x1c, 2, n, bytes.length >> 8, bytes.length & 0xff]), bytes])
+  }
+  it('reads bare IIM (a TIFF) and Photoshop resources with a name, UTF-8 or Latin-1 text, and skips what maps to nothing', () => {
+    const latin1 = dataset(116, Buffer.from('© Zoë', 'latin1'))
+    assert.match(xmpWithIptc(latin1) ?? '', /<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© Zoë</)
+    const named = Buffer.concat([Buffer.from('8BIM\u0004\u0004\u0003abc', 'latin1'), Buffer.alloc(4)])
+    const iim = dataset(105, 'Headline')
+    named.writeUInt32BE(iim.length, 10)
+    assert.match(
+      xmpWithIptc(Buffer.concat([Buffer.from('Photoshop 3.0\u0000'), named, iim])) ?? '',
+      /<photoshop:Headline>Headline<\/photoshop:Headline>/,
+    )
+    assert.equal(xmpWithIptc(dataset(0, '\u0000\u0004')), undefined) // the record version alone
+    assert.equal(xmpWithIptc(dataset(105, 'x'), '<x:xmpmeta/>'), undefined) // no rdf:RDF to add to
+    assert.deepEqual(iimDatasets(Buffer.from([0x1c, 2, 105, 0, 9, 0x41])), []) // cut short
   })
 })

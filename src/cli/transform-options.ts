@@ -61,7 +61,10 @@ function transformOptions(): Option[] {
       '--max-pixels <n>',
       "refuse an image (or the resized output; an animation's frames or a TIFF's pages together where all are decoded) of more pixels, from its header (too-many-pixels) (default: 268402689 with any other transform option, none without)",
     ).argParser(integer(1)),
-    new Option('--keep-metadata', 'keep EXIF, XMP, IPTC, PNG text and the ICC profile in re-encoded images'),
+    new Option(
+      '--keep-metadata',
+      'keep EXIF, XMP, IPTC (as XMP in PNG, WebP, AVIF), PNG text and the ICC profile in re-encoded images',
+    ),
     new Option(
       '--verify <level>',
       'structure: each format checked whole; decode: every image fully decoded too',

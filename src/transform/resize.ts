@@ -8,6 +8,7 @@ import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
+import { xmpWithIptc } from './iptc-xmp.js'
 import { jpegCarriesMetadata } from './jpeg-metadata.js'
 import {
   ALPHA_FORMATS,
@@ -385,6 +386,19 @@ function encoder(image: Sharp, format: string, quality: number | undefined, loss
   }
 }
 
+/** Formats libvips writes IPTC (IIM) into; in any other, `--keep-metadata` carries it as XMP. */
+const IPTC_FORMATS: ReadonlySet<string> = new Set(['jpg', 'tif'])
+
+/**
+ * The XMP to write in place of the image's own when it carries IPTC and `format` has no place for
+ * it: its XMP with the IPTC fields it lacks (see `xmpWithIptc`); `undefined` to keep what it has.
+ */
+async function xmpFor(input: Buffer | string, format: string): Promise<string | undefined> {
+  if (IPTC_FORMATS.has(format)) return undefined
+  const { iptc, xmp } = await sharp(input, { limitInputPixels: false }).metadata()
+  return iptc ? xmpWithIptc(iptc, xmp?.toString('utf8')) : undefined
+}
+
 function pipeline(
   input: Buffer | string,
   head: ImageHeader,
@@ -392,6 +406,7 @@ function pipeline(
   spec: TransformSpec,
   maxPixels: number,
   failOn: FailOn,
+  xmp?: string,
 ) {
   // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
   const frames = step.frames ? { pages: -1 } : {}
@@ -414,7 +429,8 @@ function pipeline(
   // A grey profile cannot describe pixels made RGB to take a coloured background either.
   const kept =
     head.profile === undefined || (KEPT_PROFILES.has(head.profile) && !(step.rgb && head.profile === 'GRAY'))
-  return kept ? image.keepMetadata() : image.withMetadata()
+  image = kept ? image.keepMetadata() : image.withMetadata()
+  return xmp === undefined ? image : image.withXmp(xmp)
 }
 
 /**
@@ -443,8 +459,9 @@ export async function transformImage(
   // Only the frames written are decoded: the first, or all of them.
   if (head.format === 'gif') await wholeGif(from, step.frames ? undefined : 1)
   try {
+    const xmp = spec.keepMetadata && head.hasMetadata ? await xmpFor(from, step.format) : undefined
     const { data, info } = await whole(head.format, (failOn) =>
-      pipeline(from, head, step, spec, maxPixels, failOn).toBuffer({ resolveWithObject: true }),
+      pipeline(from, head, step, spec, maxPixels, failOn, xmp).toBuffer({ resolveWithObject: true }),
     )
     const made = {
       kept: false,
