@@ -282,6 +282,33 @@ describe('metadata', () => {
     assert.equal(tags.Image?.Make, 'PhoneMaker')
   })
 
+  it("is kept with keepMetadata with XMP's orientation reset to 1 too (lovell/sharp#4585)", async () => {
+    // macOS sips and Lightroom write the orientation in XMP as well; libvips reset EXIF's and left
+    // XMP's "Rotate 90 CW" on upright pixels: exiftool reads an AVIF's orientation from it alone.
+    for (const xmp of [
+      '<tiff:Orientation>6</tiff:Orientation>',
+      '<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/>',
+    ]) {
+      const packet = xmp.startsWith('<tiff')
+        ? `<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/">${xmp}</rdf:Description>`
+        : xmp
+      const input = await sharp({ create: { width: 60, height: 40, channels: 3, background: '#3366cc' } })
+        .withMetadata({ orientation: 6 })
+        .withXmp(
+          `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">${packet}</rdf:RDF></x:xmpmeta>`,
+        )
+        .jpeg()
+        .toBuffer()
+      for (const encode of ['jpg', 'png', 'webp', 'avif'] as const) {
+        const spec = resolveTransformSpec({ resize: 'keep-ratio', size: 20, encode, keepMetadata: true })
+        const meta = await metadataOf((await pool.transform(input, spec)).bytes!)
+        assert.deepEqual([meta.width, meta.height], [20, 30], encode) // upright
+        const said = /tiff:Orientation(?:>|=")(\d)/.exec(meta.xmp?.toString('utf8') ?? '')?.[1]
+        assert.equal(said, '1', `${encode}: ${xmp}`)
+      }
+    }
+  })
+
   it('an ICC profile is converted away by default (pixels in sRGB) and kept with keepMetadata', async () => {
     const p3 = await sharp(fixture('photo.webp')).withIccProfile('p3').jpeg().toBuffer()
     assert.ok((await metadataOf(p3)).icc)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { iimDatasets, xmpWithIptc } from '../src/transform/iptc-xmp.js'
+import { iimDatasets, uprightXmp, xmpWithIptc } from '../src/transform/iptc-xmp.js'
 import { jpegCarriesMetadata } from '../src/transform/jpeg-metadata.js'
 import {
   type ImageHeader,
@@ -530,5 +530,31 @@ describe("xmpWithIptc: a photo's IPTC fields as IPTC Core XMP", () => {
     assert.equal(xmpWithIptc(dataset(0, '\u0000\u0004')), undefined) // the record version alone
     assert.equal(xmpWithIptc(dataset(105, 'x'), '<x:xmpmeta/>'), undefined) // no rdf:RDF to add to
     assert.deepEqual(iimDatasets(Buffer.from([0x1c, 2, 105, 0, 9, 0x41])), []) // cut short
+    // An empty rdf:RDF closed in its own tag is opened to take them.
+    const empty = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="r"/></x:xmpmeta>'
+    assert.match(
+      xmpWithIptc(dataset(105, 'H'), empty) ?? '',
+      /^<x:xmpmeta xmlns:x="adobe:ns:meta\/"><rdf:RDF xmlns:rdf="r"><rdf:Description [^>]+><photoshop:Headline>H<\/photoshop:Headline><\/rdf:Description><\/rdf:RDF><\/x:xmpmeta>$/,
+    )
+  })
+  it('uprightXmp sets tiff:Orientation to 1, as an element or an attribute', () => {
+    for (const [xmp, upright] of [
+      ['<tiff:Orientation>6</tiff:Orientation>', '<tiff:Orientation>1</tiff:Orientation>'],
+      [
+        '<tiff:Orientation rdf:parseType="Literal"> 8 </tiff:Orientation>',
+        '<tiff:Orientation rdf:parseType="Literal">1</tiff:Orientation>',
+      ],
+      [
+        '<rdf:Description tiff:Orientation="3" tiff:Make="x"/>',
+        '<rdf:Description tiff:Orientation="1" tiff:Make="x"/>',
+      ],
+      ["<rdf:Description tiff:Orientation='5'/>", "<rdf:Description tiff:Orientation='1'/>"],
+      [
+        '<tiff:OrientationX>6</tiff:OrientationX><exif:Orientation>6</exif:Orientation>',
+        '<tiff:OrientationX>6</tiff:OrientationX><exif:Orientation>6</exif:Orientation>',
+      ],
+    ]) {
+      assert.equal(uprightXmp(xmp), upright)
+    }
   })
 })

@@ -3,7 +3,8 @@
  * into JPEG and TIFF only, so `--keep-metadata` to PNG, WebP or AVIF lost a caption, a copyright
  * notice, a by-line and keywords without a word. The IPTC Photo Metadata Standard maps each IIM
  * dataset to an XMP property (IPTC Core), and the Metadata Working Group's guidelines say to write
- * XMP where IIM cannot go: exiftool's iptc2xmp.args does the same. Pure functions of the bytes.
+ * XMP where IIM cannot go: exiftool's iptc2xmp.args does the same. And the XMP orientation of a
+ * photo turned upright (`uprightXmp`). Pure functions of the bytes.
  */
 
 type Shape = 'alt' | 'seq' | 'bag' | 'text'
@@ -153,6 +154,22 @@ export function xmpWithIptc(iptc: Uint8Array, xmp?: string): string | undefined 
     return `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">${description}</rdf:RDF></x:xmpmeta><?xpacket end="w"?>`
   }
   const end = xmp.lastIndexOf('</rdf:RDF>')
-  if (end < 0) return undefined
-  return xmp.slice(0, end) + description + xmp.slice(end)
+  if (end >= 0) return xmp.slice(0, end) + description + xmp.slice(end)
+  // An empty one, closed in its own tag: <rdf:RDF xmlns:rdf="..."/>.
+  const empty = /<rdf:RDF(\s[^>]*?)?\/>/.exec(xmp)
+  if (!empty) return undefined
+  const open = `<rdf:RDF${empty[1] ?? ''}>${description}</rdf:RDF>`
+  return xmp.slice(0, empty.index) + open + xmp.slice(empty.index + empty[0].length)
+}
+
+/**
+ * `xmp` with its `tiff:Orientation` (an element or an attribute) set to 1: the pixels written are
+ * upright, and libvips resets EXIF's orientation but leaves XMP's, so a photo turned upright and
+ * kept with its metadata still said "Rotate 90 CW" there, and a reader that takes XMP's (exiftool
+ * for an AVIF, which has no EXIF orientation) turned it again (lovell/sharp#4585).
+ */
+export function uprightXmp(xmp: string): string {
+  return xmp
+    .replace(/(<tiff:Orientation(?:\s[^>]*)?>)\s*\d+\s*(<\/tiff:Orientation>)/g, '$11$2')
+    .replace(/(\stiff:Orientation\s*=\s*)(["'])\s*\d+\s*\2/g, '$1$21$2')
 }

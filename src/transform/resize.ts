@@ -8,7 +8,7 @@ import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
 import { shortGifFrame } from './gif-pixels.js'
-import { xmpWithIptc } from './iptc-xmp.js'
+import { uprightXmp, xmpWithIptc } from './iptc-xmp.js'
 import { jpegCarriesMetadata } from './jpeg-metadata.js'
 import {
   ALPHA_FORMATS,
@@ -390,13 +390,16 @@ function encoder(image: Sharp, format: string, quality: number | undefined, loss
 const IPTC_FORMATS: ReadonlySet<string> = new Set(['jpg', 'tif'])
 
 /**
- * The XMP to write in place of the image's own when it carries IPTC and `format` has no place for
- * it: its XMP with the IPTC fields it lacks (see `xmpWithIptc`); `undefined` to keep what it has.
+ * The XMP to write in place of the image's own under `--keep-metadata`, or `undefined` to keep what
+ * it has: with the fields of its IPTC when `format` has no place for IPTC (see `xmpWithIptc`), and
+ * its orientation 1, as its pixels are written upright (see `uprightXmp`).
  */
 async function xmpFor(input: Buffer | string, format: string): Promise<string | undefined> {
-  if (IPTC_FORMATS.has(format)) return undefined
   const { iptc, xmp } = await sharp(input, { limitInputPixels: false }).metadata()
-  return iptc ? xmpWithIptc(iptc, xmp?.toString('utf8')) : undefined
+  const own = xmp?.toString('utf8')
+  const merged = iptc && !IPTC_FORMATS.has(format) ? (xmpWithIptc(iptc, own) ?? own) : own
+  const upright = merged === undefined ? undefined : uprightXmp(merged)
+  return upright === own ? undefined : upright
 }
 
 function pipeline(
