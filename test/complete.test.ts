@@ -97,11 +97,11 @@ test('a real image cut anywhere before its structure ends is truncated, never wh
     const rootEnd = text.lastIndexOf('</svg>') + 6
     // A sequential JPEG cut in its end-of-image marker, after its last scan: whole, but unchecked.
     const scansEnd = ext === 'jpg' && name !== 'progressive.jpg' ? file.length - 2 : file.length
-    // A PNG whose IEND follows its last IDAT, cut just before IEND: whole, but unchecked.
+    // A PNG whose IEND follows its last IDAT, cut just before IEND or inside it: whole, but unchecked.
     for (let cut = 0; cut < file.length; cut++) {
       const verdict = await judge(ext, file.subarray(0, cut))
       if (ext === 'svg' && svgWholeAt(text.slice(0, cut), rootEnd)) complete(verdict, `${name} cut at ${cut}`)
-      else if (ext === 'png' && cut === file.length - 12 && idatLast(file))
+      else if (ext === 'png' && cut >= file.length - 12 && idatLast(file))
         assert.equal(verdict.complete && verdict.unchecked, NO_IEND, `${name} cut at ${cut}`)
       else if (cut >= scansEnd)
         assert.equal(verdict.complete && verdict.unchecked, NO_EOI, `${name} cut at ${cut}`)
@@ -505,6 +505,68 @@ test('PNG without IEND: whole but unchecked when its last IDAT is whole and its 
   // An APNG's frames may follow its default image: no IEND, no proof of its end.
   const apng = Buffer.concat([png.subarray(0, 33), pngChunk('acTL', Buffer.alloc(8)), png.subarray(33)])
   truncated(await judge('png', apng), 'an APNG without IEND')
+})
+
+test("PNG cut inside IEND: judged as one without IEND (whole but unchecked), only where the bytes are IEND's", async () => {
+  // hunt122: stb_image measured a PNG without IEND's CRC (nothings/stb#835), so PNGs cut out of
+  // other files lack its last 4 bytes; libvips reads them. They were truncated on every attempt.
+  const png = pngWithoutIend(40, 1000)
+  const iend = pngChunk('IEND', Buffer.alloc(0))
+  for (let part = 1; part < 12; part++) {
+    const body = Buffer.concat([png, iend.subarray(0, part)])
+    for (const split of [(b: Uint8Array) => [b], every(1), every(7), uneven(3)])
+      assert.deepEqual(
+        await judge('png', body, split),
+        { complete: true, unchecked: NO_IEND },
+        `${part} bytes`,
+      )
+    await sharp(body).raw().toBuffer() // libvips decodes it
+    // Its CRC is not checked whole (it covers no data), nor in part.
+    if (part > 8) {
+      const other = Buffer.from(body)
+      other[other.length - 1] ^= 0xff
+      assert.deepEqual(
+        await judge('png', other),
+        { complete: true, unchecked: NO_IEND },
+        `${part} bytes, CRC off`,
+      )
+    }
+    // Not IEND's length and type (from the first byte that differs): the start of another
+    // chunk, which may hold more; or an IEND that declares data.
+    if (part >= 4) {
+      const text = Buffer.concat([png, pngChunk('tEXt', Buffer.from('a')).subarray(0, part)])
+      truncated(await judge('png', text), `${part} bytes of a tEXt chunk`)
+      const long = Buffer.concat([png, Buffer.from([0, 0, 0, 1]), iend.subarray(4, part)])
+      truncated(await judge('png', long), `${part} bytes of an IEND that declares data`)
+    }
+  }
+  // IEND after an earlier IDAT (the last one gone): the zlib stream has no end.
+  const lastIdat = (() => {
+    let at = 8
+    let start = 8
+    for (; at < png.length; at += 12 + png.readUInt32BE(at)) start = at
+    return start
+  })()
+  for (let part = 1; part < 12; part++) {
+    truncated(
+      await judge('png', Buffer.concat([png.subarray(0, lastIdat), iend.subarray(0, part)])),
+      `IEND after an earlier IDAT, ${part} bytes`,
+    )
+    const badCrc = Buffer.concat([png, iend.subarray(0, part)])
+    badCrc[png.length - 1] ^= 0xff
+    // Once IEND's length and type are in, the CRC before them is checked as the walk goes: corrupt.
+    ;(part < 8 ? truncated : corrupt)(
+      await judge('png', badCrc),
+      `the last IDAT failing its CRC, ${part} bytes of IEND`,
+    )
+  }
+  const apng = Buffer.concat([
+    png.subarray(0, 33),
+    pngChunk('acTL', Buffer.alloc(8)),
+    png.subarray(33),
+    iend.subarray(0, 8),
+  ])
+  truncated(await judge('png', apng), 'an APNG cut in IEND')
 })
 
 /** A PNG chunk of `type` around `data`, its CRC right. */

@@ -559,6 +559,9 @@ const answers: Record<string, Answer> = {
   '/png-no-iend-length': () => withLength('image/png', png.subarray(0, -12)),
   '/png-no-iend-chunked': () => chunked('image/png', png.subarray(0, -12)),
   '/png-no-iend-close': () => closeDelimited('image/png', png.subarray(0, -12)),
+  '/png-part-iend-length': () => withLength('image/png', png.subarray(0, -4)),
+  '/png-part-iend-chunked': () => chunked('image/png', png.subarray(0, -9)),
+  '/png-part-iend-close': () => closeDelimited('image/png', png.subarray(0, -4)),
   // TIFFs libtiff sizes itself: no StripByteCounts (mathiasbynens/small#127), or a count of 0
   // (TwelveMonkeys#449); compressed, the strip runs on to the end of the file.
   '/tiff-no-counts-length': () => withLength('image/tiff', makeTiff({ counts: 'none' })),
@@ -765,6 +768,27 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
   assert.equal(closed.error, 'truncated')
   assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
   const again = (await get('/png-no-iend-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+})
+
+// hunt122: a PNG that ends inside IEND (stb_image measured a PNG without IEND's CRC,
+// nothings/stb#835, so PNGs cut out of other files lack its last 4 bytes) was refused on every
+// attempt and every rerun, its length met, while the same PNG without any of IEND was kept.
+test('a PNG cut inside IEND, its image data whole, is kept when its end was marked, as one without IEND is', async () => {
+  for (const [path, cut] of [
+    ['/png-part-iend-length', 4],
+    ['/png-part-iend-chunked', 9],
+  ] as const) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.format, 'png')
+    assert.deepEqual(await readFile(join(out, r.path!)), png.subarray(0, -cut), path)
+  }
+  const closed = (await get('/png-part-iend-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
+  const again = (await get('/png-part-iend-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
 })

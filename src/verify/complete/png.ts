@@ -21,7 +21,9 @@ const loadCrc32 = () => {
  */
 const INFLATE_LIMIT = 8 * 1024 * 1024
 /** What a PNG that lacks only its IEND chunk is whole but unchecked for. */
-export const NO_IEND = 'PNG has no IEND chunk (its image data is whole)'
+export const NO_IEND = 'PNG has no whole IEND chunk (its image data is whole)'
+/** IEND's length (0) and type: a body that ends in them, or in IEND's CRC after them, has part of it. */
+const IEND_HEAD = Uint8Array.of(0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44)
 
 /**
  * Whether the IDAT chunks of `body` (a PNG walked whole up to its last chunk's CRC) hold one zlib
@@ -71,6 +73,8 @@ export class PngCheck extends Walk {
   #crc: number | undefined
   /** Where the current chunk ends, its CRC included. */
   #chunkEnd = 0
+  /** The chunk before IEND (its type and end; its CRC already checked), for a body cut in IEND's CRC. */
+  #beforeIend = { type: '', end: 0 }
   /** An APNG (acTL): its frames may follow the default image's data. */
   #animated = false
 
@@ -101,6 +105,7 @@ export class PngCheck extends Walk {
     const type = fourcc(h, at + 4)
     if (length > 0x7fffffff) return this.settle(corrupt(`PNG chunk ${type} declares ${length} bytes`))
     if (this.#chunks++ === 0 && type !== 'IHDR') return this.settle(corrupt('PNG does not start with IHDR'))
+    if (type === 'IEND') this.#beforeIend = { type: this.#type, end: this.#chunkEnd }
     if (type === 'IDAT') this.#idat = true
     if (type === 'acTL') this.#animated = true
     this.#type = type
@@ -117,16 +122,26 @@ export class PngCheck extends Walk {
    * A body that ends right after an IDAT chunk's CRC, where IEND should follow, is whole but
    * `unchecked` when its CRC holds and its image data inflates to its end: encoders that leave IEND
    * out exist (tinia#57, pbPlots#29), and libvips, browsers, curl and wget2 take such files; only
-   * the transfer's framing (or the same bytes twice) can say the server sent no more. A cut between
-   * two IDAT chunks leaves the zlib stream without its end, and stays truncated.
+   * the transfer's framing (or the same bytes twice) can say the server sent no more. So is one
+   * that ends inside IEND (1 to 11 of its 12 bytes, its length and type as IEND's are): stb_image
+   * measured a PNG without IEND's CRC (nothings/stb#835), so PNGs cut out of other files lack it,
+   * and libvips reads them. A cut between two IDAT chunks leaves the zlib stream without its end,
+   * and stays truncated.
    */
   protected async finish(_boundary: boolean, read: ReadBack): Promise<Verdict> {
     if (this.#chunks === 0) return truncated('PNG cut short in its signature')
     const cut = truncated('PNG ends before its IEND chunk')
-    const end = this.#chunkEnd
-    if (this.#type !== 'IDAT' || this.#animated || this.position !== end || end > INFLATE_LIMIT) return cut
-    const body = await read(0, end)
-    if (body.length !== end || u32be(body, end - 4) !== this.#crc) return cut
-    return (await imageDataWhole(body)) ? { ...COMPLETE, unchecked: NO_IEND } : cut
+    // Cut in IEND's CRC: its length and type were walked, the chunk before it checked.
+    const last = this.#type === 'IEND' ? this.#beforeIend : { type: this.#type, end: this.#chunkEnd }
+    const { end } = last
+    const partial = this.position - end
+    if (last.type !== 'IDAT' || this.#animated || partial < 0 || partial >= 12 || end > INFLATE_LIMIT)
+      return cut
+    const body = await read(0, this.position)
+    if (body.length !== this.position) return cut
+    if (this.#type !== 'IEND' && u32be(body, end - 4) !== this.#crc) return cut
+    for (let i = 0; i < Math.min(partial, IEND_HEAD.length); i++)
+      if (body[end + i] !== IEND_HEAD[i]) return cut
+    return (await imageDataWhole(body.subarray(0, end))) ? { ...COMPLETE, unchecked: NO_IEND } : cut
   }
 }
