@@ -1092,3 +1092,29 @@ test('HEIF/AVIF: a meta box of size 0, last, runs to the end of the file: whole 
   assert.ok(between > 0 && between < 5, `${between} cuts between the meta box's children`)
   truncated(await judge('avif', Buffer.concat([avif, Buffer.from('junk after it')])), 'junk after it')
 })
+
+test('SVG in UTF-16 (a byte order mark, or a declaration in UTF-16): read as text, cut at every byte', async () => {
+  // XML parsers must read UTF-16 (XML 1.0 §4.3.3, Appendix F), and browsers show such an SVG.
+  const text =
+    '<?xml version="1.0" encoding="UTF-16"?>\n<!-- é -->\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><text>a 😀 b &amp; c</text></svg>\n<!-- x -->\n'
+  const rootEnd = text.lastIndexOf('</svg>') + 6
+  const be = (t: string) => Buffer.from(t, 'utf16le').swap16()
+  const files: [string, Buffer, number][] = [
+    ['little-endian, a BOM', Buffer.from(`\ufeff${text}`, 'utf16le'), 2],
+    ['big-endian, a BOM', be(`\ufeff${text}`), 2],
+    ['little-endian, no BOM', Buffer.from(text, 'utf16le'), 0],
+    ['big-endian, no BOM', be(text), 0],
+  ]
+  for (const [what, file, bom] of files) {
+    for (const split of [every(1), every(3), uneven(2)]) complete(await judge('svg', file, split), what)
+    for (let cut = 0; cut < file.length; cut++) {
+      const verdict = await judge('svg', file.subarray(0, cut))
+      // Whole only at a character's end with the root closed; text's 😀 is two UTF-16 units, and a
+      // cut between them is inside the root anyway.
+      if (cut % 2 === 0 && cut >= bom && svgWholeAt(text.slice(0, (cut - bom) / 2), rootEnd))
+        complete(verdict, `${what} cut at ${cut}`)
+      else truncated(verdict, `${what} cut at ${cut}`)
+    }
+    corrupt(await judge('svg', Buffer.concat([file, file.subarray(bom)])), `${what}, a second root`)
+  }
+})

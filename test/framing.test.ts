@@ -1056,6 +1056,47 @@ test('a chunked body the connection closed inside a chunk is cut, whatever the i
   assert.match(video.r.message!, /connection closed inside a chunk, 4993 bytes short of its end/)
 })
 
+// hunt122: an SVG in UTF-16 (Windows tools save "Unicode" text so) was not-an-image, though XML
+// parsers must read UTF-16 and browsers show it; libvips, which tells an SVG by `<svg` in UTF-8,
+// is handed it in UTF-8, its declaration rewritten to say so.
+test('an SVG in UTF-16 is kept whole as it came, resized, and truncated wherever its connection closes short', async () => {
+  const text = `<?xml version="1.0" encoding="UTF-16"?>\n<!-- é -->\n<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><rect width="40" height="30" fill="red"/></svg>\n`
+  const files = {
+    le: Buffer.from(`\ufeff${text}`, 'utf16le'),
+    be: Buffer.from(`\ufeff${text}`, 'utf16le').swap16(),
+    bare: Buffer.from(text, 'utf16le'),
+  }
+  for (const [name, file] of Object.entries(files)) {
+    answers[`/svg16-${name}-length`] = () => withLength('image/svg+xml', file)
+    answers[`/svg16-${name}-chunked`] = () => chunked('image/svg+xml', file)
+    answers[`/svg16-${name}-close`] = () => closeDelimited('image/svg+xml', file)
+    for (const framing of ['length', 'chunked', 'close']) {
+      const path = `/svg16-${name}-${framing}`
+      const { r, out } = await get(path, { retries: 0 })
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.deepEqual([r.format, r.width, r.height], ['svg', 40, 30], path)
+      assert.deepEqual(await readFile(join(out, r.path!)), file, `${path}: kept as it came`)
+    }
+    const resized = await get(`/svg16-${name}-length`, {
+      retries: 0,
+      out: join(dir, `svg16-${name}-resized`),
+      transform: { resize: 'keep-ratio', size: 20 },
+    })
+    assert.equal(resized.r.status, 'ok', resized.r.message)
+    assert.deepEqual([resized.r.format, resized.r.width, resized.r.height], ['png', 27, 20], name)
+    // Cut at every byte (the other two files: their first bytes, then every ninth), the connection
+    // closed: never kept, never not-an-image.
+    for (let cut = 1; cut < file.length; cut += name === 'le' || cut < 16 ? 1 : 9) {
+      const path = `/svg16-${name}-cut-${cut}`
+      answers[path] = () => closeDelimited('image/svg+xml', file.subarray(0, cut))
+      const { r } = await get(path, { retries: 0, hash: 'none' })
+      const trailing = cut === file.length - 2 // all but the last newline: the root is closed
+      if (trailing) assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      else assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+    }
+  }
+})
+
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image, an empty one empty-body', async () => {
   for (const path of ['/two-close', '/svg-prolog-close', '/svg-root-name-close']) {
     const { r } = await get(path, { retries: 0 })

@@ -136,11 +136,40 @@ test('SVG as editors export it: declarations, doctypes with entity subsets, long
     'text before the root': `Error: ${root}`,
     'a root element past the 64 KB window': `<!--${'x'.repeat(SNIFF_BYTES)}-->${root}`,
     'an unclosed comment': `<!-- ${root}`,
-    'UTF-16': Buffer.from(`\ufeff${root}`, 'utf16le').toString('latin1'),
   }
   for (const [what, text] of Object.entries(refused)) {
     assert.equal(await sniff(Buffer.from(text, 'latin1')), undefined, what)
   }
+})
+
+test('SVG in UTF-16 (a byte order mark, or a declaration in UTF-16): an SVG, its size read, as browsers read it', async () => {
+  // XML parsers must read UTF-16 (XML 1.0 §4.3.3, Appendix F); it was not-an-image.
+  const root = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="20"></svg>'
+  const declared = `<?xml version="1.0" encoding="UTF-16"?>\n${root}`
+  const be = (text: string) => Buffer.from(text, 'utf16le').swap16()
+  const accepted = {
+    'little-endian, a BOM': Buffer.from(`\ufeff${root}`, 'utf16le'),
+    'big-endian, a BOM': be(`\ufeff${root}`),
+    'little-endian, declared, no BOM': Buffer.from(declared, 'utf16le'),
+    'big-endian, declared, no BOM': be(declared),
+  }
+  for (const [what, bytes] of Object.entries(accepted)) {
+    assert.deepEqual(await sniff(bytes), { ext: 'svg', mime: 'image/svg+xml' }, what)
+    assert.deepEqual(await dimensions(bytes, 'svg'), { width: 10, height: 20 }, what)
+    // A head cut inside a character still shows the root.
+    assert.deepEqual(
+      await dimensions(bytes.subarray(0, bytes.length - 1), 'svg'),
+      { width: 10, height: 20 },
+      what,
+    )
+  }
+  // Without a BOM or a declaration, XML is UTF-8: UTF-16 text then is no SVG.
+  assert.equal(await sniff(Buffer.from(root, 'utf16le')), undefined, 'UTF-16 without a BOM or a declaration')
+  assert.equal(
+    await sniff(Buffer.from(`\ufeff<html></html>`, 'utf16le')),
+    undefined,
+    'an HTML page in UTF-16',
+  )
 })
 
 test('SVG dimensions: width and height in absolute units, else from the viewBox', async () => {

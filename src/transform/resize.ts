@@ -3,7 +3,7 @@ import { open, readFile, rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { writeOwnFile } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
-import { SVG_WINDOW, svgRoot } from '../verify/svg.js'
+import { SVG_WINDOW, svgInUtf8, svgRoot } from '../verify/svg.js'
 import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
@@ -146,7 +146,9 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
  * `entityExpansion`). libxml2 stops a billion laughs itself, in words that name no cause ("Error
  * domain 1 code 114"); a smaller tower of entities passes it and costs a minute of text layout.
  */
-function rendered(svg: Buffer): Buffer {
+function rendered(bytes: Buffer): Buffer {
+  // libvips tells an SVG by `<svg` in UTF-8 only: a UTF-16 one goes in UTF-8.
+  const svg = Buffer.from(svgInUtf8(bytes))
   const found = entityExpansion(svg)
   if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
   return svg

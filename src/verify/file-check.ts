@@ -5,7 +5,7 @@ import { createHasher, type Hasher } from './hasher.js'
 import { mayBeginImage, sniffBinary } from './magic.js'
 import { headOrientation, upright } from './orientation.js'
 import { dimensions, type Sniffed, sniff, sniffCommon } from './sniff.js'
-import { svgMayBegin } from './svg.js'
+import { asUtf8, svgMayBegin } from './svg.js'
 
 /** Bytes of a body's head kept for the format and its dimensions. */
 export const HEAD_BYTES = 64 * 1024
@@ -13,8 +13,12 @@ export const HEAD_BYTES = 64 * 1024
 /** Bytes of a head enough to tell every binary format's signature apart (see `FileCheck.ruledOut`). */
 export const RULE_OUT_BYTES = 32
 
-/** Whether `head` may open an SVG: after a UTF-8 byte order mark and white space, `<` or nothing yet. */
-function mayOpenSvg(head: Uint8Array): boolean {
+/**
+ * Whether `head` may open an SVG: after a byte order mark and white space, `<` or nothing yet (in
+ * UTF-16 too, see `utf16`).
+ */
+function mayOpenSvg(bytes: Uint8Array): boolean {
+  const head = asUtf8(bytes)
   let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
   while (
     at < head.length &&

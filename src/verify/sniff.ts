@@ -50,7 +50,7 @@ export const FORMATS: readonly string[] = Object.freeze([
  * `undefined` when it is not one of `FORMATS` (an HTML error page served with 200, JSON, XML other than SVG,
  * text, an empty body, a PDF, a video...). Binary formats by magic numbers and the header fields after them;
  * SVG by its root element after any byte order mark, XML declaration, processing instructions, comments
- * and doctype (UTF-8 only: a UTF-16 SVG is refused).
+ * and doctype, in UTF-8 or UTF-16 (see `utf16`).
  */
 export async function sniff(head: Uint8Array): Promise<Sniffed | undefined> {
   const found = sniffCommon(head) ?? sniffBinary(head)

@@ -70,12 +70,47 @@ export interface SvgRoot {
 }
 
 /**
- * The root element of an SVG document in its first bytes (UTF-8, with or without a byte order mark), or
- * undefined when the bytes are not an SVG document: another root element (HTML, RSS, any other XML),
- * text before the first `<`, or no root element within `SVG_WINDOW` bytes.
+ * The encoding of an SVG written in UTF-16, told as XML 1.0 Appendix F and libxml2 tell it: a byte
+ * order mark (FF FE, FE FF), or without one the `<?` of an XML declaration in UTF-16. Undefined for
+ * UTF-8 (and ASCII), which every other SVG is.
+ */
+export function utf16(b: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  if (b[0] === 0xff && b[1] === 0xfe) return 'utf-16le'
+  if (b[0] === 0xfe && b[1] === 0xff) return 'utf-16be'
+  if (b[0] === 0x3c && b[1] === 0 && b[2] === 0x3f && b[3] === 0) return 'utf-16le'
+  if (b[0] === 0 && b[1] === 0x3c && b[2] === 0 && b[3] === 0x3f) return 'utf-16be'
+  return undefined
+}
+
+/**
+ * `b` in UTF-8 when it is UTF-16 text (see `utf16`): its byte order mark dropped, and an odd last
+ * byte (a character cut short); `b` itself otherwise.
+ */
+export function asUtf8(b: Uint8Array): Uint8Array {
+  const encoding = utf16(b)
+  if (!encoding) return b
+  return Buffer.from(new TextDecoder(encoding).decode(b.subarray(0, b.length & ~1)), 'utf8')
+}
+
+/**
+ * An SVG as a renderer that reads UTF-8 only is to be given it (libvips tells an SVG by `<svg` in
+ * UTF-8): a UTF-16 one in UTF-8, its XML declaration's encoding made to say so (libxml2 refuses a
+ * document labelled UTF-16 whose bytes are not); any other as it is.
+ */
+export function svgInUtf8(b: Uint8Array): Uint8Array {
+  if (!utf16(b)) return b
+  const text = Buffer.from(asUtf8(b)).toString('utf8')
+  return Buffer.from(text.replace(/^(<\?xml\s[^>]*?encoding\s*=\s*)(["'])[^"']*\2/, '$1$2UTF-8$2'), 'utf8')
+}
+
+/**
+ * The root element of an SVG document in its first bytes (UTF-8, with or without a byte order mark, or
+ * UTF-16, see `utf16`: its offsets are then into `asUtf8(b)`), or undefined when the bytes are not an SVG
+ * document: another root element (HTML, RSS, any other XML), text before the first `<`, or no root element
+ * within `SVG_WINDOW` bytes.
  */
 export function svgRoot(b: Uint8Array): SvgRoot | undefined {
-  const root = scanProlog(b)
+  const root = scanProlog(asUtf8(b))
   return root === 'cut' ? undefined : root
 }
 
@@ -86,12 +121,23 @@ export function svgRoot(b: Uint8Array): SvgRoot | undefined {
  * root's name. A body whose end nothing marked was then cut, as an image signature cut short is.
  */
 export function svgMayBegin(b: Uint8Array): boolean {
-  // A byte order mark, or its first bytes, and nothing after it.
-  if (b.length > 0 && b.length <= 3 && BOM.subarray(0, b.length).equals(b)) return true
-  return scanProlog(b) === 'cut'
+  // A byte order mark, or a UTF-16 `<?` (see `utf16`), or their first bytes, and nothing after.
+  if (b.length > 0 && OPENINGS.some((o) => b.length <= o.length && o.subarray(0, b.length).equals(b)))
+    return true
+  const text = asUtf8(b)
+  // A UTF-16 byte order mark and nothing after it but half a character.
+  if (text.length === 0 && b.length > 0) return true
+  return scanProlog(text) === 'cut'
 }
 
-const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+/** UTF-8's byte order mark, UTF-16's (little- and big-endian), and `<?` in UTF-16 without one. */
+const OPENINGS = [
+  [0xef, 0xbb, 0xbf],
+  [0xff, 0xfe],
+  [0xfe, 0xff],
+  [0x3c, 0, 0x3f, 0],
+  [0, 0x3c, 0, 0x3f],
+].map((bytes) => Buffer.from(bytes))
 
 /** Markup that opens a declaration, comment or doctype: fewer bytes than one of these may be cut. */
 const OPENERS = ['<?', '<!--', '<!DOCTYPE']
@@ -164,7 +210,8 @@ function length(value: string | undefined): number | undefined {
  * or relative one (`100%`) taken from the `viewBox` aspect ratio, or both from the `viewBox` when neither
  * is given. `{}` when the root's start tag is not within `head` or nothing gives a size.
  */
-export function svgDimensions(head: Uint8Array): { width?: number; height?: number } {
+export function svgDimensions(bytes: Uint8Array): { width?: number; height?: number } {
+  const head = asUtf8(bytes)
   const root = svgRoot(head)
   if (!root || root.end === -1) return {}
   const tag = Buffer.from(head.buffer, head.byteOffset + root.start, root.end - root.start).toString('utf8')

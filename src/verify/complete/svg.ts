@@ -1,4 +1,5 @@
-import { isSpace } from '../svg.js'
+import { TextDecoder } from 'node:util'
+import { isSpace, svgMayBegin, utf16 } from '../svg.js'
 import { COMPLETE, type CompletenessCheck, corrupt, truncated, type Verdict } from './types.js'
 
 const At = {
@@ -39,8 +40,56 @@ const GT = 0x3e
  * else after the root is corrupt, as XML parsers (and so browsers) refuse it, and so is an end tag that
  * does not name the element it closes (`<g></h>`), a bare `&`, or an entity no doctype declares
  * (`&nbsp;`). It does not check attribute syntax: a sniffed SVG whose markup nests is taken as whole.
+ * A UTF-16 SVG (a byte order mark, or a declaration in UTF-16: see `utf16`) is read in UTF-8, as its
+ * decoder gives it (the byte offsets its verdicts name are then that text's); one that ends inside a
+ * character is cut.
  */
 export class SvgCheck implements CompletenessCheck {
+  readonly #xml = new XmlCheck()
+  /** The first bytes, until there are enough to tell UTF-16 (see `utf16`); undefined once told. */
+  #head: Uint8Array | undefined = new Uint8Array(0)
+  /** A UTF-16 body's decoder, whose UTF-8 the check reads; and the bytes it was given. */
+  #decoder: TextDecoder | undefined
+  #bytes = 0
+
+  update(chunk: Uint8Array): void {
+    let bytes = chunk
+    if (this.#head) {
+      if (this.#head.length > 0) bytes = Buffer.concat([this.#head, chunk])
+      if (bytes.length < 4) {
+        this.#head = bytes
+        return
+      }
+      this.#head = undefined
+      const encoding = utf16(bytes)
+      if (encoding) this.#decoder = new TextDecoder(encoding)
+    }
+    if (!this.#decoder) {
+      this.#xml.update(bytes)
+      return
+    }
+    this.#bytes += bytes.length
+    const text = this.#decoder.decode(bytes, { stream: true })
+    if (text.length > 0) this.#xml.update(Buffer.from(text, 'utf8'))
+  }
+
+  async end(): Promise<Verdict> {
+    if (this.#head && this.#head.length > 0) {
+      // Fewer bytes than tell the encoding: a byte order mark or a UTF-16 `<?` begun is cut.
+      if (svgMayBegin(this.#head)) return truncated('SVG ends before its root element')
+      this.#xml.update(this.#head)
+    }
+    if (this.#decoder) {
+      if (this.#bytes % 2 === 1) return truncated('SVG in UTF-16 ends inside a character')
+      const text = this.#decoder.decode()
+      if (text.length > 0) this.#xml.update(Buffer.from(text, 'utf8'))
+    }
+    return this.#xml.end()
+  }
+}
+
+/** `SvgCheck` on UTF-8 (or ASCII) bytes. */
+class XmlCheck implements CompletenessCheck {
   #at: At = At.Text
   #base = 0
   #verdict: Verdict | undefined
