@@ -218,12 +218,18 @@ test('bytes after a whole structure: allowed where the format is read to a marke
     unchecked: `${junk.length} bytes follow the images the JPEG's MPF index lists`,
   })
   assert.deepEqual(await judge('jpg', jpeg), { complete: true, width: 64, height: 48 })
-  // Boxes must walk to the end: what follows the last box is a box cut short.
+  // Boxes must walk to the end: what follows the last box is a box cut short; but in a HEIF whose
+  // items all lie before it, bytes that are no box are let go, whole but unchecked (see below).
   for (const name of ['plain.avif', 'grid-300x40.heic', 'container.jxl', 'plain.jp2']) {
-    truncated(
-      await judge((await sniff(fixture(name)))!.ext, Buffer.concat([fixture(name), junk])),
-      `${name} + junk`,
-    )
+    const ext = (await sniff(fixture(name)))!.ext
+    const verdict = await judge(ext, Buffer.concat([fixture(name), junk]))
+    if (ext === 'avif' || ext === 'heic')
+      assert.deepEqual(
+        verdict,
+        { ...(await judge(ext, fixture(name))), unchecked: `${junk.length} bytes follow the last box` },
+        `${name} + junk`,
+      )
+    else truncated(verdict, `${name} + junk`)
   }
   // Fewer bytes than a box header (a newline a script printed after the file) are no box's content:
   // whole, as libheif and browsers read the file, but unchecked, as bytes after a JPEG's EOI are.
@@ -1091,6 +1097,81 @@ test('HEIF/AVIF: a meta box of size 0, last, runs to the end of the file: whole 
   }
   assert.ok(between > 0 && between < 5, `${between} cuts between the meta box's children`)
   truncated(await judge('avif', Buffer.concat([avif, Buffer.from('junk after it')])), 'junk after it')
+})
+
+test('HEIF/AVIF: bytes after the last box that are no box are let go (whole but unchecked) where every item lies before them; cut at every byte', async () => {
+  // hunt122: 8 or more such bytes (a page or padding a server appended) were truncated on every
+  // attempt and rerun, where libheif (sharp) decodes plain, grid and cropped AVIF with them.
+  const tails: [string, Buffer][] = [
+    ['text', Buffer.from('trailing bytes: <html>not part of the image</html>')],
+    ['a size no box has', Buffer.from([0, 0, 0, 3, 0x61, 0x62, 0x63, 0x64, 1, 2, 3, 4])],
+    ['a 64-bit size no box has', Buffer.from([0, 0, 0, 1, 0x61, 0x62, 0x63, 0x64, 0, 0, 0, 0, 0, 0, 0, 9])],
+    [
+      'a 64-bit size past the end',
+      Buffer.from([0, 0, 0, 1, 0x61, 0x62, 0x63, 0x64, 0, 0, 0, 0, 0, 0, 1, 0, 7]),
+    ],
+    ['random bytes', Buffer.from([0x9c, 0x41, 0xff, 0x02, 0x13, 0x80, 0x7f, 0x00, 0xee])],
+  ]
+  for (const name of ['plain.avif', 'grid.avif', 'cropped.avif', 'rotated.avif', 'grid-300x40.heic']) {
+    const file = fixture(name)
+    const ext = (await sniff(file))!.ext
+    const whole = await judge(ext, file)
+    for (const [what, tail] of tails) {
+      const body = Buffer.concat([file, tail])
+      const expected = { ...whole, unchecked: `${tail.length} bytes follow the last box` }
+      for (const split of [(b: Uint8Array) => [b], every(1), uneven(5)])
+        assert.deepEqual(await judge(ext, body, split), expected, `${name} + ${what}`)
+      if (ext === 'avif') await sharp(body).raw().toBuffer() // libheif decodes it
+      // Cut anywhere in the file: as the file alone cut there; in the tail: whole but unchecked.
+      for (let cut = 0; cut < body.length; cut++) {
+        const verdict = await judge(ext, body.subarray(0, cut))
+        if (cut <= file.length)
+          assert.deepEqual(
+            verdict,
+            await judge(ext, file.subarray(0, cut)),
+            `${name} + ${what}, cut at ${cut}`,
+          )
+        else
+          assert.deepEqual(
+            verdict,
+            { ...whole, unchecked: `${cut - file.length} bytes follow the last box` },
+            `${name} + ${what}, cut at ${cut}`,
+          )
+      }
+    }
+    // A box the format defines, cut short after the items, is a box cut: still truncated.
+    for (const type of ['free', 'mdat', 'meta', 'uuid']) {
+      const cutBox = Buffer.concat([file, Buffer.from(u32(100)), Buffer.from(type), Buffer.alloc(20)])
+      truncated(await judge(ext, cutBox), `${name} + a ${type} box cut short`)
+    }
+    // The items' data cut, then bytes that are no box: the data is not there. (Bytes that fill the
+    // mdat to its declared end stand for the data: only decoding could tell them, as after a JPEG's
+    // last scan.)
+    const mdat = file.lastIndexOf(Buffer.from('mdat')) - 4
+    for (const cut of [mdat + 8, mdat + 20, file.length - tails[0][1].length - 1]) {
+      const spliced = Buffer.concat([file.subarray(0, cut), tails[0][1]])
+      assert.equal((await judge(ext, spliced)).complete, false, `${name} cut at ${cut} + text`)
+    }
+  }
+  // A size no box has before the items' data (the mdat): corrupt, as before.
+  const avif = Buffer.from(fixture('plain.avif'))
+  const mdat = avif.lastIndexOf(Buffer.from('mdat')) - 4
+  avif.writeUInt32BE(3, mdat)
+  corrupt(await judge('avif', avif), 'an mdat that declares 3 bytes')
+})
+
+test('a box header of size 1 whose 64-bit size never came is a header cut short, in every box format', async () => {
+  // It was judged a boundary between boxes: whole, and checked, so kept from a connection that closed there.
+  const header = Buffer.concat([Buffer.from(u32(1)), Buffer.from('free')])
+  for (const name of ['plain.avif', 'grid-300x40.heic', 'container.jxl', 'plain.jp2']) {
+    const file = fixture(name)
+    const ext = (await sniff(file))!.ext
+    for (const split of [(b: Uint8Array) => [b], every(1)])
+      truncated(
+        await judge(ext, Buffer.concat([file, header]), split),
+        `${name} + a free box header of size 1`,
+      )
+  }
 })
 
 test('SVG in UTF-16 (a byte order mark, or a declaration in UTF-16): read as text, cut at every byte', async () => {

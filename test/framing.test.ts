@@ -27,6 +27,7 @@ let jpeg: Buffer
 let png: Buffer
 let v5: Buffer
 let avif: Buffer
+const AVIF_JUNK = Buffer.from('trailing bytes: <html>not part of the image</html>')
 let dir: string
 let server: LocalServer
 let cuts = 0
@@ -585,6 +586,10 @@ const answers: Record<string, Answer> = {
   // An AVIF whose meta box comes last with a size of 0: it runs to the end of the file.
   '/avif-meta-last-length': () => withLength('image/avif', metaLast(avif)),
   '/avif-meta-last-close': () => closeDelimited('image/avif', metaLast(avif)),
+  '/avif-junk-length': () => withLength('image/avif', Buffer.concat([avif, AVIF_JUNK])),
+  '/avif-junk-chunked': () => chunked('image/avif', Buffer.concat([avif, AVIF_JUNK])),
+  '/avif-junk-close': () => closeDelimited('image/avif', Buffer.concat([avif, AVIF_JUNK])),
+  '/avif-cut-junk-length': () => withLength('image/avif', Buffer.concat([avif.subarray(0, -100), AVIF_JUNK])),
   '/bmp-profile-close': () => closeDelimited('image/bmp', withProfile(v5)),
   '/bmp-profile-cut-close': () => closeDelimited('image/bmp', withProfile(v5).subarray(0, -100)),
   // The server's own copy cut (a failed upload), sent whole as it is, with strong validators.
@@ -842,6 +847,26 @@ test('an AVIF whose meta box runs to the end of the file is kept where its end w
   const again = (await get('/avif-meta-last-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
+})
+
+// hunt122: an AVIF followed by 8 or more bytes that are no box (a page a server appended) was
+// truncated on every attempt and every rerun, its length met, where libheif shows the image.
+test('an AVIF followed by bytes that are no box is kept where its end was marked, else once the same bytes come twice; cut in its data, never', async () => {
+  for (const path of ['/avif-junk-length', '/avif-junk-chunked']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual([r.format, r.width, r.height], ['avif', 64, 48])
+    assert.deepEqual(await readFile(join(out, r.path!)), Buffer.concat([avif, AVIF_JUNK]), path)
+  }
+  const closed = (await get('/avif-junk-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  assert.match(closed.message!, /50 bytes follow the last box, and the connection gave no length/)
+  const again = (await get('/avif-junk-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+  const cut = (await get('/avif-cut-junk-length', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated', cut.message)
+  assert.match(cut.message!, /HEIF box mdat ends at byte \d+, past the end/)
 })
 
 // hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of

@@ -7,6 +7,16 @@ import { type Step, Walk } from './walk.js'
 /** The `meta` box is kept for its item locations (and the primary item's size) up to this size. */
 const MAX_META = 16 * 1024 * 1024
 
+/**
+ * Boxes ISO/IEC 14496-12 (and HEIF, ISO/IEC 23008-12) put at the top of a file: one of these cut
+ * short after a HEIF's items is a box cut, not bytes after the file (see `BoxCheck.finish`).
+ */
+const FILE_BOXES = new Set(
+  'ftyp styp otyp etyp pdin moov moof mfra mdat imda free skip wide meta meco udta uuid sidx ssix prft emsg'.split(
+    ' ',
+  ),
+)
+
 type Family = 'heif' | 'jxl' | 'jp2'
 const NAMES: Record<Family, string> = { heif: 'HEIF', jxl: 'JPEG XL', jp2: 'JPEG 2000' }
 
@@ -30,7 +40,8 @@ type At = (typeof At)[keyof typeof At]
  * The top-level boxes must walk to exactly the end of the body (a 64-bit size where size is 1; size 0 runs
  * to the end); a body that stops inside a box, or bytes after the last box that do not make a whole one,
  * are truncated, save fewer bytes than a box header after an image whose own boxes are all there (whole
- * but `unchecked`). Then per family:
+ * but `unchecked`), and in a HEIF whose items all lie in the boxes before them, any bytes that are not a
+ * box its format defines cut short (whole but `unchecked`, see `finish`). Then per family:
  * - HEIF/AVIF: the `meta` box parses, and every item's data (`iloc` extents: file offsets, or offsets into
  *   `idat`) lies within the body, which also covers an `mdat` of size 0; the verdict carries the primary
  *   item's size. An image sequence without items (`moov` only) needs an `mdat`; its sample tables are not
@@ -47,6 +58,8 @@ export class BoxCheck extends Walk {
   #meta: { bytes: Uint8Array; origin: number } | undefined
   #metaTooLarge = false
   #lastPart = false
+  /** A box header after the last whole box that declares a size no box can have (see `finish`). */
+  #junk: Verdict | undefined
 
   constructor(family: Family) {
     super()
@@ -68,13 +81,12 @@ export class BoxCheck extends Walk {
           this.#seen.push(this.#box)
           return this.rest()
         }
-        if (size < 8) return this.settle(corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`))
+        if (size < 8) return this.#badSize(size)
         return this.#payload(this.#box.start + size)
       }
       case At.LargeSize: {
         const size = u64be(h, 0)
-        if (size < 16)
-          return this.settle(corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`))
+        if (size < 16) return this.#badSize(size)
         return this.#payload(this.#box.start + size)
       }
       case At.Meta:
@@ -104,6 +116,17 @@ export class BoxCheck extends Walk {
     return this.#nextBox(left)
   }
 
+  /**
+   * A box header whose size no box can have: corrupt; but in a HEIF whose meta box was read, it may
+   * be bytes after the file (see `finish`), which decides once the body ends.
+   */
+  #badSize(size: number): Step {
+    const verdict = corrupt(`${this.name} box ${this.#box.type} declares ${size} bytes`)
+    if (this.#family !== 'heif' || !this.#meta) return this.settle(verdict)
+    this.#junk = verdict
+    return this.rest()
+  }
+
   #nextBox(skip = 0): Step {
     this.#at = At.Header
     return this.expect(8, skip)
@@ -115,17 +138,27 @@ export class BoxCheck extends Walk {
 
   protected async finish(boundary: boolean, read: ReadBack): Promise<Verdict> {
     const total = this.position
-    if (boundary) return this.#whole(total, read)
+    // A 64-bit size not come (the body ended after a box header of size 1) is a header cut short.
+    if (boundary && !this.#junk && this.#at !== At.LargeSize) return this.#whole(total, read)
     const box = this.#box
-    if (box.end > total)
-      return truncated(`${this.name} box ${box.type} ends at byte ${box.end}, past the end (${total} bytes)`)
-    const cut = truncated(`${this.name} box header cut short at byte ${total}`)
-    // Fewer bytes than a box header after the last whole box: no box's content, and where the
-    // image's own boxes are all there (a server or script that printed a newline after the file),
-    // let go as libheif, libavif and libjxl let them go, and as bytes after a JPEG's end-of-image
-    // marker are: whole, but where the body ends only the transfer's framing can say.
-    const last = this.#seen[this.#seen.length - 1]
-    if (this.#at !== At.Header || !last || last.end === -1 || last.end > total) return cut
+    const cut =
+      this.#junk ??
+      (box.end > total
+        ? truncated(`${this.name} box ${box.type} ends at byte ${box.end}, past the end (${total} bytes)`)
+        : truncated(`${this.name} box header cut short at byte ${total}`))
+    // Bytes after the last whole box that make no whole box of their own, where the image's own
+    // boxes are all there: let go as libheif, libavif and libjxl let them go, and as bytes after a
+    // JPEG's end-of-image marker are: whole, but where the body ends only the transfer's framing
+    // can say. Fewer bytes than a box header (a server or script that printed a newline after the
+    // file) are no box's content, in any of these formats. More (a page or padding a server
+    // appended) are let go in a HEIF whose meta box was read and every item's data lies in the
+    // boxes before them, as libheif decodes it; a body cut inside an item's data stays cut.
+    // A header of a box the file format defines that claims more than is left is a box cut short.
+    const last = this.#seen.findLast((b) => b.end !== -1 && b.end <= total)
+    const tail = this.#at === At.Header && !this.#junk && last === this.#seen[this.#seen.length - 1]
+    const partial = box.end > total || this.#at === At.LargeSize
+    const junk = this.#junk !== undefined || (partial && !FILE_BOXES.has(box.type))
+    if (!last || !(tail || (this.#family === 'heif' && this.#meta && junk))) return cut
     const verdict = await this.#whole(last.end, read)
     if (!verdict.complete) return cut
     return { ...verdict, unchecked: verdict.unchecked ?? `${total - last.end} bytes follow the last box` }
