@@ -148,7 +148,7 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
  */
 function rendered(bytes: Buffer): Buffer {
   // libvips tells an SVG by `<svg` in UTF-8 only: a UTF-16 one goes in UTF-8.
-  const svg = Buffer.from(svgInUtf8(bytes))
+  const svg = svgInUtf8(bytes)
   const found = entityExpansion(svg)
   if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
   return svg

@@ -97,7 +97,7 @@ export function asUtf8(b: Uint8Array): Uint8Array {
  * UTF-8): a UTF-16 one in UTF-8, its XML declaration's encoding made to say so (libxml2 refuses a
  * document labelled UTF-16 whose bytes are not); any other as it is.
  */
-export function svgInUtf8(b: Uint8Array): Uint8Array {
+export function svgInUtf8(b: Buffer): Buffer {
   if (!utf16(b)) return b
   const text = Buffer.from(asUtf8(b)).toString('utf8')
   return Buffer.from(text.replace(/^(<\?xml\s[^>]*?encoding\s*=\s*)(["'])[^"']*\2/, '$1$2UTF-8$2'), 'utf8')
