@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { cacheHit } from '../src/fetch/cache-hit.js'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
-import { bypassed, noProxyWarning, proxyPlan, unmatchable } from '../src/fetch/proxy.js'
+import { authSchemes, bypassed, noProxyWarning, proxyPlan, unmatchable } from '../src/fetch/proxy.js'
 import { GATEWAY_FILES } from '../src/fetch/proxy-silence.js'
 import { basicToken, proxyCredentialsProblem, urlCredentials } from '../src/fetch/url-credentials.js'
 import type { Options } from '../src/options.js'
@@ -161,6 +161,7 @@ let plain: RouteServer
 let secure: H2Server
 let proxy: ForwardProxy
 let guarded: ForwardProxy
+const guardedAuth = `Basic ${Buffer.from('user:p@ss w').toString('base64')}`
 const body = makeImage('proxied', 50_000)
 const env = process.env
 
@@ -174,7 +175,7 @@ before(async () => {
     res.end(b)
   })
   proxy = await startForwardProxy()
-  guarded = await startForwardProxy({ auth: `Basic ${Buffer.from('user:p@ss w').toString('base64')}` })
+  guarded = await startForwardProxy({ auth: guardedAuth })
 })
 
 after(async () => {
@@ -453,6 +454,53 @@ test('proxy credentials in the URL go as Proxy-Authorization, and are never show
     () => resolveOptions({ headers: { 'proxy-authorization': 'Basic dTpw' } }),
     /Proxy-Authorization is not a header to send to every server \(-H, headers\): give the proxy credentials in its URL/,
   )
+})
+
+test('authSchemes: the schemes of Proxy-Authenticate values, each once, as written', () => {
+  const rows: [string | string[] | undefined, string[]][] = [
+    [undefined, []],
+    ['', []],
+    ['Basic realm="zone"', ['Basic']],
+    ['NTLM', ['NTLM']],
+    [
+      ['Negotiate', 'NTLM'],
+      ['Negotiate', 'NTLM'],
+    ],
+    // Several challenges in one value; a quoted comma and a parameter are not schemes.
+    ['Basic realm="a, b", charset="UTF-8", NTLM', ['Basic', 'NTLM']],
+    ['Digest realm="x", nonce="abc", qop="auth", Negotiate', ['Digest', 'Negotiate']],
+    [['NTLM', 'ntlm'], ['NTLM']],
+    ['Negotiate oYIBBjCC==', ['Negotiate']],
+  ]
+  for (const [values, schemes] of rows) assert.deepEqual(authSchemes(values), schemes, String(values))
+})
+
+// A Windows proxy (ISA/TMG, a Squid with Kerberos) offers NTLM or Negotiate only: it was told to
+// be given credentials in its URL, which it would refuse the same way (Basic is all imgpull sends).
+test('a proxy that takes Windows sign-ins only (NTLM, Negotiate) is named so, with what can answer it', async () => {
+  const windows = await startForwardProxy({ auth: 'NTLM never', challenges: ['Negotiate', 'NTLM'] })
+  try {
+    for (const proxy of [windows.url, windows.url.replace('//', '//DOMAIN%5Cuser:pw@')]) {
+      const [r] = await withEnv({}, () => run([secure.url('/c-1')], { out: join(dir, 'ntlm'), proxy }))
+      assert.equal(r.error, 'proxy', r.message)
+      assert.match(
+        r.message!,
+        /proxy http:\/\/127\.0\.0\.1:\d+ asks for Negotiate or NTLM authentication \(HTTP 407\), which imgpull cannot answer: it sends Basic credentials only \(a local relay such as cntlm or px can sign in for it\)/,
+      )
+    }
+  } finally {
+    await windows.close()
+  }
+  // One that offers Basic beside them is asked with Basic, as before.
+  const either = await startForwardProxy({ auth: guardedAuth, challenges: ['NTLM', 'Basic realm="x"'] })
+  try {
+    const [r] = await withEnv({}, () =>
+      run([secure.url('/c-1')], { out: join(dir, 'ntlm-basic'), proxy: either.url }),
+    )
+    assert.match(r.message!, /asks for credentials \(HTTP 407\): give them in the proxy URL/)
+  } finally {
+    await either.close()
+  }
 })
 
 // curl#6828, okhttp#2464 (a 407 for wrong credentials retried in a loop): a proxy refusing the

@@ -301,12 +301,16 @@ function proxyError(
     // words are the proxy's, shown without credentials or terminal controls.
     const pointed = refusal?.location ? `, pointing to ${quoted(shownUrl(refusal.location))}` : ''
     const said = `${pointed}${refusal?.said ? `, ${refusal.said}` : ''}`
+    // A proxy that takes Windows sign-ins only (NTLM, Negotiate): no credentials in the URL help.
+    const schemes = refusal?.schemes ?? []
     const words =
       n !== 407
         ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})`
-        : proxy.username || proxy.password
-          ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
-          : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
+        : schemes.length > 0 && !schemes.some((s) => s.toLowerCase() === 'basic')
+          ? `asks for ${schemes.join(' or ')} authentication (HTTP 407), which imgpull cannot answer: it sends Basic credentials only (a local relay such as cntlm or px can sign in for it)`
+          : proxy.username || proxy.password
+            ? `refused the credentials of its URL (HTTP 407): check them (${basic})`
+            : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
     const gateway = n >= 502 && n <= 504
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
       retryable: n >= 500,

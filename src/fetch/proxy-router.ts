@@ -7,7 +7,15 @@ import { serverName } from './exchange.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
-import { isSocks, PROXY_CLOSED, type ProxyPlan, proxyFor, proxySaid, TunnelRefused } from './proxy.js'
+import {
+  authSchemes,
+  isSocks,
+  PROXY_CLOSED,
+  type ProxyPlan,
+  proxyFor,
+  proxySaid,
+  TunnelRefused,
+} from './proxy.js'
 import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
@@ -273,6 +281,7 @@ function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
     proxySaid(answer.headers ?? {}),
     host,
     answer.statusCode >= 300 && answer.statusCode < 400 ? [location].flat()[0] : undefined,
+    answer.statusCode === 407 ? authSchemes(answer.headers?.['proxy-authenticate']) : [],
   )
 }
 

@@ -267,9 +267,27 @@ export class TunnelRefused extends Error {
     readonly said: string | undefined,
     host: string,
     readonly location?: string,
+    /** A 407's authentication schemes (`authSchemes`), as the proxy wrote them. */
+    readonly schemes: string[] = [],
   ) {
     super(`the proxy answered the CONNECT to ${host} with HTTP ${status}${said ? ` (${said})` : ''}`)
   }
+}
+
+/**
+ * The authentication schemes of `Proxy-Authenticate` values (RFC 9110 §11.6.1, §11.7.1), each once,
+ * as written: `Basic realm="a, b", NTLM` and a second header `Negotiate` give Basic, NTLM,
+ * Negotiate. A challenge is a scheme token then a space or its end; the parts a comma splits off
+ * a challenge's parameters (`charset=UTF-8`, the rest of a quoted realm) are none.
+ */
+export function authSchemes(values: string | string[] | undefined): string[] {
+  const schemes = new Map<string, string>()
+  for (const value of [values ?? []].flat())
+    for (const part of value.split(',')) {
+      const scheme = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s|$)/.exec(part)?.[1]
+      if (scheme && !schemes.has(scheme.toLowerCase())) schemes.set(scheme.toLowerCase(), scheme)
+    }
+  return [...schemes.values()]
 }
 
 /**

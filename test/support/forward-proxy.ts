@@ -22,7 +22,10 @@ export async function startForwardProxy({
   port = 0,
   userAgentRequired,
   proxyStatus,
+  challenges = ['Basic realm="test"'],
 }: {
+  /** Its 407's `Proxy-Authenticate` headers, one a line (a Windows proxy's: `Negotiate`, `NTLM`). */
+  challenges?: string[]
   /** Say why a host could not be reached in RFC 9209's `Proxy-Status` (`error=connection_refused`), as Envoy and HAProxy do. */
   proxyStatus?: boolean
   auth?: string
@@ -50,7 +53,7 @@ export async function startForwardProxy({
       return
     }
     if (!allowed(req)) {
-      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', 'content-length': 0 }).end()
+      res.writeHead(407, { 'proxy-authenticate': challenges, 'content-length': 0 }).end()
       return
     }
     if (userAgentRequired && !req.headers['user-agent']) {
@@ -93,9 +96,8 @@ export async function startForwardProxy({
       return
     }
     if (!allowed(req)) {
-      client.end(
-        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n',
-      )
+      const lines = challenges.map((c) => `Proxy-Authenticate: ${c}\r\n`).join('')
+      client.end(`HTTP/1.1 407 Proxy Authentication Required\r\n${lines}\r\n`)
       return
     }
     const [host, port] = req.url!.split(':')
