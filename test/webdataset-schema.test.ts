@@ -156,6 +156,39 @@ test('Parquet decimals and zoneless timestamps reach the shards exactly: ids of 
   )
 })
 
+test('a Parquet UINT64 column (DuckDB UBIGINT, pandas uint64) is text in every shard, in its place, every digit kept', async () => {
+  // Typed from each shard's values, it was BIGINT in a shard of small values, VARCHAR in one of
+  // values past INT64 and JSON where both met (pyarrow's datasets and Spark refuse such shards),
+  // and it came last, after the columns that followed it in the table.
+  const file = join(dir, 'uint64.parquet')
+  await duckdbRun(`COPY (SELECT '${server.origin}/u' || i AS url,
+      CASE WHEN i IN (1, 4, 5) THEN (18446744073709551615::HUGEINT - i)::UBIGINT ELSE i::UBIGINT END AS hash,
+      i AS id
+    FROM range(0, 6) t(i)) TO '${file}' (FORMAT parquet)`)
+  const out = join(dir, 'uint64')
+  const run = await shards(file, out)
+  assert.equal(run.code, 0, run.stderr)
+  const { types, rows } = await shardTypes(out)
+  assert.deepEqual(types, [
+    { hash: 'VARCHAR', id: 'BIGINT' },
+    { hash: 'VARCHAR', id: 'BIGINT' },
+  ])
+  const hashes = ['0', '18446744073709551614', '2', '3', '18446744073709551611', '18446744073709551610']
+  assert.deepEqual(
+    rows.map((r) => r.hash),
+    hashes,
+  )
+  const jsons = []
+  for (const f of ['00000.tar', '00001.tar'])
+    for (const m of await readTar(join(out, f)))
+      if (m.name.endsWith('.json')) jsons.push(JSON.parse(m.data.toString()))
+  // The .json keeps numbers where they are exact, digits as text past 2^53, as for INT64.
+  assert.deepEqual(
+    jsons.map((j) => j.hash),
+    hashes.map((h) => (h.length < 16 ? Number(h) : h)),
+  )
+})
+
 test('JSON lines: types from the first 1,000 lines, the same in every shard; a later value of another kind is null there, kept in the .json', async () => {
   const lines = Array.from({ length: 1002 }, (_, i) => ({
     // Rows without a URL fail at once, and are rows of their shard all the same.

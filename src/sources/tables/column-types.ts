@@ -13,9 +13,11 @@ export type ColumnTypes = Record<string, CarriedType>
 
 /**
  * A Parquet column's type as a shard carries it (see `jsonSafe`): dates, times, timestamps, binary
- * and UUIDs become text, decimals doubles, lists, maps and structs JSON. `undefined` for one whose
- * values say more than its schema (an unsigned 64-bit integer past INT64, BSON, INTERVAL...):
- * such a column is typed from its values, as a library source's are.
+ * and UUIDs become text, decimals doubles, lists, maps and structs JSON, unsigned 64-bit integers
+ * (pandas' `uint64`, DuckDB's `UBIGINT`) text, exact: INT64 holds half their range, and typed
+ * from each shard's values they were INT64 in one shard, text in the next and JSON where both
+ * met. `undefined` for one whose values say more than its schema (BSON, INTERVAL...): such a
+ * column is typed from its values, as a library source's are.
  */
 export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
   const { element } = node
@@ -37,7 +39,7 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'FLOAT16':
       return 'DOUBLE'
     case 'INTEGER':
-      return logical.bitWidth === 64 && !logical.isSigned ? undefined : 'INT64'
+      return logical.bitWidth === 64 && !logical.isSigned ? 'STRING' : 'INT64'
     case undefined:
       break
     default:
@@ -51,6 +53,7 @@ export function parquetColumnType(node: SchemaTree): CarriedType | undefined {
     case 'TIME_MICROS':
     case 'TIMESTAMP_MILLIS':
     case 'TIMESTAMP_MICROS':
+    case 'UINT_64':
       return 'STRING'
     case 'JSON':
       return 'JSON'
