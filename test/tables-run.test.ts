@@ -133,6 +133,23 @@ test('a table and a URL list in one run is a usage error; so is a missing column
   assert.match(missing.stderr, /mixed\.csv has no column "URL".*its columns: "url"/)
 })
 
+test('a zstd-compressed table (photos.csv.zst) is refused as a table, not read as a URL list to pipe into imgpull -', async () => {
+  // `url\nhttps://images.example/a.jpg\n` as zstd 1.5 packs it (pandas' to_csv('photos.csv.zst')).
+  const frame = Buffer.from(
+    '28b52ffd202109010075726c0a68747470733a2f2f696d616765732e6578616d706c652f612e6a70670a',
+    'hex',
+  )
+  const zst = join(dir, 'photos.csv.zst')
+  await writeFile(zst, frame)
+  const out = join(dir, 'zst-out')
+  const run = await runCli([zst, '-o', out])
+  assert.equal(run.code, 2, run.stderr)
+  assert.match(
+    run.stderr,
+    /photos\.csv\.zst is a zstd-compressed CSV table: tables are read plain or gzip-compressed \(\.gz\); unpack it first: zstd -dc .*photos\.csv\.zst > .*photos\.csv/,
+  )
+})
+
 test('input that cannot be read past: the rows before it are fetched, then one line naming file and line (exit 2)', async () => {
   const csv = join(dir, 'unclosed.csv')
   await writeFile(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
@@ -546,6 +546,61 @@ test('gzip: .csv.gz, .tsv.gz and .jsonl.gz read as their plain twins', async () 
     Buffer.concat([gzipSync(`${jsonl.split('\n')[0]}\n`), gzipSync(`${jsonl.split('\n')[1]}\n`)]),
   )
   assert.deepEqual(await readAll([parts], { captionCol: 'caption' }), expected)
+})
+
+test('a table compressed with zstd, bzip2, xz or ZIP is named so, with how to unpack it, by its name or its bytes', async () => {
+  // pandas' to_csv('x.csv.zst') and DuckDB's COPY ... TO 'x.jsonl.zst' compress from the name; a
+  // download may keep the compressed bytes under the plain name. Named so, the file was taken for a
+  // URL list and told to be piped into `imgpull -` (which reads its rows as URLs); in a folder it
+  // was skipped with its rows; named .csv, it "held binary data (a wrong --input-format?)".
+  // `url\nhttps://images.example/a.jpg\n`, packed by zstd 1.5, bzip2 1.0, xz 5.4 and zip 3.0.
+  const packed: [string, string, string][] = [
+    ['zst', 'zstd', '28b52ffd202109010075726c0a68747470733a2f2f696d616765732e6578616d706c652f612e6a70670a'],
+    [
+      'bz2',
+      'bzip2',
+      '425a6839314159265359ea32bf2000000fd98000100001801022f65e402000314d323131310a0d1e534d3268a1c0252cd24abaf0a465f51cf4c0c4b27c5dc914e14243a8cafc80',
+    ],
+    [
+      'xz',
+      'xz',
+      'fd377a585a000004e6d6b4460200210116000000742fe5a301002075726c0a68747470733a2f2f696d616765732e6578616d706c652f612e6a70670a000000009f726cb39c7456a300013921cf286b621fb6f37d010000000004595a',
+    ],
+    [
+      'zip',
+      'ZIP',
+      '504b03040a0000000000297f835ddedf1369210000002100000005001c00732e63737655540900035e91116b5e91116b75780b00010400000000040000000075726c0a68747470733a2f2f696d616765732e6578616d706c652f612e6a70670a504b01021e030a0000000000297f835ddedf13692100000021000000050018000000000001000000a48100000000732e63737655540500035e91116b75780b000104000000000400000000504b050600000000010001004b000000600000000000',
+    ],
+  ]
+  const cat = { zstd: 'zstd -dc', bzip2: 'bzip2 -dc', xz: 'xz -dc', ZIP: 'unzip -p' } as Record<
+    string,
+    string
+  >
+  for (const [ext, what, hex] of packed) {
+    const bytes = Buffer.from(hex, 'hex')
+    for (const format of ['csv', 'tsv', 'jsonl']) {
+      const named = await file(`named-${ext}.${format}.${ext}`, bytes)
+      await assert.rejects(readAll([named]), {
+        name: 'UsageError',
+        message: `${named} is ${what === 'xz' ? 'an' : 'a'} ${what}-compressed ${format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${cat[what]} ${named} > ${named.slice(0, -ext.length - 1)}`,
+      })
+      const plain = await file(`plain-${ext}.${format}`, bytes)
+      await assert.rejects(readAll([plain]), {
+        name: 'UsageError',
+        message: `${plain} is ${what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${cat[what]} ${plain} > unpacked.${format}`,
+      })
+    }
+  }
+  // In a folder beside plain tables, it stops the run rather than be skipped with its rows.
+  const folder = join(dir, 'parts-zst')
+  await mkdir(folder)
+  await writeFile(join(folder, 'part-0.csv'), 'url\nhttps://images.example/b.jpg\n')
+  await writeFile(join(folder, 'part-1.csv.zst'), Buffer.from(packed[0][2], 'hex'))
+  await assert.rejects(readAll([folder]), {
+    name: 'UsageError',
+    message:
+      /part-1\.csv\.zst is a zstd-compressed CSV table: .*unpack it first: zstd -dc .*part-1\.csv\.zst > .*part-1\.csv$/,
+  })
 })
 
 test('rows stream: those before corrupt gzip data are given, then a UsageError names the file', async () => {

@@ -239,11 +239,12 @@ export type TableFlags = TableOptions
  * with `--input-format`. The rest are URLs and URL lists.
  */
 async function tableInputs(inputs: string[], format: string | undefined): Promise<boolean[]> {
-  const { detectTableFormat } = await import('../sources/tables/format.js')
+  const { detectTableFormat, packedTableName } = await import('../sources/tables/format.js')
   return Promise.all(
     inputs.map(async (arg) => {
       if (arg === '-' || isUrlArgument(arg)) return false
-      if (format !== undefined || detectTableFormat(arg)) return true
+      // A compressed table imgpull does not read (`x.csv.zst`) is a table its reader refuses, not a list.
+      if (format !== undefined || detectTableFormat(arg) || packedTableName(arg)) return true
       return (await stat(arg).catch(() => undefined))?.isDirectory() === true
     }),
   )

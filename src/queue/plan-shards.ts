@@ -97,11 +97,12 @@ const inputIdOf = (kind: string, table: TableOptions | undefined, shardSize: num
 
 /** Whether the inputs are tables (as `imgpull` itself decides: a table's name, a folder, `--input-format`). */
 async function areTables(inputs: readonly string[], format: string | undefined): Promise<boolean> {
-  const { detectTableFormat } = await import('../sources/tables/format.js')
+  const { detectTableFormat, packedTableName } = await import('../sources/tables/format.js')
   const kinds = await Promise.all(
     inputs.map(async (arg) => {
       if (arg === '-' || isUrlArgument(arg)) return false
-      if (format !== undefined || detectTableFormat(arg)) return true
+      // A compressed table imgpull does not read (`x.csv.zst`) is a table its reader refuses, not a list.
+      if (format !== undefined || detectTableFormat(arg) || packedTableName(arg)) return true
       return (await stat(arg).catch(() => undefined))?.isDirectory() === true
     }),
   )

@@ -1,3 +1,5 @@
+import { UsageError } from '../../errors.js'
+
 /** The table formats imgpull reads. Plain URL lists are not tables: `src/sources/lines.ts` reads them. */
 export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet'
 
@@ -39,3 +41,69 @@ export function detectTableFormat(path: string): { format: TableFormat; gzip: bo
 
 /** Whether a file name is gzip-compressed by its name (`.gz`), whatever the format. */
 export const isGzipName = (path: string): boolean => path.toLowerCase().endsWith('.gz')
+
+/** A compression imgpull reads no table through (gzip is read): its name, file extensions, magic and unpacker. */
+interface Packing {
+  what: string
+  /** `a` or `an`, as `what` is said. */
+  article: string
+  extensions: readonly string[]
+  magic: readonly number[]
+  /** The command that writes the unpacked bytes to standard output. */
+  cat: string
+}
+
+const PACKINGS: readonly Packing[] = [
+  {
+    what: 'zstd',
+    article: 'a',
+    extensions: ['zst', 'zstd'],
+    magic: [0x28, 0xb5, 0x2f, 0xfd],
+    cat: 'zstd -dc',
+  },
+  { what: 'bzip2', article: 'a', extensions: ['bz2'], magic: [0x42, 0x5a, 0x68], cat: 'bzip2 -dc' },
+  {
+    what: 'xz',
+    article: 'an',
+    extensions: ['xz'],
+    magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    cat: 'xz -dc',
+  },
+  { what: 'ZIP', article: 'a', extensions: ['zip'], magic: [0x50, 0x4b, 0x03, 0x04], cat: 'unzip -p' },
+]
+
+const shellWord = (path: string) => (/^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
+
+/**
+ * A table named as compressed in a way imgpull does not read (`photos.csv.zst`, `part-0.jsonl.bz2`,
+ * `.xz`, `.zip`: pandas writes them so from the name, DuckDB's `COPY … TO 'x.csv.zst'` too): the
+ * `UsageError` naming it and how to unpack it; `undefined` for any other name. Read as a URL list,
+ * such a file was told to be piped into `imgpull -`, where its rows were read as URLs; in a folder,
+ * it was skipped with its rows.
+ */
+export function packedTableName(path: string): UsageError | undefined {
+  const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1).toLowerCase()
+  const dot = name.lastIndexOf('.')
+  if (dot <= 0) return undefined
+  const packing = PACKINGS.find((p) => p.extensions.includes(name.slice(dot + 1)))
+  const inner = packing && detectTableFormat(path.slice(0, path.length - (name.length - dot)))
+  if (!packing || !inner || inner.gzip) return undefined
+  const plain = path.slice(0, path.length - (name.length - dot))
+  return new UsageError(
+    `${path} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${shellWord(path)} > ${shellWord(plain)}`,
+  )
+}
+
+/**
+ * The compression a table's first bytes show (`head`, read byte for byte as latin1), other than
+ * gzip, which is read: the `UsageError` naming it and how to unpack it, for a file whose name says
+ * a plain table (a `.csv` that holds zstd); `undefined` for any other bytes.
+ */
+export function packedTableBytes(path: string, head: string): UsageError | undefined {
+  const packing = PACKINGS.find((p) => p.magic.every((b, i) => head.charCodeAt(i) === b))
+  if (!packing) return undefined
+  const format = detectTableFormat(path)?.format ?? 'csv'
+  return new UsageError(
+    `${path} is ${packing.what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${packing.cat} ${shellWord(path)} > unpacked.${format}`,
+  )
+}

@@ -8,7 +8,7 @@ import { fileHead } from '../../utils/file-head.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
-import { detectTableFormat, isGzipName, type TableFile, type TableFormat } from './format.js'
+import { detectTableFormat, isGzipName, packedTableName, type TableFile, type TableFormat } from './format.js'
 import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
@@ -103,6 +103,9 @@ async function folderFiles(
     const info =
       entry.isFile() || entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : undefined
     const detected = format ? { format, gzip: isGzipName(entry.name) } : detectTableFormat(entry.name)
+    // A table compressed so that it is not read (`part-0.csv.zst`) would be skipped with its rows.
+    const packed = !format && info?.isFile() && info.size > 0 ? packedTableName(path) : undefined
+    if (packed) throw packed
     // An empty file among others is a partition with no rows (Spark and Hive write them): it has
     // no header to check, and stopped the run as 'is empty'. Named alone, it still says so.
     if (!info?.isFile() || info.size === 0 || !detected) skipped.push(path)
@@ -142,6 +145,7 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
       continue
     }
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
+    if (!detected && packedTableName(input)) throw packedTableName(input)
     if (!detected)
       throw new UsageError(`cannot tell the table format of '${input}' from its name: name it ${EXTENSIONS}`)
     files.push({ path: input, ...detected })

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
+import { packedTableBytes } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -10,6 +11,8 @@ export const holdsControl = (text: string) => CONTROL.test(text)
 
 /** The error for a binary file read as text, `as` what it was read (`a text table`, `JSON lines`). */
 export function binaryInput(path: string, as: string, sample = ''): UsageError {
+  const packed = packedTableBytes(path, sample)
+  if (packed) return packed
   if (looksUtf16(sample))
     return new UsageError(
       `${path} is UTF-16 text (as Excel's "Unicode Text" saves it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
