@@ -160,6 +160,36 @@ test('every input is checked before the first row: files, formats, and every fil
     message:
       /holds no table files \(.*\); URL lists \(its 2 \.txt files\) are given by name, not as a folder: imgpull .*lists\/\*\.txt$/,
   })
+  // Spark's partitionBy("lang") and Hive write a table as folders of key=value (two levels for
+  // year=/month=), and a Hugging Face dataset keeps its Parquet files in data/: the folder said only
+  // that it held no table files.
+  const parts = join(root, 'partitioned')
+  for (const lang of ['de', 'en']) {
+    await mkdir(join(parts, `lang=${lang}`), { recursive: true })
+    await writeFile(join(parts, `lang=${lang}`, 'part-00000-a.c000.csv'), csv(0, 1))
+    await writeFile(join(parts, `lang=${lang}`, '.part-00000-a.c000.csv.crc'), 'x')
+  }
+  await writeFile(join(parts, '_SUCCESS'), '')
+  await assert.rejects(openTables([parts]), {
+    name: 'UsageError',
+    message: `folder '${parts}' holds no table files (.csv, .tsv, .jsonl, .ndjson or .parquet, optionally followed by .gz); 2 folders in it hold tables, ${parts}/lang=de and ${parts}/lang=en (Spark's and Hive's partitions; the values in their names, lang=de, are not carried into the rows): give them, imgpull ${parts}/*/`,
+  })
+  assert.equal((await readAll([join(parts, 'lang=de'), join(parts, 'lang=en')])).length, 2, 'given so')
+  const nested = join(root, 'nested')
+  await mkdir(join(nested, 'year=2024', 'month=01'), { recursive: true })
+  await writeFile(join(nested, 'year=2024', 'month=01', 'part-0.csv'), csv(0, 1))
+  await assert.rejects(openTables([nested]), {
+    message: new RegExp(
+      `; the folder ${nested}/year=2024/month=01 in it holds tables \\(Spark's and Hive's partitions; the values in their names, year=2024/month=01, are not carried into the rows\\): give it, imgpull ${nested}/year=2024/month=01$`,
+    ),
+  })
+  const hf = join(root, 'hf-dataset')
+  await mkdir(join(hf, 'data'), { recursive: true })
+  await writeFile(join(hf, 'README.md'), '# a dataset')
+  await writeFile(join(hf, 'data', 'train-00000-of-00001.csv'), csv(0, 1))
+  await assert.rejects(openTables([hf]), {
+    message: new RegExp(`; the folder ${hf}/data in it holds tables: give it, imgpull ${hf}/data$`),
+  })
   // JSON lines are checked on the keys of their first objects.
   const jsonl = join(root, 'first.jsonl')
   await writeFile(

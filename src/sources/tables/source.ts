@@ -129,10 +129,54 @@ async function folderFiles(
       ? `; its ${json} .json file${json === 1 ? '' : 's'} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
       : lists
         ? `; URL lists (its ${lists} .txt file${lists === 1 ? '' : 's'}) are given by name, not as a folder: imgpull ${join(dir, '*.txt')}`
-        : ''
+        : await subfolderHint(dir, entries, format)
     throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})${hint}`)
   }
   return files
+}
+
+/**
+ * Where the tables of a folder that holds none directly are: its subfolders, one or two levels
+ * down, that hold table files (Spark's and Hive's partitions, `lang=en/`, `year=2024/month=01/`;
+ * a dataset's `data/`), said as a hint for the folder's error (`''`: none). Subfolders are not
+ * read: a partition's value is in its folder's name, not in its rows.
+ */
+async function subfolderHint(
+  dir: string,
+  entries: Dirent[],
+  format: TableFormat | undefined,
+): Promise<string> {
+  const holding: string[] = []
+  let depth = 1
+  const visible = (e: Dirent) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_')
+  const hasTables = (list: Dirent[]) =>
+    list.some(
+      (e) =>
+        e.isFile() &&
+        !e.name.startsWith('.') &&
+        !e.name.startsWith('_') &&
+        (format || detectTableFormat(e.name)),
+    )
+  const list = (path: string) => readdir(path, { withFileTypes: true }).catch(() => [] as Dirent[])
+  for (const sub of entries.filter(visible).slice(0, 1000)) {
+    const path = join(dir, sub.name)
+    const inner = await list(path)
+    if (hasTables(inner)) holding.push(path)
+    else
+      for (const deeper of inner.filter(visible).slice(0, 1000))
+        if (hasTables(await list(join(path, deeper.name)))) {
+          holding.push(join(path, deeper.name))
+          depth = 2
+        }
+  }
+  if (holding.length === 0) return ''
+  const partitions = holding.some((path) => path.slice(dir.length).includes('='))
+    ? ` (Spark's and Hive's partitions; the values in their names, ${holding[0].slice(dir.length + 1)}, are not carried into the rows)`
+    : ''
+  if (holding.length === 1)
+    return `; the folder ${holding[0]} in it holds tables${partitions}: give it, imgpull ${holding[0]}`
+  const shown = holding.length === 2 ? holding.join(' and ') : `${holding.slice(0, 2).join(', ')}, …`
+  return `; ${holding.length} folders in it hold tables, ${shown}${partitions}: give them, imgpull ${join(dir, ...Array(depth).fill('*'))}/`
 }
 
 /** The files the inputs name: files as given, folders expanded; unreadable or unknown ones throw. */
