@@ -172,6 +172,42 @@ test('CSV: a ;-separated export and a header name twice are read by workers as a
   }
 })
 
+test('CSV: a ;-separated export whose quoted cells hold line breaks is cut where a local run reads its records', async () => {
+  // Enqueue found the records with `,`: a `;` file's quote is then inside a field, text, and the
+  // line break in `"two⏎lines"` ended a record. 4 rows were 5, the phantom `lines"` an invalid-url
+  // row shifting every key after it; quoted everywhere (as Python's csv.QUOTE_ALL writes), a quote
+  // closing before `;` closed inside its field, and enqueue refused the file.
+  const rows = Array.from({ length: 4 }, (_, i) =>
+    i === 1
+      ? `https://img.example/${i}.jpg;"two\r\nlines; ""quoted""";${i}`
+      : `https://img.example/${i}.jpg;"caption ${i}";${i}`,
+  )
+  const quoted = rows.map((row) => row.replace(/^([^;]*);/, '"$1";').replace(/;(\d)$/, ';"$1"'))
+  const files: [string, string][] = [
+    ['excel-breaks.csv', `url;caption;n\r\n${rows.join('\r\n')}\r\n`],
+    ['excel-breaks-sep.csv', `sep=;\r\nurl;caption;n\r\n${rows.join('\r\n')}\r\n`],
+    ['excel-breaks-quoted.csv', `"url";"caption";"n"\r\n${quoted.join('\r\n')}\r\n`],
+  ]
+  const table = { captionCol: 'caption' }
+  for (const [name, text] of files) {
+    const csv = join(dir, name)
+    await writeFile(csv, text)
+    const local = await locally([csv], table)
+    assert.deepEqual(
+      local.map((job) => [job.url, job.caption]),
+      rows.map((_, i) => [
+        `https://img.example/${i}.jpg`,
+        i === 1 ? 'two\r\nlines; "quoted"' : `caption ${i}`,
+      ]),
+      name,
+    )
+    for (const size of [1, 2, 4]) {
+      const { jobs } = await viaShards([csv], size, table)
+      assert.deepEqual(jobs, local, `${name}, shard size ${size}`)
+    }
+  }
+})
+
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
   const tsv = join(dir, 'rows.tsv')
   // Row 2's caption opens with a quote that is text (closed inside row 4's), and so does row 5's

@@ -175,14 +175,31 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
       columnTypes: opened.columnTypes,
     })
   }
-  return pointerPlan('table', files, options.table, options.shardSize, columns, opened.columnTypes)
+  // A CSV file's separator, as its header showed it (`;`: Excel's CSV where the decimal separator is
+  // a comma, or named by its `sep=;` line): its records are found with it, as a worker reads them.
+  const delimiters = opened.files.map((f) => f.delimiter)
+  return pointerPlan(
+    'table',
+    files,
+    options.table,
+    options.shardSize,
+    columns,
+    opened.columnTypes,
+    delimiters,
+  )
 }
 
 /**
  * Where each row starts in a text file: its byte offset, and the lines before it. A table that is
- * not UTF-8 is refused here, as a local run refuses it: the workers read only their rows.
+ * not UTF-8 is refused here, as a local run refuses it: the workers read only their rows. A CSV
+ * file's records are found with its `delimiter`: read with `,`, a `;` file's quoted cell holding a
+ * line break (`a;"x⏎y"`, its quote inside a field) was two rows, a phantom row shifting every key
+ * after it, and a quoted one after a `;` was a quote closing inside its field, refused.
  */
-async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; line: number }> {
+async function* rowStarts(
+  file: InputFile,
+  delimiter: ',' | ';' = ',',
+): AsyncGenerator<{ offset: number; line: number }> {
   if (file.format === 'lines') {
     let line = 0
     for await (const span of lineSpans(createReadStream(file.path), true)) {
@@ -208,6 +225,7 @@ async function* rowStarts(file: InputFile): AsyncGenerator<{ offset: number; lin
       file.format as 'csv' | 'tsv',
       { start: 0, lineBase: 0 },
       true,
+      delimiter,
     )) {
       // Excel's `sep=;` line comes before the header (`sepLine`): not the header, not a row.
       const sep = first && file.format === 'csv' && sepLine(file.path, record.fields) !== undefined
@@ -233,6 +251,8 @@ function pointerPlan(
   shardSize: number,
   columns?: readonly string[],
   columnTypes?: Readonly<Record<string, CarriedType>>,
+  /** Each CSV file's separator (see `rowStarts`), by the files' order. */
+  delimiters: readonly (',' | ';' | undefined)[] = [],
 ): ShardPlan {
   let rows = 0
   const inputId = inputIdOf(kind, table, shardSize, files)
@@ -267,7 +287,7 @@ function pointerPlan(
         if (n > 0) lastFile = f
         continue
       }
-      for await (const start of rowStarts(file)) {
+      for await (const start of rowStarts(file, delimiters[f])) {
         if (rows % shardSize === 0) {
           if (open) yield close(shardSize)
           open = { shard: rows / shardSize, file: f, ...start }
