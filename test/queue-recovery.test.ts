@@ -131,6 +131,50 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
   )
 })
 
+/** Start a worker and kill it (kill -9) once it runs the queue's shard 00000. */
+async function killOnShard(queue: string, out: string): Promise<void> {
+  const w = startCli(['worker', ...q(queue), '-o', out, '--lock-duration', '1'])
+  let said = ''
+  w.child.stderr!.on('data', (d) => {
+    said += d
+  })
+  await until('the worker to run shard 00000', () => /shard 00000: \d+ rows/.test(said), 10_000).finally(() =>
+    w.child.kill('SIGKILL'),
+  )
+  await w.done
+}
+
+test('a shard its workers keep dying on is failed with a line that says so, by a worker that says it and exits 1; enqueued again, its deaths count anew', async () => {
+  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/dies/${i}.jpg?size=20000&drip=40000`))
+  await enqueue('dies', urls, 4, '-c', '2')
+  const out = join(dir, 'dies-out')
+  // Three workers died on it before (killed, out of memory): BullMQ's count of them on the job, set
+  // here rather than by three more kills, to keep the test within seconds.
+  const [jobKey] = await redis.client.keys('imgpull:bullmq:dies:*-00000')
+  await redis.client.hset(jobKey, 'stc', '3')
+  await killOnShard('dies', out)
+  // The fourth death is one too many: the next worker to take the shard fails it before it runs.
+  const next = await runCli(['worker', ...q('dies'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  assert.equal(next.code, 1, next.stderr)
+  const words =
+    'the workers running it stopped before its end 4 times (killed, crashed, out of memory, or cut off from Redis past --lock-duration)'
+  assert.ok(next.stderr.includes(`imgpull: shard 00000 failed: ${words}`), next.stderr)
+  assert.match(next.stderr, /1 failed attempt \(1 failed for good: see imgpull status\)/)
+  const shown = await runCli(['status', ...q('dies')])
+  assert.ok(shown.stdout.includes(`failed shard 00000: ${words}`), shown.stdout)
+  assert.doesNotMatch(shown.stdout, /allowable limit|after 1 attempt/)
+  const s = await status('dies')
+  assert.equal(s.failures[0].stalled, 4)
+  // Put back to try again with its attempts anew: one more death is one, not a fifth.
+  const again = await runCli(['enqueue', join(dir, 'dies.txt'), ...q('dies')])
+  assert.match(again.stderr, /put back to try again/)
+  await killOnShard('dies', out)
+  const last = await runCli(['worker', ...q('dies'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  assert.equal(last.code, 0, last.stderr)
+  assert.match(last.stderr, /shard 00000: 4 ok/)
+  assert.deepEqual((await status('dies')).shards, { waiting: 0, retrying: 0, active: 0, done: 1, failed: 0 })
+})
+
 test("imagesWords: a worker's images, its own earlier attempts' apart from those done before it", () => {
   const base = { ok: 50, bytes: 1000, skipped: 0, ownBefore: 0 } as WorkerSummary
   const cases: [Partial<WorkerSummary>, string][] = [

@@ -383,8 +383,8 @@ function stopped(signal: AbortSignal | undefined): { promise: Promise<typeof STO
 }
 
 /**
- * Put the shards of `ids` that failed for good back to wait, with no attempt counted (BullMQ's
- * `Job.retry`); returns how many. A shard another enqueue put back meanwhile (no longer failed
+ * Put the shards of `ids` that failed for good back to wait, with no attempt nor stall counted
+ * (BullMQ's `Job.retry`); returns how many. A shard another enqueue put back meanwhile (no longer failed
  * when retried) is left to it.
  */
 async function retryFailed(redis: Redis, queue: Queue, ids: readonly string[]): Promise<number> {
@@ -397,6 +397,9 @@ async function retryFailed(redis: Redis, queue: Queue, ids: readonly string[]): 
     if (scores[i]?.[1] === null || scores[i]?.[1] === undefined) continue
     const job = await Job.fromId(queue, id)
     try {
+      // Its stalls too (`STALLED_REASON`), which BullMQ never resets: a shard failed for its
+      // workers' deaths, put back, was failed again by the next one alone.
+      if (job) await redis.hdel(queue.toKey(id), 'stc')
       await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
       if (job) retried++
     } catch {
@@ -464,6 +467,8 @@ async function reopenDone(
     try {
       // The round first: a worker taking the job must find it in its data.
       await job.updateData({ ...job.data, retry: { round, all } })
+      // A new round, its stalls counted anew (see `retryFailed`).
+      await redis.hdel(queue.toKey(id), 'stc')
       await job.retry('completed', { resetAttemptsMade: true, resetAttemptsStarted: true })
       opened.shards++
       opened.images += images

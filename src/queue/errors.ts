@@ -23,3 +23,20 @@ export function shownRedis(url: string): string {
     return withoutCredentials(url)
   }
 }
+
+/**
+ * BullMQ's reason for a shard failed because its workers stopped running it too many times
+ * (`maxStalledCount`: killed, crashed, out of memory, cut off from Redis past their lock). Said as
+ * such, it named none of it.
+ */
+export const STALLED_REASON = 'job stalled more than allowable limit'
+
+/**
+ * Why a shard failed, in words: BullMQ's reason, but for a shard its workers kept stopping on
+ * (`STALLED_REASON`; `stalled`: how many times, the job's `stalledCounter`).
+ */
+export function shardFailureWords(reason: string, stalled: number): string {
+  if (reason !== STALLED_REASON) return reason
+  const times = stalled > 1 ? `${stalled} times` : 'too many times'
+  return `the workers running it stopped before its end ${times} (killed, crashed, out of memory, or cut off from Redis past --lock-duration): find what stops them (the kernel's OOM killer is in dmesg)`
+}

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { formatBytes, grouped } from '../report/format.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { QueueError, shownRedis } from './errors.js'
+import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
 import { heardWithin, openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
@@ -53,8 +53,11 @@ export interface QueueStatus {
   rate: number
   /** Shards running now, with their progress. */
   active: { shard: number; worker?: string; rows: number; done: number; since?: number }[]
-  /** Failed shards (the first 10), with why. */
-  failures: { shard: number; reason: string; attempts: number }[]
+  /**
+   * Failed shards (the first 10), with why. `stalled`: the times its workers stopped while running
+   * it, for a shard failed for that (BullMQ's `maxStalledCount`), whose attempts never counted them.
+   */
+  failures: { shard: number; reason: string; attempts: number; stalled?: number }[]
   workers: (Heartbeat & { id: string; alive: boolean })[]
 }
 
@@ -167,8 +170,9 @@ async function readStatus(
     active: active.sort((a, b) => a.shard - b.shard),
     failures: failedJobs.map((job) => ({
       shard: job.data.shard as number,
-      reason: job.failedReason,
+      reason: shardFailureWords(job.failedReason, job.stalledCounter),
       attempts: job.attemptsMade,
+      ...(job.failedReason === STALLED_REASON ? { stalled: job.stalledCounter } : {}),
     })),
     workers,
   }
@@ -249,7 +253,9 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   }
   for (const f of s.failures)
     lines.push(
-      `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
+      f.stalled !== undefined
+        ? `failed shard ${shardStem(f.shard)}: ${f.reason}`
+        : `failed shard ${shardStem(f.shard)} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}`,
     )
   if (input?.enqueue === 'stopped')
     lines.push(

@@ -5,7 +5,7 @@ import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
-import { shownRedis } from './errors.js'
+import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
 import {
@@ -436,6 +436,19 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     maxStalledCount: options.maxStalledCount ?? 3,
     drainDelay: 1,
     autorun: false,
+  })
+  // A shard its workers stopped on too many times (killed, out of memory: see `maxStalledCount`) is
+  // failed by the next worker to take it, before it runs: said and counted as the shard's failure
+  // (the exit code of `--exit-when-done` too), where the worker said nothing and exited 0.
+  worker.on('failed', (job, error) => {
+    if (!job || error.message !== STALLED_REASON) return
+    summary.failed++
+    summary.failedForGood++
+    say({
+      type: 'failed',
+      shard: job.data.shard,
+      message: shardFailureWords(error.message, job.stalledCounter),
+    })
   })
   const loseLock = (r: Running) => {
     r.lockLost = true
