@@ -6,9 +6,10 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { Scheduler } from '../src/fetch/scheduler.js'
 import { pull, type Result } from '../src/index.js'
 import { RedisHostGate } from '../src/queue/host-gate.js'
-import { hostLeasesKey } from '../src/queue/keys.js'
+import { hostLeasesKey, hostLimitKey } from '../src/queue/keys.js'
 import {
   authWarning,
   evictionPolicy,
@@ -24,6 +25,7 @@ import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
 import { startRawServer } from './support/raw-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
+import { until } from './support/wait.js'
 
 let redis: RedisServer
 const clients: Redis[] = []
@@ -288,6 +290,91 @@ describe('the shared host gate (Lua in a real Redis)', () => {
     assert.equal(await redis.client.exists(hostLeasesKey(host)), 0)
     await gate.close()
   })
+})
+
+test("a worker held to a share of a host by the others cuts the host's limit over all of them by half, not to its own share; clean answers while that limit is full grow it, as one run's", async () => {
+  // hunt121: three workers sharing a host that takes 4 at once; the one that met enough 429s to
+  // cut ran 1 of the 4, told Redis 1, and no worker ever grew it (none was held by its own
+  // limit): the host had one transfer at a time for the minute the learned limit lasts, 3 times
+  // slower than one worker alone, while each complaint renewed it.
+  const host = 'http://127.0.0.1:10999'
+  const connections = { other: client(), mine: client() }
+  const other = new RedisHostGate(connections.other, { pollMs: 5 })
+  const mine = new RedisHostGate(connections.mine, { pollMs: 5 })
+  const learned = async () => {
+    await connections.mine.ping()
+    return Number(await redis.client.get(hostLimitKey(host)))
+  }
+  // The others learned the host takes 4, and run 3 of them.
+  other.learn(host, 4)
+  await connections.other.ping()
+  const theirs: (() => void)[] = []
+  for (let i = 0; i < 3; i++) {
+    const grant = await other.acquire(host, 8)
+    assert.ok('release' in grant)
+    theirs.push(grant.release)
+  }
+  let open: () => void = () => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  let done = 0
+  const scheduler: Scheduler<number> = new Scheduler<number>({
+    concurrency: 64,
+    perHost: 'auto',
+    gate: mine,
+    run: async (_task, h) => {
+      await opened
+      await sleep(5)
+      scheduler.success(h, 5)
+      done++
+    },
+  })
+  try {
+    for (let i = 0; i < 40; i++) scheduler.add(host, i)
+    await until(
+      'this worker to run its one slot',
+      async () => (await redis.client.zcard(hostLeasesKey(host))) === 4,
+    )
+    // 429s enough to cut: half of the 4 the host had, not this worker's 1.
+    for (let i = 0; i < 40 && (await learned()) === 4; i++) scheduler.pressure(host, performance.now(), true)
+    assert.equal(await learned(), 2)
+    for (const release of theirs) release()
+    open()
+    await until('every task to end', () => done === 40)
+    // Two clean answers while 2 ran grew it to 3 (one window), as one run's limit grows.
+    assert.ok((await learned()) >= 3, `learned ${await learned()}`)
+  } finally {
+    open()
+    scheduler.stop()
+    await Promise.all([other.close(), mine.close()])
+  }
+})
+
+test("the learned limit's cut and growth in Redis: half of what ran; a complaint about a request sent before the last cut is old news; one slot more a window of clean answers while full, none while not", async () => {
+  const host = 'http://127.0.0.1:10998'
+  const gate = new RedisHostGate(client(), { pollMs: 5 })
+  try {
+    const held: (() => void)[] = []
+    for (let i = 0; i < 6; i++) {
+      const grant = await gate.acquire(host, 8)
+      assert.ok('release' in grant)
+      held.push(grant.release)
+    }
+    assert.equal(await gate.cut(host, 0, true), 3)
+    // The same burst, told by another worker: its request went out 5 s ago, before the cut.
+    assert.equal(await gate.cut(host, 5000, true), -1)
+    assert.equal(await redis.client.get(hostLimitKey(host)), '3')
+    // 6 in flight, over the learned 3: full. One slot more once 3 clean answers came.
+    assert.equal(await gate.grow(host, 128), 3)
+    assert.equal(await gate.grow(host, 128), 3)
+    assert.equal(await gate.grow(host, 128), 4)
+    // Fewer in flight than it allows: a clean answer says nothing of more.
+    for (const release of held.splice(2)) release()
+    for (let i = 0; i < 10; i++) assert.equal(await gate.grow(host, 128), 4)
+  } finally {
+    await gate.close()
+  }
 })
 
 describe('the gate with redirects', () => {

@@ -46,9 +46,9 @@ const MIN_WINDOW = 8
 const windowOf = (s: HostLimit) => Math.max(s.limit, MIN_WINDOW)
 
 /** How much slower the limit grows once it is back near the level that drew a complaint... */
-const CAREFUL = 8
+export const CAREFUL = 8
 /** ...doubled each time 429s come again at or under that level, up to this. */
-const MOST_CAREFUL = 64
+export const MOST_CAREFUL = 64
 /** A host is queueing us once recent ttfb exceeds twice its best plus this slack, ms... */
 const QUEUEING_SLACK = 15
 /** ...and no longer once it is back under one and a half times its best plus the slack. */

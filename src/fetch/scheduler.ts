@@ -39,6 +39,20 @@ export interface HostGate {
    * process holds the host to it, a new run (the next shard) included, which has learnt nothing.
    */
   learn?(host: string, limit: number): void
+  /**
+   * `host` complained to this process, enough to cut its limit, `age` ms after the complaint's
+   * request went out: halve what the host had in flight over all processes, once per round trip
+   * over all of them, as one run halves its limit (a process held to a share of the host by the
+   * others told its own few transfers as the host's limit: 3 workers at 4 fell to 1, and stayed).
+   */
+  cut?(host: string, age: number, rateLimited: boolean): void
+  /**
+   * `host` answered this process cleanly while every slot of the limit the processes learned was
+   * taken: that limit grows by one a window of such answers, as one run's does (it never grew: no
+   * process was held by its own limit, and the host stayed at the cut for a minute after its last
+   * complaint).
+   */
+  grow?(host: string, max: number): void
 }
 
 /** A host's tasks may wait at redirect targets up to this many times its limit (see `waitingAway`). */
@@ -150,6 +164,8 @@ interface Host<T> {
   running: number
   /** `performance.now()` when the gate last found the host full at this process's own limit. */
   ownFullAt?: number
+  /** `performance.now()` when the gate last found the host full at the limit the processes learned. */
+  learnedFullAt?: number
   aimd: HostLimit
   /** `performance.now()` when the pause ends; 0 when not paused (cleared by the wake-up timer only). */
   pausedUntil: number
@@ -390,9 +406,15 @@ export class Scheduler<T> {
     state.overlongAt = undefined
     state.overlongFiles = undefined
     const before = state.aimd.limit
-    if (state.running < before && !this.#ownFull(state)) return
+    if (state.running < before && !this.#ownFull(state)) {
+      // Held by the limit all processes learned, not by its own: that one is grown, as one run's.
+      if (this.#learnedFull(state)) this.#gate?.grow?.(host, this.#max)
+      return
+    }
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
-    if (state.complained && state.aimd.limit !== before) this.#gate?.learn?.(host, state.aimd.limit)
+    // A gate that grows the learned limit itself (`grow`) is not told this process's own.
+    if (state.complained && state.aimd.limit !== before && !this.#gate?.grow)
+      this.#gate?.learn?.(host, state.aimd.limit)
   }
 
   /** The host answered, with an error status: it is no black hole (see `unanswered`). */
@@ -561,8 +583,11 @@ export class Scheduler<T> {
     state.cutAt = performance.now()
     // Told to every process: no more than this one had running (a gate may have held it below its
     // own limit, and the halved limit would then be more than the host took).
-    const ran = this.#ownFull(state) ? state.aimd.limit : Math.min(state.aimd.limit, state.running)
-    this.#gate?.learn?.(host, Math.max(1, ran))
+    if (this.#gate?.cut) this.#gate.cut(host, performance.now() - sentAt, rateLimited)
+    else {
+      const ran = this.#ownFull(state) ? state.aimd.limit : Math.min(state.aimd.limit, state.running)
+      this.#gate?.learn?.(host, Math.max(1, ran))
+    }
     return first || before.ceiling === Number.POSITIVE_INFINITY ? 'first' : 'cut'
   }
 
@@ -919,6 +944,11 @@ export class Scheduler<T> {
     return state.ownFullAt !== undefined && performance.now() - state.ownFullAt < OWN_FULL_MS
   }
 
+  /** Whether the gate found the host full at the limit the processes learned, lately (see `grow`). */
+  #learnedFull(state: Host<T>): boolean {
+    return state.learnedFullAt !== undefined && performance.now() - state.learnedFullAt < OWN_FULL_MS
+  }
+
   /**
    * What a host may take over all the processes sharing the gate: with `auto`, while the host has
    * never complained nor slowed down, the most one run would ever give it (`autoMax`), each process
@@ -957,6 +987,7 @@ export class Scheduler<T> {
           return
         }
         if ('ownLimit' in grant && grant.ownLimit) state.ownFullAt = performance.now()
+        else if ('ownLimit' in grant && grant.ownLimit === false) state.learnedFullAt = performance.now()
         state.queue.unshift(task)
         this.#queued++
         this.#hold(host, state, Math.max(1, grant.retryIn))

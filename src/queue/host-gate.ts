@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { CAREFUL, MOST_CAREFUL } from '../fetch/host-limit.js'
 import type { GivenUp, HostGate } from '../fetch/scheduler.js'
-import { hostGivenUpKey, hostLeasesKey, hostLimitKey, hostPauseKey } from './keys.js'
+import {
+  hostCutKey,
+  hostGivenUpKey,
+  hostGrowthKey,
+  hostLeasesKey,
+  hostLimitKey,
+  hostPauseKey,
+} from './keys.js'
 
 /**
  * The scripts behind `RedisHostGate`, each one atomic in Redis. Times are Redis's own clock
@@ -41,6 +49,62 @@ redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 local gap = tonumber(ARGV[4] or '0')
 if gap > 0 then redis.call('SET', KEYS[2], now + gap, 'PX', gap) end
 return {1, 0}`,
+  /**
+   * KEYS: leases, learned limit, last cut, growth. ARGV: the complaint's request's age ms, learned
+   * ms, 1 for a 429 (a rate limit: its level is the host's `ceiling`). The host complained: halve
+   * what it had in flight over all workers (at most the learned limit), as one run halves its
+   * limit (`limitOnPressure`), once per round trip over all of them (a request sent before the last
+   * cut is old news); 429s again at or under the ceiling make growth near it twice as careful.
+   * → the limit learned, or -1 for old news.
+   */
+  cut: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if now - tonumber(ARGV[1]) < last then return -1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local level = redis.call('ZCARD', KEYS[1])
+local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
+if learned > 0 and learned < level then level = learned end
+level = math.max(1, level)
+local ms = tonumber(ARGV[2])
+local cut = math.max(1, math.floor(level / 2))
+redis.call('SET', KEYS[2], cut, 'PX', ms)
+redis.call('SET', KEYS[3], now, 'PX', ms)
+local ceiling = tonumber(redis.call('HGET', KEYS[4], 'ceiling') or '0')
+local careful = tonumber(redis.call('HGET', KEYS[4], 'careful') or '${CAREFUL}')
+if ARGV[3] == '1' then
+  if ceiling > 0 and level <= ceiling then careful = math.min(${MOST_CAREFUL}, careful * 2) end
+  ceiling = level
+end
+redis.call('HSET', KEYS[4], 'credit', 0, 'ceiling', ceiling, 'careful', careful)
+redis.call('PEXPIRE', KEYS[4], ms)
+return cut`,
+  /**
+   * KEYS: leases, learned limit, growth. ARGV: the most, learned ms. A clean answer while every
+   * slot of the learned limit was taken over all workers: one more slot once as many clean answers
+   * as the limit came (a window: one run's additive increase, `limitOnSuccess`), `careful` times as
+   * many from one under the ceiling to it. → the learned limit (0: none).
+   */
+  grow: `
+local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
+if learned == 0 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < learned then return learned end
+local ms = tonumber(ARGV[2])
+local credit = redis.call('HINCRBY', KEYS[3], 'credit', 1)
+redis.call('PEXPIRE', KEYS[3], ms)
+local ceiling = tonumber(redis.call('HGET', KEYS[3], 'ceiling') or '0')
+local careful = tonumber(redis.call('HGET', KEYS[3], 'careful') or '${CAREFUL}')
+local needed = learned
+if ceiling > 0 and learned >= ceiling - 1 and learned <= ceiling then needed = learned * careful end
+if credit < needed then return learned end
+redis.call('HSET', KEYS[3], 'credit', 0)
+learned = math.min(tonumber(ARGV[1]), learned + 1)
+redis.call('SET', KEYS[2], learned, 'PX', ms)
+return learned`,
   /** KEYS: pause. ARGV: ms. Pause the host until now + ms, unless it is paused longer already. */
   pause: `
 local t = redis.call('TIME')
@@ -64,6 +128,15 @@ for i, key in ipairs(KEYS) do
 end
 return renewed`,
 } as const
+
+/** Keys each script takes (`renew`: as many as it is given). */
+const KEY_COUNTS: Record<keyof typeof SCRIPTS, number | undefined> = {
+  acquire: 4,
+  cut: 4,
+  grow: 3,
+  pause: 1,
+  renew: undefined,
+}
 
 /** The longest a host is given up for every worker, ms (see `giveUp`). */
 const GIVEN_UP_MAX_MS = 24 * 3600_000
@@ -97,6 +170,16 @@ type Scripted = Redis & {
     spacing: number,
   ): Promise<[number, number, number?, string?]>
   imgpullPause(pause: string, ms: number): Promise<number>
+  imgpullCut(
+    leases: string,
+    learned: string,
+    cut: string,
+    growth: string,
+    age: number,
+    ms: number,
+    rateLimited: number,
+  ): Promise<number>
+  imgpullGrow(leases: string, learned: string, credit: string, max: number, ms: number): Promise<number>
   imgpullRenew(keys: number, ...args: (string | number)[]): Promise<number>
 }
 
@@ -145,7 +228,7 @@ export class RedisHostGate implements HostGate {
       if (!(command in redis))
         redis.defineCommand(command, {
           lua,
-          numberOfKeys: name === 'renew' ? undefined : name === 'acquire' ? 4 : 1,
+          numberOfKeys: KEY_COUNTS[name as keyof typeof SCRIPTS],
         })
     }
     this.#redis = redis as Scripted
@@ -192,6 +275,26 @@ export class RedisHostGate implements HostGate {
 
   learn(host: string, limit: number): void {
     this.#redis.set(hostLimitKey(host), limit, 'PX', this.#learnedMs).catch(() => {})
+  }
+
+  cut(host: string, age: number, rateLimited: boolean): Promise<number> {
+    return this.#redis
+      .imgpullCut(
+        hostLeasesKey(host),
+        hostLimitKey(host),
+        hostCutKey(host),
+        hostGrowthKey(host),
+        Math.max(0, Math.round(age)),
+        this.#learnedMs,
+        rateLimited ? 1 : 0,
+      )
+      .catch(() => -1)
+  }
+
+  grow(host: string, max: number): Promise<number> {
+    return this.#redis
+      .imgpullGrow(hostLeasesKey(host), hostLimitKey(host), hostGrowthKey(host), max, this.#learnedMs)
+      .catch(() => 0)
   }
 
   /** Extend every lease held (done on a timer; exposed for tests). Resolves to how many were. */

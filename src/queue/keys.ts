@@ -68,6 +68,13 @@ export const hostPauseKey = (origin: string) => `${PREFIX}:host:${origin}:pause`
 export const hostGivenUpKey = (queue: string, origin: string) => `${PREFIX}:${queue}:given-up:${origin}`
 /** The limit the workers last learned for a host under pressure (see `HostGate.learn`). */
 export const hostLimitKey = (origin: string) => `${PREFIX}:host:${origin}:limit`
+/** When the learned limit of a host was last cut (Redis's ms): complaints about requests sent before are old news. */
+export const hostCutKey = (origin: string) => `${PREFIX}:host:${origin}:cut`
+/**
+ * How the learned limit of a host grows (a hash: `credit`, clean answers while it was full;
+ * `ceiling`, the level in flight that drew 429s; `careful`, how much slower it grows near there).
+ */
+export const hostGrowthKey = (origin: string) => `${PREFIX}:host:${origin}:growth`
 
 /** Hex digits of a SHA-256 over `parts` (joined by NUL), the first `length` of them. */
 export function digest(parts: readonly string[], length = 16): string {
