@@ -61,3 +61,33 @@ test('a worker gone (killed, lost) is shown as it was on the shard, which anothe
   )
   assert.equal(line('vm-3'), '  vm-3: 1 shard done, 10 ok, 0 failed, 0 images/s; stopped 6 s ago')
 })
+
+test('a worker gone while on a shard is listed, though it had no image yet; one that stopped idle is counted; a shard its workers kept dying on says so', () => {
+  const lines = formatStatus({
+    ...status([
+      worker('vm-2', { running: [3], shards: 2, ok: 24, rate: 2 }),
+      worker('vm-1', { running: [1], seenAt: AT - 80_000, alive: false }),
+      worker('vm-4', { stoppedAt: AT - 6_000, seenAt: AT - 6_000, alive: false }),
+    ]),
+    failures: [
+      {
+        shard: 7,
+        reason: 'the workers running it stopped before its end 4 times (...)',
+        attempts: 1,
+        stalled: 4,
+      },
+    ],
+  })
+  assert.ok(lines.includes('workers (and 1 stopped that did nothing):'), lines.join('\n'))
+  assert.ok(
+    lines.includes(
+      '  vm-1: was on shard 00001, 0 shards done, 0 ok, 0 failed, 0 images/s; not seen for 80 s (gone?)',
+    ),
+    lines.join('\n'),
+  )
+  // Not "after 1 attempt": BullMQ counts no attempt for a worker's death.
+  assert.ok(
+    lines.includes('failed shard 00007: the workers running it stopped before its end 4 times (...)'),
+    lines.join('\n'),
+  )
+})

@@ -228,9 +228,11 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
         : ''
     lines.push(`  shard ${shardStem(a.shard)}: ${n(a.done)}/${n(a.rows)} on ${a.worker ?? 'a worker'}${gone}`)
   }
-  // Workers that stopped without doing anything (started before the enqueue, say) are counted, not listed.
+  // Workers that stopped without doing anything (started before the enqueue, say) are counted, not
+  // listed; one gone while on a shard is listed (killed before its first image: a shard's workers
+  // dying one after another were all hidden as having done nothing).
   const idle = (w: QueueStatus['workers'][number]) =>
-    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0
+    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0 && w.running.length === 0
   const listed = s.workers.filter((w) => !idle(w))
   const quiet = s.workers.length - listed.length
   if (s.workers.length) lines.push(quiet ? `workers (and ${n(quiet)} stopped that did nothing):` : 'workers:')
