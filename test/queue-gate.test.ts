@@ -375,6 +375,19 @@ test("the learned limit's cut and growth in Redis: half of what ran; a complaint
   } finally {
     await gate.close()
   }
+  // All of a learned limit in use is news of it: it holds a minute more (here 1 s) from then.
+  const brief = new RedisHostGate(client(), { pollMs: 5, learnedMs: 1000 })
+  const busy = 'http://127.0.0.1:10997'
+  try {
+    for (let i = 0; i < 2; i++) assert.ok('release' in (await brief.acquire(busy, 8)))
+    assert.equal(await brief.cut(busy, 0, true), 1)
+    await sleep(600)
+    assert.equal(await brief.grow(busy, 128), 1)
+    await sleep(600)
+    assert.equal(await redis.client.get(hostLimitKey(busy)), '1')
+  } finally {
+    await brief.close()
+  }
 })
 
 describe('the gate with redirects', () => {

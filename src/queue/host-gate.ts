@@ -82,9 +82,10 @@ redis.call('PEXPIRE', KEYS[4], ms)
 return cut`,
   /**
    * KEYS: leases, learned limit, growth. ARGV: the most, learned ms. A clean answer while every
-   * slot of the learned limit was taken over all workers: one more slot once as many clean answers
-   * as the limit came (a window: one run's additive increase, `limitOnSuccess`), `careful` times as
-   * many from one under the ceiling to it. → the learned limit (0: none).
+   * slot of the learned limit was taken over all workers (news of it: it holds a minute more):
+   * one more slot once as many clean answers as the limit came (a window: one run's additive
+   * increase, `limitOnSuccess`), `careful` times as many from one under the ceiling to it. → the
+   * learned limit (0: none).
    */
   grow: `
 local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -94,6 +95,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < learned then return learned end
 local ms = tonumber(ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ms)
 local credit = redis.call('HINCRBY', KEYS[3], 'credit', 1)
 redis.call('PEXPIRE', KEYS[3], ms)
 local ceiling = tonumber(redis.call('HGET', KEYS[3], 'ceiling') or '0')
