@@ -369,3 +369,26 @@ test('--retry-failed on a shard a plain enqueue re-opened, still waiting, widens
     'the 404 (gone for a moment) is tried again too',
   )
 })
+
+test("a re-opened shard's round counts its workers' deaths anew: those of its earlier rounds are not held against it", async () => {
+  const input = await list('deaths.txt', [
+    server.url('/deaths/0.jpg'),
+    server.url('/deaths/busy.jpg?status=503&times=1'),
+  ])
+  const out = join(dir, 'deaths-out')
+  const enqueue = () => runCli(['enqueue', input, ...q('deaths'), '--retries', '0'])
+  assert.equal((await enqueue()).code, 0)
+  assert.equal((await runCli(['worker', ...q('deaths'), '-o', out, '--exit-when-done'])).code, 0)
+  // Three workers died on it in its first round (BullMQ's count, set here to keep the test short):
+  // one more death in the new round would have failed it for good at once.
+  const client = await openRedis(redis.url)
+  try {
+    const [jobKey] = await client.keys('imgpull:bullmq:deaths:*-00000')
+    await client.hset(jobKey, 'stc', '3')
+    const again = await enqueue()
+    assert.match(again.stderr, /1 re-opened to fetch its 1 failed image again/)
+    assert.equal(await client.hget(jobKey, 'stc'), null)
+  } finally {
+    client.disconnect()
+  }
+})
