@@ -37,6 +37,7 @@ export interface HostGate {
   /**
    * This process's limit for `host` changed after the host complained (cut, or regrown since): every
    * process holds the host to it, a new run (the next shard) included, which has learnt nothing.
+   * Not used with a gate that has `cut` and `grow`, which keep that limit themselves.
    */
   learn?(host: string, limit: number): void
   /**
@@ -406,11 +407,9 @@ export class Scheduler<T> {
     state.overlongAt = undefined
     state.overlongFiles = undefined
     const before = state.aimd.limit
-    if (state.running < before && !this.#ownFull(state)) {
-      // Held by the limit all processes learned, not by its own: that one is grown, as one run's.
-      if (this.#learnedFull(state)) this.#gate?.grow?.(host, this.#max)
-      return
-    }
+    // Held by the limit all processes learned (its own too, or not): that one grows, as one run's.
+    if (this.#learnedFull(state)) this.#gate?.grow?.(host, this.#max)
+    if (state.running < before && !this.#ownFull(state)) return
     state.aimd = limitOnSuccess(state.aimd, this.#max, ttfb, this.#adaptive)
     // A gate that grows the learned limit itself (`grow`) is not told this process's own.
     if (state.complained && state.aimd.limit !== before && !this.#gate?.grow)
@@ -581,8 +580,9 @@ export class Scheduler<T> {
     // A cut clears the count of complaints; any other complaint leaves at least itself counted.
     if (state.aimd.strikes > 0) return first ? 'first' : undefined
     state.cutAt = performance.now()
-    // Told to every process: no more than this one had running (a gate may have held it below its
-    // own limit, and the halved limit would then be more than the host took).
+    // Told to every process: half of what the host had over all of them (`cut`); a gate without it
+    // is told no more than this one had running (a gate may have held it below its own limit, and
+    // the halved limit would then be more than the host took).
     if (this.#gate?.cut) this.#gate.cut(host, performance.now() - sentAt, rateLimited)
     else {
       const ran = this.#ownFull(state) ? state.aimd.limit : Math.min(state.aimd.limit, state.running)
