@@ -535,7 +535,7 @@ describe('Redis checks', () => {
     try {
       await locked.client.config('SET', 'requirepass', 'right')
       const base = locked.url.replace('redis://', '')
-      await assert.rejects(openRedis(`redis://${base}`), /refused the credentials \(NOAUTH/)
+      await assert.rejects(openRedis(`redis://${base}`), /wants a password, and the URL gives none \(NOAUTH/)
       await assert.rejects(openRedis(`redis://:wrong@${base}`), /refused the credentials \(WRONGPASS/)
       const c = await openRedis(`redis://:right@${base}`)
       assert.equal(await c.ping(), 'PONG')

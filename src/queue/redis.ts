@@ -91,9 +91,13 @@ export async function openRedis(url: string): Promise<Redis> {
     }
     // Reached, but refused: a password is wanted, or the one given is wrong.
     if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(String(why))) {
+      // NOAUTH: none were sent (the URL has no password); it is not that those given were wrong.
+      const words = /NOAUTH/i.test(String(why))
+        ? 'wants a password, and the URL gives none'
+        : 'refused the credentials'
       throw new QueueError(
         'redis-auth',
-        `Redis at ${shownRedis(url)} refused the credentials (${why}): give them as ${address.kind === 'unix' ? `unix://:PASSWORD@${address.path} (or unix://USER:PASSWORD@${address.path})` : 'redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379)'}`,
+        `Redis at ${shownRedis(url)} ${words} (${why}): give them as ${address.kind === 'unix' ? `unix://:PASSWORD@${address.path} (or unix://USER:PASSWORD@${address.path})` : 'redis://:PASSWORD@host:6379 (or redis://USER:PASSWORD@host:6379)'}`,
         { cause: error },
       )
     }
