@@ -237,6 +237,94 @@ test('a Last-Modified less than a minute before its Date is weak: the two may co
   }
 })
 
+// RFC 9110 §5.6.7: one instant may come in three forms (IMF-fixdate, RFC 850's, asctime's), and a
+// recipient reads them all. Two backends behind one name (an old one writing RFC 850, say) sent
+// the file's one Last-Modified in two of them: compared as text, every resume was "another version"
+// and restarted from byte 0, and over a link that cuts every answer the file never finished.
+test('a Last-Modified is compared as the instant it names: the same date in another form, spacing or case resumes; another date never splices', async (t) => {
+  const modified = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000)
+  const day = modified.toUTCString().slice(0, 3)
+  const long = {
+    Sun: 'Sunday',
+    Mon: 'Monday',
+    Tue: 'Tuesday',
+    Wed: 'Wednesday',
+    Thu: 'Thursday',
+    Fri: 'Friday',
+    Sat: 'Saturday',
+  }[day]
+  const [, dd, mon, yyyy, time] = modified.toUTCString().split(' ')
+  const forms = {
+    imf: modified.toUTCString(),
+    rfc850: `${long}, ${dd}-${mon}-${yyyy.slice(2)} ${time} GMT`,
+    asctime: `${day} ${mon} ${String(Number(dd)).padStart(2, ' ')} ${time} ${yyyy}`,
+    spaced: `${day.toLowerCase()},  ${dd} ${mon.toUpperCase()} ${yyyy} ${time} gmt`,
+  }
+  /** A server that cuts each answer after `cut` bytes, its nth answer dated by `dated(n)` and carrying `file(n)`. */
+  async function serve(dated: (n: number) => string, file: (n: number) => Buffer, cut: number) {
+    const sent: (string | undefined)[] = []
+    const origin = await listenLocal(
+      createHttpServer((req, res) => {
+        const n = sent.push(req.headers.range) - 1
+        const body = file(n)
+        const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+        const headers = {
+          'content-type': 'image/jpeg',
+          'last-modified': dated(n),
+          'content-length': body.length - from,
+          ...(from > 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+        }
+        res.writeHead(from > 0 ? 206 : 200, headers)
+        if (body.length - from <= cut) res.end(body.subarray(from))
+        else res.write(body.subarray(from, from + cut), () => req.socket.resetAndDestroy())
+      }),
+    )
+    return { sent, origin }
+  }
+  for (const [name, other] of Object.entries(forms).filter(([name]) => name !== 'imf')) {
+    await t.test(`IMF-fixdate, then ${name}: ${other}`, async () => {
+      const image = makeImage(`two-forms-${name}`, 200_000)
+      const { sent, origin } = await serve(
+        (n) => (n % 2 ? other : forms.imf),
+        () => image,
+        60_000,
+      )
+      try {
+        const { out, one } = await get([origin.url(`/two-forms-${name}.jpg`)], { retries: 6 })
+        assert.equal(one.status, 'ok', one.message)
+        assert.ok(
+          sent.slice(1).every((range) => range !== undefined),
+          `never restarted: ${sent.join(' | ')}`,
+        )
+        await holds(out, `two-forms-${name}.jpg`, image)
+      } finally {
+        await origin.close()
+      }
+    })
+  }
+  await t.test('another date, in RFC 850 form, is another version: never spliced', async () => {
+    const v1 = makeImage('later-date-v1', 200_000)
+    const v2 = makeImage('later-date-v2', 200_000)
+    const later = new Date(modified.getTime() + 3_600_000)
+    const [, dd2, mon2, yyyy2, time2] = later.toUTCString().split(' ')
+    const changed = `${long}, ${dd2}-${mon2}-${yyyy2.slice(2)} ${time2} GMT`
+    const { sent, origin } = await serve(
+      (n) => (n === 0 ? forms.imf : changed),
+      (n) => (n === 0 ? v1 : v2),
+      120_000,
+    )
+    try {
+      const { out, one } = await get([origin.url('/later-date.jpg')], { retries: 3 })
+      assert.equal(one.status, 'ok', one.message)
+      assert.match(String(sent[1]), /^bytes=\d+-$/, 'the resume asked for its range')
+      assert.equal(sent[2], undefined, 'its answer, another date, restarted the file from byte 0')
+      await holds(out, 'later-date.jpg', v2)
+    } finally {
+      await origin.close()
+    }
+  })
+})
+
 test('every validator is compared, whatever the server does with If-Range', async (t) => {
   const cases = {
     // A strong ETag that changed, on a server that serves the range anyway.

@@ -789,6 +789,65 @@ test('endMarked: only a length, a last chunk, a 416 or a known file size mark wh
     assert.equal(endMarked({ status, headers }, http2, total), expected, name)
 })
 
+// RFC 9110 §5.6.7: one instant in any of the three forms, in any case or spacing, is one date: two
+// backends behind one name (one writing RFC 850's form) made every resume "another version".
+test('Last-Modified is compared as the instant it names, not as text', () => {
+  const imf = 'Tue, 03 Nov 2026 08:00:00 GMT'
+  const same = [
+    'Tuesday, 03-Nov-26 08:00:00 GMT',
+    'Tue Nov  3 08:00:00 2026',
+    'Tue Nov 3 08:00:00 2026',
+    'tue, 03 nov 2026 08:00:00 gmt',
+    'Tue,  03 Nov 2026  08:00:00 GMT',
+    'Tue, 3 Nov 2026 08:00:00 GMT',
+    `W/${imf}`,
+  ]
+  for (const other of same) {
+    assert.equal(mismatch({ lastModified: imf }, { lastModified: other }), undefined, other)
+    assert.equal(mismatch({ lastModified: other }, { lastModified: imf }), undefined, other)
+    // A resume's 206 proven by it (no ETag known), and an ETag that changed alone still seen as such.
+    const headers = {
+      'content-range': 'bytes 6-9/10',
+      'content-length': '4',
+      'last-modified': other.replace(/^W\//, ''),
+      date: 'Tue, 03 Nov 2026 10:00:00 GMT',
+    }
+    assert.equal(
+      judge({ from: 6, known: { lastModified: imf, length: 10 } }, { status: 206, headers }).do,
+      'receive',
+      other,
+    )
+    assert.equal(
+      etagShifted(
+        { etag: '"a"', lastModified: imf, length: 10, thisRun: true },
+        { etag: '"b"', lastModified: other, length: 10 },
+        undefined,
+      ),
+      true,
+      other,
+    )
+  }
+  // Another instant, in whatever form, is another version; a value that is no HTTP-date is text.
+  const changed: [string, string][] = [
+    [imf, 'Tuesday, 03-Nov-26 08:00:01 GMT'],
+    [imf, 'Tue Nov  3 09:00:00 2026'],
+    [imf, 'Tue, 03 Nov 2026 08:00:00 +0100'],
+    [imf, '1762156800'],
+    ['1762156800', '1762156801'],
+    ['yesterday', 'Yesterday'],
+  ]
+  for (const [a, b] of changed) {
+    assert.equal(mismatch({ lastModified: a }, { lastModified: b }), `Last-Modified ${a} became ${b}`, b)
+    const headers = { 'content-range': 'bytes 6-9/10', 'content-length': '4', 'last-modified': b }
+    assert.equal(
+      judge({ from: 6, known: { lastModified: a, length: 10 } }, { status: 206, headers }).do,
+      'restart',
+      b,
+    )
+  }
+  assert.equal(mismatch({ lastModified: '1762156800' }, { lastModified: ' 1762156800' }), undefined)
+})
+
 // RFC 9110 §5.6.7: a recipient reads all three forms of an HTTP-date, and asctime's names no zone
 // because it is GMT. V8's Date.parse takes it for local time: west of GMT a Last-Modified written
 // two hours before the answer read as hours after it (weak: the file's resumes refused their

@@ -103,6 +103,14 @@ test('Retry-After: delta seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now - 600_000, [served]), 30_000)
   assert.equal(parseRetryAfter('120', now + 120_000, served), 120_000, 'seconds are seconds')
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now, 'yesterday'), 30_000, 'no Date read')
+  // The answer's Date in RFC 850's or asctime's form, as the Retry-After beside it may be: read
+  // too. It was only in IMF-fixdate's, and a worker 2 minutes ahead saw the wait as past (none).
+  for (const form of [
+    'Thursday, 01-Jan-26 00:00:00 GMT',
+    'Thu Jan  1 00:00:00 2026',
+    'thu,  01 JAN 2026 00:00:00 gmt',
+  ])
+    assert.equal(parseRetryAfter('Thursday, 01-Jan-26 00:00:30 GMT', now + 120_000, form), 30_000, form)
 })
 
 test("revisit: a request sent again up to MOST_VISITS times, after the 3xx's Retry-After within the caps; then a loop", () => {

@@ -2,10 +2,17 @@ const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
 const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)'
 const TIME = '\\d{2}:\\d{2}:\\d{2}'
-/** The three forms of an HTTP-date (RFC 9110 §5.6.7), case aside ("recipients ... be robust"). */
+/**
+ * The three forms of an HTTP-date (RFC 9110 §5.6.7), case aside ("recipients ... be robust"), as
+ * read after runs of spaces are made one (see `httpDate`): asctime's day of one digit then comes
+ * after one space, as it does in the form servers write ("Dec  1", "Dec 1").
+ */
 export const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{1,2} ${MONTH} \\d{4} ${TIME} GMT$`, 'i')
 export const RFC850_DATE = new RegExp(`^${LONG_DAY}, \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`, 'i')
-export const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i')
+export const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} +\\d{1,2} ${TIME} \\d{4}$`, 'i')
+
+/** A header's value with its runs of white space made one space, trimmed. */
+const spaced = (value: string) => value.trim().replace(/\s+/g, ' ')
 
 /**
  * A date header's value (`Date`, `Last-Modified`) as ms since the epoch, as `Date.parse` reads it
@@ -13,6 +20,28 @@ export const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4
  * `Date.parse` would take it for this machine's local time, hours off west or east of GMT.
  */
 export function httpDate(value: string): number {
-  const trimmed = value.trim()
-  return Date.parse(ASCTIME_DATE.test(trimmed) ? `${trimmed} GMT` : trimmed)
+  const text = spaced(value)
+  return Date.parse(ASCTIME_DATE.test(text) ? `${text} GMT` : text)
+}
+
+/**
+ * The instant an HTTP-date names, in any of its three forms, its case and spacing aside (see
+ * `IMF_FIXDATE`); `undefined` for anything else, which `Date.parse` may still read (`1`, `soon`).
+ */
+export function readHttpDate(value: string): number | undefined {
+  const text = spaced(value)
+  if (!IMF_FIXDATE.test(text) && !RFC850_DATE.test(text) && !ASCTIME_DATE.test(text)) return undefined
+  const ms = httpDate(text)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/**
+ * Whether two `Last-Modified` values name the same instant: one date may come in any of the three
+ * forms (two backends behind one name, one writing RFC 850's), in another case or spacing. A value
+ * that is no HTTP-date is compared as text.
+ */
+export function sameHttpDate(a: string, b: string): boolean {
+  const x = readHttpDate(a)
+  const y = readHttpDate(b)
+  return x !== undefined && y !== undefined ? x === y : a.trim() === b.trim()
 }

@@ -1,6 +1,6 @@
 import { REDIRECT_STATUS } from '../errors.js'
 import type { Validators } from '../types.js'
-import { httpDate } from './http-date.js'
+import { httpDate, sameHttpDate } from './http-date.js'
 import { successBody } from './success-status.js'
 
 /**
@@ -183,6 +183,9 @@ export function lastModifiedValidator(
 
 const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
 
+/** Whether two `Last-Modified` validators, weak or strong, name the same instant (see `sameHttpDate`). */
+const sameDate = (a: string, b: string) => sameHttpDate(bare(a), bare(b))
+
 /** The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged. */
 export function ifRangeValue(known: Validators): string | undefined {
   if (isStrong(known.etag)) return known.etag
@@ -220,7 +223,7 @@ export function etagShifted(
   const dated = before.lastModified !== undefined || got.lastModified !== undefined
   if (
     dated &&
-    (!before.lastModified || !got.lastModified || bare(before.lastModified) !== bare(got.lastModified))
+    (!before.lastModified || !got.lastModified || !sameDate(before.lastModified, got.lastModified))
   )
     return false
   return before.from === undefined || at === undefined || before.from === at
@@ -230,7 +233,7 @@ export function etagShifted(
 export function mismatch(known: Validators, answer: Validators): string | undefined {
   if (known.etag && answer.etag && known.etag !== answer.etag)
     return `ETag ${known.etag} became ${answer.etag}`
-  if (known.lastModified && answer.lastModified && bare(known.lastModified) !== bare(answer.lastModified)) {
+  if (known.lastModified && answer.lastModified && !sameDate(known.lastModified, answer.lastModified)) {
     return `Last-Modified ${bare(known.lastModified)} became ${bare(answer.lastModified)}`
   }
   if (known.length !== undefined && answer.length !== undefined && known.length !== answer.length) {
@@ -248,7 +251,7 @@ export function mismatch(known: Validators, answer: Validators): string | undefi
 function proven(known: Validators, answer: Validators): boolean {
   if (isStrong(known.etag) && answer.etag !== undefined) return known.etag === answer.etag
   return (
-    isStrong(known.lastModified) && !!answer.lastModified && known.lastModified === bare(answer.lastModified)
+    isStrong(known.lastModified) && !!answer.lastModified && sameDate(known.lastModified, answer.lastModified)
   )
 }
 

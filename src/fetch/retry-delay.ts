@@ -1,4 +1,4 @@
-import { ASCTIME_DATE, httpDate, IMF_FIXDATE, RFC850_DATE } from './http-date.js'
+import { readHttpDate } from './http-date.js'
 
 /** Backoff before a retry: exponential with full jitter, capped; the server's `Retry-After` wins. */
 export interface RetryDelayInput {
@@ -54,12 +54,15 @@ export function parseRetryAfter(
   const trimmed = text.trim()
   // A date is on the server's clock: read against its `Date` (RFC 9110 §6.6.1), the wait is the
   // same whatever this machine's clock says (a worker whose clock is ahead would see none at all).
-  const date = (Array.isArray(served) ? served[0] : served)?.trim()
-  if (date !== undefined && IMF_FIXDATE.test(date)) now = Date.parse(date)
+  // Its `Date` may come in any of the three forms too, as the Retry-After beside it.
+  const date = Array.isArray(served) ? served[0] : served
+  now = (date === undefined ? undefined : readHttpDate(date)) ?? now
   let ms: number
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000
-  else if (IMF_FIXDATE.test(trimmed) || RFC850_DATE.test(trimmed) || ASCTIME_DATE.test(trimmed))
-    ms = httpDate(trimmed) - now
-  else return undefined
+  else {
+    const at = readHttpDate(trimmed)
+    if (at === undefined) return undefined
+    ms = at - now
+  }
   return Number.isFinite(ms) && ms > 0 ? ms : undefined
 }
