@@ -325,6 +325,62 @@ test('a Last-Modified is compared as the instant it names: the same date in anot
   })
 })
 
+// RFC 9110 §8.8.3: an entity-tag is a quoted string. Some servers send a bare value (rustfs's S3
+// objects, rustfs/rustfs#611; Azure Blob's older API versions, curl#5610; Go's go-http-utils/etag,
+// go-http-utils/etag#3; ESPAsyncWebServer before #367). A server reads an If-Range that does not
+// start with a quote as a date (Go's net/http checkIfRange, nginx, Apache, Node's send): a resume
+// that offered the bare value got the whole file each time, and behind a link that cuts every
+// answer the file never finished. curl, wget2 and aria2c send no If-Range and resume it.
+test('an ETag without its quotes is no entity-tag: a resume offers the Last-Modified, or resumes in the run without If-Range', async (t) => {
+  const modified = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000).toUTCString()
+  for (const dated of [true, false]) {
+    await t.test(dated ? 'with a Last-Modified' : 'alone', async () => {
+      const image = makeImage(`bare-etag-${dated}`, 200_000)
+      const etag = 'd2a1cbe1405f80f445505287713280ab'
+      const sent: { range?: string; ifRange?: string }[] = []
+      // Go's ServeContent: If-Range is an entity-tag when it starts with a quote, else a date.
+      const origin = await listenLocal(
+        createHttpServer((req, res) => {
+          const ifRange = req.headers['if-range'] as string | undefined
+          sent.push({ range: req.headers.range, ifRange })
+          const fresh =
+            ifRange === undefined ||
+            (/^(W\/)?"/.test(ifRange)
+              ? ifRange === etag
+              : dated && Date.parse(ifRange) === Date.parse(modified))
+          const from = req.headers.range && fresh ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+          res.writeHead(from > 0 ? 206 : 200, {
+            'content-type': 'image/jpeg',
+            etag,
+            ...(dated ? { 'last-modified': modified } : {}),
+            'content-length': image.length - from,
+            ...(from > 0 ? { 'content-range': `bytes ${from}-${image.length - 1}/${image.length}` } : {}),
+          })
+          if (image.length - from <= 60_000) res.end(image.subarray(from))
+          else res.write(image.subarray(from, from + 60_000), () => req.socket.resetAndDestroy())
+        }),
+      )
+      try {
+        const name = `bare-etag-${dated}.jpg`
+        const { out, one } = await get([origin.url(`/${name}`)], { retries: 6 })
+        assert.equal(one.status, 'ok', one.message)
+        assert.ok(
+          sent.slice(1).every((r) => r.range !== undefined),
+          'never restarted',
+        )
+        assert.deepEqual(
+          [...new Set(sent.slice(1).map((r) => r.ifRange))],
+          [dated ? modified : undefined],
+          'the date offered, or nothing',
+        )
+        await holds(out, name, image)
+      } finally {
+        await origin.close()
+      }
+    })
+  }
+})
+
 test('every validator is compared, whatever the server does with If-Range', async (t) => {
   const cases = {
     // A strong ETag that changed, on a server that serves the range anyway.

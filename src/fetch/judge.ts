@@ -153,8 +153,20 @@ export const RESUME_OVERLAP = 4096
  */
 export const LATER_OVERLAP = 1024
 
-/** A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). */
-export const isStrong = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
+/**
+ * A strong ETag (not `W/"..."`): the only kind `If-Range` may carry (RFC 9110 §13.1.5). An
+ * entity-tag is a quoted string (§8.8.3): a bare value (rustfs's S3 objects, rustfs/rustfs#611;
+ * Azure Blob's older API versions, curl#5610; go-http-utils/etag#3; ESPAsyncWebServer) is none.
+ * A server reads an `If-Range` that does not start with a quote as a date (Go's net/http, nginx,
+ * Apache, Node's send), so a resume that offered the bare value got the whole file every time:
+ * it is still compared with later answers' (see `mismatch`), but proves nothing, as a weak one.
+ */
+export const isStrong = (etag: string | undefined): etag is string =>
+  !!etag && etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"')
+
+/** A `Last-Modified` validator not marked weak (see `lastModifiedValidator`). */
+const strongDate = (lastModified: string | undefined): lastModified is string =>
+  !!lastModified && !lastModified.startsWith('W/')
 
 /**
  * How long before the answer's `Date` a `Last-Modified` must be to be strong. RFC 9110 §8.8.2.2
@@ -189,7 +201,7 @@ const sameDate = (a: string, b: string) => sameHttpDate(bare(a), bare(b))
 /** The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged. */
 export function ifRangeValue(known: Validators): string | undefined {
   if (isStrong(known.etag)) return known.etag
-  return isStrong(known.lastModified) ? known.lastModified : undefined
+  return strongDate(known.lastModified) ? known.lastModified : undefined
 }
 
 /**
@@ -251,7 +263,9 @@ export function mismatch(known: Validators, answer: Validators): string | undefi
 function proven(known: Validators, answer: Validators): boolean {
   if (isStrong(known.etag) && answer.etag !== undefined) return known.etag === answer.etag
   return (
-    isStrong(known.lastModified) && !!answer.lastModified && sameDate(known.lastModified, answer.lastModified)
+    strongDate(known.lastModified) &&
+    !!answer.lastModified &&
+    sameDate(known.lastModified, answer.lastModified)
   )
 }
 
