@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
 import { after, before, test } from 'node:test'
 import { UnsplashClient } from '../src/sources/unsplash/client.js'
 import {
@@ -16,6 +17,7 @@ import { Tracker } from '../src/sources/unsplash/tracker.js'
 import type { Photo } from '../src/sources/unsplash/types.js'
 import { startBlackHole } from './support/black-hole.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { listenLocal } from './support/raw-server.js'
 import { startUnsplashMock, type UnsplashMock } from './support/unsplash-mock.js'
 
 let images: ImageServer
@@ -226,6 +228,37 @@ test('5xx and 429 are retried; then the answer counts', async () => {
   await assert.rejects(d.get('/collections/42/photos'), /HTTP 500/)
   api.fault('/collections/42/photos', 500, 0)
   await d.close()
+})
+
+// A Retry-After date is on the API's clock: read against its Date, as a download's is (see
+// parseRetryAfter). Read against this machine's, an hour behind the API's, a wait of 1 s was one
+// of an hour, cut to the 60 s cap; an hour ahead, none at all.
+test("a Retry-After date is read against the API's Date, not this machine's clock", async () => {
+  let calls = 0
+  const skewed = await listenLocal(
+    createServer((_req, res) => {
+      if (calls++ > 0) return res.writeHead(200, { 'content-type': 'application/json' }).end('[]')
+      const served = Math.floor(Date.now() / 1000) * 1000 + 3_600_000
+      res.writeHead(503, {
+        date: new Date(served).toUTCString(),
+        'retry-after': new Date(served + 1000).toUTCString(),
+      })
+      res.end()
+    }),
+  )
+  const c = new UnsplashClient({ key: 'k', apiUrl: skewed.origin, retries: 1, retryBase: 10 })
+  try {
+    const started = Date.now()
+    const { body } = await Promise.race([
+      c.get<Photo[]>('/collections/42/photos'),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('waited 10 s or more')), 10_000)),
+    ])
+    assert.deepEqual(body, [])
+    assert.ok(Date.now() - started >= 900, 'the second it asked for was waited')
+  } finally {
+    await c.close()
+    await skewed.close()
+  }
 })
 
 // An API that takes the connection and never answers (a hung server, a proxy that holds it) was

@@ -198,7 +198,8 @@ export class UnsplashClient {
       if (status === 401 && keyRejected(kind, text)) throw badKeyError()
       const retryable = status === 429 || status >= 500
       if (retryable && attempt <= this.#o.retries) {
-        const retryAfter = parseRetryAfter(headers['retry-after'])
+        // A date is on the API's clock, read against its Date (see `parseRetryAfter`).
+        const retryAfter = parseRetryAfter(headers['retry-after'], Date.now(), headers.date)
         await this.#pause(
           retryDelay({ retry: attempt, retryAfter, maxRetryAfter: 60_000, base: this.#o.retryBase }),
           signal,
