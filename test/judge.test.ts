@@ -683,6 +683,15 @@ test('etagShifted: another strong ETag than an answer of this run gave, all else
     ['another date', before, { etag: '"def"', lastModified: LATER, length: 1000 }, false],
     ['a date only one names', before, { etag: '"def"', length: 1000 }, false],
     ['a weak ETag now', before, { etag: 'W/"def"', lastModified: LM, length: 1000 }, false],
+    // Bare ETags (no quotes: rustfs/rustfs#611) shift as quoted ones do.
+    ['bare ETags', { ...before, etag: 'abc' }, { etag: 'def', lastModified: LM, length: 1000 }, true],
+    ['a bare ETag now', before, { etag: 'def', lastModified: LM, length: 1000 }, true],
+    [
+      'the same bare ETag',
+      { ...before, etag: 'abc' },
+      { etag: 'abc', lastModified: LM, length: 1000 },
+      false,
+    ],
     ['no ETag now', before, { lastModified: LM, length: 1000 }, false],
     [
       'known from the journal, not this run',

@@ -215,7 +215,7 @@ export function resumesInRun(known: Validators): boolean {
 }
 
 /**
- * Whether a whole answer names another strong ETag than an earlier answer in this run did, while
+ * Whether a whole answer names another strong (or bare) ETag than an earlier answer in this run did, while
  * all else they state is the same: the length, the Last-Modified (or none), the URL. Edges of a
  * CDN, or backends behind a load balancer, that each name one file their own way (an ETag from a
  * server's inode, or made at each answer) never match an If-Range, nor their 206 the ETag
@@ -229,8 +229,9 @@ export function etagShifted(
   got: Validators,
   at: string | undefined,
 ): boolean {
-  if (!before?.thisRun || !isStrong(before.etag) || !isStrong(got.etag) || before.etag === got.etag)
-    return false
+  // A bare ETag (see `isStrong`) too: it says no more of the file than a quoted one does.
+  const named = (etag: string | undefined) => !!etag && !etag.startsWith('W/')
+  if (!before?.thisRun || !named(before.etag) || !named(got.etag) || before.etag === got.etag) return false
   if (before.length === undefined || before.length !== got.length) return false
   const dated = before.lastModified !== undefined || got.lastModified !== undefined
   if (
