@@ -224,6 +224,27 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     { do: 'receive', at: 600, total: 1000, length: 400 },
   ],
+  // A bare ETag (rustfs/rustfs#611) names the file as a quoted one does; its date proves the 206.
+  [
+    'resume answered by the same path with a new signature, a bare ETag',
+    {
+      ...resume({ etag: 'abc', lastModified: LM, length: 1000, from: 'https://s3/b/k?X-Sig=1' }),
+      at: 'https://s3/b/k?X-Sig=2',
+    },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: 'abc', 'last-modified': LM },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ],
+  [
+    'resume answered by the same path with a new signature, another bare ETag',
+    {
+      ...resume({ etag: 'abc', lastModified: LM, length: 1000, from: 'https://s3/b/k?X-Sig=1' }),
+      at: 'https://s3/b/k?X-Sig=2',
+    },
+    206,
+    { 'content-range': 'bytes 600-999/1000', etag: 'abd', 'last-modified': LM },
+    'restart',
+  ],
   [
     'resume answered by another query, its date the same, no ETag',
     { ...resume({ lastModified: LM, length: 1000, from: 'https://h/img?f=1' }), at: 'https://h/img?f=2' },

@@ -164,6 +164,12 @@ export const LATER_OVERLAP = 1024
 export const isStrong = (etag: string | undefined): etag is string =>
   !!etag && etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"')
 
+/**
+ * An ETag not marked weak, quoted or bare (see `isStrong`): a bare one goes in no `If-Range`, but
+ * names the file as a quoted one does, where an answer is compared with one known.
+ */
+const named = (etag: string | undefined): etag is string => !!etag && !etag.startsWith('W/')
+
 /** A `Last-Modified` validator not marked weak (see `lastModifiedValidator`). */
 const strongDate = (lastModified: string | undefined): lastModified is string =>
   !!lastModified && !lastModified.startsWith('W/')
@@ -229,8 +235,6 @@ export function etagShifted(
   got: Validators,
   at: string | undefined,
 ): boolean {
-  // A bare ETag (see `isStrong`) too: it says no more of the file than a quoted one does.
-  const named = (etag: string | undefined) => !!etag && !etag.startsWith('W/')
   if (!before?.thisRun || !named(before.etag) || !named(got.etag) || before.etag === got.etag) return false
   if (before.length === undefined || before.length !== got.length) return false
   const dated = before.lastModified !== undefined || got.lastModified !== undefined
@@ -619,7 +623,8 @@ function whole(answer: Answer, codings: string[]): Decision {
 
 /**
  * Whether an answer from another URL than the bytes on disk came from shows the same file: a
- * strong ETag equal, and the full size equal where both answers state it. So a redirect to signed storage URLs (S3, GCS: a new
+ * strong ETag equal (quoted or bare: see `named`), and the full size equal where both answers
+ * state it. So a redirect to signed storage URLs (S3, GCS, rustfs: a new
  * signature each time) or to another edge host of one CDN still resumes, while two files of one
  * deploy behind a redirector are not joined on a shared Last-Modified: a date alone proves nothing
  * across URLs. (Two files of the very same size and date under an ETag made of the two, as nginx
@@ -628,7 +633,7 @@ function whole(answer: Answer, codings: string[]): Decision {
 export function sameFile(known: Validators, got: Validators): boolean {
   // The size, where both answers said it, must agree too (a first answer without a length gives none).
   return (
-    isStrong(known.etag) &&
+    named(known.etag) &&
     known.etag === got.etag &&
     (known.length === undefined || got.length === undefined || known.length === got.length)
   )
