@@ -330,7 +330,7 @@ test('a Last-Modified is compared as the instant it names: the same date in anot
 // go-http-utils/etag#3; ESPAsyncWebServer before #367). A server reads an If-Range that does not
 // start with a quote as a date (Go's net/http checkIfRange, nginx, Apache, Node's send): a resume
 // that offered the bare value got the whole file each time, and behind a link that cuts every
-// answer the file never finished. curl, wget2 and aria2c send no If-Range and resume it.
+// answer the file never finished. curl -C - and wget2 -c send no If-Range and resume it.
 test('an ETag without its quotes is no entity-tag: a resume offers the Last-Modified, or resumes in the run without If-Range', async (t) => {
   const modified = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000).toUTCString()
   const variants = {
