@@ -208,6 +208,37 @@ test('CSV: a ;-separated export whose quoted cells hold line breaks is cut where
   }
 })
 
+test('CSV: Spark\'s \\" inside quoted fields is read by workers as a local run reads it, cut at its records', async () => {
+  // Enqueue found the records as RFC 4180 does: a caption's \" closed its field, and a quoted
+  // line break after it ended a record, a phantom row shifting every key after it.
+  const caption = (i: number) =>
+    [`"say \\"hi\\" ${i}"`, `"\\"a\\", b\r\nc ${i}"`, `"¯\\_(ツ)_/¯ ${i}"`, `plain ${i}`][i % 4]
+  const read = (i: number) => [`say "hi" ${i}`, `"a", b\r\nc ${i}`, `¯\\_(ツ)_/¯ ${i}`, `plain ${i}`][i % 4]
+  const rows = Array.from({ length: 9 }, (_, i) => `${i},${caption(i)},https://img.example/${i}.jpg`)
+  const files: [string, string][] = [
+    ['spark.csv', `id,caption,url\r\n${rows.join('\r\n')}\r\n`],
+    [
+      'spark-semi.csv',
+      `sep=;\nid;caption;url\n${rows.map((row) => row.replace(/^(\d+),(.*),(https:.*)$/s, '$1;$2;$3')).join('\n')}\n`,
+    ],
+  ]
+  const table = { captionCol: 'caption' }
+  for (const [name, text] of files) {
+    const csv = join(dir, name)
+    await writeFile(csv, text)
+    const local = await locally([csv], table)
+    assert.deepEqual(
+      local.map((job) => [job.url, job.caption]),
+      rows.map((_, i) => [`https://img.example/${i}.jpg`, read(i)]),
+      name,
+    )
+    for (const size of [1, 2, 4, 9]) {
+      const { jobs } = await viaShards([csv], size, table)
+      assert.deepEqual(jobs, local, `${name}, shard size ${size}`)
+    }
+  }
+})
+
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
   const tsv = join(dir, 'rows.tsv')
   // Row 2's caption opens with a quote that is text (closed inside row 4's), and so does row 5's

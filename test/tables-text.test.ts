@@ -802,3 +802,63 @@ test('a \\N cell (PostgreSQL COPY, MySQL INTO OUTFILE, Hive) is null: no caption
     ],
   )
 })
+
+test('CSV: Spark\'s \\" inside quoted fields is a quote, its captions read to the right cells; RFC 4180 files read as before', async () => {
+  // Spark's CSV writer (its default escape), Hive and MySQL's INTO OUTFILE write a quote in a quoted
+  // field as \" (databricks/spark-csv#466): the caption kept its quotes and backslashes, and a row
+  // whose quoted caption held a comma too was an invalid-row, its image never fetched.
+  const spark = await file(
+    'spark.csv',
+    'id,caption,url\r\n' +
+      '1,"say \\"hi\\" now",https://images.example/1.jpg\r\n' +
+      '2,"\\"quoted\\", with a comma",https://images.example/2.jpg\r\n' +
+      '3,"two\r\nlines, \\"and\\" more",https://images.example/3.jpg\r\n' +
+      '4,"¯\\_(ツ)_/¯, C:\\dir",https://images.example/4.jpg\r\n' +
+      '5,"ends in a quote \\"",https://images.example/5.jpg\r\n' +
+      '6,plain,https://images.example/6.jpg\r\n' +
+      '7,"",https://images.example/7.jpg\r\n',
+  )
+  const jobs = await readAll([spark], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.url, j.caption, j.meta?.id, j.invalid]),
+    [
+      ['https://images.example/1.jpg', 'say "hi" now', '1', undefined],
+      ['https://images.example/2.jpg', '"quoted", with a comma', '2', undefined],
+      ['https://images.example/3.jpg', 'two\r\nlines, "and" more', '3', undefined],
+      ['https://images.example/4.jpg', '¯\\_(ツ)_/¯, C:\\dir', '4', undefined],
+      ['https://images.example/5.jpg', 'ends in a quote "', '5', undefined],
+      ['https://images.example/6.jpg', 'plain', '6', undefined],
+      ['https://images.example/7.jpg', '', '7', undefined],
+    ],
+  )
+  // pandas with escapechar='\\' and doublequote=False, ;-separated (a decimal comma's locale), with
+  // its backslashes doubled.
+  const pandas = await file(
+    'pandas-escape.csv',
+    'url;caption\nhttps://images.example/a.jpg;"a \\"b\\"; c \\\\"\nhttps://images.example/b.jpg;"x\ny"\n',
+  )
+  assert.deepEqual(
+    (await readAll([pandas], { captionCol: 'caption' })).map((j) => [j.url, j.caption]),
+    [
+      ['https://images.example/a.jpg', 'a "b"; c \\'],
+      ['https://images.example/b.jpg', 'x\ny'],
+    ],
+  )
+  // Valid RFC 4180 files read as they did: a cell ending in a backslash, JSON, a quoted quote, an
+  // empty quoted cell, a backslash before a doubled quote.
+  const rfc = await file(
+    'rfc-backslashes.csv',
+    'url,caption,note\n' +
+      'https://images.example/a.jpg,"C:\\dir\\",next\n' +
+      'https://images.example/b.jpg,"{""a"":1}",""\n' +
+      'https://images.example/c.jpg,"""x""","a\\""b"\n',
+  )
+  assert.deepEqual(
+    (await readAll([rfc], { captionCol: 'caption' })).map((j) => [j.url, j.caption, j.meta?.note]),
+    [
+      ['https://images.example/a.jpg', 'C:\\dir\\', 'next'],
+      ['https://images.example/b.jpg', '{"a":1}', ''],
+      ['https://images.example/c.jpg', '"x"', 'a\\"b'],
+    ],
+  )
+})

@@ -13,6 +13,7 @@ import {
   runColumnTypes,
 } from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
+import { backslashRecord, type CsvEscape, sniffCsvEscape } from '../src/sources/tables/csv-escape.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
 import { nonFiniteAsNull, parseJsonlLine, wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
@@ -444,4 +445,41 @@ test('wholeDoubles: the top-level keys whose whole number is written as a double
   const text = '{"s": 1.0, "n": 1}'
   tally.add(JSON.parse(text), wholeDoubles(text, JSON.parse(text)))
   assert.deepEqual(tally.types(), { s: 'DOUBLE', n: 'INT64' })
+})
+
+test('a CSV file\'s escape: \\" only on positive evidence (Spark, Hive, MySQL), RFC 4180 otherwise', () => {
+  const header = 'id,caption,url\n'
+  const cases: [string, string, CsvEscape, (',' | ';')?][] = [
+    ['Spark: a quote inside a caption', '1,"say \\"hi\\" now",https://x/a.jpg\n', 'backslash'],
+    ['Spark: a caption ending in a quote', '1,"He said \\"hello\\"",x\n', 'backslash'],
+    ['Spark: a caption that is a quote', '1,"\\"",x\n2,"a \\"b\\" c",y\n', 'backslash'],
+    ['Spark, ;-separated', '1;"say \\"hi\\"; now";x\n', 'backslash', ';'],
+    ['RFC: a cell ending in a backslash', '1,"C:\\dir\\",next\n', 'rfc'],
+    ['RFC: a backslash before a doubled quote', '1,"a\\""b",x\n', 'rfc'],
+    ['RFC: JSON in a cell', '1,"{""a"":1}",x\n', 'rfc'],
+    ['RFC: a quoted quote', '1,"""x""",x\n', 'rfc'],
+    ['RFC: empty quoted cells', '1,"",""\n', 'rfc'],
+    ['RFC: a quote inside an unquoted cell', '1,say \\"hi\\" now,x\n', 'rfc'],
+    ['both: a doubled quote is no backslash file', '1,"say \\"hi\\" now",x\n2,"{""a"":1}",y\n', 'rfc'],
+    ['a stray quote, no backslash', '1,"a" b,x\n', 'rfc'],
+    ['the evidence past the sample end is none', '1,"a \\"', 'rfc'],
+    ['a byte order mark, then a quoted header', '\ufeff"id","c"\n1,"a \\"b\\" c"\n', 'backslash'],
+  ]
+  for (const [name, rows, want, sep] of cases) {
+    const text = rows.startsWith('\ufeff') ? rows : header.replaceAll(',', sep ?? ',') + rows
+    assert.equal(sniffCsvEscape(Buffer.from(text), sep), want, name)
+  }
+  // csv-parse read `\_` as `_`: the record is read again, its unquoted fields as they were.
+  const raw = '\n1,"¯\\_(ツ)_/¯, \\"x\\"",a\\b,"C:\\dir"\r'
+  assert.deepEqual(backslashRecord(['1', '¯_(ツ)_/¯, "x"', 'a\\b', 'C:dir'], raw, ','), [
+    '1',
+    '¯\\_(ツ)_/¯, "x"',
+    'a\\b',
+    'C:\\dir',
+  ])
+  // A backslash before a backslash is one, at a field's end too; one csv-parse read otherwise stands.
+  assert.deepEqual(backslashRecord(['C:dir\\', 'x'], '"C:\\dir\\\\",x', ','), ['C:\\dir\\', 'x'])
+  assert.deepEqual(backslashRecord(['"a"b \\c'], '"a"b \\c\n', ','), ['"a"b \\c'])
+  const same = ['1', 'say "hi"']
+  assert.equal(backslashRecord(same, '1,"say \\"hi\\""\n', ','), same, 'no backslash dropped: not read again')
 })

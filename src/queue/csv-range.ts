@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
 import { type Options, parse } from 'csv-parse'
-import { crlfsIn, csvParseOptions } from '../sources/tables/csv.js'
-import { type RawRecord, strayQuoteLines, unclosedQuote } from '../sources/tables/stray-quote.js'
+import { crlfsIn, csvFields, csvParseOptions } from '../sources/tables/csv.js'
+import type { CsvEscape } from '../sources/tables/csv-escape.js'
+import { strayQuoteLines, unclosedQuote } from '../sources/tables/stray-quote.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 
 /** One CSV record with where it ends: the byte after its record delimiter, and its last line. */
@@ -16,7 +17,7 @@ export interface CsvSpan {
 
 /**
  * The records of a CSV or TSV file from byte `start` (a record's first byte), with their end
- * offsets, parsed as the tables reader parses them (`src/sources/tables/csv.ts`: RFC 4180 quotes,
+ * offsets, parsed as the tables reader parses them (`src/sources/tables/csv.ts`: RFC 4180 quotes or `\"`,
  * relaxed quotes and column counts, a stray quote's lines read one by one, a TSV quote never
  * closed read as text on its line, any mix of line endings, blank lines skipped, a byte order
  * mark dropped). `lineBase`: lines before `start`. A syntax error throws after the records before
@@ -31,23 +32,25 @@ export async function* csvSpans(
   /** A CSV file's field separator (see `csvDelimiter`). */
   delimiter: ',' | ';' = ',',
   unquoted = false,
+  /** A CSV file's escape inside quoted fields (see `sniffCsvEscape`). */
+  quoteEscape: CsvEscape = 'rfc',
 ): AsyncGenerator<CsvSpan> {
   const pending: CsvSpan[] = []
   let overcount = 0
   /** Where the record after the last whole one starts. */
   let next = from
   const options: Options = {
-    ...csvParseOptions(format, delimiter, !unquoted),
+    ...csvParseOptions(format, delimiter, !unquoted, quoteEscape),
     bom: from.start === 0,
     on_record: (value: string[], context) => {
       if (unquoted && pending.length > 0) return null // the one record read so is taken
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
-      const { record: fields, raw } = value as unknown as RawRecord
+      const { record: fields, raw } = csvFields(value, format, delimiter, unquoted ? 'rfc' : quoteEscape)
       overcount += crlfsIn(fields)
       const end = from.start + context.bytes
       const endLine = from.lineBase + context.lines - overcount
       next = { start: end, lineBase: endLine }
-      const lines = strayQuoteLines(fields, raw, format, path, endLine)
+      const lines = strayQuoteLines(fields, raw, format, path, endLine, quoteEscape)
       if (!lines) pending.push({ fields, end, endLine })
       else
         for (const line of lines)
@@ -101,5 +104,5 @@ export async function* csvSpans(
     stream.destroy()
     parser.destroy()
   }
-  if (resume) yield* csvSpans(path, format, resume, checkUtf8, delimiter, again)
+  if (resume) yield* csvSpans(path, format, resume, checkUtf8, delimiter, again, quoteEscape)
 }

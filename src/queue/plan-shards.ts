@@ -13,6 +13,7 @@ import {
   parseLine,
 } from '../sources/lines.js'
 import { csvSyntaxError, sepLine } from '../sources/tables/csv.js'
+import type { CsvEscape } from '../sources/tables/csv-escape.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import { utf8Checked } from '../sources/tables/utf8.js'
 import type { CarriedType } from '../types.js'
@@ -178,6 +179,8 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
   // A CSV file's separator, as its header showed it (`;`: Excel's CSV where the decimal separator is
   // a comma, or named by its `sep=;` line): its records are found with it, as a worker reads them.
   const delimiters = opened.files.map((f) => f.delimiter)
+  // And its escape, as its first bytes showed it (`sniffCsvEscape`): `\"` is no quote's end.
+  const escapes = opened.files.map((f) => f.escape)
   return pointerPlan(
     'table',
     files,
@@ -186,6 +189,7 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
     columns,
     opened.columnTypes,
     delimiters,
+    escapes,
   )
 }
 
@@ -199,6 +203,7 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
 async function* rowStarts(
   file: InputFile,
   delimiter: ',' | ';' = ',',
+  quoteEscape: CsvEscape = 'rfc',
 ): AsyncGenerator<{ offset: number; line: number }> {
   if (file.format === 'lines') {
     let line = 0
@@ -226,6 +231,8 @@ async function* rowStarts(
       { start: 0, lineBase: 0 },
       true,
       delimiter,
+      false,
+      quoteEscape,
     )) {
       // Excel's `sep=;` line comes before the header (`sepLine`): not the header, not a row.
       const sep = first && file.format === 'csv' && sepLine(file.path, record.fields) !== undefined
@@ -253,6 +260,8 @@ function pointerPlan(
   columnTypes?: Readonly<Record<string, CarriedType>>,
   /** Each CSV file's separator (see `rowStarts`), by the files' order. */
   delimiters: readonly (',' | ';' | undefined)[] = [],
+  /** Each CSV file's escape (see `sniffCsvEscape`), by the files' order. */
+  escapes: readonly (CsvEscape | undefined)[] = [],
 ): ShardPlan {
   let rows = 0
   const inputId = inputIdOf(kind, table, shardSize, files)
@@ -287,7 +296,7 @@ function pointerPlan(
         if (n > 0) lastFile = f
         continue
       }
-      for await (const start of rowStarts(file, delimiters[f])) {
+      for await (const start of rowStarts(file, delimiters[f], escapes[f])) {
         if (rows % shardSize === 0) {
           if (open) yield close(shardSize)
           open = { shard: rows / shardSize, file: f, ...start }

@@ -5,6 +5,7 @@ import { ImgpullError, UsageError } from '../errors.js'
 import { parseLine } from '../sources/lines.js'
 import { planColumns } from '../sources/tables/columns.js'
 import { csvDelimiter, csvLayout, csvRecordJob, csvSyntaxError, sepLine } from '../sources/tables/csv.js'
+import { type CsvEscape, sniffCsvStream } from '../sources/tables/csv-escape.js'
 import type { TableFile } from '../sources/tables/format.js'
 import { invalidRow, type TableJob } from '../sources/tables/job.js'
 import { rowJob } from '../sources/tables/jobs.js'
@@ -181,9 +182,17 @@ async function* csvRange(
   if (count <= 0) return
   const format = file.format as 'csv' | 'tsv'
   /** The record after `skip` others. */
-  const firstRecord = async (delimiter: ',' | ';', skip = 0) => {
-    for await (const record of csvSpans(file.path, format, { start: 0, lineBase: 0 }, false, delimiter))
-      if (skip-- <= 0) return record.fields
+  const firstRecord = async (delimiter: ',' | ';', skip = 0, quoteEscape: CsvEscape = 'rfc') => {
+    const records = csvSpans(
+      file.path,
+      format,
+      { start: 0, lineBase: 0 },
+      false,
+      delimiter,
+      false,
+      quoteEscape,
+    )
+    for await (const record of records) if (skip-- <= 0) return record.fields
     return undefined
   }
   // As csvHeader reads it: a header that shows `;` as its separator is read again with it, and
@@ -192,13 +201,25 @@ async function* csvRange(
   const sep = format === 'csv' && fields ? sepLine(file.path, fields) : undefined
   const delimiter = sep ?? (format === 'csv' && fields && csvDelimiter(fields) === ';' ? ';' : ',')
   if (sep || delimiter === ';') fields = await firstRecord(delimiter, sep ? 1 : 0)
+  // And its first bytes its escape (`sniffCsvEscape`), the header read again with it.
+  const quoteEscape: CsvEscape =
+    format === 'csv' && fields ? await sniffCsvStream(createReadStream(file.path), delimiter) : 'rfc'
+  if (quoteEscape === 'backslash') fields = await firstRecord(delimiter, sep ? 1 : 0, quoteEscape)
   if (!fields)
     throw new UsageError(`${file.path} is empty: a ${format.toUpperCase()} table needs a header line`)
   const layout = csvLayout(file.path, fields, options)
   const start = from ?? { offset: input.dataStart ?? 0, line: input.dataLine ?? 0 }
   let n = 0
   let lastLine = start.line
-  const spans = csvSpans(file.path, format, { start: start.offset, lineBase: start.line }, false, delimiter)
+  const spans = csvSpans(
+    file.path,
+    format,
+    { start: start.offset, lineBase: start.line },
+    false,
+    delimiter,
+    false,
+    quoteEscape,
+  )
   try {
     for await (const record of spans) {
       lastLine = record.endLine

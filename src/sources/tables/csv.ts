@@ -2,6 +2,7 @@ import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
+import { backslashRecord, type CsvEscape, sniffCsvStream } from './csv-escape.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
@@ -42,12 +43,21 @@ const MAX_RECORD = 64 * 1024 * 1024
  * csv-parse's options for a table, beside its `on_record` and `bom`: what `csvRecords` and the
  * queue's `csvSpans` read alike, so a worker finds the rows a local run finds. `delimiter`: a CSV
  * file's separator (see `csvDelimiter`); a TSV file's is a tab. `quoting: false`: a quote is text
- * (a TSV line whose quote never closes, read on its own: `unclosedQuote`).
+ * (a TSV line whose quote never closes, read on its own: `unclosedQuote`). `quoteEscape`: how a quote
+ * inside a quoted CSV field is written (`sniffCsvEscape`): `\"` is read with csv-parse's `escape`
+ * (each record then given to `backslashRecord`, by `csvFields`).
  */
-export function csvParseOptions(format: 'csv' | 'tsv', delimiter: ',' | ';' = ',', quoting = true) {
+export function csvParseOptions(
+  format: 'csv' | 'tsv',
+  delimiter: ',' | ';' = ',',
+  quoting = true,
+  quoteEscape: CsvEscape = 'rfc',
+) {
+  const backslash = format === 'csv' && quoting && quoteEscape === 'backslash'
   return {
     delimiter: format === 'tsv' ? '\t' : delimiter,
     quote: quoting ? '"' : false,
+    ...(backslash ? { escape: '\\' } : {}),
     record_delimiter: RECORD_DELIMITERS,
     relax_quotes: true,
     relax_column_count: true,
@@ -55,6 +65,21 @@ export function csvParseOptions(format: 'csv' | 'tsv', delimiter: ',' | ';' = ',
     max_record_size: MAX_RECORD,
     raw: true,
   }
+}
+
+/**
+ * A record's fields as csv-parse read them with `csvParseOptions` (`raw: true`), a backslash kept
+ * where the file's escape is `\"` and csv-parse dropped it (`backslashRecord`).
+ */
+export function csvFields(
+  value: unknown,
+  format: 'csv' | 'tsv',
+  delimiter: ',' | ';' = ',',
+  quoteEscape: CsvEscape = 'rfc',
+): RawRecord {
+  const { record, raw } = value as RawRecord
+  if (format !== 'csv' || quoteEscape !== 'backslash') return { record, raw }
+  return { record: backslashRecord(record, raw, delimiter), raw }
 }
 
 /** Where a record starts: its end line less the line breaks inside its quoted fields (CRLF once). */
@@ -115,16 +140,16 @@ async function* csvRecords(
   let next: From = from
   const format = file.format as 'csv' | 'tsv'
   const parser = parse({
-    ...csvParseOptions(format, file.delimiter, !unquoted),
+    ...csvParseOptions(format, file.delimiter, !unquoted, file.escape),
     bom: from.start === 0,
     on_record: (value: string[], context) => {
       if (unquoted && pending.length > 0) return null // the one record read so is taken
       // With `raw`, csv-parse gives the record beside its text, whatever its types say.
-      const { record: fields, raw } = value as unknown as RawRecord
+      const { record: fields, raw } = csvFields(value, format, file.delimiter, unquoted ? 'rfc' : file.escape)
       overcount += crlfsIn(fields)
       lastLine = from.lineBase + context.lines - overcount
       next = { start: from.start + context.bytes, lineBase: lastLine }
-      const lines = strayQuoteLines(fields, raw, format, file.path, lastLine)
+      const lines = strayQuoteLines(fields, raw, format, file.path, lastLine, file.escape)
       if (lines)
         for (const line of lines) pending.push({ fields: line.fields, endLine: lastLine - line.linesAfter })
       else pending.push({ fields, endLine: lastLine })
@@ -206,10 +231,20 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
   )
 }
 
+/** The escape a CSV file's first bytes show, read with its separator (`sniffCsvEscape`); `rfc` if they cannot be read. */
+async function csvEscape(file: TableFile): Promise<CsvEscape> {
+  try {
+    return await sniffCsvStream(openBytes(file, 0), file.delimiter)
+  } catch {
+    return 'rfc' // the reading names the error
+  }
+}
+
 /**
  * The column names of a CSV or TSV file: its first record, or its second after Excel's `sep=;`
  * line (`sepLine`), which sets the separator. A CSV header that shows `;` as its
- * separator (`csvDelimiter`) sets `file.delimiter`, for its rows. An empty file is a `UsageError`.
+ * separator (`csvDelimiter`) sets `file.delimiter`, for its rows, and a CSV file's first bytes its
+ * `file.escape` (`sniffCsvEscape`: the header is read again with `\"`). An empty file is a `UsageError`.
  */
 export async function csvHeader(file: TableFile): Promise<string[]> {
   let first = true
@@ -229,6 +264,10 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
     if (file.format === 'csv' && file.delimiter === undefined && csvDelimiter(record.fields) === ';') {
       file.delimiter = ';'
       return csvHeader(file)
+    }
+    if (file.format === 'csv' && file.escape === undefined) {
+      file.escape = await csvEscape(file)
+      if (file.escape === 'backslash') return csvHeader(file)
     }
     return uniqueHeader(record.fields)
   }

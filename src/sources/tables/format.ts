@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import type { CsvEscape } from './csv-escape.js'
 
 /** The table formats imgpull reads. Plain URL lists are not tables: `src/sources/lines.ts` reads them. */
 export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet'
@@ -14,6 +15,8 @@ export interface TableFile {
   delimiter?: ',' | ';'
   /** A CSV file whose first line is Excel's `sep=;` (see `sepLine`): its header is the next record. */
   sepLine?: boolean
+  /** A CSV file's escape inside quoted fields, once its first bytes showed it (see `sniffCsvEscape`). @default 'rfc' */
+  escape?: CsvEscape
 }
 
 const BY_EXTENSION = new Map<string, TableFormat>([

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import { UsageError } from '../../errors.js'
+import type { CsvEscape } from './csv-escape.js'
 
 /** A record as csv-parse gives it with `raw: true`: its fields and the text they were read from. */
 export interface RawRecord {
@@ -33,14 +34,19 @@ const LINE_BREAK = /\r\n|\n|\r/
 /**
  * The field of a record that a stray quote ran over lines: it starts with a quote that did not
  * close at the field's end (csv-parse, relaxing quotes, kept it and went on), and holds a line
- * break. A field quoted as RFC 4180 quotes it (`"""Hi"", she said"`) is in the raw text as written.
+ * break. A field quoted as RFC 4180 quotes it (`"""Hi"", she said"`) is in the raw text as written;
+ * so is one quoted with backslashes (`"\"Hi\", she said"`), its backslashes doubled or not.
  */
-function strayField(fields: readonly string[], raw: string): number {
+function strayField(fields: readonly string[], raw: string, quoteEscape: CsvEscape): number {
+  const written = (field: string) =>
+    quoteEscape === 'rfc'
+      ? [field.replaceAll('"', '""')]
+      : [field.replaceAll('"', '\\"'), field.replaceAll('\\', '\\\\').replaceAll('"', '\\"')]
   return fields.findIndex(
     (field) =>
       field.charCodeAt(0) === QUOTE &&
       (field.includes('\n') || field.includes('\r')) &&
-      !raw.includes(`"${field.replaceAll('"', '""')}"`),
+      !written(field).some((text) => raw.includes(`"${text}"`)),
   )
 }
 
@@ -97,8 +103,10 @@ export function strayQuoteLines(
   format: 'csv' | 'tsv',
   path: string,
   endLine: number,
+  /** How the file escapes a quote inside a quoted field (`sniffCsvEscape`). */
+  quoteEscape: CsvEscape = 'rfc',
 ): RecordLine[] | undefined {
-  const stray = strayField(fields, raw)
+  const stray = strayField(fields, raw, quoteEscape)
   if (stray < 0 && !(format === 'tsv' && joinedRows(fields, raw))) return undefined
   const { text, body, lines } = recordLines(raw)
   if (format === 'csv') {

@@ -1,0 +1,163 @@
+import type { Readable } from 'node:stream'
+
+/**
+ * How a CSV file writes a quote inside a quoted field: `rfc`, doubled (`""`), as RFC 4180, pandas,
+ * Python's csv module and Excel write it; `backslash`, as `\"`, as Spark's CSV writer (its default
+ * `escape`), Hive, MySQL's `SELECT … INTO OUTFILE` and pandas with `escapechar='\\'` and
+ * `doublequote=False` write it (databricks/spark-csv#466, NVIDIA/cudf#11984).
+ */
+export type CsvEscape = 'rfc' | 'backslash'
+
+/** How much of a file's text `sniffCsvEscape` reads: its first MiB. */
+export const ESCAPE_SNIFF_BYTES = 1024 * 1024
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const CR = 0x0d
+const LF = 0x0a
+
+/**
+ * Where a quoted field's quote is and what follows it, as csv-parse reads CSV (quotes relaxed): a
+ * quote opens a field only at its start, and one inside it closes it only before a separator, a
+ * line end or the end of the text; before anything else it is text, the field read on unquoted.
+ * `backslash`: `\` and the byte after it are text inside a quoted field (`escaped` told where).
+ * Calls `doubled` at a quote followed by another inside a quoted field, `invalid` at a quote that
+ * could not close it (the byte after is neither separator, line end nor quote), and stops where
+ * either returns true.
+ */
+function scan(
+  text: Uint8Array,
+  separator: number,
+  backslash: boolean,
+  on: { doubled: (at: number) => boolean; invalid: (at: number) => boolean; escaped?: (at: number) => void },
+): void {
+  const start = text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0
+  let fieldStart = true
+  let quoted = false
+  for (let i = start; i < text.length; i++) {
+    const b = text[i]
+    if (quoted) {
+      if (backslash && b === BACKSLASH) {
+        if (i + 1 >= text.length) return
+        on.escaped?.(i)
+        i++
+      } else if (b === QUOTE) {
+        if (i + 1 >= text.length) return // what follows is past the sample
+        const next = text[i + 1]
+        if (next === QUOTE) {
+          if (on.doubled(i)) return
+          i++
+        } else {
+          quoted = false
+          if (next !== separator && next !== CR && next !== LF && on.invalid(i)) return
+        }
+      }
+      continue
+    }
+    if (b === separator || b === CR || b === LF) fieldStart = true
+    else {
+      if (b === QUOTE && fieldStart) quoted = true
+      fieldStart = false
+    }
+  }
+}
+
+/**
+ * The escape a CSV file's first bytes (`sample`, up to `ESCAPE_SNIFF_BYTES` of its text) show, as
+ * DuckDB's sniffer finds it: `backslash` on positive evidence only, `rfc` otherwise. The evidence:
+ * read as RFC 4180 reads it, a quote in a quoted field could not close it (the byte after it is
+ * neither `separator`, a line end nor another quote: `1,"say \"hi\" now",…`), while read with `\`
+ * escaping, quoted fields hold a `\"` and every quote in them closes them where it should, none
+ * doubled (`"{""a"":1}"`, `"""x"""` are RFC 4180's). A file valid as RFC 4180 has no such quote
+ * (a quote inside its quoted fields is doubled or closes them), so it reads as before:
+ * `"C:\dir\",next` is a cell ending in a backslash.
+ */
+export function sniffCsvEscape(sample: Uint8Array, separator: ',' | ';' = ','): CsvEscape {
+  const sep = separator.charCodeAt(0)
+  let invalid = false
+  const stop = () => {
+    invalid = true
+    return true
+  }
+  scan(sample, sep, false, { doubled: () => false, invalid: stop })
+  if (!invalid) return 'rfc'
+  invalid = false
+  let escaped = false
+  scan(sample, sep, true, {
+    doubled: stop,
+    invalid: stop,
+    escaped: (at) => {
+      escaped ||= sample[at + 1] === QUOTE
+    },
+  })
+  return !invalid && escaped ? 'backslash' : 'rfc'
+}
+
+/** The escape of the text `stream` gives (`sniffCsvEscape` over its first bytes); the stream is destroyed. */
+export async function sniffCsvStream(stream: Readable, separator: ',' | ';' = ','): Promise<CsvEscape> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= ESCAPE_SNIFF_BYTES) break
+    }
+  } finally {
+    stream.destroy()
+  }
+  return sniffCsvEscape(Buffer.concat(chunks).subarray(0, ESCAPE_SNIFF_BYTES), separator)
+}
+
+/**
+ * A record's text as csv-parse read it with `raw: true` (blank lines before it, its line end's
+ * first byte after it) split at `separator` with a backslash escape: in a quoted field `\\"` is a
+ * quote, `\\\\` a backslash, and a backslash before anything else is itself. `undefined` for a
+ * record that a quote in it does not close its field where it should (csv-parse's reading stands).
+ */
+function backslashFields(raw: string, separator: string): string[] | undefined {
+  let text = raw.replace(/^[\r\n]+/, '').replace(/^\ufeff/, '')
+  if (text.endsWith('\r') || text.endsWith('\n')) text = text.slice(0, -1)
+  const out: string[] = []
+  let i = 0
+  for (;;) {
+    if (text[i] === '"') {
+      let value = ''
+      let from = ++i
+      for (;;) {
+        if (i >= text.length) return undefined
+        const c = text[i]
+        if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) {
+          value += text.slice(from, i)
+          from = ++i
+          i++
+        } else if (c === '"') break
+        else i++
+      }
+      out.push(value + text.slice(from, i++))
+      if (i === text.length) return out
+      if (text[i++] !== separator) return undefined
+    } else {
+      const end = text.indexOf(separator, i)
+      out.push(text.slice(i, end < 0 ? text.length : end))
+      if (end < 0) return out
+      i = end + 1
+    }
+  }
+}
+
+/**
+ * The fields of a record csv-parse read with `escape: '\\'` (`fields`, from its text `raw`), each
+ * backslash before anything but a quote or a backslash kept, as Spark, Hive's OpenCSVSerde and
+ * DuckDB keep it (csv-parse dropped it: `¯\_(ツ)_/¯` read `¯_(ツ)_/¯`, `C:\dir` read `C:dir`). Only
+ * a record that holds such a backslash is read again, and only where its fields are csv-parse's
+ * but for backslashes (otherwise csv-parse's reading stands).
+ */
+export function backslashRecord(fields: string[], raw: string, separator: string): string[] {
+  if (!/\\[^"\\]/.test(raw)) return fields
+  const read = backslashFields(raw, separator)
+  const bare = (text: string) => text.replaceAll('\\', '')
+  if (read?.length !== fields.length || read.some((field, k) => bare(field) !== bare(fields[k])))
+    return fields
+  return read
+}
