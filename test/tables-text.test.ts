@@ -862,3 +862,20 @@ test('CSV: Spark\'s \\" inside quoted fields is a quote, its captions read to th
     ],
   )
 })
+
+test('CSV: a Spark \\" past the first MiB, read as RFC 4180, is an invalid-row that says so', async () => {
+  const plain = Array.from(
+    { length: 25000 },
+    (_, i) => `https://images.example/${i}.jpg,caption number ${i} of many`,
+  )
+  const csv = await file(
+    'spark-late.csv',
+    `url,caption\n${plain.join('\n')}\nhttps://images.example/late.jpg,"say \\"hi\\", now"\n`,
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  assert.equal(jobs.length, 25001)
+  assert.match(
+    jobs[25000].invalid!.message,
+    /spark-late\.csv line 25002: 3 fields where the header has 2: a field holds \\", Spark's escape for a quote, but the file's first 1 MiB show none, so it is read as RFC 4180$/,
+  )
+})

@@ -2,7 +2,7 @@ import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
-import { backslashRecord, type CsvEscape, sniffCsvStream } from './csv-escape.js'
+import { backslashRecord, type CsvEscape, ESCAPE_SNIFF_BYTES, sniffCsvStream } from './csv-escape.js'
 import type { TableFile } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
@@ -276,13 +276,17 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
 
 /**
  * Why a record cannot be read against its header: more fields than it names (which cell is which
- * is unknown: pandas stops the file there). A record with fewer is read as pandas and Python's
+ * is unknown: pandas stops the file there; one of them holding `\"` is said to be Spark's escape, read
+ * as RFC 4180). A record with fewer is read as pandas and Python's
  * `csv.DictReader` read it, its missing trailing cells empty: some writers drop empty trailing
  * fields (`url,caption,license` over `https://…/a.jpg,a fox`).
  */
 export function extraFields(fields: readonly string[], header: readonly string[]): string | undefined {
   if (fields.length <= header.length) return undefined
-  return `${fields.length} fields where the header has ${header.length}`
+  const why = `${fields.length} fields where the header has ${header.length}`
+  // A Spark file whose first \" comes past the MiB that decides its escape (`sniffCsvEscape`).
+  if (!fields.some((field) => field.includes('\\"'))) return why
+  return `${why}: a field holds \\", Spark's escape for a quote, but the file's first ${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB show none, so it is read as RFC 4180`
 }
 
 /**
