@@ -34,8 +34,11 @@ let cuts = 0
 let certs: TestCerts
 const requests: { path: string; range?: string }[] = []
 
-/** What the server writes; `{ open }`: written, and the connection left open (never ended). */
-type Answer = (range: string | undefined) => string | Buffer | { open: Buffer }
+/**
+ * What the server writes; `{ open }`: written, and the connection left open (never ended);
+ * `{ reset }`: written, then the connection reset rather than closed.
+ */
+type Answer = (range: string | undefined) => string | Buffer | { open: Buffer } | { reset: Buffer }
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
 /** A body that runs until the connection closes (RFC 9112 §6.3, rule 8): no length, not chunked. */
@@ -523,6 +526,12 @@ const answers: Record<string, Answer> = {
   },
   '/gif-chunked-closed-cut': () => chunked('image/gif', gif.subarray(0, 4119)).subarray(0, -7),
   '/gif-chunked-closed-no-trailer': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -5),
+  // The same, the connection reset at the chunk's edge instead of closed.
+  '/gif-chunked-reset': () => ({ reset: chunked('image/gif', gif).subarray(0, -5) }),
+  '/gif-chunked-reset-cut': () => ({ reset: chunked('image/gif', gif.subarray(0, 4119)).subarray(0, -7) }),
+  '/jpeg-video-chunk-reset': () => ({
+    reset: chunked('image/jpeg', Buffer.concat([mpf, Buffer.alloc(20_000, 7)])).subarray(0, -5000),
+  }),
   // A JPEG with a motion-photo video after its EOI, closed in the video at a chunk's edge (its
   // first 10,000 bytes a chunk, the rest never sent), the same way every time.
   '/jpeg-video-chunked-closed': () =>
@@ -673,6 +682,8 @@ before(async () => {
       requests.push({ path, range })
       const answer = answers[path]?.(range) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'
       if (typeof answer === 'object' && 'open' in answer) socket.write(answer.open)
+      else if (typeof answer === 'object' && 'reset' in answer)
+        socket.write(answer.reset, () => setTimeout(() => socket.resetAndDestroy(), 20))
       else socket.end(answer)
     })
   })
@@ -1120,6 +1131,22 @@ test('an SVG in UTF-16 is kept whole as it came, resized, and truncated wherever
       else assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
     }
   }
+})
+
+// A server that resets the connection in place of closing it (its close with bytes of ours still
+// unread makes the kernel send a reset; SO_LINGER 0): the chunked GIF it served whole failed as
+// `network` (ECONNRESET) on every attempt and every rerun, where its close kept it and curl, wget2
+// and aria2c keep it either way. A cut is judged as at a close: still a cut.
+test('a chunked body the connection reset before its last chunk is judged as one it closed there', async () => {
+  const whole = await get('/gif-chunked-reset', { retries: 0 })
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(gif))
+  const cut = await get('/gif-chunked-reset-cut', { retries: 0 })
+  assert.equal(cut.r.error, 'truncated', cut.r.message)
+  assert.match(cut.r.message!, /the connection closed before the last chunk of the body/)
+  const video = await get('/jpeg-video-chunk-reset', { retries: 0 })
+  assert.equal(video.r.error, 'truncated', video.r.message)
+  assert.match(video.r.message!, /connection closed inside a chunk, 4993 bytes short of its end/)
 })
 
 test('a body that ended with nothing marking its end, before it could be told, is truncated; one that is no image is not-an-image, an empty one empty-body', async () => {

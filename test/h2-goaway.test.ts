@@ -515,6 +515,8 @@ test('endedAtLength: a close or reset of the connection always; over HTTP/2 also
   const table: [string, boolean, boolean][] = [
     ['UND_ERR_SOCKET', false, true],
     ['UND_ERR_SOCKET', true, true],
+    ['ECONNRESET', false, true],
+    ['ECONNRESET', true, true],
     ['ERR_HTTP2_STREAM_ERROR', true, true],
     ['ERR_HTTP2_SESSION_ERROR', true, true],
     ['UND_ERR_BODY_TIMEOUT', true, true],

@@ -1283,10 +1283,21 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
 }
 
 /**
+ * Whether the error whose code is `code` is the connection ending under an answer: closed
+ * (`UND_ERR_SOCKET`, undici's "other side closed"), or reset (`ECONNRESET`, Node's own error,
+ * which undici passes on as it came). Either way the bytes that came before it are all there is
+ * to judge: a server that resets instead of closing (its close with bytes of ours still unread
+ * makes the kernel send a reset; SO_LINGER 0) ends a body no differently. A chunked body reset at
+ * a chunk's edge failed as `network` on every attempt and every rerun, where a close kept the
+ * image and curl, wget2 and aria2c keep it either way.
+ */
+export const connectionEnded = (code: string): boolean => code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
+
+/**
  * Whether a body failed with the error whose code is `code`, once every byte of its
  * `Content-Length` came, is whole all the same: the length marks where it ends, whatever the
- * connection does after it. The connection closed or reset (`UND_ERR_SOCKET`: also a GOAWAY with
- * an error). Over HTTP/2 (`http2`), where undici waits for END_STREAM past the length, also the
+ * connection does after it. The connection closed or reset (see `connectionEnded`; also a GOAWAY
+ * with an error). Over HTTP/2 (`http2`), where undici waits for END_STREAM past the length, also the
  * stream reset by the server with any code instead of END_STREAM (`ERR_HTTP2_STREAM_ERROR`:
  * INTERNAL_ERROR, CANCEL or REFUSED_STREAM from a server or proxy that resets a stream it has
  * sent), the session failed under it (`ERR_HTTP2_SESSION_ERROR`), or END_STREAM never coming
@@ -1295,7 +1306,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
  * before it delivers them (RFC 9113 §8.1.1). Pure, table-tested (test/h2-goaway.test.ts).
  */
 export function endedAtLength(code: string, http2: boolean): boolean {
-  if (code === 'UND_ERR_SOCKET') return true
+  if (connectionEnded(code)) return true
   return (
     http2 &&
     (code === 'ERR_HTTP2_STREAM_ERROR' ||
@@ -1312,10 +1323,11 @@ export function endedAtLength(code: string, http2: boolean): boolean {
  */
 function endedByClose(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
   const code = errorCode(error)
-  // The close itself, or, on an answer that said `Connection: close`, llhttp's end of input where
-  // a chunk was due (an HTTPParserError, "Invalid EOF state", without a code).
+  // The close itself (or a reset: see `connectionEnded`), or, on an answer that said `Connection:
+  // close`, llhttp's end of input where a chunk was due (an HTTPParserError, "Invalid EOF state",
+  // without a code).
   const closed =
-    code === 'UND_ERR_SOCKET' ||
+    connectionEnded(code) ||
     ((error as Error | null)?.name === 'HTTPParserError' &&
       /Invalid EOF state/.test((error as Error).message))
   if (!closed || t.cancel.aborted || received === 0) return false
@@ -1346,9 +1358,7 @@ function endedShort(t: Transfer, error: unknown, decision: Receive, received: nu
   if (code === 'ERR_HTTP2_STREAM_ERROR')
     return t.head!.http2 === true && http2ErrorCode(error) === PROTOCOL_ERROR
   return (
-    code === 'UND_ERR_SOCKET' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+    connectionEnded(code) || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
   )
 }
 
