@@ -1517,6 +1517,60 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
   assert.equal(cut.r.attempts, 3)
 })
 
+// RFC 9110 §5.6.3: a tab around a field's value is white space (OWS), as a space is. llhttp
+// refused `Content-Length: 20000\t` ('a Content-Length that is not one number') and took
+// `Transfer-Encoding: chunked\t` for a coding it does not know, reading the chunks' framing to the
+// close as the body (`not-an-image`), on every attempt and rerun; curl, wget2 and aria2c read both.
+test('a tab around the value of a framing header is white space, as a space is', async () => {
+  const a = makeImage('tab-a', 20_000)
+  const b = makeImage('tab-b', 24_000)
+  const place: Record<string, number> = {}
+  const keptAlive = await startRawServer((socket) => {
+    let served = 0
+    socket.on('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      place[path] = ++served
+      const body = path.startsWith('/b') ? b : a
+      const n = body.length
+      const inChunks = (bytes: Buffer) =>
+        Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
+      const answers: Record<string, [string[], Buffer]> = {
+        '/a-length-tab': [[`Content-Length: ${n}\t`], body],
+        '/b-lengths-tabs': [[`Content-Length:\t${n},\t${n}\t`], body],
+        '/a-chunked-tab': [['Transfer-Encoding: chunked\t'], inChunks(body)],
+        '/b-codings-tab': [['Transfer-Encoding: gzip,\tchunked'], inChunks(gzipSync(body))],
+        '/a-close-tab': [['Connection: close\t', `Content-Length: ${n}`], body],
+      }
+      const [lines, bytes] = answers[path] ?? [['Content-Length: 0'], Buffer.alloc(0)]
+      const answer = Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...lines]), bytes])
+      if (path.includes('close')) socket.end(answer)
+      else socket.write(answer)
+    })
+  })
+  try {
+    const out = join(dir, 'framing-tabs')
+    const paths = ['/a-length-tab', '/b-lengths-tabs', '/a-chunked-tab', '/b-codings-tab', '/a-close-tab']
+    const results: Result[] = []
+    for await (const r of pull(
+      paths.map((p) => keptAlive.origin + p),
+      { out, retries: 0, concurrency: 1 },
+    ))
+      results.push(r)
+    for (const path of paths) {
+      const r = results.find((r) => r.job.url.endsWith(path))!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
+    }
+    // Each answer came on the one before's connection: each was framed where it ends.
+    assert.deepEqual(
+      paths.map((p) => place[p]),
+      [1, 2, 3, 4, 5],
+    )
+  } finally {
+    await keptAlive.close()
+  }
+})
+
 test('Content-Length lines or a list that agree are read as one, on a kept-alive connection too; ones that differ are refused', async () => {
   // llhttp refused the second line as "Duplicate Content-Length" even when it agreed (nodejs/node#6517,
   // request#2761: a script's header beside its server's), where curl, wget2 and browsers keep

@@ -650,6 +650,9 @@ function forgetLength(parser: LlhttpParser): boolean {
 const LENGTH_LIST = /^[ \t,]*\d+(?:[ \t]*,[ \t,]*\d+)*[ \t,]*$/
 /** A `Content-Length` line: its name, its value (white space around it left out). */
 const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/gi
+/** A line of a header llhttp reads for an answer's framing, a tab in its value (not folded). */
+const FRAMING_LINE =
+  /\n(?:content-length|transfer-encoding|connection|proxy-connection)[ \t]*:[^\r\n]*\t[^\r\n]*(?=\r?\n)/gi
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
 /** A whole header line (not the status line, not a folded one), without its line end. */
@@ -757,6 +760,12 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
 function mendLines(head: string): string {
   let mended = WELL_FORMED_STATUS.test(head) ? head : mendStatus(head)
   mended = mended.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
+  // A tab in a framing header's value (RFC 9110 §5.6.3's OWS, as a space is: `Transfer-Encoding:
+  // chunked\t`, `Content-Length: 7416\t`, `gzip,\tchunked`) read as a space: llhttp refused the
+  // length, and took `chunked\t` for another coding, reading the chunks' framing to the close as
+  // the body (`not-an-image`), where curl, wget2 and aria2c read both. Those values are lists of
+  // tokens or numbers: a tab in them is white space around one.
+  mended = mended.replace(FRAMING_LINE, (line) => line.replaceAll('\t', ' '))
   mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
     if (/^\d+$/.test(value))
       return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread(line, name)
