@@ -1517,6 +1517,61 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
   assert.equal(cut.r.attempts, 3)
 })
 
+// RFC 9110 §5.6.1: a recipient ignores an empty element of a list. llhttp took `Transfer-Encoding:
+// chunked,` for a last coding that is not chunked, and read the chunks' framing to the close as
+// the body (`not-an-image`, every attempt and rerun), where curl and wget2 read it.
+test('an empty element in the list of transfer codings is ignored', async () => {
+  const a = makeImage('empty-coding-a', 20_000)
+  const b = makeImage('empty-coding-b', 24_000)
+  const place: Record<string, number> = {}
+  const keptAlive = await startRawServer((socket) => {
+    let served = 0
+    socket.on('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      place[path] = ++served
+      const body = path.startsWith('/b') ? gzipSync(b) : a
+      const codings: Record<string, string> = {
+        '/a-trailing-comma': 'chunked,',
+        '/b-empty-between': 'gzip,,chunked',
+        '/a-empties-around': ', ,chunked , ,',
+      }
+      socket.write(
+        Buffer.concat([
+          head([
+            'HTTP/1.1 200 OK',
+            'Content-Type: image/jpeg',
+            `Transfer-Encoding: ${codings[path] ?? 'chunked'}`,
+          ]),
+          Buffer.from(`${body.length.toString(16)}\r\n`),
+          body,
+          Buffer.from('\r\n0\r\n\r\n'),
+        ]),
+      )
+    })
+  })
+  try {
+    const out = join(dir, 'empty-codings')
+    const paths = ['/a-trailing-comma', '/b-empty-between', '/a-empties-around']
+    const results: Result[] = []
+    for await (const r of pull(
+      paths.map((p) => keptAlive.origin + p),
+      { out, retries: 0, concurrency: 1 },
+    ))
+      results.push(r)
+    for (const path of paths) {
+      const r = results.find((r) => r.job.url.endsWith(path))!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
+    }
+    assert.deepEqual(
+      paths.map((p) => place[p]),
+      [1, 2, 3],
+    )
+  } finally {
+    await keptAlive.close()
+  }
+})
+
 // RFC 9110 §5.6.3: a tab around a field's value is white space (OWS), as a space is. llhttp
 // refused `Content-Length: 20000\t` ('a Content-Length that is not one number') and took
 // `Transfer-Encoding: chunked\t` for a coding it does not know, reading the chunks' framing to the

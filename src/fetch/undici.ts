@@ -653,6 +653,10 @@ const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/g
 /** A line of a header llhttp reads for an answer's framing, a tab in its value (not folded). */
 const FRAMING_LINE =
   /\n(?:content-length|transfer-encoding|connection|proxy-connection)[ \t]*:[^\r\n]*\t[^\r\n]*(?=\r?\n)/gi
+/** A `Transfer-Encoding` line: its name and colon, its value. */
+const CODINGS_LINE = /\n(transfer-encoding[ \t]*:)([^\r\n]*)(?=\r?\n)/gi
+/** The comma after which a list's element is empty: another comma, or the end, after white space. */
+const EMPTY_ELEMENT = /,(?=[ \t]*(?:,|$))/g
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
 /** A whole header line (not the status line, not a folded one), without its line end. */
@@ -766,6 +770,14 @@ function mendLines(head: string): string {
   // the body (`not-an-image`), where curl, wget2 and aria2c read both. Those values are lists of
   // tokens or numbers: a tab in them is white space around one.
   mended = mended.replace(FRAMING_LINE, (line) => line.replaceAll('\t', ' '))
+  // An empty element in the list of transfer codings (`chunked,`, `gzip,,chunked`: RFC 9110
+  // §5.6.1 has a recipient ignore it) left out: llhttp took `chunked,` for a last coding that is
+  // not chunked, reading the chunks' framing to the close as the body (`not-an-image`), where curl
+  // and wget2 read it. A leading one llhttp already passes over.
+  mended = mended.replace(
+    CODINGS_LINE,
+    (_, name: string, value: string) => `\n${name}${value.replace(EMPTY_ELEMENT, ' ')}`,
+  )
   mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
     if (/^\d+$/.test(value))
       return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread(line, name)
