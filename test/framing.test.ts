@@ -1517,6 +1517,54 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
   assert.equal(cut.r.attempts, 3)
 })
 
+// RFC 9112 §5.2: a recipient replaces each obs-fold by a space before it reads a value. llhttp read
+// no length from `Content-Length:` folded onto the next line (the body read to the idle timeout,
+// the connection lost), nor chunked as the last of `gzip,` folded before `chunked` (the chunks'
+// framing read as the body, `not-an-image`); wget2 reads both, aria2c the length.
+test('a framing header folded over lines is read as one line', async () => {
+  const a = makeImage('folded-a', 20_000)
+  const b = makeImage('folded-b', 24_000)
+  const place: Record<string, number> = {}
+  const keptAlive = await startRawServer((socket) => {
+    let served = 0
+    socket.on('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      place[path] = ++served
+      const inChunks = (bytes: Buffer) =>
+        Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
+      const answers: Record<string, [string[], Buffer]> = {
+        '/a-length-folded': [[`Content-Length:\r\n ${a.length}`], a],
+        '/b-codings-folded': [['Transfer-Encoding: gzip,\r\n\tchunked'], inChunks(gzipSync(b))],
+        '/a-chunked-folded': [['Transfer-Encoding:\r\n  chunked', 'X-After: 1'], inChunks(a)],
+      }
+      const [lines, bytes] = answers[path] ?? [['Content-Length: 0'], Buffer.alloc(0)]
+      socket.write(Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...lines]), bytes]))
+    })
+  })
+  try {
+    const out = join(dir, 'framing-folded')
+    const paths = ['/a-length-folded', '/b-codings-folded', '/a-chunked-folded']
+    const results: Result[] = []
+    for await (const r of pull(
+      paths.map((p) => keptAlive.origin + p),
+      { out, retries: 0, concurrency: 1, idleTimeout: 1000 },
+    ))
+      results.push(r)
+    for (const path of paths) {
+      const r = results.find((r) => r.job.url.endsWith(path))!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
+    }
+    // Each answer came on the one before's connection: each was framed where it ends.
+    assert.deepEqual(
+      paths.map((p) => place[p]),
+      [1, 2, 3],
+    )
+  } finally {
+    await keptAlive.close()
+  }
+})
+
 // RFC 9110 §5.6.1: a recipient ignores an empty element of a list. llhttp took `Transfer-Encoding:
 // chunked,` for a last coding that is not chunked, and read the chunks' framing to the close as
 // the body (`not-an-image`, every attempt and rerun), where curl and wget2 read it.

@@ -650,13 +650,21 @@ function forgetLength(parser: LlhttpParser): boolean {
 const LENGTH_LIST = /^[ \t,]*\d+(?:[ \t]*,[ \t,]*\d+)*[ \t,]*$/
 /** A `Content-Length` line: its name, its value (white space around it left out). */
 const LENGTH_LINE = /\n(content-length)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n)/gi
+/** A header llhttp reads for an answer's framing, folded over more than one line. */
+const FOLDED_FRAMING =
+  /\n(?:content-length|transfer-encoding|connection|proxy-connection)[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)+(?=\r?\n)/gi
+/** A fold: a line end, then the white space that begins the next line. */
+const FOLD = /\r?\n[ \t]+/g
 /** A line of a header llhttp reads for an answer's framing, a tab in its value (not folded). */
 const FRAMING_LINE =
   /\n(?:content-length|transfer-encoding|connection|proxy-connection)[ \t]*:[^\r\n]*\t[^\r\n]*(?=\r?\n)/gi
-/** A `Transfer-Encoding` line: its name and colon, its value. */
-const CODINGS_LINE = /\n(transfer-encoding[ \t]*:)([^\r\n]*)(?=\r?\n)/gi
-/** The comma after which a list's element is empty: another comma, or the end, after white space. */
-const EMPTY_ELEMENT = /,(?=[ \t]*(?:,|$))/g
+/** A `Transfer-Encoding` line: its name and colon, its value (with the lines folded into it). */
+const CODINGS_LINE = /\n(transfer-encoding[ \t]*:)((?:[^\r\n]|\r?\n[ \t])*)(?=\r?\n)/gi
+/**
+ * The comma after which a list's element is empty: another comma, or the end, after white space
+ * (a folded line's end too: `gzip,` then ` chunked` on the next line lists two codings).
+ */
+const EMPTY_ELEMENT = /,(?=(?:[ \t]|\r?\n[ \t])*(?:,|$))/g
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
 /** A whole header line (not the status line, not a folded one), without its line end. */
@@ -769,6 +777,12 @@ function mendLines(head: string): string {
   // length, and took `chunked\t` for another coding, reading the chunks' framing to the close as
   // the body (`not-an-image`), where curl, wget2 and aria2c read both. Those values are lists of
   // tokens or numbers: a tab in them is white space around one.
+  // A framing header folded over lines (obs-fold, RFC 9112 §5.2: a recipient replaces each fold
+  // by a space before it reads the value) unfolded: llhttp read no length from `Content-Length:`
+  // then ` 7416` on the next line (the body read to the close, or the idle timeout), nor chunked
+  // as the last of `identity,` then ` chunked` (the framing read as the body, `not-an-image`),
+  // where wget2 and aria2c read the one, wget2 the other.
+  mended = mended.replace(FOLDED_FRAMING, (line) => line.replace(FOLD, ' '))
   mended = mended.replace(FRAMING_LINE, (line) => line.replaceAll('\t', ' '))
   // An empty element in the list of transfer codings (`chunked,`, `gzip,,chunked`: RFC 9110
   // §5.6.1 has a recipient ignore it) left out: llhttp took `chunked,` for a last coding that is
