@@ -941,6 +941,9 @@ test('a head cut anywhere between two pieces is read as one: every quirk curl re
     noname: `HTTP/1.1 200 OK\r\nen-US Content-Type: x\r\nBroken\r\nContent-Length: ${length}\r\n\r\n`,
     list: `HTTP/1.1 200 OK\r\nContent-Length: ${length}, ${length}\r\n\r\n`,
     hint: `HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nX-B : c\r\nContent-Length: ${length}\r\n\r\n`,
+    // An empty line too many after the interim head: its final status line was read as a header
+    // line (`_:TP/1.1 200 OK`, refused) when the two heads came in one piece.
+    hintBlank: `HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\r\nHTTP/1.1 200 OK\r\nX-B : c\r\nContent-Length: ${length}\r\n\r\n`,
   }
   const raw = await startRawServer((socket) => {
     socket.setNoDelay(true)

@@ -763,6 +763,13 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
     mendedHeads.push(mended === head ? whole.subarray(start, next) : Buffer.from(mended, 'latin1'))
     start = next
     if (!INTERIM.test(mended)) break
+    // Line ends after an interim head (`103 Early Hints` then an empty line too many) go to llhttp
+    // as they came, as before the first head: read as a header line of the answer after them, its
+    // status line was refused (`_:TP/1.1 200 OK`) when both came in one read, and read as it is
+    // when the network cut them apart.
+    const ends = start
+    while (whole[start] === 0x0d || whole[start] === 0x0a) start++
+    if (start > ends) mendedHeads.push(whole.subarray(ends, start))
   }
   if (!changed) return { data: whole }
   return { data: Buffer.concat([...mendedHeads, whole.subarray(start)]) }
