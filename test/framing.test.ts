@@ -1517,6 +1517,60 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
   assert.equal(cut.r.attempts, 3)
 })
 
+/**
+ * Pulls `paths` one at a time, in order, from a raw server that answers each request with
+ * `answer(path)` on the connection it came on (`close`: then closes it), and checks that each file
+ * came whole (`expected(path)`) and that each request came on the one before's connection: each
+ * answer was framed where it ends. The server is closed after.
+ */
+async function onOneConnection(
+  name: string,
+  paths: string[],
+  answer: (path: string) => { bytes: Buffer; close?: boolean },
+  expected: (path: string) => Buffer,
+  options: Partial<Options> = {},
+) {
+  const place: Record<string, number> = {}
+  const keptAlive = await startRawServer((socket) => {
+    let served = 0
+    socket.on('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      place[path] = ++served
+      const { bytes, close } = answer(path)
+      if (close) socket.end(bytes)
+      else socket.write(bytes)
+    })
+  })
+  try {
+    const out = join(dir, name)
+    const results: Result[] = []
+    for await (const r of pull(
+      paths.map((p) => keptAlive.origin + p),
+      { out, retries: 0, concurrency: 1, ...options },
+    ))
+      results.push(r)
+    for (const path of paths) {
+      const r = results.find((r) => r.job.url.endsWith(path))!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.ok((await readFile(join(out, r.path!))).equals(expected(path)), path)
+    }
+    assert.deepEqual(
+      paths.map((p) => place[p]),
+      paths.map((_, k) => k + 1),
+    )
+  } finally {
+    await keptAlive.close()
+  }
+}
+
+/** `bytes` as one chunk, then the last chunk. */
+const inOneChunk = (bytes: Buffer) =>
+  Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
+
+/** An answer of `lines` (after the status line and Content-Type) and `bytes`. */
+const answerOf = (lines: string[], bytes: Buffer) =>
+  Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...lines]), bytes])
+
 // RFC 9112 §5.2: a recipient replaces each obs-fold by a space before it reads a value. llhttp read
 // no length from `Content-Length:` folded onto the next line (the body read to the idle timeout,
 // the connection lost), nor chunked as the last of `gzip,` folded before `chunked` (the chunks'
@@ -1524,45 +1578,18 @@ test('a coded body whose coding ends short of an overstated Content-Length: kept
 test('a framing header folded over lines is read as one line', async () => {
   const a = makeImage('folded-a', 20_000)
   const b = makeImage('folded-b', 24_000)
-  const place: Record<string, number> = {}
-  const keptAlive = await startRawServer((socket) => {
-    let served = 0
-    socket.on('data', (data) => {
-      const path = data.toString('latin1').split(' ')[1]
-      place[path] = ++served
-      const inChunks = (bytes: Buffer) =>
-        Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
-      const answers: Record<string, [string[], Buffer]> = {
-        '/a-length-folded': [[`Content-Length:\r\n ${a.length}`], a],
-        '/b-codings-folded': [['Transfer-Encoding: gzip,\r\n\tchunked'], inChunks(gzipSync(b))],
-        '/a-chunked-folded': [['Transfer-Encoding:\r\n  chunked', 'X-After: 1'], inChunks(a)],
-      }
-      const [lines, bytes] = answers[path] ?? [['Content-Length: 0'], Buffer.alloc(0)]
-      socket.write(Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...lines]), bytes]))
-    })
-  })
-  try {
-    const out = join(dir, 'framing-folded')
-    const paths = ['/a-length-folded', '/b-codings-folded', '/a-chunked-folded']
-    const results: Result[] = []
-    for await (const r of pull(
-      paths.map((p) => keptAlive.origin + p),
-      { out, retries: 0, concurrency: 1, idleTimeout: 1000 },
-    ))
-      results.push(r)
-    for (const path of paths) {
-      const r = results.find((r) => r.job.url.endsWith(path))!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
-    }
-    // Each answer came on the one before's connection: each was framed where it ends.
-    assert.deepEqual(
-      paths.map((p) => place[p]),
-      [1, 2, 3],
-    )
-  } finally {
-    await keptAlive.close()
+  const answers: Record<string, [string[], Buffer]> = {
+    '/a-length-folded': [[`Content-Length:\r\n ${a.length}`], a],
+    '/b-codings-folded': [['Transfer-Encoding: gzip,\r\n\tchunked'], inOneChunk(gzipSync(b))],
+    '/a-chunked-folded': [['Transfer-Encoding:\r\n  chunked', 'X-After: 1'], inOneChunk(a)],
   }
+  await onOneConnection(
+    'framing-folded',
+    Object.keys(answers),
+    (path) => ({ bytes: answerOf(...answers[path]) }),
+    (path) => (path.startsWith('/b') ? b : a),
+    { idleTimeout: 1000 },
+  )
 })
 
 // RFC 9110 §5.6.1: a recipient ignores an empty element of a list. llhttp took `Transfer-Encoding:
@@ -1571,53 +1598,22 @@ test('a framing header folded over lines is read as one line', async () => {
 test('an empty element in the list of transfer codings is ignored', async () => {
   const a = makeImage('empty-coding-a', 20_000)
   const b = makeImage('empty-coding-b', 24_000)
-  const place: Record<string, number> = {}
-  const keptAlive = await startRawServer((socket) => {
-    let served = 0
-    socket.on('data', (data) => {
-      const path = data.toString('latin1').split(' ')[1]
-      place[path] = ++served
-      const body = path.startsWith('/b') ? gzipSync(b) : a
-      const codings: Record<string, string> = {
-        '/a-trailing-comma': 'chunked,',
-        '/b-empty-between': 'gzip,,chunked',
-        '/a-empties-around': ', ,chunked , ,',
-      }
-      socket.write(
-        Buffer.concat([
-          head([
-            'HTTP/1.1 200 OK',
-            'Content-Type: image/jpeg',
-            `Transfer-Encoding: ${codings[path] ?? 'chunked'}`,
-          ]),
-          Buffer.from(`${body.length.toString(16)}\r\n`),
-          body,
-          Buffer.from('\r\n0\r\n\r\n'),
-        ]),
-      )
-    })
-  })
-  try {
-    const out = join(dir, 'empty-codings')
-    const paths = ['/a-trailing-comma', '/b-empty-between', '/a-empties-around']
-    const results: Result[] = []
-    for await (const r of pull(
-      paths.map((p) => keptAlive.origin + p),
-      { out, retries: 0, concurrency: 1 },
-    ))
-      results.push(r)
-    for (const path of paths) {
-      const r = results.find((r) => r.job.url.endsWith(path))!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
-    }
-    assert.deepEqual(
-      paths.map((p) => place[p]),
-      [1, 2, 3],
-    )
-  } finally {
-    await keptAlive.close()
+  const codings: Record<string, string> = {
+    '/a-trailing-comma': 'chunked,',
+    '/b-empty-between': 'gzip,,chunked',
+    '/a-empties-around': ', ,chunked , ,',
   }
+  await onOneConnection(
+    'empty-codings',
+    Object.keys(codings),
+    (path) => ({
+      bytes: answerOf(
+        [`Transfer-Encoding: ${codings[path]}`],
+        inOneChunk(path.startsWith('/b') ? gzipSync(b) : a),
+      ),
+    }),
+    (path) => (path.startsWith('/b') ? b : a),
+  )
 })
 
 // RFC 9110 §5.6.3: a tab around a field's value is white space (OWS), as a space is. llhttp
@@ -1627,51 +1623,28 @@ test('an empty element in the list of transfer codings is ignored', async () => 
 test('a tab around the value of a framing header is white space, as a space is', async () => {
   const a = makeImage('tab-a', 20_000)
   const b = makeImage('tab-b', 24_000)
-  const place: Record<string, number> = {}
-  const keptAlive = await startRawServer((socket) => {
-    let served = 0
-    socket.on('data', (data) => {
-      const path = data.toString('latin1').split(' ')[1]
-      place[path] = ++served
-      const body = path.startsWith('/b') ? b : a
-      const n = body.length
-      const inChunks = (bytes: Buffer) =>
-        Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
-      const answers: Record<string, [string[], Buffer]> = {
-        '/a-length-tab': [[`Content-Length: ${n}\t`], body],
-        '/b-lengths-tabs': [[`Content-Length:\t${n},\t${n}\t`], body],
-        '/a-chunked-tab': [['Transfer-Encoding: chunked\t'], inChunks(body)],
-        '/b-codings-tab': [['Transfer-Encoding: gzip,\tchunked'], inChunks(gzipSync(body))],
-        '/a-close-tab': [['Connection: close\t', `Content-Length: ${n}`], body],
-      }
-      const [lines, bytes] = answers[path] ?? [['Content-Length: 0'], Buffer.alloc(0)]
-      const answer = Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', ...lines]), bytes])
-      if (path.includes('close')) socket.end(answer)
-      else socket.write(answer)
-    })
-  })
-  try {
-    const out = join(dir, 'framing-tabs')
-    const paths = ['/a-length-tab', '/b-lengths-tabs', '/a-chunked-tab', '/b-codings-tab', '/a-close-tab']
-    const results: Result[] = []
-    for await (const r of pull(
-      paths.map((p) => keptAlive.origin + p),
-      { out, retries: 0, concurrency: 1 },
-    ))
-      results.push(r)
-    for (const path of paths) {
-      const r = results.find((r) => r.job.url.endsWith(path))!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.ok((await readFile(join(out, r.path!))).equals(path.startsWith('/b') ? b : a), path)
-    }
-    // Each answer came on the one before's connection: each was framed where it ends.
-    assert.deepEqual(
-      paths.map((p) => place[p]),
-      [1, 2, 3, 4, 5],
-    )
-  } finally {
-    await keptAlive.close()
+  const body = (path: string) => (path.startsWith('/b') ? b : a)
+  const lines: Record<string, (n: number) => string[]> = {
+    '/a-length-tab': (n) => [`Content-Length: ${n}\t`],
+    '/b-lengths-tabs': (n) => [`Content-Length:\t${n},\t${n}\t`],
+    '/a-chunked-tab': () => ['Transfer-Encoding: chunked\t'],
+    '/b-codings-tab': () => ['Transfer-Encoding: gzip,\tchunked'],
+    '/a-close-tab': (n) => ['Connection: close\t', `Content-Length: ${n}`],
   }
+  await onOneConnection(
+    'framing-tabs',
+    Object.keys(lines),
+    (path) => {
+      const bytes = body(path)
+      const framed = path.includes('codings')
+        ? inOneChunk(gzipSync(bytes))
+        : path.includes('chunked')
+          ? inOneChunk(bytes)
+          : bytes
+      return { bytes: answerOf(lines[path](bytes.length), framed), close: path.includes('close') }
+    },
+    body,
+  )
 })
 
 test('Content-Length lines or a list that agree are read as one, on a kept-alive connection too; ones that differ are refused', async () => {
