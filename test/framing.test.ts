@@ -11,7 +11,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
-import { makeImage, makeTiff, metaLast, withMpf } from './support/images.js'
+import { bmpAround, makeImage, makeTiff, metaLast, withMpf } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
 import { resumeRange } from './support/resume.js'
 
@@ -199,31 +199,6 @@ const deployed =
 let latest = 0
 const one = () => makeImage('one', 20_000)
 const two = () => makeImage('two', 24_000)
-
-/**
- * A BMP whose pixel data is the PNG or JPEG `inner` (BI_PNG 5, BI_JPEG 4), with the bit count of 0
- * those must have; its size is the embedded image's (read from its PNG IHDR or JPEG frame header).
- */
-function bmpAround(inner: Buffer, compression: number): Buffer {
-  let width: number
-  let height: number
-  if (compression === 5) [width, height] = [inner.readUInt32BE(16), inner.readUInt32BE(20)]
-  else {
-    const sof = inner.indexOf(Buffer.from([0xff, 0xc0]))
-    ;[height, width] = [inner.readUInt16BE(sof + 5), inner.readUInt16BE(sof + 7)]
-  }
-  const h = Buffer.alloc(54)
-  h.write('BM', 0, 'latin1')
-  h.writeUInt32LE(54 + inner.length, 2)
-  h.writeUInt32LE(54, 10)
-  h.writeUInt32LE(40, 14)
-  h.writeInt32LE(width, 18)
-  h.writeInt32LE(height, 22)
-  h.writeUInt16LE(1, 26)
-  h.writeUInt32LE(compression, 30)
-  h.writeUInt32LE(inner.length, 34)
-  return Buffer.concat([h, inner])
-}
 
 /** `bmp` (a V5 BMP) with a 600-byte embedded colour profile after its pixels (bV5CSType 'MBED'). */
 function withProfile(bmp: Buffer): Buffer {

@@ -327,3 +327,38 @@ export function metaLast(heif: Buffer): Buffer {
   metaBox.writeUInt32BE(0, 0)
   return Buffer.concat([heif.subarray(0, meta), heif.subarray(mdat), metaBox])
 }
+
+/** Width and height of a PNG (its IHDR) or a JPEG (its first SOFn frame header, found by walking the markers). */
+export function embeddedSize(inner: Buffer): [number, number] {
+  if (inner.readUInt32BE(0) === 0x89504e47) return [inner.readUInt32BE(16), inner.readUInt32BE(20)]
+  for (let at = 2; at + 9 < inner.length; at += 2 + inner.readUInt16BE(at + 2)) {
+    const marker = inner[at + 1]
+    // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC); each segment's length follows its marker.
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker))
+      return [inner.readUInt16BE(at + 7), inner.readUInt16BE(at + 5)]
+  }
+  throw new Error('neither a PNG nor a JPEG with a frame header')
+}
+
+/**
+ * A BMP (BITMAPINFOHEADER) whose pixel data is the PNG or JPEG `inner` (BI_PNG 5, BI_JPEG 4), with
+ * the bit count of 0 those must have (bmpsuite's q/rgb24png.bmp, q/rgb24jpeg.bmp); its width and
+ * height are the embedded image's unless given.
+ */
+export function bmpAround(
+  inner: Buffer,
+  compression: 4 | 5,
+  [width, height]: [number, number] = embeddedSize(inner),
+): Buffer {
+  const h = Buffer.alloc(54)
+  h.write('BM', 0, 'latin1')
+  h.writeUInt32LE(54 + inner.length, 2)
+  h.writeUInt32LE(54, 10)
+  h.writeUInt32LE(40, 14)
+  h.writeInt32LE(width, 18)
+  h.writeInt32LE(height, 22)
+  h.writeUInt16LE(1, 26)
+  h.writeUInt32LE(compression, 30)
+  h.writeUInt32LE(inner.length, 34)
+  return Buffer.concat([h, inner])
+}
