@@ -188,6 +188,18 @@ test('CSV: a ;-separated export whose quoted cells hold line breaks is cut where
     ['excel-breaks-sep.csv', `sep=;\r\nurl;caption;n\r\n${rows.join('\r\n')}\r\n`],
     ['excel-breaks-quoted.csv', `"url";"caption";"n"\r\n${quoted.join('\r\n')}\r\n`],
   ]
+  const expected = rows.map((_, i) => [
+    `https://img.example/${i}.jpg`,
+    i === 1 ? 'two\r\nlines; "quoted"' : `caption ${i}`,
+  ])
+  await readAlikeBothWays(files, expected, [1, 2, 4])
+})
+
+/**
+ * Each of `files` (name, CSV text), written to `dir`, read by a local run gives `expected` ([url,
+ * caption] per row), and through enqueue and workers at each shard size of `sizes` the same jobs.
+ */
+async function readAlikeBothWays(files: [string, string][], expected: string[][], sizes: number[]) {
   const table = { captionCol: 'caption' }
   for (const [name, text] of files) {
     const csv = join(dir, name)
@@ -195,18 +207,15 @@ test('CSV: a ;-separated export whose quoted cells hold line breaks is cut where
     const local = await locally([csv], table)
     assert.deepEqual(
       local.map((job) => [job.url, job.caption]),
-      rows.map((_, i) => [
-        `https://img.example/${i}.jpg`,
-        i === 1 ? 'two\r\nlines; "quoted"' : `caption ${i}`,
-      ]),
+      expected,
       name,
     )
-    for (const size of [1, 2, 4]) {
+    for (const size of sizes) {
       const { jobs } = await viaShards([csv], size, table)
       assert.deepEqual(jobs, local, `${name}, shard size ${size}`)
     }
   }
-})
+}
 
 test('CSV: Spark\'s \\" inside quoted fields is read by workers as a local run reads it, cut at its records', async () => {
   // Enqueue found the records as RFC 4180 does: a caption's \" closed its field, and a quoted
@@ -222,21 +231,8 @@ test('CSV: Spark\'s \\" inside quoted fields is read by workers as a local run r
       `sep=;\nid;caption;url\n${rows.map((row) => row.replace(/^(\d+),(.*),(https:.*)$/s, '$1;$2;$3')).join('\n')}\n`,
     ],
   ]
-  const table = { captionCol: 'caption' }
-  for (const [name, text] of files) {
-    const csv = join(dir, name)
-    await writeFile(csv, text)
-    const local = await locally([csv], table)
-    assert.deepEqual(
-      local.map((job) => [job.url, job.caption]),
-      rows.map((_, i) => [`https://img.example/${i}.jpg`, read(i)]),
-      name,
-    )
-    for (const size of [1, 2, 4, 9]) {
-      const { jobs } = await viaShards([csv], size, table)
-      assert.deepEqual(jobs, local, `${name}, shard size ${size}`)
-    }
-  }
+  const expected = rows.map((_, i) => [`https://img.example/${i}.jpg`, read(i)])
+  await readAlikeBothWays(files, expected, [1, 2, 4, 9])
 })
 
 test('TSV and JSON lines (blank lines, a line that is not JSON, per-row keys)', async () => {
