@@ -62,7 +62,7 @@ export const ERROR_CODES = {
   'empty-body': {
     rerun: true,
     meaning:
-      'the answer was a success with no body at all: most often a passing fault (a cache or CDN edge that served an empty object for a moment), so it is retried',
+      'the answer was a success with no body at all, or one whose Content-Encoding decodes to nothing: most often a passing fault (a cache or CDN edge that served an empty object for a moment), so it is retried',
   },
   'not-an-image': {
     rerun: false,

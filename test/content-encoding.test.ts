@@ -739,6 +739,62 @@ test('a gzip body read to the close that ends after its header alone is cut, ret
   }
 })
 
+test('a coding that decodes to nothing is an empty body, retried, not a permanent not-an-image', async () => {
+  // A compressor that encodes an empty answer too: netty's HttpContentCompressor sent 26 bytes of
+  // gzip for none (netty#23), vapor 8 of deflate (vapor#3364). An edge's empty object for a moment:
+  // the second answer to each URL is the image.
+  const nothing: Record<string, [string, Buffer, boolean]> = {
+    '/gzip-of-nothing.jpg': ['gzip', zlib.gzipSync(Buffer.alloc(0)), false],
+    '/deflate-of-nothing.jpg': ['deflate', zlib.deflateSync(Buffer.alloc(0)), false],
+    '/br-of-nothing.jpg': ['br', zlib.brotliCompressSync(Buffer.alloc(0)), false],
+    '/chunked-gzip-of-nothing.jpg': ['gzip', zlib.gzipSync(Buffer.alloc(0)), true],
+  }
+  const answers = new Map<string, number>()
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (request) => {
+      const path = request.toString('latin1').split(' ')[1]
+      const n = answers.get(path) ?? 0
+      answers.set(path, n + 1)
+      const [coding, empty, chunked] = nothing[path]
+      const body = n === 0 ? empty : zlib.gzipSync(image)
+      const framing = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: ${n === 0 ? coding : 'gzip'}\r\n${framing}\r\nConnection: close\r\n\r\n`
+      const framed = chunked
+        ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
+        : body
+      socket.end(Buffer.concat([Buffer.from(head), framed]))
+    })
+  })
+  try {
+    const paths = Object.keys(nothing)
+    const once = new Map<string, Result>()
+    const urls = paths.map((p) => raw.url(p))
+    for await (const r of pull(urls, { out: join(dir, 'nothing-once'), journal: false, retries: 0 }))
+      once.set(new URL(r.job.url).pathname, r)
+    for (const path of paths) {
+      const r = once.get(path)!
+      assert.equal(r.error, 'empty-body', `${path}: ${r.message}`)
+      const [coding, empty] = nothing[path]
+      assert.match(
+        r.message!,
+        new RegExp(
+          `sent a 200 with an empty body \\(image/jpeg\\), ${coding}-encoded in ${empty.length} bytes$`,
+        ),
+        path,
+      )
+    }
+    // Each URL anew: its first answer empty again.
+    answers.clear()
+    for await (const r of pull(urls, { out: join(dir, 'nothing'), journal: false, retries: 1 })) {
+      assert.equal(r.status, 'ok', `${r.job.url}: ${r.message}`)
+      assert.equal(r.attempts, 2, r.job.url)
+      assert.equal(r.sha256, sha(image), r.job.url)
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or chunked, and under a content coding: decoded, as curl does', async () => {
   // RFC 9112 §7: gzip and deflate are transfer codings too; a server that applies one unasked
   // (no TE in the request) still sends the image, only coded for the hop.

@@ -986,6 +986,15 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         `${shown} sent a ${t.head!.statusCode} with an empty body (${type})`,
         { retryable: true },
       )
+    // So is a coded stream that reached its own end having decoded to nothing: a compressor that
+    // encodes an empty answer too (netty's HttpContentCompressor sent 26 bytes of gzip for none,
+    // netty#23; vapor#3364 8 of deflate). It was `not-an-image`, never retried.
+    if (ended && t.codingEnded && check.bytes === 0 && decision.decode)
+      throw new ImgpullError(
+        'empty-body',
+        `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${received} bytes`,
+        { retryable: true },
+      )
     const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
