@@ -1086,6 +1086,79 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
   }
 })
 
+// The same server with an image already compressed: gzip of it is longer than the image, so the
+// decoded size as its length ends the body before the gzip trailer, and the image's end with it
+// (a PNG's IEND). It was truncated every attempt and run; wget2 reads past the length and keeps
+// the image, curl --compressed keeps the cut one (exit 0).
+test('an encoded body whose Content-Length is its decoded size, shorter than its coding: asked once more and read past it to the close', async () => {
+  const png = makeImage('past-length', 60_000, 'png')
+  const coders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: zlib.gzipSync,
+    br: zlib.brotliCompressSync,
+    deflate: zlib.deflateSync,
+  }
+  const asked = new Map<string, number>()
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      asked.set(path, (asked.get(path) ?? 0) + 1)
+      const coding = path.split('-')[0].slice(1)
+      const coded = coders[coding](png)
+      // A server that cuts its coded body at that length itself: read past it, it is still cut.
+      const body = path.includes('cut') ? coded.subarray(0, png.length) : coded
+      const version = path.includes('http10') ? '1.0' : '1.1'
+      const close = path.includes('conn-close') ? 'Connection: close\r\n' : ''
+      const head = `HTTP/${version} 200 OK\r\nContent-Type: image/png\r\nContent-Encoding: ${coding}\r\n${close}Content-Length: ${png.length}\r\n\r\n`
+      const answer = Buffer.concat([Buffer.from(head), body])
+      // Kept open after it, as the server thinks the answer whole: the idle timeout ends it.
+      if (path.endsWith('open')) socket.write(answer)
+      else socket.end(answer)
+    })
+  })
+  try {
+    for (const coding of Object.keys(coders))
+      assert.ok(coders[coding](png).length > png.length, `${coding} of the PNG is longer than it`)
+    const whole = [
+      '/gzip-conn-close',
+      '/gzip-http10-close',
+      '/gzip-open',
+      '/br-conn-close',
+      '/deflate-conn-close',
+    ]
+    const cut = ['/gzip-cut-conn-close', '/gzip-cut-open']
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      [...whole, ...cut].map((p) => raw.url(p)),
+      { out: join(dir, 'past-length'), journal: false, retries: 0, idleTimeout: 500, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    for (const path of whole) {
+      const r = results.get(path)!
+      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+      assert.equal(r.sha256, sha(png), path)
+      assert.equal(r.attempts, 1, path)
+      assert.equal(asked.get(path), 2, `${path}: asked once more, within the attempt`)
+    }
+    for (const path of cut) {
+      const r = results.get(path)!
+      assert.notEqual(r.status, 'ok', `${path}: a cut coding is never kept`)
+      assert.equal(asked.get(path), 2, `${path}: asked once more, once`)
+    }
+    // The first answer's cut is the failure, said so (not the idle timeout the second one met).
+    for (const path of cut) {
+      const r = results.get(path)!
+      assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
+      assert.match(
+        r.message!,
+        /: PNG ends before its IEND chunk; its encoded body ends early too: asked once more and read past its Content-Length, it was no more whole/,
+        path,
+      )
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 // wp-document-revisions#254: a script that states the file's size under a compressing layer, over
 // HTTP/2; nghttp2 resets the stream that ends short of that length (PROTOCOL_ERROR) after its
 // last DATA, and each attempt failed as truncated where the same answer over HTTP/1.1 was kept.

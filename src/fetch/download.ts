@@ -191,6 +191,20 @@ class Transfer {
    */
   codingEnded = false
   /**
+   * The body had a content coding and ended at its `Content-Length` before its coded stream did:
+   * the length may be the decoded size, which gzip of an image already compressed runs past (see
+   * `readPastLength`).
+   */
+  endedAtLength = false
+  /**
+   * This attempt asks again for a content-coded answer whose coded stream its `Content-Length`
+   * cut (see `endedAtLength`), to be read past that length to the close (HTTP/1.1; see undici.ts
+   * `readToClose`): once.
+   */
+  readPastLength = false
+  /** The failure of the answer asked for again to be read past its length (see `readPastLength`). */
+  pastLengthCut: ImgpullError | undefined
+  /**
    * The idle timeout that ended a body read to the close, on a connection the server kept open
    * (see `stalledUnframed`): the body is judged as if it had closed there, and this error is the
    * failure when the image is not whole.
@@ -396,6 +410,26 @@ export async function download(
         step = send
         continue
       }
+      if (
+        t.endedAtLength &&
+        !t.readPastLength &&
+        (error as ImgpullError | undefined)?.code === 'truncated' &&
+        !cancel.aborted
+      ) {
+        // Cut by its length inside its coding: a length that is the decoded size (a server that
+        // measured the file before compressing it; gzip of an image already compressed is the
+        // longer), which cut the gzip trailer off and, with it, the image's end. Asked for once
+        // more and read past that length to the close, where the coding's own end (its size and
+        // CRC-32 checked) shows the body whole, as wget2 reads it (curl keeps the cut image).
+        t.readPastLength = true
+        t.pastLengthCut = error as ImgpullError
+        t.exchange?.abort(error)
+        await t.restart(
+          `its encoded body ended at its length before its coding did (${(error as Error).message})`,
+        )
+        step = send
+        continue
+      }
       if (t.wholeToRange && isPartShown(error) && !cancel.aborted) {
         // A 200 to a range request whose body is not a whole image was a part under the wrong
         // status (no length or range to tell): ask once more for the whole file, without Range.
@@ -408,6 +442,14 @@ export async function download(
       t.check?.discard()
       // Bytes held in memory that no step kept for a resume go with the attempt.
       t.held = undefined
+      // Read past its length, the body was no more whole (a server that cut its coded body there
+      // itself): the first answer's cut is the failure, and says it.
+      const first = t.pastLengthCut
+      const code = (error as ImgpullError | undefined)?.code
+      if (first && !cancel.aborted && (code === 'truncated' || code === 'timeout')) {
+        first.message += ': asked once more and read past its Content-Length, it was no more whole'
+        throw first
+      }
       throw error
     }
   }
@@ -613,6 +655,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         headers,
         headersTimeout: t.options.headersTimeout,
         bodyTimeout: t.options.idleTimeout,
+        ...(t.readPastLength ? { readPastLength: true } : {}),
       },
       t.cancel,
     )
@@ -941,6 +984,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   t.unterminated = false
   t.closedEarly = false
   t.codingEnded = false
+  t.endedAtLength = false
   t.stalled = undefined
   t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
   t.ctx.onBody?.(
@@ -1191,9 +1235,21 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
             })
           )
       }
+      // Every byte of its length came, and its content coding had not ended there (no gzip
+      // trailer, no last Brotli block): the length may be the decoded size (see `endedAtLength`).
+      const atLength =
+        t.body.encoded &&
+        t.head!.http2 !== true &&
+        decision.length !== undefined &&
+        received === decision.length
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
-      if (received > 0 && shortOfLength === undefined) await decoder.end()
+      if (received > 0 && shortOfLength === undefined)
+        await decoder.end().catch((error: unknown) => {
+          if (atLength && (error as ImgpullError).code === 'truncated') t.endedAtLength = true
+          throw error
+        })
       t.unterminated = decoder.unterminated
+      if (atLength && t.unterminated) t.endedAtLength = true
       // A coded stream that reached its own end marks where the body ends, whatever the connection
       // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
       // HTTP/2 stream without a length.

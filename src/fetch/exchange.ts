@@ -28,6 +28,8 @@ export interface ExchangeOptions {
   headers: Record<string, string>
   headersTimeout: number
   bodyTimeout: number
+  /** Read the answer to the close, a `Content-Length` on a content-coded one set aside (see undici.ts `readToClose`). */
+  readPastLength?: boolean
 }
 
 /** Takes each body chunk; a returned promise pauses the socket until it settles. */
@@ -128,6 +130,8 @@ export class Exchange extends Body {
   reused: boolean | undefined
   /** The connection it went out on (see `noteReuse`). */
   socket: object | undefined
+  /** See `ExchangeOptions.readPastLength`. */
+  readonly readPastLength: boolean
   #settleResponse!: { resolve: (r: Awaited<Exchange['response']>) => void; reject: (e: unknown) => void }
   #abort: ((reason: unknown) => void) | undefined
   #resume: (() => void) | undefined
@@ -152,6 +156,7 @@ export class Exchange extends Body {
 
   constructor(dispatcher: Dispatcher, url: URL, options: ExchangeOptions, cancel: Cancel) {
     super()
+    this.readPastLength = options.readPastLength === true
     this.response = new Promise((resolve, reject) => {
       this.#settleResponse = { resolve, reject }
     })
@@ -160,8 +165,9 @@ export class Exchange extends Body {
       return
     }
     cancel.onAbort = (reason) => this.abort(reason)
+    const { readPastLength: _, ...dispatched } = options
     dispatcher.dispatch(
-      { ...options, ...serverName(url), origin: url.origin, path: url.pathname + url.search },
+      { ...dispatched, ...serverName(url), origin: url.origin, path: url.pathname + url.search },
       this as unknown as Dispatcher.DispatchHandler,
     )
   }

@@ -365,6 +365,8 @@ export interface ReuseNote {
   reused?: boolean
   /** The connection (its socket), for `noteAnswer`. */
   socket?: object
+  /** The answer's body is not to end at its `Content-Length` (see `readToClose`). */
+  readPastLength?: boolean
 }
 
 function onSendHeaders(message: unknown): void {
@@ -381,6 +383,7 @@ function onSendHeaders(message: unknown): void {
   if (connecting && socket) {
     connecting.reused = (answeredOn.get(socket) ?? 0) > 0
     connecting.socket = socket
+    if (connecting.readPastLength) (socket as Record<symbol, unknown>)[READ_PAST_LENGTH] = true
   }
   connecting = undefined
 }
@@ -643,6 +646,33 @@ function forgetLength(parser: LlhttpParser): boolean {
   state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
   parser[EARLIER_LENGTHS] = [...(parser[EARLIER_LENGTHS] ?? []), parser.contentLength]
   parser.contentLength = ''
+  return true
+}
+
+/** Set on a socket for the request going out on it whose answer is read to the close (see `readToClose`). */
+const READ_PAST_LENGTH = Symbol('imgpull.readPastLength')
+
+/**
+ * Have llhttp read the answer whose head it has just read to the close, its `Content-Length`
+ * forgotten: asked for a content-coded answer whose coded stream had not ended when its length
+ * did, from the same URL a moment before (see download.ts `readPastLength`). Such a length is the
+ * decoded size, from a server that measured the file before its compressor ran; gzip of an image
+ * already compressed is longer than the image, so the body went on past it, and its end (the
+ * gzip trailer, its size and CRC-32) was lost. wget2 reads past the length so. Changed in its
+ * memory as `frameByLength` changes it, only where the fields there are the ones this answer
+ * shows; the connection is not used again. Returns whether it did.
+ */
+function readToClose(parser: LlhttpParser, statusCode: number): boolean {
+  const state = withLength(parser)
+  if (!state) return false
+  const flags = state.getUint16(LLHTTP_FLAGS, true)
+  if (
+    state.getUint16(LLHTTP_STATUS, true) !== statusCode ||
+    (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !== F_CONTENT_LENGTH
+  )
+    return false
+  state.setUint16(LLHTTP_FLAGS, flags & ~F_CONTENT_LENGTH, true)
+  state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
   return true
 }
 
@@ -1014,6 +1044,20 @@ function readAsCurlDoes(parser: object): void {
         this.contentLength = ''
       }
       this.socket[symbols.kReset] = true
+    }
+    // A final answer to a request that asked to read past its length (see `readToClose`): one with
+    // a content coding and a length read to the close, the length no longer seen.
+    if (statusCode >= 200 && this.socket[READ_PAST_LENGTH]) {
+      this.socket[READ_PAST_LENGTH] = undefined
+      if (
+        this.contentLength !== '' &&
+        hasHeader(this.headers, 'content-encoding') &&
+        readToClose(this, statusCode)
+      ) {
+        this.headers = withoutHeader(this.headers, 'content-length')
+        this.contentLength = ''
+        shouldKeepAlive = false
+      }
     }
     return onHeadersComplete.call(this, statusCode, upgrade, shouldKeepAlive)
   }
