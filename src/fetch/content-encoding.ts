@@ -37,7 +37,7 @@ const DECODERS: Record<string, (() => TransformStream) | undefined> = {
   gzip: () => new GzipMembers(),
   'x-gzip': () => new GzipMembers(),
   deflate: () => new AnyInflate(),
-  br: () => zlib().createBrotliDecompress(),
+  br: () => new Brotli(),
   zstd: () => (zlib() as unknown as { createZstdDecompress: () => TransformStream }).createZstdDecompress(),
 }
 
@@ -226,9 +226,9 @@ export class BodyDecoder {
   }
 
   /**
-   * After `end`: a gzip or deflate stream ended without its own end (no final block, or no
-   * trailer), as servers that end a stream with a sync flush send it (nodejs/node#5761; browsers
-   * and curl take such bodies). What it decoded to came out whole; only the image's own structure
+   * After `end`: a gzip, deflate or Brotli stream ended without its own end (no final block, no
+   * trailer, no last meta-block), as servers that end a stream with a flush send it
+   * (nodejs/node#5761, pingora#1013; browsers and curl take such bodies). What it decoded to came out whole; only the image's own structure
    * can then show where the file ends, as for a body whose end the protocol did not mark.
    */
   get unterminated(): boolean {
@@ -280,16 +280,33 @@ export class BodyDecoder {
 }
 
 /**
- * `deflate` as servers send it: RFC 9110 means the zlib format (RFC 1950), but some servers send
- * raw deflate (RFC 1951), as browsers also accept. A zlib stream starts with a header whose first
- * byte names method 8 and whose first two bytes, read big-endian, are a multiple of 31.
+ * A decoder that gives all it decodes of a stream that ends without its own end, and notes that
+ * (`unterminated`) instead of failing: the decoders `make` returns, given the body's first bytes
+ * (at least `need` of them), flush what they hold at the body's end (`flushing`) where Z_FINISH
+ * or BROTLI_OPERATION_FINISH would fail and drop it.
  */
-class AnyInflate extends Transform implements Unterminated {
+class ToItsEnd extends Transform implements Unterminated {
   unterminated = false
+  /** Bytes of the body's head `make` is given. */
+  readonly #need: number
+  readonly #make: (head: Buffer) => (options?: object) => TransformStream
+  readonly #flushing: () => object
+
+  constructor(
+    need: number,
+    make: (head: Buffer) => (options?: object) => TransformStream,
+    flushing: () => object,
+  ) {
+    super()
+    this.#need = need
+    this.#make = make
+    this.#flushing = flushing
+  }
+
   #inner: TransformStream | undefined
   /**
-   * The same input, inflated to nowhere with Z_FINISH, only to learn whether the stream has its
-   * end: `#inner` flushes what it has at the body's end instead (Z_FINISH would fail and drop
+   * The same input, decoded to nowhere and finished at the body's end, only to learn whether the
+   * stream has its end: `#inner` flushes what it has there instead (finishing would fail and drop
    * output it still holds), which cannot tell.
    */
   #probe: TransformStream | undefined
@@ -299,15 +316,13 @@ class AnyInflate extends Transform implements Unterminated {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (!this.#inner) {
       this.#head = Buffer.concat([this.#head, chunk])
-      if (this.#head.length < 2) {
+      if (this.#head.length < this.#need) {
         done()
         return
       }
       chunk = this.#head
-      const zlibWrapped = isZlibHeader(chunk)
-      const make = (options?: object) =>
-        zlibWrapped ? zlib().createInflate(options) : zlib().createInflateRaw(options)
-      this.#inner = make({ finishFlush: zlib().constants.Z_SYNC_FLUSH })
+      const make = this.#make(chunk)
+      this.#inner = make(this.#flushing())
       this.#inner.on('data', (data: Buffer) => {
         if (!this.push(data)) this.#inner!.pause()
       })
@@ -353,8 +368,8 @@ class AnyInflate extends Transform implements Unterminated {
 
   override _flush(done: TransformCallback): void {
     if (!this.#inner) {
-      // Fewer than two bytes: too short to be either format.
-      const inner = zlib().createInflateRaw()
+      // Fewer bytes than the format's head: decoded to its failure.
+      const inner = this.#make(this.#head)()
       inner.on('error', (error) => done(error))
       inner.end(this.#head, () => done())
       return
@@ -369,6 +384,41 @@ class AnyInflate extends Transform implements Unterminated {
     this.#inner?.destroy()
     this.#probe?.destroy()
     done(error)
+  }
+}
+
+/**
+ * `deflate` as servers send it: RFC 9110 means the zlib format (RFC 1950), but some servers send
+ * raw deflate (RFC 1951), as browsers also accept. A zlib stream starts with a header whose first
+ * byte names method 8 and whose first two bytes, read big-endian, are a multiple of 31. One that
+ * ends without its final block (a sync flush) gives all it decodes to (see `ToItsEnd`).
+ */
+class AnyInflate extends ToItsEnd {
+  constructor() {
+    super(
+      2,
+      (head) =>
+        head.length >= 2 && isZlibHeader(head)
+          ? (options) => zlib().createInflate(options)
+          : (options) => zlib().createInflateRaw(options),
+      () => ({ finishFlush: zlib().constants.Z_SYNC_FLUSH }),
+    )
+  }
+}
+
+/**
+ * `br` (RFC 7932). A stream that ends without its last meta-block (flushed, never finished:
+ * Pingora's compressor ends every `br` body so, pingora#1013; brotli#810) gives all it decodes to,
+ * as curl, Chrome and Firefox read it (see `ToItsEnd`); Node's decoder failed it and dropped the
+ * image its flush had carried whole.
+ */
+class Brotli extends ToItsEnd {
+  constructor() {
+    super(
+      1,
+      () => (options) => zlib().createBrotliDecompress(options),
+      () => ({ finishFlush: zlib().constants.BROTLI_OPERATION_FLUSH }),
+    )
   }
 }
 
