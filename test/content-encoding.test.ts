@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import type { ImgpullError } from '../src/errors.js'
-import { BodyDecoder, opensAsMarkup, undecodable } from '../src/fetch/content-encoding.js'
+import { BodyDecoder, opensAsMarkup, undecodable, ZstdWalk } from '../src/fetch/content-encoding.js'
 import { codingsOf, judge } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -667,6 +667,66 @@ test('zstd whose frame checksum does not match what it decodes to: digest-mismat
     )
     return true
   })
+})
+
+test('zstd cut inside a frame is noted unterminated: read to the close, a motion photo cut in its video is not kept', async () => {
+  // The walk, on any Node: only where a frame (or a skippable one) ends is the stream at its end.
+  const framed = Buffer.from(ZSTD_FRAME, 'base64')
+  const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3])
+  for (const [name, stream] of [
+    ['one frame', framed],
+    ['two frames', Buffer.concat([framed, framed])],
+    ['a skippable frame first', Buffer.concat([skippable, framed])],
+  ] as const) {
+    const ends: number[] = []
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const walk = new ZstdWalk()
+      walk.feed(stream.subarray(0, cut))
+      if (walk.atEnd) ends.push(cut)
+    }
+    const frameEnds =
+      name === 'two frames'
+        ? [framed.length, stream.length]
+        : name === 'a skippable frame first'
+          ? [skippable.length, stream.length]
+          : [stream.length]
+    assert.deepEqual(ends, frameEnds, name)
+    const inPieces = new ZstdWalk()
+    for (let at = 0; at < stream.length; at += 3) inPieces.feed(stream.subarray(at, at + 3))
+    assert.ok(inPieces.atEnd, name)
+  }
+  if (!zstd.zstdCompressSync) return
+  // Node's decoder ends without a word wherever the data stops: a cut was taken for the coding's
+  // own end, which marks where the body ends (README, Where the body ends).
+  const z = zstd as unknown as { zstdCompressSync: (b: Buffer) => Buffer }
+  const photo = Buffer.concat([image, makeImage('motion-video', 400_000, 'png')])
+  const coded = z.zstdCompressSync(photo)
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      const body = path.includes('cut') ? coded.subarray(0, Math.floor(coded.length * 0.7)) : coded
+      const head =
+        'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Encoding: zstd\r\nConnection: close\r\n\r\n'
+      socket.end(Buffer.concat([Buffer.from(head), body]))
+    })
+  })
+  try {
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      ['/whole.jpg', '/cut.jpg'].map((p) => raw.url(p)),
+      { out: join(dir, 'zstd-cut'), journal: false, retries: 1, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    const whole = results.get('/whole.jpg')!
+    assert.equal(whole.status, 'ok', whole.message)
+    assert.equal(whole.sha256, sha(photo))
+    // The same cut twice proves nothing where the coding said the body is incomplete.
+    const cut = results.get('/cut.jpg')!
+    assert.equal(cut.error, 'truncated', `${cut.status}: ${cut.message}`)
+    assert.equal(cut.attempts, 2)
+  } finally {
+    await raw.close()
+  }
 })
 
 test('deflate, zlib-wrapped or raw, that ends without its end: all it decodes to, and the missing end noted', async () => {
