@@ -1164,6 +1164,37 @@ test('headers whose name says secret (X-Api-Key, X-Auth-Token, Cookie) never fol
   }
 })
 
+test("a Host of one's own goes to the host it was given with, not to a redirect's other host (psf/requests#4665)", async () => {
+  // A server asked by its address for a site (`-H 'Host: images.example'`) that sends the file to
+  // a CDN on another host: the CDN serves its own sites by Host, as virtual hosts do. Kept on the
+  // hop, the Host asked the CDN for the first server's site: a 404 (or another site's file).
+  const body = makeImage('vhost', 32)
+  const cdn = await startRouteServer({
+    '/cdn.jpg': (req, res) => {
+      // Its own names only: 127.0.0.1 and localhost, at its port.
+      if (/^(127\.0\.0\.1|localhost):\d+$/.test(req.headers.host ?? ''))
+        image(body)(req, res, new URL('http://x'))
+      else res.writeHead(404).end('no such site')
+    },
+  })
+  try {
+    // Another host name for the CDN (localhost, not 127.0.0.1), and the same host at another path.
+    const elsewhere = cdn.url('/cdn.jpg').replace('127.0.0.1', 'localhost')
+    const sameHost = server.url('/vhost-same.jpg')
+    const hops = [elsewhere, sameHost].map((to) => server.url(`/hop-vhost?to=${encodeURIComponent(to)}`))
+    const { results } = await get(hops, { headers: { Host: 'images.example' }, retries: 0 })
+    for (const r of results) assert.equal(r.status, 'ok', r.message)
+    assert.equal(
+      requestsFor(`/hop-vhost?to=${encodeURIComponent(elsewhere)}`)[0]?.headers.host,
+      'images.example',
+    )
+    assert.equal(cdn.log[0]?.headers.host, new URL(elsewhere).host, 'the new host is named by its URL')
+    assert.equal(requestsFor('/vhost-same.jpg')[0]?.headers.host, 'images.example', 'kept on the same host')
+  } finally {
+    await cdn.close()
+  }
+})
+
 test("credentials in a URL: valid escapes decoded, a bare % kept as written (curl's way), not a failed run", async () => {
   const url = server.url('/creds-pct').replace('http://', 'http://us%40er:p%zz%41@')
   const { one } = await get([url])

@@ -536,6 +536,11 @@ const send: Step = async (t) => {
       // the key (axios#10711, oryx-labs/oryxos#231).
       for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
     }
+    // A `Host` of one's own (`-H 'Host: site'`, to ask a server by its address for a site) names
+    // the site of the host it was given with: kept on a redirect to another host, it asked that
+    // host for the first one's site (a 404, or another site's file: psf/requests#4665, wpull#425).
+    // Dropped there, as curl drops it; the new host is named by its URL.
+    if (url.hostname !== listed.hostname) delete headers.host
     const cookie = cookieFor(url)
     if (cookie) headers.cookie = cookie
     t.sentCredentials =
