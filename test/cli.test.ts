@@ -571,6 +571,19 @@ test('a list copied from a spreadsheet: the URL ends at the first tab, the other
   assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
 })
 
+test("a # after a space ends a list line's URL, a comment: not asked for as the path with a space (/a.jpg%20)", async () => {
+  const out = join(dir, 'commented')
+  const file = await list('commented.txt', [
+    `${server.url('/commented-0.jpg')}  # the cover`,
+    `${server.url('/commented-1.jpg')} #2`,
+    `${server.url('/commented-2.jpg')}#frag`,
+  ])
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['commented-0.jpg', 'commented-1.jpg', 'commented-2.jpg'])
+  assert.ok(!server.log.some((l) => l.url.includes('%20')), 'no request with the space in it')
+})
+
 test("other tools' input files: aria2c's and gallery-dl's option lines and curl -K's url lines, URLs in quotes or angle brackets", async () => {
   const out = join(dir, 'other-tools')
   const file = await list('other-tools.txt', [

@@ -1316,6 +1316,13 @@ test('parseLine: a URL list line as other tools write them', () => {
     ['https://a.example/1.jpg\tcaption', 'https://a.example/1.jpg'],
     ['# comment', undefined],
     ['', undefined],
+    // a comment after the URL: a # after a space (yt-dlp's batch files); a fragment's # is the URL's
+    ['https://a.example/1.jpg  # the cover', 'https://a.example/1.jpg'],
+    ['https://a.example/1.jpg\t# the cover', 'https://a.example/1.jpg'],
+    ['"https://a.example/1.jpg" # quoted', 'https://a.example/1.jpg'],
+    ['url = "https://a.example/2.jpg" # curl -K', 'https://a.example/2.jpg'],
+    ['https://a.example/1.jpg#frag # comment', 'https://a.example/1.jpg#frag'],
+    ['https://a.example/1.jpg#a b', 'https://a.example/1.jpg#a b'],
     // aria2c -i option lines, indented under their URL
     ['  out=x.jpg', undefined],
     ['\tdir=/tmp', undefined],

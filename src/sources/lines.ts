@@ -14,7 +14,7 @@ import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
  * One line of a URL list, or `undefined` for blank lines, `#` comments and other tools' option
- * lines (`optionLine`). A tab ends the URL: no URL holds one (the URL parser drops it, gluing
+ * lines (`optionLine`); a `#` after a space is a comment's start too. A tab ends the URL: no URL holds one (the URL parser drops it, gluing
  * `a.jpg<TAB>caption` into `a.jpgcaption`), and a list copied from a spreadsheet has its other
  * columns after one; aria2c's `-i` reads it so. A curl config's `url = "…"` line gives its URL, and
  * quotes or angle brackets around a URL (`"https://…"`, `<https://…>`, RFC 3986 appendix C) are
@@ -23,7 +23,10 @@ import { looksUtf16, utf8Scan } from './tables/utf8.js'
 export function parseLine(line: string): string | undefined {
   const whole = line.trim()
   const tab = whole.indexOf('\t')
-  const text = tab < 0 ? whole : whole.slice(0, tab).trimEnd()
+  // A `#` after a space ends the URL, a comment (`https://…/a.jpg  # cover`), as yt-dlp reads its
+  // batch files: no URL has a space before its fragment, which is never sent anyway. Read as part
+  // of the URL, it asked for `/a.jpg%20` (the fragment dropped), a 404, as wget2 and aria2c ask.
+  const text = (tab < 0 ? whole : whole.slice(0, tab)).replace(/\s#.*$/s, '').trimEnd()
   if (text === '' || text.startsWith('#')) return undefined
   const curl = CURL_URL.exec(text)?.[1]
   if (curl !== undefined) return unwrapped(curl.trim())
