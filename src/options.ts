@@ -66,7 +66,7 @@ export interface Options {
   totalTimeout?: number
   /** Largest body accepted, in bytes. @default 536_870_912 (512 MiB) */
   maxSize?: number
-  /** Redirects followed per file. @default 10 */
+  /** Redirects followed per file. @default 20 */
   maxRedirects?: number
   /** Checksum kept for each file. @default 'sha256' */
   hash?: 'sha256' | 'none'
@@ -197,7 +197,8 @@ export const defaults: ResolvedOptions = {
   idleTimeout: 15_000,
   totalTimeout: 600_000,
   maxSize: 512 * 1024 * 1024,
-  maxRedirects: 10,
+  // What browsers (Chrome, Firefox), wget and aria2c follow; curl follows 50.
+  maxRedirects: 20,
   hash: 'sha256',
   retryFailed: false,
   journal: true,

@@ -1011,6 +1011,16 @@ test('redirect chains are followed; loops and long chains fail with a clear code
   assert.equal(loop.one.attempts, 1)
   const long = await get([server.url('/long?redirect=6')], { maxRedirects: 5 })
   assert.equal(long.one.error, 'too-many-redirects')
+  // The message names where the chain had got to: a loop through changing URLs shows itself.
+  assert.match(
+    long.one.message ?? '',
+    /^more than 5 redirects for \S+\/long\?redirect=6, the last to \S+\/long\?redirect=0$/,
+  )
+  // The default follows the 20 browsers, wget and aria2c follow (it was 10: a chain of 15 failed).
+  const fifteen = await get([server.url('/fifteen?redirect=15')])
+  assert.equal(fifteen.one.status, 'ok', fifteen.one.message)
+  const past = await get([server.url('/past?redirect=21')])
+  assert.equal(past.one.error, 'too-many-redirects')
 })
 
 test('a server that sends the client back to the URL it asked for, to come again, gives its file, as curl and browsers get it', async () => {

@@ -619,7 +619,7 @@ const send: Step = async (t) => {
     if (++hops > t.options.maxRedirects) {
       throw new ImgpullError(
         'too-many-redirects',
-        `more than ${t.options.maxRedirects} redirects for ${t.shown}`,
+        `more than ${t.options.maxRedirects} redirects for ${t.shown}, the last to ${shownUrl(next.href)}`,
       )
     }
     visits.set(request, sent + 1)
