@@ -875,6 +875,17 @@ test('the command line kept for the report and the journal: keys, secret headers
     [argv('-HCookie: sid=1', '--header=X-Api-Key: K'), "imgpull '-HCookie: ***' '--header=X-Api-Key: ***'"],
     [argv('--header', 'x-auth-token: t'), "imgpull --header 'x-auth-token: ***'"],
     [
+      argv(
+        '-H',
+        'Authentication: Bearer S2',
+        '-H',
+        'X-Vercel-Protection-Bypass: B',
+        '-H',
+        'X-JWT-Assertion: J',
+      ),
+      "imgpull -H 'Authentication: ***' -H 'X-Vercel-Protection-Bypass: ***' -H 'X-JWT-Assertion: ***'",
+    ],
+    [
       argv('unsplash', 'search', 'lake', '--access-key', 'AK'),
       "imgpull unsplash search lake --access-key '***'",
     ],

@@ -1157,6 +1157,10 @@ test('headers whose name says secret (X-Api-Key, X-Auth-Token, Cookie) never fol
       'X-Api-Key': 'K3Y',
       'X-Auth-Token': 'T0K',
       Cookie: 'sid=C00K',
+      // Named otherwise than Authorization, a key or a token: each went to the other origin (hunt127).
+      Authentication: 'Bearer AUTH',
+      'X-Vercel-Protection-Bypass': 'BYPASS',
+      'X-JWT-Assertion': 'JWT',
       Referer: 'https://site.example/',
     }
     const { one } = await get([hop], { headers })
@@ -1168,6 +1172,11 @@ test('headers whose name says secret (X-Api-Key, X-Auth-Token, Cookie) never fol
       [there?.['x-api-key'], there?.['x-auth-token'], there?.cookie],
       [undefined, undefined, undefined],
     )
+    assert.deepEqual(
+      [there?.authentication, there?.['x-vercel-protection-bypass'], there?.['x-jwt-assertion']],
+      [undefined, undefined, undefined],
+    )
+    assert.equal(here?.authentication, 'Bearer AUTH', 'sent to its own origin')
     assert.equal(there?.referer, 'https://site.example/', 'a header that is no secret goes on')
   } finally {
     await other.close()

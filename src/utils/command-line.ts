@@ -9,8 +9,13 @@ export function commandLine(argv: readonly string[] = process.argv): string {
   return ['imgpull', ...redactArgs(argv.slice(2))].map(shellWord).join(' ')
 }
 
-/** Header names whose values are secrets: credentials, cookies, keys and tokens of any kind. */
-const SECRET_HEADER = /authorization|cookie|token|secret|key|session|password|passwd|credential|signature/i
+/**
+ * Header names whose values are secrets: credentials, cookies, keys and tokens of any kind. `auth`
+ * takes `Authorization` and the headers named after it (`Authentication: Bearer …`, which some
+ * APIs take, `X-Sentry-Auth`, `X-Auth-User`); `pass` passwords, passcodes and bypasses
+ * (`X-Vercel-Protection-Bypass`); `jwt` a JSON Web Token under its own name (`X-JWT-Assertion`).
+ */
+const SECRET_HEADER = /auth|cookie|token|secret|key|session|pass|jwt|credential|signature/i
 
 /** Whether a header's name says its value is a secret (see `SECRET_HEADER`): never shown, never sent to another origin. */
 export const isSecretHeader = (name: string): boolean => SECRET_HEADER.test(name)
