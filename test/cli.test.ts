@@ -571,6 +571,25 @@ test('a list copied from a spreadsheet: the URL ends at the first tab, the other
   assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
 })
 
+test("a list line with text before its URL (a Markdown list's '- ') says what to take out", async () => {
+  const r = await runCli(['-', '-o', join(dir, 'markdown-list'), '--json'], {
+    input: `- ${server.url('/md-0.jpg')}\n${server.url('/md-1.jpg')}\n`,
+  })
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  const bad = lines.find((l) => l.error === 'invalid-url')
+  assert.equal(
+    bad?.message,
+    `invalid URL "- ${server.url('/md-0.jpg')}" (standard input line 1): '- ' before its http://: the URL must stand alone`,
+  )
+  assert.ok(
+    lines.some((l) => l.status === 'ok'),
+    r.stdout,
+  )
+})
+
 test("a # after a space ends a list line's URL, a comment: not asked for as the path with a space (/a.jpg%20)", async () => {
   const out = join(dir, 'commented')
   const file = await list('commented.txt', [

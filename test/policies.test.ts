@@ -1487,6 +1487,14 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['http://user:pw@/x.jpg', 'no host name after http(s)://'],
     ['http://a%zz.example/x.jpg', 'not a URL'],
     ['ftp://host:99999/x', 'not a URL'],
+    // Text pasted before it: a Markdown list's, a numbered list's, a link's, a sentence's.
+    ['- https://images.example/a.jpg', "'- ' before its https://: the URL must stand alone"],
+    ['1. http://images.example/a.jpg', "'1. ' before its http://: the URL must stand alone"],
+    ['![a cat](https://images.example/a.jpg)', "'![a cat](' before its https://: the URL must stand alone"],
+    [
+      'the picture we talked about: HTTPS://images.example/a.jpg',
+      "'the picture we talked a…' before its https://: the URL must stand alone",
+    ],
     // Quotes and brackets around it: a CSV's `, "https://…"` (the quote is text after a space), mail.
     [
       ' "https://images.example/a.jpg"',

@@ -78,7 +78,20 @@ export function notUrl(text: string): string {
   if (cell.startsWith('//')) return 'protocol-relative, with no http: or https: before it'
   if ((!/^[a-z][a-z0-9+.-]*:/i.test(cell) && /^[^\s/]+\.[^\s/]+(\/|$)/.test(cell)) || HOST_PORT.test(cell))
     return NO_SCHEME
-  return hostProblem(cell) ?? 'not a URL'
+  return hostProblem(cell) ?? textBefore(cell) ?? 'not a URL'
+}
+
+/**
+ * Text pasted with a URL before it (a Markdown list's `- `, a numbered one's `1. `, a link's
+ * `![alt](`, a sentence's `see `), said and quoted (at most 24 characters): it was `not a URL`,
+ * which did not say what to take out. No password is before a URL's scheme.
+ */
+function textBefore(cell: string): string | undefined {
+  const at = cell.search(/https?:\/\//i)
+  if (at <= 0) return undefined
+  const before = cell.slice(0, at)
+  const shown = printable(before.length > 24 ? `${before.slice(0, 23)}…` : before)
+  return `'${shown}' before its ${cell.slice(at, cell.indexOf(':', at)).toLowerCase()}://: the URL must stand alone`
 }
 
 /**
