@@ -73,6 +73,10 @@ before(async () => {
     '/nowhere': redirect('http://[::1'),
     '/empty': redirect(''),
     '/creds': redirect('http://admin:hunter2@[::1/x.jpg'),
+    '/to-file': redirect('file:///etc/passwd'),
+    '/to-data': redirect(`data:image/png;base64,${'iVBORw0KGgo'.repeat(20)}`),
+    '/to-ftp': redirect('ftp://anon:s3cret@127.0.0.1/a.jpg'),
+    '/to-js': redirect('javascript:alert(1)'),
   }
   server = await startRouteServer(routes)
   routes['/relative'] = redirect(`//${new URL(server.origin).host}/pr.jpg`)
@@ -117,6 +121,28 @@ test('a Location that does not parse is quoted without its user and password', a
   assert.equal(r.error, 'bad-redirect')
   assert.doesNotMatch(r.message ?? '', /hunter2|admin/)
   assert.match(r.message ?? '', /redirect to no valid URL \("http:\/\/\[::1\/x\.jpg"\) for /)
+})
+
+test('a redirect to file:, data:, ftp: or javascript: is refused at once, naming the target (shortened, without its password)', async () => {
+  const paths = ['/to-file', '/to-data', '/to-ftp', '/to-js']
+  const results = new Map<string, Result>()
+  for await (const r of pull(
+    paths.map((p) => server.url(p)),
+    { out: join(dir, 'schemes'), journal: false },
+  ))
+    results.set(new URL(r.job.url).pathname, r)
+  const said = (path: string) => {
+    const r = results.get(path)!
+    assert.equal(r.error, 'bad-redirect', `${path}: ${r.message}`)
+    assert.equal(r.attempts, 1)
+    return r.message ?? ''
+  }
+  const tail = ' refused (only http and https are followed) for '
+  assert.equal(said('/to-file'), `redirect to file:///etc/passwd${tail}${server.url('/to-file')}`)
+  assert.match(said('/to-data'), /^redirect to data:image\/png;base64,iVBOR\S*…\S* refused /)
+  assert.ok(said('/to-data').length < 200, 'a long data: URL shortened')
+  assert.equal(said('/to-ftp'), `redirect to ftp://127.0.0.1/a.jpg${tail}${server.url('/to-ftp')}`)
+  assert.equal(said('/to-js'), `redirect to javascript:alert(1)${tail}${server.url('/to-js')}`)
 })
 
 // A redirect whose body never comes (its head sent with a Content-Length, then silence): its body

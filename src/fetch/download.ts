@@ -8,7 +8,7 @@ import { pixelLimit } from '../transform/spec.js'
 import type { Job, Validators } from '../types.js'
 import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
-import { quoted } from '../utils/printable.js'
+import { printable, quoted } from '../utils/printable.js'
 import { redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { decodedSizeAtLeast } from '../verify/decoded-size.js'
@@ -596,7 +596,12 @@ const send: Step = async (t) => {
       )
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new ImgpullError('bad-redirect', `redirect to ${next.protocol} refused for ${t.shown}`)
+      // Named (a long `data:` URL shortened, an `ftp:` password left out): `redirect to file:` said
+      // neither where nor why.
+      throw new ImgpullError(
+        'bad-redirect',
+        `redirect to ${printable(shownUrl(next.href, 80))} refused (only http and https are followed) for ${t.shown}`,
+      )
     }
     const request = `${next.href}\n${cookieFor(next) ?? ''}`
     const sent = visits.get(request) ?? 0
