@@ -61,6 +61,8 @@ function camera(image: Buffer) {
   const asked: { url: string; authorization?: string }[] = []
   const md5 = (s: string) => createHash('md5').update(s).digest('hex')
   let nonce = 0
+  // Nonces answered under /once: a server there takes each nonce for one request only.
+  const spent = new Set<string>()
   const valid = (req: IncomingMessage, stale: boolean): 'ok' | 'stale' | 'no' => {
     const auth = req.headers.authorization ?? ''
     const p = Object.fromEntries(
@@ -70,6 +72,10 @@ function camera(image: Buffer) {
     const ha1 = md5(`admin:cam:12 34`)
     const ha2 = md5(`GET:${p.uri}`)
     if (p.response !== md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`)) return 'no'
+    if (req.url!.startsWith('/once')) {
+      if (spent.has(p.nonce!)) return 'no'
+      spent.add(p.nonce!)
+    }
     // The first right answer to /stale is told its nonce went stale.
     return stale &&
       asked.filter((a) => a.url === req.url && a.authorization?.startsWith('Digest')).length === 1
@@ -82,6 +88,9 @@ function camera(image: Buffer) {
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     })
     const verdict = valid(req, req.url!.startsWith('/stale'))
+    // A snapshot CGI that sends the client on to the image, on the same origin (Digest there too).
+    if (verdict === 'ok' && req.url!.endsWith('.cgi'))
+      return res.writeHead(302, { location: req.url!.replace('.cgi', '.jpg'), 'content-length': 0 }).end()
     if (verdict === 'ok')
       return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
     if (req.url === '/basic-only.jpg')
@@ -142,6 +151,32 @@ test("a URL's user and password are sent by Digest to a server that asks for it 
       /basic-only\.jpg: the server refused the user and password of the URL \(sent by Basic\)$/,
     )
     assert.equal(asked.filter((a) => a.url === '/basic-only.jpg').length, 1)
+  } finally {
+    await server.close()
+  }
+})
+
+test('after a Digest challenge, a redirect on the same origin is asked with the Digest of its own URI, as curl --digest asks it', async () => {
+  const image = makeImage('camera-hop', 3000)
+  const { server: camServer, asked } = camera(image)
+  const server = await listenLocal(camServer)
+  const at = `127.0.0.1:${server.port}`
+  try {
+    const { out, results } = await get([
+      `http://admin:12%2034@${at}/snap.cgi`,
+      `http://admin:12%2034@${at}/once.cgi`,
+    ])
+    const [snap, once] = results
+    // The nonce answered at /snap.cgi, its count one up, answers /snap.jpg with its own URI: it
+    // went with /snap.cgi's, was refused, and the file failed as a wrong password.
+    assert.equal(snap!.status, 'ok', snap!.message)
+    assert.deepEqual(await readFile(join(out, snap!.path!)), image)
+    const hop = asked.filter((a) => a.url === '/snap.jpg')
+    assert.equal(hop.length, 1)
+    assert.match(hop[0]!.authorization ?? '', /uri="\/snap\.jpg".*nc=00000002/)
+    // A server that takes a nonce once: the hop's fresh challenge is answered too.
+    assert.equal(once!.status, 'ok', once!.message)
+    assert.equal(asked.filter((a) => a.url === '/once.jpg').length, 2)
   } finally {
     await server.close()
   }

@@ -22,7 +22,7 @@ import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import { BodyDecoder } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
-import { digestAuthorization, digestChallenge } from './digest-auth.js'
+import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
 import {
@@ -517,8 +517,12 @@ const send: Step = async (t) => {
   // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
   const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
   let hops = 0
-  // The listed URL's user and password were sent again for a Digest challenge (once per nonce).
-  let digestFor: string | undefined
+  // The Digest challenge the listed URL's user and password answer, once one came: each request to
+  // the origin after it answers it for its own URI (a hop to /snapshot.jpg after /snap.cgi was
+  // answered with the URI of /snap.cgi, refused, and the file failed, where curl --digest gets it),
+  // its nonce reused with the count one up (RFC 7616 §3.4). `answeredAt`: the URL whose 401 it
+  // answered; a fresh challenge at another URL is answered too (a server that reuses no nonce).
+  let digest: { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string } | undefined
   // The origin the transfer holds its slot on. (After a restart that began at the listed URL
   // again, the slot may still be on the redirect's target: moving there again is then free.)
   let talking = origin
@@ -526,6 +530,15 @@ const send: Step = async (t) => {
     if (url.origin !== talking) {
       talking = url.origin
       await t.ctx.onHop?.(talking)
+    }
+    if (digest && url.origin === origin) {
+      base.authorization = digestAuthorization(digest.challenge, {
+        ...credentials!,
+        method: 'GET',
+        uri: url.pathname + url.search,
+        cnonce: digest.cnonce,
+        count: ++digest.count,
+      })
     }
     const headers = { ...base }
     delete headers.cookie
@@ -545,7 +558,7 @@ const send: Step = async (t) => {
     if (cookie) headers.cookie = cookie
     t.sentCredentials =
       credentials && url.origin === origin
-        ? digestFor !== undefined
+        ? digest !== undefined
           ? 'Digest'
           : ownAuthorization
             ? undefined
@@ -568,15 +581,15 @@ const send: Step = async (t) => {
       head.statusCode === 401 && credentials && url.origin === origin
         ? digestChallenge(head.headers['www-authenticate'])
         : undefined
-    if (challenge && (digestFor === undefined || (challenge.stale && digestFor !== challenge.nonce))) {
+    if (
+      challenge &&
+      (digest === undefined ||
+        digest.answeredAt !== url.href ||
+        (challenge.stale && digest.challenge.nonce !== challenge.nonce))
+    ) {
       await t.exchange!.discard()
-      digestFor = challenge.nonce
-      base.authorization = digestAuthorization(challenge, {
-        ...credentials!,
-        method: 'GET',
-        uri: url.pathname + url.search,
-        cnonce: randomBytes(16).toString('hex'),
-      })
+      // Answered at the top of the loop, for this URL.
+      digest = { challenge, cnonce: randomBytes(16).toString('hex'), count: 0, answeredAt: url.href }
       continue
     }
     if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
