@@ -571,6 +571,20 @@ test('a list copied from a spreadsheet: the URL ends at the first tab, the other
   assert.ok(!server.log.some((l) => l.url.includes('caption')), 'no request with the caption in it')
 })
 
+test("marks that show nothing around a list line's URL (a zero-width space, a direction mark) are trimmed with its spaces", async () => {
+  const out = join(dir, 'invisible')
+  const file = await list('invisible.txt', [
+    `\u200b${server.url('/invisible-0.jpg')}`,
+    `\u200e${server.url('/invisible-1.jpg')}\u200f`,
+    `${server.url('/invisible-2.jpg')}\u200b`,
+  ])
+  const r = await runCli([file, '-o', out])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(await outputFiles(out), ['invisible-0.jpg', 'invisible-1.jpg', 'invisible-2.jpg'])
+  // Not a request for the mark's escape (`invisible-2.jpg%E2%80%8B`).
+  assert.ok(!server.log.some((l) => /%E2%80/i.test(l.url)), 'no request with a mark in it')
+})
+
 test("a list line with text before its URL (a Markdown list's '- ') says what to take out", async () => {
   const r = await runCli(['-', '-o', join(dir, 'markdown-list'), '--json'], {
     input: `- ${server.url('/md-0.jpg')}\n${server.url('/md-1.jpg')}\n`,

@@ -1334,6 +1334,13 @@ test('parseLine: a URL list line as other tools write them', () => {
     ['url = "https://a.example/2.jpg" # curl -K', 'https://a.example/2.jpg'],
     ['https://a.example/1.jpg#frag # comment', 'https://a.example/1.jpg#frag'],
     ['https://a.example/1.jpg#a b', 'https://a.example/1.jpg#a b'],
+    // marks that show nothing around it, from a web page, a chat, right-to-left text; kept inside
+    ['\u200bhttps://a.example/1.jpg\u200b', 'https://a.example/1.jpg'],
+    ['\u200ehttps://a.example/1.jpg\u200f\u00a0', 'https://a.example/1.jpg'],
+    ['\u2066"https://a.example/1.jpg"\u2069', 'https://a.example/1.jpg'],
+    ['https://a.example/1.jpg\u2060\t\u200bcaption', 'https://a.example/1.jpg'],
+    ['https://a.example/\u200b1.jpg', 'https://a.example/\u200b1.jpg'],
+    ['\u200b', undefined],
     // aria2c -i option lines, indented under their URL
     ['  out=x.jpg', undefined],
     ['\tdir=/tmp', undefined],

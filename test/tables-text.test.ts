@@ -366,6 +366,12 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
       undefined,
     ],
   )
+  // Marks that show nothing around a URL (a zero-width space, a direction mark) go with its spaces.
+  const marked = await file('marked.csv', 'url,n\n\u200bhttps://images.example/z.jpg\u200e ,1\n')
+  assert.deepEqual(
+    (await readAll([marked])).map((j) => [j.url, j.invalid]),
+    [['https://images.example/z.jpg', undefined]],
+  )
   // `cat part-*.csv`: each part's header line again, as a row.
   const joined = await file(
     'joined.csv',

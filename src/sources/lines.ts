@@ -14,24 +14,40 @@ import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
  * One line of a URL list, or `undefined` for blank lines, `#` comments and other tools' option
- * lines (`optionLine`); a `#` after a space is a comment's start too. A tab ends the URL: no URL holds one (the URL parser drops it, gluing
- * `a.jpg<TAB>caption` into `a.jpgcaption`), and a list copied from a spreadsheet has its other
- * columns after one; aria2c's `-i` reads it so. A curl config's `url = "…"` line gives its URL, and
- * quotes or angle brackets around a URL (`"https://…"`, `<https://…>`, RFC 3986 appendix C) are
- * dropped: no URL begins with one, and each such line was an invalid-url failure.
+ * lines (`optionLine`); a `#` after a space is a comment's start too. A tab ends the URL: no URL
+ * holds one (the URL parser drops it, gluing `a.jpg<TAB>caption` into `a.jpgcaption`), and a list
+ * copied from a spreadsheet has its other columns after one; aria2c's `-i` reads it so. A curl
+ * config's `url = "…"` line gives its URL, and quotes or angle brackets around a URL
+ * (`"https://…"`, `<https://…>`, RFC 3986 appendix C) are dropped: no URL begins with one, and
+ * each such line was an invalid-url failure. Marks that show nothing (`INVISIBLE`) are trimmed
+ * with the spaces around the URL.
  */
 export function parseLine(line: string): string | undefined {
-  const whole = line.trim()
+  const whole = bare(line)
   const tab = whole.indexOf('\t')
   // A `#` after a space ends the URL, a comment (`https://…/a.jpg  # cover`), as yt-dlp reads its
   // batch files: no URL has a space before its fragment, which is never sent anyway. Read as part
   // of the URL, it asked for `/a.jpg%20` (the fragment dropped), a 404, as wget2 and aria2c ask.
-  const text = (tab < 0 ? whole : whole.slice(0, tab)).replace(/\s#.*$/s, '').trimEnd()
+  const text = bare((tab < 0 ? whole : whole.slice(0, tab)).replace(/\s#.*$/s, ''))
   if (text === '' || text.startsWith('#')) return undefined
   const curl = CURL_URL.exec(text)?.[1]
   if (curl !== undefined) return unwrapped(curl.trim())
   return optionLine(line) ? undefined : unwrapped(text)
 }
+
+/**
+ * Marks that show nothing, pasted around a URL from a web page, a chat or right-to-left text: zero
+ * width spaces and joiners (U+200B-U+200D, U+2060), direction marks (U+200E, U+200F), embeddings,
+ * overrides and isolates (U+202A-U+202E, U+2066-U+2069), the soft hyphen, a byte order mark. Before
+ * the scheme, the line was no URL (crossorigin.me#18); after the URL, the request asked for its
+ * escape (`a.jpg%E2%80%8B`), a 404, as curl, wget2 and aria2c fail them. Inside a URL one is kept:
+ * a name may hold one (rndomhack/px-downloader#24).
+ */
+const INVISIBLE = '[\\s\\u00AD\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF]'
+const EDGES = new RegExp(`^${INVISIBLE}+|${INVISIBLE}+$`, 'gu')
+
+/** `text` without the spaces and `INVISIBLE` marks around it. */
+export const bare = (text: string) => text.replace(EDGES, '')
 
 /** A curl config (`curl -K`) line naming a URL: `url = "…"`, `url="…"`, `url: …`, `--url …`. */
 const CURL_URL = /^(?:--)?url(?:\s*[=:]\s*|\s+)(\S.*)$/i
