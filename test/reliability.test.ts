@@ -1214,6 +1214,39 @@ test("a Host of one's own goes to the host it was given with, not to a redirect'
   }
 })
 
+test('a % that begins no escape is sent as %25, as wget sends it: nginx refuses the bare % (400) and serves the file named with one', async () => {
+  // As nginx, Apache and Jetty read a request-target: a bad escape is a 400; the rest decoded.
+  const body = makeImage('percent', 32)
+  const targets: string[] = []
+  const host = createHttpServer((req, res) => {
+    const target = req.url!
+    targets.push(target)
+    if (/%(?![0-9A-Fa-f]{2})/.test(target)) return res.writeHead(400).end('Bad Request')
+    const path = decodeURIComponent(target.split('?')[0]!)
+    if (path === '/go.jpg') return res.writeHead(302, { location: '/redirected 5%.jpg' }).end()
+    if (!['/100%.jpg', '/50%off.jpg', '/redirected 5%.jpg', '/A~.jpg'].includes(path))
+      return res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+  })
+  const web = await listenLocal(host)
+  try {
+    const urls = ['/100%.jpg', '/50%off.jpg?off=50%', '/go.jpg', '/%41%7e.jpg'].map((p) => web.url(p))
+    const { results } = await get(urls, { retries: 0 })
+    for (const r of results) assert.equal(r.status, 'ok', r.message)
+    assert.deepEqual(targets.sort(), [
+      '/%41%7e.jpg',
+      '/100%25.jpg',
+      '/50%25off.jpg?off=50%25',
+      '/go.jpg',
+      '/redirected%205%25.jpg',
+    ])
+    // The manifest and messages keep the URL as it was given.
+    assert.ok(results.some((r) => r.job.url.endsWith('/100%.jpg')))
+  } finally {
+    await web.close()
+  }
+})
+
 test("credentials in a URL: valid escapes decoded, a bare % kept as written (curl's way), not a failed run", async () => {
   const url = server.url('/creds-pct').replace('http://', 'http://us%40er:p%zz%41@')
   const { one } = await get([url])

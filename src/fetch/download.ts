@@ -9,7 +9,7 @@ import type { Job, Validators } from '../types.js'
 import { whenCancelled } from '../utils/cancel-hook.js'
 import { isSecretHeader } from '../utils/command-line.js'
 import { printable, quoted } from '../utils/printable.js'
-import { redactUrl, shownUrl, withoutSigning } from '../utils/url.js'
+import { redactUrl, requestTarget, shownUrl, withoutSigning } from '../utils/url.js'
 import type { ReadBack } from '../verify/complete/types.js'
 import { decodedSizeAtLeast } from '../verify/decoded-size.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
@@ -535,7 +535,7 @@ const send: Step = async (t) => {
       base.authorization = digestAuthorization(digest.challenge, {
         ...credentials!,
         method: 'GET',
-        uri: url.pathname + url.search,
+        uri: requestTarget(url),
         cnonce: digest.cnonce,
         count: ++digest.count,
       })

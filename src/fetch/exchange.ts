@@ -1,4 +1,5 @@
 import { errorCode } from '../errors.js'
+import { requestTarget } from '../utils/url.js'
 import {
   closesAfter,
   type Dispatcher,
@@ -167,7 +168,7 @@ export class Exchange extends Body {
     cancel.onAbort = (reason) => this.abort(reason)
     const { readPastLength: _, ...dispatched } = options
     dispatcher.dispatch(
-      { ...dispatched, ...serverName(url), origin: url.origin, path: url.pathname + url.search },
+      { ...dispatched, ...serverName(url), origin: url.origin, path: requestTarget(url) },
       this as unknown as Dispatcher.DispatchHandler,
     )
   }

@@ -230,3 +230,14 @@ export function urlKey(href: string): string {
     return UNRESERVED.test(char) ? char : code.toUpperCase()
   })
 }
+
+/**
+ * The request-target of `url` (RFC 9112 §3.2.1): its path and query, each `%` that begins no
+ * escape (`100%.jpg`, `?off=50%`) sent as `%25`, as wget and wget2 send it. The URL parser keeps
+ * such a `%` as written (so do curl, aria2c and browsers), and nginx, Apache, IIS, Jetty and Go's
+ * server refuse the request as malformed (`400`: gitlabhq#7157, spring-guides/gs-uploading-files#65),
+ * where a file named with a `%` is served at `%25`; a server lenient enough to take the bare `%`
+ * reads `%25` as the same `%`. Escapes that are escapes are left as they are.
+ */
+export const requestTarget = (url: URL): string =>
+  (url.pathname + url.search).replace(/%(?![0-9A-Fa-f]{2})/g, '%25')
