@@ -583,6 +583,11 @@ test("marks that show nothing around a list line's URL (a zero-width space, a di
   assert.deepEqual(await outputFiles(out), ['invisible-0.jpg', 'invisible-1.jpg', 'invisible-2.jpg'])
   // Not a request for the mark's escape (`invisible-2.jpg%E2%80%8B`).
   assert.ok(!server.log.some((l) => /%E2%80/i.test(l.url)), 'no request with a mark in it')
+  // A URL argument so pasted: it was a list file's name, "cannot read input 'http://…': no such file".
+  const given = join(dir, 'invisible-argument')
+  const arg = await runCli([`\u200b${server.url('/invisible-3.jpg')}\u200b`, '-o', given])
+  assert.equal(arg.code, 0, arg.stderr)
+  assert.deepEqual(await outputFiles(given), ['invisible-3.jpg'])
 })
 
 test("a list line with text before its URL (a Markdown list's '- ') says what to take out", async () => {

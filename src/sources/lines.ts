@@ -250,8 +250,13 @@ export async function openList(path: string): Promise<Readable> {
   return gzip ? gunzip(raw) : raw
 }
 
-/** An argument is a URL when it parses as http(s); `-` is standard input; anything else a file. */
-export function isUrlArgument(arg: string): boolean {
+/**
+ * An argument is a URL when it parses as http(s); `-` is standard input; anything else a file.
+ * Marks that show nothing around it (`INVISIBLE`: a URL pasted from a web page or a chat) are not
+ * its: with one before the scheme, it was a file `'https://…'` (the mark unseen) with no such file.
+ */
+export function isUrlArgument(given: string): boolean {
+  const arg = bare(given)
   if (!/^https?:\/\//i.test(arg)) return false
   try {
     // Not one whose password's `#`, `/` or `?` made a fragment, path or query of the rest: said as
@@ -357,7 +362,7 @@ export async function* argumentJobs(
 ): AsyncGenerator<{ url: string; where?: string }> {
   for (const arg of args) {
     if (arg === '-') yield* stdinLines(stdin)
-    else if (isUrlArgument(arg)) yield { url: arg }
+    else if (isUrlArgument(arg)) yield { url: bare(arg) }
     else yield* listLines(`'${arg}'`, () => openList(arg))
   }
 }
