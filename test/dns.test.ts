@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { type Lookup, NOT_FOUND_MS, sharedLookup } from '../src/fetch/shared-lookup.js'
+import {
+  isLocalhostName,
+  type Lookup,
+  loopback,
+  NOT_FOUND_MS,
+  sharedLookup,
+} from '../src/fetch/shared-lookup.js'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -19,7 +25,8 @@ let n = 0
 
 type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
 function standIn(name: string, options: LookupOptions, callback: Callback): void {
-  if (!name.endsWith('.test') && !name.endsWith('.example')) {
+  // Names under localhost too: glibc knows `localhost` alone (nss-myhostname, where installed, knows more).
+  if (!name.endsWith('.test') && !name.endsWith('.example') && !name.endsWith('.localhost')) {
     ;(systemLookup as Lookup)(name, options, callback)
     return
   }
@@ -67,6 +74,32 @@ test('the files of a domain that does not exist fail as dns after one lookup of 
   assert.match(results[0].message!, /^host not found for http:\/\/gone\.test:\d+\/g\d+\.jpg$/)
   // Without sharing: one lookup per file (40), 16 of them at once in the host's first round.
   assert.equal(lookups.get('gone.test'), 1)
+})
+
+test('a name under localhost that the resolver does not know is the loopback (RFC 6761), as browsers, curl and wget2 reach it', async () => {
+  const port = new URL(server.origin).port
+  const results = await get([
+    `http://app.localhost:${port}/dev.jpg`,
+    `http://A.B.LOCALHOST.:${port}/dev2.jpg`,
+  ])
+  for (const r of results) assert.equal(r.status, 'ok', r.message)
+  assert.ok(lookups.get('app.localhost')! >= 1, 'the resolver was asked first')
+  // Only names under localhost; the loopback as each kind of lookup asks for it.
+  assert.deepEqual(
+    ['localhost', 'a.localhost', 'A.LOCALHOST.', 'localhost.example', 'notlocalhost', 'localhost.a'].map(
+      isLocalhostName,
+    ),
+    [true, true, true, false, false, false],
+  )
+  assert.deepEqual(loopback({ all: true }), [
+    [
+      { address: '::1', family: 6 },
+      { address: '127.0.0.1', family: 4 },
+    ],
+    undefined,
+  ])
+  assert.deepEqual(loopback({}), ['127.0.0.1', 4])
+  assert.deepEqual(loopback({ family: 6 }), ['::1', 6])
 })
 
 // hunt113: as `dns` (a passing cause), every plain rerun looked it up again and `imgpull status`

@@ -48,7 +48,11 @@ export function sharedLookup(
       return
     }
     pending.set(key, [callback])
-    lookup(hostname, options, (error, address, family) => {
+    lookup(hostname, options, (found, foundAddress, foundFamily) => {
+      let [error, address, family] = [found, foundAddress, foundFamily]
+      // A name under `localhost` the resolver does not know is the loopback (see `loopback`).
+      if (error && (error.code === 'ENOTFOUND' || error.code === 'EAI_NONAME') && isLocalhostName(hostname))
+        [error, address, family] = [null, ...loopback(options)]
       const callbacks = pending.get(key) ?? []
       pending.delete(key)
       if (error?.code === 'ENOTFOUND') remember(notFound, key, error, now())
@@ -59,6 +63,29 @@ export function sharedLookup(
       }
     })
   }
+}
+
+/** `localhost` and the names under it (`img.localhost`, `localhost.`), RFC 6761 §6.3. */
+export const isLocalhostName = (hostname: string): boolean => /(?:^|\.)localhost\.?$/i.test(hostname)
+
+/**
+ * The loopback addresses, as a lookup with `options` answers them: what a name under `localhost`
+ * is when the resolver does not know it (RFC 6761 §6.3: such names are the loopback, and
+ * resolvers should say so without asking DNS; the Fetch standard answers « ::1, 127.0.0.1 »).
+ * glibc knows `localhost` alone, so `app.localhost`, which a development server answers and
+ * Chrome, Firefox, curl and wget2 reach, failed as `dns` (nodejs/node#50871, undici#1571). A name
+ * the resolver or /etc/hosts does know keeps its address (127.0.0.6: curl/curl#15628).
+ */
+export function loopback(options: LookupOptions): [string | LookupAddress[], number | undefined] {
+  const all: LookupAddress[] = [
+    { address: '::1', family: 6 },
+    { address: '127.0.0.1', family: 4 },
+  ].filter(
+    (a) => !options.family || a.family === options.family || String(options.family) === `IPv${a.family}`,
+  )
+  if (options.all) return [all, undefined]
+  const one = all.find((a) => a.family === 4) ?? all[0]!
+  return [one.address, one.family]
 }
 
 /** Lookups that would give the same answer: the name and the options that change it. */
