@@ -1337,7 +1337,9 @@ test('parseLine: a URL list line as other tools write them', () => {
     // marks that show nothing around it, from a web page, a chat, right-to-left text; kept inside
     ['\u200bhttps://a.example/1.jpg\u200b', 'https://a.example/1.jpg'],
     ['\u200ehttps://a.example/1.jpg\u200f\u00a0', 'https://a.example/1.jpg'],
-    ['\u2066"https://a.example/1.jpg"\u2069', 'https://a.example/1.jpg'],
+    ['\u2060"https://a.example/1.jpg"\u00ad', 'https://a.example/1.jpg'],
+    // not a control that reorders what follows: kept as written, shown escaped
+    ['\u202ehttps://a.example/1.jpg', '\u202ehttps://a.example/1.jpg'],
     ['https://a.example/1.jpg\u2060\t\u200bcaption', 'https://a.example/1.jpg'],
     ['https://a.example/\u200b1.jpg', 'https://a.example/\u200b1.jpg'],
     ['\u200b', undefined],
