@@ -1,6 +1,6 @@
 import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
-import { asksForHttp1, http2ErrorCode, slowDownWords } from './fetch/http2-errors.js'
+import { asksForHttp1, http2ErrorCode, isSilentHttp2, slowDownWords } from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
 
 /**
@@ -303,6 +303,8 @@ function networkWords(cause: unknown): string {
   // went again over HTTP/1.1 without failing. The origin is remembered: the next attempt uses it.
   if (asksForHttp1(cause))
     return `the server asks for HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED, RFC 9113 §7); later requests to it use HTTP/1.1 (${code})`
+  // Its message says it (undici.ts `pingOrClose`); undici's code for it says the server closed it.
+  if (isSilentHttp2(cause)) return `${cause.message} (${code})`
   const slowDown = slowDownWords(cause)
   if (slowDown) return slowDown
   if (code === 'UND_ERR_INFO' && H2_UNANSWERED[cause.message])

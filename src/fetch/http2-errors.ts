@@ -112,6 +112,8 @@ export function slowDownWords(error: unknown): string | undefined {
  * words blame neither. "connection closed", said of those, sent one looking at the network.
  */
 export function http2Cut(error: unknown): string | undefined {
+  // Closed by us, not by the server (see `isSilentHttp2`): its message says why.
+  if (isSilentHttp2(error)) return (error as Error).message
   const code = http2ErrorCode(error)
   if (code === undefined) return undefined
   const name = NAMES[code] ?? `error code ${code}`
@@ -137,3 +139,12 @@ const NAMES = [
   'INADEQUATE_SECURITY',
   'HTTP_1_1_REQUIRED',
 ]
+
+/** What a silent HTTP/2 connection is closed with (undici.ts `pingOrClose`), its code undici's for a socket closed. */
+export const SILENT_HTTP2 = 'the HTTP/2 connection went silent'
+
+/** Whether `error` is the one a silent HTTP/2 connection was closed with (undici.ts `pingOrClose`). */
+export const isSilentHttp2 = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET' &&
+  typeof (error as Error | null)?.message === 'string' &&
+  (error as Error).message.startsWith(SILENT_HTTP2)

@@ -11,6 +11,7 @@ import {
   type Dispatcher,
   kDispatch,
   Pool,
+  pingOrClose,
   VIA,
   watchStreamLimit,
   withHttp2Options,
@@ -18,6 +19,13 @@ import {
 
 /** Most streams given to one HTTP/2 connection, whatever larger limit its server sets (or none). */
 export const MAX_STREAMS = 100
+
+/**
+ * Longest wait, in ms, for the answer to a PING on an HTTP/2 connection where a request timed out
+ * (see `#check`): past it, with no byte come, the connection is closed. Go's `PingTimeout` is 15 s,
+ * okhttp's degraded connection's 1 s.
+ */
+export const PING_WAIT_MS = 5_000
 
 type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
 type ClientInstance = InstanceType<typeof Client>
@@ -35,6 +43,10 @@ interface Connection {
   protocol: 'h1' | 'h2' | undefined
   /** Requests it may carry at once: 1 over HTTP/1.1; over HTTP/2, the server's stream limit. */
   capacity: number
+  /** A PING is out on it after a timeout (see `#check`): it takes no new request until answered. */
+  checking?: boolean
+  /** Its server ended it gracefully (GOAWAY NO_ERROR): it takes no new request while its streams finish. */
+  draining?: boolean
 }
 
 /**
@@ -129,18 +141,43 @@ export class OriginPool extends EventEmitter {
       const { opts, handler } = this.#queue.shift()!
       connection.load++
       handler[VIA] = connection.client
-      connection.client.dispatch(opts, new Tracked(handler, () => this.#finished(connection)))
+      connection.client.dispatch(opts, new Tracked(handler, (error) => this.#finished(connection, error)))
     }
   }
 
-  #finished(connection: Connection): void {
+  #finished(connection: Connection, error?: Error): void {
     connection.load--
+    if (timedOut(error) && connection.protocol === 'h2') this.#check(connection)
     this.#pump()
     if (this.#idle && this.#isIdle()) {
       const idle = this.#idle
       this.#idle = undefined
       idle()
     }
+  }
+
+  /**
+   * A request on the HTTP/2 connection timed out (no head, or a body gone silent): the connection
+   * may be dead (a NAT or firewall that dropped its state, a path that failed over, a server that
+   * vanished without a FIN), and every request of the origin would go on it, each to wait out its
+   * timeout, for as long as the kernel keeps the socket (15 minutes). It takes no new request
+   * (the next ones open another connection) while a PING asks; answered, or any byte come, it is
+   * used again; silent past `PING_WAIT_MS`, it is closed: an answer still coming on it fails as
+   * cut (to resume), a request still waiting for its head is sent again at once, as on any reused
+   * connection that closes (download.ts `isStaleConnection`). Go's HTTP/2 health check
+   * (golang/go#36026, kubernetes#87615) and Chromium's PING (ERR_HTTP2_PING_FAILED) do the same;
+   * HTTP/1.1 never needs it: a timeout closes its connection.
+   */
+  #check(connection: Connection): void {
+    if (connection.checking) return
+    const sent = pingOrClose(connection.client, PING_WAIT_MS, (alive) => {
+      connection.checking = false
+      if (alive && !connection.draining && connection.capacity === 0) connection.capacity = this.#streams
+      this.#pump()
+    })
+    if (!sent) return
+    connection.checking = true
+    connection.capacity = 0
   }
 
   #isIdle(): boolean {
@@ -173,6 +210,7 @@ export class OriginPool extends EventEmitter {
     // graceful GOAWAY the connection takes no new request while its streams finish: the next
     // ones open another (see undici.ts `drainOnGoaway`); it is given requests again once closed.
     withHttp2Options(client, HTTP2_HEADER_OPTIONS, () => {
+      connection.draining = true
       connection.capacity = 0
       queueMicrotask(() => this.#pump())
     })
@@ -183,6 +221,7 @@ export class OriginPool extends EventEmitter {
     })
     client.on('disconnect', (origin: URL, targets: readonly Dispatcher[], error: Error) => {
       connection.protocol = undefined
+      connection.draining = false
       connection.capacity = this.#protocol === 'h2' ? this.#streams : 1
       this.emit('disconnect', origin, [this, ...targets], error)
     })
@@ -222,9 +261,10 @@ export class OriginPool extends EventEmitter {
 /** A handler that tells its pool when its request ends, passing everything else through. */
 class Tracked extends ForwardingHandler {
   #done = false
+  #error: Error | undefined
   constructor(
     inner: Handler,
-    readonly finish: () => void,
+    readonly finish: (error?: Error) => void,
   ) {
     super(inner)
   }
@@ -238,6 +278,7 @@ class Tracked extends ForwardingHandler {
   }
 
   override onError(error: Error): void {
+    this.#error = error
     try {
       super.onError(error)
     } finally {
@@ -250,8 +291,14 @@ class Tracked extends ForwardingHandler {
     this.#done = true
     // Not from inside undici's callback: the next request must not reach a client mid-way through
     // failing its queue (undici asserts its queue is empty right after).
-    queueMicrotask(this.finish)
+    queueMicrotask(() => this.finish(this.#error))
   }
+}
+
+/** A request cut by the headers timeout or the idle timeout (undici's, or download.ts's own). */
+const timedOut = (error: Error | undefined): boolean => {
+  const code = (error as { code?: string } | undefined)?.code
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
 }
 
 /** Every origin's pool alive in this thread, over all its agents (see `closeIdleConnections`). */

@@ -11,6 +11,7 @@ import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import poolBase from 'undici/lib/dispatcher/pool-base.js'
 import { MAX_HEADER_BYTES } from './header-limits.js'
+import { SILENT_HTTP2 } from './http2-errors.js'
 import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -351,6 +352,54 @@ export function watchStreamLimit(client: object, onLimit: (streams: number | und
   if (!session) return
   session.on('remoteSettings', (settings) => onLimit(settings.maxConcurrentStreams))
   if (session[symbols.kRemoteSettings] === true) onLimit(session.remoteSettings.maxConcurrentStreams)
+}
+
+/**
+ * Ask whether the HTTP/2 connection of `client` still carries anything: a PING, which the
+ * server's HTTP/2 stack answers at once whatever its requests wait for (RFC 9113 §6.7). When its
+ * answer, or any other byte, comes within `waitMs`, `onDone(true)`; otherwise the connection is
+ * closed (its socket destroyed, undici's client connecting again for its next request), the
+ * requests still on it failing with an error `isSilentHttp2` knows, and `onDone(false)`; so too
+ * when it ends meanwhile of itself. Returns whether a PING went out (not for a connection that is
+ * not HTTP/2 or is ending): `onDone` runs only then.
+ */
+export function pingOrClose(client: object, waitMs: number, onDone: (alive: boolean) => void): boolean {
+  const internals = client as Internals
+  const session = internals[symbols.kHTTP2Session] as http2.ClientHttp2Session | null | undefined
+  const socket = internals[symbols.kSocket] as { bytesRead?: number; destroyed?: boolean } | null | undefined
+  if (!session || !socket || session.closed || session.destroyed || socket.destroyed) return false
+  const read = socket.bytesRead ?? 0
+  const current = () =>
+    internals[symbols.kHTTP2Session] === session && !session.closed && !session.destroyed && !socket.destroyed
+  let done = false
+  const settle = (answered: boolean) => {
+    if (done) return
+    done = true
+    clearTimeout(timer)
+    if (!current()) return onDone(false)
+    if (answered || (socket.bytesRead ?? 0) > read) return onDone(true)
+    const error = Object.assign(
+      new Error(
+        `${SILENT_HTTP2} (no answer to a PING in ${waitMs / 1000} s after a timeout on it), closed by imgpull`,
+      ),
+      { code: 'UND_ERR_SOCKET' },
+    )
+    util.destroy(socket, error)
+    onDone(false)
+  }
+  // Not what keeps a finished run alive: a pool closed meanwhile ends the connection anyway.
+  const timer = setTimeout(() => settle(false), waitMs).unref()
+  try {
+    // Node calls back with an error for a session that closes first (`current()` then says so),
+    // or for a PING it did not send: the bytes that came by the deadline tell then.
+    session.ping((error) => {
+      if (error === null || !current()) settle(error === null)
+    })
+  } catch {
+    clearTimeout(timer)
+    return false
+  }
+  return true
 }
 
 /** Answers received on each socket so far (final statuses, told by `noteAnswer`). */
