@@ -1,6 +1,12 @@
 import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
-import { asksForHttp1, http2ErrorCode, isSilentHttp2, slowDownWords } from './fetch/http2-errors.js'
+import {
+  answeredInHttp2,
+  asksForHttp1,
+  http2ErrorCode,
+  isSilentHttp2,
+  slowDownWords,
+} from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
 
 /**
@@ -190,7 +196,7 @@ export class NetworkError extends ImgpullError {
     const code = (cause as { code?: string } | undefined)?.code
     const through = via ? ` (through the proxy ${via})` : ''
     super('network', `network error on ${url}${through}: ${networkWords(cause)}`, {
-      retryable: !(code && SAME_EVERY_TIME.has(code)),
+      retryable: !(code && SAME_EVERY_TIME.has(code)) && !answeredInHttp2(cause),
       cause,
       pressure: turnedAway,
       resumed,
@@ -203,6 +209,7 @@ export class NetworkError extends ImgpullError {
  * Network failures another attempt within the run would meet again: not retried (a rerun still
  * tries once, as for any `network` failure). A header section over `MAX_HEADER_BYTES`: the same
  * server sends the same headers to the same request; retrying would only fetch them 5 more times.
+ * So too an answer in HTTP/2 to an HTTP/1.1 request (see `answeredInHttp2`): the port's protocol.
  */
 const SAME_EVERY_TIME = new Set(['UND_ERR_HEADERS_OVERFLOW'])
 
@@ -327,6 +334,9 @@ function networkWords(cause: unknown): string {
   if (code?.startsWith('ERR_SSL_') && afterHandshake(cause))
     return `the TLS connection failed after its handshake (${code.slice(8).toLowerCase().replaceAll('_', ' ')}: a corrupt record?) (${code})`
 
+  // A port that speaks HTTP/2 alone in cleartext: its SETTINGS frame, shown as bytes, said nothing.
+  if (answeredInHttp2(cause))
+    return `the server answered in HTTP/2 (a SETTINGS frame) to an HTTP/1.1 request: the port speaks only cleartext HTTP/2 (h2c with prior knowledge), which browsers and imgpull do not speak (curl: --http2-prior-knowledge)${code ? ` (${code})` : ''}`
   // llhttp's parse errors (undici's HTTPParserError): the answer is not well-formed HTTP.
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')

@@ -3,13 +3,14 @@ import { X509Certificate } from 'node:crypto'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createSecureServer } from 'node:http2'
+import { createServer as createH2cServer, createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createSecureContext } from 'node:tls'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
+import { beginsHttp2Settings } from '../src/fetch/http2-errors.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
 import { extraCas } from '../src/fetch/trust.js'
@@ -224,6 +225,39 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
     )
   } finally {
     await alerting.close()
+  }
+})
+
+// hunt128: the sibling over HTTP/2. A port that speaks only cleartext HTTP/2 (hyper without
+// `http1`, hyperium/hyper#2378; an nginx `listen ... http2` without `ssl`; a gRPC port) answers an
+// HTTP/1.1 request with its SETTINGS frame: 'a status line that is not HTTP/1.1's
+// (`\x00\x00\x12\x04...`)', a network error retried every time. curl says "Received HTTP/0.9 when
+// not allowed", aria2c fails, wget2 retries and saves nothing; none would read it without being told.
+test('an http:// URL whose port speaks only cleartext HTTP/2 (a SETTINGS frame back): said so, at once', async () => {
+  const server = createH2cServer((_req, res) => res.end(makeImage('h2c.jpg', 5000)))
+  const h2c = await listenLocal(server)
+  try {
+    const r = await fetchOne(h2c.origin, { retries: 2 })
+    assert.equal(r.error, 'network', r.message)
+    assert.equal(r.attempts, 1, 'not retried: the port speaks HTTP/2 every time')
+    assert.equal(
+      r.message,
+      `network error on ${h2c.origin}/x.jpg: the server answered in HTTP/2 (a SETTINGS frame) to an HTTP/1.1 request: the port speaks only cleartext HTTP/2 (h2c with prior knowledge), which browsers and imgpull do not speak (curl: --http2-prior-knowledge)`,
+    )
+    // Other bytes that are no HTTP are not taken for it.
+    for (const [bytes, http2] of [
+      ['\x00\x00\x12\x04\x00\x00\x00\x00\x00', true],
+      ['\x00\x00\x00\x04\x00\x00\x00\x00\x00', true],
+      ['\x00\x00\x12\x04\x01\x00\x00\x00\x00', false],
+      ['\x00\x00\x13\x04\x00\x00\x00\x00\x00', false],
+      ['\x00\x00\x12\x04\x00\x00\x00\x00\x01', false],
+      ['\x00\x00\x08\x07\x00\x00\x00\x00\x00', false],
+      ['\x00\x00\x12\x04\x00\x00\x00', false],
+      ['SSH-2.0-OpenSSH_9.6\r\n', false],
+    ] as const)
+      assert.equal(beginsHttp2Settings(bytes), http2, JSON.stringify(bytes))
+  } finally {
+    await h2c.close()
   }
 })
 

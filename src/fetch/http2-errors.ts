@@ -148,3 +148,34 @@ export const isSilentHttp2 = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET' &&
   typeof (error as Error | null)?.message === 'string' &&
   (error as Error).message.startsWith(SILENT_HTTP2)
+
+/**
+ * Whether `data` (an answer's first bytes, as latin1) begins with an HTTP/2 SETTINGS frame, the
+ * preface every HTTP/2 server sends first (RFC 9113 §3.4): a 9-byte frame header of type 0x4, no
+ * flags, stream 0, its length a multiple of 6. To an HTTP/1.1 request only a port that speaks
+ * HTTP/2 alone in cleartext ("prior knowledge", h2c) sends it: hyper without `http1`, an nginx
+ * `listen ... http2` without `ssl`, a gRPC port (hyperium/hyper#2378; curl: `Received HTTP/0.9
+ * when not allowed`).
+ */
+export function beginsHttp2Settings(data: string): boolean {
+  if (data.length < 9) return false
+  const length = (data.charCodeAt(0) << 16) | (data.charCodeAt(1) << 8) | data.charCodeAt(2)
+  return (
+    length % 6 === 0 &&
+    length <= 6 * 64 &&
+    data.charCodeAt(3) === 0x04 &&
+    data.charCodeAt(4) === 0 &&
+    data.slice(5, 9) === '\0\0\0\0'
+  )
+}
+
+/** Whether `error`, or one of its causes, is llhttp's refusal of an answer `beginsHttp2Settings` knows. */
+export function answeredInHttp2(error: unknown): boolean {
+  for (
+    let e = error as { name?: string; data?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  )
+    if (e.name === 'HTTPParserError' && typeof e.data === 'string' && beginsHttp2Settings(e.data)) return true
+  return false
+}
