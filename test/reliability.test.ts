@@ -649,6 +649,33 @@ test('a slow server is cut by the headers timeout', async () => {
   }
 })
 
+// hunt128: --headers-timeout is a deadline for the whole head (curl sets none on it, only
+// --max-time; wget2 one on each read, --read-timeout). A head that came a byte at a time failed
+// as a bare "headers timeout", as if the server had said nothing: the message says it had begun.
+test('a head sent a byte at a time past the headers timeout says it had begun; silence does not', async () => {
+  const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nhello')
+  const trickle = await startRawServer((socket) => {
+    socket.once('data', () => {
+      let at = 0
+      const timer = setInterval(() => socket.write(head.subarray(at, ++at)), 40)
+      socket.on('close', () => clearInterval(timer))
+    })
+  })
+  const mute = await startRawServer(() => {})
+  try {
+    const { one: slow } = await get([trickle.url('/slow.jpg')], { headersTimeout: 400, retries: 0 })
+    assert.equal(
+      slow.message,
+      `headers timeout after 400 ms on ${trickle.url('/slow.jpg')}: its head had begun to come and was not whole (a server that sends it slowly: --headers-timeout is a deadline for the whole head)`,
+    )
+    const { one: silent } = await get([mute.url('/silent.jpg')], { headersTimeout: 400, retries: 0 })
+    assert.equal(silent.message, `headers timeout after 400 ms on ${mute.url('/silent.jpg')}`)
+  } finally {
+    await trickle.close()
+    await mute.close()
+  }
+})
+
 test('answers that are not well-formed HTTP fail as network errors, in words', async () => {
   const answers: Record<string, string> = {
     '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',

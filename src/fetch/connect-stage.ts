@@ -12,8 +12,10 @@ import { isIP } from 'node:net'
  * (undici's connect timeout starts only once the proxy answered, and its timers run late).
  * `tunnel`: an HTTP proxy took the connection and did not answer the CONNECT (see `connectsInTime`);
  * `socks`: a SOCKS5 proxy took it and did not finish its handshake and CONNECT (see `socksTunnel`).
+ * `head`: the headers timeout ran out with the answer's head begun and not whole (a server that
+ * sends it slowly: `--headers-timeout` is a deadline for the whole head).
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening'
+export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening' | 'head'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -126,6 +128,9 @@ export function connectStageWords(
       if (proxy && url.startsWith('https:'))
         return `its connection through the proxy was still opening (the connection to the proxy, its answer to the CONNECT to ${host}, or the TLS handshake inside the tunnel)`
       return 'its connection was still opening (the request was never sent)'
+    case 'head':
+      // curl sets no deadline on a head (only --max-time), wget2 one on each read (--read-timeout).
+      return 'its head had begun to come and was not whole (a server that sends it slowly: --headers-timeout is a deadline for the whole head)'
     default:
       return undefined
   }

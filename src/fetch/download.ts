@@ -53,7 +53,7 @@ import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
-import { chunkLeftAtClose, type Dispatcher } from './undici.js'
+import { chunkLeftAtClose, type Dispatcher, headBegun } from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -691,6 +691,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       // Never written (undici's onConnect not reached): its connection was still opening (through a
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
+      else if (headBegun(exchange.socket)) markStage(error, 'head')
       exchange.abort(error)
     }
     // A head long in coming on a connection that has answered nothing yet: the server may be
