@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { createSecureServer } from 'node:http2'
+import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -346,5 +347,43 @@ test('HTTP/2: a connection gone silent is asked with a PING after a timeout and 
     assert.ok(kept.requests >= 4 && others.length <= 1, JSON.stringify(slow.perConnection()))
   } finally {
     await slow.close()
+  }
+})
+
+// hunt128: undici 7 never closes an idle HTTP/2 session: it stayed open until its server closed
+// it (nginx after minutes, Node's server never). A list where every URL is another host held an
+// open connection to each for the whole run (60 hosts at -c 2: 60 open at the end), where
+// HTTP/1.1 connections close after the keep-alive time (a second past 4 × --concurrency origins).
+test('HTTP/2: idle connections close after the keep-alive time, as HTTP/1.1 ones do: a list of distinct hosts does not keep one open to each', async () => {
+  let open = 0
+  let most = 0
+  const servers: LocalServer[] = []
+  for (let i = 0; i < 40; i++) {
+    const h2 = createSecureServer({ ...tlsPair(certs.good) }, (_req, res) => {
+      setTimeout(() => {
+        const body = bodyOf(`host-${i}`)
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
+        res.end(body)
+      }, 150)
+    })
+    h2.on('secureConnection', (socket: Socket) => {
+      most = Math.max(most, ++open)
+      socket.on('close', () => open--)
+    })
+    servers.push(await listenLocal(h2, 'https'))
+  }
+  try {
+    const results = await run(
+      servers.map((s) => s.url('/a.jpg')),
+      { out: join(dir, 'idle-h2'), concurrency: 2, retries: 0 },
+    )
+    assert.ok(
+      results.every((r) => r.status === 'ok'),
+      JSON.stringify(results.map((r) => r.message)),
+    )
+    // 8 origins keep theirs 10 s, the later ones a second; all 40 stayed open before.
+    assert.ok(most <= 30, `${most} connections open at once for 40 hosts`)
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
   }
 })

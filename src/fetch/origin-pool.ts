@@ -27,6 +27,9 @@ export const MAX_STREAMS = 100
  */
 export const PING_WAIT_MS = 5_000
 
+/** How long an idle HTTP/2 connection is kept when its pool was given no keep-alive time (undici's default). */
+const IDLE_MS = 4_000
+
 type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
 type ClientInstance = InstanceType<typeof Client>
 
@@ -47,6 +50,8 @@ interface Connection {
   checking?: boolean
   /** Its server ended it gracefully (GOAWAY NO_ERROR): it takes no new request while its streams finish. */
   draining?: boolean
+  /** Closes it once it has carried nothing for the keep-alive time (see `#idleLater`). */
+  idle?: NodeJS.Timeout
 }
 
 /**
@@ -140,6 +145,7 @@ export class OriginPool extends EventEmitter {
       if (!connection) return
       const { opts, handler } = this.#queue.shift()!
       connection.load++
+      clearTimeout(connection.idle)
       handler[VIA] = connection.client
       connection.client.dispatch(opts, new Tracked(handler, (error) => this.#finished(connection, error)))
     }
@@ -149,6 +155,7 @@ export class OriginPool extends EventEmitter {
     connection.load--
     if (timedOut(error) && connection.protocol === 'h2') this.#check(connection)
     this.#pump()
+    if (connection.load === 0 && connection.protocol === 'h2') this.#idleLater(connection)
     if (this.#idle && this.#isIdle()) {
       const idle = this.#idle
       this.#idle = undefined
@@ -178,6 +185,23 @@ export class OriginPool extends EventEmitter {
     if (!sent) return
     connection.checking = true
     connection.capacity = 0
+  }
+
+  /**
+   * Close the HTTP/2 connection once it has carried nothing for the keep-alive time its pool was
+   * given (10 s; a second for a crowded run's new origins, see `idleOriginsCap`), as undici closes
+   * an HTTP/1.1 one: undici 7 never closes an idle HTTP/2 session, which stayed open until its
+   * server closed it (nginx after minutes, Node's server never). A list where every URL is another
+   * host held one open to each for the whole run: 60 hosts at -c 2, 60 connections (HTTP/1.1: 30),
+   * thousands at web scale, each a descriptor and its TLS and HTTP/2 state, until `ulimit -n`.
+   */
+  #idleLater(connection: Connection): void {
+    clearTimeout(connection.idle)
+    const { keepAliveTimeout } = this.#options as { keepAliveTimeout?: number }
+    connection.idle = setTimeout(() => {
+      connection.idle = undefined
+      if (connection.load === 0) closeIdle(connection.client)
+    }, keepAliveTimeout ?? IDLE_MS).unref()
   }
 
   #isIdle(): boolean {
@@ -220,6 +244,7 @@ export class OriginPool extends EventEmitter {
       this.emit('connect', origin, [this, ...targets])
     })
     client.on('disconnect', (origin: URL, targets: readonly Dispatcher[], error: Error) => {
+      clearTimeout(connection.idle)
       connection.protocol = undefined
       connection.draining = false
       connection.capacity = this.#protocol === 'h2' ? this.#streams : 1
