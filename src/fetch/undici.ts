@@ -450,12 +450,11 @@ export function closesAfter(socket: object | undefined): boolean {
 
 /**
  * Whether bytes of an HTTP/1.1 answer's head have come on `socket` and its head is not whole yet
- * (held until its end, see `mendHead`, or its status line read by llhttp): a server sending its
- * head slowly, not one that has not answered. False over HTTP/2 (a head comes in one frame).
+ * (a head is held until its end, see `mendHead`): a server sending its head slowly, not one that
+ * has not answered. False over HTTP/2 (a head comes in one frame).
  */
 export function headBegun(socket: object | undefined): boolean {
-  const parser = parserOf(socket) as { [HELD]?: Buffer[]; statusCode?: number } | undefined
-  return (parser?.[HELD]?.length ?? 0) > 0 || (parser?.statusCode ?? 0) > 0
+  return ((parserOf(socket) as { [HELD]?: Buffer[] } | undefined)?.[HELD]?.length ?? 0) > 0
 }
 
 /** The HTTP/1.1 parser undici keeps on a socket (none on an HTTP/2 one). */
