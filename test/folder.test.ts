@@ -650,6 +650,73 @@ test('local faults: exit 3 and one line naming the real cause and what to do', a
   }
 })
 
+test('a folder that refuses a final name is named, not the part file or temporary it came from in .imgpull (files, manifest, shards, report)', async (t) => {
+  if (!canMount()) {
+    t.skip('bind mounts and chattr need root')
+    return
+  }
+  // The file taking its name in a folder that refuses it was said as its source: `cannot write
+  // OUT/.imgpull/parts/….part: read-only file system` (a file on a writable disk, which a person
+  // would make writable in vain), or `….imgpull/shards/00000.tar.tmp`,
+  // `….imgpull/manifest.jsonl.….tmp`, `….imgpull/report.html.….tmp` for the folder itself.
+  const said = (r: { code: number | null; stderr: string }, folder: string, why: string, row: string) => {
+    assert.equal(r.code, 3, `${row}: ${r.stderr}`)
+    const first = r.stderr.split('\n')[0]!.replace(/; stopped, files already saved are complete/, '')
+    assert.equal(first.slice(0, first.lastIndexOf(';')), `imgpull: cannot write ${folder}: ${why}`, row)
+  }
+
+  // A folder of names (`{path}`) on a read-only mount: the image taking its name there.
+  const out = join(dir, 'refusing')
+  const first = join(dir, 'refusing-1.txt')
+  await writeFile(first, `${server.url('/sub/refusing-0')}\n`)
+  assert.equal((await runCli([first, '-o', out, '--name', '{path}{ext}'])).code, 0)
+  const sub = join(out, 'sub')
+  execFileSync('mount', ['--bind', sub, sub])
+  try {
+    execFileSync('mount', ['-o', 'remount,ro,bind', sub])
+    const next = join(dir, 'refusing-2.txt')
+    await writeFile(next, `${server.url('/sub/refusing-1')}\n`)
+    const r = await runCli([next, '-o', out, '--name', '{path}{ext}'])
+    said(r, sub, 'read-only file system', 'a folder of names')
+  } finally {
+    execFileSync('umount', [sub])
+  }
+
+  // The output folder itself made immutable (`chattr +i`, which root feels too, as it does not
+  // `chmod a-w`), its .imgpull (journal, parts, staging) writable as before.
+  const immutable = async (folder: string, body: () => Promise<void>) => {
+    try {
+      execFileSync('chattr', ['+i', folder], { stdio: 'ignore' })
+    } catch {
+      t.diagnostic(`chattr +i is refused on ${folder}: the rows of an immutable folder are not run`)
+      return
+    }
+    try {
+      await body()
+    } finally {
+      execFileSync('chattr', ['-i', folder])
+    }
+  }
+  const denied = 'operation not permitted'
+  await immutable(out, async () => {
+    // A new image, then a rerun with nothing to fetch (its manifest), then the report made again.
+    const more = join(dir, 'refusing-3.txt')
+    await writeFile(more, `${server.url('/sub/refusing-0')}\n${server.url('/refusing-2')}\n`)
+    said(await runCli([more, '-o', out, '--name', '{path}{ext}']), out, denied, 'an image')
+    said(await runCli([first, '-o', out, '--name', '{path}{ext}']), out, denied, 'the manifest')
+    said(await runCli(['report', out]), out, denied, 'the report')
+  })
+
+  // A shard sealed into a folder that refuses it.
+  const shards = join(dir, 'refusing-shards')
+  const table = join(dir, 'refusing.csv')
+  await writeFile(table, `url\n${server.url('/refusing-s0')}\n`)
+  const args = [table, '-o', shards, '--output-format', 'webdataset', '--shard-size', '2']
+  assert.equal((await runCli(args)).code, 0)
+  await writeFile(table, `url\n${server.url('/refusing-s0')}\n${server.url('/refusing-s1')}\n`)
+  await immutable(shards, async () => said(await runCli(args), shards, denied, 'a shard'))
+})
+
 test('the output folder removed mid-run: exit 3, one line naming it, not every file failed as `network` (files, --threads 2, webdataset)', async () => {
   // Each file failed as `network error … ENOENT … .part` after its retries, the bodies thrown away,
   // and the run ended with exit 1 on `ENOENT … manifest.jsonl…tmp` (WebDataset: on its spool).

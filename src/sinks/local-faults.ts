@@ -129,17 +129,47 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     const fault = cause && descriptorFault(Object.assign(cause, { path }))
     if (fault) return fault
   }
-  const where = what === 'journal' ? `the journal ${path}` : ((error as { path?: string }).path ?? path)
+  const named = what === 'journal' ? { path, cause: error } : culprit(error, path)
+  const where = what === 'journal' ? `the journal ${path}` : named.path
   // A damaged journal is not a write that failed: it cannot be used at all.
   const verb = code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'use' : 'write'
   return new FatalError(
     what === 'journal' ? 'journal' : 'disk',
-    `cannot ${verb} ${where}: ${describeFsError(error)}`,
+    `cannot ${verb} ${where}: ${describeFsError(named.cause)}`,
     {
       cause: error,
-      hint: remedy(code, what),
+      hint: remedy(codeOf(named.cause), what),
     },
   )
+}
+
+/**
+ * What to name for a failed write of the output's, `fallback` when the error names nothing. A file
+ * that could not be made in a folder that refuses it (`chmod a-w photos`, `chattr +i`, a read-only
+ * mount there) is that folder's fault, said with the reason its own check gives. A call on two
+ * paths (`link`, `rename`, `copyFile`) makes its target (`dest`), yet Node's error names its source
+ * as `path`: a file taking its final name in `photos` was said as the part file in
+ * `.imgpull/parts` it came from, which a person would make writable in vain. Its source's folder
+ * is named where that is the one refusing (a rename out of it); otherwise (a disk full as the name
+ * is made) the target is named: on another disk (a mount point in the folder), that disk's.
+ */
+function culprit(error: unknown, fallback: string): { path: string; cause: unknown } {
+  const { path, dest } = (error ?? {}) as { path?: string; dest?: string }
+  if (typeof path !== 'string') return { path: fallback, cause: error }
+  const made = typeof dest === 'string' ? dest : path
+  const refused = (folder: string) => {
+    try {
+      accessSync(folder, constants.W_OK | constants.X_OK)
+      return undefined
+    } catch (denied) {
+      return codeOf(denied) === 'ENOENT' ? undefined : denied
+    }
+  }
+  for (const folder of new Set([dirname(made), dirname(path)])) {
+    const denied = refused(folder)
+    if (denied) return { path: folder, cause: denied }
+  }
+  return { path: made, cause: error }
 }
 
 /**

@@ -33,6 +33,8 @@ function plain(error: unknown) {
     errno: e?.errno,
     syscall: e?.syscall,
     path: e?.path,
+    // A rename's target (a shard taking its name in the output folder): see `localFault`.
+    dest: (e as { dest?: string } | null)?.dest,
     stack: e?.stack,
   }
 }

@@ -30,6 +30,7 @@ type PlainError = {
   errno?: number
   syscall?: string
   path?: string
+  dest?: string
   stack?: string
 }
 
