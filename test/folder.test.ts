@@ -14,7 +14,7 @@ import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.j
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 import { listenLocal } from './support/raw-server.js'
-import { canMount, until } from './support/wait.js'
+import { canMount, onSmallDisk, until } from './support/wait.js'
 
 // The output folder: one run at a time, an inventory that lists all of it, local faults named.
 
@@ -716,6 +716,62 @@ test('a folder that refuses a final name is named, not the part file or temporar
   await writeFile(table, `url\n${server.url('/refusing-s0')}\n${server.url('/refusing-s1')}\n`)
   await immutable(shards, async () => said(await runCli(args), shards, denied, 'a shard'))
 })
+
+test('a .imgpull on another disk than the output folder (a link to a local disk): manifest, report and shards are copied into place', (t) =>
+  onSmallDisk(t, join(dir, 'work-disk'), '16m', async (disk) => {
+    // SQLite's journal is not to be kept on a network mount: an output folder there takes a
+    // `.imgpull` linked to a local disk. Images took their names across (a copy, then a rename);
+    // the manifest, the report and each shard were renamed from .imgpull and failed as EXDEV
+    // (`imgpull: EXDEV: cross-device link not permitted, rename '…manifest.jsonl….tmp'`, exit 1),
+    // a WebDataset run at its first shard, none sealed.
+    const urls = Array.from({ length: 5 }, (_, i) => server.url(`/across-${i}`))
+    const file = join(dir, 'across.txt')
+    const table = join(dir, 'across.csv')
+    await writeFile(file, urls.join('\n'))
+    await writeFile(table, `url\n${urls.join('\n')}\n`)
+    for (const [name, args] of [
+      ['files', [file]],
+      ['webdataset', [table, '--output-format', 'webdataset', '--shard-size', '2']],
+    ] as const) {
+      const out = join(dir, `across-${name}`)
+      await mkdir(join(disk, name))
+      await mkdir(out)
+      await symlink(join(disk, name), join(out, '.imgpull'))
+      const r = await runCli([...args, '-o', out])
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`)
+      const left = (await readdir(out)).filter((f) => f.includes('imgpull-copy') || f.endsWith('.tmp'))
+      assert.deepEqual(left, [], name)
+      const lines = await manifest(out)
+      assert.deepEqual(
+        lines.map((l) => l.status),
+        urls.map(() => 'ok'),
+        name,
+      )
+      assert.ok((await readFile(join(out, 'report.html'), 'utf8')).includes('<html'), name)
+      if (name === 'files') {
+        for (const [i, url] of urls.entries())
+          assert.ok(
+            (await readFile(join(out, `across-${i}.jpg`))).equals(server.bytes(new URL(url).pathname)),
+          )
+      } else {
+        const tars = (await readdir(out)).filter((f) => f.endsWith('.tar')).sort()
+        assert.deepEqual(tars, ['00000.tar', '00001.tar', '00002.tar'])
+        const listed = execFileSync('tar', ['-tf', join(out, '00002.tar')], { encoding: 'utf8' })
+        assert.equal(
+          listed
+            .trim()
+            .split('\n')
+            .filter((f) => f.endsWith('.jpg')).length,
+          1,
+          listed,
+        )
+      }
+      // A rerun has nothing to do, and says so with exit 0.
+      const again = await runCli([...args, '-o', out])
+      assert.equal(again.code, 0, `${name} again: ${again.stderr}`)
+      assert.match(again.stderr, /5 already done/, name)
+    }
+  }))
 
 test('the output folder removed mid-run: exit 3, one line naming it, not every file failed as `network` (files, --threads 2, webdataset)', async () => {
   // Each file failed as `network error … ENOENT … .part` after its retries, the bodies thrown away,

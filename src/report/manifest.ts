@@ -1,8 +1,9 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { rename, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { type Layout, MANIFEST } from '../layout.js'
 import { jsonLineForTerminal } from '../utils/printable.js'
+import { renameInto } from '../utils/rename-into.js'
 
 /**
  * Write `OUT/manifest.jsonl`: one line per job the journal knows, with its latest outcome (status
@@ -34,7 +35,7 @@ export async function writeManifest(paths: Layout, lines: Iterable<string>): Pro
     if (batch.length > 0) await write()
     stream.end()
     await Promise.race([once(stream, 'finish'), failed])
-    await rename(tmp, paths.manifest)
+    await renameInto(tmp, paths.manifest)
   } catch (error) {
     stream.destroy()
     await unlink(tmp).catch(() => {})

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { constants, copyFile, link, lstat, readdir, rename, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { link, lstat, readdir, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { makeFolders } from '../utils/folders.js'
 import { RecentMap } from '../utils/recent.js'
+import { renameInto } from '../utils/rename-into.js'
 
 /** Part files present when a run starts (names in the folder `parts`): the leftovers of a run that was cut. */
 export async function existingParts(parts: string): Promise<Set<string>> {
@@ -128,7 +129,7 @@ async function publishOnce(
     throw error
   }
   if (overwrite) {
-    await rename(part, target).catch((error) => copyOver(error, part, target))
+    await renameInto(part, target)
     return true
   }
   try {
@@ -173,28 +174,8 @@ async function moveTo(
   }
   if (state !== 'free') return state
   const target = join(out, relative)
-  await rename(part, target).catch((error) => copyOver(error, part, target))
+  await renameInto(part, target)
   return true
-}
-
-/**
- * After `rename(part, target)` failed with `error`: across devices (EXDEV), the part is copied
- * beside the target under a hidden name, which is then renamed to the target (a copy cut by a
- * crash never bears the final name); anything else is thrown.
- */
-async function copyOver(error: NodeJS.ErrnoException, part: string, target: string): Promise<void> {
-  if (error.code !== 'EXDEV') throw error
-  const copy = join(dirname(target), `.${basename(target)}.imgpull-copy`)
-  try {
-    // Made anew: a file or link left at that name is not written through.
-    await unlink(copy).catch(() => {})
-    await copyFile(part, copy, constants.COPYFILE_EXCL)
-    await rename(copy, target)
-  } catch (failure) {
-    await unlink(copy).catch(() => {})
-    throw failure
-  }
-  await unlink(part)
 }
 
 /**

@@ -1,9 +1,10 @@
-import { readdir, rename, rm } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { layout, REPORT } from '../../layout.js'
 import { makeFolders } from '../../utils/folders.js'
 import { writeOwnFile } from '../../utils/own-file.js'
 import { staleTemporary } from '../../utils/processes.js'
+import { renameInto } from '../../utils/rename-into.js'
 import { renderReport } from './page.js'
 import type { RenderOptions, ReportInput } from './types.js'
 
@@ -13,7 +14,8 @@ export const REPORT_FILE = REPORT
 /**
  * Render the report and write it to `OUT/report.html` atomically: the page is written to a
  * temporary file in `OUT/.imgpull/` (same file system) and renamed over the old one, so a reader
- * sees the old report or the new one, never half of one. Returns the report's path.
+ * sees the old report or the new one, never half of one (a `.imgpull/` on another disk: copied
+ * beside it, then renamed, see `renameInto`). Returns the report's path.
  *
  * @throws TypeError for a bad option; the file system's error (`ENOSPC`, `EACCES`...) when the
  * page cannot be written (the temporary file is removed).
@@ -31,7 +33,7 @@ export async function writeReport(
   const target = paths.report
   try {
     await writeOwnFile(tmp, html)
-    await rename(tmp, target)
+    await renameInto(tmp, target)
   } catch (error) {
     await rm(tmp, { force: true })
     throw error

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { type Layout, SHARD_FILES, type ShardFile } from '../../layout.js'
 import type { CarriedType } from '../../types.js'
 import { NO_FOLLOW, openOwnSync } from '../../utils/own-file.js'
+import { renameIntoSync } from '../../utils/rename-into.js'
 import { memberName, shardStem } from './keys.js'
 import { ShardTable } from './parquet.js'
 import { type SampleRow, sampleJson } from './row.js'
@@ -185,7 +186,9 @@ export class Shard {
     // the shard is sealed again from its tar.
     rmSync(this.work.seal, { force: true })
     // The tar first: a tar in the folder means the shard is sealed (see the class comment).
-    for (const kind of outputs) renameSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind))
+    // Copied, flushed, then renamed where `.imgpull/` is on another disk than the folder.
+    for (const kind of outputs)
+      renameIntoSync(this.work.tmp(kind), this.ctx.paths.shard(this.stem, kind), true)
     writeDurably(`${this.work.seal}.tmp`, `${JSON.stringify({ signature })}\n`)
     renameSync(`${this.work.seal}.tmp`, this.work.seal)
     return true
