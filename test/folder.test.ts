@@ -473,6 +473,41 @@ test("a report.html or manifest.jsonl of the user's in the output folder is neve
   assert.equal(await readFile(join(out, 'report.html'), 'utf8'), 'my notes\n')
 })
 
+test("a folder or a FIFO at the name of imgpull's own report or manifest is refused before the run begins, as a file of the user's is", async () => {
+  // A FIFO held the run before its first request, forever (its check opened it to read, and
+  // waited for a writer; a SIGTERM's graceful stop waited too); a folder failed the run at its
+  // end, its images saved, as a raw `EISDIR: illegal operation on a directory, rename …` (exit 1).
+  for (const [name, kind, make] of [
+    ['manifest.jsonl', 'a FIFO', (path: string) => execFileSync('mkfifo', [path])],
+    ['report.html', 'a FIFO', (path: string) => execFileSync('mkfifo', [path])],
+    ['report.html', 'a folder', (path: string) => mkdir(path)],
+  ] as const) {
+    const out = join(dir, `other-${kind.slice(2)}-${name}`)
+    await mkdir(out)
+    await make(join(out, name))
+    const run = startCli([server.url('/other.jpg'), '-o', out])
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000)
+    const r = await run.done
+    clearTimeout(timer)
+    assert.equal(r.code, 2, `${kind} at ${name}: ${r.stderr}`)
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^imgpull: \\S+/${name.replace('.', '\\.')} is ${kind}, not imgpull's: imgpull writes its own ${name.replace('.', '\\.')} there and would replace it; move it`,
+      ),
+    )
+    assert.deepEqual(await readdir(out), [name], 'nothing fetched, no journal made')
+  }
+  // imgpull report says so too.
+  const out = join(dir, 'other-report')
+  assert.equal((await runCli([server.url('/other.jpg'), '-o', out])).code, 0)
+  await rm(join(out, 'report.html'))
+  await mkdir(join(out, 'report.html'))
+  const report = await runCli(['report', out])
+  assert.equal(report.code, 2, report.stderr)
+  assert.match(report.stderr, /report\.html is a folder, not imgpull's: .*; move it first/)
+})
+
 test('names one case-insensitive disk holds as one file (case, é composed or not) each get their own', async () => {
   // On exFAT (a camera's card, no hard links) Cat.jpg, cat.jpg and CAT.jpg were one file, the last
   // one's bytes, with all three journaled ok; on APFS and NTFS the same, and a folder made on Linux

@@ -1,3 +1,4 @@
+import { constants, type Stats } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
@@ -28,11 +29,19 @@ export function isOwnOutput(name: OwnOutput, head: string): boolean {
 /** How much of a file `isOwnOutput` looks at: a report's generator comes within its first lines. */
 const HEAD_BYTES = 4096
 
-/** The first bytes of `path` as text; undefined when there is no file (or no reading it: the write will say). */
-async function headOf(path: string): Promise<string | undefined> {
-  const file = await open(path, 'r').catch(() => undefined)
+/**
+ * The first bytes of `path` as text; undefined when there is no file (or no reading it: the write
+ * will say); what else stands there (`'a folder'`) when it is no regular file. Opened without
+ * waiting: a FIFO at the name (`mkfifo report.html`) held the run before its first request,
+ * forever, a Ctrl-C or SIGTERM included; a folder there failed the run at its end, as a raw
+ * `EISDIR` (exit 1).
+ */
+async function headOf(path: string): Promise<string | { other: string } | undefined> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined)
   if (!file) return undefined
   try {
+    const info = await file.stat()
+    if (!info.isFile()) return { other: kindOf(info) }
     const buffer = Buffer.alloc(HEAD_BYTES)
     const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0)
     return buffer.subarray(0, bytesRead).toString('utf8')
@@ -41,6 +50,15 @@ async function headOf(path: string): Promise<string | undefined> {
   } finally {
     await file.close()
   }
+}
+
+/** What a file that is not a regular one is, in words. */
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a folder'
+  if (info.isFIFO()) return 'a FIFO'
+  if (info.isSocket()) return 'a socket'
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device'
+  return 'not a regular file'
 }
 
 /**
@@ -55,9 +73,11 @@ export async function checkOwnOutputs(
   for (const name of names) {
     const path = join(paths.out, name)
     const head = await headOf(path)
-    if (head === undefined || isOwnOutput(name, head)) continue
+    if (head === undefined || (typeof head === 'string' && isOwnOutput(name, head))) continue
+    const what =
+      typeof head === 'string' ? "is not imgpull's (a file of yours?)" : `is ${head.other}, not imgpull's`
     throw new UsageError(
-      `${path} is not imgpull's (a file of yours?): imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (--no-report)' : ''}`,
+      `${path} ${what}: imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (--no-report)' : ''}`,
     )
   }
 }
