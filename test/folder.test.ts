@@ -628,6 +628,22 @@ test("a link planted at a part file's name is never written through: nothing out
   }
 })
 
+test('a file where the work folder or its parts folder must be is named (exit 3), not said as the output folder', async () => {
+  // `.imgpull` a file was said `cannot write in output folder OUT: part of the path is a file, not
+  // a folder`, `.imgpull/parts` a file `cannot write in output folder OUT: EEXIST`.
+  for (const file of ['.imgpull', join('.imgpull', 'parts')]) {
+    const out = join(dir, `in-the-way-${file.length}`)
+    await mkdir(join(out, file, '..'), { recursive: true })
+    await writeFile(join(out, file), 'not a folder\n')
+    const r = await runCli([server.url('/in-the-way'), '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(
+      r.stderr.trim(),
+      `imgpull: cannot write in output folder ${out}: ${join(out, file)} is a file, not a folder; move that file away, or choose another output folder with -o`,
+    )
+  }
+})
+
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {
   // Node's recursive mkdir makes /proc again and again, forever, when /proc/x is refused with ENOENT.
   const r = await runCli([server.url('/proc-0'), '-o', '/proc/imgpull-cannot-be-here/out'])

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { devNull } from 'node:os'
 import { dirname, resolve } from 'node:path'
@@ -206,10 +206,33 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
   // A folder that is there (a mount point, one made beforehand) was not to be created: its work
   // folder was, inside it.
   const what = existed ? 'cannot write in output folder' : 'cannot create output folder'
+  // A file where a folder must be is named: `.imgpull` or `.imgpull/parts` a file was said as
+  // `photos: part of the path is a file, not a folder`, or `photos: EEXIST`.
+  const code = codeOf(error)
+  const file =
+    code === 'EEXIST' || code === 'ENOTDIR' ? fileInTheWay((error as { path?: string }).path) : undefined
+  if (file)
+    return new FatalError('output', `${what} ${folder}: ${file} is a file, not a folder`, {
+      cause,
+      hint: remedy(code, 'output'),
+    })
   return new FatalError('output', `${what} ${folder}: ${describeFsError(cause)}`, {
     cause,
     hint: remedy(codeOf(cause), 'output'),
   })
+}
+
+/** The file nearest `path` on its way (`path` itself, or a folder holding it), where a folder must be. */
+function fileInTheWay(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined
+  for (let at = path; ; at = dirname(at)) {
+    let info: ReturnType<typeof statSync>
+    try {
+      info = statSync(at)
+    } catch {} // not there, or a file on its way (ENOTDIR): higher up
+    if (info) return info.isDirectory() ? undefined : at
+    if (dirname(at) === at) return undefined
+  }
 }
 
 /**
