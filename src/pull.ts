@@ -412,7 +412,19 @@ async function openJournal(
   ])
   let lock: FolderLock | undefined
   try {
-    lock = FolderLock.acquire(paths, Sqlite)
+    try {
+      lock = FolderLock.acquire(paths, Sqlite)
+    } catch (error) {
+      // Its own file named, damaged: it was said as the journal, which was never opened, with
+      // advice (move .imgpull/ away) that lost the folder's history.
+      const code = errorCode(error)
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+        throw new FatalError('disk', `cannot use ${paths.lock}: it is damaged`, {
+          cause: error,
+          hint: 'remove it (it holds nothing but the folder’s lock), then run the same command again',
+        })
+      throw error
+    }
     const journal = options.journal
       ? new SqliteJournal(paths.journal, startedAt)
       : new MemoryJournal(startedAt)

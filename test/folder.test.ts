@@ -128,6 +128,27 @@ test('a lock left by a run that was killed is taken over', async () => {
   assert.equal((await outputFiles(out)).length, 60)
 })
 
+test("a damaged lock.db is named, not the journal: its advice keeps the journal's history", async () => {
+  // Both were said as the journal (`cannot use the journal …/journal.db: it is not an imgpull
+  // journal; move .imgpull/ away to start this folder afresh`): advice that loses every record
+  // of what the folder holds, for a file that holds nothing but the lock.
+  const out = join(dir, 'bad-lock')
+  assert.equal((await runCli([server.url('/bad-lock-0'), '-o', out])).code, 0)
+  const lock = join(out, '.imgpull', 'lock.db')
+  await writeFile(lock, Buffer.alloc(8192, 0x5a))
+  const damaged = await runCli([server.url('/bad-lock-1'), '-o', out])
+  assert.equal(damaged.code, 3, damaged.stderr)
+  assert.equal(
+    damaged.stderr.trim(),
+    `imgpull: cannot use ${lock}: it is damaged; remove it (it holds nothing but the folder’s lock), then run the same command again`,
+  )
+  // Removed as told: the rerun goes on from the journal.
+  await rm(lock)
+  const again = await runCli([server.url('/bad-lock-0'), server.url('/bad-lock-1'), '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /1 already done/)
+})
+
 test('--no-journal runs share no part file: one stopped while another of the same URL ends leaves it whole', async () => {
   const fast = await startImageServer({ bandwidth: 1_000_000 })
   try {
