@@ -631,6 +631,114 @@ test('a photographer name with a right-to-left override reverses itself only, ne
   await page.close()
 })
 
+test('a tile the browser cannot show says so above its caption, on a phone too; a size never leaves its unit', async () => {
+  const out = join(root, 'unseen')
+  await mkdir(out, { recursive: true })
+  // What a run keeps that Chromium does not draw: a TIFF, a HEIC, a JPEG 2000 (bytes it cannot
+  // decode), and a file moved away since; beside them images it draws. The figures are those of
+  // a 20,000-file run whose phone tiles read '1.2' on one line and 'kB' on the next.
+  const unseen = ['scan.tif', 'phone.heic', 'map.jp2', 'moved.png']
+  const figures: [width: number, height: number, bytes: number][] = [
+    [462, 2607, 1_200],
+    [1824, 1348, 343],
+    [591, 2440, 1_200],
+    [3959, 2761, 883],
+    [1415, 2183, 513],
+    [2718, 466, 1_100],
+    [238, 2716, 1_200],
+    [3377, 2573, 1_300],
+  ]
+  const items: ReportItem[] = []
+  const add = (path: string, i: number) => {
+    const [width, height, bytes] = figures[i % figures.length]
+    items.push({
+      url: `https://images.example.com/${path}`,
+      host: 'https://images.example.com',
+      status: 'ok',
+      path,
+      bytes,
+      width,
+      height,
+      format: path.slice(path.lastIndexOf('.') + 1),
+      attempts: 1,
+      finishedAt: T0 + 100 + i,
+    })
+  }
+  for (const [i, name] of unseen.entries()) {
+    if (name !== 'moved.png') await writeFile(join(out, name), Buffer.from(`not an image ${i}`.repeat(40)))
+    add(name, i)
+  }
+  for (let i = 0; i < 8; i++) {
+    await writeFile(join(out, `img${i}.png`), scenePng(i, 64, 48))
+    add(`img${i}.png`, i + unseen.length)
+  }
+  const input: ReportInput = {
+    title: 'unseen',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const path = await writeReport(out, input)
+  for (const viewport of [
+    { width: 390, height: 844 },
+    { width: 320, height: 640 },
+    { width: 1280, height: 900 },
+  ]) {
+    const { page } = await openReport(path, viewport)
+    await page.waitForFunction((n) => document.querySelectorAll('.tile.missing').length === n, unseen.length)
+    const tiles = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('.tile.missing')).map((tile) => {
+        const note = tile.querySelector('.unseen')
+        // The caption's first line of text: its name.
+        const name = tile.querySelector('.cap .name')
+        return {
+          name: name?.textContent,
+          tile: tile.getBoundingClientRect().toJSON() as DOMRect,
+          note: note?.getBoundingClientRect().toJSON() as DOMRect | undefined,
+          text: note?.textContent,
+          caption: name?.getBoundingClientRect().toJSON() as DOMRect | undefined,
+          captionShown: getComputedStyle(tile.querySelector('.cap')!).opacity,
+        }
+      }),
+    )
+    assert.deepEqual(tiles.map((t) => t.name).sort(), [...unseen].sort())
+    for (const t of tiles) {
+      const at = `${t.name} at ${viewport.width} px: ${JSON.stringify(t)}`
+      assert.equal(t.text, 'not viewable here', at)
+      assert.equal(t.captionShown, '1', at)
+      assert.ok(t.note && t.caption && t.tile, at)
+      // Whole, inside its tile, above the caption's text (not under it), and centred.
+      assert.ok(
+        t.note.top >= t.tile.top && t.note.bottom <= t.caption.top,
+        `the note is above the caption: ${at}`,
+      )
+      assert.ok(t.note.left >= t.tile.left - 0.5 && t.note.right <= t.tile.right + 0.5, at)
+    }
+    // Every size in the captions ('343 B', '1.2 kB') is on one line.
+    const split = await page.evaluate(() => {
+      const broken: string[] = []
+      for (const meta of document.querySelectorAll('.tile .cap .meta')) {
+        const walk = document.createTreeWalker(meta, NodeFilter.SHOW_TEXT)
+        for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+          for (const m of (node.textContent ?? '').matchAll(/\d+(?:\.\d)?\s(?:B|kB|MB|GB)/g)) {
+            const range = document.createRange()
+            range.setStart(node, m.index ?? 0)
+            range.setEnd(node, (m.index ?? 0) + m[0].length)
+            const lines = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)))
+            if (lines.size > 1) broken.push(`${meta.textContent} (${m[0]})`)
+          }
+        }
+      }
+      return broken
+    })
+    assert.deepEqual(split, [], `sizes split over two lines at ${viewport.width} px`)
+    await page.screenshot({ path: join(root, `unseen-${viewport.width}.png`) })
+    await page.close()
+  }
+})
+
 test('100,000 items: rendered in bounded time, one page of tiles at a time, paging and filtering work', async () => {
   const out = join(root, 'large')
   const files: string[] = []

@@ -103,9 +103,11 @@ export const CLIENT_SCRIPT = `(function () {
     img.alt = ''
     img.loading = 'lazy'
     img.decoding = 'async'
+    // A format the browser cannot show (TIFF, HEIC, JPEG 2000...) or a file gone since: said in
+    // words at the top of the tile, above its caption (always shown then), never under it.
     img.addEventListener('error', function () {
       a.classList.add('missing')
-      if (img.parentNode) img.parentNode.removeChild(img)
+      if (img.parentNode) img.parentNode.replaceChild(el('span', 'unseen', 'not viewable here'), img)
     })
     img.src = href(r[1] || r[0])
     var cap = el('span', 'cap')
@@ -114,7 +116,16 @@ export const CLIENT_SCRIPT = `(function () {
     if (r[3] !== null && r[4] !== null) meta.push(r[3] + '\\u00d7' + r[4])
     if (r[2] !== null) meta.push(bytes(r[2]))
     if (r[5] !== null) meta.push(r[5])
-    if (meta.length) cap.appendChild(el('span', 'meta', meta.join(' \\u00b7 ')))
+    // Each figure whole on its line (a narrow tile put '1.2' on one and 'kB' on the next): the
+    // lines break between them only.
+    if (meta.length) {
+      var line = el('span', 'meta')
+      for (var m = 0; m < meta.length; m++) {
+        if (m) line.appendChild(document.createTextNode(' \\u00b7 '))
+        line.appendChild(el('span', null, meta[m]))
+      }
+      cap.appendChild(line)
+    }
     if (r[6] !== null) {
       var by = el('span', 'by', 'Photo by ')
       by.appendChild(name(el('bdi', null, data.credits[r[6]][1])))

@@ -69,10 +69,11 @@ background:linear-gradient(transparent,rgba(0,0,0,.72));opacity:0;transition:opa
 .cap span{display:block}
 .cap .name,.cap .by{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .cap .name{font-weight:600}
+.cap .meta span{display:inline;white-space:nowrap}
 .tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
 @media (hover:none){.cap{opacity:1;padding-top:14px}}
-.tile.missing::before{content:"not viewable here";position:absolute;inset:0;display:grid;place-items:center;
-color:var(--muted);font-size:.8rem}
+.tile .unseen{position:absolute;inset:0 0 auto;padding:10px 6px 0;text-align:center;color:var(--muted);
+font-size:.75rem;line-height:1.3}
 .pager{display:flex;align-items:center;justify-content:center;gap:14px;margin:16px 0 0;flex-wrap:wrap}
 .pager button{font:inherit;font-size:.9rem;padding:6px 14px;border-radius:6px;border:1px solid var(--line);
 background:var(--surface);color:var(--ink);cursor:pointer}
