@@ -163,7 +163,15 @@ export function pull(source: Source, options: Options = {}): PullRun {
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`Expected the options to be an object, got ${String(options)}`)
   const resolved = resolveOptions({ ...options, name: options.name ?? source.name })
-  const stats: RunStats = { read: 0, duplicates: 0, active: 0, bytes: 0, interrupted: 0, waitLeft: 0 }
+  const stats: RunStats = {
+    read: 0,
+    duplicates: 0,
+    active: 0,
+    bytes: 0,
+    interrupted: 0,
+    stopped: false,
+    waitLeft: 0,
+  }
   return {
     stats,
     [Symbol.asyncIterator]: () => run(source, resolved, stats, options),
@@ -313,6 +321,7 @@ async function* run(
     throw error
   } finally {
     const interrupted = engine.interrupted
+    stats.stopped = interrupted
     const completed = engine.completed
     engine.abort()
     engine.stopSampling()
@@ -486,6 +495,8 @@ class Engine {
   readonly #proxySilence: ProxySilence
   /** Stopped at once (not a clean stop): transfers were cut, not failed. */
   #aborted = false
+  /** A stop ended the reading of the source before its end: its rows from there are left. */
+  #sourceCut = false
   /** Give-ups (of a host or a proxy) whose sleeping retries were woken (see #wakeGivenUp). */
   readonly #swept = new WeakSet<GivenUp>()
   /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
@@ -600,7 +611,10 @@ class Engine {
       this.#aborted ||
       this.#failedFatally ||
       this.#outstanding > 0 ||
-      this.#sourceError !== undefined
+      this.#sourceError !== undefined ||
+      // A stop while the source was still read (a list on a slow pipe): its rest is left.
+      this.#sourceCut ||
+      (this.#stopping && !this.#sourceDone)
     )
   }
 
@@ -673,7 +687,10 @@ class Engine {
   async #read(): Promise<void> {
     let index = 0
     for await (const item of this.source) {
-      if (this.#stopping) break
+      if (this.#stopping) {
+        this.#sourceCut = true
+        break
+      }
       const given = jobOf(item, index + 1)
       // A row of a new shard waits while too many shards are in progress (see MAX_OPEN_SHARDS).
       while (this.dataset?.mustWait(given, index) && !this.#stopping) {
@@ -681,7 +698,10 @@ class Engine {
           this.#space = resolve
         })
       }
-      if (this.#stopping) break
+      if (this.#stopping) {
+        this.#sourceCut = true
+        break
+      }
       // A dataset's job is the sample at its row: it gets its row and key before it is planned.
       const job = this.dataset ? await this.dataset.admit(given, index) : given
       this.stats.read++

@@ -178,6 +178,12 @@ export interface RunStats {
   /** Jobs left for a later run by a stop. */
   interrupted: number
   /**
+   * Set as the run ends: whether it left work for a later run (a stop or an error came before
+   * every job of the source had its outcome), as its journal records it. A stop asked for once
+   * every job had its outcome (while the manifest and report are written) leaves it `false`.
+   */
+  stopped: boolean
+  /**
    * Milliseconds until the last file waiting to retry may go again (sleeping out its backoff, or
    * held with its host paused by a `Retry-After`); 0 when none waits. Read live.
    */

@@ -4,6 +4,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
+import Database from 'better-sqlite3'
 import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startRouteServer } from './support/route-server.js'
@@ -272,6 +273,39 @@ test('--json into a reader that goes away (| head -1): a clean stop, no stack tr
   assert.doesNotMatch(r.stderr, /EPIPE|Error|at /)
   const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
   assert.equal(manifest.length, urls.length, 'every job has its manifest line')
+})
+
+test('a Ctrl-C once every file has its outcome (the manifest and report being written) stops nothing: exit by the results, not 130', async () => {
+  const out = join(dir, 'late-stop')
+  const urls = Array.from({ length: 200 }, (_, i) => server.url(`/late-stop-${i}?size=300`))
+  const file = await list('late-stop.txt', urls)
+  // --json lines the test does not read yet: the CLI waits at a result, the run's every file done.
+  const run = startCli([file, '-o', out, '--json'])
+  run.child.stdout?.pause()
+  const journal = join(out, '.imgpull', 'journal.db')
+  let ok = 0
+  for (let i = 0; i < 600 && ok < urls.length; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    if (!existsSync(journal)) continue
+    const db = new Database(journal, { readonly: true, fileMustExist: true })
+    try {
+      ok = (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+    } catch {
+      ok = 0 // the schema not made yet
+    } finally {
+      db.close()
+    }
+  }
+  assert.equal(ok, urls.length, 'every file kept before the Ctrl-C')
+  run.child.kill('SIGINT')
+  run.child.stdout?.resume()
+  const r = await run.done
+  // It was 130, the terminal told to run the same command again to continue, with nothing left.
+  assert.equal(r.code, 0, r.stderr)
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').summary
+  assert.equal(summary.ok, urls.length)
+  assert.equal(summary.exitCode, 0)
+  assert.doesNotMatch(await readFile(join(out, 'report.html'), 'utf8'), /This run was interrupted/)
 })
 
 test('past the first 20 failures, how many more follows them, before the summary', async () => {

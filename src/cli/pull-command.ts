@@ -181,11 +181,14 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   tally.duplicates = run.stats.duplicates
   tally.interrupted = run.stats.interrupted
   const ms = performance.now() - started
+  // A Ctrl-C that came once every job had its outcome (the manifest and the report being
+  // written, which takes seconds for millions of jobs) stopped nothing: no 130, no "continue".
+  const stopped = interrupted && (run.stats.stopped || hard.signal.aborted)
 
   if (fatal && !(fatal instanceof FatalError)) throw fatal
   const code = fatal
     ? EXIT.fatal
-    : interrupted
+    : stopped
       ? EXIT.interrupted
       : tally.failed + tally.failedBefore > 0
         ? EXIT.failed
@@ -203,7 +206,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     if (nothingStarted) return code
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {
-    const empty = run.stats.read === 0 && !interrupted
+    const empty = run.stats.read === 0 && !stopped
     // Right below the failures it is about, before the summary.
     const hidden = shownFailures - SHOWN_FAILURES
     if (hidden > 0) say(`(${hidden} more failure${hidden === 1 ? '' : 's'} not shown)`)
@@ -214,7 +217,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     }
     if (tally.failed && !fatal)
       say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
-    if (interrupted && !fatal) say('Run the same command again to continue where this run stopped.')
+    if (stopped && !fatal) say('Run the same command again to continue where this run stopped.')
   }
   return code
 }
