@@ -153,6 +153,21 @@ test('a killed run: imgpull report rebuilds the report, which says the run was i
   assert.doesNotMatch(status.stdout, /A run is going on/, 'the killed run holds the folder no more')
 })
 
+test('a Ctrl-C while a list on a pipe is still read: the report says the run was interrupted, the exit code is 130', async () => {
+  const out = join(dir, 'piped-stop')
+  // One URL, then a pipe that stays open: the rest of the list has not come yet.
+  const run = startCli(['-', '-o', out], { keepStdin: true })
+  run.child.stdin?.write(`${faults.url('/piped-stop-0?size=2000')}\n`)
+  await until('the first image', async () => (await outputFiles(out).catch(() => [])).length === 1)
+  run.child.kill('SIGINT')
+  const r = await run.done
+  run.child.stdin?.destroy()
+  assert.equal(r.code, 130, r.stderr)
+  assert.match(r.stderr, /Run the same command again to continue/)
+  // The rest of the list was never read: it was recorded a whole run (no banner).
+  assert.match(await readFile(join(out, 'report.html'), 'utf8'), /This run was interrupted/)
+})
+
 test('imgpull report during a run says the run is still going on, not that it was interrupted', async () => {
   // One image held at the server until the report is made: the run is going on meanwhile.
   let release = () => {}

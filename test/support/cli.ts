@@ -17,7 +17,13 @@ export interface CliResult {
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
 export function startCli(
   args: string[],
-  options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
+  options: {
+    input?: string | Buffer
+    env?: Record<string, string>
+    cwd?: string
+    /** Leave standard input open for the test to write to (a list still coming down a pipe). */
+    keepStdin?: boolean
+  } = {},
   cli = CLI,
 ) {
   const child = spawn(process.execPath, [cli, ...args], {
@@ -34,7 +40,7 @@ export function startCli(
     stderr += d
   })
   if (options.input !== undefined) child.stdin.end(options.input)
-  else child.stdin.end()
+  else if (!options.keepStdin) child.stdin.end()
   const done = new Promise<CliResult>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   )
@@ -43,7 +49,13 @@ export function startCli(
 
 export function runCli(
   args: string[],
-  options: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
+  options: {
+    input?: string | Buffer
+    env?: Record<string, string>
+    cwd?: string
+    /** Leave standard input open for the test to write to (a list still coming down a pipe). */
+    keepStdin?: boolean
+  } = {},
   cli = CLI,
 ) {
   return startCli(args, options, cli).done
