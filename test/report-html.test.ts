@@ -685,6 +685,26 @@ test('the page: a count of none (0 failed, 0 downloaded) is marked so, to be sho
   assert.deepEqual(cards(renderReport(noneOk)), ['<div class="ok zero"><dt>', '<div class="failed"><dt>'])
 })
 
+test("the page: the concurrency lead says why there is no chart, and of one host says 'the busiest host'", () => {
+  const lead = (html: string) =>
+    /id="concurrency-h">Concurrency over time<\/h3>\n<p class="lead">([^<]*)</.exec(html)?.[1]
+  // A run over before its first sample (0.2 s, 45 photos), or one that fetched nothing (a rerun):
+  // 'No concurrency samples were recorded for this run' left a newcomer guessing at a fault.
+  assert.equal(
+    lead(renderReport(input({ samples: [] }))),
+    'No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or was over before a quarter of a second.',
+  )
+  // It said 'for the 1 busiest host'.
+  assert.match(lead(renderReport(input())) ?? '', /, for the busiest host\.$/)
+  const two = input({
+    samples: [
+      { t: T0, host: 'https://a.example', limit: 16, inFlight: 1 },
+      { t: T0, host: 'https://b.example', limit: 16, inFlight: 2 },
+    ],
+  })
+  assert.match(lead(renderReport(two)) ?? '', /, for the 2 busiest hosts\.$/)
+})
+
 test('the page: one document, its own two scripts only, data escaped, CSP hashes that match', () => {
   const html = renderReport(input())
   assert.equal(html.match(/<script/g)?.length, 2)

@@ -349,14 +349,14 @@ function concurrencyBlock(f: ReportFigures): string {
   const span = f.summary.wallMs
   if (c.series.length === 0) {
     return `<h3 id="concurrency-h">Concurrency over time</h3>
-<p class="lead">No concurrency samples were recorded for this run.</p>`
+<p class="lead">No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or was over before a quarter of a second.</p>`
   }
   const panels = c.series.map(
     (s, i) =>
       `<figure class="panel"><figcaption><span class="host">${hostLabel(s.host)}</span> · limit up to ${n(s.peakLimit)}</figcaption>${concurrencyChart(`conc-${i}`, s, c.step, span)}</figure>`,
   )
   return `<h3 id="concurrency-h">Concurrency over time</h3>
-<p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for the ${plural(c.series.length, 'busiest host')}.</p>
+<p class="lead">Transfers in flight (mean per ${esc(stepLabel(c.step))}) against the host's limit (highest in that time), for ${c.series.length === 1 ? 'the busiest host' : `the ${plural(c.series.length, 'busiest host')}`}.</p>
 <p class="legend" aria-hidden="true"><span>in flight</span><span class="key-limit">limit</span></p>
 <div class="multiples">${panels.join('')}</div>`
 }
