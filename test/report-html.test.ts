@@ -692,7 +692,7 @@ test("the page: the concurrency lead says why there is no chart, and of one host
   // 'No concurrency samples were recorded for this run' left a newcomer guessing at a fault.
   assert.equal(
     lead(renderReport(input({ samples: [] }))),
-    'No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or was over before a quarter of a second.',
+    'No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or its transfers were over within a quarter of a second.',
   )
   // It said 'for the 1 busiest host'.
   assert.match(lead(renderReport(input())) ?? '', /, for the busiest host\.$/)

@@ -349,7 +349,7 @@ function concurrencyBlock(f: ReportFigures): string {
   const span = f.summary.wallMs
   if (c.series.length === 0) {
     return `<h3 id="concurrency-h">Concurrency over time</h3>
-<p class="lead">No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or was over before a quarter of a second.</p>`
+<p class="lead">No transfer was in flight when one was looked for (every 250 ms for the first 10 s, then every second): the run fetched nothing, or its transfers were over within a quarter of a second.</p>`
   }
   const panels = c.series.map(
     (s, i) =>
