@@ -43,7 +43,7 @@ import { drawWait, resolveOptions } from '../src/options.js'
 import { notUrl, parseFetchUrl, severalUrls } from '../src/plan/url-problem.js'
 import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
-import { grouped } from '../src/report/format.js'
+import { formatBytes, grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally } from '../src/report/summary.js'
 import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
@@ -1683,6 +1683,29 @@ test('redisAddress: a password whose unencoded character ends the host is said s
     protocol: 'redis:',
     db: '1',
   })
+})
+
+test('progress text: a rate under 1 kB/s is whole bytes, never the smoothed fraction (a stall read 0.0019043486392550765 B/s)', () => {
+  const t = { ...newTally(), ok: 3 }
+  const stats = { active: 2, bytes: 5_000, duplicates: 0 }
+  // The live line's rate decays by a fifth each frame while no byte comes (a stalled body, a
+  // Retry-After wait): seconds later it is a long fraction, then a power of ten.
+  for (const [rate, shown] of [
+    [523.456789, '523 B/s'],
+    [1.5324955408658938, '2 B/s'],
+    [0.0019043486392550765, '0 B/s'],
+    [1e-7, '0 B/s'],
+    [999.7, '1.0 kB/s'],
+    [2_500_000, '2.5 MB/s'],
+  ] as const) {
+    assert.equal(
+      progressText(t, stats, 10, rate, 30_000),
+      `3/10 (30%) · 2 active · 5.0 kB · ${shown} · ETA 1m10s`,
+    )
+  }
+  // A byte count is unchanged: whole, as it was.
+  assert.equal(formatBytes(999), '999 B')
+  assert.equal(formatBytes(12_345_678), '12.3 MB')
 })
 
 test('progress text: done of total, failed, in flight, bytes, rate, ETA from the pace so far', () => {

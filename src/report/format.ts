@@ -1,8 +1,12 @@
 /** Human-readable figures for progress lines and summaries. */
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
 
+/**
+ * `12.3 MB`; a count under 1 kB in whole bytes. Rates too (`formatBytes(rate)/s`): a smoothed
+ * rate is a fraction, which was printed whole (`0.0019043486392550765 B/s` on a stall).
+ */
 export function formatBytes(bytes: number): string {
-  let value = bytes
+  let value = Math.round(bytes)
   let unit = 0
   while (value >= 1000 && unit < UNITS.length - 1) {
     value /= 1000
