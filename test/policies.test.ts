@@ -45,7 +45,7 @@ import { changedFile, heldOptions, otherOptions } from '../src/queue/enqueue.js'
 import { redisAddress } from '../src/queue/redis.js'
 import { formatBytes, grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
-import { newTally } from '../src/report/summary.js'
+import { newTally, summaryLine } from '../src/report/summary.js'
 import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -1683,6 +1683,24 @@ test('redisAddress: a password whose unencoded character ends the host is said s
     protocol: 'redis:',
     db: '1',
   })
+})
+
+test("the closing line's byte rate is in the unit that reads best: small images read '0.0 MB/s'", () => {
+  const t = (ok: number, bytes: number) => ({ ...newTally(), ok, bytes })
+  // 40 icons of 900 bytes in 0.7 s, and the README's 36 fixtures: said 0.0 and 0.1 MB/s.
+  assert.equal(
+    summaryLine(t(40, 36_700), 700),
+    '40 images, 36.7 kB in 0.7 s (57.1 img/s, 52.4 kB/s), 0 failed',
+  )
+  assert.equal(
+    summaryLine(t(36, 143_400), 1_300),
+    '36 images, 143.4 kB in 1.3 s (27.7 img/s, 110.3 kB/s), 0 failed',
+  )
+  assert.equal(
+    summaryLine(t(15, 67_500_000), 1_500),
+    '15 images, 67.5 MB in 1.5 s (10.0 img/s, 45.0 MB/s), 0 failed',
+  )
+  assert.equal(summaryLine(t(0, 0), 200), '0 images, 0 B in 0.2 s (0.0 img/s, 0 B/s), 0 failed')
 })
 
 test('progress text: a rate under 1 kB/s is whole bytes, never the smoothed fraction (a stall read 0.0019043486392550765 B/s)', () => {
