@@ -739,6 +739,41 @@ test('a tile the browser cannot show says so above its caption, on a phone too; 
   }
 })
 
+test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
+  const out = join(root, 'touch')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  const { page, log } = await openReport(path, { width: 1280, height: 900 })
+  assert.equal(
+    await text(page, '[data-figure="sheet"]'),
+    '21 images. Hover or focus an image for its name, size and dimensions; Enter opens the file.',
+  )
+  await page.close()
+  // A phone: no hover, no Enter key, and every caption already shown. It was told to hover,
+  // focus and press Enter.
+  const phone = await browser.open({ width: 390, height: 844 })
+  const cdp = await browser.context.newCDPSession(phone)
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
+  const phoneLog = watch(phone)
+  await phone.goto(pathToFileURL(path).href)
+  await phone.waitForSelector('html[data-ready]')
+  assert.equal(await phone.evaluate(() => matchMedia('(hover: none)').matches), true)
+  assert.equal(
+    await text(phone, '[data-figure="sheet"]'),
+    '21 images. Each image shows its name, size and dimensions; tap it to open the file.',
+  )
+  assert.equal(
+    await phone
+      .locator('.tile .cap')
+      .first()
+      .evaluate((e) => getComputedStyle(e).opacity),
+    '1',
+  )
+  assertQuiet(log)
+  assertQuiet(phoneLog)
+  await phone.close()
+})
+
 test('100,000 items: rendered in bounded time, one page of tiles at a time, paging and filtering work', async () => {
   const out = join(root, 'large')
   const files: string[] = []

@@ -185,16 +185,23 @@ function summarySection(f: ReportFigures): string {
 
 function imagesSection(f: ReportFigures): string {
   const { total, entries } = f.sheet
+  // How to use the sheet, in the words of the device: a phone has no hover and no Enter key (its
+  // captions are always shown, see the style sheet), and was told to hover, focus and press Enter.
+  const how =
+    '<span class="how-pointer">Hover or focus an image for its name, size and dimensions; Enter opens the file.</span>' +
+    '<span class="how-touch">Each image shows its name, size and dimensions; tap it to open the file.</span>'
   const lead = f.shards
-    ? 'The images are inside the WebDataset shards (00000.tar, 00001.tar…), which a browser cannot open; the Parquet file beside each shard lists its samples, failures included.'
+    ? esc(
+        'The images are inside the WebDataset shards (00000.tar, 00001.tar…), which a browser cannot open; the Parquet file beside each shard lists its samples, failures included.',
+      )
     : total === 0
-      ? 'No images in this folder yet.'
+      ? esc('No images in this folder yet.')
       : entries.length < total
-        ? `A random sample of ${n(entries.length)} of the ${n(total)} images, in the order they were downloaded. Hover or focus an image for its name, size and dimensions; Enter opens the file.`
-        : `${plural(total, 'image')}. Hover or focus an image for its name, size and dimensions; Enter opens the file.`
+        ? `${esc(`A random sample of ${n(entries.length)} of the ${n(total)} images, in the order they were downloaded.`)} ${how}`
+        : `${esc(`${plural(total, 'image')}.`)} ${how}`
   return `<section class="block" id="images" aria-labelledby="images-h">
 <h2 id="images-h">Images</h2>
-<p class="lead" data-figure="sheet">${esc(lead)}</p>
+<p class="lead" data-figure="sheet">${lead}</p>
 ${
   total
     ? `<div class="tools"><label>Filter by name <input type="search" autocomplete="off" spellcheck="false"></label></div>

@@ -72,6 +72,8 @@ background:linear-gradient(transparent,rgba(0,0,0,.72));opacity:0;transition:opa
 .cap .meta span{display:inline;white-space:nowrap}
 .tile:hover .cap,.tile:focus-visible .cap,.tile.missing .cap{opacity:1}
 @media (hover:none){.cap{opacity:1;padding-top:14px}}
+.how-touch{display:none}
+@media (hover:none){.how-pointer{display:none}.how-touch{display:inline}}
 .tile .unseen{position:absolute;inset:0 0 auto;padding:10px 6px 0;text-align:center;color:var(--muted);
 font-size:.75rem;line-height:1.3}
 .pager{display:flex;align-items:center;justify-content:center;gap:14px;margin:16px 0 0;flex-wrap:wrap}
