@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { JobRecord } from '../src/journal/journal.js'
 import {
+  axisTime,
   binCount,
   binStep,
   busiestSampled,
@@ -635,6 +636,25 @@ test('chart helpers: round axis tops, clock labels, figures and units for people
   assert.equal(stepLabel(7_200_000), '2 h')
   assert.deepEqual(byteRateUnit(3.2e6), { unit: 'MB/s', scale: 1e6 })
   assert.deepEqual(byteRateUnit(500), { unit: 'B/s', scale: 1 })
+})
+
+test('chart axes: a run under 10 s in seconds and tenths, where whole seconds said 0:00 at both ends', () => {
+  // 45 Unsplash photos in 0.4 s: its throughput axis read '0:00' to '0:00'.
+  const xs = (html: string) =>
+    [...html.matchAll(/<div class="x"[^>]*><span>([^<]*)<\/span><span>([^<]*)<\/span>/g)].map((m) => [
+      m[1],
+      m[2],
+    ])
+  const short = input({ endedAt: T0 + 400 })
+  assert.deepEqual(xs(renderReport(short)), [
+    ['0 s', '0.4 s'],
+    ['0 s', '0.4 s'],
+    ['0 s', '0.4 s'],
+  ])
+  assert.match(renderReport(short), /<th scope="row">0 s–0\.4 s<\/th>/)
+  assert.equal(axisTime(9_400, 9_400), '9.4 s')
+  assert.equal(axisTime(31_400, 31_400), '0:31')
+  assert.equal(axisTime(0, 31_400), '0:00')
 })
 
 test('concurrency chart: one vertex per sampled interval; an interval alone between gaps is a level segment its own width', () => {

@@ -30,6 +30,15 @@ export function clock(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
 }
 
+/**
+ * A time after the run's start on an axis of `spanMs`: `m:ss` (`clock`), but in seconds of three
+ * figures at most (`0.4 s`, `0.512 s`) on a run under 10 s, where whole seconds said `0:00` at both
+ * ends of a 0.4 s run's axis.
+ */
+export function axisTime(ms: number, spanMs: number): string {
+  return spanMs < 10_000 ? `${short(ms / 1000)} s` : clock(ms)
+}
+
 /** A bin's length as said aloud: `1 s`, `15 s`, `5 min`, `2 h`, `1 d`. */
 export function stepLabel(ms: number): string {
   if (ms < 60_000) return `${short(ms / 1000)} s`
@@ -62,7 +71,7 @@ const f = (n: number) => String(Math.round(n * 10) / 10)
 function frame(kind: string, max: number, spanMs: number, svg: string): string {
   return (
     `<div class="chart ${kind}"><div class="y" aria-hidden="true"><span>${esc(short(max))}</span><span>${esc(short(max / 2))}</span><span>0</span></div>` +
-    `${svg}<div class="x" aria-hidden="true"><span>0:00</span><span>${esc(clock(spanMs))}</span></div></div>`
+    `${svg}<div class="x" aria-hidden="true"><span>${esc(axisTime(0, spanMs))}</span><span>${esc(axisTime(spanMs, spanMs))}</span></div></div>`
   )
 }
 
@@ -110,7 +119,7 @@ export function barChart(options: {
     const w = Math.max(0.5, (bin.width / span) * W - gap)
     return `<rect class="bar" x="${f(x + gap / 2)}" y="${f(H - h)}" width="${f(w)}" height="${f(h)}"><title>${esc(options.tooltip(bin))}</title></rect>`
   })
-  const desc = `${bins.length} bars over ${clock(options.spanMs)}; the highest ${short(peak)} ${options.unit}.`
+  const desc = `${bins.length} bars over ${axisTime(options.spanMs, options.spanMs)}; the highest ${short(peak)} ${options.unit}.`
   return frame(
     'bars',
     max,

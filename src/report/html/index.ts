@@ -3,7 +3,16 @@
  * {@link ReportInput} (from the journal, the manifest and the engine's per-host samples) and
  * calls {@link writeReport}; the figures are pure functions of that input.
  */
-export { barChart, byteRateUnit, clock, concurrencyChart, niceCeil, short, stepLabel } from './charts.js'
+export {
+  axisTime,
+  barChart,
+  byteRateUnit,
+  clock,
+  concurrencyChart,
+  niceCeil,
+  short,
+  stepLabel,
+} from './charts.js'
 export { esc, fileHref, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
 export {
   describeError,

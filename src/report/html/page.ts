@@ -4,7 +4,7 @@ import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped } from '../format.js'
 import { inputOwnWords, rerunWords } from '../rerun-words.js'
-import { barChart, byteRateUnit, clock, concurrencyChart, short, stepLabel } from './charts.js'
+import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
@@ -380,7 +380,8 @@ function throughputSection(f: ReportFigures): string {
 <p class="lead">Nothing was downloaded during this run.${esc(outside)}</p>
 </section>`
   }
-  const range = (b: (typeof t.bins)[number]) => `${clock(b.start)}–${clock(b.start + b.width)}`
+  const range = (b: (typeof t.bins)[number]) =>
+    `${axisTime(b.start, span)}–${axisTime(b.start + b.width, span)}`
   const images = barChart({
     id: 'tp-images',
     name: 'images',
