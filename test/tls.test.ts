@@ -618,13 +618,17 @@ test('a TLS record that does not parse after the handshake, mid-answer or before
     for (const { origin } of servers) {
       const urls = ['once-body', 'once-head', 'always-body', 'always-head'].map((p) => `${origin}/${p}.jpg`)
       const results: Result[] = []
-      for await (const r of pull(urls, {
-        out: join(dir, 'corrupt'),
-        journal: false,
-        caCert: certs.ca,
-        retries: 1,
-      }))
-        results.push(r)
+      // The files that break at every attempt go in a run of their own: over HTTP/2 their record
+      // breaks the connection every stream shares, and a retry of a 'once' file that a loaded
+      // machine had put off could go out on it.
+      for (const run of [urls.slice(0, 2), urls.slice(2)])
+        for await (const r of pull(run, {
+          out: join(dir, 'corrupt'),
+          journal: false,
+          caCert: certs.ca,
+          retries: 1,
+        }))
+          results.push(r)
       for (const url of urls) {
         const r = results.find((x) => x.job.url === url)!
         assert.equal(r.attempts, 2, `${url}: ${r.message}`)
