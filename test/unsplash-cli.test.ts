@@ -769,55 +769,64 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.match(none.stderr, /search \[options\] <words\.\.\.>/)
   })
 
-  test('Ctrl-C during a rate-limit wait stops at once; the calls not made stay owed for the next run', async (t) => {
-    const mock = await startUnsplashMock({
-      imageOrigin: images.origin,
-      key: KEY,
-      searches: { lake: 60 },
-      limit: 2,
-    })
-    t.after(() => mock.close())
-    const out = join(dir, 'interrupt')
-    const args = ['unsplash', 'search', 'lake', '--limit', '60', '-o', out]
-    const env = { UNSPLASH_ACCESS_KEY: KEY, UNSPLASH_API_URL: mock.origin }
-    const { child, done } = startCli(args, { env })
-    let stderr = ''
-    // The countdown may first show 0:59:59 on a busy machine; a run that ends first fails the test.
-    await new Promise<void>((resolve, reject) => {
-      child.stderr?.on('data', (d) => {
-        stderr += d
-        if (/Unsplash rate limit reached: waiting (1:00:00|0:59:\d\d)/.test(stderr)) resolve()
+  // 'once all are saved': the Ctrl-C finds every file with its outcome, so runPull stops no
+  // download (0), and the run still left the tracking calls it cut short: 130 (it said 0).
+  for (const when of ['at once', 'once all are saved'] as const)
+    test(`Ctrl-C during a rate-limit wait stops at once (${when}); the calls not made stay owed for the next run`, async (t) => {
+      const mock = await startUnsplashMock({
+        imageOrigin: images.origin,
+        key: KEY,
+        searches: { lake: 60 },
+        limit: 2,
       })
-      child.on('exit', () => reject(new Error(`the run ended before waiting: ${stderr}`)))
-    })
-    const asked = Date.now()
-    child.kill('SIGINT')
-    const r = await done
-    outputs.push(r.stdout, r.stderr)
-    // The wait was an hour: a minute tells them apart on any machine, however loaded (at 5 s, a
-    // machine at load 10 once failed it, the in-flight downloads finishing first).
-    assert.ok(Date.now() - asked < 60_000, 'no waiting out the hour')
-    assert.equal(r.code, 130, r.stderr)
-    // Downloads in flight were let finish; each one owes its tracking call.
-    const downloaded = Number(/^(\d+) images, /m.exec(r.stderr)?.[1])
-    assert.ok(downloaded > 0, r.stderr)
-    assert.match(
-      r.stderr,
-      new RegExp(`${downloaded} download tracking calls owed: run the same command again`),
-    )
-    assert.equal(mock.tracked.size, 0)
+      t.after(() => mock.close())
+      const out = join(dir, `interrupt-${when.replaceAll(' ', '-')}`)
+      const args = ['unsplash', 'search', 'lake', '--limit', '60', '-o', out]
+      const env = { UNSPLASH_ACCESS_KEY: KEY, UNSPLASH_API_URL: mock.origin }
+      const { child, done } = startCli(args, { env })
+      let stderr = ''
+      // The countdown may first show 0:59:59 on a busy machine; a run that ends first fails the test.
+      await new Promise<void>((resolve, reject) => {
+        child.stderr?.on('data', (d) => {
+          stderr += d
+          if (/Unsplash rate limit reached: waiting (1:00:00|0:59:\d\d)/.test(stderr)) resolve()
+        })
+        child.on('exit', () => reject(new Error(`the run ended before waiting: ${stderr}`)))
+      })
+      if (when === 'once all are saved') {
+        const saved = async () => (await readdir(out)).filter((f) => f.endsWith('.jpg')).length
+        for (let i = 0; i < 600 && (await saved()) < 60; i++) await new Promise((r) => setTimeout(r, 50))
+        assert.equal(await saved(), 60, stderr)
+        await new Promise((r) => setTimeout(r, 500)) // their outcomes recorded
+      }
+      const asked = Date.now()
+      child.kill('SIGINT')
+      const r = await done
+      outputs.push(r.stdout, r.stderr)
+      // The wait was an hour: a minute tells them apart on any machine, however loaded (at 5 s, a
+      // machine at load 10 once failed it, the in-flight downloads finishing first).
+      assert.ok(Date.now() - asked < 60_000, 'no waiting out the hour')
+      assert.equal(r.code, 130, r.stderr)
+      // Downloads in flight were let finish; each one owes its tracking call.
+      const downloaded = Number(/^(\d+) images, /m.exec(r.stderr)?.[1])
+      assert.ok(downloaded > 0, r.stderr)
+      assert.match(
+        r.stderr,
+        new RegExp(`${downloaded} download tracking calls owed: run the same command again`),
+      )
+      assert.equal(mock.tracked.size, 0)
 
-    mock.setLimit(1000)
-    mock.reset()
-    const again = await runCli(args, { env })
-    outputs.push(again.stdout, again.stderr)
-    assert.equal(again.code, 0, again.stderr)
-    assert.match(again.stderr, /Unsplash: 60 API calls in this run \(0 listing, 60 download tracking\)/)
-    trackedOnce(
-      mock,
-      Array.from({ length: 60 }, (_, n) => mock.photoAt('search:lake', n).id),
-    )
-  })
+      mock.setLimit(1000)
+      mock.reset()
+      const again = await runCli(args, { env })
+      outputs.push(again.stdout, again.stderr)
+      assert.equal(again.code, 0, again.stderr)
+      assert.match(again.stderr, /Unsplash: 60 API calls in this run \(0 listing, 60 download tracking\)/)
+      trackedOnce(
+        mock,
+        Array.from({ length: 60 }, (_, n) => mock.photoAt('search:lake', n).id),
+      )
+    })
 })
 
 after(() => {

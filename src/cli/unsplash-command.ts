@@ -313,6 +313,10 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+  // A Ctrl-C that came once every file had its outcome stopped no download (runPull says 0 or 1),
+  // but the tracking calls it cut short are still owed: the run left work, as the guidelines count it.
+  if (stop.signal.aborted && source.summary.owed > 0 && (code === EXIT.ok || code === EXIT.failed))
+    code = EXIT.interrupted
   const end = conclude(source.summary, code)
   for (const line of end.errors) fail(line)
   for (const line of end.lines) say(line)
