@@ -1,4 +1,5 @@
 import { constants } from 'node:http2'
+import { parserRefused } from './tls-errors.js'
 
 /** HTTP_1_1_REQUIRED (0xd, RFC 9113 §7): "the endpoint requires that HTTP/1.1 be used instead of HTTP/2". */
 export const HTTP_1_1_REQUIRED = constants.NGHTTP2_HTTP_1_1_REQUIRED
@@ -171,11 +172,5 @@ export function beginsHttp2Settings(data: string): boolean {
 
 /** Whether `error`, or one of its causes, is llhttp's refusal of an answer `beginsHttp2Settings` knows. */
 export function answeredInHttp2(error: unknown): boolean {
-  for (
-    let e = error as { name?: string; data?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  )
-    if (e.name === 'HTTPParserError' && typeof e.data === 'string' && beginsHttp2Settings(e.data)) return true
-  return false
+  return parserRefused(error, beginsHttp2Settings)
 }

@@ -105,12 +105,20 @@ export const NOT_TLS = 'the server does not speak TLS on this port (is the URL m
  * is `NOT_TLS`, at once.
  */
 export function answeredInTls(error: unknown): boolean {
+  return parserRefused(error, tlsRecord)
+}
+
+/**
+ * Whether `error`, or one of its causes (four deep at most), is llhttp's refusal of an answer
+ * whose bytes (undici's `data`, read as latin1) `begins` knows: what the port speaks instead.
+ */
+export function parserRefused(error: unknown, begins: (data: string) => boolean): boolean {
   for (
     let e = error as { name?: string; data?: unknown; cause?: unknown } | undefined, depth = 0;
     e && depth < 4;
     e = e.cause as typeof e, depth++
   )
-    if (e.name === 'HTTPParserError' && typeof e.data === 'string' && tlsRecord(e.data)) return true
+    if (e.name === 'HTTPParserError' && typeof e.data === 'string' && begins(e.data)) return true
   return false
 }
 

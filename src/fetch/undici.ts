@@ -673,16 +673,25 @@ function withLength(parser: LlhttpParser): DataView | undefined {
  * close as before. Returns whether it did.
  */
 function frameByLength(parser: LlhttpParser, statusCode: number): boolean {
+  return reframe(parser, statusCode, F_CONTENT_LENGTH | F_TRANSFER_ENCODING, F_TRANSFER_ENCODING)
+}
+
+/**
+ * Clear the framing flags `drop` (and the length with `F_CONTENT_LENGTH`) in llhttp's memory for
+ * the answer whose head it has just read, where its status is `statusCode` and its framing flags
+ * are exactly `has` (see `frameByLength`, `readToClose`). Returns whether it did.
+ */
+function reframe(parser: LlhttpParser, statusCode: number, has: number, drop: number): boolean {
   const state = withLength(parser)
   if (!state) return false
   const flags = state.getUint16(LLHTTP_FLAGS, true)
   if (
     state.getUint16(LLHTTP_STATUS, true) !== statusCode ||
-    (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !==
-      (F_CONTENT_LENGTH | F_TRANSFER_ENCODING)
+    (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !== has
   )
     return false
-  state.setUint16(LLHTTP_FLAGS, flags & ~F_TRANSFER_ENCODING, true)
+  state.setUint16(LLHTTP_FLAGS, flags & ~drop, true)
+  if (drop & F_CONTENT_LENGTH) state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
   return true
 }
 
@@ -721,17 +730,7 @@ const READ_PAST_LENGTH = Symbol('imgpull.readPastLength')
  * shows; the connection is not used again. Returns whether it did.
  */
 function readToClose(parser: LlhttpParser, statusCode: number): boolean {
-  const state = withLength(parser)
-  if (!state) return false
-  const flags = state.getUint16(LLHTTP_FLAGS, true)
-  if (
-    state.getUint16(LLHTTP_STATUS, true) !== statusCode ||
-    (flags & (F_CHUNKED | F_CONTENT_LENGTH | F_TRANSFER_ENCODING)) !== F_CONTENT_LENGTH
-  )
-    return false
-  state.setUint16(LLHTTP_FLAGS, flags & ~F_CONTENT_LENGTH, true)
-  state.setBigUint64(LLHTTP_CONTENT_LENGTH, 0n, true)
-  return true
+  return reframe(parser, statusCode, F_CONTENT_LENGTH, F_CONTENT_LENGTH)
 }
 
 /** A `Content-Length` value that is a list of lengths, maybe with empty elements (`7416,`). */
