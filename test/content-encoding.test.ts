@@ -20,6 +20,15 @@ import { BODY_PATHS } from './support/resume.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** Each of `paths` (a key of `results`) ok, its bytes those of `bytes`. */
+function keptWhole(results: Map<string, Result>, paths: string[], bytes: Buffer): void {
+  for (const path of paths) {
+    const r = results.get(path)!
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.equal(r.sha256, sha(bytes), path)
+  }
+}
 const svg = Buffer.from(
   '\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"><rect width="4" height="3"/></svg>\n',
 )
@@ -783,11 +792,7 @@ test('Brotli that ends without its last meta-block (flushed, never finished: pin
       { out: join(dir, 'br-flushed'), journal: false, retries: 1, name: '{index}{ext}' },
     ))
       results.set(new URL(r.job.url).pathname, r)
-    for (const path of ['/flushed.jpg', '/flushed-close.jpg']) {
-      const r = results.get(path)!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.equal(r.sha256, sha(image), path)
-    }
+    keptWhole(results, ['/flushed.jpg', '/flushed-close.jpg'], image)
     for (const path of ['/cut.jpg', '/cut-close.jpg']) {
       const r = results.get(path)!
       assert.equal(r.error, 'truncated', `${path}: ${r.message}`)
@@ -1098,11 +1103,7 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
       { out: join(dir, 'coding-ended'), journal: false, retries: 0, idleTimeout: 500, name: '{index}{ext}' },
     ))
       results.set(new URL(r.job.url).pathname, r)
-    for (const path of ['/close', '/open', '/br-close']) {
-      const r = results.get(path)!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.equal(r.sha256, sha(gif), path)
-    }
+    keptWhole(results, ['/close', '/open', '/br-close'], gif)
     // Without its trailer, the gzip stream did not end: nothing marks the GIF's end.
     assert.match(results.get('/no-trailer-close')!.message!, /GIF ends without its trailer/)
     assert.equal(results.get('/no-trailer-open')!.error, 'timeout')
@@ -1170,11 +1171,7 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
       },
     ))
       results.set(new URL(r.job.url).pathname, r)
-    for (const path of whole) {
-      const r = results.get(path)!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.equal(r.sha256, sha(bmp), path)
-    }
+    keptWhole(results, whole, bmp)
     // Decoded to another length than the one stated, or a coding cut short: the close or the
     // stall is the failure, as before.
     for (const path of [
@@ -1297,11 +1294,7 @@ test('over HTTP/2, an encoded body whose Content-Length is its decoded size: who
     ))
       results.set(new URL(r.job.url).pathname, r)
     assert.equal(h2.perConnection()[0]?.protocol, 'h2')
-    for (const path of ['/gzip', '/br']) {
-      const r = results.get(path)!
-      assert.equal(r.status, 'ok', `${path}: ${r.message}`)
-      assert.equal(r.sha256, sha(bmp), path)
-    }
+    keptWhole(results, ['/gzip', '/br'], bmp)
     // Another length than the decoded one, or a coding cut short: the reset is the failure.
     for (const path of ['/gzip-longer', '/gzip-cut']) {
       const r = results.get(path)!

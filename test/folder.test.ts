@@ -789,6 +789,15 @@ test('a folder that refuses a final name is named, not the part file or temporar
   await immutable(shards, async () => said(await runCli(args), shards, denied, 'a shard'))
 })
 
+/** `urls` written in `dir` as a list, `STEM.txt`, and as a table of one column, `STEM.csv`: [list, table]. */
+async function listAndTable(stem: string, urls: string[]): Promise<[string, string]> {
+  const file = join(dir, `${stem}.txt`)
+  const table = join(dir, `${stem}.csv`)
+  await writeFile(file, urls.join('\n'))
+  await writeFile(table, `url\n${urls.join('\n')}\n`)
+  return [file, table]
+}
+
 test('a .imgpull on another disk than the output folder (a link to a local disk): manifest, report and shards are copied into place', (t) =>
   onSmallDisk(t, join(dir, 'work-disk'), '16m', async (disk) => {
     // SQLite's journal is not to be kept on a network mount: an output folder there takes a
@@ -797,10 +806,7 @@ test('a .imgpull on another disk than the output folder (a link to a local disk)
     // (`imgpull: EXDEV: cross-device link not permitted, rename '…manifest.jsonl….tmp'`, exit 1),
     // a WebDataset run at its first shard, none sealed.
     const urls = Array.from({ length: 5 }, (_, i) => server.url(`/across-${i}`))
-    const file = join(dir, 'across.txt')
-    const table = join(dir, 'across.csv')
-    await writeFile(file, urls.join('\n'))
-    await writeFile(table, `url\n${urls.join('\n')}\n`)
+    const [file, table] = await listAndTable('across', urls)
     for (const [name, args] of [
       ['files', [file]],
       ['webdataset', [table, '--output-format', 'webdataset', '--shard-size', '2']],
@@ -852,10 +858,7 @@ test('the output folder removed mid-run: exit 3, one line naming it, not every f
   const held = await startImageServer({ hold: () => gate })
   try {
     const urls = Array.from({ length: 4 }, (_, i) => held.url(`/gone-${i}`))
-    const file = join(dir, 'gone.txt')
-    const table = join(dir, 'gone.csv')
-    await writeFile(file, urls.join('\n'))
-    await writeFile(table, `url\n${urls.join('\n')}\n`)
+    const [file, table] = await listAndTable('gone', urls)
     for (const [name, args] of [
       ['files', [file]],
       ['threads', [file, '--threads', '2']],

@@ -14,18 +14,16 @@ export interface CliResult {
   stderr: string
 }
 
+export interface CliOptions {
+  input?: string | Buffer
+  env?: Record<string, string>
+  cwd?: string
+  /** Leave standard input open for the test to write to (a list still coming down a pipe). */
+  keepStdin?: boolean
+}
+
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
-export function startCli(
-  args: string[],
-  options: {
-    input?: string | Buffer
-    env?: Record<string, string>
-    cwd?: string
-    /** Leave standard input open for the test to write to (a list still coming down a pipe). */
-    keepStdin?: boolean
-  } = {},
-  cli = CLI,
-) {
+export function startCli(args: string[], options: CliOptions = {}, cli = CLI) {
   const child = spawn(process.execPath, [cli, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -47,17 +45,7 @@ export function startCli(
   return { child: child as ChildProcess, done }
 }
 
-export function runCli(
-  args: string[],
-  options: {
-    input?: string | Buffer
-    env?: Record<string, string>
-    cwd?: string
-    /** Leave standard input open for the test to write to (a list still coming down a pipe). */
-    keepStdin?: boolean
-  } = {},
-  cli = CLI,
-) {
+export function runCli(args: string[], options: CliOptions = {}, cli = CLI) {
   return startCli(args, options, cli).done
 }
 
