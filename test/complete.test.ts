@@ -20,6 +20,7 @@ import {
   makeImage,
   makeTiff,
   metaLast,
+  motionPhoto,
   truncatedCopy,
   u32,
   withMpf,
@@ -296,6 +297,68 @@ test("a JPEG whose MPF index lists an image after EOI: whole, but unchecked whil
     verdict.complete && verdict.unchecked,
     `JPEG's MPF index lists images to byte ${withIcc.length}, past the body's ${cut}`,
   )
+})
+
+test('a motion photo or an Ultra HDR JPEG whose XMP lists items after EOI: whole where they end, unchecked short of it or past it', async () => {
+  // A Pixel's motion photo (Motion Photo format 1.0): the video follows the still image, its length
+  // in the XMP's Container:Directory. Cut at the still's end marker it was whole, and kept from a
+  // connection that closed there, the video lost; whole, read to the close, it was unchecked.
+  const primary = fixture('baseline.jpg')
+  const gainMap = fixture('progressive.jpg')
+  const video = Buffer.concat([
+    box('ftyp', Buffer.from('mp42'), u32(0), Buffer.from('isom')),
+    box('mdat', Buffer.alloc(3000, 9)),
+  ])
+  const mpfAndGainMap = withMpf(primary, gainMap)
+  const files: [string, Buffer, number][] = [
+    ['a motion photo', motionPhoto(primary, [video]), video.length],
+    ['a MicroVideo 1 motion photo', motionPhoto(primary, [video], { micro: true }), video.length],
+    ['an Ultra HDR motion photo', motionPhoto(primary, [gainMap, video]), gainMap.length + video.length],
+    // Its gain map listed in an MPF index too: a cut past it is still short of the video.
+    [
+      'an Ultra HDR motion photo with an MPF index',
+      motionPhoto(mpfAndGainMap.subarray(0, -gainMap.length), [gainMap, video]),
+      gainMap.length + video.length,
+    ],
+  ]
+  const size = { width: 64, height: 48 }
+  for (const [name, file, after] of files) {
+    const eoi = file.length - after
+    for (const split of [(b: Uint8Array) => [b], every(1), every(7), uneven(9)]) {
+      assert.deepEqual(await judge('jpg', file, split), { complete: true, ...size }, name)
+      for (const cut of [eoi, eoi + 1, file.length - video.length, file.length - 1]) {
+        assert.deepEqual(
+          await judge('jpg', file.subarray(0, cut), split),
+          {
+            complete: true,
+            ...size,
+            unchecked: `JPEG's XMP container directory lists items to byte ${file.length}, past the body's ${cut}`,
+          },
+          `${name} cut at ${cut}`,
+        )
+      }
+      truncated(await judge('jpg', file.subarray(0, eoi - 1), split), `${name} cut before its EOI`)
+      assert.deepEqual(
+        await judge('jpg', Buffer.concat([file, Buffer.from('\n\n')]), split),
+        {
+          complete: true,
+          ...size,
+          unchecked: "2 bytes follow the items the JPEG's XMP container directory lists",
+        },
+        `${name} and two newlines`,
+      )
+    }
+  }
+  // A directory it cannot read (an item after the primary without a length) says nothing: as before.
+  const unread = motionPhoto(primary, [video])
+  const at = unread.indexOf(`Item:Length="${video.length}"`)
+  unread.write(`Item:Lenxth="${video.length}"`, at, 'latin1')
+  assert.deepEqual(await judge('jpg', unread), {
+    complete: true,
+    ...size,
+    unchecked: `${video.length} bytes follow the JPEG's end-of-image marker`,
+  })
+  complete(await judge('jpg', unread.subarray(0, unread.length - video.length)), 'unread directory, at EOI')
 })
 
 test('JPEG: fill bytes, restart markers and byte stuffing; a broken structure is corrupt', async () => {

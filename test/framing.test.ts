@@ -11,7 +11,7 @@ import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
 import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
-import { bmpAround, makeImage, makeTiff, metaLast, withMpf } from './support/images.js'
+import { bmpAround, box, makeImage, makeTiff, metaLast, motionPhoto, withMpf } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
 import { resumeRange } from './support/resume.js'
 
@@ -27,6 +27,9 @@ let jpeg: Buffer
 let png: Buffer
 let v5: Buffer
 let avif: Buffer
+/** A Pixel's motion photo (Motion Photo format 1.0): a JPEG, its XMP listing the video after it. */
+let motion: Buffer
+let motionStill: number
 const AVIF_JUNK = Buffer.from('trailing bytes: <html>not part of the image</html>')
 let dir: string
 let server: LocalServer
@@ -535,6 +538,19 @@ const answers: Record<string, Answer> = {
   '/mpf-close': () => closeDelimited('image/jpeg', mpf),
   '/mpf-close-cut': () => closeDelimited('image/jpeg', mpf.subarray(0, mpf.length - 200 - (cuts++ % 5) * 37)),
   '/mpf-length-short': () => withLength('image/jpeg', mpf.subarray(0, mpf.length - 200)),
+  // A motion photo read to the close: whole; cut at its still image's end marker the first time
+  // (whole after), and every time; and so cut under a length, the server's word.
+  '/motion-close': () => closeDelimited('image/jpeg', motion),
+  '/motion-close-cut-once': () =>
+    closeDelimited(
+      'image/jpeg',
+      requests.filter((r) => r.path === '/motion-close-cut-once').length === 1
+        ? motion.subarray(0, motionStill)
+        : motion,
+    ),
+  '/motion-close-cut': () =>
+    closeDelimited('image/jpeg', motion.subarray(0, motionStill + (cuts++ % 5) * 37)),
+  '/motion-length-short': () => withLength('image/jpeg', motion.subarray(0, motionStill)),
   // A JPEG whose writer left out its end-of-image marker (FF D9), every scan whole; and one cut
   // in its scan, served so by a server that stored it cut.
   '/jpeg-no-eoi-length': () => withLength('image/jpeg', jpeg.subarray(0, -2)),
@@ -647,6 +663,12 @@ before(async () => {
   png = await fixture('palette-interlaced.png')
   v5 = await fixture('v5-alpha.bmp')
   avif = await fixture('plain.avif')
+  const video = Buffer.concat([
+    box('ftyp', Buffer.from('mp42'), [0, 0, 0, 0]),
+    box('mdat', Buffer.alloc(20_000, 7)),
+  ])
+  motion = motionPhoto(await fixture('baseline.jpg'), [video])
+  motionStill = motion.length - video.length
   dir = await tempDir()
   certs = makeCerts(dir)
   server = await startRawServer((socket) => {
@@ -983,6 +1005,29 @@ test('a JPEG cut after its first image, inside the second one its MPF index list
   const short = await get('/mpf-length-short')
   assert.equal(short.r.status, 'ok', short.r.message)
   assert.equal(short.r.bytes, mpf.length - 200)
+})
+
+test("a motion photo whose connection closed at its still image's end is cut (its XMP lists the video after it); whole, it is kept at once", async () => {
+  // Before, the still alone was kept from the first answer (the video lost), and the whole file,
+  // read to the close, needed a second answer the same: bytes after the end marker had no end.
+  const once = await get('/motion-close-cut-once')
+  assert.equal(once.r.status, 'ok', once.r.message)
+  assert.equal(once.r.attempts, 2)
+  assert.ok((await readFile(join(once.out, once.r.path!))).equals(motion))
+  const cut = (await get('/motion-close-cut', { retries: 2 })).r
+  assert.equal(cut.error, 'truncated', cut.message)
+  assert.match(
+    cut.message!,
+    /JPEG's XMP container directory lists items to byte \d+, past the body's \d+, and the connection gave no length/,
+  )
+  const whole = await get('/motion-close')
+  assert.equal(whole.r.status, 'ok', whole.r.message)
+  assert.equal(whole.r.attempts, 1)
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(motion))
+  // A length met is the server's word: a photo whose video was stripped, its XMP left, is kept as sent.
+  const short = await get('/motion-length-short')
+  assert.equal(short.r.status, 'ok', short.r.message)
+  assert.equal(short.r.bytes, motionStill)
 })
 
 test('a body read to the close is not marked at its end by a Transfer-Encoding that only names chunked, nor by a 200 with a Content-Range', async () => {

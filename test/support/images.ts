@@ -211,6 +211,32 @@ export function withMpf(primary: Buffer, secondary: Buffer): Buffer {
 }
 
 /**
+ * A motion photo as Google's Motion Photo format 1.0 lays it out (a Pixel's `PXL_..MP.jpg`): the
+ * still JPEG with an XMP APP1 after its SOI whose `Container:Directory` lists the primary image and
+ * then each item after its end-of-image marker (`items`: a gain map, the video), each with its
+ * `Item:Length`, its bytes following back to back. `micro`: the older MicroVideo 1 form instead,
+ * `GCamera:MicroVideoOffset` the video's length (one item).
+ */
+export function motionPhoto(primary: Buffer, items: Buffer[], { micro = false } = {}): Buffer {
+  const item = (mime: string, semantic: string, length: number) =>
+    `<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="${mime}" Item:Semantic="${semantic}" Item:Length="${length}" Item:Padding="0"/></rdf:li>`
+  const description = micro
+    ? `GCamera:MicroVideo="1" GCamera:MicroVideoVersion="1" GCamera:MicroVideoOffset="${items[0].length}"/>`
+    : `GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1"><Container:Directory><rdf:Seq>${[
+        item('image/jpeg', 'Primary', 0),
+        ...items.map((b, k) =>
+          k < items.length - 1
+            ? item('image/jpeg', 'GainMap', b.length)
+            : item('video/mp4', 'MotionPhoto', b.length),
+        ),
+      ].join('')}</rdf:Seq></Container:Directory></rdf:Description>`
+  const xmp = `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:GCamera="http://ns.google.com/photos/1.0/camera/" xmlns:Container="http://ns.google.com/photos/1.0/container/" xmlns:Item="http://ns.google.com/photos/1.0/container/item/" ${description}</rdf:RDF></x:xmpmeta>`
+  const data = Buffer.from(`http://ns.adobe.com/xap/1.0/\0${xmp}`, 'latin1')
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, ...u16(data.length + 2)]), data])
+  return Buffer.concat([primary.subarray(0, 2), app1, primary.subarray(2), ...items])
+}
+
+/**
  * A little-endian TIFF of `width` × `height` 8-bit grey pixels in one strip (or `strips` of them),
  * laid out as libtiff writes one: header, IFD, out-of-line values, then the strips, so the last
  * strip ends the file. `counts`: the StripByteCounts written, `'none'` to leave the tag out, or

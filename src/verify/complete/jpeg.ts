@@ -12,9 +12,12 @@ type At = (typeof At)[keyof typeof At]
 
 const SOS = 0xda
 const EOI = 0xd9
+const APP1 = 0xe1
 const APP2 = 0xe2
 /** `MPF\0`: an APP2 segment holding a Multi-Picture Format index (CIPA DC-007). */
 const MPF = Buffer.from('MPF\0', 'latin1')
+/** What an APP1 segment holding XMP begins with (XMP Specification Part 3, §1.1.3). */
+const XMP = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1')
 /**
  * The largest body without an end-of-image marker whose scans are walked (read back whole, on the
  * thread that judges it, code by code); a larger one stays refused.
@@ -57,6 +60,43 @@ export function mpfEnd(data: Uint8Array, at: number): number | undefined {
     return end > 0 ? end : undefined
   }
   return undefined
+}
+
+/**
+ * How many bytes the XMP of a motion photo or an Ultra HDR JPEG (`data`: the APP1 segment after its
+ * length) lists after the primary image's end-of-image marker, or `undefined` when it lists none it
+ * can read. Google's Motion Photo format 1.0 and Ultra HDR: a `Container:Directory` whose first
+ * `Container:Item` is the primary image and whose later items (a gain map, the video) follow it, each
+ * `Item:Length` bytes and its `Item:Padding` after it, to the end of the file, where readers
+ * (Android's media3) find them, counting back from that end.
+ * Older motion photos (MicroVideo 1) say only `MicroVideoOffset`: the video's length, from the end of
+ * the file. Attributes are read by the prefixes writers use (`Item:`, `GContainerItem:`), as media3
+ * reads them; a directory written as elements, or an item without a length, is not read.
+ */
+export function xmpTail(data: Uint8Array): number | undefined {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (b.length < XMP.length || !b.subarray(0, XMP.length).equals(XMP)) return undefined
+  const text = b.toString('latin1', XMP.length)
+  const attribute = (element: string, name: string): number | undefined => {
+    const found = new RegExp(`\\b(?:Item|GContainerItem):${name}\\s*=\\s*["']\\s*(\\d{1,15})\\s*["']`).exec(
+      element,
+    )
+    return found ? Number(found[1]) : undefined
+  }
+  const directory = /<(?:G?Container):Directory\b[\s\S]*?<\/(?:G?Container):Directory\s*>/.exec(text)
+  if (directory) {
+    const items = directory[0].match(/<(?:G?Container):Item\b[^>]*>/g) ?? []
+    if (items.length < 2) return undefined
+    let tail = 0
+    for (const [k, item] of items.entries()) {
+      const length = attribute(item, 'Length')
+      if (k > 0 && !length) return undefined
+      tail += (k > 0 ? length! : 0) + (attribute(item, 'Padding') ?? 0)
+    }
+    return tail
+  }
+  const offset = /\bG?Camera:MicroVideoOffset\s*=\s*["']\s*(\d{1,15})\s*["']/.exec(text)
+  return offset && Number(offset[1]) > 0 ? Number(offset[1]) : undefined
 }
 
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
@@ -102,6 +142,11 @@ export class JpegCheck implements CompletenessCheck {
   #app2Have = 0
   /** Where the MPF index says the last image ends (0: no index read). */
   #mpfEnd = 0
+  /** The APP1 segment being read, while it may be the primary image's XMP. */
+  #app1: Uint8Array | undefined
+  #app1Have = 0
+  /** The bytes the XMP lists after the primary image's end-of-image marker (0: none read). */
+  #xmpTail = 0
 
   update(bytes: Uint8Array): void {
     // Buffer's indexOf (memchr) is 2–3 times faster than Uint8Array's on scan data.
@@ -150,11 +195,16 @@ export class JpegCheck implements CompletenessCheck {
         case At.Skip: {
           const step = Math.min(this.#skip, n - i)
           if (this.#app2) this.#readApp2(chunk.subarray(i, i + step))
+          if (this.#app1) this.#readApp1(chunk.subarray(i, i + step))
           this.#skip -= step
           i += step
           if (this.#skip === 0) {
             this.#at = this.#marker === SOS ? At.Scan : At.Marker
             if (this.#app2) this.#endApp2()
+            if (this.#app1) {
+              this.#xmpTail = xmpTail(this.#app1) ?? 0
+              this.#app1 = undefined
+            }
           }
           break
         }
@@ -250,6 +300,11 @@ export class JpegCheck implements CompletenessCheck {
       this.#app2At = at
       this.#app2Have = 0
     }
+    // So is the first XMP before the first scan: a motion photo's or an Ultra HDR JPEG's directory.
+    if (this.#marker === APP1 && this.#xmpTail === 0 && this.#scans === 0 && this.#skip > XMP.length) {
+      this.#app1 = new Uint8Array(this.#skip)
+      this.#app1Have = 0
+    }
     this.#at = this.#skip > 0 ? At.Skip : this.#marker === SOS ? At.Scan : At.Marker
   }
 
@@ -260,24 +315,47 @@ export class JpegCheck implements CompletenessCheck {
     if (this.#app2Have >= 4 && !MPF.equals(this.#app2!.subarray(0, 4))) this.#app2 = undefined
   }
 
+  #readApp1(bytes: Uint8Array): void {
+    const have = this.#app1Have
+    this.#app1!.set(bytes, have)
+    this.#app1Have += bytes.length
+    // EXIF or other APP1 data: no need to hold it.
+    if (
+      have < XMP.length &&
+      !XMP.subarray(have, this.#app1Have).equals(
+        this.#app1!.subarray(have, Math.min(this.#app1Have, XMP.length)),
+      )
+    )
+      this.#app1 = undefined
+  }
+
   #endApp2(): void {
     this.#mpfEnd = mpfEnd(this.#app2!, this.#app2At) ?? 0
     this.#app2 = undefined
   }
 
   async end(read: ReadBack): Promise<Verdict> {
-    if (this.#verdict?.complete && this.#base < this.#mpfEnd) {
-      const unchecked = `JPEG's MPF index lists images to byte ${this.#mpfEnd}, past the body's ${this.#base}`
+    // A motion photo's XMP lists its video after the image (and an Ultra HDR JPEG its gain map),
+    // as an MPF index lists images: a body that stops before their end (at the primary image's end
+    // marker too) is not all there; the farther end is named.
+    const xmpEnd = this.#xmpTail > 0 && this.#eoiEnd > 0 ? this.#eoiEnd + this.#xmpTail : 0
+    if (this.#verdict?.complete && this.#base < Math.max(this.#mpfEnd, xmpEnd)) {
+      const unchecked =
+        xmpEnd > this.#mpfEnd
+          ? `JPEG's XMP container directory lists items to byte ${xmpEnd}, past the body's ${this.#base}`
+          : `JPEG's MPF index lists images to byte ${this.#mpfEnd}, past the body's ${this.#base}`
       return { ...this.#verdict, unchecked }
     }
-    // Bytes after the end-of-image marker that no MPF index accounts for (a motion-photo video,
-    // a trailer): where they end, nothing in the file says.
-    const listed = Math.max(this.#eoiEnd, this.#mpfEnd)
+    // Bytes after the end-of-image marker that no MPF index or XMP directory accounts for (a
+    // motion-photo video, a trailer): where they end, nothing in the file says.
+    const listed = Math.max(this.#eoiEnd, this.#mpfEnd, xmpEnd)
     if (this.#verdict?.complete && this.#base > listed) {
       const after =
-        this.#mpfEnd > this.#eoiEnd
-          ? "the images the JPEG's MPF index lists"
-          : "the JPEG's end-of-image marker"
+        listed === this.#eoiEnd
+          ? "the JPEG's end-of-image marker"
+          : listed === this.#mpfEnd
+            ? "the images the JPEG's MPF index lists"
+            : "the items the JPEG's XMP container directory lists"
       return { ...this.#verdict, unchecked: `${this.#base - listed} bytes follow ${after}` }
     }
     if (this.#verdict) return this.#verdict
@@ -285,8 +363,10 @@ export class JpegCheck implements CompletenessCheck {
     // Ended in scan data: whole when that scan holds every MCU and the body ends with it, as
     // browsers and libjpeg show such a file; but where that end is only a close, a cut there
     // could have taken the marker (`unchecked`).
-    // An MPF index that lists images after this one says more was to come.
-    const walk = this.#at === At.Scan && this.#base <= WALK_LIMIT && this.#base >= this.#mpfEnd
+    // An MPF index that lists images after this one, or an XMP directory that lists items after
+    // it (a motion photo's video), says more was to come.
+    const walk =
+      this.#at === At.Scan && this.#base <= WALK_LIMIT && this.#base >= this.#mpfEnd && this.#xmpTail === 0
     if (walk && jpegScansWhole(await read(0, this.#base))) {
       const size = this.#width && this.#height ? { width: this.#width, height: this.#height } : {}
       return { ...COMPLETE, ...size, unchecked: NO_EOI }
