@@ -639,6 +639,64 @@ test("PNG cut inside IEND: judged as one without IEND (whole but unchecked), onl
   truncated(await judge('png', apng), 'an APNG cut in IEND')
 })
 
+test("PNG with ancillary chunks after its image data (ImageMagick's dates), without IEND or cut inside it: whole but unchecked; cut in them, truncated", async () => {
+  // hunt133: such a PNG lacking IEND, or its last 4 bytes as stb_image measured it
+  // (nothings/stb#835), was truncated on every attempt and rerun; libvips reads it.
+  const png = pngWithoutIend(40, 1000)
+  const texts = [
+    pngChunk('tEXt', Buffer.from('date:create\u00002024-01-01T00:00:00+00:00', 'latin1')),
+    pngChunk('tEXt', Buffer.from('date:modify\u00002024-01-01T00:00:00+00:00', 'latin1')),
+    pngChunk('tIME', Buffer.from([7, 232, 1, 1, 0, 0, 0])),
+  ]
+  const iend = pngChunk('IEND', Buffer.alloc(0))
+  const file = Buffer.concat([png, ...texts, iend])
+  await sharp(file).raw().toBuffer()
+  // Every boundary between the chunks after the last IDAT, and every byte of IEND.
+  const ends = texts.map((_, k) => png.length + texts.slice(0, k + 1).reduce((n, c) => n + c.length, 0))
+  const textEnd = ends[ends.length - 1]
+  for (const at of [...ends, ...Array.from({ length: 11 }, (_, k) => textEnd + 1 + k)]) {
+    const body = file.subarray(0, at)
+    for (const split of [(b: Uint8Array) => [b], every(7), uneven(3)])
+      assert.deepEqual(
+        await judge('png', body, split),
+        { complete: true, unchecked: NO_IEND },
+        `cut at ${at}`,
+      )
+    await sharp(body).raw().toBuffer() // libvips decodes it
+  }
+  complete(await judge('png', file), 'whole')
+  // Cut inside a chunk after the image data: truncated, at every byte (but its first 1 to 3, a
+  // length's zeros, which may be IEND's, as after an IDAT).
+  const starts = [png.length, ...ends]
+  for (let at = png.length + 1; at < textEnd; at++)
+    if (!starts.some((start) => at >= start && at - start <= 3))
+      truncated(await judge('png', file.subarray(0, at)), `cut at ${at}`)
+  // A text chunk whose CRC is wrong (its bytes not what was written), a critical chunk after the
+  // image data, a chunk type that is no letters, an earlier IDAT's cut, an APNG: truncated.
+  const badCrc = Buffer.from(file.subarray(0, textEnd))
+  badCrc[png.length + 10] ^= 1
+  truncated(await judge('png', badCrc), 'a text chunk failing its CRC')
+  const plte = Buffer.concat([png, texts[0], pngChunk('PLTE', Buffer.alloc(3))])
+  truncated(await judge('png', plte), 'PLTE after the image data')
+  truncated(
+    await judge('png', Buffer.concat([png, pngChunk('t\u0000XT', Buffer.alloc(3))])),
+    'a type of no letters',
+  )
+  let lastIdat = 8
+  for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) lastIdat = at
+  truncated(
+    await judge('png', Buffer.concat([png.subarray(0, lastIdat), ...texts])),
+    'text after an earlier IDAT',
+  )
+  const apng = Buffer.concat([
+    png.subarray(0, 33),
+    pngChunk('acTL', Buffer.alloc(8)),
+    png.subarray(33),
+    ...texts,
+  ])
+  truncated(await judge('png', apng), 'an APNG')
+})
+
 /** A PNG chunk of `type` around `data`, its CRC right. */
 function pngChunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length)

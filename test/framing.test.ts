@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { constants } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { brotliCompressSync, crc32, deflateSync, gzipSync } from 'node:zlib'
 import { RESUME_OVERLAP } from '../src/fetch/judge.js'
 import { type Options, pull, type Result } from '../src/index.js'
 import { makeCerts, type TestCerts } from './support/certs.js'
@@ -285,6 +285,19 @@ const overstated =
     ])
     return open ? { open: answer } : answer
   }
+/** `file` with two text chunks before its IEND, as ImageMagick writes a PNG's dates after its image data. */
+const withText = (file: Buffer) => {
+  const chunk = (data: string) => {
+    const out = Buffer.alloc(12 + data.length)
+    out.writeUInt32BE(data.length, 0)
+    out.write(`tEXt${data}`, 4, 'latin1')
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length)
+    return out
+  }
+  const iend = file.length - 12
+  const dates = ['date:create\u00002024-01-01T00:00:00+00:00', 'date:modify\u00002024-01-01T00:00:00+00:00']
+  return Buffer.concat([file.subarray(0, iend), ...dates.map(chunk), file.subarray(iend)])
+}
 const withVideo = () => Buffer.concat([jpeg, Buffer.alloc(3000, 7)])
 
 const answers: Record<string, Answer> = {
@@ -563,6 +576,11 @@ const answers: Record<string, Answer> = {
   '/png-part-iend-length': () => withLength('image/png', png.subarray(0, -4)),
   '/png-part-iend-chunked': () => chunked('image/png', png.subarray(0, -9)),
   '/png-part-iend-close': () => closeDelimited('image/png', png.subarray(0, -4)),
+  // The same with text after its image data, as ImageMagick writes its date:create and date:modify.
+  '/png-text-part-iend-length': () => withLength('image/png', withText(png).subarray(0, -4)),
+  '/png-text-no-iend-chunked': () => chunked('image/png', withText(png).subarray(0, -12)),
+  '/png-text-part-iend-close': () => closeDelimited('image/png', withText(png).subarray(0, -4)),
+  '/png-text-cut-length': () => withLength('image/png', withText(png).subarray(0, -20)),
   // TIFFs libtiff sizes itself: no StripByteCounts (mathiasbynens/small#127), or a count of 0
   // (TwelveMonkeys#449); compressed, the strip runs on to the end of the file.
   '/tiff-no-counts-length': () => withLength('image/tiff', makeTiff({ counts: 'none' })),
@@ -804,6 +822,28 @@ test('a PNG cut inside IEND, its image data whole, is kept when its end was mark
   const again = (await get('/png-part-iend-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
+})
+
+// hunt133: the same PNG with text chunks after its image data (ImageMagick writes its date:create
+// and date:modify there) was refused on every attempt and rerun, its length met, where libvips reads it.
+test('a PNG with text after its image data, without IEND or cut inside it, is kept when its end was marked; one cut in its text is not', async () => {
+  for (const [path, cut] of [
+    ['/png-text-part-iend-length', 4],
+    ['/png-text-no-iend-chunked', 12],
+  ] as const) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual(await readFile(join(out, r.path!)), withText(png).subarray(0, -cut), path)
+  }
+  const closed = (await get('/png-text-part-iend-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
+  const again = (await get('/png-text-part-iend-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+  const text = (await get('/png-text-cut-length', { retries: 0 })).r
+  assert.equal(text.error, 'truncated')
+  assert.match(text.message!, /PNG ends before its IEND chunk: the server marked its answer whole/)
 })
 
 // hunt118: a BMP whose pixel data is a whole PNG or JPEG (BI_PNG, BI_JPEG, its bit count 0 as

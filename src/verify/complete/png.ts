@@ -55,6 +55,9 @@ const ANIMATION = new Set(['acTL', 'fcTL', 'fdAT'])
  * warns and drops the chunk, and the image still shows, so those are not checked; nor is IEND's,
  * which covers no data (libvips reads such a file).
  */
+/** An ancillary chunk's type: four letters, the first lower case (ISO/IEC 15948 §5.4). */
+const ancillary = (type: string) => /^[a-z][A-Za-z]{3}$/.test(type)
+
 const checked = (type: string) =>
   type !== 'IEND' && ((type.charCodeAt(0) & 0x20) === 0 || ANIMATION.has(type))
 
@@ -77,6 +80,10 @@ export class PngCheck extends Walk {
   #beforeIend = { type: '', end: 0 }
   /** An APNG (acTL): its frames may follow the default image's data. */
   #animated = false
+  /** Where the last IDAT chunk ends, its CRC included (0: none yet). */
+  #idatEnd = 0
+  /** A chunk other than IDAT, IEND and the ancillary ones came after an IDAT. */
+  #criticalAfter = false
 
   constructor() {
     super()
@@ -110,6 +117,8 @@ export class PngCheck extends Walk {
     if (type === 'acTL') this.#animated = true
     this.#type = type
     this.#chunkEnd = this.position - h.length + at + 12 + length
+    if (type === 'IDAT') this.#idatEnd = this.#chunkEnd
+    else if (this.#idat && type !== 'IEND' && !ancillary(type)) this.#criticalAfter = true
     this.#crc = checked(type) ? loadCrc32()(h.subarray(at + 4, at + 8)) : undefined
     if (type === 'IEND') {
       this.#iend = true
@@ -125,8 +134,10 @@ export class PngCheck extends Walk {
    * the transfer's framing (or the same bytes twice) can say the server sent no more. So is one
    * that ends inside IEND (1 to 11 of its 12 bytes, its length and type as IEND's are): stb_image
    * measured a PNG without IEND's CRC (nothings/stb#835), so PNGs cut out of other files lack it,
-   * and libvips reads them. A cut between two IDAT chunks leaves the zlib stream without its end,
-   * and stays truncated.
+   * and libvips reads them. Ancillary chunks whole after the last IDAT, their CRCs right, change
+   * nothing: ImageMagick writes its date:create and date:modify text there, and such a PNG without
+   * (all of) IEND was refused where libvips reads it. A cut between two IDAT chunks leaves the
+   * zlib stream without its end, and stays truncated.
    */
   protected async finish(_boundary: boolean, read: ReadBack): Promise<Verdict> {
     if (this.#chunks === 0) return truncated('PNG cut short in its signature')
@@ -135,13 +146,30 @@ export class PngCheck extends Walk {
     const last = this.#type === 'IEND' ? this.#beforeIend : { type: this.#type, end: this.#chunkEnd }
     const { end } = last
     const partial = this.position - end
-    if (last.type !== 'IDAT' || this.#animated || partial < 0 || partial >= 12 || end > INFLATE_LIMIT)
+    const after = last.type !== 'IDAT'
+    if (
+      this.#idatEnd === 0 ||
+      (after && (this.#criticalAfter || !ancillary(last.type))) ||
+      this.#animated ||
+      partial < 0 ||
+      partial >= 12 ||
+      end > INFLATE_LIMIT
+    )
       return cut
     const body = await read(0, this.position)
     if (body.length !== this.position) return cut
-    if (this.#type !== 'IEND' && u32be(body, end - 4) !== this.#crc) return cut
+    if (!after && this.#type !== 'IEND' && u32be(body, end - 4) !== this.#crc) return cut
+    // The ancillary chunks after the last IDAT, whose CRCs the walk let go: each whole and right.
+    for (let at = this.#idatEnd; at < end; at += 12 + u32be(body, at)) {
+      const length = u32be(body, at)
+      if (
+        at + 12 + length > end ||
+        loadCrc32()(body.subarray(at + 4, at + 8 + length)) !== u32be(body, at + 8 + length)
+      )
+        return cut
+    }
     for (let i = 0; i < Math.min(partial, IEND_HEAD.length); i++)
       if (body[end + i] !== IEND_HEAD[i]) return cut
-    return (await imageDataWhole(body.subarray(0, end))) ? { ...COMPLETE, unchecked: NO_IEND } : cut
+    return (await imageDataWhole(body.subarray(0, this.#idatEnd))) ? { ...COMPLETE, unchecked: NO_IEND } : cut
   }
 }
