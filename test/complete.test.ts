@@ -59,6 +59,8 @@ const uneven = (seed: number) => (body: Uint8Array) => {
 }
 
 const NO_TRAILER = 'GIF ends without its trailer'
+/** A GIF's graphic control extension: introducer, label, block size 4 (then 4 bytes and a terminator). */
+const CONTROL = Buffer.from([0x21, 0xf9, 0x04])
 const complete = (verdict: Verdict, what: string) =>
   assert.equal(verdict.complete, true, `${what}: ${verdict.complete ? '' : verdict.reason}`)
 /** Truncated; or a GIF cut between blocks, whole only when the transfer's framing says it ended there. */
@@ -454,6 +456,38 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
     complete: true,
     ...size,
   })
+  // Cut right after a graphic control extension: the image it introduces never came (GIF89a §23),
+  // so no end that could be one (hunt133: it was whole but unchecked, kept where a length was met).
+  const controls: number[] = []
+  for (let at = gif.indexOf(CONTROL); at !== -1; at = gif.indexOf(CONTROL, at + 1)) controls.push(at + 8)
+  assert.ok(controls.length > 1, 'one graphic control extension a frame')
+  // The first frame's comes before any image: a GIF ending there was never whole.
+  for (const at of controls.slice(1)) {
+    for (const body of [
+      gif.subarray(0, at),
+      // A comment between the extension and its image changes nothing.
+      Buffer.concat([gif.subarray(0, at), Buffer.from([0x21, 0xfe, 2, 0x68, 0x69, 0])]),
+    ]) {
+      for (const split of [(b: Uint8Array) => [b], every(1), uneven(3)])
+        assert.deepEqual(
+          await judge('gif', body, split),
+          {
+            complete: false,
+            kind: 'truncated',
+            reason: 'GIF ends after a graphic control extension, before the image it introduces',
+          },
+          `cut after the extension ending at ${at}`,
+        )
+    }
+    // Its image whole after it: an end between blocks, as before.
+    const image = controls.find((c) => c > at)
+    if (image)
+      assert.deepEqual(
+        await judge('gif', gif.subarray(0, image - 8)),
+        { complete: true, ...size, unchecked: NO_TRAILER },
+        `cut before the extension at ${image - 8}`,
+      )
+  }
   // Zero-filled from a block on (a file preallocated and never written): no end, corrupt.
   corrupt(
     await judge('gif', Buffer.concat([bare, Buffer.alloc(5000)]), every(64)),

@@ -538,6 +538,9 @@ const answers: Record<string, Answer> = {
       ? whole.subarray(0, -5000)
       : whole
   },
+  // Cut right after the second frame's graphic control extension (its image never sent).
+  '/gif-control-length': () => withLength('image/gif', gif.subarray(0, 4127)),
+  '/gif-control-close': () => closeDelimited('image/gif', gif.subarray(0, 4127)),
   '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
   '/gif-close': () => closeDelimited('image/gif', gif.subarray(0, -1)),
   '/gif-close-whole': () => closeDelimited('image/gif', gif),
@@ -1068,6 +1071,21 @@ test("a motion photo whose connection closed at its still image's end is cut (it
   const short = await get('/motion-length-short')
   assert.equal(short.r.status, 'ok', short.r.message)
   assert.equal(short.r.bytes, motionStill)
+})
+
+// hunt133: a GIF cut right after a graphic control extension was whole but unchecked, as one
+// between frames is: kept where its length was met, and on a second answer the same.
+test('a GIF that ends after a graphic control extension, before the image it introduces, is truncated, its end marked or not', async () => {
+  assert.deepEqual([...gif.subarray(4119, 4122)], [0x21, 0xf9, 0x04])
+  const marked = (await get('/gif-control-length', { retries: 0 })).r
+  assert.equal(marked.error, 'truncated', marked.message)
+  assert.match(
+    marked.message!,
+    /GIF ends after a graphic control extension, before the image it introduces: the server marked its answer whole/,
+  )
+  const closed = (await get('/gif-control-close', { retries: 2 })).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  assert.equal(closed.attempts, 3)
 })
 
 test('a body read to the close is not marked at its end by a Transfer-Encoding that only names chunked, nor by a 200 with a Content-Range', async () => {

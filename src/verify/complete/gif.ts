@@ -25,6 +25,8 @@ type At = (typeof At)[keyof typeof At]
 export class GifCheck extends Walk {
   #at: At = At.Header
   #images = 0
+  /** A graphic control extension came, and the image it introduces has not (GIF89a §23). */
+  #control = false
   /** The logical screen's size, grown to hold the first image (see `#whole`). */
   #width = 0
   #height = 0
@@ -62,6 +64,7 @@ export class GifCheck extends Walk {
           corrupt(`GIF has a block of unknown kind 0x${h[0].toString(16)} at byte ${this.position - 1}`),
         )
       case At.Label:
+        if (h[0] === 0xf9) this.#control = true
         return this.#subBlock(0)
       case At.Descriptor:
         // Browsers (Chromium's Wuffs, Firefox) grow a logical screen too small for the first image,
@@ -71,6 +74,7 @@ export class GifCheck extends Walk {
           this.#height = Math.max(this.#height, u16le(h, 2) + u16le(h, 6))
         }
         this.#images++
+        this.#control = false
         this.#at = At.CodeSize
         return this.expect(1, colourTable(h[8]))
       case At.CodeSize:
@@ -100,6 +104,10 @@ export class GifCheck extends Walk {
     // Many GIFs on the web lack their trailer, and browsers, libvips and ImageMagick show them
     // (WebKit, image-rs/image-gif): ending between blocks after an image, the GIF is whole when
     // the transfer says the body ended there (a length met), not when a connection just closed.
+    // Not after a graphic control extension: it introduces an image to come (its scope is "the
+    // first graphic rendering block to follow", GIF89a §23), so the body was cut between the two.
+    if (boundary && this.#at === At.Block && this.#images > 0 && this.#control)
+      return truncated('GIF ends after a graphic control extension, before the image it introduces')
     if (boundary && this.#at === At.Block && this.#images > 0)
       return { ...this.#whole(), unchecked: 'GIF ends without its trailer' }
     return truncated('GIF ends before its trailer')
