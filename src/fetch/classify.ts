@@ -302,7 +302,8 @@ function proxyError(
     const pointed = refusal?.location ? `, pointing to ${quoted(shownUrl(refusal.location))}` : ''
     const said = `${pointed}${refusal?.said ? `, ${refusal.said}` : ''}`
     // A proxy that takes Windows sign-ins only (NTLM, Negotiate): no credentials in the URL help.
-    const schemes = refusal?.schemes ?? []
+    // A plain request's 407 has them on undici's error (see `withAuthSchemes`).
+    const schemes = refusal?.schemes ?? (error as { schemes?: string[] }).schemes ?? []
     const words =
       n !== 407
         ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})`

@@ -16,7 +16,7 @@ import {
   proxySaid,
   TunnelRefused,
 } from './proxy.js'
-import { Agent, type Dispatcher, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
+import { Agent, type Dispatcher, kDispatch, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
 /** What every connection needs, direct or through a proxy. */
@@ -151,7 +151,11 @@ export class ProxyRouter extends EventEmitter {
       // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
       requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
       proxyTls: tls,
-      factory: tunnelsFailOnce((origin, options) => pools(origin, { ...keepAlive, ...options })),
+      factory: tunnelsFailOnce((origin, options) => {
+        const pool = pools(origin, { ...keepAlive, ...options })
+        // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`).
+        return new URL(String(origin)).origin === proxy.origin ? withAuthSchemes(pool) : pool
+      }),
       // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
       clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
         connectsInTime(
@@ -283,6 +287,49 @@ function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
     answer.statusCode >= 300 && answer.statusCode < 400 ? [location].flat()[0] : undefined,
     answer.statusCode === 407 ? authSchemes(answer.headers?.['proxy-authenticate']) : [],
   )
+}
+
+/**
+ * `pool` (the one to an HTTP proxy that carries http:// URLs' plain requests) whose 407 fails its
+ * request with the schemes of the proxy's `Proxy-Authenticate` (`authSchemes`) on the error, as
+ * `schemes`, as a 407 to a CONNECT carries them (`TunnelRefused`): undici's own error for it
+ * (`Proxy Authentication Required (407)`) drops the headers, so a Windows proxy offering only
+ * Negotiate or NTLM was told to be given credentials in its URL for http:// URLs, which it would
+ * refuse the same way, where https:// ones were told what can sign in for it. undici's wrapper
+ * sets the handler's `onHeaders` before this pool sees it (by its `kDispatch`), and fails the
+ * request with `onError`.
+ */
+export function withAuthSchemes<P extends object>(pool: P): P {
+  type Handler = {
+    onHeaders?: (status: number, raw: Buffer[], ...rest: unknown[]) => unknown
+    onError?: (error: Error) => void
+  }
+  // undici's wrapper calls the pool's `kDispatch`, past `dispatch`.
+  const target = pool as unknown as Record<typeof kDispatch, (opts: object, handler: Handler) => boolean>
+  const dispatch = target[kDispatch].bind(target)
+  target[kDispatch] = (opts, handler) => {
+    const { onHeaders, onError } = handler
+    let schemes: string[] | undefined
+    if (onHeaders && onError) {
+      handler.onHeaders = function (this: unknown, status, raw, ...rest) {
+        if (status === 407) schemes = authSchemes(proxyAuthenticate(raw))
+        return onHeaders.call(this, status, raw, ...rest)
+      }
+      handler.onError = function (this: unknown, error) {
+        onError.call(this, schemes && error ? Object.assign(error, { schemes }) : error)
+      }
+    }
+    return dispatch(opts, handler)
+  }
+  return pool
+}
+
+/** The `Proxy-Authenticate` values of raw headers (undici's name, value, name, value...). */
+function proxyAuthenticate(raw: (Buffer | string)[] | undefined): string[] {
+  const values: string[] = []
+  for (let i = 0; raw && i + 1 < raw.length; i += 2)
+    if (String(raw[i]).toLowerCase() === 'proxy-authenticate') values.push(String(raw[i + 1]))
+  return values
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */
