@@ -12,7 +12,7 @@ import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { beginsHttp2Settings } from '../src/fetch/http2-errors.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
-import { tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
+import { datedWords, tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -46,6 +46,7 @@ before(async () => {
   for (const [name, pair] of Object.entries({
     selfSigned: certs.selfSigned,
     expired: certs.expired,
+    notYetValid: certs.notYetValid,
     otherHost: certs.otherHost,
     privateCa: certs.good,
     viaIntermediate: certs.viaIntermediate,
@@ -177,13 +178,48 @@ test('tlsMessage: a certificate not valid yet gives one line of advice, the cloc
   )
 })
 
+test('datedWords: a certificate out of its dates says which, the date, and this clock', () => {
+  const day = 86_400_000
+  const now = Date.parse('2026-12-03T22:50:00Z')
+  const chain = (leaf: [number, number], int: [number, number]) => ({
+    now,
+    chain: [
+      { name: 'img.example', from: leaf[0], to: leaf[1] },
+      { name: 'Corp Issuing CA 2', from: int[0], to: int[1] },
+    ],
+  })
+  const fine: [number, number] = [now - day, now + day]
+  const cases: [string, ReturnType<typeof chain> | undefined, string | undefined][] = [
+    [
+      'CERT_HAS_EXPIRED',
+      chain([now - 3 * day, now - 2 * day], fine),
+      "its certificate expired on 2026-12-01 22:50 UTC (this machine's clock says 2026-12-03 22:50 UTC)",
+    ],
+    [
+      'CERT_HAS_EXPIRED',
+      chain(fine, [now - 9 * day, now - day]),
+      'a certificate in its chain ("Corp Issuing CA 2") expired on 2026-12-02 22:50 UTC (this machine\'s clock says 2026-12-03 22:50 UTC)',
+    ],
+    [
+      'CERT_NOT_YET_VALID',
+      chain([now + day, now + 9 * day], fine),
+      "its certificate is valid only from 2026-12-04 22:50 UTC (this machine's clock says 2026-12-03 22:50 UTC)",
+    ],
+    // None of the chain sent is out of its dates (a CA of this machine's store is): the plain words.
+    ['CERT_HAS_EXPIRED', chain(fine, fine), undefined],
+    ['CERT_HAS_EXPIRED', undefined, undefined],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', chain([now - 3 * day, now - 2 * day], fine), undefined],
+  ]
+  for (const [code, dates, words] of cases) assert.equal(datedWords(code, dates), words, code)
+})
+
 test('a TLS failure fails at once with code tls, in words, and a rerun tries it again', async () => {
   const expected: Record<string, RegExp> = {
     selfSigned:
       /cannot verify 127\.0\.0\.1:\d+: its certificate is self-signed; to trust a private CA, pass --ca-cert ca\.pem or set NODE_EXTRA_CA_CERTS=ca\.pem; --insecure/,
     // No CA given makes these good: the server's to fix, not --ca-cert's (it was offered).
     expired:
-      /cannot verify .*: its certificate has expired; the server must fix it; --insecure skips certificate checks altogether \(unsafe\)$/,
+      /cannot verify .*: its certificate expired on 2020-01-02 00:00 UTC \(this machine's clock says 2\d{3}-\d\d-\d\d \d\d:\d\d UTC\); the server must fix it; --insecure skips certificate checks altogether \(unsafe\)$/,
     otherHost:
       /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1; the server must fix it; --insecure/,
     privateCa:
@@ -206,6 +242,39 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
     assert.ok(!r.message!.includes('\n'), 'one line')
   }
   assert.equal(retriedOnRerun('tls'), true)
+})
+
+// OpenSSL's 'certificate has expired' names neither the certificate nor the date, and 'not valid
+// yet' sent the user to the clock with no date to check it against (Firefox says both). The
+// connection is gone when its error comes back: the dates are read as the handshake ends, on
+// every path to a server (direct, through an HTTP proxy's tunnel, through a SOCKS5 proxy) and to
+// an https:// proxy itself.
+test('a certificate out of its dates says which date and this clock, direct, through proxies, and for an https:// proxy', async () => {
+  const clock = "\\(this machine's clock says 2\\d{3}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\)"
+  const expired = new RegExp(
+    `its certificate expired on 2020-01-02 00:00 UTC ${clock}; the server must fix it`,
+  )
+  const notYet = new RegExp(
+    `its certificate is valid only from 2099-01-01 00:00 UTC ${clock}; check this machine's clock`,
+  )
+  const proxies = [await startForwardProxy(), await startSocks5Proxy()]
+  const expiredProxy = await startForwardProxy({ tls: tlsPair(certs.expired) })
+  try {
+    for (const proxy of [false as const, ...proxies.map((p) => p.url)])
+      for (const [name, words] of [
+        ['expired', expired],
+        ['notYetValid', notYet],
+      ] as const) {
+        const r = await fetchOne(origins[name], { caCert: certs.ca, proxy })
+        assert.equal(r.error, 'tls', `${name} ${proxy}: ${r.message}`)
+        assert.match(r.message!, words, `${name} ${proxy}`)
+      }
+    const r = await fetchOne(origins.privateCa, { caCert: certs.ca, proxy: expiredProxy.url })
+    assert.equal(r.error, 'tls', r.message)
+    assert.match(r.message!, new RegExp(`cannot verify the proxy 127\\.0\\.0\\.1:\\d+: ${expired.source}`))
+  } finally {
+    await Promise.all([...proxies, expiredProxy].map((p) => p.close()))
+  }
 })
 
 // hunt46 D5: a TLS server (rustls, as axum-server#121 shows) answers a plain HTTP request with an

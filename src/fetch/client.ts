@@ -1,4 +1,5 @@
 import { type ResolvedOptions, userAgentOf } from '../options.js'
+import { datedCertificates } from './cert-dates.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
@@ -42,8 +43,9 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     const those = { ...settings, agent: { ...settings.agent, allowH2: http2 }, http2 }
     const direct = new Agent({
       ...those.agent,
-      // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts).
-      connect: stagedConnector(connectorOf(those)),
+      // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts)
+      // and a certificate's dates when they fail it (cert-dates.ts).
+      connect: stagedConnector(datedCertificates(connectorOf(those))),
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])

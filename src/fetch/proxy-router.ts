@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
+import { datedCertificates } from './cert-dates.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
@@ -139,36 +140,42 @@ export class ProxyRouter extends EventEmitter {
     // Keep-Alive hint, not 500 ms: `timeout=2` meant a new connection to the proxy per file).
     const { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold } = this.settings.agent
     const keepAlive = { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold }
-    return new this.#agentsOf!.ProxyAgent({
-      ...this.settings.agent,
-      uri: proxy.href,
-      ...(token ? { token } : {}),
-      // The CONNECT says who asks, as curl's and wget's do: a proxy that allows traffic by client
-      // answered 403 to one without (psf/requests#2708). A plain request's own header wins.
-      ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
-      // http:// URLs as absolute-form requests; https:// ones always tunnel.
-      proxyTunnel: false,
-      // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
-      requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
-      proxyTls: tls,
-      factory: tunnelsFailOnce((origin, options) => {
-        const pool = pools(origin, { ...keepAlive, ...options })
-        // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`).
-        return new URL(String(origin)).origin === proxy.origin ? withAuthSchemes(pool) : pool
-      }),
-      // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
-      clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
-        connectsInTime(
-          new Pool(origin, {
-            ...options,
-            // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
-            connect: markedAtProxy(
-              withoutIpServerName(nameMismatchFailsAll(stagedConnector(options.connect as never) as Connect)),
-            ),
-          } as never),
-          (tls as { timeout: number }).timeout,
-        ),
-    } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher
+    return tunnelDated(
+      new this.#agentsOf!.ProxyAgent({
+        ...this.settings.agent,
+        uri: proxy.href,
+        ...(token ? { token } : {}),
+        // The CONNECT says who asks, as curl's and wget's do: a proxy that allows traffic by client
+        // answered 403 to one without (psf/requests#2708). A plain request's own header wins.
+        ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
+        // http:// URLs as absolute-form requests; https:// ones always tunnel.
+        proxyTunnel: false,
+        // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
+        requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
+        proxyTls: tls,
+        factory: tunnelsFailOnce((origin, options) => {
+          const pool = pools(origin, { ...keepAlive, ...options })
+          // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`).
+          return new URL(String(origin)).origin === proxy.origin ? withAuthSchemes(pool) : pool
+        }),
+        // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
+        clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
+          connectsInTime(
+            new Pool(origin, {
+              ...options,
+              // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
+              connect: markedAtProxy(
+                withoutIpServerName(
+                  nameMismatchFailsAll(
+                    stagedConnector(datedCertificates(options.connect as never)) as Connect,
+                  ),
+                ),
+              ),
+            } as never),
+            (tls as { timeout: number }).timeout,
+          ),
+      } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher,
+    )
   }
 
   /**
@@ -182,7 +189,7 @@ export class ProxyRouter extends EventEmitter {
     const { buildConnector, socks } = this.#agentsOf!
     const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
     const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
-    const secure = buildConnector({ ...tls, timeout }) as Connect
+    const secure = datedCertificates(buildConnector({ ...tls, timeout }) as Connect)
     const connect: Connect = (opts, callback) => {
       const { hostname, port, protocol } = opts as { hostname: string; port: string; protocol: string }
       const https = protocol === 'https:'
@@ -330,6 +337,18 @@ function proxyAuthenticate(raw: (Buffer | string)[] | undefined): string[] {
   for (let i = 0; raw && i + 1 < raw.length; i += 2)
     if (String(raw[i]).toLowerCase() === 'proxy-authenticate') values.push(String(raw[i + 1]))
   return values
+}
+
+/**
+ * `agent` (undici's `ProxyAgent`) whose TLS connections inside its tunnels tell a certificate's
+ * dates when they fail it (`datedCertificates`), as direct ones do: undici makes that connector
+ * itself, under a symbol of its own (`connect endpoint function`), from `requestTls`.
+ */
+function tunnelDated(agent: Dispatcher): Dispatcher {
+  const internals = agent as unknown as Record<symbol, unknown>
+  const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'connect endpoint function')
+  if (key && typeof internals[key] === 'function') internals[key] = datedCertificates(internals[key])
+  return agent
 }
 
 /** A connect timeout of the proxy's, as undici words its own (see `atProxy`). */

@@ -6,6 +6,8 @@
  */
 
 import { isIP } from 'node:net'
+import { quoted } from '../utils/printable.js'
+import { type CertificateDates, certificateDates } from './cert-dates.js'
 
 /** How to trust a private CA, and the opt-out that exists: appended to certificate failures. */
 export const TRUST_ADVICE =
@@ -133,6 +135,28 @@ export function tlsRecord(data: string): boolean {
 const OLD_TLS =
   "; Node refuses TLS 1.0 and 1.1: NODE_OPTIONS='--tls-min-v1.0 --tls-cipher-list=DEFAULT@SECLEVEL=0' allows them (unsafe)"
 
+/**
+ * A certificate failed for its dates, in words with them (see cert-dates.ts): which certificate
+ * (the server's own, or one in its chain, an intermediate by its name), the date it ended or
+ * begins, and this machine's clock, so a clock far off shows at once. `undefined` without the
+ * dates, or when none of the chain sent is out of its dates (a CA of this machine's own store).
+ */
+export function datedWords(code: string, dates: CertificateDates | undefined): string | undefined {
+  if (!dates || (code !== 'CERT_HAS_EXPIRED' && code !== 'CERT_NOT_YET_VALID')) return undefined
+  const expired = code === 'CERT_HAS_EXPIRED'
+  const index = dates.chain.findIndex((c) => (expired ? c.to < dates.now : c.from > dates.now))
+  const found = dates.chain[index]
+  if (!found) return undefined
+  const which = index === 0 ? 'its certificate' : `a certificate in its chain ("${quoted(found.name)}")`
+  const clock = `this machine's clock says ${utc(dates.now)}`
+  return expired
+    ? `${which} expired on ${utc(found.to)} (${clock})`
+    : `${which} is valid only from ${utc(found.from)} (${clock})`
+}
+
+/** A moment as `2020-01-02 00:00 UTC`. */
+const utc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
@@ -194,7 +218,10 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       const dns = [...(e.cert?.subjectaltname ?? '').matchAll(/\bDNS:([^,\s*]+)(?=,|$)/g)].map((m) => m[1])
       return { words, certificate: true, advice: ADVICE[code], names: dns }
     }
-    if (CERTIFICATE[code]) return { words: CERTIFICATE[code], certificate: true, advice: ADVICE[code] }
+    if (CERTIFICATE[code]) {
+      const words = datedWords(code, certificateDates(e)) ?? CERTIFICATE[code]
+      return { words, certificate: true, advice: ADVICE[code] }
+    }
     if (code === 'UNSPECIFIED') {
       const weak = UNSPECIFIED.find(([pattern]) => pattern.test(e?.message ?? ''))?.[1]
       if (weak) return { words: CERTIFICATE[weak], certificate: true, advice: ADVICE[weak] }

@@ -15,6 +15,8 @@ export interface TestCerts {
   otherHost: { cert: string; key: string }
   /** Signed by the CA, valid for one day in 2020. */
   expired: { cert: string; key: string }
+  /** Signed by the CA, valid for one day in 2099 (a server's clock ahead, or this machine's behind). */
+  notYetValid: { cert: string; key: string }
   /** Self-signed, for localhost and 127.0.0.1. */
   selfSigned: { cert: string; key: string }
   /** An intermediate CA the CA signed (a company's issuing CA). */
@@ -118,33 +120,40 @@ export function makeCerts(dir: string): TestCerts {
       '',
     ].join('\n'),
   )
-  run([
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-cert',
-    'ca.pem',
-    '-keyfile',
-    'ca.key',
-    '-in',
-    'expired.csr',
-    '-out',
-    'expired.pem',
-    '-notext',
-    '-extensions',
-    'leaf',
-    '-startdate',
-    '20200101000000Z',
-    '-enddate',
-    '20200102000000Z',
-  ])
+  const dated = (name: string, start: string, end: string) => {
+    if (name !== 'expired')
+      run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', `${name}.key`, '-out', `${name}.csr`])
+    run([
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      'ca.pem',
+      '-keyfile',
+      'ca.key',
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      '-notext',
+      '-extensions',
+      'leaf',
+      '-startdate',
+      start,
+      '-enddate',
+      end,
+    ])
+  }
+  dated('expired', '20200101000000Z', '20200102000000Z')
+  dated('not-yet', '20990101000000Z', '20990102000000Z')
   return {
     ca: path('ca.pem'),
     good,
     sha1,
     otherHost,
     expired: { cert: path('expired.pem'), key: path('expired.key') },
+    notYetValid: { cert: path('not-yet.pem'), key: path('not-yet.key') },
     selfSigned: { cert: path('self.pem'), key: path('self.key') },
     intermediate: int.cert,
     viaIntermediate: { cert: path('via-int-chain.pem'), key: viaInt.key },
