@@ -150,6 +150,32 @@ test('SSL_CERT_FILE adds its certificates, as for curl and wget; one that cannot
   assert.doesNotMatch(plain.stderr, /SSL_CERT_FILE/)
 })
 
+// A company's setup script that exports CURL_CA_BUNDLE for curl (and requests) alone: curl fetched
+// with it what imgpull refused as issued by an unknown authority.
+test("curl's CURL_CA_BUNDLE adds its certificates as SSL_CERT_FILE does; one that cannot be read is warned about once", async () => {
+  const viaEnv = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'curl-ca-bundle')], {
+    env: { ...noProxyEnv, CURL_CA_BUNDLE: certs.ca },
+  })
+  assert.equal(viaEnv.code, 0, viaEnv.stderr)
+  assert.doesNotMatch(viaEnv.stderr, /warning/)
+  // The same file in both variables: read once, no warning.
+  const both = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'curl-ca-bundle-both')], {
+    env: { ...noProxyEnv, CURL_CA_BUNDLE: certs.ca, SSL_CERT_FILE: certs.ca },
+  })
+  assert.equal(both.code, 0, both.stderr)
+  assert.doesNotMatch(both.stderr, /warning/)
+  const stale = await runCli([tls.url('/a.jpg'), '-o', join(dir, 'curl-ca-bundle-stale')], {
+    env: { ...noProxyEnv, CURL_CA_BUNDLE: join(dir, 'gone.pem') },
+  })
+  assert.equal(stale.code, 1, 'the private CA is not trusted then')
+  assert.equal(
+    stale.stderr.match(/^imgpull: warning: .*CURL_CA_BUNDLE.*gone\.pem.*its certificates are not trusted/gm)
+      ?.length,
+    1,
+    stale.stderr,
+  )
+})
+
 test('SSL_CERT_FILE and SSL_CERT_DIR add only what Node trusts not already: a system bundle that repeats its roots builds no TLS context', async () => {
   // Node's own roots, as a system bundle holds them, plus the private CA the test's server needs.
   const bundle = join(dir, 'bundle.pem')

@@ -60,7 +60,14 @@ export function certificatesOf(bytes: Buffer): string[] {
   }
 }
 
-/** `SSL_CERT_FILE` and `SSL_CERT_DIR` values already warned about (once a process). */
+/**
+ * The variables naming a CA file to trust besides Node's store: OpenSSL's `SSL_CERT_FILE` (curl,
+ * wget, git), and curl's own `CURL_CA_BUNDLE`, which a company's setup script often sets for curl
+ * alone (requests reads it too): curl fetched with it what imgpull refused as an unknown authority.
+ */
+const CA_FILE_VARIABLES = ['SSL_CERT_FILE', 'CURL_CA_BUNDLE'] as const
+
+/** `SSL_CERT_FILE`, `CURL_CA_BUNDLE` and `SSL_CERT_DIR` values already warned about (once a process). */
 const warned = new Set<string>()
 
 /** Warn once a process that `variable`'s `value` is left out, with why. */
@@ -205,8 +212,8 @@ function nodeStore(env: NodeJS.ProcessEnv): NodeStore {
 
 /**
  * Certificates added to Node's own store (its bundled Mozilla roots plus `NODE_EXTRA_CA_CERTS`):
- * those of `SSL_CERT_FILE` and of the folders of `SSL_CERT_DIR`, the variables OpenSSL-based
- * tools (curl, wget, git) read and Node does not (often the system's bundle, with a company's CA
+ * those of `SSL_CERT_FILE` (and curl's `CURL_CA_BUNDLE`) and of the folders of `SSL_CERT_DIR`,
+ * the variables OpenSSL-based tools (curl, wget, git) read and Node does not (often the system's bundle, with a company's CA
  * in it), less those Node's store holds already, then those of `caCert` (each file). Both add
  * trust, never take any away. Throws a `TypeError` naming `caCert` when its file cannot be read or
  * holds no certificate; an unusable `SSL_CERT_FILE` is warned about once (`IMGPULL_SSL_CERT_FILE`)
@@ -217,13 +224,17 @@ export function extraCas(
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
   let fromEnv: string[] = []
-  const file = env.SSL_CERT_FILE
-  // The same file as NODE_EXTRA_CA_CERTS (a common setup) is in Node's store already.
-  if (file && resolve(file) !== resolve(env.NODE_EXTRA_CA_CERTS || '.')) {
+  // The same file as NODE_EXTRA_CA_CERTS (a common setup) is in Node's store already, and one
+  // file named by both variables is read once.
+  const read = new Set([resolve(env.NODE_EXTRA_CA_CERTS || '.')])
+  for (const variable of CA_FILE_VARIABLES) {
+    const file = env[variable]
+    if (!file || read.has(resolve(file))) continue
+    read.add(resolve(file))
     try {
-      fromEnv = readCaFile(file, 'SSL_CERT_FILE', false)
+      fromEnv.push(...readCaFile(file, variable, false))
     } catch (error) {
-      warnOnce('SSL_CERT_FILE', file, (error as Error).message)
+      warnOnce(variable, file, (error as Error).message)
     }
   }
   let fromDir = env.SSL_CERT_DIR ? certDirCas(env.SSL_CERT_DIR) : []
