@@ -1605,7 +1605,7 @@ test('an https:// proxy that fails TLS itself (plain HTTP given as https://, its
       [
         secured.url,
         () => secured.connections(),
-        'its certificate was issued by an unknown authority',
+        'its certificate was issued by "imgpull test CA", an authority not trusted here',
         'untrusted',
       ],
     ]

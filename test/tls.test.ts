@@ -12,7 +12,7 @@ import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { beginsHttp2Settings } from '../src/fetch/http2-errors.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
-import { datedWords, tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
+import { authorityWords, datedWords, tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -184,8 +184,8 @@ test('datedWords: a certificate out of its dates says which, the date, and this 
   const chain = (leaf: [number, number], int: [number, number]) => ({
     now,
     chain: [
-      { name: 'img.example', from: leaf[0], to: leaf[1] },
-      { name: 'Corp Issuing CA 2', from: int[0], to: int[1] },
+      { name: 'img.example', issuer: 'Corp Issuing CA 2', from: leaf[0], to: leaf[1] },
+      { name: 'Corp Issuing CA 2', issuer: 'Corp Root', from: int[0], to: int[1] },
     ],
   })
   const fine: [number, number] = [now - day, now + day]
@@ -213,6 +213,41 @@ test('datedWords: a certificate out of its dates says which, the date, and this 
   for (const [code, dates, words] of cases) assert.equal(datedWords(code, dates), words, code)
 })
 
+test('authorityWords: the authority not trusted, by name, from the chain the server sent', () => {
+  const cert = (name: string, issuer: string) => ({ name, issuer, from: 0, to: 1 })
+  const sent = (...chain: ReturnType<typeof cert>[]) => ({ now: 0, chain })
+  const cases: [string, ReturnType<typeof sent> | undefined, string | undefined][] = [
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      sent(cert('img.example', 'R11')),
+      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)',
+    ],
+    [
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      sent(cert('img.example', 'Corp Issuing CA'), cert('Corp Issuing CA', 'Corp Root')),
+      'its certificate chain ends in one issued by "Corp Root", an authority not trusted here',
+    ],
+    [
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      sent(
+        cert('img.example', 'Zscaler Intermediate'),
+        cert('Zscaler Intermediate', 'Zscaler Root CA'),
+        cert('Zscaler Root CA', 'Zscaler Root CA'),
+      ),
+      'its certificate chain ends in "Zscaler Root CA", a self-signed root not trusted here (a company proxy that inspects TLS shows a root of its own)',
+    ],
+    // A name is the server's to write: shown printable.
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      sent(cert('img.example', 'Evil\u001b[2JCA')),
+      'its certificate was issued by "Evil\\x1b[2JCA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)',
+    ],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', undefined, undefined],
+    ['CERT_HAS_EXPIRED', sent(cert('img.example', 'R11')), undefined],
+  ]
+  for (const [code, chain, words] of cases) assert.equal(authorityWords(code, chain), words, code)
+})
+
 test('a TLS failure fails at once with code tls, in words, and a rerun tries it again', async () => {
   const expected: Record<string, RegExp> = {
     selfSigned:
@@ -223,7 +258,7 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
     otherHost:
       /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1; the server must fix it; --insecure/,
     privateCa:
-      /cannot verify .*: its certificate was issued by an unknown authority \(or the server leaves out its intermediate certificate, which browsers fetch and imgpull does not: --ca-cert takes that intermediate too\); to trust a private CA, pass --ca-cert/,
+      /cannot verify .*: its certificate was issued by "imgpull test CA", an authority not trusted here that the server did not send \(a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either\); to trust a private CA, pass --ca-cert/,
     // curl refuses it too, and no --ca-cert changes that (it was offered).
     sha1: /cannot verify .*: its certificate chain is signed with a digest too weak to trust \(such as SHA-1\); OpenSSL's security level refuses it \(curl too\), whatever CA is trusted; the server needs a new certificate; NODE_OPTIONS='--tls-cipher-list=DEFAULT@SECLEVEL=0' lowers the level/,
     clientCert: /cannot talk to .* securely: the server refused the TLS handshake .*client certificate/,
@@ -274,6 +309,43 @@ test('a certificate out of its dates says which date and this clock, direct, thr
     assert.match(r.message!, new RegExp(`cannot verify the proxy 127\\.0\\.0\\.1:\\d+: ${expired.source}`))
   } finally {
     await Promise.all([...proxies, expiredProxy].map((p) => p.close()))
+  }
+})
+
+// OpenSSL's 'unable to verify the first certificate' and 'self-signed certificate in certificate
+// chain' name no authority: behind a company proxy that inspects TLS, its root's name (Zscaler,
+// Fortinet...) is what tells the user what is going on, and which CA to ask for.
+test('an authority not trusted is named from the chain the server sent: a leaf alone, an intermediate sent, a root sent (a TLS-inspecting proxy), direct and through a tunnel', async () => {
+  const withRoot = `https://127.0.0.1:${await listen(
+    createServer({
+      cert: readFileSync(certs.good.cert, 'utf8') + readFileSync(certs.ca, 'utf8'),
+      key: readFileSync(certs.good.key),
+    }),
+  )}`
+  const expected: [string, string][] = [
+    [
+      origins.privateCa,
+      'its certificate was issued by "imgpull test CA", an authority not trusted here that the server did not send',
+    ],
+    [
+      origins.viaIntermediate,
+      'its certificate chain ends in one issued by "imgpull test CA", an authority not trusted here; to trust',
+    ],
+    [
+      withRoot,
+      'its certificate chain ends in "imgpull test CA", a self-signed root not trusted here (a company proxy that inspects TLS shows a root of its own); to trust',
+    ],
+  ]
+  const proxies = [await startForwardProxy(), await startSocks5Proxy()]
+  try {
+    for (const proxy of [false as const, ...proxies.map((p) => p.url)])
+      for (const [origin, words] of expected) {
+        const r = await fetchOne(origin, { proxy })
+        assert.equal(r.error, 'tls', `${origin} ${proxy}: ${r.message}`)
+        assert.ok(r.message!.includes(words), `${proxy}: ${r.message}`)
+      }
+  } finally {
+    await Promise.all(proxies.map((p) => p.close()))
   }
 })
 

@@ -1,8 +1,8 @@
 import { type ResolvedOptions, userAgentOf } from '../options.js'
-import { datedCertificates } from './cert-dates.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
+import { withPeerChain } from './peer-chain.js'
 import { noProxyWarning, proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter, tlsWithTrust } from './proxy-router.js'
 import { sharedLookup } from './shared-lookup.js'
@@ -44,8 +44,8 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     const direct = new Agent({
       ...those.agent,
       // undici's connector, telling a connect timeout's stage (lookup, TCP, TLS: connect-stage.ts)
-      // and a certificate's dates when they fail it (cert-dates.ts).
-      connect: stagedConnector(datedCertificates(connectorOf(those))),
+      // and the chain a certificate failure is about (peer-chain.ts).
+      connect: stagedConnector(withPeerChain(connectorOf(those))),
       // HTTPS origins multiplex over HTTP/2 where the server speaks it (see origin-pool.ts).
       factory: originFactory(http2, those.concurrency),
     } as ConstructorParameters<typeof Agent>[0])

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
-import { datedCertificates } from './cert-dates.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
 import { nameMismatchFailsAll } from './name-mismatch.js'
 import { PROXY_NOT_HTTP } from './not-a-proxy.js'
 import { originFactory } from './origin-pool.js'
+import { withPeerChain } from './peer-chain.js'
 import {
   authSchemes,
   isSocks,
@@ -140,7 +140,7 @@ export class ProxyRouter extends EventEmitter {
     // Keep-Alive hint, not 500 ms: `timeout=2` meant a new connection to the proxy per file).
     const { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold } = this.settings.agent
     const keepAlive = { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold }
-    return tunnelDated(
+    return tunnelChained(
       new this.#agentsOf!.ProxyAgent({
         ...this.settings.agent,
         uri: proxy.href,
@@ -166,9 +166,7 @@ export class ProxyRouter extends EventEmitter {
               // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
               connect: markedAtProxy(
                 withoutIpServerName(
-                  nameMismatchFailsAll(
-                    stagedConnector(datedCertificates(options.connect as never)) as Connect,
-                  ),
+                  nameMismatchFailsAll(stagedConnector(withPeerChain(options.connect as never)) as Connect),
                 ),
               ),
             } as never),
@@ -189,7 +187,7 @@ export class ProxyRouter extends EventEmitter {
     const { buildConnector, socks } = this.#agentsOf!
     const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
     const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
-    const secure = datedCertificates(buildConnector({ ...tls, timeout }) as Connect)
+    const secure = withPeerChain(buildConnector({ ...tls, timeout }) as Connect)
     const connect: Connect = (opts, callback) => {
       const { hostname, port, protocol } = opts as { hostname: string; port: string; protocol: string }
       const https = protocol === 'https:'
@@ -340,14 +338,14 @@ function proxyAuthenticate(raw: (Buffer | string)[] | undefined): string[] {
 }
 
 /**
- * `agent` (undici's `ProxyAgent`) whose TLS connections inside its tunnels tell a certificate's
- * dates when they fail it (`datedCertificates`), as direct ones do: undici makes that connector
+ * `agent` (undici's `ProxyAgent`) whose TLS connections inside its tunnels tell the chain a
+ * certificate failure is about (`withPeerChain`), as direct ones do: undici makes that connector
  * itself, under a symbol of its own (`connect endpoint function`), from `requestTls`.
  */
-function tunnelDated(agent: Dispatcher): Dispatcher {
+function tunnelChained(agent: Dispatcher): Dispatcher {
   const internals = agent as unknown as Record<symbol, unknown>
   const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'connect endpoint function')
-  if (key && typeof internals[key] === 'function') internals[key] = datedCertificates(internals[key])
+  if (key && typeof internals[key] === 'function') internals[key] = withPeerChain(internals[key])
   return agent
 }
 

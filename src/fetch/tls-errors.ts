@@ -7,7 +7,7 @@
 
 import { isIP } from 'node:net'
 import { quoted } from '../utils/printable.js'
-import { type CertificateDates, certificateDates } from './cert-dates.js'
+import { type PeerChain, peerChain } from './peer-chain.js'
 
 /** How to trust a private CA, and the opt-out that exists: appended to certificate failures. */
 export const TRUST_ADVICE =
@@ -136,12 +136,12 @@ const OLD_TLS =
   "; Node refuses TLS 1.0 and 1.1: NODE_OPTIONS='--tls-min-v1.0 --tls-cipher-list=DEFAULT@SECLEVEL=0' allows them (unsafe)"
 
 /**
- * A certificate failed for its dates, in words with them (see cert-dates.ts): which certificate
+ * A certificate failed for its dates, in words with them (see peer-chain.ts): which certificate
  * (the server's own, or one in its chain, an intermediate by its name), the date it ended or
  * begins, and this machine's clock, so a clock far off shows at once. `undefined` without the
  * dates, or when none of the chain sent is out of its dates (a CA of this machine's own store).
  */
-export function datedWords(code: string, dates: CertificateDates | undefined): string | undefined {
+export function datedWords(code: string, dates: PeerChain | undefined): string | undefined {
   if (!dates || (code !== 'CERT_HAS_EXPIRED' && code !== 'CERT_NOT_YET_VALID')) return undefined
   const expired = code === 'CERT_HAS_EXPIRED'
   const index = dates.chain.findIndex((c) => (expired ? c.to < dates.now : c.from > dates.now))
@@ -152,6 +152,26 @@ export function datedWords(code: string, dates: CertificateDates | undefined): s
   return expired
     ? `${which} expired on ${utc(found.to)} (${clock})`
     : `${which} is valid only from ${utc(found.from)} (${clock})`
+}
+
+/**
+ * An authority not trusted, in words that name it (see peer-chain.ts): the issuer of a chain's
+ * last certificate, or the self-signed root it ends in. A private CA and a server leaving out its
+ * intermediate look alike (a leaf alone, its issuer unknown), so both are said; a root sent and
+ * not trusted is most often a company proxy's that inspects TLS (Zscaler, Fortinet...), whose
+ * name then tells what is going on. `undefined` without the chain.
+ */
+export function authorityWords(code: string, sent: PeerChain | undefined): string | undefined {
+  const last = sent?.chain.at(-1)
+  if (!last) return undefined
+  if (code === 'SELF_SIGNED_CERT_IN_CHAIN' && last.name === last.issuer)
+    return `its certificate chain ends in "${quoted(last.name)}", a self-signed root not trusted here (a company proxy that inspects TLS shows a root of its own)`
+  if (code !== 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' && code !== 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY')
+    return undefined
+  const issuer = `"${quoted(last.issuer)}"`
+  return sent!.chain.length === 1
+    ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)`
+    : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here`
 }
 
 /** A moment as `2020-01-02 00:00 UTC`. */
@@ -219,7 +239,8 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       return { words, certificate: true, advice: ADVICE[code], names: dns }
     }
     if (CERTIFICATE[code]) {
-      const words = datedWords(code, certificateDates(e)) ?? CERTIFICATE[code]
+      const chain = peerChain(e)
+      const words = datedWords(code, chain) ?? authorityWords(code, chain) ?? CERTIFICATE[code]
       return { words, certificate: true, advice: ADVICE[code] }
     }
     if (code === 'UNSPECIFIED') {
