@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, rmSync, statSync } from 'node:fs'
 import { readdir, rm, rmdir, unlink } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -1004,7 +1004,7 @@ class Engine {
   ): Promise<void> {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
-      this.#interrupted()
+      this.#interruptedCut(task)
       return
     }
     const shown = shownUrl(task.url)
@@ -1023,7 +1023,7 @@ class Engine {
         ? fault(error, this.paths)
         : classify(error, shown, this.options)
     if (e instanceof FatalError) {
-      this.#interrupted()
+      this.#interruptedCut(task)
       this.#fatal(e)
       return
     }
@@ -1396,6 +1396,17 @@ class Engine {
   #changedSaid = false
 
   /** A job left for the next run (stopped, or the run met a fatal error). */
+  /**
+   * A transfer cut by a stop (Ctrl-C, a full disk): the job stays pending, and its part stays for
+   * the next run only where that run can resume it (a strong validator, see `ifRangeValue`). One
+   * only this run could resume (no validator) would be fetched from byte 0 all the same: it went
+   * on holding the space of a full disk, counted by the stop's message as parts "a rerun resumes".
+   */
+  #interruptedCut(task: Task): void {
+    if (ifRangeValue(task.validators) === undefined) rmSync(task.part, { force: true })
+    this.#interrupted()
+  }
+
   #interrupted(): void {
     this.stats.interrupted++
     this.#outstanding--

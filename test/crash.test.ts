@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { appendFile, link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { appendFile, link, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { hashKey } from '../src/plan/naming.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { BODY_PATHS, resumeRange } from './support/resume.js'
 import { onSmallDisk, until } from './support/wait.js'
 
 let server: ImageServer
@@ -218,6 +219,64 @@ test("disk full: the message says what imgpull's own part files hold of the spac
     const m = /partial downloads in (\S+) hold ([\d.]+ [kM]B): a rerun resumes them/.exec(r.stderr)
     assert.ok(m, r.stderr)
     assert.equal(m[1], join(out, '.imgpull', 'parts'))
+  }))
+
+for (const [name, how] of Object.entries(BODY_PATHS))
+  test(`disk full, then room made: the rerun resumes the part from its bytes on disk, not from byte 0 (${name})`, (t) =>
+    onSmallDisk(
+      t,
+      join(dir, `resume-disk-${how.threads ?? how.outputFormat ?? 'main'}`),
+      '1000k',
+      async (mnt) => {
+        // hunt131: the validators were set in the journal's batch as the body first went to its part,
+        // and its commit came after the part had filled the disk (SQLITE_FULL): the rerun found none
+        // and fetched the file from byte 0, though the stop had said "a rerun resumes them".
+        const fast = await startImageServer()
+        t.after(() => fast.close())
+        const out = join(mnt, 'out')
+        const path = '/resume-after-full?size=1400000'
+        const list = join(mnt, 'list.txt')
+        await writeFile(list, `${fast.url(path)}\n`)
+        const args = [list, '-o', out, ...(how.threads ? ['--threads', String(how.threads)] : [])]
+        if (how.outputFormat) args.push('--output-format', how.outputFormat)
+        const first = await runCli(args)
+        assert.equal(first.code, 3, first.stderr)
+        assert.match(first.stderr, /no space left on device.*a rerun resumes them/)
+        const parts = await readdir(join(out, '.imgpull', 'parts'))
+        assert.equal(parts.length, 1, parts.join(', '))
+        const kept = (await stat(join(out, '.imgpull', 'parts', parts[0]))).size
+        assert.ok(kept > 100_000, `${kept} bytes kept`)
+        execFileSync('mount', ['-o', 'remount,size=8m', mnt])
+        const sent = fast.log.length
+        const second = await runCli(args)
+        assert.equal(second.code, 0, second.stderr)
+        assert.deepEqual(
+          fast.log.slice(sent).map((r) => r.headers.range),
+          [resumeRange(kept)],
+          'one request, resuming the bytes on disk',
+        )
+        if (!how.outputFormat)
+          assert.ok(
+            (await readFile(join(out, 'resume-after-full.jpg'))).equals(fast.bytes(path)),
+            'the file differs',
+          )
+      },
+    ))
+
+test('disk full while a file without validators came: its part goes, and the stop does not say a rerun resumes it', (t) =>
+  onSmallDisk(t, join(dir, 'unproven-disk'), '1000k', async (mnt) => {
+    // Only the run that fetched it could resume it (no ETag, no Last-Modified): a rerun fetches it
+    // from byte 0, and the part held the full disk's space meanwhile.
+    const fast = await startImageServer()
+    t.after(() => fast.close())
+    const out = join(mnt, 'out')
+    const list = join(mnt, 'list.txt')
+    await writeFile(list, `${fast.url('/unproven-full?size=1400000&lmonly=1&nolm=1')}\n`)
+    const r = await runCli([list, '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no space left on device/)
+    assert.doesNotMatch(r.stderr, /a rerun resumes/)
+    assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
   }))
 
 test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut file is kept or called ok', async () => {

@@ -395,6 +395,10 @@ export class SqliteJournal implements Journal {
       from: v.from ?? null,
       stated: v.stated ? JSON.stringify(v.stated) : null,
     })
+    // Committed now, not at the batch's tick: they are set as a body first goes to its part file,
+    // which may then fill the disk, and a commit after that fails (SQLITE_FULL). The part was kept
+    // for a rerun that found no validators and fetched it from byte 0.
+    this.#commit()
   }
 
   finish(o: Finished): Promise<void> {
