@@ -123,6 +123,18 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       { do: 'receive', at: 0, decode: ['gzip'] },
     ],
     [
+      // hunt131: a compression layer that coded a 206 a handler had cut (expressjs/compression#185).
+      'a 206 to a plain GET whose range counts the decoded bytes, its Content-Length the encoded ones',
+      { from: 0 },
+      206,
+      {
+        'content-encoding': 'gzip',
+        'content-range': 'bytes 0-999/1000',
+        'content-length': '600',
+      },
+      { do: 'receive', at: 0, length: 600, decode: ['gzip'], decodedTotal: 1000 },
+    ],
+    [
       'a 206 to a plain GET with part of an encoded body',
       { from: 0 },
       206,
@@ -953,6 +965,89 @@ test('a 206 of the whole file under a transfer coding, to a plain GET: its range
     ),
   }
   await allKept(answers, 'te-gzip-206')
+})
+
+// hunt131: a compression layer that codes a 206 a range handler cut from the file (Express's
+// compression, expressjs/compression#185; hono's compress, honojs/hono#5010; bandit#677;
+// fastify-compress#402) leaves its Content-Range counting the decoded bytes. Sent to a plain GET
+// (a server whose every answer is a 206, and that codes it whatever Accept-Encoding says), it was
+// refused as bad-range (its Content-Length, the encoded bytes, "disagrees") or truncated ("got N of
+// 300000 bytes", framed by chunks or a close) at every attempt; curl --compressed and wget2 keep it.
+test('a 206 of the whole file, gzip- or Brotli-coded after its range was cut: the range counts the decoded bytes, and it is kept', async () => {
+  const gz = zlib.gzipSync(image)
+  const br = zlib.brotliCompressSync(image)
+  const range = `Content-Range: bytes 0-${image.length - 1}/${image.length}`
+  const head = (headers: string) =>
+    Buffer.from(
+      `HTTP/1.1 206 Partial Content\r\nContent-Type: image/jpeg\r\n${range}\r\n${headers}Connection: close\r\n\r\n`,
+    )
+  const answers: Record<string, Buffer> = {
+    '/decoded-range-length': Buffer.concat([
+      head(`Content-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n`),
+      gz,
+    ]),
+    '/decoded-range-chunked': chunkedAnswer(
+      `${range}\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked`,
+      gz,
+      '206 Partial Content',
+    ),
+    '/decoded-range-close': Buffer.concat([head('Content-Encoding: gzip\r\n'), gz]),
+    '/decoded-range-br': chunkedAnswer(
+      `${range}\r\nContent-Encoding: br\r\nTransfer-Encoding: chunked`,
+      br,
+      '206 Partial Content',
+    ),
+  }
+  await allKept(answers, 'decoded-range')
+})
+
+test('a 206 of the whole file coded after its range was cut is still refused when its coding is cut, or decodes to another size', async () => {
+  const gz = zlib.gzipSync(image)
+  const answer = (headers: string, body: Buffer) =>
+    Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 206 Partial Content\r\nContent-Type: image/jpeg\r\n${headers}\r\nConnection: close\r\n\r\n`,
+      ),
+      body,
+    ])
+  const answers: Record<string, [Buffer, string]> = {
+    // Cut inside the gzip stream: its trailer never came.
+    '/coded-range-cut': [
+      answer(
+        `Content-Range: bytes 0-${image.length - 1}/${image.length}\r\nContent-Encoding: gzip`,
+        gz.subarray(0, gz.length - 2000),
+      ),
+      'truncated',
+    ],
+    '/coded-range-cut-length': [
+      answer(
+        `Content-Range: bytes 0-${image.length - 1}/${image.length}\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}`,
+        gz.subarray(0, gz.length - 2000),
+      ),
+      'truncated',
+    ],
+    // Its range names a size neither the bytes sent nor those decoded have.
+    '/coded-range-other-size': [
+      answer(
+        `Content-Range: bytes 0-${image.length + 99}/${image.length + 100}\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}`,
+        gz,
+      ),
+      'bad-range',
+    ],
+  }
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]][0]))
+  })
+  try {
+    const urls = Object.keys(answers).map((path) => raw.url(path))
+    for await (const r of pull(urls, { out: join(dir, 'coded-range-refused'), journal: false, retries: 0 })) {
+      const expected = answers[new URL(r.job.url).pathname][1]
+      assert.equal(r.status, 'failed', r.job.url)
+      assert.equal(r.error, expected, `${r.job.url}: ${r.message}`)
+    }
+  } finally {
+    await raw.close()
+  }
 })
 
 /**

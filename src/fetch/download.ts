@@ -1205,6 +1205,10 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
   let shortOfLength: unknown
+  /** The decoder was ended (see below). */
+  let ended = false
+  /** An encoded body ended short of its length, and decoded to it (see `lengthOfDecoded`). */
+  let decodedWhole = false
   try {
     try {
       await exchange.consume(take)
@@ -1232,11 +1236,20 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     if (decoder) {
       // An encoded body that ended short of its length is truncated, whatever its decoded part
       // shows, unless the length is that of the decoded body (see `lengthOfDecoded`).
-      if (decision.length !== undefined && received < decision.length) {
+      // A 206's range, without a Content-Length, is its length, and may count the decoded bytes
+      // (see `judge`): the coded body, framed by its chunks or a close, then ends short of it or
+      // past it (an image gzip makes no smaller), and is whole when it decoded to it.
+      const rangeLength = t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined
+      if (
+        decision.length !== undefined &&
+        (received < decision.length || (rangeLength && received > decision.length))
+      ) {
         const length = decision.length
         let codingEnded = false
+        // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length.
+        ended = true
         const whole =
-          shortOfLength !== undefined &&
+          (shortOfLength !== undefined || rangeLength) &&
           (await decoder.end().then(
             () => {
               // Or it was not coded at all (a coding named, not applied): plain bytes.
@@ -1245,11 +1258,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
             },
             () => false,
           ))
+        decodedWhole = whole
         // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block),
         // or its bytes were never coded, short of the length: judged as plain bytes short of theirs
         // are (see `verify`), since the
         // length may count a byte or two more than the server sends (an off-by-one).
-        if (!whole && codingEnded) t.cut = cutFailure(shortOfLength)
+        if (!whole && codingEnded && shortOfLength !== undefined) t.cut = cutFailure(shortOfLength)
         // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
         else if (!whole)
           throw (
@@ -1267,7 +1281,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         decision.length !== undefined &&
         received === decision.length
       // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
-      if (received > 0 && shortOfLength === undefined)
+      if (received > 0 && !ended)
         await decoder.end().catch((error: unknown) => {
           if (atLength && (error as ImgpullError).code === 'truncated') t.endedAtLength = true
           throw error
@@ -1283,6 +1297,14 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         t.stalled = undefined
       }
       if (decoder.checksumMismatch !== undefined) crcMismatch(t, decoder.checksumMismatch)
+      // A 206 of all of a coded file whose range counts the decoded bytes (see `decodedTotal`).
+      const total = decision.decodedTotal
+      if (total !== undefined && t.codingEnded && check.bytes !== total)
+        throw new ImgpullError(
+          'bad-range',
+          `${shown}: unusable partial answer: its Content-Range counts ${total} bytes, neither the ${received} sent (its Content-Length) nor the ${check.bytes} they decode to`,
+          { retryable: true },
+        )
     }
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
     const short = !decoder && decision.length !== undefined && received < decision.length
@@ -1331,7 +1353,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   await file.close()
   t.offset = decision.at + (decoder ? check.bytes : beyond())
   // An encoded body whose length is its decoded one (see `lengthOfDecoded`): whole.
-  if (decision.length !== undefined && received !== decision.length && shortOfLength === undefined) {
+  if (
+    decision.length !== undefined &&
+    received !== decision.length &&
+    shortOfLength === undefined &&
+    !decodedWhole
+  ) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
     if (received < decision.length && !decoder) {
       await t.keepPart()

@@ -93,6 +93,12 @@ export type Decision =
        * is not known (`total` undefined). Such a body always starts at byte 0 of the file.
        */
       decode?: string[]
+      /**
+       * A 206 of all of a content-coded file, to a plain GET, whose `Content-Length` (`length`,
+       * the encoded bytes sent) is not its range's: the range counts the decoded bytes, which must
+       * come to this (see `judge`).
+       */
+      decodedTotal?: number
       /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
       more?: true
     }
@@ -493,7 +499,15 @@ export function judge(asked: Asked, answer: Answer): Decision {
   }
   const length = range.end! - range.start + 1
   const declared = header(answer.headers, 'content-length')
-  if (declared !== undefined && Number(declared) !== length) {
+  // All of a content-coded file, to a plain GET: its range may count the decoded bytes, its
+  // Content-Length the encoded ones sent (see below).
+  const allCoded =
+    codings.length > 0 &&
+    !transferCoded(answer.headers) &&
+    !resuming &&
+    range.start === 0 &&
+    range.end! + 1 === range.total
+  if (declared !== undefined && Number(declared) !== length && !allCoded) {
     const why = `Content-Length ${declared} disagrees with Content-Range ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
@@ -510,8 +524,22 @@ export function judge(asked: Asked, answer: Answer): Decision {
     // that is all of them can be used. A transfer coding is applied over the range, for the hop
     // (RFC 9112 §7): the bytes sent are then not those the range counts, and their number is not
     // known (a Content-Length beside a Transfer-Encoding is dropped, see undici.ts).
+    if (allCoded) {
+      // A compression layer that codes a 206 a handler cut from the file (expressjs/compression#185,
+      // honojs/hono#5010, bandit#677, fastify-compress#402, go.httpgzip#2) leaves its range
+      // counting the decoded bytes: the body, framed by its Content-Length or its chunks, must
+      // then decode to them. It was refused (`Content-Length 29927 disagrees with Content-Range
+      // 0-29999`) or, without a length, cut (`got 29927 of 30000 bytes`) at every attempt, where
+      // curl --compressed and wget2 keep it.
+      // Without a Content-Length, the range's is the length, which such a body ends short of, its
+      // coding at its end: it is whole when it decoded to that length (see `lengthOfDecoded`).
+      if (declared === undefined || Number(declared) === length)
+        return { do: 'receive', at: 0, length, decode: codings }
+      return { do: 'receive', at: 0, length: Number(declared), decode: codings, decodedTotal: length }
+    }
     if (!resuming && range.start === 0 && range.end! + 1 === range.total) {
-      return { do: 'receive', at: 0, ...(transferCoded(answer.headers) ? {} : { length }), decode: codings }
+      // Under a transfer coding, its range counts the bytes before it was applied.
+      return { do: 'receive', at: 0, decode: codings }
     }
     const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
