@@ -405,6 +405,36 @@ const answers: Record<string, Answer> = {
       head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/gif', `Content-Length: ${gif.length}`]),
       gif,
     ]),
+  // hunt131: a Content-Range with no number in it, to a plain GET: one naming none (above).
+  ...Object.fromEntries(
+    [
+      ['/206-unread-stars', 'bytes */*'],
+      ['/206-unread-none', 'none'],
+      ['/206-unread-empty', ''],
+    ].map(([path, range]) => [
+      path,
+      () =>
+        Buffer.concat([
+          head([
+            'HTTP/1.1 206 Partial Content',
+            'Content-Type: image/gif',
+            `Content-Range: ${range}`,
+            `Content-Length: ${gif.length}`,
+          ]),
+          gif,
+        ]),
+    ]),
+  ),
+  '/206-unread-chunk': () =>
+    Buffer.concat([
+      head([
+        'HTTP/1.1 206 Partial Content',
+        'Content-Type: image/jxl',
+        'Content-Range: bytes */*',
+        'Content-Length: 600',
+      ]),
+      jxl.subarray(0, 600),
+    ]),
   // A 416's Content-Range on a 206 of the whole file (hunt106): the file when its length is all
   // of it; a part, or one of no length, is not taken.
   '/206-star': () =>
@@ -1353,6 +1383,19 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.ok((await readFile(join(unknown.out, unknown.r.path!))).equals(gif))
   const unsized = await get('/206-unknown-unsized', { retries: 0 })
   assert.equal(unsized.r.error, 'bad-range', unsized.r.message)
+})
+
+// hunt131: one whose Content-Range has no number in it (`bytes */*`, `none`, empty) was bad-range
+// at every attempt; curl, wget2 and aria2c keep it.
+test('a 206 whose Content-Range has no number in it, to a plain GET, is taken as one naming none: the file when its structure shows its end', async () => {
+  for (const path of ['/206-unread-stars', '/206-unread-none', '/206-unread-empty']) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.ok((await readFile(join(out, r.path!))).equals(gif), path)
+  }
+  const chunk = await get('/206-unread-chunk', { retries: 1 })
+  assert.equal(chunk.r.error, 'truncated', chunk.r.message)
+  assert.match(chunk.r.message!, /the server called its answer partial \(a 206 naming no range\)/)
 })
 
 test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks again without Range, a 500 twice too; a passing 502 keeps the bytes; a 202 is retried', async () => {

@@ -825,6 +825,14 @@ test('endMarked: only a length, a last chunk, a 416 or a known file size mark wh
     ['a 416', 416, { 'content-range': 'bytes */10' }, false, undefined, true],
     // Taken as the file from byte 0, it still says it is partial (a first chunk, say).
     ['a 206 naming no range, with a length', 206, { 'content-length': '10' }, false, undefined, false],
+    [
+      'a 206 naming no range it can read, with a length',
+      206,
+      { 'content-range': 'bytes */*', 'content-length': '10' },
+      false,
+      undefined,
+      false,
+    ],
   ]
   for (const [name, status, headers, http2, total, expected] of rows)
     assert.equal(endMarked({ status, headers }, http2, total), expected, name)

@@ -297,9 +297,16 @@ export function chunkedLast(headers: Answer['headers']): boolean {
 /**
  * A 206 that names no range at all (some caches and cameras): taken as the file from byte 0 when
  * no range was asked for, its `Content-Length` its length, but still a partial answer by its word.
+ * So is one whose `Content-Range` has no number in it (empty, `none`, a star for both its range
+ * and its size): curl, wget2 and aria2c, which read no Content-Range of an answer to a request
+ * without Range, keep it; it was `bad-range` at every attempt. One with numbers that cannot be
+ * read (`bytes 0-?/10`) or that are wrong (`bytes 9-0/5`) names something else, and is not.
  */
-export const namesNoRange = (answer: Answer): boolean =>
-  answer.status === 206 && header(answer.headers, 'content-range') === undefined
+export function namesNoRange(answer: Answer): boolean {
+  if (answer.status !== 206) return false
+  const value = header(answer.headers, 'content-range')
+  return value === undefined || !/\d/.test(value)
+}
 
 /** The validators an answer carries (`length`: the full size of the file, when it says). */
 export function validatorsOf(answer: Answer): Validators {
