@@ -1401,9 +1401,17 @@ class Engine {
    * the next run only where that run can resume it (a strong validator, see `ifRangeValue`). One
    * only this run could resume (no validator) would be fetched from byte 0 all the same: it went
    * on holding the space of a full disk, counted by the stop's message as parts "a rerun resumes".
+   * The validators are the journal's, what the rerun reads: a commit the full disk refused kept
+   * none there, whatever this run knows.
    */
   #interruptedCut(task: Task): void {
-    if (ifRangeValue(task.validators) === undefined) rmSync(task.part, { force: true })
+    let kept: Validators | undefined
+    try {
+      kept = this.journal.get(task.key) ?? {}
+    } catch {
+      // A journal that cannot be read now says nothing of what the rerun will read: the part stays.
+    }
+    if (kept && ifRangeValue(kept) === undefined) rmSync(task.part, { force: true })
     this.#interrupted()
   }
 
