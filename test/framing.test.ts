@@ -411,6 +411,7 @@ const answers: Record<string, Answer> = {
       ['/206-unread-stars', 'bytes */*'],
       ['/206-unread-none', 'none'],
       ['/206-unread-empty', ''],
+      ['/206-open-end', 'bytes 0-/{size}'],
     ].map(([path, range]) => [
       path,
       () =>
@@ -418,7 +419,7 @@ const answers: Record<string, Answer> = {
           head([
             'HTTP/1.1 206 Partial Content',
             'Content-Type: image/gif',
-            `Content-Range: ${range}`,
+            `Content-Range: ${range.replace('{size}', String(gif.length))}`,
             `Content-Length: ${gif.length}`,
           ]),
           gif,
@@ -1396,6 +1397,14 @@ test('a 206 whose Content-Range has no number in it, to a plain GET, is taken as
   const chunk = await get('/206-unread-chunk', { retries: 1 })
   assert.equal(chunk.r.error, 'truncated', chunk.r.message)
   assert.match(chunk.r.message!, /the server called its answer partial \(a 206 naming no range\)/)
+})
+
+// Resin's answer to `Range: bytes=0-` (httpie#515): `bytes 0-/N`, the range's end left open. curl,
+// wget2 and aria2c keep the file; it was bad-range at every attempt.
+test('a 206 whose Content-Range leaves its end open (bytes 0-/N), to a plain GET, is the file', async () => {
+  const { r, out } = await get('/206-open-end', { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.ok((await readFile(join(out, r.path!))).equals(gif))
 })
 
 test('a resume answered 403 or 404 (a server or CDN that refuses Range) asks again without Range, a 500 twice too; a passing 502 keeps the bytes; a 202 is retried', async () => {

@@ -157,6 +157,13 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { do: 'receive', at: 0, total: 7416, length: 7416 },
   ],
   ['206 with an unreadable Content-Range', plain, 206, { 'content-range': 'bytes 0-?/10' }, 'refuse'],
+  [
+    '206 with an open-ended Content-Range to a plain GET',
+    plain,
+    206,
+    { 'content-range': 'bytes 0-/7416', 'content-length': '7416', etag: ETAG },
+    { do: 'receive', at: 0, total: 7416, length: 7416 },
+  ],
   // A 416's form on a 206 to a plain GET (hunt106): the file only when its length is all of it.
   [
     '206 naming bytes */N to a plain GET, N bytes long',
@@ -748,6 +755,11 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('*/200'), { start: undefined, end: undefined, total: 200 })
   assert.equal(parseContentRange('100-200/200'), undefined)
   assert.equal(parseContentRange(undefined), undefined)
+  // An open end (Resin, httpie#515): to the last byte of the size given; none given, unreadable.
+  assert.deepEqual(parseContentRange('bytes 0-/7416'), { start: 0, end: 7415, total: 7416 })
+  assert.deepEqual(parseContentRange('bytes 100-/200'), { start: 100, end: 199, total: 200 })
+  assert.equal(parseContentRange('bytes 0-/*'), undefined)
+  assert.equal(parseContentRange('bytes 200-/200'), undefined)
 })
 
 test("Last-Modified as a validator: strong only a minute or more before the answer's Date (RFC 9110 §8.8.2.2)", () => {

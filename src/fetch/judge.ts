@@ -121,18 +121,23 @@ function header(headers: Answer['headers'], name: string): string | undefined {
  * `{ total: T }`; `T` may be a star too (unknown). `undefined` when unreadable or inconsistent.
  * `bytes=A-B/T` (the request's `Range` syntax, which some servers echo), `bytes: A-B/T` (Sun's
  * JavaWebServer) and `A-B/T` without its unit (old Netscape proxies) are read as the same, as curl
- * and wget read them: their numbers are checked against what was asked like any others. Another
+ * and wget read them: their numbers are checked against what was asked like any others. An open
+ * end (`bytes 0-/7416`, Resin's answer to `Range: bytes=0-`, httpie#515) runs to the last byte
+ * of the size it gives, as curl, wget2 and aria2c take it; without a size it is unreadable. Another
  * unit (`items 0-1/2`) is not bytes.
  */
 export function parseContentRange(
   value: string | undefined,
 ): { start?: number; end?: number; total?: number } | undefined {
-  const m = value && /^\s*(?:bytes(?:\s+|\s*[=:]\s*))?(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value)
+  const m = value && /^\s*(?:bytes(?:\s+|\s*[=:]\s*))?(?:(\d+)-(\d*)|\*)\/(\d+|\*)\s*$/i.exec(value)
   if (!m) return undefined
+  const total = m[3] === '*' ? undefined : Number(m[3])
+  // `bytes 0-/N` (Resin, httpie#515): the range runs to the file's end, as the Range asked.
+  if (m[2] === '' && total === undefined) return undefined
   const range = {
     start: m[1] === undefined ? undefined : Number(m[1]),
-    end: m[2] === undefined ? undefined : Number(m[2]),
-    total: m[3] === '*' ? undefined : Number(m[3]),
+    end: m[2] === undefined ? undefined : m[2] === '' ? total! - 1 : Number(m[2]),
+    total,
   }
   if (range.start !== undefined && range.end! < range.start) return undefined
   if (range.total !== undefined && range.end !== undefined && range.end >= range.total) return undefined
