@@ -129,6 +129,8 @@ const STILL_COMING =
   'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
 const UNREAD_WAIT_MS = 30_000
+/** Longest wait, in ms, for the reader to stop after a stop, to tell whether it had read all (see `Engine.readToEnd`). */
+const READER_WAIT_MS = 250
 
 /** The name template of webdataset runs: names are the journal's only (samples are named by key). */
 const DATASET_NAMES = '{hash}{ext}'
@@ -170,6 +172,7 @@ export function pull(source: Source, options: Options = {}): PullRun {
     bytes: 0,
     interrupted: 0,
     stopped: false,
+    readToEnd: false,
     waitLeft: 0,
   }
   return {
@@ -327,6 +330,8 @@ async function* run(
     engine.stopSampling()
     engine.unlisten()
     late = await engine.unread()
+    // A stop makes the reader stop at its next item, at once but for a pipe that has none yet.
+    stats.readToEnd = await engine.readToEnd(performance.now() + READER_WAIT_MS)
     if (source.onResult) {
       for (const result of late) await Promise.resolve(source.onResult(result)).catch(() => {})
     }
@@ -512,6 +517,8 @@ class Engine {
   readonly #wrapsRanges = new Set<string>()
   #outstanding = 0
   #sourceDone = false
+  /** The reading of the source, once it began (see `readToEnd`). */
+  #reading: Promise<void> | undefined
   /** The source stopped with this input error: what was read is finished, then the run ends with it. */
   #sourceError: UsageError | undefined
   #stopping = false
@@ -620,7 +627,7 @@ class Engine {
 
   results(): AsyncIterable<Result> {
     this.#scheduleSample(performance.now())
-    this.#read().catch((error) => {
+    this.#reading = this.#read().catch((error) => {
       if (error instanceof UsageError) {
         // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file): the rows
         // read before it are fetched, then the run ends with the error.
@@ -667,6 +674,22 @@ class Engine {
   stopSampling(): void {
     clearTimeout(this.#sampler)
     this.#sampler = undefined
+  }
+
+  /**
+   * Whether the source was read to its end, once the reading stopped (a stop makes it stop at its
+   * next item): waited for no longer than `until` (a list on a pipe that never ends is not).
+   */
+  async readToEnd(until: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.#reading,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, until - performance.now()))
+      }),
+    ])
+    clearTimeout(timer)
+    return this.#sourceDone && !this.#sourceCut
   }
 
   /** Every job of the source has its outcome (the source was read to its end, and nothing stopped the run). */

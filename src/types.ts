@@ -184,6 +184,11 @@ export interface RunStats {
    */
   stopped: boolean
   /**
+   * Set as the run ends: whether the source was read to its end. A stop, a fatal error or an input
+   * error that came first leaves the rest of it unread, counted neither in `read` nor in `interrupted`.
+   */
+  readToEnd: boolean
+  /**
    * Milliseconds until the last file waiting to retry may go again (sleeping out its backoff, or
    * held with its host paused by a `Retry-After`); 0 when none waits. Read live.
    */

@@ -187,6 +187,30 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
     )
   }))
 
+test('disk full on a long list: the closing line counts the lines never read, so its counts add up to the list', (t) =>
+  onSmallDisk(t, join(dir, 'small-disk-long'), '1500k', async (mnt) => {
+    // It said `17 images, …, 0 failed, 2037 left for the next run` of 20,000 lines: the rest of the
+    // list, never read, was in no count (nor in --json's summary).
+    const out = join(mnt, 'out')
+    const { list } = await writeList('full-long', 5000)
+    const r = await runCli([list, '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    const line =
+      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?, (\d+) not reached\n/.exec(r.stderr)
+    assert.ok(line, r.stderr)
+    const [ok, failed, left, unread] = line.slice(1).map((n) => Number(n ?? 0))
+    assert.equal(ok + failed + left + unread, 5000, line[0])
+    assert.ok(unread > 0, line[0])
+    await rm(out, { recursive: true })
+    const json = await runCli([list, '-o', out, '--json'])
+    assert.equal(json.code, 3, json.stderr)
+    const { summary } = JSON.parse(json.stdout.trim().split('\n').at(-1) as string)
+    // --json counts no list in the background: the rest is there, its size not known.
+    assert.equal(summary.notRead, null, json.stdout.slice(-400))
+    const { ok: o, failed: f, interrupted: i } = summary
+    assert.ok(o + f + i < 5000, 'the rest of the list was not read')
+  }))
+
 test("disk full with --threads: the same clear stop (exit 3), not a crash from a thread's message", (t) =>
   onSmallDisk(t, join(dir, 'small-disk-threads'), '1500k', async (mnt) => {
     // hunt80 F2: the journal's batch commit failed first (bodies are written on the threads), and

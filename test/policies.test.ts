@@ -1703,6 +1703,22 @@ test("the closing line's byte rate is in the unit that reads best: small images 
   assert.equal(summaryLine(t(0, 0), 200), '0 images, 0 B in 0.2 s (0.0 img/s, 0 B/s), 0 failed')
 })
 
+test('summary line: the input a stop left unread is counted, or said to be there, so the counts add up', () => {
+  const t = { ...newTally(), ok: 20, failed: 1, interrupted: 2035, bytes: 0 }
+  assert.equal(
+    summaryLine({ ...t, notRead: 0 }, 1_000),
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2035 left for the next run',
+  )
+  assert.equal(
+    summaryLine({ ...t, notRead: 17_944 }, 1_000),
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 2035 left for the next run, 17944 not reached',
+  )
+  assert.equal(
+    summaryLine({ ...t, skipped: 4, duplicates: 2, notRead: null }, 1_000),
+    '20 images, 0 B in 1.0 s (20.0 img/s, 0 B/s), 1 failed, 4 already done, 2 duplicates skipped, 2035 left for the next run, the rest of the input (past its first 2062) not reached',
+  )
+})
+
 test('progress text: a rate under 1 kB/s is whole bytes, never the smoothed fraction (a stall read 0.0019043486392550765 B/s)', () => {
   const t = { ...newTally(), ok: 3 }
   const stats = { active: 2, bytes: 5_000, duplicates: 0 }

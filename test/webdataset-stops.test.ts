@@ -65,6 +65,28 @@ test('disk full while shards are written: one clear error (exit 3), no shard und
     }
   }))
 
+test('disk full on a long table: the closing line says where the reading stopped, its counts adding up to it', (t) =>
+  onSmallDisk(t, join(dir, 'small-disk-long'), '2000k', async (mnt) => {
+    // It said `21 images, …, 0 failed, 1119 left for the next run` of a 20,000-row table: the rows
+    // never read were in no count, as if the table held 1,140.
+    const table = join(dir, 'full-long.csv')
+    await writeFile(
+      table,
+      `url\n${Array.from({ length: 5000 }, (_, i) => server.url(`/l-${i}`)).join('\n')}\n`,
+    )
+    const out = join(mnt, 'out')
+    const r = await runCli([table, '-o', out, '--output-format', 'webdataset', '--shard-size', '10'])
+    assert.equal(r.code, 3, r.stderr)
+    const line =
+      /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?, the rest of the input \(past its first (\d+)\) not reached\n/.exec(
+        r.stderr,
+      )
+    assert.ok(line, r.stderr)
+    const [ok, failed, left, read] = line.slice(1).map((n) => Number(n ?? 0))
+    assert.equal(ok + failed + left, read, line[0])
+    assert.ok(read < 5000, line[0])
+  }))
+
 test('out of inodes as a shard begins: exit 3 and "no space left" naming its folder (was ENOENT, exit 1); the rerun finishes', (t) =>
   // Node's recursive mkdir reports a folder the disk has no inode for as ENOENT (nodejs/node#42808):
   // the run ended with exit 1 and `imgpull: ENOENT: no such file or directory, mkdir '…/shards/00002'`.

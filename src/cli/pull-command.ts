@@ -180,6 +180,10 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   }
   tally.duplicates = run.stats.duplicates
   tally.interrupted = run.stats.interrupted
+  if (!run.stats.readToEnd) {
+    const all = total()
+    tally.notRead = all === undefined ? null : Math.max(0, all - run.stats.read)
+  }
   const ms = performance.now() - started
   // A Ctrl-C that came once every job had its outcome (the manifest and the report being
   // written, which takes seconds for millions of jobs) stopped nothing: no 130, no "continue".

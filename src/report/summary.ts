@@ -11,6 +11,11 @@ export interface Tally {
   bytes: number
   duplicates: number
   interrupted: number
+  /**
+   * Inputs a stop or an error left unread (the rest of a list or table past `read`): 0 when the
+   * input was read to its end, `null` when it was not and its size is not known (a table, stdin).
+   */
+  notRead: number | null
   /** Failure counts by error code. */
   errors: Map<string, number>
 }
@@ -24,6 +29,7 @@ export function newTally(): Tally {
     bytes: 0,
     duplicates: 0,
     interrupted: 0,
+    notRead: 0,
     errors: new Map(),
   }
 }
@@ -44,7 +50,15 @@ export function summaryLine(t: Tally, ms: number): string {
   }
   if (t.duplicates) parts.push(`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'} skipped`)
   if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
+  // The input past what was read: in no count above, so say so, else the counts seem to be all.
+  if (t.notRead === null) parts.push(`the rest of the input (past its first ${read(t)}) not reached`)
+  else if (t.notRead) parts.push(`${t.notRead} not reached`)
   return parts.join(', ')
+}
+
+/** Inputs the run read: every count of the summary. */
+function read(t: Tally): number {
+  return t.ok + t.skipped + t.failed + t.failedBefore + t.duplicates + t.interrupted
 }
 
 /** Failure breakdown, commonest first: `http-404 ×3, timeout ×1`. */
