@@ -96,6 +96,26 @@ export function layout(out: string): Layout {
   }
 }
 
+/** A SQLite file imgpull keeps, with the `-wal`, `-shm` and `-journal` files SQLite keeps beside it. */
+export function sqliteFiles(path: string, holds: string): { path: string; holds: string }[] {
+  return ['', '-wal', '-shm', '-journal'].map((suffix) => ({ path: path + suffix, holds }))
+}
+
+/**
+ * The files a run with a journal or a lock keeps in `OUT/.imgpull` under names of its own, each
+ * with what it holds: a folder at one of those names is no file imgpull can write (see
+ * `workFileInTheWay`). An Unsplash run's `unsplash.db` is its source's, looked at as it opens.
+ */
+export function workFiles(paths: Layout): { path: string; holds: string }[] {
+  return [
+    ...sqliteFiles(paths.journal, "the folder's journal"),
+    ...sqliteFiles(paths.lock, "the folder's lock"),
+    { path: paths.lockHolder, holds: 'who holds the lock' },
+    { path: paths.dataset, holds: 'what the folder holds (WebDataset shards or files)' },
+    { path: paths.files, holds: "how the folder's images were made" },
+  ]
+}
+
 /**
  * What of the output folder's own files a table reader would take for a table, by name in `out`
  * (`entries`: the folder's names): the manifest (JSON lines with a `url` key), and a shard's

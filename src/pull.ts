@@ -45,6 +45,7 @@ import {
   privateParts,
   REPORT,
   WORK_DIR,
+  workFiles,
 } from './layout.js'
 import { drawWait, type Options, type ResolvedOptions, resolveOptions, userAgentOf } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
@@ -54,7 +55,14 @@ import { checkSource, jobOf } from './plan/source-item.js'
 import { writeManifest } from './report/manifest.js'
 import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
-import { descriptorFault, goneFolder, isFatalLocal, mkdirFault, runFault } from './sinks/local-faults.js'
+import {
+  descriptorFault,
+  goneFolder,
+  isFatalLocal,
+  mkdirFault,
+  runFault,
+  workFileInTheWay,
+} from './sinks/local-faults.js'
 import { checkOwnOutputs } from './sinks/own-outputs.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
@@ -217,6 +225,11 @@ async function* run(
       existed.out && statSync(paths.out, { throwIfNoEntry: false })?.isDirectory() === true,
     )
   }
+  // A folder where imgpull keeps a file of its own is named, before the lock or the journal meets
+  // it (a run without either, of files, writes none of them).
+  const inTheWay =
+    options.journal || options.outputFormat === 'webdataset' ? workFileInTheWay(workFiles(shared)) : undefined
+  if (inTheWay) throw inTheWay
   // A folder this run made or found empty, under its lock: no file in it is anyone else's (see markFresh).
   markFresh(options.out, (!existed.out || empty) && options.journal)
   // What the parts folder holds: a cut run's parts to resume, and folders of journal-less runs.

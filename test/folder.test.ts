@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -663,6 +663,57 @@ test('a file where the work folder or its parts folder must be is named (exit 3)
       `imgpull: cannot write in output folder ${out}: ${join(out, file)} is a file, not a folder; move that file away, or choose another output folder with -o`,
     )
   }
+})
+
+test('a folder where imgpull keeps a file of its own in .imgpull is named (exit 3), with what to do', async () => {
+  // A folder at lock.db was said as `cannot write the journal …/journal.db: it cannot be opened;
+  // make it writable`, at journal.db-shm as a read-only journal, at journal.db-wal as an
+  // input/output error, at files.json or lock.json as a raw `EISDIR: illegal operation on a
+  // directory, rename …` (exit 1).
+  const out = join(dir, 'work-file-folders')
+  assert.equal((await runCli([server.url('/work-file-0'), '-o', out])).code, 0)
+  const holds: Record<string, string> = {
+    'lock.db': "the folder's lock",
+    'lock.db-wal': "the folder's lock",
+    'lock.json': 'who holds the lock',
+    'journal.db': "the folder's journal",
+    'journal.db-wal': "the folder's journal",
+    'journal.db-shm': "the folder's journal",
+    'files.json': "how the folder's images were made",
+    'dataset.json': 'what the folder holds (WebDataset shards or files)',
+  }
+  for (const [name, what] of Object.entries(holds)) {
+    const path = join(out, '.imgpull', name)
+    const kept = join(dir, `kept-${name}`)
+    await rm(kept, { force: true })
+    await rename(path, kept).catch(() => {})
+    await mkdir(path)
+    for (const format of ['files', 'webdataset']) {
+      const r = await runCli([server.url('/work-file-1'), '-o', out, '--output-format', format])
+      assert.equal(r.code, 3, `${name}, ${format}: ${r.stderr}`)
+      assert.equal(
+        r.stderr.trim(),
+        `imgpull: ${path} is a folder, not a file: imgpull keeps ${what} there; move it away, then run the same command again`,
+      )
+    }
+    if (name === 'journal.db' || name === 'journal.db-wal') {
+      for (const command of ['status', 'report']) {
+        const r = await runCli([command, out])
+        assert.equal(r.code, 3, r.stderr)
+        const which: string = name === 'journal.db' ? 'it is' : `${path} is`
+        assert.equal(
+          r.stderr.trim(),
+          `imgpull: cannot read the journal ${join(out, '.imgpull', 'journal.db')}: ${which} a folder, not a file; move it away, then run the same command again`,
+        )
+      }
+    }
+    await rm(path, { recursive: true })
+    await rename(kept, path).catch(() => {})
+  }
+  // Moved away as told: the folder goes on from its journal.
+  const again = await runCli([server.url('/work-file-0'), server.url('/work-file-1'), '-o', out])
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /1 already done/)
 })
 
 test('an output folder a file system refuses to make (procfs) fails at once with exit 3, never hangs', async () => {

@@ -184,6 +184,20 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.ok(!api.log.some((c) => c.query.get('query') === 'credits clash'), 'no API call')
   })
 
+  test('a folder at .imgpull/unsplash.db is named (exit 3), no API call made', async () => {
+    // It was said as the SQLite error of the store that could not be opened.
+    const out = join(dir, 'state-folder')
+    const state = join(out, '.imgpull', 'unsplash.db')
+    await mkdir(state, { recursive: true })
+    const r = await unsplash(['search', 'state', 'folder', '--limit', '2', '-o', out])
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(
+      r.stderr.split('\n')[0],
+      `imgpull: ${state} is a folder, not a file: imgpull keeps the Unsplash listing and download tracking there; move it away, then run the same command again`,
+    )
+    assert.ok(!api.log.some((c) => c.query.get('query') === 'state folder'), 'no API call')
+  })
+
   test('into WebDataset shards: every photo credited in ATTRIBUTION.md, linked to its shard', async () => {
     const out = join(dir, 'shards')
     const r = await unsplash([

@@ -1,10 +1,11 @@
-import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, openSync, type Stats, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { devNull } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { errorCode as codeOf, FatalError } from '../errors.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
+import { kindOf } from './own-outputs.js'
 
 /**
  * Faults of the machine the run writes to (disk full, read-only, no permission, a journal that
@@ -222,6 +223,30 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
   })
 }
 
+/**
+ * A folder (or a FIFO, a socket...) where imgpull keeps one of its work files (`workFiles`), named
+ * with what to do; `undefined` when there is none. A folder at `lock.db` was said as the journal
+ * that cannot be opened (`make it writable`), at `journal.db-shm` as a read-only journal, at
+ * `files.json` or `lock.json` as a raw `EISDIR` (exit 1).
+ */
+export function workFileInTheWay(files: { path: string; holds: string }[]): FatalError | undefined {
+  for (const { path, holds } of files) {
+    let info: Stats | undefined
+    try {
+      info = statSync(path, { throwIfNoEntry: false })
+    } catch {} // not to be looked at: the write will say
+    if (info && !info.isFile())
+      return new FatalError(
+        'output',
+        `${path} is ${kindOf(info)}, not a file: imgpull keeps ${holds} there`,
+        {
+          hint: 'move it away, then run the same command again',
+        },
+      )
+  }
+  return undefined
+}
+
 /** The file nearest `path` on its way (`path` itself, or a folder holding it), where a folder must be. */
 function fileInTheWay(path: string | undefined): string | undefined {
   if (path === undefined) return undefined
@@ -244,6 +269,16 @@ function fileInTheWay(path: string | undefined): string | undefined {
 export function journalReadFault(error: unknown, path: string): unknown {
   const code = codeOf(error)
   if (!code.startsWith('SQLITE_')) return error
+  // A folder at the journal's name (or its -wal's) was said as an input/output error.
+  for (const suffix of ['', '-wal', '-shm']) {
+    const info = statSync(path + suffix, { throwIfNoEntry: false })
+    if (info && !info.isFile())
+      return new FatalError(
+        'journal',
+        `cannot read the journal ${path}: ${suffix ? `${path + suffix} is` : 'it is'} ${kindOf(info)}, not a file`,
+        { cause: error, hint: 'move it away, then run the same command again' },
+      )
+  }
   const noTable = /^no such table/.test((error as Error).message)
   const why = noTable ? 'it holds no journal yet (a run stopped as it made it?)' : describeFsError(error)
   return new FatalError('journal', `cannot read the journal ${path}: ${why}`, {

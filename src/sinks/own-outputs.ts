@@ -53,7 +53,7 @@ async function headOf(path: string): Promise<string | { other: string } | undefi
 }
 
 /** What a file that is not a regular one is, in words. */
-function kindOf(info: Stats): string {
+export function kindOf(info: Stats): string {
   if (info.isDirectory()) return 'a folder'
   if (info.isFIFO()) return 'a FIFO'
   if (info.isSocket()) return 'a socket'

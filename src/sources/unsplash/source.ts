@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { ATTRIBUTION, type Layout } from '../../layout.js'
+import { ATTRIBUTION, type Layout, sqliteFiles } from '../../layout.js'
 import { grouped } from '../../report/format.js'
+import { workFileInTheWay } from '../../sinks/local-faults.js'
 import { checkOwnOutputs } from '../../sinks/own-outputs.js'
 import type { Job, Result, SourceContext } from '../../types.js'
 import { writeAttribution } from './attribution.js'
@@ -193,6 +194,10 @@ export class UnsplashSource implements AsyncIterable<Job> {
     const paths = context.paths
     // ATTRIBUTION.md is replaced at the run's end: never a project's own credits file.
     await checkOwnOutputs(paths, [ATTRIBUTION])
+    const inTheWay = workFileInTheWay(
+      sqliteFiles(paths.unsplash, 'the Unsplash listing and download tracking'),
+    )
+    if (inTheWay) throw inTheWay
     // SQLite (a native addon) loads when an Unsplash run opens, not when `imgpull` is imported.
     const { UnsplashStore } = await import('./state.js')
     const storeCreated = !existsSync(paths.unsplash)
