@@ -885,3 +885,24 @@ test('CSV: a Spark \\" past the first MiB, read as RFC 4180, is an invalid-row t
     /spark-late\.csv line 25002: 3 fields where the header has 2: a field holds \\", Spark's escape for a quote, but the file's first 1 MiB show none, so it is read as RFC 4180$/,
   )
 })
+
+test('CSV: a Spark \\" past the first MiB that runs a quoted field over lines stops the reading naming that escape, not a stray quote', async () => {
+  // `"A 12\""` read as RFC 4180 is `A 12\"` and the field goes on over the next line, to a quote
+  // inside its next field: the stop said to double the quote or remove it, a stray quote, where
+  // the file is Spark's and every quote in it is written as Spark writes it.
+  const plain = Array.from(
+    { length: 25000 },
+    (_, i) => `https://images.example/${i}.jpg,caption number ${i} of many`,
+  )
+  const csv = await file(
+    'spark-late-lines.csv',
+    `url,caption\n${plain.join('\n')}\nhttps://images.example/late.jpg,"A 12\\""\nhttps://images.example/next.jpg,"next"\n`,
+  )
+  const { jobs, error } = await readUntilError([csv], { captionCol: 'caption' })
+  assert.equal(jobs.length, 25000, 'the rows before it are read')
+  assert.ok(error instanceof UsageError, String(error))
+  assert.match(
+    error.message,
+    /spark-late-lines\.csv line 25002: a quote opens field 2 and closes on line 25003 inside the field, not at its end, which would read lines 25002 to 25003 as one record: the record holds \\", Spark's escape for a quote, but the file's first 1 MiB show none, so it is read as RFC 4180; write the file with "" for a quote inside a field, as RFC 4180 does \(Spark: \.option\("escape", "\\""\)\)$/,
+  )
+})

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import { UsageError } from '../../errors.js'
-import type { CsvEscape } from './csv-escape.js'
+import { type CsvEscape, ESCAPE_SNIFF_BYTES } from './csv-escape.js'
 
 /** A record as csv-parse gives it with `raw: true`: its fields and the text they were read from. */
 export interface RawRecord {
@@ -111,8 +111,15 @@ export function strayQuoteLines(
   const { text, body, lines } = recordLines(raw)
   if (format === 'csv') {
     const first = endLine - (lines.length - 1)
+    const joined = `${path} line ${first}: a quote opens field ${stray + 1} and closes on line ${endLine} inside the field, not at its end, which would read lines ${first} to ${endLine} as one record`
+    // A Spark file whose first \" comes past the MiB that decides its escape (`sniffCsvEscape`):
+    // the quote is no stray one, and the advice to double it named no cause.
+    if (quoteEscape === 'rfc' && raw.includes('\\"'))
+      throw new UsageError(
+        `${joined}: the record holds \\", Spark's escape for a quote, but the file's first ${ESCAPE_SNIFF_BYTES / 1024 / 1024} MiB show none, so it is read as RFC 4180; write the file with "" for a quote inside a field, as RFC 4180 does (Spark: .option("escape", "\\""))`,
+      )
     throw new UsageError(
-      `${path} line ${first}: a quote opens field ${stray + 1} and closes on line ${endLine} inside the field, not at its end, which would read lines ${first} to ${endLine} as one record: quote the field as RFC 4180 does ("" for a quote inside it), or remove the stray quote`,
+      `${joined}: quote the field as RFC 4180 does ("" for a quote inside it), or remove the stray quote`,
     )
   }
   // The record's last delimiter may be CRLF, of which the raw text holds the CR: counting a byte
