@@ -330,6 +330,44 @@ test('percentiles by nearest rank, at whole milliseconds', () => {
   }
 })
 
+test('hosts in a tie are in natural order: 10.0.0.9 before 10.0.0.10, img9 before img10, in the table, the failures and the charts', () => {
+  // Sorted as text, `http://10.0.0.10` came before `http://10.0.0.9` and `img10` before `img9`.
+  const hosts = [
+    'http://10.0.0.10',
+    'http://img10.example',
+    'http://10.0.0.9',
+    'http://img9.example',
+    'http://10.0.0.100',
+    'http://img09.example',
+  ]
+  const natural = [
+    'http://10.0.0.9',
+    'http://10.0.0.10',
+    'http://10.0.0.100',
+    'http://img09.example',
+    'http://img9.example',
+    'http://img10.example',
+  ]
+  assert.deepEqual(
+    hostTable(hosts.map((host) => item({ host }))).map((r) => r.host),
+    natural,
+  )
+  const failed = hosts.map((host) =>
+    item({ host, url: `${host}/a.jpg`, status: 'failed', error: 'http-404', httpStatus: 404 }),
+  )
+  assert.deepEqual(
+    groupFailures(failed)[0].hosts.map((h) => h.host),
+    natural,
+  )
+  assert.deepEqual(
+    busiestSampled(
+      hosts.map((host) => ({ t: 0, host, inFlight: 1, limit: 4 })),
+      6,
+    ),
+    natural,
+  )
+})
+
 test('hosts: requests and answers of this run, TTFB median and p95', () => {
   const a = 'https://a.example'
   const b = 'https://b.example'

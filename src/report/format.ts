@@ -40,3 +40,30 @@ export function grouped(value: number): string {
   const [int, frac] = (Number.isInteger(abs) ? abs : Math.round(abs * 1000) / 1000).toString().split('.')
   return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`
 }
+
+/**
+ * Names in the order a person reads them (natural order): runs of digits compare as numbers, so
+ * `10.0.0.9` comes before `10.0.0.10` and `img9` before `img10`, which code-unit order put after
+ * them; the rest by code unit, and names equal so (`img09`, `img9`) by code unit too.
+ */
+export function naturalOrder(a: string, b: string): number {
+  const runs = /\d+|\D+/g
+  const x = a.match(runs) ?? []
+  const y = b.match(runs) ?? []
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i]
+    const q = y[i]
+    if (p === q) continue
+    if (/^\d/.test(p) && /^\d/.test(q)) {
+      // As numbers of any length: fewer digits once leading zeros are left out is smaller.
+      const m = p.replace(/^0+/, '')
+      const n = q.replace(/^0+/, '')
+      if (m.length !== n.length) return m.length - n.length
+      if (m !== n) return m < n ? -1 : 1
+      continue
+    }
+    return p < q ? -1 : 1
+  }
+  if (x.length !== y.length) return x.length - y.length
+  return a < b ? -1 : a > b ? 1 : 0
+}

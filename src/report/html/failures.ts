@@ -2,7 +2,7 @@ import { ERROR_CODES, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
-import { grouped } from '../format.js'
+import { grouped, naturalOrder } from '../format.js'
 import type { ReportItem } from './types.js'
 
 /**
@@ -217,7 +217,7 @@ export class FailureTally {
 }
 
 function byCountThen<T extends { count: number }>(name: (x: T) => string) {
-  return (a: T, b: T) => b.count - a.count || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)
+  return (a: T, b: T) => b.count - a.count || naturalOrder(name(a), name(b))
 }
 
 /** {@link FailureGroup}s of a list of items. */

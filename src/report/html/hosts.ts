@@ -1,3 +1,4 @@
+import { naturalOrder } from '../format.js'
 import { MsHistogram } from './histogram.js'
 import type { ReportItem } from './types.js'
 
@@ -66,7 +67,7 @@ export class HostTally {
     }
   }
 
-  /** Rows, most requests first (ties: most items, then name). */
+  /** Rows, most requests first (ties: most items, then name, in natural order: `img9` before `img10`). */
   rows(): HostRow[] {
     const rows: HostRow[] = []
     for (const { row, ttfb } of this.#hosts.values()) {
@@ -75,10 +76,7 @@ export class HostTally {
       rows.push({ ...row, ...(median === undefined ? {} : { ttfbMedian: median, ttfbP95: p95 }) })
     }
     const items = (r: HostRow) => r.ok + r.skipped + r.failed + r.pending
-    return rows.sort(
-      (a, b) =>
-        b.requests - a.requests || items(b) - items(a) || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0),
-    )
+    return rows.sort((a, b) => b.requests - a.requests || items(b) - items(a) || naturalOrder(a.host, b.host))
   }
 }
 

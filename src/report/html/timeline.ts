@@ -1,3 +1,4 @@
+import { naturalOrder } from '../format.js'
 import type { HostSample, ReportItem } from './types.js'
 
 /** Interval lengths a chart's bins may take, ms: round numbers a reader can say aloud. */
@@ -130,7 +131,7 @@ export function busiestSampled(samples: Iterable<HostSample>, count: number): st
   const load = new Map<string, number>()
   for (const s of samples) load.set(s.host, (load.get(s.host) ?? 0) + Math.max(0, s.inFlight))
   return [...load.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort((a, b) => b[1] - a[1] || naturalOrder(a[0], b[0]))
     .slice(0, count)
     .map(([host]) => host)
 }
