@@ -189,6 +189,11 @@ export interface RunStats {
    */
   readToEnd: boolean
   /**
+   * Set as the run ends: milliseconds from its start to its end as its journal records it, the
+   * report's wall time (the manifest and the report written after are not in it); 0 before.
+   */
+  wallMs: number
+  /**
    * Milliseconds until the last file waiting to retry may go again (sleeping out its backoff, or
    * held with its host paused by a `Retry-After`); 0 when none waits. Read live.
    */

@@ -85,6 +85,14 @@ test('the report of a run: figures as in the manifest, images from disk, failure
   const { page, log, figure } = await open(join(out, 'report.html'))
   assert.equal(await figure('ok'), String(ok.length))
   assert.equal(await figure('failed'), String(failed.length))
+  // The terminal's run time and rate are the report's: the terminal counted the manifest and the
+  // report written after the run too (`in 0.6 s` where the report said `ran 0.4 s`).
+  const summary = /\n\d+ images?, \S+ \S+ in (\S+(?: s)?) \(([\d.]+) img\/s/.exec(`\n${r.stderr}`)
+  assert.ok(summary, r.stderr)
+  assert.equal(await figure('wall'), summary[1], r.stderr)
+  // The same rate, each in its own digits: the line's one decimal, the report's three figures.
+  const rate = Number(await figure('rate'))
+  assert.ok(Math.abs(rate - Number(summary[2])) <= 0.051, `${rate} img/s in the report; ${r.stderr}`)
   // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
   assert.match(await page.locator('.command').first().innerText(), /^\$ imgpull .*run\.txt -o .* --retries 1/)
   // Every image downloaded is on the contact sheet, drawn from its file on disk.

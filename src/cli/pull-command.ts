@@ -184,7 +184,8 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     const all = total()
     tally.notRead = all === undefined ? null : Math.max(0, all - run.stats.read)
   }
-  const ms = performance.now() - started
+  // The run's own time, as the report says it; a run that never began has none.
+  const ms = run.stats.wallMs || performance.now() - started
   // A Ctrl-C that came once every job had its outcome (the manifest and the report being
   // written, which takes seconds for millions of jobs) stopped nothing: no 130, no "continue".
   const stopped = interrupted && (run.stats.stopped || hard.signal.aborted)

@@ -67,8 +67,11 @@ export interface Journal {
   manifestLines(): Iterable<string>
   /** Say what this run is (its command line, for the report). */
   describeRun(info: { command?: string }): void
-  /** This run has ended; `interrupted`: before its end (a stop, a fatal error). */
-  endRun(info: { interrupted: boolean }): void
+  /**
+   * This run has ended; `interrupted`: before its end (a stop, a fatal error); `endedAt` (ms since
+   * the epoch, now if not given): the end the terminal's summary counts too.
+   */
+  endRun(info: { interrupted: boolean; endedAt?: number }): void
   /**
    * This run never began (the folder refused it: another output format, other options): its
    * record is taken back, so `imgpull status` and the report count only runs that did.
@@ -169,8 +172,8 @@ export class MemoryJournal implements Journal {
     this.#run.command = info.command
   }
 
-  endRun(info: { interrupted: boolean }) {
-    this.#run.endedAt = Date.now()
+  endRun(info: { interrupted: boolean; endedAt?: number }) {
+    this.#run.endedAt = info.endedAt ?? Date.now()
     this.#run.interrupted = info.interrupted
   }
 

@@ -312,9 +312,9 @@ export class SqliteJournal implements Journal {
     this.#stmt.describeRun.run(info.command ?? null, this.run)
   }
 
-  endRun(info: { interrupted: boolean }) {
+  endRun(info: { interrupted: boolean; endedAt?: number }) {
     this.#write()
-    this.#stmt.endRun.run(Date.now(), info.interrupted ? 1 : 0, this.run)
+    this.#stmt.endRun.run(info.endedAt ?? Date.now(), info.interrupted ? 1 : 0, this.run)
   }
 
   abandonRun() {
