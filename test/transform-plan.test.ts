@@ -10,6 +10,7 @@ import {
   plan,
   refusal,
   resizeFor,
+  roundHalfEven,
 } from '../src/transform/plan.js'
 import { pngCarriesMetadata } from '../src/transform/png-metadata.js'
 import { needsPool, opaqueColour, resolveTransformSpec, type TransformSpec } from '../src/transform/spec.js'
@@ -102,7 +103,14 @@ describe('resizeFor: img2dataset geometry', () => {
     ['keep-ratio', true, 300, 256, 256, undefined], // shortest side not bigger
     ['keep-ratio', true, 300, 257, 256, { width: 299, height: 256, fit: 'fill' }],
     ['keep-ratio', false, 512, 256, 256, undefined], // already there
-    ['keep-ratio', false, 333, 200, 100, { width: 167, height: 100, fit: 'fill' }], // rounded
+    ['keep-ratio', false, 333, 200, 100, { width: 166, height: 100, fit: 'fill' }], // 166.5: a tie, to the even side
+    // A tie goes to the even side, as img2dataset's albumentations (py3round) and Python's round:
+    // a tie up made 513 and 127 of these, a pixel off img2dataset's width for the same image.
+    ['keep-ratio-largest', false, 1025, 2048, 1024, { width: 512, height: 1024, fit: 'fill' }],
+    ['keep-ratio-largest', false, 1023, 2048, 1024, { width: 512, height: 1024, fit: 'fill' }],
+    ['keep-ratio-largest', false, 253, 512, 256, { width: 126, height: 256, fit: 'fill' }],
+    ['keep-ratio', false, 301, 200, 100, { width: 150, height: 100, fit: 'fill' }], // 150.5
+    ['keep-ratio', false, 303, 200, 100, { width: 152, height: 100, fit: 'fill' }], // 151.5
     ['keep-ratio-largest', false, 1000, 500, 256, { width: 256, height: 128, fit: 'fill' }],
     ['keep-ratio-largest', false, 500, 1000, 256, { width: 128, height: 256, fit: 'fill' }],
     ['keep-ratio-largest', true, 256, 100, 256, undefined],
@@ -122,6 +130,14 @@ describe('resizeFor: img2dataset geometry', () => {
       assert.deepEqual(resizeFor(width, height, s), expected)
     })
   }
+})
+
+it("roundHalfEven: Python's round, which img2dataset's sizes come from", () => {
+  // python3 -c 'print([round(x) for x in (0.5, 1.5, 2.5, 3.5, 126.5, 2.4999, 2.5000001, 7.2, 7.8)])'
+  assert.deepEqual(
+    [0.5, 1.5, 2.5, 3.5, 126.5, 2.4999, 2.5000001, 7.2, 7.8].map(roundHalfEven),
+    [0, 2, 2, 4, 126, 2, 3, 7, 8],
+  )
 })
 
 describe('refusal: the filters', () => {

@@ -102,7 +102,8 @@ export function outputFormat(input: string, encode: EncodeFormat | undefined): s
  * The resize a mode asks for on an image of `width`×`height` (as displayed), or `undefined` when
  * it would change nothing (same size already, or `resizeOnlyIfBigger` and not bigger).
  * img2dataset's geometry: `keep-ratio` and `center-crop` scale the shortest side to `size`,
- * `keep-ratio-largest` and `border` the longest; the other side is rounded to the nearest pixel.
+ * `keep-ratio-largest` and `border` the longest; the other side is rounded to the nearest pixel,
+ * a tie to the even one, as img2dataset rounds it (see `roundHalfEven`).
  */
 export function resizeFor(width: number, height: number, spec: TransformSpec): Resize | undefined {
   if (spec.resize === 'no' || spec.size === undefined) return undefined
@@ -115,9 +116,21 @@ export function resizeFor(width: number, height: number, spec: TransformSpec): R
     return { width: n, height: n, fit: spec.resize === 'center-crop' ? 'cover' : 'contain' }
   }
   const scale = n / reference
-  const w = Math.max(1, Math.round(width * scale))
-  const h = Math.max(1, Math.round(height * scale))
+  const w = Math.max(1, roundHalfEven(width * scale))
+  const h = Math.max(1, roundHalfEven(height * scale))
   return w === width && h === height ? undefined : { width: w, height: h, fit: 'fill' }
+}
+
+/**
+ * `x` to the nearest whole number, a tie to the even one, as Python's `round` and albumentations'
+ * `py3round` (the sizes img2dataset's `smallest_max_size` and `longest_max_size` make): 1025×2048
+ * to 1024 is 512×1024 there, where `Math.round` (a tie up) made it 513×1024.
+ */
+export function roundHalfEven(x: number): number {
+  const below = Math.floor(x)
+  const part = x - below
+  if (part !== 0.5) return part < 0.5 ? below : below + 1
+  return below % 2 === 0 ? below : below + 1
 }
 
 /** The filter an image of this size fails, if any: pixels first (a safety limit), then size, then shape. */
