@@ -62,7 +62,11 @@ export interface Options {
   headersTimeout?: number
   /** Longest gap between body bytes in ms: a stalled transfer is cut and retried. @default 15_000 */
   idleTimeout?: number
-  /** Longest time for one file, all attempts included, in ms. @default 600_000 */
+  /**
+   * Longest time for one file, all attempts included, in ms; a body still coming then at a pace
+   * that brings the rest of its length within as long again is given that time, once (see
+   * fetch/steady-body.ts). @default 600_000
+   */
   totalTimeout?: number
   /** Largest body accepted, in bytes. @default 536_870_912 (512 MiB) */
   maxSize?: number

@@ -33,6 +33,7 @@ import {
 } from './fetch/retry-policy.js'
 import { RetrySleepers } from './fetch/retry-sleepers.js'
 import { type GivenUp, Scheduler, type Slot } from './fetch/scheduler.js'
+import { type BodyPace, paceWords, steadyAtDeadline } from './fetch/steady-body.js'
 import { READY_DEATHS, THREAD_DIED, TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
@@ -135,6 +136,12 @@ export function holdResults(count: number): void {
  */
 const STILL_COMING =
   'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
+/**
+ * Said of a total timeout that cut a body given the time once more at the deadline, its pace
+ * then being one that would have ended it in that time (see `steadyAtDeadline`).
+ */
+const overran = (pace: string) =>
+  `its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout (${pace} then) would end it within as long again`
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
 const UNREAD_WAIT_MS = 30_000
 /** Longest wait, in ms, for the reader to stop after a stop, to tell whether it had read all (see `Engine.readToEnd`). */
@@ -852,13 +859,22 @@ class Engine {
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
     let pastDeadline = false
-    const timer = setTimeout(
-      () => {
-        pastDeadline = true
-        cancel.abort()
-      },
-      Math.max(1, remaining),
-    )
+    // This attempt's body under way, measured (see `steadyAtDeadline`).
+    let pace: BodyPace | undefined
+    // Its pace in words when, at the deadline, it was given the time once more.
+    let overtime: string | undefined
+    const atDeadline = () => {
+      const now = performance.now()
+      if (overtime === undefined && steadyAtDeadline(pace, now, this.options.totalTimeout)) {
+        // Slow but steady: a poor link's 50 kB/s for a 40 MB image is not a trickle's 100 B/s.
+        overtime = paceWords(pace!, now)
+        timer = setTimeout(atDeadline, this.options.totalTimeout)
+        return
+      }
+      pastDeadline = true
+      cancel.abort()
+    }
+    let timer = setTimeout(atDeadline, Math.max(1, remaining))
     this.#inFlight.add(cancel)
     this.stats.active++
     const onValidators = (v: Validators) => {
@@ -867,7 +883,8 @@ class Engine {
     }
     // What this attempt's bodies did to the file: where the first began, and whether any began anew.
     task.bodies = undefined
-    const onBody = (at: number, unresumable?: string) => {
+    const onBody = (at: number, unresumable?: string, length?: number) => {
+      pace = { began: performance.now(), length, got: 0 }
       if (unresumable === WRAPS_RANGES) {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
@@ -924,6 +941,9 @@ class Engine {
             expectedHash,
             onValidators,
             onBody,
+            onBytes: (n) => {
+              if (pace) pace.got += n
+            },
             onHop,
             tailChecked,
             onTailChecked,
@@ -945,6 +965,7 @@ class Engine {
             onBody,
             onBytes: (n) => {
               this.stats.bytes += n
+              if (pace) pace.got += n
             },
             onHop,
             expectedHash,
@@ -965,7 +986,7 @@ class Engine {
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
-      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt)
+      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, overtime)
       return
     } finally {
       clearTimeout(timer)
@@ -1042,6 +1063,7 @@ class Engine {
     error: unknown,
     pastDeadline: boolean,
     sentAt: number,
+    overtime?: string,
   ): Promise<void> {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
@@ -1052,14 +1074,16 @@ class Engine {
     // A body that had begun and still came when the time ran out: a trickle, which the idle
     // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received".
     let e: ImgpullError = pastDeadline
-      ? new TimeoutError(
-          'total',
-          this.options.totalTimeout,
-          shown,
-          undefined,
-          false,
-          task.bodies && STILL_COMING,
-        )
+      ? overtime !== undefined
+        ? new TimeoutError('total', 2 * this.options.totalTimeout, shown, undefined, false, overran(overtime))
+        : new TimeoutError(
+            'total',
+            this.options.totalTimeout,
+            shown,
+            undefined,
+            false,
+            task.bodies && STILL_COMING,
+          )
       : isFatalLocal(error)
         ? fault(error, this.paths)
         : classify(error, shown, this.options)

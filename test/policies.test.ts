@@ -36,6 +36,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { paceWords, steadyAtDeadline } from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
@@ -2182,4 +2183,31 @@ test('emptyInputLine names the inputs that held no job, as lists or tables, stdi
     [undefined, false, 'No input found: the lists hold no URL (blank lines and # comments are skipped).'],
   ]
   for (const [inputs, tables, line] of cases) assert.equal(emptyInputLine(inputs, tables), line)
+})
+
+// hunt134: at --total-timeout, a body under way is given as long again only when its pace would
+// bring the rest of its length within that time (a poor link, not a trickle).
+test('steadyAtDeadline: the rest of its length within as long again at its pace so far, or the body is cut', () => {
+  const total = 600_000
+  const rows: [string, Parameters<typeof steadyAtDeadline>[0], boolean][] = [
+    // 60 MB at 80 kB/s: 48 MB in at 600 s, 12 MB left, 150 s more.
+    ['a poor link, 60 MB', { began: 0, length: 60_000_000, got: 48_000_000 }, true],
+    // Exactly as long again: given.
+    ['the rest in exactly the time', { began: 0, length: 2_000_000, got: 1_000_000 }, true],
+    ['the rest in a moment more than the time', { began: 0, length: 2_000_002, got: 1_000_000 }, false],
+    // A trickle: 100 B/s of 5 MB, 60 kB in.
+    ['100 B/s of 5 MB', { began: 0, length: 5_000_000, got: 60_000 }, false],
+    ['a byte a second', { began: 0, length: 40_000, got: 600 }, false],
+    ['no length to measure the rest by', { began: 0, length: undefined, got: 48_000_000 }, false],
+    ['nothing came', { began: 0, length: 1000, got: 0 }, false],
+    ['no body under way', undefined, false],
+    // Its length all in (the end not yet seen): nothing left.
+    ['every byte in', { began: 0, length: 1000, got: 1000 }, true],
+    // The body began late in the attempt: its own pace counts, not the attempt's.
+    ['a body begun 590 s in, 100 kB/s', { began: 590_000, length: 1_500_000, got: 1_000_000 }, true],
+  ]
+  for (const [what, pace, expected] of rows)
+    assert.equal(steadyAtDeadline(pace, total, total), expected, what)
+  assert.equal(paceWords({ began: 0, length: 1, got: 48_000_000 }, total), '80.0 kB/s')
+  assert.equal(paceWords({ began: 0, length: 1, got: 60_000 }, total), '100 B/s')
 })

@@ -429,6 +429,53 @@ test('a total timeout that cuts a body trickling in says so; one that cuts a sil
   }
 })
 
+// hunt134: --total-timeout (600 s) cut every body still coming when it ran out, and said it
+// trickled in: a 60 MB image on a poor link's 80 kB/s (12.5 min) failed on every run, where curl,
+// wget2 and aria2c, which bound no transfer's time by default, keep it. A body whose pace at the
+// deadline would bring the rest of its length within as long again is given that time, once;
+// a trickle (the test above: 2 kB/s of 100 kB) is cut at the deadline as before, and so is a body
+// that slows down once given the time (cut at twice the timeout, saying so).
+test('a slow but steady body is not failed by --total-timeout: one whose pace ends it within as long again is given that time once, on threads too', async () => {
+  const steady = server.url('/steady-total?size=210000&drip=60000')
+  for (const threads of [0, 1]) {
+    // 3.5 s at 60 kB/s: at 3 s, the rest within 3 s more even for a body begun 2 s late (a loaded machine).
+    const { one, ms } = await get([steady], { totalTimeout: 3000, idleTimeout: 5000, retries: 0, threads })
+    assert.equal(one.status, 'ok', `threads ${threads}: ${one.message}`)
+    assert.equal(one.bytes, 210_000)
+    assert.ok(ms > 3000, `threads ${threads}: ${ms} ms, within the timeout: the body was not slow enough`)
+  }
+  // Steady up to the deadline (50 kB/s), then a trickle: cut at twice the timeout, not later.
+  const slowing = await startRawServer((socket) => {
+    socket.once('data', async () => {
+      const body = makeImage('slowing.jpg', 160_000)
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`)
+      let at = 0
+      const started = Date.now()
+      while (at < body.length && !socket.destroyed) {
+        const step = Date.now() - started < 2600 ? 5000 : 100
+        socket.write(body.subarray(at, at + step))
+        at += step
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })
+  })
+  try {
+    const { one, ms } = await get([slowing.url('/slowing.jpg')], {
+      totalTimeout: 3000,
+      idleTimeout: 5000,
+      retries: 0,
+    })
+    assert.equal(one.error, 'timeout')
+    assert.match(
+      one.message ?? '',
+      /^total timeout after 6 s on .*\/slowing\.jpg: its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout \(\d+(\.\d)? kB\/s then\) would end it within as long again$/,
+    )
+    assert.ok(ms < 7500, `${ms} ms`)
+  } finally {
+    await slowing.close()
+  }
+})
+
 test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
   // A black hole accepts connections and never answers; the cold one leaves its first 6 hanging.
   let coldRequests = 0

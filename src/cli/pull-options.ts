@@ -71,7 +71,7 @@ export function addPullOptions(command: Command): Command {
     .option('--idle-timeout <s>', 'longest gap between body bytes, in seconds', seconds, defaults.idleTimeout)
     .option(
       '--total-timeout <s>',
-      'longest time for one file, retries included, in seconds',
+      'longest time for one file, retries included, in seconds (a body whose pace then ends it within as long again gets that time once)',
       seconds,
       defaults.totalTimeout,
     )

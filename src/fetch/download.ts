@@ -103,9 +103,11 @@ export interface DownloadContext {
    * Called when a body is taken, with where in the file it begins: 0 for the whole file anew, more
    * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`);
    * `unresumable`: why no range can continue this body, in words (it came encoded; the server
-   * answered this attempt's resume in a form imgpull does not take).
+   * answered this attempt's resume in a form imgpull does not take); `length`: the bytes this
+   * answer's body is to bring (encoded ones, for an encoded body), where it says (see pull.ts
+   * `steadyAtDeadline`).
    */
-  onBody?: (at: number, unresumable?: string) => void
+  onBody?: (at: number, unresumable?: string, length?: number) => void
   /** The hash the body must have (a table's hash column): a mismatch is `hash-mismatch`, not kept. */
   expectedHash?: Job['expectedHash']
   /**
@@ -1019,6 +1021,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
         : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
           `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
+    decision.length,
   )
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0

@@ -34,12 +34,13 @@ export type FromThread =
   | { op: 'ready' }
   | { op: 'validators'; id: number; validators: Validators }
   /** A body is taken from byte `at` (see `DownloadContext.onBody`). */
-  | { op: 'body'; id: number; at: number; unresumable?: string }
+  | { op: 'body'; id: number; at: number; unresumable?: string; length?: number }
   /** A resume's overlap was compared and found the same (see `DownloadContext.onTailChecked`). */
   | { op: 'tail'; id: number }
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
-  | { op: 'bytes'; n: number }
+  /** Body bytes received since the last word, `n` in all, `each` by transfer (see `DownloadContext.onBytes`). */
+  | { op: 'bytes'; n: number; each: [id: number, n: number][] }
   /** A process warning raised on the thread (one of Node's), to be raised on the main thread. */
   | { op: 'warning'; message: string; type?: string; code?: string; detail?: string }
   /**

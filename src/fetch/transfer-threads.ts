@@ -18,7 +18,9 @@ export interface ThreadTask {
   expectedHash?: Job['expectedHash']
   onValidators: (validators: Validators) => void
   /** See `DownloadContext.onBody`. */
-  onBody?: (at: number, unresumable?: string) => void
+  onBody?: (at: number, unresumable?: string, length?: number) => void
+  /** This transfer's body bytes, told in batches (the pool's `onBytes` is told them too). */
+  onBytes?: (n: number) => void
   /** See `DownloadContext.onHop`. */
   onHop?: (origin: string) => Promise<void>
   /** See `DownloadContext.tailChecked`. */
@@ -37,7 +39,8 @@ interface Pending {
   resolve: (done: Downloaded) => void
   reject: (error: unknown) => void
   onValidators: (validators: Validators) => void
-  onBody?: (at: number, unresumable?: string) => void
+  onBody?: (at: number, unresumable?: string, length?: number) => void
+  onBytes?: (n: number) => void
   onHop?: (origin: string) => Promise<void>
   onTailChecked?: () => void
 }
@@ -260,6 +263,7 @@ export class TransferThreads {
         reject,
         onValidators: task.onValidators,
         onBody: task.onBody,
+        onBytes: task.onBytes,
         onHop: task.onHop,
         onTailChecked: task.onTailChecked,
       })
@@ -327,10 +331,12 @@ export class TransferThreads {
       this.#startDeaths = 0
       this.#readyCount++
       this.#isReady()
-    } else if (m.op === 'bytes') this.#onBytes(m.n)
-    else if (m.op === 'warning') warnOnce(m)
+    } else if (m.op === 'bytes') {
+      this.#onBytes(m.n)
+      for (const [id, n] of m.each) this.#tell(id, (p) => p.onBytes?.(n))
+    } else if (m.op === 'warning') warnOnce(m)
     else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
-    else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable))
+    else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable, m.length))
     else if (m.op === 'tail') this.#tell(m.id, (p) => p.onTailChecked?.())
     else if (m.op === 'hop') {
       let hop: Promise<void> = Promise.resolve()

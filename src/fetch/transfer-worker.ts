@@ -43,14 +43,22 @@ const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
 let bytes = 0
+/** The same bytes by transfer (its engine measures a body's pace by them: see pull.ts). */
+const each = new Map<number, number>()
 let bytesTimer: NodeJS.Timeout | undefined
 
-function countBytes(n: number): void {
+function sendBytes(): void {
+  send({ op: 'bytes', n: bytes, each: [...each] })
+  bytes = 0
+  each.clear()
+}
+
+function countBytes(id: number, n: number): void {
   bytes += n
+  each.set(id, (each.get(id) ?? 0) + n)
   bytesTimer ??= setTimeout(() => {
     bytesTimer = undefined
-    send({ op: 'bytes', n: bytes })
-    bytes = 0
+    sendBytes()
   }, BYTES_MS)
 }
 
@@ -66,12 +74,12 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         dispatcher,
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
-        onBody: (at, unresumable) => send({ op: 'body', id: m.id, at, unresumable }),
+        onBody: (at, unresumable, length) => send({ op: 'body', id: m.id, at, unresumable, length }),
         tailChecked: m.tailChecked,
         onTailChecked: () => send({ op: 'tail', id: m.id }),
         plain: m.plain,
         revalidate: m.revalidate,
-        onBytes: countBytes,
+        onBytes: (n) => countBytes(m.id, n),
         onHop: (origin) =>
           new Promise<void>((resolve, reject) => {
             hops.set(m.id, (go) =>
@@ -114,7 +122,7 @@ port.on('message', (m: ToThread) => {
     hops.delete(m.id)
   } else if (m.op === 'close') {
     clearTimeout(bytesTimer)
-    if (bytes > 0) send({ op: 'bytes', n: bytes })
+    if (bytes > 0) sendBytes()
     dispatcher.destroy().finally(() => port.close())
   }
 })

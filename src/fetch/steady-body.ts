@@ -1,0 +1,33 @@
+import { formatBytes } from '../report/format.js'
+
+/**
+ * What the engine knows of an attempt's body under way, to judge it at `--total-timeout`: when it
+ * began (`performance.now()`), the bytes its answer is to bring (`length`; undefined without a
+ * `Content-Length`), and those that came.
+ */
+export interface BodyPace {
+  began: number
+  length: number | undefined
+  got: number
+}
+
+/**
+ * Whether a body under way when the file's `--total-timeout` (`totalMs`) ran out is a slow but
+ * steady one, given that time once more: at the pace it came at since it began, the rest of its
+ * length would come within `totalMs`. A body that trickles in (100 B/s of 5 MB, a byte a second)
+ * would take far longer, and is cut there; so is one whose length is not known (nothing to
+ * measure the rest by), and one of which nothing came. curl (`--speed-limit`), aria2c
+ * (`--lowest-speed-limit`) and wget2 set no such bound by default, and cut no slow body at all.
+ * Pure, table-tested (test/policies.test.ts).
+ */
+export function steadyAtDeadline(pace: BodyPace | undefined, now: number, totalMs: number): boolean {
+  if (!pace || pace.length === undefined || pace.got <= 0) return false
+  const elapsed = now - pace.began
+  if (!(elapsed > 0)) return false
+  const left = Math.max(0, pace.length - pace.got)
+  return (left * elapsed) / pace.got <= totalMs
+}
+
+/** The pace of a body, in words (`48.0 kB/s`, `100 B/s`), for a message. */
+export const paceWords = (pace: BodyPace, now: number): string =>
+  `${formatBytes((pace.got * 1000) / Math.max(1, now - pace.began))}/s`
