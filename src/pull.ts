@@ -142,6 +142,12 @@ const STILL_COMING =
  */
 const overran = (pace: string) =>
   `its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout (${pace} then) would end it within as long again`
+/**
+ * Said of a total timeout that cut a body with no length (chunked, or read to the close): it may
+ * have been steady, so not said to trickle; with no length, the rest could not be measured.
+ */
+const unmeasured = (pace: string) =>
+  `its body was under way at ${pace}, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended`
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
 const UNREAD_WAIT_MS = 30_000
 /** Longest wait, in ms, for the reader to stop after a stop, to tell whether it had read all (see `Engine.readToEnd`). */
@@ -863,6 +869,8 @@ class Engine {
     let pace: BodyPace | undefined
     // Its pace in words when, at the deadline, it was given the time once more.
     let overtime: string | undefined
+    // What the total timeout says of the body it cut, where STILL_COMING would not be true.
+    let cutWords: { ms: number; words: string } | undefined
     const atDeadline = () => {
       const now = performance.now()
       if (overtime === undefined && steadyAtDeadline(pace, now, this.options.totalTimeout)) {
@@ -871,6 +879,9 @@ class Engine {
         timer = setTimeout(atDeadline, this.options.totalTimeout)
         return
       }
+      if (overtime !== undefined) cutWords = { ms: 2 * this.options.totalTimeout, words: overran(overtime) }
+      else if (pace && pace.length === undefined && pace.got > 0)
+        cutWords = { ms: this.options.totalTimeout, words: unmeasured(paceWords(pace, now)) }
       pastDeadline = true
       cancel.abort()
     }
@@ -986,7 +997,7 @@ class Engine {
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
-      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, overtime)
+      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords)
       return
     } finally {
       clearTimeout(timer)
@@ -1063,7 +1074,7 @@ class Engine {
     error: unknown,
     pastDeadline: boolean,
     sentAt: number,
-    overtime?: string,
+    cutWords?: { ms: number; words: string },
   ): Promise<void> {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
@@ -1074,8 +1085,8 @@ class Engine {
     // A body that had begun and still came when the time ran out: a trickle, which the idle
     // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received".
     let e: ImgpullError = pastDeadline
-      ? overtime !== undefined
-        ? new TimeoutError('total', 2 * this.options.totalTimeout, shown, undefined, false, overran(overtime))
+      ? cutWords !== undefined
+        ? new TimeoutError('total', cutWords.ms, shown, undefined, false, cutWords.words)
         : new TimeoutError(
             'total',
             this.options.totalTimeout,

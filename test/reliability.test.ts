@@ -474,6 +474,17 @@ test('a slow but steady body is not failed by --total-timeout: one whose pace en
   } finally {
     await slowing.close()
   }
+  // No length (chunked): the rest cannot be measured, so it is cut at the timeout, and not said to
+  // trickle in (it came at 60 kB/s).
+  const chunked = await get([server.url('/steady-chunked?size=300000&drip=60000&nolength=1')], {
+    totalTimeout: 3000,
+    idleTimeout: 5000,
+    retries: 0,
+  })
+  assert.match(
+    chunked.one.message ?? '',
+    /^total timeout after 3 s on .*\/steady-chunked\?size=300000&drip=60000&nolength=1: its body was under way at \d+(\.\d)? kB\/s, with no Content-Length to tell how much was left \(a body so is not given more time\), and had not ended$/,
+  )
 })
 
 test('a host that answers nothing is given up after 16 requests in a row; one that answers after a cold start is not', async () => {
