@@ -23,11 +23,13 @@ im -size 300x40 -seed 10 plasma:fractal "${strip[@]}" "$work/d300x40.png"
 im "$work/a.png" -alpha set -channel A -evaluate set 60% +channel "${strip[@]}" "$work/a-alpha.png"
 im "$work/a.png" "$work/a.ppm"
 
-# JPEG: baseline; progressive (several scans); restart markers in every MCU row; EXIF (APP1)
+# JPEG: baseline; progressive (several scans); restart markers in every MCU row (also progressive); EXIF (APP1)
 # holding orientation 6 and a thumbnail JPEG, whose own FFD9 lies inside the APP1 segment.
 im "$work/a.png" -strip -quality 85 "$out/baseline.jpg"
 im "$work/a.png" -strip -quality 85 -interlace Plane "$out/progressive.jpg"
 cjpeg -quality 85 -restart 1 -outfile "$out/restart.jpg" "$work/a.ppm"
+# The same made progressive, without loss: jpegtran's scan script, a restart marker every MCU row.
+jpegtran -progressive -restart 1 -outfile "$out/progressive-restart.jpg" "$out/restart.jpg"
 im "$work/a.png" -resize 16x12 -strip -quality 70 "$work/thumb.jpg"
 cp "$out/baseline.jpg" "$out/exif-thumbnail.jpg"
 exiftool -q -overwrite_original -Orientation#=6 '-ThumbnailImage<='"$work/thumb.jpg" "$out/exif-thumbnail.jpg"

@@ -7,6 +7,7 @@ import zlib from 'node:zlib'
 import sharp from 'sharp'
 import { completenessCheck, type Verdict } from '../src/verify/complete/index.js'
 import { NO_EOI } from '../src/verify/complete/jpeg.js'
+import { jpegScansWhole } from '../src/verify/complete/jpeg-scans.js'
 import { NO_IEND } from '../src/verify/complete/png.js'
 import { FileCheck } from '../src/verify/file-check.js'
 import { readBackFile } from '../src/verify/read-back.js'
@@ -99,8 +100,8 @@ test('a real image cut anywhere before its structure ends is truncated, never wh
     const ext = (await sniff(file))!.ext
     const text = file.toString('latin1')
     const rootEnd = text.lastIndexOf('</svg>') + 6
-    // A sequential JPEG cut in its end-of-image marker, after its last scan: whole, but unchecked.
-    const scansEnd = ext === 'jpg' && name !== 'progressive.jpg' ? file.length - 2 : file.length
+    // A JPEG cut in its end-of-image marker, after its last scan: whole, but unchecked.
+    const scansEnd = ext === 'jpg' ? file.length - 2 : file.length
     // A PNG whose IEND follows its last IDAT, cut just before IEND or inside it: whole, but unchecked.
     for (let cut = 0; cut < file.length; cut++) {
       const verdict = await judge(ext, file.subarray(0, cut))
@@ -120,7 +121,7 @@ test('issue 10, case 3: a JPEG that stops at 55 % with no length to check is tru
   assert.deepEqual(verdict, { complete: false, kind: 'truncated', reason: 'JPEG has no end-of-image marker' })
 })
 
-test('a sequential JPEG without its end-of-image marker: whole but unchecked when its last scan holds every MCU; cut in a scan, zero-filled, or progressive, truncated', async () => {
+test('a sequential JPEG without its end-of-image marker: whole but unchecked when its last scan holds every MCU; cut in a scan or zero-filled, truncated', async () => {
   // Browsers, libjpeg and Pillow show such a file whole; it was truncated, however it came.
   // Noise from a seeded generator (mulberry32), not libvips' own, which differs on every run: one
   // run in about six drew an image where the assertions below do not hold. They are the walk's
@@ -171,7 +172,167 @@ test('a sequential JPEG without its end-of-image marker: whole but unchecked whe
     truncated(await judge('jpg', Buffer.concat([noEoi, Buffer.from('\n')])), `${name} and a newline`)
   }
   const progressive = fixture('progressive.jpg')
-  truncated(await judge('jpg', progressive.subarray(0, progressive.length - 2)), 'a progressive JPEG')
+  assert.deepEqual(
+    await judge('jpg', progressive.subarray(0, progressive.length - 2)),
+    { complete: true, width: 64, height: 48, unchecked: NO_EOI },
+    'a progressive JPEG',
+  )
+})
+
+/** Progressive JPEGs from libjpeg-turbo's and mozjpeg's scan scripts, small enough to cut everywhere. */
+async function progressiveJpegs(): Promise<[string, Buffer][]> {
+  let seed = 11
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const pixels = Buffer.from(Array.from({ length: 37 * 29 * 3 }, () => Math.round(random() * 255)))
+  const noise = await sharp(pixels, { raw: { width: 37, height: 29, channels: 3 } })
+    .png()
+    .toBuffer()
+  return [
+    // ImageMagick's (libjpeg's scan script), and jpegtran's with a restart marker every MCU row.
+    ['progressive.jpg', fixture('progressive.jpg')],
+    ['progressive-restart.jpg', fixture('progressive-restart.jpg')],
+    ['4:2:0, partial MCUs', await sharp(noise).jpeg({ progressive: true }).toBuffer()],
+    ['mozjpeg', await sharp(noise).jpeg({ progressive: true, mozjpeg: true }).toBuffer()],
+    ['4:4:4', await sharp(noise).jpeg({ progressive: true, chromaSubsampling: '4:4:4' }).toBuffer()],
+    ['grey', await sharp(noise).grayscale().jpeg({ progressive: true }).toBuffer()],
+    ['cmyk', await sharp(noise).toColourspace('cmyk').jpeg({ progressive: true }).toBuffer()],
+  ]
+}
+
+// hunt136: a progressive JPEG whose writer left out its end-of-image marker was truncated on every
+// attempt and rerun, its length met, where browsers and libvips show it and curl and wget2 keep it.
+test('a progressive JPEG without its end-of-image marker: whole but unchecked when its scans bring every coefficient to its last bit; cut anywhere else, between two scans too, truncated', async () => {
+  for (const [name, file] of await progressiveJpegs()) {
+    assert.ok(file.includes(Buffer.from([0xff, 0xc2])), `${name} is progressive (SOF2)`)
+    const { width, height } = (await judge('jpg', file)) as { width: number; height: number }
+    const noEoi = file.subarray(0, file.length - 2)
+    for (const split of [(b: Uint8Array) => [b], every(7), uneven(3)]) {
+      assert.deepEqual(
+        await judge('jpg', noEoi, split),
+        { complete: true, width, height, unchecked: NO_EOI },
+        name,
+      )
+    }
+    // Every cut: only the body that lacks the marker (or its second byte) is whole without it.
+    let wholes = 0
+    for (let cut = 0; cut <= file.length; cut++) {
+      const verdict = await judge('jpg', file.subarray(0, cut))
+      if (cut === file.length) assert.deepEqual(verdict, { complete: true, width, height }, name)
+      else if (cut >= noEoi.length)
+        assert.equal(verdict.complete && verdict.unchecked, NO_EOI, `${name} cut at ${cut}`)
+      else truncated(verdict, `${name} cut at ${cut}`)
+      if (verdict.complete) wholes++
+    }
+    assert.equal(wholes, 3, name)
+    // Cut between two scans (where one scan's data ends, before the next one's tables and header),
+    // every MCU of the last scan is there, but some coefficient is short of its last bit: named
+    // here, though every cut above is one of them too.
+    const ends: number[] = []
+    const SOS = Buffer.from([0xff, 0xda])
+    for (let at = file.indexOf(SOS); at !== -1; at = file.indexOf(SOS, at + 2)) {
+      let end = at + 2 + file.readUInt16BE(at + 2)
+      while (!(file[end] === 0xff && file[end + 1] !== 0 && (file[end + 1] & 0xf8) !== 0xd0)) end++
+      ends.push(end)
+    }
+    assert.ok(ends.length >= 3, `${name}: ${ends.length} scans`)
+    for (const end of ends.slice(0, -1))
+      truncated(await judge('jpg', file.subarray(0, end)), `${name} cut after the scan ending at ${end}`)
+    assert.equal(ends.at(-1), noEoi.length, name)
+    // Zeros where the rest was (a preallocated file written only so far).
+    for (const cut of [Math.floor(noEoi.length * 0.5), Math.floor(noEoi.length * 0.9), noEoi.length - 10]) {
+      const filled = Buffer.concat([noEoi.subarray(0, cut), Buffer.alloc(noEoi.length - cut)])
+      truncated(await judge('jpg', filled), `${name} zero-filled from ${cut}`)
+    }
+    truncated(await judge('jpg', Buffer.concat([noEoi, Buffer.from('\n')])), `${name} and a newline`)
+  }
+})
+
+test('the walk of a progressive JPEG never throws, and never takes a cut body, or one with bytes flipped in its scans, for whole', async () => {
+  // Seeded cuts, and cuts with bytes flipped anywhere (headers too: a frame may then say anything),
+  // as hostile or broken files bring them.
+  let seed = 5
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  for (const [name, file] of await progressiveJpegs()) {
+    const noEoi = file.subarray(0, file.length - 2)
+    const firstScan = file.indexOf(Buffer.from([0xff, 0xda]))
+    for (let trial = 0; trial < 300; trial++) {
+      const cut = 2 + next(noEoi.length - 3)
+      const body = Buffer.from(noEoi.subarray(0, cut))
+      assert.equal(jpegScansWhole(body), false, `${name} cut at ${cut}`)
+      const anywhere = Buffer.from(noEoi)
+      for (let k = 0; k <= next(4); k++) anywhere[next(anywhere.length)] ^= 1 << next(8)
+      assert.equal(typeof jpegScansWhole(anywhere), 'boolean', `${name} flipped`)
+      assert.equal(
+        typeof jpegScansWhole(anywhere.subarray(0, cut)),
+        'boolean',
+        `${name} flipped, cut at ${cut}`,
+      )
+      // A cut body whose scan data has bytes flipped: still cut.
+      for (let k = 0; k <= next(4); k++) body[firstScan + next(Math.max(1, cut - firstScan))] ^= 1 << next(8)
+      assert.equal(jpegScansWhole(body), false, `${name} cut at ${cut}, scan bytes flipped`)
+    }
+  }
+})
+
+/**
+ * A progressive greyscale JPEG made by hand to spend the walk: a DC scan (one bit a block), then
+ * every AC coefficient in a scan of its own, first to bit 13 and refined a bit at a time to bit 0
+ * (882 scans), each an end-of-band run of 32,767 blocks coded in 15 bits (a code of one bit for
+ * EOB14, and 14 bits of 1s), as often as the blocks need.
+ */
+function spendingJpeg(side: number): Buffer {
+  const blocks = (side / 8) ** 2
+  const segment = (marker: number, data: number[]) => Buffer.from([0xff, marker, 0, data.length + 2, ...data])
+  const bits = (count: number, bit: (i: number) => number) => {
+    const out: number[] = []
+    for (let i = 0; i < count; i += 8) {
+      let v = 0
+      for (let j = i; j < i + 8; j++) v = (v << 1) | (j < count ? bit(j) : 1)
+      out.push(v)
+      if (v === 0xff) out.push(0)
+    }
+    return Buffer.from(out)
+  }
+  const runs = Math.ceil(blocks / 32767)
+  const run = bits(runs * 15, (i) => (i % 15 === 0 ? 0 : 1))
+  const parts = [
+    Buffer.from([0xff, 0xd8]),
+    segment(0xc2, [8, side >> 8, side & 255, side >> 8, side & 255, 1, 1, 0x11, 0]),
+    segment(0xc4, [0x00, 1, ...Array(15).fill(0), 0x00]), // DC: one code, a difference of 0
+    segment(0xc4, [0x10, 1, ...Array(15).fill(0), 0xe0]), // AC: one code, EOB14
+    segment(0xda, [1, 1, 0x00, 0, 0, 0x00]),
+    bits(blocks, () => 0),
+  ]
+  for (let k = 1; k <= 63; k++)
+    for (const ah of [0, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
+      parts.push(segment(0xda, [1, 1, 0x00, k, k, (ah << 4) | (ah === 0 ? 13 : ah - 1)]), run)
+  return Buffer.concat(parts)
+}
+
+test('the walk of a progressive JPEG is bounded: a frame of more blocks than it can hold, or scans that would visit them more than 2^26 times, leave it refused', () => {
+  // The same scans over 1,024 blocks: whole (903,168 visits).
+  assert.equal(jpegScansWhole(spendingJpeg(256)), true)
+  // Over 262,144 blocks, 231 million visits: refused, without walking them all.
+  const started = performance.now()
+  assert.equal(jpegScansWhole(spendingJpeg(4096)), false)
+  assert.ok(performance.now() - started < 5000, `${performance.now() - started} ms`)
+  // 65535 × 65535: 67 million blocks, where 8 million is the most kept (64 MB); and a frame of
+  // more blocks than its body has bits, as each block's DC takes one at least.
+  const huge = spendingJpeg(256)
+  huge.writeUInt16BE(65535, huge.indexOf(Buffer.from([0xff, 0xc2])) + 5)
+  huge.writeUInt16BE(65535, huge.indexOf(Buffer.from([0xff, 0xc2])) + 7)
+  assert.equal(jpegScansWhole(Buffer.concat([huge, Buffer.alloc(9_000_000)])), false)
+  const tall = spendingJpeg(256)
+  tall.writeUInt16BE(8192, tall.indexOf(Buffer.from([0xff, 0xc2])) + 5)
+  assert.equal(jpegScansWhole(tall), false)
 })
 
 test("an EXIF thumbnail's end-of-image marker inside APP1 does not end the JPEG", async () => {

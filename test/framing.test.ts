@@ -24,6 +24,9 @@ let svg: Buffer
 let jxl: Buffer
 let mpf: Buffer
 let jpeg: Buffer
+/** A progressive JPEG with restart markers (jpegtran's), and where its next-to-last scan's data ends. */
+let progressive: Buffer
+let betweenScans: number
 let png: Buffer
 let v5: Buffer
 let avif: Buffer
@@ -604,6 +607,10 @@ const answers: Record<string, Answer> = {
   '/jpeg-no-eoi-chunked': () => chunked('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-no-eoi-close': () => closeDelimited('image/jpeg', jpeg.subarray(0, -2)),
   '/jpeg-cut-length': () => withLength('image/jpeg', jpeg.subarray(0, -40)),
+  // The same, progressive (restart markers too); and one cut where a scan ends, before the next.
+  '/progressive-no-eoi-length': () => withLength('image/jpeg', progressive.subarray(0, -2)),
+  '/progressive-no-eoi-close': () => closeDelimited('image/jpeg', progressive.subarray(0, -2)),
+  '/progressive-between-scans-length': () => withLength('image/jpeg', progressive.subarray(0, betweenScans)),
   '/png-no-iend-length': () => withLength('image/png', png.subarray(0, -12)),
   '/png-no-iend-chunked': () => chunked('image/png', png.subarray(0, -12)),
   '/png-no-iend-close': () => closeDelimited('image/png', png.subarray(0, -12)),
@@ -712,6 +719,21 @@ before(async () => {
   jxl = await fixture('bare.jxl')
   mpf = withMpf(await fixture('baseline.jpg'), await fixture('progressive.jpg'))
   jpeg = await fixture('restart.jpg')
+  progressive = await fixture('progressive-restart.jpg')
+  // The next-to-last scan's data runs from its header to the first marker that is no restart marker.
+  const sos = progressive.lastIndexOf(
+    Buffer.from([0xff, 0xda]),
+    progressive.lastIndexOf(Buffer.from([0xff, 0xda])) - 1,
+  )
+  betweenScans = sos + 2 + progressive.readUInt16BE(sos + 2)
+  while (
+    !(
+      progressive[betweenScans] === 0xff &&
+      progressive[betweenScans + 1] &&
+      (progressive[betweenScans + 1] & 0xf8) !== 0xd0
+    )
+  )
+    betweenScans++
   png = await fixture('palette-interlaced.png')
   v5 = await fixture('v5-alpha.bmp')
   avif = await fixture('plain.avif')
@@ -810,6 +832,32 @@ test('a JPEG without its end-of-image marker, its last scan whole, is kept when 
   assert.equal(closed.error, 'truncated')
   assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
   const again = (await get('/jpeg-no-eoi-close')).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+})
+
+// hunt136: a progressive JPEG its writer left without its end-of-image marker was truncated on
+// every attempt and every rerun, its Content-Length met, where browsers show it, libvips decodes
+// it, and curl and wget2 keep it.
+test('a progressive JPEG without its end-of-image marker, every coefficient whole, is kept when its end was marked; one cut between two scans is not', async () => {
+  const { r, out } = await get('/progressive-no-eoi-length', { retries: 0 })
+  assert.equal(r.status, 'ok', r.message)
+  assert.deepEqual([r.format, r.width, r.height, r.attempts], ['jpg', 64, 48, 1])
+  assert.deepEqual(await readFile(join(out, r.path!)), progressive.subarray(0, -2))
+  const verified = await get('/progressive-no-eoi-length', {
+    retries: 0,
+    out: join(dir, 'progressive-verified'),
+    transform: { verifyDecode: true },
+  })
+  assert.equal(verified.r.status, 'ok', verified.r.message)
+  const cut = (await get('/progressive-between-scans-length', { retries: 0 })).r
+  assert.equal(cut.error, 'truncated')
+  assert.match(cut.message!, /JPEG has no end-of-image marker: the server marked its answer whole/)
+  // Read to the close, it could be a cut that took the marker: the same bytes twice settle it.
+  const closed = (await get('/progressive-no-eoi-close', { retries: 0 })).r
+  assert.equal(closed.error, 'truncated')
+  assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
+  const again = (await get('/progressive-no-eoi-close')).r
   assert.equal(again.status, 'ok', again.message)
   assert.equal(again.attempts, 2)
 })

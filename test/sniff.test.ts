@@ -20,6 +20,7 @@ const FIXTURES: Record<string, [ext: string, mime: string, width: number, height
   'baseline.jpg': ['jpg', 'image/jpeg', 64, 48],
   'progressive.jpg': ['jpg', 'image/jpeg', 64, 48],
   'restart.jpg': ['jpg', 'image/jpeg', 64, 48],
+  'progressive-restart.jpg': ['jpg', 'image/jpeg', 64, 48],
   // EXIF orientation 6 (rotate 90° to show): the stored size is reported, not the shown one.
   'exif-thumbnail.jpg': ['jpg', 'image/jpeg', 64, 48],
   'rgba.png': ['png', 'image/png', 64, 48],

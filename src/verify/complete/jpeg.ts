@@ -360,9 +360,10 @@ export class JpegCheck implements CompletenessCheck {
     }
     if (this.#verdict) return this.#verdict
     if (this.#at === At.Start) return truncated('JPEG start-of-image marker cut short')
-    // Ended in scan data: whole when that scan holds every MCU and the body ends with it, as
-    // browsers and libjpeg show such a file; but where that end is only a close, a cut there
-    // could have taken the marker (`unchecked`).
+    // Ended in scan data: whole when that scan holds every MCU and the body ends with it (in a
+    // progressive file, when its scans brought every coefficient to its last bit), as browsers
+    // and libjpeg show such a file; but where that end is only a close, a cut there could have
+    // taken the marker (`unchecked`).
     // An MPF index that lists images after this one, or an XMP directory that lists items after
     // it (a motion photo's video), says more was to come.
     const walk =
