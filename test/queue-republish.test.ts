@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -391,4 +391,37 @@ test("a re-opened shard's round counts its workers' deaths anew: those of its ea
   } finally {
     client.disconnect()
   }
+})
+
+test('WebDataset: a shard published over its own files leaves no temporary beside them (a round whose image fails again; a worker killed before the tar)', async () => {
+  // rename() over a link to the same file does nothing (POSIX): the worker's temporary link stayed,
+  // 00000.parquet.HOST.PID.tmp beside 00000.parquet, a second copy of the shard's rows in the folder.
+  const input = await list('same-files.txt', [
+    server.url('/same-files/0.jpg'),
+    server.url('/same-files/busy.jpg?status=503&times=100'),
+  ])
+  const out = join(dir, 'same-files-out')
+  const enqueue = () =>
+    runCli(['enqueue', input, ...q('same-files'), '--retries', '0', '--output-format', 'webdataset'])
+  const worker = () => runCli(['worker', ...q('same-files'), '-o', out, '--exit-when-done'])
+  const shardFiles = ['00000.parquet', '00000.tar', '00000_stats.json']
+  assert.equal((await enqueue()).code, 0)
+  assert.equal((await worker()).code, 0)
+  assert.match((await enqueue()).stderr, /1 re-opened to fetch its 1 failed image again/)
+  const again = await worker()
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual((await readdir(out)).filter((f) => f !== '.imgpull').sort(), shardFiles)
+
+  // A worker killed between the Parquet and the tar left them published as links to its staged
+  // files; the worker that takes the shard over publishes the same files again.
+  const paths = shardPaths(join(dir, 'killed-before-tar'), 2)
+  await mkdir(paths.staging, { recursive: true })
+  for (const d of paths.dataset) await writeFile(d.from, d.to)
+  for (const d of paths.dataset.slice(0, 2)) await link(d.from, d.to)
+  assert.equal(await publish(paths, 'webdataset', counts(2, 'next')), true)
+  assert.deepEqual((await readdir(join(dir, 'killed-before-tar'))).filter((f) => f !== '.imgpull').sort(), [
+    '00002.parquet',
+    '00002.tar',
+    '00002_stats.json',
+  ])
 })

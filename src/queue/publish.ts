@@ -147,6 +147,11 @@ async function renameDataset(paths: ShardPaths): Promise<void> {
     // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
     await linkOrCopy(from, temporary)
     await rename(temporary, to)
+    // rename() does nothing, and succeeds, when both names are links to one file (POSIX): the
+    // staged file was published already, by a worker killed before the tar or by the round before a
+    // retry round that left it as it was. The temporary would stay beside the shard, a second
+    // 00012.parquet.HOST.PID.tmp that a reader of the whole folder (pyarrow's dataset) takes too.
+    await rm(temporary, { force: true })
   }
 }
 
