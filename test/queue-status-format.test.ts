@@ -91,3 +91,33 @@ test('a worker gone while on a shard is listed, though it had no image yet; one 
     lines.join('\n'),
   )
 })
+
+test('a worker whose attempts at shards failed is listed with how many and the last why, alive or stopped, not counted among those that did nothing', () => {
+  const why = 'shard 00004: cannot read /mnt/shared/urls.txt: no such file or directory'
+  const lines = formatStatus(
+    status([
+      worker('vm-2', { running: [3], shards: 2, ok: 24, rate: 2 }),
+      worker('vm-5', { attemptsFailed: 7, lastFailure: why }),
+      worker('vm-6', {
+        stoppedAt: AT - 6_000,
+        seenAt: AT - 6_000,
+        alive: false,
+        attemptsFailed: 1,
+        lastFailure: 'shard 00002: a \x1b[2J',
+      }),
+    ]),
+  )
+  assert.ok(lines.includes('workers:'), lines.join('\n'))
+  assert.ok(
+    lines.includes(
+      `  vm-5: 0 shards done, 0 ok, 0 failed, 0 images/s; seen just now; 7 attempts at shards failed, the last: ${why}`,
+    ),
+    lines.join('\n'),
+  )
+  assert.ok(
+    lines.includes(
+      '  vm-6: 0 shards done, 0 ok, 0 failed, 0 images/s; stopped 6 s ago; 1 attempt at shards failed, the last: shard 00002: a \\x1b[2J',
+    ),
+    lines.join('\n'),
+  )
+})

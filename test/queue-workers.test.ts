@@ -437,6 +437,13 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
   const failed = await runCli(['status', ...q('gone')])
   assert.match(failed.stdout, /shards: 0 done, 0 active, 0 waiting, 2 failed, of 2/)
   assert.match(failed.stdout, /enqueue the same input again: failed shards are tried again/)
+  // The worker that failed them is named, with the last why (a machine that cannot read the input
+  // fails every shard it takes); it was counted among the workers "that did nothing".
+  assert.match(
+    failed.stdout,
+    /^ {2}\S+: 0 shards done, 0 ok, 0 failed, 0 images\/s; stopped .*; 2 attempts at shards failed, the last: shard 0000[01]: input .*gone\.txt is not the file that was enqueued/m,
+  )
+  assert.doesNotMatch(failed.stdout, /did nothing/)
   // Mended: the same enqueue puts both back, their attempts counted afresh, and a worker does them.
   await writeFile(input, original)
   const again = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { formatBytes, grouped } from '../report/format.js'
+import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
@@ -232,7 +233,7 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
   // listed; one gone while on a shard is listed (killed before its first image: a shard's workers
   // dying one after another were all hidden as having done nothing).
   const idle = (w: QueueStatus['workers'][number]) =>
-    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0 && w.running.length === 0
+    !w.alive && w.shards === 0 && w.ok === 0 && w.failed === 0 && w.running.length === 0 && !w.attemptsFailed
   const listed = s.workers.filter((w) => !idle(w))
   const quiet = s.workers.length - listed.length
   if (s.workers.length) lines.push(quiet ? `workers (and ${n(quiet)} stopped that did nothing):` : 'workers:')
@@ -249,8 +250,12 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
       : w.alive || w.stoppedAt
         ? `shard ${held}, `
         : `was on shard ${held}, `
+    // A machine that cannot read the input fails each shard it takes: which one, and why.
+    const failing = w.attemptsFailed
+      ? `; ${n(w.attemptsFailed)} attempt${w.attemptsFailed === 1 ? '' : 's'} at shards failed, the last: ${printable(w.lastFailure ?? '')}`
+      : ''
     lines.push(
-      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}`,
+      `  ${w.id}: ${doing}${n(w.shards)} shard${w.shards === 1 ? '' : 's'} done, ${n(w.ok)} ok, ${n(w.failed)} failed, ${n(w.alive ? w.rate : 0)} images/s; ${state}${failing}`,
     )
   }
   for (const f of s.failures)

@@ -147,6 +147,13 @@ export interface Heartbeat {
   bytes: number
   /** Images a second over the last heartbeats. */
   rate: number
+  /**
+   * Attempts at shards its runs failed, and the last one's why (none: absent). A machine that
+   * cannot read the input (the shared folder not mounted there) fails every shard it takes: `status`
+   * names it, where it was counted among the workers that did nothing.
+   */
+  attemptsFailed?: number
+  lastFailure?: string
 }
 
 /** A shard in progress, for `status` (the job's BullMQ progress). */
@@ -233,6 +240,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     stoppedBy: 'done',
   }
   const running = new Map<string, Running>()
+  /** Attempts at shards this worker's runs failed, and the last one's why (see `Heartbeat`). */
+  const failedAttempts = { n: 0, last: '' }
   /** Per shard, the images this worker fetched in its attempts at it that did not complete it. */
   const fetchedBefore = new Map<number, number>()
   /** The input the output folder was checked to hold (see `bindFolder`). */
@@ -405,6 +414,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         error instanceof FolderBusyError
           ? `${error.message} (a worker that lost its lock may still run it)`
           : ((error as Error).message ?? String(error))
+      failedAttempts.n++
+      failedAttempts.last = `shard ${paths.stem}: ${message}`
       say({ type: 'failed', shard: data.shard, message })
       throw error instanceof Error ? error : new Error(message)
     }
@@ -412,6 +423,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       summary.failed++
       if (last) summary.failedForGood++
       const message = `the shard's run ended with ${results} of its ${rows} rows done`
+      failedAttempts.n++
+      failedAttempts.last = `shard ${paths.stem}: ${message}`
       say({ type: 'failed', shard: data.shard, message })
       throw new Error(message)
     }
@@ -612,6 +625,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       failed: summary.failedImages + [...running.values()].reduce((n, r) => n + r.own.failed, 0),
       bytes: summary.bytes + [...running.values()].reduce((n, r) => n + r.own.bytes, 0),
       rate: now > first.t ? Math.round(((done - first.n) * 1000) / (now - first.t)) : 0,
+      ...(failedAttempts.n ? { attemptsFailed: failedAttempts.n, lastFailure: failedAttempts.last } : {}),
     }
     return redis.hset(workersKey(options.queue), id, JSON.stringify(heartbeat)).catch(() => {})
   }
