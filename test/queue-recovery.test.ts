@@ -208,11 +208,44 @@ test("a worker that loses its shard's lock (Redis silent) and takes it again say
     const r = await worker.done
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /shard 00000: given back to the queue \(its lock was lost/)
+    assert.match(r.stderr, /its lock was lost: Redis did not answer for 2 s, --lock-duration\)/)
     assert.match(
       r.stderr,
       /1 shard done, 1 given back, 0 failed attempts; 6 images ok \([^;]*; 3 of them fetched by an earlier attempt of its own\), 0 failed/,
     )
     assert.doesNotMatch(r.stderr, /done before/)
+  } finally {
+    clearTimeout(kill)
+    worker.child.kill('SIGKILL')
+  }
+})
+
+test('a worker held still past its lock (SIGSTOP, a paused VM) says it was, not that Redis was unreachable, and takes the shard again', async () => {
+  const urls = [0, 1].map((i) => server.url(`/still/${i}.jpg?size=20000&drip=10000`))
+  await enqueue('still', urls, 2)
+  const worker = startCli([
+    'worker',
+    ...q('still'),
+    '-o',
+    join(dir, 'still-out'),
+    '--lock-duration',
+    '2',
+    '--exit-when-done',
+  ])
+  const kill = setTimeout(() => worker.child.kill('SIGKILL'), 60_000)
+  try {
+    await until('both transfers to be under way', () => requested('/still/') === 2)
+    worker.child.kill('SIGSTOP')
+    await sleep(3500)
+    worker.child.kill('SIGCONT')
+    const r = await worker.done
+    assert.equal(r.code, 0, r.stderr)
+    // It said "(its lock was lost (Redis unreachable for too long?))": Redis answered all along.
+    assert.match(
+      r.stderr,
+      /shard 00000: given back to the queue \(its lock was lost: this worker was held still for over 2 s, --lock-duration \(stopped, its machine paused or swapping\)\)/,
+    )
+    assert.match(r.stderr, /1 shard done, 1 given back/)
   } finally {
     clearTimeout(kill)
     worker.child.kill('SIGKILL')

@@ -127,6 +127,21 @@ export interface WorkerSummary {
   fatal?: FatalError
 }
 
+/**
+ * Why a worker gave a shard back on losing its lock, for its `released` line: Redis silent for the
+ * lock's duration (a network path gone, a Redis hung or down), this worker held still itself for as
+ * long (its own timer came that late), or Redis answering that the lock is not this worker's any more
+ * (taken over after such a stall, or a Redis back without its data). It said "Redis unreachable for
+ * too long?" for all three. Pure.
+ */
+export function lockLossWords(cause: 'silent' | 'stalled' | 'taken', lockDurationMs: number): string {
+  const s = `${Math.round(lockDurationMs / 100) / 10} s`
+  if (cause === 'silent') return `its lock was lost: Redis did not answer for ${s}, --lock-duration`
+  if (cause === 'stalled')
+    return `its lock was lost: this worker was held still for over ${s}, --lock-duration (stopped, its machine paused or swapping)`
+  return 'its lock was lost: Redis no longer holds it for this worker (another took the shard over, or Redis lost its data)'
+}
+
 /** A worker's heartbeat in `imgpull:<queue>:workers` (JSON): what `status` shows of it. */
 export interface Heartbeat {
   host: string
@@ -169,7 +184,8 @@ interface Running {
   shard: number
   hard: AbortController
   drain: AbortController
-  lockLost: boolean
+  /** Why its lock was lost (`lockLossWords`), once it was: another worker may take the shard. */
+  lockLost?: string
   /** `performance.now()` when its lock was taken or last renewed. */
   renewedAt: number
   progress: ShardProgress
@@ -323,7 +339,6 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       shard: data.shard,
       hard: new AbortController(),
       drain: new AbortController(),
-      lockLost: false,
       renewedAt: performance.now(),
       progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0 },
       own: { ok: 0, failed: 0, bytes: 0 },
@@ -397,7 +412,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (me.lockLost) {
       // Another worker may have the shard now: its journal (when shared) keeps what this one did.
       summary.released++
-      say({ type: 'released', shard: data.shard, why: 'its lock was lost (Redis unreachable for too long?)' })
+      say({ type: 'released', shard: data.shard, why: me.lockLost })
       throw error instanceof Error ? error : new Error('lock lost')
     }
     const local = error instanceof FatalError || isFatalLocal(error)
@@ -463,14 +478,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       message: shardFailureWords(error.message, job.stalledCounter),
     })
   })
-  const loseLock = (r: Running) => {
-    r.lockLost = true
+  const loseLock = (r: Running, why: string) => {
+    r.lockLost = why
     r.hard.abort(new Error('lock lost'))
   }
   worker.on('lockRenewalFailed', (ids) => {
     for (const jobId of ids) {
       const r = running.get(jobId)
-      if (r) loseLock(r)
+      if (r && !r.lockLost) loseLock(r, lockLossWords('taken', lockDuration))
     }
   })
   worker.on('locksRenewed', ({ jobIds }) => {
@@ -484,13 +499,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // Redis that hangs), the renewal waits as long, and the shard ran on past its lock while another
   // worker took it over, and its transfers past their host slots' leases, over the per-host limit
   // with the other workers'. A lock not renewed for its whole duration has lapsed: stop the shard.
-  const watchdog = setInterval(
-    () => {
-      const now = performance.now()
-      for (const r of running.values()) if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r)
-    },
-    Math.min(1000, lockDuration / 4),
-  )
+  // The watchdog ticks every second at most: a tick that comes a whole lock duration late says this
+  // process was held still itself (SIGSTOP, a paused VM, swapping), not that Redis was silent.
+  const tick = Math.min(1000, lockDuration / 4)
+  let tickedAt = performance.now()
+  const watchdog = setInterval(() => {
+    const now = performance.now()
+    const cause = now - tickedAt > lockDuration ? 'stalled' : 'silent'
+    tickedAt = now
+    for (const r of running.values())
+      if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r, lockLossWords(cause, lockDuration))
+  }, tick)
   // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
   // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
   // second, and the worker took no shard, saying nothing. Said once; the worker pauses between tries.
