@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { link, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Queue } from 'bullmq'
 import { shownRedis } from '../src/queue/errors.js'
+import { BULL_PREFIX } from '../src/queue/keys.js'
 import { publish, readCounts, reopen, shardPaths } from '../src/queue/publish.js'
 import { openRedis, redisAddress } from '../src/queue/redis.js'
 import type { ShardCounts } from '../src/queue/shard-data.js'
@@ -424,4 +426,33 @@ test('WebDataset: a shard published over its own files leaves no temporary besid
     '00002.tar',
     '00002_stats.json',
   ])
+})
+
+test("files: a shard found published by a worker killed before it wrote the counts' copy gets that copy, from the folder's own", async () => {
+  const input = await list('counts-copy.txt', [
+    server.url('/counts-copy/0.jpg'),
+    server.url('/counts-copy/1.jpg'),
+  ])
+  const out = join(dir, 'counts-copy-out')
+  assert.equal((await runCli(['enqueue', input, ...q('counts-copy')])).code, 0)
+  const worker = () => runCli(['worker', ...q('counts-copy'), '-o', out, '--exit-when-done'])
+  assert.equal((await worker()).code, 0)
+  const copy = join(out, '.imgpull', 'queue', '00000.json')
+  const written = await readFile(copy, 'utf8')
+  // As a worker killed between renaming the shard's folder into place and writing the copy leaves
+  // it: published, the copy missing, the job not done (its lock lapses; here put back at once).
+  await rm(copy)
+  const connection = redis.client.duplicate()
+  const bull = new Queue('counts-copy', { connection, prefix: BULL_PREFIX })
+  try {
+    const [job] = await bull.getJobs(['completed'])
+    await job.retry('completed')
+  } finally {
+    await bull.close()
+    connection.disconnect()
+  }
+  const next = await worker()
+  assert.equal(next.code, 0, next.stderr)
+  assert.match(next.stderr, /shard 00000: already published/)
+  assert.equal(await readFile(copy, 'utf8'), written)
 })

@@ -91,6 +91,18 @@ export async function readCounts(
   return undefined
 }
 
+/**
+ * A files shard found published: its counts' copy beside the others' written from the folder's own,
+ * when a worker killed between renaming the folder into place and writing it left none.
+ */
+export async function keepCountsCopy(
+  paths: ShardPaths,
+  format: OutputFormat,
+  counts: ShardCounts,
+): Promise<void> {
+  if (format === 'files' && !existsSync(paths.counts)) await writeCounts(paths.counts, counts)
+}
+
 /** Write `counts` to `file` whole: under a name of its own, then renamed into place. */
 async function writeCounts(file: string, counts: ShardCounts): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`
