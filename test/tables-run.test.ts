@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { constants, gunzipSync, gzipSync } from 'node:zlib'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { pull, type Result } from '../src/index.js'
 import { openTables, tablesSource } from '../src/sources/tables/index.js'
@@ -166,6 +167,56 @@ test('input that cannot be read past: the rows before it are fetched, then one l
     lines.map((l) => JSON.parse(l).status),
     ['ok', 'ok'],
   )
+})
+
+test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row, as zcat prints them, then one line naming the last', async () => {
+  // Node's gunzip stream, destroyed by its "unexpected end of file", dropped the text it had decoded
+  // but not yet given, up to its buffer: the rows of those lines were never fetched, and the message
+  // named a line before them (zcat prints them, and they are whole).
+  // Captions that do not compress away: the cut lands in the middle of the text.
+  const letters = (i: number) => createHash('sha256').update(String(i)).digest('hex')
+  const rows = Array.from({ length: 2500 }, (_, i) => ({
+    url: server.url(`/gz-${i % 20}`),
+    caption: `${i} ${letters(i)}`,
+  }))
+  const texts = {
+    csv: `url,caption\n${rows.map((r) => `${r.url},${r.caption}`).join('\n')}\n`,
+    jsonl: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
+  }
+  for (const [format, text] of Object.entries(texts)) {
+    const whole = gzipSync(text)
+    // Past the first 1,000 lines, which a JSON lines file's columns are read from before the run.
+    const cut = whole.subarray(0, Math.floor(whole.length * 0.6))
+    const path = join(dir, `cut.${format}.gz`)
+    await writeFile(path, cut)
+    // What zcat prints of it: the lines before the one the cut ends in are whole.
+    const decoded = gunzipSync(cut, { finishFlush: constants.Z_SYNC_FLUSH }).toString()
+    const wholeLines = decoded.slice(0, decoded.lastIndexOf('\n')).split('\n').length
+    const out = join(dir, `cut-${format}`)
+    // Shards read the table as their rows are fetched (a files run reads ahead of them).
+    const r = await runCli([
+      path,
+      '-o',
+      out,
+      '--caption-col',
+      'caption',
+      '--output-format',
+      'webdataset',
+      '--shard-size',
+      '100',
+    ])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^imgpull: cannot read .*cut\\.${format}\\.gz after line ${wholeLines}: gzip data is corrupt or truncated`,
+      ),
+    )
+    const got = (await manifest(out)).map((l) => l.meta.caption)
+    const expected = rows.slice(0, format === 'csv' ? wholeLines - 1 : wholeLines).map((r) => r.caption)
+    assert.equal(got.length, expected.length, `${format}: every whole line a row`)
+    assert.deepEqual(got.sort(), expected.sort(), format)
+  }
 })
 
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
