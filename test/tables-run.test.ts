@@ -219,6 +219,53 @@ test('a truncated .csv.gz or .jsonl.gz: every whole line gunzip decodes is a row
   }
 })
 
+test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 error, an image) is named so before anything is fetched', async () => {
+  // Read as the table it is named, each was an error about its columns or footer: "has no column
+  // url; its columns: version https://git-lfs...", "footer != PAR1" (pyarrow: "Parquet magic bytes
+  // not found in footer", huggingface/datasets#4077), pandas' "Error tokenizing data" for a page.
+  const lfs = `version https://git-lfs.github.com/spec/v1\noid sha256:${'4d7a'.repeat(16)}\nsize 123456789\n`
+  const page = `\n\n<!DOCTYPE html>\n<html lang="en" data-color-mode="auto">\n<a href="${server.url('/saved-0')}">x</a>\n`
+  const s3 =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>'
+  const cases: [string, string | Buffer, RegExp][] = [
+    [
+      'lfs/part-0.parquet',
+      lfs,
+      /part-0\.parquet is a Git LFS pointer, not a Parquet file: the file itself \(123,456,789 bytes\) is on the LFS server.*git lfs pull/,
+    ],
+    ['lfs.csv', lfs, /lfs\.csv is a Git LFS pointer, not a CSV table/],
+    ['lfs.jsonl', lfs, /lfs\.jsonl is a Git LFS pointer, not a JSON lines table/],
+    [
+      'page.csv',
+      page,
+      /page\.csv is an HTML page, not a CSV table: a web page was saved in place of the file \(from a GitHub or Hugging Face blob\/ link/,
+    ],
+    ['page.parquet', page, /page\.parquet is an HTML page, not a Parquet file/],
+    ['page.tsv', page, /page\.tsv is an HTML page, not a TSV table/],
+    ['expired.parquet', s3, /expired\.parquet is an XML error answer \(AccessDenied\), not a Parquet file/],
+    ['photo.jsonl', server.bytes('/saved-1'), /photo\.jsonl is a JPG image, not a JSON lines table/],
+    [
+      'rows.parquet',
+      `url,caption\n${server.url('/saved-2')},x\n`,
+      /rows\.parquet is not a readable Parquet file: it is text \(its first line: "url,caption"\); a CSV, TSV or JSON lines table is read from a file named so/,
+    ],
+  ]
+  await mkdir(join(dir, 'saved', 'lfs'), { recursive: true })
+  const before = server.stats.requests
+  for (const [name, content, message] of cases) {
+    const path = join(dir, 'saved', name)
+    await writeFile(path, content)
+    // A folder of them too: a dataset repository cloned without git-lfs.
+    const input = name.startsWith('lfs/') ? join(dir, 'saved', 'lfs') : path
+    const r = await runCli([input, '-o', join(dir, 'saved-out'), '--output-format', 'webdataset'])
+    assert.equal(r.code, 2, r.stderr)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], new RegExp(`^imgpull: .*${message.source}`))
+  }
+  assert.equal(server.stats.requests, before, 'nothing fetched')
+})
+
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
   const jsonl = join(dir, 'named.jsonl')
   await writeFile(

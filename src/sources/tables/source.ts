@@ -11,6 +11,7 @@ import { csvHeader, csvRows } from './csv.js'
 import { detectTableFormat, isGzipName, packedTableName, type TableFile, type TableFormat } from './format.js'
 import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
+import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
 import { type ResolvedTableOptions, resolveTableOptions, type TableOptions } from './options.js'
 import { parquetInfo, parquetRows } from './parquet.js'
 
@@ -224,7 +225,12 @@ function typesOf(
  * when it is reached instead, since its footer is at the end of the decompressed bytes.
  */
 async function checkFile(file: TableFile, options: ResolvedTableOptions): Promise<Checked> {
-  file.gzip = (await startsAsGzip(file.path)) ?? file.gzip
+  const head = await headOf(file.path)
+  if (head) {
+    file.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
+    const instead = file.gzip ? undefined : notATable(file.path, file.format, head)
+    if (instead) throw instead
+  }
   if (file.format === 'parquet') {
     if (file.gzip) return {}
     const { columns, rows, types } = await parquetInfo(file, options.urlCol)
@@ -255,14 +261,14 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
 }
 
 /**
- * Whether a file's bytes are gzip (RFC 1952's magic, 1F 8B), whatever its name says: a `.csv` a
- * download left compressed, or a `.csv.gz` a browser decompressed and kept the name of, is read
- * as what it is. `undefined` when it cannot be read (the reader names the error).
+ * A file's first bytes: whether they are gzip (RFC 1952's magic, 1F 8B), whatever its name says (a
+ * `.csv` a download left compressed, or a `.csv.gz` a browser decompressed and kept the name of, is
+ * read as what it is), and whether they are something saved in place of a table (`notATable`).
+ * `undefined` when it cannot be read (the reader names the error).
  */
-async function startsAsGzip(path: string): Promise<boolean | undefined> {
+async function headOf(path: string): Promise<Buffer | undefined> {
   try {
-    const head = await fileHead(path, 2)
-    return head.length === 2 && head[0] === 0x1f && head[1] === 0x8b
+    return await fileHead(path, NOT_A_TABLE_HEAD_BYTES)
   } catch {
     return undefined
   }

@@ -1,0 +1,74 @@
+import { UsageError } from '../../errors.js'
+import { printable } from '../../utils/printable.js'
+import { sniffBinary, sniffCommon } from '../../verify/magic.js'
+import type { TableFormat } from './format.js'
+
+/** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
+export const NOT_A_TABLE_HEAD_BYTES = 1024
+
+const FORMAT_NAMES: Record<TableFormat, string> = {
+  csv: 'a CSV table',
+  tsv: 'a TSV table',
+  jsonl: 'a JSON lines table',
+  parquet: 'a Parquet file',
+}
+
+/**
+ * What a table file holds instead of a table, told by its first bytes (`head`, of a file that is not
+ * gzip): a file saved in its place, the table never downloaded. A Git LFS pointer (a dataset
+ * repository, Hugging Face's among them, cloned without git-lfs: every `.parquet` a 130-byte text),
+ * a web page (a link to the page that shows the file, as GitHub's and Hugging Face's `blob/` links
+ * are, or a sign-in page), a storage service's XML error answer (an expired S3 or GCS link), an
+ * image, or text under a Parquet name (a Parquet file under a text table's name is `binaryInput`'s). Read as the
+ * table it was named, each was an error about its columns or its footer ("has no column url; its
+ * columns: version https://git-lfs…", "footer != PAR1", pyarrow's "Parquet magic bytes not found")
+ * that did not say the file was not the table. `undefined` for anything else.
+ */
+export function notATable(path: string, format: TableFormat, head: Buffer): UsageError | undefined {
+  const as = FORMAT_NAMES[format]
+  const text = head.toString('latin1')
+  const start = text.replace(/^\xef\xbb\xbf/, '').trimStart()
+  const lfs = /^version https:\/\/git-lfs\.github\.com\/spec\/v1\r?\n/.exec(start)
+  if (lfs) {
+    const size = /\nsize (\d+)/.exec(start)?.[1]
+    return new UsageError(
+      `${path} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${Number(size).toLocaleString('en-US')} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
+    )
+  }
+  if (/^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(start))
+    return new UsageError(
+      `${path} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
+    )
+  if (/^<\?xml[\s?]/.test(start)) {
+    const code = /<Code>([\w.-]{1,60})<\/Code>/.exec(start)?.[1]
+    return new UsageError(
+      code
+        ? `${path} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
+        : `${path} is an XML document, not ${as}`,
+    )
+  }
+  const bytes = new Uint8Array(head.buffer, head.byteOffset, head.length)
+  const image = sniffCommon(bytes) ?? sniffBinary(bytes)
+  if (image)
+    return new UsageError(
+      `${path} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
+    )
+  if (format === 'parquet' && head.length > 0 && !text.startsWith('PAR1') && isText(head)) {
+    const first = head
+      .toString('utf8')
+      .replace(/^\ufeff/, '')
+      .trimStart()
+      .split(/\r?\n/, 1)[0]
+    const line = printable(first.slice(0, 80))
+    return new UsageError(
+      `${path} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
+    )
+  }
+  return undefined
+}
+
+/** Whether `head` reads as text: no NUL or other control byte but tab, CR and LF. */
+function isText(head: Buffer): boolean {
+  for (const b of head) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false
+  return true
+}
