@@ -503,6 +503,51 @@ test('a table that is not UTF-8 (a Latin-1 export) stops with the file, line and
   }
 })
 
+test("a Windows-1252 table (Excel's CSV on Windows: don\u2019t as 0x92) is told to convert from cp1252, where latin1 would make its quotes control characters", async () => {
+  // pandas: "UnicodeDecodeError: 'utf-8' codec can't decode byte 0x92". `iconv -f latin1`, which the
+  // message said for every such file, turns 0x92 into U+0092, a control character, in the caption.
+  const cases: [string, number[], RegExp][] = [
+    [
+      'excel.csv',
+      [...Buffer.from('url,caption\nhttps://images.example/a.jpg,don'), 0x92, ...Buffer.from('t\n')],
+      /excel\.csv is not UTF-8 text \(byte 0x92 on line 2\): convert it first, e\.g\. iconv -f cp1252 -t utf-8 \(Windows-1252, as Excel saves CSV on Windows: its byte 0x92 on line 2 is \u2019, which -f latin1 would make a control character\)$/,
+    ],
+    // The first bad byte a Latin-1 letter, a curly quote later: still Windows-1252.
+    [
+      'quotes.jsonl',
+      [
+        ...Buffer.from('{"url":"https://images.example/a.jpg","c":"caf'),
+        0xe9,
+        ...Buffer.from('"}\n{"c":" '),
+        0x93,
+        0x78,
+        0x94,
+        ...Buffer.from('"}\n'),
+      ],
+      /quotes\.jsonl is not UTF-8 text \(byte 0xE9 on line 1\): convert it first, e\.g\. iconv -f cp1252 -t utf-8 \(.*its byte 0x93 on line 2 is \u201c, which/,
+    ],
+    // Bytes 0x80-0x9F after a UTF-8 lead, or Windows-1252's five unassigned ones: no sign of it.
+    [
+      'latin.csv',
+      [
+        ...Buffer.from('url,caption\nhttps://images.example/a.jpg,'),
+        0xe9,
+        0x80,
+        0x20,
+        0x81,
+        ...Buffer.from('\n'),
+      ],
+      /latin\.csv is not UTF-8 text \(byte 0xE9 on line 2\): convert it first, e\.g\. iconv -f latin1 -t utf-8$/,
+    ],
+  ]
+  for (const [name, bytes, message] of cases)
+    await assert.rejects(
+      readAll([await file(name, Buffer.from(bytes))]),
+      { name: 'UsageError', message },
+      name,
+    )
+})
+
 test('utf8Scan: the first byte that is not UTF-8 (RFC 3629), and a character cut at the end', () => {
   const cases: [number[], { bad: number; incomplete: number }][] = [
     [[0x61, 0x62], { bad: -1, incomplete: 0 }],

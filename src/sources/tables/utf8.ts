@@ -113,10 +113,30 @@ export class Utf8Check {
       throw binaryInput(this.path, 'a text table', bytes.toString('latin1', 0, 1024))
     const line = this.#lines + countLines(bytes, 0, at) + 1
     const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0')
+    const windows = windows1252At(bytes, at)
     throw new UsageError(
-      `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`,
+      windows < 0
+        ? `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f latin1 -t utf-8`
+        : `${this.path} is not UTF-8 text (byte 0x${byte} on line ${line}): convert it first, e.g. iconv -f cp1252 -t utf-8 (Windows-1252, as Excel saves CSV on Windows: its byte 0x${bytes[windows].toString(16).toUpperCase()} on line ${this.#lines + countLines(bytes, 0, windows) + 1} is ${WINDOWS_1252[bytes[windows] - 0x80]}, which -f latin1 would make a control character)`,
     )
   }
+}
+
+/** Windows-1252's characters for bytes 0x80–0x9F (` ` where it has none: 0x81, 0x8D, 0x8F, 0x90, 0x9D); Node's TextDecoder decodes them as Latin-1. */
+const WINDOWS_1252 = '€ ‚ƒ„…†‡ˆ‰Š‹Œ Ž  ‘’“”•–—˜™š›œ žŸ'
+
+/**
+ * Where, from the first byte that is not UTF-8 (`at`) on, the bytes show Windows-1252 rather than
+ * Latin-1: a byte 0x80–0x9F after an ASCII one (no UTF-8 character has it there), Windows-1252's
+ * curly quotes, dashes and euro sign (`don’t`: 0x92), which Latin-1 has as control characters;
+ * -1 for none. Converted with `iconv -f latin1`, as the message said for every such file, a caption
+ * kept U+0092 in place of its apostrophe, silently.
+ */
+function windows1252At(bytes: Buffer, at: number): number {
+  const end = Math.min(bytes.length, at + 64 * 1024)
+  const windows = (i: number) => bytes[i] >= 0x80 && bytes[i] <= 0x9f && WINDOWS_1252[bytes[i] - 0x80] !== ' '
+  for (let i = at; i < end; i++) if (windows(i) && (i === 0 || bytes[i - 1] < 0x80)) return i
+  return -1
 }
 
 function countLines(bytes: Buffer, from: number, to: number): number {
