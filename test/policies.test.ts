@@ -1401,6 +1401,11 @@ test('listBytes tells a list file from what was given for one by mistake, by its
     ],
     ['a page without a doctype', Buffer.from('<html lang="en">\n<head>'), 'an HTML page'],
     ['a JSON array of URLs', Buffer.from('[\n  "https://a.example/1.jpg",\n'), 'a JSON array'],
+    [
+      "a JSON array of records (pandas' orient='records')",
+      Buffer.from('[\n  {\n    "url": "https://a.example/1.jpg",\n'),
+      'a JSON array of objects (a table)',
+    ],
     ['JSON lines named .txt', Buffer.from('{"url": "https://a.example/1.jpg"}\n'), 'JSON'],
     ['a list that mentions html', Buffer.from('https://a.example/<html>.jpg\n<b>\n'), 'text'],
     // A CSV or TSV named .txt (or piped): every row's URL would carry its other cells after a comma.

@@ -266,6 +266,35 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
   assert.equal(server.stats.requests, before, 'nothing fetched')
 })
 
+test("a .json array of records (pandas' to_json(orient='records')) is told to become JSON lines, which then read as a table", async () => {
+  // Told "jq -r '.[]' FILE | imgpull -", which prints each object as JSON text: every line refused.
+  const records = [
+    { url: server.url('/records-0'), caption: 'a fox' },
+    { url: server.url('/records-1'), caption: 'a lake' },
+  ]
+  const json = join(dir, 'records.json')
+  await writeFile(json, JSON.stringify(records, null, 2))
+  const r = await runCli([json, '-o', join(dir, 'records-out')])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(
+    r.stderr,
+    /^imgpull: '.*records\.json' is a JSON array of objects \(a table\), not a list of URLs: jq -c '\.\[\]' FILE > rows\.jsonl makes it JSON lines, which imgpull reads as a table/,
+  )
+  // What jq -c '.[]' makes of it.
+  const jsonl = join(dir, 'rows.jsonl')
+  await writeFile(jsonl, `${records.map((o) => JSON.stringify(o)).join('\n')}\n`)
+  const out = join(dir, 'records-jsonl')
+  const ok = await runCli([jsonl, '-o', out, '--caption-col', 'caption'])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.deepEqual(
+    (await manifest(out)).map((l) => [l.status, l.meta.caption]),
+    [
+      ['ok', 'a fox'],
+      ['ok', 'a lake'],
+    ],
+  )
+})
+
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
   const jsonl = join(dir, 'named.jsonl')
   await writeFile(

@@ -198,6 +198,14 @@ function textNotAList(text: string): ListBytes | undefined {
       what: 'an HTML page',
       hint: 'give imgpull the URLs of its images (its <img src>), one a line',
     }
+  // An array of records (pandas' to_json(orient='records'), an API's or a labelling tool's export):
+  // a table, whose objects `jq -r '.[]'` would print as JSON text, not URLs.
+  if (/^\[\s*\{/.test(start))
+    return {
+      kind: 'other',
+      what: 'a JSON array of objects (a table)',
+      hint: "jq -c '.[]' FILE > rows.jsonl makes it JSON lines, which imgpull reads as a table (the URL key by --url-col)",
+    }
   if (start.startsWith('['))
     return {
       kind: 'other',
