@@ -295,6 +295,31 @@ test("a .json array of records (pandas' to_json(orient='records')) is told to be
   )
 })
 
+test('a Parquet file cut short (a download that stopped) is named so, before anything of its folder is fetched', async () => {
+  const folder = join(dir, 'cut-parquet')
+  await mkdir(folder, { recursive: true })
+  const bytes = Buffer.from(
+    parquetWriteBuffer({
+      columnData: [{ name: 'url', data: [server.url('/pq-cut-0'), server.url('/pq-cut-1')], type: 'STRING' }],
+    }),
+  )
+  await writeFile(join(folder, 'part-0.parquet'), bytes)
+  // Cut inside its footer, and cut just before the closing magic.
+  for (const cut of [bytes.length - 40, bytes.length - 2]) {
+    await writeFile(join(folder, 'part-1.parquet'), bytes.subarray(0, cut))
+    const before = server.stats.requests
+    const r = await runCli([folder, '-o', join(dir, 'cut-parquet-out')])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^imgpull: .*part-1\\.parquet is a Parquet file cut short: it starts as one but ends before its footer \\(${cut} bytes\\), as a download or copy that stopped`,
+      ),
+    )
+    assert.equal(server.stats.requests, before, 'nothing fetched')
+  }
+})
+
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
   const jsonl = join(dir, 'named.jsonl')
   await writeFile(

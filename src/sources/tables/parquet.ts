@@ -37,6 +37,16 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
   try {
     return await parquetMetadataAsync(buffer)
   } catch (error) {
+    // Parquet's magic at the start and not at the end: the file stops before its footer (a
+    // download or copy that stopped, a file still being written), where hyparquet says only
+    // "footer != PAR1" and pyarrow "Parquet magic bytes not found in footer" (huggingface/datasets#4077).
+    const [head, tail] = await Promise.all([buffer.slice(0, 4), buffer.slice(buffer.byteLength - 4)])
+    const magic = (bytes: ArrayBuffer) => Buffer.from(bytes).toString('latin1') === 'PAR1'
+    if (magic(head) && !magic(tail))
+      throw new UsageError(
+        `${file.path} is a Parquet file cut short: it starts as one but ends before its footer (${buffer.byteLength.toLocaleString('en-US')} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
+        { cause: error },
+      )
     throw new UsageError(`${file.path} is not a readable Parquet file: ${(error as Error).message}`, {
       cause: error,
     })
