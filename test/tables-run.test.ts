@@ -9,6 +9,7 @@ import { pull, type Result } from '../src/index.js'
 import { openTables, tablesSource } from '../src/sources/tables/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
+import { duckdbRun } from './support/shards.js'
 
 // Tables as input, through a whole run: rows keep their place, hashes are checked, columns carried.
 
@@ -318,6 +319,40 @@ test('a Parquet file cut short (a download that stopped) is named so, before any
     )
     assert.equal(server.stats.requests, before, 'nothing fetched')
   }
+})
+
+test('a URL nested in a struct column (image.url) is pointed to, with how to make it a column, where it was "name the column that holds the URLs"', async () => {
+  // The missing url column's hint says --url-col image; that was refused with no column to name.
+  const nested = join(dir, 'nested.parquet')
+  const flat = join(dir, 'flat.parquet')
+  await duckdbRun(
+    `COPY (SELECT {'width': 10, 'url': '${server.url('/nested-')}' || i} AS image, 'c' || i AS caption FROM range(2) t(i)) TO '${nested}'`,
+  )
+  const before = server.stats.requests
+  const r = await runCli([nested, '--url-col', 'image', '-o', join(dir, 'nested-out')])
+  assert.equal(r.code, 2, r.stderr)
+  const made =
+    /e\.g\. duckdb -c "(COPY \(SELECT image\.url AS url, \* FROM 'in\.parquet'\) TO 'flat\.parquet')"/.exec(
+      r.stderr,
+    )
+  assert.match(
+    r.stderr,
+    /^imgpull: .*nested\.parquet: the URL column "image" is a struct column, not text, so every row would fail as invalid-url: its field "url" holds text; make it a column of its own first/,
+  )
+  assert.ok(made, r.stderr)
+  assert.equal(server.stats.requests, before, 'nothing fetched')
+  // The statement it gives, run: the rows are fetched.
+  await duckdbRun(made[1].replace("'in.parquet'", `'${nested}'`).replace("'flat.parquet'", `'${flat}'`))
+  const out = join(dir, 'flat-out')
+  const ok = await runCli([flat, '-o', out, '--caption-col', 'caption'])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.deepEqual(
+    (await manifest(out)).map((l) => [l.status, l.meta.caption]),
+    [
+      ['ok', 'c0'],
+      ['ok', 'c1'],
+    ],
+  )
 })
 
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {

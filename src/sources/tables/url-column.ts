@@ -34,11 +34,31 @@ export function checkUrlColumn(path: string, children: readonly SchemaTree[], ur
   const type = node && notTextColumn(node)
   if (type === undefined) return
   const what = type === 'list' || type === 'map' || type === 'struct' ? `a ${type} column` : `of type ${type}`
+  const field = type === 'struct' && node ? urlField(node) : undefined
   const fix =
     type === 'list'
       ? `: a row of several URLs needs one row per URL (pandas: df.explode(${JSON.stringify(url)}); DuckDB: unnest)`
-      : ': name the column that holds the URLs with --url-col'
+      : field !== undefined
+        ? // --url-col names top-level columns: the field is reached by making it one.
+          `: its field ${JSON.stringify(field)} holds text; make it a column of its own first, e.g. duckdb -c "COPY (SELECT ${sqlName(url)}.${sqlName(field)} AS url, * FROM 'in.parquet') TO 'flat.parquet'"`
+        : ': name the column that holds the URLs with --url-col'
   throw new UsageError(
     `${path}: the URL column ${JSON.stringify(url)} is ${what}, not text, so every row would fail as invalid-url${fix}`,
   )
 }
+
+/**
+ * The text field of a struct column most likely to hold its URLs (`image.url`, `photo.src`: a
+ * record nested as an API or a crawler gives it); `undefined` for none. `--url-col image` was
+ * refused with "name the column that holds the URLs", which no column of the file is.
+ */
+function urlField(node: SchemaTree): string | undefined {
+  const text = node.children.filter((child) => notTextColumn(child) === undefined).map((c) => c.element.name)
+  return (
+    text.find((name) => /^(url|uri|href|src|link)$/i.test(name)) ??
+    text.find((name) => /url|uri|href|src|link/i.test(name))
+  )
+}
+
+/** A name as DuckDB's SQL takes it: bare when it is a plain word, else in double quotes. */
+const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`)
