@@ -125,12 +125,14 @@ export class BodyDecoder {
   /**
    * `codings`: as `codingsOf` lists them; `shown`: the URL for messages. Codings `undecodable`
    * says cannot be decoded fail as `unsupported-encoding` once the head shows the body is not as
-   * it came.
+   * it came. `named`: what names the codings, for messages: the answer's `Content-Encoding`, or
+   * (for gzip no header named) the body's own first bytes.
    */
   constructor(
     codings: readonly string[],
     sink: (chunk: Buffer) => void | Promise<void>,
     readonly shown: string,
+    readonly named = 'its Content-Encoding says',
   ) {
     this.#sink = sink
     this.#codings = codings
@@ -269,13 +271,9 @@ export class BodyDecoder {
         cause: error,
       })
     }
-    return new ImgpullError(
-      'corrupt',
-      `${this.shown}: the body does not decode as its Content-Encoding says (${why})`,
-      {
-        cause: error,
-      },
-    )
+    return new ImgpullError('corrupt', `${this.shown}: the body does not decode as ${this.named} (${why})`, {
+      cause: error,
+    })
   }
 }
 

@@ -26,6 +26,7 @@ import { type DigestChallenge, digestAuthorization, digestChallenge } from './di
 import { type Body, type Cancel, Exchange } from './exchange.js'
 import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
 import {
+  appliedCodings,
   chunkedLast,
   codingsOf,
   type Decision,
@@ -236,6 +237,11 @@ class Transfer {
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /**
+   * The answer's body was gzip data that no `Content-Encoding` named (see `UndeclaredGzip`): this
+   * attempt asks again and decodes the next answer as gzip, once.
+   */
+  undeclaredGzip = false
+  /**
    * The file's bytes came in more than one body: bytes on disk from an earlier attempt or run, and
    * the rest: a verdict that holds a rerun back is then not final (see `isPartShown`).
    */
@@ -340,6 +346,19 @@ class Transfer {
  * A resume's answer began with other bytes than those on disk before the resume point: the file
  * changed while its validators did not. The attempt starts over from byte 0.
  */
+/**
+ * A body that begins with gzip's magic (RFC 1952) where the answer names no coding: the file as it
+ * is stored gzip'd (an .svgz, a static file compressed ahead, an S3 object uploaded gzip'd without
+ * its `Content-Encoding` metadata). No image begins with those bytes. Thrown to ask once more and
+ * decode that answer as gzip: what comes out is judged as any image, the gzip trailer's CRC-32 and
+ * size checked, and refused as `not-an-image` when it is not one.
+ */
+class UndeclaredGzip extends ImgpullError {
+  constructor(shown: string) {
+    super('not-an-image', `${shown}: its body is gzip data no Content-Encoding names`, { retryable: true })
+  }
+}
+
 class FileChanged extends ImgpullError {
   readonly why: string
   constructor(shown: string, at: number) {
@@ -429,6 +448,13 @@ export async function download(
         await t.restart(
           `its encoded body ended at its length before its coding did (${(error as Error).message})`,
         )
+        step = send
+        continue
+      }
+      if (error instanceof UndeclaredGzip && !cancel.aborted) {
+        t.undeclaredGzip = true
+        t.exchange?.abort(error)
+        await t.restart(`${error.message}: asked again to decode it`)
         step = send
         continue
       }
@@ -791,6 +817,9 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
 const decide: Step = async (t) => {
   const wrapped = await takeApart(t)
   const head = t.head!
+  // Asked again for a body that was gzip data under no coding's name (see `UndeclaredGzip`): it is
+  // decoded as a named one would be, and counts as one (its length the encoded bytes', no resume).
+  if (t.undeclaredGzip && appliedCodings(head.headers).length === 0) head.headers['content-encoding'] = 'gzip'
   const exchange = t.exchange!
   const decision = judge(
     { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt },
@@ -1017,10 +1046,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     decision.at,
     !decision.decode
       ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
-      : t.body.encoded
-        ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
-        : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
-          `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
+      : t.undeclaredGzip
+        ? 'the server sent it as gzip data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)'
+        : t.body.encoded
+          ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
+          : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
+            `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
     decision.length,
   )
   /** Bytes of the body as sent (encoded, when it is). */
@@ -1066,11 +1097,18 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${received} bytes`,
         { retryable: true },
       )
-    const encoding = decision.decode && !decoder?.identity ? `, ${decision.decode.join(', ')}-encoded` : ''
+    const encoding = t.undeclaredGzip
+      ? ', gzip data no Content-Encoding names (decoded)'
+      : decision.decode && !decoder?.identity
+        ? `, ${decision.decode.join(', ')}-encoded`
+        : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
     const te = t.head!.headers['transfer-encoding']
     const kind = looksLike(check.head, Array.isArray(te) ? te.join(', ') : te)
+    // Bytes no image begins with: decoded on a second request, when it names no coding (see `UndeclaredGzip`).
+    if (check.gzipped && !decision.decode && decision.at === 0 && !t.undeclaredGzip)
+      throw new UndeclaredGzip(shown)
     const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
       : kind
@@ -1137,7 +1175,16 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   }
   let decoder: BodyDecoder | undefined
   try {
-    decoder = decision.decode ? new BodyDecoder(decision.decode, keep, shown) : undefined
+    decoder = decision.decode
+      ? t.undeclaredGzip
+        ? new BodyDecoder(
+            decision.decode,
+            keep,
+            shown,
+            'the gzip its first bytes announce (no Content-Encoding names one)',
+          )
+        : new BodyDecoder(decision.decode, keep, shown)
+      : undefined
   } catch (error) {
     exchange.abort(error)
     await file.close()
