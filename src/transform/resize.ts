@@ -128,7 +128,8 @@ function formatOf(head: Buffer | undefined): string | undefined {
  * transform refused a good image. An SVG is text the renderer holds whole anyway: it goes as bytes.
  */
 async function loaded(input: ImageInput): Promise<Buffer | string> {
-  const from = source(input)
+  let from = source(input)
+  if (typeof from === 'string') from = (await smallFile(from)) ?? from
   if (typeof from !== 'string') {
     const format = formatOf(from.subarray(0, SVG_WINDOW))
     if (format === 'svg') return rendered(from)
@@ -139,6 +140,27 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
   if (format === 'svg') return rendered(await readFile(from))
   if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
   return from
+}
+
+/**
+ * Files up to this size are read whole, once: libvips then reads the header and the pixels from
+ * memory, where a path had the file opened and read three more times (its ends, its segments,
+ * libvips' header read, then its pixels).
+ */
+const READ_WHOLE = 16 * 1024 * 1024
+
+/** The bytes of the file at `path` when it is no larger than `READ_WHOLE`; else (or unreadable) `undefined`. */
+async function smallFile(path: string): Promise<Buffer | undefined> {
+  const file = await open(path, 'r').catch(() => undefined)
+  if (!file) return undefined
+  try {
+    const { size } = await file.stat()
+    return size <= READ_WHOLE ? await file.readFile() : undefined
+  } catch {
+    return undefined
+  } finally {
+    await file.close()
+  }
 }
 
 /**
