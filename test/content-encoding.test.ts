@@ -1401,6 +1401,75 @@ test('an encoded body whose Content-Length is its decoded size, shorter than its
   }
 })
 
+// hunt140: the two cases above on a connection the server keeps open (GzipSimpleHTTPServer's
+// length over HTTP/1.1 keep-alive, PHP's zlib.output_compression): the gzip trailer, its size
+// checked and the decoded size the length's, marks the end, but each file waited for the idle
+// timeout (15 s by default) before it was judged. aria2c stops there at once, and wget2 where it
+// reads past the length; curl and wget2 wait for the rest of a length the server never sends.
+test("an encoded body whose Content-Length is its decoded size, its connection kept open: judged at its coding's end, not at the idle timeout", async () => {
+  const jpg = makeImage('own-end', 30_000, 'jpg')
+  const png = makeImage('own-end-past', 40_000, 'png')
+  const served = new Map<string, number>()
+  const raw = await startRawServer((socket) => {
+    let buffered = ''
+    socket.on('data', (data) => {
+      buffered += data.toString('latin1')
+      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
+        const path = buffered.split(' ')[1]
+        buffered = buffered.slice(end + 4)
+        served.set(path, (served.get(path) ?? 0) + 1)
+        const image = path.startsWith('/past') ? png : jpg
+        // Shorter than the image (a JPEG of stuffed noise), or longer (a PNG gzip cannot shrink);
+        // or two members, the first ending halfway: not the end, its decoded size short of the length.
+        const coded = path.startsWith('/members')
+          ? Buffer.concat([zlib.gzipSync(image.subarray(0, 15_000)), zlib.gzipSync(image.subarray(15_000))])
+          : zlib.gzipSync(image)
+        // What the server sends after the coded stream, on the same connection: never the next answer.
+        const after = path.includes('junk')
+          ? Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong`)
+          : Buffer.alloc(0)
+        const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${path.startsWith('/past') ? 'png' : 'jpeg'}\r\nContent-Encoding: gzip\r\nContent-Length: ${image.length}\r\n\r\n`
+        socket.write(Buffer.concat([Buffer.from(head), coded, after]))
+      }
+    })
+  })
+  try {
+    assert.ok(zlib.gzipSync(jpg).length < jpg.length && zlib.gzipSync(png).length > png.length)
+    const paths = [
+      '/short-1.jpg',
+      '/short-junk.jpg',
+      '/short-2.jpg',
+      '/members.jpg',
+      '/past.png',
+      '/past-junk.png',
+    ]
+    const results = new Map<string, Result>()
+    const started = Date.now()
+    for await (const r of pull(
+      paths.map((p) => raw.url(p)),
+      {
+        out: join(dir, 'own-end'),
+        journal: false,
+        retries: 0,
+        idleTimeout: 20_000,
+        concurrency: 1,
+        perHost: 1,
+      },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    const took = Date.now() - started
+    keptWhole(results, ['/short-1.jpg', '/short-junk.jpg', '/short-2.jpg', '/members.jpg'], jpg)
+    keptWhole(results, ['/past.png', '/past-junk.png'], png)
+    assert.ok(took < 8_000, `judged at the coding's end, not at the 20 s idle timeout: took ${took} ms`)
+    for (const path of ['/short-1.jpg', '/short-junk.jpg', '/short-2.jpg', '/members.jpg'])
+      assert.equal(served.get(path), 1, path)
+    // Read past its length: asked once more, as before.
+    for (const path of ['/past.png', '/past-junk.png']) assert.equal(served.get(path), 2, path)
+  } finally {
+    await raw.close()
+  }
+})
+
 // wp-document-revisions#254: a script that states the file's size under a compressing layer, over
 // HTTP/2; nghttp2 resets the stream that ends short of that length (PROTOCOL_ERROR) after its
 // last DATA, and each attempt failed as truncated where the same answer over HTTP/1.1 was kept.

@@ -149,6 +149,7 @@ export class BodyDecoder {
     this.#stages = [...this.#codings]
       .reverse()
       .map((coding, i) => (i === 0 ? decoderFor(coding, head) : new Layer(coding)))
+    if (this.#stages[0] instanceof GzipMembers) this.#stages[0].onOwnEnd = () => this.onOwnEnd?.()
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
     const last = this.#stages.at(-1)!
@@ -235,6 +236,26 @@ export class BodyDecoder {
    */
   get unterminated(): boolean {
     return this.#stages.some((stage) => (stage as Partial<Unterminated>).unterminated === true)
+  }
+
+  /**
+   * Called each time the coded stream reaches a point where it may end (see `atOwnEnd`), so that
+   * a body whose transfer goes on past it can be ended there.
+   */
+  onOwnEnd: (() => void) | undefined
+
+  /**
+   * The coded stream, as far as it has come, has reached its own end: one gzip coding (the only
+   * one listed) whose last member so far had its trailer read and checked (its decoded size; its
+   * CRC-32 noted), no member begun after it. What comes later is another member or bytes a server
+   * appended; whether the body ends here is for the caller, who knows how long it should be.
+   */
+  get atOwnEnd(): boolean {
+    return (
+      !this.identity &&
+      this.#stages.length === 1 &&
+      (this.#stages[0] as Partial<GzipMembers>).atOwnEnd === true
+    )
   }
 
   /**
@@ -738,6 +759,13 @@ const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
 class GzipMembers extends Transform implements Unterminated, Checked {
   unterminated = false
   mismatches: string[] = []
+  /** Called when a member's trailer has been read and checked (see `BodyDecoder.onOwnEnd`). */
+  onOwnEnd: (() => void) | undefined
+
+  /** A member's trailer was read and checked, and no member has begun after it (see `BodyDecoder.atOwnEnd`). */
+  get atOwnEnd(): boolean {
+    return this.#members > 0 && !this.#inner && this.#stage === 'header' && !this.destroyed
+  }
   /** Input not given to an inflater: a header, a trailer, what follows. */
   #pending: Buffer = Buffer.alloc(0)
   #stage: 'header' | 'trailer' = 'header'
@@ -810,6 +838,7 @@ class GzipMembers extends Transform implements Unterminated, Checked {
             this.mismatches.push(`${hex32(this.#crc)}, not the ${hex32(this.#pending.readUInt32LE(0))}`)
           this.#pending = this.#pending.subarray(GZIP_TRAILER)
           this.#stage = 'header'
+          this.onOwnEnd?.()
         }
         if (this.#pending.length < 2) return
         if (this.#pending[0] !== 0x1f || this.#pending[1] !== 0x8b) {

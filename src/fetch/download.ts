@@ -207,6 +207,8 @@ class Transfer {
   readPastLength = false
   /** The failure of the answer asked for again to be read past its length (see `readPastLength`). */
   pastLengthCut: ImgpullError | undefined
+  /** The `Content-Length` that cut the coded stream (see `endedAtLength`): the decoded size it may be. */
+  pastLength: number | undefined
   /**
    * The idle timeout that ended a body read to the close, on a connection the server kept open
    * (see `stalledUnframed`): the body is judged as if it had closed there, and this error is the
@@ -1166,6 +1168,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     while (recentBytes - recent[0]!.length >= RESUME_OVERLAP) recentBytes -= recent.shift()!.length
     const busy = check.update(chunk)
     file.push(chunk)
+    if (decoder) endAtOwnEnd()
     if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
       lookedAt = true
       // Bytes no image begins with: said now, not after 64 KB (or never, from an endless stream).
@@ -1174,6 +1177,30 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
     if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
   }
   let decoder: BodyDecoder | undefined
+  /**
+   * The decoded size a coded body must reach at its coding's own end to be whole there, where its
+   * transfer may go on past that end: the `Content-Length` it falls short of (the decoded size,
+   * from a server that measured the file before compressing it), or the one it was asked again
+   * to be read past (see `readPastLength`).
+   */
+  const decodedLength =
+    decision.at === 0 ? (decision.length ?? (t.readPastLength ? t.pastLength : undefined)) : undefined
+  /** The body was ended at its coding's own end (see `endAtOwnEnd`). */
+  let endedAtOwnEnd: CodingEnded | undefined
+  /**
+   * End the body where its coded stream reached its own end (gzip's trailer, its size checked)
+   * having decoded to exactly `decodedLength`: it is whole there, as at a close, and the server
+   * keeping the connection open (or sending more) waited for the idle timeout before it was
+   * judged, each such file; aria2c and wget2 stop there. The connection goes with the exchange:
+   * what the server sends after it is not read as the next answer.
+   */
+  const endAtOwnEnd = (): void => {
+    if (endedAtOwnEnd || !decoder?.atOwnEnd || decodedLength === undefined || check.bytes !== decodedLength)
+      return
+    if (decision.length !== undefined && received >= decision.length) return
+    endedAtOwnEnd = new CodingEnded()
+    exchange.abort(endedAtOwnEnd)
+  }
   try {
     decoder = decision.decode
       ? t.undeclaredGzip
@@ -1185,6 +1212,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
           )
         : new BodyDecoder(decision.decode, keep, shown)
       : undefined
+    if (decoder) decoder.onOwnEnd = endAtOwnEnd
   } catch (error) {
     exchange.abort(error)
     await file.close()
@@ -1270,7 +1298,10 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
         decision.length !== undefined &&
         received === decision.length &&
         endedAtLength(errorCode(error), t.head!.http2 === true)
-      if (!whole || t.cancel.aborted) {
+      if (error === endedAtOwnEnd && !t.cancel.aborted) {
+        // Ended at its coding's own end, its decoded size the one it must have (see `endAtOwnEnd`).
+        if (decision.length !== undefined) shortOfLength = error
+      } else if (!whole || t.cancel.aborted) {
         if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
         else if (stalledUnframed(t, error, decision, received)) t.stalled = error
         else if (!endedByClose(t, error, decision, received)) throw error
@@ -1334,10 +1365,12 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
       if (received > 0 && !ended)
         await decoder.end().catch((error: unknown) => {
           if (atLength && (error as ImgpullError).code === 'truncated') t.endedAtLength = true
+          if (t.endedAtLength) t.pastLength = decision.length
           throw error
         })
       t.unterminated = decoder.unterminated
       if (atLength && t.unterminated) t.endedAtLength = true
+      if (t.endedAtLength) t.pastLength = decision.length
       // A coded stream that reached its own end marks where the body ends, whatever the connection
       // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
       // HTTP/2 stream without a length.
@@ -1458,6 +1491,13 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
  * image and curl, wget2 and aria2c keep it either way.
  */
 export const connectionEnded = (code: string): boolean => code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
+
+/** A coded body ended by imgpull at its coding's own end (see `endAtOwnEnd` in `receive`). */
+class CodingEnded extends Error {
+  constructor() {
+    super("the body was ended at its coding's own end")
+  }
+}
 
 /**
  * Whether a body failed with the error whose code is `code`, once every byte of its
