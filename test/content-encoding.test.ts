@@ -1470,6 +1470,62 @@ test("an encoded body whose Content-Length is its decoded size, its connection k
   }
 })
 
+// hunt140: a server that answers the whole file plainly but codes a range (a compression layer
+// over a range handler that ignores Accept-Encoding: identity for a 206, expressjs/compression#185):
+// each resume restarted, rightly (a coded range is not the plain bytes on disk), but the failure
+// blamed the Content-Length, the coded size, against the range, and never named the coding.
+test('a resume answered by a content-coded 206 starts over, and the failure names the coding', async () => {
+  const jpg = makeImage('coded-range', 120_000, 'jpg')
+  const coders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: zlib.gzipSync,
+    br: zlib.brotliCompressSync,
+    deflate: zlib.deflateSync,
+  }
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const head = data.toString('latin1')
+      const coding = head.split(' ')[1].slice(1, -4)
+      const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
+      const from = /\r\nrange: *bytes=(\d+)-/i.exec(head)?.[1]
+      if (from === undefined) {
+        // The whole file, plainly, cut at its middle.
+        socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
+        socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+        return
+      }
+      const body = coders[coding](jpg.subarray(Number(from)))
+      const range = `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nContent-Length: ${body.length}\r\n`
+      socket.end(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 206 Partial Content\r\n${common}Content-Encoding: ${coding}\r\n${range}\r\n`),
+          body,
+        ]),
+      )
+    })
+  })
+  try {
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      Object.keys(coders).map((c) => raw.url(`/${c}.jpg`)),
+      { out: join(dir, 'coded-range'), journal: false, retries: 2, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    for (const coding of Object.keys(coders)) {
+      const r = results.get(`/${coding}.jpg`)!
+      assert.equal(r.error, 'truncated', `${coding}: ${r.message}`)
+      assert.match(
+        r.message!,
+        new RegExp(
+          `not resumed, the answer to its resume could not be joined \\(it came ${coding}-encoded \\(Content-Encoding: ${coding} on a 206\\), and a coded range cannot be joined to the plain bytes on disk\\), so each of the 3 attempts started over`,
+        ),
+        coding,
+      )
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 // wp-document-revisions#254: a script that states the file's size under a compressing layer, over
 // HTTP/2; nghttp2 resets the stream that ends short of that length (PROTOCOL_ERROR) after its
 // last DATA, and each attempt failed as truncated where the same answer over HTTP/1.1 was kept.

@@ -661,6 +661,44 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ],
 ]
 
+// hunt140: a resume's 206 under a content coding restarted, its line blaming the Content-Length
+// (the coded size) against the range, not the coding.
+test('judge: a resume answered with a content-coded 206 restarts, saying the coding is why', () => {
+  const asked = { ...resume({ etag: ETAG, length: 1000 }, 600), overlap: 100 }
+  const rows: [string, Record<string, string>][] = [
+    ['gzip, its length the coded size', { 'content-encoding': 'gzip', 'content-length': '377' }],
+    ['br, no length', { 'content-encoding': 'br' }],
+    ['deflate, the range its length', { 'content-encoding': 'deflate', 'content-length': '500' }],
+    ['zstd', { 'content-encoding': 'zstd', 'content-length': '300' }],
+    ['x-gzip', { 'content-encoding': 'x-gzip', 'content-length': '300' }],
+    ['gzip under chunked', { 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' }],
+  ]
+  for (const [name, headers] of rows) {
+    const decision = judge(asked, {
+      status: 206,
+      headers: { 'content-range': 'bytes 500-999/1000', etag: ETAG, ...headers },
+    })
+    assert.equal(decision.do, 'restart', name)
+    const coding = headers['content-encoding']
+    assert.equal(
+      (decision as { why: string }).why,
+      `it came ${coding}-encoded (Content-Encoding: ${coding} on a 206), and a coded range cannot be joined to the plain bytes on disk`,
+      name,
+    )
+  }
+  // A coding that names none (`identity`): the plain range, joined.
+  const plain = judge(asked, {
+    status: 206,
+    headers: {
+      'content-range': 'bytes 500-999/1000',
+      etag: ETAG,
+      'content-encoding': 'identity',
+      'content-length': '500',
+    },
+  })
+  assert.equal(plain.do, 'receive')
+})
+
 test('judge: what to do with each answer, for every case of the integrity issue', () => {
   for (const [name, asked, status, headers, expected] of table) {
     const decision = judge(asked, { status, headers })

@@ -509,6 +509,15 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (resuming && range.total !== undefined && range.total < asked.from) {
     return { do: 'restart', why: `the file has ${range.total} bytes, fewer than the ${asked.from} on disk` }
   }
+  // A resume's 206 under a content coding (a server or a compression layer that codes ranges
+  // whatever Accept-Encoding says): its bytes are coded, those on disk are not, and a range of a
+  // coded body counts coded bytes (RFC 9110 §14.1.2). Said so, whatever else of it disagrees
+  // (its Content-Length, the coded size, never that of the range).
+  const contentCodings = codingsOf(answer.headers['content-encoding'])
+  if (resuming && contentCodings.length > 0) {
+    const why = `it came ${contentCodings.join(', ')}-encoded (Content-Encoding: ${contentCodings.join(', ')} on a 206), and a coded range cannot be joined to the plain bytes on disk`
+    return { do: 'restart', why }
+  }
   const length = range.end! - range.start + 1
   const declared = header(answer.headers, 'content-length')
   // All of a content-coded file, to a plain GET: its range may count the decoded bytes, its
