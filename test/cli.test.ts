@@ -936,6 +936,11 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://[::1/a.jpg'],
       /cannot read input 'http:\/\/\[::1\/a\.jpg': no such file, nor a valid URL: an IPv6 address without its closing \]/,
     ],
+    // hunt140: a link-local address's zone id, which WHATWG URLs cannot hold: said, not "no such file".
+    [
+      ['http://[fe80::1%25eth0]/a.jpg'],
+      /cannot read input 'http:\/\/\[fe80::1%25eth0\]\/a\.jpg': no such file, nor a valid URL: an IPv6 address with a zone id \(%eth0\), which URLs as browsers read them cannot hold/,
+    ],
     [
       ['http://u:secret@127.0.0.1:99999/a.jpg', '-o', join(dir, 'port-out')],
       /cannot read input 'http:\/\/127\.0\.0\.1:99999\/a\.jpg': no such file, nor a valid URL: its port is out of range \(at most 65535\)/,

@@ -188,3 +188,37 @@ test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked ag
   lookup('dead.example', { family: 6 }, record)
   assert.equal(calls.length, 5)
 })
+
+// hunt140: an IPv6 literal (`http://[::1]:PORT/`), no name to look up, against a server on the
+// IPv6 loopback: fetched as any host, its Host header bracketed (RFC 9110 §7.2). Skipped where the
+// machine has no IPv6 loopback.
+test('an IPv6 literal URL is fetched from a server on ::1', async (t) => {
+  const { createServer } = await import('node:http')
+  const { makeImage } = await import('./support/images.js')
+  const jpg = makeImage('ipv6', 12_000, 'jpg')
+  const hosts: (string | undefined)[] = []
+  const v6 = createServer((req, res) => {
+    hosts.push(req.headers.host)
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpg.length }).end(jpg)
+  })
+  const listening = await new Promise<boolean>((resolve) => {
+    v6.once('error', () => resolve(false))
+    v6.listen(0, '::1', () => resolve(true))
+  })
+  if (!listening) {
+    t.skip('no IPv6 loopback on this machine')
+    return
+  }
+  try {
+    const port = (v6.address() as { port: number }).port
+    const results: Result[] = []
+    for await (const r of pull([`http://[::1]:${port}/a.jpg`], { out: join(dir, 'ipv6'), journal: false }))
+      results.push(r)
+    assert.equal(results[0].status, 'ok', results[0].message ?? '')
+    assert.equal(results[0].bytes, jpg.length)
+    assert.deepEqual(hosts, [`[::1]:${port}`])
+  } finally {
+    v6.closeAllConnections()
+    await new Promise<void>((resolve) => v6.close(() => resolve()))
+  }
+})

@@ -1499,6 +1499,16 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['http://dave:PASS/WORD@host/x.jpg', 'its port is not a number'],
     ['http://[::1/x.jpg', 'an IPv6 address without its closing ]'],
     ['http://[::1]:70000/x.jpg', 'its port is out of range (at most 65535)'],
+    // hunt140: a zone id (RFC 6874), escaped as it must be or not, and a literal that is no address.
+    [
+      'http://[fe80::1%25eth0]:8080/x.jpg',
+      'an IPv6 address with a zone id (%eth0), which URLs as browsers read them cannot hold (whatwg/url#392; curl takes it): reach the host by a global address or a name',
+    ],
+    [
+      'http://[fe80::1%eth0]/x.jpg',
+      'an IPv6 address with a zone id (%eth0), which URLs as browsers read them cannot hold (whatwg/url#392; curl takes it): reach the host by a global address or a name',
+    ],
+    ['http://[fe80::1g]/x.jpg', 'not an IPv6 address between its [ and ]'],
     ['http://user:pw@/x.jpg', 'no host name after http(s)://'],
     ['http://a%zz.example/x.jpg', 'not a URL'],
     ['ftp://host:99999/x', 'not a URL'],

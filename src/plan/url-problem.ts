@@ -3,6 +3,7 @@
  * (`notUrl`), and cells it would take for one URL that are not (`severalUrls`).
  */
 
+import { isIPv6 } from 'node:net'
 import { printable } from '../utils/printable.js'
 import {
   atInFileName,
@@ -106,6 +107,15 @@ function hostProblem(cell: string): string | undefined {
   if (hostPort === '') return 'no host name after http(s)://'
   const ipv6 = hostPort.startsWith('[')
   if (ipv6 && !hostPort.includes(']')) return 'an IPv6 address without its closing ]'
+  const literal = ipv6 ? hostPort.slice(1, hostPort.indexOf(']')) : ''
+  // A zone id (`[fe80::1%25eth0]`, RFC 6874: the interface a link-local address is reached by),
+  // which curl reads; URLs as browsers and Node read them (WHATWG URL) hold none (whatwg/url#392).
+  const zone = literal.indexOf('%')
+  if (ipv6 && zone !== -1 && isIPv6(literal.slice(0, zone))) {
+    const id = printable(decodeURIComponentSafe(literal.slice(zone + 1).replace(/^25/, '')))
+    return `an IPv6 address with a zone id (%${id.length > 16 ? `${id.slice(0, 15)}…` : id}), which URLs as browsers read them cannot hold (whatwg/url#392; curl takes it): reach the host by a global address or a name`
+  }
+  if (ipv6 && !isIPv6(literal)) return 'not an IPv6 address between its [ and ]'
   const colon = hostPort.indexOf(':', ipv6 ? hostPort.indexOf(']') : 0)
   const host = colon < 0 ? hostPort : hostPort.slice(0, colon)
   const port = colon < 0 ? '' : hostPort.slice(colon + 1)
@@ -121,3 +131,12 @@ function hostProblem(cell: string): string | undefined {
  * never holds whitespace before a scheme; one inside its query (`?u=https://…`) is left alone.
  */
 export const severalUrls = (text: string): boolean => /\shttps?:\/\//i.test(text.trim())
+
+/** `text` with its percent-escapes decoded, or as it is where they are not valid UTF-8. */
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
