@@ -798,6 +798,27 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('bytes 100-/200'), { start: 100, end: 199, total: 200 })
   assert.equal(parseContentRange('bytes 0-/*'), undefined)
   assert.equal(parseContentRange('bytes 200-/200'), undefined)
+  // hunt140: the unit in any case, white space a tab; anything else around the numbers (spaces
+  // inside the range, no total, a trailing parameter, two ranges, a number no decimal) unreadable,
+  // so never spliced: a resume's starts over, a plain GET's is refused.
+  assert.deepEqual(parseContentRange('BYTES 0-99/100'), { start: 0, end: 99, total: 100 })
+  assert.deepEqual(parseContentRange('Bytes=0-99/100'), { start: 0, end: 99, total: 100 })
+  assert.deepEqual(parseContentRange(' bytes\t0-99/100 '), { start: 0, end: 99, total: 100 })
+  assert.deepEqual(parseContentRange('bytes 00-099/0100'), { start: 0, end: 99, total: 100 })
+  for (const value of [
+    'bytes 0 - 99/100',
+    'bytes 0-99 / 100',
+    'bytes 0-99',
+    'bytes 0-99/',
+    'bytes 0-99/100;',
+    'bytes 0-99/100, bytes 100-199/200',
+    'bytes 0-99/100/100',
+    'bytes -99/100',
+    'bytes 1e2-199/200',
+    'bytes 0x10-99/100',
+    'octets 0-99/100',
+  ])
+    assert.equal(parseContentRange(value), undefined, value)
 })
 
 test("Last-Modified as a validator: strong only a minute or more before the answer's Date (RFC 9110 §8.8.2.2)", () => {
