@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { JobRecord } from '../src/journal/journal.js'
+import { naturalOrder } from '../src/report/format.js'
 import {
   axisTime,
   binCount,
@@ -328,6 +329,39 @@ test('percentiles by nearest rank, at whole milliseconds', () => {
     for (const v of values) h.add(v)
     assert.equal(h.percentile(p), expected, `${values.slice(0, 6)} p${p}`)
   }
+})
+
+test('naturalOrder: digits as numbers, the rest and its ties by code unit, the same on every machine', () => {
+  // [a, b, sign]: where Intl.Collator(undefined, { numeric: true }) differs, it is said.
+  const table: [string, string, -1 | 0 | 1][] = [
+    ['img9', 'img10', -1],
+    ['10.0.0.9', '10.0.0.10', -1],
+    ['10.0.0.100', '10.0.0.10', 1],
+    ['http://10.0.0.9:8080', 'http://10.0.0.9:80', 1],
+    ['img09', 'img9', -1], // Intl: equal
+    ['a0', 'a00', -1], // Intl: equal
+    ['a1b', 'a01b', 1], // Intl: equal
+    ['img007', 'img7', -1], // Intl: equal
+    ['a99999999999999999999', 'a100000000000000000000', -1], // past 2^53, by digit count
+    ['Img9', 'img9', -1], // Intl: lower case first
+    ['B.example', 'a.example', -1], // Intl: a before B
+    ['aa.example', 'z.example', -1], // Intl in Danish: aa after z
+    ['http://[::1]:80', 'http://127.0.0.1:80', 1], // Intl: punctuation before digits
+    ['bücher.example', 'bzz.example', 1], // Intl: ü as u
+    ['x\u0663', 'x12', 1], // Arabic-Indic digits are not digits here
+    ['a-b.example', 'a.example', -1],
+    ['img9.example', 'img9-cdn.example', 1],
+    ['', 'a', -1],
+    ['img9', 'img9', 0],
+  ]
+  for (const [a, b, sign] of table) {
+    assert.equal(Math.sign(naturalOrder(a, b)), sign, `${a} vs ${b}`)
+    assert.equal(Math.sign(naturalOrder(b, a)), -sign || 0, `${b} vs ${a}`)
+  }
+  // A total order: the same list in any order sorts to one result.
+  const names = table.flatMap(([a, b]) => [a, b])
+  const once = [...names].sort(naturalOrder)
+  assert.deepEqual([...names].reverse().sort(naturalOrder), once)
 })
 
 test('hosts in a tie are in natural order: 10.0.0.9 before 10.0.0.10, img9 before img10, in the table, the failures and the charts', () => {
