@@ -99,6 +99,34 @@ export function xmpTail(data: Uint8Array): number | undefined {
   return offset && Number(offset[1]) > 0 ? Number(offset[1]) : undefined
 }
 
+/**
+ * An APPn segment held while its first bytes are `signature` (an MPF index, an XMP packet), and let
+ * go as soon as they are not (an ICC profile, EXIF): only a segment that may be read is kept whole.
+ */
+class HeldSegment {
+  readonly data: Uint8Array
+  #have = 0
+  /** `at`: the file offset of `data[0]`, the byte after the segment's length. */
+  constructor(
+    readonly marker: number,
+    readonly signature: Buffer,
+    size: number,
+    readonly at: number,
+  ) {
+    this.data = new Uint8Array(size)
+  }
+
+  /** The segment's next bytes; false once its first bytes are not the signature. */
+  take(bytes: Uint8Array): boolean {
+    const have = this.#have
+    this.data.set(bytes, have)
+    this.#have += bytes.length
+    if (have >= this.signature.length) return true
+    const end = Math.min(this.#have, this.signature.length)
+    return this.signature.subarray(have, end).equals(this.data.subarray(have, end))
+  }
+}
+
 /** Frame headers SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range. */
 const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc
 
@@ -136,15 +164,10 @@ export class JpegCheck implements CompletenessCheck {
   #scans = 0
   #width = 0
   #height = 0
-  /** The APP2 segment being read, while it may be an MPF index; where its data began. */
-  #app2: Uint8Array | undefined
-  #app2At = 0
-  #app2Have = 0
+  /** The segment being read, while it may be the primary image's MPF index (APP2) or XMP (APP1). */
+  #held: HeldSegment | undefined
   /** Where the MPF index says the last image ends (0: no index read). */
   #mpfEnd = 0
-  /** The APP1 segment being read, while it may be the primary image's XMP. */
-  #app1: Uint8Array | undefined
-  #app1Have = 0
   /** The bytes the XMP lists after the primary image's end-of-image marker (0: none read). */
   #xmpTail = 0
 
@@ -194,17 +217,12 @@ export class JpegCheck implements CompletenessCheck {
         }
         case At.Skip: {
           const step = Math.min(this.#skip, n - i)
-          if (this.#app2) this.#readApp2(chunk.subarray(i, i + step))
-          if (this.#app1) this.#readApp1(chunk.subarray(i, i + step))
+          if (this.#held && !this.#held.take(chunk.subarray(i, i + step))) this.#held = undefined
           this.#skip -= step
           i += step
           if (this.#skip === 0) {
             this.#at = this.#marker === SOS ? At.Scan : At.Marker
-            if (this.#app2) this.#endApp2()
-            if (this.#app1) {
-              this.#xmpTail = xmpTail(this.#app1) ?? 0
-              this.#app1 = undefined
-            }
+            if (this.#held) this.#endHeld(this.#held)
           }
           break
         }
@@ -295,43 +313,19 @@ export class JpegCheck implements CompletenessCheck {
     }
     this.#skip = length - this.#want
     // The first MPF index is the primary image's (later ones belong to the images after EOI).
-    if (this.#marker === APP2 && this.#mpfEnd === 0 && this.#skip >= 16) {
-      this.#app2 = new Uint8Array(this.#skip)
-      this.#app2At = at
-      this.#app2Have = 0
-    }
+    if (this.#marker === APP2 && this.#mpfEnd === 0 && this.#skip >= 16)
+      this.#held = new HeldSegment(APP2, MPF, this.#skip, at)
     // So is the first XMP before the first scan: a motion photo's or an Ultra HDR JPEG's directory.
-    if (this.#marker === APP1 && this.#xmpTail === 0 && this.#scans === 0 && this.#skip > XMP.length) {
-      this.#app1 = new Uint8Array(this.#skip)
-      this.#app1Have = 0
-    }
+    if (this.#marker === APP1 && this.#xmpTail === 0 && this.#scans === 0 && this.#skip > XMP.length)
+      this.#held = new HeldSegment(APP1, XMP, this.#skip, at)
     this.#at = this.#skip > 0 ? At.Skip : this.#marker === SOS ? At.Scan : At.Marker
   }
 
-  #readApp2(bytes: Uint8Array): void {
-    this.#app2!.set(bytes, this.#app2Have)
-    this.#app2Have += bytes.length
-    // An ICC profile or other APP2 data: no need to hold it.
-    if (this.#app2Have >= 4 && !MPF.equals(this.#app2!.subarray(0, 4))) this.#app2 = undefined
-  }
-
-  #readApp1(bytes: Uint8Array): void {
-    const have = this.#app1Have
-    this.#app1!.set(bytes, have)
-    this.#app1Have += bytes.length
-    // EXIF or other APP1 data: no need to hold it.
-    if (
-      have < XMP.length &&
-      !XMP.subarray(have, this.#app1Have).equals(
-        this.#app1!.subarray(have, Math.min(this.#app1Have, XMP.length)),
-      )
-    )
-      this.#app1 = undefined
-  }
-
-  #endApp2(): void {
-    this.#mpfEnd = mpfEnd(this.#app2!, this.#app2At) ?? 0
-    this.#app2 = undefined
+  /** A held segment read whole: the MPF index's or the XMP's end, where it can be read. */
+  #endHeld({ marker, data, at }: HeldSegment): void {
+    if (marker === APP2) this.#mpfEnd = mpfEnd(data, at) ?? 0
+    else this.#xmpTail = xmpTail(data) ?? 0
+    this.#held = undefined
   }
 
   async end(read: ReadBack): Promise<Verdict> {
