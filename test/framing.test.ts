@@ -1112,21 +1112,40 @@ test('a bare JPEG XL codestream: whole with a length; on a closed connection, on
   assert.ok((await readFile(join(cut.out, cut.r.path!))).equals(jxl))
 })
 
-test('a JPEG cut after its first image, inside the second one its MPF index lists, is truncated on a closed connection', async () => {
-  const cut = (await get('/mpf-close-cut', { retries: 3 })).r
+/**
+ * A JPEG whose own metadata lists bytes after its end marker, served at `/${name}-close-cut`
+ * (read to the close, cut short of them), `/${name}-close` (whole, read to the close) and
+ * `/${name}-length-short` (a length met short of them): the cut is truncated, naming what lists
+ * more; the whole one is kept at once; the short one is kept as sent, `shortBytes` long.
+ */
+async function listedPastEnd(
+  name: string,
+  file: Buffer,
+  o: { retries: number; lists: string; shortBytes: number },
+): Promise<void> {
+  const cut = (await get(`/${name}-close-cut`, { retries: o.retries })).r
   assert.equal(cut.error, 'truncated', cut.message)
   assert.match(
     cut.message!,
-    /JPEG's MPF index lists images to byte \d+, past the body's \d+, and the connection gave no length/,
+    new RegExp(`JPEG's ${o.lists} to byte \\d+, past the body's \\d+, and the connection gave no length`),
   )
-  const whole = await get('/mpf-close')
+  const whole = await get(`/${name}-close`)
   assert.equal(whole.r.status, 'ok', whole.r.message)
   assert.equal(whole.r.attempts, 1)
-  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(mpf))
-  // A length met is the server's word: a file whose index lists more than it holds is kept as sent.
-  const short = await get('/mpf-length-short')
+  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(file))
+  // A length met is the server's word: a file that lists more than it holds is kept as sent.
+  const short = await get(`/${name}-length-short`)
   assert.equal(short.r.status, 'ok', short.r.message)
-  assert.equal(short.r.bytes, mpf.length - 200)
+  assert.equal(short.r.bytes, o.shortBytes)
+}
+
+test('a JPEG cut after its first image, inside the second one its MPF index lists, is truncated on a closed connection', async () => {
+  // The length met is short of the second image: its index lists more than it holds.
+  await listedPastEnd('mpf', mpf, {
+    retries: 3,
+    lists: 'MPF index lists images',
+    shortBytes: mpf.length - 200,
+  })
 })
 
 test("a motion photo whose connection closed at its still image's end is cut (its XMP lists the video after it); whole, it is kept at once", async () => {
@@ -1136,20 +1155,12 @@ test("a motion photo whose connection closed at its still image's end is cut (it
   assert.equal(once.r.status, 'ok', once.r.message)
   assert.equal(once.r.attempts, 2)
   assert.ok((await readFile(join(once.out, once.r.path!))).equals(motion))
-  const cut = (await get('/motion-close-cut', { retries: 2 })).r
-  assert.equal(cut.error, 'truncated', cut.message)
-  assert.match(
-    cut.message!,
-    /JPEG's XMP container directory lists items to byte \d+, past the body's \d+, and the connection gave no length/,
-  )
-  const whole = await get('/motion-close')
-  assert.equal(whole.r.status, 'ok', whole.r.message)
-  assert.equal(whole.r.attempts, 1)
-  assert.ok((await readFile(join(whole.out, whole.r.path!))).equals(motion))
-  // A length met is the server's word: a photo whose video was stripped, its XMP left, is kept as sent.
-  const short = await get('/motion-length-short')
-  assert.equal(short.r.status, 'ok', short.r.message)
-  assert.equal(short.r.bytes, motionStill)
+  // The length met is the still's: a photo whose video was stripped, its XMP left.
+  await listedPastEnd('motion', motion, {
+    retries: 2,
+    lists: 'XMP container directory lists items',
+    shortBytes: motionStill,
+  })
 })
 
 // hunt133: a GIF cut right after a graphic control extension was whole but unchecked, as one
