@@ -121,6 +121,20 @@ test('issue 10, case 3: a JPEG that stops at 55 % with no length to check is tru
   assert.deepEqual(verdict, { complete: false, kind: 'truncated', reason: 'JPEG has no end-of-image marker' })
 })
 
+/** An RGB PNG of noise from `seed` (mulberry32): the same bytes on every run, unlike libvips' own noise. */
+async function noisePng(seed: number, width: number, height: number): Promise<Buffer> {
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const pixels = Buffer.from(Array.from({ length: width * height * 3 }, () => Math.round(random() * 255)))
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer()
+}
+
 test('a sequential JPEG without its end-of-image marker: whole but unchecked when its last scan holds every MCU; cut in a scan or zero-filled, truncated', async () => {
   // Browsers, libjpeg and Pillow show such a file whole; it was truncated, however it came.
   // Noise from a seeded generator (mulberry32), not libvips' own, which differs on every run: one
@@ -128,17 +142,7 @@ test('a sequential JPEG without its end-of-image marker: whole but unchecked whe
   // limits, not kept as tests: with NOISE_SEED=8 or 13 the CMYK file's zeros after a cut decode to
   // exactly its last MCU (judged whole, unchecked: never kept without a marked end), with 16 its
   // whole last scan is judged cut (3 seeds of 1-30).
-  let seed = Number(process.env.NOISE_SEED ?? 7)
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const pixels = Buffer.from(Array.from({ length: 101 * 67 * 3 }, () => Math.round(random() * 255)))
-  const noise = await sharp(pixels, { raw: { width: 101, height: 67, channels: 3 } })
-    .png()
-    .toBuffer()
+  const noise = await noisePng(Number(process.env.NOISE_SEED ?? 7), 101, 67)
   const made = {
     '4:2:0, partial MCUs': await sharp(noise).jpeg().toBuffer(),
     '4:4:4': await sharp(noise).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer(),
@@ -181,17 +185,7 @@ test('a sequential JPEG without its end-of-image marker: whole but unchecked whe
 
 /** Progressive JPEGs from libjpeg-turbo's and mozjpeg's scan scripts, small enough to cut everywhere. */
 async function progressiveJpegs(): Promise<[string, Buffer][]> {
-  let seed = 11
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const pixels = Buffer.from(Array.from({ length: 37 * 29 * 3 }, () => Math.round(random() * 255)))
-  const noise = await sharp(pixels, { raw: { width: 37, height: 29, channels: 3 } })
-    .png()
-    .toBuffer()
+  const noise = await noisePng(11, 37, 29)
   return [
     // ImageMagick's (libjpeg's scan script), and jpegtran's with a restart marker every MCU row.
     ['progressive.jpg', fixture('progressive.jpg')],
