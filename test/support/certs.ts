@@ -98,7 +98,6 @@ export function makeCerts(dir: string): TestCerts {
   const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
   const sha1 = signed('sha1', '/CN=leaf', LOCAL, 'ca', '-sha1')
   // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
-  run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', 'expired.key', '-out', 'expired.csr'])
   writeFileSync(path('index.txt'), '')
   writeFileSync(path('serial'), '1000\n')
   writeFileSync(
@@ -120,9 +119,9 @@ export function makeCerts(dir: string): TestCerts {
       '',
     ].join('\n'),
   )
+  /** A key and a certificate the CA signs for localhost, valid from `start` to `end` (UTC, YYYYMMDDHHMMSSZ). */
   const dated = (name: string, start: string, end: string) => {
-    if (name !== 'expired')
-      run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', `${name}.key`, '-out', `${name}.csr`])
+    run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', `${name}.key`, '-out', `${name}.csr`])
     run([
       'ca',
       '-batch',
@@ -144,16 +143,17 @@ export function makeCerts(dir: string): TestCerts {
       '-enddate',
       end,
     ])
+    return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
   }
-  dated('expired', '20200101000000Z', '20200102000000Z')
-  dated('not-yet', '20990101000000Z', '20990102000000Z')
+  const expired = dated('expired', '20200101000000Z', '20200102000000Z')
+  const notYetValid = dated('not-yet', '20990101000000Z', '20990102000000Z')
   return {
     ca: path('ca.pem'),
     good,
     sha1,
     otherHost,
-    expired: { cert: path('expired.pem'), key: path('expired.key') },
-    notYetValid: { cert: path('not-yet.pem'), key: path('not-yet.key') },
+    expired,
+    notYetValid,
     selfSigned: { cert: path('self.pem'), key: path('self.key') },
     intermediate: int.cert,
     viaIntermediate: { cert: path('via-int-chain.pem'), key: viaInt.key },
