@@ -39,6 +39,14 @@ async function writeList(name: string, count: number): Promise<{ list: string; p
   return { list, paths }
 }
 
+/** A run that fills the disk: it stops with exit 3, saying so. */
+async function runToFullDisk(args: string[]) {
+  const r = await runCli(args)
+  assert.equal(r.code, 3, r.stderr)
+  assert.match(r.stderr, /no space left on device/)
+  return r
+}
+
 async function assertExact(out: string, paths: string[]) {
   const files = await outputFiles(out)
   assert.deepEqual(files, paths.map((p) => `${p.slice(1)}.jpg`).sort())
@@ -168,9 +176,7 @@ test('disk full: the run stops with one clear error and leaves nothing corrupt',
   onSmallDisk(t, join(dir, 'small-disk'), '1500k', async (mnt) => {
     const out = join(mnt, 'out')
     const { list } = await writeList('full', 60)
-    const r = await runCli([list, '-o', out])
-    assert.equal(r.code, 3, r.stderr)
-    assert.match(r.stderr, /no space left on device/)
+    const r = await runToFullDisk([list, '-o', out])
     assert.match(r.stderr, /files already saved are complete/)
     for (const f of await outputFiles(out)) {
       assert.ok(
@@ -193,8 +199,7 @@ test('disk full on a long list: the closing line counts the lines never read, so
     // list, never read, was in no count (nor in --json's summary).
     const out = join(mnt, 'out')
     const { list } = await writeList('full-long', 5000)
-    const r = await runCli([list, '-o', out])
-    assert.equal(r.code, 3, r.stderr)
+    const r = await runToFullDisk([list, '-o', out])
     const line =
       /(\d+) images?, .*, (\d+) failed(?:, (\d+) left for the next run)?, (\d+) not reached\n/.exec(r.stderr)
     assert.ok(line, r.stderr)
@@ -220,8 +225,7 @@ test("disk full with --threads: the same clear stop (exit 3), not a crash from a
     const paths = Array.from({ length: 60 }, (_, i) => `/full-threads-${i}?size=40000`)
     const list = join(dir, 'full-threads.txt')
     await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
-    const r = await runCli([list, '-o', out, '--threads', '2'])
-    assert.equal(r.code, 3, r.stderr)
+    const r = await runToFullDisk([list, '-o', out, '--threads', '2'])
     assert.match(r.stderr, /no space left on device; stopped, files already saved are complete/)
     assert.doesNotMatch(r.stderr, /SqliteError|\n\s+at /)
     for (const f of await outputFiles(out))
@@ -236,9 +240,7 @@ test("disk full: the message says what imgpull's own part files hold of the spac
     const out = join(mnt, 'out')
     const list = join(dir, 'parts-full.txt')
     await writeFile(list, `${server.url('/parts-huge?size=1400000')}\n`)
-    const r = await runCli([list, '-o', out])
-    assert.equal(r.code, 3, r.stderr)
-    assert.match(r.stderr, /no space left on device/)
+    const r = await runToFullDisk([list, '-o', out])
     // Its part stays for the rerun to resume: the message says so, and how much it holds.
     const m = /partial downloads in (\S+) hold ([\d.]+ [kM]B): a rerun resumes them/.exec(r.stderr)
     assert.ok(m, r.stderr)
@@ -263,8 +265,7 @@ for (const [name, how] of Object.entries(BODY_PATHS))
         await writeFile(list, `${fast.url(path)}\n`)
         const args = [list, '-o', out, ...(how.threads ? ['--threads', String(how.threads)] : [])]
         if (how.outputFormat) args.push('--output-format', how.outputFormat)
-        const first = await runCli(args)
-        assert.equal(first.code, 3, first.stderr)
+        const first = await runToFullDisk(args)
         assert.match(first.stderr, /no space left on device.*a rerun resumes them/)
         const parts = await readdir(join(out, '.imgpull', 'parts'))
         assert.equal(parts.length, 1, parts.join(', '))
@@ -296,9 +297,7 @@ test('disk full while a file without validators came: its part goes, and the sto
     const out = join(mnt, 'out')
     const list = join(mnt, 'list.txt')
     await writeFile(list, `${fast.url('/unproven-full?size=1400000&lmonly=1&nolm=1')}\n`)
-    const r = await runCli([list, '-o', out])
-    assert.equal(r.code, 3, r.stderr)
-    assert.match(r.stderr, /no space left on device/)
+    const r = await runToFullDisk([list, '-o', out])
     assert.doesNotMatch(r.stderr, /a rerun resumes/)
     assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
   }))
