@@ -914,15 +914,20 @@ test('CSV: Spark\'s \\" inside quoted fields is a quote, its captions read to th
   )
 })
 
-test('CSV: a Spark \\" past the first MiB, read as RFC 4180, is an invalid-row that says so', async () => {
+/**
+ * A CSV `url,caption` of 25,000 plain rows (past the first MiB, where a file's escape is decided),
+ * then `tail`, from line 25002.
+ */
+function pastFirstMiB(name: string, tail: string): Promise<string> {
   const plain = Array.from(
     { length: 25000 },
     (_, i) => `https://images.example/${i}.jpg,caption number ${i} of many`,
   )
-  const csv = await file(
-    'spark-late.csv',
-    `url,caption\n${plain.join('\n')}\nhttps://images.example/late.jpg,"say \\"hi\\", now"\n`,
-  )
+  return file(name, `url,caption\n${plain.join('\n')}\n${tail}`)
+}
+
+test('CSV: a Spark \\" past the first MiB, read as RFC 4180, is an invalid-row that says so', async () => {
+  const csv = await pastFirstMiB('spark-late.csv', 'https://images.example/late.jpg,"say \\"hi\\", now"\n')
   const jobs = await readAll([csv], { captionCol: 'caption' })
   assert.equal(jobs.length, 25001)
   assert.match(
@@ -935,13 +940,9 @@ test('CSV: a Spark \\" past the first MiB that runs a quoted field over lines st
   // `"A 12\""` read as RFC 4180 is `A 12\"` and the field goes on over the next line, to a quote
   // inside its next field: the stop said to double the quote or remove it, a stray quote, where
   // the file is Spark's and every quote in it is written as Spark writes it.
-  const plain = Array.from(
-    { length: 25000 },
-    (_, i) => `https://images.example/${i}.jpg,caption number ${i} of many`,
-  )
-  const csv = await file(
+  const csv = await pastFirstMiB(
     'spark-late-lines.csv',
-    `url,caption\n${plain.join('\n')}\nhttps://images.example/late.jpg,"A 12\\""\nhttps://images.example/next.jpg,"next"\n`,
+    'https://images.example/late.jpg,"A 12\\""\nhttps://images.example/next.jpg,"next"\n',
   )
   const { jobs, error } = await readUntilError([csv], { captionCol: 'caption' })
   assert.equal(jobs.length, 25000, 'the rows before it are read')
