@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
 import type { TableFormat } from './format.js'
@@ -32,7 +33,7 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
   if (lfs) {
     const size = /\nsize (\d+)/.exec(start)?.[1]
     return new UsageError(
-      `${path} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${Number(size).toLocaleString('en-US')} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
+      `${path} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
     )
   }
   if (/^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(start))

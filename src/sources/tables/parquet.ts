@@ -9,6 +9,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors } from 'hyparquet-compressors'
 import { UsageError } from '../../errors.js'
+import { grouped } from '../../report/format.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { type FileBuffer, openFileBuffer } from './file-buffer.js'
@@ -44,7 +45,7 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
     const magic = (bytes: ArrayBuffer) => Buffer.from(bytes).toString('latin1') === 'PAR1'
     if (magic(head) && !magic(tail))
       throw new UsageError(
-        `${file.path} is a Parquet file cut short: it starts as one but ends before its footer (${buffer.byteLength.toLocaleString('en-US')} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
+        `${file.path} is a Parquet file cut short: it starts as one but ends before its footer (${grouped(buffer.byteLength)} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
         { cause: error },
       )
     throw new UsageError(`${file.path} is not a readable Parquet file: ${(error as Error).message}`, {

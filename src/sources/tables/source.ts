@@ -3,6 +3,7 @@ import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { layout } from '../../layout.js'
+import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
@@ -249,7 +250,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
       // Text holds whatever the later lines hold; a slip of the name is said, not silent.
       setType(types, name, 'STRING')
       process.emitWarning(
-        `--columns ${name}: no line of the first ${KEY_LINES.toLocaleString('en-US')} of ${file.path} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
+        `--columns ${name}: no line of the first ${grouped(KEY_LINES)} of ${file.path} has the key ${JSON.stringify(name)}: carried (as text in the shards' Parquet) from the lines that have it, null in the others`,
         { code: 'IMGPULL_COLUMN_UNSEEN' },
       )
     }
