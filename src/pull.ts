@@ -1083,18 +1083,11 @@ class Engine {
     }
     const shown = shownUrl(task.url)
     // A body that had begun and still came when the time ran out: a trickle, which the idle
-    // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received".
+    // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received",
+    // where the deadline did not say more of it (`cutWords`).
+    const cut = cutWords ?? { ms: this.options.totalTimeout, words: task.bodies && STILL_COMING }
     let e: ImgpullError = pastDeadline
-      ? cutWords !== undefined
-        ? new TimeoutError('total', cutWords.ms, shown, undefined, false, cutWords.words)
-        : new TimeoutError(
-            'total',
-            this.options.totalTimeout,
-            shown,
-            undefined,
-            false,
-            task.bodies && STILL_COMING,
-          )
+      ? new TimeoutError('total', cut.ms, shown, undefined, false, cut.words)
       : isFatalLocal(error)
         ? fault(error, this.paths)
         : classify(error, shown, this.options)
