@@ -424,26 +424,19 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
     // BullMQ counts an attempt once it has failed: this one is the shard's last when it fails now.
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
-    if (error) {
+    // The run threw, or ended short of its rows: the attempt failed.
+    if (error || !complete) {
       summary.failed++
       if (last) summary.failedForGood++
-      const message =
-        error instanceof FolderBusyError
+      const message = !error
+        ? `the shard's run ended with ${results} of its ${rows} rows done`
+        : error instanceof FolderBusyError
           ? `${error.message} (a worker that lost its lock may still run it)`
           : ((error as Error).message ?? String(error))
       failedAttempts.n++
       failedAttempts.last = `shard ${paths.stem}: ${message}`
       say({ type: 'failed', shard: data.shard, message })
       throw error instanceof Error ? error : new Error(message)
-    }
-    if (!complete) {
-      summary.failed++
-      if (last) summary.failedForGood++
-      const message = `the shard's run ended with ${results} of its ${rows} rows done`
-      failedAttempts.n++
-      failedAttempts.last = `shard ${paths.stem}: ${message}`
-      say({ type: 'failed', shard: data.shard, message })
-      throw new Error(message)
     }
     counts.ms = Math.round(performance.now() - t0)
     // A worker that lost the shard to another tells the published shard's counts, not its own.
