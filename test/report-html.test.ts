@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { JobRecord } from '../src/journal/journal.js'
-import { naturalOrder } from '../src/report/format.js'
+import { naturalOrder, utcTime } from '../src/report/format.js'
 import {
   axisTime,
   binCount,
@@ -329,6 +329,17 @@ test('percentiles by nearest rank, at whole milliseconds', () => {
     for (const v of values) h.add(v)
     assert.equal(h.percentile(p), expected, `${values.slice(0, 6)} p${p}`)
   }
+})
+
+test("utcTime: a moment in UTC to the second (the report) or the minute (a certificate's dates)", () => {
+  const table: [number, 'second' | 'minute' | undefined, string][] = [
+    [Date.UTC(2020, 0, 2), undefined, '2020-01-02 00:00:00 UTC'],
+    [Date.UTC(2020, 0, 2), 'minute', '2020-01-02 00:00 UTC'],
+    [Date.UTC(2026, 11, 3, 22, 50, 59, 999), 'second', '2026-12-03 22:50:59 UTC'],
+    [Date.UTC(2026, 11, 3, 22, 50, 59, 999), 'minute', '2026-12-03 22:50 UTC'],
+    [0, undefined, '1970-01-01 00:00:00 UTC'],
+  ]
+  for (const [ms, to, expected] of table) assert.equal(utcTime(ms, to), expected, `${ms} ${to}`)
 })
 
 test('naturalOrder: digits as numbers, the rest and its ties by code unit, the same on every machine', () => {

@@ -6,6 +6,7 @@
  */
 
 import { isIP } from 'node:net'
+import { utcTime } from '../report/format.js'
 import { quoted } from '../utils/printable.js'
 import { type PeerChain, peerChain } from './peer-chain.js'
 
@@ -148,10 +149,10 @@ export function datedWords(code: string, dates: PeerChain | undefined): string |
   const found = dates.chain[index]
   if (!found) return undefined
   const which = index === 0 ? 'its certificate' : `a certificate in its chain ("${quoted(found.name)}")`
-  const clock = `this machine's clock says ${utc(dates.now)}`
+  const clock = `this machine's clock says ${utcTime(dates.now, 'minute')}`
   return expired
-    ? `${which} expired on ${utc(found.to)} (${clock})`
-    : `${which} is valid only from ${utc(found.from)} (${clock})`
+    ? `${which} expired on ${utcTime(found.to, 'minute')} (${clock})`
+    : `${which} is valid only from ${utcTime(found.from, 'minute')} (${clock})`
 }
 
 /**
@@ -173,9 +174,6 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
     ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)`
     : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here`
 }
-
-/** A moment as `2020-01-02 00:00 UTC`. */
-const utc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {

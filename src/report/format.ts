@@ -42,6 +42,17 @@ export function grouped(value: number): string {
 }
 
 /**
+ * A moment as `2020-01-02 00:00:00 UTC`, or to the minute (`2020-01-02 00:00 UTC`): the report's
+ * start, a certificate's dates.
+ */
+export function utcTime(ms: number, to: 'second' | 'minute' = 'second'): string {
+  return `${new Date(ms)
+    .toISOString()
+    .slice(0, to === 'second' ? 19 : 16)
+    .replace('T', ' ')} UTC`
+}
+
+/**
  * Names in the order a person reads them (natural order): runs of digits compare as numbers, so
  * `10.0.0.9` comes before `10.0.0.10` and `img9` before `img10`, which code-unit order put after
  * them; the rest by code unit, and names equal so (`img09`, `img9`) by code unit too.

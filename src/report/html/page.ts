@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
-import { formatBytes, formatDuration, grouped } from '../format.js'
+import { formatBytes, formatDuration, grouped, utcTime } from '../format.js'
 import { inputOwnWords, rerunWords } from '../rerun-words.js'
 import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
@@ -23,11 +23,6 @@ const FAILURE_HOSTS = 10
 
 const n = grouped
 const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`
-const utc = (ms: number) =>
-  new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, ' UTC')
 /** A host as shown: jobs whose URL has none (`invalid-url`) are grouped under an empty host. */
 /** A host as people read it (see readableOrigin), its ASCII form on hover where that differs. */
 const hostLabel = (host: string) => {
@@ -111,7 +106,7 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <header class="top"><div class="wrap">
 <p class="eyebrow">imgpull report</p>
 <h1>${esc(printable(input.title))}</h1>
-<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utc(input.startedAt))}</time> · ${input.running && !input.interrupted ? 'running for' : 'ran'} ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
+<p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utcTime(input.startedAt))}</time> · ${input.running && !input.interrupted ? 'running for' : 'ran'} ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
 ${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
@@ -136,7 +131,7 @@ function runningBanner(f: ReportFigures, at: number): string {
   const left = f.rerun.pending
     ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
-  return `<div class="banner" role="note" data-running><strong>This run is still going on</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utc(at))}</time>.${left} It writes this page again when it ends; <code>imgpull report</code> does meanwhile.</div>`
+  return `<div class="banner" role="note" data-running><strong>This run is still going on</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>.${left} It writes this page again when it ends; <code>imgpull report</code> does meanwhile.</div>`
 }
 
 function interruptedBanner(f: ReportFigures): string {
