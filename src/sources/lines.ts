@@ -10,6 +10,7 @@ import { fileHead } from '../utils/file-head.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
+import { HTML_START } from './tables/not-a-table.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
 /**
@@ -192,7 +193,7 @@ export function listBytes(head: Buffer): ListBytes {
  */
 function textNotAList(text: string): ListBytes | undefined {
   const start = text.replace(/^\ufeff/, '').trimStart()
-  if (/^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(start))
+  if (HTML_START.test(start))
     return {
       kind: 'other',
       what: 'an HTML page',

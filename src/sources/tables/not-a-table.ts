@@ -7,6 +7,12 @@ import type { TableFormat } from './format.js'
 /** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
 export const NOT_A_TABLE_HEAD_BYTES = 1024
 
+/**
+ * How a web page begins (after a byte order mark and white space), as a browser saves one: a file
+ * saved in place of a table or a list (a `blob/` link's page, a sign-in page).
+ */
+export const HTML_START = /^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i
+
 const FORMAT_NAMES: Record<TableFormat, string> = {
   csv: 'a CSV table',
   tsv: 'a TSV table',
@@ -36,7 +42,7 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
       `${path} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
     )
   }
-  if (/^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(start))
+  if (HTML_START.test(start))
     return new UsageError(
       `${path} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
     )
