@@ -250,6 +250,12 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
       `url,caption\n${server.url('/saved-2')},x\n`,
       /rows\.parquet is not a readable Parquet file: it is text \(its first line: "url,caption"\); a CSV, TSV or JSON lines table is read from a file named so/,
     ],
+    // A caption with pdftotext's page break (a form feed) is text, as the CSV reader takes it.
+    [
+      'pages.parquet',
+      `url,caption\n${server.url('/saved-3')},page one\fpage two\n`,
+      /pages\.parquet is not a readable Parquet file: it is text \(its first line: "url,caption"\)/,
+    ],
   ]
   await mkdir(join(dir, 'saved', 'lfs'), { recursive: true })
   const before = server.stats.requests

@@ -3,6 +3,7 @@ import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
 import type { TableFormat } from './format.js'
+import { holdsControl } from './utf8.js'
 
 /** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
 export const NOT_A_TABLE_HEAD_BYTES = 1024
@@ -60,7 +61,9 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
     return new UsageError(
       `${path} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
     )
-  if (format === 'parquet' && head.length > 0 && !text.startsWith('PAR1') && isText(head)) {
+  // Text as the CSV reader takes it (`holdsControl`): a form feed (pdftotext's page break in a
+  // caption) or a vertical tab is text there, and was not here.
+  if (format === 'parquet' && head.length > 0 && !text.startsWith('PAR1') && !holdsControl(text)) {
     const first = head
       .toString('utf8')
       .replace(/^\ufeff/, '')
@@ -72,10 +75,4 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
     )
   }
   return undefined
-}
-
-/** Whether `head` reads as text: no NUL or other control byte but tab, CR and LF. */
-function isText(head: Buffer): boolean {
-  for (const b of head) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false
-  return true
 }
