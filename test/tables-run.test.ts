@@ -273,6 +273,14 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
   assert.equal(server.stats.requests, before, 'nothing fetched')
 })
 
+/** `table` run with its captions into `dir/name`, exit 0: each manifest line's status and caption. */
+async function fetchedCaptions(table: string, name: string): Promise<[string, unknown][]> {
+  const out = join(dir, name)
+  const r = await runCli([table, '-o', out, '--caption-col', 'caption'])
+  assert.equal(r.code, 0, r.stderr)
+  return (await manifest(out)).map((l) => [l.status, l.meta.caption])
+}
+
 test("a .json array of records (pandas' to_json(orient='records')) is told to become JSON lines, which then read as a table", async () => {
   // Told "jq -r '.[]' FILE | imgpull -", which prints each object as JSON text: every line refused.
   const records = [
@@ -290,16 +298,10 @@ test("a .json array of records (pandas' to_json(orient='records')) is told to be
   // What jq -c '.[]' makes of it.
   const jsonl = join(dir, 'rows.jsonl')
   await writeFile(jsonl, `${records.map((o) => JSON.stringify(o)).join('\n')}\n`)
-  const out = join(dir, 'records-jsonl')
-  const ok = await runCli([jsonl, '-o', out, '--caption-col', 'caption'])
-  assert.equal(ok.code, 0, ok.stderr)
-  assert.deepEqual(
-    (await manifest(out)).map((l) => [l.status, l.meta.caption]),
-    [
-      ['ok', 'a fox'],
-      ['ok', 'a lake'],
-    ],
-  )
+  assert.deepEqual(await fetchedCaptions(jsonl, 'records-jsonl'), [
+    ['ok', 'a fox'],
+    ['ok', 'a lake'],
+  ])
 })
 
 test('a Parquet file cut short (a download that stopped) is named so, before anything of its folder is fetched', async () => {
@@ -349,16 +351,10 @@ test('a URL nested in a struct column (image.url) is pointed to, with how to mak
   assert.equal(server.stats.requests, before, 'nothing fetched')
   // The statement it gives, run: the rows are fetched.
   await duckdbRun(made[1].replace("'in.parquet'", `'${nested}'`).replace("'flat.parquet'", `'${flat}'`))
-  const out = join(dir, 'flat-out')
-  const ok = await runCli([flat, '-o', out, '--caption-col', 'caption'])
-  assert.equal(ok.code, 0, ok.stderr)
-  assert.deepEqual(
-    (await manifest(out)).map((l) => [l.status, l.meta.caption]),
-    [
-      ['ok', 'c0'],
-      ['ok', 'c1'],
-    ],
-  )
+  assert.deepEqual(await fetchedCaptions(flat, 'flat-out'), [
+    ['ok', 'c0'],
+    ['ok', 'c1'],
+  ])
 })
 
 test('--name with a column: a null or missing cell names its file without it, and a column no table has is refused before anything is made', async () => {
