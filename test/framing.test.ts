@@ -765,6 +765,19 @@ after(async () => {
   await cleanup(dir)
 })
 
+/**
+ * A body whose end only the transfer can mark, read to the close at `path`: one answer is truncated,
+ * saying `why`; the same bytes twice settle it, kept at the second attempt.
+ */
+async function settledByTwo(path: string, why: RegExp): Promise<void> {
+  const closed = (await get(path, { retries: 0 })).r
+  assert.equal(closed.error, 'truncated', closed.message)
+  assert.match(closed.message!, why)
+  const again = (await get(path)).r
+  assert.equal(again.status, 'ok', again.message)
+  assert.equal(again.attempts, 2)
+}
+
 async function get(
   path: string,
   { origin = server.origin, ...options }: Options & { origin?: string } = {},
@@ -828,12 +841,7 @@ test('a JPEG without its end-of-image marker, its last scan whole, is kept when 
     /jpeg-cut-length: JPEG has no end-of-image marker: the server marked its answer whole/,
   )
   // Read to the close, it could be a cut that took the marker: the same bytes twice settle it.
-  const closed = (await get('/jpeg-no-eoi-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
-  const again = (await get('/jpeg-no-eoi-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo('/jpeg-no-eoi-close', /its last scan is whole\), and the connection gave no length/)
 })
 
 // hunt136: a progressive JPEG its writer left without its end-of-image marker was truncated on
@@ -854,12 +862,10 @@ test('a progressive JPEG without its end-of-image marker, every coefficient whol
   assert.equal(cut.error, 'truncated')
   assert.match(cut.message!, /JPEG has no end-of-image marker: the server marked its answer whole/)
   // Read to the close, it could be a cut that took the marker: the same bytes twice settle it.
-  const closed = (await get('/progressive-no-eoi-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /its last scan is whole\), and the connection gave no length/)
-  const again = (await get('/progressive-no-eoi-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo(
+    '/progressive-no-eoi-close',
+    /its last scan is whole\), and the connection gave no length/,
+  )
 })
 
 // hunt109: a PNG its encoder wrote without IEND (tinia#57, pbPlots#29) was refused on every
@@ -877,12 +883,7 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
     cut.message!,
     /png-cut-length: PNG ends before its IEND chunk: the server marked its answer whole/,
   )
-  const closed = (await get('/png-no-iend-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
-  const again = (await get('/png-no-iend-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo('/png-no-iend-close', /its image data is whole\), and the connection gave no length/)
 })
 
 // hunt122: a PNG that ends inside IEND (stb_image measured a PNG without IEND's CRC,
@@ -898,12 +899,7 @@ test('a PNG cut inside IEND, its image data whole, is kept when its end was mark
     assert.equal(r.format, 'png')
     assert.deepEqual(await readFile(join(out, r.path!)), png.subarray(0, -cut), path)
   }
-  const closed = (await get('/png-part-iend-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
-  const again = (await get('/png-part-iend-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo('/png-part-iend-close', /its image data is whole\), and the connection gave no length/)
 })
 
 // hunt133: the same PNG with text chunks after its image data (ImageMagick writes its date:create
@@ -917,12 +913,10 @@ test('a PNG with text after its image data, without IEND or cut inside it, is ke
     assert.equal(r.status, 'ok', `${path}: ${r.message}`)
     assert.deepEqual(await readFile(join(out, r.path!)), withText(png).subarray(0, -cut), path)
   }
-  const closed = (await get('/png-text-part-iend-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /its image data is whole\), and the connection gave no length/)
-  const again = (await get('/png-text-part-iend-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo(
+    '/png-text-part-iend-close',
+    /its image data is whole\), and the connection gave no length/,
+  )
   const text = (await get('/png-text-cut-length', { retries: 0 })).r
   assert.equal(text.error, 'truncated')
   assert.match(text.message!, /PNG ends before its IEND chunk: the server marked its answer whole/)
@@ -968,15 +962,10 @@ test('an AVIF whose meta box runs to the end of the file is kept where its end w
   assert.equal(r.status, 'ok', r.message)
   assert.deepEqual([r.format, r.width, r.height], ['avif', 64, 48])
   assert.deepEqual(await readFile(join(out, r.path!)), metaLast(avif))
-  const closed = (await get('/avif-meta-last-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated', closed.message)
-  assert.match(
-    closed.message!,
+  await settledByTwo(
+    '/avif-meta-last-close',
     /HEIF meta box runs to the end of the file, and the connection gave no length/,
   )
-  const again = (await get('/avif-meta-last-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
 })
 
 // hunt122: an AVIF followed by 8 or more bytes that are no box (a page a server appended) was
@@ -988,12 +977,7 @@ test('an AVIF followed by bytes that are no box is kept where its end was marked
     assert.deepEqual([r.format, r.width, r.height], ['avif', 64, 48])
     assert.deepEqual(await readFile(join(out, r.path!)), Buffer.concat([avif, AVIF_JUNK]), path)
   }
-  const closed = (await get('/avif-junk-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated', closed.message)
-  assert.match(closed.message!, /50 bytes follow the last box, and the connection gave no length/)
-  const again = (await get('/avif-junk-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo('/avif-junk-close', /50 bytes follow the last box, and the connection gave no length/)
   const cut = (await get('/avif-cut-junk-length', { retries: 0 })).r
   assert.equal(cut.error, 'truncated', cut.message)
   assert.match(cut.message!, /HEIF box mdat ends at byte \d+, past the end/)
@@ -1020,12 +1004,7 @@ test('a TIFF strip without a usable byte count is sized as libtiff sizes it; com
   assert.equal(cut.error, 'truncated')
   assert.match(cut.message!, /TIFF image data ends at byte 238, past the end \(237 bytes\)/)
   // Compressed, read to the close: a cut there looks like the end until the same bytes come twice.
-  const closed = (await get('/tiff-to-end-close', { retries: 0 })).r
-  assert.equal(closed.error, 'truncated')
-  assert.match(closed.message!, /runs to the end of the file, and the connection gave no length/)
-  const again = (await get('/tiff-to-end-close')).r
-  assert.equal(again.status, 'ok', again.message)
-  assert.equal(again.attempts, 2)
+  await settledByTwo('/tiff-to-end-close', /runs to the end of the file, and the connection gave no length/)
 })
 
 // hunt114: a TIFF cut inside the EXIF IFD it keeps after its pixels (a camera's dates and maker
