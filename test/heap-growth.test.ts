@@ -1,10 +1,15 @@
 // The command's heap growth (src/cli/heap-growth.ts): which flag it sets, and that V8 honours the
 // flag set at run time, after the heap exists (what start.ts relies on), on the Node running this.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { HEAP_GROWING_PERCENT, heapGrowingFlag } from '../src/cli/heap-growth.js'
+import { HEAP_GROWING_PERCENT, heapGrowingFlag, marksAtWill } from '../src/cli/heap-growth.js'
+import { BodySize, LARGE_BODY, onLargeBodies } from '../src/fetch/large-bodies.js'
+import { CLI, cleanup, tempDir } from './support/cli.js'
+import { startImageServer } from './support/image-server.js'
 
 test('heapGrowingFlag: set unless node was given the flag itself', () => {
   const set = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`
@@ -17,6 +22,72 @@ test('heapGrowingFlag: set unless node was given the flag itself', () => {
     [['--heap-growing-percentage=5'], set], // not V8's flag
   ]
   for (const [argv, want] of cases) assert.equal(heapGrowingFlag(argv), want, argv.join(' '))
+})
+
+test('marksAtWill: unless node was given an incremental marking flag itself', () => {
+  const cases: [string[], boolean][] = [
+    [[], true],
+    [['--heap-growing-percent=0', '--max-old-space-size=512'], true],
+    [['--incremental-marking'], false],
+    [['--no-incremental-marking'], false],
+    [['--no_incremental_marking'], false],
+    [['--incremental-marking=true'], false],
+    [['--incremental-marking-task'], true], // another V8 flag
+  ]
+  for (const [argv, want] of cases) assert.equal(marksAtWill(argv), want, argv.join(' '))
+})
+
+test('large bodies: told when the first begins and the last ends, once each', () => {
+  const told: boolean[] = []
+  onLargeBodies((large) => told.push(large))
+  try {
+    const a = new BodySize()
+    const b = new BodySize()
+    const small = new BodySize()
+    small.grew(LARGE_BODY - 1)
+    a.grew(LARGE_BODY)
+    a.grew(LARGE_BODY * 2)
+    b.grew(LARGE_BODY + 1)
+    assert.deepEqual(told, [true])
+    a.end()
+    a.end()
+    small.end()
+    assert.deepEqual(told, [true])
+    b.end()
+    assert.deepEqual(told, [true, false])
+  } finally {
+    onLargeBodies(undefined)
+  }
+})
+
+// A large file's body is a fresh 64 KiB buffer outside the heap per socket read; V8 counted them
+// against the old generation's limit and ran a full collection every ~12 MB (7-12 for this file,
+// against 1-3 with marking off past its first LARGE_BODY bytes). Counted with --trace-gc (its lines
+// on the command's stdout), not timed.
+test('the command runs almost no full collection while a large file comes', async () => {
+  const size = 192 * 1024 * 1024
+  const server = await startImageServer({ sizes: [size, size], record: false })
+  const dir = await tempDir()
+  try {
+    const child = spawn(
+      process.execPath,
+      ['--trace-gc', CLI, `${server.origin}/large1`, '-o', dir, '--hash', 'none', '--max-size', '1GiB'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d
+    })
+    child.stderr.resume()
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    assert.equal(code, 0, out.slice(-2000))
+    assert.ok((await stat(join(dir, 'large1.jpg'))).size >= size * 0.9)
+    const full = out.split('\n').filter((line) => line.includes('Mark-Compact')).length
+    assert.ok(full <= 4, `${full} full collections for one ${size / 1048576} MB file`)
+  } finally {
+    await server.close()
+    await cleanup(dir)
+  }
 })
 
 // A steady 200,000 live objects while 3,000,000 are made: the peak heap with V8's own factor

@@ -25,3 +25,32 @@ export function heapGrowingFlag(execArgv: readonly string[]): string | undefined
   const given = execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))
   return given ? undefined : `--heap-growing-percent=${HEAP_GROWING_PERCENT}`
 }
+
+/**
+ * While a large file's body comes (past its first `LARGE_BODY` bytes, see fetch/large-bodies.ts),
+ * the command turns V8's incremental marking off: the body then costs no full collection per 12 MB.
+ *
+ * Each socket read is a fresh 64 KiB buffer outside the heap (Node's stream reads), and V8 (Node
+ * 20) counts such memory made since its last full collection against the old generation's limit.
+ * With imgpull's small heap (9 MB live, a 20 MB limit), a body coming at 400 MB/s left less room
+ * than the young generation holds within 25 ms, and V8 began marking for a full collection each
+ * time: 27–43 of them per 800 MB (four files of ~200 MB), where `node:http` piped to a file ran
+ * 0–2 (its smaller heap left it room). Young collections free those buffers before the limit
+ * itself is reached; without incremental marking a full collection comes only at the limit, whole:
+ * 3–9 per 800 MB, 25–45 % less user CPU, the same peak RSS. Only while such a body
+ * comes: off for a whole run, a list of 50,000 tiny images peaked at 198–225 MB of RSS against
+ * 169, and 80 files of 7.5–10 MB at 171 against 124 (V8 then collects at the limit, not before
+ * it); files of 50 MB peak 20 MB higher (148 against 128) for 20 % less CPU. Figures: README,
+ * Benchmark ("Full collections on large files").
+ */
+export const MARKING_OFF = '--no-incremental-marking'
+export const MARKING_ON = '--incremental-marking'
+
+/**
+ * Whether the command may turn incremental marking off and on (see `MARKING_OFF`): not when `node`
+ * was given an incremental marking flag itself (`node --incremental-marking "$(command -v
+ * imgpull)" ...` keeps V8's own all along). Pure: `execArgv` is `process.execArgv`.
+ */
+export function marksAtWill(execArgv: readonly string[]): boolean {
+  return !execArgv.some((arg) => /^--(no[-_])?incremental[-_]marking(=|$)/.test(arg))
+}

@@ -44,6 +44,7 @@ import {
   validatorsOf,
   WRAPS_RANGES,
 } from './judge.js'
+import { BodySize } from './large-bodies.js'
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
@@ -1033,6 +1034,21 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
  * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts).
  */
 async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
+  const size = new BodySize()
+  try {
+    return await receiveBody(t, decision, tail, size)
+  } finally {
+    size.end()
+  }
+}
+
+/** `receive`, its bytes counted in `size` as they come. */
+async function receiveBody(
+  t: Transfer,
+  decision: Receive,
+  tail: Buffer | undefined,
+  size: BodySize,
+): Promise<Step> {
   const { options } = t
   const shown = t.shown + t.via
   const check = t.check!
@@ -1223,6 +1239,7 @@ async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined)
   const take = (chunk: Buffer): void | Promise<void> => {
     const from = received
     received += chunk.length
+    size.grew(received)
     t.ctx.onBytes?.(chunk.length)
     if (from < overlap) {
       const n = Math.min(chunk.length, overlap - from)
