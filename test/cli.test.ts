@@ -1047,6 +1047,65 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   assert.match(piped.stderr, /^imgpull: standard input is an HTML page, not a list of URLs/)
 })
 
+test("img2dataset's command line typed out of habit: its options and values said with imgpull's (--image_size 224, --resize keep_ratio)", async () => {
+  const cases: [string[], RegExp][] = [
+    // MiniGPT-4's dataset/download_laion.sh, as it was written for img2dataset.
+    [
+      ['--url_list', 'laion.tsv', '--input_format', 'tsv', '--output_folder', 'laion', '--image_size', '224'],
+      /^imgpull: unknown option '--url_list', img2dataset's input: a list or a table is given as it is: imgpull urls\.parquet -o DIR \(see imgpull --help\)$/,
+    ],
+    [
+      ['laion.tsv', '--output_folder=laion'],
+      /^imgpull: unknown option '--output_folder=laion', img2dataset's folder: the folder is -o DIR/,
+    ],
+    [
+      ['laion.tsv', '--image_size', '224'],
+      /unknown option '--image_size', img2dataset's size: --size PX with a --resize mode/,
+    ],
+    [
+      ['laion.tsv', '--thread_count', '64'],
+      /unknown option '--thread_count', img2dataset's downloads at once .*-c N/,
+    ],
+    [
+      ['laion.tsv', '--processes_count', '16'],
+      /unknown option '--processes_count', img2dataset's processes: not needed/,
+    ],
+    // Its values, and near ones: the choice meant.
+    [
+      ['x', '--resize', 'keep_ratio', '--size', '256'],
+      /^imgpull: option '--resize <mode>' argument 'keep_ratio' is invalid\. Allowed choices are no, keep-ratio, keep-ratio-largest, center-crop, border; did you mean --resize keep-ratio\? \(see imgpull --help\)$/,
+    ],
+    [['x', '--encode', 'jpeg'], /argument 'jpeg' is invalid\..*; did you mean --encode jpg\?/],
+    [['x', '--hash-type', 'SHA256'], /; did you mean --hash-type sha256\?/],
+    [
+      ['x', '--input-format', 'txt'],
+      /argument 'txt' is invalid\..*; a list of URLs is read as it is, without --input-format/,
+    ],
+    [
+      ['x', '--input-format', 'csv.gz'],
+      /; a gzip-compressed table is told by its bytes: --input-format csv /,
+    ],
+    [
+      ['x', '--input-format', 'json'],
+      /; a \.json array of records is made JSON lines by jq -c '\.\[\]' FILE > rows\.jsonl/,
+    ],
+    [
+      ['unsplash', 'search', 'lake', '--orientation', 'Landscape'],
+      /; did you mean --orientation landscape\? \(see imgpull unsplash search --help\)$/,
+    ],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  }
+  // A value far from every choice keeps commander's list alone.
+  const far = await runCli(['x', '--encode', 'tiff'])
+  assert.match(far.stderr, /Allowed choices are jpg, png, webp, avif\. \(see imgpull --help\)$/m)
+})
+
 test("other tools' options typed out of habit: said in their words, with imgpull's way (wget's -nc was --name c)", async () => {
   const cases: [string[], RegExp][] = [
     [

@@ -1301,6 +1301,26 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     ['--max-time', /--total-timeout/],
     ['-x.txt', undefined],
     ['--frobnicate', undefined],
+    // img2dataset's, as python-fire takes them: with _ or -, =value or not.
+    ['--url_list', /img2dataset's input: a list or a table is given as it is/],
+    ['--output_folder=out', /img2dataset's folder: the folder is -o DIR/],
+    ['--output-folder', /-o DIR/],
+    ['--image_size=224', /--size PX with a --resize mode/],
+    ['--resize_mode', /--resize keep-ratio/],
+    ['--thread_count', /-c N/],
+    ['--processes_count', /one process a core/],
+    ['--encode_format', /--encode jpg/],
+    ['--encode_quality', /--quality N/],
+    ['--number_sample_per_shard', /--shard-size N/],
+    ['--save_additional_columns', /--columns a,b/],
+    ['--min_image_size', /--min-size PX/],
+    ['--max_image_area', /--max-pixels N/],
+    ['--verify_hash', /--hash-col COLUMN --hash-type/],
+    ['--disallowed_header_directives', /--ignore-robots-tag/],
+    ['--distributor', /imgpull enqueue, then imgpull worker/],
+    // imgpull's own names with _ are commander's "did you mean --url-col?", not here.
+    ['--url_col', undefined],
+    ['-image_size', undefined],
   ]
   for (const [flag, message] of options) {
     const got = otherToolOption(flag)

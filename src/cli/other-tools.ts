@@ -1,5 +1,5 @@
 /**
- * Options of the tools imgpull stands in for (wget, aria2c, curl, gallery-dl), typed by their
+ * Options of the tools imgpull stands in for (wget, aria2c, curl, gallery-dl, img2dataset), typed by their
  * users out of habit: said in their words, with imgpull's way to do the same.
  */
 
@@ -71,6 +71,46 @@ const OTHER: Record<string, string> = {
   '-U': "wget's user agent: -A, --user-agent UA",
 }
 
+const SERVERS = 'many machines take shards of a Redis queue: imgpull enqueue, then imgpull worker'
+const ANEW = 'not needed, an image is written anew only with --resize or --encode'
+
+/**
+ * img2dataset's options, as its command line (python-fire) takes them: `--image_size=256` or
+ * `--image-size 256`. Those whose names are imgpull's with `_` for `-` (`--url_col`, `--retries`)
+ * are not here: commander's "did you mean --url-col?" says them.
+ */
+const IMG2DATASET: Record<string, string> = {
+  '--url-list': "img2dataset's input: a list or a table is given as it is: imgpull urls.parquet -o DIR",
+  '--output-folder': `img2dataset's folder: ${FOLDER}`,
+  '--image-size':
+    "img2dataset's size: --size PX with a --resize mode (img2dataset resizes to 256 with border by default, imgpull not at all)",
+  '--resize-mode':
+    "img2dataset's resize mode: --resize keep-ratio, keep-ratio-largest, center-crop or border, with --size PX",
+  '--thread-count': "img2dataset's downloads at once in each process: -c N, over all hosts (128 by default)",
+  '--processes-count':
+    "img2dataset's processes: not needed, downloads run on transfer threads (--threads) and resizing on one process a core",
+  '--encode-format':
+    "img2dataset's format: --encode jpg, png, webp or avif (without it, each image is kept as it came)",
+  '--encode-quality': "img2dataset's quality: --quality N, with --encode or --resize",
+  '--number-sample-per-shard': "img2dataset's shard size: --shard-size N (10000 by default)",
+  '--save-additional-columns':
+    "img2dataset's columns: --columns a,b (every column but the URL's is carried by default)",
+  '--min-image-size': "img2dataset's: --min-size PX",
+  '--max-image-area': "img2dataset's: --max-pixels N",
+  '--compute-hash': "img2dataset's: --hash sha256 or none (sha256 by default)",
+  '--verify-hash': "img2dataset's [column, type]: --hash-col COLUMN --hash-type sha256 or md5",
+  '--incremental-mode': 'not needed: run the same command again, and it goes on where the last run stopped',
+  '--user-agent-token': "img2dataset's: -A, --user-agent UA (the whole header)",
+  '--disallowed-header-directives':
+    "img2dataset's: X-Robots-Tag noai and noimageai are refused by default; --ignore-robots-tag takes them",
+  '--distributor': `img2dataset's pyspark or ray: ${SERVERS}`,
+  '--subjob-size': `img2dataset's: ${SERVERS}`,
+  '--skip-reencode': `img2dataset's: ${ANEW}`,
+  '--disable-all-reencoding': `img2dataset's: ${ANEW}`,
+  '--enable-wandb':
+    "img2dataset's: imgpull writes OUT/report.html, and imgpull status OUT says where a run stands",
+}
+
 /**
  * For an unknown option (`flag` as commander names it, `=value` and all): what it is in another
  * tool and how imgpull does it; `undefined` for one no other tool has.
@@ -78,5 +118,9 @@ const OTHER: Record<string, string> = {
 export function otherToolOption(flag: string): string | undefined {
   const name = flag.split('=')[0]
   // A short one with its number attached (`-j8`), as commander names it.
-  return OTHER[name] ?? (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined)
+  return (
+    OTHER[name] ??
+    (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined) ??
+    (name.startsWith('--') ? IMG2DATASET[name.replaceAll('_', '-')] : undefined)
+  )
 }

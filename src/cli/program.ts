@@ -155,6 +155,7 @@ export async function main(argv = process.argv): Promise<number> {
       // Commander quotes the value it refused: a URL's user and password stay off the terminal.
       const message = withoutUserInfo(
         unknownOptionHint(error, command === program) ??
+          choiceHint(error) ??
           error.message
             .replace(/^error: /, '')
             .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`),
@@ -240,6 +241,39 @@ function unknownOptionHint(error: CommanderError, pulls: boolean): string | unde
     return `unknown option '${flag}'; a file of that name is given after -- (imgpull -o DIR -- ${flag}) or as ./${flag}`
   const other = pulls ? otherToolOption(flag) : undefined
   return other === undefined ? undefined : `unknown option '${flag}', ${other}`
+}
+
+/** What img2dataset's `--input_format` values are here, where imgpull's has no such choice. */
+function inputFormatWords(value: string): string | undefined {
+  const bare = value.toLowerCase().replace(/\.gz$/, '')
+  if (bare === 'txt')
+    return 'a list of URLs is read as it is, without --input-format (it names the kind of a table)'
+  if (bare === 'json')
+    return "a .json array of records is made JSON lines by jq -c '.[]' FILE > rows.jsonl, read as --input-format jsonl"
+  if (bare !== value.toLowerCase() && ['csv', 'tsv', 'jsonl', 'parquet'].includes(bare))
+    return `a gzip-compressed table is told by its bytes: --input-format ${bare}`
+  return undefined
+}
+
+/**
+ * A value not among an option's choices: the one meant, where it is near (img2dataset's
+ * `keep_ratio` for `keep-ratio`, `jpeg` for `jpg`, `SHA256`), or what img2dataset's
+ * `--input_format` values are here; `undefined` otherwise (commander lists the choices).
+ */
+function choiceHint(error: CommanderError): string | undefined {
+  if (error.code !== 'commander.invalidArgument') return undefined
+  const m =
+    /^error: option '(?:-\w, )?(--[\w-]+)[^']*' argument '(.*)' is invalid\. Allowed choices are (.*)\.$/s.exec(
+      error.message,
+    )
+  if (!m) return undefined
+  const [, flag, value, list] = m
+  const choices = list.split(', ')
+  const refused = error.message.replace(/^error: /, '').replace(/\.$/, '')
+  const words = flag === '--input-format' ? inputFormatWords(value) : undefined
+  if (words !== undefined) return `${refused}; ${words}`
+  const meant = nearWord(value.replaceAll('_', '-'), choices)
+  return meant === undefined ? undefined : `${refused}; did you mean ${flag} ${meant}?`
 }
 
 function commandOf(
