@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { test } from 'node:test'
 import { ERROR_CODES } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
+import { formatBytes } from '../src/report/format.js'
 import { VERSION } from '../src/version.js'
 import { runCli } from './support/cli.js'
 
@@ -227,4 +228,25 @@ test('imgpull --help and enqueue --help name every kind of input the README does
     for (const kind of ['URL', '- for stdin', 'CSV, TSV, JSON lines, Parquet', 'a folder of them'])
       assert.ok(inputs.includes(kind), `imgpull ${command.join(' ')} --help: its inputs name no "${kind}"`)
   }
+})
+
+test("the Quick start's figures for the fixtures are the fixture folder's: its count, its bytes, those npm's libvips cannot read", async () => {
+  // It said 36 images, 143.4 kB, after progressive-restart.jpg made them 37: its commands gave 37.
+  const folder = new URL('./fixtures/images/', import.meta.url)
+  // As the README's `ls test/fixtures/images | grep -v json` lists them.
+  const names = (await readdir(folder)).filter((name) => !name.includes('json'))
+  let bytes = 0
+  for (const name of names) bytes += (await stat(new URL(name, folder))).size
+  const text = (await readme).replace(/\s+/g, ' ')
+  const quick = text.slice(text.indexOf('## Quick start'), text.indexOf('## Usage'))
+  assert.equal(/the test fixtures are (\d+) small images/.exec(quick)?.[1], String(names.length))
+  assert.deepEqual(/# (\d+) images, ([\d.]+ [kM]?B) in /.exec(quick)?.slice(1), [
+    String(names.length),
+    formatBytes(bytes),
+  ])
+  const unread = names.filter((name) => /\.(heic|bmp|ico|cur|jxl|jp2)$/.test(name)).length
+  assert.equal(
+    /With `--resize`, the (\d+) of them in formats the npm build of libvips/.exec(quick)?.[1],
+    String(unread),
+  )
 })
