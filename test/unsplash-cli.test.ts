@@ -947,6 +947,11 @@ describe('imgpull unsplash with --resize', () => {
     const noMode = await unsplash(['collection', '5', '--size', '64', '-o', join(dir, 'bad')], mock)
     assert.equal(noMode.code, 2)
     assert.match(noMode.stderr, /--size is the target of --resize/)
+    // A photographer asking for 64 px photos is shown Unsplash's own ways too, in one line.
+    assert.match(
+      noMode.stderr,
+      /^imgpull: --size is the target of --resize: give a --resize mode \(keep-ratio: Unsplash's CDN sends each photo at that size\), or a ready-made size \(--size regular is 1080 px wide; raw, full, small 400, thumb 200\), or --width 64 \(imgix\) \(see imgpull unsplash collection --help\)\n$/,
+    )
   })
 
   test('a rerun asking Unsplash for another size or imgix image is refused before any call; the same one goes on', async () => {

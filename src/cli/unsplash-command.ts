@@ -248,6 +248,12 @@ async function run(endpoint: Endpoint, cmd: Command, count?: number): Promise<vo
   // --size (a ready-made size) and --quality (imgix) are Unsplash's.
   const pixels = typeof o.size === 'number' ? o.size : undefined
   const writing = (o.resize !== undefined && o.resize !== 'no') || o.encode !== undefined
+  // Pixels without a mode: a photographer asking for 1080 px photos is shown Unsplash's own ways
+  // too, where the transform stage's words knew only --resize.
+  if (pixels !== undefined && (o.resize === undefined || o.resize === 'no'))
+    throw new UsageError(
+      `--size is the target of --resize: give a --resize mode (keep-ratio: Unsplash's CDN sends each photo at that size), or a ready-made size (--size regular is 1080 px wide; raw, full, small 400, thumb 200), or --width ${pixels} (imgix)`,
+    )
   const transform = transformFrom({ ...o, size: pixels, quality: writing ? o.quality : undefined })
   options.transform = transform
   const imgix = imgixFrom(
