@@ -1231,6 +1231,20 @@ test('--help lists options with defaults; --version prints the version', async (
   assert.equal(none.code, 2)
   assert.match(none.stderr, /^imgpull: no command 'nonsense' \(commands: /)
   assert.equal(typo.stdout + none.stdout, '')
+  // `imgpull unsplash help search`, the same in the other order: it said "help is not an Unsplash command".
+  const [within, ownHelp, unsplashWord, withinTypo] = await Promise.all([
+    runCli(['unsplash', 'help', 'search']),
+    runCli(['unsplash', 'search', '--help']),
+    runCli(['unsplash', 'help']),
+    runCli(['unsplash', 'help', 'serch']),
+  ])
+  assert.equal(within.code, 0, within.stderr)
+  assert.equal(within.stdout, ownHelp.stdout)
+  assert.equal(within.stdout, ofCommand.stdout)
+  assert.equal(unsplashWord.code, 0, unsplashWord.stderr)
+  assert.match(unsplashWord.stdout, /^Usage: imgpull unsplash <command> \[options\]/)
+  assert.equal(withinTypo.code, 2)
+  assert.match(withinTypo.stderr, /^imgpull: serch is not an Unsplash command; did you mean search\? /)
 })
 
 test('--quiet prints nothing on success; requests carry an honest User-Agent, Accept and no-transform', async () => {

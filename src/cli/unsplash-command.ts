@@ -361,10 +361,20 @@ export function addUnsplashCommand(program: Command): Command {
     .allowExcessArguments()
     .allowUnknownOption()
     .usage('<command> [options]')
-    .action((command: string | undefined) => {
+    .action((command: string | undefined, _o: unknown, self: Command) => {
+      // `imgpull unsplash help search`, as `imgpull help unsplash search` and git take it.
+      const asked = command === 'help' ? self.args[1] : undefined
+      const sub = asked === undefined ? undefined : unsplash.commands.find((c) => c.name() === asked)
+      if (command === 'help' && (asked === undefined || sub !== undefined)) {
+        if (sub) sub.outputHelp()
+        else process.stdout.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
+        return
+      }
       if (command === undefined) {
         process.stderr.write(`${unsplash.helpInformation()}${HELP_AFTER}\n`)
       } else {
+        // `help serch`: the command it asks about is the one not known.
+        if (asked !== undefined) command = asked
         const meant = nearWord(command, COMMANDS)
         process.stderr.write(
           `imgpull: ${command} is not an Unsplash command; ${meant ? `did you mean ${meant}? ` : ''}the commands are ${COMMANDS.join(', ')} (see imgpull unsplash --help)\n`,
