@@ -1047,6 +1047,47 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   assert.match(piped.stderr, /^imgpull: standard input is an HTML page, not a list of URLs/)
 })
 
+test("an input's name mistyped names the file beside it that was meant (url.txt for urls.txt, Photos.cvs), never another of a numbered set", async () => {
+  const here = join(dir, 'near-names')
+  await mkdir(join(here, 'data'), { recursive: true })
+  await writeFile(join(here, 'urls.txt'), 'http://127.0.0.1:9/a.jpg\n')
+  await writeFile(join(here, 'photos.csv'), 'url\nhttp://127.0.0.1:9/a.jpg\n')
+  for (const part of ['part-00001.csv', 'part-00002.csv'])
+    await writeFile(join(here, 'data', part), 'url\nhttp://127.0.0.1:9/a.jpg\n')
+  const cases: [string, RegExp][] = [
+    [
+      'url.txt',
+      /^imgpull: cannot read input 'url\.txt': no such file; did you mean 'urls\.txt'\? \(see imgpull --help\)$/,
+    ],
+    ['urls.tx', /: no such file; did you mean 'urls\.txt'\? /],
+    ['Urls.txt', /: no such file; did you mean 'urls\.txt'\? /],
+    ['Photos.cvs', /: no such file; did you mean 'photos\.csv'\? /],
+    // Named as a table: the table's own check says it the same way.
+    [
+      'photo.csv',
+      /^imgpull: cannot read input 'photo\.csv': no such file or folder; did you mean 'photos\.csv'\? /,
+    ],
+    ['data/prt-00001.csv', /: no such file or folder; did you mean 'data\/part-00001\.csv'\? /],
+    // The next file of a numbered set is missing, not mistyped: no other file of the set is offered.
+    [
+      'data/part-00003.csv',
+      /^imgpull: cannot read input 'data\/part-00003\.csv': no such file or folder \(see imgpull --help\)$/,
+    ],
+    [
+      'nothing-like-it.txt',
+      /^imgpull: cannot read input 'nothing-like-it\.txt': no such file \(see imgpull --help\)$/,
+    ],
+  ]
+  for (const [input, message] of cases) {
+    const r = await runCli([input, '-o', 'out'], { cwd: here })
+    assert.equal(r.code, 2, `${input}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  }
+  assert.ok(!existsSync(join(here, 'out')), 'nothing made')
+})
+
 test("img2dataset's command line typed out of habit: its options and values said with imgpull's (--image_size 224, --resize keep_ratio)", async () => {
   const cases: [string[], RegExp][] = [
     // MiniGPT-4's dataset/download_laion.sh, as it was written for img2dataset.

@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
+import { nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
@@ -332,7 +333,9 @@ export async function checkInputs(
         code === 'ENOENT' && !url && arg === maybeOut
           ? `; if it is the output folder, give it with -o: -o ${arg}`
           : ''
-      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}${out}`)
+      // A list's name mistyped (`url.txt` beside `urls.txt`): the file meant.
+      const near = code === 'ENOENT' && !url && !out ? await nearFile(arg) : ''
+      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}${out}${near}`)
     }
   }
 }
