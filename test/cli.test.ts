@@ -1047,7 +1047,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   assert.match(piped.stderr, /^imgpull: standard input is an HTML page, not a list of URLs/)
 })
 
-test("an input's name mistyped names the file beside it that was meant (url.txt for urls.txt, Photos.cvs), never another of a numbered set", async () => {
+test("an input's or a file option's name mistyped names the file beside it that was meant (url.txt for urls.txt, Photos.cvs, --cookies cookie.txt), never another of a numbered set", async () => {
   const here = join(dir, 'near-names')
   await mkdir(join(here, 'data'), { recursive: true })
   await writeFile(join(here, 'urls.txt'), 'http://127.0.0.1:9/a.jpg\n')
@@ -1086,6 +1086,31 @@ test("an input's name mistyped names the file beside it that was meant (url.txt 
     assert.match(lines[0], message)
   }
   assert.ok(!existsSync(join(here, 'out')), 'nothing made')
+  // A file option's file the same, in words, where Node's were 'ENOENT: no such file or directory,
+  // open ...' after the name, and 'EISDIR: illegal operation on a directory, read'.
+  await writeFile(join(here, 'cookies.txt'), '# Netscape HTTP Cookie File\n')
+  await writeFile(join(here, 'ca.pem'), '')
+  const options: [string[], RegExp][] = [
+    [
+      ['--cookies', 'cookie.txt'],
+      /^imgpull: Expected --cookies to be a readable cookies\.txt: cookie\.txt: no such file; did you mean 'cookies\.txt'\? \(see imgpull --help\)$/,
+    ],
+    [
+      ['--cookies', 'data'],
+      /^imgpull: Expected --cookies to be a readable cookies\.txt: data: it is a folder \(see/,
+    ],
+    [
+      ['--ca-cert', 'ca.pm'],
+      /^imgpull: Expected --ca-cert to be a readable PEM file: ca\.pm: no such file; did you mean 'ca\.pem'\? \(see/,
+    ],
+  ]
+  for (const [option, message] of options) {
+    const r = await runCli(['http://127.0.0.1:9/a.jpg', '-o', 'out', ...option], { cwd: here })
+    assert.equal(r.code, 2, `${option.join(' ')}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  }
 })
 
 test("img2dataset's command line typed out of habit: its options and values said with imgpull's (--image_size 224, --resize keep_ratio)", async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
+import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
 
 /**
@@ -87,8 +88,9 @@ export function readCookiesFile(path: string): CookieLine[] {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
     throw new TypeError(
-      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${(error as Error).message}${tildeHint(path, (error as NodeJS.ErrnoException).code)}`,
+      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
     )
   }
   return parseCookiesTxt(text, path)

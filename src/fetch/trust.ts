@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { errorCode } from '../errors.js'
+import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
 
 /**
@@ -25,7 +26,7 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     const folder =
       errorCode(error) === 'EISDIR'
         ? ` is a folder (SSL_CERT_DIR=${path} takes a folder of certificates)`
-        : `: ${(error as Error).message}${tildeHint(path, errorCode(error))}`
+        : `: ${fileFault(error)}${tildeHint(path, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(path) : ''}`
     throw new TypeError(`Expected \`${option}\` to be a readable PEM file: ${path}${folder}`)
   }
   const pems = certificatesOf(bytes)

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { nearWord } from './near-word.js'
@@ -12,23 +13,52 @@ const MOST_ENTRIES = 10_000
  * (`part-00003.parquet` for `part-00002.parquet`) are other files of a set, never meant.
  */
 export async function nearFile(path: string): Promise<string> {
-  const name = basename(path)
-  if (name === '' || name === '.' || name === '..') return ''
-  const dir = dirname(path)
-  const names: string[] = []
+  let entries: string[]
   try {
-    for (const entry of await readdir(dir)) {
-      if (entry.startsWith('.') && !name.startsWith('.')) continue
-      if (entry.replace(/\d/g, '0') === name.replace(/\d/g, '0')) continue
-      names.push(entry)
-      if (names.length >= MOST_ENTRIES) break
-    }
+    entries = basename(path) === '' ? [] : await readdir(dirname(path))
   } catch {
     return ''
+  }
+  return nearIn(path, entries)
+}
+
+/** `nearFile` for a library option's file, read synchronously (`--cookies`, `--ca-cert`). */
+export function nearFileSync(path: string): string {
+  let entries: string[]
+  try {
+    entries = basename(path) === '' ? [] : readdirSync(dirname(path))
+  } catch {
+    return ''
+  }
+  return nearIn(path, entries)
+}
+
+function nearIn(path: string, entries: readonly string[]): string {
+  const name = basename(path)
+  if (name === '' || name === '.' || name === '..') return ''
+  const names: string[] = []
+  for (const entry of entries) {
+    if (entry.startsWith('.') && !name.startsWith('.')) continue
+    if (entry.replace(/\d/g, '0') === name.replace(/\d/g, '0')) continue
+    names.push(entry)
+    if (names.length >= MOST_ENTRIES) break
   }
   const meant = nearWord(name, names)
   if (meant === undefined) return ''
   // As the user would type it: beside a path given with a folder, that folder.
-  const shown = path.includes('/') ? join(dir, meant) : meant
+  const shown = path.includes('/') ? join(dirname(path), meant) : meant
   return `; did you mean '${shown}'?`
+}
+
+/**
+ * Why a file could not be read, in words (`no such file`, `permission denied`, `it is a folder`),
+ * where Node's message names the file again with a code (`ENOENT: no such file or directory, open
+ * 'c.txt'`); other errors keep their message.
+ */
+export function fileFault(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'ENOENT') return 'no such file'
+  if (code === 'EACCES') return 'permission denied'
+  if (code === 'EISDIR') return 'it is a folder'
+  return (error as Error)?.message ?? String(error)
 }
