@@ -1189,6 +1189,12 @@ test("other tools' options typed out of habit: said in their words, with imgpull
       /'-nc' reads as -n c \(--name c\): every file would be named c; -nc is wget's --no-clobber/,
     ],
     [['x', '-nv'], /'-nv' reads as -n v .*-nv is wget's --no-verbose: -q prints errors only/],
+    // curl's -u: the credentials' words survive the hiding of a URL's user and password.
+    [
+      ['-u', 'bob:secret', 'x'],
+      /^imgpull: unknown option '-u', curl's user and password: put them in the URL before its host, as user:password@ \(percent-encoded\), or give -H 'Authorization: …' \(see imgpull --help\)$/,
+    ],
+    [['-v', 'x'], /^imgpull: unknown option '-v', curl's and wget's --verbose: .*-V is the version \(see/],
   ]
   for (const [args, message] of cases) {
     const r = await runCli(args)

@@ -1301,6 +1301,18 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     ['--max-time', /--total-timeout/],
     ['-x.txt', undefined],
     ['--frobnicate', undefined],
+    // curl's and wget's habits.
+    ['-u', /user and password: put them in the URL before its host, as user:password@/],
+    ['--user=bob:secret', /user:password@/],
+    ['-v', /--verbose: each failure is printed with its cause.*-V is the version/],
+    ['-t3', /--retries N/],
+    ['--limit-rate', /imgpull has none; --wait SECONDS/],
+    ['--referer', /-H 'Referer: URL'/],
+    ['-e', /-H 'Referer: URL'/],
+    ['-w', /--wait SECONDS.*curl's --write-out: --json/],
+    ['--random-wait', /--wait 2-4/],
+    ['-N', /a rerun fetches only what is missing/],
+    ['--compressed', /an encoded body \(gzip, deflate, br\) is decoded/],
     // img2dataset's, as python-fire takes them: with _ or -, =value or not.
     ['--url_list', /img2dataset's input: a list or a table is given as it is/],
     ['--output_folder=out', /img2dataset's folder: the folder is -o DIR/],

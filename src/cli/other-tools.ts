@@ -33,6 +33,11 @@ const FOLDER = 'the folder is -o DIR'
 const TIMEOUTS =
   'imgpull has --connect-timeout, --headers-timeout, --idle-timeout (silence in a body) and --total-timeout (a whole file)'
 
+const CREDENTIALS =
+  "put them in the URL before its host, as user:password@ (percent-encoded), or give -H 'Authorization: …'"
+const VERBOSE =
+  'each failure is printed with its cause, --json prints every result, imgpull status OUT sums a run up; -V is the version'
+
 /** Other tools' options, each with what it is and imgpull's equivalent. */
 const OTHER: Record<string, string> = {
   '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
@@ -69,6 +74,25 @@ const OTHER: Record<string, string> = {
   '-s': "curl's --silent: -q prints errors only",
   '--silent': "curl's: -q prints errors only",
   '-U': "wget's user agent: -A, --user-agent UA",
+  '-u': `curl's user and password: ${CREDENTIALS}`,
+  '--user': `curl's and wget's user and password: ${CREDENTIALS}`,
+  '--http-user': `wget's user: ${CREDENTIALS}`,
+  '--http-password': `wget's password: ${CREDENTIALS}`,
+  '--password': `wget's password: ${CREDENTIALS}`,
+  '-v': `curl's and wget's --verbose: ${VERBOSE}`,
+  '--verbose': `curl's and wget's: ${VERBOSE}`,
+  '-t': "wget's tries: --retries N (5 by default)",
+  '-w': "wget's wait between requests: --wait SECONDS, to each host; curl's --write-out: --json prints every result",
+  '--random-wait': "wget's: --wait 2-4 draws each wait from that range",
+  '--limit-rate':
+    "curl's and wget's bandwidth limit: imgpull has none; --wait SECONDS spaces a host's requests, and -c N runs fewer transfers",
+  '-N': "wget's --timestamping: not needed, a rerun fetches only what is missing",
+  '--timestamping': "wget's: not needed, a rerun fetches only what is missing",
+  '--no-clobber': "wget's: not needed, a file already in the folder is never replaced",
+  '-e': "curl's referer: -H 'Referer: URL'",
+  '--referer': "curl's and wget's: -H 'Referer: URL'",
+  '--compressed':
+    "curl's: not needed, an encoded body (gzip, deflate, br) is decoded; imgpull asks for none, images being compressed already",
 }
 
 const SERVERS = 'many machines take shards of a Redis queue: imgpull enqueue, then imgpull worker'
