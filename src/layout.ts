@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from './errors.js'
+import { nearFileSync } from './utils/near-file.js'
 import { processEnded, temporaryName } from './utils/processes.js'
 
 /**
@@ -173,7 +174,9 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
       return new UsageError(
         `no imgpull journal in '${dir}': there is no such folder; WebDataset shard ${shard}'s journal is in ${kept}: give that folder`,
       )
-    return new UsageError(`no imgpull journal in '${dir}': there is no such folder`)
+    // `imgpull status photo` for the run's `photos`: the output folder beside it meant.
+    const near = nearFileSync(dir, (meant) => existsSync(layout(meant).journal))
+    return new UsageError(`no imgpull journal in '${dir}': there is no such folder${near}`)
   }
   const queue = join(paths.work, 'queue')
   let hint = ''

@@ -58,3 +58,22 @@ test("a queue's files output: a published shard's own folder is named, as it hol
   assert.equal(r.code, 2)
   assert.match(r.stderr, /give one shard's folder, which holds its journal \(.*files\/00003\)/)
 })
+
+test('status and report of a folder mistyped name the output folder beside it that was meant, never a folder without a journal', async () => {
+  const here = join(dir, 'near')
+  await journalIn(join(here, 'photos'))
+  await mkdir(join(here, 'data'), { recursive: true })
+  for (const command of ['status', 'report']) {
+    const r = await runCli([command, join(here, 'photo')])
+    assert.equal(r.code, 2)
+    assert.match(
+      r.stderr,
+      /^imgpull: no imgpull journal in '.*near\/photo': there is no such folder; did you mean '.*near\/photos'\? \(see imgpull \w+ --help\)\n$/,
+    )
+  }
+  const typed = await runCli(['status', 'Phots'], { cwd: here })
+  assert.match(typed.stderr, /: there is no such folder; did you mean 'photos'\? \(see/)
+  // data/ holds no journal: not the folder meant.
+  const other = await runCli(['status', join(here, 'dat')])
+  assert.match(other.stderr, /^imgpull: no imgpull journal in '.*near\/dat': there is no such folder \(see/)
+})

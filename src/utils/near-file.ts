@@ -22,18 +22,25 @@ export async function nearFile(path: string): Promise<string> {
   return nearIn(path, entries)
 }
 
-/** `nearFile` for a library option's file, read synchronously (`--cookies`, `--ca-cert`). */
-export function nearFileSync(path: string): string {
+/**
+ * `nearFile` read synchronously (`--cookies`, `--ca-cert`), of the entries `fits` takes (`status`'s
+ * folder: one that holds a journal), given their path as the user would type it.
+ */
+export function nearFileSync(path: string, fits: (path: string) => boolean = () => true): string {
   let entries: string[]
   try {
     entries = basename(path) === '' ? [] : readdirSync(dirname(path))
   } catch {
     return ''
   }
-  return nearIn(path, entries)
+  return nearIn(path, entries, fits)
 }
 
-function nearIn(path: string, entries: readonly string[]): string {
+function nearIn(
+  path: string,
+  entries: readonly string[],
+  fits: (path: string) => boolean = () => true,
+): string {
   const name = basename(path)
   if (name === '' || name === '.' || name === '..') return ''
   const names: string[] = []
@@ -43,11 +50,16 @@ function nearIn(path: string, entries: readonly string[]): string {
     names.push(entry)
     if (names.length >= MOST_ENTRIES) break
   }
-  const meant = nearWord(name, names)
-  if (meant === undefined) return ''
   // As the user would type it: beside a path given with a folder, that folder.
-  const shown = path.includes('/') ? join(dirname(path), meant) : meant
-  return `; did you mean '${shown}'?`
+  const shown = (entry: string) => (path.includes('/') ? join(dirname(path), entry) : entry)
+  // The nearest that fits: the few near ones are looked at, not every entry.
+  for (let tries = 0; tries < 5; tries++) {
+    const meant = nearWord(name, names)
+    if (meant === undefined) return ''
+    if (fits(shown(meant))) return `; did you mean '${shown(meant)}'?`
+    names.splice(names.indexOf(meant), 1)
+  }
+  return ''
 }
 
 /**
