@@ -1113,6 +1113,50 @@ test("an input's or a file option's name mistyped names the file beside it that 
   }
 })
 
+test("an Unsplash command's options it does not take: the API's parameter or another command's, said with its own (search --count was 'did you mean --out?')", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['unsplash', 'search', 'lake', '--count', '5'],
+      /^imgpull: unknown option '--count', --count is random's; search takes --limit N \(or all\) \(see imgpull unsplash search --help\)$/,
+    ],
+    [
+      ['unsplash', 'random', '--limit', '5'],
+      /^imgpull: unknown option '--limit', random takes --count N, how many photos \(see/,
+    ],
+    [
+      ['unsplash', 'search', 'lake', '--page', '2'],
+      /^imgpull: unknown option '--page', the API's page: imgpull pages the listing itself; --limit N \(or all\) says how many photos \(see/,
+    ],
+    [
+      ['unsplash', 'collection', '1580860', '--per_page=30'],
+      /the API's per_page: imgpull pages the listing itself; --limit N/,
+    ],
+    [['unsplash', 'photo', 'Dwu85P9SOIk', '--count', '2'], /photo fetches the photos whose ids it is given/],
+    [
+      ['unsplash', 'search', '--query', 'forest'],
+      /search takes its words as they are: imgpull unsplash search mountain lake/,
+    ],
+    [
+      ['unsplash', 'search', 'lake', '--client-id', 'abc'],
+      /the API's client_id is the access key: UNSPLASH_ACCESS_KEY, or --access-key KEY/,
+    ],
+    // Another tool's option is the main command's words, not an Unsplash command's.
+    [
+      ['unsplash', 'search', 'lake', '-j8'],
+      /^imgpull: unknown option '-j8' \(see imgpull unsplash search --help\)$/,
+    ],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(args, {
+      env: { UNSPLASH_ACCESS_KEY: 'k', UNSPLASH_API_URL: 'http://127.0.0.1:9' },
+    })
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], message)
+  }
+})
+
 test("img2dataset's command line typed out of habit: its options and values said with imgpull's (--image_size 224, --resize keep_ratio)", async () => {
   const cases: [string[], RegExp][] = [
     // MiniGPT-4's dataset/download_laion.sh, as it was written for img2dataset.

@@ -15,7 +15,7 @@ import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { optionTakenAsValue } from './taken-as-value.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
-import { addUnsplashCommand } from './unsplash-command.js'
+import { addUnsplashCommand, unsplashOptionWords } from './unsplash-command.js'
 import { addWorkerCommand } from './worker-command.js'
 
 /**
@@ -154,7 +154,7 @@ export async function main(argv = process.argv): Promise<number> {
       // Commander suggests a near option on a line of its own: one line, as every usage error.
       // Commander quotes the value it refused: a URL's user and password stay off the terminal.
       const message = withoutUserInfo(
-        unknownOptionHint(error, command === program) ??
+        unknownOptionHint(error, command) ??
           choiceHint(error) ??
           error.message
             .replace(/^error: /, '')
@@ -233,13 +233,17 @@ function mistypedCommand(input: string | undefined, commands: string[]): string 
  * An unknown option that is a file's name (`imgpull -x.txt`): how to give it; one of another tool
  * (wget's `-i`, aria2c's `-j8`, curl's `-Z`): what imgpull does instead. `undefined` otherwise.
  */
-function unknownOptionHint(error: CommanderError, pulls: boolean): string | undefined {
+function unknownOptionHint(error: CommanderError, command: Command): string | undefined {
   if (error.code !== 'commander.unknownOption') return undefined
   const flag = /unknown option '([^']+)'/.exec(error.message)?.[1]
   if (!flag) return undefined
   if (existsSync(flag))
     return `unknown option '${flag}'; a file of that name is given after -- (imgpull -o DIR -- ${flag}) or as ./${flag}`
-  const other = pulls ? otherToolOption(flag) : undefined
+  // An Unsplash command's: the API's parameter or another command's option (`search --count`).
+  const unsplash =
+    command.parent?.name() === 'unsplash' ? unsplashOptionWords(flag, command.name()) : undefined
+  if (unsplash !== undefined) return `unknown option '${flag}', ${unsplash}`
+  const other = command.parent === null ? otherToolOption(flag) : undefined
   return other === undefined ? undefined : `unknown option '${flag}', ${other}`
 }
 

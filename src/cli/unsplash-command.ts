@@ -348,6 +348,29 @@ Examples:
 The API is for applications, not bulk data mining or AI training: for datasets, see
 https://github.com/unsplash/datasets. Exit code 75: the rate limit stopped the run (--on-rate-limit stop).`
 
+/**
+ * For an option an Unsplash command does not take (`flag` as commander names it, `=value` and
+ * all): the API's parameter or another command's option it is, said with this command's way
+ * (`search --count 5`: commander offered `--out`); `undefined` for others.
+ */
+export function unsplashOptionWords(flag: string, command: string): string | undefined {
+  const name = flag.split('=')[0].replaceAll('_', '-')
+  if (command === 'photo' && ['--page', '--per-page', '--count', '--limit'].includes(name))
+    return 'photo fetches the photos whose ids it is given: imgpull unsplash photo ID ID'
+  const limit = command === 'random' ? '--count N' : '--limit N (or all)'
+  if (name === '--page' || name === '--per-page')
+    return `the API's ${name.slice(2).replace('-', '_')}: imgpull pages the listing itself; ${limit} says how many photos`
+  if (name === '--count' && command !== 'random') return `--count is random's; ${command} takes ${limit}`
+  if (name === '--limit' && command === 'random') return 'random takes --count N, how many photos'
+  if (name === '--query')
+    return command === 'search'
+      ? 'search takes its words as they are: imgpull unsplash search mountain lake'
+      : undefined
+  if (name === '--client-id')
+    return "the API's client_id is the access key: UNSPLASH_ACCESS_KEY, or --access-key KEY"
+  return undefined
+}
+
 /** Add `imgpull unsplash search|collection|user|likes|topic|random|photo`. */
 export function addUnsplashCommand(program: Command): Command {
   const add = addUnsplashOptions
