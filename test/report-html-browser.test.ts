@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from 'playwright-core'
+import sharp from 'sharp'
 import { INPUT_ERRORS } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { formatBytes, formatDuration } from '../src/report/format.js'
@@ -735,6 +736,103 @@ test('a tile the browser cannot show says so above its caption, on a phone too; 
     })
     assert.deepEqual(split, [], `sizes split over two lines at ${viewport.width} px`)
     await page.screenshot({ path: join(root, `unseen-${viewport.width}.png`) })
+    await page.close()
+  }
+})
+
+/** The worst contrast (WCAG) of white text over the brightest pixel of each box, in a screenshot of `clip`. */
+async function whiteTextContrast(png: Buffer, clip: DOMRect, boxes: DOMRect[]): Promise<number[]> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const lin = (c: number) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4)
+  return boxes.map((box) => {
+    let brightest = 0
+    const top = Math.max(0, Math.round(box.top - clip.top))
+    const bottom = Math.min(info.height, Math.round(box.bottom - clip.top))
+    const left = Math.max(0, Math.round(box.left - clip.left))
+    const right = Math.min(info.width, Math.round(box.right - clip.left))
+    for (let y = top; y < bottom; y++) {
+      for (let x = left; x < right; x++) {
+        const i = (y * info.width + x) * info.channels
+        const l = 0.2126 * lin(data[i]) + 0.7152 * lin(data[i + 1]) + 0.0722 * lin(data[i + 2])
+        brightest = Math.max(brightest, l)
+      }
+    }
+    return 1.05 / (brightest + 0.05)
+  })
+}
+
+test('a caption is legible on a white photo (a product shot, snow): its text at 4.5:1 at least, hovered with a mouse and always shown on a phone', async () => {
+  const out = join(root, 'white')
+  await mkdir(out, { recursive: true })
+  // Product shots on white, as a shop's catalogue is: the caption's white text lay over a
+  // gradient that began transparent, its name line at 1.6:1 on them.
+  const white = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } })
+    .png()
+    .toBuffer()
+  const items: ReportItem[] = []
+  for (let i = 0; i < 4; i++) {
+    const path = `product-${i}.png`
+    await writeFile(join(out, path), white)
+    items.push({
+      url: `https://shop.example.com/${path}`,
+      host: 'https://shop.example.com',
+      status: 'ok',
+      path,
+      bytes: 48_213,
+      width: 2000,
+      height: 2000,
+      format: 'png',
+      attempts: 1,
+      finishedAt: T0 + 100 + i,
+    })
+  }
+  const input: ReportInput = {
+    title: 'white',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const path = await writeReport(out, input)
+  for (const touch of [false, true]) {
+    const viewport = touch ? { width: 390, height: 844 } : { width: 1280, height: 900 }
+    const page = await browser.open(viewport)
+    await page.emulateMedia({ reducedMotion: 'reduce' })
+    if (touch) {
+      const cdp = await browser.context.newCDPSession(page)
+      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 })
+    }
+    await page.goto(pathToFileURL(path).href)
+    await page.waitForSelector('html[data-ready]')
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('.tile img')).every(
+        (i) => i.complete && i.naturalWidth > 0,
+      ),
+    )
+    const tile = page.locator('.tile').first()
+    if (!touch) await tile.hover()
+    assert.equal(await tile.locator('.cap').evaluate((e) => getComputedStyle(e).opacity), '1')
+    // Each line of the caption (its name, its figures), then the same tile with the text taken
+    // away: what is under each line is what its white letters are read against.
+    const { clip, lines } = await tile.evaluate((a) => {
+      const cap = a.querySelector<HTMLElement>('.cap')!
+      const lines = [cap.querySelector('.name')!, ...cap.querySelectorAll('.meta > span')].map(
+        (e) => e.getBoundingClientRect().toJSON() as DOMRect,
+      )
+      cap.style.color = 'transparent'
+      return { clip: a.getBoundingClientRect().toJSON() as DOMRect, lines }
+    })
+    const png = await page.screenshot({
+      clip: { x: clip.left, y: clip.top, width: clip.width, height: clip.height },
+    })
+    const ratios = await whiteTextContrast(png, clip, lines)
+    for (const [i, ratio] of ratios.entries()) {
+      assert.ok(
+        ratio >= 4.5,
+        `caption line ${i} at ${viewport.width} px${touch ? ' (touch)' : ''}: ${ratio.toFixed(2)}:1`,
+      )
+    }
     await page.close()
   }
 })
