@@ -837,6 +837,71 @@ test('a caption is legible on a white photo (a product shot, snow): its text at 
   }
 })
 
+test('a page of the contact sheet fills every row, from a 320 px phone to a wide screen: 2, 3, 4, 6 or 8 columns', async () => {
+  const out = join(root, 'rows')
+  await mkdir(out, { recursive: true })
+  const items: ReportItem[] = []
+  for (let i = 0; i < 60; i++) {
+    const path = `img${i}.png`
+    await writeFile(join(out, path), scenePng(i, 64, 48))
+    items.push({
+      url: `https://images.example.com/${path}`,
+      host: 'https://images.example.com',
+      status: 'ok',
+      path,
+      bytes: 2_048,
+      width: 64,
+      height: 48,
+      format: 'png',
+      attempts: 1,
+      finishedAt: T0 + 100 + i,
+    })
+  }
+  const input: ReportInput = {
+    title: 'rows',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const { page, log } = await openReport(await writeReport(out, input))
+  // As many columns as fitted was 5 at 768 px and 7 at 1280: every page of 48 ended
+  // on a short row and a hole.
+  for (const width of [
+    320, 359, 360, 375, 390, 414, 439, 440, 500, 550, 600, 719, 720, 768, 900, 999, 1000, 1024, 1280, 1440,
+    1920,
+  ]) {
+    await page.setViewportSize({ width, height: 900 })
+    const sheet = await page.evaluate(() => {
+      const tiles = Array.from(document.querySelectorAll('.sheet .tile'), (t) => t.getBoundingClientRect())
+      const rows = new Map<number, number>()
+      for (const r of tiles) rows.set(Math.round(r.top), (rows.get(Math.round(r.top)) ?? 0) + 1)
+      return {
+        rows: [...rows.values()],
+        narrowest: Math.min(...tiles.map((r) => r.width)),
+        square: tiles.every((r) => Math.abs(r.width - r.height) < 1),
+        fits: document.documentElement.scrollWidth <= window.innerWidth,
+      }
+    })
+    const at = `${width} px: rows of ${sheet.rows.join(', ')}`
+    assert.equal(
+      sheet.rows.reduce((a, b) => a + b, 0),
+      SHEET_PAGE_SIZE,
+      at,
+    )
+    assert.ok(
+      sheet.rows.every((count) => count === sheet.rows[0]),
+      at,
+    )
+    assert.ok([2, 3, 4, 6, 8].includes(sheet.rows[0]), at)
+    assert.ok(sheet.narrowest >= 90, `${at}: tiles of ${sheet.narrowest} px`)
+    assert.ok(sheet.square && sheet.fits, at)
+  }
+  assertQuiet(log)
+  await page.close()
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

@@ -6,6 +6,8 @@
  * name (never wrapped) left, two letters a line. A tile's caption is white on black of .6 at
  * least from its first line down (4.5:1 over a white photo); the fade above its text is all the
  * gradient there is: from transparent at the top, the name of a product shot on white was at 1.6:1.
+ * The contact sheet has 2, 3, 4, 6 or 8 columns, which a page of 48 fills (SHEET_PAGE_SIZE): as
+ * many as fitted, it had 7 on a 1280 px screen, and every page ended on a row of 6 and a hole.
  */
 export const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f5f2;--surface:#fff;--ink:#1d2126;--muted:#5b626b;--line:#e3e0da;
@@ -60,7 +62,12 @@ section.block{margin-top:40px}
 .tools label{color:var(--muted);font-size:.9rem;display:flex;align-items:center;gap:8px}
 input[type=search]{font:inherit;font-size:.95rem;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
 background:var(--surface);color:var(--ink);min-width:0;width:14rem;max-width:100%}
-.sheet{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(132px,1fr));gap:8px}
+.sheet{--cols:8;list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(var(--cols),minmax(0,1fr));
+gap:8px}
+@media (max-width:999px){.sheet{--cols:6}}
+@media (max-width:719px){.sheet{--cols:4}}
+@media (max-width:439px){.sheet{--cols:3}}
+@media (max-width:359px){.sheet{--cols:2}}
 .tile{position:relative;display:block;aspect-ratio:1;border-radius:8px;overflow:hidden;background:var(--tile);
 color:#fff;text-decoration:none}
 .tile img{width:100%;height:100%;object-fit:cover;display:block;transition:transform .25s ease}
@@ -145,7 +152,7 @@ summary{cursor:pointer;color:var(--muted);font-size:.9rem}
 .credits .file{display:block;color:var(--muted);font-size:.8rem}
 footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);font-size:.85rem}
 @media (max-width:560px){.wrap{padding:0 14px}header.top{padding-top:28px}
-.sheet{grid-template-columns:repeat(auto-fill,minmax(100px,1fr));gap:6px}.figures{grid-template-columns:1fr 1fr}
+.sheet{gap:6px}.figures{grid-template-columns:1fr 1fr}
 .figures dd{font-size:1.35rem}th,td{padding:7px 10px}}
 @media (max-width:640px){.failure table,.failure tbody,.failure tfoot{display:block}
 .failure thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
