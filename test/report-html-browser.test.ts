@@ -902,6 +902,71 @@ test('a page of the contact sheet fills every row, from a 320 px phone to a wide
   await page.close()
 })
 
+test("a failure's example says its URL once: its message says 'this URL' where it quoted the address shown above it", async () => {
+  const out = join(root, 'quoted')
+  await mkdir(out, { recursive: true })
+  const host = 'http://127.0.0.1:8144'
+  // The engine's own messages, each quoting the URL it failed on: under that URL, on a phone,
+  // an example was four lines of the same address twice.
+  const failed: [code: string, path: string, message: (url: string) => string][] = [
+    ['http-404', '/404/gone-202.png', (u) => `HTTP 404 from ${u}`],
+    [
+      'network',
+      '/cut/p322.jpg',
+      (u) => `network error on ${u}: the server closed the connection (UND_ERR_SOCKET)`,
+    ],
+    ['timeout', '/slow/stall.jpg', (u) => `idle timeout after 3 s on ${u}: the body stopped after 2 bytes`],
+    ['not-an-image', '/html/p1', (u) => `not an image: ${u} sent text/html, 920 bytes`],
+    // Another URL that begins with this one is not this one.
+    ['bad-redirect', '/a', (u) => `redirect from ${u} to ${u}.html: not an image address`],
+  ]
+  const items: ReportItem[] = failed.map(([error, path, message], i) => ({
+    url: `${host}${path}`,
+    host,
+    status: 'failed',
+    error,
+    message: message(`${host}${path}`),
+    attempts: 1,
+    finishedAt: T0 + 100 + i,
+  }))
+  const input: ReportInput = {
+    title: 'quoted',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const { page, log } = await openReport(await writeReport(out, input), { width: 375, height: 800 })
+  await page.evaluate(() => {
+    for (const d of document.querySelectorAll('details')) d.open = true
+  })
+  const shownExamples = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('.failure .examples li'), (li) => ({
+      url: li.querySelector('code')?.textContent,
+      message: li.querySelector('.msg')?.textContent,
+    })),
+  )
+  assert.deepEqual(
+    shownExamples.sort((a, b) => String(a.url).localeCompare(String(b.url))),
+    [
+      { url: `${host}/404/gone-202.png`, message: 'HTTP 404 from this URL' },
+      { url: `${host}/a`, message: `redirect from this URL to ${host}/a.html: not an image address` },
+      {
+        url: `${host}/cut/p322.jpg`,
+        message: 'network error on this URL: the server closed the connection (UND_ERR_SOCKET)',
+      },
+      { url: `${host}/html/p1`, message: 'not an image: this URL sent text/html, 920 bytes' },
+      {
+        url: `${host}/slow/stall.jpg`,
+        message: 'idle timeout after 3 s on this URL: the body stopped after 2 bytes',
+      },
+    ],
+  )
+  assertQuiet(log)
+  await page.close()
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

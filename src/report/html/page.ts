@@ -276,7 +276,8 @@ function failureGroup(g: ReportFigures['failures'][number], index: number): stri
           const url = redactUrl(e.url)
           const href = httpHref(url)
           const text = `<code>${esc(url)}</code>`
-          return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${e.message ? `<span class="msg">${esc(e.message)}</span>` : ''}</li>`
+          const message = e.message ? sayingThisUrl(e.message, url) : ''
+          return `<li>${href ? `<a href="${esc(href)}" rel="noreferrer">${text}</a>` : text}${message ? `<span class="msg">${esc(message)}</span>` : ''}</li>`
         })
         .join('')}</ul></td></tr>`,
   )
@@ -292,6 +293,19 @@ ${description ? `<p>${esc(description)}</p>` : ''}
 <thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Examples</th></tr></thead>
 <tbody>${rows.join('')}</tbody>${more}</table></div>
 </details>`
+}
+
+/**
+ * An example's message with its own URL, shown just above it, said as 'this URL': 'HTTP 404 from
+ * this URL', 'network error on this URL: the server closed the connection'. Written out again, it
+ * doubled every example (four lines of the same address on a phone). The URL only where it ends
+ * (a space, a quote or bracket, a colon or full stop before a space): a longer one it begins is
+ * another URL.
+ */
+function sayingThisUrl(message: string, url: string): string {
+  if (!url) return message
+  const quoted = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return message.replace(new RegExp(`${quoted}(?=$|[\\s,;)"'\\]>]|[:.](?:\\s|$))`, 'g'), 'this URL')
 }
 
 function ms(value: number | undefined): string {
