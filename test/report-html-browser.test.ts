@@ -967,6 +967,52 @@ test("a failure's example says its URL once: its message says 'this URL' where i
   await page.close()
 })
 
+test('on a phone the hosts table shows every figure of every host, each named, and its note whole: nothing out of sight in its box', async () => {
+  const out = join(root, 'hosts-phone')
+  const run = await makeRun(out)
+  const path = await writeReport(out, run.input)
+  for (const width of [320, 375, 414]) {
+    const { page, log } = await openReport(path, { width, height: 800 })
+    const seen = await page.evaluate(() => {
+      const table = document.getElementById('host-table')!
+      const box = table.closest('.table-wrap')!
+      const edge = box.getBoundingClientRect()
+      // Not a named function: tsx would wrap it in a __name() the page does not have.
+      const [inside] = [
+        (e: Element) => {
+          const r = e.getBoundingClientRect()
+          return r.width > 0 && r.left >= edge.left - 0.5 && r.right <= edge.right + 0.5
+        },
+      ]
+      const note = box.previousElementSibling!
+      return {
+        scrolls: box.scrollWidth > box.clientWidth,
+        // Every figure of the first host, as read: 'Failed 2', not a bare '2' under no head.
+        figures: Array.from(table.querySelectorAll('tbody tr:first-child td'), (td) => ({
+          // The name drawn before it (generated content, which innerText leaves out).
+          label: getComputedStyle(td, '::before').content === 'none' ? '' : (td as HTMLElement).dataset.label,
+          inside: inside(td),
+        })),
+        heads: Array.from(table.querySelectorAll('thead th:not(.host)'), (th) => th.textContent),
+        hidden: Array.from(table.querySelectorAll('tbody th, tbody td')).filter((e) => !inside(e)).length,
+        note: { text: note.textContent, inside: note.getBoundingClientRect().right <= edge.right + 0.5 },
+      }
+    })
+    const at = `${width} px: ${JSON.stringify(seen)}`
+    assert.equal(seen.scrolls, false, at)
+    assert.equal(seen.hidden, 0, at)
+    assert.deepEqual(
+      seen.figures.map((f) => f.label),
+      seen.heads,
+      at,
+    )
+    assert.ok(seen.heads.includes('Failed'), at)
+    assert.ok(seen.note.inside && seen.note.text?.endsWith("each job's last attempt."), at)
+    assertQuiet(log)
+    await page.close()
+  }
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

@@ -328,17 +328,20 @@ function hostsSection(f: ReportFigures, limit: number): string {
     '<th scope="col" class="n">TTFB median</th>',
     '<th scope="col" class="n">TTFB p95</th>',
   ].join('')
+  // Each figure names its column (data-label): on a phone the rows are a host's name, then its
+  // figures as 'Failed 25' side by side (see the style sheet), with no column to name them.
+  const cell = (label: string, value: string) => `<td class="n" data-label="${label}">${value}</td>`
   const cells = (r: Omit<(typeof f.hosts)[number], 'host'>) =>
     [
-      `<td class="n">${n(r.requests)}</td>`,
-      `<td class="n">${n(r.ok)}</td>`,
-      anySkipped ? `<td class="n">${n(r.skipped)}</td>` : '',
-      `<td class="n">${n(r.failed)}</td>`,
-      anyPending ? `<td class="n">${n(r.pending)}</td>` : '',
-      `<td class="n">${n(r.answers429)}</td>`,
-      `<td class="n">${n(r.answers503)}</td>`,
-      `<td class="n">${ms(r.ttfbMedian)}</td>`,
-      `<td class="n">${ms(r.ttfbP95)}</td>`,
+      cell('Attempts', n(r.requests)),
+      cell('OK', n(r.ok)),
+      anySkipped ? cell('Already there', n(r.skipped)) : '',
+      cell('Failed', n(r.failed)),
+      anyPending ? cell('Not finished', n(r.pending)) : '',
+      cell('429', n(r.answers429)),
+      cell('503', n(r.answers503)),
+      cell('TTFB median', ms(r.ttfbMedian)),
+      cell('TTFB p95', ms(r.ttfbP95)),
     ].join('')
   const shown = f.hosts.slice(0, limit)
   const rest = f.hosts.slice(limit)
@@ -348,9 +351,12 @@ function hostsSection(f: ReportFigures, limit: number): string {
   const foot = rest.length
     ? `<tfoot><tr><th scope="row">${plural(rest.length, 'more host')}</th>${cells(sumRows(rest))}</tr></tfoot>`
     : ''
+  // The note is above the table's box, not its caption: a caption is as wide as the table, and on
+  // a phone, where the table scrolls in its box, it was cut after '95th'.
   const table = f.hosts.length
-    ? `<div class="table-wrap" role="region" aria-labelledby="hosts-h" tabindex="0"><table id="host-table">
-<caption>Time to first byte (TTFB) is the median and 95th percentile of each job's last attempt.</caption>
+    ? `<p class="note">Time to first byte (TTFB) is the median and 95th percentile of each job's last attempt.</p>
+<div class="table-wrap" role="region" aria-labelledby="hosts-h" tabindex="0"><table id="host-table">
+<caption class="visually-hidden">Attempts, outcomes, 429 and 503 answers and time to first byte, by host</caption>
 <thead><tr>${head}</tr></thead><tbody>${rows}</tbody>${foot}</table></div>`
     : '<p class="lead">No hosts: the run had no jobs.</p>'
   return `<section class="block" id="hosts" aria-labelledby="hosts-h">

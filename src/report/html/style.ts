@@ -8,6 +8,9 @@
  * gradient there is: from transparent at the top, the name of a product shot on white was at 1.6:1.
  * The contact sheet has 2, 3, 4, 6 or 8 columns, which a page of 48 fills (SHEET_PAGE_SIZE): as
  * many as fitted, it had 7 on a 1280 px screen, and every page ended on a row of 6 and a hole.
+ * On a phone a host's row is its name, then its figures side by side, each named ('Failed 25'):
+ * as columns, the name (never wrapped) took half the width, and the table showed Attempts and OK,
+ * its Failed column and the rest out of sight in its scroll box.
  */
 export const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f5f2;--surface:#fff;--ink:#1d2126;--muted:#5b626b;--line:#e3e0da;
@@ -100,6 +103,7 @@ thead th{font-weight:600;color:var(--muted);font-size:.8rem;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.host,th.host{white-space:nowrap}
 tfoot td,tfoot th{border-top:1px solid var(--line);border-bottom:0;color:var(--muted)}
+.note{color:var(--muted);font-size:.85rem;margin:0 0 8px}
 .examples{margin:0;padding:0;list-style:none}
 .examples li+li{margin-top:6px}
 .examples code{font-size:.82rem}
@@ -159,7 +163,14 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 .failure tr{display:grid;grid-template-columns:1fr auto;border-bottom:1px solid var(--line)}
 .failure tr:last-child{border-bottom:0}.failure tr>*{border-bottom:0}
 .failure th.host{white-space:normal}.failure td.n::after{content:" failed";color:var(--muted)}
-.failure tr>td:last-child{grid-column:1/-1;padding-top:0}.failure td:empty{display:none}}
+.failure tr>td:last-child{grid-column:1/-1;padding-top:0}.failure td:empty{display:none}
+#host-table thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+#host-table,#host-table tbody,#host-table tfoot,#host-table tr,#host-table th{display:block}
+#host-table tr{padding:8px 12px;border-bottom:1px solid var(--line)}#host-table tr:last-child{border-bottom:0}
+#host-table tr>*{border:0;padding:0}#host-table tfoot tr{border-top:1px solid var(--line)}
+#host-table th{white-space:normal}
+#host-table td{display:inline-block;margin:2px 14px 0 0;text-align:left}
+#host-table td::before{content:attr(data-label) " ";color:var(--muted);font-size:.85em}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 @media print{.pager button,.tools,.skip,nav.sections{display:none}}
 `
