@@ -1013,6 +1013,67 @@ test('on a phone the hosts table shows every figure of every host, each named, a
   }
 })
 
+test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
+  for (const count of [15, 60]) {
+    const out = join(root, `filter-${count}`)
+    await mkdir(out, { recursive: true })
+    const items: ReportItem[] = []
+    for (let i = 0; i < count; i++) {
+      const path = `photo${i}.png`
+      await writeFile(join(out, path), scenePng(i, 64, 48))
+      items.push({
+        url: `https://images.example.com/${path}`,
+        host: 'https://images.example.com',
+        status: 'ok',
+        path,
+        bytes: 2_048,
+        width: 64,
+        height: 48,
+        format: 'png',
+        attempts: 1,
+        finishedAt: T0 + 100 + i,
+      })
+    }
+    const input: ReportInput = {
+      title: 'filter',
+      startedAt: T0,
+      endedAt: T0 + 1000,
+      interrupted: false,
+      items,
+      samples: [],
+    }
+    const { page, log } = await openReport(await writeReport(out, input), { width: 375, height: 800 })
+    const pager = async () => ({
+      status: (await page.locator('#images [data-status]').isVisible())
+        ? await text(page, '#images [data-status]')
+        : undefined,
+      buttons: await page.locator('#images [data-pager] button:visible').count(),
+    })
+    // An article's 15 photos: no pager. A filter that found nothing left an empty space.
+    assert.deepEqual(
+      await pager(),
+      count > SHEET_PAGE_SIZE
+        ? { status: '1–48 of 60 · page 1 of 2', buttons: 2 }
+        : { status: undefined, buttons: 0 },
+    )
+    await page.locator('#images input[type=search]').fill('sunset')
+    assert.equal(await page.locator('.sheet .tile').count(), 0)
+    assert.deepEqual(await pager(), { status: 'No images match.', buttons: 0 }, `${count} images`)
+    await page.locator('#images input[type=search]').fill('photo1')
+    // photo1 and photo10 to photo14 (or photo19).
+    assert.equal(await page.locator('.sheet .tile').count(), count > SHEET_PAGE_SIZE ? 11 : 6)
+    assert.deepEqual(
+      await pager(),
+      count > SHEET_PAGE_SIZE
+        ? { status: '1–11 of 11 · page 1 of 1', buttons: 0 }
+        : { status: undefined, buttons: 0 },
+      `${count} images`,
+    )
+    assertQuiet(log)
+    await page.close()
+  }
+})
+
 test('the contact sheet says how to use it in the words of the device: hover and Enter with a mouse, tap on a touch screen', async () => {
   const out = join(root, 'touch')
   const run = await makeRun(out)

@@ -73,7 +73,11 @@ export const CLIENT_SCRIPT = `(function () {
         : num(from + 1) + '\\u2013' + num(to) + ' of ' + num(shown.length) + (sampled ? ' in the sample' : '') + ' \\u00b7 page ' + num(page + 1) + ' of ' + num(pages)
       prev.disabled = page === 0
       next.disabled = page >= pages - 1
-      nav.hidden = rows.length <= pageSize
+      // Buttons for more than one page only (a filter that finds a few or none had two greyed
+      // ones around its words); the words whenever there is something to say: a sheet of one
+      // page has no pager, and a filter that found nothing in it left an empty space, unexplained.
+      prev.hidden = next.hidden = pages <= 1
+      nav.hidden = rows.length <= pageSize && shown.length > 0
     }
     // The pager is below the list: a new page whose top is above the window (a phone, 16 rows of
     // tiles) is brought into view, else the reader lands on its last rows.
