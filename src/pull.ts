@@ -894,6 +894,8 @@ class Engine {
     }
     // What this attempt's bodies did to the file: where the first began, and whether any began anew.
     task.bodies = undefined
+    if (task.gotBytes) task.bytesEarlier = true
+    task.gotBytes = false
     const onBody = (at: number, unresumable?: string, length?: number) => {
       pace = { began: performance.now(), length, got: 0 }
       if (unresumable === WRAPS_RANGES) {
@@ -953,6 +955,7 @@ class Engine {
             onValidators,
             onBody,
             onBytes: (n) => {
+              task.gotBytes = true
               if (pace) pace.got += n
             },
             onHop,
@@ -976,6 +979,7 @@ class Engine {
             onBody,
             onBytes: (n) => {
               this.stats.bytes += n
+              task.gotBytes = true
               if (pace) pace.got += n
             },
             onHop,
@@ -1235,7 +1239,13 @@ class Engine {
         e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
       else if (e.code === 'truncated' && e.markedWhole !== undefined)
         e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
-      else if (e.code === 'truncated' && (unresumable || !resumable) && task.attempts > 1 && !task.continued)
+      else if (
+        e.code === 'truncated' &&
+        (unresumable || !resumable) &&
+        task.attempts > 1 &&
+        !task.continued &&
+        task.bytesEarlier
+      )
         e.message += unresumable
           ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
           : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`

@@ -751,6 +751,24 @@ test('a part without a validator is joined only where the answer proves it: the 
   )
 })
 
+test('a file whose every answer was cut before its first byte says so, and not why no resume continued it', async () => {
+  // Nothing came to resume: 'not resumed, the server sent neither ... nor the file's size' blamed
+  // validators, and the size its answers did state, for the retries of a body that never began.
+  const raw = await startRawServer((socket) => {
+    socket.once('data', () => {
+      socket.end('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5000\r\n\r\n')
+    })
+  })
+  try {
+    const { one } = await get([raw.url('/never-begun.jpg')], { retries: 2 })
+    assert.equal(one.error, 'truncated', one.message)
+    assert.equal(one.attempts, 3)
+    assert.match(one.message!, /: connection closed after 0 of 5000 bytes$/)
+  } finally {
+    await raw.close()
+  }
+})
+
 test('a file whose every resume was answered in a form not joined says why each attempt started over', async (t) => {
   // Its failure read 'connection closed after 30000 of 200000 bytes' alone, as if the file had
   // never been resumed: a server that ignores Range, or answers it with another range or total.

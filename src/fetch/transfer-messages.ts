@@ -47,8 +47,9 @@ export type FromThread =
    * `held`: the bytes of a body kept in memory (see `DownloadContext.hold`), joined in one
    * buffer of their own and moved to the main thread (in the transfer list), not copied.
    */
-  | { op: 'done'; id: number; done: Omit<Downloaded, 'held'>; held?: Uint8Array }
-  | { op: 'error'; id: number; error: SerializedError }
+  /** `bytes`: the transfer's body bytes not yet told in an `op: 'bytes'` batch. */
+  | { op: 'done'; id: number; done: Omit<Downloaded, 'held'>; held?: Uint8Array; bytes?: number }
+  | { op: 'error'; id: number; error: SerializedError; bytes?: number }
 
 /**
  * An error as it crosses between threads (structured clone keeps no class): enough to make the

@@ -351,6 +351,11 @@ export class TransferThreads {
     } else {
       const p = this.#pending.get(m.id)
       if (!p) return
+      if (m.bytes) {
+        this.#onBytes(m.bytes)
+        this.#tell(m.id, (q) => q.onBytes?.(m.bytes!))
+        if (!this.#pending.has(m.id)) return // failed by what the engine threw (see `#tell`)
+      }
       this.#pending.delete(m.id)
       thread.active--
       if (m.op === 'done')

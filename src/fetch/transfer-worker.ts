@@ -53,12 +53,25 @@ function sendBytes(): void {
   each.clear()
 }
 
+/**
+ * A transfer's bytes not yet told, taken out of the batch to go with its last message: told before
+ * it ends, so its engine knows whether any body byte came (a batch after the end finds no one).
+ */
+function unsentBytes(id: number): { bytes?: number } {
+  const n = each.get(id)
+  if (n === undefined) return {}
+  each.delete(id)
+  bytes -= n
+  return { bytes: n }
+}
+
 function countBytes(id: number, n: number): void {
   bytes += n
   each.set(id, (each.get(id) ?? 0) + n)
   bytesTimer ??= setTimeout(() => {
     bytesTimer = undefined
-    sendBytes()
+    // Every transfer of the batch may have ended and taken its own (see `unsentBytes`).
+    if (bytes > 0) sendBytes()
   }, BYTES_MS)
 }
 
@@ -101,14 +114,15 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
         joined.set(b, at)
         at += b.length
       }
-      port.postMessage({ op: 'done', id: m.id, done: rest, held: joined } satisfies FromThread, [
-        joined.buffer,
-      ])
-    } else send({ op: 'done', id: m.id, done: rest })
+      port.postMessage(
+        { op: 'done', id: m.id, done: rest, held: joined, ...unsentBytes(m.id) } satisfies FromThread,
+        [joined.buffer],
+      )
+    } else send({ op: 'done', id: m.id, done: rest, ...unsentBytes(m.id) })
   } catch (error) {
     // Typed here, where the error's class is known; a local fault stays raw (its code and path).
     const typed = isFatalLocal(error) ? error : classify(error, shownUrl(m.url), options)
-    send({ op: 'error', id: m.id, error: serializeError(typed) })
+    send({ op: 'error', id: m.id, error: serializeError(typed), ...unsentBytes(m.id) })
   } finally {
     running.delete(m.id)
   }

@@ -40,6 +40,13 @@ export interface Task {
   bodies?: { from: number; anew: boolean; unresumable?: string }
   /** A body of an attempt in this run continued the bytes on disk: not every attempt started over. */
   continued?: boolean
+  /** Bytes of a body came in the current attempt (see `bytesEarlier`). */
+  gotBytes?: boolean
+  /**
+   * Bytes of a body came in an attempt of this run before the current one: a resume had something
+   * to continue. When none did (every answer cut before its first byte), no attempt "started over".
+   */
+  bytesEarlier?: boolean
   /**
    * This run compared the last bytes of the part on disk with the server's, and they were the same
    * (see `DownloadContext.tailChecked`): later resumes in the run ask again for fewer of them.
