@@ -1187,6 +1187,9 @@ test("img2dataset's command line typed out of habit: its options and values said
     ],
     [['x', '--encode', 'jpeg'], /argument 'jpeg' is invalid\..*; did you mean --encode jpg\?/],
     [['x', '--hash-type', 'SHA256'], /; did you mean --hash-type sha256\?/],
+    // img2dataset's --compute_hash md5, said as --hash: the digest recorded is sha256; a row's is checked.
+    [['x', '--hash', 'md5'], /; to check an MD5 each row states, give --hash-col COL --hash-type md5 /],
+    [['x', '--hash', 'SHA1'], /; imgpull records sha256 of each file; a SHA1 column cannot be checked/],
     [
       ['x', '--input-format', 'txt'],
       /argument 'txt' is invalid\..*; a list of URLs is read as it is, without --input-format/,

@@ -274,10 +274,24 @@ function choiceHint(error: CommanderError): string | undefined {
   const [, flag, value, list] = m
   const choices = list.split(', ')
   const refused = error.message.replace(/^error: /, '').replace(/\.$/, '')
-  const words = flag === '--input-format' ? inputFormatWords(value) : undefined
+  const words =
+    flag === '--input-format' ? inputFormatWords(value) : flag === '--hash' ? hashWords(value) : undefined
   if (words !== undefined) return `${refused}; ${words}`
   const meant = nearWord(value.replaceAll('_', '-'), choices)
   return meant === undefined ? undefined : `${refused}; did you mean ${flag} ${meant}?`
+}
+
+/**
+ * `--hash` given another digest (md5, sha1...): the hash imgpull records of each file is sha256;
+ * one the input states for each row is checked with `--hash-col` and `--hash-type` (md5 or sha256).
+ */
+function hashWords(value: string): string | undefined {
+  const bare = value.toLowerCase().replace(/[-_]/g, '')
+  if (bare === 'md5')
+    return 'to check an MD5 each row states, give --hash-col COL --hash-type md5 (--hash is the digest imgpull records of each file)'
+  if (/^sha(1|224|384|512)$/.test(bare))
+    return `imgpull records sha256 of each file; a ${bare.toUpperCase()} column cannot be checked (--hash-type takes md5 or sha256)`
+  return undefined
 }
 
 function commandOf(
