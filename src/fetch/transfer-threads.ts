@@ -7,6 +7,7 @@ import type { Job, Validators } from '../types.js'
 import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
+import { largeElsewhere } from './large-bodies.js'
 import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
 import { extraCas } from './trust.js'
 
@@ -52,6 +53,8 @@ interface Thread {
   error?: unknown
   /** Transfers it carries now. */
   active: number
+  /** It said a large body of its own began and not yet that its last ended (see large-bodies.ts). */
+  large?: boolean
 }
 
 /**
@@ -321,7 +324,14 @@ export class TransferThreads {
     worker.on('error', (error) => {
       thread.error = error
     })
-    worker.on('exit', (code) => this.#lost(thread, code))
+    worker.on('exit', (code) => {
+      // A thread that ends amid a large body (killed, crashed) ends its stretch too.
+      if (thread.large) {
+        thread.large = false
+        largeElsewhere(false)
+      }
+      this.#lost(thread, code)
+    })
   }
 
   #message(thread: Thread, m: FromThread): void {
@@ -334,6 +344,11 @@ export class TransferThreads {
     } else if (m.op === 'bytes') {
       this.#onBytes(m.n)
       for (const [id, n] of m.each) this.#tell(id, (p) => p.onBytes?.(n))
+    } else if (m.op === 'large') {
+      if (m.large !== (thread.large ?? false)) {
+        thread.large = m.large
+        largeElsewhere(m.large)
+      }
     } else if (m.op === 'warning') warnOnce(m)
     else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
     else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable, m.length))
