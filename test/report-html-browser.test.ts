@@ -837,12 +837,12 @@ test('a caption is legible on a white photo (a product shot, snow): its text at 
   }
 })
 
-test('a page of the contact sheet fills every row, from a 320 px phone to a wide screen: 2, 3, 4, 6 or 8 columns', async () => {
-  const out = join(root, 'rows')
+/** `count` small PNGs written in `out` (`PREFIX0.png`...), each ok from one host: a report's input titled `title`. */
+async function sheetOf(out: string, count: number, prefix: string, title: string): Promise<ReportInput> {
   await mkdir(out, { recursive: true })
   const items: ReportItem[] = []
-  for (let i = 0; i < 60; i++) {
-    const path = `img${i}.png`
+  for (let i = 0; i < count; i++) {
+    const path = `${prefix}${i}.png`
     await writeFile(join(out, path), scenePng(i, 64, 48))
     items.push({
       url: `https://images.example.com/${path}`,
@@ -857,14 +857,12 @@ test('a page of the contact sheet fills every row, from a 320 px phone to a wide
       finishedAt: T0 + 100 + i,
     })
   }
-  const input: ReportInput = {
-    title: 'rows',
-    startedAt: T0,
-    endedAt: T0 + 1000,
-    interrupted: false,
-    items,
-    samples: [],
-  }
+  return { title, startedAt: T0, endedAt: T0 + 1000, interrupted: false, items, samples: [] }
+}
+
+test('a page of the contact sheet fills every row, from a 320 px phone to a wide screen: 2, 3, 4, 6 or 8 columns', async () => {
+  const out = join(root, 'rows')
+  const input = await sheetOf(out, 60, 'img', 'rows')
   const { page, log } = await openReport(await writeReport(out, input))
   // As many columns as fitted was 5 at 768 px and 7 at 1280: every page of 48 ended
   // on a short row and a hole.
@@ -1016,32 +1014,7 @@ test('on a phone the hosts table shows every figure of every host, each named, a
 test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
   for (const count of [15, 60]) {
     const out = join(root, `filter-${count}`)
-    await mkdir(out, { recursive: true })
-    const items: ReportItem[] = []
-    for (let i = 0; i < count; i++) {
-      const path = `photo${i}.png`
-      await writeFile(join(out, path), scenePng(i, 64, 48))
-      items.push({
-        url: `https://images.example.com/${path}`,
-        host: 'https://images.example.com',
-        status: 'ok',
-        path,
-        bytes: 2_048,
-        width: 64,
-        height: 48,
-        format: 'png',
-        attempts: 1,
-        finishedAt: T0 + 100 + i,
-      })
-    }
-    const input: ReportInput = {
-      title: 'filter',
-      startedAt: T0,
-      endedAt: T0 + 1000,
-      interrupted: false,
-      items,
-      samples: [],
-    }
+    const input = await sheetOf(out, count, 'photo', 'filter')
     const { page, log } = await openReport(await writeReport(out, input), { width: 375, height: 800 })
     const pager = async () => ({
       status: (await page.locator('#images [data-status]').isVisible())
