@@ -38,6 +38,16 @@ after(async () => {
   await cleanup(dir)
 })
 
+/** The command run with `args` stops with exit 2 and one line on stderr, matching `message`: that line. */
+async function usageLine(args: string[], message: RegExp, options: Parameters<typeof runCli>[1] = {}) {
+  const r = await runCli(args, options)
+  assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+  const lines = r.stderr.trim().split('\n')
+  assert.equal(lines.length, 1, r.stderr)
+  assert.match(lines[0], message)
+  return lines[0]
+}
+
 async function list(name: string, lines: string[]): Promise<string> {
   const path = join(dir, name)
   await writeFile(path, `# a comment\n\n${lines.join('\n')}\n`)
@@ -1039,12 +1049,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
   await mkdir(join(dir, 'plain-folder'), { recursive: true })
   await writeFile(join(dir, 'forgot-o.txt'), 'http://127.0.0.1:9/a.jpg\n')
   for (const [args, message] of cases) {
-    const r = await runCli(args)
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
-    assert.match(lines[0], /--help/)
+    assert.match(await usageLine(args, message), /--help/)
   }
   const piped = await runCli(['-', '-o', join(dir, 'piped-out')], { input: '<!doctype html>\n<html>\n' })
   assert.equal(piped.code, 2, piped.stderr)
@@ -1083,11 +1088,7 @@ test("an input's or a file option's name mistyped names the file beside it that 
     ],
   ]
   for (const [input, message] of cases) {
-    const r = await runCli([input, '-o', 'out'], { cwd: here })
-    assert.equal(r.code, 2, `${input}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
+    await usageLine([input, '-o', 'out'], message, { cwd: here })
   }
   assert.ok(!existsSync(join(here, 'out')), 'nothing made')
   // A file option's file the same, in words, where Node's were 'ENOENT: no such file or directory,
@@ -1109,11 +1110,7 @@ test("an input's or a file option's name mistyped names the file beside it that 
     ],
   ]
   for (const [option, message] of options) {
-    const r = await runCli(['http://127.0.0.1:9/a.jpg', '-o', 'out', ...option], { cwd: here })
-    assert.equal(r.code, 2, `${option.join(' ')}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
+    await usageLine(['http://127.0.0.1:9/a.jpg', '-o', 'out', ...option], message, { cwd: here })
   }
 })
 
@@ -1151,13 +1148,9 @@ test("an Unsplash command's options it does not take: the API's parameter or ano
     ],
   ]
   for (const [args, message] of cases) {
-    const r = await runCli(args, {
+    await usageLine(args, message, {
       env: { UNSPLASH_ACCESS_KEY: 'k', UNSPLASH_API_URL: 'http://127.0.0.1:9' },
     })
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
   }
 })
 
@@ -1212,11 +1205,7 @@ test("img2dataset's command line typed out of habit: its options and values said
     ],
   ]
   for (const [args, message] of cases) {
-    const r = await runCli(args)
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
+    await usageLine(args, message)
   }
   // A value far from every choice keeps commander's list alone.
   const far = await runCli(['x', '--encode', 'tiff'])
@@ -1248,11 +1237,7 @@ test("other tools' options typed out of habit: said in their words, with imgpull
     [['-v', 'x'], /^imgpull: unknown option '-v', curl's and wget's --verbose: .*-V is the version \(see/],
   ]
   for (const [args, message] of cases) {
-    const r = await runCli(args)
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0], message)
+    await usageLine(args, message)
   }
   assert.ok(!existsSync(join(dir, 'nc-out')), '-nc made nothing')
   // A list whose name begins with -: how to give it.
