@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
 import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
+import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError } from '../src/errors.js'
@@ -50,6 +51,7 @@ import { newTally, summaryLine } from '../src/report/summary.js'
 import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
+import { parseDuration } from '../src/utils/duration.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { nearWord } from '../src/utils/near-word.js'
 import { RecentMap } from '../src/utils/recent.js'
@@ -496,6 +498,35 @@ test('sizes parse with units', () => {
   assert.equal(parseSize('100'), 100)
   assert.equal(parseSize('1.5k'), 1500)
   assert.equal(parseSize('lots'), undefined)
+})
+
+test('durations parse as seconds, with or without a unit', () => {
+  const table: [string, number | undefined][] = [
+    ['30', 30],
+    ['0.5', 0.5],
+    ['.5', 0.5],
+    ['500ms', 0.5],
+    ['10s', 10],
+    ['10 sec', 10],
+    ['2m', 120],
+    ['2MIN', 120],
+    ['1h', 3600],
+    ['0', 0],
+    ['-1', undefined],
+    ['10d', undefined],
+    ['soon', undefined],
+    ['', undefined],
+  ]
+  for (const [text, want] of table) assert.equal(parseDuration(text), want, text)
+  assert.equal(seconds('250ms'), 250)
+  assert.equal(seconds('0.0001'), 1, 'never 0 ms: a timeout of 0 would be none')
+  assert.throws(() => seconds('0s'), /expected seconds > 0/)
+  assert.equal(secondsOrZero('0s'), 0)
+  assert.deepEqual(waitSeconds('2s-4s'), [2000, 4000])
+  assert.deepEqual(waitSeconds('500ms - 1.5'), [500, 1500])
+  assert.equal(waitSeconds('1m'), 60_000)
+  assert.throws(() => waitSeconds('4-2'), /first no more than the second/)
+  assert.throws(() => waitSeconds('-1'), /expected seconds >= 0/)
 })
 
 test('fifo keeps order across push, shift and unshift at scale', () => {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
+import { parseDuration } from '../utils/duration.js'
 import { parseSize } from '../utils/size.js'
 
 /** Option value parsers: each rejects bad input with a message naming what was expected. */
@@ -14,11 +15,11 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
-/** Seconds (decimals allowed) into milliseconds. */
+/** Seconds (decimals allowed, or with a unit: `500ms`, `10s`, `2m`, `1h`) into milliseconds. */
 export function seconds(value: string): number {
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError('expected seconds > 0')
+  const n = parseDuration(value)
+  if (n === undefined || n <= 0)
+    throw new InvalidArgumentError("expected seconds > 0, or a duration such as '500ms' or '2m'")
   return Math.max(1, Math.round(n * 1000))
 }
 
@@ -27,15 +28,14 @@ export function seconds(value: string): number {
  * form) each wait drawn from; as ms.
  */
 export function waitSeconds(value: string): number | [number, number] {
-  const range = /^\s*([\d.]+)\s*-\s*([\d.]+)\s*$/.exec(value)
+  const range = /^([^-]+)-([^-]+)$/.exec(value)
   if (!range) {
-    const n = Number(value)
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError("expected seconds >= 0, or a range of them: '2-4'")
+    const n = parseDuration(value)
+    if (n === undefined) throw new InvalidArgumentError("expected seconds >= 0, or a range of them: '2-4'")
     return Math.round(n * 1000)
   }
-  const [min, max] = [Number(range[1]), Number(range[2])]
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+  const [min, max] = [parseDuration(range[1] ?? ''), parseDuration(range[2] ?? '')]
+  if (min === undefined || max === undefined || min > max)
     throw new InvalidArgumentError(
       `expected a range of seconds, the first no more than the second: '2-4', got '${value}'`,
     )
@@ -44,9 +44,8 @@ export function waitSeconds(value: string): number | [number, number] {
 
 /** Seconds as `seconds` does, or 0. */
 export function secondsOrZero(value: string): number {
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new InvalidArgumentError('expected seconds >= 0')
+  const n = parseDuration(value)
+  if (n === undefined) throw new InvalidArgumentError('expected seconds >= 0')
   return n === 0 ? 0 : seconds(value)
 }
 
