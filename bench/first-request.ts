@@ -40,10 +40,19 @@ for (let i = 0; i < runs; i++) {
   const out = mkdtempSync(join(tmpdir(), 'imgpull-first-'))
   const started = performance.now()
   const child = spawn(process.execPath, [bin, url, '-o', out, '--quiet', '--retries', '0'], {
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
   })
   const closed = new Promise((done) => child.on('close', done))
-  const [wall, cpu] = await new Promise<[number, number]>((done) => {
+  const [wall, cpu] = await new Promise<[number, number]>((done, fail) => {
+    // A command that dies before asking (a native module built for another Node) would leave this
+    // waiting for ever.
+    child.on('close', (code) => {
+      if (arrived) fail(new Error(`the command exited (${code}) before its first request: ${stderr.trim()}`))
+    })
     arrived = () => {
       arrived = undefined
       const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
