@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
@@ -54,6 +57,7 @@ import { commandLine } from '../src/utils/command-line.js'
 import { parseDuration } from '../src/utils/duration.js'
 import { Fifo } from '../src/utils/fifo.js'
 import { nearWord } from '../src/utils/near-word.js'
+import { nativeFault } from '../src/utils/own-code.js'
 import { RecentMap } from '../src/utils/recent.js'
 import { parseSize } from '../src/utils/size.js'
 import { decodeLeniently, maskSigning, redactUrl, urlKey, withoutSigning } from '../src/utils/url.js'
@@ -527,6 +531,47 @@ test('durations parse as seconds, with or without a unit', () => {
   assert.equal(waitSeconds('1m'), 60_000)
   assert.throws(() => waitSeconds('4-2'), /first no more than the second/)
   assert.throws(() => waitSeconds('-1'), /expected seconds >= 0/)
+})
+
+test('a native module Node cannot load: one line, the package, and the rebuild that mends it', async () => {
+  // A real refusal: bytes that are no shared object, where a copied node_modules would have one.
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-native-'))
+  const file = join(dir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')
+  await mkdir(dirname(file), { recursive: true })
+  await writeFile(file, 'not a shared object')
+  let refused: unknown
+  try {
+    process.dlopen({ exports: {} }, file)
+  } catch (error) {
+    refused = error
+  }
+  await rm(dir, { recursive: true })
+  assert.match(
+    nativeFault(refused) ?? '',
+    /^cannot load better-sqlite3's native code: .*(invalid ELF header|too short).*; run npm rebuild better-sqlite3 where imgpull is installed$/,
+  )
+  // Node's words after `nvm use` (src/node_binding.cc), five lines.
+  const abi = Object.assign(
+    new Error(
+      "The module '/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\nwas compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 127. Please try re-compiling or re-installing\nthe module (for instance, using `npm rebuild` or `npm install`).",
+    ),
+    { code: 'ERR_DLOPEN_FAILED' },
+  )
+  assert.equal(
+    nativeFault(abi),
+    `cannot load better-sqlite3's native code: it was built for another Node.js (NODE_MODULE_VERSION 115; Node ${process.versions.node} needs 127); run npm rebuild better-sqlite3 where imgpull is installed`,
+  )
+  const glibc = Object.assign(
+    new Error(
+      "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /srv/node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64.node)",
+    ),
+    { code: 'ERR_DLOPEN_FAILED' },
+  )
+  assert.match(
+    nativeFault(glibc) ?? '',
+    /^cannot load @img\/sharp-linux-x64's native code: .*GLIBC_2\.38' not found.*; run npm rebuild @img\/sharp-linux-x64/,
+  )
+  assert.equal(nativeFault(new Error('ENOENT: no such file')), undefined)
 })
 
 test('fifo keeps order across push, shift and unshift at scale', () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
 import { nearWord } from '../utils/near-word.js'
-import { unloadableCode, unloadableLine } from '../utils/own-code.js'
+import { nativeFault, unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { printable } from '../utils/printable.js'
 import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
@@ -191,6 +191,12 @@ export async function main(argv = process.argv): Promise<number> {
       say(
         `${unloadableLine(unloadable)}; raise the limit on open files (ulimit -n 4096) and run the same command again`,
       )
+      return EXIT.fatal
+    }
+    // The journal's SQLite built for another Node (after nvm use): a local fault, what to run.
+    const native = nativeFault(error)
+    if (native) {
+      say(native)
       return EXIT.fatal
     }
     say(`${(error as Error).message ?? error}`)

@@ -66,3 +66,26 @@ function unreadModule(message: string): string | undefined {
   // A package's main file that could not be read: its folder and package.json are there.
   return existsSync(path) || existsSync(join(dirname(path), 'package.json')) ? path : undefined
 }
+
+/**
+ * The one line for a native module (`*.node`) that Node cannot load, `undefined` for any other
+ * error. better-sqlite3 (the journal) is compiled for one Node.js ABI at install: after `nvm use`
+ * or a Node upgrade, Node refuses it with NODE_MODULE_VERSION N (its words span five lines); a
+ * node_modules copied from another system (macOS into a Linux container) gives `invalid ELF
+ * header`, an older C library `GLIBC_2.xx not found`. Each is mended by rebuilding that package
+ * where imgpull is installed, which the line says.
+ */
+export function nativeFault(error: unknown): string | undefined {
+  const { code } = (error ?? {}) as { code?: unknown }
+  const message = error instanceof Error ? error.message : ''
+  if (code !== 'ERR_DLOPEN_FAILED' && !/\.node\b/.test(message)) return undefined
+  const path = /'([^']+\.node)'/.exec(message)?.[1] ?? /(\/[^\s:']+\.node)\b/.exec(message)?.[1]
+  if (path === undefined) return undefined
+  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? path
+  const abi = /NODE_MODULE_VERSION (\d+)\.[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message)
+  const why = abi
+    ? `it was built for another Node.js (NODE_MODULE_VERSION ${abi[1]}; Node ${process.versions.node} needs ${abi[2]})`
+    : (message.split('\n')[0] ?? '').replace(`${path}: `, '').replace(/^The module '[^']*'\s*/, '')
+  const rebuild = name === path ? 'reinstall imgpull' : `run npm rebuild ${name} where imgpull is installed`
+  return `cannot load ${name}'s native code: ${why}; ${rebuild}`
+}
