@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
@@ -56,6 +56,7 @@ import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
 import { parseDuration } from '../src/utils/duration.js'
 import { Fifo } from '../src/utils/fifo.js'
+import { fileFault } from '../src/utils/near-file.js'
 import { nearWord } from '../src/utils/near-word.js'
 import { nativeFault } from '../src/utils/own-code.js'
 import { RecentMap } from '../src/utils/recent.js'
@@ -572,6 +573,18 @@ test('a native module Node cannot load: one line, the package, and the rebuild t
     /^cannot load @img\/sharp-linux-x64's native code: .*GLIBC_2\.38' not found.*; run npm rebuild @img\/sharp-linux-x64/,
   )
   assert.equal(nativeFault(new Error('ENOENT: no such file')), undefined)
+})
+
+test('fileFault: a file error in words, without the code and path Node puts around them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-fault-'))
+  await symlink(join(dir, 'b'), join(dir, 'a'))
+  await symlink(join(dir, 'a'), join(dir, 'b'))
+  const why = async (path: string) => fileFault(await readFile(path).catch((error: unknown) => error))
+  assert.equal(await why(join(dir, 'none')), 'no such file')
+  assert.equal(await why(dir), 'it is a folder')
+  assert.match(await why(join(dir, 'a')), /^too many (levels of )?symbolic links( encountered)?$/)
+  await rm(dir, { recursive: true })
+  assert.equal(fileFault(new Error('gzip data is cut')), 'gzip data is cut')
 })
 
 test('fifo keeps order across push, shift and unshift at scale', () => {

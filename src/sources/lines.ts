@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { fileHead } from '../utils/file-head.js'
-import { nearFile } from '../utils/near-file.js'
+import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
@@ -321,7 +321,7 @@ export async function checkInputs(
     } catch (error) {
       if (error instanceof UsageError) throw error
       const code = (error as NodeJS.ErrnoException).code
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code
+      const why = fileFault(error)
       // A bare word that is no file is most likely a mistyped command (`imgpull stauts DIR`).
       const command = code === 'ENOENT' && /^[a-z][a-z-]*$/.test(arg) ? ', nor a command' : ''
       // One that looks like an address is most likely a mistyped URL (`htp://`, `http//`, `http://[::1`).

@@ -65,12 +65,17 @@ function nearIn(
 /**
  * Why a file could not be read, in words (`no such file`, `permission denied`, `it is a folder`),
  * where Node's message names the file again with a code (`ENOENT: no such file or directory, open
- * 'c.txt'`); other errors keep their message.
+ * 'c.txt'`); other errors of the file system give Node's words without the code and path (`too
+ * many symbolic links encountered`), any other error its message.
  */
 export function fileFault(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code
   if (code === 'ENOENT') return 'no such file'
   if (code === 'EACCES') return 'permission denied'
   if (code === 'EISDIR') return 'it is a folder'
-  return (error as Error)?.message ?? String(error)
+  const message = (error as Error)?.message ?? String(error)
+  // `ELOOP: too many symbolic links encountered, open 'x'`: the words, without the code and path.
+  return code && message.startsWith(`${code}: `)
+    ? message.slice(code.length + 2).replace(/, \w+ '.*'$/, '')
+    : message
 }

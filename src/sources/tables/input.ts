@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { pipeline, Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
+import { fileFault } from '../../utils/near-file.js'
 import type { TableFile } from './format.js'
 
 /** A stream that drops the first `n` bytes through it. */
@@ -68,12 +69,6 @@ export function readFailure(file: TableFile, error: unknown, where: string): Usa
   if (error instanceof UsageError) return error
   const e = error as NodeJS.ErrnoException
   const zlib = typeof e?.code === 'string' && e.code.startsWith('Z_')
-  const why = zlib
-    ? `gzip data is corrupt or truncated (${e.message})`
-    : e?.code === 'ENOENT'
-      ? 'no such file'
-      : e?.code === 'EACCES'
-        ? 'permission denied'
-        : (e?.message ?? String(error))
+  const why = zlib ? `gzip data is corrupt or truncated (${e.message})` : fileFault(error)
   return new UsageError(`cannot read ${file.path}${where ? ` ${where}` : ''}: ${why}`, { cause: error })
 }

@@ -6,7 +6,7 @@ import { layout } from '../../layout.js'
 import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
-import { nearFile } from '../../utils/near-file.js'
+import { fileFault, nearFile } from '../../utils/near-file.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
@@ -52,7 +52,8 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
     if (info.isFile()) await access(path, constants.R_OK)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code
+    // A table may be a folder of them: both named.
+    const why = code === 'ENOENT' ? 'no such file or folder' : fileFault(error)
     const near = code === 'ENOENT' ? await nearFile(path) : ''
     throw new UsageError(`cannot read input '${path}': ${why}${near}`)
   }
