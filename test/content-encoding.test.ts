@@ -1526,6 +1526,83 @@ test('a resume answered by a content-coded 206 starts over, and the failure name
   }
 })
 
+// hunt145: the same for deflate (zlib-wrapped or raw) and Brotli, whose decoders in Node say
+// nothing when the input stops right at the stream's end: each file waited for the idle timeout.
+// A third decoder of the same input is given one byte more once the body decoded to its length and
+// went quiet, and ends if the stream had ended before it.
+test("a deflate or Brotli body whose Content-Length is its decoded size, its connection kept open: judged at its coding's end, not at the idle timeout", async () => {
+  const jpg = makeImage('own-end-br', 30_000, 'jpg')
+  const png = makeImage('own-end-br-past', 40_000, 'png')
+  const coders: Record<string, (b: Buffer) => Buffer> = {
+    br: zlib.brotliCompressSync,
+    deflate: zlib.deflateSync,
+    raw: zlib.deflateRawSync,
+  }
+  const served = new Map<string, number>()
+  const raw = await startRawServer((socket) => {
+    let buffered = ''
+    socket.on('data', (data) => {
+      buffered += data.toString('latin1')
+      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
+        const path = buffered.split(' ')[1]
+        buffered = buffered.slice(end + 4)
+        served.set(path, (served.get(path) ?? 0) + 1)
+        const [, coding, kind] = path.split(/[/-]/)
+        const image = kind.startsWith('past') ? png : jpg
+        const coded = coders[coding](image)
+        // What the server sends after the coded stream, on the same connection: never the next answer.
+        const after = path.includes('junk')
+          ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\n\r\nwrong')
+          : Buffer.alloc(0)
+        const head = `HTTP/1.1 200 OK\r\nContent-Type: image/${image === png ? 'png' : 'jpeg'}\r\nContent-Encoding: ${coding === 'br' ? 'br' : 'deflate'}\r\nContent-Length: ${image.length}\r\n\r\n`
+        // Its last 3 bytes (the stream's end) in a segment of their own, 50 ms later, on /late.
+        if (kind.endsWith('late')) {
+          socket.write(Buffer.concat([Buffer.from(head), coded.subarray(0, -3)]))
+          setTimeout(() => socket.write(coded.subarray(-3)), 50)
+        } else socket.write(Buffer.concat([Buffer.from(head), coded, after]))
+      }
+    })
+  })
+  try {
+    const paths: string[] = []
+    for (const coding of Object.keys(coders)) {
+      assert.ok(coders[coding](jpg).length < jpg.length && coders[coding](png).length > png.length)
+      for (const kind of ['short', 'short-junk', 'short-late', 'past', 'past-junk'])
+        paths.push(`/${coding}-${kind}.${kind.startsWith('past') ? 'png' : 'jpg'}`)
+    }
+    const results = new Map<string, Result>()
+    const started = Date.now()
+    for await (const r of pull(
+      paths.map((p) => raw.url(p)),
+      {
+        out: join(dir, 'own-end-br'),
+        journal: false,
+        retries: 0,
+        idleTimeout: 20_000,
+        concurrency: 1,
+        perHost: 1,
+      },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    const took = Date.now() - started
+    keptWhole(
+      results,
+      paths.filter((p) => p.endsWith('.jpg')),
+      jpg,
+    )
+    keptWhole(
+      results,
+      paths.filter((p) => p.endsWith('.png')),
+      png,
+    )
+    assert.ok(took < 12_000, `judged at the coding's end, not at the 20 s idle timeout: took ${took} ms`)
+    // Read past its length: asked once more, as before.
+    for (const path of paths) assert.equal(served.get(path), path.endsWith('.png') ? 2 : 1, path)
+  } finally {
+    await raw.close()
+  }
+})
+
 // wp-document-revisions#254: a script that states the file's size under a compressing layer, over
 // HTTP/2; nghttp2 resets the stream that ends short of that length (PROTOCOL_ERROR) after its
 // last DATA, and each attempt failed as truncated where the same answer over HTTP/1.1 was kept.

@@ -134,7 +134,12 @@ export class BodyDecoder {
     readonly shown: string,
     readonly named = 'its Content-Encoding says',
   ) {
-    this.#sink = sink
+    this.#sink = (chunk) => {
+      this.#decoded += chunk.length
+      const busy = sink(chunk)
+      if (this.#decoded === this.ownEndAt) (this.#stages[0] as Partial<ToItsEnd> | undefined)?.poke?.()
+      return busy
+    }
     this.#codings = codings
     this.#undecodable = undecodable(codings)
   }
@@ -150,6 +155,16 @@ export class BodyDecoder {
       .reverse()
       .map((coding, i) => (i === 0 ? decoderFor(coding, head) : new Layer(coding)))
     if (this.#stages[0] instanceof GzipMembers) this.#stages[0].onOwnEnd = () => this.onOwnEnd?.()
+    else if (
+      this.#stages[0] instanceof ToItsEnd &&
+      this.#stages.length === 1 &&
+      this.ownEndAt !== undefined
+    ) {
+      this.#stages[0].watchEnd(
+        () => this.#decoded === this.ownEndAt,
+        () => this.onOwnEnd?.(),
+      )
+    }
     this.#first = this.#stages[0]
     for (let i = 0; i + 1 < this.#stages.length; i++) this.#stages[i].pipe(this.#stages[i + 1])
     const last = this.#stages.at(-1)!
@@ -244,11 +259,23 @@ export class BodyDecoder {
    */
   onOwnEnd: (() => void) | undefined
 
+  /** Decoded bytes given to the sink so far. */
+  #decoded = 0
+
+  /**
+   * The decoded size at which a deflate or Brotli body is looked at for its own end (see
+   * `ToItsEnd.watchEnd`): set before the first byte is written, by a caller that would end the
+   * body there (see `atOwnEnd`). gzip's trailer shows its end without it.
+   */
+  ownEndAt: number | undefined
+
   /**
    * The coded stream, as far as it has come, has reached its own end: one gzip coding (the only
    * one listed) whose last member so far had its trailer read and checked (its decoded size; its
-   * CRC-32 noted), no member begun after it. What comes later is another member or bytes a server
-   * appended; whether the body ends here is for the caller, who knows how long it should be.
+   * CRC-32 noted), no member begun after it; or one deflate or Brotli coding that decoded to
+   * `ownEndAt` bytes and was found ended there (see `ToItsEnd.watchEnd`). What comes later is
+   * another member or bytes a server appended; whether the body ends here is for the caller, who
+   * knows how long it should be.
    */
   get atOwnEnd(): boolean {
     return (
@@ -299,6 +326,15 @@ export class BodyDecoder {
 }
 
 /**
+ * How long a deflate or Brotli body that decoded to the size it should have must be quiet before
+ * its decoder is asked whether it ended there (see `ToItsEnd.watchEnd`): its last bytes (a final
+ * block's end, zlib's Adler-32, Brotli's empty last meta-block) may come in a segment of their
+ * own, held back by Nagle's algorithm for a delayed ACK (40 to 200 ms). Asked too early, the
+ * body only waits as before.
+ */
+const OWN_END_QUIET_MS = 250
+
+/**
  * A decoder that gives all it decodes of a stream that ends without its own end, and notes that
  * (`unterminated`) instead of failing: the decoders `make` returns, given the body's first bytes
  * (at least `need` of them), flush what they hold at the body's end (`flushing`) where Z_FINISH
@@ -306,6 +342,56 @@ export class BodyDecoder {
  */
 class ToItsEnd extends Transform implements Unterminated {
   unterminated = false
+  /** The stream was found ended where it decoded to the size watched for (see `watchEnd`). */
+  atOwnEnd = false
+  /** What `watchEnd` was given; `#ender` is made with `#inner` when it was. */
+  #armed: (() => boolean) | undefined
+  #onEnd: (() => void) | undefined
+  /**
+   * A third decoder of the same input, output dropped, spent to learn whether the stream has
+   * ended: Node's zlib and Brotli decoders say so only when bytes follow the end in the same
+   * write (they end then, the rest unread), never when the input stops right at it. Given one byte
+   * more, it ends if the stream had; else it is spent ('asked'), and the body waits as before.
+   */
+  #ender: TransformStream | undefined
+  #enderState: 'fed' | 'asked' | 'done' = 'fed'
+  #quiet: NodeJS.Timeout | undefined
+
+  /**
+   * Look for the stream's end once `armed()` (it decoded to the size its caller would end the body
+   * at) and no byte came for `OWN_END_QUIET_MS`, and call `onEnd` when found there (`atOwnEnd`):
+   * a server that keeps its connection open after a body whose `Content-Length` is the decoded size
+   * held each such file for the idle timeout. Bytes after the end in the same write show it at once.
+   * Called before the first byte.
+   */
+  watchEnd(armed: () => boolean, onEnd: () => void): void {
+    this.#armed = armed
+    this.#onEnd = onEnd
+  }
+
+  /** The stream may be at its end (more input, or the size watched for reached): wait for quiet, then ask. */
+  poke(): void {
+    if (!this.#ender || this.#enderState !== 'fed' || !this.#armed!()) return
+    clearTimeout(this.#quiet)
+    this.#quiet = setTimeout(() => this.#ask(), OWN_END_QUIET_MS)
+    this.#quiet.unref?.()
+  }
+
+  #ask(): void {
+    if (this.#enderState !== 'fed' || this.destroyed || !this.#armed!()) return
+    this.#enderState = 'asked'
+    this.#ender!.write(Buffer.of(0))
+  }
+
+  /** The ender ended: the stream had, before its sentinel byte (or before bytes that followed it). */
+  #endFound(): void {
+    const fed = this.#enderState !== 'done'
+    this.#enderState = 'done'
+    clearTimeout(this.#quiet)
+    if (!fed || this.destroyed) return
+    this.atOwnEnd = true
+    this.#onEnd!()
+  }
   /** Bytes of the body's head `make` is given. */
   readonly #need: number
   readonly #make: (head: Buffer) => (options?: object) => TransformStream
@@ -350,6 +436,16 @@ class ToItsEnd extends Transform implements Unterminated {
         this.#innerDone = true
         this.#ended()
       })
+      if (this.#armed) {
+        const ender = make()
+        this.#ender = ender
+        ender.on('data', () => {})
+        ender.on('end', () => this.#endFound())
+        // Not ended where asked (or data no decoder reads, which `#inner` reports): spent.
+        ender.on('error', () => {
+          this.#enderState = 'done'
+        })
+      }
       const probe = make()
       this.#probe = probe
       probe.on('data', () => {})
@@ -366,6 +462,8 @@ class ToItsEnd extends Transform implements Unterminated {
       })
     }
     if (!this.#probeDone && !this.#probe!.writableEnded) this.#probe!.write(chunk)
+    if (this.#enderState === 'fed') this.#ender?.write(chunk)
+    this.poke()
     if (this.#inner.write(chunk)) done()
     else this.#inner.once('drain', () => done())
   }
@@ -394,6 +492,7 @@ class ToItsEnd extends Transform implements Unterminated {
       return
     }
     this.#flushed = done
+    this.#stopWatching()
     this.#inner.end()
     if (!this.#probe!.writableEnded) this.#probe!.end()
     this.#ended()
@@ -402,7 +501,14 @@ class ToItsEnd extends Transform implements Unterminated {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     this.#inner?.destroy()
     this.#probe?.destroy()
+    this.#stopWatching()
     done(error)
+  }
+
+  #stopWatching(): void {
+    clearTimeout(this.#quiet)
+    if (this.#enderState === 'fed') this.#enderState = 'done'
+    this.#ender?.destroy()
   }
 }
 

@@ -1228,7 +1228,10 @@ async function receiveBody(
           )
         : new BodyDecoder(decision.decode, keep, shown)
       : undefined
-    if (decoder) decoder.onOwnEnd = endAtOwnEnd
+    if (decoder) {
+      decoder.onOwnEnd = endAtOwnEnd
+      decoder.ownEndAt = decodedLength
+    }
   } catch (error) {
     exchange.abort(error)
     await file.close()
