@@ -265,6 +265,7 @@ before(async () => {
     ),
     '/unnamed-gzip-garbage': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(500, 7)]), {}),
     '/unnamed-double-gzip': send(zlib.gzipSync(gz), {}),
+    '/unnamed-zstd': send(Buffer.from(ZSTD_FRAME, 'base64'), {}),
     // ... and checked as any image: cut short with no length, it is no image to keep.
     '/labelled-cut': send(image.subarray(0, image.length - 1000), { 'content-encoding': 'gzip' }, true),
     '/labelled-deflate': send(image, { 'content-encoding': 'deflate' }),
@@ -474,6 +475,14 @@ test("gzip data no Content-Encoding names is asked for again and decoded: an .sv
   const asked = server.log.slice(before).map((entry) => entry.url)
   for (const path of [...kept, ...refused])
     assert.equal(asked.filter((url) => url === path).length, results.get(path)!.attempts * 2, path)
+  // zstd data (28 B5 2F FD) no Content-Encoding names, the sibling: not decoded (Node 20 has no
+  // zstd decoder), but named as what it is rather than left as unnamed bytes; asked for once.
+  const unnamed = await run(['/unnamed-zstd'], { out: join(out, 'zstd') })
+  assert.match(
+    `${unnamed.get('/unnamed-zstd')!.error}: ${unnamed.get('/unnamed-zstd')!.message}`,
+    /^not-an-image: not an image: \S+ sent image\/jpeg, \d+ bytes \(zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server\)$/,
+  )
+  assert.equal(server.log.filter((entry) => entry.url === '/unnamed-zstd').length, 1)
 })
 
 test('a large gzip body streams through (24 MB decoded), byte-exact', async () => {

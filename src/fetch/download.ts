@@ -1127,11 +1127,16 @@ async function receiveBody(
     // Bytes no image begins with: decoded on a second request, when it names no coding (see `UndeclaredGzip`).
     if (check.gzipped && !decision.decode && decision.at === 0 && !t.undeclaredGzip)
       throw new UndeclaredGzip(shown)
+    // zstd's frame magic (28 B5 2F FD, RFC 8878 §3.1.1), the sibling: not asked for again to be
+    // decoded (Node before 22.15 has no decoder), but named for what it is, not left unnamed.
+    const zstdFramed = !decision.decode && check.head.length >= 4 && check.head.readUInt32LE(0) === 0xfd2fb528
     const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
-      : kind
-        ? `: ${quoted(kind, 120)}`
-        : ''
+      : zstdFramed
+        ? ' (zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server)'
+        : kind
+          ? `: ${quoted(kind, 120)}`
+          : ''
     // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',
