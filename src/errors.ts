@@ -120,7 +120,8 @@ export class HTTPError extends ImgpullError {
   readonly unasked: string | undefined
   /**
    * `sent`: the status as the server sent it, when `status` is what it is taken as (a 403 whose
-   * rate-limit quota is spent is a 429), and the header that says why.
+   * rate-limit quota is spent is a 429; a redirect back to itself that still asks to come again
+   * later, a 503), the header that says why, and what it is (`what`, a rate limit unless named).
    */
   constructor(
     status: number,
@@ -129,7 +130,7 @@ export class HTTPError extends ImgpullError {
     resumed = false,
     more: {
       waitFrom?: string
-      sent?: { status: number; why: string }
+      sent?: { status: number; why: string; what?: string }
       /**
        * What the request did not ask that the status answers (`no range`...: see
        * `unaskedStatus`): not the server's verdict on the URL but a slip, so retried.
@@ -141,7 +142,9 @@ export class HTTPError extends ImgpullError {
   ) {
     // A redirect status fails only where it names nowhere to go (see `isRedirect`): said so.
     const nowhere = REDIRECT_STATUS.has(status) ? ': a redirect with no Location to follow' : ''
-    const taken = more.sent ? `: a rate limit (${more.sent.why}), taken as a ${status}` : ''
+    const taken = more.sent
+      ? `: ${more.sent.what ?? 'a rate limit'} (${more.sent.why}), taken as a ${status}`
+      : ''
     const unasked = more.unasked ? ` to a request that asked ${more.unasked}` : ''
     super(
       `http-${status}`,

@@ -1153,6 +1153,46 @@ test('a server that sends the client back to the URL it asked for, to come again
   }
 })
 
+// hunt145: a redirect back to itself with a Retry-After is a CDN's "come back later" (an object
+// being fetched from cold storage, a thumbnail queued): still said at the chain's last send, it is
+// a 503 with that Retry-After, retried after the wait and rerun, where it was a permanent
+// redirect-loop that no rerun tried again. Without a Retry-After, a loop stays one (above).
+test('a redirect back to itself that still asks to come again later (Retry-After) is retried after the wait, as a 503 is, not a permanent loop', async () => {
+  const image = makeImage('later-again', 3000)
+  const asked = new Map<string, number[]>()
+  const host = createHttpServer((req, res) => {
+    const path = req.url!
+    const times = asked.get(path) ?? []
+    asked.set(path, [...times, performance.now()])
+    const again = () => res.writeHead(302, { location: path, 'content-length': 0, 'retry-after': '1' }).end()
+    // Ready from its fourth request on (the retry, after the wait); or never.
+    if (path === '/busy.jpg' && times.length >= 3)
+      return res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length }).end(image)
+    return again()
+  })
+  const { origin, close } = await listenLocal(host)
+  try {
+    const { out, results } = await get([`${origin}/busy.jpg`, `${origin}/never.jpg`], { retries: 1 })
+    const by = (p: string) => results.find((r) => r.job.url === origin + p)!
+    assert.equal(by('/busy.jpg').status, 'ok', by('/busy.jpg').message)
+    assert.equal(by('/busy.jpg').attempts, 2)
+    assert.deepEqual(await readFile(join(out, by('/busy.jpg').path!)), image)
+    const busy = asked.get('/busy.jpg')!
+    assert.equal(busy.length, 4)
+    assert.ok(busy[3] - busy[2] >= 900, `the retry waited the Retry-After: ${busy[3] - busy[2]} ms`)
+    const never = by('/never.jpg')
+    assert.equal(never.error, 'http-503', never.message)
+    assert.match(
+      never.message!,
+      /^HTTP 302 from \S+\/never\.jpg: a redirect back to \S+\/never\.jpg, sent 3 times, that still asks to come again later \(Retry-After: 1\), taken as a 503$/,
+    )
+    assert.equal(never.attempts, 2)
+    assert.equal(asked.get('/never.jpg')!.length, 6)
+  } finally {
+    await close()
+  }
+})
+
 test('a 300 Multiple Choices with a Location is followed to its preferred choice, as curl and wget follow it', async () => {
   const image = makeImage('choice', 3000)
   const host = createHttpServer((req, res) => {

@@ -652,11 +652,22 @@ const send: Step = async (t) => {
     let wait = 0
     if (sent > 0) {
       // Sent already: a server may mean "come again" (see redirect-revisit.ts).
-      const again = revisit(
-        sent,
-        parseRetryAfter(head.headers['retry-after'], Date.now(), head.headers.date),
-        t.options.maxRetryAfter,
-      )
+      const retryAfter = parseRetryAfter(head.headers['retry-after'], Date.now(), head.headers.date)
+      const again = revisit(sent, retryAfter, t.options.maxRetryAfter)
+      // Still "come again after N s" at the last send the chain makes: a CDN's "not yet" (a
+      // thumbnail being made, a cold object being fetched), no loop. Failed as a 503 with that
+      // Retry-After is: the attempt retried after the wait (within --max-retry-after), a rerun
+      // tries it again. It was a permanent redirect-loop, never retried nor rerun.
+      if (again.do === 'loop' && retryAfter !== undefined) {
+        const wait = header(head.headers, 'retry-after')!.trim()
+        throw new HTTPError(503, t.shown, retryAfter, t.offset > 0, {
+          sent: {
+            status: head.statusCode,
+            what: `a redirect back to ${shownUrl(next.href)}, sent ${sent} times, that still asks to come again later`,
+            why: `Retry-After: ${wait}`,
+          },
+        })
+      }
       if (again.do === 'loop') {
         throw new ImgpullError(
           'redirect-loop',
