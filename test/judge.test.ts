@@ -216,6 +216,38 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   ['206 without Content-Range to a resume', resume({ etag: ETAG }), 206, { etag: ETAG }, 'restart'],
+  // hunt145: malformed Content-Ranges a resume can meet start over, never join bytes at a guess:
+  // a number unreadable (?, a sign, a space in the range, more digits than a double holds
+  // exactly), none for the size, an end past the size, the header sent twice (joined by a
+  // proxy). An open end with the size, and the unit in capitals, are read (curl, wget2).
+  ...(
+    [
+      'bytes 600-?/1000',
+      'bytes 0-?/1000',
+      'bytes 600-999/?',
+      'bytes 600-999',
+      'bytes 600-/*',
+      'bytes -600-999/1000',
+      'bytes 600-1000/1000',
+      'bytes 600 - 999/1000',
+      'bytes 600-999/1000, bytes 600-999/1000',
+      'bytes 600-99999999999999999999/100000000000000000000',
+      'bytes 600.0-999/1000',
+    ] as const
+  ).map((range): (typeof table)[number] => [
+    `206 to a resume, Content-Range ${range}`,
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': range, 'content-length': '400', etag: ETAG },
+    'restart',
+  ]),
+  ...(['bytes 600-/1000', 'Bytes 600-999/1000'] as const).map((range): (typeof table)[number] => [
+    `206 to a resume, Content-Range ${range}`,
+    resume({ etag: ETAG, length: 1000 }),
+    206,
+    { 'content-range': range, 'content-length': '400', etag: ETAG },
+    { do: 'receive', at: 600, total: 1000, length: 400 },
+  ]),
   // The redirects now end elsewhere: another resource, whatever its validators (RFC 9110 §13.1.5).
   [
     'resume answered by another URL, Last-Modified its only validator',
