@@ -1654,6 +1654,42 @@ test('over HTTP/2, an encoded body whose Content-Length is its decoded size: who
   }
 })
 
+// hunt145: the same over HTTP/2, the stream left open after the coded body (never END_STREAM):
+// deflate and Brotli waited for the idle timeout there too.
+test("over HTTP/2, a deflate or Brotli body whose Content-Length is its decoded size, its stream left open: judged at its coding's end", async () => {
+  const jpg = makeImage('own-end-br', 30_000, 'jpg')
+  const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
+  const h2 = await startH2Server(
+    { cert: await readFile(certs.good.cert), key: await readFile(certs.good.key) },
+    (req, res) => {
+      const coding = (req.url ?? '').slice(1)
+      const coded = coding === 'br' ? zlib.brotliCompressSync(jpg) : zlib.deflateSync(jpg)
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-encoding': coding,
+        'content-length': jpg.length,
+      })
+      res.write(coded)
+    },
+  )
+  try {
+    assert.ok(zlib.brotliCompressSync(jpg).length < jpg.length && zlib.deflateSync(jpg).length < jpg.length)
+    const results = new Map<string, Result>()
+    const started = Date.now()
+    for await (const r of pull(
+      ['/br', '/deflate'].map((p) => h2.url(p)),
+      { out: join(dir, 'own-end-h2'), journal: false, retries: 0, caCert: certs.ca, idleTimeout: 20_000 },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    const took = Date.now() - started
+    assert.equal(h2.perConnection()[0]?.protocol, 'h2')
+    keptWhole(results, ['/br', '/deflate'], jpg)
+    assert.ok(took < 8_000, `judged at the coding's end, not at the 20 s idle timeout: took ${took} ms`)
+  } finally {
+    await h2.close()
+  }
+})
+
 test('a kept-alive gzip answer the server closes right after its last byte: whole, though undici saw the close first', async () => {
   // A large, compressible BMP: its decoder is behind when the last encoded byte comes, so the
   // parser is paused, and undici reports the close (UND_ERR_SOCKET) before the answer's end.
