@@ -76,7 +76,8 @@ export const ERROR_CODES = {
   'too-large': { rerun: false, meaning: 'the file is larger than --max-size' },
   'redirect-loop': {
     rerun: false,
-    meaning: 'a redirect would send the same request (URL and cookies) a fourth time',
+    meaning:
+      'a redirect would send the same request (URL and cookies) a fourth time (one whose 3xx still names a Retry-After is an http-503)',
   },
   'too-many-redirects': { rerun: false, meaning: 'more redirects than --max-redirects' },
   'bad-redirect': {
