@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createH2cServer, createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createSecureContext } from 'node:tls'
@@ -121,6 +122,37 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
     [{ code: 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' }, /refused the TLS handshake/, false],
     [{ code: 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE' }, /asks for a client certificate/, false],
     [{ code: 'ERR_SSL_SOMETHING_NEW' }, /handshake failed \(something new\)/, false],
+    // A server without RFC 5746's renegotiation_info (a NetScaler denying renegotiation), by its
+    // code or as Node's https gives it when the ClientHello's write meets it: EPROTO, the reason
+    // in the message alone (nodejs/node#45689), read as the code Node would give it.
+    [
+      { code: 'ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED' },
+      /^the server does not offer secure renegotiation \(RFC 5746\), .*OPENSSL_CONF .*UnsafeLegacyServerConnect/,
+      false,
+    ],
+    [
+      {
+        code: 'EPROTO',
+        message:
+          'write EPROTO C012BD0702000000:error:0A000152:SSL routines:final_renegotiate:unsafe legacy renegotiation disabled:../deps/openssl/openssl/ssl/statem/extensions.c:922:\n',
+      },
+      /^the server does not offer secure renegotiation \(RFC 5746\)/,
+      false,
+    ],
+    [
+      {
+        code: 'EPROTO',
+        message:
+          'C0:error:0A000410:SSL routines::sslv3 alert handshake failure:ssl/record/rec_layer_s3.c:1586:',
+      },
+      /refused the TLS handshake/,
+      false,
+    ],
+    [
+      { code: 'EPROTO', message: 'write EPROTO: SSL failed' },
+      /handshake failed \(write EPROTO: SSL failed\)/,
+      false,
+    ],
     // Node gives a weak digest or key no code of its own.
     [
       { code: 'UNSPECIFIED', message: 'CA signature digest algorithm too weak' },
@@ -476,6 +508,84 @@ test('a server that needs a host name (SNI), its URL given by IP address: tls, s
     assert.match(tlsMessage('https://[::1]:8443/a.jpg', problem), /a URL with an IP address does not send/)
   } finally {
     await needsName.close()
+  }
+})
+
+/**
+ * A TLS 1.2 server whose ServerHello goes without RFC 5746's renegotiation_info, as a Citrix
+ * NetScaler that denies renegotiation sends it (Kong/insomnia#4543): a relay in front of a Node
+ * server takes the extension out of its hello (OpenSSL refuses it there, before the handshake's
+ * end would show the change).
+ */
+async function withoutRenegotiationInfo(): Promise<LocalServer> {
+  const inner = await listenLocal(createServer({ ...tlsPair(certs.good), maxVersion: 'TLSv1.2' }), 'https')
+  servers.push(inner)
+  const stripped = (record: Buffer): Buffer => {
+    const hello = record.subarray(5)
+    if (record[0] !== 0x16 || hello[0] !== 2) return record
+    let at = 4 + 2 + 32
+    at += 1 + hello[at] + 3 // session id, cipher suite, compression
+    const extensionsAt = at
+    const end = at + 2 + hello.readUInt16BE(at)
+    const kept: Buffer[] = []
+    for (at += 2; at < end; at += 4 + hello.readUInt16BE(at + 2))
+      if (hello.readUInt16BE(at) !== 0xff01)
+        kept.push(hello.subarray(at, at + 4 + hello.readUInt16BE(at + 2)))
+    const extensions = Buffer.concat(kept)
+    const body = Buffer.concat([
+      hello.subarray(4, extensionsAt),
+      Buffer.from([0, extensions.length]),
+      extensions,
+    ])
+    const rest = hello.subarray(4 + hello.readUIntBE(1, 3))
+    const handshake = Buffer.concat([Buffer.from([2, 0, body.length >> 8, body.length & 255]), body, rest])
+    return Buffer.concat([
+      record.subarray(0, 3),
+      Buffer.from([handshake.length >> 8, handshake.length & 255]),
+      handshake,
+    ])
+  }
+  const relay = await startRawServer((client) => {
+    const upstream = connect(inner.port, '127.0.0.1')
+    client.pipe(upstream)
+    let held = Buffer.alloc(0)
+    let done = false
+    upstream.on('data', (data: Buffer) => {
+      if (done) return void client.write(data)
+      held = Buffer.concat([held, data])
+      if (held.length < 5 || held.length < 5 + held.readUInt16BE(3)) return
+      done = true
+      const length = 5 + held.readUInt16BE(3)
+      client.write(Buffer.concat([stripped(held.subarray(0, length)), held.subarray(length)]))
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  servers.push(relay)
+  return relay
+}
+
+// OpenSSL 3 (Node 17+) refuses a TLS 1.2 server that does not speak RFC 5746, where browsers and
+// wget2 take it; Node said only OpenSSL's reason ('unsafe legacy renegotiation disabled',
+// node-fetch#1356), and the cure (an OpenSSL configuration of Node's) was left to a search.
+test('a server without secure renegotiation (RFC 5746): tls at once, said so with the cure, direct and through a proxy tunnel', async () => {
+  const server = await withoutRenegotiationInfo()
+  const proxy = await startForwardProxy()
+  try {
+    for (const via of [false, proxy.url] as const) {
+      const r = await fetchOne(`https://localhost:${server.port}`, { caCert: certs.ca, proxy: via })
+      assert.equal(r.error, 'tls', r.message)
+      assert.equal(r.attempts, 1, 'not retried')
+      assert.equal(
+        r.message,
+        `TLS: cannot talk to localhost:${server.port} securely: the server does not offer secure renegotiation (RFC 5746), which OpenSSL 3 requires (curl refuses it too; browsers take it): the server must fix it, or OPENSSL_CONF naming a file that sets Options = UnsafeLegacyServerConnect allows it (unsafe; see README, TLS)`,
+      )
+    }
+    assert.ok(
+      proxy.log.some((entry) => entry.method === 'CONNECT' && entry.target === `localhost:${server.port}`),
+    )
+  } finally {
+    await proxy.close()
   }
 })
 

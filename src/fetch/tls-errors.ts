@@ -175,6 +175,19 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
     : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here`
 }
 
+/**
+ * A TLS 1.2 server whose hello lacks RFC 5746's renegotiation_info: OpenSSL 3 (Node 17+, curl)
+ * refuses it, where OpenSSL 1.1 (Node 16), browsers and wget2 (GnuTLS) take it. A Citrix
+ * NetScaler told to deny renegotiation (`denySSLReneg ALL`) drops the extension (Kong/insomnia#4543,
+ * node-fetch#1356, nodejs/node#45378); Node said only OpenSSL's `unsafe legacy renegotiation
+ * disabled`. The cure is the server's, or an OpenSSL configuration of Node's: no option of Node's
+ * own sets `SSL_OP_LEGACY_SERVER_CONNECT`, and imgpull does not set it for every server (a server
+ * that also renegotiates unsafely lets a man in the middle put a request of his own before ours).
+ */
+const LEGACY_RENEGOTIATION =
+  'the server does not offer secure renegotiation (RFC 5746), which OpenSSL 3 requires (curl refuses it too; browsers take it): ' +
+  'the server must fix it, or OPENSSL_CONF naming a file that sets Options = UnsafeLegacyServerConnect allows it (unsafe; see README, TLS)'
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
@@ -191,6 +204,18 @@ const HANDSHAKE: Record<string, string> = {
   ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR: 'the TLS handshake failed on the server side (internal error alert)',
   ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
   ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
+  ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED: LEGACY_RENEGOTIATION,
+}
+
+/**
+ * The `ERR_SSL_*` code Node gives an OpenSSL reason, from an error's message where it has only
+ * `EPROTO` (`write EPROTO C0..:error:0A000152:SSL routines:final_renegotiate:unsafe legacy
+ * renegotiation disabled:../deps/openssl/...`: a failure met as the ClientHello was written), as
+ * Node makes it (upper case, `_` for spaces); `undefined` when the message names none.
+ */
+export function reasonCode(message: string | undefined): string | undefined {
+  const reason = /SSL routines:[^:]*:([^:]+):/.exec(message ?? '')?.[1]
+  return reason ? `ERR_SSL_${reason.trim().toUpperCase().replaceAll(' ', '_')}` : undefined
 }
 
 interface TlsLike {
@@ -227,7 +252,9 @@ export interface TlsProblem {
 export function tlsProblem(error: unknown): TlsProblem | undefined {
   for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
     // OpenSSL 3.2 renamed "sslv3 alert …" reasons "SSL/TLS alert …" (Node 22's and 24's codes).
-    const code = (e.code ?? '').replace('ERR_SSL_SSL/TLS_ALERT_', 'ERR_SSL_SSLV3_ALERT_')
+    // An `EPROTO` says its OpenSSL reason in its message alone: read as the code Node gives it.
+    const given = e.code === 'EPROTO' ? (reasonCode(e.message) ?? e.code) : (e.code ?? '')
+    const code = given.replace('ERR_SSL_SSL/TLS_ALERT_', 'ERR_SSL_SSLV3_ALERT_')
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       const names = e.cert?.subjectaltname?.replace(/\b(DNS|IP Address):/g, '') ?? e.cert?.subject?.CN
       const words = names
