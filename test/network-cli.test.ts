@@ -222,7 +222,7 @@ test('a TLS context made for --ca-cert still trusts what NODE_EXTRA_CA_CERTS tru
 // none. uptime-kuma#4015, nodejs/help#3636: Node passes over a NODE_EXTRA_CA_CERTS in DER (a
 // Windows .cer) or of TRUSTED CERTIFICATEs without a word, and each file failed as an unknown
 // authority, its advice to set the variable that was set.
-test('a CA as a TRUSTED CERTIFICATE or, in NODE_EXTRA_CA_CERTS, as DER is trusted as curl trusts it; one marked rejected for servers is not', async () => {
+test('a CA as a TRUSTED CERTIFICATE, in a PKCS #7 bundle or, in NODE_EXTRA_CA_CERTS, as DER is trusted as curl trusts it; one marked rejected for servers is not', async () => {
   const trusted = join(dir, 'trusted.pem')
   const rejected = join(dir, 'rejected.pem')
   const der = join(dir, 'ca.cer')
@@ -230,10 +230,22 @@ test('a CA as a TRUSTED CERTIFICATE or, in NODE_EXTRA_CA_CERTS, as DER is truste
   openssl('-trustout', '-addtrust', 'serverAuth', '-out', trusted)
   openssl('-trustout', '-addreject', 'serverAuth', '-out', rejected)
   openssl('-outform', 'DER', '-out', der)
+  // A chain exported from Windows as 'PKCS #7 Certificates' (.p7b), in PEM and in DER: Node passes
+  // over both in NODE_EXTRA_CA_CERTS, and --ca-cert refused them as holding none.
+  const p7b = join(dir, 'ca.p7b')
+  const p7bDer = join(dir, 'ca-der.p7b')
+  for (const [out, form] of [
+    [p7b, 'PEM'],
+    [p7bDer, 'DER'],
+  ])
+    execFileSync('openssl', ['crl2pkcs7', '-nocrl', '-certfile', certs.ca, '-outform', form, '-out', out])
   const cases: [string, string[], Record<string, string>, number][] = [
     ['ca-trusted', ['--ca-cert', trusted], {}, 0],
     ['env-trusted', [], { SSL_CERT_FILE: trusted }, 0],
     ['extra-der', [], { NODE_EXTRA_CA_CERTS: der }, 0],
+    ['ca-p7b', ['--ca-cert', p7bDer], {}, 0],
+    ['extra-p7b', [], { NODE_EXTRA_CA_CERTS: p7b }, 0],
+    ['extra-p7b-der', [], { NODE_EXTRA_CA_CERTS: p7bDer }, 0],
     ['extra-trusted', ['--threads', '2'], { NODE_EXTRA_CA_CERTS: trusted }, 0],
     ['ca-rejected', ['--ca-cert', rejected], {}, 1],
   ]

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -740,6 +741,83 @@ test('a DER certificate is trusted as its PEM is, from caCert, SSL_CERT_FILE and
       `caCert\` to be a readable PEM file: ${derDir} is a folder \\(SSL_CERT_DIR=${derDir} takes a folder`,
     ),
   )
+})
+
+// A chain exported from Windows ('PKCS #7 Certificates', .p7b), as a company's IT often hands out
+// its CA, was refused as holding no certificate; and a file that held something else (a key, a
+// request, a .pfx) was said to hold none, not what it holds.
+test('a PKCS #7 bundle (.p7b, PEM or DER) is trusted as its certificates are, from caCert, SSL_CERT_FILE and SSL_CERT_DIR; a key, a request or a PKCS #12 file is named', async () => {
+  const p7Dir = join(dir, 'p7b')
+  mkdirSync(p7Dir, { recursive: true })
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: p7Dir, stdio: 'pipe' })
+  const pem = join(p7Dir, 'chain.p7b')
+  const der = join(p7Dir, 'chain-der.p7b')
+  for (const [out, form] of [
+    [pem, 'PEM'],
+    [der, 'DER'],
+  ])
+    openssl(
+      'crl2pkcs7',
+      '-nocrl',
+      '-certfile',
+      certs.intermediate,
+      '-certfile',
+      certs.ca,
+      '-outform',
+      form,
+      '-out',
+      out,
+    )
+  for (const [i, caCert] of [pem, der].entries()) {
+    const ok = await fetchOne(origins.privateCa, { caCert, out: join(dir, `p7b-${i}`) })
+    assert.equal(ok.status, 'ok', ok.message)
+  }
+  const expected = [certs.intermediate, certs.ca].map((file) =>
+    readFileSync(file, 'utf8').replace(/\s+/g, ''),
+  )
+  for (const env of [{ SSL_CERT_FILE: pem }, { SSL_CERT_FILE: der }]) {
+    const added = extraCas(undefined, env)
+    assert.deepEqual(
+      added.map((p) => p.replace(/\s+/g, '')),
+      expected,
+      JSON.stringify(env),
+    )
+  }
+  const dirOnly = join(p7Dir, 'dir')
+  mkdirSync(dirOnly)
+  writeFileSync(join(dirOnly, 'chain.p7b'), readFileSync(der))
+  assert.deepEqual(
+    extraCas(undefined, { SSL_CERT_DIR: dirOnly }).map((p) => p.replace(/\s+/g, '')),
+    expected,
+  )
+  // What such a file holds instead, said; a PKCS #12 file with the command that takes its certificates out.
+  const p12 = join(p7Dir, 'server.p12')
+  openssl(
+    'pkcs12',
+    '-export',
+    '-inkey',
+    certs.good.key,
+    '-in',
+    certs.good.cert,
+    '-passout',
+    'pass:x',
+    '-out',
+    p12,
+  )
+  const csr = join(p7Dir, 'server.csr')
+  openssl('req', '-new', '-key', certs.good.key, '-subj', '/CN=localhost', '-out', csr)
+  for (const [file, held] of [
+    [certs.good.key, ' \\(it holds a PRIVATE KEY\\)$'],
+    [csr, ' \\(it holds a CERTIFICATE REQUEST\\)$'],
+    [
+      p12,
+      ` \\(it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${p12} -nokeys -out ca\\.pem takes the certificates out\\)$`,
+    ],
+  ])
+    assert.throws(
+      () => pull([], { caCert: file }),
+      new RegExp(`caCert\` to hold PEM certificates: ${file} has none${held}`),
+    )
 })
 
 test('insecure takes what any certificate serves, with one warning per run', async () => {

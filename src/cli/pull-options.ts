@@ -96,7 +96,7 @@ export function addPullOptions(command: Command): Command {
     .option('--ignore-robots-tag', 'download images whose X-Robots-Tag says noai or noimageai')
     .option(
       '--ca-cert <file>',
-      "also trust the CA certificates of this PEM file, or DER certificate (a private CA); give it again for another file (a proxy's CA and a server's)",
+      "also trust the CA certificates of this PEM file, DER certificate or PKCS #7 bundle (.p7b) (a private CA); give it again for another file (a proxy's CA and a server's)",
       (file: string, files: string[] = []) => [...files, file],
     )
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')

@@ -31,7 +31,9 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
   }
   const pems = certificatesOf(bytes)
   if (pems.length === 0)
-    throw new TypeError(`Expected \`${option}\` to hold PEM certificates: ${path} has none`)
+    throw new TypeError(
+      `Expected \`${option}\` to hold PEM certificates: ${path} has none${heldInstead(bytes, path)}`,
+    )
   // Each certificate parsed here (`check`) is named when it cannot be read; a system bundle of
   // ~150 is left to TLS to parse (checking them all costs ~50 ms of every run's start).
   for (const [i, pem] of check ? pems.entries() : []) {
@@ -50,15 +52,118 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
  * refused as holding no certificate, and passed over in SSL_CERT_DIR without a word.
  */
 export function certificatesOf(bytes: Buffer): string[] {
-  const pems = bytes.toString('latin1').match(PEM)
+  const text = bytes.toString('latin1')
+  const pems = text.match(PEM)
   if (pems) return pems
-  // A DER certificate is one ASN.1 SEQUENCE (0x30): parsed only then.
+  // A PKCS #7 bundle in PEM (`openssl crl2pkcs7`, a chain exported from Windows as Base64).
+  const pkcs7 = /-----BEGIN PKCS7-----([^-]+)-----END PKCS7-----/.exec(text)
+  if (pkcs7) return asPems(pkcs7Certificates(Buffer.from(pkcs7[1], 'base64')))
+  // A DER certificate, or a DER PKCS #7 bundle, is one ASN.1 SEQUENCE (0x30): parsed only then.
   if (bytes[0] !== 0x30) return []
   try {
     return [new X509Certificate(bytes).toString()]
   } catch {
-    return []
+    return asPems(pkcs7Certificates(bytes))
   }
+}
+
+/** DER certificates as PEM; one that does not parse is left out. */
+function asPems(ders: Buffer[]): string[] {
+  return ders.flatMap((der) => {
+    try {
+      return [new X509Certificate(der).toString()]
+    } catch {
+      return []
+    }
+  })
+}
+
+/** The OID of PKCS #7 signed data (1.2.840.113549.1.7.2), as DER writes it. */
+const SIGNED_DATA = Buffer.from('2a864886f70d010702', 'hex')
+
+/**
+ * The certificates of a PKCS #7 bundle in DER (RFC 2315 §9.1: ContentInfo, signed data, its
+ * `certificates` [0]): what Windows exports a chain as (`.p7b`, 'PKCS #7 Certificates') and what
+ * a company's IT often hands out its CA in. `[]` for anything else. Only the ASN.1 framing is
+ * walked: each certificate is parsed by Node.
+ */
+export function pkcs7Certificates(der: Buffer): Buffer[] {
+  const info = derElement(der, 0, der.length)
+  if (info?.tag !== 0x30) return []
+  const [type, content] = derChildren(der, info)
+  if (type?.tag !== 0x06 || !der.subarray(type.start, type.end).equals(SIGNED_DATA) || content?.tag !== 0xa0)
+    return []
+  const signed = derChildren(der, content)[0]
+  if (signed?.tag !== 0x30) return []
+  // version, digestAlgorithms, contentInfo, then certificates [0] IMPLICIT, when there are any.
+  const certificates = derChildren(der, signed).find((child, i) => i >= 3 && child.tag === 0xa0)
+  return certificates
+    ? derChildren(der, certificates)
+        .filter((child) => child.tag === 0x30)
+        .map((child) => der.subarray(child.at, child.end))
+    : []
+}
+
+/** A DER element: its tag, where it begins (`at`), and its contents' start and end. */
+interface DerElement {
+  tag: number
+  at: number
+  start: number
+  end: number
+}
+
+/** The DER element at `at`, or `undefined` when it does not fit before `end` (not DER). */
+function derElement(der: Buffer, at: number, end: number): DerElement | undefined {
+  if (at + 2 > end) return undefined
+  const tag = der[at]
+  let length = der[at + 1]
+  let start = at + 2
+  if (length & 0x80) {
+    const octets = length & 0x7f
+    if (octets === 0 || octets > 4 || start + octets > end) return undefined
+    length = der.readUIntBE(start, octets)
+    start += octets
+  }
+  return start + length > end ? undefined : { tag, at, start, end: start + length }
+}
+
+/** The elements inside `parent`, up to the first that is not DER. */
+function derChildren(der: Buffer, parent: { start: number; end: number }): DerElement[] {
+  const found: DerElement[] = []
+  for (let at = parent.start; at < parent.end; ) {
+    const child = derElement(der, at, parent.end)
+    if (!child) break
+    found.push(child)
+    at = child.end
+  }
+  return found
+}
+
+/** The OID of PKCS #7 data (1.2.840.113549.1.7.1), which a PKCS #12 file's contents are. */
+const DATA = Buffer.from('2a864886f70d010701', 'hex')
+
+/**
+ * What a file that holds no certificate holds instead, in words with what to do, for the
+ * message that says so: a PKCS #12 file (`.pfx`, `.p12`: a key and its certificates, as Windows
+ * and Java export them, password-protected), or the PEM blocks it has (a private key, a request).
+ * '' when it is none of these.
+ */
+export function heldInstead(bytes: Buffer, path: string): string {
+  const labels = [
+    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
+  ]
+  if (labels.length > 0) return ` (it holds ${labels.map((label) => `a ${label}`).join(', ')})`
+  const top = derElement(bytes, 0, bytes.length)
+  const [version, content] = top?.tag === 0x30 ? derChildren(bytes, top) : []
+  const type = content?.tag === 0x30 ? derChildren(bytes, content)[0] : undefined
+  const pkcs12 =
+    version?.tag === 0x02 &&
+    bytes[version.start] === 3 &&
+    type?.tag === 0x06 &&
+    bytes.subarray(type.start, type.end).equals(DATA)
+  return pkcs12
+    ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${path} -nokeys -out ca.pem takes the certificates out)`
+    : ''
 }
 
 /**
@@ -157,19 +262,24 @@ function nodeExtraFile(path: string): Buffer | undefined {
 /** The certificates of `NODE_EXTRA_CA_CERTS` that Node read itself (its PEM certificates). */
 function nodeExtraCas(env: NodeJS.ProcessEnv): string[] {
   const bytes = env.NODE_EXTRA_CA_CERTS ? nodeExtraFile(env.NODE_EXTRA_CA_CERTS) : undefined
-  // A DER file's certificate comes back from `certificatesOf` as PEM: Node read none of it.
-  return bytes?.includes('-----BEGIN ') ? certificatesOf(bytes).filter(plainPem) : []
+  // A DER file's certificate, or a PKCS #7 bundle's, comes back from `certificatesOf` as PEM:
+  // Node read none of it. Its PEM certificates are those of the text.
+  return (bytes?.toString('latin1').match(PEM) ?? []).filter(plainPem)
 }
 
 /**
  * The certificates of `NODE_EXTRA_CA_CERTS` that Node passes over without a word: a DER file's
- * (a Windows `.cer`), OpenSSL's TRUSTED CERTIFICATEs. A plain bundle is read, not parsed, nor
- * Node's roots listed: about 2 ms of the start for a system bundle of 140.
+ * (a Windows `.cer`), a PKCS #7 bundle's (`.p7b`), OpenSSL's TRUSTED CERTIFICATEs. A plain
+ * bundle is read, not parsed, nor Node's roots listed: about 2 ms of the start for a system
+ * bundle of 140.
  */
 function nodePassedOver(env: NodeJS.ProcessEnv): string[] {
   const bytes = env.NODE_EXTRA_CA_CERTS ? nodeExtraFile(env.NODE_EXTRA_CA_CERTS) : undefined
   if (!bytes) return []
   if (!bytes.includes('-----BEGIN ')) return certificatesOf(bytes)
+  // A PKCS #7 bundle alone (`certificatesOf` reads one only where no certificate is in PEM).
+  if (bytes.includes('-----BEGIN PKCS7-----') && !bytes.toString('latin1').match(PEM))
+    return certificatesOf(bytes)
   return bytes.includes('-----BEGIN TRUSTED CERTIFICATE-----')
     ? certificatesOf(bytes).filter((pem) => !plainPem(pem))
     : []
