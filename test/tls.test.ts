@@ -163,6 +163,14 @@ test('tlsProblem: certificate and handshake failures, in words; other errors are
     [{ code: 'CA_MD_TOO_WEAK' }, /digest too weak .*SHA-1/, true],
     [{ code: 'UNSPECIFIED', message: 'EE certificate key too weak' }, /key is too small/, true],
     [{ code: 'UNSPECIFIED', message: 'something else' }, undefined],
+    // Verify failures Node codes none of: the certificate's, in OpenSSL's words.
+    [{ code: 'UNSPECIFIED', message: 'excluded subtree violation' }, /a name its CA may not certify/, true],
+    [{ code: 'UNSPECIFIED', message: 'key usage does not include certificate signing' }, /key usage/, true],
+    [
+      { code: 'UNSPECIFIED', message: 'invalid or inconsistent certificate extension' },
+      /does not verify/,
+      true,
+    ],
     // A proxy's tunnel wraps the origin's certificate error.
     [{ code: 'UND_ERR_PRX_TLS', cause: { code: 'CERT_HAS_EXPIRED' } }, /expired/, true],
     [{ code: 'ECONNRESET' }, undefined],
@@ -741,6 +749,56 @@ test('a DER certificate is trusted as its PEM is, from caCert, SSL_CERT_FILE and
       `caCert\` to be a readable PEM file: ${derDir} is a folder \\(SSL_CERT_DIR=${derDir} takes a folder`,
     ),
   )
+})
+
+// Node codes only some of OpenSSL's verify failures; the others are `UNSPECIFIED`, and those
+// not of a weak key or digest were no TLS failure: `network`, retried for 14 s, 'network error on
+// URL: permitted subtree violation (UNSPECIFIED)', where curl fails at once (exit 60).
+test("a certificate outside its CA's name constraints, or with a critical extension OpenSSL does not know: tls at once, in words, the server's to fix", async () => {
+  const ncDir = join(dir, 'constraints')
+  mkdirSync(ncDir, { recursive: true })
+  // Each argument without spaces: a line of openssl's.
+  const openssl = (line: string) => execFileSync('openssl', line.split(' '), { cwd: ncDir, stdio: 'pipe' })
+  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2'
+  // A company CA that may certify names under example.org alone, and one without constraints (so
+  // that the extension alone fails the second).
+  openssl(
+    `req -x509 ${ec} -subj /CN=Constrained -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -addext nameConstraints=critical,permitted;DNS:.example.org`,
+  )
+  openssl(`req -x509 ${ec} -subj /CN=Plain -keyout plain.key -out plain.pem`)
+  const leaf = (name: string, ext: string, issuer: string) => {
+    openssl(`req -new ${ec} -subj /CN=localhost -keyout ${name}.key -out ${name}.csr`)
+    writeFileSync(join(ncDir, `${name}.ext`), `subjectAltName=DNS:localhost,IP:127.0.0.1\n${ext}`)
+    openssl(
+      `x509 -req -in ${name}.csr -CA ${issuer}.pem -CAkey ${issuer}.key -CAcreateserial -days 2 -extfile ${name}.ext -out ${name}.pem`,
+    )
+    return { cert: join(ncDir, `${name}.pem`), key: join(ncDir, `${name}.key`) }
+  }
+  const cases = [
+    {
+      pair: leaf('outside', '', 'ca'),
+      ca: join(ncDir, 'ca.pem'),
+      words:
+        "its certificate is for a name its CA may not certify (the CA's name constraints: permitted subtree violation)",
+    },
+    {
+      // A private extension marked critical (1.3.6.1.4.1.99999.1).
+      pair: leaf('critical', '1.3.6.1.4.1.99999.1=critical,ASN1:UTF8String:x', 'plain'),
+      ca: join(ncDir, 'plain.pem'),
+      words: 'its certificate has a critical extension OpenSSL does not know (unhandled critical extension)',
+    },
+  ]
+  for (const { pair, ca, words } of cases) {
+    const server = await listenLocal(createServer(tlsPair(pair)), 'https')
+    servers.push(server)
+    const r = await fetchOne(`https://localhost:${server.port}`, { caCert: ca, retries: 2 })
+    assert.equal(r.error, 'tls', r.message)
+    assert.equal(r.attempts, 1, 'not retried')
+    assert.equal(
+      r.message,
+      `TLS: cannot verify localhost:${server.port}: ${words}; the server must fix it; --insecure skips certificate checks altogether (unsafe)`,
+    )
+  }
 })
 
 // A chain exported from Windows ('PKCS #7 Certificates', .p7b), as a company's IT often hands out

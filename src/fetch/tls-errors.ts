@@ -97,6 +97,34 @@ const UNSPECIFIED: [RegExp, string][] = [
   [/key too small|key too weak/i, 'EE_KEY_TOO_SMALL'],
 ]
 
+/**
+ * Other verify failures Node names `UNSPECIFIED` (it codes only some of OpenSSL's), in words, by
+ * OpenSSL's message. Each is the certificate's, whatever CA is trusted: a name outside what its
+ * CA's name constraints permit (a company CA restricted to its own domains, RFC 5280 §4.2.1.10), a
+ * critical extension OpenSSL does not know, a CA whose key usage does not allow signing
+ * certificates, an extension or policy it finds malformed. They were read as no TLS failure at
+ * all: `network`, retried for 14 s, `network error on URL: permitted subtree violation
+ * (UNSPECIFIED)`, where curl fails at once (exit 60). A message none of these names is left so.
+ */
+const UNSPECIFIED_WORDS: [RegExp, (reason: string) => string][] = [
+  [
+    /subtree violation|name constraint/i,
+    (reason) => `its certificate is for a name its CA may not certify (the CA's name constraints: ${reason})`,
+  ],
+  [
+    /critical extension/i,
+    (reason) => `its certificate has a critical extension OpenSSL does not know (${reason})`,
+  ],
+  [
+    /key usage/i,
+    (reason) => `a certificate in its chain is used for what its key usage does not allow (${reason})`,
+  ],
+  [
+    /inconsistent certificate (policy )?extension|explicit policy|proxy certificates|non-CA certificate|Certificate Transparency/i,
+    (reason) => `its certificate chain does not verify (${reason})`,
+  ],
+]
+
 /** What came back is not TLS at all (plain HTTP on a TLS port, say). */
 export const NOT_TLS = 'the server does not speak TLS on this port (is the URL meant to be http://?)'
 
@@ -269,8 +297,11 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       return { words, certificate: true, advice: ADVICE[code] }
     }
     if (code === 'UNSPECIFIED') {
-      const weak = UNSPECIFIED.find(([pattern]) => pattern.test(e?.message ?? ''))?.[1]
+      const reason = quoted((e.message ?? '').trim())
+      const weak = UNSPECIFIED.find(([pattern]) => pattern.test(reason))?.[1]
       if (weak) return { words: CERTIFICATE[weak], certificate: true, advice: ADVICE[weak] }
+      const words = UNSPECIFIED_WORDS.find(([pattern]) => pattern.test(reason))?.[1]
+      if (words) return { words: words(reason), certificate: true, advice: SERVER_ADVICE }
     }
     if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
     if (code.startsWith('ERR_SSL_')) {
