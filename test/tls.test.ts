@@ -865,8 +865,8 @@ test('a PKCS #7 bundle (.p7b, PEM or DER) is trusted as its certificates are, fr
   const csr = join(p7Dir, 'server.csr')
   openssl('req', '-new', '-key', certs.good.key, '-subj', '/CN=localhost', '-out', csr)
   for (const [file, held] of [
-    [certs.good.key, ' \\(it holds a PRIVATE KEY\\)$'],
-    [csr, ' \\(it holds a CERTIFICATE REQUEST\\)$'],
+    [certs.good.key, ' \\(it holds a PEM PRIVATE KEY\\)$'],
+    [csr, ' \\(it holds a PEM CERTIFICATE REQUEST\\)$'],
     [
       p12,
       ` \\(it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${p12} -nokeys -out ca\\.pem takes the certificates out\\)$`,

@@ -152,7 +152,7 @@ export function heldInstead(bytes: Buffer, path: string): string {
   const labels = [
     ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
   ]
-  if (labels.length > 0) return ` (it holds ${labels.map((label) => `a ${label}`).join(', ')})`
+  if (labels.length > 0) return ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})`
   const top = derElement(bytes, 0, bytes.length)
   const [version, content] = top?.tag === 0x30 ? derChildren(bytes, top) : []
   const type = content?.tag === 0x30 ? derChildren(bytes, content)[0] : undefined
