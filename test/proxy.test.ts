@@ -875,6 +875,44 @@ test('a proxy answering CONNECT with a redirect: the failure names the proxy, th
   }
 })
 
+// Squid's default rules (`http_access deny CONNECT !SSL_ports`, SSL_ports being 443) refuse a
+// tunnel to any other port, and many company proxies copy them: an image host on :8443 failed
+// with a bare 'would not open a tunnel (HTTP 403)', its port not said to be why.
+test('a proxy refusing a CONNECT to a port other than 443 (403, as Squid by default): the failure says the port may be why; to 443 it does not', async () => {
+  const squid = await startRawServer((socket) => {
+    socket.once('data', () =>
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nServer: squid\r\nX-Squid-Error: ERR_ACCESS_DENIED 0\r\nContent-Length: 0\r\n\r\n',
+      ),
+    )
+  })
+  try {
+    const proxy = squid.origin
+    const results = await withEnv({}, () =>
+      run(['https://cdn.example:8443/a.jpg', 'https://images.example/b.jpg'], {
+        out: join(dir, 'connect-ssl-ports'),
+        proxy,
+        retries: 0,
+      }),
+    )
+    assert.deepEqual(
+      results.map((r) => [r.error, r.message]),
+      [
+        [
+          'proxy',
+          `proxy ${proxy} would not open a tunnel to cdn.example:8443 (HTTP 403, X-Squid-Error: ERR_ACCESS_DENIED 0); many proxies open tunnels to port 443 alone (Squid's default rules: http_access deny CONNECT !SSL_ports), and this one is to port 8443`,
+        ],
+        [
+          'proxy',
+          `proxy ${proxy} would not open a tunnel to images.example (HTTP 403, X-Squid-Error: ERR_ACCESS_DENIED 0)`,
+        ],
+      ],
+    )
+  } finally {
+    await squid.close()
+  }
+})
+
 // hunt73 F3: through a proxy, a CONNECT left unanswered, a tunnel opened to a TLS front that
 // never answers, and an https:// proxy that never finishes its own handshake were all a bare
 // "headers timeout" or "connect timeout ... (through the proxy P)": which side stalled was not said

@@ -304,9 +304,16 @@ function proxyError(
     // A proxy that takes Windows sign-ins only (NTLM, Negotiate): no credentials in the URL help.
     // A plain request's 407 has them on undici's error (see `withAuthSchemes`).
     const schemes = refusal?.schemes ?? (error as { schemes?: string[] }).schemes ?? []
+    // Squid's default rules refuse a CONNECT to any port but 443 (`http_access deny CONNECT
+    // !SSL_ports`), and many company proxies copy them: an image host on :8443 met a bare 403.
+    const port = Number(target.port) || 443
+    const sslPorts =
+      n === 403 && port !== 443
+        ? `; many proxies open tunnels to port 443 alone (Squid's default rules: http_access deny CONNECT !SSL_ports), and this one is to port ${port}`
+        : ''
     const words =
       n !== 407
-        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})`
+        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})${sslPorts}`
         : schemes.length > 0 && !schemes.some((s) => s.toLowerCase() === 'basic')
           ? `asks for ${schemes.join(' or ')} authentication (HTTP 407), which imgpull cannot answer: it sends Basic credentials only (a local relay such as cntlm or px can sign in for it)`
           : proxy.username || proxy.password
