@@ -76,6 +76,24 @@ test('the files of a domain that does not exist fail as dns after one lookup of 
   assert.equal(lookups.get('gone.test'), 1)
 })
 
+// A mistyped --proxy (`prxy`): its files were each retried for ~12 s on a name that does not
+// resolve, where a host's fail at once; curl says "Could not resolve proxy" at once too.
+test('a proxy whose name does not resolve fails its files at once, named, not after their retries', async () => {
+  const results: Result[] = []
+  for await (const r of pull([server.url('/p1.jpg'), server.url('/p2.jpg')], {
+    out: join(dir, `run-${++n}`),
+    journal: false,
+    retries: 3,
+    proxy: 'http://gone.test:3128',
+  }))
+    results.push(r)
+  for (const r of results) {
+    assert.equal(r.error, 'proxy', r.message)
+    assert.equal(r.attempts, 1, 'not retried')
+    assert.match(r.message!, /^cannot reach proxy http:\/\/gone\.test:3128 \(ENOTFOUND\) for /)
+  }
+})
+
 test('a name under localhost that the resolver does not know is the loopback (RFC 6761), as browsers, curl and wget2 reach it', async () => {
   const port = new URL(server.origin).port
   const results = await get([

@@ -328,7 +328,8 @@ function proxyError(
   }
   if (CONNECT_FAILURES.has(code)) {
     return new ImgpullError('proxy', `cannot reach proxy ${shown} (${code}) for ${url}`, {
-      retryable: true,
+      // A proxy's name that does not resolve (`--proxy prxy`) fails at once, as a host's does.
+      retryable: !DNS_PERMANENT.has(code),
       cause: error,
       // A proxy restarting is waited out as a host is (see REFUSED_LEAST), before it is given up (see ProxySilence.unreachable).
       refused: code === 'ECONNREFUSED',
