@@ -1177,6 +1177,26 @@ test("img2dataset's command line typed out of habit: its options and values said
       ['laion.tsv', '--processes_count', '16'],
       /unknown option '--processes_count', img2dataset's processes: not needed/,
     ],
+    // imgpull's own names written with _, beyond commander's "did you mean" (hunt152).
+    [
+      ['laion.tsv', '--resize_only_if_bigger', '--max_aspect_ratio', '2'],
+      /^imgpull: unknown option '--resize_only_if_bigger', imgpull's is --resize-only-if-bigger \(see imgpull --help\)$/,
+    ],
+    [['laion.tsv', '--url_col=URL'], /^imgpull: unknown option '--url_col=URL', imgpull's is --url-col /],
+    // The same habits given to a queue's two commands, with the one that takes the option.
+    [
+      ['enqueue', 'laion.tsv', '--queue', 'q', '--output_folder', 'laion'],
+      /^imgpull: unknown option '--output_folder', img2dataset's folder: the folder is -o DIR, given to each imgpull worker \(see imgpull enqueue --help\)$/,
+    ],
+    [
+      ['enqueue', 'laion.tsv', '--queue', 'q', '--caption_col', 'TEXT'],
+      /^imgpull: unknown option '--caption_col', imgpull's is --caption-col \(see imgpull enqueue --help\)$/,
+    ],
+    [
+      ['worker', '--queue', 'q', '--image_size', '224'],
+      /^imgpull: unknown option '--image_size', img2dataset's size: --size PX .*, given to imgpull enqueue: every shard carries/,
+    ],
+    [['worker', '--queue', 'q', '--url_col', 'URL'], /imgpull's is --url-col, given to imgpull enqueue/],
     // Its values, and near ones: the choice meant.
     [
       ['x', '--resize', 'keep_ratio', '--size', '256'],

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
-import { attachedName, otherToolOption } from '../src/cli/other-tools.js'
+import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from '../src/cli/other-tools.js'
 import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
@@ -1427,6 +1427,64 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     const got = otherToolOption(flag)
     if (message === undefined) assert.equal(got, undefined, flag)
     else assert.match(got ?? '', message, flag)
+  }
+})
+
+test("img2dataset's options given to a run, an enqueue or a worker: imgpull's spelling, or what it does instead (hunt152)", () => {
+  // Where imgpull's options are, as the command line has them (a few of each command's).
+  const pull = [
+    '--url-col',
+    '--resize-only-if-bigger',
+    '--max-aspect-ratio',
+    '--out',
+    '--size',
+    '--concurrency',
+  ]
+  const enqueue = [
+    '--url-col',
+    '--resize-only-if-bigger',
+    '--max-aspect-ratio',
+    '--size',
+    '--concurrency',
+    '--connect-timeout',
+  ]
+  const worker = ['--out', '--concurrency']
+  const places: Record<RunCommand, OptionPlace> = {
+    pull: (long) => (pull.includes(long) ? 'here' : undefined),
+    enqueue: (long) => (enqueue.includes(long) ? 'here' : worker.includes(long) ? 'worker' : undefined),
+    worker: (long) => (worker.includes(long) ? 'here' : enqueue.includes(long) ? 'enqueue' : undefined),
+  }
+  const cases: [string, RunCommand, RegExp | undefined][] = [
+    // imgpull's own names with _ for -: said, however far commander's "did you mean" reaches.
+    ['--url_col', 'pull', /^imgpull's is --url-col$/],
+    ['--resize_only_if_bigger=True', 'pull', /^imgpull's is --resize-only-if-bigger$/],
+    ['--max_aspect_ratio', 'enqueue', /^imgpull's is --max-aspect-ratio$/],
+    ['--url_col', 'worker', /^imgpull's is --url-col, given to imgpull enqueue: every shard carries/],
+    ['--url_list', 'enqueue', /imgpull enqueue urls\.parquet --queue NAME$/],
+    ['--url_list', 'worker', /a worker takes its queue's, given to imgpull enqueue/],
+    ['--output_folder', 'enqueue', /-o DIR, given to each imgpull worker$/],
+    ['--output_folder', 'worker', /the folder is -o DIR$/],
+    ['--image_size', 'worker', /--size PX .*, given to imgpull enqueue/],
+    ['--thread_count', 'worker', /-c N, over all hosts \(128 by default\)$/],
+    ['--timeout', 'pull', /img2dataset's timeout: imgpull has --connect-timeout/],
+    ['--timeout', 'worker', /--total-timeout \(a whole file\), given to imgpull enqueue/],
+    // img2dataset's options imgpull has nothing for.
+    ['--upscale_interpolation', 'pull', /imgpull has no such option; sharp resizes with lanczos3/],
+    ['--downscale_interpolation', 'enqueue', /lanczos3/],
+    ['--bbox_col', 'pull', /imgpull has no such option and blurs nothing/],
+    ['--extract_exif', 'pull', /imgpull has no such option, EXIF is not put in the rows/],
+    ['--oom_shard_count', 'pull', /five \(00000\.tar\)/],
+    ['--max_shard_retry', 'worker', /--retries N/],
+    ['--wandb_project', 'enqueue', /report\.html/],
+    // wget's and curl's are a run's alone; one no tool has, or a name of imgpull's with _ no command takes.
+    ['-i', 'enqueue', undefined],
+    ['--frobnicate_this', 'pull', undefined],
+    ['--redis_url', 'pull', undefined],
+  ]
+  for (const [flag, command, message] of cases) {
+    const got = otherToolOption(flag, command, places[command])
+    if (message === undefined) assert.equal(got, undefined, `${command} ${flag}`)
+    else assert.match(got ?? '', message, `${command} ${flag}`)
   }
 })
 

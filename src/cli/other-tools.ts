@@ -57,7 +57,7 @@ const OTHER: Record<string, string> = {
   '-x': "aria2c's connections per server: --per-host N; curl's proxy: --proxy URL",
   '--max-connection-per-server': "aria2c's connections per server: --per-host N",
   '-T': `wget's timeout: ${TIMEOUTS}`,
-  '--timeout': `wget's and aria2c's timeout: ${TIMEOUTS}`,
+  '--timeout': `wget's, aria2c's and img2dataset's timeout: ${TIMEOUTS}`,
   '--max-time': "curl's time for a whole transfer: --total-timeout SECONDS",
   '-m': "curl's time for a whole transfer: --total-timeout SECONDS",
   '-k': "curl's --insecure: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
@@ -97,54 +97,158 @@ const OTHER: Record<string, string> = {
 
 const SERVERS = 'many machines take shards of a Redis queue: imgpull enqueue, then imgpull worker'
 const ANEW = 'not needed, an image is written anew only with --resize or --encode'
+const WANDB = "img2dataset's: imgpull writes OUT/report.html, and imgpull status OUT says where a run stands"
+
+/** What an img2dataset option is here, and the imgpull option that does it (`flag`), where one does. */
+interface Img2datasetOption {
+  words: string
+  flag?: string
+}
 
 /**
  * img2dataset's options, as its command line (python-fire) takes them: `--image_size=256` or
  * `--image-size 256`. Those whose names are imgpull's with `_` for `-` (`--url_col`, `--retries`)
- * are not here: commander's "did you mean --url-col?" says them.
+ * are not here: `otherToolOption` names imgpull's spelling.
  */
-const IMG2DATASET: Record<string, string> = {
-  '--url-list': "img2dataset's input: a list or a table is given as it is: imgpull urls.parquet -o DIR",
-  '--output-folder': `img2dataset's folder: ${FOLDER}`,
-  '--image-size':
-    "img2dataset's size: --size PX with a --resize mode (img2dataset resizes to 256 with border by default, imgpull not at all)",
-  '--resize-mode':
-    "img2dataset's resize mode: --resize keep-ratio, keep-ratio-largest, center-crop or border, with --size PX",
-  '--thread-count': "img2dataset's downloads at once in each process: -c N, over all hosts (128 by default)",
-  '--processes-count':
-    "img2dataset's processes: not needed, downloads run on transfer threads (--threads) and resizing on one process a core",
-  '--encode-format':
-    "img2dataset's format: --encode jpg, png, webp or avif (without it, each image is kept as it came)",
-  '--encode-quality': "img2dataset's quality: --quality N, with --encode or --resize",
-  '--number-sample-per-shard': "img2dataset's shard size: --shard-size N (10000 by default)",
-  '--save-additional-columns':
-    "img2dataset's columns: --columns a,b (every column but the URL's is carried by default)",
-  '--min-image-size': "img2dataset's: --min-size PX",
-  '--max-image-area': "img2dataset's: --max-pixels N",
-  '--compute-hash': "img2dataset's: --hash sha256 or none (sha256 by default)",
-  '--verify-hash': "img2dataset's [column, type]: --hash-col COLUMN --hash-type sha256 or md5",
-  '--incremental-mode': 'not needed: run the same command again, and it goes on where the last run stopped',
-  '--user-agent-token': "img2dataset's: -A, --user-agent UA (the whole header)",
-  '--disallowed-header-directives':
-    "img2dataset's: X-Robots-Tag noai and noimageai are refused by default; --ignore-robots-tag takes them",
-  '--distributor': `img2dataset's pyspark or ray: ${SERVERS}`,
-  '--subjob-size': `img2dataset's: ${SERVERS}`,
-  '--skip-reencode': `img2dataset's: ${ANEW}`,
-  '--disable-all-reencoding': `img2dataset's: ${ANEW}`,
-  '--enable-wandb':
-    "img2dataset's: imgpull writes OUT/report.html, and imgpull status OUT says where a run stands",
+const IMG2DATASET: Record<string, Img2datasetOption> = {
+  '--output-folder': { words: `img2dataset's folder: ${FOLDER}`, flag: '--out' },
+  '--image-size': {
+    words:
+      "img2dataset's size: --size PX with a --resize mode (img2dataset resizes to 256 with border by default, imgpull not at all)",
+    flag: '--size',
+  },
+  '--resize-mode': {
+    words:
+      "img2dataset's resize mode: --resize keep-ratio, keep-ratio-largest, center-crop or border, with --size PX",
+    flag: '--resize',
+  },
+  '--upscale-interpolation': {
+    words: "img2dataset's: imgpull has no such option; sharp resizes with lanczos3, up and down",
+  },
+  '--downscale-interpolation': {
+    words: "img2dataset's: imgpull has no such option; sharp resizes with lanczos3, up and down",
+  },
+  '--thread-count': {
+    words: "img2dataset's downloads at once in each process: -c N, over all hosts (128 by default)",
+    flag: '--concurrency',
+  },
+  '--processes-count': {
+    words:
+      "img2dataset's processes: not needed, downloads run on transfer threads (--threads) and resizing on one process a core",
+  },
+  '--encode-format': {
+    words:
+      "img2dataset's format: --encode jpg, png, webp or avif (without it, each image is kept as it came)",
+    flag: '--encode',
+  },
+  '--encode-quality': {
+    words: "img2dataset's quality: --quality N, with --encode or --resize",
+    flag: '--quality',
+  },
+  '--number-sample-per-shard': {
+    words: "img2dataset's shard size: --shard-size N (10000 by default)",
+    flag: '--shard-size',
+  },
+  '--oom-shard-count': {
+    words:
+      "img2dataset's digits of a shard's name: not needed, shards are named with five (00000.tar), more past 99,999",
+  },
+  '--save-additional-columns': {
+    words: "img2dataset's columns: --columns a,b (every column but the URL's is carried by default)",
+    flag: '--columns',
+  },
+  '--bbox-col': {
+    words:
+      "img2dataset's boxes to blur: imgpull has no such option and blurs nothing; the column is carried as any other (--columns)",
+  },
+  '--extract-exif': {
+    words:
+      "img2dataset's: imgpull has no such option, EXIF is not put in the rows; --keep-metadata keeps it in re-encoded images",
+  },
+  '--min-image-size': { words: "img2dataset's: --min-size PX", flag: '--min-size' },
+  '--max-image-area': { words: "img2dataset's: --max-pixels N", flag: '--max-pixels' },
+  '--compute-hash': { words: "img2dataset's: --hash sha256 or none (sha256 by default)", flag: '--hash' },
+  '--verify-hash': {
+    words: "img2dataset's [column, type]: --hash-col COLUMN --hash-type sha256 or md5",
+    flag: '--hash-col',
+  },
+  '--incremental-mode': {
+    words: 'not needed: run the same command again, and it goes on where the last run stopped',
+  },
+  '--max-shard-retry': {
+    words:
+      "img2dataset's: not needed, each failure with a passing cause is retried (--retries N), and again by a rerun",
+  },
+  '--user-agent-token': {
+    words: "img2dataset's: -A, --user-agent UA (the whole header)",
+    flag: '--user-agent',
+  },
+  '--disallowed-header-directives': {
+    words:
+      "img2dataset's: X-Robots-Tag noai and noimageai are refused by default; --ignore-robots-tag takes them",
+    flag: '--ignore-robots-tag',
+  },
+  '--distributor': { words: `img2dataset's pyspark or ray: ${SERVERS}` },
+  '--subjob-size': { words: `img2dataset's: ${SERVERS}` },
+  '--skip-reencode': { words: `img2dataset's: ${ANEW}` },
+  '--disable-all-reencoding': { words: `img2dataset's: ${ANEW}` },
+  '--enable-wandb': { words: WANDB },
+  '--wandb-project': { words: WANDB },
+}
+
+/** The commands an img2dataset user types its options to: a run, or a queue's two halves. */
+export type RunCommand = 'pull' | 'enqueue' | 'worker'
+
+/**
+ * Where an imgpull option (its long name) is taken: by the command typed (`here`), or only by the
+ * other command of a queue (`enqueue`'s run options, a `worker`'s -o); `undefined`: by neither.
+ */
+export type OptionPlace = (long: string) => 'here' | 'enqueue' | 'worker' | undefined
+
+/** img2dataset's input, as each command takes a list or a table. */
+const URL_LIST: Record<RunCommand, string> = {
+  pull: "img2dataset's input: a list or a table is given as it is: imgpull urls.parquet -o DIR",
+  enqueue:
+    "img2dataset's input: a list or a table is given as it is: imgpull enqueue urls.parquet --queue NAME",
+  worker:
+    "img2dataset's input: a worker takes its queue's, given to imgpull enqueue urls.parquet --queue NAME",
+}
+
+/** Where `flag` is the other queue command's: which one takes it, and why. */
+function elsewhere(place: ReturnType<OptionPlace>): string {
+  if (place === 'enqueue')
+    return ', given to imgpull enqueue: every shard carries the options of its enqueue, and every worker runs them alike'
+  if (place === 'worker') return ', given to each imgpull worker'
+  return ''
 }
 
 /**
  * For an unknown option (`flag` as commander names it, `=value` and all): what it is in another
- * tool and how imgpull does it; `undefined` for one no other tool has.
+ * tool and how imgpull does it; `undefined` for one no other tool has. `command` is the command
+ * it was given to, and `place` where imgpull's options are (see `OptionPlace`): img2dataset's
+ * `--url_col` is imgpull's `--url-col`, said so, and a worker is told that `--resize` is enqueue's.
  */
-export function otherToolOption(flag: string): string | undefined {
+export function otherToolOption(
+  flag: string,
+  command: RunCommand = 'pull',
+  place: OptionPlace = () => undefined,
+): string | undefined {
   const name = flag.split('=')[0]
-  // A short one with its number attached (`-j8`), as commander names it.
-  return (
-    OTHER[name] ??
-    (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined) ??
-    (name.startsWith('--') ? IMG2DATASET[name.replaceAll('_', '-')] : undefined)
-  )
+  if (command === 'pull') {
+    // A short one with its number attached (`-j8`), as commander names it.
+    const other = OTHER[name] ?? (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined)
+    if (other !== undefined) return other
+  }
+  if (!name.startsWith('--')) return undefined
+  const dashed = name.replaceAll('_', '-')
+  // img2dataset writes imgpull's names with _ (python-fire takes either): the one meant is sure.
+  const own = dashed !== name ? place(dashed) : undefined
+  if (own !== undefined) return `imgpull's is ${dashed}${elsewhere(own === 'here' ? undefined : own)}`
+  if (dashed === '--url-list') return URL_LIST[command]
+  if (dashed === '--timeout' && command !== 'pull')
+    return `${OTHER['--timeout']}${elsewhere(place('--connect-timeout') === 'enqueue' ? 'enqueue' : undefined)}`
+  const entry = IMG2DATASET[dashed]
+  if (entry === undefined) return undefined
+  const at = entry.flag === undefined ? undefined : place(entry.flag)
+  return `${entry.words}${elsewhere(at === 'here' ? undefined : at)}`
 }

@@ -8,7 +8,7 @@ import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
-import { attachedName, otherToolOption } from './other-tools.js'
+import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
@@ -249,8 +249,32 @@ function unknownOptionHint(error: CommanderError, command: Command): string | un
   const unsplash =
     command.parent?.name() === 'unsplash' ? unsplashOptionWords(flag, command.name()) : undefined
   if (unsplash !== undefined) return `unknown option '${flag}', ${unsplash}`
-  const other = command.parent === null ? otherToolOption(flag) : undefined
+  const root = rootOf(command)
+  const run = runCommand(root, command)
+  const other = run && otherToolOption(flag, run, optionPlace(root, command, run))
   return other === undefined ? undefined : `unknown option '${flag}', ${other}`
+}
+
+/** The program a command belongs to. */
+const rootOf = (command: Command): Command => (command.parent ? rootOf(command.parent) : command)
+
+/** A command img2dataset's options may be typed to: the run itself, or a queue's enqueue or worker. */
+function runCommand(root: Command, command: Command): RunCommand | undefined {
+  if (command === root) return 'pull'
+  const name = command.name()
+  return command.parent === root && (name === 'enqueue' || name === 'worker') ? name : undefined
+}
+
+/**
+ * Where `command`'s options are (see `OptionPlace`): its own, then, for a queue's enqueue or
+ * worker, the other's (a worker's `-o`, enqueue's `--resize`).
+ */
+function optionPlace(root: Command, command: Command, run: RunCommand): OptionPlace {
+  const takes = (c: Command | undefined, long: string) =>
+    c?.options.some((o) => !o.hidden && o.long === long) === true
+  const other = run === 'enqueue' ? 'worker' : run === 'worker' ? 'enqueue' : undefined
+  const queue = root.commands.find((c) => c.name() === other)
+  return (long) => (takes(command, long) ? 'here' : other && takes(queue, long) ? other : undefined)
 }
 
 /** What img2dataset's `--input_format` values are here, where imgpull's has no such choice. */
