@@ -1197,6 +1197,15 @@ test("img2dataset's command line typed out of habit: its options and values said
       /^imgpull: unknown option '--image_size', img2dataset's size: --size PX .*, given to imgpull enqueue: every shard carries/,
     ],
     [['worker', '--queue', 'q', '--url_col', 'URL'], /imgpull's is --url-col, given to imgpull enqueue/],
+    // img2dataset's --save_additional_columns list, given to --columns: not columns '[NSFW' and 'similarity]'.
+    [
+      ['laion.tsv', '--columns', '["NSFW","similarity"]'],
+      /^imgpull: --columns '\["NSFW","similarity"\]' is a Python list, as img2dataset's --save_additional_columns takes them; imgpull's is --columns NSFW,similarity /,
+    ],
+    [
+      ['enqueue', 'laion.tsv', '--queue', 'q', '--redis', 'redis://127.0.0.1:9', '--columns', "['NSFW']"],
+      /^imgpull: --columns "\['NSFW'\]" is a Python list.*--columns NSFW /,
+    ],
     // Its values, and near ones: the choice meant.
     [
       ['x', '--resize', 'keep_ratio', '--size', '256'],

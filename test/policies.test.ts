@@ -10,7 +10,8 @@ import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from
 import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
-import { contentLengthWords, type GatewayAnswer, TimeoutError } from '../src/errors.js'
+import { columnList } from '../src/cli/table-options.js'
+import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
@@ -1485,6 +1486,37 @@ test("img2dataset's options given to a run, an enqueue or a worker: imgpull's sp
     const got = otherToolOption(flag, command, places[command])
     if (message === undefined) assert.equal(got, undefined, `${command} ${flag}`)
     else assert.match(got ?? '', message, `${command} ${flag}`)
+  }
+})
+
+test("--columns: comma-separated names; img2dataset's Python list refused with imgpull's spelling, not read as columns '[a' and 'b]' (hunt152)", () => {
+  const cases: [string, string[] | RegExp][] = [
+    ['license,width', ['license', 'width']],
+    [' license , width ,', ['license', 'width']],
+    ["it's,a[0],[x", ["it's", 'a[0]', '[x']],
+    ["'", ["'"]],
+    [
+      '[license,width]',
+      /^--columns '\[license,width\]' is a Python list, .*; imgpull's is --columns license,width /,
+    ],
+    [
+      "['NSFW','similarity']",
+      /^--columns "\['NSFW','similarity'\]" is a Python list.*--columns NSFW,similarity /,
+    ],
+    ['["NSFW", "similarity"]', /--columns NSFW,similarity /],
+    ['(a, b)', /is a Python list.*--columns a,b /],
+    ["'a', 'b'", /is names in quotes.*--columns a,b /],
+    ['"a"', /--columns a /],
+    ['[]', /--columns '' /],
+  ]
+  for (const [value, want] of cases) {
+    if (Array.isArray(want)) assert.deepEqual(columnList(value), want, value)
+    else
+      assert.throws(
+        () => columnList(value),
+        (e: Error) => e instanceof UsageError && want.test(e.message),
+        value,
+      )
   }
 })
 

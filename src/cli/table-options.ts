@@ -30,10 +30,7 @@ export function addTableOptions(command: Command): Command {
 export function tableFrom(o: Record<string, unknown>): TableOptions {
   if (o.hashType !== undefined && o.hashCol === undefined)
     throw new UsageError('--hash-type says what --hash-col holds: give --hash-col, or leave --hash-type out')
-  const columns = (o.columns as string | undefined)
-    ?.split(',')
-    .map((c) => c.trim())
-    .filter(Boolean)
+  const columns = o.columns === undefined ? undefined : columnList(o.columns as string)
   return {
     format: o.inputFormat as TableOptions['format'],
     urlCol: o.urlCol as string | undefined,
@@ -42,4 +39,30 @@ export function tableFrom(o: Record<string, unknown>): TableOptions {
     hashCol: o.hashCol as string | undefined,
     hashType: o.hashType as TableOptions['hashType'],
   }
+}
+
+/** A name in quotes, as Python and JSON write a string: `'a'`, `"a"`. */
+const QUOTED = /^(['"]).*\1$/s
+
+/**
+ * `--columns a,b` as names. img2dataset's `--save_additional_columns` takes a Python list,
+ * `'[a,b]'` or `"['a','b']"`, which read as names were `[a` and `b]`, or `'a'` with its quotes:
+ * a column no table has, refused as such with the table's columns listed, not as the spelling
+ * it is. Refused here, with imgpull's spelling.
+ */
+export function columnList(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+  const listed = /^[[(].*[\])]$/s.test(value.trim())
+  if (!listed && !names.some((name) => QUOTED.test(name))) return names
+  const bare = (listed ? value.trim().slice(1, -1) : value)
+    .split(',')
+    .map((c) => c.trim().replace(QUOTED, (quoted) => quoted.slice(1, -1)))
+    .filter(Boolean)
+  const given = value.includes("'") ? `"${value}"` : `'${value}'`
+  throw new UsageError(
+    `--columns ${given} is ${listed ? 'a Python list' : 'names in quotes'}, as img2dataset's --save_additional_columns takes them; imgpull's is --columns ${bare.length ? bare.join(',') : "''"} (comma-separated names, without brackets or quotes)`,
+  )
 }
