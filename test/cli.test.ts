@@ -1197,6 +1197,16 @@ test("img2dataset's command line typed out of habit: its options and values said
       /^imgpull: unknown option '--image_size', img2dataset's size: --size PX .*, given to imgpull enqueue: every shard carries/,
     ],
     [['worker', '--queue', 'q', '--url_col', 'URL'], /imgpull's is --url-col, given to imgpull enqueue/],
+    // A flag given a truth value, as img2dataset's command line takes it: not an input named 'True'.
+    [
+      ['laion.tsv', '--resize', 'border', '--size', '64', '--resize-only-if-bigger', 'True'],
+      /^imgpull: --resize-only-if-bigger takes no value, so 'True' after it would be read as an input: give --resize-only-if-bigger alone for true, and leave it out for false \(see imgpull --help\)$/,
+    ],
+    [['laion.tsv', '--json=false'], /^imgpull: --json takes no value \('--json=false'\)/],
+    [
+      ['enqueue', 'laion.tsv', '--queue', 'q', '--keep-metadata', 'False'],
+      /^imgpull: --keep-metadata takes no value/,
+    ],
     // img2dataset's --save_additional_columns list, given to --columns: not columns '[NSFW' and 'similarity]'.
     [
       ['laion.tsv', '--columns', '["NSFW","similarity"]'],

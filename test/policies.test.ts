@@ -5,12 +5,14 @@ import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
+import { Command } from 'commander'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
 import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from '../src/cli/other-tools.js'
 import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
 import { columnList } from '../src/cli/table-options.js'
+import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
 import { isStaleAnswer } from '../src/fetch/download.js'
@@ -1517,6 +1519,43 @@ test("--columns: comma-separated names; img2dataset's Python list refused with i
         (e: Error) => e instanceof UsageError && want.test(e.message),
         value,
       )
+  }
+})
+
+test("a flag given True or False, as img2dataset's command line takes it: refused, not read as an input 'True' (hunt152)", () => {
+  const command = new Command('imgpull')
+    .option('--resize-only-if-bigger')
+    .option('-q, --quiet')
+    .option('--no-http2')
+    .option('--url-col <name>')
+    .option('--size [px]')
+  const files = new Set(['true'])
+  const cases: [string[], RegExp | undefined][] = [
+    [
+      ['a.csv', '--resize-only-if-bigger', 'True'],
+      /^--resize-only-if-bigger takes no value, so 'True' after it would be read as an input: give --resize-only-if-bigger alone for true, and leave it out for false$/,
+    ],
+    [['--resize-only-if-bigger', 'FALSE', 'a.csv'], /so 'FALSE' after it/],
+    [
+      ['--resize-only-if-bigger=False'],
+      /^--resize-only-if-bigger takes no value \('--resize-only-if-bigger=False'\)/,
+    ],
+    [['-q', 'false'], /^--quiet takes no value/],
+    [['--no-http2', 'True'], /^--no-http2 takes no value/],
+    // A value of an option that takes one, a file named so, a word after --, other words.
+    [['--url-col', 'true', 'a.csv'], undefined],
+    [['--url-col=true', 'a.csv'], undefined],
+    [['--size', 'true'], undefined],
+    [['-q', 'true'], undefined],
+    [['--', '-q', 'False'], undefined],
+    [['-q', 'a.csv', 'True'], undefined],
+    [['--resize-only-if-bigger', 'Truth'], undefined],
+    [['--resize-only-if-bigger'], undefined],
+  ]
+  for (const [args, message] of cases) {
+    const got = valueGivenToFlag(command, args, (path) => files.has(path))
+    if (message === undefined) assert.equal(got, undefined, args.join(' '))
+    else assert.match(got ?? '', message, args.join(' '))
   }
 })
 

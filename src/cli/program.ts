@@ -13,7 +13,7 @@ import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
-import { optionTakenAsValue } from './taken-as-value.js'
+import { optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
 import { addTransformOptions, transformFrom } from './transform-options.js'
 import { addUnsplashCommand, unsplashOptionWords } from './unsplash-command.js'
 import { addWorkerCommand } from './worker-command.js'
@@ -128,6 +128,8 @@ export async function main(argv = process.argv): Promise<number> {
   try {
     const swallowed = optionTakenAsValue(command, argv.slice(at))
     if (swallowed !== undefined) throw new UsageError(swallowed)
+    const truth = valueGivenToFlag(command, argv.slice(at))
+    if (truth !== undefined) throw new UsageError(truth)
     const named = command.options.some((o) => o.short === '-n') ? attachedName(argv.slice(at)) : undefined
     if (named !== undefined) throw new UsageError(named)
     // Before the options are parsed: `imgpull wroker --queue q` is no unknown --queue.

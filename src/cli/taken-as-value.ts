@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 
 /**
@@ -23,6 +24,41 @@ export function optionTakenAsValue(command: Command, args: readonly string[]): s
     if (flags.has(next.split('=')[0]) || /^--[a-zA-Z]/.test(next))
       return `option '${option.flags}' needs a value, but the word after it is the option '${next}' (a value that begins with - is given as ${option.long ?? option.short}=VALUE)`
     i++
+  }
+  return undefined
+}
+
+/** A value people give a flag, as Python's and img2dataset's command lines (python-fire) take it. */
+const TRUTH = /^(?:true|false)$/i
+
+/**
+ * A flag (an option that takes no value: `--resize-only-if-bigger`, `--json`) given a truth value,
+ * as img2dataset's command line takes `--resize_only_if_bigger True`: the word after it was read as
+ * an input (`cannot read input 'True'`, or a URL list of that name read), and `--flag=True` was an
+ * unknown option. A flag is given alone for true, and left out for false. A word that is a file's
+ * name (`exists`) stays an input. `args` are the words after the command's name; returns the message.
+ */
+export function valueGivenToFlag(
+  command: Command,
+  args: readonly string[],
+  exists: (path: string) => boolean = existsSync,
+): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]
+    if (word === '--') return undefined
+    const [name, value] = word.includes('=')
+      ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]
+      : [word, undefined]
+    const option = command.options.find((o) => o.long === name || o.short === name)
+    if (option === undefined) continue
+    if (option.required || option.optional) {
+      if (value === undefined) i++ // its value, whatever it is
+      continue
+    }
+    const given = value ?? args[i + 1]
+    if (given === undefined || !TRUTH.test(given) || (value === undefined && exists(given))) continue
+    const flag = option.long ?? name
+    return `${flag} takes no value${value === undefined ? `, so '${given}' after it would be read as an input` : ` ('${word}')`}: give ${flag} alone for true, and leave it out for false`
   }
   return undefined
 }
