@@ -471,6 +471,56 @@ test('a URL column that cannot hold text (a number, a timestamp, a list, a struc
     assert.equal((await readAll([copy], { urlCol })).length > 0, true, urlCol)
 })
 
+test("a --hash-col column that cannot hold a digest (INT64, as LAION's hash; a double, a list) is a usage error before the first row (hunt152)", async () => {
+  // Without it, every row failed as invalid-hash ("\"9007199254740993\" is not a sha256") once the
+  // whole table was read, and nothing was fetched.
+  const copy = join(dir, 'hash-types.parquet')
+  await copyFile(join(FIXTURES, 'duckdb-types.parquet'), copy)
+  const gz = join(dir, 'hash-types.parquet.gz')
+  await writeFile(gz, gzipSync(await readFile(copy)))
+  for (const [hashCol, what] of [
+    [
+      'big',
+      "of type INT64, not text or bytes, so every row would fail as invalid-hash: a number is no digest of an image; --hash-col names a column of sha256 digests (hex, base64 or the digest's bytes), or leave it out",
+    ],
+    ['n', 'of type INT32, not text or bytes, so every row would fail as invalid-hash: a number'],
+    ['score', 'of type DOUBLE, not text or bytes'],
+    ['ts', 'of type TIMESTAMP, not text or bytes, so every row would fail as invalid-hash; --hash-col'],
+    ['tags', 'a list column, not text or bytes'],
+  ] as const) {
+    for (const path of [copy, gz]) {
+      const { jobs, error } = await readUntilError([path], { hashCol })
+      assert.deepEqual(jobs, [], `${hashCol} in ${path}`)
+      assert.ok(error instanceof UsageError, `${hashCol} in ${path}: ${error}`)
+      assert.ok(error.message.startsWith(`${path}: the hash column "${hashCol}" is ${what}`), error.message)
+    }
+  }
+  // Text and bytes are hash columns, their cells judged one by one (raw's 2 bytes: invalid-hash).
+  for (const hashCol of ['sha256', 'raw', 'caption'])
+    assert.equal((await readAll([copy], { hashCol })).length > 0, true, hashCol)
+  // Fixed-length bytes are raw digests: of the digest's length only.
+  const fixed = join(dir, 'fixed-hash.parquet')
+  const digest = new Uint8Array(16).fill(7)
+  parquetWriteFile({
+    filename: fixed,
+    columnData: [
+      { name: 'url', data: ['https://images.example/a.jpg'] },
+      { name: 'md5', data: [digest] },
+    ],
+    schema: [
+      { name: 'root', num_children: 2 },
+      { name: 'url', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'md5', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16, repetition_type: 'REQUIRED' },
+    ],
+  })
+  const [job] = await readAll([fixed], { hashCol: 'md5', hashType: 'md5' })
+  assert.deepEqual(job.expectedHash, { type: 'md5', value: '07'.repeat(16) })
+  await assert.rejects(readAll([fixed], { hashCol: 'md5' }), {
+    name: 'UsageError',
+    message: `${fixed}: the hash column "md5" is of 16-byte values, not the 32 bytes of a sha256, so every row would fail as invalid-hash; --hash-col names a column of sha256 digests (hex, base64 or the digest's bytes), or leave it out`,
+  })
+})
+
 test('Parquet TIME columns are carried as times of day, not as the raw units since midnight', async () => {
   // pyarrow writes a DataFrame's datetime.time as TIME (MICROS, or NANOS), Spark-era writers
   // TIME_MILLIS: hyparquet gives each as a bare number (45296000000 for 12:34:56).

@@ -6,7 +6,8 @@ export interface ExpectedHash {
   value: string
 }
 
-const DIGEST_BYTES: Record<HashType, number> = { sha256: 32, md5: 16 }
+/** Bytes of each digest. */
+export const DIGEST_BYTES: Record<HashType, number> = { sha256: 32, md5: 16 }
 const PREFIX = /^(sha256|md5)[:-]/i
 const HEX = /^[0-9a-f]+$/i
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/

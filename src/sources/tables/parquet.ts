@@ -5,6 +5,7 @@ import {
   parquetReadObjects,
   parquetSchema,
   type RowGroup,
+  type SchemaTree,
 } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors } from 'hyparquet-compressors'
@@ -19,7 +20,7 @@ import { readFailure } from './input.js'
 import { buildJob, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { exactCells } from './parquet-cells.js'
-import { checkUrlColumn } from './url-column.js'
+import { checkHashColumn, checkUrlColumn } from './url-column.js'
 import { jsonSafe, PARSERS, type TimeUnit, timeOfDay } from './values.js'
 
 /** Uncompressed bytes of the needed columns decoded at once: bounds memory in large row groups. */
@@ -77,17 +78,18 @@ async function withBuffer<T>(
 }
 
 /**
- * The top-level column names and the row count of a Parquet file, from its footer alone. `urlCol`:
- * the URL column, checked to hold text when the file has it (`checkUrlColumn`).
+ * The top-level column names and the row count of a Parquet file, from its footer alone.
+ * `options`: the URL and hash columns, checked to hold what they must when the file has them
+ * (`checkColumnTypes`).
  */
 export async function parquetInfo(
   file: TableFile,
-  urlCol?: string,
+  options?: ResolvedTableOptions,
 ): Promise<{ columns: string[]; rows: number; types: ColumnTypes }> {
   return withBuffer(file, file.path, async (buffer) => {
     const metadata = await readMetadata(buffer, file)
     const { children } = parquetSchema(metadata)
-    if (urlCol !== undefined) checkUrlColumn(file.path, children, urlCol)
+    if (options !== undefined) checkColumnTypes(file.path, children, options)
     const types: ColumnTypes = {}
     for (const child of children) {
       const type = parquetColumnType(child)
@@ -240,6 +242,16 @@ async function failingColumn(
   return undefined
 }
 
+/** The URL column holds text, the hash column digests: else every row would fail alike. */
+function checkColumnTypes(
+  path: string,
+  children: readonly SchemaTree[],
+  options: ResolvedTableOptions,
+): void {
+  checkUrlColumn(path, children, options.urlCol)
+  if (options.hashCol !== undefined) checkHashColumn(path, children, options.hashCol, options.hashType)
+}
+
 /** Rows [`from`, `until`) of the Parquet file at `path` (`file`'s, or its decompressed copy), numbered from `firstRow`. */
 async function* rowRange(
   file: TableFile,
@@ -259,7 +271,7 @@ async function* rowRange(
       schema.children.map((c) => c.element.name),
       options,
     )
-    checkUrlColumn(file.path, schema.children, plan.url)
+    checkColumnTypes(file.path, schema.children, options)
     const columns = [...plan.needed]
     const carried = plan.carried ?? []
     // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.

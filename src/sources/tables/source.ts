@@ -237,7 +237,7 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
   }
   if (file.format === 'parquet') {
     if (file.gzip) return {}
-    const { columns, rows, types } = await parquetInfo(file, options.urlCol)
+    const { columns, rows, types } = await parquetInfo(file, options)
     const carried = planColumns(file.path, columns, options).carried
     return { rows, carried, types: carried && typesOf(carried, types) }
   }

@@ -1,5 +1,7 @@
 import type { SchemaTree } from 'hyparquet'
 import { UsageError } from '../../errors.js'
+import { DIGEST_BYTES } from './hash.js'
+import type { HashType } from './options.js'
 
 /**
  * What a Parquet column is, where it cannot hold URLs: `list`, `map`, `struct`, or its type
@@ -62,3 +64,35 @@ function urlField(node: SchemaTree): string | undefined {
 
 /** A name as DuckDB's SQL takes it: bare when it is a plain word, else in double quotes. */
 const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`)
+
+/**
+ * A `UsageError` when the `--hash-col` column of a Parquet file cannot hold a digest: one of
+ * numbers (LAION's `hash`, an INT64 of its own, not a digest of the image), dates, lists... made
+ * every row fail as `invalid-hash` after the whole table was read, nothing fetched. Text and bytes
+ * are judged cell by cell (`parseExpectedHash`); fixed-length bytes hold a raw digest, so their
+ * length must be the digest's.
+ */
+export function checkHashColumn(
+  path: string,
+  children: readonly SchemaTree[],
+  hash: string,
+  type: HashType,
+): void {
+  const node = children.find((child) => child.element.name === hash)
+  if (node === undefined) return
+  const kind = notTextColumn(node)
+  const { element } = node
+  const fixed = element.type === 'FIXED_LEN_BYTE_ARRAY' && node.children.length === 0 && kind !== 'DECIMAL'
+  if (kind === undefined || (fixed && element.type_length === DIGEST_BYTES[type])) return
+  const what = fixed
+    ? `of ${element.type_length}-byte values, not the ${DIGEST_BYTES[type]} bytes of ${type === 'md5' ? 'an' : 'a'} ${type}`
+    : kind === 'list' || kind === 'map' || kind === 'struct'
+      ? `a ${kind} column, not text or bytes`
+      : `of type ${kind}, not text or bytes`
+  const number = /^(INT|UINT|DOUBLE|FLOAT|DECIMAL)/.test(kind ?? '')
+    ? ': a number is no digest of an image'
+    : ''
+  throw new UsageError(
+    `${path}: the hash column ${JSON.stringify(hash)} is ${what}, so every row would fail as invalid-hash${number}; --hash-col names a column of ${type} digests (hex, base64 or the digest's bytes), or leave it out`,
+  )
+}
