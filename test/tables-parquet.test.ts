@@ -466,6 +466,12 @@ test('a URL column that cannot hold text (a number, a timestamp, a list, a struc
       assert.ok(error.message.startsWith(`${path}: the URL column "${urlCol}" is ${what}`), error.message)
     }
   }
+  // A field of a struct, named with a dot: --url-col names top-level columns (hunt152).
+  await assert.rejects(readAll([copy], { urlCol: 'size.w' }), {
+    name: 'UsageError',
+    message:
+      /has no column "size\.w" \(the URL column\); .*: "size\.w" is "w" inside the column "size", and --url-col names top-level columns: make it one first, e\.g\. duckdb -c "COPY \(SELECT size\.w AS w, \* FROM 'in\.parquet'\) TO 'flat\.parquet'", then --url-col w$/,
+  })
   // Text, and bytes read as text, are URL columns (their cells judged one by one).
   for (const urlCol of ['url', 'caption', 'sha256'])
     assert.equal((await readAll([copy], { urlCol })).length > 0, true, urlCol)

@@ -243,7 +243,7 @@ test('JSON lines: blank lines skipped, values carried as they are, missing keys 
       row: 3,
       caption: '',
       meta: { extra: true },
-      invalid: { code: 'invalid-url', message: `${jsonl} line 6: invalid URL "42": not a URL` },
+      invalid: { code: 'invalid-url', message: `${jsonl} line 6: invalid URL "42": a number, not a URL` },
     },
   ])
 })
@@ -385,18 +385,64 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
       undefined,
     ],
   )
-  // A JSON lines URL that is a list (several images a row) or an object says so, not "not a URL".
+  // A JSON lines URL that is a list (several images a row), an object (its key holding the URL
+  // named, hunt152), a number or a boolean says so, not "not a URL".
   const shapes = await file(
     'shapes.jsonl',
-    '{"image":["https://images.example/a.jpg","https://images.example/b.jpg"]}\n{"image":{"src":"https://images.example/c.jpg"}}\n',
+    [
+      '{"image":["https://images.example/a.jpg","https://images.example/b.jpg"]}',
+      '{"image":{"w":64,"src":"https://images.example/c.jpg"}}',
+      '{"image":{"w":64}}',
+      '{"image":12}',
+      '{"image":false}',
+      '{"image":{"the url":" https://images.example/d.jpg"}}',
+      '',
+    ].join('\n'),
   )
   assert.deepEqual(
     (await readAll([shapes], { urlCol: 'image' })).map((j) => j.invalid?.message),
     [
       `${shapes} line 1: invalid URL "["https://images.example/a.jpg","https://images.example/b.jpg"]": a list of 2 values, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode("image") makes them)`,
-      `${shapes} line 2: invalid URL "{"src":"https://images.example/c.jpg"}": an object, not a URL`,
+      `${shapes} line 2: invalid URL "{"w":64,"src":"https://images.example/c.jpg"}": an object, not a URL: its key "src" holds one, and --url-col names top-level keys (make it one first: jq -c '.image = .image.src' in.jsonl > flat.jsonl)`,
+      `${shapes} line 3: invalid URL "{"w":64}": an object, not a URL`,
+      `${shapes} line 4: invalid URL "12": a number, not a URL`,
+      `${shapes} line 5: invalid URL "false": false, a boolean, not a URL`,
+      `${shapes} line 6: invalid URL "{"the url":" https://images.example/d.jpg"}": an object, not a URL: its key "the url" holds one, and --url-col names top-level keys (make it one first: jq -c '.image = .image["the url"]' in.jsonl > flat.jsonl)`,
     ],
   )
+})
+
+test('a dotted name whose first part is a column (--url-col meta.url: a key inside a JSON object or a Parquet struct) is refused with how to make it a column, not taken for a later key carried null (hunt152)', async () => {
+  const nested = await file(
+    'nested.jsonl',
+    '{"meta":{"url":"https://images.example/a.jpg","license":"cc0"},"caption":"a"}\n',
+  )
+  await assert.rejects(readAll([nested], { urlCol: 'meta.url' }), {
+    name: 'UsageError',
+    message: `${nested} has no column "meta.url" (the URL column); its columns: "meta", "caption": "meta.url" is "url" inside the column "meta", and --url-col names top-level columns: make it one first, e.g. jq -c '.url = .meta.url' in.jsonl > flat.jsonl, then --url-col url`,
+  })
+  const flat = await file(
+    'flat.jsonl',
+    '{"url":"https://images.example/a.jpg","meta":{"license":"cc0","x y":{"z":1}}}\n',
+  )
+  // A --columns name of a key a JSON lines file's first lines lack is waited for in later lines,
+  // but not one inside a column they have: it was carried null in every row, with a warning.
+  await assert.rejects(readAll([flat], { columns: ['meta.license'] }), {
+    name: 'UsageError',
+    message:
+      /has no column "meta\.license" \(a carried column\); .*: make it one first, e\.g\. jq -c '\.license = \.meta\.license' in\.jsonl > flat\.jsonl, then --columns license$/,
+  })
+  await assert.rejects(readAll([flat], { captionCol: 'meta.x y.z' }), {
+    message: /"meta\.x y\.z" is "x y\.z" inside the column "meta".*jq -c '\.z = \.meta\["x y"\]\.z'/,
+  })
+  // A key with a dot that is a column is a column (pandas' json_normalize writes them so).
+  const dotted = await file('dotted.csv', 'meta.url,meta\nhttps://images.example/a.jpg,x\n')
+  assert.equal((await readAll([dotted], { urlCol: 'meta.url' }))[0].url, 'https://images.example/a.jpg')
+  // A CSV column is text: no command to make a key of it a column.
+  const csv = await file('nested.csv', 'meta,url\nx,https://images.example/a.jpg\n')
+  await assert.rejects(readAll([csv], { captionCol: 'meta.text' }), {
+    message: /"meta\.text" is "text" inside the column "meta", and --caption-col names top-level columns$/,
+  })
 })
 
 test('urlCol, captionCol, hashCol with hashType, and columns pick what each row gives', async () => {

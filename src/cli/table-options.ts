@@ -11,7 +11,10 @@ export function addTableOptions(command: Command): Command {
         'read every input as this kind of table (default: from the file name)',
       ).choices(['csv', 'tsv', 'jsonl', 'parquet']),
     )
-    .option('--url-col <name>', "tables: the column holding the image's URL (default: url)")
+    .option(
+      '--url-col <name>',
+      "tables: the column holding the image's URL (default: url); column options name top-level columns (meta.url is not looked up inside meta)",
+    )
     .option('--caption-col <name>', 'tables: the column holding a caption')
     .option(
       '--columns <names>',

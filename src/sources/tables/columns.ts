@@ -1,6 +1,8 @@
 import { UsageError } from '../../errors.js'
 import { nearWord } from '../../utils/near-word.js'
+import { jqPath, jqStep } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
+import { sqlName } from './url-column.js'
 import { binaryInput, holdsControl } from './utf8.js'
 
 /** Which columns a table's rows are read from. */
@@ -46,7 +48,13 @@ function separatorHint(available: readonly string[]): string {
  * case (LAION's `URL`, `TEXT`: the option to give), or a first line holding a URL, which is data,
  * not a header (CC3M's TSV has none: img2dataset's instructions add one).
  */
-function missingHint(name: string, available: readonly string[], option: string): string {
+function missingHint(
+  name: string,
+  available: readonly string[],
+  option: string,
+  file: string,
+  perRow: boolean,
+): string {
   const folded = name.trim().toLowerCase()
   const other = available.find((c) => c.trim().toLowerCase() === folded)
   // Names are matched exactly (as pandas and img2dataset match them): say which one is meant. A
@@ -55,6 +63,8 @@ function missingHint(name: string, available: readonly string[], option: string)
     const spaced = other !== other.trim() ? ' (the header has a space around the name)' : ''
     return `: did you mean ${option === '--columns' ? '' : `${option} `}${JSON.stringify(other)}?${spaced}`
   }
+  const nested = nestedHint(name, available, option, file, perRow)
+  if (nested !== undefined) return nested
   if (available.some((c) => /^\s*https?:\/\//i.test(c)))
     return ': its first line holds a URL, so it has no header line: add one naming the columns'
   // The URL column is `url` unless told: a table that calls it `image` or `link` says nothing of
@@ -66,6 +76,33 @@ function missingHint(name: string, available: readonly string[], option: string)
       : `: did you mean --url-col ${JSON.stringify(likely)}?`
   }
   return ''
+}
+
+/**
+ * A dotted name whose first part is a column (`--url-col meta.url`, `image.url`): a key inside a
+ * JSON lines object or a Parquet struct, which the options do not reach into (img2dataset's
+ * pandas does not either). Said with the command that makes it a column of its own; `undefined`
+ * for any other name. In JSON lines such a `--columns` name was taken for a key of later lines,
+ * carried null in every row.
+ */
+function nestedHint(
+  name: string,
+  available: readonly string[],
+  option: string,
+  file: string,
+  perRow: boolean,
+): string | undefined {
+  const dot = name.indexOf('.')
+  const column = dot > 0 ? name.slice(0, dot) : undefined
+  if (column === undefined || !available.includes(column)) return undefined
+  const path = name.slice(dot + 1).split('.')
+  const as = path[path.length - 1]
+  const fix = perRow
+    ? `jq -c '${jqPath(as)} = ${jqPath(column)}${path.map(jqStep).join('')}' in.jsonl > flat.jsonl`
+    : /\.parquet(\.gz)?$/i.test(file)
+      ? `duckdb -c "COPY (SELECT ${[column, ...path].map(sqlName).join('.')} AS ${sqlName(as)}, * FROM 'in.parquet') TO 'flat.parquet'"`
+      : undefined
+  return `: ${JSON.stringify(name)} is ${JSON.stringify(path.join('.'))} inside the column ${JSON.stringify(column)}, and ${option} names top-level columns${fix ? `: make it one first, e.g. ${fix}, then ${option} ${as}` : ''}`
 }
 
 /**
@@ -141,7 +178,7 @@ export function planColumns(
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
       throw binaryInput(file, 'a text table', available.join(','))
     throw new UsageError(
-      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option) || typoHint(name, available, option)}`,
+      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
     )
   }
   need(options.urlCol, 'the URL column', '--url-col')
@@ -149,7 +186,8 @@ export function planColumns(
   if (options.hashCol !== undefined) need(options.hashCol, 'the hash column', '--hash-col')
   const unseen: string[] = []
   for (const name of options.columns ?? []) {
-    if (perRow && !seen.has(name) && missingHint(name, available, '--columns') === '') unseen.push(name)
+    if (perRow && !seen.has(name) && missingHint(name, available, '--columns', file, perRow) === '')
+      unseen.push(name)
     else need(name, 'a carried column', '--columns')
   }
   const carried =

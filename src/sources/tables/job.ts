@@ -45,10 +45,26 @@ const HTTP_START = /^https?:\/\/\S/i
 export function urlCellShape(value: unknown, column: string): string | undefined {
   if (Array.isArray(value))
     return `a list of ${value.length} value${value.length === 1 ? '' : 's'}, not one URL (one image a row: a row of several URLs needs one row per URL, as pandas' df.explode(${JSON.stringify(column)}) makes them)`
-  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array))
-    return 'an object, not a URL'
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    // A record nested as an API gives it (`"image": {"url": …}`): the key that holds the URL.
+    const key = Object.entries(value).find(([, v]) => typeof v === 'string' && HTTP_START.test(v.trim()))?.[0]
+    return key === undefined
+      ? 'an object, not a URL'
+      : `an object, not a URL: its key ${JSON.stringify(key)} holds one, and --url-col names top-level keys (make it one first: jq -c '${jqPath(column)} = ${jqPath(column)}${jqStep(key)}' in.jsonl > flat.jsonl)`
+  }
+  // JSON's numbers and booleans, which String() made "12" and "true", "not a URL" alone.
+  if (typeof value === 'number' || typeof value === 'bigint') return 'a number, not a URL'
+  if (typeof value === 'boolean') return `${value}, a boolean, not a URL`
   return undefined
 }
+
+const JQ_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** A top-level key as a jq path: `.url`, or `.["image url"]`. */
+export const jqPath = (key: string) => (JQ_NAME.test(key) ? `.${key}` : `.[${JSON.stringify(key)}]`)
+
+/** A key inside the value before it, as a jq path step (jq 1.6 too): `.href`, or `["image url"]`. */
+export const jqStep = (key: string) => (JQ_NAME.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`)
 
 /** A row's cells by column name. */
 export type Cells = (column: string) => unknown

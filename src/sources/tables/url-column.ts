@@ -63,7 +63,8 @@ function urlField(node: SchemaTree): string | undefined {
 }
 
 /** A name as DuckDB's SQL takes it: bare when it is a plain word, else in double quotes. */
-const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`)
+export const sqlName = (name: string) =>
+  /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`
 
 /**
  * A `UsageError` when the `--hash-col` column of a Parquet file cannot hold a digest: one of
