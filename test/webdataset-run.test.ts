@@ -567,6 +567,54 @@ test('a table that shrank past whole shards: the run stops before sealing, namin
   assert.ok((await readFile(join(out, '00004.tar'))).equals(before.get('00004.tar')!))
 })
 
+test('imgpull status on a WebDataset folder names the shard size, how many shards are sealed and which are not yet (hunt152)', async () => {
+  // It gave the counts of rows alone: whether the dataset was whole, shard by shard, was for ls.
+  const file = join(dir, 'status.csv')
+  await writeFile(
+    file,
+    `url\n${Array.from({ length: 12 }, (_, i) => server.url(`/status-${i}`)).join('\n')}\n`,
+  )
+  const out = join(dir, 'status')
+  // Stopped after 7 rows, one at a time: shard 00000 is sealed, 00001 not.
+  const stop = new AbortController()
+  let n = 0
+  await assert.rejects(async () => {
+    for await (const _ of pull(tablesSource(await openTables([file])), {
+      out,
+      outputFormat: 'webdataset',
+      shardSize: 5,
+      concurrency: 1,
+      signal: stop.signal,
+    }))
+      if (++n === 7) stop.abort()
+  }, /aborted/)
+  const cut = await runCli(['status', out])
+  assert.equal(cut.code, 0, cut.stderr)
+  assert.match(
+    cut.stdout,
+    /^WebDataset shards of 5 samples: 1 of ([23]) sealed; not sealed yet: 00001(, 00002)?$/m,
+  )
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.equal(json.shards.shardSize, 5)
+  assert.equal(json.shards.sealed, 1)
+  const whole = await runCli([file, '-o', out, '--output-format', 'webdataset', '--shard-size', '5'])
+  assert.equal(whole.code, 0, whole.stderr)
+  assert.match(
+    (await runCli(['status', out])).stdout,
+    /^WebDataset shards of 5 samples: 3 of 3 sealed \(00000\.tar to 00002\.tar\)$/m,
+  )
+  assert.deepEqual(JSON.parse((await runCli(['status', out, '--json'])).stdout).shards, {
+    shardSize: 5,
+    shards: 3,
+    sealed: 3,
+  })
+  // A folder of files has no shards.
+  const files = join(dir, 'status-files')
+  assert.equal((await runCli([file, '-o', files])).code, 0)
+  assert.doesNotMatch((await runCli(['status', files])).stdout, /shards/)
+  assert.equal(JSON.parse((await runCli(['status', files, '--json'])).stdout).shards, null)
+})
+
 test('samples held in memory (the spool) and large ones staged as files make the same shards, in key order', async () => {
   // Bodies under 512 KB come whole in memory and go to their shard's spool; larger ones are written
   // to a part file as they come, and staged. One shard holds both kinds.

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
@@ -8,6 +8,7 @@ import { layout, noJournal } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 import { inputOwnWords, rerunWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
+import { shardStem } from '../sinks/webdataset/keys.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
 /**
@@ -33,8 +34,10 @@ export function statusCommand(
   }
   const holder = FolderLock.holder(paths, Database)
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
+  const shards = shardsOf(dir, paths.dataset, path)
   if (json) {
-    write(jsonLineForTerminal(JSON.stringify({ ...s, running })))
+    const { unsealed: _, ...counts } = shards ?? {}
+    write(jsonLineForTerminal(JSON.stringify({ ...s, running, shards: shards ? counts : null })))
     return
   }
   const ok = s.counts.ok ?? 0
@@ -43,6 +46,7 @@ export function statusCommand(
   write(
     `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
+  if (shards) write(shardsLine(shards))
   if (s.errors.length) {
     write('Most common errors:')
     for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${printable(`${e.message}`)}`)
@@ -73,6 +77,62 @@ export function statusCommand(
   if (permanent > 0)
     write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
   if (own > 0) write(`${inputOwnWords(own)}.`)
+}
+
+/** A WebDataset folder's shards: their size, how many its rows fall in, which are sealed. */
+export interface ShardsStatus {
+  shardSize: number
+  /** Shards the journal's rows fall in (or sealed ones past them: a table that shrank). */
+  shards: number
+  sealed: number
+  /** The stems of the shards not sealed yet, in order. */
+  unsealed: string[]
+}
+
+/**
+ * The shards of the WebDataset folder `dir` (`undefined` for a folder of files, or a
+ * `dataset.json` that cannot be read): its record's shard size, the tars in the folder (a tar there
+ * is a sealed shard: it takes its name once whole), and the shards the journal's rows fall in.
+ */
+function shardsOf(dir: string, dataset: string, journal: string): ShardsStatus | undefined {
+  let shardSize: number
+  try {
+    const info = JSON.parse(readFileSync(dataset, 'utf8'))
+    if (info?.format !== 'webdataset' || !Number.isInteger(info.shardSize)) return undefined
+    shardSize = info.shardSize
+  } catch {
+    return undefined
+  }
+  const tars = new Set(readdirSync(dir).filter((name) => /^\d{5,}\.tar$/.test(name)))
+  let highest: number | undefined
+  try {
+    const reader = new JournalReader(journal)
+    try {
+      highest = reader.highestRow()
+    } finally {
+      reader.close()
+    }
+  } catch {}
+  const known = highest === undefined ? 0 : Math.floor(highest / shardSize) + 1
+  const last = Math.max(-1, ...[...tars].map((name) => Number.parseInt(name, 10)))
+  const shards = Math.max(known, last + 1)
+  const unsealed: string[] = []
+  for (let shard = 0; shard < shards; shard++)
+    if (!tars.has(`${shardStem(shard)}.tar`)) unsealed.push(shardStem(shard))
+  return { shardSize, shards, sealed: shards - unsealed.length, unsealed }
+}
+
+/** Unsealed shards named in the status line, at most. */
+const UNSEALED_NAMED = 5
+
+/** `WebDataset shards of 10000 samples: 2 of 3 sealed (00000.tar to 00001.tar); not sealed yet: 00002`. */
+export function shardsLine({ shardSize, shards, sealed, unsealed }: ShardsStatus): string {
+  const samples = `${shardSize} sample${shardSize === 1 ? '' : 's'}`
+  const first = shardStem(0)
+  const range = sealed === 0 ? '' : sealed === shards ? ` (${first}.tar to ${shardStem(shards - 1)}.tar)` : ''
+  const named = unsealed.slice(0, UNSEALED_NAMED).join(', ')
+  const more = unsealed.length > UNSEALED_NAMED ? `, … (${unsealed.length} in all)` : ''
+  return `WebDataset shards of ${samples}: ${sealed} of ${shards} sealed${range}${unsealed.length ? `; not sealed yet: ${named}${more}` : ''}`
 }
 
 /** The command line of the journal's latest run (`undefined` if it cannot be read: the words stay a local run's). */

@@ -563,6 +563,16 @@ export class JournalReader {
     return row && runFromRow(row)
   }
 
+  /** The highest row of a table's or a dataset's job (keys `row:N`), or `undefined` where none is. */
+  highestRow(): number | undefined {
+    const row = this.#db
+      .prepare<[], { n: number | null }>(
+        "SELECT max(CAST(substr(key, 5) AS INTEGER)) AS n FROM jobs WHERE key LIKE 'row:%'",
+      )
+      .get()
+    return row?.n ?? undefined
+  }
+
   samples(run: number): Iterable<HostSample> {
     const has = this.#db
       .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples'")
