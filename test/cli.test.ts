@@ -1234,6 +1234,15 @@ test("img2dataset's command line typed out of habit: its options and values said
       ['x', '--input-format', 'csv.gz'],
       /; a gzip-compressed table is told by its bytes: --input-format csv /,
     ],
+    // img2dataset's other output formats: what imgpull writes instead (hunt152).
+    [
+      ['x', '--output-format', 'parquet'],
+      /Allowed choices are files, webdataset; img2dataset's parquet \(images inside the rows\) is not written; imgpull writes files, or webdataset: tar shards, each with a \.parquet of its rows/,
+    ],
+    [
+      ['enqueue', 'x', '--queue', 'q', '--output-format', 'tfrecord'],
+      /img2dataset's tfrecord is not written; /,
+    ],
     [
       ['x', '--input-format', 'json'],
       /; a \.json array of records is made JSON lines by jq -c '\.\[\]' FILE > rows\.jsonl/,

@@ -307,10 +307,31 @@ function choiceHint(error: CommanderError): string | undefined {
   const choices = list.split(', ')
   const refused = error.message.replace(/^error: /, '').replace(/\.$/, '')
   const words =
-    flag === '--input-format' ? inputFormatWords(value) : flag === '--hash' ? hashWords(value) : undefined
+    flag === '--input-format'
+      ? inputFormatWords(value)
+      : flag === '--hash'
+        ? hashWords(value)
+        : flag === '--output-format'
+          ? outputFormatWords(value)
+          : undefined
   if (words !== undefined) return `${refused}; ${words}`
   const meant = nearWord(value.replaceAll('_', '-'), choices)
   return meant === undefined ? undefined : `${refused}; did you mean ${flag} ${meant}?`
+}
+
+/**
+ * img2dataset's other `--output_format` values: what imgpull writes instead. Its `parquet` holds
+ * the images in the rows, its `tfrecord` TensorFlow's records, its `dummy` nothing.
+ */
+function outputFormatWords(value: string): string | undefined {
+  const bare = value.toLowerCase()
+  const instead =
+    'imgpull writes files, or webdataset: tar shards, each with a .parquet of its rows (their URLs, captions, status, sizes and sha256) beside it'
+  if (bare === 'parquet') return `img2dataset's parquet (images inside the rows) is not written; ${instead}`
+  if (bare === 'tfrecord') return `img2dataset's tfrecord is not written; ${instead}`
+  if (bare === 'dummy')
+    return "img2dataset's dummy (nothing written) is not here: imgpull bench LIST measures a run"
+  return undefined
 }
 
 /**
