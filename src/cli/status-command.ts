@@ -15,8 +15,9 @@ import { jsonLineForTerminal, printable } from '../utils/printable.js'
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
  * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
  * an example each, `failures` by code, `sameBytes`: the sha256 that most files ok share, when
- * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, and `running`:
- * the run going on now, `{ pid, host, startedAt }`, or `null`).
+ * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, `running`:
+ * the run going on now, `{ pid, host, startedAt }`, or `null`, and `shards`: a WebDataset
+ * folder's `{ shardSize, shards, sealed }`, or `null`).
  */
 export function statusCommand(
   dir: string,
