@@ -1269,7 +1269,7 @@ test("other tools' options typed out of habit: said in their words, with imgpull
     [['-j8', 'x'], /unknown option '-j8', aria2c's downloads at once: -c N/],
     [
       ['--timeout', '5', 'x'],
-      /unknown option '--timeout', wget's and aria2c's timeout: imgpull has --connect-timeout, --headers-timeout/,
+      /unknown option '--timeout', wget's, aria2c's and img2dataset's timeout: imgpull has --connect-timeout, --headers-timeout/,
     ],
     // wget's -nc was read as -n c: every file named c, c-5be280bf..., without an extension.
     [
