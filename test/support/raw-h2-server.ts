@@ -1,0 +1,141 @@
+import { createServer as createHttp1Server, type RequestListener } from 'node:http'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import { type LocalServer, listenLocal } from './raw-server.js'
+
+/**
+ * A TLS server offering h2 and http/1.1 (ALPN) whose HTTP/2 answers are frames the test writes
+ * itself, byte for byte: for what Node's http2 server will not send (a body longer than its
+ * content-length, connection-specific header fields, a header block in many CONTINUATION frames).
+ * Over HTTP/1.1 `http1` answers (a plain `http` request listener).
+ *
+ * It speaks just enough HTTP/2 for a client: its SETTINGS (empty), an ACK to the client's SETTINGS
+ * and PINGs; it ignores WINDOW_UPDATE, PRIORITY and the rest, and keeps no flow-control window
+ * (answers stay under the 65,535 bytes every stream may take). It does not decode the request's
+ * header block (HPACK with Huffman coding): `answer` gets the stream's id and how many requests came
+ * over HTTP/2 before it, and returns the frames to write (`frames.*`).
+ */
+export interface RawH2Server extends LocalServer {
+  /** Requests seen over HTTP/2 and over HTTP/1.1. */
+  seen: { h2: number; h1: number }
+}
+
+export async function startRawH2Server(
+  tls: { cert: Buffer; key: Buffer },
+  answer: (stream: number, index: number) => Buffer[],
+  http1: RequestListener,
+): Promise<RawH2Server> {
+  const seen = { h2: 0, h1: 0 }
+  const h1 = createHttp1Server((req, res) => {
+    seen.h1++
+    http1(req, res)
+  })
+  const server = createTlsServer({ ...tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) => {
+    socket.on('error', () => {})
+    if (socket.alpnProtocol !== 'h2') {
+      h1.emit('connection', socket)
+      return
+    }
+    socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)))
+    let buffered = Buffer.alloc(0)
+    let prefaceRead = false
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk])
+      if (!prefaceRead) {
+        if (buffered.length < PREFACE.length) return
+        prefaceRead = true
+        buffered = buffered.subarray(PREFACE.length)
+      }
+      while (buffered.length >= 9) {
+        const length = buffered.readUIntBE(0, 3)
+        if (buffered.length < 9 + length) return
+        const [type, flags, stream] = [buffered[3], buffered[4], buffered.readUInt32BE(5) & 0x7fffffff]
+        const payload = buffered.subarray(9, 9 + length)
+        buffered = buffered.subarray(9 + length)
+        if (type === SETTINGS && !(flags & ACK)) socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)))
+        else if (type === PING && !(flags & ACK)) socket.write(frame(PING, ACK, 0, payload))
+        // A request's header block ends with END_HEADERS, on its HEADERS or its last CONTINUATION.
+        else if ((type === HEADERS || type === CONTINUATION) && flags & END_HEADERS)
+          for (const f of answer(stream, seen.h2++)) if (!socket.destroyed) socket.write(f)
+      }
+    })
+  })
+  return { ...(await listenLocal(server, 'https')), seen }
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+const [DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION] = [0, 1, 3, 4, 6, 7, 9]
+const [END_STREAM, ACK, END_HEADERS] = [1, 1, 4]
+/** The largest frame payload a peer takes before its SETTINGS say more (RFC 9113 §4.2). */
+const MAX_FRAME = 16_384
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9)
+  head.writeUIntBE(payload.length, 0, 3)
+  head[3] = type
+  head[4] = flags
+  head.writeUInt32BE(stream, 5)
+  return Buffer.concat([head, payload])
+}
+
+/** An HPACK integer (RFC 7541 §5.1) with an `n`-bit prefix, `first` holding the bits above it. */
+function hpackInteger(value: number, n: number, first = 0): number[] {
+  const max = (1 << n) - 1
+  if (value < max) return [first | value]
+  const out = [first | max]
+  for (value -= max; value >= 128; value >>= 7) out.push((value & 127) | 128)
+  out.push(value)
+  return out
+}
+
+const hpackString = (s: string) => {
+  const bytes = Buffer.from(s, 'latin1')
+  return [...hpackInteger(bytes.length, 7), ...bytes]
+}
+
+/**
+ * A header block of literal fields without indexing, new names, no Huffman coding (RFC 7541
+ * §6.2.2): the decoder's dynamic table is never touched, so any block may follow any other.
+ */
+export function hpack(fields: [string, string][]): Buffer {
+  return Buffer.from(fields.flatMap(([name, value]) => [0, ...hpackString(name), ...hpackString(value)]))
+}
+
+/** The frames of an answer, for `startRawH2Server`'s `answer`. */
+export const frames = {
+  /**
+   * An answer's head: `fields` (`:status` first) in one HEADERS frame, or split into a HEADERS and
+   * `continuations` CONTINUATION frames (RFC 9113 §6.10); `end`: END_STREAM on the HEADERS (no body).
+   */
+  headers(stream: number, fields: [string, string][], { continuations = 0, end = false } = {}): Buffer[] {
+    const block = hpack(fields)
+    const pieces = continuations + 1
+    const size = Math.ceil(block.length / pieces)
+    const parts = Array.from({ length: pieces }, (_, i) => block.subarray(i * size, (i + 1) * size))
+    return parts.map((part, i) => {
+      const last = i === pieces - 1 ? END_HEADERS : 0
+      return i === 0
+        ? frame(HEADERS, last | (end ? END_STREAM : 0), stream, part)
+        : frame(CONTINUATION, last, stream, part)
+    })
+  },
+  /** `body` in DATA frames of at most 16 KiB, the last with END_STREAM unless `end` is false. */
+  data(stream: number, body: Buffer, { end = true } = {}): Buffer[] {
+    const out: Buffer[] = []
+    for (let at = 0; at < body.length || out.length === 0; at += MAX_FRAME) {
+      const last = at + MAX_FRAME >= body.length
+      out.push(frame(DATA, last && end ? END_STREAM : 0, stream, body.subarray(at, at + MAX_FRAME)))
+    }
+    return out
+  },
+  rstStream(stream: number, code: number): Buffer {
+    const payload = Buffer.alloc(4)
+    payload.writeUInt32BE(code)
+    return frame(RST_STREAM, 0, stream, payload)
+  },
+  goaway(lastStream: number, code: number): Buffer {
+    const payload = Buffer.alloc(8)
+    payload.writeUInt32BE(lastStream)
+    payload.writeUInt32BE(code, 4)
+    return frame(GOAWAY, 0, 0, payload)
+  },
+}
