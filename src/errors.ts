@@ -5,6 +5,7 @@ import {
   asksForHttp1,
   http2ErrorCode,
   isSilentHttp2,
+  notHttp2,
   slowDownWords,
 } from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
@@ -329,7 +330,7 @@ function networkWords(cause: unknown): string {
     return `the connection closed during the TLS handshake, before any answer (${code})`
   // nghttp2's words for bytes that are not HTTP/2 on a connection that agreed to speak it (ALPN
   // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1.
-  if (code === 'ERR_HTTP2_ERROR' && cause.message === 'Protocol error')
+  if (notHttp2(cause))
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import type { RequestListener } from 'node:http'
 import { constants, createSecureServer, type Http2SecureServer } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { asksForHttp1, http2ErrorCode } from '../src/fetch/http2-errors.js'
+import { gzipSync } from 'node:zlib'
+import { asksForHttp1, http1Wanted, http2ErrorCode } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { frames, type RawH2Server, startRawH2Server } from './support/raw-h2-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // hunt22 D5: an HTTP/2 server that answers HTTP_1_1_REQUIRED (RFC 9113 §7) wants the request over
@@ -185,5 +188,220 @@ test('HTTP_1_1_REQUIRED after the answer began: that attempt fails and the next 
     assert.deepEqual(server.seen, { h2: 1, h1: 1 })
   } finally {
     await server.close()
+  }
+})
+
+// hunt151: HTTP/2 servers that break HTTP/2's rules where HTTP/1.1 has none (connection-specific
+// header fields, header blocks in many CONTINUATION frames, a body longer than its length) failed
+// every attempt over HTTP/2, where the same server answers over HTTP/1.1.
+
+test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTTP/1.1', () => {
+  const error = (code: string, message: string, errno?: number) =>
+    Object.assign(new Error(message), errno === undefined ? { code } : { code, errno })
+  const stream = (name: string) =>
+    error('ERR_HTTP2_STREAM_ERROR', `Stream closed with error code NGHTTP2_${name}`)
+  const nghttp2 = (errno: number) => error('ERR_HTTP2_ERROR', 'any words', errno)
+  const goaway = (n: number) => error('UND_ERR_SOCKET', `HTTP/2: "GOAWAY" frame received with code ${n}`)
+  const session = (n: number) => error('ERR_HTTP2_SESSION_ERROR', `Session closed with error code ${n}`)
+  // [error, answered, origin (true), this request (false), or neither (undefined), words]
+  const table: [Error, boolean, boolean | undefined, RegExp?][] = [
+    [stream('HTTP_1_1_REQUIRED'), false, true, /HTTP_1_1_REQUIRED/],
+    [goaway(13), false, true],
+    [session(13), true, true],
+    [nghttp2(-505), false, true, /agreed to HTTP\/2, then sent something else/],
+    [nghttp2(-905), false, true, /more than 8 CONTINUATION frames/],
+    [nghttp2(-523), false, true, /HPACK/],
+    [nghttp2(-531), false, true],
+    // nghttp2's other errors are not the server's HTTP/2 broken (its words are never read).
+    [nghttp2(-904), false, undefined],
+    [error('ERR_HTTP2_ERROR', 'Protocol error'), false, undefined],
+    // PROTOCOL_ERROR before the head: a head nghttp2 refused; after it: a body off its length.
+    [stream('PROTOCOL_ERROR'), false, true, /header field HTTP\/2 forbids/],
+    [stream('PROTOCOL_ERROR'), true, false, /longer or shorter than its Content-Length/],
+    // The same fault as a connection's error (Node's versions differ), before or after a head.
+    [goaway(1), false, true, /GOAWAY/],
+    [session(1), true, true, /GOAWAY/],
+    [stream('INTERNAL_ERROR'), false, undefined],
+    [stream('ENHANCE_YOUR_CALM'), false, undefined],
+    [stream('REFUSED_STREAM'), false, undefined],
+    [goaway(0), false, undefined],
+    [goaway(2), false, undefined],
+    [error('ECONNRESET', 'Stream closed with error code NGHTTP2_PROTOCOL_ERROR'), false, undefined],
+  ]
+  for (const [e, answered, origin, words] of table) {
+    const wanted = http1Wanted(e, answered)
+    const row = `${(e as { code?: string }).code} ${e.message} answered=${answered}`
+    assert.equal(wanted?.origin, origin, row)
+    if (words) assert.match(wanted!.why, words, row)
+  }
+})
+
+const image = makeImage('fault.jpg', 20_000)
+
+/** A raw HTTP/2 server (its answers `answer`'s frames) that serves `image` well over HTTP/1.1. */
+const rawServer = (
+  answer: (stream: number, index: number) => Buffer[],
+  http1: RequestListener = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length })
+    res.end(image)
+  },
+): Promise<RawH2Server> => startRawH2Server(tlsPair(certs.good), answer, http1)
+
+const head = (extra: [string, string][] = []): [string, string][] => [
+  [':status', '200'],
+  ['content-type', 'image/jpeg'],
+  ['content-length', String(image.length)],
+  ...extra,
+]
+
+async function assertImages(results: Result[], out: string, attempts: number[]): Promise<void> {
+  assert.deepEqual(
+    results.map((r) => [r.status, r.attempts, r.message]),
+    attempts.map((n) => ['ok', n, undefined]),
+  )
+  for (const r of results) assert.ok((await readFile(join(out, r.path!))).equals(image), r.path)
+}
+
+// RFC 9113 §8.2.2: an HTTP/2 head with a connection-specific field is malformed; nghttp2 resets
+// the stream (PROTOCOL_ERROR) before the head reaches undici, as curl's nghttp2 does
+// (curl/curl#6960), where browsers and HTTP/1.1 read it. Old proxies and servers pass HTTP/1.1's
+// through (nginx's proxy_pass of an Upgrade, Apache's mod_http2 with a CGI's Connection).
+for (const field of [
+  ['connection', 'keep-alive'],
+  ['transfer-encoding', 'chunked'],
+  ['keep-alive', 'timeout=5, max=100'],
+  ['upgrade', 'h2,h2c'],
+  ['proxy-connection', 'keep-alive'],
+] as [string, string][]) {
+  test(`an HTTP/2 head with \`${field[0]}: ${field[1]}\`: its request goes again over HTTP/1.1 at once, and the origin's later ones straight there`, async () => {
+    const server = await rawServer((s) => [...frames.headers(s, head([field])), ...frames.data(s, image)])
+    try {
+      const out = join(dir, `field-${field[0]}`)
+      const results = await run([server.url('/f1.jpg'), server.url('/f2.jpg')], { out, perHost: 1 })
+      await assertImages(results, out, [1, 1])
+      assert.deepEqual(server.seen, { h2: 1, h1: 2 })
+    } finally {
+      await server.close()
+    }
+  })
+}
+
+test('the CLI with NODE_DEBUG=imgpull names the origin whose HTTP/2 head was refused and that it goes over HTTP/1.1', async () => {
+  const server = await rawServer((s) => [
+    ...frames.headers(s, head([['transfer-encoding', 'chunked']])),
+    ...frames.data(s, image),
+  ])
+  try {
+    const out = join(dir, 'field-cli')
+    const cli = await runCli([server.url('/c.jpg'), '-o', out, '--ca-cert', certs.ca, '--no-journal'], {
+      env: { NODE_DEBUG: 'imgpull' },
+    })
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.ok((await readFile(join(out, 'c.jpg'))).equals(image))
+    assert.match(
+      cli.stderr,
+      new RegExp(
+        `${server.origin} sent an HTTP/2 head that was refused with PROTOCOL_ERROR .*: its requests go over HTTP/1.1 from now on`,
+      ),
+    )
+  } finally {
+    await server.close()
+  }
+})
+
+// nghttp2 1.61 (Node 18.20, 20.12, 21.7 on) ends the session at a 9th CONTINUATION frame after a
+// HEADERS (CVE-2024-28182): a server that splits a large head into small frames.
+test('a head in more than 8 CONTINUATION frames goes again over HTTP/1.1 at once; in 8, it stays on HTTP/2', async () => {
+  const many = Array.from({ length: 24 }, (_, i): [string, string] => [`x-pad-${i}`, 'v'.repeat(40)])
+  for (const continuations of [12, 8]) {
+    const server = await rawServer((s) => [
+      ...frames.headers(s, head(many), { continuations }),
+      ...frames.data(s, image),
+    ])
+    try {
+      const out = join(dir, `continuations-${continuations}`)
+      const results = await run([server.url('/k1.jpg'), server.url('/k2.jpg')], { out, perHost: 1 })
+      await assertImages(results, out, [1, 1])
+      assert.deepEqual(
+        server.seen,
+        continuations > 8 ? { h2: 1, h1: 2 } : { h2: 2, h1: 0 },
+        `${continuations}`,
+      )
+    } finally {
+      await server.close()
+    }
+  }
+})
+
+// The same faults come as a connection's error too (GOAWAY with PROTOCOL_ERROR; Node 22 and 24
+// end more sessions so): every request on it goes again over HTTP/1.1, and a stream the server
+// itself resets with PROTOCOL_ERROR before any head is taken as one nghttp2 refused.
+for (const how of ['goaway', 'rst'] as const) {
+  test(`${how === 'goaway' ? 'GOAWAY' : 'RST_STREAM'}(PROTOCOL_ERROR) before any answer, requests in flight: each goes again over HTTP/1.1, once`, async () => {
+    const server = await rawServer((s) =>
+      how === 'goaway' ? [frames.goaway(0, constants.NGHTTP2_PROTOCOL_ERROR)] : [frames.rstStream(s, 1)],
+    )
+    try {
+      const out = join(dir, `protocol-error-${how}`)
+      const names = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6']
+      const results = await run(
+        names.map((n) => server.url(`/${n}.jpg`)),
+        { out },
+      )
+      await assertImages(results, out, [1, 1, 1, 1, 1, 1])
+      assert.equal(server.seen.h1, 6)
+      assert.ok(server.seen.h2 <= 6, `at most one HTTP/2 try each: ${server.seen.h2}`)
+    } finally {
+      await server.close()
+    }
+  })
+}
+
+// nghttp2 resets a stream whose DATA runs past its Content-Length (RFC 9113 §8.1.1) and drops the
+// frame that does: each attempt was cut there (`reset (PROTOCOL_ERROR) after 16384 of 20000
+// bytes`), all three. curl over HTTP/2 fails it too ('stream was not closed cleanly'); over
+// HTTP/1.1 the length ends the body, the bytes after it left (PHP's newline after `?>`).
+test('a body longer than its Content-Length over HTTP/2: that request is asked again over HTTP/1.1, which reads the length; never a file of the wrong bytes', async () => {
+  const tail = Buffer.from('<?php // trailing bytes\n')
+  const sent = (coded: Buffer, fields: [string, string][]) =>
+    rawServer(
+      // The first request's answer overruns; the origin's others are good.
+      (s, index) =>
+        index === 0
+          ? [...frames.headers(s, head(fields)), ...frames.data(s, coded)]
+          : [...frames.headers(s, head()), ...frames.data(s, image)],
+      // The same bytes over HTTP/1.1, as the same server sends them, then a close.
+      (_req, res) => {
+        const h1 = fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')
+        res.socket!.end(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${h1}Content-Length: ${image.length}\r\n\r\n`,
+            ),
+            coded,
+          ]),
+        )
+      },
+    )
+  const plain = await sent(Buffer.concat([image, tail]), [])
+  try {
+    const out = join(dir, 'longer')
+    const results = await run([plain.url('/l1.jpg'), plain.url('/l2.jpg')], { out, perHost: 1 })
+    // l2 ends first: l1's retry waits.
+    results.sort((a, b) => a.path!.localeCompare(b.path!))
+    await assertImages(results, out, [2, 1])
+    assert.deepEqual(plain.seen, { h2: 2, h1: 1 }, 'the retry over HTTP/1.1, the next file over HTTP/2')
+  } finally {
+    await plain.close()
+  }
+  // gzip whose decoded body is longer than the length it states: no file.
+  const gzip = await sent(gzipSync(Buffer.concat([image, tail])), [['content-encoding', 'gzip']])
+  try {
+    const out = join(dir, 'longer-gzip')
+    const [result] = await run([gzip.url('/z.jpg')], { out, perHost: 1, retries: 1 })
+    assert.notEqual(result.status, 'ok', result.message)
+    await assert.rejects(readFile(join(out, 'z.jpg')), { code: 'ENOENT' })
+  } finally {
+    await gzip.close()
   }
 })

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
 import { RecentMap } from '../utils/recent.js'
 import { ForwardingHandler } from './forwarding-handler.js'
-import { asksForHttp1, notHttp2 } from './http2-errors.js'
+import { type Http1Wanted, http1Wanted } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
 
-/** Origins remembered as HTTP/1.1 only (see `Http1Fallback`'s `#origins`). */
+/** Origins, and requests, remembered as HTTP/1.1 only (see `Http1Fallback`'s `#origins`). */
 const ORIGINS_KEPT = 10_000
 
 const debug = debuglog('imgpull')
@@ -30,7 +30,12 @@ type Handler = Dispatcher.DispatchHandler & { [VIA]?: object }
  *
  * A server whose TLS handshake agrees to HTTP/2 and that then answers in HTTP/1.1 (a misconfigured
  * TLS front end: nghttp2's "Protocol error") is taken the same way: it will never speak HTTP/2,
- * and over HTTP/1.1 it answers. Every attempt failed so before, retried in vain.
+ * and over HTTP/1.1 it answers. So is one whose HTTP/2 breaks rules HTTP/1.1 does not have: a
+ * head with `Connection` or `Transfer-Encoding` (old proxies pass HTTP/1.1's through), a header
+ * block in more CONTINUATION frames than nghttp2 takes. Every attempt failed so before, retried in
+ * vain. One whose answer's body overran or fell short of its length (PROTOCOL_ERROR after the head)
+ * has that request's later attempts alone go over HTTP/1.1, which reads the length and leaves the
+ * rest. `http1Wanted` decides which.
  *
  * Speaks undici's dispatcher protocol (`dispatch`, `close`, `destroy`) over `http2` (the run's
  * dispatcher, which may speak HTTP/2) and `http1`, which makes the other when first needed.
@@ -44,6 +49,8 @@ export class Http1Fallback extends EventEmitter {
    * millions of hosts must not hold one each for the run; one forgotten costs a refused attempt).
    */
   readonly #origins = new RecentMap<string, true>(ORIGINS_KEPT)
+  /** Requests (`https://host:port/path`) whose later attempts go over HTTP/1.1, their origin not. */
+  readonly #requests = new RecentMap<string, true>(ORIGINS_KEPT)
   #destroyed = false
 
   constructor(http2: Dispatcher, http1: () => Dispatcher) {
@@ -54,10 +61,11 @@ export class Http1Fallback extends EventEmitter {
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const origin = originOf(opts)
-    if (this.#origins.has(origin)) return this.#over1().dispatch(opts, handler)
+    if (this.#origins.has(origin) || this.#requests.has(origin + opts.path))
+      return this.#over1().dispatch(opts, handler)
     return this.#http2.dispatch(
       opts,
-      new Watched(handler, (answered, notHttp2) => this.#refused(origin, opts, handler, answered, notHttp2)),
+      new Watched(handler, (answered, wanted) => this.#refused(origin, opts, handler, answered, wanted)),
     )
   }
 
@@ -73,22 +81,21 @@ export class Http1Fallback extends EventEmitter {
   }
 
   /**
-   * The server asked for HTTP/1.1 (or agreed to HTTP/2 and spoke something else): remember it, and
-   * send the request again unless its answer had begun.
+   * The server asked for HTTP/1.1 (or its HTTP/2 failed in a way HTTP/1.1 does not): remember it,
+   * and send the request again unless its answer had begun.
    */
   #refused(
     origin: string,
     opts: Dispatcher.DispatchOptions,
     handler: Handler,
     answered: boolean,
-    notHttp2: boolean,
+    wanted: Http1Wanted,
   ): boolean {
-    if (!this.#origins.has(origin)) {
-      this.#origins.set(origin, true)
-      const why = notHttp2
-        ? 'agreed to HTTP/2, then sent something else'
-        : 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)'
-      debug('%s %s: its requests go over HTTP/1.1 from now on', origin, why)
+    const [known, key] = wanted.origin ? [this.#origins, origin] : [this.#requests, origin + opts.path]
+    if (!known.has(key)) {
+      known.set(key, true)
+      const whom = wanted.origin ? 'its requests go' : "this request's later attempts go"
+      debug('%s %s: %s over HTTP/1.1 from now on', key, wanted.why, whom)
     }
     // Destroyed: nothing new may open (its refusal is the handler's to hear).
     if (answered || this.#destroyed) return false
@@ -109,15 +116,15 @@ function originOf(opts: Dispatcher.DispatchOptions): string {
 }
 
 /**
- * Passes everything through to its handler, but a refusal asking for HTTP/1.1 (or a connection
- * that proved not to speak HTTP/2), which goes to `onHttp1` first (`answered`: whether a final answer had come); `onHttp1` returns true when it
- * took the request over, and the handler never hears of the refusal.
+ * Passes everything through to its handler, but an error `http1Wanted` takes for a wish for
+ * HTTP/1.1, which goes to `onHttp1` first (`answered`: whether a final answer had come);
+ * `onHttp1` returns true when it took the request over, and the handler never hears of the error.
  */
 class Watched extends ForwardingHandler {
   #answered = false
   constructor(
     override readonly inner: Handler,
-    readonly onHttp1: (answered: boolean, notHttp2: boolean) => boolean,
+    readonly onHttp1: (answered: boolean, wanted: Http1Wanted) => boolean,
   ) {
     super(inner)
   }
@@ -137,7 +144,8 @@ class Watched extends ForwardingHandler {
   }
 
   override onError(error: Error): void {
-    if ((asksForHttp1(error) || notHttp2(error)) && this.onHttp1(this.#answered, notHttp2(error))) return
+    const wanted = http1Wanted(error, this.#answered)
+    if (wanted && this.onHttp1(this.#answered, wanted)) return
     super.onError(error)
   }
 }

@@ -44,14 +44,94 @@ export function http2ErrorCode(error: unknown): number | undefined {
 export const asksForHttp1 = (error: unknown): boolean => http2ErrorCode(error) === HTTP_1_1_REQUIRED
 
 /**
- * Whether `error` is nghttp2 finding that what came on a connection whose TLS handshake agreed to
- * HTTP/2 (ALPN h2) is not HTTP/2 at all (`ERR_HTTP2_ERROR`, "Protocol error"): a server or TLS
- * front end that offers h2 and answers in HTTP/1.1, every time.
+ * nghttp2's own error numbers (`NGHTTP2_ERR_*`, nghttp2.h), which Node's `ERR_HTTP2_ERROR` carries
+ * as its `errno` when nghttp2 ends a session over what the server sent.
  */
-export const notHttp2 = (error: unknown): boolean =>
-  error instanceof Error &&
-  (error as { code?: string }).code === 'ERR_HTTP2_ERROR' &&
-  error.message === 'Protocol error'
+const NGHTTP2_ERR = {
+  /** "Protocol error": bytes that are not HTTP/2 frames (an HTTP/1.1 answer, say). */
+  PROTO: -505,
+  /** A frame the protocol does not allow where it came. */
+  INVALID_FRAME: -506,
+  INVALID_HEADER_BLOCK: -518,
+  FRAME_SIZE_ERROR: -522,
+  /** A header block HPACK cannot decode. */
+  HEADER_COMP: -523,
+  HTTP_HEADER: -531,
+  HTTP_MESSAGING: -532,
+  /** More than 8 CONTINUATION frames after a HEADERS (nghttp2 1.61's guard, CVE-2024-28182). */
+  TOO_MANY_CONTINUATIONS: -905,
+} as const
+
+/** `error`'s nghttp2 error number when it is Node's `ERR_HTTP2_ERROR`, else `undefined`. */
+const nghttp2Errno = (error: unknown): number | undefined =>
+  (error as { code?: string } | null)?.code === 'ERR_HTTP2_ERROR'
+    ? (error as { errno?: number }).errno
+    : undefined
+
+/**
+ * Whether `error` is nghttp2 finding that what came on a connection whose TLS handshake agreed to
+ * HTTP/2 (ALPN h2) is not HTTP/2 at all (`ERR_HTTP2_ERROR`, "Protocol error", by its number): a
+ * server or TLS front end that offers h2 and answers in HTTP/1.1, every time.
+ */
+export const notHttp2 = (error: unknown): boolean => nghttp2Errno(error) === NGHTTP2_ERR.PROTO
+
+/** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
+export interface Http1Wanted {
+  /** What the server did, in words (`NODE_DEBUG=imgpull` prints them with its origin). */
+  why: string
+  /** All the origin's requests from now on (true), or only this request's later attempts. */
+  origin: boolean
+}
+
+/** nghttp2's errors over what a server sent that HTTP/1.1 has no room for, in words. */
+const BROKEN_HTTP2: Record<number, string> = {
+  [NGHTTP2_ERR.PROTO]: 'agreed to HTTP/2, then sent something else',
+  [NGHTTP2_ERR.TOO_MANY_CONTINUATIONS]:
+    "sent a header block in more than 8 CONTINUATION frames (nghttp2's guard against CONTINUATION floods, CVE-2024-28182)",
+  [NGHTTP2_ERR.INVALID_FRAME]: 'sent an HTTP/2 frame where none may come',
+  [NGHTTP2_ERR.INVALID_HEADER_BLOCK]: 'sent an HTTP/2 header block that cannot be read',
+  [NGHTTP2_ERR.FRAME_SIZE_ERROR]: 'sent an HTTP/2 frame of a wrong size',
+  [NGHTTP2_ERR.HEADER_COMP]: 'sent an HTTP/2 header block HPACK cannot decode',
+  [NGHTTP2_ERR.HTTP_HEADER]: 'sent a header field HTTP/2 forbids',
+  [NGHTTP2_ERR.HTTP_MESSAGING]: "broke HTTP/2's message rules",
+}
+
+/**
+ * Whether an HTTP/2 request that failed with `error` is to go over HTTP/1.1, and for whom; before
+ * its answer began (`answered` false) it goes again at once (see http1-fallback.ts). Pure,
+ * table-tested (test/h2-fallback.test.ts). Read by the error's code and numbers, never its words,
+ * for the same fault comes as a stream's or as a connection's error by Node's version:
+ * - `HTTP_1_1_REQUIRED` (RFC 9113 §7), as a stream reset or a GOAWAY: the server asks for it;
+ * - nghttp2 ending the session over what the server sent (`ERR_HTTP2_ERROR` and its number): not
+ *   HTTP/2 at all, or a header block in more than 8 CONTINUATION frames (many cookies or a long
+ *   policy from a server that splits its blocks small), a frame or header block it cannot read;
+ * - PROTOCOL_ERROR before the answer's head, on the stream (nghttp2 refuses a head carrying a
+ *   header field HTTP/2 forbids, RFC 9113 §8.2.2: `Connection`, `Keep-Alive`, `Transfer-Encoding`,
+ *   `Upgrade`, `Proxy-Connection`, old proxies and servers that pass HTTP/1.1's through) or the
+ *   connection (GOAWAY);
+ * - PROTOCOL_ERROR on the stream after its head: nghttp2 resets a stream whose body runs past or
+ *   stops short of its `Content-Length` (RFC 9113 §8.1.1), and drops the bytes that do, where
+ *   HTTP/1.1 reads the length and leaves the rest; only that request's later attempts change.
+ * HTTP/1.1 reads each of these as curl's `--http1.1` and browsers do; over HTTP/2 curl fails them
+ * (`stream was not closed cleanly: PROTOCOL_ERROR`), and imgpull failed every attempt.
+ */
+export function http1Wanted(error: unknown, answered: boolean): Http1Wanted | undefined {
+  if (asksForHttp1(error)) return { why: 'asks for HTTP/1.1 (HTTP_1_1_REQUIRED)', origin: true }
+  const errno = nghttp2Errno(error)
+  if (errno !== undefined) return BROKEN_HTTP2[errno] ? { why: BROKEN_HTTP2[errno], origin: true } : undefined
+  if (http2ErrorCode(error) !== PROTOCOL_ERROR) return undefined
+  if ((error as { code?: string }).code !== 'ERR_HTTP2_STREAM_ERROR')
+    return { why: 'ended the HTTP/2 connection with PROTOCOL_ERROR (GOAWAY)', origin: true }
+  return answered
+    ? {
+        why: "reset an answer's HTTP/2 stream with PROTOCOL_ERROR (its body longer or shorter than its Content-Length?)",
+        origin: false,
+      }
+    : {
+        why: 'sent an HTTP/2 head that was refused with PROTOCOL_ERROR (a header field HTTP/2 forbids, such as Connection or Transfer-Encoding?)',
+        origin: true,
+      }
+}
 
 /** REFUSED_STREAM (0x7, RFC 9113 §8.7): "the stream was closed prior to any application processing". */
 export const REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM
