@@ -290,6 +290,51 @@ for (const field of [
   })
 }
 
+test('on transfer threads, and for a body longer than its length: each thread sends the origin, or the file, over HTTP/1.1', async () => {
+  const server = await rawServer((s) => [
+    ...frames.headers(s, head([['connection', 'keep-alive']])),
+    ...frames.data(s, image),
+  ])
+  const longer = await rawServer(
+    (s) => [...frames.headers(s, head()), ...frames.data(s, Buffer.concat([image, Buffer.from('\n')]))],
+    (_req, res) => {
+      res.socket!.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: ${image.length}\r\n\r\n`,
+          ),
+          image,
+          Buffer.from('\n'),
+        ]),
+      )
+    },
+  )
+  try {
+    const out = join(dir, 'field-threads')
+    const names = ['t1', 't2', 't3', 't4', 't5', 't6']
+    const results = await run(
+      names.map((n) => server.url(`/${n}.png`)),
+      { out, threads: 2, perHost: 1 },
+    )
+    await assertImages(results, out, [1, 1, 1, 1, 1, 1])
+    assert.ok(server.seen.h2 <= 2, `one HTTP/2 try per thread at most: ${server.seen.h2}`)
+    const cut = await run([longer.url('/n1.png'), longer.url('/n2.png')], {
+      out: join(dir, 'longer-threads'),
+      threads: 2,
+    })
+    // A retry may go to the other thread, which learns it on its own: one HTTP/2 try per thread.
+    for (const r of cut) {
+      assert.equal(r.status, 'ok', r.message)
+      assert.ok(r.attempts >= 2 && r.attempts <= 3, `${r.path}: ${r.attempts} attempts`)
+      assert.ok((await readFile(join(dir, 'longer-threads', r.path!))).equals(image), r.path)
+    }
+    assert.equal(longer.seen.h1, 2)
+  } finally {
+    await server.close()
+    await longer.close()
+  }
+})
+
 test('the CLI with NODE_DEBUG=imgpull names the origin whose HTTP/2 head was refused and that it goes over HTTP/1.1', async () => {
   const server = await rawServer((s) => [
     ...frames.headers(s, head([['transfer-encoding', 'chunked']])),
