@@ -6,6 +6,7 @@ import {
   http2ErrorCode,
   isSilentHttp2,
   notHttp2,
+  PROTOCOL_ERROR,
   slowDownWords,
 } from './fetch/http2-errors.js'
 import { quoted } from './utils/printable.js'
@@ -321,6 +322,10 @@ function networkWords(cause: unknown): string {
   if (code === 'UND_ERR_INFO' && H2_UNANSWERED[cause.message])
     return `${H2_UNANSWERED[cause.message]} (${code})`
   const h2 = http2ErrorCode(cause)
+  // Node's words name the code alone. Before an answer this reaches here only where HTTP/1.1
+  // could not be had (see http1-fallback.ts); a body without a length may be cut so too.
+  if (code === 'ERR_HTTP2_STREAM_ERROR' && h2 === PROTOCOL_ERROR)
+    return `the HTTP/2 stream was reset with PROTOCOL_ERROR (by nghttp2 for a head HTTP/2 forbids, with a field such as Connection or Transfer-Encoding, RFC 9113 §8.2.2, or by the server) (${code})`
   if (code === 'UND_ERR_SOCKET' && h2 !== undefined)
     return `the server ended the HTTP/2 connection (GOAWAY, error code ${h2}) (${code})`
   // Node's words for a TLS socket that closed before its handshake was done: no reset need have

@@ -6,7 +6,7 @@ import { constants, createSecureServer, type Http2SecureServer } from 'node:http
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { asksForHttp1, http1Wanted, http2ErrorCode } from '../src/fetch/http2-errors.js'
+import { asksForHttp1, http1Wanted, http2ErrorCode, refusesHttp1 } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -233,6 +233,47 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     const row = `${(e as { code?: string }).code} ${e.message} answered=${answered}`
     assert.equal(wanted?.origin, origin, row)
     if (words) assert.match(wanted!.why, words, row)
+  }
+})
+
+test('refusesHttp1: a TLS handshake refused for want of a protocol both offer, by its code', () => {
+  const alert = Object.assign(new Error('any words'), { code: 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' })
+  assert.equal(refusesHttp1(alert), true)
+  assert.equal(
+    refusesHttp1(Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR' })),
+    false,
+  )
+  assert.equal(refusesHttp1(new Error('tlsv1 alert no application protocol')), false)
+  assert.equal(refusesHttp1(undefined), false)
+})
+
+// A server offering HTTP/2 alone refuses a TLS handshake offering HTTP/1.1 alone (RFC 7301 §3.2):
+// the fallback turned a malformed head into 'TLS: ... the TLS handshake failed (tlsv1 alert no
+// application protocol)', failed at once as tls, the server's HTTP/2 fault unsaid.
+test('a server that speaks HTTP/2 alone: its malformed head fails as it is, not as a TLS failure of HTTP/1.1', async () => {
+  const server = await startRawH2Server(
+    tlsPair(certs.good),
+    (s) => [...frames.headers(s, head([['connection', 'keep-alive']])), ...frames.data(s, image)],
+    (_req, res) => res.end(),
+    { alpn: ['h2'] },
+  )
+  try {
+    const results = await run([server.url('/o1.png'), server.url('/o2.png')], {
+      out: join(dir, 'h2-alone'),
+      perHost: 1,
+      retries: 1,
+    })
+    for (const r of results) {
+      assert.equal(r.error, 'network', r.message)
+      assert.match(
+        r.message!,
+        /HTTP\/2 stream was reset with PROTOCOL_ERROR \(by nghttp2 for a head HTTP\/2 forbids/,
+      )
+      assert.equal(r.attempts, 2)
+    }
+    assert.equal(server.seen.h1, 0)
+  } finally {
+    await server.close()
   }
 })
 

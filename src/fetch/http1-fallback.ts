@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { debuglog } from 'node:util'
 import { RecentMap } from '../utils/recent.js'
 import { ForwardingHandler } from './forwarding-handler.js'
-import { type Http1Wanted, http1Wanted } from './http2-errors.js'
+import { type Http1Wanted, http1Wanted, refusesHttp1 } from './http2-errors.js'
 import { type Dispatcher, VIA } from './undici.js'
 
 /** Origins, and requests, remembered as HTTP/1.1 only (see `Http1Fallback`'s `#origins`). */
@@ -51,6 +51,11 @@ export class Http1Fallback extends EventEmitter {
   readonly #origins = new RecentMap<string, true>(ORIGINS_KEPT)
   /** Requests (`https://host:port/path`) whose later attempts go over HTTP/1.1, their origin not. */
   readonly #requests = new RecentMap<string, true>(ORIGINS_KEPT)
+  /**
+   * Origins whose TLS refused HTTP/1.1 (they offer HTTP/2 alone): their HTTP/2 failures are their
+   * requests' to hear, not turned into a TLS failure of an HTTP/1.1 they never speak.
+   */
+  readonly #http2Only = new RecentMap<string, true>(ORIGINS_KEPT)
   #destroyed = false
 
   constructor(http2: Dispatcher, http1: () => Dispatcher) {
@@ -61,8 +66,8 @@ export class Http1Fallback extends EventEmitter {
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const origin = originOf(opts)
-    if (this.#origins.has(origin) || this.#requests.has(origin + opts.path))
-      return this.#over1().dispatch(opts, handler)
+    if (!this.#http2Only.has(origin) && (this.#origins.has(origin) || this.#requests.has(origin + opts.path)))
+      return this.#viaHttp1(origin, opts, handler)
     return this.#http2.dispatch(
       opts,
       new Watched(handler, (answered, wanted) => this.#refused(origin, opts, handler, answered, wanted)),
@@ -91,6 +96,7 @@ export class Http1Fallback extends EventEmitter {
     answered: boolean,
     wanted: Http1Wanted,
   ): boolean {
+    if (this.#http2Only.has(origin)) return false
     const [known, key] = wanted.origin ? [this.#origins, origin] : [this.#requests, origin + opts.path]
     if (!known.has(key)) {
       known.set(key, true)
@@ -99,7 +105,27 @@ export class Http1Fallback extends EventEmitter {
     }
     // Destroyed: nothing new may open (its refusal is the handler's to hear).
     if (answered || this.#destroyed) return false
-    this.#over1().dispatch(opts, handler)
+    this.#viaHttp1(origin, opts, handler)
+    return true
+  }
+
+  #viaHttp1(origin: string, opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    return this.#over1().dispatch(opts, new OverHttp1(handler, () => this.#noHttp1(origin, opts, handler)))
+  }
+
+  /**
+   * The origin's TLS refused HTTP/1.1: it speaks HTTP/2 alone. Its requests stay on HTTP/2, and
+   * this one goes there again (the handshake failed before it was sent), its failure its own.
+   */
+  #noHttp1(origin: string, opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    if (this.#destroyed) return false
+    if (!this.#http2Only.has(origin)) {
+      this.#http2Only.set(origin, true)
+      this.#origins.delete(origin)
+      debug('%s refuses HTTP/1.1 (ALPN: HTTP/2 alone): its requests stay on HTTP/2', origin)
+    }
+    this.#requests.delete(origin + opts.path)
+    this.dispatch(opts, handler)
     return true
   }
 
@@ -115,17 +141,9 @@ function originOf(opts: Dispatcher.DispatchOptions): string {
   return typeof origin === 'string' ? origin : (origin?.origin ?? '')
 }
 
-/**
- * Passes everything through to its handler, but an error `http1Wanted` takes for a wish for
- * HTTP/1.1, which goes to `onHttp1` first (`answered`: whether a final answer had come);
- * `onHttp1` returns true when it took the request over, and the handler never hears of the error.
- */
-class Watched extends ForwardingHandler {
-  #answered = false
-  constructor(
-    override readonly inner: Handler,
-    readonly onHttp1: (answered: boolean, wanted: Http1Wanted) => boolean,
-  ) {
+/** A handler passing everything through to its own, which knows the connection (`VIA`) too. */
+class Passing extends ForwardingHandler {
+  constructor(override readonly inner: Handler) {
     super(inner)
   }
 
@@ -137,6 +155,21 @@ class Watched extends ForwardingHandler {
   get [VIA](): object | undefined {
     return this.inner[VIA]
   }
+}
+
+/**
+ * Passes everything through to its handler, but an error `http1Wanted` takes for a wish for
+ * HTTP/1.1, which goes to `onHttp1` first (`answered`: whether a final answer had come);
+ * `onHttp1` returns true when it took the request over, and the handler never hears of the error.
+ */
+class Watched extends Passing {
+  #answered = false
+  constructor(
+    override readonly inner: Handler,
+    readonly onHttp1: (answered: boolean, wanted: Http1Wanted) => boolean,
+  ) {
+    super(inner)
+  }
 
   override onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
     if (status >= 200) this.#answered = true
@@ -146,6 +179,25 @@ class Watched extends ForwardingHandler {
   override onError(error: Error): void {
     const wanted = http1Wanted(error, this.#answered)
     if (wanted && this.onHttp1(this.#answered, wanted)) return
+    super.onError(error)
+  }
+}
+
+/**
+ * A request sent over HTTP/1.1 in place of HTTP/2: a TLS handshake refused for want of HTTP/1.1
+ * (see `refusesHttp1`) goes to `onRefused` first, which returns true when it took the request
+ * back; the handler never hears of it.
+ */
+class OverHttp1 extends Passing {
+  constructor(
+    override readonly inner: Handler,
+    readonly onRefused: () => boolean,
+  ) {
+    super(inner)
+  }
+
+  override onError(error: Error): void {
+    if (refusesHttp1(error) && this.onRefused()) return
     super.onError(error)
   }
 }

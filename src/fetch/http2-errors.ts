@@ -75,6 +75,14 @@ const nghttp2Errno = (error: unknown): number | undefined =>
  */
 export const notHttp2 = (error: unknown): boolean => nghttp2Errno(error) === NGHTTP2_ERR.PROTO
 
+/**
+ * Whether `error` is a TLS handshake the server refused for want of a protocol both offer by ALPN
+ * (alert 120, no_application_protocol): to a connection offering HTTP/1.1 alone, a server that
+ * speaks HTTP/2 alone (RFC 7301 §3.2). By its code, never its words.
+ */
+export const refusesHttp1 = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'
+
 /** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
 export interface Http1Wanted {
   /** What the server did, in words (`NODE_DEBUG=imgpull` prints them with its origin). */

@@ -6,7 +6,8 @@ import { type LocalServer, listenLocal } from './raw-server.js'
  * A TLS server offering h2 and http/1.1 (ALPN) whose HTTP/2 answers are frames the test writes
  * itself, byte for byte: for what Node's http2 server will not send (a body longer than its
  * content-length, connection-specific header fields, a header block in many CONTINUATION frames).
- * Over HTTP/1.1 `http1` answers (a plain `http` request listener).
+ * Over HTTP/1.1 `http1` answers (a plain `http` request listener); `alpn`: the protocols it offers
+ * (`['h2']`: HTTP/2 alone, its handshake refusing a client that offers HTTP/1.1 alone).
  *
  * It speaks just enough HTTP/2 for a client: its SETTINGS (empty), an ACK to the client's SETTINGS
  * and PINGs; it ignores WINDOW_UPDATE, PRIORITY and the rest, and keeps no flow-control window
@@ -23,13 +24,14 @@ export async function startRawH2Server(
   tls: { cert: Buffer; key: Buffer },
   answer: (stream: number, index: number) => Buffer[],
   http1: RequestListener,
+  { alpn = ['h2', 'http/1.1'] } = {},
 ): Promise<RawH2Server> {
   const seen = { h2: 0, h1: 0 }
   const h1 = createHttp1Server((req, res) => {
     seen.h1++
     http1(req, res)
   })
-  const server = createTlsServer({ ...tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket: TLSSocket) => {
+  const server = createTlsServer({ ...tls, ALPNProtocols: alpn }, (socket: TLSSocket) => {
     socket.on('error', () => {})
     if (socket.alpnProtocol !== 'h2') {
       h1.emit('connection', socket)
