@@ -1932,3 +1932,56 @@ test('a 203 or an unknown 2xx is kept as a 200 is; a 207 or 208 is its status; a
     /HTTP 226 from \S+ to a request that asked no instance manipulation \(A-IM\)$/,
   )
 })
+
+// A trailer section may carry no field that frames the message or manages its connection (RFC
+// 9110 §6.5.1), and a recipient must not merge one into the head (RFC 9112 §7.1.2); a parser that
+// applied them is boost/beast#3094. undici added a `Content-Length` trailer to the head's and
+// failed the whole body as not matching it ('network', on every attempt), where curl, wget2 and
+// aria2c keep the file (Node's `http` refuses it); a `Transfer-Encoding` or `Connection` trailer
+// left llhttp refusing the next answer on the kept connection, which failed that file's attempt.
+test('fields a trailer may not carry (Content-Length, Transfer-Encoding, Connection) change neither the body nor the next answer', async () => {
+  const a = makeImage('trailer-a', 20_000)
+  const b = makeImage('trailer-b', 24_000)
+  const trailers: Record<string, string[]> = {
+    '/a-length': ['Content-Length: 5'],
+    '/a-coding': ['Transfer-Encoding: gzip'],
+    '/a-connection': ['Connection: close', 'Keep-Alive: timeout=0'],
+    '/a-plain': ['X-Stream-Error: none'],
+  }
+  const requests: Record<string, number> = {}
+  const keptAlive = await startRawServer((socket) => {
+    socket.on('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      requests[path] = (requests[path] ?? 0) + 1
+      if (path.startsWith('/b?')) {
+        socket.write(Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Length: ${b.length}`]), b]))
+        return
+      }
+      socket.write(
+        Buffer.concat([
+          head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
+          Buffer.from(`${a.length.toString(16)}\r\n`),
+          a,
+          Buffer.from(`\r\n0\r\n${(trailers[path] ?? []).map((line) => `${line}\r\n`).join('')}\r\n`),
+        ]),
+      )
+    })
+  })
+  try {
+    for (const path of Object.keys(trailers)) {
+      const out = join(dir, `trailer${path.replace('/', '-')}`)
+      const results: Result[] = []
+      const urls = [`${keptAlive.origin}${path}`, `${keptAlive.origin}/b?after=${path.slice(1)}`]
+      for await (const r of pull(urls, { out, retries: 0, concurrency: 1 })) results.push(r)
+      const [first, second] = urls.map((url) => results.find((r) => r.job.url === url)!)
+      assert.equal(first.status, 'ok', `${path}: ${first.message}`)
+      assert.ok((await readFile(join(out, first.path!))).equals(a), path)
+      assert.equal(second.status, 'ok', `${path}, the next file: ${second.message}`)
+      assert.ok((await readFile(join(out, second.path!))).equals(b), path)
+      // The next request went out once: on the same connection, or on a new one, never twice.
+      assert.equal(requests[`/b?after=${path.slice(1)}`], 1, `${path}: the next file's requests`)
+    }
+  } finally {
+    await keptAlive.close()
+  }
+})

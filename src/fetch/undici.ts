@@ -583,12 +583,16 @@ interface LlhttpParser {
   ptr: number
   statusCode: number
   contentLength: string
+  /** The `Keep-Alive` and `Connection` values undici gathers as it reads a head. */
+  keepAlive: string
+  connection: string
   headers: Buffer[]
   headersSize: number
   socket: { destroyed: boolean } & Record<symbol, unknown>
   execute(data: Buffer): unknown
   createError(code: number, data: Buffer): Error
   onHeaderField(buf: Buffer): number
+  onHeaderValue(buf: Buffer): number
   onHeadersComplete(statusCode: number, upgrade: boolean, shouldKeepAlive: boolean): number
   [LENIENT]?: true
   /** The values of this head's `Content-Length` lines before its last (see `forgetLength`). */
@@ -598,6 +602,9 @@ interface LlhttpParser {
   /** What llhttp is given of a head, while it reads it (see `statusLineAt`). */
   [HEAD_READ]?: Buffer
 }
+
+/** Fields llhttp frames a message or manages its connection by, also from a trailer section. */
+const FRAMING_FIELDS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade'])
 
 /** Whether raw header lines (`[name, value, ...]`) hold `name` (lower-case); lengths compared first. */
 function hasHeader(raw: Buffer[], name: string): boolean {
@@ -1062,6 +1069,22 @@ function readAsCurlDoes(parser: object): void {
     const name = this.headers.at(-1)
     if (this.headers.length % 2 === 1 && this.contentLength !== '' && name?.length === 14)
       if (name.toString('latin1').toLowerCase() === 'content-length') forgetLength(this)
+    return result
+  }
+  const onHeaderValue = proto.onHeaderValue
+  proto.onHeaderValue = function (this: LlhttpParser, buf: Buffer) {
+    // A status already read: a field of a chunked body's trailer section (undici reads it with the
+    // head's callbacks). It may not frame the message or steer its connection (RFC 9110 §6.5.1)
+    // and is not merged into the head (RFC 9112 §7.1.2), but undici gathered a `Content-Length`
+    // there as the head's and failed the whole body as not matching it. llhttp does take a
+    // `Transfer-Encoding` or `Connection` there for the next message's framing and refuses the
+    // next answer on the connection: it is not kept for one.
+    if (!this.statusCode) return onHeaderValue.call(this, buf)
+    const { contentLength, keepAlive, connection } = this
+    const result = onHeaderValue.call(this, buf)
+    Object.assign(this, { contentLength, keepAlive, connection })
+    const name = this.headers.at(-2)
+    if (name && FRAMING_FIELDS.has(name.toString('latin1').toLowerCase())) this.socket[symbols.kReset] = true
     return result
   }
   const onHeadersComplete = proto.onHeadersComplete
