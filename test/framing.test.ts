@@ -1968,19 +1968,21 @@ test('fields a trailer may not carry (Content-Length, Transfer-Encoding, Connect
     })
   })
   try {
-    for (const path of Object.keys(trailers)) {
-      const out = join(dir, `trailer${path.replace('/', '-')}`)
-      const results: Result[] = []
-      const urls = [`${keptAlive.origin}${path}`, `${keptAlive.origin}/b?after=${path.slice(1)}`]
-      for await (const r of pull(urls, { out, retries: 0, concurrency: 1 })) results.push(r)
-      const [first, second] = urls.map((url) => results.find((r) => r.job.url === url)!)
-      assert.equal(first.status, 'ok', `${path}: ${first.message}`)
-      assert.ok((await readFile(join(out, first.path!))).equals(a), path)
-      assert.equal(second.status, 'ok', `${path}, the next file: ${second.message}`)
-      assert.ok((await readFile(join(out, second.path!))).equals(b), path)
-      // The next request went out once: on the same connection, or on a new one, never twice.
-      assert.equal(requests[`/b?after=${path.slice(1)}`], 1, `${path}: the next file's requests`)
-    }
+    // On the main thread, and on a transfer thread, whose undici is its own.
+    for (const threads of [0, 1])
+      for (const path of Object.keys(trailers)) {
+        const out = join(dir, `trailer${threads}${path.replace('/', '-')}`)
+        const results: Result[] = []
+        const urls = [`${keptAlive.origin}${path}`, `${keptAlive.origin}/b?after=${path.slice(1)}-${threads}`]
+        for await (const r of pull(urls, { out, retries: 0, concurrency: 1, threads })) results.push(r)
+        const [first, second] = urls.map((url) => results.find((r) => r.job.url === url)!)
+        assert.equal(first.status, 'ok', `${path}: ${first.message}`)
+        assert.ok((await readFile(join(out, first.path!))).equals(a), path)
+        assert.equal(second.status, 'ok', `${path}, the next file: ${second.message}`)
+        assert.ok((await readFile(join(out, second.path!))).equals(b), path)
+        // The next request went out once: on the same connection, or on a new one, never twice.
+        assert.equal(requests[`/b?after=${path.slice(1)}-${threads}`], 1, `${path}: the next file's requests`)
+      }
   } finally {
     await keptAlive.close()
   }
