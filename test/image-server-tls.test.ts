@@ -74,7 +74,15 @@ test('over HTTP/2, reset and short cut one stream, a 503 and a redirect answer, 
     await pullAll(server, paths)
     for (const p of paths.slice(0, 3)) assert.equal(server.hits.get(p), 2, `${p} asked twice`)
     assert.equal(server.hits.get('/d4?redirect=0'), 1, 'the redirect followed')
-    assert.deepEqual(protocols(server), new Set(['h2']))
+    // Every request over HTTP/2 but the short-cut stream's retry: nghttp2 resets a body shorter than
+    // its content-length as it resets one longer (which it cuts, and which HTTP/1.1 ends at its
+    // length), so that file's next attempt goes over HTTP/1.1 (see http2-errors.ts `http1Wanted`).
+    const over = (proto: string) => server.log.filter((l) => (':path' in l.headers ? 'h2' : 'h1') === proto)
+    assert.deepEqual(
+      over('h1').map((l) => l.url),
+      ['/d2?size=120000&short=40000&times=1'],
+    )
+    assert.equal(over('h2').length, server.log.length - 1)
   } finally {
     await server.close()
   }
