@@ -34,7 +34,7 @@ const svg = Buffer.from(
 )
 const zstd = zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer }
 
-test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and never spliced', () => {
+test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and never spliced but from a transfer coding', () => {
   assert.deepEqual(codingsOf(undefined), [])
   assert.deepEqual(codingsOf('identity'), [])
   assert.deepEqual(codingsOf(' GZIP '), ['gzip'])
@@ -96,6 +96,30 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       206,
       {
         'content-encoding': 'gzip',
+        'content-range': 'bytes 400-599/600',
+        etag: '"v1"',
+      },
+      { do: 'restart' },
+    ],
+    [
+      // hunt153: its range counts the file's bytes, the coding is the hop's (RFC 9112 §7).
+      'a resume answered with a range of the file under a transfer coding',
+      { from: 400 },
+      206,
+      {
+        'transfer-encoding': 'gzip, chunked',
+        'content-range': 'bytes 400-999/1000',
+        etag: '"v1"',
+      },
+      { do: 'receive', at: 400, total: 1000, decode: ['gzip'], decodedTotal: 1000 },
+    ],
+    [
+      'a resume answered with a range of the file under a transfer coding over a content coding',
+      { from: 400 },
+      206,
+      {
+        'content-encoding': 'br',
+        'transfer-encoding': 'gzip, chunked',
         'content-range': 'bytes 400-599/600',
         etag: '"v1"',
       },
@@ -1016,6 +1040,81 @@ test('a 206 of the whole file under a transfer coding, to a plain GET: its range
     ),
   }
   await allKept(answers, 'te-gzip-206')
+})
+
+// hunt153: a resume's 206 under a transfer coding alone (a hop-by-hop compressing proxy): its range
+// counts the file's own bytes, which the coding went over for the hop (RFC 9112 §6.1, §7). It was
+// refused ("bytes 55904-119999 of a gzip-encoded body cannot be joined") and the file started over
+// from byte 0 at every resume; decoded, it goes on from the bytes on disk, its overlap compared.
+test("a resume's 206 under a transfer coding is decoded and joined to the bytes on disk; one that does not fit them keeps them, or starts over", async () => {
+  const jpg = makeImage('te-resume', 120_000, 'jpg')
+  const requests = new Map<string, string[]>()
+  /** The 206 each path sends to a resume from `from`, by how many resumes it has had. */
+  const resumes: Record<string, (from: number, n: number) => Buffer> = {
+    '/chunked.jpg': (from) =>
+      chunkedAnswer(
+        `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
+        zlib.gzipSync(jpg.subarray(from)),
+        '206 Partial Content',
+      ),
+    '/close.jpg': (from) =>
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 206 Partial Content\r\nContent-Type: image/jpeg\r\nETag: "v1"\r\nContent-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n`,
+        ),
+        zlib.gzipSync(jpg.subarray(from)),
+      ]),
+    // First decoding past its range (bad-range: the bytes on disk stay, and are resumed again).
+    '/long.jpg': (from, n) =>
+      chunkedAnswer(
+        `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: deflate, chunked`,
+        zlib.deflateSync(
+          n === 1 ? Buffer.concat([jpg.subarray(from), Buffer.alloc(500)]) : jpg.subarray(from),
+        ),
+        '206 Partial Content',
+      ),
+    // Labelled gzip, plain bytes of the file: no range joins them, the file is asked for again.
+    '/plain.jpg': (from) =>
+      chunkedAnswer(
+        `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
+        jpg.subarray(from),
+        '206 Partial Content',
+      ),
+  }
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const head = data.toString('latin1')
+      const path = head.split(' ')[1]
+      const range = /\r\nrange: *bytes=(\d+)-/i.exec(head)?.[1]
+      const seen = requests.get(path) ?? []
+      requests.set(path, [...seen, range ?? 'whole'])
+      const resumed = seen.filter((r) => r !== 'whole').length + 1
+      if (range !== undefined) return void socket.end(resumes[path](Number(range), resumed))
+      // The whole file, plainly: cut at its middle the first time.
+      socket.write(
+        `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nETag: "v1"\r\nContent-Length: ${jpg.length}\r\n\r\n`,
+      )
+      if (seen.length > 0) socket.end(jpg)
+      else socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+    })
+  })
+  try {
+    const results = new Map<string, Result>()
+    for await (const r of pull(
+      Object.keys(resumes).map((p) => raw.url(p)),
+      { out: join(dir, 'te-resume'), journal: false, retries: 3, name: '{index}{ext}' },
+    ))
+      results.set(new URL(r.job.url).pathname, r)
+    keptWhole(results, Object.keys(resumes), jpg)
+    const from = String(60_000 - 4096)
+    assert.deepEqual(requests.get('/chunked.jpg'), ['whole', from])
+    assert.deepEqual(requests.get('/close.jpg'), ['whole', from])
+    // The bytes on disk kept, their last 1 KiB asked for again (`LATER_OVERLAP`).
+    assert.deepEqual(requests.get('/long.jpg'), ['whole', from, String(60_000 - 1024)])
+    assert.deepEqual(requests.get('/plain.jpg'), ['whole', from, 'whole'])
+  } finally {
+    await raw.close()
+  }
 })
 
 // hunt131: a compression layer that codes a 206 a range handler cut from the file (Express's

@@ -47,7 +47,7 @@ import {
 import { BodySize } from './large-bodies.js'
 import { redirectTarget } from './location.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
-import { FLUSH_BYTES, PartFile, sizeOnDisk } from './part-file.js'
+import { FLUSH_BYTES, PartFile, sizeOnDisk, truncatePart } from './part-file.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import { quotaResetAfterServed, readRefusal } from './rate-limit-headers.js'
 import { revisit } from './redirect-revisit.js'
@@ -362,12 +362,26 @@ class UndeclaredGzip extends ImgpullError {
   }
 }
 
-class FileChanged extends ImgpullError {
-  readonly why: string
-  constructor(shown: string, at: number) {
-    const why = `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`
+/**
+ * A resume's answer that cannot be joined to the bytes on disk, as its bytes showed (`why`, in
+ * words): the file is asked for again from byte 0 (see `download`).
+ */
+class NotJoined extends ImgpullError {
+  constructor(
+    shown: string,
+    readonly why: string,
+  ) {
     super('bad-range', `${shown}: ${why}`, { retryable: true })
-    this.why = why
+  }
+}
+
+/** A resume's answer whose first bytes are not those on disk: the file starts over. */
+class FileChanged extends NotJoined {
+  constructor(shown: string, at: number) {
+    super(
+      shown,
+      `the file changed under the same validators (the bytes before byte ${at} differ from those on disk)`,
+    )
   }
 }
 
@@ -407,7 +421,7 @@ export async function download(
       if (t.answeredAt !== undefined) servedBy(t.answeredAt)
       return t.result!
     } catch (error) {
-      if (error instanceof FileChanged && !cancel.aborted) {
+      if (error instanceof NotJoined && !cancel.aborted) {
         t.exchange?.abort(error)
         await t.restart(error.message)
         t.startedOver = `the answer to its resume could not be joined (${error.why})`
@@ -1042,7 +1056,8 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
 /**
  * Stream the body into the part file at `decision.at`, checking every byte on the way. An encoded
  * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
- * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts).
+ * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts), but a
+ * resume's answer under a transfer coding goes on from the bytes on disk (`decodedSplice`).
  */
 async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
   const size = new BodySize()
@@ -1073,7 +1088,7 @@ async function receiveBody(
   t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
   t.ctx.onBody?.(
     decision.at,
-    !decision.decode
+    !decision.decode || decision.at > 0
       ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
       : t.undeclaredGzip
         ? 'the server sent it as gzip data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)'
@@ -1092,8 +1107,31 @@ async function receiveBody(
   const overlap = decision.overlap ?? 0
   /** Bytes of the overlap before those compared with `tail`. */
   const passed = overlap - (tail?.length ?? 0)
+  /**
+   * A resume's answer under a transfer coding (see `judge`): its overlap is of the decoded bytes,
+   * compared as they come out of the decoder; bytes of such an answer are never kept after it fails
+   * (see `spliced` below).
+   */
+  const decodedSplice = decision.decode !== undefined && decision.at > 0
+  /** Bytes the decoder gave of a decoded splice. */
+  let decodedIn = 0
   /** Bytes of the body past the overlap: the file's next ones. */
-  const beyond = () => Math.max(0, received - overlap)
+  const beyond = () => Math.max(0, (decodedSplice ? decodedIn : received) - overlap)
+  /**
+   * `chunk`, the body's bytes from its byte `from` on, without those of the overlap, which must
+   * equal the bytes on disk there; `undefined` when it is all overlap.
+   */
+  const pastOverlap = (chunk: Buffer, from: number): Buffer | undefined => {
+    if (from >= overlap) return chunk
+    const n = Math.min(chunk.length, overlap - from)
+    const start = Math.max(from, passed)
+    if (tail && start < from + n) {
+      const onDisk = tail.subarray(start - passed, from + n - passed)
+      if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
+      if (from + n === overlap) t.ctx.onTailChecked?.()
+    }
+    return n === chunk.length ? undefined : chunk.subarray(n)
+  }
   /** `ended`: the body is all in. */
   const identify = async (ended = false) => {
     if (await check.identify()) return
@@ -1242,7 +1280,18 @@ async function receiveBody(
             shown,
             'the gzip its first bytes announce (no Content-Encoding names one)',
           )
-        : new BodyDecoder(decision.decode, keep, shown)
+        : new BodyDecoder(
+            decision.decode,
+            decodedSplice
+              ? (chunk) => {
+                  const from = decodedIn
+                  decodedIn += chunk.length
+                  const rest = pastOverlap(chunk, from)
+                  return rest && keep(rest)
+                }
+              : keep,
+            shown,
+          )
       : undefined
     if (decoder) {
       decoder.onOwnEnd = endAtOwnEnd
@@ -1260,18 +1309,10 @@ async function receiveBody(
     received += chunk.length
     size.grew(received)
     t.ctx.onBytes?.(chunk.length)
-    if (from < overlap) {
-      const n = Math.min(chunk.length, overlap - from)
-      const start = Math.max(from, passed)
-      if (tail && start < from + n) {
-        const onDisk = tail.subarray(start - passed, from + n - passed)
-        if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
-        if (from + n === overlap) t.ctx.onTailChecked?.()
-      }
-      if (n === chunk.length) return
-      chunk = chunk.subarray(n)
+    if (!decoder) {
+      const rest = pastOverlap(chunk, from)
+      return rest && keep(rest)
     }
-    if (!decoder) return keep(chunk)
     t.encodedDigest?.hash.update(chunk)
     // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
     // are held to --max-size too, with the room a coding adds to data it cannot compress.
@@ -1418,6 +1459,16 @@ async function receiveBody(
       if (decoder.checksumMismatch !== undefined) crcMismatch(t, decoder.checksumMismatch)
       // A 206 of all of a coded file whose range counts the decoded bytes (see `decodedTotal`).
       const total = decision.decodedTotal
+      if (
+        decodedSplice &&
+        total !== undefined &&
+        (t.codingEnded ? check.bytes !== total : check.bytes > total)
+      )
+        throw new ImgpullError(
+          'bad-range',
+          `${shown}: unusable partial answer: its Content-Range ends at byte ${total - 1}, its Transfer-Encoding ${decision.decode!.join(', ')} decodes to bytes up to ${check.bytes - 1}`,
+          { retryable: true },
+        )
       if (total !== undefined && t.codingEnded && check.bytes !== total)
         throw new ImgpullError(
           'bad-range',
@@ -1449,7 +1500,19 @@ async function receiveBody(
       await file.flush(true).catch(() => {})
     }
     await file.close()
-    if (!resumable) await unlink(t.part).catch(() => {})
+    // A decoded splice that failed (cut, or its coding or range wrong): none of its bytes are
+    // kept, those on disk before it are (see `decodedSplice`).
+    if (!resumable && decodedSplice && !tooLarge) {
+      await truncatePart(t.part, decision.at)
+      t.record()
+      // Bytes its coding's label does not fit: no retry can join them, the file starts over.
+      const code = (error as ImgpullError | undefined)?.code
+      if (code === 'corrupt' || code === 'unsupported-encoding')
+        throw new NotJoined(
+          shown,
+          `its Transfer-Encoding ${decision.decode!.join(', ')} did not decode (${(error as Error).message})`,
+        )
+    } else if (!resumable) await unlink(t.part).catch(() => {})
     // The connection ended (reset, closed) short of the length; a body that stalled until the idle
     // timeout was not cut, and is told as the timeout it is.
     const networkCut =
@@ -1470,7 +1533,8 @@ async function receiveBody(
     throw failure
   }
   await file.close()
-  t.offset = decision.at + (decoder ? check.bytes : beyond())
+  // A decoded body's check counts the file from byte 0, the bytes on disk before it too.
+  t.offset = decoder ? check.bytes : decision.at + beyond()
   // An encoded body whose length is its decoded one (see `lengthOfDecoded`): whole.
   if (
     decision.length !== undefined &&

@@ -53,7 +53,8 @@ import { successBody } from './success-status.js'
  *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
  *   an encoded body is used only when it is all of it; a resume met with one starts over. Under a
  *   transfer coding (RFC 9112 §7: `Transfer-Encoding: gzip`), the range counts the bytes before
- *   it was applied: what is sent is not counted against it.
+ *   it was applied: what is sent is not counted against it, and a resume's 206 under one alone
+ *   goes on from the bytes on disk once decoded.
  */
 export interface Asked {
   /** Where the bytes on disk end, the file's next byte: a resume; 0 for a plain GET. */
@@ -89,14 +90,17 @@ export type Decision =
       /** Bytes this body must carry, if known (encoded bytes, for an encoded body). */
       length?: number
       /**
-       * The body's content codings, in the order applied: it must be decoded, and its decoded size
-       * is not known (`total` undefined). Such a body always starts at byte 0 of the file.
+       * The body's codings, in the order applied: it must be decoded. Under a content coding its
+       * decoded size is not known (`total` undefined), and it starts at byte 0 of the file; only
+       * the answer to a resume under a transfer coding alone goes on from `at` (its overlap, then,
+       * decoded bytes).
        */
       decode?: string[]
       /**
-       * A 206 of all of a content-coded file, to a plain GET, whose `Content-Length` (`length`,
-       * the encoded bytes sent) is not its range's: the range counts the decoded bytes, which must
-       * come to this (see `judge`).
+       * Where the decoded bytes must end, counted from the file's byte 0: a 206 of all of a
+       * content-coded file, to a plain GET, whose `Content-Length` (`length`, the encoded bytes
+       * sent) is not its range's, the range counting the decoded bytes; or the end of the range
+       * of a resume's 206 under a transfer coding (see `judge`).
        */
       decodedTotal?: number
       /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
@@ -562,6 +566,13 @@ export function judge(asked: Asked, answer: Answer): Decision {
       // Under a transfer coding, its range counts the bytes before it was applied.
       return { do: 'receive', at: 0, decode: codings }
     }
+    if (resuming && contentCodings.length === 0) {
+      // A resume's 206 under a transfer coding alone (a hop-by-hop compressing proxy): its range
+      // counts the file's own bytes, those the coding was applied over for the hop (RFC 9112 §6.1,
+      // §7), which, decoded, go on from the bytes on disk (the overlap compared with them). It
+      // started over from byte 0 at every resume.
+      return continued(asked, range, { decode: codings, decodedTotal: range.end! + 1 })
+    }
     const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
@@ -571,13 +582,22 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (range.start === 0 && declared !== undefined) return { do: 'receive', at: 0, total: length, length }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
+  return continued(asked, range, { length })
+}
+
+/** A 206 that goes on from the bytes on disk: `range` starts at or before them (see `judge`). */
+function continued(
+  asked: Asked,
+  range: { start?: number; total?: number },
+  body: { length: number } | { decode: string[]; decodedTotal: number },
+): Decision {
   const total = range.total ?? asked.known.length
-  const overlap = asked.from - range.start
+  const overlap = asked.from - range.start!
   return {
     do: 'receive',
     at: asked.from,
     total,
-    length,
+    ...body,
     ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
   }

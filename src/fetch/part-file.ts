@@ -64,6 +64,18 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
 }
 
 /**
+ * Cut a part file back to its first `size` bytes (never through a link): the bytes an answer
+ * added that cannot be kept, those before it kept as they were. Never throws (a part gone is
+ * nothing to cut).
+ */
+export async function truncatePart(path: string, size: number): Promise<void> {
+  const fh = await openPartHandle(path, false).catch(() => undefined)
+  if (!fh) return
+  await fh.truncate(size).catch(() => {})
+  await fh.close().catch(() => {})
+}
+
+/**
  * Writes a body into its part file at the right offset, gathering chunks into few large writes;
  * the next chunks keep arriving while a write runs. Every write happens on libuv's pool, never on
  * the thread that moves bytes: a body that ends before its first write (a small image) is opened,
