@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import type { ImgpullError } from '../src/errors.js'
 import { BodyDecoder, opensAsMarkup, undecodable, ZstdWalk } from '../src/fetch/content-encoding.js'
-import { codingsOf, judge } from '../src/fetch/judge.js'
+import { codingsOf, judge, unknownCodings } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -45,6 +45,16 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
   assert.deepEqual(codingsOf('aes128gcm'), ['aes128gcm'])
   assert.deepEqual(codingsOf('dcb, DCZ'), ['dcb', 'dcz'])
   assert.deepEqual(codingsOf(['deflate', 'identity, br']), ['deflate', 'br'])
+  // Tokens that name a coding imgpull does not know, named when the body is no image.
+  const unknown = (ce: string, te?: string) =>
+    unknownCodings({ 'content-encoding': ce, ...(te ? { 'transfer-encoding': te } : {}) })
+  assert.deepEqual(unknown('x-bzip2, GZIP'), ['x-bzip2'])
+  assert.deepEqual(unknown('gzip', 'xz, chunked'), ['xz'])
+  assert.deepEqual(
+    unknown('none, binary, UTF-8, utf8, ISO-8859-1, windows-1252, 8bit, identity, chunked'),
+    [],
+  )
+  assert.deepEqual(unknown('text/html, gzip, compress, aes128gcm'), [])
 
   const known = { etag: '"v1"', length: 1000 }
   const cases: [string, { from: number }, number, Record<string, string>, object][] = [
@@ -336,6 +346,14 @@ before(async () => {
     '/compress': send(gz, { 'content-encoding': 'compress' }),
     // An encrypted body (RFC 8188): no image, and no coding imgpull decodes, said so.
     '/aes128gcm': send(changedByte(Buffer.alloc(4000, 0x5a)), { 'content-encoding': 'aes128gcm' }),
+    // hunt153: codings imgpull does not know, alone or stacked with gzip, really applied: the body
+    // was not-an-image ('sent image/jpeg, gzip-encoded, 59943 bytes') or corrupt ('does not decode
+    // as its Content-Encoding says'), the culprit unnamed.
+    '/xz': send(zlib.brotliCompressSync(image), { 'content-encoding': 'xz' }),
+    '/unknown-under-gzip': send(zlib.gzipSync(zlib.brotliCompressSync(image)), {
+      'content-encoding': 'x-bzip2, gzip',
+    }),
+    '/unknown-over-gzip': send(zlib.brotliCompressSync(gz), { 'content-encoding': 'gzip, lzma' }),
     // A gzip header, then bytes that are no deflate data.
     '/corrupt': send(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(5000, 0xff)]), {
       'content-encoding': 'gzip',
@@ -532,6 +550,9 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
       '/empty-br',
       '/deflate-changed',
       '/aes128gcm',
+      '/xz',
+      '/unknown-under-gzip',
+      '/unknown-over-gzip',
     ],
     {
       out,
@@ -556,6 +577,21 @@ test('bodies that do not decode are truncated or corrupt and never saved; unknow
     /encoded the image with aes128gcm, an encoding imgpull does not decode$/,
   )
   expect('/html', 'not-an-image', /text\/html, gzip-encoded/)
+  expect(
+    '/xz',
+    'unsupported-encoding',
+    /\/xz: the server encoded the image with xz, a coding imgpull does not know \(its body is no image\)$/,
+  )
+  expect(
+    '/unknown-under-gzip',
+    'unsupported-encoding',
+    /: the server encoded the image with x-bzip2, a coding imgpull does not know \(its body is no image, its gzip undone\)$/,
+  )
+  expect(
+    '/unknown-over-gzip',
+    'unsupported-encoding',
+    /: the server encoded the image with lzma, a coding imgpull does not know \(the body does not decode as its Content-Encoding says \(incorrect header check\)\)$/,
+  )
   // Nothing at all, encoded or not: a passing fault as likely as not, retried (retries: 1).
   expect('/empty-gzip', 'empty-body', /sent a 200 with an empty body \(image\/jpeg\)$/)
   expect('/empty-br', 'empty-body', /sent a 200 with an empty body \(image\/jpeg\)$/)

@@ -41,6 +41,7 @@ import {
   namesNoRange,
   RESUME_OVERLAP,
   resumesInRun,
+  unknownCodings,
   validatorsOf,
   WRAPS_RANGES,
 } from './judge.js'
@@ -1179,6 +1180,10 @@ async function receiveBody(
     // zstd's frame magic (28 B5 2F FD, RFC 8878 §3.1.1), the sibling: not asked for again to be
     // decoded (Node before 22.15 has no decoder), but named for what it is, not left unnamed.
     const zstdFramed = !decision.decode && check.head.length >= 4 && check.head.readUInt32LE(0) === 0xfd2fb528
+    // Bytes like nothing in particular, under a coding imgpull does not know (`xz`, `x-bzip2, gzip`):
+    // that coding, never undone, is why (see `unknownCodings`).
+    if (!kind && !check.gzipped && !zstdFramed)
+      notUndone(t, `its body is no image${encoding && `, its ${decision.decode!.join(', ')} undone`}`)
     const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
       : zstdFramed
@@ -1487,7 +1492,12 @@ async function receiveBody(
     // Held, never written: an older part would stay behind (a written one truncates it).
     if (t.held && t.partMayExist) await unlink(t.part).catch(() => {})
     if (!t.held) await file.flush(true)
-  } catch (error) {
+  } catch (caught) {
+    // Bytes the codings imgpull knows do not decode, beside one it does not know: that one is why.
+    const error =
+      (caught as ImgpullError | undefined)?.code === 'corrupt' && decoder
+        ? (tryNotUndone(t, (caught as Error).message.replace(`${shown}: `, '')) ?? caught)
+        : caught
     exchange.abort(error)
     decoder?.destroy()
     const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
@@ -1878,6 +1888,26 @@ function refusedCredentials(t: Transfer, status: number): string {
  * are what the URL serves (a server whose gzip writes a wrong CRC every time, as browsers, which
  * ignore the trailer, show: okhttp#4850), and kept.
  */
+/**
+ * The failure of a body that is no image, or does not decode (`why`), where its `Content-Encoding`
+ * or `Transfer-Encoding` lists a coding imgpull does not know (see `unknownCodings`), or
+ * `undefined` where none is listed.
+ */
+function tryNotUndone(t: Transfer, why: string): ImgpullError | undefined {
+  const unknown = unknownCodings(t.head!.headers)
+  if (unknown.length === 0) return undefined
+  return new ImgpullError(
+    'unsupported-encoding',
+    `${t.shown}${t.via}: the server encoded the image with ${unknown.join(', ')}, ${unknown.length > 1 ? 'codings' : 'a coding'} imgpull does not know (${why})`,
+  )
+}
+
+/** `tryNotUndone`, thrown where it names a coding. */
+function notUndone(t: Transfer, why: string): void {
+  const failure = tryNotUndone(t, why)
+  if (failure) throw failure
+}
+
 function crcMismatch(t: Transfer, mismatch: string): void {
   const seen = `gzip-crc32:${mismatch}`
   if (seen === t.mismatched) return

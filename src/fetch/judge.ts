@@ -397,6 +397,27 @@ export function codingsOf(value: string | string[] | undefined): string[] {
 }
 
 /**
+ * Tokens that name no coding but misconfigured servers send for none (`none`, `binary`, a
+ * charset such as `UTF-8`), `chunked`, and what is no token at all (`text/html`): none is a
+ * coding imgpull does not know (see `unknownCodings`).
+ */
+const NO_CODING =
+  /^(?:identity|chunked|none|binary|[78]bit|utf-?(?:8|16|32)(?:le|be)?|(?:us-)?ascii|iso-?8859-\d+|latin-?1|windows-\d+|.*[^-!#$%&'*+.^_`|~0-9a-z].*)?$/
+
+/**
+ * The tokens an answer's `Content-Encoding` and `Transfer-Encoding` list that name no coding
+ * imgpull knows (`xz`, `x-bzip2`; see `NO_CODING`): left out of the codings decoded, as browsers
+ * leave them (`codingsOf`), and named when the body then is no image, as its likely cause.
+ */
+export function unknownCodings(headers: Answer['headers']): string[] {
+  return [headers['content-encoding'], headers['transfer-encoding']]
+    .flatMap((v) => (v === undefined ? [] : typeof v === 'string' ? [v] : v))
+    .flatMap((v) => v.split(','))
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => !CODINGS.has(coding) && !NO_CODING.test(coding))
+}
+
+/**
  * The codings to undo to get the representation, in the order they were applied: its content
  * codings, then its transfer codings other than `chunked` (RFC 9112 §7: `gzip`, `deflate` and
  * `compress` are transfer codings too; the message is the transfer-coded representation). A
