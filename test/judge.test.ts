@@ -695,7 +695,10 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
 
 // hunt140: a resume's 206 under a content coding restarted, its line blaming the Content-Length
 // (the coded size) against the range, not the coding.
-test('judge: a resume answered with a content-coded 206 restarts, saying the coding is why', () => {
+// hunt153: its range may count the file's bytes (a compression layer that codes the 206 a range
+// handler cut): decoded, its overlap compared with the bytes on disk, it is joined; a range of the
+// coded bytes (their size, their ETag) starts over, saying the coding.
+test('judge: a resume answered with a content-coded 206 is decoded onto the bytes on disk, or restarts saying the coding', () => {
   const asked = { ...resume({ etag: ETAG, length: 1000 }, 600), overlap: 100 }
   const rows: [string, Record<string, string>][] = [
     ['gzip, its length the coded size', { 'content-encoding': 'gzip', 'content-length': '377' }],
@@ -710,14 +713,34 @@ test('judge: a resume answered with a content-coded 206 restarts, saying the cod
       status: 206,
       headers: { 'content-range': 'bytes 500-999/1000', etag: ETAG, ...headers },
     })
-    assert.equal(decision.do, 'restart', name)
-    const coding = headers['content-encoding']
-    assert.equal(
-      (decision as { why: string }).why,
-      `it came ${coding}-encoded (Content-Encoding: ${coding} on a 206), and a coded range cannot be joined to the plain bytes on disk`,
+    assert.deepEqual(
+      decision,
+      {
+        do: 'receive',
+        at: 600,
+        total: 1000,
+        overlap: 100,
+        decode: [headers['content-encoding']],
+        decodedTotal: 1000,
+      },
       name,
     )
   }
+  // A range of the coded bytes, as a server that stores the file gzip'd states it.
+  const stored = judge(asked, {
+    status: 206,
+    headers: { 'content-range': 'bytes 500-700/701', etag: ETAG, 'content-encoding': 'gzip' },
+  })
+  assert.deepEqual(stored, {
+    do: 'restart',
+    why: "the file's size 1000 became 701, under Content-Encoding: gzip",
+  })
+  const tagged = judge(asked, {
+    status: 206,
+    headers: { 'content-range': 'bytes 500-999/1000', etag: '"v1-gzip"', 'content-encoding': 'gzip' },
+  })
+  assert.equal(tagged.do, 'restart')
+  assert.match((tagged as { why: string }).why, /, under Content-Encoding: gzip$/)
   // A coding that names none (`identity`): the plain range, joined.
   const plain = judge(asked, {
     status: 206,

@@ -1086,19 +1086,29 @@ async function receiveBody(
   t.codingEnded = false
   t.endedAtLength = false
   t.stalled = undefined
-  t.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
-  t.ctx.onBody?.(
-    decision.at,
-    !decision.decode || decision.at > 0
-      ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
-      : t.undeclaredGzip
-        ? 'the server sent it as gzip data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)'
-        : t.body.encoded
-          ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
-          : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
-            `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
-    decision.length,
-  )
+  const body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
+  t.body = body
+  /**
+   * A resume's coded answer (see `judge`): its overlap is of the decoded bytes, compared as they
+   * come out of the decoder; its bytes are never kept after it fails. It is said to continue the
+   * file (`onBody`) only once it decoded past the overlap: one that does not decode to the bytes
+   * on disk starts the file over, as a refused one does.
+   */
+  const decodedSplice = decision.decode !== undefined && decision.at > 0
+  const announce = () =>
+    t.ctx.onBody?.(
+      decision.at,
+      !decision.decode || decision.at > 0
+        ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
+        : t.undeclaredGzip
+          ? 'the server sent it as gzip data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)'
+          : body.encoded
+            ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
+            : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
+              `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
+      decision.length,
+    )
+  if (!decodedSplice) announce()
   /** Bytes of the body as sent (encoded, when it is). */
   let received = 0
   /**
@@ -1108,12 +1118,6 @@ async function receiveBody(
   const overlap = decision.overlap ?? 0
   /** Bytes of the overlap before those compared with `tail`. */
   const passed = overlap - (tail?.length ?? 0)
-  /**
-   * A resume's answer under a transfer coding (see `judge`): its overlap is of the decoded bytes,
-   * compared as they come out of the decoder; bytes of such an answer are never kept after it fails
-   * (see `spliced` below).
-   */
-  const decodedSplice = decision.decode !== undefined && decision.at > 0
   /** Bytes the decoder gave of a decoded splice. */
   let decodedIn = 0
   /** Bytes of the body past the overlap: the file's next ones. */
@@ -1292,6 +1296,7 @@ async function receiveBody(
                   const from = decodedIn
                   decodedIn += chunk.length
                   const rest = pastOverlap(chunk, from)
+                  if (rest && from <= overlap) announce()
                   return rest && keep(rest)
                 }
               : keep,
@@ -1471,7 +1476,7 @@ async function receiveBody(
       )
         throw new ImgpullError(
           'bad-range',
-          `${shown}: unusable partial answer: its Content-Range ends at byte ${total - 1}, its Transfer-Encoding ${decision.decode!.join(', ')} decodes to bytes up to ${check.bytes - 1}`,
+          `${shown}: unusable partial answer: ${codedAs(t)}, its Content-Range ending at byte ${total - 1}, and decodes to bytes up to ${check.bytes - 1}`,
           { retryable: true },
         )
       if (total !== undefined && t.codingEnded && check.bytes !== total)
@@ -1503,15 +1508,21 @@ async function receiveBody(
     const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
     // Keep a prefix that is known to be an image on disk for a resume; anything else is worthless.
     // A body cut before its head was sniffed (under HEAD_BYTES) may still show what it is.
+    // A decoded splice cut on its way (closed, reset, stalled), past its overlap: what it decoded
+    // to are the file's next bytes, as a plain body's are (see `decodedSplice`).
+    const cutSplice =
+      decodedSplice && beyond() > 0 && !(error instanceof ImgpullError) && !isFatalLocal(error)
     const resumable =
-      !tooLarge && !decoder && (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
+      !tooLarge &&
+      (!decoder || cutSplice) &&
+      (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
     if (resumable) {
       t.record()
       await file.flush(true).catch(() => {})
     }
     await file.close()
-    // A decoded splice that failed (cut, or its coding or range wrong): none of its bytes are
-    // kept, those on disk before it are (see `decodedSplice`).
+    // A decoded splice that failed otherwise (its coding or range wrong, its overlap not the
+    // bytes on disk): none of its bytes are kept, those on disk before it are.
     if (!resumable && decodedSplice && !tooLarge) {
       await truncatePart(t.part, decision.at)
       t.record()
@@ -1520,7 +1531,7 @@ async function receiveBody(
       if (code === 'corrupt' || code === 'unsupported-encoding')
         throw new NotJoined(
           shown,
-          `its Transfer-Encoding ${decision.decode!.join(', ')} did not decode (${(error as Error).message})`,
+          `${codedAs(t)}, and does not decode to bytes of the file (${(error as Error).message.replace(`${shown}: `, '')})`,
         )
     } else if (!resumable) await unlink(t.part).catch(() => {})
     // The connection ended (reset, closed) short of the length; a body that stalled until the idle
@@ -1765,8 +1776,8 @@ const verify: Step = async (t) => {
     if (outcome.unframed) t.known = { ...t.known, seen: outcome.unframed }
     t.recorded = false
     t.record()
-    // Decoded bytes: no range continues them (ranges count the encoded ones).
-    if (t.body?.encoded) await t.dropPart()
+    // Decoded bytes from byte 0: no range continues them (ranges count the encoded ones).
+    if (t.body?.encoded && t.body.at === 0) await t.dropPart()
     throw t.cut
   }
   if (!outcome.ok) {
@@ -1888,6 +1899,19 @@ function refusedCredentials(t: Transfer, status: number): string {
  * are what the URL serves (a server whose gzip writes a wrong CRC every time, as browsers, which
  * ignore the trailer, show: okhttp#4850), and kept.
  */
+/** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */
+function codedAs(t: Transfer): string {
+  const { statusCode, headers } = t.head!
+  const named = (['content-encoding', 'transfer-encoding'] as const)
+    .map((name) => [name, codingsOf(headers[name])] as const)
+    .filter(([, codings]) => codings.length > 0)
+    .map(
+      ([name, codings]) =>
+        `${name === 'content-encoding' ? 'Content' : 'Transfer'}-Encoding: ${codings.join(', ')}`,
+    )
+  return `it came ${appliedCodings(headers).join(', ')}-encoded (${named.join(', ')} on a ${statusCode})`
+}
+
 /**
  * The failure of a body that is no image, or does not decode (`why`), where its `Content-Encoding`
  * or `Transfer-Encoding` lists a coding imgpull does not know (see `unknownCodings`), or

@@ -51,10 +51,11 @@ import { successBody } from './success-status.js'
  *   failure of its status, like a 4xx (a 202's passing: a later attempt may find the image).
  * - A body with a `Content-Encoding` (RFC 9110 §8.4) is decoded, whole, from byte 0: its length
  *   and any range count its encoded bytes, which cannot be spliced onto decoded ones. A range of
- *   an encoded body is used only when it is all of it; a resume met with one starts over. Under a
+ *   an encoded body is used only when it is all of it, or, to a resume, when it decodes to the
+ *   bytes on disk and on (a compression layer that codes the range a handler cut). Under a
  *   transfer coding (RFC 9112 §7: `Transfer-Encoding: gzip`), the range counts the bytes before
- *   it was applied: what is sent is not counted against it, and a resume's 206 under one alone
- *   goes on from the bytes on disk once decoded.
+ *   it was applied: what is sent is not counted against it, and a resume's 206 under one goes on
+ *   from the bytes on disk once decoded.
  */
 export interface Asked {
   /** Where the bytes on disk end, the file's next byte: a resume; 0 for a plain GET. */
@@ -534,15 +535,6 @@ export function judge(asked: Asked, answer: Answer): Decision {
   if (resuming && range.total !== undefined && range.total < asked.from) {
     return { do: 'restart', why: `the file has ${range.total} bytes, fewer than the ${asked.from} on disk` }
   }
-  // A resume's 206 under a content coding (a server or a compression layer that codes ranges
-  // whatever Accept-Encoding says): its bytes are coded, those on disk are not, and a range of a
-  // coded body counts coded bytes (RFC 9110 §14.1.2). Said so, whatever else of it disagrees
-  // (its Content-Length, the coded size, never that of the range).
-  const contentCodings = codingsOf(answer.headers['content-encoding'])
-  if (resuming && contentCodings.length > 0) {
-    const why = `it came ${contentCodings.join(', ')}-encoded (Content-Encoding: ${contentCodings.join(', ')} on a 206), and a coded range cannot be joined to the plain bytes on disk`
-    return { do: 'restart', why }
-  }
   const length = range.end! - range.start + 1
   const declared = header(answer.headers, 'content-length')
   // All of a content-coded file, to a plain GET: its range may count the decoded bytes, its
@@ -553,13 +545,23 @@ export function judge(asked: Asked, answer: Answer): Decision {
     !resuming &&
     range.start === 0 &&
     range.end! + 1 === range.total
-  if (declared !== undefined && Number(declared) !== length && !allCoded) {
+  // A resume's coded 206: its Content-Length counts the coded bytes sent (see below).
+  if (
+    declared !== undefined &&
+    Number(declared) !== length &&
+    !allCoded &&
+    !(resuming && codings.length > 0)
+  ) {
     const why = `Content-Length ${declared} disagrees with Content-Range ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
   }
   if (resuming || asked.known.length !== undefined) {
     const differs = mismatch(asked.known, got)
-    if (differs) return { do: 'restart', why: differs }
+    // A coded 206's: its size and ETag may be those of the coded bytes (nginx's gzip_static,
+    // Apache's mod_deflate's ETag with `-gzip`), said so.
+    const coded = codingsOf(answer.headers['content-encoding'])
+    const under = resuming && coded.length > 0 ? `, under Content-Encoding: ${coded.join(', ')}` : ''
+    if (differs) return { do: 'restart', why: differs + under }
   }
   if (resuming && !proven(asked.known, got)) {
     const why = unprovenSplice(asked, range)
@@ -587,11 +589,16 @@ export function judge(asked: Asked, answer: Answer): Decision {
       // Under a transfer coding, its range counts the bytes before it was applied.
       return { do: 'receive', at: 0, decode: codings }
     }
-    if (resuming && contentCodings.length === 0) {
-      // A resume's 206 under a transfer coding alone (a hop-by-hop compressing proxy): its range
-      // counts the file's own bytes, those the coding was applied over for the hop (RFC 9112 §6.1,
-      // §7), which, decoded, go on from the bytes on disk (the overlap compared with them). It
-      // started over from byte 0 at every resume.
+    if (resuming) {
+      // A resume's 206 under a transfer coding (a hop-by-hop compressing proxy): its range counts
+      // the file's own bytes, those the coding was applied over for the hop (RFC 9112 §6.1, §7).
+      // Under a content coding, RFC 9110 §14.1.2 has it count the coded bytes (nginx's
+      // gzip_static: a range of the stored .gz), but a compression layer that codes a 206 a range
+      // handler cut from the file (expressjs/compression#185) leaves it counting the file's. Only
+      // the file's bytes decode and go on from the bytes on disk, the overlap compared with them
+      // once decoded: a range of coded bytes fails there (its size, its coding, its overlap) and
+      // the file starts over, as it did at every such resume; curl --compressed appends whatever
+      // it decodes to.
       return continued(asked, range, { decode: codings, decodedTotal: range.end! + 1 })
     }
     const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
