@@ -79,15 +79,22 @@ export function opensAsMarkup(head: Uint8Array): boolean {
   return true
 }
 
+/**
+ * Why this Node cannot decode zstd, and what to do, or `undefined` where it can (its zlib has
+ * `createZstdDecompress`: Node 22.15 and later, told by the function, not the version).
+ */
+export const zstdUnavailable = (): string | undefined =>
+  decodes('zstd')
+    ? undefined
+    : `which this Node (${process.version}) cannot decode (Node 22.15 or later can; run again there with --retry-failed)`
+
 /** Why these codings cannot be decoded here, or `undefined` when they can. */
 export function undecodable(codings: readonly string[]): string | undefined {
   if (codings.length > MAX_CODINGS)
     return `${codings.length} content codings stacked (at most ${MAX_CODINGS})`
   for (const coding of codings) {
     if (decodes(coding)) continue
-    return coding === 'zstd'
-      ? `zstd, which this Node (${process.version}) cannot decode (Node 22.15 or later can; run again there with --retry-failed)`
-      : `${coding}, an encoding imgpull does not decode`
+    return coding === 'zstd' ? `zstd, ${zstdUnavailable()}` : `${coding}, an encoding imgpull does not decode`
   }
   return undefined
 }

@@ -20,7 +20,7 @@ import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { cacheHit } from './cache-hit.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
-import { BodyDecoder } from './content-encoding.js'
+import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
@@ -241,10 +241,10 @@ class Transfer {
   /** This body is a 200 to a range request: taken as the whole file, not yet proven so. */
   wholeToRange = false
   /**
-   * The answer's body was gzip data that no `Content-Encoding` named (see `UndeclaredGzip`): this
-   * attempt asks again and decodes the next answer as gzip, once.
+   * The answer's body was gzip or zstd data that no `Content-Encoding` named (see `Undeclared`):
+   * this attempt asks again and decodes the next answer so, once.
    */
-  undeclaredGzip = false
+  undeclared: 'gzip' | 'zstd' | undefined
   /**
    * The file's bytes came in more than one body: bytes on disk from an earlier attempt or run, and
    * the rest: a verdict that holds a rerun back is then not final (see `isPartShown`).
@@ -347,19 +347,21 @@ class Transfer {
 }
 
 /**
- * A resume's answer began with other bytes than those on disk before the resume point: the file
- * changed while its validators did not. The attempt starts over from byte 0.
- */
-/**
  * A body that begins with gzip's magic (RFC 1952) where the answer names no coding: the file as it
  * is stored gzip'd (an .svgz, a static file compressed ahead, an S3 object uploaded gzip'd without
- * its `Content-Encoding` metadata). No image begins with those bytes. Thrown to ask once more and
- * decode that answer as gzip: what comes out is judged as any image, the gzip trailer's CRC-32 and
- * size checked, and refused as `not-an-image` when it is not one.
+ * its `Content-Encoding` metadata); or with zstd's frame magic (RFC 8878 §3.1.1), where this Node
+ * decodes zstd (see `zstdUnavailable`). No image begins with those bytes. Thrown to ask once more
+ * and decode that answer so: what comes out is judged as any image, the coding's own checks made
+ * (gzip's CRC-32 and size, zstd's checksum), and refused as `not-an-image` when it is not one.
  */
-class UndeclaredGzip extends ImgpullError {
-  constructor(shown: string) {
-    super('not-an-image', `${shown}: its body is gzip data no Content-Encoding names`, { retryable: true })
+class Undeclared extends ImgpullError {
+  constructor(
+    shown: string,
+    readonly coding: 'gzip' | 'zstd',
+  ) {
+    super('not-an-image', `${shown}: its body is ${coding} data no Content-Encoding names`, {
+      retryable: true,
+    })
   }
 }
 
@@ -469,8 +471,8 @@ export async function download(
         step = send
         continue
       }
-      if (error instanceof UndeclaredGzip && !cancel.aborted) {
-        t.undeclaredGzip = true
+      if (error instanceof Undeclared && !cancel.aborted) {
+        t.undeclared = error.coding
         t.exchange?.abort(error)
         await t.restart(`${error.message}: asked again to decode it`)
         step = send
@@ -846,9 +848,10 @@ export function isStaleAnswer(status: number, reused: boolean | undefined, http2
 const decide: Step = async (t) => {
   const wrapped = await takeApart(t)
   const head = t.head!
-  // Asked again for a body that was gzip data under no coding's name (see `UndeclaredGzip`): it is
-  // decoded as a named one would be, and counts as one (its length the encoded bytes', no resume).
-  if (t.undeclaredGzip && appliedCodings(head.headers).length === 0) head.headers['content-encoding'] = 'gzip'
+  // Asked again for a body that was gzip or zstd data under no coding's name (see `Undeclared`): it
+  // is decoded as a named one would be, and counts as one (its length the encoded bytes', no resume).
+  if (t.undeclared && appliedCodings(head.headers).length === 0)
+    head.headers['content-encoding'] = t.undeclared
   const exchange = t.exchange!
   const decision = judge(
     { from: t.offset, overlap: t.tail?.length, known: t.known, at: t.answeredAt },
@@ -1100,8 +1103,8 @@ async function receiveBody(
       decision.at,
       !decision.decode || decision.at > 0
         ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
-        : t.undeclaredGzip
-          ? 'the server sent it as gzip data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)'
+        : t.undeclared
+          ? `the server sent it as ${t.undeclared} data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)`
           : body.encoded
             ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
             : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
@@ -1169,8 +1172,8 @@ async function receiveBody(
         `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${received} bytes`,
         { retryable: true },
       )
-    const encoding = t.undeclaredGzip
-      ? ', gzip data no Content-Encoding names (decoded)'
+    const encoding = t.undeclared
+      ? `, ${t.undeclared} data no Content-Encoding names (decoded)`
       : decision.decode && !decoder?.identity
         ? `, ${decision.decode.join(', ')}-encoded`
         : ''
@@ -1178,12 +1181,14 @@ async function receiveBody(
     // Else what the body looks like: an HTML page's title often says why (a 404, a bot check).
     const te = t.head!.headers['transfer-encoding']
     const kind = looksLike(check.head, Array.isArray(te) ? te.join(', ') : te)
-    // Bytes no image begins with: decoded on a second request, when it names no coding (see `UndeclaredGzip`).
-    if (check.gzipped && !decision.decode && decision.at === 0 && !t.undeclaredGzip)
-      throw new UndeclaredGzip(shown)
-    // zstd's frame magic (28 B5 2F FD, RFC 8878 §3.1.1), the sibling: not asked for again to be
-    // decoded (Node before 22.15 has no decoder), but named for what it is, not left unnamed.
+    // zstd's frame magic (28 B5 2F FD, RFC 8878 §3.1.1), gzip's sibling.
     const zstdFramed = !decision.decode && check.head.length >= 4 && check.head.readUInt32LE(0) === 0xfd2fb528
+    const noZstd = zstdFramed ? zstdUnavailable() : undefined
+    // Bytes no image begins with: decoded on a second request, when it names no coding (see
+    // `Undeclared`); zstd where this Node decodes it, else named for what it is, and what to do.
+    const undeclared = check.gzipped ? 'gzip' : zstdFramed && !noZstd ? 'zstd' : undefined
+    if (undeclared && !decision.decode && decision.at === 0 && !t.undeclared)
+      throw new Undeclared(shown, undeclared)
     // Bytes like nothing in particular, under a coding imgpull does not know (`xz`, `x-bzip2, gzip`):
     // that coding, never undone, is why (see `unknownCodings`).
     if (!kind && !check.gzipped && !zstdFramed)
@@ -1191,7 +1196,7 @@ async function receiveBody(
     const what = check.gzipped
       ? ' (gzip data no Content-Encoding names: an .svgz, or a misconfigured server)'
       : zstdFramed
-        ? ' (zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server)'
+        ? ` (zstd-compressed data no Content-Encoding names: a file stored compressed, or a misconfigured server${noZstd ? `; zstd, ${noZstd}` : ''})`
         : kind
           ? `: ${quoted(kind, 120)}`
           : ''
@@ -1282,12 +1287,12 @@ async function receiveBody(
   }
   try {
     decoder = decision.decode
-      ? t.undeclaredGzip
+      ? t.undeclared
         ? new BodyDecoder(
             decision.decode,
             keep,
             shown,
-            'the gzip its first bytes announce (no Content-Encoding names one)',
+            `the ${t.undeclared} its first bytes announce (no Content-Encoding names one)`,
           )
         : new BodyDecoder(
             decision.decode,
