@@ -1134,6 +1134,26 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
         ),
         '206 Partial Content',
       ),
+    // First cut inside a chunk having decoded past its range, into bytes that are not the file's:
+    // those are not kept, nor any of its bytes (the bytes on disk are resumed again).
+    '/over.jpg': (from, n) => {
+      if (n > 1)
+        return chunkedAnswer(
+          `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
+          zlib.gzipSync(jpg.subarray(from)),
+          '206 Partial Content',
+        )
+      const gz = zlib.gzipSync(
+        Buffer.concat([jpg.subarray(from, 100_000), makeImage('over', 21_000).subarray(1000)]),
+      )
+      const whole = chunkedAnswer(
+        `Content-Range: bytes ${from}-99999/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
+        gz,
+        '206 Partial Content',
+      )
+      // Closed a moment after, once what came has been decoded.
+      return Object.assign(whole.subarray(0, whole.length - 2000), { cut: true })
+    },
     // Labelled gzip, plain bytes of the file: no range joins them, the file is asked for again.
     '/plain.jpg': (from) =>
       chunkedAnswer(
@@ -1151,7 +1171,11 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
       requests.set(path, [...seen, range ?? 'whole'])
       const resumed = seen.filter((r) => r !== 'whole').length + 1
       const answer = resumes[path.slice(path.lastIndexOf('/'))]
-      if (range !== undefined) return void socket.end(answer(Number(range), resumed))
+      if (range !== undefined) {
+        const sent: Buffer & { cut?: true } = answer(Number(range), resumed)
+        if (sent.cut) return void socket.write(sent, () => setTimeout(() => socket.destroy(), 300))
+        return void socket.end(sent)
+      }
       // The whole file, plainly: cut at its middle the first time.
       socket.write(
         `HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nETag: "v1"\r\nContent-Length: ${jpg.length}\r\n\r\n`,
@@ -1181,6 +1205,7 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
         // The bytes on disk kept, their last 1 KiB asked for again (`LATER_OVERLAP`).
         assert.deepEqual(requests.get(`${at}/long.jpg`), ['whole', from, String(60_000 - 1024)])
         assert.deepEqual(requests.get(`${at}/plain.jpg`), ['whole', from, 'whole'])
+        assert.deepEqual(requests.get(`${at}/over.jpg`), ['whole', from, String(60_000 - 1024)])
       })
     }
   } finally {

@@ -1061,7 +1061,7 @@ async function readBack(t: Transfer, size: number): Promise<boolean> {
  * Stream the body into the part file at `decision.at`, checking every byte on the way. An encoded
  * body is decoded as it comes: its encoded bytes are counted against its length, its decoded
  * bytes are checked, hashed and written; it is never kept for a resume (see judge.ts), but a
- * resume's answer under a transfer coding goes on from the bytes on disk (`decodedSplice`).
+ * resume's coded answer goes on from the bytes on disk once decoded (`decodedSplice`).
  */
 async function receive(t: Transfer, decision: Receive, tail: Buffer | undefined): Promise<Step> {
   const size = new BodySize()
@@ -1513,10 +1513,14 @@ async function receiveBody(
     const tooLarge = error instanceof ImgpullError && error.code === 'too-large'
     // Keep a prefix that is known to be an image on disk for a resume; anything else is worthless.
     // A body cut before its head was sniffed (under HEAD_BYTES) may still show what it is.
-    // A decoded splice cut on its way (closed, reset, stalled), past its overlap: what it decoded
-    // to are the file's next bytes, as a plain body's are (see `decodedSplice`).
+    // A decoded splice cut on its way (closed, reset, stalled), past its overlap and not past its
+    // range: what it decoded to are the file's next bytes, as a plain body's are.
     const cutSplice =
-      decodedSplice && beyond() > 0 && !(error instanceof ImgpullError) && !isFatalLocal(error)
+      decodedSplice &&
+      beyond() > 0 &&
+      check.bytes <= (decision.decodedTotal ?? check.bytes) &&
+      !(error instanceof ImgpullError) &&
+      !isFatalLocal(error)
     const resumable =
       !tooLarge &&
       (!decoder || cutSplice) &&
