@@ -497,6 +497,67 @@ test('stored bytes labelled with a coding never applied are taken as they came: 
   assert.equal(opensAsMarkup(Buffer.from('<svg\u0000')), false)
 })
 
+/** A raw request's path and `Range` start, logged by path in `requests`, and what was logged before. */
+function logged(data: Buffer, requests: Map<string, string[]>) {
+  const head = data.toString('latin1')
+  const path = head.split(' ')[1]
+  const from = /\r\nrange: *bytes=(\d+)-/i.exec(head)?.[1]
+  const seen = requests.get(path) ?? []
+  requests.set(path, [...seen, from ?? 'whole'])
+  return { head, path, from, seen }
+}
+
+// hunt153: an S3 object uploaded with the wrong Content-Encoding labels every answer, its 206s
+// too: its bytes, taken as they came, were dropped when cut (a coded body is never resumed), and
+// its resumes' 206s refused; a large one behind a link that cuts long answers never finished.
+test('a body labelled with a coding never applied, cut, is resumed as the plain bytes it is, its 206s labelled so too', async (t) => {
+  const jpg = makeImage('s3-label', 120_000, 'jpg')
+  const requests = new Map<string, string[]>()
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const { path, from, seen } = logged(data, requests)
+      const common =
+        'Content-Type: image/jpeg\r\nContent-Encoding: gzip\r\nETag: "s3"\r\nAccept-Ranges: bytes\r\n'
+      if (from !== undefined) {
+        const part = jpg.subarray(Number(from))
+        const range = `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}`
+        socket.end(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 206 Partial Content\r\n${common}${range}\r\nContent-Length: ${part.length}\r\n\r\n`,
+            ),
+            part,
+          ]),
+        )
+        return
+      }
+      socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)
+      if (seen.length > 0) socket.end(jpg)
+      else socket.write(jpg.subarray(0, 60_000), () => setTimeout(() => socket.destroy(), 20))
+    })
+  })
+  try {
+    for (const [name, options] of Object.entries(BODY_PATHS)) {
+      await t.test(name, async () => {
+        const path = `/${name.replace(/\W+/g, '-')}.jpg`
+        let result: Result | undefined
+        for await (const r of pull([raw.url(path)], {
+          out: join(dir, `s3-label-${path.slice(1, -4)}`),
+          journal: false,
+          retries: 2,
+          ...options,
+        }))
+          result = r
+        assert.equal(result?.status, 'ok', result?.message)
+        assert.equal(result?.sha256, sha(jpg))
+        assert.deepEqual(requests.get(path), ['whole', String(60_000 - 4096)])
+      })
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 test("gzip data no Content-Encoding names is asked for again and decoded: an .svgz as stored, an image uploaded gzip'd", async () => {
   const out = join(dir, 'unnamed')
   const kept = ['/svgz', '/unnamed-gzip', '/unnamed-gzip-chunked', '/unnamed-gzip-none']
@@ -1154,21 +1215,25 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
       // Closed a moment after, once what came has been decoded.
       return Object.assign(whole.subarray(0, whole.length - 2000), { cut: true })
     },
-    // Labelled gzip, plain bytes of the file: no range joins them, the file is asked for again.
+    // Labelled gzip, plain bytes of the file: they begin with the bytes on disk, came as they are,
+    // and are joined.
     '/plain.jpg': (from) =>
       chunkedAnswer(
         `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
         jpg.subarray(from),
         '206 Partial Content',
       ),
+    // Labelled gzip, bytes that are neither gzip nor the file's: the file is asked for again.
+    '/garbage.jpg': (from) =>
+      chunkedAnswer(
+        `Content-Range: bytes ${from}-${jpg.length - 1}/${jpg.length}\r\nETag: "v1"\r\nTransfer-Encoding: gzip, chunked`,
+        makeImage('te-garbage', jpg.length - from).subarray(2),
+        '206 Partial Content',
+      ),
   }
   const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
-      const head = data.toString('latin1')
-      const path = head.split(' ')[1]
-      const range = /\r\nrange: *bytes=(\d+)-/i.exec(head)?.[1]
-      const seen = requests.get(path) ?? []
-      requests.set(path, [...seen, range ?? 'whole'])
+      const { path, from: range, seen } = logged(data, requests)
       const resumed = seen.filter((r) => r !== 'whole').length + 1
       const answer = resumes[path.slice(path.lastIndexOf('/'))]
       if (range !== undefined) {
@@ -1204,7 +1269,8 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
         assert.deepEqual(requests.get(`${at}/close.jpg`), ['whole', from])
         // The bytes on disk kept, their last 1 KiB asked for again (`LATER_OVERLAP`).
         assert.deepEqual(requests.get(`${at}/long.jpg`), ['whole', from, String(60_000 - 1024)])
-        assert.deepEqual(requests.get(`${at}/plain.jpg`), ['whole', from, 'whole'])
+        assert.deepEqual(requests.get(`${at}/plain.jpg`), ['whole', from])
+        assert.deepEqual(requests.get(`${at}/garbage.jpg`), ['whole', from, 'whole'])
         assert.deepEqual(requests.get(`${at}/over.jpg`), ['whole', from, String(60_000 - 1024)])
       })
     }
@@ -1693,14 +1759,11 @@ test("a resume's content-coded 206 is joined where it decodes to the file's byte
   const requests = new Map<string, string[]>()
   const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
-      const head = data.toString('latin1')
-      const path = head.split(' ')[1]
+      const { path, from } = logged(data, requests)
       // `/gzip.jpg`: the range coded; `/gzip-stored.jpg`: a range of the coded file, its size the
       // coded one; `/gzip-slice.jpg`: the same bytes under the file's size.
       const [coding, kind = 'range'] = path.slice(1, -4).split('-')
       const common = `Content-Type: image/jpeg\r\nETag: "v1"\r\nAccept-Ranges: bytes\r\n`
-      const from = /\r\nrange: *bytes=(\d+)-/i.exec(head)?.[1]
-      requests.set(path, [...(requests.get(path) ?? []), from ?? 'whole'])
       if (from === undefined) {
         // The whole file, plainly, cut at its middle.
         socket.write(`HTTP/1.1 200 OK\r\n${common}Content-Length: ${jpg.length}\r\n\r\n`)

@@ -225,7 +225,11 @@ export class BodyDecoder {
   #release(): void | Promise<void> {
     const head = Buffer.concat(this.#head!)
     this.#head = undefined
-    if (sniffCommon(head) ?? sniffBinary(head) ?? opensAsMarkup(head)) {
+    // The bytes on disk again (see `asCame`): all of them, or as many as the head has.
+    const asCame = this.asCame
+    const n = Math.min(head.length, asCame?.length ?? 0)
+    const known = n > 0 && head.subarray(0, n).equals(asCame!.subarray(0, n))
+    if (sniffCommon(head) ?? sniffBinary(head) ?? (opensAsMarkup(head) || known)) {
       this.identity = true
       this.destroy()
       return this.#sink(head)
@@ -268,6 +272,13 @@ export class BodyDecoder {
 
   /** Decoded bytes given to the sink so far. */
   #decoded = 0
+
+  /**
+   * Bytes the body begins with where it came as it is, set before the first byte is written: a
+   * resume's overlap, the bytes on disk there (a body labelled with a coding never applied, as an
+   * S3 object's wrong metadata labels every answer, its 206s too: see `identity`).
+   */
+  asCame: Buffer | undefined
 
   /**
    * The decoded size at which a deflate or Brotli body is looked at for its own end (see

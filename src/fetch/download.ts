@@ -246,6 +246,11 @@ class Transfer {
    */
   undeclared: 'gzip' | 'zstd' | undefined
   /**
+   * What is known of the file were this coded body from byte 0 found to be as it came (a coding
+   * named, never applied: see `BodyDecoder.identity`): its bytes are then resumed as plain ones.
+   */
+  asCame: Validators | undefined
+  /**
    * The file's bytes came in more than one body: bytes on disk from an earlier attempt or run, and
    * the rest: a verdict that holds a rerun back is then not final (see `isPartShown`).
    */
@@ -963,17 +968,17 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
     // taken as weak too, and the file is resumed as one without a validator is.
     const before = t.known.thisRun ? t.known : t.dropped
-    t.known = decision.decode
-      ? {}
-      : etagShifted(before, got, t.answeredAt)
-        ? {
-            lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
-            length: got.length,
-            from: t.answeredAt,
-            unproven: true,
-            thisRun: true,
-          }
-        : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}), thisRun: true }
+    const plain: Validators = etagShifted(before, got, t.answeredAt)
+      ? {
+          lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
+          length: got.length,
+          from: t.answeredAt,
+          unproven: true,
+          thisRun: true,
+        }
+      : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}), thisRun: true }
+    t.known = decision.decode ? {} : plain
+    t.asCame = decision.decode && !t.undeclared ? plain : undefined
     t.recorded = false
   } else {
     // A proven continuation: it may tell what the first answer did not (the full size, say). Not
@@ -1206,6 +1211,20 @@ async function receiveBody(
       `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${statusProxyNote(t, t.head!.headers)}`,
     )
   }
+  /**
+   * Whether this coded body from byte 0 turned out to be as it came (see `Transfer.asCame`): its
+   * validators are then the file's, and its bytes plain ones, kept for a resume when cut.
+   */
+  let asCame = false
+  const tookAsCame = (): boolean => {
+    if (asCame || decision.at > 0 || !decoder?.identity || t.asCame === undefined) return asCame
+    t.known = t.asCame
+    t.asCame = undefined
+    t.recorded = false
+    body.encoded = false
+    asCame = true
+    return true
+  }
   /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
   let pixelsChecked = false
   // An image over --max-pixels is refused by its header: its head says so, and the rest of a body
@@ -1229,7 +1248,7 @@ async function receiveBody(
     if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
     if (check.format && !pixelsChecked) await holdPixels()
     if (check.format && file.pendingBytes >= FLUSH_BYTES) {
-      if (!decision.decode) t.record()
+      if (!decision.decode || tookAsCame()) t.record()
       await file.flush(false)
     }
   }
@@ -1311,6 +1330,8 @@ async function receiveBody(
     if (decoder) {
       decoder.onOwnEnd = endAtOwnEnd
       decoder.ownEndAt = decodedLength
+      // A resume's answer that begins with the bytes on disk came as it is, whatever it is labelled.
+      if (decodedSplice && passed === 0) decoder.asCame = tail
     }
   } catch (error) {
     exchange.abort(error)
@@ -1467,6 +1488,7 @@ async function receiveBody(
       // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
       // HTTP/2 stream without a length.
       t.codingEnded = received > 0 && !decoder.identity && !decoder.unterminated
+      tookAsCame()
       if (t.codingEnded) {
         t.closedEarly = false
         t.stalled = undefined
@@ -1523,7 +1545,7 @@ async function receiveBody(
       !isFatalLocal(error)
     const resumable =
       !tooLarge &&
-      (!decoder || cutSplice) &&
+      (!decoder || cutSplice || tookAsCame()) &&
       (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
     if (resumable) {
       t.record()
@@ -1573,7 +1595,7 @@ async function receiveBody(
     !decodedWhole
   ) {
     // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
-    if (received < decision.length && !decoder) {
+    if (received < decision.length && (!decoder || asCame)) {
       await t.keepPart()
       t.record()
     } else await t.dropPart()
@@ -1785,8 +1807,10 @@ const verify: Step = async (t) => {
     if (outcome.unframed) t.known = { ...t.known, seen: outcome.unframed }
     t.recorded = false
     t.record()
-    // Decoded bytes from byte 0: no range continues them (ranges count the encoded ones).
+    // Decoded bytes from byte 0: no range continues them (ranges count the encoded ones). Others
+    // held in memory (a WebDataset sample) are written for the resume.
     if (t.body?.encoded && t.body.at === 0) await t.dropPart()
+    else await t.keepPart()
     throw t.cut
   }
   if (!outcome.ok) {
