@@ -5,6 +5,7 @@ import type { RequestListener } from 'node:http'
 import { constants, createSecureServer, type Http2SecureServer } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { isDeepStrictEqual } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { asksForHttp1, http1Wanted, http2ErrorCode, refusesHttp1 } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
@@ -364,9 +365,11 @@ test('on transfer threads, and for a body longer than its length: each thread se
       threads: 2,
     })
     // A retry may go to the other thread, which learns it on its own: one HTTP/2 try per thread.
+    // Where nghttp2 ends the whole connection for it (Node 22), a file not yet answered goes over
+    // HTTP/1.1 at once, in the same attempt.
     for (const r of cut) {
       assert.equal(r.status, 'ok', r.message)
-      assert.ok(r.attempts >= 2 && r.attempts <= 3, `${r.path}: ${r.attempts} attempts`)
+      assert.ok(r.attempts >= 1 && r.attempts <= 3, `${r.path}: ${r.attempts} attempts`)
       assert.ok((await readFile(join(dir, 'longer-threads', r.path!))).equals(image), r.path)
     }
     assert.equal(longer.seen.h1, 2)
@@ -481,7 +484,13 @@ test('a body longer than its Content-Length over HTTP/2: that request is asked a
     // l2 ends first: l1's retry waits.
     results.sort((a, b) => a.path!.localeCompare(b.path!))
     await assertImages(results, out, [2, 1])
-    assert.deepEqual(plain.seen, { h2: 2, h1: 1 }, 'the retry over HTTP/1.1, the next file over HTTP/2')
+    // The retry over HTTP/1.1; the next file over HTTP/2 where nghttp2 resets the stream alone
+    // (Node 20), over HTTP/1.1 where it ends the connection with an error of the kind a server that
+    // answers in HTTP/1.1 causes (Node 22: the origin then goes over HTTP/1.1 from there on).
+    assert.ok(
+      isDeepStrictEqual(plain.seen, { h2: 2, h1: 1 }) || isDeepStrictEqual(plain.seen, { h2: 1, h1: 2 }),
+      JSON.stringify(plain.seen),
+    )
   } finally {
     await plain.close()
   }
