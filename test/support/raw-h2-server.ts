@@ -12,8 +12,8 @@ import { type LocalServer, listenLocal } from './raw-server.js'
  * It speaks just enough HTTP/2 for a client: its SETTINGS (empty), an ACK to the client's SETTINGS
  * and PINGs; it ignores WINDOW_UPDATE, PRIORITY and the rest, and keeps no flow-control window
  * (answers stay under the 65,535 bytes every stream may take). It does not decode the request's
- * header block (HPACK with Huffman coding): `answer` gets the stream's id and how many requests came
- * over HTTP/2 before it, and returns the frames to write (`frames.*`).
+ * header block (HPACK with Huffman coding): `answer` gets the stream's id, how many requests came
+ * over HTTP/2 before it and the connection, and returns the frames to write (`frames.*`).
  */
 export interface RawH2Server extends LocalServer {
   /** Requests seen over HTTP/2 and over HTTP/1.1. */
@@ -22,7 +22,7 @@ export interface RawH2Server extends LocalServer {
 
 export async function startRawH2Server(
   tls: { cert: Buffer; key: Buffer },
-  answer: (stream: number, index: number) => Buffer[],
+  answer: (stream: number, index: number, socket: TLSSocket) => Buffer[],
   http1: RequestListener,
   { alpn = ['h2', 'http/1.1'] } = {},
 ): Promise<RawH2Server> {
@@ -57,7 +57,7 @@ export async function startRawH2Server(
         else if (type === PING && !(flags & ACK)) socket.write(frame(PING, ACK, 0, payload))
         // A request's header block ends with END_HEADERS, on its HEADERS or its last CONTINUATION.
         else if ((type === HEADERS || type === CONTINUATION) && flags & END_HEADERS)
-          for (const f of answer(stream, seen.h2++)) if (!socket.destroyed) socket.write(f)
+          for (const f of answer(stream, seen.h2++, socket)) if (!socket.destroyed) socket.write(f)
       }
     })
   })
@@ -65,7 +65,9 @@ export async function startRawH2Server(
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
-const [DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION] = [0, 1, 3, 4, 6, 7, 9]
+const [DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION] = [
+  0, 1, 3, 4, 6, 7, 8, 9,
+]
 const [END_STREAM, ACK, END_HEADERS] = [1, 1, 4]
 /** The largest frame payload a peer takes before its SETTINGS say more (RFC 9113 §4.2). */
 const MAX_FRAME = 16_384
@@ -133,6 +135,12 @@ export const frames = {
     const payload = Buffer.alloc(4)
     payload.writeUInt32BE(code)
     return frame(RST_STREAM, 0, stream, payload)
+  },
+  /** A WINDOW_UPDATE: on stream 0, one taking the window past 2^31-1 is a connection's FLOW_CONTROL_ERROR (RFC 9113 §6.9.1). */
+  windowUpdate(stream: number, increment: number): Buffer {
+    const payload = Buffer.alloc(4)
+    payload.writeUInt32BE(increment)
+    return frame(WINDOW_UPDATE, 0, stream, payload)
   },
   goaway(lastStream: number, code: number): Buffer {
     const payload = Buffer.alloc(8)
