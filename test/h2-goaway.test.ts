@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import {
+  type ClientHttp2Session,
+  connect,
   constants,
   createSecureServer,
   type Http2SecureServer,
@@ -12,15 +16,18 @@ import {
 } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import type { TLSSocket } from 'node:tls'
 import { gzipSync } from 'node:zlib'
+import { errors } from 'undici'
 import { endedAtLength } from '../src/fetch/download.js'
-import { http2Cut, isRefusedStream } from '../src/fetch/http2-errors.js'
+import { http2Cut, isRefusedStream, neverSent } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { frames, startRawH2Server } from './support/raw-h2-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 
 // hunt34 F1: a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
@@ -162,6 +169,68 @@ test('isRefusedStream: a stream reset with REFUSED_STREAM, not a connection ende
   )
   assert.equal(isRefusedStream(error('UND_ERR_SOCKET', 'HTTP/2: "GOAWAY" frame received with code 7')), false)
   assert.equal(isRefusedStream(error('ERR_HTTP2_SESSION_ERROR', 'Session closed with error code 7')), false)
+})
+
+/** The error Node's HTTP/2 gives a stream opened on `session` once `end` has ended it, or given it. */
+async function streamError(
+  session: ClientHttp2Session,
+  end: (s: ClientHttp2Session) => void,
+): Promise<unknown> {
+  try {
+    end(session)
+    const stream = session.request({ ':path': '/' })
+    return await new Promise((resolve) => stream.once('error', resolve))
+  } catch (error) {
+    return error
+  } finally {
+    session.destroy()
+  }
+}
+
+test('neverSent: an HTTP/2 stream Node would not open or never sent, an undici client gone before a connection', async () => {
+  const { origin, close } = await streamServer((stream) =>
+    stream.respond({ ':status': 204 }, { endStream: true }),
+  )
+  try {
+    const opened = () => connect(origin, { ca: readFileSync(certs.ca) })
+    const connected = async () => {
+      const s = opened()
+      await once(s, 'connect')
+      return s
+    }
+    const destroyed = await streamError(await connected(), (s) => s.destroy())
+    const goaway = await streamError(await connected(), (s) => s.close())
+    // Opened before the session was up, so still pending (no id), when the session ended.
+    const pending = await streamError(opened(), (s) => setImmediate(() => s.destroy()))
+    const coded = (code: string) => Object.assign(new Error(code), { code })
+    const table: [string, unknown, boolean, boolean][] = [
+      ['a destroyed session', destroyed, true, true],
+      ['a session closing after a GOAWAY', goaway, true, true],
+      ['a pending stream cancelled', pending, true, true],
+      ['a client destroyed before a connection', new errors.ClientDestroyedError(), false, true],
+      ['a client closed before a connection', new errors.ClientClosedError(), false, true],
+      ['a client destroyed after one', new errors.ClientDestroyedError(), true, false],
+      ['a client closed after one', new errors.ClientClosedError(), true, false],
+      ['a session ended by nghttp2, before a connection', coded('ERR_HTTP2_ERROR'), false, true],
+      ['a session ended by a GOAWAY, before a connection', coded('ERR_HTTP2_SESSION_ERROR'), false, true],
+      ['a session ended by nghttp2, after one', coded('ERR_HTTP2_ERROR'), true, false],
+      ['a session ended by a GOAWAY, after one', coded('ERR_HTTP2_SESSION_ERROR'), true, false],
+      ['a stream reset', coded('ERR_HTTP2_STREAM_ERROR'), true, false],
+      ['a connect refused', coded('ECONNREFUSED'), false, false],
+      ['a TLS handshake reset', coded('ECONNRESET'), false, false],
+      ['a GOAWAY', new errors.SocketError('HTTP/2: "GOAWAY" frame received with code 2'), true, false],
+      ['a connection closed', new errors.SocketError('other side closed'), true, false],
+      ['a reset', coded('ECONNRESET'), true, false],
+      ['no error', undefined, true, false],
+    ]
+    assert.deepEqual(
+      table.slice(0, 3).map(([, e]) => (e as { code?: string }).code),
+      ['ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_STREAM_CANCEL'],
+    )
+    for (const [what, error, connected, want] of table) assert.equal(neverSent(error, connected), want, what)
+  } finally {
+    await close()
+  }
 })
 
 test('streams above a graceful GOAWAY’s last-stream-id, refused unprocessed, are sent again at once', async () => {
@@ -553,5 +622,64 @@ test('a stream reset with NO_ERROR or CANCEL before its headers says the server 
     }
   } finally {
     await close()
+  }
+})
+
+/**
+ * A raw HTTP/2 server (see startRawH2Server) that answers each stream with an image, but on its
+ * first connection writes what `first` returns instead (given the answer it would write).
+ */
+async function firstConnectionFails(
+  first: (stream: number, answer: Buffer[], socket: TLSSocket) => Buffer[],
+) {
+  let firstSocket: TLSSocket | undefined
+  return startRawH2Server(
+    tlsPair(certs.good),
+    (stream, _index, socket) => {
+      firstSocket ??= socket
+      const body = makeImage(`s${stream}.jpg`, 20_000)
+      const answer = [
+        ...frames.headers(stream, [
+          [':status', '200'],
+          ['content-type', 'image/jpeg'],
+          ['content-length', String(body.length)],
+        ]),
+        ...frames.data(stream, body),
+      ]
+      return socket === firstSocket ? first(stream, answer, socket) : answer
+    },
+    (_req, res) => res.writeHead(505).end(),
+  )
+}
+
+// hunt156: an HTTP/2 session ended by an error (here a connection-level FLOW_CONTROL_ERROR, the
+// server's WINDOW_UPDATE overflowing the window) while its socket still closed: the pool gave the
+// next file's request to it, undici wrote it there and Node refused it ('The session has been
+// destroyed', ERR_HTTP2_INVALID_SESSION), never sent: a failed attempt, with --retries 0 a failed file.
+test('a request given to an HTTP/2 session an error ended goes on a new connection at once; the request it carried stays an attempt', async () => {
+  // Stream 1 answered, then the window overflows; stream 3 waits unanswered.
+  const overflow = frames.windowUpdate(0, 2 ** 31 - 1)
+  const server = await firstConnectionFails((stream, answer) =>
+    stream === 1 ? [...answer, overflow, overflow] : [],
+  )
+  try {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f']
+    const results = await run(
+      names.map((n) => `${server.origin}/${n}.jpg`),
+      { out: join(dir, 'session-ended'), concurrency: 2 },
+    )
+    const b = `${server.origin}/b.jpg`
+    assert.deepEqual(
+      results.map((r) => [r.job.url.split('/').pop(), r.status, r.attempts, r.message]).sort(),
+      names.map((n) =>
+        n === 'b'
+          ? ['b.jpg', 'failed', 1, `network error on ${b}: Flow control error (ERR_HTTP2_ERROR)`]
+          : [`${n}.jpg`, 'ok', 1, undefined],
+      ),
+      'b was sent on the session the error ended: an attempt; the others never went there',
+    )
+    assert.deepEqual(server.seen, { h2: 6, h1: 0 })
+  } finally {
+    await server.close()
   }
 })

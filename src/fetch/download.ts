@@ -24,7 +24,14 @@ import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
 import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
-import { asksToSlowDown, http2Cut, http2ErrorCode, isRefusedStream, PROTOCOL_ERROR } from './http2-errors.js'
+import {
+  asksToSlowDown,
+  http2Cut,
+  http2ErrorCode,
+  isRefusedStream,
+  neverSent,
+  PROTOCOL_ERROR,
+} from './http2-errors.js'
 import {
   appliedCodings,
   chunkedLast,
@@ -63,7 +70,10 @@ import { basicToken, type UrlCredentials, urlCredentials } from './url-credentia
 const MAX_RESTARTS = 3
 /** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
 const MAX_PARTS = 100
-/** Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see `isRefusedStream`). */
+/**
+ * Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see
+ * `isRefusedStream`), or that never left imgpull (see `neverSent`).
+ */
 const MAX_REPLAYS = 4
 /**
  * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
@@ -728,8 +738,9 @@ async function pause(cancel: Cancel, ms: number): Promise<void> {
 /**
  * One request, up to its response head. A request whose connection dies before any byte of the
  * answer (a keep-alive connection the server closed as we reused it), or whose HTTP/2 stream the
- * server refused unprocessed (see `isRefusedStream`), or that a reused connection answered 408
- * (see `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
+ * server refused unprocessed (see `isRefusedStream`), or that never left (an HTTP/2 session ended
+ * as it was written, see `neverSent`), or that a reused connection answered 408 (see
+ * `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
  */
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
   for (;;) {
@@ -781,7 +792,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       t.staleReplays++
     } catch (error) {
       const stale = isStaleConnection(error, exchange.reused)
-      const refused = !stale && isRefusedStream(error)
+      const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
       if (t.cancel.aborted || spent || !(stale || refused)) {
         if (!t.cancel.aborted && (isTurnedAway(error, exchange.reused) || asksToSlowDown(error)))

@@ -155,6 +155,41 @@ export const isRefusedStream = (error: unknown): boolean =>
   http2ErrorCode(error) === REFUSED_STREAM
 
 /**
+ * Whether a request that failed with `error` never left imgpull: like one whose keep-alive
+ * connection closed as it was reused, it goes again at once on another connection, never a spent
+ * attempt. Pure, by code, table-tested (test/h2-goaway.test.ts). `connected`: undici had given it
+ * a connection (its `onConnect` came).
+ * - Node refusing to open its HTTP/2 stream on a session ended by an error (a GOAWAY with an error
+ *   code, a connection-level PROTOCOL_ERROR, a reset) or closing after a GOAWAY, which undici still
+ *   writes to until the session's socket has closed: `ERR_HTTP2_INVALID_SESSION` ("The session has
+ *   been destroyed"), `ERR_HTTP2_GOAWAY_SESSION`;
+ * - a stream still pending, without an id and so not on the wire, when its session ended:
+ *   `ERR_HTTP2_STREAM_CANCEL`;
+ * - before it had a connection (its client's queue failed whole): undici's client destroyed or
+ *   closed (`UND_ERR_DESTROYED`, `UND_ERR_CLOSED`), or an HTTP/2 session's error (`ERR_HTTP2_ERROR`,
+ *   `ERR_HTTP2_SESSION_ERROR`), which can only be a session's that ended before it was written; a
+ *   connect or TLS failure stays the server's, retried with backoff (see `isStaleConnection`).
+ * Once written, a stream reset, a session's error, a connection closed: the server may have taken
+ * it, a real attempt.
+ */
+export function neverSent(error: unknown, connected: boolean): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (
+    code === 'ERR_HTTP2_INVALID_SESSION' ||
+    code === 'ERR_HTTP2_GOAWAY_SESSION' ||
+    code === 'ERR_HTTP2_STREAM_CANCEL'
+  )
+    return true
+  return (
+    !connected &&
+    (code === 'UND_ERR_DESTROYED' ||
+      code === 'UND_ERR_CLOSED' ||
+      code === 'ERR_HTTP2_ERROR' ||
+      code === 'ERR_HTTP2_SESSION_ERROR')
+  )
+}
+
+/**
  * PROTOCOL_ERROR (0x1, RFC 9113 §7): also how nghttp2 resets a stream whose DATA runs past or
  * stops short of its Content-Length (§8.1.1).
  */

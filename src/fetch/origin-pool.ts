@@ -9,6 +9,7 @@ import {
   clientProtocol,
   closeIdle,
   type Dispatcher,
+  http2Ended,
   kDispatch,
   Pool,
   pingOrClose,
@@ -208,11 +209,14 @@ export class OriginPool extends EventEmitter {
     return this.#queue.size === 0 && this.#connections.every((c) => c.load === 0)
   }
 
-  /** The connection for the next request: one with room, else a new one, else none yet (wait). */
+  /**
+   * The connection for the next request: one with room, else a new one, else none yet (wait). Not
+   * one whose HTTP/2 session has ended and whose socket has yet to close (see `http2Ended`).
+   */
   #pick(): Connection | undefined {
     let opening = false
     for (const c of this.#connections) {
-      if (c.load < c.capacity) return c
+      if (c.load < c.capacity && !(c.protocol === 'h2' && http2Ended(c.client))) return c
       if (c.protocol === undefined) opening = true
     }
     // HTTP/1.1: a connection per request in flight, as undici's pool does.

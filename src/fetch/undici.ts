@@ -149,6 +149,16 @@ export function clientIsHttp2(client: object | undefined): boolean {
   return clientProtocol(client) === 'h2'
 }
 
+/**
+ * Whether a client's HTTP/2 session has ended (destroyed by an error, or closing after a GOAWAY)
+ * while undici still holds it: until its socket has closed, undici writes new requests to it, and
+ * Node refuses each (`ERR_HTTP2_INVALID_SESSION`, see http2-errors.ts `neverSent`).
+ */
+export function http2Ended(client: object): boolean {
+  const session = (client as Internals)[symbols.kHTTP2Session] as http2.ClientHttp2Session | null | undefined
+  return session != null && (session.destroyed || session.closed)
+}
+
 /** Whether the answer a handler got came over HTTP/2. */
 export function isHttp2(handler: object): boolean {
   return clientIsHttp2((handler as { [VIA]?: object })[VIA])
