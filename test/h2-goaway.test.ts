@@ -20,7 +20,7 @@ import type { TLSSocket } from 'node:tls'
 import { gzipSync } from 'node:zlib'
 import { errors } from 'undici'
 import { endedAtLength } from '../src/fetch/download.js'
-import { http2Cut, isRefusedStream, neverSent } from '../src/fetch/http2-errors.js'
+import { goawayAsks, http2Cut, isRefusedStream, neverSent } from '../src/fetch/http2-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
@@ -625,6 +625,21 @@ test('a stream reset with NO_ERROR or CANCEL before its headers says the server 
   }
 })
 
+test('goawayAsks: a GOAWAY code that asks for HTTP/1.1 or fewer requests, not one that only ends the connection', () => {
+  const table: [string, boolean][] = [
+    ['HTTP_1_1_REQUIRED', true],
+    ['PROTOCOL_ERROR', true],
+    ['ENHANCE_YOUR_CALM', true],
+    ['NO_ERROR', false],
+    ['INTERNAL_ERROR', false],
+    ['CANCEL', false],
+    ['REFUSED_STREAM', false],
+    ['FLOW_CONTROL_ERROR', false],
+  ]
+  for (const [name, want] of table)
+    assert.equal(goawayAsks(constants[`NGHTTP2_${name}` as 'NGHTTP2_CANCEL']), want, name)
+})
+
 /**
  * A raw HTTP/2 server (see startRawH2Server) that answers each stream with an image, but on its
  * first connection writes what `first` returns instead (given the answer it would write).
@@ -651,6 +666,43 @@ async function firstConnectionFails(
     (_req, res) => res.writeHead(505).end(),
   )
 }
+
+// hunt156: a GOAWAY with an error code after stream 1 was answered whole, its last-stream-id 1:
+// undici 7 fails the request at the head of its queue with the GOAWAY ('HTTP/2: "GOAWAY" frame
+// received with code 2'), though that request's stream (3) is above the last-stream-id, never
+// processed (RFC 9113 §6.8): a failed attempt, with --retries 0 a failed file.
+test('a GOAWAY with an error code after an answer: the next request in line, never processed, is sent again at once', async () => {
+  for (const [name, code] of [
+    ['INTERNAL_ERROR', constants.NGHTTP2_INTERNAL_ERROR],
+    ['CANCEL', constants.NGHTTP2_CANCEL],
+  ] as const) {
+    const server = await firstConnectionFails((stream, answer, socket) => {
+      if (stream !== 1) return []
+      // Once stream 1's answer is read whole, the connection ends; its other streams wait unanswered.
+      setTimeout(() => socket.write(frames.goaway(1, code), () => socket.end()), 100)
+      return answer
+    })
+    try {
+      const names = ['a', 'b', 'c', 'd']
+      const results = await run(
+        names.map((n) => `${server.origin}/${n}.jpg`),
+        { out: join(dir, `after-answer-${name}`) },
+      )
+      assert.deepEqual(
+        results.map((r) => [r.status, r.attempts, r.message]),
+        names.map(() => ['ok', 1, undefined]),
+        name,
+      )
+      assert.deepEqual(
+        server.seen,
+        { h2: 4 + 3, h1: 0 },
+        `${name}: the three never processed went again once`,
+      )
+    } finally {
+      await server.close()
+    }
+  }
+})
 
 // hunt156: an HTTP/2 session ended by an error (here a connection-level FLOW_CONTROL_ERROR, the
 // server's WINDOW_UPDATE overflowing the window) while its socket still closed: the pool gave the

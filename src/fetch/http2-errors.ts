@@ -212,6 +212,19 @@ export function asksToSlowDown(error: unknown): boolean {
 }
 
 /**
+ * Whether a GOAWAY's error `code` asks something of its origin, which the request failed with it
+ * carries: HTTP/1.1 instead (`http1Wanted`: HTTP_1_1_REQUIRED, PROTOCOL_ERROR) or fewer requests
+ * (`asksToSlowDown`: ENHANCE_YOUR_CALM). The others (INTERNAL_ERROR...) say only that the
+ * connection ended. Pure, table-tested (test/h2-goaway.test.ts).
+ */
+export function goawayAsks(code: number): boolean {
+  const goaway = Object.assign(new Error(`HTTP/2: "GOAWAY" frame received with code ${code}`), {
+    code: 'UND_ERR_SOCKET',
+  })
+  return http1Wanted(goaway, false) !== undefined || asksToSlowDown(goaway)
+}
+
+/**
  * `asksToSlowDown`'s refusals in words (the error's code after them), or `undefined` for any
  * other error: Node's own ("Stream closed with error code NGHTTP2_ENHANCE_YOUR_CALM") says
  * nothing of who sent it or why.

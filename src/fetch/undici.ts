@@ -11,7 +11,7 @@ import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import poolBase from 'undici/lib/dispatcher/pool-base.js'
 import { MAX_HEADER_BYTES } from './header-limits.js'
-import { SILENT_HTTP2 } from './http2-errors.js'
+import { goawayAsks, SILENT_HTTP2 } from './http2-errors.js'
 import { SOCKS_CLOSED } from './proxy.js'
 
 // undici's index also loads its fetch, WebSocket, cookies and, through them, Node's own bundled
@@ -246,7 +246,7 @@ function drainOnGoaway(
   session.removeAllListeners('goaway')
   session.on('goaway', (code: number, ...rest: unknown[]) => {
     if (code !== http2.constants.NGHTTP2_NO_ERROR || session.destroyed) {
-      if (typeof rest[0] === 'number') refuseAbove(streams, rest[0])
+      if (typeof rest[0] === 'number') refuseAbove(streams, rest[0], !goawayAsks(code))
       for (const listener of theirs) listener.call(session, code, ...rest)
       return
     }
@@ -334,13 +334,26 @@ function failResetUnended(stream: http2.ClientHttp2Stream): void {
  * server never processed too, above its last-stream-id (or not yet sent), which RFC 9113 §6.8 and
  * §8.7 call safe to send again, as if never created. Each was a failed attempt (with `--retries
  * 0`, a failed file). Failed first as refused (REFUSED_STREAM, see http2-errors.ts
- * `isRefusedStream`), they are sent again at once, as curl and browsers do.
+ * `isRefusedStream`), they are sent again at once, as curl and browsers do; unless the code asks
+ * something of the origin, before undici fails the request at the head of its queue with the
+ * GOAWAY, which may be one of them.
  */
-function refuseAbove(streams: Set<http2.ClientHttp2Stream>, lastStreamId: number): void {
+function refuseAbove(streams: Set<http2.ClientHttp2Stream>, lastStreamId: number, now: boolean): void {
   for (const stream of streams) {
     if (stream.id !== undefined && stream.id <= lastStreamId) continue
-    const refused = new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM')
-    stream.destroy(Object.assign(refused, { code: 'ERR_HTTP2_STREAM_ERROR' }))
+    const refused = Object.assign(new Error('Stream closed with error code NGHTTP2_REFUSED_STREAM'), {
+      code: 'ERR_HTTP2_STREAM_ERROR',
+    })
+    // `now`: its request fails at once, not a tick later as `destroy` tells it, for undici's own
+    // listener, next, fails the request at the head of its queue with the GOAWAY's error, and once
+    // stream 1 was answered that request was a never-processed one (a failed attempt). Not when
+    // the code asks something of the origin (see `goawayAsks`): one request must carry it.
+    if (now) {
+      // `destroy`'s own telling then finds undici's listener gone.
+      stream.on('error', () => {})
+      stream.emit('error', refused)
+    }
+    stream.destroy(refused)
   }
 }
 
