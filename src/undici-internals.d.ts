@@ -66,26 +66,6 @@ declare module 'undici/lib/dispatcher/dispatcher.js' {
   export default Dispatcher
 }
 declare module 'undici/lib/core/socks5-client.js' {
-  import type { EventEmitter } from 'node:events'
-  import type { Socket } from 'node:net'
-
-  interface Socks5Client extends EventEmitter {
-    state: string
-    onClose(): void
-    onError(error: Error): void
-    handshake(): void
-    connect(host: string, port: number): unknown
-  }
-  const client: {
-    Socks5Client: {
-      // Each copied with `Buffer.from`: a Buffer goes as its very bytes (any truthy pair is a login).
-      new (
-        socket: Socket,
-        auth: { username: string | Buffer | null; password: string | Buffer | null },
-      ): Socks5Client
-      prototype: Socks5Client
-    }
-    STATES: Record<'AUTHENTICATED' | 'CONNECTED' | 'ERROR' | 'CLOSED', string>
-  }
+  const client: import('./fetch/undici.js').Socks5ClientModule
   export default client
 }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { ERROR_CODES } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
@@ -249,4 +254,40 @@ test("the Quick start's figures for the fixtures are the fixture folder's: its c
     /With `--resize`, the (\d+) of them in formats the npm build of libvips/.exec(quick)?.[1],
     String(unread),
   )
+})
+
+test("the README's TypeScript examples type-check as a consumer's strict project checks them, skipLibCheck off (hunt154)", async () => {
+  // dist/fetch/undici.d.ts, which the package's index reaches, named the type of undici's internal
+  // SOCKS5 module, which only src/undici-internals.d.ts (not in the package) declares: a project's
+  // `tsc` without skipLibCheck (its default) failed on `import { pull } from 'imgpull'` (TS7016).
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-consumer-'))
+  try {
+    await mkdir(join(dir, 'node_modules', '@types'), { recursive: true })
+    await symlink(root, join(dir, 'node_modules', 'imgpull'))
+    await symlink(join(root, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'))
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }')
+    const compilerOptions = {
+      module: 'NodeNext',
+      target: 'ES2022',
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+    }
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts'] }))
+    const blocks = [...(await readme).matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1])
+    assert.ok(blocks.length >= 3, `${blocks.length} TypeScript examples`)
+    for (const [i, block] of blocks.entries()) {
+      // The Datasets example maps the caller's own rows.
+      const given = /\brows\.map\b/.test(block)
+        ? 'declare const rows: { url: string; text: string; license: string }[]\n'
+        : ''
+      await writeFile(join(dir, `example-${i}.ts`), given + block)
+    }
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const result = await promisify(execFile)(process.execPath, [tsc, '-p', dir]).catch((error) => error)
+    assert.equal(result.code ?? 0, 0, `${result.stdout}${result.stderr}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })

@@ -1,6 +1,7 @@
 import { subscribe } from 'node:diagnostics_channel'
 import type { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
+import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
 import UndiciConnector from 'undici/lib/core/connect.js'
 import errors from 'undici/lib/core/errors.js'
@@ -76,7 +77,32 @@ export interface ProxyAgents {
   ProxyAgent: typeof import('undici').ProxyAgent
   buildConnector: typeof import('undici').buildConnector
   /** The SOCKS5 client of its proxy (see `socksTunnel`). */
-  socks: typeof import('undici/lib/core/socks5-client.js').default
+  socks: Socks5ClientModule
+}
+
+/**
+ * What imgpull uses of undici's `lib/core/socks5-client.js`. Declared here, not only in
+ * src/undici-internals.d.ts, which the package does not ship: the declarations the package's
+ * index reaches name it, and a project's `tsc` without skipLibCheck failed on an undeclared module.
+ */
+export interface Socks5ClientModule {
+  Socks5Client: {
+    // Each copied with `Buffer.from`: a Buffer goes as its very bytes (any truthy pair is a login).
+    new (
+      socket: Socket,
+      auth: { username: string | Buffer | null; password: string | Buffer | null },
+    ): Socks5Client
+    prototype: Socks5Client
+  }
+  STATES: Record<'AUTHENTICATED' | 'CONNECTED' | 'ERROR' | 'CLOSED', string>
+}
+
+interface Socks5Client extends EventEmitter {
+  state: string
+  onClose(): void
+  onError(error: Error): void
+  handshake(): void
+  connect(host: string, port: number): unknown
 }
 
 /** undici's proxy agents, loaded only when a proxy applies (their modules cost ~3 ms at start-up). */
@@ -109,10 +135,7 @@ export async function loadProxyAgents(): Promise<ProxyAgents> {
  * error of the client (`SOCKS_CLOSED`), at once. Patched once, on the client's prototype (its
  * `onClose` is bound in its constructor).
  */
-function failSocksOnClose({
-  Socks5Client,
-  STATES,
-}: typeof import('undici/lib/core/socks5-client.js').default): void {
+function failSocksOnClose({ Socks5Client, STATES }: Socks5ClientModule): void {
   const proto = Socks5Client.prototype as typeof Socks5Client.prototype & { [SOCKS_PATCHED]?: true }
   if (proto[SOCKS_PATCHED] || typeof proto.onClose !== 'function') return
   proto[SOCKS_PATCHED] = true
