@@ -146,3 +146,33 @@ test('IMGPULL_PROGRESS_INTERVAL that is not a number of seconds is a usage error
   )
   assert.equal(server.log.filter((l) => l.url === '/never').length, 0, 'nothing fetched')
 })
+
+test('- read from a terminal says so, and what ends the list; piped, it says nothing (hunt154)', async () => {
+  // `imgpull - -o photos` on a terminal waited for typed URLs without a word, as if it hung.
+  const out = join(dir, 'tty-typed')
+  const command = `exec '${process.execPath}' '${CLI}' - -o '${out}'`
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let raw = ''
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    raw += d
+  })
+  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
+  try {
+    for (let i = 0; i < 200 && !raw.includes('terminal'); i++) await sleep(25)
+    assert.match(
+      raw,
+      /^imgpull: reading URLs from the terminal \(standard input, -\), one a line; Ctrl-D ends the list\r?$/m,
+    )
+    pty.stdin.write(`${server.url('/typed-0')}\n`)
+    await sleep(200)
+    pty.stdin.write('\x04')
+    assert.equal(await ended, 0, raw)
+  } finally {
+    // A failed check leaves the run waiting for the list's end: the pty's end is its end.
+    pty.stdin.end()
+  }
+  assert.match(screen(raw).join('\n'), /1 image, .* 0 failed/)
+  const piped = await runCli(['-', '-o', join(dir, 'tty-piped')], { input: `${server.url('/typed-1')}\n` })
+  assert.equal(piped.code, 0, piped.stderr)
+  assert.doesNotMatch(piped.stderr, /terminal/)
+})

@@ -7,6 +7,7 @@ import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
+import { terminalInputLine } from './terminal-input.js'
 import { addTransformOptions, transformAttributes, transformFrom } from './transform-options.js'
 
 /** Pull options that are the worker's, not the queue's: refused on enqueue, with where they go. */
@@ -89,6 +90,8 @@ async function enqueueCommand(
     }, LEAVE_MS).unref()
   }
   takeSignals(onSignal)
+  const typed = terminalInputLine(inputs)
+  if (typed !== undefined) process.stderr.write(`${typed}\n`)
   try {
     const result = await enqueue(inputs, {
       signal: stop.signal,

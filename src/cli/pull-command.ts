@@ -18,6 +18,7 @@ import { printable } from '../utils/printable.js'
 import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { progressLogSeconds } from './progress-interval.js'
+import { terminalInputLine } from './terminal-input.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
@@ -267,6 +268,8 @@ export async function pullCommand(
 ): Promise<number> {
   if (inputs.length === 0)
     throw new UsageError('no input: give image URLs, a file with one URL per line, a table, or - for stdin')
+  const typed = terminalInputLine(inputs)
+  if (typed !== undefined && !flags.quiet) process.stderr.write(`${typed}\n`)
   // The folder's own manifest as the input (`imgpull photos/manifest.jsonl -o photos`, to go on with
   // it): its URLs were fetched again beside the images there, each saved a second time.
   const manifest = resolve(layout(options.out ?? '.').manifest)
