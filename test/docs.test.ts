@@ -250,8 +250,12 @@ test("the Quick start's figures for the fixtures are the fixture folder's: its c
     formatBytes(bytes),
   ])
   const unread = names.filter((name) => /\.(heic|bmp|ico|cur|jxl|jp2)$/.test(name)).length
+  // Each option that decodes an image fails them alike: it named --resize alone, and the Resize
+  // section's own `--encode webp` and `--verify decode` examples failed 12 of 37 (hunt154).
   assert.equal(
-    /With `--resize`, the (\d+) of them in formats the npm build of libvips/.exec(quick)?.[1],
+    /With `--resize`, `--encode` or `--verify decode`, the (\d+) of them in formats the npm build of libvips/.exec(
+      quick,
+    )?.[1],
     String(unread),
   )
 })
