@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { ERROR_CODES } from '../src/error-codes.js'
@@ -292,6 +294,58 @@ test("the README's TypeScript examples type-check as a consumer's strict project
     const result = await promisify(execFile)(process.execPath, [tsc, '-p', dir]).catch((error) => error)
     assert.equal(result.code ?? 0, 0, `${result.stdout}${result.stderr}`)
   } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test("the Quick start's local server and list, run as written: no file waits a second for its connection (hunt154)", async () => {
+  // `python3 -m http.server` listens with socketserver's backlog of 5: of the 16 connections
+  // imgpull opens to a host at once, those past it had their SYN dropped and sent again a second
+  // later, so the 37 fixtures took 1.3 s (0.1 s one by one, and `imgpull bench` said 0.1x).
+  const text = await readme
+  const quick = text.slice(text.indexOf('## Quick start'), text.indexOf('## Usage'))
+  const block = /```sh\n(python3[\s\S]*?)```/.exec(quick)?.[1] ?? ''
+  const serve = block.slice(0, block.search(/ &\n/))
+  const list = block.slice(block.search(/ &\n/) + 3).split('\n')[0]
+  assert.match(serve, /^python3 .*8080/s)
+  assert.match(list, /^ls test\/fixtures\/images .*> local\.txt$/)
+  const probe = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => probe.once('listening', resolve))
+  const port = String((probe.address() as { port: number }).port)
+  await new Promise((resolve) => probe.close(resolve))
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-quick-'))
+  const server = spawn('bash', ['-c', `exec ${serve.replaceAll('8080', port)}`], {
+    cwd: root,
+    stdio: 'ignore',
+  })
+  try {
+    await promisify(execFile)(
+      'bash',
+      ['-c', list.replaceAll('8080', port).replace('local.txt', join(dir, 'local.txt'))],
+      { cwd: root },
+    )
+    for (let i = 0; i < 200; i++) {
+      const up = await fetch(`http://127.0.0.1:${port}/rgba.png`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (up) break
+      await sleep(25)
+    }
+    const r = await runCli([join(dir, 'local.txt'), '-o', join(dir, 'photos')])
+    assert.equal(r.code, 0, r.stderr)
+    const rows = (await readFile(join(dir, 'photos', 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.equal(rows.length, 37)
+    const waited = rows
+      .filter((row) => row.timings.ttfb >= 1000)
+      .map((row) => `${row.url} ${row.timings.ttfb} ms`)
+    assert.deepEqual(waited, [], 'files whose first byte came a second late, a dropped SYN sent again')
+  } finally {
+    server.kill()
     await rm(dir, { recursive: true, force: true })
   }
 })
