@@ -1352,6 +1352,27 @@ test('a usage error points at the help of its own command, which lists the culpr
   }
 })
 
+test("a command's argument left out is named with what it is and where it goes (hunt154)", async () => {
+  // `imgpull report` said `missing required argument 'dir'`, commander's words, with nothing of
+  // what to give; `imgpull status` says to give an output folder.
+  const cases: [string[], string][] = [
+    [['report'], 'missing DIR, output folder of an earlier run: imgpull report DIR'],
+    [
+      ['unsplash', 'collection'],
+      'missing ID, collection id or unsplash.com/collections/... address: imgpull unsplash collection ID',
+    ],
+    [
+      ['unsplash', 'photo'],
+      'missing IDS, photo ids or unsplash.com/photos/... addresses: imgpull unsplash photo IDS...',
+    ],
+  ]
+  for (const [args, line] of cases) {
+    const r = await runCli(args, { env: { UNSPLASH_ACCESS_KEY: '' } })
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.equal(r.stderr, `imgpull: ${line} (see imgpull ${args.join(' ')} --help)\n`)
+  }
+})
+
 test('--help lists options with defaults; --version prints the version', async () => {
   const help = await runCli(['--help'])
   assert.equal(help.code, 0)

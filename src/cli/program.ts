@@ -158,6 +158,7 @@ export async function main(argv = process.argv): Promise<number> {
       const message = withoutUserInfo(
         unknownOptionHint(error, command) ??
           choiceHint(error) ??
+          missingArgumentWords(error, command, path) ??
           error.message
             .replace(/^error: /, '')
             .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`),
@@ -277,6 +278,19 @@ function optionPlace(root: Command, command: Command, run: RunCommand): OptionPl
   const other = run === 'enqueue' ? 'worker' : run === 'worker' ? 'enqueue' : undefined
   const queue = root.commands.find((c) => c.name() === other)
   return (long) => (takes(command, long) ? 'here' : other && takes(queue, long) ? other : undefined)
+}
+
+/**
+ * A command's argument left out (`imgpull report`): what it is, from its help, and where it goes,
+ * where commander said only `missing required argument 'dir'`. `undefined` for other errors.
+ */
+function missingArgumentWords(error: CommanderError, command: Command, path: string): string | undefined {
+  if (error.code !== 'commander.missingArgument') return undefined
+  const name = /missing required argument '([^']+)'/.exec(error.message)?.[1]
+  const argument = command.registeredArguments.find((a) => a.name() === name)
+  if (name === undefined || argument === undefined) return undefined
+  const shown = name.toUpperCase()
+  return `missing ${shown}, ${argument.description}: ${path} ${shown}${argument.variadic ? '...' : ''}`
 }
 
 /** What img2dataset's `--input_format` values are here, where imgpull's has no such choice. */
