@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, openSync } from 'node:fs'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import Database from 'better-sqlite3'
-import { cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, listFiles, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { startRouteServer } from './support/route-server.js'
 
@@ -1350,6 +1351,43 @@ test('a usage error points at the help of its own command, which lists the culpr
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.ok(r.stderr.endsWith(` (see ${command} --help)\n`), `${args.join(' ')}: ${r.stderr}`)
   }
+})
+
+test('URLs piped in without - are named as unread, with the - that reads them; none piped, no such words (hunt154)', async () => {
+  // `cat urls.txt | imgpull -o photos` said only 'no input: give ... or - for stdin'.
+  const list = join(dir, 'unread.txt')
+  await writeFile(list, `${server.url('/unread-0')}\n`)
+  const piped = await runCli(['-o', join(dir, 'unread-out')], { input: `${server.url('/unread-0')}\n` })
+  assert.equal(piped.code, 2)
+  assert.equal(
+    piped.stderr,
+    'imgpull: no input: give image URLs, a file with one URL per line, a table, or - for stdin; standard input is a pipe here, read when - is given: ... | imgpull - -o DIR (see imgpull --help)\n',
+  )
+  // Standard input as a shell gives it: a file (`< FILE`), or nothing (`< /dev/null`, cron's).
+  const stderrWith = (stdin: number | 'ignore') =>
+    new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [CLI, '-o', join(dir, 'unread-out')], {
+        stdio: [stdin, 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr!.setEncoding('utf8').on('data', (d) => {
+        stderr += d
+      })
+      child.on('close', () => resolve(stderr))
+    })
+  const fd = openSync(list, 'r')
+  const fromFile = await stderrWith(fd)
+  closeSync(fd)
+  assert.match(fromFile, /standard input is a file here, read when - is given: imgpull - -o DIR < FILE/)
+  assert.match(
+    await stderrWith('ignore'),
+    /^imgpull: no input: give image URLs, a file with one URL per line, a table, or - for stdin \(see/,
+  )
+  assert.deepEqual(
+    server.log.filter((l) => l.url === '/unread-0'),
+    [],
+    'nothing fetched',
+  )
 })
 
 test("a command's argument left out is named with what it is and where it goes (hunt154)", async () => {

@@ -6,8 +6,8 @@ import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
+import { terminalInputLine } from './stdin-words.js'
 import { addTableOptions, tableFrom } from './table-options.js'
-import { terminalInputLine } from './terminal-input.js'
 import { addTransformOptions, transformAttributes, transformFrom } from './transform-options.js'
 
 /** Pull options that are the worker's, not the queue's: refused on enqueue, with where they go. */

@@ -18,7 +18,7 @@ import { printable } from '../utils/printable.js'
 import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { progressLogSeconds } from './progress-interval.js'
-import { terminalInputLine } from './terminal-input.js'
+import { pipedInputWords, terminalInputLine } from './stdin-words.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
@@ -267,7 +267,9 @@ export async function pullCommand(
   tables: TableFlags = {},
 ): Promise<number> {
   if (inputs.length === 0)
-    throw new UsageError('no input: give image URLs, a file with one URL per line, a table, or - for stdin')
+    throw new UsageError(
+      `no input: give image URLs, a file with one URL per line, a table, or - for stdin${pipedInputWords()}`,
+    )
   const typed = terminalInputLine(inputs)
   if (typed !== undefined && !flags.quiet) process.stderr.write(`${typed}\n`)
   // The folder's own manifest as the input (`imgpull photos/manifest.jsonl -o photos`, to go on with
