@@ -208,11 +208,6 @@ export async function main(argv = process.argv): Promise<number> {
 }
 
 /**
- * The command `argv` runs, as typed: `imgpull unsplash search` for `imgpull unsplash search lake
- * --dpr 9`, and where its own words start. Words are read up to the first that names no
- * subcommand (an input, an option).
- */
-/**
  * For an unknown option of `imgpull worker` that `imgpull enqueue` takes (a run's, transform or
  * table option): why the worker takes it not, in words; `undefined` otherwise.
  */
@@ -361,6 +356,11 @@ function hashWords(value: string): string | undefined {
   return undefined
 }
 
+/**
+ * The command `argv` runs, as typed: `imgpull unsplash search` for `imgpull unsplash search lake
+ * --dpr 9`, and where its own words start. Words are read up to the first that names no
+ * subcommand (an input, an option).
+ */
 function commandOf(
   program: Command,
   argv: readonly string[],
