@@ -190,6 +190,19 @@ test('every input is checked before the first row: files, formats, and every fil
   await assert.rejects(openTables([hf]), {
     message: new RegExp(`; the folder ${hf}/data in it holds tables: give it, imgpull ${hf}/data$`),
   })
+  // An imgpull output folder beside it (its manifest.jsonl, a shard's Parquet) is no folder of
+  // tables: it was offered ('2 folders in it hold tables ...: give them'), and imgpull refuses it
+  // as an input (hunt154).
+  for (const [out, file] of [
+    ['photos', 'manifest.jsonl'],
+    [join('runs', 'shards'), '00000.parquet'],
+  ]) {
+    await mkdir(join(hf, out, '.imgpull'), { recursive: true })
+    await writeFile(join(hf, out, file), '{}\n')
+  }
+  await assert.rejects(openTables([hf]), {
+    message: new RegExp(`; the folder ${hf}/data in it holds tables: give it, imgpull ${hf}/data$`),
+  })
   // JSON lines are checked on the keys of their first objects.
   const jsonl = join(root, 'first.jsonl')
   await writeFile(

@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs'
 import { access, constants, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { layout } from '../../layout.js'
+import { layout, WORK_DIR } from '../../layout.js'
 import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
@@ -163,16 +163,22 @@ async function subfolderHint(
         (format || detectTableFormat(e.name)),
     )
   const list = (path: string) => readdir(path, { withFileTypes: true }).catch(() => [] as Dirent[])
+  // An imgpull output folder (its manifest.jsonl, its shards' Parquet) is refused as an input: it
+  // was offered here as a folder of tables.
+  const output = (list: Dirent[]) => list.some((e) => e.name === WORK_DIR)
   for (const sub of entries.filter(visible).slice(0, 1000)) {
     const path = join(dir, sub.name)
     const inner = await list(path)
+    if (output(inner)) continue
     if (hasTables(inner)) holding.push(path)
     else
-      for (const deeper of inner.filter(visible).slice(0, 1000))
-        if (hasTables(await list(join(path, deeper.name)))) {
+      for (const deeper of inner.filter(visible).slice(0, 1000)) {
+        const innermost = await list(join(path, deeper.name))
+        if (!output(innermost) && hasTables(innermost)) {
           holding.push(join(path, deeper.name))
           depth = 2
         }
+      }
   }
   if (holding.length === 0) return ''
   const partitions = holding.some((path) => path.slice(dir.length).includes('='))
