@@ -92,20 +92,28 @@ export async function readCounts(
 }
 
 /**
- * A files shard found published: its counts' copy beside the others' written from the folder's own,
- * when a worker killed between renaming the folder into place and writing it left none.
+ * A shard found published, by a worker killed before it had finished: what that worker left
+ * undone. Files output: the counts' copy beside the others', written from the folder's own (killed
+ * between renaming the folder into place and writing it). WebDataset output: the staged files,
+ * removed (killed between renaming the tar into place and removing them; they are links to the
+ * published files, or whole copies where no link could be made).
  */
-export async function keepCountsCopy(
+export async function settlePublished(
   paths: ShardPaths,
   format: OutputFormat,
-  counts: ShardCounts,
+  counts: ShardCounts | undefined,
 ): Promise<void> {
-  if (format === 'files' && !existsSync(paths.counts)) await writeCounts(paths.counts, counts)
+  if (format === 'webdataset') await dropStagedDataset(paths)
+  else if (counts && !existsSync(paths.counts)) await writeCounts(paths.counts, counts)
 }
 
-/** Write `counts` to `file` whole: under a name of its own, then renamed into place. */
+/**
+ * Write `counts` to `file` whole: under a name of its own, then renamed into place. The name is
+ * `temporaryName`'s, so that one a killed worker left is swept as stale (`removeStaleTemporaries`,
+ * and pull()'s in a staged folder's `.imgpull/`), not published inside a shard's folder.
+ */
 async function writeCounts(file: string, counts: ShardCounts): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = temporaryName(file)
   await writeFile(tmp, `${JSON.stringify(counts)}\n`)
   await rename(tmp, file)
 }
@@ -312,6 +320,14 @@ export async function bindFolder(
   queue: string,
   format: OutputFormat = 'files',
 ): Promise<void> {
+  const file = await bind(out, inputId, queue, format)
+  // The temporaries beside the shards' counts that workers of this host left when killed while
+  // writing them (`writeCounts`, and `bind`'s own), as `renameDataset` sweeps the output folder.
+  await removeStaleTemporaries(file)
+}
+
+/** `bindFolder`'s binding: returns the file that holds it, `OUT/.imgpull/queue/input.json`. */
+async function bind(out: string, inputId: string, queue: string, format: OutputFormat): Promise<string> {
   const work = join(out, WORK_DIR, 'queue')
   const file = join(work, 'input.json')
   const hint = 'give each queue (each input) its own output folder with -o'
@@ -324,7 +340,7 @@ export async function bindFolder(
       hint: "remove it if this folder holds only this queue's shards",
     })
   }
-  if (held === inputId) return
+  if (held === inputId) return file
   if (held !== undefined)
     throw new FatalError(
       'queue-folder',
@@ -346,8 +362,8 @@ export async function bindFolder(
     })
   await makeFolders(work)
   // Written whole under a name of its own, then linked into place: a link never replaces a file,
-  // and no worker ever reads a half-written one.
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  // and no worker ever reads a half-written one. Random: two workers of one process may bind at once.
+  const tmp = temporaryName(`${file}.${randomBytes(4).toString('hex')}`)
   await writeFile(tmp, `${JSON.stringify({ inputId, queue })}\n`)
   try {
     await link(tmp, file).catch((error) => {
@@ -357,8 +373,9 @@ export async function bindFolder(
     })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    return bindFolder(out, inputId, queue, format) // another worker bound it first: the same check
+    return bind(out, inputId, queue, format) // another worker bound it first: the same check
   } finally {
     await rm(tmp, { force: true })
   }
+  return file
 }

@@ -11,12 +11,12 @@ import { BULL_PREFIX, metaKey, queueNameProblem, shardsKey, workersKey } from '.
 import {
   bindFolder,
   isPublished,
-  keepCountsCopy,
   type OutputFormat,
   prepare,
   publish,
   readCounts,
   reopen,
+  settlePublished,
   shardPaths,
 } from './publish.js'
 import { shardSource } from './read-shard.js'
@@ -328,7 +328,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
             shard: data.shard,
             message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${options.out} and enqueue again with --retry-failed to fetch it anew`,
           })
-        if (published) await keepCountsCopy(paths, format, published)
+        await settlePublished(paths, format, published)
         const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }
         await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(counts))
         summary.shards++
