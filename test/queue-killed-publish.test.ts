@@ -102,6 +102,10 @@ const moments: Record<'files' | 'webdataset', [string, Omit<Stall, 'mark'>][]> =
       'the tar in place, the staged files kept',
       { op: 'rename', path: /\/00000\.tar\..*\.tmp /, after: true },
     ],
+    [
+      'the Parquet linked under its temporary name, on another machine sharing the folder',
+      { op: 'link', path: /\/00000\.parquet\..*\.tmp$/, after: true, hostname: 'other-machine' },
+    ],
   ],
   files: [
     [
@@ -130,3 +134,37 @@ for (const format of ['webdataset', 'files'] as const)
         )
     }
   })
+
+test('WebDataset: a worker of another machine cut off past its lock between linking its Parquet and renaming it finds, once back, the shard published by the one that took it over and its temporary gone: it keeps the published files, says so and exits 0', async () => {
+  const reference = await run('webdataset')
+  const queue = 'cut-off'
+  const input = join(dir, `${queue}.txt`)
+  await writeFile(input, `${Array.from({ length: 4 }, (_, i) => server.url(`/same/${i}.jpg`)).join('\n')}\n`)
+  assert.equal((await runCli(['enqueue', input, ...q(queue), '--output-format', 'webdataset'])).code, 0)
+  const out = join(dir, `${queue}-out`)
+  const worker = ['worker', ...q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done']
+  const at = {
+    op: 'link',
+    path: /\/00000\.parquet\..*\.tmp$/,
+    after: true,
+    hostname: 'other-machine',
+    mark: join(dir, `${queue}.held`),
+    release: join(dir, `${queue}.release`),
+  }
+  const late = startCli(worker, { env: stallEnv(at) })
+  try {
+    await held(at)
+    const next = await runCli(worker)
+    assert.equal(next.code, 0, next.stderr)
+    assert.match(next.stderr, /shard 00000: 4 ok/)
+  } finally {
+    await writeFile(at.release, '')
+  }
+  const back = await late.done
+  assert.equal(back.code, 0, back.stderr)
+  assert.match(back.stderr, /shard 00000: already published/)
+  const got = await tree(out)
+  assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort())
+  for (const [name, bytes] of reference)
+    assert.deepEqual(comparable(name, got.get(name)!), comparable(name, bytes), name)
+})

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
@@ -132,6 +132,7 @@ export async function publish(
   paths: ShardPaths,
   format: OutputFormat,
   counts: ShardCounts,
+  takenOver = false,
 ): Promise<boolean> {
   if (counts.round) return republish(paths, format, counts)
   if (format === 'files') {
@@ -141,9 +142,26 @@ export async function publish(
   // A late worker renamed its files over the published shard's, and its counts over theirs.
   if (isPublished(paths, format)) return lost(paths, format)
   await writeCounts(paths.counts, counts)
-  await renameDataset(paths)
+  if (!(await renameDataset(paths))) return lost(paths, format)
+  if (takenOver) await dropShardTemporaries(paths)
   await dropStagedDataset(paths)
   return true
+}
+
+/**
+ * The temporaries of a WebDataset shard's files in the output folder (`00012.parquet.HOST.PID.tmp`)
+ * that the workers which ran it before left, of any host: called once the shard is out, by the
+ * worker that took it over. `removeStaleTemporaries` removes only this host's dead workers' (and
+ * once a process): a worker killed on another machine sharing the folder left its temporary link
+ * for good, a second copy of the shard's rows beside `00012.parquet`. One still living, cut off
+ * past its lock, then finds its temporary gone and its copy lost (see `renameDataset`).
+ */
+async function dropShardTemporaries(paths: ShardPaths): Promise<void> {
+  const dir = dirname(paths.dataset[0]!.to)
+  const names = paths.dataset.map(({ to }) => `${basename(to)}.`)
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    if (name.endsWith('.tmp') && names.some((prefix) => name.startsWith(prefix)))
+      await rm(join(dir, name), { force: true })
 }
 
 /**
@@ -157,8 +175,12 @@ async function lost(paths: ShardPaths, format: OutputFormat): Promise<false> {
   return false
 }
 
-/** Link each staged WebDataset file under a temporary name and rename it into place, the tar last. */
-async function renameDataset(paths: ShardPaths): Promise<void> {
+/**
+ * Link each staged WebDataset file under a temporary name and rename it into place, the tar last.
+ * `false` when a temporary was removed before its rename: the worker that took the shard over
+ * published it meanwhile (see `dropShardTemporaries`).
+ */
+async function renameDataset(paths: ShardPaths): Promise<boolean> {
   for (const { from, to } of paths.dataset) {
     if (!existsSync(from)) throw new Error(`the shard's run did not write ${from}`)
     await removeStaleTemporaries(to)
@@ -166,13 +188,19 @@ async function renameDataset(paths: ShardPaths): Promise<void> {
     await rm(temporary, { force: true })
     // Linked, so the staged file stays until the shard is all out; copied where links cannot be made.
     await linkOrCopy(from, temporary)
-    await rename(temporary, to)
+    try {
+      await rename(temporary, to)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(dirname(to))) return false
+      throw error
+    }
     // rename() does nothing, and succeeds, when both names are links to one file (POSIX): the
     // staged file was published already, by a worker killed before the tar or by the round before a
     // retry round that left it as it was. The temporary would stay beside the shard, a second
     // 00012.parquet.HOST.PID.tmp that a reader of the whole folder (pyarrow's dataset) takes too.
     await rm(temporary, { force: true })
   }
+  return true
 }
 
 /**
@@ -243,8 +271,9 @@ async function republish(paths: ShardPaths, format: OutputFormat, counts: ShardC
   const published = await readCounts(paths, format)
   if (isPublished(paths, format) && (published?.round ?? 0) >= (counts.round ?? 0)) return lost(paths, format)
   if (format === 'webdataset') {
-    await renameDataset(paths)
+    if (!(await renameDataset(paths))) return lost(paths, format)
     await writeCounts(paths.counts, counts)
+    await dropShardTemporaries(paths)
     await dropStagedDataset(paths)
     return true
   }
@@ -300,12 +329,16 @@ async function removeStaleTemporaries(to: string): Promise<void> {
 
 /**
  * Make the work folder of a shard's run (its parent must exist for `pull()`'s recursive mkdir), and
- * remove what a retry round cut by a kill left beside it (see `reopen`, `republish`).
+ * remove what a retry round cut by a kill left beside it (see `reopen`, `republish`). Returns
+ * whether the work folder was there: a worker ran the shard here before (killed, cut off, or an
+ * earlier round), and may have left temporaries for `publish` to remove.
  */
-export async function prepare(paths: ShardPaths): Promise<void> {
+export async function prepare(paths: ShardPaths): Promise<boolean> {
+  const before = existsSync(paths.staging)
   await makeFolders(paths.staging)
   await rm(seed(paths), { recursive: true, force: true })
   await rm(aside(paths), { recursive: true, force: true })
+  return before
 }
 
 /**

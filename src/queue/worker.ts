@@ -336,7 +336,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         return counts
       }
     }
-    await prepare(paths)
+    const takenOver = await prepare(paths)
     const me: Running = {
       shard: data.shard,
       hard: new AbortController(),
@@ -440,7 +440,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
     counts.ms = Math.round(performance.now() - t0)
     // A worker that lost the shard to another tells the published shard's counts, not its own.
-    const done = (await publish(paths, format, counts))
+    const done = (await publish(paths, format, counts, takenOver))
       ? counts
       : { ...((await readCounts(paths, format)) ?? counts), alreadyPublished: true }
     await redis.hset(shardsKey(options.queue), String(data.shard), JSON.stringify(done))
