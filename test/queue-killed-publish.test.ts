@@ -103,6 +103,10 @@ const moments: Record<'files' | 'webdataset', [string, Omit<Stall, 'mark'>][]> =
       { op: 'rename', path: /\/00000\.tar\..*\.tmp /, after: true },
     ],
     [
+      "the counts' temporary written, on another machine sharing the folder",
+      { op: 'writeFile', path: /queue\/00000\.json\..*tmp$/, after: true, hostname: 'other-machine' },
+    ],
+    [
       'the Parquet linked under its temporary name, on another machine sharing the folder',
       { op: 'link', path: /\/00000\.parquet\..*\.tmp$/, after: true, hostname: 'other-machine' },
     ],
@@ -116,6 +120,14 @@ const moments: Record<'files' | 'webdataset', [string, Omit<Stall, 'mark'>][]> =
     [
       "the counts' copy's temporary written",
       { op: 'writeFile', path: /queue\/00000\.json\..*tmp$/, after: true },
+    ],
+    [
+      "the counts' temporary in the staged folder, on another machine sharing the folder",
+      { op: 'writeFile', path: /queue-shard\.json\..*tmp$/, after: true, hostname: 'other-machine' },
+    ],
+    [
+      "the counts' copy's temporary written, on another machine sharing the folder",
+      { op: 'writeFile', path: /queue\/00000\.json\..*tmp$/, after: true, hostname: 'other-machine' },
     ],
   ],
 }

@@ -104,7 +104,10 @@ export async function settlePublished(
   counts: ShardCounts | undefined,
 ): Promise<void> {
   if (format === 'webdataset') await dropStagedDataset(paths)
-  else if (counts && !existsSync(paths.counts)) await writeCounts(paths.counts, counts)
+  else if (counts && !existsSync(paths.counts)) {
+    await writeCounts(paths.counts, counts)
+    await dropTemporaries(paths.counts)
+  }
 }
 
 /**
@@ -136,32 +139,36 @@ export async function publish(
 ): Promise<boolean> {
   if (counts.round) return republish(paths, format, counts)
   if (format === 'files') {
-    await stageCounts(paths, counts)
-    return renameFolderIn(paths, counts)
+    await stageCounts(paths, counts, takenOver)
+    if (!(await renameFolderIn(paths, counts))) return false
+    if (takenOver) await dropTemporaries(paths.counts)
+    return true
   }
   // A late worker renamed its files over the published shard's, and its counts over theirs.
   if (isPublished(paths, format)) return lost(paths, format)
   await writeCounts(paths.counts, counts)
   if (!(await renameDataset(paths))) return lost(paths, format)
-  if (takenOver) await dropShardTemporaries(paths)
+  if (takenOver) await dropTemporaries(paths.counts, ...paths.dataset.map(({ to }) => to))
   await dropStagedDataset(paths)
   return true
 }
 
 /**
- * The temporaries of a WebDataset shard's files in the output folder (`00012.parquet.HOST.PID.tmp`)
- * that the workers which ran it before left, of any host: called once the shard is out, by the
- * worker that took it over. `removeStaleTemporaries` removes only this host's dead workers' (and
- * once a process): a worker killed on another machine sharing the folder left its temporary link
- * for good, a second copy of the shard's rows beside `00012.parquet`. One still living, cut off
- * past its lock, then finds its temporary gone and its copy lost (see `renameDataset`).
+ * The temporaries of `files` (`00012.parquet.HOST.PID.tmp`, `00012.json.HOST.PID.tmp`) that the
+ * workers which ran the shard before left, of any host: called once the shard is out, by the worker
+ * that took it over (one read of each folder). `removeStaleTemporaries` removes only this host's
+ * dead workers' (and once a process): a worker killed on another machine sharing the folder left
+ * them for good, a temporary link beside `00012.parquet` a second copy of the shard's rows. One
+ * still living, cut off past its lock, then finds its temporary gone and its copy lost (see
+ * `renameDataset`).
  */
-async function dropShardTemporaries(paths: ShardPaths): Promise<void> {
-  const dir = dirname(paths.dataset[0]!.to)
-  const names = paths.dataset.map(({ to }) => `${basename(to)}.`)
-  for (const name of await readdir(dir).catch(() => [] as string[]))
-    if (name.endsWith('.tmp') && names.some((prefix) => name.startsWith(prefix)))
-      await rm(join(dir, name), { force: true })
+async function dropTemporaries(...files: string[]): Promise<void> {
+  for (const dir of new Set(files.map((file) => dirname(file)))) {
+    const prefixes = files.filter((file) => dirname(file) === dir).map((file) => `${basename(file)}.`)
+    for (const name of await readdir(dir).catch(() => [] as string[]))
+      if (name.endsWith('.tmp') && prefixes.some((prefix) => name.startsWith(prefix)))
+        await rm(join(dir, name), { force: true })
+  }
 }
 
 /**
@@ -178,7 +185,7 @@ async function lost(paths: ShardPaths, format: OutputFormat): Promise<false> {
 /**
  * Link each staged WebDataset file under a temporary name and rename it into place, the tar last.
  * `false` when a temporary was removed before its rename: the worker that took the shard over
- * published it meanwhile (see `dropShardTemporaries`).
+ * published it meanwhile (see `dropTemporaries`).
  */
 async function renameDataset(paths: ShardPaths): Promise<boolean> {
   for (const { from, to } of paths.dataset) {
@@ -273,24 +280,31 @@ async function republish(paths: ShardPaths, format: OutputFormat, counts: ShardC
   if (format === 'webdataset') {
     if (!(await renameDataset(paths))) return lost(paths, format)
     await writeCounts(paths.counts, counts)
-    await dropShardTemporaries(paths)
+    await dropTemporaries(paths.counts, ...paths.dataset.map(({ to }) => to))
     await dropStagedDataset(paths)
     return true
   }
-  await stageCounts(paths, counts)
+  await stageCounts(paths, counts, true)
   await rm(aside(paths), { recursive: true, force: true })
   await rename(paths.folder, aside(paths)).catch((error) => {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   })
   if (!(await renameFolderIn(paths, counts))) return false
   await rm(aside(paths), { recursive: true, force: true })
+  await dropTemporaries(paths.counts)
   return true
 }
 
-/** A files shard's counts, inside its staged folder: published by the rename that publishes it. */
-async function stageCounts(paths: ShardPaths, counts: ShardCounts): Promise<void> {
-  await makeFolders(dirname(folderCounts(paths.staging)))
-  await writeCounts(folderCounts(paths.staging), counts)
+/**
+ * A files shard's counts, inside its staged folder: published by the rename that publishes it,
+ * with the temporaries of them that the workers which ran it before left (`takenOver`) removed
+ * first, not published inside the shard's folder.
+ */
+async function stageCounts(paths: ShardPaths, counts: ShardCounts, takenOver: boolean): Promise<void> {
+  const file = folderCounts(paths.staging)
+  await makeFolders(dirname(file))
+  await writeCounts(file, counts)
+  if (takenOver) await dropTemporaries(file)
 }
 
 /**
