@@ -172,6 +172,31 @@ test('Ctrl-C stops cleanly (exit 130, says how to continue); a second one stops 
   await assertExact(out, paths)
 })
 
+test('SIGTERM (systemd, docker stop, kill) is acknowledged as itself, not as a Ctrl-C; a second SIGTERM stops at once', async () => {
+  // It said "press Ctrl-C again to stop now" to a stop that came from no keyboard.
+  const out = join(dir, 'sigterm')
+  const { list } = await writeList('sigterm', 200)
+  const sent = server.stats.requests
+  const run = startCli([list, '-o', out, '--per-host', '8', '--grace', '30'])
+  await until('the run to send requests', () => server.stats.requests > sent)
+  let stderr = ''
+  run.child.stderr?.on('data', (d) => {
+    stderr += d
+  })
+  run.child.kill('SIGTERM')
+  await until('the stop to be acknowledged', () => /Stopping/.test(stderr))
+  const t0 = performance.now()
+  run.child.kill('SIGTERM')
+  const stopped = await run.done
+  assert.equal(stopped.code, 130, stopped.stderr)
+  assert.ok(performance.now() - t0 < 15_000, 'the second SIGTERM does not wait for the 30 s grace period')
+  assert.match(
+    stopped.stderr,
+    /^Stopping on SIGTERM: finishing transfers in flight \(up to 30 s\); a second SIGTERM or SIGINT stops now\.$/m,
+  )
+  assert.doesNotMatch(stopped.stderr, /Ctrl-C/)
+})
+
 test('disk full: the run stops with one clear error and leaves nothing corrupt', (t) =>
   onSmallDisk(t, join(dir, 'small-disk'), '1500k', async (mnt) => {
     const out = join(mnt, 'out')

@@ -446,9 +446,16 @@ test('a worker stops when told to though Redis stays down: it leaves after a whi
     await own.stop()
     await until('the worker to lose Redis', () => /lost Redis/.test(stderr))
     worker.child.kill('SIGTERM')
+    // Sent together, the two are taken in signal-number order: SIGINT first.
+    await until('the stop to be acknowledged', () => /Stopping/.test(stderr))
     worker.child.kill('SIGINT')
     const stopped = await worker.done
     assert.equal(stopped.code, 130, stopped.stderr)
+    // Said as the SIGTERM it was (it said "press Ctrl-C again" to one from no keyboard).
+    assert.match(
+      stopped.stderr,
+      /^Stopping on SIGTERM: finishing transfers in flight \(up to 10 s\), then giving unfinished shards back; a second SIGTERM or SIGINT stops now\.$/m,
+    )
     assert.match(
       stopped.stderr,
       /stopped without reaching Redis; the shards this worker held go back to the queue when their locks lapse/,

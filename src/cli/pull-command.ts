@@ -19,12 +19,13 @@ import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { progressLogSeconds } from './progress-interval.js'
 import { pipedInputWords, terminalInputLine } from './stdin-words.js'
+import { stoppingLine } from './stop-words.js'
 import { warnings } from './warnings.js'
 
 export interface OutputFlags {
   json?: boolean
   quiet?: boolean
-  /** Seconds in-flight transfers get to finish after the first Ctrl-C. */
+  /** Seconds in-flight transfers get to finish after the first Ctrl-C or SIGTERM. */
   grace: number
   /** `-o` was given on the command line: a last input that is no file is no forgotten output folder. */
   outGiven?: boolean
@@ -112,15 +113,11 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   // Messages during a run stay visible: printed above the progress line, which is drawn again below.
   const print = (line: string) => (progress ? progress.print(line) : process.stderr.write(`${line}\n`))
   let interrupted = false
-  const onSignal = () => {
+  const onSignal = (signal?: NodeJS.Signals) => {
     if (!interrupted) {
       interrupted = true
       drain.abort()
-      if (!flags.json) {
-        print(
-          `Stopping: finishing transfers in flight (up to ${flags.grace} s); press Ctrl-C again to stop now.`,
-        )
-      }
+      if (!flags.json) print(stoppingLine(signal, `finishing transfers in flight (up to ${flags.grace} s)`))
       setTimeout(() => hard.abort(), flags.grace * 1000).unref()
     } else hard.abort()
   }

@@ -131,7 +131,7 @@ export function addPullOptions(command: Command): Command {
     .option('-q, --quiet', 'print errors only')
     .option(
       '--grace <s>',
-      'seconds transfers get to finish after the first Ctrl-C',
+      'seconds transfers get to finish after the first Ctrl-C or SIGTERM',
       (v) => seconds(v) / 1000,
       10,
     )

@@ -7,6 +7,7 @@ import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
+import { stoppingLine } from './stop-words.js'
 
 const n = grouped
 
@@ -43,7 +44,7 @@ export function addWorkerCommand(program: Command): Command {
     .option('--exit-when-done', 'stop once no shard is left waiting, retrying or running')
     .option(
       '--grace <s>',
-      'seconds transfers get to finish after the first Ctrl-C',
+      'seconds transfers get to finish after the first Ctrl-C or SIGTERM',
       (v) => seconds(v) / 1000,
       10,
     )
@@ -78,12 +79,15 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       process.exit(EXIT.interrupted)
     }, LEAVE_MS).unref()
   }
-  const onSignal = () => {
+  const onSignal = (signal?: NodeJS.Signals) => {
     if (!interrupted) {
       interrupted = true
       if (!o.json && !o.quiet)
         print(
-          `Stopping: finishing transfers in flight (up to ${grace} s), then giving unfinished shards back; press Ctrl-C again to stop now.`,
+          stoppingLine(
+            signal,
+            `finishing transfers in flight (up to ${grace} s), then giving unfinished shards back`,
+          ),
         )
       drain.abort()
       setTimeout(stopHard, grace * 1000).unref()
