@@ -1284,6 +1284,28 @@ test("other tools' options typed out of habit: said in their words, with imgpull
       /^imgpull: unknown option '-u', curl's user and password: put them in the URL before its host, as user:password@ \(percent-encoded\), or give -H 'Authorization: …' \(see imgpull --help\)$/,
     ],
     [['-v', 'x'], /^imgpull: unknown option '-v', curl's and wget's --verbose: .*-V is the version \(see/],
+    // A worker's end once the queue is empty, as other job queues spell it (rq's --burst).
+    [
+      ['worker', '--queue', 'q', '--burst'],
+      /^imgpull: unknown option '--burst', rq's and arq's burst mode: --exit-when-done: stop once no shard is left waiting, retrying or running \(see imgpull worker --help\)$/,
+    ],
+    [['worker', '--queue', 'q', '-b'], /^imgpull: unknown option '-b', rq's --burst: --exit-when-done: /],
+    [
+      ['worker', '--queue', 'q', '--stop-when-empty'],
+      /unknown option '--stop-when-empty', Laravel's queue:work option: --exit-when-done: /,
+    ],
+    [
+      ['worker', '--queue', 'q', '--exit-when-empty'],
+      /unknown option '--exit-when-empty', imgpull's is --exit-when-done: /,
+    ],
+    [
+      ['worker', '--queue', 'q', '--exit_on_empty'],
+      /unknown option '--exit_on_empty', imgpull's is --exit-when-done: /,
+    ],
+    [
+      ['enqueue', 'x', '--queue', 'q', '--burst'],
+      /unknown option '--burst', rq's and arq's burst mode: --exit-when-done: .*, given to each imgpull worker \(see imgpull enqueue --help\)$/,
+    ],
   ]
   for (const [args, message] of cases) {
     await usageLine(args, message)

@@ -196,6 +196,21 @@ const IMG2DATASET: Record<string, Img2datasetOption> = {
   '--wandb-project': { words: WANDB },
 }
 
+const WHEN_DONE = '--exit-when-done: stop once no shard is left waiting, retrying or running'
+
+/**
+ * Other job queues' workers' options to end once the queue is empty, and spellings of
+ * --exit-when-done too far from it for commander's "did you mean" (`--exit-when-empty`).
+ */
+const WORKER: Record<string, string> = {
+  '--burst': `rq's and arq's burst mode: ${WHEN_DONE}`,
+  '-b': `rq's --burst: ${WHEN_DONE}`,
+  '--stop-when-empty': `Laravel's queue:work option: ${WHEN_DONE}`,
+  '--exit-when-empty': `imgpull's is ${WHEN_DONE}`,
+  '--exit-on-empty': `imgpull's is ${WHEN_DONE}`,
+  '--exit-when-idle': `imgpull's is ${WHEN_DONE}`,
+}
+
 /** The commands an img2dataset user types its options to: a run, or a queue's two halves. */
 export type RunCommand = 'pull' | 'enqueue' | 'worker'
 
@@ -239,8 +254,10 @@ export function otherToolOption(
     const other = OTHER[name] ?? (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined)
     if (other !== undefined) return other
   }
-  if (!name.startsWith('--')) return undefined
   const dashed = name.replaceAll('_', '-')
+  const worker = command === 'pull' ? undefined : WORKER[dashed]
+  if (worker !== undefined) return `${worker}${command === 'enqueue' ? elsewhere('worker') : ''}`
+  if (!name.startsWith('--')) return undefined
   // img2dataset writes imgpull's names with _ (python-fire takes either): the one meant is sure.
   const own = dashed !== name ? place(dashed) : undefined
   if (own !== undefined) return `imgpull's is ${dashed}${elsewhere(own === 'here' ? undefined : own)}`
