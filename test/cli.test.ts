@@ -1021,11 +1021,20 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     // Refused with the options, in their names, not on every image after its download.
     [
       ['http://127.0.0.1:9/x.jpg', '--resize', 'border', '--size', '8', '--background', 'whte'],
-      /Expected --background to be a CSS colour, got whte/,
+      /^imgpull: option '--background <colour>' argument 'whte' is invalid\. expected a CSS colour: a name \(white, transparent\), #rgb, #rrggbb, #rrggbbaa, rgb\(r,g,b\) or hsl\(h,s%,l%\) \(see imgpull --help\)$/,
+    ],
+    [
+      ['http://127.0.0.1:9/x.jpg', '--resize', 'border', '--size', '8', '--background', 'reddish'],
+      /^imgpull: option '--background <colour>' argument 'reddish' is invalid\. expected a CSS colour: /,
+    ],
+    // `--background #ff0000` unquoted: the shell took #ff0000 for a comment; without its #, said so.
+    [
+      ['http://127.0.0.1:9/x.jpg', '--encode', 'jpg', '--background', 'ff0000'],
+      /argument 'ff0000' is invalid\. expected a CSS colour: .*; did you mean '#ff0000'\? \(quoted: the shell reads an unquoted # as the start of a comment\) \(see imgpull --help\)$/,
     ],
     [
       ['http://127.0.0.1:9/x.jpg', '--encode', 'jpg', '--quality', '101'],
-      /Expected --quality to be at most 100/,
+      /^imgpull: option '--quality <1-100>' argument '101' is invalid\. expected an integer <= 100 /,
     ],
     [['x', '--resize', 'keep-ratio', '--size', '70000'], /--size.*integer <= 65535/],
     // Options that would do nothing as given: refused, not silently dropped.

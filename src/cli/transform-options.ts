@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../errors.js'
-import { ENCODE_FORMATS, RESIZE_MODES, type TransformSpec } from '../transform/spec.js'
+import { ENCODE_FORMATS, isColour, RESIZE_MODES, type TransformSpec } from '../transform/spec.js'
 import { integer } from './parse.js'
 
 /** A number greater than or equal to `min` (decimals allowed). */
@@ -11,6 +11,19 @@ function atLeast(min: number) {
       throw new InvalidArgumentError(`expected a number >= ${min}`)
     return n
   }
+}
+
+/**
+ * A colour sharp takes, refused as the other options' values are (naming the value and what is
+ * accepted), not in the library's words after parsing. A hex colour without its # (`ff0000`:
+ * the shell took an unquoted `#ff0000` for a comment) is named with it.
+ */
+function colour(value: string): string {
+  if (isColour(value.trim())) return value
+  const hex = /^[0-9a-f]{3,8}$/i.test(value.trim()) && isColour(`#${value.trim()}`)
+  throw new InvalidArgumentError(
+    `expected a CSS colour: a name (white, transparent), #rgb, #rrggbb, #rrggbbaa, rgb(r,g,b) or hsl(h,s%,l%)${hex ? `; did you mean '#${value.trim()}'? (quoted: the shell reads an unquoted # as the start of a comment)` : ''}`,
+  )
 }
 
 /**
@@ -41,7 +54,7 @@ function transformOptions(): Option[] {
     new Option(
       '--background <colour>',
       "colour of border's padding and under transparency in JPEG, where a translucent one is laid over white (default: #ffffff)",
-    ),
+    ).argParser(colour),
     new Option(
       '--encode <format>',
       'write changed images in this format; one already in it is rewritten only to strip EXIF, XMP, IPTC, PNG text, a JPEG comment or a C2PA manifest',
@@ -49,7 +62,7 @@ function transformOptions(): Option[] {
     new Option(
       '--quality <1-100>',
       'encoding quality (default: 80 for JPEG and WebP, 50 for AVIF; PNG, TIFF and a lossless WebP kept as WebP are written lossless)',
-    ).argParser(integer(1)),
+    ).argParser(integer(1, 100)),
     new Option('--min-size <px>', 'refuse an image either of whose sides is smaller (too-small)').argParser(
       integer(1),
     ),

@@ -100,13 +100,12 @@ export const defaultTransformSpec: TransformSpec = {
   verifyDecode: false,
 }
 
-/** CSS colour names are accepted too; this only rules out what is plainly not a colour. */
 /**
  * Whether sharp will take `value` as a colour, asked of its own parser (@img/colour): a misspelt
  * name (`whte`) or a 5-digit hex is refused with the options, not on every image after download.
  * Loaded only when a colour other than the default is given.
  */
-function isColour(value: string): boolean {
+export function isColour(value: string): boolean {
   if (value === defaultTransformSpec.background) return true
   const parse = createRequire(import.meta.url)('@img/colour') as (colour: string) => unknown
   try {
