@@ -147,6 +147,42 @@ test('IMGPULL_PROGRESS_INTERVAL that is not a number of seconds is a usage error
   assert.equal(server.log.filter((l) => l.url === '/never').length, 0, 'nothing fetched')
 })
 
+test('- read from a terminal: once a typed URL is done, the progress line stays still, and what is typed next stays on screen', async () => {
+  // The rate fell by a fifth a frame with nothing in flight (1.6 MB/s, 1.3, 1.0 ... 112 B/s over
+  // 6 s), and each redraw erased the line below it, where the next URL was being typed.
+  const out = join(dir, 'tty-idle')
+  const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' - -o '${out}'`
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let raw = ''
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    raw += d
+  })
+  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
+  try {
+    for (let i = 0; i < 200 && !raw.includes('Ctrl-D'); i++) await sleep(25)
+    pty.stdin.write(`${server.url('/idle-0')}\n`)
+    for (let i = 0; i < 400 && !/1 · 0 active/.test(raw); i++) await sleep(25)
+    assert.match(raw, /1 · 0 active/, 'the typed URL is done')
+    await sleep(300)
+    const typed = server.url('/idle-1')
+    pty.stdin.write(typed)
+    const before = raw.length
+    await sleep(1500)
+    // log-update hides the cursor on every frame, drawn or not: only an erase would wipe the URL.
+    const since = raw.slice(before)
+    assert.ok(
+      since.startsWith(typed) && !since.includes('\x1b[2K'),
+      `nothing erased: ${JSON.stringify(since)}`,
+    )
+    assert.equal(screen(raw).at(-1), typed)
+    pty.stdin.write('\n\x04')
+    assert.equal(await ended, 0, raw)
+  } finally {
+    pty.stdin.end()
+  }
+  assert.match(screen(raw).join('\n'), /2 images, .* 0 failed/)
+})
+
 test('- read from a terminal says so, and what ends the list; piped, it says nothing (hunt154)', async () => {
   // `imgpull - -o photos` on a terminal waited for typed URLs without a word, as if it hung.
   const out = join(dir, 'tty-typed')

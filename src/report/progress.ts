@@ -106,9 +106,12 @@ export class ProgressLine {
     const now = performance.now()
     const dt = now - this.#lastAt
     if (dt > 0) {
-      // Smoothed rate, so the figure does not jump with every file.
+      // Smoothed rate, so the figure does not jump with every file. With nothing in flight and
+      // nothing moved, it is 0 at once: it fell by a fifth a frame, redrawn for seconds, and each
+      // redraw erased the line typed under it (`imgpull -` waiting for the next URL on a terminal).
       const instant = ((this.stats.bytes - this.#lastBytes) * 1000) / dt
-      this.#rate = this.#rate === 0 ? instant : 0.8 * this.#rate + 0.2 * instant
+      const idle = this.stats.active === 0 && instant === 0
+      this.#rate = idle ? 0 : this.#rate === 0 ? instant : 0.8 * this.#rate + 0.2 * instant
     }
     this.#lastBytes = this.stats.bytes
     this.#lastAt = now
