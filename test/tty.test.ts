@@ -21,20 +21,32 @@ after(async () => {
   await cleanup(dir)
 })
 
+/**
+ * `command` run by `script` on a pseudo-terminal of its own (stdin written by the test); `raw` is
+ * everything the terminal showed so far, `ended` its exit code.
+ */
+function onPty(command: string, env?: Record<string, string>) {
+  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  })
+  const term = { pty, raw: '', ended: new Promise<number | null>((resolve) => pty.on('close', resolve)) }
+  pty.stdout.setEncoding('utf8').on('data', (d) => {
+    term.raw += d
+  })
+  return term
+}
+
 test('on a terminal, Ctrl-C is acknowledged above the progress line and stays there', async () => {
   const list = join(dir, 'tty.txt')
   await writeFile(list, Array.from({ length: 40 }, (_, i) => server.url(`/tty-${i}`)).join('\n'))
   const out = join(dir, 'tty-out')
   // A terminal of 24 rows and 120 columns (one that reports no size is drawn as 80×24: see below).
   const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}' --grace 1`
-  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let raw = ''
-  pty.stdout.setEncoding('utf8').on('data', (d) => {
-    raw += d
-  })
-  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
-  for (let i = 0; i < 200 && !raw.includes('active'); i++) await sleep(25)
-  assert.ok(raw.includes('active'), 'the progress line is drawn')
+  const term = onPty(command)
+  const ended = term.ended
+  for (let i = 0; i < 200 && !term.raw.includes('active'); i++) await sleep(25)
+  assert.ok(term.raw.includes('active'), 'the progress line is drawn')
   await sleep(400)
   // Ctrl-C goes to the CLI (the terminal's foreground process), not to `script`.
   const pid = execFileSync('pgrep', ['-f', `${CLI} ${list}`], { encoding: 'utf8' })
@@ -42,7 +54,7 @@ test('on a terminal, Ctrl-C is acknowledged above the progress line and stays th
     .split('\n')[0]
   process.kill(Number(pid), 'SIGINT')
   assert.equal(await ended, 130)
-  const shown = screen(raw)
+  const shown = screen(term.raw)
   const stopping = shown.findIndex((l) => l.startsWith('Stopping: finishing transfers in flight'))
   assert.ok(stopping >= 0, `the acknowledgement is on the screen at the end:\n${shown.join('\n')}`)
   assert.match(shown.at(-1) ?? '', /Run the same command again to continue/)
@@ -54,15 +66,11 @@ test('a terminal that reports no size (0×0) still shows the progress line', asy
   const out = join(dir, 'tty-unsized-out')
   // `script` under a pipe makes a pty of 0 rows and 0 columns, as `docker exec -t` can before a resize.
   const command = `stty rows 0 cols 0; exec '${process.execPath}' '${CLI}' '${list}' -o '${out}'`
-  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let raw = ''
-  pty.stdout.setEncoding('utf8').on('data', (d) => {
-    raw += d
-  })
-  const code = await new Promise<number | null>((resolve) => pty.on('close', resolve))
-  assert.equal(code, 0, raw)
-  assert.match(raw, /\d+\/3 \(\d+%\) · \d+ active · /, 'the progress line is drawn')
-  assert.match(screen(raw).join('\n'), /3 images, .* 0 failed/)
+  const term = onPty(command)
+  const code = await term.ended
+  assert.equal(code, 0, term.raw)
+  assert.match(term.raw, /\d+\/3 \(\d+%\) · \d+ active · /, 'the progress line is drawn')
+  assert.match(screen(term.raw).join('\n'), /3 images, .* 0 failed/)
 })
 
 test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape code', async () => {
@@ -76,19 +84,12 @@ test('a dumb terminal (TERM=dumb: Emacs M-x shell) gets plain lines, no escape c
   const out = join(dir, 'tty-dumb-out')
   // A pty, as Emacs gives its shell buffers, with the TERM it sets there.
   const command = `stty rows 24 cols 120; TERM=dumb exec '${process.execPath}' '${CLI}' '${list}' -o '${out}'`
-  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, TERM: 'dumb' },
-  })
-  let raw = ''
-  pty.stdout.setEncoding('utf8').on('data', (d) => {
-    raw += d
-  })
-  const code = await new Promise<number | null>((resolve) => pty.on('close', resolve))
-  assert.equal(code, 1, raw)
-  assert.ok(!raw.includes('\x1b'), `no escape code reaches a dumb terminal: ${JSON.stringify(raw)}`)
-  assert.match(raw, /^failed http-404: HTTP 404 from /m)
-  assert.match(raw, /3 images, .* 1 failed/)
+  const term = onPty(command, { TERM: 'dumb' })
+  const code = await term.ended
+  assert.equal(code, 1, term.raw)
+  assert.ok(!term.raw.includes('\x1b'), `no escape code reaches a dumb terminal: ${JSON.stringify(term.raw)}`)
+  assert.match(term.raw, /^failed http-404: HTTP 404 from /m)
+  assert.match(term.raw, /3 images, .* 1 failed/)
 })
 
 test('without a terminal (a CI log): a plain progress line every IMGPULL_PROGRESS_INTERVAL seconds, no CR or escape', async () => {
@@ -152,62 +153,54 @@ test('- read from a terminal: once a typed URL is done, the progress line stays 
   // 6 s), and each redraw erased the line below it, where the next URL was being typed.
   const out = join(dir, 'tty-idle')
   const command = `stty rows 24 cols 120; exec '${process.execPath}' '${CLI}' - -o '${out}'`
-  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let raw = ''
-  pty.stdout.setEncoding('utf8').on('data', (d) => {
-    raw += d
-  })
-  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
+  const term = onPty(command)
+  const ended = term.ended
   try {
-    for (let i = 0; i < 200 && !raw.includes('Ctrl-D'); i++) await sleep(25)
-    pty.stdin.write(`${server.url('/idle-0')}\n`)
-    for (let i = 0; i < 400 && !/1 · 0 active/.test(raw); i++) await sleep(25)
-    assert.match(raw, /1 · 0 active/, 'the typed URL is done')
+    for (let i = 0; i < 200 && !term.raw.includes('Ctrl-D'); i++) await sleep(25)
+    term.pty.stdin.write(`${server.url('/idle-0')}\n`)
+    for (let i = 0; i < 400 && !/1 · 0 active/.test(term.raw); i++) await sleep(25)
+    assert.match(term.raw, /1 · 0 active/, 'the typed URL is done')
     await sleep(300)
     const typed = server.url('/idle-1')
-    pty.stdin.write(typed)
-    const before = raw.length
+    term.pty.stdin.write(typed)
+    const before = term.raw.length
     await sleep(1500)
     // log-update hides the cursor on every frame, drawn or not: only an erase would wipe the URL.
-    const since = raw.slice(before)
+    const since = term.raw.slice(before)
     assert.ok(
       since.startsWith(typed) && !since.includes('\x1b[2K'),
       `nothing erased: ${JSON.stringify(since)}`,
     )
-    assert.equal(screen(raw).at(-1), typed)
-    pty.stdin.write('\n\x04')
-    assert.equal(await ended, 0, raw)
+    assert.equal(screen(term.raw).at(-1), typed)
+    term.pty.stdin.write('\n\x04')
+    assert.equal(await ended, 0, term.raw)
   } finally {
-    pty.stdin.end()
+    term.pty.stdin.end()
   }
-  assert.match(screen(raw).join('\n'), /2 images, .* 0 failed/)
+  assert.match(screen(term.raw).join('\n'), /2 images, .* 0 failed/)
 })
 
 test('- read from a terminal says so, and what ends the list; piped, it says nothing (hunt154)', async () => {
   // `imgpull - -o photos` on a terminal waited for typed URLs without a word, as if it hung.
   const out = join(dir, 'tty-typed')
   const command = `exec '${process.execPath}' '${CLI}' - -o '${out}'`
-  const pty = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let raw = ''
-  pty.stdout.setEncoding('utf8').on('data', (d) => {
-    raw += d
-  })
-  const ended = new Promise<number | null>((resolve) => pty.on('close', resolve))
+  const term = onPty(command)
+  const ended = term.ended
   try {
-    for (let i = 0; i < 200 && !raw.includes('terminal'); i++) await sleep(25)
+    for (let i = 0; i < 200 && !term.raw.includes('terminal'); i++) await sleep(25)
     assert.match(
-      raw,
+      term.raw,
       /^imgpull: reading URLs from the terminal \(standard input, -\), one a line; Ctrl-D ends the list\r?$/m,
     )
-    pty.stdin.write(`${server.url('/typed-0')}\n`)
+    term.pty.stdin.write(`${server.url('/typed-0')}\n`)
     await sleep(200)
-    pty.stdin.write('\x04')
-    assert.equal(await ended, 0, raw)
+    term.pty.stdin.write('\x04')
+    assert.equal(await ended, 0, term.raw)
   } finally {
     // A failed check leaves the run waiting for the list's end: the pty's end is its end.
-    pty.stdin.end()
+    term.pty.stdin.end()
   }
-  assert.match(screen(raw).join('\n'), /1 image, .* 0 failed/)
+  assert.match(screen(term.raw).join('\n'), /1 image, .* 0 failed/)
   const piped = await runCli(['-', '-o', join(dir, 'tty-piped')], { input: `${server.url('/typed-1')}\n` })
   assert.equal(piped.code, 0, piped.stderr)
   assert.doesNotMatch(piped.stderr, /terminal/)
