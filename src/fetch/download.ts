@@ -1936,13 +1936,6 @@ function refusedCredentials(t: Transfer, status: number): string {
   return `: the server refused the user and password of the URL (sent by ${t.sentCredentials})`
 }
 
-/**
- * A gzip body that decoded to bytes its trailer's CRC-32 does not match (`mismatch`: computed,
- * not the stated), judged as a stated checksum is (see `compareStated`): `digest-mismatch`,
- * retried, the part dropped; unless an earlier attempt had the very same mismatch: then the bytes
- * are what the URL serves (a server whose gzip writes a wrong CRC every time, as browsers, which
- * ignore the trailer, show: okhttp#4850), and kept.
- */
 /** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */
 function codedAs(t: Transfer): string {
   const { statusCode, headers } = t.head!
@@ -1976,6 +1969,13 @@ function notUndone(t: Transfer, why: string): void {
   if (failure) throw failure
 }
 
+/**
+ * A gzip body that decoded to bytes its trailer's CRC-32 does not match (`mismatch`: computed,
+ * not the stated), judged as a stated checksum is (see `compareStated`): `digest-mismatch`,
+ * retried, the part dropped; unless an earlier attempt had the very same mismatch: then the bytes
+ * are what the URL serves (a server whose gzip writes a wrong CRC every time, as browsers, which
+ * ignore the trailer, show: okhttp#4850), and kept.
+ */
 function crcMismatch(t: Transfer, mismatch: string): void {
   const seen = `gzip-crc32:${mismatch}`
   if (seen === t.mismatched) return
