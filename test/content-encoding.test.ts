@@ -13,6 +13,7 @@ import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { makeCerts } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
+import { forgedGif } from './support/forged-headers.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { startRawServer } from './support/raw-server.js'
@@ -849,6 +850,21 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
       assert.equal(got, expected, `${name}, in chunks of ${size}`)
     }
   }
+  // Ended, a member's end marks the body's only where it is the one member: another may follow
+  // any of several (see `BodyDecoder.endsOnce`).
+  const two = Buffer.concat([zlib.gzipSync(data.subarray(0, 999)), zlib.gzipSync(data.subarray(999))])
+  for (const [name, body, once] of [
+    ['one member', gz, true],
+    ['one member, an HTML comment after it', Buffer.concat([gz, Buffer.from('\n<!-- cache -->')]), true],
+    ['two members', two, false],
+    ['one of two members', two.subarray(0, zlib.gzipSync(data.subarray(0, 999)).length), true],
+    ['no trailer', gz.subarray(0, gz.length - 8), false],
+  ] as const) {
+    const decoder = new BodyDecoder(['gzip'], () => {}, 'u')
+    await decoder.write(body)
+    await decoder.end()
+    assert.equal(decoder.endsOnce, once, name)
+  }
 })
 
 /** A zstd frame with its checksum (made by Node 24's zstdCompressSync) of `zstdData()`: Node 20 cannot make one. */
@@ -912,6 +928,8 @@ test('zstd cut inside a frame is noted unterminated: read to the close, a motion
     const inPieces = new ZstdWalk()
     for (let at = 0; at < stream.length; at += 3) inPieces.feed(stream.subarray(at, at + 3))
     assert.ok(inPieces.atEnd, name)
+    // Data frames, which a cut between two of them would leave looking ended (see `endsOnce`).
+    assert.equal(inPieces.dataFrames, name === 'two frames' ? 2 : 1, name)
   }
   if (!zstd.zstdCompressSync) return
   // Node's decoder ends without a word wherever the data stops: a cut was taken for the coding's
@@ -1514,6 +1532,65 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
     // Without its trailer, the gzip stream did not end: nothing marks the GIF's end.
     assert.match(results.get('/no-trailer-close')!.message!, /GIF ends without its trailer/)
     assert.equal(results.get('/no-trailer-open')!.error, 'timeout')
+  } finally {
+    await raw.close()
+  }
+})
+
+// hunt160: a server that gzips each chunk it writes sends a gzip member per chunk (curl#22156;
+// bun#33708: parts compressed ahead and joined). Its body cut between two members, read to a
+// close, ended as cleanly as a whole one: a GIF cut between its frames was kept as whole.
+test('gzip in several members marks no end: a GIF cut between two members, read to a close or a stall, is not kept', async (t) => {
+  const frames = [0, 1, 2].map(() => ({ width: 40, height: 30, data: 3000 }))
+  const gif = forgedGif({ width: 40, height: 30 }, frames)
+  // Each frame 3,024 bytes (its descriptor 10, code size 1, 3,000 of data in 12 sub-blocks, their
+  // 12 sizes, the empty one), after 19 bytes of header and colour table; the trailer after the last.
+  const ends = [19 + 3024, 19 + 2 * 3024, gif.length]
+  assert.equal(gif.length, 19 + 3 * 3024 + 1)
+  const members = ends.map((end, i) => zlib.gzipSync(gif.subarray(i === 0 ? 0 : ends[i - 1], end)))
+  const chunk = (b: Buffer) =>
+    Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')])
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const path = data.toString('latin1').split(' ')[1]
+      const sent = path.includes('/whole') ? members : members.slice(0, 2)
+      const framing = path.includes('chunked') ? 'Transfer-Encoding: chunked' : 'Connection: close'
+      const head = Buffer.from(
+        `HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Encoding: gzip\r\n${framing}\r\n\r\n`,
+      )
+      const body = Buffer.concat(path.includes('chunked') ? sent.map(chunk) : sent)
+      // Closed where the next member (or, chunked, the last chunk) was due; or left open.
+      if (path.includes('open')) socket.write(Buffer.concat([head, body]))
+      else socket.end(Buffer.concat([head, body]))
+    })
+  })
+  try {
+    for (const [name, options] of Object.entries(BODY_PATHS)) {
+      await t.test(name, async () => {
+        const paths = ['/whole-close', '/cut-close', '/cut-chunked', '/cut-open', '/cut-chunked-open']
+        const results = new Map<string, Result>()
+        for await (const r of pull(
+          paths.map((p) => raw.url(p)),
+          {
+            out: join(dir, `gzip-members-${name.replace(/\W+/g, '-')}`),
+            journal: false,
+            retries: 0,
+            idleTimeout: 500,
+            name: '{index}{ext}',
+            ...options,
+          },
+        ))
+          results.set(new URL(r.job.url).pathname, r)
+        keptWhole(results, ['/whole-close'], gif)
+        for (const path of ['/cut-close', '/cut-chunked']) {
+          const r = results.get(path)!
+          assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
+          assert.match(r.message!, /GIF ends without its trailer/, path)
+        }
+        for (const path of ['/cut-open', '/cut-chunked-open'])
+          assert.equal(results.get(path)!.error, 'timeout', `${path}: ${results.get(path)!.message}`)
+      })
+    }
   } finally {
     await raw.close()
   }

@@ -265,6 +265,23 @@ export class BodyDecoder {
   }
 
   /**
+   * After `end`: the coded stream ended where it may end and came as one piece, so that its end
+   * marks where the body ends (RFC 1952 §2.2, RFC 8878 §3.1). A gzip body of several members (a
+   * server that gzips each chunk it writes, curl#22156; parts compressed ahead and joined,
+   * bun#33708) or zstd of several frames may stop after any of them, and a cut there ends as
+   * cleanly as the last: it was kept as whole where its image's bytes cannot show their end (a
+   * GIF cut between frames, read to a close). One member or frame only (nothing shows another was
+   * due), or deflate or Brotli, which have a single end, mark it.
+   */
+  get endsOnce(): boolean {
+    return (
+      !this.identity &&
+      !this.unterminated &&
+      this.#stages.every((stage) => ((stage as Partial<Pieces>).pieces ?? 1) <= 1)
+    )
+  }
+
+  /**
    * Called each time the coded stream reaches a point where it may end (see `atOwnEnd`), so that
    * a body whose transfer goes on past it can be ended there.
    */
@@ -573,13 +590,18 @@ class Brotli extends ToItsEnd {
  * their headers and block sizes alone (`ZstdWalk`): one that stops inside a frame is
  * `unterminated`, as a gzip stream without its trailer is, and the image's own structure decides.
  */
-class Zstd extends Transform implements Unterminated {
+class Zstd extends Transform implements Unterminated, Pieces {
   unterminated = false
   readonly #inner = (
     zlib() as unknown as { createZstdDecompress: () => TransformStream }
   ).createZstdDecompress()
   readonly #walk = new ZstdWalk()
   #flushed: TransformCallback | undefined
+
+  /** Frames begun, skippable ones not counted (see `BodyDecoder.endsOnce`). */
+  get pieces(): number {
+    return this.#walk.dataFrames
+  }
 
   constructor() {
     super()
@@ -641,6 +663,13 @@ export class ZstdWalk {
   /** Bytes that are no frame: the walk stopped. */
   #lost = false
 
+  #dataFrames = 0
+
+  /** Data frames begun (skippable ones, which hold no data, not counted). */
+  get dataFrames(): number {
+    return this.#dataFrames
+  }
+
   get atEnd(): boolean {
     return (
       !this.#lost &&
@@ -680,6 +709,7 @@ export class ZstdWalk {
     if (this.#state === 'magic') {
       const magic = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0
       if (magic === 0xfd2fb528) {
+        this.#dataFrames++
         this.#state = 'descriptor'
         this.#want = 1
       } else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
@@ -729,7 +759,7 @@ export class ZstdWalk {
  * pagespeed-ngx#456); wget2 and aria2 decode the body once. The rest is then given as it comes,
  * and checked as any image. Otherwise the coding is decoded by the decoder its head calls for.
  */
-class Layer extends Transform implements Unterminated, Checked {
+class Layer extends Transform implements Unterminated, Checked, Pieces {
   readonly #coding: string
   #head: Buffer[] = []
   #headBytes = 0
@@ -744,6 +774,10 @@ class Layer extends Transform implements Unterminated, Checked {
 
   get unterminated(): boolean {
     return (this.#inner as Partial<Unterminated> | undefined)?.unterminated === true
+  }
+
+  get pieces(): number {
+    return (this.#inner as Partial<Pieces> | undefined)?.pieces ?? 1
   }
 
   get mismatches(): readonly string[] {
@@ -823,6 +857,11 @@ interface Unterminated {
   unterminated: boolean
 }
 
+/** A decoding stage whose stream comes in pieces that each end (see `BodyDecoder.endsOnce`): how many began. */
+interface Pieces {
+  readonly pieces: number
+}
+
 function isZlibHeader(head: Buffer): boolean {
   return (head[0] & 0x0f) === 8 && head[0] >> 4 <= 7 && ((head[0] << 8) | head[1]) % 31 === 0
 }
@@ -880,11 +919,16 @@ const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
  * A mismatch is noted (`mismatches`), not thrown: the caller weighs it as a stated checksum
  * (browsers ignore the trailer, and some servers write a wrong one every time, okhttp#4850).
  */
-class GzipMembers extends Transform implements Unterminated, Checked {
+class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
   unterminated = false
   mismatches: string[] = []
   /** Called when a member's trailer has been read and checked (see `BodyDecoder.onOwnEnd`). */
   onOwnEnd: (() => void) | undefined
+
+  /** Members begun (see `BodyDecoder.endsOnce`). */
+  get pieces(): number {
+    return this.#members
+  }
 
   /** A member's trailer was read and checked, and no member has begun after it (see `BodyDecoder.atOwnEnd`). */
   get atOwnEnd(): boolean {

@@ -202,9 +202,14 @@ class Transfer {
   closedEarly = false
   /**
    * The body's coded stream reached its own end (gzip's trailer, its size checked; the last block
-   * of deflate or Brotli data): that marks where the body ends, as a length would.
+   * of deflate or Brotli data); whether that marks where the body ends is `codingMarked`.
    */
   codingEnded = false
+  /**
+   * `codingEnded`, and the coded stream came as one piece (see `BodyDecoder.endsOnce`): its end
+   * marks where the body ends, as a length would.
+   */
+  codingMarked = false
   /**
    * The body had a content coding and ended at its `Content-Length` before its coded stream did:
    * the length may be the decoded size, which gzip of an image already compressed runs past (see
@@ -1103,6 +1108,7 @@ async function receiveBody(
   t.unterminated = false
   t.closedEarly = false
   t.codingEnded = false
+  t.codingMarked = false
   t.endedAtLength = false
   t.stalled = undefined
   const body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
@@ -1499,8 +1505,11 @@ async function receiveBody(
       // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
       // HTTP/2 stream without a length.
       t.codingEnded = received > 0 && !decoder.identity && !decoder.unterminated
+      // Where gzip members or zstd frames followed one another, the last one's end is no more
+      // the body's than the others' were: a cut between two of them ends as cleanly.
+      t.codingMarked = t.codingEnded && decoder.endsOnce
       tookAsCame()
-      if (t.codingEnded) {
+      if (t.codingMarked) {
         t.closedEarly = false
         t.stalled = undefined
       }
@@ -1764,14 +1773,15 @@ function stalledUnframed(t: Transfer, error: unknown, decision: Receive, receive
 
 /**
  * Whether the protocol marked where the file ends (see `endMarked`), or the body's coded stream
- * reached its own end: a gzip or deflate stream without its end leaves only the image to show it.
+ * reached its own end in one piece: a gzip or deflate stream without its end, or gzip members
+ * (zstd frames) one after another, leave only the image to show it.
  */
 const framed = (t: Transfer): boolean =>
   !t.unterminated &&
   !t.closedEarly &&
   // A chunked body stalled before its last chunk: its end was not marked (see `stalledUnframed`).
   t.stalled === undefined &&
-  (t.codingEnded ||
+  (t.codingMarked ||
     endMarked({ status: t.head!.statusCode, headers: t.head!.headers }, t.head!.http2, t.known.length))
 
 /** The whole file is on disk: is it a complete image? */
