@@ -1238,7 +1238,7 @@ class Engine {
         // short of its unstated length serves it with a length of its own).
         e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
       else if (e.code === 'truncated' && e.markedWhole !== undefined)
-        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk or its HTTP/2 stream's end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
+        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk, its HTTP/2 stream's end or its gzip, deflate or Brotli stream's own end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
       else if (
         e.code === 'truncated' &&
         (unresumable || !resumable) &&

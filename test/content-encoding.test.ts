@@ -1553,7 +1553,12 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
   const raw = await startRawServer((socket) => {
     socket.once('data', (data) => {
       const path = data.toString('latin1').split(' ')[1]
-      const sent = path.includes('/whole') ? members : members.slice(0, 2)
+      // One member of a GIF cut inside its first frame: the server's copy is what is cut.
+      const sent = path.includes('/whole')
+        ? members
+        : path.includes('/one')
+          ? [zlib.gzipSync(gif.subarray(0, 1000))]
+          : members.slice(0, 2)
       const framing = path.includes('chunked') ? 'Transfer-Encoding: chunked' : 'Connection: close'
       const head = Buffer.from(
         `HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Encoding: gzip\r\n${framing}\r\n\r\n`,
@@ -1567,7 +1572,14 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
   try {
     for (const [name, options] of Object.entries(BODY_PATHS)) {
       await t.test(name, async () => {
-        const paths = ['/whole-close', '/cut-close', '/cut-chunked', '/cut-open', '/cut-chunked-open']
+        const paths = [
+          '/whole-close',
+          '/cut-close',
+          '/cut-chunked',
+          '/cut-open',
+          '/cut-chunked-open',
+          '/one-close',
+        ]
         const results = new Map<string, Result>()
         for await (const r of pull(
           paths.map((p) => raw.url(p)),
@@ -1587,6 +1599,10 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
           assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
           assert.match(r.message!, /GIF ends without its trailer/, path)
         }
+        assert.match(
+          results.get('/one-close')!.message!,
+          /GIF ends before its trailer: the server marked its answer whole at 1000 bytes \(.* its gzip, deflate or Brotli stream's own end sent\)/,
+        )
         for (const path of ['/cut-open', '/cut-chunked-open'])
           assert.equal(results.get(path)!.error, 'timeout', `${path}: ${results.get(path)!.message}`)
       })
