@@ -1032,7 +1032,7 @@ test("a file cut in the server's copy, its answer ended where the server marked 
     assert.equal(r.attempts, 2, path)
     assert.match(
       r.message!,
-      /: PNG ends before its IEND chunk: the server marked its answer whole at \d+ bytes \(its length met, its last chunk or its HTTP\/2 stream's end sent\), so its copy of the file \(or the length it states\) is cut short: no resume could continue it$/,
+      /: PNG ends before its IEND chunk: the server marked its answer whole at \d+ bytes \(its length met, its last chunk, its HTTP\/2 stream's end or its gzip, deflate or Brotli stream's own end sent\), so its copy of the file \(or the length it states\) is cut short: no resume could continue it$/,
       path,
     )
   }
