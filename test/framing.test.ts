@@ -13,7 +13,7 @@ import { cleanup, outputFiles, tempDir } from './support/cli.js'
 import { startH2Server } from './support/h2-server.js'
 import { bmpAround, box, makeImage, makeTiff, metaLast, motionPhoto, withMpf } from './support/images.js'
 import { type LocalServer, startRawServer } from './support/raw-server.js'
-import { resumeRange } from './support/resume.js'
+import { BODY_PATHS, resumeRange } from './support/resume.js'
 
 // Formats whose end the bytes cannot always show (a GIF without its trailer, a bare JPEG XL
 // codestream): whole when the protocol marked the body's end, never when a connection just closed.
@@ -325,8 +325,9 @@ const answers: Record<string, Answer> = {
   '/open-gif-stall': () => ({
     open: Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Type: image/gif']), gif.subarray(0, -1)]),
   }),
-  // Every chunk of a whole image, then no last chunk, the connection kept open (h2o#2097 sent
-  // `0\r\n` without its CRLF, cpp-httplib#2563 and netty#1861 left the last chunk out).
+  // Every chunk of a whole image, then no last chunk, the connection kept open (cpp-httplib#2563
+  // and netty#1861 left the last chunk out); `-zero`: the last chunk without the empty line after
+  // it (h2o#2097).
   '/open-chunked': () => ({
     open: Buffer.concat([
       head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
@@ -335,6 +336,15 @@ const answers: Record<string, Answer> = {
       Buffer.from('\r\n'),
     ]),
   }),
+  // hunt160: the last chunk (`0\r\n`), then no empty line to end the trailer section (h2o before
+  // #2097, tiny_httpd#56), the connection closed or kept open; or a trailer field, then the close.
+  '/gif-last-chunk-close': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2),
+  '/gif-last-chunk-open': () => ({ open: chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2) }),
+  '/gif-last-chunk-trailer': () =>
+    Buffer.concat([chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2), Buffer.from('X-Done: 1\r\n')]),
+  '/jxl-last-chunk-close': () => chunked('image/jxl', jxl).subarray(0, -2),
+  // Closed where the last chunk was due: nothing marked the end.
+  '/gif-no-last-chunk': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -5),
   '/open-chunked-zero': () => ({
     open: Buffer.concat([
       head(['HTTP/1.1 200 OK', 'Content-Type: image/jpeg', 'Transfer-Encoding: chunked']),
@@ -1575,6 +1585,39 @@ test('a chunked body whose last chunk never comes, the connection kept open: jud
   const half = await get('/open-chunked-half', { idleTimeout: 300, retries: 0 })
   assert.equal(half.r.error, 'timeout', half.r.message)
   assert.match(half.r.message ?? '', /^idle timeout after 300 ms on \S+, after 9000 bytes: /)
+})
+
+// hunt160: a chunked body whose last chunk came, the trailer section's empty line not, was taken
+// for one closed before its last chunk: a whole GIF without its trailer, or a bare JPEG XL
+// codestream, failed as `truncated` on every attempt and rerun ('closed before the last chunk'),
+// or as the idle timeout on a connection kept open. No byte of the body follows the last chunk.
+test('a chunked body whose last chunk came without the empty line after it is whole, closed or kept open', async (t) => {
+  for (const [name, options] of Object.entries(BODY_PATHS)) {
+    await t.test(name, async () => {
+      const at = (path: string) => ({
+        ...options,
+        out: join(dir, `last-chunk-${name.replace(/\W+/g, '-')}${path.replace(/\W+/g, '-')}`),
+        idleTimeout: 500,
+        retries: 0,
+      })
+      for (const [path, sent] of [
+        ['/gif-last-chunk-close', gif.subarray(0, -1)],
+        ['/gif-last-chunk-open', gif.subarray(0, -1)],
+        ['/gif-last-chunk-trailer', gif.subarray(0, -1)],
+        ['/jxl-last-chunk-close', jxl],
+      ] as const) {
+        const { r } = await get(path, at(path))
+        assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+        assert.equal(r.sha256, createHash('sha256').update(sent).digest('hex'), path)
+      }
+      const { r } = await get('/gif-no-last-chunk', at('/gif-no-last-chunk'))
+      assert.equal(r.error, 'truncated', r.message)
+      assert.match(
+        r.message!,
+        /GIF ends without its trailer, and the connection closed before the last chunk/,
+      )
+    })
+  }
 })
 
 // A 304 to a request that asked no condition (imgpull sends no If-None-Match nor If-Modified-Since):

@@ -63,7 +63,7 @@ import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
-import { chunkLeftAtClose, type Dispatcher, headBegun } from './undici.js'
+import { chunkLeftAtClose, type Dispatcher, headBegun, lastChunkAtClose } from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -1431,7 +1431,7 @@ async function receiveBody(
       if (error === endedAtOwnEnd && !t.cancel.aborted) {
         // Ended at its coding's own end, its decoded size the one it must have (see `endAtOwnEnd`).
         if (decision.length !== undefined) shortOfLength = error
-      } else if (!whole || t.cancel.aborted) {
+      } else if ((!whole || t.cancel.aborted) && !afterLastChunk(t, error, exchange.socket)) {
         if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
         else if (stalledUnframed(t, error, decision, received)) t.stalled = error
         else if (!endedByClose(t, error, decision, received)) throw error
@@ -1700,16 +1700,29 @@ export function endedAtLength(code: string, http2: boolean): boolean {
  * (that one is `truncated`).
  */
 function endedByClose(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
-  const code = errorCode(error)
-  // The close itself (or a reset: see `connectionEnded`), or, on an answer that said `Connection:
-  // close`, llhttp's end of input where a chunk was due (an HTTPParserError, "Invalid EOF state",
-  // without a code).
-  const closed =
-    connectionEnded(code) ||
-    ((error as Error | null)?.name === 'HTTPParserError' &&
-      /Invalid EOF state/.test((error as Error).message))
-  if (!closed || t.cancel.aborted || received === 0) return false
+  if (!closedUnder(error) || t.cancel.aborted || received === 0) return false
   return decision.length === undefined && !t.head!.http2 && chunkedLast(t.head!.headers)
+}
+
+/**
+ * Whether `error` is the connection's end: the close itself (or a reset: see `connectionEnded`),
+ * or, on an answer that said `Connection: close`, llhttp's end of input where a chunk or the
+ * trailer section was due (an HTTPParserError, "Invalid EOF state", without a code).
+ */
+const closedUnder = (error: unknown): boolean =>
+  connectionEnded(errorCode(error)) ||
+  ((error as Error | null)?.name === 'HTTPParserError' && /Invalid EOF state/.test((error as Error).message))
+
+/**
+ * Whether a chunked body's last chunk had come when its connection closed or fell silent past the
+ * idle timeout, only the trailer section's empty line missing (see `lastChunkAtClose`): the body
+ * ended where the server marked it, and is whole as far as the protocol goes. A whole GIF without
+ * its trailer (or a bare JPEG XL codestream) so sent failed as `truncated` ("closed before the
+ * last chunk"), or as the idle timeout, on every attempt and rerun.
+ */
+function afterLastChunk(t: Transfer, error: unknown, socket: object | undefined): boolean {
+  if (t.cancel.aborted || t.head!.http2 || !chunkedLast(t.head!.headers)) return false
+  return (closedUnder(error) || errorCode(error) === 'UND_ERR_BODY_TIMEOUT') && lastChunkAtClose(socket)
 }
 
 /**
@@ -1760,8 +1773,8 @@ export function lengthOfDecoded(
  * Whether `error` is the idle timeout of a body without a `Content-Length` that the server left
  * open: one that only a close could end (HTTP/1.x, not chunked: RFC 9112 §6.3; an HTTP/1.0 server
  * answering `Connection: keep-alive` without a length, as old wget met it), a chunked one whose
- * last chunk never came (a server that never writes it: h2o#2097 sent `0\r\n` without its CRLF,
- * cpp-httplib#2563 ended the loop without it, netty#1861 left it out), or an HTTP/2 stream never
+ * last chunk never came (a server that never writes it: cpp-httplib#2563 ended the loop without
+ * it, netty#1861 left it out; h2o#2097's `0\r\n` is the last chunk, see `afterLastChunk`), or an HTTP/2 stream never
  * ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
  * kept when the image's structure shows its end, else the timeout stands. A whole image behind a
  * missing last chunk failed every attempt and every rerun, where the same bytes and a close kept it.

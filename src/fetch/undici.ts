@@ -557,6 +557,20 @@ export function chunkLeftAtClose(socket: object | undefined): number | undefined
   return socket ? chunkLeftOn.get(socket) : undefined
 }
 
+/** Chunked answers whose last chunk had come when their connection ended (see `lastChunkAtClose`). */
+const lastChunkOn = new WeakSet<object>()
+
+/**
+ * Whether the last chunk of a chunked answer (`0` and its line's end, RFC 9112 §7.1) had come
+ * when its connection ended, closed or dropped at the idle timeout, and only the trailer section's
+ * empty line had not: no byte of the body can follow the last chunk, so it marked where the body
+ * ends. Servers that never write that line (h2o before #2097, tiny_httpd#56) are read so by
+ * Varnish and Starlet; llhttp waits for it, and undici fails the answer at the close.
+ */
+export function lastChunkAtClose(socket: object | undefined): boolean {
+  return socket !== undefined && lastChunkOn.has(socket)
+}
+
 /**
  * Note, as its connection ends, how much of its chunk a chunked answer still owed: read from
  * llhttp's state (its `content_length` counts down the current chunk's bytes, 0 between chunks)
@@ -591,6 +605,8 @@ function noteChunkLeft(parser: LlhttpParser): void {
   if (state?.getUint16(LLHTTP_STATUS, true) !== parser.statusCode) return
   // A parse error (a chunk-size line llhttp refused) is no cut: it is said as the error it is.
   if (state.getInt32(LLHTTP_ERROR, true) !== 0 || !(state.getUint16(LLHTTP_FLAGS, true) & F_CHUNKED)) return
+  // llhttp sets F_TRAILING where the chunk-size line of size 0 ends, and reads trailers after it.
+  if (state.getUint16(LLHTTP_FLAGS, true) & F_TRAILING) lastChunkOn.add(socket)
   const left = state.getBigUint64(LLHTTP_CONTENT_LENGTH, true)
   if (left > 0n) chunkLeftOn.set(socket, Number(left))
 }
@@ -690,6 +706,7 @@ const LLHTTP_FLAGS = 50
 const LLHTTP_STATUS = 52
 const F_CHUNKED = 0x8
 const F_CONTENT_LENGTH = 0x20
+const F_TRAILING = 0x80
 const F_TRANSFER_ENCODING = 0x200
 
 /** llhttp's state in its memory, when the parser has one there with room for every `LLHTTP_*` field. */
