@@ -917,12 +917,29 @@ test("Last-Modified as a validator: strong only a minute or more before the answ
 })
 
 test('endMarked: only a length, a last chunk, a 416 or a known file size mark where the file ends', () => {
-  const rows: [string, number, Record<string, string>, boolean, number | undefined, boolean][] = [
+  const rows: [string, number, Record<string, string | string[]>, boolean, number | undefined, boolean][] = [
     ['Content-Length', 200, { 'content-length': '10' }, false, undefined, true],
     ['Content-Length over HTTP/2', 200, { 'content-length': '10' }, true, undefined, true],
     ['a Content-Length that is no number', 200, { 'content-length': 'ten' }, false, undefined, false],
     ['chunked', 200, { 'transfer-encoding': 'chunked' }, false, undefined, true],
     ['gzip, then chunked', 200, { 'transfer-encoding': 'gzip, Chunked ' }, false, undefined, true],
+    // Several field lines are one list (RFC 9110 §5.3).
+    [
+      'gzip, then chunked on the next line',
+      200,
+      { 'transfer-encoding': ['gzip', 'chunked'] },
+      false,
+      undefined,
+      true,
+    ],
+    [
+      'chunked, then gzip on the next line',
+      200,
+      { 'transfer-encoding': ['chunked', 'gzip'] },
+      false,
+      undefined,
+      false,
+    ],
     // RFC 9112 §6.3: chunked not the last coding means read to the close.
     ['chunked, then identity', 200, { 'transfer-encoding': 'chunked, identity' }, false, undefined, false],
     ['x-chunked', 200, { 'transfer-encoding': 'x-chunked' }, false, undefined, false],

@@ -297,10 +297,13 @@ export function isRedirect(answer: Answer): boolean {
 
 /**
  * Whether an HTTP/1.1 answer's last transfer coding is exactly `chunked`: its body then ends with
- * its last chunk (RFC 9112 §6.3); any other list is read to the close.
+ * its last chunk (RFC 9112 §6.3); any other list is read to the close. Several field lines are one
+ * list (RFC 9110 §5.3), as llhttp reads them: `gzip` on one and `chunked` on the next was taken for
+ * `gzip` alone, and a whole GIF without its trailer, its last chunk sent, failed as `truncated`
+ * ('the connection gave no length') on every attempt and rerun.
  */
 export function chunkedLast(headers: Answer['headers']): boolean {
-  const codings = String(header(headers, 'transfer-encoding') ?? '').split(',')
+  const codings = [headers['transfer-encoding'] ?? ''].flat().join(',').split(',')
   return codings[codings.length - 1].trim().toLowerCase() === 'chunked'
 }
 
