@@ -786,6 +786,19 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['an HTML comment after it', Buffer.concat([gz, Buffer.from('\n<!-- cache -->')]), 'ok'],
     ['zeros after it', Buffer.concat([gz, Buffer.alloc(16)]), 'ok'],
     ['cut in the deflate data', gz.subarray(0, gz.length >> 1), 'unterminated'],
+    // hunt160: a later member, cut, was never ended (the body's end came while an earlier member
+    // was inflated): the decoder waited for ever, and the transfer with it. Cut in its header, it
+    // ended as cleanly as a whole body.
+    [
+      'a second member cut in its deflate data',
+      Buffer.concat([
+        zlib.gzipSync(data.subarray(0, 999)),
+        zlib.gzipSync(data.subarray(999)).subarray(0, 300),
+      ]),
+      'unterminated',
+    ],
+    ['a second member cut in its header', Buffer.concat([gz, gz.subarray(0, 6)]), 'unterminated, whole'],
+    ['a second member cut after its magic', Buffer.concat([gz, gz.subarray(0, 1)]), 'unterminated, whole'],
     ['cut in the trailer', gz.subarray(0, gz.length - 3), 'unterminated, whole'],
     ['no trailer', gz.subarray(0, gz.length - 8), 'unterminated, whole'],
     ['a sync flush, no final block, no trailer (nodejs/node#5761)', syncFlushed, 'unterminated, whole'],
@@ -836,7 +849,10 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
       let got: string
       try {
         for (let at = 0; at < body.length; at += size) await decoder.write(body.subarray(at, at + size))
-        await decoder.end()
+        const hung = sleep(10_000, undefined, { ref: false }).then(() => {
+          throw new Error('the decoder never ended')
+        })
+        await Promise.race([decoder.end(), hung])
         const decoded = Buffer.concat(out)
         if (decoder.checksumMismatch) got = 'crc-mismatch'
         else if (decoder.identity) got = decoded.equals(body) ? 'identity' : 'identity, other bytes'
@@ -1558,7 +1574,9 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
         ? members
         : path.includes('/one')
           ? [zlib.gzipSync(gif.subarray(0, 1000))]
-          : members.slice(0, 2)
+          : path.includes('/inside')
+            ? [members[0], members[1].subarray(0, members[1].length >> 1)]
+            : members.slice(0, 2)
       const framing = path.includes('chunked') ? 'Transfer-Encoding: chunked' : 'Connection: close'
       const head = Buffer.from(
         `HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Encoding: gzip\r\n${framing}\r\n\r\n`,
@@ -1579,6 +1597,7 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
           '/cut-open',
           '/cut-chunked-open',
           '/one-close',
+          '/inside-close',
         ]
         const results = new Map<string, Result>()
         for await (const r of pull(
@@ -1594,6 +1613,11 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
         ))
           results.set(new URL(r.job.url).pathname, r)
         keptWhole(results, ['/whole-close'], gif)
+        // Cut inside the second member, written with the first: it hung for ever.
+        assert.match(
+          results.get('/inside-close')!.message!,
+          /GIF ends before its trailer; its encoded body ends early too/,
+        )
         for (const path of ['/cut-close', '/cut-chunked']) {
           const r = results.get(path)!
           assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)

@@ -1061,7 +1061,15 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
       this.#pending = rest
       this.#step()
       this.#resume()
-      if (this.#flushed && !this.#inner) this.#finish()
+      // The body ended while this member was inflated: a member begun after it is ended too (it
+      // waited for an end that never came, and the transfer with it, when the body was cut inside
+      // it), and then the whole.
+      // (#step may have begun one: TypeScript's narrowing does not see it.)
+      const next = this.#inner as TransformStream | undefined
+      if (this.#flushed) {
+        if (next) next.end()
+        else this.#finish()
+      }
     })
     inner.write(data)
   }
@@ -1069,7 +1077,8 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
   /**
    * The body ended with no member being inflated. No member at all: nothing was encoded. A last
    * member without its trailer (its deflate data ended, or was cut, with no final block: a sync
-   * flush, as some servers end a stream): `unterminated`, for the caller to judge.
+   * flush, as some servers end a stream), or a member cut in its header: `unterminated`, for the
+   * caller to judge.
    */
   #finish(): void {
     const done = this.#flushed!
@@ -1080,6 +1089,8 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
       return
     }
     if (this.#stage === 'trailer' && !this.#ignoring) this.unterminated = true
+    // Cut inside the header of another member (gzip's magic begun): not an end either.
+    if (this.#stage === 'header' && !this.#ignoring && this.#pending[0] === 0x1f) this.unterminated = true
     done()
   }
 }
