@@ -1061,10 +1061,9 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
       this.#pending = rest
       this.#step()
       this.#resume()
-      // The body ended while this member was inflated: a member begun after it is ended too (it
-      // waited for an end that never came, and the transfer with it, when the body was cut inside
-      // it), and then the whole.
-      // (#step may have begun one: TypeScript's narrowing does not see it.)
+      // The body ended while this member was inflated: a member `#step` began after it is ended
+      // too (it waited for an end that never came, and the transfer with it, when the body was cut
+      // inside it), and then the whole. (TypeScript's narrowing does not see `#step` set it.)
       const next = this.#inner as TransformStream | undefined
       if (this.#flushed) {
         if (next) next.end()

@@ -1774,8 +1774,8 @@ export function lengthOfDecoded(
  * open: one that only a close could end (HTTP/1.x, not chunked: RFC 9112 §6.3; an HTTP/1.0 server
  * answering `Connection: keep-alive` without a length, as old wget met it), a chunked one whose
  * last chunk never came (a server that never writes it: cpp-httplib#2563 ended the loop without
- * it, netty#1861 left it out; h2o#2097's `0\r\n` is the last chunk, see `afterLastChunk`), or an HTTP/2 stream never
- * ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
+ * it, netty#1861 left it out; h2o#2097's `0\r\n` is the last chunk, see `afterLastChunk`), or an
+ * HTTP/2 stream never ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
  * kept when the image's structure shows its end, else the timeout stands. A whole image behind a
  * missing last chunk failed every attempt and every rerun, where the same bytes and a close kept it.
  */
