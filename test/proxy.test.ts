@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { connectionOrigin } from '../src/fetch/answers-once.js'
 import { cacheHit } from '../src/fetch/cache-hit.js'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
 import { authSchemes, bypassed, noProxyWarning, proxyPlan, unmatchable } from '../src/fetch/proxy.js'
@@ -1760,5 +1761,84 @@ test('through an HTTP proxy, http:// URLs keep their connection to the proxy ali
     assert.equal(own.connections(), 1)
   } finally {
     await Promise.all([server.close(), own.close()])
+  }
+})
+
+test('connectionOrigin: the proxy for an http:// URL it forwards, else the URL (a tunnel carries one host)', () => {
+  const cases: [string, string | undefined, string][] = [
+    ['http://img.example/a.jpg', undefined, 'http://img.example'],
+    ['http://img.example/a.jpg', 'http://u:pw@proxy:3128/', 'http://proxy:3128'],
+    ['http://img.example/a.jpg', 'https://proxy:3129/', 'https://proxy:3129'],
+    ['https://img.example/a.jpg', 'http://proxy:3128/', 'https://img.example'],
+    ['http://img.example:8080/a.jpg', 'socks5h://proxy:1080/', 'http://img.example:8080'],
+  ]
+  for (const [url, proxy, expected] of cases)
+    assert.equal(
+      connectionOrigin(new URL(url), proxy ? new URL(proxy) : undefined),
+      expected,
+      `${url} ${proxy}`,
+    )
+})
+
+// earendil-works/pi#8134: a forward proxy that forwards the first request of a connection and
+// drops the next, the connection kept open without a word (an embedded server may do the same).
+// Each reused connection held its file to the headers timeout, and its retry went on another
+// (12 files: 13 s at --headers-timeout 4, one failed after all its attempts).
+test('a proxy or server that answers one request a connection, then nothing: found once, each file then gets a connection of its own, every file kept', async () => {
+  /** Answers the first request of each connection with its image, and none after it. */
+  const answeringOnce = () => {
+    let requests = 0
+    const server = startRawServer((socket) => {
+      let answered = false
+      socket.on('data', (bytes) => {
+        requests++
+        if (answered) return
+        answered = true
+        const b = makeImage(
+          bytes
+            .toString('latin1')
+            .split(' ')[1]
+            .replace(/^http:\/\/[^/]+/, ''),
+          20_000,
+        )
+        socket.write(
+          Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
+            b,
+          ]),
+        )
+      })
+    })
+    return { server, requests: () => requests }
+  }
+  const files = Array.from({ length: 12 }, (_, i) => `/once-${i}.jpg`)
+  for (const via of ['proxy', 'direct'] as const) {
+    const { server, requests } = answeringOnce()
+    const once = await server
+    try {
+      const urls = files.map((f) => (via === 'proxy' ? `http://img.example${f}` : once.url(f)))
+      const results = await withEnv({}, () =>
+        run(urls, {
+          out: join(dir, `answers-once-${via}`),
+          concurrency: 4,
+          retries: 0,
+          headersTimeout: 2_000,
+          ...(via === 'proxy' ? { proxy: once.origin } : {}),
+        }),
+      )
+      assert.ok(
+        results.every((r) => r.status === 'ok'),
+        `${via}: ${JSON.stringify(results.map((r) => r.message))}`,
+      )
+      for (const [i, f] of files.entries())
+        assert.equal(
+          sha(await readFile(join(dir, `answers-once-${via}`, `${i + 1}.jpg`))),
+          sha(makeImage(f, 20_000)),
+        )
+      // The files, and again those sent on the connections found silent (at most one a slot).
+      assert.ok(requests() <= files.length + 4, `${via}: ${requests()} requests`)
+    } finally {
+      await once.close()
+    }
   }
 })

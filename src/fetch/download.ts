@@ -16,6 +16,7 @@ import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
+import { connectionOrigin, foundOnce, oneEach } from './answers-once.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { cacheHit } from './cache-hit.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
@@ -63,7 +64,7 @@ import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
-import { chunkLeftAtClose, type Dispatcher, headBegun, lastChunkAtClose } from './undici.js'
+import { chunkLeftAtClose, type Dispatcher, headBegun, isHttp1, lastChunkAtClose } from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -748,6 +749,7 @@ async function pause(cancel: Cancel, ms: number): Promise<void> {
  * `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
  */
 async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
+  const connectedTo = connectionOrigin(url, proxyFor(url, proxyPlan(t.options.proxy)))
   for (;;) {
     const started = performance.now()
     const exchange = new Exchange(
@@ -759,6 +761,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         headersTimeout: t.options.headersTimeout,
         bodyTimeout: t.options.idleTimeout,
         ...(t.readPastLength ? { readPastLength: true } : {}),
+        ...(oneEach(connectedTo) ? { reset: true } : {}),
       },
       t.cancel,
     )
@@ -772,6 +775,11 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
       else if (headBegun(exchange.socket)) markStage(error, 'head')
+      else if (exchange.reused && isHttp1(exchange.socket)) {
+        // Silent on a connection that answered before: see answers-once.ts.
+        silentOnReuse = true
+        foundOnce(connectedTo)
+      }
       exchange.abort(error)
     }
     // A head long in coming on a connection that has answered nothing yet: the server may be
@@ -779,6 +787,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     // and the host's idle connections are better kept. One timer a request: it first fires at
     // the overdue mark, and only a request still waiting then arms the rest of the headers timeout.
     let overdue: (() => void) | undefined
+    let silentOnReuse = false
     let timer = setTimeout(
       () => {
         if (headersTimeout <= HEAD_OVERDUE_MS) return timedOut()
@@ -796,7 +805,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       await exchange.discard()
       t.staleReplays++
     } catch (error) {
-      const stale = isStaleConnection(error, exchange.reused)
+      const stale = silentOnReuse || isStaleConnection(error, exchange.reused)
       const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
       const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
       if (t.cancel.aborted || spent || !(stale || refused)) {

@@ -31,6 +31,8 @@ export interface ExchangeOptions {
   bodyTimeout: number
   /** Read the answer to the close, a `Content-Length` on a content-coded one set aside (see undici.ts `readToClose`). */
   readPastLength?: boolean
+  /** A connection of its own, closed after the answer (undici's `reset`: `Connection: close`). */
+  reset?: boolean
 }
 
 /** Takes each body chunk; a returned promise pauses the socket until it settles. */

@@ -503,6 +503,9 @@ export function headBegun(socket: object | undefined): boolean {
   return ((parserOf(socket) as { [HELD]?: Buffer[] } | undefined)?.[HELD]?.length ?? 0) > 0
 }
 
+/** Whether `socket` carries HTTP/1.1 (undici keeps its parser on it), not HTTP/2. */
+export const isHttp1 = (socket: object | undefined): boolean => parserOf(socket) !== undefined
+
 /** The HTTP/1.1 parser undici keeps on a socket (none on an HTTP/2 one). */
 function parserOf(socket: object | undefined): object | undefined {
   return socket ? ((socket as Record<symbol, unknown>)[symbols.kParser] as object | undefined) : undefined

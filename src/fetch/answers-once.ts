@@ -1,0 +1,43 @@
+import { closeIdleOf } from './origin-pool.js'
+import { isSocks } from './proxy.js'
+
+/**
+ * Servers and proxies whose HTTP/1.1 connections answer one request and then nothing, kept open
+ * without a word (no `Connection: close`): a forward proxy that forwards the first absolute-form
+ * request of a connection and drops the next (earendil-works/pi#8134, where undici 8.7 began to
+ * forward http:// URLs as imgpull always has), an embedded server that reads one request a
+ * connection. Each reused connection held its file to the headers timeout, then its retry went on
+ * another one: 12 files through such a proxy took 13 s at --headers-timeout 4, one failing
+ * after all its attempts (at the default 30 s, minutes). Once one is found (`foundOnce`), its
+ * requests go on a connection each, closed after its answer (`oneEach`), as curl's
+ * `--no-keepalive` would have them, and the request that found it is sent again at once on one.
+ *
+ * Keyed by the origin the connection is made to (see `connectionOrigin`). Per thread, for the run.
+ */
+const once = new Set<string>()
+
+/**
+ * The origin a request for `url` opens its connection to: an HTTP(S) proxy's for an http:// URL
+ * it forwards as a plain request (one pool of connections to it carries every host's), else the
+ * URL's own (a tunnel, CONNECT or SOCKS5, carries one host's bytes unread). Pure.
+ */
+export function connectionOrigin(url: URL, proxy: URL | undefined): string {
+  return proxy && !isSocks(proxy) && url.protocol === 'http:' ? proxy.origin : url.origin
+}
+
+/** A connection to `origin` that had answered before said nothing to the next request: see above. */
+export function foundOnce(origin: string): void {
+  once.add(origin)
+  closeIdleOf(origin)
+}
+
+/**
+ * Whether a request to `origin` goes on a connection of its own, closed after its answer (undici's
+ * `reset`); its idle connections, made before it was found out, are closed first, so that none is
+ * taken for it.
+ */
+export function oneEach(origin: string): boolean {
+  if (once.size === 0 || !once.has(origin)) return false
+  closeIdleOf(origin)
+  return true
+}
