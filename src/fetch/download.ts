@@ -1871,17 +1871,21 @@ const verify: Step = async (t) => {
     }
     // A body the server stopped sending without ending it: the stall is the failure, said as one.
     if (t.stalled !== undefined && outcome.kind === 'truncated') {
-      const stalled = new TimeoutError('idle', t.options.idleTimeout, t.shown + t.via)
+      const stalled = new TimeoutError('idle', t.options.idleTimeout, t.shown + t.via, answeredThrough(t))
       stalled.message += `, after ${check.bytes} bytes: ${outcome.reason}`
       throw stalled
     }
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
       t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
-    throw new ImgpullError(outcome.kind, `${t.shown}: ${outcome.reason}${coding}`, {
+    // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`);
+    // one read to the close may have been cut on the way: by the proxy it came through, if any
+    // (see `cutThrough`), as one short of its length.
+    const marked = outcome.kind === 'truncated' && !incomplete && framed(t)
+    const through = outcome.kind === 'truncated' && !marked ? cutThrough(t) : ''
+    throw new ImgpullError(outcome.kind, `${t.shown}${t.via}${through}: ${outcome.reason}${coding}`, {
       retryable: outcome.kind === 'truncated',
-      // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`).
-      ...(outcome.kind === 'truncated' && !incomplete && framed(t)
+      ...(marked
         ? { markedWhole: check.bytes, ...(cached !== undefined ? { markedByCache: cached } : {}) }
         : {}),
     })
@@ -2028,8 +2032,14 @@ function crcMismatch(t: Transfer, mismatch: string): void {
  * it, as well as the server. '' direct.
  */
 function cutThrough(t: Transfer): string {
+  const proxy = answeredThrough(t)
+  return proxy ? ` (through the proxy ${proxy})` : ''
+}
+
+/** The proxy `t`'s answer came through, as shown (never its credentials); `undefined` direct. */
+function answeredThrough(t: Transfer): string | undefined {
   const proxy = proxyFor(new URL(t.answeredAt ?? t.url), proxyPlan(t.options.proxy))
-  return proxy ? ` (through the proxy ${shownProxy(proxy)})` : ''
+  return proxy && shownProxy(proxy)
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
