@@ -135,44 +135,64 @@ export class ProxyRouter extends EventEmitter {
     const tls = tlsWithTrust(this.settings)
     const token = basicToken(proxy)
     const pools = originFactory(http2, this.settings.concurrency)
+    // The connection to the proxy that carries http:// URLs' plain requests speaks HTTP/1.1 alone:
+    // absolute-form requests are HTTP/1.1's (an https:// proxy offered HTTP/2 would take none).
+    const proxyPools = originFactory(false, this.settings.concurrency)
     // undici makes the pool to the proxy for http:// URLs (absolute-form requests) with `connect`
     // alone: kept alive as every other pool, not by undici's defaults (a 2 s margin off the
     // Keep-Alive hint, not 500 ms: `timeout=2` meant a new connection to the proxy per file).
     const { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold } = this.settings.agent
     const keepAlive = { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold }
-    return tunnelChained(
-      new this.#agentsOf!.ProxyAgent({
-        ...this.settings.agent,
-        uri: proxy.href,
-        ...(token ? { token } : {}),
-        // The CONNECT says who asks, as curl's and wget's do: a proxy that allows traffic by client
-        // answered 403 to one without (psf/requests#2708). A plain request's own header wins.
-        ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
-        // http:// URLs as absolute-form requests; https:// ones always tunnel.
-        proxyTunnel: false,
-        // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
-        requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
-        proxyTls: tls,
-        factory: tunnelsFailOnce((origin, options) => {
-          const pool = pools(origin, { ...keepAlive, ...options })
-          // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`).
-          return new URL(String(origin)).origin === proxy.origin ? withAuthSchemes(pool) : pool
-        }),
-        // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
-        clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
-          connectsInTime(
-            new Pool(origin, {
-              ...options,
-              // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
-              connect: markedAtProxy(
-                withoutIpServerName(
-                  nameMismatchFailsAll(stagedConnector(withPeerChain(options.connect as never)) as Connect),
+    return plainThroughTls(
+      tunnelChained(
+        new this.#agentsOf!.ProxyAgent({
+          ...this.settings.agent,
+          uri: proxy.href,
+          ...(token ? { token } : {}),
+          // The CONNECT says who asks, as curl's and wget's do: a proxy that allows traffic by client
+          // answered 403 to one without (psf/requests#2708). A plain request's own header wins.
+          ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
+          // http:// URLs as absolute-form requests; https:// ones always tunnel.
+          proxyTunnel: false,
+          // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
+          requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
+          proxyTls: tls,
+          factory: tunnelsFailOnce((origin, options) => {
+            // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`),
+            // over TLS to an https:// proxy: its failures are the proxy's, as a tunnel's are.
+            if (new URL(String(origin)).origin !== proxy.origin)
+              return pools(origin, { ...keepAlive, ...options })
+            const { connect } = options as { connect?: Connect }
+            return withAuthSchemes(
+              proxyPools(origin, {
+                ...keepAlive,
+                ...options,
+                ...(connect
+                  ? {
+                      connect: markedAtProxy(
+                        withoutIpServerName(stagedConnector(withPeerChain(connect as never)) as Connect),
+                      ),
+                    }
+                  : {}),
+              }),
+            )
+          }),
+          // The connection to the proxy itself: its failures are marked so (a TLS one is the proxy's).
+          clientFactory: (origin: string | URL, options: { connect?: unknown }) =>
+            connectsInTime(
+              new Pool(origin, {
+                ...options,
+                // Its connect timeout's stage told too (lookup, TCP, TLS of the proxy: connect-stage.ts).
+                connect: markedAtProxy(
+                  withoutIpServerName(
+                    nameMismatchFailsAll(stagedConnector(withPeerChain(options.connect as never)) as Connect),
+                  ),
                 ),
-              ),
-            } as never),
-            (tls as { timeout: number }).timeout,
-          ),
-      } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher,
+              } as never),
+              (tls as { timeout: number }).timeout,
+            ),
+        } as ConstructorParameters<typeof import('undici').ProxyAgent>[0]) as unknown as Dispatcher,
+      ),
     )
   }
 
@@ -335,6 +355,23 @@ function proxyAuthenticate(raw: (Buffer | string)[] | undefined): string[] {
   for (let i = 0; raw && i + 1 < raw.length; i += 2)
     if (String(raw[i]).toLowerCase() === 'proxy-authenticate') values.push(String(raw[i + 1]))
   return values
+}
+
+/**
+ * `agent` (undici's `ProxyAgent`, `proxyTunnel: false`) sending http:// URLs to an https:// proxy
+ * as plain absolute-form requests over its TLS connection, as it does to an http:// one and as
+ * curl does (`-x https://proxy`; undici 8 too, nodejs/undici#5116): undici 7 tunnels them when the
+ * proxy is https://, with a CONNECT to port 80 that Squid's default rules refuse (`http_access
+ * deny CONNECT !SSL_ports`), and every http:// image failed (`would not open a tunnel to HOST:80
+ * (HTTP 403)`). undici picks the plain form by the proxy's scheme, kept under a symbol of its own
+ * (`proxy agent options`); its connection to the proxy is made from the proxy's URL, so over TLS.
+ */
+function plainThroughTls(agent: Dispatcher): Dispatcher {
+  const internals = agent as unknown as Record<symbol, { protocol?: string } | undefined>
+  const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'proxy agent options')
+  const options = key && internals[key]
+  if (options?.protocol === 'https:') options.protocol = 'http:'
+  return agent
 }
 
 /**

@@ -23,7 +23,10 @@ export async function startForwardProxy({
   userAgentRequired,
   proxyStatus,
   challenges = ['Basic realm="test"'],
+  sslPorts,
 }: {
+  /** Refuse (403) a CONNECT to any other port, as Squid's default `http_access deny CONNECT !SSL_ports` does. */
+  sslPorts?: number[]
   /** Its 407's `Proxy-Authenticate` headers, one a line (a Windows proxy's: `Negotiate`, `NTLM`). */
   challenges?: string[]
   /** Say why a host could not be reached in RFC 9209's `Proxy-Status` (`error=connection_refused`), as Envoy and HAProxy do. */
@@ -101,6 +104,10 @@ export async function startForwardProxy({
       return
     }
     const [host, port] = req.url!.split(':')
+    if (sslPorts && !sslPorts.includes(Number(port))) {
+      client.end('HTTP/1.1 403 Forbidden\r\nX-Squid-Error: ERR_ACCESS_DENIED 0\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
     const upstream = connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       upstream.write(head)
