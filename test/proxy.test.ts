@@ -92,6 +92,10 @@ test('bypassed: NO_PROXY host names, subdomains, IPs, ranges and ports', () => {
   const cases: [string, string, boolean][] = [
     ['http://example.org/', '', false],
     ['http://example.org/', '*', true],
+    ['http://example.org/', 'intranet, *', true],
+    ['http://example.org:8080/', '*:8080', true],
+    ['http://example.org/', '*:8080', false],
+    ['https://example.org/', '*:443', true],
     ['http://example.org/', 'example.org', true],
     ['http://img.example.org/', 'example.org', true],
     ['http://img.example.org/', '.example.org', true],

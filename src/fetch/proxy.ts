@@ -16,7 +16,8 @@ import { proxyCredentialsProblem } from './url-credentials.js'
  *   ("httpoxy", CVE-2016-5385), as Go and curl ignore it too.
  * - `no_proxy`/`NO_PROXY` names hosts reached directly, with either: comma-separated host names
  *   (each also covering its subdomains; a leading `.` or `*.` is the same), IP addresses, CIDR
- *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host.
+ *   ranges (`10.0.0.0/8`), each with an optional `:port`; `*` alone means every host (`*:8080`,
+ *   every host on that port).
  * - `--no-proxy` (option `proxy: false`): no proxy at all.
  * A proxy value without a scheme (`proxy:3128`) is `http://proxy:3128`, as curl reads it. A proxy
  * is `http://`, `https://` or SOCKS5 (`socks5://`, `socks5h://`: RFC 1928, with RFC 1929
@@ -78,7 +79,6 @@ export function bypassed(url: URL, noProxy: string): boolean {
   for (let entry of noProxy.split(/[\s,]+/)) {
     entry = entry.trim().toLowerCase()
     if (!entry) continue
-    if (entry === '*') return true
     let entryPort: number | undefined
     const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry)
     if (withPort) {
@@ -86,6 +86,9 @@ export function bypassed(url: URL, noProxy: string): boolean {
       entryPort = Number(withPort[2])
     }
     if (entryPort !== undefined && entryPort !== port) continue
+    // `*:8080`: every host on that port (undici's EnvHttpProxyAgent, nodejs/undici#5777); it was
+    // taken for a host named `*`, matching none, and not warned of either.
+    if (entry === '*') return true
     // `[::1]`, and a range written `[fd00::]/8`.
     entry = entry.replace(/^\[([^\]]*)\](\/\d+)?$/, '$1$2')
     if (entry.includes('/')) {
