@@ -103,6 +103,9 @@ export class ImgpullError extends Error {
  */
 const RETRYABLE_STATUS = new Set([202, 408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524])
 
+/** Whether an answer with `status` may be retried: another attempt may get the file (see `HTTPError`). */
+export const retryableStatus = (status: number): boolean => RETRYABLE_STATUS.has(status)
+
 /**
  * Statuses followed as redirects when they name a `Location` (see `isRedirect` in fetch/judge.ts).
  * 300 included: RFC 9110 §15.4.1 lets a client follow the `Location` of a 300 Multiple Choices
@@ -151,7 +154,7 @@ export class HTTPError extends ImgpullError {
     super(
       `http-${status}`,
       `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
-      { retryable: RETRYABLE_STATUS.has(status) || unasked !== '', resumed, gateway: more.gateway },
+      { retryable: retryableStatus(status) || unasked !== '', resumed, gateway: more.gateway },
     )
     this.unasked = more.unasked
     this.status = status

@@ -1220,6 +1220,43 @@ test("a proxy whose CONNECT answer has a space before a header's colon: the file
 test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', () =>
   keptThroughTunnel('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n', 'c201'))
 
+// feeds.fun#387, tun2proxy#80: a rotating proxy refuses a CONNECT past its limit of requests or
+// connections with 429 (or 408). Not retried: every https:// file through it failed for good at
+// its first refusal, where the same status from a server is retried.
+test('a proxy answering CONNECT with 429 or 408 for a while: retried, and the files are kept', async () => {
+  let connects = 0
+  const limited = await startRawServer((socket) => {
+    socket.once('data', () => {
+      connects++
+      if (connects <= 2) return socket.end('HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n')
+      if (connects === 3) return socket.end('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n')
+      socket.pause()
+      const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+        socket.resume()
+      })
+      upstream.on('error', () => socket.destroy())
+    })
+  })
+  try {
+    const results = await withEnv({}, () =>
+      run([secure.url('/limited-1'), secure.url('/limited-2')], {
+        out: join(dir, 'proxy-429'),
+        proxy: limited.origin,
+        retries: 3,
+      }),
+    )
+    assert.ok(
+      results.every((r) => r.status === 'ok'),
+      JSON.stringify(results.map((r) => r.message)),
+    )
+  } finally {
+    await limited.close()
+  }
+})
+
 // hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
 // error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
 // proxy unnamed.

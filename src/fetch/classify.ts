@@ -1,4 +1,4 @@
-import { errorCode, ImgpullError, NetworkError, TimeoutError } from '../errors.js'
+import { errorCode, ImgpullError, NetworkError, retryableStatus, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { quoted } from '../utils/printable.js'
@@ -321,7 +321,10 @@ function proxyError(
             : `asks for credentials (HTTP 407): give them in the proxy URL, http://user:password@host:port (${basic})`
     const gateway = n >= 502 && n <= 504
     return new ImgpullError('proxy', `proxy ${shown} ${words}`, {
-      retryable: n >= 500,
+      // A 408 or 429 is passing as it is from a server (RFC 9110 §15.5.9, RFC 6585 §4): a proxy's
+      // own limit of requests or connections (a rotating proxy's, feeds.fun#387), not retried
+      // before, so every file through it failed for good at its first refusal.
+      retryable: n >= 500 || retryableStatus(n),
       cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
       ...(gateway ? { gateway: { status: n, tunnel: true, said: refusal?.said } } : {}),
     })
