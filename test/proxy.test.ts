@@ -1837,6 +1837,38 @@ test('through an HTTP proxy, http:// URLs keep their connection to the proxy ali
   }
 })
 
+// One answer slower than the headers timeout on a reused connection, the next one on a new
+// connection too: a slow host, not one that answers once. Its connections stay kept alive.
+test('a host silent on a reused connection and on a new one alike is slow, not one that answers once: its connections are still reused', async () => {
+  // The client port of each request: its connection.
+  const ports: number[] = []
+  const server = await listenLocal(
+    createPlainServer((req, res) => {
+      ports.push(req.socket.remotePort!)
+      if (req.url === '/slow.jpg') return
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body)
+    }),
+  )
+  try {
+    const urls = ['/first.jpg', '/slow.jpg', ...Array.from({ length: 6 }, (_, i) => `/after-${i}.jpg`)]
+    const results = await withEnv({}, () =>
+      run(
+        urls.map((u) => server.url(u)),
+        { out: join(dir, 'slow-not-once'), concurrency: 1, retries: 0, headersTimeout: 1_500 },
+      ),
+    )
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => new URL(r.job.url).pathname),
+      ['/slow.jpg'],
+    )
+    // The first (the slow one on it too), the slow one's again alone, and one the six after it
+    // share: each had a connection of its own (8).
+    assert.equal(new Set(ports).size, 3, JSON.stringify(ports))
+  } finally {
+    await server.close()
+  }
+})
+
 test('connectionOrigin: the proxy for an http:// URL it forwards, else the URL (a tunnel carries one host)', () => {
   const cases: [string, string | undefined, string][] = [
     ['http://img.example/a.jpg', undefined, 'http://img.example'],

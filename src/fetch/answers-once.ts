@@ -11,10 +11,14 @@ import { isSocks } from './proxy.js'
  * after all its attempts (at the default 30 s, minutes). Once one is found (`foundOnce`), its
  * requests go on a connection each, closed after its answer (`oneEach`), as curl's
  * `--no-keepalive` would have them, and the request that found it is sent again at once on one.
+ * Until a new connection has answered in time (`answeredFresh`), it is only suspected: a host
+ * silent on a new connection as well (`silentFresh`) is slow, not one that answers once, and its
+ * connections are kept alive again (one slow answer would otherwise cost keep-alive for the run).
  *
- * Keyed by the origin the connection is made to (see `connectionOrigin`). Per thread, for the run.
+ * Keyed by the origin the connection is made to (see `connectionOrigin`), each with whether a new
+ * connection has shown it. Per thread, for the run.
  */
-const once = new Set<string>()
+const once = new Map<string, boolean>()
 
 /**
  * The origin a request for `url` opens its connection to: an HTTP(S) proxy's for an http:// URL
@@ -27,8 +31,18 @@ export function connectionOrigin(url: URL, proxy: URL | undefined): string {
 
 /** A connection to `origin` that had answered before said nothing to the next request: see above. */
 export function foundOnce(origin: string): void {
-  once.add(origin)
+  if (!once.has(origin)) once.set(origin, false)
   closeIdleOf(origin)
+}
+
+/** A head came in time on a new connection to `origin`: one that answers once, shown (see above). */
+export function answeredFresh(origin: string): void {
+  if (once.get(origin) === false) once.set(origin, true)
+}
+
+/** A new connection to `origin` said nothing in time either: slow, not one that answers once (see above). */
+export function silentFresh(origin: string): void {
+  if (once.get(origin) === false) once.delete(origin)
 }
 
 /**

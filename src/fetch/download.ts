@@ -16,7 +16,7 @@ import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { connectionOrigin, foundOnce, oneEach } from './answers-once.js'
+import { answeredFresh, connectionOrigin, foundOnce, oneEach, silentFresh } from './answers-once.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { cacheHit } from './cache-hit.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
@@ -779,7 +779,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         // Silent on a connection that answered before: see answers-once.ts.
         silentOnReuse = true
         foundOnce(connectedTo)
-      }
+      } else if (exchange.reused === false) silentFresh(connectedTo)
       exchange.abort(error)
     }
     // A head long in coming on a connection that has answered nothing yet: the server may be
@@ -799,6 +799,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
+      if (exchange.reused === false) answeredFresh(connectedTo)
       const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
       if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return
       // Its body thrown away as every other is: not waited for past 100 ms (see `discard`).
