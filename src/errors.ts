@@ -303,6 +303,11 @@ export function contentLengthWords(data: unknown): string {
     : `a Content-Length that is not one number (at \`${at}\`)`
 }
 
+/** Node's error for a TLS socket closed before its handshake was done (see `networkWords`). */
+export const handshakeCut = (cause: unknown): boolean =>
+  errorCode(cause) === 'ECONNRESET' &&
+  /before secure TLS connection was established/.test((cause as Error | undefined)?.message ?? '')
+
 function networkWords(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as NodeJS.ErrnoException).code
@@ -334,7 +339,7 @@ function networkWords(cause: unknown): string {
   // Node's words for a TLS socket that closed before its handshake was done: no reset need have
   // come (a FIN does it too), and it is the handshake that was cut (a server or middlebox that
   // drops the connection at the ClientHello; a proxy's tunnel closed at once).
-  if (code === 'ECONNRESET' && /before secure TLS connection was established/.test(cause.message))
+  if (handshakeCut(cause))
     return `the connection closed during the TLS handshake, before any answer (${code})`
   // nghttp2's words for bytes that are not HTTP/2 on a connection that agreed to speak it (ALPN
   // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1.

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
@@ -128,6 +129,25 @@ export interface Options {
    */
   caCert?: string | readonly string[]
   /**
+   * A client certificate, shown to an image host that asks for one (mutual TLS, RFC 8446 §4.4.2;
+   * curl's `--cert`): a PEM file of the certificate, then any intermediates, the key optionally
+   * after them (else in `clientKey`); one DER certificate (key in `clientKey`); or a PKCS #12
+   * `.p12`/`.pfx` (its key inside), told apart by their content. Sent to image hosts alone, never
+   * to an https:// proxy; through a proxy's tunnel, to the host at its end. Read and checked when
+   * the run starts: a file that cannot be read, holds no certificate or no key, a key that is not
+   * the certificate's, or an encrypted key or PKCS #12 without `clientCertPassword` or with a wrong
+   * one is a `TypeError` naming it; one out of its dates, or not meant for a TLS client, is warned
+   * about (`IMGPULL_CLIENT_CERT`). @default none (no certificate is sent)
+   */
+  clientCert?: string
+  /** The private key of `clientCert`, when in a file of its own: PEM (encrypted or not) or DER. @default none */
+  clientKey?: string
+  /**
+   * The password of an encrypted `clientKey` (or key in `clientCert`), or of a PKCS #12 file. Kept
+   * in memory only; a queue's workers never get it from Redis (see `WorkerOptions`). @default none
+   */
+  clientCertPassword?: string
+  /**
    * Skip TLS certificate checks (expired, self-signed, wrong host name...): anyone on the path can
    * then read and change what is downloaded. A warning is emitted once per run
    * (`process.emitWarning`, code `IMGPULL_INSECURE`). Prefer `caCert`.
@@ -174,10 +194,19 @@ export interface Options {
   drainSignal?: AbortSignal
 }
 
-export type ResolvedOptions = Required<
-  Omit<Options, 'signal' | 'drainSignal' | 'transform' | 'caCert' | 'cookies' | 'hostGate'>
-> &
-  Pick<Options, 'signal' | 'drainSignal' | 'caCert' | 'cookies' | 'hostGate'> & { transform: TransformSpec }
+/** Options without a default: each is `undefined` when not given. */
+type Unset =
+  | 'signal'
+  | 'drainSignal'
+  | 'caCert'
+  | 'clientCert'
+  | 'clientKey'
+  | 'clientCertPassword'
+  | 'cookies'
+  | 'hostGate'
+
+export type ResolvedOptions = Required<Omit<Options, Unset | 'transform'>> &
+  Pick<Options, Unset> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 
@@ -278,7 +307,7 @@ function checkKinds(o: ResolvedOptions): void {
     throw new TypeError(
       `Expected \`caCert\` to be a file's path or an array of them, got ${shownValue(o.caCert)}`,
     )
-  for (const key of ['cookies', 'command'] as const)
+  for (const key of ['cookies', 'command', 'clientCert', 'clientKey', 'clientCertPassword'] as const)
     if (o[key] !== undefined && typeof o[key] !== 'string')
       throw new TypeError(`Expected \`${key}\` to be a string, got ${shownValue(o[key])}`)
   if (!isHeaderValue('User-Agent', o.userAgent))
@@ -378,6 +407,9 @@ const OPTION_NAMES = [
   'rerun',
   'ignoreRobotsTag',
   'caCert',
+  'clientCert',
+  'clientKey',
+  'clientCertPassword',
   'insecure',
   'proxy',
   'cookies',
@@ -441,6 +473,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   // The CA file given is read now: one that cannot be used is said at once. What the environment
   // adds (SSL_CERT_FILE, SSL_CERT_DIR) is read with the first https:// connection (client.ts).
   for (const file of [o.caCert ?? []].flat()) readCaFile(file)
+  // So is the client certificate, with its key and password (see `readClientCert`).
+  const clientCert = readClientCert(o)
+  if (clientCert) {
+    attachClientIdentity(o, clientCert.identity)
+    warnClientCert(clientCert, o.clientCert!)
+  }
   if (o.cookies !== undefined) attachCookies(o, readCookiesFile(o.cookies))
   if (o.proxy !== false && typeof o.proxy !== 'string') {
     throw new TypeError(`Expected \`proxy\` to be a URL, 'env' or false, got ${String(o.proxy)}`)

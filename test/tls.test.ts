@@ -504,7 +504,7 @@ test('a server that needs a host name (SNI), its URL given by IP address: tls, s
     assert.equal(r.error, 'tls', r.message)
     assert.equal(
       r.message,
-      `TLS: cannot talk to 127.0.0.1:${needsName.port} securely: the server refused the TLS handshake (no cipher in common, or it wants a client certificate, which imgpull does not send); or it needs a host name (SNI), which a URL with an IP address does not send: give the URL by a name the server serves`,
+      `TLS: cannot talk to 127.0.0.1:${needsName.port} securely: the server refused the TLS handshake (no cipher in common, or it wants a client certificate: --cert gives one (a PKCS #12 file, or PEM with --key)); or it needs a host name (SNI), which a URL with an IP address does not send: give the URL by a name the server serves`,
     )
     const named = await fetchOne(`https://localhost:${needsName.port}`, {
       caCert: certs.ca,

@@ -69,7 +69,8 @@ async function enqueueCommand(
   }
   // Here --shard-size is the queue's too (any output format): taken apart from the run's options.
   const { options } = pullOptionsFrom({ ...o, shardSize: undefined })
-  const { out: _o, journal: _j, report: _r, command: _c, ...run } = options
+  // The password checks --cert here; it never goes into Redis (each worker is given its own).
+  const { out: _o, journal: _j, report: _r, command: _c, clientCertPassword, ...run } = options
   const [{ enqueue }, { QueueError, shownRedis }] = await Promise.all([
     import('../queue/enqueue.js'),
     import('../queue/errors.js'),
@@ -105,6 +106,7 @@ async function enqueueCommand(
       attempts: o.attempts as number,
       backoff: o.backoff as number,
       options: { ...run, transform: transformFrom(o) },
+      clientCertPassword,
       chosen: chosenOptions(command, Object.keys(run)),
     })
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)

@@ -38,6 +38,9 @@ const CREDENTIALS =
 const VERBOSE =
   'each failure is printed with its cause, --json prints every result, imgpull status OUT sums a run up; -V is the version'
 
+const CERT_PASSWORD =
+  '--cert-password-file FILE or IMGPULL_CERT_PASSWORD (not on the command line, where every user of the machine can read it)'
+
 /** Other tools' options, each with what it is and imgpull's equivalent. */
 const OTHER: Record<string, string> = {
   '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
@@ -62,6 +65,16 @@ const OTHER: Record<string, string> = {
   '-m': "curl's time for a whole transfer: --total-timeout SECONDS",
   '-k': "curl's --insecure: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
   '--no-check-certificate': "wget's: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
+  '-E': "curl's --cert: --cert FILE (PEM with the key in it or in --key FILE, or a PKCS #12 .p12/.pfx)",
+  '--certificate': "wget's and aria2c's client certificate: --cert FILE (PEM, or a PKCS #12 .p12/.pfx)",
+  '--private-key': "wget's and aria2c's client key: --key FILE",
+  '--pass': `curl's key password: ${CERT_PASSWORD}`,
+  '--cert-type': "curl's: not needed, PEM, DER and PKCS #12 are told apart by their content",
+  '--key-type': "curl's: not needed, PEM and DER keys are told apart by their content",
+  '--certificate-type': "wget's: not needed, PEM, DER and PKCS #12 are told apart by their content",
+  '--private-key-type': "wget's: not needed, PEM and DER keys are told apart by their content",
+  '--proxy-cert':
+    "curl's: imgpull shows no client certificate to a proxy; --cert is shown the image hosts at the tunnel's end",
   '--load-cookies': "wget's and aria2c's cookies file: --cookies FILE (Netscape cookies.txt)",
   '-b': "curl's cookies: --cookies FILE (Netscape cookies.txt)",
   '-O': "curl's --remote-name: not needed, files are named from their URLs (--name)",

@@ -10,7 +10,7 @@ import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
 import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
-import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { addPullOptions, CERT_PASSWORD_VARIABLE, pullOptionsFrom } from './pull-options.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
@@ -180,10 +180,12 @@ export async function main(argv = process.argv): Promise<number> {
       // An environment variable (`ALL_PROXY`) keeps its name.
       const message =
         error instanceof TypeError
-          ? error.message.replace(
-              /^Expected `([a-z][a-zA-Z0-9]*)`/,
-              (_, field: string) => `Expected --${kebab(field)}`,
-            )
+          ? error.message
+              .replace(
+                /`(clientCert|clientKey|clientCertPassword)`/g,
+                (_, field: string) => OTHER_FLAGS[field],
+              )
+              .replace(/^Expected `([a-z][a-zA-Z0-9]*)`/, (_, field: string) => `Expected --${kebab(field)}`)
           : error.message
       say(`${message} ${help}`)
       return EXIT.usage
@@ -379,6 +381,13 @@ function commandOf(
 }
 
 /** `maxAspectRatio` → `max-aspect-ratio`: a library field as its command-line option. */
+/** Library fields the command line gives otherly than by their names in kebab case. */
+const OTHER_FLAGS: Record<string, string> = {
+  clientCert: '--cert',
+  clientKey: '--key',
+  clientCertPassword: `--cert-password-file FILE or ${CERT_PASSWORD_VARIABLE}`,
+}
+
 function kebab(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs'
 import { type Command, Option } from 'commander'
-import { UsageError } from '../errors.js'
+import { errorCode, UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, MAX_THREADS, type Options } from '../options.js'
 import { commandLine } from '../utils/command-line.js'
+import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { tildeHint } from '../utils/tilde.js'
 import { redactUrl } from '../utils/url.js'
 import {
   autoOrInteger,
@@ -99,6 +102,15 @@ export function addPullOptions(command: Command): Command {
       "also trust the CA certificates of this PEM file, DER certificate or PKCS #7 bundle (.p7b) (a private CA); give it again for another file (a proxy's CA and a server's)",
       (file: string, files: string[] = []) => [...files, file],
     )
+    .option(
+      '--cert <file>',
+      'client certificate to show image hosts that ask for one (mutual TLS): a PEM file, the key after the certificate or in --key; or a PKCS #12 .p12/.pfx',
+    )
+    .option('--key <file>', "the private key of --cert's certificate (PEM or DER), when in a file of its own")
+    .option(
+      '--cert-password-file <file>',
+      `read the password of --cert's encrypted key or PKCS #12 file from this file, or set ${CERT_PASSWORD_VARIABLE}: it is not taken on the command line, where every user of the machine can read it (ps, /proc) and the shell's history keeps it`,
+    )
     .option('--insecure', 'skip TLS certificate checks (unsafe: anyone on the path can change the files)')
     .option(
       '--proxy <url>',
@@ -179,6 +191,9 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       ignoreRobotsTag: o.ignoreRobotsTag === true,
       // One file as a string, as before: a queue enqueued with one compares equal.
       caCert: caCertOf(o),
+      clientCert: o.cert as string | undefined,
+      clientKey: o.key as string | undefined,
+      clientCertPassword: certPasswordOf(o),
       insecure: insecureOf(o),
       // Neither flag: undefined, the environment's proxies.
       proxy: proxyOf(o),
@@ -258,4 +273,26 @@ function insecureOf(o: Record<string, unknown>): boolean {
 function caCertOf(o: Record<string, unknown>): string | string[] | undefined {
   const files = o.caCert as string[] | undefined
   return files && files.length === 1 ? files[0] : files
+}
+
+/** The environment variable that holds `--cert`'s password, where no `--cert-password-file` is given. */
+export const CERT_PASSWORD_VARIABLE = 'IMGPULL_CERT_PASSWORD'
+
+/**
+ * The password of `--cert`'s key or PKCS #12 file: `--cert-password-file`'s (its text, less one
+ * line break at its end: `echo secret > file` writes one), else `IMGPULL_CERT_PASSWORD`'s, taken
+ * only with `--cert` (a variable set for every command means nothing to one without it).
+ */
+export function certPasswordOf(o: Record<string, unknown>): string | undefined {
+  const file = o.certPasswordFile as string | undefined
+  if (file === undefined) return o.cert === undefined ? undefined : process.env[CERT_PASSWORD_VARIABLE]
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(
+      `--cert-password-file ${file}: ${fileFault(error)}${tildeHint(file, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(file) : ''}`,
+    )
+  }
+  return text.replace(/\r?\n$/, '')
 }

@@ -6,6 +6,7 @@ import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
+import { CERT_PASSWORD_VARIABLE, certPasswordOf } from './pull-options.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { stoppingLine } from './stop-words.js'
 
@@ -33,6 +34,11 @@ export function addWorkerCommand(program: Command): Command {
       autoOrInteger(0, MAX_THREADS),
     )
     .option('--shards <n>', 'shards this worker runs at once', integer(1), 1)
+    // The queue's shards carry --cert and --key (paths, as --ca-cert), never a password.
+    .option(
+      '--cert-password-file <file>',
+      `the password of the enqueued --cert's key or PKCS #12 file, read from this file, or set ${CERT_PASSWORD_VARIABLE}: it is never put in Redis, nor taken on the command line (every user of the machine can read that)`,
+    )
     .addOption(
       new Option(
         '--lock-duration <s>',
@@ -109,6 +115,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       concurrency: o.concurrency as number | undefined,
       threads: o.threads as number | 'auto' | undefined,
       shards: o.shards as number,
+      // The variable too, whatever the shards: only those with a --cert are given it.
+      clientCertPassword: certPasswordOf({ ...o, cert: true }),
       lockDuration: o.lockDuration as number,
       exitWhenDone: o.exitWhenDone === true,
       signal: hard.signal,

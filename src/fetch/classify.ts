@@ -1,4 +1,11 @@
-import { errorCode, ImgpullError, NetworkError, retryableStatus, TimeoutError } from '../errors.js'
+import {
+  errorCode,
+  handshakeCut,
+  ImgpullError,
+  NetworkError,
+  retryableStatus,
+  TimeoutError,
+} from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { quoted } from '../utils/printable.js'
@@ -106,13 +113,15 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
   // after the handshake that names no failure of it (a record that does not decrypt or parse: a
   // middlebox or a flaky link corrupting bytes) is the connection's, as a reset is; an alert about
   // the handshake stays one (a TLS 1.3 server asks for a client certificate only after it).
-  const problem = tlsProblem(error)
+  // Through an https:// proxy, TLS is spoken to the proxy too: for an http:// URL to it alone;
+  // for an https:// URL, the connection to the proxy says whether it failed there (see `atProxy`).
+  const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
+  const proxyOnly = proxy && (route?.target.protocol === 'http:' || flagged(error, AT_PROXY))
+  // A client certificate is shown image hosts alone, never a proxy.
+  const sent = options.clientCert === undefined ? 'none' : proxyOnly ? 'proxy' : 'sent'
+  const problem = tlsProblem(error, sent)
   const tls = problem?.unnamed && afterHandshake(error) ? undefined : problem
   if (tls) {
-    // Through an https:// proxy, TLS is spoken to the proxy too: for an http:// URL to it alone;
-    // for an https:// URL, the connection to the proxy says whether it failed there (see `atProxy`).
-    const proxy = route?.proxy?.protocol === 'https:' ? route.proxy : undefined
-    const proxyOnly = proxy && (route?.target.protocol === 'http:' || flagged(error, AT_PROXY))
     // A certificate refused through an HTTP proxy's tunnel: most often a company proxy that
     // inspects TLS, showing certificates of its own CA (the one --ca-cert wants), not the server's;
     // not said of a certificate no CA makes good (expired, for another name, too weak).
@@ -144,8 +153,17 @@ export function classify(error: unknown, url: string, options: ResolvedOptions):
     const message = `TLS: ${hostOf(at)} answered in TLS to a plain http:// request: is the URL meant to be https://? (${where})`
     return new ImgpullError('tls', message, { cause: error })
   }
-  return new NetworkError(where, error, via, turnedAway(error), unanswered(error))
+  const network = new NetworkError(where, error, via, turnedAway(error), unanswered(error))
+  // A server may refuse a client certificate by closing the connection, no alert said (Node's
+  // https servers do, under TLS 1.2 in the handshake, under 1.3 after it): one closed so, with
+  // one sent, says it may be that. Retried all the same: a loaded server closes so too.
+  if (sent === 'sent' && route?.target.protocol === 'https:' && (turnedAway(error) || handshakeCut(error)))
+    network.message += `; the server may have refused the client certificate of --cert (${MAY_REFUSE})`
+  return network
 }
+
+/** Who closes a connection over a client certificate refused without a word. */
+const MAY_REFUSE = 'some servers, Node.js ones among them, close the connection so, without a TLS alert'
 
 /** What a timeout's connection stalled at, in words (see connect-stage.ts), where it was noted. */
 function stalled(error: unknown, at: string, route: ReturnType<typeof routeOf>): string | undefined {

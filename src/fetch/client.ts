@@ -1,4 +1,5 @@
 import { type ResolvedOptions, userAgentOf } from '../options.js'
+import { clientIdentityOf } from './client-cert.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
 import { originFactory } from './origin-pool.js'
@@ -76,6 +77,13 @@ function connectorOf(settings: ConnectionSettings): Connector {
 
 function connectionSettings(options: ResolvedOptions): ConnectionSettings {
   let context: ReturnType<typeof trustedContext> | null = null
+  let originContext: ReturnType<typeof trustedContext> | null = null
+  // Read (and checked) as the options were resolved: before any request.
+  const identity = clientIdentityOf(options)
+  const trust = () => {
+    if (context === null) context = trustedContext(options.caCert)
+    return context
+  }
   return {
     agent: {
       keepAliveTimeout: 10_000,
@@ -97,10 +105,13 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       lookup: sharedLookup(),
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     },
-    // Made once, when first asked (null: not yet; undefined: Node's own store).
-    trust: () => {
-      if (context === null) context = trustedContext(options.caCert)
-      return context
+    // Each made once, when first asked (null: not yet; undefined: Node's own store).
+    trust,
+    // With a client certificate, a context of its own: an https:// proxy is not shown it.
+    originTrust: () => {
+      if (!identity) return trust()
+      if (originContext === null) originContext = trustedContext(options.caCert, identity)
+      return originContext
     },
     http2: options.http2,
     concurrency: options.concurrency,

@@ -31,6 +31,12 @@ export interface ConnectionSettings {
    * first call (the first https:// connection, or proxy), or `undefined` for Node's own store.
    */
   trust: () => import('node:tls').SecureContext | undefined
+  /**
+   * The TLS context towards image hosts: `trust`'s, with the client certificate (`clientCert`)
+   * where one is given. A proxy is never shown it: it is the image host's to ask for (curl's
+   * `--cert`; `--proxy-cert` is another).
+   */
+  originTrust: () => import('node:tls').SecureContext | undefined
   http2: boolean
   /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
   concurrency: number
@@ -38,9 +44,12 @@ export interface ConnectionSettings {
   userAgent: string
 }
 
-/** `settings.tls` with whom to trust: what a connector needs for https://. */
-export function tlsWithTrust(settings: ConnectionSettings): Record<string, unknown> {
-  const context = settings.trust()
+/** `settings.tls` with whom to trust: what a connector needs for https:// to an image host, or to a proxy. */
+export function tlsWithTrust(
+  settings: ConnectionSettings,
+  to: 'origin' | 'proxy' = 'origin',
+): Record<string, unknown> {
+  const context = to === 'origin' ? settings.originTrust() : settings.trust()
   return context ? { ...settings.tls, secureContext: context } : settings.tls
 }
 
@@ -133,6 +142,7 @@ export class ProxyRouter extends EventEmitter {
   #httpAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { http2, userAgent } = this.settings
     const tls = tlsWithTrust(this.settings)
+    const proxyTls = tlsWithTrust(this.settings, 'proxy')
     const token = basicToken(proxy)
     const pools = originFactory(http2, this.settings.concurrency)
     // The connection to the proxy that carries http:// URLs' plain requests speaks HTTP/1.1 alone:
@@ -156,7 +166,7 @@ export class ProxyRouter extends EventEmitter {
           proxyTunnel: false,
           // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
           requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
-          proxyTls: tls,
+          proxyTls,
           factory: tunnelsFailOnce((origin, options) => {
             // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`),
             // over TLS to an https:// proxy: its failures are the proxy's, as a tunnel's are.

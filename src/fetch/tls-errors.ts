@@ -216,6 +216,66 @@ const LEGACY_RENEGOTIATION =
   'the server does not offer secure renegotiation (RFC 5746), which OpenSSL 3 requires (curl refuses it too; browsers take it): ' +
   'the server must fix it, or OPENSSL_CONF naming a file that sets Options = UnsafeLegacyServerConnect allows it (unsafe; see README, TLS)'
 
+/** How to send a client certificate, for a server that asks for one. */
+const GIVE_CERT = '--cert gives one (a PKCS #12 file, or PEM with --key)'
+
+/**
+ * Whether imgpull sent a client certificate on the connection that failed: `sent` (`clientCert`
+ * given, the connection an image host's), `none`, or `proxy` (given, but the connection was an
+ * https:// proxy's, which is never shown it).
+ */
+export type ClientCertSent = 'sent' | 'none' | 'proxy'
+
+/**
+ * The alerts a server sends about the client's certificate (RFC 8446 §6.2, RFC 5246 §7.2.2: each
+ * names the certificate the client sent, or its want of one), by Node's code: what the server
+ * found wrong with it. These were `the TLS handshake failed (tlsv1 alert unknown ca)`, and under
+ * TLS 1.3, where a server refuses the certificate after the client's handshake is done, a
+ * `network` error retried 5 times (`a corrupt record?`), where curl fails at once (exit 56).
+ */
+const CLIENT_CERT_ALERTS: Record<string, string> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'certificate required',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'bad certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'certificate unknown',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'unknown ca',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'certificate expired',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED: 'certificate revoked',
+  ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE: 'unsupported certificate',
+  ERR_SSL_TLSV1_ALERT_ACCESS_DENIED: 'access denied',
+}
+
+/** A handshake failure alert on a connection that sent a client certificate. */
+const HANDSHAKE_REFUSED_CERT =
+  'the server refused the TLS handshake (no cipher in common, or it refused the client certificate of --cert)'
+
+/** What the server found wrong with a client certificate sent, by alert (see `CLIENT_CERT_ALERTS`). */
+const REFUSED_CERT: Record<string, string> = {
+  'certificate required':
+    'the server asks for a client certificate and got none: the one of --cert is not of a kind it takes (its key type or signature)',
+  'unknown ca': 'it was issued by an authority the server does not trust',
+  'certificate expired': "it is out of its dates by the server's clock",
+  'certificate revoked': 'it has been revoked',
+  'unsupported certificate':
+    'the server does not take a certificate of its kind (a key usage without TLS client authentication?)',
+  'access denied': 'the server knows it, and does not let it in',
+}
+
+/**
+ * A server's alert about the client certificate, in words, as `sent` makes it (see
+ * `ClientCertSent`), or `undefined` for another code. Pure.
+ */
+export function clientCertWords(code: string, sent: ClientCertSent): string | undefined {
+  if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' && sent === 'sent') return HANDSHAKE_REFUSED_CERT
+  const alert = CLIENT_CERT_ALERTS[code]
+  if (alert === undefined) return undefined
+  if (sent === 'proxy')
+    return `the proxy asks for a client certificate (${alert}), which imgpull shows image hosts alone (--cert), never a proxy`
+  if (sent === 'none') return `the server asks for a client certificate (${alert}): ${GIVE_CERT}`
+  const why = REFUSED_CERT[alert]
+  if (alert === 'certificate required') return `${why} (${alert})`
+  return `the server refused the client certificate of --cert${why ? `: ${why}` : ''} (${alert})`
+}
+
 /** Handshake alerts and failures (`ERR_SSL_*`) worth their own words. */
 const HANDSHAKE: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: NOT_TLS,
@@ -223,12 +283,7 @@ const HANDSHAKE: Record<string, string> = {
   ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: `the server and imgpull share no TLS version (the server may offer only old ones${OLD_TLS})`,
   ERR_SSL_UNSUPPORTED_PROTOCOL: `the server offers only a TLS version too old to be safe${OLD_TLS}`,
   ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'the server and imgpull share no TLS version',
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE:
-    'the server refused the TLS handshake (no cipher in common, or it wants a client certificate, which imgpull does not send)',
-  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-    'the server asks for a client certificate, which imgpull does not send',
-  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE:
-    'the server asks for a client certificate, which imgpull does not send',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: `the server refused the TLS handshake (no cipher in common, or it wants a client certificate: ${GIVE_CERT})`,
   ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR: 'the TLS handshake failed on the server side (internal error alert)',
   ERR_SSL_TLSV1_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
   ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME: 'the server does not serve this host name over TLS',
@@ -277,7 +332,7 @@ export interface TlsProblem {
  * whether it is about the certificate (then `TRUST_ADVICE` applies). `undefined` when the error is
  * not a TLS failure. Looks through undici's wrappers (a proxy's `cause`).
  */
-export function tlsProblem(error: unknown): TlsProblem | undefined {
+export function tlsProblem(error: unknown, sent: ClientCertSent = 'none'): TlsProblem | undefined {
   for (let e = error as TlsLike | undefined, depth = 0; e && depth < 4; e = e.cause as TlsLike, depth++) {
     // OpenSSL 3.2 renamed "sslv3 alert …" reasons "SSL/TLS alert …" (Node 22's and 24's codes).
     // An `EPROTO` says its OpenSSL reason in its message alone: read as the code Node gives it.
@@ -303,6 +358,8 @@ export function tlsProblem(error: unknown): TlsProblem | undefined {
       const words = UNSPECIFIED_WORDS.find(([pattern]) => pattern.test(reason))?.[1]
       if (words) return { words: words(reason), certificate: true, advice: SERVER_ADVICE }
     }
+    const refused = clientCertWords(code, sent)
+    if (refused) return { words: refused, certificate: false }
     if (HANDSHAKE[code]) return { words: HANDSHAKE[code], certificate: false }
     if (code.startsWith('ERR_SSL_')) {
       return {
@@ -352,6 +409,7 @@ export function tlsMessage(
 function byAddress(url: string, problem: TlsProblem): string {
   const refused =
     problem.words === HANDSHAKE.ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE ||
+    problem.words === HANDSHAKE_REFUSED_CERT ||
     problem.words === HANDSHAKE.ERR_SSL_TLSV1_ALERT_UNRECOGNIZED_NAME
   let hostname: string
   try {

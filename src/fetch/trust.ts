@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { errorCode } from '../errors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
+import type { ClientIdentity } from './client-cert.js'
 
 /**
  * A PEM certificate, or OpenSSL's TRUSTED CERTIFICATE (`openssl x509 -trustout`, Fedora's
@@ -153,17 +154,25 @@ export function heldInstead(bytes: Buffer, path: string): string {
     ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
   ]
   if (labels.length > 0) return ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})`
+  return isPkcs12(bytes)
+    ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${path} -nokeys -out ca.pem takes the certificates out)`
+    : ''
+}
+
+/**
+ * Whether `bytes` are a PKCS #12 file (RFC 7292 §4: PFX, version 3, its contents PKCS #7 data):
+ * a `.p12` or `.pfx`, whatever its name.
+ */
+export function isPkcs12(bytes: Buffer): boolean {
   const top = derElement(bytes, 0, bytes.length)
   const [version, content] = top?.tag === 0x30 ? derChildren(bytes, top) : []
   const type = content?.tag === 0x30 ? derChildren(bytes, content)[0] : undefined
-  const pkcs12 =
+  return (
     version?.tag === 0x02 &&
     bytes[version.start] === 3 &&
     type?.tag === 0x06 &&
     bytes.subarray(type.start, type.end).equals(DATA)
-  return pkcs12
-    ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${path} -nokeys -out ca.pem takes the certificates out)`
-    : ''
+  )
 }
 
 /**
@@ -373,19 +382,23 @@ export function extraCas(
  * `extraCas`), one TLS context made once for the run: Node's store (its bundled roots and
  * `NODE_EXTRA_CA_CERTS`) plus them, each trusted on its own (a partial chain). Built by adding
  * to Node's store, not by listing it as `ca` (which replaces the store, so every root had to be
- * spelt out and parsed again: 60–80 ms of every run's start, against ~10 ms).
+ * spelt out and parsed again: 60–80 ms of every run's start, against ~10 ms). With `identity`
+ * (a client certificate), always a context of its own, which shows it to servers that ask: a
+ * connection given a `secureContext` takes its `cert` and `key` from it alone.
  */
 export function trustedContext(
   caCert: string | readonly string[] | undefined,
+  identity?: ClientIdentity,
 ): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
-  if (extra.length === 0) return undefined
+  if (extra.length === 0 && !identity) return undefined
   // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
   const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   // A CA given is trusted even when it is an intermediate whose root is not (a company's issuing
   // CA, handed out without its offline root), as curl and wget trust it (OpenSSL's partial chains).
   const context = tls.createSecureContext({
     allowPartialTrustChain: true,
+    ...identity,
   } as import('node:tls').SecureContextOptions)
   // The first certificate added copies Node's store into the context: Node 22 and 24 copy
   // NODE_EXTRA_CA_CERTS with its bundled roots, Node 20 only the roots, so what NODE_EXTRA_CA_CERTS

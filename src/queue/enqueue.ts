@@ -4,7 +4,7 @@ import { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
-import { checkShardSize, resolveOptions } from '../options.js'
+import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import type { TableOptions } from '../sources/tables/options.js'
 import { holdEnqueue } from './enqueue-lease.js'
@@ -34,6 +34,11 @@ export interface EnqueueOptions {
   inline?: boolean
   /** The run's options, the same for every shard (`pull()`'s, but `out` and the like: the worker's). */
   options?: RunOptions
+  /**
+   * The password of `options.clientCert` (or its key), to check them with here: never put in
+   * Redis (each worker is given its own, `WorkerOptions.clientCertPassword`). @default none
+   */
+  clientCertPassword?: string
   /**
    * The run options the caller chose (`concurrency`, `transform`...): the others, when the queue
    * already holds this input, are the queue's. Enqueuing the same list again after failures or a
@@ -159,7 +164,11 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   // parse), checked once here rather than failing each shard's every attempt; the proxies of the
   // environment are the workers' own, not this machine's.
   const run = options.options ?? {}
-  resolveOptions({ ...run, proxy: typeof run.proxy === 'string' ? run.proxy : false })
+  resolveOptions({
+    ...run,
+    proxy: typeof run.proxy === 'string' ? run.proxy : false,
+    clientCertPassword: options.clientCertPassword ?? (run as Options).clientCertPassword,
+  })
   const planOf = () =>
     planShards(inputs, { shardSize, table: options.table, inline: options.inline, stdin: options.stdin })
   let plan = await planOf()
@@ -186,7 +195,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   queue.on('error', () => {})
   // `retryFailed` is what this enqueue re-opens (see `reopens`), not a shard's option: a queue's
   // shards keep their first enqueue's options, and an enqueue with it was refused as "other options".
-  const { retryFailed: _retry, ...given } = options.options ?? {}
+  // A password given in the options from JavaScript is no less a secret: never put in Redis.
+  const { retryFailed: _retry, clientCertPassword: _secret, ...given } = (options.options ?? {}) as Options
   let runOptions: RunOptions = { ...given, shardSize }
   const chosen = options.chosen === undefined ? undefined : new Set(options.chosen)
   const all = options.retryFailed === true
@@ -549,7 +559,7 @@ async function queuedShardSize(
 }
 
 /** Options whose values are not shown in messages: they may hold credentials. */
-const SECRET_OPTIONS = new Set(['headers', 'proxy', 'cookies', 'caCert'])
+const SECRET_OPTIONS = new Set(['headers', 'proxy', 'cookies', 'caCert', 'clientCert', 'clientKey'])
 
 /**
  * The options a queue's shards were enqueued with (`held`, JSON) that this enqueue gives otherly,

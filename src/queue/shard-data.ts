@@ -62,10 +62,19 @@ export type ShardRows =
       columnTypes?: Record<string, CarriedType>
     }
 
-/** Options of the run that every shard gets: `pull()`'s, less what is the worker's own. */
+/** Options of the run that every shard gets: `pull()`'s, less what is the worker's own (its secrets too). */
 export type RunOptions = Omit<
   Options,
-  'out' | 'signal' | 'drainSignal' | 'hostGate' | 'journal' | 'report' | 'command' | 'rerun'
+  | 'out'
+  | 'signal'
+  | 'drainSignal'
+  | 'hostGate'
+  | 'journal'
+  | 'report'
+  | 'command'
+  | 'rerun'
+  // A secret, never in Redis: each worker's own (`WorkerOptions.clientCertPassword`).
+  | 'clientCertPassword'
 > & {
   /** WebDataset output (once the engine has it): the shard size, equal to the queue's. */
   outputFormat?: 'files' | 'webdataset'

@@ -67,6 +67,11 @@ export interface WorkerOptions {
   signal?: AbortSignal
   /** Stop cleanly: take no new shard, finish the transfers in flight; a shard then complete is published, an unfinished one goes back to the queue. */
   drainSignal?: AbortSignal
+  /**
+   * The password of the client certificate (or key) a queue's shards name (`clientCert`), given to
+   * each of their runs: a secret is never carried in Redis with the shards' options. @default none
+   */
+  clientCertPassword?: string
   /** Told what happens, for a person or a log. */
   onEvent?: (event: WorkerEvent) => void
   /** How often the worker's heartbeat and shard progress go to Redis, ms. @default 2000 */
@@ -359,6 +364,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       out: paths.staging,
       concurrency: options.concurrency ?? data.options.concurrency,
       threads: options.threads ?? data.options.threads,
+      // Only with a certificate to open: a password alone is refused as meant for none.
+      ...(data.options.clientCert === undefined ? {} : { clientCertPassword: options.clientCertPassword }),
       hostGate: gate,
       journal: true,
       report: false,

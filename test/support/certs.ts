@@ -30,61 +30,48 @@ export interface TestCerts {
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
 const LOCAL = 'subjectAltName=DNS:localhost,IP:127.0.0.1'
 
+/** openssl with `args`, in `dir`. */
+const openssl = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
+
+/**
+ * In `dir`, a key and a certificate for `subject` that `issuer` (its `.pem` and `.key` there) signs,
+ * with the extensions `ext`, valid for two days, or from `dates[0]` to `dates[1]` (UTC,
+ * YYYYMMDDHHMMSSZ: `openssl ca`, the one command of OpenSSL 3.0 that sets dates in the past, with
+ * the CA's `ca.cnf` that `makeCerts` writes).
+ */
+function signedCert(
+  dir: string,
+  name: string,
+  subject: string,
+  ext: string,
+  {
+    issuer = 'ca',
+    digest = '-sha256',
+    dates,
+  }: { issuer?: string; digest?: string; dates?: [string, string] } = {},
+): { cert: string; key: string } {
+  const run = (args: string[]) => openssl(dir, args)
+  run(['req', '-new', ...EC, '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`])
+  writeFileSync(join(dir, `${name}.ext`), `${ext}\n`)
+  const how = dates
+    ? `ca -batch -config ca.cnf -notext -cert ${issuer}.pem -keyfile ${issuer}.key -startdate ${dates[0]} -enddate ${dates[1]}`
+    : `x509 -req -CAcreateserial -days 2 ${digest} -CA ${issuer}.pem -CAkey ${issuer}.key`
+  run([...how.split(' '), '-in', `${name}.csr`, '-extfile', `${name}.ext`, '-out', `${name}.pem`])
+  return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) }
+}
+
+/** In `dir`, a key (`name.key`) and a certificate (`name.pem`) for `subject` it signs itself, valid for two days. */
+function selfSigned(dir: string, name: string, subject: string, more: string[] = []): void {
+  const args = ['req', '-x509', ...EC, '-days', '2', '-subj', subject, ...more]
+  openssl(dir, [...args, '-keyout', `${name}.key`, '-out', `${name}.pem`])
+}
+
 export function makeCerts(dir: string): TestCerts {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
   const path = (name: string) => join(dir, name)
-  run([
-    'req',
-    '-x509',
-    ...EC,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=imgpull test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  ])
-  run([
-    'req',
-    '-x509',
-    ...EC,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    LOCAL,
-    '-keyout',
-    'self.key',
-    '-out',
-    'self.pem',
-  ])
-  /** A key and a certificate `issuer` (its `.pem` and `.key`) signs, with the extensions `ext`. */
-  const signed = (name: string, subject: string, ext: string, issuer = 'ca', digest = '-sha256') => {
-    run(['req', '-new', ...EC, '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`])
-    writeFileSync(path(`${name}.ext`), `${ext}\n`)
-    run([
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${issuer}.pem`,
-      '-CAkey',
-      `${issuer}.key`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      digest,
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.pem`,
-    ])
-    return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
-  }
+  selfSigned(dir, 'ca', '/CN=imgpull test CA')
+  selfSigned(dir, 'self', '/CN=localhost', ['-addext', LOCAL])
+  const signed = (name: string, subject: string, ext: string, issuer = 'ca', digest = '-sha256') =>
+    signedCert(dir, name, subject, ext, { issuer, digest })
   const leaf = (name: string, san: string) => signed(name, '/CN=leaf', san)
   const good = leaf('good', LOCAL)
   // An issuing CA under the root, and a leaf it signs, served with it (leaf, then intermediate).
@@ -97,7 +84,7 @@ export function makeCerts(dir: string): TestCerts {
   writeFileSync(path('via-int-chain.pem'), readFileSync(viaInt.cert, 'utf8') + readFileSync(int.cert, 'utf8'))
   const otherHost = leaf('other', 'subjectAltName=DNS:images.example.org')
   const sha1 = signed('sha1', '/CN=leaf', LOCAL, 'ca', '-sha1')
-  // `openssl ca` is the one command of OpenSSL 3.0 that sets dates in the past.
+  // For `openssl ca` (see `signedCert`): its database, serial and policy.
   writeFileSync(path('index.txt'), '')
   writeFileSync(path('serial'), '1000\n')
   writeFileSync(
@@ -114,37 +101,12 @@ export function makeCerts(dir: string): TestCerts {
       'unique_subject = no',
       '[any]',
       'commonName = supplied',
-      '[leaf]',
-      LOCAL,
       '',
     ].join('\n'),
   )
   /** A key and a certificate the CA signs for localhost, valid from `start` to `end` (UTC, YYYYMMDDHHMMSSZ). */
-  const dated = (name: string, start: string, end: string) => {
-    run(['req', '-new', ...EC, '-subj', '/CN=localhost', '-keyout', `${name}.key`, '-out', `${name}.csr`])
-    run([
-      'ca',
-      '-batch',
-      '-config',
-      'ca.cnf',
-      '-cert',
-      'ca.pem',
-      '-keyfile',
-      'ca.key',
-      '-in',
-      `${name}.csr`,
-      '-out',
-      `${name}.pem`,
-      '-notext',
-      '-extensions',
-      'leaf',
-      '-startdate',
-      start,
-      '-enddate',
-      end,
-    ])
-    return { cert: path(`${name}.pem`), key: path(`${name}.key`) }
-  }
+  const dated = (name: string, start: string, end: string) =>
+    signedCert(dir, name, '/CN=localhost', LOCAL, { dates: [start, end] })
   const expired = dated('expired', '20200101000000Z', '20200102000000Z')
   const notYetValid = dated('not-yet', '20990101000000Z', '20990102000000Z')
   return {
@@ -163,4 +125,70 @@ export function makeCerts(dir: string): TestCerts {
 /** `{ key, cert }` buffers for a TLS server. */
 export function tlsPair(pair: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
   return { cert: readFileSync(pair.cert), key: readFileSync(pair.key) }
+}
+
+/** Client certificates for mutual TLS, made with openssl beside `makeCerts`'s (its CA signs them). */
+export interface ClientCerts {
+  /** Signed by the CA, for TLS clients (extendedKeyUsage clientAuth): PEM certificate and key apart. */
+  pair: { cert: string; key: string }
+  /** The same certificate with its key after it in one PEM file. */
+  combined: string
+  /** The same in a PKCS #12 file (AES, as OpenSSL 3 exports it), password `PKCS12_PASSWORD`. */
+  p12: string
+  /** The same in a PKCS #12 file with RC2-40 encryption (OpenSSL 1.1's and Windows' export), same password. */
+  legacyP12: string
+  /** The key of `pair`, encrypted (AES-256) with `KEY_PASSWORD`. */
+  encryptedKey: string
+  /** Self-signed: an authority no server trusts. */
+  stranger: { cert: string; key: string }
+  /** Signed by the CA, valid for one day in 2020. */
+  expired: { cert: string; key: string }
+  /** Signed by the CA for TLS servers only (extendedKeyUsage serverAuth). */
+  serverOnly: { cert: string; key: string }
+}
+
+export const PKCS12_PASSWORD = 'p12 secret'
+export const KEY_PASSWORD = 'key secret'
+
+/** Make the client certificates in `dir`, where `makeCerts` made its CA. */
+export function makeClientCerts(dir: string): ClientCerts {
+  const run = (args: string[]) => openssl(dir, args)
+  const path = (name: string) => join(dir, name)
+  const signed = (name: string, ext: string, dates?: [string, string]) =>
+    signedCert(dir, name, `/CN=${name}`, ext, { dates })
+  const pair = signed('client', 'extendedKeyUsage=clientAuth')
+  writeFileSync(path('client-combined.pem'), readFileSync(pair.cert, 'utf8') + readFileSync(pair.key, 'utf8'))
+  const p12 = [
+    'pkcs12',
+    '-export',
+    '-in',
+    pair.cert,
+    '-inkey',
+    pair.key,
+    '-passout',
+    `pass:${PKCS12_PASSWORD}`,
+  ]
+  run([...p12, '-out', 'client.p12'])
+  run([...p12, '-legacy', '-out', 'client-legacy.p12'])
+  run([
+    'pkey',
+    '-in',
+    pair.key,
+    '-aes256',
+    '-passout',
+    `pass:${KEY_PASSWORD}`,
+    '-out',
+    'client-encrypted.key',
+  ])
+  selfSigned(dir, 'stranger', '/CN=stranger')
+  return {
+    pair,
+    combined: path('client-combined.pem'),
+    p12: path('client.p12'),
+    legacyP12: path('client-legacy.p12'),
+    encryptedKey: path('client-encrypted.key'),
+    stranger: { cert: path('stranger.pem'), key: path('stranger.key') },
+    expired: signed('client-expired', 'extendedKeyUsage=clientAuth', ['20200101000000Z', '20200102000000Z']),
+    serverOnly: signed('server-only', 'extendedKeyUsage=serverAuth'),
+  }
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http'
 import { createServer as createSecureServer } from 'node:https'
 import { type AddressInfo, connect, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 
 /**
  * A forward proxy on 127.0.0.1, as squid is to a client: absolute-form requests (`GET
@@ -12,6 +13,8 @@ export interface ForwardProxy {
   log: { method: string; target: string; authorization?: string; range?: string; userAgent?: string }[]
   /** Connections clients opened to it so far. */
   connections(): number
+  /** With `askClientCert`: the CN of the client certificate each TLS connection to it showed ('' none). */
+  clientCerts: string[]
   close(): Promise<void>
 }
 
@@ -24,9 +27,12 @@ export async function startForwardProxy({
   proxyStatus,
   challenges = ['Basic realm="test"'],
   sslPorts,
+  askClientCert,
 }: {
   /** Refuse (403) a CONNECT to any other port, as Squid's default `http_access deny CONNECT !SSL_ports` does. */
   sslPorts?: number[]
+  /** Served over TLS, ask each client for a certificate (taking a connection without one), noted in `clientCerts`. */
+  askClientCert?: boolean
   /** Its 407's `Proxy-Authenticate` headers, one a line (a Windows proxy's: `Negotiate`, `NTLM`). */
   challenges?: string[]
   /** Say why a host could not be reached in RFC 9209's `Proxy-Status` (`error=connection_refused`), as Envoy and HAProxy do. */
@@ -86,7 +92,16 @@ export async function startForwardProxy({
     )
     req.pipe(upstream)
   }
-  const server: Server = tls ? createSecureServer(tls, handle) : createServer(handle)
+  const server: Server = tls
+    ? createSecureServer(
+        askClientCert ? { ...tls, requestCert: true, rejectUnauthorized: false } : tls,
+        handle,
+      )
+    : createServer(handle)
+  const clientCerts: string[] = []
+  server.on('secureConnection', (socket: TLSSocket) =>
+    clientCerts.push(String(socket.getPeerCertificate()?.subject?.CN ?? '')),
+  )
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     log.push({
       method: 'CONNECT',
@@ -137,6 +152,7 @@ export async function startForwardProxy({
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
     connections: () => connections,
+    clientCerts,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

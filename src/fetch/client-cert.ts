@@ -1,0 +1,258 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { errorCode } from '../errors.js'
+import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { tildeHint } from '../utils/tilde.js'
+import { certificatesOf, isPkcs12 } from './trust.js'
+
+/**
+ * What a TLS context is given to show a server imgpull's client certificate (mutual TLS, RFC 8446
+ * §4.4.2): a PEM chain (the client's certificate first) and its key, unencrypted in memory; or a
+ * PKCS #12 bundle with its password, as OpenSSL opens it.
+ */
+export type ClientIdentity = { cert: string; key: string } | { pfx: Buffer; passphrase?: string }
+
+/** The files of a client certificate, as `Options` names them. */
+export interface ClientCertFiles {
+  /** PEM certificate chain (the key may follow in the same file), one DER certificate, or a PKCS #12 `.p12`/`.pfx`. */
+  clientCert?: string
+  /** PEM (or DER) private key, when not in `clientCert`'s file. */
+  clientKey?: string
+  /** The password of an encrypted key or of a PKCS #12 file. */
+  clientCertPassword?: string
+}
+
+/** What `readClientCert` found: the identity for TLS, and the client's certificate, for the warnings. */
+export interface ClientCert {
+  identity: ClientIdentity
+  certificate: X509Certificate
+}
+
+/** A PEM private key of any kind OpenSSL writes (`PRIVATE KEY`, `RSA`/`EC`, `ENCRYPTED`). */
+const PEM_KEY = /-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY)-----[^-]+-----END \1-----/
+
+/**
+ * Read and check a client certificate (`clientCert`, `clientKey`, `clientCertPassword`) before any
+ * request, as curl does not (it reads it with the first handshake, and then says only `could not
+ * load PEM client certificate`). Throws a `TypeError` in one line naming the option and the file:
+ * unreadable, no certificate, no key, an encrypted key or PKCS #12 without its password or with a
+ * wrong one, a key that is not the certificate's, a PKCS #12 in the legacy encryption OpenSSL 3
+ * does not open. `undefined` without `clientCert`.
+ */
+export function readClientCert(files: ClientCertFiles): ClientCert | undefined {
+  const { clientCert, clientKey, clientCertPassword: password } = files
+  if (clientCert === undefined) {
+    if (clientKey !== undefined)
+      throw new TypeError(`\`clientKey\` is the key of \`clientCert\`'s certificate: give \`clientCert\` too`)
+    if (password !== undefined)
+      throw new TypeError(
+        'a password given as `clientCertPassword` opens `clientCert` or `clientKey`: give `clientCert` too',
+      )
+    return undefined
+  }
+  const bytes = readFile(clientCert, 'clientCert')
+  if (isPkcs12(bytes)) return pkcs12(bytes, clientCert, clientKey, password)
+  const chain = certificatesOf(bytes)
+  if (chain.length === 0)
+    throw new TypeError(
+      `Expected \`clientCert\` to hold a certificate (PEM, DER, or a PKCS #12 .p12/.pfx): ${clientCert} has none${heldLabels(bytes)}`,
+    )
+  let certificate: X509Certificate
+  try {
+    certificate = new X509Certificate(chain[0])
+  } catch (error) {
+    throw new TypeError(
+      `\`clientCert\` ${clientCert}: its certificate cannot be read: ${(error as Error).message}`,
+    )
+  }
+  const [keyBytes, keyFile, option] = clientKey
+    ? [readFile(clientKey, 'clientKey'), clientKey, 'clientKey']
+    : [bytes, clientCert, 'clientCert']
+  const key = privateKey(keyBytes, keyFile, option, password, clientKey === undefined)
+  if (!certificate.checkPrivateKey(key))
+    throw new TypeError(
+      `\`${option}\` ${keyFile}: its key is not the key of the certificate in \`clientCert\` ${clientCert} (${certificate.subject.replaceAll('\n', ', ')})`,
+    )
+  return {
+    identity: { cert: chain.join('\n'), key: key.export({ type: 'pkcs8', format: 'pem' }) as string },
+    certificate,
+  }
+}
+
+/** A file's bytes; a `TypeError` naming `option` and the file when it cannot be read. */
+function readFile(path: string, option: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    const code = errorCode(error)
+    throw new TypeError(
+      `Expected \`${option}\` to be a readable file: ${code === 'ENOENT' ? curlPassword(path, option) : path}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
+    )
+  }
+}
+
+/**
+ * A missing `FILE:PASSWORD` whose FILE is there: curl's `--cert client.pem:secret`. Shown without
+ * what follows the colon (a password printed would be in the terminal's scrollback and logs).
+ */
+function curlPassword(path: string, option: string): string {
+  const colon = path.lastIndexOf(':')
+  if (option !== 'clientCert' || colon <= 0 || !existsSync(path.slice(0, colon))) return path
+  return `${path.slice(0, colon)}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
+}
+
+/** The PEM blocks a file holds, in words (` (it holds a PEM PRIVATE KEY)`); '' for none. */
+function heldLabels(bytes: Buffer): string {
+  const labels = [
+    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
+  ]
+  return labels.length > 0 ? ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})` : ''
+}
+
+/**
+ * The private key of `bytes` (a PEM block, else DER: PKCS #8, PKCS #1, SEC 1), opened with
+ * `password` when encrypted. `beside`: the key is looked for in the certificate's own file.
+ */
+function privateKey(
+  bytes: Buffer,
+  path: string,
+  option: string,
+  password: string | undefined,
+  beside: boolean,
+): KeyObject {
+  const pem = PEM_KEY.exec(bytes.toString('latin1'))
+  if (!pem && beside)
+    throw new TypeError(
+      `\`clientCert\` ${path} holds no private key: give the key's file as \`clientKey\`, or put the key in the same file after the certificate`,
+    )
+  const encrypted = pem ? pem[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem[0]) : false
+  if (encrypted && password === undefined)
+    throw new TypeError(
+      `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``,
+    )
+  const forms: Parameters<typeof createPrivateKey>[0][] = pem
+    ? [{ key: pem[0], ...(password === undefined ? {} : { passphrase: password }) }]
+    : (['pkcs8', 'pkcs1', 'sec1'] as const).map((type) => ({
+        key: bytes,
+        format: 'der' as const,
+        type,
+        ...(password === undefined ? {} : { passphrase: password }),
+      }))
+  let last: unknown
+  for (const form of forms) {
+    try {
+      return createPrivateKey(form)
+    } catch (error) {
+      last = error
+    }
+  }
+  const code = errorCode(last)
+  if (code === 'ERR_OSSL_BAD_DECRYPT' || (!pem && code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'))
+    throw new TypeError(
+      password === undefined
+        ? `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``
+        : `the password given as \`clientCertPassword\` does not open the key of \`${option}\` ${path} (a wrong password?)`,
+    )
+  throw new TypeError(
+    pem
+      ? `\`${option}\` ${path}: its private key cannot be read: ${(last as Error).message}`
+      : `Expected \`${option}\` to hold a private key (PEM, or DER): ${path} has none${heldLabels(bytes)}`,
+  )
+}
+
+/** A PKCS #12 file opened as TLS opens it, with its certificate; a `TypeError` when it cannot be. */
+function pkcs12(
+  bytes: Buffer,
+  path: string,
+  clientKey: string | undefined,
+  password: string | undefined,
+): ClientCert {
+  if (clientKey !== undefined)
+    throw new TypeError(
+      `\`clientCert\` ${path} is a PKCS #12 file, which holds its key: leave \`clientKey\` (${clientKey}) out`,
+    )
+  const identity = { pfx: bytes, ...(password === undefined ? {} : { passphrase: password }) }
+  const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+  let der: Buffer | null
+  try {
+    der = (tls.createSecureContext(identity).context as { getCertificate(): Buffer | null }).getCertificate()
+  } catch (error) {
+    const message = (error as Error).message
+    if (/mac verify failure/i.test(message))
+      throw new TypeError(
+        password === undefined
+          ? `\`clientCert\` ${path} is a password-protected PKCS #12 file: give its password as \`clientCertPassword\``
+          : `the password given as \`clientCertPassword\` does not open the PKCS #12 file \`clientCert\` ${path} (a wrong password?)`,
+      )
+    if (errorCode(error) === 'ERR_CRYPTO_UNSUPPORTED_OPERATION' || /unsupported/i.test(message))
+      throw new TypeError(
+        `\`clientCert\` ${path} is a PKCS #12 file in a legacy encryption (RC2 or 3DES, as Windows and OpenSSL 1.1 export them) that OpenSSL 3 opens only with its legacy provider: NODE_OPTIONS=--openssl-legacy-provider, or convert it once: openssl pkcs12 -legacy -in ${path} -nodes | openssl pkcs12 -export -out client.p12`,
+      )
+    throw new TypeError(`\`clientCert\` ${path}: the PKCS #12 file cannot be read: ${message}`)
+  }
+  if (!der) throw new TypeError(`\`clientCert\` ${path}: the PKCS #12 file holds no certificate with its key`)
+  return { identity, certificate: new X509Certificate(der) }
+}
+
+/** Extended key usage for a TLS client (RFC 5280 §4.2.1.12, id-kp-clientAuth). */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
+
+/**
+ * What is wrong with a client certificate that does not stop it being sent, in words, for a
+ * warning each: out of its dates (a server refuses it: OpenSSL's `certificate expired` alert), or
+ * an extended key usage without TLS client authentication (a server's certificate given by
+ * mistake, which servers refuse with `unsupported certificate`). Pure.
+ */
+export function clientCertWarnings(
+  // `keyUsage`: undefined where the certificate has no extended key usage (typed otherwise by Node).
+  certificate: { validFrom: string; validTo: string; keyUsage?: readonly string[] },
+  path: string,
+  now = Date.now(),
+): string[] {
+  const warnings: string[] = []
+  const utc = (date: string) => new Date(date).toISOString().slice(0, 16).replace('T', ' ')
+  const clock = `this machine's clock says ${utc(new Date(now).toISOString())} UTC`
+  if (Date.parse(certificate.validTo) < now)
+    warnings.push(
+      `the client certificate of ${path} expired on ${utc(certificate.validTo)} UTC (${clock}): servers will most likely refuse it`,
+    )
+  else if (Date.parse(certificate.validFrom) > now)
+    warnings.push(
+      `the client certificate of ${path} is valid only from ${utc(certificate.validFrom)} UTC (${clock}): servers will most likely refuse it`,
+    )
+  const usage = certificate.keyUsage
+  if (usage && usage.length > 0 && !usage.includes(CLIENT_AUTH) && !usage.includes('2.5.29.37.0'))
+    warnings.push(
+      `the certificate of ${path} is not meant for a TLS client (its extended key usage lacks clientAuth): servers will most likely refuse it`,
+    )
+  return warnings
+}
+
+/** Warnings already given (once a process: a worker resolves each shard's options). */
+const warned = new Set<string>()
+
+/** Emit `clientCertWarnings` for `cert`, each once a process (`IMGPULL_CLIENT_CERT`). */
+export function warnClientCert(cert: ClientCert, path: string): void {
+  for (const words of clientCertWarnings(cert.certificate, path)) {
+    if (warned.has(words)) continue
+    warned.add(words)
+    process.emitWarning(words, { code: 'IMGPULL_CLIENT_CERT' })
+  }
+}
+
+/** The client certificates read as options were resolved, by those resolved options. */
+const identities = new WeakMap<object, ClientIdentity>()
+
+/** Remember `identity` for these resolved options (read when they are resolved). */
+export function attachClientIdentity(options: object, identity: ClientIdentity): void {
+  identities.set(options, identity)
+}
+
+/**
+ * The client identity of resolved options: the one read when they were resolved, else read now
+ * (options copied after resolving), `undefined` without `clientCert`.
+ */
+export function clientIdentityOf(options: ClientCertFiles): ClientIdentity | undefined {
+  return identities.get(options) ?? readClientCert(options)?.identity
+}
