@@ -2,12 +2,14 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer as createPlainServer } from 'node:http'
 import { constants, createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { TLSSocket } from 'node:tls'
 import { clientCertWarnings } from '../src/fetch/client-cert.js'
+import { nginxPageWords } from '../src/fetch/nginx-pages.js'
 import { type ClientCertSent, clientCertWords } from '../src/fetch/tls-errors.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -625,4 +627,90 @@ test('a queue: the shards carry --cert and --key, never the password, which each
   } finally {
     await redis.stop()
   }
+})
+
+/** nginx's 400 page for its internal status `title` (ngx_http_special_response.c), as it sends it. */
+const nginxPage = (title: string) =>
+  `<html>\r\n<head><title>400 ${title}</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>${title}</center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n`
+
+/** Answer as nginx answers under `ssl_verify_client on` (and to plain HTTP on its HTTPS port). */
+function nginxAnswer(res: import('node:http').ServerResponse, title: string) {
+  const page = nginxPage(title)
+  res.writeHead(400, {
+    server: 'nginx/1.24.0',
+    'content-type': 'text/html',
+    'content-length': Buffer.byteLength(page),
+  })
+  res.end(page)
+}
+
+test("nginx's ssl_verify_client on (the handshake taken, each request answered 400 with a page): the failure says what the page says", async () => {
+  // nginx verifies after the handshake: a certificate missing or refused is a 400 page.
+  const nginx = createServer(
+    { ...tlsPair(certs.good), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const socket = req.socket as TLSSocket
+      if (!socket.getPeerCertificate()?.subject) nginxAnswer(res, 'No required SSL certificate was sent')
+      else if (!socket.authorized) nginxAnswer(res, 'The SSL certificate error')
+      else answer(req, res, [])
+    },
+  )
+  const plain = createPlainServer((_, res) =>
+    nginxAnswer(res, 'The plain HTTP request was sent to HTTPS port'),
+  )
+  const [secure, http] = [await listening(nginx, []), await listening(plain as never, [])]
+  const cases: [string, string, Options, RegExp][] = [
+    [
+      'none',
+      secure.origin,
+      {},
+      /^HTTP 400 from .*: the server \(nginx\) asks for a client certificate: --cert gives one/,
+    ],
+    [
+      'stranger',
+      secure.origin,
+      { clientCert: client.stranger.cert, clientKey: client.stranger.key },
+      /^HTTP 400 from .*: the server \(nginx\) refused the client certificate of --cert: it does not verify against the server's CAs/,
+    ],
+    [
+      'plain',
+      http.origin.replace('https:', 'http:'),
+      {},
+      /^HTTP 400 from http:.*: the port speaks HTTPS \(nginx\): give the URL as https:\/\/$/,
+    ],
+  ]
+  for (const [name, origin, options, message] of cases) {
+    const [r] = await fetchAll([`${origin}/a.jpg`], { out: join(dir, `nginx-${name}`), ...options })
+    assert.equal(r.error, 'http-400', name)
+    assert.match(r.message!, message, name)
+  }
+  const [good] = await fetchAll([`${secure.origin}/a.jpg`], {
+    out: join(dir, 'nginx-good'),
+    clientCert: client.combined,
+  })
+  assert.equal(good.status, 'ok', good.message)
+})
+
+test("nginx's pages, read for their words: only its own, and each where it applies", () => {
+  const page = nginxPage
+  assert.match(
+    nginxPageWords(page('No required SSL certificate was sent'), true, false)!,
+    /asks for a client certificate: --cert gives one/,
+  )
+  assert.match(
+    nginxPageWords(page('No required SSL certificate was sent'), true, true)!,
+    /got none: the one of --cert is not of a kind it takes/,
+  )
+  assert.match(
+    nginxPageWords(page('The SSL certificate error'), true, true)!,
+    /refused the client certificate of --cert/,
+  )
+  assert.match(
+    nginxPageWords(page('The SSL certificate error'), true, false)!,
+    /none was given: --cert gives one/,
+  )
+  assert.equal(nginxPageWords(page('The plain HTTP request was sent to HTTPS port'), true, false), undefined)
+  assert.equal(nginxPageWords(page('No required SSL certificate was sent'), false, false), undefined)
+  assert.equal(nginxPageWords(page('Bad Request'), true, true), undefined)
+  assert.equal(nginxPageWords('<h1>SSL certificate error</h1>', true, true), undefined)
 })

@@ -55,6 +55,7 @@ import {
 } from './judge.js'
 import { BodySize } from './large-bodies.js'
 import { redirectTarget } from './location.js'
+import { mayBeNginxPage, nginxPageWords, smallBodyText } from './nginx-pages.js'
 import { HEAD_OVERDUE_MS, headOverdue, servedBy } from './overdue-heads.js'
 import { FLUSH_BYTES, PartFile, sizeOnDisk, truncatePart } from './part-file.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
@@ -893,11 +894,11 @@ const decide: Step = async (t) => {
   t.tail = undefined
   switch (decision.do) {
     case 'fail': {
-      await exchange.discard()
+      const page = await nginxPage(t, decision.status)
       const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
         refusal.status,
-        t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status),
+        t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status) + page,
         refusal.retryAfter,
         t.offset > 0,
         {
@@ -1965,6 +1966,22 @@ async function compareStated(
     `${t.shown}${t.via}: its ${what ? `${what}'s ` : ''}${stated.algorithm} is ${got}, not the ${stated.hex} its ${stated.header} states`,
     { retryable: true },
   )
+}
+
+/**
+ * The body of a failing answer thrown away, or, for one of nginx's 400 pages about TLS (a client
+ * certificate wanted or refused, plain HTTP to its HTTPS port), read: what it says, as the end of
+ * the failure's message (`: the server (nginx) refused the client certificate of --cert: ...`);
+ * '' otherwise. Such a failure said `HTTP 400` alone.
+ */
+async function nginxPage(t: Transfer, status: number): Promise<string> {
+  if (!mayBeNginxPage(status, t.head!.headers)) {
+    await t.exchange!.discard()
+    return ''
+  }
+  const https = (t.answeredAt ?? t.url).startsWith('https:')
+  const words = nginxPageWords(await smallBodyText(t.exchange!), https, t.options.clientCert !== undefined)
+  return words ? `: ${words}` : ''
 }
 
 /** A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`). */

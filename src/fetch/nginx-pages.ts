@@ -1,0 +1,82 @@
+import type { Body } from './exchange.js'
+
+/**
+ * nginx's own 400 pages for what its TLS front saw (ngx_http_special_response.c: its internal
+ * 495, 496 and 497, sent as 400), by their `<title>`. nginx's `ssl_verify_client on` takes the
+ * handshake whatever client certificate comes, and answers each request so: a `400` alone, where
+ * curl shows the page. A server that asks for a certificate by TLS says it in an alert instead
+ * (see tls-errors.ts).
+ */
+const PAGES: Record<string, (https: boolean, sent: boolean) => string | undefined> = {
+  // 496: `ssl_verify_client on` and no certificate came.
+  'No required SSL certificate was sent': (https, sent) =>
+    !https
+      ? undefined
+      : sent
+        ? 'the server (nginx) asks for a client certificate and got none: the one of --cert is not of a kind it takes (its key type or signature)'
+        : 'the server (nginx) asks for a client certificate: --cert gives one (a PKCS #12 file, or PEM with --key)',
+  // 495: the certificate did not verify (an issuer not in its ssl_client_certificate, expired, revoked).
+  'The SSL certificate error': (https, sent) =>
+    !https
+      ? undefined
+      : sent
+        ? "the server (nginx) refused the client certificate of --cert: it does not verify against the server's CAs (an issuer it does not trust, expired, or revoked)"
+        : 'the server (nginx) refused a client certificate (none was given: --cert gives one)',
+  // 497: plain HTTP to a port that speaks HTTPS.
+  'The plain HTTP request was sent to HTTPS port': (https) =>
+    https ? undefined : 'the port speaks HTTPS (nginx): give the URL as https://',
+}
+
+/**
+ * What nginx's 400 page `html` says of the request, in words (`the server (nginx) refused the
+ * client certificate of --cert: ...`), for a URL over `https` or not, where a client certificate
+ * was `sent`; `undefined` for any other page. Pure.
+ */
+export function nginxPageWords(html: string, https: boolean, sent: boolean): string | undefined {
+  const title = /<title>\s*400 ([^<]*?)\s*<\/title>/i.exec(html)?.[1]
+  return title === undefined ? undefined : PAGES[title]?.(https, sent)
+}
+
+/** Largest page read for its words: nginx's are about 250 bytes. */
+const PAGE_LIMIT = 4096
+
+/**
+ * Whether an answer's head is one of nginx's small HTML error pages worth reading (a 400 in HTML
+ * of a stated length up to `PAGE_LIMIT`), not any body.
+ */
+export function mayBeNginxPage(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
+  const length = Number(headers['content-length'])
+  return (
+    status === 400 &&
+    /^text\/html\b/i.test(String(headers['content-type'] ?? '')) &&
+    Number.isInteger(length) &&
+    length > 0 &&
+    length <= PAGE_LIMIT
+  )
+}
+
+/**
+ * The text of a small body (of a stated length up to `PAGE_LIMIT`), or '' when it does not come
+ * within `ms` (then it is cut, as `Body.dump` cuts a slow one): an error page comes with its head,
+ * and a failure whose body never comes is held no longer than `Body.discard` holds it.
+ */
+export async function smallBodyText(body: Body, ms = 100): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  const late = setTimeout(() => body.abort(new Error('body too slow')), ms)
+  try {
+    await body.consume((chunk) => {
+      size += chunk.length
+      if (size > PAGE_LIMIT) throw new Error('body too long')
+      chunks.push(chunk)
+    })
+    return Buffer.concat(chunks).toString('latin1')
+  } catch {
+    return ''
+  } finally {
+    clearTimeout(late)
+  }
+}
