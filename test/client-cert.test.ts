@@ -138,6 +138,11 @@ const forms = (): [string, Options][] => [
   ['a PEM certificate and its key', { clientCert: client.pair.cert, clientKey: client.pair.key }],
   ['one PEM file with both', { clientCert: client.combined }],
   ['a PKCS #12 file with its password', { clientCert: client.p12, clientCertPassword: PKCS12_PASSWORD }],
+  ['a DER certificate and key', { clientCert: client.der.cert, clientKey: client.der.key }],
+  [
+    'an encrypted DER key with its password',
+    { clientCert: client.der.cert, clientKey: client.encryptedDerKey, clientCertPassword: KEY_PASSWORD },
+  ],
   [
     'an encrypted PEM key with its password',
     { clientCert: client.pair.cert, clientKey: client.encryptedKey, clientCertPassword: KEY_PASSWORD },
@@ -446,6 +451,16 @@ test('bad input is refused in one line naming the option and the file, before an
       /^the password given as `clientCertPassword` does not open the key of `clientKey` .*client-encrypted\.key \(a wrong password\?\)$/,
     ],
     [
+      'encrypted DER key, no password',
+      { clientCert: pem.cert, clientKey: client.encryptedDerKey },
+      /^`clientKey` .*client-encrypted-key\.der: its key is encrypted: give its password as `clientCertPassword`$/,
+    ],
+    [
+      'encrypted DER key, wrong password',
+      { clientCert: pem.cert, clientKey: client.encryptedDerKey, clientCertPassword: 'wrong' },
+      /^the password given as `clientCertPassword` does not open the key of `clientKey` .*client-encrypted-key\.der \(a wrong password\?\)$/,
+    ],
+    [
       'PKCS #12, no password',
       { clientCert: client.p12 },
       /^`clientCert` .*client\.p12 is a password-protected PKCS #12 file: give its password as `clientCertPassword`$/,
@@ -533,7 +548,13 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     [
       'curl',
       ['--cert', `${client.combined}:hunter2`],
-      /^imgpull: Expected --cert to be a readable file: .*client-combined\.pem:… \(curl's FILE:PASSWORD, not taken here: the password is given as --cert-password-file FILE or IMGPULL_CERT_PASSWORD\): no such file/,
+      /^imgpull: Expected --cert to be a readable file: .*client-combined\.pem:… \(curl's FILE:PASSWORD, not taken here: the password is given as --cert-password-file FILE or IMGPULL_CERT_PASSWORD\) \(see imgpull --help\)\n/,
+    ],
+    // Its file missing too: still not shown back.
+    [
+      'curl-missing',
+      ['--cert', `${join(dir, 'elsewhere.pem')}:hunter2`],
+      /^imgpull: Expected --cert to be a readable file: .*elsewhere\.pem:… \(curl's FILE:PASSWORD, .*\): no such file/,
     ],
     [
       'password-file',

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { errorCode } from '../errors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
-import { certificatesOf, isPkcs12 } from './trust.js'
+import { certificatesOf, isPkcs12, pemLabels } from './trust.js'
 
 /**
  * What a TLS context is given to show a server imgpull's client certificate (mutual TLS, RFC 8446
@@ -56,7 +56,7 @@ export function readClientCert(files: ClientCertFiles): ClientCert | undefined {
   const chain = certificatesOf(bytes)
   if (chain.length === 0)
     throw new TypeError(
-      `Expected \`clientCert\` to hold a certificate (PEM, DER, or a PKCS #12 .p12/.pfx): ${clientCert} has none${heldLabels(bytes)}`,
+      `Expected \`clientCert\` to hold a certificate (PEM, DER, or a PKCS #12 .p12/.pfx): ${clientCert} has none${pemLabels(bytes)}`,
     )
   let certificate: X509Certificate
   try {
@@ -80,35 +80,32 @@ export function readClientCert(files: ClientCertFiles): ClientCert | undefined {
   }
 }
 
-/** A file's bytes; a `TypeError` naming `option` and the file when it cannot be read. */
+/**
+ * A file's bytes; a `TypeError` naming `option` and the file when it cannot be read. A
+ * certificate's path with a colon that is no file is curl's `--cert FILE:PASSWORD`: said so, and
+ * shown without what follows the colon (a password printed stays in the terminal's scrollback and
+ * in logs), its hints (`did you mean`, `~`) of FILE alone.
+ */
 function readFile(path: string, option: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
     const code = errorCode(error)
+    const colon = option === 'clientCert' && code === 'ENOENT' ? path.lastIndexOf(':') : -1
+    const file = colon > 0 ? path.slice(0, colon) : path
+    const shown =
+      colon > 0
+        ? `${file}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
+        : path
+    const missing = colon > 0 && existsSync(file) ? '' : `: ${fileFault(error)}`
     throw new TypeError(
-      `Expected \`${option}\` to be a readable file: ${code === 'ENOENT' ? curlPassword(path, option) : path}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
+      `Expected \`${option}\` to be a readable file: ${shown}${missing}${tildeHint(file, code)}${code === 'ENOENT' && missing ? nearFileSync(file) : ''}`,
     )
   }
 }
 
-/**
- * A missing `FILE:PASSWORD` whose FILE is there: curl's `--cert client.pem:secret`. Shown without
- * what follows the colon (a password printed would be in the terminal's scrollback and logs).
- */
-function curlPassword(path: string, option: string): string {
-  const colon = path.lastIndexOf(':')
-  if (option !== 'clientCert' || colon <= 0 || !existsSync(path.slice(0, colon))) return path
-  return `${path.slice(0, colon)}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
-}
-
-/** The PEM blocks a file holds, in words (` (it holds a PEM PRIVATE KEY)`); '' for none. */
-function heldLabels(bytes: Buffer): string {
-  const labels = [
-    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
-  ]
-  return labels.length > 0 ? ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})` : ''
-}
+/** How OpenSSL and Node fail a key for its password: wrong, or none given for an encrypted one. */
+const PASSWORD_FAULTS = new Set(['ERR_OSSL_BAD_DECRYPT', 'ERR_MISSING_PASSPHRASE'])
 
 /**
  * The private key of `bytes` (a PEM block, else DER: PKCS #8, PKCS #1, SEC 1), opened with
@@ -139,16 +136,17 @@ function privateKey(
         type,
         ...(password === undefined ? {} : { passphrase: password }),
       }))
-  let last: unknown
+  const failed: unknown[] = []
   for (const form of forms) {
     try {
       return createPrivateKey(form)
     } catch (error) {
-      last = error
+      failed.push(error)
     }
   }
-  const code = errorCode(last)
-  if (code === 'ERR_OSSL_BAD_DECRYPT' || (!pem && code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'))
+  // An encrypted key (DER: PKCS #8's EncryptedPrivateKeyInfo, read as PKCS #8 alone) fails for its password.
+  const last = failed.find((error) => PASSWORD_FAULTS.has(errorCode(error))) ?? failed.at(-1)
+  if (PASSWORD_FAULTS.has(errorCode(last)))
     throw new TypeError(
       password === undefined
         ? `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``
@@ -157,7 +155,7 @@ function privateKey(
   throw new TypeError(
     pem
       ? `\`${option}\` ${path}: its private key cannot be read: ${(last as Error).message}`
-      : `Expected \`${option}\` to hold a private key (PEM, or DER): ${path} has none${heldLabels(bytes)}`,
+      : `Expected \`${option}\` to hold a private key (PEM, or DER): ${path} has none${pemLabels(bytes)}`,
   )
 }
 

@@ -150,13 +150,19 @@ const DATA = Buffer.from('2a864886f70d010701', 'hex')
  * '' when it is none of these.
  */
 export function heldInstead(bytes: Buffer, path: string): string {
-  const labels = [
-    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
-  ]
-  if (labels.length > 0) return ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})`
+  const labels = pemLabels(bytes)
+  if (labels) return labels
   return isPkcs12(bytes)
     ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${path} -nokeys -out ca.pem takes the certificates out)`
     : ''
+}
+
+/** The kinds of PEM block a file holds, in words (` (it holds a PEM PRIVATE KEY)`); '' for none. */
+export function pemLabels(bytes: Buffer): string {
+  const labels = [
+    ...new Set([...bytes.toString('latin1').matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1])),
+  ]
+  return labels.length > 0 ? ` (it holds ${labels.map((label) => `a PEM ${label}`).join(', ')})` : ''
 }
 
 /**

@@ -139,6 +139,10 @@ export interface ClientCerts {
   legacyP12: string
   /** The key of `pair`, encrypted (AES-256) with `KEY_PASSWORD`. */
   encryptedKey: string
+  /** `pair` in DER (a `.cer`/`.der` certificate, its key in PKCS #8 DER). */
+  der: { cert: string; key: string }
+  /** The key of `pair` in DER PKCS #8, encrypted with `KEY_PASSWORD`. */
+  encryptedDerKey: string
   /** Self-signed: an authority no server trusts. */
   stranger: { cert: string; key: string }
   /** Signed by the CA, valid for one day in 2020. */
@@ -180,6 +184,10 @@ export function makeClientCerts(dir: string): ClientCerts {
     '-out',
     'client-encrypted.key',
   ])
+  run(['x509', '-in', pair.cert, '-outform', 'DER', '-out', 'client.der'])
+  run(['pkey', '-in', pair.key, '-outform', 'DER', '-out', 'client-key.der'])
+  const pkcs8 = ['pkcs8', '-topk8', '-in', pair.key, '-outform', 'DER', '-v2', 'aes256']
+  run([...pkcs8, '-passout', `pass:${KEY_PASSWORD}`, '-out', 'client-encrypted-key.der'])
   selfSigned(dir, 'stranger', '/CN=stranger')
   return {
     pair,
@@ -187,6 +195,8 @@ export function makeClientCerts(dir: string): ClientCerts {
     p12: path('client.p12'),
     legacyP12: path('client-legacy.p12'),
     encryptedKey: path('client-encrypted.key'),
+    der: { cert: path('client.der'), key: path('client-key.der') },
+    encryptedDerKey: path('client-encrypted-key.der'),
     stranger: { cert: path('stranger.pem'), key: path('stranger.key') },
     expired: signed('client-expired', 'extendedKeyUsage=clientAuth', ['20200101000000Z', '20200102000000Z']),
     serverOnly: signed('server-only', 'extendedKeyUsage=serverAuth'),
