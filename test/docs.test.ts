@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { exitCodesHelp, QUEUE_EXITS } from '../src/cli/queue-exits.js'
 import { ERROR_CODES } from '../src/error-codes.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { OVERLONG_FILES } from '../src/fetch/scheduler.js'
@@ -27,6 +28,24 @@ test("the README's table of failure codes is the code's: every code, and what a 
   )
   assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CODES).sort())
   for (const [code, rerun] of rows) assert.equal(rerun, retriedOnRerun(code), `${code}: rerun`)
+})
+
+test("the queue commands' exit codes: the README's table and each command's --help are the code's (hunt163)", async () => {
+  const text = await readme
+  const table = text.slice(text.indexOf('### Exit codes of the queue commands'), text.indexOf('## Unsplash'))
+  const rows = [...table.matchAll(/^\| `([a-z]+)` \| (\d+) \| (.*) \|$/gm)].map((m) => [
+    m[1],
+    Number(m[2]),
+    m[3],
+  ])
+  const code = Object.entries(QUEUE_EXITS).flatMap(([command, list]) =>
+    list.map(([exit, meaning]) => [command, exit, meaning]),
+  )
+  assert.deepEqual(rows, code)
+  for (const command of Object.keys(QUEUE_EXITS) as (keyof typeof QUEUE_EXITS)[]) {
+    const { stdout } = await runCli([command, '--help'])
+    assert.ok(stdout.includes(exitCodesHelp(command)), `${command} --help: ${stdout.slice(-600)}`)
+  }
 })
 
 /** Every command and subcommand, as `imgpull ARGS --help` takes them. */

@@ -5,6 +5,7 @@ import { printable } from '../utils/printable.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, takeSignals } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
+import { exitCodesHelp } from './queue-exits.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { terminalInputLine } from './stdin-words.js'
 import { addTableOptions, tableFrom } from './table-options.js'
@@ -50,6 +51,7 @@ export function addEnqueueCommand(program: Command): Command {
     )
   for (const option of command.options)
     if ((WORKER_ONLY as readonly string[]).includes(option.attributeName())) option.hideHelp()
+  command.addHelpText('after', exitCodesHelp('enqueue'))
   command.action(async (inputs: string[], o: Record<string, unknown>) => {
     process.exitCode = await enqueueCommand(inputs, o, command)
   })

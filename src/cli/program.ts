@@ -11,6 +11,7 @@ import { addEnqueueCommand } from './enqueue-command.js'
 import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, CERT_PASSWORD_VARIABLE, pullOptionsFrom } from './pull-options.js'
+import { exitCodesHelp } from './queue-exits.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
 import { optionTakenAsValue, valueGivenToFlag } from './taken-as-value.js'
@@ -72,6 +73,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .argument('[dir]', 'output folder of an earlier run')
   addQueueOptions(status, false)
     .option('--json', 'the status as one JSON object')
+    .addHelpText('after', exitCodesHelp('status'))
     .action(async (dir: string | undefined, o: Record<string, unknown>) => {
       // Loaded with the command that needs it: every start-up would parse it (and SQLite's addon).
       const { queueStatusCommand, statusCommand } = await import('./status-command.js')

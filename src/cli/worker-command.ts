@@ -7,6 +7,7 @@ import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { CERT_PASSWORD_VARIABLE, certPasswordOf } from './pull-options.js'
+import { exitCodesHelp, type WorkerStop, workerEnding } from './queue-exits.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { stoppingLine } from './stop-words.js'
 
@@ -47,7 +48,10 @@ export function addWorkerCommand(program: Command): Command {
         .argParser(seconds)
         .default(30_000, '30'),
     )
-    .option('--exit-when-done', 'stop once no shard is left waiting, retrying or running')
+    .option(
+      '--exit-when-done',
+      'stop once no shard is left waiting, retrying or running: exit 0 when every shard of the queue is done, 1 when shards failed for good (see Exit codes)',
+    )
     .option(
       '--grace <s>',
       'seconds transfers get to finish after the first Ctrl-C or SIGTERM',
@@ -56,6 +60,7 @@ export function addWorkerCommand(program: Command): Command {
     )
     .option('--json', 'one JSON line per event on stdout')
     .option('-q, --quiet', 'print errors only')
+    .addHelpText('after', exitCodesHelp('worker'))
     .action(async (o: Record<string, unknown>) => {
       process.exitCode = await workerCommand(o)
     })
@@ -73,6 +78,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   const grace = o.grace as number
   const print = (line: string) => process.stderr.write(`${line}\n`)
   let interrupted = false
+  let stop: WorkerStop
   // Giving shards back and closing need Redis: one that stays unreachable would hold the stop
   // for good. After a hard stop the worker gets this long, then leaves; the shards it held go
   // back when their locks lapse.
@@ -88,6 +94,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   const onSignal = (signal?: NodeJS.Signals) => {
     if (!interrupted) {
       interrupted = true
+      stop = 'graceful'
       if (!o.json && !o.quiet)
         print(
           stoppingLine(
@@ -96,8 +103,13 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           ),
         )
       drain.abort()
+      // Its grace over, the transfers are cut: still the stop asked for (systemd's SIGTERM, long
+      // transfers), its shards given back. A second signal is someone's "now".
       setTimeout(stopHard, grace * 1000).unref()
-    } else stopHard()
+    } else {
+      stop = 'hard'
+      stopHard()
+    }
   }
   // The program's early handlers end the process at once: from here a stop gives shards back. The
   // handler is added before the others go (see swapSignalHandler).
@@ -148,21 +160,22 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           print(`shard ${shardStem(e.shard)}: given back to the queue (${e.why})`)
       },
     })
-    if (o.json) process.stdout.write(`${JSON.stringify({ summary })}\n`)
+    const ending = workerEnding(summary, {
+      queue: o.queue as string,
+      exitWhenDone: o.exitWhenDone === true,
+      stop,
+    })
+    if (o.json)
+      process.stdout.write(`${JSON.stringify({ summary: { ...summary, exitCode: ending.code } })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
         `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
-    if (summary.fatal) {
+    if (summary.fatal)
       print(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`)
-      return EXIT.fatal
-    }
-    // As a run exits 1 when images failed: shards that failed for good (a script's `&&` must see it).
-    return interrupted
-      ? EXIT.interrupted
-      : summary.failedForGood > 0 || summary.enqueueStopped
-        ? EXIT.failed
-        : EXIT.ok
+    // Last, what the exit code says: a script's `&&`, a Kubernetes Job, systemd read it alone.
+    else if (ending.line && !o.json) print(`imgpull: ${ending.line}`)
+    return ending.code
   } catch (error) {
     if (!(error instanceof QueueError)) throw error
     print(`imgpull: ${error.message}`)

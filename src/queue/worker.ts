@@ -7,7 +7,7 @@ import type { Result } from '../types.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
-import { BULL_PREFIX, metaKey, queueNameProblem, shardsKey, workersKey } from './keys.js'
+import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
 import {
   bindFolder,
   isPublished,
@@ -131,6 +131,17 @@ export interface WorkerSummary {
   enqueueStopped?: boolean
   /** The local fault that stopped it (`stoppedBy: 'fatal'`): a full disk, an unwritable folder. */
   fatal?: FatalError
+  /**
+   * With `exitWhenDone`, once nothing was left to run: the queue's shards failed for good, by this
+   * worker or any other, before it or since (a shard this worker lost its lock on, failed by the one
+   * that took it over; one failed by an earlier run): the queue is not done. Absent when none is.
+   */
+  queueFailed?: number
+  /**
+   * The queue's keys were gone from Redis (deleted, or Redis came back without its data) and, with
+   * `exitWhenDone`, the worker stopped for it: what its shards came to is gone with them.
+   */
+  queueGone?: true
 }
 
 /**
@@ -283,10 +294,26 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
   /** Give the shard back to the queue now, not after its lock expires: another worker takes it. */
   const release = async (job: Job<ShardJobData>, token: string | undefined, shard: number, why: string) => {
-    await job.moveToWait(token)
+    // Redis unreachable (or the lock lost meanwhile): the shard goes back once its lock lapses.
+    await job.moveToWait(token).catch(() => {})
     summary.released++
     say({ type: 'released', shard, why })
     throw new WaitingError()
+  }
+  /** Errors of shard attempts already said and counted (see `attempt`). */
+  const told = new WeakSet<object>()
+  /** The attempt at the shard failed: counted, said, and thrown for BullMQ to try it again or fail it. */
+  const failAttempt = (job: Job<ShardJobData>, error: unknown, message: string): never => {
+    // BullMQ counts an attempt once it has failed: this one is the shard's last when it fails now.
+    const last = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    summary.failed++
+    if (last) summary.failedForGood++
+    failedAttempts.n++
+    failedAttempts.last = `shard ${shardStem(job.data.shard)}: ${message}`
+    say({ type: 'failed', shard: job.data.shard, message })
+    const thrown = error instanceof Error ? error : new Error(message)
+    told.add(thrown)
+    throw thrown
   }
 
   const process_ = async (
@@ -422,29 +449,26 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       // Another worker may have the shard now: its journal (when shared) keeps what this one did.
       summary.released++
       say({ type: 'released', shard: data.shard, why: me.lockLost })
-      throw error instanceof Error ? error : new Error('lock lost')
+      const thrown = error instanceof Error ? error : new Error('lock lost')
+      told.add(thrown)
+      throw thrown
     }
     const local = error instanceof FatalError || isFatalLocal(error)
     if (!complete && (stopping || local)) {
       if (local) stopFor(error)
       return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
     }
-    // BullMQ counts an attempt once it has failed: this one is the shard's last when it fails now.
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
     // The run threw, or ended short of its rows: the attempt failed.
-    if (error || !complete) {
-      summary.failed++
-      if (last) summary.failedForGood++
-      const message = !error
-        ? `the shard's run ended with ${results} of its ${rows} rows done`
-        : error instanceof FolderBusyError
-          ? `${error.message} (a worker that lost its lock may still run it)`
-          : ((error as Error).message ?? String(error))
-      failedAttempts.n++
-      failedAttempts.last = `shard ${paths.stem}: ${message}`
-      say({ type: 'failed', shard: data.shard, message })
-      throw error instanceof Error ? error : new Error(message)
-    }
+    if (error || !complete)
+      failAttempt(
+        job,
+        error,
+        !error
+          ? `the shard's run ended with ${results} of its ${rows} rows done`
+          : error instanceof FolderBusyError
+            ? `${error.message} (a worker that lost its lock may still run it)`
+            : errorWords(error),
+      )
     counts.ms = Math.round(performance.now() - t0)
     // A worker that lost the shard to another tells the published shard's counts, not its own.
     const done = (await publish(paths, format, counts, takenOver))
@@ -456,7 +480,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     return done
   }
 
-  const worker = new Worker<ShardJobData, ShardCounts>(options.queue, process_, {
+  // A step of an attempt outside the shard's run that threw (publishing it: a file where its folder
+  // goes, too many open files; telling Redis its counts; binding the folder) failed the attempt in
+  // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
+  // with --exit-when-done. Said and counted as the run's own failures are.
+  const attempt = async (job: Job<ShardJobData>, token?: string, cancel?: AbortSignal) => {
+    try {
+      return await process_(job, token, cancel)
+    } catch (error) {
+      if (error instanceof WaitingError || (error instanceof Object && told.has(error))) throw error
+      return failAttempt(job, error, errorWords(error))
+    }
+  }
+
+  const worker = new Worker<ShardJobData, ShardCounts>(options.queue, attempt, {
     connection: redis,
     prefix: BULL_PREFIX,
     name: id,
@@ -578,20 +615,36 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     }
     if (!dropped) return
     dropped = false
-    // A Redis that came back without its data (no persistence) holds no queue any more: the
-    // worker would wait for shards that will never come, saying nothing.
-    redis
-      .exists(metaKey(options.queue))
-      .then((held) => {
-        if (held) return
-        say({
-          type: 'redis',
-          state: 'gone',
-          message: `queue ${options.queue} is gone from Redis (it came back without its data): run imgpull enqueue again; waiting for it`,
-        })
-      })
-      .catch(() => {})
+    checkQueue().catch(() => {})
   })
+  // A queue whose keys went from Redis (deleted: `redis-cli --scan ... | xargs redis-cli del`, a
+  // FLUSHDB; or Redis back without its data, no persistence): the worker waited for shards that
+  // will never come, saying nothing, and with --exit-when-done for good (it said so only after a
+  // reconnection). Said once; a worker with --exit-when-done stops (exit 1: the queue's end is not
+  // known), one without waits for an enqueue. Read at start, with each heartbeat and on reconnecting.
+  let seen = false
+  let gone = false
+  const checkQueue = async () => {
+    if ((await redis.exists(metaKey(options.queue))) === 1) {
+      seen = true
+      gone = false
+      return
+    }
+    if (!seen || gone) return
+    gone = true
+    const why = `queue ${options.queue} is gone from Redis (its keys deleted, or Redis came back without its data)`
+    say({
+      type: 'redis',
+      state: 'gone',
+      message: options.exitWhenDone
+        ? `${why}: what its shards came to went with it; stopping (--exit-when-done): run imgpull enqueue again, then the workers`
+        : `${why}: run imgpull enqueue again; waiting for it`,
+    })
+    if (options.exitWhenDone) {
+      summary.queueGone = true
+      stop?.()
+    }
+  }
 
   // Heartbeat: what status shows of this worker (and its images a second).
   const startedAt = Date.now()
@@ -624,6 +677,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
   const beat = async (final = false) => {
     if (!final) await checkEviction()
+    if (!final) await checkQueue().catch(() => {})
     const time = await redis.time().catch(() => undefined)
     if (time) skew = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - Date.now()
     const done =
@@ -658,11 +712,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   if (options.exitWhenDone) {
     const check = async () => {
       const [complete, inputId] = await redis.hmget(metaKey(options.queue), 'complete', 'inputId')
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')
+      const { failed, ...counts } = await queue.getJobCounts(
+        'waiting',
+        'active',
+        'delayed',
+        'prioritized',
+        'failed',
+      )
       const left = Object.values(counts).reduce((a, b) => a + b, 0)
       if (left !== 0 || running.size !== 0) return
       const enqueuing = complete !== '1' && inputId !== null && (await enqueueRunning(redis, options.queue))
       const state = enqueueState({ inputId, complete }, enqueuing)
+      // Ended, but not done: shards failed for good (this worker's, another's, an earlier run's;
+      // one it lost its lock on and the worker that took it over failed). It exited 0, saying nothing.
+      if (state !== 'none' && failed > 0) summary.queueFailed = failed
       if (state === 'complete') stop?.()
       // An enqueue stopped before the input's end (Ctrl-C, a kill) never marks the queue complete:
       // the worker waited for it for good, saying nothing. Not judged just after Redis came back,
@@ -701,7 +764,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 
   await beat()
   say({ type: 'started', worker: id })
-  if (!(await redis.exists(metaKey(options.queue)).catch(() => 1))) {
+  seen = (await redis.exists(metaKey(options.queue)).catch(() => 1)) === 1
+  if (!seen) {
     say({ type: 'empty', message: `queue ${options.queue} holds nothing yet: waiting for imgpull enqueue` })
   }
   worker.run().catch(() => {})
@@ -734,6 +798,11 @@ const QUEUE_RERUN = {
 
 /** Wait between tries while Redis refuses the worker's commands, ms (see `isRefusal`). */
 const REFUSED_RETRY_MS = 5000
+
+/** An error's words for a shard's failure line. Pure. */
+function errorWords(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
 
 function tally(c: ShardCounts, r: Result): void {
   if (r.status === 'ok') {

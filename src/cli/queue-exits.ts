@@ -1,0 +1,101 @@
+import type { WorkerSummary } from '../queue/worker.js'
+import { grouped as n } from '../report/format.js'
+import { EXIT } from './pull-command.js'
+
+/**
+ * What each exit code of the queue commands says: the one table `--help` prints and the README's
+ * "Exit codes of the queue commands" holds (test/docs.test.ts checks them against it). A
+ * supervisor (systemd, a Kubernetes Job, a shell's `&&`) reads these alone: a worker exited 0 when
+ * a shard it had lost its lock on then failed for good, and 130 when systemd stopped it as asked.
+ */
+export const QUEUE_EXITS = {
+  worker: [
+    [
+      EXIT.ok,
+      'with --exit-when-done, the queue is done: every shard of its input done (images failed in a done shard are in its manifest and in status, not a shard failure); without it, stopped as asked by SIGTERM or Ctrl-C (systemctl stop, docker stop, a Kubernetes pod ending), each shard it held published or given back to the queue',
+    ],
+    [
+      EXIT.failed,
+      "with --exit-when-done, the queue ended not done: shards failed for good, by this worker or another (one it lost its lock on included), now or in an earlier run (imgpull status says why; enqueuing the same input again tries them again); or its enqueue stopped before the input's end; or the queue went from Redis under it",
+    ],
+    [
+      EXIT.usage,
+      'usage error; Redis unreachable, refusing or evicting keys when it starts; a queue name Redis cannot take',
+    ],
+    [
+      EXIT.fatal,
+      'a local fault stopped it (disk full, the output folder unwritable or holding another input): its shard given back for another machine',
+    ],
+    [
+      EXIT.interrupted,
+      'stopped before the queue was done: SIGTERM or Ctrl-C with --exit-when-done (a batch job cut short, which a Kubernetes Job must not count as done); a second signal, stopping at once; or a stop that could not reach Redis to give its shards back (they go back when their locks lapse)',
+    ],
+  ],
+  enqueue: [
+    [EXIT.ok, 'every row of the input is in the queue (added now, or there already)'],
+    [
+      EXIT.usage,
+      'usage error; Redis unreachable or refusing; the queue holds another input or other options; an input that cannot be read (to its end: the shards before the fault are in the queue, the rest is not)',
+    ],
+    [
+      EXIT.interrupted,
+      "stopped (Ctrl-C, SIGTERM) before the input's end: the shards added stay; run the same command again to add the rest",
+    ],
+  ],
+  status: [
+    [EXIT.ok, "the folder's or the queue's state was shown, whatever it is (--json: one object on stdout)"],
+    [
+      EXIT.usage,
+      'usage error; no imgpull journal in the folder; with --queue, Redis unreachable or refusing, or no such queue on that Redis',
+    ],
+    [EXIT.fatal, "the folder's journal cannot be read (damaged, or its SQLite built for another Node.js)"],
+  ],
+} as const satisfies Record<string, readonly (readonly [number, string])[]>
+
+/** `--help`'s closing lines for a queue command: its exit codes, each wrapped to 80 columns. Pure. */
+export function exitCodesHelp(command: keyof typeof QUEUE_EXITS): string {
+  const lines = QUEUE_EXITS[command].flatMap(([code, meaning]) => {
+    const out = [`  ${String(code).padEnd(4)}`]
+    for (const word of meaning.split(' ')) {
+      const line = out.at(-1)!
+      if (line.length + word.length + 1 > 80 && line.trim().length > 3) out.push(`      ${word}`)
+      else out[out.length - 1] = line.length === 6 ? `${line}${word}` : `${line} ${word}`
+    }
+    return out
+  })
+  return `\nExit codes:\n${lines.join('\n')}`
+}
+
+/** How a worker's stop was asked for (the CLI's signals), if it was. */
+export type WorkerStop = 'graceful' | 'hard' | undefined
+
+/**
+ * A worker's exit code (see `QUEUE_EXITS.worker`) and, when it is not 0, the line that says why,
+ * last (`undefined`: its summary line is the truth, or the fault was said). Pure.
+ */
+export function workerEnding(
+  s: Pick<WorkerSummary, 'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped'>,
+  how: { queue: string; exitWhenDone: boolean; stop: WorkerStop },
+): { code: number; line?: string } {
+  if (s.fatal) return { code: EXIT.fatal }
+  if (how.stop === 'hard') return { code: EXIT.interrupted }
+  if (how.stop === 'graceful')
+    return how.exitWhenDone
+      ? {
+          code: EXIT.interrupted,
+          line: `stopped before queue ${how.queue} was done (--exit-when-done): exit ${EXIT.interrupted}`,
+        }
+      : { code: EXIT.ok }
+  if (!how.exitWhenDone) return { code: EXIT.ok }
+  const failed = Math.max(s.queueFailed ?? 0, s.failedForGood)
+  const why = s.queueGone
+    ? 'it went from Redis'
+    : failed > 0
+      ? `${n(failed)} shard${failed === 1 ? '' : 's'} failed for good${s.failedForGood > 0 ? ` (${n(s.failedForGood)} by this worker)` : ''}: imgpull status --queue ${how.queue} says why; enqueuing the same input again tries ${failed === 1 ? 'it' : 'them'} again`
+      : s.enqueueStopped
+        ? "its enqueue stopped before the input's end"
+        : undefined
+  return why
+    ? { code: EXIT.failed, line: `queue ${how.queue} is not done: ${why}: exit ${EXIT.failed}` }
+    : { code: EXIT.ok }
+}

@@ -1,0 +1,217 @@
+// How a queue worker ends, and what its exit code and last line say: a supervisor (systemd, a
+// Kubernetes Job, a shell's `&&`) reads them alone.
+import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { workerEnding } from '../src/cli/queue-exits.js'
+import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
+import { type ImageServer, startImageServer } from './support/image-server.js'
+import { type RedisServer, startRedis } from './support/redis.js'
+import { until } from './support/wait.js'
+
+let redis: RedisServer
+let server: ImageServer
+let dir: string
+
+before(async () => {
+  ;[redis, server, dir] = await Promise.all([startRedis(), startImageServer(), tempDir('imgpull-exits-')])
+})
+after(async () => {
+  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
+})
+
+const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+
+/** Requests the server has seen for paths under `prefix`. */
+const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
+
+/** A list of `n` images under `/name/`, each sent in about `seconds`, enqueued as one shard. */
+async function enqueue(name: string, n: number, seconds: number, ...extra: string[]): Promise<string> {
+  const urls = Array.from({ length: n }, (_, i) =>
+    server.url(`/${name}/${i}.jpg?size=${20_000 * seconds}&drip=20000`),
+  )
+  const input = join(dir, `${name}.txt`)
+  await writeFile(input, `${urls.join('\n')}\n`)
+  const r = await runCli(['enqueue', input, ...q(name), '--shard-size', String(n), '-c', String(n), ...extra])
+  assert.equal(r.code, 0, r.stderr)
+  return input
+}
+
+/** A worker started on `queue`, its stderr gathered as it comes; killed by `stop` whatever happens. */
+function worker(queue: string, out: string, ...extra: string[]) {
+  const w = startCli(['worker', ...q(queue), '-o', join(dir, out), '--lock-duration', '1', ...extra])
+  let said = ''
+  w.child.stderr?.on('data', (d) => {
+    said += d
+  })
+  const kill = setTimeout(() => w.child.kill('SIGKILL'), 45_000)
+  return {
+    ...w,
+    said: () => said,
+    done: w.done.finally(() => clearTimeout(kill)),
+  }
+}
+
+test('a worker that lost its shard\'s lock (held still: SIGSTOP) and whose shard then failed for good on the worker that took it over exits 1 with --exit-when-done, its last line saying why (it exited 0, saying "given back"); so does a worker started on the queue afterwards', async () => {
+  const input = await enqueue('lostfail', 2, 4, '--attempts', '1')
+  const a = worker('lostfail', 'out-a', '--exit-when-done')
+  try {
+    await until('both transfers to be under way', () => requested('/lostfail/') === 2)
+    // Any run of the shard from now on fails: its input is no longer the file enqueued.
+    await writeFile(input, (await readFile(input, 'utf8')).replace('/lostfail/1.jpg', '/lostfail/2.jpg'))
+    a.child.kill('SIGSTOP')
+    // Another worker takes the shard over once its lock lapsed, and fails it for good (1 attempt).
+    const b = await runCli([
+      'worker',
+      ...q('lostfail'),
+      '-o',
+      join(dir, 'out-b'),
+      '--lock-duration',
+      '1',
+      '--exit-when-done',
+    ])
+    assert.equal(b.code, 1, b.stderr)
+    assert.match(b.stderr, /shard 00000 failed: input .*lostfail\.txt is not the file that was enqueued/)
+    a.child.kill('SIGCONT')
+    const r = await a.done
+    assert.match(r.stderr, /shard 00000: given back to the queue \(its lock was lost/)
+    assert.equal(r.code, 1, r.stderr)
+    const last = r.stderr.trimEnd().split('\n').at(-1)
+    assert.match(
+      last ?? '',
+      /^imgpull: queue lostfail is not done: 1 shard failed for good: imgpull status --queue lostfail says why; enqueuing the same input again tries it again: exit 1$/,
+    )
+  } finally {
+    a.child.kill('SIGCONT')
+    a.child.kill('SIGKILL')
+  }
+  // Nothing left to run, but a shard failed for good: the queue is not done (it exited 0).
+  const c = await runCli(['worker', ...q('lostfail'), '-o', join(dir, 'out-c'), '--exit-when-done'])
+  assert.equal(c.code, 1, c.stderr)
+  assert.match(c.stderr, /imgpull: queue lostfail is not done: 1 shard failed for good: .*: exit 1\n$/)
+  const json = await runCli([
+    'worker',
+    ...q('lostfail'),
+    '-o',
+    join(dir, 'out-c'),
+    '--exit-when-done',
+    '--json',
+  ])
+  assert.equal(json.code, 1, json.stderr)
+  const { summary } = JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!)
+  assert.deepEqual([summary.queueFailed, summary.exitCode], [1, 1])
+})
+
+test('a step of the shard after its run that throws (publishing it: a file where its folder goes) is said and counted as a failed attempt, exit 1 (the worker said nothing: "0 failed attempts")', async () => {
+  await enqueue('inway', 2, 1, '--attempts', '1')
+  const w = worker('inway', 'inway-out', '--exit-when-done')
+  try {
+    await until('the transfers to be under way', () => requested('/inway/') === 2)
+    await writeFile(join(dir, 'inway-out', '00000'), 'not a folder\n')
+    const r = await w.done
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /imgpull: shard 00000 failed: ENOTDIR/)
+    assert.match(
+      r.stderr,
+      /0 shards done, 0 given back, 1 failed attempt \(1 failed for good: see imgpull status\)/,
+    )
+  } finally {
+    w.child.kill('SIGKILL')
+  }
+  const s = JSON.parse((await runCli(['status', ...q('inway'), '--json'])).stdout)
+  assert.equal(s.shards.failed, 1)
+})
+
+test('the queue deleted under a worker with --exit-when-done: it says so and exits 1 (it waited for good, silent)', async () => {
+  await enqueue('deleted', 2, 3)
+  const w = worker('deleted', 'deleted-out', '--exit-when-done')
+  try {
+    await until('the transfers to be under way', () => requested('/deleted/') === 2)
+    // As `redis-cli --scan --pattern ... | xargs redis-cli del` would.
+    const keys = [
+      ...(await redis.client.keys('imgpull:deleted:*')),
+      ...(await redis.client.keys('imgpull:bullmq:deleted:*')),
+    ]
+    await redis.client.del(...keys)
+    const r = await w.done
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      /imgpull: queue deleted is gone from Redis \(its keys deleted, or Redis came back without its data\): what its shards came to went with it; stopping \(--exit-when-done\)/,
+    )
+    assert.match(r.stderr, /imgpull: queue deleted is not done: it went from Redis: exit 1\n$/)
+  } finally {
+    w.child.kill('SIGKILL')
+  }
+})
+
+test('SIGTERM mid-shard (systemctl stop, docker stop): a worker serving the queue gives its shard back and exits 0 (it exited 130, a failed unit); one with --exit-when-done, a batch cut short, exits 130 saying so', async () => {
+  await enqueue('term', 4, 4)
+  for (const [extra, code] of [
+    [[], 0],
+    [['--exit-when-done'], 130],
+  ] as const) {
+    const before = requested('/term/')
+    // Its transfers outlast the grace: cut, the shard given back.
+    const w = worker('term', 'term-out', '--grace', '1', ...extra)
+    try {
+      await until('the transfers to be under way', () => requested('/term/') >= before + 4)
+      w.child.kill('SIGTERM')
+      const r = await w.done
+      assert.equal(r.code, code, r.stderr)
+      assert.match(r.stderr, /shard 00000: given back to the queue \(stopped\)/)
+      if (code === 130)
+        assert.match(
+          r.stderr,
+          /imgpull: stopped before queue term was done \(--exit-when-done\): exit 130\n$/,
+        )
+      else assert.match(r.stderr, /worker \S+: 0 shards done, 1 given back, 0 failed attempts; .*\n$/)
+    } finally {
+      w.child.kill('SIGKILL')
+    }
+    // Given back at once, not when its lock lapses.
+    const s = JSON.parse((await runCli(['status', ...q('term'), '--json'])).stdout)
+    assert.deepEqual([s.shards.waiting, s.shards.active], [1, 0])
+    await sleep(100)
+  }
+})
+
+test('workerEnding: the exit code a worker ends with, and the last line that says why', () => {
+  const none = { failedForGood: 0 }
+  const cases: [
+    Parameters<typeof workerEnding>[0],
+    Partial<Parameters<typeof workerEnding>[1]>,
+    number,
+    RegExp?,
+  ][] = [
+    [none, {}, 0],
+    [none, { exitWhenDone: true }, 0],
+    [{ failedForGood: 2 }, {}, 0],
+    [{ failedForGood: 2 }, { exitWhenDone: true }, 1, /2 shards failed for good \(2 by this worker\)/],
+    [
+      { failedForGood: 0, queueFailed: 1 },
+      { exitWhenDone: true },
+      1,
+      /1 shard failed for good: .* tries it again/,
+    ],
+    [{ failedForGood: 0, enqueueStopped: true }, { exitWhenDone: true }, 1, /its enqueue stopped before/],
+    [{ failedForGood: 0, queueGone: true }, { exitWhenDone: true }, 1, /it went from Redis/],
+    [none, { stop: 'graceful' }, 0],
+    [{ failedForGood: 1 }, { stop: 'graceful' }, 0],
+    [none, { stop: 'graceful', exitWhenDone: true }, 130, /stopped before queue q was done/],
+    [none, { stop: 'hard' }, 130],
+    [
+      { failedForGood: 0, fatal: new Error('disk full') as never },
+      { exitWhenDone: true, stop: 'graceful' },
+      3,
+    ],
+  ]
+  for (const [summary, how, code, line] of cases) {
+    const ending = workerEnding(summary, { queue: 'q', exitWhenDone: false, stop: undefined, ...how })
+    assert.equal(ending.code, code, JSON.stringify([summary, how]))
+    if (line) assert.match(ending.line ?? '', line)
+    else assert.equal(ending.line, undefined, JSON.stringify([summary, how]))
+  }
+})
