@@ -215,3 +215,31 @@ test('workerEnding: the exit code a worker ends with, and the last line that say
     else assert.equal(ending.line, undefined, JSON.stringify([summary, how]))
   }
 })
+
+test('enqueue of a table that breaks midway (a quote never closed): the shards before the fault are in the queue (only the first one was), it exits 2 saying so, and status and the workers name the fault rather than "run the same enqueue again"', async () => {
+  const rows = Array.from({ length: 50 }, (_, i) => `${server.url(`/broken/${i}.jpg`)},row ${i}`)
+  const table = join(dir, 'broken.csv')
+  await writeFile(table, `url,caption\n${rows.join('\n')}\n${server.url('/broken/x.jpg')},"never closed\n`)
+  const r = await runCli(['enqueue', table, ...q('broken'), '--shard-size', '10'])
+  assert.equal(r.code, 2, r.stderr)
+  assert.equal(
+    r.stderr,
+    `imgpull: ${table} line 52: a quote opened in this record is never closed; stopped there: its first 4 shards are in queue broken, the rest is not\n`,
+  )
+  const shown = await runCli(['status', ...q('broken')])
+  assert.match(shown.stdout, /shards: 0 done, 0 active, 4 waiting, 0 failed, of 4/)
+  assert.match(
+    shown.stdout,
+    /Its enqueue stopped at a fault of its input: .*broken\.csv line 52: a quote opened in this record is never closed\. The rest is not in the queue, and the same enqueue stops there again\./,
+  )
+  const w = await runCli(['worker', ...q('broken'), '-o', join(dir, 'broken-out'), '--exit-when-done'])
+  assert.equal(w.code, 1, w.stderr)
+  assert.match(
+    w.stderr,
+    /the enqueue of queue broken stopped at a fault of its input \(.*line 52: .*\), and every shard it added is done: the rest is not in the queue/,
+  )
+  assert.match(
+    w.stderr,
+    /imgpull: queue broken is not done: its enqueue stopped before the input's end: exit 1\n$/,
+  )
+})

@@ -35,7 +35,7 @@ export const QUEUE_EXITS = {
     [EXIT.ok, 'every row of the input is in the queue (added now, or there already)'],
     [
       EXIT.usage,
-      'usage error; Redis unreachable or refusing; the queue holds another input or other options; an input that cannot be read (to its end: the shards before the fault are in the queue, the rest is not)',
+      'usage error; Redis unreachable or refusing; the queue holds another input or other options; an input that breaks midway (a record a reader cannot take, a gzip file cut short): the shards read before the fault are in the queue, the rest is not, said by the line, status and the workers',
     ],
     [
       EXIT.interrupted,

@@ -139,6 +139,8 @@ interface QueueMeta {
   rows?: string
   shards?: string
   complete?: string
+  /** Why the last enqueue stopped short, when its input broke midway (see `brokenInput`). */
+  broken?: string
   enqueuedAt: string
   options: string
 }
@@ -221,6 +223,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   // the rest is added by the same enqueue run again.
   const stop = stopped(options.signal)
   let interrupted = false
+  let broken: { broken: unknown } | undefined
   const iterator = plan[Symbol.asyncIterator]()
   try {
     lease = await holdEnqueue(redis, options.queue)
@@ -299,8 +302,14 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       // Shards read are not held for long waiting for a full batch: a slow stream (a crawler's
       // output piped in) had workers idle while up to 200 shards of its rows sat here.
       const wait = batch.length > 0 ? timer(BATCH_WAIT_MS) : undefined
-      const next = await Promise.race([pending, stop.promise, ...(wait ? [wait.promise] : [])])
+      const next = await Promise.race([pending, stop.promise, ...(wait ? [wait.promise] : [])]).catch(
+        (error: unknown) => ({ broken: error }),
+      )
       wait?.cancel()
+      if (typeof next === 'object' && 'broken' in next) {
+        broken = next
+        break
+      }
       if (next === WAITED) {
         await flush()
         continue
@@ -319,6 +328,20 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     // Stopped too, the shards read are added: a stream's rows are gone once read. Not for ever
     // with Redis away (a second Ctrl-C ends the process at once). The queue is then not complete.
     const last = flush()
+    if (broken) {
+      // The input broke midway (a record a reader cannot take, a gzip file cut short, a file
+      // removed): the shards read before it are added, as a local run fetches the rows before the
+      // fault, and the queue is not complete. Only those of the last batch sent were added: a
+      // stream's rows read were lost, and `status` counted a file's shards short.
+      await last
+      const error = brokenInput(broken.broken, options.queue, shards)
+      // Said by `status` and the workers, where "run the same enqueue again" would break there again.
+      if (claimed)
+        await redis.hset(metaKey(options.queue), {
+          broken: errorWords(broken.broken),
+        } satisfies Partial<QueueMeta>)
+      throw error
+    }
     if (interrupted) {
       const wait = timer(STOP_FLUSH_MS)
       await Promise.race([last, wait.promise])
@@ -344,7 +367,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   } finally {
     stop.dispose()
     // Not awaited: a generator waiting for its input (standard input) would hold the stop up.
-    if (interrupted) iterator.return?.().catch(() => {})
+    if (interrupted || broken) iterator.return?.().catch(() => {})
     await lease?.release()
     await queue.close().catch(() => {})
     redis.disconnect()
@@ -367,6 +390,22 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     ms: Math.round(performance.now() - started),
   }
 }
+
+/**
+ * The input's fault that stopped an enqueue (`error`, the reader's own words: the file and line),
+ * with what it left in the queue (`shards` added or found there before it, the input's first ones).
+ */
+function brokenInput(error: unknown, queue: string, shards: number): unknown {
+  if (error instanceof QueueError) return error
+  const words = errorWords(error)
+  return new QueueError(
+    'input-broken',
+    `${words}; stopped there: ${shards === 0 ? 'no shard of it is' : `its first ${shards} shard${shards === 1 ? ' is' : 's are'}`} in queue ${queue}, the rest is not`,
+    { cause: error },
+  )
+}
+
+const errorWords = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const STOPPED = Symbol('stopped')
 const WAITED = Symbol('waited')
@@ -634,7 +673,7 @@ async function claimQueue(
   // HSETNX on the id: two enqueues racing agree on one input. Taking the queue, it is not complete
   // (an empty input's enqueue may have said so).
   if (await redis.hsetnx(metaKey(queue), 'inputId', inputId))
-    await redis.hdel(metaKey(queue), 'complete', 'rows', 'shards')
+    await redis.hdel(metaKey(queue), 'complete', 'rows', 'shards', 'broken')
   const held = await redis.hget(metaKey(queue), 'inputId')
   if (held !== inputId) {
     const [files, size, contents] = await redis.hmget(metaKey(queue), 'files', 'shardSize', 'contents')
@@ -674,7 +713,7 @@ async function claimQueue(
   // Fields already there stay (the first enqueue's time and options; a later one adds nothing).
   // Enqueuing again is enqueuing until it ends: it may re-open shards or put failed ones back late
   // in a long input, and a worker with --exit-when-done started beside it left before them.
-  const pipeline = redis.pipeline().hdel(metaKey(queue), 'complete')
+  const pipeline = redis.pipeline().hdel(metaKey(queue), 'complete', 'broken')
   for (const [field, value] of Object.entries(rest)) pipeline.hsetnx(metaKey(queue), field, value)
   await pipeline.exec()
   return options

@@ -32,6 +32,11 @@ export interface QueueStatus {
      * a kill: the same enqueue run again adds the rest). See `enqueueState`.
      */
     enqueue: 'complete' | 'running' | 'stopped'
+    /**
+     * With `enqueue: 'stopped'`: the fault of the input it stopped at (a record a reader cannot
+     * take, a gzip file cut short), in the reader's words; absent for a stop (Ctrl-C, a kill).
+     */
+    broken?: string
     enqueuedAt: number
   }
   shards: {
@@ -156,6 +161,7 @@ async function readStatus(
           shards: meta.shards === undefined ? undefined : Number(meta.shards),
           complete: meta.complete === '1',
           enqueue: enqueueState(meta, enqueuing) as 'complete' | 'running' | 'stopped',
+          ...(meta.broken && !enqueuing && meta.complete !== '1' ? { broken: meta.broken } : {}),
           enqueuedAt: Number(meta.enqueuedAt),
         }
       : undefined,
@@ -266,7 +272,9 @@ export function formatStatus(s: QueueStatus, now = s.at): string[] {
     )
   if (input?.enqueue === 'stopped')
     lines.push(
-      "Its enqueue stopped before the input's end (no enqueue runs): the rest is not in the queue; run the same enqueue again to add it.",
+      input.broken
+        ? `Its enqueue stopped at a fault of its input: ${input.broken}. The rest is not in the queue, and the same enqueue stops there again.`
+        : "Its enqueue stopped before the input's end (no enqueue runs): the rest is not in the queue; run the same enqueue again to add it.",
     )
   if (shards.failed > 0)
     lines.push(

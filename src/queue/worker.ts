@@ -711,7 +711,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let watcher: NodeJS.Timeout | undefined
   if (options.exitWhenDone) {
     const check = async () => {
-      const [complete, inputId] = await redis.hmget(metaKey(options.queue), 'complete', 'inputId')
+      const [complete, inputId, broken] = await redis.hmget(
+        metaKey(options.queue),
+        'complete',
+        'inputId',
+        'broken',
+      )
       const { failed, ...counts } = await queue.getJobCounts(
         'waiting',
         'active',
@@ -738,7 +743,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         summary.enqueueStopped = true
         say({
           type: 'enqueue-stopped',
-          message: `the enqueue of queue ${options.queue} stopped before its input's end (no enqueue runs), and every shard it added is done: run the same enqueue again to add the rest; stopping (--exit-when-done)`,
+          message: broken
+            ? `the enqueue of queue ${options.queue} stopped at a fault of its input (${broken}), and every shard it added is done: the rest is not in the queue; stopping (--exit-when-done)`
+            : `the enqueue of queue ${options.queue} stopped before its input's end (no enqueue runs), and every shard it added is done: run the same enqueue again to add the rest; stopping (--exit-when-done)`,
         })
         stop?.()
       }
