@@ -207,6 +207,12 @@ test('workerEnding: the exit code a worker ends with, and the last line that say
       { exitWhenDone: true, stop: 'graceful' },
       3,
     ],
+    [
+      { failedForGood: 1, redisGone: 10_400 },
+      { exitWhenDone: true },
+      2,
+      /^Redis unreachable for 10 s: what became of queue q is not known: exit 2$/,
+    ],
   ]
   for (const [summary, how, code, line] of cases) {
     const ending = workerEnding(summary, { queue: 'q', exitWhenDone: false, stop: undefined, ...how })
@@ -242,4 +248,46 @@ test('enqueue of a table that breaks midway (a quote never closed): the shards b
     w.stderr,
     /imgpull: queue broken is not done: its enqueue stopped before the input's end: exit 1\n$/,
   )
+})
+
+test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
+  timeout: 60_000,
+}, async () => {
+  const own = await startRedis()
+  const urls = [0, 1].map((i) => server.url(`/redis-gone/${i}.jpg?size=200000&drip=20000`))
+  const input = join(dir, 'redis-gone.txt')
+  await writeFile(input, `${urls.join('\n')}\n`)
+  const at = ['--redis', own.url, '--queue', 'redis-gone']
+  assert.equal((await runCli(['enqueue', input, ...at])).code, 0)
+  const w = startCli([
+    'worker',
+    ...at,
+    '-o',
+    join(dir, 'redis-gone-out'),
+    '--lock-duration',
+    '1',
+    '--exit-when-done',
+  ])
+  const kill = setTimeout(() => w.child.kill('SIGKILL'), 45_000)
+  try {
+    await until('the transfers to be under way', () => requested('/redis-gone/') === 2)
+    await own.stop()
+    const r = await w.done
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(
+      r.stderr,
+      /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,
+    )
+    assert.match(
+      r.stderr,
+      /imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has been unreachable for 1\d s \(10 times --lock-duration\): stopping \(--exit-when-done\)/,
+    )
+    assert.match(
+      r.stderr,
+      /imgpull: Redis unreachable for 1\d s: what became of queue redis-gone is not known: exit 2\n$/,
+    )
+  } finally {
+    clearTimeout(kill)
+    w.child.kill('SIGKILL')
+  }
 })

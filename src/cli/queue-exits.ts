@@ -20,7 +20,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.usage,
-      'usage error; Redis unreachable, refusing or evicting keys when it starts; a queue name Redis cannot take',
+      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
     ],
     [
       EXIT.fatal,
@@ -74,10 +74,18 @@ export type WorkerStop = 'graceful' | 'hard' | undefined
  * last (`undefined`: its summary line is the truth, or the fault was said). Pure.
  */
 export function workerEnding(
-  s: Pick<WorkerSummary, 'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped'>,
+  s: Pick<
+    WorkerSummary,
+    'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped' | 'redisGone'
+  >,
   how: { queue: string; exitWhenDone: boolean; stop: WorkerStop },
 ): { code: number; line?: string } {
   if (s.fatal) return { code: EXIT.fatal }
+  if (s.redisGone)
+    return {
+      code: EXIT.usage,
+      line: `Redis unreachable for ${Math.round(s.redisGone / 1000)} s: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
+    }
   if (how.stop === 'hard') return { code: EXIT.interrupted }
   if (how.stop === 'graceful')
     return how.exitWhenDone

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { FatalError, FolderBusyError } from '../errors.js'
 import { pull } from '../pull.js'
@@ -142,6 +143,11 @@ export interface WorkerSummary {
    * `exitWhenDone`, the worker stopped for it: what its shards came to is gone with them.
    */
   queueGone?: true
+  /**
+   * With `exitWhenDone`: it stopped because Redis stayed unreachable this long, ms (past
+   * `REDIS_GONE_LOCKS` lock durations): what became of the queue is not known.
+   */
+  redisGone?: number
 }
 
 /**
@@ -548,6 +554,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     tickedAt = now
     for (const r of running.values())
       if (!r.lockLost && now - r.renewedAt > lockDuration) loseLock(r, lockLossWords(cause, lockDuration))
+    // A batch job's Redis gone for good (down, its address refusing): the worker with
+    // --exit-when-done waited for it for ever, its last line "lost Redis ... reconnecting". Past
+    // `REDIS_GONE_LOCKS` lock durations it stops (its shards' locks lapsed long before); one
+    // serving the queue waits on, as Sidekiq's and BullMQ's workers do.
+    if (options.exitWhenDone && silentSince !== undefined && !summary.redisGone) {
+      const silent = now - silentSince
+      if (silent > REDIS_GONE_LOCKS * lockDuration) {
+        summary.redisGone = Math.round(silent)
+        say({
+          type: 'redis',
+          state: 'gone',
+          message: `Redis at ${shownRedis(options.redis)} has been unreachable for ${Math.round(silent / 1000)} s (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it answers`,
+        })
+        stop?.()
+      }
+    }
   }, tick)
   // A Redis that refuses the worker's commands (out of memory under noeviction, a replica after a
   // failover): BullMQ emits the refusal and asks again at once, tens of thousands of times a
@@ -600,11 +622,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   })
   let dropped = false
   let closedAt = Number.NEGATIVE_INFINITY
+  /** `performance.now()` when the connection to Redis closed, until it is ready again. */
+  let silentSince: number | undefined
   redis.on('close', () => {
     dropped = true
     closedAt = performance.now()
+    silentSince ??= closedAt
   })
   redis.on('ready', () => {
+    silentSince = undefined
     if (lost) {
       lost = false
       say({
@@ -617,8 +643,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     dropped = false
     checkQueue().catch(() => {})
   })
-  // A queue whose keys went from Redis (deleted: `redis-cli --scan ... | xargs redis-cli del`, a
-  // FLUSHDB; or Redis back without its data, no persistence): the worker waited for shards that
+  // A queue whose keys went from Redis (deleted by hand, a FLUSHDB; or Redis back without its data, no persistence): the worker waited for shards that
   // will never come, saying nothing, and with --exit-when-done for good (it said so only after a
   // reconnection). Said once; a worker with --exit-when-done stops (exit 1: the queue's end is not
   // known), one without waits for an enqueue. Read at start, with each heartbeat and on reconnecting.
@@ -781,12 +806,21 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // Whatever stopped it, the shards running wind down: finished ones published, others given back.
   if (summary.stoppedBy === 'fatal') for (const r of running.values()) r.drain.abort()
   clearTimeout(retake)
-  await worker.close()
+  // Redis gone: commands cut at once, not waiting for it for ever; BullMQ's close waits for its
+  // blocking connection (measured: for ever), so it is given a moment, then left.
+  const unreachable = summary.redisGone !== undefined
+  if (unreachable) {
+    gateRedis.disconnect()
+    redis.disconnect()
+  }
+  const closing = (work: Promise<unknown>) =>
+    unreachable ? Promise.race([work.catch(() => {}), sleep(1000)]) : work
+  await closing(worker.close(unreachable))
   clearInterval(watchdog)
   clearInterval(heartbeat)
-  await gate.close()
-  await beat(true)
-  await queue.close().catch(() => {})
+  await closing(gate.close())
+  await closing(beat(true))
+  await closing(queue.close().catch(() => {}))
   gateRedis.disconnect()
   redis.disconnect()
   summary.ms = Math.round(performance.now() - started)
@@ -802,6 +836,12 @@ const QUEUE_RERUN = {
   rerun: 'enqueuing the same input again',
   retryFailed: 'enqueuing it again with --retry-failed',
 } as const
+
+/**
+ * Lock durations a worker with `exitWhenDone` waits for an unreachable Redis before it stops, as
+ * gone for good: 5 minutes with the default --lock-duration, time for a restart or a failover.
+ */
+export const REDIS_GONE_LOCKS = 10
 
 /** Wait between tries while Redis refuses the worker's commands, ms (see `isRefusal`). */
 const REFUSED_RETRY_MS = 5000
