@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerEnding } from '../src/cli/queue-exits.js'
+import { otherQueuesWords } from '../src/queue/keys.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type RedisServer, startRedis } from './support/redis.js'
@@ -290,4 +291,38 @@ test('Redis gone for good under a worker with --exit-when-done: it stops its sha
     clearTimeout(kill)
     w.child.kill('SIGKILL')
   }
+})
+
+test('status of a queue that does not exist, and a worker waiting for it: exit 2 / a wait that names the queues Redis holds (a mistyped name was said as a queue not enqueued yet)', async () => {
+  await enqueue('laion-part1', 1, 1)
+  const typo = await runCli(['status', ...q('laion-prat1')])
+  assert.equal(typo.code, 2, typo.stderr)
+  assert.match(
+    typo.stderr,
+    /^imgpull: queue laion-prat1 on redis:\/\/\S+ holds nothing: enqueue an input first; did you mean --queue laion-part1\?\n$/,
+  )
+  const other = await runCli(['status', ...q('zzz')])
+  assert.equal(other.code, 2, other.stderr)
+  assert.match(other.stderr, /holds nothing: enqueue an input first; the queues? there: .*laion-part1/)
+  const w = worker('laion-prat1', 'typo-out', '--exit-when-done')
+  try {
+    await until('the worker to wait', () => /holds nothing yet/.test(w.said()))
+    await until('its line to end', () => w.said().endsWith('\n'))
+    assert.match(
+      w.said(),
+      /queue laion-prat1 holds nothing yet: waiting for imgpull enqueue; did you mean --queue laion-part1\?\n/,
+    )
+  } finally {
+    w.child.kill('SIGKILL')
+  }
+})
+
+test('otherQueuesWords: the queue near a name mistyped, or the queues there', () => {
+  const cases: [string, string[], string][] = [
+    ['q', [], ''],
+    ['laion-prat1', ['laion-part1', 'laion-part2'], '; did you mean --queue laion-part1?'],
+    ['zzz', ['a1'], '; the queue there: a1'],
+    ['zzz', ['a1', 'b1', 'c1', 'd1', 'e1', 'f1'], '; the queues there: a1, b1, c1, d1, e1, … (6 in all)'],
+  ]
+  for (const [name, names, words] of cases) assert.equal(otherQueuesWords(name, names), words)
 })

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { nearWord } from '../utils/near-word.js'
 
 /**
  * Names in Redis: the queue's (BullMQ's own keys, under `imgpull:bullmq:`) and imgpull's beside
@@ -50,6 +52,36 @@ export const shardJobId = (inputId: string, shard: number): string => `${inputId
 
 /** What the queue holds: the input, its shard size, the run's options (a hash). */
 export const metaKey = (queue: string) => `${PREFIX}:${queue}:meta`
+
+/**
+ * The names of the queues whose meta (`metaKey`) the Redis of `redis` holds, sorted, read by SCAN
+ * (a few round trips, not KEYS: the database may hold millions of jobs' keys).
+ */
+export async function queueNames(redis: Redis): Promise<string[]> {
+  const names = new Set<string>()
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*:meta`, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      const name = key.slice(PREFIX.length + 1, -':meta'.length)
+      if (!queueNameProblem(name)) names.add(name)
+    }
+  } while (cursor !== '0')
+  return [...names].sort()
+}
+
+/**
+ * The queues of a Redis that holds none named so, in words: the one near the name given (a typo),
+ * or all of them, up to 5 (`'; the queues there: a, b'`); `''` when it holds none. Pure.
+ */
+export function otherQueuesWords(name: string, names: readonly string[]): string {
+  if (names.length === 0) return ''
+  const near = nearWord(name, names)
+  if (near) return `; did you mean --queue ${near}?`
+  const shown = names.slice(0, 5).join(', ')
+  return `; the queue${names.length === 1 ? '' : 's'} there: ${shown}${names.length > 5 ? `, … (${names.length} in all)` : ''}`
+}
 /** Counts of each finished shard, by shard number (a hash: a shard done twice counts once). */
 export const shardsKey = (queue: string) => `${PREFIX}:${queue}:shards`
 /** The workers seen: a hash of worker id to its last heartbeat (JSON). */

@@ -4,7 +4,16 @@ import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { QueueError, STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
-import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
+import {
+  BULL_PREFIX,
+  metaKey,
+  otherQueuesWords,
+  queueNameProblem,
+  queueNames,
+  shardStem,
+  shardsKey,
+  workersKey,
+} from './keys.js'
 import { heardWithin, openRedis, refusedBy } from './redis.js'
 import type { ShardCounts } from './shard-data.js'
 import type { Heartbeat, ShardProgress } from './worker.js'
@@ -109,11 +118,12 @@ async function readStatus(
   // Redis's clock, not this machine's: the heartbeats are stamped in it (see `Heartbeat.seenAt`).
   const now = at ?? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
   if (!meta.inputId && Object.values(counts).every((n) => n === 0))
+    // A name mistyped was said as a queue not enqueued yet, the right one unnamed.
     throw new QueueError(
       'queue-unknown',
       meta.complete === '1'
         ? `queue ${name} on ${shownRedis(url)} holds nothing: its enqueue found no rows in its input`
-        : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first`,
+        : `queue ${name} on ${shownRedis(url)} holds nothing: enqueue an input first${otherQueuesWords(name, await queueNames(redis))}`,
     )
   const images = { ok: 0, failed: 0, bytes: 0, errors: {} as Record<string, number> }
   const activeJobs = await queue.getJobs(['active'], 0, 99)

@@ -8,7 +8,16 @@ import type { Result } from '../types.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
-import { BULL_PREFIX, metaKey, queueNameProblem, shardStem, shardsKey, workersKey } from './keys.js'
+import {
+  BULL_PREFIX,
+  metaKey,
+  otherQueuesWords,
+  queueNameProblem,
+  queueNames,
+  shardStem,
+  shardsKey,
+  workersKey,
+} from './keys.js'
 import {
   bindFolder,
   isPublished,
@@ -798,7 +807,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   say({ type: 'started', worker: id })
   seen = (await redis.exists(metaKey(options.queue)).catch(() => 1)) === 1
   if (!seen) {
-    say({ type: 'empty', message: `queue ${options.queue} holds nothing yet: waiting for imgpull enqueue` })
+    // A name mistyped waited for an enqueue that would never come (for ever with --exit-when-done).
+    const others = otherQueuesWords(options.queue, await queueNames(redis).catch(() => []))
+    say({
+      type: 'empty',
+      message: `queue ${options.queue} holds nothing yet: waiting for imgpull enqueue${others}`,
+    })
   }
   worker.run().catch(() => {})
   await stopped
