@@ -496,7 +496,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
 
   // A step of an attempt outside the shard's run that threw (publishing it: a file where its folder
-  // goes, too many open files; telling Redis its counts; binding the folder) failed the attempt in
+  // goes, too many open files; telling Redis its counts; reading a published shard's) failed it in
   // BullMQ, retried or failed for good, while the worker said nothing and counted nothing: exit 0
   // with --exit-when-done. Said and counted as the run's own failures are.
   const attempt = async (job: Job<ShardJobData>, token?: string, cancel?: AbortSignal) => {
