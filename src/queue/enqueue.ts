@@ -153,7 +153,9 @@ interface QueueMeta {
  * `QueueError`: shard numbers name the outputs). Streams the input: workers may start on the first
  * shards while the rest are still being added. Throws `UsageError` for bad inputs and `TypeError`
  * for bad options (a name template naming no column: both before Redis is contacted), and
- * `QueueError` for Redis trouble or a queue holding another input.
+ * `QueueError` for Redis trouble or a queue holding another input, and with code `input-broken`
+ * for an input that breaks midway (its `cause` the reader's error: a `UsageError` naming the file
+ * and line), the shards read before the fault added.
  */
 export async function enqueue(inputs: readonly string[], options: EnqueueOptions): Promise<EnqueueResult> {
   const started = performance.now()
