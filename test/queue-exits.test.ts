@@ -177,6 +177,21 @@ test('SIGTERM mid-shard (systemctl stop, docker stop): a worker serving the queu
     assert.deepEqual([s.shards.waiting, s.shards.active], [1, 0])
     await sleep(100)
   }
+  // A second signal stops at once: the shard given back too, exit 130, the last line saying so.
+  const before = requested('/term/')
+  const w = worker('term', 'term-out')
+  try {
+    await until('the transfers to be under way', () => requested('/term/') >= before + 4)
+    w.child.kill('SIGTERM')
+    await until('the stop to be acknowledged', () => /Stopping on SIGTERM/.test(w.said()))
+    w.child.kill('SIGINT')
+    const r = await w.done
+    assert.equal(r.code, 130, r.stderr)
+    assert.match(r.stderr, /shard 00000: given back to the queue \(stopped\)/)
+    assert.match(r.stderr, /imgpull: stopped at once on a second signal, its transfers cut: exit 130\n$/)
+  } finally {
+    w.child.kill('SIGKILL')
+  }
 })
 
 test('workerEnding: the exit code a worker ends with, and the last line that says why', () => {
@@ -202,7 +217,7 @@ test('workerEnding: the exit code a worker ends with, and the last line that say
     [none, { stop: 'graceful' }, 0],
     [{ failedForGood: 1 }, { stop: 'graceful' }, 0],
     [none, { stop: 'graceful', exitWhenDone: true }, 130, /stopped before queue q was done/],
-    [none, { stop: 'hard' }, 130],
+    [none, { stop: 'hard' }, 130, /^stopped at once on a second signal, its transfers cut: exit 130$/],
     [
       { failedForGood: 0, fatal: new Error('disk full') as never },
       { exitWhenDone: true, stop: 'graceful' },

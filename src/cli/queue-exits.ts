@@ -86,7 +86,11 @@ export function workerEnding(
       code: EXIT.usage,
       line: `Redis unreachable for ${Math.round(s.redisGone / 1000)} s: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
     }
-  if (how.stop === 'hard') return { code: EXIT.interrupted }
+  if (how.stop === 'hard')
+    return {
+      code: EXIT.interrupted,
+      line: `stopped at once on a second signal, its transfers cut: exit ${EXIT.interrupted}`,
+    }
   if (how.stop === 'graceful')
     return how.exitWhenDone
       ? {
