@@ -935,8 +935,32 @@ function mendHead(data: Buffer, held?: Buffer[]): { data: Buffer; held?: Buffer[
   return { data: Buffer.concat([...mendedHeads, whole.subarray(start)]) }
 }
 
-/** One whole head (its empty line included) as llhttp can read it: see `mendHead`. */
-function mendLines(head: string): string {
+/**
+ * A head with nothing for `mendAllLines` to mend, as nearly every server sends one: a well-formed
+ * status line, then lines `name:value` (a token, its colon right after it, no tab, no CR but the
+ * line end's) each ended by CR LF, then the empty line; no `Content-Length` other than one plain
+ * number (`NOT_PLAIN_LENGTH`), no comma in a `Transfer-Encoding` (`LISTED_CODINGS`). Told apart in
+ * one search where mending it took ten (each a regular expression over the whole head and a copy of
+ * it), for every answer: 5,000 small images spent 9 MB of garbage on them.
+ */
+const PLAIN_HEAD =
+  /^HTTP\/1\.[01] \d{3}(?: [^\r\n]*)?\r\n(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\t\r\n]*\r\n)*\r\n$/
+/** A `Content-Length` line whose value is not one number llhttp reads as it is (see `LENGTH_LINE`). */
+const NOT_PLAIN_LENGTH = /\ncontent-length:(?! *\d{1,19} *\r\n)/i
+/** A `Transfer-Encoding` line listing more than one element, or an empty one (see `CODINGS_LINE`). */
+const LISTED_CODINGS = /\ntransfer-encoding:[^\r\n]*,/i
+
+/**
+ * One whole head (its empty line included) as llhttp can read it: see `mendHead`. The head itself
+ * (the same string) when it needs nothing (see `PLAIN_HEAD`).
+ */
+export function mendLines(head: string): string {
+  if (PLAIN_HEAD.test(head) && !NOT_PLAIN_LENGTH.test(head) && !LISTED_CODINGS.test(head)) return head
+  return mendAllLines(head)
+}
+
+/** `mendLines` without its shortcut: every quirk looked for (exported for its table test). */
+export function mendAllLines(head: string): string {
   let mended = WELL_FORMED_STATUS.test(head) ? head : mendStatus(head)
   mended = mended.replace(CR_CR_LF, ' \r\n').replace(BLANK_CR_CR_LF, (ends) => ` ${ends.slice(0, -2)}\n`)
   // A tab in a framing header's value (RFC 9110 §5.6.3's OWS, as a space is: `Transfer-Encoding:
