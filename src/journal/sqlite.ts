@@ -278,7 +278,6 @@ export class SqliteJournal implements Journal {
       this.#db.prepare('INSERT INTO runs (started_at) VALUES (?)').run(startedAt).lastInsertRowid,
     )
     this.#db.pragma('synchronous = NORMAL')
-    const outcome = OUTCOME_FIELDS.map((f) => `${column(f)} = @${f}`).join(', ')
     this.#stmt = {
       get: this.#db.prepare<[string], Row>('SELECT * FROM jobs WHERE key = ?'),
       // Another job's name that is the same file on a case-insensitive disk (see `nameFold`).
@@ -299,7 +298,10 @@ export class SqliteJournal implements Journal {
       validators: this.#db.prepare(
         'UPDATE jobs SET etag = @etag, last_modified = @lastModified, length = @length, validators_from = @from, stated = @stated WHERE key = @key',
       ),
-      finish: this.#db.prepare(`UPDATE jobs SET state = @state, ${outcome} WHERE key = @key`),
+      // Its parameters by position (see `finish`).
+      finish: this.#db.prepare(
+        `UPDATE jobs SET state = ?, ${OUTCOME_FIELDS.map((f) => `${column(f)} = ?`).join(', ')} WHERE key = ?`,
+      ),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
       endRun: this.#db.prepare('UPDATE runs SET ended_at = ?, interrupted = ? WHERE id = ?'),
       runInfo: this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?'),
@@ -403,11 +405,16 @@ export class SqliteJournal implements Journal {
 
   finish(o: Finished): Promise<void> {
     this.#write()
-    const values: Record<string, unknown> = { key: o.key, state: o.state }
+    // In the statement's order: the state, each outcome field, the key. By name, better-sqlite3 looks
+    // each parameter up: 17 µs a job against 12 µs so, on every file of the run.
+    const values: unknown[] = [o.state]
     for (const f of OUTCOME_FIELDS) {
       const v = o[f]
-      values[f] = typeof v === 'boolean' ? Number(v) : typeof v === 'object' ? JSON.stringify(v) : (v ?? null)
+      values.push(
+        typeof v === 'boolean' ? Number(v) : typeof v === 'object' ? JSON.stringify(v) : (v ?? null),
+      )
     }
+    values.push(o.key)
     this.#stmt.finish.run(values)
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
