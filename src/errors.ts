@@ -71,6 +71,14 @@ export class ImgpullError extends Error {
    * stored copy (see `cacheHit`), whose framing is then the cache's, not the server's.
    */
   readonly markedByCache: string | undefined
+  /**
+   * Milliseconds the answer asked us to wait before another try, if it said (`Retry-After`, RFC 9110
+   * §10.2.3, or a rate limiter's reset: see `readRefusal`): a server's (`HTTPError`), or an HTTP
+   * proxy's to a CONNECT (a rotating proxy past its limit). Bounded by `--max-retry-after` alike.
+   */
+  readonly retryAfter: number | undefined
+  /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
+  readonly waitFrom: string
   constructor(
     code: string,
     message: string,
@@ -83,6 +91,8 @@ export class ImgpullError extends Error {
       gateway?: GatewayAnswer
       markedWhole?: number
       markedByCache?: string
+      retryAfter?: number
+      waitFrom?: string
     } = {},
   ) {
     super(message, { cause: options.cause })
@@ -94,6 +104,8 @@ export class ImgpullError extends Error {
     this.gateway = options.gateway
     this.markedWhole = options.markedWhole
     this.markedByCache = options.markedByCache
+    this.retryAfter = options.retryAfter
+    this.waitFrom = options.waitFrom ?? 'Retry-After'
   }
 }
 
@@ -117,10 +129,6 @@ export const REDIRECT_STATUS: ReadonlySet<number> = new Set([300, 301, 302, 303,
 export class HTTPError extends ImgpullError {
   override name = 'HTTPError'
   readonly status: number
-  /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
-  readonly retryAfter: number | undefined
-  /** The header that named `retryAfter` (`Retry-After`, or a rate limiter's reset: see `readRefusal`). */
-  readonly waitFrom: string
   /** What the request did not ask that the status answers (see `more.unasked`). */
   readonly unasked: string | undefined
   /**
@@ -154,12 +162,16 @@ export class HTTPError extends ImgpullError {
     super(
       `http-${status}`,
       `HTTP ${more.sent?.status ?? status} from ${url}${resumed ? ' (to a request with Range)' : ''}${nowhere}${unasked}${taken}`,
-      { retryable: retryableStatus(status) || unasked !== '', resumed, gateway: more.gateway },
+      {
+        retryable: retryableStatus(status) || unasked !== '',
+        resumed,
+        gateway: more.gateway,
+        retryAfter,
+        waitFrom: more.waitFrom,
+      },
     )
     this.unasked = more.unasked
     this.status = status
-    this.retryAfter = retryAfter
-    this.waitFrom = more.waitFrom ?? 'Retry-After'
   }
 }
 

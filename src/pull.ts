@@ -1190,7 +1190,8 @@ class Engine {
       code: e.code,
       retryable: e.retryable,
       status,
-      retryAfter: e instanceof HTTPError ? e.retryAfter : undefined,
+      // A server's, or a proxy's to a CONNECT (see `ImgpullError.retryAfter`).
+      retryAfter: e.retryAfter,
       outOfTime: pastDeadline,
       timeLeft,
       attempts:
@@ -1252,7 +1253,7 @@ class Engine {
       if (action.tooLate) {
         const { ms, named } = action.tooLate
         const wait = named
-          ? `the wait it asked for (${(e as HTTPError).waitFrom}: ${duration(ms)})`
+          ? `the wait it asked for (${e.waitFrom}: ${duration(ms)})`
           : `the next wait (${duration(ms)})`
         e.message += `: not retried, ${wait} would run past --total-timeout`
       }

@@ -1220,16 +1220,17 @@ test("a proxy whose CONNECT answer has a space before a header's colon: the file
 test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', () =>
   keptThroughTunnel('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n', 'c201'))
 
-// feeds.fun#387, tun2proxy#80: a rotating proxy refuses a CONNECT past its limit of requests or
-// connections with 429 (or 408). Not retried: every https:// file through it failed for good at
-// its first refusal, where the same status from a server is retried.
-test('a proxy answering CONNECT with 429 or 408 for a while: retried, and the files are kept', async () => {
-  let connects = 0
-  const limited = await startRawServer((socket) => {
+/**
+ * A proxy that answers its first CONNECTs with `refusals` (a status line and headers each, the
+ * blank line added), then opens tunnels to `secure`; `at`: when each CONNECT came (performance.now()).
+ */
+async function refusingFirst(refusals: string[]): Promise<{ proxy: LocalServer; at: number[] }> {
+  const at: number[] = []
+  const proxy = await startRawServer((socket) => {
     socket.once('data', () => {
-      connects++
-      if (connects <= 2) return socket.end('HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n')
-      if (connects === 3) return socket.end('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n')
+      at.push(performance.now())
+      const refusal = refusals[at.length - 1]
+      if (refusal !== undefined) return socket.end(`${refusal}\r\nContent-Length: 0\r\n\r\n`)
       socket.pause()
       const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
         socket.write('HTTP/1.1 200 Connection established\r\n\r\n')
@@ -1240,6 +1241,18 @@ test('a proxy answering CONNECT with 429 or 408 for a while: retried, and the fi
       upstream.on('error', () => socket.destroy())
     })
   })
+  return { proxy, at }
+}
+
+// feeds.fun#387, tun2proxy#80: a rotating proxy refuses a CONNECT past its limit of requests or
+// connections with 429 (or 408). Not retried: every https:// file through it failed for good at
+// its first refusal, where the same status from a server is retried.
+test('a proxy answering CONNECT with 429 or 408 for a while: retried, and the files are kept', async () => {
+  const { proxy: limited } = await refusingFirst([
+    'HTTP/1.1 429 Too Many Requests',
+    'HTTP/1.1 429 Too Many Requests',
+    'HTTP/1.1 408 Request Timeout',
+  ])
   try {
     const results = await withEnv({}, () =>
       run([secure.url('/limited-1'), secure.url('/limited-2')], {
@@ -1254,6 +1267,64 @@ test('a proxy answering CONNECT with 429 or 408 for a while: retried, and the fi
     )
   } finally {
     await limited.close()
+  }
+})
+
+// A rotating proxy past its limit says when to come back, as a server does: `Retry-After` on its
+// 429 or 503 to a CONNECT (RFC 9110 §10.2.3). Only the own backoff was waited (under 0.5 s before
+// the first retry), and a proxy that meant its wait refused the retries too.
+test("a proxy's Retry-After on its 429 or 503 to a CONNECT is waited, up to --max-retry-after, on a thread too", async () => {
+  const refusals = [
+    // [its refusal's headers, --max-retry-after ms, --threads, the least wait between the CONNECTs, ms]
+    ['HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1', 60_000, 0, 900],
+    ['HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1', 60_000, 1, 900],
+    // An HTTP-date, read against the proxy's own Date (its clock an hour behind this machine's).
+    [
+      `HTTP/1.1 429 Too Many Requests\r\nDate: ${new Date(Date.now() - 3_600_000).toUTCString()}\r\nRetry-After: ${new Date(Date.now() - 3_598_000).toUTCString()}`,
+      60_000,
+      0,
+      1500,
+    ],
+    // Bounded as a server's is: an hour asked, --max-retry-after waited.
+    ['HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600', 1000, 1, 900],
+  ] as const
+  for (const [i, [refusal, maxRetryAfter, threads, least]] of refusals.entries()) {
+    const { proxy: limited, at } = await refusingFirst([refusal])
+    try {
+      const [result] = await withEnv({}, () =>
+        run([secure.url('/waited')], {
+          out: join(dir, `proxy-retry-after-${i}`),
+          proxy: limited.origin,
+          maxRetryAfter,
+          threads,
+        }),
+      )
+      assert.equal(result.status, 'ok', `${refusal}: ${result.message}`)
+      assert.equal(at.length, 2, refusal)
+      const waited = at[1] - at[0]
+      assert.ok(waited >= least, `${refusal}: the retry's CONNECT ${Math.round(waited)} ms after the refusal`)
+      assert.ok(waited < 30_000, `${refusal}: ${Math.round(waited)} ms, not the hour asked`)
+    } finally {
+      await limited.close()
+    }
+  }
+  // Out of retries, the refusal says what the proxy asked.
+  const { proxy: refusing } = await refusingFirst(['HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1'])
+  try {
+    const [result] = await withEnv({}, () =>
+      run([secure.url('/refused')], {
+        out: join(dir, 'proxy-retry-after-spent'),
+        proxy: refusing.origin,
+        retries: 0,
+      }),
+    )
+    assert.equal(result.error, 'proxy', result.message)
+    assert.equal(
+      result.message,
+      `proxy ${refusing.origin} would not open a tunnel to ${new URL(secure.origin).host} (HTTP 429, asking for a wait of 1 s (Retry-After))`,
+    )
+  } finally {
+    await refusing.close()
   }
 })
 

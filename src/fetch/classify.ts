@@ -1,4 +1,5 @@
 import {
+  duration,
   errorCode,
   handshakeCut,
   ImgpullError,
@@ -329,9 +330,18 @@ function proxyError(
       n === 403 && port !== 443
         ? `; many proxies open tunnels to port 443 alone (Squid's default rules: http_access deny CONNECT !SSL_ports), and this one is to port ${port}`
         : ''
+    const retryable = n >= 500 || retryableStatus(n)
+    // The wait a rotating proxy past its limit names (Retry-After, RFC 9110 §10.2.3): honoured as a
+    // server's is, up to --max-retry-after; only the own backoff was waited, and its retries were
+    // refused the same way, every file failing for good while the proxy had said when to come back.
+    const wait = (retryable && refusal?.wait) || {}
+    const asked =
+      wait.retryAfter !== undefined
+        ? `, asking for a wait of ${duration(wait.retryAfter)} (${wait.waitFrom})`
+        : ''
     const words =
       n !== 407
-        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said})${sslPorts}`
+        ? `would not open a tunnel to ${target.host} (HTTP ${n}${said}${asked})${sslPorts}`
         : schemes.length > 0 && !schemes.some((s) => s.toLowerCase() === 'basic')
           ? `asks for ${schemes.join(' or ')} authentication (HTTP 407), which imgpull cannot answer: it sends Basic credentials only (a local relay such as cntlm or px can sign in for it)`
           : proxy.username || proxy.password
@@ -342,7 +352,8 @@ function proxyError(
       // A 408 or 429 is passing as it is from a server (RFC 9110 §15.5.9, RFC 6585 §4): a proxy's
       // own limit of requests or connections (a rotating proxy's, feeds.fun#387), not retried
       // before, so every file through it failed for good at its first refusal.
-      retryable: n >= 500 || retryableStatus(n),
+      retryable,
+      ...wait,
       cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
       ...(gateway ? { gateway: { status: n, tunnel: true, said: refusal?.said } } : {}),
     })

@@ -17,6 +17,7 @@ import {
   proxySaid,
   TunnelRefused,
 } from './proxy.js'
+import { readRefusal } from './rate-limit-headers.js'
 import { Agent, type Dispatcher, kDispatch, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
@@ -308,19 +309,24 @@ interface ConnectAnswer {
 
 /**
  * `answer`, or a refusal (any status but 200, once `tunnelOpened`) thrown as `TunnelRefused`, its
- * status, the proxy's `Proxy-Status` and a redirect's `Location` carried as values: undici's own error for it said the
- * status in its words only, which classify.ts read back with a pattern.
+ * status, the proxy's `Proxy-Status`, a redirect's `Location` and the wait it names carried as
+ * values: undici's own error for it said the status in its words only, which classify.ts read back
+ * with a pattern.
  */
 function tunnelOrRefusal<A extends ConnectAnswer>(answer: A, host: string): A {
   if (answer.statusCode === 200) return answer
   answer.socket?.on('error', () => {}).destroy()
-  const location = answer.headers?.location
+  const headers = answer.headers ?? {}
+  const location = headers.location
+  // A rotating proxy past its limit names its wait as a server does (429 or 503 with Retry-After).
+  const { retryAfter, waitFrom } = readRefusal(answer.statusCode, headers)
   throw new TunnelRefused(
     answer.statusCode,
-    proxySaid(answer.headers ?? {}),
+    proxySaid(headers),
     host,
     answer.statusCode >= 300 && answer.statusCode < 400 ? [location].flat()[0] : undefined,
-    answer.statusCode === 407 ? authSchemes(answer.headers?.['proxy-authenticate']) : [],
+    answer.statusCode === 407 ? authSchemes(headers['proxy-authenticate']) : [],
+    { retryAfter, waitFrom },
   )
 }
 

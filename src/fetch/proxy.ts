@@ -259,9 +259,10 @@ export function proxySaid(headers: Record<string, string | string[] | undefined>
 export const TUNNEL_REFUSED = 'IMGPULL_TUNNEL_REFUSED'
 
 /**
- * An HTTP proxy's answer to a CONNECT other than 2xx, its status, its own word (see `proxySaid`)
- * and, for a redirect (a captive portal's or a company's sign-in page), its `Location` as sent,
- * carried as values: undici's own error for it has the status in its words only.
+ * An HTTP proxy's answer to a CONNECT other than 2xx, its status, its own word (see `proxySaid`),
+ * for a redirect (a captive portal's or a company's sign-in page) its `Location` as sent, and the
+ * wait it names (`wait`: its `Retry-After` or rate limiter's reset, read as a server's are, see
+ * `readRefusal`), carried as values: undici's own error for it has the status in its words only.
  */
 export class TunnelRefused extends Error {
   readonly code = TUNNEL_REFUSED
@@ -272,6 +273,8 @@ export class TunnelRefused extends Error {
     readonly location?: string,
     /** A 407's authentication schemes (`authSchemes`), as the proxy wrote them. */
     readonly schemes: string[] = [],
+    /** The wait it names, ms, and the header that named it (see `Refusal`). */
+    readonly wait: { retryAfter?: number; waitFrom?: string } = {},
   ) {
     super(`the proxy answered the CONNECT to ${host} with HTTP ${status}${said ? ` (${said})` : ''}`)
   }

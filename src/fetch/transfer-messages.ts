@@ -79,6 +79,9 @@ export type SerializedError =
       gateway?: GatewayAnswer
       markedWhole?: number
       markedByCache?: string
+      /** A proxy's wait, asked in its refusal of a CONNECT (see `ImgpullError.retryAfter`). */
+      retryAfter?: number
+      waitFrom: string
       message: string
       /** The code of the error it was made from (`EMFILE`...), for `outOfDescriptors`. */
       cause?: string
@@ -118,6 +121,8 @@ export function serializeError(error: unknown): SerializedError {
       gateway: error.gateway,
       markedWhole: error.markedWhole,
       markedByCache: error.markedByCache,
+      retryAfter: error.retryAfter,
+      waitFrom: error.waitFrom,
       message: error.message,
       cause: errorCode(error.cause) || undefined,
     }
@@ -144,6 +149,8 @@ export function deserializeError(s: SerializedError): Error {
       gateway: s.gateway,
       markedWhole: s.markedWhole,
       markedByCache: s.markedByCache,
+      retryAfter: s.retryAfter,
+      waitFrom: s.waitFrom,
       ...(s.cause ? { cause: Object.assign(new Error(s.message), { code: s.cause }) } : {}),
     })
   else return Object.assign(new Error(s.message), { code: s.code, path: s.path })
