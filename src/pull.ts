@@ -15,7 +15,7 @@ import {
 } from './errors.js'
 import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { classify } from './fetch/classify.js'
-import { createAgent } from './fetch/client.js'
+import { createAgent, proxyTls } from './fetch/client.js'
 import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue, resumesInRun, WRAPS_RANGES } from './fetch/judge.js'
@@ -604,7 +604,9 @@ class Engine {
         void goneFolder(failure).then((error) => this.#fatal(stopFault(error, this.paths)))
       this.dataset.onClosed = () => this.#wakeReader()
     }
-    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy), userAgentOf(options))
+    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy), userAgentOf(options), () =>
+      proxyTls(options),
+    )
     this.#scheduler = new Scheduler<Task>({
       concurrency: options.concurrency,
       perHost: options.perHost,

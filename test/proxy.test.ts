@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { createServer as createTlsServer } from 'node:tls'
 import { connectionOrigin } from '../src/fetch/answers-once.js'
 import { cacheHit } from '../src/fetch/cache-hit.js'
 import { notHttpWords } from '../src/fetch/not-a-proxy.js'
@@ -1417,6 +1418,64 @@ test('a web server or a CONNECT-only proxy given as the proxy: its own 404 or 40
     assert.equal(fixed.status, 'ok')
   } finally {
     for (const s of [web, tunnelOnly]) await s.close()
+  }
+})
+
+// The same over TLS to the proxy (an https:// proxy, which http:// URLs now reach as plain requests
+// inside its TLS): the question whether it wrote the 404 itself went over plain TCP, so it was
+// never asked, and the web server's own page was recorded as the image host's (http-404, permanent).
+test("an https:// web server or CONNECT-only proxy given as the proxy: its own 404 or 405 names the proxy, asked over TLS with the run's trust", async () => {
+  const page = '<html><body><h1>404 Not Found</h1><hr>nginx</body></html>'
+  const server = (status: string) =>
+    listenLocal(
+      createTlsServer(tlsPair(certs.good), (socket) =>
+        socket.once('data', () =>
+          socket.end(
+            `HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`,
+          ),
+        ),
+      ),
+      'https',
+    )
+  const [web, tunnelOnly] = await Promise.all([server('404 Not Found'), server('405 Method Not Allowed')])
+  const forwarding = await startForwardProxy({ tls: tlsPair(certs.good) })
+  try {
+    const url = plain.url('/p.jpg')
+    // Trusted by --ca-cert (as the run's requests to it are), and by --insecure.
+    const [viaWeb] = await withEnv({}, () =>
+      run([url], { out: join(dir, 'tls-web-server-proxy'), proxy: web.origin, retries: 0 }),
+    )
+    assert.equal(viaWeb.error, 'proxy', viaWeb.message)
+    assert.equal(
+      viaWeb.message,
+      `HTTP 404 from ${url} (through the proxy ${web.origin}): the proxy wrote it itself, as it does for a host that does not exist (a web server, or a proxy that only tunnels https:// URLs with CONNECT, not one that forwards http:// requests); check --proxy or HTTP_PROXY`,
+    )
+    const [viaTunnel] = await withEnv({}, () =>
+      run([url], {
+        out: join(dir, 'tls-tunnel-only-proxy'),
+        proxy: tunnelOnly.origin,
+        retries: 0,
+        caCert: undefined,
+        insecure: true,
+      }),
+    )
+    assert.equal(viaTunnel.error, 'proxy', viaTunnel.message)
+    assert.match(viaTunnel.message ?? '', /^HTTP 405 from .*: the proxy wrote it itself/)
+    // A forwarding https:// proxy: the image host's own 404 stays the host's.
+    const [missing] = await withEnv({}, () =>
+      run([plain.url('/missing.jpg')], {
+        out: join(dir, 'tls-forwarded-404'),
+        proxy: forwarding.url,
+        retries: 0,
+      }),
+    )
+    assert.equal(missing.error, 'http-404', missing.message)
+    assert.equal(
+      missing.message,
+      `HTTP 404 from ${plain.url('/missing.jpg')} (through the proxy ${forwarding.url})`,
+    )
+  } finally {
+    await Promise.all([web.close(), tunnelOnly.close(), forwarding.close()])
   }
 })
 

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls'
 import { type ResolvedOptions, userAgentOf } from '../options.js'
 import { clientIdentityOf } from './client-cert.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
@@ -72,6 +73,19 @@ function connectorOf(settings: ConnectionSettings): Connector {
     }
     secure ??= buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never
     return secure(options, callback)
+  }
+}
+
+/**
+ * TLS to an https:// proxy on a connection of imgpull's own, outside the run's agent (see
+ * `answersItself`): trusted as the agent's connections are, by `caCert` (with Node's store and
+ * SSL_CERT_FILE/SSL_CERT_DIR: `trustedContext`) and `insecure`.
+ */
+export function proxyTls(options: ResolvedOptions): ConnectionOptions {
+  const secureContext = trustedContext(options.caCert)
+  return {
+    ...(options.insecure ? { rejectUnauthorized: false } : {}),
+    ...(secureContext ? { secureContext } : {}),
   }
 }
 

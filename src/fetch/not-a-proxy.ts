@@ -1,4 +1,6 @@
-import { connect, type Socket } from 'node:net'
+import { createRequire } from 'node:module'
+import { isIP, type Socket, connect as tcpConnect } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
 import { quoted } from '../utils/printable.js'
 import { tlsRecord } from './tls-errors.js'
 import { basicToken } from './url-credentials.js'
@@ -83,7 +85,28 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
 /** A connection of its own to the proxy's address (its default port by scheme, an IPv6 one unbracketed). */
 function proxySocket(proxy: URL): Socket {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
-  return connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+  return tcpConnect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+}
+
+/**
+ * A connection of its own to `proxy` that speaks HTTP: TLS to an https:// proxy, checked with
+ * `tls` (the run's trust: `--ca-cert`, `--insecure`), naming the proxy (SNI) unless it is an
+ * address (RFC 6066 §3, as its requests' connections do); plain TCP to an http:// one. `ready`:
+ * the event after which a request may be written.
+ */
+function speakingSocket(proxy: URL, tls: () => ConnectionOptions): { socket: Socket; ready: string } {
+  if (proxy.protocol !== 'https:') return { socket: proxySocket(proxy), ready: 'connect' }
+  const host = proxy.hostname.replace(/^\[|\]$/g, '')
+  // node:tls loaded only when an https:// proxy is asked (see trustedContext).
+  const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+  const socket = connect({
+    ...tls(),
+    host,
+    port: Number(proxy.port) || 443,
+    ...(isIP(host) ? {} : { servername: host }),
+    ALPNProtocols: ['http/1.1'],
+  })
+  return { socket, ready: 'secureConnect' }
 }
 
 /** A host no proxy can reach (RFC 2606 §2): what a proxy answers for it, it answers itself. */
@@ -96,21 +119,25 @@ export const NO_SUCH_HOST = 'imgpull-probe.invalid'
  * Apache, Caddy: they serve absolute-form requests from their own files) does, and so does a
  * proxy that only tunnels (CONNECT) and refuses the plain form (405, 403); a forwarding proxy
  * answers the unknown host with a 502, 503 or 504, or a page of its own that differs from the
- * image host's. `undefined` when it does not, or cannot tell (no answer, an https:// proxy, an
- * answer to the file other than its `status`).
+ * image host's. An https:// proxy is asked inside TLS, trusted as the run's requests to it are
+ * (`tls`: its `--ca-cert` and `--insecure`; made when first needed). `undefined` when it does
+ * not, or cannot tell (no answer, a handshake refused, an answer to the file other than its
+ * `status`).
  */
 export async function answersItself(
   proxy: URL,
   url: URL,
   status: number,
   userAgent: string,
+  tls: () => ConnectionOptions = () => ({}),
   ms = 3000,
 ): Promise<string | undefined> {
-  if (proxy.protocol !== 'http:' || url.protocol !== 'http:') return undefined
+  if (!HTTP_PROXY.has(proxy.protocol) || url.protocol !== 'http:') return undefined
   const path = `${url.pathname}${url.search}`
+  const ask = (target: string, host: string) => rawGet(proxy, target, host, userAgent, tls, ms)
   const [asked, probe] = await Promise.all([
-    rawGet(proxy, url.href, url.host, userAgent, ms),
-    rawGet(proxy, `http://${NO_SUCH_HOST}${path}`, NO_SUCH_HOST, userAgent, ms),
+    ask(url.href, url.host),
+    ask(`http://${NO_SUCH_HOST}${path}`, NO_SUCH_HOST),
   ])
   if (!asked || !probe || asked.line !== probe.line || !asked.body.equals(probe.body)) return undefined
   // The same answer as the file's, or it tells nothing of it.
@@ -118,11 +145,14 @@ export async function answersItself(
   return again === status && status >= 400 && status < 500 && status !== 407 ? asked.line : undefined
 }
 
+/** The schemes of proxies that take plain requests (absolute-form) for http:// URLs. */
+const HTTP_PROXY = new Set(['http:', 'https:'])
+
 /** Most of an answer's body compared (a proxy's or server's error page is small). */
 const BODY_BYTES = 65_536
 
 /**
- * One `GET target` (absolute-form) to the proxy on its own connection: its status line and body
+ * One `GET target` (absolute-form) to the proxy on its own connection (see `speakingSocket`): its status line and body
  * bytes. It carries the User-Agent and Accept of the file's requests: a proxy that allows traffic
  * by client refused both questions without them alike, and the image host's own 404 was blamed
  * on the proxy (`the proxy wrote it itself`).
@@ -132,10 +162,11 @@ function rawGet(
   target: string,
   host: string,
   userAgent: string,
+  tls: () => ConnectionOptions,
   ms: number,
 ): Promise<{ line: string; body: Buffer } | undefined> {
   return new Promise((resolve) => {
-    const socket = proxySocket(proxy)
+    const { socket, ready } = speakingSocket(proxy, tls)
     const chunks: Buffer[] = []
     let size = 0
     const done = () => {
@@ -152,7 +183,7 @@ function rawGet(
     const agent = userAgent ? `User-Agent: ${userAgent}\r\n` : ''
     socket.on('error', done)
     socket.on('close', done)
-    socket.on('connect', () =>
+    socket.on(ready, () =>
       socket.write(
         `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${agent}Accept: */*\r\n${auth}Connection: close\r\n\r\n`,
       ),

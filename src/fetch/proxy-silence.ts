@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls'
 import { errorCode, type GatewayAnswer, type ImgpullError } from '../errors.js'
 import { answersItself, PROXY_501, PROXY_NOT_HTTP, socks5Words, speaksSocks5 } from './not-a-proxy.js'
 import {
@@ -131,11 +132,15 @@ const OUT_OF_REACH: Record<string, string> = {
  */
 export class ProxySilence {
   readonly #proxies = new Map<string, Proxy>()
+  /** `tls()`, once made. */
+  #tls: ConnectionOptions | undefined
 
   constructor(
     readonly plan: ProxyPlan | undefined,
     /** The run's User-Agent, which its questions to a proxy carry too (see `answersItself`). */
     readonly userAgent = '',
+    /** TLS to an https:// proxy for those questions: the run's trust (`--ca-cert`, `--insecure`), made when first asked. */
+    readonly tls: () => ConnectionOptions = () => ({}),
   ) {}
 
   /**
@@ -223,7 +228,7 @@ export class ProxySilence {
   }
 
   /**
-   * A 4xx (`status`) to the http:// URL `url` through an HTTP proxy: when the proxy wrote it itself
+   * A 4xx (`status`) to the http:// URL `url` through an HTTP(S) proxy: when the proxy wrote it itself
    * (see `answersItself`: a web server or a CONNECT-only proxy given as the proxy), the words the
    * failure's message ends with. Such a 404 or 405 says nothing of the image, and recorded as the
    * server's it is permanent: a rerun once the proxy is fixed would skip it. Asked once a status.
@@ -232,10 +237,10 @@ export class ProxySilence {
     const target = new URL(url)
     const proxy = this.#proxy(target.origin)
     const state = proxy && this.#state(target.origin)
-    if (!proxy || !state || target.protocol !== 'http:' || proxy.protocol !== 'http:') return undefined
+    if (!proxy || !state || target.protocol !== 'http:' || isSocks(proxy)) return undefined
     let own = state.own.get(status)
     if (!own) {
-      own = answersItself(proxy, target, status, this.userAgent)
+      own = answersItself(proxy, target, status, this.userAgent, () => (this.#tls ??= this.tls()))
       state.own.set(status, own)
     }
     const line = await own
