@@ -1240,11 +1240,12 @@ async function receiveBody(
     )
   }
   /**
-   * Whether this coded body from byte 0 turned out to be as it came (see `Transfer.asCame`): its
-   * validators are then the file's, and its bytes plain ones, kept for a resume when cut.
+   * Whether this coded body from byte 0 turned out to be as it came (see `Transfer.asCame`). The
+   * first time it is found so, its validators are made the file's and its bytes plain ones, kept
+   * for a resume when cut: a query that also settles, hence its name.
    */
   let asCame = false
-  const tookAsCame = (): boolean => {
+  const settleAsCame = (): boolean => {
     if (asCame || decision.at > 0 || !decoder?.identity || t.asCame === undefined) return asCame
     t.known = t.asCame
     t.asCame = undefined
@@ -1276,7 +1277,7 @@ async function receiveBody(
     if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
     if (check.format && !pixelsChecked) await holdPixels()
     if (check.format && file.pendingBytes >= FLUSH_BYTES) {
-      if (!decision.decode || tookAsCame()) t.record()
+      if (!decision.decode || settleAsCame()) t.record()
       await file.flush(false)
     }
   }
@@ -1519,7 +1520,7 @@ async function receiveBody(
       // Where gzip members or zstd frames followed one another, the last one's end is no more
       // the body's than the others' were: a cut between two of them ends as cleanly.
       t.codingMarked = t.codingEnded && decoder.endsOnce
-      tookAsCame()
+      settleAsCame()
       if (t.codingMarked) {
         t.closedEarly = false
         t.stalled = undefined
@@ -1576,7 +1577,7 @@ async function receiveBody(
       !isFatalLocal(error)
     const resumable =
       !tooLarge &&
-      (!decoder || cutSplice || tookAsCame()) &&
+      (!decoder || cutSplice || settleAsCame()) &&
       (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
     if (resumable) {
       t.record()
