@@ -1405,6 +1405,29 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     ['--random-wait', /--wait 2-4/],
     ['-N', /a rerun fetches only what is missing/],
     ['--compressed', /an encoded body \(gzip, deflate, br\) is decoded/],
+    // Proxies and CAs as curl, wget and aria2c take them (hunt166): commander offered --no-proxy for
+    // curl's --noproxy LIST and aria2c's --all-proxy URL, the opposite of what each means.
+    [
+      '--noproxy',
+      /NO_PROXY=host,\.\.\. in the environment \(imgpull's --no-proxy, as wget's, uses no proxy for any host\)/,
+    ],
+    ['--all-proxy=http://p:3128', /--proxy URL \(or ALL_PROXY=URL/],
+    ['--https-proxy', /HTTPS_PROXY=URL in the environment for https:\/\/ URLs alone, or --proxy URL/],
+    ['--http-proxy', /HTTP_PROXY=URL in the environment for http:\/\/ URLs alone/],
+    [
+      '--proxy-user',
+      /put them in the proxy URL \(--proxy or HTTPS_PROXY\) before its host, as user:password@/,
+    ],
+    ['-U', /-A, --user-agent UA; curl's --proxy-user: put them in the proxy URL/],
+    ['--socks5', /--proxy socks5:\/\/HOST:PORT/],
+    ['--socks5-hostname', /--proxy socks5h:\/\/HOST:PORT/],
+    ['--proxytunnel', /https:\/\/ URLs always go through a CONNECT tunnel/],
+    ['--cacert', /--ca-cert FILE, given again for each file/],
+    ['--proxy-cacert', /--ca-cert FILE, given again for each file \(a proxy's CA and a server's\)/],
+    ['--ca-certificate', /wget's and aria2c's: --ca-cert FILE/],
+    ['--capath', /SSL_CERT_DIR=DIR/],
+    ['--ca-directory', /SSL_CERT_DIR=DIR/],
+    ['--proxy-insecure', /--insecure skips the proxy's certificate checks too/],
     // img2dataset's, as python-fire takes them: with _ or -, =value or not.
     ['--url_list', /img2dataset's input: a list or a table is given as it is/],
     ['--output_folder=out', /img2dataset's folder: the folder is -o DIR/],

@@ -40,6 +40,12 @@ const VERBOSE =
 
 const CERT_PASSWORD =
   '--cert-password-file FILE or IMGPULL_CERT_PASSWORD (not on the command line, where every user of the machine can read it)'
+const CA = "--ca-cert FILE, given again for each file (a proxy's CA and a server's)"
+const CA_DIR = 'SSL_CERT_DIR=DIR in the environment (or --ca-cert FILE for each file)'
+const PROXY_USER =
+  'put them in the proxy URL (--proxy or HTTPS_PROXY) before its host, as user:password@ (percent-encoded)'
+const proxyFor = (scheme: 'http' | 'https') =>
+  `${scheme.toUpperCase()}_PROXY=URL in the environment for ${scheme}:// URLs alone, or --proxy URL for every request`
 
 /** Other tools' options, each with what it is and imgpull's equivalent. */
 const OTHER: Record<string, string> = {
@@ -58,6 +64,25 @@ const OTHER: Record<string, string> = {
   '--parallel': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
   '--parallel-max': "curl's transfers at once: -c N (128 by default)",
   '-x': "aria2c's connections per server: --per-host N; curl's proxy: --proxy URL",
+  // curl's --noproxy lists hosts; imgpull's --no-proxy (wget's) drops the proxy for every host.
+  '--noproxy':
+    "curl's hosts reached without the proxy: NO_PROXY=host,... in the environment (imgpull's --no-proxy, as wget's, uses no proxy for any host)",
+  '--proxytunnel':
+    "curl's: not needed, https:// URLs always go through a CONNECT tunnel; for a proxy that only tunnels, give it for https:// alone (HTTPS_PROXY)",
+  '--socks5': "curl's: --proxy socks5://HOST:PORT (the proxy resolves the names)",
+  '--socks5-hostname': "curl's: --proxy socks5h://HOST:PORT",
+  '--proxy-user': `curl's and wget's proxy credentials: ${PROXY_USER}`,
+  '--proxy-password': `wget's proxy password: ${PROXY_USER}`,
+  '--http-proxy': `aria2c's and wget2's: ${proxyFor('http')}`,
+  '--https-proxy': `aria2c's and wget2's: ${proxyFor('https')}`,
+  '--all-proxy': "aria2c's: --proxy URL (or ALL_PROXY=URL in the environment)",
+  '--cacert': `curl's: ${CA}`,
+  '--proxy-cacert': `curl's: ${CA}`,
+  '--ca-certificate': `wget's and aria2c's: ${CA}`,
+  '--capath': `curl's: ${CA_DIR}`,
+  '--ca-directory': `wget's: ${CA_DIR}`,
+  '--proxy-insecure':
+    "curl's: --insecure skips the proxy's certificate checks too (unsafe: --ca-cert FILE trusts a private CA)",
   '--max-connection-per-server': "aria2c's connections per server: --per-host N",
   '-T': `wget's timeout: ${TIMEOUTS}`,
   '--timeout': `wget's, aria2c's and img2dataset's timeout: ${TIMEOUTS}`,
@@ -86,7 +111,7 @@ const OTHER: Record<string, string> = {
   '--continue': 'not needed: run the same command again, and it goes on where the last run stopped',
   '-s': "curl's --silent: -q prints errors only",
   '--silent': "curl's: -q prints errors only",
-  '-U': "wget's user agent: -A, --user-agent UA",
+  '-U': `wget's user agent: -A, --user-agent UA; curl's --proxy-user: ${PROXY_USER}`,
   '-u': `curl's user and password: ${CREDENTIALS}`,
   '--user': `curl's and wget's user and password: ${CREDENTIALS}`,
   '--http-user': `wget's user: ${CREDENTIALS}`,
