@@ -561,6 +561,20 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
       ['--cert', client.p12, '--cert-password-file', join(dir, 'no-password')],
       /^imgpull: --cert-password-file .*no-password: no such file/,
     ],
+    // curl's and wget's password options with the value attached: named without it (hunt166: the
+    // line was "unknown option '--pass=hunter2'", the password on the terminal and in logs).
+    [
+      'curl-E-attached',
+      [`-E${client.combined}:hunter2`],
+      /^imgpull: unknown option '-E.*client-combined\.pem:…', curl's --cert: --cert FILE/,
+    ],
+    ['curl-pass-attached', ['--pass=hunter2'], /^imgpull: unknown option '--pass=…', curl's key password/],
+    ['curl-u-attached', ['-ubob:hunter2'], /^imgpull: unknown option '-u…', curl's user and password/],
+    [
+      'proxy-user-attached',
+      ['--proxy-user=bob:hunter2'],
+      /^imgpull: unknown option '--proxy-user=…', curl's/,
+    ],
     [
       'curl-pass',
       ['--cert', client.p12, '--pass', 'x'],

@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { Command } from 'commander'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
-import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from '../src/cli/other-tools.js'
+import {
+  attachedName,
+  type OptionPlace,
+  otherToolOption,
+  type RunCommand,
+  withoutSecret,
+} from '../src/cli/other-tools.js'
 import { seconds, secondsOrZero, waitSeconds } from '../src/cli/parse.js'
 import { progressLogSeconds } from '../src/cli/progress-interval.js'
 import { emptyInputLine, swapSignalHandler, threadsWarning } from '../src/cli/pull-command.js'
@@ -1454,6 +1460,28 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     if (message === undefined) assert.equal(got, undefined, flag)
     else assert.match(got ?? '', message, flag)
   }
+})
+
+test("an unknown option's attached value that may carry a password is not shown (hunt166)", () => {
+  const cases: [string, string][] = [
+    ['--pass=hunter2', '--pass=…'],
+    ['--user=bob:hunter2', '--user=…'],
+    ['--proxy-user=bob:hunter2', '--proxy-user=…'],
+    ['-ubob:hunter2', '-u…'],
+    ['-Uu:hunter2', '-U…'],
+    ['-Eclient.pem:hunter2', '-Eclient.pem:…'],
+    // No password in them: as typed.
+    ['-Eclient.pem', '-Eclient.pem'],
+    ['--pass', '--pass'],
+    ['-u', '-u'],
+    ['--timeout=30', '--timeout=30'],
+    ['-x.txt', '-x.txt'],
+    ['--frobnicate=a:b', '--frobnicate=a:b'],
+  ]
+  for (const [flag, shown] of cases) assert.equal(withoutSecret(flag), shown, flag)
+  // A short one with its value attached is still said for what it is.
+  assert.match(otherToolOption('-Eclient.pem:hunter2') ?? '', /curl's --cert: --cert FILE/)
+  assert.match(otherToolOption('-ubob:hunter2') ?? '', /curl's user and password/)
 })
 
 test("img2dataset's options given to a run, an enqueue or a worker: imgpull's spelling, or what it does instead (hunt152)", () => {

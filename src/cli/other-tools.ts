@@ -47,6 +47,52 @@ const PROXY_USER =
 const proxyFor = (scheme: 'http' | 'https') =>
   `${scheme.toUpperCase()}_PROXY=URL in the environment for ${scheme}:// URLs alone, or --proxy URL for every request`
 
+/**
+ * Other tools' options whose value may carry a password (curl's `-u user:password`, `--pass`,
+ * `-E cert.pem:password`), and how much of a value typed attached to one (`--pass=secret`,
+ * `-ubob:secret`) may be shown: the file before the colon, or nothing. A password on the
+ * terminal stays in its scrollback and in logs.
+ */
+const SECRET_VALUE: Record<string, 'file' | 'none'> = {
+  '-E': 'file',
+  '--cert': 'file',
+  '-u': 'none',
+  '--user': 'none',
+  '-U': 'none',
+  '--proxy-user': 'none',
+  '--pass': 'none',
+  '--password': 'none',
+  '--http-password': 'none',
+  '--http-passwd': 'none',
+  '--proxy-password': 'none',
+  '--proxy-passwd': 'none',
+  '--ftp-password': 'none',
+  '--key-password': 'none',
+}
+
+/** A short option of `SECRET_VALUE` with its value attached (`-ubob:secret`): the option, else `undefined`. */
+const secretShort = (flag: string): string | undefined =>
+  /^-[a-zA-Z]./.test(flag) && SECRET_VALUE[flag.slice(0, 2)] !== undefined ? flag.slice(0, 2) : undefined
+
+/**
+ * An unknown option as commander names it (`--pass=secret`, `-Eclient.pem:secret`), as it may be
+ * shown: a value that may carry a password (see `SECRET_VALUE`) left out (`--pass=…`,
+ * `-Eclient.pem:…`); any other as it is.
+ */
+export function withoutSecret(flag: string): string {
+  const eq = flag.indexOf('=')
+  const [name, sep, value] = flag.startsWith('--')
+    ? eq < 0
+      ? [flag, '', '']
+      : [flag.slice(0, eq), '=', flag.slice(eq + 1)]
+    : [secretShort(flag) ?? flag, '', flag.slice(2)]
+  const kind = SECRET_VALUE[name]
+  if (kind === undefined || value === '' || name === flag) return flag
+  if (kind === 'none') return `${name}${sep}…`
+  const colon = value.indexOf(':')
+  return colon < 0 ? flag : `${name}${sep}${value.slice(0, colon + 1)}…`
+}
+
 /** Other tools' options, each with what it is and imgpull's equivalent. */
 const OTHER: Record<string, string> = {
   '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
@@ -288,8 +334,9 @@ export function otherToolOption(
 ): string | undefined {
   const name = flag.split('=')[0]
   if (command === 'pull') {
-    // A short one with its number attached (`-j8`), as commander names it.
-    const other = OTHER[name] ?? (/^-[a-zA-Z]\d+$/.test(name) ? OTHER[name.slice(0, 2)] : undefined)
+    // A short one with its number attached (`-j8`), as commander names it, or its credentials (`-ubob:pw`).
+    const short = /^-[a-zA-Z]\d+$/.test(name) ? name.slice(0, 2) : secretShort(name)
+    const other = OTHER[name] ?? (short === undefined ? undefined : OTHER[short])
     if (other !== undefined) return other
   }
   const dashed = name.replaceAll('_', '-')

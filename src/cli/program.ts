@@ -8,7 +8,13 @@ import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
-import { attachedName, type OptionPlace, otherToolOption, type RunCommand } from './other-tools.js'
+import {
+  attachedName,
+  type OptionPlace,
+  otherToolOption,
+  type RunCommand,
+  withoutSecret,
+} from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
 import { addPullOptions, CERT_PASSWORD_VARIABLE, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
@@ -247,14 +253,17 @@ function unknownOptionHint(error: CommanderError, command: Command): string | un
   if (!flag) return undefined
   if (existsSync(flag))
     return `unknown option '${flag}'; a file of that name is given after -- (imgpull -o DIR -- ${flag}) or as ./${flag}`
+  // curl's `--pass=secret`, `-ubob:secret`: named without the password, whatever else is said.
+  const shown = withoutSecret(flag)
   // An Unsplash command's: the API's parameter or another command's option (`search --count`).
   const unsplash =
     command.parent?.name() === 'unsplash' ? unsplashOptionWords(flag, command.name()) : undefined
-  if (unsplash !== undefined) return `unknown option '${flag}', ${unsplash}`
+  if (unsplash !== undefined) return `unknown option '${shown}', ${unsplash}`
   const root = rootOf(command)
   const run = runCommand(root, command)
   const other = run && otherToolOption(flag, run, optionPlace(root, command, run))
-  return other === undefined ? undefined : `unknown option '${flag}', ${other}`
+  if (other !== undefined) return `unknown option '${shown}', ${other}`
+  return shown === flag ? undefined : `unknown option '${shown}'`
 }
 
 /** The program a command belongs to. */
