@@ -527,7 +527,12 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     [
       'p12-wrong',
       ['--cert', client.p12, '--cert-password-file', join(dir, 'wrong-password')],
-      /^imgpull: the password given as --cert-password-file FILE or IMGPULL_CERT_PASSWORD does not open the PKCS #12 file --cert .*client\.p12 \(a wrong password\?\)/,
+      /^imgpull: the password in --cert-password-file .*wrong-password does not open the PKCS #12 file --cert .*client\.p12 \(a wrong password\?\)/,
+    ],
+    [
+      'password-alone',
+      ['--cert-password-file', join(dir, 'p12-password')],
+      /^imgpull: a password in --cert-password-file .*p12-password opens --cert or --key: give --cert too/,
     ],
     [
       'key-encrypted',
@@ -589,6 +594,23 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     assert.ok(!r.stderr.includes('hunter2'), 'no password shown')
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line: ${r.stderr}`)
   }
+  // The variable's password, wrong: the variable named, not the file (hunt166: "given as
+  // --cert-password-file FILE or IMGPULL_CERT_PASSWORD", either).
+  const wrongVariable = await run('p12-wrong-env', ['--cert', client.p12], {
+    IMGPULL_CERT_PASSWORD: 'hunter2',
+  })
+  assert.equal(wrongVariable.code, 2, wrongVariable.stderr)
+  assert.match(
+    wrongVariable.stderr,
+    /^imgpull: the password in IMGPULL_CERT_PASSWORD does not open the PKCS #12 file --cert .*client\.p12 \(a wrong password\?\)/,
+  )
+  const wrongKey = await run('key-wrong-env', ['--cert', client.pair.cert, '--key', client.encryptedKey], {
+    IMGPULL_CERT_PASSWORD: 'hunter2',
+  })
+  assert.match(
+    wrongKey.stderr,
+    /^imgpull: the password in IMGPULL_CERT_PASSWORD does not open the key of --key /,
+  )
   assert.deepEqual(tls13.seen, [], 'no request')
   // Expired: warned about, sent all the same, and the server's refusal said.
   const expired = await run('expired', [

@@ -189,6 +189,11 @@ export async function main(argv = process.argv): Promise<number> {
       const message =
         error instanceof TypeError
           ? error.message
+              // A password that does not open the file: the one given, named, not both ways.
+              .replace(
+                /\b(the|a) password given as `clientCertPassword`/g,
+                (_, article: string) => `${article} password in ${passwordSource(command)}`,
+              )
               .replace(
                 /`(clientCert|clientKey|clientCertPassword)`/g,
                 (_, field: string) => OTHER_FLAGS[field],
@@ -397,6 +402,12 @@ const OTHER_FLAGS: Record<string, string> = {
   clientCert: '--cert',
   clientKey: '--key',
   clientCertPassword: `--cert-password-file FILE or ${CERT_PASSWORD_VARIABLE}`,
+}
+
+/** Where the command line took `--cert`'s password from: `--cert-password-file`, else the variable. */
+function passwordSource(command: Command): string {
+  const file = command.opts().certPasswordFile as string | undefined
+  return file === undefined ? CERT_PASSWORD_VARIABLE : `--cert-password-file ${file}`
 }
 
 function kebab(field: string): string {
