@@ -667,6 +667,29 @@ test('a queue: the shards carry --cert and --key, never the password, which each
     ).join('\n')
     assert.ok(held.includes('client.p12'), 'the shards name the certificate')
     assert.ok(!held.includes(PKCS12_PASSWORD), 'and never its password')
+    // A worker without the password, or with a wrong one, gives the shard back and stops, exit 3,
+    // naming where its password came from (hunt166: each failed an attempt at every shard it took,
+    // said in the library's words, `clientCertPassword`; enough such takes failed the queue).
+    const bare = await runCli(['worker', ...q, '-o', join(dir, 'queue-bare'), '--exit-when-done'])
+    assert.equal(bare.code, 3, bare.stderr)
+    assert.match(
+      bare.stderr,
+      /^imgpull: --cert .*client\.p12 is a password-protected PKCS #12 file: give its password as --cert-password-file FILE or IMGPULL_CERT_PASSWORD; start this worker again with the password of the queue's --cert$/m,
+    )
+    assert.match(
+      bare.stderr,
+      /shard 00000: given back to the queue \(this worker has not the certificate's password\)/,
+    )
+    assert.match(bare.stderr, /0 failed attempts/)
+    const wrong = await runCli(['worker', ...q, '-o', join(dir, 'queue-wrong'), '--exit-when-done'], {
+      env: { IMGPULL_CERT_PASSWORD: 'hunter2' },
+    })
+    assert.equal(wrong.code, 3, wrong.stderr)
+    assert.match(
+      wrong.stderr,
+      /^imgpull: the password in IMGPULL_CERT_PASSWORD does not open the PKCS #12 file --cert .*client\.p12 \(a wrong password\?\)/m,
+    )
+    assert.ok(!/clientCert/.test(bare.stderr + wrong.stderr), 'the options, not the library fields')
     const worker = await runCli([
       'worker',
       ...q,

@@ -16,7 +16,7 @@ import {
   withoutSecret,
 } from './other-tools.js'
 import { EXIT, handleEarlySignals, pullCommand } from './pull-command.js'
-import { addPullOptions, CERT_PASSWORD_VARIABLE, pullOptionsFrom } from './pull-options.js'
+import { addPullOptions, certFlagWords, pullOptionsFrom } from './pull-options.js'
 import { exitCodesHelp } from './queue-exits.js'
 import { addQueueOptions, redisFrom } from './queue-options.js'
 import { addTableOptions, tableFrom } from './table-options.js'
@@ -188,17 +188,10 @@ export async function main(argv = process.argv): Promise<number> {
       // An environment variable (`ALL_PROXY`) keeps its name.
       const message =
         error instanceof TypeError
-          ? error.message
-              // A password that does not open the file: the one given, named, not both ways.
-              .replace(
-                /\b(the|a) password given as `clientCertPassword`/g,
-                (_, article: string) => `${article} password in ${passwordSource(command)}`,
-              )
-              .replace(
-                /`(clientCert|clientKey|clientCertPassword)`/g,
-                (_, field: string) => OTHER_FLAGS[field],
-              )
-              .replace(/^Expected `([a-z][a-zA-Z0-9]*)`/, (_, field: string) => `Expected --${kebab(field)}`)
+          ? certFlagWords(error.message, command.opts().certPasswordFile as string | undefined).replace(
+              /^Expected `([a-z][a-zA-Z0-9]*)`/,
+              (_, field: string) => `Expected --${kebab(field)}`,
+            )
           : error.message
       say(`${message} ${help}`)
       return EXIT.usage
@@ -397,19 +390,6 @@ function commandOf(
 }
 
 /** `maxAspectRatio` → `max-aspect-ratio`: a library field as its command-line option. */
-/** Library fields the command line gives otherly than by their names in kebab case. */
-const OTHER_FLAGS: Record<string, string> = {
-  clientCert: '--cert',
-  clientKey: '--key',
-  clientCertPassword: `--cert-password-file FILE or ${CERT_PASSWORD_VARIABLE}`,
-}
-
-/** Where the command line took `--cert`'s password from: `--cert-password-file`, else the variable. */
-function passwordSource(command: Command): string {
-  const file = command.opts().certPasswordFile as string | undefined
-  return file === undefined ? CERT_PASSWORD_VARIABLE : `--cert-password-file ${file}`
-}
-
 function kebab(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }

@@ -278,6 +278,29 @@ function caCertOf(o: Record<string, unknown>): string | string[] | undefined {
 /** The environment variable that holds `--cert`'s password, where no `--cert-password-file` is given. */
 export const CERT_PASSWORD_VARIABLE = 'IMGPULL_CERT_PASSWORD'
 
+/** Library fields of the client certificate, as the command line gives them. */
+const CERT_FLAGS: Record<string, string> = {
+  clientCert: '--cert',
+  clientKey: '--key',
+  clientCertPassword: `--cert-password-file FILE or ${CERT_PASSWORD_VARIABLE}`,
+}
+
+/**
+ * A library message about the client certificate (`clientCert`, `clientKey`,
+ * `clientCertPassword`) in the command line's words; a password that does not open the file is
+ * named by where it came from (`passwordFile`, else the variable: see `certPasswordOf`), not both
+ * ways.
+ */
+export function certFlagWords(message: string, passwordFile: string | undefined): string {
+  const source = passwordFile === undefined ? CERT_PASSWORD_VARIABLE : `--cert-password-file ${passwordFile}`
+  return message
+    .replace(
+      /\b(the|a) password given as `clientCertPassword`/g,
+      (_, article: string) => `${article} password in ${source}`,
+    )
+    .replace(/`(clientCert|clientKey|clientCertPassword)`/g, (_, field: string) => CERT_FLAGS[field])
+}
+
 /**
  * The password of `--cert`'s key or PKCS #12 file: `--cert-password-file`'s (its text, less one
  * line break at its end: `echo secret > file` writes one), else `IMGPULL_CERT_PASSWORD`'s, taken

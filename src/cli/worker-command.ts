@@ -6,7 +6,7 @@ import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
-import { CERT_PASSWORD_VARIABLE, certPasswordOf } from './pull-options.js'
+import { CERT_PASSWORD_VARIABLE, certFlagWords, certPasswordOf } from './pull-options.js'
 import { exitCodesHelp, type WorkerStop, workerEnding } from './queue-exits.js'
 import { addQueueOptions, LEAVE_MS, redisFrom } from './queue-options.js'
 import { stoppingLine } from './stop-words.js'
@@ -77,6 +77,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
   const hard = new AbortController()
   const grace = o.grace as number
   const print = (line: string) => process.stderr.write(`${line}\n`)
+  // The library's words for the enqueued certificate and this worker's password, as options.
+  const certWords = (text: string) => certFlagWords(text, o.certPasswordFile as string | undefined)
   let interrupted = false
   let stop: WorkerStop
   // Giving shards back and closing need Redis: one that stays unreachable would hold the stop
@@ -138,7 +140,8 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
           process.stdout.write(`${JSON.stringify(e)}\n`)
           return
         }
-        if (e.type === 'failed') print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(e.message)}`)
+        if (e.type === 'failed')
+          print(`imgpull: shard ${shardStem(e.shard)} failed: ${printable(certWords(e.message))}`)
         else if (e.type === 'redis' || e.type === 'note' || e.type === 'enqueue-stopped')
           print(`imgpull: ${e.message}`)
         else if (o.quiet) return
@@ -157,7 +160,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
               : `shard ${shardStem(e.shard)}: ${n(c.ok + c.skipped)} ok (${formatBytes(c.bytes)}), ${n(c.failed)} failed in ${(c.ms / 1000).toFixed(1)} s`,
           )
         } else if (e.type === 'released')
-          print(`shard ${shardStem(e.shard)}: given back to the queue (${e.why})`)
+          print(`shard ${shardStem(e.shard)}: given back to the queue (${certWords(e.why)})`)
       },
     })
     const ending = workerEnding(summary, {
@@ -172,7 +175,9 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
         `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal)
-      print(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`)
+      print(
+        certWords(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`),
+      )
     // Last, what the exit code says: a script's `&&`, a Kubernetes Job, systemd read it alone.
     else if (ending.line && !o.json) print(`imgpull: ${ending.line}`)
     return ending.code

@@ -104,6 +104,14 @@ function readFile(path: string, option: string): Buffer {
   }
 }
 
+/**
+ * The password of a client certificate's key or PKCS #12 file is missing or wrong: the fault of
+ * whoever gives the password (a queue's worker, each given its own), not of the files.
+ */
+export class CertPasswordError extends TypeError {
+  override name = 'CertPasswordError'
+}
+
 /** How OpenSSL and Node fail a key for its password: wrong, or none given for an encrypted one. */
 const PASSWORD_FAULTS = new Set(['ERR_OSSL_BAD_DECRYPT', 'ERR_MISSING_PASSPHRASE'])
 
@@ -125,7 +133,7 @@ function privateKey(
     )
   const encrypted = pem ? pem[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem[0]) : false
   if (encrypted && password === undefined)
-    throw new TypeError(
+    throw new CertPasswordError(
       `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``,
     )
   const forms: Parameters<typeof createPrivateKey>[0][] = pem
@@ -147,7 +155,7 @@ function privateKey(
   // An encrypted key (DER: PKCS #8's EncryptedPrivateKeyInfo, read as PKCS #8 alone) fails for its password.
   const last = failed.find((error) => PASSWORD_FAULTS.has(errorCode(error))) ?? failed.at(-1)
   if (PASSWORD_FAULTS.has(errorCode(last)))
-    throw new TypeError(
+    throw new CertPasswordError(
       password === undefined
         ? `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``
         : `the password given as \`clientCertPassword\` does not open the key of \`${option}\` ${path} (a wrong password?)`,
@@ -178,7 +186,7 @@ function pkcs12(
   } catch (error) {
     const message = (error as Error).message
     if (/mac verify failure/i.test(message))
-      throw new TypeError(
+      throw new CertPasswordError(
         password === undefined
           ? `\`clientCert\` ${path} is a password-protected PKCS #12 file: give its password as \`clientCertPassword\``
           : `the password given as \`clientCertPassword\` does not open the PKCS #12 file \`clientCert\` ${path} (a wrong password?)`,

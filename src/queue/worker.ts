@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
 import { FatalError, FolderBusyError } from '../errors.js'
+import { CertPasswordError } from '../fetch/client-cert.js'
 import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
@@ -504,6 +505,19 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       return await process_(job, token, cancel)
     } catch (error) {
       if (error instanceof WaitingError || (error instanceof Object && told.has(error))) throw error
+      // This worker's password for the queue's certificate, missing or wrong (the run's options
+      // refused before any request): every shard it took failed an attempt the same way, a whole
+      // queue failed by one worker set up wrong, where another opens it. Its own fault, as a full
+      // disk is: the shard goes back, and the worker stops.
+      if (error instanceof CertPasswordError) {
+        stopFor(
+          new FatalError('local', error.message, {
+            cause: error,
+            hint: "start this worker again with the password of the queue's `clientCert`",
+          }),
+        )
+        return release(job, token, job.data.shard, "this worker has not the certificate's password")
+      }
       return failAttempt(job, error, errorWords(error))
     }
   }
