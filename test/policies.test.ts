@@ -1534,6 +1534,14 @@ test("img2dataset's options given to a run, an enqueue or a worker: imgpull's sp
     ['-i', 'enqueue', undefined],
     ['--frobnicate_this', 'pull', undefined],
     ['--redis_url', 'pull', undefined],
+    // The TLS and proxy ones are the run's, enqueue's too (hunt166: --noproxy to enqueue was offered
+    // "did you mean --no-proxy?"); a worker takes none of them.
+    ['--noproxy', 'enqueue', /NO_PROXY=host,\.\.\. in the environment/],
+    ['--cacert=ca.pem', 'enqueue', /--ca-cert FILE/],
+    ['-Eclient.pem:pw', 'enqueue', /curl's --cert: --cert FILE/],
+    ['-k', 'enqueue', /--insecure/],
+    ['--noproxy', 'worker', undefined],
+    ['-i', 'enqueue', undefined],
   ]
   for (const [flag, command, message] of cases) {
     const got = otherToolOption(flag, command, places[command])

@@ -93,23 +93,23 @@ export function withoutSecret(flag: string): string {
   return colon < 0 ? flag : `${name}${sep}${value.slice(0, colon + 1)}…`
 }
 
-/** Other tools' options, each with what it is and imgpull's equivalent. */
-const OTHER: Record<string, string> = {
-  '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
-  '--input-file': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
-  '-P': `wget's folder: ${FOLDER}`,
-  '--directory-prefix': `wget's folder: ${FOLDER}`,
-  '-d': `aria2c's and gallery-dl's folder: ${FOLDER}`,
-  '--dir': `aria2c's folder: ${FOLDER}`,
-  '-D': `gallery-dl's folder: ${FOLDER}`,
-  '--destination': `gallery-dl's folder: ${FOLDER}`,
-  '--output-dir': `curl's folder: ${FOLDER}`,
-  '-j': "aria2c's downloads at once: -c N (128 by default)",
-  '--max-concurrent-downloads': "aria2c's downloads at once: -c N (128 by default)",
-  '-Z': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
-  '--parallel': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
-  '--parallel-max': "curl's transfers at once: -c N (128 by default)",
-  '-x': "aria2c's connections per server: --per-host N; curl's proxy: --proxy URL",
+/**
+ * Other tools' TLS and proxy options: the run's, given to `imgpull` and to `imgpull enqueue` alike
+ * (`--noproxy` to enqueue was offered commander's "did you mean --no-proxy?", its opposite).
+ */
+const TLS_PROXY: Record<string, string> = {
+  '-k': "curl's --insecure: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
+  '--no-check-certificate': "wget's: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
+  '-E': "curl's --cert: --cert FILE (PEM with the key in it or in --key FILE, or a PKCS #12 .p12/.pfx)",
+  '--certificate': "wget's and aria2c's client certificate: --cert FILE (PEM, or a PKCS #12 .p12/.pfx)",
+  '--private-key': "wget's and aria2c's client key: --key FILE",
+  '--pass': `curl's key password: ${CERT_PASSWORD}`,
+  '--cert-type': "curl's: not needed, PEM, DER and PKCS #12 are told apart by their content",
+  '--key-type': "curl's: not needed, PEM and DER keys are told apart by their content",
+  '--certificate-type': "wget's: not needed, PEM, DER and PKCS #12 are told apart by their content",
+  '--private-key-type': "wget's: not needed, PEM and DER keys are told apart by their content",
+  '--proxy-cert':
+    "curl's: imgpull shows no client certificate to a proxy; --cert is shown the image hosts at the tunnel's end",
   // curl's --noproxy lists hosts; imgpull's --no-proxy (wget's) drops the proxy for every host.
   '--noproxy':
     "curl's hosts reached without the proxy: NO_PROXY=host,... in the environment (imgpull's --no-proxy, as wget's, uses no proxy for any host)",
@@ -129,23 +129,31 @@ const OTHER: Record<string, string> = {
   '--ca-directory': `wget's: ${CA_DIR}`,
   '--proxy-insecure':
     "curl's: --insecure skips the proxy's certificate checks too (unsafe: --ca-cert FILE trusts a private CA)",
+}
+
+/** Other tools' options, each with what it is and imgpull's equivalent. */
+const OTHER: Record<string, string> = {
+  ...TLS_PROXY,
+  '-i': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
+  '--input-file': `wget's, aria2c's and gallery-dl's input file: ${INPUT}`,
+  '-P': `wget's folder: ${FOLDER}`,
+  '--directory-prefix': `wget's folder: ${FOLDER}`,
+  '-d': `aria2c's and gallery-dl's folder: ${FOLDER}`,
+  '--dir': `aria2c's folder: ${FOLDER}`,
+  '-D': `gallery-dl's folder: ${FOLDER}`,
+  '--destination': `gallery-dl's folder: ${FOLDER}`,
+  '--output-dir': `curl's folder: ${FOLDER}`,
+  '-j': "aria2c's downloads at once: -c N (128 by default)",
+  '--max-concurrent-downloads': "aria2c's downloads at once: -c N (128 by default)",
+  '-Z': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
+  '--parallel': "curl's parallel mode: imgpull always runs transfers at once, -c N of them (128 by default)",
+  '--parallel-max': "curl's transfers at once: -c N (128 by default)",
+  '-x': "aria2c's connections per server: --per-host N; curl's proxy: --proxy URL",
   '--max-connection-per-server': "aria2c's connections per server: --per-host N",
   '-T': `wget's timeout: ${TIMEOUTS}`,
   '--timeout': `wget's, aria2c's and img2dataset's timeout: ${TIMEOUTS}`,
   '--max-time': "curl's time for a whole transfer: --total-timeout SECONDS",
   '-m': "curl's time for a whole transfer: --total-timeout SECONDS",
-  '-k': "curl's --insecure: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
-  '--no-check-certificate': "wget's: --insecure (unsafe: --ca-cert FILE trusts a private CA)",
-  '-E': "curl's --cert: --cert FILE (PEM with the key in it or in --key FILE, or a PKCS #12 .p12/.pfx)",
-  '--certificate': "wget's and aria2c's client certificate: --cert FILE (PEM, or a PKCS #12 .p12/.pfx)",
-  '--private-key': "wget's and aria2c's client key: --key FILE",
-  '--pass': `curl's key password: ${CERT_PASSWORD}`,
-  '--cert-type': "curl's: not needed, PEM, DER and PKCS #12 are told apart by their content",
-  '--key-type': "curl's: not needed, PEM and DER keys are told apart by their content",
-  '--certificate-type': "wget's: not needed, PEM, DER and PKCS #12 are told apart by their content",
-  '--private-key-type': "wget's: not needed, PEM and DER keys are told apart by their content",
-  '--proxy-cert':
-    "curl's: imgpull shows no client certificate to a proxy; --cert is shown the image hosts at the tunnel's end",
   '--load-cookies': "wget's and aria2c's cookies file: --cookies FILE (Netscape cookies.txt)",
   '-b': "curl's cookies: --cookies FILE (Netscape cookies.txt)",
   '-O': "curl's --remote-name: not needed, files are named from their URLs (--name)",
@@ -333,12 +341,12 @@ export function otherToolOption(
   place: OptionPlace = () => undefined,
 ): string | undefined {
   const name = flag.split('=')[0]
-  if (command === 'pull') {
-    // A short one with its number attached (`-j8`), as commander names it, or its credentials (`-ubob:pw`).
-    const short = /^-[a-zA-Z]\d+$/.test(name) ? name.slice(0, 2) : secretShort(name)
-    const other = OTHER[name] ?? (short === undefined ? undefined : OTHER[short])
-    if (other !== undefined) return other
-  }
+  // A short one with its number attached (`-j8`), as commander names it, or its credentials (`-ubob:pw`).
+  const short = /^-[a-zA-Z]\d+$/.test(name) ? name.slice(0, 2) : secretShort(name)
+  // The TLS and proxy ones are the run's, given to enqueue too; the others a run's alone.
+  const table = command === 'pull' ? OTHER : command === 'enqueue' ? TLS_PROXY : undefined
+  const other = table && (table[name] ?? (short === undefined ? undefined : table[short]))
+  if (other !== undefined) return other
   const dashed = name.replaceAll('_', '-')
   const worker = command === 'pull' ? undefined : WORKER[dashed]
   if (worker !== undefined) return `${worker}${command === 'enqueue' ? elsewhere('worker') : ''}`
