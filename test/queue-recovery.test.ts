@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { imagesWords } from '../src/cli/worker-command.js'
+import { goneWords } from '../src/queue/enqueue.js'
 import type { WorkerSummary } from '../src/queue/worker.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -491,4 +492,58 @@ test('Redis back without its data: the worker says the queue is gone and how to 
     await worker.done
     await own.stop()
   }
+})
+
+test('Redis gone mid-enqueue (down past --redis-wait): enqueue stops, exit 2, naming Redis and the shards in the queue; run again once Redis is back, it adds only the rest (it waited for ever)', {
+  timeout: 90_000,
+}, async () => {
+  const own = await startRedis()
+  const at = ['--redis', own.url, '--queue', 'enqueue-gone']
+  const rows = Array.from({ length: 10 }, (_, i) => `${server.url(`/eg/${i}.jpg`)}\n`)
+  // Standard input written by hand: 3 shards of 2 rows, then nothing more while Redis is down.
+  const run = startCli(['enqueue', '-', ...at, '--shard-size', '2', '--redis-wait', '10'], {
+    keepStdin: true,
+  })
+  const kill = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
+  try {
+    run.child.stdin?.write(rows.slice(0, 6).join(''))
+    const waiting = () => own.client.llen('imgpull:bullmq:enqueue-gone:wait')
+    await until('the first 3 shards to be added', async () => (await waiting()) === 3, 20_000)
+    // SHUTDOWN SAVE, then down for longer than --redis-wait: back with its data for the rerun.
+    const down = own.restart(16_000)
+    const r = await run.done
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(
+      r.stderr,
+      /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; the input's first 3 shards of up to 2 rows are in queue enqueue-gone \(3 added now, 0 there already\), the rest may not be: run the same command again once it answers to add it \(nothing is added twice\)$/m,
+    )
+    await down
+    const again = await runCli(['enqueue', '-', ...at, '--shard-size', '2', '--json'], {
+      input: rows.join(''),
+    })
+    assert.equal(again.code, 0, again.stderr)
+    const result = JSON.parse(again.stdout)
+    assert.deepEqual([result.shards, result.added, result.existing], [5, 2, 3])
+    assert.equal(await own.client.hget('imgpull:enqueue-gone:meta', 'complete'), '1')
+  } finally {
+    clearTimeout(kill)
+    run.child.kill('SIGKILL')
+    await own.stop()
+  }
+})
+
+test('goneWords: what an enqueue stopped by a silent Redis says it left in the queue', () => {
+  const at = 'redis://:secret@h:6379'
+  assert.equal(
+    goneWords(at, 'q', 300_000, { shards: 0, added: 0, existing: 0, shardSize: 10_000 }),
+    'Redis at redis://:***@h:6379 has sent nothing for 300 s (--redis-wait): stopped; no shard of this input is known to be in queue q: run the same command again once it answers (nothing is added twice)',
+  )
+  assert.match(
+    goneWords(at, 'q', 10_000, { shards: 1, added: 0, existing: 1, shardSize: 1 }),
+    /; the input's first 1 shard of up to 1 row is in queue q \(0 added now, 1 there already\), the rest/,
+  )
+  assert.match(
+    goneWords(at, 'q', 10_000, { shards: 12_000, added: 2000, existing: 10_000, shardSize: 10_000 }),
+    /first 12,000 shards of up to 10,000 rows are in queue q \(2,000 added now, 10,000 there already\)/,
+  )
 })

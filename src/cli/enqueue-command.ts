@@ -1,5 +1,6 @@
-import { type Command, Option } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { defaults } from '../options.js'
+import { ENQUEUE_RENEW_MS, REDIS_WAIT_MS } from '../queue/enqueue-lease.js'
 import { grouped as n } from '../report/format.js'
 import { printable } from '../utils/printable.js'
 import { integer, seconds } from './parse.js'
@@ -48,6 +49,14 @@ export function addEnqueueCommand(program: Command): Command {
       new Option('--backoff <s>', 'wait before a failed shard is tried again, doubled each time')
         .argParser(seconds)
         .default(30_000, '30'),
+    )
+    .addOption(
+      new Option(
+        '--redis-wait <s>',
+        'stop (exit 2) once Redis has sent nothing this long (down, hung): the shards added stay, and the same command run again adds the rest; 5 minutes, as a worker with --exit-when-done gives it by default (10 times --lock-duration); at least 10',
+      )
+        .argParser(redisWait)
+        .default(REDIS_WAIT_MS, '300'),
     )
   for (const option of command.options)
     if ((WORKER_ONLY as readonly string[]).includes(option.attributeName())) option.hideHelp()
@@ -107,6 +116,7 @@ async function enqueueCommand(
       retryFailed: o.retryFailed === true,
       attempts: o.attempts as number,
       backoff: o.backoff as number,
+      redisWait: o.redisWait as number,
       options: { ...run, transform: transformFrom(o) },
       clientCertPassword,
       chosen: chosenOptions(command, Object.keys(run)),
@@ -136,6 +146,16 @@ async function enqueueCommand(
   } finally {
     handleEarlySignals(onSignal)
   }
+}
+
+/** `--redis-wait`: seconds, at least twice the enqueue lease's renewal (which hears from a Redis that answers); as ms. */
+function redisWait(value: string): number {
+  const ms = seconds(value)
+  if (ms < 2 * ENQUEUE_RENEW_MS)
+    throw new InvalidArgumentError(
+      `expected at least ${(2 * ENQUEUE_RENEW_MS) / 1000} seconds: a Redis that answers is heard from every ${ENQUEUE_RENEW_MS / 1000} s`,
+    )
+  return ms
 }
 
 /** Run options given by other command-line options than their own names (`-H` makes `headers`). */

@@ -35,7 +35,7 @@ export const QUEUE_EXITS = {
     [EXIT.ok, 'every row of the input is in the queue (added now, or there already)'],
     [
       EXIT.usage,
-      'usage error; Redis unreachable or refusing; the queue holds another input or other options; an input that breaks midway (a record a reader cannot take, a gzip file cut short): the shards read before the fault are in the queue, the rest is not, said by the line, status and the workers',
+      'usage error; Redis unreachable or refusing when it starts, or, while it runs, refusing or sending nothing for --redis-wait (5 minutes by default: down, hung): the shards it names are in the queue, and the same command run again adds the rest; the queue holds another input or other options; an input that breaks midway (a record a reader cannot take, a gzip file cut short): the shards read before the fault are in the queue, the rest is not, said by the line, status and the workers',
     ],
     [
       EXIT.interrupted,

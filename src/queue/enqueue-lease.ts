@@ -15,6 +15,13 @@ export const ENQUEUE_LEASE_MS = 30_000
 /** How often a running enqueue renews its lease, ms. */
 export const ENQUEUE_RENEW_MS = 5_000
 
+/**
+ * Default of `EnqueueOptions.redisWait`, ms: 10 times a worker's default --lock-duration, the time
+ * a worker with --exit-when-done gives a Redis gone (`REDIS_GONE_LOCKS`), so that `enqueue &&
+ * worker --exit-when-done` in one batch job gives it the same; a restart or a failover has time.
+ */
+export const REDIS_WAIT_MS = 300_000
+
 /** How long `release` waits for Redis, ms. */
 const RELEASE_WAIT_MS = 2_000
 

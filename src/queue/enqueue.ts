@@ -6,12 +6,13 @@ import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
+import { grouped as n } from '../report/format.js'
 import type { TableOptions } from '../sources/tables/options.js'
-import { holdEnqueue } from './enqueue-lease.js'
-import { QueueError } from './errors.js'
+import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
+import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
 import { type PlannedShard, planShards, type ShardPlan } from './plan-shards.js'
-import { openRedis, refusedBy } from './redis.js'
+import { openRedis, refusedBy, silenceWatch } from './redis.js'
 import {
   DATA_VERSION,
   type RunOptions,
@@ -57,6 +58,15 @@ export interface EnqueueOptions {
    * @default false
    */
   retryFailed?: boolean
+  /**
+   * How long Redis may send nothing while enqueue runs before it stops, ms: down, its address
+   * refusing, or stopped or hung with the connection open. It stops with a `QueueError`
+   * ('redis-unreachable') naming the shards in the queue, which the same enqueue run again does
+   * not add twice. At least `ENQUEUE_RENEW_MS` twice: the lease renewed every 5 s hears from a
+   * Redis that answers, however slowly the input is read. An enqueue run from cron or CI waited
+   * for ever. @default 300_000 (5 minutes: what a worker with `exitWhenDone` gives it by default)
+   */
+  redisWait?: number
   /** Where `-` reads from. @default process.stdin */
   stdin?: Readable
   /**
@@ -162,6 +172,11 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   const problem = queueNameProblem(options.queue)
   if (problem) throw new UsageError(problem)
   let shardSize = options.shardSize ?? 10_000
+  const redisWait = options.redisWait ?? REDIS_WAIT_MS
+  if (!Number.isFinite(redisWait) || redisWait < 2 * ENQUEUE_RENEW_MS)
+    throw new TypeError(
+      `redisWait must be at least ${(2 * ENQUEUE_RENEW_MS) / 1000} s (${2 * ENQUEUE_RENEW_MS} ms), twice the enqueue lease's renewal, got ${redisWait}`,
+    )
   // The workers' WebDataset shards hold this many rows: the same bound as a run's `shardSize`.
   checkShardSize(shardSize)
   // The run's options as every worker will resolve them (a bad header, a proxy URL that does not
@@ -181,14 +196,27 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   if (run.name !== undefined && (plan.kind === 'lines' || plan.columns))
     checkTemplate(run.name, plan.kind === 'table' ? ['row', ...(plan.columns ?? [])] : [])
   const redis = await openRedis(options.redis)
+  // Redis gone for good mid-run (down, stopped, hung): every command waited for it for ever
+  // (`maxRetriesPerRequest: null`), and so did the enqueue, saying nothing. After `redisWait` of
+  // silence the client is cut, its commands fail at once, and the enqueue stops (`goneWords`).
+  let gone = false
+  const silence = silenceWatch(redis, redisWait, () => {
+    gone = true
+    redis.disconnect()
+    return new Error('Redis silent')
+  })
+  const heard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, silence.broken])
   // No shard size given: the queue's, when it holds these files (enqueuing them again without
   // the first enqueue's --shard-size was refused as "the same input in shards of 2 rows, not 10000").
   let queued: number | undefined
   try {
-    queued = options.shardSize === undefined ? await queuedShardSize(redis, options.queue, plan) : undefined
+    queued =
+      options.shardSize === undefined ? await heard(queuedShardSize(redis, options.queue, plan)) : undefined
   } catch (error) {
+    silence.stop()
     // A Redis that refuses (an ACL, a full one) is said as the rest of enqueue says it.
     redis.disconnect()
+    if (gone) throw goneError(options, { shards: 0, added: 0, existing: 0, shardSize })
     throw refusedBy(error, options.redis) ?? error
   }
   if (queued !== undefined && queued !== shardSize) {
@@ -228,7 +256,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   let broken: { broken: unknown } | undefined
   const iterator = plan[Symbol.asyncIterator]()
   try {
-    lease = await holdEnqueue(redis, options.queue)
+    lease = await heard(holdEnqueue(redis, options.queue))
     let batch: PlannedShard[] = []
     // Every step is idempotent (ids are the shards', `HSETNX` claims): a batch that Redis cut
     // off midway is sent again whole, and counted once, when it was added.
@@ -280,7 +308,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       if (batch.length === 0) return
       for (let cut = 0; ; cut++) {
         try {
-          const { fresh, putBack, opened } = await addBatch()
+          const { fresh, putBack, opened } = await heard(addBatch())
           existing += batch.length - fresh
           added += fresh
           retried += putBack
@@ -291,7 +319,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
           // ioredis sends single commands again once reconnected, but fails a pipeline or a
           // transaction cut midway: a Redis restart stopped the enqueue with exit 1 and
           // "Command aborted due to connection close".
-          if (!isCutOff(error) || cut >= CUT_OFF_TRIES) throw error
+          if (gone || !isCutOff(error) || cut >= CUT_OFF_TRIES) throw error
         }
       }
       shards += batch.length
@@ -304,10 +332,14 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       // Shards read are not held for long waiting for a full batch: a slow stream (a crawler's
       // output piped in) had workers idle while up to 200 shards of its rows sat here.
       const wait = batch.length > 0 ? timer(BATCH_WAIT_MS) : undefined
-      const next = await Promise.race([pending, stop.promise, ...(wait ? [wait.promise] : [])]).catch(
-        (error: unknown) => ({ broken: error }),
-      )
+      const next = await Promise.race([
+        pending,
+        stop.promise,
+        silence.broken.catch((): typeof GONE => GONE),
+        ...(wait ? [wait.promise] : []),
+      ]).catch((error: unknown) => ({ broken: error }))
       wait?.cancel()
+      if (next === GONE) throw new Error('Redis silent')
       if (typeof next === 'object' && 'broken' in next) {
         broken = next
         break
@@ -339,37 +371,47 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
       const error = brokenInput(broken.broken, options.queue, shards)
       // Said by `status` and the workers, where "run the same enqueue again" would break there again.
       if (claimed)
-        await redis.hset(metaKey(options.queue), {
-          broken: errorWords(broken.broken),
-        } satisfies Partial<QueueMeta>)
+        await heard(
+          redis.hset(metaKey(options.queue), {
+            broken: errorWords(broken.broken),
+          } satisfies Partial<QueueMeta>),
+        )
       throw error
     }
     if (interrupted) {
+      // Left unawaited past the wait, its failure once the client is cut is no one's to say.
+      last.catch(() => {})
       const wait = timer(STOP_FLUSH_MS)
       await Promise.race([last, wait.promise])
       wait.cancel()
     } else await last
     if (!interrupted && claimed)
-      await redis.hset(metaKey(options.queue), {
-        rows: String(plan.rows()),
-        shards: String(shards),
-        complete: '1',
-      } satisfies Partial<QueueMeta>)
-    else if (!interrupted && !(await redis.hexists(metaKey(options.queue), 'inputId')))
+      await heard(
+        redis.hset(metaKey(options.queue), {
+          rows: String(plan.rows()),
+          shards: String(shards),
+          complete: '1',
+        } satisfies Partial<QueueMeta>),
+      )
+    else if (!interrupted && !(await heard(redis.hexists(metaKey(options.queue), 'inputId'))))
       // An input with no row binds no input to the queue, but enqueue has ended: a worker waiting
       // with --exit-when-done for it to end waited for good (`enqueue empty.txt && worker
       // --exit-when-done` never returned). The next input's enqueue takes the queue afresh.
-      await redis.hset(metaKey(options.queue), {
-        rows: '0',
-        shards: '0',
-        complete: '1',
-      } satisfies Partial<QueueMeta>)
+      await heard(
+        redis.hset(metaKey(options.queue), {
+          rows: '0',
+          shards: '0',
+          complete: '1',
+        } satisfies Partial<QueueMeta>),
+      )
   } catch (error) {
+    if (gone) throw goneError(options, { shards, added, existing, shardSize })
     throw refusedBy(error, options.redis) ?? error
   } finally {
     stop.dispose()
+    silence.stop()
     // Not awaited: a generator waiting for its input (standard input) would hold the stop up.
-    if (interrupted || broken) iterator.return?.().catch(() => {})
+    if (interrupted || broken || gone) iterator.return?.().catch(() => {})
     await lease?.release()
     await queue.close().catch(() => {})
     redis.disconnect()
@@ -407,9 +449,39 @@ function brokenInput(error: unknown, queue: string, shards: number): unknown {
   )
 }
 
+/**
+ * What an enqueue stopped by a Redis silent for `redisWait` says (see `EnqueueOptions.redisWait`):
+ * the address, how long, the shards it knows are in the queue (the input's first ones: batches are
+ * added in order) and that the same enqueue run again adds only the rest.
+ */
+export function goneWords(
+  redis: string,
+  queue: string,
+  waitMs: number,
+  done: { shards: number; added: number; existing: number; shardSize: number },
+): string {
+  const s = done.shards === 1 ? '' : 's'
+  const held =
+    done.shards === 0
+      ? `no shard of this input is known to be in queue ${queue}`
+      : `the input's first ${n(done.shards)} shard${s} of up to ${n(done.shardSize)} row${done.shardSize === 1 ? '' : 's'} ${done.shards === 1 ? 'is' : 'are'} in queue ${queue} (${n(done.added)} added now, ${n(done.existing)} there already)`
+  return `Redis at ${shownRedis(redis)} has sent nothing for ${Math.round(waitMs / 1000)} s (--redis-wait): stopped; ${held}${done.shards === 0 ? ': run the same command again once it answers' : ', the rest may not be: run the same command again once it answers to add it'} (nothing is added twice)`
+}
+
+function goneError(
+  options: EnqueueOptions,
+  done: { shards: number; added: number; existing: number; shardSize: number },
+): QueueError {
+  return new QueueError(
+    'redis-unreachable',
+    goneWords(options.redis, options.queue, options.redisWait ?? REDIS_WAIT_MS, done),
+  )
+}
+
 const errorWords = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const STOPPED = Symbol('stopped')
+const GONE = Symbol('gone')
 const WAITED = Symbol('waited')
 
 /** A promise that resolves to `WAITED` after `ms`, and its cancellation. */

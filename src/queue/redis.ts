@@ -59,7 +59,7 @@ export async function openRedis(url: string): Promise<Redis> {
     lastError = error
     stranger ??= strangerWords(String(error?.message))
   })
-  const silence = silenceWatch(client, url)
+  const silence = silenceWatch(client, SILENCE_TIMEOUT, () => mute(url))
   try {
     await Promise.race([
       (async () => {
@@ -175,29 +175,32 @@ function sayAuthWarnings(client: Redis, url: string): void {
   quiet(client)
 }
 
+/** What `openRedis` and `heardWithin` say of a Redis silent for `SILENCE_TIMEOUT`. */
+const mute = (url: string) =>
+  new QueueError(
+    'redis-unreachable',
+    `Redis at ${shownRedis(url)} took the connection but answered nothing in ${SILENCE_TIMEOUT / 1000} s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
+  )
+
 /**
- * Rejects (`QueueError` 'redis-unreachable') once the server has sent nothing for
- * `SILENCE_TIMEOUT`, counted from the start and from each byte it sends; `stop` ends the watch.
+ * Rejects with `silent()`'s error once the server has sent nothing for `ms`, counted from the
+ * start and from each byte it sends on any of the client's connections (a reconnection's too: a
+ * Redis down, its address refusing, sends nothing either); `stop` ends the watch.
  */
-function silenceWatch(client: Redis, url: string): { broken: Promise<never>; stop: () => void } {
+export function silenceWatch(
+  client: Redis,
+  ms: number,
+  silent: () => Error,
+): { broken: Promise<never>; stop: () => void } {
   let timer: NodeJS.Timeout | undefined
-  let fail: (error: QueueError) => void = () => {}
+  let fail: (error: Error) => void = () => {}
   const broken = new Promise<never>((_, reject) => {
     fail = reject
   })
   broken.catch(() => {})
   const arm = () => {
     clearTimeout(timer)
-    timer = setTimeout(
-      () =>
-        fail(
-          new QueueError(
-            'redis-unreachable',
-            `Redis at ${shownRedis(url)} took the connection but answered nothing in ${SILENCE_TIMEOUT / 1000} s: is it stopped or hung (redis-cli ping), or is another kind of server on that port?`,
-          ),
-        ),
-      SILENCE_TIMEOUT,
-    )
+    timer = setTimeout(() => fail(silent()), ms)
   }
   const heard = () => arm()
   // `connect`: the socket is open (TLS included), and ioredis's `stream` is it; a client already
@@ -225,7 +228,7 @@ function silenceWatch(client: Redis, url: string): { broken: Promise<never>; sto
  * (`CLIENT PAUSE`) or hung after the connection was checked held them for ever.
  */
 export async function heardWithin<T>(client: Redis, url: string, work: () => Promise<T>): Promise<T> {
-  const silence = silenceWatch(client, url)
+  const silence = silenceWatch(client, SILENCE_TIMEOUT, () => mute(url))
   silence.broken.catch(() => client.disconnect())
   try {
     return await Promise.race([work(), silence.broken])
