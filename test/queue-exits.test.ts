@@ -266,46 +266,78 @@ test('enqueue of a table that breaks midway (a quote never closed): the shards b
   )
 })
 
-test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
-  timeout: 60_000,
-}, async () => {
+/**
+ * A worker with --exit-when-done and --lock-duration 1 on a Redis of its own, its 2 transfers under
+ * way when `cut` takes Redis away; its end, after `cut`'s own mending (`mend`), whatever happens.
+ */
+async function workerCutOff(
+  queue: string,
+  cut: (own: RedisServer) => Promise<void>,
+  mend: () => void = () => {},
+): Promise<{ code: number | null; stderr: string }> {
   const own = await startRedis()
-  const urls = [0, 1].map((i) => server.url(`/redis-gone/${i}.jpg?size=200000&drip=20000`))
-  const input = join(dir, 'redis-gone.txt')
+  const urls = [0, 1].map((i) => server.url(`/${queue}/${i}.jpg?size=200000&drip=20000`))
+  const input = join(dir, `${queue}.txt`)
   await writeFile(input, `${urls.join('\n')}\n`)
-  const at = ['--redis', own.url, '--queue', 'redis-gone']
+  const at = ['--redis', own.url, '--queue', queue]
   assert.equal((await runCli(['enqueue', input, ...at])).code, 0)
   const w = startCli([
     'worker',
     ...at,
     '-o',
-    join(dir, 'redis-gone-out'),
+    join(dir, `${queue}-out`),
     '--lock-duration',
     '1',
     '--exit-when-done',
   ])
   const kill = setTimeout(() => w.child.kill('SIGKILL'), 45_000)
   try {
-    await until('the transfers to be under way', () => requested('/redis-gone/') === 2)
-    await own.stop()
+    await until('the transfers to be under way', () => requested(`/${queue}/`) === 2)
+    await cut(own)
     const r = await w.done
+    // What a worker stopped by a Redis gone says last (10 lock durations of 1 s).
     assert.equal(r.code, 2, r.stderr)
-    assert.match(
-      r.stderr,
-      /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,
-    )
     assert.match(
       r.stderr,
       /imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has been unreachable for 1\d s \(10 times --lock-duration\): stopping \(--exit-when-done\)/,
     )
     assert.match(
       r.stderr,
-      /imgpull: Redis unreachable for 1\d s: what became of queue redis-gone is not known: exit 2\n$/,
+      new RegExp(
+        `imgpull: Redis unreachable for 1\\d s: what became of queue ${queue} is not known: exit 2\\n$`,
+      ),
     )
+    return r
   } finally {
     clearTimeout(kill)
     w.child.kill('SIGKILL')
+    mend()
+    await own.stop()
   }
+}
+
+test('Redis hung for good under a worker with --exit-when-done (SIGSTOP: the connection stays open, nothing answers): it stops after 10 lock durations, exit 2, saying so (it waited for ever: only a closed connection counted)', {
+  timeout: 60_000,
+}, async () => {
+  let pid = 0
+  await workerCutOff(
+    'redis-hung',
+    async (own) => {
+      pid = Number(/^process_id:(\d+)/m.exec(await own.client.info('server'))?.[1])
+      process.kill(pid, 'SIGSTOP')
+    },
+    () => pid > 0 && process.kill(pid, 'SIGCONT'),
+  )
+})
+
+test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
+  timeout: 60_000,
+}, async () => {
+  const r = await workerCutOff('redis-gone', (own) => own.stop())
+  assert.match(
+    r.stderr,
+    /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,
+  )
 })
 
 test('status of a queue that does not exist, and a worker waiting for it: exit 2 / a wait that names the queues Redis holds (a mistyped name was said as a queue not enqueued yet)', async () => {

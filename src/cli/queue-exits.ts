@@ -20,7 +20,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.usage,
-      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
+      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable (down or hung: nothing heard) for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
     ],
     [
       EXIT.fatal,

@@ -202,20 +202,30 @@ export function silenceWatch(
     clearTimeout(timer)
     timer = setTimeout(() => fail(silent()), ms)
   }
-  const heard = () => arm()
-  // `connect`: the socket is open (TLS included), and ioredis's `stream` is it; a client already
-  // connected is heard on the stream it has.
-  const opened = () => client.stream?.on('data', heard)
-  client.on('connect', opened)
-  if (client.status === 'ready' || client.status === 'connect') opened()
+  const deaf = onHeard(client, arm)
   arm()
   return {
     broken,
     stop: () => {
       clearTimeout(timer)
-      client.off('connect', opened)
-      client.stream?.off('data', heard)
+      deaf()
     },
+  }
+}
+
+/**
+ * Call `heard` on every chunk the server sends on the client's connection, and on each one it
+ * opens again after a loss; returns the function that stops it.
+ */
+export function onHeard(client: Redis, heard: () => void): () => void {
+  // `connect`: the socket is open (TLS included), and ioredis's `stream` is it; a client already
+  // connected is heard on the stream it has.
+  const opened = () => client.stream?.on('data', heard)
+  client.on('connect', opened)
+  if (client.status === 'ready' || client.status === 'connect') opened()
+  return () => {
+    client.off('connect', opened)
+    client.stream?.off('data', heard)
   }
 }
 

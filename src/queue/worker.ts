@@ -35,6 +35,7 @@ import {
   evictingPolicy,
   evictionWords,
   isRefusal,
+  onHeard,
   openRedis,
   redisUser,
   refusalHint,
@@ -154,8 +155,9 @@ export interface WorkerSummary {
    */
   queueGone?: true
   /**
-   * With `exitWhenDone`: it stopped because Redis stayed unreachable this long, ms (past
-   * `REDIS_GONE_LOCKS` lock durations): what became of the queue is not known.
+   * With `exitWhenDone`: it stopped because Redis sent nothing this long, ms (down, or hung with
+   * the connection open; past `REDIS_GONE_LOCKS` lock durations, and 5 heartbeats): what became
+   * of the queue is not known.
    */
   redisGone?: number
 }
@@ -569,6 +571,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // with the other workers'. A lock not renewed for its whole duration has lapsed: stop the shard.
   // The watchdog ticks every second at most: a tick that comes a whole lock duration late says this
   // process was held still itself (SIGSTOP, a paused VM, swapping), not that Redis was silent.
+  // Redis gone is Redis silent: down or refusing (the connection closed), or stopped or hung with it
+  // open (SIGSTOP, a dead path), which sent nothing either and which the worker with
+  // --exit-when-done waited for, for ever, since only a closed connection counted. The heartbeat
+  // hears from a Redis that answers every `heartbeatMs`: a few of them at least.
+  let heardAt = performance.now()
+  const deaf = onHeard(redis, () => {
+    heardAt = performance.now()
+  })
+  const goneAfter = Math.max(REDIS_GONE_LOCKS * lockDuration, 5 * (options.heartbeatMs ?? 2000))
   const tick = Math.min(1000, lockDuration / 4)
   let tickedAt = performance.now()
   const watchdog = setInterval(() => {
@@ -581,9 +592,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     // --exit-when-done waited for it for ever, its last line "lost Redis ... reconnecting". Past
     // `REDIS_GONE_LOCKS` lock durations it stops (its shards' locks lapsed long before); one
     // serving the queue waits on, as Sidekiq's and BullMQ's workers do.
-    if (options.exitWhenDone && silentSince !== undefined && !summary.redisGone) {
-      const silent = now - silentSince
-      if (silent > REDIS_GONE_LOCKS * lockDuration) {
+    if (options.exitWhenDone && !summary.redisGone) {
+      const silent = now - heardAt
+      if (silent > goneAfter) {
         summary.redisGone = Math.round(silent)
         say({
           type: 'redis',
@@ -645,15 +656,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   })
   let dropped = false
   let closedAt = Number.NEGATIVE_INFINITY
-  /** `performance.now()` when the connection to Redis closed, until it is ready again. */
-  let silentSince: number | undefined
   redis.on('close', () => {
     dropped = true
     closedAt = performance.now()
-    silentSince ??= closedAt
   })
   redis.on('ready', () => {
-    silentSince = undefined
     if (lost) {
       lost = false
       say({
@@ -845,6 +852,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     unreachable ? Promise.race([work.catch(() => {}), sleep(1000)]) : work
   await closing(worker.close(unreachable))
   clearInterval(watchdog)
+  deaf()
   clearInterval(heartbeat)
   await closing(gate.close())
   await closing(beat(true))

@@ -86,7 +86,8 @@ export async function startRedis(
     },
     async stop() {
       client.disconnect()
-      if (child.exitCode === null) {
+      // Once only: a server killed has no exit code, but a signal, and its exit was heard already.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         child.kill('SIGKILL')
         await exited
