@@ -494,42 +494,87 @@ test('Redis back without its data: the worker says the queue is gone and how to 
   }
 })
 
-test('Redis gone mid-enqueue (down past --redis-wait): enqueue stops, exit 2, naming Redis and the shards in the queue; run again once Redis is back, it adds only the rest (it waited for ever)', {
-  timeout: 90_000,
-}, async () => {
+/**
+ * An enqueue of standard input (3 shards of 2 rows written, more to come) into a Redis of its own,
+ * which `cut` takes away once the 3 are in the queue (`write` sends more rows); it must stop, exit
+ * 2, its line matching `line` and naming the 3 shards. Once `mend`ed, the same enqueue with the
+ * whole input adds only the other 2.
+ */
+async function enqueueCutOff(
+  queue: string,
+  cut: (own: RedisServer, write: (text: string) => void) => Promise<void>,
+  mend: (own: RedisServer) => Promise<void>,
+  line: RegExp,
+) {
   const own = await startRedis()
-  const at = ['--redis', own.url, '--queue', 'enqueue-gone']
-  const rows = Array.from({ length: 10 }, (_, i) => `${server.url(`/eg/${i}.jpg`)}\n`)
-  // Standard input written by hand: 3 shards of 2 rows, then nothing more while Redis is down.
+  const at = ['--redis', own.url, '--queue', queue]
+  const rows = Array.from({ length: 10 }, (_, i) => `${server.url(`/${queue}/${i}.jpg`)}\n`)
   const run = startCli(['enqueue', '-', ...at, '--shard-size', '2', '--redis-wait', '10'], {
     keepStdin: true,
   })
   const kill = setTimeout(() => run.child.kill('SIGKILL'), 60_000)
   try {
     run.child.stdin?.write(rows.slice(0, 6).join(''))
-    const waiting = () => own.client.llen('imgpull:bullmq:enqueue-gone:wait')
+    const waiting = () => own.client.llen(`imgpull:bullmq:${queue}:wait`)
     await until('the first 3 shards to be added', async () => (await waiting()) === 3, 20_000)
-    // SHUTDOWN SAVE, then down for longer than --redis-wait: back with its data for the rerun.
-    const down = own.restart(16_000)
+    await cut(own, (text) => run.child.stdin?.write(text))
     const r = await run.done
     assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, line)
     assert.match(
       r.stderr,
-      /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; the input's first 3 shards of up to 2 rows are in queue enqueue-gone \(3 added now, 0 there already\), the rest may not be: run the same command again once it answers to add it \(nothing is added twice\)$/m,
+      new RegExp(
+        `stopped; the input's first 3 shards of up to 2 rows are in queue ${queue} \\(3 added now, 0 there already\\), the rest may not be: run the same command again once [a-z ]+ to add it \\(nothing is added twice\\)$`,
+        'm',
+      ),
     )
-    await down
+    await mend(own)
     const again = await runCli(['enqueue', '-', ...at, '--shard-size', '2', '--json'], {
       input: rows.join(''),
     })
     assert.equal(again.code, 0, again.stderr)
     const result = JSON.parse(again.stdout)
     assert.deepEqual([result.shards, result.added, result.existing], [5, 2, 3])
-    assert.equal(await own.client.hget('imgpull:enqueue-gone:meta', 'complete'), '1')
+    assert.equal(await own.client.hget(`imgpull:${queue}:meta`, 'complete'), '1')
   } finally {
     clearTimeout(kill)
     run.child.kill('SIGKILL')
     await own.stop()
   }
+}
+
+test('Redis gone mid-enqueue (down past --redis-wait): enqueue stops, exit 2, naming Redis and the shards in the queue; run again once Redis is back, it adds only the rest (it waited for ever)', {
+  timeout: 90_000,
+}, async () => {
+  let down: Promise<void> | undefined
+  await enqueueCutOff(
+    'enqueue-gone',
+    async (own) => {
+      // SHUTDOWN SAVE, then down for longer than --redis-wait: back with its data for the rerun.
+      down = own.restart(16_000)
+    },
+    async () => {
+      await down
+    },
+    /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has sent nothing for 10 s \(--redis-wait\): stopped; /m,
+  )
+})
+
+test('Redis refusing writes mid-enqueue (full: maxmemory under noeviction): enqueue stops at once, exit 2, with the fix and the shards in the queue; run again once mended, it adds only the rest (the line named neither)', {
+  timeout: 60_000,
+}, async () => {
+  await enqueueCutOff(
+    'enqueue-full',
+    async (own, write) => {
+      await own.client.config('SET', 'maxmemory', '1')
+      // A shard more (2 rows), for a batch Redis refuses.
+      write(`${server.url('/enqueue-full/more-0.jpg')}\n${server.url('/enqueue-full/more-1.jpg')}\n`)
+    },
+    async (own) => {
+      await own.client.config('SET', 'maxmemory', '0')
+    },
+    /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses imgpull's commands \(OOM [^)]*\): it is full \(maxmemory\): raise maxmemory .*; stopped; /m,
+  )
 })
 
 test('goneWords: what an enqueue stopped by a silent Redis says it left in the queue', () => {

@@ -216,8 +216,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     silence.stop()
     // A Redis that refuses (an ACL, a full one) is said as the rest of enqueue says it.
     redis.disconnect()
-    if (gone) throw goneError(options, { shards: 0, added: 0, existing: 0, shardSize })
-    throw refusedBy(error, options.redis) ?? error
+    throw stoppedBy(error, gone, options, { shards: 0, added: 0, existing: 0, shardSize }, false) ?? error
   }
   if (queued !== undefined && queued !== shardSize) {
     shardSize = queued
@@ -405,8 +404,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
         } satisfies Partial<QueueMeta>),
       )
   } catch (error) {
-    if (gone) throw goneError(options, { shards, added, existing, shardSize })
-    throw refusedBy(error, options.redis) ?? error
+    throw stoppedBy(error, gone, options, { shards, added, existing, shardSize }, claimed) ?? error
   } finally {
     stop.dispose()
     silence.stop()
@@ -449,32 +447,52 @@ function brokenInput(error: unknown, queue: string, shards: number): unknown {
   )
 }
 
+/** What an enqueue stopped midway by Redis knows it left in the queue. */
+interface Left {
+  shards: number
+  added: number
+  existing: number
+  shardSize: number
+}
+
 /**
- * What an enqueue stopped by a Redis silent for `redisWait` says (see `EnqueueOptions.redisWait`):
- * the address, how long, the shards it knows are in the queue (the input's first ones: batches are
- * added in order) and that the same enqueue run again adds only the rest.
+ * What an enqueue stopped midway by Redis says it left: the shards it knows are in the queue (the
+ * input's first ones: batches are added in order) and that the same enqueue run again, once
+ * `mended` (`it answers`), adds only the rest. Pure.
  */
-export function goneWords(
-  redis: string,
-  queue: string,
-  waitMs: number,
-  done: { shards: number; added: number; existing: number; shardSize: number },
-): string {
+export function leftWords(queue: string, done: Left, mended: string): string {
   const s = done.shards === 1 ? '' : 's'
   const held =
     done.shards === 0
       ? `no shard of this input is known to be in queue ${queue}`
       : `the input's first ${n(done.shards)} shard${s} of up to ${n(done.shardSize)} row${done.shardSize === 1 ? '' : 's'} ${done.shards === 1 ? 'is' : 'are'} in queue ${queue} (${n(done.added)} added now, ${n(done.existing)} there already)`
-  return `Redis at ${shownRedis(redis)} has sent nothing for ${Math.round(waitMs / 1000)} s (--redis-wait): stopped; ${held}${done.shards === 0 ? ': run the same command again once it answers' : ', the rest may not be: run the same command again once it answers to add it'} (nothing is added twice)`
+  return `stopped; ${held}${done.shards === 0 ? `: run the same command again once ${mended}` : `, the rest may not be: run the same command again once ${mended} to add it`} (nothing is added twice)`
 }
 
-function goneError(
-  options: EnqueueOptions,
-  done: { shards: number; added: number; existing: number; shardSize: number },
-): QueueError {
+/** What an enqueue stopped by a Redis silent for `waitMs` says (see `EnqueueOptions.redisWait`). Pure. */
+export function goneWords(redis: string, queue: string, waitMs: number, done: Left): string {
+  return `Redis at ${shownRedis(redis)} has sent nothing for ${Math.round(waitMs / 1000)} s (--redis-wait): ${leftWords(queue, done, 'it answers')}`
+}
+
+/**
+ * Why an enqueue stopped on Redis trouble after it began adding shards, with what it left:
+ * `gone` (silent for `redisWait`), or a refusal (full, a replica after a failover), whose words
+ * named neither the shards added nor that the same enqueue adds the rest. `undefined`: another error.
+ */
+function stoppedBy(error: unknown, gone: boolean, options: EnqueueOptions, done: Left, begun: boolean) {
+  if (gone)
+    return new QueueError(
+      'redis-unreachable',
+      goneWords(options.redis, options.queue, options.redisWait ?? REDIS_WAIT_MS, done),
+    )
+  const refusal = refusedBy(error, options.redis)
+  if (!refusal || !begun) return refusal
   return new QueueError(
-    'redis-unreachable',
-    goneWords(options.redis, options.queue, options.redisWait ?? REDIS_WAIT_MS, done),
+    'redis-refused',
+    `${refusal.message}; ${leftWords(options.queue, done, 'it takes them')}`,
+    {
+      cause: error,
+    },
   )
 }
 
