@@ -82,10 +82,15 @@ export function speaksSocks5(proxy: URL, ms = 2000): Promise<boolean> {
   })
 }
 
-/** A connection of its own to the proxy's address (its default port by scheme, an IPv6 one unbracketed). */
-function proxySocket(proxy: URL): Socket {
+/** The proxy's address to connect to: its host (an IPv6 one unbracketed) and port (its scheme's default). */
+function proxyAddress(proxy: URL): { host: string; port: number } {
   const port = Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80)
-  return tcpConnect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port })
+  return { host: proxy.hostname.replace(/^\[|\]$/g, ''), port }
+}
+
+/** A connection of its own to the proxy's address (see `proxyAddress`). */
+function proxySocket(proxy: URL): Socket {
+  return tcpConnect(proxyAddress(proxy))
 }
 
 /**
@@ -96,13 +101,13 @@ function proxySocket(proxy: URL): Socket {
  */
 function speakingSocket(proxy: URL, tls: () => ConnectionOptions): { socket: Socket; ready: string } {
   if (proxy.protocol !== 'https:') return { socket: proxySocket(proxy), ready: 'connect' }
-  const host = proxy.hostname.replace(/^\[|\]$/g, '')
+  const { host, port } = proxyAddress(proxy)
   // node:tls loaded only when an https:// proxy is asked (see trustedContext).
   const { connect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   const socket = connect({
     ...tls(),
     host,
-    port: Number(proxy.port) || 443,
+    port,
     ...(isIP(host) ? {} : { servername: host }),
     ALPNProtocols: ['http/1.1'],
   })
