@@ -13,6 +13,7 @@ import {
   TimeoutError,
   UsageError,
 } from './errors.js'
+import { AnswersOnce } from './fetch/answers-once.js'
 import { AUTO_THREADS_AFTER, autoThreadBudget } from './fetch/auto-threads.js'
 import { classify } from './fetch/classify.js'
 import { createAgent, proxyTls } from './fetch/client.js'
@@ -568,6 +569,8 @@ class Engine {
 
   readonly journal: Journal
   readonly dispatcher: Dispatcher
+  /** The hosts `dispatcher`'s connections found answering once: this run's (see answers-once.ts). */
+  readonly #answersOnce = new AnswersOnce()
   readonly leftovers: Set<string>
   readonly paths: Layout
   readonly pool: TransformPool | undefined
@@ -976,6 +979,7 @@ class Engine {
           task.validators,
           {
             dispatcher: this.dispatcher,
+            answersOnce: this.#answersOnce,
             options: this.options,
             onValidators,
             onBody,

@@ -1999,6 +1999,53 @@ test('a host silent on a reused connection and on a new one alike is slow, not o
   }
 })
 
+// The verdict was the process's (a module's Map): a library caller's second pull() to the same
+// origin, since mended (a proxy restarted, its keep-alive fixed), still opened a connection a file.
+test('a host found answering once in one pull is not taken so by the next pull in the process: its connections are reused again', async () => {
+  let mended = false
+  const connections: number[] = []
+  const server = await startRawServer((socket) => {
+    connections.push(socket.remotePort!)
+    let answered = false
+    socket.on('data', (bytes) => {
+      if (answered && !mended) return
+      answered = true
+      const b = makeImage(bytes.toString('latin1').split(' ')[1], 5_000)
+      socket.write(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: ${b.length}\r\n\r\n`),
+          b,
+        ]),
+      )
+    })
+  })
+  try {
+    const pull = (name: string) =>
+      withEnv({}, () =>
+        run(
+          Array.from({ length: 6 }, (_, i) => server.url(`/${name}-${i}.jpg`)),
+          { out: join(dir, `once-then-mended-${name}`), concurrency: 1, retries: 0, headersTimeout: 1_500 },
+        ),
+      )
+    const first = await pull('first')
+    assert.ok(
+      first.every((r) => r.status === 'ok'),
+      JSON.stringify(first.map((r) => r.message)),
+    )
+    mended = true
+    connections.length = 0
+    const second = await pull('second')
+    assert.ok(
+      second.every((r) => r.status === 'ok'),
+      JSON.stringify(second.map((r) => r.message)),
+    )
+    // One connection carries the six, as for any host (it was six, one a file).
+    assert.equal(connections.length, 1, JSON.stringify(connections))
+  } finally {
+    await server.close()
+  }
+})
+
 test('connectionOrigin: the proxy for an http:// URL it forwards, else the URL (a tunnel carries one host)', () => {
   const cases: [string, string | undefined, string][] = [
     ['http://img.example/a.jpg', undefined, 'http://img.example'],

@@ -16,7 +16,7 @@ import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
-import { answeredFresh, connectionOrigin, foundOnce, oneEach, silentFresh } from './answers-once.js'
+import { type AnswersOnce, connectionOrigin } from './answers-once.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
 import { cacheHit } from './cache-hit.js'
 import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
@@ -109,6 +109,11 @@ export interface Downloaded {
 
 export interface DownloadContext {
   dispatcher: Dispatcher
+  /**
+   * The hosts `dispatcher`'s connections found answering once (see answers-once.ts): one a pool,
+   * made with it, so that no run takes another's verdicts.
+   */
+  answersOnce: AnswersOnce
   options: ResolvedOptions
   /** Called when a response tells how to resume it (kept in the journal). */
   onValidators?: (validators: Validators) => void
@@ -762,7 +767,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
         headersTimeout: t.options.headersTimeout,
         bodyTimeout: t.options.idleTimeout,
         ...(t.readPastLength ? { readPastLength: true } : {}),
-        ...(oneEach(connectedTo) ? { reset: true } : {}),
+        ...(t.ctx.answersOnce.oneEach(connectedTo) ? { reset: true } : {}),
       },
       t.cancel,
     )
@@ -779,8 +784,8 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       else if (exchange.reused && isHttp1(exchange.socket)) {
         // Silent on a connection that answered before: see answers-once.ts.
         silentOnReuse = true
-        foundOnce(connectedTo)
-      } else if (exchange.reused === false) silentFresh(connectedTo)
+        t.ctx.answersOnce.found(connectedTo)
+      } else if (exchange.reused === false) t.ctx.answersOnce.silentFresh(connectedTo)
       exchange.abort(error)
     }
     // A head long in coming on a connection that has answered nothing yet: the server may be
@@ -800,7 +805,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
     try {
       t.head = await exchange.response
       t.ttfb = performance.now() - started
-      if (exchange.reused === false) answeredFresh(connectedTo)
+      if (exchange.reused === false) t.ctx.answersOnce.answeredFresh(connectedTo)
       const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
       if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return
       // Its body thrown away as every other is: not waited for past 100 ms (see `discard`).

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { type Options, resolveOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { shownUrl } from '../utils/url.js'
+import { AnswersOnce } from './answers-once.js'
 import { classify } from './classify.js'
 import { createAgent } from './client.js'
 import { download } from './download.js'
@@ -40,6 +41,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 }) as typeof process.emitWarning
 const options = resolveOptions(workerData.options as Options)
 const dispatcher = createAgent(options)
+/** The hosts this thread's connections found answering once (the thread is its run's alone). */
+const answersOnce = new AnswersOnce()
 const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
@@ -86,6 +89,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
       m.validators,
       {
         dispatcher,
+        answersOnce,
         options,
         onValidators: (validators) => send({ op: 'validators', id: m.id, validators }),
         onBody: (at, unresumable, length) => send({ op: 'body', id: m.id, at, unresumable, length }),
