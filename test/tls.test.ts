@@ -23,6 +23,7 @@ import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { withEnv } from './support/proxied.js'
 import { type LocalServer, listenLocal, startRawServer } from './support/raw-server.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
 
@@ -749,6 +750,19 @@ test('a DER certificate is trusted as its PEM is, from caCert, SSL_CERT_FILE and
       `caCert\` to be a readable PEM file: ${derDir} is a folder \\(SSL_CERT_DIR=${derDir} takes a folder`,
     ),
   )
+})
+
+// SSL_CERT_DIR was read once a process (SSL_CERT_FILE each run): a CA a user put in the folder
+// after a library caller's first pull() was not trusted by the next one ('an authority not trusted here').
+test('a CA added to SSL_CERT_DIR between two pulls of one process is trusted by the second', async () => {
+  const later = join(dir, 'later-certs')
+  mkdirSync(later, { recursive: true })
+  const before = await withEnv({ SSL_CERT_DIR: later }, () => fetchOne(origins.privateCa))
+  assert.equal(before.status, 'failed')
+  assert.match(before.message ?? '', /an authority not trusted here/)
+  writeFileSync(join(later, 'company-ca.pem'), readFileSync(certs.ca))
+  const after = await withEnv({ SSL_CERT_DIR: later }, () => fetchOne(origins.privateCa))
+  assert.equal(after.status, 'ok', after.message)
 })
 
 // Node codes only some of OpenSSL's verify failures; the others are `UNSPECIFIED`, and those

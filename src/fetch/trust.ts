@@ -201,21 +201,41 @@ function warnOnce(variable: string, value: string, why: string): void {
 /** `c_rehash`'s names: a certificate's subject hash, `.`, a number (`.r` and one for CRLs). */
 const HASH_NAME = /^[0-9a-f]{8}\.r?\d+$/
 
-/** What `certDirCas` found, by `SSL_CERT_DIR` value: the run's options and its agent both ask. */
-const certDirs = new Map<string, string[]>()
+/**
+ * What `certDirCas` found, by `SSL_CERT_DIR` value, with the folders' modification times then
+ * (`folderTimes`): a run's agent and proxy connections ask alike, and a later run (a library
+ * caller's next pull()) reads the folders again only when a name was added, removed or renamed in one.
+ */
+const certDirs = new Map<string, { times: string; cas: string[] }>()
+
+/** The modification times (ms) of `dirs`, one `:`-separated word; -1 for one that cannot be read. */
+const folderTimes = (dirs: readonly string[]): string =>
+  dirs
+    .map((dir) => {
+      try {
+        return statSync(dir).mtimeMs
+      } catch {
+        return -1
+      }
+    })
+    .join(':')
 
 /**
  * The certificates in the folders of `SSL_CERT_DIR` (OpenSSL's: `:`-separated, each file one or
  * more PEM certificates, as `c_rehash` or a distribution's `/etc/ssl/certs` leaves them; the
  * same certificate under several names is taken once, and a hash-named link beside the files it
  * points to is not read again). A file that holds none (a CRL, a README) is passed over; a folder
- * that cannot be read is warned about once and left out. Read once a process.
+ * that cannot be read is warned about once and left out. Read again when a folder changed (see
+ * `certDirs`): it was read once a process, so a CA a user added there was not trusted by a library
+ * caller's next pull(), where one added to `SSL_CERT_FILE` was (that file is read each run).
  */
 function certDirCas(value: string): string[] {
+  const dirs = value.split(':').filter(Boolean)
+  const times = folderTimes(dirs)
   const known = certDirs.get(value)
-  if (known) return known
+  if (known?.times === times) return known.cas
   const found = new Set<string>()
-  for (const dir of value.split(':').filter(Boolean)) {
+  for (const dir of dirs) {
     let entries: import('node:fs').Dirent[]
     try {
       entries = readdirSync(dir, { withFileTypes: true })
@@ -236,7 +256,7 @@ function certDirCas(value: string): string[] {
     }
   }
   const cas = [...found]
-  certDirs.set(value, cas)
+  certDirs.set(value, { times, cas })
   return cas
 }
 
