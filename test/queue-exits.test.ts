@@ -168,7 +168,12 @@ test('SIGTERM mid-shard (systemctl stop, docker stop): a worker serving the queu
           r.stderr,
           /imgpull: stopped before queue term was done \(--exit-when-done\): exit 130\n$/,
         )
-      else assert.match(r.stderr, /worker \S+: 0 shards done, 1 given back, 0 failed attempts; .*\n$/)
+      // Its 4 transfers cut: said, with their bytes (its line said "0 images ok" alone).
+      else
+        assert.match(
+          r.stderr,
+          /worker \S+: 0 shards done, 1 given back with 4 images unfinished, 0 failed attempts; .*; [\d.]+ kB received in all, in .*\n$/,
+        )
     } finally {
       w.child.kill('SIGKILL')
     }
@@ -229,6 +234,18 @@ test('workerEnding: the exit code a worker ends with, and the last line that say
       2,
       /^Redis unreachable for 10 s: what became of queue q is not known: exit 2$/,
     ],
+    [
+      { failedForGood: 0, redisGone: 10_400, redisSilence: 'closed' },
+      { exitWhenDone: true },
+      2,
+      /^Redis unreachable for 10 s: /,
+    ],
+    [
+      { failedForGood: 0, redisGone: 10_400, redisSilence: 'open' },
+      { exitWhenDone: true },
+      2,
+      /^Redis hung \(its connection open, nothing answered\) for 10 s: what became of queue q is not known: exit 2$/,
+    ],
   ]
   for (const [summary, how, code, line] of cases) {
     const ending = workerEnding(summary, { queue: 'q', exitWhenDone: false, stop: undefined, ...how })
@@ -272,6 +289,7 @@ test('enqueue of a table that breaks midway (a quote never closed): the shards b
  */
 async function workerCutOff(
   queue: string,
+  silence: 'open' | 'closed',
   cut: (own: RedisServer) => Promise<void>,
   mend: () => void = () => {},
 ): Promise<{ code: number | null; stderr: string }> {
@@ -299,12 +317,19 @@ async function workerCutOff(
     assert.equal(r.code, 2, r.stderr)
     assert.match(
       r.stderr,
-      /imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has been unreachable for 1\d s \(10 times --lock-duration\): stopping \(--exit-when-done\)/,
+      silence === 'open'
+        ? /imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has answered nothing for 1\d s, its connection open \(hung or stopped\) \(10 times --lock-duration\): stopping \(--exit-when-done\)/
+        : /imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ has been unreachable for 1\d s \(10 times --lock-duration\): stopping \(--exit-when-done\)/,
+    )
+    // Its shard was cut mid-way: said, with the bytes it had received (it said "0 images ok" alone).
+    assert.match(
+      r.stderr,
+      /: 0 shards done, 1 given back with 2 images unfinished, 0 failed attempts; 0 images ok \(0 B\), 0 failed; [\d.]+ kB received in all, in /,
     )
     assert.match(
       r.stderr,
       new RegExp(
-        `imgpull: Redis unreachable for 1\\d s: what became of queue ${queue} is not known: exit 2\\n$`,
+        `imgpull: Redis ${silence === 'open' ? 'hung \\(its connection open, nothing answered\\)' : 'unreachable'} for 1\\d s: what became of queue ${queue} is not known: exit 2\\n$`,
       ),
     )
     return r
@@ -322,6 +347,7 @@ test('Redis hung for good under a worker with --exit-when-done (SIGSTOP: the con
   let pid = 0
   await workerCutOff(
     'redis-hung',
+    'open',
     async (own) => {
       pid = Number(/^process_id:(\d+)/m.exec(await own.client.info('server'))?.[1])
       process.kill(pid, 'SIGSTOP')
@@ -333,7 +359,7 @@ test('Redis hung for good under a worker with --exit-when-done (SIGSTOP: the con
 test('Redis gone for good under a worker with --exit-when-done: it stops its shard when its lock lapses, and itself after 10 lock durations, exit 2, saying so (it waited for ever, "reconnecting")', {
   timeout: 60_000,
 }, async () => {
-  const r = await workerCutOff('redis-gone', (own) => own.stop())
+  const r = await workerCutOff('redis-gone', 'closed', (own) => own.stop())
   assert.match(
     r.stderr,
     /shard 00000: given back to the queue \(its lock was lost: Redis did not answer for 1 s/,

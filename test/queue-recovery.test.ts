@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
-import { imagesWords } from '../src/cli/worker-command.js'
+import { givenBackWords, imagesWords } from '../src/cli/worker-command.js'
 import { goneWords } from '../src/queue/enqueue.js'
 import type { WorkerSummary } from '../src/queue/worker.js'
 import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
@@ -193,6 +193,17 @@ test("imagesWords: a worker's images, its own earlier attempts' apart from those
   for (const [given, want] of cases) assert.equal(imagesWords({ ...base, ...given }), want)
 })
 
+test('givenBackWords: the shards a worker gave back, with the images it left unfinished in them', () => {
+  const cases: [number, number, string][] = [
+    [0, 0, '0 given back'],
+    [1, 0, '1 given back'],
+    [1, 1, '1 given back with 1 image unfinished'],
+    [2, 1500, '2 given back with 1,500 images unfinished'],
+  ]
+  for (const [released, unfinished, want] of cases)
+    assert.equal(givenBackWords({ released, unfinished }), want)
+})
+
 test("a worker that loses its shard's lock (Redis silent) and takes it again says the images of its first attempt as its own, not as done before", async () => {
   // Three fast images, then three slow ones (10 s each) in flight when Redis falls silent.
   const urls = [0, 1, 2].map((i) => server.url(`/own/${i}.jpg`))
@@ -212,7 +223,7 @@ test("a worker that loses its shard's lock (Redis silent) and takes it again say
     assert.match(r.stderr, /its lock was lost: Redis did not answer for 2 s, --lock-duration\)/)
     assert.match(
       r.stderr,
-      /1 shard done, 1 given back, 0 failed attempts; 6 images ok \([^;]*; 3 of them fetched by an earlier attempt of its own\), 0 failed/,
+      /1 shard done, 1 given back with 3 images unfinished, 0 failed attempts; 6 images ok \([^;]*; 3 of them fetched by an earlier attempt of its own\), 0 failed; [\d.]+ kB received in all, in /,
     )
     assert.doesNotMatch(r.stderr, /done before/)
   } finally {

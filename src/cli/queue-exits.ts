@@ -20,7 +20,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.usage,
-      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable (down or hung: nothing heard) for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
+      'usage error; Redis unreachable, refusing or evicting keys when it starts, or, with --exit-when-done, unreachable or hung (down, or its connection open with nothing answered) for 10 times --lock-duration while it runs (5 minutes by default: gone for good, what became of the queue not known); a queue name Redis cannot take',
     ],
     [
       EXIT.fatal,
@@ -76,7 +76,7 @@ export type WorkerStop = 'graceful' | 'hard' | undefined
 export function workerEnding(
   s: Pick<
     WorkerSummary,
-    'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped' | 'redisGone'
+    'fatal' | 'failedForGood' | 'queueFailed' | 'queueGone' | 'enqueueStopped' | 'redisGone' | 'redisSilence'
   >,
   how: { queue: string; exitWhenDone: boolean; stop: WorkerStop },
 ): { code: number; line?: string } {
@@ -84,7 +84,7 @@ export function workerEnding(
   if (s.redisGone)
     return {
       code: EXIT.usage,
-      line: `Redis unreachable for ${Math.round(s.redisGone / 1000)} s: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
+      line: `Redis ${s.redisSilence === 'open' ? 'hung (its connection open, nothing answered)' : 'unreachable'} for ${Math.round(s.redisGone / 1000)} s: what became of queue ${how.queue} is not known: exit ${EXIT.usage}`,
     }
   if (how.stop === 'hard')
     return {

@@ -172,7 +172,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       process.stdout.write(`${JSON.stringify({ summary: { ...summary, exitCode: ending.code } })}\n`)
     else if (!o.quiet || summary.fatal)
       print(
-        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${n(summary.released)} given back, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed, in ${(summary.ms / 1000).toFixed(1)} s`,
+        `worker ${summary.worker}: ${n(summary.shards)} shard${summary.shards === 1 ? '' : 's'} done, ${givenBackWords(summary)}, ${n(summary.failed)} failed attempt${summary.failed === 1 ? '' : 's'}${summary.failedForGood > 0 ? ` (${n(summary.failedForGood)} failed for good: see imgpull status)` : ''}; ${imagesWords(summary)}, ${n(summary.failedImages)} failed${summary.unfinished > 0 ? `; ${formatBytes(summary.received)} received in all` : ''}, in ${(summary.ms / 1000).toFixed(1)} s`,
       )
     if (summary.fatal)
       print(
@@ -198,4 +198,13 @@ export function imagesWords(s: WorkerSummary): string {
   const own = s.ownBefore
   const before = s.skipped - own
   return `${n(s.ok)} images ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
+}
+
+/**
+ * "N given back" of a worker's last line, with the images of those shards it left unfinished
+ * (its line then says the bytes it received in all, theirs included): a shard cut mid-way by a
+ * lost lock said only "0 images ok", as if the worker had done nothing. Pure.
+ */
+export function givenBackWords(s: Pick<WorkerSummary, 'released' | 'unfinished'>): string {
+  return `${n(s.released)} given back${s.unfinished > 0 ? ` with ${n(s.unfinished)} image${s.unfinished === 1 ? '' : 's'} unfinished` : ''}`
 }

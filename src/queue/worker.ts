@@ -113,6 +113,12 @@ export interface WorkerSummary {
   shards: number
   /** Shards it gave back to the queue (stopped, or its lock lost). */
   released: number
+  /**
+   * Images of the shards it gave back that its runs of them did not finish (cut in flight, or not
+   * begun): left to the worker that takes each. Its line said only "0 images ok" of a shard cut
+   * mid-way, as if it had done nothing (see `received`).
+   */
+  unfinished: number
   /** Shard attempts that failed (BullMQ tries them again with backoff, up to their attempts). */
   failed: number
   /** Of those, the shards' last attempts: failed for good (`status` shows why). */
@@ -134,6 +140,11 @@ export interface WorkerSummary {
   ownBefore: number
   failedImages: number
   bytes: number
+  /**
+   * Body bytes it received over all its shard runs, partial transfers included (`RunStats.bytes`):
+   * those of the images cut when it gave a shard back too, which `bytes` (its images ok) leaves out.
+   */
+  received: number
   ms: number
   stoppedBy: 'done' | 'signal' | 'fatal'
   /**
@@ -160,6 +171,25 @@ export interface WorkerSummary {
    * of the queue is not known.
    */
   redisGone?: number
+  /**
+   * With `redisGone`: whether its connection to Redis was still open then (`open`: a Redis hung or
+   * stopped, SIGSTOP, or a path that drops packets without a word) or not (`closed`: down, or
+   * refusing connections). Both were said "unreachable".
+   */
+  redisSilence?: RedisSilence
+}
+
+/** How a Redis that sent nothing was: see `WorkerSummary.redisSilence`. */
+export type RedisSilence = 'open' | 'closed'
+
+/**
+ * A Redis that sent nothing for `ms`, in words: hung with the connection open, or unreachable. Pure.
+ */
+export function redisSilenceWords(silence: RedisSilence, ms: number): string {
+  const s = `${Math.round(ms / 1000)} s`
+  return silence === 'open'
+    ? `has answered nothing for ${s}, its connection open (hung or stopped)`
+    : `has been unreachable for ${s}`
 }
 
 /**
@@ -280,6 +310,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     worker: id,
     shards: 0,
     released: 0,
+    unfinished: 0,
     failed: 0,
     failedForGood: 0,
     ok: 0,
@@ -287,6 +318,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     ownBefore: 0,
     failedImages: 0,
     bytes: 0,
+    received: 0,
     ms: 0,
     stoppedBy: 'done',
   }
@@ -459,13 +491,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     summary.ok += me.own.ok
     summary.failedImages += me.own.failed
     summary.bytes += me.own.bytes
+    summary.received += run.stats.bytes
     const complete = !error && run.stats.interrupted === 0 && results + run.stats.duplicates === rows
+    /** Its images this run did not finish, counted when the shard is given back. */
+    const unfinished = Math.max(0, rows - results - run.stats.duplicates)
     // Its journal keeps them: the next attempt here meets them as skipped again.
     if (complete) fetchedBefore.delete(data.shard)
     else fetchedBefore.set(data.shard, (fetchedBefore.get(data.shard) ?? 0) + me.own.ok)
     if (me.lockLost) {
       // Another worker may have the shard now: its journal (when shared) keeps what this one did.
       summary.released++
+      summary.unfinished += unfinished
       say({ type: 'released', shard: data.shard, why: me.lockLost })
       const thrown = error instanceof Error ? error : new Error('lock lost')
       told.add(thrown)
@@ -474,6 +510,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const local = error instanceof FatalError || isFatalLocal(error)
     if (!complete && (stopping || local)) {
       if (local) stopFor(error)
+      summary.unfinished += unfinished
       return release(job, token, data.shard, local ? (fatal?.message ?? 'a local fault') : 'stopped')
     }
     // The run threw, or ended short of its rows: the attempt failed.
@@ -596,10 +633,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const silent = now - heardAt
       if (silent > goneAfter) {
         summary.redisGone = Math.round(silent)
+        // Open: a Redis hung or stopped holds its connections (nothing closes them); down, it refuses.
+        summary.redisSilence = redis.status === 'ready' ? 'open' : 'closed'
         say({
           type: 'redis',
           state: 'gone',
-          message: `Redis at ${shownRedis(options.redis)} has been unreachable for ${Math.round(silent / 1000)} s (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it answers`,
+          message: `Redis at ${shownRedis(options.redis)} ${redisSilenceWords(summary.redisSilence, silent)} (${REDIS_GONE_LOCKS} times --lock-duration): stopping (--exit-when-done); the shards this worker held go back to the queue once it answers`,
         })
         stop?.()
       }
