@@ -3,37 +3,24 @@
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { workerEnding } from '../src/cli/queue-exits.js'
 import { otherQueuesWords } from '../src/queue/keys.js'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
-import { type ImageServer, startImageServer } from './support/image-server.js'
+import { runCli, startCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
 import { type RedisServer, startRedis } from './support/redis.js'
 import { until } from './support/wait.js'
 
-let redis: RedisServer
-let server: ImageServer
-let dir: string
-
-before(async () => {
-  ;[redis, server, dir] = await Promise.all([startRedis(), startImageServer(), tempDir('imgpull-exits-')])
-})
-after(async () => {
-  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
-})
-
-const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
-
-/** Requests the server has seen for paths under `prefix`. */
-const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
+const fx = queueFixture({ prefix: 'imgpull-exits-' })
+const { q, requested } = fx
 
 /** A list of `n` images under `/name/`, each sent in about `seconds`, enqueued as one shard. */
 async function enqueue(name: string, n: number, seconds: number, ...extra: string[]): Promise<string> {
   const urls = Array.from({ length: n }, (_, i) =>
-    server.url(`/${name}/${i}.jpg?size=${20_000 * seconds}&drip=20000`),
+    fx.server.url(`/${name}/${i}.jpg?size=${20_000 * seconds}&drip=20000`),
   )
-  const input = join(dir, `${name}.txt`)
+  const input = join(fx.dir, `${name}.txt`)
   await writeFile(input, `${urls.join('\n')}\n`)
   const r = await runCli(['enqueue', input, ...q(name), '--shard-size', String(n), '-c', String(n), ...extra])
   assert.equal(r.code, 0, r.stderr)
@@ -42,7 +29,7 @@ async function enqueue(name: string, n: number, seconds: number, ...extra: strin
 
 /** A worker started on `queue`, its stderr gathered as it comes; killed by `stop` whatever happens. */
 function worker(queue: string, out: string, ...extra: string[]) {
-  const w = startCli(['worker', ...q(queue), '-o', join(dir, out), '--lock-duration', '1', ...extra])
+  const w = startCli(['worker', ...q(queue), '-o', join(fx.dir, out), '--lock-duration', '1', ...extra])
   let said = ''
   w.child.stderr?.on('data', (d) => {
     said += d
@@ -68,7 +55,7 @@ test('a worker that lost its shard\'s lock (held still: SIGSTOP) and whose shard
       'worker',
       ...q('lostfail'),
       '-o',
-      join(dir, 'out-b'),
+      join(fx.dir, 'out-b'),
       '--lock-duration',
       '1',
       '--exit-when-done',
@@ -89,14 +76,14 @@ test('a worker that lost its shard\'s lock (held still: SIGSTOP) and whose shard
     a.child.kill('SIGKILL')
   }
   // Nothing left to run, but a shard failed for good: the queue is not done (it exited 0).
-  const c = await runCli(['worker', ...q('lostfail'), '-o', join(dir, 'out-c'), '--exit-when-done'])
+  const c = await runCli(['worker', ...q('lostfail'), '-o', join(fx.dir, 'out-c'), '--exit-when-done'])
   assert.equal(c.code, 1, c.stderr)
   assert.match(c.stderr, /imgpull: queue lostfail is not done: 1 shard failed for good: .*: exit 1\n$/)
   const json = await runCli([
     'worker',
     ...q('lostfail'),
     '-o',
-    join(dir, 'out-c'),
+    join(fx.dir, 'out-c'),
     '--exit-when-done',
     '--json',
   ])
@@ -110,7 +97,7 @@ test('a step of the shard after its run that throws (publishing it: a file where
   const w = worker('inway', 'inway-out', '--exit-when-done')
   try {
     await until('the transfers to be under way', () => requested('/inway/') === 2)
-    await writeFile(join(dir, 'inway-out', '00000'), 'not a folder\n')
+    await writeFile(join(fx.dir, 'inway-out', '00000'), 'not a folder\n')
     const r = await w.done
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /imgpull: shard 00000 failed: ENOTDIR/)
@@ -132,10 +119,10 @@ test('the queue deleted under a worker with --exit-when-done: it says so and exi
     await until('the transfers to be under way', () => requested('/deleted/') === 2)
     // As `redis-cli --scan --pattern ... | xargs redis-cli del` would.
     const keys = [
-      ...(await redis.client.keys('imgpull:deleted:*')),
-      ...(await redis.client.keys('imgpull:bullmq:deleted:*')),
+      ...(await fx.redis.client.keys('imgpull:deleted:*')),
+      ...(await fx.redis.client.keys('imgpull:bullmq:deleted:*')),
     ]
-    await redis.client.del(...keys)
+    await fx.redis.client.del(...keys)
     const r = await w.done
     assert.equal(r.code, 1, r.stderr)
     assert.match(
@@ -256,9 +243,9 @@ test('workerEnding: the exit code a worker ends with, and the last line that say
 })
 
 test('enqueue of a table that breaks midway (a quote never closed): the shards before the fault are in the queue (only the first one was), it exits 2 saying so, and status and the workers name the fault rather than "run the same enqueue again"', async () => {
-  const rows = Array.from({ length: 50 }, (_, i) => `${server.url(`/broken/${i}.jpg`)},row ${i}`)
-  const table = join(dir, 'broken.csv')
-  await writeFile(table, `url,caption\n${rows.join('\n')}\n${server.url('/broken/x.jpg')},"never closed\n`)
+  const rows = Array.from({ length: 50 }, (_, i) => `${fx.server.url(`/broken/${i}.jpg`)},row ${i}`)
+  const table = join(fx.dir, 'broken.csv')
+  await writeFile(table, `url,caption\n${rows.join('\n')}\n${fx.server.url('/broken/x.jpg')},"never closed\n`)
   const r = await runCli(['enqueue', table, ...q('broken'), '--shard-size', '10'])
   assert.equal(r.code, 2, r.stderr)
   assert.equal(
@@ -271,7 +258,7 @@ test('enqueue of a table that breaks midway (a quote never closed): the shards b
     shown.stdout,
     /Its enqueue stopped at a fault of its input: .*broken\.csv line 52: a quote opened in this record is never closed\. The rest is not in the queue, and the same enqueue stops there again\./,
   )
-  const w = await runCli(['worker', ...q('broken'), '-o', join(dir, 'broken-out'), '--exit-when-done'])
+  const w = await runCli(['worker', ...q('broken'), '-o', join(fx.dir, 'broken-out'), '--exit-when-done'])
   assert.equal(w.code, 1, w.stderr)
   assert.match(
     w.stderr,
@@ -294,8 +281,8 @@ async function workerCutOff(
   mend: () => void = () => {},
 ): Promise<{ code: number | null; stderr: string }> {
   const own = await startRedis()
-  const urls = [0, 1].map((i) => server.url(`/${queue}/${i}.jpg?size=200000&drip=20000`))
-  const input = join(dir, `${queue}.txt`)
+  const urls = [0, 1].map((i) => fx.server.url(`/${queue}/${i}.jpg?size=200000&drip=20000`))
+  const input = join(fx.dir, `${queue}.txt`)
   await writeFile(input, `${urls.join('\n')}\n`)
   const at = ['--redis', own.url, '--queue', queue]
   assert.equal((await runCli(['enqueue', input, ...at])).code, 0)
@@ -303,7 +290,7 @@ async function workerCutOff(
     'worker',
     ...at,
     '-o',
-    join(dir, `${queue}-out`),
+    join(fx.dir, `${queue}-out`),
     '--lock-duration',
     '1',
     '--exit-when-done',

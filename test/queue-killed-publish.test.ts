@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { after, before, test } from 'node:test'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
-import { type ImageServer, startImageServer } from './support/image-server.js'
-import { type RedisServer, startRedis } from './support/redis.js'
+import { test } from 'node:test'
+import { runCli, startCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
 import { held, type Stall, stallEnv } from './support/stall.js'
 
-let redis: RedisServer
-let server: ImageServer
-let dir: string
-
-before(async () => {
-  ;[redis, server, dir] = await Promise.all([
-    startRedis(),
-    startImageServer(),
-    tempDir('imgpull-killed-publish-'),
-  ])
-})
-after(async () => {
-  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
-})
-
-const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+const fx = queueFixture({ prefix: 'imgpull-killed-publish-' })
+const { q } = fx
 
 /** Every file under `root`, with its bytes. */
 async function tree(root: string): Promise<Map<string, Buffer>> {
@@ -62,14 +47,17 @@ async function run(
   stall?: Omit<Stall, 'mark'>,
 ): Promise<Map<string, Buffer>> {
   const queue = `killed-${queues++}`
-  const input = join(dir, `${queue}.txt`)
-  await writeFile(input, `${Array.from({ length: 4 }, (_, i) => server.url(`/same/${i}.jpg`)).join('\n')}\n`)
+  const input = join(fx.dir, `${queue}.txt`)
+  await writeFile(
+    input,
+    `${Array.from({ length: 4 }, (_, i) => fx.server.url(`/same/${i}.jpg`)).join('\n')}\n`,
+  )
   const enqueued = await runCli(['enqueue', input, ...q(queue), '--output-format', format])
   assert.equal(enqueued.code, 0, enqueued.stderr)
-  const out = join(dir, `${queue}-out`)
+  const out = join(fx.dir, `${queue}-out`)
   const worker = ['worker', ...q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done']
   if (stall) {
-    const at = { ...stall, mark: join(dir, `${queue}.held`) }
+    const at = { ...stall, mark: join(fx.dir, `${queue}.held`) }
     const killed = startCli(worker, { env: stallEnv(at) })
     await held(at).finally(() => killed.child.kill('SIGKILL'))
     assert.equal((await killed.done).signal, 'SIGKILL')
@@ -150,18 +138,21 @@ for (const format of ['webdataset', 'files'] as const)
 test('WebDataset: a worker of another machine cut off past its lock between linking its Parquet and renaming it finds, once back, the shard published by the one that took it over and its temporary gone: it keeps the published files, says so and exits 0', async () => {
   const reference = await run('webdataset')
   const queue = 'cut-off'
-  const input = join(dir, `${queue}.txt`)
-  await writeFile(input, `${Array.from({ length: 4 }, (_, i) => server.url(`/same/${i}.jpg`)).join('\n')}\n`)
+  const input = join(fx.dir, `${queue}.txt`)
+  await writeFile(
+    input,
+    `${Array.from({ length: 4 }, (_, i) => fx.server.url(`/same/${i}.jpg`)).join('\n')}\n`,
+  )
   assert.equal((await runCli(['enqueue', input, ...q(queue), '--output-format', 'webdataset'])).code, 0)
-  const out = join(dir, `${queue}-out`)
+  const out = join(fx.dir, `${queue}-out`)
   const worker = ['worker', ...q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done']
   const at = {
     op: 'link',
     path: /\/00000\.parquet\..*\.tmp$/,
     after: true,
     hostname: 'other-machine',
-    mark: join(dir, `${queue}.held`),
-    release: join(dir, `${queue}.release`),
+    mark: join(fx.dir, `${queue}.held`),
+    release: join(fx.dir, `${queue}.release`),
   }
   const late = startCli(worker, { env: stallEnv(at) })
   try {

@@ -2,50 +2,33 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { givenBackWords, imagesWords } from '../src/cli/worker-command.js'
 import { goneWords } from '../src/queue/enqueue.js'
 import type { WorkerSummary } from '../src/queue/worker.js'
-import { cleanup, runCli, startCli, tempDir } from './support/cli.js'
-import { type ImageServer, startImageServer } from './support/image-server.js'
+import { runCli, startCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
 import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
 import { until } from './support/wait.js'
 
-let redis: RedisServer
-let server: ImageServer
-let dir: string
-
-before(async () => {
-  ;[redis, server, dir] = await Promise.all([
-    startRedis(),
-    startImageServer({ ttfb: 100 }),
-    tempDir('imgpull-queue-'),
-  ])
-})
-after(async () => {
-  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
-})
-
-const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
+const fx = queueFixture({ server: { ttfb: 100 } })
+const { q, requested } = fx
 
 async function enqueue(queue: string, urls: string[], shardSize: number, ...extra: string[]) {
-  const path = join(dir, `${queue}.txt`)
+  const path = join(fx.dir, `${queue}.txt`)
   await writeFile(path, `${urls.join('\n')}\n`)
   const r = await runCli(['enqueue', path, ...q(queue), '--shard-size', String(shardSize), ...extra])
   assert.equal(r.code, 0, r.stderr)
 }
 
-/** Requests the server has seen for paths under `prefix`. */
-const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
-
 /** The index in the server's log just past its `n`th request under /kill/. */
 function indexAfter(n: number): number {
   let seen = 0
-  for (let i = 0; i < server.log.length; i++)
-    if (server.log[i].url.startsWith('/kill/') && ++seen === n) return i + 1
-  return server.log.length
+  for (let i = 0; i < fx.server.log.length; i++)
+    if (fx.server.log[i].url.startsWith('/kill/') && ++seen === n) return i + 1
+  return fx.server.log.length
 }
 
 /** The paths (`/kill/N.jpg`) of the images the journal at `path` holds as downloaded. */
@@ -81,9 +64,9 @@ async function status(queue: string) {
 }
 
 test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard over when its lock lapses', async () => {
-  const urls = Array.from({ length: 40 }, (_, i) => server.url(`/kill/${i}.jpg`))
+  const urls = Array.from({ length: 40 }, (_, i) => fx.server.url(`/kill/${i}.jpg`))
   await enqueue('kill', urls, 40, '-c', '4')
-  const out = join(dir, 'kill-out')
+  const out = join(fx.dir, 'kill-out')
   const first = startCli(['worker', ...q('kill'), '-o', out, '--lock-duration', '1'])
   const journal = join(out, '.imgpull', 'queue', '00000', '.imgpull', 'journal.db')
   // Killed whatever happens: a worker left running would hold the test file open forever.
@@ -111,7 +94,9 @@ test('a worker killed mid-shard (kill -9) loses nothing: another takes the shard
   // The shared folder's journal kept what the first did: none of it is fetched again. Counted per
   // URL: a request sent again on a fresh connection (the server closed a kept-alive one under
   // load) is no refetch, and the total alone would count it.
-  const again = server.log.slice(byFirst === 0 ? 0 : indexAfter(byFirst)).filter((r) => keptUrls.has(r.url))
+  const again = fx.server.log
+    .slice(byFirst === 0 ? 0 : indexAfter(byFirst))
+    .filter((r) => keptUrls.has(r.url))
   assert.deepEqual(
     again.map((r) => r.url),
     [],
@@ -146,13 +131,13 @@ async function killOnShard(queue: string, out: string): Promise<void> {
 }
 
 test('a shard its workers keep dying on is failed with a line that says so, by a worker that says it and exits 1; enqueued again, its deaths count anew', async () => {
-  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/dies/${i}.jpg?size=20000&drip=40000`))
+  const urls = Array.from({ length: 4 }, (_, i) => fx.server.url(`/dies/${i}.jpg?size=20000&drip=40000`))
   await enqueue('dies', urls, 4, '-c', '2')
-  const out = join(dir, 'dies-out')
+  const out = join(fx.dir, 'dies-out')
   // Three workers died on it before (killed, out of memory): BullMQ's count of them on the job, set
   // here rather than by three more kills, to keep the test within seconds.
-  const [jobKey] = await redis.client.keys('imgpull:bullmq:dies:*-00000')
-  await redis.client.hset(jobKey, 'stc', '3')
+  const [jobKey] = await fx.redis.client.keys('imgpull:bullmq:dies:*-00000')
+  await fx.redis.client.hset(jobKey, 'stc', '3')
   await killOnShard('dies', out)
   // The fourth death is one too many: the next worker to take the shard fails it before it runs.
   const next = await runCli(['worker', ...q('dies'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
@@ -167,7 +152,7 @@ test('a shard its workers keep dying on is failed with a line that says so, by a
   const s = await status('dies')
   assert.equal(s.failures[0].stalled, 4)
   // Put back to try again with its attempts anew: one more death is one, not a fifth.
-  const again = await runCli(['enqueue', join(dir, 'dies.txt'), ...q('dies')])
+  const again = await runCli(['enqueue', join(fx.dir, 'dies.txt'), ...q('dies')])
   assert.match(again.stderr, /put back to try again/)
   await killOnShard('dies', out)
   const last = await runCli(['worker', ...q('dies'), '-o', out, '--lock-duration', '1', '--exit-when-done'])
@@ -206,17 +191,17 @@ test('givenBackWords: the shards a worker gave back, with the images it left unf
 
 test("a worker that loses its shard's lock (Redis silent) and takes it again says the images of its first attempt as its own, not as done before", async () => {
   // Three fast images, then three slow ones (10 s each) in flight when Redis falls silent.
-  const urls = [0, 1, 2].map((i) => server.url(`/own/${i}.jpg`))
-  urls.push(...[3, 4, 5].map((i) => server.url(`/own/${i}.jpg?size=60000&drip=6000`)))
+  const urls = [0, 1, 2].map((i) => fx.server.url(`/own/${i}.jpg`))
+  urls.push(...[3, 4, 5].map((i) => fx.server.url(`/own/${i}.jpg?size=60000&drip=6000`)))
   await enqueue('own', urls, 6, '-c', '6')
-  const out = join(dir, 'own-out')
+  const out = join(fx.dir, 'own-out')
   const journal = join(out, '.imgpull', 'queue', '00000', '.imgpull', 'journal.db')
   const worker = startCli(['worker', ...q('own'), '-o', out, '--lock-duration', '2', '--exit-when-done'])
   const kill = setTimeout(() => worker.child.kill('SIGKILL'), 60_000)
   try {
     await until('the fast images to be journaled', () => journaledOk(journal) >= 3, 10_000)
     // Longer than the lock: the worker stops the shard, and takes it again once Redis answers.
-    await redis.client.call('CLIENT', 'PAUSE', '6000', 'ALL')
+    await fx.redis.client.call('CLIENT', 'PAUSE', '6000', 'ALL')
     const r = await worker.done
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /shard 00000: given back to the queue \(its lock was lost/)
@@ -233,13 +218,13 @@ test("a worker that loses its shard's lock (Redis silent) and takes it again say
 })
 
 test('a worker held still past its lock (SIGSTOP, a paused VM) says it was, not that Redis was unreachable, and takes the shard again', async () => {
-  const urls = [0, 1].map((i) => server.url(`/still/${i}.jpg?size=20000&drip=10000`))
+  const urls = [0, 1].map((i) => fx.server.url(`/still/${i}.jpg?size=20000&drip=10000`))
   await enqueue('still', urls, 2)
   const worker = startCli([
     'worker',
     ...q('still'),
     '-o',
-    join(dir, 'still-out'),
+    join(fx.dir, 'still-out'),
     '--lock-duration',
     '2',
     '--exit-when-done',
@@ -265,9 +250,9 @@ test('a worker held still past its lock (SIGSTOP, a paused VM) says it was, not 
 })
 
 test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, exits 0 (a stop asked for, done cleanly: see test/queue-exits.test.ts); another finishes it', async () => {
-  const urls = Array.from({ length: 40 }, (_, i) => server.url(`/int/${i}.jpg`))
+  const urls = Array.from({ length: 40 }, (_, i) => fx.server.url(`/int/${i}.jpg`))
   await enqueue('int', urls, 40, '-c', '4')
-  const out = join(dir, 'int-out')
+  const out = join(fx.dir, 'int-out')
   // A long lock: the shard can only be back in the queue this fast if the worker gave it back.
   const first = startCli(['worker', ...q('int'), '-o', out, '--lock-duration', '60'])
   await until('the worker to be mid-shard', () => requested('/int/') >= 8).catch((error) => {
@@ -290,32 +275,39 @@ test('Ctrl-C: the worker finishes its transfers, gives the shard back at once, e
 
 test('a worker that Redis stops answering stops its shard once its lock has lapsed, not when Redis answers again', async () => {
   // Two slow transfers (10 s each): in flight all through Redis's silence.
-  const urls = [0, 1].map((i) => server.url(`/silent/${i}.jpg?size=60000&drip=6000`))
+  const urls = [0, 1].map((i) => fx.server.url(`/silent/${i}.jpg?size=60000&drip=6000`))
   await enqueue('silent', urls, 2)
-  const worker = startCli(['worker', ...q('silent'), '-o', join(dir, 'silent-out'), '--lock-duration', '2'])
+  const worker = startCli([
+    'worker',
+    ...q('silent'),
+    '-o',
+    join(fx.dir, 'silent-out'),
+    '--lock-duration',
+    '2',
+  ])
   try {
-    await until('both transfers to be under way', () => server.stats.inFlight === 2)
+    await until('both transfers to be under way', () => fx.server.stats.inFlight === 2)
     // Every client's commands wait (as behind a network path gone dead): the lock's renewal too.
-    await redis.client.call('CLIENT', 'PAUSE', '9000', 'ALL')
+    await fx.redis.client.call('CLIENT', 'PAUSE', '9000', 'ALL')
     const silent = performance.now()
     // BullMQ hears of a lapsed lock from Redis alone: the worker ran on, its transfers past their
     // host slots' leases (another worker, taking the shard over, over the per-host limit with it).
-    await until('the transfers to be stopped', () => server.stats.inFlight === 0, 7000)
+    await until('the transfers to be stopped', () => fx.server.stats.inFlight === 0, 7000)
     assert.ok(performance.now() - silent < 7000)
   } finally {
-    await redis.client.call('CLIENT', 'UNPAUSE')
+    await fx.redis.client.call('CLIENT', 'UNPAUSE')
     worker.child.kill('SIGKILL')
     await worker.done
   }
 })
 
 test('Redis restarting mid-run: workers reconnect and go on', async () => {
-  const urls = Array.from({ length: 60 }, (_, i) => server.url(`/restart/${i}.jpg`))
+  const urls = Array.from({ length: 60 }, (_, i) => fx.server.url(`/restart/${i}.jpg`))
   await enqueue('restart', urls, 10, '-c', '4')
-  const out = join(dir, 'restart-out')
+  const out = join(fx.dir, 'restart-out')
   const workers = [0, 1].map(() => startCli(['worker', ...q('restart'), '-o', out, '--exit-when-done']))
   await until('the workers to be busy', () => requested('/restart/') >= 15)
-  await redis.restart(800)
+  await fx.redis.restart(800)
   const results = await Promise.all(workers.map((w) => w.done))
   for (const r of results) assert.equal(r.code, 0, r.stderr)
   assert.ok(
@@ -332,17 +324,20 @@ test('Redis restarting mid-run: workers reconnect and go on', async () => {
 test("Redis cutting enqueue's connection while it adds shards (a restart, a proxy's reset): enqueue goes on and adds every shard once", async () => {
   // 8,000 shards: 40 batches of pipelines and transactions; a cut midway through one used to fail
   // the whole enqueue (exit 1, "Command aborted due to connection close").
-  const path = join(dir, 'enqueue-cut.txt')
-  await writeFile(path, Array.from({ length: 40_000 }, (_, i) => `${server.url(`/ec/${i}.jpg`)}\n`).join(''))
+  const path = join(fx.dir, 'enqueue-cut.txt')
+  await writeFile(
+    path,
+    Array.from({ length: 40_000 }, (_, i) => `${fx.server.url(`/ec/${i}.jpg`)}\n`).join(''),
+  )
   const run = startCli(['enqueue', path, ...q('enqueue-cut'), '--shard-size', '5', '--json'])
-  const waiting = () => redis.client.llen('imgpull:bullmq:enqueue-cut:wait')
+  const waiting = () => fx.redis.client.llen('imgpull:bullmq:enqueue-cut:wait')
   await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
   let ended = false
   run.done.then(() => {
     ended = true
   })
   for (let i = 0; i < 15 && !ended; i++) {
-    await redis.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+    await fx.redis.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
     await sleep(80)
   }
   const r = await run.done
@@ -351,19 +346,22 @@ test("Redis cutting enqueue's connection while it adds shards (a restart, a prox
   assert.equal(result.shards, 8000)
   assert.equal(result.added + result.existing, 8000)
   assert.equal(await waiting(), 8000)
-  assert.equal(await redis.client.hget('imgpull:enqueue-cut:meta', 'complete'), '1')
+  assert.equal(await fx.redis.client.hget('imgpull:enqueue-cut:meta', 'complete'), '1')
 })
 
 test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves after 10 s, saying what may be missing, where it waited as long as Redis did', async () => {
-  const path = join(dir, 'enqueue-mute.txt')
-  await writeFile(path, Array.from({ length: 40_000 }, (_, i) => `${server.url(`/em/${i}.jpg`)}\n`).join(''))
+  const path = join(fx.dir, 'enqueue-mute.txt')
+  await writeFile(
+    path,
+    Array.from({ length: 40_000 }, (_, i) => `${fx.server.url(`/em/${i}.jpg`)}\n`).join(''),
+  )
   const run = startCli(['enqueue', path, ...q('enqueue-mute'), '--shard-size', '2'])
-  const waiting = () => redis.client.llen('imgpull:bullmq:enqueue-mute:wait')
+  const waiting = () => fx.redis.client.llen('imgpull:bullmq:enqueue-mute:wait')
   try {
     await until('the first shards to be added', async () => (await waiting()) > 0, 20_000)
     // Every client's commands wait, as on a Redis stopped with SIGSTOP: the batch being added too.
     const pause = 16_000
-    await redis.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
+    await fx.redis.client.call('CLIENT', 'PAUSE', String(pause), 'ALL')
     const paused = performance.now()
     run.child.kill('SIGINT')
     const r = await run.done
@@ -381,12 +379,12 @@ test('Ctrl-C on enqueue while Redis answers nothing (stopped, hung): it leaves a
 })
 
 test('a Redis that refuses writes (full under noeviction): the worker says so once and waits, not asking again thousands of times a second; then goes on', async () => {
-  const urls = Array.from({ length: 20 }, (_, i) => server.url(`/full/${i}.jpg`))
+  const urls = Array.from({ length: 20 }, (_, i) => fx.server.url(`/full/${i}.jpg`))
   await enqueue('full', urls, 10)
-  const out = join(dir, 'full-out')
+  const out = join(fx.dir, 'full-out')
   const processed = async () =>
-    Number(/total_commands_processed:(\d+)/.exec(String(await redis.client.info('stats')))![1])
-  await redis.client.config('SET', 'maxmemory', '1')
+    Number(/total_commands_processed:(\d+)/.exec(String(await fx.redis.client.info('stats')))![1])
+  await fx.redis.client.config('SET', 'maxmemory', '1')
   const worker = startCli(['worker', ...q('full'), '-o', out, '--exit-when-done'])
   let stderr = ''
   worker.child.stderr!.on('data', (d) => {
@@ -403,7 +401,7 @@ test('a Redis that refuses writes (full under noeviction): the worker says so on
     worker.child.kill('SIGKILL')
     throw error
   } finally {
-    await redis.client.config('SET', 'maxmemory', '0')
+    await fx.redis.client.config('SET', 'maxmemory', '0')
   }
   const r = await worker.done
   assert.equal(r.code, 0, r.stderr)
@@ -414,25 +412,25 @@ test('a Redis that refuses writes (full under noeviction): the worker says so on
 })
 
 test('a Redis that takes an evicting maxmemory-policy while workers run (CONFIG SET, a failover): each worker says so once, with the fix, and when it is mended', async () => {
-  const urls = Array.from({ length: 8 }, (_, i) => server.url(`/evict/${i}.jpg?size=20000&drip=10000`))
+  const urls = Array.from({ length: 8 }, (_, i) => fx.server.url(`/evict/${i}.jpg?size=20000&drip=10000`))
   await enqueue('evict', urls, 8, '-c', '2')
-  const worker = startCli(['worker', ...q('evict'), '-o', join(dir, 'evict-out'), '--exit-when-done'])
+  const worker = startCli(['worker', ...q('evict'), '-o', join(fx.dir, 'evict-out'), '--exit-when-done'])
   let stderr = ''
   worker.child.stderr!.on('data', (d) => {
     stderr += d
   })
   try {
     await until('the worker to be mid-shard', () => requested('/evict/') >= 1)
-    await redis.client.config('SET', 'maxmemory-policy', 'allkeys-lru')
+    await fx.redis.client.config('SET', 'maxmemory-policy', 'allkeys-lru')
     await until('the eviction to be said', () => /maxmemory-policy allkeys-lru/.test(stderr), 10_000)
     await sleep(2500)
-    await redis.client.config('SET', 'maxmemory-policy', 'noeviction')
+    await fx.redis.client.config('SET', 'maxmemory-policy', 'noeviction')
     await until('the mend to be said', () => /evicts no keys again/.test(stderr), 10_000)
   } catch (error) {
     worker.child.kill('SIGKILL')
     throw error
   } finally {
-    await redis.client.config('SET', 'maxmemory-policy', 'noeviction')
+    await fx.redis.client.config('SET', 'maxmemory-policy', 'noeviction')
   }
   const r = await worker.done
   assert.equal(r.code, 0, r.stderr)
@@ -441,14 +439,14 @@ test('a Redis that takes an evicting maxmemory-policy while workers run (CONFIG 
     /^imgpull: Redis at redis:\/\/127\.0\.0\.1:\d+ evicts keys when memory runs short \(maxmemory-policy allkeys-lru\): queued shards could vanish; set maxmemory-policy noeviction .*; going on meanwhile$/m,
   )
   assert.equal(r.stderr.match(/evicts keys when/g)?.length, 1, 'said once')
-  assert.equal((await shardManifests(join(dir, 'evict-out'))).filter((l) => l.status === 'ok').length, 8)
+  assert.equal((await shardManifests(join(fx.dir, 'evict-out'))).filter((l) => l.status === 'ok').length, 8)
 })
 
 test('a worker stops when told to though Redis stays down: it leaves after a while, saying where its shards go', {
   timeout: 60_000,
 }, async () => {
   const own = await startRedis()
-  const worker = startCli(['worker', '--redis', own.url, '--queue', 'down', '-o', join(dir, 'down-out')])
+  const worker = startCli(['worker', '--redis', own.url, '--queue', 'down', '-o', join(fx.dir, 'down-out')])
   let stderr = ''
   worker.child.stderr?.on('data', (d) => {
     stderr += d
@@ -481,12 +479,12 @@ test('Redis back without its data: the worker says the queue is gone and how to 
   timeout: 60_000,
 }, async () => {
   const own = await startRedis()
-  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/lost-data/${i}.jpg`))
-  const input = join(dir, 'lost-data.txt')
+  const urls = Array.from({ length: 4 }, (_, i) => fx.server.url(`/lost-data/${i}.jpg`))
+  const input = join(fx.dir, 'lost-data.txt')
   await writeFile(input, `${urls.join('\n')}\n`)
   const enqueued = await runCli(['enqueue', input, '--redis', own.url, '--queue', 'lost'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
-  const worker = startCli(['worker', '--redis', own.url, '--queue', 'lost', '-o', join(dir, 'lost-out')])
+  const worker = startCli(['worker', '--redis', own.url, '--queue', 'lost', '-o', join(fx.dir, 'lost-out')])
   let stderr = ''
   worker.child.stderr?.on('data', (d) => {
     stderr += d
@@ -519,7 +517,7 @@ async function enqueueCutOff(
 ) {
   const own = await startRedis()
   const at = ['--redis', own.url, '--queue', queue]
-  const rows = Array.from({ length: 10 }, (_, i) => `${server.url(`/${queue}/${i}.jpg`)}\n`)
+  const rows = Array.from({ length: 10 }, (_, i) => `${fx.server.url(`/${queue}/${i}.jpg`)}\n`)
   const run = startCli(['enqueue', '-', ...at, '--shard-size', '2', '--redis-wait', '10'], {
     keepStdin: true,
   })
@@ -579,7 +577,7 @@ test('Redis refusing writes mid-enqueue (full: maxmemory under noeviction): enqu
     async (own, write) => {
       await own.client.config('SET', 'maxmemory', '1')
       // A shard more (2 rows), for a batch Redis refuses.
-      write(`${server.url('/enqueue-full/more-0.jpg')}\n${server.url('/enqueue-full/more-1.jpg')}\n`)
+      write(`${fx.server.url('/enqueue-full/more-0.jpg')}\n${fx.server.url('/enqueue-full/more-1.jpg')}\n`)
     },
     async (own) => {
       await own.client.config('SET', 'maxmemory', '0')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
 import { shownRedis } from '../src/queue/errors.js'
@@ -10,32 +10,14 @@ import { BULL_PREFIX } from '../src/queue/keys.js'
 import { publish, readCounts, reopen, shardPaths } from '../src/queue/publish.js'
 import { openRedis, redisAddress } from '../src/queue/redis.js'
 import type { ShardCounts } from '../src/queue/shard-data.js'
-import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
-import { type ImageServer, startImageServer } from './support/image-server.js'
-import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+import { CLI, runCli, startCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
+import { shardManifests } from './support/redis.js'
 import { hyparquetRows, readTar } from './support/shards.js'
 import { until } from './support/wait.js'
 
-let redis: RedisServer
-let server: ImageServer
-let dir: string
-
-before(async () => {
-  ;[redis, server, dir] = await Promise.all([
-    startRedis({ unixSocket: true }),
-    startImageServer({ ttfb: 20 }),
-    tempDir('imgpull-republish-'),
-  ])
-})
-after(async () => {
-  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
-})
-
-async function list(name: string, urls: string[]): Promise<string> {
-  const path = join(dir, name)
-  await writeFile(path, `${urls.join('\n')}\n`)
-  return path
-}
+const fx = queueFixture({ redis: { unixSocket: true }, server: { ttfb: 20 }, prefix: 'imgpull-republish-' })
+const { list, q, requested } = fx
 
 const counts = (ok: number, worker: string): ShardCounts => ({
   rows: 2,
@@ -50,7 +32,7 @@ const counts = (ok: number, worker: string): ShardCounts => ({
 
 test("a late worker's copy of a published shard leaves the published outputs and counts alone (files and WebDataset)", async () => {
   for (const format of ['files', 'webdataset'] as const) {
-    const paths = shardPaths(join(dir, format), 3)
+    const paths = shardPaths(join(fx.dir, format), 3)
     for (const [ok, worker] of [
       [2, 'first'],
       [1, 'late'],
@@ -69,7 +51,7 @@ test("a late worker's copy of a published shard leaves the published outputs and
 })
 
 test('a Unix socket is a Redis address in the forms other clients write: a path, unix://, unix:, redis+unix://, redis-socket://', async () => {
-  const sock = redis.socket!
+  const sock = fx.redis.socket!
   assert.deepEqual(redisAddress(sock), { kind: 'unix', path: sock })
   assert.deepEqual(redisAddress(`unix://${sock}?db=3`), { kind: 'unix', path: sock, db: '3' })
   assert.deepEqual(redisAddress(`unix:${sock}`), { kind: 'unix', path: sock })
@@ -128,16 +110,16 @@ test('a Unix socket is a Redis address in the forms other clients write: a path,
   assert.equal(await three.get('imgpull-test-db'), 'three')
   three.disconnect()
   await assert.rejects(
-    openRedis(`unix://${join(dir, 'none.sock')}`),
+    openRedis(`unix://${join(fx.dir, 'none.sock')}`),
     /cannot reach Redis at unix:\/\/.*none\.sock \(ENOENT\): is redis-server running with unixsocket .*none\.sock/,
   )
 })
 
 test('enqueue, worker and status over a Unix socket', async () => {
-  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/sock/${i}.jpg`))
+  const urls = Array.from({ length: 6 }, (_, i) => fx.server.url(`/sock/${i}.jpg`))
   const input = await list('sock.txt', urls)
-  const out = join(dir, 'sock-out')
-  const q = ['--redis', `unix://${redis.socket}`, '--queue', 'sock']
+  const out = join(fx.dir, 'sock-out')
+  const q = ['--redis', `unix://${fx.redis.socket}`, '--queue', 'sock']
   const enqueued = await runCli(['enqueue', input, ...q, '--shard-size', '4'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   assert.match(enqueued.stderr, /2 added/)
@@ -145,26 +127,23 @@ test('enqueue, worker and status over a Unix socket', async () => {
   assert.equal(worker.code, 0, worker.stderr)
   assert.equal((await shardManifests(out)).filter((l) => l.status === 'ok').length, 6)
   const status = JSON.parse(
-    (await runCli(['status', '--redis', redis.socket!, '--queue', 'sock', '--json'])).stdout,
+    (await runCli(['status', '--redis', fx.redis.socket!, '--queue', 'sock', '--json'])).stdout,
   )
   assert.equal(status.images.ok, 6)
 })
 
-const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
-/** Requests the server has seen for paths under `prefix`. */
-const requested = (prefix: string) => server.log.filter((r) => r.url.startsWith(prefix)).length
 async function queueStatus(queue: string) {
   return JSON.parse((await runCli(['status', ...q(queue), '--json'])).stdout)
 }
 
 test('enqueuing again re-opens the done shards with passing failures (--retry-failed: any failure); workers fetch only those again and publish the shard anew', async () => {
   const urls = [
-    ...Array.from({ length: 4 }, (_, i) => server.url(`/again/${i}.jpg`)),
-    server.url('/again/busy.jpg?status=503&times=1'),
-    server.url('/again/gone.jpg?status=404'),
+    ...Array.from({ length: 4 }, (_, i) => fx.server.url(`/again/${i}.jpg`)),
+    fx.server.url('/again/busy.jpg?status=503&times=1'),
+    fx.server.url('/again/gone.jpg?status=404'),
   ]
   const input = await list('again.txt', urls)
-  const out = join(dir, 'again-out')
+  const out = join(fx.dir, 'again-out')
   const enqueue = async (...extra: string[]) => {
     const r = await runCli(['enqueue', input, ...q('again'), '--shard-size', '3', '--retries', '0', ...extra])
     assert.equal(r.code, 0, r.stderr)
@@ -217,10 +196,10 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
   const header = 'url,caption'
   const rows = Array.from({ length: 6 }, (_, i) =>
     i === 4
-      ? `${server.url('/wds-again/busy.jpg?status=500&times=1')},busy`
-      : `${server.url(`/wds-again/${i}.jpg`)},photo ${i}`,
+      ? `${fx.server.url('/wds-again/busy.jpg?status=500&times=1')},busy`
+      : `${fx.server.url(`/wds-again/${i}.jpg`)},photo ${i}`,
   )
-  const input = join(dir, 'wds-again.csv')
+  const input = join(fx.dir, 'wds-again.csv')
   await writeFile(input, `${header}\n${rows.join('\n')}\n`)
   const shards = [
     '--output-format',
@@ -232,7 +211,7 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
     '--retries',
     '0',
   ]
-  const out = join(dir, 'wds-again-out')
+  const out = join(fx.dir, 'wds-again-out')
   const round = async () => {
     const r = await runCli(['enqueue', input, ...q('wds-again'), ...shards])
     assert.equal(r.code, 0, r.stderr)
@@ -250,7 +229,7 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
     'the shard with no failure is left alone',
   )
 
-  const local = join(dir, 'wds-again-local')
+  const local = join(fx.dir, 'wds-again-local')
   const alone = await runCli([input, ...shards, '-o', local])
   assert.equal(alone.code, 0, alone.stderr)
   for (const f of ['00000.tar', '00001.tar', '00001.parquet'])
@@ -262,13 +241,13 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
 
 test('a worker killed (kill -9) in the middle of a retry round: the next one goes on from the round, and the published shard stays whole meanwhile', async () => {
   const urls = [
-    ...Array.from({ length: 3 }, (_, i) => server.url(`/kill-round/${i}.jpg`)),
+    ...Array.from({ length: 3 }, (_, i) => fx.server.url(`/kill-round/${i}.jpg`)),
     // Failed at first; slow the second time, so that the worker is killed while it fetches it.
-    server.url('/kill-round/slow.jpg?status=503&times=1&size=40000&drip=8000'),
-    server.url('/kill-round/fast.jpg?status=503&times=1'),
+    fx.server.url('/kill-round/slow.jpg?status=503&times=1&size=40000&drip=8000'),
+    fx.server.url('/kill-round/fast.jpg?status=503&times=1'),
   ]
   const input = await list('kill-round.txt', urls)
-  const out = join(dir, 'kill-round-out')
+  const out = join(fx.dir, 'kill-round-out')
   const args = ['--shard-size', '10', '--retries', '0', '-c', '2', '--output-format', 'webdataset']
   const worker = ['worker', ...q('kill-round'), '-o', out, '--exit-when-done', '--lock-duration', '2']
   const enqueue = async () => {
@@ -302,10 +281,10 @@ test('a worker killed (kill -9) in the middle of a retry round: the next one goe
 })
 
 test('a worker with --exit-when-done started beside an enqueue run again waits for it to end (it re-opens shards late in its input)', async () => {
-  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/beside/${i}.jpg`))
-  urls[5] = server.url('/beside/busy.jpg?status=503&times=1')
+  const urls = Array.from({ length: 6 }, (_, i) => fx.server.url(`/beside/${i}.jpg`))
+  urls[5] = fx.server.url('/beside/busy.jpg?status=503&times=1')
   const args = ['enqueue', '-', ...q('beside'), '--retries', '0', '--shard-size', '1']
-  const out = join(dir, 'beside-out')
+  const out = join(fx.dir, 'beside-out')
   assert.equal((await runCli(args, { input: `${urls.join('\n')}\n` })).code, 0)
   assert.equal((await runCli(['worker', ...q('beside'), '-o', out, '--exit-when-done'])).code, 0)
   // The same input again, its end coming late (a slow pipe, a long input read).
@@ -328,9 +307,9 @@ test('a worker with --exit-when-done started beside an enqueue run again waits f
 })
 
 test('files: a worker killed between the two renames of a republish (the old folder aside) leaves the round whole; the next worker publishes it and removes the old copy', async () => {
-  const urls = [server.url('/swap/0.jpg'), server.url('/swap/busy.jpg?status=503&times=1')]
+  const urls = [fx.server.url('/swap/0.jpg'), fx.server.url('/swap/busy.jpg?status=503&times=1')]
   const input = await list('swap.txt', urls)
-  const out = join(dir, 'swap-out')
+  const out = join(fx.dir, 'swap-out')
   const enqueue = () => runCli(['enqueue', input, ...q('swap'), '--retries', '0'])
   const worker = () => runCli(['worker', ...q('swap'), '-o', out, '--exit-when-done'])
   await enqueue()
@@ -352,11 +331,11 @@ test('files: a worker killed between the two renames of a republish (the old fol
 
 test('--retry-failed on a shard a plain enqueue re-opened, still waiting, widens its round to every failure', async () => {
   const urls = [
-    server.url('/widen/busy.jpg?status=503&times=1'),
-    server.url('/widen/gone.jpg?status=404&times=1'),
+    fx.server.url('/widen/busy.jpg?status=503&times=1'),
+    fx.server.url('/widen/gone.jpg?status=404&times=1'),
   ]
   const input = await list('widen.txt', urls)
-  const out = join(dir, 'widen-out')
+  const out = join(fx.dir, 'widen-out')
   const enqueue = (...extra: string[]) =>
     runCli(['enqueue', input, ...q('widen'), '--retries', '0', ...extra])
   const worker = () => runCli(['worker', ...q('widen'), '-o', out, '--exit-when-done'])
@@ -374,16 +353,16 @@ test('--retry-failed on a shard a plain enqueue re-opened, still waiting, widens
 
 test("a re-opened shard's round counts its workers' deaths anew: those of its earlier rounds are not held against it", async () => {
   const input = await list('deaths.txt', [
-    server.url('/deaths/0.jpg'),
-    server.url('/deaths/busy.jpg?status=503&times=1'),
+    fx.server.url('/deaths/0.jpg'),
+    fx.server.url('/deaths/busy.jpg?status=503&times=1'),
   ])
-  const out = join(dir, 'deaths-out')
+  const out = join(fx.dir, 'deaths-out')
   const enqueue = () => runCli(['enqueue', input, ...q('deaths'), '--retries', '0'])
   assert.equal((await enqueue()).code, 0)
   assert.equal((await runCli(['worker', ...q('deaths'), '-o', out, '--exit-when-done'])).code, 0)
   // Three workers died on it in its first round (BullMQ's count, set here to keep the test short):
   // one more death in the new round would have failed it for good at once.
-  const client = await openRedis(redis.url)
+  const client = await openRedis(fx.redis.url)
   try {
     const [jobKey] = await client.keys('imgpull:bullmq:deaths:*-00000')
     await client.hset(jobKey, 'stc', '3')
@@ -399,10 +378,10 @@ test('WebDataset: a shard published over its own files leaves no temporary besid
   // rename() over a link to the same file does nothing (POSIX): the worker's temporary link stayed,
   // 00000.parquet.HOST.PID.tmp beside 00000.parquet, a second copy of the shard's rows in the folder.
   const input = await list('same-files.txt', [
-    server.url('/same-files/0.jpg'),
-    server.url('/same-files/busy.jpg?status=503&times=100'),
+    fx.server.url('/same-files/0.jpg'),
+    fx.server.url('/same-files/busy.jpg?status=503&times=100'),
   ])
-  const out = join(dir, 'same-files-out')
+  const out = join(fx.dir, 'same-files-out')
   const enqueue = () =>
     runCli(['enqueue', input, ...q('same-files'), '--retries', '0', '--output-format', 'webdataset'])
   const worker = () => runCli(['worker', ...q('same-files'), '-o', out, '--exit-when-done'])
@@ -416,24 +395,23 @@ test('WebDataset: a shard published over its own files leaves no temporary besid
 
   // A worker killed between the Parquet and the tar left them published as links to its staged
   // files; the worker that takes the shard over publishes the same files again.
-  const paths = shardPaths(join(dir, 'killed-before-tar'), 2)
+  const paths = shardPaths(join(fx.dir, 'killed-before-tar'), 2)
   await mkdir(paths.staging, { recursive: true })
   for (const d of paths.dataset) await writeFile(d.from, d.to)
   for (const d of paths.dataset.slice(0, 2)) await link(d.from, d.to)
   assert.equal(await publish(paths, 'webdataset', counts(2, 'next')), true)
-  assert.deepEqual((await readdir(join(dir, 'killed-before-tar'))).filter((f) => f !== '.imgpull').sort(), [
-    '00002.parquet',
-    '00002.tar',
-    '00002_stats.json',
-  ])
+  assert.deepEqual(
+    (await readdir(join(fx.dir, 'killed-before-tar'))).filter((f) => f !== '.imgpull').sort(),
+    ['00002.parquet', '00002.tar', '00002_stats.json'],
+  )
 })
 
 test("files: a shard found published by a worker killed before it wrote the counts' copy gets that copy, from the folder's own", async () => {
   const input = await list('counts-copy.txt', [
-    server.url('/counts-copy/0.jpg'),
-    server.url('/counts-copy/1.jpg'),
+    fx.server.url('/counts-copy/0.jpg'),
+    fx.server.url('/counts-copy/1.jpg'),
   ])
-  const out = join(dir, 'counts-copy-out')
+  const out = join(fx.dir, 'counts-copy-out')
   assert.equal((await runCli(['enqueue', input, ...q('counts-copy')])).code, 0)
   const worker = () => runCli(['worker', ...q('counts-copy'), '-o', out, '--exit-when-done'])
   assert.equal((await worker()).code, 0)
@@ -442,7 +420,7 @@ test("files: a shard found published by a worker killed before it wrote the coun
   // As a worker killed between renaming the shard's folder into place and writing the copy leaves
   // it: published, the copy missing, the job not done (its lock lapses; here put back at once).
   await rm(copy)
-  const connection = redis.client.duplicate()
+  const connection = fx.redis.client.duplicate()
   const bull = new Queue('counts-copy', { connection, prefix: BULL_PREFIX })
   try {
     const [job] = await bull.getJobs(['completed'])

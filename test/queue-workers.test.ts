@@ -3,44 +3,25 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { Queue } from 'bullmq'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { enqueueState } from '../src/queue/enqueue-lease.js'
 import { BULL_PREFIX, hostLeasesKey } from '../src/queue/keys.js'
 import { queueStatus } from '../src/queue/status.js'
 import { startBlackHole } from './support/black-hole.js'
-import { CLI, cleanup, runCli, startCli, tempDir } from './support/cli.js'
-import { type ImageServer, startImageServer } from './support/image-server.js'
-import { type RedisServer, shardManifests, startRedis } from './support/redis.js'
+import { CLI, runCli, startCli } from './support/cli.js'
+import { startImageServer } from './support/image-server.js'
+import { queueFixture } from './support/queue-fixture.js'
+import { shardManifests } from './support/redis.js'
 import { duckdbRead, hyparquetRows, readTar, shardFiles } from './support/shards.js'
 import { until } from './support/wait.js'
 
-let redis: RedisServer
-let server: ImageServer
-let dir: string
-
-before(async () => {
-  ;[redis, server, dir] = await Promise.all([
-    startRedis(),
-    startImageServer({ ttfb: 30 }),
-    tempDir('imgpull-queue-'),
-  ])
-})
-after(async () => {
-  await Promise.all([redis.stop(), server.close(), cleanup(dir)])
-})
-
-const q = (queue: string) => ['--redis', redis.url, '--queue', queue]
-
-async function list(name: string, urls: string[]): Promise<string> {
-  const path = join(dir, name)
-  await writeFile(path, `${urls.join('\n')}\n`)
-  return path
-}
+const fx = queueFixture({ server: { ttfb: 30 } })
+const { list, q } = fx
 
 test('enqueue twice adds nothing the second time; another input into the same queue is refused', async () => {
-  const urls = Array.from({ length: 25 }, (_, i) => server.url(`/twice/${i}.jpg`))
+  const urls = Array.from({ length: 25 }, (_, i) => fx.server.url(`/twice/${i}.jpg`))
   const input = await list('twice.txt', urls)
   const first = await runCli(['enqueue', input, ...q('twice'), '--shard-size', '10', '--json'])
   assert.equal(first.code, 0, first.stderr)
@@ -87,7 +68,7 @@ test('enqueue twice adds nothing the second time; another input into the same qu
   const bad = await runCli(['enqueue', input, ...q('a:b')])
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /not a queue name.*no ':'/)
-  const out = await runCli(['enqueue', input, ...q('twice'), '-o', dir])
+  const out = await runCli(['enqueue', input, ...q('twice'), '-o', fx.dir])
   assert.equal(out.code, 2)
   assert.match(out.stderr, /--out is a worker's option/)
   // The workers' shards are this size: bounded as a run's --shard-size is.
@@ -98,7 +79,7 @@ test('enqueue twice adds nothing the second time; another input into the same qu
 
 test('standard input: the same stream again adds nothing; another that begins with the same rows is refused, not merged', async () => {
   const urls = (name: string, n: number) =>
-    Array.from({ length: n }, (_, i) => server.url(`/${name}/${i}.jpg`)).join('\n')
+    Array.from({ length: n }, (_, i) => fx.server.url(`/${name}/${i}.jpg`)).join('\n')
   const a = `${urls('piped-a', 15)}\n`
   // Its first shard is a's (the id of standard input), its second and third are not.
   const b = `${urls('piped-a', 10)}\n${urls('piped-b', 15)}\n`
@@ -123,7 +104,7 @@ test('standard input: the same stream again adds nothing; another that begins wi
 })
 
 test('standard input written slowly (a crawler piping its URLs in): its shards reach the queue as they are read, not once 200 of them are', async (t) => {
-  const urls = Array.from({ length: 35 }, (_, i) => server.url(`/trickle/${i}.jpg`))
+  const urls = Array.from({ length: 35 }, (_, i) => fx.server.url(`/trickle/${i}.jpg`))
   // Three whole shards written, and the stream still open: the first went alone, the next two
   // waited for 198 more.
   const e = slowEnqueue('trickle', urls)
@@ -137,14 +118,14 @@ test('standard input written slowly (a crawler piping its URLs in): its shards r
 
 test("two workers finish one list: every URL's outcome exactly once, no URL fetched twice; status agrees", async () => {
   const urls = [
-    ...Array.from({ length: 58 }, (_, i) => server.url(`/two/${i}.jpg`)),
-    server.url('/two/gone.jpg?status=404'),
-    server.url('/two/page.jpg?html=1'),
+    ...Array.from({ length: 58 }, (_, i) => fx.server.url(`/two/${i}.jpg`)),
+    fx.server.url('/two/gone.jpg?status=404'),
+    fx.server.url('/two/page.jpg?html=1'),
   ]
   const input = await list('two.txt', urls)
-  const out = join(dir, 'two-out')
+  const out = join(fx.dir, 'two-out')
   assert.equal((await runCli(['enqueue', input, ...q('two'), '--shard-size', '8', '-c', '4'])).code, 0)
-  const before = server.stats.requests
+  const before = fx.server.stats.requests
   const workers = [0, 1].map(() => startCli(['worker', ...q('two'), '-o', out, '--exit-when-done', '--json']))
   const results = await Promise.all(workers.map((w) => w.done))
   for (const r of results) assert.equal(r.code, 0, r.stderr)
@@ -161,7 +142,7 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
       .sort(),
     ['http-404', 'not-an-image'],
   )
-  assert.equal(server.stats.requests - before, urls.length, 'no URL was fetched twice')
+  assert.equal(fx.server.stats.requests - before, urls.length, 'no URL was fetched twice')
   assert.deepEqual(
     (await readdir(join(out, '.imgpull', 'queue'))).sort(),
     [...[0, 1, 2, 3, 4, 5, 6, 7].map((n) => `0000${n}.json`), 'input.json'],
@@ -187,7 +168,7 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   assert.match(unknown.stderr, /queue nothing-here .* holds nothing/)
 
   // A worker may start before the enqueue: it waits, and says why once.
-  const early = startCli(['worker', ...q('nothing-yet'), '-o', join(dir, 'early'), '--exit-when-done'])
+  const early = startCli(['worker', ...q('nothing-yet'), '-o', join(fx.dir, 'early'), '--exit-when-done'])
   let said = ''
   await new Promise<void>((resolve) => {
     early.child.stderr?.on('data', (d) => {
@@ -198,7 +179,7 @@ test("two workers finish one list: every URL's outcome exactly once, no URL fetc
   early.child.kill('SIGINT')
   assert.equal((await early.done).code, 130)
   // Once the queue has an input, that worker (stopped, having done nothing) is counted, not listed.
-  const later = await list('nothing-yet.txt', [server.url('/nothing-yet/0.jpg')])
+  const later = await list('nothing-yet.txt', [fx.server.url('/nothing-yet/0.jpg')])
   assert.equal((await runCli(['enqueue', later, ...q('nothing-yet')])).code, 0)
   const afterwards = await runCli(['status', ...q('nothing-yet')])
   assert.match(afterwards.stdout, /^workers \(and 1 stopped that did nothing\):$/m)
@@ -209,7 +190,7 @@ test('the per-host limit holds across two workers', async () => {
   try {
     const urls = Array.from({ length: 48 }, (_, i) => slow.url(`/host/${i}.jpg`))
     const input = await list('host.txt', urls)
-    const out = join(dir, 'host-out')
+    const out = join(fx.dir, 'host-out')
     assert.equal(
       (await runCli(['enqueue', input, ...q('host'), '--shard-size', '12', '--per-host', '3'])).code,
       0,
@@ -233,7 +214,7 @@ test('--wait holds across two workers: the host sees its requests spaced, not on
   try {
     const urls = Array.from({ length: 9 }, (_, i) => server.url(`/wait/${i}.jpg`))
     const input = await list('wait.txt', urls)
-    const out = join(dir, 'wait-out')
+    const out = join(fx.dir, 'wait-out')
     assert.equal(
       (await runCli(['enqueue', input, ...q('wait'), '--shard-size', '3', '--wait', '0.2'])).code,
       0,
@@ -267,7 +248,7 @@ test('a Retry-After one worker is told holds for the other: no request reaches t
       server.url(i === 1 ? '/ra/1.jpg?status=429&times=1&ra=2' : `/ra/${i}.jpg`),
     )
     const input = await list('ra.txt', urls)
-    const out = join(dir, 'ra-out')
+    const out = join(fx.dir, 'ra-out')
     assert.equal(
       (await runCli(['enqueue', input, ...q('ra'), '--shard-size', '4', '--per-host', '1'])).code,
       0,
@@ -296,14 +277,14 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
   const header = 'url,caption'
   const rows = Array.from({ length: 25 }, (_, i) =>
     i === 13
-      ? `${server.url('/wds/gone.jpg?status=404')},missing`
-      : `${server.url(`/wds/${i}.jpg`)},photo ${i}`,
+      ? `${fx.server.url('/wds/gone.jpg?status=404')},missing`
+      : `${fx.server.url(`/wds/${i}.jpg`)},photo ${i}`,
   )
-  const input = join(dir, 'wds.csv')
+  const input = join(fx.dir, 'wds.csv')
   await writeFile(input, `${header}\n${rows.join('\n')}\n`)
   const shards = ['--output-format', 'webdataset', '--shard-size', '10', '--caption-col', 'caption']
   assert.equal((await runCli(['enqueue', input, ...q('wds'), ...shards, '-c', '4'])).code, 0)
-  const out = join(dir, 'wds-out')
+  const out = join(fx.dir, 'wds-out')
   // What a worker of this host killed while publishing left (its process is gone): removed.
   await mkdir(out)
   const gone = spawnSync(process.execPath, ['-e', '0']).pid!
@@ -313,7 +294,7 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
   const workers = [0, 1].map(() => startCli(['worker', ...q('wds'), '-o', out, '--exit-when-done']))
   for (const r of await Promise.all(workers.map((w) => w.done))) assert.equal(r.code, 0, r.stderr)
 
-  const local = join(dir, 'wds-local')
+  const local = join(fx.dir, 'wds-local')
   const alone = await runCli([input, ...shards, '-o', local])
   assert.equal(alone.code, 1, 'the 404 fails')
   const published = (await readdir(out)).filter((f) => f !== '.imgpull' && f !== '20240115').sort()
@@ -335,27 +316,27 @@ test('WebDataset output through two workers: the same shards, byte for byte, as 
 })
 
 test('a Parquet table through workers (pointers and --inline): every shard has the schema a local run gives, a column null in all of one shard included', async () => {
-  const input = join(dir, 'typed.parquet')
+  const input = join(fx.dir, 'typed.parquet')
   parquetWriteFile({
     filename: input,
     columnData: [
       {
         name: 'url',
-        data: Array.from({ length: 6 }, (_, i) => server.url(`/typed/${i}.jpg`)),
+        data: Array.from({ length: 6 }, (_, i) => fx.server.url(`/typed/${i}.jpg`)),
         type: 'STRING',
       },
       { name: 'id', data: Array.from({ length: 6 }, (_, i) => (i < 3 ? null : BigInt(i))), type: 'INT64' },
     ],
   })
   const shards = ['--output-format', 'webdataset', '--shard-size', '3']
-  const local = join(dir, 'typed-local')
+  const local = join(fx.dir, 'typed-local')
   assert.equal((await runCli([input, ...shards, '-o', local])).code, 0)
   for (const [name, extra] of [
     ['typed', []],
     ['typed-inline', ['--inline']],
   ] as const) {
     assert.equal((await runCli(['enqueue', input, ...q(name), ...shards, ...extra])).code, 0)
-    const out = join(dir, `${name}-out`)
+    const out = join(fx.dir, `${name}-out`)
     const worker = await runCli(['worker', ...q(name), '-o', out, '--exit-when-done'])
     assert.equal(worker.code, 0, worker.stderr)
     for (const f of ['00000.parquet', '00001.parquet']) {
@@ -367,14 +348,14 @@ test('a Parquet table through workers (pointers and --inline): every shard has t
 })
 
 test("a worker never takes another input's shards, nor a local run's outputs, for its own: it stops, the shard waits", async () => {
-  const out = join(dir, 'one-input')
-  const first = await list('first.txt', [server.url('/first/0.jpg'), server.url('/first/1.jpg')])
+  const out = join(fx.dir, 'one-input')
+  const first = await list('first.txt', [fx.server.url('/first/0.jpg'), fx.server.url('/first/1.jpg')])
   assert.equal((await runCli(['enqueue', first, ...q('first'), '--shard-size', '5'])).code, 0)
   const done = await runCli(['worker', ...q('first'), '-o', out, '--exit-when-done', '--quiet'])
   assert.equal(done.code, 0, done.stderr)
 
   // Another input, its own queue, the same folder: its shard 0 is not the folder's 00000.
-  const second = await list('second.txt', [server.url('/second/0.jpg')])
+  const second = await list('second.txt', [fx.server.url('/second/0.jpg')])
   assert.equal((await runCli(['enqueue', second, ...q('second'), '--shard-size', '5'])).code, 0)
   const refused = await runCli(['worker', ...q('second'), '-o', out, '--exit-when-done'])
   assert.equal(refused.code, 3, refused.stderr)
@@ -382,20 +363,20 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
     refused.stderr,
     /holds the shards of another input .*not queue second's.*; give each queue \(each input\) its own output folder with -o/,
   )
-  assert.equal(server.hits.get('/second/0.jpg'), undefined, 'nothing fetched')
+  assert.equal(fx.server.hits.get('/second/0.jpg'), undefined, 'nothing fetched')
   const status = JSON.parse((await runCli(['status', ...q('second'), '--json'])).stdout)
   assert.equal(status.shards.done, 0)
   assert.equal(status.shards.waiting, 1, 'the shard went back to the queue')
 
   // A folder a local run wrote.
-  const local = join(dir, 'local-run')
-  assert.equal((await runCli([server.url('/local/0.jpg'), '-o', local, '--quiet'])).code, 0)
+  const local = join(fx.dir, 'local-run')
+  assert.equal((await runCli([fx.server.url('/local/0.jpg'), '-o', local, '--quiet'])).code, 0)
   const mixed = await runCli(['worker', ...q('second'), '-o', local, '--exit-when-done'])
   assert.equal(mixed.code, 3, mixed.stderr)
   assert.match(mixed.stderr, /holds the outputs of a local run/)
 
   // Another tool's shards, in a folder no worker bound: not taken for shard 0.
-  const foreign = join(dir, 'foreign-shards')
+  const foreign = join(fx.dir, 'foreign-shards')
   await mkdir(foreign)
   await writeFile(join(foreign, '00000.tar'), 'not ours')
   const taken = await runCli(['worker', ...q('second'), '-o', foreign, '--exit-when-done'])
@@ -403,35 +384,35 @@ test("a worker never takes another input's shards, nor a local run's outputs, fo
   assert.match(taken.stderr, /holds 00000\.tar, which no worker of queue second wrote/)
   assert.equal(await readFile(join(foreign, '00000.tar'), 'utf8'), 'not ours')
   // A shard folder of files output (00000/) that no worker of this queue wrote: the same.
-  const folder = join(dir, 'foreign-folder')
+  const folder = join(fx.dir, 'foreign-folder')
   await mkdir(join(folder, '00000'), { recursive: true })
   const inFolder = await runCli(['worker', ...q('second'), '-o', folder, '--exit-when-done'])
   assert.equal(inFolder.code, 3, inFolder.stderr)
   assert.match(inFolder.stderr, /holds 00000, which no worker of queue second wrote/)
 
   // Its own folder: done (a dated folder of the user's in it is no shard).
-  await mkdir(join(dir, 'second-out', '20240101'), { recursive: true })
+  await mkdir(join(fx.dir, 'second-out', '20240101'), { recursive: true })
   const own = await runCli([
     'worker',
     ...q('second'),
     '-o',
-    join(dir, 'second-out'),
+    join(fx.dir, 'second-out'),
     '--exit-when-done',
     '--quiet',
   ])
   assert.equal(own.code, 0, own.stderr)
-  assert.equal(server.hits.get('/second/0.jpg'), 1)
+  assert.equal(fx.server.hits.get('/second/0.jpg'), 1)
 })
 
 test('a worker whose shards failed for good exits 1 and says so (a script that chains it must see it); enqueuing again once mended tries them again', async () => {
-  const urls = Array.from({ length: 10 }, (_, i) => server.url(`/gone/${i}.jpg`))
+  const urls = Array.from({ length: 10 }, (_, i) => fx.server.url(`/gone/${i}.jpg`))
   const input = await list('gone.txt', urls)
   const enqueued = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   // The input changes after it was enqueued (same size, other bytes): each shard's run refuses it.
   const original = await readFile(input, 'utf8')
   await writeFile(input, original.replace('/gone/9.jpg', '/gone/8.jpg'))
-  const worker = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
+  const worker = await runCli(['worker', ...q('gone'), '-o', join(fx.dir, 'gone-out'), '--exit-when-done'])
   assert.equal(worker.code, 1, worker.stderr)
   assert.match(worker.stderr, /failed attempts? \(\d+ failed for good: see imgpull status\)/)
   const failed = await runCli(['status', ...q('gone')])
@@ -449,7 +430,7 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
   const again = await runCli(['enqueue', input, ...q('gone'), '--shard-size', '5', '--attempts', '1'])
   assert.equal(again.code, 0, again.stderr)
   assert.match(again.stderr, /0 added, 2 already queued or done \(2 of them failed, put back to try again\)/)
-  const second = await runCli(['worker', ...q('gone'), '-o', join(dir, 'gone-out'), '--exit-when-done'])
+  const second = await runCli(['worker', ...q('gone'), '-o', join(fx.dir, 'gone-out'), '--exit-when-done'])
   assert.equal(second.code, 0, second.stderr)
   const status = JSON.parse((await runCli(['status', ...q('gone'), '--json'])).stdout)
   assert.deepEqual([status.shards.done, status.shards.failed], [2, 0])
@@ -462,7 +443,7 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
   )
   // A queue's output folder has no journal of its own: report and status say where to look.
   for (const command of ['report', 'status']) {
-    const looked = await runCli([command, join(dir, 'gone-out')])
+    const looked = await runCli([command, join(fx.dir, 'gone-out')])
     assert.equal(looked.code, 2, looked.stderr)
     assert.match(
       looked.stderr,
@@ -472,13 +453,13 @@ test('a worker whose shards failed for good exits 1 and says so (a script that c
 })
 
 test('--name with a table column: null and missing cells name files without it on workers too; a typo is refused at enqueue', async () => {
-  const table = join(dir, 'named.jsonl')
+  const table = join(fx.dir, 'named.jsonl')
   await writeFile(
     table,
     [
-      { url: server.url('/named/0.jpg'), caption: 'lake' },
-      { url: server.url('/named/1.jpg'), caption: null },
-      { url: server.url('/named/2.jpg') },
+      { url: fx.server.url('/named/0.jpg'), caption: 'lake' },
+      { url: fx.server.url('/named/1.jpg'), caption: null },
+      { url: fx.server.url('/named/2.jpg') },
     ]
       .map((o) => JSON.stringify(o))
       .join('\n'),
@@ -497,7 +478,7 @@ test('--name with a table column: null and missing cells name files without it o
       ...inline,
     ])
     assert.equal(enqueued.code, 0, enqueued.stderr)
-    const out = join(dir, `${queue}-out`)
+    const out = join(fx.dir, `${queue}-out`)
     const worker = await runCli(['worker', ...q(queue), '-o', out, '--exit-when-done', '--quiet'])
     assert.equal(worker.code, 0, worker.stderr)
     assert.deepEqual(
@@ -510,14 +491,14 @@ test('--name with a table column: null and missing cells name files without it o
 })
 
 test("a worker's host slots last as long as its shard's lock: cut off from Redis, its transfers go on until then, and no other worker may take their slots meanwhile", async () => {
-  const input = await list('leases.txt', [server.url('/leases/0.jpg?size=40000&drip=4000')])
+  const input = await list('leases.txt', [fx.server.url('/leases/0.jpg?size=40000&drip=4000')])
   const enqueued = await runCli(['enqueue', input, ...q('leases')])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   const worker = startCli([
     'worker',
     ...q('leases'),
     '-o',
-    join(dir, 'leases-out'),
+    join(fx.dir, 'leases-out'),
     '--lock-duration',
     '90',
     '--quiet',
@@ -525,10 +506,10 @@ test("a worker's host slots last as long as its shard's lock: cut off from Redis
   try {
     let left: number | undefined
     await until('the transfer holds a host slot', async () => {
-      const key = hostLeasesKey(new URL(server.url('/')).origin)
-      if ((await redis.client.type(key)) !== 'zset') return false
-      const [, score] = await redis.client.zrange(key, 0, 0, 'WITHSCORES')
-      const [seconds, micros] = await redis.client.time()
+      const key = hostLeasesKey(new URL(fx.server.url('/')).origin)
+      if ((await fx.redis.client.type(key)) !== 'zset') return false
+      const [, score] = await fx.redis.client.zrange(key, 0, 0, 'WITHSCORES')
+      const [seconds, micros] = await fx.redis.client.time()
       if (score === undefined) return false
       left = Number(score) - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000))
       return true
@@ -541,12 +522,12 @@ test("a worker's host slots last as long as its shard's lock: cut off from Redis
 })
 
 test("status reads the workers' heartbeats on Redis's clock: a worker whose clock is 10 minutes behind is live", async () => {
-  const input = await list('skewed.txt', [server.url('/skewed/0.jpg')])
+  const input = await list('skewed.txt', [fx.server.url('/skewed/0.jpg')])
   const enqueued = await runCli(['enqueue', input, ...q('skewed')])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   // The worker's machine keeps its own time: Date.now() 10 minutes behind everyone's.
   const behind = `data:text/javascript,${encodeURIComponent('const n = Date.now; Date.now = () => n() - 600_000')}`
-  const worker = startCli(['worker', ...q('skewed'), '-o', join(dir, 'skewed-out'), '--quiet'], {
+  const worker = startCli(['worker', ...q('skewed'), '-o', join(fx.dir, 'skewed-out'), '--quiet'], {
     env: { NODE_OPTIONS: `--import=${behind}` },
   })
   try {
@@ -575,15 +556,15 @@ test('a host one shard gave up (a black hole, a day-long Retry-After asked again
   const hole = await startBlackHole()
   const holeUrl = hole.origin
   // The image server by another name: an origin of its own, asking for 100 s when --max-retry-after is 0.2 s.
-  const quota = server.origin.replace('127.0.0.1', 'localhost')
+  const quota = fx.server.origin.replace('127.0.0.1', 'localhost')
   try {
     const urls = [0, 1, 2].flatMap((s) => [
       ...Array.from({ length: 17 }, (_, i) => `${holeUrl}/h${s}-${i}.jpg`),
       ...Array.from({ length: 4 }, (_, i) => `${quota}/q${s}-${i}.jpg?status=429&ra=100`),
-      server.url(`/given-up-good/${s}.jpg`),
+      fx.server.url(`/given-up-good/${s}.jpg`),
     ])
     const input = await list('given-up.txt', urls)
-    const out = join(dir, 'given-up-out')
+    const out = join(fx.dir, 'given-up-out')
     const enqueued = await runCli([
       'enqueue',
       input,
@@ -604,7 +585,7 @@ test('a host one shard gave up (a black hole, a day-long Retry-After asked again
     assert.equal(r.code, 0, r.stderr)
     const lines = await shardManifests(out)
     assert.equal(lines.filter((l) => l.status === 'ok').length, 3)
-    const holeAsked = () => server.log.filter((l) => l.url.startsWith('/q')).length
+    const holeAsked = () => fx.server.log.filter((l) => l.url.startsWith('/q')).length
     for (const shard of ['00001', '00002']) {
       const failed = lines.filter((l) => l.shard === shard && l.status === 'failed')
       assert.equal(failed.length, 21)
@@ -627,12 +608,12 @@ test('a host one shard gave up (a black hole, a day-long Retry-After asked again
 
 test("another program's BullMQ queue of the same name is left alone: its jobs are neither taken nor failed", async () => {
   // An app's own BullMQ queue named `images`, under BullMQ's default prefix.
-  const app = new Queue('images', { connection: { host: '127.0.0.1', port: redis.port } })
+  const app = new Queue('images', { connection: { host: '127.0.0.1', port: fx.redis.port } })
   try {
     await app.add('resize', { file: 'cat.png', width: 100 })
     await app.add('resize', { file: 'dog.png', width: 100 })
-    const input = await list('images.txt', [server.url('/images/1.jpg'), server.url('/images/2.jpg')])
-    const out = join(dir, 'images-out')
+    const input = await list('images.txt', [fx.server.url('/images/1.jpg'), fx.server.url('/images/2.jpg')])
+    const out = join(fx.dir, 'images-out')
     assert.equal((await runCli(['enqueue', input, ...q('images')])).code, 0)
     const r = await runCli(['worker', ...q('images'), '-o', out, '--exit-when-done', '--json'])
     assert.equal(r.code, 0, r.stderr)
@@ -647,7 +628,7 @@ test("another program's BullMQ queue of the same name is left alone: its jobs ar
 })
 
 test('enqueuing the same input again with other options is refused, naming them (the shards would keep the first ones); the same options still add nothing', async () => {
-  const input = await list('options.txt', [server.url('/options/1.jpg'), server.url('/options/2.jpg')])
+  const input = await list('options.txt', [fx.server.url('/options/1.jpg'), fx.server.url('/options/2.jpg')])
   const first = [
     'enqueue',
     input,
@@ -683,7 +664,7 @@ test('enqueuing the same input again with other options is refused, naming them 
 })
 
 test("enqueuing the same input again without its options (after failures, after a stop) takes the queue's: not refused, and a shard it adds carries the first enqueue's options", async () => {
-  const urls = Array.from({ length: 4 }, (_, i) => server.url(`/bare/${i}.jpg`))
+  const urls = Array.from({ length: 4 }, (_, i) => fx.server.url(`/bare/${i}.jpg`))
   const input = await list('bare.txt', urls)
   const first = await runCli([
     'enqueue',
@@ -704,7 +685,7 @@ test("enqueuing the same input again without its options (after failures, after 
   ])
   assert.equal(first.code, 0, first.stderr)
   // A shard gone from the queue (removed by hand, a stop before it was added): enqueuing again adds it.
-  const connection = redis.client.duplicate()
+  const connection = fx.redis.client.duplicate()
   const bull = new Queue('bare', { connection, prefix: BULL_PREFIX })
   try {
     const [job] = await bull.getJobs(['waiting'])
@@ -738,7 +719,7 @@ test("enqueuing the same input again without its options (after failures, after 
 test("enqueuing the same input again without --shard-size takes the queue's, as its other options", async () => {
   const input = await list(
     'sized.txt',
-    [0, 1, 2].map((i) => server.url(`/sized/${i}.jpg`)),
+    [0, 1, 2].map((i) => fx.server.url(`/sized/${i}.jpg`)),
   )
   assert.equal((await runCli(['enqueue', input, ...q('sized'), '--shard-size', '2'])).code, 0)
   const again = await runCli(['enqueue', input, ...q('sized'), '--json'])
@@ -754,10 +735,10 @@ test("enqueuing the same input again without --shard-size takes the queue's, as 
 })
 
 test('URLs added to a list already enqueued: enqueuing it again says the file changed since, and what to do (not "other options")', async () => {
-  const input = await list('grown.txt', [server.url('/grown/0.jpg'), server.url('/grown/1.jpg')])
+  const input = await list('grown.txt', [fx.server.url('/grown/0.jpg'), fx.server.url('/grown/1.jpg')])
   assert.equal((await runCli(['enqueue', input, ...q('grown')])).code, 0)
   const before = (await readFile(input)).length
-  await writeFile(input, `${await readFile(input, 'utf8')}${server.url('/grown/2.jpg')}\n`)
+  await writeFile(input, `${await readFile(input, 'utf8')}${fx.server.url('/grown/2.jpg')}\n`)
   const again = await runCli(['enqueue', input, ...q('grown')])
   assert.equal(again.code, 2)
   assert.doesNotMatch(again.stderr, /other options/)
@@ -770,10 +751,10 @@ test('URLs added to a list already enqueued: enqueuing it again says the file ch
 })
 
 test("--threads is a worker's, as -c is (machines of other sizes): each worker runs its shards on its own count", async () => {
-  const urls = Array.from({ length: 6 }, (_, i) => server.url(`/threads/${i}.jpg?size=3000`))
+  const urls = Array.from({ length: 6 }, (_, i) => fx.server.url(`/threads/${i}.jpg?size=3000`))
   const input = await list('threads.txt', urls)
   assert.equal((await runCli(['enqueue', input, ...q('threads'), '--shard-size', '3'])).code, 0)
-  const out = join(dir, 'threads-out')
+  const out = join(fx.dir, 'threads-out')
   const r = await runCli(['worker', ...q('threads'), '-o', out, '--threads', '1', '--exit-when-done'])
   assert.equal(r.code, 0, r.stderr)
   assert.doesNotMatch(r.stderr, /queue's option/)
@@ -797,7 +778,7 @@ test("--threads is a worker's, as -c is (machines of other sizes): each worker r
 
 test('an input with no row: enqueue ends, and a worker waiting with --exit-when-done for it stops (it waited for good); a later input takes the queue', async () => {
   const empty = await list('empty.txt', ['# nothing here', ''])
-  const worker = startCli(['worker', ...q('empty'), '-o', join(dir, 'empty-out'), '--exit-when-done'])
+  const worker = startCli(['worker', ...q('empty'), '-o', join(fx.dir, 'empty-out'), '--exit-when-done'])
   const enqueued = await runCli(['enqueue', empty, ...q('empty'), '--json'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   assert.equal(JSON.parse(enqueued.stdout).shards, 0)
@@ -807,13 +788,13 @@ test('an input with no row: enqueue ends, and a worker waiting with --exit-when-
   assert.equal(r.code, 0, `the worker stopped by itself: ${r.signal ?? ''} ${r.stderr}`)
   const status = await runCli(['status', ...q('empty')])
   assert.match(status.stderr, /holds nothing: its enqueue found no rows in its input/)
-  const input = await list('not-empty.txt', [server.url('/not-empty/1.jpg')])
+  const input = await list('not-empty.txt', [fx.server.url('/not-empty/1.jpg')])
   assert.equal((await runCli(['enqueue', input, ...q('empty')])).code, 0)
-  assert.equal(await redis.client.hget('imgpull:empty:meta', 'shards'), '1')
+  assert.equal(await fx.redis.client.hget('imgpull:empty:meta', 'shards'), '1')
 })
 
 /** 25 rows of standard input for the stopped-enqueue tests (shards of 10). */
-const stoppedUrls = () => Array.from({ length: 25 }, (_, i) => server.url(`/stopped/${i}.jpg`))
+const stoppedUrls = () => Array.from({ length: 25 }, (_, i) => fx.server.url(`/stopped/${i}.jpg`))
 /** An enqueue of standard input whose writer has given `urls` and is still writing. */
 function slowEnqueue(queue: string, urls = stoppedUrls()) {
   const child = spawn(process.execPath, [CLI, 'enqueue', '-', ...q(queue), '--shard-size', '10'], {
@@ -830,9 +811,9 @@ function slowEnqueue(queue: string, urls = stoppedUrls()) {
 }
 /** Shards of a queue in Redis (its first ten). */
 async function shardsIn(queue: string): Promise<number> {
-  return (await redis.client.keys(`imgpull:bullmq:${queue}:*-0000[0-9]`)).length
+  return (await fx.redis.client.keys(`imgpull:bullmq:${queue}:*-0000[0-9]`)).length
 }
-const statusOf = (queue: string) => queueStatus(redis.url, queue)
+const statusOf = (queue: string) => queueStatus(fx.redis.url, queue)
 
 test("Ctrl-C during enqueue: status says the enqueue stopped before the input's end, a worker with --exit-when-done stops saying so (exit 1, it waited for good), and the same enqueue again adds the rest", async (t) => {
   const e = slowEnqueue('stopped')
@@ -850,7 +831,7 @@ test("Ctrl-C during enqueue: status says the enqueue stopped before the input's 
   assert.match(status.stdout, /Its enqueue stopped before the input's end .*run the same enqueue again/)
   assert.equal((await statusOf('stopped')).input?.enqueue, 'stopped')
 
-  const out = join(dir, 'stopped-out')
+  const out = join(fx.dir, 'stopped-out')
   const worker = startCli(['worker', ...q('stopped'), '-o', out, '--exit-when-done'])
   const timer = setTimeout(() => worker.child.kill('SIGKILL'), 20_000)
   const r = await worker.done
@@ -878,8 +859,8 @@ test("an enqueue killed (kill -9) counts as running until its lease lapses, then
   await k.done
   assert.equal((await statusOf('killed')).input?.enqueue, 'running')
   // Its lease lapsing (30 s after its last renewal): scored in the past.
-  for (const id of await redis.client.zrange('imgpull:killed:enqueues', 0, -1))
-    await redis.client.zadd('imgpull:killed:enqueues', 1, id)
+  for (const id of await fx.redis.client.zrange('imgpull:killed:enqueues', 0, -1))
+    await fx.redis.client.zadd('imgpull:killed:enqueues', 1, id)
   assert.equal((await statusOf('killed')).input?.enqueue, 'stopped')
 })
 
