@@ -1,3 +1,4 @@
+import { Help } from 'commander'
 import type { WorkerSummary } from '../queue/worker.js'
 import { grouped as n } from '../report/format.js'
 import { EXIT } from './pull-command.js'
@@ -52,17 +53,15 @@ export const QUEUE_EXITS = {
   ],
 } as const satisfies Record<string, readonly (readonly [number, string])[]>
 
-/** `--help`'s closing lines for a queue command: its exit codes, each wrapped to 80 columns. Pure. */
+/**
+ * `--help`'s closing lines for a queue command: its exit codes, each laid out and wrapped to 80
+ * columns by commander's own `Help.formatItem`, as its options are. Pure.
+ */
 export function exitCodesHelp(command: keyof typeof QUEUE_EXITS): string {
-  const lines = QUEUE_EXITS[command].flatMap(([code, meaning]) => {
-    const out = [`  ${String(code).padEnd(4)}`]
-    for (const word of meaning.split(' ')) {
-      const line = out.at(-1)!
-      if (line.length + word.length + 1 > 80 && line.trim().length > 3) out.push(`      ${word}`)
-      else out[out.length - 1] = line.length === 6 ? `${line}${word}` : `${line} ${word}`
-    }
-    return out
-  })
+  const help = new Help()
+  const rows = QUEUE_EXITS[command]
+  const width = Math.max(...rows.map(([code]) => String(code).length))
+  const lines = rows.map(([code, meaning]) => help.formatItem(String(code), width, meaning, help))
   return `\nExit codes:\n${lines.join('\n')}`
 }
 
