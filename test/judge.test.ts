@@ -904,6 +904,13 @@ test("Last-Modified as a validator: strong only a minute or more before the answ
     assert.equal(ifRangeValue({ etag: bare, lastModified: lm }), lm, bare)
   assert.equal(ifRangeValue({ etag: 'abc' }), undefined)
   assert.equal(ifRangeValue({ etag: '""' }), '""')
+  // A value no request can carry (a control character: undici refuses it) goes in no If-Range;
+  // a tab, a space or a byte past 0x7F is sent as it came.
+  for (const odd of ['"a\x01b"', '"a\x00b"', '"ab\x7f"', '"a\nb"', '"a\rb"'])
+    assert.equal(ifRangeValue({ etag: odd, lastModified: lm }), lm, JSON.stringify(odd))
+  for (const fine of ['"a\tb"', '"a b"', '"caf\xc3\xa9"']) assert.equal(ifRangeValue({ etag: fine }), fine)
+  assert.equal(ifRangeValue({ lastModified: `${lm}\x01` }), undefined)
+  assert.equal(ifRangeValue({ etag: '"a\x01"', lastModified: `\x0b${lm}` }), undefined)
   assert.equal(
     mismatch({ etag: 'abc' }, { etag: 'abd' }),
     'ETag abc became abd',

@@ -1,5 +1,6 @@
 import { REDIRECT_STATUS } from '../errors.js'
 import type { Validators } from '../types.js'
+import { fitsRequest } from './field-value.js'
 import { httpDate, sameHttpDate } from './http-date.js'
 import { successBody } from './success-status.js'
 
@@ -176,9 +177,12 @@ export const LATER_OVERLAP = 1024
  * A server reads an `If-Range` that does not start with a quote as a date (Go's net/http, nginx,
  * Apache, Node's send), so a resume that offered the bare value got the whole file every time:
  * it is still compared with later answers' (see `mismatch`), but proves nothing, as a weak one.
+ * Nor is one with a control character in it (§8.8.3's etagc has none; an embedded server's ETag of
+ * raw hash bytes): no request can carry it back (see `fitsRequest`), and every resume that offered
+ * it failed before it was sent, the file failing as a `network` error on every attempt and run.
  */
 export const isStrong = (etag: string | undefined): etag is string =>
-  !!etag && etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"')
+  !!etag && etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') && fitsRequest(etag)
 
 /**
  * An ETag not marked weak, quoted or bare (see `isStrong`): a bare one goes in no `If-Range`, but
@@ -220,10 +224,13 @@ const bare = (lastModified: string) => lastModified.replace(/^W\//, '')
 /** Whether two `Last-Modified` validators, weak or strong, name the same instant (see `sameHttpDate`). */
 const sameDate = (a: string, b: string) => sameHttpDate(bare(a), bare(b))
 
-/** The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged. */
+/**
+ * The `If-Range` value for a resume, or `undefined` when nothing known can prove the file unchanged
+ * or a request cannot carry it (a control character in it: see `fitsRequest`).
+ */
 export function ifRangeValue(known: Validators): string | undefined {
   if (isStrong(known.etag)) return known.etag
-  return strongDate(known.lastModified) ? known.lastModified : undefined
+  return strongDate(known.lastModified) && fitsRequest(known.lastModified) ? known.lastModified : undefined
 }
 
 /**
