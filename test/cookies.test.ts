@@ -8,6 +8,7 @@ import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
+import { startRawServer } from './support/raw-server.js'
 import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 const NOW = Date.parse('2026-01-01T00:00:00Z')
@@ -163,6 +164,44 @@ test('a 302 back to the same URL with Set-Cookie is followed with the cookie; re
     'once without the cookie, three times with it: the loop ends when one request would be sent a fourth time',
   )
   assert.equal(results.get('/counter.jpg')!.error, 'too-many-redirects')
+})
+
+// RFC 6265bis §5.6: a Set-Cookie with a control character but a tab anywhere in it is ignored whole
+// (Chromium; curl since CVE-2022-35252, whose cookies with control codes made servers refuse every
+// later request). tough-cookie kept a DEL in a name, and undici refused to send the Cookie header
+// that carried it (`invalid cookie header`): the file failed as a network error on every attempt.
+test('a Set-Cookie with a control character is ignored whole; the chain goes on with the others', async () => {
+  const seen: (string | undefined)[] = []
+  const raw = await startRawServer((socket) => {
+    socket.on('data', (data) => {
+      const request = data.toString('latin1')
+      const cookie = /\r\ncookie: ([^\r]*)/i.exec(request)?.[1]
+      seen.push(cookie)
+      if (request.startsWith('GET /set ')) {
+        const head = [
+          'HTTP/1.1 302 Found',
+          'Set-Cookie: ses\x7fsion=1; Path=/',
+          'Set-Cookie: note=a\x01b; Path=/',
+          'Set-Cookie: cut=a\x00b; Path=/',
+          'Set-Cookie: kept=ok; Path=/',
+          'Location: /image.jpg',
+          'Content-Length: 0',
+        ]
+        socket.write(`${head.join('\r\n')}\r\n\r\n`, 'latin1')
+      } else
+        socket.write(
+          Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+        )
+    })
+  })
+  try {
+    const results = await run([raw.url('/set')], { out: join(dir, 'control'), retries: 1 })
+    const one = results.get('/set')!
+    assert.equal(one.status, 'ok', one.message)
+    assert.deepEqual(seen, [undefined, 'kept=ok'])
+  } finally {
+    await raw.close()
+  }
 })
 
 test('cookies set in a chain never go to another host, and do not outlive the job', async () => {

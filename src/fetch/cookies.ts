@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
+import { fitsRequest } from './field-value.js'
 
 /**
  * Cookies: those of a `--cookies` file (a Netscape cookies.txt, for sites that need a session),
@@ -136,7 +137,13 @@ export class ChainCookies {
 
   constructor(readonly base: CookieJar | undefined) {}
 
-  /** Keep the cookies an answer from `url` sets (invalid ones, or ones for other domains, are ignored). */
+  /**
+   * Keep the cookies an answer from `url` sets (invalid ones, or ones for other domains, are
+   * ignored). A `Set-Cookie` with a control character but a tab anywhere in it is ignored whole
+   * (RFC 6265bis §5.6, as Chromium does; curl since CVE-2022-35252): tough-cookie kept a DEL in a
+   * name, and undici refused every request that carried it (`invalid cookie header`), the file
+   * failing as a `network` error on every attempt.
+   */
   async store(setCookie: string | string[] | undefined, url: URL): Promise<void> {
     if (setCookie === undefined) return
     if (!this.#jar) {
@@ -144,7 +151,7 @@ export class ChainCookies {
       this.#jar = new CookieJar()
     }
     for (const value of typeof setCookie === 'string' ? [setCookie] : setCookie) {
-      this.#jar.setCookieSync(value, url, { ignoreError: true })
+      if (fitsRequest(value)) this.#jar.setCookieSync(value, url, { ignoreError: true })
     }
   }
 
