@@ -4,11 +4,11 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { digestAuthorization, digestChallenge } from '../src/fetch/digest-auth.js'
+import { digestAuthorization, digestChallenge, digestUnanswered } from '../src/fetch/digest-auth.js'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
-import { listenLocal } from './support/raw-server.js'
+import { listenLocal, startRawServer } from './support/raw-server.js'
 
 const dir = await tempDir('digest')
 after(() => cleanup(dir))
@@ -54,6 +54,68 @@ test("digestAuthorization: the RFCs' own examples (RFC 7616 §3.9.1 MD5 and SHA-
   // RFC 2069 servers name no qop: no nc or cnonce then.
   const old = digestAuthorization(digestChallenge('Digest realm="r", nonce="n"')!, mufasa)
   assert.doesNotMatch(old, /qop|nc=|cnonce/)
+})
+
+test('digestUnanswered: why no Digest challenge offered can be answered, from the first', () => {
+  const table: [string | string[] | undefined, string | undefined][] = [
+    [undefined, undefined],
+    ['Basic realm="x"', undefined],
+    ['Digest realm="r", nonce="n"', undefined],
+    ['Digest realm="x"', 'its Digest challenge names no nonce'],
+    ['Digest nonce="n"', 'its Digest challenge names no realm'],
+    [
+      'Digest algorithm=SHA-1, realm="r", nonce="n"',
+      'its Digest challenge asks for the algorithm "SHA-1", which imgpull does not compute',
+    ],
+    // One that can be answered, after one that cannot: answered.
+    ['Digest algorithm=SHA-1, realm="r", nonce="n", Digest realm="r", nonce="n"', undefined],
+    // What an answer sends back must be free of control characters (undici refuses them).
+    [
+      'Digest realm="r", nonce="n\x01n"',
+      'its Digest challenge has a control character in its nonce, which no request can send back',
+    ],
+    [
+      ['Basic realm="x"', 'Digest realm="r\x7f", nonce="n"'],
+      'its Digest challenge has a control character in its realm, which no request can send back',
+    ],
+    [
+      'Digest realm="r", nonce="n", opaque="\x00"',
+      'its Digest challenge has a control character in its opaque, which no request can send back',
+    ],
+    // A tab or a byte past 0x7F goes back as it came.
+    ['Digest realm="a\tb", nonce="caf\xe9"', undefined],
+  ]
+  for (const [header, why] of table) {
+    assert.equal(digestUnanswered(header), why, JSON.stringify(header))
+    assert.equal(digestChallenge(header) === undefined, why !== undefined || !/Digest/.test(String(header)))
+  }
+})
+
+// llhttp passes control characters in an answer's header values (see undici.ts `LENIENCIES`);
+// undici refuses to send them. A challenge whose nonce or realm held one was answered with an
+// Authorization that failed before it was sent: `network error ... invalid authorization header`
+// on every attempt, where the 401 is the answer, with why it was not answered.
+test('a Digest challenge with a control character in what an answer sends back: its 401 is the answer, saying why', async () => {
+  let requests = 0
+  const server = await startRawServer((socket) => {
+    socket.on('data', () => {
+      requests++
+      const challenge = 'WWW-Authenticate: Digest realm="cam", qop="auth", nonce="4f\x01e2"'
+      socket.write(`HTTP/1.1 401 Unauthorized\r\n${challenge}\r\nContent-Length: 0\r\n\r\n`, 'latin1')
+    })
+  })
+  try {
+    const url = `http://admin:pw@127.0.0.1:${server.port}/snap.jpg`
+    const { results } = await get([url])
+    assert.equal(results[0]!.error, 'http-401', results[0]!.message)
+    assert.match(
+      results[0]!.message!,
+      /snap\.jpg: the server refused the user and password of the URL \(sent by Basic; its Digest challenge has a control character in its nonce, which no request can send back\)$/,
+    )
+    assert.equal(requests, 1)
+  } finally {
+    await server.close()
+  }
 })
 
 /** A camera that takes its user and password by Digest only, checking each answer in full. */

@@ -7,6 +7,8 @@
  */
 
 import { createHash } from 'node:crypto'
+import { quoted } from '../utils/printable.js'
+import { fitsRequest } from './field-value.js'
 
 /** A server's Digest challenge, as `WWW-Authenticate` states it. */
 export interface DigestChallenge {
@@ -31,9 +33,33 @@ const PARAM = /\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^
 
 /**
  * The first Digest challenge of `WWW-Authenticate` (one header or several; a header may also list
- * other schemes, `Basic` or `Negotiate`) whose algorithm imgpull can compute; `undefined` if none.
+ * other schemes, `Basic` or `Negotiate`) that imgpull can answer (see `fromParams`); `undefined` if none.
  */
 export function digestChallenge(value: string | string[] | undefined): DigestChallenge | undefined {
+  for (const params of digestParams(value)) {
+    const challenge = fromParams(params)
+    if (typeof challenge !== 'string') return challenge
+  }
+  return undefined
+}
+
+/**
+ * Why the Digest challenges of `WWW-Authenticate` cannot be answered, in words for a failure's
+ * message (`its Digest challenge has a control character in its nonce`), from the first one; or
+ * `undefined` when one can be, or none is offered. Pure.
+ */
+export function digestUnanswered(value: string | string[] | undefined): string | undefined {
+  let why: string | undefined
+  for (const params of digestParams(value)) {
+    const challenge = fromParams(params)
+    if (typeof challenge !== 'string') return undefined
+    why ??= `its Digest challenge ${challenge}`
+  }
+  return why
+}
+
+/** The parameters of each Digest challenge `WWW-Authenticate` lists, names lower-cased, in order. */
+function* digestParams(value: string | string[] | undefined): Generator<Map<string, string>> {
   for (const text of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
     let at = 0
     while (at < text.length) {
@@ -51,20 +77,30 @@ export function digestChallenge(value: string | string[] | undefined): DigestCha
         params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!)
         at = PARAM.lastIndex
       }
-      if (scheme.toLowerCase() !== 'digest') continue
-      const challenge = fromParams(params)
-      if (challenge) return challenge
+      if (scheme.toLowerCase() === 'digest') yield params
     }
   }
-  return undefined
 }
 
-function fromParams(params: Map<string, string>): DigestChallenge | undefined {
+/** Parameters an answer sends back as the challenge gave them. */
+const ECHOED = ['realm', 'nonce', 'opaque', 'algorithm'] as const
+
+/**
+ * The challenge `params` state, or why imgpull cannot answer it (words after `its Digest
+ * challenge`): it needs a realm and a nonce, and an algorithm imgpull computes; the values an
+ * answer sends back (realm, nonce, opaque, algorithm) must be free of control characters, which no
+ * quoted-string carries (RFC 9110 §5.6.4) and undici refuses to send (see `fitsRequest`): its
+ * `Authorization` failed before it was sent, as a `network` error on every attempt.
+ */
+function fromParams(params: Map<string, string>): DigestChallenge | string {
   const realm = params.get('realm')
   const nonce = params.get('nonce')
-  if (realm === undefined || nonce === undefined) return undefined
+  if (realm === undefined || nonce === undefined) return `names no ${realm === undefined ? 'realm' : 'nonce'}`
   const algorithm = params.get('algorithm') ?? 'MD5'
-  if (!HASHES[algorithm.toUpperCase().replace(/-SESS$/, '')]) return undefined
+  if (!HASHES[algorithm.toUpperCase().replace(/-SESS$/, '')])
+    return `asks for the algorithm "${quoted(algorithm, 40)}", which imgpull does not compute`
+  const unsendable = ECHOED.find((name) => !fitsRequest(params.get(name) ?? ''))
+  if (unsendable) return `has a control character in its ${unsendable}, which no request can send back`
   const offered = (params.get('qop') ?? '').split(',').map((q) => q.trim().toLowerCase())
   const qop = offered.includes('auth') ? 'auth' : offered.includes('auth-int') ? 'auth-int' : undefined
   const opaque = params.get('opaque')

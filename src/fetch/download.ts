@@ -23,7 +23,12 @@ import { atDoor, atHop, bodyStalledAt, nothingResumed } from './classify.js'
 import { markStage } from './connect-stage.js'
 import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import { baseJar, ChainCookies } from './cookies.js'
-import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
+import {
+  type DigestChallenge,
+  digestAuthorization,
+  digestChallenge,
+  digestUnanswered,
+} from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
 import {
   asksToSlowDown,
@@ -1990,10 +1995,15 @@ async function nginxPage(t: Transfer, status: number): Promise<string> {
   return words ? `: ${words}` : ''
 }
 
-/** A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`). */
+/**
+ * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
+ * sent by Basic to a server that asks for Digest, why its challenge was not answered.
+ */
 function refusedCredentials(t: Transfer, status: number): string {
   if (status !== 401 || !t.sentCredentials) return ''
-  return `: the server refused the user and password of the URL (sent by ${t.sentCredentials})`
+  const digest =
+    t.sentCredentials === 'Basic' ? digestUnanswered(t.head!.headers['www-authenticate']) : undefined
+  return `: the server refused the user and password of the URL (sent by ${t.sentCredentials}${digest ? `; ${digest}` : ''})`
 }
 
 /** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */
