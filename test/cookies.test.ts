@@ -48,6 +48,15 @@ test('parseCookiesTxt: the Netscape format as curl writes it, expired cookies dr
     ['example.org\tFALSE\t/\tFALSE\tsoon\tn\tv', /expiry "soon"/],
     ['example.org\tFALSE\t/\tFALSE\t0\t\tv', /no cookie name/],
     ['a\tb\tc\td\te\tf\tg\th', /8 tab-separated fields/],
+    // No request can carry a control character (undici refuses the Cookie header).
+    [
+      'example.org\tFALSE\t/\tFALSE\t0\tsid\ta\x01b',
+      /line 1: a control character in the value of cookie "sid"/,
+    ],
+    [
+      'example.org\tFALSE\t/\tFALSE\t0\ts\x7fd\tv',
+      /line 1: a control character in the name of cookie "s\\x7fd"/,
+    ],
   ]
   for (const [text, message] of bad) {
     assert.throws(
@@ -237,6 +246,30 @@ test('--cookies FILE: sent where its rules allow, never to another host; a bad f
   assert.equal(results.get('/login-wall.jpg')!.status, 'ok', results.get('/login-wall.jpg')!.message)
   assert.equal(a.log[0].headers.cookie, 'sid=from-file', 'not the cookie of another path')
   assert.equal(b.log[0].headers.cookie, undefined, 'not to another host')
+
+  // The file's bytes go as they are (a browser stores and exports a cookie's UTF-8), after a byte
+  // order mark; read as UTF-8 text, `é` went as one byte and `名前` failed every request.
+  const utf8 = join(dir, 'utf8.txt')
+  await writeFile(utf8, `\ufeff127.0.0.1\tFALSE\t/\tFALSE\t0\tname\t名前-café\n`)
+  const sent: string[] = []
+  const raw = await startRawServer((socket) =>
+    socket.on('data', (data) => {
+      sent.push(/\r\ncookie: ([^\r]*)/i.exec(data.toString('latin1'))?.[1] ?? '')
+      socket.write(
+        Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+      )
+    }),
+  )
+  try {
+    const results = await run([raw.url('/named.jpg')], { out: join(dir, 'utf8'), cookies: utf8 })
+    assert.equal(results.get('/named.jpg')!.status, 'ok', results.get('/named.jpg')!.message)
+    assert.deepEqual(
+      sent.map((s) => Buffer.from(s, 'latin1').toString('utf8')),
+      ['name=名前-café'],
+    )
+  } finally {
+    await raw.close()
+  }
 
   const bad = join(dir, 'bad.txt')
   await writeFile(bad, '# fine\n127.0.0.1 FALSE / FALSE 0 sid x\n')

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
+import { quoted } from '../utils/printable.js'
 import { tildeHint } from '../utils/tilde.js'
 import { fitsRequest } from './field-value.js'
 
@@ -39,8 +40,9 @@ const BOOL: Record<string, boolean | undefined> = { TRUE: true, FALSE: false }
  * The cookies of a Netscape cookies.txt (curl's `-c`, browser extensions' "cookies.txt", yt-dlp
  * and gallery-dl read and write it): one cookie per line, 7 tab-separated fields (domain,
  * subdomains, path, secure, expiry, name, value); `#` comments, except the `#HttpOnly_` prefix of
- * a domain; blank lines. Expired cookies are dropped, as curl does. Throws a `TypeError` naming
- * `source` and the line when one cannot be read.
+ * a domain; blank lines. Expired cookies are dropped, as curl does. `text` is the file's bytes, one
+ * Latin-1 character each (see `readCookiesFile`). Throws a `TypeError` naming `source` and the line
+ * when one cannot be read, or names or gives a cookie no request can carry (a control character).
  */
 export function parseCookiesTxt(text: string, source: string, now = Date.now()): CookieLine[] {
   const cookies: CookieLine[] = []
@@ -67,6 +69,11 @@ export function parseCookiesTxt(text: string, source: string, now = Date.now()):
     if (!path.startsWith('/')) fail(`path ${JSON.stringify(path)} does not start with /`)
     if (!/^\d+$/.test(expires)) fail(`expiry ${JSON.stringify(expires)} is not a number of seconds`)
     if (!name) fail('no cookie name')
+    // undici refuses to send such a Cookie header: every request to the cookie's host failed.
+    if (!fitsRequest(name) || !fitsRequest(value))
+      fail(
+        `a control character in the ${fitsRequest(name) ? 'value' : 'name'} of cookie "${quoted(name, 40)}"`,
+      )
     const seconds = Number(expires)
     if (seconds !== 0 && seconds * 1000 <= now) continue
     cookies.push({
@@ -83,11 +90,19 @@ export function parseCookiesTxt(text: string, source: string, now = Date.now()):
   return cookies
 }
 
-/** Read and parse a cookies file; a `TypeError` naming it when it cannot be read. */
+/**
+ * Read and parse a cookies file; a `TypeError` naming it when it cannot be read. Read as its bytes,
+ * one Latin-1 character each, as a header carries them: a cookie's UTF-8 (what a browser stores
+ * and exports) goes back as those bytes, as curl sends it. Read as UTF-8 text, an `é` went as the
+ * one byte 0xE9, and a character past U+00FF (`名前`) made undici refuse every request to its host
+ * (`invalid cookie header`), each failing as a `network` error. A UTF-8 byte order mark is skipped.
+ */
 export function readCookiesFile(path: string): CookieLine[] {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readFileSync(path)
+      .toString('latin1')
+      .replace(/^\xef\xbb\xbf/, '')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new TypeError(
