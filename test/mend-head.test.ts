@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { mendAllLines, mendLines } from '../src/fetch/undici.js'
+import { mendAllLines, mendLines, parseHeaders } from '../src/fetch/undici.js'
 
 // `mendLines` passes a head that needs nothing without its ten searches (see `PLAIN_HEAD`): it must
 // give what the whole search gives, for heads as servers send them and for each quirk beside them.
@@ -73,4 +73,26 @@ test('a head with nothing to mend is passed as it is, and each quirk is still me
       }
     }
   }
+})
+
+test('parseHeaders: a value without the spaces and tabs after it (RFC 9110 §5.5), those inside kept', () => {
+  const raw = (...pairs: string[]) => pairs.map((p) => Buffer.from(p, 'latin1'))
+  assert.deepEqual(parseHeaders(raw('ETag', '"a b"', 'X-Plain', 'v')), { etag: '"a b"', 'x-plain': 'v' })
+  assert.deepEqual(
+    parseHeaders(
+      raw(
+        'X-First',
+        'v',
+        'ETag',
+        '"5f1a" \t ',
+        'Set-Cookie',
+        'a=1 ',
+        'Set-Cookie',
+        'b=2\t',
+        'X-Blank',
+        ' \t',
+      ),
+    ),
+    { 'x-first': 'v', etag: '"5f1a"', 'set-cookie': ['a=1', 'b=2'], 'x-blank': '' },
+  )
 })

@@ -28,10 +28,28 @@ export type { Dispatcher }
 
 /**
  * Raw header lines (`[name, value, name, value...]` as Buffers) to an object of lower-case names,
- * the way undici's own `request()` does: what a dispatch handler receives in `onHeaders`.
+ * the way undici's own `request()` does (what a dispatch handler receives in `onHeaders`), each
+ * value without the spaces and tabs after it. RFC 9112 §5 lets white space (OWS) follow a field
+ * value and RFC 9110 §5.5 has a recipient leave it out, as curl and wget2 do; llhttp takes it off
+ * only before the value (by design since http-parser, nodejs/http-parser#393). An `ETag: "5f1a" ` (a CGI script's header) was then no quoted
+ * entity-tag: never offered in If-Range, so every later run fetched its part again from byte 0.
+ * Values are looked at by their last byte, and copied only where one needs it.
  */
-export const parseHeaders: (raw: Buffer[]) => Record<string, string | string[] | undefined> =
-  util.parseHeaders
+export function parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> {
+  for (let i = 1; i < raw.length; i += 2) {
+    if (!endsInSpace(raw[i])) continue
+    const trimmed = raw.slice()
+    for (let j = i; j < raw.length; j += 2) {
+      let end = raw[j].length
+      while (end > 0 && (raw[j][end - 1] === 0x20 || raw[j][end - 1] === 0x09)) end--
+      trimmed[j] = raw[j].subarray(0, end)
+    }
+    return util.parseHeaders(trimmed)
+  }
+  return util.parseHeaders(raw)
+}
+
+const endsInSpace = (value: Buffer) => value.at(-1) === 0x20 || value.at(-1) === 0x09
 
 /**
  * Close the connection of `dispatcher` (an undici `Client`, or each client of a `Pool`) that
