@@ -984,7 +984,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     ],
     [
       ['examples/photos.parquet', '--input-format', 'csv'],
-      /does not read as a text table: its first line holds binary data/,
+      /photos\.parquet is a Parquet file, not a text table: name it \.parquet, or give --input-format parquet/,
     ],
     [['x', '--size', '256'], /--size is the target of --resize/],
     // Table options on URL lists or standard input would be dropped: a hash never checked.

@@ -273,6 +273,81 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
   assert.equal(server.stats.requests, before, 'nothing fetched')
 })
 
+test("a table under another table format's name (Parquet or JSON lines as .csv, CSV as .jsonl) is named as what it is, nothing fetched (hunt170)", async () => {
+  // Before: a Parquet file as .csv "does not read as a text table: its first line holds binary
+  // data (a wrong --input-format?)"; JSON lines as .csv listed `{"url":"http://…"` among its
+  // columns and offered it for --url-col; CSV as .jsonl "line 1: not valid JSON (Unexpected token".
+  const rows = [0, 1].map((i) => ({ url: server.url(`/other-${i}`), caption: `a, "b" ${i}` }))
+  const jsonl = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`
+  const csv = `url,caption\n${rows.map((r) => `${r.url},x`).join('\n')}\n`
+  const parquet = Buffer.from(
+    parquetWriteBuffer({
+      columnData: [{ name: 'url', data: rows.map((r) => r.url), type: 'STRING' }],
+    }),
+  )
+  const cases: [string, string | Buffer, string][] = [
+    [
+      'p.csv',
+      parquet,
+      'p.csv is a Parquet file, not a text table: name it .parquet, or give --input-format parquet',
+    ],
+    [
+      'p.jsonl',
+      parquet,
+      'p.jsonl is a Parquet file, not a text table: name it .parquet, or give --input-format parquet',
+    ],
+    [
+      'p.csv.gz',
+      gzipSync(parquet),
+      'p.csv.gz is a Parquet file, not a text table: name it .parquet.gz, or give --input-format parquet',
+    ],
+    [
+      'j.csv',
+      jsonl,
+      'j.csv is a JSON lines table, not a CSV or TSV table: name it .jsonl, or give --input-format jsonl',
+    ],
+    [
+      'j.tsv',
+      jsonl,
+      'j.tsv is a JSON lines table, not a CSV or TSV table: name it .jsonl, or give --input-format jsonl',
+    ],
+    [
+      'j.csv.gz',
+      gzipSync(jsonl),
+      'j.csv.gz is a JSON lines table, not a CSV or TSV table: name it .jsonl.gz, or give --input-format jsonl',
+    ],
+    [
+      'c.jsonl',
+      csv,
+      'c.jsonl is a CSV table (its first line: "url,caption", and no line a JSON object), not JSON lines: name it .csv, or give --input-format csv',
+    ],
+    [
+      'c.ndjson.gz',
+      gzipSync(csv.replaceAll(',', '\t')),
+      'c.ndjson.gz is a TSV table (its first line: "url\\tcaption", and no line a JSON object), not JSON lines: name it .tsv.gz, or give --input-format tsv',
+    ],
+  ]
+  await mkdir(join(dir, 'other'), { recursive: true })
+  const before = server.stats.requests
+  for (const [name, content, message] of cases) {
+    const path = join(dir, 'other', name)
+    await writeFile(path, content)
+    const r = await runCli([path, '-o', join(dir, 'other-out'), '--output-format', 'webdataset'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr, `imgpull: ${path.slice(0, -name.length)}${message} (see imgpull --help)\n`)
+  }
+  // Named so, each is read: the message's advice works.
+  const r = await runCli([
+    join(dir, 'other', 'j.csv'),
+    '--input-format',
+    'jsonl',
+    '-o',
+    join(dir, 'other-out'),
+  ])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(server.stats.requests, before + 2)
+})
+
 /** `table` run with its captions into `dir/name`, exit 0: each manifest line's status and caption. */
 async function fetchedCaptions(table: string, name: string): Promise<[string, unknown][]> {
   const out = join(dir, name)

@@ -14,6 +14,7 @@ import {
 } from '../src/sources/tables/column-types.js'
 import { planColumns } from '../src/sources/tables/columns.js'
 import { backslashRecord, type CsvEscape, sniffCsvEscape } from '../src/sources/tables/csv-escape.js'
+import { shownTableFormat, type TableFormat } from '../src/sources/tables/format.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
 import { nonFiniteAsNull, parseJsonlLine, wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
@@ -40,6 +41,34 @@ test('the format comes from the name: four tables, each optionally gzip-compress
     ['C:\\data\\x.csv', { format: 'csv', gzip: false }],
   ]
   for (const [name, expected] of cases) assert.deepEqual(detectTableFormat(name), expected, name)
+})
+
+test('a table of another format than its name says is told by its first text (hunt170)', () => {
+  // Read as what they were named, these were "first line holds binary data (a wrong
+  // --input-format?)" and a JSON object's pieces listed as CSV columns, one offered for --url-col.
+  const parquet = 'PAR1\x15\x04\x15\x10'
+  const cases: [TableFormat, string, TableFormat | undefined][] = [
+    ['csv', parquet, 'parquet'],
+    ['tsv', parquet, 'parquet'],
+    ['jsonl', parquet, 'parquet'],
+    ['parquet', parquet, undefined],
+    ['csv', '{"url":"https://a.example/1.jpg","caption":"a, b"}\n', 'jsonl'],
+    ['tsv', '\ufeff\r\n  { "url": "https://a.example/1.jpg" }', 'jsonl'],
+    ['csv', '\xef\xbb\xbf{"url":1}', 'jsonl'],
+    ['csv', 'url,caption\n{"a":1}', undefined],
+    // A header named so is no JSON: `{` without a key after it.
+    ['csv', '{id},url\n', undefined],
+    ['jsonl', 'url,caption,license\nhttps://a.example/1.jpg,a,b', 'csv'],
+    ['jsonl', 'url;caption\n', 'csv'],
+    ['jsonl', 'url\tcaption\n', 'tsv'],
+    ['jsonl', '{"url": "https://a.example/1.jpg", "caption": "a, b"', undefined],
+    ['jsonl', '[{"url": "x"}, {"url": "y"}]', undefined],
+    ['jsonl', 'https://a.example/1.jpg\n', undefined],
+    ['parquet', 'url,caption\n', undefined],
+    ['csv', 'url,caption\n', undefined],
+  ]
+  for (const [format, head, shown] of cases)
+    assert.equal(shownTableFormat(format, head), shown, `${format}: ${JSON.stringify(head)}`)
 })
 
 test('expected hashes are normalised to lowercase hex from hex, base64, prefixes and raw bytes', () => {

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { nearWord } from '../../utils/near-word.js'
+import { shownTableFormat, wrongTableFormat } from './format.js'
 import { jqPath, jqStep } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { sqlName } from './url-column.js'
@@ -177,6 +178,9 @@ export function planColumns(
     // text (a Parquet file given --input-format csv).
     if (available.some((c) => holdsControl(c) || c.includes('\ufffd')))
       throw binaryInput(file, 'a text table', available.join(','))
+    // A JSON lines file named .csv or .tsv, its first object read as a header.
+    if (!perRow && shownTableFormat('csv', available.join(',')) === 'jsonl')
+      throw wrongTableFormat(file, 'a CSV or TSV table', 'jsonl')
     throw new UsageError(
       `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
     )

@@ -6,6 +6,52 @@ export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet'
 
 export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'jsonl', 'parquet']
 
+/** Each format as messages say what a file is or is not. */
+export const TABLE_FORMAT_NAMES: Record<TableFormat, string> = {
+  csv: 'a CSV table',
+  tsv: 'a TSV table',
+  jsonl: 'a JSON lines table',
+  parquet: 'a Parquet file',
+}
+
+/** Whether a file's first bytes (read as latin1 or UTF-8 text) are Parquet's magic, `PAR1`. */
+export const isParquetHead = (head: string): boolean => head.startsWith('PAR1')
+
+/**
+ * The table format a file's first text shows (`head`, its start read as text; a gzip file's once
+ * decompressed) when it is another than the one it is read as (`format`), or `undefined`:
+ * Parquet's magic `PAR1` (the file's first 4 bytes, Apache Parquet's file format) under a text
+ * table's name; a first line that opens a JSON object with a key (`{"url": …`) under a CSV or TSV
+ * name; a first line of separated names (`url,caption`, `url<TAB>caption`) under a JSON lines name.
+ * The last is asked only of a file none of whose first lines is a JSON object: a bad line among
+ * objects is that row's failure. Read as what they were named, each was a complaint about
+ * columns: a Parquet file's "first line holds binary data (a wrong --input-format?)", a JSON lines
+ * file's columns `{"url":"https://…"` listed as its CSV header and offered for `--url-col`.
+ */
+export function shownTableFormat(format: TableFormat, head: string): TableFormat | undefined {
+  if (isParquetHead(head)) return format === 'parquet' ? undefined : 'parquet'
+  if (format === 'parquet') return undefined
+  const first = head
+    .replace(/^(\ufeff|\xef\xbb\xbf)/, '')
+    .trimStart()
+    .split(/\r?\n/, 1)[0]
+  if (format !== 'jsonl') return /^\{\s*"/.test(first) ? 'jsonl' : undefined
+  if (/^[[{"]/.test(first)) return undefined
+  return first.includes('\t') ? 'tsv' : /[,;]/.test(first) ? 'csv' : undefined
+}
+
+/**
+ * The `UsageError` for a file of the `actual` table format read as another (`as`, what it was
+ * read as: `a CSV table`): what it is, and the name or `--input-format` that reads it so.
+ * `detail` follows what it is (`' (its first line: "url,caption")'`).
+ */
+export function wrongTableFormat(path: string, as: string, actual: TableFormat, detail = ''): UsageError {
+  const gz = isGzipName(path) ? '.gz' : ''
+  return new UsageError(
+    `${path} is ${TABLE_FORMAT_NAMES[actual]}${detail}, not ${as}: name it .${actual}${gz}, or give --input-format ${actual}`,
+  )
+}
+
 /** A file to read as a table: its format, and whether it is gzip-compressed. */
 export interface TableFile {
   path: string

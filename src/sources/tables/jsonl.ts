@@ -1,8 +1,9 @@
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
+import { printable } from '../../utils/printable.js'
 import type { KindTally } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
-import type { TableFile } from './format.js'
+import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
@@ -224,6 +225,15 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
   }
   if (objects > 0) return [...keys]
   if (first === undefined) return undefined
+  // A CSV or TSV file named .jsonl: its header is said, not as JSON that does not parse.
+  const shown = shownTableFormat('jsonl', first.text)
+  if (shown !== undefined)
+    throw wrongTableFormat(
+      file.path,
+      'JSON lines',
+      shown,
+      ` (its first line: ${printable(JSON.stringify(first.text.slice(0, 80)))}, and no line a JSON object)`,
+    )
   throw new UsageError(
     `${file.path} holds no JSON object on a line of its own (line ${first.number}: ${first.problem})`,
   )

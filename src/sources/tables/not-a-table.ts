@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
-import type { TableFormat } from './format.js'
+import { TABLE_FORMAT_NAMES, type TableFormat } from './format.js'
 import { holdsControl } from './utf8.js'
 
 /** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
@@ -13,13 +13,6 @@ export const NOT_A_TABLE_HEAD_BYTES = 1024
  * saved in place of a table or a list (a `blob/` link's page, a sign-in page).
  */
 export const HTML_START = /^<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i
-
-const FORMAT_NAMES: Record<TableFormat, string> = {
-  csv: 'a CSV table',
-  tsv: 'a TSV table',
-  jsonl: 'a JSON lines table',
-  parquet: 'a Parquet file',
-}
 
 /**
  * What a table file holds instead of a table, told by its first bytes (`head`, of a file that is not
@@ -33,7 +26,7 @@ const FORMAT_NAMES: Record<TableFormat, string> = {
  * that did not say the file was not the table. `undefined` for anything else.
  */
 export function notATable(path: string, format: TableFormat, head: Buffer): UsageError | undefined {
-  const as = FORMAT_NAMES[format]
+  const as = TABLE_FORMAT_NAMES[format]
   const text = head.toString('latin1')
   const start = text.replace(/^\xef\xbb\xbf/, '').trimStart()
   const lfs = /^version https:\/\/git-lfs\.github\.com\/spec\/v1\r?\n/.exec(start)

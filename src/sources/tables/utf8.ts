@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
-import { packedTableBytes } from './format.js'
+import { isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -13,6 +13,8 @@ export const holdsControl = (text: string) => CONTROL.test(text)
 export function binaryInput(path: string, as: string, sample = ''): UsageError {
   const packed = packedTableBytes(path, sample)
   if (packed) return packed
+  // A Parquet file under a text table's name (renamed, or saved as `.csv` by a download).
+  if (isParquetHead(sample)) return wrongTableFormat(path, as, 'parquet')
   if (looksUtf16(sample))
     return new UsageError(
       `${path} is UTF-16 text (as Excel's "Unicode Text" saves it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
