@@ -118,6 +118,16 @@ export const ERROR_CODES = {
  */
 export const INPUT_ERRORS: ReadonlySet<string> = new Set(['invalid-url', 'invalid-row', 'invalid-hash'])
 
+/**
+ * Of the input's own failures, those decided from a row's cells and the table options alone,
+ * before any request (a line that does not parse, a hash cell that is no digest of `--hash-type`):
+ * a row that no longer gives one was mended (its cell corrected, or `--hash-col` naming the right
+ * column), so an earlier run's such failure does not hold for it. `invalid-url` is not among them:
+ * a URL that parses but names a placeholder host (`images.example`) fails at its lookup, and a
+ * row whose URL cell was mended holds another URL, fetched as new anyway.
+ */
+export const ROW_ERRORS: ReadonlySet<string> = new Set(['invalid-row', 'invalid-hash'])
+
 /** Failure codes of `http-NNN` form: any HTTP status that is not a success. */
 export type HttpErrorCode = `http-${number}`
 

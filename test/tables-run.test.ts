@@ -9,7 +9,7 @@ import { pull, type Result } from '../src/index.js'
 import { openTables, tablesSource } from '../src/sources/tables/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { duckdbRun } from './support/shards.js'
+import { duckdbRun, hyparquetRows } from './support/shards.js'
 
 // Tables as input, through a whole run: rows keep their place, hashes are checked, columns carried.
 
@@ -346,6 +346,60 @@ test("a table under another table format's name (Parquet or JSON lines as .csv, 
   ])
   assert.equal(r.code, 0, r.stderr)
   assert.equal(server.stats.requests, before + 2)
+})
+
+test('a row failed for its own cells (invalid-hash, invalid-row) is fetched once mended, not skipped as failed before (hunt170)', async () => {
+  // Before: --hash-col caption (a slip) failed every row as invalid-hash; the run with --hash-col
+  // sha256 then skipped all of them as "permanently failed before", with the old message about the
+  // caption ("photo 0" is not a sha256), and a corrected JSON line stayed an invalid-row.
+  const paths = [0, 1, 2].map((i) => `/mended-${i}`)
+  const csv = join(dir, 'mended.csv')
+  await writeFile(
+    csv,
+    `url,caption,sha256\n${paths.map((p, i) => `${server.url(p)},photo ${i},${digest('sha256', p)}`).join('\n')}\n`,
+  )
+  const out = join(dir, 'mended-out')
+  const shards = ['--output-format', 'webdataset', '--shard-size', '2']
+  const before = server.stats.requests
+  const slip = await runCli([csv, '-o', out, ...shards, '--hash-col', 'caption'])
+  assert.equal(slip.code, 1, slip.stderr)
+  assert.equal(server.stats.requests, before, 'nothing fetched')
+  const fixed = await runCli([csv, '-o', out, ...shards, '--hash-col', 'sha256'])
+  assert.equal(fixed.code, 0, fixed.stderr)
+  assert.equal(server.stats.requests, before + 3)
+  assert.deepEqual(
+    (await manifest(out)).map((l) => l.status),
+    ['ok', 'ok', 'ok'],
+  )
+  // The sealed shards were sealed again with the images.
+  const rows = [
+    ...(await hyparquetRows(join(out, '00000.parquet'))),
+    ...(await hyparquetRows(join(out, '00001.parquet'))),
+  ]
+  assert.deepEqual(
+    rows.map((r) => r.status),
+    ['success', 'success', 'success'],
+  )
+
+  // A JSON line that did not parse, corrected; a line still broken stays failed, nothing fetched for it.
+  const jsonl = join(dir, 'mended.jsonl')
+  const line = (i: number) => JSON.stringify({ url: server.url(`/mended-j${i}`), caption: `c${i}` })
+  await writeFile(jsonl, `${line(0)}\n${line(1).slice(0, -1)}\n${line(2).slice(0, -1)}\n`)
+  const jout = join(dir, 'mended-jsonl-out')
+  assert.equal((await runCli([jsonl, '-o', jout])).code, 1)
+  await writeFile(jsonl, `${line(0)}\n${line(1)}\n${line(2).slice(0, -1)}\n`)
+  const count = server.stats.requests
+  const again = await runCli([jsonl, '-o', jout])
+  assert.equal(again.code, 1, again.stderr)
+  assert.deepEqual(
+    (await manifest(jout)).map((l) => [l.status, l.error ?? null]),
+    [
+      ['ok', null],
+      ['ok', null],
+      ['failed', 'invalid-row'],
+    ],
+  )
+  assert.equal(server.stats.requests, count + 1, 'the mended line only')
 })
 
 /** `table` run with its captions into `dir/name`, exit 0: each manifest line's status and caption. */

@@ -1,6 +1,6 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ErrorCode } from '../error-codes.js'
+import { type ErrorCode, ROW_ERRORS } from '../error-codes.js'
 import type { ImgpullError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
@@ -264,7 +264,14 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // and `unlink` leaves it as a second name of the file in the folder, and writing into it would
     // write over that file (edited since, which is why it is fetched again).
     if (earlier.state === 'ok') await dropLeftover(key, ctx)
-    if (earlier.state === 'failed' && !ctx.retryFailed && !retriedOnRerun(earlier.error)) {
+    // A row failed for its own cells (`ROW_ERRORS`) that reads well now was mended: fetched. One
+    // that still fails so was refused above, before the journal was asked.
+    if (
+      earlier.state === 'failed' &&
+      !ctx.retryFailed &&
+      !retriedOnRerun(earlier.error) &&
+      !ROW_ERRORS.has(earlier.error ?? '')
+    ) {
       journal.touch(key, job.meta)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
     }
