@@ -1233,6 +1233,11 @@ test("img2dataset's command line typed out of habit: its options and values said
     ],
     [['x', '--encode', 'jpeg'], /argument 'jpeg' is invalid\..*; did you mean --encode jpg\?/],
     [['x', '--hash-type', 'SHA256'], /; did you mean --hash-type sha256\?/],
+    // Another name of a choice, or a part of only one (hunt170: commander's list alone before).
+    [['x', '--input-format', 'ndjson'], /; did you mean --input-format jsonl\? \(see imgpull --help\)$/],
+    [['x', '--output-format', 'wds'], /; did you mean --output-format webdataset\?/],
+    [['x', '--resize', 'center', '--size', '256'], /; did you mean --resize center-crop\?/],
+    [['x', '--resize', 'crop', '--size', '256'], /; did you mean --resize center-crop\?/],
     // img2dataset's --compute_hash md5, said as --hash: the digest recorded is sha256; a row's is checked.
     [['x', '--hash', 'md5'], /; to check an MD5 each row states, give --hash-col COL --hash-type md5 /],
     [['x', '--hash', 'SHA1'], /; imgpull records sha256 of each file; a SHA1 column cannot be checked/],
@@ -1268,6 +1273,12 @@ test("img2dataset's command line typed out of habit: its options and values said
   // A value far from every choice keeps commander's list alone.
   const far = await runCli(['x', '--encode', 'tiff'])
   assert.match(far.stderr, /Allowed choices are jpg, png, webp, avif\. \(see imgpull --help\)$/m)
+  // A part of two choices is neither.
+  const keep = await runCli(['x', '--resize', 'keep', '--size', '256'])
+  assert.match(
+    keep.stderr,
+    /Allowed choices are no, keep-ratio, keep-ratio-largest, center-crop, border\. \(see imgpull --help\)$/m,
+  )
 })
 
 test("other tools' options typed out of habit: said in their words, with imgpull's way (wget's -nc was --name c)", async () => {

@@ -335,8 +335,30 @@ function choiceHint(error: CommanderError): string | undefined {
           ? outputFormatWords(value)
           : undefined
   if (words !== undefined) return `${refused}; ${words}`
-  const meant = nearWord(value.replaceAll('_', '-'), choices)
+  const meant = meantChoice(value, choices)
   return meant === undefined ? undefined : `${refused}; did you mean ${flag} ${meant}?`
+}
+
+/** Other names of a choice, as other tools and file names spell it. */
+const CHOICE_ALIASES: Record<string, string> = {
+  ndjson: 'jsonl', // read as JSON lines by its extension: `.ndjson`
+  wds: 'webdataset', // WebDataset's own short name
+  tar: 'webdataset',
+}
+
+/**
+ * The choice a refused value meant, or `undefined`: one a letter or two off (img2dataset's
+ * `keep_ratio`, `jpeg`), one of another name (`ndjson`, `wds`), or the only choice the value is
+ * one part of (`center` or `crop`: `center-crop`; `keep` is two choices', so none).
+ */
+function meantChoice(value: string, choices: readonly string[]): string | undefined {
+  const word = value.toLowerCase().replaceAll('_', '-')
+  const alias = CHOICE_ALIASES[word]
+  if (alias !== undefined && choices.includes(alias)) return alias
+  const near = nearWord(word, choices)
+  if (near !== undefined) return near
+  const holding = choices.filter((c) => c.includes('-') && c.split('-').includes(word))
+  return holding.length === 1 ? holding[0] : undefined
 }
 
 /**
