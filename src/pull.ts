@@ -1449,7 +1449,8 @@ class Engine {
   }
 
   /**
-   * Said once a run, at the first row whose URL is not the one the journal has at its place: a row
+   * Said once a run, at the first row whose URL is not the one the journal has at its place (one
+   * that failed there for its own URL cell, an empty one, had no image, and is not said): a row
    * inserted or removed near the top of a table shifts every row after it, and each is then fetched
    * again (and every shard after it sealed again), which the run's counts alone would not show.
    */

@@ -400,6 +400,35 @@ test('a row failed for its own cells (invalid-hash, invalid-row) is fetched once
     ],
   )
   assert.equal(server.stats.requests, count + 1, 'the mended line only')
+
+  // A URL cell mended (empty, then a URL): fetched without the warning of a row moved by an
+  // insertion above it ("row 1 holds … where an earlier run had : fetched as a new image").
+  const urls = join(dir, 'mended-urls.csv')
+  await writeFile(urls, `url\n${server.url('/mended-u0')}\n""\nwww.example.com/a.jpg\n`)
+  const uout = join(dir, 'mended-urls-out')
+  assert.equal((await runCli([urls, '-o', uout])).code, 1)
+  assert.deepEqual(
+    (await manifest(uout)).map((l) => l.error),
+    [null, 'invalid-url', 'invalid-url'],
+  )
+  await writeFile(
+    urls,
+    `url\n${server.url('/mended-u0')}\n${server.url('/mended-u1')}\n${server.url('/mended-u2')}\n`,
+  )
+  const mended = await runCli([urls, '-o', uout])
+  assert.equal(mended.code, 0, mended.stderr)
+  assert.doesNotMatch(mended.stderr, /warning/)
+  assert.deepEqual(
+    (await manifest(uout)).map((l) => l.status),
+    ['ok', 'ok', 'ok'],
+  )
+  // A row moved by one inserted above it is still said, at the first that had an image.
+  await writeFile(urls, `url\n${server.url('/mended-u3')}\n${server.url('/mended-u0')}\n`)
+  const moved = await runCli([urls, '-o', uout])
+  assert.match(
+    moved.stderr,
+    /warning: row 0 holds .*mended-u3 where an earlier run had .*mended-u0: fetched as a new image/,
+  )
 })
 
 /** `table` run with its captions into `dir/name`, exit 0: each manifest line's status and caption. */

@@ -1,6 +1,6 @@
 import { stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type ErrorCode, ROW_ERRORS } from '../error-codes.js'
+import { type ErrorCode, INPUT_ERRORS, ROW_ERRORS } from '../error-codes.js'
 import type { ImgpullError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord, Journal } from '../journal/journal.js'
@@ -230,7 +230,10 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // (the table was edited, another part was run into the folder, a file that sorts first was
     // added). What the journal has of the old URL (its file, its outcome, its partial bytes) is
     // not this row's: it is fetched as new.
-    ctx.onMoved?.(job, earlier.url)
+    // A row that failed for its own URL cell (empty, not a URL, a placeholder host) had no image:
+    // given one now, it was mended, not moved, and says nothing.
+    if (!(earlier.state === 'failed' && INPUT_ERRORS.has(earlier.error ?? '')))
+      ctx.onMoved?.(job, earlier.url)
     earlier = undefined
     await dropLeftover(key, ctx)
   }
