@@ -248,13 +248,19 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
     [
       'rows.parquet',
       `url,caption\n${server.url('/saved-2')},x\n`,
-      /rows\.parquet is not a readable Parquet file: it is text \(its first line: "url,caption"\); a CSV, TSV or JSON lines table is read from a file named so/,
+      /rows\.parquet is a CSV table \(its first line: "url,caption"\), not a Parquet file: name it \.csv, or give --input-format csv /,
     ],
     // A caption with pdftotext's page break (a form feed) is text, as the CSV reader takes it.
     [
       'pages.parquet',
       `url,caption\n${server.url('/saved-3')},page one\fpage two\n`,
-      /pages\.parquet is not a readable Parquet file: it is text \(its first line: "url,caption"\)/,
+      /pages\.parquet is a CSV table \(its first line: "url,caption"\), not a Parquet file/,
+    ],
+    // A list of URLs: no table's kind to name.
+    [
+      'list.parquet',
+      `${server.url('/saved-4')}\n`,
+      /list\.parquet is not a readable Parquet file: it is text \(its first line: "http:.*saved-4"\); a CSV, TSV or JSON lines table is read from a file named so/,
     ],
   ]
   await mkdir(join(dir, 'saved', 'lfs'), { recursive: true })

@@ -64,7 +64,12 @@ test('a table of another format than its name says is told by its first text (hu
     ['jsonl', '{"url": "https://a.example/1.jpg", "caption": "a, b"', undefined],
     ['jsonl', '[{"url": "x"}, {"url": "y"}]', undefined],
     ['jsonl', 'https://a.example/1.jpg\n', undefined],
-    ['parquet', 'url,caption\n', undefined],
+    ['parquet', 'url,caption\n', 'csv'],
+    ['parquet', 'url\tcaption\n', 'tsv'],
+    ['parquet', '{"url":"https://a.example/1.jpg"}\n', 'jsonl'],
+    ['parquet', 'https://a.example/1.jpg?w=1,2\n', undefined],
+    ['jsonl', 'https://a.example/1.jpg?w=1,2\n', undefined],
+    ['parquet', 'some words\n', undefined],
     ['csv', 'url,caption\n', undefined],
   ]
   for (const [format, head, shown] of cases)

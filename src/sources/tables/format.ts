@@ -22,21 +22,24 @@ export const isParquetHead = (head: string): boolean => head.startsWith('PAR1')
  * decompressed) when it is another than the one it is read as (`format`), or `undefined`:
  * Parquet's magic `PAR1` (the file's first 4 bytes, Apache Parquet's file format) under a text
  * table's name; a first line that opens a JSON object with a key (`{"url": …`) under a CSV or TSV
- * name; a first line of separated names (`url,caption`, `url<TAB>caption`) under a JSON lines name.
- * The last is asked only of a file none of whose first lines is a JSON object: a bad line among
- * objects is that row's failure. Read as what they were named, each was a complaint about
- * columns: a Parquet file's "first line holds binary data (a wrong --input-format?)", a JSON lines
- * file's columns `{"url":"https://…"` listed as its CSV header and offered for `--url-col`.
+ * name; a first line of names separated by tabs (TSV) or commas or semicolons (CSV), under a JSON
+ * lines or Parquet name (a JSON lines one too under a Parquet name). The JSON lines name is asked
+ * so only of a file none of whose first lines is a JSON object: a bad line among objects is that
+ * row's failure. A first line that is a URL is a list's, no table's. Read as what they were named,
+ * each was a complaint about columns: a Parquet file's "first line holds binary data (a wrong
+ * --input-format?)", a JSON lines file's columns `{"url":"https://…"` listed as its CSV header and
+ * offered for `--url-col`, a CSV file's "line 1: not valid JSON".
  */
 export function shownTableFormat(format: TableFormat, head: string): TableFormat | undefined {
   if (isParquetHead(head)) return format === 'parquet' ? undefined : 'parquet'
-  if (format === 'parquet') return undefined
   const first = head
     .replace(/^(\ufeff|\xef\xbb\xbf)/, '')
     .trimStart()
     .split(/\r?\n/, 1)[0]
-  if (format !== 'jsonl') return /^\{\s*"/.test(first) ? 'jsonl' : undefined
-  if (/^[[{"]/.test(first)) return undefined
+  const json = /^\{\s*"/.test(first)
+  if (format === 'csv' || format === 'tsv') return json ? 'jsonl' : undefined
+  if (json) return format === 'parquet' ? 'jsonl' : undefined
+  if (/^([[{"]|https?:\/\/)/i.test(first)) return undefined
   return first.includes('\t') ? 'tsv' : /[,;]/.test(first) ? 'csv' : undefined
 }
 

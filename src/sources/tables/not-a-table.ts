@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
-import { TABLE_FORMAT_NAMES, type TableFormat } from './format.js'
+import { shownTableFormat, TABLE_FORMAT_NAMES, type TableFormat, wrongTableFormat } from './format.js'
 import { holdsControl } from './utf8.js'
 
 /** Bytes of a table file looked at before it is read: an LFS pointer is under 200, a page's start is in them. */
@@ -63,6 +63,10 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
       .trimStart()
       .split(/\r?\n/, 1)[0]
     const line = printable(first.slice(0, 80))
+    const shown = shownTableFormat(format, first)
+    // A header shows the columns; a JSON object's first line, escaped, would not.
+    const detail = shown === 'jsonl' ? '' : ` (its first line: ${JSON.stringify(line)})`
+    if (shown) return wrongTableFormat(path, as, shown, detail)
     return new UsageError(
       `${path} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
     )
