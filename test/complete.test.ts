@@ -654,6 +654,61 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
   )
 })
 
+test('GIF: NULs where a block belongs, after an image, are passed over; running to the end, corrupt', async () => {
+  // Writers leave NULs between blocks and before the trailer (golang/go#38853: a traffic camera's
+  // GIF ends 00 00 3B); Chromium, Firefox and Pillow show such a GIF. More than one was corrupt.
+  const gif = fixture('animated.gif')
+  const frames = 4119 // the second frame's graphic control extension
+  assert.deepEqual([...gif.subarray(frames, frames + 2)], [0x21, 0xf9])
+  const size = { width: 64, height: 48 }
+  const nuls = (n: number, at: number, rest = gif.subarray(at)) =>
+    Buffer.concat([gif.subarray(0, at), Buffer.alloc(n), rest])
+  const end = gif.length - 1
+  const cases: [string, Buffer, Verdict][] = [
+    ['two before the trailer', nuls(2, end), { complete: true, ...size }],
+    ['nine before the trailer', nuls(9, end), { complete: true, ...size }],
+    ['one between frames', nuls(1, frames), { complete: true, ...size }],
+    ['three between frames', nuls(3, frames), { complete: true, ...size }],
+    [
+      'between frames, no trailer',
+      nuls(2, frames, gif.subarray(frames, end)),
+      { complete: true, ...size, unchecked: NO_TRAILER },
+    ],
+    [
+      'between frames, cut in the next',
+      nuls(2, frames, gif.subarray(frames, end - 2)),
+      { complete: false, kind: 'truncated', reason: 'GIF ends before its trailer' },
+    ],
+    ['one last, no trailer', nuls(1, end, Buffer.alloc(0)), { complete: true, ...size }],
+    [
+      'two last, no trailer',
+      nuls(2, end, Buffer.alloc(0)),
+      {
+        complete: false,
+        kind: 'corrupt',
+        reason: `GIF is zero-filled from byte ${end}, where a block belongs`,
+      },
+    ],
+    [
+      'between frames, zero-filled after',
+      nuls(40, frames, Buffer.alloc(0)),
+      {
+        complete: false,
+        kind: 'corrupt',
+        reason: `GIF is zero-filled from byte ${frames}, where a block belongs`,
+      },
+    ],
+    [
+      'then a byte no block begins with',
+      nuls(2, end, Buffer.from('\n')),
+      { complete: false, kind: 'corrupt', reason: `GIF has a block of unknown kind 0xa at byte ${end + 2}` },
+    ],
+  ]
+  for (const [name, body, verdict] of cases)
+    for (const split of [(b: Uint8Array) => [b], every(1), uneven(5)])
+      assert.deepEqual(await judge('gif', body, split), verdict, name)
+})
+
 test('GIF: the size is the logical screen, grown to hold the first image, as browsers show it', async () => {
   const gif = fixture('animated.gif') // a 64x48 screen, the first image 64x48 at 0,0
   const descriptor = gif.indexOf(0x2c, 13 + 768)

@@ -34,6 +34,8 @@ let avif: Buffer
 let motion: Buffer
 let motionStill: number
 const AVIF_JUNK = Buffer.from('trailing bytes: <html>not part of the image</html>')
+/** The fixture GIF with two NULs where a block belongs, at byte `at` (its trailer's, or a frame's). */
+const gifNuls = (at: number) => Buffer.concat([gif.subarray(0, at), Buffer.from([0, 0]), gif.subarray(at)])
 let dir: string
 let server: LocalServer
 let cuts = 0
@@ -586,6 +588,9 @@ const answers: Record<string, Answer> = {
   '/gif-control-length': () => withLength('image/gif', gif.subarray(0, 4127)),
   '/gif-control-close': () => closeDelimited('image/gif', gif.subarray(0, 4127)),
   '/gif-nul': () => withLength('image/gif', Buffer.concat([gif.subarray(0, -1), Buffer.from([0])])),
+  // NULs where a block belongs (golang/go#38853's traffic cameras): before the trailer, between frames.
+  '/gif-nuls-trailer': () => closeDelimited('image/gif', gifNuls(gif.length - 1)),
+  '/gif-nuls-between': () => withLength('image/gif', gifNuls(4119)),
   '/gif-close': () => closeDelimited('image/gif', gif.subarray(0, -1)),
   '/gif-close-whole': () => closeDelimited('image/gif', gif),
   '/jxl-length': () => withLength('image/jxl', jxl),
@@ -1150,6 +1155,21 @@ test("a motion photo whose connection closed at its still image's end is cut (it
     lists: 'XMP container directory lists items',
     shortBytes: motionStill,
   })
+})
+
+// hunt172: NULs where a block belongs, after an image (more than one: one was let go before), were
+// corrupt on every attempt ('GIF has a block of unknown kind 0x0'), where Chromium, Firefox and
+// Pillow show the GIF (golang/go#38853: traffic cameras write '00 00 3B' at the end).
+test('a GIF with NULs where a block belongs, before its trailer or between its frames, is kept as it came', async () => {
+  for (const [path, at] of [
+    ['/gif-nuls-trailer', gif.length - 1],
+    ['/gif-nuls-between', 4119],
+  ] as const) {
+    const { r, out } = await get(path, { retries: 0 })
+    assert.equal(r.status, 'ok', `${path}: ${r.message}`)
+    assert.deepEqual([r.format, r.width, r.height, r.attempts], ['gif', 64, 48, 1], path)
+    assert.deepEqual(await readFile(join(out, r.path!)), gifNuls(at), path)
+  }
 })
 
 // hunt133: a GIF cut right after a graphic control extension was whole but unchecked, as one

@@ -9,7 +9,7 @@ const At = {
   Descriptor: 3,
   CodeSize: 4,
   SubBlock: 5,
-  /** A NUL where a block belongs: the end, if nothing but a trailer follows. */
+  /** NULs where a block belongs, after an image: passed over to the block or trailer that follows. */
   Nul: 6,
 } as const
 type At = (typeof At)[keyof typeof At]
@@ -18,8 +18,9 @@ type At = (typeof At)[keyof typeof At]
  * GIF (GIF89a specification §17–27): header and logical screen descriptor, global colour table, then
  * blocks: extensions and images (descriptor, local colour table, LZW code size) each followed by
  * sub-blocks up to an empty one, then the trailer (0x3B). Whole at the trailer after at least one image;
- * bytes after the trailer are allowed, as decoders stop there. A NUL in the trailer's place, as the body's
- * last byte, ends it too, and a GIF that ends between blocks is whole but `unchecked` (see `finish`).
+ * bytes after the trailer are allowed, as decoders stop there. NULs where a block belongs, after an image,
+ * are passed over to the block or trailer after them; one NUL as the body's last byte ends it too, and a
+ * GIF that ends between blocks is whole but `unchecked` (see `finish`).
  * The verdict carries the size browsers show: the logical screen, grown to hold the first image.
  */
 export class GifCheck extends Walk {
@@ -27,6 +28,8 @@ export class GifCheck extends Walk {
   #images = 0
   /** A graphic control extension came, and the image it introduces has not (GIF89a §23). */
   #control = false
+  /** Where the NULs in a block's place began. */
+  #nuls = -1
   /** The logical screen's size, grown to hold the first image (see `#whole`). */
   #width = 0
   #height = 0
@@ -53,11 +56,14 @@ export class GifCheck extends Walk {
           return this.expect(9)
         }
         if (h[0] === 0x3b) return this.settle(this.#images > 0 ? this.#whole() : corrupt('GIF has no image'))
-        // A NUL where a block belongs, after an image, ends the GIF as its trailer would (Chromium,
-        // Firefox, Go's image/gif read it so), when it is the body's last byte or a trailer follows
-        // it: more bytes after it are no end (a GIF zero-filled from there is corrupt).
+        // NULs where a block belongs, after an image: writers leave them between blocks and before
+        // the trailer (traffic cameras, golang/go#38853). Chromium, Skia and Firefox end the GIF at
+        // the first, as at a trailer; GIF87a readers (Pillow, WIC) pass over them. The walk passes
+        // over them too, so that the blocks after them are still checked; only NULs that run on to
+        // the end of the body are no end (a GIF zero-filled from there: see `finish`).
         if (h[0] === 0x00 && this.#images > 0) {
           this.#at = At.Nul
+          this.#nuls = this.position - 1
           return this.expect(1)
         }
         return this.settle(
@@ -82,8 +88,9 @@ export class GifCheck extends Walk {
       case At.SubBlock:
         return h[0] === 0 ? this.#block(0) : this.#subBlock(h[0])
       case At.Nul:
-        if (h[0] === 0x3b) return this.settle(this.#whole())
-        return this.settle(corrupt(`GIF has a block of unknown kind 0x0 at byte ${this.position - 2}`))
+        if (h[0] === 0x00) return this.expect(1)
+        this.#at = At.Block
+        return this.next(h)
     }
   }
 
@@ -100,7 +107,11 @@ export class GifCheck extends Walk {
 
   protected finish(boundary: boolean): Verdict {
     if (this.#at === At.Header) return truncated('GIF header cut short')
-    if (this.#at === At.Nul && boundary) return this.#whole()
+    // NULs to the end: one in the trailer's place ends the GIF, as Chromium, Firefox and Go read it;
+    // more are a GIF zero-filled from a block on, as a file preallocated and cut is.
+    if (this.#at === At.Nul && boundary && this.position === this.#nuls + 1) return this.#whole()
+    if (this.#at === At.Nul)
+      return corrupt(`GIF is zero-filled from byte ${this.#nuls}, where a block belongs`)
     // Many GIFs on the web lack their trailer, and browsers, libvips and ImageMagick show them
     // (WebKit, image-rs/image-gif): ending between blocks after an image, the GIF is whole when
     // the transfer says the body ended there (a length met), not when a connection just closed.
