@@ -44,6 +44,27 @@ async function holds(out: string, name: string, expected: Buffer) {
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [], 'no part file left')
 }
 
+/**
+ * Fetch `path`, a 200,000-byte file whose server cuts every answer after 30,000 bytes: it comes
+ * whole, never restarted, each resume asking again for the last `RESUME_OVERLAP` bytes on disk.
+ * The requests it sent, and the output folder.
+ */
+async function resumedAtEveryCut(path: string, options: Options) {
+  const at = requests(path).length
+  const { out, one } = await get([server.url(path)], { retries: 2, ...options })
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
+  const onDisk = [30_000]
+  while (onDisk.at(-1)! < 200_000) onDisk.push(onDisk.at(-1)! + 30_000 - RESUME_OVERLAP)
+  const sent = requests(path).slice(at)
+  assert.deepEqual(
+    sent.map((r) => r.headers.range),
+    [undefined, ...onDisk.slice(0, -1).map(resumeRange)],
+    'never restarted; each resume asks RESUME_OVERLAP again',
+  )
+  return { out, sent }
+}
+
 /** Nothing kept: no file under a final name, no part file. */
 async function nothing(out: string) {
   assert.deepEqual(await outputFiles(out), [])
@@ -508,8 +529,11 @@ test('every validator is compared, whatever the server does with If-Range', asyn
     'strong ETag changed': 'rotate=1&ifrange=ignore',
     // A weak ETag and a date: the date changed.
     'weak ETag, date changed': 'rotate=1&weaketag=1&ifrange=ignore',
-    // The file did not change, but the 206 carries nothing that proves it.
+    // The file did not change, but the 206 carries nothing that proves it: in the run that
+    // fetched the part, the answer proves the join itself (hunt171 F1).
     'no validator in the 206': 'bare206=1',
+    // Nor does a 206 of another version, served whatever If-Range says: its bytes differ.
+    'no validator in the 206, another version': 'rotate=1&ifrange=ignore&bare206=1',
   }
   for (const [name, query] of Object.entries(cases)) {
     await t.test(name, async () => {
@@ -518,7 +542,12 @@ test('every validator is compared, whatever the server does with If-Range', asyn
       const { out, one } = await get([server.url(path)])
       assert.equal(one.status, 'ok', one.message)
       const sent = requests(path)
-      assert.equal(sent.at(-1)?.headers.range, undefined, 'restarted from byte 0')
+      if (query.includes('rotate'))
+        assert.equal(sent.at(-1)?.headers.range, undefined, 'restarted from byte 0')
+      else {
+        assert.equal(sent.length, 2, 'the cut answer, then its resume')
+        assert.match(String(sent.at(-1)?.headers.range), /^bytes=[1-9]\d*-$/, 'resumed')
+      }
       const last = query.includes('rotate')
         ? makeImage(`${id}#${sent.length}`, 1_500_000)
         : server.bytes(path)
@@ -540,6 +569,45 @@ test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modif
     'never restarted',
   )
   await holds(out, 'no-etag-206.jpg', server.bytes(path))
+})
+
+test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified out under If-Range): a file cut at every answer finishes in the run; a later run starts it over (hunt171 F1)', async (t) => {
+  // Each resume of a part known by its Last-Modified alone, answered as RFC 9110 §15.3.7 asks (no
+  // Last-Modified in a 206 to If-Range), or of one known by its ETag alone whose range handler
+  // sends it on 200s only, started over from byte 0: behind a link that cuts every answer the
+  // file failed as truncated after every attempt. In the run that fetched the part, the 206
+  // proves the join as one to a part without validators does: the very byte asked for, the same
+  // total, the last RESUME_OVERLAP bytes on disk compared (at every resume), If-Range still sent.
+  const cases = { 'Last-Modified only': 'lmonly=1', 'ETag only': 'nolm=1' }
+  for (const [kind, query] of Object.entries(cases)) {
+    for (const [name, options] of Object.entries(BODY_PATHS)) {
+      await t.test(`${kind}, ${name}`, async () => {
+        const path = `/quiet-206-${kind.replace(/\W+/g, '-')}?size=200000&every=30000&bare206=1&${query}`
+        const { out, sent } = await resumedAtEveryCut(path, options)
+        assert.ok(
+          sent.slice(1).every((r) => r.headers['if-range'] !== undefined),
+          'If-Range still sent',
+        )
+        if (!options.outputFormat) await holds(out, `${path.split('?')[0].slice(1)}.jpg`, server.bytes(path))
+      })
+    }
+  }
+  await t.test('a later run', async () => {
+    const path = '/quiet-206-later?size=200000&every=30000&bare206=1&lmonly=1'
+    const out = join(dir, 'quiet-later')
+    const first = await get([server.url(path)], { out, journal: true, retries: 0 })
+    assert.equal(first.one.error, 'truncated', first.one.message)
+    const at = requests(path).length
+    const again = await get([server.url(path)], { out, journal: true, retries: 0 })
+    assert.equal(again.one.error, 'truncated', again.one.message)
+    assert.deepEqual(
+      requests(path)
+        .slice(at)
+        .map((r) => r.headers.range),
+      [resumeRange(30_000), undefined],
+      'the part of an earlier run is not joined on the answer alone: the file starts over',
+    )
+  })
 })
 
 test('a weak ETag alone proves nothing: a cut file is resumed in the run only as one without a validator is', async () => {
@@ -750,19 +818,9 @@ test('a server that cuts every answer and names no validator: resumed in the run
   const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
   for (const [name, options] of Object.entries(BODY_PATHS)) {
     await t.test(name, async () => {
-      const at = requests(path).length
-      const { out, one } = await get([server.url(path)], { retries: 2, ...options })
-      assert.equal(one.status, 'ok', one.message)
-      assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
       // Each resume asks again for the last RESUME_OVERLAP bytes, without If-Range (there is no
       // validator to put in it): the answer proves itself.
-      const onDisk = [30_000]
-      while (onDisk.at(-1)! < 200_000) onDisk.push(onDisk.at(-1)! + 30_000 - RESUME_OVERLAP)
-      const sent = requests(path).slice(at)
-      assert.deepEqual(
-        sent.map((r) => r.headers.range),
-        [undefined, ...onDisk.slice(0, -1).map(resumeRange)],
-      )
+      const { out, sent } = await resumedAtEveryCut(path, options)
       assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
       if (!options.outputFormat) await holds(out, 'every-bare.jpg', server.bytes(path))
     })

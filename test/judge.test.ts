@@ -20,6 +20,16 @@ const LATER_DAY = 'Tue, 02 Jan 2024 00:00:00 GMT'
 const plain: Asked = { from: 0, known: {} }
 const resume = (known: Asked['known'], from = 600): Asked => ({ from, known })
 
+/** A resume of this run's part of a 20,000-byte file from byte 10,000, `overlap` asked again. */
+const ours = (known: Asked['known'], overlap = 4096): Asked => ({
+  from: 10_000,
+  overlap,
+  known: { length: 20_000, thisRun: true, ...known },
+})
+/** The rest of that file, from the first byte of a 4,096-byte overlap, and its join. */
+const TAIL = { 'content-range': 'bytes 5904-19999/20000' }
+const JOINED: Decision = { do: 'receive', at: 10_000, overlap: 4096, total: 20_000, length: 14_096 }
+
 /** [case, asked, status, headers, decision (or its `do` alone)] */
 const table: [string, Asked, number, Record<string, string>, Decision | Decision['do']][] = [
   // Plain GETs.
@@ -525,6 +535,66 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     206,
     { 'content-range': 'bytes 0-19999/20000' },
     { do: 'receive', at: 3000, overlap: 3000, total: 20_000, length: 20_000 },
+  ],
+  // A part with a strong validator, fetched in this run, whose 206 repeats none (RFC 9110
+  // §15.3.7 leaves Last-Modified out of a 206 to If-Range; range handlers that send validators on
+  // their 200 alone leave the ETag out too): joined on the answer's own proofs, and from then on
+  // resumed so (hunt171 F1). A part of an earlier run is not (the row after these).
+  [
+    "this run's part known by its date, a 206 under If-Range without it",
+    ours({ lastModified: LM }),
+    206,
+    { ...TAIL, date: LATER_DAY },
+    { ...JOINED, unproven: true },
+  ],
+  [
+    "this run's part known by its ETag, a 206 without it",
+    ours({ etag: ETAG }),
+    206,
+    TAIL,
+    { ...JOINED, unproven: true },
+  ],
+  [
+    "this run's part, a 206 without its validator, once resumed so",
+    ours({ etag: ETAG, unproven: true }),
+    206,
+    TAIL,
+    JOINED,
+  ],
+  [
+    "this run's part, a 206 without its validator, of another total",
+    ours({ etag: ETAG }),
+    206,
+    { 'content-range': 'bytes 5904-20000/20001' },
+    'restart',
+  ],
+  [
+    "this run's part, a 206 without its validator, from before the byte asked",
+    ours({ etag: ETAG }),
+    206,
+    { 'content-range': 'bytes 4096-19999/20000' },
+    'restart',
+  ],
+  [
+    "this run's part, a 206 without its validator, the later overlap only",
+    ours({ etag: ETAG }, 1024),
+    206,
+    { 'content-range': 'bytes 8976-19999/20000' },
+    'restart',
+  ],
+  [
+    "this run's part, a 206 with another ETag: never proven by itself",
+    ours({ etag: ETAG }),
+    206,
+    { ...TAIL, etag: '"other"' },
+    'restart',
+  ],
+  [
+    "this run's part known by its date, a 206 with another date",
+    ours({ lastModified: LM }),
+    206,
+    { ...TAIL, 'last-modified': LATER_DAY, date: LATER_DAY },
+    'restart',
   ],
   [
     'resume without a validator, the part not of this run: nothing proves it',

@@ -1020,21 +1020,26 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
   } else {
     // A proven continuation: it may tell what the first answer did not (the full size, say). Not
     // so one that proved itself (see `unprovenSplice`): a validator it names says nothing of the
-    // bytes before it, and taken, would have a later run resume them.
+    // bytes before it, and taken, would have a later run resume them. Once one proved itself,
+    // so must the later resumes of the run (each asks again for `RESUME_OVERLAP`), while the
+    // If-Range still goes out.
     const got = validatorsOf({ status: t.head!.statusCode, headers: t.head!.headers })
     const known = t.known
     t.known = known.unproven
       ? known
-      : {
-          etag: known.etag ?? got.etag,
-          lastModified: known.lastModified ?? got.lastModified,
-          // The file's size by the range (a part under a 200 states its own as Content-Length).
-          length: known.length ?? decision.total ?? got.length,
-          from: known.from ?? t.answeredAt,
-          stated: known.stated,
-          ...(known.thisRun ? { thisRun: known.thisRun } : {}),
-        }
-    if (t.known.length !== known.length) t.recorded = false
+      : decision.unproven
+        ? { ...known, unproven: true }
+        : {
+            etag: known.etag ?? got.etag,
+            lastModified: known.lastModified ?? got.lastModified,
+            // The file's size by the range (a part under a 200 states its own as Content-Length).
+            length: known.length ?? decision.total ?? got.length,
+            from: known.from ?? t.answeredAt,
+            stated: known.stated,
+            ...(known.thisRun ? { thisRun: known.thisRun } : {}),
+          }
+    // Told to the run (not the journal), for its later attempts.
+    if (t.known.length !== known.length || t.known.unproven !== known.unproven) t.recorded = false
   }
   const total = decision.total
   if (total !== undefined && total > t.options.maxSize) {

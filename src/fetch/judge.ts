@@ -45,7 +45,9 @@ import { successBody } from './success-status.js'
  *   alone proves nothing. But a part whose first answer, in this run, stated the file's length and
  *   no strong validator is resumed in this run on what the answer proves itself: the very byte
  *   asked for, the same total, the overlap compared (`unprovenSplice`). A later run starts it over.
- *   So too a part whose strong ETag changed alone between two answers of this run (`etagShifted`).
+ *   So too a part whose strong ETag changed alone between two answers of this run (`etagShifted`),
+ *   and one of this run whose 206 repeats no strong validator, naming none other (RFC 9110
+ *   §15.3.7 leaves Last-Modified out of a 206 to If-Range).
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
  * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6), a 202 an image not made yet (§15.3.3): a
@@ -107,6 +109,11 @@ export type Decision =
       decodedTotal?: number
       /** A part of a file of unknown size (`bytes A-B/*`): the rest is asked for after it. */
       more?: true
+      /**
+       * A resume's 206 that no validator proved, joined on its own proofs (see `unprovenSplice`):
+       * the file is resumed so from then on in this run (`Validators.unproven`).
+       */
+      unproven?: true
     }
   /** The bytes on disk are useless (another version, or an answer that cannot be appended): start over. */
   | { do: 'restart'; why: string }
@@ -573,10 +580,15 @@ export function judge(asked: Asked, answer: Answer): Decision {
     const under = resuming && coded.length > 0 ? `, under Content-Encoding: ${coded.join(', ')}` : ''
     if (differs) return { do: 'restart', why: differs + under }
   }
-  if (resuming && !proven(asked.known, got)) {
+  // A resume's 206 that repeats no strong validator known (and contradicts none: see `mismatch`)
+  // is joined only on what it proves itself; the first such of a part with a strong validator
+  // says so (`unproven`).
+  const selfProven = resuming && !proven(asked.known, got)
+  if (selfProven) {
     const why = unprovenSplice(asked, range)
     if (why) return { do: 'restart', why }
   }
+  const newlyUnproven = selfProven && !asked.known.unproven
   if (codings.length > 0) {
     // The range counts the bytes of the representation, content codings applied: only a range
     // that is all of them can be used. A transfer coding is applied over the range, for the hop
@@ -609,7 +621,7 @@ export function judge(asked: Asked, answer: Answer): Decision {
       // once decoded: a range of coded bytes fails there (its size, its coding, its overlap) and
       // the file starts over, as it did at every such resume; curl --compressed appends whatever
       // it decodes to.
-      return continued(asked, range, { decode: codings, decodedTotal: range.end! + 1 })
+      return continued(asked, range, { decode: codings, decodedTotal: range.end! + 1 }, newlyUnproven)
     }
     const why = `bytes ${range.start}-${range.end} of a ${codings.join(', ')}-encoded body cannot be joined to decoded bytes`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
@@ -620,14 +632,18 @@ export function judge(asked: Asked, answer: Answer): Decision {
     if (range.start === 0 && declared !== undefined) return { do: 'receive', at: 0, total: length, length }
     return { do: 'refuse', why: `bytes ${range.start}-${range.end} of a file of unknown size` }
   }
-  return continued(asked, range, { length })
+  return continued(asked, range, { length }, newlyUnproven)
 }
 
-/** A 206 that goes on from the bytes on disk: `range` starts at or before them (see `judge`). */
+/**
+ * A 206 that goes on from the bytes on disk: `range` starts at or before them (see `judge`).
+ * `unproven`: no validator proved it where one was known, the answer did (see `unprovenSplice`).
+ */
 function continued(
   asked: Asked,
   range: { start?: number; total?: number },
   body: { length: number } | { decode: string[]; decodedTotal: number },
+  unproven: boolean,
 ): Decision {
   const total = range.total ?? asked.known.length
   const overlap = asked.from - range.start!
@@ -638,6 +654,7 @@ function continued(
     ...body,
     ...(overlap > 0 ? { overlap } : {}),
     ...(total === undefined ? { more: true as const } : {}),
+    ...(unproven ? { unproven: true as const } : {}),
   }
 }
 
@@ -682,10 +699,17 @@ const MULTIPART =
 
 /**
  * Why a resume's 206 that proves nothing by its validators cannot be joined to the bytes on disk,
- * or `undefined` when the answer proves the splice itself. Only for a part whose first answer, in
- * this run, stated the file's length and no strong validator (`Validators.unproven`: a server
- * without validators behind a proxy or link that cuts long transfers, where aria2c -c resumes with
- * no check at all): the 206 starts at the very byte asked for (not before it: the bytes compared
+ * or `undefined` when the answer proves the splice itself. Only for a part whose first answer was
+ * in this run and stated the file's length: one without a strong validator (`Validators.unproven`:
+ * a server without validators behind a proxy or link that cuts long transfers, where aria2c -c
+ * resumes with no check at all), or one with a strong validator that the 206 does not repeat,
+ * naming none other (`Validators.thisRun`). RFC 9110 §15.3.7 has a 206 to a request with
+ * If-Range leave out Last-Modified (only its ETag must be repeated), and range handlers that send
+ * validators on their 200 alone leave out the ETag too: each such resume started over, and behind
+ * a link that cuts every answer the file never finished. Such a 206 is taken as the server's
+ * answer to the If-Range sent, but on the proofs a part without validators gets, since a server
+ * that ignores If-Range sends the same. A later run starts such a part over on a 206 that says
+ * nothing (time has passed). The 206 starts at the very byte asked for (not before it: the bytes compared
  * are then exactly those asked for again), states the total the first answer did, and asked again
  * for at least `RESUME_OVERLAP` of the bytes on disk (all of them, when fewer), which download.ts
  * compares; the image's structure is checked at the end. Validators only the 206 names prove
@@ -694,7 +718,7 @@ const MULTIPART =
 function unprovenSplice(asked: Asked, range: { start?: number; total?: number }): string | undefined {
   const { known } = asked
   const first = asked.from - (asked.overlap ?? 0)
-  if (!known.unproven || known.length === undefined || ifRangeValue(known) !== undefined)
+  if (!(known.unproven || known.thisRun) || known.length === undefined)
     return 'the answer carries no validator that proves the file unchanged'
   if (range.start !== first) return `asked for bytes from ${first}, got a range from ${range.start}`
   if (range.total !== known.length)
