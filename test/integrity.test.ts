@@ -104,6 +104,29 @@ test('a 206 to a plain GET without a validator: the rest comes too, each answer 
   assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
 })
 
+test('a server that caps every answer at no more than the bytes asked again: each part still moves the file on; one proven by those bytes alone fails in few requests (hunt171 F2)', async () => {
+  // Each request for the rest asked again for the last LATER_OVERLAP bytes on disk, all an answer
+  // carried: the same request again and again (116,779 in 40 s for one 100 KB file), until twice
+  // --total-timeout.
+  const path = '/capped-small?size=60000&partial=1000'
+  const { out, one } = await get([server.url(path)], { retries: 3, totalTimeout: 60_000 })
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'capped-small.jpg', server.bytes(path))
+  const ranges = requests(path).map((r) => r.headers.range)
+  assert.ok(ranges.length < 200, `${ranges.length} requests for 60,000 bytes`)
+  assert.ok(
+    ranges.slice(1).every((range, i) => range !== ranges[i]),
+    'never the same range twice in a row',
+  )
+  // Without a validator, the bytes compared are all the proof, and the server never sends more
+  // than those: not continued, each attempt's restarts bounded.
+  const bare = '/capped-bare?size=60000&partial=3000&lmonly=1&nolm=1'
+  const failed = await get([server.url(bare)], { retries: 1, totalTimeout: 60_000 })
+  assert.equal(failed.one.error, 'bad-range', failed.one.message)
+  assert.ok(requests(bare).length <= 2 * 2 * 4, `${requests(bare).length} requests`)
+  await nothing(failed.out)
+})
+
 test('a 206 that covers the whole file, to a plain GET, is the file', async () => {
   const path = '/partial-whole?size=20000&partial=20000'
   const { out, one } = await get([server.url(path)])

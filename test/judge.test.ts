@@ -7,9 +7,12 @@ import {
   etagShifted,
   ifRangeValue,
   judge,
+  LATER_OVERLAP,
   lastModifiedValidator,
   mismatch,
+  nextOverlap,
   parseContentRange,
+  RESUME_OVERLAP,
   resumesInRun,
 } from '../src/fetch/judge.js'
 
@@ -1152,5 +1155,21 @@ test('an HTTP-date in asctime form is GMT, whatever the zone of the machine', ()
   } finally {
     if (zone === undefined) delete process.env.TZ
     else process.env.TZ = zone
+  }
+})
+
+test('nextOverlap: the bytes asked again after a short answer are fewer than it carried (hunt171 F2)', () => {
+  const cases: [string, number, number, number][] = [
+    ['an answer longer than the overlap: all of it', LATER_OVERLAP, 64 * 1024, LATER_OVERLAP],
+    ['one byte longer', LATER_OVERLAP, LATER_OVERLAP + 1, LATER_OVERLAP],
+    ['an answer of the overlap exactly: half of it', LATER_OVERLAP, LATER_OVERLAP, LATER_OVERLAP / 2],
+    ['an answer capped at 1,000 bytes', LATER_OVERLAP, 1000, 500],
+    ['a file without validators, an answer capped at 3,000', RESUME_OVERLAP, 3000, 1500],
+    ['one byte', LATER_OVERLAP, 1, 0],
+  ]
+  for (const [name, wanted, carried, expected] of cases) {
+    const again = nextOverlap(wanted, carried)
+    assert.equal(again, expected, name)
+    assert.ok(again < carried, `${name}: each answer moves the file on`)
   }
 })

@@ -52,6 +52,7 @@ import {
   LATER_OVERLAP,
   mismatch,
   namesNoRange,
+  nextOverlap,
   RESUME_OVERLAP,
   resumesInRun,
   unknownCodings,
@@ -75,7 +76,11 @@ import { basicToken, type UrlCredentials, urlCredentials } from './url-credentia
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
 const MAX_RESTARTS = 3
-/** Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up. */
+/**
+ * Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up; so
+ * too parts no longer than the bytes asked again (see `nextOverlap`): a server that doles out a
+ * byte per answer.
+ */
 const MAX_PARTS = 100
 /**
  * Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see
@@ -204,7 +209,7 @@ class Transfer {
   head: Head | undefined
   ttfb = 0
   restarts = 0
-  /** Parts of a file of unknown size asked for in this attempt (see `MAX_PARTS`). */
+  /** Parts of a file of unknown size, or small ones, asked for in this attempt (see `MAX_PARTS`). */
   parts = 0
   replays = 0
   staleReplays = 0
@@ -1658,8 +1663,19 @@ async function receiveBody(
   if (decision.total !== undefined && t.offset < decision.total) {
     await t.keepPart()
     t.record()
-    const overlap = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
-    t.tail = recent.length > 0 ? Buffer.from(Buffer.concat(recent).subarray(-overlap)) : undefined
+    const wanted = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
+    // What this answer carried of the file, the bytes asked again included (a 206 may end
+    // inside them).
+    const carried = decodedSplice ? decodedIn : received
+    if (carried <= wanted && ++t.parts > MAX_PARTS) {
+      throw new ImgpullError(
+        'truncated',
+        `${shown}: the server sent ${MAX_PARTS} parts of ${wanted} bytes or fewer (${t.offset} of ${decision.total} bytes on disk)`,
+        { retryable: true },
+      )
+    }
+    const again = nextOverlap(wanted, carried)
+    t.tail = recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
     return send
   }
   // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
