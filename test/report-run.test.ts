@@ -130,6 +130,47 @@ test('the report of a run: figures as in the manifest, images from disk, failure
   })
 })
 
+test('every failed URL as given, of a code or of all: the page says the command that lists them from the manifest', async (t) => {
+  if (spawnSync('jq', ['--version']).status !== 0) return t.skip('no jq on this machine')
+  const out = join(dir, 'lists')
+  const list = join(dir, 'lists.txt')
+  // A signed URL: the page masks its signature, so only the manifest's copy can be fetched again.
+  const failing = [
+    faults.url('/a?status=404'),
+    faults.url('/b?status=404&X-Amz-Signature=c0ffee'),
+    faults.url('/c?html=1'),
+    'not a url',
+  ]
+  await writeFile(list, [`${origin}/alpha-1.png`, ...failing].join('\n'))
+  const r = await runCli([list, '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  const failed = (await manifest(out)).filter((l) => l.status === 'failed')
+  // A phone: the commands wrap inside the page rather than run off its edge.
+  const page = await browser.open({ width: 375, height: 800 })
+  await page.goto(pathToFileURL(join(out, 'report.html')).href)
+  const commands = page.locator('[data-failed-list]')
+  const listed = new Map<string, string[]>()
+  for (const command of await commands.all()) {
+    const code = (await command.getAttribute('data-failed-list')) ?? ''
+    // What a person copies: the text as shown.
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+    const shell = spawnSync('sh', ['-c', await command.innerText()], { cwd: out, encoding: 'utf8' })
+    assert.equal(shell.status, 0, shell.stderr)
+    listed.set(code, shell.stdout.trim().split('\n'))
+    const box = await command.boundingBox()
+    assert.ok(box && box.x + box.width <= 375, `${code}'s command fits the screen: ${JSON.stringify(box)}`)
+  }
+  const urls = (code: string) => failed.filter((l) => code === '*' || l.error === code).map((l) => l.url)
+  assert.deepEqual(
+    [...listed.keys()].sort(),
+    ['*', ...new Set(failed.map((l) => l.error))].sort(),
+    'one command for all, one a code',
+  )
+  for (const [code, got] of listed) assert.deepEqual(got.sort(), urls(code).sort(), code)
+  assert.ok(listed.get('*')?.includes(failing[1]), 'the signed URL as given, signature and all')
+  await page.close()
+})
+
 test('a killed run: imgpull report rebuilds the report, which says the run was interrupted', async () => {
   const out = join(dir, 'killed')
   const list = join(dir, 'killed.txt')

@@ -8,7 +8,7 @@ import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } 
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError, failureKind } from './failures.js'
+import { describeError, failureKind, UNKNOWN_CODE } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import { STYLE } from './style.js'
@@ -251,12 +251,19 @@ function failuresSection(f: ReportFigures, command: string | undefined, running:
   }
   // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
   if (running) rerun.length = 0
+  // The whole list, where the page shows three examples a host: the manifest holds every URL as
+  // given (this page masks signing parameters, so its URLs cannot be fetched again). It is written
+  // as a run ends: while one goes on, it is an earlier run's.
+  const lists = f.failures.length > 0 && !running
+  const list = lists
+    ? `<p data-figure="failed-list">Every failed URL as given, one a line, from the <code>manifest.jsonl</code> beside this page: ${listCommand()}</p>`
+    : ''
   const body = f.failures.length
-    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i)).join('\n')}</div>`
+    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`
   return `<section class="block" id="failures" aria-labelledby="failures-h">
 <h2 id="failures-h">Failures</h2>
-${rerun.length ? `<div class="rerun" data-figure="rerun"><p>${rerun.join(' ')}</p></div>` : ''}
+${rerun.length || list ? `<div class="rerun">${rerun.length ? `<p data-figure="rerun">${rerun.join(' ')}</p>` : ''}${list}</div>` : ''}
 ${body}
 </section>`
 }
@@ -264,7 +271,20 @@ ${body}
 /** Groups shown open; the others are one line each until opened. */
 const OPEN_GROUPS = 3
 
-function failureGroup(g: ReportFigures['failures'][number], index: number): string {
+/**
+ * The shell command that lists, one a line, the URLs of the manifest's failures (of `code` alone
+ * when given; `UNKNOWN_CODE` is a failure without a code, `error: null` there), run in the report's
+ * folder: jq, as the README's other recipes. Its `data-failed-list` attribute is the code, `*` for all.
+ */
+function listCommand(code?: string): string {
+  // A code is the engine's (kebab-case, see ERROR_CODES), checked by the caller: no quote to escape.
+  const which =
+    code === undefined ? '' : ` and .error == ${code === UNKNOWN_CODE ? 'null' : JSON.stringify(code)}`
+  const command = `jq -r 'select(.status == "failed"${which}) | .url' manifest.jsonl`
+  return `<code class="cmd" data-failed-list="${esc(code ?? '*')}">${esc(command)}</code>`
+}
+
+function failureGroup(g: ReportFigures['failures'][number], index: number, lists: boolean): string {
   const kind = `<span class="tag${g.transient === 0 ? ' permanent' : ''}">${esc(failureKind(g))}</span>`
   const description = describeError(g.code)
   const shown = g.hosts.slice(0, FAILURE_HOSTS)
@@ -292,6 +312,7 @@ ${description ? `<p>${esc(description)}</p>` : ''}
 <table><caption class="visually-hidden">${esc(g.code)} failures by host, with examples</caption>
 <thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Examples</th></tr></thead>
 <tbody>${rows.join('')}</tbody>${more}</table></div>
+${lists && /^[a-z0-9-]+$/.test(g.code) ? `<p class="list">${g.count === 1 ? 'Its URL' : `All ${n(g.count)} of its URLs`}, one a line: ${listCommand(g.code)}</p>` : ''}
 </details>`
 }
 

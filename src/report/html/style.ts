@@ -127,6 +127,8 @@ background:var(--accent-soft);color:var(--accent)}
 .rerun{background:var(--surface);border:1px solid var(--line);border-radius:10px;padding:12px 16px;margin:0 0 14px}
 .rerun p{margin:0}
 .rerun code{white-space:nowrap}
+.rerun code.cmd,.failure .list code{white-space:normal;overflow-wrap:anywhere;user-select:all}
+.failure .list{margin:-4px 0 14px}
 .rerun p+p{margin-top:6px}
 figure{margin:0}
 .chart{display:grid;grid-template-columns:auto 1fr;column-gap:8px}
