@@ -1200,3 +1200,46 @@ test('100,000 items: rendered in bounded time, one page of tiles at a time, pagi
   assertQuiet(log)
   await page.close()
 })
+
+test('the first screen says what failed, the commonest codes with their counts; each opens its group, a closed one too', async () => {
+  const out = join(root, 'causes')
+  const sheet = await sheetOf(out, 60, 'photo', 'causes')
+  const failed: ReportItem[] = []
+  const codes = ['http-404', 'not-an-image', 'timeout', 'tls', 'too-large', 'http-503', 'dns']
+  codes.forEach((error, i) => {
+    // 7, 6, 5...: one order of groups, the commonest first.
+    for (let k = 0; k < codes.length - i; k++)
+      failed.push({
+        url: `https://h.example/${error}/${k}.jpg`,
+        host: 'https://h.example',
+        status: 'failed',
+        error,
+        attempts: 1,
+      })
+  })
+  const path = await writeReport(out, { ...sheet, items: [...sheet.items, ...failed] })
+  for (const viewport of [
+    { width: 1280, height: 800 },
+    { width: 375, height: 740 },
+  ]) {
+    const { page, log } = await openReport(path, viewport)
+    const causes = page.locator('[data-figure="causes"]')
+    assert.equal(
+      await shown(causes),
+      'What failed: http-404 7, not-an-image 6, timeout 5, tls 4, too-large 3, http-503 2, and 1 more code.',
+    )
+    const box = await causes.boundingBox()
+    assert.ok(box && box.y + box.height <= viewport.height, `on the first screen: ${JSON.stringify(box)}`)
+    // too-large: the fifth group, closed until its link is followed (with the keyboard here).
+    const group = page.locator('.failure[data-code="too-large"]')
+    assert.equal(await group.evaluate((e) => (e as HTMLDetailsElement).open), false)
+    await causes.getByRole('link', { name: 'too-large 3' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForFunction(
+      () => document.querySelector<HTMLDetailsElement>('.failure[data-code="too-large"]')?.open,
+    )
+    assert.ok(await group.locator('table').isVisible(), 'its examples shown')
+    assertQuiet(log)
+    await page.close()
+  }
+})

@@ -166,6 +166,16 @@ export const CLIENT_SCRIPT = `(function () {
     closed = []
   })
 
+  // A link to a failure group (the summary's causes, or an address with #failure-3) opens it: a
+  // closed one was its summary line alone, the examples still hidden where the link led.
+  function openTarget() {
+    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)))
+    var group = target && target.closest('details')
+    if (group) group.open = true
+  }
+  window.addEventListener('hashchange', openTarget)
+  openTarget()
+
   var sheet = document.getElementById('images')
   if (sheet && data.sheet) pager(sheet, data.sheet.rows, tile, data.pageSize, 'images', data.sheet.total)
   var credits = document.getElementById('attribution')

@@ -61,6 +61,7 @@ section.block{margin-top:40px}
 .figures .failed dd{color:var(--bad)}
 .figures .pending dd{color:var(--warn)}
 .figures .zero dd{color:var(--ink)}
+.causes{margin:12px 0 0;color:var(--muted)}
 .tools{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;margin:0 0 14px}
 .tools label{color:var(--muted);font-size:.9rem;display:flex;align-items:center;gap:8px}
 input[type=search]{font:inherit;font-size:.95rem;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
