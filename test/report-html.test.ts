@@ -189,6 +189,22 @@ test('failures: grouped by code then host, most first, examples capped and redac
   })
 })
 
+test('failures at hosts of equal counts: the hosts shown first are those with examples, in natural order (h9 before h10)', () => {
+  // Dead domains failing once each, their names unpadded: text order (h10 before h9) had kept the
+  // examples of h0, h1, h10, h100... while the page shows h0, h1, h2...: 40 codes of an ML team's
+  // 100,000-URL run showed ten hosts each and no example at all.
+  const hosts = Array.from({ length: 200 }, (_, i) => `https://h${i}.example`)
+  const failed = hosts.map((host) =>
+    item({ status: 'failed', error: 'http-500', host, url: `${host}/a.jpg`, message: 'HTTP 500' }),
+  )
+  const [group] = groupFailures(failed)
+  assert.deepEqual(
+    group.hosts.slice(0, EXAMPLE_HOSTS).map((h) => [h.host, h.examples.length]),
+    hosts.slice(0, EXAMPLE_HOSTS).map((host) => [host, 1]),
+  )
+  assert.ok(group.hosts.slice(EXAMPLE_HOSTS).every((h) => h.examples.length === 0))
+})
+
 test('failures at many hosts: examples only for the first hosts of a code, in bounded memory', () => {
   // A scraped list's dead domains: most hosts fail once, a few often, in an order no one chose.
   let seed = 7

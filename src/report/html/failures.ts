@@ -106,9 +106,12 @@ interface Group {
   weakest?: FailureHost
 }
 
-/** Whether `a` comes before `b` in a group's hosts: more failures, then by name. */
+/**
+ * Whether `a` comes before `b` in a group's hosts, as `groups()` orders them: more failures, then
+ * by name in natural order. Text order kept the examples of h10, h100... where h2 is shown.
+ */
 const before = (a: FailureHost, b: FailureHost) =>
-  a.count > b.count || (a.count === b.count && a.host < b.host)
+  a.count > b.count || (a.count === b.count && naturalOrder(a.host, b.host) < 0)
 
 /**
  * Groups failures by code, then host, keeping up to `examples` examples for each of the
