@@ -304,6 +304,25 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
   assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
+test("the command that lists the failed URLs is said where the manifest beside the page is the run's only", () => {
+  const input = {
+    title: 'out',
+    startedAt: 0,
+    endedAt: 1000,
+    interrupted: true,
+    items: [item({ status: 'failed', error: 'http-404' })],
+    samples: [],
+  }
+  // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9.
+  assert.doesNotMatch(renderReport(input), /data-failed-list/)
+  assert.equal(
+    [...renderReport({ ...input, manifest: true }).matchAll(/data-failed-list="([^"]*)"/g)]
+      .map((m) => m[1])
+      .join(),
+    '*,http-404',
+  )
+})
+
 test("the hosts table counts attempts, not requests: a refused connection's failure says no request reached the host", () => {
   const refused = item({
     url: 'http://127.0.0.1:1/a.jpg',

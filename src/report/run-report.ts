@@ -101,6 +101,8 @@ export function reportInput(
     endedAt: run.endedAt ?? now,
     interrupted: !going && (run.interrupted === true || run.endedAt === undefined),
     ...(going ? { running: true } : {}),
+    // The run's end wrote the manifest (a Ctrl-C's too); a kill -9 left an earlier run's.
+    ...(run.endedAt !== undefined ? { manifest: true } : {}),
     items: {
       *[Symbol.iterator]() {
         for (const r of from.records()) yield reportItem(r, run)

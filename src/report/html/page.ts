@@ -114,7 +114,7 @@ ${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(in
 ${input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
-${failuresSection(f, input.command, input.running === true)}
+${failuresSection(f, input.command, input.running === true, input.manifest === true)}
 ${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
@@ -226,7 +226,12 @@ ${
 </section>`
 }
 
-function failuresSection(f: ReportFigures, command: string | undefined, running: boolean): string {
+function failuresSection(
+  f: ReportFigures,
+  command: string | undefined,
+  running: boolean,
+  manifest: boolean,
+): string {
   const r = f.rerun
   // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command.
   const words = rerunWords(command)
@@ -270,9 +275,9 @@ function failuresSection(f: ReportFigures, command: string | undefined, running:
   // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
   if (running) rerun.length = 0
   // The whole list, where the page shows three examples a host: the manifest holds every URL as
-  // given (this page masks signing parameters, so its URLs cannot be fetched again). It is written
-  // as a run ends: while one goes on, it is an earlier run's.
-  const lists = f.failures.length > 0 && !running
+  // given (this page masks signing parameters, so its URLs cannot be fetched again), when it is
+  // this run's (see ReportInput.manifest).
+  const lists = f.failures.length > 0 && manifest && !running
   const list = lists
     ? `<p data-figure="failed-list">Every failed URL as given, one a line, from the <code>manifest.jsonl</code> beside this page: ${listCommand()}</p>`
     : ''

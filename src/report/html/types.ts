@@ -97,6 +97,13 @@ export interface ReportInput {
    */
   running?: boolean
   /**
+   * `manifest.jsonl` beside the page holds this run's outcomes (it is written as a run ends: one
+   * killed or still going has an earlier run's, or none). The failures then say the shell command
+   * that lists their URLs from it, where the page shows three examples a host.
+   * @default false
+   */
+  manifest?: boolean
+  /**
    * Every job the journal knows, latest outcome. Read once, in one pass, keeping only bounded
    * state: a generator over the journal serves 100 million rows in constant memory.
    */
