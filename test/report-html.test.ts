@@ -305,22 +305,11 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
 })
 
 test("the command that lists the failed URLs is said where the manifest beside the page is the run's only", () => {
-  const input = {
-    title: 'out',
-    startedAt: 0,
-    endedAt: 1000,
-    interrupted: true,
-    items: [item({ status: 'failed', error: 'http-404' })],
-    samples: [],
-  }
   // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9.
-  assert.doesNotMatch(renderReport(input), /data-failed-list/)
-  assert.equal(
-    [...renderReport({ ...input, manifest: true }).matchAll(/data-failed-list="([^"]*)"/g)]
-      .map((m) => m[1])
-      .join(),
-    '*,http-404',
-  )
+  assert.doesNotMatch(renderReport(input({ interrupted: true })), /data-failed-list/)
+  const lists = renderReport(input({ interrupted: true, manifest: true }))
+  assert.match(lists, /data-failed-list="\*"/)
+  assert.match(lists, /data-failed-list="http-404"/)
 })
 
 test("the hosts table counts attempts, not requests: a refused connection's failure says no request reached the host", () => {
