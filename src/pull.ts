@@ -51,6 +51,7 @@ import {
 } from './layout.js'
 import { drawWait, type Options, type ResolvedOptions, resolveOptions, userAgentOf } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
+import { checkedHash } from './plan/checked-hash.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task, transformedPart } from './plan/planner.js'
 import { checkSource, jobOf } from './plan/source-item.js'
@@ -1425,7 +1426,7 @@ class Engine {
     }
     try {
       this.journal
-        .finish({ key: task.key, state: 'failed', ...outcome })
+        .finish({ key: task.key, state: 'failed', ...outcome, checkedHash: checkedHash(task.job, e.code) })
         .catch((error) => this.#fatal(fault(error, this.paths)))
     } catch (error) {
       this.#fatal(fault(error, this.paths))

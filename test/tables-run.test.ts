@@ -9,7 +9,7 @@ import { pull, type Result } from '../src/index.js'
 import { openTables, tablesSource } from '../src/sources/tables/index.js'
 import { cleanup, outputFiles, runCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
-import { duckdbRun, hyparquetRows } from './support/shards.js'
+import { duckdbRun, hyparquetRows, readTar } from './support/shards.js'
 
 // Tables as input, through a whole run: rows keep their place, hashes are checked, columns carried.
 
@@ -713,4 +713,89 @@ test('URL cells that are not one URL fail in their rows, saying what is wrong, a
   const fetched = server.log.map((q) => q.url)
   for (const n of [1, 3, 4, 5, 6])
     assert.ok(!fetched.some((u) => u.includes(`/cell-${n}`)), `cell-${n} fetched`)
+})
+
+test('a hash-mismatch is judged against the table as it is now: a corrected hash cell is fetched, an unchanged one skipped (hunt174)', async () => {
+  // Before: the rerun after correcting the cell skipped the row as "permanently failed before",
+  // its message still saying the input gives the old hash; only --retry-failed fetched it.
+  const paths = [0, 1, 2].map((i) => `/rehash-${i}`)
+  const wrong = 'e'.repeat(64)
+  const table = (cells: string[]) =>
+    `url,sha256\n${paths.map((p, i) => `${server.url(p)},${cells[i]}`).join('\n')}\n`
+  const right = paths.map((p) => digest('sha256', p))
+  const csv = join(dir, 'rehash.csv')
+  const out = join(dir, 'rehash-out')
+  const run = () => runCli([csv, '-o', out, '--hash-col', 'sha256'])
+  const statuses = async () => (await manifest(out)).map((l) => [l.status, l.error])
+
+  await writeFile(csv, table([right[0], wrong, wrong]))
+  assert.equal((await run()).code, 1)
+  assert.deepEqual(await statuses(), [
+    ['ok', null],
+    ['failed', 'hash-mismatch'],
+    ['failed', 'hash-mismatch'],
+  ])
+  // The table unchanged: the verdict stands, nothing fetched.
+  let count = server.stats.requests
+  const same = await run()
+  assert.equal(same.code, 1, same.stderr)
+  assert.equal(server.stats.requests, count, 'nothing fetched')
+  assert.match(same.stderr, /2 skipped as permanently failed before/)
+  // Row 1's cell corrected, row 2's emptied (no hash to check): both fetched, and kept.
+  await writeFile(csv, table([right[0], right[1], '']))
+  count = server.stats.requests
+  const fixed = await run()
+  assert.equal(fixed.code, 0, fixed.stderr)
+  assert.equal(server.stats.requests, count + 2, 'the two mended rows only')
+  assert.deepEqual(await statuses(), [
+    ['ok', null],
+    ['ok', null],
+    ['ok', null],
+  ])
+  assert.equal((await outputFiles(out)).length, 3)
+
+  // A journal written before failures recorded their expected hash: its message says it.
+  const { default: Database } = await import('better-sqlite3')
+  const old = join(dir, 'rehash-old-out')
+  await writeFile(csv, table([wrong, wrong, right[2]]))
+  assert.equal((await runCli([csv, '-o', old, '--hash-col', 'sha256'])).code, 1)
+  const db = new Database(join(old, '.imgpull', 'journal.db'))
+  db.exec('ALTER TABLE jobs DROP COLUMN checked_hash')
+  db.close()
+  await writeFile(csv, table([right[0], wrong, right[2]]))
+  count = server.stats.requests
+  const oldRun = await runCli([csv, '-o', old, '--hash-col', 'sha256'])
+  assert.equal(oldRun.code, 1, oldRun.stderr)
+  assert.equal(server.stats.requests, count + 1, 'the corrected row only')
+  assert.deepEqual(
+    (await manifest(old)).map((l) => l.status),
+    ['ok', 'failed', 'ok'],
+  )
+})
+
+test('WebDataset: a row whose hash cell was corrected lands in its sealed shard, sealed again (hunt174)', async () => {
+  const paths = [0, 1, 2].map((i) => `/rehash-w${i}`)
+  const right = paths.map((p) => digest('sha256', p))
+  const csv = join(dir, 'rehash-w.csv')
+  const table = (cells: string[]) =>
+    `url,sha256\n${paths.map((p, i) => `${server.url(p)},${cells[i]}`).join('\n')}\n`
+  const out = join(dir, 'rehash-w-out')
+  const args = [csv, '-o', out, '--output-format', 'webdataset', '--shard-size', '2', '--hash-col', 'sha256']
+  await writeFile(csv, table([right[0], 'd'.repeat(64), right[2]]))
+  assert.equal((await runCli(args)).code, 1)
+  const firstTar = (await readTar(join(out, '00000.tar'))).map((m) => m.name)
+  assert.equal(firstTar.filter((n) => n.startsWith('000001.')).length, 0, 'the mismatch is not in the shard')
+  await writeFile(csv, table(right))
+  const count = server.stats.requests
+  const fixed = await runCli(args)
+  assert.equal(fixed.code, 0, fixed.stderr)
+  assert.equal(server.stats.requests, count + 1)
+  const members = await readTar(join(out, '00000.tar'))
+  const image = members.find((m) => m.name.startsWith('000001.') && !m.name.endsWith('.json'))
+  assert.ok(image, `the mended sample is in its shard: ${members.map((m) => m.name)}`)
+  assert.equal(createHash('sha256').update(image.data).digest('hex'), right[1])
+  assert.deepEqual(
+    (await hyparquetRows(join(out, '00000.parquet'))).map((r) => r.status),
+    ['success', 'success'],
+  )
 })

@@ -4,6 +4,8 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { UsageError } from '../src/errors.js'
+import type { JobRecord } from '../src/journal/journal.js'
+import { checkedHash, failureHolds } from '../src/plan/checked-hash.js'
 import { fitted } from '../src/sinks/webdataset/parquet.js'
 import {
   decimalType,
@@ -19,7 +21,7 @@ import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/t
 import { nonFiniteAsNull, parseJsonlLine, wholeDoubles } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, decimalText, PARSERS, wallClock } from '../src/sources/tables/values.js'
-import type { CarriedType } from '../src/types.js'
+import type { CarriedType, Job } from '../src/types.js'
 
 test('the format comes from the name: four tables, each optionally gzip-compressed', () => {
   const cases: [string, ReturnType<typeof detectTableFormat>][] = [
@@ -516,4 +518,42 @@ test('a CSV file\'s escape: \\" only on positive evidence (Spark, Hive, MySQL), 
   assert.deepEqual(backslashRecord(['"a"b \\c'], '"a"b \\c\n', ','), ['"a"b \\c'])
   const same = ['1', 'say "hi"']
   assert.equal(backslashRecord(same, '1,"say \\"hi\\""\n', ','), same, 'no backslash dropped: not read again')
+})
+
+test('failureHolds: a hash-mismatch holds while the row names the digest it was checked against (hunt174)', () => {
+  const e = 'e'.repeat(64)
+  const f = 'f'.repeat(64)
+  const md5 = 'a'.repeat(32)
+  const job = (hash?: Job['expectedHash']): Job => ({ url: 'http://h/x', expectedHash: hash })
+  const failed = (fields: Partial<JobRecord>) =>
+    ({
+      key: 'row:0',
+      url: 'http://h/x',
+      planned: 'x.EXT',
+      state: 'failed',
+      run: 1,
+      attempts: 1,
+      ...fields,
+    }) as JobRecord
+  const said = (type: string, hex: string) =>
+    `http://h/x: ${type} is ${'0'.repeat(hex.length)}, not ${hex} as the input says`
+  const sha = (value: string) => job({ type: 'sha256', value })
+  const md = job({ type: 'md5', value: md5 })
+  const mismatch = (fields: Partial<JobRecord>): Partial<JobRecord> => ({ error: 'hash-mismatch', ...fields })
+  const checkedE = mismatch({ checkedHash: `sha256:${e}` })
+  const cases: [string, Job, Partial<JobRecord>, boolean][] = [
+    ['the same cell', sha(e), checkedE, true],
+    ['corrected', sha(f), checkedE, false],
+    ['emptied', job(), checkedE, false],
+    ['another --hash-type', md, checkedE, false],
+    ['old journal, same', md, mismatch({ message: said('md5', md5) }), true],
+    ['old journal, corrected', sha(f), mismatch({ message: said('sha256', e) }), false],
+    ['old journal, no message', sha(f), mismatch({}), true],
+    ['another failure', job(), { error: 'too-large', checkedHash: `sha256:${e}` }, true],
+    ['http-404', sha(f), { error: 'http-404' }, true],
+  ]
+  for (const [name, j, record, holds] of cases) assert.equal(failureHolds(j, failed(record)), holds, name)
+  assert.equal(checkedHash(job({ type: 'md5', value: md5 }), 'hash-mismatch'), `md5:${md5}`)
+  assert.equal(checkedHash(job({ type: 'md5', value: md5 }), 'http-404'), undefined)
+  assert.equal(checkedHash(job(), 'hash-mismatch'), undefined)
 })

@@ -10,6 +10,7 @@ import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
 import { urlKey } from '../utils/url.js'
+import { failureHolds } from './checked-hash.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
 
@@ -268,12 +269,14 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     // write over that file (edited since, which is why it is fetched again).
     if (earlier.state === 'ok') await dropLeftover(key, ctx)
     // A row failed for its own cells (`ROW_ERRORS`) that reads well now was mended: fetched. One
-    // that still fails so was refused above, before the journal was asked.
+    // that still fails so was refused above, before the journal was asked. So is a body checked
+    // against a hash cell the table no longer gives (`failureHolds`).
     if (
       earlier.state === 'failed' &&
       !ctx.retryFailed &&
       !retriedOnRerun(earlier.error) &&
-      !ROW_ERRORS.has(earlier.error ?? '')
+      !ROW_ERRORS.has(earlier.error ?? '') &&
+      failureHolds(job, earlier)
     ) {
       journal.touch(key, job.meta)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
