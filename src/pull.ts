@@ -51,7 +51,7 @@ import {
 } from './layout.js'
 import { drawWait, type Options, type ResolvedOptions, resolveOptions, userAgentOf } from './options.js'
 import { type Outcome, resultOf, withAnswer } from './outcome.js'
-import { checkedHash } from './plan/checked-hash.js'
+import { judgedAgainst, type Limits } from './plan/judged-against.js'
 import { checkTemplate, flatVariant, withExt, withSuffix } from './plan/naming.js'
 import { planJob, type Task, transformedPart } from './plan/planner.js'
 import { checkSource, jobOf } from './plan/source-item.js'
@@ -70,7 +70,7 @@ import { checkOwnOutputs } from './sinks/own-outputs.js'
 import type { WebDatasetSink } from './sinks/webdataset/sink.js'
 import { TransformError } from './transform/errors.js'
 import type { TransformPool } from './transform/pool.js'
-import { needsPool } from './transform/spec.js'
+import { needsPool, pixelLimit } from './transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
 import { outOfDescriptors } from './utils/descriptors.js'
@@ -580,6 +580,8 @@ class Engine {
   readonly dataset: WebDatasetSink | undefined
   /** Cuts the transform stage's work on a hard stop. */
   readonly #hardStop = new AbortController()
+  /** This run's limits, journaled with a failure of one (see `judgedAgainst`). */
+  readonly #limits: Limits
 
   constructor(
     readonly source: Source,
@@ -598,6 +600,16 @@ class Engine {
   ) {
     this.journal = parts.journal
     this.dispatcher = parts.dispatcher
+    const { minSize, maxAspectRatio } = options.transform
+    this.#limits = {
+      maxSize: options.maxSize,
+      maxRedirects: options.maxRedirects,
+      minSize,
+      maxAspectRatio,
+      maxPixels: pixelLimit(options.transform),
+      decodes: needsPool(options.transform),
+      ignoreRobotsTag: options.ignoreRobotsTag,
+    }
     this.leftovers = parts.leftovers
     this.paths = parts.paths
     this.pool = parts.pool
@@ -773,6 +785,7 @@ class Engine {
         journal: this.journal,
         retryFailed: this.options.retryFailed,
         retryFailedWords: this.options.rerun.retryFailed,
+        limits: this.#limits,
         leftovers: this.leftovers,
         kept: this.dataset?.kept,
         onMoved: (job, was) => this.#rowMoved(job, was),
@@ -1426,7 +1439,12 @@ class Engine {
     }
     try {
       this.journal
-        .finish({ key: task.key, state: 'failed', ...outcome, checkedHash: checkedHash(task.job, e.code) })
+        .finish({
+          key: task.key,
+          state: 'failed',
+          ...outcome,
+          checked: judgedAgainst(task.job, e.code, this.#limits),
+        })
         .catch((error) => this.#fatal(fault(error, this.paths)))
     } catch (error) {
       this.#fatal(fault(error, this.paths))

@@ -128,4 +128,14 @@ test('an image whose X-Robots-Tag says noai is refused before its body; --ignore
     ignoreRobotsTag: true,
   })
   assert.equal(taken.get('/noai.jpg')!.status, 'ok')
+
+  // A rerun into a folder that refused it: skipped as before, taken with --ignore-robots-tag
+  // (hunt174; before, it stayed "permanently failed before" until --retry-failed).
+  const journaled = join(dir, 'robots-rerun')
+  const noai = [server.url('/noai.jpg')]
+  assert.equal((await collect(noai, { out: journaled })).get('/noai.jpg')!.error, 'robots-tag')
+  const again = (await collect(noai, { out: journaled })).get('/noai.jpg')!
+  assert.deepEqual([again.status, again.earlier], ['failed', true])
+  const ignored = (await collect(noai, { out: journaled, ignoreRobotsTag: true })).get('/noai.jpg')!
+  assert.equal(ignored.status, 'ok')
 })

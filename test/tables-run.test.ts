@@ -760,7 +760,7 @@ test('a hash-mismatch is judged against the table as it is now: a corrected hash
   await writeFile(csv, table([wrong, wrong, right[2]]))
   assert.equal((await runCli([csv, '-o', old, '--hash-col', 'sha256'])).code, 1)
   const db = new Database(join(old, '.imgpull', 'journal.db'))
-  db.exec('ALTER TABLE jobs DROP COLUMN checked_hash')
+  db.exec('ALTER TABLE jobs DROP COLUMN checked')
   db.close()
   await writeFile(csv, table([right[0], wrong, right[2]]))
   count = server.stats.requests

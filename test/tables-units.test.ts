@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { UsageError } from '../src/errors.js'
 import type { JobRecord } from '../src/journal/journal.js'
-import { checkedHash, failureHolds } from '../src/plan/checked-hash.js'
+import { failureHolds, judgedAgainst, type Limits } from '../src/plan/judged-against.js'
 import { fitted } from '../src/sinks/webdataset/parquet.js'
 import {
   decimalType,
@@ -520,7 +520,7 @@ test('a CSV file\'s escape: \\" only on positive evidence (Spark, Hive, MySQL), 
   assert.equal(backslashRecord(same, '1,"say \\"hi\\""\n', ','), same, 'no backslash dropped: not read again')
 })
 
-test('failureHolds: a hash-mismatch holds while the row names the digest it was checked against (hunt174)', () => {
+test('failureHolds: a hash-mismatch holds while the row names the digest it was checked against, a limit while it is as strict (hunt174)', () => {
   const e = 'e'.repeat(64)
   const f = 'f'.repeat(64)
   const md5 = 'a'.repeat(32)
@@ -540,7 +540,7 @@ test('failureHolds: a hash-mismatch holds while the row names the digest it was 
   const sha = (value: string) => job({ type: 'sha256', value })
   const md = job({ type: 'md5', value: md5 })
   const mismatch = (fields: Partial<JobRecord>): Partial<JobRecord> => ({ error: 'hash-mismatch', ...fields })
-  const checkedE = mismatch({ checkedHash: `sha256:${e}` })
+  const checkedE = mismatch({ checked: `sha256:${e}` })
   const cases: [string, Job, Partial<JobRecord>, boolean][] = [
     ['the same cell', sha(e), checkedE, true],
     ['corrected', sha(f), checkedE, false],
@@ -549,11 +549,44 @@ test('failureHolds: a hash-mismatch holds while the row names the digest it was 
     ['old journal, same', md, mismatch({ message: said('md5', md5) }), true],
     ['old journal, corrected', sha(f), mismatch({ message: said('sha256', e) }), false],
     ['old journal, no message', sha(f), mismatch({}), true],
-    ['another failure', job(), { error: 'too-large', checkedHash: `sha256:${e}` }, true],
     ['http-404', sha(f), { error: 'http-404' }, true],
+    ['not-an-image', sha(f), { error: 'not-an-image', checked: `sha256:${e}` }, true],
   ]
-  for (const [name, j, record, holds] of cases) assert.equal(failureHolds(j, failed(record)), holds, name)
-  assert.equal(checkedHash(job({ type: 'md5', value: md5 }), 'hash-mismatch'), `md5:${md5}`)
-  assert.equal(checkedHash(job({ type: 'md5', value: md5 }), 'http-404'), undefined)
-  assert.equal(checkedHash(job(), 'hash-mismatch'), undefined)
+  const limits: Limits = { maxSize: 1000, maxRedirects: 20, decodes: false, ignoreRobotsTag: false }
+  for (const [name, j, record, holds] of cases)
+    assert.equal(failureHolds(j, failed(record), limits), holds, name)
+  // Limits: [code, what it was judged against, the limits now, holds]
+  const limitCases: [string, string | undefined, Partial<Limits>, boolean][] = [
+    ['too-large', 'max-size:1000', {}, true],
+    ['too-large', 'max-size:2000', {}, true],
+    ['too-large', 'max-size:500', {}, false],
+    ['too-large', undefined, {}, true],
+    ['too-large', 'sha256:00', {}, true],
+    ['too-many-redirects', 'max-redirects:5', {}, false],
+    ['too-many-redirects', 'max-redirects:20', {}, true],
+    ['too-small', 'min-size:64', { minSize: 64 }, true],
+    ['too-small', 'min-size:64', { minSize: 128 }, true],
+    ['too-small', 'min-size:64', { minSize: 32 }, false],
+    ['too-small', 'min-size:64', {}, false],
+    ['bad-aspect-ratio', 'max-aspect-ratio:2', { maxAspectRatio: 3 }, false],
+    ['bad-aspect-ratio', 'max-aspect-ratio:2', { maxAspectRatio: 1.5 }, true],
+    ['too-many-pixels', 'max-pixels:1000000', { maxPixels: 1000000 }, true],
+    ['too-many-pixels', 'max-pixels:1000000', {}, false],
+    ['undecodable', undefined, { decodes: true }, true],
+    ['undecodable', undefined, {}, false],
+    ['robots-tag', undefined, {}, true],
+    ['robots-tag', undefined, { ignoreRobotsTag: true }, false],
+  ]
+  for (const [code, checked, now, holds] of limitCases)
+    assert.equal(
+      failureHolds(job(), failed({ error: code as JobRecord['error'], checked }), { ...limits, ...now }),
+      holds,
+      `${code} ${checked} ${JSON.stringify(now)}`,
+    )
+  assert.equal(judgedAgainst(md, 'hash-mismatch', limits), `md5:${md5}`)
+  assert.equal(judgedAgainst(md, 'http-404', limits), undefined)
+  assert.equal(judgedAgainst(job(), 'hash-mismatch', limits), undefined)
+  assert.equal(judgedAgainst(md, 'too-large', limits), 'max-size:1000')
+  assert.equal(judgedAgainst(md, 'too-small', { ...limits, minSize: 64 }), 'min-size:64')
+  assert.equal(judgedAgainst(md, 'too-small', limits), undefined)
 })

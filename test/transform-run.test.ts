@@ -531,3 +531,52 @@ test('an image over --max-pixels by its header is refused as its head arrives, n
     await server.close()
   }
 })
+
+test('a failure of a limit is judged against the limit as it is now: loosened, the image is fetched again; as strict, skipped (hunt174)', async () => {
+  // Before: --min-size 250 refused the 200x300 photo (too-small), and the rerun with --min-size
+  // 150 skipped it as "permanently failed before"; so did --max-size raised past a too-large file,
+  // and a plain download after --verify decode failed an image a plain download keeps.
+  for (const [label, name, strict, stricter, loose, code] of [
+    [
+      'min-size',
+      'photo-orient6-gps.jpg',
+      ['--min-size', '250'],
+      ['--min-size', '280'],
+      ['--min-size', '150'],
+      'too-small',
+    ],
+    [
+      'max-size',
+      'photo-orient6-gps.jpg',
+      ['--max-size', '1KB'],
+      ['--max-size', '512B'],
+      ['--max-size', '1MB'],
+      'too-large',
+    ],
+    [
+      'verify',
+      'images/plain-64x64.heic',
+      ['--verify', 'decode'],
+      ['--verify', 'decode', '--min-size', '1'],
+      [],
+      'undecodable',
+    ],
+  ] as const) {
+    const url = `${origin}/${name}`
+    const out = join(dir, `limit-${label}`)
+    const r = await runCli([url, '-o', out, ...strict])
+    assert.equal(r.code, 1, r.stderr)
+    assert.equal((await manifest(out))[0].error, code)
+    for (const [args, fetched] of [
+      [strict, false],
+      [stricter, false],
+      [loose, true],
+    ] as const) {
+      const before = hits.get(name) ?? 0
+      const again = await runCli([url, '-o', out, ...args])
+      assert.equal(again.code, fetched ? 0 : 1, `${label} ${args}: ${again.stderr}`)
+      assert.equal((hits.get(name) ?? 0) > before, fetched, `${label} ${args}: fetched`)
+    }
+    assert.equal((await manifest(out))[0].status, 'ok')
+  }
+})

@@ -26,8 +26,8 @@ export interface JobRecord extends Outcome {
   /** See `Validators.stated`. */
   validatorsStated?: Validators['stated']
   meta?: Record<string, unknown>
-  /** See `Finished.checkedHash`; none in a journal written before it was recorded. */
-  checkedHash?: string
+  /** See `Finished.checked`; none in a journal written before it was recorded. */
+  checked?: string
 }
 
 /** An outcome to record for the job `key`. */
@@ -35,11 +35,11 @@ export type Finished = Outcome & {
   key: string
   state: Exclude<JobState, 'pending'>
   /**
-   * A `hash-mismatch`'s expected digest, as `type:hex` (`sha256:9f86…`): the row's hash cell the
-   * body was checked against, so a rerun can tell whether the table says the same now (see
-   * `mismatchHolds`). Journal only: not an outcome field, not in the manifest.
+   * What a permanent failure was judged against that a rerun may give otherwise (see
+   * `judgedAgainst`): a `hash-mismatch`'s expected digest, `sha256:9f86…`; a limit's failure, its
+   * limit, `max-size:1048576`. Journal only: not an outcome field, not in the manifest.
    */
-  checkedHash?: string
+  checked?: string
 }
 
 export interface Journal {
@@ -150,7 +150,7 @@ export class MemoryJournal implements Journal {
     // V8's dictionary mode (0.8 kB more per record, kept for the whole run).
     const { url, planned, run, etag, lastModified, length, validatorsFrom, validatorsStated, meta } = record
     this.#byKey.set(outcome.key, {
-      checkedHash: undefined,
+      checked: undefined,
       url,
       planned,
       run,

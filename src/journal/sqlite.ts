@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   planned_fold TEXT,
   state TEXT NOT NULL,
   run INTEGER NOT NULL,
-  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked_hash TEXT,
+  etag TEXT, last_modified TEXT, length INTEGER, validators_from TEXT, stated TEXT, meta TEXT, checked TEXT,
   ${OUTCOME_FIELDS.map((f) => `${column(f)} ${sqlType(f)}`).join(', ')}
 );`
 
@@ -55,7 +55,7 @@ const FIELDS: [keyof JobRecord, string][] = [
   ['validatorsFrom', 'validators_from'],
   ['validatorsStated', 'stated'],
   ['meta', 'meta'],
-  ['checkedHash', 'checked_hash'],
+  ['checked', 'checked'],
   ...OUTCOME_FIELDS.map((f): [keyof JobRecord, string] => [f, column(f)]),
 ]
 const COLUMNS = FIELDS.map(([, c]) => c).join(', ')
@@ -183,8 +183,8 @@ function migrate(db: Database.Database): void {
   const jobs = columns('jobs')
   if (!jobs.has('validators_from')) db.exec('ALTER TABLE jobs ADD COLUMN validators_from TEXT')
   if (!jobs.has('stated')) db.exec('ALTER TABLE jobs ADD COLUMN stated TEXT')
-  // Rows failed before it was recorded keep none: their message says it (see `mismatchHolds`).
-  if (!jobs.has('checked_hash')) db.exec('ALTER TABLE jobs ADD COLUMN checked_hash TEXT')
+  // Rows failed before it was recorded keep none (see `failureHolds`).
+  if (!jobs.has('checked')) db.exec('ALTER TABLE jobs ADD COLUMN checked TEXT')
   if (!jobs.has('planned_fold')) {
     // Names planned by an earlier version get their fold once; those that already share one (its
     // Cat.jpg beside cat.jpg) keep their names, so the index cannot be unique.
@@ -303,7 +303,7 @@ export class SqliteJournal implements Journal {
       ),
       // Its parameters by position (see `finish`).
       finish: this.#db.prepare(
-        `UPDATE jobs SET state = ?, checked_hash = ?, ${OUTCOME_FIELDS.map((f) => `${column(f)} = ?`).join(', ')} WHERE key = ?`,
+        `UPDATE jobs SET state = ?, checked = ?, ${OUTCOME_FIELDS.map((f) => `${column(f)} = ?`).join(', ')} WHERE key = ?`,
       ),
       describeRun: this.#db.prepare('UPDATE runs SET command = ? WHERE id = ?'),
       endRun: this.#db.prepare('UPDATE runs SET ended_at = ?, interrupted = ? WHERE id = ?'),
@@ -408,9 +408,9 @@ export class SqliteJournal implements Journal {
 
   finish(o: Finished): Promise<void> {
     this.#write()
-    // In the statement's order: the state, the checked hash, each outcome field, the key. By name,
+    // In the statement's order: the state, what it was judged against, each outcome field, the key. By name,
     // better-sqlite3 looks each parameter up: 17 µs a job against 12 µs so, on every file of the run.
-    const values: unknown[] = [o.state, o.checkedHash ?? null]
+    const values: unknown[] = [o.state, o.checked ?? null]
     for (const f of OUTCOME_FIELDS) {
       const v = o[f]
       values.push(

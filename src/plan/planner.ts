@@ -10,7 +10,7 @@ import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
 import { urlKey } from '../utils/url.js'
-import { failureHolds } from './checked-hash.js'
+import { failureHolds, type Limits } from './judged-against.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
 
@@ -82,6 +82,8 @@ export interface PlanContext {
   retryFailed: boolean
   /** What tries a permanent failure again, in words. @default '--retry-failed' */
   retryFailedWords?: string
+  /** The run's limits, against which an earlier failure of one is judged again (see `failureHolds`). */
+  limits: Limits
   /** Part files left by an earlier run (names only). */
   leftovers: Set<string>
   /** Whether the output of an earlier `ok` is still there. @default its file, at its size */
@@ -270,13 +272,13 @@ export async function planJob(job: Job, index: number, ctx: PlanContext): Promis
     if (earlier.state === 'ok') await dropLeftover(key, ctx)
     // A row failed for its own cells (`ROW_ERRORS`) that reads well now was mended: fetched. One
     // that still fails so was refused above, before the journal was asked. So is a body checked
-    // against a hash cell the table no longer gives (`failureHolds`).
+    // against a hash cell the table no longer gives, or refused by a limit loosened since (`failureHolds`).
     if (
       earlier.state === 'failed' &&
       !ctx.retryFailed &&
       !retriedOnRerun(earlier.error) &&
       !ROW_ERRORS.has(earlier.error ?? '') &&
-      failureHolds(job, earlier)
+      failureHolds(job, earlier, ctx.limits)
     ) {
       journal.touch(key, job.meta)
       return { kind: 'done', result: fromRecord(job, earlier, 'failed', ctx.retryFailedWords) }
