@@ -34,7 +34,7 @@ import {
 } from './fetch/retry-policy.js'
 import { RetrySleepers } from './fetch/retry-sleepers.js'
 import { type GivenUp, Scheduler, type Slot } from './fetch/scheduler.js'
-import { type BodyPace, paceWords, steadyAtDeadline } from './fetch/steady-body.js'
+import { type BodyPace, paceWords, steadyAtDeadline, trickledOut } from './fetch/steady-body.js'
 import { READY_DEATHS, THREAD_DIED, TransferThreads } from './fetch/transfer-threads.js'
 import type { Dispatcher } from './fetch/undici.js'
 import { type Journal, MemoryJournal } from './journal/journal.js'
@@ -890,6 +890,8 @@ class Engine {
     let overtime: string | undefined
     // What the total timeout says of the body it cut, where STILL_COMING would not be true.
     let cutWords: { ms: number; words: string } | undefined
+    // The deadline cut a body that had the file's time (see `trickledOut`).
+    let trickled = false
     const atDeadline = () => {
       const now = performance.now()
       if (overtime === undefined && steadyAtDeadline(pace, now, this.options.totalTimeout)) {
@@ -901,6 +903,7 @@ class Engine {
       if (overtime !== undefined) cutWords = { ms: 2 * this.options.totalTimeout, words: overran(overtime) }
       else if (pace && pace.length === undefined && pace.got > 0)
         cutWords = { ms: this.options.totalTimeout, words: unmeasured(paceWords(pace, now)) }
+      trickled = trickledOut(pace, now, this.options.totalTimeout)
       pastDeadline = true
       cancel.abort()
     }
@@ -1021,7 +1024,7 @@ class Engine {
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
-      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords)
+      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords, trickled)
       return
     } finally {
       clearTimeout(timer)
@@ -1099,6 +1102,7 @@ class Engine {
     pastDeadline: boolean,
     sentAt: number,
     cutWords?: { ms: number; words: string },
+    trickled = false,
   ): Promise<void> {
     if (this.#aborted) {
       // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
@@ -1235,6 +1239,8 @@ class Engine {
       // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
       if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
         e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
+      if (trickled)
+        e.message += this.#scheduler.trickled(answeredBy, duration(this.options.totalTimeout)) ?? ''
       const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
       if (outOfReach)
         e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`

@@ -49,7 +49,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
-import { paceWords, steadyAtDeadline } from '../src/fetch/steady-body.js'
+import { paceWords, steadyAtDeadline, trickledOut } from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
 import { unaskedStatus } from '../src/fetch/unasked-status.js'
@@ -2534,4 +2534,21 @@ test('steadyAtDeadline: the rest of its length within as long again at its pace 
     assert.equal(steadyAtDeadline(pace, total, total), expected, what)
   assert.equal(paceWords({ began: 0, length: 1, got: 48_000_000 }, total), '80.0 kB/s')
   assert.equal(paceWords({ began: 0, length: 1, got: 60_000 }, total), '100 B/s')
+})
+
+// hunt168: a host is given up once 3 of its files' bodies trickled past the total timeout (see
+// Scheduler.trickled); a body cut so counts only when it had the file's time.
+test('trickledOut: a body cut at the total timeout had bytes and at least half the time', () => {
+  const total = 600_000
+  const rows: [string, Parameters<typeof trickledOut>[0], boolean][] = [
+    ['a byte a second since the start', { began: 0, length: 40_000, got: 600 }, true],
+    ['no length, coming all the time', { began: 0, length: undefined, got: 60_000 }, true],
+    ['begun at half the time', { began: 300_000, length: 5_000_000, got: 30_000 }, true],
+    // Waits and retries spent the time; this body had little of it.
+    ['begun 590 s in', { began: 590_000, length: 5_000_000, got: 1000 }, false],
+    // Silent since its head: the idle timeout's to judge, no trickle.
+    ['nothing came', { began: 0, length: 1000, got: 0 }, false],
+    ['no body under way', undefined, false],
+  ]
+  for (const [what, pace, expected] of rows) assert.equal(trickledOut(pace, total, total), expected, what)
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
-import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Options, pull, type Result } from '../src/index.js'
@@ -617,40 +617,58 @@ for (const threads of [0, 2])
     }
   })
 
-test('a host that stops every body is given up once 16 in a row stalled with none served; one that served a file is not', async () => {
-  // Heads pass, bodies never come (a path-MTU black hole): each attempt costs the idle timeout.
-  // The second server stalls the same way, but served its first file whole.
-  const requests = { stall: 0, servedOnce: 0 }
-  const stalling = (name: keyof typeof requests) =>
+/**
+ * Two hosts that answer every head and never end a body as they should (`rest` sends what comes of
+ * it): `bad`, and `servedOnce`, which served its first file whole. `urls`: that first file, 40 of
+ * `bad`'s, then 3 more of `servedOnce`'s (`/later0.jpg`...). Each counts the requests it got.
+ */
+async function badBodyHosts(size: number, rest: (body: Buffer, response: ServerResponse) => void) {
+  const requests = { bad: 0, servedOnce: 0 }
+  const host = (name: keyof typeof requests) =>
     listenLocal(
       createHttpServer((request, response) => {
         const n = ++requests[name]
-        const body = makeImage(`${name}${request.url}`, 20_000)
+        const body = makeImage(`${name}${request.url}`, size)
         response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length })
         if (name === 'servedOnce' && n === 1) response.end(body)
-        else response.write(body.subarray(0, 100))
+        else rest(body, response)
       }),
     )
-  const stall = await stalling('stall')
-  const servedOnce = await stalling('servedOnce')
+  const bad = await host('bad')
+  const servedOnce = await host('servedOnce')
+  const urls = [
+    `${servedOnce.origin}/first.jpg`,
+    ...Array.from({ length: 40 }, (_, i) => `${bad.origin}/b${i}.jpg`),
+    ...Array.from({ length: 3 }, (_, i) => `${servedOnce.origin}/later${i}.jpg`),
+  ]
+  const close = async () => {
+    await bad.close()
+    await servedOnce.close()
+  }
+  /** `bad`'s results, each asserted to have failed as a timeout. */
+  const fromBad = (results: Result[]) => {
+    const theirs = results.filter((r) => r.job.url.startsWith(bad.origin))
+    assert.equal(theirs.length, 40)
+    for (const r of theirs) assert.equal(r.error, 'timeout', r.message)
+    return theirs
+  }
+  return { bad: bad.origin, requests, urls, fromBad, close }
+}
+
+test('a host that stops every body is given up once 16 in a row stalled with none served; one that served a file is not', async () => {
+  // Heads pass, bodies never come (a path-MTU black hole): each attempt costs the idle timeout.
+  // The second server stalls the same way, but served its first file whole.
+  const hosts = await badBodyHosts(20_000, (body, response) => response.write(body.subarray(0, 100)))
+  const { requests, urls } = hosts
   try {
-    const stallUrl = stall.origin
-    const servedUrl = servedOnce.origin
-    const urls = [
-      `${servedUrl}/first.jpg`,
-      ...Array.from({ length: 40 }, (_, i) => `${stallUrl}/s${i}.jpg`),
-      ...Array.from({ length: 3 }, (_, i) => `${servedUrl}/later${i}.jpg`),
-    ]
     const { results } = await get(urls, { idleTimeout: 200, retries: 3 })
-    const fromStall = results.filter((r) => r.job.url.startsWith(stallUrl))
-    assert.equal(fromStall.length, 40)
-    for (const r of fromStall) assert.equal(r.error, 'timeout', r.message)
+    const fromStall = hosts.fromBad(results)
     const notTried = fromStall.filter((r) =>
       /served no file this run: the bodies of \d+ requests in a row stopped/.test(r.message ?? ''),
     )
     assert.ok(notTried.length >= 8, `${notTried.length} files failed without a request`)
     // Without giving up: 40 files of 4 attempts, 160 requests, at last one at a time.
-    assert.ok(requests.stall <= 40, `${requests.stall} requests to the stalling host`)
+    assert.ok(requests.bad <= 40, `${requests.bad} requests to the stalling host`)
     // The host that served once is tried for each of its files, every attempt.
     const later = results.filter((r) => r.job.url.includes('/later'))
     assert.deepEqual(
@@ -659,8 +677,47 @@ test('a host that stops every body is given up once 16 in a row stalled with non
     )
     assert.equal(results.find((r) => r.job.url.endsWith('/first.jpg'))?.status, 'ok')
   } finally {
-    await stall.close()
-    await servedOnce.close()
+    await hosts.close()
+  }
+})
+
+// hunt168: a host that answers every head and trickles every body (a tarpit: a byte every 50 ms,
+// never silent for the idle timeout) cost each of its files the whole --total-timeout, 16 at a
+// time, the run's end waiting for it: 40 files took 3 rounds here, 1,000 would take 10 hours at
+// the defaults. Once 3 files have trickled past the total timeout with none served, it is given up.
+test('a host that trickles every body past the total timeout is given up once 3 files did, none served; one that served a file is not', async () => {
+  const hosts = await badBodyHosts(200_000, (body, response) => {
+    let at = 0
+    const timer = setInterval(() => {
+      if (!response.destroyed) response.write(body.subarray(at, at + 50))
+      at += 50
+    }, 50)
+    response.on('close', () => clearInterval(timer))
+  })
+  const { requests, urls, bad } = hosts
+  try {
+    const { results } = await get(urls, { totalTimeout: 1500, idleTimeout: 1000 })
+    const fromTrickle = hosts.fromBad(results)
+    const givingUp = fromTrickle.filter((r) =>
+      r.message?.endsWith(
+        '; 3 of its files trickled in so, none served: its other files are not tried in this run',
+      ),
+    )
+    assert.equal(givingUp.length, 1, 'one file says it gave the host up')
+    const why = `${bad} served no file this run: the bodies of 3 of its files trickled in past the total timeout (1.5 s), none ending; a rerun tries it again`
+    const notTried = fromTrickle.filter(
+      (r) => r.message?.startsWith(`not tried: ${bad}/b`) && r.message.endsWith(why),
+    )
+    assert.ok(notTried.length >= 16, `${notTried.length} files failed without a request`)
+    // Without giving up: all 40, 16 at a time, 3 rounds of the total timeout.
+    assert.ok(requests.bad <= 24, `${requests.bad} requests to the trickling host`)
+    // The host that served once is tried for each of its files, each to its own total timeout.
+    const later = results.filter((r) => r.job.url.includes('/later'))
+    for (const r of later)
+      assert.match(r.message ?? '', /^total timeout after 1\.5 s on .*: its body was under way/)
+    assert.equal(requests.servedOnce, 4)
+  } finally {
+    await hosts.close()
   }
 })
 

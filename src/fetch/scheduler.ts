@@ -149,6 +149,15 @@ export function outOfReachWords(code: string, cause: string): string | undefined
 export const TLS_FILES = 3
 
 /**
+ * Files of one host whose bodies trickled in past their `--total-timeout`, none served, before it is
+ * given up for the run (see `Scheduler.trickled`). Fewer than `SILENT_AFTER`, with no later request
+ * asked for: each already spent its whole total timeout (600 s by default, its retries included)
+ * on a body that kept coming without ending, no cold start, and its host's limit never falls for
+ * it, so each further round of 16 files costs that again.
+ */
+export const TRICKLE_FILES = 3
+
+/**
  * How long the processes sharing a gate hold a silent host given up once one of them gave it up
  * (see `SILENT_AFTER`), ms: the next run of a shard to meet it after that probes it again, a
  * round of 16 at once. A host that asked for a wait longer than imgpull takes is held for that wait.
@@ -184,6 +193,8 @@ interface Host<T> {
   unheard: Silence
   /** Requests in a row whose body stopped for the idle timeout, none moving a file forward. */
   stalls: Silence
+  /** Its files whose bodies trickled past the total timeout with no file served (see `trickled`). */
+  trickles?: number
   /** `performance.now()` when it last named a wait longer than imgpull takes, with no file served since. */
   overlongAt?: number
   /** The files asked such a wait since the last file it served. */
@@ -514,6 +525,29 @@ export class Scheduler<T> {
     if (state.tlsFiles < TLS_FILES) return undefined
     state.givenUp = { code: 'tls', why: message }
     return `; ${TLS_FILES} of its files failed so, none served: its other files are not tried in this run`
+  }
+
+  /**
+   * A file of `host` failed for good at its total timeout, its body trickling in (see
+   * `trickledOut`): once `TRICKLE_FILES` have, and the host has served no file this run, it is
+   * given up (a tarpit, a link too poor for its files: a longer --total-timeout is the remedy), as
+   * a host whose bodies stop is for the idle timeout (see `stalled`). Its limit is never cut by
+   * such files (no sign of load), so each file held its slot for the whole total timeout, 16 at a
+   * time: 1,000 files on such a host took about 10 hours with the defaults. Returns the words that
+   * file's message adds then.
+   */
+  trickled(host: string, total: string): string | undefined {
+    const state = this.#hosts.get(host)
+    if (!state || state.served || state.givenUp) return undefined
+    state.trickles = (state.trickles ?? 0) + 1
+    if (state.trickles < TRICKLE_FILES) return undefined
+    const past = `trickled in past the total timeout (${total}), none ending`
+    this.#silent(host, state, {
+      code: 'timeout',
+      why: `${host} served no file this run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
+      shared: `${host} served no file to a worker's run: the bodies of ${TRICKLE_FILES} of its files ${past}`,
+    })
+    return `; ${TRICKLE_FILES} of its files trickled in so, none served: its other files are not tried in this run`
   }
 
   /** `host` is given up for its silence: for this run, and for `SILENT_SHARED_MS` by the processes sharing the gate. */

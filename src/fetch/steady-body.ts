@@ -28,6 +28,17 @@ export function steadyAtDeadline(pace: BodyPace | undefined, now: number, totalM
   return (left * elapsed) / pace.got <= totalMs
 }
 
+/**
+ * Whether a body cut by the file's `--total-timeout` (`totalMs`) at `now` had the file's time: it
+ * had been coming, bytes and all, for at least half of it. Such a cut says the host trickled the
+ * body (see `Scheduler.trickled`); one begun late, after waits and retries spent the time, or one
+ * of which nothing came (a silence, the idle timeout's to judge), says nothing of that. Pure,
+ * table-tested (test/policies.test.ts).
+ */
+export function trickledOut(pace: BodyPace | undefined, now: number, totalMs: number): boolean {
+  return pace !== undefined && pace.got > 0 && now - pace.began >= totalMs / 2
+}
+
 /** The pace of a body, in words (`48.0 kB/s`, `100 B/s`), for a message. */
 export const paceWords = (pace: BodyPace, now: number): string =>
   `${formatBytes((pace.got * 1000) / Math.max(1, now - pace.began))}/s`
