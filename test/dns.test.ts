@@ -3,6 +3,7 @@ import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import {
+  askingDnsToo,
   isLocalhostName,
   type Lookup,
   loopback,
@@ -173,6 +174,89 @@ test('a name lookup that gets no answer: the connect timeout says the lookup sta
   )
 })
 
+// hunt168: getaddrinfo runs on libuv's pool, and libuv gives such slow work 2 of its 4 threads
+// (libuv#1845): two names whose resolver never answers held every other lookup of the process.
+// A live host behind them had its 40 files cut by the connect timeout ("the name lookup of
+// images.test got no answer") and was given up for the run. Once a lookup has waited
+// DNS_TOO_AFTER_MS, DNS is asked directly too (c-ares, on the event loop).
+test('two names whose resolver never answers do not hold the lookups of a live host: after a moment DNS is asked directly', async () => {
+  // The pool modelled: 2 lookups at once, the rest queued; the silent names' hold their thread
+  // until the test ends (glibc waits 5 s × 2 attempts a server), the live name's a moment.
+  let running = 0
+  const queued: (() => void)[] = []
+  const releases: (() => void)[] = []
+  const onPool = (work: (done: () => void) => void) => {
+    const run = () => {
+      running++
+      work(() => {
+        running--
+        queued.shift()?.()
+      })
+    }
+    if (running < 2) run()
+    else queued.push(run)
+  }
+  const pooled = (name: string, options: LookupOptions, callback: Callback) =>
+    onPool((done) => {
+      if (name.startsWith('jammed')) {
+        releases.push(() => {
+          done()
+          callback(Object.assign(new Error(`getaddrinfo EAI_AGAIN ${name}`), { code: 'EAI_AGAIN' }), '')
+        })
+        return
+      }
+      setTimeout(() => {
+        done()
+        if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }])
+        else callback(null, '127.0.0.1', 4)
+      }, 10)
+    })
+  const asked: string[] = []
+  const resolver = dns.promises as { resolve4: unknown; resolve6: unknown }
+  const { resolve4, resolve6 } = resolver
+  ;(dns as { lookup: unknown }).lookup = pooled
+  resolver.resolve4 = async (name: string) => {
+    asked.push(name)
+    if (name === 'images.test') return ['127.0.0.1']
+    return new Promise(() => {}) // the jammed names' servers answer no one
+  }
+  resolver.resolve6 = async (name: string) => {
+    throw Object.assign(new Error(`queryAaaa ENODATA ${name}`), { code: 'ENODATA' })
+  }
+  try {
+    const port = new URL(server.origin).port
+    const urls = [
+      `http://jammed1.test:${port}/j.jpg`,
+      `http://jammed2.test:${port}/j.jpg`,
+      ...Array.from({ length: 40 }, (_, i) => `http://images.test:${port}/live${i}.jpg`),
+    ]
+    const results: Result[] = []
+    for await (const r of pull(urls, {
+      out: join(dir, 'jammed'),
+      journal: false,
+      retries: 0,
+      connectTimeout: 3000,
+    }))
+      results.push(r)
+    const live = results.filter((r) => r.job.url.includes('images.test'))
+    assert.deepEqual(
+      live.map((r) => r.message ?? r.status),
+      live.map(() => 'ok'),
+    )
+    for (const r of results.filter((r) => r.job.url.includes('jammed')))
+      assert.match(
+        r.message ?? '',
+        /^connect timeout after 3 s on .*: the name lookup of jammed\d\.test got no answer \(DNS\)$/,
+      )
+    assert.ok(asked.includes('images.test'))
+  } finally {
+    ;(dns as { lookup: unknown }).lookup = standIn
+    resolver.resolve4 = resolve4
+    resolver.resolve6 = resolve6
+    for (const release of releases) release()
+  }
+})
+
 test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked again; found addresses are not kept', () => {
   let clock = 0
   const calls: string[] = []
@@ -210,6 +294,39 @@ test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked ag
 // hunt140: an IPv6 literal (`http://[::1]:PORT/`), no name to look up, against a server on the
 // IPv6 loopback: fetched as any host, its Host header bracketed (RFC 9110 §7.2). Skipped where the
 // machine has no IPv6 loopback.
+test('askingDnsToo: getaddrinfo answers unless it is silent past the wait; then the first address DNS has, its failures not taken', async () => {
+  const ask = (answers: Record<string, string[]>) => async (name: string, family: 4 | 6) => {
+    const found = answers[`${name}/${family}`]
+    if (!found) throw Object.assign(new Error('ENODATA'), { code: 'ENODATA' })
+    return found
+  }
+  const dnsHas = ask({ 'a.test/4': ['192.0.2.1'], 'a.test/6': ['2001:db8::1'] })
+  const call = (lookup: Lookup, options: LookupOptions) =>
+    new Promise<unknown[]>((resolve) => lookup('a.test', options, (...args) => resolve(args)))
+  // getaddrinfo in time: its answer, whatever DNS has.
+  const prompt: Lookup = (_n, _o, cb) => setImmediate(cb, null, '10.0.0.1', 4)
+  assert.deepEqual(await call(askingDnsToo(prompt, dnsHas, 50), {}), [null, '10.0.0.1', 4])
+  // Silent: DNS's, IPv4 first; all of them when asked for all, those of the family asked.
+  let late: Callback | undefined
+  const silent: Lookup = (_n, _o, cb) => {
+    late = cb
+  }
+  assert.deepEqual(await call(askingDnsToo(silent, dnsHas, 1), {}), [null, '192.0.2.1', 4])
+  late?.(null, '10.0.0.1', 4) // too late: ignored (the promise took the first answer)
+  assert.deepEqual(await call(askingDnsToo(silent, dnsHas, 1), { all: true }), [
+    null,
+    [
+      { address: '192.0.2.1', family: 4 },
+      { address: '2001:db8::1', family: 6 },
+    ],
+    undefined,
+  ])
+  assert.deepEqual(await call(askingDnsToo(silent, dnsHas, 1), { family: 6 }), [null, '2001:db8::1', 6])
+  // DNS has nothing (a name of /etc/hosts, or under a search domain): getaddrinfo's answer is waited for.
+  const slow: Lookup = (_n, _o, cb) => setTimeout(cb, 30, null, '10.0.0.2', 4)
+  assert.deepEqual(await call(askingDnsToo(slow, ask({}), 1), {}), [null, '10.0.0.2', 4])
+})
+
 test('an IPv6 literal URL is fetched from a server on ::1', async (t) => {
   const { createServer } = await import('node:http')
   const { makeImage } = await import('./support/images.js')

@@ -30,7 +30,11 @@ const MAX_NOT_FOUND = 10_000
  * is seen.
  */
 export function sharedLookup(
-  lookup: Lookup = (name, options, callback) => dns.lookup(name, options, callback as never),
+  lookup: Lookup = askingDnsToo(
+    (name, options, callback) => dns.lookup(name, options, callback as never),
+    askDns,
+    DNS_TOO_AFTER_MS,
+  ),
   now: () => number = () => performance.now(),
 ): Lookup {
   const pending = new Map<string, LookupCallback[]>()
@@ -63,6 +67,74 @@ export function sharedLookup(
       }
     })
   }
+}
+
+/**
+ * How long a name's lookup (`getaddrinfo`) may go unanswered before DNS is asked too (see
+ * `askingDnsToo`), ms: a resolver's answer takes milliseconds, a recursive one's first look-up of
+ * a name some hundreds.
+ */
+export const DNS_TOO_AFTER_MS = 1000
+
+/** A name's addresses of one family straight from DNS (c-ares, off libuv's pool), as `dns.promises.resolve4` gives them. */
+export type AskDns = (hostname: string, family: 4 | 6) => Promise<string[]>
+
+/** Node's resolver (c-ares), read at each call (so a test's stand-in is seen). */
+const askDns: AskDns = (name, family) =>
+  family === 4 ? dns.promises.resolve4(name) : dns.promises.resolve6(name)
+
+/**
+ * `lookup` (getaddrinfo: /etc/hosts, nsswitch, search domains), and, when it has not answered in
+ * `afterMs`, DNS asked directly too (`ask`): the first answer with an address wins; DNS's failures
+ * are not taken (the name may be in /etc/hosts or found under a search domain), getaddrinfo's
+ * answer still counts. getaddrinfo blocks a thread of libuv's pool, and libuv gives such slow work
+ * half of the pool, 2 threads by default (libuv#1845, after nodejs/node#8436): two names whose
+ * resolver never answers (a lame delegation, a dead domain's servers: glibc waits 5 s × 2
+ * attempts a server) held every other lookup of the process behind them, so a live host's
+ * connections were cut by --connect-timeout as if its own name got no answer, and the host was
+ * given up for the run (40 files, all failed). c-ares runs on the event loop and is not held so;
+ * curl's threaded resolver and aria2c's c-ares are not held either.
+ */
+export function askingDnsToo(lookup: Lookup, ask: AskDns, afterMs: number): Lookup {
+  return (hostname, options, callback) => {
+    let answered = false
+    const answer: LookupCallback = (error, address, family) => {
+      if (answered) return
+      answered = true
+      clearTimeout(timer)
+      callback(error, address, family)
+    }
+    const timer = setTimeout(() => {
+      fromDns(ask, hostname, options).then(
+        (found) => found && answer(null, ...found),
+        () => {},
+      )
+    }, afterMs)
+    timer.unref?.()
+    lookup(hostname, options, answer)
+  }
+}
+
+/** What DNS has for `hostname`, in a lookup's shape for `options` (IPv4 first), or undefined for none. */
+async function fromDns(
+  ask: AskDns,
+  hostname: string,
+  options: LookupOptions,
+): Promise<[string | LookupAddress[], number | undefined] | undefined> {
+  const family = String(options.family ?? 0).replace('IPv', '')
+  const families = ([4, 6] as const).filter((f) => family === '0' || family === String(f))
+  const found = await Promise.all(
+    families.map((f) =>
+      ask(hostname, f).then(
+        (addresses) => addresses.map((address) => ({ address, family: f })),
+        () => [],
+      ),
+    ),
+  )
+  const all: LookupAddress[] = found.flat()
+  if (all.length === 0) return undefined
+  if (options.all) return [all, undefined]
+  return [all[0]!.address, all[0]!.family]
 }
 
 /** `localhost` and the names under it (`img.localhost`, `localhost.`), RFC 6761 §6.3. */
