@@ -128,3 +128,33 @@ test('a server that agrees to HTTP/2 and answers in HTTP/1.1: asked again over H
     await new Promise((r) => liar.close(r))
   }
 })
+
+// hunt168: a server whose TLS handshake picks h2 and that then sends nothing, not even the
+// SETTINGS frame its connection must begin with (RFC 9113 §3.4): a TLS front whose HTTP/2 side
+// hangs. Cut by the headers timeout, which said only `headers timeout after 1 s on URL`, as if
+// the server were slow to answer the request: it says the connection never began.
+test('a server that agrees to HTTP/2 and never sends its SETTINGS: the headers timeout says the connection never began', async () => {
+  const mute = createTlsServer(
+    { key: await readFile(join(dir, 'key.pem')), cert: await readFile(certPath), ALPNProtocols: ['h2'] },
+    // Read (and drop) what comes, so the client's close is seen and the server can close.
+    (socket) => socket.on('error', () => {}).resume(),
+  )
+  await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r))
+  const url = `https://127.0.0.1:${(mute.address() as AddressInfo).port}/mute.jpg`
+  const env = { NODE_EXTRA_CA_CERTS: certPath }
+  try {
+    const run = await runCli(
+      [url, '-o', join(dir, 'mute'), '--retries', '0', '--headers-timeout', '1', '--json'],
+      {
+        env,
+      },
+    )
+    const result = JSON.parse(run.stdout.split('\n')[0])
+    assert.equal(
+      result.message,
+      `headers timeout after 1 s on ${url}: its HTTP/2 connection never began: the server sent no SETTINGS frame after the TLS handshake (RFC 9113 §3.4)`,
+    )
+  } finally {
+    await new Promise((r) => mute.close(r))
+  }
+})

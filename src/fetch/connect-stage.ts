@@ -14,8 +14,10 @@ import { isIP } from 'node:net'
  * `socks`: a SOCKS5 proxy took it and did not finish its handshake and CONNECT (see `socksTunnel`).
  * `head`: the headers timeout ran out with the answer's head begun and not whole (a server that
  * sends it slowly: `--headers-timeout` is a deadline for the whole head).
+ * `preface`: the headers timeout ran out on an HTTP/2 connection whose server never sent its
+ * SETTINGS (see `http2PrefaceMissing`): the connection never began, whatever the request.
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening' | 'head'
+export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening' | 'head' | 'preface'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -131,6 +133,8 @@ export function connectStageWords(
     case 'head':
       // curl sets no deadline on a head (only --max-time), wget2 one on each read (--read-timeout).
       return 'its head had begun to come and was not whole (a server that sends it slowly: --headers-timeout is a deadline for the whole head)'
+    case 'preface':
+      return `its HTTP/2 connection never began: the server sent no SETTINGS frame after the TLS handshake (RFC 9113 §3.4)`
     default:
       return undefined
   }

@@ -71,7 +71,14 @@ import { parseRetryAfter } from './retry-delay.js'
 import { closedOrReset, isTurnedAway } from './retry-policy.js'
 import { robotsAgents, robotsRefusal } from './robots-tag.js'
 import { unaskedStatus } from './unasked-status.js'
-import { chunkLeftAtClose, type Dispatcher, headBegun, isHttp1, lastChunkAtClose } from './undici.js'
+import {
+  chunkLeftAtClose,
+  type Dispatcher,
+  headBegun,
+  http2PrefaceMissing,
+  isHttp1,
+  lastChunkAtClose,
+} from './undici.js'
 import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
 
 /** Starts over within one attempt (another version, an unusable range answer) before giving up. */
@@ -791,6 +798,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
       if (exchange.reused === undefined) markStage(error, 'opening')
       else if (headBegun(exchange.socket)) markStage(error, 'head')
+      else if (http2PrefaceMissing(exchange.socket)) markStage(error, 'preface')
       else if (exchange.reused && isHttp1(exchange.socket)) {
         // Silent on a connection that answered before: see answers-once.ts.
         silentOnReuse = true

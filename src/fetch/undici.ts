@@ -521,6 +521,16 @@ export function headBegun(socket: object | undefined): boolean {
   return ((parserOf(socket) as { [HELD]?: Buffer[] } | undefined)?.[HELD]?.length ?? 0) > 0
 }
 
+/**
+ * Whether `socket` carries an HTTP/2 session whose server has sent no SETTINGS frame: its
+ * connection preface (RFC 9113 §3.4), the first frame it must send, never came, though its TLS
+ * handshake offered h2.
+ */
+export function http2PrefaceMissing(socket: object | undefined): boolean {
+  const session = (socket as Internals | undefined)?.[symbols.kHTTP2Session] as Internals | null | undefined
+  return session != null && session[symbols.kRemoteSettings] !== true
+}
+
 /** Whether `socket` carries HTTP/1.1 (undici keeps its parser on it), not HTTP/2. */
 export const isHttp1 = (socket: object | undefined): boolean => parserOf(socket) !== undefined
 
