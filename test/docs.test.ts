@@ -368,3 +368,49 @@ test("the Quick start's local server and list, run as written: no file waits a s
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test("status --failed: --help, the README and the report give one command, from the journal, in input order, another list's failures included (hunt175)", async () => {
+  const { renderReport } = await import('../src/report/html/page.js')
+  const help = (await runCli(['status', '--help'])).stdout.replace(/\s+/g, ' ')
+  const option = help.slice(help.indexOf('--failed [code]'), help.indexOf('-h, --help'))
+  const text = (await readme).replace(/\s+/g, ' ')
+  const readmeOption = text.slice(
+    text.indexOf('`imgpull status OUT --failed [CODE]`'),
+    text.indexOf('`OUT/report.html`: see'),
+  )
+  for (const [where, words] of [
+    ['--help', option],
+    ['README', readmeOption],
+  ])
+    for (const said of [
+      'input order',
+      'signing parameters kept',
+      'during a run',
+      'after a',
+      'another list',
+      'stderr',
+    ])
+      assert.ok(words.includes(said), `${where} on --failed says no "${said}": ${words}`)
+  // The report's command is the one the README shows, for a folder named photos.
+  const page = renderReport({
+    title: 'photos',
+    folder: 'photos',
+    startedAt: 0,
+    endedAt: 1,
+    interrupted: true,
+    items: [
+      {
+        url: 'https://a.example/x.jpg',
+        host: 'https://a.example',
+        status: 'failed',
+        error: 'http-404',
+        attempts: 1,
+      },
+    ],
+    samples: [],
+  })
+  const shown = /data-failed-list="http-404">([^<]*)</.exec(page)?.[1].replaceAll('&gt;', '>')
+  assert.equal(shown, 'imgpull status photos --failed http-404 > 404.txt')
+  assert.ok(text.includes(`\`${shown}\``), "the README shows the report's command")
+  assert.ok(option.includes(shown.replace('photos', 'OUT')), '--help shows it')
+})

@@ -304,12 +304,25 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
   assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
-test("the command that lists the failed URLs is said where the manifest beside the page is the run's only", () => {
-  // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9.
-  assert.doesNotMatch(renderReport(input({ interrupted: true })), /data-failed-list/)
-  const lists = renderReport(input({ interrupted: true, manifest: true }))
+test("the command that lists the failed URLs reads the journal, said also after a kill; the jq one where the manifest beside the page is the run's only (hunt175)", () => {
+  // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9. The
+  // journal knows every failure all the same: the page named no way to list them.
+  const killed = renderReport(input({ interrupted: true, folder: 'photos' }))
+  assert.match(killed, /data-failed-list="\*">imgpull status photos --failed &gt; failed\.txt</)
+  assert.match(killed, /data-failed-list="http-404">imgpull status photos --failed http-404 &gt; 404\.txt</)
+  assert.doesNotMatch(killed, /data-failed-list-jq/)
+  const lists = renderReport(input({ interrupted: true, manifest: true, folder: 'photos' }))
   assert.match(lists, /data-failed-list="\*"/)
-  assert.match(lists, /data-failed-list="http-404"/)
+  assert.match(lists, /data-failed-list-jq="\*">jq -r /)
+  // A run going on: the list so far (a rerun is refused then, a list is not).
+  assert.match(renderReport(input({ running: true, folder: 'photos' })), /data-failed-list="http-404"/)
+  // A folder's name the shell would split or take for an option, quoted; without one, the title's.
+  assert.match(
+    renderReport(input({ folder: "my photos's" })),
+    /imgpull status &#39;my photos&#39;\\&#39;&#39;s&#39; --failed/,
+  )
+  assert.match(renderReport(input({ folder: '-x' })), /imgpull status \.\/-x --failed/)
+  assert.match(renderReport(input()), /imgpull status &#39;out &lt;b&gt;&#39; --failed/)
 })
 
 test("the hosts table counts attempts, not requests: a refused connection's failure says no request reached the host", () => {

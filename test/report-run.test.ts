@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { type Browser, launchBrowser, watch } from './support/browser.js'
-import { cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
+import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { until } from './support/wait.js'
@@ -130,11 +130,10 @@ test('the report of a run: figures as in the manifest, images from disk, failure
   })
 })
 
-test('every failed URL as given, of a code or of all: the page says the command that lists them from the manifest', async (t) => {
-  if (spawnSync('jq', ['--version']).status !== 0) return t.skip('no jq on this machine')
+test('every failed URL as given, of a code or of all: the page says the commands that list them, from the journal and from the manifest', async () => {
   const out = join(dir, 'lists')
   const list = join(dir, 'lists.txt')
-  // A signed URL: the page masks its signature, so only the manifest's copy can be fetched again.
+  // A signed URL: the page masks its signature, so only the journal's and the manifest's copy can be fetched again.
   const failing = [
     faults.url('/a?status=404'),
     faults.url('/b?status=404&X-Amz-Signature=c0ffee'),
@@ -145,28 +144,46 @@ test('every failed URL as given, of a code or of all: the page says the command 
   const r = await runCli([list, '-o', out, '--retries', '0'])
   assert.equal(r.code, 1, r.stderr)
   const failed = (await manifest(out)).filter((l) => l.status === 'failed')
+  // `imgpull` as a user's shell finds it: the built command.
+  const bin = join(dir, 'bin')
+  await mkdir(bin, { recursive: true })
+  await writeFile(join(bin, 'imgpull'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, {
+    mode: 0o755,
+  })
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` }
+  const jq = spawnSync('jq', ['--version']).status === 0
   // A phone: the commands wrap inside the page rather than run off its edge.
   const page = await browser.open({ width: 375, height: 800 })
   await page.goto(pathToFileURL(join(out, 'report.html')).href)
-  const commands = page.locator('[data-failed-list]')
   const listed = new Map<string, string[]>()
-  for (const command of await commands.all()) {
-    const code = (await command.getAttribute('data-failed-list')) ?? ''
-    // What a person copies: the text as shown.
-    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
-    const shell = spawnSync('sh', ['-c', await command.innerText()], { cwd: out, encoding: 'utf8' })
-    assert.equal(shell.status, 0, shell.stderr)
-    listed.set(code, shell.stdout.trim().split('\n'))
-    const box = await command.boundingBox()
-    assert.ok(box && box.x + box.width <= 375, `${code}'s command fits the screen: ${JSON.stringify(box)}`)
+  for (const [attribute, cwd] of [
+    ['data-failed-list', dir],
+    ['data-failed-list-jq', out],
+  ] as const) {
+    for (const command of await page.locator(`[${attribute}]`).all()) {
+      const code = (await command.getAttribute(attribute)) ?? ''
+      // What a person copies: the text as shown, run beside the folder (imgpull) or in it (jq).
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
+      const text = await command.innerText()
+      const box = await command.boundingBox()
+      assert.ok(box && box.x + box.width <= 375, `${code}'s command fits the screen: ${JSON.stringify(box)}`)
+      if (attribute === 'data-failed-list-jq' && !jq) continue
+      // Its output as the command names it (`> 404.txt`), or stdout.
+      const shell = spawnSync('sh', ['-c', text], { cwd, env, encoding: 'utf8' })
+      assert.equal(shell.status, 0, shell.stderr)
+      const file = /> (\S+)$/.exec(text)?.[1]
+      const got = file ? await readFile(join(cwd, file), 'utf8') : shell.stdout
+      listed.set(`${attribute === 'data-failed-list-jq' ? 'jq ' : ''}${code}`, got.trim().split('\n'))
+    }
   }
   const urls = (code: string) => failed.filter((l) => code === '*' || l.error === code).map((l) => l.url)
   assert.deepEqual(
     [...listed.keys()].sort(),
-    ['*', ...new Set(failed.map((l) => l.error))].sort(),
-    'one command for all, one a code',
+    ['*', ...new Set(failed.map((l) => l.error)), ...(jq ? ['jq *'] : [])].sort(),
+    'one command for all, one a code, and jq for all',
   )
-  for (const [code, got] of listed) assert.deepEqual(got.sort(), urls(code).sort(), code)
+  // In input order, as the manifest's lines.
+  for (const [code, got] of listed) assert.deepEqual(got, urls(code.replace(/^jq /, '')), code)
   assert.ok(listed.get('*')?.includes(failing[1]), 'the signed URL as given, signature and all')
   await page.close()
 })

@@ -79,8 +79,27 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .argument('[dir]', 'output folder of an earlier run')
   addQueueOptions(status, false)
     .option('--json', 'the status as one JSON object')
+    .option(
+      '--failed [code]',
+      "instead, every failed URL as given (credentials out, signing parameters kept), one a line, in input order, on stdout (counts on stderr): all the folder's failures (those of another list run into it too), or those of one code (http-404, timeout...); read from the journal, so also during a run or after a kill: imgpull status OUT --failed http-404 > 404.txt",
+    )
     .addHelpText('after', exitCodesHelp('status'))
     .action(async (dir: string | undefined, o: Record<string, unknown>) => {
+      if (o.failed !== undefined) {
+        if (o.queue !== undefined)
+          throw new UsageError(
+            "--failed lists an output folder's failed URLs, not a queue's: give the folder",
+          )
+        if (o.json)
+          throw new UsageError('--failed prints URLs one a line, --json one object: give one of them')
+        let code = o.failed === true ? undefined : (o.failed as string)
+        // `imgpull status --failed photos`: the folder taken as the code.
+        if (dir === undefined && code !== undefined && existsSync(code)) [dir, code] = [code, undefined]
+        if (dir === undefined)
+          throw new UsageError('give the output folder: imgpull status OUT --failed [CODE]')
+        process.exitCode = await (await import('./failed-command.js')).failedCommand(dir, code)
+        return
+      }
       // Loaded with the command that needs it: every start-up would parse it (and SQLite's addon).
       const { queueStatusCommand, statusCommand } = await import('./status-command.js')
       if (o.queue !== undefined) {

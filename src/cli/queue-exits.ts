@@ -44,10 +44,13 @@ export const QUEUE_EXITS = {
     ],
   ],
   status: [
-    [EXIT.ok, "the folder's or the queue's state was shown, whatever it is (--json: one object on stdout)"],
+    [
+      EXIT.ok,
+      "the folder's or the queue's state was shown, whatever it is (--json: one object on stdout; --failed: the failed URLs, none if nothing failed with the code given)",
+    ],
     [
       EXIT.usage,
-      'usage error; no imgpull journal in the folder; with --queue, Redis unreachable or refusing, or no such queue on that Redis',
+      'usage error; no imgpull journal in the folder; --failed with a code imgpull never gives (the line names the codes present); with --queue, Redis unreachable or refusing, or no such queue on that Redis',
     ],
     [EXIT.fatal, "the folder's journal cannot be read (damaged, or its SQLite built for another Node.js)"],
   ],

@@ -583,6 +583,31 @@ export class JournalReader {
     return row?.n ?? undefined
   }
 
+  /**
+   * The failed jobs' counts by code (`error`, `null` for a failure without one), commonest first
+   * (ties by code).
+   */
+  failureCodes(): { error: string | null; n: number }[] {
+    return this.#db
+      .prepare<[], { error: string | null; n: number }>(
+        "SELECT error, count(*) AS n FROM jobs WHERE state = 'failed' GROUP BY error ORDER BY n DESC, error",
+      )
+      .all()
+  }
+
+  /**
+   * The failed jobs' URLs as the journal keeps them (credentials too), with their codes, in the
+   * order the jobs were first planned (input order), streamed: of the code `code` alone when given
+   * (`null`: failures without one), else of every code.
+   */
+  *failed(code?: string | null): Iterable<{ url: string; error: string | null }> {
+    const which = code === undefined ? '' : code === null ? ' AND error IS NULL' : ' AND error = ?'
+    const query = this.#db.prepare<unknown[], { url: string; error: string | null }>(
+      `SELECT url, error FROM jobs WHERE state = 'failed'${which} ORDER BY id`,
+    )
+    yield* query.iterate(...(code ? [code] : []))
+  }
+
   samples(run: number): Iterable<HostSample> {
     const has = this.#db
       .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples'")

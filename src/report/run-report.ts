@@ -96,6 +96,7 @@ export function reportInput(
   const going = running && run.endedAt === undefined
   return {
     title: basename(resolve(paths.out)),
+    folder: basename(resolve(paths.out)),
     command: run.command,
     startedAt: run.startedAt,
     endedAt: run.endedAt ?? now,

@@ -75,6 +75,6 @@ export function redactHeader(header: string): string {
 }
 
 /** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { shellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
@@ -8,7 +9,7 @@ import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } 
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
 import { esc, httpHref, jsonForScript, readableOrigin, redactCommand } from './escape.js'
-import { describeError, failureKind, UNKNOWN_CODE } from './failures.js'
+import { describeError, failureKind } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import { STYLE } from './style.js'
@@ -114,7 +115,7 @@ ${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(in
 ${input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
-${failuresSection(f, input.command, input.running === true, input.manifest === true)}
+${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title)}
 ${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
@@ -231,6 +232,7 @@ function failuresSection(
   command: string | undefined,
   running: boolean,
   manifest: boolean,
+  folder: string,
 ): string {
   const r = f.rerun
   // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command.
@@ -274,15 +276,16 @@ function failuresSection(
   }
   // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
   if (running) rerun.length = 0
-  // The whole list, where the page shows three examples a host: the manifest holds every URL as
-  // given (this page masks signing parameters, so its URLs cannot be fetched again), when it is
-  // this run's (see ReportInput.manifest).
-  const lists = f.failures.length > 0 && manifest && !running
+  // The whole list, where the page shows three examples a host (with signing parameters masked, so
+  // its URLs cannot be fetched again): the journal holds every URL as given, at any moment, also
+  // after a kill or during the run; the manifest too, with jq, when it is this run's (see
+  // ReportInput.manifest).
+  const lists = f.failures.length > 0
   const list = lists
-    ? `<p data-figure="failed-list">Every failed URL as given, one a line, from the <code>manifest.jsonl</code> beside this page: ${listCommand()}</p>`
+    ? `<p data-figure="failed-list">Every failed URL as given, one a line, from the folder's journal (also during a run or after it was killed), run beside the folder: ${listCommand(folder)}${manifest && !running ? `; or with jq, in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
     : ''
   const body = f.failures.length
-    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists)).join('\n')}</div>`
+    ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`
     : `<p class="lead" data-figure="no-failures">Nothing failed.</p>`
   return `<section class="block" id="failures" aria-labelledby="failures-h">
 <h2 id="failures-h">Failures</h2>
@@ -295,19 +298,35 @@ ${body}
 const OPEN_GROUPS = 3
 
 /**
- * The shell command that lists, one a line, the URLs of the manifest's failures (of `code` alone
- * when given; `UNKNOWN_CODE` is a failure without a code, `error: null` there), run in the report's
- * folder: jq, as the README's other recipes. Its `data-failed-list` attribute is the code, `*` for all.
+ * The shell command that lists, one a line, the URLs of the folder's failures (of `code` alone when
+ * given; `unknown` is a failure without one): `imgpull status FOLDER --failed [CODE] > FILE`,
+ * run in the folder that holds `folder` (any system, no jq, also after a kill: it reads the
+ * journal). Its `data-failed-list` attribute is the code, `*` for all.
  */
-function listCommand(code?: string): string {
-  // A code is the engine's (kebab-case, see ERROR_CODES), checked by the caller: no quote to escape.
-  const which =
-    code === undefined ? '' : ` and .error == ${code === UNKNOWN_CODE ? 'null' : JSON.stringify(code)}`
-  const command = `jq -r 'select(.status == "failed"${which}) | .url' manifest.jsonl`
+function listCommand(folder: string, code?: string): string {
+  // A code is checked by the caller (kebab-case): no quote to escape. A name that begins with `-`
+  // would be read as an option.
+  const where = shellWord(folder.startsWith('-') ? `./${folder}` : folder)
+  const file = code === undefined ? 'failed' : code.replace(/^http-/, '')
+  const command = `imgpull status ${where} --failed${code === undefined ? '' : ` ${code}`} > ${file}.txt`
   return `<code class="cmd" data-failed-list="${esc(code ?? '*')}">${esc(command)}</code>`
 }
 
-function failureGroup(g: ReportFigures['failures'][number], index: number, lists: boolean): string {
+/**
+ * The same list of all failures from the manifest, run in the report's folder with jq, as the
+ * README's other recipes: only where the manifest is this run's. Its `data-failed-list-jq` is `*`.
+ */
+function jqCommand(): string {
+  const command = `jq -r 'select(.status == "failed") | .url' manifest.jsonl`
+  return `<code class="cmd" data-failed-list-jq="*">${esc(command)}</code>`
+}
+
+function failureGroup(
+  g: ReportFigures['failures'][number],
+  index: number,
+  lists: boolean,
+  folder: string,
+): string {
   const kind = `<span class="tag${g.transient === 0 ? ' permanent' : ''}">${esc(failureKind(g))}</span>`
   const description = describeError(g.code)
   const shown = g.hosts.slice(0, FAILURE_HOSTS)
@@ -335,7 +354,7 @@ ${description ? `<p>${esc(description)}</p>` : ''}
 <table><caption class="visually-hidden">${esc(g.code)} failures by host, with examples</caption>
 <thead><tr><th scope="col" class="host">Host</th><th scope="col" class="n">Failures</th><th scope="col">Examples</th></tr></thead>
 <tbody>${rows.join('')}</tbody>${more}</table></div>
-${lists && /^[a-z0-9-]+$/.test(g.code) ? `<p class="list">${g.count === 1 ? 'Its URL' : `All ${n(g.count)} of its URLs`}, one a line: ${listCommand(g.code)}</p>` : ''}
+${lists && /^[a-z0-9-]+$/.test(g.code) ? `<p class="list">${g.count === 1 ? 'Its URL' : `All ${n(g.count)} of its URLs`}, one a line: ${listCommand(folder, g.code)}</p>` : ''}
 </details>`
 }
 

@@ -98,11 +98,17 @@ export interface ReportInput {
   running?: boolean
   /**
    * `manifest.jsonl` beside the page holds this run's outcomes (it is written as a run ends: one
-   * killed or still going has an earlier run's, or none). The failures then say the shell command
-   * that lists their URLs from it, where the page shows three examples a host.
+   * killed or still going has an earlier run's, or none). The failures then also say the jq
+   * command that lists their URLs from it, beside `imgpull status --failed`, which reads the journal.
    * @default false
    */
   manifest?: boolean
+  /**
+   * The output folder's name, as a command run in the folder that holds it names it: the failures
+   * say `imgpull status NAME --failed CODE > CODE.txt`, which lists their URLs from its journal.
+   * @default the title
+   */
+  folder?: string
   /**
    * Every job the journal knows, latest outcome. Read once, in one pass, keeping only bounded
    * state: a generator over the journal serves 100 million rows in constant memory.
