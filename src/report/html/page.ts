@@ -282,7 +282,7 @@ function failuresSection(
   // ReportInput.manifest).
   const lists = f.failures.length > 0
   const list = lists
-    ? `<p data-figure="failed-list">Every failed URL as given, one a line, from the folder's journal (also during a run or after it was killed), run beside the folder: ${listCommand(folder)}${manifest && !running ? `; or with jq, in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
+    ? `<p data-figure="failed-list">Every failed URL as given, one a line, read from the folder's journal (also during a run or after a kill), run where the folder <code>${esc(printable(folder))}</code> is: ${listCommand(folder)}${manifest && !running ? `; or with jq, run in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
     : ''
   const body = f.failures.length
     ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`
