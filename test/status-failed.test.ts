@@ -97,6 +97,12 @@ test('a real run with failures of two codes: every failed URL as given, in input
   const run = await runCli([list, '-o', out, '--retries', '0'])
   assert.equal(run.code, 1, run.stderr)
 
+  // The status names the command beside its examples.
+  const status = await runCli(['status', out])
+  assert.match(
+    status.stdout,
+    /\nEvery failed URL of a code, one a line: imgpull status \S*two-codes --failed CODE\n/,
+  )
   const all = await runCli(['status', out, '--failed'])
   assert.equal(all.code, 0, all.stderr)
   assert.deepEqual(lines(all.stdout), [failing[0], failing[1], signed, server.url('/c.jpg?status=404')])

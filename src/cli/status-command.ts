@@ -9,6 +9,7 @@ import { formatBytes } from '../report/format.js'
 import { inputOwnWords, rerunWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { shardStem } from '../sinks/webdataset/keys.js'
+import { shellWord } from '../utils/command-line.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
 /**
@@ -51,6 +52,8 @@ export function statusCommand(
   if (s.errors.length) {
     write('Most common errors:')
     for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${printable(`${e.message}`)}`)
+    // The examples are one a code: the whole list, as given, is one command away.
+    write(`Every failed URL of a code, one a line: imgpull status ${printable(shellWord(dir))} --failed CODE`)
   }
   if (s.sameBytes.length) {
     write('The very same bytes under many URLs (a placeholder a server sends for missing images?):')
