@@ -258,7 +258,7 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_SOCKET: 'the server closed the connection',
   UND_ERR_CLOSED: 'the connection was closed',
   // A head refused after its Content-Length is reported with the parser's reason (undici.ts
-  // `readAsCurlDoes`; undici blamed the length, hunt22 D3).
+  // `readAsCurlDoes`; undici blamed the length).
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body does not match its Content-Length',
   UND_ERR_HEADERS_OVERFLOW: `the answer's headers are over ${MAX_HEADER_WORDS}, more than imgpull reads`,
 }
@@ -279,7 +279,7 @@ const PARSER_WORDS: Record<string, string> = {
     'Content-Length headers that give different lengths, so where the body ends is in doubt',
   'Invalid header token': 'a header name with a space or another character no header name may hold',
   'Invalid character in chunk size': 'a chunk-size line that is not a hexadecimal number',
-  // Not read (hunt109): white space there is RFC 9112 §7.1.1's BWS, which curl and wget2 read and
+  // Not read: white space there is RFC 9112 §7.1.1's BWS, which curl and wget2 read and
   // llhttp has no leniency for; servers almost never send extensions at all.
   'Invalid character in chunk extensions': CHUNK_EXTENSION_WORDS,
   'Invalid character in chunk extensions name': CHUNK_EXTENSION_WORDS,

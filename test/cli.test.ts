@@ -114,7 +114,7 @@ test('HTML with 200, 404 and a short body: failures with codes, and no file left
     .map((l) => JSON.parse(l))
   const byUrl = new Map(lines.filter((l) => l.url).map((l) => [l.url, l]))
   assert.equal(byUrl.get(urls[0])?.error, 'not-an-image')
-  // What it was, not only that it was none: a bot check's title says why (hunt49).
+  // What it was, not only that it was none: a bot check's title says why.
   assert.match(byUrl.get(urls[0])?.message, / bytes: an HTML page titled "Just a moment\.\.\."$/)
   // An image after the blank lines a script printed: no image, but the line says it nearly was.
   assert.equal(byUrl.get(urls[3])?.error, 'not-an-image')
@@ -334,7 +334,7 @@ test('past the first 20 failures, how many more follows them, before the summary
 
 test('invalid URLs in a list become failed results, not a crash', async () => {
   const out = join(dir, 'invalid')
-  // hunt113: passwords whose unencoded `/` or `#` the parser read as the end of a port.
+  // passwords whose unencoded `/` or `#` the parser read as the end of a port.
   const slash = 'http://u:4321/zq@127.0.0.1:9/a.jpg'
   const hash = 'http://u:8765#zq@127.0.0.1:9/b.jpg'
   const file = await list('invalid.txt', [
@@ -380,7 +380,7 @@ test('invalid URLs in a list become failed results, not a crash', async () => {
   assert.deepEqual(await outputFiles(out), ['fine.jpg'])
 })
 
-// hunt113: the example tables' hosts (images.example, RFC 2606: no resolver knows them) failed as
+// the example tables' hosts (images.example, RFC 2606: no resolver knows them) failed as
 // `dns`, a passing cause: `imgpull status` said "Run the same command again to retry the 10
 // failures with a passing cause", and every rerun looked them up and failed them again.
 test("the example table's placeholder hosts fail as the input's own: status does not send a rerun after them, a rerun leaves them", async () => {
@@ -532,7 +532,7 @@ test('two URLs with one name never overwrite each other', async () => {
   }
 })
 
-test("a URL's other name for its format gives way to the detected extension: photo.jfif is photo.jpg (hunt49)", async () => {
+test("a URL's other name for its format gives way to the detected extension: photo.jfif is photo.jpg", async () => {
   // Windows saves a JPEG from a browser as .jfif: the name was photo.jfif.jpg, as spin.apng was spin.apng.png.
   const out = join(dir, 'aliases')
   const r = await runCli([server.url('/photo.jfif?fmt=jpg'), server.url('/spin.apng?fmt=png'), '-o', out])
@@ -540,7 +540,7 @@ test("a URL's other name for its format gives way to the detected extension: pho
   assert.deepEqual((await outputFiles(out)).sort(), ['photo.jpg', 'spin.png'])
 })
 
-test('an output folder given as an input is refused, not read as a folder of tables (hunt49)', async () => {
+test('an output folder given as an input is refused, not read as a folder of tables', async () => {
   // `imgpull photos -o photos` (to go on with it) read photos/manifest.jsonl as a table and fetched
   // every URL again beside the images there, under suffixed names: a folder of each image twice.
   const out = join(dir, 'made')
@@ -569,7 +569,7 @@ test('an output folder given as an input is refused, not read as a folder of tab
   assert.equal(again.code, 0, again.stderr)
 })
 
-test("a server's Content-Disposition names nothing: ../, an absolute path, filename* and Latin-1 names are not read (hunt49)", async () => {
+test("a server's Content-Disposition names nothing: ../, an absolute path, filename* and Latin-1 names are not read", async () => {
   const out = join(dir, 'disposition', 'out')
   const image = server.bytes('/cd')
   const dispositions = [
@@ -905,7 +905,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       /Expected --ca-cert to be a readable PEM file: ~\/no-such-h108\.pem: .* \(the shell left ~ as it is/,
     ],
     // The output folder given without -o, as the last word (`imgpull urls.txt photos`, cp's and
-    // git clone's order): it is most likely the folder, not a list that is missing (hunt95).
+    // git clone's order): it is most likely the folder, not a list that is missing.
     [
       ['http://127.0.0.1:9/a.jpg', 'photos-new'],
       /cannot read input 'photos-new': no such file, nor a command; if it is the output folder, give it with -o: -o photos-new \(see/,
@@ -951,7 +951,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://[::1/a.jpg'],
       /cannot read input 'http:\/\/\[::1\/a\.jpg': no such file, nor a valid URL: an IPv6 address without its closing \]/,
     ],
-    // hunt140: a link-local address's zone id, which WHATWG URLs cannot hold: said, not "no such file".
+    // a link-local address's zone id, which WHATWG URLs cannot hold: said, not "no such file".
     [
       ['http://[fe80::1%25eth0]/a.jpg'],
       /cannot read input 'http:\/\/\[fe80::1%25eth0\]\/a\.jpg': no such file, nor a valid URL: an IPv6 address with a zone id \(%eth0\), which URLs as browsers read them cannot hold/,
@@ -960,7 +960,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://u:secret@127.0.0.1:99999/a.jpg', '-o', join(dir, 'port-out')],
       /cannot read input 'http:\/\/127\.0\.0\.1:99999\/a\.jpg': no such file, nor a valid URL: its port is out of range \(at most 65535\)/,
     ],
-    // hunt104: a `#` in an image URL's password ends its host: `u:1234#x@host` was fetched from the
+    // a `#` in an image URL's password ends its host: `u:1234#x@host` was fetched from the
     // host `u` at port 1234 (part of the password printed in every failure), `u:pw#x@host` said
     // "its port is not a number". Said as the proxy's password is, the URL without its credentials.
     [
@@ -971,13 +971,13 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['http://u:1234#x@127.0.0.1:9/b.jpg', '-o', join(dir, 'hash-out')],
       /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/b\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a # in them ends the host: write it as %23\) \(see imgpull --help\)$/,
     ],
-    // hunt113: a `/` in it, its first part digits: parsed as host `u`, port 1234, path `/x@…`,
+    // a `/` in it, its first part digits: parsed as host `u`, port 1234, path `/x@…`,
     // and fetched from `u` ("dns: host not found for http://u:1234/x@…").
     [
       ['http://u:1234/x@127.0.0.1:9/c.jpg', '-o', join(dir, 'slash-out')],
       /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:9\/c\.jpg': no such file, nor a valid URL: its user and password need to be percent-encoded \(a \/ in them ends the host: write it as %2F\); if the @ is the path's, write it as %40 \(see imgpull --help\)$/,
     ],
-    // hunt111: the port is the fault, not the `@` of a retina file name.
+    // the port is the fault, not the `@` of a retina file name.
     [
       ['http://127.0.0.1:bad/x@2x.jpg', '-o', join(dir, 'at-out')],
       /^imgpull: cannot read input 'http:\/\/127\.0\.0\.1:bad\/x@2x\.jpg': no such file, nor a valid URL: its port is not a number \(see imgpull --help\)$/,
@@ -1009,7 +1009,7 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
       ['worker', '--queue', 'q', '-o', 'HTTPS://host/x'],
       /'-o, --out <dir>' argument 'HTTPS:\/\/host\/x' is invalid\. expected a folder, not a URL/,
     ],
-    // The value commander quotes keeps no user or password (hunt63 U7).
+    // The value commander quotes keeps no user or password.
     [
       ['-o', 'https://ann:s3cret@host.example/a.jpg', 'x'],
       /argument 'https:\/\/host\.example\/a\.jpg' is invalid\. expected a folder, not a URL/,
@@ -1187,7 +1187,7 @@ test("img2dataset's command line typed out of habit: its options and values said
       ['laion.tsv', '--processes_count', '16'],
       /unknown option '--processes_count', img2dataset's processes: not needed/,
     ],
-    // imgpull's own names written with _, beyond commander's "did you mean" (hunt152).
+    // imgpull's own names written with _, beyond commander's "did you mean".
     [
       ['laion.tsv', '--resize_only_if_bigger', '--max_aspect_ratio', '2'],
       /^imgpull: unknown option '--resize_only_if_bigger', imgpull's is --resize-only-if-bigger \(see imgpull --help\)$/,
@@ -1233,7 +1233,7 @@ test("img2dataset's command line typed out of habit: its options and values said
     ],
     [['x', '--encode', 'jpeg'], /argument 'jpeg' is invalid\..*; did you mean --encode jpg\?/],
     [['x', '--hash-type', 'SHA256'], /; did you mean --hash-type sha256\?/],
-    // Another name of a choice, or a part of only one (hunt170: commander's list alone before).
+    // Another name of a choice, or a part of only one (commander's list alone before).
     [['x', '--input-format', 'ndjson'], /; did you mean --input-format jsonl\? \(see imgpull --help\)$/],
     [['x', '--output-format', 'wds'], /; did you mean --output-format webdataset\?/],
     [['x', '--resize', 'center', '--size', '256'], /; did you mean --resize center-crop\?/],
@@ -1249,7 +1249,7 @@ test("img2dataset's command line typed out of habit: its options and values said
       ['x', '--input-format', 'csv.gz'],
       /; a gzip-compressed table is told by its bytes: --input-format csv /,
     ],
-    // img2dataset's other output formats: what imgpull writes instead (hunt152).
+    // img2dataset's other output formats: what imgpull writes instead.
     [
       ['x', '--output-format', 'parquet'],
       /Allowed choices are files, webdataset; img2dataset's parquet \(images inside the rows\) is not written; imgpull writes files, or webdataset: tar shards, each with a \.parquet of its rows/,
@@ -1395,7 +1395,7 @@ test('a usage error points at the help of its own command, which lists the culpr
   }
 })
 
-test('URLs piped in without - are named as unread, with the - that reads them; none piped, no such words (hunt154)', async () => {
+test('URLs piped in without - are named as unread, with the - that reads them; none piped, no such words', async () => {
   // `cat urls.txt | imgpull -o photos` said only 'no input: give ... or - for stdin'.
   const list = join(dir, 'unread.txt')
   await writeFile(list, `${server.url('/unread-0')}\n`)
@@ -1432,7 +1432,7 @@ test('URLs piped in without - are named as unread, with the - that reads them; n
   )
 })
 
-test("a command's argument left out is named with what it is and where it goes (hunt154)", async () => {
+test("a command's argument left out is named with what it is and where it goes", async () => {
   // `imgpull report` said `missing required argument 'dir'`, commander's words, with nothing of
   // what to give; `imgpull status` says to give an output folder.
   const cases: [string[], string][] = [
@@ -1574,7 +1574,7 @@ test('an output folder that is a file, or has one on its way: exit 2 and one lin
   assert.equal(server.hits.get('/never'), undefined)
 })
 
-test('-H with a name or value no HTTP header can have is refused at once, not failed on every file as `network` (hunt68)', async () => {
+test('-H with a name or value no HTTP header can have is refused at once, not failed on every file as `network`', async () => {
   // Each file was tried 6 times and recorded `network` ("invalid header key (UND_ERR_INVALID_ARG)"),
   // which a rerun tries again; the mistake is the command's.
   for (const [args, message] of [

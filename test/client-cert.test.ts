@@ -566,7 +566,7 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
       ['--cert', client.p12, '--cert-password-file', join(dir, 'no-password')],
       /^imgpull: --cert-password-file .*no-password: no such file/,
     ],
-    // curl's and wget's password options with the value attached: named without it (hunt166: the
+    // curl's and wget's password options with the value attached: named without it (the
     // line was "unknown option '--pass=hunter2'", the password on the terminal and in logs).
     [
       'curl-E-attached',
@@ -594,7 +594,7 @@ test('the command line: --cert, --key, --cert-password-file or IMGPULL_CERT_PASS
     assert.ok(!r.stderr.includes('hunter2'), 'no password shown')
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line: ${r.stderr}`)
   }
-  // The variable's password, wrong: the variable named, not the file (hunt166: "given as
+  // The variable's password, wrong: the variable named, not the file ("given as
   // --cert-password-file FILE or IMGPULL_CERT_PASSWORD", either).
   const wrongVariable = await run('p12-wrong-env', ['--cert', client.p12], {
     IMGPULL_CERT_PASSWORD: 'hunter2',
@@ -668,7 +668,7 @@ test('a queue: the shards carry --cert and --key, never the password, which each
     assert.ok(held.includes('client.p12'), 'the shards name the certificate')
     assert.ok(!held.includes(PKCS12_PASSWORD), 'and never its password')
     // A worker without the password, or with a wrong one, gives the shard back and stops, exit 3,
-    // naming where its password came from (hunt166: each failed an attempt at every shard it took,
+    // naming where its password came from (each failed an attempt at every shard it took,
     // said in the library's words, `clientCertPassword`; enough such takes failed the queue).
     const bare = await runCli(['worker', ...q, '-o', join(dir, 'queue-bare'), '--exit-when-done'])
     assert.equal(bare.code, 3, bare.stderr)

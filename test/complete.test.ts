@@ -198,7 +198,7 @@ async function progressiveJpegs(): Promise<[string, Buffer][]> {
   ]
 }
 
-// hunt136: a progressive JPEG whose writer left out its end-of-image marker was truncated on every
+// a progressive JPEG whose writer left out its end-of-image marker was truncated on every
 // attempt and rerun, its length met, where browsers and libvips show it and curl and wget2 keep it.
 test('a progressive JPEG without its end-of-image marker: whole but unchecked when its scans bring every coefficient to its last bit; cut anywhere else, between two scans too, truncated', async () => {
   for (const [name, file] of await progressiveJpegs()) {
@@ -612,7 +612,7 @@ test('GIF: without its trailer, whole but unchecked between blocks; a NUL in its
     ...size,
   })
   // Cut right after a graphic control extension: the image it introduces never came (GIF89a §23),
-  // so no end that could be one (hunt133: it was whole but unchecked, kept where a length was met).
+  // so no end that could be one (it was whole but unchecked, kept where a length was met).
   const controls: number[] = []
   for (let at = gif.indexOf(CONTROL); at !== -1; at = gif.indexOf(CONTROL, at + 1)) controls.push(at + 8)
   assert.ok(controls.length > 1, 'one graphic control extension a frame')
@@ -800,7 +800,7 @@ function pngWithoutIend(rows: number, size: number): Buffer {
 }
 
 test('PNG without IEND: whole but unchecked when its last IDAT is whole and its image data ends; a cut between IDATs is truncated', async () => {
-  // hunt109: encoders that leave IEND out (tinia#57, pbPlots#29) made files libvips, browsers,
+  // encoders that leave IEND out (tinia#57, pbPlots#29) made files libvips, browsers,
   // curl and wget2 take, refused on every attempt even when the answer's length was met.
   const png = pngWithoutIend(40, 1000)
   assert.ok(png.length > 3000, 'several IDAT chunks')
@@ -822,7 +822,7 @@ test('PNG without IEND: whole but unchecked when its last IDAT is whole and its 
 })
 
 test("PNG cut inside IEND: judged as one without IEND (whole but unchecked), only where the bytes are IEND's", async () => {
-  // hunt122: stb_image measured a PNG without IEND's CRC (nothings/stb#835), so PNGs cut out of
+  // stb_image measured a PNG without IEND's CRC (nothings/stb#835), so PNGs cut out of
   // other files lack its last 4 bytes; libvips reads them. They were truncated on every attempt.
   const png = pngWithoutIend(40, 1000)
   const iend = pngChunk('IEND', Buffer.alloc(0))
@@ -884,7 +884,7 @@ test("PNG cut inside IEND: judged as one without IEND (whole but unchecked), onl
 })
 
 test("PNG with ancillary chunks after its image data (ImageMagick's dates), without IEND or cut inside it: whole but unchecked; cut in them, truncated", async () => {
-  // hunt133: such a PNG lacking IEND, or its last 4 bytes as stb_image measured it
+  // such a PNG lacking IEND, or its last 4 bytes as stb_image measured it
   // (nothings/stb#835), was truncated on every attempt and rerun; libvips reads it.
   const png = pngWithoutIend(40, 1000)
   const texts = [
@@ -1449,7 +1449,7 @@ test('HEIF/AVIF: a meta box of size 0, last, runs to the end of the file: whole 
 })
 
 test('HEIF/AVIF: bytes after the last box that are no box are let go (whole but unchecked) where every item lies before them; cut at every byte', async () => {
-  // hunt122: 8 or more such bytes (a page or padding a server appended) were truncated on every
+  // 8 or more such bytes (a page or padding a server appended) were truncated on every
   // attempt and rerun, where libheif (sharp) decodes plain, grid and cropped AVIF with them.
   const tails: [string, Buffer][] = [
     ['text', Buffer.from('trailing bytes: <html>not part of the image</html>')],

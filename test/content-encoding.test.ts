@@ -113,7 +113,7 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       { do: 'restart' },
     ],
     [
-      // hunt153: its range counts the file's bytes, the coding is the hop's (RFC 9112 §7).
+      // its range counts the file's bytes, the coding is the hop's (RFC 9112 §7).
       'a resume answered with a range of the file under a transfer coding',
       { from: 400 },
       206,
@@ -160,7 +160,7 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       { do: 'receive', at: 0, length: 600, decode: ['gzip'] },
     ],
     [
-      // hunt106: its range counts the decoded bytes, never the gzip bytes sent for the hop.
+      // its range counts the decoded bytes, never the gzip bytes sent for the hop.
       'a 206 to a plain GET that is all of the file under a transfer coding',
       { from: 0 },
       206,
@@ -171,7 +171,7 @@ test('codingsOf and judge: an encoded body is decoded whole, from byte 0, and ne
       { do: 'receive', at: 0, decode: ['gzip'] },
     ],
     [
-      // hunt131: a compression layer that coded a 206 a handler had cut (expressjs/compression#185).
+      // a compression layer that coded a 206 a handler had cut (expressjs/compression#185).
       'a 206 to a plain GET whose range counts the decoded bytes, its Content-Length the encoded ones',
       { from: 0 },
       206,
@@ -360,7 +360,7 @@ before(async () => {
     '/compress': send(gz, { 'content-encoding': 'compress' }),
     // An encrypted body (RFC 8188): no image, and no coding imgpull decodes, said so.
     '/aes128gcm': send(changedByte(Buffer.alloc(4000, 0x5a)), { 'content-encoding': 'aes128gcm' }),
-    // hunt153: codings imgpull does not know, alone or stacked with gzip, really applied: the body
+    // codings imgpull does not know, alone or stacked with gzip, really applied: the body
     // was not-an-image ('sent image/jpeg, gzip-encoded, 59943 bytes') or corrupt ('does not decode
     // as its Content-Encoding says'), the culprit unnamed.
     '/xz': send(zlib.brotliCompressSync(image), { 'content-encoding': 'xz' }),
@@ -508,7 +508,7 @@ function logged(data: Buffer, requests: Map<string, string[]>) {
   return { head, path, from, seen }
 }
 
-// hunt153: an S3 object uploaded with the wrong Content-Encoding labels every answer, its 206s
+// an S3 object uploaded with the wrong Content-Encoding labels every answer, its 206s
 // too: its bytes, taken as they came, were dropped when cut (a coded body is never resumed), and
 // its resumes' 206s refused; a large one behind a link that cuts long answers never finished.
 test('a body labelled with a coding never applied, cut, is resumed as the plain bytes it is, its 206s labelled so too', async (t) => {
@@ -593,7 +593,7 @@ test("gzip data no Content-Encoding names is asked for again and decoded: an .sv
   for (const path of [...kept, ...refused])
     assert.equal(asked.filter((url) => url === path).length, results.get(path)!.attempts * 2, path)
   // zstd data (28 B5 2F FD) no Content-Encoding names, the sibling: asked for again and decoded
-  // where this Node decodes zstd (22.15 and later: hunt153, it was never decoded); else named as
+  // where this Node decodes zstd (22.15 and later: it was never decoded before); else named as
   // what it is, with what to do, and asked for once.
   const unnamed = await run(['/unnamed-zstd'], { out: join(out, 'zstd') })
   const zstdResult = unnamed.get('/unnamed-zstd')!
@@ -786,7 +786,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
     ['an HTML comment after it', Buffer.concat([gz, Buffer.from('\n<!-- cache -->')]), 'ok'],
     ['zeros after it', Buffer.concat([gz, Buffer.alloc(16)]), 'ok'],
     ['cut in the deflate data', gz.subarray(0, gz.length >> 1), 'unterminated'],
-    // hunt160: a later member, cut, was never ended (the body's end came while an earlier member
+    // a later member, cut, was never ended (the body's end came while an earlier member
     // was inflated): the decoder waited for ever, and the transfer with it. Cut in its header, it
     // ended as cleanly as a whole body.
     [
@@ -1170,7 +1170,7 @@ test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or 
   await allKept(answers, 'te-gzip')
 })
 
-// hunt106: a 206 of the whole file under a transfer coding had its range (of the decoded bytes)
+// a 206 of the whole file under a transfer coding had its range (of the decoded bytes)
 // counted against the gzip bytes sent, and failed as truncated on every attempt; curl keeps it.
 test('a 206 of the whole file under a transfer coding, to a plain GET: its range counts the decoded bytes, and it is kept', async () => {
   const gz = zlib.gzipSync(image)
@@ -1198,7 +1198,7 @@ test('a 206 of the whole file under a transfer coding, to a plain GET: its range
   await allKept(answers, 'te-gzip-206')
 })
 
-// hunt153: a resume's 206 under a transfer coding alone (a hop-by-hop compressing proxy): its range
+// a resume's 206 under a transfer coding alone (a hop-by-hop compressing proxy): its range
 // counts the file's own bytes, which the coding went over for the hop (RFC 9112 §6.1, §7). It was
 // refused ("bytes 55904-119999 of a gzip-encoded body cannot be joined") and the file started over
 // from byte 0 at every resume; decoded, it goes on from the bytes on disk, its overlap compared.
@@ -1313,7 +1313,7 @@ test("a resume's 206 under a transfer coding is decoded and joined to the bytes 
   }
 })
 
-// hunt131: a compression layer that codes a 206 a range handler cut from the file (Express's
+// a compression layer that codes a 206 a range handler cut from the file (Express's
 // compression, expressjs/compression#185; hono's compress, honojs/hono#5010; bandit#677;
 // fastify-compress#402) leaves its Content-Range counting the decoded bytes. Sent to a plain GET
 // (a server whose every answer is a 206, and that codes it whatever Accept-Encoding says), it was
@@ -1418,7 +1418,7 @@ async function allKept(answers: Record<string, Buffer>, out: string): Promise<vo
   }
 }
 
-// hunt79 F4: RFC 9530's digests of an answer under a transfer coding alone are of the decoded
+// RFC 9530's digests of an answer under a transfer coding alone are of the decoded
 // content (the transfer coding is undone first), and were skipped; those of a content-coded answer
 // are of its encoded bytes, and were skipped too: Brotli and raw deflate carry no checksum of their
 // own, so a byte changed on the way decoded to another image, kept.
@@ -1452,7 +1452,7 @@ test('stated digests of encoded answers: a transfer coding is undone before them
       changedByte(raw),
       'digest-mismatch',
     ],
-    // hunt84: GCS's x-goog-hash under each coding. A transfer coding is undone before it (the
+    // GCS's x-goog-hash under each coding. A transfer coding is undone before it (the
     // stored object is the file); an object stored gzip'd and sent so states the hash of those
     // bytes, not of the file; a coding applied on the way (a proxy's br or deflate over an object
     // stored as it is) leaves a hash of the file, of neither the encoded bytes nor checked.
@@ -1553,7 +1553,7 @@ test('a coded stream that reached its own end marks where the body ends: a GIF w
   }
 })
 
-// hunt160: a server that gzips each chunk it writes sends a gzip member per chunk (curl#22156;
+// a server that gzips each chunk it writes sends a gzip member per chunk (curl#22156;
 // bun#33708: parts compressed ahead and joined). Its body cut between two members, read to a
 // close, ended as cleanly as a whole one: a GIF cut between its frames was kept as whole.
 test('gzip in several members marks no end: a GIF cut between two members, read to a close or a stall, is not kept', async (t) => {
@@ -1636,7 +1636,7 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
   }
 })
 
-// hunt53 F4: a server that sets Content-Length from the file's size and compresses the body after
+// a server that sets Content-Length from the file's size and compresses the body after
 // (GzipSimpleHTTPServer, turtle.io#317, nanohttpd#195: browsers show the image after a wait) never
 // sends the rest of that length: every attempt failed as truncated, the gzip stream whole.
 test('an encoded body whose Content-Length is its decoded size: whole when the coding ended and decoded to exactly that length', async () => {
@@ -1650,7 +1650,7 @@ test('an encoded body whose Content-Length is its decoded size: whole when the c
       const length = bmp.length + (path.includes('longer') ? 10 : 0)
       // An answer not kept alive (`Connection: close`, or HTTP/1.0's, as Python's http.server
       // under GzipSimpleHTTPServer speaks) ends at the close in undici's other words (a length
-      // mismatch, not a closed socket): hunt109 found those refused as truncated.
+      // mismatch, not a closed socket): those were refused as truncated.
       const version = path.includes('http10') ? '1.0' : '1.1'
       const close = path.includes('conn-close') ? 'Connection: close\r\n' : ''
       const head = `HTTP/${version} 200 OK\r\nContent-Type: image/bmp\r\nContent-Encoding: ${br ? 'br' : 'gzip'}\r\n${close}Content-Length: ${length}\r\n\r\n`
@@ -1788,7 +1788,7 @@ test('an encoded body whose Content-Length is its decoded size, shorter than its
   }
 })
 
-// hunt140: the two cases above on a connection the server keeps open (GzipSimpleHTTPServer's
+// the two cases above on a connection the server keeps open (GzipSimpleHTTPServer's
 // length over HTTP/1.1 keep-alive, PHP's zlib.output_compression): the gzip trailer, its size
 // checked and the decoded size the length's, marks the end, but each file waited for the idle
 // timeout (15 s by default) before it was judged. aria2c stops there at once, and wget2 where it
@@ -1857,11 +1857,11 @@ test("an encoded body whose Content-Length is its decoded size, its connection k
   }
 })
 
-// hunt140: a server that answers the whole file plainly but codes a range (a compression layer
+// a server that answers the whole file plainly but codes a range (a compression layer
 // over a range handler that ignores Accept-Encoding: identity for a 206, expressjs/compression#185):
 // each resume restarted, rightly (a coded range is not the plain bytes on disk), but the failure
 // blamed the Content-Length, the coded size, against the range, and never named the coding.
-// hunt153: a resume's 206 a compression layer coded after a range handler cut it from the file
+// a resume's 206 a compression layer coded after a range handler cut it from the file
 // (expressjs/compression#185) counts the file's bytes: decoded, it is joined to the bytes on disk,
 // its overlap compared; it started over at every resume. A range of the coded bytes (RFC 9110
 // §14.1.2's reading: nginx's gzip_static over a stored .gz) does not decode to the file's bytes,
@@ -1934,7 +1934,7 @@ test("a resume's content-coded 206 is joined where it decodes to the file's byte
   }
 })
 
-// hunt145: the same for deflate (zlib-wrapped or raw) and Brotli, whose decoders in Node say
+// the same for deflate (zlib-wrapped or raw) and Brotli, whose decoders in Node say
 // nothing when the input stops right at the stream's end: each file waited for the idle timeout.
 // A third decoder of the same input is given one byte more once the body decoded to its length and
 // went quiet, and ends if the stream had ended before it.
@@ -2053,7 +2053,7 @@ test('over HTTP/2, an encoded body whose Content-Length is its decoded size: who
   }
 })
 
-// hunt145: the same over HTTP/2, the stream left open after the coded body (never END_STREAM):
+// the same over HTTP/2, the stream left open after the coded body (never END_STREAM):
 // deflate and Brotli waited for the idle timeout there too.
 test("over HTTP/2, a deflate or Brotli body whose Content-Length is its decoded size, its stream left open: judged at its coding's end", async () => {
   const jpg = makeImage('own-end-br', 30_000, 'jpg')
@@ -2152,7 +2152,7 @@ test('a chunked gzip body closed before its last chunk: whole when its gzip stre
   }
 })
 
-// hunt84 F5: an encoded body is never resumed (a range counts its encoded bytes), and a file whose
+// an encoded body is never resumed (a range counts its encoded bytes), and a file whose
 // every answer came gzip'd and cut failed with a note blaming validators the server did send: 'the
 // server sent neither a strong ETag or Last-Modified nor the file's size'.
 test('a cut encoded body that every attempt started over says why: its coding, not its validators', async (t) => {
@@ -2168,7 +2168,7 @@ test('a cut encoded body that every attempt started over says why: its coding, n
       })
       res.write(gz.subarray(0, gz.length >> 1), () => res.destroy())
     },
-    // A transfer coding: its range would count decoded bytes, so not the words above (hunt106).
+    // A transfer coding: its range would count decoded bytes, so not the words above.
     '/cut-te-gzip.jpg': (_req, res) => {
       res.writeHead(200, {
         'content-type': 'image/jpeg',

@@ -243,7 +243,7 @@ test('disk full on a long list: the closing line counts the lines never read, so
 
 test("disk full with --threads: the same clear stop (exit 3), not a crash from a thread's message", (t) =>
   onSmallDisk(t, join(dir, 'small-disk-threads'), '1500k', async (mnt) => {
-    // hunt80 F2: the journal's batch commit failed first (bodies are written on the threads), and
+    // the journal's batch commit failed first (bodies are written on the threads), and
     // the next write, made from a thread's message handler, threw out of it: a stack trace of
     // `SqliteError: database or disk is full`, exit 1.
     const out = join(mnt, 'out')
@@ -279,7 +279,7 @@ for (const [name, how] of Object.entries(BODY_PATHS))
       join(dir, `resume-disk-${how.threads ?? how.outputFormat ?? 'main'}`),
       '1000k',
       async (mnt) => {
-        // hunt131: the validators were set in the journal's batch as the body first went to its part,
+        // the validators were set in the journal's batch as the body first went to its part,
         // and its commit came after the part had filled the disk (SQLITE_FULL): the rerun found none
         // and fetched the file from byte 0, though the stop had said "a rerun resumes them".
         const fast = await startImageServer()

@@ -9,7 +9,7 @@ import { onFailure } from '../src/fetch/retry-policy.js'
 import { CLI, cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 
-// hunt50 D1: a list where every URL is another host keeps an idle keep-alive connection to each
+// a list where every URL is another host keeps an idle keep-alive connection to each
 // for seconds after its file; under `ulimit -n` the run ran out of file descriptors and failed
 // files as `network` (connect EMFILE, or EMFILE opening a part file), each after its retries.
 
@@ -70,13 +70,13 @@ test('out of file descriptors (ulimit -n): the run slows down and keeps every fi
     assert.equal(row.status, 'ok', row.message)
     assert.deepEqual(await readFile(join(out, row.path)), bodyOf(new URL(row.url).pathname), `file ${i}`)
   }
-  // hunt50 D2: the part file is opened once the answer is in hand; failing there threw the answer
+  // the part file is opened once the answer is in hand; failing there threw the answer
   // away and asked again (about 4 requests a file). A connect that fails sends nothing. Some
   // answers are still asked again (Node 24: 111 to 132 requests here), never 4 a file.
   assert.ok(requests <= urls.length * 1.5, `${requests} requests for ${urls.length} files`)
 })
 
-// hunt74 F1: hosts whose keep-alive hint is long (nginx's 75 s, 30 s here) kept the idle
+// hosts whose keep-alive hint is long (nginx's 75 s, 30 s here) kept the idle
 // connection of each of the run's latest 4 x --concurrency origins open that long: past `ulimit -n`
 // those held every descriptor, and new transfers failed for want of one until they closed (5 files
 // a second where the run made 600; at -c 1000 under 4,096, files failed). Idle connections are now
@@ -137,7 +137,7 @@ test('onFailure: a want of file descriptors is retried after a growing wait, wha
   assert.deepEqual(onFailure(facts), { do: 'fail' }, 'anything else: --retries 0 is one attempt')
 })
 
-// hunt50 U4: every finished origin kept its idle connection for the server's keep-alive hint (up
+// every finished origin kept its idle connection for the server's keep-alive hint (up
 // to a minute): a list of distinct hosts held thousands open. Past 4 times --concurrency origins
 // (curl's connection cache), a new origin's idle connections are kept a second only.
 test('a list of many hosts keeps no more idle connections than a connection cache holds', async () => {
@@ -253,7 +253,7 @@ async function scriptLimited(limit: number, script: string): Promise<string[]> {
   return stdout.trim().split('\n')
 }
 
-// hunt104: a gzip-encoded answer loaded its decoder's module then, mid-run: with every descriptor
+// a gzip-encoded answer loaded its decoder's module then, mid-run: with every descriptor
 // held by the run's connections, Node's loader could not open it. Node 20 keeps a failed import
 // failed, so every later encoded answer failed too, as 'network' after --total-timeout; Node 24
 // said "Cannot read package config /…/package.json: too many open files." The server below takes
@@ -283,7 +283,7 @@ test('an encoded answer met with every descriptor taken: its decoder is already 
   assert.deepEqual(await readFile(join(out, 'gz.jpg')), bodyOf('/gz.jpg'))
 })
 
-// hunt104: a module of imgpull's loaded mid-run (the report's renderer at the end, a command's
+// a module of imgpull's loaded mid-run (the report's renderer at the end, a command's
 // code, a thread's modules) where no descriptor was left. Node 24's loader says only "Cannot read
 // package config /…/package.json: too many open files." (code ERR_INVALID_PACKAGE_CONFIG), which
 // the run printed as it was, with exit 1; Node 20 and 22 give the open's EMFILE and the file.
@@ -313,7 +313,7 @@ test('imgpull’s own code that cannot load for want of descriptors: said as the
   )
 })
 
-// hunt104: the same for a thread started mid-run (a shard's writer): on Node 24, with a few
+// the same for a thread started mid-run (a shard's writer): on Node 24, with a few
 // descriptors left, the thread's loader says "Cannot read package config /…/package.json: too many
 // open files." (the words of a CI run's `ulimit -n 64` WebDataset run, which ended with exit 1);
 // with fewer, Node says "Worker initialization failure: EMFILE". Each is said as the limit.

@@ -244,7 +244,7 @@ test('after a Digest challenge, a redirect on the same origin is asked with the 
   }
 })
 
-// hunt84: as a proxy's: each escape of a URL's user and password is its byte in Basic, as curl
+// as a proxy's: each escape of a URL's user and password is its byte in Basic, as curl
 // sends it; a Latin-1 password (%E9) went as the three characters `%E9`, and was refused.
 test("a URL's password percent-encoded in Latin-1 goes as its bytes in Basic", async () => {
   const image = makeImage('latin1-basic', 3000)

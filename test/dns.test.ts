@@ -121,10 +121,10 @@ test('a name under localhost that the resolver does not know is the loopback (RF
   assert.deepEqual(loopback({ family: 6 }), ['::1', 6])
 })
 
-// hunt113: as `dns` (a passing cause), every plain rerun looked it up again and `imgpull status`
+// as `dns` (a passing cause), every plain rerun looked it up again and `imgpull status`
 // told to run again "to retry the failures with a passing cause": the input's own, and a
 // redirect's to one is the server's (`bad-redirect`), each left by a plain rerun.
-test("a placeholder name (the README's images.example) fails as the input's own, saying no resolver knows it (hunt95)", async () => {
+test("a placeholder name (the README's images.example) fails as the input's own, saying no resolver knows it", async () => {
   const port = new URL(server.origin).port
   const to = `http://nohost.example:${port}/b.jpg`
   const short = server.url(`/short?to=${encodeURIComponent(to)}`)
@@ -155,7 +155,7 @@ test('connections opened together to a live name share its lookup, and every fil
   assert.equal(lookups.get('images.test'), 1)
 })
 
-// hunt73 F1: a lookup that never answered was told as a bare "connect timeout" (curl: "Resolving
+// a lookup that never answered was told as a bare "connect timeout" (curl: "Resolving
 // timed out"), as a dropped SYN is: the user looked for a firewall where the resolver was down.
 test('a name lookup that gets no answer: the connect timeout says the lookup stalled, naming the name', async () => {
   const results: Result[] = []
@@ -174,7 +174,7 @@ test('a name lookup that gets no answer: the connect timeout says the lookup sta
   )
 })
 
-// hunt168: getaddrinfo runs on libuv's pool, and libuv gives such slow work 2 of its 4 threads
+// getaddrinfo runs on libuv's pool, and libuv gives such slow work 2 of its 4 threads
 // (libuv#1845): two names whose resolver never answers held every other lookup of the process.
 // A live host behind them had its 40 files cut by the connect timeout ("the name lookup of
 // images.test got no answer") and was given up for the run. Once a lookup has waited
@@ -291,7 +291,7 @@ test('sharedLookup: a name not found stays so for NOT_FOUND_MS, then is asked ag
   assert.equal(calls.length, 5)
 })
 
-// hunt140: an IPv6 literal (`http://[::1]:PORT/`), no name to look up, against a server on the
+// an IPv6 literal (`http://[::1]:PORT/`), no name to look up, against a server on the
 // IPv6 loopback: fetched as any host, its Host header bracketed (RFC 9110 §7.2). Skipped where the
 // machine has no IPv6 loopback.
 test('askingDnsToo: getaddrinfo answers unless it is silent past the wait; then the first address DNS has, its failures not taken', async () => {

@@ -30,7 +30,7 @@ test("the README's table of failure codes is the code's: every code, and what a 
   for (const [code, rerun] of rows) assert.equal(rerun, retriedOnRerun(code), `${code}: rerun`)
 })
 
-test("the queue commands' exit codes: the README's table and each command's --help are the code's (hunt163)", async () => {
+test("the queue commands' exit codes: the README's table and each command's --help are the code's", async () => {
   const text = await readme
   const table = text.slice(text.indexOf('### Exit codes of the queue commands'), text.indexOf('## Unsplash'))
   const rows = [...table.matchAll(/^\| `([a-z]+)` \| (\d+) \| (.*) \|$/gm)].map((m) => [
@@ -96,8 +96,8 @@ test('every option of every command --help lists is in the README', async () => 
   }
 })
 
-test('--help and the README say as the scheduler does when a host that asks too long a wait is given up (hunt49)', async () => {
-  // --help said "a host that asks twice": since hunt44 D2 it takes a wait asked again of three
+test('--help and the README say as the scheduler does when a host that asks too long a wait is given up', async () => {
+  // --help said "a host that asks twice": since then it takes a wait asked again of three
   // files in a row, and a user reading the help would expect the host given up after two.
   const help = (await runCli(['--help'])).stdout.replace(/\s+/g, ' ')
   const line = help.slice(help.indexOf('--max-retry-after'), help.indexOf('--connect-timeout'))
@@ -107,7 +107,7 @@ test('--help and the README say as the scheduler does when a host that asks too 
   assert.match((await readme).replace(/\s+/g, ' '), new RegExp(`of ${words} files in a row, is given up`))
 })
 
-test("the README's Node version is package.json's engines, which npm ci enforces (engine-strict) (hunt49)", async () => {
+test("the README's Node version is package.json's engines, which npm ci enforces (engine-strict)", async () => {
   // It said 20.18: npm ci refuses 20.18.0 (EBADENGINE), as undici 7 needs 20.18.1.
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
   const version = /^>=(\d+\.\d+\.\d+)$/.exec(pkg.engines.node)?.[1]
@@ -118,7 +118,7 @@ test("the README's Node version is package.json's engines, which npm ci enforces
   )
 })
 
-test("the defaults of the README's option tables are --help's (hunt81)", async () => {
+test("the defaults of the README's option tables are --help's", async () => {
   // `imgpull enqueue --help` lost --shard-size's default (10000) and its limit when the
   // description was made the queue's; the README's table said 10000.
   const text = await readme
@@ -186,7 +186,7 @@ test("the defaults of the README's option tables are --help's (hunt81)", async (
   assert.ok(checked > 30, `${checked} defaults checked`)
 })
 
-test("every library option and result field is in the README's Library section (hunt81)", async () => {
+test("every library option and result field is in the README's Library section", async () => {
   // `threads`, `outputFormat`, `shardSize`, `command`, `rerun`, `hostGate`, and the results'
   // `finishedAt` and `answers`, were in the types (the package's .d.ts) and nowhere in the README.
   const text = await readme
@@ -207,7 +207,7 @@ test("every library option and result field is in the README's Library section (
     assert.match(library, new RegExp(`\`${key}\\b`), `${key} is not in ## Library`)
 })
 
-test("every option a README example command gives is one its command's --help lists (hunt81)", async () => {
+test("every option a README example command gives is one its command's --help lists", async () => {
   const text = await readme
   // The lines inside code fences (any language: a fence's language is no matter here), and the
   // commands quoted inline.
@@ -245,7 +245,7 @@ test("every option a README example command gives is one its command's --help li
   }
 })
 
-test('imgpull --help and enqueue --help name every kind of input the README does, a folder of tables too (hunt81)', async () => {
+test('imgpull --help and enqueue --help name every kind of input the README does, a folder of tables too', async () => {
   // The README: "a file named like a table ... or a folder is a table"; imgpull --help named no folder.
   assert.match((await readme).replace(/\s+/g, ' '), /a file named like a table .* or a folder is a table/)
   for (const command of [[], ['enqueue']]) {
@@ -272,7 +272,7 @@ test("the Quick start's figures for the fixtures are the fixture folder's: its c
   ])
   const unread = names.filter((name) => /\.(heic|bmp|ico|cur|jxl|jp2)$/.test(name)).length
   // Each option that decodes an image fails them alike: it named --resize alone, and the Resize
-  // section's own `--encode webp` and `--verify decode` examples failed 12 of 37 (hunt154).
+  // section's own `--encode webp` and `--verify decode` examples failed 12 of 37.
   assert.equal(
     /With `--resize`, `--encode` or `--verify decode`, the (\d+) of them in formats the npm build of libvips/.exec(
       quick,
@@ -281,7 +281,7 @@ test("the Quick start's figures for the fixtures are the fixture folder's: its c
   )
 })
 
-test("the README's TypeScript examples type-check as a consumer's strict project checks them, skipLibCheck off (hunt154)", async () => {
+test("the README's TypeScript examples type-check as a consumer's strict project checks them, skipLibCheck off", async () => {
   // dist/fetch/undici.d.ts, which the package's index reaches, named the type of undici's internal
   // SOCKS5 module, which only src/undici-internals.d.ts (not in the package) declares: a project's
   // `tsc` without skipLibCheck (its default) failed on `import { pull } from 'imgpull'` (TS7016).
@@ -317,7 +317,7 @@ test("the README's TypeScript examples type-check as a consumer's strict project
   }
 })
 
-test("the Quick start's local server and list, run as written: no file waits a second for its connection (hunt154)", async () => {
+test("the Quick start's local server and list, run as written: no file waits a second for its connection", async () => {
   // `python3 -m http.server` listens with socketserver's backlog of 5: of the 16 connections
   // imgpull opens to a host at once, those past it had their SYN dropped and sent again a second
   // later, so the 37 fixtures took 1.3 s (0.1 s one by one, and `imgpull bench` said 0.1x).
@@ -369,7 +369,7 @@ test("the Quick start's local server and list, run as written: no file waits a s
   }
 })
 
-test("status --failed: --help, the README and the report give one command, from the journal, in input order, another list's failures included (hunt175)", async () => {
+test("status --failed: --help, the README and the report give one command, from the journal, in input order, another list's failures included", async () => {
   const { renderReport } = await import('../src/report/html/page.js')
   const help = (await runCli(['status', '--help'])).stdout.replace(/\s+/g, ' ')
   const option = help.slice(help.indexOf('--failed [code]'), help.indexOf('-h, --help'))

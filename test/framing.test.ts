@@ -338,7 +338,7 @@ const answers: Record<string, Answer> = {
       Buffer.from('\r\n'),
     ]),
   }),
-  // hunt160: the last chunk (`0\r\n`), then no empty line to end the trailer section (h2o before
+  // the last chunk (`0\r\n`), then no empty line to end the trailer section (h2o before
   // #2097, tiny_httpd#56), the connection closed or kept open; or a trailer field, then the close.
   '/gif-last-chunk-close': () => chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2),
   '/gif-last-chunk-open': () => ({ open: chunked('image/gif', gif.subarray(0, -1)).subarray(0, -2) }),
@@ -420,7 +420,7 @@ const answers: Record<string, Answer> = {
       head(['HTTP/1.1 206 Partial Content', 'Content-Type: image/gif', `Content-Length: ${gif.length}`]),
       gif,
     ]),
-  // hunt131: a Content-Range with no number in it, to a plain GET: one naming none (above).
+  // a Content-Range with no number in it, to a plain GET: one naming none (above).
   ...Object.fromEntries(
     [
       ['/206-unread-stars', 'bytes */*'],
@@ -451,7 +451,7 @@ const answers: Record<string, Answer> = {
       ]),
       jxl.subarray(0, 600),
     ]),
-  // A 416's Content-Range on a 206 of the whole file (hunt106): the file when its length is all
+  // A 416's Content-Range on a 206 of the whole file: the file when its length is all
   // of it; a part, or one of no length, is not taken.
   '/206-star': () =>
     Buffer.concat([
@@ -473,7 +473,7 @@ const answers: Record<string, Answer> = {
       ]),
       gif.subarray(0, 4119),
     ]),
-  // A 206 of bytes 0-B/* to a plain GET (hunt106): the file when its length is all B+1 bytes.
+  // A 206 of bytes 0-B/* to a plain GET: the file when its length is all B+1 bytes.
   '/206-unknown': () =>
     Buffer.concat([
       head([
@@ -504,7 +504,7 @@ const answers: Record<string, Answer> = {
     closeDelimited('image/gif', gif.subarray(0, 4119), [
       `Content-Range: bytes 0-${gif.length - 1}/${gif.length}`,
     ]),
-  // A front that caps every answer at 600 bytes and labels the part 200 (hunt41 D6).
+  // A front that caps every answer at 600 bytes and labels the part 200.
   '/jxl-200-part': () =>
     Buffer.concat([
       head([
@@ -859,7 +859,7 @@ test('a JPEG without its end-of-image marker, its last scan whole, is kept when 
   await settledByTwo('/jpeg-no-eoi-close', /its last scan is whole\), and the connection gave no length/)
 })
 
-// hunt136: a progressive JPEG its writer left without its end-of-image marker was truncated on
+// a progressive JPEG its writer left without its end-of-image marker was truncated on
 // every attempt and every rerun, its Content-Length met, where browsers show it, libvips decodes
 // it, and curl and wget2 keep it.
 test('a progressive JPEG without its end-of-image marker, every coefficient whole, is kept when its end was marked; one cut between two scans is not', async () => {
@@ -883,7 +883,7 @@ test('a progressive JPEG without its end-of-image marker, every coefficient whol
   )
 })
 
-// hunt109: a PNG its encoder wrote without IEND (tinia#57, pbPlots#29) was refused on every
+// a PNG its encoder wrote without IEND (tinia#57, pbPlots#29) was refused on every
 // attempt and every rerun, its length met, where libvips, browsers, curl and wget2 take it.
 test('a PNG without IEND, its image data whole, is kept when its end was marked; one cut in its data is not', async () => {
   for (const path of ['/png-no-iend-length', '/png-no-iend-chunked']) {
@@ -901,7 +901,7 @@ test('a PNG without IEND, its image data whole, is kept when its end was marked;
   await settledByTwo('/png-no-iend-close', /its image data is whole\), and the connection gave no length/)
 })
 
-// hunt122: a PNG that ends inside IEND (stb_image measured a PNG without IEND's CRC,
+// a PNG that ends inside IEND (stb_image measured a PNG without IEND's CRC,
 // nothings/stb#835, so PNGs cut out of other files lack its last 4 bytes) was refused on every
 // attempt and every rerun, its length met, while the same PNG without any of IEND was kept.
 test('a PNG cut inside IEND, its image data whole, is kept when its end was marked, as one without IEND is', async () => {
@@ -917,7 +917,7 @@ test('a PNG cut inside IEND, its image data whole, is kept when its end was mark
   await settledByTwo('/png-part-iend-close', /its image data is whole\), and the connection gave no length/)
 })
 
-// hunt133: the same PNG with text chunks after its image data (ImageMagick writes its date:create
+// the same PNG with text chunks after its image data (ImageMagick writes its date:create
 // and date:modify there) was refused on every attempt and rerun, its length met, where libvips reads it.
 test('a PNG with text after its image data, without IEND or cut inside it, is kept when its end was marked; one cut in its text is not', async () => {
   for (const [path, cut] of [
@@ -937,7 +937,7 @@ test('a PNG with text after its image data, without IEND or cut inside it, is ke
   assert.match(text.message!, /PNG ends before its IEND chunk: the server marked its answer whole/)
 })
 
-// hunt118: a BMP whose pixel data is a whole PNG or JPEG (BI_PNG, BI_JPEG, its bit count 0 as
+// a BMP whose pixel data is a whole PNG or JPEG (BI_PNG, BI_JPEG, its bit count 0 as
 // the format requires) was corrupt ('BMP declares an empty image') on every attempt and every rerun,
 // where Chromium's BMP reader hands those bytes to its PNG or JPEG decoder and shows the image.
 test('a BMP whose pixel data is a PNG or a JPEG is kept when that file is whole; one cut inside it is not', async () => {
@@ -959,7 +959,7 @@ test('a BMP whose pixel data is a PNG or a JPEG is kept when that file is whole;
   }
 })
 
-// hunt118: a V5 BMP cut inside the colour profile its writer put after the pixels was kept from a
+// a V5 BMP cut inside the colour profile its writer put after the pixels was kept from a
 // connection that closed there (its pixels all arrived), though Chromium fails the image without it.
 test('a BMP cut in its embedded colour profile is truncated, not kept because its pixels arrived', async () => {
   const whole = await get('/bmp-profile-close', { retries: 0 })
@@ -970,7 +970,7 @@ test('a BMP cut in its embedded colour profile is truncated, not kept because it
   assert.match(r.message!, /BMP colour profile ends at byte \d+, past the end \(\d+ bytes\)/)
 })
 
-// hunt118: an AVIF whose meta box comes last with a size of 0 (it runs to the end of the file) was
+// an AVIF whose meta box comes last with a size of 0 (it runs to the end of the file) was
 // corrupt ('HEIF has no meta box') on every attempt and every rerun, where libheif shows the image.
 test('an AVIF whose meta box runs to the end of the file is kept where its end was marked, else once the same bytes come twice', async () => {
   const { r, out } = await get('/avif-meta-last-length', { retries: 0 })
@@ -983,7 +983,7 @@ test('an AVIF whose meta box runs to the end of the file is kept where its end w
   )
 })
 
-// hunt122: an AVIF followed by 8 or more bytes that are no box (a page a server appended) was
+// an AVIF followed by 8 or more bytes that are no box (a page a server appended) was
 // truncated on every attempt and every rerun, its length met, where libheif shows the image.
 test('an AVIF followed by bytes that are no box is kept where its end was marked, else once the same bytes come twice; cut in its data, never', async () => {
   for (const path of ['/avif-junk-length', '/avif-junk-chunked']) {
@@ -998,7 +998,7 @@ test('an AVIF followed by bytes that are no box is kept where its end was marked
   assert.match(cut.message!, /HEIF box mdat ends at byte \d+, past the end/)
 })
 
-// hunt114: a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of
+// a TIFF whose single strip has no StripByteCounts (the 46-byte TIFF of
 // mathiasbynens/small#127, image-js/tiff#38) or a count of 0 (a scanner's, TwelveMonkeys#449) was
 // corrupt ('first page has no strips or tiles') on every run, though libtiff, and so libvips,
 // sizes the strip itself and reads the image.
@@ -1022,7 +1022,7 @@ test('a TIFF strip without a usable byte count is sized as libtiff sizes it; com
   await settledByTwo('/tiff-to-end-close', /runs to the end of the file, and the connection gave no length/)
 })
 
-// hunt114: a TIFF cut inside the EXIF IFD it keeps after its pixels (a camera's dates and maker
+// a TIFF cut inside the EXIF IFD it keeps after its pixels (a camera's dates and maker
 // note) was kept on a closed connection, the metadata lost, where the next attempt brought it whole.
 test('a TIFF cut in its EXIF IFD is truncated on a closed connection; kept where the server marked its end there', async () => {
   const closed = (await get('/tiff-exif-cut-close', { retries: 0 })).r
@@ -1038,7 +1038,7 @@ test('a TIFF cut in its EXIF IFD is truncated on a closed connection; kept where
   assert.deepEqual([marked.r.format, marked.r.width, marked.r.height], ['tif', 16, 8])
 })
 
-// hunt109: a file the server's copy holds cut, sent whole as framed, failed saying the server
+// a file the server's copy holds cut, sent whole as framed, failed saying the server
 // 'sent neither a strong ETag or Last-Modified nor the file's size' though it had sent all three.
 test("a file cut in the server's copy, its answer ended where the server marked it, fails naming that, not validators", async () => {
   for (const path of ['/png-stored-cut-validators', '/png-stored-cut-chunked']) {
@@ -1157,7 +1157,7 @@ test("a motion photo whose connection closed at its still image's end is cut (it
   })
 })
 
-// hunt172: NULs where a block belongs, after an image (more than one: one was let go before), were
+// NULs where a block belongs, after an image (more than one: one was let go before), were
 // corrupt on every attempt ('GIF has a block of unknown kind 0x0'), where Chromium, Firefox and
 // Pillow show the GIF (golang/go#38853: traffic cameras write '00 00 3B' at the end).
 test('a GIF with NULs where a block belongs, before its trailer or between its frames, is kept as it came', async () => {
@@ -1172,7 +1172,7 @@ test('a GIF with NULs where a block belongs, before its trailer or between its f
   }
 })
 
-// hunt133: a GIF cut right after a graphic control extension was whole but unchecked, as one
+// a GIF cut right after a graphic control extension was whole but unchecked, as one
 // between frames is: kept where its length was met, and on a second answer the same.
 test('a GIF that ends after a graphic control extension, before the image it introduces, is truncated, its end marked or not', async () => {
   assert.deepEqual([...gif.subarray(4119, 4122)], [0x21, 0xf9, 0x04])
@@ -1269,7 +1269,7 @@ test('a chunked body the connection closed inside a chunk is cut, whatever the i
   assert.match(video.r.message!, /connection closed inside a chunk, 4993 bytes short of its end/)
 })
 
-// hunt122: an SVG in UTF-16 (Windows tools save "Unicode" text so) was not-an-image, though XML
+// an SVG in UTF-16 (Windows tools save "Unicode" text so) was not-an-image, though XML
 // parsers must read UTF-16 and browsers show it; libvips, which tells an SVG by `<svg` in UTF-8,
 // is handed it in UTF-8, its declaration rewritten to say so.
 test('an SVG in UTF-16 is kept whole as it came, resized, and truncated wherever its connection closes short', async () => {
@@ -1370,7 +1370,7 @@ test('over HTTP/2, resumes whose streams the server resets before their head ask
   }
 })
 
-// hunt73 F5: the same over HTTP/2: a whole image on a stream the server never ends, no length.
+// the same over HTTP/2: a whole image on a stream the server never ends, no length.
 test('over HTTP/2, a stream without a length that the server never ends: judged at the idle timeout as at a close', async () => {
   const server = await startH2Server(
     { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
@@ -1454,7 +1454,7 @@ test('a resume answered 304 (If-Range read as If-None-Match) asks again without 
   assert.equal(unsized.r.error, 'bad-range', unsized.r.message)
 })
 
-// hunt131: one whose Content-Range has no number in it (`bytes */*`, `none`, empty) was bad-range
+// one whose Content-Range has no number in it (`bytes */*`, `none`, empty) was bad-range
 // at every attempt; curl, wget2 and aria2c keep it.
 test('a 206 whose Content-Range has no number in it, to a plain GET, is taken as one naming none: the file when its structure shows its end', async () => {
   for (const path of ['/206-unread-stars', '/206-unread-none', '/206-unread-empty']) {
@@ -1592,7 +1592,7 @@ test('a body with no length on a connection the server keeps open: judged at the
   assert.equal(stalled.r.attempts, 3)
 })
 
-// hunt73 F5: a whole image whose last chunk never came, the server keeping the connection open,
+// a whole image whose last chunk never came, the server keeping the connection open,
 // failed as an idle timeout on every attempt and every rerun, where the same bytes and a close
 // were kept (curl and aria2c hang or fail on it too; wget2 keeps it, a half one as well).
 test('a chunked body whose last chunk never comes, the connection kept open: judged at the idle timeout as at a close', async () => {
@@ -1607,7 +1607,7 @@ test('a chunked body whose last chunk never comes, the connection kept open: jud
   assert.match(half.r.message ?? '', /^idle timeout after 300 ms on \S+, after 9000 bytes: /)
 })
 
-// hunt160: a chunked body whose last chunk came, the trailer section's empty line not, was taken
+// a chunked body whose last chunk came, the trailer section's empty line not, was taken
 // for one closed before its last chunk: a whole GIF without its trailer, or a bare JPEG XL
 // codestream, failed as `truncated` on every attempt and rerun ('closed before the last chunk'),
 // or as the idle timeout on a connection kept open. No byte of the body follows the last chunk.
@@ -1905,7 +1905,7 @@ test('Content-Length lines or a list that agree are read as one, on a kept-alive
         '/a-differ': [`Content-Length: ${n}`, `Content-Length: ${n - 10}`],
         '/b-list': [`Content-Length: ${n},${n} , ${n}`],
         // Empty elements of a list are ignored (RFC 9110 §5.6.1): a list of one length still
-        // (hunt109: refused as 'a list of different lengths', where curl and wget2 keep the file).
+        // (refused as 'a list of different lengths', where curl and wget2 keep the file).
         '/a-list-trailing': [`Content-Length: ${n},`],
         '/b-list-empties': [`Content-Length: , ${n},,${n} ,`],
         '/a-list-empties-differ': [`Content-Length: ${n},, ${n - 10}`],

@@ -18,7 +18,7 @@ import { makeImage } from './support/images.js'
 import { frames, type RawH2Server, startRawH2Server } from './support/raw-h2-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 
-// hunt22 D5: an HTTP/2 server that answers HTTP_1_1_REQUIRED (RFC 9113 §7) wants the request over
+// an HTTP/2 server that answers HTTP_1_1_REQUIRED (RFC 9113 §7) wants the request over
 // HTTP/1.1; it failed as `network`, retried over HTTP/2, on every run.
 
 let dir: string
@@ -192,7 +192,7 @@ test('HTTP_1_1_REQUIRED after the answer began: that attempt fails and the next 
   }
 })
 
-// hunt151: HTTP/2 servers that break HTTP/2's rules where HTTP/1.1 has none (connection-specific
+// HTTP/2 servers that break HTTP/2's rules where HTTP/1.1 has none (connection-specific
 // header fields, header blocks in many CONTINUATION frames, a body longer than its length) failed
 // every attempt over HTTP/2, where the same server answers over HTTP/1.1.
 

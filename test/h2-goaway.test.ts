@@ -30,7 +30,7 @@ import { makeImage } from './support/images.js'
 import { frames, startRawH2Server } from './support/raw-h2-server.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 
-// hunt34 F1: a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
+// a graceful GOAWAY (NO_ERROR), as nginx sends at keepalive_requests or on a reload,
 // cut every answer in flight on the connection (undici 7 destroyed its socket): each a failed
 // attempt, with --retries 0 a failed file.
 
@@ -154,7 +154,7 @@ test('a GOAWAY with an error code still ends the answers in flight: each a faile
   }
 })
 
-// hunt34 F2: a stream the server refused unprocessed (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7)
+// a stream the server refused unprocessed (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7)
 // was a failed attempt, retried after a backoff: with --retries 0, a failed file.
 
 test('isRefusedStream: a stream reset with REFUSED_STREAM, not a connection ended with that code', () => {
@@ -286,7 +286,7 @@ test('a stream refused before the server’s SETTINGS came (a limit of 0, raised
 })
 
 test('a GOAWAY with an error code: streams above its last-stream-id, never processed, are sent again at once', async () => {
-  // hunt50 D3: ENHANCE_YOUR_CALM, as a server's rapid-reset guard sends it. Node failed every
+  // ENHANCE_YOUR_CALM, as a server's rapid-reset guard sends it. Node failed every
   // stream with the session's error, those the server says it never processed too: each a failed
   // attempt (RFC 9113 §6.8: safe to send again, as if never created).
   let first: ServerHttp2Session | undefined
@@ -323,7 +323,7 @@ test('a GOAWAY with an error code: streams above its last-stream-id, never proce
   }
 })
 
-test('an HTTP/2 body cut by a stream reset says so, not "connection closed" (hunt50 D4)', async () => {
+test('an HTTP/2 body cut by a stream reset says so, not "connection closed"', async () => {
   // END_STREAM short of the Content-Length: nghttp2 resets the stream (PROTOCOL_ERROR) while the
   // connection goes on serving.
   const { origin, close } = await streamServer((stream, headers) => {
@@ -389,7 +389,7 @@ async function crowdedServer(limit: number, code: number) {
   return { ...local, seen }
 }
 
-// hunt64 F1: an HTTP/2 server that resets the streams above its own limit (ENHANCE_YOUR_CALM,
+// an HTTP/2 server that resets the streams above its own limit (ENHANCE_YOUR_CALM,
 // HTTP/2's 429; or REFUSED_STREAM) was no complaint of the host: each retry came back as fast, 16
 // and more streams at a time, and 141 of 200 files failed (`network`, "Stream closed with error
 // code NGHTTP2_ENHANCE_YOUR_CALM"), where an HTTP/1.1 host's 429s bring its limit down and every
@@ -464,7 +464,7 @@ function resetNow(stream: object, code: number): void {
   ;(stream as Record<symbol, { rstStream(code: number): void }>)[handle].rstStream(code)
 }
 
-// hunt107 F1: Node reports a stream reset with NO_ERROR or CANCEL as no error, its body ended as
+// Node reports a stream reset with NO_ERROR or CANCEL as no error, its body ended as
 // if END_STREAM had come: a body without a length, cut after a whole JPEG and before the rest of
 // the file, was kept as the file (`ok`), one with a length failed as "got 90000 of 95000 bytes"
 // or "connection closed".
@@ -520,7 +520,7 @@ test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the s
       ...(length === 'length.jpg' ? { 'content-length': image.length } : {}),
     })
     // Node runs the reset's close before the END_STREAM's end reaches the readable side: with
-    // NO_ERROR this failed as a reset (hunt107's first take, which took NO_ERROR for CANCEL's kind).
+    // NO_ERROR this failed as a reset (a first take, which took NO_ERROR for CANCEL's kind).
     stream.end(image)
     resetNow(stream, constants[`NGHTTP2_${code}` as 'NGHTTP2_CANCEL'])
   })
@@ -539,7 +539,7 @@ test('a whole body with END_STREAM, then RST_STREAM(NO_ERROR) or CANCEL in the s
   }
 })
 
-// hunt112: every byte of a body's Content-Length came, then the server reset the stream (with any
+// every byte of a body's Content-Length came, then the server reset the stream (with any
 // code) or never sent END_STREAM: imgpull failed it on every attempt and every rerun ("Stream
 // closed with error code NGHTTP2_INTERNAL_ERROR", an idle timeout "after 60000 of 60000 bytes"),
 // where curl and wget2 keep the file. The length marks where the body ends, as over HTTP/1.1.
@@ -599,7 +599,7 @@ test('endedAtLength: a close or reset of the connection always; over HTTP/2 also
   for (const [code, http2, want] of table) assert.equal(endedAtLength(code, http2), want, `${code} ${http2}`)
 })
 
-// hunt112: a stream the server reset with NO_ERROR or CANCEL before its headers failed in undici's
+// a stream the server reset with NO_ERROR or CANCEL before its headers failed in undici's
 // words ("HTTP/2: stream half-closed (remote)", "HTTP/2: stream closed before the response was
 // complete"), which name neither the server nor the reset.
 test('a stream reset with NO_ERROR or CANCEL before its headers says the server did it, retried', async () => {
@@ -667,7 +667,7 @@ async function firstConnectionFails(
   )
 }
 
-// hunt156: a GOAWAY with an error code after stream 1 was answered whole, its last-stream-id 1:
+// a GOAWAY with an error code after stream 1 was answered whole, its last-stream-id 1:
 // undici 7 fails the request at the head of its queue with the GOAWAY ('HTTP/2: "GOAWAY" frame
 // received with code 2'), though that request's stream (3) is above the last-stream-id, never
 // processed (RFC 9113 §6.8): a failed attempt, with --retries 0 a failed file.
@@ -704,7 +704,7 @@ test('a GOAWAY with an error code after an answer: the next request in line, nev
   }
 })
 
-// hunt156: an HTTP/2 session ended by an error (here a connection-level FLOW_CONTROL_ERROR, the
+// an HTTP/2 session ended by an error (here a connection-level FLOW_CONTROL_ERROR, the
 // server's WINDOW_UPDATE overflowing the window) while its socket still closed: the pool gave the
 // next file's request to it, undici wrote it there and Node refused it ('The session has been
 // destroyed', ERR_HTTP2_INVALID_SESSION), never sent: a failed attempt, with --retries 0 a failed file.

@@ -17,7 +17,7 @@ import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js
 import { makeImage } from './support/images.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 
-// hunt22 D2: header sections browsers read (Chrome: 256 KiB) failed every attempt and every run
+// header sections browsers read (Chrome: 256 KiB) failed every attempt and every run
 // over HTTP/1.1 past Node's 16 KiB; over HTTP/2, past 128 header fields.
 
 let dir: string

@@ -24,7 +24,7 @@ before(async () => {
     // pass HTTP parsers as obs-text, and arrive as U+0080-U+009F (Latin-1).
     '/page.jpg': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html\x9b2J\x9b31m\x9d8;;http://evil.example/\x9cclick' })
-      // Its title goes into the failure line too (hunt49): an OSC title and a right-to-left override.
+      // Its title goes into the failure line too: an OSC title and a right-to-left override.
       res.end('<html><head><title>\x1b]0;owned\x07 \u202egnp.exe</title></head><body>a page</body></html>\n')
     },
     // Kilobytes of header (within the parser's limit) quoted by a message.

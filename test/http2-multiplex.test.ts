@@ -280,7 +280,7 @@ async function silentAfter(
   })
 }
 
-// hunt128: over HTTP/2 every request of an origin goes on its one connection. Once that
+// over HTTP/2 every request of an origin goes on its one connection. Once that
 // connection went silent (no FIN, no reset), each request sent on it waited out its timeout, the
 // retries too, for as long as the kernel kept the socket: 29 of 30 files failed after 4 attempts
 // each (142 s), on one connection, where HTTP/1.1 lost none (a timeout closes its connection). Go's
@@ -379,7 +379,7 @@ test('HTTP/2: a connection gone silent is asked with a PING after a timeout and 
   }
 })
 
-// hunt128: undici 7 never closes an idle HTTP/2 session: it stayed open until its server closed
+// undici 7 never closes an idle HTTP/2 session: it stayed open until its server closed
 // it (nginx after minutes, Node's server never). A list where every URL is another host held an
 // open connection to each for the whole run (60 hosts at -c 2: 60 open at the end), where
 // HTTP/1.1 connections close after the keep-alive time (a second past 4 × --concurrency origins).

@@ -13,7 +13,7 @@ import { type H2Server, startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
 import { BODY_PATHS, resumeRange } from './support/resume.js'
 
-// hunt84 F3: a resume proven by the answer itself (no ETag, no Last-Modified: the same total, the
+// a resume proven by the answer itself (no ETag, no Last-Modified: the same total, the
 // very byte asked for, the last 4 KiB compared) was tested over HTTP/1.1 only. Over HTTP/2 a cut
 // is a stream reset, and the 206 comes on another stream of the same connection.
 
@@ -109,7 +109,7 @@ test('HTTP/2: another version of the same size under no validator is never joine
   )
 })
 
-// hunt153: `/coded`, a resume's 206 gzip'd after a range handler cut it (a compression layer,
+// `/coded`, a resume's 206 gzip'd after a range handler cut it (a compression layer,
 // expressjs/compression#185): what each decoded to goes on from the bytes on disk. It started
 // over from byte 0 at every resume, and never finished.
 test('HTTP/2: a resume answered with one part in multipart/byteranges, or gzip-coded after its range was cut, every stream cut inside it, is spliced', async (t) => {

@@ -84,9 +84,9 @@ test('HTTP/2 where a TLS server offers it, every file byte-exact; --no-http2 kee
   assert.deepEqual(versions, ['1.1'])
 })
 
-// hunt34 F4: a server whose TLS handshake picks h2 by ALPN, then answers in HTTP/1.1 (a
+// a server whose TLS handshake picks h2 by ALPN, then answers in HTTP/1.1 (a
 // misconfigured TLS front end), failed as "Protocol error (ERR_HTTP2_ERROR)", nothing said of why.
-// hunt46 D6: and every attempt failed so, retried in vain; it is asked again over HTTP/1.1, at once.
+// and every attempt failed so, retried in vain; it is asked again over HTTP/1.1, at once.
 test('a server that agrees to HTTP/2 and answers in HTTP/1.1: asked again over HTTP/1.1 at once, as --no-http2 does', async () => {
   const body = makeImage('h1.jpg', 20_000)
   let connections = 0
@@ -129,7 +129,7 @@ test('a server that agrees to HTTP/2 and answers in HTTP/1.1: asked again over H
   }
 })
 
-// hunt168: a server whose TLS handshake picks h2 and that then sends nothing, not even the
+// a server whose TLS handshake picks h2 and that then sends nothing, not even the
 // SETTINGS frame its connection must begin with (RFC 9113 §3.4): a TLS front whose HTTP/2 side
 // hangs. Cut by the headers timeout, which said only `headers timeout after 1 s on URL`, as if
 // the server were slow to answer the request: it says the connection never began.

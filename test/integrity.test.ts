@@ -86,7 +86,7 @@ test('a 206 to a plain GET is whole only when its Content-Range says so: the res
   assert.equal(sent[1]?.headers['if-range'], '"v1-33119"', 'each continuation proves the same version')
 })
 
-test('a 206 to a plain GET without a validator: the rest comes too, each answer proving itself (hunt79 F1)', async () => {
+test('a 206 to a plain GET without a validator: the rest comes too, each answer proving itself', async () => {
   // It was refused as bad-range at every attempt: "no validator to continue safely".
   const path = '/partial-bare?size=33119&partial=11039&lmonly=1&nolm=1'
   const { out, one } = await get([server.url(path)])
@@ -104,7 +104,7 @@ test('a 206 to a plain GET without a validator: the rest comes too, each answer 
   assert.ok(sent.every((r) => r.headers['if-range'] === undefined))
 })
 
-test('a server that caps every answer at no more than the bytes asked again: each part still moves the file on; one proven by those bytes alone fails in few requests (hunt171 F2)', async () => {
+test('a server that caps every answer at no more than the bytes asked again: each part still moves the file on; one proven by those bytes alone fails in few requests', async () => {
   // Each request for the rest asked again for the last LATER_OVERLAP bytes on disk, all an answer
   // carried: the same request again and again (116,779 in 40 s for one 100 KB file), until twice
   // --total-timeout.
@@ -157,7 +157,7 @@ test('a resumed 206 that starts anywhere but the byte asked for is never appende
   assert.equal(ranges[2], undefined, 'the restart asks for the whole file')
 })
 
-// hunt53 F6: a cache that serves whole blocks (httrack#198, pip#14131) answers a resume from the
+// a cache that serves whole blocks (httrack#198, pip#14131) answers a resume from the
 // start of the block, its Content-Range saying so: the file restarted from byte 0 every time, so
 // on a link that cuts every long answer it never completed.
 test('a resumed 206 that starts before the byte asked for, saying so, is used: the bytes before it passed over', async () => {
@@ -189,7 +189,7 @@ test('a resume answered 200 with only the tail is never kept as the file: the wh
       await holds(out, `tail200-${tail.length}.jpg`, server.bytes(path))
       const ranges = requests(path).map((r) => r.headers.range)
       assert.match(String(ranges[1]), /^bytes=\d+-$/, 'the cut file was resumed')
-      // hunt106: its Content-Range and Content-Length say exactly what it is (nginx before
+      // its Content-Range and Content-Length say exactly what it is (nginx before
       // ModelScope, modelscope_hub#50): the part, proven as a 206 is, as curl, wget2 and aria2 take it.
       if (tail === 'cr') assert.equal(ranges.length, 2, 'the tail joined to the bytes on disk')
       else assert.equal(ranges.at(-1), undefined, 'then the whole file asked for without Range')
@@ -553,7 +553,7 @@ test('every validator is compared, whatever the server does with If-Range', asyn
     // A weak ETag and a date: the date changed.
     'weak ETag, date changed': 'rotate=1&weaketag=1&ifrange=ignore',
     // The file did not change, but the 206 carries nothing that proves it: in the run that
-    // fetched the part, the answer proves the join itself (hunt171 F1).
+    // fetched the part, the answer proves the join itself.
     'no validator in the 206': 'bare206=1',
     // Nor does a 206 of another version, served whatever If-Range says: its bytes differ.
     'no validator in the 206, another version': 'rotate=1&ifrange=ignore&bare206=1',
@@ -579,7 +579,7 @@ test('every validator is compared, whatever the server does with If-Range', asyn
   }
 })
 
-test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modified: a file cut at every answer finishes (hunt79 F2)', async () => {
+test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modified: a file cut at every answer finishes', async () => {
   // RFC 9110 §15.3.7 says a 206 must repeat it; without the fallback each resume restarted from
   // byte 0, and the file never finished.
   const path = '/no-etag-206?size=200000&every=30000&bare206=etag'
@@ -594,7 +594,7 @@ test('a 206 that leaves out the ETag its 200 carried is proven by its Last-Modif
   await holds(out, 'no-etag-206.jpg', server.bytes(path))
 })
 
-test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified out under If-Range): a file cut at every answer finishes in the run; a later run starts it over (hunt171 F1)', async (t) => {
+test('a 206 that repeats no validator (RFC 9110 §15.3.7 leaves Last-Modified out under If-Range): a file cut at every answer finishes in the run; a later run starts it over', async (t) => {
   // Each resume of a part known by its Last-Modified alone, answered as RFC 9110 §15.3.7 asks (no
   // Last-Modified in a 206 to If-Range), or of one known by its ETag alone whose range handler
   // sends it on 200s only, started over from byte 0: behind a link that cuts every answer the
@@ -836,7 +836,7 @@ test('a server that cuts every answer: each resume moves the file on, and such a
 })
 
 test('a server that cuts every answer and names no validator: resumed in the run on the length and the bytes compared, as aria2c -c does', async (t) => {
-  // hunt79 F1: a proxy or link that drops long transfers, in front of a server with no ETag or
+  // a proxy or link that drops long transfers, in front of a server with no ETag or
   // Last-Modified. Each attempt started over from byte 0 and the file failed as truncated.
   const path = '/every-bare?size=200000&every=30000&lmonly=1&nolm=1'
   for (const [name, options] of Object.entries(BODY_PATHS)) {
@@ -1429,7 +1429,7 @@ test('an endless answer that no image begins with is refused at its first bytes,
   }
 })
 
-// hunt84 F1: a server that answers a range with multipart/byteranges, even for the one range asked
+// a server that answers a range with multipart/byteranges, even for the one range asked
 // (RFC 9110 §14.6 says it must not; its range is inside the body), here in two parts (one part
 // that is the range asked for is taken apart: see below). Such an answer is never kept: the whole
 // file is asked for again. But where every plain answer was cut too, the file failed as the last

@@ -75,7 +75,7 @@ test('a rerun skips finished work and permanent failures, retries passing ones, 
   assert.deepEqual(json.failures, [{ error: 'http-404', n: 1 }])
 })
 
-test("status: an invalid line is the input's own failure, not one --retry-failed tries again (hunt95)", async () => {
+test("status: an invalid line is the input's own failure, not one --retry-failed tries again", async () => {
   // It said "Add --retry-failed to try the 2 permanent failures too" of a 404 and a line that is
   // no URL, which every run fails again without a request until the list is mended.
   const out = join(dir, 'own')
@@ -357,7 +357,7 @@ test('status counts by state and by error are of one moment while a run writes t
   }
 })
 
-test('status names the bytes many URLs gave alike: a placeholder served with 200 for missing images (hunt49)', async () => {
+test('status names the bytes many URLs gave alike: a placeholder served with 200 for missing images', async () => {
   // A CDN that answers every image it lost with one "image not available" PNG, 200 and no redirect:
   // each is an image, so kept, and nothing said that 6 of 8 files were the same picture.
   const out = join(dir, 'placeholder')

@@ -52,7 +52,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   // Not made yet (RFC 9110 §15.3.3): not the image, and retried (errors.ts).
   ['202', plain, 202, { 'content-length': '20' }, { do: 'fail', status: 202 }],
   ['416 to a plain GET', plain, 416, { 'content-range': 'bytes */1000' }, { do: 'fail', status: 416 }],
-  // A part labelled 200 (a front that caps every answer): its length marks an end that is not the file's (hunt41 D6).
+  // A part labelled 200 (a front that caps every answer): its length marks an end that is not the file's.
   [
     '200 whose Content-Range and length say it is a part',
     plain,
@@ -67,7 +67,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-length': '600', 'content-range': 'bytes 0-599/1000' },
     'restart',
   ],
-  // hunt106: the range asked for under a 200, its length its own (modelscope_hub#50): its 206.
+  // the range asked for under a 200, its length its own (modelscope_hub#50): its 206.
   [
     '200 of the range a resume asked for, the bytes on disk asked again',
     { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
@@ -177,7 +177,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 0-/7416', 'content-length': '7416', etag: ETAG },
     { do: 'receive', at: 0, total: 7416, length: 7416 },
   ],
-  // A 416's form on a 206 to a plain GET (hunt106): the file only when its length is all of it.
+  // A 416's form on a 206 to a plain GET: the file only when its length is all of it.
   [
     '206 naming bytes */N to a plain GET, N bytes long',
     plain,
@@ -199,7 +199,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes */7416' },
     'refuse',
   ],
-  // bytes 0-B/* to a plain GET (hunt106): the file when its Content-Length says how many.
+  // bytes 0-B/* to a plain GET: the file when its Content-Length says how many.
   [
     '206 of bytes 0-B/* to a plain GET, B+1 bytes long',
     plain,
@@ -229,7 +229,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   ['206 without Content-Range to a resume', resume({ etag: ETAG }), 206, { etag: ETAG }, 'restart'],
-  // hunt145: malformed Content-Ranges a resume can meet start over, never join bytes at a guess:
+  // malformed Content-Ranges a resume can meet start over, never join bytes at a guess:
   // a number unreadable (?, a sign, a space in the range, more digits than a double holds
   // exactly), none for the size, an end past the size, the header sent twice (joined by a
   // proxy). An open end with the size, and the unit in capitals, are read (curl, wget2).
@@ -371,7 +371,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'refuse',
   ],
   [
-    'resume, a 206 multipart/byteranges for the one range asked (hunt84 F1): the whole file again',
+    'resume, a 206 multipart/byteranges for the one range asked: the whole file again',
     resume({ etag: ETAG, length: 1000 }),
     206,
     { 'content-type': 'multipart/byteranges; boundary=x', etag: ETAG },
@@ -438,7 +438,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   // A 206 that leaves out the ETag its 200 carried (RFC 9110 §15.3.7 says it must repeat it): its
-  // strong date proves it (hunt79 F2); another ETag never does.
+  // strong date proves it; another ETag never does.
   [
     'resume, a 206 without the ETag, the same strong date',
     resume({ etag: ETAG, lastModified: LM, length: 1000 }),
@@ -474,7 +474,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000' },
     'restart',
   ],
-  // A part whose first answer, in this run, stated its length and no strong validator (hunt79 F1):
+  // A part whose first answer, in this run, stated its length and no strong validator:
   // resumed when the answer proves the splice itself (aria2c -c resumes without any proof).
   [
     'resume of an unproven part: same total, exact start, the overlap asked again',
@@ -542,7 +542,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   // A part with a strong validator, fetched in this run, whose 206 repeats none (RFC 9110
   // §15.3.7 leaves Last-Modified out of a 206 to If-Range; range handlers that send validators on
   // their 200 alone leave the ETag out too): joined on the answer's own proofs, and from then on
-  // resumed so (hunt171 F1). A part of an earlier run is not (the row after these).
+  // resumed so. A part of an earlier run is not (the row after these).
   [
     "this run's part known by its date, a 206 under If-Range without it",
     ours({ lastModified: LM }),
@@ -641,7 +641,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-length': '1000', etag: ETAG },
     { do: 'receive', at: 0, total: 1000, length: 1000 },
   ],
-  // A mislabelled part that says exactly what it is: judged as its 206 (hunt106, see above).
+  // A mislabelled part that says exactly what it is: judged as its 206 (see above).
   [
     'resume answered 200 with a Content-Range past 0 and its length: the part, as a 206',
     resume({ etag: ETAG, length: 1000 }),
@@ -721,7 +721,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     { 'content-range': 'bytes 600-999/1000', etag: ETAG },
     'restart',
   ],
-  // hunt53 F6: a cache that serves whole blocks answers from before the byte asked for.
+  // a cache that serves whole blocks answers from before the byte asked for.
   [
     'resume with an overlap, 206 from before the overlap (a block-aligned cache): the rest, the bytes before the overlap passed over',
     { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
@@ -766,9 +766,9 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ],
 ]
 
-// hunt140: a resume's 206 under a content coding restarted, its line blaming the Content-Length
+// a resume's 206 under a content coding restarted, its line blaming the Content-Length
 // (the coded size) against the range, not the coding.
-// hunt153: its range may count the file's bytes (a compression layer that codes the 206 a range
+// its range may count the file's bytes (a compression layer that codes the 206 a range
 // handler cut): decoded, its overlap compared with the bytes on disk, it is joined; a range of the
 // coded bytes (their size, their ETag) starts over, saying the coding.
 test('judge: a resume answered with a content-coded 206 is decoded onto the bytes on disk, or restarts saying the coding', () => {
@@ -926,7 +926,7 @@ test('Content-Range: forms, stars, and inconsistent ranges refused', () => {
   assert.deepEqual(parseContentRange('bytes 100-/200'), { start: 100, end: 199, total: 200 })
   assert.equal(parseContentRange('bytes 0-/*'), undefined)
   assert.equal(parseContentRange('bytes 200-/200'), undefined)
-  // hunt140: the unit in any case, white space a tab; anything else around the numbers (spaces
+  // the unit in any case, white space a tab; anything else around the numbers (spaces
   // inside the range, no total, a trailing parameter, two ranges, a number no decimal) unreadable,
   // so never spliced: a resume's starts over, a plain GET's is refused.
   assert.deepEqual(parseContentRange('BYTES 0-99/100'), { start: 0, end: 99, total: 100 })
@@ -954,7 +954,7 @@ test("Last-Modified as a validator: strong only a minute or more before the answ
   const table: [string | undefined, string | undefined, string | undefined][] = [
     [lm, 'Tue, 03 Nov 2026 10:01:00 GMT', lm],
     [lm, 'Wed, 04 Nov 2026 08:00:00 GMT', lm],
-    // A second after it, from clocks that may be out of step by more (hunt41 D4): Chromium's
+    // A second after it, from clocks that may be out of step by more: Chromium's
     // HasStrongValidators draws the line at 60 s too.
     [lm, 'Tue, 03 Nov 2026 10:00:01 GMT', `W/${lm}`],
     [lm, 'Tue, 03 Nov 2026 10:00:59 GMT', `W/${lm}`],
@@ -1158,7 +1158,7 @@ test('an HTTP-date in asctime form is GMT, whatever the zone of the machine', ()
   }
 })
 
-test('nextOverlap: the bytes asked again after a short answer are fewer than it carried (hunt171 F2)', () => {
+test('nextOverlap: the bytes asked again after a short answer are fewer than it carried', () => {
   const cases: [string, number, number, number][] = [
     ['an answer longer than the overlap: all of it', LATER_OVERLAP, 64 * 1024, LATER_OVERLAP],
     ['one byte longer', LATER_OVERLAP, LATER_OVERLAP + 1, LATER_OVERLAP],

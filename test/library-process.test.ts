@@ -21,7 +21,7 @@ after(async () => {
   await cleanup(dir)
 })
 
-test('runs that share one shutdown signal leave no listener on it: ended, left early or failed (hunt68)', async () => {
+test('runs that share one shutdown signal leave no listener on it: ended, left early or failed', async () => {
   // Each run left its abort listeners on the caller's signal and drainSignal, holding the ended
   // run (engine, journal, scheduler) alive; from the eleventh Node warned of a leak.
   const stop = new AbortController()
@@ -66,7 +66,7 @@ test('runs that share one shutdown signal leave no listener on it: ended, left e
   }
 })
 
-test('a source that is not a list of URLs or jobs is refused when the run is made, before any folder (hunt68)', async () => {
+test('a source that is not a list of URLs or jobs is refused when the run is made, before any folder', async () => {
   // A single URL string ran as 15 jobs, one per character, each failed `invalid-url` in the journal;
   // null, a promise of an array or a number crashed inside the run ("this.source is not async
   // iterable", "Cannot read properties of undefined (reading 'trim')") after making the folder.
@@ -91,7 +91,7 @@ test('a source that is not a list of URLs or jobs is refused when the run is mad
   assert.equal(server.hits.get('/one.jpg'), undefined)
 })
 
-test('items of a source: URL objects are fetched; an item neither a URL nor a job ends the run naming it, after those before it (hunt68)', async () => {
+test('items of a source: URL objects are fetched; an item neither a URL nor a job ends the run naming it, after those before it', async () => {
   const out = join(dir, 'items')
   const statuses: string[] = []
   await assert.rejects(
@@ -115,7 +115,7 @@ test('items of a source: URL objects are fetched; an item neither a URL nor a jo
   }, /^UsageError: item 1 of the source is an object with href and no string `url`/)
 })
 
-test('a run whose signal was aborted before it began rejects with the reason and makes nothing (hunt68)', async () => {
+test('a run whose signal was aborted before it began rejects with the reason and makes nothing', async () => {
   // It made the folder, its journal, an empty manifest and report.html, then rejected.
   const out = join(dir, 'aborted-before')
   const stop = new AbortController()

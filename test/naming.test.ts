@@ -38,7 +38,7 @@ test('host, path, index and hash placeholders', () => {
   assert.equal(withExt(name('{name}{ext}', 'https://h/photo.JPEG'), 'jpg'), 'photo.jpg')
   assert.equal(withExt(name('{name}{ext}', 'https://h/really-webp.png'), 'webp'), 'really-webp.webp')
   assert.equal(withExt(name('{name}{ext}', 'https://h/.png'), 'png'), '_png.png')
-  // Every format's own extension, and the other names in use for it, give way to the detected one (hunt49).
+  // Every format's own extension, and the other names in use for it, give way to the detected one.
   const renamed: [string, string, string][] = [
     ['favicon.cur', 'cur', 'favicon.cur'],
     ['scan.jp2', 'jp2', 'scan.jp2'],
@@ -50,7 +50,7 @@ test('host, path, index and hash placeholders', () => {
     ['burst.heics', 'heic', 'burst.heic'],
     ['canon.HIF', 'heic', 'canon.heic'],
     ['page.php', 'jpg', 'page.php.jpg'],
-    // Kept only as the image its Content-Encoding decoded to: the compression's name goes too (hunt77 U4).
+    // Kept only as the image its Content-Encoding decoded to: the compression's name goes too.
     ['photo.jpg.gz', 'jpg', 'photo.jpg'],
     ['logo.svgz', 'svg', 'logo.svg'],
     ['tile.png.br', 'png', 'tile.png'],
@@ -62,7 +62,7 @@ test('host, path, index and hash placeholders', () => {
   }
   assert.match(name('{hash}', url), /^[0-9a-f]{16}$/)
   assert.deepEqual(templateFields('{id}-{slug}{ext}'), ['id', 'slug', 'ext'])
-  // A table's columns are named as they are: with a hyphen, a space or a dot (hunt71).
+  // A table's columns are named as they are: with a hyphen, a space or a dot.
   assert.deepEqual(templateFields('{alt-text}/{photo id}-{caption.en}{ext}'), [
     'alt-text',
     'photo id',

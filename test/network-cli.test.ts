@@ -373,7 +373,7 @@ test('X-Robots-Tag: counted in the summary as robots-tag; --ignore-robots-tag ta
   assert.equal(taken.code, 0, taken.stderr)
 })
 
-// hunt88: a warning Node raises on a transfer thread was printed there as Node prints it, past the
+// a warning Node raises on a transfer thread was printed there as Node prints it, past the
 // command's own filter: through an https:// proxy given by address, `--threads 1` (and `auto`
 // from its 200th file) printed "(node:PID) [DEP0123] DeprecationWarning: Setting the TLS
 // ServerName to an IP address ..." where the main thread's run printed nothing.

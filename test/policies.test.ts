@@ -439,7 +439,7 @@ test('options: defaults, and a TypeError naming the bad option', () => {
   )
 })
 
-test('options of the wrong kind are refused by name, not taken as truthy or met inside the run (hunt68)', () => {
+test('options of the wrong kind are refused by name, not taken as truthy or met inside the run', () => {
   // `journal: 'no'` kept a journal, `http2: 'false'` used HTTP/2, `out: 123` crashed in the run,
   // a header name with a space failed every file as `network`, `transform: { sise }` resized nothing.
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -1108,7 +1108,7 @@ function gated(acquire: HostGate['acquire'], options: { concurrency: number; aut
 }
 
 test('scheduler behind a gate that holds a host to 3: its limit is not grown past what runs, nor told to the others', async () => {
-  // Other workers learned the host takes 3 (hunt23 D10: a new shard's run, limit 16 and gated to
+  // Other workers learned the host takes 3 (a new shard's run, limit 16 and gated to
   // 3, met one 429 and then told Redis 17, 18, 19...).
   let held = 0
   let most = 0
@@ -1140,7 +1140,7 @@ test('scheduler behind a gate that holds a host to 3: its limit is not grown pas
 })
 
 test('scheduler sharing a host with other workers at its own limit: full there, its limit is in use and grows', async () => {
-  // The other workers hold half of whatever limit this one asks with (hunt25 D4: after a cut,
+  // The other workers hold half of whatever limit this one asks with (after a cut,
   // each of W workers ran limit / W, none saw its limit used, and the host never got more).
   let held = 0
   const { scheduler, learned, until } = gated(
@@ -1198,11 +1198,11 @@ test('a failed resume that may be the server refusing Range: a 5xx but 503, or n
     ['a 503 says to come back later', { code: 'http-503', status: 503, resumed: true }, false],
     ['a 429', { code: 'http-429', status: 429, resumed: true }, false],
     ['a 500 to a plain GET', { code: 'http-500', status: 500, resumed: false }, false],
-    // A firewall or proxy that drops requests with Range (hunt41 D1).
+    // A firewall or proxy that drops requests with Range.
     ['closed or reset before any answer', { code: 'network', resumed: true }, true],
     ['silent past the headers timeout', { code: 'timeout', resumed: true }, true],
     ['a network failure of a plain GET', { code: 'network', resumed: false }, false],
-    // A 206 head, then not a byte past those on disk (hunt41 D2).
+    // A 206 head, then not a byte past those on disk.
     ['a resume closed before a new byte', { code: 'truncated', resumed: true }, true],
     // Marked only where the server took the request (see noAnswer in download.ts), and a body
     // only where it brought nothing new.
@@ -1411,7 +1411,7 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
     ['--random-wait', /--wait 2-4/],
     ['-N', /a rerun fetches only what is missing/],
     ['--compressed', /an encoded body \(gzip, deflate, br\) is decoded/],
-    // Proxies and CAs as curl, wget and aria2c take them (hunt166): commander offered --no-proxy for
+    // Proxies and CAs as curl, wget and aria2c take them: commander offered --no-proxy for
     // curl's --noproxy LIST and aria2c's --all-proxy URL, the opposite of what each means.
     [
       '--noproxy',
@@ -1462,7 +1462,7 @@ test("other tools' options: -nX read as --name X, and unknown options other tool
   }
 })
 
-test("an unknown option's attached value that may carry a password is not shown (hunt166)", () => {
+test("an unknown option's attached value that may carry a password is not shown", () => {
   const cases: [string, string][] = [
     ['--pass=hunter2', '--pass=…'],
     ['--user=bob:hunter2', '--user=…'],
@@ -1484,7 +1484,7 @@ test("an unknown option's attached value that may carry a password is not shown 
   assert.match(otherToolOption('-ubob:hunter2') ?? '', /curl's user and password/)
 })
 
-test("img2dataset's options given to a run, an enqueue or a worker: imgpull's spelling, or what it does instead (hunt152)", () => {
+test("img2dataset's options given to a run, an enqueue or a worker: imgpull's spelling, or what it does instead", () => {
   // Where imgpull's options are, as the command line has them (a few of each command's).
   const pull = [
     '--url-col',
@@ -1534,7 +1534,7 @@ test("img2dataset's options given to a run, an enqueue or a worker: imgpull's sp
     ['-i', 'enqueue', undefined],
     ['--frobnicate_this', 'pull', undefined],
     ['--redis_url', 'pull', undefined],
-    // The TLS and proxy ones are the run's, enqueue's too (hunt166: --noproxy to enqueue was offered
+    // The TLS and proxy ones are the run's, enqueue's too (--noproxy to enqueue was offered
     // "did you mean --no-proxy?"); a worker takes none of them.
     ['--noproxy', 'enqueue', /NO_PROXY=host,\.\.\. in the environment/],
     ['--cacert=ca.pem', 'enqueue', /--ca-cert FILE/],
@@ -1550,7 +1550,7 @@ test("img2dataset's options given to a run, an enqueue or a worker: imgpull's sp
   }
 })
 
-test("--columns: comma-separated names; img2dataset's Python list refused with imgpull's spelling, not read as columns '[a' and 'b]' (hunt152)", () => {
+test("--columns: comma-separated names; img2dataset's Python list refused with imgpull's spelling, not read as columns '[a' and 'b]'", () => {
   const cases: [string, string[] | RegExp][] = [
     ['license,width', ['license', 'width']],
     [' license , width ,', ['license', 'width']],
@@ -1581,7 +1581,7 @@ test("--columns: comma-separated names; img2dataset's Python list refused with i
   }
 })
 
-test("a flag given True or False, as img2dataset's command line takes it: refused, not read as an input 'True' (hunt152)", () => {
+test("a flag given True or False, as img2dataset's command line takes it: refused, not read as an input 'True'", () => {
   const command = new Command('imgpull')
     .option('--resize-only-if-bigger')
     .option('-q, --quiet')
@@ -1808,7 +1808,7 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['http://dave:PASS/WORD@host/x.jpg', 'its port is not a number'],
     ['http://[::1/x.jpg', 'an IPv6 address without its closing ]'],
     ['http://[::1]:70000/x.jpg', 'its port is out of range (at most 65535)'],
-    // hunt140: a zone id (RFC 6874), escaped as it must be or not, and a literal that is no address.
+    // a zone id (RFC 6874), escaped as it must be or not, and a literal that is no address.
     [
       'http://[fe80::1%25eth0]:8080/x.jpg',
       'an IPv6 address with a zone id (%eth0), which URLs as browsers read them cannot hold (whatwg/url#392; curl takes it): reach the host by a global address or a name',
@@ -1865,7 +1865,7 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
   for (const [cell, yes] of several) assert.equal(severalUrls(cell), yes, cell)
 })
 
-// hunt104: an image URL's password with a `/`, `?`, `#` or `\` not percent-encoded: the host ends
+// an image URL's password with a `/`, `?`, `#` or `\` not percent-encoded: the host ends
 // there. `u:pw#x@host` failed as "its port is not a number"; `u:1234#x@host` parsed, fetched from
 // host `u` at port 1234, its password's digits in every message. The proxy's rule (proxy.ts), reused.
 test('parseFetchUrl: a password whose unencoded character ends the host is said so, never shown; an @ in a path is no password', () => {
@@ -1902,7 +1902,7 @@ test('parseFetchUrl: a password whose unencoded character ends the host is said 
   assert.equal(redactUrl('https://host/a.jpg#ann@example.com'), 'https://host/a.jpg#ann@example.com')
 })
 
-// hunt111: an `@` in an image's file name (`x@2x.jpg`, a retina name) after a bad port was taken
+// an `@` in an image's file name (`x@2x.jpg`, a retina name) after a bad port was taken
 // for the end of a password: "its user and password need to be percent-encoded", the URL shown as
 // `http://2x.jpg`. The port is the fault, said as it is where no `@` follows.
 test('parseFetchUrl: a bad host or port before an @ in a file name is named, the URL shown as written', () => {
@@ -1933,7 +1933,7 @@ test('parseFetchUrl: a bad host or port before an @ in a file name is named, the
   }
 })
 
-// hunt113: a password with an unencoded `/` or `?` whose first part is digits (or empty) parses:
+// a password with an unencoded `/` or `?` whose first part is digits (or empty) parses:
 // `http://bob:1234/x@127.0.0.1:9/a.jpg` as host `bob`, port 1234, path `/x@127.0.0.1:9/a.jpg`; it
 // failed `dns: host not found for http://bob:1234/x@…`, the password in every message, the
 // manifest and the report. An `@` in a path on a one-word host stays a path.
@@ -1977,7 +1977,7 @@ test('parseFetchUrl: a password read as a port and a path or query is said so, n
   }
 })
 
-// hunt113: --redis with a `/`, `?` or `#` unencoded in its password: `redis://u:12#zz@host` went
+// --redis with a `/`, `?` or `#` unencoded in its password: `redis://u:12#zz@host` went
 // to host `u` ("cannot reach Redis at redis://u:12#zz@…"), `redis://u:1234/x@host` "names database
 // 'x@host'", `redis://u:pa/ss@host` "is not a Redis URL": each message showing the password.
 test('redisAddress: a password whose unencoded character ends the host is said so, never shown', () => {
@@ -2096,7 +2096,7 @@ test('progress text: done of total, failed, in flight, bytes, rate, ETA from the
     progressText(newTally(), { active: 0, bytes: 0, duplicates: 0 }, 3, 0, 0),
     '0/3 (0%) · 0 active · 0 B · 0 B/s',
   )
-  // hunt84 F7: every file left waits out a server's Retry-After (or a backoff): the pace so far
+  // every file left waits out a server's Retry-After (or a backoff): the pace so far
   // said `ETA 0.0 s` for a minute. The last wait to run out bounds it, and says so.
   const fast = { ...newTally(), ok: 99 }
   assert.equal(
@@ -2299,7 +2299,7 @@ test('changedFile: the first input file whose contents are not those a queue hol
   assert.equal(changedFile(plan, JSON.stringify([{ size: 10, fingerprint: 'aa' }])), undefined)
 })
 
-// hunt91: a host out of reach from a SOCKS5 proxy (its reply says so) is given up as a direct one
+// a host out of reach from a SOCKS5 proxy (its reply says so) is given up as a direct one
 // is; an HTTP proxy's 5xx to a CONNECT is ambiguous (Squid's 503: refused, or overloaded) and is not.
 test('outOfReachWords: definite refusals only, direct or told by a SOCKS5 proxy', () => {
   const cases: [string, string, RegExp | undefined][] = [
@@ -2325,7 +2325,7 @@ test('outOfReachWords: definite refusals only, direct or told by a SOCKS5 proxy'
   }
 })
 
-// hunt91: an HTTP proxy's 502/503/504 to one CONNECT is ambiguous; a few files of one host failing
+// an HTTP proxy's 502/503/504 to one CONNECT is ambiguous; a few files of one host failing
 // so while the proxy opens tunnels to other hosts is the host.
 test('gatewayGivesUp: a host only after a few files, and only while the proxy serves other hosts', () => {
   const cases: [number, number, boolean][] = [
@@ -2338,7 +2338,7 @@ test('gatewayGivesUp: a host only after a few files, and only while the proxy se
   ]
   for (const [files, others, verdict] of cases)
     assert.equal(gatewayGivesUp(files, others), verdict, `${files} files, ${others} other hosts`)
-  // hunt92: the proxy said it could not reach the host (Proxy-Status, X-Squid-Error): as definite
+  // the proxy said it could not reach the host (Proxy-Status, X-Squid-Error): as definite
   // as a direct refusal, so once a file has spent its retries, whatever other hosts it served.
   const told: [number, number, boolean][] = [
     [0, 0, false],
@@ -2349,7 +2349,7 @@ test('gatewayGivesUp: a host only after a few files, and only while the proxy se
     assert.equal(gatewayGivesUp(files, others, true), verdict, `told: ${files} files, ${others} other hosts`)
 })
 
-// hunt92: the statuses an HTTP proxy may have written for want of reaching the host.
+// the statuses an HTTP proxy may have written for want of reaching the host.
 test("proxyMayHaveWritten: 502 and 504, a CONNECT's 503, and any the proxy says is its own", () => {
   const cases: [GatewayAnswer, boolean][] = [
     [{ status: 502, tunnel: false }, true],
@@ -2363,7 +2363,7 @@ test("proxyMayHaveWritten: 502 and 504, a CONNECT's 503, and any the proxy says 
     assert.equal(proxyMayHaveWritten(answer), verdict, JSON.stringify(answer))
 })
 
-// hunt92: a proxy's own word on its error status, read for whether it could not reach the host.
+// a proxy's own word on its error status, read for whether it could not reach the host.
 test('toldOutOfReach: RFC 9209 Proxy-Status and squid errors that say the proxy could not reach the host', () => {
   const cases: [string | undefined, string | undefined][] = [
     ['Proxy-Status error=connection_refused', 'nothing listens on its port'],
@@ -2389,7 +2389,7 @@ test('toldOutOfReach: RFC 9209 Proxy-Status and squid errors that say the proxy 
   for (const [said, words] of cases) assert.equal(toldOutOfReach(said), words, String(said))
 })
 
-// hunt92: an http:// URL's status through an HTTP proxy counts as the host's answer unless the
+// an http:// URL's status through an HTTP proxy counts as the host's answer unless the
 // proxy may have written it (a 502/503/504) or said it did.
 test("fromHost: an http:// URL's status through an HTTP proxy is the host's unless the proxy may have written it", () => {
   const cases: [Parameters<typeof fromHost>[0], boolean][] = [
@@ -2427,7 +2427,7 @@ test("readRefusal: a Date in asctime form is the server's clock, whatever the zo
   }
 })
 
-// hunt92: a ready thread that died was replaced without a limit; one dying at every file looped.
+// a ready thread that died was replaced without a limit; one dying at every file looped.
 test('keepsDying: ready threads given up after a few deaths in a short time, not for one now and then', () => {
   const minute = READY_DEATHS_MS
   const cases: [number[], number, boolean][] = [
@@ -2444,7 +2444,7 @@ test('keepsDying: ready threads given up after a few deaths in a short time, not
     assert.equal(keepsDying(deaths, now), verdict, `${deaths} at ${now}`)
 })
 
-test('reservedNameWords: a host under a top-level name reserved never to resolve says so (hunt95)', () => {
+test('reservedNameWords: a host under a top-level name reserved never to resolve says so', () => {
   // The README's dataset examples point at images.example: each row failed as "host not found",
   // with nothing saying the name is a placeholder no resolver will ever know.
   const table: [string, string][] = [
@@ -2462,7 +2462,7 @@ test('reservedNameWords: a host under a top-level name reserved never to resolve
   for (const [host, words] of table) assert.equal(reservedNameWords(host), words, host)
 })
 
-// hunt113: such a name failed as `dns`, a passing cause: `imgpull status` told to run the example
+// such a name failed as `dns`, a passing cause: `imgpull status` told to run the example
 // tables again "to retry the 10 failures with a passing cause", each run failing them again.
 test("notFoundCode: a name no rerun will find is the input's own, or the redirect's; any other stays dns", () => {
   const table: [string, boolean, string][] = [
@@ -2509,7 +2509,7 @@ test('emptyInputLine names the inputs that held no job, as lists or tables, stdi
   for (const [inputs, tables, line] of cases) assert.equal(emptyInputLine(inputs, tables), line)
 })
 
-// hunt134: at --total-timeout, a body under way is given as long again only when its pace would
+// at --total-timeout, a body under way is given as long again only when its pace would
 // bring the rest of its length within that time (a poor link, not a trickle).
 test('steadyAtDeadline: the rest of its length within as long again at its pace so far, or the body is cut', () => {
   const total = 600_000
@@ -2536,7 +2536,7 @@ test('steadyAtDeadline: the rest of its length within as long again at its pace 
   assert.equal(paceWords({ began: 0, length: 1, got: 60_000 }, total), '100 B/s')
 })
 
-// hunt168: a host is given up once 3 of its files' bodies trickled past the total timeout (see
+// a host is given up once 3 of its files' bodies trickled past the total timeout (see
 // Scheduler.trickled); a body cut so counts only when it had the file's time.
 test('trickledOut: a body cut at the total timeout had bytes and at least half the time', () => {
   const total = 600_000

@@ -433,7 +433,7 @@ test('proxy credentials in the URL go as Proxy-Authorization, and are never show
     await keyed.close()
   }
 
-  // hunt84 F6: a password percent-encoded in Latin-1 (%E9) is sent as that byte, as curl sends it
+  // a password percent-encoded in Latin-1 (%E9) is sent as that byte, as curl sends it
   // (it stopped the run, told to write % as %25), on a plain request and a CONNECT both; a colon
   // in the user, which Basic cannot carry, is refused before the run.
   const latin = await startForwardProxy({
@@ -604,7 +604,7 @@ test('a proxy refusing every connection is given up once a file has spent its re
   }
 })
 
-// hunt91: through an HTTP proxy, a dead https:// host was never given up: every file spent all its
+// through an HTTP proxy, a dead https:// host was never given up: every file spent all its
 // attempts on the proxy's 502 (300 files, 1,800 CONNECTs). A 502/503/504 to one CONNECT is
 // ambiguous (Squid's 503: refused, or overloaded); a few files failing so on one host while the
 // proxy opens tunnels to another is not.
@@ -656,7 +656,7 @@ test('a host behind an HTTP proxy answering 502 to its CONNECTs, while the proxy
   }
 })
 
-// hunt92: through an HTTP proxy, a dead http:// host was never given up: the proxy answers each
+// through an HTTP proxy, a dead http:// host was never given up: the proxy answers each
 // absolute-form request with its own 502, and every file spent all its attempts on it, where a
 // dead https:// host (the 502 to its CONNECT) was given up after a few files.
 test('a dead http:// host behind an HTTP proxy (its 502 to each request) is given up after a few files while the proxy serves others; one file alone is not', async () => {
@@ -700,7 +700,7 @@ test('a dead http:// host behind an HTTP proxy (its 502 to each request) is give
   }
 })
 
-// hunt92: a proxy that says why it could not reach the host (RFC 9209 Proxy-Status:
+// a proxy that says why it could not reach the host (RFC 9209 Proxy-Status:
 // error=connection_refused, as Envoy and HAProxy write it) leaves no doubt: the host is given up
 // once a file has spent its retries, as a direct one is, for http:// and https:// URLs alike,
 // whether or not the proxy served other hosts, and on transfer threads too.
@@ -785,7 +785,7 @@ test('a proxy that opens the tunnel, then answers in it itself (a block page): n
   }
 })
 
-// hunt34 F3: a tunnel closed right after the proxy's 200 failed as "the server reset the
+// a tunnel closed right after the proxy's 200 failed as "the server reset the
 // connection (ECONNRESET)": the proxy, which may be the one that closed it, went unnamed.
 test('a proxy that opens the tunnel, then closes it before TLS: the failure names the proxy and the cut handshake', async () => {
   const closing = await startRawServer((socket) => {
@@ -806,7 +806,7 @@ test('a proxy that opens the tunnel, then closes it before TLS: the failure name
   }
 })
 
-// hunt46 D1: undici reopens a connection at once when its connector fails with UND_ERR_SOCKET,
+// undici reopens a connection at once when its connector fails with UND_ERR_SOCKET,
 // so a proxy that closed a CONNECT without a word was sent thousands of them a second until the
 // headers timeout, which then blamed silence.
 test('a proxy that closes the connection without answering the CONNECT: one connection an attempt, named', async () => {
@@ -831,13 +831,13 @@ test('a proxy that closes the connection without answering the CONNECT: one conn
       `proxy ${proxy} closed the connection without answering the CONNECT to images.example.org`,
     )
     assert.equal(r.attempts, 2, 'retried: a proxy that drops a CONNECT may take the next')
-    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5? (hunt53 F2)')
+    assert.equal(connections, 3, 'two attempts, and one question: does it speak SOCKS5?')
   } finally {
     await dropping.close()
   }
 })
 
-// hunt104: a proxy that sends CONNECTs to a sign-in page (a captive portal, a company's login)
+// a proxy that sends CONNECTs to a sign-in page (a captive portal, a company's login)
 // answers with a redirect; the failure said only 'HTTP 302', not where it pointed, which is what
 // the user must open (curl says the status alone: "CONNECT tunnel failed, response 302").
 test('a proxy answering CONNECT with a redirect: the failure names the proxy, the status and where it pointed', async () => {
@@ -919,7 +919,7 @@ test('a proxy refusing a CONNECT to a port other than 443 (403, as Squid by defa
   }
 })
 
-// hunt73 F3: through a proxy, a CONNECT left unanswered, a tunnel opened to a TLS front that
+// through a proxy, a CONNECT left unanswered, a tunnel opened to a TLS front that
 // never answers, and an https:// proxy that never finishes its own handshake were all a bare
 // "headers timeout" or "connect timeout ... (through the proxy P)": which side stalled was not said
 // (curl: "SSL connection timeout", or a CONNECT phase timeout, and wget2 the same).
@@ -934,7 +934,7 @@ test('a silent CONNECT, a silent handshake inside the tunnel, and an https:// pr
   try {
     const url = 'https://images.example.org/a.jpg'
     const options = { retries: 0, connectTimeout: 300, headersTimeout: 600 }
-    // hunt79 F3: undici's own wait for the CONNECT's answer is its 300 s default; the headers
+    // undici's own wait for the CONNECT's answer is its 300 s default; the headers
     // timeout (30 s by default) ended it, not the connect timeout, as curl's --connect-timeout does.
     const [connect] = await withEnv({}, () =>
       run([url], {
@@ -993,7 +993,7 @@ test('notHttpWords: what an HTTP proxy that is none answered, and what to give i
   for (const [data, words] of table) assert.equal(notHttpWords(data, proxy), words, JSON.stringify(data))
 })
 
-// hunt53 F1: a proxy address that is no HTTP proxy (a SOCKS5 port, a TLS-only proxy, an SSH port
+// a proxy address that is no HTTP proxy (a SOCKS5 port, a TLS-only proxy, an SSH port
 // given as http://) failed each file as `network` ("the answer is not well-formed HTTP"), naming
 // the image host's answer, and retried it 5 times: 20 files, 120 connections.
 test('a proxy whose answer is no HTTP (SOCKS5, TLS, an SSH banner): named with what to give instead, given up for the run', async () => {
@@ -1035,7 +1035,7 @@ test('a proxy whose answer is no HTTP (SOCKS5, TLS, an SSH banner): named with w
   }
 })
 
-// hunt53 F2: a SOCKS5 proxy (ssh -D, Dante) given as http:// closes an HTTP request without a
+// a SOCKS5 proxy (ssh -D, Dante) given as http:// closes an HTTP request without a
 // word: each file failed as "network error on URL (through the proxy P): the server closed the
 // connection", blaming the image host, 6 attempts each.
 test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say to give socks5://, and give it up for the run', async () => {
@@ -1063,7 +1063,7 @@ test('a SOCKS5 proxy given as http://: the closed requests name the proxy, say t
   }
 })
 
-// hunt53 F3: Tor's SOCKS port answers an HTTP request with "HTTP/1.0 501 Tor is not an HTTP Proxy"
+// Tor's SOCKS port answers an HTTP request with "HTTP/1.0 501 Tor is not an HTTP Proxy"
 // and a page: the files failed as http-501 "from the URL" (or "would not open a tunnel (HTTP
 // 501)", retried 5 times), as if the image hosts were at fault.
 test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): named as SOCKS5, given up for the run", async () => {
@@ -1103,7 +1103,7 @@ test("Tor's SOCKS port given as http:// (501 to HTTP, SOCKS5 to a greeting): nam
   }
 })
 
-// hunt53 F2: a proxy that closes a plain request unanswered said "the server closed the
+// a proxy that closes a plain request unanswered said "the server closed the
 // connection" (`network`); the CONNECT case already named the proxy.
 test('a proxy that closes a plain request without answering: named as the proxy, retried', async () => {
   let connections = 0
@@ -1146,7 +1146,7 @@ function tunnelingProxy(answer: string): Promise<LocalServer> {
   })
 }
 
-// hunt46 D2: the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
+// the lenient reading of answers (bare LF...) reached a proxy's answer to CONNECT only
 // once a request of the process had been sent direct: the CLI's first request is a CONNECT.
 test('a proxy whose CONNECT answer ends its lines with bare LF (curl and requests take it): the file is kept', async () => {
   const sloppy = await tunnelingProxy('HTTP/1.1 200 Connection established\nProxy-Agent: gateway\n\n')
@@ -1174,7 +1174,7 @@ test('a proxy whose CONNECT answer ends its lines with bare LF (curl and request
   }
 })
 
-// hunt96: white space before a header's colon failed the CONNECT's answer as not well-formed HTTP,
+// white space before a header's colon failed the CONNECT's answer as not well-formed HTTP,
 // where curl takes it: read as any answer is (undici.ts `mendHead`).
 /**
  * An https:// file fetched through a proxy whose CONNECT answer is `answer`, on the main thread and
@@ -1216,7 +1216,7 @@ async function keptThroughTunnel(answer: string, tag: string): Promise<void> {
 test("a proxy whose CONNECT answer has a space before a header's colon: the files are kept, on a thread too", () =>
   keptThroughTunnel('HTTP/1.1 200 Connection established\r\nProxy-Agent : gateway\r\n\r\n', 'spaced'))
 
-// hunt91: RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
+// RFC 9110 §9.3.6: any 2xx to CONNECT opens the tunnel (curl takes it); undici takes only
 // 200, and every https:// file failed as 'proxy ... would not open a tunnel to HOST (HTTP 201)'.
 test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel: the files are kept, on a thread too', () =>
   keptThroughTunnel('HTTP/1.1 201 Tunnel Opened\r\nProxy-Agent: gateway\r\n\r\n', 'c201'))
@@ -1329,7 +1329,7 @@ test("a proxy's Retry-After on its 429 or 503 to a CONNECT is waited, up to --ma
   }
 })
 
-// hunt46 D4 (hunt34 U4): an http:// URL goes to the proxy as a plain request, and the proxy's own
+// an http:// URL goes to the proxy as a plain request, and the proxy's own
 // error page ("cannot reach the host") read 'HTTP 503 from http://images.example.org/a.jpg', the
 // proxy unnamed.
 test("an error status or a page through a proxy names it; the proxy's own (Proxy-Status, X-Squid-Error) is said to be its", async () => {
@@ -1338,7 +1338,7 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     '/status.jpg':
       'HTTP/1.1 502 Bad Gateway\r\nProxy-Status: gw.example; error=dns_error; rcode=NXDOMAIN\r\n',
     '/plain.jpg': 'HTTP/1.1 404 Not Found\r\n',
-    // A filtering proxy's block page, as a 200 (hunt46 U3).
+    // A filtering proxy's block page, as a 200.
     '/blocked.jpg': 'HTTP/1.1 200 OK\r\n',
   }
   const answering = await startRawServer((socket) => {
@@ -1355,7 +1355,7 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
     const proxy = answering.origin
     const [blocked, plain404, squid, status] = await withEnv({}, () =>
       run(
-        // A host each: the proxy's word that it could not reach one gives that one up (hunt92).
+        // A host each: the proxy's word that it could not reach one gives that one up.
         Object.keys(pages).map((p) => `http://${p.slice(1, -4)}.example.org${p}`),
         { out: join(dir, 'proxy-status'), proxy, retries: 0 },
       ),
@@ -1383,7 +1383,7 @@ test("an error status or a page through a proxy names it; the proxy's own (Proxy
   }
 })
 
-// hunt53 U1, U2: a web server given as the proxy (nginx on the port HTTP_PROXY names) answers
+// a web server given as the proxy (nginx on the port HTTP_PROXY names) answers
 // every absolute-form request with its own 404 page; a proxy that only tunnels (Tor's
 // HTTPTunnelPort, a CONNECT-only squid) answers them 405. Both were recorded as the image hosts'
 // (http-404, permanent: a rerun after fixing the proxy skipped every file).
@@ -1479,7 +1479,7 @@ test("an https:// web server or CONNECT-only proxy given as the proxy: its own 4
   }
 })
 
-// hunt53 U9: a proxy (or a firewall before it) that closes any request with Range unanswered:
+// a proxy (or a firewall before it) that closes any request with Range unanswered:
 // the resumes fail `network`, and after the second the next attempt asks for the whole file.
 test('a proxy that closes every request with Range: the resume falls back to a plain GET through it, and the file is kept', async () => {
   const dropping = await startForwardProxy({ dropRange: true })
@@ -1513,7 +1513,7 @@ test('a proxy that closes every request with Range: the resume falls back to a p
   }
 })
 
-// hunt46 D7: a cache that stored a cut copy (nodejs/build#3194: a CDN served a truncated node.lib
+// a cache that stored a cut copy (nodejs/build#3194: a CDN served a truncated node.lib
 // until purged) serves it to every retry: each attempt met the same cut bytes, and the file failed.
 test('a caching proxy holding a cut copy: the retry asks caches to fetch it again (no-cache), and the file is kept', async () => {
   const asked: string[] = []
@@ -1723,7 +1723,7 @@ test('a proxy that cuts a body mid-way (its idle timeout): the truncated message
   }
 })
 
-// hunt46 D8: a proxy that accepts connections and never answers made each host of the list a
+// a proxy that accepts connections and never answers made each host of the list a
 // black hole, given up one after another on its own silence: 200 hosts, 15 timeouts in turn.
 test('a proxy that answers nothing is given up for the run, its files failing without a request, named', async () => {
   // Takes connections and answers none (dropped at its close).
@@ -1763,7 +1763,7 @@ test('a proxy that answers nothing is given up for the run, its files failing wi
   }
 })
 
-// hunt46 D10: behind a company proxy that inspects TLS, every certificate is its CA's: the
+// behind a company proxy that inspects TLS, every certificate is its CA's: the
 // failure named only the image host.
 test('a certificate refused through a proxy tunnel names the proxy, whose CA may be the one to trust', async () => {
   const [r] = await withEnv({}, () =>
@@ -1877,7 +1877,7 @@ test('an https:// proxy that fails TLS itself (plain HTTP given as https://, its
   }
 })
 
-// hunt53 F7: through an https:// proxy, a TLS failure of an https:// URL was told as the image
+// through an https:// proxy, a TLS failure of an https:// URL was told as the image
 // host's, "(or the proxy's: it is checked too)": a plain HTTP proxy given as https:// read "cannot
 // talk to images.example.org securely ... (is the URL meant to be http://?)".
 test("through an https:// proxy, a TLS failure is told as the proxy's or the server's, whichever handshake failed", async () => {

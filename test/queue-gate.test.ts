@@ -293,7 +293,7 @@ describe('the shared host gate (Lua in a real Redis)', () => {
 })
 
 test("a worker held to a share of a host by the others cuts the host's limit over all of them by half, not to its own share; clean answers while that limit is full grow it, as one run's", async () => {
-  // hunt121: three workers sharing a host that takes 4 at once; the one that met enough 429s to
+  // three workers sharing a host that takes 4 at once; the one that met enough 429s to
   // cut ran 1 of the 4, told Redis 1, and no worker ever grew it (none was held by its own
   // limit): the host had one transfer at a time for the minute the learned limit lasts, 3 times
   // slower than one worker alone, while each complaint renewed it.

@@ -68,7 +68,7 @@ test('a Unix socket is a Redis address in the forms other clients write: a path,
   })
   assert.match(String(redisAddress(`unix://${sock}?db=x`)), /names database 'x'/)
   assert.match(String(redisAddress('unix://')), /names no socket/)
-  // hunt84: a % that starts no UTF-8 escape was 'imgpull: URI malformed', naming nothing.
+  // a % that starts no UTF-8 escape was 'imgpull: URI malformed', naming nothing.
   for (const bad of [
     'redis://h:6379/%zz',
     'redis://:caf%E9@h:6379',

@@ -389,7 +389,7 @@ test('what enqueue refuses', async () => {
     planShards([join(dir, 'id-a.txt'), join(dir, 'rows.tsv')], { shardSize: 2 }),
     /cannot mix/,
   )
-  // Table options for URL lists: refused as a local run refuses them (hunt80 F3). Dropped, a
+  // Table options for URL lists: refused as a local run refuses them. Dropped, a
   // --hash-col was never checked, and standard input's header and cells were enqueued as URLs.
   const csv = 'url,sha\nhttps://img.example/1.jpg,abc\n'
   for (const [inputs, table, expected] of [

@@ -369,7 +369,7 @@ test('a body that stalls short of its Content-Length fails as the idle timeout, 
   )
   assert.equal(one.error, 'timeout')
   assert.match(one.message ?? '', /idle timeout after 300 ms/)
-  // hunt73 F4: where the body stopped (curl: "with N out of M bytes received"), and a head that
+  // where the body stopped (curl: "with N out of M bytes received"), and a head that
   // came alone, told apart: both were a bare "idle timeout after 300 ms on URL".
   assert.match(
     one.message ?? '',
@@ -405,7 +405,7 @@ test('the total timeout bounds one file, retries included', async () => {
   assert.ok(ms < 3000)
 })
 
-// hunt73 F2: a body that trickles in (a byte every 50 ms, never silent for the idle timeout) is
+// a body that trickles in (a byte every 50 ms, never silent for the idle timeout) is
 // ended only by the total timeout, which said just "total timeout after N s on URL": a slow
 // server looked like a fault of imgpull's clock. It says the body was under way; a request that
 // got no answer at all in the time is not said to have had one.
@@ -429,7 +429,7 @@ test('a total timeout that cuts a body trickling in says so; one that cuts a sil
   }
 })
 
-// hunt134: --total-timeout (600 s) cut every body still coming when it ran out, and said it
+// --total-timeout (600 s) cut every body still coming when it ran out, and said it
 // trickled in: a 60 MB image on a poor link's 80 kB/s (12.5 min) failed on every run, where curl,
 // wget2 and aria2c, which bound no transfer's time by default, keep it. A body whose pace at the
 // deadline would bring the rest of its length within as long again is given that time, once;
@@ -681,7 +681,7 @@ test('a host that stops every body is given up once 16 in a row stalled with non
   }
 })
 
-// hunt168: a host that answers every head and trickles every body (a tarpit: a byte every 50 ms,
+// a host that answers every head and trickles every body (a tarpit: a byte every 50 ms,
 // never silent for the idle timeout) cost each of its files the whole --total-timeout, 16 at a
 // time, the run's end waiting for it: 40 files took 3 rounds here, 1,000 would take 10 hours at
 // the defaults. Once 3 files have trickled past the total timeout with none served, it is given up.
@@ -764,7 +764,7 @@ test('a slow server is cut by the headers timeout', async () => {
   }
 })
 
-// hunt128: --headers-timeout is a deadline for the whole head (curl sets none on it, only
+// --headers-timeout is a deadline for the whole head (curl sets none on it, only
 // --max-time; wget2 one on each read, --read-timeout). A head that came a byte at a time failed
 // as a bare "headers timeout", as if the server had said nothing: the message says it had begun.
 test('a head sent a byte at a time past the headers timeout says it had begun; silence does not', async () => {
@@ -803,13 +803,13 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
     '/status-four-digits': 'HTTP/1.1 2000 OK\r\nContent-Length: 5\r\n\r\nhello',
     '/chunk-long': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n',
     // Read with llhttp's optional_lf_after_cr, a chunk whose data began with an LF lost it, and
-    // the file was kept a byte off (hunt97): bare-LF chunk-size lines are refused.
+    // the file was kept a byte off: bare-LF chunk-size lines are refused.
     '/chunk-lf': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n3\n\ncd\r\n0\n\n',
-    // Said as 'the server closed the connection' (hunt106): it switched protocols unasked.
+    // Said as 'the server closed the connection': it switched protocols unasked.
     '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello',
-    // llhttp's own words, 'Invalid character in chunk extensions name', said little (hunt109).
+    // llhttp's own words, 'Invalid character in chunk extensions name', said little.
     '/chunk-ext-space': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a = b\r\nhello\r\n0\r\n\r\n',
-    // Without `Connection: Upgrade` it was undici's bare 'assert(upgrade)' (ERR_ASSERTION, hunt109).
+    // Without `Connection: Upgrade` it was undici's bare 'assert(upgrade)' (ERR_ASSERTION).
     '/upgrade-unnamed': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\nhello',
   }
   const raw = await startRawServer((socket) => {
@@ -1210,7 +1210,7 @@ test('a server that sends the client back to the URL it asked for, to come again
   }
 })
 
-// hunt145: a redirect back to itself with a Retry-After is a CDN's "come back later" (an object
+// a redirect back to itself with a Retry-After is a CDN's "come back later" (an object
 // being fetched from cold storage, a thumbnail queued): still said at the chain's last send, it is
 // a 503 with that Retry-After, retried after the wait and rerun, where it was a permanent
 // redirect-loop that no rerun tried again. Without a Retry-After, a loop stays one (above).
@@ -1282,7 +1282,7 @@ test('a redirect target that does not resolve, connect or answer is named, not t
       'http://127.0.0.1:1/gone.jpg',
       silent.url('/mute.jpg'),
       'http://nohost.invalid/x.jpg',
-      // hunt106: the same host and port, another scheme: http://site/ to https://site/, where the
+      // the same host and port, another scheme: http://site/ to https://site/, where the
       // hop's TLS fails. It was said of the short link, an http:// URL, as if it spoke TLS.
       server.url('/x.jpg').replace('http:', 'https:'),
     ]
@@ -1339,7 +1339,7 @@ test('headers whose name says secret (X-Api-Key, X-Auth-Token, Cookie) never fol
       'X-Api-Key': 'K3Y',
       'X-Auth-Token': 'T0K',
       Cookie: 'sid=C00K',
-      // Named otherwise than Authorization, a key or a token: each went to the other origin (hunt127).
+      // Named otherwise than Authorization, a key or a token: each went to the other origin.
       Authentication: 'Bearer AUTH',
       'X-Vercel-Protection-Bypass': 'BYPASS',
       'X-JWT-Assertion': 'JWT',
@@ -1585,7 +1585,7 @@ test('a host that never completes the handshake is cut by the connect timeout', 
     await new Promise((r) => setTimeout(r, 200))
     const { one, ms } = await get([`http://127.0.0.1:${port}/never.jpg`], { connectTimeout: 300, retries: 1 })
     assert.equal(one.error, 'timeout')
-    // hunt73 F1: the stage that stalled, not a bare "connect timeout" (the name was an IP: no lookup).
+    // the stage that stalled, not a bare "connect timeout" (the name was an IP: no lookup).
     assert.match(
       one.message ?? '',
       /^connect timeout after 300 ms on http:\/\/127\.0\.0\.1:\d+\/never\.jpg: 127\.0\.0\.1:\d+ did not answer the TCP handshake/,
@@ -1641,7 +1641,7 @@ test('a host that refuses connections while it restarts, then serves, gets all i
 })
 
 test("paths a host never answers while it serves the others promptly do not cut its limit: their timeouts are the paths', not the host's load", async () => {
-  // hunt73 U2: 20 silent paths among 80 good ones, each timeout taken as the host's load, halved
+  // 20 silent paths among 80 good ones, each timeout taken as the host's load, halved
   // its limit until the silent files' retries queued one or two at a time (41 s at a 0.5 s
   // headers timeout; 600 s, cut by --total-timeout, at the defaults).
   const body = makeImage('path-silence.jpg', 2000)
@@ -1682,7 +1682,7 @@ test("paths a host never answers while it serves the others promptly do not cut 
 })
 
 test('a server that serves one connection at a time, keeping it alive: every file on its first attempt, none waiting out a timeout', async () => {
-  // hunt76 U1: an IP camera's or ESP32's web server, Python's http.server speaking HTTP/1.1. Its
+  // an IP camera's or ESP32's web server, Python's http.server speaking HTTP/1.1. Its
   // one thread waited on our idle keep-alive connection while the other requests sat in its
   // backlog: 20 files took 51 s, each stall a keep-alive or headers timeout; wget2 under 1 s.
   const one = await startOneAtATimeServer()
@@ -1698,7 +1698,7 @@ test('a server that serves one connection at a time, keeping it alive: every fil
   }
 })
 
-// hunt84 F7: while every file left waited out a Retry-After, the progress ETA came from the pace
+// while every file left waited out a Retry-After, the progress ETA came from the pace
 // of the files done (`ETA 0.0 s`). The run's stats say how long the last wait has to go.
 test('stats.waitLeft: how long the last transfer waiting to retry has to wait, 0 once none does', async () => {
   const run = pull([server.url('/ready.jpg'), server.url('/later.jpg?status=503&ra=4&times=1')], {

@@ -386,7 +386,7 @@ test('a finished run: figures, contact sheet from disk, failures, hosts, charts,
   assert.equal(await page.locator('script').count(), 2, 'only the page’s own scripts')
   // What a plain rerun tries again: the same rule as the planner's (retriedOnRerun).
   const transient = FAILURES.filter(([c]) => c !== undefined && retriedOnRerun(c))
-  // The input's own (an invalid URL) are not the permanent ones --retry-failed tries (hunt95).
+  // The input's own (an invalid URL) are not the permanent ones --retry-failed tries.
   const own = FAILURES.filter(([c]) => c !== undefined && INPUT_ERRORS.has(c))
   assert.ok(own.length > 0)
   assert.match(

@@ -304,7 +304,7 @@ test("a failure group's tag is in the rerun advice's words: passing, permanent, 
   assert.doesNotMatch(page, />transient</, 'the advice says passing; the tags say it too')
 })
 
-test("the command that lists the failed URLs reads the journal, said also after a kill; the jq one where the manifest beside the page is the run's only (hunt175)", () => {
+test("the command that lists the failed URLs reads the journal, said also after a kill; the jq one where the manifest beside the page is the run's only", () => {
   // A killed run's manifest is an earlier run's, or none: `imgpull report` after a kill -9. The
   // journal knows every failure all the same: the page named no way to list them.
   const killed = renderReport(input({ interrupted: true, folder: 'photos' }))
@@ -909,7 +909,7 @@ test('a URL without a host (javascript:, not a URL at all) is counted under no h
   assert.equal(reportItem(record('https://img.example/a.jpg'), run).host, 'https://img.example')
 })
 
-test("hosts: a failure an earlier run left, which this run skipped, counts as failed but its requests are that run's (hunt95)", () => {
+test("hosts: a failure an earlier run left, which this run skipped, counts as failed but its requests are that run's", () => {
   // A rerun that only skips the 404 of the run before made no request to its host: the table
   // said "Requests 1" and its 429s and TTFB, for a host this run never asked.
   const run = { id: 2, startedAt: 10_000 } as RunInfo
@@ -939,7 +939,7 @@ test("hosts: a failure an earlier run left, which this run skipped, counts as fa
   )
 })
 
-test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not permanent ones --retry-failed tries (hunt95)", () => {
+test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not permanent ones --retry-failed tries", () => {
   const plan = rerunPlan([
     item({ status: 'failed', error: 'http-404' }),
     item({ status: 'failed', error: 'invalid-url', host: '' }),

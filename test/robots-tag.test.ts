@@ -130,7 +130,7 @@ test('an image whose X-Robots-Tag says noai is refused before its body; --ignore
   assert.equal(taken.get('/noai.jpg')!.status, 'ok')
 
   // A rerun into a folder that refused it: skipped as before, taken with --ignore-robots-tag
-  // (hunt174; before, it stayed "permanently failed before" until --retry-failed).
+  // (before, it stayed "permanently failed before" until --retry-failed).
   const journaled = join(dir, 'robots-rerun')
   const noai = [server.url('/noai.jpg')]
   assert.equal((await collect(noai, { out: journaled })).get('/noai.jpg')!.error, 'robots-tag')

@@ -665,7 +665,7 @@ test('a side of 0 is no size: a JPEG whose height comes in a DNL segment, a GIF 
   assert.deepEqual(await dimensions(gif, 'gif'), {})
 })
 
-test('a body that is no image is named in its failure line by what it looks like (hunt49)', () => {
+test('a body that is no image is named in its failure line by what it looks like', () => {
   const cases: [string | Buffer, string | undefined][] = [
     [
       '<!doctype html><html><head><title>Just a moment...</title></head>',
@@ -735,7 +735,7 @@ test('a body that is no image is named in its failure line by what it looks like
   for (const [body, expected] of cases) {
     assert.equal(looksLike(typeof body === 'string' ? Buffer.from(body) : body), expected, String(body))
   }
-  // Under a Transfer-Encoding whose last coding is not chunked itself (hunt106): that coding named.
+  // Under a Transfer-Encoding whose last coding is not chunked itself: that coding named.
   const chunked = Buffer.concat([Buffer.from('448\r\n'), fixture('baseline.jpg')])
   assert.equal(
     looksLike(chunked, 'x-chunked'),

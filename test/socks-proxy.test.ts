@@ -222,7 +222,7 @@ test('SOCKS5 credentials (RFC 1929) from the URL; wrong or missing ones fail as 
   assert.match(none[0].message!, /asks for credentials/)
 })
 
-// hunt84 F6: the SOCKS5 login decoded its credentials apart from the HTTP proxy's: an empty
+// the SOCKS5 login decoded its credentials apart from the HTTP proxy's: an empty
 // password (an API key as the user) sent no login at all, and a password percent-encoded in
 // Latin-1 (%E9) stopped the run, told to write % as %25.
 test('SOCKS5 credentials: an empty password and non-UTF-8 escapes are sent as their bytes', async () => {
@@ -303,7 +303,7 @@ test('the proxy cannot reach the host: its reply code decides a retry; a proxy d
   assert.match(http.message!, /does not answer as a SOCKS5 proxy/)
 })
 
-// hunt91: a dead host behind a proxy was never given up: each file spent all its attempts, where
+// a dead host behind a proxy was never given up: each file spent all its attempts, where
 // direct the run gives the host up once a file has spent its retries on definite refusals. A
 // SOCKS5 proxy's reply 5 (connection refused) is as definite as ECONNREFUSED.
 test('a host the SOCKS5 proxy finds refusing (reply 5) is given up once a file has spent its retries, its other files not tried, named', async () => {
@@ -333,7 +333,7 @@ test('a host the SOCKS5 proxy finds refusing (reply 5) is given up once a file h
   assert.equal(ok.status, 'ok', ok.message)
 })
 
-// hunt46 D3: undici's SOCKS5 client heard a close in the middle of the handshake as nothing: the
+// undici's SOCKS5 client heard a close in the middle of the handshake as nothing: the
 // request waited for its 5 s timer or the headers timeout, then 'headers timeout', every attempt.
 test('a SOCKS5 proxy that closes the connection during its handshake fails at once, named, retried', async () => {
   const stages = { greeting: 0, request: 0 }
@@ -380,7 +380,7 @@ test('a SOCKS5 proxy that closes the connection during its handshake fails at on
   }
 })
 
-// hunt79 F5: undici gave a SOCKS5 proxy's CONNECT 5 s, whatever --connect-timeout said: Tor, whose
+// undici gave a SOCKS5 proxy's CONNECT 5 s, whatever --connect-timeout said: Tor, whose
 // circuits often take longer, failed every file (as OpenVPN's fixed 5 s did, OpenVPN/openvpn#267).
 test('a SOCKS5 proxy slower than 5 s to open its tunnel is waited for up to the connect timeout', async () => {
   const slow = await startSocks5Proxy({ connectDelay: 5_500 })
@@ -400,7 +400,7 @@ test('a SOCKS5 proxy slower than 5 s to open its tunnel is waited for up to the 
   }
 })
 
-// hunt46 D9: a SOCKS5 proxy silent at its handshake failed each request as 'proxy … did not answer
+// a SOCKS5 proxy silent at its handshake failed each request as 'proxy … did not answer
 // in time' (undici's 5 s timer), a refusal in words: never taken for the black hole it is.
 test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and given up for the run', async () => {
   // Connections it takes and never answers, dropped at its close.
@@ -409,7 +409,7 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
     const proxy = `socks5h://127.0.0.1:${silent.port}`
     const urls = Array.from({ length: 40 }, (_, i) => `http://h${i}.example.org/a.jpg`)
     const started = Date.now()
-    // hunt79: the connect timeout, not undici's fixed 5 s (which ran whatever it was).
+    // the connect timeout, not undici's fixed 5 s (which ran whatever it was).
     const results = await withEnv({}, () =>
       run(urls, { out: join(dir, 'socks-silent'), proxy, retries: 2, concurrency: 8, connectTimeout: 1000 }),
     )
@@ -427,7 +427,7 @@ test('a SOCKS5 proxy that never answers its handshake is a connect timeout, and 
   }
 })
 
-// hunt84 F2: the TLS handshake inside a SOCKS5 tunnel had no timer of its own (undici's SOCKS5
+// the TLS handshake inside a SOCKS5 tunnel had no timer of its own (undici's SOCKS5
 // agent waits for it without one): a server that took the tunnel and never answered TLS held the
 // file to the headers timeout, told as the connection still opening, and its socket stayed open.
 test('the TLS handshake inside a SOCKS5 tunnel ends at the connect timeout, naming the origin', async () => {
@@ -452,7 +452,7 @@ test('the TLS handshake inside a SOCKS5 tunnel ends at the connect timeout, nami
   }
 })
 
-// hunt84: undici's SOCKS5 pools read headers up to Node's 16 KB, where every other path reads
+// undici's SOCKS5 pools read headers up to Node's 16 KB, where every other path reads
 // 256 KB (a long Content-Security-Policy, many cookies): imgpull's own pools now read as many.
 test('through a SOCKS5 proxy, headers over 16 KB are read as on every other path', async () => {
   const big = await startRouteServer({
@@ -509,7 +509,7 @@ test('through a SOCKS5 proxy, connections are kept alive as direct ones are', as
 test('the CLI through ALL_PROXY=socks5://: no warning on stderr; SOCKS4 is a usage error naming the variable', async () => {
   const out = join(dir, 'socks-cli')
   // An https:// URL by IP address too: undici names the IP as TLS server name (Node's DEP0123).
-  // On a transfer thread too, where the command's own filter of warnings did not reach (hunt88:
+  // On a transfer thread too, where the command's own filter of warnings did not reach (
   // `(node:PID) [DEP0123] DeprecationWarning: Setting the TLS ServerName to an IP address ...`).
   for (const threads of ['0', '1']) {
     const r = await runCli(

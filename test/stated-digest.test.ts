@@ -122,7 +122,7 @@ test('stated digests: which header covers the whole file, and when', () => {
   }
 })
 
-test('digests of the encoded bytes of a content-coded answer (hunt79 F4)', () => {
+test('digests of the encoded bytes of a content-coded answer', () => {
   type Case = [string, Record<string, string>, boolean, Partial<StatedDigest>[]]
   const table: Case[] = [
     ['none', {}, true, []],

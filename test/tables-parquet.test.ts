@@ -466,7 +466,7 @@ test('a URL column that cannot hold text (a number, a timestamp, a list, a struc
       assert.ok(error.message.startsWith(`${path}: the URL column "${urlCol}" is ${what}`), error.message)
     }
   }
-  // A field of a struct, named with a dot: --url-col names top-level columns (hunt152).
+  // A field of a struct, named with a dot: --url-col names top-level columns.
   await assert.rejects(readAll([copy], { urlCol: 'size.w' }), {
     name: 'UsageError',
     message:
@@ -477,7 +477,7 @@ test('a URL column that cannot hold text (a number, a timestamp, a list, a struc
     assert.equal((await readAll([copy], { urlCol })).length > 0, true, urlCol)
 })
 
-test("a --hash-col column that cannot hold a digest (INT64, as LAION's hash; a double, a list) is a usage error before the first row (hunt152)", async () => {
+test("a --hash-col column that cannot hold a digest (INT64, as LAION's hash; a double, a list) is a usage error before the first row", async () => {
   // Without it, every row failed as invalid-hash ("\"9007199254740993\" is not a sha256") once the
   // whole table was read, and nothing was fetched.
   const copy = join(dir, 'hash-types.parquet')

@@ -279,7 +279,7 @@ test('a file saved in place of a table (a Git LFS pointer, a web page, an S3 err
   assert.equal(server.stats.requests, before, 'nothing fetched')
 })
 
-test("a table under another table format's name (Parquet or JSON lines as .csv, CSV as .jsonl) is named as what it is, nothing fetched (hunt170)", async () => {
+test("a table under another table format's name (Parquet or JSON lines as .csv, CSV as .jsonl) is named as what it is, nothing fetched", async () => {
   // Before: a Parquet file as .csv "does not read as a text table: its first line holds binary
   // data (a wrong --input-format?)"; JSON lines as .csv listed `{"url":"http://…"` among its
   // columns and offered it for --url-col; CSV as .jsonl "line 1: not valid JSON (Unexpected token".
@@ -354,7 +354,7 @@ test("a table under another table format's name (Parquet or JSON lines as .csv, 
   assert.equal(server.stats.requests, before + 2)
 })
 
-test('a row failed for its own cells (invalid-hash, invalid-row) is fetched once mended, not skipped as failed before (hunt170)', async () => {
+test('a row failed for its own cells (invalid-hash, invalid-row) is fetched once mended, not skipped as failed before', async () => {
   // Before: --hash-col caption (a slip) failed every row as invalid-hash; the run with --hash-col
   // sha256 then skipped all of them as "permanently failed before", with the old message about the
   // caption ("photo 0" is not a sha256), and a corrected JSON line stayed an invalid-row.
@@ -715,7 +715,7 @@ test('URL cells that are not one URL fail in their rows, saying what is wrong, a
     assert.ok(!fetched.some((u) => u.includes(`/cell-${n}`)), `cell-${n} fetched`)
 })
 
-test('a hash-mismatch is judged against the table as it is now: a corrected hash cell is fetched, an unchanged one skipped (hunt174)', async () => {
+test('a hash-mismatch is judged against the table as it is now: a corrected hash cell is fetched, an unchanged one skipped', async () => {
   // Before: the rerun after correcting the cell skipped the row as "permanently failed before",
   // its message still saying the input gives the old hash; only --retry-failed fetched it.
   const paths = [0, 1, 2].map((i) => `/rehash-${i}`)
@@ -773,7 +773,7 @@ test('a hash-mismatch is judged against the table as it is now: a corrected hash
   )
 })
 
-test('WebDataset: a row whose hash cell was corrected lands in its sealed shard, sealed again (hunt174)', async () => {
+test('WebDataset: a row whose hash cell was corrected lands in its sealed shard, sealed again', async () => {
   const paths = [0, 1, 2].map((i) => `/rehash-w${i}`)
   const right = paths.map((p) => digest('sha256', p))
   const csv = join(dir, 'rehash-w.csv')

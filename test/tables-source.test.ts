@@ -192,7 +192,7 @@ test('every input is checked before the first row: files, formats, and every fil
   })
   // An imgpull output folder beside it (its manifest.jsonl, a shard's Parquet) is no folder of
   // tables: it was offered ('2 folders in it hold tables ...: give them'), and imgpull refuses it
-  // as an input (hunt154).
+  // as an input.
   for (const [out, file] of [
     ['photos', 'manifest.jsonl'],
     [join('runs', 'shards'), '00000.parquet'],

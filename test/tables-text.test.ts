@@ -386,7 +386,7 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
     ],
   )
   // A JSON lines URL that is a list (several images a row), an object (its key holding the URL
-  // named, hunt152), a number or a boolean says so, not "not a URL".
+  // named), a number or a boolean says so, not "not a URL".
   const shapes = await file(
     'shapes.jsonl',
     [
@@ -412,7 +412,7 @@ test('empty and invalid URL cells are rows like any other, failed naming the fil
   )
 })
 
-test('a dotted name whose first part is a column (--url-col meta.url: a key inside a JSON object or a Parquet struct) is refused with how to make it a column, not taken for a later key carried null (hunt152)', async () => {
+test('a dotted name whose first part is a column (--url-col meta.url: a key inside a JSON object or a Parquet struct) is refused with how to make it a column, not taken for a later key carried null', async () => {
   const nested = await file(
     'nested.jsonl',
     '{"meta":{"url":"https://images.example/a.jpg","license":"cc0"},"caption":"a"}\n',

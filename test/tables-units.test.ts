@@ -45,7 +45,7 @@ test('the format comes from the name: four tables, each optionally gzip-compress
   for (const [name, expected] of cases) assert.deepEqual(detectTableFormat(name), expected, name)
 })
 
-test('a table of another format than its name says is told by its first text (hunt170)', () => {
+test('a table of another format than its name says is told by its first text', () => {
   // Read as what they were named, these were "first line holds binary data (a wrong
   // --input-format?)" and a JSON object's pieces listed as CSV columns, one offered for --url-col.
   const parquet = 'PAR1\x15\x04\x15\x10'
@@ -520,7 +520,7 @@ test('a CSV file\'s escape: \\" only on positive evidence (Spark, Hive, MySQL), 
   assert.equal(backslashRecord(same, '1,"say \\"hi\\""\n', ','), same, 'no backslash dropped: not read again')
 })
 
-test('failureHolds: a hash-mismatch holds while the row names the digest it was checked against, a limit while it is as strict (hunt174)', () => {
+test('failureHolds: a hash-mismatch holds while the row names the digest it was checked against, a limit while it is as strict', () => {
   const e = 'e'.repeat(64)
   const f = 'f'.repeat(64)
   const md5 = 'a'.repeat(32)

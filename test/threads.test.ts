@@ -81,7 +81,7 @@ test('on threads: a stalled body is cut by the idle timeout, a slow one by the t
   assert.equal(by('/th-stall?size=1000000&stall=700000&times=1').status, 'ok')
   const forever = by('/th-forever?size=100000&drip=5000')
   assert.equal(forever.error, 'timeout')
-  // hunt73 F2: said to have been cut in its body, not a bare "total timeout".
+  // said to have been cut in its body, not a bare "total timeout".
   assert.match(
     forever.message ?? '',
     /^total timeout after 3 s on .*: its body was under way and had not ended/,
@@ -123,7 +123,7 @@ test('--threads through the CLI: the same files, and a usage error for a bad cou
 })
 
 test('what the engine throws while a thread reports (a journal on a full disk) fails that transfer with it, not the process', async () => {
-  // hunt80 F2: thrown from the thread's message handler, it was uncaught: a stack trace, exit 1.
+  // thrown from the thread's message handler, it was uncaught: a stack trace, exit 1.
   const threads = new TransferThreads(1, {}, () => {})
   try {
     await threads.ready()
@@ -294,7 +294,7 @@ test('--threads auto: a list shorter than the threshold starts no thread, howeve
   assert.equal((await outputFiles(longOut)).length, 260)
 })
 
-// hunt91: a thread that died as it started was replaced at once, with no limit and no word: under
+// a thread that died as it started was replaced at once, with no limit and no word: under
 // --threads N the run waited for a ready thread forever, respawning one after another; under auto
 // it respawned them for the whole run beside the main thread. Proof without a hook in imgpull: a
 // copy of the bundle whose thread code throws as it loads (a broken install), and counts its loads.
@@ -352,7 +352,7 @@ test('a transfer thread that dies as it starts: a few tries, then said once; --t
   assert.equal((await outputFiles(join(dir, 'dying-auto'))).length, 210)
 })
 
-// hunt92: a thread that died after it was ready was replaced at once, without a limit: one that
+// a thread that died after it was ready was replaced at once, without a limit: one that
 // dies on every file (out of memory on each) was respawned for every attempt of every file, and
 // the files failed once their retries were spent. Proof without a hook in imgpull: a copy of the
 // bundle whose thread loads its real code, then ends itself on each file it is handed.
@@ -455,7 +455,7 @@ test('--threads auto and a server that serves one connection at a time: across t
   // The main thread's idle keep-alive connection, left when transfers move to a thread, would hold
   // the server's one slot while the thread's requests wait in its backlog (to the headers timeout,
   // 4 s here). It does not: measured on the server, no connection sat idle a second while others
-  // waited, and a Python http.server took as long with --threads 0 as with auto (hunt88).
+  // waited, and a Python http.server took as long with --threads 0 as with auto.
   const one = await startOneAtATimeServer()
   try {
     const urls = Array.from({ length: AUTO_THREADS_AFTER + 60 }, (_, i) => `${one.origin}/one-${i}.jpg`)

@@ -391,7 +391,7 @@ test('an authority not trusted is named from the chain the server sent: a leaf a
   }
 })
 
-// hunt46 D5: a TLS server (rustls, as axum-server#121 shows) answers a plain HTTP request with an
+// a TLS server (rustls, as axum-server#121 shows) answers a plain HTTP request with an
 // alert record: 'the answer is not well-formed HTTP: Expected HTTP/', a network error retried.
 test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying https:// may be meant', async () => {
   const alerting = await startRawServer((socket) => {
@@ -411,7 +411,7 @@ test('an http:// URL whose port speaks TLS (an alert back): tls, at once, saying
   }
 })
 
-// hunt128: the sibling over HTTP/2. A port that speaks only cleartext HTTP/2 (hyper without
+// the sibling over HTTP/2. A port that speaks only cleartext HTTP/2 (hyper without
 // `http1`, hyperium/hyper#2378; an nginx `listen ... http2` without `ssl`; a gRPC port) answers an
 // HTTP/1.1 request with its SETTINGS frame: 'a status line that is not HTTP/1.1's
 // (`\x00\x00\x12\x04...`)', a network error retried every time. curl says "Received HTTP/0.9 when
@@ -444,7 +444,7 @@ test('an http:// URL whose port speaks only cleartext HTTP/2 (a SETTINGS frame b
   }
 })
 
-// hunt73 F1: a TLS front that takes the connection and the ClientHello and never answers (curl:
+// a TLS front that takes the connection and the ClientHello and never answers (curl:
 // "SSL connection timeout") was told as a bare "connect timeout", as a dropped SYN and a resolver
 // that never answers were: a user looked for a firewall. The message says the handshake stalled.
 test('a TLS handshake that gets no answer: the connect timeout says so, on transfer threads too', async () => {
@@ -908,7 +908,7 @@ test('insecure takes what any certificate serves, with one warning per run', asy
   }
 })
 
-// hunt53 F5: a URL whose host is written fully qualified (`https://cdn.example.com./a.jpg`) sent
+// a URL whose host is written fully qualified (`https://cdn.example.com./a.jpg`) sent
 // its trailing dot in the TLS server name; Go's TLS servers (Caddy, Traefik) refuse that
 // handshake (golang/go#63117, RFC 6066 §3), where curl, which strips it, gets the image.
 test('a host name with a trailing dot: the server name (SNI) goes without it, the certificate checked for the name', async () => {
@@ -940,7 +940,7 @@ test('a host name with a trailing dot: the server name (SNI) goes without it, th
     const r = await fetchOne(`https://localhost.:${port}`, { caCert: certs.ca, retries: 0 })
     assert.equal(r.status, 'ok', r.message)
     assert.deepEqual(names, ['localhost'])
-    // hunt53 U3: through an HTTP proxy's CONNECT tunnel and a SOCKS5 proxy, the dot stayed.
+    // through an HTTP proxy's CONNECT tunnel and a SOCKS5 proxy, the dot stayed.
     for (const proxy of proxies) {
       names.length = 0
       const through = await fetchOne(`https://localhost.:${port}`, {
@@ -958,7 +958,7 @@ test('a host name with a trailing dot: the server name (SNI) goes without it, th
   }
 })
 
-// hunt112: over HTTP/2, a TLS record that did not parse after the handshake (the server's raw
+// over HTTP/2, a TLS record that did not parse after the handshake (the server's raw
 // alert, as a middlebox corrupting bytes makes one) failed as `tls`, at once ("the TLS handshake
 // failed (bad record type)"), where the next connection fetched the file; three such files would
 // give up the host for the run. It is the connection's failure, as a reset is.

@@ -192,7 +192,7 @@ test('--verify decode: a body whole in structure but not decodable fails as unde
   assert.equal(plain.code, 0, 'without --verify decode the structural check is what counts')
 })
 
-test('an SVG whose root comes after a long licence comment is decoded, resized and verified (hunt49)', async () => {
+test('an SVG whose root comes after a long licence comment is decoded, resized and verified', async () => {
   // Its `<svg` is at byte 2,958: libvips tells an SVG file by its first 1,000 bytes only, and took
   // this one for "unsupported image format", so --verify decode and --resize refused a good image.
   const url = `${origin}/images/long-comment-bom.svg`
@@ -210,7 +210,7 @@ test('an SVG whose root comes after a long licence comment is decoded, resized a
   assert.deepEqual([png.path, png.width, png.height], ['long-comment-bom.png', 80, 60])
 })
 
-test('an SVG is drawn from its bytes alone: a file beside its part (another download) never reaches the output (hunt49)', async () => {
+test('an SVG is drawn from its bytes alone: a file beside its part (another download) never reaches the output', async () => {
   // Read by its path, librsvg resolves an <image> href against the part's folder, where other
   // downloads' parts are: a hostile SVG resized or re-encoded carried another image out in its pixels.
   const out = join(dir, 'peeks')
@@ -256,7 +256,7 @@ test('an SVG whose XML entities grow (a billion laughs) fails at once, said as s
   )
 })
 
-test('a format this libvips cannot read is named in the failure, not called an unsupported file (hunt49)', async () => {
+test('a format this libvips cannot read is named in the failure, not called an unsupported file', async () => {
   // libvips' words alone, 'Input file contains unsupported image format', read as a broken file.
   const out = join(dir, 'unread')
   const names = ['images/v3.bmp', 'images/three-sizes.ico', 'images/bare.jxl', 'images/plain.jp2']
@@ -532,7 +532,7 @@ test('an image over --max-pixels by its header is refused as its head arrives, n
   }
 })
 
-test('a failure of a limit is judged against the limit as it is now: loosened, the image is fetched again; as strict, skipped (hunt174)', async () => {
+test('a failure of a limit is judged against the limit as it is now: loosened, the image is fetched again; as strict, skipped', async () => {
   // Before: --min-size 250 refused the 200x300 photo (too-small), and the rerun with --min-size
   // 150 skipped it as "permanently failed before"; so did --max-size raised past a too-large file,
   // and a plain download after --verify decode failed an image a plain download keeps.

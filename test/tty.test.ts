@@ -180,7 +180,7 @@ test('- read from a terminal: once a typed URL is done, the progress line stays 
   assert.match(screen(term.raw).join('\n'), /2 images, .* 0 failed/)
 })
 
-test('- read from a terminal says so, and what ends the list; piped, it says nothing (hunt154)', async () => {
+test('- read from a terminal says so, and what ends the list; piped, it says nothing', async () => {
   // `imgpull - -o photos` on a terminal waited for typed URLs without a word, as if it hung.
   const out = join(dir, 'tty-typed')
   const command = `exec '${process.execPath}' '${CLI}' - -o '${out}'`

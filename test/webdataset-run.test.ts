@@ -567,7 +567,7 @@ test('a table that shrank past whole shards: the run stops before sealing, namin
   assert.ok((await readFile(join(out, '00004.tar'))).equals(before.get('00004.tar')!))
 })
 
-test('imgpull status on a WebDataset folder names the shard size, how many shards are sealed and which are not yet (hunt152)', async () => {
+test('imgpull status on a WebDataset folder names the shard size, how many shards are sealed and which are not yet', async () => {
   // It gave the counts of rows alone: whether the dataset was whole, shard by shard, was for ls.
   const file = join(dir, 'status.csv')
   await writeFile(

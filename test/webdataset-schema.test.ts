@@ -219,7 +219,7 @@ test('JSON lines: types from the first 1,000 lines, the same in every shard; a l
   const members = await readTar(join(out, '00001.tar'))
   const json = members.find((m) => m.name.endsWith('.json'))!
   assert.equal(JSON.parse(json.data.toString()).n, 2.5, 'the sample’s .json keeps the value as written')
-  // hunt54 U3: said, not silent (once a column).
+  // said, not silent (once a column).
   const warned = run.stderr.split('\n').filter((l) => l.startsWith('imgpull: warning:'))
   assert.equal(warned.length, 1, run.stderr)
   assert.match(

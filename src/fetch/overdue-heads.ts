@@ -6,7 +6,7 @@ import { closeIdleOf } from './origin-pool.js'
  * ESP32's web server, Python's `http.server` speaking HTTP/1.1) waits on our idle keep-alive
  * connection for its next request, while our other requests sit in its accept backlog: 20 files
  * took 51 s there, each stall lasting until a keep-alive or headers timeout, where wget2, opening
- * a connection per file, took under a second (hunt76 U1).
+ * a connection per file, took under a second.
  */
 export const HEAD_OVERDUE_MS = 1_000
 

@@ -28,7 +28,7 @@ const GO_ON = O_RDWR | NO_FOLLOW
 /**
  * Part files wait for a free file descriptor too (see `OPEN_WAITS`): the answer is in hand by then
  * (the part file is opened at the body's first write), and failing there threw away an answer the
- * host had served, and asked for it again (hunt50 D2).
+ * host had served, and asked for it again.
  */
 
 /** Open a part file (`fresh`: from byte 0, else to go on), never through a link (see `FRESH`). */

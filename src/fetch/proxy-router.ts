@@ -127,7 +127,7 @@ export class ProxyRouter extends EventEmitter {
    * The agent for `proxy`; `servername`, a TLS server name the host's own would be wrong for (see
    * `serverName`: a host with a trailing dot), gets one of its own. Both of undici's proxy agents
    * take the tunnelled TLS server name from their static `requestTls`, never from the request, so
-   * without it the dot went in the SNI, which Go's TLS servers refuse (hunt53 U3). Such hosts are
+   * without it the dot went in the SNI, which Go's TLS servers refuse. Such hosts are
    * rare: an agent each costs little.
    */
   #agentFor(proxy: URL, servername?: string): Dispatcher {
@@ -212,7 +212,7 @@ export class ProxyRouter extends EventEmitter {
    * the origin inside it for https:// under the connect timeout too, as undici's connector times
    * it inside an HTTP proxy's tunnel. undici's SOCKS5 agent, used before, gave that handshake no
    * timer at all: a server that took the tunnel and never answered TLS held each file to the
-   * headers timeout, told as a connection still opening, and its socket stayed open (hunt84 F2).
+   * headers timeout, told as a connection still opening, and its socket stayed open.
    */
   #socksAgent(proxy: URL, servername: string | undefined): Dispatcher {
     const { buildConnector, socks } = this.#agentsOf!

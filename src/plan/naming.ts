@@ -137,7 +137,7 @@ export function safeSegment(segment: string): string {
  * format `sniff` tells (`.cur`, `.jp2`, `.jpx` too: `favicon.cur` was `favicon.cur.cur`) and the other
  * names in use for them (`.jfif`, as Windows saves a JPEG from a browser; `.jpe`, `.apng`, `.avifs`...),
  * with a compression's after it (`photo.jpg.gz`, `logo.svgz`): a file is kept only as the image its
- * Content-Encoding decoded to, so `photo.jpg.gz` was saved as `photo.jpg.gz.jpg` (hunt77 U4).
+ * Content-Encoding decoded to, so `photo.jpg.gz` was saved as `photo.jpg.gz.jpg`.
  */
 const IMAGE_EXT =
   /\.(?:(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf)(?:\.(?:gz|gzip|br|zst))?|svgz)$/i
