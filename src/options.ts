@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { attachClientIdentity, readClientCert, warnClientCert } from './fetch/client-cert.js'
 import { attachCookies, readCookiesFile } from './fetch/cookies.js'
+import { fitsRequest } from './fetch/field-value.js'
 import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
 import { readCaFile } from './fetch/trust.js'
@@ -14,9 +15,7 @@ import { HOMEPAGE, VERSION } from './version.js'
  * export, and node:http's lazy `WebSocket` getters (Node 22 and later) then load Node's own copy of
  * undici, ~20 ms of start-up before the first request.
  */
-const { validateHeaderName, validateHeaderValue } = createRequire(import.meta.url)(
-  'node:http',
-) as typeof import('node:http')
+const { validateHeaderName } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
 export interface Options {
@@ -310,7 +309,7 @@ function checkKinds(o: ResolvedOptions): void {
   for (const key of ['cookies', 'command', 'clientCert', 'clientKey', 'clientCertPassword'] as const)
     if (o[key] !== undefined && typeof o[key] !== 'string')
       throw new TypeError(`Expected \`${key}\` to be a string, got ${shownValue(o[key])}`)
-  if (!isHeaderValue('User-Agent', o.userAgent))
+  if (!isHeaderValue(o.userAgent))
     throw new TypeError(
       `Expected \`userAgent\` to be a header value (a string without line breaks), got ${shownValue(o.userAgent)}`,
     )
@@ -324,7 +323,7 @@ function checkKinds(o: ResolvedOptions): void {
       throw new TypeError(
         `Invalid header name ${JSON.stringify(name)}: a name is one word of letters, digits and !#$%&'*+-.^_\`|~`,
       )
-    if (!isHeaderValue(name, value))
+    if (!isHeaderValue(value))
       throw new TypeError(
         `Invalid value of the header ${name}: ${shownValue(value)} (a header value is a string without line breaks)`,
       )
@@ -369,16 +368,8 @@ export function drawWait(wait: ResolvedOptions['wait'], random = Math.random()):
   return Math.round(wait[0] + random * (wait[1] - wait[0]))
 }
 
-/** A header's value as Node's HTTP client sends one: a string without line breaks or NUL. */
-function isHeaderValue(name: string, value: unknown): boolean {
-  try {
-    if (typeof value !== 'string') return false
-    validateHeaderValue(name, value)
-    return true
-  } catch {
-    return false
-  }
-}
+/** A header's value a request can carry (see `fitsRequest`: no line break, NUL or other control character). */
+const isHeaderValue = (value: unknown): boolean => typeof value === 'string' && fitsRequest(value)
 
 /** Every option's name: a key not among them is a typo (`concurency`), refused, not ignored. */
 const OPTION_NAMES = [
