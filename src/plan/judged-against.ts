@@ -1,5 +1,6 @@
 import type { JobRecord } from '../journal/journal.js'
 import type { Job } from '../types.js'
+import { HASH_MISMATCH_REASON } from '../verify/file-check.js'
 
 /**
  * The run's limits a permanent failure is judged against (`ResolvedOptions`' and its transform's):
@@ -54,13 +55,6 @@ export function judgedAgainst(job: Job, code: string, limits: Limits): string | 
 }
 
 /**
- * The expected digest of a `hash-mismatch` recorded before the journal kept it: its message says
- * it at its end, after the URL (`<url>: sha256 is <got>, not <expected> as the input says`, see
- * `FileCheck.finish`).
- */
-const FROM_MESSAGE = /(?:^|: )(sha256|md5) is [0-9a-f]+, not ([0-9a-f]+) as the input says$/
-
-/**
  * Whether an earlier run's permanent failure still holds for `job` as the table and the run give
  * it now. A `hash-mismatch` holds while the row names the digest it was checked against (its
  * `checked`, or its message in a journal written before that was kept): a hash cell corrected,
@@ -77,7 +71,7 @@ export function failureHolds(job: Job, earlier: JobRecord, limits: Limits): bool
   if (earlier.error === 'undecodable') return limits.decodes
   if (earlier.error === 'robots-tag') return !limits.ignoreRobotsTag
   if (earlier.error === 'hash-mismatch') {
-    const said = FROM_MESSAGE.exec(earlier.message ?? '')
+    const said = HASH_MISMATCH_REASON.exec(earlier.message ?? '')
     const checked = earlier.checked ?? (said ? `${said[1]}:${said[2]}` : undefined)
     return checked === undefined || checked === spelled(job.expectedHash)
   }

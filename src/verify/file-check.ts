@@ -222,7 +222,7 @@ export class FileCheck {
       return {
         ok: false,
         kind: 'hash-mismatch',
-        reason: `${expected.type} is ${got}, not ${expected.value} as the input says`,
+        reason: hashMismatchReason(expected.type, got, expected.value),
       }
     }
     // The completeness walk may have met the size where the head could not show it (a JPEG's
@@ -267,3 +267,13 @@ async function headDimensions(parts: Buffer[], ext: string): Promise<{ width?: n
   }
   return dimensions(Buffer.concat(parts).subarray(0, HEAD_BYTES), ext)
 }
+
+/** A `hash-mismatch`'s reason: `sha256 is <got>, not <expected> as the input says` (read back by `HASH_MISMATCH_REASON`). */
+export const hashMismatchReason = (type: string, got: string | undefined, expected: string): string =>
+  `${type} is ${got}, not ${expected} as the input says`
+
+/**
+ * `hashMismatchReason`'s words at the end of a failure's message (after its URL): the hash type and
+ * the expected digest, for a journal written before it recorded what a failure was checked against.
+ */
+export const HASH_MISMATCH_REASON = /(?:^|: )(sha256|md5) is [0-9a-f]+, not ([0-9a-f]+) as the input says$/
