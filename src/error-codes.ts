@@ -131,6 +131,12 @@ export const ROW_ERRORS: ReadonlySet<string> = new Set(['invalid-row', 'invalid-
 /** Failure codes of `http-NNN` form: any HTTP status that is not a success. */
 export type HttpErrorCode = `http-${number}`
 
+/** The status of an `http-NNN` failure code (`http-404` → 404); `undefined` for any other code. */
+export function httpStatusOf(code: string): number | undefined {
+  const status = /^http-(\d{3})$/.exec(code)
+  return status ? Number(status[1]) : undefined
+}
+
 /** Every failure code a result may carry. */
 export type ErrorCode = keyof typeof ERROR_CODES | HttpErrorCode
 

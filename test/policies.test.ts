@@ -883,6 +883,28 @@ test('a rerun tries again failures with a passing cause, never permanent ones', 
   for (const [code, expected] of table) assert.equal(retriedOnRerun(code), expected, code)
 })
 
+test('httpStatusOf reads the status of an http-NNN code only; isFailureCode takes 100-599', async () => {
+  const { httpStatusOf } = await import('../src/error-codes.js')
+  const { isFailureCode } = await import('../src/cli/failed-command.js')
+  const table: [string, number | undefined, boolean][] = [
+    ['http-404', 404, true],
+    ['http-207', 207, true],
+    ['http-599', 599, true],
+    ['http-600', 600, false],
+    ['http-099', 99, false],
+    ['http-4044', undefined, false],
+    ['http-40', undefined, false],
+    ['xhttp-404', undefined, false],
+    ['timeout', undefined, true],
+    ['unknown', undefined, true],
+    ['no-such-code', undefined, false],
+  ]
+  for (const [code, status, failure] of table) {
+    assert.equal(httpStatusOf(code), status, code)
+    assert.equal(isFailureCode(code), failure, code)
+  }
+})
+
 test('classify: a file system refusing a name is bad-name (its path said), not a network error', async () => {
   const { classify } = await import('../src/fetch/classify.js')
   const options = resolveOptions({})

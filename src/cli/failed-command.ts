@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
-import { ERROR_CODES } from '../error-codes.js'
+import { ERROR_CODES, httpStatusOf } from '../error-codes.js'
 import { UsageError } from '../errors.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
@@ -23,7 +23,9 @@ export function codesLine(codes: readonly { error: Code; n: number }[]): string 
 
 /** Whether `code` is one imgpull gives a failure: a named code, any `http-NNN`, or `unknown`. */
 export function isFailureCode(code: string): boolean {
-  return Object.hasOwn(ERROR_CODES, code) || /^http-[1-5]\d\d$/.test(code) || code === UNKNOWN_CODE
+  const status = httpStatusOf(code)
+  if (status !== undefined) return status >= 100 && status < 600
+  return Object.hasOwn(ERROR_CODES, code) || code === UNKNOWN_CODE
 }
 
 /**

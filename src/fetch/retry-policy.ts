@@ -1,4 +1,4 @@
-import { ERROR_CODES, httpRerun } from '../error-codes.js'
+import { ERROR_CODES, httpRerun, httpStatusOf } from '../error-codes.js'
 import { errorCode } from '../errors.js'
 import { retryDelay } from './retry-delay.js'
 import type { Pressure } from './scheduler.js'
@@ -192,8 +192,8 @@ export const closedOrReset = (error: unknown): boolean => {
  */
 export function retriedOnRerun(code: string | undefined): boolean {
   if (code === undefined) return true
-  const status = /^http-(\d{3})$/.exec(code)
-  if (status) return httpRerun(Number(status[1]))
+  const status = httpStatusOf(code)
+  if (status !== undefined) return httpRerun(status)
   return (ERROR_CODES as Record<string, { rerun: boolean }>)[code]?.rerun ?? false
 }
 

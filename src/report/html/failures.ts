@@ -1,4 +1,4 @@
-import { ERROR_CODES, INPUT_ERRORS } from '../../error-codes.js'
+import { ERROR_CODES, httpStatusOf, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
@@ -249,9 +249,8 @@ export function describeError(code: string): string | undefined {
     unknown: 'The journal holds no code for these failures.',
   }
   if (fixed[code]) return fixed[code]
-  const status = /^http-(\d{3})$/.exec(code)
-  if (!status) return undefined
-  const n = Number(status[1])
+  const n = httpStatusOf(code)
+  if (n === undefined) return undefined
   const http: Record<number, string> = {
     400: 'Bad request: the server rejected the address.',
     401: 'Unauthorised: the server wants credentials.',
