@@ -15,6 +15,7 @@ import { decodedSizeAtLeast } from '../verify/decoded-size.js'
 import { FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { readBackFile } from '../verify/read-back.js'
+import { sharePageHint } from '../verify/share-page.js'
 import { encodedDigests, type StatedDigest, statedDigests } from '../verify/stated-digest.js'
 import { type AnswersOnce, connectionOrigin } from './answers-once.js'
 import { boundaryOf, PartBody, partAnswer, WrappedBadly } from './byteranges.js'
@@ -1261,10 +1262,12 @@ async function receiveBody(
         : kind
           ? `: ${quoted(kind, 120)}`
           : ''
+    // A sharing site's page for the image (a link copied from the address bar): the link that gives the file.
+    const share = kind && /^(?:an )?HTML\b/.test(kind) ? sharePage(t) : undefined
     // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',
-      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${statusProxyNote(t, t.head!.headers)}`,
+      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${share ? `; ${share}` : ''}${statusProxyNote(t, t.head!.headers)}`,
     )
   }
   /**
@@ -2106,6 +2109,16 @@ function answeredThrough(t: Transfer): string | undefined {
 }
 
 /** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
+/** The link form that gives the file, when the page that answered (or the URL asked for) is a sharing site's page for it. */
+function sharePage(t: Transfer): string | undefined {
+  for (const href of [t.answeredAt, t.url]) {
+    if (href === undefined || !URL.canParse(href)) continue
+    const hint = sharePageHint(new URL(href))
+    if (hint) return hint
+  }
+  return undefined
+}
+
 function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
   const url = new URL(t.answeredAt ?? t.url)
   return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)

@@ -1,0 +1,66 @@
+import { photoId } from '../sources/unsplash/endpoints.js'
+
+/**
+ * The link form that gives the file, for a URL whose answer was an HTML page where an image should
+ * be and whose address is a sharing site's page for one (a link copied from a browser's address
+ * bar or a chat): `not an image: … an HTML page titled "Dropbox - sofa.jpg"` said what came, not
+ * how to get the photo. Said in words; nothing is fetched or read from the page (imgpull is no
+ * gallery scraper). `undefined` for any other address.
+ *
+ * The forms are each site's documented ones: Dropbox's `dl=1`
+ * (help.dropbox.com/share/force-download), Google Drive's `uc?export=download&id=`, Wikimedia's
+ * `Special:FilePath` (mediawiki.org/wiki/Help:Special_pages), an Imgur image's `i.imgur.com/ID.ext`;
+ * Pinterest and Flickr pages name their image by an address the page alone holds, and an
+ * Unsplash photo is fetched through its API (`imgpull unsplash photo`).
+ */
+export function sharePageHint(url: URL): string | undefined {
+  const host = url.hostname.toLowerCase().replace(/^(?:www|m)\./, '')
+  const path = url.pathname
+  if (host === 'dropbox.com') {
+    if (/^\/(?:sh|scl\/fo)\//.test(path))
+      return "a Dropbox shared folder's page, not a file: each image's own share link, with dl=1, gives it"
+    if (/^\/(?:s|scl\/fi)\//.test(path))
+      return `a Dropbox share page, not the file: the same link with dl=1${url.searchParams.get('dl') === '0' ? ' in place of dl=0' : ''} gives the file`
+  }
+  if (host === 'drive.google.com') {
+    const id =
+      /^\/file\/d\/([\w-]+)/.exec(path)?.[1] ?? (path === '/open' ? url.searchParams.get('id') : null)
+    if (id && /^[\w-]+$/.test(id))
+      return `a Google Drive page, not the file: https://drive.google.com/uc?export=download&id=${id} gives the file (when shared with anyone with the link)`
+  }
+  if (host === 'imgur.com') {
+    if (/^\/(?:a|gallery|t)\//.test(path))
+      return "an Imgur album page, not a file: each image's own address (on i.imgur.com) gives it"
+    // An image's id: 5 or 7 letters and digits, never all lower case as the site's own pages are (`/upload`).
+    const id = /^\/(?=[a-z]*[A-Z0-9])([a-zA-Z0-9]{5,8})\/?$/.exec(path)?.[1]
+    if (id) return `an Imgur page, not the file: https://i.imgur.com/${id}.jpg gives the file`
+  }
+  if (
+    /^(?:[a-z]{2}\.)?pinterest\.(?:com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})$/.test(host) &&
+    path.startsWith('/pin/')
+  )
+    return "a Pinterest pin page, not the file: the image's own address (on i.pinimg.com, as Copy image address gives it) gives the file"
+  if (host === 'flickr.com' && path.startsWith('/photos/'))
+    return "a Flickr photo page, not the file: the image's own address (on live.staticflickr.com, from the page's download menu) gives the file"
+  if (host === 'unsplash.com') {
+    const id = unsplashPhoto(url)
+    if (id)
+      return `an Unsplash photo page, not the file: imgpull unsplash photo ${id} gets it through the Unsplash API`
+  }
+  if (/(?:^|\.)(?:wikimedia|wikipedia)\.org$/.test(host)) {
+    const name = /^\/wiki\/(?:File|Image):(.+)$/.exec(path)?.[1]
+    if (name)
+      return `a Wikimedia file page, not the file: https://${url.hostname}/wiki/Special:FilePath/${name} gives the file`
+  }
+  return undefined
+}
+
+/** The photo id of an unsplash.com photo page's address, in any of the site's languages. */
+function unsplashPhoto(url: URL): string | undefined {
+  try {
+    const id = photoId(url.href)
+    return /^[\w-]{10,12}$/.test(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict'
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { Lookup } from '../src/fetch/shared-lookup.js'
+import { pull, type Result } from '../src/index.js'
+import { sharePageHint } from '../src/verify/share-page.js'
+import { cleanup, tempDir } from './support/cli.js'
+import { makeImage } from './support/images.js'
+import { type RouteServer, startRouteServer } from './support/route-server.js'
+
+// A link copied from a sharing site's address bar answers with the site's page for the image, not
+// the image: each site's names resolve here to a local server that answers as the site does.
+const SITES = ['www.dropbox.com', 'dl.dropboxusercontent.com', 'en.wikipedia.org', 'www.example-cdn.com']
+const systemLookup = dns.lookup
+type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
+function standIn(name: string, options: LookupOptions, callback: Callback): void {
+  if (!SITES.includes(name)) {
+    ;(systemLookup as Lookup)(name, options, callback)
+    return
+  }
+  if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }])
+  else callback(null, '127.0.0.1', 4)
+}
+
+const page = (title: string) => (_req: unknown, res: import('node:http').ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+  res.end(`<!DOCTYPE html><html><head><title>${title}</title></head><body><div id="app"></div></body></html>`)
+}
+
+let server: RouteServer
+let dir: string
+before(async () => {
+  const photo = makeImage('sofa.jpg', 4000)
+  server = await startRouteServer({
+    // Dropbox: the share page under dl=0, a redirect to the file under dl=1.
+    '/s/abc123/sofa.jpg': (req, res, url) => {
+      if (url.searchParams.get('dl') !== '1') return page('Dropbox - sofa.jpg - Simplify your life')(req, res)
+      res.writeHead(302, { location: `http://dl.dropboxusercontent.com:${port()}/file/sofa.jpg` }).end()
+    },
+    '/file/sofa.jpg': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': photo.length }).end(photo)
+    },
+    '/wiki/File:Eames_chair.jpg': page('File:Eames chair.jpg - Wikipedia'),
+    '/moodboard/chair.jpg': page('Sign in'),
+  })
+  dir = await tempDir('imgpull-share-')
+  ;(dns as { lookup: unknown }).lookup = standIn
+})
+after(async () => {
+  ;(dns as { lookup: unknown }).lookup = systemLookup
+  await server.close()
+  await cleanup(dir)
+})
+const port = () => new URL(server.origin).port
+
+test('a sharing site page in place of the image: its failure names the link form that gives the file', async () => {
+  const p = port()
+  const urls = [
+    `http://www.dropbox.com:${p}/s/abc123/sofa.jpg?dl=0`,
+    `http://www.dropbox.com:${p}/s/abc123/sofa.jpg?dl=1`,
+    `http://en.wikipedia.org:${p}/wiki/File:Eames_chair.jpg`,
+    // Any other site's page: what it looks like, and no hint.
+    `http://www.example-cdn.com:${p}/moodboard/chair.jpg`,
+  ]
+  const results: Result[] = []
+  for await (const r of pull(urls, { out: join(dir, 'board'), journal: false, retries: 0 })) results.push(r)
+  const by = new Map(results.map((r) => [r.job.url, r]))
+  const share = by.get(urls[0])!
+  assert.equal(share.error, 'not-an-image')
+  assert.match(
+    share.message!,
+    /: an HTML page titled "Dropbox - sofa\.jpg - Simplify your life"; a Dropbox share page, not the file: the same link with dl=1 in place of dl=0 gives the file$/,
+  )
+  assert.equal(by.get(urls[1])!.status, 'ok', by.get(urls[1])!.message)
+  assert.match(
+    by.get(urls[2])!.message!,
+    /; a Wikimedia file page, not the file: https:\/\/en\.wikipedia\.org\/wiki\/Special:FilePath\/Eames_chair\.jpg gives the file$/,
+  )
+  assert.match(by.get(urls[3])!.message!, / bytes: an HTML page titled "Sign in"$/)
+})
+
+test('the link form that gives the file, for each sharing site a page address is copied from', () => {
+  const cases: [string, string | undefined][] = [
+    [
+      'https://www.dropbox.com/scl/fi/k2j3h4/lamp.jpg?rlkey=q8w7&dl=0',
+      'a Dropbox share page, not the file: the same link with dl=1 in place of dl=0 gives the file',
+    ],
+    [
+      'https://www.dropbox.com/s/abc/lamp.jpg',
+      'a Dropbox share page, not the file: the same link with dl=1 gives the file',
+    ],
+    [
+      'https://www.dropbox.com/sh/abc/AAB?dl=0',
+      "a Dropbox shared folder's page, not a file: each image's own share link, with dl=1, gives it",
+    ],
+    ['https://www.dropbox.com/home/photos', undefined],
+    [
+      'https://drive.google.com/file/d/1AbC-dE_f/view?usp=sharing',
+      'a Google Drive page, not the file: https://drive.google.com/uc?export=download&id=1AbC-dE_f gives the file (when shared with anyone with the link)',
+    ],
+    [
+      'https://drive.google.com/open?id=1ZyX',
+      'a Google Drive page, not the file: https://drive.google.com/uc?export=download&id=1ZyX gives the file (when shared with anyone with the link)',
+    ],
+    ['https://drive.google.com/open?id=%3Cscript%3E', undefined],
+    [
+      'https://imgur.com/AbC12dE',
+      'an Imgur page, not the file: https://i.imgur.com/AbC12dE.jpg gives the file',
+    ],
+    [
+      'https://imgur.com/gallery/cozy-nook-XyZ98',
+      "an Imgur album page, not a file: each image's own address (on i.imgur.com) gives it",
+    ],
+    ['https://imgur.com/upload', undefined],
+    [
+      'https://m.imgur.com/Ab3dE',
+      'an Imgur page, not the file: https://i.imgur.com/Ab3dE.jpg gives the file',
+    ],
+    [
+      'https://www.pinterest.co.uk/pin/123456789/',
+      "a Pinterest pin page, not the file: the image's own address (on i.pinimg.com, as Copy image address gives it) gives the file",
+    ],
+    [
+      'https://www.flickr.com/photos/someone/5338761231/',
+      "a Flickr photo page, not the file: the image's own address (on live.staticflickr.com, from the page's download menu) gives the file",
+    ],
+    [
+      'https://unsplash.com/photos/a-lake-in-the-mountains-Dwu85P9SOIk',
+      'an Unsplash photo page, not the file: imgpull unsplash photo Dwu85P9SOIk gets it through the Unsplash API',
+    ],
+    [
+      'https://unsplash.com/de/fotos/ein-bergsee-Dwu85P9SOIk',
+      'an Unsplash photo page, not the file: imgpull unsplash photo Dwu85P9SOIk gets it through the Unsplash API',
+    ],
+    ['https://unsplash.com/s/photos/lake', undefined],
+    [
+      'https://commons.wikimedia.org/wiki/File:Bauhaus_logo.svg',
+      'a Wikimedia file page, not the file: https://commons.wikimedia.org/wiki/Special:FilePath/Bauhaus_logo.svg gives the file',
+    ],
+    ['https://en.wikipedia.org/wiki/Bauhaus', undefined],
+    ['https://images.example.com/s/abc/lamp.jpg', undefined],
+  ]
+  for (const [url, hint] of cases) assert.equal(sharePageHint(new URL(url)), hint, url)
+})
