@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import { errorCode, type GatewayAnswer, HTTPError, ImgpullError, TimeoutError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
+import { pastedTail } from '../plan/url-problem.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { pixelLimit } from '../transform/spec.js'
 import type { Job, Validators } from '../types.js'
@@ -922,7 +923,12 @@ const decide: Step = async (t) => {
       const refusal = readRefusal(decision.status, head.headers)
       throw new HTTPError(
         refusal.status,
-        t.shown + t.via + statusProxyNote(t, head.headers) + refusedCredentials(t, decision.status) + page,
+        t.shown +
+          t.via +
+          statusProxyNote(t, head.headers) +
+          refusedCredentials(t, decision.status) +
+          page +
+          pastedAfter(t, decision.status),
         refusal.retryAfter,
         t.offset > 0,
         {
@@ -2031,6 +2037,16 @@ async function nginxPage(t: Transfer, status: number): Promise<string> {
  * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
  * sent by Basic to a server that asks for Digest, why its challenge was not answered.
  */
+/**
+ * A URL the server does not have as written (400, 403, 404, 410), asked for itself (no redirect),
+ * that ends in punctuation pasted with it from a chat or a sentence: the URL meant (see `pastedTail`).
+ */
+function pastedAfter(t: Transfer, status: number): string {
+  if (![400, 403, 404, 410].includes(status) || t.via !== '') return ''
+  const hint = pastedTail(t.url)
+  return hint ? `: ${hint}` : ''
+}
+
 function refusedCredentials(t: Transfer, status: number): string {
   if (status !== 401 || !t.sentCredentials) return ''
   const digest =

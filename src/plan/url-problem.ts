@@ -140,3 +140,33 @@ function decodeURIComponentSafe(text: string): string {
     return text
   }
 }
+
+/**
+ * Punctuation pasted after a URL from a chat or a sentence (`see https://x/a.jpg).`, `…/b.jpg,`),
+ * which the link a chat app or Markdown makes of it leaves out (GFM's extended autolinks: trailing
+ * `? ! . , : * _ ~`, and a `)` the URL does not open; Slack's and Teams' links too, quotes
+ * besides), or an ellipsis where a page or chat showed a long URL shortened. In words, for the
+ * failure of a request the server refused as written (a 404), with the URL meant; `undefined` for
+ * a URL that ends otherwise. `href`: the URL as parsed (a `"` is `%22` there, a `…` `%E2%80%A6`).
+ */
+export function pastedTail(href: string): string | undefined {
+  const tail = /(?:[.,:;!?*_~'\])]|%22|%E2%80%A6)+$/i.exec(href)?.[0]
+  if (!tail) return undefined
+  if (decodeURIComponentSafe(tail).includes('…'))
+    return 'its "…" is where a page or a chat shortened the URL it showed: copy the link itself, not its text'
+  // A `)` the URL opens is its own (`/wiki/Chair_(furniture)`): the tail begins after it.
+  let cut = tail
+  for (
+    let open = count(href, '(') - count(href.slice(0, -tail.length), ')');
+    open > 0 && cut.includes(')');
+    open--
+  )
+    cut = cut.slice(cut.indexOf(')') + 1)
+  const meant = href.slice(0, href.length - cut.length)
+  if (cut === '' || /^[a-z]+:\/\/[^/]*\/?$/i.test(meant)) return undefined
+  const shown = decodeURIComponentSafe(cut)
+  const q = shown.includes('"') ? "'" : '"'
+  return `${q}${shown}${q} at its end is likely punctuation pasted with it, which a chat's link leaves out: ${shownUrl(meant)}`
+}
+
+const count = (text: string, char: string): number => text.split(char).length - 1

@@ -4,13 +4,15 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Lookup } from '../src/fetch/shared-lookup.js'
 import { pull, type Result } from '../src/index.js'
+import { pastedTail } from '../src/plan/url-problem.js'
 import { sharePageHint } from '../src/verify/share-page.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { type RouteServer, startRouteServer } from './support/route-server.js'
 
-// A link copied from a sharing site's address bar answers with the site's page for the image, not
-// the image: each site's names resolve here to a local server that answers as the site does.
+// Links as a team pastes them from browsers and chats: a sharing site's address-bar link answers
+// with the site's page for the image, not the image (each site's names resolve here to a local
+// server that answers as the site does), and a URL from a chat message may carry its punctuation.
 const SITES = ['www.dropbox.com', 'dl.dropboxusercontent.com', 'en.wikipedia.org', 'www.example-cdn.com']
 const systemLookup = dns.lookup
 type Callback = (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void
@@ -43,6 +45,9 @@ before(async () => {
     },
     '/wiki/File:Eames_chair.jpg': page('File:Eames chair.jpg - Wikipedia'),
     '/moodboard/chair.jpg': page('Sign in'),
+    '/refs/kitchen.jpg': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': photo.length }).end(photo)
+    },
   })
   dir = await tempDir('imgpull-share-')
   ;(dns as { lookup: unknown }).lookup = standIn
@@ -142,4 +147,51 @@ test('the link form that gives the file, for each sharing site a page address is
     ['https://images.example.com/s/abc/lamp.jpg', undefined],
   ]
   for (const [url, hint] of cases) assert.equal(sharePageHint(new URL(url)), hint, url)
+})
+
+test("a URL pasted from a chat with the sentence's punctuation: its 404 names the URL meant", async () => {
+  const cdn = `http://www.example-cdn.com:${port()}`
+  const urls = [
+    `${cdn}/refs/kitchen.jpg).`,
+    `${cdn}/refs/kitchen.jpg"`,
+    `${cdn}/refs/stair.jpg…`,
+    `${cdn}/refs/gone.jpg`,
+  ]
+  const results: Result[] = []
+  for await (const r of pull(urls, { out: join(dir, 'chat'), journal: false, retries: 0 })) results.push(r)
+  const by = new Map(results.map((r) => [r.job.url, r]))
+  for (const url of urls) assert.equal(by.get(url)!.error, 'http-404')
+  assert.equal(
+    by.get(urls[0])!.message,
+    `HTTP 404 from ${cdn}/refs/kitchen.jpg).: ")." at its end is likely punctuation pasted with it, which a chat's link leaves out: ${cdn}/refs/kitchen.jpg`,
+  )
+  assert.match(
+    by.get(urls[1])!.message!,
+    /: '"' at its end is likely punctuation pasted with it, which a chat's link leaves out: \S+\/refs\/kitchen\.jpg$/,
+  )
+  assert.match(
+    by.get(urls[2])!.message!,
+    /: its "…" is where a page or a chat shortened the URL it showed: copy the link itself, not its text$/,
+  )
+  assert.equal(by.get(urls[3])!.message, `HTTP 404 from ${cdn}/refs/gone.jpg`)
+})
+
+test('the punctuation a chat leaves out of a link, at the end of a URL a server does not have', () => {
+  const cases: [string, string | undefined][] = [
+    ['https://c.test/a.jpg', undefined],
+    ['https://c.test/a.jpg,', 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg!?', 'https://c.test/a.jpg'],
+    ["https://c.test/a.jpg'", 'https://c.test/a.jpg'],
+    ['https://c.test/a.jpg);', 'https://c.test/a.jpg'],
+    // A ) the URL opens is its own.
+    ['https://c.test/wiki/Chair_(furniture)', undefined],
+    ['https://c.test/wiki/Chair_(furniture)).', 'https://c.test/wiki/Chair_(furniture)'],
+    ['https://c.test/a(1).jpg', undefined],
+    // Nothing left but the host: no URL meant to name.
+    ['https://c.test/.', undefined],
+  ]
+  for (const [href, meant] of cases) {
+    const hint = pastedTail(href)
+    assert.equal(hint?.replace(/^.*: /, ''), meant, href)
+  }
 })
