@@ -343,20 +343,31 @@ test('gzip-compressed tables and lists, and standard input, carry their rows in 
   )
   assert.match(plan.inlineReason ?? '', /gzip-compressed/)
 
-  // A gzip'd URL list too: no worker could find its line by a byte offset.
-  const list = join(dir, 'urls.txt.gz')
+  // A gzip'd URL list too: no worker could find its line by a byte offset; nor in a UTF-16 list
+  // (Windows' "Unicode" text), read decoded.
   const listed = Array.from({ length: 5 }, (_, i) => `https://img.example/g${i}.jpg`)
-  await writeFile(list, gzipSync(`${listed.join('\n')}\n`))
-  const gzList = await viaShards([list], 2)
-  assert.deepEqual(
-    gzList.jobs.map((j) => j.url),
-    listed,
-  )
-  assert.deepEqual(
-    gzList.shards.map((s) => s.mode),
-    ['inline', 'inline', 'inline'],
-  )
-  assert.match(gzList.plan.inlineReason ?? '', /urls\.txt\.gz is gzip-compressed/)
+  const coded: [string, Buffer, RegExp][] = [
+    ['urls.txt.gz', gzipSync(`${listed.join('\n')}\n`), /urls\.txt\.gz is gzip-compressed/],
+    [
+      'board-utf16.txt',
+      Buffer.from(`\ufeff${listed.join('\r\n')}\r\n`, 'utf16le'),
+      /board-utf16\.txt is UTF-16 text/,
+    ],
+  ]
+  for (const [name, bytes, reason] of coded) {
+    await writeFile(join(dir, name), bytes)
+    const { jobs, shards, plan: listPlan } = await viaShards([join(dir, name)], 2)
+    assert.deepEqual(
+      jobs.map((j) => j.url),
+      listed,
+      name,
+    )
+    assert.deepEqual(
+      shards.map((s) => s.mode),
+      ['inline', 'inline', 'inline'],
+    )
+    assert.match(listPlan.inlineReason ?? '', reason)
+  }
 
   const urls = Array.from({ length: 5 }, (_, i) => `https://img.example/s${i}.jpg`)
   const piped = await viaShards(['-'], 2, undefined, Readable.from([`${urls.join('\n')}\n`]))

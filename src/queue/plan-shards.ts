@@ -139,15 +139,16 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   }
   await checkInputs([...inputs])
   const files = await Promise.all(inputs.map((p) => inputFile(p, 'lines')))
-  const gzip = await findAsync(
-    inputs,
-    async (p) => listBytes(await fileHead(p, LIST_HEAD_BYTES)).kind === 'gzip',
-  )
-  if (gzip !== undefined || options.inline)
+  // A worker finds its lines by byte offsets in the file as it stands: not in one to decode first.
+  const kinds = await Promise.all(inputs.map(async (p) => listBytes(await fileHead(p, LIST_HEAD_BYTES)).kind))
+  const coded = kinds.findIndex((kind) => kind === 'gzip' || kind === 'utf16')
+  if (coded !== -1 || options.inline)
     return inlinePlan('lines', files, argumentSource([...inputs]), shardSize, {
       reason: options.inline
         ? '--inline'
-        : `${gzip} is gzip-compressed: a worker could not find a line without decompressing all before it`,
+        : kinds[coded] === 'gzip'
+          ? `${inputs[coded]} is gzip-compressed: a worker could not find a line without decompressing all before it`
+          : `${inputs[coded]} is UTF-16 text: a worker could not find a line without decoding all before it`,
       inputId: inputIdOf('lines', undefined, shardSize, files),
     })
   return pointerPlan('lines', files, undefined, shardSize)
@@ -371,13 +372,4 @@ function inlinePlan(
     rows: () => rows,
     [Symbol.asyncIterator]: shards,
   }
-}
-
-/** The first of `items` for which `test` holds, tested one after the other. */
-async function findAsync<T>(
-  items: readonly T[],
-  test: (item: T) => Promise<boolean>,
-): Promise<T | undefined> {
-  for (const item of items) if (await test(item)) return item
-  return undefined
 }

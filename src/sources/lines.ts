@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import { pipeline, Readable } from 'node:stream'
+import { pipeline, Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
@@ -252,13 +252,45 @@ function tableHeader(text: string): ListBytes | undefined {
   }
 }
 
-/** A list file's lines as bytes: gunzipped when it is gzip (its read errors surface on the stream). */
+/**
+ * A list file's lines as bytes: gunzipped when it is gzip, as UTF-8 when it is UTF-16 (its read
+ * errors surface on the stream).
+ */
 export async function openList(path: string): Promise<Readable> {
   // The head first: a stream made before it would open its file with no one to hear an error
   // (EMFILE, EIO) while the head is read, and bring the process down.
-  const gzip = listBytes(await fileHead(path, LIST_HEAD_BYTES)).kind === 'gzip'
+  const head = await fileHead(path, LIST_HEAD_BYTES)
+  const { kind } = listBytes(head)
   const raw = createReadStream(path)
-  return gzip ? gunzip(raw) : raw
+  return kind === 'gzip' ? gunzip(raw) : kind === 'utf16' ? fromUtf16(raw, head) : raw
+}
+
+/**
+ * A UTF-16 list's text as UTF-8 bytes, streamed: Windows saves "Unicode" text so (PowerShell 5's
+ * `>`, Notepad's and Excel's "Unicode"), and a person there has no `iconv` to convert it with. The
+ * byte order is its byte order mark's (dropped), else where the NULs of its ASCII fall.
+ */
+function fromUtf16(raw: Readable, head: Buffer): Readable {
+  const decoder = new TextDecoder(utf16BigEndian(head) ? 'utf-16be' : 'utf-16le')
+  const utf8 = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      done(null, Buffer.from(decoder.decode(chunk, { stream: true }), 'utf8'))
+    },
+    flush(done) {
+      done(null, Buffer.from(decoder.decode(), 'utf8'))
+    },
+  })
+  return pipeline(raw, utf8, () => {})
+}
+
+/** Whether UTF-16 bytes are big-endian: `FE FF` first, or NULs before (not after) its ASCII characters. */
+function utf16BigEndian(head: Buffer): boolean {
+  if (head[0] === 0xfe && head[1] === 0xff) return true
+  if (head[0] === 0xff && head[1] === 0xfe) return false
+  let even = 0
+  let odd = 0
+  for (let i = 0; i < head.length; i++) if (head[i] === 0) i % 2 === 0 ? even++ : odd++
+  return even > odd
 }
 
 /**
@@ -279,14 +311,10 @@ export function isUrlArgument(given: string): boolean {
 }
 
 /**
- * Why a list (`name`, as a message names it) whose first bytes are `bytes` is read as none: UTF-16
- * text (`saved`: how it came to be so) or something else given by mistake; `undefined` for a list.
+ * Why a list (`name`, as a message names it) whose first bytes are `bytes` is read as none:
+ * something given by mistake; `undefined` for a list.
  */
-function notAList(name: string, bytes: ListBytes, saved = ''): UsageError | undefined {
-  if (bytes.kind === 'utf16')
-    return new UsageError(
-      `${name} is UTF-16 text${saved}, not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
-    )
+function notAList(name: string, bytes: ListBytes): UsageError | undefined {
   if (bytes.kind === 'other')
     return new UsageError(`${name} is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
   return undefined
@@ -310,13 +338,9 @@ export async function checkInputs(
       await access(arg, constants.R_OK)
       if ((await stat(arg)).isDirectory())
         throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
-      // Read as UTF-8 lines, a UTF-16 list (PowerShell 5's `>`, Notepad's "Unicode") or a file that
-      // is no list is every line an invalid URL: said once, before anything is made.
-      const refused = notAList(
-        `'${arg}'`,
-        listBytes(await fileHead(arg, LIST_HEAD_BYTES)),
-        ` (as PowerShell's > and Notepad's "Unicode" save it)`,
-      )
+      // Read as lines, a file that is no list is every line an invalid URL: said once, before
+      // anything is made.
+      const refused = notAList(`'${arg}'`, listBytes(await fileHead(arg, LIST_HEAD_BYTES)))
       if (refused) throw refused
     } catch (error) {
       if (error instanceof UsageError) throw error
@@ -386,15 +410,19 @@ export async function* argumentJobs(
  * is refused in one line, where each of its "lines" would have been an invalid-url failure.
  */
 async function* stdinLines(stdin: Readable): AsyncGenerator<{ url: string; where: string }> {
-  const { kind, all } = await stdinKind(stdin)
-  yield* listLines('standard input', async () => (kind === 'gzip' ? gunzip(all) : all))
+  const { kind, head, all } = await stdinKind(stdin)
+  yield* listLines('standard input', async () =>
+    kind === 'gzip' ? gunzip(all) : kind === 'utf16' ? fromUtf16(all, head) : all,
+  )
 }
 
 /** Each stdin's first bytes are read once: by `checkInputs`, before anything is made, then by its reader. */
 const peeked = new WeakMap<Readable, Promise<{ head: Buffer; all: Readable }>>()
 
-/** Whether standard input is a plain or a gzip'd list; anything else is a `UsageError` naming it. */
-async function stdinKind(stdin: Readable): Promise<{ kind: 'text' | 'gzip'; all: Readable }> {
+/** Whether standard input is a plain, gzip'd or UTF-16 list; anything else is a `UsageError` naming it. */
+async function stdinKind(
+  stdin: Readable,
+): Promise<{ kind: 'text' | 'gzip' | 'utf16'; head: Buffer; all: Readable }> {
   let peek = peeked.get(stdin)
   if (!peek) {
     peek = peekStream(stdin)
@@ -404,7 +432,7 @@ async function stdinKind(stdin: Readable): Promise<{ kind: 'text' | 'gzip'; all:
   const bytes = listBytes(head)
   const refused = notAList('standard input', bytes)
   if (refused) throw refused
-  return { kind: bytes.kind as 'text' | 'gzip', all }
+  return { kind: bytes.kind as 'text' | 'gzip' | 'utf16', head, all }
 }
 
 /**
