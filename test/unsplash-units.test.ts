@@ -299,6 +299,18 @@ test('budget line: photos, calls needed, what is left, and a warning when it wil
     budgetLines({ ...base, stored: 200, listingCalls: 0, trackingCalls: 0, made: 0 })[0],
     /\(listed by an earlier run\)\. No API calls needed/,
   )
+  // A photo looked up, already in the folder: the call made is said, as the run's last line counts it.
+  assert.equal(
+    budgetLines({
+      ...base,
+      label: 'photo Dwu85P9SOIk',
+      wanted: 1,
+      total: 1,
+      listingCalls: 0,
+      trackingCalls: 0,
+    })[0],
+    'Unsplash photo Dwu85P9SOIk: 1 photo. No more API calls needed, 1 made; 49 of 50 left this hour.',
+  )
 })
 
 test('ATTRIBUTION.md: "Photo by NAME on Unsplash", both linked with UTM, Markdown escaped', () => {

@@ -65,7 +65,14 @@ export function budgetLines(b: Budget): string[] {
     b.rate.remaining === undefined
       ? ''
       : `; ${n(b.rate.remaining)}${b.rate.limit === undefined ? '' : ` of ${n(b.rate.limit)}`} left this hour`
-  const needs = left === 0 ? 'No API calls needed' : `${calls} (${parts.join(', ')})${made}`
+  // A photo already in the folder is still looked up (`photo ID`): none more to make, but one made,
+  // which the run's last line counts (it said "No API calls needed", then "1 API call in this run").
+  const needs =
+    left !== 0
+      ? `${calls} (${parts.join(', ')})${made}`
+      : made
+        ? `No more API calls needed${made}`
+        : 'No API calls needed'
   const lines = [`Unsplash ${b.label}: ${photos}. ${needs}${rate}.`]
   if (left !== undefined && b.rate.remaining !== undefined && left > b.rate.remaining) {
     lines.push(
