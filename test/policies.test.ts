@@ -1868,7 +1868,15 @@ test('a URL cell that is not one URL says what it is: empty, protocol-relative, 
     ['images.example.com:443', 'no http:// or https:// before it'],
     ['ftp://example.com/a.jpg', 'only http and https are fetched, not ftp'],
     ['tel:5551234', 'only http and https are fetched, not tel'],
-    ['data:image/png;base64,AAAA', 'only http and https are fetched, not data'],
+    // The image itself, as a browser's Copy image address gives an inline one: said so, with what to do.
+    [
+      'data:image/png;base64,AAAA',
+      'only http and https are fetched: a data: URL holds the image itself (image/png), not where to download it; decode what follows its comma into a file (base64 -d)',
+    ],
+    [
+      'data:image/svg+xml;utf8,<svg/>',
+      'only http and https are fetched: a data: URL holds the image itself (image/svg+xml), not where to download it; save what follows its comma into a file',
+    ],
     ['http://localhost:8080/a.jpg', undefined],
   ]
   for (const [cell, why] of fetched) {

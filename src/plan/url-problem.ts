@@ -39,9 +39,24 @@ export function parseFetchUrl(text: string): { url: URL } | { why: string } {
   if (severalUrls(text)) return { why: 'holds several URLs (one image a row: split the cell into rows)' }
   // `localhost:8080/a.jpg` parses with `localhost:` for its scheme: the scheme is missing, not another.
   if (HOST_PORT.test(cell)) return { why: NO_SCHEME }
+  if (url.protocol === 'data:') return { why: dataUrl(cell) }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return { why: `only http and https are fetched, not ${url.protocol.replace(/:$/, '')}` }
   return { url }
+}
+
+/**
+ * Why a `data:` URL (RFC 2397, as a browser's Copy image address gives an inline image) is not
+ * fetched: it is the image itself, with no address to download it from. Its media type is said,
+ * bounded; the bytes never are.
+ */
+function dataUrl(cell: string): string {
+  const head = /^data:([^,]{0,60}),/i.exec(cell)?.[1] ?? ''
+  const type = printable(head.replace(/;base64$/i, '').split(';')[0]) || 'text/plain'
+  const save = /;base64$/i.test(head)
+    ? 'decode what follows its comma into a file (base64 -d)'
+    : 'save what follows its comma into a file'
+  return `only http and https are fetched: a data: URL holds the image itself (${type}), not where to download it; ${save}`
 }
 
 /** The `invalid-url` message for `text`, refused for `why`; `where`: the list and line it came from. */
