@@ -165,7 +165,13 @@ test('the failures line points where the details are: the manifest and status, o
   const url = server.url('/details?status=404')
   const out = join(dir, 'details')
   const kept = await runCli([url, '-o', out])
-  assert.match(kept.stderr, /Details: .*manifest\.jsonl or `imgpull status .*details`\.\n$/)
+  assert.match(
+    kept.stderr,
+    /Details: \S*details\/report\.html \(open it in a browser\), \S*details\/manifest\.jsonl or `imgpull status .*details`\.\n$/,
+  )
+  assert.ok(existsSync(join(out, 'report.html')), 'the report named is there')
+  const unreported = await runCli([url, '-o', join(dir, 'details-unreported'), '--no-report'])
+  assert.match(unreported.stderr, /Details: \S*details-unreported\/manifest\.jsonl or `imgpull status /)
   const none = await runCli([url, '-o', join(dir, 'details-none'), '--no-journal'])
   assert.match(none.stderr, /Details: .*details-none\/manifest\.jsonl\.\n$/)
   // In a folder whose manifest is its journal's, the run's own details are its lines.

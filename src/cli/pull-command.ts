@@ -359,7 +359,9 @@ async function checkNotOutputs(inputs: readonly string[], out: string): Promise<
 /** Where the failures of a run are told in full: a run without a journal has no `status`. */
 function whereDetails(out: string, options: Options): string {
   const paths = layout(out)
-  if (options.journal !== false) return `${paths.manifest} or \`imgpull status ${out}\``
+  // The report first: the page a newcomer opens (it was named nowhere in the run's lines).
+  const report = options.report !== false ? `${paths.report} (open it in a browser), ` : ''
+  if (options.journal !== false) return `${report}${paths.manifest} or \`imgpull status ${out}\``
   // Such a run leaves the manifest of a folder that has a journal to it (see pull()).
   if (existsSync(paths.journal)) return 'the lines above, or every result with --json'
   return paths.manifest
