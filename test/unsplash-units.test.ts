@@ -194,6 +194,16 @@ test('endpoints: arguments may be unsplash.com addresses; listing keys leave the
   // A search page is not a photo's, nor a collection search a collection's.
   assert.throws(() => photoId('https://unsplash.com/s/photos/mountain-lake'), /cannot find what to list/)
   assert.throws(() => collectionId('https://unsplash.com/s/collections/lakes'), /cannot find what to list/)
+  // An image file's address (Copy image address), or another site's: said so, with what to give.
+  assert.throws(
+    () => photoId('https://images.unsplash.com/photo-1516117172878-fd2c41f4a759?ixlib=rb-4.0.3&w=1080'),
+    /^UsageError: https:\/\/images\.unsplash\.com\/photo-1516117172878-fd2c41f4a759 is an image file's address, not an unsplash\.com page: fetch it as it is \(imgpull 'https:\/\/images\.unsplash\.com\/photo-1516117172878-fd2c41f4a759' -o DIR\), or give the photo's page address \(https:\/\/unsplash\.com\/photos\/…\) or its id$/,
+  )
+  assert.throws(
+    () => username('https://www.instagram.com/@anniespratt'),
+    /^UsageError: https:\/\/www\.instagram\.com\/@anniespratt is not an unsplash\.com address: give a page's address from unsplash\.com, or an id or name$/,
+  )
+  assert.equal(photoId('https://www.unsplash.com/photos/a-lake-Dwu85P9SOIk'), 'Dwu85P9SOIk')
   assert.equal(username('@anniespratt'), 'anniespratt')
   assert.equal(username('https://unsplash.com/@anniespratt/likes'), 'anniespratt')
   assert.equal(topicSlug('https://unsplash.com/t/nature'), 'nature')

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { printable } from '../../utils/printable.js'
 import type { Endpoint } from './listing.js'
 import { COLORS, ORIENTATIONS, SEARCH_ORDERS } from './options.js'
 
@@ -45,9 +46,23 @@ function fromUrl(arg: string, marker: RegExp): string {
   } catch {
     throw new UsageError(`not a valid address: ${arg}`)
   }
+  const host = u.hostname.toLowerCase()
+  if (host !== 'unsplash.com' && host !== 'www.unsplash.com') throw new UsageError(notSitePage(u))
   const m = marker.exec(sitePath(u))
   if (!m) throw new UsageError(`cannot find what to list in ${u.origin}${u.pathname}`)
   return m[1]
+}
+
+/**
+ * Why an address of another host names nothing to list: an image file's (`images.unsplash.com`,
+ * as a browser's Copy image address gives it), which no API call looks up, or another site's
+ * (it was `cannot find what to list in …`, which said neither).
+ */
+function notSitePage(u: URL): string {
+  const shown = printable(`${u.origin}${u.pathname}`)
+  if (/(?:^|\.)unsplash\.com$/i.test(u.hostname))
+    return `${shown} is an image file's address, not an unsplash.com page: fetch it as it is (imgpull '${shown}' -o DIR), or give the photo's page address (https://unsplash.com/photos/…) or its id`
+  return `${shown} is not an unsplash.com address: give a page's address from unsplash.com, or an id or name`
 }
 
 function need(value: string, what: string): string {
