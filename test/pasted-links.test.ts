@@ -195,3 +195,26 @@ test('the punctuation a chat leaves out of a link, at the end of a URL a server 
     assert.equal(hint?.replace(/^.*: /, ''), meant, href)
   }
 })
+
+test("the link that gives the file, put in the list in the share page's place, takes the name the failed page had", async () => {
+  const out = join(dir, 'renamed')
+  const run = async (urls: string[]) => {
+    const results: Result[] = []
+    for await (const r of pull(urls, { out, retries: 0 })) results.push(r)
+    return results
+  }
+  const share = `http://www.dropbox.com:${port()}/s/abc123/sofa.jpg?dl=0`
+  const [failed] = await run([share])
+  assert.equal(failed.error, 'not-an-image')
+  const [fixed] = await run([share.replace('dl=0', 'dl=1')])
+  assert.equal(fixed.status, 'ok', fixed.message)
+  // Named sofa-<hash>.jpg before: the failed page held the name, though no file had it.
+  assert.equal(fixed.path, 'sofa.jpg')
+  // The page asked for again (--retry-failed) is named anew, never over the file.
+  const again: Result[] = []
+  for await (const r of pull([share], { out, retries: 0, retryFailed: true })) again.push(r)
+  assert.equal(again[0].error, 'not-an-image')
+  const [kept] = await run([share.replace('dl=0', 'dl=1')])
+  assert.equal(kept.status, 'skipped')
+  assert.equal(kept.path, 'sofa.jpg')
+})

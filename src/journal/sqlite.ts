@@ -287,6 +287,10 @@ export class SqliteJournal implements Journal {
       nameTaken: this.#db.prepare<[string, string], { key: string }>(
         'SELECT key FROM jobs WHERE planned_fold = ? AND key <> ? LIMIT 1',
       ),
+      // A failed job of an earlier run gives up its name (see `plan`): kept unique, and no name's fold.
+      release: this.#db.prepare<[string, number]>(
+        `UPDATE jobs SET planned = planned || char(0) || key, planned_fold = NULL WHERE key = ? AND state = 'failed' AND run < ?`,
+      ),
       insert: this.#db.prepare(
         // A key planned again with another URL (a table row edited: see planJob) takes its new
         // name and forgets the old URL's validators; the right side reads the row as it was.
@@ -360,7 +364,17 @@ export class SqliteJournal implements Journal {
     // a rerun with another --name names it anew, and the same template gives it the same name
     // again (a name the key holds already is its own).
     let name = planned
-    for (let n = 1; this.#stmt.nameTaken.get(nameFold(name), job.key); n++) name = alt(n)
+    for (let n = 1; ; n++) {
+      const holder = this.#stmt.nameTaken.get(nameFold(name), job.key)
+      if (!holder) break
+      // A job an earlier run failed kept no file under its name: a share page in place of the
+      // image, a 404. The URL put in the list in its place (the link that gives the file) takes
+      // it, where it was named `sofa-0f607430.jpg`; the failed job, planned again, is named anew.
+      // A file at the name all the same (one a later failure left) is never written over: the
+      // publish step takes a variant then.
+      if (this.#stmt.release.run(holder.key, this.run).changes > 0) break
+      name = alt(n)
+    }
     const meta = job.meta === undefined ? null : JSON.stringify(job.meta)
     try {
       this.#stmt.insert.run({
