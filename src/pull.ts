@@ -60,6 +60,8 @@ import { existingParts, markFresh, nameState, publish } from './sinks/files.js'
 import { claimFolder } from './sinks/folder-format.js'
 import {
   descriptorFault,
+  folderAt,
+  folderGone,
   goneFolder,
   isFatalLocal,
   mkdirFault,
@@ -241,6 +243,8 @@ async function* run(
       existed.out && statSync(paths.out, { throwIfNoEntry: false })?.isDirectory() === true,
     )
   }
+  // The work folder this run made or found: the one its journal is in, whatever path leads there later.
+  const home = folderAt(shared.work)
   // A folder where imgpull keeps a file of its own is named, before the lock or the journal meets
   // it (a run without either, of files, writes none of them).
   const inTheWay =
@@ -389,8 +393,13 @@ async function* run(
       ended = error // a full disk, say: reported with the rest below
     }
     // The folder's inventory is its journal's: a run without one, in a folder that has one, leaves
-    // the manifest and the report to it (its own results went to its caller).
-    const inventory = options.journal || !existed.journal
+    // the manifest and the report to it (its own results went to its caller). Nor is one written
+    // where the folder was removed or moved away meanwhile: the report made the folder again (an
+    // `rm -rf photos` mid-run left `photos/report.html` of images that were not there), and the
+    // run stops as one whose folder is gone, where it said nothing or failed on the manifest.
+    const moved = home !== folderAt(shared.work)
+    if (moved) ended ??= folderGone(folderAt(shared.out) ? shared.work : shared.out)
+    const inventory = (options.journal || !existed.journal) && !moved
     const written = inventory ? await settle(writeManifest(paths, journal.manifestLines())) : undefined
     const reported = inventory && options.report ? await settle(writeRunReport(paths, journal)) : undefined
     const closed = await settle(journal.close())

@@ -933,6 +933,45 @@ test('the output folder removed mid-run: exit 3, one line naming it, not every f
         name,
       )
       assert.doesNotMatch(r.stderr, /ENOENT|failed network/, name)
+      // Its report was written at the end into the folder made again: a `report.html` of images
+      // that were not there, where the user had removed the folder.
+      assert.deepEqual(await readdir(out).catch(() => 'gone'), 'gone', name)
+    }
+  } finally {
+    await held.close()
+  }
+})
+
+test('the output folder moved away mid-run, or its .imgpull removed: nothing made again where they were', async () => {
+  let gate = Promise.resolve()
+  const held = await startImageServer({ hold: () => gate })
+  try {
+    const urls = Array.from({ length: 3 }, (_, i) => held.url(`/moved-${i}`))
+    const [file] = await listAndTable('moved', urls)
+    for (const what of ['folder', '.imgpull'] as const) {
+      let release!: () => void
+      gate = new Promise((resolve) => {
+        release = resolve
+      })
+      const out = join(dir, `moved-${what.slice(1)}`)
+      const before = held.stats.requests
+      const run = startCli([file, '-o', out])
+      await until('the requests, held', () => held.stats.requests - before >= urls.length)
+      if (what === 'folder') await rename(out, `${out}-elsewhere`)
+      else await rm(join(out, '.imgpull'), { recursive: true, force: true })
+      release()
+      const r = await run.done
+      assert.equal(r.code, 3, `${what}: ${r.stderr}`)
+      const gone = what === 'folder' ? out : join(out, '.imgpull')
+      assert.ok(
+        r.stderr.includes(`cannot write ${gone}: it was removed while the run went on`),
+        `${what}: ${r.stderr}`,
+      )
+      // The report made `.imgpull` again and wrote `report.html` there, of images elsewhere.
+      if (what === 'folder') {
+        assert.deepEqual(await readdir(out).catch(() => 'gone'), 'gone')
+        assert.ok((await readdir(`${out}-elsewhere`)).includes('.imgpull'))
+      } else assert.deepEqual(await readdir(out), [])
     }
   } finally {
     await held.close()

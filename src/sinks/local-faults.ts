@@ -69,10 +69,21 @@ export async function goneFolder(error: unknown): Promise<unknown> {
   let gone = dirname(path)
   if (await there(gone)) return error
   while (dirname(gone) !== gone && !(await there(dirname(gone)))) gone = dirname(gone)
-  return Object.assign(new Error(`the folder ${gone} is gone`, { cause: error }), {
+  return folderGone(gone, error)
+}
+
+/** The `FOLDER_GONE` local fault of `folder` (see `goneFolder`). */
+export function folderGone(folder: string, cause?: unknown): Error {
+  return Object.assign(new Error(`the folder ${folder} is gone`, { cause }), {
     code: 'FOLDER_GONE',
-    path: gone,
+    path: folder,
   })
+}
+
+/** Which folder is at a path (its device and inode), `undefined` when none is. */
+export function folderAt(path: string): string | undefined {
+  const info = statSync(path, { throwIfNoEntry: false })
+  return info?.isDirectory() ? `${info.dev}:${info.ino}` : undefined
 }
 
 /** True for a local disk or journal error (as opposed to a network one). */
