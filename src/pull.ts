@@ -61,9 +61,9 @@ import { claimFolder } from './sinks/folder-format.js'
 import {
   descriptorFault,
   folderAt,
-  folderGone,
   goneFolder,
   isFatalLocal,
+  lostFolder,
   mkdirFault,
   runFault,
   workFileInTheWay,
@@ -381,7 +381,8 @@ async function* run(
     await threads?.close()
     await settle(pool?.close())
     // Shards complete with this run are sealed; the others keep their samples staged for the next.
-    const sealed = await settle(dataset?.close(completed))
+    // A shard's own file that could not be made as its folder was taken away: the folder's fault.
+    const sealed = await settle(dataset?.close(completed)).then(goneFolder)
     let ended: unknown
     // The run's time, as the report counts it (to the journal's end of the run): the summary's
     // counted the manifest and the report written after too (0.6 s where the report said 0.4 s).
@@ -398,7 +399,7 @@ async function* run(
     // `rm -rf photos` mid-run left `photos/report.html` of images that were not there), and the
     // run stops as one whose folder is gone, where it said nothing or failed on the manifest.
     const moved = home !== folderAt(shared.work)
-    if (moved) ended ??= folderGone(folderAt(shared.out) ? shared.work : shared.out)
+    if (moved) ended ??= lostFolder(shared.out, shared.work)
     const inventory = (options.journal || !existed.journal) && !moved
     const written = inventory ? await settle(writeManifest(paths, journal.manifestLines())) : undefined
     const reported = inventory && options.report ? await settle(writeRunReport(paths, journal)) : undefined
@@ -1532,7 +1533,12 @@ class Engine {
     } catch {
       // A journal that cannot be read now says nothing of what the rerun will read: the part stays.
     }
-    if (kept && ifRangeValue(kept) === undefined) rmSync(task.part, { force: true })
+    try {
+      if (kept && ifRangeValue(kept) === undefined) rmSync(task.part, { force: true })
+    } catch {
+      // Its folder replaced by a file, or made read-only: not to remove now, and no cause to crash
+      // the run (ENOTDIR, EROFS and EACCES threw out of the stop, a stack trace and exit 1).
+    }
     this.#interrupted()
   }
 

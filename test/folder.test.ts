@@ -841,6 +841,26 @@ test('a folder that refuses a final name is named, not the part file or temporar
 })
 
 /** `urls` written in `dir` as a list, `STEM.txt`, and as a table of one column, `STEM.csv`: [list, table]. */
+/** Answers held until `open()`; `shut()` holds the next ones. */
+class Gate {
+  wait = Promise.resolve()
+  open = () => {}
+  shut(): void {
+    this.wait = new Promise((resolve) => {
+      this.open = resolve
+    })
+  }
+}
+
+/** Start the CLI with the gate shut, once the server holds its first `requests` requests. */
+async function startHeld(held: ImageServer, gate: Gate, args: string[], requests: number) {
+  gate.shut()
+  const before = held.stats.requests
+  const run = startCli(args)
+  await until('the requests, held', () => held.stats.requests - before >= requests)
+  return run
+}
+
 async function listAndTable(stem: string, urls: string[]): Promise<[string, string]> {
   const file = join(dir, `${stem}.txt`)
   const table = join(dir, `${stem}.csv`)
@@ -905,8 +925,8 @@ test('a .imgpull on another disk than the output folder (a link to a local disk)
 test('the output folder removed mid-run: exit 3, one line naming it, not every file failed as `network` (files, --threads 2, webdataset)', async () => {
   // Each file failed as `network error … ENOENT … .part` after its retries, the bodies thrown away,
   // and the run ended with exit 1 on `ENOENT … manifest.jsonl…tmp` (WebDataset: on its spool).
-  let gate = Promise.resolve()
-  const held = await startImageServer({ hold: () => gate })
+  const gate = new Gate()
+  const held = await startImageServer({ hold: () => gate.wait })
   try {
     const urls = Array.from({ length: 4 }, (_, i) => held.url(`/gone-${i}`))
     const [file, table] = await listAndTable('gone', urls)
@@ -915,16 +935,10 @@ test('the output folder removed mid-run: exit 3, one line naming it, not every f
       ['threads', [file, '--threads', '2']],
       ['webdataset', [table, '--output-format', 'webdataset', '--shard-size', '2']],
     ] as const) {
-      let release!: () => void
-      gate = new Promise((resolve) => {
-        release = resolve
-      })
       const out = join(dir, `gone-${name}`)
-      const before = held.stats.requests
-      const run = startCli([...args, '-o', out])
-      await until('the requests, held', () => held.stats.requests - before >= urls.length)
+      const run = await startHeld(held, gate, [...args, '-o', out], urls.length)
       await rm(out, { recursive: true, force: true })
-      release()
+      gate.open()
       const r = await run.done
       assert.equal(r.code, 3, `${name}: ${r.stderr}`)
       assert.match(
@@ -943,23 +957,17 @@ test('the output folder removed mid-run: exit 3, one line naming it, not every f
 })
 
 test('the output folder moved away mid-run, or its .imgpull removed: nothing made again where they were', async () => {
-  let gate = Promise.resolve()
-  const held = await startImageServer({ hold: () => gate })
+  const gate = new Gate()
+  const held = await startImageServer({ hold: () => gate.wait })
   try {
     const urls = Array.from({ length: 3 }, (_, i) => held.url(`/moved-${i}`))
     const [file] = await listAndTable('moved', urls)
     for (const what of ['folder', '.imgpull'] as const) {
-      let release!: () => void
-      gate = new Promise((resolve) => {
-        release = resolve
-      })
       const out = join(dir, `moved-${what.slice(1)}`)
-      const before = held.stats.requests
-      const run = startCli([file, '-o', out])
-      await until('the requests, held', () => held.stats.requests - before >= urls.length)
+      const run = await startHeld(held, gate, [file, '-o', out], urls.length)
       if (what === 'folder') await rename(out, `${out}-elsewhere`)
       else await rm(join(out, '.imgpull'), { recursive: true, force: true })
-      release()
+      gate.open()
       const r = await run.done
       assert.equal(r.code, 3, `${what}: ${r.stderr}`)
       const gone = what === 'folder' ? out : join(out, '.imgpull')
@@ -972,6 +980,49 @@ test('the output folder moved away mid-run, or its .imgpull removed: nothing mad
         assert.deepEqual(await readdir(out).catch(() => 'gone'), 'gone')
         assert.ok((await readdir(`${out}-elsewhere`)).includes('.imgpull'))
       } else assert.deepEqual(await readdir(out), [])
+    }
+  } finally {
+    await held.close()
+  }
+})
+
+test('a file put where the output folder, its .imgpull or its parts was, mid-run: exit 3, one line naming it, not every file failed as `bad-name` (files, webdataset)', async () => {
+  // Parts: every file left failed as `bad-name` (ENOTDIR … .part), exit 1. `.imgpull` or the output
+  // folder: a bare `ENOTDIR: not a directory, stat 'o/.imgpull'` (a shard's rows, in WebDataset),
+  // exit 1; a transfer cut by the stop, whose part only this run could resume, crashed the run as
+  // its part was removed (an uncaught ENOTDIR from rmSync, Node's stack trace).
+  const gate = new Gate()
+  const held = await startImageServer({
+    hold: (path) => (path.startsWith('/taken-held') ? gate.wait : undefined),
+  })
+  try {
+    // Two bodies that take seconds, without validators, mid-body as the folder is taken.
+    const slow = [0, 1].map((i) => held.url(`/taken-slow-${i}?size=30000&drip=10000&lmonly=1&nolm=1`))
+    const urls = [...slow, ...[0, 1, 2].map((i) => held.url(`/taken-held-${i}`))]
+    const [file, table] = await listAndTable('taken', urls)
+    for (const [name, args, taken] of [
+      ['parts', [file], '.imgpull/parts'],
+      ['work', [table, '--output-format', 'webdataset'], '.imgpull'],
+      ['out', [file], ''],
+    ] as const) {
+      const out = join(dir, `taken-${name}`)
+      const run = await startHeld(held, gate, [...args, '-o', out], urls.length)
+      // A WebDataset run holds small bodies in memory: no part to wait for.
+      if (name !== 'work')
+        await until(`${name}: the slow bodies begun`, async () =>
+          (await readdir(join(out, '.imgpull', 'parts')).catch(() => [])).some((n) => n.endsWith('.part')),
+        )
+      const at = join(out, taken)
+      await rename(at, `${at}-elsewhere`)
+      await writeFile(at, 'not a folder')
+      gate.open()
+      const r = await run.done
+      assert.equal(r.code, 3, `${name}: ${r.stderr}`)
+      assert.ok(
+        r.stderr.includes(`imgpull: cannot write ${at}: a file stands where that folder must be; `),
+        `${name}: ${r.stderr}`,
+      )
+      assert.doesNotMatch(r.stderr, /ENOTDIR|failed bad-name|Node\.js v/, name)
     }
   } finally {
     await held.close()

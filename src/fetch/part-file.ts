@@ -43,7 +43,8 @@ function openPart(
       releaseDescriptors()
       return void setTimeout(() => openPart(path, fresh, done, tried + 1), OPEN_WAITS[tried])
     }
-    if (error?.code === 'ENOENT')
+    // Its folder removed, or a file put in its place: the run's fault, not the name's.
+    if (error?.code === 'ENOENT' || error?.code === 'ENOTDIR')
       return void goneFolder(error).then((e) => done(e as NodeJS.ErrnoException, -1))
     if (!fresh || error?.code !== 'ELOOP') return done(error, fd)
     unlinkFile(path, (gone) => (gone ? done(gone, -1) : openFile(path, FRESH | O_EXCL, done)))
@@ -56,7 +57,7 @@ async function openPartHandle(path: string, fresh: boolean): Promise<FileHandle>
     return await openWaiting(() => open(path, fresh ? FRESH : GO_ON))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw await goneFolder(error)
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw await goneFolder(error)
     if (!fresh || code !== 'ELOOP') throw error
     await unlink(path)
     return open(path, FRESH | O_EXCL)

@@ -27,6 +27,7 @@ const FATAL = new Set([
   'SQLITE_CORRUPT',
   'SQLITE_NOTADB',
   'FOLDER_GONE',
+  'FOLDER_TAKEN',
 ])
 
 const WHY: Record<string, string> = {
@@ -46,6 +47,7 @@ const WHY: Record<string, string> = {
   SQLITE_CORRUPT: 'it is damaged',
   SQLITE_NOTADB: 'it is not an imgpull journal',
   FOLDER_GONE: 'it was removed while the run went on',
+  FOLDER_TAKEN: 'a file stands where that folder must be',
 }
 
 /** The longest path of a database file SQLite opens, in bytes (measured: 505 fails). */
@@ -56,11 +58,19 @@ const SQLITE_MAX_PATH = 504
  * output folder or its `.imgpull` removed while the run went on (an `rm -rf` in another terminal,
  * a clean-up script). As a local fault (code `FOLDER_GONE`, its `path` the highest folder gone) it
  * stops the run: taken for the host's fault, each file failed as a `network` error after its
- * retries, its body thrown away. Any other error is returned as it is.
+ * retries, its body thrown away. So does one that could not be made (ENOTDIR) because a file now
+ * stands where its folder was (`FOLDER_TAKEN`, its `path` that file): each failed as `bad-name`,
+ * the run going on to fail every file left so (a name of the job's is never met here: `publish`
+ * takes a file on its way as a name taken). Any other error is returned as it is.
  */
 export async function goneFolder(error: unknown): Promise<unknown> {
   const path = (error as NodeJS.ErrnoException | null)?.path
-  if (codeOf(error) !== 'ENOENT' || typeof path !== 'string') return error
+  if (typeof path !== 'string') return error
+  if (codeOf(error) === 'ENOTDIR') {
+    const file = fileInTheWay(dirname(path))
+    return file === undefined ? error : folderTaken(file, error)
+  }
+  if (codeOf(error) !== 'ENOENT') return error
   const there = (folder: string) =>
     stat(folder).then(
       (s) => s.isDirectory(),
@@ -80,10 +90,33 @@ export function folderGone(folder: string, cause?: unknown): Error {
   })
 }
 
+/** The `FOLDER_TAKEN` local fault of a `file` standing where a folder of the run's must be. */
+export function folderTaken(file: string, cause?: unknown): Error {
+  return Object.assign(new Error(`${file} is a file, not a folder`, { cause }), {
+    code: 'FOLDER_TAKEN',
+    path: file,
+  })
+}
+
+/**
+ * What became of the work folder `work` of the output folder `out` that is no longer the run's:
+ * a file in its place or on its way (`FOLDER_TAKEN`), or gone (`FOLDER_GONE`, naming `out` where
+ * it went too).
+ */
+export function lostFolder(out: string, work: string): Error {
+  const file = fileInTheWay(work)
+  if (file !== undefined) return folderTaken(file)
+  return folderGone(folderAt(out) ? work : out)
+}
+
 /** Which folder is at a path (its device and inode), `undefined` when none is. */
 export function folderAt(path: string): string | undefined {
-  const info = statSync(path, { throwIfNoEntry: false })
-  return info?.isDirectory() ? `${info.dev}:${info.ino}` : undefined
+  try {
+    const info = statSync(path, { throwIfNoEntry: false })
+    return info?.isDirectory() ? `${info.dev}:${info.ino}` : undefined
+  } catch {
+    return undefined // a file on its way (ENOTDIR), or a folder that cannot be looked into
+  }
 }
 
 /** True for a local disk or journal error (as opposed to a network one). */
@@ -113,7 +146,7 @@ function remedy(code: string, what: 'journal' | 'output'): string {
     return 'run the same command again: it makes the folder again (and fetches what went with it)'
   if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
   // Not a permission: a file stands where a folder must be.
-  if (code === 'ENOTDIR' || code === 'EEXIST')
+  if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'FOLDER_TAKEN')
     return 'move that file away, or choose another output folder with -o'
   if (what === 'journal') return 'make it writable, or run with --no-journal'
   return 'make it writable, or choose another output folder with -o'
