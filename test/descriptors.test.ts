@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { onFailure } from '../src/fetch/retry-policy.js'
+import { makeCerts, tlsPair } from './support/certs.js'
 import { CLI, cleanup, tempDir } from './support/cli.js'
+import { startImageServer } from './support/image-server.js'
 import { makeImage } from './support/images.js'
 
 // a list where every URL is another host keeps an idle keep-alive connection to each
@@ -39,12 +41,17 @@ after(async () => {
 })
 
 /** The built CLI under `ulimit -n limit` (soft and hard: Node raises a soft limit to the hard one). */
-function runLimited(limit: number, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runLimited(
+  limit: number,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(
     'bash',
     ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, CLI, ...args],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env,
     },
   )
   let stderr = ''
@@ -74,6 +81,39 @@ test('out of file descriptors (ulimit -n): the run slows down and keeps every fi
   // away and asked again (about 4 requests a file). A connect that fails sends nothing. Some
   // answers are still asked again (Node 24: 111 to 132 requests here), never 4 a file.
   assert.ok(requests <= urls.length * 1.5, `${requests} requests for ${urls.length} files`)
+})
+
+test('a private CA in SSL_CERT_DIR, read with the first https:// connection while every descriptor is taken, is trusted all the same', async () => {
+  // The folder's files were passed over as unreadable (EMFILE) and the run's trust made without
+  // them, for the rest of the run: every file of the CA's host failed as `tls` (or `network`), exit 1.
+  await mkdir(join(dir, 'certs'))
+  const certs = makeCerts(join(dir, 'certs'))
+  const folder = join(dir, 'cert-dir')
+  await mkdir(folder)
+  await copyFile(certs.ca, join(folder, 'company-ca.pem'))
+  const secure = await startImageServer({ tls: tlsPair(certs.good) })
+  const slow = await startImageServer()
+  try {
+    // Slow bodies from one host first, as many at once as -c: the https:// files start with every
+    // descriptor taken.
+    const plain = Array.from({ length: 200 }, (_, i) => slow.url(`/p${i}.jpg?size=40000&drip=100000`))
+    const https = Array.from({ length: 20 }, (_, i) => secure.url(`/private-${i}.jpg`))
+    const list = join(dir, 'private-ca.txt')
+    await writeFile(list, `${[...plain, ...https].join('\n')}\n`)
+    const out = join(dir, 'private-ca')
+    const { NODE_EXTRA_CA_CERTS: _, SSL_CERT_FILE: __, ...env } = process.env
+    const args = [list, '-o', out, '-c', '128', '--per-host', '128', '--threads', '0', '--no-report']
+    const run = await runLimited(64, args, { ...env, SSL_CERT_DIR: folder })
+    assert.equal(run.code, 0, run.stderr)
+    assert.doesNotMatch(run.stderr, /not trusted|EMFILE/)
+    const manifest = (await readFile(join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n')
+    assert.equal(
+      manifest.filter((line) => JSON.parse(line).status === 'ok').length,
+      plain.length + https.length,
+    )
+  } finally {
+    await Promise.all([secure.close(), slow.close()])
+  }
 })
 
 // hosts whose keep-alive hint is long (nginx's 75 s, 30 s here) kept the idle

@@ -71,7 +71,13 @@ function connectorOf(settings: ConnectionSettings): Connector {
       plain ??= buildConnector({ ...settings.tls, allowH2 } as never) as never
       return plain(options, callback)
     }
-    secure ??= buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never
+    try {
+      secure ??= buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never
+    } catch (error) {
+      // No descriptor left to read whom to trust (see `unlessShort`): this connection fails so,
+      // and the next one reads it again.
+      return callback(error as Error, null)
+    }
     return secure(options, callback)
   }
 }

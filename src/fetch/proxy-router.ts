@@ -91,7 +91,16 @@ export class ProxyRouter extends EventEmitter {
       this.#load()
       return true
     }
-    return this.#agentFor(proxy, serverName(new URL(String(opts.origin))).servername).dispatch(opts, handler)
+    let agent: Dispatcher
+    try {
+      agent = this.#agentFor(proxy, serverName(new URL(String(opts.origin))).servername)
+    } catch (error) {
+      // Whom to trust could not be read for want of a descriptor (see `unlessShort`): the request
+      // fails so, and the next one makes the agent again.
+      handler.onError?.(error as Error)
+      return true
+    }
+    return agent.dispatch(opts, handler)
   }
 
   async close(): Promise<void> {

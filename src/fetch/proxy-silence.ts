@@ -243,7 +243,11 @@ export class ProxySilence {
       own = answersItself(proxy, target, status, this.userAgent, () => (this.#tls ??= this.tls()))
       state.own.set(status, own)
     }
-    const line = await own
+    // Its TLS to an https:// proxy could not be made for want of a descriptor: nothing to add now.
+    const line = await own.catch(() => {
+      state.own.delete(status)
+      return undefined
+    })
     return line
       ? `: the proxy wrote it itself, as it does for a host that does not exist (a web server, or a proxy that only tunnels https:// URLs with CONNECT, not one that forwards http:// requests); check --proxy or HTTP_PROXY`
       : undefined

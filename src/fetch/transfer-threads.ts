@@ -196,7 +196,11 @@ export class TransferThreads {
     // Threads keep imgpull's warnings to themselves (see transfer-worker.ts): what the environment's
     // certificates warn about (an unreadable SSL_CERT_FILE) is said here, once a process, since the
     // main thread, whose agent reads them with its first https:// connection, may never open one.
-    extraCas(undefined)
+    try {
+      extraCas(undefined)
+    } catch {
+      // No descriptor left to read them now: the threads' connections read them as they need them.
+    }
     try {
       for (let i = 0; i < this.#size; i++) this.#spawn()
     } catch (error) {

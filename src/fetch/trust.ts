@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { errorCode } from '../errors.js'
+import { outOfDescriptors } from '../utils/descriptors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import type { ClientIdentity } from './client-cert.js'
@@ -15,14 +16,29 @@ import type { ClientIdentity } from './client-cert.js'
 const PEM = /-----BEGIN (TRUSTED )?CERTIFICATE-----[^-]+-----END \1CERTIFICATE-----/g
 
 /**
+ * A certificate file or folder that could not be read for want of a file descriptor (EMFILE,
+ * ENFILE) is thrown as it is, never passed over, warned about or remembered: whom to trust is read
+ * with the first https:// connection, often deep in a run over many hosts (a transfer thread's, at
+ * its start), where every descriptor is taken. Passed over, `SSL_CERT_DIR`'s, `SSL_CERT_FILE`'s or
+ * `NODE_EXTRA_CA_CERTS`' private CA was left out of the run's trust: every file of its hosts failed
+ * as `tls` (`ulimit -n 64`, `-c 128`: 30 of 30). Thrown, the connection fails as one that found no
+ * descriptor does, and the file waits and is tried again (see `outOfDescriptors`).
+ */
+function unlessShort(error: unknown): void {
+  if (outOfDescriptors(error)) throw error
+}
+
+/**
  * The certificates of a PEM file (one or more, as `NODE_EXTRA_CA_CERTS` takes). Throws a
- * `TypeError` naming the option and the file when it cannot be read or holds no valid certificate.
+ * `TypeError` naming the option and the file when it cannot be read or holds no valid certificate;
+ * the file system's error where no descriptor was left (see `unlessShort`).
  */
 export function readCaFile(path: string, option = 'caCert', check = true): string[] {
   let bytes: Buffer
   try {
     bytes = readFileSync(path)
   } catch (error) {
+    unlessShort(error)
     // A folder of certificates is what SSL_CERT_DIR takes (OpenSSL's `-CApath`), not a file's option.
     const folder =
       errorCode(error) === 'EISDIR'
@@ -240,6 +256,7 @@ function certDirCas(value: string): string[] {
     try {
       entries = readdirSync(dir, { withFileTypes: true })
     } catch (error) {
+      unlessShort(error)
       warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${dir}: ${(error as Error).message}`)
       continue
     }
@@ -250,7 +267,8 @@ function certDirCas(value: string): string[] {
         const path = join(dir, entry.name)
         if (!entry.isFile() && !statSync(path).isFile()) continue
         for (const pem of certificatesOf(readFileSync(path))) found.add(pem)
-      } catch {
+      } catch (error) {
+        unlessShort(error)
         // A dangling link or an unreadable file: OpenSSL passes over it too.
       }
     }
@@ -286,7 +304,8 @@ function nodeExtraFile(path: string): Buffer | undefined {
     let bytes: Buffer | undefined
     try {
       bytes = readFileSync(path)
-    } catch {
+    } catch (error) {
+      unlessShort(error)
       // Node warns about it itself.
     }
     nodeExtraFiles.set(path, bytes)
@@ -361,7 +380,8 @@ function nodeStore(env: NodeJS.ProcessEnv): NodeStore {
  * those of `SSL_CERT_FILE` (and curl's `CURL_CA_BUNDLE`) and of the folders of `SSL_CERT_DIR`,
  * the variables OpenSSL-based tools (curl, wget, git) read and Node does not (often the system's bundle, with a company's CA
  * in it), less those Node's store holds already, then those of `caCert` (each file). Both add
- * trust, never take any away. Throws a `TypeError` naming `caCert` when its file cannot be read or
+ * trust, never take any away. Throws the file system's error where no descriptor was left to read
+ * one (see `unlessShort`), a `TypeError` naming `caCert` when its file cannot be read or
  * holds no certificate; an unusable `SSL_CERT_FILE` is warned about once (`IMGPULL_SSL_CERT_FILE`)
  * and left out, as Node does with `NODE_EXTRA_CA_CERTS`: other programs read it too.
  */
@@ -380,6 +400,7 @@ export function extraCas(
     try {
       fromEnv.push(...readCaFile(file, variable, false))
     } catch (error) {
+      unlessShort(error)
       warnOnce(variable, file, (error as Error).message)
     }
   }
