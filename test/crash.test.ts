@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { appendFile, link, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  appendFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -353,6 +365,39 @@ test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut f
   for (const f of files) {
     const path = paths.find((p) => p.startsWith(`/${f.replace(/\.jpg$/, '')}?`))!
     assert.ok((await readFile(join(out, f))).equals(server.bytes(path)), `${f} differs from the server's`)
+  }
+})
+
+test('a write without room in a .imgpull on another disk than the output folder names .imgpull, not the output folder', async () => {
+  // A part file's write names no file: the output folder was named (`cannot write photos: file too
+  // large…`, or `no space left on device`), whose disk had room, where `.imgpull` is a link to
+  // another (a local disk beside an output folder on a network share or a memory card).
+  const disks = ['/dev/shm', process.cwd()]
+  const here = (await stat(dir)).dev
+  const other = (await Promise.all(disks.map((d) => stat(d).catch(() => undefined)))).findIndex(
+    (s) => s?.isDirectory() && s.dev !== here,
+  )
+  assert.ok(other >= 0, `a folder on another disk than ${dir}: one of ${disks.join(', ')}`)
+  const work = await mkdtemp(join(disks[other], '.imgpull-test-work-'))
+  try {
+    const out = join(dir, 'linked-work')
+    await mkdir(out)
+    await symlink(work, join(out, '.imgpull'))
+    const list = join(dir, 'linked-work.txt')
+    await writeFile(list, server.url('/lw-big?size=300000'))
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 200; exec "$0" "$@"', process.execPath, CLI, list, '-o', out, '--no-journal'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d
+    })
+    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 3, stderr)
+    assert.ok(stderr.includes(`imgpull: cannot write ${join(out, '.imgpull')}: file too large`), stderr)
+  } finally {
+    await rm(work, { recursive: true, force: true })
   }
 })
 

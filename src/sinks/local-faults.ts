@@ -339,7 +339,28 @@ export function journalReadFault(error: unknown, path: string): unknown {
 export function runFault(error: unknown, out: string, journalPath: string): FatalError {
   return codeOf(error).startsWith('SQLITE_')
     ? localFault(error, 'journal', journalPath)
-    : localFault(error, 'output', out)
+    : localFault(error, 'output', diskOf(error, out, dirname(journalPath)))
+}
+
+/** Errors of a disk without room, or of a file too large for it. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
+
+/**
+ * What to name for a write that found no room and names no file (a write to a file already open:
+ * a part, a spool, a shard, a temporary, all in the work folder `work`): the work folder where it
+ * is on another disk than `out` (`.imgpull` a link to a local disk beside an output folder on a
+ * network share or a memory card), else `out`. The output folder was named, whose disk had room:
+ * `cannot write photos: no space left on device` of a full disk that held `photos/.imgpull`.
+ */
+function diskOf(error: unknown, out: string, work: string): string {
+  if ((error as { path?: unknown } | null)?.path !== undefined || !NO_ROOM.has(codeOf(error))) return out
+  const device = (path: string) => statSync(path, { throwIfNoEntry: false })?.dev
+  try {
+    const at = device(work)
+    return at !== undefined && at !== device(out) ? work : out
+  } catch {
+    return out // a folder on the way that cannot be looked at: the output folder, as before
+  }
 }
 
 /**
