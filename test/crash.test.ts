@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hashKey } from '../src/plan/naming.js'
+import { fileSizeLimit } from '../src/sinks/local-faults.js'
 import { CLI, cleanup, outputFiles, runCli, startCli, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 import { BODY_PATHS, resumeRange } from './support/resume.js'
@@ -346,18 +347,7 @@ test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut f
   const paths = ['/fs-small?size=60000', '/fs-big?size=300000', '/fs-other?size=90000']
   const list = join(dir, 'fsize.txt')
   await writeFile(list, paths.map((p) => server.url(p)).join('\n'))
-  const child = spawn(
-    'bash',
-    ['-c', 'ulimit -f 200; exec "$0" "$@"', process.execPath, CLI, list, '-o', out],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (d) => {
-    stderr += d
-  })
-  const code = await new Promise((resolve) => child.on('close', resolve))
+  const { code, stderr } = await runUnderFileLimit(200, [list, '-o', out])
   assert.equal(code, 3, stderr)
   assert.match(stderr, /file too large .*ulimit -f/)
   const files = await outputFiles(out)
@@ -366,6 +356,54 @@ test('a write cut short by a file-size limit (ulimit -f) stops the run; no cut f
     const path = paths.find((p) => p.startsWith(`/${f.replace(/\.jpg$/, '')}?`))!
     assert.ok((await readFile(join(out, f))).equals(server.bytes(path)), `${f} differs from the server's`)
   }
+})
+
+/** The built CLI with `args` under `ulimit -f kib` (the limit on the size of a file it writes). */
+async function runUnderFileLimit(
+  kib: number,
+  args: string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn('bash', ['-c', `ulimit -f ${kib}; exec "$0" "$@"`, process.execPath, CLI, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  return { code, stderr }
+}
+
+test('a journal that grows past the limit on file sizes (ulimit -f) is said so, not as a journal to make writable; the rerun finishes', async () => {
+  // SQLite says "disk I/O error" of its WAL's write cut short: it was said as `cannot write the
+  // journal …: input/output error; make it writable, or run with --no-journal`.
+  const out = join(dir, 'wal-limit')
+  const list = join(dir, 'wal-limit.txt')
+  await writeFile(list, Array.from({ length: 300 }, (_, i) => server.url(`/wl-${i}?size=2000`)).join('\n'))
+  const { code, stderr } = await runUnderFileLimit(100, [list, '-o', out, '-q', '--no-report'])
+  assert.equal(code, 3, stderr)
+  assert.ok(
+    stderr.includes(
+      `imgpull: cannot write the journal ${join(out, '.imgpull', 'journal.db')}: file too large`,
+    ),
+    stderr,
+  )
+  assert.match(stderr, /raise the limit on file sizes \(ulimit -f\)/)
+  const rerun = await runCli([list, '-o', out, '-q', '--no-report'])
+  assert.equal(rerun.code, 0, rerun.stderr)
+  assert.equal((await outputFiles(out)).filter((f) => f.startsWith('wl-')).length, 300)
+})
+
+test('fileSizeLimit reads the soft limit of /proc/self/limits', () => {
+  const limits = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units\nMax file size             ${soft.padEnd(21)}unlimited            bytes\n`
+  for (const [soft, limit] of [
+    ['unlimited', undefined],
+    ['153600', 153_600],
+    ['0', 0],
+  ] as const)
+    assert.equal(fileSizeLimit(limits(soft)), limit, soft)
+  assert.equal(fileSizeLimit(''), undefined)
 })
 
 test('a write without room in a .imgpull on another disk than the output folder names .imgpull, not the output folder', async () => {
@@ -385,16 +423,8 @@ test('a write without room in a .imgpull on another disk than the output folder 
     await symlink(work, join(out, '.imgpull'))
     const list = join(dir, 'linked-work.txt')
     await writeFile(list, server.url('/lw-big?size=300000'))
-    const child = spawn(
-      'bash',
-      ['-c', 'ulimit -f 200; exec "$0" "$@"', process.execPath, CLI, list, '-o', out, '--no-journal'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      stderr += d
-    })
-    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 3, stderr)
+    const { code, stderr } = await runUnderFileLimit(200, [list, '-o', out, '--no-journal'])
+    assert.equal(code, 3, stderr)
     assert.ok(stderr.includes(`imgpull: cannot write ${join(out, '.imgpull')}: file too large`), stderr)
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -1,4 +1,13 @@
-import { accessSync, closeSync, constants, existsSync, openSync, type Stats, statSync } from 'node:fs'
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  type Stats,
+  statSync,
+} from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { devNull } from 'node:os'
 import { dirname, resolve } from 'node:path'
@@ -174,6 +183,18 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     const fault = cause && descriptorFault(Object.assign(cause, { path }))
     if (fault) return fault
   }
+  // SQLite says only "disk I/O error" of a write the limit on file sizes cut short: said as a
+  // journal to make writable (`ulimit -f 150`, a journal's WAL past 150 KiB).
+  if (
+    what === 'journal' &&
+    code.startsWith('SQLITE_IOERR') &&
+    atSizeLimit([path, `${path}-wal`, `${path}-journal`])
+  )
+    return localFault(
+      Object.assign(new Error('file too large', { cause: error }), { code: 'EFBIG' }),
+      what,
+      path,
+    )
   const named = what === 'journal' ? { path, cause: error } : culprit(error, path)
   const where = what === 'journal' ? `the journal ${path}` : named.path
   // A damaged journal is not a write that failed: it cannot be used at all.
@@ -186,6 +207,39 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
       hint: remedy(codeOf(named.cause), what),
     },
   )
+}
+
+/**
+ * The limit on the size of a file this process writes (`ulimit -f`, RLIMIT_FSIZE), in bytes, from
+ * `/proc/self/limits`; `undefined` when there is none, or where it cannot be read (not Linux).
+ */
+export function fileSizeLimit(limits = readLimits()): number | undefined {
+  const soft = /^Max file size\s+(\S+)/m.exec(limits)?.[1]
+  return soft !== undefined && /^\d+$/.test(soft) ? Number(soft) : undefined
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Whether one of `files` has reached the limit on file sizes, within the 64 KiB that a write
+ * which crossed it may have left unwritten.
+ */
+function atSizeLimit(files: string[]): boolean {
+  const limit = fileSizeLimit()
+  if (limit === undefined) return false
+  return files.some((file) => {
+    try {
+      return (statSync(file, { throwIfNoEntry: false })?.size ?? 0) + 65_536 >= limit
+    } catch {
+      return false
+    }
+  })
 }
 
 /**
