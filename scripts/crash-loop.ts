@@ -18,7 +18,10 @@
  *
  * Run (after `npm run build`):
  *   node --import tsx scripts/crash-loop.ts [--seed 1] [--iterations 20] [--modes files,wds]
- *     [--minutes M] [--keep]
+ *     [--minutes M] [--strace 0.5] [--keep]
+ * --strace P: that share of the kills (modes without a transform pool) is SIGKILL injected by
+ * strace as a thread enters its Nth rename, link, unlink, fsync, open, write or mkdir, rather
+ * than after a delay: the narrow windows between two calls that a timer seldom lands in.
  * Prints one line per violation (mode, seed, what was done, what differs) and a table of
  * iterations per mode; exit 1 when any iteration differed. --keep leaves failing folders in place.
  */
@@ -66,16 +69,39 @@ interface Run {
   ms: number
 }
 
-/** One stop of a run: a signal after `delay` ms (a second one `again` ms later, when set). */
-interface Stop {
-  signal: NodeJS.Signals
-  delay: number
-  again?: number
-}
+/**
+ * One stop of a run: a signal after `delay` ms (a second one `again` ms later, when set); or,
+ * with `syscalls`, SIGKILL as one of the process's threads enters its `when`-th call of one of
+ * `syscalls` (strace counts per thread), before the call is made: the moments a timer rarely
+ * hits, between a `link` and its `unlink`, at a journal commit's `fdatasync`, a seal's `rename`.
+ */
+type Stop = { signal: NodeJS.Signals; delay: number; again?: number } | { syscalls: string; when: number }
+
+/** Syscall sets a kill is injected at, each with the largest `when` drawn for it. */
+const SYSCALLS: [string, number][] = [
+  ['link,linkat', 12],
+  ['rename,renameat,renameat2', 12],
+  ['unlink,unlinkat', 16],
+  ['fsync,fdatasync', 10],
+  ['openat', 150],
+  ['pwrite64,write', 200],
+  ['ftruncate,mkdir,mkdirat', 10],
+]
 
 function runCli(args: string[], stop?: Stop): Promise<Run> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, argv] =
+    stop && 'syscalls' in stop
+      ? [
+          'strace',
+          [
+            ...['-f', '-qq', '-o', '/dev/null', '-e', `trace=${stop.syscalls}`],
+            ...['-e', `inject=${stop.syscalls}:signal=SIGKILL:when=${stop.when}`],
+            ...[process.execPath, CLI, ...args],
+          ],
+        ]
+      : [process.execPath, [CLI, ...args]]
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d) => {
@@ -85,7 +111,7 @@ function runCli(args: string[], stop?: Stop): Promise<Run> {
     stderr += d
   })
   const timers: NodeJS.Timeout[] = []
-  if (stop) {
+  if (stop && 'signal' in stop) {
     timers.push(setTimeout(() => child.kill(stop.signal), stop.delay))
     if (stop.again !== undefined)
       timers.push(setTimeout(() => child.kill(stop.signal), stop.delay + stop.again))
@@ -219,6 +245,21 @@ const MODES: Mode[] = [
     },
   },
   {
+    name: 'hash-none',
+    async setup(server, dir) {
+      // No sha256 to tell an image by: a file at its name proves nothing but its size.
+      const list = join(dir, 'list.txt')
+      await writeFile(
+        list,
+        lines(
+          server,
+          Array.from({ length: 40 }, (_, i) => `/x-${i}${faults(i)}`),
+        ),
+      )
+      return [[list, '--per-host', '8', '--hash', 'none', '--name', '{index}{ext}']]
+    },
+  },
+  {
     name: 'two-lists',
     async setup(server, dir) {
       // The second list shares half the first's URLs and adds others: one folder, two runs.
@@ -288,7 +329,13 @@ async function snapshot(out: string, origin: string): Promise<Record<string, unk
         leftovers.push(f)
       continue
     }
-    if (f === 'report.html') continue
+    if (f === 'report.html') {
+      // The page's data (its sheet of images, credits); the words around carry the runs' times.
+      const data = /id="report-data">(.*?)<\/script>/s.exec(await readFile(join(out, f), 'utf8'))?.[1]
+      files[f] =
+        data === undefined ? 'no data' : JSON.stringify(stable(JSON.parse(data.replaceAll(origin, 'ORIGIN'))))
+      continue
+    }
     const bytes = await readFile(join(out, f))
     if (f === 'manifest.jsonl') {
       const rows = bytes
@@ -311,9 +358,53 @@ async function snapshot(out: string, origin: string): Promise<Record<string, unk
   return {
     files,
     leftovers,
-    report: (await walk(out)).includes('report.html'),
     status: { code: status.code, json: statusJson },
   }
+}
+
+/**
+ * After a run that ended by itself (exit 0, 1 or 130), whatever it did: the manifest it wrote
+ * agrees with the folder. Each `ok` row's file is there with its sha256, and each image in the
+ * folder is an `ok` row's. Folders of files only (a shard's samples have no path of their own).
+ */
+async function manifestAgrees(out: string): Promise<string[]> {
+  const text = await readFile(join(out, 'manifest.jsonl'), 'utf8').catch(() => undefined)
+  if (text === undefined) return ['no manifest.jsonl']
+  const rows = text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { status: string; path: string | null; sha256: string | null; url: string })
+  const problems: string[] = []
+  const kept = new Set<string>()
+  for (const row of rows.filter((r) => r.status === 'ok' && r.path)) {
+    const path = row.path as string
+    kept.add(path)
+    const bytes = await readFile(join(out, path)).catch(() => undefined)
+    if (!bytes) problems.push(`manifest: ${path} ok, not in the folder`)
+    else if (row.sha256 && createHash('sha256').update(bytes).digest('hex') !== row.sha256)
+      problems.push(`manifest: ${path} differs from its sha256`)
+  }
+  for (const f of await walk(out))
+    if (!f.startsWith('.imgpull/') && f !== 'manifest.jsonl' && f !== 'report.html' && !kept.has(f))
+      problems.push(`manifest: ${f} in the folder, no ok row`)
+  return problems
+}
+
+/** `imgpull status` of a folder whose run was killed: it reads the journal, and names no run going on. */
+async function statusAfterKill(out: string): Promise<string[]> {
+  const status = await runCli(['status', out, '--json'])
+  // Killed before it made the folder or its journal: nothing to show, said so.
+  if (status.code === 2 && /no imgpull journal/.test(status.stderr)) return []
+  if (status.code === 3 && /holds no journal yet/.test(status.stderr)) return []
+  if (status.code !== 0) return [`status after a kill: exit ${status.code}: ${status.stderr.trim()}`]
+  try {
+    const json = JSON.parse(status.stdout) as { running?: unknown }
+    if (json.running !== null) return [`status after a kill: running ${JSON.stringify(json.running)}`]
+  } catch {
+    return [`status after a kill: not JSON: ${status.stdout.slice(0, 200)}`]
+  }
+  return []
 }
 
 /** Names of the keys where two snapshots differ, with both values (short). */
@@ -357,6 +448,8 @@ interface Options {
   modes: string[]
   minutes?: number
   keep?: boolean
+  /** The share of kills injected at a syscall (see `Stop`) rather than after a delay. @default 0 */
+  strace?: number
   log?: (line: string) => void
 }
 
@@ -410,6 +503,10 @@ export async function crashLoop(options: Options): Promise<Map<string, Tally>> {
     }
 
     for (let it = 0; it < options.iterations && Date.now() < deadline; it++) {
+      if (it > 0 && it % 10 === 0)
+        log(
+          `after ${it} rounds: ${[...tallies].map(([m, t]) => `${m} ${t.violations}/${t.iterations}`).join(', ')}`,
+        )
       for (const mode of modes) {
         if (Date.now() >= deadline) break
         const ref = refs.get(mode.name) as NonNullable<ReturnType<typeof refs.get>>
@@ -425,6 +522,17 @@ export async function crashLoop(options: Options): Promise<Map<string, Tally>> {
         const span = ref.ms[victim]
         const delay = 5 + Math.floor(random() < 0.25 ? span * (0.8 + 0.25 * random()) : random() * span)
         const again = signal !== 'SIGKILL' && random() < 0.4 ? Math.floor(random() * 300) : undefined
+        // Not in modes with a transform pool: strace follows its worker processes too, and a
+        // worker killed is an image failed, not a run cut.
+        const [set, most] = SYSCALLS[Math.floor(random() * SYSCALLS.length)]
+        const stop: Stop =
+          random() < (options.strace ?? 0) && !mode.real
+            ? { syscalls: set, when: 1 + Math.floor(random() * most) }
+            : { signal, delay, again }
+        const said =
+          'syscalls' in stop
+            ? `SIGKILL at ${stop.syscalls}#${stop.when}`
+            : `${signal}@${delay}${again !== undefined ? `+${again}` : ''}`
         const rerunKills = random() < 0.35 ? (random() < 0.4 ? 2 : 1) : 0
         const rerunDelays = Array.from({ length: rerunKills }, () =>
           random() < 0.5 ? 5 + Math.floor(random() * 250) : 5 + Math.floor(random() * ref.ms[victim]),
@@ -433,17 +541,26 @@ export async function crashLoop(options: Options): Promise<Map<string, Tally>> {
         for (const [r, args] of ref.runs.entries()) {
           const full = [...args, '-o', out]
           if (r === victim) {
-            const first = await runCli(full, { signal, delay, again })
-            steps.push(
-              `run ${r} ${signal}@${delay}${again !== undefined ? `+${again}` : ''}→${first.code ?? first.signal}`,
-            )
+            const first = await runCli(full, stop)
+            steps.push(`run ${r} ${said}→${first.code ?? first.signal}`)
             if (first.code !== null && ![0, 1, 130].includes(first.code))
               steps.push(
                 `!unexpected exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join(' | ')}`,
               )
+            // A run that ended with the results' code (the signal came once all was done, or as the
+            // manifest and report were written) said the folder was whole: it must be the reference's.
+            if ((first.code === 0 || first.code === 1) && r === ref.runs.length - 1) {
+              const early = differences(ref.snap, await snapshot(out, server.origin))
+              if (first.code !== ref.code) early.push(`exit ${first.code}, expected ${ref.code}`)
+              for (const d of early) steps.push(`!after exit ${first.code} of the stopped run: ${d}`)
+            }
+            if (first.signal === 'SIGKILL') for (const d of await statusAfterKill(out)) steps.push(`!${d}`)
+            if (first.code !== null && !full.includes('webdataset'))
+              for (const d of await manifestAgrees(out)) steps.push(`!after exit ${first.code}: ${d}`)
             for (const d of rerunDelays) {
               const k = await runCli(full, { signal: 'SIGKILL', delay: d })
               steps.push(`rerun SIGKILL@${d}→${k.code ?? k.signal}`)
+              if (k.signal === 'SIGKILL') for (const p of await statusAfterKill(out)) steps.push(`!${p}`)
               if (k.code !== null && ![0, 1].includes(k.code))
                 steps.push(`!unexpected exit ${k.code}: ${k.stderr.trim().split('\n').slice(-3).join(' | ')}`)
             }
@@ -494,6 +611,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       modes: { type: 'string', default: MODES.map((m) => m.name).join(',') },
       minutes: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      strace: { type: 'string', default: '0' },
     },
   })
   const tallies = await crashLoop({
@@ -502,6 +620,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     modes: values.modes.split(','),
     minutes: values.minutes ? Number(values.minutes) : undefined,
     keep: values.keep,
+    strace: Number(values.strace),
   })
   let bad = 0
   for (const [mode, t] of tallies) {
