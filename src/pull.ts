@@ -670,11 +670,15 @@ class Engine {
     this.options.drainSignal?.removeEventListener('abort', this.#onDrain)
   }
 
-  /** The run stops before its end: a stop took work back, a fatal error cut it, or the caller left early. */
+  /**
+   * The run stops before its end: a stop took work back, a fatal error cut it, or the caller left
+   * early. A hard stop alone is not one: one that came once every job had its outcome (a second
+   * Ctrl-C as the last transfer ended) left nothing, and the journal, the report and the exit code
+   * said the run was interrupted; one that cut transfers left them outstanding or taken back.
+   */
   get interrupted(): boolean {
     return (
       this.stats.interrupted > 0 ||
-      this.#aborted ||
       this.#failedFatally ||
       this.#outstanding > 0 ||
       this.#sourceError !== undefined ||

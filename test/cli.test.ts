@@ -292,38 +292,46 @@ test('--json into a reader that goes away (| head -1): a clean stop, no stack tr
   assert.equal(manifest.length, urls.length, 'every job has its manifest line')
 })
 
-test('a Ctrl-C once every file has its outcome (the manifest and report being written) stops nothing: exit by the results, not 130', async () => {
-  const out = join(dir, 'late-stop')
-  const urls = Array.from({ length: 200 }, (_, i) => server.url(`/late-stop-${i}?size=300`))
-  const file = await list('late-stop.txt', urls)
-  // --json lines the test does not read yet: the CLI waits at a result, the run's every file done.
-  const run = startCli([file, '-o', out, '--json'])
-  run.child.stdout?.pause()
-  const journal = join(out, '.imgpull', 'journal.db')
-  let ok = 0
-  for (let i = 0; i < 600 && ok < urls.length; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    if (!existsSync(journal)) continue
-    const db = new Database(journal, { readonly: true, fileMustExist: true })
-    try {
-      ok = (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
-    } catch {
-      ok = 0 // the schema not made yet
-    } finally {
-      db.close()
+for (const [times, what] of [
+  [1, 'a Ctrl-C'],
+  [2, 'two Ctrl-Cs (the second a stop at once)'],
+] as const)
+  test(`${what} once every file has its outcome (the manifest and report being written) stops nothing: exit by the results, not 130`, async () => {
+    const out = join(dir, `late-stop-${times}`)
+    const urls = Array.from({ length: 200 }, (_, i) => server.url(`/late-stop-${times}-${i}?size=300`))
+    const file = await list(`late-stop-${times}.txt`, urls)
+    // --json lines the test does not read yet: the CLI waits at a result, the run's every file done.
+    const run = startCli([file, '-o', out, '--json'])
+    run.child.stdout?.pause()
+    const journal = join(out, '.imgpull', 'journal.db')
+    let ok = 0
+    for (let i = 0; i < 600 && ok < urls.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      if (!existsSync(journal)) continue
+      const db = new Database(journal, { readonly: true, fileMustExist: true })
+      try {
+        ok = (db.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'ok'").get() as { n: number }).n
+      } catch {
+        ok = 0 // the schema not made yet
+      } finally {
+        db.close()
+      }
     }
-  }
-  assert.equal(ok, urls.length, 'every file kept before the Ctrl-C')
-  run.child.kill('SIGINT')
-  run.child.stdout?.resume()
-  const r = await run.done
-  // It was 130, the terminal told to run the same command again to continue, with nothing left.
-  assert.equal(r.code, 0, r.stderr)
-  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').summary
-  assert.equal(summary.ok, urls.length)
-  assert.equal(summary.exitCode, 0)
-  assert.doesNotMatch(await readFile(join(out, 'report.html'), 'utf8'), /This run was interrupted/)
-})
+    assert.equal(ok, urls.length, 'every file kept before the Ctrl-C')
+    for (let i = 0; i < times; i++) {
+      run.child.kill('SIGINT')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    run.child.stdout?.resume()
+    const r = await run.done
+    // It was 130, the terminal told to run the same command again to continue, with nothing left;
+    // after a second Ctrl-C, so too, and the report said the run was interrupted.
+    assert.equal(r.code, 0, r.stderr)
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').summary
+    assert.equal(summary.ok, urls.length)
+    assert.equal(summary.exitCode, 0)
+    assert.doesNotMatch(await readFile(join(out, 'report.html'), 'utf8'), /This run was interrupted/)
+  })
 
 test('past the first 20 failures, how many more follows them, before the summary', async () => {
   for (const n of [21, 23]) {

@@ -185,8 +185,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   // The run's own time, as the report says it; a run that never began has none.
   const ms = run.stats.wallMs || performance.now() - started
   // A Ctrl-C that came once every job had its outcome (the manifest and the report being
-  // written, which takes seconds for millions of jobs) stopped nothing: no 130, no "continue".
-  const stopped = interrupted && (run.stats.stopped || hard.signal.aborted)
+  // written, which takes seconds for millions of jobs) stopped nothing: no 130, no "continue";
+  // nor a second one then. A hard stop before the run read its input to the end did stop it.
+  const stopped = interrupted && (run.stats.stopped || (hard.signal.aborted && !run.stats.readToEnd))
 
   if (fatal && !(fatal instanceof FatalError)) throw fatal
   const code = fatal
