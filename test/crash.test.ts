@@ -482,3 +482,42 @@ test("a run the folder's lock refuses leaves the holder's temporary files alone,
   assert.equal(rerun.code, 0, rerun.stderr)
   assert.ok(!(await readdir(join(out, '.imgpull'))).includes(name), 'the stale one is removed under the lock')
 })
+
+test('a run killed mid-write of its journal at rest (a rollback journal left hot): status and report read the folder, as they do after any kill', async () => {
+  // At rest the journal is in rollback mode; a run killed as it opened it (its switch to WAL,
+  // between writing journal.db-journal and removing it) left that file "hot", and `imgpull status`
+  // and `report`, which open the journal read-only, failed with SQLITE_READONLY_ROLLBACK (exit 3)
+  // until the next pull. A process that writes to the journal as a run does, SIGKILLed mid-write,
+  // leaves that state.
+  const { list } = await writeList('hot', 3)
+  const out = join(dir, 'hot')
+  assert.equal((await runCli([list, '-o', out])).code, 0)
+  const journal = join(out, '.imgpull', 'journal.db')
+  const script = `const Database = (await import('better-sqlite3')).default
+const db = new Database(${JSON.stringify(journal)})
+// More than its cache holds: SQLite syncs the rollback journal and writes pages into the journal
+// file before the commit, the moment a kill leaves the rollback journal hot.
+db.pragma('cache_size = 8')
+db.exec('BEGIN IMMEDIATE')
+db.prepare("UPDATE jobs SET state = 'pending'").run()
+db.exec('CREATE TABLE filler (x BLOB)')
+for (let i = 0; i < 100; i++) db.prepare('INSERT INTO filler VALUES (zeroblob(4000))').run()
+process.stdout.write('mid-write\\n')
+setInterval(() => {}, 1000)`
+  const writer = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise((resolve) => writer.stdout?.once('data', resolve))
+  writer.kill('SIGKILL')
+  await new Promise((resolve) => writer.on('exit', resolve))
+  assert.ok((await stat(`${journal}-journal`)).size > 0, 'the killed writer left its rollback journal')
+
+  const status = await runCli(['status', out, '--json'])
+  assert.equal(status.code, 0, status.stderr)
+  assert.deepEqual(JSON.parse(status.stdout).counts, { ok: 3 }, 'the write the kill cut is not seen')
+  const report = await runCli(['report', out])
+  assert.equal(report.code, 0, report.stderr)
+  const failed = await runCli(['status', out, '--failed'])
+  assert.equal(failed.code, 0, failed.stderr)
+  assert.equal(failed.stdout, '')
+})

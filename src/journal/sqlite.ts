@@ -171,9 +171,31 @@ function openJournalDb(path: string, options?: Database.Options): Database.Datab
     checkVersion(db, path)
   } catch (error) {
     db.close()
+    if (options?.readonly && (error as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') {
+      rollBack(path)
+      return openJournalDb(path, options)
+    }
     throw error
   }
   return db
+}
+
+/**
+ * Roll back the transaction a process killed mid-write left in the journal's rollback journal
+ * (`journal.db-journal`, "hot": the journal is in rollback mode at rest, see `close`), which a
+ * read-only connection cannot do: `imgpull status` and `report` after a `kill -9` of a run that
+ * was opening the journal failed with `SQLITE_READONLY_ROLLBACK` (exit 3) until the next pull.
+ * SQLite rolls it back as a connection that may write first reads (sqlite.org/atomiccommit.html
+ * §4.2, "Hot Rollback Journals"), as the next run would; nothing else is written. A folder this
+ * user cannot write keeps the error.
+ */
+function rollBack(path: string): void {
+  const db = new Database(path, { fileMustExist: true })
+  try {
+    db.pragma('user_version', { simple: true })
+  } finally {
+    db.close()
+  }
 }
 
 /** Columns a journal made by an earlier version lacks: added in place, existing rows keep theirs. */
