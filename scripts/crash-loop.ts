@@ -25,7 +25,6 @@
  * Prints one line per violation (mode, seed, what was done, what differs) and a table of
  * iterations per mode; exit 1 when any iteration differed. --keep leaves failing folders in place.
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -33,18 +32,19 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import sharp from 'sharp'
+import { type CliResult, startCli } from '../test/support/cli.js'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
 
 const CLI = fileURLToPath(new URL('../dist/imgpull.js', import.meta.url))
 const DIST = dirname(CLI)
 
-/** Processes still running code of this build (a transform worker whose run was killed, say). */
-async function survivors(): Promise<string[]> {
+/** Processes of this build still running on a folder under `root` (a run whose parent was killed, say). */
+async function survivors(root: string): Promise<string[]> {
   const found: string[] = []
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-    if (cmd.includes(DIST)) found.push(`${pid}: ${cmd.replaceAll('\0', ' ').trim()}`)
+    if (cmd.includes(DIST) && cmd.includes(root)) found.push(`${pid}: ${cmd.replaceAll('\0', ' ').trim()}`)
   }
   return found
 }
@@ -61,11 +61,7 @@ export function rng(seed: number): () => number {
   }
 }
 
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
+interface Run extends CliResult {
   ms: number
 }
 
@@ -88,40 +84,25 @@ const SYSCALLS: [string, number][] = [
   ['ftruncate,mkdir,mkdirat', 10],
 ]
 
-function runCli(args: string[], stop?: Stop): Promise<Run> {
+async function runCli(args: string[], stop?: Stop): Promise<Run> {
   const t0 = performance.now()
-  const [command, argv] =
+  const wrap =
     stop && 'syscalls' in stop
       ? [
-          'strace',
-          [
-            ...['-f', '-qq', '-o', '/dev/null', '-e', `trace=${stop.syscalls}`],
-            ...['-e', `inject=${stop.syscalls}:signal=SIGKILL:when=${stop.when}`],
-            ...[process.execPath, CLI, ...args],
-          ],
+          ...['strace', '-f', '-qq', '-o', '/dev/null', '-e', `trace=${stop.syscalls}`],
+          ...['-e', `inject=${stop.syscalls}:signal=SIGKILL:when=${stop.when}`],
         ]
-      : [process.execPath, [CLI, ...args]]
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    stdout += d
-  })
-  child.stderr.setEncoding('utf8').on('data', (d) => {
-    stderr += d
-  })
+      : undefined
+  const { child, done } = startCli(args, { wrap }, CLI)
   const timers: NodeJS.Timeout[] = []
   if (stop && 'signal' in stop) {
     timers.push(setTimeout(() => child.kill(stop.signal), stop.delay))
     if (stop.again !== undefined)
       timers.push(setTimeout(() => child.kill(stop.signal), stop.delay + stop.again))
   }
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => {
-      for (const t of timers) clearTimeout(t)
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 })
-    }),
-  )
+  const r = await done
+  for (const t of timers) clearTimeout(t)
+  return { ...r, ms: performance.now() - t0 }
 }
 
 /** A mode: the inputs it writes and the runs it makes of them, one after the other. */
@@ -145,18 +126,23 @@ const faults = (i: number): string => {
 
 const lines = (server: ImageServer, paths: string[]) => `${paths.map((p) => server.url(p)).join('\n')}\n`
 
+/** A list file of `count` images named `stem-N`, with the usual faults; its path. */
+async function faultyList(server: ImageServer, file: string, stem: string, count: number, from = 0) {
+  await writeFile(
+    file,
+    lines(
+      server,
+      Array.from({ length: count }, (_, i) => `/${stem}-${i + from}${faults(i + from)}`),
+    ),
+  )
+  return file
+}
+
 const MODES: Mode[] = [
   {
     name: 'files',
     async setup(server, dir) {
-      const list = join(dir, 'list.txt')
-      await writeFile(
-        list,
-        lines(
-          server,
-          Array.from({ length: 40 }, (_, i) => `/f-${i}${faults(i)}`),
-        ),
-      )
+      const list = await faultyList(server, join(dir, 'list.txt'), 'f', 40)
       return [[list, '--per-host', '8']]
     },
   },
@@ -175,14 +161,7 @@ const MODES: Mode[] = [
     name: 'resize',
     real: true,
     async setup(server, dir) {
-      const list = join(dir, 'list.txt')
-      await writeFile(
-        list,
-        lines(
-          server,
-          Array.from({ length: 30 }, (_, i) => `/r-${i}${faults(i)}`),
-        ),
-      )
+      const list = await faultyList(server, join(dir, 'list.txt'), 'r', 30)
       return [[list, '--per-host', '8', '--resize', 'keep-ratio', '--size', '64', '--encode', 'jpg']]
     },
   },
@@ -233,14 +212,7 @@ const MODES: Mode[] = [
   {
     name: 'threads',
     async setup(server, dir) {
-      const list = join(dir, 'list.txt')
-      await writeFile(
-        list,
-        lines(
-          server,
-          Array.from({ length: 40 }, (_, i) => `/h-${i}${faults(i)}`),
-        ),
-      )
+      const list = await faultyList(server, join(dir, 'list.txt'), 'h', 40)
       return [[list, '--per-host', '8', '--threads', '2']]
     },
   },
@@ -248,14 +220,7 @@ const MODES: Mode[] = [
     name: 'hash-none',
     async setup(server, dir) {
       // No sha256 to tell an image by: a file at its name proves nothing but its size.
-      const list = join(dir, 'list.txt')
-      await writeFile(
-        list,
-        lines(
-          server,
-          Array.from({ length: 40 }, (_, i) => `/x-${i}${faults(i)}`),
-        ),
-      )
+      const list = await faultyList(server, join(dir, 'list.txt'), 'x', 40)
       return [[list, '--per-host', '8', '--hash', 'none', '--name', '{index}{ext}']]
     },
   },
@@ -263,22 +228,8 @@ const MODES: Mode[] = [
     name: 'two-lists',
     async setup(server, dir) {
       // The second list shares half the first's URLs and adds others: one folder, two runs.
-      const a = join(dir, 'a.txt')
-      const b = join(dir, 'b.txt')
-      await writeFile(
-        a,
-        lines(
-          server,
-          Array.from({ length: 24 }, (_, i) => `/t-${i}${faults(i)}`),
-        ),
-      )
-      await writeFile(
-        b,
-        lines(
-          server,
-          Array.from({ length: 24 }, (_, i) => `/t-${i + 12}${faults(i + 12)}`),
-        ),
-      )
+      const a = await faultyList(server, join(dir, 'a.txt'), 't', 24)
+      const b = await faultyList(server, join(dir, 'b.txt'), 't', 24, 12)
       return [
         [a, '--per-host', '8'],
         [b, '--per-host', '8'],
@@ -369,7 +320,9 @@ async function snapshot(out: string, origin: string): Promise<Record<string, unk
  */
 async function manifestAgrees(out: string): Promise<string[]> {
   const text = await readFile(join(out, 'manifest.jsonl'), 'utf8').catch(() => undefined)
-  if (text === undefined) return ['no manifest.jsonl']
+  // Stopped before it made its journal (a Ctrl-C as it started): no folder to describe.
+  const journal = await readFile(join(out, '.imgpull', 'journal.db')).catch(() => undefined)
+  if (text === undefined) return journal?.length ? ['no manifest.jsonl'] : []
   const rows = text
     .trim()
     .split('\n')
@@ -575,10 +528,10 @@ export async function crashLoop(options: Options): Promise<Map<string, Tally>> {
           )
         const snap = await snapshot(out, server.origin)
         // Every run is over: a process of this build still alive outlived the run that started it.
-        let alive = await survivors()
+        let alive = await survivors(root)
         for (let wait = 0; alive.length > 0 && wait < 20; wait++) {
           await new Promise((r) => setTimeout(r, 100))
-          alive = await survivors()
+          alive = await survivors(root)
         }
         if (alive.length > 0) problems.push(`processes outlive their run: ${alive.join('; ')}`)
         problems.push(...differences(ref.snap, snap))

@@ -20,11 +20,14 @@ export interface CliOptions {
   cwd?: string
   /** Leave standard input open for the test to write to (a list still coming down a pipe). */
   keepStdin?: boolean
+  /** A command to run the CLI under (`['strace', '-f', ...]`), node and the CLI's arguments after it. */
+  wrap?: string[]
 }
 
 /** Start the built CLI; the test decides when to wait, signal or kill it. */
 export function startCli(args: string[], options: CliOptions = {}, cli = CLI) {
-  const child = spawn(process.execPath, [cli, ...args], {
+  const [command, ...before] = [...(options.wrap ?? []), process.execPath]
+  const child = spawn(command, [...before, cli, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
