@@ -1,9 +1,10 @@
 // The command itself, once bin.ts has set up the compile cache: the one module with side effects
 // (see program.ts for the command line).
 import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { onLargeBodies } from '../fetch/large-bodies.js'
 import { printable } from '../utils/printable.js'
-import { heapGrowingFlag, MARKING_OFF, MARKING_ON, marksAtWill } from './heap-growth.js'
+import { collectThenMark, heapGrowingFlag, MARKING_OFF, MARKING_ON, marksAtWill } from './heap-growth.js'
 import { warnings } from './warnings.js'
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
@@ -21,9 +22,13 @@ if (withSource !== '0') setFlagsFromString('--harmony-json-parse-with-source')
 // A long run's heap held near what it keeps alive (see heap-growth.ts), unless node was told otherwise.
 const heapGrowing = heapGrowingFlag(process.execArgv)
 if (heapGrowing) setFlagsFromString(heapGrowing)
-// No full collection per 12 MB of a large file's body (see heap-growth.ts), unless node was told otherwise.
-if (marksAtWill(process.execArgv))
-  onLargeBodies((large) => setFlagsFromString(large ? MARKING_OFF : MARKING_ON))
+// No full collection per 12 MB of a large file's body (see heap-growth.ts), unless node was told
+// otherwise. Each switch follows a full collection of its own (`collectThenMark`): switched while
+// V8 was marking, one run in 40 of four 200 MB files crashed.
+if (marksAtWill(process.execArgv)) {
+  const switchTo = collectThenMark(setFlagsFromString, runInNewContext)
+  onLargeBodies((large) => switchTo(large ? MARKING_OFF : MARKING_ON))
+}
 
 // undici gives an IP address as the TLS server name when it talks TLS to an https:// proxy, or
 // through a SOCKS5 one, to a host given by address; Node then warns (DEP0123, RFC 6066) in the
