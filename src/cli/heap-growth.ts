@@ -60,10 +60,10 @@ export function marksAtWill(execArgv: readonly string[]): boolean {
  * collection first (V8's `gc()`, from a context made with `--expose-gc`: it finishes any marking
  * under way), then the flag. V8 reads its flags as it goes, and one changed in the middle of a
  * marking cycle left V8 in a state it does not expect: four files of 200 MB (`--hash none`, the
- * bench's large scenario) crashed in 2 of 85 runs (V8's "unreachable code" in
- * `MarkCompactCollector::ProcessMarkingWorklist`, a segmentation fault), and in 6 of about 105
- * with larger socket reads (a scratch build); with no switch at all (`node --incremental-marking`
- * or `--no-incremental-marking` given), none in 160; collected first, none in 160. A collection
+ * bench's large scenario) crashed in 2 of 85 runs, and in 2 of 60 with sha256 (V8's "unreachable
+ * code" in `MarkCompactCollector::ProcessMarkingWorklist`, a segmentation fault, glibc's
+ * "corrupted double-linked list"); with no switch at all (`node --incremental-marking` or
+ * `--no-incremental-marking` given), none in 160; collected first, none in 160 and 60. A collection
  * costs a few ms with the command's small heap, twice for a stretch of large bodies. Only the
  * main thread's heap is collected: a transfer thread's or the hash worker's may be marking at a
  * switch (those runs had neither; V8's flags are the process's). `setFlags` and `newContext` are
