@@ -37,8 +37,6 @@ export type FromThread =
   | { op: 'body'; id: number; at: number; unresumable?: string; length?: number }
   /** A resume's overlap was compared and found the same (see `DownloadContext.onTailChecked`). */
   | { op: 'tail'; id: number }
-  /** Its first body past `LARGE_BODY` began (`true`), or its last ended (see large-bodies.ts). */
-  | { op: 'large'; large: boolean }
   /** A redirect leads the transfer to `origin`: it waits for `hopped` (see `DownloadContext.onHop`). */
   | { op: 'hop'; id: number; origin: string }
   /** Body bytes received since the last word, `n` in all, `each` by transfer (see `DownloadContext.onBytes`). */

@@ -7,7 +7,7 @@ import type { Job, Validators } from '../types.js'
 import type { AutoThreadBudget } from './auto-threads.js'
 import type { Downloaded } from './download.js'
 import type { Cancel } from './exchange.js'
-import { largeElsewhere } from './large-bodies.js'
+import { threadStarting } from './large-bodies.js'
 import { deserializeError, type FromThread, type ToThread } from './transfer-messages.js'
 import { extraCas } from './trust.js'
 
@@ -53,8 +53,6 @@ interface Thread {
   error?: unknown
   /** Transfers it carries now. */
   active: number
-  /** It said a large body of its own began and not yet that its last ended (see large-bodies.ts). */
-  large?: boolean
 }
 
 /**
@@ -315,6 +313,7 @@ export class TransferThreads {
     // From source (tests, tsx), the thread registers tsx itself before loading its TypeScript:
     // a `--import tsx` flag is not ready in time in a worker thread on Node 20.
     const settings = { workerData, execArgv: [], resourceLimits: THREAD_LIMITS }
+    const gone = threadStarting()
     const worker = file.endsWith('.ts')
       ? new Worker(
           `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(file).href)}) })`,
@@ -329,11 +328,7 @@ export class TransferThreads {
       thread.error = error
     })
     worker.on('exit', (code) => {
-      // A thread that ends amid a large body (killed, crashed) ends its stretch too.
-      if (thread.large) {
-        thread.large = false
-        largeElsewhere(false)
-      }
+      gone()
       this.#lost(thread, code)
     })
   }
@@ -348,11 +343,6 @@ export class TransferThreads {
     } else if (m.op === 'bytes') {
       this.#onBytes(m.n)
       for (const [id, n] of m.each) this.#tell(id, (p) => p.onBytes?.(n))
-    } else if (m.op === 'large') {
-      if (m.large !== (thread.large ?? false)) {
-        thread.large = m.large
-        largeElsewhere(m.large)
-      }
     } else if (m.op === 'warning') warnOnce(m)
     else if (m.op === 'validators') this.#tell(m.id, (p) => p.onValidators(m.validators))
     else if (m.op === 'body') this.#tell(m.id, (p) => p.onBody?.(m.at, m.unresumable, m.length))

@@ -13,7 +13,6 @@ import { classify } from './classify.js'
 import { createAgent } from './client.js'
 import { download } from './download.js'
 import { Cancel } from './exchange.js'
-import { onLargeBodies } from './large-bodies.js'
 import { type FromThread, serializeError, type ToThread } from './transfer-messages.js'
 
 /** Bytes received are told at most this often (the progress line's figures). */
@@ -145,6 +144,4 @@ port.on('message', (m: ToThread) => {
     dispatcher.destroy().finally(() => port.close())
   }
 })
-// This thread's large bodies, counted on the main thread with its own (see large-bodies.ts).
-onLargeBodies((large) => send({ op: 'large', large }))
 send({ op: 'ready' })

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { threadStarting } from '../../fetch/large-bodies.js'
 import type { CarriedType } from '../../types.js'
 
 /** What the shard writer's thread is started with. */
@@ -60,6 +61,18 @@ const LIMITS = { maxYoungGenerationSizeMb: 6 }
  * dist/sinks/webdataset/ seen from the CLI's bundle (dist/imgpull.js, or a chunk in dist/chunks/).
  */
 function startWorker(data: WriterData): Worker {
+  const gone = threadStarting()
+  try {
+    const worker = newWorker(data)
+    worker.once('exit', gone)
+    return worker
+  } catch (error) {
+    gone()
+    throw error
+  }
+}
+
+function newWorker(data: WriterData): Worker {
   const here = import.meta.url
   if (here.endsWith('.ts')) {
     const file = new URL('./shard-worker.ts', here).href
