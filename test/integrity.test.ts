@@ -127,6 +127,18 @@ test('a server that caps every answer at no more than the bytes asked again: eac
   await nothing(failed.out)
 })
 
+test('a server that ignores Range and caps every answer, each a 206 from byte 0 ending at the bytes on disk: a bad-range in few requests, not a request storm', async () => {
+  // Its answer to the request for the rest, 206 bytes 0-3043/10630, ended where the bytes on disk
+  // did: taken as a block-aligned cache's, it brought nothing new, and the same request went out
+  // again, uncounted: 39,080 requests in 10 s for one file, until twice --total-timeout.
+  const path = '/capped-norange?size=10630&partial=3044&norange=1'
+  const { out, one } = await get([server.url(path)], { retries: 1, totalTimeout: 10_000 })
+  assert.equal(one.error, 'bad-range', one.message)
+  assert.match(one.message ?? '', /asked for bytes from \d+, got 0-3043/)
+  assert.ok(requests(path).length <= 2 * 2 * 4, `${requests(path).length} requests`)
+  await nothing(out)
+})
+
 test('a 206 that covers the whole file, to a plain GET, is the file', async () => {
   const path = '/partial-whole?size=20000&partial=20000'
   const { out, one } = await get([server.url(path)])

@@ -737,6 +737,20 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
     'restart',
   ],
   [
+    'resume with an overlap, 206 from before the overlap that ends at the bytes on disk: nothing new, a restart',
+    { ...resume({ etag: ETAG, length: 1000 }), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 0-599/1000', etag: ETAG },
+    'restart',
+  ],
+  [
+    'resume with an overlap of a whole file on disk, 206 from before the overlap to its end: compared, whole',
+    { ...resume({ etag: ETAG, length: 1000 }, 1000), overlap: 100 },
+    206,
+    { 'content-range': 'bytes 0-999/1000', etag: ETAG },
+    { do: 'receive', at: 1000, overlap: 1000, total: 1000, length: 1000 },
+  ],
+  [
     'resume with an overlap of a whole file on disk: the overlap alone, to compare',
     { ...resume({ etag: ETAG, length: 1000 }, 1000), overlap: 100 },
     206,

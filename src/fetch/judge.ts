@@ -556,8 +556,15 @@ export function judge(asked: Asked, answer: Answer): Decision {
   const first = asked.from - (asked.overlap ?? 0)
   // A resume's 206 may start before the byte asked for (RFC 9110 §14.2 lets a server send more
   // than asked: a cache that serves whole blocks): the bytes before the overlap are passed over.
-  // One that starts after it never is, nor one that ends before the overlap does.
-  const earlier = resuming && range.start < first && range.end !== undefined && range.end >= asked.from - 1
+  // One that starts after it never is, nor one that ends before a byte past those on disk (but
+  // for a file all on disk): it brings nothing new, and its next resume would ask the same again
+  // (a server that ignores Range and caps every answer, 206 `bytes 0-3043/10630`: 39,080 requests
+  // in 10 s for one file, no attempt counted).
+  const earlier =
+    resuming &&
+    range.start < first &&
+    range.end !== undefined &&
+    (range.end >= asked.from || (range.end === asked.from - 1 && range.total === asked.from))
   if (range.start !== first && !earlier) {
     const why = `asked for bytes from ${first}, got ${range.start}-${range.end}`
     return resuming ? { do: 'restart', why } : { do: 'refuse', why }
