@@ -127,6 +127,19 @@ test('a server that caps every answer at no more than the bytes asked again: eac
   await nothing(failed.out)
 })
 
+test('a server that caps every answer a few bytes over the bytes asked again: each part brings at least half of it new', async () => {
+  // Each request for the rest asked again for the last LATER_OVERLAP (1,024) bytes of an answer
+  // capped at 1,030: 6 new bytes an answer, 390 requests for a 3.4 KB file.
+  const path = '/capped-over?size=20000&partial=1030'
+  const { out, one } = await get([server.url(path)], { retries: 0, totalTimeout: 60_000 })
+  assert.equal(one.status, 'ok', one.message)
+  await holds(out, 'capped-over.jpg', server.bytes(path))
+  assert.ok(
+    requests(path).length <= 2 * (20_000 / 1030),
+    `${requests(path).length} requests for 20,000 bytes`,
+  )
+})
+
 test('a server that ignores Range and caps every answer, each a 206 from byte 0 ending at the bytes on disk: a bad-range in few requests, not a request storm', async () => {
   // Its answer to the request for the rest, 206 bytes 0-3043/10630, ended where the bytes on disk
   // did: taken as a block-aligned cache's, it brought nothing new, and the same request went out

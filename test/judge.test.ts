@@ -1172,17 +1172,27 @@ test('an HTTP-date in asctime form is GMT, whatever the zone of the machine', ()
   }
 })
 
-test('nextOverlap: the bytes asked again after a short answer are fewer than it carried', () => {
+test('nextOverlap: the bytes asked again after a short answer are fewer than it carried, at most half of it while the proof allows', () => {
   const cases: [string, number, number, number][] = [
     ['an answer longer than the overlap: all of it', LATER_OVERLAP, 64 * 1024, LATER_OVERLAP],
-    ['one byte longer', LATER_OVERLAP, LATER_OVERLAP + 1, LATER_OVERLAP],
+    ['an answer twice the overlap: all of it', LATER_OVERLAP, 2 * LATER_OVERLAP, LATER_OVERLAP],
+    // A cap a few bytes over the overlap moved the file on by those few bytes an answer.
+    ['one byte longer: half of it', LATER_OVERLAP, LATER_OVERLAP + 1, LATER_OVERLAP / 2],
+    ['an answer capped at 1,030 bytes: half of it', LATER_OVERLAP, 1030, 515],
+    [
+      'a file without validators, an answer capped at 5,000: the overlap its proof needs',
+      RESUME_OVERLAP,
+      5000,
+      RESUME_OVERLAP,
+    ],
     ['an answer of the overlap exactly: half of it', LATER_OVERLAP, LATER_OVERLAP, LATER_OVERLAP / 2],
     ['an answer capped at 1,000 bytes', LATER_OVERLAP, 1000, 500],
     ['a file without validators, an answer capped at 3,000', RESUME_OVERLAP, 3000, 1500],
     ['one byte', LATER_OVERLAP, 1, 0],
   ]
   for (const [name, wanted, carried, expected] of cases) {
-    const again = nextOverlap(wanted, carried)
+    // A file resumed on the bytes compared alone (RESUME_OVERLAP wanted) asks no fewer while it can.
+    const again = nextOverlap(wanted, carried, wanted === RESUME_OVERLAP ? RESUME_OVERLAP : 0)
     assert.equal(again, expected, name)
     assert.ok(again < carried, `${name}: each answer moves the file on`)
   }

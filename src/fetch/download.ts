@@ -87,8 +87,8 @@ import { basicToken, type UrlCredentials, urlCredentials } from './url-credentia
 const MAX_RESTARTS = 3
 /**
  * Parts of a file of unknown size (`206 bytes A-B/*`) one attempt asks for before giving up; so
- * too parts no longer than the bytes asked again (see `nextOverlap`): a server that doles out a
- * byte per answer.
+ * too parts that each bring fewer new bytes than were asked again (see `nextOverlap`): a server
+ * that doles out a byte per answer.
  */
 const MAX_PARTS = 100
 /**
@@ -1684,14 +1684,16 @@ async function receiveBody(
     // What this answer carried of the file, the bytes asked again included (a 206 may end
     // inside them).
     const carried = decodedSplice ? decodedIn : received
-    if (carried <= wanted && ++t.parts > MAX_PARTS) {
+    // Counted: a part that moved the file on by fewer bytes than were asked again (a server that
+    // doles out a few bytes an answer, one whose answers end short of the total they state).
+    if (beyond() < wanted && ++t.parts > MAX_PARTS) {
       throw new ImgpullError(
         'truncated',
-        `${shown}: the server sent ${MAX_PARTS} parts of ${wanted} bytes or fewer (${t.offset} of ${decision.total} bytes on disk)`,
+        `${shown}: the server sent ${MAX_PARTS} parts that each brought fewer than ${wanted} new bytes (${t.offset} of ${decision.total} bytes on disk)`,
         { retryable: true },
       )
     }
-    const again = nextOverlap(wanted, carried)
+    const again = nextOverlap(wanted, carried, t.known.unproven ? RESUME_OVERLAP : 0)
     t.tail = recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
     return send
   }
