@@ -140,6 +140,18 @@ test('a server that caps every answer a few bytes over the bytes asked again: ea
   )
 })
 
+test('capped answers whose total is a byte over the file: the first answer for the rest that brings nothing past the bytes on disk restarts the file, saying so', async () => {
+  // Each such answer halved the bytes asked again: 11 requests bringing nothing, until a 416 told
+  // the size (364 requests in 6 attempts for one 23 KB file).
+  const path = '/capped-lietotal?size=23902&partial=7401&lietotal=1'
+  const { out, one } = await get([server.url(path)], { retries: 0, totalTimeout: 60_000 })
+  assert.equal(one.error, 'bad-range', one.message)
+  assert.match(one.message ?? '', /\(its answers end at byte 23901, short of the 23903 bytes they state\)$/)
+  // Four answers a whole, four times (the first and three restarts).
+  assert.ok(requests(path).length <= 4 * 5, `${requests(path).length} requests`)
+  await nothing(out)
+})
+
 test('a server that ignores Range and caps every answer, each a 206 from byte 0 ending at the bytes on disk: a bad-range in few requests, not a request storm', async () => {
   // Its answer to the request for the rest, 206 bytes 0-3043/10630, ended where the bytes on disk
   // did: taken as a block-aligned cache's, it brought nothing new, and the same request went out

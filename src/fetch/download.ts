@@ -1684,6 +1684,16 @@ async function receiveBody(
     // What this answer carried of the file, the bytes asked again included (a 206 may end
     // inside them).
     const carried = decodedSplice ? decodedIn : received
+    // All of it asked again, ending at the last byte on disk: the server has no byte past them,
+    // though its Content-Range states more (a total a byte off). A cap would have carried more
+    // than the bytes asked again (at most half the last answer, see `nextOverlap`). Halving the
+    // bytes asked again went on for 11 requests, each bringing nothing, until a 416 told the size.
+    if (decision.at > 0 && overlap > 0 && carried === overlap) {
+      await t.restart(
+        `its answers end at byte ${t.offset - 1}, short of the ${decision.total} bytes they state`,
+      )
+      return send
+    }
     // Counted: a part that moved the file on by fewer bytes than were asked again (a server that
     // doles out a few bytes an answer, one whose answers end short of the total they state).
     if (beyond() < wanted && ++t.parts > MAX_PARTS) {
