@@ -152,6 +152,17 @@ test('capped answers whose total is a byte over the file: the first answer for t
   await nothing(out)
 })
 
+test('a file whose restarts run out names itself once: the reason quoted is said without the URL again', async () => {
+  // A new version at every answer, capped, and no validator in its 206s: each join finds other
+  // bytes. Its line read `URL: the server's answers cannot be put together (URL: the file changed
+  // under the same validators ...)`.
+  const path = '/capped-rotating?size=17629&partial=7068&rotate=1&bare206=1'
+  const { one } = await get([server.url(path)], { retries: 0, totalTimeout: 60_000 })
+  assert.equal(one.error, 'bad-range', one.message)
+  assert.equal(one.message?.split(server.url(path)).length, 2, one.message)
+  assert.match(one.message ?? '', /cannot be put together \(the file changed under the same validators /)
+})
+
 test('a server that ignores Range and caps every answer, each a 206 from byte 0 ending at the bytes on disk: a bad-range in few requests, not a request storm', async () => {
   // Its answer to the request for the rest, 206 bytes 0-3043/10630, ended where the bytes on disk
   // did: taken as a block-aligned cache's, it brought nothing new, and the same request went out

@@ -446,6 +446,16 @@ function isPartShown(error: unknown, joined = false): boolean {
     : code === 'not-an-image' || code === 'corrupt'
 }
 
+/**
+ * `error`'s words without the file they begin with (`shown: `), for a reason quoted inside another
+ * message, which names the file once: a file whose restarts ran out was said as `URL: the
+ * server's answers cannot be put together (URL: the file changed under the same validators ...)`.
+ */
+const reasonOf = (t: Transfer, error: unknown): string => {
+  const message = (error as Error).message
+  return message.startsWith(`${t.shown}: `) ? message.slice(t.shown.length + 2) : message
+}
+
 /** A step of a transfer: does one thing, then names the next (none: the file is verified). */
 type Step = (t: Transfer) => Promise<Step | undefined>
 
@@ -472,7 +482,7 @@ export async function download(
     } catch (error) {
       if (error instanceof NotJoined && !cancel.aborted) {
         t.exchange?.abort(error)
-        await t.restart(error.message)
+        await t.restart(reasonOf(t, error))
         t.startedOver = `the answer to its resume could not be joined (${error.why})`
         step = send
         continue
@@ -481,7 +491,7 @@ export async function download(
         // A multipart 206 its bytes showed not to be one part of the range asked for: refused as
         // one its head shows so (see `decide`), the whole file asked for again.
         t.exchange?.abort(error)
-        await t.restart(error.message)
+        await t.restart(reasonOf(t, error))
         t.unresumable = WRAPS_RANGES
         step = send
         continue
@@ -493,7 +503,7 @@ export async function download(
         // the file's one verdict comes from the whole file, asked for once more without Range.
         t.joined = false
         t.exchange?.abort(error)
-        await t.restart(`the file joined from a resume was ${(error as Error).message}`)
+        await t.restart(`the file joined from a resume was ${reasonOf(t, error)}`)
         step = send
         continue
       }
@@ -511,16 +521,14 @@ export async function download(
         t.readPastLength = true
         t.pastLengthCut = error as ImgpullError
         t.exchange?.abort(error)
-        await t.restart(
-          `its encoded body ended at its length before its coding did (${(error as Error).message})`,
-        )
+        await t.restart(`its encoded body ended at its length before its coding did (${reasonOf(t, error)})`)
         step = send
         continue
       }
       if (error instanceof Undeclared && !cancel.aborted) {
         t.undeclared = error.coding
         t.exchange?.abort(error)
-        await t.restart(`${error.message}: asked again to decode it`)
+        await t.restart(`${reasonOf(t, error)}: asked again to decode it`)
         step = send
         continue
       }
@@ -529,7 +537,7 @@ export async function download(
         // status (no length or range to tell): ask once more for the whole file, without Range.
         t.wholeToRange = false
         t.exchange?.abort(error)
-        await t.restart(`a 200 to a range request was not the whole file (${(error as Error).message})`)
+        await t.restart(`a 200 to a range request was not the whole file (${reasonOf(t, error)})`)
         step = send
         continue
       }
