@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test'
 import { pull, type Result } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
+import { seeded } from './support/images.js'
 
 let dir: string
 before(async () => {
@@ -14,22 +15,12 @@ after(() => cleanup(dir))
 /** A run that has not ended this long after its last result has stalled. */
 const STALL_MS = 8_000
 
-/** Deterministic choices per round, so a failure can be replayed. */
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = seed
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 // Regression for exit code 13 ("unsettled top-level await"): a host pause whose wake-up found the
 // clock a hair short of its deadline re-armed nothing, so the host (and the run) never went on.
 test('randomized pauses, 429 bursts and retries: every job leaves exactly once and the run ends', async () => {
   for (let round = 1; round <= 4; round++) {
-    const random = mulberry32(round)
+    // Deterministic choices per round, so a failure can be replayed.
+    const random = seeded(round)
     // 429 (Retry-After: 1) to anything beyond `limit` in flight: pressure, then host pauses.
     const server = await startImageServer({
       limit: 2 + Math.floor(random() * 4),

@@ -8,7 +8,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type Format, makeImage, sizeOf } from './images.js'
+import { type Format, makeImage, seeded, sizeOf } from './images.js'
 
 /**
  * A fault-injecting image server for tests and benchmarks, on 127.0.0.1. Every behaviour is
@@ -114,6 +114,12 @@ export interface ImageServer {
   url(path: string): string
   /** Bytes the server sends for a path (without faults). */
   bytes(path: string): Buffer
+  /**
+   * Every whole body the server has served (in whole or in part) for a path (`/name.jpg`, no
+   * query), over every query and request seen so far: one, but for `rotate=1` one a request;
+   * `cut` and `lead` applied. A file kept from that path must be one of them.
+   */
+  versions(pathname: string): Buffer[]
   stats: {
     requests: number
     inFlight: number
@@ -132,15 +138,8 @@ const LAST_MODIFIED = new Date('2024-01-01T00:00:00Z').toUTCString()
 
 export async function startImageServer(options: ImageServerOptions = {}): Promise<ImageServer> {
   const { ttfb = 0, jitter = 0, bandwidth, limit, sizes = [2_000, 60_000], record = true } = options
-  let seed = options.seed ?? 1
-  const random = () => {
-    // mulberry32: deterministic jitter per server
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = seed
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  // Deterministic jitter per server.
+  const random = seeded(options.seed ?? 1)
   const cache = new Map<string, Buffer>()
   const hits = new Map<string, number>()
   const log: RequestLog[] = []
@@ -160,6 +159,16 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       if (cache.size < 20_000) cache.set(id, body)
     }
     return body
+  }
+
+  /** The whole body the `attempt`th request for `u` is a part of (see `versions`). */
+  const versionOf = (u: URL, attempt: number): Buffer => {
+    const q = u.searchParams
+    const whole = imageFor(u, q.has('rotate') ? `#${attempt}` : '')
+    // `cut=B`: the server holds a truncated copy of the image (its first B bytes) and serves it whole.
+    const stored = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
+    // `lead=N`: a script printed N newlines before the image (a blank line before its `<?php`).
+    return q.has('lead') ? Buffer.concat([Buffer.alloc(Number(q.get('lead')), 0x0a), stored]) : stored
   }
 
   const count = (status: number) => stats.status.set(status, (stats.status.get(status) ?? 0) + 1)
@@ -224,11 +233,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const rotate = q.has('rotate')
     // Each request to a rotating file sees a new version: new bytes, ETag and Last-Modified.
     const version = rotate ? attempt : 1
-    const whole = imageFor(u, rotate ? `#${attempt}` : '')
-    // `cut=B`: the server holds a truncated copy of the image (its first B bytes) and serves it whole.
-    const stored = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
-    // `lead=N`: a script printed N newlines before the image (a blank line before its `<?php`).
-    const body = q.has('lead') ? Buffer.concat([Buffer.alloc(Number(q.get('lead')), 0x0a), stored]) : stored
+    const body = versionOf(u, attempt)
     const etag = q.has('weaketag')
       ? `W/"${version}-${body.length}"`
       : `"${rotate || q.has('etagrotate') ? attempt : 'v1'}-${body.length}"`
@@ -438,6 +443,16 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     origin,
     url: (path) => origin + (path.startsWith('/') ? path : `/${path}`),
     bytes: (path) => imageFor(new URL(path, origin)),
+    versions: (pathname) => {
+      const out: Buffer[] = []
+      for (const [key, n] of hits) {
+        const u = new URL(key, origin)
+        if (u.pathname !== pathname) continue
+        for (let attempt = 1; attempt <= (u.searchParams.has('rotate') ? n : 1); attempt++)
+          if (!out.some((b) => b.equals(versionOf(u, attempt)))) out.push(versionOf(u, attempt))
+      }
+      return out
+    },
     stats,
     log,
     hits,

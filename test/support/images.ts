@@ -151,6 +151,18 @@ export function truncatedCopy(image: Uint8Array, bytes: number): Buffer {
 }
 
 /** A size in [min, max] derived from the name. */
+/** mulberry32: a small seeded generator of numbers in [0, 1), for deterministic choices in tests. */
+export function seeded(seed: number): () => number {
+  let s = seed | 0
+  return () => {
+    s = (s + 0x6d2b79f5) | 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 export function sizeOf(name: string, min: number, max: number): number {
   const d = createHash('sha256').update(`size:${name}`).digest()
   return min + (d.readUInt32BE(0) % (max - min + 1))
