@@ -12,12 +12,15 @@
  * query against the image server); exit 1 if any. `--messages` prints a failure message for each
  * code and combination of faults, to read whether each names its fault plainly.
  * test/fault-combinations.test.ts runs one fixed seed of 40 URLs in the suite.
+ * `--threads N` carries the transfers on N transfer threads; `--tls h1` serves over HTTPS/1.1,
+ * `--tls h2` offers HTTP/2 (where `close` and `every` mean what image-server.ts says they do there).
  * Run: node --import tsx scripts/fuzz-faults.ts [--seed 1] [--seeds 10] [--urls 100]
- *      [--only rotate,short,...] [--messages]
+ *      [--only rotate,short,...] [--messages] [--threads 2] [--tls h1|h2]
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { makeCerts, tlsPair } from '../test/support/certs.js'
 import { tempDir } from '../test/support/cli.js'
 import { drawCases, FAULTS, fuzzRun } from '../test/support/fault-fuzz.js'
 import { startImageServer } from '../test/support/image-server.js'
@@ -29,22 +32,30 @@ const { values } = parseArgs({
     urls: { type: 'string', default: '100' },
     only: { type: 'string' },
     messages: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '0' },
+    tls: { type: 'string' },
   },
 })
 const only = values.only?.split(',') ?? Object.keys(FAULTS)
 for (const k of only)
   if (!FAULTS[k]) throw new TypeError(`--only: no fault named ${k} (${Object.keys(FAULTS).join(', ')})`)
 
+if (values.tls && !['h1', 'h2'].includes(values.tls))
+  throw new TypeError(`--tls: h1 or h2, not ${values.tls}`)
 const dir = await tempDir('imgpull-fuzz-')
+// `--tls h1|h2`: the server over HTTPS, HTTP/1.1 only or HTTP/2 offered (see `tls` in image-server.ts).
+const certs = values.tls ? makeCerts(dir) : undefined
+const tls = certs && { ...tlsPair(certs.good), http2: values.tls === 'h2' }
+const options = { threads: Number(values.threads), ...(certs ? { caCert: certs.ca } : {}) }
 let bad = 0
 const samples = new Map<string, string>()
 try {
   for (let seed = Number(values.seed); seed < Number(values.seed) + Number(values.seeds); seed++) {
-    const server = await startImageServer({ record: false, seed })
+    const server = await startImageServer({ record: false, seed, tls })
     const t0 = performance.now()
     try {
       const cases = drawCases(seed, Number(values.urls), only)
-      const report = await fuzzRun(server, cases, join(dir, `seed-${seed}`))
+      const report = await fuzzRun(server, cases, join(dir, `seed-${seed}`), options)
       const ok = report.results.filter((r) => r.status === 'ok').length
       const rerunOk = report.rerun.filter((r) => r.status === 'ok').length
       console.log(

@@ -37,8 +37,10 @@ const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.flo
 /** A byte offset inside a body of `size`: between a tenth and nine tenths of it. */
 const inside = (size: number, random: () => number) => Math.floor(size * (0.1 + 0.8 * random()))
 
-const CUT = ['truncated', 'network', 'timeout']
-const RANGES = ['bad-range', 'truncated', 'network', 'timeout']
+/** A body cut short: said as a cut, or as the connection's end that cut it. */
+const CUT = ['truncated', 'network']
+/** Partial answers that cannot be joined, or are joined short of the file. */
+const RANGES = ['bad-range', 'truncated']
 
 /** Every fault of the image server, by its query name. */
 export const FAULTS: Record<string, FaultKind> = {
@@ -49,7 +51,7 @@ export const FAULTS: Record<string, FaultKind> = {
   },
   reset: { draw: (s, r) => `reset=${inside(s, r)}`, codes: CUT, timed: true },
   short: { draw: (s, r) => `short=${inside(s, r)}`, codes: CUT, timed: true },
-  stall: { draw: (s, r) => `stall=${inside(s, r)}`, codes: CUT, timed: true },
+  stall: { draw: (s, r) => `stall=${inside(s, r)}`, codes: ['timeout', ...CUT], timed: true },
   every: {
     draw: (s, r) => `every=${Math.max(512, Math.floor(s / (2 + Math.floor(r() * 3))))}`,
     codes: CUT,

@@ -275,7 +275,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       if (status === 200 && q.has('shift')) {
         // A plain GET answered with a range that does not start at byte 0.
         status = 206
-        start = Math.min(body.length - 1, Number(q.get('shift')))
+        start = Math.min(body.length - 1, Math.max(0, Number(q.get('shift'))))
       }
       stopAt = Math.min(body.length, start + Number(q.get('partial')))
       if (stopAt < body.length) status = 206
