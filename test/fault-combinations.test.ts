@@ -28,9 +28,9 @@ const show = (v: {
 }) => `[${v.invariant}] ${v.case.kinds.join('+')} ${v.case.path}?${v.case.query}: ${v.what}`
 
 test('a fixed seed of fault combinations: every invariant holds for every URL, in a run and its rerun', async () => {
-  const cases = drawCases(7, 40)
+  const cases = drawCases(1120, 40)
   // Two retries: `times=2` still passes, and the backoff of faults that never pass stays short.
-  const report = await fuzzRun(server, cases, join(dir, 'seed-7'), { retries: 2 })
+  const report = await fuzzRun(server, cases, join(dir, 'seed-1120'), { retries: 2 })
   assert.deepEqual(report.violations.map(show), [])
   // The draw is not all failures: most files come, through their faults.
   const kept = report.results.filter((r) => r.status === 'ok').length
