@@ -2054,10 +2054,6 @@ async function nginxPage(t: Transfer, status: number): Promise<string> {
 }
 
 /**
- * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
- * sent by Basic to a server that asks for Digest, why its challenge was not answered.
- */
-/**
  * A URL the server does not have as written (400, 403, 404, 410), asked for itself (no redirect),
  * that ends in punctuation pasted with it from a chat or a sentence: the URL meant (see `pastedTail`).
  */
@@ -2067,6 +2063,10 @@ function pastedAfter(t: Transfer, status: number): string {
   return hint ? `: ${hint}` : ''
 }
 
+/**
+ * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
+ * sent by Basic to a server that asks for Digest, why its challenge was not answered.
+ */
 function refusedCredentials(t: Transfer, status: number): string {
   if (status !== 401 || !t.sentCredentials) return ''
   const digest =
@@ -2144,7 +2144,6 @@ function answeredThrough(t: Transfer): string | undefined {
   return proxy && shownProxy(proxy)
 }
 
-/** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
 /** The link form that gives the file, when the page that answered (or the URL asked for) is a sharing site's page for it. */
 function sharePage(t: Transfer): string | undefined {
   for (const href of [t.answeredAt, t.url]) {
@@ -2155,6 +2154,7 @@ function sharePage(t: Transfer): string | undefined {
   return undefined
 }
 
+/** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
 function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
   const url = new URL(t.answeredAt ?? t.url)
   return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)
