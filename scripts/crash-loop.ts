@@ -34,6 +34,7 @@ import { parseArgs } from 'node:util'
 import sharp from 'sharp'
 import { type CliResult, startCli } from '../test/support/cli.js'
 import { type ImageServer, startImageServer } from '../test/support/image-server.js'
+import { seeded } from '../test/support/images.js'
 
 const CLI = fileURLToPath(new URL('../dist/imgpull.js', import.meta.url))
 const DIST = dirname(CLI)
@@ -47,18 +48,6 @@ async function survivors(root: string): Promise<string[]> {
     if (cmd.includes(DIST) && cmd.includes(root)) found.push(`${pid}: ${cmd.replaceAll('\0', ' ').trim()}`)
   }
   return found
-}
-
-/** mulberry32: a seeded generator, so a failing iteration is replayed by its seed. */
-export function rng(seed: number): () => number {
-  let s = seed | 0
-  return () => {
-    s = (s + 0x6d2b79f5) | 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 interface Run extends CliResult {
@@ -414,7 +403,7 @@ interface Tally {
 /** Run the loop; returns iterations and violations per mode. */
 export async function crashLoop(options: Options): Promise<Map<string, Tally>> {
   const log = options.log ?? ((l: string) => process.stdout.write(`${l}\n`))
-  const random = rng(options.seed)
+  const random = seeded(options.seed)
   const tallies = new Map<string, Tally>()
   const deadline = options.minutes ? Date.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY
   const root = await mkdtemp(join(tmpdir(), 'imgpull-crash-loop-'))

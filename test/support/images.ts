@@ -150,7 +150,6 @@ export function truncatedCopy(image: Uint8Array, bytes: number): Buffer {
   return Buffer.from(image.subarray(0, bytes))
 }
 
-/** A size in [min, max] derived from the name. */
 /** mulberry32: a small seeded generator of numbers in [0, 1), for deterministic choices in tests. */
 export function seeded(seed: number): () => number {
   let s = seed | 0
@@ -163,6 +162,7 @@ export function seeded(seed: number): () => number {
   }
 }
 
+/** A size in [min, max] derived from the name. */
 export function sizeOf(name: string, min: number, max: number): number {
   const d = createHash('sha256').update(`size:${name}`).digest()
   return min + (d.readUInt32BE(0) % (max - min + 1))
