@@ -191,6 +191,19 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
 const SHARD_STEM = /^\d{5,}$/
 
 /**
+ * The queue's output folder and the shard's number when `dir` is a queue shard's work folder
+ * (`OUT/.imgpull/queue/00012`, see queue/publish.ts), where a WebDataset shard's journal stays once
+ * its tar is published as `OUT/00012.tar`; `undefined` for any other folder. Pure: from the path.
+ */
+export function queueShardFolder(dir: string): { out: string; stem: string } | undefined {
+  const stem = basename(dir)
+  const queue = dirname(dir)
+  const work = dirname(queue)
+  if (!SHARD_STEM.test(stem) || basename(queue) !== 'queue' || basename(work) !== WORK_DIR) return undefined
+  return { out: dirname(work), stem }
+}
+
+/**
  * The first shard of a queue's output folder with a journal: a published files shard's folder
  * (`OUT/00000`), else a WebDataset shard's work folder (`OUT/.imgpull/queue/00000`).
  */

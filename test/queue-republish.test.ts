@@ -177,7 +177,11 @@ test('enqueuing again re-opens the done shards with passing failures (--retry-fa
 
   // A shard's folder says how its failures are tried again: by enqueue, not by its worker's command.
   const shardStatus = await runCli(['status', join(out, '00001')])
-  assert.match(shardStatus.stdout, /Enqueue it with --retry-failed to try the 1 permanent failure too/)
+  // Its only advice names the command whole: it said "Enqueue it with --retry-failed", "it" naming nothing.
+  assert.match(
+    shardStatus.stdout,
+    /^Enqueue the same input again with --retry-failed \(imgpull enqueue INPUTS --queue again --retry-failed\) to try the 1 permanent failure too\.$/m,
+  )
   assert.doesNotMatch(shardStatus.stdout, /Add --retry-failed|Run the same command/)
   assert.equal((await runCli(['report', join(out, '00001')])).code, 0)
   const page = await readFile(join(out, '00001', 'report.html'), 'utf8')
@@ -221,6 +225,14 @@ test('WebDataset: a re-opened shard is sealed again with its new sample, byte fo
   }
   await round()
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'failed')
+  // The shard's journal, where status points: its tar is the queue folder's, and its rows the
+  // input's (3 to 5), so no shard 00000 of its own is missing; it said "0 of 2 sealed; not sealed
+  // yet: 00000, 00001" of a published shard.
+  const shardStatus = await runCli(['status', join(out, '.imgpull', 'queue', '00001')])
+  assert.equal(shardStatus.code, 0, shardStatus.stderr)
+  const line = `WebDataset shard 00001 of 3 samples: published (${join(out, '00001.tar')})`
+  assert.ok(shardStatus.stdout.includes(line), shardStatus.stdout)
+  assert.doesNotMatch(shardStatus.stdout, /not sealed/)
   const untouched = await readFile(join(out, '00000.tar'))
   assert.match(await round(), /1 re-opened to fetch its 1 failed image again/)
   assert.equal((await hyparquetRows(join(out, '00001.parquet')))[1].status, 'success')

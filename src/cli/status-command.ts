@@ -4,7 +4,7 @@ import { INPUT_ERRORS } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader, summarizeJournal } from '../journal/sqlite.js'
-import { layout, noJournal } from '../layout.js'
+import { layout, noJournal, queueShardFolder } from '../layout.js'
 import { formatBytes } from '../report/format.js'
 import { inputOwnWords, rerunWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
@@ -38,7 +38,7 @@ export function statusCommand(
   const running = holder === 'unknown' ? { pid: null, host: null, startedAt: null } : (holder ?? null)
   const shards = shardsOf(dir, paths.dataset, path)
   if (json) {
-    const { unsealed: _, ...counts } = shards ?? {}
+    const { unsealed: _, queued: __, ...counts } = shards ?? {}
     write(jsonLineForTerminal(JSON.stringify({ ...s, running, shards: shards ? counts : null })))
     return
   }
@@ -91,6 +91,8 @@ interface ShardsStatus {
   sealed: number
   /** The stems of the shards not sealed yet, in order. */
   unsealed: string[]
+  /** A queue's shard (its work folder given): its number and where its tar is published. */
+  queued?: { stem: string; tar: string }
 }
 
 /**
@@ -106,6 +108,20 @@ function shardsOf(dir: string, dataset: string, journal: string): ShardsStatus |
     shardSize = info.shardSize
   } catch {
     return undefined
+  }
+  // A queue's WebDataset shard: its journal stays in its work folder, its tar is published in the
+  // queue's output folder; its journal's rows are the input's, so they fall in earlier shards too.
+  const queued = queueShardFolder(dir)
+  if (queued) {
+    const tar = layout(queued.out).shard(queued.stem, 'tar')
+    const sealed = existsSync(tar)
+    return {
+      shardSize,
+      shards: 1,
+      sealed: sealed ? 1 : 0,
+      unsealed: sealed ? [] : [queued.stem],
+      queued: { ...queued, tar },
+    }
   }
   const tars = new Set(readdirSync(dir).filter((name) => /^\d{5,}\.tar$/.test(name)))
   let highest: number | undefined
@@ -135,8 +151,10 @@ const UNSEALED_NAMED = 5
  * `WebDataset shards of 10000 samples: 2 of 3 sealed; not sealed yet: 00002`, or `3 of 3 sealed
  * (00000.tar to 00002.tar)`.
  */
-function shardsLine({ shardSize, shards, sealed, unsealed }: ShardsStatus): string {
+function shardsLine({ shardSize, shards, sealed, unsealed, queued }: ShardsStatus): string {
   const samples = `${shardSize} sample${shardSize === 1 ? '' : 's'}`
+  if (queued)
+    return `WebDataset shard ${queued.stem} of ${samples}: ${sealed ? `published (${queued.tar})` : 'not published yet (a worker publishes it once every row has an outcome)'}`
   const first = shardStem(0)
   const range = sealed === 0 ? '' : sealed === shards ? ` (${first}.tar to ${shardStem(shards - 1)}.tar)` : ''
   const named = unsealed.slice(0, UNSEALED_NAMED).join(', ')

@@ -8,7 +8,10 @@ export interface RerunWords {
   queue?: string
   /** How to try the passing failures (and finish the rest) again: a sentence's start. */
   rerun: string
-  /** How to try the permanent ones too: a sentence's start. */
+  /**
+   * How to try the permanent ones too: a sentence's start, which names the command whole (it may be
+   * the only sentence: "Enqueue it" named nothing).
+   */
   retryFailed: string
 }
 
@@ -18,7 +21,7 @@ export function rerunWords(command: string | undefined): RerunWords {
   return {
     queue,
     rerun: `Enqueue the same input again (imgpull enqueue INPUTS --queue ${queue})`,
-    retryFailed: 'Enqueue it with --retry-failed',
+    retryFailed: `Enqueue the same input again with --retry-failed (imgpull enqueue INPUTS --queue ${queue} --retry-failed)`,
   }
 }
 
