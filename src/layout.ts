@@ -182,7 +182,7 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   let hint = ''
   if (existsSync(queue)) {
     const shard = aShardJournal(dir, queue)
-    hint = `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or ${shard ? `give one shard's folder, which holds its journal (${shard})` : `a shard's own folder (${join(dir, '00000')}) for files output`}`
+    hint = `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or ${shard ? `give one shard's folder, which holds its journal (${shard}); imgpull status ${dir} --failed lists the failed URLs of all its shards` : `a shard's own folder (${join(dir, '00000')}) for files output`}`
   }
   return new UsageError(`no imgpull journal in '${dir}' (looked for ${paths.journal})${why}${hint}`)
 }
@@ -201,6 +201,31 @@ export function queueShardFolder(dir: string): { out: string; stem: string } | u
   const work = dirname(queue)
   if (!SHARD_STEM.test(stem) || basename(queue) !== 'queue' || basename(work) !== WORK_DIR) return undefined
   return { out: dirname(work), stem }
+}
+
+/**
+ * The journals of a queue's output folder `dir` (one whose `.imgpull/queue/` workers wrote), one a
+ * shard, in shard order: a published files shard's folder (`OUT/00012`), else the shard's work
+ * folder (`OUT/.imgpull/queue/00012`: a WebDataset shard's, or one being run). `undefined` when
+ * `dir` holds no queue's shards.
+ */
+export function queueShardJournals(dir: string): Layout[] | undefined {
+  const queue = join(layout(dir).work, 'queue')
+  if (!existsSync(queue)) return undefined
+  const found = new Map<string, Layout>()
+  for (const parent of [dir, queue]) {
+    let names: string[]
+    try {
+      names = readdirSync(parent).filter((name) => SHARD_STEM.test(name))
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const paths = layout(join(parent, name))
+      if (!found.has(name) && existsSync(paths.journal)) found.set(name, paths)
+    }
+  }
+  return [...found].sort(([a], [b]) => Number(a) - Number(b)).map(([, paths]) => paths)
 }
 
 /**

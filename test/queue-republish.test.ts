@@ -446,3 +446,55 @@ test("files: a shard found published by a worker killed before it wrote the coun
   assert.match(next.stderr, /shard 00000: already published/)
   assert.equal(await readFile(copy, 'utf8'), written)
 })
+
+test("status OUT --failed on a queue's output folder lists every shard's failed URLs in input order (files and WebDataset)", async () => {
+  const urls = [
+    fx.server.url('/queue-failed/0.jpg?status=404'),
+    fx.server.url('/queue-failed/1.jpg'),
+    fx.server.url('/queue-failed/2.jpg'),
+    fx.server.url('/queue-failed/3.jpg'),
+    fx.server.url('/queue-failed/4.jpg?status=410'),
+    fx.server.url('/queue-failed/5.jpg?status=404'),
+  ]
+  const input = await list('queue-failed.txt', urls)
+  for (const format of ['files', 'webdataset'] as const) {
+    const queue = `queue-failed-${format}`
+    const out = join(fx.dir, queue)
+    const enqueued = await runCli([
+      'enqueue',
+      input,
+      ...q(queue),
+      '--shard-size',
+      '2',
+      '--output-format',
+      format,
+    ])
+    assert.equal(enqueued.code, 0, enqueued.stderr)
+    const worker = await runCli(['worker', ...q(queue), '-o', out, '--exit-when-done'])
+    assert.equal(worker.code, 0, worker.stderr)
+
+    // It said "no imgpull journal in OUT", each shard's folder to be given in turn.
+    const all = await runCli(['status', out, '--failed'])
+    assert.equal(all.code, 0, all.stderr)
+    assert.deepEqual(all.stdout.trim().split('\n'), [urls[0], urls[4], urls[5]], format)
+    assert.match(
+      all.stderr,
+      /^imgpull: 3 failed URLs listed \(http-404 ×2, http-410 ×1\) from the 3 shards of queue folder .*queue-failed-/,
+    )
+    const gone = await runCli(['status', out, '--failed', 'http-404'])
+    assert.deepEqual(gone.stdout.trim().split('\n'), [urls[0], urls[5]])
+    const typo = await runCli(['status', out, '--failed', '404'])
+    assert.equal(typo.code, 2)
+    assert.match(
+      typo.stderr,
+      /the failures here are http-404 ×2, http-410 ×1\); did you mean --failed http-404\?/,
+    )
+
+    // Where a newcomer looks first, the way to the list is named.
+    const status = await runCli(['status', out])
+    assert.match(status.stderr, /--failed lists the failed URLs of all its shards/)
+    const asQueue = await runCli(['status', ...q(queue), '--failed'])
+    assert.equal(asQueue.code, 2)
+    assert.match(asQueue.stderr, /give the workers' output folder \(imgpull status OUT --failed\)/)
+  }
+})

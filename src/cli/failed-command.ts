@@ -5,7 +5,7 @@ import { ERROR_CODES, httpStatusOf } from '../error-codes.js'
 import { UsageError } from '../errors.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
-import { layout, noJournal } from '../layout.js'
+import { type Layout, layout, noJournal, queueShardJournals } from '../layout.js'
 import { UNKNOWN_CODE } from '../report/html/failures.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { nearWord } from '../utils/near-word.js'
@@ -67,15 +67,26 @@ export function listLine(url: string, terminal: boolean): string {
   return terminal ? printable(shown) : shown.replace(/[\r\n]/g, '')
 }
 
+/** `[{ error, n }]` summed by code, as `failureCodes` orders them: commonest first, then by code. */
+function sumCodes(lists: Iterable<readonly { error: Code; n: number }[]>): { error: Code; n: number }[] {
+  const sums = new Map<Code, number>()
+  for (const list of lists) for (const { error, n } of list) sums.set(error, (sums.get(error) ?? 0) + n)
+  return [...sums]
+    .map(([error, n]) => ({ error, n }))
+    .sort((a, b) => b.n - a.n || String(a.error).localeCompare(String(b.error)))
+}
+
 /**
  * `imgpull status DIR --failed [CODE]`: every failed job's URL (of `CODE` alone when given), one a
  * line, in input order, on `out`; how many and of which codes on `err`. Every failure the folder's
  * journal holds, those of another list run into the folder too (as the manifest and `imgpull
  * status` count them); read from the journal, so also while a run goes on or after one was killed.
- * Resolves to the exit code: 0 (a code none failed with lists nothing). A reader that goes away
- * (`| head`) ends the list quietly.
- * @throws UsageError for no journal in `dir` or a code imgpull never gives; a FatalError for a
- * journal it cannot read.
+ * A queue's output folder (workers' `-o`), which has no journal of its own, lists its shards'
+ * failures, shard after shard (see `queueShardJournals`): a shard being run, as its journal holds
+ * them so far. Resolves to the exit code: 0 (a code none failed with lists nothing). A reader that
+ * goes away (`| head`) ends the list quietly.
+ * @throws UsageError for no journal in `dir` (nor a queue's shards) or a code imgpull never gives;
+ * a FatalError for a journal it cannot read.
  */
 export async function failedCommand(
   dir: string,
@@ -84,20 +95,27 @@ export async function failedCommand(
   err: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<number> {
   const paths = layout(dir)
-  if (!existsSync(paths.journal)) throw noJournal(dir, paths)
-  let journal: JournalReader
-  try {
-    journal = new JournalReader(paths.journal)
-  } catch (error) {
-    throw journalReadFault(error, paths.journal)
-  }
+  const queue = existsSync(paths.journal) ? undefined : queueShardJournals(dir)
+  const sources = queue ?? [paths]
+  if (!queue?.length && !existsSync(paths.journal)) throw noJournal(dir, paths)
+  const journals: { paths: Layout; reader: JournalReader }[] = []
+  let reading = paths.journal
   let gone = false
   const onError = () => {
     gone = true
   }
   out.on('error', onError)
   try {
-    const codes = journal.failureCodes()
+    for (const source of sources) {
+      reading = source.journal
+      journals.push({ paths: source, reader: new JournalReader(source.journal) })
+    }
+    const codes = sumCodes(
+      journals.map((j) => {
+        reading = j.paths.journal
+        return j.reader.failureCodes()
+      }),
+    )
     const choice = failedChoice(asked, codes)
     if ('refused' in choice) throw new UsageError(choice.refused)
     const terminal = out.isTTY === true
@@ -107,35 +125,44 @@ export async function failedCommand(
       if (lines.length && !gone && !out.write(`${lines.join('\n')}\n`)) await drained(out)
       lines = []
     }
-    for (const { url, error } of journal.failed(choice.code)) {
-      if (gone) break
-      counts.set(error, (counts.get(error) ?? 0) + 1)
-      lines.push(listLine(url, terminal))
-      if (lines.length >= BATCH) await flush()
+    for (const journal of journals) {
+      reading = journal.paths.journal
+      for (const { url, error } of journal.reader.failed(choice.code)) {
+        if (gone) break
+        counts.set(error, (counts.get(error) ?? 0) + 1)
+        lines.push(listLine(url, terminal))
+        if (lines.length >= BATCH) await flush()
+      }
     }
     await flush()
     if (gone) return 0
-    const listed = [...counts]
-      .map(([error, n]) => ({ error, n }))
-      // As `failureCodes` orders them: commonest first, then by code.
-      .sort((a, b) => b.n - a.n || String(a.error).localeCompare(String(b.error)))
+    const listed = sumCodes([[...counts].map(([error, n]) => ({ error, n }))])
     const total = listed.reduce((sum, c) => sum + c.n, 0)
-    const holder = FolderLock.holder(paths, Database)
-    const going = holder ? '; a run is going on in this folder: these are what failed so far' : ''
+    const running = journals.some((j) => FolderLock.holder(j.paths, Database))
+    const going = !running
+      ? ''
+      : queue
+        ? '; workers are running shards in this folder: these are what failed so far'
+        : '; a run is going on in this folder: these are what failed so far'
+    const where = queue
+      ? `the ${journals.length} shard${journals.length === 1 ? '' : 's'} of queue folder ${printable(dir)}`
+      : printable(dir)
     if (total)
-      err(`imgpull: ${total} failed URL${total === 1 ? '' : 's'} listed (${codesLine(listed)})${going}`)
+      err(
+        `imgpull: ${total} failed URL${total === 1 ? '' : 's'} listed (${codesLine(listed)})${queue ? ` from ${where}` : ''}${going}`,
+      )
     else
       err(
         asked === undefined || codes.length === 0
-          ? `imgpull: nothing failed in ${printable(dir)}${going}`
-          : `imgpull: no failure with code ${asked} in ${printable(dir)} (its failures: ${codesLine(codes)})${going}`,
+          ? `imgpull: nothing failed in ${where}${going}`
+          : `imgpull: no failure with code ${asked} in ${where} (its failures: ${codesLine(codes)})${going}`,
       )
     return 0
   } catch (error) {
     if (error instanceof UsageError) throw error
-    throw journalReadFault(error, paths.journal)
+    throw journalReadFault(error, reading)
   } finally {
     out.off('error', onError)
-    journal.close()
+    for (const journal of journals) journal.reader.close()
   }
 }

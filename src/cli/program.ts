@@ -81,14 +81,14 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .option('--json', 'the status as one JSON object')
     .option(
       '--failed [code]',
-      "instead, every failed URL as given (credentials out, signing parameters kept), one a line, in input order, on stdout (counts on stderr): all the folder's failures (those of another list run into it too), or those of one code (http-404, timeout...); read from the journal, so also during a run or after a kill: imgpull status OUT --failed http-404 > 404.txt",
+      "instead, every failed URL as given (credentials out, signing parameters kept), one a line, in input order, on stdout (counts on stderr): all the folder's failures (those of another list run into it too; a queue's output folder: all its shards'), or those of one code (http-404, timeout...); read from the journal, so also during a run or after a kill: imgpull status OUT --failed http-404 > 404.txt",
     )
     .addHelpText('after', exitCodesHelp('status'))
     .action(async (dir: string | undefined, o: Record<string, unknown>) => {
       if (o.failed !== undefined) {
         if (o.queue !== undefined)
           throw new UsageError(
-            "--failed lists an output folder's failed URLs, not a queue's: give the folder",
+            "--failed lists an output folder's failed URLs, not a queue's: give the workers' output folder (imgpull status OUT --failed), which lists its shards' failures",
           )
         if (o.json)
           throw new UsageError('--failed prints URLs one a line, --json one object: give one of them')
