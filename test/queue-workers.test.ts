@@ -490,19 +490,20 @@ test('--name with a table column: null and missing cells name files without it o
   }
 })
 
-test("a worker's host slots last as long as its shard's lock: cut off from Redis, its transfers go on until then, and no other worker may take their slots meanwhile", async () => {
-  const input = await list('leases.txt', [fx.server.url('/leases/0.jpg?size=40000&drip=4000')])
-  const enqueued = await runCli(['enqueue', input, ...q('leases')])
+/** Enqueue `urls` into queue `name` and start a quiet worker on it (into `NAME-out`), with `extra` options. */
+async function enqueueAndWork(name: string, urls: string[], ...extra: string[]) {
+  const enqueued = await runCli(['enqueue', await list(`${name}.txt`, urls), ...q(name)])
   assert.equal(enqueued.code, 0, enqueued.stderr)
-  const worker = startCli([
-    'worker',
-    ...q('leases'),
-    '-o',
-    join(fx.dir, 'leases-out'),
+  return startCli(['worker', ...q(name), '-o', join(fx.dir, `${name}-out`), ...extra, '--quiet'])
+}
+
+test("a worker's host slots last as long as its shard's lock: cut off from Redis, its transfers go on until then, and no other worker may take their slots meanwhile", async () => {
+  const worker = await enqueueAndWork(
+    'leases',
+    [fx.server.url('/leases/0.jpg?size=40000&drip=4000')],
     '--lock-duration',
     '90',
-    '--quiet',
-  ])
+  )
   try {
     let left: number | undefined
     await until('the transfer holds a host slot', async () => {
@@ -515,6 +516,28 @@ test("a worker's host slots last as long as its shard's lock: cut off from Redis
       return true
     })
     assert.ok(left! > 80_000 && left! <= 90_000, `the slot lapses in ${left} ms, the lock in 90 s`)
+  } finally {
+    worker.child.kill('SIGKILL')
+    await worker.done
+  }
+})
+
+test("status counts a running shard's failures by code too: its errors line adds up to the failed count", async () => {
+  // Three 404s answered at once, and a slow image that keeps the shard running meanwhile.
+  const worker = await enqueueAndWork('running-errors', [
+    ...[0, 1, 2].map((i) => fx.server.url(`/running-errors/${i}.jpg?status=404`)),
+    fx.server.url('/running-errors/slow.jpg?size=40000&drip=4000'),
+  ])
+  try {
+    let status: { images: { failed: number; errors: Record<string, number> }; active: unknown[] } | undefined
+    await until('the running shard reports its three failures', async () => {
+      status = JSON.parse((await runCli(['status', ...q('running-errors'), '--json'])).stdout)
+      return status!.active.length === 1 && status!.images.failed === 3
+    })
+    // It said "3 failed" beside no errors line: the codes were counted for done shards alone.
+    assert.deepEqual(status!.images.errors, { 'http-404': 3 })
+    const text = await runCli(['status', ...q('running-errors')])
+    assert.match(text.stdout, /^errors: http-404 ×3$/m)
   } finally {
     worker.child.kill('SIGKILL')
     await worker.done

@@ -61,7 +61,10 @@ export interface QueueStatus {
     ok: number
     failed: number
     bytes: number
-    /** Failures by code, over done shards. */
+    /**
+     * Failures by code, over done and active shards, as `failed` counts them (an active one's as of
+     * its last progress, every 2 s; a worker of an earlier build sends none).
+     */
     errors: Record<string, number>
   }
   /** Images a second over all live workers. */
@@ -135,13 +138,14 @@ async function readStatus(
     images.ok += c.ok + c.skipped
     images.failed += c.failed
     images.bytes += c.bytes
-    for (const [code, n] of Object.entries(c.errors)) images.errors[code] = (images.errors[code] ?? 0) + n
+    addErrors(images.errors, c.errors)
   }
   const active = activeJobs.map((job) => {
     const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ShardProgress>
     images.ok += p.ok ?? 0
     images.failed += p.failed ?? 0
     images.bytes += p.bytes ?? 0
+    addErrors(images.errors, p.errors)
     return {
       shard: job.data.shard as number,
       worker: job.processedBy,
@@ -193,6 +197,11 @@ async function readStatus(
     })),
     workers,
   }
+}
+
+/** Add `more`'s counts by failure code into `sums`. */
+function addErrors(sums: Record<string, number>, more: Record<string, number> | undefined): void {
+  for (const [code, k] of Object.entries(more ?? {})) sums[code] = (sums[code] ?? 0) + k
 }
 
 const n = grouped

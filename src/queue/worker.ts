@@ -243,6 +243,8 @@ export interface ShardProgress {
   ok: number
   failed: number
   bytes: number
+  /** Its failures so far by code, as `ShardCounts.errors`: `status` sums them with the done shards'. */
+  errors: Record<string, number>
 }
 
 interface Running {
@@ -424,7 +426,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       hard: new AbortController(),
       drain: new AbortController(),
       renewedAt: performance.now(),
-      progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0 },
+      progress: { rows, done: 0, ok: 0, failed: 0, bytes: 0, errors: {} },
       own: { ok: 0, failed: 0, bytes: 0 },
     }
     running.set(job.id!, me)
@@ -480,6 +482,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           ok: counts.ok + counts.skipped,
           failed: counts.failed,
           bytes: counts.bytes,
+          errors: { ...counts.errors },
         }
       }
     } catch (e) {
