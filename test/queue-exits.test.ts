@@ -1,7 +1,7 @@
 // How a queue worker ends, and what its exit code and last line say: a supervisor (systemd, a
 // Kubernetes Job, a shell's `&&`) reads them alone.
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -385,4 +385,38 @@ test('otherQueuesWords: the queue near a name mistyped, or the queues there', ()
     ['zzz', ['a1', 'b1', 'c1', 'd1', 'e1', 'f1'], '; the queues there: a1, b1, c1, d1, e1, … (6 in all)'],
   ]
   for (const [name, names, words] of cases) assert.equal(otherQueuesWords(name, names), words)
+})
+
+test('the same input file given twice (./a.csv and a.csv, a folder of tables and a file in it) is refused by enqueue and by a local run, naming it: its rows were each enqueued and fetched twice', async () => {
+  const table = join(fx.dir, 'twice.csv')
+  await writeFile(table, `url,caption\n${fx.server.url('/twice-given/0.jpg')},a\n`)
+  const list = await fx.list('twice-given.txt', [fx.server.url('/twice-given/1.jpg')])
+  const cases: { args: string[]; said: RegExp }[] = [
+    {
+      args: ['enqueue', table, `${fx.dir}/sub/../twice.csv`, ...q('twice-given')],
+      said: /^imgpull: the same file is given twice, as '.*twice\.csv' and '.*sub\/\.\.\/twice\.csv': its rows would be read twice, each a sample of its own fetched and kept twice; give it once/,
+    },
+    {
+      args: ['enqueue', fx.dir, table, ...q('twice-given')],
+      said: /the same file is given twice, as '.*twice\.csv' in folder '.*' and '.*twice\.csv'/,
+    },
+    {
+      args: ['enqueue', list, list, ...q('twice-given')],
+      said: /^imgpull: '.*twice-given\.txt' is given twice: its URLs would be read twice \(enqueued, each fetched twice\); give it once/,
+    },
+    {
+      args: [table, table, '-o', join(fx.dir, 'twice-out')],
+      said: /'.*twice\.csv' is given twice: its rows/,
+    },
+  ]
+  await mkdir(join(fx.dir, 'sub'), { recursive: true })
+  for (const { args, said } of cases) {
+    const r = await runCli(args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, said)
+  }
+  // Nothing was enqueued, nor fetched.
+  const status = await runCli(['status', ...q('twice-given')])
+  assert.match(status.stderr, /holds nothing/)
+  assert.equal(requested('/twice-given/'), 0)
 })

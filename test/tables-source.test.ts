@@ -69,8 +69,13 @@ test('a folder is read in name order, one numbering over all its files and forma
     jobs.map((j) => [j.row, j.url, j.meta.n]),
     [0, 1, 2, 3, 4, 5, 4, 5].map((n, row) => [row, `https://images.example/${n}.jpg`, String(n)]),
   )
-  // Files and folders mix, in the order given.
-  const more = await readAll([join(dir, 'part-00010.csv'), dir])
+  // Files and folders mix, in the order given (a file outside the folder: one in it is given twice).
+  await writeFile(join(root, 'beside.csv'), csv(4, 6))
+  const more = await readAll([join(root, 'beside.csv'), dir])
+  await assert.rejects(
+    readAll([join(dir, 'part-00010.csv'), dir]),
+    /the same file is given twice, as '.*part-00010\.csv' and '.*part-00010\.csv' in folder '.*shards'/,
+  )
   assert.deepEqual(
     more.map((j) => j.row),
     Array.from({ length: 10 }, (_, i) => i),

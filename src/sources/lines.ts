@@ -11,6 +11,7 @@ import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
+import { inputGivenTwice } from './given-twice.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { looksUtf16, utf8Scan } from './tables/utf8.js'
 
@@ -362,6 +363,13 @@ export async function checkInputs(
       throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}${out}${near}`)
     }
   }
+  // Each one readable: the same one twice is said after any that is not.
+  const twice = inputGivenTwice(
+    args.filter((arg) => arg !== '-' && !isUrlArgument(arg)).map((arg) => ({ path: arg, named: `'${arg}'` })),
+    // Its URLs are found twice in one run (fetched once), but enqueued, each shard twice is fetched twice.
+    'its URLs would be read twice (enqueued, each fetched twice)',
+  )
+  if (twice) throw twice
 }
 
 /** Why an argument that looks like an address is no URL, as the end of a message; '' for others. */

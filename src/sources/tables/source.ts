@@ -7,6 +7,7 @@ import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
+import { inputGivenTwice } from '../given-twice.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
@@ -193,10 +194,14 @@ async function subfolderHint(
 /** The files the inputs name: files as given, folders expanded; unreadable or unknown ones throw. */
 async function resolveFiles(inputs: readonly string[], format: TableFormat | undefined, skipped: string[]) {
   const files: TableFile[] = []
+  /** How each file was named, for a file given twice. */
+  const named: string[] = []
   for (const input of inputs) {
     const info = await statInput(input)
     if (info.isDirectory()) {
-      files.push(...(await folderFiles(input, format, skipped)))
+      const inFolder = await folderFiles(input, format, skipped)
+      files.push(...inFolder)
+      named.push(...inFolder.map((f) => `'${f.path}' in folder '${input}'`))
       continue
     }
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
@@ -204,7 +209,13 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
     if (!detected)
       throw new UsageError(`cannot tell the table format of '${input}' from its name: name it ${EXTENSIONS}`)
     files.push({ path: input, ...detected })
+    named.push(`'${input}'`)
   }
+  const twice = inputGivenTwice(
+    files.map((f, i) => ({ path: f.path, named: named[i] })),
+    'its rows would be read twice, each a sample of its own fetched and kept twice',
+  )
+  if (twice) throw twice
   return files
 }
 
