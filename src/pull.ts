@@ -981,6 +981,8 @@ class Engine {
       stoppedAtHop = true
       throw new Error(`stopped before the request to ${origin}`)
     }
+    // The fragment the planner took off (never sent) may name the file a page shows.
+    const given = task.job.url.includes('#') ? task.job.url : undefined
     const transfer = threads
       ? threads.download(
           {
@@ -1001,6 +1003,7 @@ class Engine {
             revalidate,
             // As on this thread (below): the sample's bytes come back in memory.
             hold: this.dataset !== undefined && !this.pool,
+            given,
           },
           cancel,
         )
@@ -1027,6 +1030,7 @@ class Engine {
             revalidate,
             // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
             hold: this.dataset !== undefined && !this.pool,
+            given,
           },
           cancel,
         )

@@ -44,6 +44,7 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': photo.length }).end(photo)
     },
     '/wiki/File:Eames_chair.jpg': page('File:Eames chair.jpg - Wikipedia'),
+    '/wiki/Eames_Lounge_Chair': page('Eames Lounge Chair - Wikipedia'),
     '/moodboard/chair.jpg': page('Sign in'),
     '/refs/kitchen.jpg': (_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': photo.length }).end(photo)
@@ -83,6 +84,30 @@ test('a sharing site page in place of the image: its failure names the link form
     /; a Wikimedia file page, not the file: https:\/\/en\.wikipedia\.org\/wiki\/Special:FilePath\/Eames_chair\.jpg gives the file$/,
   )
   assert.match(by.get(urls[3])!.message!, / bytes: an HTML page titled "Sign in"$/)
+})
+
+test("a Wikipedia media viewer link: the article's page is what is asked for, and its failure names the file's own link", async () => {
+  const p = port()
+  const viewer = `http://en.wikipedia.org:${p}/wiki/Eames_Lounge_Chair#/media/File:Eames_Lounge_Chair.jpg`
+  const asked = server.log.length
+  for (const threads of [0, 1]) {
+    const results: Result[] = []
+    const out = join(dir, `viewer-${threads}`)
+    // A transfer thread does not see this file's stand-in names: it goes through the server as a proxy.
+    const proxy = threads ? server.origin : false
+    for await (const r of pull([viewer], { out, journal: false, retries: 0, threads, proxy })) results.push(r)
+    assert.equal(results[0].error, 'not-an-image')
+    assert.match(
+      results[0].message!,
+      /: an HTML page titled "Eames Lounge Chair - Wikipedia"; a media viewer link to a wiki page, not the file: https:\/\/en\.wikipedia\.org\/wiki\/Special:FilePath\/Eames_Lounge_Chair\.jpg gives the file(?:$| \(through the proxy)/,
+      `threads ${threads}`,
+    )
+  }
+  // What is requested is unchanged: the page, its fragment never sent.
+  assert.deepEqual(
+    server.log.slice(asked).map((r) => r.url),
+    ['/wiki/Eames_Lounge_Chair', '/wiki/Eames_Lounge_Chair'],
+  )
 })
 
 test('the link form that gives the file, for each sharing site a page address is copied from', () => {
@@ -144,6 +169,15 @@ test('the link form that gives the file, for each sharing site a page address is
       'a Wikimedia file page, not the file: https://commons.wikimedia.org/wiki/Special:FilePath/Bauhaus_logo.svg gives the file',
     ],
     ['https://en.wikipedia.org/wiki/Bauhaus', undefined],
+    [
+      'https://en.wikipedia.org/wiki/Bauhaus#/media/File:Bauhaus_logo.svg',
+      'a media viewer link to a wiki page, not the file: https://en.wikipedia.org/wiki/Special:FilePath/Bauhaus_logo.svg gives the file',
+    ],
+    [
+      'https://de.m.wikipedia.org/wiki/Bauhaus#/media/Datei:Bauhaus-Signet.svg',
+      'a media viewer link to a wiki page, not the file: https://de.m.wikipedia.org/wiki/Special:FilePath/Bauhaus-Signet.svg gives the file',
+    ],
+    ['https://en.wikipedia.org/wiki/Bauhaus#History', undefined],
     ['https://images.example.com/s/abc/lamp.jpg', undefined],
   ]
   for (const [url, hint] of cases) assert.equal(sharePageHint(new URL(url)), hint, url)

@@ -183,6 +183,11 @@ export interface DownloadContext {
    * transfer may talk to it (the engine's per-host limit and pauses, see `Slot.move`).
    */
   onHop?: (origin: string) => Promise<void>
+  /**
+   * The URL as the input gave it, where its fragment (never sent) may name what a sharing site's
+   * page shows (a media viewer's `#/media/File:X.jpg`): read for `sharePageHint` alone, never requested.
+   */
+  given?: string
 }
 
 type Head = Awaited<Exchange['response']>
@@ -2146,7 +2151,7 @@ function answeredThrough(t: Transfer): string | undefined {
 
 /** The link form that gives the file, when the page that answered (or the URL asked for) is a sharing site's page for it. */
 function sharePage(t: Transfer): string | undefined {
-  for (const href of [t.answeredAt, t.url]) {
+  for (const href of [t.answeredAt, t.url, t.ctx.given]) {
     if (href === undefined || !URL.canParse(href)) continue
     const hint = sharePageHint(new URL(href))
     if (hint) return hint

@@ -23,6 +23,8 @@ export type ToThread =
       revalidate?: boolean
       /** See `DownloadContext.hold`: the held bytes come back with `done`, moved, not copied. */
       hold?: boolean
+      /** See `DownloadContext.given`. */
+      given?: string
     }
   | { op: 'cancel'; id: number }
   /** The transfer may go on to the origin it asked for (see `hop` below), or must stop (`go` false). */

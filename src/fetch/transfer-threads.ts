@@ -33,6 +33,8 @@ export interface ThreadTask {
   revalidate?: boolean
   /** See `DownloadContext.hold`. */
   hold?: boolean
+  /** See `DownloadContext.given`. */
+  given?: string
 }
 
 interface Pending {
@@ -283,6 +285,7 @@ export class TransferThreads {
         plain: task.plain,
         revalidate: task.revalidate,
         hold: task.hold,
+        given: task.given,
       }
       chosen.worker.postMessage(start)
       if (cancel.aborted) chosen.worker.postMessage({ op: 'cancel', id } satisfies ToThread)

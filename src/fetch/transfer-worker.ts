@@ -106,6 +106,7 @@ async function start(m: Extract<ToThread, { op: 'start' }>): Promise<void> {
           }),
         expectedHash: m.expectedHash,
         hold: m.hold,
+        given: m.given,
       },
       cancel,
     )

@@ -9,7 +9,8 @@ import { photoId } from '../sources/unsplash/endpoints.js'
  *
  * The forms are each site's documented ones: Dropbox's `dl=1`
  * (help.dropbox.com/share/force-download), Google Drive's `uc?export=download&id=`, Wikimedia's
- * `Special:FilePath` (mediawiki.org/wiki/Help:Special_pages), an Imgur image's `i.imgur.com/ID.ext`;
+ * `Special:FilePath` (mediawiki.org/wiki/Help:Special_pages), also for the media viewer's
+ * `#/media/File:X.jpg` (the hint reads the fragment: pass the URL as given, not as requested), an Imgur image's `i.imgur.com/ID.ext`;
  * Pinterest and Flickr pages name their image by an address the page alone holds, and an
  * Unsplash photo is fetched through its API (`imgpull unsplash photo`).
  */
@@ -51,8 +52,30 @@ export function sharePageHint(url: URL): string | undefined {
     const name = /^\/wiki\/(?:File|Image):(.+)$/.exec(path)?.[1]
     if (name)
       return `a Wikimedia file page, not the file: https://${url.hostname}/wiki/Special:FilePath/${name} gives the file`
+    // The media viewer's link (`/wiki/Article#/media/File:X.jpg`): the article's page, the file
+    // named in the fragment alone, never sent. Its namespace in the wiki's language (`Datei:`).
+    const shown = /^#\/media\/[^/:]+:([^/]+)$/.exec(url.hash)?.[1]
+    if (shown)
+      return `a media viewer link to a wiki page, not the file: https://${url.hostname}/wiki/Special:FilePath/${shown} gives the file`
   }
   return undefined
+}
+
+/**
+ * How a failure's message says the hint: `; ` and the kind of page, then `, not the file: ` (or
+ * `not a file:`) and what gives it. Every hint above reads so (table-tested).
+ */
+const HINT_SAID = /; an? [^;]*?, not (?:the|a) file: /
+
+/**
+ * Whether a failure, by its code and its message (as the result and the journal keep it), is a
+ * sharing site's page in place of the image, its message naming the link that gives the file: a
+ * rerun with `--retry-failed` fetches the same page again, and only another link in the list or
+ * table helps. Read from the message, not the URL: the hint may come of the page a redirect led to
+ * or of the URL's fragment, which the journal's URL does not keep.
+ */
+export function isSharePageFailure(error: string | undefined, message: string | undefined): boolean {
+  return error === 'not-an-image' && message !== undefined && HINT_SAID.test(message)
 }
 
 /** The photo id of an unsplash.com photo page's address, in any of the site's languages. */
