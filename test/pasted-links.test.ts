@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Lookup } from '../src/fetch/shared-lookup.js'
 import { pull, type Result } from '../src/index.js'
 import { pastedTail } from '../src/plan/url-problem.js'
-import { sharePageHint } from '../src/verify/share-page.js'
-import { cleanup, tempDir } from './support/cli.js'
+import { isSharePageFailure, sharePageHint } from '../src/verify/share-page.js'
+import { cleanup, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
 import { type RouteServer, startRouteServer } from './support/route-server.js'
 
@@ -181,6 +182,25 @@ test('the link form that gives the file, for each sharing site a page address is
     ['https://images.example.com/s/abc/lamp.jpg', undefined],
   ]
   for (const [url, hint] of cases) assert.equal(sharePageHint(new URL(url)), hint, url)
+  // Each hint, as a failure's message says it, tells the advice that another link helps, not --retry-failed.
+  const said = (hint: string) =>
+    `not an image: ${'https://x.test/a'} sent text/html, 9 bytes: an HTML page titled "a; b"; ${hint}`
+  for (const [url, hint] of cases) if (hint) assert.ok(isSharePageFailure('not-an-image', said(hint)), url)
+  assert.ok(
+    isSharePageFailure(
+      'not-an-image',
+      `${said(cases[0][1]!)} (through the proxy http://p.test:3128) (earlier run; --retry-failed tries again)`,
+    ),
+  )
+  assert.equal(
+    isSharePageFailure(
+      'not-an-image',
+      'not an image: https://x.test/a sent text/html, 9 bytes: an HTML page titled "Sign in"',
+    ),
+    false,
+  )
+  assert.equal(isSharePageFailure('http-404', said(cases[0][1]!)), false)
+  assert.equal(isSharePageFailure('not-an-image', undefined), false)
 })
 
 test("a URL pasted from a chat with the sentence's punctuation: its 404 names the URL meant", async () => {
@@ -251,4 +271,56 @@ test("the link that gives the file, put in the list in the share page's place, t
   const [kept] = await run([share.replace('dl=0', 'dl=1')])
   assert.equal(kept.status, 'skipped')
   assert.equal(kept.path, 'sofa.jpg')
+})
+
+test("sharing sites' pages among failures: the advice is to change those links, and --retry-failed only for the other permanent ones", async () => {
+  const p = port()
+  const out = join(dir, 'advice')
+  const list = join(dir, 'advice.txt')
+  const urls = [
+    `http://www.dropbox.com:${p}/s/abc123/sofa.jpg?dl=0`,
+    `http://en.wikipedia.org:${p}/wiki/Eames_Lounge_Chair#/media/File:Eames_Lounge_Chair.jpg`,
+    // Another site's page: permanent, and no sharing site's.
+    `http://www.example-cdn.com:${p}/moodboard/chair.jpg`,
+    `http://www.example-cdn.com:${p}/refs/kitchen.jpg`,
+  ]
+  await writeFile(list, `${urls.join('\n')}\n`)
+  // The CLI does not see this file's stand-in names: the server is its proxy, and answers as each site.
+  const args = [list, '-o', out, '--retries', '0', '--proxy', server.origin, '--threads', '0']
+  const advice =
+    "2 failures are a sharing site's page in place of the image (a Dropbox, Google Drive, Imgur... page's address): put the link each message names (the one that gives the file) in the list or table in their place; --retry-failed would fetch the same pages again."
+  const first = await runCli(args)
+  assert.equal(first.code, 1, first.stderr)
+  assert.ok(first.stderr.includes(`\n${advice}\n`), first.stderr)
+
+  const status = await runCli(['status', out])
+  assert.ok(
+    status.stdout.includes(
+      `${advice.slice(0, -1)} (imgpull status ${out} --failed not-an-image lists them, among 3 not-an-image failures).`,
+    ),
+    status.stdout,
+  )
+  // --retry-failed is for the other page alone.
+  assert.match(status.stdout, /^Add --retry-failed to try the 1 permanent failure too\.$/m)
+  const json = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.equal(json.sharePages, 2)
+
+  const html = await readFile(join(out, 'report.html'), 'utf8')
+  assert.match(html, /2 failures are a sharing site(?:'|&#39;|&#x27;)s page in place of the image/)
+  assert.match(html, /skips the 1 permanent failure \(it would fail again\)/)
+  assert.match(html, />2 change the links</)
+
+  // A rerun skips them as failed before, and says what helps them.
+  const again = await runCli(args)
+  assert.equal(again.code, 1, again.stderr)
+  assert.match(
+    again.stderr,
+    /3 skipped as permanently failed before \(--retry-failed tries them again, but 2 of them are sharing sites' pages, which it would fetch again as they are: see below\)/,
+  )
+  assert.ok(again.stderr.includes(`\n${advice}\n`), again.stderr)
+  assert.match(
+    again.stderr,
+    /gives the file[^\n]*\(earlier run; put that link in the input in its place; --retry-failed would fetch the same page again\)/,
+  )
+  assert.match(again.stderr, /titled "Sign in"[^\n]*\(earlier run; --retry-failed tries again\)/)
 })

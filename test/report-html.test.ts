@@ -120,6 +120,7 @@ test('failures: grouped by code then host, most first, examples capped and redac
       code: 'http-404',
       count: 5,
       transient: 0,
+      sharePages: 0,
       hosts: [
         {
           host: a,
@@ -134,12 +135,14 @@ test('failures: grouped by code then host, most first, examples capped and redac
       code: 'timeout',
       count: 2,
       transient: 1,
+      sharePages: 0,
       hosts: [{ host: b, count: 2, examples: [{ url: `${b}/6` }, { url: `${b}/7` }] }],
     },
     {
       code: 'unknown',
       count: 1,
       transient: 0,
+      sharePages: 0,
       hosts: [{ host: a, count: 1, examples: [{ url: `${a}/8` }] }],
     },
   ])
@@ -171,6 +174,7 @@ test('failures: grouped by code then host, most first, examples capped and redac
     transient: 1,
     permanent: 7,
     input: 0,
+    sharePages: 0,
     otherInput: 0,
   })
   // Jobs another input left in the folder are listed with the failures, not in what a rerun does.
@@ -185,6 +189,7 @@ test('failures: grouped by code then host, most first, examples capped and redac
     transient: 1,
     permanent: 7,
     input: 0,
+    sharePages: 0,
     otherInput: 3,
   })
 })
@@ -947,7 +952,15 @@ test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not per
     item({ status: 'failed', error: 'invalid-hash' }),
     item({ status: 'failed', error: 'timeout' }),
   ])
-  assert.deepEqual(plan, { pending: 0, failed: 5, transient: 1, permanent: 1, input: 3, otherInput: 0 })
+  assert.deepEqual(plan, {
+    pending: 0,
+    failed: 5,
+    transient: 1,
+    permanent: 1,
+    input: 3,
+    sharePages: 0,
+    otherInput: 0,
+  })
   const html = renderReport(
     input({
       items: [
@@ -958,4 +971,42 @@ test("rerunPlan: the input's own failures (invalid-url, -row, -hash) are not per
   )
   assert.match(html, /skips the 1 permanent failure \(it would fail again\)/)
   assert.match(html, /1 failure is the input&#39;s own|1 failure is the input's own/)
+})
+
+test("rerunPlan: a sharing site's page in place of the image is no permanent failure --retry-failed would help", () => {
+  const page =
+    'not an image: https://www.dropbox.com/s/a/b.jpg?dl=0 sent text/html, 9 bytes: an HTML page titled "b.jpg"; a Dropbox share page, not the file: the same link with dl=1 in place of dl=0 gives the file'
+  const items = [
+    item({ status: 'failed', error: 'not-an-image', message: page }),
+    item({
+      status: 'failed',
+      error: 'not-an-image',
+      message: 'not an image: https://a.example/x sent text/html, 9 bytes',
+    }),
+    item({ status: 'failed', error: 'http-404' }),
+  ]
+  assert.deepEqual(rerunPlan(items), {
+    pending: 0,
+    failed: 3,
+    transient: 0,
+    permanent: 2,
+    input: 0,
+    sharePages: 1,
+    otherInput: 0,
+  })
+  const kinds = groupFailures(items).map((g) => [g.code, failureKind(g)])
+  assert.deepEqual(kinds, [
+    ['not-an-image', '1 change the links'],
+    ['http-404', 'permanent'],
+  ])
+  assert.equal(
+    failureKind({ code: 'not-an-image', count: 2, transient: 0, sharePages: 2 }),
+    'change the links',
+  )
+  const html = renderReport(input({ items: [items[0], items[2]] }))
+  // Said before --retry-failed, which is for the 404 alone.
+  assert.match(
+    html,
+    /1 failure is a sharing site(?:'|&#39;)s page in place of the image[^<]*--retry-failed would fetch the same page again\.[^<]*A rerun of the same command skips the 1 permanent failure/,
+  )
 })

@@ -10,11 +10,13 @@ import { checkTemplate, templateRewrites } from '../plan/naming.js'
 import { pull } from '../pull.js'
 import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
+import { sharePageWords } from '../report/rerun-words.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentJobs, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { printable } from '../utils/printable.js'
+import { isSharePageFailure } from '../verify/share-page.js'
 import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
 import { progressLogSeconds } from './progress-interval.js'
@@ -221,6 +223,7 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
     }
     if (tally.failed && !fatal)
       say(`Failures: ${errorBreakdown(tally)}. Details: ${whereDetails(out, options)}.`)
+    if (tally.sharePages && !fatal) say(`${sharePageWords(tally.sharePages)}.`)
     if (stopped && !fatal) say('Run the same command again to continue where this run stopped.')
   }
   return code
@@ -230,8 +233,17 @@ function count(t: ReturnType<typeof newTally>, r: Result) {
   if (r.status === 'ok') {
     t.ok++
     t.bytes += r.bytes ?? 0
-  } else if (r.status === 'skipped') t.skipped++
-  else if (r.earlier) t.failedBefore++
+    return
+  }
+  if (r.status === 'skipped') {
+    t.skipped++
+    return
+  }
+  if (isSharePageFailure(r.error, r.message)) {
+    t.sharePages++
+    if (r.earlier) t.sharePagesBefore++
+  }
+  if (r.earlier) t.failedBefore++
   else {
     t.failed++
     if (r.error) t.errors.set(r.error, (t.errors.get(r.error) ?? 0) + 1)

@@ -56,7 +56,7 @@ export function addPullOptions(command: Command): Command {
     )
     .option(
       '--retry-failed',
-      'also retry jobs that failed for good in an earlier run (a rerun retries passing failures)',
+      "also retry jobs that failed for good in an earlier run (a rerun retries passing failures); a sharing site's page in place of an image comes again as it is: put the link its message names in the list",
     )
     .option(
       '--max-retry-after <s>',

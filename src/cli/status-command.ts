@@ -6,7 +6,7 @@ import { FolderLock } from '../journal/lock.js'
 import { JournalReader, summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal, queueShardFolder } from '../layout.js'
 import { formatBytes } from '../report/format.js'
-import { inputOwnWords, rerunWords } from '../report/rerun-words.js'
+import { inputOwnWords, rerunWords, sharePageWords } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { shardStem } from '../sinks/webdataset/keys.js'
 import { shellWord } from '../utils/command-line.js'
@@ -15,7 +15,8 @@ import { jsonLineForTerminal, printable } from '../utils/printable.js'
 /**
  * `imgpull status DIR [--json]`: what the journal knows about a folder, for people, or as one
  * JSON object (`counts` by state, `bytes` of the files ok, `runs`, the ten commonest `errors` with
- * an example each, `failures` by code, `sameBytes`: the sha256 that most files ok share, when
+ * an example each, `failures` by code, `sharePages`: how many failures are a sharing site's page in
+ * place of the image (see `isSharePageFailure`), `sameBytes`: the sha256 that most files ok share, when
  * `SAME_BYTES_AT` or more do (a placeholder?), with their count and an example URL, `running`:
  * the run going on now, `{ pid, host, startedAt }`, or `null`, and `shards`: a WebDataset
  * folder's `{ shardSize, shards, sealed }`, or `null`).
@@ -76,8 +77,17 @@ export function statusCommand(
   const plural = (count: number) => (count === 1 ? '' : 's')
   // The input's own are failed again by every run: --retry-failed cannot help them.
   const own = s.failures.reduce((sum, f) => sum + (INPUT_ERRORS.has(f.error) ? f.n : 0), 0)
-  const permanent = failed - passing - own
+  // A sharing site's page comes again as it is: another link in the list helps, not --retry-failed.
+  const pages = s.sharePages
+  const permanent = failed - passing - own - pages
   if (passing) write(`${words.rerun} to retry the ${passing} failure${plural(passing)} with a passing cause.`)
+  if (pages > 0) {
+    const all = s.failures.find((f) => f.error === 'not-an-image')?.n ?? pages
+    const among = all > pages ? `, among ${all} not-an-image failures` : ''
+    write(
+      `${sharePageWords(pages)} (imgpull status ${printable(shellWord(dir))} --failed not-an-image lists them${among}).`,
+    )
+  }
   if (permanent > 0)
     write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
   if (own > 0) write(`${inputOwnWords(own)}.`)

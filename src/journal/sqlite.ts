@@ -6,6 +6,7 @@ import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.j
 import type { HostSample, RunInfo, Validators } from '../types.js'
 import { nameFold } from '../utils/name-fold.js'
 import { redactUrl } from '../utils/url.js'
+import { isSharePageFailure } from '../verify/share-page.js'
 import type { Finished, JobRecord, Journal } from './journal.js'
 
 /** Commit at least this often; a crash loses at most this much bookkeeping, never a file. */
@@ -575,6 +576,14 @@ function summarize(db: Database.Database) {
        ) GROUP BY sha256 HAVING n >= ? ORDER BY n DESC LIMIT 3`,
     )
     .all(SAME_BYTES_AMONG, SAME_BYTES_AT) as { sha256: string; n: number; example: string }[]
+  // A sharing site's page in place of the image: told by its message, which names the link that
+  // gives the file (the URL kept has no fragment, nor the address a redirect led to).
+  let sharePages = 0
+  const pages = db.prepare<[], { message: string | null }>(
+    "SELECT message FROM jobs WHERE state = 'failed' AND error = 'not-an-image'",
+  )
+  for (const { message } of pages.iterate())
+    if (isSharePageFailure('not-an-image', message ?? undefined)) sharePages++
   // The journal keeps URLs as given (credentials too: a rerun matches them); what is shown never does.
   for (const e of errors) e.example = redactUrl(e.example)
   for (const e of sameBytes) e.example = redactUrl(e.example)
@@ -582,6 +591,7 @@ function summarize(db: Database.Database) {
     counts: Object.fromEntries(counts.map((c) => [c.state, c.n])),
     errors,
     failures,
+    sharePages,
     bytes,
     runs,
     sameBytes,

@@ -10,6 +10,7 @@ import { rowKey } from '../sources/tables/jobs.js'
 import type { Job, Result, Validators } from '../types.js'
 import { RecentMap } from '../utils/recent.js'
 import { urlKey } from '../utils/url.js'
+import { isSharePageFailure } from '../verify/share-page.js'
 import { failureHolds, type Limits } from './judged-against.js'
 import { checkTemplate, hashKey, isReserved, renderName, withSuffix } from './naming.js'
 import { invalidUrlMessage, parseFetchUrl } from './url-problem.js'
@@ -118,7 +119,11 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
 
 /** What an earlier run left: a result to report as it stands, from the journal. */
 function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '--retry-failed'): Result {
-  const message = r.message === undefined ? undefined : `${r.message} (earlier run; ${again} tries again)`
+  // A sharing site's page would come again as it is: the link its message names is what helps.
+  const how = isSharePageFailure(r.error, r.message)
+    ? `put that link in the input in its place; ${again} would fetch the same page again`
+    : `${again} tries again`
+  const message = r.message === undefined ? undefined : `${r.message} (earlier run; ${how})`
   return resultOf(job, status, { ...r, message }, true)
 }
 

@@ -25,6 +25,15 @@ export function rerunWords(command: string | undefined): RerunWords {
   }
 }
 
+/**
+ * What to do about `n` failures that are a sharing site's page in place of the image (see
+ * `isSharePageFailure`), as a sentence without its full stop: each message names the link that
+ * gives the file; `--retry-failed` would fetch the same page again, so it comes after this, if at all.
+ */
+export function sharePageWords(n: number): string {
+  return `${n} ${n === 1 ? 'failure is' : 'failures are'} a sharing site's page in place of the image (a Dropbox, Google Drive, Imgur... page's address): put the link ${n === 1 ? 'its message names' : 'each message names'} (the one that gives the file) in the list or table in ${n === 1 ? 'its' : 'their'} place; --retry-failed would fetch the same ${n === 1 ? 'page' : 'pages'} again`
+}
+
 /** What becomes of `n` failures of the input's own (`INPUT_ERRORS`), as a sentence without its full stop. */
 export function inputOwnWords(n: number): string {
   return `${n} ${n === 1 ? 'failure is' : 'failures are'} the input's own (a line or row that is no valid URL, row or hash, or a URL under a placeholder name such as images.example): every run fails ${n === 1 ? 'it' : 'them'} again until the input is mended`

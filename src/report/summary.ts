@@ -8,6 +8,13 @@ export interface Tally {
   failed: number
   /** Permanent failures recorded by an earlier run, not tried again (see `retriedOnRerun`). */
   failedBefore: number
+  /**
+   * Of `failed` and `failedBefore`, a sharing site's page in place of the image (see
+   * `isSharePageFailure`): another link in the input helps, `--retry-failed` does not.
+   */
+  sharePages: number
+  /** Of those, the earlier run's (in `failedBefore`). */
+  sharePagesBefore: number
   bytes: number
   duplicates: number
   interrupted: number
@@ -26,6 +33,8 @@ export function newTally(): Tally {
     skipped: 0,
     failed: 0,
     failedBefore: 0,
+    sharePages: 0,
+    sharePagesBefore: 0,
     bytes: 0,
     duplicates: 0,
     interrupted: 0,
@@ -45,15 +54,26 @@ export function summaryLine(t: Tally, ms: number): string {
     `${t.ok} image${t.ok === 1 ? '' : 's'}, ${formatBytes(t.bytes)} in ${formatDuration(ms)} (${formatRate(t.ok, ms, 'img')}, ${formatBytes(bytesPerSecond)}/s), ${t.failed} failed`,
   ]
   if (t.skipped) parts.push(`${t.skipped} already done`)
-  if (t.failedBefore) {
-    parts.push(`${t.failedBefore} skipped as permanently failed before (--retry-failed tries them again)`)
-  }
+  if (t.failedBefore)
+    parts.push(`${t.failedBefore} skipped as permanently failed before (${failedBeforeAgain(t)})`)
   if (t.duplicates) parts.push(`${t.duplicates} duplicate${t.duplicates === 1 ? '' : 's'} skipped`)
   if (t.interrupted) parts.push(`${t.interrupted} left for the next run`)
   // The input past what was read: in no count above, so say so, else the counts seem to be all.
   if (t.notRead === null) parts.push(`the rest of the input (past its first ${read(t)}) not reached`)
   else if (t.notRead) parts.push(`${t.notRead} not reached`)
   return parts.join(', ')
+}
+
+/**
+ * What tries the failures skipped as failed before again, in words: `--retry-failed`, but not a
+ * sharing site's page, which would come again as it is (`sharePageWords` says what does).
+ */
+function failedBeforeAgain(t: Tally): string {
+  const pages = t.sharePagesBefore
+  if (pages === 0) return '--retry-failed tries them again'
+  if (pages === t.failedBefore)
+    return `sharing sites' pages, which --retry-failed would fetch again as they are: see below`
+  return `--retry-failed tries them again, but ${pages} of them are sharing sites' pages, which it would fetch again as they are: see below`
 }
 
 /** Inputs the run read: every count of the summary. */

@@ -2,6 +2,7 @@ import { ERROR_CODES, httpStatusOf, INPUT_ERRORS } from '../../error-codes.js'
 import { retriedOnRerun } from '../../fetch/retry-policy.js'
 import { printable } from '../../utils/printable.js'
 import { maskSigning, redactUrl, withoutUserInfo } from '../../utils/url.js'
+import { isSharePageFailure } from '../../verify/share-page.js'
 import { grouped, naturalOrder } from '../format.js'
 import type { ReportItem } from './types.js'
 
@@ -25,11 +26,20 @@ export function itemTransient(item: ReportItem): boolean {
  * The word a failure group is tagged with, in the words of the rerun advice above it, `imgpull
  * status` and the README: `passing` (a plain rerun tries it again), `permanent` (only with
  * `--retry-failed`), or `mend the input` for the input's own codes (`INPUT_ERRORS`: no request is
- * made, so `--retry-failed` cannot help). A group of both kinds says how many pass.
+ * made, so `--retry-failed` cannot help), or `change the links` for a group of sharing sites' pages
+ * alone (`sharePages`: each message names the link that gives the file; `--retry-failed` would fetch
+ * the same pages again). A group of both kinds says how many pass, or how many are such pages.
  */
-export function failureKind(g: { code: string; count: number; transient: number }): string {
+export function failureKind(g: {
+  code: string
+  count: number
+  transient: number
+  sharePages?: number
+}): string {
   if (g.transient === g.count) return 'passing'
   if (g.transient > 0) return `${grouped(g.transient)} passing`
+  if (g.sharePages === g.count) return 'change the links'
+  if (g.sharePages) return `${grouped(g.sharePages)} change the links`
   return INPUT_ERRORS.has(g.code) ? 'mend the input' : 'permanent'
 }
 
@@ -58,6 +68,8 @@ export interface FailureGroup {
   count: number
   /** How many of them are transient (a `--retry-failed` rerun may fetch them). */
   transient: number
+  /** How many of them are a sharing site's page in place of the image (see `isSharePageFailure`). */
+  sharePages: number
   /** Hosts, most failures first (ties by name). */
   hosts: FailureHost[]
 }
@@ -74,6 +86,11 @@ export interface RerunPlan {
   permanent: number
   /** Of this run's input's failed, how many are the input's own (`INPUT_ERRORS`): failed by every run until it is mended. */
   input: number
+  /**
+   * Of this run's input's failed, how many are a sharing site's page in place of the image (see
+   * `isSharePageFailure`): not in `permanent`, as `--retry-failed` would fetch the same page again.
+   */
+  sharePages: number
   /**
    * Failed or unfinished jobs another input left in the folder ({@link ReportItem.otherInput}): a
    * rerun of this command does not read them. Not in `pending`, `transient` nor `permanent`.
@@ -99,6 +116,7 @@ export const EXAMPLE_HOSTS = 32
 interface Group {
   count: number
   transient: number
+  sharePages: number
   hosts: Map<string, FailureHost>
   /** The hosts keeping examples: at every moment the first `EXAMPLE_HOSTS` in the groups' order. */
   kept: Set<FailureHost>
@@ -123,6 +141,7 @@ export class FailureTally {
   #failed = 0
   #transient = 0
   #input = 0
+  #sharePages = 0
   /** Failed and unfinished jobs another input left (see `RerunPlan.otherInput`). */
   #otherFailed = 0
   #otherPending = 0
@@ -141,14 +160,17 @@ export class FailureTally {
     const transient = itemTransient(item)
     if (transient && !other) this.#transient++
     if (!other && INPUT_ERRORS.has(item.error ?? '')) this.#input++
+    const page = !transient && isSharePageFailure(item.error, item.message)
+    if (page && !other) this.#sharePages++
     const code = item.error || UNKNOWN_CODE
     let group = this.#groups.get(code)
     if (!group) {
-      group = { count: 0, transient: 0, hosts: new Map(), kept: new Set() }
+      group = { count: 0, transient: 0, sharePages: 0, hosts: new Map(), kept: new Set() }
       this.#groups.set(code, group)
     }
     group.count++
     if (transient) group.transient++
+    if (page) group.sharePages++
     let host = group.hosts.get(item.host)
     if (!host) {
       host = { host: item.host, count: 0, examples: [] }
@@ -202,6 +224,7 @@ export class FailureTally {
         code,
         count: g.count,
         transient: g.transient,
+        sharePages: g.sharePages,
         hosts: [...g.hosts.values()].sort(byCountThen((h) => h.host)),
       }))
       .sort(byCountThen((g) => g.code))
@@ -212,8 +235,9 @@ export class FailureTally {
       pending: this.#pending,
       failed: this.#failed,
       transient: this.#transient,
-      permanent: this.#failed - this.#otherFailed - this.#transient - this.#input,
+      permanent: this.#failed - this.#otherFailed - this.#transient - this.#input - this.#sharePages,
       input: this.#input,
+      sharePages: this.#sharePages,
       otherInput: this.#otherFailed + this.#otherPending,
     }
   }

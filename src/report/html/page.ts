@@ -4,7 +4,7 @@ import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped, utcTime } from '../format.js'
-import { inputOwnWords, rerunWords } from '../rerun-words.js'
+import { inputOwnWords, rerunWords, sharePageWords } from '../rerun-words.js'
 import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
@@ -253,13 +253,16 @@ function failuresSection(
         : `Enqueuing the same input again (<code>imgpull enqueue INPUTS --queue ${esc(words.queue)}</code>) re-opens this shard and tries ${parts.join(' and ')} again.`,
     )
   }
+  // Before --retry-failed: that would fetch the same pages again, another link in the input helps.
+  if (r.sharePages) rerun.push(`${esc(sharePageWords(r.sharePages))}.`)
   if (r.permanent) {
-    // "It" only after a sentence that names the rerun: alone, it named nothing.
-    const subject = again
-      ? 'It'
-      : words.queue === undefined
-        ? 'A rerun of the same command'
-        : 'Enqueuing the same input again'
+    // "It" only right after a sentence that names the rerun: alone, it named nothing.
+    const subject =
+      again && !r.sharePages
+        ? 'It'
+        : words.queue === undefined
+          ? 'A rerun of the same command'
+          : 'Enqueuing the same input again'
     rerun.push(
       `${subject} skips the ${plural(r.permanent, 'permanent failure')} (${r.permanent === 1 ? 'it' : 'they'} would fail again) unless ${words.queue === undefined ? 'you add' : 'it is enqueued with'} <code>--retry-failed</code>.`,
     )
