@@ -1751,6 +1751,13 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       'a TSV table (its first line names the columns image_url, caption)',
     ],
     ['a header of ;', Buffer.from('URL;Text\n'), 'a CSV table (its first line names the columns URL;Text)'],
+    // Excel's "Unicode Text" save, which it names .txt: UTF-16 is decoded before it is judged.
+    [
+      "Excel's Unicode Text",
+      Buffer.from('\ufeffurl\tcaption\r\nhttps://a.example/1.jpg\tcafé\r\n', 'utf16le'),
+      'a TSV table (its first line names the columns url, caption)',
+    ],
+    ['a UTF-16BE JSON array', Buffer.from('["https://a.example/1.jpg"]', 'utf16le').swap16(), 'a JSON array'],
     // Commas in a URL (an image CDN's transformations), a first line that names no URL column: lists.
     ['a URL with commas', Buffer.from('https://a.example/w_100,h_100/1.jpg\n'), 'text'],
     ['a URL list after a comma note', Buffer.from('photos, round 2\nhttps://a.example/1.jpg\n'), 'text'],

@@ -322,7 +322,7 @@ test('Parquet: shards start inside row groups and span files, reading only their
   }
 })
 
-test('gzip-compressed tables and lists, and standard input, carry their rows in the job', async () => {
+test('gzip-compressed and UTF-16 tables and lists, and standard input, carry their rows in the job', async () => {
   const gz = join(dir, 'rows.csv.gz')
   await writeFile(
     gz,
@@ -342,6 +342,30 @@ test('gzip-compressed tables and lists, and standard input, carry their rows in 
     ],
   )
   assert.match(plan.inlineReason ?? '', /gzip-compressed/)
+
+  // A UTF-16 table (Excel's "Unicode Text"): a worker reading from a byte offset would find no row
+  // there; its rows are carried decoded, a local run's rows.
+  const excel = join(dir, 'excel.tsv')
+  await writeFile(
+    excel,
+    Buffer.from(
+      `\ufeffurl\tcaption\r\n${Array.from({ length: 9 }, (_, i) => `https://img.example/u${i}.gif\tcafé ${i}`).join('\r\n')}\r\n`,
+      'utf16le',
+    ),
+  )
+  const table = { captionCol: 'caption' }
+  const decoded = await viaShards([excel], 4, table)
+  assert.deepEqual(decoded.jobs, await locally([excel], table))
+  assert.equal(decoded.jobs[8].caption, 'café 8')
+  assert.deepEqual(
+    decoded.shards.map((s) => [s.mode, s.count]),
+    [
+      ['inline', 4],
+      ['inline', 4],
+      ['inline', 1],
+    ],
+  )
+  assert.match(decoded.plan.inlineReason ?? '', /excel\.tsv is UTF-16 text/)
 
   // A gzip'd URL list too: no worker could find its line by a byte offset; nor in a UTF-16 list
   // (Windows' "Unicode" text), read decoded.

@@ -152,6 +152,41 @@ test('a zstd-compressed table (photos.csv.zst) is refused as a table, not read a
   )
 })
 
+// Excel's "Unicode Text" save (UTF-16LE, its byte order mark, CRLF, tabs), which it names .txt:
+// refused before, pointing at an iconv that Windows does not have.
+test('a table saved by Excel as "Unicode Text" is fetched with its captions; named .txt, it is told to be a TSV table', async () => {
+  const text = `url\tcaption\r\n${server.url('/x16-0')}\tcafé 😀\r\n${server.url('/x16-1')}\t雪の朝\r\n`
+  const bytes = Buffer.from(`\ufeff${text}`, 'utf16le')
+  const tsv = join(dir, 'excel.tsv')
+  await writeFile(tsv, bytes)
+  const gz = join(dir, 'excel-be.tsv.gz')
+  await writeFile(gz, gzipSync(Buffer.from(text, 'utf16le').swap16()))
+  for (const input of [tsv, gz]) {
+    const out = join(dir, `utf16-${input.endsWith('.gz') ? 'gz' : 'tsv'}`)
+    const run = await runCli([input, '-o', out, '--caption-col', 'caption'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(
+      (await manifest(out)).map((line) => [line.status, line.meta.caption]),
+      [
+        ['ok', 'café 😀'],
+        ['ok', '雪の朝'],
+      ],
+      input,
+    )
+  }
+  const txt = join(dir, 'excel.txt')
+  await writeFile(txt, bytes)
+  const asList = await runCli([txt, '-o', join(dir, 'utf16-txt')])
+  assert.equal(asList.code, 2, asList.stderr)
+  assert.match(
+    asList.stderr,
+    /excel\.txt' is a TSV table \(its first line names the columns url, caption\), not a list of URLs: a table is read from a file named \.tsv \(or of any name, with --input-format tsv\)/,
+  )
+  const asTable = await runCli([txt, '-o', join(dir, 'utf16-txt'), '--input-format', 'tsv'])
+  assert.equal(asTable.code, 0, asTable.stderr)
+  assert.equal((await manifest(join(dir, 'utf16-txt'))).length, 2)
+})
+
 test('input that cannot be read past: the rows before it are fetched, then one line naming file and line (exit 2)', async () => {
   const csv = join(dir, 'unclosed.csv')
   await writeFile(

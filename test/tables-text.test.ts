@@ -180,6 +180,8 @@ test('TSV: a caption opening with a quote that never closes is text on its line,
   for (const [name, content] of [
     ['unclosed.tsv', text],
     ['unclosed.tsv.gz', gzipSync(text)],
+    // Read on from the next line in the decoded text, at its offset there.
+    ['unclosed-utf16.tsv', Buffer.from(`\ufeff${text}`, 'utf16le')],
   ] as const) {
     const path = await file(name, content)
     const jobs = await readAll([path], { captionCol: 'caption' })
@@ -536,17 +538,56 @@ test('a table that is not UTF-8 (a Latin-1 export) stops with the file, line and
     `url,caption\n${Array.from({ length: 40_000 }, (_, i) => `https://images.example/${i}.jpg,é€😀 ${i}`).join('\n')}\n`,
   )
   assert.equal((await readAll([wide])).length, 40_000)
-  // UTF-16 (Excel's "Unicode Text"), with its byte order mark or without: named as such.
-  const text = 'url\tcaption\nhttps://images.example/a.jpg\tcaf\u00e9\n'
+})
+
+// Excel's "Unicode Text" save is UTF-16LE with a byte order mark, CRLF, tab-separated (PowerShell
+// 5's `>` writes UTF-16LE too): refused before, pointing at an iconv Windows does not have.
+test('a table in UTF-16 (Excel\'s "Unicode Text"), either byte order, with or without its mark, gzip\'d, reads as its text', async () => {
+  const rows = Array.from({ length: 20_000 }, (_, i) => [
+    `https://images.example/${i}.jpg`,
+    i === 1 ? '"two\nlines, ""quoted"""' : `café 😀 雪 ${i}`,
+  ])
+  const text = `url\tcaption\r\n${rows.map((r) => r.join('\t')).join('\r\n')}\r\n`
+  const expected = rows.map(([url, caption], i) => [url, i === 1 ? 'two\nlines, "quoted"' : caption])
+  const le = Buffer.from(`\ufeff${text}`, 'utf16le')
   for (const [name, bytes] of [
-    ['bom.tsv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
-    ['bare.tsv', Buffer.from(text, 'utf16le')],
-    ['bare.jsonl', Buffer.from('{"url":"https://images.example/a.jpg"}\n', 'utf16le')],
+    ['excel.tsv', le],
+    ['bare-le.tsv', Buffer.from(text, 'utf16le')],
+    ['bom-be.tsv', Buffer.from(`\ufeff${text}`, 'utf16le').swap16()],
+    ['bare-be.tsv', Buffer.from(text, 'utf16le').swap16()],
+    ['excel.tsv.gz', gzipSync(le)],
+    ['excel.csv', Buffer.from(`\ufeff${text.replaceAll('\t', ',')}`, 'utf16le')],
   ] as const) {
-    await assert.rejects(readAll([await file(name, bytes)]), {
-      message: new RegExp(`${name.replace('.', '\\.')} is UTF-16 text .*iconv -f utf-16 -t utf-8`),
-    })
+    const jobs = await readAll([await file(name, bytes)], { captionCol: 'caption' })
+    assert.deepEqual(
+      jobs.map((job) => [job.url, job.caption]),
+      expected,
+      name,
+    )
   }
+  // Lines keep their numbers in messages, counted in the text.
+  const extra = await file(
+    'extra.tsv',
+    Buffer.from('\ufeffurl\tc\r\nhttps://images.example/a.jpg\tx\ty\r\n', 'utf16le'),
+  )
+  assert.equal(
+    (await readAll([extra]))[0].invalid?.message,
+    `${extra} line 2: 3 fields where the header has 2`,
+  )
+  // JSON lines as PowerShell 5 writes them (ConvertTo-Json -Compress > rows.jsonl), read as
+  // Python's json.loads reads UTF-16 bytes.
+  const jsonl = await file(
+    'ps.jsonl',
+    Buffer.from('\ufeff{"url":"https://images.example/a.jpg","caption":"café"}\r\n', 'utf16le'),
+  )
+  assert.deepEqual(
+    (await readAll([jsonl], { captionCol: 'caption' })).map((job) => [job.url, job.caption]),
+    [['https://images.example/a.jpg', 'café']],
+  )
+  // Under another format's name, named as what its text is.
+  await assert.rejects(readAll([await file('excel.parquet', le.subarray(0, 4096))]), {
+    message: /excel\.parquet is a TSV table .*, not a Parquet file: name it \.tsv/,
+  })
 })
 
 test("a Windows-1252 table (Excel's CSV on Windows: don\u2019t as 0x92) is told to convert from cp1252, where latin1 would make its quotes control characters", async () => {

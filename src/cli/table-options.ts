@@ -8,7 +8,7 @@ export function addTableOptions(command: Command): Command {
     .addOption(
       new Option(
         '--input-format <format>',
-        'read every input as this kind of table (default: from the file name)',
+        'read every input as this kind of table (default: from the file name); gzip and UTF-16 are told by the bytes: Excel\'s "Unicode Text" .txt is tsv',
       ).choices(['csv', 'tsv', 'jsonl', 'parquet']),
     )
     .option(

@@ -163,13 +163,16 @@ async function planTables(inputs: readonly string[], options: PlanOptions): Prom
   const { openTables } = await import('../sources/tables/source.js')
   const opened = await openTables(inputs, options.table)
   const files = await Promise.all(opened.files.map((f) => inputFile(f.path, f.format)))
-  const gzip = opened.files.find((f) => f.gzip)
+  // A worker finds its rows by byte offsets in the file as it stands: not in one to decode first.
+  const coded = opened.files.find((f) => f.gzip || f.utf16)
   const inputId = inputIdOf('table', options.table, options.shardSize, files)
   const columns = options.table?.columns ?? opened.columns
-  if (gzip || options.inline) {
+  if (coded || options.inline) {
     const reason = options.inline
       ? '--inline'
-      : `${gzip!.path} is gzip-compressed: a worker could not find a row without decompressing all before it`
+      : coded!.gzip
+        ? `${coded!.path} is gzip-compressed: a worker could not find a row without decompressing all before it`
+        : `${coded!.path} is UTF-16 text: a worker could not find a row without decoding all before it`
     return inlinePlan('table', files, opened, options.shardSize, {
       reason,
       inputId,

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { access, constants, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import { pipeline, Readable, Transform } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
@@ -13,7 +13,8 @@ import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
 import { HTML_START } from './tables/not-a-table.js'
-import { looksUtf16, utf8Scan } from './tables/utf8.js'
+import { utf8Scan } from './tables/utf8.js'
+import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
 
 /**
  * One line of a URL list, or `undefined` for blank lines, `#` comments and other tools' option
@@ -133,7 +134,8 @@ async function* numberedLines(
 export type ListBytes =
   | { kind: 'text' }
   | { kind: 'gzip' }
-  | { kind: 'utf16' }
+  /** UTF-16 text (`encoding`), read decoded. */
+  | { kind: 'utf16'; encoding: Utf16 }
   /** Not a list at all: `what` names it, `hint` says what to do (both for a message). */
   | { kind: 'other'; what: string; hint: string }
 
@@ -182,7 +184,10 @@ export function listBytes(head: Buffer): ListBytes {
       what: `a ${image.ext.toUpperCase()} image`,
       hint: 'give imgpull the URLs of images, or a file listing them, one a line',
     }
-  if (looksUtf16(head.toString('latin1'))) return { kind: 'utf16' }
+  // A table in UTF-16 (Excel's "Unicode Text", which it names .txt) is no list, as one in UTF-8.
+  const utf16 = utf16Of(head)
+  if (utf16)
+    return textNotAList(utf16Head(head, utf16).toString('utf8')) ?? { kind: 'utf16', encoding: utf16 }
   if (head.includes(0))
     return { kind: 'other', what: 'binary data', hint: 'give imgpull a text file of URLs, one a line' }
   return textNotAList(head.toString('utf8')) ?? { kind: 'text' }
@@ -261,37 +266,9 @@ export async function openList(path: string): Promise<Readable> {
   // The head first: a stream made before it would open its file with no one to hear an error
   // (EMFILE, EIO) while the head is read, and bring the process down.
   const head = await fileHead(path, LIST_HEAD_BYTES)
-  const { kind } = listBytes(head)
+  const bytes = listBytes(head)
   const raw = createReadStream(path)
-  return kind === 'gzip' ? gunzip(raw) : kind === 'utf16' ? fromUtf16(raw, head) : raw
-}
-
-/**
- * A UTF-16 list's text as UTF-8 bytes, streamed: Windows saves "Unicode" text so (PowerShell 5's
- * `>`, Notepad's and Excel's "Unicode"), and a person there has no `iconv` to convert it with. The
- * byte order is its byte order mark's (dropped), else where the NULs of its ASCII fall.
- */
-function fromUtf16(raw: Readable, head: Buffer): Readable {
-  const decoder = new TextDecoder(utf16BigEndian(head) ? 'utf-16be' : 'utf-16le')
-  const utf8 = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      done(null, Buffer.from(decoder.decode(chunk, { stream: true }), 'utf8'))
-    },
-    flush(done) {
-      done(null, Buffer.from(decoder.decode(), 'utf8'))
-    },
-  })
-  return pipeline(raw, utf8, () => {})
-}
-
-/** Whether UTF-16 bytes are big-endian: `FE FF` first, or NULs before (not after) its ASCII characters. */
-function utf16BigEndian(head: Buffer): boolean {
-  if (head[0] === 0xfe && head[1] === 0xff) return true
-  if (head[0] === 0xff && head[1] === 0xfe) return false
-  let even = 0
-  let odd = 0
-  for (let i = 0; i < head.length; i++) if (head[i] === 0) i % 2 === 0 ? even++ : odd++
-  return even > odd
+  return bytes.kind === 'gzip' ? gunzip(raw) : bytes.kind === 'utf16' ? fromUtf16(raw, bytes.encoding) : raw
 }
 
 /**
@@ -418,9 +395,9 @@ export async function* argumentJobs(
  * is refused in one line, where each of its "lines" would have been an invalid-url failure.
  */
 async function* stdinLines(stdin: Readable): AsyncGenerator<{ url: string; where: string }> {
-  const { kind, head, all } = await stdinKind(stdin)
+  const { bytes, all } = await stdinKind(stdin)
   yield* listLines('standard input', async () =>
-    kind === 'gzip' ? gunzip(all) : kind === 'utf16' ? fromUtf16(all, head) : all,
+    bytes.kind === 'gzip' ? gunzip(all) : bytes.kind === 'utf16' ? fromUtf16(all, bytes.encoding) : all,
   )
 }
 
@@ -430,7 +407,7 @@ const peeked = new WeakMap<Readable, Promise<{ head: Buffer; all: Readable }>>()
 /** Whether standard input is a plain, gzip'd or UTF-16 list; anything else is a `UsageError` naming it. */
 async function stdinKind(
   stdin: Readable,
-): Promise<{ kind: 'text' | 'gzip' | 'utf16'; head: Buffer; all: Readable }> {
+): Promise<{ bytes: Exclude<ListBytes, { kind: 'other' }>; all: Readable }> {
   let peek = peeked.get(stdin)
   if (!peek) {
     peek = peekStream(stdin)
@@ -439,8 +416,8 @@ async function stdinKind(
   const { head, all } = await peek
   const bytes = listBytes(head)
   const refused = notAList('standard input', bytes)
-  if (refused) throw refused
-  return { kind: bytes.kind as 'text' | 'gzip' | 'utf16', head, all }
+  if (refused || bytes.kind === 'other') throw refused
+  return { bytes, all }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { streamHead } from './input.js'
 
 /**
  * How a CSV file writes a quote inside a quoted field: `rfc`, doubled (`""`), as RFC 4180, pandas,
@@ -95,18 +96,7 @@ export function sniffCsvEscape(sample: Uint8Array, separator: ',' | ';' = ','): 
 
 /** The escape of the text `stream` gives (`sniffCsvEscape` over its first bytes); the stream is destroyed. */
 export async function sniffCsvStream(stream: Readable, separator: ',' | ';' = ','): Promise<CsvEscape> {
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size >= ESCAPE_SNIFF_BYTES) break
-    }
-  } finally {
-    stream.destroy()
-  }
-  return sniffCsvEscape(Buffer.concat(chunks).subarray(0, ESCAPE_SNIFF_BYTES), separator)
+  return sniffCsvEscape(await streamHead(stream, ESCAPE_SNIFF_BYTES), separator)
 }
 
 /**

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import type { Utf16 } from '../utf16.js'
 import type { CsvEscape } from './csv-escape.js'
 
 /** The table formats imgpull reads. Plain URL lists are not tables: `src/sources/lines.ts` reads them. */
@@ -60,6 +61,11 @@ export interface TableFile {
   path: string
   format: TableFormat
   gzip: boolean
+  /**
+   * A text table in UTF-16 (Excel's "Unicode Text"), once its first bytes (a gzip file's
+   * decompressed) showed it: read decoded, as UTF-8 (`openBytes`). @default undefined (UTF-8)
+   */
+  utf16?: Utf16
   /** A CSV file's field separator, once its header showed it (see `csvDelimiter`). @default ',' */
   delimiter?: ',' | ';'
   /** A CSV file whose first line is Excel's `sep=;` (see `sepLine`): its header is the next record. */

@@ -3,6 +3,7 @@ import { pipeline, Readable, Transform } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../../errors.js'
 import { fileFault } from '../../utils/near-file.js'
+import { fromUtf16 } from '../utf16.js'
 import type { TableFile } from './format.js'
 
 /** A stream that drops the first `n` bytes through it. */
@@ -53,16 +54,43 @@ export function bytesBeforeError(inner: Readable): Readable {
 }
 
 /**
- * The bytes of a file, gunzipped when it is gzip; read errors surface on the stream. `start`: the
- * first byte to give, of the text (for a gzip file, of its decompressed bytes, read up to there).
+ * The text of a file as UTF-8 bytes: gunzipped when it is gzip, decoded when it is UTF-16
+ * (`file.utf16`); read errors surface on the stream. `start`: the first byte to give, of the text
+ * (for a gzip or UTF-16 file, of its decompressed and decoded bytes, read up to there), so every
+ * offset a reader keeps is one in the same UTF-8 text.
  */
 export function openBytes(file: TableFile, start = 0): Readable {
-  const raw = createReadStream(file.path, { highWaterMark: 256 * 1024, start: file.gzip ? 0 : start })
-  if (!file.gzip) return raw
+  const coded = file.gzip || file.utf16 !== undefined
+  const raw = createReadStream(file.path, { highWaterMark: 256 * 1024, start: coded ? 0 : start })
+  if (!coded) return raw
   // pipeline destroys the gunzip stream with the file's error, so one stream carries both.
-  const gunzip = pipeline(raw, createGunzip(), () => {})
-  return bytesBeforeError(start === 0 ? gunzip : pipeline(gunzip, skipping(start), () => {}))
+  const gunzipped = file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw
+  const text = file.utf16 ? fromUtf16(gunzipped, file.utf16) : gunzipped
+  return bytesBeforeError(start === 0 ? text : pipeline(text, skipping(start), () => {}))
 }
+
+/** The first `bytes` bytes `stream` gives (fewer when it ends before); the stream is destroyed. */
+export async function streamHead(stream: Readable, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= bytes) break
+    }
+  } finally {
+    stream.destroy()
+  }
+  return Buffer.concat(chunks).subarray(0, bytes)
+}
+
+/**
+ * The first `bytes` bytes of a file's text (fewer when it is shorter), gunzipped when it is gzip;
+ * empty when they cannot be read (the reader names the error).
+ */
+export const textHead = (file: TableFile, bytes: number): Promise<Buffer> =>
+  streamHead(openBytes(file), bytes).catch(() => Buffer.alloc(0))
 
 /** A read or decompression failure as a one-line `UsageError` naming the file and where it stopped. */
 export function readFailure(file: TableFile, error: unknown, where: string): UsageError {

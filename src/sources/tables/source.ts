@@ -8,10 +8,20 @@ import type { CarriedType, RowColumns } from '../../types.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
+import { utf16Head, utf16Of } from '../utf16.js'
 import { type ColumnTypes, KindTally, runColumnTypes, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { csvHeader, csvRows } from './csv.js'
-import { detectTableFormat, isGzipName, packedTableName, type TableFile, type TableFormat } from './format.js'
+import {
+  detectTableFormat,
+  isGzipName,
+  isParquetHead,
+  packedTableBytes,
+  packedTableName,
+  type TableFile,
+  type TableFormat,
+} from './format.js'
+import { textHead } from './input.js'
 import type { TableJob } from './job.js'
 import { jsonlKeys, jsonlRows, KEY_LINES } from './jsonl.js'
 import { NOT_A_TABLE_HEAD_BYTES, notATable } from './not-a-table.js'
@@ -251,6 +261,20 @@ async function checkFile(file: TableFile, options: ResolvedTableOptions): Promis
     file.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
     const instead = file.gzip ? undefined : notATable(file.path, file.format, head)
     if (instead) throw instead
+    // UTF-16 text (Excel's "Unicode Text"), gzip'd or not, is read decoded; a gzip'd Parquet file
+    // is no text.
+    const text = file.gzip && file.format !== 'parquet' ? await textHead(file, NOT_A_TABLE_HEAD_BYTES) : head
+    const start = text.toString('latin1', 0, 8)
+    // Compressed and Parquet bytes hold NULs as UTF-16 does: the reader names them (`binaryInput`).
+    if (
+      !packedTableBytes(file.path, start) &&
+      !isParquetHead(start) &&
+      !(file.gzip && file.format === 'parquet')
+    )
+      file.utf16 = utf16Of(text)
+    // What it is, told by its text: a UTF-16 page saved in place of a table, or a UTF-16 CSV under a Parquet name.
+    const decoded = file.utf16 && !file.gzip && notATable(file.path, file.format, utf16Head(head, file.utf16))
+    if (decoded) throw decoded
   }
   if (file.format === 'parquet') {
     if (file.gzip) return {}

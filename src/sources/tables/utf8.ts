@@ -15,26 +15,9 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
   if (packed) return packed
   // A Parquet file under a text table's name (renamed, or saved as `.csv` by a download).
   if (isParquetHead(sample)) return wrongTableFormat(path, as, 'parquet')
-  if (looksUtf16(sample))
-    return new UsageError(
-      `${path} is UTF-16 text (as Excel's "Unicode Text" saves it), not UTF-8: convert it first, e.g. iconv -f utf-16 -t utf-8`,
-    )
   return new UsageError(
     `${path} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
   )
-}
-
-/**
- * Whether text read byte for byte (latin1, or UTF-8 that let NULs through) is UTF-16: its byte
- * order mark, or a NUL beside every other character, as ASCII in UTF-16 has.
- */
-export function looksUtf16(sample: string): boolean {
-  if (sample.startsWith('\xff\xfe') || sample.startsWith('\xfe\xff') || sample.startsWith('\ufffd\ufffd'))
-    return true
-  const head = sample.slice(0, 200)
-  let nuls = 0
-  for (const c of head) if (c === '\0') nuls++
-  return head.length >= 8 && nuls * 3 >= head.length
 }
 
 /**
