@@ -1249,6 +1249,13 @@ class Engine {
         outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
         this.#scheduler.overlong(answeredBy, sentAt, task.url),
     })
+    // A proxy's own refusal naming a wait (its 429 or 503 to a CONNECT with Retry-After: a rotating
+    // proxy past its limit) is the proxy's, whatever the host: every file through it waits, not this
+    // one alone (100 files through a proxy that asked for 2 s were each refused in those 2 s).
+    if (e.code === 'proxy' && e.retryAfter !== undefined && this.options.maxRetryAfter > 0) {
+      const covers = this.#proxySilence.sameProxy(answeredBy)
+      if (covers) this.#scheduler.pauseAll(covers, Math.min(e.retryAfter, this.options.maxRetryAfter))
+    }
     if (action.do === 'fail') {
       const unreached = this.#proxySilence.unreachable(answeredBy, e)
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`

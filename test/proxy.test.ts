@@ -1224,13 +1224,16 @@ test('a proxy answering CONNECT with a 2xx other than 200 has opened the tunnel:
 /**
  * A proxy that answers its first CONNECTs with `refusals` (a status line and headers each, the
  * blank line added), then opens tunnels to `secure`; `at`: when each CONNECT came (performance.now()).
+ * `refusals` may be a function of `at` (this CONNECT's time last): the refusal, or `undefined` to open it.
  */
-async function refusingFirst(refusals: string[]): Promise<{ proxy: LocalServer; at: number[] }> {
+async function refusingFirst(
+  refusals: string[] | ((at: number[]) => string | undefined),
+): Promise<{ proxy: LocalServer; at: number[] }> {
   const at: number[] = []
   const proxy = await startRawServer((socket) => {
     socket.once('data', () => {
       at.push(performance.now())
-      const refusal = refusals[at.length - 1]
+      const refusal = typeof refusals === 'function' ? refusals(at) : refusals[at.length - 1]
       if (refusal !== undefined) return socket.end(`${refusal}\r\nContent-Length: 0\r\n\r\n`)
       socket.pause()
       const upstream = connect(Number(new URL(secure.origin).port), '127.0.0.1', () => {
@@ -1326,6 +1329,38 @@ test("a proxy's Retry-After on its 429 or 503 to a CONNECT is waited, up to --ma
     )
   } finally {
     await refusing.close()
+  }
+})
+
+// A rotating proxy past its limit refuses every CONNECT until the time it names: that wait is the
+// proxy's, for every file through it, whatever the host. Only the refused file waited: 40 files
+// at 4 at once were each refused within the 2 s asked (40 refusals), on a second host too.
+test("a proxy's Retry-After on its 429 to a CONNECT holds every file through it, not the refused one alone", async () => {
+  // Every CONNECT in the first 1.5 s is refused, each asking for 2 s.
+  const { proxy: limited, at } = await refusingFirst((at) =>
+    at.at(-1)! - at[0] < 1500 ? 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2' : undefined,
+  )
+  try {
+    // Two hosts (the certificate is for both names), the proxy's limit the same for each.
+    const urls = Array.from({ length: 40 }, (_, i) =>
+      secure.url(`/held-${i}`).replace('127.0.0.1', i % 2 ? 'localhost' : '127.0.0.1'),
+    )
+    const results = await withEnv({}, () =>
+      run(urls, { out: join(dir, 'proxy-held'), proxy: limited.origin, concurrency: 4, retries: 2 }),
+    )
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => r.message),
+      [],
+    )
+    const refused = at.filter((t) => t - at[0] < 1500).length
+    assert.ok(refused <= 4, `${refused} CONNECTs refused: only those under way when the first refusal came`)
+    const opened = at.find((t) => t - at[0] >= 1500)! - at[0]
+    assert.ok(
+      opened >= 1900,
+      `the first CONNECT let through ${Math.round(opened)} ms after the first refusal`,
+    )
+  } finally {
+    await limited.close()
   }
 })
 

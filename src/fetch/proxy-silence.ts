@@ -316,6 +316,12 @@ export class ProxySilence {
     return `: the proxy ${words}; its other files are not tried in this run`
   }
 
+  /** Whether a host (an origin) goes through the proxy `origin` goes through; `undefined` when that is none. */
+  sameProxy(origin: string): ((host: string) => boolean) | undefined {
+    const proxy = this.#proxy(origin)
+    return proxy && ((host) => this.#proxy(host)?.href === proxy.href)
+  }
+
   /** Why requests to `origin` are not sent (its proxy, or the host through it, given up for the run), or `undefined`. */
   givenUp(origin: string): GivenUp | undefined {
     if (!this.plan) return undefined

@@ -375,6 +375,10 @@ export class Scheduler<T> {
       }
       state.pausedUntil = 0
       this.#hosts.set(host, state)
+      // A host first met (or met again) while a pause over many hosts lasts is held by it too.
+      const now = performance.now()
+      for (const hold of this.#holds)
+        if (hold.until > now && hold.covers(host)) this.#hold(host, state, hold.until - now)
     }
     return state
   }
@@ -647,6 +651,23 @@ export class Scheduler<T> {
     this.#gate?.pause(host, ms)
     const state = this.#hosts.get(host)
     if (state) this.#hold(host, state, ms)
+  }
+
+  /** Pauses over every host `covers` says (see `pauseAll`), until `performance.now()` reaches `until`. */
+  #holds: { covers: (host: string) => boolean; until: number }[] = []
+
+  /**
+   * Start nothing for `ms` on any host `covers` says, those first met before then too: what all
+   * of them go through asked for a wait (an HTTP proxy's 429 or 503 to a CONNECT, with
+   * `Retry-After`: a rotating proxy past its limit). This process's alone: the gate is told of
+   * no pause (other processes meet the proxy's refusal once each, and hold themselves).
+   */
+  pauseAll(covers: (host: string) => boolean, ms: number): void {
+    if (ms <= 0) return
+    const now = performance.now()
+    this.#holds = this.#holds.filter((hold) => hold.until > now)
+    this.#holds.push({ covers, until: now + ms })
+    for (const [host, state] of this.#hosts) if (covers(host)) this.#hold(host, state, ms)
   }
 
   #hold(host: string, state: Host<T>, ms: number): void {
