@@ -21,7 +21,7 @@ import { type Downloaded, download } from './fetch/download.js'
 import { Cancel } from './fetch/exchange.js'
 import { ifRangeValue, resumesInRun, WRAPS_RANGES } from './fetch/judge.js'
 import { sizeOnDisk } from './fetch/part-file.js'
-import { PROXY_TLS, proxyPlan } from './fetch/proxy.js'
+import { PROXY_LIMIT, PROXY_TLS, proxyPlan } from './fetch/proxy.js'
 import { fromHost, ProxySilence } from './fetch/proxy-silence.js'
 import {
   isPressure,
@@ -30,6 +30,7 @@ import {
   onFailure,
   outlasts,
   progressFree,
+  proxyLimitWait,
   refusesRange,
 } from './fetch/retry-policy.js'
 import { RetrySleepers } from './fetch/retry-sleepers.js'
@@ -1249,13 +1250,19 @@ class Engine {
         outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
         this.#scheduler.overlong(answeredBy, sentAt, task.url),
     })
-    // A proxy's own refusal naming a wait (its 429 or 503 to a CONNECT with Retry-After: a rotating
-    // proxy past its limit) is the proxy's, whatever the host: every file through it waits, not this
-    // one alone (100 files through a proxy that asked for 2 s were each refused in those 2 s).
-    if (e.code === 'proxy' && e.retryAfter !== undefined && this.options.maxRetryAfter > 0) {
-      const covers = this.#proxySilence.sameProxy(answeredBy)
-      if (covers) this.#scheduler.pauseAll(covers, Math.min(e.retryAfter, this.options.maxRetryAfter))
-    }
+    // A proxy's own limit (its 429 to a CONNECT, or a 503 naming a wait: a rotating proxy past its
+    // limit) is the proxy's, whatever the host: every file through it waits, not this one alone
+    // (100 files through a proxy that asked for 2 s were each refused in those 2 s; one refusing
+    // for 2 s with no wait named had 373 CONNECTs refused and 2 files failed for good).
+    const proxyWait = proxyLimitWait({
+      proxy: e.code === 'proxy',
+      limit: errorCode(e.cause) === PROXY_LIMIT,
+      retryAfter: e.retryAfter,
+      maxRetryAfter: this.options.maxRetryAfter,
+      attempts: task.attempts,
+    })
+    const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
+    if (covers) this.#scheduler.pauseAll(covers, proxyWait)
     if (action.do === 'fail') {
       const unreached = this.#proxySilence.unreachable(answeredBy, e)
       if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`

@@ -45,6 +45,7 @@ import {
   onFailure,
   outlasts,
   progressFree,
+  proxyLimitWait,
   refusesRange,
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
@@ -2588,4 +2589,23 @@ test('trickledOut: a body cut at the total timeout had bytes and at least half t
     ['no body under way', undefined, false],
   ]
   for (const [what, pace, expected] of rows) assert.equal(trickledOut(pace, total, total), expected, what)
+})
+
+test("proxyLimitWait: a proxy's wait or limit holds every file through it, a 503 naming no wait does not", () => {
+  const cases: [Parameters<typeof proxyLimitWait>[0], number][] = [
+    // The wait named (a 429's or a 503's), up to --max-retry-after.
+    [{ proxy: true, limit: true, retryAfter: 2000, maxRetryAfter: 60_000, attempts: 1 }, 2000],
+    [{ proxy: true, limit: false, retryAfter: 2000, maxRetryAfter: 60_000, attempts: 3 }, 2000],
+    [{ proxy: true, limit: true, retryAfter: 3_600_000, maxRetryAfter: 60_000, attempts: 1 }, 60_000],
+    // A 429 naming none (or under --max-retry-after 0): the refused file's backoff window, whole.
+    [{ proxy: true, limit: true, maxRetryAfter: 60_000, attempts: 1 }, 500],
+    [{ proxy: true, limit: true, maxRetryAfter: 60_000, attempts: 3 }, 2000],
+    [{ proxy: true, limit: true, retryAfter: 2000, maxRetryAfter: 0, attempts: 2 }, 1000],
+    // A 503 naming none may be the host's out of reach (Squid's), a wait ignored is none.
+    [{ proxy: true, limit: false, maxRetryAfter: 60_000, attempts: 1 }, 0],
+    [{ proxy: true, limit: false, retryAfter: 2000, maxRetryAfter: 0, attempts: 1 }, 0],
+    // A server's wait is its host's alone.
+    [{ proxy: false, limit: false, retryAfter: 2000, maxRetryAfter: 60_000, attempts: 1 }, 0],
+  ]
+  for (const [facts, wait] of cases) assert.equal(proxyLimitWait(facts), wait, JSON.stringify(facts))
 })

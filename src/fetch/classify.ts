@@ -17,6 +17,7 @@ import {
   isSocks,
   PROXY_AUTH,
   PROXY_CLOSED,
+  PROXY_LIMIT,
   PROXY_TLS,
   proxyFor,
   proxyPlan,
@@ -354,7 +355,14 @@ function proxyError(
       // before, so every file through it failed for good at its first refusal.
       retryable,
       ...wait,
-      cause: n === 501 ? coded(PROXY_501, error) : n === 407 ? coded(PROXY_AUTH, error) : error,
+      cause:
+        n === 501
+          ? coded(PROXY_501, error)
+          : n === 407
+            ? coded(PROXY_AUTH, error)
+            : n === 429
+              ? coded(PROXY_LIMIT, error)
+              : error,
       ...(gateway ? { gateway: { status: n, tunnel: true, said: refusal?.said } } : {}),
     })
   }

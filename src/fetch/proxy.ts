@@ -152,6 +152,12 @@ export const PROXY_CLOSED = 'IMGPULL_PROXY_CLOSED'
 export const PROXY_AUTH = 'IMGPULL_PROXY_407'
 
 /**
+ * The code of an HTTP proxy's 429 to a CONNECT: its own limit of requests or connections (a
+ * rotating proxy's), whatever the host, so every file through it waits (see pull.ts).
+ */
+export const PROXY_LIMIT = 'IMGPULL_PROXY_429'
+
+/**
  * The code of a TLS failure with an https:// proxy itself (its certificate, or its handshake: a
  * plain HTTP proxy given as https://), not with a server behind it: every request meets it (see
  * proxy-silence.ts).

@@ -246,3 +246,30 @@ export function progressFree(f: {
     f.free < MAX_PROGRESS_ATTEMPTS
   )
 }
+
+/**
+ * How long (ms) every file through a proxy waits after one met the proxy's own limit, or 0 for
+ * none. `proxy`: the failure is the proxy's (a `proxy` code); `limit`: its 429 to a CONNECT (a
+ * rotating proxy's limit of requests or connections, whoever the host; see `PROXY_LIMIT`);
+ * `retryAfter`: the wait its refusal named (a 429's or a 503's), ms. The wait named, up to
+ * `maxRetryAfter` (0: none is honoured); else, for a 429, the refused file's backoff window
+ * (`attempts`: its attempts so far), whole: a jittered share of it could be no wait at all, and
+ * the files held meanwhile spend no attempt. A 503 naming no wait is no limit (Squid's for a host
+ * it could not reach). Pure, table-tested (test/policies.test.ts).
+ */
+export function proxyLimitWait(f: {
+  proxy: boolean
+  limit: boolean
+  retryAfter?: number
+  maxRetryAfter: number
+  attempts: number
+}): number {
+  const named = f.retryAfter !== undefined && f.maxRetryAfter > 0
+  if (!f.proxy || (!named && !f.limit)) return 0
+  return retryDelay({
+    retry: f.attempts,
+    retryAfter: f.retryAfter,
+    maxRetryAfter: f.maxRetryAfter,
+    jitter: false,
+  })
+}
