@@ -13,13 +13,14 @@ import { createSecureContext } from 'node:tls'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { beginsHttp2Settings } from '../src/fetch/http2-errors.js'
+import type { PeerChain } from '../src/fetch/peer-chain.js'
 import { retriedOnRerun } from '../src/fetch/retry-policy.js'
 import { authorityWords, datedWords, tlsMessage, tlsProblem } from '../src/fetch/tls-errors.js'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
-import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { aiaLeaf, makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
@@ -257,7 +258,7 @@ test('datedWords: a certificate out of its dates says which, the date, and this 
 
 test('authorityWords: the authority not trusted, by name, from the chain the server sent', () => {
   const cert = (name: string, issuer: string) => ({ name, issuer, from: 0, to: 1 })
-  const sent = (...chain: ReturnType<typeof cert>[]) => ({ now: 0, chain })
+  const sent = (...chain: PeerChain['chain']) => ({ now: 0, chain })
   const cases: [string, ReturnType<typeof sent> | undefined, string | undefined][] = [
     [
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -283,6 +284,20 @@ test('authorityWords: the authority not trusted, by name, from the chain the ser
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       sent(cert('img.example', 'Evil\u001b[2JCA')),
       'its certificate was issued by "Evil\\x1b[2JCA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)',
+    ],
+    // Where the certificate says its issuer's is (its AIA), the file --ca-cert takes.
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      sent({ ...cert('img.example', 'R11'), issuerAt: 'http://r11.i.lencr.org/' }),
+      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either; the certificate says its issuer\'s is at http://r11.i.lencr.org/)',
+    ],
+    [
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      sent(cert('img.example', 'Corp Issuing CA'), {
+        ...cert('Corp Issuing CA', 'Corp Policy CA'),
+        issuerAt: 'http://pki.corp/policy.crt',
+      }),
+      'its certificate chain ends in one issued by "Corp Policy CA", an authority not trusted here (the certificate says its issuer\'s is at http://pki.corp/policy.crt)',
     ],
     ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', undefined, undefined],
     ['CERT_HAS_EXPIRED', sent(cert('img.example', 'R11')), undefined],
@@ -357,6 +372,41 @@ test('a certificate out of its dates says which date and this clock, direct, thr
 // OpenSSL's 'unable to verify the first certificate' and 'self-signed certificate in certificate
 // chain' name no authority: behind a company proxy that inspects TLS, its root's name (Zscaler,
 // Fortinet...) is what tells the user what is going on, and which CA to ask for.
+// A server that leaves out its intermediate certificate (SSL Labs' "chain incomplete"): browsers
+// fetch it from where the leaf says it is (its Authority Information Access), curl, wget2 and
+// Node do not (curl#2793, request#3106). The words named the issuer alone, with no file to look
+// for; they now say where it is, and that file, as it downloads (DER), is what --ca-cert takes.
+test('a server leaving out its intermediate: the failure says where the certificate says it is, and --ca-cert takes that file as it downloads', async () => {
+  // The CA's server, where the leaf says its issuer's certificate is.
+  let issuerDer = Buffer.alloc(0)
+  const pki = await listenLocal(createHttpServer((_req, res) => res.end(issuerDer)))
+  servers.push(pki)
+  const url = pki.url('/issuing-ca.der')
+  const leaf = aiaLeaf(dir, url)
+  issuerDer = readFileSync(leaf.issuerDer)
+  const origin = `https://127.0.0.1:${await listen(createServer(tlsPair(leaf)))}`
+  const proxies = [await startForwardProxy(), await startSocks5Proxy()]
+  try {
+    for (const proxy of [false as const, ...proxies.map((p) => p.url)]) {
+      const r = await fetchOne(origin, { caCert: certs.ca, proxy })
+      assert.equal(r.error, 'tls', `${proxy}: ${r.message}`)
+      assert.ok(
+        r.message!.includes(
+          `its certificate was issued by "imgpull test issuing CA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either; the certificate says its issuer's is at ${url})`,
+        ),
+        `${proxy}: ${r.message}`,
+      )
+    }
+    // The file at that address, as it downloads, is the cure.
+    const downloaded = join(dir, 'downloaded-issuer.der')
+    writeFileSync(downloaded, Buffer.from(await (await fetch(url)).arrayBuffer()))
+    const r = await fetchOne(origin, { caCert: [certs.ca, downloaded] })
+    assert.equal(r.status, 'ok', r.message)
+  } finally {
+    for (const p of proxies) await p.close()
+  }
+})
+
 test('an authority not trusted is named from the chain the server sent: a leaf alone, an intermediate sent, a root sent (a TLS-inspecting proxy), direct and through a tunnel', async () => {
   const withRoot = `https://127.0.0.1:${await listen(
     createServer({

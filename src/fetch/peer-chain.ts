@@ -15,8 +15,12 @@ import type { PeerCertificate } from 'node:tls'
 export interface PeerChain {
   /** This machine's clock when the chain was read (ms). */
   now: number
-  /** The chain as the server sent it, leaf first: each one's name, its issuer's, its validity (ms). */
-  chain: { name: string; issuer: string; from: number; to: number }[]
+  /**
+   * The chain as the server sent it, leaf first: each one's name, its issuer's, its validity (ms),
+   * and where its issuer's certificate is to be had (`issuerAt`: its Authority Information Access
+   * `CA Issuers` http:// or https:// URL, RFC 5280 §4.2.2.1, as the CA wrote it), when it says.
+   */
+  chain: { name: string; issuer: string; from: number; to: number; issuerAt?: string }[]
 }
 
 /** Where a failure carries the chain (see `withPeerChain`). */
@@ -68,11 +72,13 @@ function chainOf(socket: TlsInternals): PeerChain | undefined {
     c = c.issuerCertificate
   ) {
     seen.add(c)
+    const issuerAt = c.infoAccess?.['CA Issuers - URI']?.find((uri) => /^https?:\/\//i.test(uri))
     chain.push({
       name: nameOf(c.subject),
       issuer: nameOf(c.issuer),
       from: Date.parse(c.valid_from),
       to: Date.parse(c.valid_to),
+      ...(issuerAt ? { issuerAt } : {}),
     })
   }
   return chain.length > 0 ? { now: Date.now(), chain } : undefined

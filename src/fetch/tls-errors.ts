@@ -198,9 +198,12 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
   if (code !== 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' && code !== 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY')
     return undefined
   const issuer = `"${quoted(last.issuer)}"`
+  // Where the certificate says its issuer's is (AIA, as browsers fetch it): the file --ca-cert
+  // takes, as it downloads (DER or PEM), where the words named none to look for.
+  const at = last.issuerAt ? `the certificate says its issuer's is at ${quoted(last.issuerAt)}` : ''
   return sent!.chain.length === 1
-    ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)`
-    : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here`
+    ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either${at && `; ${at}`})`
+    : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here${at && ` (${at})`}`
 }
 
 /**

@@ -122,6 +122,21 @@ export function makeCerts(dir: string): TestCerts {
   }
 }
 
+/**
+ * In `dir`, where `makeCerts` made its CAs: a leaf for localhost and 127.0.0.1 that the issuing CA
+ * signs, whose Authority Information Access says its issuer's certificate is at `url` (as public
+ * CAs write it: `CA Issuers - URI:http://r11.i.lencr.org/`), and that issuing CA's certificate in
+ * DER (`issuerDer`), as such a URL serves it. A server that sends the leaf alone leaves out its
+ * intermediate, which browsers fetch from there.
+ */
+export function aiaLeaf(dir: string, url: string): { cert: string; key: string; issuerDer: string } {
+  const leaf = signedCert(dir, 'aia', '/CN=leaf', `${LOCAL}\nauthorityInfoAccess=caIssuers;URI:${url}`, {
+    issuer: 'int',
+  })
+  openssl(dir, ['x509', '-in', 'int.pem', '-outform', 'DER', '-out', 'int.der'])
+  return { ...leaf, issuerDer: join(dir, 'int.der') }
+}
+
 /** `{ key, cert }` buffers for a TLS server. */
 export function tlsPair(pair: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
   return { cert: readFileSync(pair.cert), key: readFileSync(pair.key) }
