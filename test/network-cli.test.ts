@@ -7,11 +7,11 @@ import { after, before, test } from 'node:test'
 import { rootCertificates } from 'node:tls'
 import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
-import { makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { aiaLeaf, makeCerts, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { type ForwardProxy, startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
-import { image, type RouteServer, startRouteServer } from './support/route-server.js'
+import { image, type Route, type RouteServer, startRouteServer } from './support/route-server.js'
 
 // The network options as a user types them: the built CLI, its flags, its messages and exit codes.
 let dir: string
@@ -214,6 +214,40 @@ test('a TLS context made for --ca-cert still trusts what NODE_EXTRA_CA_CERTS tru
     assert.deepEqual(await readFile(join(dir, 'extra-and-ca', 'b.jpg')), body)
   } finally {
     await otherTls.close()
+  }
+})
+
+// A server that leaves out its intermediate, the root trusted by Node alone (as a public CA's
+// is): the run has no TLS context of its own, so the issuer fetched from the leaf's AIA goes into
+// one made then, on the main thread and on transfer threads alike. Every file failed tls before.
+test("a server leaving out its intermediate, its root Node's: the issuer fetched from the leaf's AIA, the files kept, on threads too", async () => {
+  // The CA's server, where the leaf says its issuer's certificate is (routes read as asked).
+  const routes: Record<string, Route> = {}
+  const ca = await startRouteServer(routes)
+  const leaf = aiaLeaf(dir, ca.url('/issuing-ca.der'))
+  const issuer = await readFile(leaf.issuerDer)
+  routes['/issuing-ca.der'] = (_req, res) => {
+    res.end(issuer)
+  }
+  const incomplete = await startRouteServer(
+    { '/a.jpg': image(body), '/b.jpg': image(body) },
+    { server: createServer(tlsPair(leaf)), https: true },
+  )
+  try {
+    for (const threads of ['0', '1']) {
+      const out = join(dir, `aia-${threads}`)
+      const run = await runCli(
+        [incomplete.url('/a.jpg'), incomplete.url('/b.jpg'), '-o', out, '--threads', threads],
+        {
+          env: { ...noProxyEnv, NODE_EXTRA_CA_CERTS: certs.ca },
+        },
+      )
+      assert.equal(run.code, 0, run.stderr)
+      assert.deepEqual(await readFile(join(out, 'b.jpg')), body)
+    }
+  } finally {
+    await incomplete.close()
+    await ca.close()
   }
 })
 

@@ -10,6 +10,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createSecureContext } from 'node:tls'
+import { verifiedIssuer } from '../src/fetch/aia.js'
 import { INSECURE_WARNING } from '../src/fetch/client.js'
 import { serverName } from '../src/fetch/exchange.js'
 import { beginsHttp2Settings } from '../src/fetch/http2-errors.js'
@@ -20,7 +21,7 @@ import { extraCas } from '../src/fetch/trust.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
-import { aiaLeaf, makeCerts, type TestCerts, tlsPair } from './support/certs.js'
+import { aiaLeaf, makeCerts, selfSigned, type TestCerts, tlsPair } from './support/certs.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
@@ -263,7 +264,7 @@ test('authorityWords: the authority not trusted, by name, from the chain the ser
     [
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       sent(cert('img.example', 'R11')),
-      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)',
+      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out without saying where it is: --ca-cert takes either)',
     ],
     [
       'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -283,13 +284,13 @@ test('authorityWords: the authority not trusted, by name, from the chain the ser
     [
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       sent(cert('img.example', 'Evil\u001b[2JCA')),
-      'its certificate was issued by "Evil\\x1b[2JCA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either)',
+      'its certificate was issued by "Evil\\x1b[2JCA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out without saying where it is: --ca-cert takes either)',
     ],
     // Where the certificate says its issuer's is (its AIA), the file --ca-cert takes.
     [
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       sent({ ...cert('img.example', 'R11'), issuerAt: 'http://r11.i.lencr.org/' }),
-      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either; the certificate says its issuer\'s is at http://r11.i.lencr.org/)',
+      'its certificate was issued by "R11", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out: --ca-cert takes either; the certificate says its issuer\'s is at http://r11.i.lencr.org/ (fetched on a direct connection, and taken if a CA trusted here issued it))',
     ],
     [
       'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -297,7 +298,7 @@ test('authorityWords: the authority not trusted, by name, from the chain the ser
         ...cert('Corp Issuing CA', 'Corp Policy CA'),
         issuerAt: 'http://pki.corp/policy.crt',
       }),
-      'its certificate chain ends in one issued by "Corp Policy CA", an authority not trusted here (the certificate says its issuer\'s is at http://pki.corp/policy.crt)',
+      'its certificate chain ends in one issued by "Corp Policy CA", an authority not trusted here (the certificate says its issuer\'s is at http://pki.corp/policy.crt (fetched on a direct connection, and taken if a CA trusted here issued it))',
     ],
     ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', undefined, undefined],
     ['CERT_HAS_EXPIRED', sent(cert('img.example', 'R11')), undefined],
@@ -315,7 +316,7 @@ test('a TLS failure fails at once with code tls, in words, and a rerun tries it 
     otherHost:
       /cannot verify .*: its certificate is for images\.example\.org, not 127\.0\.0\.1; the server must fix it; --insecure/,
     privateCa:
-      /cannot verify .*: its certificate was issued by "imgpull test CA", an authority not trusted here that the server did not send \(a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either\); to trust a private CA, pass --ca-cert/,
+      /cannot verify .*: its certificate was issued by "imgpull test CA", an authority not trusted here that the server did not send \(a private CA, or an intermediate the server leaves out without saying where it is: --ca-cert takes either\); to trust a private CA, pass --ca-cert/,
     // curl refuses it too, and no --ca-cert changes that (it was offered).
     sha1: /cannot verify .*: its certificate chain is signed with a digest too weak to trust \(such as SHA-1\); OpenSSL's security level refuses it \(curl too\), whatever CA is trusted; the server needs a new certificate; NODE_OPTIONS='--tls-cipher-list=DEFAULT@SECLEVEL=0' lowers the level/,
     clientCert: /cannot talk to .* securely: the server refused the TLS handshake .*client certificate/,
@@ -372,35 +373,82 @@ test('a certificate out of its dates says which date and this clock, direct, thr
 // OpenSSL's 'unable to verify the first certificate' and 'self-signed certificate in certificate
 // chain' name no authority: behind a company proxy that inspects TLS, its root's name (Zscaler,
 // Fortinet...) is what tells the user what is going on, and which CA to ask for.
+test("verifiedIssuer: what a leaf's AIA served is taken only when it issued the leaf and a trusted CA issued it", () => {
+  const leaf = new X509Certificate(readFileSync(certs.viaIntermediate.cert))
+  const issuing = readFileSync(certs.intermediate)
+  const der = new X509Certificate(issuing).raw
+  const root = new X509Certificate(readFileSync(certs.ca))
+  // A CA of the same name, its own key: what a server could point to.
+  selfSigned(dir, 'look-alike', '/CN=imgpull test issuing CA', [
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+  ])
+  const lookAlike = readFileSync(join(dir, 'look-alike.pem'))
+  const issuingPem = new X509Certificate(issuing).toString()
+  const day = 86_400_000
+  const cases: [string, Buffer, X509Certificate[], number, string | undefined][] = [
+    ['DER, its root trusted', der, [root], Date.now(), issuingPem],
+    ['PEM, its root trusted', issuing, [root], Date.now(), issuingPem],
+    ['PEM after a look-alike', Buffer.concat([lookAlike, issuing]), [root], Date.now(), issuingPem],
+    ['its root not trusted', der, [], Date.now(), undefined],
+    ['the same name, another key', lookAlike, [root, new X509Certificate(lookAlike)], Date.now(), undefined],
+    ['a leaf, no CA', readFileSync(certs.otherHost.cert), [root], Date.now(), undefined],
+    ['out of its dates', der, [root], Date.now() + 10 * day, undefined],
+    ['no certificate', Buffer.from('<html>not found</html>'), [root], Date.now(), undefined],
+  ]
+  for (const [name, bytes, anchors, now, expected] of cases)
+    assert.equal(verifiedIssuer(leaf, bytes, anchors, now), expected, name)
+})
+
 // A server that leaves out its intermediate certificate (SSL Labs' "chain incomplete"): browsers
 // fetch it from where the leaf says it is (its Authority Information Access), curl, wget2 and
-// Node do not (curl#2793, request#3106). The words named the issuer alone, with no file to look
-// for; they now say where it is, and that file, as it downloads (DER), is what --ca-cert takes.
-test('a server leaving out its intermediate: the failure says where the certificate says it is, and --ca-cert takes that file as it downloads', async () => {
+// Node do not (curl#2793, request#3106), and every file of such a host failed tls, the issuer
+// named alone. imgpull fetches it too (once), takes it only when it issued the leaf and a
+// trusted CA issued it, and keeps the files; through a proxy, the words say where it is, and
+// that file, as it downloads, is what --ca-cert takes.
+test("a server leaving out its intermediate: fetched from the leaf's AIA and checked, the files kept; through a proxy, the failure says where it is", async () => {
   // The CA's server, where the leaf says its issuer's certificate is.
-  let issuerDer = Buffer.alloc(0)
-  const pki = await listenLocal(createHttpServer((_req, res) => res.end(issuerDer)))
+  let served = Buffer.alloc(0)
+  const asked: string[] = []
+  const pki = await listenLocal(
+    createHttpServer((req, res) => {
+      asked.push(req.url!)
+      res.end(req.url === '/issuing-ca.der' ? served : readFileSync(certs.otherHost.cert))
+    }),
+  )
   servers.push(pki)
   const url = pki.url('/issuing-ca.der')
   const leaf = aiaLeaf(dir, url)
-  issuerDer = readFileSync(leaf.issuerDer)
+  served = readFileSync(leaf.issuerDer)
   const origin = `https://127.0.0.1:${await listen(createServer(tlsPair(leaf)))}`
+  const results: Result[] = []
+  for await (const r of pull(
+    ['a', 'b', 'c'].map((n) => `${origin}/${n}.jpg`),
+    { out: join(dir, 'aia'), journal: false, caCert: certs.ca },
+  ))
+    results.push(r)
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['ok', 'ok', 'ok'],
+    JSON.stringify(results.map((r) => r.message)),
+  )
+  assert.deepEqual(asked, ['/issuing-ca.der'], "fetched once for the host's files")
   const proxies = [await startForwardProxy(), await startSocks5Proxy()]
   try {
-    for (const proxy of [false as const, ...proxies.map((p) => p.url)]) {
+    for (const proxy of proxies.map((p) => p.url)) {
       const r = await fetchOne(origin, { caCert: certs.ca, proxy })
       assert.equal(r.error, 'tls', `${proxy}: ${r.message}`)
       assert.ok(
         r.message!.includes(
-          `its certificate was issued by "imgpull test issuing CA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either; the certificate says its issuer's is at ${url})`,
+          `its certificate was issued by "imgpull test issuing CA", an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out: --ca-cert takes either; the certificate says its issuer's is at ${url} (fetched on a direct connection, and taken if a CA trusted here issued it))`,
         ),
         `${proxy}: ${r.message}`,
       )
     }
-    // The file at that address, as it downloads, is the cure.
+    // The file at that address, as it downloads, is the cure there.
     const downloaded = join(dir, 'downloaded-issuer.der')
     writeFileSync(downloaded, Buffer.from(await (await fetch(url)).arrayBuffer()))
-    const r = await fetchOne(origin, { caCert: [certs.ca, downloaded] })
+    const r = await fetchOne(origin, { caCert: [certs.ca, downloaded], proxy: proxies[0].url })
     assert.equal(r.status, 'ok', r.message)
   } finally {
     for (const p of proxies) await p.close()

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import { type ResolvedOptions, userAgentOf } from '../options.js'
+import { IssuerFetcher, missingIssuer } from './aia.js'
 import { clientIdentityOf } from './client-cert.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
@@ -8,7 +9,7 @@ import { withPeerChain } from './peer-chain.js'
 import { noProxyWarning, proxyPlan } from './proxy.js'
 import { type ConnectionSettings, ProxyRouter, tlsWithTrust } from './proxy-router.js'
 import { sharedLookup } from './shared-lookup.js'
-import { trustedContext } from './trust.js'
+import { trustedContext, trustedPems } from './trust.js'
 import { Agent, buildConnector, type Dispatcher } from './undici.js'
 
 /**
@@ -66,19 +67,47 @@ function connectorOf(settings: ConnectionSettings): Connector {
   let plain: Connector | undefined
   let secure: Connector | undefined
   const allowH2 = settings.http2
+  const issuers = new IssuerFetcher(settings.anchors, Number(settings.tls.timeout) || 10_000)
+  /** The context an issuer fetched was added to (the run's own, or one made then), and those added. */
+  let mended: import('node:tls').SecureContext | undefined
+  const added = new Set<string>()
+  // A server that leaves out its intermediate: its issuer, fetched from where the leaf says it is
+  // and verified (see aia.ts), is trusted from then on, and the connection made again, once.
+  const connect = (options: Parameters<Connector>[0], callback: Parameters<Connector>[1], again = false) =>
+    secure!(options, (error, socket) => {
+      const missing = again ? undefined : missingIssuer(error)
+      if (!missing) return callback(error, socket)
+      issuers.issuer(missing).then((pem) => {
+        if (!pem) return callback(error, null)
+        try {
+          mended ??= settings.originTrust() ?? trustedContext(undefined, undefined, true)!
+          if (!added.has(pem)) {
+            added.add(pem)
+            mended.context.addCACert(pem)
+            secure = withPeerChain(
+              buildConnector({ ...settings.tls, secureContext: mended, allowH2 } as never) as never,
+            )
+          }
+        } catch {
+          return callback(error, null)
+        }
+        connect(options, callback, true)
+      })
+    })
   return (options, callback) => {
     if (options.protocol !== 'https:') {
       plain ??= buildConnector({ ...settings.tls, allowH2 } as never) as never
       return plain(options, callback)
     }
     try {
-      secure ??= buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never
+      // Read here for the issuers fetched (see `connect`); the outer one reads it for the words.
+      secure ??= withPeerChain(buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never)
     } catch (error) {
       // No descriptor left to read whom to trust (see `unlessShort`): this connection fails so,
       // and the next one reads it again.
       return callback(error as Error, null)
     }
-    return secure(options, callback)
+    return connect(options, callback)
   }
 }
 
@@ -133,6 +162,7 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       if (originContext === null) originContext = trustedContext(options.caCert, identity)
       return originContext
     },
+    anchors: () => trustedPems(options.caCert),
     http2: options.http2,
     concurrency: options.concurrency,
     userAgent: userAgentOf(options),

@@ -18,9 +18,10 @@ export interface PeerChain {
   /**
    * The chain as the server sent it, leaf first: each one's name, its issuer's, its validity (ms),
    * and where its issuer's certificate is to be had (`issuerAt`: its Authority Information Access
-   * `CA Issuers` http:// or https:// URL, RFC 5280 §4.2.2.1, as the CA wrote it), when it says.
+   * `CA Issuers` http:// or https:// URL, RFC 5280 §4.2.2.1, as the CA wrote it), when it says,
+   * with the certificate itself then (`raw`, DER: see aia.ts).
    */
-  chain: { name: string; issuer: string; from: number; to: number; issuerAt?: string }[]
+  chain: { name: string; issuer: string; from: number; to: number; issuerAt?: string; raw?: Buffer }[]
 }
 
 /** Where a failure carries the chain (see `withPeerChain`). */
@@ -78,7 +79,7 @@ function chainOf(socket: TlsInternals): PeerChain | undefined {
       issuer: nameOf(c.issuer),
       from: Date.parse(c.valid_from),
       to: Date.parse(c.valid_to),
-      ...(issuerAt ? { issuerAt } : {}),
+      ...(issuerAt ? { issuerAt, raw: c.raw } : {}),
     })
   }
   return chain.length > 0 ? { now: Date.now(), chain } : undefined

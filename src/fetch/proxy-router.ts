@@ -38,6 +38,8 @@ export interface ConnectionSettings {
    * `--cert`; `--proxy-cert` is another).
    */
   originTrust: () => import('node:tls').SecureContext | undefined
+  /** Every certificate the run trusts, as PEM (see `trustedPems`): what an issuer fetched must chain to. */
+  anchors: () => readonly string[]
   http2: boolean
   /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
   concurrency: number

@@ -38,10 +38,10 @@ export const WEAK_ADVICE =
 
 /**
  * An issuer not found: a private CA, or a server that leaves out its intermediate certificate,
- * which browsers fetch (AIA) and Node, as curl, does not.
+ * which browsers fetch (AIA), Node and curl do not, and imgpull only where it can (see aia.ts).
  */
 const UNKNOWN_ISSUER =
-  'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificate, which browsers fetch and imgpull does not: --ca-cert takes that intermediate too)'
+  'its certificate was issued by an unknown authority (or the server leaves out its intermediate certificate, which imgpull fetches only on a direct connection, from where the certificate says it is, issued by a CA trusted here: --ca-cert takes that intermediate too)'
 
 /** OpenSSL's verification codes (as Node names them), in words. */
 const CERTIFICATE: Record<string, string> = {
@@ -199,10 +199,14 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
     return undefined
   const issuer = `"${quoted(last.issuer)}"`
   // Where the certificate says its issuer's is (AIA, as browsers fetch it): the file --ca-cert
-  // takes, as it downloads (DER or PEM), where the words named none to look for.
-  const at = last.issuerAt ? `the certificate says its issuer's is at ${quoted(last.issuerAt)}` : ''
+  // takes, as it downloads (DER or PEM), where the words named none to look for. imgpull fetches
+  // it itself on a direct connection (see aia.ts): a failure that names it is one through a proxy,
+  // or an issuer not served there or issued by no CA trusted here.
+  const at = last.issuerAt
+    ? `the certificate says its issuer's is at ${quoted(last.issuerAt)} (fetched on a direct connection, and taken if a CA trusted here issued it)`
+    : ''
   return sent!.chain.length === 1
-    ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out, which browsers fetch and imgpull does not: --ca-cert takes either${at && `; ${at}`})`
+    ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out${at ? '' : ' without saying where it is'}: --ca-cert takes either${at && `; ${at}`})`
     : `its certificate chain ends in one issued by ${issuer}, an authority not trusted here${at && ` (${at})`}`
 }
 

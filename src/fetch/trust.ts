@@ -425,6 +425,15 @@ export function extraCas(
 }
 
 /**
+ * Every certificate a run trusts, as PEM: Node's bundled roots, what `NODE_EXTRA_CA_CERTS` adds to
+ * them, and `extraCas` (the variables, `caCert`): the anchors an issuer fetched must chain to (see aia.ts).
+ */
+export function trustedPems(caCert: string | readonly string[] | undefined): string[] {
+  const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
+  return [...tls.rootCertificates, ...nodeStore(process.env).beyondRoots, ...extraCas(caCert)]
+}
+
+/**
  * What undici's connector trusts: `undefined` for Node's own store; with extra certificates (see
  * `extraCas`), one TLS context made once for the run: Node's store (its bundled roots and
  * `NODE_EXTRA_CA_CERTS`) plus them, each trusted on its own (a partial chain). Built by adding
@@ -436,9 +445,11 @@ export function extraCas(
 export function trustedContext(
   caCert: string | readonly string[] | undefined,
   identity?: ClientIdentity,
+  /** A context even when it adds nothing to Node's store (one to add an issuer fetched to: aia.ts). */
+  always = false,
 ): import('node:tls').SecureContext | undefined {
   const extra = extraCas(caCert)
-  if (extra.length === 0 && !identity) return undefined
+  if (extra.length === 0 && !identity && !always) return undefined
   // node:tls is loaded here only with extra certificates (undici loads it with the first https:// URL).
   const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
   // A CA given is trusted even when it is an intermediate whose root is not (a company's issuing

@@ -61,7 +61,7 @@ function signedCert(
 }
 
 /** In `dir`, a key (`name.key`) and a certificate (`name.pem`) for `subject` it signs itself, valid for two days. */
-function selfSigned(dir: string, name: string, subject: string, more: string[] = []): void {
+export function selfSigned(dir: string, name: string, subject: string, more: string[] = []): void {
   const args = ['req', '-x509', ...EC, '-days', '2', '-subj', subject, ...more]
   openssl(dir, [...args, '-keyout', `${name}.key`, '-out', `${name}.pem`])
 }
