@@ -658,8 +658,8 @@ export class Scheduler<T> {
 
   /**
    * Start nothing for `ms` on any host `covers` says, those first met before then too: what all
-   * of them go through asked for a wait (an HTTP proxy's 429 or 503 to a CONNECT, with
-   * `Retry-After`: a rotating proxy past its limit). This process's alone: the gate is told of
+   * of them go through asked for a wait (an HTTP proxy's 429 to a CONNECT, or its 503 with
+   * `Retry-After`: a rotating proxy past its limit; see `proxyLimitWait`). This process's alone: the gate is told of
    * no pause (other processes meet the proxy's refusal once each, and hold themselves).
    */
   pauseAll(covers: (host: string) => boolean, ms: number): void {
