@@ -361,3 +361,59 @@ describe('files in, files out', () => {
     )
   })
 })
+
+describe('an AVIF is read as AV1 whatever its major brand', () => {
+  // libvips tells a HEIF file, and its codec, by the ftyp major brand alone (its list has no `avis`
+  // nor `miaf`, and only `avif` means AV1); libheif reads each of these.
+  const animated = fixture('animated.avif') // major brand avis: libavif's animated AVIF, with a still image
+  const branded = (bytes: Buffer, brand: string) => {
+    const copy = Buffer.from(bytes)
+    copy.write(brand, 8, 'latin1')
+    return copy
+  }
+  const resize = resolveTransformSpec({ resize: 'keep-ratio', size: 16 })
+  /** A plain AVIF (major brand avif, one item), as sharp writes it. */
+  const readStill = () =>
+    sharp({ create: { width: 48, height: 32, channels: 3, background: '#c81e1e' } })
+      .avif()
+      .toBuffer()
+  it('an animated AVIF (avis) is resized to its still image, as AVIF', async () => {
+    for (const input of [animated, { path: fixturePath('animated.avif') }]) {
+      const result = await pool.transform(input, resize)
+      assert.deepEqual([result.format, result.width, result.height], ['avif', 16, 16])
+      const meta = await metadataOf(result.bytes!)
+      assert.deepEqual([meta.format, meta.compression], ['heif', 'av1'])
+      assert.ok(near(await pixel(result.bytes!, 8, 8), [255, 0, 0, 255]), 'its first frame, red')
+    }
+  })
+  it('an animated AVIF decodes under --verify decode and is kept as it came', async () => {
+    const result = await pool.transform(animated, resolveTransformSpec({ verifyDecode: true }))
+    assert.deepEqual([result.kept, result.format, result.width, result.height], [true, 'avif', 32, 32])
+  })
+  it('an AVIF under a generic major brand (mif1, miaf) stays AVIF', async () => {
+    const still = await readStill()
+    for (const brand of ['mif1', 'miaf']) {
+      const input = branded(still, brand)
+      const resized = await pool.transform(input, resize)
+      assert.deepEqual(
+        [resized.kept, resized.format, resized.width],
+        [false, 'avif', 24],
+        `${brand}: resized`,
+      )
+      assert.equal((await metadataOf(resized.bytes!)).compression, 'av1')
+      // Already AVIF, nothing to strip: kept, not written again.
+      const kept = await pool.transform(input, resolveTransformSpec({ encode: 'avif' }))
+      assert.deepEqual([kept.kept, kept.format], [true, 'avif'], `${brand}: --encode avif`)
+    }
+  })
+  it('an image sequence with no still image is undecodable, and says why', async () => {
+    // The same file without its meta box: a track, no item (the download's check calls it whole).
+    const ftyp = animated.readUInt32BE(0)
+    const meta = animated.readUInt32BE(ftyp)
+    const trackOnly = Buffer.concat([animated.subarray(0, ftyp), animated.subarray(ftyp + meta)])
+    await assert.rejects(pool.transform(trackOnly, resolveTransformSpec({ verifyDecode: true })), {
+      code: 'undecodable',
+      message: /image sequence with no still image/,
+    })
+  })
+})

@@ -74,6 +74,8 @@ const MISSING = /^Input file is missing/
 // libxml2's words when an XML document's entities grow too much (its amplification and depth guards).
 const ENTITY_GUARD =
   /Maximum entity amplification factor exceeded|Maximum entity nesting depth exceeded|Detected an entity reference loop/
+// libheif's error text for a HEIF file that names no primary image item.
+const NO_PRIMARY = /No or invalid primary item/
 // libvips' error text for "no loader takes these bytes".
 const UNSUPPORTED = /unsupported image format/i
 /** Formats by the names people know them by, where the extension is not one. */
@@ -133,13 +135,34 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
   if (typeof from !== 'string') {
     const format = formatOf(from.subarray(0, SVG_WINDOW))
     if (format === 'svg') return rendered(from)
+    if (format === 'avif') return avifBranded(from)
     return format === 'jpg' && !endsWithEoi(from) ? withEoi(from) : from
   }
   const ends = await endsOf(from, EOI.length)
   const format = formatOf(ends?.head)
   if (format === 'svg') return rendered(await readFile(from))
   if (format === 'jpg' && !endsWithEoi(ends!.tail)) return withEoi(await readFile(from))
+  if (format === 'avif' && !branded(ends!.head)) return avifBranded(await readFile(from))
   return from
+}
+
+/**
+ * libvips tells a HEIF file, and its codec, by its `ftyp` major brand alone (heifload.c): its list
+ * lacks `avis`, an AVIF image sequence's (an animated AVIF, as libavif and ffmpeg write it, and as
+ * image CDNs serve a GIF to browsers that take AVIF), and `miaf`, and only `avif` means AV1. So an
+ * animated AVIF was "unsupported image format" (`--verify decode` and every transform refused it,
+ * a message blaming AVIF itself), though libheif reads its still image (its primary item), and
+ * one under `mif1` was read as HEVC, a resize writing it as PNG. The sniffer told such a file by
+ * its compatible brands: the decoder is given it with `avif` for its major brand (a copy; the file
+ * is kept as it came).
+ */
+const AVIF = Buffer.from('avif', 'latin1')
+const branded = (bytes: Buffer) => bytes.subarray(8, 12).equals(AVIF)
+function avifBranded(bytes: Buffer): Buffer {
+  if (branded(bytes)) return bytes
+  const copy = Buffer.from(bytes)
+  AVIF.copy(copy, 8)
+  return copy
 }
 
 /**
@@ -310,6 +333,12 @@ function undecodable(error: unknown, format?: string): TransformError {
   }
   // A file that is not there is the caller's trouble, not the image's.
   if (MISSING.test(detail)) return new TransformError('transform-failed', detail, { cause: error })
+  // libheif's words (after libvips' "corrupt header" line) for a HEIF file with no image item: an
+  // image sequence of tracks alone, which the download's check takes whole.
+  if (NO_PRIMARY.test(String(error))) {
+    const message = `cannot decode: a HEIF image sequence with no still image (no primary item): libvips reads a HEIF file's images, not its tracks`
+    return new TransformError('undecodable', message, { cause: error })
+  }
   // libheif's own words ("source: bad seek to 13035") read as a cut file; every iPhone photo says them.
   if (format === 'heic' && !DECODES_HEIC) {
     const message = `cannot decode: HEIC (HEVC) is not decoded by the libvips sharp ships from npm (${detail})`
