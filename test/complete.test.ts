@@ -566,6 +566,56 @@ test('JPEG: bytes between segments are passed over to the next marker, as libjpe
   truncated(await judge('jpg', Buffer.concat([file.subarray(0, dqt), Buffer.alloc(4096)])), 'zero-filled')
 })
 
+test('a bare JPEG 2000 codestream: its tile-parts walked by their lengths to the end marker', async () => {
+  // plain.j2c is plain.jp2's jp2c box alone: SOC, SIZ, COD, QCD, COM, one tile-part, EOC.
+  const file = fixture('plain.j2c')
+  assert.deepEqual(await judge('j2c', file), { complete: true, width: 64, height: 48 })
+  const sot = file.indexOf(Buffer.from([0xff, 0x90, 0, 10]))
+  const psot = file.readUInt32BE(sot + 6)
+  const edited = (edit: (b: Buffer) => void) => {
+    const b = Buffer.from(file)
+    edit(b)
+    return b
+  }
+  // Psot 0: the last tile-part runs to EOC (A.4.2), whole where the body ends in it.
+  const toEoc = edited((b) => b.writeUInt32BE(0, sot + 6))
+  complete(await judge('j2c', toEoc), 'Psot 0')
+  truncated(await judge('j2c', toEoc.subarray(0, -1)), 'Psot 0, cut in EOC')
+  truncated(await judge('j2c', toEoc.subarray(0, -100)), 'Psot 0, cut in its data')
+  // Two tile-parts of one tile, the first's length shortened and a second SOT before the rest.
+  const first = 200
+  const second = Buffer.concat([Buffer.from([0xff, 0x90, 0, 10, 0, 0]), Buffer.alloc(4), Buffer.from([1, 2])])
+  second.writeUInt32BE(psot - first + 12, 6)
+  const two = Buffer.concat([file.subarray(0, sot + first), second, file.subarray(sot + first)])
+  two.writeUInt32BE(first, sot + 6)
+  two[sot + 11] = 2 // TNsot: two tile-parts
+  assert.deepEqual(await judge('j2c', two), { complete: true, width: 64, height: 48 })
+  // Bytes after EOC are kept, unlooked at, as after a JPEG's end marker.
+  const after = await judge('j2c', Buffer.concat([file, Buffer.from('\r\n')]))
+  assert.equal(after.complete && after.unchecked, "2 bytes follow the JPEG 2000 codestream's end marker")
+  for (const [what, body] of [
+    ['a tile-part longer than the body', edited((b) => b.writeUInt32BE(psot + 1, sot + 6))],
+    ['no EOC after the last tile-part', file.subarray(0, -2)],
+  ] as const)
+    truncated(await judge('j2c', body), what)
+  for (const [what, body] of [
+    ['a tile-part followed by no marker', edited((b) => b.writeUInt32BE(psot - 1, sot + 6))],
+    ['a SOT segment of 12 bytes', edited((b) => b.writeUInt16BE(12, sot + 2))],
+    ['a tile-part of 13 bytes', edited((b) => b.writeUInt32BE(13, sot + 6))],
+    [
+      'COD before SIZ',
+      Buffer.concat([
+        file.subarray(0, 2),
+        file.subarray(2 + 49, 2 + 49 + 14),
+        file.subarray(2, 2 + 49),
+        file.subarray(2 + 63),
+      ]),
+    ],
+    ['a main header segment of length 1', edited((b) => b.writeUInt16BE(1, 2 + 49 + 2))],
+  ] as const)
+    corrupt(await judge('j2c', body), what)
+})
+
 test('PNG, GIF: broken structures are corrupt', async () => {
   const png = fixture('rgba.png')
   const withoutIdat = Buffer.concat([

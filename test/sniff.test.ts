@@ -55,6 +55,7 @@ const FIXTURES: Record<string, [ext: string, mime: string, width: number, height
   'container.jxl': ['jxl', 'image/jxl', 64, 48],
   'recompressed-jpeg.jxl': ['jxl', 'image/jxl', 64, 48],
   'plain.jp2': ['jp2', 'image/jp2', 64, 48],
+  'plain.j2c': ['j2c', 'image/j2c', 64, 48],
 }
 
 test('the fixture table lists every fixture, and every accepted format has one', () => {
@@ -496,6 +497,8 @@ test('mayBeginImage: fewer bytes than a format needs that agree with its signatu
     ['BM and a few bytes', 'BM\u0000\u0000', true],
     ['an ftyp box cut before its end', [0, 0, 0, 24, ...Buffer.from('ftypavif')], true],
     ['an ftyp box that is all there', [0, 0, 0, 16, ...Buffer.from('ftypmp42'), 0, 0, 0, 0], false],
+    ['a JPEG 2000 codestream cut in its SIZ marker', [0xff, 0x4f, 0xff], true],
+    ['a JPEG 2000 codestream cut before its SIZ length', [0xff, 0x4f, 0xff, 0x51, 0], true],
     ['HTML', '<html>', false],
     ['a letter', 'x', false],
   ]
@@ -550,6 +553,7 @@ test('a head no image begins with is ruled out at 32 bytes; one that may open an
     ['ICO', fixtureHead('three-sizes.ico'), false],
     ['JPEG XL', fixtureHead('bare.jxl'), false],
     ['JPEG 2000', fixtureHead('plain.jp2'), false],
+    ['JPEG 2000 codestream', fixtureHead('plain.j2c'), false],
   ]
   for (const [name, head, expected] of table) {
     const check = new FileCheck('none', undefined)
@@ -715,6 +719,10 @@ test('a body that is no image is named in its failure line by what it looks like
     [
       Buffer.concat([Buffer.from('\ufeff\n'), fixture('plain.avif')]),
       'an AVIF image after a byte order mark and 1 byte of white space, which a script printed before it',
+    ],
+    [
+      Buffer.concat([Buffer.from('\n'), fixture('plain.j2c')]),
+      'a JPEG 2000 image after 1 byte of white space, which a script printed before it',
     ],
     // Chunked framing no Transfer-Encoding names (undici#583: a server that wrote chunks without
     // the header): the first chunk's size line before the image.

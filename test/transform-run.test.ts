@@ -259,7 +259,13 @@ test('an SVG whose XML entities grow (a billion laughs) fails at once, said as s
 test('a format this libvips cannot read is named in the failure, not called an unsupported file', async () => {
   // libvips' words alone, 'Input file contains unsupported image format', read as a broken file.
   const out = join(dir, 'unread')
-  const names = ['images/v3.bmp', 'images/three-sizes.ico', 'images/bare.jxl', 'images/plain.jp2']
+  const names = [
+    'images/v3.bmp',
+    'images/three-sizes.ico',
+    'images/bare.jxl',
+    'images/plain.jp2',
+    'images/plain.j2c',
+  ]
   const file = await list(
     'unread',
     names.map((n) => `${origin}/${n}`),
@@ -272,6 +278,7 @@ test('a format this libvips cannot read is named in the failure, not called an u
     ['three-sizes.ico', 'ICO'],
     ['bare.jxl', 'JPEG XL'],
     ['plain.jp2', 'JPEG 2000'],
+    ['plain.j2c', 'JPEG 2000'],
   ]) {
     assert.match(
       messages[file],

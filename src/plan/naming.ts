@@ -140,7 +140,7 @@ export function safeSegment(segment: string): string {
  * Content-Encoding decoded to, so `photo.jpg.gz` was saved as `photo.jpg.gz.jpg`.
  */
 const IMAGE_EXT =
-  /\.(?:(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf)(?:\.(?:gz|gzip|br|zst))?|svgz)$/i
+  /\.(?:(?:jpe?g|jpe|jfif?|jif|png|apng|gif|webp|avifs?|svg|bmp|tiff?|hei[cf]s?|hif|ico|cur|jxl|jp2|jpx|jpf|j2[ck]|jpc)(?:\.(?:gz|gzip|br|zst))?|svgz)$/i
 
 /**
  * The URL's last path segment, decoded, without an image extension it may end in (the detected

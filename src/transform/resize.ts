@@ -83,6 +83,7 @@ const FORMAT_NAMES: Record<string, string> = {
   jxl: 'JPEG XL',
   jp2: 'JPEG 2000',
   jpx: 'JPEG 2000',
+  j2c: 'JPEG 2000',
   cur: 'CUR (a cursor)',
 }
 

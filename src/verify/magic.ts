@@ -33,7 +33,7 @@ const FTYP_BYTES = 4096
  * bytes (ICO) are not enough on their own, so the header fields after them must make sense too.
  */
 export function sniffBinary(head: Uint8Array): Sniffed | undefined {
-  return tiff(head) ?? isobmff(head) ?? jxl(head) ?? bmp(head) ?? ico(head)
+  return tiff(head) ?? isobmff(head) ?? jxl(head) ?? j2c(head) ?? bmp(head) ?? ico(head)
 }
 
 /** TIFF (TIFF 6.0 §2) and BigTIFF: byte order, 42 (or 43), first IFD offset. Camera raw files built on TIFF (DNG, CR2, NEF, ARW) are TIFF here. */
@@ -98,6 +98,15 @@ function jxl(h: Uint8Array): Sniffed | undefined {
   return undefined
 }
 
+/**
+ * A bare JPEG 2000 codestream (ISO/IEC 15444-1 A.4.1, A.5.1: SOC, then the SIZ segment, at least 41
+ * bytes long), as `.j2k`, `.j2c` or `.jpc`: JP2's `jp2c` box holds the same without its container.
+ */
+function j2c(h: Uint8Array): Sniffed | undefined {
+  if (h.length < 6 || h[0] !== 0xff || h[1] !== 0x4f || h[2] !== 0xff || h[3] !== 0x51) return undefined
+  return u16be(h, 4) >= 41 ? { ext: 'j2c', mime: 'image/j2c' } : undefined
+}
+
 /** Sizes of the BMP info headers in use: OS/2 1.x core (12), OS/2 2.x (16, 64), Windows V1–V5. */
 const BMP_HEADERS = new Set([12, 16, 40, 52, 56, 64, 108, 124])
 
@@ -139,6 +148,7 @@ const BEGINNINGS: { bytes: (number | undefined)[]; decides: number }[] = [
   { bytes: [0x00, 0x00, 0x01, 0x00], decides: 22 },
   { bytes: [0x00, 0x00, 0x02, 0x00], decides: 22 },
   { bytes: [0xff, 0x0a], decides: 2 },
+  { bytes: [0xff, 0x4f, 0xff, 0x51], decides: 6 },
   { bytes: [0, 0, 0, 12, ...Buffer.from('JXL \r\n\u0087\n', 'latin1')], decides: 12 },
   { bytes: [0, 0, 0, 12, ...Buffer.from('jP  \r\n\u0087\n', 'latin1')], decides: 12 + 16 },
   // A box's size first: an ftyp box is under 4,096 bytes.

@@ -58,7 +58,13 @@ function textPart(text: string): string {
 const NOT_TEXT = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/
 
 /** How a failure line names a format, by its extension (its upper case where not listed). */
-const FORMAT_NAMES: Record<string, string> = { jpg: 'JPEG', webp: 'WebP', tif: 'TIFF', jxl: 'JPEG XL' }
+const FORMAT_NAMES: Record<string, string> = {
+  jpg: 'JPEG',
+  webp: 'WebP',
+  tif: 'TIFF',
+  jxl: 'JPEG XL',
+  j2c: 'JPEG 2000',
+}
 
 /**
  * An image after white space: a PHP script with a blank line before its `<?php`, or an include that

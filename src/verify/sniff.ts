@@ -4,6 +4,7 @@ import { JPG } from 'image-size/types/jpg'
 import { PNG } from 'image-size/types/png'
 import { WEBP } from 'image-size/types/webp'
 import { fourcc, u32be, u64be } from './bytes.js'
+import { j2cSize } from './complete/j2c.js'
 import { bmpDimensions, icoDimensions } from './header-dimensions.js'
 import { heifDimensions } from './heif.js'
 import { type Sniffed, sniffBinary, sniffCommon } from './magic.js'
@@ -22,8 +23,8 @@ export const SNIFF_BYTES = SVG_WINDOW
 
 /**
  * Every format imgpull keeps, by extension: JPEG, PNG (APNG too), GIF, WebP, AVIF, HEIC and other HEIF,
- * TIFF (and camera raw files built on it), BMP, ICO and CUR, SVG, JPEG XL, JPEG 2000 (JP2, JPX). Each has a
- * completeness check (`completenessCheck`). Other formats file-type calls images are refused: Photoshop
+ * TIFF (and camera raw files built on it), BMP, ICO and CUR, SVG, JPEG XL, JPEG 2000 (JP2, JPX, and a bare
+ * codestream: J2C, as `.j2k` too). Each has a completeness check (`completenessCheck`). Other formats file-type calls images are refused: Photoshop
  * and GIMP documents, CAD drawings (DWG), GPU textures (KTX), RAW formats not built on TIFF (CR3, ORF, RW2,
  * RAF), JPEG-LS, JPEG XR, BPG and FLIF (no browser shows them, and each would need a check of its own).
  */
@@ -43,6 +44,7 @@ export const FORMATS: readonly string[] = Object.freeze([
   'jxl',
   'jp2',
   'jpx',
+  'j2c',
 ])
 
 /**
@@ -161,6 +163,8 @@ async function stated(head: Uint8Array, ext: string): Promise<{ width?: number; 
         const { width, height } = JXLStream.calculate(head[0] === 0xff ? head : jxlCodestreamStart(head))
         return { width, height }
       }
+      case 'j2c':
+        return j2cSize(head)
       case 'jp2':
       case 'jpx': {
         const { JP2 } = await import('image-size/types/jp2')

@@ -3,6 +3,7 @@ import { BmpCheck } from './bmp.js'
 import { BoxCheck } from './boxes.js'
 import { GifCheck } from './gif.js'
 import { IcoCheck } from './ico.js'
+import { J2cCheck } from './j2c.js'
 import { JpegCheck } from './jpeg.js'
 import { PngCheck } from './png.js'
 import { SvgCheck } from './svg.js'
@@ -64,6 +65,7 @@ const CHECKS: Record<string, () => CompletenessCheck> = {
   jxl: () => new JxlCheck(),
   jp2: () => new BoxCheck('jp2'),
   jpx: () => new BoxCheck('jp2'),
+  j2c: () => new J2cCheck(),
   tif: () => new TiffCheck(),
   bmp: () => new BmpCheck(),
   ico: () => new IcoCheck(),
