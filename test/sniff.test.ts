@@ -9,7 +9,7 @@ import { heifDimensions } from '../src/verify/heif.js'
 import { mayBeginImage } from '../src/verify/magic.js'
 import { looksLike } from '../src/verify/not-image.js'
 import { dimensions, FORMATS, SNIFF_BYTES, sniff, sniffCommon } from '../src/verify/sniff.js'
-import { SVG_WINDOW, svgMayBegin } from '../src/verify/svg.js'
+import { asXml10, SVG_WINDOW, svgMayBegin } from '../src/verify/svg.js'
 import { box, dimsOf, fullBox, makeImage, u16, u32 } from './support/images.js'
 
 const DIR = new URL('./fixtures/images/', import.meta.url)
@@ -750,4 +750,18 @@ test('a body that is no image is named in its failure line by what it looks like
     'a JPEG image inside chunked framing its Transfer-Encoding "x-chunked" does not name (only a last coding of chunked does)',
   )
   assert.equal(looksLike(chunked, ' '), looksLike(chunked))
+})
+
+test('asXml10: an XML declaration of version 1.x (not 1.0) says 1.0; all else is left as it is', () => {
+  const rows: [string, string][] = [
+    ['<?xml version="1.1" encoding="UTF-8"?><svg/>', '<?xml version="1.0" encoding="UTF-8"?><svg/>'],
+    ["<?xml version='1.10'?><svg/>", "<?xml version='1.0'?><svg/>"],
+    ['\ufeff<?xml  version = "1.5"?><svg/>', '\ufeff<?xml  version = "1.0"?><svg/>'],
+    ['<?xml version="1.0"?><svg/>', '<?xml version="1.0"?><svg/>'],
+    // Not 1.x: an error in Chromium and librsvg alike, left to fail.
+    ['<?xml version="1"?><svg/>', '<?xml version="1"?><svg/>'],
+    ['<svg version="1.1"/>', '<svg version="1.1"/>'],
+    [' <?xml version="1.1"?><svg/>', ' <?xml version="1.1"?><svg/>'],
+  ]
+  for (const [input, expected] of rows) assert.equal(asXml10(Buffer.from(input)).toString(), expected, input)
 })

@@ -237,6 +237,23 @@ describe('encode', () => {
     const meta = await metadataOf(result.bytes!)
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 100, 50])
   })
+  it('renders an SVG whose XML declaration names version 1.1 or 1.5, as XML 1.0 reads it and browsers show it', async () => {
+    // librsvg takes libxml2's warning "Unsupported version '1.1'" for an error; XML 1.0 (5th
+    // edition, §2.8) has a 1.0 processor read a 1.x document as 1.0, and Chromium shows it.
+    const rect =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20"><rect width="30" height="20" fill="red"/></svg>'
+    for (const declaration of [
+      '<?xml version="1.1" encoding="UTF-8"?>\n',
+      "\ufeff<?xml version='1.5'?>",
+      '<?xml  version = "1.1" standalone="no"?>\r\n',
+    ]) {
+      const svg = Buffer.from(declaration + rect)
+      const kept = await pool.transform(svg, resolveTransformSpec({ verifyDecode: true }))
+      assert.deepEqual([kept.kept, kept.width, kept.height], [true, 30, 20], declaration)
+      const made = await pool.transform(svg, resolveTransformSpec({ encode: 'png' }))
+      assert.ok(near(await pixel(made.bytes!, 15, 10), [255, 0, 0, 255]), declaration)
+    }
+  })
 })
 
 describe('16-bit images', () => {

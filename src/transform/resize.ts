@@ -3,7 +3,7 @@ import { open, readFile, rm } from 'node:fs/promises'
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp'
 import { writeOwnFile } from '../utils/own-file.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
-import { SVG_WINDOW, svgInUtf8, svgRoot } from '../verify/svg.js'
+import { asXml10, SVG_WINDOW, svgInUtf8, svgRoot } from '../verify/svg.js'
 import { entityExpansion, entityMessage } from '../verify/svg-entities.js'
 import { type ByteSource, FileBytes, inMemory } from './byte-source.js'
 import { TransformError } from './errors.js'
@@ -193,8 +193,8 @@ async function smallFile(path: string): Promise<Buffer | undefined> {
  * domain 1 code 114"); a smaller tower of entities passes it and costs a minute of text layout.
  */
 function rendered(bytes: Buffer): Buffer {
-  // libvips tells an SVG by `<svg` in UTF-8 only: a UTF-16 one goes in UTF-8.
-  const svg = svgInUtf8(bytes)
+  // libvips tells an SVG by `<svg` in UTF-8 only: a UTF-16 one goes in UTF-8; one of XML 1.1 as 1.0.
+  const svg = asXml10(svgInUtf8(bytes))
   const found = entityExpansion(svg)
   if (found) throw new TransformError('undecodable', `cannot decode: ${entityMessage(found)}`)
   return svg

@@ -103,6 +103,22 @@ export function svgInUtf8(b: Buffer): Buffer {
   return Buffer.from(text.replace(/^(<\?xml\s[^>]*?encoding\s*=\s*)(["'])[^"']*\2/, '$1$2UTF-8$2'), 'utf8')
 }
 
+/** An XML declaration's version in UTF-8 (a byte order mark before it): the version's digits after `1.`. */
+const XML_VERSION = /^(?:\xef\xbb\xbf)?<\?xml\s+version\s*=\s*(["'])1\.(\d+)\1/
+
+/**
+ * A UTF-8 SVG whose XML declaration names version 1.1 (or any 1.x but 1.0) with `1.0` in its
+ * place: XML 1.0 (5th edition, §2.8) has a 1.0 processor read such a document as 1.0, and
+ * libxml2 does, with a warning ("Unsupported version '1.1'") that Chromium lets go and librsvg
+ * takes for an error. Writers put 1.1 there for SVG's own version (perl-raptor's logo).
+ */
+export function asXml10(b: Buffer): Buffer {
+  const found = XML_VERSION.exec(b.subarray(0, 64).toString('latin1'))
+  if (!found || found[2] === '0') return b
+  const digits = found.index + found[0].length - 1 - found[2].length
+  return Buffer.concat([b.subarray(0, digits), Buffer.from('0'), b.subarray(digits + found[2].length)])
+}
+
 /**
  * The root element of an SVG document in its first bytes (UTF-8, with or without a byte order mark, or
  * UTF-16, see `utf16`: its offsets are then into `asUtf8(b)`), or undefined when the bytes are not an SVG
