@@ -7,6 +7,7 @@ import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { type ResizeMode, resolveTransformSpec } from '../src/transform/spec.js'
 import { fixture, fixturePath, metadataOf, near, pixel } from './fixtures/transform/index.js'
+import { makeTiff } from './support/images.js'
 
 const pool = new TransformPool({ workers: 2 })
 const dir = mkdtempSync(join(tmpdir(), 'imgpull-transform-'))
@@ -432,5 +433,25 @@ describe('an AVIF is read as AV1 whatever its major brand', () => {
       code: 'undecodable',
       message: /image sequence with no still image/,
     })
+  })
+})
+
+describe('a TIFF whose compression this libvips leaves out', () => {
+  it('is named so, as the formats it cannot read are (LZMA and ZSTD: GDAL writes them)', async () => {
+    for (const [code, name] of [
+      [34925, 'LZMA'],
+      [50000, 'ZSTD'],
+    ] as const) {
+      const tiff = makeTiff()
+      // The IFD's fourth entry is Compression (SHORT), its value 10 bytes into the entry.
+      assert.equal(tiff.readUInt16LE(10 + 3 * 12), 259)
+      tiff.writeUInt16LE(code, 10 + 3 * 12 + 8)
+      await assert.rejects(pool.transform(tiff, resolveTransformSpec({ verifyDecode: true })), {
+        code: 'undecodable',
+        message: new RegExp(
+          `^cannot decode: a TIFF compressed with ${name} is not read by the libvips sharp ships from npm`,
+        ),
+      })
+    }
   })
 })

@@ -74,6 +74,8 @@ const MISSING = /^Input file is missing/
 // libxml2's words when an XML document's entities grow too much (its amplification and depth guards).
 const ENTITY_GUARD =
   /Maximum entity amplification factor exceeded|Maximum entity nesting depth exceeded|Detected an entity reference loop/
+// libtiff's words for a TIFF whose codec this build leaves out (LZMA, ZSTD, JBIG; GDAL writes the first two).
+const NO_CODEC = /(\S+) compression support is not configured/
 // libheif's error text for a HEIF file that names no primary image item.
 const NO_PRIMARY = /No or invalid primary item/
 // libvips' error text for "no loader takes these bytes".
@@ -343,6 +345,12 @@ function undecodable(error: unknown, format?: string): TransformError {
   // libheif's own words ("source: bad seek to 13035") read as a cut file; every iPhone photo says them.
   if (format === 'heic' && !DECODES_HEIC) {
     const message = `cannot decode: HEIC (HEVC) is not decoded by the libvips sharp ships from npm (${detail})`
+    return new TransformError('undecodable', message, { cause: error })
+  }
+  // Whole too, its codec only not built in: libtiff's words alone name no format.
+  const codec = NO_CODEC.exec(detail)
+  if (codec) {
+    const message = `cannot decode: a TIFF compressed with ${codec[1]} is not read by the libvips sharp ships from npm (${detail})`
     return new TransformError('undecodable', message, { cause: error })
   }
   // A format the sniffer knows and this libvips has no loader for (BMP, ICO, JPEG XL, JPEG 2000):
