@@ -151,8 +151,8 @@ async function loaded(input: ImageInput): Promise<Buffer | string> {
 
 /**
  * libvips tells a HEIF file, and its codec, by its `ftyp` major brand alone (heifload.c): its list
- * lacks `avis`, an AVIF image sequence's (an animated AVIF, as libavif and ffmpeg write it, and as
- * image CDNs serve a GIF to browsers that take AVIF), and `miaf`, and only `avif` means AV1. So an
+ * lacks `avis`, an AVIF image sequence's (an animated AVIF, as libavif's avifenc writes one from
+ * several frames), and `miaf`, and only `avif` means AV1. So an
  * animated AVIF was "unsupported image format" (`--verify decode` and every transform refused it,
  * a message blaming AVIF itself), though libheif reads its still image (its primary item), and
  * one under `mif1` was read as HEVC, a resize writing it as PNG. The sniffer told such a file by
