@@ -154,10 +154,11 @@ export function isStalePrivateParts(name: string): boolean {
 
 /**
  * The usage error for a folder without a journal, for `status` and `report`: a queue's output
- * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and says where a
- * shard's is (`OUT/00012` for files, `OUT/.imgpull/queue/00012` for WebDataset, whose shard is
- * `OUT/00012.tar`, no folder); a file given for the folder (the list) is said to be one, and a
- * folder that is not there, so.
+ * folder (`OUT/.imgpull/queue/`, see queue/publish.ts) has none of its own, and is read through
+ * its shards' (see `queueShardJournals`): one with none yet is said to be such; a WebDataset
+ * shard's name given as a folder (`OUT/00012`: its shard is `OUT/00012.tar`) names where its
+ * journal is; a file given for the folder (the list) is said to be one, and a folder that is not
+ * there, so.
  */
 export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   const stat = statSync(dir, { throwIfNoEntry: false })
@@ -178,12 +179,10 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
     const near = nearFileSync(dir, (meant) => existsSync(layout(meant).journal))
     return new UsageError(`no imgpull journal in '${dir}': there is no such folder${near}`)
   }
-  const queue = join(paths.work, 'queue')
-  let hint = ''
-  if (existsSync(queue)) {
-    const shard = aShardJournal(dir, queue)
-    hint = `: it holds a queue's shards; see imgpull status --redis URL --queue NAME, or ${shard ? `give one shard's folder, which holds its journal (${shard}); imgpull status ${dir} --failed lists the failed URLs of all its shards` : `a shard's own folder (${join(dir, '00000')}) for files output`}`
-  }
+  // A queue's output folder with shards is read whole (see queueShardJournals): this one has none yet.
+  const hint = existsSync(join(paths.work, 'queue'))
+    ? ": it is a queue's output folder where no worker has begun a shard yet; see imgpull status --redis URL --queue NAME"
+    : ''
   return new UsageError(`no imgpull journal in '${dir}' (looked for ${paths.journal})${why}${hint}`)
 }
 
@@ -226,24 +225,4 @@ export function queueShardJournals(dir: string): Layout[] | undefined {
     }
   }
   return [...found].sort(([a], [b]) => Number(a) - Number(b)).map(([, paths]) => paths)
-}
-
-/**
- * The first shard of a queue's output folder with a journal: a published files shard's folder
- * (`OUT/00000`), else a WebDataset shard's work folder (`OUT/.imgpull/queue/00000`).
- */
-function aShardJournal(dir: string, queue: string): string | undefined {
-  for (const parent of [dir, queue]) {
-    let names: string[]
-    try {
-      names = readdirSync(parent)
-        .filter((name) => SHARD_STEM.test(name))
-        .sort()
-    } catch {
-      continue
-    }
-    const found = names.find((name) => existsSync(layout(join(parent, name)).journal))
-    if (found) return join(parent, found)
-  }
-  return undefined
 }

@@ -25,7 +25,7 @@ test('status and report of a folder that is not there say so, not only that it h
   }
 })
 
-test("a queue's WebDataset output: status names a shard's journal where it is, in the work folder, not OUT/00000", async () => {
+test("a queue's WebDataset output: a shard's name given as a folder names its journal where it is, in the work folder", async () => {
   // As a worker leaves it (queue/publish.ts): 00000.tar in OUT, the shard's journal in .imgpull/queue/00000.
   const out = join(dir, 'wds')
   await mkdir(join(out, '.imgpull', 'queue'), { recursive: true })
@@ -34,14 +34,6 @@ test("a queue's WebDataset output: status names a shard's journal where it is, i
     await writeFile(join(out, `${shard}.tar`), '')
     await journalIn(join(out, '.imgpull', 'queue', shard))
   }
-  const folder = await runCli(['status', out])
-  assert.equal(folder.code, 2)
-  assert.match(
-    folder.stderr,
-    /it holds a queue's shards; see imgpull status --redis URL --queue NAME, or give one shard's folder, which holds its journal \(.*wds\/\.imgpull\/queue\/00000\)/,
-  )
-  // It said "a shard's own folder (wds/00000) for files output": no such folder in a WebDataset one.
-  assert.doesNotMatch(folder.stderr, /wds\/00000\)/)
   const shard = await runCli(['status', join(out, '00001')])
   assert.equal(shard.code, 2)
   assert.match(
@@ -50,13 +42,19 @@ test("a queue's WebDataset output: status names a shard's journal where it is, i
   )
 })
 
-test("a queue's files output: a published shard's own folder is named, as it holds its journal", async () => {
-  const out = join(dir, 'files')
-  await mkdir(join(out, '.imgpull', 'queue'), { recursive: true })
-  await journalIn(join(out, '00003'))
-  const r = await runCli(['report', out])
-  assert.equal(r.code, 2)
-  assert.match(r.stderr, /give one shard's folder, which holds its journal \(.*files\/00003\)/)
+test("a queue's output folder where no worker has begun a shard yet: status and report say so, naming the queue's own status", async () => {
+  // Bound by a worker (its input.json) whose shards' runs never began (the input unreadable there).
+  const out = join(dir, 'bound')
+  await mkdir(join(out, '.imgpull', 'queue', '00000'), { recursive: true })
+  await writeFile(join(out, '.imgpull', 'queue', 'input.json'), '{}')
+  for (const command of ['status', 'report']) {
+    const r = await runCli([command, out])
+    assert.equal(r.code, 2)
+    assert.match(
+      r.stderr,
+      /no imgpull journal in '.*bound' .*: it is a queue's output folder where no worker has begun a shard yet; see imgpull status --redis URL --queue NAME/,
+    )
+  }
 })
 
 test('status and report of a folder mistyped name the output folder beside it that was meant, never a folder without a journal', async () => {

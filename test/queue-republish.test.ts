@@ -492,7 +492,12 @@ test("status OUT --failed on a queue's output folder lists every shard's failed 
 
     // Where a newcomer looks first, the way to the list is named.
     const status = await runCli(['status', out])
-    assert.match(status.stderr, /--failed lists the failed URLs of all its shards/)
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /: 3 ok \(.*\), 3 failed, 0 not finished$/m)
+    assert.match(
+      status.stdout,
+      /^Every failed URL of a code, one a line: imgpull status .*queue-failed-\S+ --failed CODE$/m,
+    )
     const asQueue = await runCli(['status', ...q(queue), '--failed'])
     assert.equal(asQueue.code, 2)
     assert.match(asQueue.stderr, /give the workers' output folder \(imgpull status OUT --failed\)/)

@@ -50,7 +50,7 @@ export const QUEUE_EXITS = {
     ],
     [
       EXIT.usage,
-      'usage error; no imgpull journal in the folder; --failed with a code imgpull never gives (the line names the codes present); with --queue, Redis unreachable or refusing, or no such queue on that Redis',
+      "usage error; no imgpull journal in the folder (nor a shard's, in a queue's output folder); --failed with a code imgpull never gives (the line names the codes present); with --queue, Redis unreachable or refusing, or no such queue on that Redis",
     ],
     [EXIT.fatal, "the folder's journal cannot be read (damaged, or its SQLite built for another Node.js)"],
   ],

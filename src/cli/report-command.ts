@@ -4,25 +4,32 @@ import { UsageError } from '../errors.js'
 import { FolderLock } from '../journal/lock.js'
 import { JournalReader } from '../journal/sqlite.js'
 import { type Layout, layout, noJournal, REPORT } from '../layout.js'
+import { readQueueFolder } from '../queue/output-folder.js'
+import type { ReportInput } from '../report/html/types.js'
 import { writeReport } from '../report/html/write.js'
-import { reportInput } from '../report/run-report.js'
+import { queueReportInput, reportInput } from '../report/run-report.js'
 import { journalReadFault, localFault } from '../sinks/local-faults.js'
 import { checkOwnOutputs } from '../sinks/own-outputs.js'
 
 /**
  * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
- * run: at any time, also while a run goes on or after one was interrupted or killed.
+ * run: at any time, also while a run goes on or after one was interrupted or killed. A queue's
+ * output folder (the workers' `-o`), which has no journal of its own: one page of all its shards
+ * (see `queueReportInput`), also while workers run them.
  */
 export async function reportCommand(
   dir: string,
   write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<void> {
   const paths = layout(dir)
-  if (!existsSync(paths.journal)) {
+  // A queue's output folder has no journal of its own: the page is of all its shards'.
+  const queue = existsSync(paths.journal) ? undefined : readQueueFolder(dir)
+  if (!existsSync(paths.journal) && !queue) {
     throw noJournal(dir, paths, '; the report is made from it')
   }
   // The report is replaced whole: never a file of the user's at its name.
   await checkOwnOutputs(paths, [REPORT], 'move it first')
+  if (queue) return written(paths, queueReportInput(paths, queue, Date.now(), journalReadFault), write)
   let journal: JournalReader
   try {
     journal = new JournalReader(paths.journal)
@@ -55,7 +62,12 @@ async function report(
     Date.now(),
     running,
   )
-  const path = await writeReport(dir, input).catch((error) => {
+  await written(paths, input, write)
+}
+
+/** Write the report of `input` to `paths.report`, and say where. */
+async function written(paths: Layout, input: ReportInput, write: (line: string) => void): Promise<void> {
+  const path = await writeReport(paths.out, input).catch((error) => {
     throw (error as NodeJS.ErrnoException).syscall ? localFault(error, 'output', paths.report) : error
   })
   write(path)

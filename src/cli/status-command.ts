@@ -3,10 +3,24 @@ import Database from 'better-sqlite3'
 import { INPUT_ERRORS } from '../error-codes.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { FolderLock } from '../journal/lock.js'
-import { JournalReader, summarizeJournal } from '../journal/sqlite.js'
+import { JournalReader, type JournalSummary, summarizeJournal } from '../journal/sqlite.js'
 import { layout, noJournal, queueShardFolder } from '../layout.js'
-import { formatBytes } from '../report/format.js'
-import { inputOwnWords, rerunWords, sharePageWords } from '../report/rerun-words.js'
+import {
+  type FolderShard,
+  type FolderShardState,
+  NOT_STARTED_NAMED,
+  type QueueFolder,
+  readQueueFolder,
+  SummarySum,
+} from '../queue/output-folder.js'
+import { formatBytes, grouped } from '../report/format.js'
+import {
+  inputOwnWords,
+  queueRerunWords,
+  type RerunWords,
+  rerunWords,
+  sharePageWords,
+} from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { shardStem } from '../sinks/webdataset/keys.js'
 import { shellWord } from '../utils/command-line.js'
@@ -28,7 +42,12 @@ export function statusCommand(
 ) {
   const paths = layout(dir)
   const path = paths.journal
-  if (!existsSync(path)) throw noJournal(dir, paths)
+  if (!existsSync(path)) {
+    // A queue's output folder has no journal of its own: its shards' are summed.
+    const folder = readQueueFolder(dir)
+    if (folder) return queueFolderStatus(dir, folder, json, write)
+    throw noJournal(dir, paths)
+  }
   let s: ReturnType<typeof summarizeJournal>
   try {
     s = summarizeJournal(path)
@@ -50,17 +69,7 @@ export function statusCommand(
     `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
   if (shards) write(shardsLine(shards))
-  if (s.errors.length) {
-    write('Most common errors:')
-    for (const e of s.errors) write(`  ${e.error} ×${e.n}  e.g. ${printable(`${e.message}`)}`)
-    // The examples are one a code: the whole list, as given, is one command away.
-    write(`Every failed URL of a code, one a line: imgpull status ${printable(shellWord(dir))} --failed CODE`)
-  }
-  if (s.sameBytes.length) {
-    write('The very same bytes under many URLs (a placeholder a server sends for missing images?):')
-    for (const e of s.sameBytes)
-      write(`  ${e.n} files  sha256 ${e.sha256.slice(0, 16)}…  e.g. ${printable(e.example)}`)
-  }
+  errorLines(dir, s, write)
   if (holder) {
     // What to run again is for when it has ended: a second run now would be refused.
     const who =
@@ -73,6 +82,28 @@ export function statusCommand(
   // A queue's shard is tried again by enqueue, not by running its worker's command again.
   const words = rerunWords(lastCommand(path))
   if (pending) write(`${words.rerun} to finish the rest.`)
+  adviceLines(dir, s, words, write)
+}
+
+/** The commonest errors, with the command that lists a code's URLs, and the same bytes under many URLs. */
+function errorLines(dir: string, s: JournalSummary, write: (line: string) => void): void {
+  if (s.errors.length) {
+    write('Most common errors:')
+    for (const e of s.errors)
+      write(`  ${e.error} ×${e.n}${e.example || e.message ? `  e.g. ${printable(`${e.message}`)}` : ''}`)
+    // The examples are one a code: the whole list, as given, is one command away.
+    write(`Every failed URL of a code, one a line: imgpull status ${printable(shellWord(dir))} --failed CODE`)
+  }
+  if (s.sameBytes.length) {
+    write('The very same bytes under many URLs (a placeholder a server sends for missing images?):')
+    for (const e of s.sameBytes)
+      write(`  ${e.n} files  sha256 ${e.sha256.slice(0, 16)}…  e.g. ${printable(e.example)}`)
+  }
+}
+
+/** What tries the failures again, by kind: passing, a sharing site's page, permanent, the input's own. */
+function adviceLines(dir: string, s: JournalSummary, words: RerunWords, write: (line: string) => void): void {
+  const failed = s.counts.failed ?? 0
   const passing = s.failures.reduce((sum, f) => sum + (retriedOnRerun(f.error) ? f.n : 0), 0)
   const plural = (count: number) => (count === 1 ? '' : 's')
   // The input's own are failed again by every run: --retry-failed cannot help them.
@@ -91,6 +122,117 @@ export function statusCommand(
   if (permanent > 0)
     write(`${words.retryFailed} to try the ${permanent} permanent failure${plural(permanent)} too.`)
   if (own > 0) write(`${inputOwnWords(own)}.`)
+}
+
+/**
+ * `imgpull status OUT` for a queue's output folder (the workers' `-o`), which has no journal of its
+ * own: its shards' journals summed (read one at a time), where each shard stands, and what to do
+ * next. `--json`: the plain folder's object, summed over the shards, with `running` the shards
+ * being run now (`[{ shard, pid, host, startedAt }]`, or `null`), `shards` `null`, and `queue`:
+ * `{ name, format, shardSize, shards, published, running, stopped, notStarted }` (`shards` those
+ * with a journal here; `notStarted` the numbers below the highest here with none; `name` and
+ * `shardSize` `null` where the folder does not say).
+ */
+function queueFolderStatus(
+  dir: string,
+  folder: QueueFolder,
+  json: boolean,
+  write: (line: string) => void,
+): void {
+  const sum = new SummarySum()
+  for (const shard of folder.shards) {
+    try {
+      sum.add(summarizeJournal(shard.paths.journal))
+    } catch (error) {
+      throw journalReadFault(error, shard.paths.journal)
+    }
+  }
+  const s = sum.result()
+  const of = (state: FolderShardState) => folder.shards.filter((shard) => shard.state === state)
+  const [published, running, stopped] = [of('published'), of('running'), of('stopped')]
+  if (json) {
+    const holders = running.map(({ stem, holder }) =>
+      holder === 'unknown' || !holder
+        ? { shard: stem, pid: null, host: null, startedAt: null }
+        : { shard: stem, ...holder },
+    )
+    const queue = {
+      name: folder.queue ?? null,
+      format: folder.format,
+      shardSize: folder.shardSize ?? null,
+      shards: folder.shards.length,
+      published: published.length,
+      running: running.length,
+      stopped: stopped.length,
+      notStarted: folder.notStarted.count,
+    }
+    write(
+      jsonLineForTerminal(
+        JSON.stringify({ ...s, running: holders.length ? holders : null, shards: null, queue }),
+      ),
+    )
+    return
+  }
+  const name = folder.queue ?? 'NAME'
+  const where = printable(shellWord(dir))
+  write(
+    `${dir}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
+  )
+  write(queueShardsLine(folder, published.length, running, stopped))
+  errorLines(dir, s, write)
+  const pending = s.counts.pending ?? 0
+  if (running.length)
+    write(
+      `Workers are running ${shardsWords(running)} in this folder: these figures move until ${running.length === 1 ? 'it ends' : 'they end'}.`,
+    )
+  if (stopped.length)
+    write(
+      `${stopped.length === 1 ? 'Shard' : 'Shards'} ${named(stopped.map((x) => x.stem))} stopped before ${stopped.length === 1 ? 'its' : 'their'} end (a worker stopped or killed; ${n(pending)} not finished in all): the queue gives ${stopped.length === 1 ? 'it' : 'them'} to a worker again, which goes on from ${stopped.length === 1 ? 'its journal' : 'their journals'} here (imgpull worker --queue ${printable(name)} -o ${where}).`,
+    )
+  if (folder.notStarted.count)
+    write(
+      `${n(folder.notStarted.count)} shard${folder.notStarted.count === 1 ? '' : 's'} below the highest here ${folder.notStarted.count === 1 ? 'has' : 'have'} no journal in this folder (${named(folder.notStarted.first, folder.notStarted.count)}): not started yet, or run into another output folder.`,
+    )
+  write(
+    `The queue knows the shards not here yet, the failed ones and its workers: imgpull status --redis URL --queue ${printable(name)}`,
+  )
+  // A queue's failures are tried again by enqueuing its input again, which re-opens done shards,
+  // also while workers run (no folder lock stands in the way, as for a second local run).
+  adviceLines(dir, s, queueRerunWords(name), write)
+}
+
+const n = grouped
+
+/** `58 ok (1.2 MB), 2 failed, 0 not finished`. */
+function queueCounts(s: JournalSummary): string {
+  return `${n(s.counts.ok ?? 0)} ok (${formatBytes(s.bytes)}), ${n(s.counts.failed ?? 0)} failed, ${n(s.counts.pending ?? 0)} not finished`
+}
+
+/** `00001, 00004, … (12 in all)`: the first stems, and how many when more. */
+function named(stems: readonly string[], count = stems.length): string {
+  const shown = stems.slice(0, NOT_STARTED_NAMED).join(', ')
+  return count > NOT_STARTED_NAMED ? `${shown}, … (${n(count)} in all)` : shown
+}
+
+/** `shard 00006 (pid 12 on vm-1)`, `3 shards (00001, 00002, 00005)`. */
+function shardsWords(running: readonly FolderShard[]): string {
+  if (running.length > 1) return `${n(running.length)} shards (${named(running.map((x) => x.stem))})`
+  const { stem, holder } = running[0]
+  return `shard ${stem}${holder && holder !== 'unknown' ? ` (pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()})` : ''}`
+}
+
+/** `shards: 6 published (folders 00000/ ...), 1 being run now, 1 stopped before its end, 2 not started`. */
+function queueShardsLine(
+  folder: QueueFolder,
+  published: number,
+  running: readonly FolderShard[],
+  stopped: readonly FolderShard[],
+): string {
+  const kind =
+    folder.format === 'webdataset'
+      ? `WebDataset shards${folder.shardSize ? ` of ${n(folder.shardSize)} sample${folder.shardSize === 1 ? '' : 's'}` : ''}: ${n(published)} published (their .tar here)`
+      : `shards: ${n(published)} published (a folder each here)`
+  return `${kind}, ${n(running.length)} being run now, ${n(stopped.length)} stopped before their end, ${n(folder.notStarted.count)} not started below the highest here`
 }
 
 /** A WebDataset folder's shards: their size, how many its rows fall in, which are sealed. */

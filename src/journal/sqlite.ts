@@ -535,8 +535,11 @@ export const SAME_BYTES_AT = 5
 /** The latest files ok among which `imgpull status` looks for those (a bound on its time). */
 export const SAME_BYTES_AMONG = 100_000
 
+/** What `imgpull status` tells of a journal (see `summarizeJournal`). */
+export type JournalSummary = ReturnType<typeof summarize>
+
 /** Read-only access for `imgpull status`: counts, the commonest errors, bytes many URLs gave. */
-export function summarizeJournal(path: string) {
+export function summarizeJournal(path: string): JournalSummary {
   const db = openJournalDb(path, { readonly: true, fileMustExist: true })
   try {
     // One read transaction: a run writing meanwhile (WAL) must not make the counts by state and

@@ -18,6 +18,11 @@ export interface RerunWords {
 export function rerunWords(command: string | undefined): RerunWords {
   const queue = /^imgpull worker --queue (\S+) \(shard \d+\)$/.exec(command ?? '')?.[1]
   if (queue === undefined) return { rerun: 'Run the same command again', retryFailed: 'Add --retry-failed' }
+  return queueRerunWords(queue)
+}
+
+/** What tries the failures of queue `queue`'s shards again: enqueuing its input again. */
+export function queueRerunWords(queue: string): RerunWords {
   return {
     queue,
     rerun: `Enqueue the same input again (imgpull enqueue INPUTS --queue ${queue})`,

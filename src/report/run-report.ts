@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import type { JobRecord } from '../journal/journal.js'
+import { JournalReader } from '../journal/sqlite.js'
 import type { Layout } from '../layout.js'
+import type { FolderShard, QueueFolder } from '../queue/output-folder.js'
 import type { HostSample, RunInfo } from '../types.js'
 import { redactUrl } from '../utils/url.js'
-import type { Attribution, ReportInput, ReportItem } from './html/types.js'
+import type { Attribution, QueueFacts, ReportInput, ReportItem } from './html/types.js'
 
 /** What a report is made from: the journal's records, the run it describes, that run's samples. */
 export interface ReportSource {
@@ -112,5 +114,94 @@ export function reportInput(
     samples: from.samples,
     ...(credits.length ? { attribution: credits } : {}),
     shards: existsSync(paths.dataset),
+  }
+}
+
+/**
+ * The report's input for a queue's output folder `paths.out` (the workers' `-o`): every shard's
+ * jobs, each as of its shard's latest run, its path made relative to the folder, and every shard's
+ * samples of that run, in shard order. One shard's journal is open at a time (a queue of 10,000
+ * shards would run out of file descriptors with all of them open), read as the page is rendered:
+ * constant memory in the rows, one run a shard held. The page spans the shards' runs: from the
+ * first start to the last end (`now` while one is being run, or for one killed: as a local run's).
+ *
+ * @throws the journal's error when a shard's cannot be read (`readFault` names it).
+ */
+export function queueReportInput(
+  paths: Layout,
+  folder: QueueFolder,
+  now = Date.now(),
+  readFault: (error: unknown, journal: string) => unknown = (error) => error,
+): ReportInput {
+  const open = (shard: FolderShard) => {
+    try {
+      return new JournalReader(shard.paths.journal)
+    } catch (error) {
+      throw readFault(error, shard.paths.journal)
+    }
+  }
+  const runs = folder.shards.map((shard) => {
+    const journal = open(shard)
+    try {
+      return journal.lastRun()
+    } catch (error) {
+      throw readFault(error, shard.paths.journal)
+    } finally {
+      journal.close()
+    }
+  })
+  let startedAt = Number.POSITIVE_INFINITY
+  let endedAt = Number.NEGATIVE_INFINITY
+  for (const run of runs) {
+    if (!run) continue
+    startedAt = Math.min(startedAt, run.startedAt)
+    endedAt = Math.max(endedAt, run.endedAt ?? now)
+  }
+  if (!Number.isFinite(startedAt)) [startedAt, endedAt] = [now, now]
+  const count = (state: FolderShard['state']) => folder.shards.filter((s) => s.state === state).length
+  const queue: QueueFacts = {
+    ...(folder.queue ? { name: folder.queue } : {}),
+    shards: folder.shards.length,
+    published: count('published'),
+    running: count('running'),
+    stopped: count('stopped'),
+    notStarted: folder.notStarted.count,
+  }
+  /** Each shard's rows in turn, its journal open while they are read (closed early too: `return()`). */
+  function* each<T>(rowsOf: (journal: JournalReader, shard: FolderShard, run: RunInfo) => Iterable<T>) {
+    for (const [i, shard] of folder.shards.entries()) {
+      const run = runs[i]
+      if (!run) continue
+      const journal = open(shard)
+      try {
+        yield* rowsOf(journal, shard, run)
+      } catch (error) {
+        throw readFault(error, shard.paths.journal)
+      } finally {
+        journal.close()
+      }
+    }
+  }
+  const title = basename(resolve(paths.out))
+  return {
+    title,
+    folder: title,
+    startedAt,
+    endedAt,
+    interrupted: false,
+    ...(queue.running ? { running: true } : {}),
+    items: {
+      [Symbol.iterator]: () =>
+        each(function* (journal, shard, run) {
+          for (const r of journal.records()) {
+            const item = reportItem(r, run)
+            if (item.path !== undefined) item.path = shard.prefix + item.path
+            yield item
+          }
+        }),
+    },
+    samples: { [Symbol.iterator]: () => each((journal, _, run) => journal.samples(run.id)) },
+    shards: folder.format === 'webdataset',
+    queue,
   }
 }

@@ -49,5 +49,5 @@ export {
   ThroughputTally,
   throughput,
 } from './timeline.js'
-export type { Attribution, HostSample, RenderOptions, ReportInput, ReportItem } from './types.js'
+export type { Attribution, HostSample, QueueFacts, RenderOptions, ReportInput, ReportItem } from './types.js'
 export { REPORT_FILE, writeReport } from './write.js'

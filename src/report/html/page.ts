@@ -4,7 +4,7 @@ import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
 import { formatBytes, formatDuration, grouped, utcTime } from '../format.js'
-import { inputOwnWords, rerunWords, sharePageWords } from '../rerun-words.js'
+import { inputOwnWords, queueRerunWords, rerunWords, sharePageWords } from '../rerun-words.js'
 import { axisTime, barChart, byteRateUnit, concurrencyChart, short, stepLabel } from './charts.js'
 import { CLIENT_SCRIPT } from './client.js'
 import { shownCredits } from './credits.js'
@@ -13,7 +13,7 @@ import { describeError, failureKind } from './failures.js'
 import { computeFigures, type ReportFigures, resolveRenderOptions } from './figures.js'
 import { sumRows } from './hosts.js'
 import { STYLE } from './style.js'
-import type { RenderOptions, ReportInput } from './types.js'
+import type { QueueFacts, RenderOptions, ReportInput } from './types.js'
 
 /** Tiles per page of the contact sheet: 48 fills rows of 2, 3, 4, 6 and 8. */
 export const SHEET_PAGE_SIZE = 48
@@ -108,19 +108,19 @@ function page(input: ReportInput, f: ReportFigures, o: Required<RenderOptions>):
 <p class="eyebrow">imgpull report</p>
 <h1>${esc(printable(input.title))}</h1>
 <p class="when">Started <time datetime="${new Date(input.startedAt).toISOString()}" data-local>${esc(utcTime(input.startedAt))}</time> · ${input.running && !input.interrupted ? 'running for' : 'ran'} ${esc(formatDuration(f.summary.wallMs))}${input.interrupted ? ' · <strong>interrupted</strong>' : input.running ? ' · <strong>still running</strong>' : ''}</p>
-${input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
+${input.queue ? queueLine(input.queue) : input.command ? `<pre class="command"><code>$ ${esc(printable(redactCommand(input.command)))}</code></pre>` : ''}
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
 <main id="main" tabindex="-1"><div class="wrap">
-${input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
+${input.queue ? queueBanner(f, input.queue, input.endedAt) : input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
-${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title)}
+${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title, input.queue)}
 ${hostsSection(f, o.hostRows)}
 ${throughputSection(f)}
 ${credits.length ? creditsSection(credits.length, allCredits, f.shards) : ''}
 </div></main>
-<footer><div class="wrap">Made by imgpull ${esc(VERSION)}. Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file.</div></footer>
+<footer><div class="wrap">Made by imgpull ${esc(VERSION)}. ${input.queue ? (f.shards ? "Every job's outcome is in its shard's Parquet file beside this one (<code>00000.parquet</code>…)." : "Every job's outcome, one JSON line each, is in its shard's <code>manifest.jsonl</code> (<code>00000/manifest.jsonl</code>…).") : "Every job's outcome, one JSON line each, is in <code>manifest.jsonl</code> beside this file."}</div></footer>
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
 <script>${CLIENT_SCRIPT}</script>
 </body>
@@ -133,6 +133,37 @@ function runningBanner(f: ReportFigures, at: number): string {
     ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
   return `<div class="banner" role="note" data-running><strong>This run is still going on</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>.${left} It writes this page again when it ends; <code>imgpull report</code> does meanwhile.</div>`
+}
+
+/** A queue's output folder: its queue, and where its shards stand, in place of a command line. */
+function queueLine(q: QueueFacts): string {
+  const parts = [
+    `${n(q.published)} published`,
+    `${n(q.running)} being run now`,
+    `${n(q.stopped)} stopped before their end`,
+    `${n(q.notStarted)} not started below the highest here`,
+  ]
+  return `<p class="command" data-figure="queue">The output folder of queue <code>${esc(printable(q.name ?? 'NAME'))}</code>, all its ${plural(q.shards, 'shard')} here: ${parts.join(', ')}.</p>`
+}
+
+/**
+ * A queue's output folder with shards not published: being run by workers (the figures move), or
+ * stopped before their end (a worker stopped or killed: the queue gives them out again). Workers
+ * never write this page: `imgpull report` does.
+ */
+function queueBanner(f: ReportFigures, q: QueueFacts, at: number): string {
+  if (!q.running && !q.stopped) return ''
+  const left = f.rerun.pending
+    ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
+    : ''
+  const name = esc(printable(q.name ?? 'NAME'))
+  const running = q.running
+    ? `<strong>Workers are running ${plural(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
+    : ''
+  const stopped = q.stopped
+    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name}</code>). `
+    : ''
+  return `<div class="banner" role="note" data-${q.running ? 'running' : 'interrupted'}>${running}${stopped}${left} <code>imgpull report</code> writes this page again at any time.</div>`
 }
 
 function interruptedBanner(f: ReportFigures): string {
@@ -233,16 +264,20 @@ function failuresSection(
   running: boolean,
   manifest: boolean,
   folder: string,
+  queue: QueueFacts | undefined,
 ): string {
   const r = f.rerun
-  // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command.
-  const words = rerunWords(command)
+  // A queue's shard is tried again by enqueue (see rerunWords), not by its worker's command; so
+  // are the shards of a queue's folder.
+  const words = queue ? queueRerunWords(queue.name ?? 'NAME') : rerunWords(command)
   // What a plain rerun does (see retriedOnRerun): the unfinished, and failures with a passing cause.
-  const again = r.pending + r.transient
+  // A queue's unfinished jobs are in shards its workers have not finished (see queueBanner).
+  const pending = queue ? 0 : r.pending
+  const again = pending + r.transient
   const rerun: string[] = []
   if (again) {
     const parts = [
-      r.pending ? `the ${plural(r.pending, 'job')} not finished yet` : '',
+      pending ? `the ${plural(pending, 'job')} not finished yet` : '',
       r.transient
         ? `the ${plural(r.transient, 'failure')} with a passing cause (timeouts, network errors, cut bodies, 429 and 5xx answers)`
         : '',
@@ -250,7 +285,7 @@ function failuresSection(
     rerun.push(
       words.queue === undefined
         ? `A rerun of the same command tries ${parts.join(' and ')} again.`
-        : `Enqueuing the same input again (<code>imgpull enqueue INPUTS --queue ${esc(words.queue)}</code>) re-opens this shard and tries ${parts.join(' and ')} again.`,
+        : `Enqueuing the same input again (<code>imgpull enqueue INPUTS --queue ${esc(words.queue)}</code>) re-opens ${queue ? `the ${r.transient === 1 ? 'shard that holds it' : 'shards that hold them'}` : 'this shard'} and tries ${parts.join(' and ')} again.`,
     )
   }
   // Before --retry-failed: that would fetch the same pages again, another link in the input helps.
@@ -278,14 +313,15 @@ function failuresSection(
     )
   }
   // What a rerun does is for once the run has ended (as \`imgpull status\` says): one now is refused.
-  if (running) rerun.length = 0
+  // Not so an enqueue while a queue's workers run.
+  if (running && !queue) rerun.length = 0
   // The whole list, where the page shows three examples a host (with signing parameters masked, so
   // its URLs cannot be fetched again): the journal holds every URL as given, at any moment, also
   // after a kill or during the run; the manifest too, with jq, when it is this run's (see
   // ReportInput.manifest).
   const lists = f.failures.length > 0
   const list = lists
-    ? `<p data-figure="failed-list">Every failed URL as given, one a line, read from the folder's journal (also during a run or after a kill), run where the folder <code>${esc(printable(folder))}</code> is: ${listCommand(folder)}${manifest && !running ? `; or with jq, run in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
+    ? `<p data-figure="failed-list">Every failed URL as given, one a line, read from ${queue ? "its shards' journals" : "the folder's journal"} (also during a run or after a kill), run where the folder <code>${esc(printable(folder))}</code> is: ${listCommand(folder)}${manifest && !running ? `; or with jq, run in the folder, from the <code>manifest.jsonl</code> beside this page: ${jqCommand()}` : ''}</p>`
     : ''
   const body = f.failures.length
     ? `<div class="groups">${f.failures.map((g, i) => failureGroup(g, i, lists, folder)).join('\n')}</div>`

@@ -128,6 +128,30 @@ export interface ReportInput {
    * @default false
    */
   shards?: boolean
+  /**
+   * The folder is a queue's output folder (the workers' `-o`, see queue/publish.ts): the page is of
+   * all its shards, each as of its latest run (`items` and `samples` run through them in shard
+   * order; an item's `path` relative to this folder). It then names the queue and where its shards
+   * stand instead of a command, says shards being run or stopped before their end instead of a run
+   * going on or interrupted, and tells to enqueue the input again to retry failures.
+   */
+  queue?: QueueFacts
+}
+
+/** Where a queue's output folder's shards stand (see `ReportInput.queue`). */
+export interface QueueFacts {
+  /** The queue's name, when the folder says (its `input.json`). */
+  name?: string
+  /** Shards with a journal in the folder. */
+  shards: number
+  /** Published: whole in the folder (`00012/`, or `00012.tar`). */
+  published: number
+  /** Being run by a worker now (its lock held). */
+  running: number
+  /** Begun and stopped before their end (a worker stopped or killed): the queue gives them out again. */
+  stopped: number
+  /** Numbers below the highest shard here with no journal here. */
+  notStarted: number
 }
 
 /** Knobs of the renderer. All optional; the defaults suit any run. */
