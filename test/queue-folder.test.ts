@@ -187,7 +187,7 @@ test("status OUT and report OUT on a queue's output folder that three workers fi
     assert.equal(await figure('failed'), '3')
     assert.equal(
       await page.locator('[data-figure="queue"]').textContent(),
-      `The output folder of queue ${queue}, all its 4 shards here: 4 published, 0 being run now, 0 stopped before their end, 0 not started below the highest here.`,
+      `The output folder of queue ${queue}; its 4 shards here: 4 published, 0 being run now, 0 stopped before their end, 0 not started below the highest here.`,
     )
     assert.equal(await page.locator('.failure').count(), 3)
     assert.equal(await page.locator('.banner').count(), 0, 'nothing running, nothing stopped')

@@ -143,7 +143,7 @@ function queueLine(q: QueueFacts): string {
     `${n(q.stopped)} stopped before their end`,
     `${n(q.notStarted)} not started below the highest here`,
   ]
-  return `<p class="command" data-figure="queue">The output folder of queue <code>${esc(printable(q.name ?? 'NAME'))}</code>, all its ${plural(q.shards, 'shard')} here: ${parts.join(', ')}.</p>`
+  return `<p class="when" data-figure="queue">The output folder of queue <code>${esc(printable(q.name ?? 'NAME'))}</code>; its ${plural(q.shards, 'shard')} here: ${parts.join(', ')}.</p>`
 }
 
 /**
