@@ -311,7 +311,7 @@ test('a shard being run, then one whose worker was killed: status and report say
   assert.match(
     stopped.stdout,
     new RegExp(
-      `^Shard 00001 stopped before its end \\(a worker stopped or killed; 1 not finished in all\\): the queue gives it to a worker again, which goes on from its journal here \\(imgpull worker --queue ${queue} -o ${out}\\)\\.$`,
+      `^Shard 00001 stopped before its end \\(a worker stopped or killed; 1 not finished in all\\): the queue gives it to a worker again, which goes on from its journal here \\(imgpull worker --queue ${queue} -o ${out}\\), unless it failed for good \\(the queue's status says; enqueuing the input again puts it back\\)\\.$`,
       'm',
     ),
   )
@@ -320,4 +320,38 @@ test('a shard being run, then one whose worker was killed: status and report say
   html = await readFile(join(out, 'report.html'), 'utf8')
   assert.match(html, /data-interrupted><strong>1 shard stopped before its end<\/strong>/)
   assert.doesNotMatch(html, /Workers are running/)
+})
+
+test("workers each with an output folder of its own: each folder's status sums its own shards, and those below its highest that the other took are not started here", async () => {
+  const urls = Array.from({ length: 8 }, (_, i) => fx.server.url(`/apart/${i}.jpg`))
+  const input = await list('apart.txt', urls)
+  const queue = 'folder-apart'
+  assert.equal((await runCli(['enqueue', input, ...q(queue), '--shard-size', '1'])).code, 0)
+  const outs = ['a', 'b'].map((name) => join(fx.dir, `apart-${name}`))
+  const workers = outs.map((out) => startCli(['worker', ...q(queue), '-o', out, '--exit-when-done']))
+  for (const r of await Promise.all(workers.map((w) => w.done))) assert.equal(r.code, 0, r.stderr)
+  let published = 0
+  let notStarted = 0
+  let folders = 0
+  for (const out of outs) {
+    const status = await runCli(['status', out, '--json'])
+    if (status.code === 2) continue // the other worker took every shard
+    assert.equal(status.code, 0, status.stderr)
+    const { queue: shards, counts } = JSON.parse(status.stdout)
+    const highest = Math.max(...readQueueFolder(out)!.shards.map((s) => s.shard))
+    assert.equal(counts.ok, shards.published)
+    assert.equal(shards.notStarted, highest + 1 - shards.published, out)
+    published += shards.published
+    notStarted += shards.notStarted
+    folders++
+    const text = await runCli(['status', out])
+    if (shards.notStarted)
+      assert.match(
+        text.stdout,
+        /^\d+ shards? below the highest here ha(s|ve) no journal in this folder \(\d{5}.*\): not started yet, or run into another output folder\.$/m,
+      )
+  }
+  assert.equal(published, 8, 'every shard in one folder or the other')
+  // Shards share out between the two, so the folder with shard 00007 misses some below it.
+  if (folders === 2) assert.ok(notStarted > 0)
 })
