@@ -1457,7 +1457,7 @@ test("a command's argument left out is named with what it is and where it goes",
   // `imgpull report` said `missing required argument 'dir'`, commander's words, with nothing of
   // what to give; `imgpull status` says to give an output folder.
   const cases: [string[], string][] = [
-    [['report'], 'missing DIR, output folder of an earlier run: imgpull report DIR'],
+    [['report'], "missing DIR, output folder of an earlier run or of a queue's workers: imgpull report DIR"],
     [
       ['unsplash', 'collection'],
       'missing ID, collection id or unsplash.com/collections/... address: imgpull unsplash collection ID',

@@ -76,7 +76,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .description(
       "show what the journal of an output folder knows (counts by status, commonest errors; of a queue's workers' output folder, all its shards' as one, and which are published, being run, stopped or not started), or a queue's progress (--queue)",
     )
-    .argument('[dir]', "output folder of an earlier run, or of a queue's workers")
+    .argument('[dir]', "output folder of an earlier run or of a queue's workers")
   addQueueOptions(status, false)
     .option('--json', 'the status as one JSON object')
     .option(
@@ -114,7 +114,7 @@ Exit codes: 0 all done, 1 some failed, 2 usage error, 3 stopped by a fatal error
     .description(
       "(re)build DIR/report.html from the folder's journal, also after an interrupted run; of a queue's workers' output folder, one page of all its shards",
     )
-    .argument('<dir>', "output folder of an earlier run, or of a queue's workers")
+    .argument('<dir>', "output folder of an earlier run or of a queue's workers")
     .action(async (dir: string) => (await import('./report-command.js')).reportCommand(dir))
   addUnsplashCommand(program)
   addEnqueueCommand(program)
