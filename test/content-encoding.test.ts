@@ -1636,6 +1636,86 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
   }
 })
 
+// a deflate or Brotli stream has one end, and Node's decoders stop there and drop what follows:
+// a body of two streams joined on (a server that compresses each write apart, files compressed
+// apart and concatenated; curl refuses them, wget2 and urllib3 keep the first) decoded to its
+// first, which ended as cleanly as a whole one: a GIF cut between its frames was kept as whole,
+// under a length, a last chunk or a close. gzip took binary bytes after its last member for a
+// cache's trailing newline, as harmless.
+test('bytes after the end of a coded stream mark no end: a GIF whose second half came as a second deflate, Brotli or zlib stream is not kept', async (t) => {
+  const frames = [0, 1, 2].map(() => ({ width: 40, height: 30, data: 3000 }))
+  const gif = forgedGif({ width: 40, height: 30 }, frames)
+  // The first stream ends after the first frame (19 bytes of header and colour table, 3,024 of frame).
+  const [first, rest] = [gif.subarray(0, 19 + 3024), gif.subarray(19 + 3024)]
+  const joined: Record<string, [string, Buffer]> = {
+    zlib: ['deflate', Buffer.concat([zlib.deflateSync(first), zlib.deflateSync(rest)])],
+    raw: ['deflate', Buffer.concat([zlib.deflateRawSync(first), zlib.deflateRawSync(rest)])],
+    br: ['br', Buffer.concat([zlib.brotliCompressSync(first), zlib.brotliCompressSync(rest)])],
+    'gzip-then-zlib': ['gzip', Buffer.concat([zlib.gzipSync(first), zlib.deflateSync(rest)])],
+    // One stream of the whole GIF and a cache's newline after it: the GIF shows its own end.
+    'whole-zlib-newline': ['deflate', Buffer.concat([zlib.deflateSync(gif), Buffer.from('\n')])],
+    'whole-br-newline': ['br', Buffer.concat([zlib.brotliCompressSync(gif), Buffer.from('\n')])],
+  }
+  const framings = ['length', 'chunked', 'close']
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (data) => {
+      const [name, framing] = data.toString('latin1').split(' ')[1].slice(1).split('~')
+      const [coding, body] = joined[name]
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Encoding: ${coding}\r\n${
+        framing === 'length'
+          ? `Content-Length: ${body.length}`
+          : framing === 'chunked'
+            ? 'Transfer-Encoding: chunked'
+            : 'Connection: close'
+      }\r\n\r\n`
+      const framed =
+        framing === 'chunked'
+          ? Buffer.concat([
+              Buffer.from(`${body.length.toString(16)}\r\n`),
+              body,
+              Buffer.from('\r\n0\r\n\r\n'),
+            ])
+          : body
+      socket.end(Buffer.concat([Buffer.from(head), framed]))
+    })
+  })
+  try {
+    for (const [name, options] of Object.entries(BODY_PATHS)) {
+      await t.test(name, async () => {
+        const paths = Object.keys(joined).flatMap((n) => framings.map((f) => `/${n}~${f}`))
+        const results = new Map<string, Result>()
+        for await (const r of pull(
+          paths.map((p) => raw.url(p)),
+          {
+            out: join(dir, `joined-streams-${name.replace(/\W+/g, '-')}`),
+            journal: false,
+            retries: 1,
+            name: '{index}{ext}',
+            ...options,
+          },
+        ))
+          results.set(new URL(r.job.url).pathname, r)
+        keptWhole(
+          results,
+          paths.filter((p) => p.startsWith('/whole-')),
+          gif,
+        )
+        for (const path of paths.filter((p) => !p.startsWith('/whole-'))) {
+          const r = results.get(path)!
+          assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
+          assert.match(
+            r.message!,
+            /GIF ends without its trailer, and \d+ bytes came after the end of its (deflate|br|gzip) stream, not decoded/,
+            path,
+          )
+        }
+      })
+    }
+  } finally {
+    await raw.close()
+  }
+})
+
 // a server that sets Content-Length from the file's size and compresses the body after
 // (GzipSimpleHTTPServer, turtle.io#317, nanohttpd#195: browsers show the image after a wait) never
 // sends the rest of that length: every attempt failed as truncated, the gzip stream whole.

@@ -330,6 +330,25 @@ export class BodyDecoder {
     return all.length > 0 ? all.join('; ') : undefined
   }
 
+  /**
+   * After `end`: bytes that came after a coded stream's own end and were not decoded, and the
+   * coding whose stream it was, or `undefined`. A deflate or Brotli stream has one end, and gzip
+   * data after its last member no more members: what follows is a second stream joined on (a
+   * server that compresses each write, or files compressed apart and concatenated), which curl
+   * refuses and wget2 and urllib3 drop, or bytes a server appended (a cache's newline). The image
+   * decoded is then no more than the first stream's, whatever its framing said: only its own
+   * structure can show that it is whole (see `Transfer.overrun` in download.ts).
+   */
+  get overrun(): { bytes: number; coding: string } | undefined {
+    if (this.identity) return undefined
+    const codings = [...this.#codings].reverse()
+    for (const [i, stage] of this.#stages.entries()) {
+      const bytes = (stage as Partial<Overrun>).after ?? 0
+      if (bytes > 0) return { bytes, coding: codings[i] }
+    }
+    return undefined
+  }
+
   /** Abandon decoding (the transfer failed). */
   destroy(): void {
     for (const stage of this.#stages) stage.destroy()
@@ -375,8 +394,15 @@ const OWN_END_QUIET_MS = 250
  * (at least `need` of them), flush what they hold at the body's end (`flushing`) where Z_FINISH
  * or BROTLI_OPERATION_FINISH would fail and drop it.
  */
-class ToItsEnd extends Transform implements Unterminated {
+class ToItsEnd extends Transform implements Unterminated, Overrun {
   unterminated = false
+  /** Bytes given to `#inner`: those it did not read once ended came after its stream's end. */
+  #fed = 0
+
+  /** Bytes after the stream's end, not decoded (Node's decoders end there and drop the rest). */
+  get after(): number {
+    return this.#innerDone ? this.#fed - (this.#inner as unknown as { bytesWritten: number }).bytesWritten : 0
+  }
   /** The stream was found ended where it decoded to the size watched for (see `watchEnd`). */
   atOwnEnd = false
   /** What `watchEnd` was given; `#ender` is made with `#inner` when it was. */
@@ -499,6 +525,7 @@ class ToItsEnd extends Transform implements Unterminated {
     if (!this.#probeDone && !this.#probe!.writableEnded) this.#probe!.write(chunk)
     if (this.#enderState === 'fed') this.#ender?.write(chunk)
     this.poke()
+    this.#fed += chunk.length
     if (this.#inner.write(chunk)) done()
     else this.#inner.once('drain', () => done())
   }
@@ -759,7 +786,7 @@ export class ZstdWalk {
  * pagespeed-ngx#456); wget2 and aria2 decode the body once. The rest is then given as it comes,
  * and checked as any image. Otherwise the coding is decoded by the decoder its head calls for.
  */
-class Layer extends Transform implements Unterminated, Checked, Pieces {
+class Layer extends Transform implements Unterminated, Checked, Pieces, Overrun {
   readonly #coding: string
   #head: Buffer[] = []
   #headBytes = 0
@@ -778,6 +805,10 @@ class Layer extends Transform implements Unterminated, Checked, Pieces {
 
   get pieces(): number {
     return (this.#inner as Partial<Pieces> | undefined)?.pieces ?? 1
+  }
+
+  get after(): number {
+    return (this.#inner as Partial<Overrun> | undefined)?.after ?? 0
   }
 
   get mismatches(): readonly string[] {
@@ -857,6 +888,11 @@ interface Unterminated {
   unterminated: boolean
 }
 
+/** A decoding stage that can tell bytes which came after its stream's end, not decoded (see `BodyDecoder.overrun`). */
+interface Overrun {
+  readonly after: number
+}
+
 /** A decoding stage whose stream comes in pieces that each end (see `BodyDecoder.endsOnce`): how many began. */
 interface Pieces {
   readonly pieces: number
@@ -919,8 +955,10 @@ const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
  * A mismatch is noted (`mismatches`), not thrown: the caller weighs it as a stated checksum
  * (browsers ignore the trailer, and some servers write a wrong one every time, okhttp#4850).
  */
-class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
+class GzipMembers extends Transform implements Unterminated, Checked, Pieces, Overrun {
   unterminated = false
+  /** Bytes after the last member that begin no other (see `BodyDecoder.overrun`). */
+  after = 0
   mismatches: string[] = []
   /** Called when a member's trailer has been read and checked (see `BodyDecoder.onOwnEnd`). */
   onOwnEnd: (() => void) | undefined
@@ -951,6 +989,7 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.#ignoring) {
+      this.after += chunk.length
       done()
       return
     }
@@ -1013,6 +1052,7 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
           if (this.#members === 0) throw zlibError('Z_DATA_ERROR', 'incorrect header check')
           // Not another member: what a server appended after the body.
           this.#ignoring = true
+          this.after += this.#pending.length
           this.#pending = Buffer.alloc(0)
           return
         }
@@ -1090,6 +1130,8 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces {
     if (this.#stage === 'trailer' && !this.#ignoring) this.unterminated = true
     // Cut inside the header of another member (gzip's magic begun): not an end either.
     if (this.#stage === 'header' && !this.#ignoring && this.#pending[0] === 0x1f) this.unterminated = true
+    // One byte after the last member, too few to tell: no member's magic, so bytes appended.
+    else if (this.#stage === 'header' && !this.#ignoring) this.after += this.#pending.length
     done()
   }
 }

@@ -229,6 +229,11 @@ class Transfer {
   staleReplays = 0
   /** The body's gzip or deflate stream ended without its own end (see `BodyDecoder.unterminated`). */
   unterminated = false
+  /**
+   * Bytes came after the body's coded stream ended, not decoded (see `BodyDecoder.overrun`), said
+   * as why its end is unmarked: neither that end nor the framing's marks where the image ends.
+   */
+  overrun: string | undefined
   /** The body was chunked, and the connection closed before its last chunk (see `endedByClose`). */
   closedEarly = false
   /**
@@ -1165,6 +1170,7 @@ async function receiveBody(
   const exchange = t.exchange!
   const file = new PartFile(t.part, decision.at)
   t.unterminated = false
+  t.overrun = undefined
   t.closedEarly = false
   t.codingEnded = false
   t.codingMarked = false
@@ -1561,6 +1567,7 @@ async function receiveBody(
           throw error
         })
       t.unterminated = decoder.unterminated
+      t.overrun = overrunNote(decoder.overrun)
       if (atLength && t.unterminated) t.endedAtLength = true
       if (t.endedAtLength) t.pastLength = decision.length
       // A coded stream that reached its own end marks where the body ends, whatever the connection
@@ -1569,7 +1576,7 @@ async function receiveBody(
       t.codingEnded = received > 0 && !decoder.identity && !decoder.unterminated
       // Where gzip members or zstd frames followed one another, the last one's end is no more
       // the body's than the others' were: a cut between two of them ends as cleanly.
-      t.codingMarked = t.codingEnded && decoder.endsOnce
+      t.codingMarked = t.codingEnded && decoder.endsOnce && t.overrun === undefined
       settleAsCame()
       if (t.codingMarked) {
         t.closedEarly = false
@@ -1839,6 +1846,14 @@ function endedShort(t: Transfer, error: unknown, decision: Receive, received: nu
 }
 
 /**
+ * Why a decoded body's end is unmarked where bytes came after its coded stream's end (see
+ * `BodyDecoder.overrun`), or `undefined` where none did.
+ */
+export const overrunNote = (overrun: { bytes: number; coding: string } | undefined): string | undefined =>
+  overrun &&
+  `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or bytes the server appended)`
+
+/**
  * Whether an encoded body that stopped short of its `Content-Length` `length` (the connection
  * closed, or kept silent) is whole all the same: its coded stream reached its own end (gzip's
  * trailer, its CRC and size checked) and decoded to exactly that many bytes (`decoded`). The server measured the
@@ -1876,6 +1891,7 @@ function stalledUnframed(t: Transfer, error: unknown, decision: Receive, receive
  */
 const framed = (t: Transfer): boolean =>
   !t.unterminated &&
+  t.overrun === undefined &&
   !t.closedEarly &&
   // A chunked body stalled before its last chunk: its end was not marked (see `stalledUnframed`).
   t.stalled === undefined &&
@@ -1896,9 +1912,11 @@ const verify: Step = async (t) => {
       ? 'the connection closed before the last chunk of the body'
       : t.unterminated
         ? 'its encoded body ends without its own end'
-        : t.stalled !== undefined
-          ? 'the server stopped sending it without ending it'
-          : undefined
+        : t.overrun !== undefined
+          ? t.overrun
+          : t.stalled !== undefined
+            ? 'the server stopped sending it without ending it'
+            : undefined
   // A cache's stored copy is the same to every request it answers from it, `no-cache` asked or
   // not: the same bytes again from it are no second sighting of the file (see `cacheHit`).
   const cached = cacheHit(t.head!.headers)
@@ -1953,7 +1971,13 @@ const verify: Step = async (t) => {
     }
     // A coding that lacked its end too: say so, it is likely where the cut is.
     const coding =
-      t.unterminated && !outcome.reason.includes(incomplete!) ? '; its encoded body ends early too' : ''
+      incomplete !== undefined && outcome.reason.includes(incomplete)
+        ? ''
+        : t.unterminated
+          ? '; its encoded body ends early too'
+          : t.overrun !== undefined
+            ? `; ${t.overrun}`
+            : ''
     // Where the answer marked its own end, the cut is in the server's copy (see `markedWhole`);
     // one read to the close may have been cut on the way: by the proxy it came through, if any
     // (see `cutThrough`), as one short of its length.
