@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import type { ImgpullError } from '../src/errors.js'
-import { BodyDecoder, opensAsMarkup, undecodable, ZstdWalk } from '../src/fetch/content-encoding.js'
+import { BodyDecoder, opensAsMarkup, Trailing, undecodable, ZstdWalk } from '../src/fetch/content-encoding.js'
 import { codingsOf, judge, unknownCodings } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
@@ -1643,6 +1643,20 @@ test('gzip in several members marks no end: a GIF cut between two members, read 
 // under a length, a last chunk or a close. gzip took binary bytes after its last member for a
 // cache's trailing newline, as harmless.
 test('bytes after the end of a coded stream mark no end: a GIF whose second half came as a second deflate, Brotli or zlib stream is not kept', async (t) => {
+  // What counts as text a cache appended, and what as a second stream.
+  for (const [bytes, binary] of [
+    [Buffer.from('\n'), false],
+    [Buffer.from('<!-- cached -->\r\n\t'), false],
+    [Buffer.of(0x78, 0x9c), true],
+    [Buffer.of(0x03, 0x00), true],
+    [zlib.brotliCompressSync(Buffer.alloc(100, 7)), true],
+    // An empty Brotli stream is the one byte `;`: let go as text, it decodes to nothing anyway.
+    [zlib.brotliCompressSync(Buffer.alloc(0)), false],
+  ] as const) {
+    const after = new Trailing()
+    after.add(bytes)
+    assert.deepEqual([after.bytes, after.binary], [bytes.length, binary], bytes.toString('hex'))
+  }
   const frames = [0, 1, 2].map(() => ({ width: 40, height: 30, data: 3000 }))
   const gif = forgedGif({ width: 40, height: 30 }, frames)
   // The first stream ends after the first frame (19 bytes of header and colour table, 3,024 of frame).
@@ -1655,6 +1669,15 @@ test('bytes after the end of a coded stream mark no end: a GIF whose second half
     // One stream of the whole GIF and a cache's newline after it: the GIF shows its own end.
     'whole-zlib-newline': ['deflate', Buffer.concat([zlib.deflateSync(gif), Buffer.from('\n')])],
     'whole-br-newline': ['br', Buffer.concat([zlib.brotliCompressSync(gif), Buffer.from('\n')])],
+    // Text after the stream is a cache's, let go: the stream's end still marks a GIF's without its trailer.
+    'notrailer-gzip-comment': [
+      'gzip',
+      Buffer.concat([zlib.gzipSync(gif.subarray(0, -1)), Buffer.from('<!-- cached -->\n')]),
+    ],
+    'notrailer-raw-newline': [
+      'deflate',
+      Buffer.concat([zlib.deflateRawSync(gif.subarray(0, -1)), Buffer.from('\r\n')]),
+    ],
   }
   const framings = ['length', 'chunked', 'close']
   const raw = await startRawServer((socket) => {
@@ -1700,7 +1723,12 @@ test('bytes after the end of a coded stream mark no end: a GIF whose second half
           paths.filter((p) => p.startsWith('/whole-')),
           gif,
         )
-        for (const path of paths.filter((p) => !p.startsWith('/whole-'))) {
+        keptWhole(
+          results,
+          paths.filter((p) => p.startsWith('/notrailer-')),
+          gif.subarray(0, -1),
+        )
+        for (const path of paths.filter((p) => !/^\/(whole|notrailer)-/.test(p))) {
           const r = results.get(path)!
           assert.equal(r.error, 'truncated', `${path}: ${r.status} ${r.message}`)
           assert.match(

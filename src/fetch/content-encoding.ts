@@ -331,20 +331,21 @@ export class BodyDecoder {
   }
 
   /**
-   * After `end`: bytes that came after a coded stream's own end and were not decoded, and the
-   * coding whose stream it was, or `undefined`. A deflate or Brotli stream has one end, and gzip
-   * data after its last member no more members: what follows is a second stream joined on (a
-   * server that compresses each write, or files compressed apart and concatenated), which curl
-   * refuses and wget2 and urllib3 drop, or bytes a server appended (a cache's newline). The image
-   * decoded is then no more than the first stream's, whatever its framing said: only its own
-   * structure can show that it is whole (see `Transfer.overrun` in download.ts).
+   * After `end`: binary bytes that came after a coded stream's own end and were not decoded (how
+   * many), and the coding whose stream it was, or `undefined`. A deflate or Brotli stream has one
+   * end, and gzip data after its last member no more members: binary bytes there are a second
+   * stream joined on (a server that compresses each write, files compressed apart and
+   * concatenated), which curl refuses and wget2 and urllib3 drop. The image decoded is then no
+   * more than the first stream's, whatever its framing said: only its own structure can show that
+   * it is whole (see `Transfer.overrun` in download.ts). Text there (a cache's newline or HTML
+   * comment, see `Trailing`) is let go, as before.
    */
   get overrun(): { bytes: number; coding: string } | undefined {
     if (this.identity) return undefined
     const codings = [...this.#codings].reverse()
     for (const [i, stage] of this.#stages.entries()) {
-      const bytes = (stage as Partial<Overrun>).after ?? 0
-      if (bytes > 0) return { bytes, coding: codings[i] }
+      const after = (stage as Partial<Overrun>).after
+      if (after?.binary) return { bytes: after.bytes, coding: codings[i] }
     }
     return undefined
   }
@@ -396,13 +397,11 @@ const OWN_END_QUIET_MS = 250
  */
 class ToItsEnd extends Transform implements Unterminated, Overrun {
   unterminated = false
-  /** Bytes given to `#inner`: those it did not read once ended came after its stream's end. */
-  #fed = 0
-
-  /** Bytes after the stream's end, not decoded (Node's decoders end there and drop the rest). */
-  get after(): number {
-    return this.#innerDone ? this.#fed - (this.#inner as unknown as { bytesWritten: number }).bytesWritten : 0
-  }
+  /** Bytes after the stream's end, not decoded: Node's decoders end there and drop the rest. */
+  readonly after = new Trailing()
+  /** Input given to `#inner` from byte `#sentFrom` of the body on, not yet known to be read. */
+  #sent: Buffer[] = []
+  #sentFrom = 0
   /** The stream was found ended where it decoded to the size watched for (see `watchEnd`). */
   atOwnEnd = false
   /** What `watchEnd` was given; `#ender` is made with `#inner` when it was. */
@@ -488,12 +487,19 @@ class ToItsEnd extends Transform implements Unterminated, Overrun {
       }
       chunk = this.#head
       const make = this.#make(chunk)
-      this.#inner = make(this.#flushing())
-      this.#inner.on('data', (data: Buffer) => {
-        if (!this.push(data)) this.#inner!.pause()
+      const inner = make(this.#flushing())
+      this.#inner = inner
+      const read = () => (inner as unknown as { bytesWritten: number }).bytesWritten
+      inner.on('data', (data: Buffer) => {
+        while (this.#sent.length && this.#sentFrom + this.#sent[0].length <= read())
+          this.#sentFrom += this.#sent.shift()!.length
+        if (!this.push(data)) inner.pause()
       })
-      this.#inner.on('error', (error) => this.destroy(error))
-      this.#inner.on('end', () => {
+      inner.on('error', (error) => this.destroy(error))
+      inner.on('end', () => {
+        // The input it did not read: what came after the stream's end.
+        this.after.add(Buffer.concat(this.#sent).subarray(read() - this.#sentFrom))
+        this.#sent = []
         this.#innerDone = true
         this.#ended()
       })
@@ -522,10 +528,16 @@ class ToItsEnd extends Transform implements Unterminated, Overrun {
         this.#ended()
       })
     }
+    if (this.#innerDone) {
+      // The stream has ended: nothing more is decoded (see `after`).
+      this.after.add(chunk)
+      done()
+      return
+    }
     if (!this.#probeDone && !this.#probe!.writableEnded) this.#probe!.write(chunk)
     if (this.#enderState === 'fed') this.#ender?.write(chunk)
     this.poke()
-    this.#fed += chunk.length
+    this.#sent.push(chunk)
     if (this.#inner.write(chunk)) done()
     else this.#inner.once('drain', () => done())
   }
@@ -807,8 +819,8 @@ class Layer extends Transform implements Unterminated, Checked, Pieces, Overrun 
     return (this.#inner as Partial<Pieces> | undefined)?.pieces ?? 1
   }
 
-  get after(): number {
-    return (this.#inner as Partial<Overrun> | undefined)?.after ?? 0
+  get after(): Trailing | undefined {
+    return (this.#inner as Partial<Overrun> | undefined)?.after
   }
 
   get mismatches(): readonly string[] {
@@ -890,8 +902,28 @@ interface Unterminated {
 
 /** A decoding stage that can tell bytes which came after its stream's end, not decoded (see `BodyDecoder.overrun`). */
 interface Overrun {
-  readonly after: number
+  readonly after: Trailing | undefined
 }
+
+/**
+ * Bytes that came after a coded stream's end: how many, and whether any is other than printable
+ * ASCII and white space (`binary`). A cache's newline or HTML comment is text; a second stream
+ * of any coding is binary (deflate and Brotli data is printable about one byte in three, see
+ * `opensAsMarkup`; gzip and zlib open with a byte above 0x7e).
+ */
+export class Trailing {
+  bytes = 0
+  binary = false
+
+  add(chunk: Uint8Array): void {
+    this.bytes += chunk.length
+    if (!this.binary) this.binary = !isText(chunk)
+  }
+}
+
+/** Whether `bytes` are printable ASCII, tabs, line feeds and carriage returns only. */
+export const isText = (bytes: Uint8Array): boolean =>
+  bytes.every((c) => (c >= 0x20 && c <= 0x7e) || c === 0x09 || c === 0x0a || c === 0x0d)
 
 /** A decoding stage whose stream comes in pieces that each end (see `BodyDecoder.endsOnce`): how many began. */
 interface Pieces {
@@ -958,7 +990,7 @@ const MAX_GZIP_HEADER = 10 + 2 + 0xffff + 2 + 4096
 class GzipMembers extends Transform implements Unterminated, Checked, Pieces, Overrun {
   unterminated = false
   /** Bytes after the last member that begin no other (see `BodyDecoder.overrun`). */
-  after = 0
+  readonly after = new Trailing()
   mismatches: string[] = []
   /** Called when a member's trailer has been read and checked (see `BodyDecoder.onOwnEnd`). */
   onOwnEnd: (() => void) | undefined
@@ -989,7 +1021,7 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces, Ov
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.#ignoring) {
-      this.after += chunk.length
+      this.after.add(chunk)
       done()
       return
     }
@@ -1052,7 +1084,7 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces, Ov
           if (this.#members === 0) throw zlibError('Z_DATA_ERROR', 'incorrect header check')
           // Not another member: what a server appended after the body.
           this.#ignoring = true
-          this.after += this.#pending.length
+          this.after.add(this.#pending)
           this.#pending = Buffer.alloc(0)
           return
         }
@@ -1131,7 +1163,7 @@ class GzipMembers extends Transform implements Unterminated, Checked, Pieces, Ov
     // Cut inside the header of another member (gzip's magic begun): not an end either.
     if (this.#stage === 'header' && !this.#ignoring && this.#pending[0] === 0x1f) this.unterminated = true
     // One byte after the last member, too few to tell: no member's magic, so bytes appended.
-    else if (this.#stage === 'header' && !this.#ignoring) this.after += this.#pending.length
+    else if (this.#stage === 'header' && !this.#ignoring) this.after.add(this.#pending)
     done()
   }
 }

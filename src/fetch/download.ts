@@ -1851,7 +1851,7 @@ function endedShort(t: Transfer, error: unknown, decision: Receive, received: nu
  */
 export const overrunNote = (overrun: { bytes: number; coding: string } | undefined): string | undefined =>
   overrun &&
-  `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or bytes the server appended)`
+  `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or binary bytes the server appended)`
 
 /**
  * Whether an encoded body that stopped short of its `Content-Length` `length` (the connection
