@@ -11,11 +11,12 @@ import { codingsOf, judge, unknownCodings } from '../src/fetch/judge.js'
 import { pull } from '../src/index.js'
 import type { Options } from '../src/options.js'
 import type { Result } from '../src/types.js'
-import { makeCerts } from './support/certs.js'
+import { makeCerts, tlsPair } from './support/certs.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { forgedGif } from './support/forged-headers.js'
 import { startH2Server } from './support/h2-server.js'
 import { makeImage } from './support/images.js'
+import { frames, startRawH2Server } from './support/raw-h2-server.js'
 import { startRawServer } from './support/raw-server.js'
 import { BODY_PATHS } from './support/resume.js'
 import { type Route, type RouteServer, startRouteServer } from './support/route-server.js'
@@ -2192,6 +2193,96 @@ test("over HTTP/2, a deflate or Brotli body whose Content-Length is its decoded 
     assert.equal(h2.perConnection()[0]?.protocol, 'h2')
     keptWhole(results, ['/br', '/deflate'], jpg)
     assert.ok(took < 8_000, `judged at the coding's end, not at the 20 s idle timeout: took ${took} ms`)
+  } finally {
+    await h2.close()
+  }
+})
+
+// over HTTP/1.1 a close or a reset after a coded stream's own end leaves the body whole; over
+// HTTP/2 a stream the server reset with an error code (CANCEL, INTERNAL_ERROR: a proxy that resets
+// a stream it has sent) or a GOAWAY with one, with no length, failed as `network` on every attempt
+// and every rerun, its gzip stream whole and checked.
+test("over HTTP/2, a stream reset or a connection ended with an error after its coded stream's own end, without a length: whole; before that end, the error stands", async () => {
+  const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
+  // Within the 65,535 bytes a stream may take: the raw server keeps no flow-control window.
+  const jpg = makeImage('reset-after-coding', 30_000, 'jpg')
+  const gz = zlib.gzipSync(jpg)
+  const frames3 = [0, 1, 2].map(() => ({ width: 40, height: 30, data: 3000 }))
+  const gif = forgedGif({ width: 40, height: 30 }, frames3)
+  const cut = 19 + 3024
+  const [CANCEL, INTERNAL_ERROR] = [8, 2]
+  /** Per case: its content type, coding, the coded body, how it ends, and what it is whole. */
+  const cases: Record<
+    string,
+    [string, string, Buffer, 'cancel' | 'internal' | 'goaway', Buffer | undefined]
+  > = {
+    'gzip-cancel': ['image/jpeg', 'gzip', gz, 'cancel', jpg],
+    'gzip-internal-error': ['image/jpeg', 'gzip', gz, 'internal', jpg],
+    'gzip-goaway-error': ['image/jpeg', 'gzip', gz, 'goaway', jpg],
+    'br-cancel': ['image/jpeg', 'br', zlib.brotliCompressSync(jpg), 'cancel', jpg],
+    // Whole where only its coding shows it.
+    'gif-without-trailer-gzip-cancel': [
+      'image/gif',
+      'gzip',
+      zlib.gzipSync(gif.subarray(0, -1)),
+      'cancel',
+      gif.subarray(0, -1),
+    ],
+    // Its coding cut, or ended where another piece may follow: the reset stands.
+    'gzip-cut-cancel': ['image/jpeg', 'gzip', gz.subarray(0, gz.length >> 1), 'cancel', undefined],
+    'gif-two-members-cancel': [
+      'image/gif',
+      'gzip',
+      Buffer.concat([zlib.gzipSync(gif.subarray(0, cut)), zlib.gzipSync(gif.subarray(cut, cut + 3024))]),
+      'cancel',
+      undefined,
+    ],
+    'gif-two-zlib-streams-cancel': [
+      'image/gif',
+      'deflate',
+      Buffer.concat([zlib.deflateSync(gif.subarray(0, cut)), zlib.deflateSync(gif.subarray(cut))]),
+      'cancel',
+      undefined,
+    ],
+  }
+  let current = ''
+  const h2 = await startRawH2Server(
+    tlsPair(certs.good),
+    (stream, _index, socket) => {
+      const [type, coding, body, end] = cases[current]
+      const head = frames.headers(stream, [
+        [':status', '200'],
+        ['content-type', type],
+        ['content-encoding', coding],
+      ])
+      const ending =
+        end === 'goaway'
+          ? frames.goaway(stream, INTERNAL_ERROR)
+          : frames.rstStream(stream, end === 'cancel' ? CANCEL : INTERNAL_ERROR)
+      // Once the answer is in: a reset in the same read as its HEADERS fails it before it began.
+      setTimeout(() => socket.write(ending), 100)
+      return [...head, ...frames.data(stream, body, { end: false })]
+    },
+    (_req, res) => res.end(),
+  )
+  try {
+    for (const [name, [, , , , whole]] of Object.entries(cases)) {
+      current = name
+      let result: Result | undefined
+      for await (const r of pull([h2.url(`/${name}`)], {
+        out: join(dir, `h2-reset-after-coding-${name}`),
+        journal: false,
+        retries: 0,
+        caCert: certs.ca,
+      }))
+        result = r
+      if (whole) keptWhole(new Map([[name, result!]]), [name], whole)
+      else {
+        assert.equal(result?.error, 'network', `${name}: ${result?.status} ${result?.message}`)
+        assert.match(result!.message!, /NGHTTP2_CANCEL/, name)
+      }
+    }
+    assert.ok(h2.seen.h2 >= Object.keys(cases).length)
   } finally {
     await h2.close()
   }

@@ -1485,6 +1485,8 @@ async function receiveBody(
   let ended = false
   /** An encoded body ended short of its length, and decoded to it (see `lengthOfDecoded`). */
   let decodedWhole = false
+  /** What ended an encoded body without a length: the failure, unless its coding marked its end (see `endedUnframed`). */
+  let endedBy: unknown
   try {
     try {
       await exchange.consume(take)
@@ -1502,6 +1504,7 @@ async function receiveBody(
       } else if ((!whole || t.cancel.aborted) && !afterLastChunk(t, error, exchange.socket)) {
         if (decoder && endedShort(t, error, decision, received)) shortOfLength = error
         else if (stalledUnframed(t, error, decision, received)) t.stalled = error
+        else if (decoder && endedUnframed(t, error, decision, received)) endedBy = error
         else if (!endedByClose(t, error, decision, received)) throw error
         // Closed inside a chunk, its size line promising more: a cut, as one short of a length is.
         else if (chunkLeftAtClose(exchange.socket) !== undefined) throw error
@@ -1577,6 +1580,7 @@ async function receiveBody(
       // Where gzip members or zstd frames followed one another, the last one's end is no more
       // the body's than the others' were: a cut between two of them ends as cleanly.
       t.codingMarked = t.codingEnded && decoder.endsOnce && t.overrun === undefined
+      if (endedBy !== undefined && !t.codingMarked) throw endedBy
       settleAsCame()
       if (t.codingMarked) {
         t.closedEarly = false
@@ -1783,6 +1787,20 @@ export function endedAtLength(code: string, http2: boolean): boolean {
       code === 'ERR_HTTP2_SESSION_ERROR' ||
       code === 'UND_ERR_BODY_TIMEOUT')
   )
+}
+
+/**
+ * Whether `error`, over HTTP/2, ended an encoded body without a length after some bytes the way it
+ * ends one at its length (see `endedAtLength`): the stream reset with any code (INTERNAL_ERROR,
+ * CANCEL), the session failing under it, a GOAWAY with an error. Such a body is whole where its
+ * coded stream reached its own end in one piece (`codingMarked`: gzip's trailer, its CRC-32 and
+ * size checked), as over HTTP/1.1 a close or a reset after it ends it; else `error` stands.
+ * A gzip'd image so reset failed as `network` on every attempt and every rerun.
+ */
+function endedUnframed(t: Transfer, error: unknown, decision: Receive, received: number): boolean {
+  if (t.cancel.aborted || received === 0 || decision.length !== undefined || t.head!.http2 !== true)
+    return false
+  return endedAtLength(errorCode(error), true) && errorCode(error) !== 'UND_ERR_BODY_TIMEOUT'
 }
 
 /**
