@@ -2201,8 +2201,9 @@ test("over HTTP/2, a deflate or Brotli body whose Content-Length is its decoded 
 // over HTTP/1.1 a close or a reset after a coded stream's own end leaves the body whole; over
 // HTTP/2 a stream the server reset with an error code (CANCEL, INTERNAL_ERROR: a proxy that resets
 // a stream it has sent) or a GOAWAY with one, with no length, failed as `network` on every attempt
-// and every rerun, its gzip stream whole and checked.
-test("over HTTP/2, a stream reset or a connection ended with an error after its coded stream's own end, without a length: whole; before that end, the error stands", async () => {
+// and every rerun, its gzip stream whole and checked; with a length that is the decoded size, any
+// reset (NO_ERROR too) failed as `truncated`, where END_STREAM or a stream left open kept it.
+test("over HTTP/2, a stream reset or a connection ended with an error after its coded stream's own end: whole without a length or where the length is the decoded size; before that end, the reset stands", async () => {
   const certs = makeCerts(await mkdtemp(join(dir, 'certs-')))
   // Within the 65,535 bytes a stream may take: the raw server keeps no flow-control window.
   const jpg = makeImage('reset-after-coding', 30_000, 'jpg')
@@ -2210,11 +2211,11 @@ test("over HTTP/2, a stream reset or a connection ended with an error after its 
   const frames3 = [0, 1, 2].map(() => ({ width: 40, height: 30, data: 3000 }))
   const gif = forgedGif({ width: 40, height: 30 }, frames3)
   const cut = 19 + 3024
-  const [CANCEL, INTERNAL_ERROR] = [8, 2]
-  /** Per case: its content type, coding, the coded body, how it ends, and what it is whole. */
+  const [NO_ERROR, CANCEL, INTERNAL_ERROR] = [0, 8, 2]
+  /** Per case: its content type, coding, the coded body, how it ends, what it is whole, its Content-Length. */
   const cases: Record<
     string,
-    [string, string, Buffer, 'cancel' | 'internal' | 'goaway', Buffer | undefined]
+    [string, string, Buffer, 'cancel' | 'internal' | 'goaway' | 'no-error', Buffer | undefined, number?]
   > = {
     'gzip-cancel': ['image/jpeg', 'gzip', gz, 'cancel', jpg],
     'gzip-internal-error': ['image/jpeg', 'gzip', gz, 'internal', jpg],
@@ -2228,7 +2229,18 @@ test("over HTTP/2, a stream reset or a connection ended with an error after its 
       'cancel',
       gif.subarray(0, -1),
     ],
+    // A length that is the decoded size (measured before compressing): met by what the coding decoded to.
+    'gzip-decoded-length-cancel': ['image/jpeg', 'gzip', gz, 'cancel', jpg, jpg.length],
+    'gzip-decoded-length-no-error': ['image/jpeg', 'gzip', gz, 'no-error', jpg, jpg.length],
     // Its coding cut, or ended where another piece may follow: the reset stands.
+    'gzip-decoded-length-cut-cancel': [
+      'image/jpeg',
+      'gzip',
+      gz.subarray(0, 9000),
+      'cancel',
+      undefined,
+      jpg.length,
+    ],
     'gzip-cut-cancel': ['image/jpeg', 'gzip', gz.subarray(0, gz.length >> 1), 'cancel', undefined],
     'gif-two-members-cancel': [
       'image/gif',
@@ -2248,20 +2260,20 @@ test("over HTTP/2, a stream reset or a connection ended with an error after its 
   let current = ''
   const h2 = await startRawH2Server(
     tlsPair(certs.good),
-    (stream, _index, socket) => {
-      const [type, coding, body, end] = cases[current]
+    (stream) => {
+      const [type, coding, body, end, , length] = cases[current]
       const head = frames.headers(stream, [
         [':status', '200'],
         ['content-type', type],
         ['content-encoding', coding],
+        ...(length === undefined ? [] : [['content-length', String(length)] as [string, string]]),
       ])
       const ending =
         end === 'goaway'
           ? frames.goaway(stream, INTERNAL_ERROR)
-          : frames.rstStream(stream, end === 'cancel' ? CANCEL : INTERNAL_ERROR)
-      // Once the answer is in: a reset in the same read as its HEADERS fails it before it began.
-      setTimeout(() => socket.write(ending), 100)
-      return [...head, ...frames.data(stream, body, { end: false })]
+          : frames.rstStream(stream, { cancel: CANCEL, internal: INTERNAL_ERROR, 'no-error': NO_ERROR }[end])
+      // Right after the body, as a proxy sends it: before its coding's end is decoded.
+      return [...head, ...frames.data(stream, body, { end: false }), ending]
     },
     (_req, res) => res.end(),
   )
@@ -2278,8 +2290,13 @@ test("over HTTP/2, a stream reset or a connection ended with an error after its 
         result = r
       if (whole) keptWhole(new Map([[name, result!]]), [name], whole)
       else {
-        assert.equal(result?.error, 'network', `${name}: ${result?.status} ${result?.message}`)
-        assert.match(result!.message!, /NGHTTP2_CANCEL/, name)
+        // Without a length, the reset as it came; short of one, where it cut the body.
+        const [error, words] =
+          cases[name][5] === undefined
+            ? ['network', /NGHTTP2_CANCEL/]
+            : ['truncated', /reset \(CANCEL\) after 9000 of 30000 bytes/]
+        assert.equal(result?.error, error, `${name}: ${result?.status} ${result?.message}`)
+        assert.match(result!.message!, words, name)
       }
     }
     assert.ok(h2.seen.h2 >= Object.keys(cases).length)

@@ -32,14 +32,7 @@ import {
   digestUnanswered,
 } from './digest-auth.js'
 import { type Body, type Cancel, Exchange } from './exchange.js'
-import {
-  asksToSlowDown,
-  http2Cut,
-  http2ErrorCode,
-  isRefusedStream,
-  neverSent,
-  PROTOCOL_ERROR,
-} from './http2-errors.js'
+import { asksToSlowDown, http2Cut, isRefusedStream, neverSent } from './http2-errors.js'
 import {
   appliedCodings,
   chunkedLast,
@@ -1528,18 +1521,19 @@ async function receiveBody(
       ) {
         const length = decision.length
         let codingEnded = false
-        // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length.
+        // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length,
+        // or ended cleanly short of it: an HTTP/2 stream the server reset with NO_ERROR, which Node
+        // ends as if END_STREAM had come (see undici.ts `failResetUnended`). A gzip'd image whose
+        // length is its decoded size so reset failed as `truncated` on every attempt.
         ended = true
-        const whole =
-          (shortOfLength !== undefined || rangeLength) &&
-          (await decoder.end().then(
-            () => {
-              // Or it was not coded at all (a coding named, not applied): plain bytes.
-              codingEnded = !decoder!.unterminated
-              return lengthOfDecoded(decoder!, check.bytes, length)
-            },
-            () => false,
-          ))
+        const whole = await decoder.end().then(
+          () => {
+            // Or it was not coded at all (a coding named, not applied): plain bytes.
+            codingEnded = !decoder!.unterminated
+            return lengthOfDecoded(decoder!, check.bytes, length)
+          },
+          () => false,
+        )
         decodedWhole = whole
         // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block),
         // or its bytes were never coded, short of the length: judged as plain bytes short of theirs
@@ -1846,8 +1840,9 @@ export function encodedLimit(maxSize: number): number {
 
 /**
  * Whether an encoded body's transfer stopped short of its `Content-Length` (the connection closed,
- * kept silent past the idle timeout, or, over HTTP/2, the stream was reset with PROTOCOL_ERROR:
- * nghttp2's answer to a stream that ends short of its length, RFC 9113 §8.1.1), after some bytes:
+ * kept silent past the idle timeout, or, over HTTP/2, the stream was reset: with PROTOCOL_ERROR,
+ * nghttp2's answer to a stream that ends short of its length, RFC 9113 §8.1.1, or by the server
+ * with any code, CANCEL or INTERNAL_ERROR, as over HTTP/1.1 a close ends it), after some bytes:
  * the length may be the decoded body's (see `lengthOfDecoded`). The close of an answer not kept
  * alive (`Connection: close`, or HTTP/1.0's: Python's http.server) comes in undici's other words:
  * it finishes the parser there and blames the length (client-h1.js `onHttpSocketEnd`).
@@ -1856,8 +1851,7 @@ function endedShort(t: Transfer, error: unknown, decision: Receive, received: nu
   if (t.cancel.aborted || received === 0 || decision.length === undefined || received >= decision.length)
     return false
   const code = errorCode(error)
-  if (code === 'ERR_HTTP2_STREAM_ERROR')
-    return t.head!.http2 === true && http2ErrorCode(error) === PROTOCOL_ERROR
+  if (code === 'ERR_HTTP2_STREAM_ERROR') return t.head!.http2 === true
   return (
     connectionEnded(code) || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
   )
