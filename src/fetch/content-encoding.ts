@@ -335,10 +335,11 @@ export class BodyDecoder {
    * many), and the coding whose stream it was, or `undefined`. A deflate or Brotli stream has one
    * end, and gzip data after its last member no more members: binary bytes there are a second
    * stream joined on (a server that compresses each write, files compressed apart and
-   * concatenated), which curl refuses and wget2 and urllib3 drop. The image decoded is then no
-   * more than the first stream's, whatever its framing said: only its own structure can show that
-   * it is whole (see `Transfer.overrun` in download.ts). Text there (a cache's newline or HTML
-   * comment, see `Trailing`) is let go, as before.
+   * concatenated: "quite common in practice", whatwg/compression#47), which curl refuses (curl#2068:
+   * bytes after the end are its write error) and wget2 and urllib3 drop. The image decoded is then
+   * no more than the first stream's, whatever its framing said: only its own structure can show
+   * that it is whole (see `Transfer.overrun` in download.ts). Text there (a cache's newline or
+   * HTML comment, see `Trailing`) is let go, as before.
    */
   get overrun(): { bytes: number; coding: string } | undefined {
     if (this.identity) return undefined
