@@ -509,7 +509,12 @@ async function writeRunReport(paths: Layout, journal: Journal): Promise<void> {
   ])
   await writeReport(
     paths.out,
-    reportInput(paths, { records: () => journal.records(), run, samples: journal.samples(run.id) }),
+    reportInput(paths, {
+      records: () => journal.records(),
+      credited: () => journal.credited(),
+      run,
+      samples: journal.samples(run.id),
+    }),
   )
 }
 

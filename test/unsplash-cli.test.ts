@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -158,6 +158,14 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       credits,
     )
     assert.ok(!(await everything(out)).includes(KEY), 'the key is in no file of the output folder')
+    // The report credits them too, as the run wrote it and as `imgpull report` writes it again
+    // (its credits are read apart from the rest of the journal).
+    const credited = /data-figure="credits">45 photos from Unsplash, credited to the photographers/
+    assert.match(await readFile(join(out, 'report.html'), 'utf8'), credited)
+    await rm(join(out, 'report.html'))
+    const report = await runCli(['report', out])
+    assert.equal(report.code, 0, report.stderr)
+    assert.match(await readFile(join(out, 'report.html'), 'utf8'), credited)
 
     // A rerun: everything is done, so no API call at all and no second tracking call.
     const again = await unsplash(['search', 'mountain', 'lake', '--limit', '45', '-o', out])

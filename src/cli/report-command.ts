@@ -58,7 +58,12 @@ async function report(
   const running = FolderLock.holder(paths, Database) !== undefined
   const input = reportInput(
     paths,
-    { records: () => journal.records(), run, samples: journal.samples(run.id) },
+    {
+      records: () => journal.records(),
+      credited: () => journal.credited(),
+      run,
+      samples: journal.samples(run.id),
+    },
     Date.now(),
     running,
   )

@@ -74,6 +74,8 @@ export interface Journal {
   flush(): void
   /** Every record, in the order jobs were first planned. */
   records(): Iterable<JobRecord>
+  /** The records among which the report finds Unsplash credits: `records()`, or fewer (those that may hold one). */
+  credited(): Iterable<JobRecord>
   /** Every record as its manifest line (see `manifestLine`), in the same order. */
   manifestLines(): Iterable<string>
   /** Say what this run is (its command line, for the report). */
@@ -166,6 +168,10 @@ export class MemoryJournal implements Journal {
 
   records() {
     return this.#byKey.values()
+  }
+
+  credited() {
+    return this.records()
   }
 
   *manifestLines() {

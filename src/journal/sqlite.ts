@@ -100,13 +100,22 @@ function fromRow(row: Row): JobRecord {
   return fromValues(FIELDS.map(([, c]) => row[c] ?? null))
 }
 
+/**
+ * The jobs whose record may credit an Unsplash photographer: kept, with a path, and the word
+ * "unsplash" in their `meta` (the report checks `meta.source`). SQLite passes over the others
+ * without a record made of each: the report read a million-row journal twice for its credits.
+ */
+const CREDITED = `state = 'ok' AND path IS NOT NULL AND instr(meta, '"unsplash"') > 0`
+
 /** Rows read per page: keyset pages of raw arrays are read ~5x faster than row objects one by one. */
 const PAGE = 2000
 
-/** Every record, in the order jobs were first planned, a page at a time. */
-function* recordsOf(db: Database.Database): Iterable<JobRecord> {
+/** Every record (of those `where`, an SQL condition, holds for), in the order jobs were first planned, a page at a time. */
+function* recordsOf(db: Database.Database, where = 'true'): Iterable<JobRecord> {
   const page = db
-    .prepare<[number, number], unknown[]>(`SELECT id, ${COLUMNS} FROM jobs WHERE id > ? ORDER BY id LIMIT ?`)
+    .prepare<[number, number], unknown[]>(
+      `SELECT id, ${COLUMNS} FROM jobs WHERE id > ? AND (${where}) ORDER BY id LIMIT ?`,
+    )
     .raw(true)
   for (let last = 0; ; ) {
     const rows = page.all(last, PAGE) as (string | number | null)[][]
@@ -468,6 +477,11 @@ export class SqliteJournal implements Journal {
     yield* recordsOf(this.#db)
   }
 
+  *credited(): Iterable<JobRecord> {
+    this.#commit()
+    yield* recordsOf(this.#db, CREDITED)
+  }
+
   manifestLines(): Iterable<string> {
     this.#commit()
     return manifestLinesOf(this.#db)
@@ -611,9 +625,13 @@ export class JournalReader {
     this.#db = openJournalDb(path, { readonly: true, fileMustExist: true })
   }
 
-  *records(): Iterable<JobRecord> {
-    for (const row of this.#db.prepare<[], Row>('SELECT * FROM jobs ORDER BY id').iterate())
-      yield fromRow(row)
+  records(): Iterable<JobRecord> {
+    return recordsOf(this.#db)
+  }
+
+  /** The records that may credit an Unsplash photographer (see `CREDITED`). */
+  credited(): Iterable<JobRecord> {
+    return recordsOf(this.#db, CREDITED)
   }
 
   /** The latest run, or `undefined` in a journal without one. */

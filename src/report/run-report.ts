@@ -12,6 +12,8 @@ import type { Attribution, QueueFacts, ReportInput, ReportItem } from './html/ty
 /** What a report is made from: the journal's records, the run it describes, that run's samples. */
 export interface ReportSource {
   records(): Iterable<JobRecord>
+  /** The records among which the Unsplash credits are found (a journal's `credited()`); `records()` when left out. */
+  credited?(): Iterable<JobRecord>
   run: RunInfo
   samples: Iterable<HostSample>
 }
@@ -83,7 +85,8 @@ function attribution(records: Iterable<JobRecord>): Attribution[] {
 
 /**
  * The report's input for the folder `paths.out`: every job the journal knows (read as it is
- * rendered, in one pass), the run's times and command, its per-host samples, and Unsplash credits.
+ * rendered, in one pass), the run's times and command, its per-host samples, and Unsplash credits
+ * (read before, from `from.credited()`).
  */
 export function reportInput(
   paths: Layout,
@@ -93,7 +96,7 @@ export function reportInput(
   running = false,
 ): ReportInput {
   const { run } = from
-  const credits = attribution(from.records())
+  const credits = attribution(from.credited?.() ?? from.records())
   // A run with no end recorded is still going (its process holds the folder), or was killed.
   const going = running && run.endedAt === undefined
   return {
