@@ -202,6 +202,46 @@ describe('border pads with the background', () => {
   })
 })
 
+describe('center-crop and border place the image where img2dataset does', () => {
+  /** A PNG whose every pixel tells where it stands: red is its row, green its column (both mod 256). */
+  const rulers = (width: number, height: number) => {
+    const raw = Buffer.alloc(width * height * 3)
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) raw.set([y % 256, x % 256], (y * width + x) * 3)
+    }
+    return sharp(raw, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer()
+  }
+  const spec = (resize: 'center-crop' | 'border', size: number) =>
+    resolveTransformSpec({ resize, size, encode: 'png' })
+
+  it("center-crop cuts an odd excess as albumentations' center_crop and ImageMagick's -gravity center do", async () => {
+    // (301 - 256) // 2 = 22: rows 22 to 277 (sharp's own cover cut 23 to 278), columns 0 to 255 of 257.
+    const tall = await pool.transform(await rulers(256, 301), spec('center-crop', 256))
+    assert.deepEqual((await pixel(tall.bytes!, 0, 0)).slice(0, 2), [22, 0])
+    assert.deepEqual((await pixel(tall.bytes!, 255, 255)).slice(0, 2), [277 % 256, 255])
+    const wide = await pool.transform(await rulers(257, 256), spec('center-crop', 256))
+    assert.deepEqual((await pixel(wide.bytes!, 0, 0)).slice(0, 2), [0, 0])
+    assert.deepEqual((await pixel(wide.bytes!, 255, 255)).slice(0, 2), [255, 255])
+  })
+
+  it('border scales by the sizes keep-ratio-largest makes and pads by half the rest, rounded down', async () => {
+    // 1025x2048 in 1024: 512.5 wide, a tie to the even side as img2dataset's Python rounds it, so
+    // 512 wide at column 256; sharp's own contain made it 513 wide at column 255.
+    const black = await sharp({ create: { width: 1025, height: 2048, channels: 3, background: '#000000' } })
+      .png()
+      .toBuffer()
+    const result = await pool.transform(black, spec('border', 1024))
+    const row = await sharp(result.bytes!)
+      .extract({ left: 0, top: 512, width: 1024, height: 1 })
+      .raw()
+      .toBuffer()
+    const dark = [...Array(1024).keys()].filter((x) => row[x * 3] < 128)
+    assert.deepEqual([dark.length, dark[0], dark.at(-1)], [512, 256, 767])
+  })
+})
+
 describe('encode', () => {
   for (const [encode, format] of [
     ['jpg', 'jpeg'],

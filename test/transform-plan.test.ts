@@ -93,6 +93,12 @@ describe('needsPool', () => {
 })
 
 describe('resizeFor: img2dataset geometry', () => {
+  // The image scaled to `scaled`, then the centre `size`x`size` cut at `left`, `top`, or padded to it.
+  const square =
+    (fit: 'cover' | 'contain') =>
+    (size: number, [width, height]: [number, number], left: number, top: number) =>
+      ({ width: size, height: size, fit, scaled: { width, height }, left, top }) as const
+  const [crop, pad] = [square('cover'), square('contain')]
   // [mode, onlyIfBigger, width, height, size, expected]
   const table: [TransformSpec['resize'], boolean, number, number, number, ReturnType<typeof resizeFor>][] = [
     ['no', false, 1000, 500, 256, undefined],
@@ -115,14 +121,25 @@ describe('resizeFor: img2dataset geometry', () => {
     ['keep-ratio-largest', false, 500, 1000, 256, { width: 128, height: 256, fit: 'fill' }],
     ['keep-ratio-largest', true, 256, 100, 256, undefined],
     ['keep-ratio-largest', false, 10_000, 3, 256, { width: 256, height: 1, fit: 'fill' }], // never 0
-    ['center-crop', false, 1000, 500, 256, { width: 256, height: 256, fit: 'cover' }],
+    ['center-crop', false, 1000, 500, 256, crop(256, [512, 256], 128, 0)],
     ['center-crop', false, 256, 256, 256, undefined],
-    ['center-crop', false, 256, 400, 256, { width: 256, height: 256, fit: 'cover' }], // crop only
+    ['center-crop', false, 256, 400, 256, crop(256, [256, 400], 0, 72)], // crop only
+    // An odd excess is cut a pixel less before than after, as albumentations' center_crop and
+    // ImageMagick's -gravity center cut it: rows 22 to 277, where sharp's own cover cut 23 to 278.
+    ['center-crop', false, 256, 301, 256, crop(256, [256, 301], 0, 22)],
+    ['center-crop', false, 257, 256, 256, crop(256, [257, 256], 0, 0)],
+    ['center-crop', false, 333, 1000, 256, crop(256, [256, 769], 0, 256)], // 768.77
+    ['center-crop', false, 1001, 1000, 500, crop(500, [500, 500], 0, 0)], // 500.5: a tie, to the even side
     ['center-crop', true, 300, 200, 256, undefined], // shortest side not bigger: left whole
-    ['border', false, 1000, 500, 256, { width: 256, height: 256, fit: 'contain' }],
-    ['border', false, 100, 50, 256, { width: 256, height: 256, fit: 'contain' }],
+    ['border', false, 1000, 500, 256, pad(256, [256, 128], 0, 64)],
+    // img2dataset's longest_max_size then pad: 512 wide (a tie, to the even side) at 256, where
+    // sharp's own contain made it 513 at 255.
+    ['border', false, 1025, 2048, 1024, pad(1024, [512, 1024], 256, 0)],
+    ['border', false, 333, 1000, 256, pad(256, [85, 256], 85, 0)],
+    ['border', false, 10_000, 3, 256, pad(256, [256, 1], 0, 127)], // never 0
+    ['border', false, 100, 50, 256, pad(256, [256, 128], 0, 64)],
     ['border', true, 200, 100, 256, undefined], // img2dataset: not enlarged, not padded
-    ['border', true, 300, 100, 256, { width: 256, height: 256, fit: 'contain' }],
+    ['border', true, 300, 100, 256, pad(256, [256, 85], 0, 85)],
   ]
   for (const [resize, resizeOnlyIfBigger, width, height, size, expected] of table) {
     it(`${resize}${resizeOnlyIfBigger ? ' only-if-bigger' : ''} ${width}x${height} to ${size}`, () => {

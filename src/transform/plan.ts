@@ -33,11 +33,24 @@ export interface ImageHeader {
 /** How to reach the output size: `fill` the exact size (ratio kept by the sizes chosen), `cover` then crop the centre, `contain` then pad. */
 export type Fit = 'fill' | 'cover' | 'contain'
 
-export interface Resize {
-  width: number
-  height: number
-  fit: Fit
-}
+/**
+ * A resize, in pixels. `fill`: the image scaled to `width`×`height`. `cover` and `contain`: the
+ * image scaled to `scaled` first (its shortest or longest side to the size, the other rounded as
+ * `fill` rounds it), then the `width`×`height` cut from it at `left`, `top` (`cover`), or it padded
+ * to `width`×`height` with `left` and `top` pixels before it (`contain`). Both offsets are half the
+ * difference rounded down, as img2dataset's albumentations (`center_crop`, `pad`) and ImageMagick's
+ * `-gravity center` place them.
+ */
+export type Resize =
+  | { width: number; height: number; fit: 'fill' }
+  | {
+      width: number
+      height: number
+      fit: 'cover' | 'contain'
+      scaled: { width: number; height: number }
+      left: number
+      top: number
+    }
 
 export type Refusal = 'too-small' | 'bad-aspect-ratio' | 'too-many-pixels'
 
@@ -111,13 +124,18 @@ export function resizeFor(width: number, height: number, spec: TransformSpec): R
   const byShortest = spec.resize === 'keep-ratio' || spec.resize === 'center-crop'
   const reference = byShortest ? Math.min(width, height) : Math.max(width, height)
   if (spec.resizeOnlyIfBigger && reference <= n) return undefined
-  if (spec.resize === 'center-crop' || spec.resize === 'border') {
-    if (width === n && height === n) return undefined
-    return { width: n, height: n, fit: spec.resize === 'center-crop' ? 'cover' : 'contain' }
-  }
   const scale = n / reference
   const w = Math.max(1, roundHalfEven(width * scale))
   const h = Math.max(1, roundHalfEven(height * scale))
+  if (spec.resize === 'center-crop' || spec.resize === 'border') {
+    if (width === n && height === n) return undefined
+    // Scaled by img2dataset's sizes, then cut or padded at img2dataset's place: sharp's own `cover`
+    // and `contain` rounded a tie up (1025x2048 in a 1024 border was 513 wide, not 512) and cut an
+    // odd excess a pixel further (rows 23 to 278 of a 256x301 image, not 22 to 277).
+    const fit = spec.resize === 'center-crop' ? 'cover' : 'contain'
+    const half = (excess: number) => Math.floor(Math.abs(excess) / 2)
+    return { width: n, height: n, fit, scaled: { width: w, height: h }, left: half(w - n), top: half(h - n) }
+  }
   return w === width && h === height ? undefined : { width: w, height: h, fit: 'fill' }
 }
 

@@ -480,8 +480,22 @@ function pipeline(
   if (step.deep) image = image.toColourspace(head.space === 'grey16' && !step.rgb ? 'grey16' : 'rgb16')
   // Written without an alpha channel, a translucent background is the colour it shows over white.
   const background = ALPHA_FORMATS.has(step.format) ? spec.background : opaqueColour(spec.background)
-  if (step.resize) {
-    image = image.resize({ ...step.resize, position: 'centre', background })
+  const resize = step.resize
+  if (resize?.fit === 'fill')
+    image = image.resize({ width: resize.width, height: resize.height, fit: 'fill' })
+  if (resize && resize.fit !== 'fill') {
+    const { scaled, left, top, width, height } = resize
+    image = image.resize({ ...scaled, fit: 'fill' })
+    image =
+      resize.fit === 'cover'
+        ? image.extract({ left, top, width, height })
+        : image.extend({
+            left,
+            top,
+            right: width - scaled.width - left,
+            bottom: height - scaled.height - top,
+            background,
+          })
   }
   if (step.flatten) image = image.flatten({ background })
   image = encoder(image, step.format, spec.quality, step.lossless)
