@@ -3,11 +3,12 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { deflateSync } from 'node:zlib'
 import exif from 'exif-reader'
 import sharp from 'sharp'
 import { TransformPool } from '../src/transform/pool.js'
 import { resolveTransformSpec } from '../src/transform/spec.js'
-import { cmykProfile, fixture, metadataOf, near, pixel } from './fixtures/transform/index.js'
+import { cmykProfile, fixture, greyProfile, metadataOf, near, pixel } from './fixtures/transform/index.js'
 import { pngChunk } from './support/png-chunk.js'
 
 const pool = new TransformPool({ workers: 1 })
@@ -321,6 +322,48 @@ describe('metadata', () => {
       resolveTransformSpec({ resize: 'keep-ratio', size: 80, keepMetadata: true }),
     )
     assert.deepEqual((await metadataOf(kept.bytes!)).icc, (await metadataOf(p3)).icc)
+  })
+
+  it("a grey image's own profile converts it to sRGB padded in a colour, kept with its metadata, or at 16 bits", async () => {
+    // A scanner's linear grey: its 128 is sRGB 188 on screen. sharp converts by a grey profile
+    // only at 8 bits and before anything makes the image RGB: padded in red, kept with its
+    // metadata as WebP (which holds no grey profile) or at 16 bits, it came out 128, unconverted.
+    const withProfile = (png: Buffer) => {
+      const iccp = pngChunk(
+        'iCCP',
+        Buffer.concat([Buffer.from('linear grey\0\0', 'latin1'), deflateSync(greyProfile(1))]),
+      )
+      return Buffer.concat([png.subarray(0, 33), iccp, png.subarray(33)]) // after the signature and IHDR
+    }
+    const grey = (depth: 8 | 16) => {
+      const values =
+        depth === 8 ? new Uint8Array(40 * 20).fill(128) : new Uint16Array(40 * 20).fill(128 * 257)
+      return sharp(values, { raw: { width: 40, height: 20, channels: 1 } })
+        .toColourspace(depth === 8 ? 'b-w' : 'grey16')
+        .png()
+        .toBuffer()
+    }
+    const png8 = withProfile(await grey(8))
+    const png16 = withProfile(await grey(16))
+    const { depth, icc } = await metadataOf(png16)
+    assert.deepEqual([depth, icc?.toString('latin1', 16, 20)], ['ushort', 'GRAY'])
+    assert.ok(near(await pixel(png8, 20, 10), [188, 188, 188], 2)) // sharp shows the 8-bit one right
+    const cases: [Buffer, Parameters<typeof resolveTransformSpec>[0]][] = [
+      [png8, { resize: 'border', size: 60, background: '#ff0000' }],
+      [png8, { resize: 'border', size: 60, background: '#ff0000', encode: 'jpg' }],
+      [png8, { encode: 'webp', keepMetadata: true }],
+      [png8, { resize: 'keep-ratio', size: 10, keepMetadata: true }],
+      [png16, { resize: 'keep-ratio', size: 10 }],
+      [png16, { encode: 'jpg' }],
+    ]
+    for (const [input, options] of cases) {
+      const said = `${input === png8 ? 8 : 16} bits ${JSON.stringify(options)}`
+      const made = await pool.transform(input, resolveTransformSpec(options))
+      assert.ok(near(await pixel(made.bytes!, made.width / 2, made.height / 2), [188, 188, 188], 3), said)
+      const icc = (await metadataOf(made.bytes!)).icc
+      if (icc) assert.equal(icc.toString('latin1', 16, 20), 'RGB ', said) // sRGB attached, never the grey one
+      if (options?.resize === 'border') assert.ok(near(await pixel(made.bytes!, 30, 2), [255, 0, 0], 8), said)
+    }
   })
 
   it("a CMYK photo's profile converts its colours with keepMetadata as without it; sRGB is attached", async () => {

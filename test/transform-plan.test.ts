@@ -282,6 +282,31 @@ describe('plan', () => {
     assert.equal(deep({ bits: 16 }, { encode: 'webp' }), false)
     assert.equal(deep({}, { resize: 'keep-ratio', size: 100 }), false)
   })
+  it('converts a grey image by its own grey profile, read at 8 bits, painted in sRGB by that conversion', () => {
+    const step = (header: Partial<ImageHeader>, options: Partial<TransformSpec>) => {
+      const made = plan({ format: 'png', width: 300, height: 200, ...header }, spec(options), max)
+      return made.action === 'encode' ? [made.greyProfile ?? false, made.rgb, made.deep] : made.action
+    }
+    const table: [Partial<ImageHeader>, Partial<TransformSpec>, unknown][] = [
+      [{ space: 'b-w', profile: 'GRAY' }, { resize: 'border', size: 100 }, [true, false, false]],
+      [
+        { space: 'grey16', profile: 'GRAY', bits: 16 },
+        { resize: 'keep-ratio', size: 100 },
+        [true, false, false],
+      ],
+      [{ space: 'grey16', bits: 16 }, { resize: 'border', size: 100 }, [false, true, true]], // no profile: 16 bits kept
+      [{ space: 'b-w' }, { resize: 'border', size: 100 }, [false, true, false]],
+      [{ space: 'srgb', profile: 'RGB' }, { resize: 'border', size: 100 }, [false, false, false]],
+      [{ space: 'b-w', profile: 'GRAY' }, { encode: 'png' }, 'keep'], // nothing to change: kept, profile and all
+    ]
+    for (const [header, options, expected] of table) {
+      assert.deepEqual(
+        step(header, options),
+        expected,
+        `${JSON.stringify(header)} ${JSON.stringify(options)}`,
+      )
+    }
+  })
   it('writes a lossless WebP written as WebP again losslessly, unless a quality is asked', () => {
     const lossless = (header: Partial<ImageHeader>, options: Partial<TransformSpec>) => {
       const step = plan({ format: 'webp', width: 300, height: 200, ...header }, spec(options), max)

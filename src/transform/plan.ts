@@ -66,7 +66,7 @@ export type Plan =
    * sRGB, as a grey image painted with the background (padded or flattened) must be. `deep`: write
    * 16 bits a sample, as a 16-bit image written as PNG or TIFF keeps them. `lossless`: write a
    * WebP losslessly, as a lossless WebP written as WebP again keeps its pixels unless a quality is
-   * asked.
+   * asked. `greyProfile`: a grey image whose own ICC profile converts it to sRGB (see `plan`).
    */
   | {
       action: 'encode'
@@ -79,6 +79,7 @@ export type Plan =
       height: number
       frames?: number
       lossless?: true
+      greyProfile?: true
     }
 
 /** Formats sharp (libvips as prebuilt for npm) can write; any other becomes PNG when it must be re-encoded. */
@@ -228,6 +229,12 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
   const over = frames === undefined ? undefined : framesOver(out, frames, maxPixels, 'write')
   if (over) return { action: 'refuse', ...over }
   const flatten = header.hasAlpha === true && !ALPHA_FORMATS.has(format)
+  // A grey image's profile (Photoshop's "Dot Gain 20%", a scanner's linear grey) says what its
+  // values look like; sharp converts by it to sRGB only at 8 bits and before anything else makes
+  // the image RGB: padded in a colour, kept with its metadata (no RGB output holds a grey
+  // profile), or 16 bits a sample, its values were written as sRGB without it (a linear grey
+  // 128, shown 188, came out 128). Such an image is read at 8 bits and converted by its profile.
+  const greyProfile = GREY_SPACES.has(header.space ?? '') && header.profile === 'GRAY'
   return {
     action: 'encode',
     format,
@@ -235,10 +242,10 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     flatten,
     // libvips paints a grey image in grey: a red --background padded or flattened as the red's
     // luminance (a mid grey), or as white; in sRGB it is the colour asked.
-    rgb: (flatten || resize?.fit === 'contain') && GREY_SPACES.has(header.space ?? ''),
+    rgb: (flatten || resize?.fit === 'contain') && GREY_SPACES.has(header.space ?? '') && !greyProfile,
     // sharp writes 8 bits a sample unless told: a 16-bit scan or HDR master resized as PNG lost
     // its precision without a word. Formats written at 8 bits (JPEG, WebP, GIF) have no choice.
-    deep: header.bits === 16 && DEEP_FORMATS.has(format),
+    deep: header.bits === 16 && DEEP_FORMATS.has(format) && !greyProfile,
     ...out,
     ...(frames !== undefined ? { frames } : {}),
     // A screenshot or a drawing stored as lossless WebP, only stripped of its EXIF or resized, was
@@ -249,6 +256,7 @@ export function plan(header: ImageHeader, spec: TransformSpec, maxPixels: number
     spec.quality === undefined
       ? { lossless: true as const }
       : {}),
+    ...(greyProfile ? { greyProfile: true as const } : {}),
   }
 }
 

@@ -476,6 +476,9 @@ function pipeline(
   // Every frame of an animation written again (see `Plan`): the limit holds for all of them, as the plan checked.
   const frames = step.frames ? { pages: -1 } : {}
   let image = sharp(input, { ...decodeOptions(maxPixels, failOn), ...frames, autoOrient: true })
+  // Read at 8 bits, a grey image is converted by its own profile (sharp skips a 16-bit one); that
+  // makes it sRGB, for a background in colour too.
+  if (step.greyProfile) image = image.pipelineColourspace('b-w')
   if (step.rgb) image = image.pipelineColourspace('srgb')
   if (step.deep) image = image.toColourspace(head.space === 'grey16' && !step.rgb ? 'grey16' : 'rgb16')
   // Written without an alpha channel, a translucent background is the colour it shows over white.
@@ -505,9 +508,9 @@ function pipeline(
   // A CMYK (or Lab...) profile cannot describe the RGB pixels written: sharp's keepMetadata then
   // converts without it (a Photoshop print file's colours visibly off, lovell/sharp#3906). Such an
   // image is converted by its profile to sRGB, which is attached; EXIF, XMP and IPTC are kept.
-  // A grey profile cannot describe pixels made RGB to take a coloured background either.
-  const kept =
-    head.profile === undefined || (KEPT_PROFILES.has(head.profile) && !(step.rgb && head.profile === 'GRAY'))
+  // A grey profile cannot describe the RGB pixels written for a grey image either: sharp's
+  // keepMetadata dropped it unconverted (a linear grey 128, shown 188, came out 128 with no profile).
+  const kept = head.profile === undefined || (KEPT_PROFILES.has(head.profile) && !step.greyProfile)
   image = kept ? image.keepMetadata() : image.withMetadata()
   return xmp === undefined ? image : image.withXmp(xmp)
 }
