@@ -324,6 +324,36 @@ describe('metadata', () => {
     assert.deepEqual((await metadataOf(kept.bytes!)).icc, (await metadataOf(p3)).icc)
   })
 
+  it('a 16-bit image is converted by its profile to sRGB, not to Display P3, when its metadata is stripped', async () => {
+    // sharp works on 16-bit RGB in Display P3: without keepMetadata the P3 values went out with no
+    // profile to say so, and a Photoshop 16-bit PNG's sRGB red (255,0,0) showed as (234,51,35).
+    const red = new Uint16Array(40 * 20 * 3)
+    for (let i = 0; i < red.length; i += 3) red[i] = 65535
+    const png16 = await sharp(red, { raw: { width: 40, height: 20, channels: 3 } })
+      .toColourspace('rgb16')
+      .withIccProfile('srgb')
+      .png()
+      .toBuffer()
+    const { depth, icc } = await metadataOf(png16)
+    assert.deepEqual([depth, icc?.toString('latin1', 16, 20)], ['ushort', 'RGB '])
+    for (const options of [
+      { resize: 'keep-ratio', size: 10 },
+      { encode: 'jpg' },
+      { encode: 'webp' },
+    ] as const) {
+      const made = await pool.transform(png16, resolveTransformSpec(options))
+      const meta = await metadataOf(made.bytes!)
+      assert.equal(meta.icc, undefined, JSON.stringify(options))
+      const { data } = await sharp(made.bytes!)
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+      const shown = [...data.subarray(0, 3)]
+      assert.ok(near(shown, [255, 0, 0], 8), `${JSON.stringify(options)}: ${shown}`)
+      if (options.encode === undefined) assert.equal(meta.depth, 'ushort') // still 16 bits a sample
+    }
+  })
+
   it("a grey image's own profile converts it to sRGB padded in a colour, kept with its metadata, or at 16 bits", async () => {
     // A scanner's linear grey: its 128 is sRGB 188 on screen. sharp converts by a grey profile
     // only at 8 bits and before anything makes the image RGB: padded in red, kept with its

@@ -504,7 +504,13 @@ function pipeline(
   image = encoder(image, step.format, spec.quality, step.lossless)
   // Without keepMetadata sharp writes no EXIF, XMP, IPTC nor ICC profile, and converts the pixels
   // to sRGB first: the colours stay right, and nothing about the camera or the place goes out.
-  if (!spec.keepMetadata) return image
+  // But a 16-bit RGB image is converted by its profile to Display P3, sharp's working space at 16
+  // bits, and written so without a profile: a Photoshop 16-bit PNG's sRGB red (255,0,0) came out
+  // (234,51,35), as JPEG too. It is converted on to sRGB, no profile attached.
+  if (!spec.keepMetadata) {
+    const p3 = head.bits === 16 && head.profile === 'RGB' && head.space !== 'grey16'
+    return p3 ? image.withIccProfile('srgb', { attach: false }) : image
+  }
   // A CMYK (or Lab...) profile cannot describe the RGB pixels written: sharp's keepMetadata then
   // converts without it (a Photoshop print file's colours visibly off, lovell/sharp#3906). Such an
   // image is converted by its profile to sRGB, which is attached; EXIF, XMP and IPTC are kept.
