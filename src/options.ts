@@ -216,7 +216,21 @@ export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`
 export const userAgentOf = (o: Pick<ResolvedOptions, 'headers' | 'userAgent'>): string =>
   Object.entries(o.headers).find(([name]) => name.toLowerCase() === 'user-agent')?.[1] ?? o.userAgent
 
-export const defaults: ResolvedOptions = {
+/** `ResolvedOptions` as `defaults` holds them: read-only, their objects too. */
+export type DefaultOptions = { readonly [K in keyof ResolvedOptions]: Readonly<ResolvedOptions[K]> }
+
+/** `value` frozen, with every object it holds: what no caller may change. */
+function frozen<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) frozen(inner)
+  return Object.freeze(value)
+}
+
+/**
+ * What `pull()` fills an option left out with. Frozen: every run of the process is filled from
+ * it, so a change to it (`Object.assign(defaults, mine)`) would reach them all; a change throws a
+ * `TypeError` instead. Give your own values to `pull()`.
+ */
+export const defaults: DefaultOptions = frozen<ResolvedOptions>({
   out: '.',
   concurrency: 128,
   perHost: 'auto',
@@ -247,7 +261,7 @@ export const defaults: ResolvedOptions = {
   proxy: 'env',
   outputFormat: 'files',
   shardSize: 10_000,
-}
+})
 
 /** The longest wait a Node timer allows, ms (about 24.8 days). */
 export const LONGEST_TIMER_MS = 2 ** 31 - 1
@@ -416,14 +430,23 @@ const _everyOption: [Exclude<keyof Options, (typeof OPTION_NAMES)[number]>] exte
   true
 const KNOWN = new Set<string>(OPTION_NAMES)
 
-/** Fill in defaults and check every value; throws a `TypeError` naming the bad option. */
+/**
+ * Fill in defaults and check every value; throws a `TypeError` naming the bad option. The result is
+ * the caller's own: no object in it is `defaults`' or another call's (the objects given stay as given).
+ */
 export function resolveOptions(options: Options = {}): ResolvedOptions {
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key))
       throw new TypeError(`Unknown option \`${key}\`; the options are: ${OPTION_NAMES.join(', ')}`)
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-  const o: ResolvedOptions = { ...defaults, ...given, transform: resolveTransformSpec(options.transform) }
+  // The defaults' headers are frozen and every run's: each resolved options gets its own.
+  const o: ResolvedOptions = {
+    ...defaults,
+    headers: {},
+    ...given,
+    transform: resolveTransformSpec(options.transform),
+  }
   checkKinds(o)
   integer('concurrency', o.concurrency, 1)
   if (o.perHost !== 'auto' && !(Number.isInteger(o.perHost) && o.perHost >= 1)) {

@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { pull, UsageError } from '../src/index.js'
+import { defaults, pull, resolveOptions, UsageError } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -125,4 +125,37 @@ test('a run whose signal was aborted before it began rejects with the reason and
   }, /^Error: the client went away$/)
   assert.equal(existsSync(out), false)
   assert.equal(server.hits.get('/before.jpg'), undefined)
+})
+
+test("the exported defaults cannot be changed, and resolved options share no object with them: one caller's change never reaches another run", async () => {
+  // `defaults` was a plain object every run is filled from: `defaults.concurrency = 1` (or
+  // `Object.assign(defaults, mine)`) changed every later run of the process, and
+  // `resolveOptions().headers` was `defaults.headers` itself, so a header added to one caller's
+  // resolved options went with every later run's requests.
+  const recorded = await startImageServer({ record: true })
+  try {
+    assert.throws(() => {
+      ;(defaults as { concurrency: number }).concurrency = 1
+    }, TypeError)
+    assert.throws(() => {
+      ;(defaults.headers as Record<string, string>)['x-leak'] = 'defaults'
+    }, TypeError)
+    assert.throws(() => {
+      ;(defaults.transform as { resize: string }).resize = 'border'
+    }, TypeError)
+    assert.equal(defaults.concurrency, 128)
+    const mine = resolveOptions({ out: join(dir, 'mine') })
+    mine.headers['x-leak'] = 'resolved'
+    assert.deepEqual(resolveOptions({}).headers, {})
+    assert.deepEqual(defaults.headers, {})
+    for await (const r of pull([recorded.url('/after.jpg')], { out: join(dir, 'after-defaults') }))
+      assert.equal(r.status, 'ok', r.message)
+    assert.deepEqual(
+      recorded.log.map((entry) => entry.headers['x-leak']),
+      [undefined],
+      'the run sent a header another caller added',
+    )
+  } finally {
+    await recorded.close()
+  }
 })
