@@ -418,3 +418,30 @@ test("status --failed: --help, the README and the report give one command, from 
   assert.ok(text.includes(`\`${shown}\``), "the README shows the report's command")
   assert.ok(option.includes(shown.replace('photos', 'OUT')), '--help shows it')
 })
+
+test("the README's Library example, run as written from a consumer's folder, lets through a failure that is not its own abort", async () => {
+  // Its `catch` kept only a comment about `controller.abort()`: copied as it stands, a run that
+  // could not start (its folder a file, another run in it, a full disk) ended silently, exit 0.
+  const text = await readme
+  const library = text.slice(text.indexOf('\n## Library'), text.indexOf('\n## Development'))
+  const block = /^```ts\n([\s\S]*?)^```/m.exec(library)?.[1] ?? ''
+  assert.match(block, /pull\(\['https:\/\/…', 'https:\/\/…'\], \{ out: 'photos'/)
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const dir = await mkdtemp(join(tmpdir(), 'imgpull-library-example-'))
+  try {
+    await mkdir(join(dir, 'node_modules'))
+    await symlink(root, join(dir, 'node_modules', 'imgpull'))
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }')
+    await writeFile(join(dir, 'example.mjs'), block)
+    // The output folder cannot be made: a file has its name.
+    await writeFile(join(dir, 'photos'), 'not a folder')
+    const result = await promisify(execFile)(process.execPath, ['example.mjs'], { cwd: dir }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error) => error,
+    )
+    assert.notEqual(result.code, 0, 'the example ended as if all went well')
+    assert.match(result.stderr, /FatalError: cannot create output folder photos: .*a file, not a folder/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
