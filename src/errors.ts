@@ -404,12 +404,33 @@ export class FolderBusyError extends UsageError {
   }
 }
 
+/**
+ * The codes of a `FatalError`, each with what it means: a contract for callers (`error.code`),
+ * listed in the README's Library section, which a test keeps in step with this one.
+ */
+export const FATAL_CODES = {
+  disk: "a file in the output folder cannot be written (a full disk, a read-only one, no permission: `cause` holds the system error, `ENOSPC`, `EACCES`...), or the folder's lock is damaged",
+  output:
+    'the output folder cannot be made, or something that is not a file holds the name of one imgpull keeps there',
+  journal: 'the journal (SQLite, `OUT/.imgpull/journal.db`) cannot be opened, written or read',
+  descriptors: 'the process is out of open files (`ulimit -n`)',
+  threads: 'no transfer thread could start (`threads`)',
+  'transform-unavailable': 'the image workers of a transform cannot start (sharp missing or not loadable)',
+  'queue-folder': "a queue's worker: its output folder holds files no worker of its queue wrote",
+  local: "a queue's worker: another fault of its own machine or setup",
+} as const
+
+/** What stopped a run, as `FatalError.code` says it (see `FATAL_CODES`). */
+export type FatalCode = keyof typeof FATAL_CODES
+
 /** The run cannot go on (disk full, output folder unwritable): stop, keep what is done. */
 export class FatalError extends ImgpullError {
   override name = 'FatalError'
+  /** Which fault stopped the run (see `FATAL_CODES`): `disk`, `output`, `journal`, `descriptors`... */
+  declare readonly code: FatalCode
   /** What a person can do about it, e.g. `free some space, then run the same command again`. */
   readonly hint: string | undefined
-  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(code: FatalCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(code, message, { cause: options.cause })
     this.hint = options.hint
   }

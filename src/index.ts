@@ -1,5 +1,6 @@
 export type { ErrorCode } from './error-codes.js'
 export {
+  type FatalCode,
   FatalError,
   FolderBusyError,
   HTTPError,

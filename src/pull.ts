@@ -178,7 +178,7 @@ export interface PullRun extends AsyncIterable<Result> {
  * @throws {TypeError} at once, before anything is written: a bad option (named), or a source that
  *   is not an iterable.
  * The iteration rejects with: the `signal`'s reason when it aborts (partial files kept for a rerun);
- * `FolderBusyError` when another run holds `out`; `FatalError` (`code`, `hint`) on a local fault
+ * `FolderBusyError` when another run holds `out`; `FatalError` (`code`, a `FatalCode`: `disk`, `output`, `journal`...; `hint`) on a local fault
  * (a full disk, an unwritable folder); `UsageError` for input it cannot read past (an item that is
  * neither a URL nor a job, a table cut mid-row), after the items before it are done.
  *

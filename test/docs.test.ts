@@ -445,3 +445,18 @@ test("the README's Library example, run as written from a consumer's folder, let
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test("the README's Library section names every FatalError code a rejected run may carry, and no other", async () => {
+  // `FatalError.code` was a string listed nowhere: a caller could tell a full disk from a journal
+  // it cannot open only by reading the message.
+  const { FATAL_CODES } = await import('../src/errors.js')
+  const text = (await readme).replace(/\s+/g, ' ')
+  const library = text.slice(text.indexOf(' ## Library'), text.indexOf(' ## Development'))
+  const from = library.indexOf('or a `FatalError`')
+  const said = library.slice(from, library.indexOf('. ', from))
+  assert.ok(from > 0, 'the Library section says nothing of a FatalError')
+  const named = [...said.matchAll(/`([a-z-]+)`/g)]
+    .map((m) => m[1])
+    .filter((word) => !['hint', 'code', 'cause'].includes(word))
+  assert.deepEqual(named.sort(), Object.keys(FATAL_CODES).sort())
+})
