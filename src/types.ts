@@ -54,8 +54,11 @@ export interface Outcome {
   /** Final file path, relative to the output folder (a file that is there: `ok`, `skipped`). */
   path?: string
   /**
-   * The HTTP status of the answer that decided it; for a file verified whole from partial answers
-   * (206, one or a cut one and its resumes, or 416), 200, as a whole answer gives it.
+   * The HTTP status of the answer that decided it: for a file, the answer that gave it (200 for one
+   * verified whole from partial answers: 206, one or a cut one and its resumes, or 416); for a
+   * failure, the status that failed it (`http-404`: 404). Absent for any other failure, one whose
+   * body was refused after a 200 too (`not-an-image`, `too-large`, `truncated`, `too-small`...), as
+   * the WebDataset Parquet's `http_status` is null for it.
    */
   httpStatus?: number
   /**
@@ -95,7 +98,9 @@ export interface Outcome {
   finishedAt?: number
   /**
    * HTTP statuses of the attempts' answers, with counts, e.g. `{ "429": 2, "200": 1 }` (the report's
-   * 429/503 counts per host).
+   * 429/503 counts per host): those that failed an attempt by their status, and the one that gave
+   * the file (as `httpStatus` counts it); an answer whose body was refused (a `not-an-image` 200) is
+   * not counted.
    */
   answers?: Record<string, number>
 }
