@@ -53,10 +53,19 @@ export function outcomeOf(result: Result): Outcome {
   return { ...fields, ttfb: timings.ttfb, total: timings.total }
 }
 
-/** A result for `job` from an outcome (this run's, or an earlier run's from the journal). */
+/** The outcome fields a `Result` carries as they are (`ttfb` and `total` go in its `timings`). */
+const RESULT_FIELDS = OUTCOME_FIELDS.filter((field) => field !== 'ttfb' && field !== 'total')
+
+/**
+ * A result for `job` from an outcome (this run's, or an earlier run's from the journal). Only the
+ * outcome's fields are taken: a journal record given as the outcome holds its own too (`key`,
+ * `url`, `planned`, `state`, `run`, validators), which no result has.
+ */
 export function resultOf(job: Job, status: Status, outcome: Outcome, earlier = false): Result {
-  const { ttfb, total, ...fields } = outcome
-  const result: Result = { job, status, ...fields, timings: { ttfb, total: total ?? 0 } }
+  const result = { job, status } as Result
+  for (const field of RESULT_FIELDS)
+    if (field in outcome) (result as unknown as Record<string, unknown>)[field] = outcome[field]
+  result.timings = { ttfb: outcome.ttfb, total: outcome.total ?? 0 }
   if (earlier) result.earlier = true
   return result
 }

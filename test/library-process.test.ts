@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { defaults, pull, resolveOptions, UsageError } from '../src/index.js'
+import { defaults, pull, type Result, resolveOptions, UsageError } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -158,4 +158,31 @@ test("the exported defaults cannot be changed, and resolved options share no obj
   } finally {
     await recorded.close()
   }
+})
+
+test("a rerun's results have the fields of a Result and no other: none of the journal's own", async () => {
+  // A result an earlier run decided (`skipped`, or a permanent failure) was the journal's row
+  // spread into it: `key`, `url`, `planned` ('x\u0001', a control character inside), `state` and
+  // `run`, none of which a Result has, so a caller storing results got two shapes.
+  const out = join(dir, 'rerun-shape')
+  const urls = [server.url('/rerun-shape.jpg'), server.url('/rerun-shape-missing.jpg?status=404')]
+  const fields = (r: Result) =>
+    Object.entries(r)
+      .filter(([, value]) => value !== undefined)
+      .map(([key]) => key)
+      .sort()
+  const first = new Map<string, string[]>()
+  for await (const r of pull(urls, { out })) first.set(r.job.url, fields(r))
+  const again = new Map<string, Result>()
+  for await (const r of pull(urls, { out })) again.set(r.job.url, r)
+  assert.deepEqual([...again.values()].map((r) => `${r.status} ${r.earlier}`).sort(), [
+    'failed true',
+    'skipped true',
+  ])
+  for (const [url, r] of again)
+    assert.deepEqual(
+      fields(r).filter((k) => k !== 'earlier'),
+      first.get(url),
+      `${url}: a rerun's result has other fields than the first run's`,
+    )
 })
