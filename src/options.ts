@@ -6,7 +6,7 @@ import { proxyPlan } from './fetch/proxy.js'
 import type { HostGate } from './fetch/scheduler.js'
 import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
-import { resolveTransformSpec, type TransformSpec } from './transform/spec.js'
+import { resolveTransformSpec, type TransformOptions, type TransformSpec } from './transform/spec.js'
 import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -20,9 +20,9 @@ const { validateHeaderName } = createRequire(import.meta.url)('node:http') as ty
 /** Options for `pull()`. Every field is optional; the defaults are below each. */
 export interface Options {
   /** Output folder. @default '.' */
-  out?: string
+  out?: string | undefined
   /** Most transfers in flight at once, over all hosts. @default 128 */
-  concurrency?: number
+  concurrency?: number | undefined
   /**
    * Transfers in flight to one host (origin). `auto` starts at 16 (the article's 15 photos all at
    * once) and grows towards 128 while the host answers fast and clean, backing off at once on
@@ -30,7 +30,7 @@ export interface Options {
    * pressure and regrown slowly).
    * @default 'auto'
    */
-  perHost?: number | 'auto'
+  perHost?: number | 'auto' | undefined
   /**
    * Least time between the starts of two requests to one host (origin), in ms: a rate limit of
    * your own, for hosts that ban clients faster than they say so (wget's `--wait`, gallery-dl's
@@ -38,15 +38,15 @@ export interface Options {
    * `2.0-4.0`, wget's `--random-wait`). Kept by every thread, and with a queue by every worker
    * sharing its Redis. 0: no wait, the per-host limit alone holds. @default 0
    */
-  wait?: number | readonly [number, number]
+  wait?: number | readonly [number, number] | undefined
   /** File name template: `{name}`, `{ext}`, `{host}`, `{path}`, `{index}`, `{hash}` and job fields. @default '{name}{ext}' */
-  name?: string
+  name?: string | undefined
   /**
    * Retries after the first attempt, for network errors, timeouts, a body cut short and
    * 202/408/425/429/500/502/503/504/520-524 (other statuses fail at once; a rerun tries every 5xx
    * again). @default 5
    */
-  retries?: number
+  retries?: number | undefined
   /**
    * Longest `Retry-After` honoured, in ms; longer waits are cut to this. One longer than the
    * file's `totalTimeout` too is cut once a host: a host that asks again for it after the shorter
@@ -55,42 +55,42 @@ export interface Options {
    * ignored and the own backoff applies. Durations here and below are cut to about 24.8 days
    * (2^31 - 1 ms, the longest a Node timer waits). @default 60_000
    */
-  maxRetryAfter?: number
+  maxRetryAfter?: number | undefined
   /** Connect timeout in ms: the name lookup, the TCP and TLS handshakes, a proxy's answer to a CONNECT. @default 10_000 */
-  connectTimeout?: number
+  connectTimeout?: number | undefined
   /** Time to the response headers in ms. @default 30_000 */
-  headersTimeout?: number
+  headersTimeout?: number | undefined
   /** Longest gap between body bytes in ms: a stalled transfer is cut and retried. @default 15_000 */
-  idleTimeout?: number
+  idleTimeout?: number | undefined
   /**
    * Longest time for one file, all attempts included, in ms; a body still coming then at a pace
    * that brings the rest of its length within as long again is given that time, once (see
    * fetch/steady-body.ts). @default 600_000
    */
-  totalTimeout?: number
+  totalTimeout?: number | undefined
   /** Largest body accepted, in bytes. @default 536_870_912 (512 MiB) */
-  maxSize?: number
+  maxSize?: number | undefined
   /** Redirects followed per file. @default 20 */
-  maxRedirects?: number
+  maxRedirects?: number | undefined
   /** Checksum kept for each file. @default 'sha256' */
-  hash?: 'sha256' | 'none'
+  hash?: 'sha256' | 'none' | undefined
   /** Retry jobs that failed in an earlier run (by default a rerun skips them). @default false */
-  retryFailed?: boolean
+  retryFailed?: boolean | undefined
   /** Keep a journal in `OUT/.imgpull/journal.db` so reruns skip finished work. @default true */
-  journal?: boolean
+  journal?: boolean | undefined
   /** `User-Agent` header. @default `imgpull/<version> (+<homepage>)` */
-  userAgent?: string
+  userAgent?: string | undefined
   /** Extra request headers. @default {} */
-  headers?: Record<string, string>
+  headers?: Record<string, string> | undefined
   /** Use HTTP/2 where the server offers it over TLS. @default true */
-  http2?: boolean
+  http2?: boolean | undefined
   /**
    * Resize, re-encode and filter every image on a pool of worker processes (see `TransformSpec`:
    * `resize`, `size`, `encode`, `quality`, `minSize`, `maxAspectRatio`, `maxPixels`,
    * `keepMetadata`, `verifyDecode`...). Nothing asked: no pool, the bytes are kept as downloaded.
    * @default {} (no transform)
    */
-  transform?: Partial<TransformSpec>
+  transform?: TransformOptions | undefined
   /**
    * Transfer threads: worker threads that carry transfers (requests, bodies, checks, hashes, part
    * files) beside the main thread, which keeps the plan, the limits, the journal and publishing.
@@ -101,23 +101,23 @@ export interface Options {
    * process's count, shared by its runs at once (see `AutoThreadBudget`).
    * @default 0
    */
-  threads?: number | 'auto'
+  threads?: number | 'auto' | undefined
   /** Write `OUT/report.html` at the end of the run. @default true */
-  report?: boolean
+  report?: boolean | undefined
   /**
    * How messages name the ways of trying failures again: a plain rerun (the passing failures) and
    * `--retry-failed` (all). A queue's workers pass enqueue's (a worker runs what it is given).
    * @default `{ rerun: 'a rerun', retryFailed: '--retry-failed' }`
    */
-  rerun?: { readonly rerun: string; readonly retryFailed: string }
+  rerun?: { readonly rerun: string; readonly retryFailed: string } | undefined
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
-  command?: string
+  command?: string | undefined
   /**
    * Download images whose `X-Robots-Tag` says `noai` or `noimageai` (for everyone, or scoped to
    * `imgpull`). By default they fail with `robots-tag`, before any byte of the body is read.
    * @default false
    */
-  ignoreRobotsTag?: boolean
+  ignoreRobotsTag?: boolean | undefined
   /**
    * A PEM file of certificates to trust besides the system's (a private CA; OpenSSL's TRUSTED
    * CERTIFICATEs too, their purposes kept), or one DER certificate (a `.cer` or `.der` as Windows
@@ -126,7 +126,7 @@ export interface Options {
    * Several files (an array; `--ca-cert` given more than once) are each trusted: an https://
    * proxy's CA and a private server's, which curl gives as `--proxy-cacert` and `--cacert`.
    */
-  caCert?: string | readonly string[]
+  caCert?: string | readonly string[] | undefined
   /**
    * A client certificate, shown to an image host that asks for one (mutual TLS, RFC 8446 §4.4.2;
    * curl's `--cert`): a PEM file of the certificate, then any intermediates, the key optionally
@@ -138,21 +138,21 @@ export interface Options {
    * one is a `TypeError` naming it; one out of its dates, or not meant for a TLS client, is warned
    * about (`IMGPULL_CLIENT_CERT`). @default none (no certificate is sent)
    */
-  clientCert?: string
+  clientCert?: string | undefined
   /** The private key of `clientCert`, when in a file of its own: PEM (encrypted or not) or DER. @default none */
-  clientKey?: string
+  clientKey?: string | undefined
   /**
    * The password of an encrypted `clientKey` (or key in `clientCert`), or of a PKCS #12 file. Kept
    * in memory only; a queue's workers never get it from Redis (see `WorkerOptions`). @default none
    */
-  clientCertPassword?: string
+  clientCertPassword?: string | undefined
   /**
    * Skip TLS certificate checks (expired, self-signed, wrong host name...): anyone on the path can
    * then read and change what is downloaded. A warning is emitted once per run
    * (`process.emitWarning`, code `IMGPULL_INSECURE`). Prefer `caCert`.
    * @default false
    */
-  insecure?: boolean
+  insecure?: boolean | undefined
   /**
    * The proxy every request goes through: `http://`, `https://`, `socks5://` or `socks5h://`
    * (`[user:password@]host:port`; credentials are never shown). `'env'`: from `HTTP_PROXY` for
@@ -161,13 +161,13 @@ export interface Options {
    * either way.
    * @default 'env'
    */
-  proxy?: string | false
+  proxy?: string | false | undefined
   /**
    * A Netscape cookies.txt file (as curl's `-b`, yt-dlp and gallery-dl read) whose cookies are sent
    * where their domain, path, secure flag and expiry allow. Read when the run starts; a malformed
    * line is a `TypeError` naming the file and the line.
    */
-  cookies?: string
+  cookies?: string | undefined
   /**
    * What the run writes in `out`. `files`: each image under its own name. `webdataset`: tar shards
    * of `shardSize` samples (`00000.tar`, `00001.tar`...), each with a `00000.parquet` (one row per
@@ -178,19 +178,19 @@ export interface Options {
    * `UsageError`).
    * @default 'files'
    */
-  outputFormat?: 'files' | 'webdataset'
+  outputFormat?: 'files' | 'webdataset' | undefined
   /** Samples per WebDataset shard (the last shard may have fewer), at most 1,000,000. @default 10_000 */
-  shardSize?: number
+  shardSize?: number | undefined
   /**
    * A per-host limit and pauses shared with other processes: the workers of a queue (`imgpull
    * worker`) pass one backed by Redis, so that together they hold each host to one run's limit.
    * Consulted before every transfer starts. @default none (the limits are this run's alone)
    */
-  hostGate?: HostGate
+  hostGate?: HostGate | undefined
   /** Stop everything at once. Partial files are kept for resume. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Stop taking new work and let transfers in flight finish (clean stop). */
-  drainSignal?: AbortSignal
+  drainSignal?: AbortSignal | undefined
 }
 
 /** Options without a default: each is `undefined` when not given. */
@@ -204,7 +204,10 @@ type Unset =
   | 'cookies'
   | 'hostGate'
 
-export type ResolvedOptions = Required<Omit<Options, Unset | 'transform'>> &
+/** Every field of `T` given: required, and never `undefined` (which `Required` keeps under exactOptionalPropertyTypes). */
+type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> }
+
+export type ResolvedOptions = Filled<Omit<Options, Unset | 'transform'>> &
   Pick<Options, Unset> & { transform: TransformSpec }
 
 export const DEFAULT_USER_AGENT = `imgpull/${VERSION} (+${HOMEPAGE})`

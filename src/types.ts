@@ -10,30 +10,30 @@ export interface Job {
    * Identity of the job, for dedupe and the journal. Defaults to the URL.
    * Sources whose URLs change between runs (signed links) set a stable key instead.
    */
-  key?: string
+  key?: string | undefined
   /** Values for the naming template (`{id}`, `{slug}`, ...), e.g. from an API source. */
-  fields?: Record<string, string>
+  fields?: Record<string, string> | undefined
   /** Free-form data carried to the result and the manifest (attribution, a table row's columns...). */
-  meta?: Record<string, unknown>
+  meta?: Record<string, unknown> | undefined
   /** Position of the job's row in a dataset's input (0-based, over all inputs): its sample key derives from it. */
-  row?: number
+  row?: number | undefined
   /**
    * Where the job was read (`'urls.txt' line 50000`): a message about its URL names it, so a bad
    * line of a long list is found without a search.
    */
-  where?: string
+  where?: string | undefined
   /** The row's caption (`KEY.txt` in a WebDataset shard; `''` an empty `KEY.txt`, the Parquet's caption null). */
-  caption?: string
+  caption?: string | undefined
   /**
    * The hash the downloaded body must have (from a table's hash column): a body whose hash differs
    * fails as `hash-mismatch` and is not kept. `value` is lowercase hex.
    */
-  expectedHash?: { type: 'sha256' | 'md5'; value: string }
+  expectedHash?: { type: 'sha256' | 'md5'; value: string } | undefined
   /**
    * Set when the job cannot be fetched as it stands (a malformed table row, a hash cell that is
    * not a digest): it fails with this code and message without a request, and keeps its row.
    */
-  invalid?: { code: ErrorCode; message: string }
+  invalid?: { code: ErrorCode; message: string } | undefined
 }
 
 export type Status = 'ok' | 'skipped' | 'failed'

@@ -281,7 +281,10 @@ test("the Quick start's figures for the fixtures are the fixture folder's: its c
   )
 })
 
-test("the README's TypeScript examples type-check as a consumer's strict project checks them, skipLibCheck off", async () => {
+test("the README's TypeScript examples type-check as a consumer's strict project checks them, skipLibCheck off, exactOptionalPropertyTypes on and off", async () => {
+  // With exactOptionalPropertyTypes, the Unsplash example's `accessKey: process.env.UNSPLASH_ACCESS_KEY`
+  // failed (TS2379: string | undefined is not assignable to string), as did any option, job field
+  // or table option given a value that may be undefined.
   // dist/fetch/undici.d.ts, which the package's index reaches, named the type of undici's internal
   // SOCKS5 module, which only src/undici-internals.d.ts (not in the package) declares: a project's
   // `tsc` without skipLibCheck (its default) failed on `import { pull } from 'imgpull'` (TS7016).
@@ -309,9 +312,37 @@ test("the README's TypeScript examples type-check as a consumer's strict project
         : ''
       await writeFile(join(dir, `example-${i}.ts`), given + block)
     }
+    // Values a caller may not have, given as they are: what exactOptionalPropertyTypes (which
+    // @tsconfig/strictest turns on) refuses for an optional property that does not say `| undefined`.
+    await writeFile(
+      join(dir, 'maybe.ts'),
+      `import { pull, unsplash, type Job } from 'imgpull'
+import { openTables, tablesSource } from 'imgpull/tables'
+declare const maybe: { n?: number; s?: string; signal?: AbortSignal; yes?: boolean }
+const job: Job = { url: 'https://images.example/a.jpg', key: maybe.s, row: maybe.n, caption: maybe.s }
+const run = pull([job], {
+  out: maybe.s, concurrency: maybe.n, retries: maybe.n, signal: maybe.signal, journal: maybe.yes,
+  transform: { size: maybe.n, quality: maybe.n, verifyDecode: maybe.yes },
+})
+const photos = unsplash.search('lake', { accessKey: maybe.s, limit: maybe.n, signal: maybe.signal })
+const tables = await openTables(['rows.csv'], { captionCol: maybe.s, urlCol: maybe.s })
+export { photos, run, tables, tablesSource }
+`,
+    )
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-    const result = await promisify(execFile)(process.execPath, [tsc, '-p', dir]).catch((error) => error)
-    assert.equal(result.code ?? 0, 0, `${result.stdout}${result.stderr}`)
+    for (const exact of [false, true]) {
+      const options = { ...compilerOptions, exactOptionalPropertyTypes: exact }
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: options, include: ['*.ts'] }),
+      )
+      const result = await promisify(execFile)(process.execPath, [tsc, '-p', dir]).catch((error) => error)
+      assert.equal(
+        result.code ?? 0,
+        0,
+        `exactOptionalPropertyTypes ${exact}: ${result.stdout}${result.stderr}`,
+      )
+    }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

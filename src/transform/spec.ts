@@ -168,7 +168,10 @@ function positiveInteger(name: string, value: unknown): void {
  * mode or format, a resize mode without `size`, a quality outside 1–100, a `maxAspectRatio`
  * under 1.
  */
-export function resolveTransformSpec(options: Partial<TransformSpec> = {}): TransformSpec {
+/** `pull()`'s `transform`: any field of a `TransformSpec`, left out or `undefined` for its default. */
+export type TransformOptions = { [K in keyof TransformSpec]?: TransformSpec[K] | undefined }
+
+export function resolveTransformSpec(options: TransformOptions = {}): TransformSpec {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new TypeError(
       `Expected \`transform\` to be an object of transform options, got ${shownValue(options)}`,

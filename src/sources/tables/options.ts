@@ -6,23 +6,23 @@ export type HashType = 'sha256' | 'md5'
 /** How to read a table. Every field is optional; the defaults are below each. */
 export interface TableOptions {
   /** Read every input as this format, whatever its name says (`.gz` still means gzip). @default from the name */
-  readonly format?: TableFormat
+  readonly format?: TableFormat | undefined
   /** Column holding the image URL. @default 'url' */
-  readonly urlCol?: string
+  readonly urlCol?: string | undefined
   /** Column holding a caption, given as `caption` (an empty or null cell gives none). */
-  readonly captionCol?: string
+  readonly captionCol?: string | undefined
   /**
    * Columns carried to the outputs in `meta`, in this order. By default every column of the row
    * except the URL column (which `url` holds), in the file's order; the caption and hash columns
    * are carried too. A column named here is carried even if it is the URL column.
    */
-  readonly columns?: readonly string[]
+  readonly columns?: readonly string[] | undefined
   /** Column holding the expected hash of each image (hex or base64); see `hashType`. */
-  readonly hashCol?: string
+  readonly hashCol?: string | undefined
   /** What `hashCol` holds. @default 'sha256' */
-  readonly hashType?: HashType
+  readonly hashType?: HashType | undefined
   /** Where a gzip-compressed Parquet file is decompressed for reading (it needs random access). @default os.tmpdir() */
-  readonly tempDir?: string
+  readonly tempDir?: string | undefined
 }
 
 export interface ResolvedTableOptions {

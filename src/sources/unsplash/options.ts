@@ -47,18 +47,18 @@ export interface UnsplashOptions {
    * (code `unsplash-no-key`) saying how to get one.
    * @default process.env.UNSPLASH_ACCESS_KEY
    */
-  readonly accessKey?: string
+  readonly accessKey?: string | undefined
   /** Where the API is: a proxy or a test server. @default process.env.UNSPLASH_API_URL, else 'https://api.unsplash.com' */
-  readonly apiUrl?: string
+  readonly apiUrl?: string | undefined
   /** Which ready-made size to fetch: `raw`, `full`, `regular` (1080 px wide), `small` (400), `thumb` (200). @default 'regular' */
-  readonly size?: Size
+  readonly size?: Size | undefined
   /**
    * imgix parameters put on the photo's `raw` URL instead of a ready-made size
    * (https://unsplash.com/documentation#dynamically-resizable-images): `w`, `h` (px, integers
    * >= 1), `q` (1-100), `fm` (`jpg` `png` `webp` `avif` `gif`), `fit`, `dpr` (1-8). Not combined
    * with a `size` other than `raw`.
    */
-  readonly imgix?: Imgix
+  readonly imgix?: Imgix | undefined
   /**
    * The photo at `px` pixels on its `shortest` or `longest` side, asked of Unsplash's image CDN
    * (imgix's `w` or `h` on the `raw` URL, chosen per photo from the size the API lists; the
@@ -67,88 +67,88 @@ export interface UnsplashOptions {
    * keep-ratio-largest and border: `longest`) has at most a crop or a border left to do. Not
    * combined with `imgix` or a `size` other than `raw`.
    */
-  readonly resizeTo?: SideSize
+  readonly resizeTo?: SideSize | undefined
   /**
    * When the hourly budget of API calls runs out: `wait` for the reset (downloads of photos
    * already listed go on meanwhile), or `stop` listing and leave the tracking calls not made as
    * owed (`summary.rateLimited`). Image files do not count against the limit.
    * @default 'wait'
    */
-  readonly onRateLimit?: OnRateLimit
+  readonly onRateLimit?: OnRateLimit | undefined
   /** How long a rate-limit wait lasts, in ms: the API's window (it sends no reset time). @default 3_600_000 */
-  readonly rateLimitWindow?: number
+  readonly rateLimitWindow?: number | undefined
   /** List afresh instead of continuing the listing an earlier run into the same folder stored. @default false */
-  readonly refresh?: boolean
+  readonly refresh?: boolean | undefined
   /**
    * Lines a person should see, as they happen: the API calls the run will cost (before the
    * first download), a listing that matched nothing, rate-limit waits and their countdown.
    * @default none: nothing is said
    */
-  readonly onMessage?: (line: string) => void
+  readonly onMessage?: ((line: string) => void) | undefined
   /**
    * Ends rate-limit waits and API calls: the listing stops, tracking calls not made stay owed
    * for the next run. Downloads are stopped by `pull()`'s own `signal` and `drainSignal`, which
    * end the waits and calls too.
    */
-  readonly signal?: AbortSignal
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface SearchOptions extends UnsplashOptions {
   /** Most photos to fetch; `Infinity` for all the search matches. @default 30 (one page) */
-  readonly limit?: number
+  readonly limit?: number | undefined
   /** @default 'relevant' (the API's) */
-  readonly orderBy?: (typeof SEARCH_ORDERS)[number]
-  readonly color?: Color
-  readonly orientation?: Orientation
+  readonly orderBy?: (typeof SEARCH_ORDERS)[number] | undefined
+  readonly color?: Color | undefined
+  readonly orientation?: Orientation | undefined
   /** The API's safety filter. @default 'low' (the API's) */
-  readonly contentFilter?: ContentFilter
+  readonly contentFilter?: ContentFilter | undefined
   /** Only photos in these collections (ids). */
-  readonly collections?: string | readonly string[]
+  readonly collections?: string | readonly string[] | undefined
 }
 
 export interface CollectionOptions extends UnsplashOptions {
   /** Most photos to fetch. @default Infinity (the whole collection) */
-  readonly limit?: number
-  readonly orientation?: Orientation
+  readonly limit?: number | undefined
+  readonly orientation?: Orientation | undefined
 }
 
 export interface UserOptions extends UnsplashOptions {
   /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
-  readonly limit?: number
+  readonly limit?: number | undefined
   /** @default 'latest' (the API's) */
-  readonly orderBy?: (typeof USER_ORDERS)[number]
-  readonly orientation?: Orientation
+  readonly orderBy?: (typeof USER_ORDERS)[number] | undefined
+  readonly orientation?: Orientation | undefined
 }
 
 export interface LikesOptions extends UnsplashOptions {
   /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
-  readonly limit?: number
+  readonly limit?: number | undefined
   /** @default 'latest' (the API's) */
-  readonly orderBy?: (typeof LIKES_ORDERS)[number]
-  readonly orientation?: Orientation
+  readonly orderBy?: (typeof LIKES_ORDERS)[number] | undefined
+  readonly orientation?: Orientation | undefined
 }
 
 export interface TopicOptions extends UnsplashOptions {
   /** Most photos to fetch; `Infinity` for all. @default 30 (one page) */
-  readonly limit?: number
+  readonly limit?: number | undefined
   /** @default 'latest' (the API's) */
-  readonly orderBy?: (typeof TOPIC_ORDERS)[number]
-  readonly orientation?: Orientation
+  readonly orderBy?: (typeof TOPIC_ORDERS)[number] | undefined
+  readonly orientation?: Orientation | undefined
 }
 
 export interface RandomOptions extends UnsplashOptions {
   /** How many random photos (asked for 30 a call). @default 1 */
-  readonly count?: number
+  readonly count?: number | undefined
   /** Only photos matching these words. */
-  readonly query?: string
+  readonly query?: string | undefined
   /** Only this photographer's photos. */
-  readonly username?: string
+  readonly username?: string | undefined
   /** Only from these collections (ids). */
-  readonly collections?: string | readonly string[]
+  readonly collections?: string | readonly string[] | undefined
   /** Only from these topics (ids). */
-  readonly topics?: string | readonly string[]
-  readonly orientation?: Orientation
-  readonly contentFilter?: ContentFilter
+  readonly topics?: string | readonly string[] | undefined
+  readonly orientation?: Orientation | undefined
+  readonly contentFilter?: ContentFilter | undefined
 }
 
 /** What a source runs with, once checked. */
