@@ -161,7 +161,11 @@ const READER_WAIT_MS = 250
 /** The name template of webdataset runs: names are the journal's only (samples are named by key). */
 const DATASET_NAMES = '{hash}{ext}'
 
-/** A run in progress: iterate it for results; `stats` changes as it goes. */
+/**
+ * A run in progress: iterate it for results; `stats` changes as it goes. It is iterated once, as a
+ * generator is: a loop after the end gets nothing, two iterators share the results; call `pull()`
+ * again for another run.
+ */
 export interface PullRun extends AsyncIterable<Result> {
   readonly stats: RunStats
 }
@@ -202,9 +206,16 @@ export function pull(source: Source, options: Options = {}): PullRun {
     wallMs: 0,
     waitLeft: 0,
   }
+  // One run, however many loops ask for it (as a generator object is): a second iterator is the
+  // first, so a loop after the end gets nothing and two at once share the results, where each
+  // started a run of its own on these stats (a second folder lock: FolderBusyError).
+  let iterator: AsyncGenerator<Result> | undefined
   return {
     stats,
-    [Symbol.asyncIterator]: () => run(source, resolved, stats, options),
+    [Symbol.asyncIterator]: () => {
+      iterator ??= run(source, resolved, stats, options)
+      return iterator
+    },
   }
 }
 

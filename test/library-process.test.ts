@@ -186,3 +186,26 @@ test("a rerun's results have the fields of a Result and no other: none of the jo
       `${url}: a rerun's result has other fields than the first run's`,
     )
 })
+
+test('a run is iterated once, as a generator is: a second loop or iterator takes what is left of it, never a second run', async () => {
+  // Each loop over the run started a run of its own on the same stats: a second loop fetched the
+  // list again (its results skipped) and left `read` at 4 for 2 URLs, and two iterators at once
+  // made one fail with FolderBusyError, "in use by another imgpull run", its own process's.
+  const urls = [server.url('/once-a.jpg'), server.url('/once-b.jpg')]
+  const run = pull(urls, { out: join(dir, 'once') })
+  const first: string[] = []
+  for await (const r of run) first.push(r.status)
+  const again: string[] = []
+  for await (const r of run) again.push(r.status)
+  assert.deepEqual(first, ['ok', 'ok'])
+  assert.deepEqual(again, [], 'the second loop ran the list again')
+  assert.equal(run.stats.read, 2)
+  const both = pull([server.url('/once-c.jpg'), server.url('/once-d.jpg')], { out: join(dir, 'once-both') })
+  const [a, b] = [both[Symbol.asyncIterator](), both[Symbol.asyncIterator]()]
+  const taken = await Promise.all([a.next(), b.next()])
+  assert.deepEqual(
+    taken.map((step) => step.value?.status),
+    ['ok', 'ok'],
+  )
+  assert.equal((await a.next()).done, true)
+})
