@@ -230,8 +230,9 @@ function frozen<T extends object>(value: T): T {
 
 /**
  * What `pull()` fills an option left out with. Frozen: every run of the process is filled from
- * it, so a change to it (`Object.assign(defaults, mine)`) would reach them all; a change throws a
- * `TypeError` instead. Give your own values to `pull()`.
+ * it, so a change to it (`Object.assign(defaults, mine)`) would reach them all; a change is refused
+ * instead (a `TypeError` in strict-mode code, an ES module; ignored in sloppy-mode scripts). Give your
+ * own values to `pull()`.
  */
 export const defaults: DefaultOptions = frozen<ResolvedOptions>({
   out: '.',
