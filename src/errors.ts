@@ -412,7 +412,8 @@ export const FATAL_CODES = {
   disk: "a file in the output folder cannot be written (a full disk, a read-only one, no permission: `cause` holds the system error, `ENOSPC`, `EACCES`...), or the folder's lock is damaged",
   output:
     'the output folder cannot be made, or something that is not a file holds the name of one imgpull keeps there',
-  journal: 'the journal (SQLite, `OUT/.imgpull/journal.db`) cannot be opened, written or read',
+  journal:
+    'the journal (SQLite, `OUT/.imgpull/journal.db`) cannot be opened, written or read, or its SQLite module (better-sqlite3) cannot be loaded',
   descriptors: 'the process is out of open files (`ulimit -n`)',
   threads: 'no transfer thread could start (`threads`)',
   'transform-unavailable': 'the image workers of a transform cannot start (sharp missing or not loadable)',

@@ -78,6 +78,7 @@ import type { Job, Result, RunStats, Source, Validators } from './types.js'
 import { Channel } from './utils/channel.js'
 import { outOfDescriptors } from './utils/descriptors.js'
 import { makeFolders } from './utils/folders.js'
+import { nativeFaultParts } from './utils/own-code.js'
 import { staleTemporary } from './utils/processes.js'
 import { shownUrl } from './utils/url.js'
 
@@ -271,7 +272,13 @@ async function* run(
     throw new UsageError(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
     )
-  const { journal, lock } = await openJournal(paths, options, startedAt)
+  const { journal, lock } = await openJournal(paths, options, startedAt).catch(async (error) => {
+    // The folders made for a run that could not open its journal (SQLite's module not loadable,
+    // the folder busy) go, while empty: no lock is held, so a file in them may be another run's.
+    if (!existed.work) for (const dir of [paths.parts, paths.work]) await rmdir(dir).catch(() => {})
+    if (!existed.out) await rmdir(paths.out).catch(() => {})
+    throw error
+  })
   if (options.journal && existed.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR))
     // A journal file with no run in it (emptied, or its -wal removed after a crash) beside images:
     // the rerun starts over, which it must not do without a word.
@@ -535,11 +542,16 @@ function fault(error: unknown, paths: Layout) {
 }
 
 /**
- * What an error that stops the run is shown as: a local fault (see `fault`), no file descriptor left for
- * a run's own file or thread (see `descriptorFault`), or itself.
+ * What an error that stops the run is shown as: a local fault (see `fault`), SQLite's native code
+ * that cannot be loaded (see `nativeFaultParts`), no file descriptor left for a run's own file or
+ * thread (see `descriptorFault`), or itself.
  */
 function stopFault(error: unknown, paths: Layout): unknown {
-  return isFatalLocal(error) ? fault(error, paths) : (descriptorFault(error) ?? error)
+  if (isFatalLocal(error)) return fault(error, paths)
+  // SQLite's module (the lock's and the journal's) that Node cannot load: said as the command says it.
+  const native = nativeFaultParts(error)
+  if (native) return new FatalError('journal', native.line, { cause: error, hint: native.mend })
+  return descriptorFault(error) ?? error
 }
 
 /** Variants a job tries when its name is taken, before it fails: each is its own hash of the key. */

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
+import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { defaults, pull, type Result, resolveOptions, UsageError } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
@@ -208,4 +213,46 @@ test('a run is iterated once, as a generator is: a second loop or iterator takes
     ['ok', 'ok'],
   )
   assert.equal((await a.next()).done, true)
+})
+
+test('a journal whose SQLite module was never built (its install script skipped) rejects the run with a FatalError saying so, no folder left', async () => {
+  // pnpm runs no dependency's build script until approved, nor npm with --ignore-scripts: the run
+  // rejected with better-sqlite3's own Error, no code, 14 lines ("Could not locate the bindings
+  // file. Tried: → …"), where the command said one line (see nativeFault).
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const work = await mkdtemp(join(tmpdir(), 'imgpull-unbuilt-'))
+  try {
+    // better-sqlite3 as an install without its scripts leaves it: its JavaScript, no build/.
+    const copy = join(work, 'node_modules', 'better-sqlite3')
+    await cp(join(root, 'node_modules', 'better-sqlite3', 'lib'), join(copy, 'lib'), { recursive: true })
+    await cp(join(root, 'node_modules', 'better-sqlite3', 'package.json'), join(copy, 'package.json'))
+    for (const dep of ['bindings', 'file-uri-to-path'])
+      await symlink(join(root, 'node_modules', dep), join(work, 'node_modules', dep))
+    const hooks = `export async function resolve(specifier, context, next) {
+  return specifier === 'better-sqlite3'
+    ? { url: ${JSON.stringify(pathToFileURL(join(copy, 'lib', 'index.js')).href)}, shortCircuit: true }
+    : next(specifier, context)
+}`
+    const script = `import { register } from 'node:module'
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}))
+const { pull } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)})
+try {
+  for await (const _ of pull([${JSON.stringify(server.url('/unbuilt.jpg'))}], { out: 'out' }));
+  console.log('resolved')
+} catch (error) {
+  console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message, hint: error.hint }))
+}`
+    await writeFile(join(work, 'run.mjs'), script)
+    const { stdout } = await promisify(execFile)(process.execPath, ['run.mjs'], { cwd: work })
+    assert.deepEqual(JSON.parse(stdout), {
+      name: 'FatalError',
+      code: 'journal',
+      message:
+        "cannot load better-sqlite3's native code: it was never built (its install script did not run: npm install --ignore-scripts, pnpm before pnpm approve-builds, npm's allowScripts)",
+      hint: 'run npm rebuild better-sqlite3 where imgpull is installed, its install script allowed (npm install-scripts approve better-sqlite3; pnpm approve-builds, then pnpm rebuild better-sqlite3)',
+    })
+    assert.equal(existsSync(join(work, 'out')), false)
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
 })

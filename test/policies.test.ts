@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
@@ -581,6 +582,23 @@ test('a native module Node cannot load: one line, the package, and the rebuild t
   assert.match(
     nativeFault(glibc) ?? '',
     /^cannot load @img\/sharp-linux-x64's native code: .*GLIBC_2\.38' not found.*; run npm rebuild @img\/sharp-linux-x64/,
+  )
+  // One whose install script never ran (pnpm before approve-builds, npm --ignore-scripts): no file
+  // at all, which the `bindings` package says in 14 lines.
+  const unbuilt = await mkdtemp(join(tmpdir(), 'imgpull-unbuilt-'))
+  const root = join(unbuilt, 'node_modules', 'better-sqlite3')
+  await mkdir(root, { recursive: true })
+  await writeFile(join(root, 'package.json'), '{ "name": "better-sqlite3" }')
+  let missing: unknown
+  try {
+    createRequire(import.meta.url)('bindings')({ bindings: 'better_sqlite3.node', module_root: root })
+  } catch (error) {
+    missing = error
+  }
+  await rm(unbuilt, { recursive: true })
+  assert.equal(
+    nativeFault(missing),
+    "cannot load better-sqlite3's native code: it was never built (its install script did not run: npm install --ignore-scripts, pnpm before pnpm approve-builds, npm's allowScripts); run npm rebuild better-sqlite3 where imgpull is installed, its install script allowed (npm install-scripts approve better-sqlite3; pnpm approve-builds, then pnpm rebuild better-sqlite3)",
   )
   assert.equal(nativeFault(new Error('ENOENT: no such file')), undefined)
 })

@@ -68,14 +68,17 @@ function unreadModule(message: string): string | undefined {
 }
 
 /**
- * The one line for a native module (`*.node`) that Node cannot load, `undefined` for any other
- * error. better-sqlite3 (the journal) is compiled for one Node.js ABI at install: after `nvm use`
- * or a Node upgrade, Node refuses it with NODE_MODULE_VERSION N (its words span five lines); a
- * node_modules copied from another system (macOS into a Linux container) gives `invalid ELF
- * header`, an older C library `GLIBC_2.xx not found`. Each is mended by rebuilding that package
- * where imgpull is installed, which the line says.
+ * What is wrong with a native module (`*.node`) that Node cannot load, and what mends it (see
+ * `nativeFault`); `undefined` for any other error. better-sqlite3 (the journal) is compiled for one
+ * Node.js ABI at install: after `nvm use` or a Node upgrade, Node refuses it with
+ * NODE_MODULE_VERSION N (its words span five lines); a node_modules copied from another system
+ * (macOS into a Linux container) gives `invalid ELF header`, an older C library `GLIBC_2.xx not
+ * found`. One whose install script never ran has no file at all, which the `bindings` package says
+ * in 14 lines (`Could not locate the bindings file. Tried: → …`): pnpm runs no dependency's build
+ * script until `pnpm approve-builds`, nor npm with `--ignore-scripts`, or under `allowScripts`
+ * where they are enforced. Each is mended by rebuilding that package where imgpull is installed.
  */
-export function nativeFault(error: unknown): string | undefined {
+export function nativeFaultParts(error: unknown): { line: string; mend: string } | undefined {
   const { code } = (error ?? {}) as { code?: unknown }
   const message = error instanceof Error ? error.message : ''
   if (code !== 'ERR_DLOPEN_FAILED' && !/\.node\b/.test(message)) return undefined
@@ -83,9 +86,21 @@ export function nativeFault(error: unknown): string | undefined {
   if (path === undefined) return undefined
   const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? path
   const abi = /NODE_MODULE_VERSION (\d+)\.[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message)
+  const unbuilt = message.startsWith('Could not locate the bindings file')
   const why = abi
     ? `it was built for another Node.js (NODE_MODULE_VERSION ${abi[1]}; Node ${process.versions.node} needs ${abi[2]})`
-    : (message.split('\n')[0] ?? '').replace(`${path}: `, '').replace(/^The module '[^']*'\s*/, '')
+    : unbuilt
+      ? "it was never built (its install script did not run: npm install --ignore-scripts, pnpm before pnpm approve-builds, npm's allowScripts)"
+      : (message.split('\n')[0] ?? '').replace(`${path}: `, '').replace(/^The module '[^']*'\s*/, '')
   const rebuild = name === path ? 'reinstall imgpull' : `run npm rebuild ${name} where imgpull is installed`
-  return `cannot load ${name}'s native code: ${why}; ${rebuild}`
+  const allowed = unbuilt
+    ? `, its install script allowed (npm install-scripts approve ${name}; pnpm approve-builds, then pnpm rebuild ${name})`
+    : ''
+  return { line: `cannot load ${name}'s native code: ${why}`, mend: rebuild + allowed }
+}
+
+/** The one line for a native module Node cannot load (see `nativeFaultParts`), `undefined` for any other error. */
+export function nativeFault(error: unknown): string | undefined {
+  const fault = nativeFaultParts(error)
+  return fault && `${fault.line}; ${fault.mend}`
 }
