@@ -8,6 +8,7 @@ import {
   duration,
   errorCode,
   FatalError,
+  FolderBusyError,
   HTTPError,
   ImgpullError,
   TimeoutError,
@@ -273,10 +274,12 @@ async function* run(
       `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
     )
   const { journal, lock } = await openJournal(paths, options, startedAt).catch(async (error) => {
-    // The folders made for a run that could not open its journal (SQLite's module not loadable,
-    // the folder busy) go, while empty: no lock is held, so a file in them may be another run's.
-    if (!existed.work) for (const dir of [paths.parts, paths.work]) await rmdir(dir).catch(() => {})
-    if (!existed.out) await rmdir(paths.out).catch(() => {})
+    // The folders made for a run that could not open its journal (SQLite's module not loadable)
+    // go, while empty. Not where a lock was ever taken (a busy folder): they are another run's.
+    if (!(error instanceof FolderBusyError) && !existsSync(paths.lock)) {
+      if (!existed.work) for (const dir of [paths.parts, paths.work]) await rmdir(dir).catch(() => {})
+      if (!existed.out) await rmdir(paths.out).catch(() => {})
+    }
     throw error
   })
   if (options.journal && existed.journal && journal.run === 1 && entries.some((name) => name !== WORK_DIR))
