@@ -7,8 +7,13 @@
 import { rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
-// Chunks of an earlier build would linger (their names carry a hash) and ship with the package.
-rmSync('dist/chunks', { recursive: true, force: true })
+// `--clean` (before tsc): dist/ goes whole. What an earlier build made and this one does not (a
+// chunk, whose name carries a hash; the output of a source file since removed) would linger and
+// ship with the package, whose `files` take dist/ as it is.
+if (process.argv.includes('--clean')) {
+  rmSync('dist', { recursive: true, force: true })
+  process.exit(0)
+}
 
 await build({
   entryPoints: { imgpull: 'src/cli/bin.ts' },
