@@ -62,6 +62,13 @@ async function streamServer(
   return { ...(await listenLocal(server, 'https')), server }
 }
 
+/** Answers a stream with its whole image (`bodyOf` its path), its length stated. */
+function answerWhole(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  const body = bodyOf(String(headers[':path']).slice(1))
+  stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
+  stream.end(body)
+}
+
 interface Server extends LocalServer {
   /** Streams each connection carried, in order. */
   streams: number[]
@@ -263,14 +270,7 @@ test('streams above a graceful GOAWAY’s last-stream-id, refused unprocessed, a
 })
 
 test('a stream refused before the server’s SETTINGS came (a limit of 0, raised later) is sent again at once', async () => {
-  const { server, origin, close } = await streamServer(
-    (stream, headers) => {
-      const body = bodyOf(String(headers[':path']).slice(1))
-      stream.respond({ ':status': 200, 'content-type': 'image/jpeg', 'content-length': body.length })
-      stream.end(body)
-    },
-    { maxConcurrentStreams: 0 },
-  )
+  const { server, origin, close } = await streamServer(answerWhole, { maxConcurrentStreams: 0 })
   server.on('session', (session) =>
     setTimeout(() => session.destroyed || session.settings({ maxConcurrentStreams: 8 }), 300),
   )
@@ -280,6 +280,58 @@ test('a stream refused before the server’s SETTINGS came (a limit of 0, raised
       results.map((r) => [r.status, r.attempts, r.message]),
       [['ok', 1, undefined]],
     )
+  } finally {
+    await close()
+  }
+})
+
+// RFC 9113 §5.1.2 lets a server lower SETTINGS_MAX_CONCURRENT_STREAMS to 0 at any time, taking no
+// new stream on that connection without a GOAWAY. It was read as 1: each next request was sent to
+// that connection, held unsent by nghttp2, and failed after its headers timeout as a slow answer.
+test('a server lowering SETTINGS_MAX_CONCURRENT_STREAMS to 0 mid-connection: the next requests go on another connection', async () => {
+  const { server, origin, close } = await streamServer(
+    (stream, headers) => setTimeout(() => answerWhole(stream, headers), 300),
+    { maxConcurrentStreams: 2 },
+  )
+  server.on('session', (session) =>
+    session.once('stream', () =>
+      setTimeout(() => session.destroyed || session.settings({ maxConcurrentStreams: 0 }), 100),
+    ),
+  )
+  try {
+    const names = Array.from({ length: 6 }, (_, i) => `zero-later-${i}.jpg`)
+    const out = join(dir, 'zero-later')
+    const results = await run(
+      names.map((n) => `${origin}/${n}`),
+      { out, perHost: 2, concurrency: 2, headersTimeout: 5000 },
+    )
+    assert.deepEqual(
+      results.map((r) => [r.status, r.attempts, r.message]),
+      names.map(() => ['ok', 1, undefined]),
+    )
+    for (const n of names) assert.deepEqual(await readFile(join(out, n)), bodyOf(n))
+  } finally {
+    await close()
+  }
+})
+
+// Requests given to the connection just before its 0 came are held unsent for good: the timeout
+// says why, where it said only `headers timeout`, as of a slow server.
+test('requests held unsent by a stream limit of 0 never raised: the headers timeout says the server allows no stream', async () => {
+  const { server, origin, close } = await streamServer(answerWhole, { maxConcurrentStreams: 8 })
+  server.on('session', (session) =>
+    session.once('stream', () => session.settings({ maxConcurrentStreams: 0 })),
+  )
+  try {
+    const urls = ['a', 'b', 'c'].map((n) => `${origin}/held-${n}.jpg`)
+    const results = await run(urls, { out: join(dir, 'zero-held'), headersTimeout: 1000 })
+    const of = (url: string) => results.find((r) => r.job.url === url)!
+    assert.equal(of(urls[0]).status, 'ok', of(urls[0]).message)
+    for (const url of urls.slice(1))
+      assert.equal(
+        of(url).message,
+        `headers timeout after 1 s on ${url}: the request was never sent: the server's HTTP/2 SETTINGS allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, RFC 9113 §6.5.2) and it never raised them`,
+      )
   } finally {
     await close()
   }

@@ -16,8 +16,20 @@ import { isIP } from 'node:net'
  * sends it slowly: `--headers-timeout` is a deadline for the whole head).
  * `preface`: the headers timeout ran out on an HTTP/2 connection whose server never sent its
  * SETTINGS (see `http2PrefaceMissing`): the connection never began, whatever the request.
+ * `streams`: the headers timeout ran out on an HTTP/2 connection whose server's latest SETTINGS
+ * allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, see `http2AllowsNoStream`): nghttp2
+ * held the request unsent, and the server never raised the limit.
  */
-export type ConnectStage = 'lookup' | 'tcp' | 'tls' | 'tunnel' | 'socks' | 'opening' | 'head' | 'preface'
+export type ConnectStage =
+  | 'lookup'
+  | 'tcp'
+  | 'tls'
+  | 'tunnel'
+  | 'socks'
+  | 'opening'
+  | 'head'
+  | 'preface'
+  | 'streams'
 
 /** The stage a connect timeout ran out in, on the error (see `stagedConnector`). */
 const STAGE: unique symbol = Symbol('imgpull.connectStage')
@@ -135,6 +147,8 @@ export function connectStageWords(
       return 'its head had begun to come and was not whole (a server that sends it slowly: --headers-timeout is a deadline for the whole head)'
     case 'preface':
       return `its HTTP/2 connection never began: the server sent no SETTINGS frame after the TLS handshake (RFC 9113 §3.4)`
+    case 'streams':
+      return "the request was never sent: the server's HTTP/2 SETTINGS allow no stream at once (SETTINGS_MAX_CONCURRENT_STREAMS 0, RFC 9113 §6.5.2) and it never raised them"
     default:
       return undefined
   }

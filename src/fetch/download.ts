@@ -70,6 +70,7 @@ import {
   chunkLeftAtClose,
   type Dispatcher,
   headBegun,
+  http2AllowsNoStream,
   http2PrefaceMissing,
   isHttp1,
   lastChunkAtClose,
@@ -812,6 +813,7 @@ async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, strin
       if (exchange.reused === undefined) markStage(error, 'opening')
       else if (headBegun(exchange.socket)) markStage(error, 'head')
       else if (http2PrefaceMissing(exchange.socket)) markStage(error, 'preface')
+      else if (http2AllowsNoStream(exchange.socket)) markStage(error, 'streams')
       else if (exchange.reused && isHttp1(exchange.socket)) {
         // Silent on a connection that answered before: see answers-once.ts.
         silentOnReuse = true

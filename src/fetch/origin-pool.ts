@@ -47,6 +47,8 @@ interface Connection {
   protocol: 'h1' | 'h2' | undefined
   /** Requests it may carry at once: 1 over HTTP/1.1; over HTTP/2, the server's stream limit. */
   capacity: number
+  /** Streams its server's latest SETTINGS allow on it (0 too), once they came; see `#connected`. */
+  limit?: number
   /** A PING is out on it after a timeout (see `#check`): it takes no new request until answered. */
   checking?: boolean
   /** Its server ended it gracefully (GOAWAY NO_ERROR): it takes no new request while its streams finish. */
@@ -180,7 +182,8 @@ export class OriginPool extends EventEmitter {
     if (connection.checking) return
     const sent = pingOrClose(connection.client, PING_WAIT_MS, (alive) => {
       connection.checking = false
-      if (alive && !connection.draining && connection.capacity === 0) connection.capacity = this.#streams
+      if (alive && !connection.draining && connection.capacity === 0)
+        connection.capacity = connection.limit ?? this.#streams
       this.#pump()
     })
     if (!sent) return
@@ -273,17 +276,26 @@ export class OriginPool extends EventEmitter {
     }
     this.#protocol = 'h2'
     const fill = (streams: number) => {
-      connection.capacity = streams
+      // Not while a PING asks or a GOAWAY drains it: those give it back its `limit` when done.
+      if (!connection.checking && !connection.draining) connection.capacity = streams
       // undici 7 sends as many requests at once on a connection as `pipelining` says, HTTP/2 too.
-      client.pipelining = streams
+      client.pipelining = Math.max(1, streams)
       this.#pump()
     }
+    // A limit lowered to 0 (RFC 9113 §5.1.2: a server that takes no new stream on the connection,
+    // without a GOAWAY) holds its new requests unsent until raised: the next go on another
+    // connection, opened with the origin's last nonzero limit. Read as 1, each waited its headers
+    // timeout there and failed as a slow answer. A connection whose first SETTINGS say 0 is a
+    // server not ready yet (Node's, until told its limit): its request waits there to be sent.
     watchStreamLimit(client, (limit) => {
-      this.#streams = Math.max(1, Math.min(MAX_STREAMS, limit ?? MAX_STREAMS))
-      fill(this.#streams)
+      let streams = Math.min(MAX_STREAMS, limit ?? MAX_STREAMS)
+      if (streams === 0 && !connection.limit) streams = 1
+      else if (streams > 0) this.#streams = streams
+      connection.limit = streams
+      fill(streams)
     })
     // Until its SETTINGS come, what the origin's earlier connections allowed (1 for the first).
-    if (connection.capacity < this.#streams) fill(this.#streams)
+    if (connection.limit === undefined && connection.capacity < this.#streams) fill(this.#streams)
   }
 }
 

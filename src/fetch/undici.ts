@@ -531,6 +531,19 @@ export function http2PrefaceMissing(socket: object | undefined): boolean {
   return session != null && session[symbols.kRemoteSettings] !== true
 }
 
+/**
+ * Whether `socket` carries an HTTP/2 session whose server's latest SETTINGS allow no stream at
+ * once (SETTINGS_MAX_CONCURRENT_STREAMS 0, RFC 9113 §5.1.2): nghttp2 holds every new request
+ * unsent until they allow one.
+ */
+export function http2AllowsNoStream(socket: object | undefined): boolean {
+  const session = (socket as Internals | undefined)?.[symbols.kHTTP2Session] as
+    | (Session & Internals)
+    | null
+    | undefined
+  return session?.[symbols.kRemoteSettings] === true && session.remoteSettings.maxConcurrentStreams === 0
+}
+
 /** Whether `socket` carries HTTP/1.1 (undici keeps its parser on it), not HTTP/2. */
 export const isHttp1 = (socket: object | undefined): boolean => parserOf(socket) !== undefined
 
