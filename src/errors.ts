@@ -3,6 +3,7 @@ import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
 import {
   answeredInHttp2,
   asksForHttp1,
+  brokenHttp2Words,
   http2ErrorCode,
   isSilentHttp2,
   notHttp2,
@@ -357,6 +358,9 @@ function networkWords(cause: unknown): string {
   // h2): often a server or TLS front end that offers h2 and answers in HTTP/1.1.
   if (notHttp2(cause))
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
+  // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.
+  const broken = brokenHttp2Words(cause)
+  if (broken) return `the server ${broken}; later requests to it use HTTP/1.1 (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
   // handshake was done: not the handshake's failure its code's family suggests.

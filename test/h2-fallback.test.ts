@@ -213,8 +213,9 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     [nghttp2(-905), false, true, /more than 8 CONTINUATION frames/],
     [nghttp2(-523), false, true, /HPACK/],
     [nghttp2(-531), false, true],
+    [nghttp2(-904), false, true, /flooded the HTTP\/2 connection/],
     // nghttp2's other errors are not the server's HTTP/2 broken (its words are never read).
-    [nghttp2(-904), false, undefined],
+    [nghttp2(-902), false, undefined],
     [error('ERR_HTTP2_ERROR', 'Protocol error'), false, undefined],
     // PROTOCOL_ERROR before the head: a head nghttp2 refused; after it: a body off its length.
     [stream('PROTOCOL_ERROR'), false, true, /header field HTTP\/2 forbids/],
@@ -423,6 +424,41 @@ test('a head in more than 8 CONTINUATION frames goes again over HTTP/1.1 at once
     } finally {
       await server.close()
     }
+  }
+})
+
+// A server sending PINGs faster than their acknowledgments go out (2,000 in one write) trips
+// nghttp2's flood guard (CVE-2019-9512), which ends the session: each file failed every attempt as
+// 'Flooding was detected in this HTTP/2 session, and it must be closed (ERR_HTTP2_ERROR)', naming
+// neither the server nor its PINGs. HTTP/1.1 has no PING.
+test('a PING flood ends the HTTP/2 session: before the head the request goes again over HTTP/1.1 at once; after it, the attempt says what the server did', async () => {
+  const flood = Buffer.concat(Array.from({ length: 2000 }, (_, i) => frames.ping(i)))
+  const before = await rawServer((s) => [flood, ...frames.headers(s, head()), ...frames.data(s, image)])
+  const midway = await rawServer((s) => [
+    ...frames.headers(s, head()),
+    ...frames.data(s, image.subarray(0, 5000), { end: false }),
+    flood,
+  ])
+  try {
+    let out = join(dir, 'ping-flood')
+    await assertImages(
+      await run([before.url('/p1.png'), before.url('/p2.png')], { out, perHost: 1 }),
+      out,
+      [1, 1],
+    )
+    assert.deepEqual(before.seen, { h2: 1, h1: 2 })
+    out = join(dir, 'ping-flood-midway')
+    const url = midway.url('/p3.png')
+    const [failed] = await run([url], { out, retries: 0 })
+    assert.equal(
+      failed.message,
+      `${url}: the server flooded the HTTP/2 connection with frames that each need an answer (PING or SETTINGS frames faster than their acknowledgments could be sent: nghttp2's guard against floods, CVE-2019-9512), and nghttp2 closed the connection after 5000 of ${image.length} bytes`,
+    )
+    // Its retry goes over HTTP/1.1.
+    await assertImages(await run([midway.url('/p4.png')], { out }), out, [2])
+    assert.deepEqual(midway.seen, { h2: 2, h1: 1 })
+  } finally {
+    await Promise.all([before.close(), midway.close()])
   }
 })
 

@@ -58,6 +58,11 @@ const NGHTTP2_ERR = {
   HEADER_COMP: -523,
   HTTP_HEADER: -531,
   HTTP_MESSAGING: -532,
+  /**
+   * More answers to the peer's frames waiting to be sent than nghttp2 keeps (1,000 PING and
+   * SETTINGS acknowledgments, RST_STREAMs): its guard against floods (CVE-2019-9512, -9515).
+   */
+  FLOODED: -904,
   /** More than 8 CONTINUATION frames after a HEADERS (nghttp2 1.61's guard, CVE-2024-28182). */
   TOO_MANY_CONTINUATIONS: -905,
 } as const
@@ -83,6 +88,17 @@ export const notHttp2 = (error: unknown): boolean => nghttp2Errno(error) === NGH
 export const refusesHttp1 = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'
 
+/**
+ * What the server did, in words, when `error` is nghttp2 ending the HTTP/2 session over what it
+ * sent (`BROKEN_HTTP2`: a flood, a frame or header block it cannot read), else `undefined`.
+ * Node's words ("Flooding was detected in this HTTP/2 session, and it must be closed") name
+ * neither side nor the frames.
+ */
+export function brokenHttp2Words(error: unknown): string | undefined {
+  const errno = nghttp2Errno(error)
+  return errno === undefined ? undefined : BROKEN_HTTP2[errno]
+}
+
 /** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
 export interface Http1Wanted {
   /** What the server did, in words (`NODE_DEBUG=imgpull` prints them with its origin). */
@@ -96,6 +112,8 @@ const BROKEN_HTTP2: Record<number, string> = {
   [NGHTTP2_ERR.PROTO]: 'agreed to HTTP/2, then sent something else',
   [NGHTTP2_ERR.TOO_MANY_CONTINUATIONS]:
     "sent a header block in more than 8 CONTINUATION frames (nghttp2's guard against CONTINUATION floods, CVE-2024-28182)",
+  [NGHTTP2_ERR.FLOODED]:
+    "flooded the HTTP/2 connection with frames that each need an answer (PING or SETTINGS frames faster than their acknowledgments could be sent: nghttp2's guard against floods, CVE-2019-9512)",
   [NGHTTP2_ERR.INVALID_FRAME]: 'sent an HTTP/2 frame where none may come',
   [NGHTTP2_ERR.INVALID_HEADER_BLOCK]: 'sent an HTTP/2 header block that cannot be read',
   [NGHTTP2_ERR.FRAME_SIZE_ERROR]: 'sent an HTTP/2 frame of a wrong size',
@@ -245,12 +263,16 @@ export function slowDownWords(error: unknown): string | undefined {
  * How an HTTP/2 answer was cut, in words, or `undefined` when HTTP/2 did not cut it (a connection
  * closed or reset under it): its stream reset (`the HTTP/2 stream was reset (PROTOCOL_ERROR)`:
  * nghttp2 resets a stream whose DATA runs past or stops short of its Content-Length), or its
- * connection ended with an error (GOAWAY). Node does not say which side reset a stream, so the
+ * connection ended with an error (GOAWAY), or nghttp2 ending the session over what the server sent
+ * (`brokenHttp2Words`). Node does not say which side reset a stream, so the
  * words blame neither. "connection closed", said of those, sent one looking at the network.
  */
 export function http2Cut(error: unknown): string | undefined {
   // Closed by us, not by the server (see `isSilentHttp2`): its message says why.
   if (isSilentHttp2(error)) return (error as Error).message
+  // nghttp2 ended the session over what the server sent (a PING flood...): the server's doing.
+  const broken = brokenHttp2Words(error)
+  if (broken) return `the server ${broken}, and nghttp2 closed the connection`
   const code = http2ErrorCode(error)
   if (code === undefined) return undefined
   const name = NAMES[code] ?? `error code ${code}`

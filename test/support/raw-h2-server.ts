@@ -142,6 +142,12 @@ export const frames = {
     payload.writeUInt32BE(increment)
     return frame(WINDOW_UPDATE, 0, stream, payload)
   },
+  /** A PING (not an ACK) carrying `n` as its 8 bytes: the client must answer each (RFC 9113 §6.7). */
+  ping(n: number): Buffer {
+    const payload = Buffer.alloc(8)
+    payload.writeBigUInt64BE(BigInt(n))
+    return frame(PING, 0, 0, payload)
+  },
   goaway(lastStream: number, code: number): Buffer {
     const payload = Buffer.alloc(8)
     payload.writeUInt32BE(lastStream)
