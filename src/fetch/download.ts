@@ -1460,6 +1460,18 @@ async function receiveBody(
         { retryable: true, cause: error, resumed: nothing },
       )
     }
+    // Over HTTP/2 a body without a length ends at END_STREAM alone (RFC 9113 §8.1): one the
+    // server's reset or GOAWAY cut is said so, and where, as one with a length is; Node's words
+    // ("Stream closed with error code NGHTTP2_CANCEL") named neither, and a REFUSED_STREAM after
+    // the head was called "refused unprocessed".
+    const h2 = networkCut && t.head?.http2 === true ? http2Cut(error) : undefined
+    if (h2) {
+      return new ImgpullError(
+        'truncated',
+        `${shown}${cutThrough(t)}: ${h2} after ${decision.at + beyond()} bytes, its length not stated`,
+        { retryable: true, cause: error, resumed: nothing },
+      )
+    }
     const left = chunkLeftAtClose(exchange.socket)
     if (networkCut && left !== undefined) {
       return new ImgpullError(
