@@ -4,6 +4,7 @@ import {
   answeredInHttp2,
   asksForHttp1,
   brokenHttp2Words,
+  http1Wanted,
   http2ErrorCode,
   isSilentHttp2,
   notHttp2,
@@ -360,7 +361,8 @@ function networkWords(cause: unknown): string {
     return `what the server sent is not HTTP/2, though its TLS handshake agreed to HTTP/2 (a server that offers h2 and speaks HTTP/1.1?); --no-http2 keeps to HTTP/1.1 (${code})`
   // The others of nghttp2 over what the server sent: its answer had begun, or HTTP/1.1 failed too.
   const broken = brokenHttp2Words(cause)
-  if (broken) return `the server ${broken}; later requests to it use HTTP/1.1 (${code})`
+  if (broken)
+    return `the server ${broken}${http1Wanted(cause, true) ? '; later requests to it use HTTP/1.1' : ''} (${code})`
   if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`
   // OpenSSL's reason (`bad record mac`, `tlsv1 alert internal error`) on a connection whose
   // handshake was done: not the handshake's failure its code's family suggests.

@@ -216,6 +216,8 @@ test('http1Wanted: which HTTP/2 failures send a request, or its origin, over HTT
     [nghttp2(-904), false, true, /flooded the HTTP\/2 connection/],
     // nghttp2's other errors are not the server's HTTP/2 broken (its words are never read).
     [nghttp2(-902), false, undefined],
+    // A window overflowed is the server's fault, but no reason to leave HTTP/2 (its words are said).
+    [nghttp2(-524), false, undefined],
     [error('ERR_HTTP2_ERROR', 'Protocol error'), false, undefined],
     // PROTOCOL_ERROR before the head: a head nghttp2 refused; after it: a body off its length.
     [stream('PROTOCOL_ERROR'), false, true, /header field HTTP\/2 forbids/],

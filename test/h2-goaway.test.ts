@@ -762,6 +762,8 @@ test('a GOAWAY with an error code after an answer: the next request in line, nev
 // server's WINDOW_UPDATE overflowing the window) while its socket still closed: the pool gave the
 // next file's request to it, undici wrote it there and Node refused it ('The session has been
 // destroyed', ERR_HTTP2_INVALID_SESSION), never sent: a failed attempt, with --retries 0 a failed file.
+// The request the session carried fails naming the server's fault, where Node's words were 'Flow
+// control error'.
 test('a request given to an HTTP/2 session an error ended goes on a new connection at once; the request it carried stays an attempt', async () => {
   // Stream 1 answered, then the window overflows; stream 3 waits unanswered.
   const overflow = frames.windowUpdate(0, 2 ** 31 - 1)
@@ -779,7 +781,12 @@ test('a request given to an HTTP/2 session an error ended goes on a new connecti
       results.map((r) => [r.job.url.split('/').pop(), r.status, r.attempts, r.message]).sort(),
       names.map((n) =>
         n === 'b'
-          ? ['b.jpg', 'failed', 1, `network error on ${b}: Flow control error (ERR_HTTP2_ERROR)`]
+          ? [
+              'b.jpg',
+              'failed',
+              1,
+              `network error on ${b}: the server broke HTTP/2's flow control (FLOW_CONTROL_ERROR: a WINDOW_UPDATE taking a window past 2^31-1 bytes, or DATA past the window, RFC 9113 §6.9.1) (ERR_HTTP2_ERROR)`,
+            ]
           : [`${n}.jpg`, 'ok', 1, undefined],
       ),
       'b was sent on the session the error ended: an attempt; the others never went there',

@@ -54,6 +54,8 @@ const NGHTTP2_ERR = {
   INVALID_FRAME: -506,
   INVALID_HEADER_BLOCK: -518,
   FRAME_SIZE_ERROR: -522,
+  /** A WINDOW_UPDATE taking a window past 2^31-1, or DATA past the window (RFC 9113 §6.9.1). */
+  FLOW_CONTROL: -524,
   /** A header block HPACK cannot decode. */
   HEADER_COMP: -523,
   HTTP_HEADER: -531,
@@ -89,14 +91,23 @@ export const refusesHttp1 = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'
 
 /**
+ * nghttp2's errors over what a server sent that are not reasons to leave HTTP/2 (one overflowing
+ * window is not every answer's), in words.
+ */
+const SERVER_FAULTS: Record<number, string> = {
+  [NGHTTP2_ERR.FLOW_CONTROL]:
+    "broke HTTP/2's flow control (FLOW_CONTROL_ERROR: a WINDOW_UPDATE taking a window past 2^31-1 bytes, or DATA past the window, RFC 9113 §6.9.1)",
+}
+
+/**
  * What the server did, in words, when `error` is nghttp2 ending the HTTP/2 session over what it
- * sent (`BROKEN_HTTP2`: a flood, a frame or header block it cannot read), else `undefined`.
- * Node's words ("Flooding was detected in this HTTP/2 session, and it must be closed") name
- * neither side nor the frames.
+ * sent (`BROKEN_HTTP2`: a flood, a frame or header block it cannot read; a flow-control
+ * violation), else `undefined`. Node's words ("Flooding was detected in this HTTP/2 session, and
+ * it must be closed", "Flow control error") name neither side nor the frames.
  */
 export function brokenHttp2Words(error: unknown): string | undefined {
   const errno = nghttp2Errno(error)
-  return errno === undefined ? undefined : BROKEN_HTTP2[errno]
+  return errno === undefined ? undefined : (BROKEN_HTTP2[errno] ?? SERVER_FAULTS[errno])
 }
 
 /** Why an HTTP/2 server's requests go over HTTP/1.1 instead (`http1Wanted`). */
