@@ -254,6 +254,7 @@ export class OriginPool extends EventEmitter {
       clearTimeout(connection.idle)
       connection.protocol = undefined
       connection.draining = false
+      connection.limit = undefined
       connection.capacity = this.#protocol === 'h2' ? this.#streams : 1
       this.emit('disconnect', origin, [this, ...targets], error)
     })
