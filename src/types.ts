@@ -168,6 +168,13 @@ export interface Validators {
    * Kept for the run, not in the journal.
    */
   thisRun?: true
+  /**
+   * The ETag and Last-Modified an answer of this run gave before the one these came from, where it
+   * named the file otherwise at the same length: the same again shows validators that go back and
+   * forth between the servers behind one URL (see `validatorsFlap`). Kept for the run, not in the
+   * journal.
+   */
+  other?: Pick<Validators, 'etag' | 'lastModified'>
 }
 
 /** Live counters of a run, for progress displays. */

@@ -66,6 +66,22 @@ async function resumedAtEveryCut(path: string, options: Options) {
 }
 
 /** Nothing kept: no file under a final name, no part file. */
+/**
+ * Fetch `path` (kept as `name`), a 200,000-byte file behind a link that cuts every answer: it
+ * comes whole, its last request a Range without If-Range (each answer proving itself, see
+ * `unprovenSplice`).
+ */
+async function provedItself(path: string, name: string, options: Options) {
+  const at = requests(path).length
+  const { out, one } = await get([server.url(path)], options)
+  assert.equal(one.status, 'ok', one.message)
+  assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
+  const sent = requests(path).slice(at)
+  assert.equal(sent.at(-1)?.headers['if-range'], undefined)
+  assert.match(sent.at(-1)?.headers.range ?? '', /^bytes=[1-9]\d*-$/)
+  if (!options.outputFormat) await holds(out, name, server.bytes(path))
+}
+
 async function nothing(out: string) {
   assert.deepEqual(await outputFiles(out), [])
   assert.deepEqual(await readdir(join(out, '.imgpull', 'parts')), [])
@@ -906,17 +922,10 @@ test('an ETag new at every answer, the bytes the same: after the second, resumed
   for (const [name, query] of Object.entries(servers)) {
     for (const [where, options] of Object.entries(BODY_PATHS)) {
       await t.test(`${name}, ${where}`, async () => {
+        // Once a second ETag came with the same length and date, no If-Range.
         const id = `etag-rotate-${query ? 'ignored' : 'kept'}`
         const path = `/${id}?size=200000&every=30000&etagrotate=1${query}`
-        const at = requests(path).length
-        const { out, one } = await get([server.url(path)], { retries: 3, ...options })
-        assert.equal(one.status, 'ok', one.message)
-        assert.equal(one.sha256, createHash('sha256').update(server.bytes(path)).digest('hex'))
-        const sent = requests(path).slice(at)
-        // Once a second ETag came with the same length and date, no If-Range: the answer proves itself.
-        assert.equal(sent.at(-1)?.headers['if-range'], undefined)
-        assert.match(sent.at(-1)?.headers.range ?? '', /^bytes=[1-9]\d*-$/)
-        if (!options.outputFormat) await holds(out, `${id}.jpg`, server.bytes(path))
+        await provedItself(path, `${id}.jpg`, { retries: 3, ...options })
       })
     }
   }
@@ -945,6 +954,34 @@ test('an ETag new at every answer, the bytes the same: after the second, resumed
       [resumeRange(30_000), undefined],
       [undefined, undefined],
     ])
+    await nothing(out)
+  })
+})
+
+test('validators that go back and forth between two backends behind one URL, the bytes the same: resumed in the run as a file without a validator is', async (t) => {
+  // Two backends whose copies of one file differ in mtime (so in ETag and Last-Modified) take the
+  // requests in turn, the second serving a Range whatever If-Range says (or both honouring it):
+  // every resume met the other one's validators and started over, and behind a link that cuts
+  // every answer the file failed after 11 requests.
+  const servers = { 'one ignores If-Range': '1', 'both honour If-Range': 'honor' }
+  for (const [name, flap] of Object.entries(servers)) {
+    for (const [where, options] of Object.entries(BODY_PATHS)) {
+      await t.test(`${name}, ${where}`, async () => {
+        // Once the first validators came back, no If-Range.
+        const id = `flap-${flap}`
+        const path = `/${id}?size=200000&every=30000&flap=${flap}`
+        await provedItself(path, `${id}.jpg`, { retries: 5, ...options })
+      })
+    }
+  }
+  // A rolling deploy half done: the second backend holds another version of the same size. The
+  // bytes compared differ, and nothing is joined.
+  await t.test('the second backend holding another version', async () => {
+    const path = '/flap-versions?size=200000&every=30000&flap=versions'
+    const { out, one } = await get([server.url(path)], { retries: 5 })
+    assert.equal(one.status, 'failed')
+    assert.equal(one.error, 'truncated', one.message)
+    assert.ok(requests(path).length <= 20, `${requests(path).length} requests`)
     await nothing(out)
   })
 })

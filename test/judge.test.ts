@@ -14,6 +14,8 @@ import {
   parseContentRange,
   RESUME_OVERLAP,
   resumesInRun,
+  seenAfter,
+  validatorsFlap,
 } from '../src/fetch/judge.js'
 
 const ETAG = '"abc"'
@@ -916,6 +918,91 @@ test('etagShifted: another strong ETag than an answer of this run gave, all else
     ],
   ]
   for (const [name, known, got, expected] of rows) assert.equal(etagShifted(known, got, at), expected, name)
+})
+
+test('seenAfter: an answer of this run remembers the naming of the one before it, where that named the same length otherwise', () => {
+  const at = 'http://a/x.jpg'
+  const before = { etag: ETAG, lastModified: LM, length: 1000, from: at, thisRun: true as const }
+  const rows: [string, Parameters<typeof seenAfter>[0], Parameters<typeof seenAfter>[1], unknown][] = [
+    [
+      'another ETag',
+      before,
+      { etag: '"def"', lastModified: LM, length: 1000 },
+      { etag: ETAG, lastModified: LM },
+    ],
+    [
+      'another date',
+      before,
+      { etag: ETAG, lastModified: LATER_DAY, length: 1000 },
+      { etag: ETAG, lastModified: LM },
+    ],
+    ['the same naming', before, { etag: ETAG, lastModified: LM, length: 1000 }, undefined],
+    ['the same date, weak now', before, { etag: ETAG, lastModified: `W/${LM}`, length: 1000 }, undefined],
+    ['another length', before, { etag: '"def"', lastModified: LM, length: 1001 }, undefined],
+    ['no length', before, { etag: '"def"', lastModified: LM }, undefined],
+    ['from an earlier run', { ...before, thisRun: undefined }, { etag: '"def"', length: 1000 }, undefined],
+    ['nothing before', undefined, { etag: '"def"', length: 1000 }, undefined],
+    [
+      'the one before named nothing',
+      { length: 1000, thisRun: true },
+      { etag: '"def"', length: 1000 },
+      undefined,
+    ],
+    ['from another URL', { ...before, from: 'http://b/x.jpg' }, { etag: '"def"', length: 1000 }, undefined],
+  ]
+  for (const [name, known, got, other] of rows) {
+    const seen = seenAfter(known, got, at)
+    assert.deepEqual(seen.other, other, name)
+    assert.equal(seen.thisRun, true, name)
+    assert.equal(seen.from, at, name)
+    assert.equal(seen.etag, got.etag, name)
+  }
+})
+
+test('validatorsFlap: validators back to those of the answer before the last, at the same length', () => {
+  const at = 'http://a/x.jpg'
+  const first = { etag: ETAG, lastModified: LM }
+  // The last answer named the file "def" a day later; the one before, "abc".
+  const before = {
+    etag: '"def"',
+    lastModified: LATER_DAY,
+    length: 1000,
+    from: at,
+    thisRun: true as const,
+    other: first,
+  }
+  const rows: [
+    string,
+    Parameters<typeof validatorsFlap>[0],
+    Parameters<typeof validatorsFlap>[1],
+    boolean,
+  ][] = [
+    ['back to the first', before, { ...first, length: 1000 }, true],
+    [
+      'back to the first, its date weak now',
+      before,
+      { etag: ETAG, lastModified: `W/${LM}`, length: 1000 },
+      true,
+    ],
+    [
+      'dates only',
+      { lastModified: LATER_DAY, length: 1000, thisRun: true, other: { lastModified: LM } },
+      { lastModified: LM, length: 1000 },
+      true,
+    ],
+    ['the last naming again', before, { etag: '"def"', lastModified: LATER_DAY, length: 1000 }, false],
+    ['a third naming', before, { etag: '"ghi"', lastModified: LM, length: 1000 }, false],
+    ['the first ETag, another date', before, { etag: ETAG, lastModified: LATER, length: 1000 }, false],
+    ['another length', before, { ...first, length: 1001 }, false],
+    ['no length', before, first, false],
+    ['nothing named', before, { length: 1000 }, false],
+    ['no earlier naming', { ...before, other: undefined }, { ...first, length: 1000 }, false],
+    ['from an earlier run', { ...before, thisRun: undefined }, { ...first, length: 1000 }, false],
+    ['from another URL', { ...before, from: 'http://b/x.jpg' }, { ...first, length: 1000 }, false],
+    ['nothing before', undefined, { ...first, length: 1000 }, false],
+  ]
+  for (const [name, known, got, expected] of rows)
+    assert.equal(validatorsFlap(known, got, at), expected, name)
 })
 
 test('Content-Range: forms, stars, and inconsistent ranges refused', () => {

@@ -50,7 +50,9 @@ import {
   nextOverlap,
   RESUME_OVERLAP,
   resumesInRun,
+  seenAfter,
   unknownCodings,
+  validatorsFlap,
   validatorsOf,
   WRAPS_RANGES,
 } from './judge.js'
@@ -956,12 +958,23 @@ const decide: Step = async (t) => {
       throw new ImgpullError('bad-range', `${t.shown}: unusable partial answer: ${decision.why}`, {
         retryable: true,
       })
-    case 'restart':
+    case 'restart': {
       await exchange.discard()
       await t.restart(wrapped ? `${decision.why}: ${wrapped}` : decision.why)
+      // A 206 that named the file otherwise (a server behind the same URL that ignored If-Range):
+      // its naming is the one the next whole answer is compared with (see `validatorsFlap`).
+      if (head.statusCode === 206) {
+        const seen = seenAfter(
+          t.dropped,
+          validatorsOf({ status: head.statusCode, headers: head.headers }),
+          t.answeredAt,
+        )
+        if (seen.other) t.dropped = seen
+      }
       if (isMultipart({ status: head.statusCode, headers: head.headers })) t.unresumable = WRAPS_RANGES
       else t.startedOver = `the answer to its resume could not be joined (${decision.why})`
       return send
+    }
     case 'complete':
       // The bytes on disk are the whole file: the checks hold them already (see `measureDisk`).
       await exchange.discard()
@@ -1038,15 +1051,19 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
     // taken as weak too, and the file is resumed as one without a validator is.
     const before = t.known.thisRun ? t.known : t.dropped
-    const plain: Validators = etagShifted(before, got, t.answeredAt)
-      ? {
-          lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
-          length: got.length,
-          from: t.answeredAt,
-          unproven: true,
-          thisRun: true,
-        }
-      : { ...got, from: t.answeredAt, ...(unproven ? { unproven } : {}), thisRun: true }
+    // Validators that went back to those of the answer before the last prove nothing either:
+    // neither is kept, to be compared with the other server's (see `validatorsFlap`).
+    const plain: Validators = validatorsFlap(before, got, t.answeredAt)
+      ? { length: got.length, from: t.answeredAt, unproven: true, thisRun: true }
+      : etagShifted(before, got, t.answeredAt)
+        ? {
+            lastModified: got.lastModified && `W/${got.lastModified.replace(/^W\//, '')}`,
+            length: got.length,
+            from: t.answeredAt,
+            unproven: true,
+            thisRun: true,
+          }
+        : { ...seenAfter(before, got, t.answeredAt), ...(unproven ? { unproven } : {}) }
     t.known = decision.decode ? {} : plain
     t.asCame = decision.decode && !t.undeclared ? plain : undefined
     t.recorded = false
@@ -1070,6 +1087,7 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
             from: known.from ?? t.answeredAt,
             stated: known.stated,
             ...(known.thisRun ? { thisRun: known.thisRun } : {}),
+            ...(known.other ? { other: known.other } : {}),
           }
     // Told to the run (not the journal), for its later attempts.
     if (t.known.length !== known.length || t.known.unproven !== known.unproven) t.recorded = false

@@ -46,7 +46,8 @@ import { successBody } from './success-status.js'
  *   no strong validator is resumed in this run on what the answer proves itself: the very byte
  *   asked for, the same total, the overlap compared (`unprovenSplice`). A later run starts it over.
  *   So too a part whose strong ETag changed alone between two answers of this run (`etagShifted`),
- *   and one of this run whose 206 repeats no strong validator, naming none other (RFC 9110
+ *   one whose validators went back to those of the answer before the last (`validatorsFlap`: two
+ *   servers behind one URL), and one of this run whose 206 repeats no strong validator, naming none other (RFC 9110
  *   §15.3.7 leaves Last-Modified out of a 206 to If-Range).
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
@@ -289,6 +290,70 @@ export function etagShifted(
   )
     return false
   return before.from === undefined || at === undefined || before.from === at
+}
+
+/** The validators that name a version of a file: its ETag and its Last-Modified (see `validatorsFlap`). */
+export type Naming = Pick<Validators, 'etag' | 'lastModified'>
+
+/** `v`'s naming, or `undefined` when it names none. */
+const namingOf = (v: Validators): Naming | undefined =>
+  v.etag === undefined && v.lastModified === undefined
+    ? undefined
+    : { etag: v.etag, lastModified: v.lastModified }
+
+/** Whether two namings are the same: the same ETag (or none) and the same instant (or none). */
+const sameNaming = (a: Naming, b: Naming) =>
+  a.etag === b.etag &&
+  (a.lastModified === undefined
+    ? b.lastModified === undefined
+    : b.lastModified !== undefined && sameDate(a.lastModified, b.lastModified))
+
+/**
+ * What an answer of this run tells of the file, as later answers are to be compared with it: its
+ * validators, and in `other` the naming of the answer before it (`before`, of this run), where
+ * that named the file otherwise at the same full length from the same URL (see `validatorsFlap`).
+ * Run-only (`thisRun`), like every field `other` is compared by.
+ */
+export function seenAfter(
+  before: Validators | undefined,
+  got: Validators,
+  at: string | undefined,
+): Validators {
+  const earlier = before?.thisRun ? namingOf(before) : undefined
+  const other =
+    earlier &&
+    got.length !== undefined &&
+    before!.length === got.length &&
+    (before!.from === undefined || at === undefined || before!.from === at) &&
+    !sameNaming(earlier, namingOf(got) ?? {})
+      ? earlier
+      : undefined
+  return { ...got, from: at, thisRun: true, ...(other ? { other } : {}) }
+}
+
+/**
+ * Whether an answer names the file as the answer before the last one did (`before.other`), after
+ * the last one (`before`) named it otherwise, at the same full length from the same URL: its
+ * validators go back and forth between two namings. A new version comes once and stays; two
+ * namings that come and go are the servers behind one URL (backends behind a load balancer, or
+ * a CDN's edges, whose copies of one file differ in mtime or inode, so in Last-Modified and ETag),
+ * one of which may ignore If-Range. Taken as versions, every resume met the other server's
+ * naming and started over: behind a link that cuts every answer the file never finished (11
+ * requests and a failure, one server in two ignoring If-Range). Such validators prove nothing
+ * either way: the file is then resumed in this run as one without validators is (`unproven`:
+ * no If-Range, the very byte asked for, the same total, the bytes on disk compared, see
+ * `unprovenSplice`); two versions served in turn fail there.
+ */
+export function validatorsFlap(
+  before: Validators | undefined,
+  got: Validators,
+  at: string | undefined,
+): boolean {
+  const now = namingOf(got)
+  if (!before?.thisRun || !before.other || !now || got.length === undefined || before.length !== got.length)
+    return false
+  if (before.from !== undefined && at !== undefined && before.from !== at) return false
+  return sameNaming(before.other, now) && !sameNaming(namingOf(before) ?? {}, now)
 }
 
 /** Why `answer` shows a different file than `known` describes, or `undefined` when nothing disagrees. */

@@ -33,6 +33,11 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  *   for every version (a weak date, RFC 9110 §8.8.2.2);
  *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
  *   (`bare206=etag`: no ETag, the Last-Modified kept)
+ * - `flap=1`: two backends behind one URL take the requests in turn (odd ones the first); their
+ *   copies of the file differ in mtime (the second's Last-Modified a day later, and its ETag its
+ *   own), and the second serves a Range whatever If-Range says; `flap=honor`: both honour it;
+ *   `flap=versions`: as `flap=1`, the second holding another version of the file (new bytes of
+ *   the same size: a rolling deploy half done)
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
  *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
  *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
@@ -164,7 +169,8 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
   /** The whole body the `attempt`th request for `u` is a part of (see `versions`). */
   const versionOf = (u: URL, attempt: number): Buffer => {
     const q = u.searchParams
-    const whole = imageFor(u, q.has('rotate') ? `#${attempt}` : '')
+    const deployed = q.get('flap') === 'versions' && attempt % 2 === 0
+    const whole = imageFor(u, q.has('rotate') ? `#${attempt}` : deployed ? '#deployed' : '')
     // `cut=B`: the server holds a truncated copy of the image (its first B bytes) and serves it whole.
     const stored = q.has('cut') ? whole.subarray(0, Number(q.get('cut'))) : whole
     // `lead=N`: a script printed N newlines before the image (a blank line before its `<?php`).
@@ -234,12 +240,15 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     // Each request to a rotating file sees a new version: new bytes, ETag and Last-Modified.
     const version = rotate ? attempt : 1
     const body = versionOf(u, attempt)
-    const etag = q.has('weaketag')
+    const named = q.has('weaketag')
       ? `W/"${version}-${body.length}"`
       : `"${rotate || q.has('etagrotate') ? attempt : 'v1'}-${body.length}"`
+    // `flap`: the second of two backends, whose copy of the file is a day younger.
+    const second = q.has('flap') && attempt % 2 === 0
+    const etag = second ? `"b2-${body.length}"` : named
     const lastModified = q.has('lmfresh')
       ? new Date(LAST_MODIFIED).toUTCString()
-      : new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000).toUTCString()
+      : new Date(Date.parse(LAST_MODIFIED) + (version - 1) * 1000 + (second ? 86_400_000 : 0)).toUTCString()
     const headers: Record<string, string | number> = {
       'content-type': `image/${q.get('fmt') === 'png' ? 'png' : 'jpeg'}`,
       'accept-ranges': q.has('norange') ? 'none' : 'bytes',
@@ -255,6 +264,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
     const current =
       !ifRange ||
       q.get('ifrange') === 'ignore' ||
+      (second && q.get('flap') !== 'honor') ||
       (ifRange === etag && !etag.startsWith('W/')) ||
       ifRange === lastModified
     if (range && !q.has('norange') && current) {
@@ -448,7 +458,8 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       for (const [key, n] of hits) {
         const u = new URL(key, origin)
         if (u.pathname !== pathname) continue
-        for (let attempt = 1; attempt <= (u.searchParams.has('rotate') ? n : 1); attempt++)
+        const each = u.searchParams.has('rotate') ? n : u.searchParams.get('flap') === 'versions' ? 2 : 1
+        for (let attempt = 1; attempt <= each; attempt++)
           if (!out.some((b) => b.equals(versionOf(u, attempt)))) out.push(versionOf(u, attempt))
       }
       return out
