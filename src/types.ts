@@ -175,6 +175,12 @@ export interface Validators {
    * journal.
    */
   other?: Pick<Validators, 'etag' | 'lastModified'>
+  /**
+   * The server answered a resume whose If-Range named these very validators with the whole file
+   * (see `ifRangeMisread`): this run's resumes send no If-Range, the 206's validators compared
+   * instead. Kept for the run, not in the journal.
+   */
+  ifRangeMisread?: true
 }
 
 /** Live counters of a run, for progress displays. */

@@ -986,6 +986,33 @@ test('validators that go back and forth between two backends behind one URL, the
   })
 })
 
+test('a server that drops the Range for an If-Range naming its own ETag: the rest of the run resumes without If-Range, the 206 checked by its validators (aria2-next#43)', async (t) => {
+  // A CDN that honours If-Range with a date only: each resume offering the ETag got the whole
+  // file again, and behind a link that cuts every answer the file failed after 6 requests.
+  for (const [where, options] of Object.entries(BODY_PATHS)) {
+    await t.test(where, async () => {
+      const id = `if-range-date-${where.replace(/\W+/g, '-')}`
+      const path = `/${id}?size=200000&every=30000&ifrange=date`
+      await provedItself(path, `${id}.jpg`, { retries: 5, ...options })
+      const sent = requests(path).map((r) => [r.headers.range, r.headers['if-range']])
+      // The first resume offered the ETag and got the whole file; none after it offers one.
+      assert.deepEqual(sent.slice(0, 3), [
+        [undefined, undefined],
+        [resumeRange(30_000), '"v1-200000"'],
+        [resumeRange(30_000), undefined],
+      ])
+    })
+  }
+  // Another version after the server was found so: its 206 names another ETag, and is not joined.
+  await t.test('another version then', async () => {
+    const path = '/if-range-date-rotate?size=200000&every=30000&ifrange=date&rotate=1'
+    const { out, one } = await get([server.url(path)], { retries: 3 })
+    assert.equal(one.status, 'failed')
+    assert.equal(one.error, 'truncated', one.message)
+    await nothing(out)
+  })
+})
+
 test('a part without a validator is joined only where the answer proves it: the same total, the same bytes', async (t) => {
   const cases = {
     // Another version at each request, of the same size: the bytes compared differ.

@@ -5,6 +5,7 @@ import {
   type Decision,
   endMarked,
   etagShifted,
+  ifRangeMisread,
   ifRangeValue,
   judge,
   LATER_OVERLAP,
@@ -957,6 +958,55 @@ test('seenAfter: an answer of this run remembers the naming of the one before it
     assert.equal(seen.from, at, name)
     assert.equal(seen.etag, got.etag, name)
   }
+})
+
+test('ifRangeMisread: a whole answer naming the very validator its If-Range offered', () => {
+  const known = { etag: ETAG, lastModified: LM, length: 1000, thisRun: true as const }
+  const rows: [
+    string,
+    string | undefined,
+    Parameters<typeof ifRangeMisread>[1],
+    Parameters<typeof ifRangeMisread>[2],
+    boolean,
+  ][] = [
+    [
+      'the ETag offered, all else the same',
+      ETAG,
+      known,
+      { etag: ETAG, lastModified: LM, length: 1000 },
+      true,
+    ],
+    ['the ETag offered, no date', ETAG, known, { etag: ETAG, length: 1000 }, true],
+    ['the date offered', LM, { lastModified: LM, length: 1000 }, { lastModified: LM, length: 1000 }, true],
+    [
+      'the date offered, in another form',
+      LM,
+      { lastModified: LM, length: 1000 },
+      { lastModified: 'Monday, 01-Jan-24 00:00:00 GMT', length: 1000 },
+      true,
+    ],
+    ['another ETag', ETAG, known, { etag: '"def"', lastModified: LM, length: 1000 }, false],
+    [
+      'the ETag offered, another date',
+      ETAG,
+      known,
+      { etag: ETAG, lastModified: LATER_DAY, length: 1000 },
+      false,
+    ],
+    ['the ETag offered, another length', ETAG, known, { etag: ETAG, lastModified: LM, length: 1001 }, false],
+    ['the ETag offered, no length', ETAG, known, { etag: ETAG, lastModified: LM }, false],
+    ['no ETag named', ETAG, known, { lastModified: LM, length: 1000 }, false],
+    [
+      'another date',
+      LM,
+      { lastModified: LM, length: 1000 },
+      { lastModified: LATER_DAY, length: 1000 },
+      false,
+    ],
+    ['nothing offered', undefined, known, { etag: ETAG, lastModified: LM, length: 1000 }, false],
+  ]
+  for (const [name, offered, k, got, expected] of rows)
+    assert.equal(ifRangeMisread(offered, k, got), expected, name)
 })
 
 test('validatorsFlap: validators back to those of the answer before the last, at the same length', () => {

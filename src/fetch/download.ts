@@ -40,6 +40,7 @@ import {
   type Decision,
   endMarked,
   etagShifted,
+  ifRangeMisread,
   ifRangeValue,
   isMultipart,
   isRedirect,
@@ -675,7 +676,8 @@ const send: Step = async (t) => {
     if (t.offset > 0 && resumesInRun(t.known)) {
       headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
       // No If-Range without a strong validator (RFC 9110 §13.1.5): the answer proves itself (judge.ts).
-      const validator = ifRangeValue(t.known)
+      // Nor to a server that misread it (see `ifRangeMisread`): the 206's validators are compared.
+      const validator = t.known.ifRangeMisread ? undefined : ifRangeValue(t.known)
       if (validator) headers['if-range'] = validator
     }
     t.sent = Object.keys(headers)
@@ -1048,6 +1050,8 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
     }
     // With its length and no strong validator, the file is resumed in this run only (see `resumesInRun`).
     const unproven = ifRangeValue(got) === undefined && got.length !== undefined
+    const offered = t.sent.includes('if-range') ? ifRangeValue(t.known) : undefined
+    const misread = t.wholeToRange && !decision.decode && ifRangeMisread(offered, t.known, got)
     // An ETag that changed at this answer, nothing else with it, proves nothing: its date is
     // taken as weak too, and the file is resumed as one without a validator is.
     const before = t.known.thisRun ? t.known : t.dropped
@@ -1063,7 +1067,11 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
             unproven: true,
             thisRun: true,
           }
-        : { ...seenAfter(before, got, t.answeredAt), ...(unproven ? { unproven } : {}) }
+        : {
+            ...seenAfter(before, got, t.answeredAt),
+            ...(unproven ? { unproven } : {}),
+            ...(misread ? { ifRangeMisread: true as const } : {}),
+          }
     t.known = decision.decode ? {} : plain
     t.asCame = decision.decode && !t.undeclared ? plain : undefined
     t.recorded = false
@@ -1088,6 +1096,7 @@ async function accept(t: Transfer, decision: Receive, tail: Buffer | undefined):
             stated: known.stated,
             ...(known.thisRun ? { thisRun: known.thisRun } : {}),
             ...(known.other ? { other: known.other } : {}),
+            ...(known.ifRangeMisread ? { ifRangeMisread: known.ifRangeMisread } : {}),
           }
     // Told to the run (not the journal), for its later attempts.
     if (t.known.length !== known.length || t.known.unproven !== known.unproven) t.recorded = false

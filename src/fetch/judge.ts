@@ -48,7 +48,9 @@ import { successBody } from './success-status.js'
  *   So too a part whose strong ETag changed alone between two answers of this run (`etagShifted`),
  *   one whose validators went back to those of the answer before the last (`validatorsFlap`: two
  *   servers behind one URL), and one of this run whose 206 repeats no strong validator, naming none other (RFC 9110
- *   §15.3.7 leaves Last-Modified out of a 206 to If-Range).
+ *   §15.3.7 leaves Last-Modified out of a 206 to If-Range). A server that answered a resume with
+ *   the whole file, naming the very validator its If-Range offered, is sent none for the rest of
+ *   the run (`ifRangeMisread`): its 206's validators are compared instead.
  * - A 416 to a resume means the bytes on disk may already be the whole file: only when the total
  *   it states equals them and no validator contradicts.
  * - A 204 or 205 carries no body (RFC 9110 §15.3.5-6), a 202 an image not made yet (§15.3.3): a
@@ -290,6 +292,26 @@ export function etagShifted(
   )
     return false
   return before.from === undefined || at === undefined || before.from === at
+}
+
+/**
+ * Whether a whole answer to a resume that offered `offered` in If-Range shows the server misread
+ * it: the answer names the very validator offered (its strong ETag, or its Last-Modified for a
+ * date), and nothing else it states differs from what was known. If-Range is then to match and a
+ * 206 come (RFC 9110 §13.1.5), yet the whole file came: a server or CDN that honours If-Range
+ * with a date only and drops the Range for an ETag (aria2-next#43), or compares it some other
+ * way. Each resume got the whole file again, and behind a link that cuts every answer a good
+ * file never finished. The rest of the run asks its ranges without If-Range: a 206 is then joined
+ * only where its validators are the ones known (or, naming none, where it proves itself, see
+ * `unprovenSplice`), the bytes on disk compared; what If-Range would have caught, a changed ETag
+ * or date, restarts the file there. Pure.
+ */
+export function ifRangeMisread(offered: string | undefined, known: Validators, got: Validators): boolean {
+  if (offered === undefined || got.length === undefined || mismatch(known, got)) return false
+  if (known.length !== undefined && known.length !== got.length) return false
+  return isStrong(offered)
+    ? got.etag === offered
+    : got.lastModified !== undefined && sameDate(offered, got.lastModified)
 }
 
 /** The validators that name a version of a file: its ETag and its Last-Modified (see `validatorsFlap`). */

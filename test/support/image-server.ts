@@ -31,7 +31,8 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  * - validators: `lmonly=1` no ETag; `nolm=1` no Last-Modified; `weaketag=1` a weak ETag;
  *   `lmfresh=1` a file written in the second of the answer: `Date` equals `Last-Modified`, the same
  *   for every version (a weak date, RFC 9110 §8.8.2.2);
- *   `ifrange=ignore` serve a Range whatever If-Range says; `bare206=1` no validators on 206s
+ *   `ifrange=ignore` serve a Range whatever If-Range says, `ifrange=date` only when it names the
+ *   Last-Modified (an ETag in it drops the Range: the whole file); `bare206=1` no validators on 206s
  *   (`bare206=etag`: no ETag, the Last-Modified kept)
  * - `flap=1`: two backends behind one URL take the requests in turn (odd ones the first); their
  *   copies of the file differ in mtime (the second's Last-Modified a day later, and its ETag its
@@ -265,7 +266,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       !ifRange ||
       q.get('ifrange') === 'ignore' ||
       (second && q.get('flap') !== 'honor') ||
-      (ifRange === etag && !etag.startsWith('W/')) ||
+      (ifRange === etag && !etag.startsWith('W/') && q.get('ifrange') !== 'date') ||
       ifRange === lastModified
     if (range && !q.has('norange') && current) {
       start = Number(range[1])
