@@ -38,7 +38,7 @@ import { type Format, makeImage, seeded, sizeOf } from './images.js'
  *   copies of the file differ in mtime (the second's Last-Modified a day later, and its ETag its
  *   own), and the second serves a Range whatever If-Range says; `flap=honor`: both honour it;
  *   `flap=versions`: as `flap=1`, the second holding another version of the file (new bytes of
- *   the same size: a rolling deploy half done)
+ *   the same size: a rolling deploy half done); `rangeetag=1`: each 206 an ETag of its own range
  * - partial answers: `partial=B` at most B bytes per answer, as a 206 (even to a plain GET);
  *   `shift=N` a range answer starts N bytes off; `lietotal=1` a 206's total is one byte off;
  *   `tail200=1` a range request is answered 200 with only the tail (`tail200=cr`: with its
@@ -304,6 +304,9 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
       const unit =
         ({ none: '', colon: 'bytes: ' } as Record<string, string>)[q.get('crunit') ?? ''] ?? 'bytes '
       headers['content-range'] = `${unit}${start}-${stopAt - 1}/${total}`
+      // `rangeetag=1`: a 206 named by an ETag of its own bytes (a middleware that hashes the body
+      // it sends, sibidharan/zealphp#236), another at each range.
+      if (q.has('rangeetag')) headers.etag = `"r${start}-${stopAt}"`
       if (q.has('bare206')) {
         delete headers.etag
         if (q.get('bare206') !== 'etag') delete headers['last-modified']
