@@ -1,3 +1,4 @@
+import type { HttpErrorCode } from './error-codes.js'
 import { afterHandshake } from './fetch/connect-stage.js'
 import { MAX_HEADER_WORDS } from './fetch/header-limits.js'
 import {
@@ -40,7 +41,10 @@ export interface GatewayAnswer {
 
 export class ImgpullError extends Error {
   override name = 'ImgpullError'
-  /** Machine-readable code, e.g. `http-404`, `timeout`, `not-an-image`. */
+  /**
+   * Machine-readable code: a job's failure's `ErrorCode` (`http-404`, `timeout`, `not-an-image`),
+   * or a subclass's own (`FatalCode`, `UnsplashCode`).
+   */
   readonly code: string
   /** Whether trying again may succeed. */
   readonly retryable: boolean
@@ -130,6 +134,8 @@ export const REDIRECT_STATUS: ReadonlySet<number> = new Set([300, 301, 302, 303,
 
 export class HTTPError extends ImgpullError {
   override name = 'HTTPError'
+  /** `http-` and the status taken (`http-404`; see `HttpErrorCode`). */
+  declare readonly code: HttpErrorCode
   readonly status: number
   /** What the request did not ask that the status answers (see `more.unasked`). */
   readonly unasked: string | undefined
@@ -184,6 +190,7 @@ export const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms 
 
 export class TimeoutError extends ImgpullError {
   override name = 'TimeoutError'
+  declare readonly code: 'timeout'
   readonly phase: TimeoutPhase
   /** The timeout that ran out, ms. */
   readonly ms: number
@@ -208,6 +215,7 @@ export class TimeoutError extends ImgpullError {
 
 export class NetworkError extends ImgpullError {
   override name = 'NetworkError'
+  declare readonly code: 'network'
   /**
    * `via`: the proxy the request went through (it may be the one that closed or reset it).
    * `turnedAway`: a new connection closed or reset before any answer (a host at its limit of
@@ -391,14 +399,30 @@ function networkWords(cause: unknown): string {
     : code || cause.message
 }
 
+/**
+ * The codes of a `UsageError`, each with what it means: a contract for callers (`error.code`, as
+ * Node's errors carry one), listed in the README's Library section, which a test keeps in step.
+ */
+export const USAGE_CODES = {
+  usage:
+    "input or a setting the run cannot use: an item of the source that is neither a URL nor a job, a list or table it cannot read past, a file not imgpull's where it writes its own",
+  'folder-busy': 'another run holds the output folder (a `FolderBusyError`, its `holder` naming that run)',
+} as const
+
+/** What a `UsageError` is, as its `code` says it (see `USAGE_CODES`). */
+export type UsageCode = keyof typeof USAGE_CODES
+
 /** Input the tool was given that it cannot use (bad option, unreadable file): exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
+  /** `usage`, or `folder-busy` for a `FolderBusyError` (see `USAGE_CODES`). */
+  readonly code: UsageCode = 'usage'
 }
 
 /** Another run holds the output folder (see `FolderLock`): exit code 2, naming that run. */
 export class FolderBusyError extends UsageError {
   override name = 'FolderBusyError'
+  override readonly code = 'folder-busy'
   constructor(
     readonly holder: { pid: number; host: string; startedAt: number } | undefined,
     out = 'the output folder',

@@ -1,4 +1,4 @@
-export type { ErrorCode } from './error-codes.js'
+export type { ErrorCode, HttpErrorCode } from './error-codes.js'
 export {
   type FatalCode,
   FatalError,
@@ -8,11 +8,18 @@ export {
   NetworkError,
   TimeoutError,
   type TimeoutPhase,
+  type UsageCode,
   UsageError,
 } from './errors.js'
 export { DEFAULT_USER_AGENT, defaults, type Options, resolveOptions } from './options.js'
 export { type PullRun, pull } from './pull.js'
-export { RateLimitError, StoppedError, UnsplashError } from './sources/unsplash/errors.js'
+export {
+  RateLimitError,
+  StoppedError,
+  type UnsplashCode,
+  UnsplashError,
+  type UnsplashHttpCode,
+} from './sources/unsplash/errors.js'
 export type {
   CollectionOptions,
   RandomOptions,

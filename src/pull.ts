@@ -184,9 +184,12 @@ export interface PullRun extends AsyncIterable<Result> {
  * @throws {TypeError} at once, before anything is written: a bad option (named), or a source that
  *   is not an iterable.
  * The iteration rejects with: the `signal`'s reason when it aborts (partial files kept for a rerun);
- * `FolderBusyError` when another run holds `out`; `FatalError` (`code`, a `FatalCode`: `disk`, `output`, `journal`...; `hint`) on a local fault
- * (a full disk, an unwritable folder); `UsageError` for input it cannot read past (an item that is
- * neither a URL nor a job, a table cut mid-row), after the items before it are done.
+ * `FolderBusyError` (`code` `folder-busy`) when another run holds `out`; `FatalError` (`code`, a
+ * `FatalCode`: `disk`, `output`, `journal`...; `hint`, naming options as given here: `out`,
+ * `journal: false`) on a local fault (a full disk, an unwritable folder); `UsageError` (`code`
+ * `usage`) for input it cannot read past (an item that is neither a URL nor a job, a table cut
+ * mid-row), after the items before it are done; an Unsplash source's `UnsplashError` (`code`, an
+ * `UnsplashCode`).
  *
  * ```ts
  * for await (const result of pull(['https://…'], { out: 'photos' })) console.log(result.status, result.path)
@@ -271,7 +274,7 @@ async function* run(
   await removeStaleParts(shared.parts, present)
   if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
     throw new UsageError(
-      `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal`,
+      `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without \`journal: false\``,
     )
   const { journal, lock } = await openJournal(paths, options, startedAt).catch(async (error) => {
     // The folders made for a run that could not open its journal (SQLite's module not loadable)

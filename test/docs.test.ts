@@ -491,3 +491,26 @@ test("the README's Library section names every FatalError code a rejected run ma
     .filter((word) => !['hint', 'code', 'cause'].includes(word))
   assert.deepEqual(named.sort(), Object.keys(FATAL_CODES).sort())
 })
+
+test("the README's Library section names every UsageError and UnsplashError code, and no other", async () => {
+  // A `UsageError` (a `FolderBusyError` too) had no `code`, and an `UnsplashError`'s was a string
+  // listed nowhere: a caller could tell a busy folder from input it cannot read only by
+  // `instanceof`, which fails between two copies of imgpull, or by reading the message.
+  const { USAGE_CODES } = await import('../src/errors.js')
+  const { UNSPLASH_CODES } = await import('../src/sources/unsplash/errors.js')
+  const text = (await readme).replace(/\s+/g, ' ')
+  const library = text.slice(text.indexOf(' ## Library'), text.indexOf(' ## Development'))
+  const between = (from: string, to: string) => {
+    const start = library.indexOf(from)
+    assert.ok(start > 0, `the Library section does not say "${from}"`)
+    const said = library.slice(start + from.length, library.indexOf(to, start))
+    return [...said.matchAll(/`([a-z][a-zA-Z0-9-]*)`/g)].map((m) => m[1])
+  }
+  assert.deepEqual(between("a `UsageError`'s is", ';').sort(), Object.keys(USAGE_CODES).sort())
+  assert.deepEqual(
+    between("an `UnsplashError`'s an `UnsplashCode`,", ' for another HTTP status')
+      .filter((word) => word !== 'until')
+      .sort(),
+    [...Object.keys(UNSPLASH_CODES), 'unsplash-NNN'].sort(),
+  )
+})

@@ -390,7 +390,7 @@ test("a run without a journal in a folder that has one leaves the folder's manif
   await assert.rejects(async () => {
     for await (const _ of pull(urls, { out, journal: false, outputFormat: 'webdataset' })) {
     }
-  }, /has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without --no-journal/)
+  }, /has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without `journal: false`/)
 })
 
 test('the manifest lists every job the folder holds, whatever the last run was', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
-import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import { defaults, pull, type Result, resolveOptions, UsageError } from '../src/index.js'
+import { defaults, FolderBusyError, pull, type Result, resolveOptions, UsageError } from '../src/index.js'
 import { cleanup, tempDir } from './support/cli.js'
 import { type ImageServer, startImageServer } from './support/image-server.js'
 
@@ -255,4 +255,78 @@ try {
   } finally {
     await rm(work, { recursive: true, force: true })
   }
+})
+
+/** How a run's rejection reads to a caller: the error's class, `code`, message and hint. */
+async function rejection(run: AsyncIterable<Result>): Promise<Record<string, unknown>> {
+  try {
+    for await (const _ of run);
+  } catch (error) {
+    const { name, code, message, hint } = error as Error & { code?: unknown; hint?: unknown }
+    return { name, code, message, hint }
+  }
+  return { resolved: true }
+}
+
+test("every error a run rejects with has a string code, one a second copy of imgpull's classes can read", async () => {
+  // A UsageError and a FolderBusyError had no `code`: told apart from each other and from a
+  // FatalError only by `instanceof`, which fails for a second copy of the package in one
+  // node_modules (two versions, a bundled one), or by the message.
+  const busyOut = join(dir, 'codes-busy')
+  const holder = pull([server.url('/codes-a.jpg'), server.url('/codes-b.jpg')], { out: busyOut })[
+    Symbol.asyncIterator
+  ]()
+  await holder.next() // the first run holds the folder's lock until it ends
+  try {
+    // The package's build, loaded as a second copy: its classes are not this copy's.
+    const copy = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href
+    const other = (await import(`${copy}?second-copy`)) as typeof import('../src/index.js')
+    let caught: unknown
+    try {
+      for await (const _ of other.pull([server.url('/codes-c.jpg')], { out: busyOut }));
+    } catch (error) {
+      caught = error
+    }
+    assert.equal((caught as Error).name, 'FolderBusyError')
+    assert.equal(caught instanceof FolderBusyError, false, "the second copy shares this copy's class")
+    assert.equal((caught as FolderBusyError).code, 'folder-busy')
+  } finally {
+    await holder.return?.(undefined)
+  }
+  // An item that is neither a URL nor a job.
+  assert.deepEqual(await rejection(pull([42] as never, { out: join(dir, 'codes-item') })), {
+    name: 'UsageError',
+    code: 'usage',
+    message: 'item 1 of the source is number 42: give URL strings or jobs ({ url: string })',
+    hint: undefined,
+  })
+})
+
+test("the hints and messages a library caller meets name the options it gave, not the command line's flags", async () => {
+  // They said `-o`, `--no-journal`, `--no-report`: flags a caller of pull() never gave.
+  const taken = join(dir, 'hint-taken')
+  await mkdir(taken)
+  await writeFile(join(taken, '.imgpull'), "a file of the user's")
+  assert.deepEqual(await rejection(pull([server.url('/hint-a.jpg')], { out: taken })), {
+    name: 'FatalError',
+    code: 'output',
+    message: `cannot write in output folder ${taken}: ${join(taken, '.imgpull')} is a file, not a folder`,
+    hint: 'move that file away, or choose another output folder with `out`',
+  })
+  const theirs = join(dir, 'hint-report')
+  await mkdir(theirs)
+  await writeFile(join(theirs, 'report.html'), '<p>mine</p>')
+  const report = await rejection(pull([server.url('/hint-b.jpg')], { out: theirs }))
+  assert.equal(report.code, 'usage')
+  assert.match(
+    String(report.message),
+    /would replace it; move it, or give another output folder with `out`, or run without the report \(`report: false`\)$/,
+  )
+  const journaled = join(dir, 'hint-journal')
+  for await (const _ of pull([server.url('/hint-c.jpg')], { out: journaled }));
+  const webdataset = await rejection(
+    pull([server.url('/hint-c.jpg')], { out: journaled, journal: false, outputFormat: 'webdataset' }),
+  )
+  assert.equal(webdataset.code, 'usage')
+  assert.match(String(webdataset.message), /; run without `journal: false`$/)
 })

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { Command } from 'commander'
 import { liveTerminal, wantsColor } from '../src/cli/color.js'
+import { flagWords } from '../src/cli/flag-words.js'
 import {
   attachedName,
   type OptionPlace,
@@ -2626,4 +2627,31 @@ test("proxyLimitWait: a proxy's wait or limit holds every file through it, a 503
     [{ proxy: false, limit: false, retryAfter: 2000, maxRetryAfter: 60_000, attempts: 1 }, 0],
   ]
   for (const [facts, wait] of cases) assert.equal(proxyLimitWait(facts), wait, JSON.stringify(facts))
+})
+
+test("flagWords: a library hint in the command line's words, its options named as their flags", () => {
+  const cases: [string, string][] = [
+    [
+      'move that file away, or choose another output folder with `out`',
+      'move that file away, or choose another output folder with -o',
+    ],
+    [
+      'choose an output folder with a shorter path with `out`, or run with `journal: false`',
+      'choose an output folder with a shorter path with -o, or run with --no-journal',
+    ],
+    [
+      'run with `threads: 0` to keep every transfer on the main thread',
+      'run with --threads 0 to keep every transfer on the main thread',
+    ],
+    [
+      'move it, or run without the report (`report: false`)',
+      'move it, or run without the report (--no-report)',
+    ],
+    // A name of the user's that is an option's too stays as it came.
+    [
+      'rows.csv has no column `out`: its columns are `url`',
+      'rows.csv has no column `out`: its columns are `url`',
+    ],
+  ]
+  for (const [library, command] of cases) assert.equal(flagWords(library), command)
 })

@@ -8,6 +8,7 @@ import { withoutUserInfo } from '../utils/url.js'
 import { VERSION } from '../version.js'
 import { benchCommand } from './bench-command.js'
 import { addEnqueueCommand } from './enqueue-command.js'
+import { flagWords } from './flag-words.js'
 import {
   attachedName,
   type OptionPlace,
@@ -197,7 +198,7 @@ export async function main(argv = process.argv): Promise<number> {
     }
     if (error instanceof FatalError) {
       // A local fault (a folder that cannot be written): one line, what to do, exit 3.
-      say(`${error.message}${error.hint ? `; ${error.hint}` : ''}`)
+      say(`${error.message}${error.hint ? `; ${flagWords(error.hint)}` : ''}`)
       return EXIT.fatal
     }
     if (error instanceof FolderBusyError) {
@@ -208,12 +209,12 @@ export async function main(argv = process.argv): Promise<number> {
       // The library names its fields (`background`); the command line, its options (--background).
       // An environment variable (`ALL_PROXY`) keeps its name.
       const message =
-        error instanceof TypeError
-          ? certFlagWords(error.message, command.opts().certPasswordFile as string | undefined).replace(
+        error instanceof UsageError
+          ? flagWords(error.message)
+          : certFlagWords(error.message, command.opts().certPasswordFile as string | undefined).replace(
               /^Expected `([a-z][a-zA-Z0-9]*)`/,
               (_, field: string) => `Expected --${kebab(field)}`,
             )
-          : error.message
       say(`${message} ${help}`)
       return EXIT.usage
     }

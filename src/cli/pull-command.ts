@@ -19,6 +19,7 @@ import { printable } from '../utils/printable.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { stderrColors, stderrLive } from './color.js'
 import { drained } from './drained.js'
+import { flagWords } from './flag-words.js'
 import { progressLogSeconds } from './progress-interval.js'
 import { pipedInputWords, terminalInputLine } from './stdin-words.js'
 import { stoppingLine } from './stop-words.js'
@@ -208,7 +209,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (fatal) {
     const { message, hint } = fatal as FatalError
     const stopped = nothingStarted ? '' : '; stopped, files already saved are complete'
-    say(`imgpull: ${message}${stopped}${hint ? `; ${hint}` : ''}${partsHeld(fatal, layout(out).parts)}`)
+    say(
+      `imgpull: ${message}${stopped}${hint ? `; ${flagWords(hint)}` : ''}${partsHeld(fatal, layout(out).parts)}`,
+    )
     if (nothingStarted) return code
   }
   if (!flags.json && !(flags.quiet && code === EXIT.ok)) {

@@ -4,6 +4,7 @@ import { MAX_THREADS } from '../options.js'
 import type { WorkerSummary } from '../queue/worker.js'
 import { formatBytes, grouped } from '../report/format.js'
 import { printable } from '../utils/printable.js'
+import { flagWords } from './flag-words.js'
 import { autoOrInteger, folder, integer, seconds } from './parse.js'
 import { EXIT, handleEarlySignals, threadsWarning } from './pull-command.js'
 import { CERT_PASSWORD_VARIABLE, certFlagWords, certPasswordOf } from './pull-options.js'
@@ -176,7 +177,9 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
       )
     if (summary.fatal)
       print(
-        certWords(`imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${summary.fatal.hint}` : ''}`),
+        certWords(
+          `imgpull: ${summary.fatal.message}${summary.fatal.hint ? `; ${flagWords(summary.fatal.hint)}` : ''}`,
+        ),
       )
     // Last, what the exit code says: a script's `&&`, a Kubernetes Job, systemd read it alone.
     else if (ending.line && !o.json) print(`imgpull: ${ending.line}`)

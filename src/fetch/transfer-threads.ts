@@ -472,7 +472,7 @@ export class TransferThreads {
     this.#size = 0
     this.#neverReady(
       new FatalError('threads', why, {
-        hint: 'run with --threads 0 to keep every transfer on the main thread',
+        hint: 'run with `threads: 0` to keep every transfer on the main thread',
       }),
     )
     // Awaited only by a transfer that asks for a thread: not unhandled if none does.

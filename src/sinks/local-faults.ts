@@ -150,15 +150,15 @@ function remedy(code: string, what: 'journal' | 'output'): string {
     return 'move .imgpull/ away to start this folder afresh, or use another output folder'
   }
   if (code === 'EFBIG')
-    return 'raise the limit on file sizes (ulimit -f), or choose an output folder with -o on another disk'
+    return 'raise the limit on file sizes (ulimit -f), or choose an output folder with `out` on another disk'
   if (code === 'FOLDER_GONE')
     return 'run the same command again: it makes the folder again (and fetches what went with it)'
-  if (code === 'EROFS') return 'choose an output folder on a writable disk with -o'
+  if (code === 'EROFS') return 'choose an output folder on a writable disk with `out`'
   // Not a permission: a file stands where a folder must be.
   if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'FOLDER_TAKEN')
-    return 'move that file away, or choose another output folder with -o'
-  if (what === 'journal') return 'make it writable, or run with --no-journal'
-  return 'make it writable, or choose another output folder with -o'
+    return 'move that file away, or choose another output folder with `out`'
+  if (what === 'journal') return 'make it writable, or run with `journal: false`'
+  return 'make it writable, or choose another output folder with `out`'
 }
 
 /**
@@ -174,7 +174,10 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     return new FatalError(
       'journal',
       `cannot write the journal ${path}: its path is ${bytes} bytes, longer than SQLite opens (${SQLITE_MAX_PATH})`,
-      { cause: error, hint: 'choose an output folder with a shorter path with -o, or run with --no-journal' },
+      {
+        cause: error,
+        hint: 'choose an output folder with a shorter path with `out`, or run with `journal: false`',
+      },
     )
   }
   // SQLite says only that it cannot open the file; a process out of descriptors is why, at times.

@@ -68,7 +68,7 @@ export function kindOf(info: Stats): string {
 export async function checkOwnOutputs(
   paths: Pick<Layout, 'out'>,
   names: readonly OwnOutput[],
-  hint = 'move it, or give another output folder with -o',
+  hint = 'move it, or give another output folder with `out`',
 ): Promise<void> {
   for (const name of names) {
     const path = join(paths.out, name)
@@ -77,7 +77,7 @@ export async function checkOwnOutputs(
     const what =
       typeof head === 'string' ? "is not imgpull's (a file of yours?)" : `is ${head.other}, not imgpull's`
     throw new UsageError(
-      `${path} ${what}: imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (--no-report)' : ''}`,
+      `${path} ${what}: imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (`report: false`)' : ''}`,
     )
   }
 }

@@ -1,11 +1,39 @@
 import { ImgpullError } from '../../errors.js'
 
 /**
+ * The codes of an `UnsplashError`, each with what it means: a contract for callers
+ * (`error.code`), listed in the README's Library section, which a test keeps in step with this one.
+ * Besides them, `unsplash-NNN`: the API's answer with HTTP status NNN (`UnsplashHttpCode`).
+ */
+export const UNSPLASH_CODES = {
+  'unsplash-no-key': 'no access key was given (`accessKey`, or `UNSPLASH_ACCESS_KEY`)',
+  'unsplash-key-text':
+    'the access key holds what no key does (quotes around it, a space or a control character)',
+  'unsplash-401': 'the API rejected the access key',
+  'unsplash-404': 'no such photo, collection, user or topic',
+  'unsplash-rate-limit':
+    'out of API calls for this hour (a `RateLimitError`, its `until` saying when they are back)',
+  'unsplash-network': 'the API could not be reached, after retries',
+  'unsplash-bad-json': 'the API answered with something other than JSON',
+  'unsplash-tracking':
+    "a download's tracking call (Unsplash's guidelines ask for one per photo) failed otherwise",
+  stopped: 'the wait for a rate-limit reset or a retry was cut short (a `StoppedError`)',
+} as const
+
+/** The code of the API's answer with an HTTP status it does not name otherwise (`unsplash-500`). */
+export type UnsplashHttpCode = `unsplash-${number}`
+
+/** What an `UnsplashError` is, as its `code` says it (see `UNSPLASH_CODES`). */
+export type UnsplashCode = keyof typeof UNSPLASH_CODES | UnsplashHttpCode
+
+/**
  * Failures talking to the Unsplash API. Messages never carry the access key: it travels only in
  * the Authorization header, and no message quotes request headers.
  */
 export class UnsplashError extends ImgpullError {
   override name = 'UnsplashError'
+  /** What failed (see `UNSPLASH_CODES`): `unsplash-no-key`, `unsplash-401`, `unsplash-rate-limit`... */
+  declare readonly code: UnsplashCode
   /** HTTP status of the API's answer, 0 for network trouble. */
   readonly status: number
   /** The caller's input was wrong (no key, bad key, unknown id): exit code 2, not 1. */
@@ -13,7 +41,7 @@ export class UnsplashError extends ImgpullError {
   /** The API's own words for an error answer (its `errors`), short and printable; `''` without. */
   readonly detail: string
   constructor(
-    code: string,
+    code: UnsplashCode,
     message: string,
     options: { status?: number; usage?: boolean; retryable?: boolean; cause?: unknown; detail?: string } = {},
   ) {
