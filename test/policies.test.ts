@@ -2647,6 +2647,7 @@ test("flagWords: a library hint in the command line's words, its options named a
       'move it, or run without the report (`report: false`)',
       'move it, or run without the report (--no-report)',
     ],
+    ['check UNSPLASH_ACCESS_KEY or `accessKey`', 'check UNSPLASH_ACCESS_KEY or --access-key'],
     // A name of the user's that is an option's too stays as it came.
     [
       'rows.csv has no column `out`: its columns are `url`',

@@ -677,7 +677,10 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       'imgpull: no Unsplash access key: set UNSPLASH_ACCESS_KEY or pass --access-key; get a free key by registering an application at https://unsplash.com/developers',
     )
     assert.equal(badKey.code, 2)
-    assert.match(badKey.stderr, /^imgpull: Unsplash rejected the access key \(HTTP 401\)/)
+    assert.match(
+      badKey.stderr,
+      /^imgpull: Unsplash rejected the access key \(HTTP 401\): check UNSPLASH_ACCESS_KEY or --access-key$/m,
+    )
     assert.ok(!badKey.stderr.includes('not-the-key'))
     assert.equal(collection.code, 2)
     assert.equal(

@@ -9,6 +9,7 @@ const OPTION_FLAGS: readonly (readonly [option: string, flag: string])[] = [
   ['`journal: false`', '--no-journal'],
   ['`report: false`', '--no-report'],
   ['`threads: 0`', '--threads 0'],
+  ['`accessKey`', '--access-key'],
 ]
 
 /** A library hint or message in the command line's words: its options named as their flags. Pure. */

@@ -29,6 +29,7 @@ import { UnsplashSource, type UnsplashSummary } from '../sources/unsplash/source
 import { SIZES, type Size } from '../sources/unsplash/types.js'
 import { nearWord } from '../utils/near-word.js'
 import { stderrLive } from './color.js'
+import { flagWords } from './flag-words.js'
 import { integer, seconds } from './parse.js'
 import { EXIT, runPull } from './pull-command.js'
 import { addPullOptions, pullOptionsFrom } from './pull-options.js'
@@ -175,11 +176,13 @@ export function conclude(
   for (const id of s.missing) errors.push(`no such Unsplash photo ${id}`)
   if (s.missing.length && code === EXIT.ok) code = EXIT.failed
   if (s.listingEnded && !(s.listingEnded instanceof RateLimitError)) {
-    errors.push(`listing stopped early: ${s.listingEnded.message}; run the same command again to continue`)
+    errors.push(
+      `listing stopped early: ${flagWords(s.listingEnded.message)}; run the same command again to continue`,
+    )
     if (code === EXIT.ok) code = EXIT.failed
   }
   if (s.trackingError?.usage) {
-    errors.push(s.trackingError.message)
+    errors.push(flagWords(s.trackingError.message))
     code = EXIT.usage
   }
   const { calls, rate } = s
@@ -220,7 +223,7 @@ function limited(s: UnsplashSummary): RateLimitError | undefined {
 function failure(error: unknown, fail: (line: string) => void, say: (line: string) => void): number {
   if (error instanceof StoppedError) return EXIT.interrupted
   if (!(error instanceof UnsplashError)) throw error
-  fail(error.message)
+  fail(flagWords(error.message))
   if (error instanceof RateLimitError) {
     say(comeBack(error))
     return EXIT_RATE_LIMITED

@@ -104,7 +104,7 @@ export function noKeyError(help = LIBRARY_KEY_HELP): UnsplashError {
 export function badKeyError(): UnsplashError {
   return new UnsplashError(
     'unsplash-401',
-    'Unsplash rejected the access key (HTTP 401): check UNSPLASH_ACCESS_KEY or --access-key',
+    'Unsplash rejected the access key (HTTP 401): check UNSPLASH_ACCESS_KEY or `accessKey`',
     { status: 401, usage: true },
   )
 }
