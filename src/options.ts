@@ -106,8 +106,9 @@ export interface Options {
   report?: boolean | undefined
   /**
    * How messages name the ways of trying failures again: a plain rerun (the passing failures) and
-   * `--retry-failed` (all). A queue's workers pass enqueue's (a worker runs what it is given).
-   * @default `{ rerun: 'a rerun', retryFailed: '--retry-failed' }`
+   * `retryFailed: true` (all; the command passes its `--retry-failed`). A queue's workers pass
+   * enqueue's (a worker runs what it is given).
+   * @default { rerun: 'a rerun', retryFailed: '`retryFailed: true`' }
    */
   rerun?: { readonly rerun: string; readonly retryFailed: string } | undefined
   /** The command line that started the run, shown in the report (the CLI passes its own). @default '' */
@@ -258,7 +259,7 @@ export const defaults: DefaultOptions = frozen<ResolvedOptions>({
   threads: 0,
   report: true,
   command: '',
-  rerun: { rerun: 'a rerun', retryFailed: '--retry-failed' },
+  rerun: { rerun: 'a rerun', retryFailed: '`retryFailed: true`' },
   transform: resolveTransformSpec(),
   ignoreRobotsTag: false,
   insecure: false,

@@ -329,4 +329,9 @@ test("the hints and messages a library caller meets name the options it gave, no
   )
   assert.equal(webdataset.code, 'usage')
   assert.match(String(webdataset.message), /; run without `journal: false`$/)
+  // A rerun's earlier permanent failure says what tries it again: the option, not --retry-failed.
+  const gone = [server.url('/hint-gone.jpg?status=404')]
+  for await (const _ of pull(gone, { out: journaled }));
+  for await (const r of pull(gone, { out: journaled }))
+    assert.match(String(r.message), /^HTTP 404 from .* \(earlier run; `retryFailed: true` tries again\)$/)
 })

@@ -81,7 +81,7 @@ async function enqueueCommand(
   // Here --shard-size is the queue's too (any output format): taken apart from the run's options.
   const { options } = pullOptionsFrom({ ...o, shardSize: undefined })
   // The password checks --cert here; it never goes into Redis (each worker is given its own).
-  const { out: _o, journal: _j, report: _r, command: _c, clientCertPassword, ...run } = options
+  const { out: _o, journal: _j, report: _r, command: _c, rerun: _w, clientCertPassword, ...run } = options
   const [{ enqueue }, { QueueError, shownRedis }] = await Promise.all([
     import('../queue/enqueue.js'),
     import('../queue/errors.js'),

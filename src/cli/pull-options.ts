@@ -188,6 +188,8 @@ export function pullOptionsFrom(o: Record<string, unknown>): { options: Options;
       threads: o.threads as number | 'auto',
       report: o.report as boolean,
       command: commandLine(),
+      // Messages name the flag that tries permanent failures again, not the library's option.
+      rerun: { rerun: 'a rerun', retryFailed: '--retry-failed' },
       ignoreRobotsTag: o.ignoreRobotsTag === true,
       // One file as a string, as before: a queue enqueued with one compares equal.
       caCert: caCertOf(o),

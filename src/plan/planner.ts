@@ -81,7 +81,7 @@ export interface PlanContext {
   checkFields: boolean
   journal: Journal
   retryFailed: boolean
-  /** What tries a permanent failure again, in words. @default '--retry-failed' */
+  /** What tries a permanent failure again, in words (see `Options.rerun`). @default '`retryFailed: true`' */
   retryFailedWords?: string
   /** The run's limits, against which an earlier failure of one is judged again (see `failureHolds`). */
   limits: Limits
@@ -118,7 +118,7 @@ function refused(job: Job, code: ErrorCode, message: string, ctx: PlanContext): 
 }
 
 /** What an earlier run left: a result to report as it stands, from the journal. */
-function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '--retry-failed'): Result {
+function fromRecord(job: Job, r: JobRecord, status: Result['status'], again = '`retryFailed: true`'): Result {
   // A sharing site's page would come again as it is: the link its message names is what helps.
   const how = isSharePageFailure(r.error, r.message)
     ? `put that link in the input in its place; ${again} would fetch the same page again`
