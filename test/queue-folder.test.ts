@@ -33,6 +33,14 @@ after(async () => {
 
 const lines = (text: string) => text.trim().split('\n')
 
+/** Three images, then one held silent after its first bytes (`more`: its query's rest): the shard stays in its worker's hands. */
+const heldUrls = (path: string, more: string) => [
+  fx.server.url(`/${path}/0.jpg`),
+  fx.server.url(`/${path}/1.jpg`),
+  fx.server.url(`/${path}/2.jpg`),
+  fx.server.url(`/${path}/held.jpg?size=60000&stall=1000${more}`),
+]
+
 test('gaps: the shard numbers below the highest present that are missing, counted, the first five named (table)', () => {
   const table: [number[], { count: number; first: string[] }][] = [
     [[], { count: 0, first: [] }],
@@ -260,14 +268,7 @@ test("status OUT and report OUT on a queue's output folder that three workers fi
 })
 
 test('a shard being run, then one whose worker was killed: status and report say so, its jobs not finished', async (t) => {
-  const urls = [
-    fx.server.url('/run/0.jpg'),
-    fx.server.url('/run/1.jpg'),
-    fx.server.url('/run/2.jpg'),
-    // Held silent after its first bytes: the shard stays in its worker's hands.
-    fx.server.url('/run/held.jpg?size=60000&stall=1000'),
-  ]
-  const input = await list('run.txt', urls)
+  const input = await list('run.txt', heldUrls('run', ''))
   const queue = 'folder-run'
   const out = join(fx.dir, queue)
   const enqueued = await runCli(['enqueue', input, ...q(queue), '--shard-size', '2', '--idle-timeout', '60'])
@@ -320,6 +321,34 @@ test('a shard being run, then one whose worker was killed: status and report say
   html = await readFile(join(out, 'report.html'), 'utf8')
   assert.match(html, /data-interrupted><strong>1 shard stopped before its end<\/strong>/)
   assert.doesNotMatch(html, /Workers are running/)
+})
+
+test("a killed worker's shard, finished by another: the folder's report counts the killed worker's images as downloaded in its span, not as an earlier run's", async (t) => {
+  // The held one is silent the first time only: the worker that takes the shard over gets it.
+  const input = await list('taken.txt', heldUrls('taken', '&times=1'))
+  const queue = 'folder-taken'
+  const out = join(fx.dir, queue)
+  const enqueued = await runCli(['enqueue', input, ...q(queue), '--shard-size', '4', '--idle-timeout', '60'])
+  assert.equal(enqueued.code, 0, enqueued.stderr)
+  const first = startCli(['worker', ...q(queue), '-o', out, '--lock-duration', '1'])
+  t.after(() => first.child.kill('SIGKILL'))
+  await until('3 images of the shard ok', async () => {
+    const status = await runCli(['status', out, '--json'])
+    return status.code === 0 && JSON.parse(status.stdout).counts.ok === 3
+  })
+  first.child.kill('SIGKILL')
+  await first.done
+  const second = await runCli(['worker', ...q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done'])
+  assert.equal(second.code, 0, second.stderr)
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout)
+  assert.equal(status.counts.ok, 4)
+  // The page spans both workers' runs of the shard: all 4 images were made in it.
+  const input2 = queueReportInput(layout(out), readQueueFolder(out)!)
+  const { summary } = computeFigures(input2)
+  assert.equal(summary.ok, 4, 'every image the queue fetched into the folder is downloaded, as status says')
+  assert.equal(summary.skipped, 0)
+  const runs = JSON.parse((await runCli(['status', join(out, '00000'), '--json'])).stdout).runs
+  assert.equal(runs, 2, 'the shard was run twice')
 })
 
 test("workers each with an output folder of its own: each folder's status sums its own shards, and those below its highest that the other took are not started here", async () => {

@@ -634,6 +634,12 @@ export class JournalReader {
     return recordsOf(this.#db, CREDITED)
   }
 
+  /** The earliest run, or `undefined` in a journal without one. */
+  firstRun(): RunInfo | undefined {
+    const row = this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id LIMIT 1').get()
+    return row && runFromRow(row)
+  }
+
   /** The latest run, or `undefined` in a journal without one. */
   lastRun(): RunInfo | undefined {
     const row = this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get()
