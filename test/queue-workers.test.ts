@@ -6,9 +6,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { Queue } from 'bullmq'
 import { parquetWriteFile } from 'hyparquet-writer'
+import { otherTableOptions } from '../src/queue/enqueue.js'
 import { enqueueState } from '../src/queue/enqueue-lease.js'
 import { BULL_PREFIX, hostLeasesKey } from '../src/queue/keys.js'
 import { queueStatus } from '../src/queue/status.js'
+import type { TableOptions } from '../src/sources/tables/options.js'
 import { startBlackHole } from './support/black-hole.js'
 import { CLI, runCli, startCli } from './support/cli.js'
 import { startImageServer } from './support/image-server.js'
@@ -753,6 +755,53 @@ test("enqueuing the same input again without --shard-size takes the queue's, as 
   )
   const text = await runCli(['enqueue', input, ...q('sized')])
   assert.match(text.stderr, /2 shards of up to 2 rows \(3 rows\): 0 added, 2 already queued or done/)
+})
+
+test("enqueuing the same table again without its table options (--caption-col, --columns...) takes the queue's; other ones are refused, naming them", async () => {
+  const input = join(fx.dir, 'captioned.csv')
+  await writeFile(
+    input,
+    `url,caption,license\n${[0, 1, 2].map((i) => `${fx.server.url(`/captioned/${i}.jpg`)},photo ${i},cc0`).join('\n')}\n`,
+  )
+  const first = ['--shard-size', '2', '--caption-col', 'caption', '--columns', 'license']
+  assert.equal((await runCli(['enqueue', input, ...q('captioned'), ...first])).code, 0)
+  // A rerun with --retry-failed, the table options left out: the queue's.
+  const again = await runCli(['enqueue', input, ...q('captioned'), '--retry-failed', '--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual(
+    (({ shards, added, existing }) => ({ shards, added, existing }))(JSON.parse(again.stdout)),
+    { shards: 2, added: 0, existing: 2 },
+  )
+  const other = await runCli([
+    'enqueue',
+    input,
+    ...q('captioned'),
+    '--caption-col',
+    'license',
+    '--columns',
+    'caption',
+  ])
+  assert.equal(other.code, 2)
+  assert.match(
+    other.stderr,
+    /^imgpull: queue captioned holds the same input with other table options \(--caption-col caption, not license; --columns license, not caption\): enqueue with those \(or none: the queue's are taken\), or into a queue of its own$/m,
+  )
+})
+
+test('otherTableOptions: the table options a queue holds that an enqueue gives otherly, in flags (table)', () => {
+  const cases: [string | null, TableOptions | undefined, string | undefined][] = [
+    [null, { captionCol: 'caption' }, undefined],
+    ['{}', {}, undefined],
+    ['{"captionCol":"caption"}', { captionCol: 'caption' }, undefined],
+    ['{"captionCol":"caption"}', {}, '--caption-col caption, not none'],
+    ['{}', { urlCol: 'url' }, undefined],
+    ['{"urlCol":"URL"}', {}, '--url-col URL, not url'],
+    ['{"columns":["a","b"]}', { columns: ['b'] }, '--columns a,b, not b'],
+    ['{"hashCol":"h"}', { hashCol: 'h', hashType: 'md5' }, '--hash-type sha256, not md5'],
+    ['{"format":"csv"}', { format: 'tsv' }, '--input-format csv, not tsv'],
+  ]
+  for (const [held, table, words] of cases)
+    assert.equal(otherTableOptions(held, table), words, `${held} ${JSON.stringify(table)}`)
 })
 
 test('URLs added to a list already enqueued: enqueuing it again says the file changed since, and what to do (not "other options")', async () => {

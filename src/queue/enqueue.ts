@@ -11,7 +11,7 @@ import type { TableOptions } from '../sources/tables/options.js'
 import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
-import { type PlannedShard, planShards, type ShardPlan } from './plan-shards.js'
+import { carriedTable, type PlannedShard, planShards, type ShardPlan, tableIdentity } from './plan-shards.js'
 import { openRedis, refusedBy, silenceWatch } from './redis.js'
 import {
   DATA_VERSION,
@@ -146,6 +146,8 @@ interface QueueMeta {
   /** `ShardPlan.contents` as JSON (queues enqueued by an imgpull before it have none). */
   contents?: string
   shardSize: string
+  /** The table options given, as JSON (`carriedTable`; queues enqueued by an imgpull before it have none). */
+  table?: string
   rows?: string
   shards?: string
   complete?: string
@@ -188,8 +190,8 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     proxy: typeof run.proxy === 'string' ? run.proxy : false,
     clientCertPassword: options.clientCertPassword ?? (run as Options).clientCertPassword,
   })
-  const planOf = () =>
-    planShards(inputs, { shardSize, table: options.table, inline: options.inline, stdin: options.stdin })
+  let table = options.table
+  const planOf = () => planShards(inputs, { shardSize, table, inline: options.inline, stdin: options.stdin })
   let plan = await planOf()
   // A name template's typo fails here, once (a TypeError, as resolveOptions' are), not every
   // shard's every attempt on the workers.
@@ -208,18 +210,21 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   const heard = <T>(work: Promise<T>): Promise<T> => Promise.race([work, silence.broken])
   // No shard size given: the queue's, when it holds these files (enqueuing them again without
   // the first enqueue's --shard-size was refused as "the same input in shards of 2 rows, not 10000").
+  // So for each table option left out: enqueuing a table again without its first --caption-col
+  // was refused as "the same input with other options (id ...)", naming none.
   let queued: number | undefined
   try {
-    queued =
-      options.shardSize === undefined ? await heard(queuedShardSize(redis, options.queue, plan)) : undefined
+    const held = await heard(queuedLayout(redis, options.queue, plan))
+    queued = options.shardSize === undefined ? held.shardSize : undefined
+    if (held.table) table = { ...held.table, ...defined(options.table) }
   } catch (error) {
     silence.stop()
     // A Redis that refuses (an ACL, a full one) is said as the rest of enqueue says it.
     redis.disconnect()
     throw stoppedBy(error, gone, options, { shards: 0, added: 0, existing: 0, shardSize }, false) ?? error
   }
-  if (queued !== undefined && queued !== shardSize) {
-    shardSize = queued
+  if ((queued !== undefined && queued !== shardSize) || table !== options.table) {
+    shardSize = queued ?? shardSize
     plan = await planOf()
   }
   const queue = new Queue(options.queue, { connection: redis, prefix: BULL_PREFIX })
@@ -262,7 +267,16 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
     const addBatch = async () => {
       const inputId = plan.inputId()!
       if (!claimed) {
-        runOptions = await claimQueue(redis, options.queue, inputId, plan, shardSize, runOptions, chosen)
+        runOptions = await claimQueue(
+          redis,
+          options.queue,
+          inputId,
+          plan,
+          shardSize,
+          table,
+          runOptions,
+          chosen,
+        )
         claimed = true
       }
       const ids = batch.map((s) => shardJobId(inputId, s.shard))
@@ -674,19 +688,57 @@ export function changedFile(
 }
 
 /**
- * The shard size of a queue that holds `plan`'s files, or standard input when `plan` reads it (no
- * files: its rows are its identity, read only later, and the shard size is part of it), else
- * `undefined`.
+ * The shard size and table options of a queue that holds `plan`'s files, or standard input when
+ * `plan` reads it (no files: its rows are its identity, read only later, and the shard size is part
+ * of it); each `undefined` where the queue holds other files or does not say (a queue enqueued by
+ * an imgpull that kept no table options).
  */
-async function queuedShardSize(
+async function queuedLayout(
   redis: Redis,
   queue: string,
   plan: Pick<ShardPlan, 'files'>,
-): Promise<number | undefined> {
-  const [files, size] = await redis.hmget(metaKey(queue), 'files', 'shardSize')
-  if (files !== JSON.stringify(plan.files) || size === null) return undefined
+): Promise<{ shardSize?: number; table?: TableOptions }> {
+  const [files, size, table] = await redis.hmget(metaKey(queue), 'files', 'shardSize', 'table')
+  if (files !== JSON.stringify(plan.files)) return {}
   const n = Number(size)
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined
+  return {
+    ...(size !== null && Number.isSafeInteger(n) && n > 0 ? { shardSize: n } : {}),
+    ...(table !== null ? { table: JSON.parse(table) as TableOptions } : {}),
+  }
+}
+
+/** The options `t` gives (the others left out, to be the queue's). Pure. */
+function defined(t: TableOptions | undefined): Partial<TableOptions> {
+  return Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined))
+}
+
+/** The flags of the table options, as `otherTableOptions` names them. */
+const TABLE_FLAGS: Record<keyof ReturnType<typeof tableIdentity>, string> = {
+  format: '--input-format',
+  urlCol: '--url-col',
+  captionCol: '--caption-col',
+  columns: '--columns',
+  hashCol: '--hash-col',
+  hashType: '--hash-type',
+}
+
+/**
+ * The table options a queue's input was enqueued with (`held`, JSON as `carriedTable` gives it)
+ * that `table` gives otherly, in flags (`--caption-col caption, not license`; `none` for one not
+ * given), or `undefined` when none does or the queue kept none. Pure.
+ */
+export function otherTableOptions(
+  held: string | null | undefined,
+  table: TableOptions | undefined,
+): string | undefined {
+  if (held === null || held === undefined) return undefined
+  const was = tableIdentity(JSON.parse(held) as TableOptions)
+  const now = tableIdentity(table)
+  const word = (v: unknown) => (v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v))
+  const differ = (Object.keys(TABLE_FLAGS) as (keyof typeof TABLE_FLAGS)[])
+    .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]))
+    .map((k) => `${TABLE_FLAGS[k]} ${word(was[k])}, not ${word(now[k])}`)
+  return differ.length > 0 ? differ.join('; ') : undefined
 }
 
 /** Options whose values are not shown in messages: they may hold credentials. */
@@ -750,6 +802,7 @@ async function claimQueue(
   inputId: string,
   plan: Pick<ShardPlan, 'kind' | 'files' | 'contents'>,
   shardSize: number,
+  table: TableOptions | undefined,
   given: RunOptions,
   chosen: ReadonlySet<string> | undefined,
 ): Promise<RunOptions> {
@@ -759,6 +812,7 @@ async function claimQueue(
     files: JSON.stringify(plan.files),
     contents: JSON.stringify(plan.contents),
     shardSize: String(shardSize),
+    table: JSON.stringify(carriedTable(table)),
     enqueuedAt: String(Date.now()),
     options: JSON.stringify(given),
   }
@@ -768,7 +822,13 @@ async function claimQueue(
     await redis.hdel(metaKey(queue), 'complete', 'rows', 'shards', 'broken')
   const held = await redis.hget(metaKey(queue), 'inputId')
   if (held !== inputId) {
-    const [files, size, contents] = await redis.hmget(metaKey(queue), 'files', 'shardSize', 'contents')
+    const [files, size, contents, tableHeld] = await redis.hmget(
+      metaKey(queue),
+      'files',
+      'shardSize',
+      'contents',
+      'table',
+    )
     const named = (JSON.parse(files ?? '[]') as string[]).join(', ') || 'standard input'
     // The same files under another id: the shards were cut otherwise (another --shard-size, or
     // other table options), which would put rows twice; or a file changed since (URLs added).
@@ -776,6 +836,7 @@ async function claimQueue(
     const changed = same ? changedFile(plan, contents) : undefined
     // Standard input's rows are its identity, and its shard size part of it: another size is said.
     const stdinResized = plan.files.length === 0 && files === meta.files && size !== meta.shardSize
+    const tables = files === meta.files ? otherTableOptions(tableHeld, table) : undefined
     const why =
       same && size !== meta.shardSize
         ? `the same input in shards of ${size} rows, not ${meta.shardSize}: enqueue with --shard-size ${size}, or into a queue of its own`
@@ -783,9 +844,11 @@ async function claimQueue(
           ? `standard input in shards of ${size} rows, not ${meta.shardSize}: enqueue it again with --shard-size ${size} (or none: the queue's is taken), or into a queue of its own`
           : changed
             ? `${changed.path} as it was enqueued (${changed.was} bytes; ${changed.now} now): its shards point into the file as it was, and workers cannot read those not done yet until it is so again; put new URLs in a file of their own and enqueue that into a queue of its own (or the changed file into a new queue)`
-            : same
-              ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
-              : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
+            : tables
+              ? `the same input with other table options (${tables}): enqueue with those (or none: the queue's are taken), or into a queue of its own`
+              : same
+                ? `the same input with other options (id ${held}): enqueue with the first options, or into a queue of its own`
+                : `another input (${named}, id ${held}): enqueue this one into a queue of its own`
     throw new QueueError('queue-input', `queue ${queue} holds ${why}`)
   }
   const first = await redis.hget(metaKey(queue), 'options')

@@ -70,7 +70,7 @@ export interface PlanOptions {
 }
 
 /** What of the table options makes rows differ (and so belongs to the input's identity). */
-function tableIdentity(t: TableOptions | undefined) {
+export function tableIdentity(t: TableOptions | undefined) {
   return {
     format: t?.format ?? null,
     urlCol: t?.urlCol ?? 'url',
@@ -82,7 +82,7 @@ function tableIdentity(t: TableOptions | undefined) {
 }
 
 /** Table reading options as a job carries them (JSON, without the local temp folder). */
-function carriedTable(t: TableOptions | undefined): Omit<TableOptions, 'tempDir'> {
+export function carriedTable(t: TableOptions | undefined): Omit<TableOptions, 'tempDir'> {
   const { tempDir: _, ...rest } = t ?? {}
   return rest
 }
