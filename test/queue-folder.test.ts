@@ -325,23 +325,40 @@ test('a shard being run, then one whose worker was killed: status and report say
 
 test("a killed worker's shard, finished by another: the folder's report counts the killed worker's images as downloaded in its span, not as an earlier run's", async (t) => {
   // The held one is silent the first time only: the worker that takes the shard over gets it.
-  const input = await list('taken.txt', heldUrls('taken', '&times=1'))
+  // A line that is no URL: every run of the shard fails it again, without a request.
+  const input = await list('taken.txt', [...heldUrls('taken', '&times=1'), 'not a url'])
   const queue = 'folder-taken'
   const out = join(fx.dir, queue)
-  const enqueued = await runCli(['enqueue', input, ...q(queue), '--shard-size', '4', '--idle-timeout', '60'])
+  const enqueued = await runCli(['enqueue', input, ...q(queue), '--shard-size', '5', '--idle-timeout', '60'])
   assert.equal(enqueued.code, 0, enqueued.stderr)
   const first = startCli(['worker', ...q(queue), '-o', out, '--lock-duration', '1'])
   t.after(() => first.child.kill('SIGKILL'))
-  await until('3 images of the shard ok', async () => {
-    const status = await runCli(['status', out, '--json'])
-    return status.code === 0 && JSON.parse(status.stdout).counts.ok === 3
-  })
+  await until(
+    "3 images of the shard ok, and the invalid line failed, in the worker's heartbeat",
+    async () => {
+      const status = await runCli(['status', ...q(queue), '--json'])
+      const worker = status.code === 0 && JSON.parse(status.stdout).workers[0]
+      return worker?.ok === 3 && worker.failed === 1
+    },
+  )
   first.child.kill('SIGKILL')
   await first.done
   const second = await runCli(['worker', ...q(queue), '-o', out, '--lock-duration', '1', '--exit-when-done'])
   assert.equal(second.code, 0, second.stderr)
   const status = JSON.parse((await runCli(['status', out, '--json'])).stdout)
   assert.equal(status.counts.ok, 4)
+  // The workers' lines add up to the queue's images: the invalid line, failed by the killed
+  // worker, is not the second one's failure too (its line said 1 failed, the queue 1 in all, the
+  // workers 2).
+  const queued = JSON.parse((await runCli(['status', ...q(queue), '--json'])).stdout)
+  assert.equal(queued.images.failed, 1)
+  const workers = queued.workers as { ok: number; failed: number }[]
+  assert.equal(
+    workers.reduce((sum, w) => sum + w.failed, 0),
+    1,
+    JSON.stringify(workers),
+  )
+  assert.match(second.stderr, /; 1 images? ok \(.*\), 3 done before, 0 failed, in /)
   // The page spans both workers' runs of the shard: all 4 images were made in it.
   const input2 = queueReportInput(layout(out), readQueueFolder(out)!)
   const { summary } = computeFigures(input2)

@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq'
+import { INPUT_ERRORS } from '../error-codes.js'
 import { FatalError, FolderBusyError } from '../errors.js'
 import { CertPasswordError } from '../fetch/client-cert.js'
+import { JournalReader } from '../journal/sqlite.js'
+import { layout } from '../layout.js'
 import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
@@ -421,6 +425,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       }
     }
     const takenOver = await prepare(paths)
+    /** The input's own failures an earlier attempt met, which this one meets again without a request. */
+    let inputOwn = inputFailuresBefore(paths.staging)
     const me: Running = {
       shard: data.shard,
       hard: new AbortController(),
@@ -474,7 +480,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           if (r.status === 'ok') {
             me.own.ok++
             me.own.bytes += r.bytes ?? 0
-          } else me.own.failed++
+          } else if (inputOwn > 0 && INPUT_ERRORS.has(r.error ?? '')) inputOwn--
+          else me.own.failed++
         }
         me.progress = {
           rows,
@@ -927,6 +934,31 @@ const REFUSED_RETRY_MS = 5000
 /** An error's words for a shard's failure line. Pure. */
 function errorWords(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * The failures for the input's own cells (`INPUT_ERRORS`: a line that is no URL, a bad row or hash)
+ * that the shard's journal in `staging` holds from an earlier attempt (a killed worker's, or a
+ * round before a re-opened shard's), 0 where it has none or cannot be read. Every run fails those
+ * rows again at once, so they are not a new failure of the worker that runs the shard next: a
+ * shard taken over from a killed worker had them counted for both (three workers' lines said 64
+ * failed where the queue held 56).
+ */
+function inputFailuresBefore(staging: string): number {
+  const path = layout(staging).journal
+  if (!existsSync(path)) return 0
+  try {
+    const journal = new JournalReader(path)
+    try {
+      let n = 0
+      for (const { error, n: count } of journal.failureCodes()) if (INPUT_ERRORS.has(error ?? '')) n += count
+      return n
+    } finally {
+      journal.close()
+    }
+  } catch {
+    return 0
+  }
 }
 
 function tally(c: ShardCounts, r: Result): void {
