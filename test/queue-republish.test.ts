@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
+import { reopens } from '../src/queue/enqueue.js'
 import { shownRedis } from '../src/queue/errors.js'
 import { BULL_PREFIX } from '../src/queue/keys.js'
 import { publish, readCounts, reopen, shardPaths } from '../src/queue/publish.js'
@@ -28,6 +29,22 @@ const counts = (ok: number, worker: string): ShardCounts => ({
   errors: ok < 2 ? { timeout: 2 - ok } : {},
   ms: 1,
   worker,
+})
+
+test("reopens: the failed images a retry round fetches again; never the input's own, which every run fails again without a request (table)", () => {
+  const cases: [Pick<ShardCounts, 'failed' | 'errors'> | undefined, boolean, number][] = [
+    [undefined, true, 0],
+    [{ failed: 0, errors: {} }, true, 0],
+    [{ failed: 3, errors: { timeout: 1, 'http-503': 1, 'http-404': 1 } }, false, 2],
+    [{ failed: 3, errors: { timeout: 1, 'http-503': 1, 'http-404': 1 } }, true, 3],
+    // A line that is no URL, a bad row or hash: no round fetches them (the shard was re-opened to
+    // "fetch its 15 failed images again", 8 of them lines that are no URL).
+    [{ failed: 15, errors: { 'invalid-url': 8, 'http-404': 5, 'not-an-image': 2 } }, true, 7],
+    [{ failed: 3, errors: { 'invalid-url': 1, 'invalid-row': 1, 'invalid-hash': 1 } }, true, 0],
+    [{ failed: 2, errors: { 'invalid-url': 1, timeout: 1 } }, false, 1],
+  ]
+  for (const [counts, all, n] of cases)
+    assert.equal(reopens(counts, all), n, `${JSON.stringify(counts)} ${all}`)
 })
 
 test("a late worker's copy of a published shard leaves the published outputs and counts alone (files and WebDataset)", async () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { inflateRawSync } from 'node:zlib'
 import { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import { INPUT_ERRORS } from '../error-codes.js'
 import { UsageError } from '../errors.js'
 import { retriedOnRerun } from '../fetch/retry-policy.js'
 import { checkShardSize, type Options, resolveOptions } from '../options.js'
@@ -567,11 +568,18 @@ async function retryFailed(redis: Redis, queue: Queue, ids: readonly string[]): 
 /**
  * How many of a done shard's failed images a retry round would fetch again: those a rerun tries
  * again (`retriedOnRerun`: timeouts, 5xx, 429, cut bodies), or, with `all` (`--retry-failed`),
- * every one. 0: the shard is left done. Pure.
+ * every one but the input's own (`INPUT_ERRORS`: a line that is no URL, a bad row or hash), which
+ * every run fails again without a request (its input cannot change under a queue): a shard with
+ * those alone was re-opened for a round that fetched nothing, and `enqueue` said it would "fetch
+ * 56 failed images again" of which 28 were such lines. 0: the shard is left done. Pure.
  */
 export function reopens(counts: Pick<ShardCounts, 'failed' | 'errors'> | undefined, all: boolean): number {
   if (!counts || counts.failed === 0) return 0
-  if (all) return counts.failed
+  if (all) {
+    let own = 0
+    for (const [code, n] of Object.entries(counts.errors)) if (INPUT_ERRORS.has(code)) own += n
+    return Math.max(0, counts.failed - own)
+  }
   let passing = 0
   for (const [code, n] of Object.entries(counts.errors)) if (retriedOnRerun(code)) passing += n
   return passing
