@@ -320,6 +320,9 @@ test('a shard being run, then one whose worker was killed: status and report say
   assert.equal((await runCli(['report', out])).code, 0)
   html = await readFile(join(out, 'report.html'), 'utf8')
   assert.match(html, /data-interrupted><strong>1 shard stopped before its end<\/strong>/)
+  // The worker it names writes into this folder: without -o, one started from the hint wrote into
+  // the current folder, starting the shard over there.
+  assert.match(html, new RegExp(`<code>imgpull worker --queue ${queue} -o ${basename(out)}</code>`))
   assert.doesNotMatch(html, /Workers are running/)
 })
 

@@ -112,7 +112,7 @@ ${input.queue ? queueLine(input.queue) : input.command ? `<pre class="command"><
 <nav class="sections" aria-label="Sections"><ul>${sections.map(([id, label]) => `<li><a href="#${id}">${label}</a></li>`).join('')}</ul></nav>
 </div></header>
 <main id="main" tabindex="-1"><div class="wrap">
-${input.queue ? queueBanner(f, input.queue, input.endedAt) : input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
+${input.queue ? queueBanner(f, input.queue, input.endedAt, input.folder ?? input.title) : input.interrupted ? interruptedBanner(f) : input.running ? runningBanner(f, input.endedAt) : ''}
 ${summarySection(f)}
 ${imagesSection(f)}
 ${failuresSection(f, input.command, input.running === true, input.manifest === true, input.folder ?? input.title, input.queue)}
@@ -151,8 +151,11 @@ function queueLine(q: QueueFacts): string {
  * stopped before their end (a worker stopped or killed: the queue gives them out again). Workers
  * never write this page: `imgpull report` does.
  */
-function queueBanner(f: ReportFigures, q: QueueFacts, at: number): string {
+function queueBanner(f: ReportFigures, q: QueueFacts, at: number, folder: string): string {
   if (!q.running && !q.stopped) return ''
+  // Its -o: a worker started from the words without it wrote into the current folder, where the
+  // stopped shard's journal is not, and ran the shard over there.
+  const out = shellWord(folder.startsWith('-') ? `./${folder}` : folder)
   const left = f.rerun.pending
     ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
@@ -161,7 +164,7 @@ function queueBanner(f: ReportFigures, q: QueueFacts, at: number): string {
     ? `<strong>Workers are running ${plural(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
     : ''
   const stopped = q.stopped
-    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts it back). `
+    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(printable(out))}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts it back). `
     : ''
   return `<div class="banner" role="note" data-${q.running ? 'running' : 'interrupted'}>${running}${stopped}${left} <code>imgpull report</code> writes this page again at any time.</div>`
 }
