@@ -165,6 +165,7 @@ test("imagesWords: a worker's images, its own earlier attempts' apart from those
   const base = { ok: 50, bytes: 1000, skipped: 0, ownBefore: 0 } as WorkerSummary
   const cases: [Partial<WorkerSummary>, string][] = [
     [{}, '50 images ok (1.0 kB)'],
+    [{ ok: 1, bytes: 20 }, '1 image ok (20 B)'],
     [{ skipped: 10 }, '50 images ok (1.0 kB), 10 done before'],
     [
       { skipped: 10, ownBefore: 10 },

@@ -200,7 +200,7 @@ async function workerCommand(o: Record<string, unknown>): Promise<number> {
 export function imagesWords(s: WorkerSummary): string {
   const own = s.ownBefore
   const before = s.skipped - own
-  return `${n(s.ok)} images ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
+  return `${n(s.ok)} image${s.ok === 1 ? '' : 's'} ok (${formatBytes(s.bytes)}${own ? `; ${n(own)} of them fetched by an earlier attempt of its own` : ''})${before ? `, ${n(before)} done before` : ''}`
 }
 
 /**
