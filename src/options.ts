@@ -7,6 +7,7 @@ import type { HostGate } from './fetch/scheduler.js'
 import { readCaFile } from './fetch/trust.js'
 import { grouped } from './report/format.js'
 import { resolveTransformSpec, type TransformOptions, type TransformSpec } from './transform/spec.js'
+import { definedFields } from './utils/defined-fields.js'
 import { shownValue } from './utils/shown-value.js'
 import { HOMEPAGE, VERSION } from './version.js'
 
@@ -444,12 +445,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     if (!KNOWN.has(key))
       throw new TypeError(`Unknown option \`${key}\`; the options are: ${OPTION_NAMES.join(', ')}`)
   }
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  const set = definedFields(options)
   // The defaults' headers are frozen and every run's: each resolved options gets its own.
   const o: ResolvedOptions = {
     ...defaults,
     headers: {},
-    ...given,
+    ...set,
     transform: resolveTransformSpec(options.transform),
   }
   checkKinds(o)

@@ -9,6 +9,7 @@ import { checkShardSize, type Options, resolveOptions } from '../options.js'
 import { checkTemplate } from '../plan/naming.js'
 import { grouped as n } from '../report/format.js'
 import type { TableOptions } from '../sources/tables/options.js'
+import { definedFields } from '../utils/defined-fields.js'
 import { ENQUEUE_RENEW_MS, holdEnqueue, REDIS_WAIT_MS } from './enqueue-lease.js'
 import { QueueError, shownRedis } from './errors.js'
 import { BULL_PREFIX, metaKey, queueNameProblem, shardJobId, shardStem, shardsKey } from './keys.js'
@@ -217,7 +218,7 @@ export async function enqueue(inputs: readonly string[], options: EnqueueOptions
   try {
     const held = await heard(queuedLayout(redis, options.queue, plan))
     queued = options.shardSize === undefined ? held.shardSize : undefined
-    if (held.table) table = { ...held.table, ...defined(options.table) }
+    if (held.table) table = { ...held.table, ...definedFields(options.table) }
   } catch (error) {
     silence.stop()
     // A Redis that refuses (an ACL, a full one) is said as the rest of enqueue says it.
@@ -713,11 +714,6 @@ async function queuedLayout(
     ...(size !== null && Number.isSafeInteger(n) && n > 0 ? { shardSize: n } : {}),
     ...(table !== null ? { table: JSON.parse(table) as TableOptions } : {}),
   }
-}
-
-/** The options `t` gives (the others left out, to be the queue's). Pure. */
-function defined(t: TableOptions | undefined): Partial<TableOptions> {
-  return Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined))
 }
 
 /** The flags of the table options, as `otherTableOptions` names them. */

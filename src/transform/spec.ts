@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { definedFields } from '../utils/defined-fields.js'
 import { shownValue } from '../utils/shown-value.js'
 /**
  * What the transform stage is asked to do with every image: one options type with documented
@@ -182,8 +183,8 @@ export function resolveTransformSpec(options: TransformOptions = {}): TransformS
       throw new TypeError(
         `Unknown transform option \`${key}\`; the transform options are: ${[...TRANSFORM_KEYS].join(', ')}`,
       )
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-  const spec: TransformSpec = { ...defaultTransformSpec, ...given }
+  const set = definedFields(options)
+  const spec: TransformSpec = { ...defaultTransformSpec, ...set }
   if (!RESIZE_MODES.includes(spec.resize)) {
     throw new TypeError(
       `Expected \`resize\` to be one of ${RESIZE_MODES.join(', ')}, got ${String(spec.resize)}`,

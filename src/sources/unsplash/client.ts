@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
+import { definedFields } from '../../utils/defined-fields.js'
 import { quoted } from '../../utils/printable.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
 import {
@@ -83,7 +84,7 @@ export class UnsplashClient {
   #until: number | undefined
 
   constructor(options: ClientOptions) {
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+    const set = definedFields(options)
     this.#o = {
       key: options.key,
       apiUrl: DEFAULT_API_URL,
@@ -93,7 +94,7 @@ export class UnsplashClient {
       retryBase: 500,
       timeout: 30_000,
       say: () => {},
-      ...given,
+      ...set,
     }
     if (!this.#o.key) throw new TypeError('Expected `key` to be a non-empty access key')
     this.#base = new URL(this.#o.apiUrl)
