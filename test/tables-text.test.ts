@@ -837,6 +837,31 @@ test('CSV and TSV: a header name twice is read as pandas reads it, the later one
   assert.deepEqual([row.caption, row.meta], ['A', { 'caption.1': 'B' }])
 })
 
+test('CSV and TSV: empty fields after the last column (a delimiter ending each record, not the header) are no cells: the rows read', async () => {
+  // Scripts writing `url,caption,` per record, and exports padding every row: DuckDB's sniffer
+  // and csv.DictReader read the named columns; each row was an invalid-row ("3 fields where the
+  // header has 2"), nothing fetched.
+  const csv = await file(
+    'trailing.csv',
+    'url,caption\nhttps://images.example/a.jpg,a,\r\nhttps://images.example/b.jpg,"b, c",,""\nhttps://images.example/d.jpg,d,x\n',
+  )
+  const jobs = await readAll([csv], { captionCol: 'caption' })
+  assert.deepEqual(
+    jobs.map((j) => [j.url, j.caption, j.meta, j.invalid?.message]),
+    [
+      ['https://images.example/a.jpg', 'a', { caption: 'a' }, undefined],
+      ['https://images.example/b.jpg', 'b, c', { caption: 'b, c' }, undefined],
+      // A field past the header holding text: which cell is which is unknown.
+      ['', undefined, {}, `${csv} line 4: 3 fields where the header has 2`],
+    ],
+  )
+  const tsv = await file('trailing.tsv', 'url\tcaption\nhttps://images.example/e.jpg\te\t\n')
+  assert.deepEqual(
+    (await readAll([tsv], { captionCol: 'caption' })).map((j) => [j.url, j.caption, j.invalid]),
+    [['https://images.example/e.jpg', 'e', undefined]],
+  )
+})
+
 test("CSV: a header with ; and no , is Excel's ;-separated export (a decimal comma's locale), its rows read so", async () => {
   const csv = await file(
     'excel.csv',

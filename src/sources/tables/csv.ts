@@ -279,10 +279,14 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
  * is unknown: pandas stops the file there; one of them holding `\"` is said to be Spark's escape, read
  * as RFC 4180). A record with fewer is read as pandas and Python's
  * `csv.DictReader` read it, its missing trailing cells empty: some writers drop empty trailing
- * fields (`url,caption,license` over `https://…/a.jpg,a fox`).
+ * fields (`url,caption,license` over `https://…/a.jpg,a fox`). Fields past the header that are all
+ * empty are a delimiter ending the record (`https://…/a.jpg,a fox,` under `url,caption`, as scripts
+ * and some exports write every row), read as DuckDB's sniffer and `csv.DictReader` read it: the
+ * named cells are where the header says.
  */
 export function extraFields(fields: readonly string[], header: readonly string[]): string | undefined {
   if (fields.length <= header.length) return undefined
+  if (fields.every((field, i) => i < header.length || field === '')) return undefined
   const why = `${fields.length} fields where the header has ${header.length}`
   // A Spark file whose first \" comes past the MiB that decides its escape (`sniffCsvEscape`).
   if (!fields.some((field) => field.includes('\\"'))) return why
