@@ -18,7 +18,7 @@ import { planColumns } from '../src/sources/tables/columns.js'
 import { backslashRecord, type CsvEscape, sniffCsvEscape } from '../src/sources/tables/csv-escape.js'
 import { shownTableFormat, type TableFormat } from '../src/sources/tables/format.js'
 import { detectTableFormat, jsonSafe, parseExpectedHash } from '../src/sources/tables/index.js'
-import { nonFiniteAsNull, parseJsonlLine, wholeDoubles } from '../src/sources/tables/jsonl.js'
+import { nonFiniteAsNull, parseJsonlLine, writtenNumbers } from '../src/sources/tables/jsonl.js'
 import { resolveTableOptions } from '../src/sources/tables/options.js'
 import { cellText, decimalText, PARSERS, wallClock } from '../src/sources/tables/values.js'
 import type { CarriedType, Job } from '../src/types.js'
@@ -467,20 +467,41 @@ test("Python's json.dumps NaN and infinities are null, outside strings only", ()
   assert.match((parseJsonlLine('{"a": NaNa}') as { problem: string }).problem, /^not valid JSON/)
 })
 
-test('wholeDoubles: the top-level keys whose whole number is written as a double', () => {
+test('writtenNumbers: the top-level keys whose number is written as a double, or as an integer past 2^53 that INT64 holds', () => {
   // As the CLI does: JSON.parse's source text is behind this flag on Node 20 (on from Node 21).
   setFlagsFromString('--harmony-json-parse-with-source')
-  const cases: [string, string[]][] = [
-    ['{"a": 1.0, "b": 1, "c": 2e3, "d": 2.5, "e": "1.0"}', ['a', 'c']],
-    ['{"a": {"x": 1.0}, "b": [1.0], "c": -0.0}', ['c']],
+  const cases: [string, [string, string][]][] = [
+    [
+      '{"a": 1.0, "b": 1, "c": 2e3, "d": 2.5, "e": "1.0"}',
+      [
+        ['a', 'double'],
+        ['c', 'double'],
+      ],
+    ],
+    ['{"a": {"x": 1.0}, "b": [1.0], "c": -0.0}', [['c', 'double']]],
     ['{"a": 1}', []],
+    // Ids past 2^53 as numbers (DuckDB's and pandas' JSON of a BIGINT column), not as text
+    // ("9007199254740993": BigQuery's JSON export writes INT64 so), nor past INT64.
+    [
+      '{"a": 9007199254740993, "b": "9007199254740993", "c": -9223372036854775808, "d": 18446744073709551615, "e": {"x": 9007199254740993}}',
+      [
+        ['a', 'int'],
+        ['c', 'int'],
+      ],
+    ],
   ]
-  for (const [text, keys] of cases)
-    assert.deepEqual([...wholeDoubles(text, JSON.parse(text))].sort(), keys, text)
+  for (const [text, keys] of cases) {
+    const object = parseJsonlLine(text) as { object: Record<string, unknown> }
+    assert.deepEqual([...writtenNumbers(text, object.object)].sort(), keys, text)
+  }
   const tally = new KindTally()
-  const text = '{"s": 1.0, "n": 1}'
-  tally.add(JSON.parse(text), wholeDoubles(text, JSON.parse(text)))
-  assert.deepEqual(tally.types(), { s: 'DOUBLE', n: 'INT64' })
+  for (const text of [
+    '{"s": 1.0, "n": 1, "id": 9007199254740993, "t": "9007199254740993", "u": 18446744073709551615}',
+  ]) {
+    const { object } = parseJsonlLine(text) as { object: Record<string, unknown> }
+    tally.add(object, writtenNumbers(text, object))
+  }
+  assert.deepEqual(tally.types(), { s: 'DOUBLE', n: 'INT64', id: 'INT64', t: 'STRING', u: 'STRING' })
 })
 
 test('a CSV file\'s escape: \\" only on positive evidence (Spark, Hive, MySQL), RFC 4180 otherwise', () => {

@@ -189,6 +189,31 @@ test('a Parquet UINT64 column (DuckDB UBIGINT, pandas uint64) is text in every s
   )
 })
 
+test("JSON lines of ids past 2^53 (DuckDB's COPY of a BIGINT column) are BIGINT in every shard, as from the same table's Parquet", async () => {
+  // Such ids are carried as text (a double would change their digits); typed from that text, a
+  // column of them was VARCHAR in the shards of the JSON lines and BIGINT in those of its Parquet.
+  const table = `SELECT '${server.origin}/id' || i AS url, 9007199254740993 + i AS id, (9007199254740993 + i)::VARCHAR AS tag FROM range(0, 4) t(i)`
+  const types: Record<string, string>[][] = []
+  for (const format of ['json', 'parquet']) {
+    const file = join(dir, `ids.${format === 'json' ? 'jsonl' : format}`)
+    await duckdbRun(`COPY (${table}) TO '${file}' (FORMAT ${format})`)
+    const out = join(dir, `ids-${format}`)
+    const run = await shards(file, out)
+    assert.equal(run.code, 0, run.stderr)
+    const read = await shardTypes(out)
+    types.push(read.types)
+    assert.deepEqual(
+      read.rows.map((r) => [r.id, r.tag]),
+      [0n, 1n, 2n, 3n].map((i) => [9007199254740993n + i, String(9007199254740993n + i)]),
+    )
+  }
+  assert.deepEqual(types[0], [
+    { id: 'BIGINT', tag: 'VARCHAR' },
+    { id: 'BIGINT', tag: 'VARCHAR' },
+  ])
+  assert.deepEqual(types[0], types[1])
+})
+
 test('JSON lines: types from the first 1,000 lines, the same in every shard; a later value of another kind is null there, kept in the .json', async () => {
   const lines = Array.from({ length: 1002 }, (_, i) => ({
     // Rows without a URL fail at once, and are rows of their shard all the same.

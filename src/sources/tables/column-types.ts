@@ -110,6 +110,9 @@ export function decimalValue(raw: unknown, precision: number, scale: number): un
   return type === 'INT64' ? jsonSafe(BigInt(text)) : type === 'DOUBLE' ? Number(text) : text
 }
 
+/** How a top-level number of a JSON line is written, where its value alone does not say it (`writtenNumbers`). */
+export type WrittenNumber = 'double' | 'int'
+
 /**
  * Tallies the kinds of a JSON lines file's values by column over its first lines, for the type of
  * each (`types`): only strings STRING, only booleans BOOLEAN, only whole numbers INT64, numbers
@@ -119,12 +122,15 @@ export function decimalValue(raw: unknown, precision: number, scale: number): un
 export class KindTally {
   readonly #kinds = new Map<string, Set<Kind>>()
 
-  /** `doubles`: keys whose whole number is written as a double (`1.0`: see `wholeDoubles`). */
-  add(object: Record<string, unknown>, doubles?: ReadonlySet<string>): void {
+  /**
+   * `written`: keys whose number is written as a double (`1.0`) or as an integer past 2^53, whose
+   * value is its digits (see `writtenNumbers`).
+   */
+  add(object: Record<string, unknown>, written?: ReadonlyMap<string, WrittenNumber>): void {
     for (const [key, value] of Object.entries(object)) {
       const kinds = this.#kinds.get(key) ?? new Set<Kind>()
       this.#kinds.set(key, kinds)
-      const kind = doubles?.has(key) ? 'double' : kindOf(value)
+      const kind = written?.get(key) ?? kindOf(value)
       if (kind) kinds.add(kind)
     }
   }
@@ -138,7 +144,8 @@ export class KindTally {
 
 function typeOfKinds(found: ReadonlySet<Kind>): CarriedType {
   const kinds = new Set(found)
-  // Digits past 2^53 are a whole number beside whole numbers, else text (a column of long ids).
+  // Digits past 2^53 as text (a JSON string; a number is `int`, see `writtenNumbers`) are a whole
+  // number beside whole numbers, else text (a column of long ids written as strings).
   if (kinds.delete('bigint')) kinds.add(kinds.has('int') ? 'int' : 'string')
   if (kinds.size === 1) {
     const [kind] = kinds

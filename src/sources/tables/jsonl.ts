@@ -1,13 +1,14 @@
 import { StringDecoder } from 'node:string_decoder'
 import { UsageError } from '../../errors.js'
 import { printable } from '../../utils/printable.js'
-import type { KindTally } from './column-types.js'
+import type { KindTally, WrittenNumber } from './column-types.js'
 import { type ColumnPlan, planColumns } from './columns.js'
 import { shownTableFormat, type TableFile, wrongTableFormat } from './format.js'
 import { openBytes, readFailure } from './input.js'
 import { buildJob, invalidRow, type TableJob } from './job.js'
 import type { ResolvedTableOptions } from './options.js'
 import { binaryInput, holdsControl, utf8Checked } from './utf8.js'
+import { isBigInt64Text } from './values.js'
 
 /** Longest line held while looking for its end: past it the file is not JSON lines. */
 const MAX_LINE = 64 * 1024 * 1024
@@ -72,28 +73,37 @@ function exactIntegers(_key: string, value: unknown, context?: { source?: string
 }
 
 /**
- * The top-level keys of a JSON line's `object` whose number is written as a double (`1.0`, `2e3`):
- * JSON.parse gives `1.0` as 1, and a column pandas (`to_json`) and Spark wrote as floats, whole in
- * the lines a type is read from, was typed INT64, its later fractions null in every shard's Parquet
- * (pyarrow's JSON reader types it double). Empty where JSON.parse gives no source text (see
- * `exactIntegers`).
+ * The top-level keys of a JSON line's `object` whose number is written so that its value hides it
+ * (none where JSON.parse gives no source text: see `exactIntegers`):
+ * - `double`: a whole number written as a double (`1.0`, `2e3`), which JSON.parse gives as 1: a
+ *   column pandas (`to_json`) and Spark wrote as floats, whole in the lines a type is read from,
+ *   was typed INT64, its later fractions null in every shard's Parquet (pyarrow's JSON reader types
+ *   it double);
+ * - `int`: an integer past 2^53 that INT64 holds, written as a number (DuckDB's and pandas' JSON of
+ *   a BIGINT column of ids), which `exactIntegers` carries as its digits: typed from that text, a
+ *   column of such ids was STRING in the shards, where the same table's Parquet gives INT64.
+ *   Digits written as a JSON string (BigQuery's JSON export of INT64) stay text.
  */
-export function wholeDoubles(text: string, object: Record<string, unknown>): Set<string> {
-  const keys = new Set<string>()
-  if (!/\d[.eE]/.test(text)) return keys
-  const marked: [unknown, string][] = []
+export function writtenNumbers(text: string, object: Record<string, unknown>): Map<string, WrittenNumber> {
+  const keys = new Map<string, WrittenNumber>()
+  if (!/\d[.eE]/.test(text) && !LONG_NUMBER.test(text)) return keys
+  const marked: [unknown, string, WrittenNumber][] = []
   const parsed = JSON.parse(text, function (
     this: unknown,
     key: string,
     value: unknown,
     context?: { source?: string },
   ) {
-    if (typeof value === 'number' && Number.isInteger(value) && /[.eE]/.test(context?.source ?? ''))
-      marked.push([this, key])
+    const source = context?.source ?? ''
+    if (typeof value === 'number' && Number.isInteger(value)) {
+      if (/[.eE]/.test(source)) marked.push([this, key, 'double'])
+      else if (isBigInt64Text(source)) marked.push([this, key, 'int'])
+    }
     return value
   } as (key: string, value: unknown) => unknown)
   // The holder of a top-level value is the object JSON.parse returns.
-  for (const [holder, key] of marked) if (holder === parsed && Object.hasOwn(object, key)) keys.add(key)
+  for (const [holder, key, how] of marked)
+    if (holder === parsed && Object.hasOwn(object, key)) keys.set(key, how)
   return keys
 }
 
@@ -220,7 +230,7 @@ export async function jsonlKeys(file: TableFile, tally?: KindTally): Promise<str
       continue
     }
     for (const key of Object.keys(parsed.object)) keys.add(key)
-    tally?.add(parsed.object, wholeDoubles(parsed.text, parsed.object))
+    tally?.add(parsed.object, writtenNumbers(parsed.text, parsed.object))
     if (++objects === KEY_LINES) break
   }
   if (objects > 0) return [...keys]
