@@ -314,6 +314,21 @@ test('columns: every named one must be there; the URL column is not carried by d
     () => planColumns('t.tsv', ['url,caption'], options()),
     /its columns: "url,caption": the file looks comma-separated \(name it \.csv, or give --input-format csv\)$/,
   )
+  // A ;-separated header (Excel's CSV in a decimal comma's locale) in a file named .tsv, and a
+  // |-separated one (Snowflake's, Oracle's and Teradata's exports), which no format here reads: it
+  // was "did you mean --url-col "url|caption"?", whose cells would each be fetched as one URL.
+  assert.throws(
+    () => planColumns('t.tsv', ['url;caption'], options()),
+    /its columns: "url;caption": the file looks ;-separated \(name it \.csv, or give --input-format csv\)$/,
+  )
+  for (const name of ['t.csv', 't.tsv'])
+    assert.throws(
+      () => planColumns(name, ['url|caption|license'], options()),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message ===
+          `${name} has no column "url" (the URL column); its columns: "url|caption|license": the file looks |-separated, which imgpull does not read (CSV: , or ;, TSV: tab): convert it, e.g. to Parquet with DuckDB: duckdb -c "COPY (FROM read_csv('in.csv', delim = '|')) TO 'out.parquet'"`,
+    )
   // A name there but for case (LAION's URL, TEXT) is named, with the option that takes it.
   assert.throws(
     () => planColumns('laion.parquet', ['URL', 'TEXT'], options()),

@@ -32,8 +32,11 @@ function listed(columns: readonly string[]): string {
 }
 
 /**
- * A header read as one column holding the other separator: a TSV file named `.csv` (its header
- * `url\tcaption` one column) or a CSV file named `.tsv`. What to do about it, or `''`.
+ * A header read as one column holding another separator: a TSV file named `.csv` (its header
+ * `url\tcaption` one column), a CSV file (`,` or Excel's `;`) named `.tsv`, or a `|`-separated
+ * export (Snowflake's, Oracle's, Teradata's), which no format here reads: where the option's
+ * column is then looked for in the one name, a hint at `url|caption` would be wrong. What to do
+ * about it, or `''`.
  */
 function separatorHint(available: readonly string[]): string {
   if (available.length !== 1) return ''
@@ -41,6 +44,10 @@ function separatorHint(available: readonly string[]): string {
     return ': the file looks tab-separated (name it .tsv, or give --input-format tsv)'
   if (available[0].includes(','))
     return ': the file looks comma-separated (name it .csv, or give --input-format csv)'
+  if (available[0].includes(';'))
+    return ': the file looks ;-separated (name it .csv, or give --input-format csv)'
+  if (available[0].includes('|'))
+    return `: the file looks |-separated, which imgpull does not read (CSV: , or ;, TSV: tab): convert it, e.g. to Parquet with DuckDB: duckdb -c "COPY (FROM read_csv('in.csv', delim = '|')) TO 'out.parquet'"`
   return ''
 }
 
