@@ -384,6 +384,52 @@ test('URL and caption columns stored as bytes (BINARY, no text annotation) are h
   }
 })
 
+/**
+ * An LZ4 block as the reference encoder (LZ4_compress_default) writes a short input: literals only
+ * (a token, its length past 15 in extra bytes, the bytes), an empty input the token 0x00 alone.
+ */
+function lz4Literals(bytes: Uint8Array): Uint8Array {
+  const length = [Math.min(bytes.length, 15) << 4]
+  for (let rest = bytes.length - 15; rest >= 0; rest -= 255) length.push(Math.min(rest, 255))
+  return Uint8Array.from([...length, ...bytes])
+}
+
+test("LZ4 pages that hold nothing (an all-null column's dictionary, as polars writes LZ4_RAW) are read, every row", async () => {
+  // The block of an empty page is the token 0x00 alone, which hyparquet-compressors took for a
+  // match with offset 0: "lz4 offset out of range 0", the file unreadable past its first row group.
+  const hadoop = (bytes: Uint8Array) => {
+    const block = lz4Literals(bytes)
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(bytes.length, 0)
+    head.writeUInt32BE(block.length, 4)
+    return Uint8Array.from([...head, ...block])
+  }
+  const urls = ['https://images.example/a.jpg', 'https://images.example/b.jpg']
+  for (const [codec, compress] of [
+    ['LZ4_RAW', lz4Literals],
+    ['LZ4', hadoop],
+  ] as const) {
+    const path = join(dir, `empty-pages-${codec}.parquet`)
+    parquetWriteFile({
+      filename: path,
+      codec,
+      compressors: { [codec]: compress },
+      columnData: [
+        { name: 'url', data: urls, type: 'STRING' },
+        // A dictionary of no values, as polars and pyarrow write one for an all-null column.
+        { name: 'caption', data: [null, null], type: 'STRING', encoding: 'RLE_DICTIONARY' },
+        { name: 'n', data: [null, null], type: 'INT64', encoding: 'RLE_DICTIONARY' },
+      ],
+    })
+    const jobs = await readAll([path], { captionCol: 'caption' })
+    assert.deepEqual(
+      jobs.map((j) => [j.url, j.caption, j.meta]),
+      urls.map((url) => [url, '', { caption: null, n: null }]),
+      codec,
+    )
+  }
+})
+
 test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {
   const temp = join(dir, 'temp')
   await mkdir(temp)

@@ -8,9 +8,9 @@ import {
   type SchemaTree,
 } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
-import { compressors } from 'hyparquet-compressors'
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
+import { CODECS } from './codecs.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { type FileBuffer, openFileBuffer } from './file-buffer.js'
@@ -212,7 +212,7 @@ function readRows(
     columns: [...columns],
     rowStart: start,
     rowEnd: end,
-    compressors,
+    compressors: CODECS,
     parsers: PARSERS,
     // Binary without a string annotation stays bytes (base64 in meta), as pyarrow reads it.
     utf8: false,
