@@ -430,6 +430,40 @@ test("LZ4 pages that hold nothing (an all-null column's dictionary, as polars wr
   }
 })
 
+test('a needed column under a codec nothing here decodes (LZO) is refused before the first row of any file; one not needed is not read', async () => {
+  // Found at its first row group, it stopped a run midway through a folder, the files before it
+  // fetched, saying "parquet unsupported compression codec: LZO" and nothing of what to do.
+  const folder = join(dir, 'lzo')
+  await mkdir(folder)
+  const urls = ['https://images.example/a.jpg', 'https://images.example/b.jpg']
+  parquetWriteFile({
+    filename: join(folder, 'a.parquet'),
+    columnData: [{ name: 'url', data: urls, type: 'STRING' }],
+  })
+  const lzo = join(folder, 'b.parquet')
+  parquetWriteFile({
+    filename: lzo,
+    columnData: [
+      { name: 'url', data: urls, type: 'STRING' },
+      { name: 'note', data: ['x', 'y'], type: 'STRING', codec: 'LZO' },
+    ],
+    // The bytes as they are: the codec named in the footer is what the reader goes by.
+    compressors: { LZO: (bytes: Uint8Array) => bytes },
+  })
+  const { jobs, error } = await readUntilError([folder])
+  assert.equal(jobs.length, 0)
+  assert.ok(error instanceof UsageError)
+  assert.equal(
+    error.message,
+    `${lzo} column "note" is compressed with LZO, which imgpull does not read (nor do DuckDB and pyarrow): write the file again with another codec where it was made (Spark: .option("compression", "zstd"))`,
+  )
+  // Left out of the columns carried, it is never decoded: the rows read.
+  assert.deepEqual(
+    (await readAll([lzo], { columns: [] })).map((j) => j.url),
+    urls,
+  )
+})
+
 test('a gzip-compressed Parquet file is read through a temporary copy, removed afterwards', async () => {
   const temp = join(dir, 'temp')
   await mkdir(temp)

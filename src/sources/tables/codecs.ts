@@ -1,5 +1,6 @@
-import type { Compressors } from 'hyparquet'
+import type { Compressors, FileMetaData } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
+import { UsageError } from '../../errors.js'
 
 type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array
 
@@ -24,4 +25,26 @@ export const CODECS: Compressors = {
   ...compressors,
   LZ4: emptyPageSafe(compressors.LZ4),
   LZ4_RAW: emptyPageSafe(compressors.LZ4_RAW),
+}
+
+/** Codecs hyparquet decodes itself, beside `CODECS`. */
+const BUILT_IN = new Set(['UNCOMPRESSED', 'SNAPPY'])
+
+/**
+ * Refuse, from the footer, a file whose `needed` columns are compressed with a codec no decoder
+ * here reads (LZO, which Spark can write through hadoop-lzo, and which DuckDB and pyarrow do not
+ * read either): found at the first row group instead, it stopped a run midway through a folder of
+ * tables, the rows of those before it fetched, saying only "unsupported compression codec: LZO".
+ * Throws a `UsageError` naming the file, the column and what to do.
+ */
+export function checkCodecs(path: string, metadata: FileMetaData, needed: readonly string[]): void {
+  for (const group of metadata.row_groups)
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data
+      if (!meta || !needed.includes(meta.path_in_schema[0])) continue
+      if (BUILT_IN.has(meta.codec) || CODECS[meta.codec] !== undefined) continue
+      throw new UsageError(
+        `${path} column ${JSON.stringify(meta.path_in_schema[0])} is compressed with ${meta.codec}, which imgpull does not read (nor do DuckDB and pyarrow): write the file again with another codec where it was made (Spark: .option("compression", "zstd"))`,
+      )
+    }
 }

@@ -10,7 +10,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
-import { CODECS } from './codecs.js'
+import { CODECS, checkCodecs } from './codecs.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
 import { type FileBuffer, openFileBuffer } from './file-buffer.js'
@@ -89,7 +89,11 @@ export async function parquetInfo(
   return withBuffer(file, file.path, async (buffer) => {
     const metadata = await readMetadata(buffer, file)
     const { children } = parquetSchema(metadata)
-    if (options !== undefined) checkColumnTypes(file.path, children, options)
+    if (options !== undefined) {
+      checkColumnTypes(file.path, children, options)
+      const names = children.map((c) => c.element.name)
+      checkCodecs(file.path, metadata, planColumns(file.path, names, options).needed)
+    }
     const types: ColumnTypes = {}
     for (const child of children) {
       const type = parquetColumnType(child)
@@ -272,6 +276,7 @@ async function* rowRange(
       options,
     )
     checkColumnTypes(file.path, schema.children, options)
+    checkCodecs(file.path, read, plan.needed)
     const columns = [...plan.needed]
     const carried = plan.carried ?? []
     // ENUM is text stored as binary; with `utf8: false` hyparquet gives it as bytes.
