@@ -271,3 +271,42 @@ test('the example tables (CSV, and Parquet written from it by DuckDB) give the s
     },
   })
 })
+
+test('a Delta Lake, Iceberg or Hudi table folder is refused before any row: its files hold past versions too', async () => {
+  // An overwrite leaves the old version's files beside the new one's until they are vacuumed:
+  // read as a folder of tables, both versions' rows were fetched, part-0's twice here.
+  const layouts: [string, string, string, RegExp][] = [
+    [
+      'delta',
+      '_delta_log/00000000000000000001.json',
+      '',
+      /is a Delta Lake table \(it holds _delta_log\/\).*delta_scan\('/,
+    ],
+    [
+      'iceberg',
+      'metadata/v2.metadata.json',
+      'data',
+      /is an Apache Iceberg table \(it holds metadata\/\).*iceberg_scan\('/,
+    ],
+    ['hudi', '.hoodie/hoodie.properties', '', /is an Apache Hudi table \(it holds \.hoodie\/\)/],
+  ]
+  for (const [name, log, data, message] of layouts) {
+    const dir = join(root, name)
+    await mkdir(join(dir, log, '..'), { recursive: true })
+    await writeFile(join(dir, log), '{}')
+    await mkdir(join(dir, data), { recursive: true })
+    await writeFile(join(dir, data, 'part-00000-old.csv'), csv(0, 2))
+    await writeFile(join(dir, data, 'part-00000-new.csv'), csv(0, 2))
+    await assert.rejects(readAll([dir]), (e: unknown) => {
+      assert.match((e as Error).message, message)
+      assert.ok((e as Error).message.startsWith(`'${dir}' is `), (e as Error).message)
+      return true
+    })
+  }
+  // A folder that merely has a subfolder named metadata (no *.metadata.json) is read as before.
+  const plain = join(root, 'with-metadata')
+  await mkdir(join(plain, 'metadata'), { recursive: true })
+  await writeFile(join(plain, 'metadata', 'notes.txt'), 'x')
+  await writeFile(join(plain, 'a.csv'), csv(0, 2))
+  assert.equal((await readAll([plain])).length, 2)
+})

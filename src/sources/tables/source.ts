@@ -76,6 +76,38 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
 }
 
 /**
+ * A table format's folder given as a folder of tables: Delta Lake's (`_delta_log/`), Apache
+ * Hudi's (`.hoodie/`) and Apache Iceberg's (`metadata/` of `*.metadata.json`, its Parquet under
+ * `data/`) keep the data files of past versions until they are vacuumed: an overwrite or a delete
+ * leaves the old files beside the new ones, and only the log says which are the table now. Read
+ * as files, every row of every version was fetched, some twice. The `UsageError` to throw, or
+ * `undefined` for any other folder.
+ */
+async function lakeTable(dir: string, entries: readonly Dirent[]): Promise<UsageError | undefined> {
+  const folder = (name: string) => entries.some((e) => e.isDirectory() && e.name === name)
+  const iceberg =
+    folder('metadata') &&
+    (await readdir(join(dir, 'metadata')).then(
+      (names) => names.some((name) => name.endsWith('.metadata.json')),
+      () => false,
+    ))
+  const [kind, log, scan] = folder('_delta_log')
+    ? ['a Delta Lake', '_delta_log', 'delta_scan']
+    : iceberg
+      ? ['an Apache Iceberg', 'metadata', 'iceberg_scan']
+      : folder('.hoodie')
+        ? ['an Apache Hudi', '.hoodie', undefined]
+        : []
+  if (kind === undefined) return undefined
+  const how = scan
+    ? `duckdb -c "COPY (FROM ${scan}('${dir.replaceAll("'", "''")}')) TO 'table.parquet'"`
+    : `spark.read.format("hudi").load(...).write.parquet(...)`
+  return new UsageError(
+    `'${dir}' is ${kind} table (it holds ${log}/), not a folder of tables: its files include those of its past versions, whose rows it no longer has; export the table as it is now and give that file: ${how}`,
+  )
+}
+
+/**
  * Folder entries in name order (UTF-16 code units, so `part-00002` comes before `part-00010` and
  * the order is the same on every machine), without hidden and `_`-prefixed names (`.DS_Store`,
  * Spark's `_SUCCESS` and `.crc` files, `_metadata`) and without subfolders.
@@ -109,6 +141,8 @@ async function folderFiles(
     throw new UsageError(`cannot read folder '${dir}': ${(error as NodeJS.ErrnoException).code}`)
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const lake = await lakeTable(dir, entries)
+  if (lake) throw lake
   const files: TableFile[] = []
   for (const entry of entries) {
     const path = join(dir, entry.name)
