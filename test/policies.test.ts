@@ -1724,6 +1724,14 @@ test('parseLine: a URL list line as other tools write them', () => {
   for (const [line, url] of cases) assert.equal(parseLine(line), url, JSON.stringify(line))
 })
 
+/** A ZIP's first local file header naming `name`, stored, followed by `data`. */
+function zipEntry(name: string, data = ''): Buffer {
+  const head = Buffer.alloc(30)
+  head.write('PK\x03\x04', 0, 'latin1')
+  head.writeUInt16LE(Buffer.byteLength(name), 26)
+  return Buffer.concat([head, Buffer.from(name), Buffer.from(data)])
+}
+
 test('listBytes tells a list file from what was given for one by mistake, by its first bytes', () => {
   const cases: [string, Buffer, string][] = [
     ['a list', Buffer.from('https://a.example/1.jpg\n# comment\n'), 'text'],
@@ -1738,6 +1746,23 @@ test('listBytes tells a list file from what was given for one by mistake, by its
       'ZIP, its NULs no UTF-16',
       Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(30)]),
       'a ZIP archive',
+    ],
+    // Spreadsheets saved in their own formats, whose unpacked XML holds no list: saved as CSV, read.
+    [
+      "Excel's .xlsx (its first entry [Content_Types].xml)",
+      Buffer.concat([zipEntry('[Content_Types].xml'), Buffer.alloc(40)]),
+      'an Excel workbook (.xlsx)',
+    ],
+    ["openpyxl's .xlsx (docProps/ first)", zipEntry('docProps/app.xml'), 'an Excel workbook (.xlsx)'],
+    [
+      "LibreOffice's .ods",
+      zipEntry('mimetype', 'application/vnd.oasis.opendocument.spreadsheet'),
+      'an OpenDocument spreadsheet (.ods)',
+    ],
+    [
+      "Excel's old .xls (OLE2)",
+      Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
+      'an Excel workbook in its old format (.xls)',
     ],
     ['PDF', Buffer.from('%PDF-1.7\n'), 'a PDF document'],
     ['SQLite', Buffer.from('SQLite format 3\x00\x10\x00', 'latin1'), 'an SQLite database'],
