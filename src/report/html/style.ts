@@ -1,6 +1,10 @@
 /**
  * The page's style sheet. System fonts, one accent, thin rules, generous space; light and dark
- * follow `prefers-color-scheme`. Layout is fluid from 320 px phones up; wide tables scroll inside
+ * follow `prefers-color-scheme` on screen. Paper is white whatever the screen's scheme: printed,
+ * the page takes the light palette (a browser that keeps the dark scheme while printing, which
+ * CSS leaves to it, put the dark palette's light grey ink and pale blue links on white paper, at
+ * 1.3:1 to 2.5:1), and each tile's name and figures stand in ink under its image (on screen they show
+ * on hover, white on a dark band that paper does not get: the printed sheet had no names). Layout is fluid from 320 px phones up; wide tables scroll inside
  * their own box, never the page. On a phone a failure group's rows are stacked (the host and its
  * count, then the examples across the whole width): as columns, the examples got what the host
  * name (never wrapped) left, two letters a line. A tile's caption is white on black of .6 at
@@ -16,7 +20,7 @@ export const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f5f2;--surface:#fff;--ink:#1d2126;--muted:#5b626b;--line:#e3e0da;
 --accent:#2c6a8c;--accent-soft:rgba(44,106,140,.14);--ok:#2c7a57;--bad:#a8433a;--warn:#8a5d0c;--warn-bg:#fbf3e2;
 --focus:#1a66d9;--tile:#e9e6e0}
-@media (prefers-color-scheme:dark){:root{--bg:#15171a;--surface:#1d2024;--ink:#e6e4e0;--muted:#a1a7af;
+@media screen and (prefers-color-scheme:dark){:root{--bg:#15171a;--surface:#1d2024;--ink:#e6e4e0;--muted:#a1a7af;
 --line:#30343a;--accent:#7db4d2;--accent-soft:rgba(125,180,210,.18);--ok:#6cc29a;--bad:#eb8a7f;--warn:#e3b55e;
 --warn-bg:#2a2418;--focus:#8ab4f8;--tile:#262a2f}}
 *,*::before,*::after{box-sizing:border-box}
@@ -175,5 +179,9 @@ footer{border-top:1px solid var(--line);padding:18px 0 40px;color:var(--muted);f
 #host-table td{display:inline-block;margin:2px 14px 0 0;text-align:left}
 #host-table td::before{content:attr(data-label) " ";color:var(--muted);font-size:.85em}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
-@media print{.pager button,.tools,.skip,nav.sections{display:none}}
+@media print{:root{color-scheme:light}body{background:#fff}.pager button,.tools,.skip,nav.sections,.how-pointer,.how-touch{display:none}
+.tile{aspect-ratio:auto;overflow:visible;background:none;color:var(--ink);break-inside:avoid}
+.tile img{aspect-ratio:1;height:auto;border-radius:8px}
+.cap{position:static;opacity:1;background:none;padding:4px 0 0}
+.tile .unseen{position:static;display:block;aspect-ratio:1;padding-top:10px;border:1px solid var(--line);border-radius:8px}}
 `
