@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { visibleShellWord } from '../src/utils/command-line.js'
 import { printable, quoted } from '../src/utils/printable.js'
 import { cleanup, listFiles, runCli, tempDir } from './support/cli.js'
 import { makeImage } from './support/images.js'
@@ -56,6 +58,49 @@ test('printable writes control characters, invisible marks and lone surrogates a
   assert.equal(quoted('abcd', 3), 'ab…')
   assert.equal(quoted('a😀bc', 3), 'a…', 'never half an emoji')
   assert.equal(quoted('\x1bxyz', 3), '\\x1bx…')
+})
+
+test('a word shown in a command for people to copy: its hidden characters as escapes a shell reads back', () => {
+  const table: [word: string, shown: string][] = [
+    ['photos', 'photos'],
+    ['my photos', "'my photos'"],
+    ["it's", "'it'\\''s'"],
+    ['שלום', "'שלום'"],
+    ['photos\u202egpj.exe', "$'photos\\u202egpj.exe'"],
+    ["a'b\\c\x1b[2J\u009b\u200b", "$'a\\'b\\\\c\\x1b[2J\\u009b\\u200b'"],
+  ]
+  for (const [word, shown] of table) {
+    assert.equal(visibleShellWord(word), shown, JSON.stringify(word))
+    assert.doesNotMatch(shown, ACTS, shown)
+    // bash reads it back as the word itself (\xHH is a byte: a C1 control is written \u).
+    const back = execFileSync('bash', ['-c', `printf %s ${shown}`], {
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    })
+    assert.equal(back.toString('utf8'), word, shown)
+  }
+})
+
+test('an output folder named with a right-to-left override: status and the report give commands that name it, seen as escapes', async () => {
+  // Shown as it is, U+202E reversed the rest of the report's command after the folder's name
+  // (`imgpull status 'rtl` then `txt.deliaf > deliaf-- 'gpj`); as printable's escape in plain
+  // quotes, `imgpull status` named a folder that is not there.
+  const out = join(dir, 'rtl\u202egpj')
+  const r = await runCli([web.url('/page.jpg'), '-o', out, '--retries', '0'])
+  assert.equal(r.code, 1, r.stderr)
+  assert.doesNotMatch(r.stderr, ACTS, r.stderr)
+  const status = await runCli(['status', out])
+  assert.doesNotMatch(status.stdout, ACTS, status.stdout)
+  const word = `$'${out}'`.replace('\u202e', '\\u202e')
+  assert.ok(status.stdout.includes(`imgpull status ${word} --failed CODE`), `${word} in ${status.stdout}`)
+  // The report's commands are run where the folder is: its name alone, quotes as HTML writes them.
+  const page = await readFile(join(out, 'report.html'), 'utf8')
+  assert.doesNotMatch(page, ACTS)
+  const inPage = '$&#39;rtl\\u202egpj&#39;'
+  assert.ok(
+    page.includes(`imgpull status ${inPage} --failed &gt; failed.txt`),
+    page.match(/imgpull status [^<]*/g)?.join(' | '),
+  )
+  assert.ok(page.includes(`imgpull status ${inPage} --failed not-an-image &gt; not-an-image.txt`))
 })
 
 test('control characters from a list line or a server header never reach the terminal as they are', async () => {

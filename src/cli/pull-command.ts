@@ -15,6 +15,7 @@ import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
 import { argumentJobs, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { printable } from '../utils/printable.js'
 import { isSharePageFailure } from '../verify/share-page.js'
 import { stderrColors, stderrLive } from './color.js'
@@ -376,11 +377,13 @@ async function checkNotOutputs(inputs: readonly string[], out: string): Promise<
 function whereDetails(out: string, options: Options): string {
   const paths = layout(out)
   // The report first: the page a newcomer opens (it was named nowhere in the run's lines).
-  const report = options.report !== false ? `${paths.report} (open it in a browser), ` : ''
-  if (options.journal !== false) return `${report}${paths.manifest} or \`imgpull status ${out}\``
+  // The folder's name as the terminal can show it, and in the command as a shell reads it back.
+  const report = options.report !== false ? `${printable(paths.report)} (open it in a browser), ` : ''
+  if (options.journal !== false)
+    return `${report}${printable(paths.manifest)} or \`imgpull status ${visibleShellWord(out)}\``
   // Such a run leaves the manifest of a folder that has a journal to it (see pull()).
   if (existsSync(paths.journal)) return 'the lines above, or every result with --json'
-  return paths.manifest
+  return printable(paths.manifest)
 }
 
 /**

@@ -23,7 +23,7 @@ import {
 } from '../report/rerun-words.js'
 import { journalReadFault } from '../sinks/local-faults.js'
 import { shardStem } from '../sinks/webdataset/keys.js'
-import { shellWord } from '../utils/command-line.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { jsonLineForTerminal, printable } from '../utils/printable.js'
 
 /**
@@ -66,7 +66,7 @@ export function statusCommand(
   const failed = s.counts.failed ?? 0
   const pending = s.counts.pending ?? 0
   write(
-    `${dir}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
+    `${printable(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
   if (shards) write(shardsLine(shards))
   errorLines(dir, s, write)
@@ -92,7 +92,7 @@ function errorLines(dir: string, s: JournalSummary, write: (line: string) => voi
     for (const e of s.errors)
       write(`  ${e.error} ×${e.n}${e.example || e.message ? `  e.g. ${printable(`${e.message}`)}` : ''}`)
     // The examples are one a code: the whole list, as given, is one command away.
-    write(`Every failed URL of a code, one a line: imgpull status ${printable(shellWord(dir))} --failed CODE`)
+    write(`Every failed URL of a code, one a line: imgpull status ${visibleShellWord(dir)} --failed CODE`)
   }
   if (s.sameBytes.length) {
     write('The very same bytes under many URLs (a placeholder a server sends for missing images?):')
@@ -116,7 +116,7 @@ function adviceLines(dir: string, s: JournalSummary, words: RerunWords, write: (
     const all = s.failures.find((f) => f.error === 'not-an-image')?.n ?? pages
     const among = all > pages ? `, among ${all} not-an-image failures` : ''
     write(
-      `${sharePageWords(pages)} (imgpull status ${printable(shellWord(dir))} --failed not-an-image lists them${among}).`,
+      `${sharePageWords(pages)} (imgpull status ${visibleShellWord(dir)} --failed not-an-image lists them${among}).`,
     )
   }
   if (permanent > 0)
@@ -174,9 +174,9 @@ function queueFolderStatus(
     return
   }
   const name = folder.queue ?? 'NAME'
-  const where = printable(shellWord(dir))
+  const where = visibleShellWord(dir)
   write(
-    `${dir}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
+    `${printable(dir)}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
   )
   write(queueShardsLine(folder, published.length, running, stopped))
   errorLines(dir, s, write)

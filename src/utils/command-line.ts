@@ -1,3 +1,4 @@
+import { HIDDEN_CHARS } from './printable.js'
 import { withoutCredentials, withoutUserInfo } from './url.js'
 
 /**
@@ -77,4 +78,24 @@ export function redactHeader(header: string): string {
 /** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
 export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+/**
+ * A word to show in a command for people to copy (a page, a terminal), that a shell reads back as
+ * the word itself: `shellWord`'s, but a word holding control characters or invisible marks is
+ * ANSI-C quoted with them as escapes (`$'photos\u202egpj'`: bash, zsh, ksh, and sh as POSIX.1-2024
+ * has it). Shown raw, a U+202E reversed the rest of the command (`imgpull status 'photos` then the
+ * rest backwards); `printable`'s escape inside plain quotes named another folder.
+ */
+export function visibleShellWord(word: string): string {
+  if (!new RegExp(HIDDEN_CHARS).test(word)) return shellWord(word)
+  const escaped = word.replace(new RegExp(`[\\\\']|${HIDDEN_CHARS}`, 'g'), (c) => {
+    if (c === '\\' || c === "'") return `\\${c}`
+    const code = c.charCodeAt(0)
+    // \xHH is a byte: above U+007F a character is \u, UTF-8 as the folder's name is.
+    return code < 0x80
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+  return `$'${escaped}'`
 }

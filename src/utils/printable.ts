@@ -15,7 +15,10 @@ export const INVISIBLE_MARKS = '\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u
 /** A UTF-16 surrogate without its other half (JSON's `"\ud800"` makes one): no UTF-8 encodes it. */
 export const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]'
 
-const HIDDEN = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_MARKS}]|${LONE_SURROGATE}`, 'g')
+/** Every character `printable` writes as an escape, as a regular expression's source. */
+export const HIDDEN_CHARS = `[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_MARKS}]|${LONE_SURROGATE}`
+
+const HIDDEN = new RegExp(HIDDEN_CHARS, 'g')
 
 /**
  * `text` with every control character, invisible mark and lone surrogate written as its escape

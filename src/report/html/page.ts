@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { shellWord } from '../../utils/command-line.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
 import { redactUrl } from '../../utils/url.js'
 import { VERSION } from '../../version.js'
@@ -155,7 +155,7 @@ function queueBanner(f: ReportFigures, q: QueueFacts, at: number, folder: string
   if (!q.running && !q.stopped) return ''
   // Its -o: a worker started from the words without it wrote into the current folder, where the
   // stopped shard's journal is not, and ran the shard over there.
-  const out = shellWord(folder.startsWith('-') ? `./${folder}` : folder)
+  const out = visibleShellWord(folder.startsWith('-') ? `./${folder}` : folder)
   const left = f.rerun.pending
     ? ` ${plural(f.rerun.pending, 'job')} ${f.rerun.pending === 1 ? 'is' : 'are'} not finished yet.`
     : ''
@@ -164,7 +164,7 @@ function queueBanner(f: ReportFigures, q: QueueFacts, at: number, folder: string
     ? `<strong>Workers are running ${plural(q.running, 'shard')} of this folder</strong>: the figures below are those of <time datetime="${new Date(at).toISOString()}" data-local>${esc(utcTime(at))}</time>. `
     : ''
   const stopped = q.stopped
-    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(printable(out))}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts it back). `
+    ? `<strong>${plural(q.stopped, 'shard')} stopped before ${q.stopped === 1 ? 'its' : 'their'} end</strong> (a worker stopped or killed): the queue gives ${q.stopped === 1 ? 'it' : 'them'} to a worker again, which goes on from ${q.stopped === 1 ? 'its journal' : 'their journals'} here (<code>imgpull worker --queue ${name} -o ${esc(out)}</code>), unless ${q.stopped === 1 ? 'it' : 'one'} failed for good (<code>imgpull status --queue ${name}</code> says; enqueuing the input again puts it back). `
     : ''
   return `<div class="banner" role="note" data-${q.running ? 'running' : 'interrupted'}>${running}${stopped}${left} <code>imgpull report</code> writes this page again at any time.</div>`
 }
@@ -348,7 +348,7 @@ const OPEN_GROUPS = 3
 function listCommand(folder: string, code?: string): string {
   // A code is checked by the caller (kebab-case): no quote to escape. A name that begins with `-`
   // would be read as an option.
-  const where = shellWord(folder.startsWith('-') ? `./${folder}` : folder)
+  const where = visibleShellWord(folder.startsWith('-') ? `./${folder}` : folder)
   const file = code === undefined ? 'failed' : code.replace(/^http-/, '')
   const command = `imgpull status ${where} --failed${code === undefined ? '' : ` ${code}`} > ${file}.txt`
   return `<code class="cmd" data-failed-list="${esc(code ?? '*')}">${esc(command)}</code>`
