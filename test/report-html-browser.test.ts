@@ -1097,6 +1097,26 @@ test('on a phone the hosts table shows every figure of every host, each named, a
   }
 })
 
+test("a name too long for its tile, cut by the caption's ellipsis, is whole on hover", async () => {
+  const out = join(root, 'long-names')
+  const input = await sheetOf(out, 2, 'short', 'long-names')
+  // A name of 200 characters without a break, as a CDN's hashed names are: the caption showed its
+  // first letters and an ellipsis, and nothing on the page gave the rest.
+  const long = `${'a1b2c3d4e5'.repeat(20)}.png`
+  await writeFile(join(out, long), scenePng(7, 64, 48))
+  const items = [...(input.items as ReportItem[])]
+  items.push({ ...items[0], url: `https://images.example.com/${long}`, path: long })
+  const { page, log } = await openReport(await writeReport(out, { ...input, items }))
+  const tile = page.locator('.tile', { hasText: 'a1b2c3' })
+  await tile.hover()
+  const name = await tile.locator('.name').evaluate((e) => ({ cut: e.scrollWidth > e.clientWidth }))
+  assert.ok(name.cut, 'the caption cuts the name')
+  assert.equal(await tile.getAttribute('title'), long)
+  assert.equal(await page.locator('.tile', { hasText: 'short0.png' }).getAttribute('title'), 'short0.png')
+  assertQuiet(log)
+  await page.close()
+})
+
 test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
   for (const count of [15, 60]) {
     const out = join(root, `filter-${count}`)

@@ -103,6 +103,8 @@ export const CLIENT_SCRIPT = `(function () {
     var li = el('li')
     var a = el('a', 'tile')
     a.href = href(r[0])
+    // The whole name on hover, where the caption cuts a long one with an ellipsis.
+    a.title = r[0]
     var img = el('img')
     img.alt = ''
     img.loading = 'lazy'
