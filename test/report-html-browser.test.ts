@@ -1117,6 +1117,33 @@ test("a name too long for its tile, cut by the caption's ellipsis, is whole on h
   await page.close()
 })
 
+test("the filter's box stands out from the page at 3:1, light and dark: its border is all that shows it", async () => {
+  const out = join(root, 'filter-box')
+  const { page, log } = await openReport(await writeReport(out, await sheetOf(out, 3, 'img', 'filter-box')))
+  // WCAG 2.2's 1.4.11: what identifies a control needs 3:1 against what is next to it. The box was
+  // white on the page's off-white, its border the rules' pale grey: 1.2:1 in light, 1.4:1 in dark.
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' })
+    const [border, around] = await page.locator('input[type=search]').evaluate((input) => {
+      let e: Element | null = input.parentElement
+      while (e && getComputedStyle(e).backgroundColor === 'rgba(0, 0, 0, 0)') e = e.parentElement
+      return [getComputedStyle(input).borderTopColor, getComputedStyle(e ?? document.body).backgroundColor]
+    })
+    const luminance = (css: string) => {
+      const [lr, lg, lb] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+        const c = Number(v) / 255
+        return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+      })
+      return 0.2126 * lr + 0.7152 * lg + 0.0722 * lb
+    }
+    const [a, b] = [luminance(border), luminance(around)].sort((x, y) => y - x)
+    const ratio = (a + 0.05) / (b + 0.05)
+    assert.ok(ratio >= 3, `${colorScheme}: the border ${border} on ${around} at ${ratio.toFixed(2)}:1`)
+  }
+  assertQuiet(log)
+  await page.close()
+})
+
 test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
   for (const count of [15, 60]) {
     const out = join(root, `filter-${count}`)

@@ -68,7 +68,7 @@ section.block{margin-top:40px}
 .causes{margin:12px 0 0;color:var(--muted)}
 .tools{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;margin:0 0 14px}
 .tools label{color:var(--muted);font-size:.9rem;display:flex;align-items:center;gap:8px}
-input[type=search]{font:inherit;font-size:.95rem;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
+input[type=search]{font:inherit;font-size:.95rem;padding:6px 10px;border:1px solid var(--muted);border-radius:6px;
 background:var(--surface);color:var(--ink);min-width:0;width:14rem;max-width:100%}
 .sheet{--cols:8;list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(var(--cols),minmax(0,1fr));
 gap:8px}
