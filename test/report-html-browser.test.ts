@@ -1144,6 +1144,51 @@ test("the filter's box stands out from the page at 3:1, light and dark: its bord
   await page.close()
 })
 
+test('a host name of 250 characters breaks after its dots: the failure and host tables fit their boxes, the examples read across', async () => {
+  const out = join(root, 'long-host')
+  await mkdir(out, { recursive: true })
+  // Four labels of 63 letters, as long as DNS allows. Kept on one line, it made the failure table
+  // 2,830 px wide in its 1,044 px box and its examples one letter a line; the host table scrolled.
+  const host = `https://${['a', 'b', 'c', 'd'].map((l) => l.repeat(63)).join('.')}.com`
+  const items: ReportItem[] = [0, 1, 2].map((i) => ({
+    url: `${host}/img/${i}.jpg`,
+    host,
+    status: 'failed',
+    error: 'http-404',
+    httpStatus: 404,
+    message: `HTTP 404 from ${host}/img/${i}.jpg`,
+    attempts: 1,
+    finishedAt: T0 + i,
+  }))
+  items.push({ ...items[0], url: 'https://short.example.com/x.jpg', host: 'https://short.example.com' })
+  const input: ReportInput = {
+    title: 'long-host',
+    startedAt: T0,
+    endedAt: T0 + 1000,
+    interrupted: false,
+    items,
+    samples: [],
+  }
+  const { page, log } = await openReport(await writeReport(out, input))
+  const boxes = await page
+    .locator('.table-wrap')
+    .evaluateAll((wraps) =>
+      wraps.map((w) => ({ id: w.querySelector('table')?.id, box: w.clientWidth, table: w.scrollWidth })),
+    )
+  for (const b of boxes) assert.ok(b.table <= b.box, `a table fits its box: ${JSON.stringify(b)}`)
+  const [examples, wrap] = await page
+    .locator('.failure .table-wrap')
+    .evaluate((w) => [w.querySelector('ul.examples')!.getBoundingClientRect().width, w.clientWidth])
+  assert.ok(examples >= wrap / 3, `the examples take a third of the table at least: ${examples} of ${wrap}`)
+  // A host of everyday length stays on one line.
+  const short = page.locator('#host-table th.host', { hasText: 'short.example.com' })
+  assert.equal((await short.evaluate((e) => e.getClientRects().length)) > 0, true)
+  assert.ok((await short.evaluate((e) => e.getBoundingClientRect().height)) < 40, 'one line')
+  await page.screenshot({ path: join(out, 'long-host.png'), fullPage: true })
+  assertQuiet(log)
+  await page.close()
+})
+
 test('a filter that finds nothing says so, in a sheet of one page too; a result of one page has no Previous and Next', async () => {
   for (const count of [15, 60]) {
     const out = join(root, `filter-${count}`)

@@ -24,12 +24,23 @@ const FAILURE_HOSTS = 10
 
 const n = grouped
 const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`
-/** A host as shown: jobs whose URL has none (`invalid-url`) are grouped under an empty host. */
-/** A host as people read it (see readableOrigin), its ASCII form on hover where that differs. */
+/** Longest host kept on one line in a table; a longer one (a bucket's, a hashed subdomain) may break after its dots. */
+const ONE_LINE_HOST = 40
+
+/**
+ * A host as people read it (see readableOrigin), its ASCII form on hover where that differs; jobs
+ * whose URL has none (`invalid-url`) are grouped under an empty host. Kept whole on its line, a
+ * host of 250 characters (four labels of 63) made a failure table 2,830 px wide in its 1,044 px
+ * box, its examples one letter a line: a long one breaks after its dots instead.
+ */
 const hostLabel = (host: string) => {
   if (!host) return '<em>no host</em>'
   const shown = readableOrigin(host)
-  return shown === host ? esc(host) : `<span title="${esc(host)}">${esc(shown)}</span>`
+  const text =
+    shown.length > ONE_LINE_HOST
+      ? `<span class="long-host">${esc(shown).replaceAll('.', '.<wbr>')}</span>`
+      : esc(shown)
+  return shown === host ? text : `<span title="${esc(host)}">${text}</span>`
 }
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
 

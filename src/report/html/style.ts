@@ -107,6 +107,7 @@ tbody tr:last-child>*{border-bottom:0}
 thead th{font-weight:600;color:var(--muted);font-size:.8rem;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.host,th.host{white-space:nowrap}
+.long-host{white-space:normal}
 tfoot td,tfoot th{border-top:1px solid var(--line);border-bottom:0;color:var(--muted)}
 .note{color:var(--muted);font-size:.85rem;margin:0 0 8px}
 .examples{margin:0;padding:0;list-style:none}
