@@ -412,3 +412,76 @@ test('a download_location is sent to the configured API host only, path and quer
     'http://127.0.0.1:9/proxy/search/photos?query=a+b&page=2',
   )
 })
+
+test('tracking calls the API fails after their retries (silent, or 5xx) stop the rest: they stay owed, not each tried in turn', async (t) => {
+  for (const fault of ['silent', 503] as const) {
+    const mock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      searches: { lake: 40 },
+      // A download_location that never answers (an API timing out), or answers 503 every time.
+      hold: (path) => (fault === 'silent' && path.endsWith('/download') ? new Promise(() => {}) : undefined),
+    })
+    t.after(() => mock.close())
+    const photos = Array.from({ length: 40 }, (_, i) => mock.photoAt('search:lake', i))
+    if (fault !== 'silent') for (const p of photos) mock.fault(`/photos/${p.id}/download`, fault, 100)
+    const store = new UnsplashStore(':memory:')
+    const c = new UnsplashClient({
+      key: mock.key,
+      apiUrl: mock.origin,
+      timeout: 300,
+      retries: 1,
+      retryBase: 10,
+    })
+    t.after(() => c.close())
+    const tracker = new Tracker(c, store)
+    for (const p of photos) tracker.downloaded(p.id, p.links.download_location)
+    const report = await tracker.drain()
+    const sent = mock.log.filter((call) => call.path.endsWith('/download')).length
+    // The calls in flight when the first failed were let finish (8 at once, each asked twice); no
+    // later one was sent: before, all 40 were, each waiting out its timeout and retries in turn.
+    assert.ok(sent <= 2 * tracker.concurrency, `${fault}: ${sent} requests`)
+    assert.equal(report.sent, 0)
+    assert.equal(report.owed, 40, `${fault}: every call still owed to the next run`)
+    assert.equal(report.error?.code, fault === 'silent' ? 'unsplash-network' : 'unsplash-503')
+    assert.match(report.error?.message ?? '', fault === 'silent' ? /did not answer within 0.3 s/ : /HTTP 503/)
+  }
+})
+
+test("an error page or a body cut short is named by what it is (an HTML page's title, JSON cut off), not quoted as markup", async (t) => {
+  const page =
+    '<!DOCTYPE html>\n<html><head><style>body{font:12px}</style><title>503 Service Temporarily Unavailable</title></head><body><h1>Service Temporarily Unavailable</h1><p>The server is temporarily unable to service your request.</p></body></html>'
+  const answers: [number, string, string][] = [
+    [503, 'text/html', page],
+    [200, 'text/html', page.replace('503 Service Temporarily Unavailable', 'Sign in to the Wi-Fi')],
+    [200, 'application/json', '{"total":1000,"total_pages":34,"results":[{"id":"abc","urls":{"raw":"ht'],
+    [403, 'text/plain', 'Forbidden: this application is suspended'],
+  ]
+  const server = await listenLocal(
+    createServer((_req, res) => {
+      const [status, type, body] = answers.shift()!
+      res.writeHead(status, { 'content-type': type })
+      res.end(body)
+    }),
+  )
+  t.after(() => server.close())
+  const c = new UnsplashClient({ key: 'k', apiUrl: server.origin, retries: 0 })
+  t.after(() => c.close())
+  const said = async () => (await c.get('/search/photos').catch((e: Error) => e)) as Error
+  assert.equal(
+    (await said()).message,
+    'Unsplash API answered HTTP 503 for /search/photos: an HTML page titled "503 Service Temporarily Unavailable"',
+  )
+  assert.equal(
+    (await said()).message,
+    'Unsplash API sent something other than JSON for /search/photos: an HTML page titled "Sign in to the Wi-Fi"',
+  )
+  assert.equal(
+    (await said()).message,
+    'Unsplash API sent something other than JSON for /search/photos: JSON cut short or malformed (71 bytes)',
+  )
+  // Plain words stay as the API sent them.
+  assert.equal(
+    (await said()).message,
+    'Unsplash API answered HTTP 403 for /search/photos: Forbidden: this application is suspended',
+  )
+})

@@ -2,8 +2,10 @@ import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRetryAfter, retryDelay } from '../../fetch/retry-delay.js'
 import { Agent, type Dispatcher, request } from '../../fetch/undici.js'
+import { grouped } from '../../report/format.js'
 import { definedFields } from '../../utils/defined-fields.js'
 import { quoted } from '../../utils/printable.js'
+import { looksLike } from '../../verify/not-image.js'
 import { badKeyError, RateLimitError, StoppedError, UnsplashError } from './errors.js'
 import {
   budgetRefused,
@@ -291,10 +293,34 @@ function parse<T>(text: string, shown: string): T {
   try {
     return JSON.parse(text) as T
   } catch (error) {
-    throw new UnsplashError('unsplash-bad-json', `Unsplash API sent something other than JSON for ${shown}`, {
-      cause: error,
-    })
+    const what = notJson(text)
+    throw new UnsplashError(
+      'unsplash-bad-json',
+      `Unsplash API sent something other than JSON for ${shown}${what ? `: ${what}` : ''}`,
+      { cause: error },
+    )
   }
+}
+
+/**
+ * What an answer that does not parse is: JSON cut short (a connection or a proxy ending it early),
+ * or a page (a proxy's, a captive portal's) named by its title; printable, bounded.
+ */
+function notJson(text: string): string {
+  const start = text.trimStart()[0]
+  if (start === '{' || start === '[')
+    return `JSON cut short or malformed (${grouped(Buffer.byteLength(text))} bytes)`
+  return markup(text) ?? quoted(text.replace(/\s+/g, ' ').trim(), 200)
+}
+
+/**
+ * An HTML or XML body by what it is (`an HTML page titled "503 Service Unavailable"`), as an image
+ * check names one: quoted as it came, an error page's markup filled the line and hid its title.
+ */
+function markup(text: string): string | undefined {
+  if (text.trimStart()[0] !== '<') return undefined
+  const what = looksLike(Buffer.from(text.slice(0, 64 * 1024)))
+  return what === undefined ? undefined : quoted(what, 200)
 }
 
 /**
@@ -314,5 +340,5 @@ function errorText(text: string): string {
     const body = JSON.parse(text) as ErrorBody
     if (Array.isArray(body.errors)) return quoted(body.errors.join('; '), 200)
   } catch {}
-  return quoted(text.replace(/\s+/g, ' ').trim(), 200)
+  return markup(text) ?? quoted(text.replace(/\s+/g, ' ').trim(), 200)
 }

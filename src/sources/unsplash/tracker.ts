@@ -46,7 +46,7 @@ export class Tracker {
   #gone = 0
   readonly #refused: { photo: string; why: string }[] = []
   #error: UnsplashError | undefined
-  /** Set once calls cannot go on this run: the budget is gone (stop mode), the key is bad, Ctrl-C. */
+  /** Set once calls cannot go on this run (see `holdsTheRest`). */
   #hold: UnsplashError | undefined
   #idle: (() => void) | undefined
 
@@ -144,7 +144,24 @@ export class Tracker {
           ? error
           : new UnsplashError('unsplash-tracking', String(error), { cause: error })
       this.#error ??= e
-      if (e instanceof RateLimitError || e instanceof StoppedError || e.usage) this.#hold ??= e
+      if (holdsTheRest(e)) this.#hold ??= e
     }
   }
+}
+
+/**
+ * Whether a tracking call's failure holds back the calls not yet sent (they stay owed to the next
+ * run): the budget is gone (stop mode), Ctrl-C, a rejected key, or the API failing now, after the
+ * client's retries (no answer in time, unreachable, 5xx, a 429 that is not the hourly limit). Each
+ * later call would fail the same way, and a silent API made every one wait out its timeout and
+ * retries in turn: 40 photos' calls at 30 s took minutes after the downloads were done.
+ */
+export function holdsTheRest(error: UnsplashError): boolean {
+  return (
+    error instanceof RateLimitError ||
+    error instanceof StoppedError ||
+    error.usage ||
+    error.retryable ||
+    error.code === 'unsplash-network'
+  )
 }
