@@ -691,6 +691,36 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     assert.equal(empty.stderr.trim(), 'No Unsplash photos match "no such thing".')
   })
 
+  test('a key revoked mid-listing: the photos listed are kept and credited, the key named once (exit 2), no "run again to continue"', async (t) => {
+    let pages = 0
+    const mock: UnsplashMock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      searches: { lake: 100 },
+      // The key stops working as page 2 is asked for, as when its owner revokes it.
+      hold: (path) => {
+        if (path === '/search/photos' && ++pages === 2) mock.setKey('a-new-key')
+        return undefined
+      },
+    })
+    t.after(() => mock.close())
+    const out = join(dir, 'revoked')
+    const r = await runCli(['unsplash', 'search', 'lake', '--limit', '60', '-o', out], {
+      env: { UNSPLASH_ACCESS_KEY: 'test-access-key', UNSPLASH_API_URL: mock.origin },
+    })
+    outputs.push(r.stderr)
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^30 images, /m)
+    assert.match(
+      r.stderr,
+      /^imgpull: listing stopped early: Unsplash rejected the access key \(HTTP 401\): check UNSPLASH_ACCESS_KEY or --access-key$/m,
+    )
+    assert.equal(r.stderr.match(/rejected the access key/g)?.length, 1, r.stderr)
+    assert.doesNotMatch(r.stderr, /again to continue/)
+    assert.match(r.stderr, /^30 download tracking calls owed: run the same command again to send them\.$/m)
+    assert.match(r.stderr, /credits for 30 photos/)
+    assert.equal(mock.tracked.size, 0)
+  })
+
   test('wait: a visible countdown, then the run goes on; every photo tracked once', async () => {
     const mock = await startUnsplashMock({
       imageOrigin: images.origin,

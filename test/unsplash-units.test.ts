@@ -16,7 +16,7 @@ import {
   userEndpoint,
   username,
 } from '../src/sources/unsplash/endpoints.js'
-import { RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
+import { badKeyError, RateLimitError, StoppedError, UnsplashError } from '../src/sources/unsplash/errors.js'
 import { pageOf, parseLink } from '../src/sources/unsplash/link-header.js'
 import { endpointKey } from '../src/sources/unsplash/listing.js'
 import { variantOf } from '../src/sources/unsplash/options.js'
@@ -450,6 +450,52 @@ test("the command's end: lines and exit code from the source's summary and the d
       },
       0,
       { errors: ['Unsplash rejected the access key'], lines: [calls], code: 2 },
+    ],
+    [
+      'the key revoked mid-listing: named once, as the key (exit 2), not "run again to continue"',
+      {
+        listingEnded: badKeyError(),
+        trackingError: badKeyError(),
+        owed: 30,
+      },
+      0,
+      {
+        errors: [
+          'listing stopped early: Unsplash rejected the access key (HTTP 401): check UNSPLASH_ACCESS_KEY or --access-key',
+        ],
+        lines: [calls, '30 download tracking calls owed: run the same command again to send them.'],
+        code: 2,
+      },
+    ],
+    [
+      'the collection gone mid-listing: named, exit 2',
+      {
+        listingEnded: new UnsplashError('unsplash-404', 'no such Unsplash collection 5', {
+          status: 404,
+          usage: true,
+        }),
+      },
+      0,
+      { errors: ['listing stopped early: no such Unsplash collection 5'], lines: [calls], code: 2 },
+    ],
+    [
+      'tracking calls held back by the API failing: the line says why',
+      {
+        trackingError: new UnsplashError(
+          'unsplash-network',
+          'the Unsplash API at https://api.unsplash.com did not answer within 30 s (asked 4 times)',
+        ),
+        owed: 6,
+      },
+      0,
+      {
+        errors: [],
+        lines: [
+          calls,
+          '6 download tracking calls owed (the Unsplash API at https://api.unsplash.com did not answer within 30 s (asked 4 times)): run the same command again to send them.',
+        ],
+        code: 0,
+      },
     ],
     [
       'no credits written, no rate known',

@@ -175,14 +175,18 @@ export function conclude(
   if (s.empty) return { errors, lines, code }
   for (const id of s.missing) errors.push(`no such Unsplash photo ${id}`)
   if (s.missing.length && code === EXIT.ok) code = EXIT.failed
-  if (s.listingEnded && !(s.listingEnded instanceof RateLimitError)) {
-    errors.push(
-      `listing stopped early: ${flagWords(s.listingEnded.message)}; run the same command again to continue`,
-    )
-    if (code === EXIT.ok) code = EXIT.failed
+  const ended = s.listingEnded
+  if (ended && !(ended instanceof RateLimitError)) {
+    // A key revoked or a collection removed mid-run fails the same way on a rerun: it is the
+    // caller's to mend (exit 2), where the API failing passes (exit 1, run again).
+    const again = ended.usage ? '' : '; run the same command again to continue'
+    errors.push(`listing stopped early: ${flagWords(ended.message)}${again}`)
+    if (ended.usage) code = EXIT.usage
+    else if (code === EXIT.ok) code = EXIT.failed
   }
   if (s.trackingError?.usage) {
-    errors.push(flagWords(s.trackingError.message))
+    // The key the listing was refused for refuses its tracking calls too: said once.
+    if (s.trackingError.message !== ended?.message) errors.push(flagWords(s.trackingError.message))
     code = EXIT.usage
   }
   const { calls, rate } = s
@@ -208,7 +212,10 @@ export function conclude(
     lines.push(`Unsplash rate limit reached: stopped${listing}${owed}. ${comeBack(limited(s))}`)
     if (code === EXIT.ok || code === EXIT.failed) code = EXIT_RATE_LIMITED
   } else if (s.owed) {
-    lines.push(`${s.owed} download tracking calls owed: run the same command again to send them.`)
+    // Why, when the API failing held them back (a stop or a rejected key is said elsewhere).
+    const e = s.trackingError
+    const why = e && !e.usage && !(e instanceof StoppedError) ? ` (${flagWords(e.message)})` : ''
+    lines.push(`${s.owed} download tracking calls owed${why}: run the same command again to send them.`)
   }
   return { errors, lines, code }
 }

@@ -110,6 +110,8 @@ export interface UnsplashMock {
   reset(): void
   /** Change the calls allowed per window. */
   setLimit(calls: number): void
+  /** Accept another key from now on, as when the one in use is revoked: calls with it answer 401. */
+  setKey(key: string): void
   /** Answer the next `times` calls to `path` with `status`. */
   fault(path: string, status: number, times: number): void
   /**
@@ -143,9 +145,9 @@ function hash(text: string): string {
 
 export async function startUnsplashMock(options: UnsplashMockOptions): Promise<UnsplashMock> {
   let limit = options.limit ?? 5000
+  let key = options.key ?? 'test-access-key'
   const {
     imageOrigin,
-    key = 'test-access-key',
     window = 3_600_000,
     searches = {},
     searchPageCap = Number.POSITIVE_INFINITY,
@@ -418,7 +420,9 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
 
   return {
     origin,
-    key,
+    get key() {
+      return key
+    },
     log,
     tracked,
     photoAt,
@@ -429,6 +433,9 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     },
     setLimit: (calls) => {
       limit = calls
+    },
+    setKey: (next) => {
+      key = next
     },
     reset: () => {
       windowStart = Date.now()
