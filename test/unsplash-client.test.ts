@@ -485,3 +485,54 @@ test("an error page or a body cut short is named by what it is (an HTML page's t
     'Unsplash API answered HTTP 403 for /search/photos: Forbidden: this application is suspended',
   )
 })
+
+test('a listing that changes while this run lists it (photos added at its front, or removed) is listed again from its first page once: none missed', async (t) => {
+  for (const change of [{ add: 4 }, { remove: [0, 1, 2] }]) {
+    let pages = 0
+    const mock: UnsplashMock = await startUnsplashMock({
+      imageOrigin: images.origin,
+      users: { busy: 75 },
+      // The photographer uploads (or deletes) while page 2 is asked for: an hour's rate-limit
+      // wait between pages makes that likely.
+      hold: (path) => {
+        if (path === '/users/busy/photos' && ++pages === 2) mock.edit('user:busy', change)
+        return undefined
+      },
+    })
+    t.after(() => mock.close())
+    const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin, retryBase: 10 })
+    t.after(() => c.close())
+    const said: string[] = []
+    const listing = new Listing(
+      c,
+      new UnsplashStore(':memory:'),
+      userEndpoint('busy', {}),
+      Infinity,
+      undefined,
+      (l) => said.push(l),
+    )
+    await listing.start()
+    const got = new Set((await collect(listing)).map((p) => p.id))
+    const now = 75 + (change.add ?? 0) - (change.remove?.length ?? 0)
+    const expected = [
+      ...Array.from({ length: change.add ?? 0 }, (_, k) => mock.photoAt('user:busy', -(k + 1)).id),
+      ...Array.from({ length: 75 }, (_, n) => n)
+        .filter((n) => !change.remove?.includes(n))
+        .map((n) => mock.photoAt('user:busy', n).id),
+    ]
+    for (const id of expected) assert.ok(got.has(id), `${JSON.stringify(change)}: ${id} listed`)
+    assert.equal(listing.unreached, 0)
+    assert.deepEqual(
+      said,
+      [
+        `Unsplash user busy changed while it was listed (75 photos at first, ${now} now): listing it again from its first page, so that no photo is missed (1 more API call; photos already here are not fetched again).`,
+      ],
+      JSON.stringify(change),
+    )
+    assert.deepEqual(
+      mock.log.filter((call) => call.path === '/users/busy/photos').map((call) => call.query.get('page')),
+      ['1', '2', '1', '3'],
+      'page 1 once more, then on after page 2',
+    )
+  }
+})

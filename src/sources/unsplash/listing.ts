@@ -157,8 +157,10 @@ export class Listing {
   #stored = 0
   /** The page being fetched and stored, if one is. */
   #pending: Promise<void> | undefined
-  /** A stored listing continued: the page it goes on with, and the total the API said then. */
-  #resumed: { page: number; total: number } | undefined
+  /** Pages fetched by this run: before the first, the total known is an earlier run's. */
+  #fetched = 0
+  /** This run listed it again once already: a listing that keeps changing is not listed over and over. */
+  #relistedOnce = false
   /** Listing again from the first page after the listing changed: up to page `until`, then on at `resume`. */
   #relist: { until: number; resume: number | undefined } | undefined
   /** The page just fetched was one of the listing again (or the one that showed the change): no new photos is no end. */
@@ -190,8 +192,6 @@ export class Listing {
       this.#stored = this.#queue.length
       this.#nextPage = state.nextPage
       this.#total = state.total
-      if (state.nextPage !== undefined && state.total !== undefined && SHIFTS.has(this.endpoint.kind))
-        this.#resumed = { page: state.nextPage, total: state.total }
     } else {
       await this.#fetch()
       // Photo ids: on to the first that exists (each is one call, made anyway), so that none
@@ -302,24 +302,37 @@ export class Listing {
   }
 
   /**
-   * The page to fetch after `page`. A listing an earlier run left at page P is continued there,
-   * and the API counts its photos on every page: if it counts another number now, photos were
-   * added or removed since, and every later one moved. Photos added at the front (a
-   * photographer's latest uploads, newest first) pushed photos already listed onto page P and the
-   * new ones were never looked for; photos removed before it pulled onto earlier pages photos
+   * The page to fetch after `page`. A listing is read page by page, by this run or continued from
+   * where an earlier one left it, and the API counts its photos on every page: if it counts
+   * another number at page P than before, photos were added or removed meanwhile (during an
+   * hour's rate-limit wait, or between runs), and every later one moved. Photos added at the front
+   * (a photographer's latest uploads, newest first) pushed photos already listed onto page P and
+   * the new ones were never looked for; photos removed before it pulled onto earlier pages photos
    * never listed. So pages 1 to P-1 are listed again (the photos already listed are dropped as
-   * they come), then the listing goes on after P.
+   * they come), then the listing goes on after P; once a run.
    */
   #after(page: number, got: Page): number | undefined {
-    const resumed = this.#resumed
-    this.#resumed = undefined
+    const before = this.#total
+    const earlier = this.#fetched++ === 0
     this.#relisted = false
-    if (resumed?.page === page && page > 1 && got.total !== undefined && got.total !== resumed.total) {
+    if (
+      page > 1 &&
+      !this.#relist &&
+      !this.#relistedOnce &&
+      SHIFTS.has(this.endpoint.kind) &&
+      got.total !== undefined &&
+      before !== undefined &&
+      got.total !== before
+    ) {
       this.#relist = { until: page - 1, resume: got.next }
       this.#relisted = true
+      this.#relistedOnce = true
       const calls = page - 1
+      const when = earlier
+        ? `since an earlier run listed it (${before} photos then`
+        : `while it was listed (${before} photos at first`
       this.say(
-        `Unsplash ${this.endpoint.label} changed since an earlier run listed it (${resumed.total} photos then, ${got.total} now): listing it again from its first page, so that no photo is missed (${calls} more API ${calls === 1 ? 'call' : 'calls'}; photos already here are not fetched again).`,
+        `Unsplash ${this.endpoint.label} changed ${when}, ${got.total} now): listing it again from its first page, so that no photo is missed (${calls} more API ${calls === 1 ? 'call' : 'calls'}; photos already here are not fetched again).`,
       )
       return 1
     }
