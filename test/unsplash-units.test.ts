@@ -336,6 +336,21 @@ test('ATTRIBUTION.md: "Photo by NAME on Unsplash", both linked with UTM, Markdow
     /\n- \[sub dir\/a\\_b\.jpg\]\(sub%20dir\/a_b\.jpg\): Photo by \[Annie Spratt\]\(https:\/\/unsplash\.com\/@anniespratt\?utm_source=imgpull&utm_medium=referral\)/,
   )
   assert.equal(escapeMarkdown('a\nb'), 'a b')
+  // Names in any script, emoji (joined ones too) and the marks that shape them are kept; an
+  // override that would show the rest of the line reversed, and a terminal's escapes, are not.
+  const names: [string, string][] = [
+    ['محمد علي', 'محمد علي'],
+    ['שרה כהן 📷', 'שרה כהן 📷'],
+    ['Ana 👩\u200d💻', 'Ana 👩\u200d💻'],
+    ['می\u200cخواهم', 'می\u200cخواهم'],
+    ['\u202eevil\u202c twin', 'evil twin'],
+    ['\u2067Lee\u2069 Kim', 'Lee Kim'],
+    ['Bo\u001b]8;;https://x.example\u0007Bo\u001b[2J\u009b31m', 'Bo\\]8;;https://x.exampleBo\\[2J31m'],
+  ]
+  for (const [name, shown] of names) {
+    const line = creditLine(photo({ user: { name, username: 'u' } }))
+    assert.ok(line.startsWith(`Photo by [${shown}](`), `${JSON.stringify(name)}: ${line}`)
+  }
 })
 
 test("the command's end: lines and exit code from the source's summary and the download's code", () => {

@@ -6,9 +6,21 @@ import { Spool } from '../../sinks/webdataset/spool.js'
 import { photographer, photoPageUrl, profileUrl, withUtm } from './photo-job.js'
 import type { Photo } from './types.js'
 
-/** Text safe inside Markdown link text: no emphasis, code or link syntax survives. */
+/**
+ * What a credit drops from the API's text: control characters (a terminal `cat`ting the file acts
+ * on ESC and C1 sequences) and the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+ * U+2066–U+2069), which left open show the rest of the line reversed (Unicode TR #36, §2.1). Names
+ * in any script, emoji, and the joiners and marks that shape them stay.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is dropped
+const UNSHOWN = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+
+/** Text safe inside Markdown link text: no emphasis, code or link syntax survives, nor what hides or reorders it. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&').replace(/\s+/g, ' ')
+  return text
+    .replace(UNSHOWN, '')
+    .replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&')
+    .replace(/\s+/g, ' ')
 }
 
 /**
