@@ -135,6 +135,7 @@ describe('imgpull unsplash', { concurrency: true }, () => {
       'id',
       'photoUrl',
       'photographer',
+      'premium',
       'profileUrl',
       'source',
       'username',
@@ -305,6 +306,24 @@ describe('imgpull unsplash', { concurrency: true }, () => {
     )
     trackedOnce(mock, [ids[1], ids[2], ids[4], ids[5]])
     assert.equal((await outputFiles(out)).filter((f) => f.endsWith('.jpg')).length, 6)
+    // Their files (watermarked without a subscription) are not under the Unsplash License: the
+    // credits and the manifest say which they are.
+    const credits = await readFile(join(out, 'ATTRIBUTION.md'), 'utf8')
+    assert.match(
+      credits,
+      /under the \[Unsplash License\]\([^)]*\), except the Unsplash\+ photos marked below/,
+    )
+    const lines = credits.split('\n').filter((l) => l.startsWith('- '))
+    assert.equal(lines.length, 6)
+    for (const [n, id] of ids.entries()) {
+      const line = lines.find((l) => l.includes(id)) ?? ''
+      const marked = line.endsWith(
+        ' (Unsplash+: under the Unsplash+ License, not the Unsplash License; without a subscription the file is watermarked)',
+      )
+      assert.equal(marked, n === 0 || n === 3, line)
+    }
+    const premium = (await manifest(out)).filter((r) => r.meta.premium === true).map((r) => r.meta.id)
+    assert.deepEqual(premium.sort(), [ids[0], ids[3]].sort())
 
     const rerun = await unsplash(['collection', '9', '-o', out], mock)
     assert.equal(rerun.code, 0, rerun.stderr)

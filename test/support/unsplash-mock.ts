@@ -175,7 +175,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
   function photoAt(listing: string, n: number): MockPhoto {
     const id = hash(`${listing}#${n}`).slice(0, 11)
     const known = byId.get(id)
-    if (known) return known
+    if (known) return premium(known)
     const i = Number.parseInt(hash(id).slice(0, 6), 36) || n
     const description = DESCRIPTIONS[Math.abs(n) % DESCRIPTIONS.length]
     const alt = n % 5 === 4 ? null : `a photo numbered ${n} of ${listing.replace(/^[^:]*:/, '')}`
@@ -221,10 +221,14 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
         },
       },
     }
-    const premium = plus.has(id) ? ({ ...photo, premium: true, plus: true } as MockPhoto) : photo
-    const sent = options.photo ? options.photo(premium, n) : premium
+    const sent = options.photo ? options.photo(photo, n) : photo
     byId.set(id, sent)
-    return sent
+    return premium(sent)
+  }
+
+  /** The photo as sent now: an Unsplash+ one (in `plus` when asked for, added before or after) says so. */
+  function premium(photo: MockPhoto): MockPhoto {
+    return plus.has(photo.id) ? ({ ...photo, premium: true, plus: true } as MockPhoto) : photo
   }
 
   function send(
@@ -369,7 +373,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     if (single) {
       const photo = byId.get(single[1])
       if (!photo) return send(res, 404, { errors: ["Couldn't find Photo"] }, rate)
-      return send(res, 200, photo, rate)
+      return send(res, 200, premium(photo), rate)
     }
     return send(res, 404, { errors: ['Not found'] }, rate)
   }

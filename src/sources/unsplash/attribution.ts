@@ -77,18 +77,25 @@ function linkTarget(url: string | undefined): string {
  */
 export function creditLine(photo: Photo): string {
   const name = photographer(photo)
-  const on = `on [Unsplash](${linkTarget(photoPageUrl(photo))})`
+  const on = `on [Unsplash](${linkTarget(photoPageUrl(photo))})${photo.premium ? PLUS : ''}`
   if (!name) return `Photo ${on}`
   const profile = profileUrl(photo)
   const by = profile ? `[${escapeMarkdown(name)}](${linkTarget(profile)})` : escapeMarkdown(name)
   return `Photo by ${by} ${on}`
 }
 
+/**
+ * What an Unsplash+ photo's credit adds: the API lists those among the others (`premium: true`),
+ * and a free key gets their files watermarked, under another license (unsplash/unsplash-js#212).
+ */
+const PLUS =
+  ' (Unsplash+: under the Unsplash+ License, not the Unsplash License; without a subscription the file is watermarked)'
+
 export function renderAttribution(files: { path: string; photo: Photo }[]): string {
   const lines = [
     '# Photo credits',
     '',
-    `The photos in this folder come from [Unsplash](${withUtm('https://unsplash.com/')}) and may be used under the [Unsplash License](https://unsplash.com/license). Credit the photographers as below.`,
+    `The photos in this folder come from [Unsplash](${withUtm('https://unsplash.com/')}) and may be used under the [Unsplash License](https://unsplash.com/license)${files.some((f) => f.photo.premium) ? ', except the Unsplash+ photos marked below' : ''}. Credit the photographers as below.`,
     '',
   ]
   for (const { path, photo } of files) {

@@ -195,6 +195,7 @@ export function attributionMeta(photo: Photo): Record<string, unknown> {
     height: photo.height ?? null,
     color: photo.color ?? null,
     blurHash: photo.blur_hash ?? null,
+    premium: photo.premium === true,
     photographer: photographer(photo) ?? null,
     username: photo.user.username ?? null,
     photoUrl: photoPageUrl(photo) ?? null,

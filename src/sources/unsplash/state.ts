@@ -67,6 +67,7 @@ export function slim(p: Photo): Photo {
     height: number(p.height),
     color: textOf(p.color) ?? null,
     blur_hash: textOf(p.blur_hash) ?? null,
+    ...(p.premium === true ? { premium: true } : {}),
     urls: Object.fromEntries(SIZES.flatMap((size) => (textOf(urls[size]) ? [[size, urls[size]]] : []))),
     links: { html: textOf(links.html), download_location: textOf(links.download_location) },
     user: {

@@ -12,6 +12,11 @@ export interface Photo {
   height?: number
   color?: string | null
   blur_hash?: string | null
+  /**
+   * An Unsplash+ photo: under the Unsplash+ License, not the Unsplash License; its files come
+   * watermarked to a key without a subscription, whose tracking call for it answers 401.
+   */
+  premium?: boolean
   /** A size the API left out (or sent as something other than text) is missing here. */
   urls: Partial<Record<Size, string>>
   links: { html?: string; download?: string; download_location?: string }
