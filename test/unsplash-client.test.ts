@@ -124,6 +124,26 @@ test('collections follow the Link header, and X-Total without one', async () => 
   }
 })
 
+test('without a Link header, pages shorter than asked for go on to the count X-Total gives, by the X-Per-Page served', async (t) => {
+  // An API (or a proxy dropping Link) serving 10 a page though 30 were asked for.
+  const mock = await startUnsplashMock({
+    imageOrigin: images.origin,
+    collections: { '42': 35 },
+    linkHeaders: false,
+    perPageMax: 10,
+  })
+  t.after(() => mock.close())
+  const c = new UnsplashClient({ key: mock.key, apiUrl: mock.origin })
+  t.after(() => c.close())
+  const listing = new Listing(c, new UnsplashStore(':memory:'), collectionEndpoint('42', {}), Infinity)
+  await listing.start()
+  const got = await collect(listing)
+  assert.equal(got.length, 35)
+  assert.equal(new Set(got.map((p) => p.id)).size, 35)
+  assert.equal(mock.count('/collections/42/photos'), 4)
+  assert.equal(listing.unreached, 0)
+})
+
 test('a stored listing continues where it stopped, without paying for pages again', async () => {
   const store = new UnsplashStore(':memory:')
   const c = client()

@@ -51,6 +51,11 @@ export interface UnsplashMockOptions {
    * `headers: false` leaves out `X-Ratelimit-*`.
    */
   refusal?: { status: number; body: string; headers?: boolean }
+  /**
+   * The most photos a page holds, whatever `per_page` asks (the API clamps it; `X-Per-Page` says
+   * what it served). @default 30
+   */
+  perPageMax?: number
   /** Send `Link` headers on list endpoints. @default true */
   linkHeaders?: boolean
   /**
@@ -161,6 +166,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
     plus = new Set<string>(),
     refusal = { status: 403, body: 'Rate Limit Exceeded', headers: true },
     linkHeaders = true,
+    perPageMax = PER_PAGE_MAX,
     latency = 0,
   } = options
   const log: LoggedCall[] = []
@@ -262,7 +268,7 @@ export async function startUnsplashMock(options: UnsplashMockOptions): Promise<U
 
   function paging(u: URL): { page: number; perPage: number } {
     const page = Math.max(1, Number(u.searchParams.get('page') ?? 1) || 1)
-    const perPage = Math.min(PER_PAGE_MAX, Math.max(1, Number(u.searchParams.get('per_page') ?? 10) || 10))
+    const perPage = Math.min(perPageMax, Math.max(1, Number(u.searchParams.get('per_page') ?? 10) || 10))
     return { page, perPage }
   }
 

@@ -131,8 +131,13 @@ export async function fetchPage(
     }
     const { photos, dropped } = photosOf(body)
     const total = headerNumber(headers['x-total'])
-    const full = photos.length + dropped === PER_PAGE && (total === undefined || page * PER_PAGE < total)
-    return { photos, dropped, next: links ? pageOf(links.next) : full ? page + 1 : undefined, total }
+    // Without a Link header: on while the count says more, by the page size the API served
+    // (X-Per-Page: it clamps per_page); without a count, while pages come full. A page shorter
+    // than asked for ended a listing X-Total said went on (10 of 35 served 10 a page).
+    const size = headerNumber(headers['x-per-page']) || PER_PAGE
+    const got = photos.length + dropped
+    const more = total === undefined ? got >= size : got > 0 && page * size < total
+    return { photos, dropped, next: links ? pageOf(links.next) : more ? page + 1 : undefined, total }
   } catch (error) {
     throw notFound(e, error)
   }
