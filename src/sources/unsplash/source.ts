@@ -56,7 +56,7 @@ export interface UnsplashSummary {
    * `UnsplashError` (the API failing after retries). A stop through a signal is not recorded here.
    */
   readonly listingEnded: UnsplashError | undefined
-  /** What held tracking calls back, if anything did (rate limit, a stop, a rejected key, network). */
+  /** What held tracking calls back, if anything did (rate limit, a stop, a rejected key, the API failing: no answer, 5xx). */
   readonly trackingError: UnsplashError | undefined
   /** The hourly budget ran out with `onRateLimit: 'stop'`: listing or tracking stopped; run again after the reset. */
   readonly rateLimited: boolean

@@ -24,7 +24,7 @@ export interface TrackerReport {
    * the same answer.
    */
   refused: { photo: string; why: string }[]
-  /** The error that held calls back, if one did (rate limit, bad key, network). */
+  /** The error that held calls back, if one did (rate limit, bad key, the API failing: see `holdsTheRest`). */
   error?: UnsplashError
 }
 
