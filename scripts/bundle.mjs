@@ -1,35 +1,79 @@
-// Bundle the CLI into dist/imgpull.js (the `imgpull` bin) and the chunks it loads on demand. Node resolves, reads and
-// compiles every module of an unbundled ESM graph one by one: imgpull's ~45 files and undici's
-// ~60 cost ~60 ms before the first request, a third of a short run's start-up. The library
-// (dist/index.js, from tsc) stays unbundled. Kept external: better-sqlite3 and sharp (native addons; sharp runs only in the transform stage's worker processes, dist/transform/worker.js), and
-// log-update, loaded only when a progress line is drawn; bullmq and ioredis, loaded only by the queue
-// commands (enqueue, worker, status --queue): a single-machine run never reads them.
-import { rmSync } from 'node:fs'
+// Bundle the CLI: dist/imgpull.js (the `imgpull` bin, from src/cli/bin.ts) sets V8's flags and
+// runs dist/imgpull.cjs (the command, from src/cli/start.ts) with V8's code cache (see
+// src/cli/code-cache.ts). Node resolves, reads and compiles every module of an unbundled ESM
+// graph one by one, and Node 20 keeps no compiled code between runs; a CommonJS script compiled
+// through `vm.Script` can hand V8 the code it compiled in the last run. One script, not chunks:
+// V8 compiles a function only when first called, and with the cache it parses none of it. The
+// library (dist/index.js, from tsc) stays unbundled, and so do the threads' and processes'
+// modules (dist/fetch/transfer-worker.js...). Kept external: better-sqlite3 and sharp (native
+// addons; sharp runs only in the transform stage's worker processes, dist/transform/worker.js);
+// bullmq and ioredis, required only by the queue commands (enqueue, worker, status --queue).
+import { createHash } from 'node:crypto'
+import { readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
-// `--clean` (before tsc): dist/ goes whole. What an earlier build made and this one does not (a
-// chunk, whose name carries a hash; the output of a source file since removed) would linger and
-// ship with the package, whose `files` take dist/ as it is.
+// `--clean` (before tsc): dist/ goes whole. What an earlier build made and this one does not (the
+// output of a source file since removed) would linger and ship with the package, whose `files`
+// take dist/ as it is.
 if (process.argv.includes('--clean')) {
   rmSync('dist', { recursive: true, force: true })
   process.exit(0)
 }
 
+const EXTERNAL = ['better-sqlite3', 'bullmq', 'ioredis', 'sharp']
+
+// A script compiled with a code cache loses its `import()` (Node 20: "A dynamic import callback
+// was not specified"): an `import()` of a built-in or an external package is a `require` here.
+// ES-only packages (log-update) are bundled instead.
+const importAsRequire = {
+  name: 'import-as-require',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /.*/ }, ({ kind, path }) => {
+      if (kind === 'dynamic-import' && (path.startsWith('node:') || EXTERNAL.includes(path)))
+        return { path, namespace: 'required' }
+    })
+    esbuild.onLoad({ filter: /.*/, namespace: 'required' }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(path)})`,
+      loader: 'js',
+    }))
+  },
+}
+
+const command = await build({
+  entryPoints: { imgpull: 'src/cli/start.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: EXTERNAL,
+  plugins: [importAsRequire],
+  // The modules find their package, threads and workers from their own file (dist/imgpull.cjs).
+  define: { 'import.meta.url': '__imgpullUrl' },
+  banner: { js: "var __imgpullUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import.meta.resolve is used only from source (tsx), where import.meta.url ends in .ts.
+  logOverride: { 'empty-import-meta': 'silent' },
+  metafile: true,
+  logLevel: 'warning',
+})
+const dynamic = Object.values(command.metafile.outputs).flatMap((output) =>
+  output.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path),
+)
+if (dynamic.length > 0) throw new Error(`dist/imgpull.cjs would import() ${dynamic.join(', ')}: require it`)
+
 await build({
   entryPoints: { imgpull: 'src/cli/bin.ts' },
   outdir: 'dist',
-  // What only some runs need (tables, transforms, the report, Unsplash...) goes to chunks loaded on
-  // first use: V8 parses every byte of the entry file at start-up, used or not.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3', 'bullmq', 'ioredis', 'log-update', 'sharp'],
-  // undici is CommonJS and requires Node's built-ins: give the ES module a `require`.
-  banner: {
-    js: "import { createRequire as __imgpullCreateRequire } from 'node:module'; const require = __imgpullCreateRequire(import.meta.url);",
+  // Names the code cache (see src/cli/code-cache.ts): V8 checks a cache's source by its length only.
+  define: {
+    IMGPULL_BUNDLE_BUILD: JSON.stringify(
+      createHash('sha256').update(readFileSync('dist/imgpull.cjs')).digest('hex').slice(0, 16),
+    ),
   },
   logLevel: 'warning',
 })

@@ -1,18 +1,37 @@
 #!/usr/bin/env node
-// The `imgpull` executable. Node 22.1+ keeps the code V8 compiles for imgpull's modules (and
-// undici's) on disk, in os.tmpdir()/node-compile-cache, when asked to before they load: a run then
-// starts without compiling them again (see README, Benchmark). Node 20 has no such cache, and
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off. The rest loads after this line, hence the dynamic import.
+// The `imgpull` executable: sets V8's flags, then compiles and runs the command's bundle
+// (dist/imgpull.cjs, from start.ts) with V8's code cache (code-cache.ts), so that a run starts
+// without parsing it again. Node 22.1+ also keeps the code of the ES modules a thread loads (the
+// transfer thread's, the shard writer's) in its own compile cache, which bin.ts points at the same
+// folder; NODE_DISABLE_COMPILE_CACHE=1 turns both off.
 import module from 'node:module'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
+import { cacheFolder, loadBundle, SAVE_CODE_CACHE } from './code-cache.js'
+import { commandFlags, jsonParseWithSource } from './v8-flags.js'
 
-;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
+/** The bundle's content hash, set by the build (scripts/bundle.mjs); no code cache without it. */
+declare const IMGPULL_BUNDLE_BUILD: string | undefined
+
+for (const flag of commandFlags(process.execArgv, jsonParseWithSource())) setFlagsFromString(flag)
+;(module as { enableCompileCache?: (folder?: string) => unknown }).enableCompileCache?.(
+  join(cacheFolder(process.env, homedir(), tmpdir(), process.getuid?.()), 'node'),
+)
 try {
-  await import('./start.js')
+  const build = typeof IMGPULL_BUNDLE_BUILD === 'string' ? IMGPULL_BUNDLE_BUILD : undefined
+  const command = loadBundle(fileURLToPath(new URL('./imgpull.cjs', import.meta.url)), build)
+  ;(globalThis as { [SAVE_CODE_CACHE]?: () => void })[SAVE_CODE_CACHE] = command.save
+  process.once('exit', command.save)
+  const code = await (command.exports.exitCode as Promise<number>)
+  // Let stdout drain before leaving: a pipe reader must get every line.
+  process.stdout.write('', () => process.exit(code))
 } catch (error) {
-  // Node's module loader reads a module's imports in parallel: under a very low `ulimit -n` (about
-  // 50 here) imgpull's own code cannot load, and Node would print a stack trace of its loader.
-  // Only a file of imgpull's package (dist/, its dependencies): any other error is the run's own.
+  // Under a very low `ulimit -n` (about 50 here) imgpull's own code cannot load (the bundle, a
+  // dependency it requires mid-run), and Node would print a stack trace of its loader. Only a file
+  // of imgpull's package (dist/, its dependencies): any other error is the run's own.
   const code = unloadableCode(error)
   if (!code) throw error
   process.stderr.write(

@@ -1,32 +1,24 @@
-// The command itself, once bin.ts has set up the compile cache: the one module with side effects
-// (see program.ts for the command line).
+// The command itself, loaded by bin.ts as the bundle dist/imgpull.cjs once bin.ts has set V8's
+// flags (v8-flags.ts) and found the code cache (code-cache.ts): the one module with side effects
+// (see program.ts for the command line). `exitCode` is the run's exit code, once it is over.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { onLargeBodies } from '../fetch/large-bodies.js'
 import { printable } from '../utils/printable.js'
-import { collectThenMark, heapGrowingFlag, MARKING_OFF, MARKING_ON, marksAtWill } from './heap-growth.js'
+import { saveCodeCacheNow } from './code-cache.js'
+import { collectThenMark, MARKING_OFF, MARKING_ON, marksAtWill } from './heap-growth.js'
 import { warnings } from './warnings.js'
 
-// undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with its baseline
-// compiler, then recompiles hot functions optimised in the background, and a process cannot exit
-// until that is done: ~100 ms added to every short run, and CPU taken from transfers in long
-// ones. The baseline code is fast enough for headers (measured: no loss on 5,000 small images,
-// less CPU overall). The imports below still load before this line runs, but undici compiles
-// llhttp only on its first connection, which comes later. The library leaves V8 alone.
-setFlagsFromString('--liftoff-only')
-// JSON.parse's source text for revivers (ES2025, on by default from Node 21): a JSON lines table's
-// integers beyond 2^53 are then read exactly (see sources/tables/jsonl.ts). Only where it is off:
-// a V8 that has shipped it no longer knows the flag, and says so on stderr (Node 24).
-const withSource = JSON.parse('0', (_key, value, context?: { source?: string }) => context?.source ?? value)
-if (withSource !== '0') setFlagsFromString('--harmony-json-parse-with-source')
-// A long run's heap held near what it keeps alive (see heap-growth.ts), unless node was told otherwise.
-const heapGrowing = heapGrowingFlag(process.execArgv)
-if (heapGrowing) setFlagsFromString(heapGrowing)
 // No full collection per 12 MB of a large file's body (see heap-growth.ts), unless node was told
 // otherwise. Each switch follows a full collection of its own (`collectThenMark`): switched while
-// V8 was marking, one run in 40 of four 200 MB files crashed.
+// V8 was marking, one run in 40 of four 200 MB files crashed. The code cache is written before
+// the first switch: made under other flags, the next run's V8 would refuse it.
 if (marksAtWill(process.execArgv)) {
-  const switchTo = collectThenMark(setFlagsFromString, runInNewContext)
+  const setFlags = (flags: string): void => {
+    saveCodeCacheNow()
+    setFlagsFromString(flags)
+  }
+  const switchTo = collectThenMark(setFlags, runInNewContext)
   onLargeBodies((large) => switchTo(large ? MARKING_OFF : MARKING_ON))
 }
 
@@ -48,6 +40,5 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 import { main } from './program.js'
 
-const code = await main()
-// Let stdout drain before leaving: a pipe reader must get every line.
-process.stdout.write('', () => process.exit(code))
+/** The run's exit code, once it is over (bin.ts lets stdout drain, then exits with it). */
+export const exitCode: Promise<number> = main()
