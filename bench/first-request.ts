@@ -2,17 +2,19 @@
  * Start-up: from spawning the command to its first request reaching a local server, the figure
  * the README's Benchmark section gives per Node version. Not part of `npm test`.
  *
- *   node --import tsx bench/first-request.ts [--runs 15] [--bin dist/imgpull.js]
+ *   node --import tsx bench/first-request.ts [--runs 15] [--bin dist/imgpull.js [--bin OTHER/imgpull.js]]
  *
  * Each run spawns `node BIN URL -o TMP --quiet --retries 0` against a server that answers 404, and
- * takes the wall time (ms) and the child's CPU (user + system, ms, from /proc, 10 ms ticks) at the
- * moment the request arrives. Prints the medians and the fastest wall. The Node running this script
- * runs the command: give another with its own binary (`/path/to/node22 --import tsx ...`). Linux
- * only (/proc). `NODE_DISABLE_COMPILE_CACHE=1` in the environment measures without Node's compile
- * cache (Node 22.1+).
+ * takes the wall time (ms) and the child's CPU (ms, user + system of all its threads, from
+ * /proc/PID/task/TID/schedstat) at the moment the request arrives. Several `--bin`s run in turn,
+ * one of each a round (the machine's load then weighs on each alike), after one run each that is
+ * not counted (it writes the code cache, see src/cli/code-cache.ts). Prints each one's medians and
+ * fastest wall. The Node running this script runs the command: give another with its own binary
+ * (`/path/to/node22 --import tsx ...`). Linux only (/proc). `NODE_DISABLE_COMPILE_CACHE=1` in the
+ * environment measures without the code cache.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -20,11 +22,13 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '15' }, bin: { type: 'string', default: 'dist/imgpull.js' } },
+  options: {
+    runs: { type: 'string', default: '15' },
+    bin: { type: 'string', multiple: true, default: ['dist/imgpull.js'] },
+  },
 })
 const runs = Number(values.runs)
-const bin = resolve(values.bin!)
-const TICK_MS = 10 // /proc/PID/stat counts in clock ticks of 10 ms (USER_HZ = 100)
+const bins = values.bin!.map((bin) => resolve(bin))
 
 let arrived: (() => void) | undefined
 const server = createServer((_, res) => {
@@ -34,9 +38,18 @@ const server = createServer((_, res) => {
 await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/a.jpg`
 
-const walls: number[] = []
-const cpus: number[] = []
-for (let i = 0; i < runs; i++) {
+/** CPU time (ms) of every thread of `pid` so far; a thread that just ended is not counted. */
+function cpuOf(pid: number): number {
+  let ns = 0
+  for (const task of readdirSync(`/proc/${pid}/task`))
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    } catch {}
+  return ns / 1e6
+}
+
+/** One run of `bin`: [wall ms, CPU ms] at its first request. */
+async function once(bin: string): Promise<[number, number]> {
   const out = mkdtempSync(join(tmpdir(), 'imgpull-first-'))
   const started = performance.now()
   const child = spawn(process.execPath, [bin, url, '-o', out, '--quiet', '--retries', '0'], {
@@ -47,7 +60,7 @@ for (let i = 0; i < runs; i++) {
     stderr += chunk
   })
   const closed = new Promise((done) => child.on('close', done))
-  const [wall, cpu] = await new Promise<[number, number]>((done, fail) => {
+  const figures = await new Promise<[number, number]>((done, fail) => {
     // A command that dies before asking (a native module built for another Node) would leave this
     // waiting for ever.
     child.on('close', (code) => {
@@ -55,17 +68,26 @@ for (let i = 0; i < runs; i++) {
     })
     arrived = () => {
       arrived = undefined
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      done([performance.now() - started, (Number(fields[11]) + Number(fields[12])) * TICK_MS])
+      done([performance.now() - started, cpuOf(child.pid!)])
     }
   })
   await closed
   rmSync(out, { recursive: true, force: true })
-  walls.push(wall)
-  cpus.push(cpu)
+  return figures
 }
+
+const walls = bins.map(() => [] as number[])
+const cpus = bins.map(() => [] as number[])
+for (const bin of bins) await once(bin)
+for (let i = 0; i < runs; i++)
+  for (const [b, bin] of bins.entries()) {
+    const [wall, cpu] = await once(bin)
+    walls[b].push(wall)
+    cpus[b].push(cpu)
+  }
 server.close()
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]
-console.log(
-  `${process.version}: first request after ${median(walls).toFixed(0)} ms (median of ${runs}, fastest ${Math.min(...walls).toFixed(0)} ms), child CPU ${median(cpus)} ms`,
-)
+for (const [b, bin] of bins.entries())
+  console.log(
+    `${process.version} ${bin}: first request after ${median(walls[b]).toFixed(0)} ms (median of ${runs}, fastest ${Math.min(...walls[b]).toFixed(0)} ms), child CPU ${median(cpus[b]).toFixed(0)} ms`,
+  )

@@ -54,6 +54,11 @@ const command = await build({
   banner: { js: "var __imgpullUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import.meta.resolve is used only from source (tsx), where import.meta.url ends in .ts.
   logOverride: { 'empty-import-meta': 'silent' },
+  // Fewer bytes to read and hand V8 each run (2.4 MB as written, 1.7 MB so): 5-9 ms less of the
+  // child's CPU to its first request, in three alternations of 11-15 runs. Names are kept, as
+  // stack traces and error classes show them.
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
 })
@@ -70,6 +75,14 @@ await build({
   format: 'esm',
   target: 'node20',
   // Names the code cache (see src/cli/code-cache.ts): V8 checks a cache's source by its length only.
+  // Its import of start.js serves the unbundled bin (dist/cli/bin.js) only: the bundle is run instead.
+  plugins: [
+    {
+      name: 'start-unbundled',
+      setup: (esbuild) =>
+        esbuild.onResolve({ filter: /^\.\/start\.js$/ }, ({ path }) => ({ path, external: true })),
+    },
+  ],
   define: {
     IMGPULL_BUNDLE_BUILD: JSON.stringify(
       createHash('sha256').update(readFileSync('dist/imgpull.cjs')).digest('hex').slice(0, 16),

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
-import { cacheFolder, loadBundle, SAVE_CODE_CACHE } from './code-cache.js'
+import { cacheFolder, type LoadedBundle, loadBundle, SAVE_CODE_CACHE } from './code-cache.js'
 import { commandFlags, jsonParseWithSource } from './v8-flags.js'
 
 /** The bundle's content hash, set by the build (scripts/bundle.mjs); no code cache without it. */
@@ -22,7 +22,12 @@ for (const flag of commandFlags(process.execArgv, jsonParseWithSource())) setFla
 )
 try {
   const build = typeof IMGPULL_BUNDLE_BUILD === 'string' ? IMGPULL_BUNDLE_BUILD : undefined
-  const command = loadBundle(fileURLToPath(new URL('./imgpull.cjs', import.meta.url)), build)
+  // Unbundled (dist/cli/bin.js from tsc, which `npm run bench -- --profile` runs so that a profile
+  // names imgpull's modules): start.js as an ES module, without a code cache.
+  const command: LoadedBundle =
+    build === undefined
+      ? { exports: await import('./start.js'), save: () => {} }
+      : loadBundle(fileURLToPath(new URL('./imgpull.cjs', import.meta.url)), build)
   ;(globalThis as { [SAVE_CODE_CACHE]?: () => void })[SAVE_CODE_CACHE] = command.save
   process.once('exit', command.save)
   const code = await (command.exports.exitCode as Promise<number>)
