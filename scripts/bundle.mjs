@@ -5,9 +5,9 @@
 // through `vm.Script` can hand V8 the code it compiled in the last run. One script, not chunks:
 // V8 compiles a function only when first called, and with the cache it parses none of it. The
 // library (dist/index.js, from tsc) stays unbundled, and so do the threads' and processes'
-// modules (dist/fetch/transfer-worker.js...). Kept external: better-sqlite3 and sharp (native
-// addons; sharp runs only in the transform stage's worker processes, dist/transform/worker.js);
-// bullmq and ioredis, required only by the queue commands (enqueue, worker, status --queue).
+// modules (dist/fetch/transfer-worker.js...). Kept external: sharp (a native addon, run only in
+// the transform stage's worker processes, dist/transform/worker.js), better-sqlite3's addon (see
+// below); bullmq and ioredis, required only by the queue commands (enqueue, worker, status --queue).
 import { createHash } from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
@@ -20,7 +20,35 @@ if (process.argv.includes('--clean')) {
   process.exit(0)
 }
 
-const EXTERNAL = ['better-sqlite3', 'bullmq', 'ioredis', 'sharp']
+const EXTERNAL = ['bullmq', 'ioredis', 'sharp', 'bindings', 'better-sqlite3/package.json']
+
+// better-sqlite3's JavaScript is bundled (in the code cache with the rest: required from
+// node_modules, its 12 files cost ~7 ms of CPU a run, resolved and compiled one by one); its addon
+// stays where its install put it. `bindings` finds that by the calling file's package, which
+// bundled would be imgpull's: the addon is loaded from better-sqlite3's build/Release (where
+// prebuild-install and node-gyp put it), else through `bindings` told better-sqlite3's folder,
+// which then says what is missing as it always did (see nativeFaultParts, src/utils/own-code.ts).
+const sqliteAddon = {
+  name: 'sqlite-addon',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^bindings$/ }, ({ importer }) =>
+      importer.includes('/better-sqlite3/') ? { path: 'bindings', namespace: 'sqlite-addon' } : undefined,
+    )
+    esbuild.onLoad({ filter: /.*/, namespace: 'sqlite-addon' }, () => ({
+      loader: 'js',
+      contents: `module.exports = (name) => {
+  const { dirname, join } = require('node:path')
+  const root = dirname(require.resolve('better-sqlite3/package.json'))
+  try {
+    return require(join(root, 'build', 'Release', name))
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND') throw error
+    return require('bindings')({ bindings: name, module_root: root })
+  }
+}`,
+    }))
+  },
+}
 
 // A script compiled with a code cache loses its `import()` (Node 20: "A dynamic import callback
 // was not specified"): an `import()` of a built-in or an external package is a `require` here.
@@ -48,7 +76,7 @@ const command = await build({
   format: 'cjs',
   target: 'node20',
   external: EXTERNAL,
-  plugins: [importAsRequire],
+  plugins: [importAsRequire, sqliteAddon],
   // The modules find their package, threads and workers from their own file (dist/imgpull.cjs).
   define: { 'import.meta.url': '__imgpullUrl' },
   banner: { js: "var __imgpullUrl = require('node:url').pathToFileURL(__filename).href;" },
