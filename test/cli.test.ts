@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync } from 'node:fs'
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -1543,37 +1543,46 @@ test('--quiet prints nothing on success; requests carry an honest User-Agent, Ac
 })
 
 test('a plain pull of a URL list loads none of the packages only other runs need: start-up stays short (the queue, tables, shards, transforms)', async () => {
-  // Every package an ES module resolves is appended to a file by a resolve hook (module.register).
+  // V8's coverage (NODE_V8_COVERAGE) names every script the run ran, a package required from
+  // node_modules included, and every function of the bundle that ran: a package bundled into
+  // dist/imgpull.cjs runs its modules' top-level code in functions named by their paths
+  // (esbuild's lazy init of a module reached through import()), which must not have run.
   // ioredis alone cost ~40 ms of start-up before the first request, loaded for one constant.
-  const seen = join(dir, 'resolved.txt')
+  const coverage = join(dir, 'coverage')
   const builtins = join(dir, 'builtins.txt')
-  const hook = join(dir, 'resolve-hook.mjs')
-  const hooks = `import { appendFileSync } from 'node:fs'
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context)
-  appendFileSync(${JSON.stringify(seen)}, r.url + '\\n')
-  return r
-}`
+  const hook = join(dir, 'exit-hook.mjs')
   await writeFile(
     hook,
-    `import { register } from 'node:module'
-import { writeFileSync } from 'node:fs'
-register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)})
+    `import { writeFileSync } from 'node:fs'
 process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.join('\\n')))
 `,
   )
   const out = join(dir, 'lean-start')
   const r = await runCli([server.url('/lean-start'), '-o', out, '--quiet'], {
-    env: { NODE_OPTIONS: `--import ${hook}` },
+    env: { NODE_OPTIONS: `--import ${hook}`, NODE_V8_COVERAGE: coverage },
   })
   assert.equal(r.code, 0, r.stderr)
-  const resolved = await readFile(seen, 'utf8')
-  // The hook saw the run's own modules: it works, so an absence below means something.
-  assert.match(resolved, /node_modules\/better-sqlite3\//)
+  const ran = new Set<string>()
+  const packageOf = (path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]
+  for (const file of await readdir(coverage)) {
+    const { result } = JSON.parse(await readFile(join(coverage, file), 'utf8')) as {
+      result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[]
+    }
+    for (const script of result) {
+      const own = packageOf(script.url)
+      if (own !== undefined) ran.add(own)
+      for (const fn of script.functions) {
+        const bundled = packageOf(fn.functionName)
+        if (bundled !== undefined && fn.ranges[0].count > 0) ran.add(bundled)
+      }
+    }
+  }
+  // The probe sees the run's own packages: it works, so an absence below means something.
+  for (const name of ['undici', 'better-sqlite3']) assert.ok(ran.has(name), `${name} not seen: ${[...ran]}`)
   for (const name of ['ioredis', 'bullmq', 'sharp', 'log-update', 'csv-parse', 'hyparquet', 'tar-stream'])
-    assert.doesNotMatch(resolved, new RegExp(`node_modules/${name}/`), `${name} was loaded by a plain pull`)
+    assert.ok(!ran.has(name), `${name} was loaded by a plain pull`)
   // Node's own undici (behind fetch and, from Node 22, node:http's WebSocket getters, which an ES
-  // module's `import ... from 'node:http'` runs): ~20 ms there. Node 20 has no such getters.
+  // module's \`import ... from 'node:http'\` runs): ~20 ms there. Node 20 has no such getters.
   assert.doesNotMatch(await readFile(builtins, 'utf8'), /internal\/deps\/undici/)
 })
 
