@@ -2,10 +2,10 @@
 // writes it once and the next takes it (V8 refuses one made under other flags, and a refused cache
 // is written again), and that a folder it cannot or must not use never fails a run.
 import assert from 'node:assert/strict'
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { cacheFolder, cacheName, ownedFolder } from '../src/cli/code-cache.js'
+import { cacheFolder, cacheName, KEPT_CACHES, ownedFolder, staleCaches } from '../src/cli/code-cache.js'
 import { commandFlags } from '../src/cli/v8-flags.js'
 import { LARGE_BODY } from '../src/fetch/large-bodies.js'
 import { cleanup, runCli, tempDir } from './support/cli.js'
@@ -147,6 +147,49 @@ test('a cache folder others may write to is neither read nor written; one that c
     })
     assert.equal(disabled.code, 1, disabled.stderr)
     assert.equal((await caches(off)).size, 0)
+  } finally {
+    await cleanup(cache, out)
+  }
+})
+
+test('staleCaches: all but the latest written go', () => {
+  const caches = [
+    { name: 'a', mtimeMs: 3 },
+    { name: 'b', mtimeMs: 5 },
+    { name: 'c', mtimeMs: 1 },
+    { name: 'd', mtimeMs: 4 },
+    { name: 'e', mtimeMs: 2 },
+  ]
+  assert.deepEqual(staleCaches(caches, 3), ['e', 'c'])
+  assert.deepEqual(staleCaches(caches, 5), [])
+  assert.deepEqual(staleCaches([], 4), [])
+})
+
+test('a cache folder keeps the latest few caches, not one per build ever made; other files stay', async () => {
+  const cache = await tempDir()
+  const out = await tempDir()
+  try {
+    const folder = join(cache, 'imgpull')
+    await mkdir(folder, { recursive: true, mode: 0o700 })
+    // Caches of earlier builds, written before this run's, and a file that is not a cache.
+    const old = Array.from({ length: KEPT_CACHES + 2 }, (_, i) => `imgpull-00${i}-1-1-v20.0.0-x64.v8cache`)
+    for (const [i, name] of old.entries()) {
+      await writeFile(join(folder, name), 'old')
+      await utimes(join(folder, name), 1000 + i, 1000 + i)
+    }
+    await writeFile(join(folder, 'notes.txt'), 'mine')
+    const run = await runCli(['http://127.0.0.1:9/a.jpg', '-o', out, '--quiet', '--retries', '0'], {
+      env: { XDG_CACHE_HOME: cache },
+    })
+    assert.equal(run.code, 1, run.stderr)
+    const left = (await readdir(folder)).sort()
+    assert.equal(left.length, KEPT_CACHES + 1)
+    assert.ok(left.includes('notes.txt'))
+    // The run's own, and the latest of the others.
+    assert.deepEqual(
+      left.filter((name) => old.includes(name)),
+      old.slice(-(KEPT_CACHES - 1)),
+    )
   } finally {
     await cleanup(cache, out)
   }

@@ -14,7 +14,17 @@
  *
  * No import of imgpull's own here: bin.ts loads this module before the bundle.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, type Stats, statSync, writeFileSync } from 'node:fs'
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir, tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
@@ -144,6 +154,29 @@ function writeCache(path: string, data: Buffer): void {
   const temporary = `${path}.${process.pid}.tmp`
   writeFileSync(temporary, data, { mode: 0o600 })
   renameSync(temporary, path)
+  const folder = join(path, '..')
+  const caches = readdirSync(folder)
+    .filter((name) => CACHE_FILE.test(name))
+    .map((name) => ({ name, mtimeMs: statSync(join(folder, name)).mtimeMs }))
+  for (const name of staleCaches(caches, KEPT_CACHES)) unlinkSync(join(folder, name))
+}
+
+/** A cache's file name (see `cacheName`), and no other file of the folder. */
+const CACHE_FILE = /^imgpull-[0-9a-f]+-\d+-\d+-v[\d.]+-\w+\.v8cache$/
+
+/**
+ * How many caches a folder keeps: one per version of imgpull and Node in use (a global install
+ * and a project's, each Node of nvm's), not one per build or upgrade ever made (1.2 MB each). A
+ * cache removed while its version is still in use is written again by its next run.
+ */
+export const KEPT_CACHES = 4
+
+/** The caches to remove: all but the `keep` written last (by `mtimeMs`). Pure. */
+export function staleCaches(caches: readonly { name: string; mtimeMs: number }[], keep: number): string[] {
+  return [...caches]
+    .sort((a, b) => b.mtimeMs - a.mtimeMs)
+    .slice(keep)
+    .map((cache) => cache.name)
 }
 
 /**
