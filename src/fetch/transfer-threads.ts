@@ -96,14 +96,13 @@ export function keepsDying(deaths: readonly number[], now: number): boolean {
 
 /**
  * The worker's file: `transfer-worker.ts` from source (tests, tsx), `transfer-worker.js` beside
- * this file in dist/fetch/, or dist/fetch/ seen from the CLI's bundle (dist/imgpull.js) or one of
- * its chunks (dist/chunks/).
+ * this file in dist/fetch/, or dist/fetch/ seen from the CLI's bundle (dist/imgpull.cjs).
  */
 function workerFile(): string {
   const here = import.meta.url
   const candidates = here.endsWith('.ts')
     ? ['./transfer-worker.ts']
-    : ['./transfer-worker.js', './fetch/transfer-worker.js', '../fetch/transfer-worker.js']
+    : ['./transfer-worker.js', './fetch/transfer-worker.js']
   for (const candidate of candidates) {
     const path = fileURLToPath(new URL(candidate, here))
     if (existsSync(path)) return path

@@ -85,14 +85,12 @@ const START_FAILURES = 3
 /**
  * The worker's file beside this one: `worker.ts` when running from source (tests, tsx), else
  * `worker.js` next to `pool.js` (dist/transform/), or dist/transform/ seen from the CLI's bundle
- * (dist/imgpull.js) or one of its chunks (dist/chunks/).
+ * (dist/imgpull.cjs).
  */
 function workerFile(): { path: string; typescript: boolean } {
   const here = import.meta.url
   const typescript = here.endsWith('.ts')
-  const candidates = typescript
-    ? ['./worker.ts']
-    : ['./worker.js', './transform/worker.js', '../transform/worker.js']
+  const candidates = typescript ? ['./worker.ts'] : ['./worker.js', './transform/worker.js']
   for (const candidate of candidates) {
     const path = fileURLToPath(new URL(candidate, here))
     if (existsSync(path)) return { path, typescript }

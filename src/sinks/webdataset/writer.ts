@@ -58,7 +58,7 @@ const LIMITS = { maxYoungGenerationSizeMb: 6 }
 /**
  * The worker's file: `shard-worker.ts` from source (tests, tsx: started through tsx's loader, which
  * a worker does not inherit), else `shard-worker.js` beside this file (dist/sinks/webdataset/), or
- * dist/sinks/webdataset/ seen from the CLI's bundle (dist/imgpull.js, or a chunk in dist/chunks/).
+ * dist/sinks/webdataset/ seen from the CLI's bundle (dist/imgpull.cjs).
  */
 function startWorker(data: WriterData): Worker {
   const gone = threadStarting()
@@ -80,11 +80,7 @@ function newWorker(data: WriterData): Worker {
     const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(file)}) })`
     return new Worker(code, { eval: true, workerData: data, resourceLimits: LIMITS })
   }
-  for (const candidate of [
-    './shard-worker.js',
-    './sinks/webdataset/shard-worker.js',
-    '../sinks/webdataset/shard-worker.js',
-  ]) {
+  for (const candidate of ['./shard-worker.js', './sinks/webdataset/shard-worker.js']) {
     const path = fileURLToPath(new URL(candidate, here))
     if (existsSync(path)) return new Worker(pathToFileURL(path), { workerData: data, resourceLimits: LIMITS })
   }
