@@ -767,7 +767,7 @@ test('gzip member by member: header fields, several members, trailing bytes, cut
   const fields = Buffer.concat([header, Buffer.from('ab\0cd\0'), Buffer.from([0xaa, 0xbb])])
   const flagged = Buffer.concat([fields, zlib.deflateRawSync(data), gz.subarray(gz.length - 8)])
   // Ended without their end: what they decode to comes out, a prefix of the data, and the missing
-  // end is noted for the caller (the image's structure then decides, see download.ts).
+  // end is noted for the caller (the image's structure then decides, see verify-step.ts).
   const syncFlushed = Buffer.concat([
     gz.subarray(0, 10),
     zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }),

@@ -23,7 +23,6 @@ import { columnList } from '../src/cli/table-options.js'
 import { valueGivenToFlag } from '../src/cli/taken-as-value.js'
 import { contentLengthWords, type GatewayAnswer, TimeoutError, UsageError } from '../src/errors.js'
 import { AUTO_THREADS_MAX, AutoThreadBudget, autoThreads } from '../src/fetch/auto-threads.js'
-import { isStaleAnswer } from '../src/fetch/download.js'
 import { type HostLimit, limitOnPressure, limitOnSuccess, limitStart } from '../src/fetch/host-limit.js'
 import { writeAll } from '../src/fetch/part-file.js'
 import {
@@ -52,6 +51,7 @@ import {
   retriedOnRerun,
 } from '../src/fetch/retry-policy.js'
 import { type HostGate, lengthens, outOfReachWords, Scheduler, SILENT_AFTER } from '../src/fetch/scheduler.js'
+import { isStaleAnswer } from '../src/fetch/send.js'
 import { paceWords, steadyAtDeadline, trickledOut } from '../src/fetch/steady-body.js'
 import { successBody } from '../src/fetch/success-status.js'
 import { keepsDying, READY_DEATHS, READY_DEATHS_MS } from '../src/fetch/transfer-threads.js'
@@ -1246,7 +1246,7 @@ test('a failed resume that may be the server refusing Range: a 5xx but 503, or n
     ['a network failure of a plain GET', { code: 'network', resumed: false }, false],
     // A 206 head, then not a byte past those on disk.
     ['a resume closed before a new byte', { code: 'truncated', resumed: true }, true],
-    // Marked only where the server took the request (see noAnswer in download.ts), and a body
+    // Marked only where the server took the request (see noAnswer in send.ts), and a body
     // only where it brought nothing new.
     ['a cut body', { code: 'truncated', resumed: false }, false],
     ['the bytes at fault', { code: 'corrupt', resumed: true }, false],

@@ -197,7 +197,7 @@ const RESUME = Symbol('resume')
 /**
  * Mark `error` as a resume (a request with `Range`) that brought not a byte of the file: the
  * server took the request and gave no answer that can be read (the connection closed or reset,
- * silence past `--headers-timeout`, a head undici refuses: see `noAnswer` in download.ts), or a
+ * silence past `--headers-timeout`, a head undici refuses: see `noAnswer` in send.ts), or a
  * head and then no byte past those on disk (closed, or silent past `--idle-timeout`). A firewall
  * or proxy that drops requests with Range, or a range handler that fails after its head, does that
  * to every resume, as a CDN that answers Range with 500 does: see `refusesRange`. Returns `error`.
@@ -208,7 +208,7 @@ const unanswered = (error: unknown) => flagged(error, RESUME)
 
 /**
  * Mark `error` as a connection the server turned away before any answer (see `isTurnedAway` in
- * download.ts): a complaint of the host, as a timeout is. Returns `error`.
+ * send.ts): a complaint of the host, as a timeout is. Returns `error`.
  */
 export const atDoor = (error: unknown): unknown => flag(error, DOOR)
 

@@ -338,7 +338,7 @@ export class BodyDecoder {
    * concatenated: "quite common in practice", whatwg/compression#47), which curl refuses (curl#2068:
    * bytes after the end are its write error) and wget2 and urllib3 drop. The image decoded is then
    * no more than the first stream's, whatever its framing said: only its own structure can show
-   * that it is whole (see `Transfer.overrun` in download.ts). Text there (a cache's newline or
+   * that it is whole (see `Transfer.overrun` in transfer.ts). Text there (a cache's newline or
    * HTML comment, see `Trailing`) is let go, as before.
    */
   get overrun(): { bytes: number; coding: string } | undefined {

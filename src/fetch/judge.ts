@@ -7,7 +7,7 @@ import { successBody } from './success-status.js'
 /**
  * What to do with a response's head, decided from the status, the headers and what was asked:
  * the one place where "is this answer the file, part of it, or something else" is settled. Pure,
- * table-tested (test/judge.test.ts); `download.ts` carries out what it says.
+ * table-tested (test/judge.test.ts); `decide.ts` carries out what it says.
  *
  * Rules (RFC 9110 §14 range requests, §13.1.5 If-Range, §8.8 validators):
  * - A 200 is the whole file from byte 0, whatever was asked, unless it answers a range request
@@ -18,7 +18,7 @@ import { successBody } from './success-status.js'
  *   (`partLabelledWhole`): to a plain GET it is refused.
  * - A resume asks again for the last bytes it has (`overlap`, see `RESUME_OVERLAP`), and its 206
  *   must start there or before (a block-aligned cache): those bytes are compared with the ones
- *   on disk, those before them passed over (download.ts), so a
+ *   on disk, those before them passed over (receive.ts), so a
  *   file that changed under validators that did not (an ETag made from a record id or a deploy
  *   version, or an mtime and size) is not spliced from two versions.
  * - A 206 is used only when its `Content-Range` starts exactly at the byte asked for; it is whole
@@ -820,9 +820,9 @@ const MULTIPART =
  * that ignores If-Range sends the same. A later run starts such a part over on a 206 that says
  * nothing (time has passed). The 206 starts at the very byte asked for (not before it: the bytes compared
  * are then exactly those asked for again), states the total the first answer did, and asked again
- * for at least `RESUME_OVERLAP` of the bytes on disk (all of them, when fewer), which download.ts
+ * for at least `RESUME_OVERLAP` of the bytes on disk (all of them, when fewer), which receive.ts
  * compares; the image's structure is checked at the end. Validators only the 206 names prove
- * nothing of the bytes before it, and are not taken (see `accept` in download.ts).
+ * nothing of the bytes before it, and are not taken (see `accept` in decide.ts).
  */
 function unprovenSplice(asked: Asked, range: { start?: number; total?: number }): string | undefined {
   const { known } = asked

@@ -174,7 +174,7 @@ export class OriginPool extends EventEmitter {
    * (the next ones open another connection) while a PING asks; answered, or any byte come, it is
    * used again; silent past `PING_WAIT_MS`, it is closed: an answer still coming on it fails as
    * cut (to resume), a request still waiting for its head is sent again at once, as on any reused
-   * connection that closes (download.ts `isStaleConnection`). Go's HTTP/2 health check
+   * connection that closes (send.ts `isStaleConnection`). Go's HTTP/2 health check
    * (golang/go#36026, kubernetes#87615) and Chromium's PING (ERR_HTTP2_PING_FAILED) do the same;
    * HTTP/1.1 never needs it: a timeout closes its connection.
    */
@@ -337,7 +337,7 @@ class Tracked extends ForwardingHandler {
   }
 }
 
-/** A request cut by the headers timeout or the idle timeout (undici's, or download.ts's own). */
+/** A request cut by the headers timeout or the idle timeout (undici's, or send.ts's own). */
 const timedOut = (error: Error | undefined): boolean => {
   const code = (error as { code?: string } | undefined)?.code
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'

@@ -178,7 +178,7 @@ export function refusesRange(f: { code: string; status?: number; resumed: boolea
   return f.code === 'network' || f.code === 'timeout' || f.code === 'truncated'
 }
 
-/** The connection closed or reset under the request (see `isStaleConnection` in download.ts). */
+/** The connection closed or reset under the request (see `isStaleConnection` in send.ts). */
 export const closedOrReset = (error: unknown): boolean => {
   const code = errorCode(error)
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE'
@@ -217,7 +217,7 @@ export const MAX_PROGRESS_ATTEMPTS = 100
 
 /**
  * The least an attempt must move a file forward to be free: a server that doles out a few bytes
- * an answer (see `MAX_PARTS` in download.ts) must not turn a file into thousands of requests.
+ * an answer (see `MAX_PARTS` in receive.ts) must not turn a file into thousands of requests.
  */
 export const MIN_PROGRESS_BYTES = 8 * 1024
 

@@ -1,6 +1,6 @@
 /**
  * Whether an image's `X-Robots-Tag` response headers ask tools like imgpull not to take it. Pure,
- * table-tested (test/robots-tag.test.ts); `download.ts` reads the headers before any body byte.
+ * table-tested (test/robots-tag.test.ts); `decide.ts` reads the headers before any body byte.
  *
  * The header's grammar is Google's (developers.google.com/search/docs/crawling-indexing/robots-meta-tag):
  * a comma-separated list of directives, case-insensitive, optionally scoped to one crawler by a

@@ -594,7 +594,7 @@ const NOTES_CHUNK_CUTS = Symbol('imgpull.notesChunkCuts')
  * The bytes of a chunk that had not come when the connection of a chunked answer ended: its
  * chunk-size line promised them (RFC 9112 §7.1), so the body was cut inside a chunk, a cut as
  * sure as one short of a `Content-Length`. `undefined` where it ended at a chunk's edge (a server
- * that closes instead of sending its last chunk, see `download.ts`), or was not chunked, or where
+ * that closes instead of sending its last chunk, see body-end.ts `endedByClose`), or was not chunked, or where
  * llhttp's state does not lie where `LLHTTP_*` say.
  */
 export function chunkLeftAtClose(socket: object | undefined): number | undefined {
@@ -836,7 +836,7 @@ const READ_PAST_LENGTH = Symbol('imgpull.readPastLength')
 /**
  * Have llhttp read the answer whose head it has just read to the close, its `Content-Length`
  * forgotten: asked for a content-coded answer whose coded stream had not ended when its length
- * did, from the same URL a moment before (see download.ts `readPastLength`). Such a length is the
+ * did, from the same URL a moment before (see transfer.ts `readPastLength`). Such a length is the
  * decoded size, from a server that measured the file before its compressor ran; gzip of an image
  * already compressed is longer than the image, so the body went on past it, and its end (the
  * gzip trailer, its size and CRC-32) was lost. wget2 reads past the length so. Changed in its

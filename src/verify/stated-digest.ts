@@ -1,7 +1,7 @@
 /**
  * Checksums a server states of the file it sends, read from the answer's headers: the one place
  * that knows which header covers what. Pure, table-tested (test/stated-digest.test.ts);
- * `download.ts` compares the file with what this returns.
+ * `verify-step.ts` compares the file with what this returns.
  *
  * Headers, and what each digest covers:
  * - `Repr-Digest` (RFC 9530 §3: `sha-256=:BASE64:`, a structured dictionary) and `Digest` (RFC

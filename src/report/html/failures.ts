@@ -8,7 +8,7 @@ import type { ReportItem } from './types.js'
 
 /**
  * Failure codes that are transient: another attempt may succeed. Mirrors the `retryable` flags the
- * engine's errors carry (`src/errors.ts`, `src/fetch/download.ts`): timeouts, network errors, a
+ * engine's errors carry (`src/errors.ts`, `src/fetch/download.ts` and its steps): timeouts, network errors, a
  * body cut short, and HTTP 408, 425, 429, 500, 502, 503, 504 and Cloudflare's 520–524 (and a 304,
  * 412 or 416 to a request that asked no condition, precondition or range).
  */

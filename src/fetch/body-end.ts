@@ -1,0 +1,208 @@
+/**
+ * How a body's transfer ended, when it did not end cleanly: whether the error that stopped it
+ * (a close, a reset, a stall, imgpull's own stop) left a body that is whole, cut short of its
+ * length, or one whose end only its coding or the image's structure can show. Pure functions of
+ * plain inputs (`BodyStop`, built once per body that failed: see receive.ts), table-tested
+ * (test/body-end.test.ts).
+ */
+import type { BodyDecoder } from './content-encoding.js'
+
+/** How a body's transfer stopped, in plain terms: what the classifiers below judge it by. */
+export interface BodyStop {
+  /** The code of the error that stopped it (see `errorCode`: '' for none). */
+  code: string
+  /**
+   * The error is llhttp's end of input where a chunk or the trailer section was due (an
+   * HTTPParserError, "Invalid EOF state", without a code: see `invalidEof`).
+   */
+  invalidEof: boolean
+  /** The attempt was cancelled. */
+  aborted: boolean
+  /** Bytes of the body that came, as sent (encoded ones, for an encoded body). */
+  received: number
+  /** The bytes the body was to bring, where the answer says (see `Decision`'s `length`). */
+  length: number | undefined
+  /** The answer came over HTTP/2. */
+  http2: boolean
+  /** The answer is chunked, its last chunk due (see `chunkedLast`). */
+  chunked: boolean
+  /** A chunked answer's last chunk had come when its connection ended (see `lastChunkAtClose`). */
+  lastChunk: boolean
+  /** A chunked answer's connection closed inside a chunk (see `chunkLeftAtClose`). */
+  insideChunk: boolean
+  /** The body is decoded as it comes (a coding imgpull undoes). */
+  decoded: boolean
+  /** imgpull ended the body itself, at its coding's own end (see `CodingEnded`). */
+  ownEnd: boolean
+}
+
+/**
+ * What a body's end means (see `bodyEnd`): `whole`, ended where its length or its last chunk marks
+ * (or, without a length, at its coding's own end); `short`, an encoded body stopped short of its
+ * length, which may be the decoded size (see `lengthOfDecoded`); `stalled`, an unframed body left
+ * open past the idle timeout (see `stalledUnframed`); `unframed`, an encoded HTTP/2 body without a
+ * length ended by a reset (see `endedUnframed`); `closed-early`, a chunked body whose connection
+ * closed before its last chunk (see `endedByClose`); `failed`, the error is the failure.
+ */
+export type BodyEnd = 'whole' | 'short' | 'stalled' | 'unframed' | 'closed-early' | 'failed'
+
+/** How the body of `stop` ended: see `BodyEnd`. */
+export function bodyEnd(stop: BodyStop): BodyEnd {
+  // Ended at its coding's own end, its decoded size the one it must have (see receive.ts `endAtOwnEnd`).
+  if (stop.ownEnd && !stop.aborted) return stop.length !== undefined ? 'short' : 'whole'
+  // Every byte its length promised came, then the connection closed before undici saw the
+  // answer end (its parser paused by back-pressure at the last byte), or, over HTTP/2, the
+  // stream was reset or never ended: the body is whole (see `endedAtLength`).
+  const atLength =
+    stop.length !== undefined && stop.received === stop.length && endedAtLength(stop.code, stop.http2)
+  if ((atLength && !stop.aborted) || afterLastChunk(stop)) return 'whole'
+  if (stop.decoded && endedShort(stop)) return 'short'
+  if (stalledUnframed(stop)) return 'stalled'
+  if (stop.decoded && endedUnframed(stop)) return 'unframed'
+  // Closed inside a chunk, its size line promising more: a cut, as one short of a length is.
+  if (!endedByClose(stop) || stop.insideChunk) return 'failed'
+  // A chunked body the connection closed before its last chunk is incomplete (RFC 9112
+  // §7.1), as far as the protocol goes: a body whose end nothing marked, judged as one read
+  // to the close is (browsers show it; curl refuses it). Refusing it would refuse whole
+  // images from a server that cannot end a body otherwise, on every run.
+  return 'closed-early'
+}
+
+/**
+ * Whether the error whose code is `code` is the connection ending under an answer: closed
+ * (`UND_ERR_SOCKET`, undici's "other side closed"), or reset (`ECONNRESET`, Node's own error,
+ * which undici passes on as it came). Either way the bytes that came before it are all there is
+ * to judge: a server that resets instead of closing (its close with bytes of ours still unread
+ * makes the kernel send a reset; SO_LINGER 0) ends a body no differently. A chunked body reset at
+ * a chunk's edge failed as `network` on every attempt and every rerun, where a close kept the
+ * image and curl, wget2 and aria2c keep it either way.
+ */
+export const connectionEnded = (code: string): boolean => code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
+
+/**
+ * Whether a body failed with the error whose code is `code`, once every byte of its
+ * `Content-Length` came, is whole all the same: the length marks where it ends, whatever the
+ * connection does after it. The connection closed or reset (see `connectionEnded`; also a GOAWAY
+ * with an error). Over HTTP/2 (`http2`), where undici waits for END_STREAM past the length, also the
+ * stream reset by the server with any code instead of END_STREAM (`ERR_HTTP2_STREAM_ERROR`:
+ * INTERNAL_ERROR, CANCEL or REFUSED_STREAM from a server or proxy that resets a stream it has
+ * sent), the session failed under it (`ERR_HTTP2_SESSION_ERROR`), or END_STREAM never coming
+ * (`UND_ERR_BODY_TIMEOUT`). Each failed every attempt and every rerun, where curl and wget2 keep
+ * the file. Bytes past the length never count: nghttp2 resets such a stream with PROTOCOL_ERROR
+ * before it delivers them (RFC 9113 §8.1.1). Pure, table-tested (test/h2-goaway.test.ts).
+ */
+export function endedAtLength(code: string, http2: boolean): boolean {
+  if (connectionEnded(code)) return true
+  return (
+    http2 &&
+    (code === 'ERR_HTTP2_STREAM_ERROR' ||
+      code === 'ERR_HTTP2_SESSION_ERROR' ||
+      code === 'UND_ERR_BODY_TIMEOUT')
+  )
+}
+
+/**
+ * Whether the error that stopped `stop`, over HTTP/2, ended an encoded body without a length after some bytes the way it
+ * ends one at its length (see `endedAtLength`): the stream reset with any code (INTERNAL_ERROR,
+ * CANCEL), the session failing under it, a GOAWAY with an error. Such a body is whole where its
+ * coded stream reached its own end in one piece (`codingMarked`: gzip's trailer, its CRC-32 and
+ * size checked), as over HTTP/1.1 a close or a reset after it ends it; else `error` stands.
+ * A gzip'd image so reset failed as `network` on every attempt and every rerun.
+ */
+export function endedUnframed(stop: BodyStop): boolean {
+  if (stop.aborted || stop.received === 0 || stop.length !== undefined || !stop.http2) return false
+  return endedAtLength(stop.code, true) && stop.code !== 'UND_ERR_BODY_TIMEOUT'
+}
+
+/**
+ * Whether `stop` is an HTTP/1.1 chunked body's connection closing before the last chunk, with
+ * bytes in: then the body is judged as one read to the close (see `receive`), or, encoded, by
+ * whether its coding reached its own end. Not a stop of ours, and not a body of known length
+ * (that one is `truncated`).
+ */
+export function endedByClose(stop: BodyStop): boolean {
+  if (!closedUnder(stop) || stop.aborted || stop.received === 0) return false
+  return stop.length === undefined && !stop.http2 && stop.chunked
+}
+
+/**
+ * Whether `stop` is the connection's end: the close itself (or a reset: see `connectionEnded`),
+ * or, on an answer that said `Connection: close`, llhttp's end of input where a chunk or the
+ * trailer section was due (see `invalidEof`).
+ */
+const closedUnder = (stop: BodyStop): boolean => connectionEnded(stop.code) || stop.invalidEof
+
+/** Whether `error` is llhttp's end of input mid-message: an HTTPParserError, "Invalid EOF state", without a code. */
+export const invalidEof = (error: unknown): boolean =>
+  (error as Error | null)?.name === 'HTTPParserError' && /Invalid EOF state/.test((error as Error).message)
+
+/**
+ * Whether a chunked body's last chunk had come when its connection closed or fell silent past the
+ * idle timeout, only the trailer section's empty line missing (see `lastChunkAtClose`): the body
+ * ended where the server marked it, and is whole as far as the protocol goes. A whole GIF without
+ * its trailer (or a bare JPEG XL codestream) so sent failed as `truncated` ("closed before the
+ * last chunk"), or as the idle timeout, on every attempt and rerun.
+ */
+export function afterLastChunk(stop: BodyStop): boolean {
+  if (stop.aborted || stop.http2 || !stop.chunked) return false
+  return (closedUnder(stop) || stop.code === 'UND_ERR_BODY_TIMEOUT') && stop.lastChunk
+}
+
+/**
+ * Most encoded bytes a file of `maxSize` bytes comes in: gzip and deflate add 5 bytes to each
+ * 64 KB stored block of data they cannot compress, Brotli and zstd less; stacked codings and a
+ * cache's trailing bytes fit in the rest.
+ */
+export function encodedLimit(maxSize: number): number {
+  return maxSize + Math.ceil(maxSize / 1000) + 64 * 1024
+}
+
+/**
+ * Whether an encoded body's transfer stopped short of its `Content-Length` (the connection closed,
+ * kept silent past the idle timeout, or, over HTTP/2, the stream was reset: with PROTOCOL_ERROR,
+ * nghttp2's answer to a stream that ends short of its length, RFC 9113 §8.1.1, or by the server
+ * with any code, CANCEL or INTERNAL_ERROR, as over HTTP/1.1 a close ends it), after some bytes:
+ * the length may be the decoded body's (see `lengthOfDecoded`). The close of an answer not kept
+ * alive (`Connection: close`, or HTTP/1.0's: Python's http.server) comes in undici's other words:
+ * it finishes the parser there and blames the length (client-h1.js `onHttpSocketEnd`).
+ */
+export function endedShort(stop: BodyStop): boolean {
+  if (stop.aborted || stop.received === 0 || stop.length === undefined || stop.received >= stop.length)
+    return false
+  const { code } = stop
+  if (code === 'ERR_HTTP2_STREAM_ERROR') return stop.http2
+  return (
+    connectionEnded(code) || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  )
+}
+
+/**
+ * Whether an encoded body that stopped short of its `Content-Length` `length` (the connection
+ * closed, or kept silent) is whole all the same: its coded stream reached its own end (gzip's
+ * trailer, its CRC and size checked) and decoded to exactly that many bytes (`decoded`). The server measured the
+ * length before it encoded the body (a script that sets `Content-Length` from the file's size
+ * under a compressing layer: GzipSimpleHTTPServer, PHP's zlib.output_compression), so the rest of
+ * the length never comes; browsers show such an image, at the close or after a wait.
+ */
+export function lengthOfDecoded(
+  decoder: Pick<BodyDecoder, 'identity' | 'unterminated'>,
+  decoded: number,
+  length: number,
+): boolean {
+  return !decoder.identity && !decoder.unterminated && decoded === length
+}
+
+/**
+ * Whether `stop` is the idle timeout of a body without a `Content-Length` that the server left
+ * open: one that only a close could end (HTTP/1.x, not chunked: RFC 9112 §6.3; an HTTP/1.0 server
+ * answering `Connection: keep-alive` without a length, as old wget met it), a chunked one whose
+ * last chunk never came (a server that never writes it: cpp-httplib#2563 ended the loop without
+ * it, netty#1861 left it out; h2o#2097's `0\r\n` is the last chunk, see `afterLastChunk`), or an
+ * HTTP/2 stream never ended. Such a body is judged as one read to a close there, as a chunked body cut by a close is:
+ * kept when the image's structure shows its end, else the timeout stands. A whole image behind a
+ * missing last chunk failed every attempt and every rerun, where the same bytes and a close kept it.
+ */
+export function stalledUnframed(stop: BodyStop): boolean {
+  if (stop.code !== 'UND_ERR_BODY_TIMEOUT' || stop.aborted || stop.received === 0) return false
+  return stop.length === undefined
+}

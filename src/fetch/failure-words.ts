@@ -1,0 +1,144 @@
+/**
+ * The words a transfer's failure says beside its cause: the proxy the answer came through, the
+ * credentials refused, the page a server or sharing site sent, how a coded answer came, where a
+ * body stalled. Built only as a failure is thrown, never on the way of a body's bytes.
+ */
+import { type GatewayAnswer, ImgpullError } from '../errors.js'
+import { pastedTail } from '../plan/url-problem.js'
+import { sharePageHint } from '../verify/share-page.js'
+import { digestUnanswered } from './digest-auth.js'
+import { appliedCodings, codingsOf, unknownCodings } from './judge.js'
+import { mayBeNginxPage, nginxPageWords, smallBodyText } from './nginx-pages.js'
+import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
+import type { Transfer } from './transfer.js'
+
+/** Where a body stopped for the idle timeout: `at` bytes were on disk, `beyond` came after them. */
+export function stallWords(at: number, beyond: number, total: number | undefined): string {
+  if (beyond === 0)
+    return at === 0
+      ? 'no byte of the body came after the head'
+      : `no byte past the ${at} on disk came after the head`
+  return `the body stopped after ${at + beyond}${total === undefined ? '' : ` of ${total}`} bytes`
+}
+
+/**
+ * Why a decoded body's end is unmarked where bytes came after its coded stream's end (see
+ * `BodyDecoder.overrun`), or `undefined` where none did.
+ */
+export const overrunNote = (overrun: { bytes: number; coding: string } | undefined): string | undefined =>
+  overrun &&
+  `${overrun.bytes} ${overrun.bytes === 1 ? 'byte' : 'bytes'} came after the end of its ${overrun.coding} stream, not decoded (a second stream joined on, or binary bytes the server appended)`
+
+/**
+ * The body of a failing answer thrown away, or, for one of nginx's 400 pages about TLS (a client
+ * certificate wanted or refused, plain HTTP to its HTTPS port), read: what it says, as the end of
+ * the failure's message (`: the server (nginx) refused the client certificate of --cert: ...`);
+ * '' otherwise. Such a failure said `HTTP 400` alone.
+ */
+export async function nginxPage(t: Transfer, status: number): Promise<string> {
+  if (!mayBeNginxPage(status, t.head!.headers)) {
+    await t.exchange!.discard()
+    return ''
+  }
+  const https = (t.answeredAt ?? t.url).startsWith('https:')
+  const words = nginxPageWords(await smallBodyText(t.exchange!), https, t.options.clientCert !== undefined)
+  return words ? `: ${words}` : ''
+}
+
+/**
+ * A URL the server does not have as written (400, 403, 404, 410), asked for itself (no redirect),
+ * that ends in punctuation pasted with it from a chat or a sentence: the URL meant (see `pastedTail`).
+ */
+export function pastedAfter(t: Transfer, status: number): string {
+  if (![400, 403, 404, 410].includes(status) || t.via !== '') return ''
+  const hint = pastedTail(t.url)
+  return hint ? `: ${hint}` : ''
+}
+
+/**
+ * A 401 to the user and password of the URL: they were sent, and refused (see `digest-auth.ts`);
+ * sent by Basic to a server that asks for Digest, why its challenge was not answered.
+ */
+export function refusedCredentials(t: Transfer, status: number): string {
+  if (status !== 401 || !t.sentCredentials) return ''
+  const digest =
+    t.sentCredentials === 'Basic' ? digestUnanswered(t.head!.headers['www-authenticate']) : undefined
+  return `: the server refused the user and password of the URL (sent by ${t.sentCredentials}${digest ? `; ${digest}` : ''})`
+}
+
+/** How a coded answer came, in words: `it came gzip-encoded (Content-Encoding: gzip on a 206)`. */
+export function codedAs(t: Transfer): string {
+  const { statusCode, headers } = t.head!
+  const named = (['content-encoding', 'transfer-encoding'] as const)
+    .map((name) => [name, codingsOf(headers[name])] as const)
+    .filter(([, codings]) => codings.length > 0)
+    .map(
+      ([name, codings]) =>
+        `${name === 'content-encoding' ? 'Content' : 'Transfer'}-Encoding: ${codings.join(', ')}`,
+    )
+  return `it came ${appliedCodings(headers).join(', ')}-encoded (${named.join(', ')} on a ${statusCode})`
+}
+
+/**
+ * The failure of a body that is no image, or does not decode (`why`), where its `Content-Encoding`
+ * or `Transfer-Encoding` lists a coding imgpull does not know (see `unknownCodings`), or
+ * `undefined` where none is listed.
+ */
+export function tryNotUndone(t: Transfer, why: string): ImgpullError | undefined {
+  const unknown = unknownCodings(t.head!.headers)
+  if (unknown.length === 0) return undefined
+  return new ImgpullError(
+    'unsupported-encoding',
+    `${t.shown}${t.via}: the server encoded the image with ${unknown.join(', ')}, ${unknown.length > 1 ? 'codings' : 'a coding'} imgpull does not know (${why})`,
+  )
+}
+
+/** `tryNotUndone`, thrown where it names a coding. */
+export function notUndone(t: Transfer, why: string): void {
+  const failure = tryNotUndone(t, why)
+  if (failure) throw failure
+}
+
+/**
+ * ` (through the proxy P)` for a body cut on its way through a proxy, as a network error or a
+ * timeout through one says it: the proxy (an idle timeout of its own, a restart) may be what cut
+ * it, as well as the server. '' direct.
+ */
+export function cutThrough(t: Transfer): string {
+  const proxy = answeredThrough(t)
+  return proxy ? ` (through the proxy ${proxy})` : ''
+}
+
+/** The proxy `t`'s answer came through, as shown (never its credentials); `undefined` direct. */
+export function answeredThrough(t: Transfer): string | undefined {
+  const proxy = proxyFor(new URL(t.answeredAt ?? t.url), proxyPlan(t.options.proxy))
+  return proxy && shownProxy(proxy)
+}
+
+/** The link form that gives the file, when the page that answered (or the URL asked for) is a sharing site's page for it. */
+export function sharePage(t: Transfer): string | undefined {
+  for (const href of [t.answeredAt, t.url, t.ctx.given]) {
+    if (href === undefined || !URL.canParse(href)) continue
+    const hint = sharePageHint(new URL(href))
+    if (hint) return hint
+  }
+  return undefined
+}
+
+/** The proxy that may have given an error status, or a page, in place of the server (see `proxyNote`). */
+export function statusProxyNote(t: Transfer, headers: Record<string, string | string[] | undefined>): string {
+  const url = new URL(t.answeredAt ?? t.url)
+  return proxyNote(url, proxyFor(url, proxyPlan(t.options.proxy)), headers)
+}
+
+/** An error status to an http:// URL through an HTTP proxy, which may be the proxy's own (see `GatewayAnswer`). */
+export function statusGateway(
+  t: Transfer,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): GatewayAnswer | undefined {
+  const url = new URL(t.answeredAt ?? t.url)
+  const proxy = proxyFor(url, proxyPlan(t.options.proxy))
+  if (!proxy || isSocks(proxy) || url.protocol !== 'http:') return undefined
+  return { status, tunnel: false, said: proxySaid(headers) }
+}

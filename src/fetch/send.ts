@@ -1,0 +1,394 @@
+/**
+ * The request step of a transfer: its headers, the URL's credentials, cookies, redirects hop by
+ * hop, and the immediate replays of a request a reused connection lost (not retries).
+ */
+import { randomBytes } from 'node:crypto'
+import { errorCode, HTTPError, ImgpullError } from '../errors.js'
+import { whenCancelled } from '../utils/cancel-hook.js'
+import { isSecretHeader } from '../utils/command-line.js'
+import { printable, quoted } from '../utils/printable.js'
+import { redactUrl, requestTarget, shownUrl } from '../utils/url.js'
+import { connectionOrigin } from './answers-once.js'
+import { atDoor, atHop, nothingResumed } from './classify.js'
+import { markStage } from './connect-stage.js'
+import { baseJar, ChainCookies } from './cookies.js'
+import { decide } from './decide.js'
+import { type DigestChallenge, digestAuthorization, digestChallenge } from './digest-auth.js'
+import { type Cancel, Exchange } from './exchange.js'
+import { asksToSlowDown, isRefusedStream, neverSent } from './http2-errors.js'
+import { ifRangeValue, isRedirect, resumesInRun } from './judge.js'
+import { redirectTarget } from './location.js'
+import { HEAD_OVERDUE_MS, headOverdue } from './overdue-heads.js'
+import { proxyFor, proxyPlan } from './proxy.js'
+import { revisit } from './redirect-revisit.js'
+import { parseRetryAfter } from './retry-delay.js'
+import { closedOrReset, isTurnedAway } from './retry-policy.js'
+import { header, type Step, type Transfer } from './transfer.js'
+import { headBegun, http2AllowsNoStream, http2PrefaceMissing, isHttp1 } from './undici.js'
+import { basicToken, type UrlCredentials, urlCredentials } from './url-credentials.js'
+
+/**
+ * Immediate replays of a request whose HTTP/2 stream the server refused unprocessed (see
+ * `isRefusedStream`), or that never left imgpull (see `neverSent`).
+ */
+const MAX_REPLAYS = 4
+
+/**
+ * Immediate replays of a request that met the end of a reused keep-alive connection: closed or
+ * reset before any byte of the answer, or a 408 (see `isStaleConnection`, `isStaleAnswer`). Each
+ * takes out of the pool a connection that had carried an answer, so they cannot go on for ever;
+ * but undici gives a replay any idle connection, and when the server's idle timeout has run out
+ * for all of them, several replays in a row meet a stale one: with 4, one file in a run of 30
+ * failed (1 run in 10) on a server answering 408 on every reused connection.
+ */
+const MAX_STALE_REPLAYS = 16
+
+/**
+ * Ask for the file (or the rest of it), following redirects hop by hop. Cookies a hop sets are
+ * sent on the hops after it (see cookies.ts); a hop is a loop only when it would send the same
+ * request again: the same URL with the same cookies (a server that sets a cookie and redirects to
+ * the same URL is making progress).
+ */
+export const send: Step = async (t) => {
+  const base: Record<string, string> = {
+    'user-agent': t.options.userAgent,
+    // What curl, wget and requests send: ModSecurity's Core Rule Set answers 403 to a request
+    // without Accept. No image types named, so a server that negotiates formats sends the bytes
+    // the URL gives everyone else.
+    accept: '*/*',
+    // Images are compressed already, and only an unencoded body can be resumed (see judge.ts).
+    'accept-encoding': 'identity',
+    // Proxies that recompress images for a mobile carrier or an office must leave them as the
+    // origin made them (RFC 9111 §5.2.1.6).
+    'cache-control': 'no-transform',
+    ...(t.ctx.revalidate ? { 'cache-control': 'no-cache, no-transform', pragma: 'no-cache' } : {}),
+    ...lower(t.options.headers),
+  }
+  const listed = new URL(t.url)
+  // Each escape as its byte (a Latin-1 `%E9`), as curl sends them, by Basic and Digest alike.
+  const credentials = urlCredentials(listed)
+  // An Authorization of the user's own (-H) goes in place of the URL's Basic credentials.
+  const ownAuthorization = base.authorization !== undefined
+  let url = splitCredentials(listed, credentials, base)
+  const asked = url.href
+  const origin = url.origin
+  if (!t.cookies) {
+    const jar = baseJar(t.options)
+    t.cookies = new ChainCookies(jar ? await jar : undefined)
+  }
+  const cookies = t.cookies
+  /** The `Cookie` header a request to `u` carries: the user's (own origin only), then the jar's. */
+  const cookieFor = (u: URL) => {
+    const own = u.origin === origin ? base.cookie : undefined
+    const jar = cookies.header(u)
+    return own && jar ? `${own}; ${jar}` : (own ?? jar)
+  }
+  // Times each request (URL and cookies) was sent in this chain, and the redirects followed.
+  const visits = new Map([[`${url.href}\n${cookieFor(url) ?? ''}`, 1]])
+  let hops = 0
+  // The Digest challenge the listed URL's user and password answer, once one came: each request to
+  // the origin after it answers it for its own URI (a hop to /snapshot.jpg after /snap.cgi was
+  // answered with the URI of /snap.cgi, refused, and the file failed, where curl --digest gets it),
+  // its nonce reused with the count one up (RFC 7616 §3.4). `answeredAt`: the URL whose 401 it
+  // answered; a fresh challenge at another URL is answered too (a server that reuses no nonce).
+  let digest: { challenge: DigestChallenge; cnonce: string; count: number; answeredAt: string } | undefined
+  // The origin the transfer holds its slot on. (After a restart that began at the listed URL
+  // again, the slot may still be on the redirect's target: moving there again is then free.)
+  let talking = origin
+  for (;;) {
+    if (url.origin !== talking) {
+      talking = url.origin
+      await t.ctx.onHop?.(talking)
+    }
+    if (digest && url.origin === origin) {
+      base.authorization = digestAuthorization(digest.challenge, {
+        ...credentials!,
+        method: 'GET',
+        uri: requestTarget(url),
+        cnonce: digest.cnonce,
+        count: ++digest.count,
+      })
+    }
+    const headers = { ...base }
+    delete headers.cookie
+    if (url.origin !== origin) {
+      // Never hand our credentials to another origin: `Authorization` (curl drops it and `Cookie`),
+      // nor any header whose name says secret (`X-Api-Key`, `X-Auth-Token`...), which the run's
+      // command line hides too: an image API that redirects to storage or a CDN would hand them
+      // the key (axios#10711, oryx-labs/oryxos#231).
+      for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
+    }
+    // A `Host` of one's own (`-H 'Host: site'`, to ask a server by its address for a site) names
+    // the site of the host it was given with: kept on a redirect to another host, it asked that
+    // host for the first one's site (a 404, or another site's file: psf/requests#4665, wpull#425).
+    // Dropped there, as curl drops it; the new host is named by its URL.
+    if (url.hostname !== listed.hostname) delete headers.host
+    const cookie = cookieFor(url)
+    if (cookie) headers.cookie = cookie
+    t.sentCredentials =
+      credentials && url.origin === origin
+        ? digest !== undefined
+          ? 'Digest'
+          : ownAuthorization
+            ? undefined
+            : 'Basic'
+        : undefined
+    if (t.offset > 0 && resumesInRun(t.known)) {
+      headers.range = `bytes=${t.offset - (t.tail?.length ?? 0)}-`
+      // No If-Range without a strong validator (RFC 9110 §13.1.5): the answer proves itself (judge.ts).
+      // Nor to a server that misread it (see `ifRangeMisread`): the 206's validators are compared.
+      const validator = t.known.ifRangeMisread ? undefined : ifRangeValue(t.known)
+      if (validator) headers['if-range'] = validator
+    }
+    t.sent = Object.keys(headers)
+    await exchangeOnce(t, url, headers)
+    const head = t.head!
+    if (head.headers['set-cookie'] !== undefined) await cookies.store(head.headers['set-cookie'], url)
+    // A server that takes the URL's user and password by Digest only (a camera): asked once more,
+    // answering its challenge, as wget does; a second 401 is the answer (wrong credentials), unless
+    // it says only that the nonce went stale.
+    const challenge =
+      head.statusCode === 401 && credentials && url.origin === origin
+        ? digestChallenge(head.headers['www-authenticate'])
+        : undefined
+    if (
+      challenge &&
+      (digest === undefined ||
+        digest.answeredAt !== url.href ||
+        (challenge.stale && digest.challenge.nonce !== challenge.nonce))
+    ) {
+      await t.exchange!.discard()
+      // Answered at the top of the loop, for this URL.
+      digest = { challenge, cnonce: randomBytes(16).toString('hex'), count: 0, answeredAt: url.href }
+      continue
+    }
+    if (!isRedirect({ status: head.statusCode, headers: head.headers })) {
+      t.via = url.href === asked ? '' : ` (redirected to ${shownUrl(url.href)})`
+      t.answeredAt = url.href
+      return decide
+    }
+    await t.exchange!.discard()
+    const location = header(head.headers, 'location')!
+    // An empty Location names no target (as a relative reference it would be this URL again).
+    const next = location.trim() === '' ? undefined : redirectTarget(location, url, head.http2)
+    if (!next) {
+      throw new ImgpullError(
+        'bad-redirect',
+        // Without the user and password it may hold: the message reaches the terminal, the manifest and the report.
+        `redirect to no valid URL (${quoted(JSON.stringify(redactUrl(location)))}) for ${t.shown}`,
+      )
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      // Named (a long `data:` URL shortened, an `ftp:` password left out): `redirect to file:` said
+      // neither where nor why.
+      throw new ImgpullError(
+        'bad-redirect',
+        `redirect to ${printable(shownUrl(next.href, 80))} refused (only http and https are followed) for ${t.shown}`,
+      )
+    }
+    const request = `${next.href}\n${cookieFor(next) ?? ''}`
+    const sent = visits.get(request) ?? 0
+    let wait = 0
+    if (sent > 0) {
+      // Sent already: a server may mean "come again" (see redirect-revisit.ts).
+      const retryAfter = parseRetryAfter(head.headers['retry-after'], Date.now(), head.headers.date)
+      const again = revisit(sent, retryAfter, t.options.maxRetryAfter)
+      // Still "come again after N s" at the last send the chain makes: a CDN's "not yet" (a
+      // thumbnail being made, a cold object being fetched), no loop. Failed as a 503 with that
+      // Retry-After is: the attempt retried after the wait (within --max-retry-after), a rerun
+      // tries it again. It was a permanent redirect-loop, never retried nor rerun.
+      if (again.do === 'loop' && retryAfter !== undefined) {
+        const wait = header(head.headers, 'retry-after')!.trim()
+        throw new HTTPError(503, t.shown, retryAfter, t.offset > 0, {
+          sent: {
+            status: head.statusCode,
+            what: `a redirect back to ${shownUrl(next.href)}, sent ${sent} times, that still asks to come again later`,
+            why: `Retry-After: ${wait}`,
+          },
+        })
+      }
+      if (again.do === 'loop') {
+        throw new ImgpullError(
+          'redirect-loop',
+          `redirect loop at ${shownUrl(next.href)} for ${t.shown} (asked ${sent} times)`,
+        )
+      }
+      wait = again.wait
+    }
+    if (++hops > t.options.maxRedirects) {
+      throw new ImgpullError(
+        'too-many-redirects',
+        `more than ${t.options.maxRedirects} redirects for ${t.shown}, the last to ${shownUrl(next.href)}`,
+      )
+    }
+    visits.set(request, sent + 1)
+    await pause(t.cancel, wait)
+    url = next
+  }
+}
+
+/** `ms` of waiting, cut short by the attempt's cancel (the request after it then fails at once). */
+async function pause(cancel: Cancel, ms: number): Promise<void> {
+  if (ms <= 0 || cancel.aborted) return
+  await new Promise<void>((resolve) => {
+    const undo = whenCancelled(cancel, () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    const timer = setTimeout(() => {
+      undo()
+      resolve()
+    }, ms)
+  })
+}
+
+/**
+ * One request, up to its response head. A request whose connection dies before any byte of the
+ * answer (a keep-alive connection the server closed as we reused it), or whose HTTP/2 stream the
+ * server refused unprocessed (see `isRefusedStream`), or that never left (an HTTP/2 session ended
+ * as it was written, see `neverSent`), or that a reused connection answered 408 (see
+ * `isStaleAnswer`), is sent again at once, as browsers do: not a retry, no backoff.
+ */
+async function exchangeOnce(t: Transfer, url: URL, headers: Record<string, string>): Promise<void> {
+  const connectedTo = connectionOrigin(url, proxyFor(url, proxyPlan(t.options.proxy)))
+  for (;;) {
+    const started = performance.now()
+    const exchange = new Exchange(
+      t.ctx.dispatcher,
+      url,
+      {
+        method: 'GET',
+        headers,
+        headersTimeout: t.options.headersTimeout,
+        bodyTimeout: t.options.idleTimeout,
+        ...(t.readPastLength ? { readPastLength: true } : {}),
+        ...(t.ctx.answersOnce.oneEach(connectedTo) ? { reset: true } : {}),
+      },
+      t.cancel,
+    )
+    t.exchange = exchange
+    // undici restarts its headers timer on every 1xx: a server sending `102 Processing` forever
+    // would hold the slot until the total timeout. This one runs from the request to the answer.
+    const headersTimeout = t.options.headersTimeout
+    const timedOut = () => {
+      const error = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+      // Never written (undici's onConnect not reached): its connection was still opening (through a
+      // proxy, its CONNECT or the TLS in the tunnel: undici's connect timeout starts after these).
+      if (exchange.reused === undefined) markStage(error, 'opening')
+      else if (headBegun(exchange.socket)) markStage(error, 'head')
+      else if (http2PrefaceMissing(exchange.socket)) markStage(error, 'preface')
+      else if (http2AllowsNoStream(exchange.socket)) markStage(error, 'streams')
+      else if (exchange.reused && isHttp1(exchange.socket)) {
+        // Silent on a connection that answered before: see answers-once.ts.
+        silentOnReuse = true
+        t.ctx.answersOnce.found(connectedTo)
+      } else if (exchange.reused === false) t.ctx.answersOnce.silentFresh(connectedTo)
+      exchange.abort(error)
+    }
+    // A head long in coming on a connection that has answered nothing yet: the server may be
+    // serving one connection at a time (see headOverdue). On a reused one it is a slow answer,
+    // and the host's idle connections are better kept. One timer a request: it first fires at
+    // the overdue mark, and only a request still waiting then arms the rest of the headers timeout.
+    let overdue: (() => void) | undefined
+    let silentOnReuse = false
+    let timer = setTimeout(
+      () => {
+        if (headersTimeout <= HEAD_OVERDUE_MS) return timedOut()
+        if (exchange.reused !== true) overdue = headOverdue(url.origin)
+        timer = setTimeout(timedOut, headersTimeout - (performance.now() - started))
+      },
+      Math.min(HEAD_OVERDUE_MS, headersTimeout),
+    )
+    try {
+      t.head = await exchange.response
+      t.ttfb = performance.now() - started
+      if (exchange.reused === false) t.ctx.answersOnce.answeredFresh(connectedTo)
+      const stale = isStaleAnswer(t.head.statusCode, exchange.reused, t.head.http2)
+      if (!stale || t.staleReplays >= MAX_STALE_REPLAYS) return
+      // Its body thrown away as every other is: not waited for past 100 ms (see `discard`).
+      await exchange.discard()
+      t.staleReplays++
+    } catch (error) {
+      const stale = silentOnReuse || isStaleConnection(error, exchange.reused)
+      const refused = !stale && (isRefusedStream(error) || neverSent(error, exchange.reused !== undefined))
+      const spent = stale ? t.staleReplays >= MAX_STALE_REPLAYS : t.replays >= MAX_REPLAYS
+      if (t.cancel.aborted || spent || !(stale || refused)) {
+        if (!t.cancel.aborted && (isTurnedAway(error, exchange.reused) || asksToSlowDown(error)))
+          atDoor(error)
+        if (!t.cancel.aborted && headers.range !== undefined && noAnswer(error)) nothingResumed(error)
+        // The origin, not the host: http://site/ sent to https://site/ fails in TLS on the hop.
+        throw url.origin === new URL(t.url).origin ? error : atHop(error, url.href)
+      }
+      if (stale) t.staleReplays++
+      else t.replays++
+    } finally {
+      clearTimeout(timer)
+      overdue?.()
+    }
+  }
+}
+
+/**
+ * The server took the request and gave no answer that can be read: it closed or reset the
+ * connection (over HTTP/2, reset the stream or ended the session with an error), kept silent past
+ * `--headers-timeout`, or sent a head undici refuses. Not a connect, name or TLS failure: those
+ * never reached the server, and say nothing of the request's `Range`.
+ */
+function noAnswer(error: unknown): boolean {
+  const code = errorCode(error)
+  return (
+    closedOrReset(error) ||
+    code === 'ERR_HTTP2_STREAM_ERROR' ||
+    code === 'ERR_HTTP2_SESSION_ERROR' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+    (error as Error | null)?.name === 'HTTPParserError'
+  )
+}
+
+/**
+ * The connection died before the answer began, in a way a reused keep-alive connection does: the
+ * other side closed it or reset it. Only a connection that had carried an exchange to its answer
+ * (`reused`, see `Exchange.reused`) can have been closed by the server as we sent: a new one that
+ * fails so (or fails before the request went out at all: a connect or TLS handshake reset) is a
+ * fault of the server, to retry with backoff; each replay would be one more request it never
+ * asked for, as Chromium's rule also has it.
+ */
+export function isStaleConnection(error: unknown, reused?: boolean): boolean {
+  return reused === true && closedOrReset(error)
+}
+
+/**
+ * A `408 Request Timeout` on a reused HTTP/1.1 keep-alive connection: the server's idle timeout
+ * ran out as we reused it, and it said so instead of closing without a word (Kestrel, RDFox; RFC
+ * 9110 §15.5.9: the client may repeat the request on a new connection). Sent again at once, as a
+ * close there is, and as Chromium does (okhttp#1693). On a new connection, or over HTTP/2, which
+ * has no idle race of its kind, it is the server's answer.
+ */
+export function isStaleAnswer(status: number, reused: boolean | undefined, http2: boolean): boolean {
+  return status === 408 && reused === true && !http2
+}
+
+/**
+ * Move credentials out of the URL into an `Authorization` header, so they can be dropped when a
+ * redirect leaves the origin and never show up in a message. An `Authorization` given with `-H`
+ * wins, as in curl (a header of one's own replaces the one it would make): a list of URLs with
+ * credentials in them, fetched with a token, sends the token.
+ */
+function splitCredentials(
+  url: URL,
+  credentials: UrlCredentials | undefined,
+  headers: Record<string, string>,
+): URL {
+  if (!credentials) return url
+  // Each escape as its byte (a Latin-1 `%E9`), as curl sends it.
+  headers.authorization ??= basicToken(url)!
+  const clean = new URL(url)
+  clean.username = ''
+  clean.password = ''
+  return clean
+}
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
+}
