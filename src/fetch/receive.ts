@@ -4,15 +4,17 @@
  */
 import { unlink } from 'node:fs/promises'
 import { errorCode, ImgpullError } from '../errors.js'
+import type { ResolvedOptions } from '../options.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import { pixelLimit } from '../transform/spec.js'
 import { quoted } from '../utils/printable.js'
 import { decodedSizeAtLeast } from '../verify/decoded-size.js'
-import { HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
+import { type FileCheck, HEAD_BYTES, RULE_OUT_BYTES } from '../verify/file-check.js'
 import { looksLike } from '../verify/not-image.js'
 import { bodyEnd, encodedLimit, invalidEof, lengthOfDecoded } from './body-end.js'
 import { bodyStalledAt, nothingResumed } from './classify.js'
 import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
+import type { Body } from './exchange.js'
 import {
   codedAs,
   cutThrough,
@@ -70,71 +72,170 @@ async function receiveBody(
   tail: Buffer | undefined,
   size: BodySize,
 ): Promise<Step> {
-  const { options } = t
-  const shown = t.shown + t.via
-  const check = t.check!
-  const exchange = t.exchange!
-  const file = new PartFile(t.part, decision.at)
-  t.unterminated = false
-  t.overrun = undefined
-  t.closedEarly = false
-  t.codingEnded = false
-  t.codingMarked = false
-  t.endedAtLength = false
-  t.stalled = undefined
-  const body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
-  t.body = body
+  const r = new BodyReceiver(t, decision, tail, size)
+  try {
+    r.decoder = r.openDecoder()
+  } catch (error) {
+    r.exchange.abort(error)
+    await r.file.close()
+    await unlink(t.part).catch(() => {})
+    throw error
+  }
+  try {
+    try {
+      await r.exchange.consume(r.take)
+    } catch (error) {
+      r.stopped(error)
+    }
+    if (r.decoder) await r.endCoding(r.decoder)
+    await r.judgeEnd()
+  } catch (caught) {
+    return r.failed(caught)
+  }
+  await r.file.close()
+  return r.next()
+}
+
+/**
+ * One body as it comes: each chunk counted (`take`), compared with the bytes on disk where a
+ * resume asked for them again (`pastOverlap`), decoded where it is coded, then checked, gathered
+ * and written (`keep`); then how it ended judged (`stopped`, `endCoding`, `judgeEnd`), a failure
+ * said and what stays on disk settled (`failed`), and the next step named (`next`). Its state
+ * lives in fields, its callbacks are made once a body: nothing is allocated per chunk.
+ */
+class BodyReceiver {
+  readonly options: ResolvedOptions
+  readonly shown: string
+  readonly check: FileCheck
+  readonly exchange: Body
+  readonly file: PartFile
+  readonly body: { at: number; encoded: boolean }
   /**
    * A resume's coded answer (see `judge`): its overlap is of the decoded bytes, compared as they
    * come out of the decoder; its bytes are never kept after it fails. It is said to continue the
    * file (`onBody`) only once it decoded past the overlap: one that does not decode to the bytes
    * on disk starts the file over, as a refused one does.
    */
-  const decodedSplice = decision.decode !== undefined && decision.at > 0
-  const announce = () =>
+  readonly decodedSplice: boolean
+  /** Bytes of the body as sent (encoded, when it is). */
+  received = 0
+  /**
+   * The body's first bytes, before `decision.at`: its last `tail.length` compared with `tail`, the
+   * bytes on disk there; any before them (a 206 that starts earlier than asked) passed over.
+   */
+  readonly overlap: number
+  /** Bytes of the overlap before those compared with `tail`. */
+  readonly passed: number
+  /** Bytes the decoder gave of a decoded splice. */
+  decodedIn = 0
+  /**
+   * Whether this coded body from byte 0 turned out to be as it came (see `Transfer.asCame`): see
+   * `settleAsCame`.
+   */
+  asCame = false
+  /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
+  pixelsChecked = false
+  /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
+  lookedAt: boolean
+  /**
+   * The chunks holding the last bytes of the file on disk (`RESUME_OVERLAP` of them, or all when
+   * fewer): those before this body (`tail`), then its own. A continuation asks for them again.
+   * Joined only then: joining them as each chunk came copied 4 KB a chunk, for every file.
+   */
+  readonly recent: Buffer[]
+  recentBytes: number
+  decoder: BodyDecoder | undefined
+  /**
+   * The decoded size a coded body must reach at its coding's own end to be whole there, where its
+   * transfer may go on past that end: the `Content-Length` it falls short of (the decoded size,
+   * from a server that measured the file before compressing it), or the one it was asked again
+   * to be read past (see `readPastLength`).
+   */
+  readonly decodedLength: number | undefined
+  /** The body was ended at its coding's own end (see `endAtOwnEnd`). */
+  endedAtOwnEnd: CodingEnded | undefined
+  /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
+  shortOfLength: unknown
+  /** The decoder was ended (see `endCoding`). */
+  ended = false
+  /** An encoded body ended short of its length, and decoded to it (see `lengthOfDecoded`). */
+  decodedWhole = false
+  /** What ended an encoded body without a length: the failure, unless its coding marked its end (see `endedUnframed`). */
+  endedBy: unknown
+
+  constructor(
+    readonly t: Transfer,
+    readonly decision: Receive,
+    readonly tail: Buffer | undefined,
+    readonly size: BodySize,
+  ) {
+    this.options = t.options
+    this.shown = t.shown + t.via
+    this.check = t.check!
+    this.exchange = t.exchange!
+    this.file = new PartFile(t.part, decision.at)
+    t.unterminated = false
+    t.overrun = undefined
+    t.closedEarly = false
+    t.codingEnded = false
+    t.codingMarked = false
+    t.endedAtLength = false
+    t.stalled = undefined
+    this.body = { at: decision.at, encoded: codingsOf(t.head!.headers['content-encoding']).length > 0 }
+    t.body = this.body
+    this.decodedSplice = decision.decode !== undefined && decision.at > 0
+    if (!this.decodedSplice) this.announce()
+    this.overlap = decision.overlap ?? 0
+    this.passed = this.overlap - (tail?.length ?? 0)
+    this.lookedAt = this.check.format !== undefined
+    this.recent = decision.at > 0 && tail ? [tail] : []
+    this.recentBytes = this.recent[0]?.length ?? 0
+    this.decodedLength =
+      decision.at === 0 ? (decision.length ?? (t.readPastLength ? t.pastLength : undefined)) : undefined
+  }
+
+  /** Tell the caller the body is taken (see `DownloadContext.onBody`). */
+  announce(): void {
+    const { t, decision } = this
     t.ctx.onBody?.(
       decision.at,
       !decision.decode || decision.at > 0
         ? (t.unresumable ?? (decision.at === 0 ? t.startedOver : undefined))
         : t.undeclared
           ? `the server sent it as ${t.undeclared} data (no Content-Encoding named), which a range cannot continue (it counts encoded bytes)`
-          : body.encoded
+          : this.body.encoded
             ? `the server sent it ${decision.decode.join(', ')}-encoded, which a range cannot continue (it counts encoded bytes)`
             : // A transfer coding alone: a range would count the decoded bytes, but imgpull keeps none of a coded body.
               `the server sent it with Transfer-Encoding ${decision.decode.join(', ')}, and imgpull resumes no coded body`,
       decision.length,
     )
-  if (!decodedSplice) announce()
-  /** Bytes of the body as sent (encoded, when it is). */
-  let received = 0
-  /**
-   * The body's first bytes, before `decision.at`: its last `tail.length` compared with `tail`, the
-   * bytes on disk there; any before them (a 206 that starts earlier than asked) passed over.
-   */
-  const overlap = decision.overlap ?? 0
-  /** Bytes of the overlap before those compared with `tail`. */
-  const passed = overlap - (tail?.length ?? 0)
-  /** Bytes the decoder gave of a decoded splice. */
-  let decodedIn = 0
+  }
+
   /** Bytes of the body past the overlap: the file's next ones. */
-  const beyond = () => Math.max(0, (decodedSplice ? decodedIn : received) - overlap)
+  beyond(): number {
+    return Math.max(0, (this.decodedSplice ? this.decodedIn : this.received) - this.overlap)
+  }
+
   /**
    * `chunk`, the body's bytes from its byte `from` on, without those of the overlap, which must
    * equal the bytes on disk there; `undefined` when it is all overlap.
    */
-  const pastOverlap = (chunk: Buffer, from: number): Buffer | undefined => {
+  pastOverlap(chunk: Buffer, from: number): Buffer | undefined {
+    const { overlap, passed, tail } = this
     if (from >= overlap) return chunk
     const n = Math.min(chunk.length, overlap - from)
     const start = Math.max(from, passed)
     if (tail && start < from + n) {
       const onDisk = tail.subarray(start - passed, from + n - passed)
-      if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(shown, decision.at)
-      if (from + n === overlap) t.ctx.onTailChecked?.()
+      if (!chunk.subarray(start - from, n).equals(onDisk)) throw new FileChanged(this.shown, this.decision.at)
+      if (from + n === overlap) this.t.ctx.onTailChecked?.()
     }
     return n === chunk.length ? undefined : chunk.subarray(n)
   }
-  /** `ended`: the body is all in. */
-  const identify = async (ended = false) => {
+
+  /** What the body's first bytes are, thrown when not an image; `ended`: the body is all in. */
+  async identify(ended = false): Promise<void> {
+    const { t, check, decision, shown } = this
     if (await check.identify()) return
     // Nothing marked the end (a close, a stream reset): the start of an image, cut, not another
     // thing; so is nothing at all out of a gzip stream that ended without its end.
@@ -142,7 +243,7 @@ async function receiveBody(
     if (ended && !framed(t) && cutShort) {
       throw new ImgpullError(
         'truncated',
-        `${shown}: the connection ended after ${received} bytes, before the image could be told`,
+        `${shown}: the connection ended after ${this.received} bytes, before the image could be told`,
         { retryable: true },
       )
     }
@@ -150,7 +251,7 @@ async function receiveBody(
     const type = quoted(header(t.head!.headers, 'content-type') ?? 'no content type')
     // Nothing at all, its end marked: no page or text said what went wrong, and an edge that served
     // an empty object for a moment serves the file to the next request (a passing fault, retried).
-    if (ended && received === 0)
+    if (ended && this.received === 0)
       throw new ImgpullError(
         'empty-body',
         `${shown} sent a ${t.head!.statusCode} with an empty body (${type})`,
@@ -162,12 +263,12 @@ async function receiveBody(
     if (ended && t.codingEnded && check.bytes === 0 && decision.decode)
       throw new ImgpullError(
         'empty-body',
-        `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${received} bytes`,
+        `${shown} sent a ${t.head!.statusCode} with an empty body (${type}), ${decision.decode.join(', ')}-encoded in ${this.received} bytes`,
         { retryable: true },
       )
     const encoding = t.undeclared
       ? `, ${t.undeclared} data no Content-Encoding names (decoded)`
-      : decision.decode && !decoder?.identity
+      : decision.decode && !this.decoder?.identity
         ? `, ${decision.decode.join(', ')}-encoded`
         : ''
     // gzip data that was not decoded: an .svgz, or a coding the server did not name (or misnamed).
@@ -198,89 +299,76 @@ async function receiveBody(
     // Through a proxy, a page in place of an image may be the proxy's (a filter's block page).
     throw new ImgpullError(
       'not-an-image',
-      `not an image: ${shown} sent ${type}${encoding}, ${received} bytes${what}${share ? `; ${share}` : ''}${statusProxyNote(t, t.head!.headers)}`,
+      `not an image: ${shown} sent ${type}${encoding}, ${this.received} bytes${what}${share ? `; ${share}` : ''}${statusProxyNote(t, t.head!.headers)}`,
     )
   }
+
   /**
    * Whether this coded body from byte 0 turned out to be as it came (see `Transfer.asCame`). The
    * first time it is found so, its validators are made the file's and its bytes plain ones, kept
    * for a resume when cut: a query that also settles, hence its name.
    */
-  let asCame = false
-  const settleAsCame = (): boolean => {
-    if (asCame || decision.at > 0 || !decoder?.identity || t.asCame === undefined) return asCame
+  settleAsCame(): boolean {
+    const { t } = this
+    if (this.asCame || this.decision.at > 0 || !this.decoder?.identity || t.asCame === undefined)
+      return this.asCame
     t.known = t.asCame
     t.asCame = undefined
     t.recorded = false
-    body.encoded = false
-    asCame = true
+    this.body.encoded = false
+    this.asCame = true
     return true
   }
-  /** Whether the head's width and height were held to the run's pixel limit (`pixelLimit`). */
-  let pixelsChecked = false
+
   // An image over --max-pixels is refused by its header: its head says so, and the rest of a body
   // of hundreds of MB need not come first. Only by a size libvips cannot read smaller (see
   // `decodedSizeAtLeast`), so nothing the pool would take is refused.
-  const holdPixels = async () => {
-    pixelsChecked = true
-    const limit = pixelLimit(options.transform)
+  async holdPixels(): Promise<void> {
+    this.pixelsChecked = true
+    const limit = pixelLimit(this.options.transform)
     if (limit === undefined) return
-    const size = await decodedSizeAtLeast(check.head, check.format!.ext)
+    const size = await decodedSizeAtLeast(this.check.head, this.check.format!.ext)
     if (size && size.width * size.height > limit) {
       const { width, height } = size
       throw new ImgpullError(
         'too-many-pixels',
-        `${shown}: ${width}x${height} is more than ${limit} pixels (its header says so: not fetched further)`,
+        `${this.shown}: ${width}x${height} is more than ${limit} pixels (its header says so: not fetched further)`,
       )
     }
   }
-  const settle = async (busy: void | Promise<void>) => {
+
+  /** What `keep` left to wait for: the checks, the head told, the pixels held, the part flushed. */
+  async settle(busy: void | Promise<void>): Promise<void> {
+    const { check, file } = this
     if (busy) await busy
-    if (!check.format && check.headBytes >= HEAD_BYTES) await identify()
-    if (check.format && !pixelsChecked) await holdPixels()
+    if (!check.format && check.headBytes >= HEAD_BYTES) await this.identify()
+    if (check.format && !this.pixelsChecked) await this.holdPixels()
     if (check.format && file.pendingBytes >= FLUSH_BYTES) {
-      if (!decision.decode || settleAsCame()) t.record()
+      if (!this.decision.decode || this.settleAsCame()) this.t.record()
       await file.flush(false)
     }
   }
-  /** Whether the head was looked at once it held `RULE_OUT_BYTES`. */
-  let lookedAt = check.format !== undefined
-  /**
-   * The chunks holding the last bytes of the file on disk (`RESUME_OVERLAP` of them, or all when
-   * fewer): those before this body (`tail`), then its own. A continuation asks for them again.
-   * Joined only then: joining them as each chunk came copied 4 KB a chunk, for every file.
-   */
-  const recent: Buffer[] = decision.at > 0 && tail ? [tail] : []
-  let recentBytes = recent[0]?.length ?? 0
+
   /** Each byte of the file: checked, gathered; a promise only when the body must wait. */
-  const keep = (chunk: Buffer): void | Promise<void> => {
-    if (check.bytes + chunk.length > options.maxSize) {
-      throw new ImgpullError('too-large', `${shown} is over --max-size ${options.maxSize} bytes`)
+  readonly keep = (chunk: Buffer): void | Promise<void> => {
+    const { check, file, recent } = this
+    if (check.bytes + chunk.length > this.options.maxSize) {
+      throw new ImgpullError('too-large', `${this.shown} is over --max-size ${this.options.maxSize} bytes`)
     }
     recent.push(chunk)
-    recentBytes += chunk.length
-    while (recentBytes - recent[0]!.length >= RESUME_OVERLAP) recentBytes -= recent.shift()!.length
+    this.recentBytes += chunk.length
+    while (this.recentBytes - recent[0]!.length >= RESUME_OVERLAP) this.recentBytes -= recent.shift()!.length
     const busy = check.update(chunk)
     file.push(chunk)
-    if (decoder) endAtOwnEnd()
-    if (!lookedAt && check.headBytes >= RULE_OUT_BYTES) {
-      lookedAt = true
+    if (this.decoder) this.endAtOwnEnd()
+    if (!this.lookedAt && check.headBytes >= RULE_OUT_BYTES) {
+      this.lookedAt = true
       // Bytes no image begins with: said now, not after 64 KB (or never, from an endless stream).
-      if (check.ruledOut()) return Promise.resolve(busy).then(() => identify())
+      if (check.ruledOut()) return Promise.resolve(busy).then(() => this.identify())
     }
-    if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return settle(busy)
+    if (busy || file.pendingBytes >= (check.format ? FLUSH_BYTES : HEAD_BYTES)) return this.settle(busy)
   }
-  let decoder: BodyDecoder | undefined
-  /**
-   * The decoded size a coded body must reach at its coding's own end to be whole there, where its
-   * transfer may go on past that end: the `Content-Length` it falls short of (the decoded size,
-   * from a server that measured the file before compressing it), or the one it was asked again
-   * to be read past (see `readPastLength`).
-   */
-  const decodedLength =
-    decision.at === 0 ? (decision.length ?? (t.readPastLength ? t.pastLength : undefined)) : undefined
-  /** The body was ended at its coding's own end (see `endAtOwnEnd`). */
-  let endedAtOwnEnd: CodingEnded | undefined
+
   /**
    * End the body where its coded stream reached its own end (gzip's trailer, its size checked)
    * having decoded to exactly `decodedLength`: it is whole there, as at a close, and the server
@@ -288,65 +376,71 @@ async function receiveBody(
    * judged, each such file; aria2c and wget2 stop there. The connection goes with the exchange:
    * what the server sends after it is not read as the next answer.
    */
-  const endAtOwnEnd = (): void => {
-    if (endedAtOwnEnd || !decoder?.atOwnEnd || decodedLength === undefined || check.bytes !== decodedLength)
+  readonly endAtOwnEnd = (): void => {
+    const { decodedLength, decision } = this
+    if (
+      this.endedAtOwnEnd ||
+      !this.decoder?.atOwnEnd ||
+      decodedLength === undefined ||
+      this.check.bytes !== decodedLength
+    )
       return
-    if (decision.length !== undefined && received >= decision.length) return
-    endedAtOwnEnd = new CodingEnded()
-    exchange.abort(endedAtOwnEnd)
+    if (decision.length !== undefined && this.received >= decision.length) return
+    this.endedAtOwnEnd = new CodingEnded()
+    this.exchange.abort(this.endedAtOwnEnd)
   }
-  try {
-    decoder = decision.decode
+
+  /** A decoded splice's bytes out of the decoder: past the overlap, kept; the body announced once past it. */
+  readonly keepSpliced = (chunk: Buffer): void | Promise<void> => {
+    const from = this.decodedIn
+    this.decodedIn += chunk.length
+    const rest = this.pastOverlap(chunk, from)
+    if (rest && from <= this.overlap) this.announce()
+    return rest && this.keep(rest)
+  }
+
+  /** The decoder of a coded body (see `decision.decode`), `undefined` for a plain one. */
+  openDecoder(): BodyDecoder | undefined {
+    const { t, decision, shown } = this
+    const decoder = decision.decode
       ? t.undeclared
         ? new BodyDecoder(
             decision.decode,
-            keep,
+            this.keep,
             shown,
             `the ${t.undeclared} its first bytes announce (no Content-Encoding names one)`,
           )
-        : new BodyDecoder(
-            decision.decode,
-            decodedSplice
-              ? (chunk) => {
-                  const from = decodedIn
-                  decodedIn += chunk.length
-                  const rest = pastOverlap(chunk, from)
-                  if (rest && from <= overlap) announce()
-                  return rest && keep(rest)
-                }
-              : keep,
-            shown,
-          )
+        : new BodyDecoder(decision.decode, this.decodedSplice ? this.keepSpliced : this.keep, shown)
       : undefined
     if (decoder) {
-      decoder.onOwnEnd = endAtOwnEnd
-      decoder.ownEndAt = decodedLength
+      decoder.onOwnEnd = this.endAtOwnEnd
+      decoder.ownEndAt = this.decodedLength
       // A resume's answer that begins with the bytes on disk came as it is, whatever it is labelled.
-      if (decodedSplice && passed === 0) decoder.asCame = tail
+      if (this.decodedSplice && this.passed === 0) decoder.asCame = this.tail
     }
-  } catch (error) {
-    exchange.abort(error)
-    await file.close()
-    await unlink(t.part).catch(() => {})
-    throw error
+    return decoder
   }
+
   /** Each chunk of the body as it arrives: counted, then kept (or decoded first). */
-  const take = (chunk: Buffer): void | Promise<void> => {
-    const from = received
-    received += chunk.length
-    size.grew(received)
-    t.ctx.onBytes?.(chunk.length)
+  readonly take = (chunk: Buffer): void | Promise<void> => {
+    const from = this.received
+    const received = from + chunk.length
+    this.received = received
+    this.size.grew(received)
+    this.t.ctx.onBytes?.(chunk.length)
+    const decoder = this.decoder
     if (!decoder) {
-      const rest = pastOverlap(chunk, from)
-      return rest && keep(rest)
+      const rest = this.pastOverlap(chunk, from)
+      return rest && this.keep(rest)
     }
-    t.encodedDigest?.hash.update(chunk)
+    this.t.encodedDigest?.hash.update(chunk)
     // Encoded bytes that decode to little or nothing (bytes after the coding's end, empty blocks)
     // are held to --max-size too, with the room a coding adds to data it cannot compress.
-    if (!decoder.identity && received > encodedLimit(options.maxSize)) {
+    const { maxSize } = this.options
+    if (!decoder.identity && received > encodedLimit(maxSize)) {
       throw new ImgpullError(
         'too-large',
-        `${shown}: its encoded body runs past ${encodedLimit(options.maxSize)} bytes, more than any coding of a file within --max-size ${options.maxSize} takes`,
+        `${this.shown}: its encoded body runs past ${encodedLimit(maxSize)} bytes, more than any coding of a file within --max-size ${maxSize} takes`,
       )
     }
     return decoder.write(chunk)
@@ -356,18 +450,19 @@ async function receiveBody(
    * The failure of a body cut (closed, reset) short of its length, or stalled past the idle
    * timeout, said so: where it stopped, of how many bytes.
    */
-  const cutFailure = (error: unknown): unknown => {
+  cutFailure(error: unknown): unknown {
+    const { t, decision, shown, received } = this
     if (t.cancel.aborted) return error
     const networkCut =
       !(error instanceof ImgpullError) &&
       !isFatalLocal(error) &&
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
     // A resume whose answer ended or stalled before a byte past those on disk (see `nothingResumed`).
-    const nothing = decision.at > 0 && beyond() === 0 && !isFatalLocal(error)
+    const nothing = decision.at > 0 && this.beyond() === 0 && !isFatalLocal(error)
     if (networkCut && decision.length !== undefined && received < decision.length) {
       return new ImgpullError(
         'truncated',
-        `${shown}${cutThrough(t)}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + beyond()} of ${decision.total ?? decision.length} bytes`,
+        `${shown}${cutThrough(t)}: ${http2Cut(error) ?? 'connection closed'} after ${decision.at + this.beyond()} of ${decision.total ?? decision.length} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
@@ -379,159 +474,167 @@ async function receiveBody(
     if (h2) {
       return new ImgpullError(
         'truncated',
-        `${shown}${cutThrough(t)}: ${h2} after ${decision.at + beyond()} bytes, its length not stated`,
+        `${shown}${cutThrough(t)}: ${h2} after ${decision.at + this.beyond()} bytes, its length not stated`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
-    const left = chunkLeftAtClose(exchange.socket)
+    const left = chunkLeftAtClose(this.exchange.socket)
     if (networkCut && left !== undefined) {
       return new ImgpullError(
         'truncated',
-        `${shown}${cutThrough(t)}: connection closed inside a chunk, ${left} bytes short of its end, after ${decision.at + beyond()} bytes`,
+        `${shown}${cutThrough(t)}: connection closed inside a chunk, ${left} bytes short of its end, after ${decision.at + this.beyond()} bytes`,
         { retryable: true, cause: error, resumed: nothing },
       )
     }
     if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
       if (nothing) nothingResumed(error)
-      bodyStalledAt(error, stallWords(decision.at, beyond(), decision.total ?? decision.length))
+      bodyStalledAt(error, stallWords(decision.at, this.beyond(), decision.total ?? decision.length))
     }
     return error
   }
-  /** An encoded body that stopped short of its length: the length may be of the decoded body (see `lengthOfDecoded`). */
-  let shortOfLength: unknown
-  /** The decoder was ended (see below). */
-  let ended = false
-  /** An encoded body ended short of its length, and decoded to it (see `lengthOfDecoded`). */
-  let decodedWhole = false
-  /** What ended an encoded body without a length: the failure, unless its coding marked its end (see `endedUnframed`). */
-  let endedBy: unknown
-  try {
-    try {
-      await exchange.consume(take)
-    } catch (error) {
-      const end = bodyEnd({
-        code: errorCode(error),
-        invalidEof: invalidEof(error),
-        aborted: t.cancel.aborted,
-        received,
-        length: decision.length,
-        http2: t.head!.http2 === true,
-        chunked: chunkedLast(t.head!.headers),
-        lastChunk: lastChunkAtClose(exchange.socket),
-        insideChunk: chunkLeftAtClose(exchange.socket) !== undefined,
-        decoded: decoder !== undefined,
-        ownEnd: error === endedAtOwnEnd,
-      })
-      if (end === 'failed') throw error
-      if (end === 'short') shortOfLength = error
-      else if (end === 'stalled') t.stalled = error
-      else if (end === 'unframed') endedBy = error
-      else if (end === 'closed-early') t.closedEarly = true
-    }
-    if (decoder) {
-      // An encoded body that ended short of its length is truncated, whatever its decoded part
-      // shows, unless the length is that of the decoded body (see `lengthOfDecoded`).
-      // A 206's range, without a Content-Length, is its length, and may count the decoded bytes
-      // (see `judge`): the coded body, framed by its chunks or a close, then ends short of it or
-      // past it (an image gzip makes no smaller), and is whole when it decoded to it.
-      const rangeLength = t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined
-      if (
-        decision.length !== undefined &&
-        (received < decision.length || (rangeLength && received > decision.length))
-      ) {
-        const length = decision.length
-        let codingEnded = false
-        // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length,
-        // or ended cleanly short of it: an HTTP/2 stream the server reset with NO_ERROR, which Node
-        // ends as if END_STREAM had come (see undici.ts `failResetUnended`). A gzip'd image whose
-        // length is its decoded size so reset failed as `truncated` on every attempt.
-        ended = true
-        const whole = await decoder.end().then(
-          () => {
-            // Or it was not coded at all (a coding named, not applied): plain bytes.
-            codingEnded = !decoder!.unterminated
-            return lengthOfDecoded(decoder!, check.bytes, length)
-          },
-          () => false,
-        )
-        decodedWhole = whole
-        // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block),
-        // or its bytes were never coded, short of the length: judged as plain bytes short of theirs
-        // are (see `verify`), since the
-        // length may count a byte or two more than the server sends (an off-by-one).
-        if (!whole && codingEnded && shortOfLength !== undefined) t.cut = cutFailure(shortOfLength)
-        // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
-        else if (!whole)
-          throw (
-            shortOfLength ??
-            new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
-              retryable: true,
-            })
-          )
-      }
-      // Every byte of its length came, and its content coding had not ended there (no gzip
-      // trailer, no last Brotli block): the length may be the decoded size (see `endedAtLength`).
-      const atLength =
-        t.body.encoded &&
-        t.head!.http2 !== true &&
-        decision.length !== undefined &&
-        received === decision.length
-      // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
-      if (received > 0 && !ended)
-        await decoder.end().catch((error: unknown) => {
-          if (atLength && (error as ImgpullError).code === 'truncated') t.endedAtLength = true
-          if (t.endedAtLength) t.pastLength = decision.length
-          throw error
-        })
-      t.unterminated = decoder.unterminated
-      t.overrun = overrunNote(decoder.overrun)
-      if (atLength && t.unterminated) t.endedAtLength = true
-      if (t.endedAtLength) t.pastLength = decision.length
-      // A coded stream that reached its own end marks where the body ends, whatever the connection
-      // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
-      // HTTP/2 stream without a length.
-      t.codingEnded = received > 0 && !decoder.identity && !decoder.unterminated
-      // Where gzip members or zstd frames followed one another, the last one's end is no more
-      // the body's than the others' were: a cut between two of them ends as cleanly.
-      t.codingMarked = t.codingEnded && decoder.endsOnce && t.overrun === undefined
-      if (endedBy !== undefined && !t.codingMarked) throw endedBy
-      settleAsCame()
-      if (t.codingMarked) {
-        t.closedEarly = false
-        t.stalled = undefined
-      }
-      if (decoder.checksumMismatch !== undefined) crcMismatch(t, decoder.checksumMismatch)
-      // A 206 of all of a coded file whose range counts the decoded bytes (see `decodedTotal`).
-      const total = decision.decodedTotal
-      if (
-        decodedSplice &&
-        total !== undefined &&
-        (t.codingEnded ? check.bytes !== total : check.bytes > total)
+
+  /** The body stopped with `error`: noted as how it ended (see `bodyEnd`), or thrown as the failure. */
+  stopped(error: unknown): void {
+    const { t, exchange } = this
+    const end = bodyEnd({
+      code: errorCode(error),
+      invalidEof: invalidEof(error),
+      aborted: t.cancel.aborted,
+      received: this.received,
+      length: this.decision.length,
+      http2: t.head!.http2 === true,
+      chunked: chunkedLast(t.head!.headers),
+      lastChunk: lastChunkAtClose(exchange.socket),
+      insideChunk: chunkLeftAtClose(exchange.socket) !== undefined,
+      decoded: this.decoder !== undefined,
+      ownEnd: error === this.endedAtOwnEnd,
+    })
+    if (end === 'failed') throw error
+    if (end === 'short') this.shortOfLength = error
+    else if (end === 'stalled') t.stalled = error
+    else if (end === 'unframed') this.endedBy = error
+    else if (end === 'closed-early') t.closedEarly = true
+  }
+
+  /** A coded body's end: its decoder ended, and whether its coding marked where the body ends. */
+  async endCoding(decoder: BodyDecoder): Promise<void> {
+    const { t, decision, check, shown } = this
+    // An encoded body that ended short of its length is truncated, whatever its decoded part
+    // shows, unless the length is that of the decoded body (see `lengthOfDecoded`).
+    // A 206's range, without a Content-Length, is its length, and may count the decoded bytes
+    // (see `judge`): the coded body, framed by its chunks or a close, then ends short of it or
+    // past it (an image gzip makes no smaller), and is whole when it decoded to it.
+    const rangeLength = t.head!.statusCode === 206 && t.head!.headers['content-length'] === undefined
+    if (
+      decision.length !== undefined &&
+      (this.received < decision.length || (rangeLength && this.received > decision.length))
+    ) {
+      const length = decision.length
+      let codingEnded = false
+      // Cut short of it (`shortOfLength`), or ended cleanly where a 206's range is its length,
+      // or ended cleanly short of it: an HTTP/2 stream the server reset with NO_ERROR, which Node
+      // ends as if END_STREAM had come (see undici.ts `failResetUnended`). A gzip'd image whose
+      // length is its decoded size so reset failed as `truncated` on every attempt.
+      this.ended = true
+      const whole = await decoder.end().then(
+        () => {
+          // Or it was not coded at all (a coding named, not applied): plain bytes.
+          codingEnded = !decoder.unterminated
+          return lengthOfDecoded(decoder, check.bytes, length)
+        },
+        () => false,
       )
-        throw new ImgpullError(
-          'bad-range',
-          `${shown}: unusable partial answer: ${codedAs(t)}, its Content-Range ending at byte ${total - 1}, and decodes to bytes up to ${check.bytes - 1}`,
-          { retryable: true },
-        )
-      if (total !== undefined && t.codingEnded && check.bytes !== total)
-        throw new ImgpullError(
-          'bad-range',
-          `${shown}: unusable partial answer: its Content-Range counts ${total} bytes, neither the ${received} sent (its Content-Length) nor the ${check.bytes} they decode to`,
-          { retryable: true },
+      this.decodedWhole = whole
+      // Its coded stream ended (gzip's trailer, its CRC-32 and size checked; Brotli's last block),
+      // or its bytes were never coded, short of the length: judged as plain bytes short of theirs
+      // are (see `verify`), since the
+      // length may count a byte or two more than the server sends (an off-by-one).
+      if (!whole && codingEnded && this.shortOfLength !== undefined)
+        t.cut = this.cutFailure(this.shortOfLength)
+      // Cut or stalled as it was: the close or the timeout is the failure, as for any body.
+      else if (!whole)
+        throw (
+          this.shortOfLength ??
+          new ImgpullError('truncated', `${shown}: got ${this.received} of ${decision.length} bytes`, {
+            retryable: true,
+          })
         )
     }
+    // Every byte of its length came, and its content coding had not ended there (no gzip
+    // trailer, no last Brotli block): the length may be the decoded size (see `endedAtLength`).
+    const atLength =
+      this.body.encoded &&
+      t.head!.http2 !== true &&
+      decision.length !== undefined &&
+      this.received === decision.length
+    // No byte at all: nothing was encoded, so nothing was cut in the coding (the empty body is judged below).
+    if (this.received > 0 && !this.ended)
+      await decoder.end().catch((error: unknown) => {
+        if (atLength && (error as ImgpullError).code === 'truncated') t.endedAtLength = true
+        if (t.endedAtLength) t.pastLength = decision.length
+        throw error
+      })
+    t.unterminated = decoder.unterminated
+    t.overrun = overrunNote(decoder.overrun)
+    if (atLength && t.unterminated) t.endedAtLength = true
+    if (t.endedAtLength) t.pastLength = decision.length
+    // A coded stream that reached its own end marks where the body ends, whatever the connection
+    // did after it: a close, a last chunk that never came, a stall on a connection kept open, an
+    // HTTP/2 stream without a length.
+    t.codingEnded = this.received > 0 && !decoder.identity && !decoder.unterminated
+    // Where gzip members or zstd frames followed one another, the last one's end is no more
+    // the body's than the others' were: a cut between two of them ends as cleanly.
+    t.codingMarked = t.codingEnded && decoder.endsOnce && t.overrun === undefined
+    if (this.endedBy !== undefined && !t.codingMarked) throw this.endedBy
+    this.settleAsCame()
+    if (t.codingMarked) {
+      t.closedEarly = false
+      t.stalled = undefined
+    }
+    if (decoder.checksumMismatch !== undefined) crcMismatch(t, decoder.checksumMismatch)
+    // A 206 of all of a coded file whose range counts the decoded bytes (see `decodedTotal`).
+    const total = decision.decodedTotal
+    if (
+      this.decodedSplice &&
+      total !== undefined &&
+      (t.codingEnded ? check.bytes !== total : check.bytes > total)
+    )
+      throw new ImgpullError(
+        'bad-range',
+        `${shown}: unusable partial answer: ${codedAs(t)}, its Content-Range ending at byte ${total - 1}, and decodes to bytes up to ${check.bytes - 1}`,
+        { retryable: true },
+      )
+    if (total !== undefined && t.codingEnded && check.bytes !== total)
+      throw new ImgpullError(
+        'bad-range',
+        `${shown}: unusable partial answer: its Content-Range counts ${total} bytes, neither the ${this.received} sent (its Content-Length) nor the ${check.bytes} they decode to`,
+        { retryable: true },
+      )
+  }
+
+  /** The body is in: its first bytes told, when they were not yet, and its bytes held or written. */
+  async judgeEnd(): Promise<void> {
+    const { t, decision, check, file } = this
     // Short of its length, a body is cut, whatever its first bytes show (an HTTP/2 stream can end so).
-    const short = !decoder && decision.length !== undefined && received < decision.length
+    const short = !this.decoder && decision.length !== undefined && this.received < decision.length
     if (!check.format && !short) {
       // Stalled before its first bytes could be told apart: the stall is the failure.
       if (t.stalled !== undefined && !(await check.identify()) && check.mayBeginImage()) throw t.stalled
-      await identify(true)
+      await this.identify(true)
     }
     if (t.ctx.hold && decision.at === 0 && !decision.more) t.held = file.take()
     // Held, never written: an older part would stay behind (a written one truncates it).
     if (t.held && t.partMayExist) await unlink(t.part).catch(() => {})
     if (!t.held) await file.flush(true)
-  } catch (caught) {
+  }
+
+  /**
+   * The body failed with `caught`: what of it stays on disk for a resume, and the failure, said
+   * where it stopped; `verify` when it stopped short of its length as an image whose structure
+   * may show its end.
+   */
+  async failed(caught: unknown): Promise<Step> {
+    const { t, decision, check, file, exchange, decoder, shown } = this
     // Bytes the codings imgpull knows do not decode, beside one it does not know: that one is why.
     const error =
       (caught as ImgpullError | undefined)?.code === 'corrupt' && decoder
@@ -545,14 +648,14 @@ async function receiveBody(
     // A decoded splice cut on its way (closed, reset, stalled), past its overlap and not past its
     // range: what it decoded to are the file's next bytes, as a plain body's are.
     const cutSplice =
-      decodedSplice &&
-      beyond() > 0 &&
+      this.decodedSplice &&
+      this.beyond() > 0 &&
       check.bytes <= (decision.decodedTotal ?? check.bytes) &&
       !(error instanceof ImgpullError) &&
       !isFatalLocal(error)
     const resumable =
       !tooLarge &&
-      (!decoder || cutSplice || settleAsCame()) &&
+      (!decoder || cutSplice || this.settleAsCame()) &&
       (check.format ?? (await check.identify().catch(() => undefined))) !== undefined
     if (resumable) {
       t.record()
@@ -561,7 +664,7 @@ async function receiveBody(
     await file.close()
     // A decoded splice that failed otherwise (its coding or range wrong, its overlap not the
     // bytes on disk): none of its bytes are kept, those on disk before it are.
-    if (!resumable && decodedSplice && !tooLarge) {
+    if (!resumable && this.decodedSplice && !tooLarge) {
       await truncatePart(t.part, decision.at)
       t.record()
       // Bytes its coding's label does not fit: no retry can join them, the file starts over.
@@ -579,10 +682,10 @@ async function receiveBody(
       !isFatalLocal(error) &&
       (error as { code?: string } | null)?.code !== 'UND_ERR_BODY_TIMEOUT'
     const short =
-      ((decision.length !== undefined && received < decision.length) ||
+      ((decision.length !== undefined && this.received < decision.length) ||
         chunkLeftAtClose(exchange.socket) !== undefined) &&
       !t.cancel.aborted
-    const failure = cutFailure(error)
+    const failure = this.cutFailure(error)
     // Short of its length, but kept on disk as an image: its structure may show its end, a length
     // the server overstates (see `verify`).
     if (short && resumable && (networkCut || errorCode(error) === 'UND_ERR_BODY_TIMEOUT')) {
@@ -591,74 +694,79 @@ async function receiveBody(
     }
     throw failure
   }
-  await file.close()
-  // A decoded body's check counts the file from byte 0, the bytes on disk before it too.
-  t.offset = decoder ? check.bytes : decision.at + beyond()
-  // An encoded body whose length is its decoded one (see `lengthOfDecoded`): whole.
-  if (
-    decision.length !== undefined &&
-    received !== decision.length &&
-    shortOfLength === undefined &&
-    !decodedWhole
-  ) {
-    // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
-    if (received < decision.length && (!decoder || asCame)) {
+
+  /** The body ended well: the file whole (`verify`), or the rest of it asked for (`send`). */
+  async next(): Promise<Step> {
+    const { t, decision, check, shown, received, overlap, recent } = this
+    // A decoded body's check counts the file from byte 0, the bytes on disk before it too.
+    t.offset = this.decoder ? check.bytes : decision.at + this.beyond()
+    // An encoded body whose length is its decoded one (see `lengthOfDecoded`): whole.
+    if (
+      decision.length !== undefined &&
+      received !== decision.length &&
+      this.shortOfLength === undefined &&
+      !this.decodedWhole
+    ) {
+      // A body that ended cleanly but not at its length. Short: keep it for a resume. Long: worthless.
+      if (received < decision.length && (!this.decoder || this.asCame)) {
+        await t.keepPart()
+        t.record()
+      } else await t.dropPart()
+      throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
+        retryable: true,
+        // Not a byte past those on disk (see `nothingResumed`).
+        resumed: decision.at > 0 && this.beyond() === 0,
+      })
+    }
+    // A partial answer (206): ask for the rest, proven to be of the same version, and its last bytes
+    // again (see `LATER_OVERLAP`): the next answer may come from another edge with another version.
+    // Without a validator, the bytes compared are all the proof there is: `RESUME_OVERLAP` of them.
+    if (decision.total !== undefined && t.offset < decision.total) {
       await t.keepPart()
       t.record()
-    } else await t.dropPart()
-    throw new ImgpullError('truncated', `${shown}: got ${received} of ${decision.length} bytes`, {
-      retryable: true,
-      // Not a byte past those on disk (see `nothingResumed`).
-      resumed: decision.at > 0 && beyond() === 0,
-    })
-  }
-  // A partial answer (206): ask for the rest, proven to be of the same version, and its last bytes
-  // again (see `LATER_OVERLAP`): the next answer may come from another edge with another version.
-  // Without a validator, the bytes compared are all the proof there is: `RESUME_OVERLAP` of them.
-  if (decision.total !== undefined && t.offset < decision.total) {
-    await t.keepPart()
-    t.record()
-    const wanted = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
-    // What this answer carried of the file, the bytes asked again included (a 206 may end
-    // inside them).
-    const carried = decodedSplice ? decodedIn : received
-    // All of it asked again, ending at the last byte on disk: the server has no byte past them,
-    // though its Content-Range states more (a total a byte off). A cap would have carried more
-    // than the bytes asked again (at most half the last answer, see `nextOverlap`). Halving the
-    // bytes asked again went on for 11 requests, each bringing nothing, until a 416 told the size.
-    if (decision.at > 0 && overlap > 0 && carried === overlap) {
-      await t.restart(
-        `its answers end at byte ${t.offset - 1}, short of the ${decision.total} bytes they state`,
-      )
+      const wanted = t.known.unproven ? RESUME_OVERLAP : LATER_OVERLAP
+      // What this answer carried of the file, the bytes asked again included (a 206 may end
+      // inside them).
+      const carried = this.decodedSplice ? this.decodedIn : received
+      // All of it asked again, ending at the last byte on disk: the server has no byte past them,
+      // though its Content-Range states more (a total a byte off). A cap would have carried more
+      // than the bytes asked again (at most half the last answer, see `nextOverlap`). Halving the
+      // bytes asked again went on for 11 requests, each bringing nothing, until a 416 told the size.
+      if (decision.at > 0 && overlap > 0 && carried === overlap) {
+        await t.restart(
+          `its answers end at byte ${t.offset - 1}, short of the ${decision.total} bytes they state`,
+        )
+        return send
+      }
+      // Counted: a part that moved the file on by fewer bytes than were asked again (a server that
+      // doles out a few bytes an answer, one whose answers end short of the total they state).
+      if (this.beyond() < wanted && ++t.parts > MAX_PARTS) {
+        throw new ImgpullError(
+          'truncated',
+          `${shown}: the server sent ${MAX_PARTS} parts that each brought fewer than ${wanted} new bytes (${t.offset} of ${decision.total} bytes on disk)`,
+          { retryable: true },
+        )
+      }
+      const again = nextOverlap(wanted, carried, t.known.unproven ? RESUME_OVERLAP : 0)
+      t.tail =
+        recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
       return send
     }
-    // Counted: a part that moved the file on by fewer bytes than were asked again (a server that
-    // doles out a few bytes an answer, one whose answers end short of the total they state).
-    if (beyond() < wanted && ++t.parts > MAX_PARTS) {
-      throw new ImgpullError(
-        'truncated',
-        `${shown}: the server sent ${MAX_PARTS} parts that each brought fewer than ${wanted} new bytes (${t.offset} of ${decision.total} bytes on disk)`,
-        { retryable: true },
-      )
+    // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
+    // says (a 416 with the size, more bytes, or the whole file again).
+    if (decision.more) {
+      // Each part brings at least a byte, but a server could dole out one byte per request.
+      if (++t.parts > MAX_PARTS) {
+        throw new ImgpullError(
+          'truncated',
+          `${shown}: the server sent ${MAX_PARTS} parts of a file of unknown size without its end`,
+          { retryable: true },
+        )
+      }
+      await t.keepPart()
+      t.record()
+      return send
     }
-    const again = nextOverlap(wanted, carried, t.known.unproven ? RESUME_OVERLAP : 0)
-    t.tail = recent.length > 0 && again > 0 ? Buffer.from(Buffer.concat(recent).subarray(-again)) : undefined
-    return send
+    return verify
   }
-  // A part of a file of unknown size (`bytes A-B/*`): where the file ends, only the next answer
-  // says (a 416 with the size, more bytes, or the whole file again).
-  if (decision.more) {
-    // Each part brings at least a byte, but a server could dole out one byte per request.
-    if (++t.parts > MAX_PARTS) {
-      throw new ImgpullError(
-        'truncated',
-        `${shown}: the server sent ${MAX_PARTS} parts of a file of unknown size without its end`,
-        { retryable: true },
-      )
-    }
-    await t.keepPart()
-    t.record()
-    return send
-  }
-  return verify
 }
