@@ -1,0 +1,1234 @@
+import { rmSync } from 'node:fs'
+import { unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ErrorCode } from '../error-codes.js'
+import {
+  duration,
+  errorCode,
+  FatalError,
+  HTTPError,
+  ImgpullError,
+  TimeoutError,
+  UsageError,
+} from '../errors.js'
+import { AnswersOnce } from '../fetch/answers-once.js'
+import { classify } from '../fetch/classify.js'
+import { proxyTls } from '../fetch/client.js'
+import { type Downloaded, download } from '../fetch/download.js'
+import { Cancel } from '../fetch/exchange.js'
+import { ifRangeValue, resumesInRun, WRAPS_RANGES } from '../fetch/judge.js'
+import { sizeOnDisk } from '../fetch/part-file.js'
+import { PROXY_LIMIT, PROXY_TLS, proxyPlan } from '../fetch/proxy.js'
+import { fromHost, ProxySilence } from '../fetch/proxy-silence.js'
+import {
+  isPressure,
+  keepsPart,
+  MIN_PROGRESS_BYTES,
+  onFailure,
+  outlasts,
+  progressFree,
+  proxyLimitWait,
+  refusesRange,
+} from '../fetch/retry-policy.js'
+import { RetrySleepers } from '../fetch/retry-sleepers.js'
+import { type GivenUp, Scheduler, type Slot } from '../fetch/scheduler.js'
+import { type BodyPace, paceWords, steadyAtDeadline, trickledOut } from '../fetch/steady-body.js'
+import { READY_DEATHS, THREAD_DIED, type TransferThreads } from '../fetch/transfer-threads.js'
+import type { Dispatcher } from '../fetch/undici.js'
+import type { Journal } from '../journal/journal.js'
+import type { Layout } from '../layout.js'
+import { drawWait, type ResolvedOptions, userAgentOf } from '../options.js'
+import { type Outcome, resultOf, withAnswer } from '../outcome.js'
+import { judgedAgainst, type Limits } from '../plan/judged-against.js'
+import { flatVariant, withExt, withSuffix } from '../plan/naming.js'
+import { planJob, type Task, transformedPart } from '../plan/planner.js'
+import { jobOf } from '../plan/source-item.js'
+import { nameState, publish } from '../sinks/files.js'
+import { goneFolder, isFatalLocal } from '../sinks/local-faults.js'
+import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
+import { TransformError } from '../transform/errors.js'
+import type { TransformPool } from '../transform/pool.js'
+import { needsPool, pixelLimit } from '../transform/spec.js'
+import type { Job, Result, RunStats, Source, Validators } from '../types.js'
+import { Channel } from '../utils/channel.js'
+import { outOfDescriptors } from '../utils/descriptors.js'
+import { shownUrl } from '../utils/url.js'
+
+import { fault, stopFault } from './stop-fault.js'
+
+/**
+ * How often the busy hosts' limits and transfers in flight are sampled for the report, ms: often
+ * at first (a short run still gets a chart), then once a second (a long one stays small).
+ */
+const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
+
+/**
+ * Failures of a body that came cut or damaged: a proxy or CDN cache may have stored it so, and the
+ * retry asks caches to fetch it again (see `DownloadContext.revalidate`).
+ */
+const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
+
+/** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
+const READ_AHEAD = 2_000
+
+/**
+ * Downloaded files waiting to be published (transformed, staged, journaled), and the bytes of
+ * theirs held in memory (a sample's body waits for its shard's spool), past which no transfer
+ * starts. Publishing frees its transfer slot at once: a journal or disk slower than the network
+ * would otherwise hold every finished body of the list (1,438 waited at once on 2 busy cores).
+ */
+const PUBLISH_AHEAD = 512
+const PUBLISH_AHEAD_BYTES = 64 * 1024 * 1024
+
+/** The publishing bound in force: files and held bytes, and a gate each file waits at first (tests hold it). */
+export interface PublishBound {
+  files: number
+  bytes: number
+  gate?: () => Promise<void>
+}
+let publishAhead: PublishBound = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES }
+
+/**
+ * Bound publishing at `files` and `bytes` of held bodies, and make each finished file wait at `gate`
+ * before it publishes (tests use a few and hold the gate; see `PUBLISH_AHEAD`). No argument: the
+ * defaults, with no gate.
+ */
+export function boundPublishing(bound: Partial<PublishBound> = {}): void {
+  publishAhead = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES, ...bound }
+}
+
+/**
+ * Results the caller has not taken yet past which no more jobs are read: a caller slower than the
+ * transfers (a database insert a result) would otherwise hold every result of the list at once
+ * (24,000 results at 1 ms each: 27 MB more, about 700 bytes a URL). Jobs already queued still run.
+ */
+let resultsAhead = 2_000
+
+/** Hold at most `count` results a caller has not taken (tests use a few; see `resultsAhead`). */
+export function holdResults(count: number): void {
+  resultsAhead = count
+}
+
+/**
+ * Said of a total timeout that cut an attempt in its body: a body that trickles in (a byte a
+ * second) is never silent for --idle-timeout, so only this ends it; the user sees a slow server,
+ * not an unexplained "total timeout" (curl: "Operation timed out ... with 5000 out of 20000 bytes").
+ */
+const STILL_COMING =
+  'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
+/**
+ * Said of a total timeout that cut a body given the time once more at the deadline, its pace
+ * then being one that would have ended it in that time (see `steadyAtDeadline`).
+ */
+const overran = (pace: string) =>
+  `its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout (${pace} then) would end it within as long again`
+/**
+ * Said of a total timeout that cut a body with no length (chunked, or read to the close): it may
+ * have been steady, so not said to trickle; with no length, the rest could not be measured.
+ */
+const unmeasured = (pace: string) =>
+  `its body was under way at ${pace}, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended`
+/** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
+const UNREAD_WAIT_MS = 30_000
+
+/** The name template of webdataset runs: names are the journal's only (samples are named by key). */
+const DATASET_NAMES = '{hash}{ext}'
+/** Count an answer's HTTP status on the job (the report's 429 and 503 per host). */
+function answered(task: Task, status: number): void {
+  task.answers = withAnswer(task.answers, status)
+}
+
+/** Variants a job tries when its name is taken, before it fails: each is its own hash of the key. */
+const MAX_VARIANTS = 5
+
+/** The file a job publishes (its part, or the transform stage's output) and what the outcome says of it. */
+type Made = { file: string; ext: string; held?: Buffer[] } & Pick<
+  Outcome,
+  'bytes' | 'sha256' | 'width' | 'height' | 'originalWidth' | 'originalHeight' | 'transformed'
+>
+
+/**
+ * One run's pipeline: reads the source, plans each job, schedules its transfers, retries them,
+ * publishes their files and gives their results (see `pull`).
+ */
+export class Engine {
+  readonly #channel = new Channel<Result>(() => {
+    if (this.#channel.size < resultsAhead) this.#wakeReader()
+  })
+  readonly #scheduler: Scheduler<Task>
+  /** The run's proxies that answered nothing (see `ProxySilence`). */
+  readonly #proxySilence: ProxySilence
+  /** Stopped at once (not a clean stop): transfers were cut, not failed. */
+  #aborted = false
+  /** A stop ended the reading of the source before its end: its rows from there are left. */
+  #sourceCut = false
+  /** Give-ups (of a host or a proxy) whose sleeping retries were woken (see #wakeGivenUp). */
+  readonly #swept = new WeakSet<GivenUp>()
+  /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
+  readonly #sleeping = new RetrySleepers<{ task: Task; host: string }>(({ task, host }) =>
+    this.#scheduler.add(host, task, true),
+  )
+  /** Attempts in progress, to abort on a hard stop. */
+  readonly #inFlight = new Set<Cancel>()
+  /**
+   * Hosts that answered a resume's one range with multipart/byteranges (see `WRAPS_RANGES`): their
+   * files' later attempts ask for the whole file at once, where each spent a ranged request first.
+   */
+  readonly #wrapsRanges = new Set<string>()
+  #outstanding = 0
+  #sourceDone = false
+  /** The reading of the source, once it began (see `readToEnd`). */
+  #reading: Promise<void> | undefined
+  /** The source stopped with this input error: what was read is finished, then the run ends with it. */
+  #sourceError: UsageError | undefined
+  #stopping = false
+  #failedFatally = false
+  #space: (() => void) | undefined
+  /** Files being published (the journal's commit, the transform stage): a stop lets them land. */
+  readonly #publishing = new Set<Promise<void>>()
+  /** Bytes of `#publishing`'s bodies held in memory (see `PUBLISH_AHEAD_BYTES`). */
+  #publishingBytes = 0
+  /** Transfers waiting for `#publishing` to shrink (see `PUBLISH_AHEAD`). */
+  #publishWaiters: (() => void)[] = []
+  /** Transfers in flight (see `unread`). */
+  readonly #transfers = new Set<Promise<unknown>>()
+  /** Takes per-host samples for the report while transfers run. */
+  #sampler: NodeJS.Timeout | undefined
+
+  readonly journal: Journal
+  readonly dispatcher: Dispatcher
+  /** The hosts `dispatcher`'s connections found answering once: this run's (see answers-once.ts). */
+  readonly #answersOnce = new AnswersOnce()
+  readonly leftovers: Set<string>
+  readonly paths: Layout
+  readonly pool: TransformPool | undefined
+  readonly threads: TransferThreads | undefined
+  /** The WebDataset output, when asked for (else files). */
+  readonly dataset: WebDatasetSink | undefined
+  /** Cuts the transform stage's work on a hard stop. */
+  readonly #hardStop = new AbortController()
+  /** This run's limits, journaled with a failure of one (see `judgedAgainst`). */
+  readonly #limits: Limits
+
+  constructor(
+    readonly source: Source,
+    readonly options: ResolvedOptions,
+    readonly stats: RunStats,
+    parts: {
+      journal: Journal
+      dispatcher: Dispatcher
+      /** Part files an earlier run left (names). */
+      leftovers: Set<string>
+      paths: Layout
+      pool?: TransformPool
+      threads?: TransferThreads
+      dataset?: WebDatasetSink
+    },
+  ) {
+    this.journal = parts.journal
+    this.dispatcher = parts.dispatcher
+    const { minSize, maxAspectRatio } = options.transform
+    this.#limits = {
+      maxSize: options.maxSize,
+      maxRedirects: options.maxRedirects,
+      minSize,
+      maxAspectRatio,
+      maxPixels: pixelLimit(options.transform),
+      decodes: needsPool(options.transform),
+      ignoreRobotsTag: options.ignoreRobotsTag,
+    }
+    this.leftovers = parts.leftovers
+    this.paths = parts.paths
+    this.pool = parts.pool
+    this.threads = parts.threads
+    this.dataset = parts.dataset
+    if (this.dataset) {
+      this.dataset.onError = (failure) =>
+        void goneFolder(failure).then((error) => this.#fatal(stopFault(error, this.paths)))
+      this.dataset.onClosed = () => this.#wakeReader()
+    }
+    this.#proxySilence = new ProxySilence(proxyPlan(options.proxy), userAgentOf(options), () =>
+      proxyTls(options),
+    )
+    this.#scheduler = new Scheduler<Task>({
+      concurrency: options.concurrency,
+      perHost: options.perHost,
+      run: (task, host, slot) => this.#attempt(task, host, slot),
+      onChange: () => this.#wakeReader(),
+      gate: options.hostGate,
+      spacing: options.wait === 0 ? undefined : () => drawWait(options.wait),
+      // The gate answered after a stop: the task never started, and stays for the next run.
+      onDrop: () => this.#interrupted(),
+    })
+    // Live, for a progress ETA: the last retry's wait, by its own timer or its host's pause.
+    Object.defineProperty(stats, 'waitLeft', {
+      get: () =>
+        Math.max(0, Math.max(this.#sleeping.lastWake(), this.#scheduler.heldUntil()) - performance.now()),
+      configurable: true,
+      enumerable: true,
+    })
+    const { signal, drainSignal } = options
+    if (signal?.aborted) this.abort()
+    else signal?.addEventListener('abort', this.#onAbort, { once: true })
+    if (drainSignal?.aborted) this.drain()
+    else drainSignal?.addEventListener('abort', this.#onDrain, { once: true })
+  }
+
+  readonly #onAbort = () => this.abort()
+  readonly #onDrain = () => this.drain()
+
+  /**
+   * Take the run's listeners off the caller's signals. A server that passes one shutdown signal to
+   * every pull would otherwise keep each ended run (its engine, journal and scheduler) alive through
+   * it, and Node warns of a leak (MaxListenersExceededWarning) from the eleventh.
+   */
+  unlisten(): void {
+    this.options.signal?.removeEventListener('abort', this.#onAbort)
+    this.options.drainSignal?.removeEventListener('abort', this.#onDrain)
+  }
+
+  /**
+   * The run stops before its end: a stop took work back, a fatal error cut it, or the caller left
+   * early. A hard stop alone is not one: one that came once every job had its outcome (a second
+   * Ctrl-C as the last transfer ended) left nothing, and the journal, the report and the exit code
+   * said the run was interrupted; one that cut transfers left them outstanding or taken back.
+   */
+  get interrupted(): boolean {
+    return (
+      this.stats.interrupted > 0 ||
+      this.#failedFatally ||
+      this.#outstanding > 0 ||
+      this.#sourceError !== undefined ||
+      // A stop while the source was still read (a list on a slow pipe): its rest is left.
+      this.#sourceCut ||
+      (this.#stopping && !this.#sourceDone)
+    )
+  }
+
+  results(): AsyncIterable<Result> {
+    this.#scheduleSample(performance.now())
+    this.#reading = this.#read().catch((error) => {
+      if (error instanceof UsageError) {
+        // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file): the rows
+        // read before it are fetched, then the run ends with the error.
+        this.#sourceError = error
+        this.#maybeDone()
+      } else this.#fatal(stopFault(error, this.paths))
+    })
+    return this.#channel
+  }
+
+  /** Clean stop: take no new work, let transfers in flight finish. */
+  drain(): void {
+    if (this.#stopping) return
+    this.#stopping = true
+    const dropped = this.#scheduler.stop()
+    for (const { task } of this.#sleeping.clear()) dropped.push(task)
+    this.stats.interrupted += dropped.length
+    this.#outstanding -= dropped.length
+    this.#wakeReader()
+    this.#maybeDone()
+  }
+
+  /**
+   * After a stop: wait for the files being published to land, then give the results the caller
+   * never read (it left the loop early), so the source still hears of every file it got.
+   */
+  async unread(): Promise<Result[]> {
+    // A transfer that ended just as the stop came publishes its file after it: wait for those too,
+    // but not forever (the run's end must not hang on one that never settles).
+    const until = performance.now() + UNREAD_WAIT_MS
+    while ((this.#transfers.size > 0 || this.#publishing.size > 0) && performance.now() < until) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.#transfers, ...this.#publishing]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, until - performance.now())
+        }),
+      ])
+      clearTimeout(timer)
+    }
+    return this.#channel.drain()
+  }
+
+  stopSampling(): void {
+    clearTimeout(this.#sampler)
+    this.#sampler = undefined
+  }
+
+  /**
+   * Whether the source was read to its end, once the reading stopped (a stop makes it stop at its
+   * next item): waited for no longer than `until` (a list on a pipe that never ends is not).
+   */
+  async readToEnd(until: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.#reading,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, until - performance.now()))
+      }),
+    ])
+    clearTimeout(timer)
+    return this.#sourceDone && !this.#sourceCut
+  }
+
+  /** Every job of the source has its outcome (the source was read to its end, and nothing stopped the run). */
+  get completed(): boolean {
+    return this.#sourceDone && this.#outstanding === 0 && !this.#stopping
+  }
+
+  /** Stop at once; partial files stay for the next run to resume. */
+  abort(): void {
+    if (this.#aborted) return
+    this.drain()
+    this.#aborted = true
+    for (const cancel of this.#inFlight) cancel.abort()
+    this.#hardStop.abort()
+    for (const wake of this.#publishWaiters.splice(0)) wake()
+  }
+
+  async #read(): Promise<void> {
+    let index = 0
+    for await (const item of this.source) {
+      if (this.#stopping) {
+        this.#sourceCut = true
+        break
+      }
+      const given = jobOf(item, index + 1)
+      // A row of a new shard waits while too many shards are in progress (see MAX_OPEN_SHARDS).
+      while (this.dataset?.mustWait(given, index) && !this.#stopping) {
+        await new Promise<void>((resolve) => {
+          this.#space = resolve
+        })
+      }
+      if (this.#stopping) {
+        this.#sourceCut = true
+        break
+      }
+      // A dataset's job is the sample at its row: it gets its row and key before it is planned.
+      const job = this.dataset ? await this.dataset.admit(given, index) : given
+      this.stats.read++
+      const plan = await planJob(job, ++index, {
+        out: this.options.out,
+        parts: this.paths.parts,
+        template: this.dataset ? DATASET_NAMES : this.options.name,
+        checkFields: !this.source.fields,
+        journal: this.journal,
+        retryFailed: this.options.retryFailed,
+        retryFailedWords: this.options.rerun.retryFailed,
+        limits: this.#limits,
+        leftovers: this.leftovers,
+        kept: this.dataset?.kept,
+        onMoved: (job, was) => this.#rowMoved(job, was),
+        onChanged: (path, was, now) => this.#fileChanged(path, was, now),
+      })
+      if (plan.kind === 'duplicate') {
+        // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
+        if (this.dataset) this.#emit(this.dataset.duplicate(job), false)
+        else this.stats.duplicates++
+      } else if (plan.kind === 'done') this.#emit(plan.result, false)
+      else if (!this.#stopping) {
+        this.#outstanding++
+        this.#scheduler.add(plan.task.host, plan.task)
+      }
+      // Let sockets be served while a long list is read ahead: the first requests go out at once.
+      if (index % 256 === 0) await new Promise(setImmediate)
+      while (
+        (this.#scheduler.queued >= READ_AHEAD || this.#channel.size >= resultsAhead) &&
+        !this.#stopping
+      ) {
+        await new Promise<void>((resolve) => {
+          this.#space = resolve
+        })
+      }
+    }
+    this.#sourceDone = true
+    this.#maybeDone()
+  }
+
+  #wakeReader(): void {
+    const wake = this.#space
+    this.#space = undefined
+    wake?.()
+  }
+
+  /** One attempt at `task`, listed under `host`; `slot` follows its redirects to other origins. */
+  async #attempt(task: Task, host: string, slot: Slot): Promise<void> {
+    // Back-pressure: while the transform stage has all the work it can queue, no transfer starts.
+    if (this.pool) {
+      await this.pool.ready()
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    // Back-pressure: while publishing has all it may hold, no transfer starts either.
+    while (this.#publishing.size >= publishAhead.files || this.#publishingBytes >= publishAhead.bytes) {
+      await new Promise<void>((resolve) => this.#publishWaiters.push(resolve))
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    // Threads that start once the run is under way (`'auto'`) leave this transfer to the main thread until one is ready.
+    const threads = this.threads?.carries(task.attempts === 0) ? this.threads : undefined
+    if (threads) {
+      try {
+        await threads.ready()
+      } catch (error) {
+        // No thread could start (`--threads N`): the job stays for the next run, and the run stops.
+        this.#interrupted()
+        this.#fatal(error)
+        return
+      }
+    }
+    const late = task.retriedFor
+    if (late && task.started + this.options.totalTimeout <= Date.now()) {
+      // A retry whose time ran out while it waited for its turn (its host paused for another
+      // job's Retry-After, or one transfer at a time behind the others) sends nothing: an attempt
+      // with no time left could only end as "total timeout", hiding the cause it was retried for.
+      late.message += ': not retried, --total-timeout ran out while it waited for its turn'
+      this.#fail(task, late)
+      return
+    }
+    const givenUp = this.#notTried(task, host)
+    if (givenUp !== undefined) {
+      this.#fail(task, givenUp)
+      return
+    }
+    // --wait: what the host sees spaced, whatever the waits above held this task back for (a file
+    // that fails without a request, above, takes no turn).
+    const turn = this.#scheduler.turn(host)
+    if (turn > 0) {
+      await sleep(turn, undefined, { signal: this.#hardStop.signal }).catch(() => {})
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    task.attempts++
+    task.started ||= Date.now()
+    // When the request now under way went out: a complaint about one sent before the host's last
+    // cut is old news (see Scheduler.pressure). A redirect's wait moves it on.
+    let sentAt = performance.now()
+    const remaining = task.started + this.options.totalTimeout - Date.now()
+    // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
+    const cancel = new Cancel()
+    let pastDeadline = false
+    // This attempt's body under way, measured (see `steadyAtDeadline`).
+    let pace: BodyPace | undefined
+    // Its pace in words when, at the deadline, it was given the time once more.
+    let overtime: string | undefined
+    // What the total timeout says of the body it cut, where STILL_COMING would not be true.
+    let cutWords: { ms: number; words: string } | undefined
+    // The deadline cut a body that had the file's time (see `trickledOut`).
+    let trickled = false
+    const atDeadline = () => {
+      const now = performance.now()
+      if (overtime === undefined && steadyAtDeadline(pace, now, this.options.totalTimeout)) {
+        // Slow but steady: a poor link's 50 kB/s for a 40 MB image is not a trickle's 100 B/s.
+        overtime = paceWords(pace!, now)
+        timer = setTimeout(atDeadline, this.options.totalTimeout)
+        return
+      }
+      if (overtime !== undefined) cutWords = { ms: 2 * this.options.totalTimeout, words: overran(overtime) }
+      else if (pace && pace.length === undefined && pace.got > 0)
+        cutWords = { ms: this.options.totalTimeout, words: unmeasured(paceWords(pace, now)) }
+      trickled = trickledOut(pace, now, this.options.totalTimeout)
+      pastDeadline = true
+      cancel.abort()
+    }
+    let timer = setTimeout(atDeadline, Math.max(1, remaining))
+    this.#inFlight.add(cancel)
+    this.stats.active++
+    const onValidators = (v: Validators) => {
+      task.validators = v
+      this.journal.setValidators(task.key, v)
+    }
+    // What this attempt's bodies did to the file: where the first began, and whether any began anew.
+    task.bodies = undefined
+    if (task.gotBytes) task.bytesEarlier = true
+    task.gotBytes = false
+    const onBody = (at: number, unresumable?: string, length?: number) => {
+      pace = { began: performance.now(), length, got: 0 }
+      if (unresumable === WRAPS_RANGES) {
+        task.wrapsRanges = true
+        this.#wrapsRanges.add(host)
+      }
+      // A body that continued the bytes on disk: not every attempt started over.
+      if (at > 0) task.continued = true
+      task.bodies = {
+        from: task.bodies?.from ?? at,
+        anew: (task.bodies?.anew ?? false) || at === 0,
+        ...(unresumable ? { unresumable } : {}),
+      }
+      // A part anew: its first resume compares its tail again.
+      if (at === 0) task.tailChecked = false
+    }
+    const expectedHash = task.job.expectedHash
+    // The server refused the last two resumes (see #failed): this attempt asks without Range. The
+    // bytes on disk stay until a body replaces them: a plain request met with no answer either
+    // leaves them for the next attempt, which resumes again.
+    // So too where the file's server, or its host's, wrapped a range in multipart/byteranges.
+    const plain = (task.rangeFailures ?? 0) >= 2 || task.wrapsRanges === true || this.#wrapsRanges.has(host)
+    // The last body was cut or damaged: a cache on the way may hold it so (see DownloadContext.revalidate).
+    const revalidate = BODY_FAULTS.has(task.retriedFor?.code ?? '')
+    const tailChecked = task.tailChecked
+    const onTailChecked = () => {
+      task.tailChecked = true
+    }
+    let done: Downloaded
+    // A redirect to another origin takes a slot there (its limit, its pauses) and frees this one.
+    // Stopped while it waited: nothing more is sent, and the job is left for the next run.
+    let stoppedAtHop = false
+    // A redirect to a host given up for the run (a black hole behind short links): the file fails
+    // as one listed there would, with no request sent to it.
+    let givenUpAtHop: ImgpullError | undefined
+    const refuseGivenUp = (origin: string) => {
+      givenUpAtHop = this.#notTried(task, origin, origin)
+      if (givenUpAtHop) throw givenUpAtHop
+    }
+    const onHop = async (origin: string) => {
+      refuseGivenUp(origin)
+      const moved = await slot.move(origin, cancel)
+      // Given up while this transfer waited for its slot there.
+      if (moved) refuseGivenUp(origin)
+      sentAt = performance.now()
+      if (moved || cancel.aborted) return
+      stoppedAtHop = true
+      throw new Error(`stopped before the request to ${origin}`)
+    }
+    // The fragment the planner took off (never sent) may name the file a page shows.
+    const given = task.job.url.includes('#') ? task.job.url : undefined
+    const transfer = threads
+      ? threads.download(
+          {
+            url: task.url,
+            part: task.part,
+            validators: task.validators,
+            expectedHash,
+            onValidators,
+            onBody,
+            onBytes: (n) => {
+              task.gotBytes = true
+              if (pace) pace.got += n
+            },
+            onHop,
+            tailChecked,
+            onTailChecked,
+            plain,
+            revalidate,
+            // As on this thread (below): the sample's bytes come back in memory.
+            hold: this.dataset !== undefined && !this.pool,
+            given,
+          },
+          cancel,
+        )
+      : download(
+          task.url,
+          task.part,
+          task.validators,
+          {
+            dispatcher: this.dispatcher,
+            answersOnce: this.#answersOnce,
+            options: this.options,
+            onValidators,
+            onBody,
+            onBytes: (n) => {
+              this.stats.bytes += n
+              task.gotBytes = true
+              if (pace) pace.got += n
+            },
+            onHop,
+            expectedHash,
+            tailChecked,
+            onTailChecked,
+            plain,
+            revalidate,
+            // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
+            hold: this.dataset !== undefined && !this.pool,
+            given,
+          },
+          cancel,
+        )
+    // This function's own await (below) comes before `unread`'s: its file is in `#publishing` by
+    // the time `unread` sees the transfer settled.
+    this.#transfers.add(transfer)
+    try {
+      done = await transfer
+    } catch (error) {
+      if (stoppedAtHop) this.#interrupted()
+      else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
+      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords, trickled)
+      return
+    } finally {
+      clearTimeout(timer)
+      this.#inFlight.delete(cancel)
+      this.#transfers.delete(transfer)
+      // Nothing is left to cut. The publishing below keeps this function's scope (and `cancel`)
+      // alive until the journal commits: the exchange, request and checks it would cut go now.
+      cancel.onAbort = undefined
+      this.stats.active--
+    }
+    this.#scheduler.success(slot.host, done.ttfb, sentAt)
+    // The next request would be refused: none is sent before the quota comes back.
+    if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
+      this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
+    this.#proxySilence.heard(slot.host)
+    this.#sleeping.back(slot.host)
+    answered(task, done.httpStatus)
+    // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
+    const publishing = this.#publish(task, done)
+    const held = done.held?.reduce((sum, chunk) => sum + chunk.length, 0) ?? 0
+    this.#publishing.add(publishing)
+    this.#publishingBytes += held
+    publishing
+      .finally(() => {
+        this.#publishing.delete(publishing)
+        this.#publishingBytes -= held
+        for (const wake of this.#publishWaiters.splice(0)) wake()
+      })
+      .catch(() => {})
+    publishing.catch(async (failure) => {
+      // A spool, staging folder or name whose folder was removed meanwhile: the folder's fault.
+      const error = await goneFolder(failure)
+      if (this.#aborted) {
+        // A hard stop cut the transform stage: the job stays pending, its part file kept.
+        this.#interrupted()
+        return
+      }
+      const e = isFatalLocal(error)
+        ? fault(error, this.paths)
+        : classify(error, shownUrl(task.url), this.options)
+      if (e instanceof FatalError) {
+        // Not the job's fault: it stays pending, and the next run picks it up.
+        this.#interrupted()
+        this.#fatal(e)
+      } else this.#fail(task, e)
+    })
+  }
+
+  /** Why `host` is given up for the run, itself or its proxy (see Scheduler.givenUp, ProxySilence.givenUp). */
+  #givenUp(host: string): GivenUp | undefined {
+    return this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
+  }
+
+  /**
+   * The error `task` fails with, no request sent, when `host` is given up for the run (see
+   * Scheduler.givenUp): another request would only meet the same silence or refusal. `hop`: the
+   * redirect's target that is. A retry keeps the error it was retried for.
+   */
+  #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
+    const givenUp = this.#givenUp(host)
+    if (givenUp === undefined) return undefined
+    const why = `${givenUp.why}; ${this.options.rerun.rerun} tries it again`
+    const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
+    const e = task.retriedFor ?? new ImgpullError(givenUp.code, `not tried: ${shown}`, { retryable: true })
+    e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
+    return e
+  }
+
+  /** `host`: the task's own; `answeredBy`: the origin that answered last (a redirect's target). */
+  async #failed(
+    task: Task,
+    host: string,
+    answeredBy: string,
+    error: unknown,
+    pastDeadline: boolean,
+    sentAt: number,
+    cutWords?: { ms: number; words: string },
+    trickled = false,
+  ): Promise<void> {
+    if (this.#aborted) {
+      // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
+      this.#interruptedCut(task)
+      return
+    }
+    const shown = shownUrl(task.url)
+    // A body that had begun and still came when the time ran out: a trickle, which the idle
+    // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received",
+    // where the deadline did not say more of it (`cutWords`).
+    const cut = cutWords ?? { ms: this.options.totalTimeout, words: task.bodies && STILL_COMING }
+    let e: ImgpullError = pastDeadline
+      ? new TimeoutError('total', cut.ms, shown, undefined, false, cut.words)
+      : isFatalLocal(error)
+        ? fault(error, this.paths)
+        : classify(error, shown, this.options)
+    if (e instanceof FatalError) {
+      this.#interruptedCut(task)
+      this.#fatal(e)
+      return
+    }
+    const status = e instanceof HTTPError ? e.status : undefined
+    if (status !== undefined) {
+      answered(task, status)
+      this.#scheduler.heardFrom(answeredBy)
+      // An http:// URL's 502 may be the proxy's own; an https:// one's came through a tunnel.
+      this.#proxySilence.heard(answeredBy, fromHost(e.gateway))
+      this.#sleeping.back(answeredBy)
+    } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
+      this.#scheduler.unanswered(answeredBy, sentAt)
+      this.#proxySilence.unanswered(answeredBy, sentAt)
+    }
+    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
+      const words = await this.#proxySilence.refusal(answeredBy, e)
+      // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
+      if (words)
+        e = new ImgpullError(e.code === 'tls' ? 'tls' : 'proxy', e.message + words, { cause: e.cause })
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    // A 4xx to an http:// URL that the proxy wrote itself is the proxy's fault, not the image's.
+    if (
+      e instanceof HTTPError &&
+      e.status >= 400 &&
+      e.status < 500 &&
+      e.status !== 407 &&
+      e.status !== 408 &&
+      e.status !== 429
+    ) {
+      const words = await this.#proxySilence.ownAnswer(answeredUrl(task.url, answeredBy), e.status)
+      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e })
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
+    // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
+    // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of
+    // the doubt; a 503 says to come back later.
+    if (refusesRange({ code: e.code, status, resumed: e.resumed }))
+      task.rangeFailures = (task.rangeFailures ?? 0) + 1
+    else task.rangeFailures = 0
+    // An attempt cut after it moved a resumable file forward is not held against the retries.
+    const resumable = resumesInRun(task.validators)
+    /** The attempt moved a resumable file forward (see `progressFree`). */
+    let movedOn = false
+    // With --retries 0 one attempt is all the user allows, progress or not.
+    if (this.options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
+      const after = await sizeOnDisk(task.part)
+      const { from: before, anew } = task.bodies
+      movedOn = !anew && after - before >= MIN_PROGRESS_BYTES
+      if (
+        progressFree({
+          code: e.code,
+          resumable,
+          continued: !anew,
+          before,
+          after,
+          free: task.freeAttempts ?? 0,
+        })
+      )
+        task.freeAttempts = (task.freeAttempts ?? 0) + 1
+      if (this.#aborted) {
+        this.#interrupted()
+        return
+      }
+    }
+    if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
+      this.#scheduler.stalled(answeredBy, sentAt)
+    // Silence on a path the host ignores while it serves later requests: no sign of load.
+    const pathTimeout = e instanceof TimeoutError && (e.phase === 'headers' || e.phase === 'idle')
+    if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true
+    const hostPressure =
+      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent)
+        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
+        : undefined
+    const timeLeft = task.started + this.options.totalTimeout - Date.now()
+    if (outOfDescriptors(error)) {
+      task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
+      this.#scheduler.shortOfDescriptors()
+    }
+    // Not the file's doing, and bounded: threads that keep dying are given up for the main thread.
+    if (errorCode(e.cause) === THREAD_DIED && (task.threadDeaths ?? 0) < READY_DEATHS)
+      task.threadDeaths = (task.threadDeaths ?? 0) + 1
+    const action = onFailure({
+      code: e.code,
+      retryable: e.retryable,
+      status,
+      // A server's, or a proxy's to a CONNECT (see `ImgpullError.retryAfter`).
+      retryAfter: e.retryAfter,
+      outOfTime: pastDeadline,
+      timeLeft,
+      attempts:
+        task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0) - (task.threadDeaths ?? 0),
+      retries: this.options.retries,
+      outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
+      stopping: this.#stopping,
+      hostPressure,
+      refused: e.refused,
+      maxRetryAfter: this.options.maxRetryAfter,
+      askedTooLongBefore:
+        e instanceof HTTPError &&
+        outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
+        this.#scheduler.overlong(answeredBy, sentAt, task.url),
+    })
+    // A proxy's own limit (its 429 to a CONNECT, or a 503 naming a wait: a rotating proxy past its
+    // limit) is the proxy's, whatever the host: every file through it waits, not this one alone
+    // (100 files through a proxy that asked for 2 s were each refused in those 2 s; one refusing
+    // for 2 s with no wait named had 373 CONNECTs refused and 2 files failed for good).
+    const proxyWait = proxyLimitWait({
+      proxy: e.code === 'proxy',
+      limit: errorCode(e.cause) === PROXY_LIMIT,
+      retryAfter: e.retryAfter,
+      maxRetryAfter: this.options.maxRetryAfter,
+      attempts: task.attempts,
+    })
+    const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
+    if (covers) this.#scheduler.pauseAll(covers, proxyWait)
+    if (action.do === 'fail') {
+      const unreached = this.#proxySilence.unreachable(answeredBy, e)
+      if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
+      const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
+      if (refused) e.message += refused
+      // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
+      if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
+        e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
+      if (trickled)
+        e.message += this.#scheduler.trickled(answeredBy, duration(this.options.totalTimeout)) ?? ''
+      const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
+      if (outOfReach)
+        e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
+      if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
+      if (action.giveUpHost) {
+        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (${(e as HTTPError).waitFrom}), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
+        this.#scheduler.giveUp(
+          answeredBy,
+          { code: e.code, why: `${answeredBy} ${asked}` },
+          action.giveUpHost.ms,
+        )
+        e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
+      }
+      // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
+      // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
+      // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
+      const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
+      // An answer that ended where the server marked its end, the file cut all the same: its copy is
+      // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
+      if (e.code === 'truncated' && e.markedWhole !== undefined && e.markedByCache !== undefined)
+        // A cache's stored copy, cut: the server's may be whole (a Squid that stored a body cut
+        // short of its unstated length serves it with a length of its own).
+        e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
+      else if (e.code === 'truncated' && e.markedWhole !== undefined)
+        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk, its HTTP/2 stream's end or its gzip, deflate or Brotli stream's own end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
+      else if (
+        e.code === 'truncated' &&
+        (unresumable || !resumable) &&
+        task.attempts > 1 &&
+        !task.continued &&
+        task.bytesEarlier
+      )
+        e.message += unresumable
+          ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
+          : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
+      if (action.tooLate) {
+        const { ms, named } = action.tooLate
+        const wait = named
+          ? `the wait it asked for (${e.waitFrom}: ${duration(ms)})`
+          : `the next wait (${duration(ms)})`
+        e.message += `: not retried, ${wait} would run past --total-timeout`
+      }
+      this.#fail(task, e)
+      this.#wakeGivenUp(answeredBy)
+      return
+    }
+    task.retriedFor = e
+    if (action.pauseHost) {
+      // A host that asks us to wait even at one transfer at a time: all of it waits the time it
+      // named, other hosts go on.
+      this.#scheduler.pause(answeredBy, action.delay)
+      this.#scheduler.add(host, task, true)
+      return
+    }
+    this.#sleeping.add({ task, host }, action.delay, e.refused ? answeredBy : undefined)
+    this.#wakeGivenUp(answeredBy)
+  }
+
+  /**
+   * When `answeredBy` (or its proxy) was just given up for the run, wake the retries sleeping out
+   * a backoff there, so they fail now, unsent, rather than each when its timer fires (a list
+   * through a dead proxy held its last files for their whole backoff). Once per give-up.
+   */
+  #wakeGivenUp(answeredBy: string): void {
+    const givenUp = this.#givenUp(answeredBy)
+    if (givenUp === undefined || this.#swept.has(givenUp)) return
+    this.#swept.add(givenUp)
+    this.#sleeping.wakeIf(({ host }) => this.#givenUp(host) !== undefined)
+  }
+
+  async #publish(task: Task, d: Downloaded): Promise<void> {
+    if (publishAhead.gate) await publishAhead.gate()
+    const made = await this.#transform(task, d)
+    const outcome: Outcome = {
+      path: this.dataset ? undefined : withExt(task.planned, made.ext),
+      httpStatus: d.httpStatus,
+      finalUrl: d.finalUrl,
+      bytes: made.bytes,
+      sha256: made.sha256,
+      format: made.ext,
+      width: made.width,
+      height: made.height,
+      originalWidth: made.originalWidth,
+      originalHeight: made.originalHeight,
+      transformed: made.transformed,
+      attempts: task.attempts,
+      ttfb: Math.round(d.ttfb),
+      total: Date.now() - task.started,
+      finishedAt: Date.now(),
+      answers: task.answers,
+    }
+    if (this.dataset) return this.#stage(task, made, outcome)
+    // Without a hash (--hash none) a file of the same size proves nothing.
+    const same =
+      made.bytes !== undefined && made.sha256 !== undefined
+        ? { bytes: made.bytes, sha256: made.sha256 }
+        : undefined
+    // The name is settled before the journal records it, and the journal before the name is taken:
+    // a file under its final name is always known to the journal, and the journal never names a
+    // file that is not the job's (else a stop between the two, then a rerun, could take someone
+    // else's file for the job's). A file at the name is never replaced: one an earlier run wrote
+    // reaches here only when its size is no longer the recorded one, so it is not provably ours.
+    // Someone else's file holds the name, or a folder on its way: the job's own variant, in
+    // folders that exist (taken) or in none (flat); the next one if that is taken too. None is
+    // ever written over: a file at a variant may be a stranger's as well.
+    const variantOf = (taken: 'taken' | 'folder-taken', n: number) =>
+      withExt(
+        (taken === 'taken' ? withSuffix : flatVariant)(task.planned, n === 1 ? task.key : `${task.key}#${n}`),
+        made.ext,
+      )
+    let state = await nameState(this.options.out, outcome.path!, same)
+    const record = async () => {
+      const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
+      // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
+      if (this.stats.active === 0) this.journal.flush()
+      await durable
+    }
+    for (let n = 0; ; ) {
+      if (state === 'taken' || state === 'folder-taken') {
+        if (++n > MAX_VARIANTS)
+          throw new Error(`cannot save ${task.planned}: its name and ${MAX_VARIANTS} variants are taken`)
+        outcome.path = variantOf(state, n)
+        state = await nameState(this.options.out, outcome.path, same)
+        continue
+      }
+      await record()
+      if (state === 'same') {
+        await unlink(made.file) // the name holds these very bytes already
+        break
+      }
+      // Taken since it was read (a run without a journal holds no lock, a stranger wrote into the
+      // run's folder): the next variant, journaled again before it takes its name.
+      const published = await publish(made.file, this.options.out, outcome.path!, false, same)
+      if (published === true) break
+      state = published
+    }
+    if (made.file !== task.part) await unlink(task.part).catch(() => {})
+    this.#emit(resultOf(task.job, 'ok', outcome), true)
+  }
+
+  /**
+   * A sample for the WebDataset output: the file staged first, then journaled, so a journal `ok`
+   * always has its sample on disk (staged, or in its sealed shard).
+   */
+  async #stage(task: Task, made: Made, outcome: Outcome): Promise<void> {
+    outcome.path = made.held
+      ? await this.dataset!.stageBytes(task.job, made.held, made.ext)
+      : await this.dataset!.stage(task.job, made.file, made.ext)
+    const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
+    if (this.stats.active === 0) this.journal.flush()
+    await durable
+    if (made.file !== task.part) await unlink(task.part).catch(() => {})
+    this.#emit(resultOf(task.job, 'ok', outcome), true)
+  }
+
+  /**
+   * The transform stage (when asked for): the verified part goes to the pool, which keeps it as is
+   * or writes the new image beside it. What is published, and what the outcome says of it.
+   */
+  async #transform(task: Task, d: Downloaded): Promise<Made> {
+    const asDownloaded = {
+      file: task.part,
+      ext: d.ext,
+      bytes: d.bytes,
+      sha256: d.sha256,
+      width: d.width,
+      height: d.height,
+    }
+    if (!this.pool) return d.held ? { ...asDownloaded, held: d.held } : asDownloaded
+    const output = transformedPart(task.part)
+    const t = await this.pool
+      .transform({ path: task.part }, this.options.transform, { output, signal: this.#hardStop.signal })
+      .catch((error: unknown) => {
+        // The pool knows files, not URLs: a failure line names the image it is about.
+        if (error instanceof TransformError && error.code !== 'transform-unavailable')
+          throw new TransformError(error.code, `${shownUrl(task.url)}: ${error.message}`, { cause: error })
+        throw error
+      })
+    const original = { originalWidth: t.originalWidth, originalHeight: t.originalHeight }
+    if (t.kept) return { ...asDownloaded, width: t.width, height: t.height, ...original, transformed: false }
+    return {
+      file: output,
+      ext: t.format,
+      bytes: t.size,
+      sha256: this.options.hash === 'sha256' ? t.sha256 : undefined,
+      width: t.width,
+      height: t.height,
+      ...original,
+      transformed: true,
+    }
+  }
+
+  #fail(task: Task, e: ImgpullError): void {
+    const outcome: Outcome = {
+      httpStatus: e instanceof HTTPError ? e.status : undefined,
+      attempts: task.attempts,
+      error: e.code as ErrorCode,
+      message: e.message,
+      total: task.started ? Date.now() - task.started : 0,
+      finishedAt: Date.now(),
+      answers: task.answers,
+    }
+    try {
+      this.journal
+        .finish({
+          key: task.key,
+          state: 'failed',
+          ...outcome,
+          checked: judgedAgainst(task.job, e.code, this.#limits),
+        })
+        .catch((error) => this.#fatal(fault(error, this.paths)))
+    } catch (error) {
+      this.#fatal(fault(error, this.paths))
+    }
+    // A cut file that can be resumed stays for the next run, which goes on from its last byte (one
+    // only this run could resume, without a validator, goes: see `resumesInRun`);
+    // unless the server refused its last two resumes: the next run asks for the whole file (its
+    // count is this run's alone: with --retries 1 it would meet the same two refusals again).
+    const refused = (task.rangeFailures ?? 0) >= 2
+    if (refused || !keepsPart(e.code, ifRangeValue(task.validators) !== undefined))
+      unlink(task.part).catch(() => {})
+    if (this.pool) unlink(transformedPart(task.part)).catch(() => {})
+    this.#emit(resultOf(task.job, 'failed', outcome), true)
+  }
+
+  #emit(result: Result, planned: boolean): void {
+    this.dataset?.settle(result)
+    this.#channel.push(result)
+    if (planned) this.#outstanding--
+    this.#maybeDone()
+  }
+
+  /**
+   * Said once a run, at the first row whose URL is not the one the journal has at its place (one
+   * that failed there for its own URL cell, an empty one, had no image, and is not said): a row
+   * inserted or removed near the top of a table shifts every row after it, and each is then fetched
+   * again (and every shard after it sealed again), which the run's counts alone would not show.
+   */
+  #rowMoved(job: Job, was: string): void {
+    if (this.#movedSaid) return
+    this.#movedSaid = true
+    const what = this.dataset ? 'its shard sealed again' : "the earlier row's file stays in the folder"
+    process.emitWarning(
+      `row ${job.row} holds ${shownUrl(job.url)} where an earlier run had ${shownUrl(was)}: fetched as a new image (${what}). A row inserted or removed above it shifts the rows after it, each then fetched again so (later ones are not said); to keep what the earlier run fetched, stop the run and give the table as it was`,
+      { code: 'IMGPULL_ROW_MOVED' },
+    )
+  }
+
+  #movedSaid = false
+
+  /**
+   * Said once a run, at the first file an earlier run kept that has another size now: its image is
+   * fetched again and saved beside it under another name (a changed file is never written over),
+   * so a folder run through an optimiser (`jpegoptim *.jpg`) would otherwise double, saying nothing.
+   */
+  #fileChanged(path: string, was: number, now: number): void {
+    if (this.#changedSaid) return
+    this.#changedSaid = true
+    process.emitWarning(
+      `${join(this.options.out, path)} is ${now} bytes where the run that saved it kept ${was} (edited, replaced or cut short since?): its image is fetched again and saved under another name, the file left as it is (later such files are not said); to have the image back at its name, move the file away and run again`,
+      { code: 'IMGPULL_FILE_CHANGED' },
+    )
+  }
+
+  #changedSaid = false
+
+  /** A job left for the next run (stopped, or the run met a fatal error). */
+  /**
+   * A transfer cut by a stop (Ctrl-C, a full disk): the job stays pending, and its part stays for
+   * the next run only where that run can resume it (a strong validator, see `ifRangeValue`). One
+   * only this run could resume (no validator) would be fetched from byte 0 all the same: it went
+   * on holding the space of a full disk, counted by the stop's message as parts "a rerun resumes".
+   * The validators are the journal's, what the rerun reads: a commit the full disk refused kept
+   * none there, whatever this run knows.
+   */
+  #interruptedCut(task: Task): void {
+    let kept: Validators | undefined
+    try {
+      kept = this.journal.get(task.key) ?? {}
+    } catch {
+      // A journal that cannot be read now says nothing of what the rerun will read: the part stays.
+    }
+    try {
+      if (kept && ifRangeValue(kept) === undefined) rmSync(task.part, { force: true })
+    } catch {
+      // Its folder replaced by a file, or made read-only: not to remove now, and no cause to crash
+      // the run (ENOTDIR, EROFS and EACCES threw out of the stop, a stack trace and exit 1).
+    }
+    this.#interrupted()
+  }
+
+  #interrupted(): void {
+    this.stats.interrupted++
+    this.#outstanding--
+    this.#maybeDone()
+  }
+
+  #fatal(error: unknown): void {
+    this.#failedFatally = true
+    this.abort()
+    this.#channel.close(error)
+  }
+
+  #maybeDone(): void {
+    if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping || this.#sourceError)) {
+      this.stopSampling()
+      this.#channel.close(this.#sourceError)
+    }
+  }
+
+  #scheduleSample(started: number): void {
+    this.#sampler = setTimeout(
+      () => {
+        this.#sample()
+        if (this.#sampler) this.#scheduleSample(started)
+      },
+      sampleEvery(performance.now() - started),
+    )
+    this.#sampler.unref()
+  }
+
+  /** What each busy host's limit and transfers in flight are now (the report's concurrency charts). */
+  #sample(): void {
+    const t = Date.now()
+    const hosts = this.#scheduler.snapshot()
+    try {
+      this.journal.addSamples(hosts.map((h) => ({ t, host: h.host, limit: h.limit, inFlight: h.active })))
+    } catch (error) {
+      this.#fatal(fault(error, this.paths))
+    }
+  }
+}
+
+/** The URL `answeredBy` (an origin) answered for `url`: the same, or a redirect's target's root. */
+function answeredUrl(url: string, answeredBy: string): string {
+  try {
+    const u = new URL(url)
+    return u.origin === answeredBy ? u.href : `${answeredBy}/`
+  } catch {
+    return `${answeredBy}/`
+  }
+}
