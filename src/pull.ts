@@ -10,7 +10,8 @@ import { stopFault } from './run/stop-fault.js'
 import { needsPool } from './transform/spec.js'
 import type { Result, RunStats, Source } from './types.js'
 
-export { boundPublishing, holdResults, type PublishBound } from './run/engine.js'
+export { holdResults } from './run/engine.js'
+export { boundPublishing, type PublishBound } from './run/publish.js'
 
 /**
  * A run in progress: iterate it for results; `stats` changes as it goes. It is iterated once, as a

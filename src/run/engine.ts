@@ -41,13 +41,10 @@ import type { Layout } from '../layout.js'
 import { drawWait, type ResolvedOptions, userAgentOf } from '../options.js'
 import { type Outcome, resultOf, withAnswer } from '../outcome.js'
 import { judgedAgainst, type Limits } from '../plan/judged-against.js'
-import { flatVariant, withExt, withSuffix } from '../plan/naming.js'
 import { planJob, type Task, transformedPart } from '../plan/planner.js'
 import { jobOf } from '../plan/source-item.js'
-import { nameState, publish } from '../sinks/files.js'
 import { goneFolder, isFatalLocal } from '../sinks/local-faults.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
-import { TransformError } from '../transform/errors.js'
 import type { TransformPool } from '../transform/pool.js'
 import { needsPool, pixelLimit } from '../transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from '../types.js'
@@ -55,6 +52,7 @@ import { Channel } from '../utils/channel.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { shownUrl } from '../utils/url.js'
 
+import { Publishing } from './publish.js'
 import { fault, stopFault } from './stop-fault.js'
 
 /**
@@ -71,32 +69,6 @@ const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
-
-/**
- * Downloaded files waiting to be published (transformed, staged, journaled), and the bytes of
- * theirs held in memory (a sample's body waits for its shard's spool), past which no transfer
- * starts. Publishing frees its transfer slot at once: a journal or disk slower than the network
- * would otherwise hold every finished body of the list (1,438 waited at once on 2 busy cores).
- */
-const PUBLISH_AHEAD = 512
-const PUBLISH_AHEAD_BYTES = 64 * 1024 * 1024
-
-/** The publishing bound in force: files and held bytes, and a gate each file waits at first (tests hold it). */
-export interface PublishBound {
-  files: number
-  bytes: number
-  gate?: () => Promise<void>
-}
-let publishAhead: PublishBound = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES }
-
-/**
- * Bound publishing at `files` and `bytes` of held bodies, and make each finished file wait at `gate`
- * before it publishes (tests use a few and hold the gate; see `PUBLISH_AHEAD`). No argument: the
- * defaults, with no gate.
- */
-export function boundPublishing(bound: Partial<PublishBound> = {}): void {
-  publishAhead = { files: PUBLISH_AHEAD, bytes: PUBLISH_AHEAD_BYTES, ...bound }
-}
 
 /**
  * Results the caller has not taken yet past which no more jobs are read: a caller slower than the
@@ -139,15 +111,6 @@ function answered(task: Task, status: number): void {
   task.answers = withAnswer(task.answers, status)
 }
 
-/** Variants a job tries when its name is taken, before it fails: each is its own hash of the key. */
-const MAX_VARIANTS = 5
-
-/** The file a job publishes (its part, or the transform stage's output) and what the outcome says of it. */
-type Made = { file: string; ext: string; held?: Buffer[] } & Pick<
-  Outcome,
-  'bytes' | 'sha256' | 'width' | 'height' | 'originalWidth' | 'originalHeight' | 'transformed'
->
-
 /**
  * One run's pipeline: reads the source, plans each job, schedules its transfers, retries them,
  * publishes their files and gives their results (see `pull`).
@@ -185,12 +148,8 @@ export class Engine {
   #stopping = false
   #failedFatally = false
   #space: (() => void) | undefined
-  /** Files being published (the journal's commit, the transform stage): a stop lets them land. */
-  readonly #publishing = new Set<Promise<void>>()
-  /** Bytes of `#publishing`'s bodies held in memory (see `PUBLISH_AHEAD_BYTES`). */
-  #publishingBytes = 0
-  /** Transfers waiting for `#publishing` to shrink (see `PUBLISH_AHEAD`). */
-  #publishWaiters: (() => void)[] = []
+  /** The files being published, which bound the transfers that may start. */
+  readonly #publishing: Publishing
   /** Transfers in flight (see `unread`). */
   readonly #transfers = new Set<Promise<unknown>>()
   /** Takes per-host samples for the report while transfers run. */
@@ -243,6 +202,15 @@ export class Engine {
     this.pool = parts.pool
     this.threads = parts.threads
     this.dataset = parts.dataset
+    this.#publishing = new Publishing({
+      journal: this.journal,
+      options,
+      stats,
+      dataset: this.dataset,
+      pool: this.pool,
+      hardStop: this.#hardStop.signal,
+      emit: (result) => this.#emit(result, true),
+    })
     if (this.dataset) {
       this.dataset.onError = (failure) =>
         void goneFolder(failure).then((error) => this.#fatal(stopFault(error, this.paths)))
@@ -342,7 +310,7 @@ export class Engine {
     while ((this.#transfers.size > 0 || this.#publishing.size > 0) && performance.now() < until) {
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
-        Promise.allSettled([...this.#transfers, ...this.#publishing]),
+        Promise.allSettled([...this.#transfers, ...this.#publishing.pending()]),
         new Promise((resolve) => {
           timer = setTimeout(resolve, until - performance.now())
         }),
@@ -385,7 +353,7 @@ export class Engine {
     this.#aborted = true
     for (const cancel of this.#inFlight) cancel.abort()
     this.#hardStop.abort()
-    for (const wake of this.#publishWaiters.splice(0)) wake()
+    this.#publishing.wakeAll()
   }
 
   async #read(): Promise<void> {
@@ -464,8 +432,8 @@ export class Engine {
       }
     }
     // Back-pressure: while publishing has all it may hold, no transfer starts either.
-    while (this.#publishing.size >= publishAhead.files || this.#publishingBytes >= publishAhead.bytes) {
-      await new Promise<void>((resolve) => this.#publishWaiters.push(resolve))
+    while (this.#publishing.full) {
+      await this.#publishing.room()
       if (this.#aborted) {
         this.#interrupted()
         return
@@ -679,17 +647,7 @@ export class Engine {
     this.#sleeping.back(slot.host)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
-    const publishing = this.#publish(task, done)
-    const held = done.held?.reduce((sum, chunk) => sum + chunk.length, 0) ?? 0
-    this.#publishing.add(publishing)
-    this.#publishingBytes += held
-    publishing
-      .finally(() => {
-        this.#publishing.delete(publishing)
-        this.#publishingBytes -= held
-        for (const wake of this.#publishWaiters.splice(0)) wake()
-      })
-      .catch(() => {})
+    const publishing = this.#publishing.publish(task, done)
     publishing.catch(async (failure) => {
       // A spool, staging folder or name whose folder was removed meanwhile: the folder's fault.
       const error = await goneFolder(failure)
@@ -958,128 +916,6 @@ export class Engine {
     if (givenUp === undefined || this.#swept.has(givenUp)) return
     this.#swept.add(givenUp)
     this.#sleeping.wakeIf(({ host }) => this.#givenUp(host) !== undefined)
-  }
-
-  async #publish(task: Task, d: Downloaded): Promise<void> {
-    if (publishAhead.gate) await publishAhead.gate()
-    const made = await this.#transform(task, d)
-    const outcome: Outcome = {
-      path: this.dataset ? undefined : withExt(task.planned, made.ext),
-      httpStatus: d.httpStatus,
-      finalUrl: d.finalUrl,
-      bytes: made.bytes,
-      sha256: made.sha256,
-      format: made.ext,
-      width: made.width,
-      height: made.height,
-      originalWidth: made.originalWidth,
-      originalHeight: made.originalHeight,
-      transformed: made.transformed,
-      attempts: task.attempts,
-      ttfb: Math.round(d.ttfb),
-      total: Date.now() - task.started,
-      finishedAt: Date.now(),
-      answers: task.answers,
-    }
-    if (this.dataset) return this.#stage(task, made, outcome)
-    // Without a hash (--hash none) a file of the same size proves nothing.
-    const same =
-      made.bytes !== undefined && made.sha256 !== undefined
-        ? { bytes: made.bytes, sha256: made.sha256 }
-        : undefined
-    // The name is settled before the journal records it, and the journal before the name is taken:
-    // a file under its final name is always known to the journal, and the journal never names a
-    // file that is not the job's (else a stop between the two, then a rerun, could take someone
-    // else's file for the job's). A file at the name is never replaced: one an earlier run wrote
-    // reaches here only when its size is no longer the recorded one, so it is not provably ours.
-    // Someone else's file holds the name, or a folder on its way: the job's own variant, in
-    // folders that exist (taken) or in none (flat); the next one if that is taken too. None is
-    // ever written over: a file at a variant may be a stranger's as well.
-    const variantOf = (taken: 'taken' | 'folder-taken', n: number) =>
-      withExt(
-        (taken === 'taken' ? withSuffix : flatVariant)(task.planned, n === 1 ? task.key : `${task.key}#${n}`),
-        made.ext,
-      )
-    let state = await nameState(this.options.out, outcome.path!, same)
-    const record = async () => {
-      const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
-      // With no transfer in flight there is nothing to batch this commit with: do not wait for it.
-      if (this.stats.active === 0) this.journal.flush()
-      await durable
-    }
-    for (let n = 0; ; ) {
-      if (state === 'taken' || state === 'folder-taken') {
-        if (++n > MAX_VARIANTS)
-          throw new Error(`cannot save ${task.planned}: its name and ${MAX_VARIANTS} variants are taken`)
-        outcome.path = variantOf(state, n)
-        state = await nameState(this.options.out, outcome.path, same)
-        continue
-      }
-      await record()
-      if (state === 'same') {
-        await unlink(made.file) // the name holds these very bytes already
-        break
-      }
-      // Taken since it was read (a run without a journal holds no lock, a stranger wrote into the
-      // run's folder): the next variant, journaled again before it takes its name.
-      const published = await publish(made.file, this.options.out, outcome.path!, false, same)
-      if (published === true) break
-      state = published
-    }
-    if (made.file !== task.part) await unlink(task.part).catch(() => {})
-    this.#emit(resultOf(task.job, 'ok', outcome), true)
-  }
-
-  /**
-   * A sample for the WebDataset output: the file staged first, then journaled, so a journal `ok`
-   * always has its sample on disk (staged, or in its sealed shard).
-   */
-  async #stage(task: Task, made: Made, outcome: Outcome): Promise<void> {
-    outcome.path = made.held
-      ? await this.dataset!.stageBytes(task.job, made.held, made.ext)
-      : await this.dataset!.stage(task.job, made.file, made.ext)
-    const durable = this.journal.finish({ key: task.key, state: 'ok', ...outcome })
-    if (this.stats.active === 0) this.journal.flush()
-    await durable
-    if (made.file !== task.part) await unlink(task.part).catch(() => {})
-    this.#emit(resultOf(task.job, 'ok', outcome), true)
-  }
-
-  /**
-   * The transform stage (when asked for): the verified part goes to the pool, which keeps it as is
-   * or writes the new image beside it. What is published, and what the outcome says of it.
-   */
-  async #transform(task: Task, d: Downloaded): Promise<Made> {
-    const asDownloaded = {
-      file: task.part,
-      ext: d.ext,
-      bytes: d.bytes,
-      sha256: d.sha256,
-      width: d.width,
-      height: d.height,
-    }
-    if (!this.pool) return d.held ? { ...asDownloaded, held: d.held } : asDownloaded
-    const output = transformedPart(task.part)
-    const t = await this.pool
-      .transform({ path: task.part }, this.options.transform, { output, signal: this.#hardStop.signal })
-      .catch((error: unknown) => {
-        // The pool knows files, not URLs: a failure line names the image it is about.
-        if (error instanceof TransformError && error.code !== 'transform-unavailable')
-          throw new TransformError(error.code, `${shownUrl(task.url)}: ${error.message}`, { cause: error })
-        throw error
-      })
-    const original = { originalWidth: t.originalWidth, originalHeight: t.originalHeight }
-    if (t.kept) return { ...asDownloaded, width: t.width, height: t.height, ...original, transformed: false }
-    return {
-      file: output,
-      ext: t.format,
-      bytes: t.size,
-      sha256: this.options.hash === 'sha256' ? t.sha256 : undefined,
-      width: t.width,
-      height: t.height,
-      ...original,
-      transformed: true,
-    }
   }
 
   #fail(task: Task, e: ImgpullError): void {
