@@ -3,43 +3,24 @@ import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ErrorCode } from '../error-codes.js'
-import {
-  duration,
-  errorCode,
-  FatalError,
-  HTTPError,
-  ImgpullError,
-  TimeoutError,
-  UsageError,
-} from '../errors.js'
+import { FatalError, HTTPError, type ImgpullError, UsageError } from '../errors.js'
 import { AnswersOnce } from '../fetch/answers-once.js'
 import { classify } from '../fetch/classify.js'
 import { proxyTls } from '../fetch/client.js'
 import { type Downloaded, download } from '../fetch/download.js'
 import { Cancel } from '../fetch/exchange.js'
-import { ifRangeValue, resumesInRun, WRAPS_RANGES } from '../fetch/judge.js'
-import { sizeOnDisk } from '../fetch/part-file.js'
-import { PROXY_LIMIT, PROXY_TLS, proxyPlan } from '../fetch/proxy.js'
-import { fromHost, ProxySilence } from '../fetch/proxy-silence.js'
-import {
-  isPressure,
-  keepsPart,
-  MIN_PROGRESS_BYTES,
-  onFailure,
-  outlasts,
-  progressFree,
-  proxyLimitWait,
-  refusesRange,
-} from '../fetch/retry-policy.js'
-import { RetrySleepers } from '../fetch/retry-sleepers.js'
-import { type GivenUp, Scheduler, type Slot } from '../fetch/scheduler.js'
+import { ifRangeValue, WRAPS_RANGES } from '../fetch/judge.js'
+import { proxyPlan } from '../fetch/proxy.js'
+import { ProxySilence } from '../fetch/proxy-silence.js'
+import { keepsPart } from '../fetch/retry-policy.js'
+import { Scheduler, type Slot } from '../fetch/scheduler.js'
 import { type BodyPace, paceWords, steadyAtDeadline, trickledOut } from '../fetch/steady-body.js'
-import { READY_DEATHS, THREAD_DIED, type TransferThreads } from '../fetch/transfer-threads.js'
+import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import { drawWait, type ResolvedOptions, userAgentOf } from '../options.js'
-import { type Outcome, resultOf, withAnswer } from '../outcome.js'
+import { type Outcome, resultOf } from '../outcome.js'
 import { judgedAgainst, type Limits } from '../plan/judged-against.js'
 import { planJob, type Task, transformedPart } from '../plan/planner.js'
 import { jobOf } from '../plan/source-item.js'
@@ -49,10 +30,10 @@ import type { TransformPool } from '../transform/pool.js'
 import { needsPool, pixelLimit } from '../transform/spec.js'
 import type { Job, Result, RunStats, Source, Validators } from '../types.js'
 import { Channel } from '../utils/channel.js'
-import { outOfDescriptors } from '../utils/descriptors.js'
 import { shownUrl } from '../utils/url.js'
 
 import { Publishing } from './publish.js'
+import { answered, BODY_FAULTS, Retries } from './retry.js'
 import { fault, stopFault } from './stop-fault.js'
 
 /**
@@ -60,12 +41,6 @@ import { fault, stopFault } from './stop-fault.js'
  * at first (a short run still gets a chart), then once a second (a long one stays small).
  */
 const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
-
-/**
- * Failures of a body that came cut or damaged: a proxy or CDN cache may have stored it so, and the
- * retry asks caches to fetch it again (see `DownloadContext.revalidate`).
- */
-const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
@@ -83,13 +58,6 @@ export function holdResults(count: number): void {
 }
 
 /**
- * Said of a total timeout that cut an attempt in its body: a body that trickles in (a byte a
- * second) is never silent for --idle-timeout, so only this ends it; the user sees a slow server,
- * not an unexplained "total timeout" (curl: "Operation timed out ... with 5000 out of 20000 bytes").
- */
-const STILL_COMING =
-  'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
-/**
  * Said of a total timeout that cut a body given the time once more at the deadline, its pace
  * then being one that would have ended it in that time (see `steadyAtDeadline`).
  */
@@ -106,11 +74,6 @@ const UNREAD_WAIT_MS = 30_000
 
 /** The name template of webdataset runs: names are the journal's only (samples are named by key). */
 const DATASET_NAMES = '{hash}{ext}'
-/** Count an answer's HTTP status on the job (the report's 429 and 503 per host). */
-function answered(task: Task, status: number): void {
-  task.answers = withAnswer(task.answers, status)
-}
-
 /**
  * One run's pipeline: reads the source, plans each job, schedules its transfers, retries them,
  * publishes their files and gives their results (see `pull`).
@@ -126,12 +89,8 @@ export class Engine {
   #aborted = false
   /** A stop ended the reading of the source before its end: its rows from there are left. */
   #sourceCut = false
-  /** Give-ups (of a host or a proxy) whose sleeping retries were woken (see #wakeGivenUp). */
-  readonly #swept = new WeakSet<GivenUp>()
-  /** Retries sleeping out their backoff; those a host refused wake when it serves again. */
-  readonly #sleeping = new RetrySleepers<{ task: Task; host: string }>(({ task, host }) =>
-    this.#scheduler.add(host, task, true),
-  )
+  /** What each failed attempt becomes, and the hosts given up for the run. */
+  readonly #retries: Retries
   /** Attempts in progress, to abort on a hard stop. */
   readonly #inFlight = new Set<Cancel>()
   /**
@@ -229,10 +188,21 @@ export class Engine {
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
     })
+    this.#retries = new Retries(this.#scheduler, this.#proxySilence, options, this.paths, {
+      aborted: () => this.#aborted,
+      stopping: () => this.#stopping,
+      interrupted: () => this.#interrupted(),
+      interruptedCut: (task) => this.#interruptedCut(task),
+      fatal: (error) => this.#fatal(error),
+      fail: (task, e) => this.#fail(task, e),
+    })
     // Live, for a progress ETA: the last retry's wait, by its own timer or its host's pause.
     Object.defineProperty(stats, 'waitLeft', {
       get: () =>
-        Math.max(0, Math.max(this.#sleeping.lastWake(), this.#scheduler.heldUntil()) - performance.now()),
+        Math.max(
+          0,
+          Math.max(this.#retries.sleeping.lastWake(), this.#scheduler.heldUntil()) - performance.now(),
+        ),
       configurable: true,
       enumerable: true,
     })
@@ -292,7 +262,7 @@ export class Engine {
     if (this.#stopping) return
     this.#stopping = true
     const dropped = this.#scheduler.stop()
-    for (const { task } of this.#sleeping.clear()) dropped.push(task)
+    for (const { task } of this.#retries.sleeping.clear()) dropped.push(task)
     this.stats.interrupted += dropped.length
     this.#outstanding -= dropped.length
     this.#wakeReader()
@@ -460,7 +430,7 @@ export class Engine {
       this.#fail(task, late)
       return
     }
-    const givenUp = this.#notTried(task, host)
+    const givenUp = this.#retries.notTried(task, host)
     if (givenUp !== undefined) {
       this.#fail(task, givenUp)
       return
@@ -554,7 +524,7 @@ export class Engine {
     // as one listed there would, with no request sent to it.
     let givenUpAtHop: ImgpullError | undefined
     const refuseGivenUp = (origin: string) => {
-      givenUpAtHop = this.#notTried(task, origin, origin)
+      givenUpAtHop = this.#retries.notTried(task, origin, origin)
       if (givenUpAtHop) throw givenUpAtHop
     }
     const onHop = async (origin: string) => {
@@ -628,7 +598,7 @@ export class Engine {
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
-      else await this.#failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords, trickled)
+      else await this.#retries.failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords, trickled)
       return
     } finally {
       clearTimeout(timer)
@@ -644,7 +614,7 @@ export class Engine {
     if (done.quotaReset !== undefined && this.options.maxRetryAfter > 0)
       this.#scheduler.quotaSpent(slot.host, Math.min(done.quotaReset, this.options.maxRetryAfter))
     this.#proxySilence.heard(slot.host)
-    this.#sleeping.back(slot.host)
+    this.#retries.sleeping.back(slot.host)
     answered(task, done.httpStatus)
     // Publishing waits for the journal's next commit; the transfer slot is free meanwhile.
     const publishing = this.#publishing.publish(task, done)
@@ -665,257 +635,6 @@ export class Engine {
         this.#fatal(e)
       } else this.#fail(task, e)
     })
-  }
-
-  /** Why `host` is given up for the run, itself or its proxy (see Scheduler.givenUp, ProxySilence.givenUp). */
-  #givenUp(host: string): GivenUp | undefined {
-    return this.#scheduler.givenUp(host) ?? this.#proxySilence.givenUp(host)
-  }
-
-  /**
-   * The error `task` fails with, no request sent, when `host` is given up for the run (see
-   * Scheduler.givenUp): another request would only meet the same silence or refusal. `hop`: the
-   * redirect's target that is. A retry keeps the error it was retried for.
-   */
-  #notTried(task: Task, host: string, hop?: string): ImgpullError | undefined {
-    const givenUp = this.#givenUp(host)
-    if (givenUp === undefined) return undefined
-    const why = `${givenUp.why}; ${this.options.rerun.rerun} tries it again`
-    const shown = hop === undefined ? shownUrl(task.url) : `${shownUrl(task.url)} (redirected to ${hop})`
-    const e = task.retriedFor ?? new ImgpullError(givenUp.code, `not tried: ${shown}`, { retryable: true })
-    e.message += task.retriedFor ? `: not tried again, ${why}` : `: ${why}`
-    return e
-  }
-
-  /** `host`: the task's own; `answeredBy`: the origin that answered last (a redirect's target). */
-  async #failed(
-    task: Task,
-    host: string,
-    answeredBy: string,
-    error: unknown,
-    pastDeadline: boolean,
-    sentAt: number,
-    cutWords?: { ms: number; words: string },
-    trickled = false,
-  ): Promise<void> {
-    if (this.#aborted) {
-      // Stopped mid-transfer: the journal still says pending and the part file stays for resume.
-      this.#interruptedCut(task)
-      return
-    }
-    const shown = shownUrl(task.url)
-    // A body that had begun and still came when the time ran out: a trickle, which the idle
-    // timeout (silence only) lets through; said so, as curl's "with N out of M bytes received",
-    // where the deadline did not say more of it (`cutWords`).
-    const cut = cutWords ?? { ms: this.options.totalTimeout, words: task.bodies && STILL_COMING }
-    let e: ImgpullError = pastDeadline
-      ? new TimeoutError('total', cut.ms, shown, undefined, false, cut.words)
-      : isFatalLocal(error)
-        ? fault(error, this.paths)
-        : classify(error, shown, this.options)
-    if (e instanceof FatalError) {
-      this.#interruptedCut(task)
-      this.#fatal(e)
-      return
-    }
-    const status = e instanceof HTTPError ? e.status : undefined
-    if (status !== undefined) {
-      answered(task, status)
-      this.#scheduler.heardFrom(answeredBy)
-      // An http:// URL's 502 may be the proxy's own; an https:// one's came through a tunnel.
-      this.#proxySilence.heard(answeredBy, fromHost(e.gateway))
-      this.#sleeping.back(answeredBy)
-    } else if (e instanceof TimeoutError && (e.phase === 'connect' || e.phase === 'headers')) {
-      this.#scheduler.unanswered(answeredBy, sentAt)
-      this.#proxySilence.unanswered(answeredBy, sentAt)
-    }
-    if (e.code === 'proxy' || status === 501 || errorCode(e.cause) === PROXY_TLS) {
-      const words = await this.#proxySilence.refusal(answeredBy, e)
-      // Not an HTTP proxy: every attempt would meet the same (see `ProxySilence.refusal`).
-      if (words)
-        e = new ImgpullError(e.code === 'tls' ? 'tls' : 'proxy', e.message + words, { cause: e.cause })
-      if (this.#aborted) {
-        this.#interrupted()
-        return
-      }
-    }
-    // A 4xx to an http:// URL that the proxy wrote itself is the proxy's fault, not the image's.
-    if (
-      e instanceof HTTPError &&
-      e.status >= 400 &&
-      e.status < 500 &&
-      e.status !== 407 &&
-      e.status !== 408 &&
-      e.status !== 429
-    ) {
-      const words = await this.#proxySilence.ownAnswer(answeredUrl(task.url, answeredBy), e.status)
-      if (words) e = new ImgpullError('proxy', e.message + words, { cause: e })
-      if (this.#aborted) {
-        this.#interrupted()
-        return
-      }
-    }
-    // A second 5xx in a row to a resume, or a second resume that brought not a byte: the server
-    // may be refusing Range (a CDN that answers it with 500, a firewall that drops it), so the next
-    // attempt asks for the whole file (see `plain` in #attempt). The first one was the benefit of
-    // the doubt; a 503 says to come back later.
-    if (refusesRange({ code: e.code, status, resumed: e.resumed }))
-      task.rangeFailures = (task.rangeFailures ?? 0) + 1
-    else task.rangeFailures = 0
-    // An attempt cut after it moved a resumable file forward is not held against the retries.
-    const resumable = resumesInRun(task.validators)
-    /** The attempt moved a resumable file forward (see `progressFree`). */
-    let movedOn = false
-    // With --retries 0 one attempt is all the user allows, progress or not.
-    if (this.options.retries > 0 && keepsPart(e.code, resumable) && task.bodies) {
-      const after = await sizeOnDisk(task.part)
-      const { from: before, anew } = task.bodies
-      movedOn = !anew && after - before >= MIN_PROGRESS_BYTES
-      if (
-        progressFree({
-          code: e.code,
-          resumable,
-          continued: !anew,
-          before,
-          after,
-          free: task.freeAttempts ?? 0,
-        })
-      )
-        task.freeAttempts = (task.freeAttempts ?? 0) + 1
-      if (this.#aborted) {
-        this.#interrupted()
-        return
-      }
-    }
-    if (e instanceof TimeoutError && e.phase === 'idle' && !movedOn)
-      this.#scheduler.stalled(answeredBy, sentAt)
-    // Silence on a path the host ignores while it serves later requests: no sign of load.
-    const pathTimeout = e instanceof TimeoutError && (e.phase === 'headers' || e.phase === 'idle')
-    if (pathTimeout && this.#scheduler.pathSilence(answeredBy, sentAt)) task.pathSilent = true
-    const hostPressure =
-      isPressure(e.code, e.pressure) && !pastDeadline && !(pathTimeout && task.pathSilent)
-        ? this.#scheduler.pressure(answeredBy, sentAt, status === 429 || e.pressure)
-        : undefined
-    const timeLeft = task.started + this.options.totalTimeout - Date.now()
-    if (outOfDescriptors(error)) {
-      task.descriptorWaits = (task.descriptorWaits ?? 0) + 1
-      this.#scheduler.shortOfDescriptors()
-    }
-    // Not the file's doing, and bounded: threads that keep dying are given up for the main thread.
-    if (errorCode(e.cause) === THREAD_DIED && (task.threadDeaths ?? 0) < READY_DEATHS)
-      task.threadDeaths = (task.threadDeaths ?? 0) + 1
-    const action = onFailure({
-      code: e.code,
-      retryable: e.retryable,
-      status,
-      // A server's, or a proxy's to a CONNECT (see `ImgpullError.retryAfter`).
-      retryAfter: e.retryAfter,
-      outOfTime: pastDeadline,
-      timeLeft,
-      attempts:
-        task.attempts - (task.freeAttempts ?? 0) - (task.descriptorWaits ?? 0) - (task.threadDeaths ?? 0),
-      retries: this.options.retries,
-      outOfDescriptors: outOfDescriptors(error) ? task.descriptorWaits : undefined,
-      stopping: this.#stopping,
-      hostPressure,
-      refused: e.refused,
-      maxRetryAfter: this.options.maxRetryAfter,
-      askedTooLongBefore:
-        e instanceof HTTPError &&
-        outlasts(e.retryAfter, this.options.maxRetryAfter, timeLeft) &&
-        this.#scheduler.overlong(answeredBy, sentAt, task.url),
-    })
-    // A proxy's own limit (its 429 to a CONNECT, or a 503 naming a wait: a rotating proxy past its
-    // limit) is the proxy's, whatever the host: every file through it waits, not this one alone
-    // (100 files through a proxy that asked for 2 s were each refused in those 2 s; one refusing
-    // for 2 s with no wait named had 373 CONNECTs refused and 2 files failed for good).
-    const proxyWait = proxyLimitWait({
-      proxy: e.code === 'proxy',
-      limit: errorCode(e.cause) === PROXY_LIMIT,
-      retryAfter: e.retryAfter,
-      maxRetryAfter: this.options.maxRetryAfter,
-      attempts: task.attempts,
-    })
-    const covers = proxyWait && this.#proxySilence.sameProxy(answeredBy)
-    if (covers) this.#scheduler.pauseAll(covers, proxyWait)
-    if (action.do === 'fail') {
-      const unreached = this.#proxySilence.unreachable(answeredBy, e)
-      if (unreached) e.message += `: ${unreached}; the proxy's other files are not tried in this run`
-      const refused = this.#proxySilence.gatewayRefused(answeredBy, e)
-      if (refused) e.message += refused
-      // The host's own certificate or handshake (not an https:// proxy's: ProxySilence's).
-      if (e.code === 'tls' && errorCode(e.cause) !== PROXY_TLS)
-        e.message += this.#scheduler.tlsRefused(answeredBy, e.message) ?? ''
-      if (trickled)
-        e.message += this.#scheduler.trickled(answeredBy, duration(this.options.totalTimeout)) ?? ''
-      const outOfReach = this.#scheduler.outOfReach(answeredBy, e.code, errorCode(e.cause))
-      if (outOfReach)
-        e.message += `: ${outOfReach}, no request this run reached it; its other files are not tried in this run`
-      if (action.pauseHost) this.#scheduler.pause(answeredBy, action.pauseHost)
-      if (action.giveUpHost) {
-        const asked = `asked again for a wait of ${duration(action.giveUpHost.ms)} (${(e as HTTPError).waitFrom}), longer than --max-retry-after (${duration(this.options.maxRetryAfter)}) and the file's --total-timeout`
-        this.#scheduler.giveUp(
-          answeredBy,
-          { code: e.code, why: `${answeredBy} ${asked}` },
-          action.giveUpHost.ms,
-        )
-        e.message += `: not retried, the server ${asked}; its other files are not tried in this run`
-      }
-      // Every attempt started over: say why, or the cut alone reads as a host imgpull gave up on
-      // too soon (aria2c and wget2 would have continued, joining bytes of answers nothing ties together).
-      // An encoded body, or a resume answered in a form not taken: that is the reason, whatever the validators.
-      const unresumable = task.bodies?.unresumable ?? (task.wrapsRanges ? WRAPS_RANGES : undefined)
-      // An answer that ended where the server marked its end, the file cut all the same: its copy is
-      // (a failed upload, a disk that filled as it was written). Validators are not the reason then.
-      if (e.code === 'truncated' && e.markedWhole !== undefined && e.markedByCache !== undefined)
-        // A cache's stored copy, cut: the server's may be whole (a Squid that stored a body cut
-        // short of its unstated length serves it with a length of its own).
-        e.message += `: a cache on the way served it (${e.markedByCache}) and marked it whole at ${e.markedWhole} bytes, so the copy it stored is cut short${BODY_FAULTS.has(task.retriedFor?.code ?? '') ? ", served again to the retry that asked for the server's copy (no-cache)" : ''}: no resume could continue it`
-      else if (e.code === 'truncated' && e.markedWhole !== undefined)
-        e.message += `: the server marked its answer whole at ${e.markedWhole} bytes (its length met, its last chunk, its HTTP/2 stream's end or its gzip, deflate or Brotli stream's own end sent), so its copy of the file (or the length it states) is cut short: no resume could continue it`
-      else if (
-        e.code === 'truncated' &&
-        (unresumable || !resumable) &&
-        task.attempts > 1 &&
-        !task.continued &&
-        task.bytesEarlier
-      )
-        e.message += unresumable
-          ? `: not resumed, ${unresumable}, so each of the ${task.attempts} attempts started over`
-          : `: not resumed, the server sent neither a strong ETag or Last-Modified nor the file's size to prove a later answer is the same file, so each of the ${task.attempts} attempts started over`
-      if (action.tooLate) {
-        const { ms, named } = action.tooLate
-        const wait = named
-          ? `the wait it asked for (${e.waitFrom}: ${duration(ms)})`
-          : `the next wait (${duration(ms)})`
-        e.message += `: not retried, ${wait} would run past --total-timeout`
-      }
-      this.#fail(task, e)
-      this.#wakeGivenUp(answeredBy)
-      return
-    }
-    task.retriedFor = e
-    if (action.pauseHost) {
-      // A host that asks us to wait even at one transfer at a time: all of it waits the time it
-      // named, other hosts go on.
-      this.#scheduler.pause(answeredBy, action.delay)
-      this.#scheduler.add(host, task, true)
-      return
-    }
-    this.#sleeping.add({ task, host }, action.delay, e.refused ? answeredBy : undefined)
-    this.#wakeGivenUp(answeredBy)
-  }
-
-  /**
-   * When `answeredBy` (or its proxy) was just given up for the run, wake the retries sleeping out
-   * a backoff there, so they fail now, unsent, rather than each when its timer fires (a list
-   * through a dead proxy held its last files for their whole backoff). Once per give-up.
-   */
-  #wakeGivenUp(answeredBy: string): void {
-    const givenUp = this.#givenUp(answeredBy)
-    if (givenUp === undefined || this.#swept.has(givenUp)) return
-    this.#swept.add(givenUp)
-    this.#sleeping.wakeIf(({ host }) => this.#givenUp(host) !== undefined)
   }
 
   #fail(task: Task, e: ImgpullError): void {
@@ -1056,15 +775,5 @@ export class Engine {
     } catch (error) {
       this.#fatal(fault(error, this.paths))
     }
-  }
-}
-
-/** The URL `answeredBy` (an origin) answered for `url`: the same, or a redirect's target's root. */
-function answeredUrl(url: string, answeredBy: string): string {
-  try {
-    const u = new URL(url)
-    return u.origin === answeredBy ? u.href : `${answeredBy}/`
-  } catch {
-    return `${answeredBy}/`
   }
 }
