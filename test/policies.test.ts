@@ -63,6 +63,8 @@ import { redisAddress } from '../src/queue/redis.js'
 import { formatBytes, grouped } from '../src/report/format.js'
 import { progressText } from '../src/report/progress.js'
 import { newTally, summaryLine } from '../src/report/summary.js'
+import { type CutWords, deadlineWords } from '../src/run/deadline.js'
+import { answeredUrl } from '../src/run/retry.js'
 import { isOwnOutput, type OwnOutput } from '../src/sinks/own-outputs.js'
 import { listBytes, parseLine } from '../src/sources/lines.js'
 import { commandLine } from '../src/utils/command-line.js'
@@ -2633,6 +2635,51 @@ test('trickledOut: a body cut at the total timeout had bytes and at least half t
     ['no body under way', undefined, false],
   ]
   for (const [what, pace, expected] of rows) assert.equal(trickledOut(pace, total, total), expected, what)
+})
+
+// what a total timeout says of the body it cut, beyond "its body was under way and had not ended".
+test('deadlineWords: a body given the time once more overran twice the timeout; one with no length is cut at its pace', () => {
+  const total = 600_000
+  const rows: [string, Parameters<typeof deadlineWords>[0], string | undefined, CutWords | undefined][] = [
+    [
+      'given the time once more at 80.0 kB/s',
+      { began: 0, length: 60_000_000, got: 59_000_000 },
+      '80.0 kB/s',
+      {
+        ms: 2 * total,
+        words:
+          'its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout (80.0 kB/s then) would end it within as long again',
+      },
+    ],
+    [
+      'no length, 100 B/s',
+      { began: 0, length: undefined, got: 60_000 },
+      undefined,
+      {
+        ms: total,
+        words:
+          'its body was under way at 100 B/s, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended',
+      },
+    ],
+    // Nothing more to say: the failure says the body was still coming, or nothing.
+    ['a length, not steady', { began: 0, length: 5_000_000, got: 60_000 }, undefined, undefined],
+    ['no length, nothing came', { began: 0, length: undefined, got: 0 }, undefined, undefined],
+    ['no body under way', undefined, undefined, undefined],
+  ]
+  for (const [what, pace, overtime, expected] of rows)
+    assert.deepEqual(deadlineWords(pace, total, total, overtime), expected, what)
+})
+
+// a 4xx a proxy may have written itself is asked of the URL the origin that answered was asked for.
+test('answeredUrl: the URL itself where its own origin answered, else the root of the redirect target that did', () => {
+  const rows: [string, string, string][] = [
+    ['https://a.test/x/1.jpg?s=2', 'https://a.test', 'https://a.test/x/1.jpg?s=2'],
+    ['https://a.test/x/1.jpg', 'https://cdn.test', 'https://cdn.test/'],
+    ['http://a.test:8080/1.jpg', 'http://a.test:8080', 'http://a.test:8080/1.jpg'],
+    ['http://a.test:8080/1.jpg', 'http://a.test', 'http://a.test/'],
+    ['not a url', 'https://a.test', 'https://a.test/'],
+  ]
+  for (const [url, answeredBy, expected] of rows) assert.equal(answeredUrl(url, answeredBy), expected, url)
 })
 
 test("proxyLimitWait: a proxy's wait or limit holds every file through it, a 503 naming no wait does not", () => {

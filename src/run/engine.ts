@@ -14,7 +14,6 @@ import { proxyPlan } from '../fetch/proxy.js'
 import { ProxySilence } from '../fetch/proxy-silence.js'
 import { keepsPart } from '../fetch/retry-policy.js'
 import { Scheduler, type Slot } from '../fetch/scheduler.js'
-import { type BodyPace, paceWords, steadyAtDeadline, trickledOut } from '../fetch/steady-body.js'
 import type { TransferThreads } from '../fetch/transfer-threads.js'
 import type { Dispatcher } from '../fetch/undici.js'
 import type { Journal } from '../journal/journal.js'
@@ -32,6 +31,7 @@ import type { Job, Result, RunStats, Source, Validators } from '../types.js'
 import { Channel } from '../utils/channel.js'
 import { shownUrl } from '../utils/url.js'
 
+import { AttemptDeadline } from './deadline.js'
 import { Publishing } from './publish.js'
 import { answered, BODY_FAULTS, Retries } from './retry.js'
 import { fault, stopFault } from './stop-fault.js'
@@ -57,18 +57,6 @@ export function holdResults(count: number): void {
   resultsAhead = count
 }
 
-/**
- * Said of a total timeout that cut a body given the time once more at the deadline, its pace
- * then being one that would have ended it in that time (see `steadyAtDeadline`).
- */
-const overran = (pace: string) =>
-  `its body was under way and had not ended in twice --total-timeout, the time a body is given when its pace at --total-timeout (${pace} then) would end it within as long again`
-/**
- * Said of a total timeout that cut a body with no length (chunked, or read to the close): it may
- * have been steady, so not said to trickle; with no length, the rest could not be measured.
- */
-const unmeasured = (pace: string) =>
-  `its body was under way at ${pace}, with no Content-Length to tell how much was left (a body so is not given more time), and had not ended`
 /** Longest wait, in ms, for transfers in flight to land after a stop (see `Engine.unread`). */
 const UNREAD_WAIT_MS = 30_000
 
@@ -453,31 +441,8 @@ export class Engine {
     const remaining = task.started + this.options.totalTimeout - Date.now()
     // One Cancel and one timer per attempt: far cheaper than an AbortSignal per request.
     const cancel = new Cancel()
-    let pastDeadline = false
-    // This attempt's body under way, measured (see `steadyAtDeadline`).
-    let pace: BodyPace | undefined
-    // Its pace in words when, at the deadline, it was given the time once more.
-    let overtime: string | undefined
-    // What the total timeout says of the body it cut, where STILL_COMING would not be true.
-    let cutWords: { ms: number; words: string } | undefined
-    // The deadline cut a body that had the file's time (see `trickledOut`).
-    let trickled = false
-    const atDeadline = () => {
-      const now = performance.now()
-      if (overtime === undefined && steadyAtDeadline(pace, now, this.options.totalTimeout)) {
-        // Slow but steady: a poor link's 50 kB/s for a 40 MB image is not a trickle's 100 B/s.
-        overtime = paceWords(pace!, now)
-        timer = setTimeout(atDeadline, this.options.totalTimeout)
-        return
-      }
-      if (overtime !== undefined) cutWords = { ms: 2 * this.options.totalTimeout, words: overran(overtime) }
-      else if (pace && pace.length === undefined && pace.got > 0)
-        cutWords = { ms: this.options.totalTimeout, words: unmeasured(paceWords(pace, now)) }
-      trickled = trickledOut(pace, now, this.options.totalTimeout)
-      pastDeadline = true
-      cancel.abort()
-    }
-    let timer = setTimeout(atDeadline, Math.max(1, remaining))
+    // The attempt's --total-timeout, which gives a slow but steady body the time once more.
+    const deadline = new AttemptDeadline(remaining, this.options.totalTimeout, cancel)
     this.#inFlight.add(cancel)
     this.stats.active++
     const onValidators = (v: Validators) => {
@@ -489,7 +454,7 @@ export class Engine {
     if (task.gotBytes) task.bytesEarlier = true
     task.gotBytes = false
     const onBody = (at: number, unresumable?: string, length?: number) => {
-      pace = { began: performance.now(), length, got: 0 }
+      deadline.pace = { began: performance.now(), length, got: 0 }
       if (unresumable === WRAPS_RANGES) {
         task.wrapsRanges = true
         this.#wrapsRanges.add(host)
@@ -550,7 +515,7 @@ export class Engine {
             onBody,
             onBytes: (n) => {
               task.gotBytes = true
-              if (pace) pace.got += n
+              if (deadline.pace) deadline.pace.got += n
             },
             onHop,
             tailChecked,
@@ -576,7 +541,7 @@ export class Engine {
             onBytes: (n) => {
               this.stats.bytes += n
               task.gotBytes = true
-              if (pace) pace.got += n
+              if (deadline.pace) deadline.pace.got += n
             },
             onHop,
             expectedHash,
@@ -598,10 +563,20 @@ export class Engine {
     } catch (error) {
       if (stoppedAtHop) this.#interrupted()
       else if (givenUpAtHop) this.#fail(task, givenUpAtHop)
-      else await this.#retries.failed(task, host, slot.host, error, pastDeadline, sentAt, cutWords, trickled)
+      else
+        await this.#retries.failed(
+          task,
+          host,
+          slot.host,
+          error,
+          deadline.pastDeadline,
+          sentAt,
+          deadline.cutWords,
+          deadline.trickled,
+        )
       return
     } finally {
-      clearTimeout(timer)
+      deadline.clear()
       this.#inFlight.delete(cancel)
       this.#transfers.delete(transfer)
       // Nothing is left to cut. The publishing below keeps this function's scope (and `cancel`)

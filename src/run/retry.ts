@@ -25,6 +25,7 @@ import { isFatalLocal } from '../sinks/local-faults.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { shownUrl } from '../utils/url.js'
 
+import { type CutWords, STILL_COMING } from './deadline.js'
 import { fault } from './stop-fault.js'
 
 /**
@@ -32,14 +33,6 @@ import { fault } from './stop-fault.js'
  * retry asks caches to fetch it again (see `DownloadContext.revalidate`).
  */
 export const BODY_FAULTS = new Set(['truncated', 'digest-mismatch', 'bad-range'])
-
-/**
- * Said of a total timeout that cut an attempt in its body: a body that trickles in (a byte a
- * second) is never silent for --idle-timeout, so only this ends it; the user sees a slow server,
- * not an unexplained "total timeout" (curl: "Operation timed out ... with 5000 out of 20000 bytes").
- */
-const STILL_COMING =
-  'its body was under way and had not ended (a body that trickles in is cut by this, --idle-timeout cuts only silence)'
 
 /** Count an answer's HTTP status on the job (the report's 429 and 503 per host). */
 export function answered(task: Task, status: number): void {
@@ -135,7 +128,7 @@ export class Retries {
     error: unknown,
     pastDeadline: boolean,
     sentAt: number,
-    cutWords?: { ms: number; words: string },
+    cutWords?: CutWords,
     trickled = false,
   ): Promise<void> {
     if (this.#run.aborted()) {
