@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ErrorCode } from '../error-codes.js'
 import { FatalError, HTTPError, type ImgpullError, UsageError } from '../errors.js'
@@ -27,20 +26,16 @@ import { goneFolder, isFatalLocal } from '../sinks/local-faults.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import type { TransformPool } from '../transform/pool.js'
 import { needsPool, pixelLimit } from '../transform/spec.js'
-import type { Job, Result, RunStats, Source, Validators } from '../types.js'
+import type { Result, RunStats, Source, Validators } from '../types.js'
 import { Channel } from '../utils/channel.js'
 import { shownUrl } from '../utils/url.js'
 
 import { AttemptDeadline } from './deadline.js'
 import { Publishing } from './publish.js'
 import { answered, BODY_FAULTS, Retries } from './retry.js'
+import { HostSampler } from './sampler.js'
 import { fault, stopFault } from './stop-fault.js'
-
-/**
- * How often the busy hosts' limits and transfers in flight are sampled for the report, ms: often
- * at first (a short run still gets a chart), then once a second (a long one stays small).
- */
-const sampleEvery = (elapsedMs: number) => (elapsedMs < 10_000 ? 250 : 1000)
+import { OnceWarnings } from './warnings.js'
 
 /** Jobs read ahead of the transfers: enough to keep every host busy, bounded for memory. */
 const READ_AHEAD = 2_000
@@ -100,7 +95,9 @@ export class Engine {
   /** Transfers in flight (see `unread`). */
   readonly #transfers = new Set<Promise<unknown>>()
   /** Takes per-host samples for the report while transfers run. */
-  #sampler: NodeJS.Timeout | undefined
+  readonly #sampler: HostSampler
+  /** The warnings said once a run. */
+  readonly #warnings = new OnceWarnings()
 
   readonly journal: Journal
   readonly dispatcher: Dispatcher
@@ -176,6 +173,9 @@ export class Engine {
       // The gate answered after a stop: the task never started, and stays for the next run.
       onDrop: () => this.#interrupted(),
     })
+    this.#sampler = new HostSampler(this.#scheduler, this.journal, (error) =>
+      this.#fatal(fault(error, this.paths)),
+    )
     this.#retries = new Retries(this.#scheduler, this.#proxySilence, options, this.paths, {
       aborted: () => this.#aborted,
       stopping: () => this.#stopping,
@@ -233,7 +233,7 @@ export class Engine {
   }
 
   results(): AsyncIterable<Result> {
-    this.#scheduleSample(performance.now())
+    this.#sampler.start(performance.now())
     this.#reading = this.#read().catch((error) => {
       if (error instanceof UsageError) {
         // Input that cannot be read past (a CSV quote never closed, a corrupt gzip file): the rows
@@ -279,8 +279,7 @@ export class Engine {
   }
 
   stopSampling(): void {
-    clearTimeout(this.#sampler)
-    this.#sampler = undefined
+    this.#sampler.stop()
   }
 
   /**
@@ -346,8 +345,8 @@ export class Engine {
         limits: this.#limits,
         leftovers: this.leftovers,
         kept: this.dataset?.kept,
-        onMoved: (job, was) => this.#rowMoved(job, was),
-        onChanged: (path, was, now) => this.#fileChanged(path, was, now),
+        onMoved: (job, was) => this.#warnings.rowMoved(job, was, this.dataset !== undefined),
+        onChanged: (path, was, now) => this.#warnings.fileChanged(this.options.out, path, was, now),
       })
       if (plan.kind === 'duplicate') {
         // A row is a sample even when its key repeats another's: it gets a (failed) row of its own.
@@ -653,41 +652,6 @@ export class Engine {
   }
 
   /**
-   * Said once a run, at the first row whose URL is not the one the journal has at its place (one
-   * that failed there for its own URL cell, an empty one, had no image, and is not said): a row
-   * inserted or removed near the top of a table shifts every row after it, and each is then fetched
-   * again (and every shard after it sealed again), which the run's counts alone would not show.
-   */
-  #rowMoved(job: Job, was: string): void {
-    if (this.#movedSaid) return
-    this.#movedSaid = true
-    const what = this.dataset ? 'its shard sealed again' : "the earlier row's file stays in the folder"
-    process.emitWarning(
-      `row ${job.row} holds ${shownUrl(job.url)} where an earlier run had ${shownUrl(was)}: fetched as a new image (${what}). A row inserted or removed above it shifts the rows after it, each then fetched again so (later ones are not said); to keep what the earlier run fetched, stop the run and give the table as it was`,
-      { code: 'IMGPULL_ROW_MOVED' },
-    )
-  }
-
-  #movedSaid = false
-
-  /**
-   * Said once a run, at the first file an earlier run kept that has another size now: its image is
-   * fetched again and saved beside it under another name (a changed file is never written over),
-   * so a folder run through an optimiser (`jpegoptim *.jpg`) would otherwise double, saying nothing.
-   */
-  #fileChanged(path: string, was: number, now: number): void {
-    if (this.#changedSaid) return
-    this.#changedSaid = true
-    process.emitWarning(
-      `${join(this.options.out, path)} is ${now} bytes where the run that saved it kept ${was} (edited, replaced or cut short since?): its image is fetched again and saved under another name, the file left as it is (later such files are not said); to have the image back at its name, move the file away and run again`,
-      { code: 'IMGPULL_FILE_CHANGED' },
-    )
-  }
-
-  #changedSaid = false
-
-  /** A job left for the next run (stopped, or the run met a fatal error). */
-  /**
    * A transfer cut by a stop (Ctrl-C, a full disk): the job stays pending, and its part stays for
    * the next run only where that run can resume it (a strong validator, see `ifRangeValue`). One
    * only this run could resume (no validator) would be fetched from byte 0 all the same: it went
@@ -711,6 +675,7 @@ export class Engine {
     this.#interrupted()
   }
 
+  /** A job left for the next run (stopped, or the run met a fatal error). */
   #interrupted(): void {
     this.stats.interrupted++
     this.#outstanding--
@@ -727,28 +692,6 @@ export class Engine {
     if (this.#outstanding === 0 && (this.#sourceDone || this.#stopping || this.#sourceError)) {
       this.stopSampling()
       this.#channel.close(this.#sourceError)
-    }
-  }
-
-  #scheduleSample(started: number): void {
-    this.#sampler = setTimeout(
-      () => {
-        this.#sample()
-        if (this.#sampler) this.#scheduleSample(started)
-      },
-      sampleEvery(performance.now() - started),
-    )
-    this.#sampler.unref()
-  }
-
-  /** What each busy host's limit and transfers in flight are now (the report's concurrency charts). */
-  #sample(): void {
-    const t = Date.now()
-    const hosts = this.#scheduler.snapshot()
-    try {
-      this.journal.addSamples(hosts.map((h) => ({ t, host: h.host, limit: h.limit, inFlight: h.active })))
-    } catch (error) {
-      this.#fatal(fault(error, this.paths))
     }
   }
 }
