@@ -153,7 +153,7 @@ export const PROXY_AUTH = 'IMGPULL_PROXY_407'
 
 /**
  * The code of an HTTP proxy's 429 to a CONNECT: its own limit of requests or connections (a
- * rotating proxy's), whatever the host, so every file through it waits (see pull.ts).
+ * rotating proxy's), whatever the host, so every file through it waits (see run/retry.ts).
  */
 export const PROXY_LIMIT = 'IMGPULL_PROXY_429'
 

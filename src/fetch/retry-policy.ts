@@ -170,7 +170,7 @@ export function isTurnedAway(error: unknown, reused?: boolean): boolean {
  * firewall or proxy that closes, resets or never answers a request with Range, a range handler
  * that fails after its head, while the same URL is served without). The first may be passing
  * trouble: after a second in a row the part is dropped, so the next attempt asks for the whole
- * file (pull.ts), as it would without the bytes on disk.
+ * file (run/retry.ts), as it would without the bytes on disk.
  */
 export function refusesRange(f: { code: string; status?: number; resumed: boolean }): boolean {
   if (!f.resumed) return false

@@ -46,7 +46,7 @@ const running = new Map<number, Cancel>()
 /** Transfers waiting for the main thread's word that they may go on to another origin. */
 const hops = new Map<number, (go: boolean) => void>()
 let bytes = 0
-/** The same bytes by transfer (its engine measures a body's pace by them: see pull.ts). */
+/** The same bytes by transfer (its engine measures a body's pace by them: see run/deadline.ts). */
 const each = new Map<number, number>()
 let bytesTimer: NodeJS.Timeout | undefined
 
