@@ -341,7 +341,7 @@ const table: [string, Asked, number, Record<string, string>, Decision | Decision
   ['resume, 403', resume({ etag: ETAG }), 403, {}, 'restart'],
   ['resume, 404', resume({ etag: ETAG }), 404, {}, 'restart'],
   ['resume, 405', resume({ etag: ETAG }), 405, {}, 'restart'],
-  // Passing trouble, maybe: tried again with the Range (pull.ts drops the part after a second 5xx).
+  // Passing trouble, maybe: tried again with the Range (run/retry.ts drops the part after a second 5xx).
   ['resume, 500', resume({ etag: ETAG }), 500, {}, { do: 'fail', status: 500 }],
   ['resume, 502', resume({ etag: ETAG }), 502, {}, { do: 'fail', status: 502 }],
   ['resume, 408', resume({ etag: ETAG }), 408, {}, { do: 'fail', status: 408 }],

@@ -599,7 +599,7 @@ test('a proxy refusing every connection is given up once a file has spent its re
       r.message!,
       /no request this run reached the proxy http:\/\/127\.0\.0\.1:\d+ \(nothing listens on its port: is it running\?\); a rerun tries it again$/,
     )
-    // Those sleeping out a backoff are woken to fail at once (see Engine.#wakeGivenUp), said once.
+    // Those sleeping out a backoff are woken to fail at once (see Retries.#wakeGivenUp, src/run/retry.ts), said once.
     assert.equal(r.message!.match(/not tried again/g)?.length, 1, r.message)
   }
 })

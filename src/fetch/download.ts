@@ -1,7 +1,7 @@
 /**
  * One attempt at one file: the steps, each in its own module, run in turn (measure-disk.ts →
  * send.ts → decide.ts → receive.ts → verify-step.ts), and the failures that start the file over
- * within the attempt. The public face of fetch/ for the engine (pull.ts, transfer-worker.ts).
+ * within the attempt. The public face of fetch/ for the engine (run/engine.ts, transfer-worker.ts).
  */
 import type { ImgpullError } from '../errors.js'
 import type { Validators } from '../types.js'

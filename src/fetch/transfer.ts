@@ -60,7 +60,7 @@ export interface DownloadContext {
    * for a continuation of the bytes on disk (what moves a file forward: see `progressFree`);
    * `unresumable`: why no range can continue this body, in words (it came encoded; the server
    * answered this attempt's resume in a form imgpull does not take); `length`: the bytes this
-   * answer's body is to bring (encoded ones, for an encoded body), where it says (see pull.ts
+   * answer's body is to bring (encoded ones, for an encoded body), where it says (see run/deadline.ts
    * `steadyAtDeadline`).
    */
   onBody?: (at: number, unresumable?: string, length?: number) => void
