@@ -503,28 +503,28 @@ export class Engine {
     }
     // The fragment the planner took off (never sent) may name the file a page shows.
     const given = task.job.url.includes('#') ? task.job.url : undefined
+    // What a transfer is told on either side: on a thread, its bytes are counted there.
+    const told = {
+      expectedHash,
+      onValidators,
+      onBody,
+      onHop,
+      tailChecked,
+      onTailChecked,
+      plain,
+      revalidate,
+      // A sample's bytes come back in memory, for its shard's spool: no part file to write, rename
+      // and remove.
+      hold: this.dataset !== undefined && !this.pool,
+      given,
+    }
+    const gotBytes = (n: number) => {
+      task.gotBytes = true
+      if (deadline.pace) deadline.pace.got += n
+    }
     const transfer = threads
       ? threads.download(
-          {
-            url: task.url,
-            part: task.part,
-            validators: task.validators,
-            expectedHash,
-            onValidators,
-            onBody,
-            onBytes: (n) => {
-              task.gotBytes = true
-              if (deadline.pace) deadline.pace.got += n
-            },
-            onHop,
-            tailChecked,
-            onTailChecked,
-            plain,
-            revalidate,
-            // As on this thread (below): the sample's bytes come back in memory.
-            hold: this.dataset !== undefined && !this.pool,
-            given,
-          },
+          { url: task.url, part: task.part, validators: task.validators, ...told, onBytes: gotBytes },
           cancel,
         )
       : download(
@@ -535,22 +535,11 @@ export class Engine {
             dispatcher: this.dispatcher,
             answersOnce: this.#answersOnce,
             options: this.options,
-            onValidators,
-            onBody,
+            ...told,
             onBytes: (n) => {
               this.stats.bytes += n
-              task.gotBytes = true
-              if (deadline.pace) deadline.pace.got += n
+              gotBytes(n)
             },
-            onHop,
-            expectedHash,
-            tailChecked,
-            onTailChecked,
-            plain,
-            revalidate,
-            // A sample's bytes go into its shard's spool: no part file to write, rename and remove.
-            hold: this.dataset !== undefined && !this.pool,
-            given,
           },
           cancel,
         )
