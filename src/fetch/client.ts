@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls'
 import { type ResolvedOptions, userAgentOf } from '../options.js'
-import { IssuerFetcher, missingIssuer } from './aia.js'
+import { type FetchIssuer, fetchThrough, IssuerFetcher } from './aia.js'
 import { clientIdentityOf } from './client-cert.js'
 import { type Connector, stagedConnector } from './connect-stage.js'
 import { Http1Fallback } from './http1-fallback.js'
@@ -38,7 +38,12 @@ export const INSECURE_WARNING =
  */
 export function createAgent(options: ResolvedOptions): Dispatcher {
   if (options.insecure) process.emitWarning(INSECURE_WARNING, { code: 'IMGPULL_INSECURE' })
-  const settings = connectionSettings(options)
+  // Issuers a server left out are fetched through the run's own connections (see aia.ts): the
+  // proxy the AIA URL goes through, its credentials and NO_PROXY, as an image's request would.
+  let dispatcher: Dispatcher | undefined
+  const settings = connectionSettings(options, (url) =>
+    fetchThrough(dispatcher!, url, options.connectTimeout, userAgentOf(options)),
+  )
   const plan = proxyPlan(options.proxy)
   const unmatched = noProxyWarning(plan)
   if (unmatched) process.emitWarning(unmatched, { code: 'IMGPULL_NO_PROXY' })
@@ -54,8 +59,10 @@ export function createAgent(options: ResolvedOptions): Dispatcher {
     } as ConstructorParameters<typeof Agent>[0])
     return plan ? (new ProxyRouter(direct, plan, those) as unknown as Dispatcher) : direct
   }
-  if (!options.http2) return pool(false)
-  return new Http1Fallback(pool(true), () => pool(false)) as unknown as Dispatcher
+  dispatcher = options.http2
+    ? (new Http1Fallback(pool(true), () => pool(false)) as unknown as Dispatcher)
+    : pool(false)
+  return dispatcher
 }
 
 /**
@@ -67,33 +74,11 @@ function connectorOf(settings: ConnectionSettings): Connector {
   let plain: Connector | undefined
   let secure: Connector | undefined
   const allowH2 = settings.http2
-  const issuers = new IssuerFetcher(settings.anchors, Number(settings.tls.timeout) || 10_000)
-  /** The context an issuer fetched was added to (the run's own, or one made then), and those added. */
-  let mended: import('node:tls').SecureContext | undefined
-  const added = new Set<string>()
   // A server that leaves out its intermediate: its issuer, fetched from where the leaf says it is
   // and verified (see aia.ts), is trusted from then on, and the connection made again, once.
-  const connect = (options: Parameters<Connector>[0], callback: Parameters<Connector>[1], again = false) =>
-    secure!(options, (error, socket) => {
-      const missing = again ? undefined : missingIssuer(error)
-      if (!missing) return callback(error, socket)
-      issuers.issuer(missing).then((pem) => {
-        if (!pem) return callback(error, null)
-        try {
-          mended ??= settings.originTrust() ?? trustedContext(undefined, undefined, true)!
-          if (!added.has(pem)) {
-            added.add(pem)
-            mended.context.addCACert(pem)
-            secure = withPeerChain(
-              buildConnector({ ...settings.tls, secureContext: mended, allowH2 } as never) as never,
-            )
-          }
-        } catch {
-          return callback(error, null)
-        }
-        connect(options, callback, true)
-      })
-    })
+  const connect = settings.issuers.retrying(
+    (options: Parameters<Connector>[0], callback: Parameters<Connector>[1]) => secure!(options, callback),
+  )
   return (options, callback) => {
     if (options.protocol !== 'https:') {
       plain ??= buildConnector({ ...settings.tls, allowH2 } as never) as never
@@ -101,7 +86,12 @@ function connectorOf(settings: ConnectionSettings): Connector {
     }
     try {
       // Read here for the issuers fetched (see `connect`); the outer one reads it for the words.
-      secure ??= withPeerChain(buildConnector({ ...tlsWithTrust(settings), allowH2 } as never) as never)
+      const tls = tlsWithTrust(settings)
+      secure ??= settings.issuers.live((mended) =>
+        withPeerChain(
+          buildConnector({ ...tls, ...(mended ? { secureContext: mended } : {}), allowH2 } as never) as never,
+        ),
+      )
     } catch (error) {
       // No descriptor left to read whom to trust (see `unlessShort`): this connection fails so,
       // and the next one reads it again.
@@ -124,7 +114,7 @@ export function proxyTls(options: ResolvedOptions): ConnectionOptions {
   }
 }
 
-function connectionSettings(options: ResolvedOptions): ConnectionSettings {
+function connectionSettings(options: ResolvedOptions, fetchIssuer: FetchIssuer): ConnectionSettings {
   let context: ReturnType<typeof trustedContext> | null = null
   let originContext: ReturnType<typeof trustedContext> | null = null
   // Read (and checked) as the options were resolved: before any request.
@@ -133,7 +123,7 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
     if (context === null) context = trustedContext(options.caCert)
     return context
   }
-  return {
+  const settings: ConnectionSettings = {
     agent: {
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
@@ -162,9 +152,11 @@ function connectionSettings(options: ResolvedOptions): ConnectionSettings {
       if (originContext === null) originContext = trustedContext(options.caCert, identity)
       return originContext
     },
-    anchors: () => trustedPems(options.caCert),
+    issuers: undefined as unknown as IssuerFetcher,
     http2: options.http2,
     concurrency: options.concurrency,
     userAgent: userAgentOf(options),
   }
+  settings.issuers = new IssuerFetcher(() => trustedPems(options.caCert), settings.originTrust, fetchIssuer)
+  return settings
 }

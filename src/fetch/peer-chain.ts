@@ -22,6 +22,8 @@ export interface PeerChain {
    * with the certificate itself then (`raw`, DER: see aia.ts).
    */
   chain: { name: string; issuer: string; from: number; to: number; issuerAt?: string; raw?: Buffer }[]
+  /** Why the issuer fetched from the last one's `issuerAt` was not taken (see aia.ts), when it was fetched. */
+  fetched?: string
 }
 
 /** Where a failure carries the chain (see `withPeerChain`). */
@@ -51,7 +53,8 @@ export function withPeerChain<C>(connect: C): C {
   return ((options: object, callback: (error: Error | null, socket?: unknown) => void) => {
     let chain: PeerChain | undefined
     const socket = (connect as Connect)(options, (error, connected) => {
-      if (error && chain && CHAINED.has((error as { code?: string }).code ?? ''))
+      // An inner connector's chain kept (with what was fetched for it: aia.ts), not read again.
+      if (error && chain && CHAINED.has((error as { code?: string }).code ?? '') && !peerChain(error))
         Object.assign(error, { [PEER_CHAIN]: chain })
       callback(error, connected)
     }) as TlsInternals | undefined

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { isIP, type Socket } from 'node:net'
 import { errorCode } from '../errors.js'
+import type { IssuerFetcher } from './aia.js'
 import { atProxy, coded } from './classify.js'
 import { markStage, stagedConnector } from './connect-stage.js'
 import { serverName } from './exchange.js'
@@ -18,7 +19,15 @@ import {
   TunnelRefused,
 } from './proxy.js'
 import { readRefusal } from './rate-limit-headers.js'
-import { Agent, type Dispatcher, kDispatch, loadProxyAgents, Pool, type ProxyAgents } from './undici.js'
+import {
+  Agent,
+  buildConnector,
+  type Dispatcher,
+  kDispatch,
+  loadProxyAgents,
+  Pool,
+  type ProxyAgents,
+} from './undici.js'
 import { basicToken, urlCredentials } from './url-credentials.js'
 
 /** What every connection needs, direct or through a proxy. */
@@ -38,8 +47,8 @@ export interface ConnectionSettings {
    * `--cert`; `--proxy-cert` is another).
    */
   originTrust: () => import('node:tls').SecureContext | undefined
-  /** Every certificate the run trusts, as PEM (see `trustedPems`): what an issuer fetched must chain to. */
-  anchors: () => readonly string[]
+  /** Issuers a server left out, fetched from where its certificate says and trusted then (see aia.ts). */
+  issuers: IssuerFetcher
   http2: boolean
   /** Transfers at once (`--concurrency`): sizes the idle connections kept (see `idleOriginsCap`). */
   concurrency: number
@@ -165,8 +174,11 @@ export class ProxyRouter extends EventEmitter {
     // Keep-Alive hint, not 500 ms: `timeout=2` meant a new connection to the proxy per file).
     const { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold } = this.settings.agent
     const keepAlive = { keepAliveTimeout, keepAliveMaxTimeout, keepAliveTimeoutThreshold }
+    const requestTls = { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) }
     return plainThroughTls(
       tunnelChained(
+        this.settings.issuers,
+        requestTls,
         new this.#agentsOf!.ProxyAgent({
           ...this.settings.agent,
           uri: proxy.href,
@@ -177,13 +189,21 @@ export class ProxyRouter extends EventEmitter {
           // http:// URLs as absolute-form requests; https:// ones always tunnel.
           proxyTunnel: false,
           // The tunnelled TLS connection offers HTTP/2 by ALPN only when its connector is told to.
-          requestTls: { ...tls, allowH2: http2, ...(servername === undefined ? {} : { servername }) },
+          requestTls,
           proxyTls,
           factory: tunnelsFailOnce((origin, options) => {
             // The pool to the proxy itself carries http:// URLs' plain requests (see `withAuthSchemes`),
             // over TLS to an https:// proxy: its failures are the proxy's, as a tunnel's are.
-            if (new URL(String(origin)).origin !== proxy.origin)
-              return pools(origin, { ...keepAlive, ...options })
+            // A tunnel to a server that left out its intermediate: made again, once, with its
+            // issuer fetched (through this proxy: see aia.ts).
+            if (new URL(String(origin)).origin !== proxy.origin) {
+              const { connect } = options as { connect?: Connect }
+              return pools(origin, {
+                ...keepAlive,
+                ...options,
+                ...(connect ? { connect: this.settings.issuers.retrying(connect) } : {}),
+              })
+            }
             const { connect } = options as { connect?: Connect }
             return withAuthSchemes(
               proxyPools(origin, {
@@ -229,8 +249,14 @@ export class ProxyRouter extends EventEmitter {
     const { buildConnector, socks } = this.#agentsOf!
     const { timeout, ...tls } = tlsWithTrust(this.settings) as { timeout: number }
     const tunnel = socksTunnel(proxy, buildConnector({ timeout }) as Connect, timeout, socks)
-    const secure = withPeerChain(buildConnector({ ...tls, timeout }) as Connect)
-    const connect: Connect = (opts, callback) => {
+    const secure = this.settings.issuers.live((mended) =>
+      withPeerChain(
+        buildConnector({ ...tls, ...(mended ? { secureContext: mended } : {}), timeout }) as Connect,
+      ),
+    )
+    // A server that left out its intermediate: the tunnel made again, once, with its issuer
+    // fetched (through this proxy: see aia.ts).
+    const connect: Connect = this.settings.issuers.retrying((opts, callback) => {
       const { hostname, port, protocol } = opts as { hostname: string; port: string; protocol: string }
       const https = protocol === 'https:'
       tunnel(hostname, Number(port) || (https ? 443 : 80)).then(
@@ -252,7 +278,7 @@ export class ProxyRouter extends EventEmitter {
         },
         (error: Error) => callback(error, null),
       )
-    }
+    })
     // The pools every origin gets (HTTP/1.1 here): headers read up to 256 KB, not Node's 16 KB
     // (undici's SOCKS5 pools took no such option), idle connections bounded and let go as direct
     // ones, and kept alive as they are: with undici's defaults (a 2 s margin off the server's
@@ -403,13 +429,26 @@ function plainThroughTls(agent: Dispatcher): Dispatcher {
 
 /**
  * `agent` (undici's `ProxyAgent`) whose TLS connections inside its tunnels tell the chain a
- * certificate failure is about (`withPeerChain`), as direct ones do: undici makes that connector
- * itself, under a symbol of its own (`connect endpoint function`), from `requestTls`.
+ * certificate failure is about (`withPeerChain`), as direct ones do, and trust the issuers fetched
+ * for a server that left its out (`issuers`, see aia.ts): undici makes that connector itself,
+ * under a symbol of its own (`connect endpoint function`), from `requestTls`; made again here,
+ * from the same options.
  */
-function tunnelChained(agent: Dispatcher): Dispatcher {
+function tunnelChained(
+  issuers: IssuerFetcher,
+  requestTls: Record<string, unknown>,
+  agent: Dispatcher,
+): Dispatcher {
   const internals = agent as unknown as Record<symbol, unknown>
   const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'connect endpoint function')
-  if (key && typeof internals[key] === 'function') internals[key] = withPeerChain(internals[key])
+  if (key && typeof internals[key] === 'function') {
+    const made = internals[key] as Connect
+    internals[key] = issuers.live((mended) =>
+      withPeerChain(
+        mended ? (buildConnector({ ...requestTls, secureContext: mended } as never) as Connect) : made,
+      ),
+    )
+  }
   return agent
 }
 

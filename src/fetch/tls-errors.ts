@@ -200,10 +200,9 @@ export function authorityWords(code: string, sent: PeerChain | undefined): strin
   const issuer = `"${quoted(last.issuer)}"`
   // Where the certificate says its issuer's is (AIA, as browsers fetch it): the file --ca-cert
   // takes, as it downloads (DER or PEM), where the words named none to look for. imgpull fetches
-  // it itself on a direct connection (see aia.ts): a failure that names it is one through a proxy,
-  // or an issuer not served there or issued by no CA trusted here.
+  // it itself (see aia.ts): a failure that names it says why what was fetched was not taken.
   const at = last.issuerAt
-    ? `the certificate says its issuer's is at ${quoted(last.issuerAt)} (fetched on a direct connection, and taken if a CA trusted here issued it)`
+    ? `the certificate says its issuer's is at ${quoted(last.issuerAt)}${sent!.fetched ? ` (fetched, not taken: ${quoted(sent!.fetched)})` : ''}`
     : ''
   return sent!.chain.length === 1
     ? `its certificate was issued by ${issuer}, an authority not trusted here that the server did not send (a private CA, or an intermediate the server leaves out${at ? '' : ' without saying where it is'}: --ca-cert takes either${at && `; ${at}`})`

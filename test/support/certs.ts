@@ -137,6 +137,27 @@ export function aiaLeaf(dir: string, url: string): { cert: string; key: string; 
   return { ...leaf, issuerDer: join(dir, 'int.der') }
 }
 
+/**
+ * In `dir`, where `makeCerts` made its CAs: a certificate `name` for `subject` that `issuer` (its
+ * `.pem` and `.key` there) signs, a CA when `ca`, else a leaf for localhost and 127.0.0.1, whose
+ * Authority Information Access says its issuer's certificate is at `url` (none without), and its
+ * DER beside it (`der`), as an AIA URL serves it.
+ */
+export function aiaCert(
+  dir: string,
+  name: string,
+  subject: string,
+  { issuer, url, ca = false }: { issuer: string; url?: string; ca?: boolean },
+): { cert: string; key: string; der: string } {
+  const ext = [
+    ca ? 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign' : LOCAL,
+    ...(url ? [`authorityInfoAccess=caIssuers;URI:${url}`] : []),
+  ].join('\n')
+  const made = signedCert(dir, name, subject, ext, { issuer })
+  openssl(dir, ['x509', '-in', `${name}.pem`, '-outform', 'DER', '-out', `${name}.der`])
+  return { ...made, der: join(dir, `${name}.der`) }
+}
+
 /** `{ key, cert }` buffers for a TLS server. */
 export function tlsPair(pair: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
   return { cert: readFileSync(pair.cert), key: readFileSync(pair.key) }
