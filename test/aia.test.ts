@@ -232,7 +232,7 @@ test('a chain missing two intermediates: each fetched from the AIA of the one be
   }
 })
 
-test('an AIA URL that redirects to another host is followed; HTML, a hang, a loop, a look-alike: tls at once, one line naming the URL and why', async () => {
+test('an AIA URL that redirects to another host is followed; HTML, a hang, a loop, a redirect loop, a look-alike, 4 levels: tls at once, one line naming the URL and why', async () => {
   const int = join(dir, 'int.der')
   // 301 to another host (localhost, not 127.0.0.1).
   routes.set('/moved.der', (_req, res) =>
@@ -267,7 +267,31 @@ test('an AIA URL that redirects to another host is followed; HTML, a hang, a loo
   const loop = twoLevels('loop', [pki.url('/loop/i2.der'), pki.url('/loop/i1.der')], 'loop-root')
   serve('/loop/i2.der', loop.i2.der)
   serve('/loop/i1.der', loop.i1.der)
+  // A redirect to itself, forever.
+  routes.set('/round.der', (_req, res) => res.writeHead(302, { location: '/round.der' }).end())
+  // Four levels left out: leaf -> I4 -> I3 -> I2 -> I1 -> root; three are fetched, no more.
+  let below = 'ca'
+  for (const level of [1, 2, 3, 4]) {
+    const made = aiaCert(dir, `deep-i${level}`, `/CN=deep I${level}`, {
+      issuer: below,
+      url: pki.url(`/deep/i${level - 1}.der`),
+      ca: true,
+    })
+    serve(`/deep/i${level}.der`, made.der)
+    below = `deep-i${level}`
+  }
+  const deep = aiaCert(dir, 'deep-leaf', '/CN=leaf', { issuer: 'deep-i4', url: pki.url('/deep/i4.der') })
   const cases: [string, { cert: string; key: string }, string][] = [
+    [
+      'redirect loop',
+      aiaCert(dir, 'round-leaf', '/CN=leaf', { issuer: 'int', url: pki.url('/round.der') }),
+      `${pki.url('/round.der')}: it redirected more than 3 times`,
+    ],
+    [
+      'four levels',
+      deep,
+      '"deep I2", fetched, is issued by no CA trusted here, and more than 3 levels are not fetched',
+    ],
     [
       'portal',
       aiaCert(dir, 'portal-leaf', '/CN=leaf', { issuer: 'int', url: pki.url('/portal.der') }),
