@@ -1,0 +1,466 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { parquetMetadata } from 'hyparquet'
+import { parquetWriteFile } from 'hyparquet-writer'
+import { runCli } from './support/cli.js'
+import { queueFixture } from './support/queue-fixture.js'
+import { duckdbRead, duckdbRun, readTar } from './support/shards.js'
+
+/**
+ * A table read through the queue (`imgpull enqueue` cut into shards by byte ranges, then one
+ * `imgpull worker`, real redis-server) gives what a plain run of the same table gives: the same
+ * samples (keys, .json values and types, captions, image bytes), the same failures, the same
+ * Parquet schema and rows; and a table a plain run refuses, `enqueue` refuses at once, alike.
+ */
+
+const fx = queueFixture({ server: { sizes: [600, 2_000] }, prefix: 'imgpull-queue-parity-' })
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+/** What a WebDataset output folder holds, shard by shard, and its failures (sorted: order of finishing differs). */
+async function dataset(out: string, manifests: string[]) {
+  const names = (await readdir(out)).sort()
+  const shards: Record<string, unknown> = {}
+  for (const name of names) {
+    const path = join(out, name)
+    if (name.endsWith('.tar'))
+      shards[name] = Object.fromEntries(
+        (await readTar(path)).map((m) => [
+          m.name,
+          m.name.endsWith('.json')
+            ? JSON.parse(m.data.toString('utf8'))
+            : m.name.endsWith('.txt')
+              ? m.data.toString('utf8')
+              : sha256(m.data),
+        ]),
+      )
+    else if (name.endsWith('.parquet')) {
+      const bytes = await readFile(path)
+      const { schema } = parquetMetadata(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      )
+      shards[name] = { schema, ...(await duckdbRead(path)) }
+    } else if (name.endsWith('_stats.json')) {
+      const {
+        start_time: _,
+        end_time: __,
+        duration: ___,
+        ...stats
+      } = JSON.parse(await readFile(path, 'utf8'))
+      shards[name] = stats
+    }
+  }
+  const failures: string[] = []
+  for (const manifest of manifests)
+    for (const line of (await readFile(manifest, 'utf8')).split('\n').filter(Boolean)) {
+      const { url, status, error, message, meta, path } = JSON.parse(line)
+      if (status !== 'ok') failures.push(JSON.stringify({ url, status, error, message, meta, path }))
+    }
+  return { shards, failures: failures.sort() }
+}
+
+/** A worker's shards' manifests, in shard order. */
+async function shardManifests(out: string): Promise<string[]> {
+  const queue = join(out, '.imgpull', 'queue')
+  return (await readdir(queue))
+    .filter((n) => /^\d{5}$/.test(n))
+    .sort()
+    .map((n) => join(queue, n, 'manifest.jsonl'))
+}
+
+/** Run `input` plainly and through the queue with the same options; both outputs, for the caller to look into. */
+async function bothWays(name: string, input: string, shardSize: number, args: string[] = []) {
+  const options = ['--output-format', 'webdataset', '--shard-size', String(shardSize), ...args]
+  const plainOut = join(fx.dir, name, 'plain')
+  const queuedOut = join(fx.dir, name, 'queued')
+  const viaQueue = async () => {
+    const enqueued = await runCli(['enqueue', input, ...fx.q(name), ...options])
+    assert.equal(enqueued.code, 0, `${name}: enqueue: ${enqueued.stderr}`)
+    const worker = await runCli(['worker', ...fx.q(name), '-o', queuedOut, '--exit-when-done'])
+    assert.equal(worker.code, 0, `${name}: worker: ${worker.stderr}`)
+  }
+  const [plain] = await Promise.all([runCli([input, '-o', plainOut, ...options]), viaQueue()])
+  assert.ok(plain.code === 0 || plain.code === 1, `${name}: plain run: ${plain.stderr}`)
+  const local = await dataset(plainOut, [join(plainOut, 'manifest.jsonl')])
+  const queued = await dataset(queuedOut, await shardManifests(queuedOut))
+  assert.deepEqual(queued, local, `${name}: the queue's output is the plain run's`)
+  return local
+}
+
+/** A folder for one case's input files. */
+async function folder(name: string): Promise<string> {
+  const path = join(fx.dir, name, 'in')
+  await mkdir(path, { recursive: true })
+  return path
+}
+
+/** Write `data` to `file` in a case's input folder: its path. */
+async function written(name: string, file: string, data: string | Buffer): Promise<string> {
+  const path = join(await folder(name), file)
+  await writeFile(path, data)
+  return path
+}
+
+/** The URL of image `i` of a case, or one that fails as asked. */
+const image = (name: string, i: number, query = '') => fx.server.url(`/${name}/${i}.jpg${query}`)
+
+/**
+ * LZ4 as the reference encoder writes a short input: literals only (its token, the length past 15,
+ * the bytes); no input is the token 0x00 alone, as polars writes an all-null column's dictionary.
+ */
+function lz4Literals(bytes: Uint8Array): Uint8Array {
+  const length = [Math.min(bytes.length, 15) << 4]
+  for (let rest = bytes.length - 15; rest >= 0; rest -= 255) length.push(Math.min(rest, 255))
+  return Uint8Array.from([...length, ...bytes])
+}
+
+/** One case: its name, the input it writes (a path), the shard size and the options of both runs. */
+type Case = [string, (name: string) => Promise<string>, number, string[]]
+
+const cases: Case[] = [
+  [
+    // A BOM, CRLF, captions holding line breaks (CRLF and LF) across the shards' byte boundaries,
+    // a record ending in a delimiter the header has not (no cell), an empty and a bad URL, a 404.
+    'csv-quoted',
+    async (name) => {
+      const rows = [
+        `${image(name, 0)},"two\r\nlines, ""quoted""",0`,
+        `${image(name, 1)},"three\nshort\nlines",1,`,
+        `,"no url",2`,
+        `not a url,"bad, url",3`,
+        `${image(name, 4, '?status=404')},"gone\r\n",4`,
+        `${image(name, 5)},plain,5,,`,
+        `${image(name, 6)},"",6`,
+      ]
+      return written(name, 'rows.csv', `\ufeffurl,caption,n\r\n${rows.join('\r\n')}\r\n`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // Excel's `sep=;` line, a decimal comma, a quoted caption with a line break.
+    'csv-sep',
+    async (name) => {
+      const rows = Array.from(
+        { length: 5 },
+        (_, i) => `${image(name, i)};"caption; ${i}${i === 2 ? '\r\nmore' : ''}";${i},5`,
+      )
+      return written(name, 'excel.csv', `sep=;\r\nurl;caption;score\r\n${rows.join('\r\n')}\r\n`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    'csv-gzip',
+    async (name) => {
+      const rows = Array.from({ length: 5 }, (_, i) => `${image(name, i)},"c ${i}\nx",${i}`)
+      return written(name, 'rows.csv.gz', gzipSync(`url,caption,n\n${rows.join('\n')}\n,empty,5\n`))
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // Ids past 2^53 written as numbers, a float, a line that is not JSON, a blank line.
+    'jsonl',
+    async (name) => {
+      const lines = Array.from({ length: 5 }, (_, i) =>
+        i === 3
+          ? '{not json'
+          : `{"url":${JSON.stringify(image(name, i))},"id":${9007199254740993n + BigInt(i)},"score":${i}.5,"caption":"c\\n${i}"}`,
+      )
+      return written(
+        name,
+        'rows.jsonl',
+        `\ufeff${lines.slice(0, 2).join('\n')}\n\n${lines.slice(2).join('\r\n')}\n`,
+      )
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    'jsonl-gzip',
+    async (name) => {
+      const lines = Array.from(
+        { length: 4 },
+        (_, i) =>
+          `{"url":${JSON.stringify(image(name, i))},"n":${i},"id":${2n ** 60n + BigInt(i)},"caption":"c ${i}"}`,
+      )
+      return written(name, 'rows.jsonl.gz', gzipSync(`${lines.join('\n')}\n{"url":"","n":9}\n`))
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // Text past ASCII (bytes are not characters: a shard starts at a byte offset), a BOM before
+    // Excel's `sep=;`, lines ended by CR alone (classic Mac), a last record with no line end.
+    'csv-utf8',
+    async (name) => {
+      const captions = ['café ☕', '"naïve\r😀"', 'ß', '"日本語\r\rテキスト"', 'ñ;ñ', '"é"']
+      const rows = captions.map((c, i) => `${image(name, i)};${c.replace('\\r', '\r')};${i}`)
+      return written(name, 'mac.csv', `\ufeffsep=;\rurl;caption;n\r${rows.join('\r')}`)
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // DuckDB's Parquet: its types (timestamps, decimals, lists, structs, blobs, ids past 2^53).
+    'duckdb-types',
+    async (name) => {
+      const path = join(await folder(name), 'duck.parquet')
+      const url = (i: number) => `'${image(name, i)}'`
+      await duckdbRun(`COPY (SELECT * FROM (VALUES
+        (0, ${url(0)}, 'a', 9007199254740993::BIGINT, TIMESTAMP '2024-01-02 03:04:05.123456', DATE '2024-02-29', 12.345::DECIMAL(18,3), ['x', 'y'], {'w': 640, 'h': 480}, '\\x00\\xFF'::BLOB, true, 1.5::DOUBLE),
+        (1, NULL, NULL, -1::BIGINT, NULL, NULL, NULL, [], NULL, NULL, NULL, 'NaN'::DOUBLE),
+        (2, ${url(2)}, '', 0::BIGINT, TIMESTAMP '1969-12-31 23:59:59.999999', DATE '1970-01-01', -0.5::DECIMAL(18,3), NULL, {'w': NULL, 'h': 1}, ''::BLOB, false, NULL),
+        (3, ${url(3)}, 'c, "q"', 42::BIGINT, NULL, NULL, 99.999::DECIMAL(18,3), ['z'], NULL, 'abc'::BLOB, NULL, 'Infinity'::DOUBLE),
+        (4, ${url(4)}, 'ünï ✓', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.25::DOUBLE)
+      ) AS t(n, url, caption, big, ts, day, price, tags, size, raw, flag, score)) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`)
+      return path
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // Spark's output folder: tables of several formats and separators, a gzip'd one, one of no
+    // rows, its _SUCCESS and checksum files beside them.
+    'spark-folder',
+    async (name) => {
+      const dir = await folder(name)
+      const row = (i: number, sep: string) => `${image(name, i)}${sep}"c ${i}\n${sep}"${sep}${i}`
+      await writeFile(
+        join(dir, 'part-00000.csv'),
+        `url,caption,n\n${[0, 1, 2].map((i) => row(i, ',')).join('\n')}\n`,
+      )
+      await writeFile(join(dir, 'part-00001.csv'), 'url,caption,n\n')
+      await writeFile(
+        join(dir, 'part-00002.csv'),
+        `url;caption;n\r\n${[3, 4].map((i) => row(i, ';')).join('\r\n')}\r\n`,
+      )
+      await writeFile(
+        join(dir, 'part-00003.csv.gz'),
+        gzipSync(`url,caption,n\n${[5, 6, 7].map((i) => row(i, ',')).join('\n')}\n`),
+      )
+      await writeFile(join(dir, 'part-00004.tsv'), `url\tcaption\tn\n${image(name, 8)}\tc 8\t8\n`)
+      await writeFile(join(dir, '_SUCCESS'), '')
+      await writeFile(join(dir, '.part-00000.csv.crc'), 'crc')
+      return dir
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // A header ending in a delimiter too (its last column has no name), UTF-16 CSV and JSON lines.
+    'trailing-header',
+    async (name) => {
+      const path = join(await folder(name), 'trailing.csv')
+      const rows = [0, 1, 2, 3].map((i) => `${image(name, i)},c ${i},`)
+      await writeFile(path, `url,caption,\n${rows.join('\n')}\n`)
+      return path
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    'utf16-jsonl',
+    async (name) => {
+      const path = join(await folder(name), 'ps.jsonl')
+      const lines = [0, 1, 2].map((i) => JSON.stringify({ url: image(name, i), caption: `é ${i}`, id: i }))
+      await writeFile(path, Buffer.from(`\ufeff${lines.join('\r\n')}\r\n`, 'utf16le'))
+      return path
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // A gzip'd Parquet file: its rows carried in the jobs, INT64 cells among them.
+    'parquet-gzip',
+    async (name) => {
+      const dir = await folder(name)
+      const plain = join(dir, 'rows.parquet')
+      parquetWriteFile({
+        filename: plain,
+        rowGroupSize: 2,
+        columnData: [
+          { name: 'url', data: [0, 1, 2, 3, 4].map((i) => (i === 2 ? '' : image(name, i))), type: 'STRING' },
+          { name: 'id', data: [0, 1, 2, 3, 4].map((i) => 2n ** 60n + BigInt(i)), type: 'INT64' },
+          { name: 'small', data: [0, 1, 2, 3, 4].map((i) => BigInt(i)), type: 'INT64' },
+        ],
+      })
+      const gz = join(dir, 'rows.parquet.gz')
+      await writeFile(gz, gzipSync(await readFile(plain)))
+      return gz
+    },
+    2,
+    [],
+  ],
+  [
+    // Excel's "Unicode Text".
+    'tsv-utf16',
+    async (name) => {
+      const rows = Array.from({ length: 5 }, (_, i) => `${image(name, i)}\tcafé ${i}\t${i}`)
+      return written(
+        name,
+        'excel.tsv',
+        Buffer.from(`\ufeffurl\tcaption\tn\r\n${rows.join('\r\n')}\r\n`, 'utf16le'),
+      )
+    },
+    2,
+    ['--caption-col', 'caption'],
+  ],
+  [
+    // A folder of tables of one layout, CSV and Parquet, some columns carried, a hash checked
+    // (one cell wrong: a failure; one empty: not checked).
+    'folder',
+    async (name) => {
+      const dir = await folder(name)
+      const hash = (i: number) =>
+        i === 1 ? 'd'.repeat(64) : i === 4 ? '' : sha256(fx.server.bytes(`/${name}/${i}.jpg`))
+      const row = (i: number) => `${image(name, i)},"t ${i}\nx",${hash(i)},${i},drop ${i}`
+      await writeFile(join(dir, 'a.csv'), `url,text,sha,n,other\n${[0, 1, 2].map(row).join('\n')}\n`)
+      parquetWriteFile({
+        filename: join(dir, 'b.parquet'),
+        rowGroupSize: 2,
+        columnData: [
+          { name: 'url', data: [3, 4, 5].map((i) => image(name, i)), type: 'STRING' },
+          { name: 'text', data: [3, 4, 5].map((i) => `t ${i}`), type: 'STRING' },
+          { name: 'sha', data: [3, 4, 5].map(hash), type: 'STRING' },
+          { name: 'n', data: [3, 4, 5].map((i) => String(i)), type: 'STRING' },
+          { name: 'other', data: [3, 4, 5].map((i) => `drop ${i}`), type: 'STRING' },
+        ],
+      })
+      return dir
+    },
+    2,
+    ['--caption-col', 'text', '--hash-col', 'sha', '--columns', 'n'],
+  ],
+  [
+    // LZ4 pages of no bytes: an all-null column's dictionary, as polars writes LZ4_RAW.
+    'parquet-lz4-empty',
+    async (name) => {
+      const path = join(await folder(name), 'polars.parquet')
+      const urls = [0, 1, 2, 3].map((i) => image(name, i))
+      parquetWriteFile({
+        filename: path,
+        codec: 'LZ4_RAW',
+        compressors: { LZ4_RAW: lz4Literals },
+        rowGroupSize: 2,
+        columnData: [
+          { name: 'url', data: urls, type: 'STRING' },
+          { name: 'caption', data: urls.map(() => null), type: 'STRING', encoding: 'RLE_DICTIONARY' },
+          { name: 'id', data: urls.map((_, i) => 2n ** 60n + BigInt(i)), type: 'INT64' },
+        ],
+      })
+      return path
+    },
+    3,
+    ['--caption-col', 'caption'],
+  ],
+]
+
+test('a table through enqueue and a worker gives the samples, failures and Parquet of a plain run', async () => {
+  // Two cases at a time: each is a few processes started one after another.
+  const next = cases.values()
+  const one = async () => {
+    for (const [name, write, shardSize, args] of next) {
+      const local = await bothWays(name, await write(name), shardSize, args)
+      assert.ok(Object.keys(local.shards).length >= 2, `${name}: more than one shard`)
+    }
+  }
+  await Promise.all([one(), one()])
+})
+
+/** A ZIP's first local file header naming `name` (stored), as Excel begins an .xlsx. */
+function zipEntry(name: string): Buffer {
+  const head = Buffer.alloc(30)
+  head.write('PK\x03\x04', 0, 'latin1')
+  head.writeUInt16LE(Buffer.byteLength(name), 26)
+  return Buffer.concat([head, Buffer.from(name), Buffer.alloc(64)])
+}
+
+/** A table a plain run refuses: its input (a path) and what the refusal says. */
+type Refused = [string, (name: string) => Promise<string>, RegExp]
+
+const refused: Refused[] = [
+  [
+    'pipe-separated',
+    async (name) => {
+      return written(name, 'export.csv', `url|caption\n${image(name, 0)}|x\n${image(name, 1)}|y\n`)
+    },
+    /looks \|-separated, which imgpull does not read/,
+  ],
+  [
+    'semicolon-tsv',
+    async (name) => {
+      return written(name, 'export.tsv', `url;caption\n${image(name, 0)};x\n`)
+    },
+    /looks ;-separated \(name it \.csv/,
+  ],
+  [
+    'xlsx',
+    async (name) => {
+      return written(name, 'photos.xlsx', zipEntry('[Content_Types].xml'))
+    },
+    /an Excel workbook \(\.xlsx\).*save it as CSV UTF-8/,
+  ],
+  [
+    'lzo',
+    async (name) => {
+      const dir = await folder(name)
+      parquetWriteFile({
+        filename: join(dir, 'a.parquet'),
+        columnData: [
+          { name: 'url', data: [image(name, 0)], type: 'STRING' },
+          { name: 'caption', data: ['x'], type: 'STRING' },
+        ],
+      })
+      parquetWriteFile({
+        filename: join(dir, 'b.parquet'),
+        columnData: [
+          { name: 'url', data: [image(name, 1)], type: 'STRING' },
+          { name: 'caption', data: ['x'], type: 'STRING', codec: 'LZO' },
+        ],
+        compressors: { LZO: (bytes: Uint8Array) => bytes },
+      })
+      return dir
+    },
+    /b\.parquet column "caption" is compressed with LZO, which imgpull does not read/,
+  ],
+  [
+    'delta',
+    async (name) => {
+      const dir = await folder(name)
+      await mkdir(join(dir, '_delta_log'))
+      await writeFile(join(dir, '_delta_log', '00000000000000000000.json'), '{}')
+      await writeFile(join(dir, 'part-00000.csv'), `url\n${image(name, 0)}\n`)
+      return dir
+    },
+    /is a Delta Lake table \(it holds _delta_log\/\)/,
+  ],
+]
+
+test('a table a plain run refuses, enqueue refuses at once, alike: exit 2, one line naming the file, nothing queued', async () => {
+  for (const [name, write, message] of refused) {
+    const input = await write(name)
+    // A spreadsheet is no table by its name: a table's option would be refused first.
+    const args = name === 'xlsx' ? [] : ['--caption-col', 'caption']
+    const plain = await runCli([input, '-o', join(fx.dir, name, 'plain'), ...args])
+    const enqueued = await runCli(['enqueue', input, ...fx.q(name), ...args])
+    for (const [how, r] of [
+      ['plain run', plain],
+      ['enqueue', enqueued],
+    ] as const) {
+      assert.equal(r.code, 2, `${name}: ${how}: ${r.stderr}`)
+      const lines = r.stderr.trim().split('\n')
+      assert.equal(lines.length, 1, `${name}: ${how}: one line: ${r.stderr}`)
+      assert.match(lines[0], message, `${name}: ${how}`)
+      assert.ok(lines[0].includes(input), `${name}: ${how} names the file: ${lines[0]}`)
+    }
+    // Each names its own --help.
+    const said = (stderr: string) => stderr.replace(/ \(see imgpull (enqueue )?--help\)/, '')
+    assert.equal(said(enqueued.stderr), said(plain.stderr), `${name}: enqueue says what a plain run says`)
+    assert.deepEqual(await fx.redis.client.keys(`*${name}*`), [], `${name}: nothing queued`)
+  }
+})
