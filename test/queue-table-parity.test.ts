@@ -337,18 +337,19 @@ const cases: Case[] = [
     ['--caption-col', 'text', '--hash-col', 'sha', '--columns', 'n'],
   ],
   [
-    // LZ4 pages of no bytes: an all-null column's dictionary, as polars writes LZ4_RAW.
+    // LZ4 pages of no bytes: an all-null column's dictionary, as polars writes LZ4_RAW; shards
+    // starting inside row groups, bad URLs there named by their row.
     'parquet-lz4-empty',
     async (name) => {
       const path = join(await folder(name), 'polars.parquet')
-      const urls = [0, 1, 2, 3].map((i) => image(name, i))
+      const urls = [0, 1, 2, 3, 4, 5, 6].map((i) => image(name, i))
       parquetWriteFile({
         filename: path,
         codec: 'LZ4_RAW',
         compressors: { LZ4_RAW: lz4Literals },
         rowGroupSize: 2,
         columnData: [
-          { name: 'url', data: urls, type: 'STRING' },
+          { name: 'url', data: urls.map((u, i) => [u, u, u, u, '', 'ftp://x/5.jpg', u][i]), type: 'STRING' },
           { name: 'caption', data: urls.map(() => null), type: 'STRING', encoding: 'RLE_DICTIONARY' },
           { name: 'id', data: urls.map((_, i) => 2n ** 60n + BigInt(i)), type: 'INT64' },
         ],
@@ -399,11 +400,15 @@ const refused: Refused[] = [
     /looks ;-separated \(name it \.csv/,
   ],
   [
+    // Given with a table's options, it was told to give --input-format, and given that, to unzip it.
     'xlsx',
-    async (name) => {
-      return written(name, 'photos.xlsx', zipEntry('[Content_Types].xml'))
-    },
-    /an Excel workbook \(\.xlsx\).*save it as CSV UTF-8/,
+    async (name) => written(name, 'photos.xlsx', zipEntry('[Content_Types].xml')),
+    /'.*photos\.xlsx' is an Excel workbook \(\.xlsx\), not a list of URLs: save it as CSV UTF-8/,
+  ],
+  [
+    'xls-named-csv',
+    async (name) => written(name, 'photos.csv', Buffer.from(`d0cf11e0a1b11ae1${'00'.repeat(56)}`, 'hex')),
+    /photos\.csv is an Excel workbook in its old format \(\.xls\), not a CSV table: save it as CSV UTF-8/,
   ],
   [
     'lzo',
@@ -444,8 +449,7 @@ const refused: Refused[] = [
 test('a table a plain run refuses, enqueue refuses at once, alike: exit 2, one line naming the file, nothing queued', async () => {
   for (const [name, write, message] of refused) {
     const input = await write(name)
-    // A spreadsheet is no table by its name: a table's option would be refused first.
-    const args = name === 'xlsx' ? [] : ['--caption-col', 'caption']
+    const args = ['--caption-col', 'caption']
     const plain = await runCli([input, '-o', join(fx.dir, name, 'plain'), ...args])
     const enqueued = await runCli(['enqueue', input, ...fx.q(name), ...args])
     for (const [how, r] of [

@@ -12,7 +12,14 @@ import { formatBytes } from '../report/format.js'
 import { createProgressLine, type ProgressLine, ProgressLog } from '../report/progress.js'
 import { sharePageWords } from '../report/rerun-words.js'
 import { errorBreakdown, newTally, summaryLine } from '../report/summary.js'
-import { argumentJobs, checkInputs, isUrlArgument, openList, readLines } from '../sources/lines.js'
+import {
+  argumentJobs,
+  checkInputs,
+  firstNotAList,
+  isUrlArgument,
+  openList,
+  readLines,
+} from '../sources/lines.js'
 import { type TableOptions, tableOptionOnLists } from '../sources/tables/options.js'
 import type { Result, Source } from '../types.js'
 import { visibleShellWord } from '../utils/command-line.js'
@@ -335,8 +342,10 @@ export async function pullCommand(
     return runPull(tablesSource(opened, tables.columns), options, flags, { inputs, tables: true })
   }
   // Table options given for URL lists would be dropped without a word (a hash never checked).
+  // A file that is no list (a spreadsheet, an archive) is said as what it is first: told to give
+  // --input-format, a spreadsheet's user was then told to unzip it.
   const onLists = tableOptionOnLists(tables, inputs)
-  if (onLists) throw new UsageError(onLists)
+  if (onLists) throw (await firstNotAList(inputs)) ?? new UsageError(onLists)
   checkTemplate(options.name ?? '{name}{ext}')
   await checkInputs(inputs, undefined, maybeOut)
   // Counting reads the lists a second time: only worth it when progress (a live line, or the lines

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js'
 import {
   argumentSource,
   checkInputs,
+  firstNotAList,
   isUrlArgument,
   LIST_HEAD_BYTES,
   listBytes,
@@ -131,7 +132,8 @@ export async function planShards(inputs: readonly string[], options: PlanOptions
   // As `imgpull` refuses them: dropped, a --hash-col was never checked, and `--input-format csv`
   // on standard input enqueued its header and rows as URLs.
   const onLists = tableOptionOnLists(options.table, inputs)
-  if (onLists) throw new UsageError(onLists)
+  // A file that is no list (a spreadsheet) is said as what it is first, as `imgpull` says it.
+  if (onLists) throw (await firstNotAList(inputs)) ?? new UsageError(onLists)
   if (inputs[0] === '-') {
     return inlinePlan('lines', [], argumentSource(['-'], options.stdin ?? process.stdin), shardSize, {
       reason: 'standard input',

@@ -12,6 +12,7 @@ import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
+import { SAVE_AS_CSV, spreadsheet, starts } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
@@ -142,11 +143,6 @@ export type ListBytes =
 /** Bytes to look at: the longest signature below, and enough text to find a NUL in. */
 export const LIST_HEAD_BYTES = 512
 
-const starts = (head: Buffer, bytes: number[] | string) =>
-  typeof bytes === 'string'
-    ? head.subarray(0, bytes.length).toString('latin1') === bytes
-    : bytes.every((b, i) => head[i] === b)
-
 /** Archives and compressions a list may have been packed in, by their magic numbers. */
 const PACKED: [number[] | string, string, string][] = [
   [
@@ -166,33 +162,6 @@ const PACKED: [number[] | string, string, string][] = [
   ['SQLite format 3\x00', 'an SQLite database', 'export its URLs to a text file or a CSV first'],
   ['PAR1', 'a Parquet table', 'name it .parquet, or give --input-format parquet'],
 ]
-
-const SAVE_AS_CSV =
-  'save it as CSV UTF-8 (Excel: File > Save As; Google Sheets: File > Download; LibreOffice: Save As, Text CSV) or TSV, and give imgpull that file, its URL column named by --url-col'
-
-/**
- * A spreadsheet saved in its own format, from its first bytes: a ZIP whose first entry is an
- * Office Open XML part (`[Content_Types].xml` as Excel and Google Sheets write it, `docProps/` as
- * openpyxl does, `_rels/`, `xl/`), a ZIP whose `mimetype` says OpenDocument spreadsheet, or OLE2's
- * compound file (Excel 97–2003's `.xls`). Said as a ZIP archive to unpack, its parts are XML,
- * no list; a spreadsheet saved as CSV is read as a table. `undefined` for anything else.
- */
-function spreadsheet(head: Buffer): string | undefined {
-  if (starts(head, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]))
-    return 'an Excel workbook in its old format (.xls)'
-  if (!starts(head, 'PK\x03\x04') || head.length < 30) return undefined
-  // The first local file header: its name's length at byte 26, the extra field's at 28 (APPNOTE 4.3.7).
-  const nameEnd = 30 + head.readUInt16LE(26)
-  const name = head.subarray(30, nameEnd).toString('latin1')
-  // Word's and PowerPoint's files begin alike: one whose first bytes name their parts is left a ZIP.
-  const text = head.toString('latin1')
-  if (/^(\[Content_Types\]\.xml|docProps\/|_rels\/|xl\/)/.test(name) && !/(word|ppt)\//.test(text))
-    return 'an Excel workbook (.xlsx)'
-  const data = text.slice(nameEnd + head.readUInt16LE(28))
-  if (name === 'mimetype' && data.startsWith('application/vnd.oasis.opendocument.spreadsheet'))
-    return 'an OpenDocument spreadsheet (.ods)'
-  return undefined
-}
 
 /**
  * What a list file holds, from its first bytes (`LIST_HEAD_BYTES`): text; gzip, which is read
@@ -324,6 +293,21 @@ export function isUrlArgument(given: string): boolean {
 function notAList(name: string, bytes: ListBytes): UsageError | undefined {
   if (bytes.kind === 'other')
     return new UsageError(`${name} is ${bytes.what}, not a list of URLs: ${bytes.hint}`)
+  return undefined
+}
+
+/**
+ * The first of `args` (list files as given; `-` and URLs are skipped) that holds something other
+ * than a list (a spreadsheet, an archive, an image), as `checkInputs` refuses it; `undefined` when
+ * none does, or none can be read (`checkInputs` names that).
+ */
+export async function firstNotAList(args: readonly string[]): Promise<UsageError | undefined> {
+  for (const arg of args) {
+    if (arg === '-' || isUrlArgument(arg)) continue
+    const head = await fileHead(arg, LIST_HEAD_BYTES).catch(() => undefined)
+    const refused = head && notAList(`'${arg}'`, listBytes(head))
+    if (refused) return refused
+  }
   return undefined
 }
 

@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
+import { SAVE_AS_CSV, spreadsheet } from '../spreadsheet.js'
 import { shownTableFormat, TABLE_FORMAT_NAMES, type TableFormat, wrongTableFormat } from './format.js'
 import { holdsControl } from './utf8.js'
 
@@ -48,6 +49,9 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
         : `${path} is an XML document, not ${as}`,
     )
   }
+  // Named a table, or given --input-format, it was a ZIP to unpack (`unzip -p`: its XML parts).
+  const sheet = spreadsheet(head)
+  if (sheet) return new UsageError(`${path} is ${sheet}, not ${as}: ${SAVE_AS_CSV}`)
   const bytes = new Uint8Array(head.buffer, head.byteOffset, head.length)
   const image = sniffCommon(bytes) ?? sniffBinary(bytes)
   if (image)
