@@ -442,4 +442,13 @@ test('a table a plain run refuses, enqueue refuses at once, alike: exit 2, one l
     assert.equal(said(enqueued.stderr), said(plain.stderr), `${name}: enqueue says what a plain run says`)
     assert.deepEqual(await fx.redis.client.keys(`*${name}*`), [], `${name}: nothing queued`)
   }
+  // A fault a plain run finds as it reads (a quote never closed), enqueue finds before any shard is
+  // added: one line naming the file and line, and that nothing is in the queue.
+  const input = await written('unclosed', 'rows.csv', `url,caption\n${image('unclosed', 0)},"never\nclosed\n`)
+  const enqueued = await runCli(['enqueue', input, ...fx.q('unclosed')])
+  assert.equal(enqueued.code, 2, enqueued.stderr)
+  assert.equal(
+    enqueued.stderr,
+    `imgpull: ${input} line 2: a quote opened in this record is never closed; stopped there: nothing of it is in queue unclosed\n`,
+  )
 })

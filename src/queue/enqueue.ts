@@ -458,7 +458,10 @@ function brokenInput(error: unknown, queue: string, shards: number): unknown {
   const words = errorWords(error)
   return new QueueError(
     'input-broken',
-    `${words}; stopped there: ${shards === 0 ? 'no shard of it is' : `its first ${shards} shard${shards === 1 ? ' is' : 's are'}`} in queue ${queue}, the rest is not`,
+    // Found in its first shard: nothing is in the queue, and "the rest is not" said nothing more.
+    shards === 0
+      ? `${words}; stopped there: nothing of it is in queue ${queue}`
+      : `${words}; stopped there: its first ${shards} shard${shards === 1 ? ' is' : 's are'} in queue ${queue}, the rest is not`,
     { cause: error },
   )
 }
