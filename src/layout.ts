@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from './errors.js'
+import { visibleShellWord } from './utils/command-line.js'
 import { nearFileSync } from './utils/near-file.js'
 import { processEnded, temporaryName } from './utils/processes.js'
 
@@ -165,7 +166,7 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
   // `imgpull status urls.txt`: the list given for the folder the run wrote.
   if (stat?.isFile())
     return new UsageError(
-      `'${dir}' is a file, not an output folder: give the folder a run wrote (its -o), which holds its journal`,
+      `${visibleShellWord(dir, 'always')} is a file, not an output folder: give the folder a run wrote (its -o), which holds its journal`,
     )
   if (!stat) {
     // `imgpull status OUT/00012` for a queue's WebDataset shard: its journal stays in the work folder.
@@ -173,17 +174,21 @@ export function noJournal(dir: string, paths: Layout, why = ''): UsageError {
     const kept = join(dirname(dir), WORK_DIR, 'queue', shard)
     if (SHARD_STEM.test(shard) && existsSync(layout(kept).journal))
       return new UsageError(
-        `no imgpull journal in '${dir}': there is no such folder; WebDataset shard ${shard}'s journal is in ${kept}: give that folder`,
+        `no imgpull journal in ${visibleShellWord(dir, 'always')}: there is no such folder; WebDataset shard ${shard}'s journal is in ${visibleShellWord(kept)}: give that folder`,
       )
     // `imgpull status photo` for the run's `photos`: the output folder beside it meant.
     const near = nearFileSync(dir, (meant) => existsSync(layout(meant).journal))
-    return new UsageError(`no imgpull journal in '${dir}': there is no such folder${near}`)
+    return new UsageError(
+      `no imgpull journal in ${visibleShellWord(dir, 'always')}: there is no such folder${near}`,
+    )
   }
   // A queue's output folder with shards is read whole (see queueShardJournals): this one has none yet.
   const hint = existsSync(join(paths.work, 'queue'))
     ? ": it is a queue's output folder where no worker has begun a shard yet; see imgpull status --redis URL --queue NAME"
     : ''
-  return new UsageError(`no imgpull journal in '${dir}' (looked for ${paths.journal})${why}${hint}`)
+  return new UsageError(
+    `no imgpull journal in ${visibleShellWord(dir, 'always')} (looked for ${visibleShellWord(paths.journal)})${why}${hint}`,
+  )
 }
 
 /** A shard's name: its number, 5 digits or more. */

@@ -8,6 +8,7 @@ import { JournalReader } from '../journal/sqlite.js'
 import { type Layout, layout, noJournal, queueShardJournals } from '../layout.js'
 import { UNKNOWN_CODE } from '../report/html/failures.js'
 import { journalReadFault } from '../sinks/local-faults.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { nearWord } from '../utils/near-word.js'
 import { printable } from '../utils/printable.js'
 import { redactUrl } from '../utils/url.js'
@@ -145,8 +146,8 @@ export async function failedCommand(
         ? '; workers are running shards in this folder: these are what failed so far'
         : '; a run is going on in this folder: these are what failed so far'
     const where = queue
-      ? `the ${journals.length} shard${journals.length === 1 ? '' : 's'} of queue folder ${printable(dir)}`
-      : printable(dir)
+      ? `the ${journals.length} shard${journals.length === 1 ? '' : 's'} of queue folder ${visibleShellWord(dir)}`
+      : visibleShellWord(dir)
     if (total)
       err(
         `imgpull: ${total} failed URL${total === 1 ? '' : 's'} listed (${codesLine(listed)})${queue ? ` from ${where}` : ''}${going}`,

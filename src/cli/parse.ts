@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from 'commander'
+import { visibleShellWord } from '../utils/command-line.js'
 import { parseDuration } from '../utils/duration.js'
 import { parseSize } from '../utils/size.js'
 
@@ -73,7 +74,7 @@ export function folder(value: string): string {
     throw new InvalidArgumentError(
       file === value.replace(/(?<=.)[/\\]+$/, '')
         ? 'expected a folder, but that is a file: give another folder (a new one is made)'
-        : `expected a folder, but ${file} on its way is a file: give another folder`,
+        : `expected a folder, but ${visibleShellWord(file)} on its way is a file: give another folder`,
     )
   return value
 }

@@ -58,7 +58,7 @@ export interface RunHooks {
  * which): `inputs` as given (`-`: stdin), `tables` when they were read as tables.
  */
 export function emptyInputLine(inputs: readonly string[] | undefined, tables = false): string {
-  const names = (inputs ?? []).map((input) => (input === '-' ? 'stdin' : printable(input)))
+  const names = (inputs ?? []).map((input) => (input === '-' ? 'stdin' : visibleShellWord(input)))
   const one = names.length === 1
   const where = names.length > 0 ? ` in ${names.join(', ')}` : ''
   const why = tables
@@ -217,8 +217,9 @@ export async function runPull(source: Source, options: Options, flags: OutputFla
   if (fatal) {
     const { message, hint } = fatal as FatalError
     const stopped = nothingStarted ? '' : '; stopped, files already saved are complete'
+    // An error's words may quote a file's or a server's text (see program.ts): never acted on.
     say(
-      `imgpull: ${message}${stopped}${hint ? `; ${flagWords(hint)}` : ''}${partsHeld(fatal, layout(out).parts)}`,
+      `imgpull: ${printable(message)}${stopped}${hint ? `; ${flagWords(hint)}` : ''}${partsHeld(fatal, layout(out).parts)}`,
     )
     if (nothingStarted) return code
   }
@@ -319,10 +320,10 @@ export async function pullCommand(
     if (lists.length > 0) {
       const folder =
         maybeOut !== undefined && statSync(maybeOut, { throwIfNoEntry: false })?.isDirectory() === true
-          ? `, '${maybeOut}' a folder of tables; if it is the output folder, give it with -o: -o ${maybeOut}`
+          ? `, ${visibleShellWord(maybeOut, 'always')} a folder of tables; if it is the output folder, give it with -o: -o ${visibleShellWord(maybeOut)}`
           : ''
       throw new UsageError(
-        `cannot mix tables and URL lists in one run ('${lists[0]}' is a URL list${folder}): run them one after the other`,
+        `cannot mix tables and URL lists in one run (${visibleShellWord(lists[0]!, 'always')} is a URL list${folder}): run them one after the other`,
       )
     }
     await checkNotOutputs(inputs, options.out ?? '.')
@@ -373,12 +374,15 @@ async function checkNotOutputs(inputs: readonly string[], out: string): Promise<
     // An output folder already (it holds `.imgpull/`): the tables reader says how to go on with it.
     if (at === outReal && !existsSync(layout(at).work))
       throw new UsageError(
-        `'${input}' is also the output folder: the next run would read the manifest and shards written there as tables and fetch their rows again; give another -o (a folder inside it is fine: subfolders of an input folder are not read)`,
+        `${visibleShellWord(input, 'always')} is also the output folder: the next run would read the manifest and shards written there as tables and fetch their rows again; give another -o (a folder inside it is fine: subfolders of an input folder are not read)`,
       )
     if (dirname(at) !== outReal) continue
     entries ??= new Set(await readdir(outReal).catch(() => []))
     const what = ownTableLike(basename(at), entries)
-    if (what) throw new UsageError(`'${input}' is ${what}, not an input table: leave it out`)
+    if (what)
+      throw new UsageError(
+        `${visibleShellWord(input, 'always')} is ${what}, not an input table: leave it out`,
+      )
   }
 }
 
@@ -386,13 +390,13 @@ async function checkNotOutputs(inputs: readonly string[], out: string): Promise<
 function whereDetails(out: string, options: Options): string {
   const paths = layout(out)
   // The report first: the page a newcomer opens (it was named nowhere in the run's lines).
-  // The folder's name as the terminal can show it, and in the command as a shell reads it back.
-  const report = options.report !== false ? `${printable(paths.report)} (open it in a browser), ` : ''
+  // The folder's name, in the command too, as a shell reads it back.
+  const report = options.report !== false ? `${visibleShellWord(paths.report)} (open it in a browser), ` : ''
   if (options.journal !== false)
-    return `${report}${printable(paths.manifest)} or \`imgpull status ${visibleShellWord(out)}\``
+    return `${report}${visibleShellWord(paths.manifest)} or \`imgpull status ${visibleShellWord(out)}\``
   // Such a run leaves the manifest of a folder that has a journal to it (see pull()).
   if (existsSync(paths.journal)) return 'the lines above, or every result with --json'
-  return printable(paths.manifest)
+  return visibleShellWord(paths.manifest)
 }
 
 /**
@@ -421,6 +425,6 @@ function partsHeld(fatal: unknown, parts: string): string {
     return ''
   }
   return bytes > 0
-    ? ` (partial downloads in ${parts} hold ${formatBytes(bytes)}: a rerun resumes them, deleting them frees that space)`
+    ? ` (partial downloads in ${visibleShellWord(parts)} hold ${formatBytes(bytes)}: a rerun resumes them, deleting them frees that space)`
     : ''
 }

@@ -4,7 +4,7 @@ import { errorCode, UsageError } from '../errors.js'
 import { AUTO_THREADS_AFTER, AUTO_THREADS_MAX } from '../fetch/auto-threads.js'
 import { OVERLONG_FILES } from '../fetch/scheduler.js'
 import { DEFAULT_USER_AGENT, defaults, MAX_THREADS, type Options } from '../options.js'
-import { commandLine } from '../utils/command-line.js'
+import { commandLine, visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import { redactUrl } from '../utils/url.js'
@@ -316,7 +316,7 @@ export function certPasswordOf(o: Record<string, unknown>): string | undefined {
     text = readFileSync(file, 'utf8')
   } catch (error) {
     throw new UsageError(
-      `--cert-password-file ${file}: ${fileFault(error)}${tildeHint(file, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(file) : ''}`,
+      `--cert-password-file ${visibleShellWord(file)}: ${fileFault(error)}${tildeHint(file, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(file) : ''}`,
     )
   }
   return text.replace(/\r?\n$/, '')

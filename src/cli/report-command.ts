@@ -10,6 +10,7 @@ import { writeReport } from '../report/html/write.js'
 import { queueReportInput, reportInput } from '../report/run-report.js'
 import { journalReadFault, localFault } from '../sinks/local-faults.js'
 import { checkOwnOutputs } from '../sinks/own-outputs.js'
+import { visibleShellWord } from '../utils/command-line.js'
 
 /**
  * `imgpull report DIR`: (re)build `DIR/report.html` from the folder's journal, about its latest
@@ -53,7 +54,7 @@ async function report(
   write: (line: string) => void,
 ): Promise<void> {
   const run = journal.lastRun()
-  if (!run) throw new UsageError(`the journal in '${dir}' has no run yet`)
+  if (!run) throw new UsageError(`the journal in ${visibleShellWord(dir, 'always')} has no run yet`)
   // A run going on holds the folder: its report says so, not that it was interrupted.
   const running = FolderLock.holder(paths, Database) !== undefined
   const input = reportInput(

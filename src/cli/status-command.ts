@@ -66,7 +66,7 @@ export function statusCommand(
   const failed = s.counts.failed ?? 0
   const pending = s.counts.pending ?? 0
   write(
-    `${printable(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
+    `${visibleShellWord(dir)}: ${ok} ok (${formatBytes(s.bytes)}), ${failed} failed, ${pending} not finished, over ${s.runs} ${s.runs === 1 ? 'run' : 'runs'}`,
   )
   if (shards) write(shardsLine(shards))
   errorLines(dir, s, write)
@@ -176,7 +176,7 @@ function queueFolderStatus(
   const name = folder.queue ?? 'NAME'
   const where = visibleShellWord(dir)
   write(
-    `${printable(dir)}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
+    `${visibleShellWord(dir)}: the output folder of queue ${printable(name)}, ${n(folder.shards.length)} shard${folder.shards.length === 1 ? '' : 's'}: ${queueCounts(s)}`,
   )
   write(queueShardsLine(folder, published.length, running, stopped))
   errorLines(dir, s, write)

@@ -2,6 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { errorCode } from '../errors.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
 import { certificatesOf, isPkcs12, pemLabels } from './trust.js'
@@ -95,8 +96,8 @@ function readFile(path: string, option: string): Buffer {
     const file = colon > 0 ? path.slice(0, colon) : path
     const shown =
       colon > 0
-        ? `${file}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
-        : path
+        ? `${visibleShellWord(file)}:… (curl's FILE:PASSWORD, not taken here: the password is given as \`clientCertPassword\`)`
+        : visibleShellWord(path)
     const missing = colon > 0 && existsSync(file) ? '' : `: ${fileFault(error)}`
     throw new TypeError(
       `Expected \`${option}\` to be a readable file: ${shown}${missing}${tildeHint(file, code)}${code === 'ENOENT' && missing ? nearFileSync(file) : ''}`,
@@ -129,12 +130,12 @@ function privateKey(
   const pem = PEM_KEY.exec(bytes.toString('latin1'))
   if (!pem && beside)
     throw new TypeError(
-      `\`clientCert\` ${path} holds no private key: give the key's file as \`clientKey\`, or put the key in the same file after the certificate`,
+      `\`clientCert\` ${visibleShellWord(path)} holds no private key: give the key's file as \`clientKey\`, or put the key in the same file after the certificate`,
     )
   const encrypted = pem ? pem[1] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem[0]) : false
   if (encrypted && password === undefined)
     throw new CertPasswordError(
-      `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``,
+      `\`${option}\` ${visibleShellWord(path)}: its key is encrypted: give its password as \`clientCertPassword\``,
     )
   const forms: Parameters<typeof createPrivateKey>[0][] = pem
     ? [{ key: pem[0], ...(password === undefined ? {} : { passphrase: password }) }]
@@ -157,13 +158,13 @@ function privateKey(
   if (PASSWORD_FAULTS.has(errorCode(last)))
     throw new CertPasswordError(
       password === undefined
-        ? `\`${option}\` ${path}: its key is encrypted: give its password as \`clientCertPassword\``
-        : `the password given as \`clientCertPassword\` does not open the key of \`${option}\` ${path} (a wrong password?)`,
+        ? `\`${option}\` ${visibleShellWord(path)}: its key is encrypted: give its password as \`clientCertPassword\``
+        : `the password given as \`clientCertPassword\` does not open the key of \`${option}\` ${visibleShellWord(path)} (a wrong password?)`,
     )
   throw new TypeError(
     pem
-      ? `\`${option}\` ${path}: its private key cannot be read: ${(last as Error).message}`
-      : `Expected \`${option}\` to hold a private key (PEM, or DER): ${path} has none${pemLabels(bytes)}`,
+      ? `\`${option}\` ${visibleShellWord(path)}: its private key cannot be read: ${(last as Error).message}`
+      : `Expected \`${option}\` to hold a private key (PEM, or DER): ${visibleShellWord(path)} has none${pemLabels(bytes)}`,
   )
 }
 
@@ -176,7 +177,7 @@ function pkcs12(
 ): ClientCert {
   if (clientKey !== undefined)
     throw new TypeError(
-      `\`clientCert\` ${path} is a PKCS #12 file, which holds its key: leave \`clientKey\` (${clientKey}) out`,
+      `\`clientCert\` ${visibleShellWord(path)} is a PKCS #12 file, which holds its key: leave \`clientKey\` (${clientKey}) out`,
     )
   const identity = { pfx: bytes, ...(password === undefined ? {} : { passphrase: password }) }
   const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls')
@@ -188,16 +189,21 @@ function pkcs12(
     if (/mac verify failure/i.test(message))
       throw new CertPasswordError(
         password === undefined
-          ? `\`clientCert\` ${path} is a password-protected PKCS #12 file: give its password as \`clientCertPassword\``
-          : `the password given as \`clientCertPassword\` does not open the PKCS #12 file \`clientCert\` ${path} (a wrong password?)`,
+          ? `\`clientCert\` ${visibleShellWord(path)} is a password-protected PKCS #12 file: give its password as \`clientCertPassword\``
+          : `the password given as \`clientCertPassword\` does not open the PKCS #12 file \`clientCert\` ${visibleShellWord(path)} (a wrong password?)`,
       )
     if (errorCode(error) === 'ERR_CRYPTO_UNSUPPORTED_OPERATION' || /unsupported/i.test(message))
       throw new TypeError(
-        `\`clientCert\` ${path} is a PKCS #12 file in a legacy encryption (RC2 or 3DES, as Windows and OpenSSL 1.1 export them) that OpenSSL 3 opens only with its legacy provider: NODE_OPTIONS=--openssl-legacy-provider, or convert it once: openssl pkcs12 -legacy -in ${path} -nodes | openssl pkcs12 -export -out client.p12`,
+        `\`clientCert\` ${visibleShellWord(path)} is a PKCS #12 file in a legacy encryption (RC2 or 3DES, as Windows and OpenSSL 1.1 export them) that OpenSSL 3 opens only with its legacy provider: NODE_OPTIONS=--openssl-legacy-provider, or convert it once: openssl pkcs12 -legacy -in ${visibleShellWord(path)} -nodes | openssl pkcs12 -export -out client.p12`,
       )
-    throw new TypeError(`\`clientCert\` ${path}: the PKCS #12 file cannot be read: ${message}`)
+    throw new TypeError(
+      `\`clientCert\` ${visibleShellWord(path)}: the PKCS #12 file cannot be read: ${message}`,
+    )
   }
-  if (!der) throw new TypeError(`\`clientCert\` ${path}: the PKCS #12 file holds no certificate with its key`)
+  if (!der)
+    throw new TypeError(
+      `\`clientCert\` ${visibleShellWord(path)}: the PKCS #12 file holds no certificate with its key`,
+    )
   return { identity, certificate: new X509Certificate(der) }
 }
 
@@ -221,16 +227,16 @@ export function clientCertWarnings(
   const clock = `this machine's clock says ${utc(new Date(now).toISOString())} UTC`
   if (Date.parse(certificate.validTo) < now)
     warnings.push(
-      `the client certificate of ${path} expired on ${utc(certificate.validTo)} UTC (${clock}): servers will most likely refuse it`,
+      `the client certificate of ${visibleShellWord(path)} expired on ${utc(certificate.validTo)} UTC (${clock}): servers will most likely refuse it`,
     )
   else if (Date.parse(certificate.validFrom) > now)
     warnings.push(
-      `the client certificate of ${path} is valid only from ${utc(certificate.validFrom)} UTC (${clock}): servers will most likely refuse it`,
+      `the client certificate of ${visibleShellWord(path)} is valid only from ${utc(certificate.validFrom)} UTC (${clock}): servers will most likely refuse it`,
     )
   const usage = certificate.keyUsage
   if (usage && usage.length > 0 && !usage.includes(CLIENT_AUTH) && !usage.includes('2.5.29.37.0'))
     warnings.push(
-      `the certificate of ${path} is not meant for a TLS client (its extended key usage lacks clientAuth): servers will most likely refuse it`,
+      `the certificate of ${visibleShellWord(path)} is not meant for a TLS client (its extended key usage lacks clientAuth): servers will most likely refuse it`,
     )
   return warnings
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Cookie, CookieJar } from 'tough-cookie'
+import { visibleShellWord } from '../utils/command-line.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { quoted } from '../utils/printable.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -106,7 +107,7 @@ export function readCookiesFile(path: string): CookieLine[] {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new TypeError(
-      `Expected \`cookies\` to be a readable cookies.txt: ${path}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
+      `Expected \`cookies\` to be a readable cookies.txt: ${visibleShellWord(path)}: ${fileFault(error)}${tildeHint(path, code)}${code === 'ENOENT' ? nearFileSync(path) : ''}`,
     )
   }
   return parseCookiesTxt(text, path)

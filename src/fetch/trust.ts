@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { errorCode } from '../errors.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { fileFault, nearFileSync } from '../utils/near-file.js'
 import { tildeHint } from '../utils/tilde.js'
@@ -42,14 +43,16 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     // A folder of certificates is what SSL_CERT_DIR takes (OpenSSL's `-CApath`), not a file's option.
     const folder =
       errorCode(error) === 'EISDIR'
-        ? ` is a folder (SSL_CERT_DIR=${path} takes a folder of certificates)`
+        ? ` is a folder (SSL_CERT_DIR=${visibleShellWord(path)} takes a folder of certificates)`
         : `: ${fileFault(error)}${tildeHint(path, errorCode(error))}${errorCode(error) === 'ENOENT' ? nearFileSync(path) : ''}`
-    throw new TypeError(`Expected \`${option}\` to be a readable PEM file: ${path}${folder}`)
+    throw new TypeError(
+      `Expected \`${option}\` to be a readable PEM file: ${visibleShellWord(path)}${folder}`,
+    )
   }
   const pems = certificatesOf(bytes)
   if (pems.length === 0)
     throw new TypeError(
-      `Expected \`${option}\` to hold PEM certificates: ${path} has none${heldInstead(bytes, path)}`,
+      `Expected \`${option}\` to hold PEM certificates: ${visibleShellWord(path)} has none${heldInstead(bytes, path)}`,
     )
   // Each certificate parsed here (`check`) is named when it cannot be read; a system bundle of
   // ~150 is left to TLS to parse (checking them all costs ~50 ms of every run's start).
@@ -57,7 +60,9 @@ export function readCaFile(path: string, option = 'caCert', check = true): strin
     try {
       new X509Certificate(pem)
     } catch (error) {
-      throw new TypeError(`${path}: certificate ${i + 1} cannot be read: ${(error as Error).message}`)
+      throw new TypeError(
+        `${visibleShellWord(path)}: certificate ${i + 1} cannot be read: ${(error as Error).message}`,
+      )
     }
   }
   return pems
@@ -169,7 +174,7 @@ export function heldInstead(bytes: Buffer, path: string): string {
   const labels = pemLabels(bytes)
   if (labels) return labels
   return isPkcs12(bytes)
-    ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${path} -nokeys -out ca.pem takes the certificates out)`
+    ? ` (it is a PKCS #12 file, a key with its certificates: openssl pkcs12 -in ${visibleShellWord(path)} -nokeys -out ca.pem takes the certificates out)`
     : ''
 }
 
@@ -257,7 +262,7 @@ function certDirCas(value: string): string[] {
       entries = readdirSync(dir, { withFileTypes: true })
     } catch (error) {
       unlessShort(error)
-      warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${dir}: ${(error as Error).message}`)
+      warnOnce('SSL_CERT_DIR', dir, `SSL_CERT_DIR: ${visibleShellWord(dir)}: ${(error as Error).message}`)
       continue
     }
     const named = entries.some((e) => !HASH_NAME.test(e.name))

@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import type Database from 'better-sqlite3'
 import { FolderBusyError } from '../errors.js'
 import type { Layout } from '../layout.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { writeOwnFileSync } from '../utils/own-file.js'
 
 /** Who holds an output folder: what the second run's message names. */
@@ -45,7 +46,7 @@ export class FolderLock {
     } catch (error) {
       db.close()
       if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error
-      throw new FolderBusyError(readHolder(holderPath), paths.out)
+      throw new FolderBusyError(readHolder(holderPath), visibleShellWord(paths.out))
     }
     // Held: whatever lock.json says is a run that ended without cleaning up (killed).
     const previous = readHolder(holderPath)

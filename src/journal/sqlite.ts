@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import { UsageError } from '../errors.js'
 import { OUTCOME_COLUMNS, OUTCOME_FIELDS, type OutcomeField } from '../outcome.js'
 import type { HostSample, RunInfo, Validators } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { nameFold } from '../utils/name-fold.js'
 import { redactUrl } from '../utils/url.js'
 import { isSharePageFailure } from '../verify/share-page.js'
@@ -170,7 +171,7 @@ function checkVersion(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number
   if (version > SCHEMA_VERSION)
     throw new UsageError(
-      `the journal ${path} was written by a newer imgpull (its schema ${version}, this one's ${SCHEMA_VERSION}): run that version of imgpull on this folder, or give another -o`,
+      `the journal ${visibleShellWord(path)} was written by a newer imgpull (its schema ${version}, this one's ${SCHEMA_VERSION}): run that version of imgpull on this folder, or give another -o`,
     )
 }
 

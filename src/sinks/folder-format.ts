@@ -6,6 +6,7 @@ import type { Journal } from '../journal/journal.js'
 import type { Layout } from '../layout.js'
 import { canonicalColour, defaultTransformSpec, type TransformSpec } from '../transform/spec.js'
 import type { RowColumns } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { writeOwnFile } from '../utils/own-file.js'
 import { parseSamplePath } from './webdataset/keys.js'
 
@@ -117,9 +118,11 @@ async function readInfo(paths: Layout, journal: Journal): Promise<DatasetInfo | 
   } catch {}
   if (holdsSamples(journal) || (await foreignShard(paths.out)))
     throw new UsageError(
-      `${path} is damaged: it records the shard size of the WebDataset shards in ${paths.out}; ${REWRITE}`,
+      `${visibleShellWord(path)} is damaged: it records the shard size of the WebDataset shards in ${visibleShellWord(paths.out)}; ${REWRITE}`,
     )
-  throw new UsageError(`${path} is not what imgpull wrote there: remove it, or use another output folder`)
+  throw new UsageError(
+    `${visibleShellWord(path)} is not what imgpull wrote there: remove it, or use another output folder`,
+  )
 }
 
 /** How to write a lost or damaged `dataset.json` again (its `images` left out: not checked then). */
@@ -192,7 +195,7 @@ export async function claimFolder(
   // Its shards are still the journal's: a run of either format would take the folder for another's.
   if (!info && holdsSamples(journal))
     throw new UsageError(
-      `${paths.out} holds WebDataset shards whose record, ${paths.dataset}, is gone: ${REWRITE}`,
+      `${visibleShellWord(paths.out)} holds WebDataset shards whose record, ${visibleShellWord(paths.dataset)}, is gone: ${REWRITE}`,
     )
   const again = (n: number) => `--output-format webdataset --shard-size ${n}`
   // A webdataset run that read no row (a header-only table, a stop before the first) recorded a
@@ -203,7 +206,7 @@ export async function claimFolder(
   if (format === 'files') {
     if (info && !unused)
       throw new UsageError(
-        `${paths.out} holds WebDataset shards of ${info.shardSize} samples: run with ${again(info.shardSize)}, or use another output folder`,
+        `${visibleShellWord(paths.out)} holds WebDataset shards of ${info.shardSize} samples: run with ${again(info.shardSize)}, or use another output folder`,
       )
     // A run without a journal skips nothing: it never keeps an earlier image in place of its own.
     if (journaled) await claimFiles(paths, journal, images, words)
@@ -212,7 +215,7 @@ export async function claimFolder(
   if (info) {
     if (info.shardSize !== shardSize)
       throw new UsageError(
-        `${paths.out} holds WebDataset shards of ${info.shardSize} samples, not ${shardSize}: run with --shard-size ${info.shardSize}, or use another output folder`,
+        `${visibleShellWord(paths.out)} holds WebDataset shards of ${info.shardSize} samples, not ${shardSize}: run with --shard-size ${info.shardSize}, or use another output folder`,
       )
     // Samples already there are not made again: a rerun with other transform options would
     // leave images of two sizes or formats in one dataset, saying nothing.
@@ -220,14 +223,14 @@ export async function claimFolder(
     // Nothing kept yet (a first run stopped early, or every row failed): the folder takes the new ones.
     if (otherImages && keptAny(journal))
       throw new UsageError(
-        `${paths.out} holds WebDataset shards of images ${words(info.images!)}, where this run asks for images ${words(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
+        `${visibleShellWord(paths.out)} holds WebDataset shards of images ${words(info.images!)}, where this run asks for images ${words(images)}: samples already there are not made again, so run with the same options, or use another output folder`,
       )
     // Sealed shards hold their rows' captions and columns: other ones would seal every shard
     // again (from its tar), and a forgotten --caption-col would drop every caption.
     const otherRows = rows !== undefined && info.rows !== undefined && rowsDiffer(info.rows, rows) !== ''
     if (otherRows && (await foreignShard(paths.out)))
       throw new UsageError(
-        `${paths.out} holds WebDataset shards whose rows were made with ${rowsDiffer(info.rows!, rows!)}: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder`,
+        `${visibleShellWord(paths.out)} holds WebDataset shards whose rows were made with ${rowsDiffer(info.rows!, rows!)}: sealed shards are not sealed again with other captions or columns, so run with the same options, or use another output folder`,
       )
     // A folder of an earlier version records them from now on: this run's, which its own agree with.
     const older = info.imagesVersion === undefined
@@ -237,16 +240,16 @@ export async function claimFolder(
   }
   if (existsSync(join(paths.work, 'queue', 'input.json')))
     throw new UsageError(
-      `${paths.out} holds the shards of a queue (imgpull worker): use another output folder for this run`,
+      `${visibleShellWord(paths.out)} holds the shards of a queue (imgpull worker): use another output folder for this run`,
     )
   const shard = await foreignShard(paths.out)
   if (shard)
     throw new UsageError(
-      `${paths.out} holds ${shard}, which no imgpull run here wrote: use another output folder, or move the shards away`,
+      `${visibleShellWord(paths.out)} holds ${shard}, which no imgpull run here wrote: use another output folder, or move the shards away`,
     )
   if (hasRecords(journal))
     throw new UsageError(
-      `${paths.out} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
+      `${visibleShellWord(paths.out)} holds the files of an earlier run (--output-format files): use another output folder for WebDataset shards`,
     )
   // A files run that read no row may have left its record: the folder is the shards' now.
   await rm(paths.files, { force: true })
@@ -278,7 +281,7 @@ async function claimFiles(
   // An earlier version's record is written again with this run's flags, which its own agree with.
   if (made !== undefined && !sameImages(made, version, images) && keptAny(journal))
     throw new UsageError(
-      `${paths.out} holds images ${words(made)}, where this run asks for images ${words(images)}: images already there are not made again, so run with the same options, or use another output folder`,
+      `${visibleShellWord(paths.out)} holds images ${words(made)}, where this run asks for images ${words(images)}: images already there are not made again, so run with the same options, or use another output folder`,
     )
   const text = `${JSON.stringify({ format: 'files', images, imagesVersion: IMAGES_VERSION } satisfies FilesInfo)}\n`
   await writeOwnFile(`${paths.files}.tmp`, text)

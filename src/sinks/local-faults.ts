@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises'
 import { devNull } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { errorCode as codeOf, FatalError } from '../errors.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { outOfDescriptors } from '../utils/descriptors.js'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { kindOf } from './own-outputs.js'
@@ -93,7 +94,7 @@ export async function goneFolder(error: unknown): Promise<unknown> {
 
 /** The `FOLDER_GONE` local fault of `folder` (see `goneFolder`). */
 export function folderGone(folder: string, cause?: unknown): Error {
-  return Object.assign(new Error(`the folder ${folder} is gone`, { cause }), {
+  return Object.assign(new Error(`the folder ${visibleShellWord(folder)} is gone`, { cause }), {
     code: 'FOLDER_GONE',
     path: folder,
   })
@@ -101,7 +102,7 @@ export function folderGone(folder: string, cause?: unknown): Error {
 
 /** The `FOLDER_TAKEN` local fault of a `file` standing where a folder of the run's must be. */
 export function folderTaken(file: string, cause?: unknown): Error {
-  return Object.assign(new Error(`${file} is a file, not a folder`, { cause }), {
+  return Object.assign(new Error(`${visibleShellWord(file)} is a file, not a folder`, { cause }), {
     code: 'FOLDER_TAKEN',
     path: file,
   })
@@ -173,7 +174,7 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
     // MAX_PATHNAME, 512, less room for the `-journal` beside it), whatever links lead there.
     return new FatalError(
       'journal',
-      `cannot write the journal ${path}: its path is ${bytes} bytes, longer than SQLite opens (${SQLITE_MAX_PATH})`,
+      `cannot write the journal ${visibleShellWord(path)}: its path is ${bytes} bytes, longer than SQLite opens (${SQLITE_MAX_PATH})`,
       {
         cause: error,
         hint: 'choose an output folder with a shorter path with `out`, or run with `journal: false`',
@@ -199,7 +200,7 @@ export function localFault(error: unknown, what: 'journal' | 'output', path: str
       path,
     )
   const named = what === 'journal' ? { path, cause: error } : culprit(error, path)
-  const where = what === 'journal' ? `the journal ${path}` : named.path
+  const where = what === 'journal' ? `the journal ${visibleShellWord(path)}` : visibleShellWord(named.path)
   // A damaged journal is not a write that failed: it cannot be used at all.
   const verb = code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'use' : 'write'
   return new FatalError(
@@ -314,11 +315,15 @@ export function mkdirFault(error: unknown, folder: string, existed = false): Fat
   const file =
     code === 'EEXIST' || code === 'ENOTDIR' ? fileInTheWay((error as { path?: string }).path) : undefined
   if (file)
-    return new FatalError('output', `${what} ${folder}: ${file} is a file, not a folder`, {
-      cause,
-      hint: remedy(code, 'output'),
-    })
-  return new FatalError('output', `${what} ${folder}: ${describeFsError(cause)}`, {
+    return new FatalError(
+      'output',
+      `${what} ${visibleShellWord(folder)}: ${visibleShellWord(file)} is a file, not a folder`,
+      {
+        cause,
+        hint: remedy(code, 'output'),
+      },
+    )
+  return new FatalError('output', `${what} ${visibleShellWord(folder)}: ${describeFsError(cause)}`, {
     cause,
     hint: remedy(codeOf(cause), 'output'),
   })
@@ -339,7 +344,7 @@ export function workFileInTheWay(files: { path: string; holds: string }[]): Fata
     if (info && !info.isFile())
       return new FatalError(
         'output',
-        `${path} is ${kindOf(info)}, not a file: imgpull keeps ${holds} there`,
+        `${visibleShellWord(path)} is ${kindOf(info)}, not a file: imgpull keeps ${holds} there`,
         {
           hint: 'move it away, then run the same command again',
         },
@@ -376,13 +381,13 @@ export function journalReadFault(error: unknown, path: string): unknown {
     if (info && !info.isFile())
       return new FatalError(
         'journal',
-        `cannot read the journal ${path}: ${suffix ? `${path + suffix} is` : 'it is'} ${kindOf(info)}, not a file`,
+        `cannot read the journal ${visibleShellWord(path)}: ${suffix ? `${visibleShellWord(path + suffix)} is` : 'it is'} ${kindOf(info)}, not a file`,
         { cause: error, hint: 'move it away, then run the same command again' },
       )
   }
   const noTable = /^no such table/.test((error as Error).message)
   const why = noTable ? 'it holds no journal yet (a run stopped as it made it?)' : describeFsError(error)
-  return new FatalError('journal', `cannot read the journal ${path}: ${why}`, {
+  return new FatalError('journal', `cannot read the journal ${visibleShellWord(path)}: ${why}`, {
     cause: error,
     hint: noTable
       ? 'run the pull again: it makes the journal anew'
@@ -438,7 +443,7 @@ export function descriptorFault(error: unknown): FatalError | undefined {
   const system = codeOf(error) === 'ENFILE' || /\bENFILE\b/.test(message)
   if (!system && codeOf(error) !== 'EMFILE' && !/\bEMFILE\b/.test(message)) return undefined
   const path = (error as { path?: string }).path
-  const what = path === undefined ? 'open a file or start a thread' : `open ${path}`
+  const what = path === undefined ? 'open a file or start a thread' : `open ${visibleShellWord(path)}`
   return new FatalError(
     'descriptors',
     `cannot ${what}: too many open files (${system ? 'the system’s limit' : 'the limit of ulimit -n'})`,

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { ATTRIBUTION, type Layout, MANIFEST, REPORT } from '../layout.js'
+import { visibleShellWord } from '../utils/command-line.js'
 
 /** The files imgpull replaces whole at the top of an output folder when a run ends. */
 export type OwnOutput = typeof MANIFEST | typeof REPORT | typeof ATTRIBUTION
@@ -77,7 +78,7 @@ export async function checkOwnOutputs(
     const what =
       typeof head === 'string' ? "is not imgpull's (a file of yours?)" : `is ${head.other}, not imgpull's`
     throw new UsageError(
-      `${path} ${what}: imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (`report: false`)' : ''}`,
+      `${visibleShellWord(path)} ${what}: imgpull writes its own ${name} there and would replace it; ${hint}${name === 'report.html' ? ', or run without the report (`report: false`)' : ''}`,
     )
   }
 }

@@ -6,6 +6,7 @@ import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { fileHead } from '../utils/file-head.js'
 import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
@@ -328,10 +329,15 @@ export async function checkInputs(
     try {
       await access(arg, constants.R_OK)
       if ((await stat(arg)).isDirectory())
-        throw new UsageError(`cannot read input '${arg}': it is a folder, not a list file`)
+        throw new UsageError(
+          `cannot read input ${visibleShellWord(arg, 'always')}: it is a folder, not a list file`,
+        )
       // Read as lines, a file that is no list is every line an invalid URL: said once, before
       // anything is made.
-      const refused = notAList(`'${arg}'`, listBytes(await fileHead(arg, LIST_HEAD_BYTES)))
+      const refused = notAList(
+        visibleShellWord(arg, 'always'),
+        listBytes(await fileHead(arg, LIST_HEAD_BYTES)),
+      )
       if (refused) throw refused
     } catch (error) {
       if (error instanceof UsageError) throw error
@@ -342,20 +348,24 @@ export async function checkInputs(
       // One that looks like an address is most likely a mistyped URL (`htp://`, `http//`, `http://[::1`).
       const url = code === 'ENOENT' ? notUrl(arg) : ''
       // A mistyped URL's credentials stay out of the message, as an invalid line's do.
-      const shown = url ? printable(shownUrl(arg)) : arg
+      const shown = url ? printable(shownUrl(arg)) : visibleShellWord(arg, 'always')
       // `imgpull urls.txt photos`, in cp's order: the folder, not a missing list.
       const out =
         code === 'ENOENT' && !url && arg === maybeOut
-          ? `; if it is the output folder, give it with -o: -o ${arg}`
+          ? `; if it is the output folder, give it with -o: -o ${visibleShellWord(arg)}`
           : ''
       // A list's name mistyped (`url.txt` beside `urls.txt`): the file meant.
       const near = code === 'ENOENT' && !url && !out ? await nearFile(arg) : ''
-      throw new UsageError(`cannot read input '${shown}': ${why}${command}${url}${out}${near}`)
+      throw new UsageError(
+        `cannot read input ${url ? `'${shown}'` : shown}: ${why}${command}${url}${out}${near}`,
+      )
     }
   }
   // Each one readable: the same one twice is said after any that is not.
   const twice = inputGivenTwice(
-    args.filter((arg) => arg !== '-' && !isUrlArgument(arg)).map((arg) => ({ path: arg, named: `'${arg}'` })),
+    args
+      .filter((arg) => arg !== '-' && !isUrlArgument(arg))
+      .map((arg) => ({ path: arg, named: visibleShellWord(arg, 'always') })),
     // Its URLs are found twice in one run (fetched once), but enqueued, each shard twice is fetched twice.
     'its URLs would be read twice (enqueued, each fetched twice)',
   )
@@ -398,7 +408,7 @@ export async function* argumentJobs(
   for (const arg of args) {
     if (arg === '-') yield* stdinLines(stdin)
     else if (isUrlArgument(arg)) yield { url: bare(arg) }
-    else yield* listLines(`'${arg}'`, () => openList(arg))
+    else yield* listLines(visibleShellWord(arg, 'always'), () => openList(arg))
   }
 }
 

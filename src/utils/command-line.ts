@@ -86,9 +86,15 @@ export function shellWord(word: string): string {
  * ANSI-C quoted with them as escapes (`$'photos\u202egpj'`: bash, zsh, ksh, and sh as POSIX.1-2024
  * has it). Shown raw, a U+202E reversed the rest of the command (`imgpull status 'photos` then the
  * rest backwards); `printable`'s escape inside plain quotes named another folder.
+ *
+ * Also how a message names a user's file or folder (an input list, a table, `-o`, a `--cookies`
+ * or `--cert` file, the journal): a newline in the name split the one-line error in two, an ESC
+ * recoloured the terminal. `quoted: 'always'` keeps the quotes a message puts around even a plain
+ * name (`cannot read input 'urls.txt'`).
  */
-export function visibleShellWord(word: string): string {
-  if (!new RegExp(HIDDEN_CHARS).test(word)) return shellWord(word)
+export function visibleShellWord(word: string, quoted: 'as-needed' | 'always' = 'as-needed'): string {
+  if (!new RegExp(HIDDEN_CHARS).test(word))
+    return quoted === 'always' ? `'${word.replaceAll("'", `'\\''`)}'` : shellWord(word)
   const escaped = word.replace(new RegExp(`[\\\\']|${HIDDEN_CHARS}`, 'g'), (c) => {
     if (c === '\\' || c === "'") return `\\${c}`
     const code = c.charCodeAt(0)

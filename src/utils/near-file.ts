@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { visibleShellWord } from './command-line.js'
 import { nearWord } from './near-word.js'
 
 /** Entries of a folder looked at for a near name: a huge folder is not read through for a hint. */
@@ -56,7 +57,7 @@ function nearIn(
   for (let tries = 0; tries < 5; tries++) {
     const meant = nearWord(name, names)
     if (meant === undefined) return ''
-    if (fits(shown(meant))) return `; did you mean '${shown(meant)}'?`
+    if (fits(shown(meant))) return `; did you mean ${visibleShellWord(shown(meant), 'always')}?`
     names.splice(names.indexOf(meant), 1)
   }
   return ''

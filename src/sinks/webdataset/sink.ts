@@ -6,6 +6,7 @@ import type { Layout } from '../../layout.js'
 import { outcomeOf } from '../../outcome.js'
 import { rowKey } from '../../sources/tables/jobs.js'
 import type { CarriedType, Job, Result } from '../../types.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { makeFolders } from '../../utils/folders.js'
 import { shownValue } from '../../utils/shown-value.js'
 import { holds } from '../files.js'
@@ -406,7 +407,7 @@ export class WebDatasetSink {
       .filter((name) => SHARD_TAR.test(name) && Number(name.slice(0, -4)) > last)
       .sort((a, b) => a.length - b.length || (a < b ? -1 : 1))
     if (past.length > 0) {
-      const out = this.#paths.out
+      const out = visibleShellWord(this.#paths.out)
       const shards = past.length === 1 ? past[0] : `${past[0]} to ${past.at(-1)}`
       const input =
         this.#rows === 0

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { nearWord } from '../../utils/near-word.js'
 import { shownTableFormat, wrongTableFormat } from './format.js'
 import { jqPath, jqStep } from './job.js'
@@ -175,7 +176,8 @@ export function planColumns(
     // Columns without a name (`url,caption,,`: a spreadsheet's export, trailing commas) are left
     // out, however many: there is nothing to call them by, and usually nothing in them.
     if (name === '') continue
-    if (seen.has(name)) throw new UsageError(`${file} has the column ${JSON.stringify(name)} twice`)
+    if (seen.has(name))
+      throw new UsageError(`${visibleShellWord(file)} has the column ${JSON.stringify(name)} twice`)
     seen.add(name)
   }
   available = available.filter((name) => name !== '')
@@ -189,7 +191,7 @@ export function planColumns(
     if (!perRow && shownTableFormat('csv', available.join(',')) === 'jsonl')
       throw wrongTableFormat(file, 'a CSV or TSV table', 'jsonl')
     throw new UsageError(
-      `${file} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
+      `${visibleShellWord(file)} has no column ${JSON.stringify(name)} (${role}); ${listed(available)}${(perRow ? '' : separatorHint(available)) || missingHint(name, available, option, file, perRow) || typoHint(name, available, option)}`,
     )
   }
   need(options.urlCol, 'the URL column', '--url-col')

@@ -1,6 +1,7 @@
 import { finished } from 'node:stream/promises'
 import { parse } from 'csv-parse'
 import { UsageError } from '../../errors.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { type ColumnPlan, planColumns, uniqueHeader } from './columns.js'
 import { backslashRecord, type CsvEscape, ESCAPE_SNIFF_BYTES, sniffCsvStream } from './csv-escape.js'
 import type { TableFile } from './format.js'
@@ -97,17 +98,20 @@ export function csvStartLine({ fields, endLine }: CsvRecord): number {
 export function csvSyntaxError(path: string, error: unknown, lastLine: number): UsageError | undefined {
   if (!(error instanceof Error && 'code' in error && String(error.code).startsWith('CSV_'))) return undefined
   if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
-    return new UsageError(`${path} line ${lastLine + 1}: a quote opened in this record is never closed`, {
-      cause: error,
-    })
+    return new UsageError(
+      `${visibleShellWord(path)} line ${lastLine + 1}: a quote opened in this record is never closed`,
+      {
+        cause: error,
+      },
+    )
   }
   if (error.code === 'CSV_MAX_RECORD_SIZE') {
     return new UsageError(
-      `${path} line ${lastLine + 1}: a record runs past ${MAX_RECORD / 1024 / 1024} MiB: a quote opened in it is not closed where it should be`,
+      `${visibleShellWord(path)} line ${lastLine + 1}: a record runs past ${MAX_RECORD / 1024 / 1024} MiB: a quote opened in it is not closed where it should be`,
       { cause: error },
     )
   }
-  return new UsageError(`${path}: ${error.message}`, { cause: error })
+  return new UsageError(`${visibleShellWord(path)}: ${error.message}`, { cause: error })
 }
 
 /** Where a reading starts: a record's first byte (of the text, decompressed), and the lines before it. */
@@ -227,7 +231,7 @@ export function sepLine(path: string, fields: readonly string[]): ',' | ';' | un
   const separator = text.slice(4)
   if (separator === ',' || separator === ';') return separator
   throw new UsageError(
-    `${path} line 1 is ${JSON.stringify(text)}, Excel's line naming the separator: a CSV file is read separated by "," or ";", not ${JSON.stringify(separator)}`,
+    `${visibleShellWord(path)} line 1 is ${JSON.stringify(text)}, Excel's line naming the separator: a CSV file is read separated by "," or ";", not ${JSON.stringify(separator)}`,
   )
 }
 
@@ -271,7 +275,9 @@ export async function csvHeader(file: TableFile): Promise<string[]> {
     }
     return uniqueHeader(record.fields)
   }
-  throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
+  throw new UsageError(
+    `${visibleShellWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
+  )
 }
 
 /**
@@ -332,7 +338,7 @@ export function csvRecordJob(
   hashType: HashType,
 ): TableJob {
   const { fields } = record
-  const where = () => `${path} line ${csvStartLine(record)}`
+  const where = () => `${visibleShellWord(path)} line ${csvStartLine(record)}`
   const why = extraFields(fields, layout.header)
   if (why) return invalidRow(row, `${where()}: ${why}`)
   const cell = (name: string) => csvCell(fields, layout.index.get(name))
@@ -365,5 +371,7 @@ export async function* csvRows(
     yield csvRecordJob(record, counter.next++, layout, file.path, options.hashType)
   }
   if (!layout)
-    throw new UsageError(`${file.path} is empty: a ${file.format.toUpperCase()} table needs a header line`)
+    throw new UsageError(
+      `${visibleShellWord(file.path)} is empty: a ${file.format.toUpperCase()} table needs a header line`,
+    )
 }

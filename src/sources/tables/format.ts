@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import type { Utf16 } from '../utf16.js'
 import type { CsvEscape } from './csv-escape.js'
 
@@ -52,7 +53,7 @@ export function shownTableFormat(format: TableFormat, head: string): TableFormat
 export function wrongTableFormat(path: string, as: string, actual: TableFormat, detail = ''): UsageError {
   const gz = isGzipName(path) ? '.gz' : ''
   return new UsageError(
-    `${path} is ${TABLE_FORMAT_NAMES[actual]}${detail}, not ${as}: name it .${actual}${gz}, or give --input-format ${actual}`,
+    `${visibleShellWord(path)} is ${TABLE_FORMAT_NAMES[actual]}${detail}, not ${as}: name it .${actual}${gz}, or give --input-format ${actual}`,
   )
 }
 
@@ -130,8 +131,6 @@ const PACKINGS: readonly Packing[] = [
   { what: 'ZIP', article: 'a', extensions: ['zip'], magic: [0x50, 0x4b, 0x03, 0x04], cat: 'unzip -p' },
 ]
 
-const shellWord = (path: string) => (/^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
-
 /**
  * A table named as compressed in a way imgpull does not read (`photos.csv.zst`, `part-0.jsonl.bz2`,
  * `.xz`, `.zip`: pandas writes them so from the name, DuckDB's `COPY … TO 'x.csv.zst'` too): the
@@ -148,7 +147,7 @@ export function packedTableName(path: string): UsageError | undefined {
   if (!packing || !inner || inner.gzip) return undefined
   const plain = path.slice(0, path.length - (name.length - dot))
   return new UsageError(
-    `${path} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${shellWord(path)} > ${shellWord(plain)}`,
+    `${visibleShellWord(path)} is ${packing.article} ${packing.what}-compressed ${inner.format.toUpperCase()} table: tables are read plain or gzip-compressed (.gz); unpack it first: ${packing.cat} ${visibleShellWord(path)} > ${visibleShellWord(plain)}`,
   )
 }
 
@@ -162,6 +161,6 @@ export function packedTableBytes(path: string, head: string): UsageError | undef
   if (!packing) return undefined
   const format = detectTableFormat(path)?.format ?? 'csv'
   return new UsageError(
-    `${path} is ${packing.what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${packing.cat} ${shellWord(path)} > unpacked.${format}`,
+    `${visibleShellWord(path)} is ${packing.what}-compressed, whatever its name says: tables are read plain or gzip-compressed; unpack it first: ${packing.cat} ${visibleShellWord(path)} > unpacked.${format}`,
   )
 }

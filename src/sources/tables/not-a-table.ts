@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { printable } from '../../utils/printable.js'
 import { sniffBinary, sniffCommon } from '../../verify/magic.js'
 import { SAVE_AS_CSV, spreadsheet } from '../spreadsheet.js'
@@ -34,19 +35,19 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
   if (lfs) {
     const size = /\nsize (\d+)/.exec(start)?.[1]
     return new UsageError(
-      `${path} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
+      `${visibleShellWord(path)} is a Git LFS pointer, not ${as}: the file itself${size ? ` (${grouped(Number(size))} bytes)` : ''} is on the LFS server, as in a repository cloned without git-lfs (Hugging Face datasets are so); fetch it: git lfs pull`,
     )
   }
   if (HTML_START.test(start))
     return new UsageError(
-      `${path} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
+      `${visibleShellWord(path)} is an HTML page, not ${as}: a web page was saved in place of the file (from a GitHub or Hugging Face blob/ link, whose file is at raw/ or resolve/, or a sign-in page); download the file itself`,
     )
   if (/^<\?xml[\s?]/.test(start)) {
     const code = /<Code>([\w.-]{1,60})<\/Code>/.exec(start)?.[1]
     return new UsageError(
       code
-        ? `${path} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
-        : `${path} is an XML document, not ${as}`,
+        ? `${visibleShellWord(path)} is an XML error answer (${code}), not ${as}: a storage service's error (S3's and Google Cloud Storage's, for an expired or private link) was saved in place of the file; download it again`
+        : `${visibleShellWord(path)} is an XML document, not ${as}`,
     )
   }
   // Named a table, or given --input-format, it was a ZIP to unpack (`unzip -p`: its XML parts).
@@ -56,7 +57,7 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
   const image = sniffCommon(bytes) ?? sniffBinary(bytes)
   if (image)
     return new UsageError(
-      `${path} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
+      `${visibleShellWord(path)} is a ${image.ext.toUpperCase()} image, not ${as}: give imgpull the table that lists the images`,
     )
   // Text as the CSV reader takes it (`holdsControl`): a form feed (pdftotext's page break in a
   // caption) or a vertical tab is text there, and was not here.
@@ -72,7 +73,7 @@ export function notATable(path: string, format: TableFormat, head: Buffer): Usag
     const detail = shown === 'jsonl' ? '' : ` (its first line: ${JSON.stringify(line)})`
     if (shown) return wrongTableFormat(path, as, shown, detail)
     return new UsageError(
-      `${path} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
+      `${visibleShellWord(path)} is not a readable Parquet file: it is text (its first line: ${JSON.stringify(line)}); a CSV, TSV or JSON lines table is read from a file named so, or with --input-format csv, tsv or jsonl`,
     )
   }
   return undefined

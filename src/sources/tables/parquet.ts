@@ -10,6 +10,7 @@ import {
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { UsageError } from '../../errors.js'
 import { grouped } from '../../report/format.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { CODECS, checkCodecs } from './codecs.js'
 import { type ColumnTypes, parquetColumnType, setType } from './column-types.js'
 import { planColumns } from './columns.js'
@@ -34,7 +35,7 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
   // failed, or a file still being written. hyparquet would say 'Offset is outside the bounds of the DataView'.
   if (buffer.byteLength < 12)
     throw new UsageError(
-      `${file.path} is not a readable Parquet file: ${buffer.byteLength ? `it holds only ${buffer.byteLength} bytes` : 'it is empty'}`,
+      `${visibleShellWord(file.path)} is not a readable Parquet file: ${buffer.byteLength ? `it holds only ${buffer.byteLength} bytes` : 'it is empty'}`,
     )
   try {
     return await parquetMetadataAsync(buffer)
@@ -46,12 +47,15 @@ async function readMetadata(buffer: FileBuffer, file: TableFile): Promise<FileMe
     const magic = (bytes: ArrayBuffer) => Buffer.from(bytes).toString('latin1') === 'PAR1'
     if (magic(head) && !magic(tail))
       throw new UsageError(
-        `${file.path} is a Parquet file cut short: it starts as one but ends before its footer (${grouped(buffer.byteLength)} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
+        `${visibleShellWord(file.path)} is a Parquet file cut short: it starts as one but ends before its footer (${grouped(buffer.byteLength)} bytes), as a download or copy that stopped, or a file still being written, leaves it; fetch or copy it again`,
         { cause: error },
       )
-    throw new UsageError(`${file.path} is not a readable Parquet file: ${(error as Error).message}`, {
-      cause: error,
-    })
+    throw new UsageError(
+      `${visibleShellWord(file.path)} is not a readable Parquet file: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
   }
 }
 
@@ -340,7 +344,7 @@ async function* rowRange(
         const size = first ? Math.max(ranges.least, Math.min(ranges.rows, FIRST_RANGE_ROWS)) : ranges.rows
         const end = Math.min(last, start + Math.max(1, size))
         first = false
-        const where = `${file.path} row group ${g} (rows ${start} to ${end - 1})`
+        const where = `${visibleShellWord(file.path)} row group ${g} (rows ${start} to ${end - 1})`
         let rows: Record<string, unknown>[]
         try {
           rows = await readRows(buffer, metadata, columns, start, end)
@@ -369,11 +373,12 @@ async function* rowRange(
           decoded[i] = undefined
           yield buildJob(
             row++,
-            (name) => cellOf(values, name, () => `${file.path} row ${start + i} (row group ${g})`),
+            (name) =>
+              cellOf(values, name, () => `${visibleShellWord(file.path)} row ${start + i} (row group ${g})`),
             carried,
             plan,
             options.hashType,
-            () => `${file.path} row ${start + i} (row group ${g})`,
+            () => `${visibleShellWord(file.path)} row ${start + i} (row group ${g})`,
             convert,
           )
         }

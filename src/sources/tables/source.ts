@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js'
 import { layout, WORK_DIR } from '../../layout.js'
 import { grouped } from '../../report/format.js'
 import type { CarriedType, RowColumns } from '../../types.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { fileHead } from '../../utils/file-head.js'
 import { fileFault, nearFile } from '../../utils/near-file.js'
 import { inputGivenTwice } from '../given-twice.js'
@@ -66,11 +67,11 @@ async function statInput(path: string): Promise<Awaited<ReturnType<typeof stat>>
     // A table may be a folder of them: both named.
     const why = code === 'ENOENT' ? 'no such file or folder' : fileFault(error)
     const near = code === 'ENOENT' ? await nearFile(path) : ''
-    throw new UsageError(`cannot read input '${path}': ${why}${near}`)
+    throw new UsageError(`cannot read input ${visibleShellWord(path, 'always')}: ${why}${near}`)
   }
   if (!info.isFile() && !info.isDirectory())
     throw new UsageError(
-      `cannot read input '${path}': a table must be a regular file or a folder, not a pipe or device`,
+      `cannot read input ${visibleShellWord(path, 'always')}: a table must be a regular file or a folder, not a pipe or device`,
     )
   return info
 }
@@ -103,7 +104,7 @@ async function lakeTable(dir: string, entries: readonly Dirent[]): Promise<Usage
     ? `duckdb -c "COPY (FROM ${scan}('${dir.replaceAll("'", "''")}')) TO 'table.parquet'"`
     : `spark.read.format("hudi").load(...).write.parquet(...)`
   return new UsageError(
-    `'${dir}' is ${kind} table (it holds ${log}/), not a folder of tables: its files include those of its past versions, whose rows it no longer has; export the table as it is now and give that file: ${how}`,
+    `${visibleShellWord(dir, 'always')} is ${kind} table (it holds ${log}/), not a folder of tables: its files include those of its past versions, whose rows it no longer has; export the table as it is now and give that file: ${how}`,
   )
 }
 
@@ -128,17 +129,19 @@ async function folderFiles(
     )
   ) {
     const shown = (await stat(paths.report).catch(() => undefined))
-      ? ` (the top of ${paths.report} shows it)`
+      ? ` (the top of ${visibleShellWord(paths.report)} shows it)`
       : ''
     throw new UsageError(
-      `'${dir}' is an imgpull output folder (it holds ${paths.work}), not a folder of tables: to go on with its run, run the command that made it again${shown}; to read a table in it, name the file (${paths.manifest})`,
+      `${visibleShellWord(dir, 'always')} is an imgpull output folder (it holds ${visibleShellWord(paths.work)}), not a folder of tables: to go on with its run, run the command that made it again${shown}; to read a table in it, name the file (${visibleShellWord(paths.manifest)})`,
     )
   }
   let entries: Dirent[]
   try {
     entries = await readdir(dir, { withFileTypes: true })
   } catch (error) {
-    throw new UsageError(`cannot read folder '${dir}': ${(error as NodeJS.ErrnoException).code}`)
+    throw new UsageError(
+      `cannot read folder ${visibleShellWord(dir, 'always')}: ${(error as NodeJS.ErrnoException).code}`,
+    )
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const lake = await lakeTable(dir, entries)
@@ -178,9 +181,11 @@ async function folderFiles(
     const hint = json
       ? `; its ${json} .json file${json === 1 ? '' : 's'} (Spark's df.write.json and BigQuery's JSON export write JSON lines so) ${json === 1 ? 'is' : 'are'} read as JSON lines with --input-format jsonl`
       : lists
-        ? `; URL lists (its ${lists} .txt file${lists === 1 ? '' : 's'}) are given by name, not as a folder: imgpull ${join(dir, '*.txt')}`
+        ? `; URL lists (its ${lists} .txt file${lists === 1 ? '' : 's'}) are given by name, not as a folder: imgpull ${visibleShellWord(join(dir, '.'))}/*.txt`
         : await subfolderHint(dir, entries, format)
-    throw new UsageError(`folder '${dir}' holds no table files (${EXTENSIONS})${hint}`)
+    throw new UsageError(
+      `folder ${visibleShellWord(dir, 'always')} holds no table files (${EXTENSIONS})${hint}`,
+    )
   }
   return files
 }
@@ -245,15 +250,21 @@ async function resolveFiles(inputs: readonly string[], format: TableFormat | und
     if (info.isDirectory()) {
       const inFolder = await folderFiles(input, format, skipped)
       files.push(...inFolder)
-      named.push(...inFolder.map((f) => `'${f.path}' in folder '${input}'`))
+      named.push(
+        ...inFolder.map(
+          (f) => `${visibleShellWord(f.path, 'always')} in folder ${visibleShellWord(input, 'always')}`,
+        ),
+      )
       continue
     }
     const detected = format ? { format, gzip: isGzipName(input) } : detectTableFormat(input)
     if (!detected && packedTableName(input)) throw packedTableName(input)
     if (!detected)
-      throw new UsageError(`cannot tell the table format of '${input}' from its name: name it ${EXTENSIONS}`)
+      throw new UsageError(
+        `cannot tell the table format of ${visibleShellWord(input, 'always')} from its name: name it ${EXTENSIONS}`,
+      )
     files.push({ path: input, ...detected })
-    named.push(`'${input}'`)
+    named.push(visibleShellWord(input, 'always'))
   }
   const twice = inputGivenTwice(
     files.map((f, i) => ({ path: f.path, named: named[i] })),

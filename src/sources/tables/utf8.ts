@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { UsageError } from '../../errors.js'
+import { visibleShellWord } from '../../utils/command-line.js'
 import { isParquetHead, packedTableBytes, wrongTableFormat } from './format.js'
 
 /** Control characters no text table holds (tab, LF and CR aside): a binary file read as text. */
@@ -16,7 +17,7 @@ export function binaryInput(path: string, as: string, sample = ''): UsageError {
   // A Parquet file under a text table's name (renamed, or saved as `.csv` by a download).
   if (isParquetHead(sample)) return wrongTableFormat(path, as, 'parquet')
   return new UsageError(
-    `${path} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
+    `${visibleShellWord(path)} does not read as ${as}: its first line holds binary data (a wrong --input-format?)`,
   )
 }
 
