@@ -919,11 +919,11 @@ test('usage errors exit 2 with one line naming the culprit', async () => {
     // The same ~ in a file option: "no such file" of a file the user sees in the home folder.
     [
       ['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'tilde-out'), '--cookies=~/no-such-h108.txt'],
-      /Expected --cookies to be a readable cookies\.txt: ~\/no-such-h108\.txt: .* \(the shell left ~ as it is, as after --option=: give the option and the path as two words, or \$HOME\/no-such-h108\.txt\)/,
+      /Expected --cookies to be a readable cookies\.txt: '~\/no-such-h108\.txt': .* \(the shell left ~ as it is, as after --option=: give the option and the path as two words, or \$HOME\/no-such-h108\.txt\)/,
     ],
     [
       ['http://127.0.0.1:9/a.jpg', '-o', join(dir, 'tilde-out'), '--ca-cert=~/no-such-h108.pem'],
-      /Expected --ca-cert to be a readable PEM file: ~\/no-such-h108\.pem: .* \(the shell left ~ as it is/,
+      /Expected --ca-cert to be a readable PEM file: '~\/no-such-h108\.pem': .* \(the shell left ~ as it is/,
     ],
     // The output folder given without -o, as the last word (`imgpull urls.txt photos`, cp's and
     // git clone's order): it is most likely the folder, not a list that is missing.
