@@ -2586,7 +2586,7 @@ test('emptyInputLine names the inputs that held no job, as lists or tables, stdi
     [
       ['bad\u001b[2Jname.txt'],
       false,
-      'No input found in bad\\x1b[2Jname.txt: the list holds no URL (blank lines and # comments are skipped).',
+      "No input found in $'bad\\x1b[2Jname.txt': the list holds no URL (blank lines and # comments are skipped).",
     ],
     [undefined, false, 'No input found: the lists hold no URL (blank lines and # comments are skipped).'],
   ]

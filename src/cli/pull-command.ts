@@ -309,7 +309,7 @@ export async function pullCommand(
   // The rerun of a run typed so: its folder is there, and was read as a folder of tables.
   if (maybeOut !== undefined && existsSync(layout(maybeOut).work)) {
     throw new UsageError(
-      `'${maybeOut}' is an imgpull output folder, given as the last input: to run into it, give it with -o: -o ${maybeOut}`,
+      `${visibleShellWord(maybeOut, 'always')} is an imgpull output folder, given as the last input: to run into it, give it with -o: -o ${visibleShellWord(maybeOut)}`,
     )
   }
   const areTables = await tableInputs(inputs, tables.format)
