@@ -135,7 +135,10 @@ test('the command line: a missing list, an -o through a file and a run stopped b
   await writeFile(join(cwd, file), '')
   const through = await runCli(['urls.txt', '-o', `${file}/out`], { cwd })
   assert.equal(through.code, 2)
-  assert.match(through.stderr, /but \$'x\\x1b\[2Jy' on its way is a file/)
+  assert.match(
+    through.stderr,
+    /argument \$'x\\x1b\[2Jy\/out' is invalid\. expected a folder, but \$'x\\x1b\[2Jy' on its way is a file/,
+  )
 
   // A folder where the journal goes: the run stops (exit 3) before any request, in one line.
   const out = 'out\u202e\n'

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { FatalError, FolderBusyError, UsageError } from '../errors.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { nearWord } from '../utils/near-word.js'
 import { nativeFault, unloadableCode, unloadableLine } from '../utils/own-code.js'
 import { printable } from '../utils/printable.js'
@@ -191,7 +192,13 @@ export async function main(argv = process.argv): Promise<number> {
           missingArgumentWords(error, command, path) ??
           error.message
             .replace(/^error: /, '')
-            .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`),
+            .replace(/\n\((Did you mean [^)]*)\)$/, (_, s) => `; ${s.toLowerCase()}`)
+            // The value refused (a folder's name), as a shell reads it back: in plain quotes,
+            // printable's `\x0a` named another folder.
+            .replace(
+              / argument '([\s\S]*)' is invalid\./,
+              (_, v: string) => ` argument ${visibleShellWord(v, 'always')} is invalid.`,
+            ),
       )
       say(`${message} ${help}`)
       return EXIT.usage
