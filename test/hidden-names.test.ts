@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { emptyInputLine } from '../src/cli/pull-command.js'
 import { readCaFile } from '../src/fetch/trust.js'
 import { layout, noJournal } from '../src/layout.js'
+import { bindFolder } from '../src/queue/publish.js'
 import {
   folderGone,
   folderTaken,
@@ -68,6 +69,14 @@ const BUILDERS: Builder[] = [
     'a journal that cannot be read',
     (p) =>
       message(journalReadFault(Object.assign(new Error('no such table: jobs'), { code: 'SQLITE_ERROR' }), p)),
+  ],
+  [
+    "a queue's output folder that holds a local run",
+    async (p) => {
+      await mkdir(join(p, '.imgpull'), { recursive: true })
+      await writeFile(join(p, '.imgpull', 'journal.db'), '')
+      return thrown(() => bindFolder(p, 'a'.repeat(64), 'q', 'files'))
+    },
   ],
   [
     'a folder where a work file goes',

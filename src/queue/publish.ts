@@ -6,6 +6,7 @@ import { FatalError } from '../errors.js'
 import { layout, WORK_DIR } from '../layout.js'
 import { cannotLink } from '../sinks/files.js'
 import { foreignShard } from '../sinks/folder-format.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { makeFolders } from '../utils/folders.js'
 import { staleTemporary, temporaryName } from '../utils/processes.js'
 import { shardStem } from './keys.js'
@@ -383,30 +384,38 @@ async function bind(out: string, inputId: string, queue: string, format: OutputF
   try {
     held = text === undefined ? undefined : String((JSON.parse(text) as { inputId?: unknown }).inputId)
   } catch {
-    throw new FatalError('queue-folder', `${file} is not what a worker writes (it does not read as JSON)`, {
-      hint: "remove it if this folder holds only this queue's shards",
-    })
+    throw new FatalError(
+      'queue-folder',
+      `${visibleShellWord(file)} is not what a worker writes (it does not read as JSON)`,
+      {
+        hint: "remove it if this folder holds only this queue's shards",
+      },
+    )
   }
   if (held === inputId) return file
   if (held !== undefined)
     throw new FatalError(
       'queue-folder',
-      `${out} holds the shards of another input (${held.slice(0, 12)}…), not queue ${queue}'s (${inputId.slice(0, 12)}…)`,
+      `${visibleShellWord(out)} holds the shards of another input (${held.slice(0, 12)}…), not queue ${queue}'s (${inputId.slice(0, 12)}…)`,
       { hint },
     )
   const local = layout(out)
   if (existsSync(local.journal) || existsSync(local.dataset))
     throw new FatalError(
       'queue-folder',
-      `${out} holds the outputs of a local run (${local.journal}), not queue ${queue}'s shards`,
+      `${visibleShellWord(out)} holds the outputs of a local run (${visibleShellWord(local.journal)}), not queue ${queue}'s shards`,
       { hint },
     )
   // Shard folders (00000/) are files output's: in WebDataset output a numbered folder is the user's.
   const shard = await foreignShard(out, { folders: format === 'files' })
   if (shard)
-    throw new FatalError('queue-folder', `${out} holds ${shard}, which no worker of queue ${queue} wrote`, {
-      hint: 'use another output folder, or move the shards away',
-    })
+    throw new FatalError(
+      'queue-folder',
+      `${visibleShellWord(out)} holds ${shard}, which no worker of queue ${queue} wrote`,
+      {
+        hint: 'use another output folder, or move the shards away',
+      },
+    )
   await makeFolders(work)
   // Written whole under a name of its own, then linked into place: a link never replaces a file,
   // and no worker ever reads a half-written one. Random: two workers of one process may bind at once.

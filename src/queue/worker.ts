@@ -10,6 +10,7 @@ import { layout } from '../layout.js'
 import { pull } from '../pull.js'
 import { isFatalLocal } from '../sinks/local-faults.js'
 import type { Result } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { ENQUEUE_RENEW_MS, enqueueRunning, enqueueState } from './enqueue-lease.js'
 import { STALLED_REASON, shardFailureWords, shownRedis } from './errors.js'
 import { RedisHostGate } from './host-gate.js'
@@ -414,7 +415,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           say({
             type: 'note',
             shard: data.shard,
-            message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${options.out} and enqueue again with --retry-failed to fetch it anew`,
+            message: `shard ${paths.stem} was published without its journal (by an earlier imgpull): its failures cannot be tried again; remove its files from ${visibleShellWord(options.out)} and enqueue again with --retry-failed to fetch it anew`,
           })
         await settlePublished(paths, format, published)
         const counts = { ...(published ?? emptyCounts(rows, id)), alreadyPublished: true }

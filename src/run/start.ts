@@ -24,6 +24,7 @@ import { folderAt, mkdirFault, workFileInTheWay } from '../sinks/local-faults.js
 import { checkOwnOutputs } from '../sinks/own-outputs.js'
 import type { WebDatasetSink } from '../sinks/webdataset/sink.js'
 import type { Source } from '../types.js'
+import { visibleShellWord } from '../utils/command-line.js'
 import { makeFolders } from '../utils/folders.js'
 import { staleTemporary } from '../utils/processes.js'
 import { stopFault } from './stop-fault.js'
@@ -100,7 +101,7 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
   await removeStaleParts(shared.parts, present)
   if (!options.journal && options.outputFormat === 'webdataset' && existed.journal)
     throw new UsageError(
-      `${options.out} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without \`journal: false\``,
+      `${visibleShellWord(options.out)} has a journal: a WebDataset run without one would seal its shards again behind the journal's back; run without \`journal: false\``,
     )
   const { journal, lock } = await openJournal(paths, options, startedAt).catch(async (error) => {
     // The folders made for a run that could not open its journal (SQLite's module not loadable)
@@ -115,7 +116,7 @@ export async function openRun(source: Source, options: ResolvedOptions, startedA
     // A journal file with no run in it (emptied, or its -wal removed after a crash) beside images:
     // the rerun starts over, which it must not do without a word.
     process.emitWarning(
-      `the journal ${paths.journal} holds no earlier run (emptied, or its -wal removed?), but ${options.out} holds files: every URL is fetched again (a file there with the same bytes keeps its name)`,
+      `the journal ${visibleShellWord(paths.journal)} holds no earlier run (emptied, or its -wal removed?), but ${visibleShellWord(options.out)} holds files: every URL is fetched again (a file there with the same bytes keeps its name)`,
       { code: 'IMGPULL_JOURNAL_EMPTY' },
     )
   // Only under the lock: a run it refuses must not touch the holder's files, whose process may be
@@ -226,7 +227,7 @@ async function openJournal(
       // advice (move .imgpull/ away) that lost the folder's history.
       const code = errorCode(error)
       if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
-        throw new FatalError('disk', `cannot use ${paths.lock}: it is damaged`, {
+        throw new FatalError('disk', `cannot use ${visibleShellWord(paths.lock)}: it is damaged`, {
           cause: error,
           hint: 'remove it (it holds nothing but the folder’s lock), then run the same command again',
         })
