@@ -182,7 +182,8 @@ test('a cache folder keeps the latest few caches, not one per build ever made; o
       env: { XDG_CACHE_HOME: cache },
     })
     assert.equal(run.code, 1, run.stderr)
-    const left = (await readdir(folder)).sort()
+    // Node 22+'s own compile cache is the `node` folder beside them (bin.ts).
+    const left = (await readdir(folder)).filter((name) => name !== 'node').sort()
     assert.equal(left.length, KEPT_CACHES + 1)
     assert.ok(left.includes('notes.txt'))
     // The run's own, and the latest of the others.

@@ -10,16 +10,23 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { unloadableCode, unloadableLine } from '../utils/own-code.js'
-import { cacheFolder, type LoadedBundle, loadBundle, SAVE_CODE_CACHE } from './code-cache.js'
+import { cacheFolder, type LoadedBundle, loadBundle, ownFolder, SAVE_CODE_CACHE } from './code-cache.js'
 import { commandFlags, jsonParseWithSource } from './v8-flags.js'
 
 /** The bundle's content hash, set by the build (scripts/bundle.mjs); no code cache without it. */
 declare const IMGPULL_BUNDLE_BUILD: string | undefined
 
 for (const flag of commandFlags(process.execArgv, jsonParseWithSource())) setFlagsFromString(flag)
-;(module as { enableCompileCache?: (folder?: string) => unknown }).enableCompileCache?.(
-  join(cacheFolder(process.env, homedir(), tmpdir(), process.getuid?.()), 'node'),
-)
+// Node 22.1+: its own compile cache, in the same folder, only where the code cache may be (a
+// folder of this user's that no one else may write to: V8 runs what it reads there), made as the
+// code cache makes it (0700), not as Node would (0755).
+const enableCompileCache = (module as { enableCompileCache?: (folder?: string) => unknown })
+  .enableCompileCache
+if (enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE)
+  try {
+    const folder = cacheFolder(process.env, homedir(), tmpdir(), process.getuid?.())
+    if (ownFolder(folder)) enableCompileCache(join(folder, 'node'))
+  } catch {}
 try {
   const build = typeof IMGPULL_BUNDLE_BUILD === 'string' ? IMGPULL_BUNDLE_BUILD : undefined
   // Unbundled (dist/cli/bin.js from tsc, which `npm run bench -- --profile` runs so that a profile

@@ -143,8 +143,11 @@ function cachePath(file: string, build: string, env: NodeJS.ProcessEnv): string 
   }
 }
 
-/** The folder made (only this user may enter it) if missing; whether it is one to write the cache in. */
-function ownFolder(folder: string): boolean {
+/**
+ * The folder made (only this user may enter it) if missing; whether it is one to write a cache in
+ * (see `ownedFolder`). Throws what `mkdir` and `lstat` throw.
+ */
+export function ownFolder(folder: string): boolean {
   mkdirSync(folder, { recursive: true, mode: 0o700 })
   return ownedFolder(lstatSync(folder), process.getuid?.())
 }
