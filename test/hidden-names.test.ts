@@ -16,6 +16,7 @@ import {
   workFileInTheWay,
 } from '../src/sinks/local-faults.js'
 import { checkOwnOutputs } from '../src/sinks/own-outputs.js'
+import { firstNotAList } from '../src/sources/lines.js'
 import { packedTableName, wrongTableFormat } from '../src/sources/tables/format.js'
 import { notATable } from '../src/sources/tables/not-a-table.js'
 import { visibleShellWord } from '../src/utils/command-line.js'
@@ -69,6 +70,14 @@ const BUILDERS: Builder[] = [
     'a journal that cannot be read',
     (p) =>
       message(journalReadFault(Object.assign(new Error('no such table: jobs'), { code: 'SQLITE_ERROR' }), p)),
+  ],
+  [
+    'an image given as a list with a table option',
+    async (p) => {
+      await mkdir(join(p, '..'), { recursive: true })
+      await writeFile(p, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'))
+      return message(await firstNotAList([p]))
+    },
   ],
   [
     "a queue's output folder that holds a local run",

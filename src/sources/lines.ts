@@ -7,13 +7,13 @@ import { createGunzip } from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { HOST_PORT, parseFetchUrl } from '../plan/url-problem.js'
 import { visibleShellWord } from '../utils/command-line.js'
-import { fileHead } from '../utils/file-head.js'
+import { fileHead, starts } from '../utils/file-head.js'
 import { fileFault, nearFile } from '../utils/near-file.js'
 import { printable } from '../utils/printable.js'
 import { passwordMisread, shownUrl } from '../utils/url.js'
 import { sniffBinary, sniffCommon } from '../verify/magic.js'
 import { inputGivenTwice } from './given-twice.js'
-import { SAVE_AS_CSV, spreadsheet, starts } from './spreadsheet.js'
+import { SAVE_AS_CSV, spreadsheet } from './spreadsheet.js'
 import { HTML_START } from './tables/not-a-table.js'
 import { utf8Scan } from './tables/utf8.js'
 import { fromUtf16, type Utf16, utf16Head, utf16Of } from './utf16.js'
@@ -297,6 +297,10 @@ function notAList(name: string, bytes: ListBytes): UsageError | undefined {
   return undefined
 }
 
+/** The refusal of the list file `path` whose first bytes are `head`, if it holds no list; named as a shell reads it back. */
+const notAListFile = (path: string, head: Buffer): UsageError | undefined =>
+  notAList(visibleShellWord(path, 'always'), listBytes(head))
+
 /**
  * The first of `args` (list files as given; `-` and URLs are skipped) that holds something other
  * than a list (a spreadsheet, an archive, an image), as `checkInputs` refuses it; `undefined` when
@@ -306,7 +310,7 @@ export async function firstNotAList(args: readonly string[]): Promise<UsageError
   for (const arg of args) {
     if (arg === '-' || isUrlArgument(arg)) continue
     const head = await fileHead(arg, LIST_HEAD_BYTES).catch(() => undefined)
-    const refused = head && notAList(`'${arg}'`, listBytes(head))
+    const refused = head && notAListFile(arg, head)
     if (refused) return refused
   }
   return undefined
@@ -334,10 +338,7 @@ export async function checkInputs(
         )
       // Read as lines, a file that is no list is every line an invalid URL: said once, before
       // anything is made.
-      const refused = notAList(
-        visibleShellWord(arg, 'always'),
-        listBytes(await fileHead(arg, LIST_HEAD_BYTES)),
-      )
+      const refused = notAListFile(arg, await fileHead(arg, LIST_HEAD_BYTES))
       if (refused) throw refused
     } catch (error) {
       if (error instanceof UsageError) throw error

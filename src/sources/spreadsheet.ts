@@ -1,8 +1,4 @@
-/** Whether `head` begins with `bytes` (numbers, or a string read byte for byte as latin1). */
-export const starts = (head: Buffer, bytes: number[] | string) =>
-  typeof bytes === 'string'
-    ? head.subarray(0, bytes.length).toString('latin1') === bytes
-    : bytes.every((b, i) => head[i] === b)
+import { starts } from '../utils/file-head.js'
 
 /** What to do with a spreadsheet given as input: said for a list and a table alike. */
 export const SAVE_AS_CSV =

@@ -77,8 +77,15 @@ export function redactHeader(header: string): string {
 
 /** A word as a POSIX shell would read it back: quoted when it holds anything but safe characters. */
 export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : singleQuoted(word)
 }
+
+/** `word` in single quotes, each quote in it written `'\\''`: what a shell reads back as `word`. */
+const singleQuoted = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`
+
+/** A character `printable` escapes (see `visibleShellWord`), and what ANSI-C quoting escapes. */
+const HIDDEN = new RegExp(HIDDEN_CHARS)
+const ANSI_C_ESCAPED = new RegExp(`[\\\\']|${HIDDEN_CHARS}`, 'g')
 
 /**
  * A word to show in a command for people to copy (a page, a terminal), that a shell reads back as
@@ -93,9 +100,8 @@ export function shellWord(word: string): string {
  * name (`cannot read input 'urls.txt'`).
  */
 export function visibleShellWord(word: string, quoted: 'as-needed' | 'always' = 'as-needed'): string {
-  if (!new RegExp(HIDDEN_CHARS).test(word))
-    return quoted === 'always' ? `'${word.replaceAll("'", `'\\''`)}'` : shellWord(word)
-  const escaped = word.replace(new RegExp(`[\\\\']|${HIDDEN_CHARS}`, 'g'), (c) => {
+  if (!HIDDEN.test(word)) return quoted === 'always' ? singleQuoted(word) : shellWord(word)
+  const escaped = word.replace(ANSI_C_ESCAPED, (c) => {
     if (c === '\\' || c === "'") return `\\${c}`
     const code = c.charCodeAt(0)
     // \xHH is a byte: above U+007F a character is \u, UTF-8 as the folder's name is.

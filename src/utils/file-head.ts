@@ -13,3 +13,9 @@ export async function fileHead(path: string, bytes: number): Promise<Buffer> {
     await file.close()
   }
 }
+
+/** Whether `head` begins with `bytes` (numbers, or a string read byte for byte as latin1). */
+export const starts = (head: Buffer, bytes: number[] | string): boolean =>
+  typeof bytes === 'string'
+    ? head.subarray(0, bytes.length).toString('latin1') === bytes
+    : bytes.every((b, i) => head[i] === b)
