@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import type { SecureContext } from 'node:tls'
+import { redirectTarget } from './location.js'
 import { type PeerChain, peerChain } from './peer-chain.js'
 import { certificatesOf, trustedContext } from './trust.js'
 import type { Dispatcher } from './undici.js'
@@ -137,7 +138,10 @@ export async function fetchThrough(
         drop(body)
         if (hops === MAX_ISSUER_REDIRECTS)
           return { why: `it redirected more than ${MAX_ISSUER_REDIRECTS} times` }
-        at = new URL(location, at)
+        // Read as a transfer's redirect is (its bytes as the server sent them: location.ts).
+        const target = redirectTarget(location, at)
+        if (!target) return { why: 'it redirected to a Location that is no URL' }
+        at = target
         if (at.protocol !== 'http:' && at.protocol !== 'https:')
           return { why: `it redirected to ${at.protocol} (http:// and https:// alone are followed)` }
         continue
