@@ -26,6 +26,7 @@ import {
 import { cleanup, runCli, tempDir } from './support/cli.js'
 import { startForwardProxy } from './support/forward-proxy.js'
 import { makeImage } from './support/images.js'
+import { freePort } from './support/ports.js'
 import { type LocalServer, listenLocal } from './support/raw-server.js'
 import { startRedis } from './support/redis.js'
 import { startSocks5Proxy } from './support/socks5-proxy.js'
@@ -238,39 +239,50 @@ test("through an HTTP proxy's CONNECT tunnel and a SOCKS5 proxy, the image host 
  * mod_ssl, HAProxy and Envoy refuse one: with an alert (`unknown ca`, `certificate expired`).
  */
 async function sServer(version: '-tls1_2' | '-tls1_3'): Promise<{ origin: string; child: ChildProcess }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
-  const child = spawn(
-    'openssl',
-    [
-      's_server',
-      '-quiet',
-      '-Verify',
-      '1',
-      '-verify_return_error',
-      '-CAfile',
-      certs.ca,
-      '-cert',
-      certs.good.cert,
-      '-key',
-      certs.good.key,
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-www',
-      version,
-    ],
-    { stdio: 'ignore' },
-  )
-  const origin = `https://127.0.0.1:${port}`
-  await until('openssl s_server', async () => {
-    const { connect } = await import('node:net')
-    return new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      }).on('error', () => resolve(false))
+  // A port picked at random (20000-39999, within Linux's ephemeral range) was now and then held by
+  // another test's connection: s_server could not bind it and the test waited 15 s for nothing. A
+  // free port, and another if s_server exits before it listens.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const child = spawn(
+      'openssl',
+      [
+        's_server',
+        '-quiet',
+        '-Verify',
+        '1',
+        '-verify_return_error',
+        '-CAfile',
+        certs.ca,
+        '-cert',
+        certs.good.cert,
+        '-key',
+        certs.good.key,
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-www',
+        version,
+      ],
+      { stdio: 'ignore' },
+    )
+    let exited = false
+    child.once('exit', () => {
+      exited = true
     })
-  })
-  return { origin, child }
+    const { connect } = await import('node:net')
+    await until('openssl s_server', () =>
+      exited
+        ? true
+        : new Promise<boolean>((resolve) => {
+            const socket = connect(port, '127.0.0.1', () => {
+              socket.destroy()
+              resolve(true)
+            }).on('error', () => resolve(false))
+          }),
+    )
+    if (!exited) return { origin: `https://127.0.0.1:${port}`, child }
+    if (attempt === 3) throw new Error(`openssl s_server exited before listening, ${attempt} times`)
+  }
 }
 
 test('a server that refuses the certificate with an alert (unknown CA, expired): tls at once, saying what it refused; with none, that --cert gives one', async () => {

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { freePort } from './ports.js'
 
 /** A real `redis-server` for one test file, on a free loopback port. */
 export interface RedisServer {
@@ -19,15 +19,6 @@ export interface RedisServer {
    */
   restart(downMs?: number): Promise<void>
   stop(): Promise<void>
-}
-
-/** A port the kernel says is free now (another process could take it before Redis does: unlikely). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /**
