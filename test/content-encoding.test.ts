@@ -1171,6 +1171,55 @@ test('gzip as a transfer coding (Transfer-Encoding: gzip), read to the close or 
   await allKept(answers, 'te-gzip')
 })
 
+test('a Transfer-Encoding that lists chunked before gzip is read to the close, never kept, and its failure names that order (curl refuses it)', async () => {
+  // RFC 9112 §6.3: chunked not last, the body runs to the close, its chunk framing in it. It was
+  // 'the body does not decode as its Content-Encoding says', naming a header the answer did not send.
+  const chunkedGzip = (lines: string) =>
+    Buffer.concat([
+      Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n${lines}\r\n\r\n`),
+      Buffer.from(`${zlib.gzipSync(image).length.toString(16)}\r\n`),
+      zlib.gzipSync(image),
+      Buffer.from('\r\n0\r\n\r\n'),
+    ])
+  const answers: Record<string, Buffer> = {
+    '/chunked-gzip': chunkedGzip('Transfer-Encoding: chunked, gzip'),
+    '/chunked-then-gzip': chunkedGzip('Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip'),
+    // A transfer coding alone that does not decode: named as the header that lists it.
+    '/te-gzip-plain': Buffer.concat([
+      Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: gzip\r\n\r\n'),
+      Buffer.alloc(64, 7),
+    ]),
+  }
+  const raw = await startRawServer((socket) => {
+    socket.once('data', (request) => socket.end(answers[request.toString('latin1').split(' ')[1]]))
+  })
+  try {
+    const out = join(dir, 'chunked-not-last')
+    const results: Result[] = []
+    const urls = Object.keys(answers).map((path) => raw.url(path))
+    for await (const r of pull(urls, { out, journal: false, retries: 0 })) results.push(r)
+    const by = (path: string) => results.find((r) => r.job.url.endsWith(path))!
+    for (const [path, lines] of [
+      ['/chunked-gzip', 'chunked, gzip'],
+      ['/chunked-then-gzip', 'chunked, gzip'],
+    ])
+      assert.equal(
+        `${by(path).error}: ${by(path).message}`,
+        `corrupt: ${raw.url(path)}: the body does not decode as its Transfer-Encoding says, which lists chunked before gzip (\`${lines}\`): RFC 9112 §6.3 reads such a body to the close, its chunk framing in it; the server most likely sent gzip in chunks and named them in the wrong order, an answer curl refuses (incorrect header check)`,
+      )
+    assert.equal(
+      `${by('/te-gzip-plain').error}: ${by('/te-gzip-plain').message}`,
+      `corrupt: ${raw.url('/te-gzip-plain')}: the body does not decode as its Transfer-Encoding says (incorrect header check)`,
+    )
+    assert.deepEqual(
+      (await readdir(out)).filter((f) => f.endsWith('.jpg')),
+      [],
+    )
+  } finally {
+    await raw.close()
+  }
+})
+
 // a 206 of the whole file under a transfer coding had its range (of the decoded bytes)
 // counted against the gzip bytes sent, and failed as truncated on every attempt; curl keeps it.
 test('a 206 of the whole file under a transfer coding, to a plain GET: its range counts the decoded bytes, and it is kept', async () => {

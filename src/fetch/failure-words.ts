@@ -5,9 +5,10 @@
  */
 import { type GatewayAnswer, ImgpullError } from '../errors.js'
 import { pastedTail } from '../plan/url-problem.js'
+import { quoted } from '../utils/printable.js'
 import { sharePageHint } from '../verify/share-page.js'
 import { digestUnanswered } from './digest-auth.js'
-import { appliedCodings, codingsOf, unknownCodings } from './judge.js'
+import { type Answer, appliedCodings, codingsOf, unknownCodings } from './judge.js'
 import { mayBeNginxPage, nginxPageWords, smallBodyText } from './nginx-pages.js'
 import { isSocks, proxyFor, proxyNote, proxyPlan, proxySaid, shownProxy } from './proxy.js'
 import type { Transfer } from './transfer.js'
@@ -77,6 +78,28 @@ export function codedAs(t: Transfer): string {
         `${name === 'content-encoding' ? 'Content' : 'Transfer'}-Encoding: ${codings.join(', ')}`,
     )
   return `it came ${appliedCodings(headers).join(', ')}-encoded (${named.join(', ')} on a ${statusCode})`
+}
+
+/**
+ * What names the codings of a body that does not decode as they say, for its failure line:
+ * `its Content-Encoding says`, `its Transfer-Encoding says` (a transfer coding alone: RFC 9112 §7),
+ * `its Content-Encoding and Transfer-Encoding say`. Where the transfer codings list `chunked`
+ * before another (`chunked, gzip`, or `chunked` then `gzip` on a second line), that list is named
+ * as the likely cause: `chunked` not last, the body is read to the close (RFC 9112 §6.3) and its
+ * chunks' framing is decoded with the rest; such a server most likely sent chunks of gzip, not
+ * gzip of chunks. curl refuses the answer ("Reject response due to 'chunked' not being the last
+ * Transfer-Encoding"); imgpull keeps nothing of it either.
+ */
+export function codingsSay(headers: Answer['headers']): string {
+  const content = codingsOf(headers['content-encoding']).length > 0
+  const te = [headers['transfer-encoding'] ?? []].flat()
+  const transfer = codingsOf(te).length > 0
+  if (!transfer) return 'its Content-Encoding says'
+  const says = content ? 'its Content-Encoding and Transfer-Encoding say' : 'its Transfer-Encoding says'
+  const listed = te.flatMap((v) => v.split(',')).map((c) => c.trim().toLowerCase())
+  const after = listed.slice(listed.indexOf('chunked') + 1).filter((c) => codingsOf(c).length > 0)
+  if (!listed.includes('chunked') || after.length === 0) return says
+  return `${says}, which lists chunked before ${after.join(', ')} (\`${quoted(te.join(', '))}\`): RFC 9112 §6.3 reads such a body to the close, its chunk framing in it; the server most likely sent ${after.join(', ')} in chunks and named them in the wrong order, an answer curl refuses`
 }
 
 /**

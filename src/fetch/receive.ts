@@ -17,6 +17,7 @@ import { BodyDecoder, zstdUnavailable } from './content-encoding.js'
 import type { Body } from './exchange.js'
 import {
   codedAs,
+  codingsSay,
   cutThrough,
   notUndone,
   overrunNote,
@@ -410,7 +411,12 @@ class BodyReceiver {
             shown,
             `the ${t.undeclared} its first bytes announce (no Content-Encoding names one)`,
           )
-        : new BodyDecoder(decision.decode, this.decodedSplice ? this.keepSpliced : this.keep, shown)
+        : new BodyDecoder(
+            decision.decode,
+            this.decodedSplice ? this.keepSpliced : this.keep,
+            shown,
+            codingsSay(t.head!.headers),
+          )
       : undefined
     if (decoder) {
       decoder.onOwnEnd = this.endAtOwnEnd
