@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { LATER_OVERLAP, RESUME_OVERLAP } from '../src/fetch/judge.js'
@@ -1363,6 +1363,21 @@ test('two edges that serve two versions under one ETag and size: a later resume,
   }
 })
 
+/** A local HTTP server whose `handle` is told the path asked for and how many times it was (1: the first). */
+function countingServer(
+  handle: (path: string, n: number, req: IncomingMessage, res: ServerResponse) => void,
+) {
+  const answers = new Map<string, number>()
+  return listenLocal(
+    createHttpServer((req, res) => {
+      const path = req.url ?? ''
+      const n = (answers.get(path) ?? 0) + 1
+      answers.set(path, n)
+      handle(path, n, req, res)
+    }),
+  )
+}
+
 test('a checksum the server states is checked: a body changed on the way is digest-mismatch, never kept', async () => {
   const file = makeImage('stated', 100_000)
   // A byte changed inside the scan data (a different one each time: a flaky link), which the JPEG's
@@ -1383,47 +1398,41 @@ test('a checksum the server states is checked: a body changed on the way is dige
   early[e] ^= 0x01
   const md5 = createHash('md5').update(file).digest('base64')
   const sha = createHash('sha256').update(file).digest('base64')
-  const answers = new Map<string, number>()
-  const origin = await listenLocal(
-    createHttpServer((req, res) => {
-      const path = req.url ?? ''
-      const n = (answers.get(path) ?? 0) + 1
-      answers.set(path, n)
-      const headers: Record<string, string | number> = { 'content-type': 'image/jpeg', etag: '"stated-v1"' }
-      // Google Cloud Storage's header; the body changed on every answer, or on the first only.
-      if (path.startsWith('/goog')) headers['x-goog-hash'] = `crc32c=AAAAAA==,md5=${md5}`
-      if (path.startsWith('/repr')) headers['repr-digest'] = `sha-256=:${sha}:`
-      if (path.includes('polished')) headers['cf-polished'] = `origSize=${file.length}`
-      // GCS's hash of an object stored at another size than the body (transcoded on the way).
-      if (path.includes('stored')) headers['x-goog-stored-content-length'] = String(file.length + 100)
-      const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
-      // Content-MD5 on the 200 only: a 206's would be of its part.
-      if (path.startsWith('/cmd5') && from === 0) headers['content-md5'] = md5
-      const body =
-        path.includes('edge') || path.includes('polished')
-          ? optimised
-          : path.startsWith('/cmd5')
-            ? n === 1
-              ? early
-              : file
-            : path.endsWith('always') || n === 1
-              ? changed(n)
-              : file
-      if (from > 0) {
-        res.writeHead(206, {
-          ...headers,
-          'content-length': body.length - from,
-          'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
-        })
-        res.end(body.subarray(from))
-        return
-      }
-      res.writeHead(200, { ...headers, 'content-length': body.length })
-      // The Repr-Digest files are cut once, then resumed: the digest covers the whole file.
-      if (path.endsWith('-resumed')) res.write(body.subarray(0, 40_000), () => req.socket.resetAndDestroy())
-      else res.end(body)
-    }),
-  )
+  const origin = await countingServer((path, n, req, res) => {
+    const headers: Record<string, string | number> = { 'content-type': 'image/jpeg', etag: '"stated-v1"' }
+    // Google Cloud Storage's header; the body changed on every answer, or on the first only.
+    if (path.startsWith('/goog')) headers['x-goog-hash'] = `crc32c=AAAAAA==,md5=${md5}`
+    if (path.startsWith('/repr')) headers['repr-digest'] = `sha-256=:${sha}:`
+    if (path.includes('polished')) headers['cf-polished'] = `origSize=${file.length}`
+    // GCS's hash of an object stored at another size than the body (transcoded on the way).
+    if (path.includes('stored')) headers['x-goog-stored-content-length'] = String(file.length + 100)
+    const from = req.headers.range ? Number(/bytes=(\d+)-/.exec(req.headers.range)![1]) : 0
+    // Content-MD5 on the 200 only: a 206's would be of its part.
+    if (path.startsWith('/cmd5') && from === 0) headers['content-md5'] = md5
+    const body =
+      path.includes('edge') || path.includes('polished')
+        ? optimised
+        : path.startsWith('/cmd5')
+          ? n === 1
+            ? early
+            : file
+          : path.endsWith('always') || n === 1
+            ? changed(n)
+            : file
+    if (from > 0) {
+      res.writeHead(206, {
+        ...headers,
+        'content-length': body.length - from,
+        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+      })
+      res.end(body.subarray(from))
+      return
+    }
+    res.writeHead(200, { ...headers, 'content-length': body.length })
+    // The Repr-Digest files are cut once, then resumed: the digest covers the whole file.
+    if (path.endsWith('-resumed')) res.write(body.subarray(0, 40_000), () => req.socket.resetAndDestroy())
+    else res.end(body)
+  })
   try {
     const base = origin.origin
     const always = await get([`${base}/goog-always`], { retries: 2 })
@@ -1456,6 +1465,52 @@ test('a checksum the server states is checked: a body changed on the way is dige
     // With --hash none, sha-256 is computed for the check alone.
     const unhashed = await get([`${base}/repr-always`], { retries: 0, hash: 'none' })
     assert.equal(unhashed.one.error, 'digest-mismatch', unhashed.one.message)
+  } finally {
+    await origin.close()
+  }
+})
+
+test('a checksum a chunked body states in its trailer section is checked as one in its head: a body changed on the way is digest-mismatch, never kept', async () => {
+  // RFC 9530 §2-3 (Repr-Digest, Content-Digest) and RFC 2616 §14.15 (Content-MD5) name trailers as
+  // a place for them: a server that streams a body knows its digest once it is sent. They were
+  // never read: a body changed on the way was kept, its trailer naming other bytes.
+  const file = makeImage('trailed', 30_000)
+  let at = 15_000
+  while (file[at] === 0xff || file[at - 1] === 0xff || file[at] === 0xfe || file[at + 1] === 0xff) at++
+  const changed = (n: number) => {
+    const copy = Buffer.from(file)
+    copy[at + (n % 5)] ^= 0x01
+    return copy
+  }
+  const [md5, sha] = ['md5', 'sha256'].map((algorithm) => createHash(algorithm).update(file).digest('base64'))
+  const origin = await countingServer((path, n, _req, res) => {
+    const trailer = path.startsWith('/md5') ? 'Content-MD5' : 'Repr-Digest'
+    // Node's server sends it chunked, the trailer after the last chunk.
+    res.writeHead(200, { 'content-type': 'image/jpeg', trailer })
+    res.write(path.endsWith('always') || (path.endsWith('once') && n === 1) ? changed(n) : file)
+    res.addTrailers(
+      trailer === 'Content-MD5' ? { 'Content-MD5': md5 } : { 'Repr-Digest': `sha-256=:${sha}:` },
+    )
+    res.end()
+  })
+  try {
+    const base = origin.origin
+    for (const [path, named] of [
+      ['/md5-always', /its md5 is [0-9a-f]{32}, not the [0-9a-f]{32} its Content-MD5 trailer states$/],
+      ['/repr-always', /its sha256 is [0-9a-f]{64}, not the [0-9a-f]{64} its Repr-Digest trailer states$/],
+    ] as const) {
+      const always = await get([`${base}${path}`], { retries: 1 })
+      assert.equal(always.one.error, 'digest-mismatch', `${path}: ${always.one.message}`)
+      assert.match(always.one.message!, named, path)
+      assert.equal(always.one.attempts, 2, `${path}: retried, the next answer may come whole`)
+      await nothing(always.out)
+    }
+    for (const path of ['/md5-once', '/repr-once', '/md5-whole']) {
+      const { out, one } = await get([`${base}${path}`], { retries: 1 })
+      assert.equal(one.status, 'ok', `${path}: ${one.message}`)
+      assert.equal(one.attempts, path.endsWith('once') ? 2 : 1, path)
+      await holds(out, `${path.slice(1)}.jpg`, file)
+    }
   } finally {
     await origin.close()
   }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
-import { encodedDigests, type StatedDigest, statedDigests } from '../src/verify/stated-digest.js'
+import {
+  encodedDigests,
+  type StatedDigest,
+  statedDigests,
+  trailerDigests,
+} from '../src/verify/stated-digest.js'
 
 const file = Buffer.from('the bytes of an image')
 const b64 = (algorithm: string) => createHash(algorithm).update(file).digest('base64')
@@ -144,4 +149,27 @@ test('digests of the encoded bytes of a content-coded answer', () => {
     assert.equal(got.length, expected.length, name)
     for (const [i, e] of expected.entries()) assert.deepEqual({ ...got[i], ...e }, got[i], name)
   }
+})
+
+test('trailerDigests: the trailer section states the digests, every other field the head says', () => {
+  const head = { 'content-type': 'image/jpeg', 'content-md5': b64('md5'), 'cf-polished': 'x' }
+  assert.equal(trailerDigests(head, undefined), undefined)
+  // Trailers that state no digest: nothing to check beyond the head.
+  assert.equal(trailerDigests(head, { expires: 'never' }), undefined)
+  const trailed = trailerDigests(head, { 'repr-digest': `sha-256=:${b64('sha256')}:` })
+  assert.deepEqual(trailed, {
+    'content-type': 'image/jpeg',
+    'cf-polished': 'x',
+    'repr-digest': `sha-256=:${b64('sha256')}:`,
+    digest: undefined,
+    'content-digest': undefined,
+    'content-md5': undefined,
+    'x-goog-hash': undefined,
+  })
+  // The head's edge that made the body anew rules the trailer's digests too.
+  assert.deepEqual(statedDigests(trailed!, true, false), [])
+  const plain = trailerDigests({}, { 'content-md5': b64('md5') })!
+  assert.deepEqual(statedDigests(plain, true, false), [{ ...md5, header: 'Content-MD5' }])
+  // Of the message content: not of the file on a 206's part.
+  assert.deepEqual(statedDigests(plain, false, false), [])
 })

@@ -76,6 +76,11 @@ export abstract class Body {
   /** The connection the body comes on (see `noteReuse`); undefined until the request went out. */
   abstract readonly socket: object | undefined
   /**
+   * The fields of the answer's trailer section (a chunked body's, an HTTP/2 stream's last
+   * HEADERS), names lower-case, once the body has ended with one; undefined before or without.
+   */
+  trailers: Record<string, string | string[] | undefined> | undefined
+  /**
    * Feed the body to `sink`, in order, one chunk at a time; resolves when the body has ended and
    * the sink has taken all of it. A sink that throws or rejects cuts the exchange.
    */
@@ -244,8 +249,11 @@ export class Exchange extends Body {
     return this.#feed(chunk)
   }
 
-  onComplete(): void {
+  onComplete(trailers?: Buffer[] | Record<string, string | string[] | undefined> | null): void {
     if (this.#ended) return
+    // HTTP/1.1: raw lines, name then value; HTTP/2: Node's object of fields, names lower-case.
+    if (Array.isArray(trailers) ? trailers.length > 0 : trailers && Object.keys(trailers).length > 0)
+      this.trailers = Array.isArray(trailers) ? parseHeaders(trailers) : { ...trailers }
     this.#ended = true
     this.#settle()
   }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { ImgpullError, TimeoutError } from '../errors.js'
 import { withoutSigning } from '../utils/url.js'
-import { type StatedDigest, statedDigests } from '../verify/stated-digest.js'
+import { type StatedDigest, statedDigests, trailerDigests } from '../verify/stated-digest.js'
 import { cacheHit } from './cache-hit.js'
 import { answeredThrough, cutThrough } from './failure-words.js'
 import { endMarked, namesNoRange } from './judge.js'
@@ -133,6 +133,19 @@ export const verify: Step = async (t) => {
       t,
       stated,
       stated.algorithm === 'sha256' ? checked.sha256 : check.statedHex(stated.algorithm),
+    )
+  // A checksum the trailer section states, as the head's would be (see `trailerDigests`): it was
+  // never read, and a file whose chunked body's Content-MD5 trailer named other bytes was kept.
+  const inTrailer = trailerDigests(head.headers, t.exchange?.trailers)
+  const trailed =
+    carried && inTrailer
+      ? statedDigests(inTrailer, whole, t.body?.encoded ?? false, check.bytes)[0]
+      : undefined
+  if (trailed && (trailed.algorithm !== stated?.algorithm || trailed.hex !== stated.hex))
+    await compareStated(
+      t,
+      { ...trailed, header: `${trailed.header} trailer` },
+      trailed.algorithm === 'sha256' ? checked.sha256 : check.statedHex(trailed.algorithm),
     )
   // The encoded bytes as they came, against the checksum stated of them.
   const encoded = t.encodedDigest

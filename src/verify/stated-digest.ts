@@ -66,6 +66,24 @@ export function statedDigests(
   return digests(headers, whole, true, bytes)
 }
 
+/** The fields that state a digest of what an answer carried (see `digests`), lower-case. */
+const DIGEST_FIELDS = ['repr-digest', 'digest', 'content-digest', 'content-md5', 'x-goog-hash'] as const
+
+/**
+ * An answer's `headers` with the digests its trailer section (`trailers`, a chunked body's, or
+ * an HTTP/2 stream's last HEADERS) states in place of the head's own, for `statedDigests`;
+ * `undefined` when the trailers state none. RFC 9530 §2-3 name trailers as a place for
+ * `Content-Digest` and `Repr-Digest` (a server that streams a body knows its digest only once
+ * it is sent), RFC 2616 §14.15 for `Content-MD5`. Every other field is the head's: what it says
+ * of codings and edges (`cf-polished`) rules the trailer's digests too.
+ */
+export function trailerDigests(headers: Headers, trailers: Headers | undefined): Headers | undefined {
+  if (!trailers || !DIGEST_FIELDS.some((name) => trailers[name] !== undefined)) return undefined
+  const merged: Headers = { ...headers }
+  for (const name of DIGEST_FIELDS) merged[name] = trailers[name]
+  return merged
+}
+
 /**
  * The digests in `headers` of a content-coded body's encoded bytes, as they came (RFC 9530: a
  * representation's and a message's content include its content coding; RFC 1864's Content-MD5
