@@ -384,13 +384,15 @@ function networkWords(cause: unknown): string {
   if (code?.startsWith('HPE_') || cause.name === 'HTTPParserError' || /^Parse Error/.test(cause.message)) {
     const why = /\(([^)]+)\)$/.exec(cause.message)?.[1] ?? cause.message.replace(/^Parse Error: /, '')
     // undici.ts `readAsCurlDoes` names a status line llhttp stopped in: the culprit, as it came.
-    const statusLine = (cause as { statusLine?: unknown }).statusLine
+    const { statusLine, headless } = cause as { statusLine?: unknown; headless?: unknown }
     const words =
       why === 'Invalid character in Content-Length'
         ? contentLengthWords((cause as { data?: unknown }).data)
-        : typeof statusLine === 'string'
-          ? `a status line that is not HTTP/1.1's (\`${quoted(statusLine, 60)}\`: ${PARSER_WORDS[why] ?? why})`
-          : (PARSER_WORDS[why] ?? why)
+        : typeof headless === 'string' && why === 'Expected HTTP/, RTSP/ or ICE/'
+          ? `no status line nor head, only a body: ${quoted(headless, 120)} (an HTTP/0.9 answer, or a server that is no HTTP server; curl refuses it too: "Received HTTP/0.9 when not allowed")`
+          : typeof statusLine === 'string'
+            ? `a status line that is not HTTP/1.1's (\`${quoted(statusLine, 60)}\`: ${PARSER_WORDS[why] ?? why})`
+            : (PARSER_WORDS[why] ?? why)
     return `the answer is not well-formed HTTP: ${words}${code ? ` (${code})` : ''}`
   }
   // A bare code (`UNSPECIFIED`) says less than the message it came with.

@@ -792,8 +792,12 @@ test('a head sent a byte at a time past the headers timeout says it had begun; s
 })
 
 test('answers that are not well-formed HTTP fail as network errors, in words', async () => {
-  const answers: Record<string, string> = {
+  const answers: Record<string, string | Buffer> = {
     '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+    // HTTP/0.9: no status line, no head, the body alone (it was shown as its bytes, `ÿØÿà\x00\x10JFIF...`).
+    '/no-head-jpeg': makeImage('headless', 3000),
+    '/no-head-png': makeImage('headless', 3000, 'png'),
+    '/no-head-html': '<html><head><title>Camera</title></head><body>hello</body></html>\n',
     '/bad-status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello',
     '/length-list': 'HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello',
     '/one-char-line': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx\r\n\r\nhello',
@@ -853,6 +857,15 @@ test('answers that are not well-formed HTTP fail as network errors, in words', a
       message('/status-icy'),
       /: a status line that is not HTTP\/1\.1's \(`ICY 200 OK`: an answer that does not begin with `HTTP\/`\)$/,
     )
+    for (const [path, what] of [
+      ['/no-head-jpeg', 'a JPEG image'],
+      ['/no-head-png', 'a PNG image'],
+      ['/no-head-html', 'an HTML page titled "Camera"'],
+    ])
+      assert.equal(
+        message(path),
+        `network error on ${raw.url(path)}: the answer is not well-formed HTTP: no status line nor head, only a body: ${what} (an HTTP/0.9 answer, or a server that is no HTTP server; curl refuses it too: "Received HTTP/0.9 when not allowed")`,
+      )
     assert.match(
       message('/status-four-digits'),
       /: a status line that is not HTTP\/1\.1's \(`HTTP\/1\.1 2000 OK`: Invalid response status\)$/,

@@ -11,6 +11,7 @@ import UndiciAgent from 'undici/lib/dispatcher/agent.js'
 import UndiciClient from 'undici/lib/dispatcher/client.js'
 import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import poolBase from 'undici/lib/dispatcher/pool-base.js'
+import { headlessBody } from '../verify/not-image.js'
 import { MAX_HEADER_BYTES } from './header-limits.js'
 import { goawayAsks, SILENT_HTTP2 } from './http2-errors.js'
 import { SOCKS_CLOSED } from './proxy.js'
@@ -1106,7 +1107,7 @@ function beginsStatusLine(data: Buffer, start: number): boolean {
  * what it was given, `read`) is in a status line: what the error names (a status line is the
  * start of what was given, or follows an empty line there: after a 1xx's head).
  */
-function statusLineAt(read: Buffer | undefined, rest: Buffer): string | undefined {
+function statusLineAt(read: Buffer | undefined, rest: Buffer): { line: string; from: Buffer } | undefined {
   if (!read || rest.buffer !== read.buffer) return undefined
   const at = rest.byteOffset - read.byteOffset
   if (at < 0 || at > read.length) return undefined
@@ -1116,8 +1117,13 @@ function statusLineAt(read: Buffer | undefined, rest: Buffer): string | undefine
   if (!ends && !/\n\r?\n$/.test(read.toString('latin1', Math.max(0, start - 3), start))) return undefined
   const end = read.indexOf(0x0a, start)
   const line = read.toString('latin1', start, end < 0 ? read.length : end).replace(/\r+$/, '')
-  return line || undefined
+  return line ? { line, from: read.subarray(start, start + HEADLESS_BYTES) } : undefined
 }
+
+/** Bytes of an answer with no status line looked at to say what they are (see `headlessBody`). */
+const HEADLESS_BYTES = 1024
+/** A line shaped as a status line is (`ICY 200 OK`, `RTSP/1.0 200 OK`), whatever its protocol. */
+const STATUS_SHAPED = /^[A-Za-z][!-~]* +\d{3}(?: |$)/
 
 /**
  * Most bytes of a head held back until its end (see `mendHead`): twice what llhttp reads of its
@@ -1189,8 +1195,11 @@ function readAsCurlDoes(parser: object): void {
     if (this.statusCode) return createError.call(this, code, data)
     this.contentLength = ''
     const error = createError.call(this, code, data)
-    const statusLine = statusLineAt(this[HEAD_READ], data)
-    return statusLine === undefined ? error : Object.assign(error, { statusLine })
+    const at = statusLineAt(this[HEAD_READ], data)
+    if (at === undefined) return error
+    // No status line at all, but a body (an HTTP/0.9 answer): what it is, said in place of its bytes.
+    const headless = STATUS_SHAPED.test(at.line) ? undefined : headlessBody(at.from)
+    return Object.assign(error, { statusLine: at.line, ...(headless ? { headless } : {}) })
   }
   const onHeaderField = proto.onHeaderField
   proto.onHeaderField = function (this: LlhttpParser, buf: Buffer) {

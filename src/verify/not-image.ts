@@ -108,6 +108,20 @@ function imageInChunks(b: Buffer, transferEncoding?: string): string | undefined
   return `${image} no Transfer-Encoding names (a server that wrote chunks without saying so)`
 }
 
+/**
+ * What the bytes of an answer that begins with no status line are, in a few words (`a JPEG
+ * image`, `an HTML page titled "..."`, as `looksLike` says), or `undefined` when they look like
+ * nothing in particular or are plain text: an HTTP/0.9 answer, a body with no head, as a script or a device that
+ * writes its file to the socket sends it (curl refuses it: "Received HTTP/0.9 when not allowed").
+ */
+export function headlessBody(head: Uint8Array): string | undefined {
+  const found = sniffCommon(head) ?? sniffBinary(head)
+  if (found) return `${article(formatName(found.ext))} image`
+  // Plain text is left as it came: it may be another protocol's greeting (an SSH banner).
+  const like = looksLike(head)
+  return like?.startsWith('text:') ? undefined : like
+}
+
 /** How a failure line names a format found by its signature. */
 const formatName = (ext: string): string =>
   FORMAT_NAMES[ext] ?? (ext.startsWith('jp') ? 'JPEG 2000' : ext.toUpperCase())
