@@ -1371,6 +1371,30 @@ test('over HTTP/2, resumes whose streams the server resets before their head ask
 })
 
 // the same over HTTP/2: a whole image on a stream the server never ends, no length.
+test("over HTTP/2, a Content-MD5 in the stream's trailers is checked as one in its head: one of other bytes is digest-mismatch", async () => {
+  const stated = (body: Buffer) => createHash('md5').update(body).digest('base64')
+  const server = await startH2Server(
+    { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg' })
+      // Node's response sends these in a HEADERS frame after the data (RFC 9113 §8.1).
+      res.addTrailers({ 'content-md5': stated(req.url === '/h2-trailer-other.jpg' ? progressive : jpeg) })
+      res.end(jpeg)
+    },
+  )
+  try {
+    const options = { retries: 0, caCert: certs.ca, origin: server.origin }
+    const { r, out } = await get('/h2-trailer-same.jpg', options)
+    assert.equal(r.status, 'ok', r.message)
+    assert.ok((await readFile(join(out, r.path!))).equals(jpeg))
+    const other = (await get('/h2-trailer-other.jpg', options)).r
+    assert.equal(other.error, 'digest-mismatch', other.message)
+    assert.match(other.message!, /, not the [0-9a-f]{32} its Content-MD5 trailer states$/)
+  } finally {
+    await server.close()
+  }
+})
+
 test('over HTTP/2, a stream without a length that the server never ends: judged at the idle timeout as at a close', async () => {
   const server = await startH2Server(
     { cert: readFileSync(certs.good.cert), key: readFileSync(certs.good.key) },
