@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -1148,6 +1149,46 @@ test('a body one CRLF longer than its length, the CRLF coming apart: the next an
       urls.map(() => 'ok'),
     )
     assert.equal(connections, 1)
+  } finally {
+    await raw.close()
+  }
+})
+
+test("bytes past an answer's end that come with it (a body longer than its length, a 204's body), a whole answer among them: never the next file's", async () => {
+  // Response splitting as a server with a wrong length makes it: what follows the body on the
+  // connection is read by no request. Right before this test was written; kept so.
+  const own = (path: string) => makeImage(`own${path}`, 2000)
+  const stray = makeImage('stray', 2000)
+  const answer = (status: string, body: Buffer) =>
+    Buffer.concat([
+      Buffer.from(`HTTP/1.1 ${status}\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n\r\n`),
+      body,
+    ])
+  let connections = 0
+  const raw = await startRawServer((socket) => {
+    connections++
+    socket.on('data', (request) => {
+      const path = request.toString('latin1').split(' ')[1]
+      if (path === '/longer.jpg')
+        socket.write(Buffer.concat([answer('200 OK', own(path)), answer('200 OK', stray)]))
+      else if (path === '/no-content.jpg')
+        socket.write(Buffer.concat([Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'), answer('200 OK', stray)]))
+      else socket.write(answer('200 OK', own(path)))
+    })
+  })
+  try {
+    const paths = ['/longer.jpg', '/next.jpg', '/no-content.jpg', '/after.jpg']
+    const { results } = await get(
+      paths.map((path) => raw.url(path)),
+      { retries: 0, concurrency: 1, perHost: 1 },
+    )
+    const by = (path: string) => results.find((r) => r.job.url.endsWith(path))!
+    assert.equal(by('/no-content.jpg').error, 'http-204')
+    for (const path of ['/longer.jpg', '/next.jpg', '/after.jpg']) {
+      assert.equal(by(path).status, 'ok', `${path}: ${by(path).message}`)
+      assert.equal(by(path).sha256, createHash('sha256').update(own(path)).digest('hex'), path)
+    }
+    assert.ok(connections >= 3, `${connections}: a connection with stray bytes on it is not used again`)
   } finally {
     await raw.close()
   }
