@@ -1233,7 +1233,11 @@ function readAsCurlDoes(parser: object): void {
     if (earlier) {
       this[EARLIER_LENGTHS] = undefined
       const length = Number(this.contentLength.trim())
-      if (earlier.some((value) => Number(value.trim()) !== length))
+      // Lengths that differ put where the body ends in doubt, but where a transfer coding other
+      // than `identity` frames it (RFC 9112 §6.3: it overrides every length; they are set aside
+      // below, the connection closed after it), as curl reads it.
+      const framedByCoding = hasHeader(this.headers, 'transfer-encoding') && !onlyIdentity(this.headers)
+      if (!framedByCoding && earlier.some((value) => Number(value.trim()) !== length))
         throw new Error('Parse Error: Content-Length headers that differ')
       this.headers = withFirstHeader(this.headers, 'content-length')
     }
