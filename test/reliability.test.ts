@@ -1024,6 +1024,10 @@ test('answers curl reads but a strict HTTP/1.1 parser refuses are read, byte for
       `HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\nContent-Length: ${length}\r\n\r\n`,
       chunked('\r\n'),
     ],
+    '/te-and-length-list': [
+      `HTTP/1.1 200 OK\r\nContent-Length: 10, ${length}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunked('\r\n'),
+    ],
   }
   const connections: string[][] = []
   const raw = await startRawServer((socket) => {

@@ -869,6 +869,8 @@ const CODINGS_LINE = /\n(transfer-encoding[ \t]*:)((?:[^\r\n]|\r?\n[ \t])*)(?=\r
 const EMPTY_ELEMENT = /,(?=(?:[ \t]|\r?\n[ \t])*(?:,|$))/g
 /** A header line with white space between its name and its colon: the name, the white space. */
 const SPACED_NAME = /\n([!#$%&'*+.^_`|~0-9A-Za-z-]+)([ \t]+):/g
+/** A `Transfer-Encoding` line that lists `chunked` (its lengths are set aside: see `mendAllLines`). */
+const CHUNKED_LINE = /\ntransfer-encoding[ \t]*:[^\r\n]*\bchunked\b/i
 /** A whole header line (not the status line, not a folded one), without its line end. */
 const HEADER_LINE = /\n(?![ \t])([^\r\n]{2,})(?=\r?\n)/g
 /** A header line that starts with a field name and its colon. */
@@ -892,7 +894,8 @@ const INTERIM = /^HTTP\/\d\.\d 1(?!01)\d\d\b/
  * in a status line (see `mendStatus`), and the body after a head is passed on as it came.
  * - `Content-Length: 42, 42` (a list of one length, as an upstream processor makes of agreeing
  *   lines: RFC 9110 §8.6, whose own example it is) as `Content-Length: 42` and spaces to the
- *   line's end; a list whose lengths differ is left to be refused;
+ *   line's end; a list whose lengths differ is left to be refused, but beside a
+ *   `Transfer-Encoding` that lists `chunked`, which overrides it (its first length given, set aside);
  * - `X-Powered-By : PHP` (white space between a name and its colon, as ing.dk's `Set-Cookie :`
  *   and nginx configs' `Access-Control-Allow-Credentials : true` send it) as `X-Powered-By:  PHP`:
  *   llhttp takes that space only in the names it knows (`Content-Length`...), and refused the
@@ -1025,6 +1028,7 @@ export function mendAllLines(head: string): string {
     CODINGS_LINE,
     (_, name: string, value: string) => `\n${name}${value.replace(EMPTY_ELEMENT, ' ')}`,
   )
+  const chunkedHead = CHUNKED_LINE.test(mended)
   mended = mended.replace(LENGTH_LINE, (line, name: string, value: string) => {
     if (/^\d+$/.test(value))
       return value.length < 20 || BigInt(value) < LLHTTP_MAX_LENGTH ? line : unread(line, name)
@@ -1039,7 +1043,9 @@ export function mendAllLines(head: string): string {
       .map((n) => n.trim())
       .filter((n) => n !== '')
       .map(Number)
-    if (lengths.some((n) => n !== lengths[0])) return line
+    // Under chunked, which overrides every length (RFC 9112 §6.3), it is set aside as one length
+    // beside it is (see `readAsCurlDoes`): its first given, for llhttp to take and drop.
+    if (lengths.some((n) => n !== lengths[0]) && !chunkedHead) return line
     const at = line.lastIndexOf(value)
     return line.slice(0, at) + String(lengths[0]).padEnd(value.length, ' ') + line.slice(at + value.length)
   })
