@@ -2,6 +2,8 @@
  * A pool worker: a child process (see `pool.ts` for why not a thread) that runs one image at a
  * time and answers over the IPC channel. Started by `TransformPool` only.
  */
+import { createRequire } from 'node:module'
+import type SharpModule from 'sharp'
 import { TransformError, type TransformErrorCode } from './errors.js'
 import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
 import type { TransformSpec } from './spec.js'
@@ -27,8 +29,9 @@ if (!process.send) {
 process.on('disconnect', () => process.exit(0))
 
 try {
-  // Loaded here, not at the top, so a missing or broken native binary becomes one clear message.
-  const { default: sharp } = await import('sharp')
+  // Loaded here, not at the top, so a missing or broken native binary becomes one clear message;
+  // by its CommonJS entry, as `resize.ts` loads it (see there why).
+  const sharp: typeof SharpModule = createRequire(import.meta.url)('sharp')
   // Parallelism comes from the processes: one libvips thread per image keeps each worker to one
   // core, and a cache is useless for a stream of distinct images (it only holds memory).
   sharp.concurrency(1)
