@@ -10,7 +10,9 @@
  *    worker): the reference CPU cost per image;
  * 2. the same through `transformImage` in this process (header read + plan + pipeline);
  * 3. through `TransformPool` with 1 and with `availableParallelism()` workers (bodies over IPC),
- *    and with `{ path }` inputs (the worker reads the file);
+ *    with `{ path }` inputs (the worker reads the file), and as a run feeds it: each image a part
+ *    file (copied beforehand, untimed) the worker reads and writes the new image into
+ *    (`output` + `replaceInput`);
  * 4. sharp on worker threads of this process (the alternative not taken), and the pool again, each
  *    while this process's main thread times `fs.stat` and `dns.lookup` (libuv's thread pool) and
  *    its own event-loop delay: what the network side would feel.
@@ -18,9 +20,10 @@
  * process's sampled RSS and each worker's VmHWM. Linux only (/proc).
  */
 import { lookup } from 'node:dns/promises'
-import { readFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
+import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
@@ -132,8 +135,9 @@ line(
 )
 
 // 3. The pool.
-async function throughPool(workers: number, input: 'bytes' | 'path', probed = false, niceness = 10) {
+async function throughPool(workers: number, input: 'bytes' | 'path' | 'part', probed = false, niceness = 10) {
   const pool = new TransformPool({ workers, niceness })
+  const parts = input === 'part' ? partsOf(paths) : []
   await Promise.all(Array.from({ length: workers }, () => pool.transform(bodies[0], spec))) // start the workers
   const pids = pool.stats.pids
   const workerCpu0 = pids.reduce((sum, pid) => sum + procCpuMs(pid), 0)
@@ -142,7 +146,11 @@ async function throughPool(workers: number, input: 'bytes' | 'path', probed = fa
     const pending: Promise<unknown>[] = []
     for (let i = 0; i < count; i++) {
       await pool.ready()
-      pending.push(pool.transform(input === 'path' ? { path: paths[i] } : bodies[i], spec))
+      pending.push(
+        input === 'part'
+          ? pool.transform({ path: parts[i] }, spec, { output: `${parts[i]}.out`, replaceInput: true })
+          : pool.transform(input === 'path' ? { path: paths[i] } : bodies[i], spec),
+      )
     }
     await Promise.all(pending)
   })
@@ -151,17 +159,30 @@ async function throughPool(workers: number, input: 'bytes' | 'path', probed = fa
   const peaks = pids.map((pid) => procPeakMb(pid).toFixed(0)).join(', ')
   const total = run.cpuMs + workerCpu
   line(
-    `pool, ${workers} worker${workers > 1 ? 's' : ''}, ${input === 'path' ? '{ path } inputs' : 'bodies over IPC'}${niceness === 10 ? '' : `, nice ${niceness}`}`,
+    `pool, ${workers} worker${workers > 1 ? 's' : ''}, ${INPUTS[input]}${niceness === 10 ? '' : `, nice ${niceness}`}`,
     run.wallMs,
     total,
     `(+${((total / count / reference - 1) * 100).toFixed(0)}%; main ${(run.cpuMs / count).toFixed(2)}, workers ${(workerCpu / count).toFixed(2)}); peak RSS main ${run.peakRssMb.toFixed(0)} MB (+${run.grewMb.toFixed(0)} in the run), workers ${peaks} MB`,
   )
   if (latencies) console.log(`  main thread meanwhile: ${latencies}`)
   await pool.close()
+  if (parts.length > 0) rmSync(dirname(parts[0]), { recursive: true, force: true })
+}
+const INPUTS = { bytes: 'bodies over IPC', path: '{ path } inputs', part: 'parts written into' }
+
+/** A copy of each file in a new folder beside `dir`, as a run's parts are: the pool may write into them. */
+function partsOf(files: string[]): string[] {
+  const folder = mkdtempSync(join(dirname(dir), 'imgpull-bench-parts-'))
+  return files.map((file, i) => {
+    const part = join(folder, `${i}.part`)
+    copyFileSync(file, part)
+    return part
+  })
 }
 await throughPool(1, 'bytes')
 await throughPool(cores, 'bytes')
 await throughPool(cores, 'path')
+await throughPool(cores, 'part')
 
 // 4. The pool, then threads instead of processes, each with the main thread probed.
 const idle = probe()

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
-import { randomFillSync } from 'node:crypto'
-import { getPriority } from 'node:os'
+import { createHash, randomFillSync } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { getPriority, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
@@ -193,6 +195,40 @@ describe('thumbnail', () => {
   it('fails an undecodable image', async () => {
     await assert.rejects(pool.thumbnail(fixture('undecodable.jpg')), failsWith('undecodable'))
     await pool.close()
+  })
+})
+
+describe('replaceInput', () => {
+  it('the input file becomes the output: renamed, the new image written into it, no file made or deleted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgpull-replace-'))
+    const pool = new TransformPool({ workers: 1 })
+    try {
+      const input = join(dir, 'a.part')
+      const output = `${input}.out`
+      writeFileSync(input, small)
+      const inode = statSync(input).ino
+      const made = await pool.transform({ path: input }, quick, { output, replaceInput: true })
+      assert.equal(made.kept, false)
+      assert.equal(made.path, output)
+      assert.equal(existsSync(input), false)
+      assert.equal(statSync(output).ino, inode)
+      const bytes = readFileSync(output)
+      assert.equal(bytes.length, made.size)
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), made.sha256)
+      assert.equal((await metadataOf(bytes)).width, made.width)
+      // An image kept as it is: the input stays where it was, and nothing is written.
+      writeFileSync(input, small)
+      const kept = await pool.transform({ path: input }, resolveTransformSpec({}), {
+        output: join(dir, 'b.out'),
+        replaceInput: true,
+      })
+      assert.equal(kept.kept, true)
+      assert.deepEqual(readFileSync(input), small)
+      assert.equal(existsSync(join(dir, 'b.out')), false)
+    } finally {
+      await pool.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -224,7 +224,8 @@ export class Publishing {
 
   /**
    * The transform stage (when asked for): the verified part goes to the pool, which keeps it as is
-   * or writes the new image beside it. What is published, and what the outcome says of it.
+   * or writes the new image into it, renamed beside it (`replaceInput`: no file made or deleted,
+   * see `intoInput` in transform/resize.ts). What is published, and what the outcome says of it.
    */
   async #transform(task: Task, d: Downloaded): Promise<Made> {
     const asDownloaded = {
@@ -238,7 +239,11 @@ export class Publishing {
     if (!this.#pool) return d.held ? { ...asDownloaded, held: d.held } : asDownloaded
     const output = transformedPart(task.part)
     const t = await this.#pool
-      .transform({ path: task.part }, this.#options.transform, { output, signal: this.#hardStop })
+      .transform({ path: task.part }, this.#options.transform, {
+        output,
+        replaceInput: true,
+        signal: this.#hardStop,
+      })
       .catch((error: unknown) => {
         // The pool knows files, not URLs: a failure line names the image it is about.
         if (error instanceof TransformError && error.code !== 'transform-unavailable')

@@ -169,16 +169,20 @@ export class TransformPool {
 
   /**
    * Transform one image (see `transformImage` in `resize.ts`). With `output`, the worker writes the
-   * new image to that path and `bytes` is absent. Rejects with `TransformError` (a refusal,
-   * `undecodable`, `transform-failed` after a crash or a timeout, `transform-closed` after
-   * `close()` or the signal's abort) or `FatalError` `transform-unavailable` when no worker can start.
+   * new image to that path and `bytes` is absent; with `replaceInput` too and a `{ path }` input,
+   * the input file is renamed to `output` and the new image written into it (no file made or
+   * deleted: see `intoInput`), so the input path is gone unless the image was kept. Rejects with
+   * `TransformError` (a refusal, `undecodable`, `transform-failed` after a crash or a timeout,
+   * `transform-closed` after `close()` or the signal's abort) or `FatalError`
+   * `transform-unavailable` when no worker can start.
    */
   transform(
     input: ImageInput,
     spec: TransformSpec,
-    options: { output?: string; signal?: AbortSignal } = {},
+    options: { output?: string; replaceInput?: boolean; signal?: AbortSignal } = {},
   ): Promise<Transformed> {
-    return this.#submit({ id: 0, op: 'transform', input, spec, output: options.output }, options.signal)
+    const { output, replaceInput } = options
+    return this.#submit({ id: 0, op: 'transform', input, spec, output, replaceInput }, options.signal)
   }
 
   /** A small preview (see `thumbnailImage` in `resize.ts`): WebP or JPEG, longest side 160 px by default. */

@@ -9,7 +9,14 @@ import type { ImageInput, ThumbnailOptions, Transformed } from './resize.js'
 import type { TransformSpec } from './spec.js'
 
 export type Request =
-  | { id: number; op: 'transform'; input: ImageInput; spec: TransformSpec; output?: string }
+  | {
+      id: number
+      op: 'transform'
+      input: ImageInput
+      spec: TransformSpec
+      output?: string
+      replaceInput?: boolean
+    }
   | { id: number; op: 'thumbnail'; input: ImageInput; options: ThumbnailOptions }
 
 export type Reply =
@@ -41,7 +48,7 @@ try {
     try {
       const result =
         request.op === 'transform'
-          ? await transformImage(request.input, request.spec, request.output)
+          ? await transformImage(request.input, request.spec, request.output, request.replaceInput)
           : await thumbnailImage(request.input, request.options)
       send({ id: request.id, result })
     } catch (error) {
