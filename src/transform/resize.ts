@@ -612,7 +612,7 @@ export async function transformImage(
 
 /**
  * Write `data` into the file at `input`, renamed to `output` first; `false` (nothing done) when
- * `input` cannot be opened. No file is made and none deleted: ext4 without a journal (ialloc.c,
+ * `input` cannot be opened or renamed. No file is made and none deleted: ext4 without a journal (ialloc.c,
  * `recently_deleted`) passes over every inode freed in the last minute or more each time it
  * allocates one, so a run that deleted each download once resized (and made a new file for the
  * result) made every later file dearer, the more so the longer it ran: 0.8 ms of CPU an image
@@ -627,7 +627,11 @@ function intoInput(input: string, output: string, data: Buffer): boolean {
     return false
   }
   try {
-    renameSync(input, output)
+    try {
+      renameSync(input, output)
+    } catch {
+      return false // not renamed (Windows will not rename an open file): written the usual way
+    }
     for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at, at)
     ftruncateSync(fd, data.length)
     return true
